@@ -1,1 +1,61 @@
-export {}
+export * from './chat/chat-model.js'
+export {
+  ScriptedChatModel,
+  type ScriptedChatModelOptions,
+  type ScriptedReply,
+  type ScriptedResponder,
+} from './chat/scripted-chat-model.js'
+export { defineFunction, type FunctionDefinition } from './define-function.js'
+export {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  DecisionError,
+  FunctionError,
+  formatIssuePath,
+  InvalidTransitionError,
+  ProviderCallError,
+  type ProviderCallErrorOptions,
+  RateLimitError,
+  StepLimitError,
+  safeStringify,
+  TimeoutError,
+  TinyLLMError,
+  type TinyLLMErrorOptions,
+  ValidationError,
+  type ValidationIssue,
+} from './errors.js'
+export type { LifecycleEvent, LifecycleListener } from './events.js'
+export { onLifecycleEvent } from './events.js'
+export {
+  FSM,
+  type StateChange,
+  type StateMachineConfig,
+  StateMachineDefinition,
+  type StateMachineDescription,
+  stateDiagramToMermaid,
+  type TransitionTable,
+} from './fsm.js'
+export { type FunctionNode, type FunctionOptions, TinyFunction as Function, TinyFunction } from './function.js'
+export type { LifecycleState } from './lifecycle.js'
+export { functionLifecycle } from './lifecycle.js'
+export {
+  isRetryableError,
+  type ResolvedRetryPolicy,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryDelay,
+  sleep,
+} from './retry-policy.js'
+export type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext } from './run-context.js'
+export type { RunRecord, RunStateEntry } from './run-record.js'
+export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
+export type { StandardSchemaV1 } from './standard-schema.js'
+export { addUsageTo, assertWithinBudget, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
+export {
+  type InferSchemaInput,
+  type InferSchemaOutput,
+  isStandardSchema,
+  Validator,
+  validateWith,
+} from './validator.js'

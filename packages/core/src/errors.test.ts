@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import {
+  AbortError,
+  DecisionError,
+  formatIssuePath,
+  ProviderCallError,
+  RateLimitError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
+
+describe('errors', () => {
+  it('are recognised across duplicated package copies through their Symbol.for marker', () => {
+    // A structurally separate copy: an object whose prototype carries the same global symbols.
+    const foreign = Object.create({
+      [Symbol.for('tinyllm.error')]: true,
+      [Symbol.for('tinyllm.error.rate-limit')]: true,
+    })
+    expect(TinyLLMError.isInstance(foreign)).toBe(true)
+    expect(RateLimitError.isInstance(foreign)).toBe(true)
+    expect(ValidationError.isInstance(foreign)).toBe(false)
+    expect(TinyLLMError.isInstance(new Error('plain'))).toBe(false)
+    expect(TinyLLMError.isInstance(null)).toBe(false)
+  })
+
+  it('keep name, cause and their own fields, and serialise to JSON', () => {
+    const cause = new Error('socket hang up')
+    const error = new RateLimitError({
+      provider: 'openai',
+      status: 429,
+      requestId: 'req_1',
+      retryAfterMs: 100,
+      message: 'slow down',
+      cause,
+    })
+    expect(error.name).toBe('RateLimitError')
+    expect(error.retryable).toBe(true)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(error.cause).toBe(cause)
+    const json = JSON.parse(JSON.stringify(error))
+    expect(json).toMatchObject({
+      name: 'RateLimitError',
+      status: 429,
+      requestId: 'req_1',
+      provider: 'openai',
+      retryAfterMs: 100,
+    })
+    expect(json.cause).toEqual({ name: 'Error', message: 'socket hang up' })
+  })
+
+  it('list the choices and the value received for a bad decision', () => {
+    const error = new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received: 'maybe' })
+    expect(error.message).toBe('classifier: decision "maybe" is not one of the choices [good, bad]')
+  })
+
+  it('format issue paths readably', () => {
+    expect(formatIssuePath([])).toBe('(root)')
+    expect(formatIssuePath(['a', 0, 'b'])).toBe('a[0].b')
+    expect(formatIssuePath(['weird key'])).toBe('["weird key"]')
+  })
+
+  it('describe an abort with its reason', () => {
+    expect(new AbortError({ reason: 'user left', functionName: 'f', state: 'running' }).message).toBe(
+      'f: aborted in running: user left',
+    )
+  })
+})

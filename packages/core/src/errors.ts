@@ -1,0 +1,403 @@
+const baseMarker = Symbol.for('tinyllm.error')
+
+/** Where in a Function's lifecycle something went wrong. */
+export interface ErrorLocation {
+  /** Name of the Function whose run failed. */
+  readonly functionName?: string | undefined
+  /** Lifecycle state the run was in. */
+  readonly state?: string | undefined
+}
+
+/** Options shared by every tinyllm error. */
+export interface TinyLLMErrorOptions extends ErrorLocation {
+  readonly message: string
+  readonly cause?: unknown
+  /** Whether retrying the same operation may succeed. */
+  readonly retryable?: boolean | undefined
+  /** A server's hint (e.g. `retry-after`) of how long to wait before retrying, in milliseconds. */
+  readonly retryAfterMs?: number | undefined
+}
+
+/**
+ * The base of every error tinyllm throws. Recognise one with `TinyLLMError.isInstance(error)` — it works across
+ * duplicated copies of the package, where `instanceof` does not.
+ */
+export class TinyLLMError extends Error {
+  override readonly name: string = 'TinyLLMError'
+  readonly functionName: string | undefined
+  readonly state: string | undefined
+  readonly retryable: boolean
+  readonly retryAfterMs: number | undefined
+
+  constructor(options: TinyLLMErrorOptions) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.functionName = options.functionName
+    this.state = options.state
+    this.retryable = options.retryable ?? false
+    this.retryAfterMs = options.retryAfterMs
+  }
+
+  /** True for any tinyllm error, from any copy of the package. */
+  static isInstance(error: unknown): error is TinyLLMError {
+    return hasMarker(error, baseMarker)
+  }
+
+  /** A JSON-safe view, for logs, run records and transport between processes. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { name: this.name, message: this.message }
+    for (const key of Object.keys(this)) {
+      const value = (this as unknown as Record<string, unknown>)[key]
+      if (value !== undefined) json[key] = value
+    }
+    if (this.cause !== undefined) json.cause = this.cause instanceof Error ? errorSummary(this.cause) : this.cause
+    return json
+  }
+}
+markPrototype(TinyLLMError, baseMarker)
+
+function markPrototype(target: { prototype: object }, marker: symbol): void {
+  Object.defineProperty(target.prototype, marker, { value: true })
+}
+
+function hasMarker(error: unknown, marker: symbol): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true
+}
+
+function errorSummary(error: Error): Record<string, unknown> {
+  return TinyLLMError.isInstance(error) ? error.toJSON() : { name: error.name, message: error.message }
+}
+
+/** One problem a schema found, with where it is. */
+export interface ValidationIssue {
+  /** Path to the offending value, e.g. `['applicant', 'income']`; empty for the value itself. */
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/** Formats a path as `applicant.incomes[0]`, or `(root)` when empty. */
+export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(root)'
+  let text = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`
+    else {
+      const key = String(segment)
+      text += /^[A-Za-z_$][\w$]*$/.test(key) ? (text === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+    }
+  }
+  return text
+}
+
+const validationMarker = Symbol.for('tinyllm.error.validation')
+
+/** Input, output or processed output did not match its schema. Lists each issue with its path. */
+export class ValidationError extends TinyLLMError {
+  override readonly name = 'ValidationError'
+  readonly issues: ReadonlyArray<ValidationIssue>
+
+  constructor(options: {
+    functionName: string
+    state: string
+    issues: ReadonlyArray<ValidationIssue>
+    cause?: unknown
+  }) {
+    const what = options.state === 'input_validation' ? 'input' : 'output'
+    const lines = options.issues.map((issue) => `  - ${formatIssuePath(issue.path)}: ${issue.message}`)
+    super({
+      message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause: options.cause,
+    })
+    this.issues = options.issues
+  }
+
+  static override isInstance(error: unknown): error is ValidationError {
+    return hasMarker(error, validationMarker)
+  }
+}
+markPrototype(ValidationError, validationMarker)
+
+const transitionMarker = Symbol.for('tinyllm.error.invalid-transition')
+
+/** A state machine was asked to move along a transition its table does not allow. */
+export class InvalidTransitionError extends TinyLLMError {
+  override readonly name = 'InvalidTransitionError'
+  readonly machine: string
+  readonly from: string
+  readonly to: string
+
+  constructor(options: { machine: string; from: string; to: string; allowed: ReadonlyArray<string> }) {
+    const allowed = options.allowed.length === 0 ? 'none (terminal state)' : options.allowed.join(', ')
+    super({
+      message: `${options.machine}: illegal transition ${options.from} → ${options.to} (allowed from ${options.from}: ${allowed})`,
+      state: options.from,
+    })
+    this.machine = options.machine
+    this.from = options.from
+    this.to = options.to
+  }
+
+  static override isInstance(error: unknown): error is InvalidTransitionError {
+    return hasMarker(error, transitionMarker)
+  }
+}
+markPrototype(InvalidTransitionError, transitionMarker)
+
+const timeoutMarker = Symbol.for('tinyllm.error.timeout')
+
+/** A run, an attempt or a stream exceeded its time limit. */
+export class TimeoutError extends TinyLLMError {
+  override readonly name = 'TimeoutError'
+  readonly timeoutMs: number
+  readonly kind: 'total' | 'attempt' | 'idle'
+
+  constructor(options: {
+    timeoutMs: number
+    kind: 'total' | 'attempt' | 'idle'
+    functionName?: string
+    state?: string
+  }) {
+    const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
+    super({
+      message: `${options.functionName ?? 'operation'}: ${what} timed out after ${options.timeoutMs} ms`,
+      functionName: options.functionName,
+      state: options.state,
+      // An attempt that timed out may succeed when tried again; a run out of total time may not.
+      retryable: options.kind !== 'total',
+    })
+    this.timeoutMs = options.timeoutMs
+    this.kind = options.kind
+  }
+
+  static override isInstance(error: unknown): error is TimeoutError {
+    return hasMarker(error, timeoutMarker)
+  }
+}
+markPrototype(TimeoutError, timeoutMarker)
+
+const abortMarker = Symbol.for('tinyllm.error.abort')
+
+/** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
+export class AbortError extends TinyLLMError {
+  override readonly name = 'AbortError'
+  readonly reason: unknown
+
+  constructor(options: { reason?: unknown; functionName?: string; state?: string }) {
+    const reason = options.reason
+    const detail = reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''
+    super({
+      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${detail}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause: reason,
+    })
+    this.reason = reason
+  }
+
+  static override isInstance(error: unknown): error is AbortError {
+    return hasMarker(error, abortMarker)
+  }
+}
+markPrototype(AbortError, abortMarker)
+
+const decisionMarker = Symbol.for('tinyllm.error.decision')
+
+/** A Decision produced a value that is not one of its declared choices. */
+export class DecisionError extends TinyLLMError {
+  override readonly name = 'DecisionError'
+  readonly choices: ReadonlyArray<string>
+  readonly received: unknown
+
+  constructor(options: { functionName: string; choices: ReadonlyArray<string>; received: unknown; state?: string }) {
+    super({
+      message: `${options.functionName}: decision ${safeStringify(options.received)} is not one of the choices [${options.choices.join(', ')}]`,
+      functionName: options.functionName,
+      state: options.state ?? 'running',
+    })
+    this.choices = options.choices
+    this.received = options.received
+  }
+
+  static override isInstance(error: unknown): error is DecisionError {
+    return hasMarker(error, decisionMarker)
+  }
+}
+markPrototype(DecisionError, decisionMarker)
+
+const providerMarker = Symbol.for('tinyllm.error.provider-call')
+
+/** Options of a {@link ProviderCallError}. */
+export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
+  /** Provider name, e.g. `openai`. */
+  readonly provider: string
+  /** HTTP status, when the provider answered. */
+  readonly status?: number | undefined
+  /** The provider's request id, for support tickets. */
+  readonly requestId?: string | undefined
+  /** The provider's own error type or code, e.g. `invalid_request_error`. */
+  readonly providerErrorType?: string | undefined
+}
+
+/** A call to a model provider failed: HTTP status, connection failure, or a malformed response. */
+export class ProviderCallError extends TinyLLMError {
+  override readonly name: string = 'ProviderCallError'
+  readonly provider: string
+  readonly status: number | undefined
+  readonly requestId: string | undefined
+  readonly providerErrorType: string | undefined
+
+  constructor(options: ProviderCallErrorOptions) {
+    super(options)
+    this.provider = options.provider
+    this.status = options.status
+    this.requestId = options.requestId
+    this.providerErrorType = options.providerErrorType
+  }
+
+  static override isInstance(error: unknown): error is ProviderCallError {
+    return hasMarker(error, providerMarker)
+  }
+}
+markPrototype(ProviderCallError, providerMarker)
+
+const rateLimitMarker = Symbol.for('tinyllm.error.rate-limit')
+
+/** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
+export class RateLimitError extends ProviderCallError {
+  override readonly name = 'RateLimitError'
+
+  constructor(options: ProviderCallErrorOptions) {
+    super({ ...options, retryable: options.retryable ?? true })
+  }
+
+  static override isInstance(error: unknown): error is RateLimitError {
+    return hasMarker(error, rateLimitMarker)
+  }
+}
+markPrototype(RateLimitError, rateLimitMarker)
+
+const budgetMarker = Symbol.for('tinyllm.error.budget')
+
+/** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
+export class BudgetExceededError extends TinyLLMError {
+  override readonly name = 'BudgetExceededError'
+  readonly limit: 'tokens' | 'cost'
+  readonly budget: number
+  readonly spent: number
+  readonly requested: number
+
+  constructor(options: {
+    limit: 'tokens' | 'cost'
+    budget: number
+    spent: number
+    requested: number
+    functionName?: string
+    state?: string
+  }) {
+    const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
+    super({
+      message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
+      functionName: options.functionName,
+      state: options.state,
+    })
+    this.limit = options.limit
+    this.budget = options.budget
+    this.spent = options.spent
+    this.requested = options.requested
+  }
+
+  static override isInstance(error: unknown): error is BudgetExceededError {
+    return hasMarker(error, budgetMarker)
+  }
+}
+markPrototype(BudgetExceededError, budgetMarker)
+
+const configurationMarker = Symbol.for('tinyllm.error.configuration')
+
+/** A Function, policy or model was constructed with an invalid option. Thrown at construction. */
+export class ConfigurationError extends TinyLLMError {
+  override readonly name = 'ConfigurationError'
+  readonly option: string
+
+  constructor(options: { option: string; message: string; functionName?: string; cause?: unknown }) {
+    super({
+      message: `${options.functionName ? `${options.functionName}: ` : ''}invalid option ${options.option}: ${options.message}`,
+      functionName: options.functionName,
+      cause: options.cause,
+    })
+    this.option = options.option
+  }
+
+  static override isInstance(error: unknown): error is ConfigurationError {
+    return hasMarker(error, configurationMarker)
+  }
+}
+markPrototype(ConfigurationError, configurationMarker)
+
+const stepLimitMarker = Symbol.for('tinyllm.error.step-limit')
+
+/** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
+export class StepLimitError extends TinyLLMError {
+  override readonly name = 'StepLimitError'
+  readonly limit: number
+
+  constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
+    super({
+      message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${options.what ?? 'steps'} reached`,
+      functionName: options.functionName,
+      state: options.state,
+    })
+    this.limit = options.limit
+  }
+
+  static override isInstance(error: unknown): error is StepLimitError {
+    return hasMarker(error, stepLimitMarker)
+  }
+}
+markPrototype(StepLimitError, stepLimitMarker)
+
+const functionErrorMarker = Symbol.for('tinyllm.error.function')
+
+/**
+ * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
+ * message says which Function and state it came from.
+ */
+export class FunctionError extends TinyLLMError {
+  override readonly name = 'FunctionError'
+
+  constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
+    const cause = options.cause
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : safeStringify(cause)
+    super({
+      message: `${options.functionName}: ${options.state} threw ${detail}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause,
+      retryable: options.retryable,
+    })
+  }
+
+  static override isInstance(error: unknown): error is FunctionError {
+    return hasMarker(error, functionErrorMarker)
+  }
+}
+markPrototype(FunctionError, functionErrorMarker)
+
+/** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
+export function safeStringify(value: unknown, maxLength = 200): string {
+  let text: string
+  try {
+    text =
+      typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value === 'bigint'
+          ? `${value}n`
+          : typeof value === 'symbol' || typeof value === 'function' || value === undefined
+            ? String(value)
+            : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigurationError, InvalidTransitionError, TinyLLMError } from './errors.js'
+import { FSM, StateMachineDefinition } from './fsm.js'
+import { functionLifecycle } from './lifecycle.js'
+
+const door = () =>
+  new FSM({
+    name: 'door',
+    initial: 'closed',
+    transitions: { closed: ['open', 'locked'], open: ['closed'], locked: ['closed'] },
+  })
+
+describe('FSM', () => {
+  it('moves along allowed transitions and tells listeners', () => {
+    const machine = door()
+    const changes: string[] = []
+    const stop = machine.onTransition((change) => changes.push(`${change.machine}:${change.from}>${change.to}`))
+    machine.transition('open')
+    machine.transition('closed')
+    stop()
+    machine.transition('locked')
+    expect(machine.state).toBe('locked')
+    expect(changes).toEqual(['door:closed>open', 'door:open>closed'])
+  })
+
+  it('throws a typed error naming machine, state and target on an illegal transition', () => {
+    const machine = door()
+    machine.transition('open')
+    let caught: unknown
+    try {
+      machine.transition('locked')
+    } catch (error) {
+      caught = error
+    }
+    expect(InvalidTransitionError.isInstance(caught)).toBe(true)
+    expect(TinyLLMError.isInstance(caught)).toBe(true)
+    const error = caught as InvalidTransitionError
+    expect([error.machine, error.from, error.to]).toEqual(['door', 'open', 'locked'])
+    expect(error.message).toContain('door: illegal transition open → locked')
+    expect(machine.state).toBe('open')
+  })
+
+  it('rejects a table that names unknown states', () => {
+    expect(() => new StateMachineDefinition({ name: 'bad', initial: 'a', transitions: { a: ['b' as 'a'] } })).toThrow(
+      ConfigurationError,
+    )
+  })
+
+  it('describes itself and draws a Mermaid state diagram', () => {
+    const description = functionLifecycle.describe()
+    expect(description.initial).toBe('init')
+    expect(description.terminal).toEqual(['complete', 'failed'])
+    expect(description.transitions).toContainEqual({ from: 'running', to: 'retrying' })
+    const mermaid = functionLifecycle.toMermaid()
+    expect(mermaid.split('\n').slice(0, 3)).toEqual([
+      'stateDiagram-v2',
+      '  [*] --> init',
+      '  init --> input_validation',
+    ])
+    expect(mermaid).toContain('  processing_output --> complete')
+    expect(mermaid).toContain('  complete --> [*]')
+  })
+
+  it('refuses to leave a terminal lifecycle state', () => {
+    expect(() => functionLifecycle.assertTransition('complete', 'running')).toThrow(/allowed from complete: none/)
+    expect(functionLifecycle.canTransition('retrying', 'running')).toBe(true)
+  })
+})

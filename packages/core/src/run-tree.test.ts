@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { defineFunction } from './define-function.js'
+import { formatRunTree } from './run-tree.js'
+
+describe('formatRunTree', () => {
+  it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {
+    let calls = 0
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: (_: unknown, context) => {
+        calls += 1
+        if (calls === 1) throw new Error('transient')
+        context.addUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 15 }, 0.001)
+        return 'ok'
+      },
+    })
+    const strict = defineFunction({ name: 'strict', input: z.object({ id: z.string() }), run: () => 1 })
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: unknown, context) => {
+        context.annotate('choice', 'bad')
+        await context.invoke(flaky, undefined)
+        await context.invoke(strict, { id: 3 } as never)
+      },
+    })
+    const record = await root.trace(undefined)
+    const text = formatRunTree(record)
+    const lines = text.split('\n')
+    expect(lines[0]).toMatch(/^✖ root \(function\) [\d.]+ (µs|ms) choice=bad tokens=15 cost=\$0\.001000$/)
+    expect(text).toContain('├─ ✔ flaky (function)')
+    expect(text).toContain('attempts=2')
+    expect(text).toContain(
+      'init → input_validation → running → retrying → running → output_validation → processing_output → complete',
+    )
+    expect(text).toContain('└─ ✖ strict (function)')
+    expect(text).toContain('ValidationError in input_validation: id: Invalid input: expected string, received number')
+    expect(record.usage?.totalTokens).toBe(15)
+    expect(record.children[0]?.usage?.costUsd).toBe(0.001)
+    expect(text).not.toContain('\u001b[')
+    expect(formatRunTree(record, { colors: true })).toContain('\u001b[31m✖')
+  })
+})

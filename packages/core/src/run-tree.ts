@@ -1,0 +1,104 @@
+import { formatIssuePath, ValidationError } from './errors.js'
+import type { RunRecord } from './run-record.js'
+
+/** How {@link formatRunTree} renders. */
+export interface FormatRunTreeOptions {
+  /** ANSI colours. Default: false. */
+  readonly colors?: boolean
+  /** `full` lists every state visited; `compact` (default) folds the happy path and shows retries and failures. */
+  readonly states?: 'full' | 'compact'
+}
+
+const ansi = {
+  red: '\u001b[31m',
+  green: '\u001b[32m',
+  yellow: '\u001b[33m',
+  dim: '\u001b[2m',
+  bold: '\u001b[1m',
+  reset: '\u001b[0m',
+}
+
+/**
+ * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
+ * attempts, annotations (such as a Decision's choice), tokens, cost and the error.
+ *
+ * @example
+ * const record = await pipeline.trace(input)
+ * console.log(formatRunTree(record))
+ * // ✔ Credit analysis (chain) 12.4 ms
+ * // ├─ ✔ CreditClassification (decision) 10.1 ms choice=bad tokens=57 cost=$0.000031
+ * // …
+ */
+export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions = {}): string {
+  const lines: string[] = []
+  const paint =
+    options.colors === true
+      ? (code: keyof typeof ansi, text: string) => `${ansi[code]}${text}${ansi.reset}`
+      : (_: keyof typeof ansi, text: string) => text
+  const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
+    const mark =
+      node.status === 'complete'
+        ? paint('green', '✔')
+        : node.status === 'failed'
+          ? paint('red', '✖')
+          : paint('yellow', '…')
+    const parts = [`${mark} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
+    if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
+    if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
+    for (const [key, value] of Object.entries(node.annotations)) parts.push(`${key}=${formatValue(value)}`)
+    if (node.usage !== undefined) {
+      parts.push(`tokens=${node.usage.totalTokens}`)
+      parts.push(
+        node.usage.unpricedCalls > 0
+          ? `cost=${node.usage.calls === node.usage.unpricedCalls ? 'unknown' : `≥$${node.usage.costUsd.toFixed(6)}`}`
+          : `cost=$${node.usage.costUsd.toFixed(6)}`,
+      )
+    }
+    lines.push(prefix + parts.join(' '))
+    const detail = childPrefix + (node.children.length > 0 ? '│  ' : '   ')
+    const path = statePath(node, options.states ?? 'compact')
+    if (path !== undefined) lines.push(detail + paint('dim', path))
+    if (node.error !== undefined) {
+      const error = node.error
+      const where = error.state !== undefined ? ` in ${error.state}` : ''
+      const headline = ValidationError.isInstance(error)
+        ? `${error.name}${where}: ${error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`).join('; ')}`
+        : `${error.name}${where}: ${firstLine(error.message)}`
+      lines.push(detail + paint('red', headline))
+    }
+    node.children.forEach((child, index) => {
+      const last = index === node.children.length - 1
+      visit(child, `${childPrefix}${last ? '└─ ' : '├─ '}`, `${childPrefix}${last ? '   ' : '│  '}`)
+    })
+  }
+  visit(record, '', '')
+  return lines.join('\n')
+}
+
+const happyPath = 'init>input_validation>running>output_validation>processing_output>complete'
+
+function statePath(node: RunRecord, mode: 'full' | 'compact'): string | undefined {
+  const states = node.states.map((entry) => entry.state)
+  if (mode === 'compact' && states.join('>') === happyPath) return undefined
+  return states.join(' → ')
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`
+  if (ms < 1000) return `${ms.toFixed(1)} ms`
+  return `${(ms / 1000).toFixed(2)} s`
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return value
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf('\n')
+  return end === -1 ? text : text.slice(0, end)
+}
