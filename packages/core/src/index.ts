@@ -59,3 +59,5 @@ export {
   Validator,
   validateWith,
 } from './validator.js'
+export * from './llm/index.js'
+export * from './prompts/index.js'
