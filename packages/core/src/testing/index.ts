@@ -1,1 +1,50 @@
-export {}
+export { canonicalJson } from './canonical-json.js'
+export type { Cassette, CassetteMode, CassetteOptions } from './cassette.js'
+export { createCassette } from './cassette.js'
+export type {
+  CassetteFile,
+  CassetteInteraction,
+  CassetteRequest,
+  CassetteResponse,
+  CassetteSseEvent,
+} from './cassette-format.js'
+export { cassetteFormatVersion } from './cassette-format.js'
+export type { CassetteMissReason } from './cassette-miss-error.js'
+export { CassetteMissError } from './cassette-miss-error.js'
+export type {
+  CutStreamFault,
+  Fault,
+  FaultKind,
+  FaultOptions,
+  FaultSchedule,
+  MalformedJsonFault,
+  OversizedFault,
+  ResetAfterHeadersFault,
+  ResetBeforeHeadersFault,
+  StallHeadersFault,
+  StallStreamFault,
+  StatusFault,
+  WeightedFault,
+} from './fault.js'
+export { defaultFaultMix, faultKinds } from './fault.js'
+export type { JsonDifference } from './json-difference.js'
+export type { Latency } from './latency.js'
+export type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
+export type {
+  JsonLoopbackResponse,
+  LoopbackResponse,
+  RawLoopbackResponse,
+  RouteContext,
+  RouteHandler,
+  RouteKey,
+  SseLoopbackResponse,
+} from './loopback-response.js'
+export type {
+  ErrorBodyFormatter,
+  LoopbackErrorDetails,
+  LoopbackServer,
+  LoopbackServerOptions,
+} from './loopback-server.js'
+export { startLoopbackServer } from './loopback-server.js'
+export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
+export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest'
+import { canonicalJson } from './canonical-json.js'
+
+describe('canonicalJson', () => {
+  it('ignores key order at every depth but keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe('{"a":{"c":null,"d":[2,1]},"b":1}')
+    expect(canonicalJson({ a: { c: null, d: [2, 1] }, b: 1 })).toBe(canonicalJson({ b: 1, a: { d: [2, 1], c: null } }))
+    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]))
+  })
+
+  it('drops undefined properties as JSON does, and encodes undefined as the empty string', () => {
+    expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}')
+    expect(canonicalJson(undefined)).toBe('')
+  })
+})

@@ -1,0 +1,266 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createCassette } from './cassette.js'
+import type { CassetteFile } from './cassette-format.js'
+import { CassetteMissError } from './cassette-miss-error.js'
+import type { LoopbackServer } from './loopback-server.js'
+import { startLoopbackServer } from './loopback-server.js'
+import { sseEvent } from './sse.js'
+
+const canaryKey = 'sk-canary-0123456789abcdef'
+let directory: string
+const servers: LoopbackServer[] = []
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'tinyllm-cassette-'))
+})
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true })
+})
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+async function serve(options: Parameters<typeof startLoopbackServer>[0]): Promise<LoopbackServer> {
+  const server = await startLoopbackServer(options)
+  servers.push(server)
+  return server
+}
+
+/** A stand-in for a real provider: answers depend on the body, and one answer leaks the caller's credential. */
+async function startUpstream(): Promise<LoopbackServer> {
+  let counter = 0
+  return serve({
+    routes: {
+      'POST /v1/chat': ({ request }) => {
+        const body = request.body as { messages: { content: string }[]; stream?: boolean }
+        const content = body.messages.map((message) => message.content).join(' ')
+        if (body.stream) {
+          return {
+            headers: { 'x-request-id': 'upstream_stream' },
+            sse: [
+              sseEvent({ event: 'start', data: { type: 'start' } }),
+              { delta: content },
+              { delta: `seen ${request.headers.authorization}` },
+              '[DONE]',
+            ],
+          }
+        }
+        counter++
+        return {
+          headers: { 'x-request-id': `upstream_${counter}`, 'x-api-key-echo': 'secret', 'set-cookie': 'a=b' },
+          json: { reply: `you said: ${content}`, call: counter, leaked: request.headers.authorization },
+        }
+      },
+      'GET /v1/models': ({ request }) => ({ json: { data: ['m1'], query: request.query } }),
+      'GET /v1/text': () => ({ status: 202, raw: 'plain text answer' }),
+    },
+  })
+}
+
+const chatRequest = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'm1',
+  messages: [{ role: 'user', content }],
+  ...extra,
+})
+
+async function send(
+  baseUrl: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; requestId: string | null; contentType: string | null; text: string }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${canaryKey}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  return {
+    status: response.status,
+    requestId: response.headers.get('x-request-id'),
+    contentType: response.headers.get('content-type'),
+    text: await response.text(),
+  }
+}
+
+describe('cassettes', () => {
+  it('records through a proxy, redacts credentials, and replays identical responses offline', async () => {
+    const path = join(directory, 'nested', 'identity.cassette.json')
+    const upstream = await startUpstream()
+    const recorder = createCassette({ path, mode: 'record', upstream: upstream.url, secrets: ['literal-secret'] })
+    const proxy = await serve({ cassette: recorder })
+
+    const script = [
+      ['/v1/chat', chatRequest('hello', { user: canaryKey, note: 'literal-secret here' })],
+      ['/v1/chat', chatRequest('hello', { user: canaryKey, note: 'literal-secret here' })],
+      ['/v1/chat', chatRequest('stream me', { stream: true })],
+      ['/v1/models?limit=1', undefined],
+      ['/v1/text', undefined],
+    ] as const
+    const recorded = []
+    for (const [path, body] of script) recorded.push(await send(proxy.url, path, body))
+    expect(recorded[0]?.text).toContain(canaryKey) // the client got the real, unredacted answer
+    expect(recorded[0]?.requestId).toBe('upstream_1')
+    expect(recorded[1]?.requestId).toBe('upstream_2')
+    expect(recorder.interactions).toHaveLength(5)
+
+    await proxy.close()
+    await upstream.close()
+    const text = await readFile(path, 'utf8')
+    expect(text).not.toContain(canaryKey)
+    expect(text).not.toContain('canary')
+    expect(text).not.toContain('literal-secret')
+    expect(text).not.toContain('set-cookie')
+    expect(text).not.toContain('x-api-key-echo')
+    expect(text).toContain('[REDACTED]')
+    expect(await readdir(join(directory, 'nested'))).toEqual(['identity.cassette.json'])
+    const file = JSON.parse(text) as CassetteFile
+    expect(file.version).toBe(1)
+    expect(file.interactions[0]?.request).toEqual({
+      method: 'POST',
+      path: '/v1/chat',
+      body: chatRequest('hello', { user: '[REDACTED]', note: '[REDACTED] here' }),
+    })
+    expect(file.interactions[2]?.response.sse?.[0]).toEqual({ event: 'start', data: '{"type":"start"}' })
+    expect(file.interactions[3]?.request).toEqual({ method: 'GET', path: '/v1/models?limit=1' })
+    expect(file.interactions[4]?.response).toMatchObject({ status: 202, text: 'plain text answer' })
+
+    // Literal secrets are redacted before matching, so replay needs the same list.
+    const replayer = createCassette({ path, mode: 'replay', secrets: ['literal-secret'] })
+    const replay = await serve({ cassette: replayer })
+    const replayed = []
+    for (const [path, body] of script) replayed.push(await send(replay.url, path, body))
+    // Replay serves what was stored: identical except where recording redacted the leaked credential.
+    const redactedRecording = recorded.map((answer) => ({
+      ...answer,
+      text: answer.text.replaceAll(canaryKey, '[REDACTED]'),
+    }))
+    expect(replayed).toEqual(redactedRecording)
+    expect(replayed[2]?.text).toBe(
+      'event: start\ndata: {"type":"start"}\n\ndata: {"delta":"stream me"}\n\ndata: {"delta":"seen Bearer [REDACTED]"}\n\ndata: [DONE]\n\n',
+    )
+    expect(replayer.misses).toEqual([])
+  })
+
+  it('matches on canonical JSON (key order ignored) and replays repeats in recorded order', async () => {
+    const path = join(directory, 'order.cassette.json')
+    await writeFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        interactions: [
+          {
+            request: { method: 'POST', path: '/v1/chat', body: { a: 1, b: { c: 2, d: 3 } } },
+            response: { status: 200, headers: {}, body: { call: 1 } },
+          },
+          {
+            request: { method: 'POST', path: '/v1/chat', body: { a: 2 } },
+            response: { status: 200, headers: {}, body: { other: true } },
+          },
+          {
+            request: { method: 'POST', path: '/v1/chat', body: { b: { d: 3, c: 2 }, a: 1 } },
+            response: { status: 200, headers: {}, body: { call: 2 } },
+          },
+        ],
+      }),
+    )
+    const cassette = createCassette({ path, mode: 'replay' })
+    const server = await serve({ cassette })
+    const post = async (body: string) =>
+      (
+        await fetch(`${server.url}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      ).json()
+    expect(await post('{"b":{"d":3,"c":2},"a":1}')).toEqual({ call: 1 })
+    expect(await post('{"a":1,"b":{"c":2,"d":3}}')).toEqual({ call: 2 })
+    expect(await post('{"a":2}')).toEqual({ other: true })
+    const exhausted = await fetch(`${server.url}/v1/chat`, { method: 'POST', body: '{"a":1,"b":{"c":2,"d":3}}' })
+    expect(exhausted.status).toBe(404)
+    expect(await exhausted.json()).toMatchObject({ error: { type: 'cassette_miss', code: 'cassette_exhausted' } })
+    expect(cassette.misses[0]?.reason).toBe('exhausted')
+  })
+
+  it('answers a request with no recording with a 404 naming the nearest recording and the differences', async () => {
+    const path = join(directory, 'miss.cassette.json')
+    await writeFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        interactions: [
+          {
+            request: { method: 'POST', path: '/v1/chat', body: chatRequest('What is the capital of France?') },
+            response: { status: 200, headers: {}, body: {} },
+          },
+          {
+            request: { method: 'POST', path: '/v1/chat', body: chatRequest('Tell me a joke', { temperature: 0 }) },
+            response: { status: 200, headers: {}, body: {} },
+          },
+          { request: { method: 'GET', path: '/v1/models' }, response: { status: 200, headers: {}, body: {} } },
+        ],
+      }),
+    )
+    const cassette = createCassette({ path, mode: 'replay' })
+    const server = await serve({ cassette })
+    const response = await fetch(`${server.url}/v1/chat`, {
+      method: 'POST',
+      body: JSON.stringify(chatRequest('What is the capital of Spain?')),
+    })
+    expect(response.status).toBe(404)
+    const body = (await response.json()) as { error: { message: string; nearest: unknown; differences: unknown } }
+    expect(body.error.nearest).toEqual({
+      method: 'POST',
+      path: '/v1/chat',
+      body: chatRequest('What is the capital of France?'),
+    })
+    expect(body.error.differences).toEqual([
+      {
+        path: '$.body.messages[0].content',
+        expected: 'What is the capital of France?',
+        actual: 'What is the capital of Spain?',
+      },
+    ])
+    expect(body.error.message).toContain('has no recording of POST /v1/chat')
+    expect(body.error.message).toContain('What is the capital of Spain?')
+    expect(body.error.message).toContain('nearest recorded: POST /v1/chat')
+    expect(body.error.message).toContain(
+      '$.body.messages[0].content: "What is the capital of France?" → "What is the capital of Spain?"',
+    )
+
+    const [miss] = cassette.misses
+    expect(miss).toBeInstanceOf(CassetteMissError)
+    expect(CassetteMissError.isInstance(miss)).toBe(true)
+    expect(miss?.name).toBe('CassetteMissError')
+    expect(miss?.request.body).toEqual(chatRequest('What is the capital of Spain?'))
+    expect(miss?.nearest?.body).toEqual(chatRequest('What is the capital of France?'))
+
+    expect(() => cassette.match({ method: 'DELETE', path: '/v1/files' })).toThrow(CassetteMissError)
+  })
+
+  it('explains a missing or malformed cassette file, and record mode without an upstream', async () => {
+    expect(() => createCassette({ path: join(directory, 'absent.cassette.json'), mode: 'replay' })).toThrow(
+      /cannot be read; record it first/,
+    )
+    const invalid = join(directory, 'invalid.cassette.json')
+    await writeFile(invalid, JSON.stringify({ version: 2, interactions: [] }))
+    expect(() => createCassette({ path: invalid, mode: 'replay' })).toThrow(/version is 2, expected 1/)
+    expect(() => createCassette({ path: invalid, mode: 'record' })).toThrow(/needs an "upstream"/)
+  })
+
+  it('answers 502 and records nothing when the upstream cannot be reached', async () => {
+    const unreachable = await serve({})
+    const upstreamUrl = unreachable.url
+    await unreachable.close()
+    const cassette = createCassette({
+      path: join(directory, 'down.cassette.json'),
+      mode: 'record',
+      upstream: upstreamUrl,
+    })
+    const proxy = await serve({ cassette })
+    const response = await fetch(`${proxy.url}/v1/models`)
+    expect(response.status).toBe(502)
+    expect(await response.json()).toMatchObject({ error: { type: 'cassette_upstream_error' } })
+    expect(cassette.interactions).toEqual([])
+  })
+})

@@ -1,0 +1,284 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { canonicalJson } from './canonical-json.js'
+import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
+import { cassetteFormatVersion, parseCassetteFile } from './cassette-format.js'
+import { CassetteMissError } from './cassette-miss-error.js'
+import { jsonDifferences } from './json-difference.js'
+import type { LoopbackRequest } from './loopback-request.js'
+import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
+import { isSecretHeader, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import { parseSseEvents, sseEvent } from './sse.js'
+
+/** `record` forwards to a real upstream and stores what it answers; `replay` answers from the file, offline. */
+export type CassetteMode = 'record' | 'replay'
+
+/** Options of {@link createCassette}. */
+export interface CassetteOptions {
+  /** The cassette's JSON file (conventionally `*.cassette.json`). */
+  readonly path: string
+  readonly mode: CassetteMode
+  /** Record mode: the base URL requests are forwarded to, e.g. `https://api.openai.com`. */
+  readonly upstream?: string | undefined
+  /**
+   * Literal strings to redact wherever they appear, on top of `sk-…` keys and `Bearer …` tokens. Requests are matched
+   * after redaction, so give replay the same list as record.
+   */
+  readonly secrets?: readonly string[] | undefined
+  /** Record mode: the fetch to forward with (defaults to the global one). */
+  readonly fetch?: typeof globalThis.fetch | undefined
+}
+
+/**
+ * Recorded HTTP interactions: in record mode a proxy that stores what the upstream answered; in replay mode an
+ * offline, deterministic stand-in for it. Serve one with `startLoopbackServer({ cassette })`.
+ */
+export interface Cassette {
+  readonly path: string
+  readonly mode: CassetteMode
+  /** In replay mode the loaded interactions; in record mode those recorded so far, in request arrival order. */
+  readonly interactions: readonly CassetteInteraction[]
+  /** Every request replay could not answer, oldest first. */
+  readonly misses: readonly CassetteMissError[]
+  /** Route handler that replays or records one request. */
+  readonly handle: RouteHandler
+  /**
+   * Replay mode: the recording for a request (method, path with query, canonical body), consuming it so identical
+   * requests get their recordings in recorded order; throws {@link CassetteMissError} when there is none.
+   */
+  match(request: CassetteRequest): CassetteInteraction
+  /** Record mode: writes the file atomically (temporary file, then rename). Replay mode: does nothing. */
+  save(): Promise<void>
+  /** Same as {@link Cassette.save}; called by the loopback server's `close()`. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens a cassette. Replay mode reads the file now and throws if it is missing or malformed; record mode starts empty
+ * and writes the file on `save()`/`close()`. Request headers are never stored; API-key-shaped strings are redacted
+ * from stored bodies, paths and response headers.
+ *
+ * @example
+ * const cassette = createCassette({ path: 'fixtures/chat.cassette.json', mode: 'replay' })
+ * const server = await startLoopbackServer({ cassette })
+ */
+export function createCassette(options: CassetteOptions): Cassette {
+  return new FileCassette(options)
+}
+
+// Headers that describe one hop or one encoding of the body, not the response.
+const hopHeaders = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'])
+const unstoredResponseHeaders = new Set(['date', 'set-cookie'])
+const unforwardedRequestHeaders = new Set(['host', 'accept-encoding', ...hopHeaders])
+
+class FileCassette implements Cassette {
+  readonly path: string
+  readonly mode: CassetteMode
+  readonly misses: CassetteMissError[] = []
+  readonly handle: RouteHandler = (context) => this.#handle(context)
+  readonly #secrets: readonly string[]
+  readonly #upstream: string | undefined
+  readonly #fetch: typeof globalThis.fetch
+  readonly #recorded: CassetteInteraction[] = []
+  readonly #byKey = new Map<string, number[]>()
+  readonly #replayed = new Map<string, number>()
+  // Record mode: one slot per request in arrival order, filled when its response is complete.
+  readonly #slots: (CassetteInteraction | undefined)[] = []
+
+  constructor(options: CassetteOptions) {
+    this.path = options.path
+    this.mode = options.mode
+    this.#secrets = options.secrets ?? []
+    this.#fetch = options.fetch ?? globalThis.fetch
+    this.#upstream = options.upstream?.replace(/\/+$/, '')
+    if (this.mode === 'record') {
+      if (!this.#upstream) throw new Error(`Cassette ${this.path}: record mode needs an "upstream" base URL`)
+      return
+    }
+    let text: string
+    try {
+      text = readFileSync(this.path, 'utf8')
+    } catch (cause) {
+      throw new Error(`Cassette ${this.path} cannot be read; record it first with mode: 'record'`, { cause })
+    }
+    const file = parseCassetteFile(JSON.parse(text), this.path)
+    file.interactions.forEach((interaction, index) => {
+      this.#recorded.push(interaction)
+      const key = matchKey(interaction.request)
+      const indices = this.#byKey.get(key)
+      if (indices) indices.push(index)
+      else this.#byKey.set(key, [index])
+    })
+  }
+
+  get interactions(): readonly CassetteInteraction[] {
+    if (this.mode === 'replay') return this.#recorded
+    return this.#slots.filter((interaction) => interaction !== undefined)
+  }
+
+  match(request: CassetteRequest): CassetteInteraction {
+    const key = matchKey(request)
+    const indices = this.#byKey.get(key) ?? []
+    const used = this.#replayed.get(key) ?? 0
+    const index = indices[used]
+    if (index !== undefined) {
+      this.#replayed.set(key, used + 1)
+      return this.#recorded[index]!
+    }
+    const nearest = indices.length > 0 ? this.#recorded[indices[0]!]?.request : this.#nearest(request)
+    throw new CassetteMissError({
+      cassettePath: this.path,
+      request,
+      nearest,
+      differences: nearest ? jsonDifferences(nearest, request) : [],
+      reason: indices.length > 0 ? 'exhausted' : 'not-recorded',
+    })
+  }
+
+  async save(): Promise<void> {
+    if (this.mode !== 'record') return
+    const text = `${JSON.stringify({ version: cassetteFormatVersion, interactions: this.interactions }, null, 2)}\n`
+    await mkdir(dirname(this.path), { recursive: true })
+    const temporary = `${this.path}.${process.pid}.${Date.now()}.tmp`
+    try {
+      await writeFile(temporary, text, 'utf8')
+      await rename(temporary, this.path)
+    } catch (error) {
+      await rm(temporary, { force: true })
+      throw error
+    }
+  }
+
+  close(): Promise<void> {
+    return this.save()
+  }
+
+  #handle(context: RouteContext): Promise<LoopbackResponse> | LoopbackResponse {
+    if (this.mode === 'record') return this.#record(context)
+    const request = this.#toCassetteRequest(context.request)
+    try {
+      return replayResponse(this.match(request).response)
+    } catch (error) {
+      if (!CassetteMissError.isInstance(error)) throw error
+      this.misses.push(error)
+      return {
+        status: 404,
+        json: {
+          error: {
+            message: error.message,
+            type: 'cassette_miss',
+            param: null,
+            code: error.reason === 'exhausted' ? 'cassette_exhausted' : 'cassette_miss',
+            request: error.request,
+            nearest: error.nearest ?? null,
+            differences: error.differences,
+          },
+        },
+      }
+    }
+  }
+
+  async #record(context: RouteContext): Promise<LoopbackResponse> {
+    const { request } = context
+    const slot = this.#slots.push(undefined) - 1
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (!unforwardedRequestHeaders.has(name)) headers[name] = value
+    }
+    let upstreamResponse: Response
+    let bytes: Buffer
+    try {
+      upstreamResponse = await this.#fetch(`${this.#upstream}${request.path}${request.query}`, {
+        method: request.method,
+        headers,
+        ...(request.rawBody.length > 0 ? { body: new Uint8Array(request.rawBody) } : {}),
+        signal: context.signal,
+      })
+      bytes = Buffer.from(await upstreamResponse.arrayBuffer())
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      return {
+        status: 502,
+        json: {
+          error: {
+            message: `Cassette upstream request failed: ${message}`,
+            type: 'cassette_upstream_error',
+            param: null,
+            code: null,
+          },
+        },
+      }
+    }
+    const passedHeaders: Record<string, string> = {}
+    const storedHeaders: Record<string, string> = {}
+    upstreamResponse.headers.forEach((value, name) => {
+      if (hopHeaders.has(name)) return
+      passedHeaders[name] = value
+      if (unstoredResponseHeaders.has(name) || isSecretHeader(name)) return
+      storedHeaders[name] = redactSecretsInText(value, this.#secrets)
+    })
+    this.#slots[slot] = {
+      request: this.#toCassetteRequest(request),
+      response: {
+        status: upstreamResponse.status,
+        headers: storedHeaders,
+        ...this.#storedBody(bytes.toString('utf8'), upstreamResponse.headers.get('content-type') ?? ''),
+      },
+    }
+    return { status: upstreamResponse.status, headers: passedHeaders, raw: bytes }
+  }
+
+  #storedBody(text: string, contentType: string): Pick<CassetteResponse, 'body' | 'text' | 'sse'> {
+    if (contentType.includes('text/event-stream')) {
+      return {
+        sse: parseSseEvents(text).map(
+          (event): CassetteSseEvent => ({ ...event, data: redactSecretsInText(event.data, this.#secrets) }),
+        ),
+      }
+    }
+    if (contentType.includes('json')) {
+      try {
+        return { body: redactSecretsDeep(JSON.parse(text), this.#secrets) }
+      } catch {
+        // Not JSON after all: keep it as text.
+      }
+    }
+    return { text: redactSecretsInText(text, this.#secrets) }
+  }
+
+  #toCassetteRequest(request: LoopbackRequest): CassetteRequest {
+    const path = redactSecretsInText(`${request.path}${request.query}`, this.#secrets)
+    if (request.body === undefined) return { method: request.method, path }
+    return { method: request.method, path, body: redactSecretsDeep(request.body, this.#secrets) }
+  }
+
+  #nearest(request: CassetteRequest): CassetteRequest | undefined {
+    let best: CassetteRequest | undefined
+    let bestScore = Number.POSITIVE_INFINITY
+    for (const interaction of this.#recorded) {
+      const candidate = interaction.request
+      let score = jsonDifferences(candidate.body, request.body, 1_000).length
+      if (candidate.method !== request.method) score += 10_000
+      if (candidate.path !== request.path) score += 5_000
+      if (score < bestScore) {
+        best = candidate
+        bestScore = score
+      }
+    }
+    return best
+  }
+}
+
+function matchKey(request: CassetteRequest): string {
+  return `${request.method.toUpperCase()} ${request.path}\n${canonicalJson(request.body)}`
+}
+
+function replayResponse(response: CassetteResponse): LoopbackResponse {
+  const { status, headers } = response
+  if (response.sse) {
+    return { status, headers, sse: response.sse.map((event) => sseEvent(event)) }
+  }
+  if (response.text !== undefined) return { status, headers, raw: response.text }
+  return { status, headers, json: response.body ?? null }
+}

@@ -1,0 +1,60 @@
+import type { Fault, FaultOptions, FaultSchedule, WeightedFault } from './fault.js'
+import { defaultFaultMix } from './fault.js'
+import type { LoopbackRequest } from './loopback-request.js'
+import type { RandomSource } from './seeded-random.js'
+
+/** The random numbers drawn for one request when it arrives, so results do not depend on body arrival order. */
+export interface FaultRoll {
+  readonly rate: number
+  readonly pick: number
+}
+
+/** Decides which fault, if any, each request gets. */
+export class FaultPlan {
+  #schedule: FaultSchedule | undefined
+  #scheduleStart = 0
+  #rate = 0
+  #mix: readonly WeightedFault[] = defaultFaultMix
+  readonly #random: RandomSource
+
+  constructor(random: RandomSource) {
+    this.#random = random
+  }
+
+  /** Replaces the settings; a list schedule counts from `nextRequestIndex`. */
+  configure(options: FaultOptions, nextRequestIndex: number): void {
+    this.#schedule = options.faults
+    this.#scheduleStart = nextRequestIndex
+    this.#rate = Math.min(1, Math.max(0, options.faultRate ?? 0))
+    this.#mix = options.faultMix ?? defaultFaultMix
+  }
+
+  roll(): FaultRoll {
+    return { rate: this.#random(), pick: this.#random() }
+  }
+
+  choose(requestIndex: number, request: LoopbackRequest, roll: FaultRoll): Fault | undefined {
+    const schedule = this.#schedule
+    if (typeof schedule === 'function') {
+      const fault = schedule(requestIndex, request)
+      if (fault) return fault
+    } else if (schedule) {
+      const fault = schedule[requestIndex - this.#scheduleStart]
+      if (fault) return fault
+    }
+    if (this.#rate > 0 && roll.rate < this.#rate) return pickWeighted(this.#mix, roll.pick)
+    return undefined
+  }
+}
+
+function pickWeighted(mix: readonly WeightedFault[], pick: number): Fault | undefined {
+  let total = 0
+  for (const entry of mix) total += Math.max(0, entry.weight ?? 1)
+  if (total === 0) return undefined
+  let target = pick * total
+  for (const entry of mix) {
+    target -= Math.max(0, entry.weight ?? 1)
+    if (target < 0) return entry.fault
+  }
+  return mix.at(-1)?.fault
+}

@@ -1,0 +1,108 @@
+import type { LoopbackRequest } from './loopback-request.js'
+
+/** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
+export interface StatusFault {
+  readonly kind: 'status'
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** A string is sent as is; anything else as JSON. Defaults to the server's error body for the status. */
+  readonly body?: unknown
+}
+
+/** Destroy the connection before any byte of the response is written. */
+export interface ResetBeforeHeadersFault {
+  readonly kind: 'reset-before-headers'
+}
+
+/** Send the status line, headers and part of the body, then destroy the connection. */
+export interface ResetAfterHeadersFault {
+  readonly kind: 'reset-after-headers'
+}
+
+/** Hold the response before its headers: for `ms` milliseconds, or until the client or the server closes. */
+export interface StallHeadersFault {
+  readonly kind: 'stall-headers'
+  readonly ms?: number | undefined
+}
+
+/** Send headers and `afterEvents` whole events (or body chunks), then pause for `ms` or until closed, then go on. */
+export interface StallStreamFault {
+  readonly kind: 'stall-stream'
+  readonly afterEvents: number
+  readonly ms?: number | undefined
+}
+
+/** Send `afterEvents` whole events, then half of the next one, then destroy the connection. */
+export interface CutStreamFault {
+  readonly kind: 'cut-stream'
+  readonly afterEvents: number
+}
+
+/** Answer 200 with a body that is not valid JSON (for a stream: an event whose data is not valid JSON comes first). */
+export interface MalformedJsonFault {
+  readonly kind: 'malformed-json'
+}
+
+/** Answer 200 with a valid JSON body of `bytes` bytes. */
+export interface OversizedFault {
+  readonly kind: 'oversized'
+  readonly bytes: number
+}
+
+/** A failure the loopback server injects into one request. */
+export type Fault =
+  | StatusFault
+  | ResetBeforeHeadersFault
+  | ResetAfterHeadersFault
+  | StallHeadersFault
+  | StallStreamFault
+  | CutStreamFault
+  | MalformedJsonFault
+  | OversizedFault
+
+/** The kinds of {@link Fault}. */
+export type FaultKind = Fault['kind']
+
+/** Every {@link FaultKind}, in a stable order. */
+export const faultKinds: readonly FaultKind[] = [
+  'status',
+  'reset-before-headers',
+  'reset-after-headers',
+  'stall-headers',
+  'stall-stream',
+  'cut-stream',
+  'malformed-json',
+  'oversized',
+]
+
+/**
+ * Which requests get which fault: a list (entry `i` applies to the `i`-th request after the list was installed;
+ * `undefined`/`null` entries and requests past the end get none), or a function of the absolute request index.
+ */
+export type FaultSchedule =
+  | readonly (Fault | null | undefined)[]
+  | ((requestIndex: number, request: LoopbackRequest) => Fault | null | undefined)
+
+/** One fault of a random mix, drawn with probability proportional to `weight` (default 1). */
+export interface WeightedFault {
+  readonly fault: Fault
+  readonly weight?: number | undefined
+}
+
+/** Fault injection settings: a schedule, and a seeded random rate with a weighted mix for requests it leaves alone. */
+export interface FaultOptions {
+  readonly faults?: FaultSchedule | undefined
+  /** Probability in `[0, 1]` that a request the schedule leaves alone gets a fault from `faultMix`. */
+  readonly faultRate?: number | undefined
+  /** The faults `faultRate` draws from; defaults to {@link defaultFaultMix}. */
+  readonly faultMix?: readonly WeightedFault[] | undefined
+}
+
+/** The mix `faultRate` draws from when none is given: the failures a retrying client must survive. */
+export const defaultFaultMix: readonly WeightedFault[] = [
+  { fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, weight: 3 },
+  { fault: { kind: 'status', status: 500 }, weight: 2 },
+  { fault: { kind: 'status', status: 503 }, weight: 1 },
+  { fault: { kind: 'reset-before-headers' }, weight: 1 },
+  { fault: { kind: 'reset-after-headers' }, weight: 1 },
+]

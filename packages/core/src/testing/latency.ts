@@ -1,0 +1,16 @@
+import type { RandomSource } from './seeded-random.js'
+
+/**
+ * How long the loopback server waits before it answers a request: a fixed number of milliseconds, or a range from which
+ * each request draws uniformly (from the server's seeded generator).
+ */
+export type Latency = number | { readonly minMs: number; readonly maxMs: number }
+
+/** Draws the delay for one request; a range always consumes exactly one random number, so sequences stay stable. */
+export function pickLatencyMs(latency: Latency | undefined, random: RandomSource): number {
+  if (latency === undefined) return 0
+  if (typeof latency === 'number') return Math.max(0, latency)
+  const low = Math.max(0, Math.min(latency.minMs, latency.maxMs))
+  const high = Math.max(low, latency.maxMs, latency.minMs)
+  return low + random() * (high - low)
+}

@@ -1,0 +1,293 @@
+import { request as httpRequest } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
+import { startLoopbackServer } from './loopback-server.js'
+import { sseEvent } from './sse.js'
+
+let server: LoopbackServer | undefined
+
+async function start(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
+  server = await startLoopbackServer(options)
+  return server
+}
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+async function waitFor(predicate: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 400; attempt++) {
+    if (predicate()) return
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error('condition not reached')
+}
+
+describe('startLoopbackServer', () => {
+  it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
+    const running = await start({
+      routes: {
+        'POST /echo': ({ request, requestIndex }) => ({ status: 201, json: { got: request.body, requestIndex } }),
+        'get /text': () => ({ raw: 'plain', headers: { 'x-custom': 'yes' } }),
+      },
+    })
+    expect(running.url).toBe(`http://127.0.0.1:${running.port}`)
+    expect(running.port).toBeGreaterThan(0)
+
+    const echoed = await fetch(`${running.url}/echo?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hello: 'world' }),
+    })
+    expect(echoed.status).toBe(201)
+    expect(echoed.headers.get('content-type')).toBe('application/json')
+    expect(await echoed.json()).toEqual({ got: { hello: 'world' }, requestIndex: 0 })
+
+    const text = await fetch(`${running.url}/text`)
+    expect(await text.text()).toBe('plain')
+    expect(text.headers.get('x-custom')).toBe('yes')
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+  })
+
+  it('answers an unknown route with a 404 JSON error in the configured shape', async () => {
+    const running = await start({ formatError: ({ message, type }) => ({ type: 'error', error: { type, message } }) })
+    const response = await fetch(`${running.url}/nowhere`)
+    expect(response.status).toBe(404)
+    expect(await response.json()).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: 'No loopback route for GET /nowhere' },
+    })
+  })
+
+  it('answers a throwing handler with a 500 error body naming the failure', async () => {
+    const running = await start({
+      routes: {
+        'GET /boom': () => {
+          throw new Error('kaput')
+        },
+      },
+    })
+    const response = await fetch(`${running.url}/boom`)
+    expect(response.status).toBe(500)
+    expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
+  })
+
+  it('sends x-request-id req_<n> on every response unless the response overrides it', async () => {
+    const running = await start({
+      routes: {
+        'GET /a': () => ({ json: {} }),
+        'GET /b': () => ({ json: {}, headers: { 'X-Request-Id': 'custom' } }),
+      },
+    })
+    expect((await fetch(`${running.url}/a`)).headers.get('x-request-id')).toBe('req_0')
+    expect((await fetch(`${running.url}/b`)).headers.get('x-request-id')).toBe('custom')
+    expect((await fetch(`${running.url}/missing`)).headers.get('x-request-id')).toBe('req_2')
+    expect(running.requests.map((entry) => entry.requestId)).toEqual(['req_0', 'req_1', 'req_2'])
+  })
+
+  it('streams server-sent events: JSON objects, raw strings and named events', async () => {
+    const running = await start({
+      routes: {
+        'GET /stream': () => ({
+          sse: [
+            { n: 1 },
+            sseEvent({ event: 'message_stop', data: { type: 'message_stop' } }),
+            sseEvent({ event: 'ping', id: '7', data: 'two\nlines' }),
+            '[DONE]',
+          ],
+        }),
+      },
+    })
+    const response = await fetch(`${running.url}/stream`)
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    expect(await response.text()).toBe(
+      'data: {"n":1}\n\n' +
+        'event: message_stop\ndata: {"type":"message_stop"}\n\n' +
+        'event: ping\nid: 7\ndata: two\ndata: lines\n\n' +
+        'data: [DONE]\n\n',
+    )
+  })
+
+  it('streams from an async iterable with a delay between events', async () => {
+    async function* events() {
+      yield { n: 1 }
+      yield { n: 2 }
+    }
+    const running = await start({ routes: { 'GET /stream': () => ({ sse: events(), sseEventDelayMs: 30 }) } })
+    const started = performance.now()
+    expect(await (await fetch(`${running.url}/stream`)).text()).toBe('data: {"n":1}\n\ndata: {"n":2}\n\n')
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25)
+  })
+
+  it('logs method, path, query, parsed body, redacted headers and outcome', async () => {
+    const running = await start({ routes: { 'POST /v1/things': () => ({ json: { ok: true } }) } })
+    await fetch(`${running.url}/v1/things?limit=2`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer sk-live-123',
+        'x-api-key': 'key',
+        'api-key': 'azure-key',
+        'content-type': 'application/json',
+        'x-trace': 'kept',
+      },
+      body: JSON.stringify({ b: 2, a: 1 }),
+    })
+    await running.whenIdle()
+    const [entry] = running.requests
+    expect(entry).toMatchObject({
+      index: 0,
+      method: 'POST',
+      path: '/v1/things',
+      query: '?limit=2',
+      body: { b: 2, a: 1 },
+      outcome: 'completed',
+      status: 200,
+      fault: undefined,
+    })
+    expect(entry?.headers).toMatchObject({
+      authorization: '[REDACTED]',
+      'x-api-key': '[REDACTED]',
+      'api-key': '[REDACTED]',
+      'x-trace': 'kept',
+    })
+    expect(JSON.stringify(running.requests)).not.toContain('sk-live-123')
+    expect(entry?.receivedAt).toBeTypeOf('number')
+    expect(entry?.endedAt).toBeGreaterThanOrEqual(entry?.receivedAt ?? 0)
+  })
+
+  it('lets handlers see the unredacted headers', async () => {
+    const running = await start({ routes: { 'GET /auth': ({ request }) => ({ json: request.headers.authorization }) } })
+    const response = await fetch(`${running.url}/auth`, { headers: { authorization: 'Bearer secret' } })
+    expect(await response.json()).toBe('Bearer secret')
+  })
+
+  it('logs client-closed when the client aborts before the response is complete', async () => {
+    const running = await start({
+      routes: {
+        'GET /slow': () => ({ sse: Array.from({ length: 100 }, (_, n) => ({ n })), sseEventDelayMs: 20 }),
+      },
+    })
+    const controller = new AbortController()
+    const response = await fetch(`${running.url}/slow`, { signal: controller.signal })
+    const reader = response.body!.getReader()
+    await reader.read()
+    controller.abort()
+    await waitFor(() => running.requests[0]?.outcome !== 'pending')
+    expect(running.requests[0]?.outcome).toBe('client-closed')
+    expect(running.inFlight).toBe(0)
+  })
+
+  it('logs client-closed when the client aborts during latency', async () => {
+    const running = await start({ latency: 5_000, routes: { 'GET /x': () => ({ json: {} }) } })
+    await expect(fetch(`${running.url}/x`, { signal: AbortSignal.timeout(50) })).rejects.toThrow()
+    await waitFor(() => running.requests[0]?.outcome !== 'pending')
+    expect(running.requests[0]?.outcome).toBe('client-closed')
+    expect(running.requests[0]?.status).toBeUndefined()
+  })
+
+  it('delays responses by a fixed latency, and setLatency changes it mid-test', async () => {
+    const running = await start({ latency: 80, routes: { 'GET /x': () => ({ json: {} }) } })
+    let started = performance.now()
+    await fetch(`${running.url}/x`)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(75)
+
+    running.setLatency({ minMs: 120, maxMs: 140 })
+    started = performance.now()
+    await fetch(`${running.url}/x`)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(115)
+  })
+
+  it('counts in-flight requests and open sockets', async () => {
+    let release: (() => void) | undefined
+    const running = await start({
+      routes: {
+        'GET /wait': () =>
+          new Promise((resolve) => {
+            release = () => resolve({ json: { released: true } })
+          }),
+      },
+    })
+    expect(running.inFlight).toBe(0)
+    expect(running.openSockets).toBe(0)
+    const pending = fetch(`${running.url}/wait`)
+    await waitFor(() => release !== undefined)
+    expect(running.inFlight).toBe(1)
+    expect(running.openSockets).toBe(1)
+    release?.()
+    expect(await (await pending).json()).toEqual({ released: true })
+    await running.whenIdle()
+    expect(running.inFlight).toBe(0)
+  })
+
+  it('setHandler adds, replaces and removes routes mid-test', async () => {
+    const running = await start({ routes: { 'GET /x': () => ({ json: 1 }) } })
+    expect(await (await fetch(`${running.url}/x`)).json()).toBe(1)
+    running.setHandler('GET /x', () => ({ json: 2 }))
+    expect(await (await fetch(`${running.url}/x`)).json()).toBe(2)
+    running.setHandler('GET /x', undefined)
+    expect((await fetch(`${running.url}/x`)).status).toBe(404)
+  })
+
+  it('uses the fallback for requests no route matches', async () => {
+    const running = await start({ fallback: ({ request }) => ({ json: { fallback: request.path } }) })
+    expect(await (await fetch(`${running.url}/any/where`)).json()).toEqual({ fallback: '/any/where' })
+  })
+
+  it('close() resolves promptly with idle keep-alive sockets and stalled requests, and is idempotent', async () => {
+    const running = await startLoopbackServer({
+      routes: {
+        'GET /ok': () => ({ json: {} }),
+        'GET /never': ({ signal }) =>
+          new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} }))),
+        'GET /stream': () => ({ sse: Array.from({ length: 1_000 }, (_, n) => ({ n })), sseEventDelayMs: 50 }),
+      },
+      faults: [undefined, { kind: 'stall-headers' }],
+    })
+    await (await fetch(`${running.url}/ok`)).text()
+    const settle = (promise: Promise<Response>) =>
+      promise.then(
+        () => 'answered',
+        () => 'failed',
+      )
+    const stalled = settle(fetch(`${running.url}/ok`))
+    const never = settle(fetch(`${running.url}/never`))
+    const streaming = await fetch(`${running.url}/stream`)
+    await waitFor(() => running.inFlight === 3)
+    expect(running.openSockets).toBeGreaterThanOrEqual(3)
+
+    const first = running.close()
+    expect(running.close()).toBe(first)
+    await first
+    expect(await stalled).toBe('failed')
+    expect(await never).toBe('failed')
+    await expect(streaming.text()).rejects.toThrow()
+    expect(running.inFlight).toBe(0)
+    expect(running.openSockets).toBe(0)
+    expect(running.requests.map((entry) => entry.outcome)).toEqual([
+      'completed',
+      'fault',
+      'server-closed',
+      'server-closed',
+    ])
+    await expect(fetch(`${running.url}/ok`)).rejects.toThrow()
+  })
+
+  it('works with a plain node:http client', async () => {
+    const running = await start({ routes: { 'PUT /raw': ({ request }) => ({ raw: Buffer.from(request.rawBody) }) } })
+    const body = await new Promise<string>((resolve, reject) => {
+      const outgoing = httpRequest(`${running.url}/raw`, { method: 'PUT' }, (incoming) => {
+        let text = ''
+        incoming.setEncoding('utf8')
+        incoming.on('data', (chunk: string) => {
+          text += chunk
+        })
+        incoming.on('end', () => resolve(text))
+      })
+      outgoing.on('error', reject)
+      outgoing.end('not json')
+    })
+    expect(body).toBe('not json')
+    expect(running.requests[0]?.body).toBe('not json')
+  })
+})

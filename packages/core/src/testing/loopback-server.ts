@@ -1,0 +1,419 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Cassette } from './cassette.js'
+import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
+import { faultKinds } from './fault.js'
+import type { FaultRoll } from './fault-plan.js'
+import { FaultPlan } from './fault-plan.js'
+import type { Latency } from './latency.js'
+import { pickLatencyMs } from './latency.js'
+import type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
+import type { LoopbackResponse, RouteHandler } from './loopback-response.js'
+import { flushThenDestroy, sleep, write, writeResponse } from './response-writer.js'
+import { redactHeaders } from './secret-redaction.js'
+import { createSeededRandom } from './seeded-random.js'
+
+/** What an error body is built from: the server's own errors (unknown route, handler threw) and status faults. */
+export interface LoopbackErrorDetails {
+  readonly status: number
+  readonly message: string
+  /** A provider-style error type: `invalid_request_error`, `not_found_error`, `rate_limit_error`, `server_error`… */
+  readonly type: string
+}
+
+/** Builds the JSON error body in a provider's shape. */
+export type ErrorBodyFormatter = (error: LoopbackErrorDetails) => unknown
+
+/** Options of {@link startLoopbackServer}. Fault settings come from {@link FaultOptions}. */
+export interface LoopbackServerOptions extends FaultOptions {
+  /** Handlers by `'METHOD /path'` (exact path, no query string). */
+  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
+  /** Answers requests no route matches (before the cassette; default: a 404 error body). */
+  readonly fallback?: RouteHandler | undefined
+  /** Answers requests no route matches by replaying or recording; saved when the server closes. */
+  readonly cassette?: Cassette | undefined
+  /** Delay before each response's headers (fault responses included). */
+  readonly latency?: Latency | undefined
+  /** Seed of the generator behind latency ranges and `faultRate` (default 1): same seed, same rolls. */
+  readonly seed?: number | undefined
+  /** Shape of error bodies; default `{ error: { message, type, param: null, code: null } }`. */
+  readonly formatError?: ErrorBodyFormatter | undefined
+  /** Port to listen on; default 0 (any free port). The host is always 127.0.0.1. */
+  readonly port?: number | undefined
+}
+
+/** A running loopback HTTP server: request log, counters and knobs to change its behaviour mid-test. */
+export interface LoopbackServer {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string
+  readonly port: number
+  /** Every request received, in arrival order, headers redacted. */
+  readonly requests: readonly LoggedRequest[]
+  /** Requests received whose exchange has not ended yet. */
+  readonly inFlight: number
+  /** Open TCP connections, idle keep-alive ones included. */
+  readonly openSockets: number
+  /** How many faults of each kind were injected. */
+  readonly faultCounts: Readonly<Record<FaultKind, number>>
+  /** Replaces the latency for requests that arrive from now on. */
+  setLatency(latency: Latency | undefined): void
+  /** Adds, replaces or (with `undefined`) removes the handler of a `'METHOD /path'` route. */
+  setHandler(route: string, handler: RouteHandler | undefined): void
+  /** Replaces the fault settings; a list schedule counts from the next request. */
+  injectFaults(faults: FaultSchedule | FaultOptions): void
+  /** Removes every fault setting. */
+  clearFaults(): void
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void>
+  /**
+   * Stops listening, destroys idle and active connections (stalled responses included), saves the cassette if any,
+   * and resolves when all is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void>
+}
+
+/**
+ * Starts a real HTTP server on 127.0.0.1 for tests, benchmarks and offline runs: routes answer with JSON, server-sent
+ * events or raw bytes; latency and faults are injected on demand, reproducibly.
+ *
+ * @example
+ * const server = await startLoopbackServer({
+ *   routes: { 'GET /health': () => ({ json: { ok: true } }) },
+ *   faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '1' } }],
+ * })
+ * await fetch(`${server.url}/health`) // 429, then 200 for the next request
+ * await server.close()
+ */
+export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
+  const server = new LoopbackHttpServer(options)
+  await server.listen(options.port ?? 0)
+  return server
+}
+
+type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
+
+const defaultErrorTypes: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  408: 'timeout_error',
+  409: 'conflict_error',
+  422: 'invalid_request_error',
+  429: 'rate_limit_error',
+}
+
+function errorTypeOf(status: number): string {
+  return defaultErrorTypes[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error')
+}
+
+const defaultFormatError: ErrorBodyFormatter = ({ message, type }) => ({
+  error: { message, type, param: null, code: null },
+})
+
+class LoopbackHttpServer implements LoopbackServer {
+  readonly #server: Server
+  readonly #routes = new Map<string, RouteHandler>()
+  readonly #fallback: RouteHandler | undefined
+  readonly #cassette: Cassette | undefined
+  readonly #formatError: ErrorBodyFormatter
+  readonly #faultPlan: FaultPlan
+  readonly #latencyRandom
+  readonly #log: LogEntry[] = []
+  readonly #sockets = new Set<Socket>()
+  readonly #controllers = new Set<AbortController>()
+  readonly #faultCounts: Record<FaultKind, number>
+  readonly #idleWaiters: (() => void)[] = []
+  #latency: Latency | undefined
+  #inFlight = 0
+  #port = 0
+  #closing: Promise<void> | undefined
+
+  constructor(options: LoopbackServerOptions) {
+    for (const [route, handler] of Object.entries(options.routes ?? {})) this.setHandler(route, handler)
+    this.#fallback = options.fallback
+    this.#cassette = options.cassette
+    this.#formatError = options.formatError ?? defaultFormatError
+    this.#latency = options.latency
+    const seed = options.seed ?? 1
+    this.#latencyRandom = createSeededRandom(seed)
+    this.#faultPlan = new FaultPlan(createSeededRandom(seed ^ 0x9e3779b9))
+    this.#faultPlan.configure(options, 0)
+    this.#faultCounts = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>
+    this.#server = createServer((request, response) => this.#onRequest(request, response))
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+    })
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject)
+        const address = this.#server.address()
+        this.#port = typeof address === 'object' && address ? address.port : port
+        resolve()
+      })
+    })
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  get requests(): readonly LoggedRequest[] {
+    return this.#log
+  }
+
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  get openSockets(): number {
+    return this.#sockets.size
+  }
+
+  get faultCounts(): Readonly<Record<FaultKind, number>> {
+    return { ...this.#faultCounts }
+  }
+
+  setLatency(latency: Latency | undefined): void {
+    this.#latency = latency
+  }
+
+  setHandler(route: string, handler: RouteHandler | undefined): void {
+    const key = normaliseRoute(route)
+    if (handler) this.#routes.set(key, handler)
+    else this.#routes.delete(key)
+  }
+
+  injectFaults(faults: FaultSchedule | FaultOptions): void {
+    // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
+    const isSchedule = typeof faults === 'function' || Array.isArray(faults)
+    const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
+    this.#faultPlan.configure(options, this.#log.length)
+  }
+
+  clearFaults(): void {
+    this.#faultPlan.configure({}, this.#log.length)
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    for (const controller of this.#controllers) controller.abort()
+    this.#server.closeAllConnections()
+    for (const socket of this.#sockets) socket.destroy()
+    await closed
+    await this.#cassette?.close()
+  }
+
+  #onRequest(request: IncomingMessage, response: ServerResponse): void {
+    const index = this.#log.length
+    const requestId = `req_${index}`
+    // Random draws happen at arrival, so they follow arrival order whatever the bodies' timing.
+    const roll = this.#faultPlan.roll()
+    const latencyMs = pickLatencyMs(this.#latency, this.#latencyRandom)
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1')
+    const headers = flattenHeaders(request)
+    const entry: LogEntry = {
+      index,
+      requestId,
+      method: (request.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: url.search,
+      headers: redactHeaders(headers),
+      body: undefined,
+      receivedAt: Date.now(),
+      outcome: 'pending',
+      status: undefined,
+      fault: undefined,
+      endedAt: undefined,
+    }
+    this.#log.push(entry)
+    this.#inFlight++
+    const controller = new AbortController()
+    this.#controllers.add(controller)
+    response.on('error', () => {})
+    response.once('close', () => {
+      entry.outcome = this.#outcomeOf(entry, response)
+      entry.endedAt = Date.now()
+      if (response.headersSent) entry.status = response.statusCode
+      controller.abort()
+      this.#controllers.delete(controller)
+      this.#inFlight--
+      if (this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve()
+    })
+    if (this.#closing) controller.abort()
+    this.#exchange(request, response, entry, headers, roll, latencyMs, controller.signal).catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy()
+        return
+      }
+      const message = error instanceof Error ? error.message : String(error)
+      this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
+    })
+  }
+
+  #outcomeOf(entry: LogEntry, response: ServerResponse): RequestOutcome {
+    if (entry.fault) return 'fault'
+    if (response.writableFinished) return 'completed'
+    if (this.#closing) return 'server-closed'
+    return 'client-closed'
+  }
+
+  async #exchange(
+    incoming: IncomingMessage,
+    response: ServerResponse,
+    entry: LogEntry,
+    headers: Record<string, string>,
+    roll: FaultRoll,
+    latencyMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let rawBody: Buffer
+    try {
+      rawBody = await readBody(incoming)
+    } catch {
+      return // The client went away while sending its body.
+    }
+    const request: LoopbackRequest = {
+      method: entry.method,
+      path: entry.path,
+      query: entry.query,
+      headers,
+      body: parseBody(rawBody, headers['content-type']),
+      rawBody,
+    }
+    entry.body = request.body
+    const fault = this.#faultPlan.choose(entry.index, request, roll) ?? undefined
+    if (fault) {
+      entry.fault = fault
+      this.#faultCounts[fault.kind]++
+    }
+    await sleep(latencyMs, signal)
+    if (signal.aborted) return
+
+    switch (fault?.kind) {
+      case 'reset-before-headers':
+        if (response.socket) response.socket.resetAndDestroy()
+        else response.destroy()
+        return
+      case 'status':
+        return this.#sendStatusFault(response, entry.requestId, fault)
+      case 'oversized':
+        return sendOversized(response, entry.requestId, fault.bytes, signal)
+      case 'stall-headers':
+        await sleep(fault.ms ?? Number.POSITIVE_INFINITY, signal)
+        if (signal.aborted) return
+        break
+    }
+
+    const answer = await this.#route(request, entry, signal)
+    if (signal.aborted) return
+    await writeResponse(response, answer, entry.requestId, fault?.kind === 'stall-headers' ? undefined : fault, signal)
+  }
+
+  #route(request: LoopbackRequest, entry: LogEntry, signal: AbortSignal): LoopbackResponse | Promise<LoopbackResponse> {
+    const handler =
+      this.#routes.get(`${request.method} ${request.path}`) ?? this.#fallback ?? this.#cassette?.handle ?? undefined
+    if (!handler) {
+      const message = `No loopback route for ${request.method} ${request.path}`
+      return { status: 404, json: this.#formatError({ status: 404, message, type: errorTypeOf(404) }) }
+    }
+    return handler({ request, requestIndex: entry.index, requestId: entry.requestId, signal })
+  }
+
+  #sendStatusFault(response: ServerResponse, requestId: string, fault: Fault & { kind: 'status' }): void {
+    const body =
+      fault.body === undefined
+        ? this.#formatError({
+            status: fault.status,
+            message: `Injected fault: HTTP ${fault.status}`,
+            type: errorTypeOf(fault.status),
+          })
+        : fault.body
+    const text = typeof body === 'string' ? body : JSON.stringify(body)
+    const headers: Record<string, string> = {
+      'x-request-id': requestId,
+      'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    }
+    for (const [name, value] of Object.entries(fault.headers ?? {})) headers[name.toLowerCase()] = value
+    headers['content-length'] = String(Buffer.byteLength(text))
+    response.writeHead(fault.status, headers).end(text)
+  }
+
+  #sendError(response: ServerResponse, requestId: string, status: number, message: string): void {
+    if (response.destroyed) return
+    const text = JSON.stringify(this.#formatError({ status, message, type: errorTypeOf(status) }))
+    response.writeHead(status, { 'x-request-id': requestId, 'content-type': 'application/json' }).end(text)
+  }
+}
+
+async function sendOversized(response: ServerResponse, requestId: string, bytes: number, signal: AbortSignal) {
+  const prefix = '{"padding":"'
+  const suffix = '"}'
+  const padding = Math.max(0, bytes - prefix.length - suffix.length)
+  response.writeHead(200, {
+    'x-request-id': requestId,
+    'content-type': 'application/json',
+    'content-length': String(prefix.length + padding + suffix.length),
+  })
+  await write(response, prefix)
+  const block = Buffer.alloc(64 * 1024, 'x')
+  for (let left = padding; left > 0; left -= block.length) {
+    if (signal.aborted) return
+    await write(response, left >= block.length ? block : block.subarray(0, left))
+  }
+  if (signal.aborted) return flushThenDestroy(response)
+  response.end(suffix)
+}
+
+function normaliseRoute(route: string): string {
+  const space = route.indexOf(' ')
+  if (space === -1) throw new Error(`Route "${route}" must look like "METHOD /path"`)
+  return `${route.slice(0, space).toUpperCase()} ${route.slice(space + 1).trim()}`
+}
+
+function flattenHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return headers
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+function parseBody(rawBody: Buffer, contentType: string | undefined): unknown {
+  if (rawBody.length === 0) return undefined
+  const text = rawBody.toString('utf8')
+  if (contentType === undefined || contentType.includes('json') || /^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // Not JSON: keep the text.
+    }
+  }
+  return text
+}

@@ -1,0 +1,146 @@
+import type { ServerResponse } from 'node:http'
+import type { Fault } from './fault.js'
+import type { LoopbackResponse } from './loopback-response.js'
+import type { SseItem } from './sse.js'
+import { encodeSseItem } from './sse.js'
+
+const maxTimerMs = 2_147_483_647
+
+/** Waits `ms` milliseconds (forever when not finite), or less if `signal` aborts; never rejects. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || ms <= 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      if (timer !== undefined) clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = ms < maxTimerMs ? setTimeout(done, ms) : undefined
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Sends a response, shaping it as a stream-level fault asks (the faults that need the handler's answer). */
+export async function writeResponse(
+  response: ServerResponse,
+  answer: LoopbackResponse,
+  requestId: string,
+  fault: Fault | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers = responseHeaders(answer, requestId)
+  let status = answer.status ?? 200
+  let chunks: AsyncIterable<Buffer>
+  if ('sse' in answer) {
+    const items = fault?.kind === 'malformed-json' ? withMalformedFirst(answer.sse) : answer.sse
+    chunks = encodeEvents(items, answer.sseEventDelayMs ?? 0, signal)
+  } else {
+    let body: Buffer = 'raw' in answer ? Buffer.from(answer.raw) : Buffer.from(JSON.stringify(answer.json) ?? 'null')
+    if (fault?.kind === 'malformed-json') {
+      body = malformedJson(body)
+      status = 200
+      headers['content-type'] = 'application/json'
+    }
+    headers['content-length'] = String(body.length)
+    chunks = single(body)
+  }
+  response.writeHead(status, headers)
+
+  const cutAt = fault?.kind === 'cut-stream' ? fault.afterEvents : fault?.kind === 'reset-after-headers' ? 0 : undefined
+  let stallAt = fault?.kind === 'stall-stream' ? fault.afterEvents : undefined
+  const stallMs = fault?.kind === 'stall-stream' ? (fault.ms ?? Number.POSITIVE_INFINITY) : 0
+  let index = 0
+  for await (const chunk of chunks) {
+    if (signal.aborted) return
+    if (index === stallAt) {
+      stallAt = undefined
+      response.flushHeaders()
+      await sleep(stallMs, signal)
+      if (signal.aborted) return
+    }
+    if (index === cutAt) {
+      const half = Math.floor(chunk.length / 2)
+      if (half > 0) response.write(chunk.subarray(0, half))
+      return flushThenDestroy(response)
+    }
+    await write(response, chunk)
+    index++
+  }
+  if (signal.aborted) return
+  if (stallAt !== undefined) {
+    response.flushHeaders()
+    await sleep(stallMs, signal)
+    if (signal.aborted) return
+  }
+  if (cutAt !== undefined) return flushThenDestroy(response)
+  response.end()
+}
+
+/** Writes a chunk, waiting for the socket to drain when the client reads slowly. */
+export function write(response: ServerResponse, chunk: Buffer | string): Promise<void> {
+  if (response.write(chunk) || response.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done)
+      response.off('close', done)
+      resolve()
+    }
+    response.on('drain', done)
+    response.on('close', done)
+  })
+}
+
+/** Lets what was written reach the socket, then destroys it, so the client sees a truncated response. */
+export async function flushThenDestroy(response: ServerResponse): Promise<void> {
+  response.flushHeaders()
+  const socket = response.socket
+  if (socket && !socket.destroyed) await new Promise<void>((resolve) => socket.write('', () => resolve()))
+  response.destroy()
+}
+
+function responseHeaders(answer: LoopbackResponse, requestId: string): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': requestId }
+  if ('sse' in answer) {
+    headers['content-type'] = 'text/event-stream; charset=utf-8'
+    headers['cache-control'] = 'no-cache'
+  } else if ('raw' in answer) {
+    headers['content-type'] = typeof answer.raw === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream'
+  } else {
+    headers['content-type'] = 'application/json'
+  }
+  for (const [name, value] of Object.entries(answer.headers ?? {})) headers[name.toLowerCase()] = value
+  return headers
+}
+
+async function* single(body: Buffer): AsyncIterable<Buffer> {
+  yield body
+}
+
+async function* encodeEvents(
+  items: Iterable<SseItem> | AsyncIterable<SseItem>,
+  delayMs: number,
+  signal: AbortSignal,
+): AsyncIterable<Buffer> {
+  let first = true
+  for await (const item of items) {
+    if (!first && delayMs > 0) await sleep(delayMs, signal)
+    if (signal.aborted) return
+    first = false
+    yield Buffer.from(encodeSseItem(item))
+  }
+}
+
+async function* withMalformedFirst(items: Iterable<SseItem> | AsyncIterable<SseItem>): AsyncIterable<SseItem> {
+  yield '{"malformed": '
+  yield* items
+}
+
+function malformedJson(body: Buffer): Buffer {
+  const truncated = body.subarray(0, Math.floor(body.length / 2))
+  try {
+    JSON.parse(truncated.toString('utf8'))
+  } catch {
+    return truncated.length > 0 ? truncated : Buffer.from('{')
+  }
+  return Buffer.from(`${truncated.toString('utf8')}{`)
+}

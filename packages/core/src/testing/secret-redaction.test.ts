@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { redactHeaders, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+
+describe('secret redaction', () => {
+  it('redacts credential headers only', () => {
+    expect(
+      redactHeaders({ authorization: 'Bearer x', 'x-api-key': 'k', 'x-goog-api-key': 'g', cookie: 'c', accept: '*/*' }),
+    ).toEqual({
+      authorization: '[REDACTED]',
+      'x-api-key': '[REDACTED]',
+      'x-goog-api-key': '[REDACTED]',
+      cookie: '[REDACTED]',
+      accept: '*/*',
+    })
+  })
+
+  it('redacts API-key-shaped strings and literal secrets anywhere in text and JSON', () => {
+    expect(redactSecretsInText('key sk-proj-abc_DEF-123456 and Bearer eyJhbGciOi.x-y')).toBe(
+      'key [REDACTED] and Bearer [REDACTED]',
+    )
+    expect(redactSecretsDeep({ a: ['sk-ant-api03-abcdef', 'task-list'], n: 1, s: 'my secret' }, ['my secret'])).toEqual(
+      {
+        a: ['[REDACTED]', 'task-list'],
+        n: 1,
+        s: '[REDACTED]',
+      },
+    )
+  })
+})

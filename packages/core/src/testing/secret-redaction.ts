@@ -1,0 +1,42 @@
+/** What every redacted value is replaced with. */
+export const redactedPlaceholder = '[REDACTED]'
+
+const secretHeaderName = /^(?:authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|password/i
+
+/** Whether a header carries a credential and must never be logged or stored. */
+export function isSecretHeader(name: string): boolean {
+  return secretHeaderName.test(name)
+}
+
+/** Copies headers, replacing credential-bearing values with `[REDACTED]`. */
+export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const result: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) result[name] = isSecretHeader(name) ? redactedPlaceholder : value
+  return result
+}
+
+// API-key-shaped strings: OpenAI/Anthropic style `sk-…` keys and bearer tokens.
+const secretPatterns: readonly [RegExp, string][] = [
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${redactedPlaceholder}`],
+  [/\bsk-[A-Za-z0-9_-]{6,}/g, redactedPlaceholder],
+]
+
+/** Replaces API-key-shaped substrings and the given literal secrets in a string. */
+export function redactSecretsInText(text: string, secrets: readonly string[] = []): string {
+  let result = text
+  for (const secret of secrets) if (secret.length > 0) result = result.replaceAll(secret, redactedPlaceholder)
+  for (const [pattern, replacement] of secretPatterns) result = result.replace(pattern, replacement)
+  return result
+}
+
+/** Redacts every string inside a JSON-like value (object keys are left alone). */
+export function redactSecretsDeep(value: unknown, secrets: readonly string[] = []): unknown {
+  if (typeof value === 'string') return redactSecretsInText(value, secrets)
+  if (Array.isArray(value)) return value.map((item) => redactSecretsDeep(item, secrets))
+  if (typeof value === 'object' && value !== null) {
+    const result: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) result[key] = redactSecretsDeep(item, secrets)
+    return result
+  }
+  return value
+}

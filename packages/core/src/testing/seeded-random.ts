@@ -1,0 +1,17 @@
+/** A source of pseudo-random floats in `[0, 1)`. */
+export type RandomSource = () => number
+
+/**
+ * Creates a deterministic pseudo-random number generator (mulberry32): the same seed always yields the same sequence,
+ * so latency and fault rolls are reproducible from one test run to the next.
+ */
+export function createSeededRandom(seed: number): RandomSource {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let mixed = state
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1)
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61)
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296
+  }
+}

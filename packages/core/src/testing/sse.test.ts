@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
+
+describe('server-sent events', () => {
+  it('encodes strings as is, objects as JSON and named events with their event and id lines', () => {
+    expect(encodeSseItem('[DONE]')).toBe('data: [DONE]\n\n')
+    expect(encodeSseItem({ a: [1] })).toBe('data: {"a":[1]}\n\n')
+    expect(encodeSseItem(sseEvent({ event: 'ping', id: '1', data: 'a\nb' }))).toBe(
+      'event: ping\nid: 1\ndata: a\ndata: b\n\n',
+    )
+    expect(encodeSseItem({ event: 'not-named', data: 1 })).toBe('data: {"event":"not-named","data":1}\n\n')
+  })
+
+  it('recognises events made by sseEvent only', () => {
+    expect(isSseEvent(sseEvent({ data: 1 }))).toBe(true)
+    expect(isSseEvent({ event: 'x', data: 1 })).toBe(false)
+  })
+
+  it('parses what it encodes, ignoring comments and CRLF line ends', () => {
+    const text = `: comment\r\n\r\n${encodeSseItem(sseEvent({ event: 'e', id: '9', data: 'x\ny' }))}${encodeSseItem('[DONE]')}`
+    expect(parseSseEvents(text)).toEqual([{ event: 'e', id: '9', data: 'x\ny' }, { data: '[DONE]' }])
+  })
+})

@@ -1,0 +1,84 @@
+const sseEventMarker: unique symbol = Symbol.for('tinyllm.testing.sse-event')
+
+/** A server-sent event with a name (`event:` line) and/or an id, made with {@link sseEvent}. */
+export interface SseEvent {
+  readonly [sseEventMarker]: true
+  readonly event: string | undefined
+  /** A string is sent as is (split over `data:` lines at newlines); anything else as JSON. */
+  readonly data: unknown
+  readonly id: string | undefined
+}
+
+/**
+ * One item of an SSE response: a string is sent as one `data:` line as is (e.g. `'[DONE]'`), an {@link SseEvent}
+ * with its `event:`/`id:` lines, any other value as a JSON-encoded `data:` line.
+ */
+export type SseItem = string | SseEvent | object
+
+/**
+ * Makes a named server-sent event, as Anthropic-style streams need.
+ *
+ * @example
+ * sseEvent({ event: 'message_stop', data: { type: 'message_stop' } })
+ * // event: message_stop\ndata: {"type":"message_stop"}\n\n
+ */
+export function sseEvent(options: { event?: string | undefined; data: unknown; id?: string | undefined }): SseEvent {
+  return { [sseEventMarker]: true, event: options.event, data: options.data, id: options.id }
+}
+
+/** Whether a value was made by {@link sseEvent} (across duplicated copies of this package, too). */
+export function isSseEvent(value: unknown): value is SseEvent {
+  return typeof value === 'object' && value !== null && sseEventMarker in value
+}
+
+/** Encodes one item as the bytes of one server-sent event, blank line included. */
+export function encodeSseItem(item: SseItem): string {
+  if (typeof item === 'string') return dataLines(item)
+  if (isSseEvent(item)) {
+    let text = ''
+    if (item.event !== undefined) text += `event: ${item.event}\n`
+    if (item.id !== undefined) text += `id: ${item.id}\n`
+    return text + dataLines(typeof item.data === 'string' ? item.data : JSON.stringify(item.data))
+  }
+  return dataLines(JSON.stringify(item))
+}
+
+function dataLines(data: string): string {
+  let text = ''
+  for (const line of data.split('\n')) text += `data: ${line}\n`
+  return `${text}\n`
+}
+
+/** A server-sent event as read off the wire: its `data:` lines joined with `\n`. */
+export interface ParsedSseEvent {
+  readonly event?: string
+  readonly id?: string
+  readonly data: string
+}
+
+/** Parses a complete `text/event-stream` body into its events (comments and `retry:` lines are dropped). */
+export function parseSseEvents(text: string): ParsedSseEvent[] {
+  const events: ParsedSseEvent[] = []
+  for (const block of text.replace(/\r\n?/g, '\n').split('\n\n')) {
+    let event: string | undefined
+    let id: string | undefined
+    const data: string[] = []
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'data') data.push(value)
+      else if (field === 'event') event = value
+      else if (field === 'id') id = value
+    }
+    if (data.length === 0 && event === undefined) continue
+    events.push({
+      ...(event === undefined ? {} : { event }),
+      ...(id === undefined ? {} : { id }),
+      data: data.join('\n'),
+    })
+  }
+  return events
+}
