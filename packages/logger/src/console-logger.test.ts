@@ -1,0 +1,239 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
+import { createConsoleLogger } from './console-logger.js'
+
+afterEach(() => {
+  vi.unstubAllEnvs()
+})
+
+describe('createConsoleLogger levels', () => {
+  it('writes info and above by default', () => {
+    vi.stubEnv('TINYLLM_LOG_LEVEL', undefined)
+    const stream = captureStream()
+    const logger = createConsoleLogger({ stream })
+    logger.trace('t')
+    logger.debug('d')
+    logger.info('i')
+    logger.warn('w')
+    logger.error('e')
+    expect(jsonLines(stream).map((line) => line.level)).toEqual(['info', 'warn', 'error'])
+    expect(logger.isLevelEnabled('debug')).toBe(false)
+    expect(logger.isLevelEnabled('info')).toBe(true)
+  })
+
+  it('takes its level from TINYLLM_LOG_LEVEL, case-insensitively, when no level is given', () => {
+    vi.stubEnv('TINYLLM_LOG_LEVEL', ' DEBUG ')
+    const stream = captureStream()
+    const logger = createConsoleLogger({ stream })
+    logger.trace('t')
+    logger.debug('d')
+    expect(jsonLines(stream).map((line) => line.msg)).toEqual(['d'])
+  })
+
+  it('prefers the level option to the environment and ignores an unknown environment value', () => {
+    vi.stubEnv('TINYLLM_LOG_LEVEL', 'trace')
+    expect(createConsoleLogger({ level: 'error', stream: captureStream() }).isLevelEnabled('warn')).toBe(false)
+    vi.stubEnv('TINYLLM_LOG_LEVEL', 'loud')
+    const logger = createConsoleLogger({ stream: captureStream() })
+    expect(logger.isLevelEnabled('info')).toBe(true)
+    expect(logger.isLevelEnabled('debug')).toBe(false)
+  })
+
+  it('rejects an unknown level option', () => {
+    expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(/Unknown log level "loud"/)
+  })
+
+  it('writes nothing at silent', () => {
+    const stream = captureStream()
+    const logger = createConsoleLogger({ level: 'silent', stream })
+    logger.error('e')
+    expect(stream.lines).toEqual([])
+    expect(logger.isLevelEnabled('error')).toBe(false)
+  })
+
+  it('does no work for a disabled level: fields are never read', () => {
+    const stream = captureStream()
+    const logger = createConsoleLogger({ level: 'warn', stream }).child({ runId: 'r1' })
+    let reads = 0
+    const fields = new Proxy(
+      { a: 1 },
+      {
+        ownKeys(target) {
+          reads++
+          return Reflect.ownKeys(target)
+        },
+        get(target, key) {
+          reads++
+          return Reflect.get(target, key)
+        },
+      },
+    )
+    logger.info('skipped', fields)
+    logger.debug('skipped', fields)
+    expect(reads).toBe(0)
+    expect(stream.lines).toEqual([])
+  })
+})
+
+describe('createConsoleLogger JSON lines', () => {
+  it('writes one JSON object per line: time, level, msg, bindings, then fields', () => {
+    const stream = captureStream()
+    const logger = createConsoleLogger({ stream, level: 'info', bindings: { service: 'svc' } })
+    logger.info('classified', { label: 'credit', ms: 412 })
+    expect(stream.lines).toHaveLength(1)
+    expect(stream.lines[0]).toMatch(
+      /^\{"time":"[^"]+","level":"info","msg":"classified","service":"svc","label":"credit","ms":412\}\n$/,
+    )
+    const [line] = jsonLines(stream)
+    expect(new Date(String(line?.time)).toISOString()).toBe(line?.time)
+  })
+
+  it('is the format of a stream that is not a TTY, and of format json even on a TTY', () => {
+    const pipe = captureStream(false)
+    createConsoleLogger({ stream: pipe }).info('x')
+    const terminal = captureStream(true)
+    createConsoleLogger({ stream: terminal, format: 'json' }).info('x')
+    expect(jsonLines(pipe)[0]?.msg).toBe('x')
+    expect(jsonLines(terminal)[0]?.msg).toBe('x')
+  })
+
+  it('writes a line without fields as just time, level and msg', () => {
+    const stream = captureStream()
+    createConsoleLogger({ stream }).warn('careful')
+    expect(Object.keys(jsonLines(stream)[0] ?? {})).toEqual(['time', 'level', 'msg'])
+  })
+
+  it('keeps fields named time, level or msg under fields.<name> rather than corrupting the line', () => {
+    const stream = captureStream()
+    createConsoleLogger({ stream }).info('real', { level: 'fake', msg: 'fake', time: 0 })
+    expect(jsonLines(stream)[0]).toMatchObject({
+      level: 'info',
+      msg: 'real',
+      'fields.level': 'fake',
+      'fields.msg': 'fake',
+      'fields.time': 0,
+    })
+  })
+
+  it('merges child bindings outermost first; later bindings and fields win', () => {
+    const stream = captureStream()
+    const root = createConsoleLogger({ stream, bindings: { app: 'a', scope: 'root' } })
+    const run = root.child({ runId: 'r1', scope: 'run' })
+    run.child({ function: 'classify' }).info('step', { scope: 'line' })
+    root.info('root line')
+    const [childLine, rootLine] = jsonLines(stream)
+    expect(childLine).toMatchObject({ app: 'a', runId: 'r1', function: 'classify', scope: 'line' })
+    expect(rootLine).not.toHaveProperty('runId')
+  })
+
+  it('reads bindings when a line is written, not when the child is made', () => {
+    const stream = captureStream()
+    const bindings: Record<string, unknown> = { attempt: 1 }
+    const child = createConsoleLogger({ stream }).child(bindings)
+    bindings.attempt = 2
+    child.info('x')
+    expect(jsonLines(stream)[0]?.attempt).toBe(2)
+  })
+
+  it('serialises errors with name, message, stack, cause and own properties, never {}', () => {
+    const stream = captureStream()
+    const cause = new Error('socket hang up')
+    const error = Object.assign(new Error('Provider call failed', { cause }), { status: 503, requestId: 'req_1' })
+    createConsoleLogger({ stream }).error('call failed', { error })
+    const written = jsonLines(stream)[0]?.error as Record<string, unknown>
+    expect(written).toMatchObject({
+      name: 'Error',
+      message: 'Provider call failed',
+      status: 503,
+      requestId: 'req_1',
+      cause: { name: 'Error', message: 'socket hang up' },
+    })
+    expect(written.stack).toMatch(/^Error: Provider call failed\n\s+at /)
+  })
+
+  it('does not throw on circular structures or bigints', () => {
+    const stream = captureStream()
+    const circular: Record<string, unknown> = { name: 'loop' }
+    circular.self = circular
+    const logger = createConsoleLogger({ stream }).child({ big: 2n ** 64n })
+    expect(() => logger.info('odd values', { circular, count: 10n })).not.toThrow()
+    expect(jsonLines(stream)[0]).toMatchObject({
+      big: '18446744073709551616',
+      count: '10',
+      circular: { name: 'loop', self: '[Circular]' },
+    })
+  })
+})
+
+describe('createConsoleLogger pretty lines', () => {
+  const TIME = String.raw`\d\d:\d\d:\d\d\.\d{3}`
+  const ESCAPE = '\u001b'
+
+  it('writes time, level, message, then key=value fields when forced to pretty', () => {
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'pretty', bindings: { runId: 'r1' } })
+    logger.info('classified', { label: 'credit', note: 'two words', n: 3, ok: true, nested: { a: [1] } })
+    logger.warn('slow')
+    expect(stream.lines[0]).toMatch(
+      new RegExp(
+        `^${TIME} INFO  classified runId=r1 label=credit note="two words" n=3 ok=true nested=\\{"a":\\[1\\]\\}\\n$`,
+      ),
+    )
+    expect(stream.lines[1]).toMatch(new RegExp(`^${TIME} WARN  slow runId=r1\\n$`))
+    expect(stream.text()).not.toContain(ESCAPE)
+  })
+
+  it('is the format of a TTY, coloured by level', () => {
+    const LEVEL_COLOUR = new RegExp(`${ESCAPE}\\[(\\d+)m(?:TRACE|DEBUG|INFO|WARN|ERROR)`)
+    vi.stubEnv('NO_COLOR', '')
+    const stream = captureStream(true)
+    const logger = createConsoleLogger({ stream, level: 'trace' })
+    logger.trace('t')
+    logger.debug('d')
+    logger.info('i', { key: 'value' })
+    logger.warn('w')
+    logger.error('e')
+    const colours = stream.lines.map((line) => LEVEL_COLOUR.exec(line)?.[1])
+    expect(colours).toEqual(['90', '36', '32', '33', '31'])
+    expect(stream.lines[2]).toContain('key=')
+  })
+
+  it('is not coloured when NO_COLOR is set or colors is false', () => {
+    vi.stubEnv('NO_COLOR', '1')
+    const noColor = captureStream(true)
+    createConsoleLogger({ stream: noColor }).info('i')
+    vi.stubEnv('NO_COLOR', '')
+    const optionOff = captureStream(true)
+    createConsoleLogger({ stream: optionOff, colors: false }).info('i')
+    expect(noColor.text()).toMatch(new RegExp(`^${TIME} INFO  i\\n$`))
+    expect(optionOff.text()).toMatch(new RegExp(`^${TIME} INFO  i\\n$`))
+  })
+
+  it('writes an error field inline with its own properties, then its stack and causes indented', () => {
+    const stream = captureStream()
+    const cause = new TypeError('fetch failed')
+    const error = Object.assign(new RangeError('Provider call failed', { cause }), { status: 503 })
+    createConsoleLogger({ stream, format: 'pretty' }).error('call failed', { error })
+    const [first, ...rest] = stream.text().trimEnd().split('\n')
+    expect(first).toMatch(
+      new RegExp(`^${TIME} ERROR call failed error="RangeError: Provider call failed" error.status=503$`),
+    )
+    expect(rest[0]).toBe('    RangeError: Provider call failed')
+    expect(rest).toContain('    Caused by: TypeError: fetch failed')
+    expect(rest.every((line) => line.startsWith('    '))).toBe(true)
+  })
+
+  it('quotes strings with spaces, quotes, equals signs or control characters', () => {
+    const stream = captureStream()
+    createConsoleLogger({ stream, format: 'pretty' }).info('m', {
+      a: 'plain',
+      b: 'x=y',
+      c: 'say "hi"',
+      d: 'line\nbreak',
+      e: '',
+      f: null,
+      g: undefined,
+    })
+    expect(stream.text()).toContain(' a=plain b="x=y" c="say \\"hi\\"" d="line\\nbreak" e="" f=null g=undefined\n')
+  })
+})

@@ -1,0 +1,94 @@
+import { BaseLogger } from './base-logger.js'
+import { readEnvironment } from './environment.js'
+import { formatJsonLine } from './json-line.js'
+import { resolveLogLevel, type WritableLevel } from './log-level.js'
+import type { LogFields, Logger, LogLevel } from './logger.js'
+import { formatPrettyLine } from './pretty-line.js'
+import { mergeRedacted, redactString } from './redact.js'
+
+/** Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. */
+export interface LogStream {
+  write(line: string): unknown
+  /** When `true` and the format is `auto`, lines are pretty and coloured. */
+  readonly isTTY?: boolean | undefined
+}
+
+/** How a console logger writes lines: `pretty` for people, `json` (one object per line) for machines. */
+export type ConsoleLogFormat = 'pretty' | 'json' | 'auto'
+
+/** Options of `createConsoleLogger`. */
+export interface ConsoleLoggerOptions {
+  /** Least severe level written. Default: `TINYLLM_LOG_LEVEL` when it names a level, else `info`. */
+  readonly level?: LogLevel
+  /** Default: `process.stderr` (`console.error` where there is no `process`). */
+  readonly stream?: LogStream
+  /** Default `auto`: `pretty` when the stream is a TTY, else `json`. */
+  readonly format?: ConsoleLogFormat
+  /** Colour pretty lines. Default: when the stream is a TTY and `NO_COLOR` is not set. JSON is never coloured. */
+  readonly colors?: boolean
+  /** Fields added to every line. */
+  readonly bindings?: LogFields
+}
+
+/** What a console logger and all its children share. */
+interface ConsoleOutput {
+  readonly stream: LogStream
+  readonly pretty: boolean
+  readonly colors: boolean
+}
+
+class ConsoleLogger extends BaseLogger {
+  readonly #output: ConsoleOutput
+
+  constructor(output: ConsoleOutput, level: LogLevel, bindings: readonly LogFields[]) {
+    super(level, bindings)
+    this.#output = output
+  }
+
+  child(bindings: LogFields): Logger {
+    return new ConsoleLogger(this.#output, this.level, [...this.bindings, bindings])
+  }
+
+  protected write(level: WritableLevel, message: string, fields: LogFields | undefined): void {
+    const output = this.#output
+    const time = new Date()
+    const safeMessage = redactString(String(message))
+    const safeFields = mergeRedacted(this.bindings, fields)
+    output.stream.write(
+      output.pretty
+        ? formatPrettyLine(time, level, safeMessage, safeFields, output.colors)
+        : formatJsonLine(time, level, safeMessage, safeFields),
+    )
+  }
+}
+
+/**
+ * A logger that writes to a stream (`process.stderr` by default): pretty, coloured lines in a terminal
+ * (`12:04:05.123 INFO  message key=value`), JSON lines otherwise
+ * (`{"time":"2025-01-01T12:04:05.123Z","level":"info","msg":"message",...bindings,...fields}`). Everything written is
+ * redacted (see `redact`); errors in fields are written with name, message, stack, cause and their own properties.
+ *
+ * @example
+ * ```ts
+ * const logger = createConsoleLogger({ level: 'debug', bindings: { service: 'classifier' } })
+ * logger.info('classified', { label: 'credit', ms: 412 })
+ * ```
+ */
+export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
+  const stream = options.stream ?? defaultStream()
+  const format = options.format ?? 'auto'
+  const isTerminal = stream.isTTY === true
+  const output: ConsoleOutput = {
+    stream,
+    pretty: format === 'pretty' || (format === 'auto' && isTerminal),
+    colors: options.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
+  }
+  const bindings = options.bindings === undefined ? [] : [options.bindings]
+  return new ConsoleLogger(output, resolveLogLevel(options.level, 'info', true), bindings)
+}
+
+function defaultStream(): LogStream {
+  const stderr = globalThis.process?.stderr
+  if (stderr !== undefined) return stderr
+  return { write: (line: string) => console.error(line.trimEnd()) }
+}

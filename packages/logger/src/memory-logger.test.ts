@@ -1,0 +1,52 @@
+import { describe, expect, it, vi } from 'vitest'
+import { createMemoryLogger } from './memory-logger.js'
+
+describe('createMemoryLogger', () => {
+  it('keeps every level by default, in order, with merged bindings and fields', () => {
+    const logger = createMemoryLogger({ bindings: { app: 'a' } })
+    logger.trace('t')
+    logger.child({ runId: 'r1' }).info('done', { ms: 3 })
+    expect(logger.entries).toEqual([
+      { level: 'trace', message: 't', fields: { app: 'a' } },
+      { level: 'info', message: 'done', fields: { app: 'a', runId: 'r1', ms: 3 } },
+    ])
+  })
+
+  it('ignores TINYLLM_LOG_LEVEL, so tests see every line whatever the environment', () => {
+    vi.stubEnv('TINYLLM_LOG_LEVEL', 'error')
+    try {
+      expect(createMemoryLogger().isLevelEnabled('trace')).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it('keeps only lines at or above its level', () => {
+    const logger = createMemoryLogger({ level: 'warn' })
+    logger.info('no')
+    logger.warn('yes')
+    expect(logger.entries.map((entry) => entry.message)).toEqual(['yes'])
+    expect(logger.child({}).isLevelEnabled('info')).toBe(false)
+  })
+
+  it('shares entries between a logger and its children, and clear() empties them for all', () => {
+    const logger = createMemoryLogger()
+    const child = logger.child({ a: 1 })
+    const grandchild = child.child({ b: 2 })
+    grandchild.warn('deep')
+    expect(logger.entries).toBe(grandchild.entries)
+    expect(logger.entries[0]?.fields).toEqual({ a: 1, b: 2 })
+    child.clear()
+    expect(logger.entries).toEqual([])
+  })
+
+  it('stores redacted, JSON-safe copies rather than the objects passed in', () => {
+    const logger = createMemoryLogger()
+    const fields = { apiKey: 'secret-value', error: new Error('boom'), list: [1] }
+    logger.error('failed', fields)
+    const stored = logger.entries[0]?.fields as Record<string, unknown>
+    expect(stored.apiKey).toBe('[REDACTED]')
+    expect(stored.error).toMatchObject({ name: 'Error', message: 'boom' })
+    expect(stored.list).not.toBe(fields.list)
+  })
+})

@@ -1,0 +1,219 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { REDACTED, redact, redactString } from './redact.js'
+import { registerSecret } from './registered-secrets.js'
+
+const OPENAI_KEY = `sk-proj-${'Ab3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'.repeat(4)}`
+
+describe('redactString', () => {
+  it.each([
+    ['OpenAI project key', OPENAI_KEY],
+    ['OpenAI legacy key', 'sk-Xy12Ab34Cd56Ef78Gh90Ij12Kl34Mn56Op78Qr90St12'],
+    ['Anthropic key', `sk-ant-api03-${'aB1cD2eF3gH4'.repeat(7)}-AAAAAA`],
+    ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE'],
+    ['GitHub token', `ghp_${'a1B2c3D4e5'.repeat(4)}`],
+    ['Slack token', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'],
+    ['Google API key', `AIza${'Sy1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV'}`],
+    ['Stripe key', 'sk_live_51H8abcdEFGH1234ijkl'],
+    ['JSON web token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+  ])('replaces a %s anywhere in a string', (_kind, key) => {
+    const text = `request failed for "${key}", retrying`
+    expect(redactString(text)).toBe(`request failed for "${REDACTED}", retrying`)
+  })
+
+  it('keeps the scheme of an authorization header value and drops the credential', () => {
+    expect(redactString('Authorization: Bearer abcdef0123456789abcdef')).toBe(`Authorization: Bearer ${REDACTED}`)
+    expect(redactString('header basic dXNlcjpwYXNzd29yZDEyMw==')).toBe(`header basic ${REDACTED}`)
+  })
+
+  it('replaces the value of api_key=... and "password": "..." assignments in free text', () => {
+    expect(redactString('GET /v1/models?api_key=Zz9Yy8Xx7Ww6&limit=5')).toBe(
+      `GET /v1/models?api_key=${REDACTED}&limit=5`,
+    )
+    expect(redactString('{"password": "Tr0ub4dor&3"}')).toBe(`{"password": "${REDACTED}"}`)
+    expect(redactString("api_key = 'Abc 123 def ghi'")).toBe(`api_key = '${REDACTED}'`)
+  })
+
+  it('leaves ordinary text alone', () => {
+    const ordinary = [
+      'Used 1234 tokens (max_tokens=4096) for the task-based sk-learn-compatible-pipeline',
+      'password reset email sent; token: undefined; secret sauce',
+      'Bearer of bad news: the bearer authentication scheme',
+      'AKIA is a prefix; ghp_ too; xoxb-short',
+      'https://api.openai.com/v1/chat/completions model=gpt-4o-mini-2024-07-18',
+      'A 40 character hex digest: 3f786850e387550fdab836ed7e6dc881de23001b',
+    ]
+    for (const text of ordinary) expect(redactString(text)).toBe(text)
+  })
+})
+
+describe('registerSecret', () => {
+  const unregister: (() => void)[] = []
+  afterEach(() => {
+    for (const undo of unregister.splice(0)) undo()
+  })
+
+  it('redacts the exact value wherever it appears, until unregistered', () => {
+    const secret = 'correct-horse-battery-staple'
+    unregister.push(registerSecret(secret))
+    expect(redactString(`pw=${secret}!`)).toBe(`pw=${REDACTED}!`)
+    expect(redact({ note: `is ${secret}`, list: [secret] })).toEqual({ note: `is ${REDACTED}`, list: [REDACTED] })
+    unregister.pop()?.()
+    expect(redactString(`pw=${secret}!`)).toBe(`pw=${secret}!`)
+  })
+
+  it('replaces the longer of two overlapping secrets whole', () => {
+    unregister.push(registerSecret('abcd'), registerSecret('abcdefgh-long'))
+    expect(redactString('x abcdefgh-long y abcd')).toBe(`x ${REDACTED} y ${REDACTED}`)
+  })
+
+  it('trims the value and ignores undefined, empty and very short values', () => {
+    unregister.push(
+      registerSecret(' padded-secret-1 \n'),
+      registerSecret(undefined),
+      registerSecret(''),
+      registerSecret('ab'),
+    )
+    expect(redactString('padded-secret-1 ab')).toBe(`${REDACTED} ab`)
+  })
+
+  it('is shared through globalThis with other copies of the package', () => {
+    const store = (globalThis as Record<symbol, unknown>)[Symbol.for('tinyllm.logger.registered-secrets')] as string[]
+    store.push('registered-by-another-copy')
+    try {
+      expect(redactString('registered-by-another-copy')).toBe(REDACTED)
+    } finally {
+      store.splice(store.indexOf('registered-by-another-copy'), 1)
+    }
+  })
+})
+
+describe('redact', () => {
+  it('replaces the values of fields whose names look secret, at any depth and in any case', () => {
+    const input = {
+      apiKey: 'a',
+      API_KEY: 'b',
+      'x-api-key': 'c',
+      headers: { Authorization: 'Basic x', Cookie: 'c=1', 'set-cookie': ['a=1', 'b=2'], 'Proxy-Authorization': 'p' },
+      auth: { accessToken: 't', refresh_token: 'r', idToken: 'i', password: 'p', clientSecret: 's' },
+      nested: [{ GITHUB_TOKEN: 'g', privateKey: 'k', credentials: { user: 'u' } }],
+    }
+    expect(redact(input)).toEqual({
+      apiKey: REDACTED,
+      API_KEY: REDACTED,
+      'x-api-key': REDACTED,
+      headers: { Authorization: REDACTED, Cookie: REDACTED, 'set-cookie': REDACTED, 'Proxy-Authorization': REDACTED },
+      auth: {
+        accessToken: REDACTED,
+        refresh_token: REDACTED,
+        idToken: REDACTED,
+        password: REDACTED,
+        clientSecret: REDACTED,
+      },
+      nested: [{ GITHUB_TOKEN: REDACTED, privateKey: REDACTED, credentials: REDACTED }],
+    })
+  })
+
+  it('keeps token counts, authors and missing keys readable', () => {
+    const input = {
+      usage: { prompt_tokens: 10, completion_tokens: 5, totalTokens: 15, tokenCount: 3, maxTokens: 100 },
+      author: 'Jane',
+      apiKey: undefined,
+      token: null,
+    }
+    expect(redact(input)).toEqual(input)
+  })
+
+  it('returns a copy and leaves the input untouched', () => {
+    const input = { apiKey: 'x', list: [1, { password: 'p' }] }
+    const output = redact(input)
+    expect(input).toEqual({ apiKey: 'x', list: [1, { password: 'p' }] })
+    expect(output.list).not.toBe(input.list)
+  })
+
+  it('serialises errors with name, message, stack, own properties and cause, redacted', () => {
+    const cause = new TypeError(`fetch failed for ${OPENAI_KEY}`)
+    const error = Object.assign(new Error('Incorrect API key provided', { cause }), {
+      status: 401,
+      headers: { authorization: 'Bearer x' },
+    })
+    error.name = 'AuthenticationError'
+    const copy = redact({ error }).error as unknown as Record<string, unknown>
+    expect(copy).toMatchObject({
+      name: 'AuthenticationError',
+      message: 'Incorrect API key provided',
+      status: 401,
+      headers: { authorization: REDACTED },
+      cause: { name: 'TypeError', message: `fetch failed for ${REDACTED}` },
+    })
+    expect(copy.stack).toContain('Incorrect API key provided')
+    expect((copy.cause as Record<string, unknown>).stack).toContain(REDACTED)
+    expect(JSON.stringify(copy)).not.toContain(OPENAI_KEY)
+  })
+
+  it('serialises the errors of an AggregateError', () => {
+    const copy = redact(new AggregateError([new Error('one'), new Error('two')], 'both failed')) as unknown as {
+      errors: { message: string }[]
+    }
+    expect(copy.errors.map((error) => error.message)).toEqual(['one', 'two'])
+  })
+
+  it('survives cycles, bigints and values JSON cannot hold', () => {
+    const node: Record<string, unknown> = { id: 1n }
+    node.self = node
+    node.list = [node]
+    const shared = { x: 1 }
+    const output = redact({
+      node,
+      shared: [shared, shared],
+      when: new Date('2025-01-02T03:04:05.000Z'),
+      map: new Map<unknown, unknown>([
+        ['a', 1],
+        [2, { password: 'p' }],
+      ]),
+      headers: new Headers({ authorization: 'Bearer x', 'x-request-id': 'req_1' }),
+      set: new Set([1, 2]),
+      bytes: new Uint8Array(3),
+      fn: function namedFunction() {},
+      symbol: Symbol('s'),
+      pattern: /ab+c/i,
+    })
+    expect(output).toEqual({
+      node: { id: '1', self: '[Circular]', list: ['[Circular]'] },
+      shared: [{ x: 1 }, { x: 1 }],
+      when: '2025-01-02T03:04:05.000Z',
+      map: { a: 1, 2: { password: REDACTED } },
+      headers: { authorization: REDACTED, 'x-request-id': 'req_1' },
+      set: [1, 2],
+      bytes: '[Uint8Array (3 bytes)]',
+      fn: '[Function: namedFunction]',
+      symbol: 'Symbol(s)',
+      pattern: '/ab+c/i',
+    })
+    expect(() => JSON.stringify(output)).not.toThrow()
+  })
+
+  it('cuts very deep structures instead of overflowing the stack', () => {
+    let deep: Record<string, unknown> = {}
+    const root = deep
+    for (let depth = 0; depth < 10_000; depth++) {
+      const next = {}
+      deep.next = next
+      deep = next
+    }
+    expect(JSON.stringify(redact(root))).toContain('[Truncated]')
+  })
+
+  it('does not throw on a throwing getter and copies __proto__ as a field', () => {
+    const hostile = Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('no')
+      },
+    })
+    const parsed = JSON.parse('{"__proto__": {"polluted": true}}') as object
+    expect(redact({ hostile })).toEqual({ hostile: '[Unserializable]' })
+    const copy = redact(parsed)
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true)
+  })
+})

@@ -1,0 +1,152 @@
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
+import { createConsoleLogger } from './console-logger.js'
+import type { LogFields, Logger } from './logger.js'
+import { createMemoryLogger } from './memory-logger.js'
+import { createSilentLogger } from './silent-logger.js'
+import { toLogger } from './to-logger.js'
+
+function pinoWithCapture(level = 'info') {
+  const stream = captureStream()
+  return { stream, pino: pino({ level, base: { service: 'svc' } }, stream) }
+}
+
+describe('toLogger with pino', () => {
+  it('uses a pino instance unchanged: fields first, message second, pino bindings and levels', () => {
+    const { stream, pino: instance } = pinoWithCapture()
+    const logger = toLogger(instance)
+    logger.child({ runId: 'r1' }).info('started', { model: 'gpt-4o', attempt: 1 })
+    const [line] = jsonLines(stream)
+    expect(line).toMatchObject({ level: 30, msg: 'started', service: 'svc', runId: 'r1', model: 'gpt-4o', attempt: 1 })
+  })
+
+  it('maps isLevelEnabled to pino and follows a level changed on the pino instance', () => {
+    const { stream, pino: instance } = pinoWithCapture('warn')
+    const logger = toLogger(instance)
+    expect(logger.isLevelEnabled('info')).toBe(false)
+    logger.info('hidden')
+    instance.level = 'trace'
+    expect(logger.isLevelEnabled('trace')).toBe(true)
+    logger.trace('shown')
+    expect(jsonLines(stream).map((line) => line.msg)).toEqual(['shown'])
+  })
+
+  it('writes every level at pino level numbers', () => {
+    const { stream, pino: instance } = pinoWithCapture('trace')
+    const logger = toLogger(instance)
+    logger.trace('t')
+    logger.debug('d')
+    logger.info('i')
+    logger.warn('w')
+    logger.error('e')
+    expect(jsonLines(stream).map((line) => line.level)).toEqual([10, 20, 30, 40, 50])
+  })
+
+  it('passes redacted fields, bindings and message, and errors as objects', () => {
+    const { stream, pino: instance } = pinoWithCapture()
+    const logger = toLogger(instance).child({ apiKey: 'canary-binding-value' })
+    logger.error('failed with Bearer abcdef0123456789abcdef', {
+      headers: { authorization: 'canary-header-value' },
+      error: Object.assign(new Error('boom'), { status: 500 }),
+    })
+    const [line] = jsonLines(stream)
+    expect(line).toMatchObject({
+      msg: 'failed with Bearer [REDACTED]',
+      apiKey: '[REDACTED]',
+      headers: { authorization: '[REDACTED]' },
+      error: { message: 'boom', status: 500 },
+    })
+    expect(stream.text()).not.toContain('canary')
+  })
+
+  it('leaves % in messages alone (pino formats only when given arguments)', () => {
+    const { stream, pino: instance } = pinoWithCapture()
+    toLogger(instance).info('100% done %s %d')
+    expect(jsonLines(stream)[0]?.msg).toBe('100% done %s %d')
+  })
+})
+
+describe('toLogger with other loggers', () => {
+  it('returns loggers of this package unchanged', () => {
+    for (const logger of [
+      createMemoryLogger(),
+      createSilentLogger(),
+      createConsoleLogger({ stream: captureStream() }),
+    ]) {
+      expect(toLogger(logger)).toBe(logger)
+    }
+    const adapted = toLogger(console)
+    expect(toLogger(adapted)).toBe(adapted)
+  })
+
+  it('wraps an object with debug/info/warn/error(message, fields), emulating child bindings and trace', () => {
+    const calls: unknown[][] = []
+    const record =
+      (level: string) =>
+      (...args: unknown[]) => {
+        calls.push([level, ...args])
+      }
+    const target = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
+    const logger = toLogger(target)
+    logger.info('plain')
+    logger.child({ runId: 'r1' }).trace('traced', { password: 'p' })
+    expect(logger.isLevelEnabled('trace')).toBe(true)
+    expect(calls).toEqual([
+      ['info', 'plain'],
+      ['debug', 'traced', { runId: 'r1', password: '[REDACTED]' }],
+    ])
+  })
+
+  it('calls the methods on their object, so class-based loggers keep `this`', () => {
+    class Collector {
+      readonly lines: string[] = []
+      debug(message: string): void {
+        this.lines.push(message)
+      }
+      info(message: string): void {
+        this.lines.push(message)
+      }
+      warn(message: string): void {
+        this.lines.push(message)
+      }
+      error(message: string): void {
+        this.lines.push(message)
+      }
+    }
+    const collector = new Collector()
+    toLogger(collector).warn('kept')
+    expect(collector.lines).toEqual(['kept'])
+  })
+
+  it("uses a foreign full Logger's own child and isLevelEnabled, redacting what it passes", () => {
+    const seen: { bindings: LogFields[]; lines: unknown[][] } = { bindings: [], lines: [] }
+    function foreign(bindings: LogFields): Logger {
+      const write = (level: string) => (message: string, fields?: LogFields) => {
+        seen.lines.push([level, message, bindings, fields])
+      }
+      return {
+        trace: write('trace'),
+        debug: write('debug'),
+        info: write('info'),
+        warn: write('warn'),
+        error: write('error'),
+        isLevelEnabled: (level) => level !== 'trace',
+        child(childBindings) {
+          seen.bindings.push(childBindings)
+          return foreign({ ...bindings, ...childBindings })
+        },
+      }
+    }
+    const logger = toLogger(foreign({}))
+    const child = logger.child({ token: 'x' })
+    child.trace('hidden')
+    child.info('shown', { n: 1 })
+    expect(seen.bindings).toEqual([{ token: '[REDACTED]' }])
+    expect(seen.lines).toEqual([['info', 'shown', { token: '[REDACTED]' }, { n: 1 }]])
+  })
+
+  it('rejects something that is not a logger', () => {
+    expect(() => toLogger({ info() {} } as unknown as Logger)).toThrow(TypeError)
+  })
+})
