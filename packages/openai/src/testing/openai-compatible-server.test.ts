@@ -1,0 +1,234 @@
+import OpenAI, { APIConnectionError, BadRequestError, InternalServerError, RateLimitError } from 'openai'
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './openai-compatible-server.js'
+import { startOpenAICompatibleServer } from './openai-compatible-server.js'
+import { estimateTokens } from './token-estimate.js'
+
+let server: OpenAICompatibleServer | undefined
+
+async function start(
+  options: OpenAICompatibleServerOptions = {},
+): Promise<{ server: OpenAICompatibleServer; client: OpenAI }> {
+  server = await startOpenAICompatibleServer(options)
+  return { server, client: new OpenAI({ apiKey: 'test', baseURL: server.baseURL, maxRetries: 0 }) }
+}
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+const user = (content: string) => [{ role: 'user' as const, content }]
+const weatherTool = {
+  type: 'function' as const,
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+}
+
+describe('startOpenAICompatibleServer with the openai SDK', () => {
+  it('answers a JSON chat completion by echoing the last user message, with estimated usage', async () => {
+    const { client } = await start({ created: 1_700_000_000 })
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'system', content: 'Be brief.' }, ...user('Hello there')],
+    })
+    expect(completion).toMatchObject({
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'gpt-4o-mini',
+      choices: [
+        { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Hello there', refusal: null } },
+      ],
+      usage: {
+        prompt_tokens: estimateTokens('Be brief.Hello there'),
+        completion_tokens: estimateTokens('Hello there'),
+        total_tokens: estimateTokens('Be brief.Hello there') + estimateTokens('Hello there'),
+      },
+    })
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: user('again') })
+      .withResponse()
+    expect(data.id).toBe('chatcmpl-loopback-1')
+    expect(response.headers.get('x-request-id')).toBe('req_1')
+  })
+
+  it('consumes scripted replies in order, then answers an error naming the exhausted script', async () => {
+    const { client, server } = await start({ replies: ['first', { content: 'second', usage: { promptTokens: 7 } }] })
+    const ask = () => client.chat.completions.create({ model: 'm', messages: user('q') })
+    expect((await ask()).choices[0]?.message.content).toBe('first')
+    const second = await ask()
+    expect(second.choices[0]?.message.content).toBe('second')
+    expect(second.usage?.prompt_tokens).toBe(7)
+    const error = await ask().catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(InternalServerError)
+    expect((error as InternalServerError).message).toContain('2 scripted replies are used up')
+    expect(server.chatRequests).toHaveLength(3)
+  })
+
+  it('cycles scripted replies when asked, and setReplies swaps the source mid-test', async () => {
+    const { client, server } = await start({ replies: ['a', 'b'], cycleReplies: true })
+    const ask = async () =>
+      (await client.chat.completions.create({ model: 'm', messages: user('q') })).choices[0]?.message.content
+    expect([await ask(), await ask(), await ask()]).toEqual(['a', 'b', 'a'])
+    server.setReplies((request, context) => `${request.model} #${context.chatIndex}`)
+    expect(await ask()).toBe('m #3')
+  })
+
+  it('streams chunks that the SDK assembles into the same message', async () => {
+    const { client } = await start({ replies: ['The quick brown fox jumps.'] })
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: user('q'), stream: true })
+    const chunks: ChatCompletionChunk[] = []
+    for await (const chunk of stream) chunks.push(chunk)
+    expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.id === chunks[0]?.id)).toBe(true)
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '', refusal: null })
+    const pieces = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '')
+    expect(pieces.filter(Boolean)).toEqual(['The', ' quick', ' brown', ' fox', ' jumps.'])
+    expect(chunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' })
+    expect(chunks.some((chunk) => 'usage' in chunk)).toBe(false)
+  })
+
+  it('sends a final usage chunk when stream_options.include_usage is set', async () => {
+    const { client } = await start({ replies: [{ content: 'abcd efgh', usage: { completionTokens: 3 } }] })
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: user('12345678'),
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const chunks: ChatCompletionChunk[] = []
+    for await (const chunk of stream) chunks.push(chunk)
+    const last = chunks.at(-1)
+    expect(last?.choices).toEqual([])
+    expect(last?.usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 })
+    expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true)
+  })
+
+  it('answers tool calls, JSON and streamed, with object arguments encoded', async () => {
+    const reply = {
+      content: null,
+      toolCalls: [
+        { name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } },
+        { id: 'call_fixed', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      ],
+    }
+    const { client } = await start({ replies: () => reply, chunkChars: 5 })
+    const completion = await client.chat.completions.create({
+      model: 'm',
+      messages: user('weather?'),
+      tools: [weatherTool],
+    })
+    const [choice] = completion.choices
+    expect(choice?.finish_reason).toBe('tool_calls')
+    expect(choice?.message.content).toBeNull()
+    expect(choice?.message.tool_calls).toEqual([
+      {
+        id: 'call_0_0_0',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
+      },
+      { id: 'call_fixed', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+    ])
+
+    const runner = client.chat.completions.stream({ model: 'm', messages: user('weather?'), tools: [weatherTool] })
+    const streamed = await runner.finalChatCompletion()
+    expect(streamed.choices[0]?.finish_reason).toBe('tool_calls')
+    expect(streamed.choices[0]?.message.tool_calls).toEqual([
+      {
+        id: 'call_1_0_0',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
+      },
+      {
+        id: 'call_fixed',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      },
+    ])
+  })
+
+  it('returns n choices when the request asks for n > 1, or the scripted choices as given', async () => {
+    const { client, server } = await start({ replies: ['same'] })
+    const repeated = await client.chat.completions.create({ model: 'm', messages: user('q'), n: 3 })
+    expect(repeated.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
+      [0, 'same'],
+      [1, 'same'],
+      [2, 'same'],
+    ])
+    server.setReplies([{ choices: [{ content: 'one' }, { content: 'two', finishReason: 'length' }] }])
+    const runner = client.chat.completions.stream({ model: 'm', messages: user('q'), n: 2 })
+    const streamed = await runner.finalChatCompletion()
+    expect(streamed.choices.map((choice) => [choice.message.content, choice.finish_reason])).toEqual([
+      ['one', 'stop'],
+      ['two', 'length'],
+    ])
+  })
+
+  it('surfaces an injected 429 with retry-after as the SDK RateLimitError with headers', async () => {
+    const { client, server } = await start({
+      faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '3', 'retry-after-ms': '3000' } }],
+    })
+    const error = await client.chat.completions
+      .create({ model: 'm', messages: user('q') })
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(RateLimitError)
+    const rateLimit = error as RateLimitError
+    expect(rateLimit.status).toBe(429)
+    expect(rateLimit.headers.get('retry-after')).toBe('3')
+    expect(rateLimit.headers.get('retry-after-ms')).toBe('3000')
+    expect(rateLimit.requestID).toBe('req_0')
+    expect(rateLimit.code).toBe('rate_limit_exceeded')
+    expect(rateLimit.type).toBe('requests')
+    expect(server.faultCounts.status).toBe(1)
+  })
+
+  it('answers scripted errors and invalid requests in OpenAI error shape', async () => {
+    const { client } = await start({
+      replies: [{ error: { status: 400, message: 'Bad thing', param: 'temperature', code: 'invalid_value' } }],
+    })
+    const scripted = await client.chat.completions
+      .create({ model: 'm', messages: user('q') })
+      .catch((caught: unknown) => caught)
+    expect(scripted).toBeInstanceOf(BadRequestError)
+    expect(scripted).toMatchObject({
+      status: 400,
+      param: 'temperature',
+      code: 'invalid_value',
+      type: 'invalid_request_error',
+    })
+    const invalid = await client.chat.completions
+      .create({ model: 'm', messages: [] })
+      .catch((caught: unknown) => caught)
+    expect(invalid).toMatchObject({ status: 400, param: 'messages', code: 'empty_array' })
+  })
+
+  it('makes malformed JSON and dropped connections surface as errors', async () => {
+    const { client } = await start({
+      faults: [{ kind: 'malformed-json' }, { kind: 'reset-before-headers' }, { kind: 'cut-stream', afterEvents: 2 }],
+    })
+    await expect(client.chat.completions.create({ model: 'm', messages: user('q') })).rejects.toThrow(SyntaxError)
+    await expect(client.chat.completions.create({ model: 'm', messages: user('q') })).rejects.toThrow(
+      APIConnectionError,
+    )
+    const stream = await client.chat.completions.create({ model: 'm', messages: user('one two three'), stream: true })
+    const read = async () => {
+      for await (const _chunk of stream) {
+        // drain
+      }
+    }
+    await expect(read()).rejects.toThrow()
+  })
+
+  it('lists models', async () => {
+    const { client } = await start({ models: ['alpha', 'beta'] })
+    const ids: string[] = []
+    for await (const model of client.models.list()) ids.push(model.id)
+    expect(ids).toEqual(['alpha', 'beta'])
+  })
+
+  it('records the chat request bodies it answered', async () => {
+    const { client, server } = await start()
+    await client.chat.completions.create({ model: 'm', messages: user('q'), temperature: 0.2, seed: 7 })
+    expect(server.chatRequests[0]).toMatchObject({ model: 'm', temperature: 0.2, seed: 7 })
+    expect(server.requests[0]?.headers.authorization).toBe('[REDACTED]')
+  })
+})

@@ -1,0 +1,271 @@
+import type {
+  FaultKind,
+  FaultOptions,
+  FaultSchedule,
+  Latency,
+  LoggedRequest,
+  LoopbackResponse,
+  LoopbackServer,
+  LoopbackServerOptions,
+  RouteContext,
+  RouteHandler,
+} from '@tinyllm/core/testing'
+import { startLoopbackServer } from '@tinyllm/core/testing'
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import { toChatCompletion } from './chat-completion.js'
+import { toChatCompletionChunks } from './chat-completion-chunks.js'
+import { messageText } from './message-text.js'
+import { openAIErrorBody } from './openai-error-body.js'
+import { resolveReply } from './resolved-reply.js'
+import type { ErrorReply, ReplySource, ScriptedReply } from './scripted-reply.js'
+
+/** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
+export interface OpenAICompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
+  /** A function of the request, or a list used in order; default: echo the last user message. */
+  readonly replies?: ReplySource | undefined
+  /** With a list: start over when it runs out instead of answering an error. */
+  readonly cycleReplies?: boolean | undefined
+  /** What `GET /v1/models` lists; default `['gpt-4o-mini', 'gpt-4o']`. */
+  readonly models?: readonly string[] | undefined
+  /** The `created` timestamp (seconds) to report, for byte-stable output; default: now. */
+  readonly created?: number | undefined
+  /** Characters per streamed delta; default: content word by word, tool arguments 8 characters at a time. */
+  readonly chunkChars?: number | undefined
+  /** Pause between streamed chunks. */
+  readonly streamEventDelayMs?: number | undefined
+  /** Further routes, e.g. `'POST /v1/embeddings'`; the server's own routes win on a clash. */
+  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
+}
+
+/** A running OpenAI-compatible loopback server. */
+export interface OpenAICompatibleServer extends LoopbackServer {
+  /** `url` + `/v1`: what to give the SDK as `baseURL`. */
+  readonly baseURL: string
+  /** The bodies of the chat completion requests received, in the order they were answered. */
+  readonly chatRequests: readonly ChatCompletionCreateParams[]
+  /** Replaces where replies come from (a list starts from its first entry). */
+  setReplies(replies: ReplySource | undefined, options?: { readonly cycle?: boolean | undefined }): void
+}
+
+/**
+ * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
+ * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
+ *
+ * @example
+ * const server = await startOpenAICompatibleServer({ replies: ['Hello!', { toolCalls: [{ name: 'f', arguments: {} }] }] })
+ * const client = new OpenAI({ apiKey: 'test', baseURL: server.baseURL, maxRetries: 0 })
+ * await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+ * await server.close()
+ */
+export async function startOpenAICompatibleServer(
+  options: OpenAICompatibleServerOptions = {},
+): Promise<OpenAICompatibleServer> {
+  const chat = new ChatCompletionsRoute(options)
+  const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+  const created = options.created
+  const ownRoutes: Record<string, RouteHandler> = options.cassette
+    ? {}
+    : {
+        'POST /v1/chat/completions': (context) => chat.handle(context),
+        'GET /v1/models': () => ({
+          json: {
+            object: 'list',
+            data: models.map((id) => ({
+              id,
+              object: 'model',
+              created: created ?? 0,
+              owned_by: 'tinyllm-loopback',
+            })),
+          },
+        }),
+      }
+  const server = await startLoopbackServer({
+    ...options,
+    routes: { ...options.routes, ...ownRoutes },
+    formatError: openAIErrorBody,
+  })
+  return new OpenAICompatibleLoopbackServer(server, chat)
+}
+
+class ChatCompletionsRoute {
+  readonly requests: ChatCompletionCreateParams[] = []
+  readonly #options: OpenAICompatibleServerOptions
+  #replies: ReplySource | undefined
+  #cycle: boolean
+  #nextScripted = 0
+
+  constructor(options: OpenAICompatibleServerOptions) {
+    this.#options = options
+    this.#replies = options.replies
+    this.#cycle = options.cycleReplies ?? false
+  }
+
+  setReplies(replies: ReplySource | undefined, cycle: boolean): void {
+    this.#replies = replies
+    this.#cycle = cycle
+    this.#nextScripted = 0
+  }
+
+  async handle({ request, requestIndex }: RouteContext): Promise<LoopbackResponse> {
+    const invalid = validate(request.body)
+    if (invalid) return errorResponse(invalid)
+    const body = request.body as ChatCompletionCreateParams
+    const chatIndex = this.requests.push(body) - 1
+    const scripted = await this.#replyTo(body, requestIndex, chatIndex)
+    if (scripted === undefined) {
+      return errorResponse({
+        status: 500,
+        type: 'server_error',
+        message: `The loopback server's ${this.#scriptLength()} scripted replies are used up (chat request #${chatIndex}); script more or set cycleReplies.`,
+      })
+    }
+    const reply = typeof scripted === 'string' ? { content: scripted } : scripted
+    if ('error' in reply) return errorResponse(reply.error)
+    const resolved = resolveReply(reply, body, {
+      requestIndex,
+      created: this.#options.created ?? Math.floor(Date.now() / 1000),
+    })
+    if (!body.stream) return { json: toChatCompletion(resolved) }
+    const chunks = toChatCompletionChunks(resolved, {
+      includeUsage: body.stream_options?.include_usage === true,
+      chunkChars: this.#options.chunkChars,
+    })
+    return { sse: [...chunks, '[DONE]'], sseEventDelayMs: this.#options.streamEventDelayMs }
+  }
+
+  async #replyTo(
+    body: ChatCompletionCreateParams,
+    requestIndex: number,
+    chatIndex: number,
+  ): Promise<ScriptedReply | undefined> {
+    const replies = this.#replies
+    if (replies === undefined) return echo(body)
+    if (typeof replies === 'function') return replies(body, { requestIndex, chatIndex })
+    if (replies.length === 0) return undefined
+    if (this.#nextScripted >= replies.length) {
+      if (!this.#cycle) return undefined
+      this.#nextScripted = 0
+    }
+    return replies[this.#nextScripted++]
+  }
+
+  #scriptLength(): number {
+    return typeof this.#replies === 'object' ? this.#replies.length : 0
+  }
+}
+
+class OpenAICompatibleLoopbackServer implements OpenAICompatibleServer {
+  readonly #server: LoopbackServer
+  readonly #chat: ChatCompletionsRoute
+
+  constructor(server: LoopbackServer, chat: ChatCompletionsRoute) {
+    this.#server = server
+    this.#chat = chat
+  }
+
+  get baseURL(): string {
+    return `${this.#server.url}/v1`
+  }
+
+  get chatRequests(): readonly ChatCompletionCreateParams[] {
+    return this.#chat.requests
+  }
+
+  setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
+    this.#chat.setReplies(replies, options.cycle ?? false)
+  }
+
+  get url(): string {
+    return this.#server.url
+  }
+
+  get port(): number {
+    return this.#server.port
+  }
+
+  get requests(): readonly LoggedRequest[] {
+    return this.#server.requests
+  }
+
+  get inFlight(): number {
+    return this.#server.inFlight
+  }
+
+  get openSockets(): number {
+    return this.#server.openSockets
+  }
+
+  get faultCounts(): Readonly<Record<FaultKind, number>> {
+    return this.#server.faultCounts
+  }
+
+  setLatency(latency: Latency | undefined): void {
+    this.#server.setLatency(latency)
+  }
+
+  setHandler(route: string, handler: RouteHandler | undefined): void {
+    this.#server.setHandler(route, handler)
+  }
+
+  injectFaults(faults: FaultSchedule | FaultOptions): void {
+    this.#server.injectFaults(faults)
+  }
+
+  clearFaults(): void {
+    this.#server.clearFaults()
+  }
+
+  whenIdle(): Promise<void> {
+    return this.#server.whenIdle()
+  }
+
+  close(): Promise<void> {
+    return this.#server.close()
+  }
+}
+
+function echo(body: ChatCompletionCreateParams): ScriptedReply {
+  const lastUser = body.messages.findLast((message) => message.role === 'user')
+  return { content: messageText(lastUser?.content) }
+}
+
+function errorResponse(error: ErrorReply['error']): LoopbackResponse {
+  const defaults = openAIErrorBody({ status: error.status, message: error.message, type: '' }).error
+  return {
+    status: error.status,
+    headers: error.headers,
+    json: {
+      error: {
+        message: error.message,
+        type: error.type ?? defaults.type,
+        param: error.param ?? null,
+        code: error.code === undefined ? defaults.code : error.code,
+      },
+    },
+  }
+}
+
+function validate(body: unknown): ErrorReply['error'] | undefined {
+  const missing = (param: string): ErrorReply['error'] => ({
+    status: 400,
+    message: `Missing required parameter: '${param}'.`,
+    type: 'invalid_request_error',
+    param,
+    code: 'missing_required_parameter',
+  })
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return {
+      status: 400,
+      message: 'We could not parse the JSON body of your request. The body must be a JSON object.',
+      type: 'invalid_request_error',
+      code: null,
+    }
+  }
+  const candidate = body as { model?: unknown; messages?: unknown }
+  if (typeof candidate.model !== 'string') return missing('model')
+  if (!Array.isArray(candidate.messages)) return missing('messages')
+  if (candidate.messages.length === 0) {
+    return { status: 400, message: "Invalid 'messages': empty array.", param: 'messages', code: 'empty_array' }
+  }
+  return undefined
+}

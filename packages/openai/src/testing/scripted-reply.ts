@@ -1,0 +1,72 @@
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+
+/** Why a scripted choice stopped. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call'
+
+/** A function tool call the server answers with; `arguments` objects are JSON-encoded. */
+export interface ScriptedToolCall {
+  /** Defaults to `call_<request>_<choice>_<tool>`. */
+  readonly id?: string | undefined
+  readonly name: string
+  readonly arguments: string | Readonly<Record<string, unknown>>
+}
+
+/** One assistant choice. */
+export interface ScriptedChoice {
+  readonly content?: string | null | undefined
+  readonly toolCalls?: readonly ScriptedToolCall[] | undefined
+  /** Defaults to `tool_calls` when there are tool calls, `stop` otherwise. */
+  readonly finishReason?: FinishReason | undefined
+}
+
+/** Token counts to report instead of the estimate (about one token per four characters). */
+export interface ScriptedUsage {
+  readonly promptTokens?: number | undefined
+  readonly completionTokens?: number | undefined
+}
+
+interface ScriptedReplyCommon {
+  readonly usage?: ScriptedUsage | undefined
+  /** The model to report; defaults to the request's. */
+  readonly model?: string | undefined
+}
+
+/** One choice, repeated `n` times when the request asks for `n > 1`. */
+export interface SingleChoiceReply extends ScriptedChoice, ScriptedReplyCommon {}
+
+/** Several choices, returned as given whatever the request's `n`. */
+export interface MultipleChoiceReply extends ScriptedReplyCommon {
+  readonly choices: readonly ScriptedChoice[]
+}
+
+/** An error answered in OpenAI's shape `{ error: { message, type, param, code } }`. */
+export interface ErrorReply {
+  readonly error: {
+    readonly status: number
+    readonly message: string
+    readonly type?: string | undefined
+    readonly code?: string | null | undefined
+    readonly param?: string | null | undefined
+    readonly headers?: Readonly<Record<string, string>> | undefined
+  }
+}
+
+/** What the server answers one chat completion with; a string is shorthand for `{ content }`. */
+export type ScriptedReply = string | SingleChoiceReply | MultipleChoiceReply | ErrorReply
+
+/** What a reply function receives besides the request body. */
+export interface ReplyContext {
+  /** Zero-based index of the request among all the server received. */
+  readonly requestIndex: number
+  /** Zero-based index of the request among chat completion requests. */
+  readonly chatIndex: number
+}
+
+/** Computes the reply to one chat completion request. */
+export type ReplyFunction = (
+  request: ChatCompletionCreateParams,
+  context: ReplyContext,
+) => ScriptedReply | Promise<ScriptedReply>
+
+/** Where replies come from: a function of the request, or a list used in order. */
+export type ReplySource = ReplyFunction | readonly ScriptedReply[]
