@@ -216,9 +216,8 @@ describe('Function lifecycle', () => {
       },
     })
     expect(await fn.invoke(undefined)).toBe('done')
-    // The 5 s backoff would have been used without the hint; the hint is 30 ms.
+    // The test's own 5 s timeout fails it if the 5 s backoff were used instead of the 30 ms hint.
     expect(secondAt - firstAt).toBeGreaterThanOrEqual(25)
-    expect(secondAt - firstAt).toBeLessThan(2_000)
   })
 
   it('times out the whole run with a TimeoutError', async () => {
@@ -285,9 +284,8 @@ describe('Function lifecycle', () => {
         throw new Error('transient')
       },
     })
-    const started = performance.now()
+    // A 60 s backoff: only a cancelled sleep lets this finish within the test's timeout.
     const record = await fn.trace(undefined, { signal: controller.signal })
-    expect(performance.now() - started).toBeLessThan(5_000)
     expect(AbortError.isInstance(record.error)).toBe(true)
     expect(statesOf(record)).toEqual(['init', 'input_validation', 'running', 'retrying', 'failed'])
   })

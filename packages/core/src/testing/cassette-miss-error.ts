@@ -1,3 +1,4 @@
+import { TinyLLMError } from '../errors.js'
 import type { CassetteRequest } from './cassette-format.js'
 import type { JsonDifference } from './json-difference.js'
 
@@ -11,9 +12,8 @@ export type CassetteMissReason = 'not-recorded' | 'exhausted'
  * Raised (and answered over HTTP as a 404 error body) when a replaying cassette has no recording for a request. It names
  * the request, the nearest recorded request and where the two differ, so a changed prompt is easy to spot.
  */
-export class CassetteMissError extends Error {
+export class CassetteMissError extends TinyLLMError {
   override readonly name = 'CassetteMissError'
-  readonly [cassetteMissMarker] = true
   /** The cassette file that was searched. */
   readonly cassettePath: string
   /** The request that found no recording (secrets redacted, as matched). */
@@ -32,7 +32,7 @@ export class CassetteMissError extends Error {
     differences: readonly JsonDifference[]
     reason: CassetteMissReason
   }) {
-    super(describeMiss(options))
+    super({ message: describeMiss(options) })
     this.cassettePath = options.cassettePath
     this.request = options.request
     this.nearest = options.nearest
@@ -41,10 +41,13 @@ export class CassetteMissError extends Error {
   }
 
   /** Recognises the error across duplicated copies of this package. */
-  static isInstance(value: unknown): value is CassetteMissError {
-    return typeof value === 'object' && value !== null && cassetteMissMarker in value
+  static override isInstance(value: unknown): value is CassetteMissError {
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[cassetteMissMarker] === true
+    )
   }
 }
+Object.defineProperty(CassetteMissError.prototype, cassetteMissMarker, { value: true })
 
 function describeMiss(options: {
   cassettePath: string

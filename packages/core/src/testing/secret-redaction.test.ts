@@ -15,15 +15,15 @@ describe('secret redaction', () => {
   })
 
   it('redacts API-key-shaped strings and literal secrets anywhere in text and JSON', () => {
-    expect(redactSecretsInText('key sk-proj-abc_DEF-123456 and Bearer eyJhbGciOi.x-y')).toBe(
+    expect(redactSecretsInText('key sk-proj-abc_DEF-1234567890abcdef and Bearer eyJhbGciOiJIUzI1NiJ9x-y')).toBe(
       'key [REDACTED] and Bearer [REDACTED]',
     )
-    expect(redactSecretsDeep({ a: ['sk-ant-api03-abcdef', 'task-list'], n: 1, s: 'my secret' }, ['my secret'])).toEqual(
-      {
-        a: ['[REDACTED]', 'task-list'],
-        n: 1,
-        s: '[REDACTED]',
-      },
-    )
+    expect(
+      redactSecretsDeep({ a: ['sk-ant-api03-abcdef1234567890XYZ', 'task-list'], n: 1, s: 'my secret' }, ['my secret']),
+    ).toEqual({
+      a: ['[REDACTED]', 'task-list'],
+      n: 1,
+      s: '[REDACTED]',
+    })
   })
 })

@@ -1,5 +1,7 @@
+import { REDACTED, redactString } from '@tinyllm/logger'
+
 /** What every redacted value is replaced with. */
-export const redactedPlaceholder = '[REDACTED]'
+export const redactedPlaceholder = REDACTED
 
 const secretHeaderName = /^(?:authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|password/i
 
@@ -15,18 +17,14 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
   return result
 }
 
-// API-key-shaped strings: OpenAI/Anthropic style `sk-…` keys and bearer tokens.
-const secretPatterns: readonly [RegExp, string][] = [
-  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${redactedPlaceholder}`],
-  [/\bsk-[A-Za-z0-9_-]{6,}/g, redactedPlaceholder],
-]
-
-/** Replaces API-key-shaped substrings and the given literal secrets in a string. */
+/**
+ * Replaces the given literal secrets, then everything `@tinyllm/logger` recognises as a secret (API-key-shaped
+ * strings, bearer tokens, registered secrets), so cassettes and logs share one definition of a secret.
+ */
 export function redactSecretsInText(text: string, secrets: readonly string[] = []): string {
   let result = text
   for (const secret of secrets) if (secret.length > 0) result = result.replaceAll(secret, redactedPlaceholder)
-  for (const [pattern, replacement] of secretPatterns) result = result.replace(pattern, replacement)
-  return result
+  return redactString(result)
 }
 
 /** Redacts every string inside a JSON-like value (object keys are left alone). */
