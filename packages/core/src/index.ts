@@ -39,6 +39,8 @@ export {
 export { type FunctionNode, type FunctionOptions, TinyFunction as Function, TinyFunction } from './function.js'
 export type { LifecycleState } from './lifecycle.js'
 export { functionLifecycle } from './lifecycle.js'
+export * from './llm/index.js'
+export * from './prompts/index.js'
 export {
   isRetryableError,
   type ResolvedRetryPolicy,
@@ -59,5 +61,3 @@ export {
   Validator,
   validateWith,
 } from './validator.js'
-export * from './llm/index.js'
-export * from './prompts/index.js'
