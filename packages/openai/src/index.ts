@@ -1,1 +1,7 @@
-export {}
+export { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
+export type {
+  OpenAIClientOptions,
+  OpenAIConnectionOptions,
+  OpenAIExistingClientOptions,
+} from './openai-client-options.js'
+export { retryAfterMs } from './retry-after.js'

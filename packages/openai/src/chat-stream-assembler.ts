@@ -1,0 +1,183 @@
+import type { ChatChoice, ChatResult, ChatStreamPart, FinishReason, ToolCall } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/core'
+import { isRecord, toFinishReason, toUsage } from './openai-response.js'
+
+interface ToolCallState {
+  id: string
+  name: string
+  arguments: string
+}
+
+interface ChoiceState {
+  readonly index: number
+  content: string
+  hasContent: boolean
+  readonly toolCalls: ToolCallState[]
+  finishReason: FinishReason | undefined
+}
+
+/**
+ * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
+ * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, and the usage
+ * of the final chunk (`stream_options.include_usage`).
+ */
+export class ChatStreamAssembler {
+  private readonly choices: ChoiceState[] = []
+  private readonly requestId: string | undefined
+  private usage: unknown
+  private model = ''
+  private id: unknown
+  private created: unknown
+  private systemFingerprint: unknown
+
+  constructor(requestId: string | undefined) {
+    this.requestId = requestId
+  }
+
+  /** Adds one chunk; returns the deltas it carries, in order. */
+  add(chunk: unknown): ChatStreamPart[] {
+    if (!isRecord(chunk) || !Array.isArray(chunk.choices)) throw this.malformed('a chunk without a `choices` array')
+    if (typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model
+    if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage
+    this.id ??= chunk.id
+    this.created ??= chunk.created
+    this.systemFingerprint ??= chunk.system_fingerprint
+    const parts: ChatStreamPart[] = []
+    for (const rawChoice of chunk.choices) {
+      if (!isRecord(rawChoice) || typeof rawChoice.index !== 'number') throw this.malformed('a choice without an index')
+      const choice = this.choice(rawChoice.index)
+      const delta = rawChoice.delta
+      if (isRecord(delta)) {
+        const text = delta.content
+        if (typeof text === 'string') {
+          // An empty first delta still says "this choice has text" (null says it has none), as in a JSON response.
+          choice.hasContent = true
+          if (text !== '') {
+            choice.content += text
+            parts.push({ type: 'text-delta', choiceIndex: choice.index, text })
+          }
+        }
+        if (Array.isArray(delta.tool_calls)) {
+          for (const rawCall of delta.tool_calls) this.addToolCallDelta(choice, rawCall, parts)
+        }
+      }
+      if (typeof rawChoice.finish_reason === 'string') choice.finishReason = toFinishReason(rawChoice.finish_reason)
+    }
+    return parts
+  }
+
+  /**
+   * The assembled result. A stream that ended before every choice had a finish reason was cut short (a dropped
+   * connection, a proxy's timeout): that is a retryable {@link ProviderCallError}, not a truncated answer.
+   */
+  finish(): ChatResult {
+    if (this.choices.length === 0) throw this.incomplete('the stream ended before any choice arrived')
+    const choices: ChatChoice[] = []
+    for (const state of this.choices) {
+      if (state === undefined) continue
+      if (state.finishReason === undefined) {
+        throw this.incomplete(`the stream ended before choice ${state.index} finished`)
+      }
+      const content = state.hasContent ? state.content : null
+      const toolCalls: ToolCall[] = state.toolCalls.filter((call) => call !== undefined)
+      choices.push({
+        index: state.index,
+        message: toolCalls.length === 0 ? { role: 'assistant', content } : { role: 'assistant', content, toolCalls },
+        finishReason: state.finishReason,
+      })
+    }
+    const result: ChatResult = {
+      choices,
+      usage: toUsage(this.usage),
+      model: this.model,
+      raw: this.rawCompletion(choices),
+    }
+    return this.requestId === undefined ? result : { ...result, requestId: this.requestId }
+  }
+
+  private choice(index: number): ChoiceState {
+    if (!Number.isInteger(index) || index < 0 || index > 1024) throw this.malformed(`a choice index of ${index}`)
+    let state = this.choices[index]
+    if (state === undefined) {
+      state = { index, content: '', hasContent: false, toolCalls: [], finishReason: undefined }
+      this.choices[index] = state
+    }
+    return state
+  }
+
+  private addToolCallDelta(choice: ChoiceState, rawCall: unknown, parts: ChatStreamPart[]): void {
+    if (!isRecord(rawCall)) throw this.malformed('a tool call delta that is not an object')
+    const toolCallIndex = typeof rawCall.index === 'number' ? rawCall.index : choice.toolCalls.length
+    if (!Number.isInteger(toolCallIndex) || toolCallIndex < 0 || toolCallIndex > 1024) {
+      throw this.malformed(`a tool call index of ${toolCallIndex}`)
+    }
+    const fn = isRecord(rawCall.function) ? rawCall.function : {}
+    const id = typeof rawCall.id === 'string' && rawCall.id !== '' ? rawCall.id : undefined
+    const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : undefined
+    const argumentsDelta = typeof fn.arguments === 'string' ? fn.arguments : ''
+    let call = choice.toolCalls[toolCallIndex]
+    if (call === undefined) {
+      call = { id: '', name: '', arguments: '' }
+      choice.toolCalls[toolCallIndex] = call
+    }
+    if (id !== undefined) call.id = id
+    if (name !== undefined) call.name = name
+    call.arguments += argumentsDelta
+    parts.push({
+      type: 'tool-call-delta',
+      choiceIndex: choice.index,
+      toolCallIndex,
+      ...(id === undefined ? {} : { id }),
+      ...(name === undefined ? {} : { name }),
+      argumentsDelta,
+    })
+  }
+
+  /** The stream as one `chat.completion` object, for `ChatResult.raw`. */
+  private rawCompletion(choices: ReadonlyArray<ChatChoice>): Record<string, unknown> {
+    return {
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.model,
+      system_fingerprint: this.systemFingerprint,
+      choices: choices.map((choice) => ({
+        index: choice.index,
+        message: {
+          role: 'assistant',
+          content: choice.message.content,
+          ...(choice.message.toolCalls === undefined
+            ? {}
+            : {
+                tool_calls: choice.message.toolCalls.map((call) => ({
+                  id: call.id,
+                  type: 'function',
+                  function: { name: call.name, arguments: call.arguments },
+                })),
+              }),
+        },
+        finish_reason: choice.finishReason,
+      })),
+      usage: this.usage ?? null,
+    }
+  }
+
+  private malformed(what: string): ProviderCallError {
+    return this.error(`malformed stream: ${what}`, 'malformed_response', false)
+  }
+
+  private incomplete(what: string): ProviderCallError {
+    return this.error(what, 'incomplete_stream', true)
+  }
+
+  private error(what: string, type: string, retryable: boolean): ProviderCallError {
+    const where = this.requestId === undefined ? '' : ` (request ${this.requestId})`
+    return new ProviderCallError({
+      provider: 'openai',
+      message: `openai: ${what}${where}`,
+      requestId: this.requestId,
+      providerErrorType: type,
+      retryable,
+    })
+  }
+}

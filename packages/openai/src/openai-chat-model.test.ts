@@ -1,0 +1,604 @@
+import { getEventListeners } from 'node:events'
+import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
+import { OpenAI } from 'openai'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
+import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './testing/index.js'
+import { startOpenAICompatibleServer } from './testing/index.js'
+
+let server: OpenAICompatibleServer | undefined
+
+afterEach(async () => {
+  vi.unstubAllEnvs()
+  await server?.close()
+  server = undefined
+})
+
+async function start(
+  serverOptions: OpenAICompatibleServerOptions = {},
+  modelOptions: Partial<OpenAIChatModelOptions> = {},
+): Promise<{ server: OpenAICompatibleServer; model: OpenAIChatModel }> {
+  const started = await startOpenAICompatibleServer({ created: 1_700_000_000, ...serverOptions })
+  server = started
+  const options = { model: 'gpt-4o-mini', apiKey: 'test-key', baseURL: started.baseURL, ...modelOptions }
+  return { server: started, model: new OpenAIChatModel(options as OpenAIChatModelOptions) }
+}
+
+const ask = (content: string, settings: Partial<ChatRequest> = {}): ChatRequest => ({
+  messages: [{ role: 'user', content }],
+  ...settings,
+})
+
+async function collect(
+  stream: AsyncIterable<ChatStreamPart>,
+): Promise<{ parts: ChatStreamPart[]; result: ChatResult }> {
+  const parts: ChatStreamPart[] = []
+  for await (const part of stream) parts.push(part)
+  const last = parts.at(-1)
+  if (last?.type !== 'finish') throw new Error('stream did not end with a finish part')
+  return { parts, result: last.result }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+const weatherTool = {
+  name: 'get_weather',
+  description: 'Weather for a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  strict: true,
+} as const
+
+describe('OpenAIChatModel settings', () => {
+  it('sends every setting to the wire under the names the API expects', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    await model.doGenerate({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+        },
+        { role: 'tool', toolCallId: 'call_1', content: '{"celsius":21}' },
+      ],
+      model: 'gpt-4.1-mini',
+      temperature: 0.3,
+      topP: 0.9,
+      maxTokens: 55,
+      n: 2,
+      stop: ['\n\n', 'END'],
+      seed: 42,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.25,
+      responseFormat: {
+        type: 'json_schema',
+        name: 'weather',
+        description: 'a weather report',
+        schema: { type: 'object', properties: { celsius: { type: 'number' } } },
+        strict: true,
+      },
+      tools: [weatherTool],
+      toolChoice: { name: 'get_weather' },
+      user: 'user-1234',
+      providerOptions: { openai: { reasoning_effort: 'low', service_tier: 'flex', logprobs: true } },
+    })
+    expect(server.requests).toHaveLength(1)
+    expect(server.requests[0]?.body).toEqual({
+      model: 'gpt-4.1-mini',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '{"celsius":21}' },
+      ],
+      temperature: 0.3,
+      top_p: 0.9,
+      max_completion_tokens: 55,
+      n: 2,
+      stop: ['\n\n', 'END'],
+      seed: 42,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.25,
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'weather',
+          description: 'a weather report',
+          schema: { type: 'object', properties: { celsius: { type: 'number' } } },
+          strict: true,
+        },
+      },
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Weather for a city',
+            parameters: weatherTool.parameters,
+            strict: true,
+          },
+        },
+      ],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      user: 'user-1234',
+      reasoning_effort: 'low',
+      service_tier: 'flex',
+      logprobs: true,
+      stream: false,
+    })
+  })
+
+  it('sends the default model, string tool choices and json_object, and nothing that was not set', async () => {
+    const { server, model } = await start({ replies: ['a', 'b', 'c'] })
+    await model.doGenerate(ask('one'))
+    await model.doGenerate(
+      ask('two', { toolChoice: 'required', tools: [weatherTool], responseFormat: { type: 'json_object' } }),
+    )
+    await model.doGenerate(ask('three', { toolChoice: 'none', temperature: 0, responseFormat: { type: 'text' } }))
+    expect(server.requests.map((request) => request.body)).toEqual([
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }], stream: false },
+      expect.objectContaining({ tool_choice: 'required', response_format: { type: 'json_object' } }),
+      expect.objectContaining({ tool_choice: 'none', temperature: 0, response_format: { type: 'text' } }),
+    ])
+  })
+
+  it('lets typed settings win over providerOptions, and never lets providerOptions change messages or stream', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    await model.doGenerate(
+      ask('hi', {
+        temperature: 1,
+        providerOptions: { openai: { temperature: 0, messages: [], stream: true, max_tokens: 7 }, other: { x: 1 } },
+      }),
+    )
+    const body = server.requests[0]?.body as Record<string, unknown>
+    expect(body.temperature).toBe(1)
+    expect(body.messages).toEqual([{ role: 'user', content: 'hi' }])
+    expect(body.stream).toBe(false)
+    expect(body.max_tokens).toBe(7)
+    expect(body).not.toHaveProperty('x')
+  })
+
+  it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
+    const { server, model } = await start({ replies: ['streamed'] })
+    await collect(
+      model.doStream(
+        ask('hi', { seed: 1, providerOptions: { openai: { stream_options: { include_obfuscation: false } } } }),
+      ),
+    )
+    expect(server.requests[0]?.body).toMatchObject({
+      stream: true,
+      seed: 1,
+      stream_options: { include_obfuscation: false, include_usage: true },
+    })
+  })
+})
+
+describe('OpenAIChatModel results', () => {
+  it('returns text, usage, model and request id', async () => {
+    const { model } = await start({
+      replies: [{ content: 'Hello!', usage: { promptTokens: 11, completionTokens: 3 } }],
+    })
+    const result = await model.doGenerate(ask('hi'))
+    expect(result.choices).toEqual([
+      { index: 0, message: { role: 'assistant', content: 'Hello!' }, finishReason: 'stop' },
+    ])
+    expect(result.usage).toEqual({ inputTokens: 11, outputTokens: 3, totalTokens: 14 })
+    expect(result.model).toBe('gpt-4o-mini')
+    expect(result.requestId).toBe('req_0')
+    expect(result.raw).toMatchObject({ object: 'chat.completion', id: 'chatcmpl-loopback-0' })
+  })
+
+  it('returns every choice when n > 1', async () => {
+    const { model } = await start({
+      replies: [{ choices: [{ content: 'good' }, { content: 'bad' }, { content: 'good' }] }],
+    })
+    const result = await model.doGenerate(ask('classify', { n: 3 }))
+    expect(result.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
+      [0, 'good'],
+      [1, 'bad'],
+      [2, 'good'],
+    ])
+  })
+
+  it('returns tool calls typed, and sends the tool round trip back', async () => {
+    const { server, model } = await start({
+      replies: [
+        { toolCalls: [{ id: 'call_7', name: 'get_weather', arguments: { city: 'Paris' } }] },
+        'It is 21°C in Paris.',
+      ],
+    })
+    const first = await model.doGenerate(ask('Weather in Paris?', { tools: [weatherTool] }))
+    const call = first.choices[0]?.message.toolCalls?.[0]
+    expect(first.choices[0]?.finishReason).toBe('tool_calls')
+    expect(first.choices[0]?.message.content).toBeNull()
+    expect(call).toEqual({ id: 'call_7', name: 'get_weather', arguments: '{"city":"Paris"}' })
+    if (call === undefined) throw new Error('no tool call')
+    const second = await model.doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        first.choices[0]!.message,
+        { role: 'tool', toolCallId: call.id, content: JSON.stringify({ celsius: 21 }) },
+      ],
+      tools: [weatherTool],
+    })
+    expect(second.choices[0]?.message.content).toBe('It is 21°C in Paris.')
+    expect(server.chatRequests[1]?.messages.slice(1)).toEqual([
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_7', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_7', content: '{"celsius":21}' },
+    ])
+  })
+
+  it('assembles a stream into the same result as the JSON call: text, tool calls, n choices, usage', async () => {
+    const reply = {
+      choices: [
+        { content: 'The quick brown fox jumps over the lazy dog.' },
+        { content: 'Let me check.', toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: { city: 'Lyon' } }] },
+      ],
+    }
+    const { model } = await start({ replies: [reply, reply], chunkChars: 3 })
+    const json = await model.doGenerate(ask('hi', { n: 2 }))
+    const { parts, result } = await collect(model.doStream(ask('hi', { n: 2 })))
+    const { raw: _jsonRaw, requestId: _jsonId, ...expected } = json
+    const { raw: streamRaw, requestId, ...actual } = result
+    expect(actual).toEqual(expected)
+    expect(requestId).toBe('req_1')
+    expect(streamRaw).toMatchObject({ object: 'chat.completion', usage: { total_tokens: json.usage.totalTokens } })
+    expect(json.usage.totalTokens).toBeGreaterThan(0)
+    const text = parts.flatMap((part) => (part.type === 'text-delta' && part.choiceIndex === 0 ? [part.text] : []))
+    expect(text.length).toBeGreaterThan(5)
+    expect(text.join('')).toBe('The quick brown fox jumps over the lazy dog.')
+    const toolDeltas = parts.filter((part) => part.type === 'tool-call-delta')
+    expect(toolDeltas[0]).toEqual({
+      type: 'tool-call-delta',
+      choiceIndex: 1,
+      toolCallIndex: 0,
+      id: 'call_a',
+      name: 'get_weather',
+      argumentsDelta: '',
+    })
+    expect(toolDeltas.map((part) => part.argumentsDelta).join('')).toBe('{"city":"Lyon"}')
+    expect(parts.filter((part) => part.type === 'finish')).toHaveLength(1)
+  })
+})
+
+describe('OpenAIChatModel errors', () => {
+  it.each([400, 401, 403, 404, 422])(
+    'maps %i to a non-retryable ProviderCallError with status and request id',
+    async (status) => {
+      const { server, model } = await start({
+        faults: [{ kind: 'status', status, headers: { 'x-request-id': 'req_abc' } }],
+      })
+      const error = await rejection(model.doGenerate(ask('hi')))
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(RateLimitError.isInstance(error)).toBe(false)
+      const failure = error as ProviderCallError
+      expect(failure).toMatchObject({ provider: 'openai', status, requestId: 'req_abc', retryable: false })
+      expect(failure.providerErrorType).toBeTypeOf('string')
+      expect(failure.message).toContain(String(status))
+      expect(failure.message).toContain('req_abc')
+      expect((failure.cause as { status?: number }).status).toBe(status)
+      expect(server.requests).toHaveLength(1)
+    },
+  )
+
+  it.each([408, 409, 500, 502, 503, 504])('maps %i to a retryable ProviderCallError, sent once', async (status) => {
+    const { server, model } = await start({ faults: [{ kind: 'status', status }] })
+    const error = await rejection(model.doGenerate(ask('hi')))
+    expect(error).toMatchObject({ name: 'ProviderCallError', status, retryable: true, requestId: 'req_0' })
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('maps 429 to a RateLimitError carrying retry-after, with the provider error code', async () => {
+    const { model } = await start({
+      faults: [
+        { kind: 'status', status: 429, headers: { 'retry-after': '2' } },
+        { kind: 'status', status: 429, headers: { 'retry-after-ms': '150', 'retry-after': '9' } },
+        { kind: 'status', status: 429, headers: { 'retry-after': 'soon' } },
+      ],
+    })
+    const first = await rejection(model.doGenerate(ask('a')))
+    expect(RateLimitError.isInstance(first)).toBe(true)
+    expect(first).toMatchObject({
+      status: 429,
+      retryable: true,
+      retryAfterMs: 2000,
+      providerErrorType: 'rate_limit_exceeded',
+    })
+    expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ retryAfterMs: 150 })
+    expect(await rejection(model.doGenerate(ask('c')))).toMatchObject({ retryAfterMs: undefined, retryable: true })
+  })
+
+  it('honours x-should-retry from the server', async () => {
+    const { model } = await start({
+      faults: [
+        { kind: 'status', status: 400, headers: { 'x-should-retry': 'true' } },
+        { kind: 'status', status: 503, headers: { 'x-should-retry': 'false' } },
+      ],
+    })
+    expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({ status: 400, retryable: true })
+    expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ status: 503, retryable: false })
+  })
+
+  it('never lets the SDK retry, even with a client built with its default retries', async () => {
+    const started = await startOpenAICompatibleServer({
+      faults: [{ kind: 'status', status: 503 }, { kind: 'reset-before-headers' }],
+    })
+    server = started
+    const client = new OpenAI({ apiKey: 'test-key', baseURL: started.baseURL, logLevel: 'off' })
+    const model = new OpenAIChatModel({ client, model: 'gpt-4o-mini' })
+    expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({ status: 503 })
+    expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ name: 'ProviderCallError', retryable: true })
+    expect(started.requests).toHaveLength(2)
+  })
+
+  it('maps connection resets before and after headers to retryable ProviderCallErrors', async () => {
+    const { server, model } = await start({
+      faults: [{ kind: 'reset-before-headers' }, { kind: 'reset-after-headers' }],
+    })
+    const before = await rejection(model.doGenerate(ask('a')))
+    const after = await rejection(model.doGenerate(ask('b')))
+    for (const error of [before, after]) {
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ provider: 'openai', retryable: true, status: undefined })
+      expect((error as Error).message).toMatch(/^openai: connection failed/)
+    }
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('maps malformed JSON to a retryable malformed_response, and a body that is not a completion to a final one', async () => {
+    const { server, model } = await start({ faults: [{ kind: 'malformed-json' }] })
+    expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({
+      name: 'ProviderCallError',
+      providerErrorType: 'malformed_response',
+      retryable: true,
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      raw: '<html>Bad gateway</html>',
+      headers: { 'content-type': 'text/html' },
+    }))
+    const html = await rejection(model.doGenerate(ask('b')))
+    expect(html).toMatchObject({ providerErrorType: 'malformed_response', retryable: false, requestId: 'req_1' })
+    expect((html as Error).message).toContain('expected a JSON object')
+    server.setHandler('POST /v1/chat/completions', () => ({ json: { choices: [{ index: 0 }] } }))
+    expect(await rejection(model.doGenerate(ask('c')))).toMatchObject({ providerErrorType: 'malformed_response' })
+  })
+
+  it('refuses a response larger than maxResponseBytes, streamed or not, and closes the connection', async () => {
+    const { server, model } = await start(
+      { faults: [{ kind: 'oversized', bytes: 200_000 }] },
+      { maxResponseBytes: 50_000 },
+    )
+    const error = await rejection(model.doGenerate(ask('a')))
+    expect(error).toMatchObject({
+      name: 'ProviderCallError',
+      providerErrorType: 'response_too_large',
+      retryable: false,
+    })
+    server.setReplies(['word '.repeat(20_000)])
+    const streamed = await rejection(collect(model.doStream(ask('b'))))
+    expect(streamed).toMatchObject({ providerErrorType: 'response_too_large', retryable: false })
+    await server.whenIdle()
+  })
+
+  it('maps an error event inside a stream to a ProviderCallError', async () => {
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [{ error: { message: 'The server had an error', type: 'server_error', code: null } }],
+    }))
+    expect(await rejection(collect(model.doStream(ask('a'))))).toMatchObject({
+      name: 'ProviderCallError',
+      providerErrorType: 'server_error',
+      retryable: true,
+      requestId: 'req_0',
+    })
+  })
+
+  it('fails a stream cut mid-event, or ended before its finish reason, with a retryable error', async () => {
+    const { server, model } = await start({ replies: ['one two three four five six'], cycleReplies: true })
+    server.injectFaults([{ kind: 'cut-stream', afterEvents: 3 }])
+    expect(await rejection(collect(model.doStream(ask('a'))))).toMatchObject({
+      name: 'ProviderCallError',
+      retryable: true,
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        {
+          id: 'x',
+          object: 'chat.completion.chunk',
+          model: 'gpt-4o-mini',
+          choices: [{ index: 0, delta: { content: 'Hel' } }],
+        },
+        '[DONE]',
+      ],
+    }))
+    expect(await rejection(collect(model.doStream(ask('b'))))).toMatchObject({
+      providerErrorType: 'incomplete_stream',
+      retryable: true,
+    })
+  })
+
+  it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {
+    const { server, model } = await start({
+      replies: ['one two three four five'],
+      faults: [{ kind: 'stall-stream', afterEvents: 2 }],
+    })
+    const parts: ChatStreamPart[] = []
+    const error = await rejection(
+      (async () => {
+        for await (const part of model.doStream(ask('hi'), { idleTimeoutMs: 100 })) parts.push(part)
+      })(),
+    )
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 100, retryable: true })
+    expect(parts.length).toBeGreaterThan(0)
+    // The stall lasts until a side closes: the exchange ending means the client closed it.
+    await server.whenIdle()
+    expect(server.requests[0]?.endedAt).toBeDefined()
+  })
+
+  it('times out on stalled headers too, when idleTimeoutMs is set', async () => {
+    const { server, model } = await start({ faults: [{ kind: 'stall-headers' }] })
+    const error = await rejection(collect(model.doStream(ask('hi'), { idleTimeoutMs: 100 })))
+    expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
+    await server.whenIdle()
+    expect(server.requests[0]?.endedAt).toBeDefined()
+  })
+
+  it('does not count the time the consumer spends between chunks as idle', async () => {
+    const { model } = await start({ replies: ['one two three'] })
+    const parts: ChatStreamPart[] = []
+    for await (const part of model.doStream(ask('hi'), { idleTimeoutMs: 50 })) {
+      parts.push(part)
+      await new Promise((resolve) => setTimeout(resolve, 80))
+    }
+    expect(parts.at(-1)?.type).toBe('finish')
+  })
+
+  it('aborts a call in flight with an AbortError, and the server sees the request closed', async () => {
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', ({ signal }) => {
+      // Never answers on its own: only the client going away ends this exchange.
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} })))
+    })
+    const controller = new AbortController()
+    const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))
+    await vi.waitFor(() => expect(server.inFlight).toBe(1))
+    controller.abort(new Error('user cancelled'))
+    const error = await pending
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toEqual(new Error('user cancelled'))
+    await server.whenIdle()
+    expect(server.requests[0]?.outcome).toBe('client-closed')
+  })
+
+  it('aborts a stream mid-way with an AbortError, and the server sees the request closed', async () => {
+    const { server, model } = await start({ replies: ['one two three four'], streamEventDelayMs: 30 })
+    const streamController = new AbortController()
+    const parts: ChatStreamPart[] = []
+    const streamError = await rejection(
+      (async () => {
+        for await (const part of model.doStream(ask('b'), { signal: streamController.signal })) {
+          parts.push(part)
+          streamController.abort()
+        }
+      })(),
+    )
+    expect(AbortError.isInstance(streamError)).toBe(true)
+    await server.whenIdle()
+    expect(server.requests[0]?.outcome).toBe('client-closed')
+  })
+
+  it('rejects at once when the signal is already aborted, without sending anything', async () => {
+    const { server, model } = await start()
+    const signal = AbortSignal.abort('too late')
+    expect(AbortError.isInstance(await rejection(model.doGenerate(ask('a'), { signal })))).toBe(true)
+    expect(AbortError.isInstance(await rejection(collect(model.doStream(ask('a'), { signal }))))).toBe(true)
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it('keeps a TimeoutError that aborted the signal as the error', async () => {
+    const { model } = await start({ faults: [{ kind: 'stall-headers' }] })
+    const controller = new AbortController()
+    const timeout = new TimeoutError({ timeoutMs: 5, kind: 'attempt' })
+    setTimeout(() => controller.abort(timeout), 20)
+    expect(await rejection(model.doGenerate(ask('a'), { signal: controller.signal }))).toBe(timeout)
+  })
+
+  it('closes a stream the consumer stops reading early', async () => {
+    const { server, model } = await start({ replies: ['one two three four five six seven'], streamEventDelayMs: 20 })
+    for await (const part of model.doStream(ask('a'))) {
+      if (part.type === 'text-delta') break
+    }
+    await server.whenIdle()
+    expect(server.requests[0]?.outcome).toBe('client-closed')
+  })
+
+  it('leaves no listener on a signal shared by many calls', async () => {
+    const { model } = await start({ cycleReplies: true, replies: ['ok'] })
+    const controller = new AbortController()
+    for (let round = 0; round < 20; round += 1) {
+      await model.doGenerate(ask('a'), { signal: controller.signal })
+      await collect(model.doStream(ask('b'), { signal: controller.signal, idleTimeoutMs: 1000 }))
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('OpenAIChatModel configuration and secrets', () => {
+  it('reads OPENAI_API_KEY at the first call: a missing key is a ConfigurationError then, not at construction', async () => {
+    const started = await startOpenAICompatibleServer()
+    server = started
+    vi.stubEnv('OPENAI_API_KEY', '')
+    const model = new OpenAIChatModel({ model: 'gpt-4o-mini', baseURL: started.baseURL })
+    const error = await rejection(model.doGenerate(ask('a')))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toContain('OPENAI_API_KEY')
+    expect(started.requests).toHaveLength(0)
+    vi.stubEnv('OPENAI_API_KEY', 'sk-from-the-environment-0001')
+    await model.doGenerate(ask('b'))
+    expect(started.requests).toHaveLength(1)
+  })
+
+  it('rejects contradictory or invalid options at construction', () => {
+    const client = new OpenAI({ apiKey: 'x' })
+    const contradictory = { client, apiKey: 'y', model: 'gpt-4o' } as unknown as OpenAIChatModelOptions
+    expect(() => new OpenAIChatModel(contradictory)).toThrow(/apiKey.*cannot be combined with `client`/)
+    expect(() => new OpenAIChatModel({ model: '' })).toThrow(ConfigurationError)
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o', timeoutMs: -1 })).toThrow(/timeoutMs/)
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o', maxResponseBytes: 0 })).toThrow(/maxResponseBytes/)
+  })
+
+  it('never puts the API key in an error message, even when the server echoes it', async () => {
+    const canary = 'sk-canary-0123456789abcdefABCDEF'
+    const { server, model } = await start({}, { apiKey: canary })
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: {
+          message: `Incorrect API key provided: ${request.headers.authorization}`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      },
+    }))
+    const unauthorized = await rejection(model.doGenerate(ask('a')))
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({ raw: `key=${request.headers.authorization}` }))
+    const malformed = await rejection(model.doGenerate(ask('b')))
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      sse: [
+        { error: { message: `bad key ${request.headers.authorization?.slice(7)}`, type: 'invalid_request_error' } },
+      ],
+    }))
+    const streamed = await rejection(collect(model.doStream(ask('c'))))
+    for (const error of [unauthorized, malformed, streamed]) {
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      const failure = error as ProviderCallError
+      expect(failure.message).not.toContain(canary)
+      expect(JSON.stringify(failure.toJSON())).not.toContain(canary)
+      expect(String((failure.cause as Error | undefined)?.message ?? '')).not.toContain(canary)
+      expect(String((failure.cause as Error | undefined)?.stack ?? '')).not.toContain(canary)
+    }
+    expect(unauthorized).toMatchObject({ status: 401, providerErrorType: 'invalid_api_key', retryable: false })
+  })
+})

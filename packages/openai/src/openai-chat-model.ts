@@ -1,0 +1,198 @@
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import { ConfigurationError, TimeoutError } from '@tinyllm/core'
+import { registerSecret } from '@tinyllm/logger'
+import { OpenAI } from 'openai'
+import { ChatStreamAssembler } from './chat-stream-assembler.js'
+import type { OpenAIClientOptions } from './openai-client-options.js'
+import { abortErrorFor, toTinyLLMError } from './openai-error.js'
+import { toOpenAIBody } from './openai-request.js'
+import { toChatResult } from './openai-response.js'
+import { defaultMaxResponseBytes, limitResponseSize } from './response-size-limit.js'
+
+/** Options of {@link OpenAIChatModel}: the default model, and a client or how to create one. */
+export type OpenAIChatModelOptions = OpenAIClientOptions & {
+  /** Default model id, e.g. `gpt-4o-mini`; a request's `model` overrides it. */
+  readonly model: string
+  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). Default: the SDK's. */
+  readonly timeoutMs?: number | undefined
+}
+
+/** The SDK's per-request options (not exported by name from the SDK's public entry points). */
+type RequestOptions = NonNullable<Parameters<OpenAI['chat']['completions']['retrieve']>[1]>
+
+const connectionOptionNames = ['apiKey', 'baseURL', 'organization', 'project', 'headers', 'maxResponseBytes'] as const
+
+/**
+ * OpenAI's chat completions as a tinyllm {@link ChatModel}, over the official `openai` SDK. Every setting of a request
+ * reaches the wire; failures become typed tinyllm errors; the SDK's own retries are off, so the calling Function's
+ * retry policy is the only one. The SDK client is created at the first call (so a missing `OPENAI_API_KEY` is an
+ * error of that call, not of the import).
+ *
+ * You rarely call it directly: {@link OpenAIChat} wraps it in an LLMCall with retries, rate limits and cost.
+ *
+ * @example
+ * const model = new OpenAIChatModel({ model: 'gpt-4o-mini', baseURL: server.url + '/v1', apiKey: 'test' })
+ * const result = await model.doGenerate({ messages: [{ role: 'user', content: 'Hello' }] })
+ */
+export class OpenAIChatModel implements ChatModel {
+  readonly specificationVersion = 'v1' as const
+  readonly provider = 'openai'
+  readonly modelId: string
+  readonly #options: OpenAIChatModelOptions
+  #client: OpenAI | undefined
+
+  constructor(options: OpenAIChatModelOptions) {
+    if (typeof options?.model !== 'string' || options.model.trim() === '') {
+      throw new ConfigurationError({ option: 'model', message: 'an OpenAI model id is required, e.g. "gpt-4o-mini"' })
+    }
+    if (options.client !== undefined) {
+      const clash = connectionOptionNames.find((name) => options[name] !== undefined)
+      if (clash !== undefined) {
+        throw new ConfigurationError({
+          option: clash,
+          message: 'cannot be combined with `client`: configure the client you pass instead',
+        })
+      }
+    }
+    const { timeoutMs, maxResponseBytes } = options
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new ConfigurationError({ option: 'timeoutMs', message: `must be a number of ms > 0, got ${timeoutMs}` })
+    }
+    if (maxResponseBytes !== undefined && !(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+      throw new ConfigurationError({
+        option: 'maxResponseBytes',
+        message: `must be an integer > 0, got ${maxResponseBytes}`,
+      })
+    }
+    this.modelId = options.model
+    this.#options = options
+    this.#client = options.client
+    // The key of a client you pass is scrubbed from tinyllm's errors and logs like one tinyllm read itself.
+    if (typeof options.client?.apiKey === 'string') registerSecret(options.client.apiKey)
+  }
+
+  async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
+    const signal = options?.signal
+    if (signal?.aborted) throw abortErrorFor(signal)
+    const client = this.#getClient()
+    const body = toOpenAIBody(request, this.modelId)
+    let data: unknown
+    let requestId: string | undefined
+    try {
+      const response = await client.chat.completions
+        .create({ ...body, stream: false }, this.#requestOptions(signal))
+        .withResponse()
+      data = response.data
+      requestId = response.request_id ?? undefined
+    } catch (error) {
+      throw toTinyLLMError(error, signal)
+    }
+    return toChatResult(data, requestId)
+  }
+
+  async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
+    const outer = options?.signal
+    if (outer?.aborted) throw abortErrorFor(outer)
+    const client = this.#getClient()
+    const body = toOpenAIBody(request, this.modelId)
+    const passedStreamOptions = request.providerOptions?.openai?.stream_options
+    const streamOptions = {
+      ...(typeof passedStreamOptions === 'object' ? passedStreamOptions : {}),
+      include_usage: true,
+    }
+
+    // One controller per stream, aborted by the caller's signal, by the idle timer, or when the consumer stops early;
+    // the caller's signal only ever holds our one listener, removed when the stream ends.
+    const controller = new AbortController()
+    const signal = controller.signal
+    const onAbort = (): void => controller.abort(outer?.reason)
+    outer?.addEventListener('abort', onAbort, { once: true })
+    const idleTimeoutMs = options?.idleTimeoutMs
+    let waiting = true
+    const timer =
+      idleTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            // Time the consumer spends between chunks is not the server's silence.
+            if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
+          }, idleTimeoutMs)
+    let completed = false
+    try {
+      let iterator: AsyncIterator<unknown>
+      let requestId: string | undefined
+      try {
+        const response = await client.chat.completions
+          .create({ ...body, stream: true, stream_options: streamOptions }, this.#requestOptions(signal))
+          .withResponse()
+        iterator = response.data[Symbol.asyncIterator]()
+        requestId = response.request_id ?? undefined
+      } catch (error) {
+        throw toTinyLLMError(error, signal)
+      }
+      const assembler = new ChatStreamAssembler(requestId)
+      for (;;) {
+        waiting = true
+        timer?.refresh()
+        let next: IteratorResult<unknown>
+        try {
+          next = await iterator.next()
+        } catch (error) {
+          throw toTinyLLMError(error, signal)
+        }
+        // The SDK ends a stream quietly when its request is aborted: the signal tells why it ended.
+        if (signal.aborted) throw abortErrorFor(signal)
+        if (next.done === true) break
+        waiting = false
+        const parts = assembler.add(next.value)
+        for (const part of parts) yield part
+      }
+      const result = assembler.finish()
+      completed = true
+      yield { type: 'finish', result }
+    } finally {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onAbort)
+      // Closes the HTTP request when the consumer stopped early or something failed.
+      if (!completed && !signal.aborted) controller.abort()
+    }
+  }
+
+  #requestOptions(signal: AbortSignal | undefined): RequestOptions {
+    const timeoutMs = this.#options.timeoutMs
+    const options: RequestOptions = { maxRetries: 0 }
+    if (signal !== undefined) options.signal = signal
+    if (timeoutMs !== undefined) options.timeout = timeoutMs
+    return options
+  }
+
+  #getClient(): OpenAI {
+    if (this.#client !== undefined) return this.#client
+    const options = this.#options
+    const apiKey = options.apiKey ?? readEnvironment('OPENAI_API_KEY')
+    if (apiKey === undefined || apiKey.trim() === '') {
+      throw new ConfigurationError({
+        option: 'apiKey',
+        message: 'no OpenAI API key: set the OPENAI_API_KEY environment variable or pass `apiKey`',
+      })
+    }
+    registerSecret(apiKey)
+    const client = new OpenAI({
+      apiKey,
+      baseURL: options.baseURL,
+      organization: options.organization,
+      project: options.project,
+      defaultHeaders: options.headers,
+      maxRetries: 0,
+      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes),
+      // tinyllm reports failures as typed errors and through its own logger; OPENAI_LOG still turns SDK logs on.
+      logLevel: readEnvironment('OPENAI_LOG') === undefined ? 'off' : undefined,
+    })
+    this.#client = client
+    return client
+  }
+}
+
+function readEnvironment(name: string): string | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[name]
+  return value === '' ? undefined : value
+}

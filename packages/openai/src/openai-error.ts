@@ -1,0 +1,156 @@
+import {
+  AbortError,
+  ProviderCallError,
+  type ProviderCallErrorOptions,
+  RateLimitError,
+  TimeoutError,
+  TinyLLMError,
+} from '@tinyllm/core'
+import { redactString } from '@tinyllm/logger'
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai'
+import { type HeaderReader, retryAfterMs } from './retry-after.js'
+
+const provider = 'openai'
+/** Error messages quote the provider's text up to this length: an HTML error page does not belong in a log line. */
+const maxQuotedLength = 500
+
+/**
+ * HTTP statuses worth another attempt: request timeout, conflict (OpenAI's lock timeouts), rate limit, and every
+ * server error. Everything else (400, 401, 403, 404, 422, …) fails the same way when repeated.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500
+}
+
+/** A tinyllm error for a call that was cancelled through `signal`: its reason when that is already one. */
+export function abortErrorFor(signal: AbortSignal): TinyLLMError {
+  const reason: unknown = signal.reason
+  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
+  return new AbortError({ reason })
+}
+
+/**
+ * Turns whatever the SDK (or the transport under it) threw into a typed tinyllm error:
+ *
+ * - cancelled through `signal` → the signal's {@link AbortError} or {@link TimeoutError};
+ * - HTTP 429 → {@link RateLimitError} with `retryAfterMs` from `retry-after-ms` / `retry-after`;
+ * - any other HTTP status → {@link ProviderCallError}, retryable for 408, 409 and 5xx (an `x-should-retry` header
+ *   from the server overrides that);
+ * - an error event inside a stream → {@link ProviderCallError}, retryable when its type says the server failed;
+ * - connection failures, SDK timeouts, connections cut mid-body → retryable {@link ProviderCallError};
+ * - a body that is not JSON → retryable {@link ProviderCallError} (`malformed_response`), as a cut or garbled body
+ *   usually is transient.
+ *
+ * Every error keeps `status`, `requestId` (`x-request-id`) and the provider's error type, the SDK's error as `cause`,
+ * and never contains a secret: messages go through `redactString`, the cause's message too.
+ */
+export function toTinyLLMError(error: unknown, signal?: AbortSignal): TinyLLMError {
+  if (signal?.aborted) return abortErrorFor(signal)
+  if (TinyLLMError.isInstance(error)) return error
+  if (error instanceof APIUserAbortError) return new AbortError({ reason: error })
+  if (error instanceof Error) redactErrorInPlace(error)
+  if (error instanceof APIConnectionTimeoutError) {
+    return providerError({ message: 'request timed out', retryable: true, providerErrorType: 'timeout', cause: error })
+  }
+  if (error instanceof APIConnectionError) {
+    return providerError({ message: `connection failed: ${describeCause(error)}`, retryable: true, cause: error })
+  }
+  if (error instanceof APIError) return fromApiError(error)
+  if (error instanceof SyntaxError) {
+    return providerError({
+      message: `malformed response: ${error.message}`,
+      retryable: true,
+      providerErrorType: 'malformed_response',
+      cause: error,
+    })
+  }
+  if (error instanceof OpenAIError) {
+    return providerError({ message: error.message, retryable: false, cause: error })
+  }
+  // Anything else comes from the transport while reading a body (undici's "terminated" on a reset connection, …).
+  const detail = error instanceof Error ? describeCause(error) : String(error)
+  return providerError({
+    message: `connection failed while reading the response: ${detail}`,
+    retryable: true,
+    cause: error,
+  })
+}
+
+function fromApiError(error: APIError): ProviderCallError {
+  const status = error.status
+  const headers = error.headers as HeaderReader | undefined
+  const providerErrorType = stringOrUndefined(error.code) ?? stringOrUndefined(error.type)
+  const requestId = stringOrUndefined(error.requestID) ?? stringOrUndefined(headers?.get('x-request-id'))
+  const where = requestId === undefined ? '' : ` (request ${requestId})`
+  if (status === undefined) {
+    // The server accepted the request, then sent an error event in the stream.
+    return providerError({
+      message: `error in stream${where}: ${quote(error.message)}`,
+      retryable: /server_error|overloaded|rate_limit|timeout/i.test(providerErrorType ?? ''),
+      providerErrorType,
+      requestId,
+      cause: error,
+    })
+  }
+  const shouldRetry = headers?.get('x-should-retry')
+  const retryable = shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : isRetryableStatus(status)
+  const options: ProviderCallErrorOptions = {
+    provider,
+    message: `openai: ${quote(error.message)}${where}`,
+    status,
+    requestId,
+    providerErrorType,
+    retryable,
+    cause: error,
+  }
+  if (status === 429) return new RateLimitError({ ...options, retryAfterMs: retryAfterMs(headers) })
+  return new ProviderCallError(options)
+}
+
+function providerError(options: {
+  message: string
+  retryable: boolean
+  cause: unknown
+  providerErrorType?: string | undefined
+  requestId?: string | undefined
+}): ProviderCallError {
+  return new ProviderCallError({ provider, ...options, message: `openai: ${redactString(options.message)}` })
+}
+
+function quote(text: string): string {
+  const redacted = redactString(text)
+  return redacted.length > maxQuotedLength ? `${redacted.slice(0, maxQuotedLength)}…` : redacted
+}
+
+function describeCause(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause
+  const causeText = cause instanceof Error ? `: ${cause.message}` : ''
+  return quote(`${error.message}${causeText}`)
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/**
+ * The SDK's error becomes our `cause`, which ends up in logs and run records: scrub secrets from its message and
+ * stack (a server may echo the key it was sent), down its own cause chain.
+ */
+function redactErrorInPlace(error: Error): void {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
+    const message = redactString(current.message)
+    if (message !== current.message) {
+      trySet(current, 'message', message)
+      if (typeof current.stack === 'string') trySet(current, 'stack', redactString(current.stack))
+    }
+    current = (current as { cause?: unknown }).cause
+  }
+}
+
+function trySet(target: Error, key: 'message' | 'stack', value: string): void {
+  try {
+    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
+  } catch {
+    // A frozen error keeps its text; our own message is redacted regardless.
+  }
+}

@@ -1,0 +1,99 @@
+import type { ChatMessage, ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from '@tinyllm/core'
+import { ConfigurationError } from '@tinyllm/core'
+import type {
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from 'openai/resources/chat/completions'
+
+/** The chat-completions body of a request, streaming or not (the caller sets `stream`). */
+export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>
+
+/**
+ * Builds the chat-completions body for a request. Every setting of {@link ChatRequest} is mapped to its wire field;
+ * `providerOptions.openai` is passed through as is, under the mapped settings (a setting given both ways is sent
+ * once, from the typed setting), so fields tinyllm has no name for (`reasoning_effort`, `logprobs`, `service_tier`…)
+ * still reach the API.
+ */
+export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAIChatBody {
+  const passthrough = request.providerOptions?.openai
+  const model = request.model ?? defaultModel
+  if (model === '') throw new ConfigurationError({ option: 'model', message: 'an OpenAI model id is required' })
+  const body: Record<string, unknown> = { ...passthrough, model, messages: request.messages.map(toOpenAIMessage) }
+  if (request.temperature !== undefined) body.temperature = request.temperature
+  if (request.topP !== undefined) body.top_p = request.topP
+  // `max_tokens` is deprecated and rejected by reasoning models; `max_completion_tokens` is what the API wants now.
+  if (request.maxTokens !== undefined) body.max_completion_tokens = request.maxTokens
+  if (request.n !== undefined) body.n = request.n
+  if (request.stop !== undefined) body.stop = [...request.stop]
+  if (request.seed !== undefined) body.seed = request.seed
+  if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
+  if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
+  if (request.responseFormat !== undefined) body.response_format = toOpenAIResponseFormat(request.responseFormat)
+  if (request.tools !== undefined) body.tools = request.tools.map(toOpenAITool)
+  if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
+  if (request.user !== undefined) body.user = request.user
+  delete body.stream
+  delete body.stream_options
+  return body as unknown as OpenAIChatBody
+}
+
+function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content }
+    case 'user':
+      return { role: 'user', content: message.content }
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content }
+    case 'assistant': {
+      const toolCalls = message.toolCalls
+      if (toolCalls === undefined || toolCalls.length === 0) return { role: 'assistant', content: message.content }
+      return {
+        role: 'assistant',
+        content: message.content,
+        tool_calls: toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function' as const,
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      }
+    }
+    default:
+      throw new ConfigurationError({
+        option: 'messages',
+        message: `unknown message role ${JSON.stringify((message as { role?: unknown }).role)}`,
+      })
+  }
+}
+
+function toOpenAIResponseFormat(format: ResponseFormat): ChatCompletionCreateParamsBase['response_format'] {
+  if (format.type !== 'json_schema') return { type: format.type }
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name,
+      schema: { ...format.schema },
+      ...(format.description === undefined ? {} : { description: format.description }),
+      ...(format.strict === undefined ? {} : { strict: format.strict }),
+    },
+  }
+}
+
+function toOpenAITool(tool: ToolDefinition): ChatCompletionTool {
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      parameters: { ...tool.parameters },
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      ...(tool.strict === undefined ? {} : { strict: tool.strict }),
+    },
+  }
+}
+
+function toOpenAIToolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {
+  if (typeof choice === 'string') return choice
+  return { type: 'function', function: { name: choice.name } }
+}

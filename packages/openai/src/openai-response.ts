@@ -1,0 +1,107 @@
+import type { AssistantMessage, ChatChoice, ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/core'
+import { redactString } from '@tinyllm/logger'
+
+/** OpenAI's finish reasons in tinyllm's vocabulary (`function_call` is the legacy name of `tool_calls`). */
+export function toFinishReason(reason: unknown): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'length':
+    case 'tool_calls':
+    case 'content_filter':
+      return reason
+    case 'function_call':
+      return 'tool_calls'
+    default:
+      return 'other'
+  }
+}
+
+/** Token usage from an OpenAI `usage` object; zeros when a compatible server sends none. */
+export function toUsage(usage: unknown): Usage {
+  const record = isRecord(usage) ? usage : {}
+  const inputTokens = count(record.prompt_tokens)
+  const outputTokens = count(record.completion_tokens)
+  const total = count(record.total_tokens)
+  return { inputTokens, outputTokens, totalTokens: total === 0 ? inputTokens + outputTokens : total }
+}
+
+/**
+ * Reads a chat-completions response body into a {@link ChatResult}, checking its shape on the way: a body that is not
+ * a chat completion (an HTML page from a wrong base URL, a proxy's error text, choices without a message) is a
+ * non-retryable {@link ProviderCallError} of type `malformed_response` rather than a crash further down.
+ */
+export function toChatResult(body: unknown, requestId: string | undefined, status = 200): ChatResult {
+  const malformed = (what: string): ProviderCallError =>
+    new ProviderCallError({
+      provider: 'openai',
+      message: `openai: malformed response: ${what}${requestId === undefined ? '' : ` (request ${requestId})`}`,
+      status,
+      requestId,
+      providerErrorType: 'malformed_response',
+      retryable: false,
+    })
+  if (!isRecord(body)) throw malformed(`expected a JSON object, got ${describe(body)}`)
+  const rawChoices = body.choices
+  if (!Array.isArray(rawChoices)) throw malformed('no `choices` array')
+  const choices: ChatChoice[] = []
+  for (const [position, rawChoice] of rawChoices.entries()) {
+    if (!isRecord(rawChoice) || !isRecord(rawChoice.message)) throw malformed(`choice ${position} has no message`)
+    const message = rawChoice.message
+    const content = message.content
+    if (content !== null && content !== undefined && typeof content !== 'string') {
+      throw malformed(`choice ${position} has non-text content`)
+    }
+    const toolCalls = toToolCalls(message.tool_calls)
+    if (toolCalls === undefined) throw malformed(`choice ${position} has malformed tool_calls`)
+    const assistant: AssistantMessage =
+      toolCalls.length === 0
+        ? { role: 'assistant', content: content ?? null }
+        : { role: 'assistant', content: content ?? null, toolCalls }
+    const index = typeof rawChoice.index === 'number' ? rawChoice.index : position
+    choices.push({ index, message: assistant, finishReason: toFinishReason(rawChoice.finish_reason) })
+  }
+  choices.sort((left, right) => left.index - right.index)
+  const result: ChatResult = {
+    choices,
+    usage: toUsage(body.usage),
+    model: typeof body.model === 'string' ? body.model : '',
+    raw: body,
+  }
+  return requestId === undefined ? result : { ...result, requestId }
+}
+
+/** `undefined` when the list is malformed; an empty list when there are none. */
+function toToolCalls(value: unknown): ToolCall[] | undefined {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) return undefined
+  const calls: ToolCall[] = []
+  for (const call of value) {
+    if (!isRecord(call) || typeof call.id !== 'string') return undefined
+    if (isRecord(call.function) && typeof call.function.name === 'string') {
+      const args = call.function.arguments
+      calls.push({ id: call.id, name: call.function.name, arguments: typeof args === 'string' ? args : '' })
+    } else if (isRecord(call.custom) && typeof call.custom.name === 'string') {
+      const input = call.custom.input
+      calls.push({ id: call.id, name: call.custom.name, arguments: typeof input === 'string' ? input : '' })
+    } else {
+      return undefined
+    }
+  }
+  return calls
+}
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return `text ${redactString(JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value))}`
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+}
