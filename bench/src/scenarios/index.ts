@@ -1,0 +1,15 @@
+import type { AnyScenario } from '../harness/scenario.ts'
+import { footprint } from './footprint.ts'
+import { httpFanOut } from './http-fan-out.ts'
+import { memoryInFlight } from './memory-in-flight.ts'
+import { parallelWithoutIo } from './parallel-without-io.ts'
+import { stepOverhead } from './step-overhead.ts'
+
+/** Every scenario, in report order. */
+export const scenarios: readonly AnyScenario[] = [
+  stepOverhead,
+  parallelWithoutIo,
+  httpFanOut,
+  memoryInFlight,
+  footprint,
+]
