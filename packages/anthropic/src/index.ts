@@ -1,1 +1,6 @@
-export {}
+export {
+  AnthropicChatModel,
+  type AnthropicChatModelOptions,
+  defaultAnthropicMaxTokens,
+  defaultAnthropicModel,
+} from './anthropic-chat-model.js'

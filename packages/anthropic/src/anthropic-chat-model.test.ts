@@ -1,0 +1,538 @@
+import { getEventListeners } from 'node:events'
+import Anthropic from '@anthropic-ai/sdk'
+import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import {
+  AbortError,
+  ConfigurationError,
+  ProviderCallError,
+  RateLimitError,
+  resultText,
+  type TinyLLMError,
+} from '@tinyllm/core'
+import { sseEvent } from '@tinyllm/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AnthropicChatModel, defaultAnthropicMaxTokens, defaultAnthropicModel } from './anthropic-chat-model.js'
+import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
+import { startAnthropicCompatibleServer } from './testing/index.js'
+
+let server: AnthropicCompatibleServer | undefined
+
+async function start(options: AnthropicCompatibleServerOptions = {}): Promise<AnthropicCompatibleServer> {
+  server = await startAnthropicCompatibleServer(options)
+  return server
+}
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+const hello: ChatRequest = { messages: [{ role: 'user', content: 'Hello' }] }
+
+function modelFor(running: AnthropicCompatibleServer, options: { model?: string; maxTokens?: number } = {}) {
+  return new AnthropicChatModel({ apiKey: 'test-key', baseURL: running.baseURL, ...options })
+}
+
+async function collect(
+  stream: AsyncIterable<ChatStreamPart>,
+): Promise<{ parts: ChatStreamPart[]; result: ChatResult }> {
+  const parts: ChatStreamPart[] = []
+  for await (const part of stream) parts.push(part)
+  const last = parts.at(-1)
+  if (last?.type !== 'finish') throw new Error('no finish part')
+  return { parts, result: last.result }
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 1000 && !condition(); attempt++)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(condition()).toBe(true)
+}
+
+describe('AnthropicChatModel: API key', () => {
+  it('reads ANTHROPIC_API_KEY at the first call, not at construction, and sends it as a bearer token', async () => {
+    const running = await start({ apiKey: 'sk-ant-from-env', replies: ['hi'] })
+    const saved = process.env.ANTHROPIC_API_KEY
+    delete process.env.ANTHROPIC_API_KEY
+    try {
+      const model = new AnthropicChatModel({ baseURL: running.baseURL })
+      const missing = await model.doGenerate(hello).catch((error: unknown) => error)
+      expect(ConfigurationError.isInstance(missing)).toBe(true)
+      expect((missing as ConfigurationError).option).toBe('apiKey')
+      expect((missing as Error).message).toContain('ANTHROPIC_API_KEY')
+      expect(running.requests).toHaveLength(0)
+
+      process.env.ANTHROPIC_API_KEY = 'sk-ant-from-env'
+      expect(resultText(await model.doGenerate(hello))).toBe('hi')
+      expect(running.requests[0]?.headers.authorization).toBe('[REDACTED]')
+    } finally {
+      if (saved === undefined) delete process.env.ANTHROPIC_API_KEY
+      else process.env.ANTHROPIC_API_KEY = saved
+    }
+  })
+
+  it('a wrong key is a 401 ProviderCallError that names no secret', async () => {
+    const running = await start({ apiKey: 'the-right-key' })
+    const model = new AnthropicChatModel({ apiKey: 'sk-ant-wrong-canary', baseURL: running.baseURL })
+    const error = await model.doGenerate(hello).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ status: 401, retryable: false, providerErrorType: 'authentication_error' })
+    expect(JSON.stringify((error as TinyLLMError).toJSON())).not.toContain('sk-ant-wrong-canary')
+    expect((error as Error).message).not.toContain('sk-ant-wrong-canary')
+  })
+})
+
+describe('AnthropicChatModel: every setting reaches the wire', () => {
+  it('sends model, max_tokens, system, stop sequences, tools, tool choice, user and output format', async () => {
+    const running = await start({ replies: ['ok'] })
+    await modelFor(running).doGenerate({
+      model: 'claude-sonnet-4-6',
+      maxTokens: 300,
+      stop: ['STOP'],
+      user: 'user-42',
+      toolChoice: { name: 'lookup' },
+      tools: [
+        {
+          name: 'lookup',
+          description: 'Looks a word up',
+          parameters: { type: 'object', properties: { word: { type: 'string' } }, required: ['word'] },
+          strict: true,
+        },
+      ],
+      responseFormat: { type: 'json_schema', name: 'entry', schema: { type: 'object', properties: {} } },
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Define "loop".' },
+      ],
+    })
+    expect(running.messageRequests[0]).toEqual({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 300,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'Define "loop".' }],
+      stop_sequences: ['STOP'],
+      metadata: { user_id: 'user-42' },
+      tool_choice: { type: 'tool', name: 'lookup' },
+      tools: [
+        {
+          name: 'lookup',
+          description: 'Looks a word up',
+          input_schema: { type: 'object', properties: { word: { type: 'string' } }, required: ['word'] },
+          strict: true,
+        },
+      ],
+      output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: {} } } },
+    })
+  })
+
+  it('defaults the model and max_tokens, and sends anthropic-version 2026-10-21 with the SDK', async () => {
+    const running = await start({ replies: ['ok'] })
+    const model = modelFor(running)
+    expect(model.modelId).toBe(defaultAnthropicModel)
+    await model.doGenerate(hello)
+    expect(running.messageRequests[0]).toMatchObject({
+      model: defaultAnthropicModel,
+      max_tokens: defaultAnthropicMaxTokens,
+    })
+    expect(running.requests[0]?.headers['anthropic-version']).toBe('2026-10-21')
+    await modelFor(running, { model: 'claude-opus-4-7', maxTokens: 64 })
+      .doGenerate(hello)
+      .catch(() => undefined)
+    expect(running.messageRequests[1]).toMatchObject({ model: 'claude-opus-4-7', max_tokens: 64 })
+  })
+
+  it('maps each tool choice', async () => {
+    const running = await start({ replies: ['a', 'b', 'c', 'd'] })
+    const model = modelFor(running)
+    const tools = [{ name: 'f', parameters: { type: 'object' } }]
+    for (const toolChoice of ['auto', 'none', 'required', { name: 'f' }] as const) {
+      await model.doGenerate({ ...hello, tools, toolChoice })
+    }
+    expect(running.messageRequests.map((request) => request.tool_choice)).toEqual([
+      { type: 'auto' },
+      { type: 'none' },
+      { type: 'any' },
+      { type: 'tool', name: 'f' },
+    ])
+  })
+
+  it('passes providerOptions.anthropic through, merging output_config with the JSON-schema format', async () => {
+    const running = await start({ replies: ['{}'] })
+    await modelFor(running).doGenerate({
+      ...hello,
+      responseFormat: { type: 'json_schema', name: 'x', schema: { type: 'object' } },
+      providerOptions: { anthropic: { output_config: { effort: 'low' }, service_tier: 'standard_only' } },
+    })
+    expect(running.messageRequests[0]).toMatchObject({
+      service_tier: 'standard_only',
+      output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } },
+    })
+  })
+
+  it('sends the headers option with every request', async () => {
+    const running = await start({ replies: ['ok'] })
+    const model = new AnthropicChatModel({ apiKey: 'k', baseURL: running.baseURL, headers: { 'x-tenant': 'acme' } })
+    await model.doGenerate(hello)
+    expect(running.requests[0]?.headers['x-tenant']).toBe('acme')
+  })
+
+  it('keeps leading system messages in the system field and a later one in place', async () => {
+    const running = await start({ replies: ['ok'] })
+    await modelFor(running).doGenerate({
+      messages: [
+        { role: 'system', content: 'Rule one.' },
+        { role: 'system', content: 'Rule two.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello' },
+        { role: 'system', content: 'From now on, answer in French.' },
+        { role: 'user', content: 'Bye' },
+      ],
+    })
+    expect(running.messageRequests[0]).toMatchObject({
+      system: 'Rule one.\n\nRule two.',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello' },
+        { role: 'system', content: 'From now on, answer in French.' },
+        { role: 'user', content: 'Bye' },
+      ],
+    })
+  })
+
+  it('puts consecutive tool results, and the user text after them, into one user turn', async () => {
+    const running = await start({ replies: ['done'] })
+    await modelFor(running).doGenerate({
+      messages: [
+        { role: 'user', content: 'Look up a and b' },
+        {
+          role: 'assistant',
+          content: 'Looking.',
+          toolCalls: [
+            { id: 'toolu_a', name: 'lookup', arguments: '{"q":"a"}' },
+            { id: 'toolu_b', name: 'lookup', arguments: '' },
+          ],
+        },
+        { role: 'tool', toolCallId: 'toolu_a', content: 'A' },
+        { role: 'tool', toolCallId: 'toolu_b', content: 'B' },
+        { role: 'user', content: 'Summarise.' },
+      ],
+    })
+    expect(running.messageRequests[0]?.messages).toEqual([
+      { role: 'user', content: 'Look up a and b' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Looking.' },
+          { type: 'tool_use', id: 'toolu_a', name: 'lookup', input: { q: 'a' } },
+          { type: 'tool_use', id: 'toolu_b', name: 'lookup', input: {} },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' },
+          { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' },
+          { type: 'text', text: 'Summarise.' },
+        ],
+      },
+    ])
+  })
+})
+
+describe('AnthropicChatModel: settings Anthropic does not accept are typed errors, and nothing is sent', () => {
+  const cases: ReadonlyArray<readonly [string, Partial<ChatRequest>]> = [
+    ['n', { n: 3 }],
+    ['temperature', { temperature: 0 }],
+    ['topP', { topP: 0.9 }],
+    ['seed', { seed: 7 }],
+    ['presencePenalty', { presencePenalty: 0.5 }],
+    ['frequencyPenalty', { frequencyPenalty: 0.5 }],
+    ['responseFormat', { responseFormat: { type: 'json_object' } }],
+    ['maxTokens', { maxTokens: 0 }],
+    [
+      'messages[1].toolCalls[0].arguments',
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: null, toolCalls: [{ id: 't', name: 'f', arguments: '{not json' }] },
+        ],
+      },
+    ],
+  ]
+  for (const [option, settings] of cases) {
+    it(`${option}`, async () => {
+      const running = await start({ replies: ['never'] })
+      const model = modelFor(running)
+      for (const call of [
+        () => model.doGenerate({ ...hello, ...settings }),
+        () => collect(model.doStream({ ...hello, ...settings })),
+      ]) {
+        const error = await call().catch((caught: unknown) => caught)
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as ConfigurationError).option).toBe(option)
+        expect((error as ConfigurationError).retryable).toBe(false)
+      }
+      expect(running.requests).toHaveLength(0)
+    })
+  }
+
+  it('names the unsupported choice count and what to do instead', async () => {
+    const running = await start()
+    const error = (await modelFor(running)
+      .doGenerate({ ...hello, n: 2 })
+      .catch((caught: unknown) => caught)) as Error
+    expect(error.message).toContain('unsupported')
+    expect(error.message).toContain('one choice per call')
+  })
+
+  it('rejects invalid constructor options at construction', () => {
+    expect(() => new AnthropicChatModel({ maxTokens: 1.5 })).toThrow(/maxTokens/)
+    expect(() => new AnthropicChatModel({ requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/)
+  })
+})
+
+describe('AnthropicChatModel: results', () => {
+  it('maps stop reasons to finish reasons', async () => {
+    const running = await start({
+      replies: [
+        { text: 'cut', stopReason: 'max_tokens' },
+        { text: 'no', stopReason: 'refusal' },
+        { text: 'wait', stopReason: 'pause_turn' },
+        { text: 'too long', stopReason: 'model_context_window_exceeded' },
+        'one two STOP three',
+      ],
+    })
+    const model = modelFor(running)
+    const reasons = []
+    for (let call = 0; call < 4; call++) reasons.push((await model.doGenerate(hello)).choices[0]?.finishReason)
+    expect(reasons).toEqual(['length', 'content_filter', 'other', 'length'])
+    const stopped = await model.doGenerate({ ...hello, stop: ['STOP'] })
+    expect(stopped.choices[0]).toMatchObject({ finishReason: 'stop', message: { content: 'one two ' } })
+  })
+
+  it('counts prompt-cache tokens as input tokens', async () => {
+    const usage = { inputTokens: 10, outputTokens: 5, cacheCreationInputTokens: 100, cacheReadInputTokens: 1000 }
+    const running = await start({
+      replies: [
+        { text: 'cached', usage },
+        { text: 'cached', usage },
+      ],
+    })
+    const model = modelFor(running)
+    const expected = { inputTokens: 1110, outputTokens: 5, totalTokens: 1115 }
+    expect((await model.doGenerate(hello)).usage).toEqual(expected)
+    expect((await collect(model.doStream(hello))).result.usage).toEqual(expected)
+  })
+
+  it('keeps the request id and the raw message', async () => {
+    const running = await start({ replies: ['raw'] })
+    const result = await modelFor(running).doGenerate(hello)
+    expect(result.requestId).toBe('req_0')
+    expect(result.raw).toMatchObject({
+      id: 'msg_loopback_0',
+      type: 'message',
+      content: [{ type: 'text', text: 'raw' }],
+    })
+  })
+
+  it('returns text and tool calls together, and null content for tool calls alone', async () => {
+    const running = await start({
+      replies: [
+        { text: 'Let me check.', toolUses: [{ id: 'toolu_1', name: 'f', input: { a: 1 } }] },
+        { toolUses: [{ id: 'toolu_2', name: 'f', input: {} }] },
+      ],
+    })
+    const model = modelFor(running)
+    expect((await model.doGenerate(hello)).choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: 'Let me check.',
+      toolCalls: [{ id: 'toolu_1', name: 'f', arguments: '{"a":1}' }],
+    })
+    expect((await model.doGenerate(hello)).choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: null,
+      toolCalls: [{ id: 'toolu_2', name: 'f', arguments: '{}' }],
+    })
+  })
+
+  it('uses an existing client as it is, with its retries turned off for every call', async () => {
+    const running = await start({ replies: [{ error: { status: 503, message: 'busy' } }, 'late'] })
+    const client = new Anthropic({ apiKey: 'k', baseURL: running.baseURL, maxRetries: 5 })
+    const error = await new AnthropicChatModel({ client }).doGenerate(hello).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ status: 503, retryable: true })
+    expect(running.requests).toHaveLength(1)
+  })
+})
+
+describe('AnthropicChatModel: streaming', () => {
+  it('streams text word by word and tool input in pieces, tool calls announced with id and name', async () => {
+    const running = await start({
+      replies: [{ text: 'Two words', toolUses: [{ id: 'toolu_s', name: 'f', input: { city: 'Paris' } }] }],
+    })
+    const { parts, result } = await collect(modelFor(running).doStream(hello))
+    expect(parts.filter((part) => part.type === 'text-delta').map((part) => part.text)).toEqual(['Two', ' words'])
+    const calls = parts.filter((part) => part.type === 'tool-call-delta')
+    expect(calls[0]).toMatchObject({ toolCallIndex: 0, id: 'toolu_s', name: 'f', argumentsDelta: '' })
+    expect(calls.map((part) => part.argumentsDelta).join('')).toBe('{"city":"Paris"}')
+    expect(result.choices[0]).toMatchObject({
+      finishReason: 'tool_calls',
+      message: { content: 'Two words', toolCalls: [{ id: 'toolu_s', name: 'f', arguments: '{"city":"Paris"}' }] },
+    })
+    expect(result.requestId).toBe('req_0')
+    expect(running.messageRequests[0]?.stream).toBe(true)
+  })
+
+  it('passes tool input that is not JSON on as the model wrote it', async () => {
+    const running = await start({ replies: [{ toolUses: [{ id: 't', name: 'f', input: '{"broken": ' }] }] })
+    const { result } = await collect(modelFor(running).doStream(hello))
+    expect(result.choices[0]?.message.toolCalls?.[0]?.arguments).toBe('{"broken": ')
+  })
+
+  it('an error event mid-stream becomes a ProviderCallError with its type', async () => {
+    const running = await start()
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        sseEvent({ event: 'message_start', data: { type: 'message_start', message: messageStart() } }),
+        sseEvent({
+          event: 'error',
+          data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+        }),
+      ],
+    }))
+    const error = await collect(modelFor(running).doStream(hello)).catch((caught: unknown) => caught)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ providerErrorType: 'overloaded_error', retryable: true, status: undefined })
+  })
+
+  it('a stream that ends before message_stop is a retryable ProviderCallError', async () => {
+    const running = await start()
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [sseEvent({ event: 'message_start', data: { type: 'message_start', message: messageStart() } })],
+    }))
+    const error = await collect(modelFor(running).doStream(hello)).catch((caught: unknown) => caught)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ retryable: true, requestId: 'req_0' })
+    expect((error as Error).message).toContain('message_stop')
+  })
+
+  it('a consumer that stops early closes the request', async () => {
+    const running = await start({ replies: ['many words that keep coming one after another'], streamEventDelayMs: 20 })
+    for await (const part of modelFor(running).doStream(hello)) {
+      if (part.type === 'text-delta') break
+    }
+    await waitFor(() => running.requests[0]?.outcome === 'client-closed')
+  })
+
+  it('a rate limit while streaming is a RateLimitError with retry-after-ms', async () => {
+    const running = await start({
+      replies: [{ error: { status: 429, message: 'slow', headers: { 'retry-after-ms': '1500' } } }],
+    })
+    const error = await collect(modelFor(running).doStream(hello)).catch((caught: unknown) => caught)
+    expect(RateLimitError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ retryAfterMs: 1500, requestId: 'req_0', providerErrorType: 'rate_limit_error' })
+  })
+})
+
+describe('AnthropicChatModel: errors', () => {
+  it('maps statuses: 400/403/404 not retryable; 408, 409, 500, 529 retryable; Anthropic error types kept', async () => {
+    const statuses = [400, 403, 404, 408, 409, 500, 529]
+    const running = await start({
+      replies: statuses.map((status) => ({ error: { status, message: `HTTP ${status}` } })),
+    })
+    const model = modelFor(running)
+    const seen = []
+    for (const status of statuses) {
+      const error = (await model.doGenerate(hello).catch((caught: unknown) => caught)) as ProviderCallError
+      seen.push([error.status, error.retryable, error.providerErrorType, error.requestId])
+      expect(status).toBe(error.status)
+    }
+    expect(seen).toEqual([
+      [400, false, 'invalid_request_error', 'req_0'],
+      [403, false, 'permission_error', 'req_1'],
+      [404, false, 'not_found_error', 'req_2'],
+      [408, true, 'invalid_request_error', 'req_3'],
+      [409, true, 'invalid_request_error', 'req_4'],
+      [500, true, 'api_error', 'req_5'],
+      [529, true, 'overloaded_error', 'req_6'],
+    ])
+    expect(running.requests).toHaveLength(statuses.length)
+  })
+
+  it("honours Anthropic's x-should-retry header", async () => {
+    const running = await start({
+      replies: [
+        { error: { status: 500, message: 'permanent', headers: { 'x-should-retry': 'false' } } },
+        { error: { status: 400, message: 'try again', headers: { 'x-should-retry': 'true' } } },
+      ],
+    })
+    const model = modelFor(running)
+    expect(await model.doGenerate(hello).catch((error: unknown) => error)).toMatchObject({ retryable: false })
+    expect(await model.doGenerate(hello).catch((error: unknown) => error)).toMatchObject({ retryable: true })
+  })
+
+  it('maps connection resets, cut streams and malformed JSON to retryable ProviderCallErrors', async () => {
+    const running = await start({ replies: ['a fine answer in several words'], cycleReplies: true })
+    running.injectFaults([
+      { kind: 'reset-before-headers' },
+      { kind: 'malformed-json' },
+      { kind: 'cut-stream', afterEvents: 3 },
+      { kind: 'reset-after-headers' },
+    ])
+    const model = modelFor(running)
+    const failures = [
+      await model.doGenerate(hello).catch((error: unknown) => error),
+      await model.doGenerate(hello).catch((error: unknown) => error),
+      await collect(model.doStream(hello)).catch((error: unknown) => error),
+      await collect(model.doStream(hello)).catch((error: unknown) => error),
+    ]
+    for (const failure of failures) {
+      expect(ProviderCallError.isInstance(failure), String(failure)).toBe(true)
+      expect((failure as ProviderCallError).retryable).toBe(true)
+      expect((failure as ProviderCallError).provider).toBe('anthropic')
+    }
+  })
+
+  it('skips an unnamed malformed event in a stream, as the SDK does (Anthropic names every event)', async () => {
+    const running = await start({ replies: ['still fine'] })
+    running.injectFaults([{ kind: 'malformed-json' }])
+    expect(resultText((await collect(modelFor(running).doStream(hello))).result)).toBe('still fine')
+  })
+
+  it('leaves no abort listener on a shared signal after many calls', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const model = modelFor(running)
+    const controller = new AbortController()
+    for (let call = 0; call < 20; call++) {
+      await model.doGenerate(hello, { signal: controller.signal })
+      await collect(model.doStream(hello, { signal: controller.signal, idleTimeoutMs: 5_000 }))
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('an abort keeps the signal reason', async () => {
+    const running = await start()
+    running.injectFaults([{ kind: 'stall-headers' }])
+    const controller = new AbortController()
+    const pending = modelFor(running)
+      .doGenerate(hello, { signal: controller.signal })
+      .catch((error: unknown) => error)
+    await waitFor(() => running.requests.length === 1)
+    const reason = new Error('shutting down')
+    controller.abort(reason)
+    const error = await pending
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toBe(reason)
+  })
+})
+
+function messageStart() {
+  return {
+    id: 'msg_x',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-haiku-4-5',
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: { input_tokens: 3, output_tokens: 1 },
+  }
+}

@@ -1,0 +1,188 @@
+import type {
+  ToolChoice as AnthropicToolChoice,
+  ContentBlockParam,
+  MessageCreateParamsNonStreaming,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+  ToolResultBlockParam,
+} from '@anthropic-ai/sdk/resources/messages'
+import type { ChatMessage, ChatRequest, ToolChoice, ToolDefinition } from '@tinyllm/core'
+import { ConfigurationError } from '@tinyllm/core'
+
+/** The defaults a request falls back on. */
+export interface RequestDefaults {
+  readonly model: string
+  readonly maxTokens: number
+}
+
+/**
+ * Settings of the provider-neutral specification that Anthropic's Messages API (version 2026-10-21, which
+ * `@anthropic-ai/sdk` 1.x speaks) does not accept, with what to do instead.
+ */
+const unsupported: ReadonlyArray<readonly [keyof ChatRequest, string]> = [
+  [
+    'temperature',
+    "Anthropic's Messages API version 2026-10-21 rejects temperature, even at its default. For an older API version, send it through providerOptions.anthropic.temperature with headers { 'anthropic-version': '2023-06-01' }",
+  ],
+  [
+    'topP',
+    "Anthropic's Messages API version 2026-10-21 rejects top_p. For an older API version, send it through providerOptions.anthropic.top_p with headers { 'anthropic-version': '2023-06-01' }",
+  ],
+  ['seed', "Anthropic's Messages API has no seed"],
+  ['presencePenalty', "Anthropic's Messages API has no presence penalty"],
+  ['frequencyPenalty', "Anthropic's Messages API has no frequency penalty"],
+]
+
+/**
+ * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
+ * is rejected with a {@link ConfigurationError} naming it, before anything is sent.
+ */
+export function toMessageCreateParams(
+  request: ChatRequest,
+  defaults: RequestDefaults,
+): MessageCreateParamsNonStreaming {
+  if (request.n !== undefined && request.n !== 1) {
+    throw new ConfigurationError({
+      option: 'n',
+      message: `unsupported: Anthropic's Messages API returns one choice per call, so n must be 1 (got ${request.n}); make ${request.n} calls instead`,
+    })
+  }
+  for (const [option, reason] of unsupported) {
+    if (request[option] !== undefined) throw new ConfigurationError({ option, message: `unsupported: ${reason}` })
+  }
+  const maxTokens = request.maxTokens ?? defaults.maxTokens
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new ConfigurationError({ option: 'maxTokens', message: `must be an integer ≥ 1, got ${String(maxTokens)}` })
+  }
+  const { system, messages } = toAnthropicMessages(request.messages)
+  const body: MessageCreateParamsNonStreaming = {
+    model: request.model ?? defaults.model,
+    max_tokens: maxTokens,
+    messages,
+  }
+  if (system !== undefined) body.system = system
+  if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = [...request.stop]
+  if (request.tools !== undefined && request.tools.length > 0) body.tools = request.tools.map(toAnthropicTool)
+  if (request.toolChoice !== undefined) body.tool_choice = toAnthropicToolChoice(request.toolChoice)
+  if (request.user !== undefined) body.metadata = { user_id: request.user }
+  const format = request.responseFormat
+  if (format?.type === 'json_schema') {
+    body.output_config = { format: { type: 'json_schema', schema: { ...format.schema } } }
+  } else if (format?.type === 'json_object') {
+    throw new ConfigurationError({
+      option: 'responseFormat',
+      message:
+        "unsupported: Anthropic's Messages API has no free-form JSON mode; use { type: 'json_schema', schema } (sent as output_config.format)",
+    })
+  }
+  const extras = request.providerOptions?.anthropic
+  if (extras === undefined) return body
+  const merged = { ...body, ...extras } as MessageCreateParamsNonStreaming
+  // Extras such as { output_config: { effort } } add to the structured-output format rather than replace it.
+  if (body.output_config !== undefined && typeof extras.output_config === 'object' && extras.output_config !== null) {
+    merged.output_config = { ...body.output_config, ...(extras.output_config as object) }
+  }
+  return merged
+}
+
+/**
+ * Leading system messages become the `system` field (joined by a blank line); a system message later in the
+ * conversation stays in place as a `system` turn. Tool results become `tool_result` blocks of a user turn, together
+ * with the results and user text that follow them.
+ */
+function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
+  system: string | undefined
+  messages: MessageParam[]
+} {
+  const system: string[] = []
+  const messages: MessageParam[] = []
+  // The user turn that carries tool results, while further results (and user text) may still join it.
+  let toolResultTurn: ContentBlockParam[] | undefined
+  for (const [index, message] of chat.entries()) {
+    switch (message.role) {
+      case 'system':
+        if (messages.length === 0) system.push(message.content)
+        else messages.push({ role: 'system', content: message.content })
+        toolResultTurn = undefined
+        break
+      case 'user':
+        if (toolResultTurn !== undefined) toolResultTurn.push({ type: 'text', text: message.content })
+        else messages.push({ role: 'user', content: message.content })
+        toolResultTurn = undefined
+        break
+      case 'tool': {
+        const result: ToolResultBlockParam = {
+          type: 'tool_result',
+          tool_use_id: message.toolCallId,
+          content: message.content,
+        }
+        if (toolResultTurn !== undefined) toolResultTurn.push(result)
+        else {
+          toolResultTurn = [result]
+          messages.push({ role: 'user', content: toolResultTurn })
+        }
+        break
+      }
+      case 'assistant':
+        messages.push({ role: 'assistant', content: assistantContent(message, index) })
+        toolResultTurn = undefined
+        break
+    }
+  }
+  return { system: system.length === 0 ? undefined : system.join('\n\n'), messages }
+}
+
+function assistantContent(
+  message: Extract<ChatMessage, { role: 'assistant' }>,
+  index: number,
+): string | ContentBlockParam[] {
+  const toolCalls = message.toolCalls ?? []
+  if (toolCalls.length === 0) return message.content ?? ''
+  const blocks: ContentBlockParam[] = []
+  if (message.content) blocks.push({ type: 'text', text: message.content } satisfies TextBlockParam)
+  for (const [callIndex, call] of toolCalls.entries()) {
+    blocks.push({
+      type: 'tool_use',
+      id: call.id,
+      name: call.name,
+      input: parseToolArguments(call.arguments, `messages[${index}].toolCalls[${callIndex}].arguments`),
+    })
+  }
+  return blocks
+}
+
+/** Anthropic takes a tool call's input as a JSON object, where the specification carries the model's JSON text. */
+function parseToolArguments(text: string, option: string): Record<string, unknown> {
+  if (text.trim() === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigurationError({ option, message: `is not valid JSON (${(error as Error).message})`, cause: error })
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError({ option, message: 'must be a JSON object: Anthropic takes tool input as an object' })
+  }
+  return parsed as Record<string, unknown>
+}
+
+function toAnthropicTool(tool: ToolDefinition): Tool {
+  const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...tool.parameters } }
+  if (tool.description !== undefined) definition.description = tool.description
+  if (tool.strict !== undefined) definition.strict = tool.strict
+  return definition
+}
+
+function toAnthropicToolChoice(choice: ToolChoice): AnthropicToolChoice {
+  switch (choice) {
+    case 'auto':
+      return { type: 'auto' }
+    case 'none':
+      return { type: 'none' }
+    case 'required':
+      return { type: 'any' }
+    default:
+      return { type: 'tool', name: choice.name }
+  }
+}

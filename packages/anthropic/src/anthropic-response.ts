@@ -1,0 +1,74 @@
+import type { Usage as AnthropicUsage, Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
+import type { ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
+
+/** Anthropic's stop reasons in the specification's terms. */
+export function toFinishReason(stopReason: StopReason | null | undefined): FinishReason {
+  switch (stopReason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop'
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length'
+    case 'tool_use':
+      return 'tool_calls'
+    case 'refusal':
+      return 'content_filter'
+    default:
+      return 'other'
+  }
+}
+
+/** The token counts Anthropic reports, as far as a response or a stream event carries them. */
+export type AnthropicTokenCounts = Partial<
+  Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens'>
+>
+
+/**
+ * Anthropic counts prompt tokens written to and read from the prompt cache apart from `input_tokens`; the
+ * specification's `inputTokens` is the whole prompt, so they are added in.
+ */
+export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage {
+  const inputTokens =
+    (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0)
+  const outputTokens = usage?.output_tokens ?? 0
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
+}
+
+/** A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments. */
+export function toChatResult(message: Message, requestId: string | undefined): ChatResult {
+  let text = ''
+  let hasText = false
+  const toolCalls: ToolCall[] = []
+  for (const block of message.content) {
+    if (block.type === 'text') {
+      text += block.text
+      hasText = true
+    } else if (block.type === 'tool_use') {
+      // A string input only comes from a stream whose tool JSON did not parse: pass the model's text on as it is.
+      const input = block.input ?? {}
+      toolCalls.push({
+        id: block.id,
+        name: block.name,
+        arguments: typeof input === 'string' ? input : JSON.stringify(input),
+      })
+    }
+  }
+  return {
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: hasText || toolCalls.length === 0 ? text : null,
+          ...(toolCalls.length > 0 ? { toolCalls } : {}),
+        },
+        finishReason: toFinishReason(message.stop_reason),
+      },
+    ],
+    usage: toUsage(message.usage),
+    model: message.model,
+    ...(requestId === undefined ? {} : { requestId }),
+    raw: message,
+  }
+}

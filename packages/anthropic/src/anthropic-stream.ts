@@ -1,0 +1,155 @@
+import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
+import type { ChatResult, ChatStreamPart } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/core'
+import type { AnthropicTokenCounts } from './anthropic-response.js'
+import { toChatResult } from './anthropic-response.js'
+
+type ContentBlock = Message['content'][number]
+
+interface TextInProgress {
+  readonly kind: 'text'
+  text: string
+}
+
+interface ToolCallInProgress {
+  readonly kind: 'tool_use'
+  readonly id: string
+  readonly name: string
+  readonly initialInput: unknown
+  arguments: string
+}
+
+/**
+ * Turns the events of a streamed Messages API response into stream parts, and assembles them into the result the
+ * same call would have returned without streaming.
+ */
+export class MessageStreamAssembler {
+  #message: Message | undefined
+  #stopped = false
+  #usage: AnthropicTokenCounts = {}
+  #stopReason: Message['stop_reason'] = null
+  #stopSequence: string | null = null
+  /** Content blocks by their stream index (blocks of other kinds leave holes); tool calls also in their own order. */
+  readonly #blocks: Array<TextInProgress | ToolCallInProgress | undefined> = []
+  readonly #toolCalls: ToolCallInProgress[] = []
+  readonly #toolCallIndexOf = new Map<number, number>()
+
+  /** Whether `message_stop` arrived: a stream that ends before it was cut short. */
+  get complete(): boolean {
+    return this.#stopped
+  }
+
+  /** Reads one event; returns the parts it produces (often none). */
+  push(event: RawMessageStreamEvent): ChatStreamPart[] {
+    switch (event.type) {
+      case 'message_start':
+        this.#message = event.message
+        this.#usage = { ...event.message.usage }
+        return []
+      case 'content_block_start':
+        return this.#startBlock(event.index, event.content_block)
+      case 'content_block_delta': {
+        const delta = event.delta
+        if (delta.type === 'text_delta') {
+          const block = this.#blocks[event.index]
+          if (delta.text === '' || block?.kind !== 'text') return []
+          block.text += delta.text
+          return [{ type: 'text-delta', choiceIndex: 0, text: delta.text }]
+        }
+        if (delta.type === 'input_json_delta') {
+          const toolCallIndex = this.#toolCallIndexOf.get(event.index)
+          const call = toolCallIndex === undefined ? undefined : this.#toolCalls[toolCallIndex]
+          if (call === undefined || toolCallIndex === undefined) return []
+          call.arguments += delta.partial_json
+          return [{ type: 'tool-call-delta', choiceIndex: 0, toolCallIndex, argumentsDelta: delta.partial_json }]
+        }
+        return [] // thinking, signature and citation deltas are not part of the specification
+      }
+      case 'message_delta':
+        this.#stopReason = event.delta.stop_reason
+        this.#stopSequence = event.delta.stop_sequence
+        for (const [key, value] of Object.entries(event.usage)) {
+          if (typeof value === 'number') (this.#usage as Record<string, number>)[key] = value
+        }
+        return []
+      case 'message_stop':
+        this.#stopped = true
+        return []
+      default:
+        return []
+    }
+  }
+
+  /** The assembled result; throws a retryable {@link ProviderCallError} when the stream ended early. */
+  finish(requestId: string | undefined): ChatResult {
+    const start = this.#message
+    if (start === undefined || !this.#stopped) {
+      throw new ProviderCallError({
+        provider: 'anthropic',
+        message: `anthropic: the stream ended before ${start === undefined ? 'message_start' : 'message_stop'}`,
+        retryable: true,
+        requestId,
+      })
+    }
+    const content: ContentBlock[] = []
+    for (const block of this.#blocks) {
+      if (block === undefined) continue
+      if (block.kind === 'tool_use') {
+        content.push({
+          type: 'tool_use',
+          id: block.id,
+          name: block.name,
+          input: toolInput(block),
+          caller: { type: 'direct' },
+        } as ContentBlock)
+      } else {
+        content.push({ type: 'text', text: block.text, citations: null })
+      }
+    }
+    const message: Message = {
+      ...start,
+      content,
+      stop_reason: this.#stopReason,
+      stop_sequence: this.#stopSequence,
+      usage: { ...start.usage, ...this.#usage },
+    }
+    return toChatResult(message, requestId)
+  }
+
+  #startBlock(index: number, block: ContentBlock): ChatStreamPart[] {
+    if (block.type === 'text') {
+      this.#blocks[index] = { kind: 'text', text: block.text }
+      return block.text === '' ? [] : [{ type: 'text-delta', choiceIndex: 0, text: block.text }]
+    }
+    if (block.type === 'tool_use') {
+      const call: ToolCallInProgress = {
+        kind: 'tool_use',
+        id: block.id,
+        name: block.name,
+        initialInput: block.input,
+        arguments: '',
+      }
+      const toolCallIndex = this.#toolCalls.push(call) - 1
+      this.#toolCallIndexOf.set(index, toolCallIndex)
+      this.#blocks[index] = call
+      return [
+        { type: 'tool-call-delta', choiceIndex: 0, toolCallIndex, id: block.id, name: block.name, argumentsDelta: '' },
+      ]
+    }
+    return []
+  }
+}
+
+/**
+ * The tool input as the non-streamed response would carry it: the streamed JSON parsed (or the block's own input when
+ * no JSON was streamed). Text that is not JSON stays text, which `toChatResult` passes on as the arguments unchanged.
+ */
+function toolInput(call: ToolCallInProgress): unknown {
+  if (call.arguments.trim() === '') return call.initialInput ?? {}
+  try {
+    return JSON.parse(call.arguments)
+  } catch {
+    // Not JSON after all: keep the text, so the caller's validation names what the model produced.
+    return call.arguments
+  }
+}

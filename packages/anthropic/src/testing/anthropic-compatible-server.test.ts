@@ -1,0 +1,175 @@
+import type { ParsedSseEvent } from '@tinyllm/core/testing'
+import { parseSseEvents } from '@tinyllm/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './anthropic-compatible-server.js'
+import { startAnthropicCompatibleServer } from './anthropic-compatible-server.js'
+
+let server: AnthropicCompatibleServer | undefined
+
+async function start(options: AnthropicCompatibleServerOptions = {}): Promise<AnthropicCompatibleServer> {
+  server = await startAnthropicCompatibleServer(options)
+  return server
+}
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+const request = (body: Record<string, unknown>, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'anthropic-version': '2026-10-21', ...headers },
+  body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 100, ...body }),
+})
+
+const ask = { messages: [{ role: 'user', content: 'Echo me' }] }
+
+async function firstText(response: Response): Promise<string | undefined> {
+  const body = (await response.json()) as { content: Array<{ text?: string }> }
+  return body.content[0]?.text
+}
+
+async function post(running: AnthropicCompatibleServer, body: Record<string, unknown>, headers = {}) {
+  return fetch(`${running.url}/v1/messages`, request(body, headers))
+}
+
+describe('startAnthropicCompatibleServer', () => {
+  it('answers a message in Anthropic’s shape, with a request-id header; by default it echoes', async () => {
+    const running = await start()
+    const response = await post(running, ask)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('request-id')).toBe('req_0')
+    expect(await response.json()).toMatchObject({
+      id: 'msg_loopback_0',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5',
+      content: [{ type: 'text', text: 'Echo me' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 2, output_tokens: 2 },
+    })
+    expect(running.baseURL).toBe(running.url)
+    expect(running.messageRequests).toEqual([{ model: 'claude-haiku-4-5', max_tokens: 100, ...ask }])
+  })
+
+  it('streams named events from message_start to message_stop', async () => {
+    const running = await start({
+      replies: [
+        { text: 'Hi there', toolUses: [{ id: 'toolu_1', name: 'f', input: { a: 1 } }], usage: { outputTokens: 9 } },
+      ],
+      chunkChars: 4,
+    })
+    const response = await post(running, { ...ask, stream: true })
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    const events = parseSseEvents(await response.text())
+    expect(events.map((event) => event.event)).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ])
+    for (const event of events) expect(JSON.parse(event.data).type).toBe(event.event)
+    const data = (event: ParsedSseEvent | undefined) => JSON.parse(event?.data ?? 'null')
+    expect(data(events[0]).message).toMatchObject({ content: [], stop_reason: null })
+    expect(data(events[3]).delta).toEqual({ type: 'text_delta', text: 'Hi t' })
+    expect(data(events[6]).content_block).toMatchObject({ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} })
+    expect(data(events[7]).delta).toEqual({ type: 'input_json_delta', partial_json: '{"a"' })
+    expect(data(events[10])).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } })
+  })
+
+  it('cuts the text at the first stop sequence and says which', async () => {
+    const running = await start({ replies: ['one, two, three'] })
+    const body = await (await post(running, { ...ask, stop_sequences: ['three', 'two'] })).json()
+    expect(body).toMatchObject({
+      content: [{ type: 'text', text: 'one, ' }],
+      stop_reason: 'stop_sequence',
+      stop_sequence: 'two',
+    })
+  })
+
+  it('answers scripted errors in Anthropic’s shape with their headers', async () => {
+    const running = await start({
+      replies: [{ error: { status: 429, message: 'Too many', headers: { 'retry-after': '3' } } }],
+    })
+    const response = await post(running, ask)
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('3')
+    expect(response.headers.get('request-id')).toBe('req_0')
+    expect(await response.json()).toEqual({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: 'Too many' },
+      request_id: 'req_0',
+    })
+  })
+
+  it('shapes injected status faults and unknown routes as Anthropic errors', async () => {
+    const running = await start({ faults: [{ kind: 'status', status: 529 }] })
+    expect(await (await post(running, ask)).json()).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error' },
+    })
+    const missing = await fetch(`${running.url}/v1/complete`, { method: 'POST' })
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } })
+  })
+
+  it('validates like Anthropic: model, max_tokens and messages required; sampling parameters rejected on 2026-10-21', async () => {
+    const running = await start()
+    const missingMaxTokens = await fetch(`${running.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', ...ask }),
+    })
+    expect(missingMaxTokens.status).toBe(400)
+    expect(await missingMaxTokens.json()).toMatchObject({
+      error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
+    })
+    const temperature = await post(running, { ...ask, temperature: 1 })
+    expect(temperature.status).toBe(400)
+    expect(await temperature.json()).toMatchObject({
+      error: { message: 'temperature: Extra inputs are not permitted' },
+    })
+    const legacy = await post(running, { ...ask, temperature: 1 }, { 'anthropic-version': '2023-06-01' })
+    expect(legacy.status).toBe(200)
+    expect((await post(running, { messages: [] })).status).toBe(400)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('checks the key when given one, from x-api-key or a bearer token', async () => {
+    const running = await start({ apiKey: 'right' })
+    expect((await post(running, ask, { 'x-api-key': 'wrong' })).status).toBe(401)
+    expect((await post(running, ask, { authorization: 'Bearer right' })).status).toBe(200)
+    expect((await post(running, ask, { 'x-api-key': 'right' })).status).toBe(200)
+    expect((await post(running, ask)).status).toBe(401)
+  })
+
+  it('says so when the script is used up, cycles on request, and takes new replies mid-test', async () => {
+    const running = await start({ replies: ['only'] })
+    expect((await post(running, ask)).status).toBe(200)
+    const exhausted = await post(running, ask)
+    expect(exhausted.status).toBe(500)
+    expect(await exhausted.json()).toMatchObject({
+      error: { type: 'api_error', message: expect.stringContaining('used up') },
+    })
+    running.setReplies(['a', 'b'], { cycle: true })
+    const texts = []
+    for (let call = 0; call < 3; call++) texts.push(await firstText(await post(running, ask)))
+    expect(texts).toEqual(['a', 'b', 'a'])
+  })
+
+  it('computes replies from a function of the request', async () => {
+    const running = await start({
+      replies: (body, { messageIndex }) => `#${messageIndex}: ${body.messages.length} message(s)`,
+    })
+    expect(await firstText(await post(running, ask))).toBe('#0: 1 message(s)')
+  })
+})

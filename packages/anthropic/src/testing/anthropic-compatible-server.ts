@@ -1,0 +1,252 @@
+import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
+import type {
+  FaultKind,
+  FaultOptions,
+  FaultSchedule,
+  Latency,
+  LoggedRequest,
+  LoopbackResponse,
+  LoopbackServer,
+  LoopbackServerOptions,
+  RouteContext,
+  RouteHandler,
+} from '@tinyllm/core/testing'
+import { startLoopbackServer } from '@tinyllm/core/testing'
+import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
+import { toMessageEvents } from './message-events.js'
+import { resolveMessage } from './resolved-message.js'
+import type { ErrorReply, ReplySource, ScriptedReply } from './scripted-reply.js'
+
+/** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
+export interface AnthropicCompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
+  /** A function of the request, or a list used in order; default: echo the last user message. */
+  readonly replies?: ReplySource | undefined
+  /** With a list: start over when it runs out instead of answering an error. */
+  readonly cycleReplies?: boolean | undefined
+  /** Characters per streamed delta; default: text word by word, tool input 8 characters at a time. */
+  readonly chunkChars?: number | undefined
+  /** Pause between streamed events. */
+  readonly streamEventDelayMs?: number | undefined
+  /** When set, a request whose `x-api-key` or bearer token differs is answered 401, as Anthropic would. */
+  readonly apiKey?: string | undefined
+  /** Further routes, e.g. `'POST /v1/messages/count_tokens'`; the server's own route wins on a clash. */
+  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
+}
+
+/** A running Anthropic-compatible loopback server. */
+export interface AnthropicCompatibleServer extends LoopbackServer {
+  /** What to give the SDK (or `AnthropicChatModel`) as `baseURL`: the SDK adds `/v1/messages` itself. */
+  readonly baseURL: string
+  /** The bodies of the Messages requests received, in the order they were answered. */
+  readonly messageRequests: readonly MessageCreateParams[]
+  /** Replaces where replies come from (a list starts from its first entry). */
+  setReplies(replies: ReplySource | undefined, options?: { readonly cycle?: boolean | undefined }): void
+}
+
+/**
+ * Starts a real HTTP server on 127.0.0.1 that speaks Anthropic's Messages API (`POST /v1/messages`, a JSON message
+ * or, with `stream: true`, named server-sent events from `message_start` to `message_stop`), answering from a script,
+ * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header.
+ *
+ * @example
+ * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })
+ * const model = new AnthropicChatModel({ apiKey: 'test', baseURL: server.baseURL })
+ * await model.doGenerate({ messages: [{ role: 'user', content: 'Hi' }] }) // 'Hello!'
+ * await server.close()
+ */
+export async function startAnthropicCompatibleServer(
+  options: AnthropicCompatibleServerOptions = {},
+): Promise<AnthropicCompatibleServer> {
+  const messages = new MessagesRoute(options)
+  const ownRoutes: Record<string, RouteHandler> = options.cassette
+    ? {}
+    : { 'POST /v1/messages': (context) => messages.handle(context) }
+  const server = await startLoopbackServer({
+    ...options,
+    routes: { ...options.routes, ...ownRoutes },
+    formatError: (details) => anthropicErrorBody(details),
+  })
+  return new AnthropicCompatibleLoopbackServer(server, messages)
+}
+
+class MessagesRoute {
+  readonly requests: MessageCreateParams[] = []
+  readonly #options: AnthropicCompatibleServerOptions
+  #replies: ReplySource | undefined
+  #cycle: boolean
+  #nextScripted = 0
+
+  constructor(options: AnthropicCompatibleServerOptions) {
+    this.#options = options
+    this.#replies = options.replies
+    this.#cycle = options.cycleReplies ?? false
+  }
+
+  setReplies(replies: ReplySource | undefined, cycle: boolean): void {
+    this.#replies = replies
+    this.#cycle = cycle
+    this.#nextScripted = 0
+  }
+
+  async handle({ request, requestIndex, requestId }: RouteContext): Promise<LoopbackResponse> {
+    const headers = { 'request-id': requestId }
+    const expectedKey = this.#options.apiKey
+    if (expectedKey !== undefined && presentedKey(request.headers) !== expectedKey) {
+      return errorResponse({ status: 401, message: 'invalid x-api-key' }, requestId)
+    }
+    const invalid = validate(request.body, request.headers['anthropic-version'])
+    if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
+    const body = request.body as MessageCreateParams
+    const messageIndex = this.requests.push(body) - 1
+    const scripted = await this.#replyTo(body, requestIndex, messageIndex)
+    if (scripted === undefined) {
+      return errorResponse(
+        {
+          status: 500,
+          message: `The loopback server's ${this.#scriptLength()} scripted replies are used up (Messages request #${messageIndex}); script more or set cycleReplies.`,
+        },
+        requestId,
+      )
+    }
+    const reply = typeof scripted === 'string' ? { text: scripted } : scripted
+    if ('error' in reply) return errorResponse(reply.error, requestId)
+    const resolved = resolveMessage(reply, body, requestIndex)
+    if (!body.stream) return { json: resolved.message, headers }
+    const events = toMessageEvents(resolved, { chunkChars: this.#options.chunkChars })
+    return { sse: [...events], sseEventDelayMs: this.#options.streamEventDelayMs, headers }
+  }
+
+  async #replyTo(
+    body: MessageCreateParams,
+    requestIndex: number,
+    messageIndex: number,
+  ): Promise<ScriptedReply | undefined> {
+    const replies = this.#replies
+    if (replies === undefined) return echo(body)
+    if (typeof replies === 'function') return replies(body, { requestIndex, messageIndex })
+    if (replies.length === 0) return undefined
+    if (this.#nextScripted >= replies.length) {
+      if (!this.#cycle) return undefined
+      this.#nextScripted = 0
+    }
+    return replies[this.#nextScripted++]
+  }
+
+  #scriptLength(): number {
+    return typeof this.#replies === 'object' ? this.#replies.length : 0
+  }
+}
+
+class AnthropicCompatibleLoopbackServer implements AnthropicCompatibleServer {
+  readonly #server: LoopbackServer
+  readonly #messages: MessagesRoute
+
+  constructor(server: LoopbackServer, messages: MessagesRoute) {
+    this.#server = server
+    this.#messages = messages
+  }
+
+  get baseURL(): string {
+    return this.#server.url
+  }
+
+  get messageRequests(): readonly MessageCreateParams[] {
+    return this.#messages.requests
+  }
+
+  setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
+    this.#messages.setReplies(replies, options.cycle ?? false)
+  }
+
+  get url(): string {
+    return this.#server.url
+  }
+
+  get port(): number {
+    return this.#server.port
+  }
+
+  get requests(): readonly LoggedRequest[] {
+    return this.#server.requests
+  }
+
+  get inFlight(): number {
+    return this.#server.inFlight
+  }
+
+  get openSockets(): number {
+    return this.#server.openSockets
+  }
+
+  get faultCounts(): Readonly<Record<FaultKind, number>> {
+    return this.#server.faultCounts
+  }
+
+  setLatency(latency: Latency | undefined): void {
+    this.#server.setLatency(latency)
+  }
+
+  setHandler(route: string, handler: RouteHandler | undefined): void {
+    this.#server.setHandler(route, handler)
+  }
+
+  injectFaults(faults: FaultSchedule | FaultOptions): void {
+    this.#server.injectFaults(faults)
+  }
+
+  clearFaults(): void {
+    this.#server.clearFaults()
+  }
+
+  whenIdle(): Promise<void> {
+    return this.#server.whenIdle()
+  }
+
+  close(): Promise<void> {
+    return this.#server.close()
+  }
+}
+
+function presentedKey(headers: Readonly<Record<string, string>>): string | undefined {
+  const bearer = headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1]
+  return headers['x-api-key'] ?? bearer
+}
+
+function echo(body: MessageCreateParams): ScriptedReply {
+  const lastUser = body.messages.findLast((message) => message.role === 'user')
+  const content = lastUser?.content
+  if (typeof content === 'string') return { text: content }
+  let text = ''
+  for (const block of content ?? []) if (block.type === 'text') text += block.text
+  return { text }
+}
+
+function errorResponse(error: ErrorReply['error'], requestId: string): LoopbackResponse {
+  return {
+    status: error.status,
+    headers: { 'request-id': requestId, ...error.headers },
+    json: {
+      type: 'error',
+      error: { type: error.type ?? anthropicErrorType(error.status), message: error.message },
+      request_id: requestId,
+    },
+  }
+}
+
+/** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */
+const removedIn20261021 = ['temperature', 'top_p', 'top_k']
+
+/** The checks Anthropic makes that a client is most likely to fail; returns the error message, if any. */
+function validate(body: unknown, version: string | undefined): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body is not valid JSON.'
+  const candidate = body as Record<string, unknown>
+  if (typeof candidate.model !== 'string') return 'model: Field required'
+  if (typeof candidate.max_tokens !== 'number') return 'max_tokens: Field required'
+  if (!Array.isArray(candidate.messages)) return 'messages: Field required'
+  if (candidate.messages.length === 0) return 'messages: at least one message is required'
+  if (version === undefined || version >= '2026-10-21') {
+    const removed = removedIn20261021.find((name) => name in candidate)
+    if (removed !== undefined) return `${removed}: Extra inputs are not permitted`
+  }
+  return undefined
+}

@@ -1,0 +1,63 @@
+import type { MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages'
+
+/** A `tool_use` block the server answers with. */
+export interface ScriptedToolUse {
+  /** Defaults to `toolu_loopback_<request>_<n>`. */
+  readonly id?: string | undefined
+  readonly name: string
+  /** The tool input; a string is sent as the streamed JSON text as is (and parsed for the non-streamed body). */
+  readonly input: Readonly<Record<string, unknown>> | string
+}
+
+/** Token counts to report instead of the estimate (about one token per four characters). */
+export interface ScriptedUsage {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly cacheCreationInputTokens?: number | undefined
+  readonly cacheReadInputTokens?: number | undefined
+}
+
+/** One assistant message: a text block (if any text), then `tool_use` blocks. */
+export interface MessageReply {
+  readonly text?: string | null | undefined
+  readonly toolUses?: readonly ScriptedToolUse[] | undefined
+  /**
+   * Defaults to `tool_use` with tool uses, else `stop_sequence` when the text contains one of the request's
+   * `stop_sequences` (the text is cut before it), else `end_turn`.
+   */
+  readonly stopReason?: StopReason | undefined
+  readonly usage?: ScriptedUsage | undefined
+  /** The model to report; defaults to the request's. */
+  readonly model?: string | undefined
+}
+
+/** An error answered in Anthropic's shape `{ type: 'error', error: { type, message }, request_id }`. */
+export interface ErrorReply {
+  readonly error: {
+    readonly status: number
+    readonly message: string
+    /** Defaults to Anthropic's type for the status: `rate_limit_error`, `overloaded_error`, `api_error`… */
+    readonly type?: string | undefined
+    readonly headers?: Readonly<Record<string, string>> | undefined
+  }
+}
+
+/** What the server answers one Messages request with; a string is shorthand for `{ text }`. */
+export type ScriptedReply = string | MessageReply | ErrorReply
+
+/** What a reply function receives besides the request body. */
+export interface ReplyContext {
+  /** Zero-based index of the request among all the server received. */
+  readonly requestIndex: number
+  /** Zero-based index of the request among Messages requests. */
+  readonly messageIndex: number
+}
+
+/** Computes the reply to one Messages request. */
+export type ReplyFunction = (
+  request: MessageCreateParams,
+  context: ReplyContext,
+) => ScriptedReply | Promise<ScriptedReply>
+
+/** Where replies come from: a function of the request, or a list used in order. */
+export type ReplySource = ReplyFunction | readonly ScriptedReply[]

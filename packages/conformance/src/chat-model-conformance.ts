@@ -1,0 +1,422 @@
+import type { ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import {
+  AbortError,
+  ConfigurationError,
+  ProviderCallError,
+  RateLimitError,
+  resultText,
+  TimeoutError,
+  TinyLLMError,
+} from '@tinyllm/core'
+import type { LoggedRequest, LoopbackServer } from '@tinyllm/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ScriptedTurn } from './scripted-turn.js'
+import type { WireRequest } from './wire-request.js'
+
+/**
+ * What a provider package supplies to run the conformance suite against its own loopback server: how to start the
+ * server with scripted replies, how to build its chat model pointed at it, and how to read the requests it received.
+ */
+export interface ChatModelConformanceAdapter<Server extends LoopbackServer = LoopbackServer> {
+  /** The provider's name; the model's `provider` must equal it. */
+  readonly name: string
+  /** The path of the chat endpoint on the server, e.g. `/v1/messages`; other requests are ignored. */
+  readonly chatPath: string
+  /**
+   * Starts the provider's loopback server so that its `i`-th chat request is answered by `script[i]` (see
+   * `stallFaults` and `replyTurnAt` for servers built on `@tinyllm/core/testing`). Each test starts its own server and
+   * closes it afterwards.
+   */
+  startServer(script: readonly ScriptedTurn[]): Promise<Server>
+  /** Builds the provider's chat model pointed at `server`, with a test key and no retries of the SDK's own. */
+  createModel(server: Server): ChatModel
+  /** Reads a chat request body, as the server received it, into provider-neutral terms. */
+  readRequest(body: unknown): WireRequest
+  /**
+   * Whether the provider returns several choices for `n > 1`. When it does not, the model must reject such a call
+   * with a `ConfigurationError` whose `option` is `n`, before anything is sent.
+   */
+  readonly multipleChoices: boolean
+}
+
+/** Longest wait for something the server or the model must do (a request arriving, a connection closing), in ms. */
+const waitLimitMs = 5_000
+
+/**
+ * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
+ * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, JSON-schema output, a tool-call round trip,
+ * streaming that assembles to the non-streaming result, usage, error mapping (401, 429, 5xx), abort and idle timeout.
+ * Call it at the top level of a provider package's test file.
+ *
+ * @example
+ * // packages/<provider>/src/conformance.test.ts
+ * import { describeChatModelConformance } from '@tinyllm/conformance'
+ * describeChatModelConformance(myProviderAdapter)
+ */
+export function describeChatModelConformance<Server extends LoopbackServer>(
+  adapter: ChatModelConformanceAdapter<Server>,
+): void {
+  describe(`${adapter.name}: chat-model conformance`, () => {
+    let server: Server | undefined
+
+    afterEach(async () => {
+      await server?.close()
+      server = undefined
+    })
+
+    async function start(script: readonly ScriptedTurn[]): Promise<{ server: Server; model: ChatModel }> {
+      server = await adapter.startServer(script)
+      return { server, model: adapter.createModel(server) }
+    }
+
+    function chatRequests(running: Server): LoggedRequest[] {
+      return running.requests.filter((request) => request.path === adapter.chatPath)
+    }
+
+    function wire(running: Server, index = 0): WireRequest {
+      const logged = chatRequests(running)[index]
+      if (logged === undefined) throw new Error(`the server received no chat request #${index}`)
+      return adapter.readRequest(logged.body)
+    }
+
+    const user = (content: string) => ({ role: 'user', content }) as const
+
+    it('implements chat-model specification v1 under its provider name', async () => {
+      const { model } = await start([])
+      expect(model.specificationVersion).toBe('v1')
+      expect(model.provider).toBe(adapter.name)
+      expect(model.modelId).toBeTypeOf('string')
+      expect(model.modelId.length).toBeGreaterThan(0)
+    })
+
+    it('plain completion: one choice with the text, finish reason stop, the model and the request id', async () => {
+      const { server, model } = await start([{ type: 'text', text: 'Hello from the loopback server.' }])
+      const result = await model.doGenerate({ messages: [user('Say hello.')] })
+      expect(result.choices).toHaveLength(1)
+      expect(result.choices[0]).toMatchObject({
+        index: 0,
+        finishReason: 'stop',
+        message: { role: 'assistant', content: 'Hello from the loopback server.' },
+      })
+      expect(resultText(result)).toBe('Hello from the loopback server.')
+      expect(result.model).toBeTypeOf('string')
+      expect(result.model.length).toBeGreaterThan(0)
+      expect(result.requestId).toBeTypeOf('string')
+      expect(chatRequests(server)).toHaveLength(1)
+      expect(wire(server)).toMatchObject({ messages: [{ role: 'user', text: 'Say hello.' }], stream: false })
+    })
+
+    it("sends the model's default model id, or the one the request names", async () => {
+      const { server, model } = await start([
+        { type: 'text', text: 'one' },
+        { type: 'text', text: 'two' },
+      ])
+      await model.doGenerate({ messages: [user('a')] })
+      await model.doGenerate({ model: 'conformance-model-override', messages: [user('b')] })
+      expect(wire(server, 0).model).toBe(model.modelId)
+      expect(wire(server, 1).model).toBe('conformance-model-override')
+    })
+
+    it('system prompt reaches the provider as system instructions, not as a conversation turn', async () => {
+      const { server, model } = await start([{ type: 'text', text: 'Terse.' }])
+      await model.doGenerate({
+        messages: [{ role: 'system', content: 'You are terse. SYSTEM-MARKER-7' }, user('Describe the sea.')],
+      })
+      const request = wire(server)
+      expect(request.system).toEqual(['You are terse. SYSTEM-MARKER-7'])
+      expect(request.messages).toEqual([{ role: 'user', text: 'Describe the sea.' }])
+    })
+
+    it('multi-turn: every user and assistant turn reaches the wire, in order', async () => {
+      const { server, model } = await start([{ type: 'text', text: 'Blue.' }])
+      const result = await model.doGenerate({
+        messages: [
+          user('My name is Ada.'),
+          { role: 'assistant', content: 'Hello Ada.' },
+          user('What is my name?'),
+          { role: 'assistant', content: 'Ada.' },
+          user('And the colour of the sky?'),
+        ],
+      })
+      expect(resultText(result)).toBe('Blue.')
+      expect(wire(server).messages).toEqual([
+        { role: 'user', text: 'My name is Ada.' },
+        { role: 'assistant', text: 'Hello Ada.', toolCalls: [] },
+        { role: 'user', text: 'What is my name?' },
+        { role: 'assistant', text: 'Ada.', toolCalls: [] },
+        { role: 'user', text: 'And the colour of the sky?' },
+      ])
+    })
+
+    if (adapter.multipleChoices) {
+      it('multiple choices: n reaches the wire and every choice comes back, indexed', async () => {
+        const { server, model } = await start([{ type: 'choices', texts: ['First.', 'Second.'] }])
+        const result = await model.doGenerate({ n: 2, messages: [user('Two answers, please.')] })
+        expect(wire(server).n).toBe(2)
+        expect(result.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
+          [0, 'First.'],
+          [1, 'Second.'],
+        ])
+      })
+    } else {
+      it('multiple choices: n > 1 is a typed "unsupported" ConfigurationError, and nothing is sent', async () => {
+        const { server, model } = await start([{ type: 'text', text: 'one' }])
+        const request: ChatRequest = { n: 2, messages: [user('Two answers, please.')] }
+        const generated = await model.doGenerate(request).catch((error: unknown) => error)
+        expectConfigurationError(generated, 'n')
+        const streamed = await collect(model.doStream(request)).catch((error: unknown) => error)
+        expectConfigurationError(streamed, 'n')
+        expect(chatRequests(server)).toHaveLength(0)
+        const single = await model.doGenerate({ n: 1, messages: [user('One is fine.')] })
+        expect(resultText(single)).toBe('one')
+      })
+    }
+
+    it('stop sequences and max tokens reach the wire', async () => {
+      const { server, model } = await start([{ type: 'text', text: 'One, two' }])
+      await model.doGenerate({ stop: ['END', '###'], maxTokens: 77, messages: [user('Count.')] })
+      expect(wire(server)).toMatchObject({ stop: ['END', '###'], maxTokens: 77 })
+    })
+
+    it('JSON-schema output: the schema reaches the wire and the JSON answer comes back as the text', async () => {
+      const schema = {
+        type: 'object',
+        properties: { city: { type: 'string' }, population: { type: 'integer' } },
+        required: ['city', 'population'],
+        additionalProperties: false,
+      }
+      const { server, model } = await start([{ type: 'text', text: '{"city":"Paris","population":2102650}' }])
+      const result = await model.doGenerate({
+        responseFormat: { type: 'json_schema', name: 'city', schema, strict: true },
+        messages: [user('The largest city of France, as JSON.')],
+      })
+      expect(wire(server).responseSchema).toEqual(schema)
+      expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris', population: 2102650 })
+    })
+
+    it('tool-call round trip: the call comes back typed, and its result reaches the wire with its id', async () => {
+      const weather = {
+        name: 'get_weather',
+        description: 'Current weather of a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      }
+      const { server, model } = await start([
+        {
+          type: 'tool-calls',
+          toolCalls: [{ id: 'call_conformance_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+        },
+        { type: 'text', text: 'It is 18 °C in Paris.' },
+      ])
+      const question = user('Weather in Paris?')
+      const first = await model.doGenerate({ tools: [weather], messages: [question] })
+      expect(wire(server, 0).toolNames).toEqual(['get_weather'])
+      const choice = first.choices[0]
+      expect(choice?.finishReason).toBe('tool_calls')
+      const calls = choice?.message.toolCalls ?? []
+      expect(calls.map(({ id, name }) => ({ id, name }))).toEqual([{ id: 'call_conformance_1', name: 'get_weather' }])
+      expect(JSON.parse(calls[0]?.arguments ?? 'null')).toEqual({ city: 'Paris' })
+
+      const second = await model.doGenerate({
+        tools: [weather],
+        messages: [
+          question,
+          { role: 'assistant', content: choice?.message.content ?? null, toolCalls: calls },
+          { role: 'tool', toolCallId: 'call_conformance_1', content: '18 °C, clear' },
+        ],
+      })
+      expect(resultText(second)).toBe('It is 18 °C in Paris.')
+      const turns = wire(server, 1).messages
+      expect(turns[0]).toEqual({ role: 'user', text: 'Weather in Paris?' })
+      expect(turns[1]).toMatchObject({
+        role: 'assistant',
+        toolCalls: [{ id: 'call_conformance_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+      })
+      expect(turns[2]).toEqual({ role: 'tool', toolCallId: 'call_conformance_1', text: '18 °C, clear' })
+      expect(turns).toHaveLength(3)
+    })
+
+    it('streaming text assembles to the non-streaming result', async () => {
+      const text = 'Streaming, one delta at a time, should assemble to the very same answer.'
+      const { server, model } = await start([
+        { type: 'text', text },
+        { type: 'text', text },
+      ])
+      const request: ChatRequest = { messages: [user('Tell me something.')] }
+      const generated = await model.doGenerate(request)
+      const { parts, result } = await collect(model.doStream(request))
+      expect(wire(server, 1).stream).toBe(true)
+      expect(comparable(result)).toEqual(comparable(generated))
+      const deltas = parts.filter((part) => part.type === 'text-delta')
+      expect(deltas.length).toBeGreaterThan(0)
+      expect(deltas.map((part) => part.text).join('')).toBe(text)
+      expect(deltas.every((part) => part.choiceIndex === 0)).toBe(true)
+    })
+
+    it('streaming tool calls assemble to the non-streaming result', async () => {
+      const toolCalls = [
+        { id: 'call_stream_1', name: 'lookup', arguments: { query: 'tinyllm conformance', limit: 3 } },
+        { id: 'call_stream_2', name: 'lookup', arguments: { query: 'loopback', limit: 1 } },
+      ]
+      const { model } = await start([
+        { type: 'tool-calls', toolCalls },
+        { type: 'tool-calls', toolCalls },
+      ])
+      const request: ChatRequest = {
+        tools: [{ name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
+        messages: [user('Look two things up.')],
+      }
+      const generated = await model.doGenerate(request)
+      const { parts, result } = await collect(model.doStream(request))
+      expect(comparable(result)).toEqual(comparable(generated))
+      const assembled = new Map<number, { id?: string; name?: string; arguments: string }>()
+      for (const part of parts) {
+        if (part.type !== 'tool-call-delta') continue
+        const call = assembled.get(part.toolCallIndex) ?? { arguments: '' }
+        if (part.id !== undefined) call.id = part.id
+        if (part.name !== undefined) call.name = part.name
+        call.arguments += part.argumentsDelta
+        assembled.set(part.toolCallIndex, call)
+      }
+      expect([...assembled.keys()]).toEqual([0, 1])
+      expect(
+        [...assembled.values()].map((call) => ({
+          id: call.id,
+          name: call.name,
+          arguments: JSON.parse(call.arguments),
+        })),
+      ).toEqual(toolCalls)
+    })
+
+    it('usage: input and output tokens are reported, the same when streaming', async () => {
+      const usage = { inputTokens: 21, outputTokens: 8 }
+      const { model } = await start([
+        { type: 'text', text: 'Counted.', usage },
+        { type: 'text', text: 'Counted.', usage },
+      ])
+      const request: ChatRequest = { messages: [user('Count my tokens.')] }
+      const expected = { inputTokens: 21, outputTokens: 8, totalTokens: 29 }
+      expect((await model.doGenerate(request)).usage).toEqual(expected)
+      expect((await collect(model.doStream(request))).result.usage).toEqual(expected)
+    })
+
+    it('401 → ProviderCallError, not retryable, with status, request id and cause; sent once', async () => {
+      const { server, model } = await start([{ type: 'error', status: 401, message: 'invalid api key' }])
+      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(RateLimitError.isInstance(error)).toBe(false)
+      const failure = error as ProviderCallError
+      expect(failure).toMatchObject({ status: 401, retryable: false, provider: adapter.name })
+      expect(failure.requestId).toBeTypeOf('string')
+      expect(failure.cause).toBeDefined()
+      expect(chatRequests(server)).toHaveLength(1)
+    })
+
+    it('429 → RateLimitError, retryable, with retryAfterMs from retry-after; sent once', async () => {
+      const { server, model } = await start([
+        { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' },
+      ])
+      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+      expect(RateLimitError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2_000, provider: adapter.name })
+      expect(chatRequests(server)).toHaveLength(1)
+    })
+
+    it('500 and 503 → ProviderCallError, retryable, with status; each sent once', async () => {
+      const { server, model } = await start([
+        { type: 'error', status: 500, message: 'internal error' },
+        { type: 'error', status: 503, message: 'unavailable' },
+      ])
+      for (const status of [500, 503]) {
+        const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+        expect(ProviderCallError.isInstance(error)).toBe(true)
+        expect(error).toMatchObject({ status, retryable: true })
+      }
+      expect(chatRequests(server)).toHaveLength(2)
+    })
+
+    it('an error status while streaming is mapped the same way', async () => {
+      const { model } = await start([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }])
+      const error = await collect(model.doStream({ messages: [user('Hi')] })).catch((caught: unknown) => caught)
+      expect(RateLimitError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 1_000 })
+    })
+
+    it('abort during a call: rejects with AbortError, and the server sees the request closed', async () => {
+      const { server, model } = await start([{ type: 'stall' }])
+      const controller = new AbortController()
+      const pending = model.doGenerate({ messages: [user('Take your time.')] }, { signal: controller.signal })
+      const settled = pending.catch((error: unknown) => error)
+      await waitFor(() => chatRequests(server).length === 1, 'the request to arrive')
+      controller.abort(new Error('user cancelled'))
+      expect(AbortError.isInstance(await settled)).toBe(true)
+      await waitFor(() => chatRequests(server)[0]?.outcome !== 'pending', 'the server to see the request closed')
+      expect(server.inFlight).toBe(0)
+    })
+
+    it('abort mid-stream: rejects with AbortError, and the server sees the request closed', async () => {
+      const { server, model } = await start([{ type: 'stall', text: 'This answer starts, then stalls forever.' }])
+      const controller = new AbortController()
+      const settled = collect(
+        model.doStream({ messages: [user('Stream slowly.')] }, { signal: controller.signal }),
+      ).catch((error: unknown) => error)
+      await waitFor(() => chatRequests(server).length === 1, 'the request to arrive')
+      controller.abort()
+      expect(AbortError.isInstance(await settled)).toBe(true)
+      await waitFor(() => chatRequests(server)[0]?.outcome !== 'pending', 'the server to see the request closed')
+      expect(server.inFlight).toBe(0)
+    })
+
+    it('an already aborted signal: rejects with AbortError and sends nothing', async () => {
+      const { server, model } = await start([{ type: 'text', text: 'unused' }])
+      const signal = AbortSignal.abort(new Error('too late'))
+      const generated = await model.doGenerate({ messages: [user('Hi')] }, { signal }).catch((error: unknown) => error)
+      expect(AbortError.isInstance(generated)).toBe(true)
+      const streamed = await collect(model.doStream({ messages: [user('Hi')] }, { signal })).catch(
+        (error: unknown) => error,
+      )
+      expect(AbortError.isInstance(streamed)).toBe(true)
+      expect(chatRequests(server)).toHaveLength(0)
+    })
+
+    it('idle timeout: a stream that stalls fails with TimeoutError (idle), and the request is closed', async () => {
+      const { server, model } = await start([{ type: 'stall', text: 'This answer starts, then stalls forever.' }])
+      const error = await collect(model.doStream({ messages: [user('Stream.')] }, { idleTimeoutMs: 100 })).catch(
+        (caught: unknown) => caught,
+      )
+      expect(TimeoutError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ kind: 'idle', retryable: true })
+      await waitFor(() => chatRequests(server)[0]?.outcome !== 'pending', 'the server to see the request closed')
+    })
+  })
+}
+
+async function collect(
+  stream: AsyncIterable<ChatStreamPart>,
+): Promise<{ parts: ChatStreamPart[]; result: ChatResult }> {
+  const parts: ChatStreamPart[] = []
+  for await (const part of stream) parts.push(part)
+  const finishes = parts.filter((part) => part.type === 'finish')
+  expect(finishes, 'a stream ends with exactly one finish part').toHaveLength(1)
+  const last = parts.at(-1)
+  if (last?.type !== 'finish') throw new Error('the finish part is not the last part of the stream')
+  return { parts, result: last.result }
+}
+
+/** What must be equal between a generated and a streamed result: all but the raw body and the request id. */
+function comparable(result: ChatResult): Pick<ChatResult, 'choices' | 'usage' | 'model'> {
+  return { choices: result.choices, usage: result.usage, model: result.model }
+}
+
+function expectConfigurationError(error: unknown, option: string): void {
+  expect(TinyLLMError.isInstance(error), `expected a tinyllm error, got ${String(error)}`).toBe(true)
+  expect(ConfigurationError.isInstance(error)).toBe(true)
+  expect((error as ConfigurationError).option).toBe(option)
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + waitLimitMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
