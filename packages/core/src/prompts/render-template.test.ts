@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest'
+import { parseTemplate, renderTemplate } from './render-template.js'
+import { TemplateError } from './template-error.js'
+
+const failure = (run: () => unknown): TemplateError => {
+  try {
+    run()
+  } catch (error) {
+    if (TemplateError.isInstance(error)) return error
+    throw error
+  }
+  throw new Error('expected a TemplateError')
+}
+
+describe('renderTemplate', () => {
+  it('substitutes top-level and dotted placeholders by plain lookup', () => {
+    expect(renderTemplate('Hello {name}!', { name: 'Ada' })).toBe('Hello Ada!')
+    expect(
+      renderTemplate('{applicant.name} earns {applicant.income}', { applicant: { name: 'Ada', income: 42 } }),
+    ).toBe('Ada earns 42')
+    expect(renderTemplate('{a}{b}{c}', { a: true, b: 10n, c: -1.5 })).toBe('true10-1.5')
+    expect(renderTemplate('first: {items.0}', { items: ['x', 'y'] })).toBe('first: x')
+    expect(renderTemplate('no placeholders', undefined)).toBe('no placeholders')
+  })
+
+  it('turns {{ and }} into literal braces', () => {
+    expect(renderTemplate('{{"verdict": "{verdict}"}}', { verdict: 'good' })).toBe('{"verdict": "good"}')
+    expect(renderTemplate('{{name}}', { name: 'Ada' })).toBe('{name}')
+  })
+
+  it('rejects {__proto__}, {constructor.constructor} and {x.prototype} without touching prototypes', () => {
+    for (const template of ['{__proto__}', '{constructor.constructor}', '{user.prototype}', '{a.__proto__.b}']) {
+      const error = failure(() => renderTemplate(template, { user: {}, a: {} }))
+      expect(error.reason).toBe('forbidden')
+      expect(error.message).toMatch(/not allowed/)
+    }
+    expect(Object.prototype).not.toHaveProperty('polluted')
+  })
+
+  it('reads only own properties: inherited values count as missing', () => {
+    const input = Object.create({ inherited: 'from the prototype' }) as Record<string, unknown>
+    input.own = 'mine'
+    const error = failure(() => renderTemplate('{inherited}', input))
+    expect(error.reason).toBe('missing')
+    expect(error.availableKeys).toEqual(['own'])
+    expect(failure(() => renderTemplate('{toString}', {})).reason).toBe('missing')
+    expect(failure(() => renderTemplate('{hasOwnProperty}', { a: 1 })).reason).toBe('missing')
+  })
+
+  it('never calls a getter', () => {
+    let called = false
+    const input = {
+      get secret() {
+        called = true
+        return 'x'
+      },
+    }
+    const error = failure(() => renderTemplate('{secret}', input))
+    expect(error.reason).toBe('missing')
+    expect(error.message).toMatch(/getter/)
+    expect(called).toBe(false)
+  })
+
+  it('names a missing variable and lists the keys available where the lookup stopped', () => {
+    const error = failure(() => renderTemplate('Dear {applicant.name}', { applicant: { first: 'Ada', last: 'L' } }))
+    expect(error.reason).toBe('missing')
+    expect(error.placeholder).toBe('applicant.name')
+    expect(error.availableKeys).toEqual(['first', 'last'])
+    expect(error.message).toContain('{applicant.name}')
+    expect(error.message).toContain('first, last')
+    const top = failure(() => renderTemplate('{message}', { loan_application: 'x' }))
+    expect(top.message).toContain('loan_application')
+    expect(failure(() => renderTemplate('{a}', { a: undefined })).reason).toBe('missing')
+    expect(failure(() => renderTemplate('{a.b}', { a: 'text' })).message).toMatch(/'a' is not an object/)
+    expect(failure(() => renderTemplate('{a}', null)).message).toMatch(/input is not an object/)
+  })
+
+  it('rejects objects, arrays, null and non-finite numbers instead of printing [object Object]', () => {
+    for (const value of [{ nested: true }, ['a'], null, Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s')]) {
+      const error = failure(() => renderTemplate('{value}', { value }))
+      expect(error.reason).toBe('not-scalar')
+      expect(error.message).not.toContain('[object Object]')
+    }
+  })
+
+  it('never puts input values into error messages', () => {
+    const error = failure(() => renderTemplate('{key.missing}', { key: { apiKey: 'sk-canary-123' } }))
+    expect(error.message).not.toContain('sk-canary-123')
+    expect(error.message).toContain('apiKey')
+  })
+
+  it('passes lone surrogates and other code units through unchanged', () => {
+    const lone = 'a\uD800b\uDFFFc'
+    expect(renderTemplate(`${lone}{x}${lone}`, { x: lone })).toBe(`${lone}${lone}${lone}`)
+    expect(renderTemplate('😀 {x} \u0000', { x: '\uDBFF' })).toBe('😀 \uDBFF \u0000')
+  })
+
+  it('reports syntax errors with their position', () => {
+    expect(failure(() => parseTemplate('open { never closed')).message).toMatch(/unmatched '\{' at position 5/)
+    expect(failure(() => parseTemplate('a } b')).message).toMatch(/unmatched '\}' at position 2/)
+    expect(failure(() => parseTemplate('{a{b}')).reason).toBe('syntax')
+    expect(failure(() => parseTemplate('{}')).reason).toBe('syntax')
+    expect(failure(() => parseTemplate('{a..b}')).reason).toBe('syntax')
+    expect(failure(() => parseTemplate('{ name }')).reason).toBe('syntax')
+    expect(failure(() => parseTemplate('{a()}')).reason).toBe('syntax')
+  })
+
+  it('parses once and renders many times', () => {
+    const parsed = parseTemplate('{greeting}, {person.name}')
+    expect(parsed.placeholders).toEqual(['greeting', 'person.name'])
+    expect(renderTemplate(parsed, { greeting: 'Hi', person: { name: 'Ada' } })).toBe('Hi, Ada')
+    expect(renderTemplate(parsed, { greeting: 'Bye', person: { name: 'Alan' } })).toBe('Bye, Alan')
+  })
+
+  it('names the Function in errors when given a location', () => {
+    const error = failure(() => renderTemplate('{x}', {}, { functionName: 'greeting', state: 'running' }))
+    expect(error.functionName).toBe('greeting')
+    expect(error.state).toBe('running')
+    expect(error.message.startsWith('greeting: ')).toBe(true)
+  })
+})

@@ -1,0 +1,204 @@
+import { TemplateError } from './template-error.js'
+
+/** A template split once into literal text and placeholders, ready to render many times. */
+export interface ParsedTemplate {
+  /** The template as written. */
+  readonly source: string
+  /** Every placeholder as written, in order of appearance (e.g. `name`, `applicant.name`). */
+  readonly placeholders: ReadonlyArray<string>
+  /** Literal text and placeholder paths, alternating as they appear. */
+  readonly parts: ReadonlyArray<string | TemplatePlaceholder>
+}
+
+/** One `{path.to.value}` of a template. */
+export interface TemplatePlaceholder {
+  /** As written between the braces. */
+  readonly source: string
+  /** The property names to follow, in order. */
+  readonly path: ReadonlyArray<string>
+}
+
+/** Where a rendering happens, so that errors can name the Function. */
+export interface TemplateLocation {
+  readonly functionName?: string
+  readonly state?: string
+}
+
+/** Path segments that would reach into prototypes; rejected wherever they appear. */
+const forbiddenSegments: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor'])
+const segmentPattern = /^[\p{L}\p{N}_$-]+$/u
+const maxListedKeys = 50
+
+/**
+ * Splits a template into text and placeholders. `{name}` and `{applicant.name}` are placeholders; `{{` and `}}` are
+ * literal braces. Throws {@link TemplateError} (`syntax` or `forbidden`) for an unbalanced brace, an empty or malformed
+ * name, or a segment `__proto__`, `prototype` or `constructor`.
+ *
+ * @example
+ * parseTemplate('Dear {applicant.name}, {{ok}}').placeholders // ['applicant.name']
+ */
+export function parseTemplate(template: string, location?: TemplateLocation): ParsedTemplate {
+  if (typeof template !== 'string') {
+    throw new TemplateError({
+      reason: 'syntax',
+      message: `a template must be a string, got ${typeof template}`,
+      ...location,
+    })
+  }
+  const parts: Array<string | TemplatePlaceholder> = []
+  const placeholders: string[] = []
+  let text = ''
+  let index = 0
+  const length = template.length
+  while (index < length) {
+    const char = template[index] as string
+    if (char === '{') {
+      if (template[index + 1] === '{') {
+        text += '{'
+        index += 2
+        continue
+      }
+      const close = template.indexOf('}', index + 1)
+      const nextOpen = template.indexOf('{', index + 1)
+      if (close === -1 || (nextOpen !== -1 && nextOpen < close)) {
+        throw syntaxError(`unmatched '{' at position ${index} (write '{{' for a literal brace)`, location)
+      }
+      const source = template.slice(index + 1, close)
+      const placeholder = parsePlaceholder(source, location)
+      if (text !== '') parts.push(text)
+      text = ''
+      parts.push(placeholder)
+      placeholders.push(source)
+      index = close + 1
+    } else if (char === '}') {
+      if (template[index + 1] !== '}') {
+        throw syntaxError(`unmatched '}' at position ${index} (write '}}' for a literal brace)`, location)
+      }
+      text += '}'
+      index += 2
+    } else {
+      // Copy a run of plain text at once; code units pass through untouched, lone surrogates included.
+      let end = index + 1
+      while (end < length) {
+        const next = template.charCodeAt(end)
+        if (next === 0x7b || next === 0x7d) break
+        end += 1
+      }
+      text += template.slice(index, end)
+      index = end
+    }
+  }
+  if (text !== '') parts.push(text)
+  return { source: template, placeholders, parts }
+}
+
+function parsePlaceholder(source: string, location: TemplateLocation | undefined): TemplatePlaceholder {
+  const path = source.split('.')
+  for (const segment of path) {
+    if (forbiddenSegments.has(segment)) {
+      throw new TemplateError({
+        reason: 'forbidden',
+        message: `placeholder {${source}}: the segment '${segment}' is not allowed (templates read only plain data)`,
+        placeholder: source,
+        ...location,
+      })
+    }
+    if (!segmentPattern.test(segment)) {
+      throw new TemplateError({
+        reason: 'syntax',
+        message: `placeholder {${source}}: ${segment === '' ? 'empty name or segment' : `invalid segment '${segment}'`} (names are letters, digits, '_', '$' and '-', separated by '.')`,
+        placeholder: source,
+        ...location,
+      })
+    }
+  }
+  return { source, path }
+}
+
+function syntaxError(message: string, location: TemplateLocation | undefined): TemplateError {
+  return new TemplateError({ reason: 'syntax', message: `template syntax: ${message}`, ...location })
+}
+
+/**
+ * Renders a template by plain lookup: each `{a.b}` is replaced by the own property `b` of the own property `a` of
+ * `variables`. Nothing is evaluated, prototypes are never read, getters are never called. Values must be strings,
+ * finite numbers, bigints or booleans. Throws {@link TemplateError}: `missing` (naming the placeholder and listing the
+ * keys available there), `not-scalar`, `forbidden` or `syntax`.
+ *
+ * @example
+ * renderTemplate('Hello {user.name}!', { user: { name: 'Ada' } }) // 'Hello Ada!'
+ * renderTemplate('{{literal}}', {}) // '{literal}'
+ */
+export function renderTemplate(
+  template: string | ParsedTemplate,
+  variables: unknown,
+  location?: TemplateLocation,
+): string {
+  const parsed = typeof template === 'string' ? parseTemplate(template, location) : template
+  let output = ''
+  for (const part of parsed.parts) {
+    output += typeof part === 'string' ? part : lookup(part, variables, location)
+  }
+  return output
+}
+
+function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: TemplateLocation | undefined): string {
+  let current: unknown = variables
+  const path = placeholder.path
+  for (let depth = 0; depth < path.length; depth++) {
+    const segment = path[depth] as string
+    if (typeof current !== 'object' || current === null) {
+      throw new TemplateError({
+        reason: 'missing',
+        message: `missing variable {${placeholder.source}}: ${depth === 0 ? 'the input is not an object' : `'${path.slice(0, depth).join('.')}' is not an object`}`,
+        placeholder: placeholder.source,
+        availableKeys: [],
+        ...location,
+      })
+    }
+    const descriptor = Object.hasOwn(current, segment) ? Object.getOwnPropertyDescriptor(current, segment) : undefined
+    if (descriptor === undefined || !('value' in descriptor) || descriptor.value === undefined) {
+      const keys = Object.keys(current)
+      const listed = keys.length > maxListedKeys ? keys.slice(0, maxListedKeys) : keys
+      const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
+      const reason =
+        descriptor !== undefined && !('value' in descriptor) ? ` ('${segment}' is a getter, which is never called)` : ''
+      throw new TemplateError({
+        reason: 'missing',
+        message: `missing variable {${placeholder.source}}${reason}; ${where} has ${
+          listed.length === 0
+            ? 'no keys'
+            : `keys: ${listed.join(', ')}${keys.length > listed.length ? `, … (${keys.length} in all)` : ''}`
+        }`,
+        placeholder: placeholder.source,
+        availableKeys: listed,
+        ...location,
+      })
+    }
+    current = descriptor.value
+  }
+  switch (typeof current) {
+    case 'string':
+      return current
+    case 'boolean':
+    case 'bigint':
+      return String(current)
+    case 'number':
+      if (Number.isFinite(current)) return String(current)
+      break
+  }
+  throw new TemplateError({
+    reason: 'not-scalar',
+    message: `variable {${placeholder.source}} is ${describeValue(current)}; a template takes strings, finite numbers, bigints or booleans`,
+    placeholder: placeholder.source,
+    ...location,
+  })
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'object') return 'an object'
+  return `a ${typeof value}`
+}
