@@ -214,16 +214,23 @@ export class LLMCall<
   Schema extends StandardSchemaV1 = never,
 > extends TinyFunction<LLMCallInput, LLMCallOutput<Mode, Schema>> {
   override readonly kind: string = 'llm-call'
+  /** The chat model every attempt calls. */
   readonly model: ChatModel
   /** Defaults sent with every call, structured output's response format included. */
   readonly settings: ChatSettings
+  /** What `invoke` returns: `text`, `texts` or `result`. */
   readonly outputMode: LLMCallOutputMode
+  /** The structured-output options, when the answer is parsed as JSON and validated. */
   readonly structuredOutput: StructuredOutputOptions<Schema> | undefined
+  /** The shared limiter every attempt acquires from, if any. */
   readonly rateLimiter: RateLimiter | undefined
+  /** Prices used for cost accounting. */
   readonly prices: PriceTable
+  /** For streams: longest silence between chunks, in ms. */
   readonly idleTimeoutMs: number | undefined
-  /** The `attemptTimeoutMs` option: limit on each model call, from when it is sent. */
+  /** The `attemptTimeoutMs` option: limit on each model call from when it is sent (enforced here, not by the base). */
   readonly callTimeoutMs: number | undefined
+  /** Output tokens assumed per choice when `maxTokens` is not set. */
   readonly outputTokenEstimate: number
   private readonly countInputTokens: (request: ChatRequest) => number
   private readonly responseFormat: ResponseFormat | undefined
