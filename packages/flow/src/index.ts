@@ -1,1 +1,38 @@
-export {}
+export {
+  Chain,
+  type ChainInput,
+  type ChainLinkMismatch,
+  type ChainOptions,
+  type ChainOutput,
+  type EmptyChain,
+  type LinkedChildren,
+} from './chain.js'
+export {
+  type DecideFunction,
+  Decision,
+  type DecisionAnswer,
+  type DecisionBranches,
+  type DecisionOptions,
+  type DecisionOutput,
+  type DecisionResult,
+} from './decision.js'
+export type { Accepts, AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
+export {
+  type Describable,
+  describeGraph,
+  type FlowGraph,
+  type GraphEdge,
+  type GraphNode,
+} from './graph.js'
+export { escapeMermaid, lifecycleToMermaid, type MermaidOptions, toMermaid } from './mermaid.js'
+export {
+  Parallel,
+  type ParallelBranches,
+  type ParallelChildren,
+  type ParallelInput,
+  type ParallelMode,
+  type ParallelNode,
+  type ParallelOptions,
+  type ParallelOutput,
+  type Settled,
+} from './parallel.js'

@@ -1,0 +1,45 @@
+import { defineFunction, type RunContext, type RunRecord } from '@tinyllm/core'
+
+/** A promise with its resolve function outside, to hold a branch until the test lets it go. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((settle) => {
+    resolve = settle
+  })
+  return { promise, resolve }
+}
+
+/** Resolves when `signal` aborts, with its reason. */
+export function aborted(signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(signal.reason)
+    else signal.addEventListener('abort', () => resolve(signal.reason), { once: true })
+  })
+}
+
+/** Lets every pending microtask and one macrotask turn run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** The visited states of a run record. */
+export function statesOf(record: RunRecord): string[] {
+  return record.states.map((entry) => entry.state)
+}
+
+/** A run tree printed without durations, which vary from run to run. */
+export function withoutDurations(tree: string): string {
+  return tree.replace(/ \d+(\.\d+)? (µs|ms|s)(?= |$)/gm, '')
+}
+
+/** A Function that waits for its signal and never completes on its own; it records the signals it saw. */
+export function blocker(name: string, seen: AbortSignal[]) {
+  return defineFunction({
+    name,
+    run: async (_input: unknown, context: RunContext) => {
+      seen.push(context.signal)
+      await aborted(context.signal)
+      return name
+    },
+  })
+}

@@ -1,0 +1,164 @@
+import { getEventListeners } from 'node:events'
+import {
+  AbortError,
+  ConfigurationError,
+  defineFunction,
+  Function,
+  formatRunTree,
+  type RunContext,
+  ValidationError,
+} from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { deferred, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { Chain } from './chain.js'
+
+const parse = defineFunction({ name: 'parse', run: (text: string) => Number(text) })
+const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+const format = defineFunction({ name: 'format', run: (value: number) => ({ text: `= ${value}` }) })
+
+describe('Chain', () => {
+  it('passes each output to the next child and resolves with the last output', async () => {
+    const chain = new Chain({ name: 'calc', children: [parse, double, double, format] })
+    expect(await chain.invoke('5')).toEqual({ text: '= 20' })
+    expect(chain.kind).toBe('chain')
+  })
+
+  it('records every child as a child run, in order', async () => {
+    const chain = new Chain({ name: 'calc', children: [parse, double, format] })
+    const record = await chain.trace('2')
+    expect(record.status).toBe('complete')
+    expect(record.kind).toBe('chain')
+    expect(record.children.map((child) => [child.function, child.status, child.output])).toEqual([
+      ['parse', 'complete', 2],
+      ['double', 'complete', 4],
+      ['format', 'complete', { text: '= 4' }],
+    ])
+    expect(record.children.every((child) => child.parentRunId === record.runId)).toBe(true)
+  })
+
+  it('fails with the failing child’s own error, and the tree shows which child failed in which state', async () => {
+    let formatted = 0
+    const positive = defineFunction({
+      name: 'positive',
+      output: z.number().positive(),
+      run: (value: number) => value,
+    })
+    const counted = defineFunction({
+      name: 'format',
+      run: (value: number) => {
+        formatted += 1
+        return value
+      },
+    })
+    const chain = new Chain({ name: 'calc', children: [parse, positive, counted] })
+    const error = await chain.invoke('-3').catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).functionName).toBe('positive')
+    expect((error as ValidationError).state).toBe('output_validation')
+    expect(formatted).toBe(0)
+
+    const record = await chain.trace('-3')
+    expect(record.status).toBe('failed')
+    expect(record.error?.functionName).toBe('positive')
+    expect(record.children.map((child) => [child.function, child.status])).toEqual([
+      ['parse', 'complete'],
+      ['positive', 'failed'],
+    ])
+    expect(statesOf(record.children[1]!)).toEqual([
+      'init',
+      'input_validation',
+      'running',
+      'output_validation',
+      'failed',
+    ])
+    expect(withoutDurations(formatRunTree(record))).toBe(
+      [
+        '✖ calc (chain)',
+        '│  init → input_validation → running → failed',
+        '│  ValidationError in output_validation: (root): Too small: expected number to be >0',
+        '├─ ✔ parse (function)',
+        '└─ ✖ positive (function)',
+        '      init → input_validation → running → output_validation → failed',
+        '      ValidationError in output_validation: (root): Too small: expected number to be >0',
+      ].join('\n'),
+    )
+  })
+
+  it('validates its own input and output schemas around the children', async () => {
+    const chain = new Chain({
+      name: 'calc',
+      input: z.string().regex(/^\d+$/),
+      output: z.object({ text: z.string() }),
+      children: [parse, format],
+    })
+    expect(await chain.invoke('7')).toEqual({ text: '= 7' })
+    const error = await chain.invoke('seven').catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).functionName).toBe('calc')
+    expect((error as ValidationError).state).toBe('input_validation')
+  })
+
+  it('refuses to be built without children, or with something that is not a Function', () => {
+    expect(() => new Chain({ name: 'empty', children: [] as never })).toThrow(ConfigurationError)
+    expect(() => new Chain({ name: 'empty', children: [] as never })).toThrow(/at least one child/)
+    expect(() => new Chain({ name: 'odd', children: [parse, { name: 'x' }] as never })).toThrow(
+      /children\[1\]: must be a Function/,
+    )
+  })
+
+  it('runs 10,000 steps without overflowing the stack', async () => {
+    const increment = defineFunction({ name: 'increment', run: (value: number) => value + 1 })
+    const steps = Array.from({ length: 10_000 }, () => increment)
+    const chain = new Chain({ name: 'long', children: steps })
+    expect(await chain.invoke(0)).toBe(10_000)
+    const record = await chain.trace(0)
+    expect(record.children).toHaveLength(10_000)
+    expect(record.output).toBe(10_000)
+  })
+
+  it('stops at the running child when aborted, starts no further child, and leaves no listener behind', async () => {
+    const gate = deferred()
+    const started: string[] = []
+    class Step extends Function<number, number> {
+      async run(value: number, context: RunContext) {
+        started.push(this.name)
+        if (this.name === 'second') {
+          gate.resolve()
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }))
+        }
+        return value + 1
+      }
+    }
+    const chain = new Chain({
+      name: 'abortable',
+      children: [new Step({ name: 'first' }), new Step({ name: 'second' }), new Step({ name: 'third' })],
+    })
+    const controller = new AbortController()
+    const pending = chain.trace(0, { signal: controller.signal })
+    await gate.promise
+    controller.abort('user cancelled')
+    const record = await pending
+    expect(started).toEqual(['first', 'second'])
+    expect(record.status).toBe('failed')
+    expect(AbortError.isInstance(record.error)).toBe(true)
+    expect(record.children.map((child) => [child.function, child.status])).toEqual([
+      ['first', 'complete'],
+      ['second', 'failed'],
+    ])
+    expect(AbortError.isInstance(record.children[1]!.error)).toBe(true)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('describes itself with its children in order', () => {
+    const chain = new Chain({ name: 'calc', children: [parse, new Chain({ name: 'inner', children: [double] })] })
+    expect(chain.describe()).toEqual({
+      kind: 'chain',
+      name: 'calc',
+      children: [
+        { kind: 'function', name: 'parse' },
+        { kind: 'chain', name: 'inner', children: [{ kind: 'function', name: 'double' }] },
+      ],
+    })
+  })
+})

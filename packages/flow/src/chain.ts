@@ -1,0 +1,122 @@
+import { ConfigurationError, Function, type FunctionNode, type FunctionOptions, type RunContext } from '@tinyllm/core'
+import type { AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
+
+/** The input of a chain of `Children`: what its first child accepts. */
+export type ChainInput<Children extends readonly AnyFunction[]> = Children extends readonly [
+  infer First,
+  ...AnyFunction[],
+]
+  ? FunctionInput<First>
+  : FunctionInput<Children[number]>
+
+/** The output of a chain of `Children`: what its last child resolves with. */
+export type ChainOutput<Children extends readonly AnyFunction[]> = Children extends readonly [
+  ...AnyFunction[],
+  infer Last,
+]
+  ? FunctionOutput<Last>
+  : FunctionOutput<Children[number]>
+
+/** Stands in for a child whose input does not accept the previous child's output, so the error says why. */
+export interface ChainLinkMismatch<PreviousOutput, StepInput> {
+  readonly 'this step does not accept the output of the step before it': {
+    readonly previousOutput: PreviousOutput
+    readonly stepInput: StepInput
+  }
+}
+
+/** Stands in for an empty list of children, so the error says why. */
+export interface EmptyChain {
+  readonly 'a Chain needs at least one child': never
+}
+
+/**
+ * `Children` where every child accepts the output of the one before it; a child that does not is replaced by a
+ * {@link ChainLinkMismatch}, which makes the constructor call a type error at that child.
+ */
+export type LinkedChildren<
+  Children extends readonly unknown[],
+  Previous = never,
+  Checked extends readonly unknown[] = [],
+> = Children extends readonly [infer Head, ...infer Rest]
+  ? LinkedChildren<
+      Rest,
+      FunctionOutput<Head>,
+      [
+        ...Checked,
+        Checked extends readonly []
+          ? Head
+          : [Previous] extends [FunctionInput<Head>]
+            ? Head
+            : ChainLinkMismatch<Previous, FunctionInput<Head>>,
+      ]
+    >
+  : Children extends readonly []
+    ? Checked extends readonly []
+      ? readonly [EmptyChain]
+      : Checked
+    : Children
+
+/** Options of a {@link Chain}. */
+export interface ChainOptions<Children extends readonly AnyFunction[]> extends FunctionOptions {
+  /** The steps, in order: each one's output is the next one's input. At least one. */
+  readonly children: readonly [...Children] & LinkedChildren<Children>
+}
+
+/**
+ * Runs its children in order; each child's output is the next child's input, and the last child's output is the
+ * chain's output. Types flow through: the chain accepts what its first child accepts and resolves with what its last
+ * child resolves with, and a child that does not accept the previous output is a type error. A failing child fails
+ * the chain with the child's own error; the run tree shows which child failed, in which state.
+ *
+ * @example
+ * const pipeline = new Chain({ name: 'Credit analysis', children: [classify, report] })
+ * const result = await pipeline.invoke(application)
+ */
+export class Chain<const Children extends readonly AnyFunction[] = readonly AnyFunction[]> extends Function<
+  ChainInput<Children>,
+  ChainOutput<Children>
+> {
+  override readonly kind: 'chain' = 'chain'
+  /** The steps, in order. */
+  readonly children: Children
+
+  constructor(options: ChainOptions<Children>) {
+    super(options)
+    const children = options.children as unknown as Children
+    if (!Array.isArray(children) || children.length === 0) {
+      throw new ConfigurationError({
+        option: 'children',
+        message: 'a Chain needs at least one child',
+        functionName: options.name,
+      })
+    }
+    for (const [index, child] of children.entries()) assertFunction(child, `children[${index}]`, options.name)
+    this.children = Object.freeze([...children]) as unknown as Children
+  }
+
+  async run(input: ChainInput<Children>, context: RunContext): Promise<ChainOutput<Children>> {
+    const children = this.children as unknown as ReadonlyArray<Function<unknown, unknown>>
+    let value: unknown = input
+    for (let index = 0; index < children.length; index++) {
+      value = await context.invoke(children[index]!, value)
+    }
+    return value as ChainOutput<Children>
+  }
+
+  override describe(): FunctionNode {
+    return { kind: this.kind, name: this.name, children: this.children.map(describeChild) }
+  }
+}
+
+/** Throws a {@link ConfigurationError} unless `value` is a Function (anything with `invoke` and `describe`). */
+export function assertFunction(value: unknown, option: string, functionName: string): void {
+  const candidate = value as { invoke?: unknown; describe?: unknown } | null | undefined
+  if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
+    throw new ConfigurationError({ option, message: 'must be a Function', functionName })
+  }
+}
+
+function describeChild(child: AnyFunction): FunctionNode {
+  return child.describe()
+}

@@ -1,0 +1,248 @@
+import {
+  ConfigurationError,
+  DecisionError,
+  defineFunction,
+  Function,
+  formatRunTree,
+  type RunContext,
+} from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { Decision, type DecisionAnswer } from './decision.js'
+
+interface Application {
+  readonly applicant: string
+  readonly score: number
+}
+
+const received: Array<[string, unknown]> = []
+const approve = defineFunction({
+  name: 'Approve',
+  run: (application: Application) => {
+    received.push(['Approve', application])
+    return { approved: true, applicant: application.applicant }
+  },
+})
+const review = defineFunction({
+  name: 'Review',
+  run: (application: Application) => {
+    received.push(['Review', application])
+    return { queued: application.applicant }
+  },
+})
+
+const byScore = (application: Application): string => (application.score >= 700 ? 'good' : 'bad')
+
+describe('Decision with branches', () => {
+  it('runs the chosen branch on its own input and resolves with the branch’s output — every branch', async () => {
+    const decision = new Decision({ name: 'Classify', decide: byScore, branches: { good: approve, bad: review } })
+    received.length = 0
+    expect(await decision.invoke({ applicant: 'Ada', score: 810 })).toEqual({ approved: true, applicant: 'Ada' })
+    expect(await decision.invoke({ applicant: 'Bob', score: 420 })).toEqual({ queued: 'Bob' })
+    expect(received).toEqual([
+      ['Approve', { applicant: 'Ada', score: 810 }],
+      ['Review', { applicant: 'Bob', score: 420 }],
+    ])
+    expect(decision.choices).toEqual(['good', 'bad'])
+  })
+
+  it('records the choice on its run and the branch as its child', async () => {
+    const decision = new Decision({ name: 'Classify', decide: byScore, branches: { good: approve, bad: review } })
+    const record = await decision.trace({ applicant: 'Bob', score: 420 })
+    expect(record.kind).toBe('decision')
+    expect(record.annotations).toEqual({ choice: 'bad' })
+    expect(record.children.map((child) => [child.function, child.status])).toEqual([['Review', 'complete']])
+    expect(withoutDurations(formatRunTree(record))).toBe(
+      ['✔ Classify (decision) choice=bad', '└─ ✔ Review (function)'].join('\n'),
+    )
+  })
+
+  it('rejects a choice that is not one of its choices with a DecisionError listing them, and runs no branch', async () => {
+    let branchRuns = 0
+    const counted = defineFunction({ name: 'counted', run: () => ++branchRuns })
+    const decision = new Decision({
+      name: 'Classify',
+      choices: ['good', 'bad'],
+      decide: () => 'maybe',
+      branches: { good: counted, bad: counted },
+    })
+    const error = await decision.invoke(undefined).catch((caught: unknown) => caught)
+    expect(DecisionError.isInstance(error)).toBe(true)
+    const decisionError = error as DecisionError
+    expect(decisionError.choices).toEqual(['good', 'bad'])
+    expect(decisionError.received).toBe('maybe')
+    expect(decisionError.functionName).toBe('Classify')
+    expect(decisionError.state).toBe('running')
+    expect(decisionError.message).toBe('Classify: decision "maybe" is not one of the choices [good, bad]')
+    expect(branchRuns).toBe(0)
+    const record = await decision.trace(undefined)
+    expect(statesOf(record)).toEqual(['init', 'input_validation', 'running', 'failed'])
+    expect(record.children).toEqual([])
+    expect(record.annotations).toEqual({})
+  })
+
+  it('reports a decide step that returns something other than a string', async () => {
+    const decision = new Decision({
+      name: 'Classify',
+      choices: ['good'],
+      decide: () => ({ decision: 42 }) as unknown as DecisionAnswer,
+    })
+    const error = (await decision.invoke(undefined).catch((caught: unknown) => caught)) as DecisionError
+    expect(DecisionError.isInstance(error)).toBe(true)
+    expect(error.received).toBe(42)
+  })
+
+  it('fails with the branch’s own error when the branch fails', async () => {
+    const broken = defineFunction({
+      name: 'Broken',
+      run: () => {
+        throw new Error('no capacity')
+      },
+    })
+    const decision = new Decision({ name: 'Classify', decide: () => 'bad', branches: { good: approve, bad: broken } })
+    const record = await decision.trace({ applicant: 'Bob', score: 1 })
+    expect(record.status).toBe('failed')
+    expect(record.error?.functionName).toBe('Broken')
+    expect(record.annotations).toEqual({ choice: 'bad' })
+    expect(record.children[0]?.status).toBe('failed')
+  })
+
+  it('asks again under a retry policy that retries decision errors', async () => {
+    const answers = ['Good.', 'good']
+    const decision = new Decision({
+      name: 'Classify',
+      retry: { attempts: 2, initialDelayMs: 1, retryable: (error) => DecisionError.isInstance(error) },
+      decide: () => answers.shift()!,
+      branches: { good: approve, bad: review },
+    })
+    const record = await decision.trace({ applicant: 'Ada', score: 900 })
+    expect(record.status).toBe('complete')
+    expect(record.attempts).toBe(2)
+    expect(record.annotations).toEqual({ choice: 'good' })
+  })
+
+  it('serves concurrent runs with different choices from one instance', async () => {
+    const decision = new Decision({ name: 'Classify', decide: byScore, branches: { good: approve, bad: review } })
+    const scores = [800, 100, 750, 300, 900]
+    const records = await Promise.all(scores.map((score) => decision.trace({ applicant: `a${score}`, score })))
+    expect(records.map((record) => record.annotations.choice)).toEqual(['good', 'bad', 'good', 'bad', 'good'])
+    expect(records.map((record) => record.children[0]?.function)).toEqual([
+      'Approve',
+      'Review',
+      'Approve',
+      'Review',
+      'Approve',
+    ])
+  })
+
+  it('describes its choices and branches', () => {
+    const decision = new Decision({ name: 'Classify', decide: byScore, branches: { good: approve, bad: review } })
+    expect(decision.describe()).toEqual({
+      kind: 'decision',
+      name: 'Classify',
+      branches: [
+        { choice: 'good', node: { kind: 'function', name: 'Approve' } },
+        { choice: 'bad', node: { kind: 'function', name: 'Review' } },
+      ],
+    })
+  })
+})
+
+describe('Decision in the seed’s spelling', () => {
+  class CreditClassifier extends Decision<{ loan_application: string }, 'good' | 'bad'> {
+    override async run(input: { loan_application: string }, _context: RunContext) {
+      return { decision: input.loan_application.includes('excellent') ? 'good' : 'bad' }
+    }
+  }
+
+  it('is a subclass whose run returns { decision }: the choice is checked and passed on', async () => {
+    const classifier = new CreditClassifier({ name: 'CreditClassification', choices: ['good', 'bad'] })
+    expect(await classifier.invoke({ loan_application: 'an excellent history' })).toEqual({ decision: 'good' })
+    const record = await classifier.trace({ loan_application: 'missed payments' })
+    expect(record.output).toEqual({ decision: 'bad' })
+    expect(record.annotations).toEqual({ choice: 'bad' })
+    expect(classifier.describe()).toEqual({
+      kind: 'decision',
+      name: 'CreditClassification',
+      branches: [
+        { choice: 'good', node: undefined },
+        { choice: 'bad', node: undefined },
+      ],
+    })
+  })
+
+  it('rejects a value outside its choices', async () => {
+    const classifier = new CreditClassifier({ name: 'CreditClassification', choices: ['good', 'great'] as never })
+    const error = await classifier.invoke({ loan_application: 'missed payments' }).catch((caught: unknown) => caught)
+    expect(DecisionError.isInstance(error)).toBe(true)
+    expect((error as DecisionError).message).toContain('decision "bad" is not one of the choices [good, great]')
+  })
+
+  it('routes too, when the subclass is given branches', async () => {
+    class Router extends Decision<Application, 'good' | 'bad', { good: typeof approve; bad: typeof review }> {
+      override run(application: Application) {
+        return { decision: byScore(application) }
+      }
+    }
+    const router = new Router({ name: 'Router', branches: { good: approve, bad: review } })
+    expect(await router.invoke({ applicant: 'Ada', score: 900 })).toEqual({ approved: true, applicant: 'Ada' })
+    expect(await router.invoke({ applicant: 'Bob', score: 9 })).toEqual({ queued: 'Bob' })
+  })
+
+  it('accepts an override of decide, and a plain string from it', async () => {
+    class Classifier extends Decision<Application, 'good' | 'bad'> {
+      override decide(application: Application) {
+        return byScore(application)
+      }
+    }
+    const classifier = new Classifier({ name: 'Classifier', choices: ['good', 'bad'] })
+    expect(await classifier.invoke({ applicant: 'Ada', score: 900 })).toEqual({ decision: 'good' })
+  })
+})
+
+describe('Decision configuration', () => {
+  const decide = (): string => 'good'
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ['no choices', () => new Decision({ name: 'd', decide }), /at least one choice/],
+    ['a repeated choice', () => new Decision({ name: 'd', choices: ['a', 'a'], decide }), /"a" is listed twice/],
+    [
+      'a choice without a branch',
+      () => new Decision({ name: 'd', choices: ['good', 'bad'], decide, branches: { good: approve } as never }),
+      /choice "bad" has no branch/,
+    ],
+    [
+      'a branch that is not a choice',
+      () => new Decision({ name: 'd', choices: ['good'], decide, branches: { good: approve, bad: review } as never }),
+      /branch "bad" is not one of the choices \[good\]/,
+    ],
+    [
+      'a branch that is not a Function',
+      () => new Decision({ name: 'd', decide, branches: { good: (() => 1) as never } }),
+      /branches\.good: must be a Function/,
+    ],
+    ['no decide step', () => new Decision({ name: 'd', choices: ['good'] }), /needs a decide step/],
+    [
+      'two decide steps',
+      () => {
+        class Both extends Decision {
+          override decide() {
+            return 'good'
+          }
+        }
+        return new Both({ name: 'd', choices: ['good'], decide })
+      },
+      /give one decide step/,
+    ],
+  ]
+  for (const [what, build, message] of cases) {
+    it(`refuses ${what} at construction`, () => {
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    })
+  }
+
+  it('is a Function like any other', () => {
+    const decision = new Decision({ name: 'd', choices: ['good'], decide })
+    expect(decision).toBeInstanceOf(Function)
+  })
+})

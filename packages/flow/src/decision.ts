@@ -1,0 +1,186 @@
+import {
+  ConfigurationError,
+  DecisionError,
+  Function,
+  type FunctionNode,
+  type FunctionOptions,
+  type RunContext,
+} from '@tinyllm/core'
+import { assertFunction } from './chain.js'
+import type { Accepts, AnyFunction, FunctionOutput } from './function-types.js'
+
+/** What a Decision without branches resolves with: the checked choice. */
+export interface DecisionResult<Choice extends string = string> {
+  readonly decision: Choice
+}
+
+/**
+ * What a decide step returns, before it is checked: a choice, or the seed's `{ decision }`. Typed as any string on
+ * purpose — a model's answer is not known to be a choice until the Decision has checked it.
+ */
+export type DecisionAnswer = string | { readonly decision: string }
+
+/** A branch Function for every choice. */
+export type DecisionBranches<Choice extends string> = { readonly [K in Choice]: AnyFunction }
+
+/** What a Decision resolves with: the chosen branch's output, or `{ decision }` when it has no branches. */
+export type DecisionOutput<Choice extends string, Branches> = [Branches] extends [undefined]
+  ? DecisionResult<Choice>
+  : FunctionOutput<Branches[keyof Branches]>
+
+/** The decide step as a plain function. */
+export type DecideFunction<Input> = (input: Input, context: RunContext) => DecisionAnswer | Promise<DecisionAnswer>
+
+/** Options of a {@link Decision}. */
+export interface DecisionOptions<Input, Choice extends string, Branches> extends FunctionOptions {
+  /** The allowed choices, in order. Optional when `branches` is given: its keys are the choices. */
+  readonly choices?: ReadonlyArray<Choice>
+  /**
+   * A Function per choice. The chosen one runs on the Decision's input and its output is the Decision's output.
+   * Without branches the Decision resolves with `{ decision }`.
+   */
+  readonly branches?: Branches & { readonly [K in Choice]: Accepts<Input> }
+  /** The decide step, unless a subclass overrides `decide` (or, in the seed's spelling, `run`). */
+  readonly decide?: DecideFunction<Input>
+}
+
+/**
+ * A decision point: a decide step produces a choice, the Decision checks that it is one of its `choices` (else a
+ * {@link DecisionError} listing the choices and the value received), records it on the run (`choice`, shown by
+ * `formatRunTree`) and, when it has `branches`, runs the chosen branch on its own input as a child run — the branch's
+ * output is the Decision's output. Without branches it resolves with `{ decision }`.
+ *
+ * The decide step is, whichever is given: the `decide` option, an override of `decide`, or — the seed's spelling — an
+ * override of `run` that returns `{ decision }`. Deciding, checking and routing all happen in the Decision's `running`
+ * state, so a retry policy on the Decision asks again (and reruns the branch).
+ *
+ * @example
+ * const classify = new Decision({
+ *   name: 'CreditClassification',
+ *   decide: async (application: Application, context) => askModel(application, context.signal),
+ *   branches: { good: approve, bad: analyse },
+ * })
+ * await classify.invoke(application) // the output of `approve` or of `analyse`
+ */
+export class Decision<
+  Input = unknown,
+  const Choice extends string = string,
+  Branches extends DecisionBranches<Choice> | undefined = undefined,
+> extends Function<Input, DecisionOutput<Choice, Branches> | DecisionAnswer, DecisionOutput<Choice, Branches>> {
+  override readonly kind: 'decision' = 'decision'
+  /** The allowed choices, in order. */
+  readonly choices: ReadonlyArray<Choice>
+  /** The branch of each choice, or `undefined` when the Decision does not route. */
+  readonly branches: Branches
+  private readonly routes: ReadonlyMap<string, AnyFunction | undefined>
+  private readonly decider: DecideFunction<Input> | undefined
+
+  constructor(options: DecisionOptions<Input, Choice, Branches>) {
+    super(options)
+    const name = options.name
+    const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
+    const choices = [...(options.choices ?? ((branches === undefined ? [] : Object.keys(branches)) as Choice[]))]
+    if (choices.length === 0) {
+      throw new ConfigurationError({
+        option: 'choices',
+        message: 'a Decision needs at least one choice',
+        functionName: name,
+      })
+    }
+    const routes = new Map<string, AnyFunction | undefined>()
+    for (const choice of choices) {
+      if (typeof choice !== 'string') {
+        throw new ConfigurationError({
+          option: 'choices',
+          message: `choices are strings, got ${String(choice)}`,
+          functionName: name,
+        })
+      }
+      if (routes.has(choice)) {
+        throw new ConfigurationError({ option: 'choices', message: `"${choice}" is listed twice`, functionName: name })
+      }
+      const branch = branches?.[choice]
+      if (branches !== undefined) {
+        if (branch === undefined || !Object.hasOwn(branches, choice)) {
+          throw new ConfigurationError({
+            option: 'branches',
+            message: `choice "${choice}" has no branch`,
+            functionName: name,
+          })
+        }
+        assertFunction(branch, `branches.${choice}`, name)
+      }
+      routes.set(choice, branch)
+    }
+    if (branches !== undefined) {
+      for (const key of Object.keys(branches)) {
+        if (!routes.has(key)) {
+          throw new ConfigurationError({
+            option: 'branches',
+            message: `branch "${key}" is not one of the choices [${choices.join(', ')}]`,
+            functionName: name,
+          })
+        }
+      }
+    }
+    this.choices = Object.freeze(choices)
+    this.branches = (branches === undefined ? undefined : Object.freeze({ ...branches })) as Branches
+    this.routes = routes
+
+    // Exactly one decide step. A subclass overriding `run` (the seed's spelling) is using it as the decide step: it
+    // moves there, and `run` stays the one that checks and routes.
+    const ownRun = this.run
+    const overridesRun = ownRun !== Decision.prototype.run
+    const overridesDecide = this.decide !== Decision.prototype.decide
+    const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
+    if (given !== 1) {
+      throw new ConfigurationError({
+        option: 'decide',
+        message:
+          given === 0
+            ? 'a Decision needs a decide step: the `decide` option, or a subclass overriding `decide` (or `run`)'
+            : 'give one decide step: the `decide` option, or an override of `decide`, or an override of `run`',
+        functionName: name,
+      })
+    }
+    this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : options.decide
+    if (overridesRun) this.run = Decision.prototype.run
+  }
+
+  /** Produces the choice for `input`. Override it, or pass the `decide` option. */
+  decide(input: Input, context: RunContext): DecisionAnswer | Promise<DecisionAnswer> {
+    return (this.decider as DecideFunction<Input>).call(this, input, context)
+  }
+
+  /**
+   * Decides, checks the choice, records it and runs the chosen branch. (A subclass may override it in the seed's
+   * spelling, returning `{ decision }`: the override becomes the decide step.)
+   */
+  override run(
+    input: Input,
+    context: RunContext,
+  ): Promise<DecisionOutput<Choice, Branches> | DecisionAnswer> | DecisionOutput<Choice, Branches> | DecisionAnswer {
+    return this.route(input, context)
+  }
+
+  private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
+    const answer = await this.decide(input, context)
+    const choice = typeof answer === 'object' && answer !== null ? answer.decision : answer
+    if (typeof choice !== 'string' || !this.routes.has(choice)) {
+      throw new DecisionError({ functionName: this.name, choices: this.choices, received: choice })
+    }
+    context.annotate('choice', choice)
+    const branch = this.routes.get(choice) as Function<unknown, unknown> | undefined
+    if (branch !== undefined) return context.invoke(branch, input) as Promise<DecisionOutput<Choice, Branches>>
+    return (typeof answer === 'string' ? { decision: choice } : answer) as DecisionOutput<Choice, Branches>
+  }
+
+  override describe(): FunctionNode {
+    const routes = this.routes
+    return {
+      kind: this.kind,
+      name: this.name,
+      branches: this.choices.map((choice) => ({ choice, node: routes.get(choice)?.describe() })),
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { FunctionNode, InvokeOptions } from '@tinyllm/core'
+
+/**
+ * Any Function, whatever its input and output: the constraint of combinator children. It is structural and says
+ * nothing about input and output on purpose — a Function written inline as a child keeps the types it would have on
+ * its own instead of taking them from the combinator. The precise types are recovered with {@link FunctionInput} and
+ * {@link FunctionOutput}.
+ */
+export interface AnyFunction {
+  readonly name: string
+  readonly kind: string
+  invoke(input: unknown, options?: InvokeOptions): unknown
+  describe(): FunctionNode
+}
+
+/** What `invoke` of `F` accepts. */
+export type FunctionInput<F> = F extends { invoke(input: infer Input, options?: InvokeOptions): unknown }
+  ? Input
+  : never
+
+/** What `invoke` of `F` resolves with (its processed output). */
+export type FunctionOutput<F> = F extends { invoke(input: never, options?: InvokeOptions): Promise<infer Output> }
+  ? Output
+  : never
+
+/**
+ * Something whose `invoke` accepts `Input`, compared strictly (a property, not a method), so that a child which needs
+ * more than it is given is a type error.
+ */
+export interface Accepts<Input> {
+  readonly invoke: (input: Input, options?: InvokeOptions) => unknown
+}

@@ -1,0 +1,96 @@
+import { defineFunction, functionLifecycle } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { Chain } from './chain.js'
+import { Decision } from './decision.js'
+import { escapeMermaid, lifecycleToMermaid, toMermaid } from './mermaid.js'
+import { Parallel } from './parallel.js'
+
+const step = (name: string) => defineFunction({ name, run: (input: unknown) => input })
+const listOf = (name: string) => defineFunction({ name, run: (input: unknown) => [input] })
+
+describe('toMermaid', () => {
+  it('draws boxes, diamonds with labelled edges, and groups', () => {
+    const graph = toMermaid(
+      new Chain({
+        name: 'root',
+        children: [
+          new Decision({ name: 'route', decide: () => 'a', branches: { a: listOf('A'), b: listOf('B') } }),
+          new Parallel({ name: 'each', map: step('item') }),
+        ],
+      }),
+      { direction: 'LR' },
+    )
+    expect(graph).toBe(
+      [
+        'flowchart LR',
+        '  subgraph n0["root (chain)"]',
+        '    n1{"route"}',
+        '    n2["A"]',
+        '    n3["B"]',
+        '    subgraph n4["each (parallel map)"]',
+        '      n5["item"]',
+        '    end',
+        '  end',
+        '  n1 -->|"a"| n2',
+        '  n1 -->|"b"| n3',
+        '  n2 --> n4',
+        '  n3 --> n4',
+      ].join('\n'),
+    )
+  })
+
+  it('shows the choices of a decision that does not route', () => {
+    const graph = toMermaid(new Decision({ name: 'classify', choices: ['good', 'bad'], decide: () => 'good' }))
+    expect(graph).toBe('flowchart TD\n  n0{"classify (good / bad)"}')
+  })
+
+  it('escapes every label, so no name can break the diagram', () => {
+    const hostile = 'say "hi" <b>#1</b> | a;b & `c`\nnext'
+    const graph = toMermaid(
+      new Decision({ name: hostile, decide: () => 'x', branches: { [hostile]: step(hostile), plain: step('end') } }),
+    )
+    expect(escapeMermaid(hostile)).toBe('say #quot;hi#quot; #60;b#62;#35;1#60;/b#62; #124; a#59;b #38; #96;c#96; next')
+    const escaped = escapeMermaid(hostile)
+    expect(graph).toBe(
+      [
+        'flowchart TD',
+        `  n0{"${escaped}"}`,
+        `  n1["${escaped}"]`,
+        '  n2["end"]',
+        `  n0 -->|"${escaped}"| n1`,
+        '  n0 -->|"plain"| n2',
+      ].join('\n'),
+    )
+    for (const line of graph.split('\n').slice(1)) expect(line.match(/"/g)?.length ?? 0).toBe(2)
+  })
+
+  it('accepts a described graph as well as a Function', () => {
+    const chain = new Chain({ name: 'c', children: [step('a'), step('b')] })
+    expect(toMermaid(chain.describe())).toBe(toMermaid(chain))
+  })
+})
+
+describe('lifecycleToMermaid', () => {
+  it('is the Function lifecycle as a Mermaid state diagram', () => {
+    const diagram = lifecycleToMermaid()
+    expect(diagram).toBe(functionLifecycle.toMermaid())
+    expect(diagram.split('\n').slice(0, 4)).toEqual([
+      'stateDiagram-v2',
+      '  [*] --> init',
+      '  init --> input_validation',
+      '  init --> failed',
+    ])
+    expect(diagram).toContain('  running --> retrying')
+    expect(diagram).toContain('  complete --> [*]')
+  })
+
+  it('highlights the states a run visited', async () => {
+    const record = await step('s').trace(1)
+    const diagram = lifecycleToMermaid(record)
+    expect(diagram.startsWith(functionLifecycle.toMermaid())).toBe(true)
+    expect(diagram).toContain(
+      '  class init,input_validation,running,output_validation,processing_output,complete visited',
+    )
+    expect(diagram).toContain('  classDef visited fill:#e3f5e1,stroke:#2e7d32')
+  })
+})

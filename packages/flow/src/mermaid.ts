@@ -1,0 +1,99 @@
+import { type FunctionNode, functionLifecycle, type RunRecord } from '@tinyllm/core'
+import { type Describable, describeGraph, type FlowGraph, type GraphNode } from './graph.js'
+
+/** Options of {@link toMermaid}. */
+export interface MermaidOptions {
+  /** Layout direction. Default `TD` (top down). */
+  readonly direction?: 'TD' | 'TB' | 'BT' | 'LR' | 'RL'
+}
+
+/**
+ * Draws a composition as a Mermaid `flowchart`: plain Functions are boxes, decisions are diamonds with an edge per
+ * choice, chains and parallels are labelled groups. Node ids are unique even when names repeat, and labels are
+ * escaped, so any name is safe to render.
+ *
+ * @example
+ * console.log(toMermaid(pipeline))
+ * // flowchart TD
+ * //   subgraph n0["Credit analysis (chain)"]
+ * //   …
+ */
+export function toMermaid(source: Describable | FunctionNode | FlowGraph, options: MermaidOptions = {}): string {
+  const graph = isGraph(source) ? source : describeGraph(source)
+  const lines = [`flowchart ${options.direction ?? 'TD'}`]
+  const childrenOf = new Map<string | undefined, GraphNode[]>()
+  for (const node of graph.nodes) {
+    const siblings = childrenOf.get(node.parent)
+    if (siblings === undefined) childrenOf.set(node.parent, [node])
+    else siblings.push(node)
+  }
+  const routed = new Set<string>()
+  for (const edge of graph.edges) if (edge.label !== undefined) routed.add(edge.from)
+  const draw = (node: GraphNode, indent: string): void => {
+    const text = escapeMermaid(label(node, routed.has(node.id)))
+    if (!node.group) {
+      lines.push(node.kind === 'decision' ? `${indent}${node.id}{"${text}"}` : `${indent}${node.id}["${text}"]`)
+      return
+    }
+    lines.push(`${indent}subgraph ${node.id}["${text}"]`)
+    for (const child of childrenOf.get(node.id) ?? []) draw(child, `${indent}  `)
+    lines.push(`${indent}end`)
+  }
+  for (const node of childrenOf.get(undefined) ?? []) draw(node, '  ')
+  for (const edge of graph.edges) {
+    lines.push(
+      edge.label === undefined
+        ? `  ${edge.from} --> ${edge.to}`
+        : `  ${edge.from} -->|"${escapeMermaid(edge.label)}"| ${edge.to}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function isGraph(source: Describable | FunctionNode | FlowGraph): source is FlowGraph {
+  return Array.isArray((source as Partial<FlowGraph>).nodes) && Array.isArray((source as Partial<FlowGraph>).edges)
+}
+
+function label(node: GraphNode, routed: boolean): string {
+  if (node.kind === 'decision') {
+    // A decision without branches passes `{ decision }` on: its choices are worth seeing in the diagram.
+    return routed || node.choices === undefined ? node.name : `${node.name} (${node.choices.join(' / ')})`
+  }
+  if (node.kind === 'function') return node.name
+  return `${node.name} (${node.map === true ? `${node.kind} map` : node.kind})`
+}
+
+const replacements: Readonly<Record<string, string>> = {
+  '"': '#quot;',
+  '#': '#35;',
+  '&': '#38;',
+  '<': '#60;',
+  '>': '#62;',
+  '|': '#124;',
+  '`': '#96;',
+  ';': '#59;',
+}
+
+/**
+ * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `&`, `<`, `>`, `|`, backticks and `;` become
+ * Mermaid entity codes, and line breaks become spaces.
+ */
+export function escapeMermaid(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/["#&<>|`;]/g, (character) => replacements[character]!)
+}
+
+/**
+ * The Function lifecycle — the state machine every run walks — as a Mermaid `stateDiagram-v2`. Given a run record,
+ * the states that run visited are highlighted.
+ *
+ * @example
+ * console.log(lifecycleToMermaid())
+ * console.log(lifecycleToMermaid(await fn.trace(input))) // the path of that run, highlighted
+ */
+export function lifecycleToMermaid(record?: RunRecord): string {
+  const diagram = functionLifecycle.toMermaid()
+  if (record === undefined) return diagram
+  const visited = [...new Set(record.states.map((entry) => entry.state))]
+  const style = record.status === 'failed' ? 'fill:#fde2e2,stroke:#c62828' : 'fill:#e3f5e1,stroke:#2e7d32'
+  return `${diagram}\n  classDef visited ${style}\n  class ${visited.join(',')} visited`
+}

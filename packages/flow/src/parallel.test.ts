@@ -1,0 +1,303 @@
+import { getEventListeners } from 'node:events'
+import {
+  AbortError,
+  ConfigurationError,
+  defineFunction,
+  FunctionError,
+  formatRunTree,
+  type RunContext,
+  TinyLLMError,
+} from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { aborted, blocker, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
+import { Parallel } from './parallel.js'
+
+/** Counts branches in flight and remembers the most seen at once. */
+function inFlightMeter() {
+  const meter = { now: 0, max: 0, started: 0 }
+  const fn = defineFunction({
+    name: 'measured',
+    run: async (value: number) => {
+      meter.started += 1
+      meter.now += 1
+      meter.max = Math.max(meter.max, meter.now)
+      await tick()
+      meter.now -= 1
+      return value * 2
+    },
+  })
+  return { meter, fn }
+}
+
+describe('Parallel over children', () => {
+  it('runs every child on the same input, results keyed by child name in declared order', async () => {
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (input: { n: number }) => {
+        await tick()
+        await tick()
+        return input.n + 1
+      },
+    })
+    const fast = defineFunction({ name: 'fast', run: (input: { n: number }) => input.n * 10 })
+    const parallel = new Parallel({ name: 'both', children: [slow, fast] })
+    const output = await parallel.invoke({ n: 4 })
+    expect(output).toEqual({ slow: 5, fast: 40 })
+    expect(Object.keys(output)).toEqual(['slow', 'fast'])
+    expect(parallel.kind).toBe('parallel')
+  })
+
+  it('keys results by the object’s keys for an object of children', async () => {
+    const length = defineFunction({ name: 'length', run: (text: string) => text.length })
+    const upper = defineFunction({ name: 'upper', run: (text: string) => text.toUpperCase() })
+    const parallel = new Parallel({ name: 'both', children: { size: length, shout: upper, again: length } })
+    const output = await parallel.invoke('abc')
+    expect(output).toEqual({ size: 3, shout: 'ABC', again: 3 })
+    expect(Object.keys(output)).toEqual(['size', 'shout', 'again'])
+  })
+
+  it('keeps a child named __proto__ as an ordinary key', async () => {
+    const odd = defineFunction({ name: '__proto__', run: () => 'odd' })
+    const output = await new Parallel({ name: 'odd', children: [odd] }).invoke(undefined)
+    expect(Object.keys(output)).toEqual(['__proto__'])
+    expect(Object.getPrototypeOf(output)).toBe(Object.prototype)
+  })
+
+  it('records every child as a child run of the Parallel', async () => {
+    const a = defineFunction({ name: 'a', run: () => 1 })
+    const b = defineFunction({ name: 'b', run: () => 2 })
+    const record = await new Parallel({ name: 'p', children: [a, b] }).trace(undefined)
+    expect(record.kind).toBe('parallel')
+    expect(record.children.map((child) => child.function).sort()).toEqual(['a', 'b'])
+    expect(record.children.every((child) => child.parentRunId === record.runId)).toBe(true)
+  })
+
+  it('refuses duplicate names, no children, both forms or a bad policy at construction', () => {
+    const a = defineFunction({ name: 'a', run: () => 1 })
+    const alsoA = defineFunction({ name: 'a', run: () => 2 })
+    const build = (options: object) => () => new Parallel({ name: 'p', ...options } as never)
+    expect(build({ children: [a, alsoA] })).toThrow(ConfigurationError)
+    expect(build({ children: [a, alsoA] })).toThrow(/two children are named "a"/)
+    expect(build({ children: [] })).toThrow(/at least one child/)
+    expect(build({ children: {} })).toThrow(/at least one child/)
+    expect(build({ children: [a], map: a })).toThrow(/either `children`/)
+    expect(build({})).toThrow(/either `children`/)
+    expect(build({ children: [a, 'b'] })).toThrow(/children\[1\]: must be a Function/)
+    expect(build({ children: { x: 1 } })).toThrow(/children\.x: must be a Function/)
+    expect(build({ map: {} })).toThrow(/map: must be a Function/)
+    expect(build({ children: [a], concurrency: 0 })).toThrow(/concurrency: must be an integer ≥ 1 or Infinity/)
+    expect(build({ children: [a], concurrency: 1.5 })).toThrow(/concurrency/)
+    expect(build({ children: [a], mode: 'eventually' })).toThrow(/mode: must be 'fail-fast' or 'settle-all'/)
+  })
+})
+
+describe('Parallel map form', () => {
+  it('runs one child over each input, results by index', async () => {
+    const square = defineFunction({
+      name: 'square',
+      run: async (value: number) => {
+        if (value % 2 === 0) await tick()
+        return value * value
+      },
+    })
+    const parallel = new Parallel({ name: 'squares', map: square, concurrency: 2 })
+    expect(await parallel.invoke([1, 2, 3, 4, 5])).toEqual([1, 4, 9, 16, 25])
+    expect(await parallel.invoke([])).toEqual([])
+  })
+
+  it('fails with a clear error when its input is not a list', async () => {
+    const parallel = new Parallel({ name: 'squares', map: defineFunction({ name: 'id', run: (x: number) => x }) })
+    const error = await parallel.invoke(3 as never).catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
+  })
+})
+
+describe('Parallel concurrency', () => {
+  it('never runs more than the limit at once, and reaches it', async () => {
+    const { meter, fn } = inFlightMeter()
+    const parallel = new Parallel({ name: 'limited', map: fn, concurrency: 4 })
+    const inputs = Array.from({ length: 25 }, (_, index) => index)
+    expect(await parallel.invoke(inputs)).toEqual(inputs.map((value) => value * 2))
+    expect(meter.started).toBe(25)
+    expect(meter.max).toBe(4)
+  })
+
+  it('runs everything at once by default', async () => {
+    const { meter, fn } = inFlightMeter()
+    await new Parallel({ name: 'unlimited', map: fn }).invoke(Array.from({ length: 30 }, (_, index) => index))
+    expect(meter.max).toBe(30)
+  })
+
+  it('runs 10,000 branches, in order, within the limit, and leaves no listener behind', async () => {
+    const { meter, fn } = inFlightMeter()
+    const controller = new AbortController()
+    const inputs = Array.from({ length: 10_000 }, (_, index) => index)
+    const parallel = new Parallel({ name: 'wide', map: fn, concurrency: 64 })
+    const output = await parallel.invoke(inputs, { signal: controller.signal })
+    expect(output).toHaveLength(10_000)
+    expect(output[0]).toBe(0)
+    expect(output[9_999]).toBe(19_998)
+    expect(output.every((value, index) => value === index * 2)).toBe(true)
+    expect(meter.started).toBe(10_000)
+    expect(meter.max).toBe(64)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('runs 10,000 named children and keys every result', async () => {
+    const children = Array.from({ length: 10_000 }, (_, index) =>
+      defineFunction({ name: `child-${index}`, run: (base: number) => base + index }),
+    )
+    const output = await new Parallel({ name: 'many', children, concurrency: 100 }).invoke(1)
+    const keys = Object.keys(output)
+    expect(keys).toHaveLength(10_000)
+    expect(keys[0]).toBe('child-0')
+    expect(keys[9_999]).toBe('child-9999')
+    expect(output['child-9999']).toBe(10_000)
+  })
+})
+
+describe('Parallel fail-fast', () => {
+  it('aborts the running siblings through their signals; they end failed with an AbortError', async () => {
+    const seen: AbortSignal[] = []
+    const failing = defineFunction({
+      name: 'failing',
+      run: async () => {
+        await tick()
+        throw new Error('credit bureau unreachable')
+      },
+    })
+    const parallel = new Parallel({
+      name: 'analysis',
+      children: [blocker('email', seen), failing, blocker('report', seen)],
+    })
+    const record = await parallel.trace(undefined)
+    expect(record.status).toBe('failed')
+    expect(FunctionError.isInstance(record.error)).toBe(true)
+    expect(record.error?.functionName).toBe('failing')
+    expect(record.error?.message).toContain('credit bureau unreachable')
+
+    expect(seen).toHaveLength(2)
+    expect(seen.every((signal) => signal.aborted)).toBe(true)
+    const byName = new Map(record.children.map((child) => [child.function, child]))
+    for (const sibling of ['email', 'report']) {
+      const child = byName.get(sibling)!
+      expect(child.status).toBe('failed')
+      expect(AbortError.isInstance(child.error)).toBe(true)
+      expect(child.error?.functionName).toBe(sibling)
+      expect((child.error as AbortError).reason).toBe(record.error)
+    }
+    expect(byName.get('failing')?.status).toBe('failed')
+  })
+
+  it('starts no queued branch after the first failure', async () => {
+    const started: number[] = []
+    const fn = defineFunction({
+      name: 'item',
+      run: async (value: number, context: RunContext) => {
+        started.push(value)
+        if (value === 1) throw new Error('bad item')
+        await aborted(context.signal)
+        return value
+      },
+    })
+    const error = await new Parallel({ name: 'items', map: fn, concurrency: 2 })
+      .invoke([0, 1, 2, 3, 4])
+      .catch((caught: unknown) => caught)
+    expect((error as TinyLLMError).message).toContain('bad item')
+    expect(started).toEqual([0, 1])
+  })
+})
+
+describe('Parallel settle-all', () => {
+  it('collects a result or a typed error for every branch', async () => {
+    const fn = defineFunction({
+      name: 'item',
+      run: async (value: number) => {
+        await tick()
+        if (value % 3 === 0) throw new Error(`item ${value} is bad`)
+        return value * 2
+      },
+    })
+    const output = await new Parallel({ name: 'items', map: fn, mode: 'settle-all', concurrency: 2 }).invoke([
+      1, 3, 4, 6,
+    ])
+    expect(output.map((settled) => settled.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected'])
+    expect(output[0]).toEqual({ status: 'fulfilled', value: 2 })
+    const rejected = output[1]!
+    if (rejected.status !== 'rejected') throw new Error('expected a rejection')
+    expect(TinyLLMError.isInstance(rejected.error)).toBe(true)
+    expect(FunctionError.isInstance(rejected.error)).toBe(true)
+    expect(rejected.error.message).toContain('item 3 is bad')
+  })
+
+  it('keys settled results by name for children, and does not abort siblings', async () => {
+    const ok = defineFunction({
+      name: 'ok',
+      run: async (_input: unknown, context: RunContext) => {
+        await tick()
+        await tick()
+        return context.signal.aborted ? 'aborted' : 'done'
+      },
+    })
+    const bad = defineFunction({
+      name: 'bad',
+      run: () => {
+        throw new Error('nope')
+      },
+    })
+    const output = await new Parallel({ name: 'mixed', children: { ok, bad }, mode: 'settle-all' }).invoke(undefined)
+    expect(output.ok).toEqual({ status: 'fulfilled', value: 'done' })
+    expect(output.bad.status).toBe('rejected')
+  })
+})
+
+describe('Parallel abort', () => {
+  for (const mode of ['fail-fast', 'settle-all'] as const) {
+    it(`aborts every running branch, starts none of the queued ones, and cleans up its listeners (${mode})`, async () => {
+      const seen: AbortSignal[] = []
+      const started = deferred()
+      const waiting = defineFunction({
+        name: 'waiting',
+        run: async (value: number, context: RunContext) => {
+          seen.push(context.signal)
+          if (seen.length === 3) started.resolve()
+          await aborted(context.signal)
+          return value
+        },
+      })
+      const controller = new AbortController()
+      const parallel = new Parallel({ name: 'batch', map: waiting, concurrency: 3, mode })
+      const pending = parallel.trace([1, 2, 3, 4, 5, 6], { signal: controller.signal })
+      await started.promise
+      controller.abort(new Error('shutting down'))
+      const record = await pending
+      await tick()
+      expect(record.status).toBe('failed')
+      expect(AbortError.isInstance(record.error)).toBe(true)
+      expect(seen).toHaveLength(3)
+      expect(seen.every((signal) => signal.aborted)).toBe(true)
+      expect(record.children).toHaveLength(3)
+      for (const child of record.children) {
+        expect(child.status).toBe('failed')
+        expect(AbortError.isInstance(child.error)).toBe(true)
+      }
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    })
+  }
+})
+
+describe('Parallel description', () => {
+  it('describes its children, and marks the map form', async () => {
+    const a = defineFunction({ name: 'a', run: () => 1 })
+    expect(new Parallel({ name: 'p', children: [a] }).describe()).toEqual({
+      kind: 'parallel',
+      name: 'p',
+      children: [{ kind: 'function', name: 'a' }],
+      map: false,
+    })
+    expect(new Parallel({ name: 'm', map: a }).describe().map).toBe(true)
+    const record = await new Parallel({ name: 'p', children: [a] }).trace(undefined)
+    expect(withoutDurations(formatRunTree(record))).toBe('✔ p (parallel)\n└─ ✔ a (function)')
+  })
+})

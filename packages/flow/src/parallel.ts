@@ -1,0 +1,280 @@
+import {
+  type ChildInvokeOptions,
+  ConfigurationError,
+  Function,
+  type FunctionNode,
+  type FunctionOptions,
+  type RunContext,
+  type TinyLLMError,
+} from '@tinyllm/core'
+import { assertFunction } from './chain.js'
+import type { AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
+
+/** `fail-fast`: the first failure aborts the other branches and fails the Parallel. `settle-all`: every branch settles. */
+export type ParallelMode = 'fail-fast' | 'settle-all'
+
+/** One branch's outcome in `settle-all` mode. */
+export type Settled<Value> =
+  | { readonly status: 'fulfilled'; readonly value: Value }
+  | { readonly status: 'rejected'; readonly error: TinyLLMError }
+
+/** The children of a Parallel: a list (results keyed by each child's name) or an object (keyed by its keys). */
+export type ParallelChildren = readonly AnyFunction[] | { readonly [key: string]: AnyFunction }
+
+/** What a Parallel's branches are: its children, or — the map form — one Function run over a list of inputs. */
+export type ParallelBranches = ParallelChildren | AnyFunction
+
+type Members<Branches> = Branches extends readonly unknown[] ? Branches[number] : Branches[keyof Branches]
+
+/** Every input of a union of Functions, intersected: the one value that all of them accept. */
+type IntersectInputs<Functions> = (
+  Functions extends unknown
+    ? (input: FunctionInput<Functions>) => void
+    : never
+) extends (input: infer Input) => void
+  ? Input
+  : never
+
+type Outcome<Value, Mode extends ParallelMode> = Mode extends 'settle-all' ? Settled<Value> : Value
+
+/** What a Parallel accepts: a list of the child's inputs in the map form, else what every child accepts. */
+export type ParallelInput<Branches extends ParallelBranches> = Branches extends AnyFunction
+  ? ReadonlyArray<FunctionInput<Branches>>
+  : IntersectInputs<Members<Branches>>
+
+/**
+ * What a Parallel resolves with: results by index in the map form, by key for an object of children, by child name
+ * for a list of children; each one a {@link Settled} in `settle-all` mode.
+ */
+export type ParallelOutput<
+  Branches extends ParallelBranches,
+  Mode extends ParallelMode = 'fail-fast',
+> = Branches extends AnyFunction
+  ? Array<Outcome<FunctionOutput<Branches>, Mode>>
+  : Branches extends readonly AnyFunction[]
+    ? { [name: string]: Outcome<FunctionOutput<Branches[number]>, Mode> }
+    : { -readonly [Key in keyof Branches]: Outcome<FunctionOutput<Branches[Key]>, Mode> }
+
+interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
+  /** Most branches running at once: an integer ≥ 1, or `Infinity` (the default). */
+  readonly concurrency?: number
+  /** Default `fail-fast`. */
+  readonly mode?: Mode
+}
+
+/** Options of a {@link Parallel}: `children` to run on the same input, or `map` to run one Function over a list. */
+export type ParallelOptions<Branches extends ParallelBranches, Mode extends ParallelMode> = ParallelPolicy<Mode> &
+  (
+    | {
+        /** Run on the same input; results keyed by child name (a list) or by key (an object), in declared order. */
+        readonly children: Branches
+        readonly map?: undefined
+      }
+    | {
+        /** Run over each item of the input list; results by index. */
+        readonly map: Branches
+        readonly children?: undefined
+      }
+  )
+
+/** A Parallel's graph node: its children, and whether it is the map form. */
+export interface ParallelNode extends FunctionNode {
+  readonly kind: 'parallel'
+  readonly children: ReadonlyArray<FunctionNode>
+  readonly map: boolean
+}
+
+/**
+ * Runs branches concurrently: its `children` on the same input, or — the map form — one Function over each item of a
+ * list. At most `concurrency` branches run at once; the rest wait in a queue that costs O(1) per branch. In `fail-fast`
+ * mode the first failure aborts the running siblings through their signals (they end `failed` with an AbortError),
+ * starts no more, and fails the Parallel with that first error; in `settle-all` mode every branch settles and the
+ * result holds a {@link Settled} per branch. Aborting the Parallel aborts every branch. Every branch is a child run.
+ *
+ * @example
+ * const analyse = new Parallel({ name: 'Bad credit analysis', children: { email: notify, analysis: deepDive } })
+ * const { email, analysis } = await analyse.invoke(application)
+ *
+ * const scoreAll = new Parallel({ name: 'Score all', map: score, concurrency: 8, mode: 'settle-all' })
+ * const outcomes = await scoreAll.invoke(applications) // [{ status: 'fulfilled', value }, …] by index
+ */
+export class Parallel<
+  const Branches extends ParallelBranches = ParallelBranches,
+  Mode extends ParallelMode = 'fail-fast',
+> extends Function<ParallelInput<Branches>, ParallelOutput<Branches, Mode>> {
+  override readonly kind: 'parallel' = 'parallel'
+  readonly concurrency: number
+  readonly mode: ParallelMode
+  /** The children, in declared order (one, for the map form). */
+  readonly children: ReadonlyArray<AnyFunction>
+  /** Result keys, in declared order; empty for the map form. */
+  readonly keys: ReadonlyArray<string>
+  /** Whether this is the map form. */
+  readonly isMap: boolean
+
+  constructor(options: ParallelOptions<Branches, Mode>) {
+    super(options)
+    const name = options.name
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY
+    if (!(Number.isSafeInteger(concurrency) && concurrency >= 1) && concurrency !== Number.POSITIVE_INFINITY) {
+      throw new ConfigurationError({
+        option: 'concurrency',
+        message: `must be an integer ≥ 1 or Infinity, got ${String(concurrency)}`,
+        functionName: name,
+      })
+    }
+    const mode = options.mode ?? 'fail-fast'
+    if (mode !== 'fail-fast' && mode !== 'settle-all') {
+      throw new ConfigurationError({
+        option: 'mode',
+        message: `must be 'fail-fast' or 'settle-all', got ${String(mode)}`,
+        functionName: name,
+      })
+    }
+    this.concurrency = concurrency
+    this.mode = mode
+    const { children, map } = options as { children?: unknown; map?: unknown }
+    if ((children === undefined) === (map === undefined)) {
+      throw new ConfigurationError({
+        option: 'children',
+        message: 'give either `children` (run on the same input) or `map` (run over a list), not both or neither',
+        functionName: name,
+      })
+    }
+    if (map !== undefined) {
+      assertFunction(map, 'map', name)
+      this.isMap = true
+      this.children = Object.freeze([map as AnyFunction])
+      this.keys = Object.freeze([])
+      return
+    }
+    this.isMap = false
+    const list = Array.isArray(children)
+    const entries: Array<[string, unknown]> = list
+      ? (children as unknown[]).map((child, index) => {
+          assertFunction(child, `children[${index}]`, name)
+          return [(child as AnyFunction).name, child]
+        })
+      : typeof children === 'object' && children !== null
+        ? Object.entries(children)
+        : []
+    if (entries.length === 0) {
+      throw new ConfigurationError({
+        option: 'children',
+        message: 'a Parallel needs at least one child (a list or an object of Functions)',
+        functionName: name,
+      })
+    }
+    const seen = new Set<string>()
+    for (const [key, child] of entries) {
+      if (!list) assertFunction(child, `children.${key}`, name)
+      if (seen.has(key)) {
+        throw new ConfigurationError({
+          option: 'children',
+          message: `two children are named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+          functionName: name,
+        })
+      }
+      seen.add(key)
+    }
+    this.children = Object.freeze(entries.map((entry) => entry[1] as AnyFunction))
+    this.keys = Object.freeze(entries.map((entry) => entry[0]))
+  }
+
+  async run(input: ParallelInput<Branches>, context: RunContext): Promise<ParallelOutput<Branches, Mode>> {
+    let count = this.children.length
+    let inputs: ReadonlyArray<unknown> | undefined
+    if (this.isMap) {
+      if (!Array.isArray(input)) {
+        throw new TypeError(`the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`)
+      }
+      inputs = input
+      count = input.length
+    }
+    const branches = new BranchRun(this.children, this.mode === 'settle-all', context, input, inputs, count)
+    const workers = Math.min(this.concurrency, count)
+    const running: Array<Promise<void>> = new Array(workers)
+    for (let index = 0; index < workers; index++) running[index] = branches.work()
+    await Promise.all(running)
+    if (branches.failure !== undefined) throw branches.failure
+    if (this.isMap) return branches.results as ParallelOutput<Branches, Mode>
+    return keyed(this.keys, branches.results) as ParallelOutput<Branches, Mode>
+  }
+
+  override describe(): ParallelNode {
+    return { kind: this.kind, name: this.name, children: this.children.map(describeChild), map: this.isMap }
+  }
+}
+
+/**
+ * The state of one run of a Parallel. Workers (at most `concurrency`) take the next branch by advancing a cursor —
+ * O(1) per branch, no queue to shift — until none is left, the run failed fast, or it was aborted.
+ */
+class BranchRun {
+  readonly results: unknown[]
+  failure: TinyLLMError | undefined = undefined
+  private next = 0
+  private readonly children: ReadonlyArray<Function<unknown, unknown>>
+  private readonly settleAll: boolean
+  private readonly context: RunContext
+  private readonly input: unknown
+  private readonly inputs: ReadonlyArray<unknown> | undefined
+  private readonly count: number
+  private readonly controller: AbortController | undefined
+  private readonly options: ChildInvokeOptions | undefined
+
+  constructor(
+    children: ReadonlyArray<AnyFunction>,
+    settleAll: boolean,
+    context: RunContext,
+    input: unknown,
+    inputs: ReadonlyArray<unknown> | undefined,
+    count: number,
+  ) {
+    this.children = children as unknown as ReadonlyArray<Function<unknown, unknown>>
+    this.settleAll = settleAll
+    this.context = context
+    this.input = input
+    this.inputs = inputs
+    this.count = count
+    this.results = new Array(count)
+    // Fail-fast siblings are aborted through a signal of their own. The parent's signal reaches every branch already:
+    // each child run links to it.
+    this.controller = this.settleAll ? undefined : new AbortController()
+    this.options = this.controller === undefined ? undefined : { signal: this.controller.signal }
+  }
+
+  async work(): Promise<void> {
+    const signal = this.context.signal
+    while (this.next < this.count && this.failure === undefined && !signal.aborted) {
+      const index = this.next++
+      const child = this.inputs === undefined ? this.children[index]! : this.children[0]!
+      const input = this.inputs === undefined ? this.input : this.inputs[index]
+      try {
+        const value = await this.context.invoke(child, input, this.options)
+        this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
+      } catch (error) {
+        if (this.settleAll) this.results[index] = { status: 'rejected', error }
+        else if (this.failure === undefined) {
+          this.failure = error as TinyLLMError
+          this.controller!.abort(error)
+        }
+      }
+    }
+  }
+}
+
+function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!
+    if (key === '__proto__')
+      Object.defineProperty(result, key, { value: values[index], enumerable: true, writable: true, configurable: true })
+    else result[key] = values[index]
+  }
+  return result
+}
+
+function describeChild(child: AnyFunction): FunctionNode {
+  return child.describe()
+}
