@@ -329,6 +329,17 @@ describe('OpenAIChatModel errors', () => {
     expect(await rejection(model.doGenerate(ask('c')))).toMatchObject({ retryAfterMs: undefined, retryable: true })
   })
 
+  it('keeps a retry-after hint on retryable server errors, and none on final ones', async () => {
+    const { model } = await start({
+      faults: [
+        { kind: 'status', status: 503, headers: { 'retry-after': '3' } },
+        { kind: 'status', status: 400, headers: { 'retry-after': '3' } },
+      ],
+    })
+    expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({ status: 503, retryAfterMs: 3000 })
+    expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ status: 400, retryAfterMs: undefined })
+  })
+
   it('honours x-should-retry from the server', async () => {
     const { model } = await start({
       faults: [

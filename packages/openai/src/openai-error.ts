@@ -35,7 +35,7 @@ export function abortErrorFor(signal: AbortSignal): TinyLLMError {
  * - cancelled through `signal` → the signal's {@link AbortError} or {@link TimeoutError};
  * - HTTP 429 → {@link RateLimitError} with `retryAfterMs` from `retry-after-ms` / `retry-after`;
  * - any other HTTP status → {@link ProviderCallError}, retryable for 408, 409 and 5xx (an `x-should-retry` header
- *   from the server overrides that);
+ *   from the server overrides that), with `retryAfterMs` too when a retryable answer carries one;
  * - an error event inside a stream → {@link ProviderCallError}, retryable when its type says the server failed;
  * - connection failures, SDK timeouts, connections cut mid-body → retryable {@link ProviderCallError};
  * - a body that is not JSON → retryable {@link ProviderCallError} (`malformed_response`), as a cut or garbled body
@@ -104,6 +104,8 @@ function fromApiError(error: APIError): ProviderCallError {
     cause: error,
   }
   if (status === 429) return new RateLimitError({ ...options, retryAfterMs: retryAfterMs(headers) })
+  // A server may say when to come back on any retryable answer (503 with retry-after is plain HTTP).
+  if (retryable) return new ProviderCallError({ ...options, retryAfterMs: retryAfterMs(headers) })
   return new ProviderCallError(options)
 }
 

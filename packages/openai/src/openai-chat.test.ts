@@ -1,0 +1,407 @@
+import type { LifecycleEvent } from '@tinyllm/core'
+import {
+  AssistantMessageTemplate,
+  ConfigurationError,
+  PromptTemplate,
+  ProviderCallError,
+  RateLimitError,
+  SystemMessageTemplate,
+  TimeoutError,
+  UserMessageTemplate,
+  ValidationError,
+} from '@tinyllm/core'
+import { createMemoryLogger } from '@tinyllm/logger'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { z } from 'zod'
+import { LLMCall, OpenAIChat, OpenAIChatModel } from './index.js'
+import {
+  OpenAIAssistantMessage,
+  OpenAIPromptTemplate,
+  OpenAISystemMessage,
+  OpenAIUserMessage,
+} from './openai-prompts.js'
+import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './testing/index.js'
+import { startOpenAICompatibleServer } from './testing/index.js'
+
+let server: OpenAICompatibleServer | undefined
+
+afterEach(async () => {
+  vi.unstubAllEnvs()
+  await server?.close()
+  server = undefined
+})
+
+async function start(options: OpenAICompatibleServerOptions = {}): Promise<OpenAICompatibleServer> {
+  server = await startOpenAICompatibleServer({ created: 1_700_000_000, ...options })
+  return server
+}
+
+const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] })
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+/** A retry policy whose own backoff would outlast the test: a call that finishes honoured the server's retry-after. */
+const onlyRetryAfter = { attempts: 3, initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 }
+
+describe('OpenAIChat', () => {
+  it('is an LLMCall over an OpenAIChatModel, and sends every setting given at construction', async () => {
+    const server = await start({ replies: [{ choices: [{ content: 'good' }, { content: 'bad' }] }] })
+    const chat = new OpenAIChat({
+      name: 'openai_chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'test-key',
+      baseURL: server.baseURL,
+      temperature: 0,
+      topP: 0.5,
+      maxTokens: 20,
+      n: 2,
+      stop: ['\n'],
+      seed: 7,
+      presencePenalty: 0.1,
+      frequencyPenalty: 0.2,
+      responseFormat: { type: 'text' },
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
+      toolChoice: 'auto',
+      user: 'u-1',
+      providerOptions: { openai: { service_tier: 'default' } },
+      output: 'texts',
+    })
+    expect(chat).toBeInstanceOf(LLMCall)
+    expect(chat.model).toBeInstanceOf(OpenAIChatModel)
+    expect(chat.model.modelId).toBe('gpt-4o-mini')
+    expect(await chat.invoke(ask('classify'))).toEqual(['good', 'bad'])
+    expect(server.requests[0]?.body).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'classify' }],
+      temperature: 0,
+      top_p: 0.5,
+      max_completion_tokens: 20,
+      n: 2,
+      stop: ['\n'],
+      seed: 7,
+      presence_penalty: 0.1,
+      frequency_penalty: 0.2,
+      response_format: { type: 'text' },
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }],
+      tool_choice: 'auto',
+      user: 'u-1',
+      service_tier: 'default',
+      stream: false,
+    })
+  })
+
+  it("lets an input's settings override the constructor's for one call", async () => {
+    const server = await start({ replies: ['a', 'b'] })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      temperature: 0,
+    })
+    await chat.invoke({ ...ask('x'), model: 'gpt-4o', temperature: 0.9 })
+    await chat.invoke(ask('y'))
+    expect(server.chatRequests.map((request) => [request.model, request.temperature])).toEqual([
+      ['gpt-4o', 0.9],
+      ['gpt-4o-mini', 0],
+    ])
+  })
+
+  it('retries 429 after its retry-after, and 5xx, with exactly one request per attempt at the server', async () => {
+    const server = await start({
+      replies: ['finally'],
+      faults: [
+        { kind: 'status', status: 429, headers: { 'retry-after': '0.05' } },
+        { kind: 'status', status: 503, headers: { 'retry-after-ms': '20' } },
+      ],
+    })
+    const events: LifecycleEvent[] = []
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      retry: onlyRetryAfter,
+    })
+    expect(await chat.invoke(ask('hi'), { onEvent: (event) => events.push(event) })).toBe('finally')
+    expect(server.requests.map((request) => request.status)).toEqual([429, 503, 200])
+    const retries = events.filter((event) => event.to === 'retrying').map((event) => event.error)
+    expect(RateLimitError.isInstance(retries[0])).toBe(true)
+    expect(retries[0]).toMatchObject({ status: 429, retryAfterMs: 50 })
+    expect(retries[1]).toMatchObject({ status: 503, retryAfterMs: 20 })
+  })
+
+  it('gives up after the policy’s attempts, and the server saw exactly that many requests', async () => {
+    const server = await start({
+      faults: () => ({ kind: 'status', status: 500, headers: { 'retry-after-ms': '1', 'x-request-id': 'req_last' } }),
+    })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      retry: { attempts: 4 },
+    })
+    const error = await rejection(chat.invoke(ask('hi')))
+    expect(error).toMatchObject({ name: 'ProviderCallError', status: 500, requestId: 'req_last', retryable: true })
+    expect(server.requests).toHaveLength(4)
+  })
+
+  it('retries dropped connections and malformed bodies', async () => {
+    const server = await start({
+      replies: ['ok'],
+      cycleReplies: true,
+      faults: [{ kind: 'reset-before-headers' }, { kind: 'reset-after-headers' }, { kind: 'malformed-json' }],
+    })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      retry: { attempts: 4, initialDelayMs: 1 },
+    })
+    expect(await chat.invoke(ask('hi'))).toBe('ok')
+    expect(server.requests).toHaveLength(4)
+  })
+
+  it.each([400, 401, 403, 404, 422])('does not retry %i, and keeps status and request id', async (status) => {
+    const server = await start({ faults: [{ kind: 'status', status, headers: { 'x-request-id': `req_${status}` } }] })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      retry: { attempts: 5 },
+    })
+    const error = await rejection(chat.invoke(ask('hi')))
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ status, requestId: `req_${status}`, retryable: false, functionName: undefined })
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('streams deltas and assembles the same result as a JSON call', async () => {
+    const reply = {
+      content: 'The quick brown fox',
+      toolCalls: [{ id: 'call_1', name: 'lookup', arguments: { q: 'fox' } }],
+    }
+    const server = await start({ replies: [reply, reply] })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      output: 'result',
+    })
+    const json = await chat.invoke(ask('hi'))
+    const stream = chat.stream(ask('hi'))
+    let text = ''
+    for await (const delta of stream) if (delta.type === 'text-delta') text += delta.text
+    const streamed = await stream.result
+    expect(text).toBe('The quick brown fox')
+    expect(streamed.choices).toEqual(json.choices)
+    expect(streamed.usage).toEqual(json.usage)
+    expect(streamed.model).toBe(json.model)
+    expect(server.chatRequests[1]).toMatchObject({ stream: true, stream_options: { include_usage: true } })
+  })
+
+  it('fails a stalled stream with an idle TimeoutError', async () => {
+    const server = await start({ replies: ['one two three four'], faults: [{ kind: 'stall-stream', afterEvents: 2 }] })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      idleTimeoutMs: 100,
+    })
+    const stream = chat.stream(ask('hi'))
+    const error = await rejection(stream.result)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 100 })
+    await server.whenIdle()
+  })
+
+  it('asks for JSON from a zod schema, parses and validates it; a violation is a typed error', async () => {
+    const server = await start({ replies: ['{"verdict":"good","confidence":0.9}', '{"verdict":"maybe"}', 'not json'] })
+    const chat = new OpenAIChat({
+      name: 'verdict',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      structuredOutput: {
+        name: 'verdict',
+        schema: z.object({ verdict: z.enum(['good', 'bad']), confidence: z.number().optional() }),
+        strict: true,
+      },
+    })
+    const value = await chat.invoke(ask('classify'))
+    expect(value).toEqual({ verdict: 'good', confidence: 0.9 })
+    expect(server.chatRequests[0]?.response_format).toMatchObject({
+      type: 'json_schema',
+      json_schema: {
+        name: 'verdict',
+        strict: true,
+        schema: { type: 'object', properties: { verdict: { enum: ['good', 'bad'] } } },
+      },
+    })
+    const violation = await rejection(chat.invoke(ask('classify')))
+    expect(ValidationError.isInstance(violation)).toBe(true)
+    expect((violation as ValidationError).issues[0]?.path).toEqual(['verdict'])
+    const notJson = await rejection(chat.invoke(ask('classify')))
+    expect(ValidationError.isInstance(notJson)).toBe(true)
+    expect(server.requests).toHaveLength(3)
+  })
+
+  it('round-trips tool calls: assistant tool call → tool message → final answer', async () => {
+    const server = await start({
+      replies: [
+        { toolCalls: [{ id: 'call_9', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+        'It is 4°C in Oslo.',
+      ],
+    })
+    const chat = new OpenAIChat({
+      name: 'assistant',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      tools: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
+      output: 'result',
+    })
+    const question = { role: 'user' as const, content: 'Weather in Oslo?' }
+    const first = await chat.invoke({ messages: [question] })
+    const message = first.choices[0]?.message
+    const call = message?.toolCalls?.[0]
+    expect(call).toEqual({ id: 'call_9', name: 'get_weather', arguments: '{"city":"Oslo"}' })
+    if (message === undefined || call === undefined) throw new Error('no tool call')
+    const args = JSON.parse(call.arguments) as { city: string }
+    const answer = await chat.invoke({
+      messages: [question, message, { role: 'tool', toolCallId: call.id, content: `4°C in ${args.city}` }],
+    })
+    expect(answer.choices[0]?.message.content).toBe('It is 4°C in Oslo.')
+    expect(server.chatRequests[1]?.messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_9', content: '4°C in Oslo' },
+    ])
+  })
+
+  it('records tokens and cost on the run, from the price of the model that answered', async () => {
+    const server = await start({ replies: [{ content: 'ok', usage: { promptTokens: 1000, completionTokens: 500 } }] })
+    const chat = new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL })
+    const record = await chat.trace(ask('hi'))
+    expect(record.status).toBe('complete')
+    expect(record.usage).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 500, totalTokens: 1500 })
+    expect(record.usage?.costUsd).toBeCloseTo((1000 * 0.15 + 500 * 0.6) / 1_000_000, 12)
+  })
+
+  it('reads OPENAI_API_KEY at the first call: importing and constructing need no key', async () => {
+    const server = await start()
+    vi.stubEnv('OPENAI_API_KEY', '')
+    const chat = new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', baseURL: server.baseURL, retry: { attempts: 3 } })
+    const error = await rejection(chat.invoke(ask('hi')))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/OPENAI_API_KEY/)
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it('never shows the API key: not in errors, events, run records or logs', async () => {
+    const canary = 'sk-proj-CANARY0123456789abcdefghijklmnop'
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    server.setHandler('POST /v1/chat/completions', ({ request, requestIndex }) => {
+      const authorization = request.headers.authorization ?? ''
+      if (requestIndex === 0) {
+        return {
+          status: 401,
+          json: {
+            error: {
+              message: `Incorrect API key provided: ${authorization}`,
+              type: 'invalid_request_error',
+              code: 'invalid_api_key',
+            },
+          },
+        }
+      }
+      if (requestIndex === 1)
+        return { status: 500, json: { error: { message: `boom for ${authorization}`, type: 'server_error' } } }
+      return { raw: `<html>${authorization}</html>`, headers: { 'content-type': 'text/html' } }
+    })
+    const logger = createMemoryLogger({ level: 'trace' })
+    const events: LifecycleEvent[] = []
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: canary,
+      baseURL: server.baseURL,
+      retry: { attempts: 2, initialDelayMs: 1 },
+    })
+    const seen: string[] = []
+    for (let call = 0; call < 2; call += 1) {
+      const record = await chat.trace(ask('hi'), { logger, onEvent: (event) => events.push(event) })
+      expect(record.status).toBe('failed')
+      seen.push(String(record.error?.message), JSON.stringify(record), JSON.stringify(record.error?.toJSON()))
+    }
+    seen.push(JSON.stringify(events), JSON.stringify(logger.entries))
+    for (const text of seen) expect(text).not.toContain(canary)
+    expect(server.requests).toHaveLength(3)
+    expect(server.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill('[REDACTED]'))
+  })
+})
+
+describe('seed names', () => {
+  it('are the core prompt classes under their OpenAI names, and LLMCall itself', () => {
+    expect(OpenAIPromptTemplate).toBe(PromptTemplate)
+    expect(OpenAISystemMessage).toBe(SystemMessageTemplate)
+    expect(OpenAIUserMessage).toBe(UserMessageTemplate)
+    expect(OpenAIAssistantMessage).toBe(AssistantMessageTemplate)
+  })
+
+  it('runs the seed pipeline — prompt template, then OpenAIChat — against any base URL with no code change', async () => {
+    // What a user writes for the real API: no key and no URL in the code, both come from the environment.
+    const buildClassifier = () => {
+      const template = new OpenAIPromptTemplate({
+        name: 'Loan Classifier Template',
+        sections: [
+          new OpenAISystemMessage({
+            name: 'Role',
+            content:
+              'You will be provided with a loan application. Classify it as good or bad: answer one of [good, bad].',
+          }),
+          new OpenAIAssistantMessage({ name: 'Example', content: 'good' }),
+          new OpenAIUserMessage({ name: 'name' }),
+        ],
+      })
+      const chat = new OpenAIChat({ name: 'openai_chat', model: 'gpt-4o-mini', temperature: 0, n: 1 })
+      return async (application: string): Promise<string> =>
+        chat.invoke(await template.invoke({ message: application }))
+    }
+    const server = await start({ replies: ['good'] })
+    vi.stubEnv('OPENAI_BASE_URL', server.baseURL)
+    vi.stubEnv('OPENAI_API_KEY', 'sk-loopback-not-a-real-key')
+    const classify = buildClassifier()
+    expect(await classify('A commendable financial profile with an excellent credit history.')).toBe('good')
+    expect(server.chatRequests[0]).toEqual({
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      n: 1,
+      stream: false,
+      messages: [
+        { role: 'system', content: expect.stringContaining('Classify it as good or bad') },
+        { role: 'assistant', content: 'good' },
+        { role: 'user', content: 'A commendable financial profile with an excellent credit history.' },
+      ],
+    })
+  })
+})

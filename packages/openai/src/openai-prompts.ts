@@ -1,0 +1,53 @@
+import {
+  AssistantMessageTemplate,
+  PromptTemplate,
+  SystemMessageTemplate,
+  type TemplateVariables,
+  UserMessageTemplate,
+} from '@tinyllm/core'
+
+/**
+ * The seed's name for core's {@link PromptTemplate}: assembles `{ messages }` from sections, ready for
+ * {@link OpenAIChat}. The same class, not a copy — `instanceof PromptTemplate` holds.
+ *
+ * @example
+ * const template = new OpenAIPromptTemplate({
+ *   name: 'Loan Classifier Template',
+ *   sections: [new OpenAISystemMessage({ name: 'Role', content: 'Answer good or bad.' }), new OpenAIUserMessage({ name: 'name' })],
+ * })
+ * const prompt = await template.invoke({ message: application }) // { messages: [system, user] }
+ */
+export const OpenAIPromptTemplate = PromptTemplate
+/** An instance of {@link OpenAIPromptTemplate}. */
+export type OpenAIPromptTemplate<Input extends TemplateVariables = TemplateVariables> = PromptTemplate<Input>
+
+/**
+ * The seed's name for core's {@link SystemMessageTemplate}: renders a system message from a template.
+ *
+ * @example
+ * new OpenAISystemMessage({ name: 'Role', content: 'You classify loan applications as good or bad.' })
+ */
+export const OpenAISystemMessage = SystemMessageTemplate
+/** An instance of {@link OpenAISystemMessage}. */
+export type OpenAISystemMessage = SystemMessageTemplate
+
+/**
+ * The seed's name for core's {@link UserMessageTemplate}: renders a user message from the input's `message` field (or
+ * another `field`, or a `content` template).
+ *
+ * @example
+ * new OpenAIUserMessage({ name: 'name' }) // { message: 'I earn…' } → { role: 'user', content: 'I earn…' }
+ */
+export const OpenAIUserMessage = UserMessageTemplate
+/** An instance of {@link OpenAIUserMessage}. */
+export type OpenAIUserMessage = UserMessageTemplate
+
+/**
+ * The seed's name for core's {@link AssistantMessageTemplate}: renders an assistant message, e.g. a few-shot answer.
+ *
+ * @example
+ * new OpenAIAssistantMessage({ name: 'example answer', content: 'good' })
+ */
+export const OpenAIAssistantMessage = AssistantMessageTemplate
+/** An instance of {@link OpenAIAssistantMessage}. */
+export type OpenAIAssistantMessage = AssistantMessageTemplate
