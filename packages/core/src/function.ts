@@ -6,7 +6,7 @@ import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy, retryDe
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
-import { addUsageTo, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
+import { addUsageTo, assertWithinBudget, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
 import { validateWith } from './validator.js'
 
 /** Options every Function accepts. Immutable once the Function is built. */
@@ -148,7 +148,11 @@ interface RunTree {
   readonly budget: Budget | undefined
   readonly recording: boolean
   usage: UsageTotals | undefined
+  /** Budget held by calls in flight: checked against together with what was spent. */
+  reserved: { tokens: number; costUsd: number } | undefined
 }
+
+const releaseNothing = (): void => {}
 
 /** One execution of one Function: all the state of a run lives here, never on the Function. */
 class Run<Output> implements RunContext {
@@ -184,6 +188,7 @@ class Run<Output> implements RunContext {
         budget: options?.budget,
         recording,
         usage: undefined,
+        reserved: undefined,
       }
       this.metadata = options?.metadata ?? emptyMetadata
     }
@@ -242,6 +247,32 @@ class Run<Output> implements RunContext {
       if (run.ownUsage === undefined) run.ownUsage = emptyUsageTotals()
       addUsageTo(run.ownUsage, usage, costUsd)
       if (run.record !== undefined) run.record.usage = run.ownUsage
+    }
+  }
+
+  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    const tree = this.tree
+    if (tree.budget === undefined) return releaseNothing
+    const spent = tree.usage ?? emptyUsageTotals()
+    if (tree.reserved === undefined) tree.reserved = { tokens: 0, costUsd: 0 }
+    const reserved = tree.reserved
+    const committed = {
+      ...spent,
+      totalTokens: spent.totalTokens + reserved.tokens,
+      costUsd: spent.costUsd + reserved.costUsd,
+    }
+    // Check and reserve in one synchronous step, so concurrent calls of one tree cannot overshoot together.
+    assertWithinBudget(tree.budget, committed, request, this.fn.name)
+    const tokens = request.tokens
+    const costUsd = request.costUsd ?? 0
+    reserved.tokens += tokens
+    reserved.costUsd += costUsd
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      reserved.tokens -= tokens
+      reserved.costUsd -= costUsd
     }
   }
 

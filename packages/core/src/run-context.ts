@@ -55,6 +55,12 @@ export interface RunContext {
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output>
   /** Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. */
   addUsage(usage: Usage, costUsd: number | undefined): void
+  /**
+   * Checks that spending `request` more would stay within the tree's budget, counting what calls in flight have
+   * reserved, and reserves it; throws BudgetExceededError otherwise. Call the returned function once the real usage
+   * is recorded (or the call failed). Without a budget it does nothing.
+   */
+  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void
   /** Records a fact about this run on its run record (e.g. a Decision's choice). */
   annotate(key: string, value: unknown): void
 }

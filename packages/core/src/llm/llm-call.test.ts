@@ -172,6 +172,21 @@ describe('LLMCall usage, cost and budget', () => {
     expect(record.children[1]?.attempts).toBe(1)
     expect(record.usage?.calls).toBe(1)
   })
+
+  it('counts the budget held by calls in flight, so concurrent calls of one tree cannot overshoot together', async () => {
+    const model = new ScriptedChatModel({ responses: ['a', 'b', 'c'], latencyMs: 5 })
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 100 } })
+    const fanOut = defineFunction({
+      name: 'fan-out',
+      run: (_input: unknown, context) => Promise.allSettled([1, 2, 3].map(() => context.invoke(chat, ask('hello')))),
+    })
+    // Each call needs ~100 output tokens plus its input: two fit in 250 tokens, a third does not.
+    const settled = await fanOut.invoke(undefined, { budget: { maxTokens: 250 } })
+    const refused = settled.filter((outcome) => outcome.status === 'rejected')
+    expect(refused).toHaveLength(1)
+    expect(BudgetExceededError.isInstance((refused[0] as PromiseRejectedResult).reason)).toBe(true)
+    expect(model.calls).toHaveLength(2)
+  })
 })
 
 describe('LLMCall retries', () => {

@@ -20,7 +20,6 @@ import { TinyFunction } from '../function.js'
 import type { RetryPolicy } from '../retry-policy.js'
 import type { InvokeOptions, RunContext } from '../run-context.js'
 import type { StandardSchemaV1 } from '../standard-schema.js'
-import { assertWithinBudget } from '../usage.js'
 import { validateWith } from '../validator.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { DeltaChannel, type LLMStream, LLMStreamResult } from './llm-stream.js'
@@ -351,22 +350,24 @@ export class LLMCall<
       tokens,
       costUsd: costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices),
     }
-    const budget = context.budget
-    if (budget !== undefined) assertWithinBudget(budget, context.treeUsage, estimate, this.name)
-    const limiter = this.rateLimiter
-    let permit: RateLimitPermit | undefined
-    if (limiter !== undefined) {
-      permit = await limiter.acquire({ tokens }, context.signal)
-      if (budget !== undefined) {
-        // Other calls of the tree may have spent while this one waited for the limiter.
-        try {
-          assertWithinBudget(budget, context.treeUsage, estimate, this.name)
-        } catch (error) {
-          limiter.settle(permit, 0)
-          throw error
-        }
-      }
+    // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
+    const releaseBudget = context.reserveBudget(estimate)
+    try {
+      return await this.attempt(request, modelId, tokens, channel, context)
+    } finally {
+      releaseBudget()
     }
+  }
+
+  private async attempt(
+    request: ChatRequest,
+    modelId: string,
+    tokens: number,
+    channel: DeltaChannel | undefined,
+    context: RunContext,
+  ): Promise<LLMCallOutput<Mode, Schema>> {
+    const limiter = this.rateLimiter
+    const permit = limiter === undefined ? undefined : await limiter.acquire({ tokens }, context.signal)
     const deadline =
       this.callTimeoutMs === undefined ? undefined : new CallDeadline(context.signal, this.callTimeoutMs, this.name)
     const signal = deadline?.signal ?? context.signal
