@@ -1,22 +1,33 @@
-import { defineFunction, formatRunTree, resultText, ScriptedChatModel } from '@tinyllm/core'
+import {
+  defineFunction,
+  formatRunTree,
+  LLMCall,
+  PromptTemplate,
+  ScriptedChatModel,
+  SystemMessageTemplate,
+  UserMessageTemplate,
+} from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { withoutDurations } from './__fixtures__/helpers.js'
 import { Chain, Decision, Parallel, toMermaid } from './index.js'
 
 describe('the seed’s credit pipeline', () => {
   it('is written in under 40 lines, routes by the model’s answer, and prints its run tree and graph', async () => {
-    // ---- the pipeline: Chain → Decision → (good: Approval | bad: Parallel of two Functions) ----------------------
+    // ---- the pipeline: Chain → Decision (asks the model) → good: Approval | bad: Parallel of two Functions ---------
     const model = new ScriptedChatModel({ responses: ['bad', ' Good\n'] })
+    const chat = new LLMCall({ name: 'openai_chat', model, settings: { temperature: 0 } })
+    const template = new PromptTemplate({
+      name: 'Loan Classifier Template',
+      sections: [
+        new SystemMessageTemplate({ name: 'Role', content: 'Classify the loan application: answer good or bad.' }),
+        new UserMessageTemplate({ name: 'Application', field: 'loan_application' }),
+      ],
+    })
     const classifier = new Decision({
       name: 'CreditClassification',
-      decide: async ({ loan_application }: { loan_application: string }, { signal }) => {
-        const messages = [
-          { role: 'system', content: 'Classify the loan application as good or bad. Answer with one word.' },
-          { role: 'user', content: loan_application },
-        ] as const
-        return resultText(await model.doGenerate({ messages, temperature: 0 }, { signal }))
-          .trim()
-          .toLowerCase()
+      decide: async (input: { loan_application: string }, context) => {
+        const answer = await context.invoke(chat, await context.invoke(template, input))
+        return answer.trim().toLowerCase()
       },
       branches: {
         good: defineFunction({ name: 'Approval', run: () => ({ approved: true }) }),
@@ -38,27 +49,37 @@ describe('the seed’s credit pipeline', () => {
 
     const bad = await pipeline.trace({ loan_application: 'Missed payments, high utilisation.' })
     const good = await pipeline.trace({ loan_application: 'Excellent history, stable income.' })
-    const tree = formatRunTree(bad)
     const graph = toMermaid(pipeline)
-    console.log(`${tree}\n\n${formatRunTree(good)}\n\n${graph}`)
+    console.log(`${formatRunTree(bad)}\n\n${formatRunTree(good)}\n\n${graph}`)
 
     expect(bad.output).toBe('sent to further analysis')
     expect(good.output).toBe('approved')
-    expect(model.calls.map((call) => call.messages[1]?.content)).toEqual([
-      'Missed payments, high utilisation.',
-      'Excellent history, stable income.',
+    expect(model.calls.map((call) => call.messages.map((message) => message.content))).toEqual([
+      ['Classify the loan application: answer good or bad.', 'Missed payments, high utilisation.'],
+      ['Classify the loan application: answer good or bad.', 'Excellent history, stable income.'],
     ])
-    expect(withoutDurations(tree)).toMatchInlineSnapshot(`
-      "✔ Credit analysis (chain)
-      ├─ ✔ CreditClassification (decision) choice=bad
+    // The model call's own line (tokens, request id) is core's to format; the shape around it is flow's.
+    const shape = (tree: string) => withoutDurations(tree).replace(/\(llm-call\).*$/m, '(llm-call) …')
+    expect(formatRunTree(bad)).toMatch(/openai_chat \(llm-call\).* tokens=23/)
+    expect(shape(formatRunTree(bad))).toMatchInlineSnapshot(`
+      "✔ Credit analysis (chain) tokens=23 cost=unknown
+      ├─ ✔ CreditClassification (decision) choice=bad tokens=23 cost=unknown
+      │  ├─ ✔ Loan Classifier Template (prompt-template)
+      │  │  ├─ ✔ Role (system-message)
+      │  │  └─ ✔ Application (user-message)
+      │  ├─ ✔ openai_chat (llm-call) …
       │  └─ ✔ Bad credit analysis (parallel)
       │     ├─ ✔ EmailNotification (function)
       │     └─ ✔ FurtherAnalysis (function)
       └─ ✔ Report (function)"
     `)
-    expect(withoutDurations(formatRunTree(good))).toMatchInlineSnapshot(`
-      "✔ Credit analysis (chain)
-      ├─ ✔ CreditClassification (decision) choice=good
+    expect(shape(formatRunTree(good))).toMatchInlineSnapshot(`
+      "✔ Credit analysis (chain) tokens=23 cost=unknown
+      ├─ ✔ CreditClassification (decision) choice=good tokens=23 cost=unknown
+      │  ├─ ✔ Loan Classifier Template (prompt-template)
+      │  │  ├─ ✔ Role (system-message)
+      │  │  └─ ✔ Application (user-message)
+      │  ├─ ✔ openai_chat (llm-call) …
       │  └─ ✔ Approval (function)
       └─ ✔ Report (function)"
     `)
