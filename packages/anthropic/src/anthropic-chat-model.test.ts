@@ -7,11 +7,12 @@ import {
   ProviderCallError,
   RateLimitError,
   resultText,
+  TimeoutError,
   type TinyLLMError,
 } from '@tinyllm/core'
 import { sseEvent } from '@tinyllm/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AnthropicChatModel, defaultAnthropicMaxTokens, defaultAnthropicModel } from './anthropic-chat-model.js'
+import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
 import { startAnthropicCompatibleServer } from './testing/index.js'
 
@@ -29,8 +30,13 @@ afterEach(async () => {
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'Hello' }] }
 
-function modelFor(running: AnthropicCompatibleServer, options: { model?: string; maxTokens?: number } = {}) {
-  return new AnthropicChatModel({ apiKey: 'test-key', baseURL: running.baseURL, ...options })
+const modelId = 'claude-haiku-4-5'
+
+function modelFor(
+  running: AnthropicCompatibleServer,
+  options: { model?: string; maxTokens?: number; timeoutMs?: number; maxResponseBytes?: number } = {},
+) {
+  return new AnthropicChatModel({ model: modelId, apiKey: 'test-key', baseURL: running.baseURL, ...options })
 }
 
 async function collect(
@@ -55,7 +61,7 @@ describe('AnthropicChatModel: API key', () => {
     const saved = process.env.ANTHROPIC_API_KEY
     delete process.env.ANTHROPIC_API_KEY
     try {
-      const model = new AnthropicChatModel({ baseURL: running.baseURL })
+      const model = new AnthropicChatModel({ model: modelId, baseURL: running.baseURL })
       const missing = await model.doGenerate(hello).catch((error: unknown) => error)
       expect(ConfigurationError.isInstance(missing)).toBe(true)
       expect((missing as ConfigurationError).option).toBe('apiKey')
@@ -73,7 +79,7 @@ describe('AnthropicChatModel: API key', () => {
 
   it('a wrong key is a 401 ProviderCallError that names no secret', async () => {
     const running = await start({ apiKey: 'the-right-key' })
-    const model = new AnthropicChatModel({ apiKey: 'sk-ant-wrong-canary', baseURL: running.baseURL })
+    const model = new AnthropicChatModel({ model: modelId, apiKey: 'sk-ant-wrong-canary', baseURL: running.baseURL })
     const error = await model.doGenerate(hello).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ status: 401, retryable: false, providerErrorType: 'authentication_error' })
     expect(JSON.stringify((error as TinyLLMError).toJSON())).not.toContain('sk-ant-wrong-canary')
@@ -124,13 +130,13 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     })
   })
 
-  it('defaults the model and max_tokens, and sends anthropic-version 2026-10-21 with the SDK', async () => {
+  it('sends the default model and max_tokens, and anthropic-version 2026-10-21 with the SDK', async () => {
     const running = await start({ replies: ['ok'] })
     const model = modelFor(running)
-    expect(model.modelId).toBe(defaultAnthropicModel)
+    expect(model.modelId).toBe(modelId)
     await model.doGenerate(hello)
     expect(running.messageRequests[0]).toMatchObject({
-      model: defaultAnthropicModel,
+      model: modelId,
       max_tokens: defaultAnthropicMaxTokens,
     })
     expect(running.requests[0]?.headers['anthropic-version']).toBe('2026-10-21')
@@ -170,7 +176,12 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
 
   it('sends the headers option with every request', async () => {
     const running = await start({ replies: ['ok'] })
-    const model = new AnthropicChatModel({ apiKey: 'k', baseURL: running.baseURL, headers: { 'x-tenant': 'acme' } })
+    const model = new AnthropicChatModel({
+      model: modelId,
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      headers: { 'x-tenant': 'acme' },
+    })
     await model.doGenerate(hello)
     expect(running.requests[0]?.headers['x-tenant']).toBe('acme')
   })
@@ -285,8 +296,23 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
   })
 
   it('rejects invalid constructor options at construction', () => {
-    expect(() => new AnthropicChatModel({ maxTokens: 1.5 })).toThrow(/maxTokens/)
-    expect(() => new AnthropicChatModel({ requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/)
+    const options = (extra: object) =>
+      ({ model: modelId, ...extra }) as ConstructorParameters<typeof AnthropicChatModel>[0]
+    const optionOf = (extra: object) => {
+      try {
+        new AnthropicChatModel(options(extra))
+      } catch (error) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        return (error as ConfigurationError).option
+      }
+      return undefined
+    }
+    expect(optionOf({ model: '' })).toBe('model')
+    expect(optionOf({ maxTokens: 1.5 })).toBe('maxTokens')
+    expect(optionOf({ timeoutMs: 0 })).toBe('timeoutMs')
+    expect(optionOf({ maxResponseBytes: -1 })).toBe('maxResponseBytes')
+    expect(optionOf({ client: new Anthropic({ apiKey: 'k' }), apiKey: 'other' })).toBe('apiKey')
+    expect(optionOf({ client: new Anthropic({ apiKey: 'k' }), baseURL: 'http://127.0.0.1:1' })).toBe('baseURL')
   })
 })
 
@@ -357,7 +383,9 @@ describe('AnthropicChatModel: results', () => {
   it('uses an existing client as it is, with its retries turned off for every call', async () => {
     const running = await start({ replies: [{ error: { status: 503, message: 'busy' } }, 'late'] })
     const client = new Anthropic({ apiKey: 'k', baseURL: running.baseURL, maxRetries: 5 })
-    const error = await new AnthropicChatModel({ client }).doGenerate(hello).catch((caught: unknown) => caught)
+    const error = await new AnthropicChatModel({ model: modelId, client })
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
     expect(error).toMatchObject({ status: 503, retryable: true })
     expect(running.requests).toHaveLength(1)
   })
@@ -506,6 +534,56 @@ describe('AnthropicChatModel: errors', () => {
       await collect(model.doStream(hello, { signal: controller.signal, idleTimeoutMs: 5_000 }))
     }
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it("the SDK's request timeout is a retryable ProviderCallError", async () => {
+    const running = await start()
+    running.injectFaults([{ kind: 'stall-headers' }])
+    const error = await modelFor(running, { timeoutMs: 50 })
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ retryable: true, providerErrorType: 'timeout' })
+  })
+
+  it('refuses a response larger than maxResponseBytes, JSON or streamed, and does not retry it', async () => {
+    const running = await start({ replies: ['x'.repeat(4_000)], cycleReplies: true })
+    const model = modelFor(running, { maxResponseBytes: 1_000 })
+    const generated = await model.doGenerate(hello).catch((caught: unknown) => caught)
+    const streamed = await collect(model.doStream(hello)).catch((caught: unknown) => caught)
+    for (const error of [generated, streamed]) {
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ retryable: false, providerErrorType: 'response_too_large' })
+    }
+    running.injectFaults([
+      { kind: 'oversized', bytes: 2_000_000 },
+      { kind: 'oversized', bytes: 2_000_000 },
+    ])
+    const oversized = await modelFor(running)
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
+    expect(oversized).toMatchObject({ retryable: true, providerErrorType: 'malformed_response' })
+    const capped = await modelFor(running, { maxResponseBytes: 100_000 })
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
+    expect(capped).toMatchObject({ providerErrorType: 'response_too_large' })
+  })
+
+  it('an abort whose reason is a tinyllm error (an attempt timeout) rejects with that error', async () => {
+    const running = await start()
+    running.injectFaults([{ kind: 'stall-headers' }, { kind: 'stall-headers' }])
+    for (const call of [
+      (signal: AbortSignal) => modelFor(running).doGenerate(hello, { signal }),
+      (signal: AbortSignal) => collect(modelFor(running).doStream(hello, { signal })),
+    ]) {
+      const controller = new AbortController()
+      const pending = call(controller.signal).catch((error: unknown) => error)
+      const arrived = running.requests.length + 1
+      await waitFor(() => running.requests.length === arrived)
+      const reason = new TimeoutError({ kind: 'attempt', timeoutMs: 10 })
+      controller.abort(reason)
+      expect(await pending).toBe(reason)
+    }
   })
 
   it('an abort keeps the signal reason', async () => {

@@ -1,47 +1,46 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
-import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
-import { toTinyLLMError } from './anthropic-error.js'
+import { ConfigurationError, TimeoutError } from '@tinyllm/core'
+import type { AnthropicClientOptions } from './anthropic-client-options.js'
+import { abortErrorFor, toTinyLLMError } from './anthropic-error.js'
 import { toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
+import { defaultMaxResponseBytes, limitResponseSize } from './response-size-limit.js'
 
-/** The model used when neither the options nor the request name one. */
-export const defaultAnthropicModel = 'claude-haiku-4-5'
-
-/** `max_tokens` sent when the request sets no `maxTokens` (Anthropic requires one). */
+/** `max_tokens` sent when a request sets no `maxTokens` (Anthropic requires one). */
 export const defaultAnthropicMaxTokens = 4096
 
-/** Options of {@link AnthropicChatModel}. */
-export interface AnthropicChatModelOptions {
-  /** Model id for requests that name none. Default {@link defaultAnthropicModel}. */
-  readonly model?: string | undefined
-  /**
-   * An existing SDK client, used as it is (key, base URL, headers). tinyllm still turns its retries off for every
-   * call it makes (`maxRetries: 0` per request): retries belong to the calling Function.
-   */
-  readonly client?: Anthropic | undefined
-  /** API key; default: `ANTHROPIC_API_KEY`, read when the first call is made. Ignored with `client`. */
-  readonly apiKey?: string | undefined
-  /** Base URL of an Anthropic-compatible server, e.g. the loopback server's `url`. Ignored with `client`. */
-  readonly baseURL?: string | undefined
-  /** Headers sent with every request, e.g. `{ 'anthropic-version': '2023-06-01' }`. Ignored with `client`. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
+/** The SDK's own limit on one HTTP request, used unless `timeoutMs` says otherwise: 10 minutes. */
+const defaultTimeoutMs = 600_000
+
+/** Options of {@link AnthropicChatModel}: the default model, `max_tokens`, and a client or how to create one. */
+export type AnthropicChatModelOptions = AnthropicClientOptions & {
+  /** Default model id, e.g. `claude-haiku-4-5`; a request's `model` overrides it. */
+  readonly model: string
   /** `max_tokens` for requests that set no `maxTokens`. Default {@link defaultAnthropicMaxTokens}. */
   readonly maxTokens?: number | undefined
-  /** The SDK's time limit for one HTTP request, in ms. Default 600,000 (the SDK's). */
-  readonly requestTimeoutMs?: number | undefined
+  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). Default 600,000. */
+  readonly timeoutMs?: number | undefined
 }
 
+type RequestOptions = NonNullable<Parameters<Anthropic['messages']['create']>[1]>
+
+const connectionOptionNames = ['apiKey', 'baseURL', 'headers', 'maxResponseBytes'] as const
+
 /**
- * The chat-model specification over Anthropic's Messages API, through the official `@anthropic-ai/sdk`.
- * System messages go to the `system` field, tool calls and results to `tool_use`/`tool_result` blocks, a JSON-schema
- * response format to `output_config.format`. Settings the API does not accept (`n > 1`, `temperature`, `topP`,
- * `seed`, penalties, `json_object`) are a {@link ConfigurationError} before anything is sent.
+ * Anthropic's Messages API as a tinyllm {@link ChatModel}, over the official `@anthropic-ai/sdk` (API version
+ * 2026-10-21). System messages go to the `system` field, tool calls and results to `tool_use`/`tool_result` blocks, a
+ * JSON-schema response format to `output_config.format`; `max_tokens` is always sent. Settings the API does not accept
+ * (`n > 1`, `temperature`, `topP`, `seed`, penalties, `json_object`) are a {@link ConfigurationError} before anything
+ * is sent. The SDK's own retries are off, so the calling Function's retry policy is the only one. The SDK client is
+ * created at the first call, so a missing `ANTHROPIC_API_KEY` is an error of that call, not of the import.
+ *
+ * You rarely call it directly: {@link AnthropicChat} wraps it in an LLMCall with retries, rate limits and cost.
  *
  * @example
- * const model = new AnthropicChatModel({ model: 'claude-haiku-4-5' }) // key from ANTHROPIC_API_KEY
+ * const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', baseURL: server.baseURL, apiKey: 'test' })
  * const result = await model.doGenerate({ messages: [{ role: 'user', content: 'Hello' }] })
  */
 export class AnthropicChatModel implements ChatModel {
@@ -53,103 +52,116 @@ export class AnthropicChatModel implements ChatModel {
   readonly #timeoutMs: number
   #client: Anthropic | undefined
 
-  constructor(options: AnthropicChatModelOptions = {}) {
-    this.#options = options
-    this.modelId = options.model ?? defaultAnthropicModel
-    this.#maxTokens = options.maxTokens ?? defaultAnthropicMaxTokens
-    this.#timeoutMs = options.requestTimeoutMs ?? options.client?.timeout ?? 600_000
-    this.#client = options.client
-    if (!Number.isInteger(this.#maxTokens) || this.#maxTokens < 1) {
-      throw new ConfigurationError({ option: 'maxTokens', message: `must be an integer ≥ 1, got ${this.#maxTokens}` })
-    }
-    if (!Number.isFinite(this.#timeoutMs) || this.#timeoutMs <= 0) {
+  constructor(options: AnthropicChatModelOptions) {
+    if (typeof options?.model !== 'string' || options.model.trim() === '') {
       throw new ConfigurationError({
-        option: 'requestTimeoutMs',
-        message: `must be a number of ms > 0, got ${this.#timeoutMs}`,
+        option: 'model',
+        message: 'an Anthropic model id is required, e.g. "claude-haiku-4-5"',
       })
     }
+    if (options.client !== undefined) {
+      const clash = connectionOptionNames.find((name) => options[name] !== undefined)
+      if (clash !== undefined) {
+        throw new ConfigurationError({
+          option: clash,
+          message: 'cannot be combined with `client`: configure the client you pass instead',
+        })
+      }
+    }
+    const maxTokens = options.maxTokens ?? defaultAnthropicMaxTokens
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new ConfigurationError({ option: 'maxTokens', message: `must be an integer ≥ 1, got ${maxTokens}` })
+    }
+    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new ConfigurationError({ option: 'timeoutMs', message: `must be a number of ms > 0, got ${timeoutMs}` })
+    }
+    const { maxResponseBytes } = options
+    if (maxResponseBytes !== undefined && !(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+      throw new ConfigurationError({
+        option: 'maxResponseBytes',
+        message: `must be an integer > 0, got ${maxResponseBytes}`,
+      })
+    }
+    this.modelId = options.model
+    this.#options = options
+    this.#maxTokens = maxTokens
+    this.#timeoutMs = timeoutMs
+    this.#client = options.client
   }
 
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     const signal = options?.signal
     const body = this.#body(request)
-    if (signal?.aborted) throw new AbortError({ reason: signal.reason })
-    const client = this.#resolveClient()
+    if (signal?.aborted) throw abortErrorFor(signal)
+    const client = this.#getClient()
     try {
       const { data, request_id, response } = await client.messages
-        .create(body, { signal, maxRetries: 0, timeout: this.#timeoutMs })
+        .create(body, this.#requestOptions(signal))
         .withResponse()
       return toChatResult(data, request_id ?? response.headers.get('x-request-id') ?? undefined)
     } catch (error) {
-      throw toTinyLLMError(error, { signal, timeoutMs: this.#timeoutMs })
+      throw toTinyLLMError(error, signal)
     }
   }
 
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const signal = options?.signal
-    const idleTimeoutMs = options?.idleTimeoutMs
+    const outer = options?.signal
     const body = this.#body(request)
-    if (signal?.aborted) throw new AbortError({ reason: signal.reason })
-    const client = this.#resolveClient()
-    // One controller per call: the caller's signal, the idle timer and an early `break` all close the request.
+    if (outer?.aborted) throw abortErrorFor(outer)
+    const client = this.#getClient()
+    // One controller per stream, aborted by the caller's signal, by the idle timer, or when the consumer stops early;
+    // the caller's signal only ever holds our one listener, removed when the stream ends.
     const controller = new AbortController()
-    const forwardAbort = (): void => controller.abort(signal?.reason)
-    signal?.addEventListener('abort', forwardAbort, { once: true })
-    let idleTimer: ReturnType<typeof setTimeout> | undefined
-    let idledOut = false
-    const armIdleTimer = (): void => {
-      if (idleTimeoutMs === undefined) return
-      idleTimer = setTimeout(() => {
-        idledOut = true
-        controller.abort()
-      }, idleTimeoutMs)
-    }
-    const disarmIdleTimer = (): void => clearTimeout(idleTimer)
-    const fail = (error: unknown): never => {
-      if (idledOut) throw new TimeoutError({ kind: 'idle', timeoutMs: idleTimeoutMs ?? 0, functionName: 'anthropic' })
-      if (signal?.aborted) throw new AbortError({ reason: signal.reason })
-      throw toTinyLLMError(error, { signal, timeoutMs: this.#timeoutMs })
-    }
-    let finished = false
+    const signal = controller.signal
+    const onAbort = (): void => controller.abort(outer?.reason)
+    outer?.addEventListener('abort', onAbort, { once: true })
+    const idleTimeoutMs = options?.idleTimeoutMs
+    let waiting = true
+    const timer =
+      idleTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            // Time the consumer spends between parts is not the server's silence.
+            if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
+          }, idleTimeoutMs)
+    let completed = false
     try {
-      armIdleTimer()
-      let requestId: string | undefined
       let events: AsyncIterator<RawMessageStreamEvent>
+      let requestId: string | undefined
       try {
         const { data, request_id, response } = await client.messages
-          .create({ ...body, stream: true }, { signal: controller.signal, maxRetries: 0, timeout: this.#timeoutMs })
+          .create({ ...body, stream: true }, this.#requestOptions(signal))
           .withResponse()
-        requestId = request_id ?? response.headers.get('x-request-id') ?? undefined
         events = data[Symbol.asyncIterator]()
+        requestId = request_id ?? response.headers.get('x-request-id') ?? undefined
       } catch (error) {
-        return fail(error)
-      } finally {
-        disarmIdleTimer()
+        throw toTinyLLMError(error, signal)
       }
       const assembler = new MessageStreamAssembler()
       for (;;) {
+        waiting = true
+        timer?.refresh()
         let next: IteratorResult<RawMessageStreamEvent>
-        armIdleTimer()
         try {
           next = await events.next()
         } catch (error) {
-          return fail(error)
-        } finally {
-          disarmIdleTimer()
+          throw toTinyLLMError(error, signal)
         }
-        // The SDK ends a stream quietly when its request is aborted: an idle timeout or the caller's abort.
-        if (idledOut || signal?.aborted) return fail(undefined)
-        if (next.done) break
+        // The SDK ends a stream quietly when its request is aborted: the signal tells why it ended.
+        if (signal.aborted) throw abortErrorFor(signal)
+        if (next.done === true) break
+        waiting = false
         for (const part of assembler.push(next.value)) yield part
       }
       const result = assembler.finish(requestId)
-      finished = true
+      completed = true
       yield { type: 'finish', result }
     } finally {
-      disarmIdleTimer()
-      signal?.removeEventListener('abort', forwardAbort)
-      // A consumer that stopped early (or an error) leaves the request open: close it.
-      if (!finished) controller.abort()
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onAbort)
+      // Closes the HTTP request when the consumer stopped early or something failed.
+      if (!completed && !signal.aborted) controller.abort()
     }
   }
 
@@ -157,19 +169,40 @@ export class AnthropicChatModel implements ChatModel {
     return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
   }
 
-  #resolveClient(): Anthropic {
+  #requestOptions(signal: AbortSignal | undefined): RequestOptions {
+    // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
+    // timeouts decide how long a call may take.
+    const options: RequestOptions = { maxRetries: 0, timeout: this.#timeoutMs }
+    if (signal !== undefined) options.signal = signal
+    return options
+  }
+
+  #getClient(): Anthropic {
     if (this.#client !== undefined) return this.#client
-    const apiKey = this.#options.apiKey ?? globalThis.process?.env?.ANTHROPIC_API_KEY
+    const options = this.#options
+    const apiKey = options.apiKey ?? readEnvironment('ANTHROPIC_API_KEY')
     if (apiKey === undefined || apiKey.trim() === '') {
       throw new ConfigurationError({
         option: 'apiKey',
-        message: 'no Anthropic API key: pass { apiKey } or set the ANTHROPIC_API_KEY environment variable',
+        message: 'no Anthropic API key: set the ANTHROPIC_API_KEY environment variable or pass `apiKey`',
       })
     }
-    const options: ConstructorParameters<typeof Anthropic>[0] = { apiKey, maxRetries: 0, timeout: this.#timeoutMs }
-    if (this.#options.baseURL !== undefined) options.baseURL = this.#options.baseURL
-    if (this.#options.headers !== undefined) options.defaultHeaders = { ...this.#options.headers }
-    this.#client = new Anthropic(options)
-    return this.#client
+    const client = new Anthropic({
+      apiKey,
+      baseURL: options.baseURL,
+      defaultHeaders: options.headers,
+      maxRetries: 0,
+      timeout: this.#timeoutMs,
+      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes),
+      // tinyllm reports failures as typed errors and through its own logger; ANTHROPIC_LOG still turns SDK logs on.
+      logLevel: readEnvironment('ANTHROPIC_LOG') === undefined ? 'off' : undefined,
+    })
+    this.#client = client
+    return client
   }
+}
+
+function readEnvironment(name: string): string | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[name]
+  return value === '' ? undefined : value
 }

@@ -1,8 +1,11 @@
+import type { ProviderCallErrorOptions } from '@tinyllm/core'
 import { AbortError, ProviderCallError, RateLimitError, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import type { HeaderReader } from './retry-after.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 const provider = 'anthropic'
+/** Error messages quote the provider's text up to this length: an HTML error page does not belong in a log line. */
+const maxQuotedLength = 500
 
 /** What the SDK's `APIError` carries that the mapping reads; read structurally, so any copy of the SDK works. */
 interface ApiErrorShape {
@@ -28,48 +31,62 @@ const statusOfErrorType: Readonly<Record<string, number>> = {
   overloaded_error: 529,
 }
 
+/** A tinyllm error for a call cancelled through `signal`: its reason when that already is one (an attempt timeout). */
+export function abortErrorFor(signal: AbortSignal): TinyLLMError {
+  const reason: unknown = signal.reason
+  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
+  return new AbortError({ reason })
+}
+
 /**
- * Turns whatever a call to the Anthropic SDK threw into a tinyllm error: HTTP failures become `ProviderCallError`
- * (429: `RateLimitError`) with status, request id, provider error type, `retry-after` and the SDK's error as `cause`;
- * a cancelled call becomes `AbortError`; the SDK's own request timeout a retryable `TimeoutError`.
+ * Turns whatever a call to the Anthropic SDK threw into a typed tinyllm error:
+ *
+ * - cancelled through `signal` → the signal's {@link AbortError} (or the `TimeoutError` it was aborted with);
+ * - HTTP 429 → {@link RateLimitError} with `retryAfterMs` from `retry-after-ms` / `retry-after`;
+ * - any other HTTP status → {@link ProviderCallError}, retryable for 408, 409 and 5xx (529 "overloaded" included);
+ *   Anthropic's `x-should-retry` header overrides that;
+ * - an `error` event inside a stream → {@link ProviderCallError}, retryable when its type says the server failed;
+ * - connection failures, the SDK's request timeout, connections cut mid-body → retryable {@link ProviderCallError};
+ * - a body that is not JSON → retryable {@link ProviderCallError} (`malformed_response`).
+ *
+ * Every error keeps `status`, `requestId` (`request-id`), the provider's error type, and the SDK's error as `cause`.
+ * Errors are recognised by name and shape, so a client from another copy of the SDK maps the same way.
  */
-export function toTinyLLMError(
-  error: unknown,
-  context: { readonly signal?: AbortSignal | undefined; readonly timeoutMs?: number | undefined } = {},
-): TinyLLMError {
+export function toTinyLLMError(error: unknown, signal?: AbortSignal): TinyLLMError {
+  if (signal?.aborted) return abortErrorFor(signal)
   if (TinyLLMError.isInstance(error)) return error
-  if (context.signal?.aborted) return new AbortError({ reason: context.signal.reason })
   const shape = (typeof error === 'object' && error !== null ? error : {}) as Partial<ApiErrorShape>
   switch (shape.name) {
     case 'APIUserAbortError':
     case 'AbortError':
       return new AbortError({ reason: error })
     case 'APIConnectionTimeoutError':
-      return new TimeoutError({ kind: 'attempt', timeoutMs: context.timeoutMs ?? 0, functionName: provider })
-    case 'APIConnectionError':
-      return new ProviderCallError({
-        provider,
-        message: `anthropic: connection failed: ${describeCause(error)}`,
+      return providerError({
+        message: 'request timed out',
         retryable: true,
+        providerErrorType: 'timeout',
         cause: error,
       })
+    case 'APIConnectionError':
+      return providerError({ message: `connection failed: ${describeCause(error)}`, retryable: true, cause: error })
   }
   if (typeof shape.status === 'number' || (shape.name === 'APIError' && typeof shape.type === 'string')) {
     return fromApiError(shape as ApiErrorShape, error)
   }
   if (error instanceof SyntaxError) {
-    return new ProviderCallError({
-      provider,
-      message: `anthropic: malformed response: ${error.message}`,
+    return providerError({
+      message: `malformed response: ${quote(error.message)}`,
       retryable: true,
+      providerErrorType: 'malformed_response',
       cause: error,
     })
   }
-  const network = isNetworkFailure(error)
-  return new ProviderCallError({
-    provider,
-    message: `anthropic: ${network ? 'connection lost: ' : ''}${describeCause(error)}`,
-    retryable: network,
+  if (shape.name === 'AnthropicError')
+    return providerError({ message: quote(String(shape.message)), retryable: false, cause: error })
+  // Anything else comes from the transport while reading a body (undici's "terminated" on a reset connection, …).
+  return providerError({
+    message: `connection failed while reading the response: ${describeCause(error)}`,
+    retryable: true,
     cause: error,
   })
 }
@@ -81,7 +98,9 @@ function fromApiError(apiError: ApiErrorShape, cause: unknown): ProviderCallErro
   const headers = apiError.headers
   const requestId = headers?.get('request-id') ?? headers?.get('x-request-id') ?? undefined
   const retryAfterMs = parseRetryAfterMs(headers)
-  const options = {
+  const where = requestId === undefined ? '' : ` (request ${requestId})`
+  const what = apiError.status === undefined ? 'error in stream' : `HTTP ${apiError.status}`
+  const options: ProviderCallErrorOptions = {
     provider,
     status: apiError.status,
     requestId,
@@ -89,11 +108,24 @@ function fromApiError(apiError: ApiErrorShape, cause: unknown): ProviderCallErro
     retryAfterMs,
     retryable: isRetryable(effectiveStatus, headers),
     cause,
-    message: `anthropic: ${apiError.status === undefined ? 'stream error' : `HTTP ${apiError.status}`}${
-      providerErrorType ? ` ${providerErrorType}` : ''
-    }: ${bodyMessage(apiError.error) ?? apiError.message}${requestId ? ` (request ${requestId})` : ''}`,
+    message: `anthropic: ${what}${providerErrorType ? ` ${providerErrorType}` : ''}: ${quote(
+      bodyMessage(apiError.error) ?? apiError.message,
+    )}${where}`,
   }
   return effectiveStatus === 429 ? new RateLimitError(options) : new ProviderCallError(options)
+}
+
+function providerError(options: {
+  message: string
+  retryable: boolean
+  cause: unknown
+  providerErrorType?: string | undefined
+}): ProviderCallError {
+  return new ProviderCallError({ provider, ...options, message: `anthropic: ${options.message}` })
+}
+
+function quote(text: string): string {
+  return text.length > maxQuotedLength ? `${text.slice(0, maxQuotedLength)}…` : text
 }
 
 /** 408, 409, 429 and 5xx (529 "overloaded" included) are worth another attempt; Anthropic's `x-should-retry` wins. */
@@ -116,14 +148,7 @@ function bodyMessage(body: unknown): string | undefined {
 }
 
 function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
+  if (!(error instanceof Error)) return quote(String(error))
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
-  return `${error.message}${cause}`
-}
-
-function isNetworkFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  if (error.name === 'TypeError' && /terminated|fetch failed|network|socket/i.test(error.message)) return true
-  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('UND_ERR'))
+  return quote(`${error.message}${cause}`)
 }

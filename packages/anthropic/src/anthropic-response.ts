@@ -1,5 +1,6 @@
 import type { Usage as AnthropicUsage, Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/core'
 
 /** Anthropic's stop reasons in the specification's terms. */
 export function toFinishReason(stopReason: StopReason | null | undefined): FinishReason {
@@ -37,6 +38,7 @@ export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage {
 
 /** A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments. */
 export function toChatResult(message: Message, requestId: string | undefined): ChatResult {
+  assertMessage(message, requestId)
   let text = ''
   let hasText = false
   const toolCalls: ToolCall[] = []
@@ -71,4 +73,17 @@ export function toChatResult(message: Message, requestId: string | undefined): C
     ...(requestId === undefined ? {} : { requestId }),
     raw: message,
   }
+}
+
+/** A 200 answer that is JSON but not a message (a proxy's page, a wrong endpoint) fails like a malformed body. */
+export function assertMessage(message: unknown, requestId: string | undefined): asserts message is Message {
+  const candidate = message as Partial<Message> | null
+  if (typeof candidate === 'object' && candidate !== null && Array.isArray(candidate.content)) return
+  throw new ProviderCallError({
+    provider: 'anthropic',
+    message: 'anthropic: malformed response: the body is not a message (no content array)',
+    providerErrorType: 'malformed_response',
+    retryable: true,
+    requestId,
+  })
 }

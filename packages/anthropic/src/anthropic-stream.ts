@@ -2,7 +2,7 @@ import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources
 import type { ChatResult, ChatStreamPart } from '@tinyllm/core'
 import { ProviderCallError } from '@tinyllm/core'
 import type { AnthropicTokenCounts } from './anthropic-response.js'
-import { toChatResult } from './anthropic-response.js'
+import { assertMessage, toChatResult } from './anthropic-response.js'
 
 type ContentBlock = Message['content'][number]
 
@@ -43,6 +43,7 @@ export class MessageStreamAssembler {
   push(event: RawMessageStreamEvent): ChatStreamPart[] {
     switch (event.type) {
       case 'message_start':
+        assertMessage(event.message, undefined)
         this.#message = event.message
         this.#usage = { ...event.message.usage }
         return []

@@ -14,7 +14,8 @@ describeChatModelConformance({
       replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
       faults: stallFaults(script),
     }),
-  createModel: (server) => new AnthropicChatModel({ apiKey: 'conformance-key', baseURL: server.baseURL }),
+  createModel: (server) =>
+    new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'conformance-key', baseURL: server.baseURL }),
   readRequest: readMessagesRequest,
 })
 

@@ -1,6 +1,11 @@
+export { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
 export {
   AnthropicChatModel,
   type AnthropicChatModelOptions,
   defaultAnthropicMaxTokens,
-  defaultAnthropicModel,
 } from './anthropic-chat-model.js'
+export type {
+  AnthropicClientOptions,
+  AnthropicConnectionOptions,
+  AnthropicExistingClientOptions,
+} from './anthropic-client-options.js'

@@ -1,0 +1,126 @@
+import { ConfigurationError, RateLimiter } from '@tinyllm/core'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
+import { AnthropicChat } from './anthropic-chat.js'
+import { AnthropicChatModel } from './anthropic-chat-model.js'
+import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
+import { startAnthropicCompatibleServer } from './testing/index.js'
+
+let server: AnthropicCompatibleServer | undefined
+
+async function start(options: AnthropicCompatibleServerOptions = {}): Promise<AnthropicCompatibleServer> {
+  server = await startAnthropicCompatibleServer(options)
+  return server
+}
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+const ask = (content: string) => ({ messages: [{ role: 'user', content }] as const })
+
+describe('AnthropicChat', () => {
+  it('is an LLMCall over AnthropicChatModel that answers with the text', async () => {
+    const running = await start({ replies: ['Hello from Claude.'] })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    expect(chat.name).toBe('AnthropicChat')
+    expect(chat.kind).toBe('llm-call')
+    expect(chat.model).toBeInstanceOf(AnthropicChatModel)
+    expect(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] })).toBe('Hello from Claude.')
+  })
+
+  it('retries 429 and 529 after their hint, not 400; the server sees every attempt once', async () => {
+    const running = await start({
+      replies: [
+        { error: { status: 429, message: 'slow down', headers: { 'retry-after': '0' } } },
+        { error: { status: 529, message: 'overloaded', headers: { 'retry-after-ms': '1' } } },
+        'third time lucky',
+        { error: { status: 400, message: 'bad request' } },
+      ],
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      retry: { attempts: 3, initialDelayMs: 1 },
+    })
+    expect(await chat.invoke(ask('Hi'))).toBe('third time lucky')
+    expect(running.requests).toHaveLength(3)
+    const failed = await chat.invoke(ask('Hi')).catch((error: unknown) => error)
+    expect(failed).toMatchObject({ name: 'ProviderCallError', status: 400, retryable: false })
+    expect(running.requests).toHaveLength(4)
+  })
+
+  it('records tokens and cost from the price table, and the request id', async () => {
+    const running = await start({
+      replies: [{ text: 'priced', usage: { inputTokens: 1_000_000, outputTokens: 100_000 } }],
+    })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const record = await chat.trace(ask('How much?'))
+    expect(record.status).toBe('complete')
+    expect(record.usage).toMatchObject({ calls: 1, inputTokens: 1_000_000, outputTokens: 100_000, unpricedCalls: 0 })
+    // claude-haiku-4-5: 1 USD per 1M input tokens, 5 USD per 1M output tokens.
+    expect(record.usage?.costUsd).toBeCloseTo(1.5, 10)
+    expect(record.annotations).toMatchObject({ model: 'claude-haiku-4-5', requestId: 'req_0' })
+  })
+
+  it('structured output: the zod schema reaches output_config.format and the answer is parsed and typed', async () => {
+    const running = await start({ replies: ['{"verdict":"good","score":0.9}'] })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.enum(['good', 'bad']), score: z.number() }) },
+    })
+    const value = await chat.invoke(ask('Judge this application.'))
+    expectTypeOf(value).toEqualTypeOf<{ verdict: 'good' | 'bad'; score: number }>()
+    expect(value).toEqual({ verdict: 'good', score: 0.9 })
+    expect(running.messageRequests[0]?.output_config?.format).toMatchObject({
+      type: 'json_schema',
+      schema: { type: 'object', properties: { verdict: { enum: ['good', 'bad'] } } },
+    })
+  })
+
+  it('streams deltas and resolves with the text', async () => {
+    const running = await start({ replies: ['streamed word by word'] })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const stream = chat.stream(ask('Stream it'))
+    const texts: string[] = []
+    for await (const delta of stream) if (delta.type === 'text-delta') texts.push(delta.text)
+    expect(texts.join('')).toBe('streamed word by word')
+    expect(await stream.result).toBe('streamed word by word')
+  })
+
+  it('settings and the input reach the wire; the default max_tokens is the constructor’s', async () => {
+    const running = await start({ replies: ['ok'] })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 256,
+      settings: { stop: ['END'] },
+      rateLimiter: new RateLimiter({ requestsPerMinute: 100 }),
+    })
+    await chat.invoke({ ...ask('Hi'), model: 'claude-sonnet-4-5' })
+    expect(running.messageRequests[0]).toMatchObject({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 256,
+      stop_sequences: ['END'],
+    })
+  })
+
+  it('a setting Anthropic does not accept fails the run with a ConfigurationError, without retrying', async () => {
+    const running = await start({ replies: ['never'] })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('takes a model instance, and refuses connection options next to it', () => {
+    const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'k' })
+    expect(new AnthropicChat({ model, name: 'classify' }).model).toBe(model)
+    expect(() => new AnthropicChat({ model, apiKey: 'other' })).toThrow(/apiKey/)
+  })
+})

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+// Packs @tinyllm/logger, @tinyllm/core and @tinyllm/anthropic as they would be published, installs the tarballs into
+// an empty folder outside the workspace (the Anthropic SDK and zod from the registry), and runs AnthropicChat there
+// against the loopback Anthropic server the package ships: core plus one provider, nothing else of tinyllm.
+const packagesDir = resolve(import.meta.dirname, '../..')
+const folder = mkdtempSync(join(tmpdir(), 'tinyllm-core-anthropic-'))
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }))
+
+function pack(name: string): string {
+  execFileSync('pnpm', ['pack', '--pack-destination', folder], { cwd: join(packagesDir, name), stdio: 'pipe' })
+  const tarball = readdirSync(folder).find((file) => file.startsWith(`tinyllm-${name}-`) && file.endsWith('.tgz'))
+  if (tarball === undefined) throw new Error(`pnpm pack produced no tarball for ${name}`)
+  return `file:./${tarball}`
+}
+
+describe('install @tinyllm/core and @tinyllm/anthropic only', () => {
+  it('runs AnthropicChat against the loopback server from the packed tarballs', { timeout: 240_000 }, () => {
+    const manifest = {
+      name: 'core-and-anthropic-consumer',
+      private: true,
+      type: 'module',
+      dependencies: {
+        '@tinyllm/logger': pack('logger'),
+        '@tinyllm/core': pack('core'),
+        '@tinyllm/anthropic': pack('anthropic'),
+        zod: '4.6.7',
+      },
+    }
+    writeFileSync(join(folder, 'package.json'), JSON.stringify(manifest, null, 2))
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: 'pipe' })
+    writeFileSync(
+      join(folder, 'main.js'),
+      `import { AnthropicChat } from '@tinyllm/anthropic'
+import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
+import { ProviderCallError } from '@tinyllm/core'
+import { z } from 'zod'
+const server = await startAnthropicCompatibleServer({
+  replies: [
+    'Hello from the loopback server.',
+    '{"verdict":"good"}',
+    { error: { status: 401, message: 'invalid x-api-key' } },
+  ],
+})
+try {
+  const options = { model: 'claude-haiku-4-5', apiKey: 'test-key', baseURL: server.baseURL }
+  const chat = new AnthropicChat(options)
+  console.log(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] }))
+  const verdict = new AnthropicChat({
+    ...options,
+    structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.enum(['good', 'bad']) }) },
+  })
+  console.log(JSON.stringify(await verdict.invoke({ messages: [{ role: 'user', content: 'Judge' }] })))
+  const failed = await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] }).catch((error) => error)
+  console.log(ProviderCallError.isInstance(failed), failed.status, failed.retryable)
+} finally {
+  await server.close()
+}
+`,
+    )
+    const output = execFileSync(process.execPath, ['main.js'], { cwd: folder, encoding: 'utf8' }).trim().split('\n')
+    expect(output).toEqual(['Hello from the loopback server.', '{"verdict":"good"}', 'true 401 false'])
+    const installed = readdirSync(join(folder, 'node_modules', '@tinyllm'))
+    expect(installed.sort()).toEqual(['anthropic', 'core', 'logger'])
+  })
+})
