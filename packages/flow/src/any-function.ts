@@ -1,4 +1,4 @@
-import type { FunctionNode, InvokeOptions } from '@tinyllm/core'
+import { ConfigurationError, type FunctionNode, type InvokeOptions } from '@tinyllm/core'
 
 /**
  * Any Function, whatever its input and output: the constraint of combinator children. It is structural and says
@@ -29,4 +29,17 @@ export type FunctionOutput<F> = F extends { invoke(input: never, options?: Invok
  */
 export interface Accepts<Input> {
   readonly invoke: (input: Input, options?: InvokeOptions) => unknown
+}
+
+/** Throws a {@link ConfigurationError} unless `value` is a Function (anything with `invoke` and `describe`). */
+export function assertFunction(value: unknown, option: string, functionName: string): void {
+  const candidate = value as { invoke?: unknown; describe?: unknown } | null | undefined
+  if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
+    throw new ConfigurationError({ option, message: 'must be a Function', functionName })
+  }
+}
+
+/** A child's graph node; a named function, so combinators' `describe` allocates no closure. */
+export function describeFunction(child: AnyFunction): FunctionNode {
+  return child.describe()
 }

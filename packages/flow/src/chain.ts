@@ -1,5 +1,11 @@
 import { ConfigurationError, Function, type FunctionNode, type FunctionOptions, type RunContext } from '@tinyllm/core'
-import type { AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
+import {
+  type AnyFunction,
+  assertFunction,
+  describeFunction,
+  type FunctionInput,
+  type FunctionOutput,
+} from './any-function.js'
 
 /** The input of a chain of `Children`: what its first child accepts. */
 export type ChainInput<Children extends readonly AnyFunction[]> = Children extends readonly [
@@ -105,18 +111,6 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
   }
 
   override describe(): FunctionNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeChild) }
+    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction) }
   }
-}
-
-/** Throws a {@link ConfigurationError} unless `value` is a Function (anything with `invoke` and `describe`). */
-export function assertFunction(value: unknown, option: string, functionName: string): void {
-  const candidate = value as { invoke?: unknown; describe?: unknown } | null | undefined
-  if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
-    throw new ConfigurationError({ option, message: 'must be a Function', functionName })
-  }
-}
-
-function describeChild(child: AnyFunction): FunctionNode {
-  return child.describe()
 }

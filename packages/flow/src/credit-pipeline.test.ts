@@ -1,8 +1,10 @@
 import {
   defineFunction,
+  Function,
   formatRunTree,
   LLMCall,
   PromptTemplate,
+  type RunContext,
   ScriptedChatModel,
   SystemMessageTemplate,
   UserMessageTemplate,
@@ -99,5 +101,66 @@ describe('the seed’s credit pipeline', () => {
         n2 --> n6
         n3 --> n6"
     `)
+  })
+
+  it('keeps the seed’s own shape: a classifier subclass returning { decision }, then a Parallel', async () => {
+    const model = new ScriptedChatModel({ responses: ['bad'] })
+    class CreditClassifier extends Decision<{ loan_application: string }, 'good' | 'bad'> {
+      override async run(input: { loan_application: string }, context: RunContext) {
+        const messages = [{ role: 'user' as const, content: input.loan_application }]
+        const result = await model.doGenerate({ messages }, { signal: context.signal })
+        return { decision: result.choices[0]?.message.content ?? '' }
+      }
+    }
+    class EmailNotification extends Function<{ decision: string }, { success: boolean }> {
+      async run() {
+        return { success: true }
+      }
+    }
+    class FurtherAnalysis extends Function<{ decision: string }, { further_analysis: string }> {
+      async run() {
+        return { further_analysis: 'Completed' }
+      }
+    }
+    const creditAnalysisChain = new Chain({
+      name: 'Credit analysis',
+      children: [
+        new CreditClassifier({ name: 'CreditClassification', choices: ['good', 'bad'] }),
+        new Parallel({
+          name: 'Bad credit analysis',
+          children: [
+            new EmailNotification({ name: 'EmailNotification' }),
+            new FurtherAnalysis({ name: 'FurtherAnalysis' }),
+          ],
+        }),
+      ],
+    })
+    const record = await creditAnalysisChain.trace({ loan_application: 'Missed payments.' })
+    expect(record.output).toEqual({
+      EmailNotification: { success: true },
+      FurtherAnalysis: { further_analysis: 'Completed' },
+    })
+    expect(withoutDurations(formatRunTree(record))).toBe(
+      [
+        '✔ Credit analysis (chain)',
+        '├─ ✔ CreditClassification (decision) choice=bad',
+        '└─ ✔ Bad credit analysis (parallel)',
+        '   ├─ ✔ EmailNotification (function)',
+        '   └─ ✔ FurtherAnalysis (function)',
+      ].join('\n'),
+    )
+    expect(toMermaid(creditAnalysisChain)).toBe(
+      [
+        'flowchart TD',
+        '  subgraph n0["Credit analysis (chain)"]',
+        '    n1{"CreditClassification (good / bad)"}',
+        '    subgraph n2["Bad credit analysis (parallel)"]',
+        '      n3["EmailNotification"]',
+        '      n4["FurtherAnalysis"]',
+        '    end',
+        '  end',
+        '  n1 --> n2',
+      ].join('\n'),
+    )
   })
 })

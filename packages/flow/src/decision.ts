@@ -6,8 +6,7 @@ import {
   type FunctionOptions,
   type RunContext,
 } from '@tinyllm/core'
-import { assertFunction } from './chain.js'
-import type { Accepts, AnyFunction, FunctionOutput } from './function-types.js'
+import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 
 /** What a Decision without branches resolves with: the checked choice. */
 export interface DecisionResult<Choice extends string = string> {

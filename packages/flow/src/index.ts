@@ -1,3 +1,4 @@
+export type { Accepts, AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 export {
   Chain,
   type ChainInput,
@@ -16,7 +17,6 @@ export {
   type DecisionOutput,
   type DecisionResult,
 } from './decision.js'
-export type { Accepts, AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
 export {
   type Describable,
   describeGraph,

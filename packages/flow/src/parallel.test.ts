@@ -171,7 +171,10 @@ describe('Parallel fail-fast', () => {
       name: 'analysis',
       children: [blocker('email', seen), failing, blocker('report', seen)],
     })
-    const record = await parallel.trace(undefined)
+    const root = new AbortController()
+    const record = await parallel.trace(undefined, { signal: root.signal })
+    expect(root.signal.aborted).toBe(false)
+    expect(getEventListeners(root.signal, 'abort')).toHaveLength(0)
     expect(record.status).toBe('failed')
     expect(FunctionError.isInstance(record.error)).toBe(true)
     expect(record.error?.functionName).toBe('failing')

@@ -7,8 +7,13 @@ import {
   type RunContext,
   type TinyLLMError,
 } from '@tinyllm/core'
-import { assertFunction } from './chain.js'
-import type { AnyFunction, FunctionInput, FunctionOutput } from './function-types.js'
+import {
+  type AnyFunction,
+  assertFunction,
+  describeFunction,
+  type FunctionInput,
+  type FunctionOutput,
+} from './any-function.js'
 
 /** `fail-fast`: the first failure aborts the other branches and fails the Parallel. `settle-all`: every branch settles. */
 export type ParallelMode = 'fail-fast' | 'settle-all'
@@ -104,7 +109,7 @@ export class Parallel<
 > extends Function<ParallelInput<Branches>, ParallelOutput<Branches, Mode>> {
   override readonly kind: 'parallel' = 'parallel'
   readonly concurrency: number
-  readonly mode: ParallelMode
+  readonly mode: Mode
   /** The children, in declared order (one, for the map form). */
   readonly children: ReadonlyArray<AnyFunction>
   /** Result keys, in declared order; empty for the map form. */
@@ -123,7 +128,7 @@ export class Parallel<
         functionName: name,
       })
     }
-    const mode = options.mode ?? 'fail-fast'
+    const mode = options.mode ?? ('fail-fast' as Mode)
     if (mode !== 'fail-fast' && mode !== 'settle-all') {
       throw new ConfigurationError({
         option: 'mode',
@@ -190,6 +195,7 @@ export class Parallel<
       }
       inputs = input
       count = input.length
+      if (count === 0) return [] as unknown as ParallelOutput<Branches, Mode>
     }
     const branches = new BranchRun(this.children, this.mode === 'settle-all', context, input, inputs, count)
     const workers = Math.min(this.concurrency, count)
@@ -202,7 +208,7 @@ export class Parallel<
   }
 
   override describe(): ParallelNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeChild), map: this.isMap }
+    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction), map: this.isMap }
   }
 }
 
@@ -273,8 +279,4 @@ function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Rec
     else result[key] = values[index]
   }
   return result
-}
-
-function describeChild(child: AnyFunction): FunctionNode {
-  return child.describe()
 }
