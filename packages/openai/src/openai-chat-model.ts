@@ -71,6 +71,10 @@ export class OpenAIChatModel implements ChatModel {
     if (typeof options.client?.apiKey === 'string') registerSecret(options.client.apiKey)
   }
 
+  /**
+   * Sends one chat completion request (never retried here) and returns every choice, usage and the request id.
+   * Rejects with a typed tinyllm error; `options.signal` closes the HTTP request. Called by the framework.
+   */
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     const signal = options?.signal
     if (signal?.aborted) throw abortErrorFor(signal)
@@ -90,6 +94,11 @@ export class OpenAIChatModel implements ChatModel {
     return toChatResult(data, requestId)
   }
 
+  /**
+   * Streams one chat completion (with `stream_options.include_usage`): text and tool-call deltas, then one `finish`
+   * part with the assembled result. `options.idleTimeoutMs` counts the wait for the first byte and every wait between
+   * chunks, not the time the consumer spends on a part. Called by the framework.
+   */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
     if (outer?.aborted) throw abortErrorFor(outer)
@@ -117,8 +126,8 @@ export class OpenAIChatModel implements ChatModel {
             if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
           }, idleTimeoutMs)
     let completed = false
+    let iterator: AsyncIterator<unknown> | undefined
     try {
-      let iterator: AsyncIterator<unknown>
       let requestId: string | undefined
       try {
         const response = await client.chat.completions
@@ -135,7 +144,7 @@ export class OpenAIChatModel implements ChatModel {
         timer?.refresh()
         let next: IteratorResult<unknown>
         try {
-          next = await iterator.next()
+          next = await (iterator as AsyncIterator<unknown>).next()
         } catch (error) {
           throw toTinyLLMError(error, signal)
         }
@@ -154,6 +163,8 @@ export class OpenAIChatModel implements ChatModel {
       outer?.removeEventListener('abort', onAbort)
       // Closes the HTTP request when the consumer stopped early or something failed.
       if (!completed && !signal.aborted) controller.abort()
+      // Lets the SDK's stream finish its own cleanup; it has nothing left to wait for once the request is closed.
+      if (!completed) iterator?.return?.().catch(() => {})
     }
   }
 
