@@ -391,8 +391,7 @@ export class LLMCall<
     const cost = costOf(answeredBy, usage, this.prices)
     context.addUsage(usage, cost)
     context.annotate('model', answeredBy)
-    context.annotate('tokens', { input: usage.inputTokens, output: usage.outputTokens, total: usage.totalTokens })
-    context.annotate('costUsd', cost ?? null)
+    // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
     assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
     return (await this.shapeOutput(result)) as LLMCallOutput<Mode, Schema>
