@@ -377,6 +377,20 @@ describe('OpenAIChatModel errors', () => {
     expect(server.requests).toHaveLength(2)
   })
 
+  it('refuses a request that cannot be sent as JSON, without retrying or sending it; lone surrogates go through', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    for (const openai of [{ budget: 10n }, circular]) {
+      const error = await rejection(model.doGenerate(ask('a', { providerOptions: { openai } })))
+      expect(error).toMatchObject({ name: 'ProviderCallError', providerErrorType: 'invalid_request', retryable: false })
+    }
+    expect(server.requests).toHaveLength(0)
+    const result = await model.doGenerate(ask('broken \ud800 surrogate'))
+    expect(result.choices[0]?.message.content).toBe('ok')
+    expect(server.chatRequests[0]?.messages[0]?.content).toBe('broken \ud800 surrogate')
+  })
+
   it('maps malformed JSON to a retryable malformed_response, and a body that is not a completion to a final one', async () => {
     const { server, model } = await start({ faults: [{ kind: 'malformed-json' }] })
     expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({

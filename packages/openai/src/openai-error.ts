@@ -38,6 +38,8 @@ export function abortErrorFor(signal: AbortSignal): TinyLLMError {
  *   from the server overrides that), with `retryAfterMs` too when a retryable answer carries one;
  * - an error event inside a stream → {@link ProviderCallError}, retryable when its type says the server failed;
  * - connection failures, SDK timeouts, connections cut mid-body → retryable {@link ProviderCallError};
+ * - a request that cannot be sent (not serialisable as JSON) → non-retryable {@link ProviderCallError}
+ *   (`invalid_request`);
  * - a body that is not JSON → retryable {@link ProviderCallError} (`malformed_response`), as a cut or garbled body
  *   usually is transient.
  *
@@ -67,13 +69,30 @@ export function toTinyLLMError(error: unknown, signal?: AbortSignal): TinyLLMErr
   if (error instanceof OpenAIError) {
     return providerError({ message: error.message, retryable: false, cause: error })
   }
-  // Anything else comes from the transport while reading a body (undici's "terminated" on a reset connection, …).
-  const detail = error instanceof Error ? describeCause(error) : String(error)
+  const detail = error instanceof Error ? describeCause(error) : quote(String(error))
+  // The connection dropped while the body was read (undici's "terminated", with the socket error as cause).
+  if (isTransportFailure(error)) {
+    return providerError({
+      message: `connection failed while reading the response: ${detail}`,
+      retryable: true,
+      cause: error,
+    })
+  }
+  // Anything else happened before the request left (a BigInt or a cycle in providerOptions cannot be sent as JSON):
+  // sending the same request again would fail the same way.
   return providerError({
-    message: `connection failed while reading the response: ${detail}`,
-    retryable: true,
+    message: `the request could not be sent: ${detail}`,
+    retryable: false,
+    providerErrorType: 'invalid_request',
     cause: error,
   })
+}
+
+function isTransportFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  if (error.message === 'terminated') return true
+  const cause = (error as { cause?: unknown }).cause
+  return typeof cause === 'object' && cause !== null && typeof (cause as { code?: unknown }).code === 'string'
 }
 
 function fromApiError(error: APIError): ProviderCallError {
