@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk'
 import { ConfigurationError, RateLimiter } from '@tinyllm/core'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
@@ -25,7 +26,7 @@ describe('AnthropicChat', () => {
     const running = await start({ replies: ['Hello from Claude.'] })
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     expect(chat.name).toBe('AnthropicChat')
-    expect(chat.kind).toBe('llm-call')
+    expect(chat.kind).toBe('anthropic-chat')
     expect(chat.model).toBeInstanceOf(AnthropicChatModel)
     expect(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] })).toBe('Hello from Claude.')
   })
@@ -99,7 +100,7 @@ describe('AnthropicChat', () => {
       apiKey: 'k',
       baseURL: running.baseURL,
       maxTokens: 256,
-      settings: { stop: ['END'] },
+      stop: ['END'],
       rateLimiter: new RateLimiter({ requestsPerMinute: 100 }),
     })
     await chat.invoke({ ...ask('Hi'), model: 'claude-sonnet-4-5' })
@@ -110,17 +111,33 @@ describe('AnthropicChat', () => {
     })
   })
 
-  it('a setting Anthropic does not accept fails the run with a ConfigurationError, without retrying', async () => {
+  it('a setting Anthropic does not accept: a ConfigurationError at construction, or failing the run unretried', async () => {
     const running = await start({ replies: ['never'] })
+    const construct = (extra: object) => () =>
+      new AnthropicChat({ name: 'classify', model: 'claude-haiku-4-5', apiKey: 'k', ...extra })
+    for (const [option, value] of [
+      ['temperature', 0],
+      ['n', 2],
+      ['topP', 1],
+      ['seed', 1],
+    ] as const) {
+      expect(construct({ [option]: value })).toThrow(`classify: invalid option ${option}: unsupported`)
+    }
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)
     expect(ConfigurationError.isInstance(error)).toBe(true)
     expect(running.requests).toHaveLength(0)
   })
 
-  it('takes a model instance, and refuses connection options next to it', () => {
-    const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'k' })
-    expect(new AnthropicChat({ model, name: 'classify' }).model).toBe(model)
-    expect(() => new AnthropicChat({ model, apiKey: 'other' })).toThrow(/apiKey/)
+  it('builds its AnthropicChatModel from the connection options, or uses a client you pass', async () => {
+    const running = await start({ replies: ['from your client'] })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      client: new Anthropic({ apiKey: 'k', baseURL: running.baseURL }),
+      requestTimeoutMs: 5_000,
+    })
+    expect(chat.model).toBeInstanceOf(AnthropicChatModel)
+    expect(chat.model.modelId).toBe('claude-haiku-4-5')
+    expect(await chat.invoke(ask('Hi'))).toBe('from your client')
   })
 })

@@ -1,38 +1,75 @@
-import type { LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
-import { ConfigurationError, LLMCall } from '@tinyllm/core'
+import type { ChatSettings, LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
+import { LLMCall } from '@tinyllm/core'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
+import { assertSupportedSettings } from './anthropic-request.js'
+
+/** The call settings AnthropicChat takes at the top level of its options (the model id is `model`). */
+type AnthropicChatSettings = Omit<ChatSettings, 'model'>
+
+const settingKeys = [
+  'temperature',
+  'topP',
+  'maxTokens',
+  'n',
+  'stop',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'responseFormat',
+  'tools',
+  'toolChoice',
+  'user',
+  'providerOptions',
+] as const satisfies ReadonlyArray<keyof AnthropicChatSettings>
+// Fails to compile when ChatSettings gains a setting that AnthropicChat would silently drop.
+const everySettingIsSent: Exclude<keyof AnthropicChatSettings, (typeof settingKeys)[number]> extends never
+  ? true
+  : never = true
+void everySettingIsSent
 
 /**
- * Options of {@link AnthropicChat}: an LLMCall's options (retry, rate limiter, prices, budget, structured output…),
- * where `model` is an Anthropic model id (or an {@link AnthropicChatModel} you built), plus how to reach Anthropic.
+ * Options of {@link AnthropicChat}, shaped like OpenAIChat's so that swapping providers is changing the constructor:
+ * the Claude model id, any call settings (`maxTokens`, `stop`, `tools`, …), a client or how to reach the API, and the
+ * LLMCall options (`retry`, `rateLimiter`, `prices`, `output`, `structuredOutput`, timeouts). `name` defaults to
+ * `AnthropicChat`.
  */
 export type AnthropicChatOptions<
   Mode extends LLMCallOutputMode = 'text',
   Schema extends StandardSchemaV1 = never,
-> = Omit<LLMCallOptions<Mode, Schema>, 'model' | 'name'> &
+> = Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings' | 'name'> &
+  AnthropicChatSettings &
   AnthropicClientOptions & {
     /** Shown in errors, logs, events and run trees. Default `AnthropicChat`. */
     readonly name?: string | undefined
-    /** A model id such as `claude-haiku-4-5`, or a model you built (then leave the connection options out). */
-    readonly model: string | AnthropicChatModel
-    /** `max_tokens` for calls whose settings set no `maxTokens`. Default 4096. */
-    readonly maxTokens?: number | undefined
+    /** The Claude model id, e.g. `claude-haiku-4-5`; an input's `model` overrides it for one call. */
+    readonly model: string
+    /** Limit on one HTTP request, in ms, enforced by the SDK. Prefer `attemptTimeoutMs`, which also covers streams. */
+    readonly requestTimeoutMs?: number | undefined
   }
 
 /**
- * An LLMCall bound to Anthropic's Messages API: the Function that calls Claude with retries of what is retryable
- * (429 after its `retry-after`, 5xx and 529, connection failures), rate limits, token and cost accounting, budgets,
- * structured output, streaming and tool calls. Swapping providers is changing this one constructor.
+ * An {@link LLMCall} bound to Anthropic's Messages API through the official `@anthropic-ai/sdk`: retries of what is
+ * retryable (429 after its `retry-after`, 5xx and 529, dropped connections) happen here and never in the SDK, usage
+ * and cost are recorded on the run tree, and structured output, streaming and tool calls work as with any LLMCall.
+ * Settings Anthropic cannot honour (`n > 1`, `temperature`, `topP`, `seed`, penalties) are a ConfigurationError here,
+ * at construction. Invoke it with `{ messages }`, which is what a prompt template returns.
+ *
+ * Without `apiKey`, the key is read from `ANTHROPIC_API_KEY` at the first call. Pass `baseURL` for the loopback server
+ * of `@tinyllm/anthropic/testing` or a proxy, or an SDK `client` you configured yourself.
  *
  * @example
- * const chat = new AnthropicChat({ model: 'claude-haiku-4-5' }) // key from ANTHROPIC_API_KEY
- * const answer = await chat.invoke({ messages: [{ role: 'user', content: 'Say hello' }] })
+ * const chat = new AnthropicChat({ model: 'claude-haiku-4-5', maxTokens: 512 })
+ * const answer = await chat.invoke({ messages: [{ role: 'user', content: 'Say hi' }] }) // 'Hi!'
  */
 export class AnthropicChat<
   Mode extends LLMCallOutputMode = 'text',
   Schema extends StandardSchemaV1 = never,
 > extends LLMCall<Mode, Schema> {
+  override readonly kind: string = 'anthropic-chat'
+  /** The chat model behind this call; its SDK client is created at the first call. */
+  declare readonly model: AnthropicChatModel
+
   constructor(options: AnthropicChatOptions<Mode, Schema>) {
     super(toLLMCallOptions(options))
   }
@@ -41,26 +78,21 @@ export class AnthropicChat<
 function toLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1>(
   options: AnthropicChatOptions<Mode, Schema>,
 ): LLMCallOptions<Mode, Schema> {
-  const { model, name, client, apiKey, baseURL, headers, maxResponseBytes, maxTokens, ...call } = options
-  let chatModel: AnthropicChatModel
-  if (typeof model !== 'string') {
-    const clash = Object.entries({ client, apiKey, baseURL, headers, maxResponseBytes, maxTokens }).find(
-      ([, value]) => value !== undefined,
-    )
-    if (clash !== undefined) {
-      throw new ConfigurationError({
-        option: clash[0],
-        message: 'cannot be combined with a model instance: configure the AnthropicChatModel you pass instead',
-        functionName: name ?? 'AnthropicChat',
-      })
-    }
-    chatModel = model
-  } else {
-    const connection = (
-      client === undefined ? { apiKey, baseURL, headers, maxResponseBytes } : { client }
-    ) as AnthropicClientOptions
-    const modelOptions: AnthropicChatModelOptions = { ...connection, model, maxTokens }
-    chatModel = new AnthropicChatModel(modelOptions)
+  const { name, model, client, apiKey, baseURL, headers, maxResponseBytes, requestTimeoutMs, ...rest } = options
+  const functionName = name ?? 'AnthropicChat'
+  const settings: Record<string, unknown> = { model }
+  const callOptions: Record<string, unknown> = { ...rest }
+  for (const key of settingKeys) {
+    delete callOptions[key]
+    if (options[key] !== undefined) settings[key] = options[key]
   }
-  return { ...call, name: name ?? 'AnthropicChat', model: chatModel }
+  assertSupportedSettings(settings as ChatSettings, functionName)
+  const connection = client === undefined ? { apiKey, baseURL, headers, maxResponseBytes } : { client }
+  const modelOptions = { model, timeoutMs: requestTimeoutMs, ...connection } as AnthropicChatModelOptions
+  return {
+    ...(callOptions as Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings' | 'name'>),
+    name: functionName,
+    model: new AnthropicChatModel(modelOptions),
+    settings: settings as ChatSettings,
+  }
 }

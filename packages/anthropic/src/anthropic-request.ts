@@ -7,7 +7,7 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import type { ChatMessage, ChatRequest, ToolChoice, ToolDefinition } from '@tinyllm/core'
+import type { ChatMessage, ChatRequest, ChatSettings, ToolChoice, ToolDefinition } from '@tinyllm/core'
 import { ConfigurationError } from '@tinyllm/core'
 
 /** The defaults a request falls back on. */
@@ -20,7 +20,7 @@ export interface RequestDefaults {
  * Settings of the provider-neutral specification that Anthropic's Messages API (version 2026-10-21, which
  * `@anthropic-ai/sdk` 1.x speaks) does not accept, with what to do instead.
  */
-const unsupported: ReadonlyArray<readonly [keyof ChatRequest, string]> = [
+const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
   [
     'temperature',
     "Anthropic's Messages API version 2026-10-21 rejects temperature, even at its default. For an older API version, send it through providerOptions.anthropic.temperature with headers { 'anthropic-version': '2023-06-01' }",
@@ -35,6 +35,42 @@ const unsupported: ReadonlyArray<readonly [keyof ChatRequest, string]> = [
 ]
 
 /**
+ * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
+ * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, or a `maxTokens` that is not a
+ * positive integer.
+ */
+export function assertSupportedSettings(settings: ChatSettings, functionName?: string): void {
+  const where = functionName === undefined ? {} : { functionName }
+  if (settings.n !== undefined && settings.n !== 1) {
+    throw new ConfigurationError({
+      option: 'n',
+      message: `unsupported: Anthropic's Messages API returns one choice per call, so n must be 1 (got ${settings.n}); make ${settings.n} calls instead`,
+      ...where,
+    })
+  }
+  for (const [option, reason] of unsupported) {
+    if (settings[option] !== undefined) {
+      throw new ConfigurationError({ option, message: `unsupported: ${reason}`, ...where })
+    }
+  }
+  if (settings.maxTokens !== undefined && !(Number.isInteger(settings.maxTokens) && settings.maxTokens >= 1)) {
+    throw new ConfigurationError({
+      option: 'maxTokens',
+      message: `must be an integer ≥ 1, got ${String(settings.maxTokens)}`,
+      ...where,
+    })
+  }
+  if (settings.responseFormat?.type === 'json_object') {
+    throw new ConfigurationError({
+      option: 'responseFormat',
+      message:
+        "unsupported: Anthropic's Messages API has no free-form JSON mode; use { type: 'json_schema', schema } (sent as output_config.format)",
+      ...where,
+    })
+  }
+}
+
+/**
  * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
  * is rejected with a {@link ConfigurationError} naming it, before anything is sent.
  */
@@ -42,19 +78,8 @@ export function toMessageCreateParams(
   request: ChatRequest,
   defaults: RequestDefaults,
 ): MessageCreateParamsNonStreaming {
-  if (request.n !== undefined && request.n !== 1) {
-    throw new ConfigurationError({
-      option: 'n',
-      message: `unsupported: Anthropic's Messages API returns one choice per call, so n must be 1 (got ${request.n}); make ${request.n} calls instead`,
-    })
-  }
-  for (const [option, reason] of unsupported) {
-    if (request[option] !== undefined) throw new ConfigurationError({ option, message: `unsupported: ${reason}` })
-  }
+  assertSupportedSettings(request)
   const maxTokens = request.maxTokens ?? defaults.maxTokens
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new ConfigurationError({ option: 'maxTokens', message: `must be an integer ≥ 1, got ${String(maxTokens)}` })
-  }
   const { system, messages } = toAnthropicMessages(request.messages)
   const body: MessageCreateParamsNonStreaming = {
     model: request.model ?? defaults.model,
@@ -69,12 +94,6 @@ export function toMessageCreateParams(
   const format = request.responseFormat
   if (format?.type === 'json_schema') {
     body.output_config = { format: { type: 'json_schema', schema: { ...format.schema } } }
-  } else if (format?.type === 'json_object') {
-    throw new ConfigurationError({
-      option: 'responseFormat',
-      message:
-        "unsupported: Anthropic's Messages API has no free-form JSON mode; use { type: 'json_schema', schema } (sent as output_config.format)",
-    })
   }
   const extras = request.providerOptions?.anthropic
   if (extras === undefined) return body
