@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { describe, expect, it } from 'vitest'
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+const run = promisify(execFile)
+
+/** The child's environment: no keys, base URLs or models from the machine running the tests. */
+function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra }
+  for (const name of ['API_KEY', 'BASE_URL', 'MODEL']) {
+    if (!(`OPENAI_${name}` in extra)) delete env[`OPENAI_${name}`]
+    if (!(`ANTHROPIC_${name}` in extra)) delete env[`ANTHROPIC_${name}`]
+  }
+  return env
+}
+
+async function example(args: string[], extra: Record<string, string> = {}) {
+  return run(process.execPath, [main, ...args], { env: environment(extra), encoding: 'utf8' })
+}
+
+/** Everything the pipeline prints for both applications, whichever provider answered. */
+function expectBothBranches(output: string, chat: string) {
+  expect(output).toContain('Credit classification: good')
+  expect(output).toContain('Approving the application...')
+  expect(output).toContain('Branch taken: good → Approval (function)')
+  expect(output).toContain('Outcome: approved')
+  expect(output).toContain('Credit classification: bad')
+  expect(output).toContain('Sending email notification...')
+  expect(output).toContain('Performing further analysis...')
+  expect(output).toContain('Branch taken: bad → Bad credit analysis (parallel)')
+  expect(output).toContain('Outcome: referred: email sent, further analysis completed')
+  expect(output).toMatch(/^✔ Credit analysis \(chain\) .* tokens=\d+ cost=\$\d+\.\d{6}$/m)
+  expect(output).toMatch(/^├─ ✔ CreditClassification \(decision\) .* choice=good /m)
+  expect(output).toMatch(/^├─ ✔ CreditClassification \(decision\) .* choice=bad /m)
+  expect(output).toMatch(new RegExp(`^│  ├─ ✔ ${chat} .* tokens=\\d+ cost=\\$`, 'm'))
+  expect(output).toMatch(/^│ {5}├─ ✔ EmailNotification \(function\)/m)
+  expect(output).toMatch(/^│ {5}└─ ✔ FurtherAnalysis \(function\)/m)
+  expect(output).toContain('Graph (Mermaid):\nflowchart TD\n  subgraph n0["Credit analysis (chain)"]')
+  expect(output).toContain('  n1 -->|"good"| n2\n  n1 -->|"bad"| n3')
+}
+
+describe('the credit-classification example', () => {
+  it('runs offline on OpenAI by default, replaying the synthetic cassette, and says so', async () => {
+    const { stdout } = await example([])
+    expect(stdout).toContain('tinyllm credit classification: openai, model gpt-4o-mini')
+    expect(stdout).toContain('replays cassettes/openai.cassette.json')
+    expect(stdout).toContain('The recording is synthetic')
+    expect(stdout).toContain('Set OPENAI_API_KEY to call OpenAI for real.')
+    expectBothBranches(stdout, 'openai_chat \\(openai-chat\\)')
+    // The synthetic recording rate-limits the first call once: the tree shows the retry, and why.
+    expect(stdout).toMatch(/openai_chat \(openai-chat\) .* attempts=2 /)
+    expect(stdout).toContain('init → input_validation → running → retrying → running → output_validation')
+    expect(stdout).toContain('↻ openai_chat retried after attempt 1: RateLimitError: openai: 429 Rate limit reached')
+  })
+
+  it('runs offline on Anthropic with --provider anthropic', async () => {
+    const { stdout } = await example(['--provider', 'anthropic'])
+    expect(stdout).toContain('tinyllm credit classification: anthropic, model claude-haiku-4-5')
+    expect(stdout).toContain('replays cassettes/anthropic.cassette.json')
+    expect(stdout).toContain('The recording is synthetic')
+    expectBothBranches(stdout, 'anthropic_chat \\(anthropic-chat\\)')
+  })
+
+  it('calls the API when the key is set (here an OpenAI-compatible loopback server, through OPENAI_BASE_URL)', async () => {
+    const server = await startOpenAICompatibleServer({
+      replies: (request) => (String(request.messages.at(-1)?.content).includes('excellent') ? 'Good' : 'bad\n'),
+    })
+    try {
+      const { stdout } = await example(['--model', 'gpt-4o'], {
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: server.baseURL,
+      })
+      expect(stdout).toContain('Live: calling OpenAI (gpt-4o) with the key in OPENAI_API_KEY.')
+      expect(stdout).not.toContain('synthetic')
+      expectBothBranches(stdout.replace('Credit classification: Good', 'Credit classification: good'), 'openai_chat')
+      expect(server.chatRequests.map(({ model, temperature, n }) => ({ model, temperature, n }))).toEqual([
+        { model: 'gpt-4o', temperature: 0, n: 1 },
+        { model: 'gpt-4o', temperature: 0, n: 1 },
+      ])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('calls Anthropic when its key is set, with the model from ANTHROPIC_MODEL', async () => {
+    const server = await startAnthropicCompatibleServer({
+      replies: (request) => (JSON.stringify(request.messages).includes('excellent') ? 'good' : 'bad'),
+    })
+    try {
+      const { stdout } = await example(['--provider', 'anthropic'], {
+        ANTHROPIC_API_KEY: 'sk-ant-test-key',
+        ANTHROPIC_BASE_URL: server.baseURL,
+        ANTHROPIC_MODEL: 'claude-sonnet-4-5',
+      })
+      expect(stdout).toContain('Live: calling Anthropic (claude-sonnet-4-5)')
+      expectBothBranches(stdout, 'anthropic_chat')
+      expect(server.messageRequests.map((request) => request.model)).toEqual(['claude-sonnet-4-5', 'claude-sonnet-4-5'])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('refuses a command line it cannot run, with the reason and the usage', async () => {
+    const error = await example(['--model', 'gpt-4o']).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 2 })
+    expect((error as { stderr: string }).stderr).toContain(
+      'offline, the cassette answers for gpt-4o-mini only; --model gpt-4o needs OPENAI_API_KEY',
+    )
+    expect((error as { stderr: string }).stderr).toContain('--provider openai|anthropic')
+  })
+})
