@@ -13,7 +13,7 @@ export type SubjectOutcome =
       readonly peakRssBytes: number
       readonly durationMs: number
     }
-  | { readonly status: 'not-available' | 'failed'; readonly message: string; readonly durationMs: number }
+  | { readonly status: 'failed'; readonly message: string; readonly durationMs: number }
 
 /** Options of {@link measureInFreshProcess}. */
 export interface FreshProcessOptions {
@@ -24,7 +24,7 @@ export interface FreshProcessOptions {
 
 /**
  * Measures one subject in a new Node.js process (`--expose-gc`), so no subject inherits another's JIT state, heap or
- * open sockets. Never rejects: a crash, a timeout or a missing API is an outcome to report.
+ * open sockets. Never rejects: a crash or a timeout is an outcome to report.
  */
 export function measureInFreshProcess(job: SubjectJob, options: FreshProcessOptions): Promise<SubjectOutcome> {
   const started = performance.now()
@@ -43,7 +43,7 @@ export function measureInFreshProcess(job: SubjectJob, options: FreshProcessOpti
       message ??= received as SubjectMessage
     })
     const timer = setTimeout(() => {
-      message ??= { type: 'error', notAvailable: false, message: `timed out after ${options.timeoutMs} ms` }
+      message ??= { type: 'error', message: `timed out after ${options.timeoutMs} ms` }
       child.kill('SIGKILL')
     }, options.timeoutMs)
     child.on('exit', (code, signal) => {
@@ -52,9 +52,9 @@ export function measureInFreshProcess(job: SubjectJob, options: FreshProcessOpti
       if (message?.type === 'measurement') {
         resolve({ status: 'ok', measurement: message.measurement, peakRssBytes: message.peakRssBytes, durationMs })
       } else if (message?.type === 'error') {
-        const tail = message.notAvailable ? '' : output.text()
+        const tail = output.text()
         resolve({
-          status: message.notAvailable ? 'not-available' : 'failed',
+          status: 'failed',
           message: tail === '' ? message.message : `${message.message}\n--- child output ---\n${tail}`,
           durationMs,
         })

@@ -77,21 +77,3 @@ export type AnyScenario = ScenarioDefinition<any>
 export function defineScenario<Params>(scenario: ScenarioDefinition<Params>): ScenarioDefinition<Params> {
   return scenario
 }
-
-/** Thrown by a subject whose library does not provide the API yet: reported as "not available", never as a number. */
-export class NotAvailableError extends Error {
-  override readonly name = 'NotAvailableError'
-}
-
-/** Imports `specifier` and returns its export `name`, or throws {@link NotAvailableError} naming what is missing. */
-export async function requireExport<T>(specifier: string, name: string): Promise<T> {
-  let module: Record<string, unknown>
-  try {
-    module = (await import(specifier)) as Record<string, unknown>
-  } catch (error) {
-    throw new NotAvailableError(`${specifier} cannot be imported (${(error as Error).message.split('\n')[0]})`)
-  }
-  const value = module[name]
-  if (value === undefined) throw new NotAvailableError(`${specifier} does not export ${name} yet`)
-  return value as T
-}

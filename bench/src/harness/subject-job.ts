@@ -13,4 +13,4 @@ export interface SubjectJob {
 /** The one message a measuring child sends back before it exits. */
 export type SubjectMessage =
   | { readonly type: 'measurement'; readonly measurement: Measurement; readonly peakRssBytes: number }
-  | { readonly type: 'error'; readonly notAvailable: boolean; readonly message: string }
+  | { readonly type: 'error'; readonly message: string }

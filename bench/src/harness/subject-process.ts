@@ -1,6 +1,5 @@
 // The entry of every measuring child process: one subject of one case of one scenario, then exit.
 import { scenarios } from '../scenarios/index.ts'
-import { NotAvailableError } from './scenario.ts'
 import type { SubjectJob, SubjectMessage } from './subject-job.ts'
 
 const job = JSON.parse(process.argv[2] ?? '{}') as SubjectJob
@@ -25,7 +24,5 @@ try {
   const measurement = await subject.measure(scenarioCase.params, scenario.plan(job.size))
   send({ type: 'measurement', measurement, peakRssBytes: process.resourceUsage().maxRSS * 1024 })
 } catch (error) {
-  const notAvailable = error instanceof NotAvailableError
-  const message = notAvailable ? (error as Error).message : ((error as Error).stack ?? String(error))
-  send({ type: 'error', notAvailable, message })
+  send({ type: 'error', message: (error as Error).stack ?? String(error) })
 }

@@ -91,9 +91,7 @@ function renderCase(scenario: ScenarioResult, scenarioCase: CaseResult): string[
     const cells = [labelOf(subject)]
     const summary = subject.metrics?.[primary.key]
     if (subject.status !== 'ok' || summary === undefined) {
-      cells.push(
-        subject.status === 'not-available' ? `not available: ${oneLine(subject.message)}` : 'failed (see latest.json)',
-      )
+      cells.push(`failed: ${oneLine(subject.message)} (see latest.json)`)
       cells.push(...header.slice(2).map(() => '—'))
     } else {
       cells.push(`**${formatNumber(summary.median, primary.digits)}**`)

@@ -44,8 +44,8 @@ export interface SubjectResult {
   readonly group: SubjectGroup
   /** The tinyllm subject the "× tinyllm" ratio divides by. */
   readonly compareTo: string | undefined
-  readonly status: 'ok' | 'not-available' | 'failed'
-  /** Why it has no numbers (not available, or the failure with the child's output). */
+  readonly status: 'ok' | 'failed'
+  /** Why it has no numbers: the failure, with the end of the child's output. */
   readonly message?: string
   /** How long its child process ran, set-up and warm-up included. */
   readonly durationMs: number

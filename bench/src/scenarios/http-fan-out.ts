@@ -4,7 +4,6 @@ import { assertEqual, repeat } from '../harness/measure.ts'
 import { trackPeakRss } from '../harness/peak-rss.ts'
 import type { BenchSize, Measurement, RepetitionPlan, SubjectDefinition } from '../harness/scenario.ts'
 import { defineScenario } from '../harness/scenario.ts'
-import { loadOpenAIChat, loadParallel } from './tinyllm-apis.ts'
 
 /** Parameters of one case. */
 export interface HttpFanOutParams {
@@ -78,12 +77,14 @@ const rawSdk: FanOutFactory = async (baseURL, { calls, concurrency }) => {
 }
 
 const tinyllmParallel: FanOutFactory = async (baseURL, { calls, concurrency }) => {
-  const OpenAIChat = await loadOpenAIChat()
-  const Parallel = await loadParallel()
+  const { OpenAIChat } = await import('@tinyllm/openai')
+  const { Parallel } = await import('@tinyllm/flow')
   const chat = new OpenAIChat({ name: 'chat', model, baseURL, apiKey })
-  const parallel = new Parallel({ name: 'fan-out', branch: chat, concurrency })
-  const inputs = Array.from({ length: calls }, (_, index) => promptOf(index))
-  return async () => (await parallel.invoke(inputs)) as string[]
+  const parallel = new Parallel({ name: 'fan-out', map: chat, concurrency })
+  const inputs = Array.from({ length: calls }, (_, index) => ({
+    messages: [{ role: 'user' as const, content: promptOf(index) }],
+  }))
+  return () => parallel.invoke(inputs)
 }
 
 const langchainBatch: FanOutFactory = async (baseURL, { calls, concurrency }) => {

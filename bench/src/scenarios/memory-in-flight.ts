@@ -1,8 +1,9 @@
+import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 import { type ServerProcess, startServerProcess } from '../harness/loopback-server.ts'
 import { assertEqual, canCollectGarbage, repeat, settleGarbage } from '../harness/measure.ts'
 import type { BenchSize, Measurement, RepetitionPlan, SubjectDefinition } from '../harness/scenario.ts'
 import { defineScenario } from '../harness/scenario.ts'
-import { loadOpenAIChat } from './tinyllm-apis.ts'
 
 /** Parameters of one case: how many runs are held open at once. */
 export interface MemoryParams {
@@ -12,8 +13,39 @@ export interface MemoryParams {
 const model = 'gpt-4o-mini'
 const apiKey = 'bench-key'
 
-/** Given the server's base URL, builds a client; returns a function that starts one call and does not wait for it. */
-type CallFactory = (baseURL: string) => Promise<(index: number) => Promise<unknown>>
+interface MemorySample {
+  readonly total: number
+  readonly heap: number
+  readonly external: number
+}
+
+/** A client under test: completes a few calls, then starts N held calls without waiting for them. */
+interface HeldCalls {
+  warmUp(): Promise<void>
+  /** Starts `runs` calls; returns what to await for them to settle (one promise per run, or one for a Parallel). */
+  start(runs: number): Promise<unknown>[]
+}
+
+/** Given the server's base URL, builds the client under test. */
+type CallFactory = (baseURL: string) => Promise<HeldCalls>
+
+const promptOf = (index: number): { messages: { role: 'user'; content: string }[] } => ({
+  messages: [{ role: 'user', content: `ping ${index}` }],
+})
+
+/** One call per index, none awaited: the shape of the raw SDK and of independent tinyllm runs. */
+function oneByOne(call: (index: number) => Promise<unknown>): HeldCalls {
+  return {
+    async warmUp() {
+      for (let index = 0; index < 3; index++) await call(index)
+    },
+    start(runs) {
+      const pending: Promise<unknown>[] = new Array(runs)
+      for (let index = 0; index < runs; index++) pending[index] = call(index)
+      return pending
+    },
+  }
+}
 
 /** What the issue counts as a run's memory: V8 heap in use, plus memory outside the heap (C++ objects, buffers). */
 function usedMemory(): { total: number; heap: number; external: number } {
@@ -43,25 +75,26 @@ function subject(
     group,
     async measure({ runs }: MemoryParams, plan: RepetitionPlan): Promise<Measurement> {
       if (!canCollectGarbage()) throw new Error('memory is measured after a full GC: run with --expose-gc')
-      const samples = await repeat(plan, async () => {
+      const holdRuns = async (snapshot?: (moment: string) => void): Promise<MemorySample> => {
         const server = await startServerProcess({ latencyMs: 0 })
         try {
-          const start = await build(server.baseURL)
+          const calls = await build(server.baseURL)
           // A few calls that complete, so lazily built client state (connection pool, parsers) is in the baseline.
-          for (let index = 0; index < 3; index++) await start(index)
+          await calls.warmUp()
           await server.stallEverything()
           settleGarbage()
           const before = usedMemory()
-          const pending: Promise<unknown>[] = new Array(runs)
-          for (let index = 0; index < runs; index++) pending[index] = start(index)
+          snapshot?.('before')
+          const pending = calls.start(runs)
           await whenServerHolds(server, runs, label)
           settleGarbage()
           const after = usedMemory()
+          snapshot?.('after')
           const settled = Promise.allSettled(pending)
           await server.close()
           const outcomes = await settled
           const failed = outcomes.filter((outcome) => outcome.status === 'rejected').length
-          assertEqual(failed, runs, `${label}: held calls released by closing the server`)
+          assertEqual(failed, pending.length, `${label}: held calls released by closing the server`)
           return {
             total: (after.total - before.total) / runs,
             heap: (after.heap - before.heap) / runs,
@@ -70,7 +103,14 @@ function subject(
         } finally {
           await server.close()
         }
-      })
+      }
+      const samples = await repeat(plan, () => holdRuns())
+      // With --heap-snapshot, one more repetition (not in the numbers: a snapshot disturbs the heap) leaves snapshots
+      // from before and after its runs started, for tools/compare-heap-snapshots.ts.
+      const artefacts = process.env.TINYLLM_BENCH_ARTEFACTS
+      if (artefacts !== undefined) {
+        await holdRuns((moment) => writeHeapSnapshot(join(artefacts, `memory-${id}-${moment}.heapsnapshot`)))
+      }
       return {
         metrics: {
           bytesPerRun: samples.map((sample) => sample.total),
@@ -85,13 +125,41 @@ function subject(
 const rawSdk: CallFactory = async (baseURL) => {
   const { default: OpenAI } = await import('openai')
   const client = new OpenAI({ apiKey, baseURL, maxRetries: 0 })
-  return (index) => client.chat.completions.create({ model, messages: [{ role: 'user', content: `ping ${index}` }] })
+  return oneByOne((index) => client.chat.completions.create({ model, ...promptOf(index) }))
+}
+
+/** One attempt, like the raw SDK's `maxRetries: 0`: closing the server at the end must fail every call, not retry it. */
+const tinyllmChat = async (baseURL: string) => {
+  const { OpenAIChat } = await import('@tinyllm/openai')
+  return new OpenAIChat({ name: 'chat', model, baseURL, apiKey, retry: { attempts: 1 } })
 }
 
 const tinyllmOpenAIChat: CallFactory = async (baseURL) => {
-  const OpenAIChat = await loadOpenAIChat()
-  const chat = new OpenAIChat({ name: 'chat', model, baseURL, apiKey })
-  return (index) => chat.invoke(`ping ${index}`)
+  const chat = await tinyllmChat(baseURL)
+  return oneByOne((index) => chat.invoke(promptOf(index)))
+}
+
+const tinyllmParallel: CallFactory = async (baseURL) => {
+  const { Parallel } = await import('@tinyllm/flow')
+  const chat = await tinyllmChat(baseURL)
+  // settle-all: closing the server fails every branch, and the Parallel waits for all of them.
+  const parallel = new Parallel({ name: 'fan-out', map: chat, mode: 'settle-all' })
+  return {
+    async warmUp() {
+      await parallel.invoke([promptOf(0), promptOf(1), promptOf(2)])
+    },
+    start(runs) {
+      const inputs = Array.from({ length: runs }, (_, index) => promptOf(index))
+      // The Parallel itself settles; every branch must have failed.
+      return [
+        parallel.invoke(inputs).then((outcomes) => {
+          const failed = outcomes.filter((outcome) => outcome.status === 'rejected').length
+          assertEqual(failed, runs, 'tinyllm Parallel: branches failed by the release')
+          throw new Error('released')
+        }),
+      ]
+    },
+  }
 }
 
 /** Scenario 4: what the framework keeps in memory for every run that waits on its model call. */
@@ -104,7 +172,9 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     '`heapUsed + external + arrayBuffers` over the same sum before the calls (after three completed warm-up calls) is',
     'divided by N. Then the server closes and every call must fail. Each repetition uses a fresh server process and',
     'client. Node counts `arrayBuffers` inside `external` too, so buffers count twice in the first column, as the issue',
-    'defines it; heap and external are also shown alone. Framework memory = tinyllm − raw SDK.',
+    'defines it; heap and external are also shown alone. Framework memory = tinyllm − raw SDK. tinyllm is measured as',
+    "N independent `OpenAIChat.invoke` runs (one attempt, like the SDK's `maxRetries: 0`) and as one `Parallel` of N",
+    'branches (settle-all), where each branch is a child run.',
   ].join(' '),
   metrics: [
     { key: 'bytesPerRun', label: 'bytes / run (heap+external+arrayBuffers)', better: 'lower', digits: 0 },
@@ -123,5 +193,6 @@ export const memoryInFlight = defineScenario<MemoryParams>({
   subjects: [
     subject('openai-sdk', 'openai SDK chat.completions.create (floor)', 'floor', rawSdk),
     subject('tinyllm', 'tinyllm OpenAIChat.invoke', 'tinyllm', tinyllmOpenAIChat),
+    subject('tinyllm-parallel', 'tinyllm Parallel (map, unbounded) of OpenAIChat', 'tinyllm', tinyllmParallel),
   ],
 })

@@ -1,7 +1,6 @@
 import { assertEqual, timeIterations } from '../harness/measure.ts'
 import type { BenchSize, Measurement, RepetitionPlan, SubjectDefinition } from '../harness/scenario.ts'
 import { defineScenario } from '../harness/scenario.ts'
-import { loadParallel } from './tinyllm-apis.ts'
 
 /** Parameters of one case: how many branches run side by side. */
 export interface ParallelParams {
@@ -51,16 +50,32 @@ const promiseAll: FanOutFactory = async (branches) => {
   return async () => sum(await Promise.all(inputs.map(branch)))
 }
 
-const tinyllmParallel =
+const tinyllmMap =
   (concurrency: number | undefined): FanOutFactory =>
   async (branches) => {
     const { defineFunction } = await import('@tinyllm/core')
-    const Parallel = await loadParallel()
+    const { Parallel } = await import('@tinyllm/flow')
     const branch = defineFunction({ name: 'branch', run: (value: number) => value + 1 })
-    const parallel = new Parallel({ name: 'fan-out', branch, concurrency })
+    const parallel = new Parallel({
+      name: 'fan-out',
+      map: branch,
+      ...(concurrency === undefined ? {} : { concurrency }),
+    })
     const inputs = inputsOf(branches)
-    return async () => sum((await parallel.invoke(inputs)) as number[])
+    return async () => sum(await parallel.invoke(inputs))
   }
+
+const tinyllmChildren: FanOutFactory = async (branches) => {
+  const { defineFunction } = await import('@tinyllm/core')
+  const { Parallel } = await import('@tinyllm/flow')
+  const children: Record<string, ReturnType<typeof defineFunction<undefined, undefined, number, number>>> = {}
+  for (let index = 0; index < branches; index++) {
+    // Like RunnableParallel: every child gets the same input, so each adds its own offset.
+    children[`branch-${index}`] = defineFunction({ name: `branch-${index}`, run: (value: number) => value + index + 1 })
+  }
+  const parallel = new Parallel({ name: 'fan-out', children })
+  return async () => sum(Object.values(await parallel.invoke(0)))
+}
 
 const langchainParallel: FanOutFactory = async (branches) => {
   const { RunnableLambda, RunnableParallel } = await import('@langchain/core/runnables')
@@ -90,8 +105,8 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
   method: [
     'N branches, each adding 1 to a number, run side by side and joined (the outputs are summed and checked), as',
     'often as fills a repetition of ≥ 250 ms; the figure is the repetition time ÷ (fan-outs × N).',
-    'Floor: `Promise.all(inputs.map(async branch))`. tinyllm: `Parallel` of one `defineFunction` branch over N inputs,',
-    'unbounded and at `concurrency: 256`. LangChain.js: `RunnableParallel.from` with N named `RunnableLambda`',
+    'Floor: `Promise.all(inputs.map(async branch))`. tinyllm: `Parallel` in its map form (one `defineFunction` over N',
+    'inputs), unbounded and at `concurrency: 256`, and with N named children on one input. LangChain.js: `RunnableParallel.from` with N named `RunnableLambda`',
     'branches (its shape: every branch gets the same input), and `RunnableLambda.batch` over N inputs, unbounded',
     "(LangChain's default) and at `maxConcurrency: 256`.",
   ].join(' '),
@@ -107,12 +122,19 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
   timeoutMs: (size) => (size === 'smoke' ? 30_000 : 180_000),
   subjects: [
     subject('promise-all', 'Promise.all (floor)', 'floor', promiseAll),
-    subject('tinyllm-unbounded', 'tinyllm Parallel, unbounded', 'tinyllm', tinyllmParallel(undefined)),
+    subject('tinyllm-unbounded', 'tinyllm Parallel map, unbounded', 'tinyllm', tinyllmMap(undefined)),
     {
-      ...subject('tinyllm-256', 'tinyllm Parallel, concurrency 256', 'tinyllm', tinyllmParallel(256)),
+      ...subject('tinyllm-256', 'tinyllm Parallel map, concurrency 256', 'tinyllm', tinyllmMap(256)),
       compareTo: 'tinyllm-256',
     },
-    subject('langchain-parallel', 'LangChain.js RunnableParallel', 'peer', langchainParallel),
+    {
+      ...subject('tinyllm-children', 'tinyllm Parallel of N children', 'tinyllm', tinyllmChildren),
+      compareTo: 'tinyllm-children',
+    },
+    {
+      ...subject('langchain-parallel', 'LangChain.js RunnableParallel of N children', 'peer', langchainParallel),
+      compareTo: 'tinyllm-children',
+    },
     subject('langchain-batch', 'LangChain.js RunnableLambda.batch, unbounded', 'peer', langchainBatch(undefined)),
     {
       ...subject(

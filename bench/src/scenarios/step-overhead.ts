@@ -1,7 +1,6 @@
 import { assertEqual, timeIterations } from '../harness/measure.ts'
 import type { BenchSize, Measurement, RepetitionPlan, SubjectDefinition } from '../harness/scenario.ts'
 import { defineScenario } from '../harness/scenario.ts'
-import { loadChain } from './tinyllm-apis.ts'
 
 /** Parameters of one case: how many no-op steps the chain has. */
 export interface StepOverheadParams {
@@ -53,7 +52,7 @@ const tinyllmChain =
   (withSchemas: boolean): ChainFactory =>
   async (steps) => {
     const { defineFunction } = await import('@tinyllm/core')
-    const Chain = await loadChain()
+    const { Chain } = await import('@tinyllm/flow')
     const { z } = await import('zod')
     const functions = Array.from({ length: steps }, (_, index) =>
       withSchemas
@@ -65,8 +64,8 @@ const tinyllmChain =
           })
         : defineFunction({ name: `step-${index}`, run: (value: number) => value + 1 }),
     )
-    const chain = new Chain({ name: 'chain', steps: functions })
-    return (input) => chain.invoke(input) as Promise<number>
+    const chain = new Chain({ name: 'chain', children: functions })
+    return (input) => chain.invoke(input)
   }
 
 const langchainSequence: ChainFactory = async (steps) => {
