@@ -10,7 +10,7 @@ export interface BatchOptions {
   readonly tokensPerMinute: number
 }
 
-export const usage = `Usage: pnpm --filter @tinyllm/example-batch-classification start [-- options]
+export const usage = `Usage: pnpm --filter @tinyllm/example-batch-classification start [options]
 
 Classifies generated loan applications through one Parallel, offline, against a loopback OpenAI-compatible server
 with realistic latency and injected faults, and accounts for every one of them.
@@ -31,7 +31,8 @@ export class UsageError extends Error {
 /** Reads the command line; `undefined` for `--help`. */
 export function readCommandLine(argv: readonly string[]): BatchOptions | undefined {
   const { values } = parseArgs({
-    args: [...argv],
+    // `pnpm start -- --flag` passes the `--` on; it separates pnpm's options from the script's, not ours.
+    args: argv[0] === '--' ? argv.slice(1) : [...argv],
     options: {
       count: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { readCassetteFacts } from './cassettes.ts'
 
 /** The providers this example can run on. */
 export type Provider = 'openai' | 'anthropic'
@@ -32,7 +33,7 @@ const providers = {
   },
 } as const
 
-export const usage = `Usage: pnpm demo [-- options]   (or: pnpm --filter @tinyllm/example-credit-classification start [-- options])
+export const usage = `Usage: pnpm demo [options]   (or: pnpm --filter @tinyllm/example-credit-classification start [options])
 
 Classifies two loan applications (a good one and a bad one) with the seed's credit pipeline.
 
@@ -44,7 +45,7 @@ Classifies two loan applications (a good one and a bad one) with the seed's cred
   --help                       show this text
 
 Without the provider's API key (OPENAI_API_KEY, ANTHROPIC_API_KEY) the example runs offline: a loopback server on
-127.0.0.1 replays cassettes/<provider>.cassette.json, which was recorded with the default model.`
+127.0.0.1 replays cassettes/<provider>.cassette.json, with the model it was recorded with.`
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -60,7 +61,8 @@ export function readCommandLine(
   environment: NodeJS.ProcessEnv = process.env,
 ): ExampleOptions | undefined {
   const { values } = parseArgs({
-    args: [...argv],
+    // `pnpm start -- --flag` passes the `--` on; it separates pnpm's options from the script's, not ours.
+    args: argv[0] === '--' ? argv.slice(1) : [...argv],
     options: {
       provider: { type: 'string', default: 'openai' },
       model: { type: 'string' },
@@ -82,15 +84,14 @@ export function readCommandLine(
   if (values.record && !hasKey) throw new UsageError(`--record calls the real API: set ${settings.keyVariable}`)
   if (values.upstream !== undefined && !values.record) throw new UsageError('--upstream only applies with --record')
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
-  if (mode === 'offline' && values.model !== undefined && values.model !== settings.defaultModel) {
+  // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
+  const recordedModel = mode === 'offline' ? (readCassetteFacts(provider).model ?? settings.defaultModel) : undefined
+  if (recordedModel !== undefined && values.model !== undefined && values.model !== recordedModel) {
     throw new UsageError(
-      `offline, the cassette answers for ${settings.defaultModel} only; --model ${values.model} needs ${settings.keyVariable}`,
+      `offline, the cassette answers for ${recordedModel} only; --model ${values.model} needs ${settings.keyVariable}`,
     )
   }
-  const model =
-    mode === 'offline'
-      ? settings.defaultModel
-      : (values.model ?? (environment[settings.modelVariable] || settings.defaultModel))
+  const model = recordedModel ?? values.model ?? (environment[settings.modelVariable] || settings.defaultModel)
   return {
     provider,
     mode,

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { type Cassette, createCassette } from '@tinyllm/core/testing'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { cassettePath, readCassetteFacts } from './cassettes.ts'
 import type { ExampleOptions, Provider } from './command-line.ts'
 
 /** Where the chat model sends its requests, and what to tell the reader about it. */
@@ -23,11 +22,6 @@ type StartServer = (options: { cassette: Cassette }) => Promise<{ baseURL: strin
 const loopbackServers: Readonly<Record<Provider, { readonly label: string; readonly start: StartServer }>> = {
   openai: { label: 'OpenAI', start: startOpenAICompatibleServer },
   anthropic: { label: 'Anthropic', start: startAnthropicCompatibleServer },
-}
-
-/** The cassette a provider's offline run replays, shipped with the example. */
-export function cassettePath(provider: Provider): string {
-  return fileURLToPath(new URL(`../cassettes/${provider}.cassette.json`, import.meta.url))
 }
 
 /**
@@ -63,7 +57,7 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
   }
   const cassette = createCassette({ path, mode: 'replay' })
   const server = await start({ cassette })
-  const synthetic = syntheticNote(path)
+  const { synthetic } = readCassetteFacts(options.provider)
   const keySet = (process.env[options.keyVariable] ?? '') !== ''
   return {
     client: { baseURL: server.baseURL, apiKey: 'offline-replay' },
@@ -93,10 +87,4 @@ function wrap(text: string, width: number): string[] {
   }
   if (line !== '') lines.push(line)
   return lines
-}
-
-/** The note a synthetic recording carries (see record-synthetic-cassette.ts); a real recording has none. */
-function syntheticNote(path: string): string | undefined {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as { synthetic?: unknown }
-  return typeof file.synthetic === 'string' ? file.synthetic : undefined
 }

@@ -79,7 +79,12 @@ class CreditClassifier extends Decision<
     const messages = await context.invoke(loanClassifierTemplate, { message: input.loan_application })
     const chatResponse = await context.invoke(chat, messages)
     console.log(`Credit classification: ${chatResponse}`)
-    return { decision: chatResponse.trim().toLowerCase() }
+    // Models answer `Good.` as often as `good`; the Decision compares choices exactly, so normalise first.
+    const decision = chatResponse
+      .trim()
+      .toLowerCase()
+      .replace(/[.!]+$/, '')
+    return { decision }
   }
 }
 
@@ -110,7 +115,7 @@ async function main(): Promise<number> {
       console.log(`Outcome: ${String(record.output)}`)
     } else {
       failed = true
-      console.log(`Failed: ${record.error?.name}: ${record.error?.message}`)
+      console.log(`Failed: ${record.error?.name}: ${record.error?.message.split('\n')[0]}`)
     }
     console.log(`\nRun tree:\n${formatRunTree(record, { colors: process.stdout.isTTY === true })}`)
     for (const line of retries(record)) console.log(line)
@@ -121,7 +126,8 @@ async function main(): Promise<number> {
   if (connection.cassetteMisses() > 0) {
     console.log(
       `\nThe cassette had no recording for ${connection.cassetteMisses()} request(s): the prompt or settings changed ` +
-        'since it was recorded. Re-record it with --record (needs the API key) or `pnpm record:synthetic`.',
+        'since it was recorded. Re-record it with --record (needs the API key), or the synthetic one with ' +
+        '`pnpm --filter @tinyllm/example-credit-classification record:synthetic`.',
     )
   }
   return failed ? 1 : 0

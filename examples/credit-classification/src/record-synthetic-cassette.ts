@@ -12,8 +12,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { cassettePath } from './cassettes.ts'
 import type { Provider } from './command-line.ts'
-import { cassettePath } from './connection.ts'
 
 const note =
   'it was made by src/record-synthetic-cassette.ts against a scripted server on 127.0.0.1, not against the real API. ' +
