@@ -4,10 +4,19 @@ import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
-import { AbortError, ConfigurationError, FunctionError, TimeoutError, TinyLLMError, ValidationError } from './errors.js'
+import {
+  AbortError,
+  ConfigurationError,
+  FunctionError,
+  StepLimitError,
+  TimeoutError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
 import { type LifecycleEvent, onLifecycleEvent } from './events.js'
 import { TinyFunction as Function } from './function.js'
 import type { RunContext } from './run-context.js'
+import type { RunRecord } from './run-record.js'
 
 const statesOf = (record: { states: ReadonlyArray<{ state: string }> }) => record.states.map((entry) => entry.state)
 
@@ -359,6 +368,50 @@ describe('Function lifecycle', () => {
     expect(new Set(events.filter((event) => event.function === 'child').map((event) => event.parentRunId))).toEqual(
       new Set([record.runId]),
     )
+  })
+
+  it('nests runs 1,000 deep without overflowing the call stack, even when started deep in it', async () => {
+    // Each level invokes the next synchronously, so nesting grows the stack unless runs start on fresh stacks.
+    class Nest extends Function<number, number> {
+      run(depth: number, context: RunContext): number | Promise<number> {
+        return depth === 999 ? depth : context.invoke(this, depth + 1)
+      }
+    }
+    const nest = new Nest({ name: 'nest' })
+    const room = (frames = 0): number => {
+      try {
+        return room(frames + 1)
+      } catch {
+        return frames
+      }
+    }
+    // Start the run with about a tenth of the stack left.
+    const startDeep = (frames: number): Promise<number> => (frames === 0 ? nest.invoke(0) : startDeep(frames - 1))
+    expect(await startDeep(Math.floor(room() * 0.9))).toBe(999)
+  })
+
+  it('fails endless recursion with a StepLimitError past 1,000 nested runs, not a stack overflow or a crash', async () => {
+    class Forever extends Function<number, number> {
+      run(depth: number, context: RunContext): Promise<number> {
+        return context.invoke(this, depth + 1)
+      }
+    }
+    // Awaiting between levels, recursion does not overflow the stack: without a limit it grows until memory runs out.
+    class ForeverAsync extends Function<number, number> {
+      async run(depth: number, context: RunContext): Promise<number> {
+        await Promise.resolve()
+        return context.invoke(this, depth + 1)
+      }
+    }
+    for (const fn of [new Forever({ name: 'forever' }), new ForeverAsync({ name: 'forever' })]) {
+      const record = await fn.trace(0)
+      expect(record.status).toBe('failed')
+      expect(StepLimitError.isInstance(record.error)).toBe(true)
+      expect(record.error?.message).toBe('forever: step limit of 1000 nested runs reached')
+      let deepest: RunRecord = record
+      while (deepest.children[0] !== undefined) deepest = deepest.children[0]
+      expect(statesOf(deepest)).toEqual(['init', 'failed'])
+    }
   })
 
   it('delivers events to global subscribers, and builds none when nobody listens', async () => {

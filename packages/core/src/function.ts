@@ -1,5 +1,5 @@
 import { getDefaultLogger, type Logger, toLogger } from '@tinyllm/logger'
-import { AbortError, ConfigurationError, FunctionError, TimeoutError, TinyLLMError } from './errors.js'
+import { AbortError, ConfigurationError, FunctionError, StepLimitError, TimeoutError, TinyLLMError } from './errors.js'
 import { globalEventRegistry, type LifecycleEvent } from './events.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy, retryDelay, sleep } from './retry-policy.js'
@@ -37,6 +37,13 @@ export interface FunctionNode {
 }
 
 const neverAborted: AbortSignal = new AbortController().signal
+/** Runs nested deeper than this fail with a StepLimitError: such a tree is a cycle in a graph, or endless recursion. */
+const maxRunDepth = 1_000
+/**
+ * A child run starts its work synchronously inside its parent's `run`, so nesting grows the call stack; every this many
+ * levels a run starts on a fresh stack instead, and no depth up to {@link maxRunDepth} can overflow it.
+ */
+const freshStackEvery = 64
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
 const timeOrigin = performance.timeOrigin
 const now = (): number => timeOrigin + performance.now()
@@ -161,6 +168,8 @@ class Run<Output> implements RunContext {
   readonly parent: Run<unknown> | undefined
   readonly tree: RunTree
   readonly metadata: Readonly<Record<string, unknown>>
+  /** How many ancestors this run has. */
+  readonly depth: number
   signal: AbortSignal
   deadline: number | undefined = undefined
   state: LifecycleState = 'init'
@@ -178,6 +187,7 @@ class Run<Output> implements RunContext {
     this.input = input
     const parent = options?.parent as Run<unknown> | undefined
     this.parent = parent
+    this.depth = parent === undefined ? 0 : parent.depth + 1
     if (parent !== undefined) {
       this.tree = parent.tree
       this.metadata = options?.metadata === undefined ? parent.metadata : { ...parent.metadata, ...options.metadata }
@@ -286,6 +296,12 @@ class Run<Output> implements RunContext {
     const fn = this.fn
     try {
       if (this.signal.aborted) throw this.abortError()
+      if (this.depth >= freshStackEvery) {
+        if (this.depth > maxRunDepth) {
+          throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: fn.name, state: 'init' })
+        }
+        if (this.depth % freshStackEvery === 0) await undefined
+      }
       this.to('input_validation')
       let value =
         fn.inputSchema === undefined
