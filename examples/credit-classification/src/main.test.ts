@@ -54,7 +54,7 @@ describe('the credit-classification example', () => {
     // The synthetic recording rate-limits the first call once: the tree shows the retry, and why.
     expect(stdout).toMatch(/openai_chat \(openai-chat\) .* attempts=2 /)
     expect(stdout).toContain('init → input_validation → running → retrying → running → output_validation')
-    expect(stdout).toContain('↻ openai_chat retried after attempt 1: RateLimitError: openai: 429 Rate limit reached')
+    expect(stdout).toContain('↻ attempt 1 failed, retrying: RateLimitError: openai: 429 Rate limit reached')
   })
 
   it('runs offline on Anthropic with --provider anthropic', async () => {

@@ -118,7 +118,6 @@ async function main(): Promise<number> {
       console.log(`Failed: ${record.error?.name}: ${record.error?.message.split('\n')[0]}`)
     }
     console.log(`\nRun tree:\n${formatRunTree(record, { colors: process.stdout.isTTY === true })}`)
-    for (const line of retries(record)) console.log(line)
   }
 
   console.log(`\nGraph (Mermaid):\n${toMermaid(creditAnalysisChain)}`)
@@ -138,17 +137,6 @@ function branchTaken(record: RunRecord): string {
   const decision = record.children.find((child) => child.kind === 'decision')
   const branch = decision?.children.at(-1)
   return `${String(decision?.annotations.choice)} → ${branch?.function} (${branch?.kind})`
-}
-
-/** Why each retried attempt failed: the run tree shows that a run retried, its states record why. */
-function retries(record: RunRecord): string[] {
-  const lines = record.states
-    .filter((entry) => entry.state === 'retrying' && entry.error !== undefined)
-    .map(
-      (entry) =>
-        `↻ ${record.function} retried after attempt ${entry.attempt}: ${entry.error?.name}: ${entry.error?.message}`,
-    )
-  return lines.concat(record.children.flatMap(retries))
 }
 
 function readOptions() {

@@ -32,6 +32,9 @@ describe('formatRunTree', () => {
     expect(text).toContain('├─ ✔ flaky (function)')
     expect(text).toContain('attempts=2')
     expect(text).toContain(
+      '↻ attempt 1 failed, retrying: FunctionError in running: flaky: running threw Error: transient',
+    )
+    expect(text).toContain(
       'init → input_validation → running → retrying → running → output_validation → processing_output → complete',
     )
     expect(text).toContain('└─ ✖ strict (function)')

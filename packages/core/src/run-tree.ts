@@ -1,4 +1,4 @@
-import { formatIssuePath, ValidationError } from './errors.js'
+import { formatIssuePath, type TinyLLMError, ValidationError } from './errors.js'
 import type { RunRecord } from './run-record.js'
 
 /** How {@link formatRunTree} renders. */
@@ -58,14 +58,14 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     const detail = childPrefix + (node.children.length > 0 ? '│  ' : '   ')
     const path = statePath(node, options.states ?? 'compact')
     if (path !== undefined) lines.push(detail + paint('dim', path))
-    if (node.error !== undefined) {
-      const error = node.error
-      const where = error.state !== undefined ? ` in ${error.state}` : ''
-      const headline = ValidationError.isInstance(error)
-        ? `${error.name}${where}: ${error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`).join('; ')}`
-        : `${error.name}${where}: ${firstLine(error.message)}`
-      lines.push(detail + paint('red', headline))
+    for (const entry of node.states) {
+      if (entry.state === 'retrying' && entry.error !== undefined) {
+        lines.push(
+          detail + paint('yellow', `↻ attempt ${entry.attempt} failed, retrying: ${errorHeadline(entry.error)}`),
+        )
+      }
     }
+    if (node.error !== undefined) lines.push(detail + paint('red', errorHeadline(node.error)))
     node.children.forEach((child, index) => {
       const last = index === node.children.length - 1
       visit(child, `${childPrefix}${last ? '└─ ' : '├─ '}`, `${childPrefix}${last ? '   ' : '│  '}`)
@@ -73,6 +73,13 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
   }
   visit(record, '', '')
   return lines.join('\n')
+}
+
+function errorHeadline(error: TinyLLMError): string {
+  const where = error.state !== undefined ? ` in ${error.state}` : ''
+  return ValidationError.isInstance(error)
+    ? `${error.name}${where}: ${error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`).join('; ')}`
+    : `${error.name}${where}: ${firstLine(error.message)}`
 }
 
 const happyPath = 'init>input_validation>running>output_validation>processing_output>complete'
