@@ -53,6 +53,20 @@ describe('errors', () => {
     expect(error.message).toBe('classifier: decision "maybe" is not one of the choices [good, bad]')
   })
 
+  it('serialise to JSON whatever their fields hold: BigInt and circular values become text', () => {
+    const circular: Record<string, unknown> = { choice: 'maybe' }
+    circular.self = circular
+    for (const [received, text] of [
+      [10n, '10n'],
+      [circular, '[object Object]'],
+    ] as const) {
+      const error = new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received })
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'DecisionError', received: text })
+    }
+    const aborted = new AbortError({ reason: 7n })
+    expect(JSON.parse(JSON.stringify(aborted))).toMatchObject({ reason: '7n', cause: '7n' })
+  })
+
   it('format issue paths readably', () => {
     expect(formatIssuePath([])).toBe('(root)')
     expect(formatIssuePath(['a', 0, 'b'])).toBe('a[0].b')

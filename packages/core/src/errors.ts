@@ -47,9 +47,11 @@ export class TinyLLMError extends Error {
     const json: Record<string, unknown> = { name: this.name, message: this.message }
     for (const key of Object.keys(this)) {
       const value = (this as unknown as Record<string, unknown>)[key]
-      if (value !== undefined) json[key] = value
+      if (value !== undefined) json[key] = jsonSafe(value)
     }
-    if (this.cause !== undefined) json.cause = this.cause instanceof Error ? errorSummary(this.cause) : this.cause
+    if (this.cause !== undefined) {
+      json.cause = this.cause instanceof Error ? errorSummary(this.cause) : jsonSafe(this.cause)
+    }
     return json
   }
 }
@@ -61,6 +63,21 @@ function markPrototype(target: { prototype: object }, marker: symbol): void {
 
 function hasMarker(error: unknown, marker: symbol): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true
+}
+
+/**
+ * A field as `JSON.stringify` can write it: the value itself, or — for what JSON cannot hold, such as a BigInt or a
+ * circular value a Decision received — its {@link safeStringify} text.
+ */
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return safeStringify(value)
+  if (typeof value !== 'object' || value === null) return value
+  try {
+    JSON.stringify(value)
+    return value
+  } catch {
+    return safeStringify(value)
+  }
 }
 
 function errorSummary(error: Error): Record<string, unknown> {
