@@ -13,7 +13,11 @@ const folder = mkdtempSync(join(tmpdir(), 'tinyllm-core-anthropic-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
 function pack(name: string): string {
-  execFileSync('pnpm', ['pack', '--pack-destination', folder], { cwd: join(packagesDir, name), stdio: 'pipe' })
+  execFileSync('pnpm', ['pack', '--pack-destination', folder], {
+    cwd: join(packagesDir, name),
+    stdio: 'pipe',
+    timeout: 60_000,
+  })
   const tarball = readdirSync(folder).find((file) => file.startsWith(`tinyllm-${name}-`) && file.endsWith('.tgz'))
   if (tarball === undefined) throw new Error(`pnpm pack produced no tarball for ${name}`)
   return `file:./${tarball}`
@@ -33,7 +37,12 @@ describe('install @tinyllm/core and @tinyllm/anthropic only', () => {
       },
     }
     writeFileSync(join(folder, 'package.json'), JSON.stringify(manifest, null, 2))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: 'pipe' })
+    // Synchronous calls block vitest's own timeout, so each has one: a stuck install fails the test instead of hanging.
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: folder,
+      stdio: 'pipe',
+      timeout: 180_000,
+    })
     writeFileSync(
       join(folder, 'main.js'),
       `import { AnthropicChat } from '@tinyllm/anthropic'
@@ -63,7 +72,9 @@ try {
 }
 `,
     )
-    const output = execFileSync(process.execPath, ['main.js'], { cwd: folder, encoding: 'utf8' }).trim().split('\n')
+    const output = execFileSync(process.execPath, ['main.js'], { cwd: folder, encoding: 'utf8', timeout: 30_000 })
+      .trim()
+      .split('\n')
     expect(output).toEqual(['Hello from the loopback server.', '{"verdict":"good"}', 'true 401 false'])
     const installed = readdirSync(join(folder, 'node_modules', '@tinyllm'))
     expect(installed.sort()).toEqual(['anthropic', 'core', 'logger'])
