@@ -98,6 +98,24 @@ describe('LLMCall basics', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses NaN, Infinity and BigInt settings, which JSON would send as null or not at all', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const bad = { temperature: Number.NaN, maxTokens: Number.POSITIVE_INFINITY, n: 2n, seed: '7' }
+    const record = await chat.trace({ ...ask('x'), ...bad } as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['temperature'], message: 'expected a finite number, got NaN' },
+      { path: ['maxTokens'], message: 'expected a finite number, got Infinity' },
+      { path: ['n'], message: 'expected a finite number, got 2n' },
+      { path: ['seed'], message: 'expected a finite number, got "7"' },
+    ])
+    expect(model.calls).toHaveLength(0)
+    expect(() => new LLMCall({ name: 'x', model, settings: { topP: Number.NaN } })).toThrow(
+      'x: invalid option settings.topP: expected a finite number, got NaN',
+    )
+  })
+
   it('checks its options at construction', () => {
     const model = new ScriptedChatModel()
     expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(ConfigurationError)

@@ -158,6 +158,25 @@ void everySettingIsCopied
 
 const roles: ReadonlySet<unknown> = new Set(['system', 'user', 'assistant', 'tool'])
 
+/** Settings sent as JSON numbers, where NaN and Infinity would silently go out as `null`. */
+const numericSettingKeys = [
+  'temperature',
+  'topP',
+  'maxTokens',
+  'n',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+] as const satisfies ReadonlyArray<keyof ChatSettings>
+
+/** What is wrong with a numeric setting, or `undefined` when it is absent or a finite number. */
+function numericSettingProblem(value: unknown): string | undefined {
+  if (value === undefined || (typeof value === 'number' && Number.isFinite(value))) return undefined
+  const shown =
+    typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? JSON.stringify(value) : String(value)
+  return `expected a finite number, got ${shown}`
+}
+
 /** Checks the input's shape cheaply, so a malformed prompt fails in `input_validation` with paths. */
 const inputSchema: StandardSchemaV1<LLMCallInput> = {
   '~standard': {
@@ -179,6 +198,10 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
         } else if (typeof message.content !== 'string' && !(message.role === 'assistant' && message.content === null)) {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
+      }
+      for (const key of numericSettingKeys) {
+        const problem = numericSettingProblem((value as Record<string, unknown>)[key])
+        if (problem !== undefined) issues.push({ message: problem, path: [key] })
       }
       return issues.length === 0 ? { value: value as LLMCallInput } : { issues }
     },
@@ -303,6 +326,12 @@ export class LLMCall<
       }
     } else {
       this.responseFormat = undefined
+    }
+    for (const key of numericSettingKeys) {
+      const problem = numericSettingProblem(options.settings?.[key])
+      if (problem !== undefined) {
+        throw new ConfigurationError({ option: `settings.${key}`, message: problem, functionName: name })
+      }
     }
     const settings = { ...options.settings }
     if (this.responseFormat !== undefined) Object.assign(settings, { responseFormat: this.responseFormat })
