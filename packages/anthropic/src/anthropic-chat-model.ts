@@ -126,8 +126,8 @@ export class AnthropicChatModel implements ChatModel {
             if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
           }, idleTimeoutMs)
     let completed = false
+    let events: AsyncIterator<RawMessageStreamEvent> | undefined
     try {
-      let events: AsyncIterator<RawMessageStreamEvent>
       let requestId: string | undefined
       try {
         const { data, request_id, response } = await client.messages
@@ -160,8 +160,9 @@ export class AnthropicChatModel implements ChatModel {
     } finally {
       clearTimeout(timer)
       outer?.removeEventListener('abort', onAbort)
-      // Closes the HTTP request when the consumer stopped early or something failed.
+      // Closes the HTTP request when the consumer stopped early or something failed, and lets the SDK's stream clean up.
       if (!completed && !signal.aborted) controller.abort()
+      if (!completed) events?.return?.().catch(() => {})
     }
   }
 

@@ -24,6 +24,8 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs(headers({ 'retry-after': '-1' }))).toBeUndefined()
     expect(parseRetryAfterMs(headers({ 'retry-after': 'soon' }))).toBeUndefined()
     expect(parseRetryAfterMs(headers({ 'retry-after-ms': 'NaN' }))).toBeUndefined()
+    expect(parseRetryAfterMs(headers({ 'retry-after': '1e3' }))).toBeUndefined()
+    expect(parseRetryAfterMs(headers({ 'retry-after': '9'.repeat(400) }))).toBeUndefined()
     expect(parseRetryAfterMs(headers({}))).toBeUndefined()
     expect(parseRetryAfterMs(undefined)).toBeUndefined()
   })

@@ -10,11 +10,12 @@ export interface HeaderReader {
  */
 export function parseRetryAfterMs(headers: HeaderReader | undefined, now: number = Date.now()): number | undefined {
   if (headers === undefined) return undefined
-  const milliseconds = headers.get('retry-after-ms')?.trim()
-  if (milliseconds && unsignedNumber.test(milliseconds)) return Number(milliseconds)
+  const milliseconds = decimal(headers.get('retry-after-ms'))
+  if (milliseconds !== undefined) return milliseconds
   const value = headers.get('retry-after')?.trim()
   if (!value) return undefined
-  if (unsignedNumber.test(value)) return Number(value) * 1000
+  const seconds = decimal(value)
+  if (seconds !== undefined) return seconds * 1000
   // Only something that looks like an HTTP date: Date.parse also accepts bare numbers such as "-1" as years.
   if (!/[a-z]/i.test(value)) return undefined
   const date = Date.parse(value)
@@ -22,3 +23,11 @@ export function parseRetryAfterMs(headers: HeaderReader | undefined, now: number
 }
 
 const unsignedNumber = /^\d+(\.\d+)?$/
+
+/** A plain non-negative decimal, finite (400 digits are not): `1e3`, `Infinity`, `-1` and `soon` are not numbers here. */
+function decimal(text: string | null | undefined): number | undefined {
+  const trimmed = text?.trim()
+  if (!trimmed || !unsignedNumber.test(trimmed)) return undefined
+  const number = Number(trimmed)
+  return Number.isFinite(number) ? number : undefined
+}
