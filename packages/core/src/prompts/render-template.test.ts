@@ -75,6 +75,13 @@ describe('renderTemplate', () => {
     expect(failure(() => renderTemplate('{a}', null)).message).toMatch(/input is not an object/)
   })
 
+  it('keeps the message short when the input has huge keys, and lists them in full on the error', () => {
+    const huge = 'k'.repeat(1_000_000)
+    const error = failure(() => renderTemplate('{message}', { [huge]: 'x', other: 'y' }))
+    expect(error.message).toBe(`missing variable {message}; the input has keys: ${'k'.repeat(64)}…, other`)
+    expect(error.availableKeys).toEqual([huge, 'other'])
+  })
+
   it('rejects objects, arrays, null and non-finite numbers instead of printing [object Object]', () => {
     for (const value of [{ nested: true }, ['a'], null, Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s')]) {
       const error = failure(() => renderTemplate('{value}', { value }))

@@ -28,6 +28,8 @@ export interface TemplateLocation {
 const forbiddenSegments: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor'])
 const segmentPattern = /^[\p{L}\p{N}_$-]+$/u
 const maxListedKeys = 50
+/** Keys come from the input: an error message quotes each one up to this many characters. */
+const maxQuotedKeyLength = 64
 
 /**
  * Splits a template into text and placeholders. `{name}` and `{applicant.name}` are placeholders; `{{` and `}}` are
@@ -168,7 +170,7 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
         message: `missing variable {${placeholder.source}}${reason}; ${where} has ${
           listed.length === 0
             ? 'no keys'
-            : `keys: ${listed.join(', ')}${keys.length > listed.length ? `, … (${keys.length} in all)` : ''}`
+            : `keys: ${listed.map(quotedKey).join(', ')}${keys.length > listed.length ? `, … (${keys.length} in all)` : ''}`
         }`,
         placeholder: placeholder.source,
         availableKeys: listed,
@@ -193,6 +195,10 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
     placeholder: placeholder.source,
     ...location,
   })
+}
+
+function quotedKey(key: string): string {
+  return key.length > maxQuotedKeyLength ? `${key.slice(0, maxQuotedKeyLength)}…` : key
 }
 
 function describeValue(value: unknown): string {
