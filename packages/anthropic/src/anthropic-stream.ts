@@ -34,11 +34,6 @@ export class MessageStreamAssembler {
   readonly #toolCalls: ToolCallInProgress[] = []
   readonly #toolCallIndexOf = new Map<number, number>()
 
-  /** Whether `message_stop` arrived: a stream that ends before it was cut short. */
-  get complete(): boolean {
-    return this.#stopped
-  }
-
   /** Reads one event; returns the parts it produces (often none). */
   push(event: RawMessageStreamEvent): ChatStreamPart[] {
     switch (event.type) {
