@@ -1,16 +1,20 @@
-// Prints where a `.cpuprofile` (from `--cpu-prof`) spent its time: self time per function, and time per package.
+// Prints where a `.cpuprofile` (from `--cpu-prof`) spent its time: self time by package and by function, and the
+// inclusive time of tinyllm's own functions. With --baseline, also what the profile spent beyond the baseline, by
+// function (e.g. tinyllm's fan-out against the raw SDK's: the same HTTP work, so the difference is the framework's).
 //
-//   node src/tools/summarize-cpu-profile.ts <file.cpuprofile> [top=25]
+//   node src/tools/summarize-cpu-profile.ts <file.cpuprofile> [--baseline other.cpuprofile] [--top 25]
 import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+interface CallFrame {
+  readonly functionName: string
+  readonly url: string
+  readonly lineNumber: number
+}
 
 interface ProfileNode {
   readonly id: number
-  readonly callFrame: {
-    readonly functionName: string
-    readonly url: string
-    readonly lineNumber: number
-    readonly columnNumber: number
-  }
+  readonly callFrame: CallFrame
   readonly children?: readonly number[]
 }
 
@@ -20,53 +24,97 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[]
 }
 
-const [file, topArgument = '25'] = process.argv.slice(2)
-if (file === undefined) throw new Error('usage: summarize-cpu-profile.ts <file.cpuprofile> [top]')
-const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-const top = Number(topArgument)
+interface Summary {
+  readonly totalMs: number
+  readonly selfByFunction: Map<string, number>
+  readonly selfByPackage: Map<string, number>
+  readonly inclusiveByFunction: Map<string, number>
+}
 
-const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
-const selfMicros = new Map<number, number>()
-let totalMicros = 0
-profile.samples.forEach((id, index) => {
-  const delta = profile.timeDeltas[index] ?? 0
-  selfMicros.set(id, (selfMicros.get(id) ?? 0) + delta)
-  totalMicros += delta
-})
-
-/** `@tinyllm/core`, `@langchain/core`, `node:internal`, … from a script URL. */
+/** `@tinyllm/core`, `openai`, `node (built-in)`, … from a script URL. */
 function packageOf(url: string): string {
   if (url === '') return '(native / V8)'
   if (url.startsWith('node:')) return 'node (built-in)'
-  const scoped = /node_modules\/(@[^/]+\/[^/]+|[^/@][^/]*)\//.exec(url.replaceAll('\\', '/'))
-  const last = scoped?.[1]
-  if (last !== undefined) return last
   const workspace = /\/(packages|bench)\/([^/]+)\//.exec(url)
-  if (workspace !== null) return workspace[1] === 'bench' ? 'bench' : `@tinyllm/${workspace[2]}`
-  return url
+  if (workspace !== null && !url.includes('node_modules')) {
+    return workspace[1] === 'bench' ? 'bench' : `@tinyllm/${workspace[2]}`
+  }
+  const modules = [...url.matchAll(/node_modules\/(@[^/]+\/[^/]+|[^/@.][^/]*)\//g)]
+  return modules.at(-1)?.[1] ?? url
 }
 
-const byFunction = new Map<string, number>()
-const byPackage = new Map<string, number>()
-for (const [id, micros] of selfMicros) {
-  const frame = nodes.get(id)?.callFrame
-  if (frame === undefined) continue
-  const where =
+function functionKey(frame: CallFrame): string {
+  const file =
     frame.url === ''
       ? ''
-      : ` ${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(packages|bench)\//, '$1/')}:${frame.lineNumber + 1}`
-  const key = `${frame.functionName || '(anonymous)'}${where}`
-  byFunction.set(key, (byFunction.get(key) ?? 0) + micros)
-  const name = packageOf(frame.url)
-  byPackage.set(name, (byPackage.get(name) ?? 0) + micros)
+      : frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(packages|bench)\//, '$1/')
+  return `${frame.functionName || '(anonymous)'}${file === '' ? '' : ` ${file}:${frame.lineNumber + 1}`}`
 }
 
-const share = (micros: number): string => `${((micros / totalMicros) * 100).toFixed(1).padStart(5)}%`
-console.log(`total ${(totalMicros / 1000).toFixed(0)} ms sampled\n\nself time by package:`)
-for (const [name, micros] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
-  console.log(`  ${share(micros)}  ${name}`)
+function summarize(file: string): Summary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
+  const parents = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
+  const selfByFunction = new Map<string, number>()
+  const selfByPackage = new Map<string, number>()
+  const inclusiveByFunction = new Map<string, number>()
+  const add = (map: Map<string, number>, key: string, ms: number): void => {
+    map.set(key, (map.get(key) ?? 0) + ms)
+  }
+  let totalMs = 0
+  profile.samples.forEach((id, index) => {
+    const ms = (profile.timeDeltas[index] ?? 0) / 1000
+    totalMs += ms
+    const frame = nodes.get(id)?.callFrame
+    if (frame === undefined) return
+    add(selfByFunction, functionKey(frame), ms)
+    add(selfByPackage, packageOf(frame.url), ms)
+    const seen = new Set<string>()
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const ancestor = nodes.get(at)?.callFrame
+      if (ancestor === undefined || !packageOf(ancestor.url).startsWith('@tinyllm/')) continue
+      const key = functionKey(ancestor)
+      if (seen.has(key)) continue
+      seen.add(key)
+      add(inclusiveByFunction, key, ms)
+    }
+  })
+  return { totalMs, selfByFunction, selfByPackage, inclusiveByFunction }
 }
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { baseline: { type: 'string' }, top: { type: 'string', default: '25' } },
+})
+const file = positionals[0]
+if (file === undefined)
+  throw new Error('usage: summarize-cpu-profile.ts <file.cpuprofile> [--baseline other] [--top n]')
+const top = Number(values.top)
+const profile = summarize(file)
+const share = (ms: number): string => `${((ms / profile.totalMs) * 100).toFixed(1).padStart(5)}%`
+const sorted = (map: Map<string, number>): [string, number][] => [...map].sort((a, b) => b[1] - a[1])
+
+console.log(`${file}: ${profile.totalMs.toFixed(0)} ms sampled\n\nself time by package:`)
+for (const [name, ms] of sorted(profile.selfByPackage).slice(0, 12)) console.log(`  ${share(ms)}  ${name}`)
 console.log(`\nself time by function (top ${top}):`)
-for (const [name, micros] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-  console.log(`  ${share(micros)}  ${name}`)
+for (const [name, ms] of sorted(profile.selfByFunction).slice(0, top)) console.log(`  ${share(ms)}  ${name}`)
+console.log(`\ninclusive time of tinyllm functions (top ${top}):`)
+for (const [name, ms] of sorted(profile.inclusiveByFunction).slice(0, top)) console.log(`  ${share(ms)}  ${name}`)
+
+if (values.baseline !== undefined) {
+  const baseline = summarize(values.baseline)
+  console.log(
+    `\nbeyond the baseline ${values.baseline}: ${(profile.totalMs - baseline.totalMs).toFixed(0)} ms ` +
+      `(${profile.totalMs.toFixed(0)} vs ${baseline.totalMs.toFixed(0)} ms sampled)`,
+  )
+  const differences = new Map<string, number>()
+  for (const [name, ms] of profile.selfByFunction) differences.set(name, ms - (baseline.selfByFunction.get(name) ?? 0))
+  for (const [name, ms] of baseline.selfByFunction) if (!profile.selfByFunction.has(name)) differences.set(name, -ms)
+  console.log(`self time added, by function (top ${top}, ms):`)
+  for (const [name, ms] of sorted(differences).slice(0, top)) console.log(`  ${ms.toFixed(0).padStart(7)}  ${name}`)
+  console.log('self time added, by package (ms):')
+  const packages = new Map<string, number>()
+  for (const [name, ms] of profile.selfByPackage) packages.set(name, ms - (baseline.selfByPackage.get(name) ?? 0))
+  for (const [name, ms] of sorted(packages).slice(0, 10)) console.log(`  ${ms.toFixed(0).padStart(7)}  ${name}`)
 }
