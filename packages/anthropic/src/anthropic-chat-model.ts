@@ -1,13 +1,19 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
-import { ConfigurationError, TimeoutError } from '@tinyllm/core'
+import {
+  abortErrorFor,
+  ConfigurationError,
+  defaultMaxResponseBytes,
+  limitResponseSize,
+  registerSecret,
+  TimeoutError,
+} from '@tinyllm/core'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
-import { abortErrorFor, toTinyLLMError } from './anthropic-error.js'
+import { toTinyLLMError } from './anthropic-error.js'
 import { toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
-import { defaultMaxResponseBytes, limitResponseSize } from './response-size-limit.js'
 
 /** `max_tokens` sent when a request sets no `maxTokens` (Anthropic requires one). */
 export const defaultAnthropicMaxTokens = 4096
@@ -88,6 +94,8 @@ export class AnthropicChatModel implements ChatModel {
     this.#maxTokens = maxTokens
     this.#timeoutMs = timeoutMs
     this.#client = options.client
+    // The key of a client you pass is scrubbed from tinyllm's errors and logs like one tinyllm read itself.
+    if (typeof options.client?.apiKey === 'string') registerSecret(options.client.apiKey)
   }
 
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
@@ -188,13 +196,17 @@ export class AnthropicChatModel implements ChatModel {
         message: 'no Anthropic API key: set the ANTHROPIC_API_KEY environment variable or pass `apiKey`',
       })
     }
+    registerSecret(apiKey)
     const client = new Anthropic({
       apiKey,
       baseURL: options.baseURL,
       defaultHeaders: options.headers,
       maxRetries: 0,
       timeout: this.#timeoutMs,
-      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes),
+      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes, 'anthropic', [
+        'request-id',
+        'x-request-id',
+      ]),
       // tinyllm reports failures as typed errors and through its own logger; ANTHROPIC_LOG still turns SDK logs on.
       logLevel: readEnvironment('ANTHROPIC_LOG') === undefined ? 'off' : undefined,
     })

@@ -1,7 +1,15 @@
-import type { ProviderCallErrorOptions } from '@tinyllm/core'
-import { AbortError, ProviderCallError, RateLimitError, TimeoutError, TinyLLMError } from '@tinyllm/core'
-import type { HeaderReader } from './retry-after.js'
-import { parseRetryAfterMs } from './retry-after.js'
+import type { HeaderReader, ProviderCallErrorOptions } from '@tinyllm/core'
+import {
+  AbortError,
+  abortErrorFor,
+  isRetryableStatus,
+  ProviderCallError,
+  RateLimitError,
+  redactErrorInPlace,
+  redactString,
+  retryAfterMs,
+  TinyLLMError,
+} from '@tinyllm/core'
 
 const provider = 'anthropic'
 /** Error messages quote the provider's text up to this length: an HTML error page does not belong in a log line. */
@@ -31,13 +39,6 @@ const statusOfErrorType: Readonly<Record<string, number>> = {
   overloaded_error: 529,
 }
 
-/** A tinyllm error for a call cancelled through `signal`: its reason when that already is one (an attempt timeout). */
-export function abortErrorFor(signal: AbortSignal): TinyLLMError {
-  const reason: unknown = signal.reason
-  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
-  return new AbortError({ reason })
-}
-
 /**
  * Turns whatever a call to the Anthropic SDK threw into a typed tinyllm error:
  *
@@ -55,6 +56,7 @@ export function abortErrorFor(signal: AbortSignal): TinyLLMError {
 export function toTinyLLMError(error: unknown, signal?: AbortSignal): TinyLLMError {
   if (signal?.aborted) return abortErrorFor(signal)
   if (TinyLLMError.isInstance(error)) return error
+  if (error instanceof Error) redactErrorInPlace(error)
   const shape = (typeof error === 'object' && error !== null ? error : {}) as Partial<ApiErrorShape>
   switch (shape.name) {
     case 'APIUserAbortError':
@@ -97,7 +99,7 @@ function fromApiError(apiError: ApiErrorShape, cause: unknown): ProviderCallErro
   const effectiveStatus = apiError.status ?? (providerErrorType ? statusOfErrorType[providerErrorType] : undefined)
   const headers = apiError.headers
   const requestId = headers?.get('request-id') ?? headers?.get('x-request-id') ?? undefined
-  const retryAfterMs = parseRetryAfterMs(headers)
+  const retryAfter = retryAfterMs(headers)
   const where = requestId === undefined ? '' : ` (request ${requestId})`
   const what = apiError.status === undefined ? 'error in stream' : `HTTP ${apiError.status}`
   const options: ProviderCallErrorOptions = {
@@ -105,7 +107,7 @@ function fromApiError(apiError: ApiErrorShape, cause: unknown): ProviderCallErro
     status: apiError.status,
     requestId,
     providerErrorType,
-    retryAfterMs,
+    retryAfterMs: retryAfter,
     retryable: isRetryable(effectiveStatus, headers),
     cause,
     message: `anthropic: ${what}${providerErrorType ? ` ${providerErrorType}` : ''}: ${quote(
@@ -121,11 +123,12 @@ function providerError(options: {
   cause: unknown
   providerErrorType?: string | undefined
 }): ProviderCallError {
-  return new ProviderCallError({ provider, ...options, message: `anthropic: ${options.message}` })
+  return new ProviderCallError({ provider, ...options, message: `anthropic: ${redactString(options.message)}` })
 }
 
 function quote(text: string): string {
-  return text.length > maxQuotedLength ? `${text.slice(0, maxQuotedLength)}…` : text
+  const redacted = redactString(text)
+  return redacted.length > maxQuotedLength ? `${redacted.slice(0, maxQuotedLength)}…` : redacted
 }
 
 /** 408, 409, 429 and 5xx (529 "overloaded" included) are worth another attempt; Anthropic's `x-should-retry` wins. */
@@ -133,8 +136,7 @@ function isRetryable(status: number | undefined, headers: HeaderReader | undefin
   const shouldRetry = headers?.get('x-should-retry')
   if (shouldRetry === 'true') return true
   if (shouldRetry === 'false') return false
-  if (status === undefined) return false
-  return status === 408 || status === 409 || status === 429 || status >= 500
+  return status !== undefined && isRetryableStatus(status)
 }
 
 function bodyErrorType(body: unknown): string | undefined {

@@ -418,3 +418,15 @@ export function safeStringify(value: unknown, maxLength = 200): string {
   }
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
 }
+
+/** A tinyllm error for an operation cancelled through `signal`: its reason when that already is one (a timeout). */
+export function abortErrorFor(signal: AbortSignal): TinyLLMError {
+  const reason: unknown = signal.reason
+  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
+  return new AbortError({ reason })
+}
+
+/** HTTP statuses worth another attempt: 408, 409, 429 and every 5xx (Anthropic's 529 "overloaded" included). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500
+}

@@ -1,4 +1,8 @@
+export { REDACTED, redact, redactString, registerSecret } from '@tinyllm/logger'
 export * from './chat/chat-model.js'
+export { redactErrorInPlace } from './chat/redact-error.js'
+export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './chat/response-size-limit.js'
+export { type HeaderReader, retryAfterMs } from './chat/retry-after.js'
 export {
   ScriptedChatModel,
   type ScriptedChatModelOptions,
@@ -8,12 +12,14 @@ export {
 export { defineFunction, type FunctionDefinition } from './define-function.js'
 export {
   AbortError,
+  abortErrorFor,
   BudgetExceededError,
   ConfigurationError,
   DecisionError,
   FunctionError,
   formatIssuePath,
   InvalidTransitionError,
+  isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,

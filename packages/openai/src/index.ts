@@ -12,4 +12,3 @@ export {
   OpenAISystemMessage,
   OpenAIUserMessage,
 } from './openai-prompts.js'
-export { retryAfterMs } from './retry-after.js'

@@ -1,13 +1,18 @@
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
-import { ConfigurationError, TimeoutError } from '@tinyllm/core'
-import { registerSecret } from '@tinyllm/logger'
+import {
+  abortErrorFor,
+  ConfigurationError,
+  defaultMaxResponseBytes,
+  limitResponseSize,
+  registerSecret,
+  TimeoutError,
+} from '@tinyllm/core'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
 import type { OpenAIClientOptions } from './openai-client-options.js'
-import { abortErrorFor, toTinyLLMError } from './openai-error.js'
+import { toTinyLLMError } from './openai-error.js'
 import { toOpenAIBody } from './openai-request.js'
 import { toChatResult } from './openai-response.js'
-import { defaultMaxResponseBytes, limitResponseSize } from './response-size-limit.js'
 
 /** Options of {@link OpenAIChatModel}: the default model, and a client or how to create one. */
 export type OpenAIChatModelOptions = OpenAIClientOptions & {
@@ -194,7 +199,7 @@ export class OpenAIChatModel implements ChatModel {
       project: options.project,
       defaultHeaders: options.headers,
       maxRetries: 0,
-      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes),
+      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes, 'openai'),
       // tinyllm reports failures as typed errors and through its own logger; OPENAI_LOG still turns SDK logs on.
       logLevel: readEnvironment('OPENAI_LOG') === undefined ? 'off' : undefined,
     })

@@ -1,33 +1,22 @@
 import {
   AbortError,
+  abortErrorFor,
+  type HeaderReader,
+  isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
+  redactErrorInPlace,
+  redactString,
+  retryAfterMs,
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
-import { redactString } from '@tinyllm/logger'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai'
-import { type HeaderReader, retryAfterMs } from './retry-after.js'
 
 const provider = 'openai'
 /** Error messages quote the provider's text up to this length: an HTML error page does not belong in a log line. */
 const maxQuotedLength = 500
-
-/**
- * HTTP statuses worth another attempt: request timeout, conflict (OpenAI's lock timeouts), rate limit, and every
- * server error. Everything else (400, 401, 403, 404, 422, …) fails the same way when repeated.
- */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500
-}
-
-/** A tinyllm error for a call that was cancelled through `signal`: its reason when that is already one. */
-export function abortErrorFor(signal: AbortSignal): TinyLLMError {
-  const reason: unknown = signal.reason
-  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
-  return new AbortError({ reason })
-}
 
 /**
  * Turns whatever the SDK (or the transport under it) threw into a typed tinyllm error:
@@ -151,27 +140,4 @@ function describeCause(error: Error): string {
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-/**
- * The SDK's error becomes our `cause`, which ends up in logs and run records: scrub secrets from its message and
- * stack (a server may echo the key it was sent), down its own cause chain.
- */
-function redactErrorInPlace(error: Error): void {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
-    const message = redactString(current.message)
-    if (message !== current.message) {
-      trySet(current, 'message', message)
-      if (typeof current.stack === 'string') trySet(current, 'stack', redactString(current.stack))
-    }
-    current = (current as { cause?: unknown }).cause
-  }
-}
-
-function trySet(target: Error, key: 'message' | 'stack', value: string): void {
-  try {
-    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
-  } catch {
-    // A frozen error keeps its text; our own message is redacted regardless.
-  }
 }

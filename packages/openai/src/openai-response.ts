@@ -1,6 +1,5 @@
 import type { AssistantMessage, ChatChoice, ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
-import { ProviderCallError } from '@tinyllm/core'
-import { redactString } from '@tinyllm/logger'
+import { ProviderCallError, redactString } from '@tinyllm/core'
 
 /** OpenAI's finish reasons in tinyllm's vocabulary (`function_call` is the legacy name of `tool_calls`). */
 export function toFinishReason(reason: unknown): FinishReason {

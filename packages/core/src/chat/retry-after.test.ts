@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { retryAfterMs } from './retry-after.js'
+
+const now = Date.parse('2026-01-01T00:00:00Z')
+const headers = (values: Record<string, string>) => new Headers(values)
+const parse = (headers: Record<string, string>): number | undefined => retryAfterMs(new Headers(headers), now)
+
+describe('retryAfterMs', () => {
+  it('reads retry-after as seconds, fractions included', () => {
+    expect(parse({ 'retry-after': '2' })).toBe(2000)
+    expect(parse({ 'retry-after': '0.1' })).toBe(100)
+    expect(parse({ 'retry-after': ' 0 ' })).toBe(0)
+  })
+
+  it('prefers retry-after-ms, in milliseconds', () => {
+    expect(parse({ 'retry-after-ms': '150', 'retry-after': '9' })).toBe(150)
+    expect(parse({ 'retry-after-ms': '12.5' })).toBe(12.5)
+  })
+
+  it('falls back to retry-after when retry-after-ms is unusable', () => {
+    expect(parse({ 'retry-after-ms': 'soon', 'retry-after': '3' })).toBe(3000)
+    expect(parse({ 'retry-after-ms': '-5', 'retry-after': '1' })).toBe(1000)
+  })
+
+  it('reads an HTTP date as the time left until it, and a date in the past as 0', () => {
+    expect(parse({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' })).toBe(5000)
+    expect(parse({ 'retry-after': 'Wed, 31 Dec 2025 23:59:00 GMT' })).toBe(0)
+    expect(parse({ 'retry-after': 'Thursday, 01-Jan-26 00:00:02 GMT' })).toBe(2000)
+    expect(parse({ 'retry-after': 'Thu Jan  1 00:00:03 2026' })).toBe(3000)
+  })
+
+  it('ignores negative, empty, non-decimal and garbage values', () => {
+    for (const value of ['-1', '-0.5', '', '   ', 'soon', '1e3', 'Infinity', 'NaN', '0x10', '1,5', 'Thu, 99 Foo']) {
+      expect(parse({ 'retry-after': value }), value).toBeUndefined()
+    }
+    expect(parse({})).toBeUndefined()
+    expect(retryAfterMs(undefined)).toBeUndefined()
+  })
+
+  it('returns huge values as they are: the retry policy clamps them', () => {
+    expect(parse({ 'retry-after': '86400' })).toBe(86_400_000)
+    expect(parse({ 'retry-after': '9'.repeat(400) })).toBeUndefined()
+  })
+})
+
+describe('retryAfterMs (Anthropic cases)', () => {
+  it('reads retry-after as seconds, decimals included', () => {
+    expect(retryAfterMs(headers({ 'retry-after': '2' }))).toBe(2_000)
+    expect(retryAfterMs(headers({ 'retry-after': '0.1' }))).toBe(100)
+    expect(retryAfterMs(headers({ 'retry-after': '0' }))).toBe(0)
+  })
+
+  it('prefers retry-after-ms', () => {
+    expect(retryAfterMs(headers({ 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250)
+  })
+
+  it('reads an HTTP date relative to now, a past date as 0', () => {
+    const now = Date.parse('2026-11-20T10:00:00Z')
+    expect(retryAfterMs(headers({ 'retry-after': 'Fri, 20 Nov 2026 10:00:05 GMT' }), now)).toBe(5_000)
+    expect(retryAfterMs(headers({ 'retry-after': 'Fri, 20 Nov 2026 09:00:00 GMT' }), now)).toBe(0)
+  })
+
+  it('ignores negative, garbage and missing values (the caller falls back to backoff)', () => {
+    expect(retryAfterMs(headers({ 'retry-after': '-1' }))).toBeUndefined()
+    expect(retryAfterMs(headers({ 'retry-after': 'soon' }))).toBeUndefined()
+    expect(retryAfterMs(headers({ 'retry-after-ms': 'NaN' }))).toBeUndefined()
+    expect(retryAfterMs(headers({ 'retry-after': '1e3' }))).toBeUndefined()
+    expect(retryAfterMs(headers({ 'retry-after': '9'.repeat(400) }))).toBeUndefined()
+    expect(retryAfterMs(headers({}))).toBeUndefined()
+    expect(retryAfterMs(undefined)).toBeUndefined()
+  })
+
+  it('passes a huge value on unclamped: clamping is the retry policy’s job', () => {
+    expect(retryAfterMs(headers({ 'retry-after': '86400' }))).toBe(86_400_000)
+  })
+})
