@@ -12,7 +12,11 @@ const folder = mkdtempSync(join(tmpdir(), 'tinyllm-core-only-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
 function pack(name: string): string {
-  execFileSync('pnpm', ['pack', '--pack-destination', folder], { cwd: join(packagesDir, name), stdio: 'pipe' })
+  execFileSync('pnpm', ['pack', '--pack-destination', folder], {
+    cwd: join(packagesDir, name),
+    stdio: 'pipe',
+    timeout: 60_000,
+  })
   const tarball = readdirSync(folder).find((file) => file.startsWith(`tinyllm-${name}-`) && file.endsWith('.tgz'))
   if (tarball === undefined) throw new Error(`pnpm pack produced no tarball for ${name}`)
   return `file:./${tarball}`
@@ -27,7 +31,11 @@ describe('install @tinyllm/core alone', () => {
       dependencies: { '@tinyllm/logger': pack('logger'), '@tinyllm/core': pack('core'), zod: '4.6.7' },
     }
     writeFileSync(join(folder, 'package.json'), JSON.stringify(manifest, null, 2))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: 'pipe' })
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: folder,
+      stdio: 'pipe',
+      timeout: 150_000,
+    })
     writeFileSync(
       join(folder, 'main.js'),
       `import { defineFunction, ValidationError, formatRunTree } from '@tinyllm/core'
@@ -44,7 +52,9 @@ console.log(ValidationError.isInstance(failed), failed.issues[0].path.join('.'))
 console.log(formatRunTree(await score.trace({ income: 10, debt: 1 })).split(' ')[0])
 `,
     )
-    const output = execFileSync(process.execPath, ['main.js'], { cwd: folder, encoding: 'utf8' }).trim().split('\n')
+    const output = execFileSync(process.execPath, ['main.js'], { cwd: folder, encoding: 'utf8', timeout: 30_000 })
+      .trim()
+      .split('\n')
     expect(output).toEqual(['{"ratio":0.25}', 'true income', '✔'])
     const installed = readdirSync(join(folder, 'node_modules', '@tinyllm'))
     expect(installed.sort()).toEqual(['core', 'logger'])
