@@ -1,21 +1,16 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type {
-  FaultKind,
-  FaultOptions,
-  FaultSchedule,
-  Latency,
-  LoggedRequest,
   LoopbackResponse,
   LoopbackServer,
   LoopbackServerOptions,
   RouteContext,
   RouteHandler,
 } from '@tinyllm/core/testing'
-import { startLoopbackServer } from '@tinyllm/core/testing'
+import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/core/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { resolveMessage } from './resolved-message.js'
-import type { ErrorReply, ReplySource, ScriptedReply } from './scripted-reply.js'
+import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
@@ -72,20 +67,15 @@ export async function startAnthropicCompatibleServer(
 class MessagesRoute {
   readonly requests: MessageCreateParams[] = []
   readonly #options: AnthropicCompatibleServerOptions
-  #replies: ReplySource | undefined
-  #cycle: boolean
-  #nextScripted = 0
+  readonly #script: ReplyScript<MessageCreateParams, ReplyContext, ScriptedReply>
 
   constructor(options: AnthropicCompatibleServerOptions) {
     this.#options = options
-    this.#replies = options.replies
-    this.#cycle = options.cycleReplies ?? false
+    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, echo)
   }
 
   setReplies(replies: ReplySource | undefined, cycle: boolean): void {
-    this.#replies = replies
-    this.#cycle = cycle
-    this.#nextScripted = 0
+    this.#script.set(replies, cycle)
   }
 
   async handle({ request, requestIndex, requestId }: RouteContext): Promise<LoopbackResponse> {
@@ -98,12 +88,12 @@ class MessagesRoute {
     if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
     const body = request.body as MessageCreateParams
     const messageIndex = this.requests.push(body) - 1
-    const scripted = await this.#replyTo(body, requestIndex, messageIndex)
+    const scripted = await this.#script.next(body, { requestIndex, messageIndex })
     if (scripted === undefined) {
       return errorResponse(
         {
           status: 500,
-          message: `The loopback server's ${this.#scriptLength()} scripted replies are used up (Messages request #${messageIndex}); script more or set cycleReplies.`,
+          message: `The loopback server's ${this.#script.length} scripted replies are used up (Messages request #${messageIndex}); script more or set cycleReplies.`,
         },
         requestId,
       )
@@ -115,39 +105,18 @@ class MessagesRoute {
     const events = toMessageEvents(resolved, { chunkChars: this.#options.chunkChars })
     return { sse: [...events], sseEventDelayMs: this.#options.streamEventDelayMs, headers }
   }
-
-  async #replyTo(
-    body: MessageCreateParams,
-    requestIndex: number,
-    messageIndex: number,
-  ): Promise<ScriptedReply | undefined> {
-    const replies = this.#replies
-    if (replies === undefined) return echo(body)
-    if (typeof replies === 'function') return replies(body, { requestIndex, messageIndex })
-    if (replies.length === 0) return undefined
-    if (this.#nextScripted >= replies.length) {
-      if (!this.#cycle) return undefined
-      this.#nextScripted = 0
-    }
-    return replies[this.#nextScripted++]
-  }
-
-  #scriptLength(): number {
-    return typeof this.#replies === 'object' ? this.#replies.length : 0
-  }
 }
 
-class AnthropicCompatibleLoopbackServer implements AnthropicCompatibleServer {
-  readonly #server: LoopbackServer
+class AnthropicCompatibleLoopbackServer extends DelegatingLoopbackServer implements AnthropicCompatibleServer {
   readonly #messages: MessagesRoute
 
   constructor(server: LoopbackServer, messages: MessagesRoute) {
-    this.#server = server
+    super(server)
     this.#messages = messages
   }
 
   get baseURL(): string {
-    return this.#server.url
+    return this.server.url
   }
 
   get messageRequests(): readonly MessageCreateParams[] {
@@ -156,54 +125,6 @@ class AnthropicCompatibleLoopbackServer implements AnthropicCompatibleServer {
 
   setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
     this.#messages.setReplies(replies, options.cycle ?? false)
-  }
-
-  get url(): string {
-    return this.#server.url
-  }
-
-  get port(): number {
-    return this.#server.port
-  }
-
-  get requests(): readonly LoggedRequest[] {
-    return this.#server.requests
-  }
-
-  get inFlight(): number {
-    return this.#server.inFlight
-  }
-
-  get openSockets(): number {
-    return this.#server.openSockets
-  }
-
-  get faultCounts(): Readonly<Record<FaultKind, number>> {
-    return this.#server.faultCounts
-  }
-
-  setLatency(latency: Latency | undefined): void {
-    this.#server.setLatency(latency)
-  }
-
-  setHandler(route: string, handler: RouteHandler | undefined): void {
-    this.#server.setHandler(route, handler)
-  }
-
-  injectFaults(faults: FaultSchedule | FaultOptions): void {
-    this.#server.injectFaults(faults)
-  }
-
-  clearFaults(): void {
-    this.#server.clearFaults()
-  }
-
-  whenIdle(): Promise<void> {
-    return this.#server.whenIdle()
-  }
-
-  close(): Promise<void> {
-    return this.#server.close()
   }
 }
 

@@ -11,6 +11,7 @@ export type {
 export { cassetteFormatVersion } from './cassette-format.js'
 export type { CassetteMissReason } from './cassette-miss-error.js'
 export { CassetteMissError } from './cassette-miss-error.js'
+export { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 export type {
   CutStreamFault,
   Fault,
@@ -46,5 +47,6 @@ export type {
   LoopbackServerOptions,
 } from './loopback-server.js'
 export { startLoopbackServer } from './loopback-server.js'
+export { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'

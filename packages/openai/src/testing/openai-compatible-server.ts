@@ -1,23 +1,18 @@
 import type {
-  FaultKind,
-  FaultOptions,
-  FaultSchedule,
-  Latency,
-  LoggedRequest,
   LoopbackResponse,
   LoopbackServer,
   LoopbackServerOptions,
   RouteContext,
   RouteHandler,
 } from '@tinyllm/core/testing'
-import { startLoopbackServer } from '@tinyllm/core/testing'
+import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/core/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
 import { messageText } from './message-text.js'
 import { openAIErrorBody } from './openai-error-body.js'
 import { resolveReply } from './resolved-reply.js'
-import type { ErrorReply, ReplySource, ScriptedReply } from './scripted-reply.js'
+import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface OpenAICompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
@@ -90,20 +85,15 @@ export async function startOpenAICompatibleServer(
 class ChatCompletionsRoute {
   readonly requests: ChatCompletionCreateParams[] = []
   readonly #options: OpenAICompatibleServerOptions
-  #replies: ReplySource | undefined
-  #cycle: boolean
-  #nextScripted = 0
+  readonly #script: ReplyScript<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
 
   constructor(options: OpenAICompatibleServerOptions) {
     this.#options = options
-    this.#replies = options.replies
-    this.#cycle = options.cycleReplies ?? false
+    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, echo)
   }
 
   setReplies(replies: ReplySource | undefined, cycle: boolean): void {
-    this.#replies = replies
-    this.#cycle = cycle
-    this.#nextScripted = 0
+    this.#script.set(replies, cycle)
   }
 
   async handle({ request, requestIndex }: RouteContext): Promise<LoopbackResponse> {
@@ -111,12 +101,12 @@ class ChatCompletionsRoute {
     if (invalid) return errorResponse(invalid)
     const body = request.body as ChatCompletionCreateParams
     const chatIndex = this.requests.push(body) - 1
-    const scripted = await this.#replyTo(body, requestIndex, chatIndex)
+    const scripted = await this.#script.next(body, { requestIndex, chatIndex })
     if (scripted === undefined) {
       return errorResponse({
         status: 500,
         type: 'server_error',
-        message: `The loopback server's ${this.#scriptLength()} scripted replies are used up (chat request #${chatIndex}); script more or set cycleReplies.`,
+        message: `The loopback server's ${this.#script.length} scripted replies are used up (chat request #${chatIndex}); script more or set cycleReplies.`,
       })
     }
     const reply = typeof scripted === 'string' ? { content: scripted } : scripted
@@ -132,39 +122,18 @@ class ChatCompletionsRoute {
     })
     return { sse: [...chunks, '[DONE]'], sseEventDelayMs: this.#options.streamEventDelayMs }
   }
-
-  async #replyTo(
-    body: ChatCompletionCreateParams,
-    requestIndex: number,
-    chatIndex: number,
-  ): Promise<ScriptedReply | undefined> {
-    const replies = this.#replies
-    if (replies === undefined) return echo(body)
-    if (typeof replies === 'function') return replies(body, { requestIndex, chatIndex })
-    if (replies.length === 0) return undefined
-    if (this.#nextScripted >= replies.length) {
-      if (!this.#cycle) return undefined
-      this.#nextScripted = 0
-    }
-    return replies[this.#nextScripted++]
-  }
-
-  #scriptLength(): number {
-    return typeof this.#replies === 'object' ? this.#replies.length : 0
-  }
 }
 
-class OpenAICompatibleLoopbackServer implements OpenAICompatibleServer {
-  readonly #server: LoopbackServer
+class OpenAICompatibleLoopbackServer extends DelegatingLoopbackServer implements OpenAICompatibleServer {
   readonly #chat: ChatCompletionsRoute
 
   constructor(server: LoopbackServer, chat: ChatCompletionsRoute) {
-    this.#server = server
+    super(server)
     this.#chat = chat
   }
 
   get baseURL(): string {
-    return `${this.#server.url}/v1`
+    return `${this.server.url}/v1`
   }
 
   get chatRequests(): readonly ChatCompletionCreateParams[] {
@@ -173,54 +142,6 @@ class OpenAICompatibleLoopbackServer implements OpenAICompatibleServer {
 
   setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
     this.#chat.setReplies(replies, options.cycle ?? false)
-  }
-
-  get url(): string {
-    return this.#server.url
-  }
-
-  get port(): number {
-    return this.#server.port
-  }
-
-  get requests(): readonly LoggedRequest[] {
-    return this.#server.requests
-  }
-
-  get inFlight(): number {
-    return this.#server.inFlight
-  }
-
-  get openSockets(): number {
-    return this.#server.openSockets
-  }
-
-  get faultCounts(): Readonly<Record<FaultKind, number>> {
-    return this.#server.faultCounts
-  }
-
-  setLatency(latency: Latency | undefined): void {
-    this.#server.setLatency(latency)
-  }
-
-  setHandler(route: string, handler: RouteHandler | undefined): void {
-    this.#server.setHandler(route, handler)
-  }
-
-  injectFaults(faults: FaultSchedule | FaultOptions): void {
-    this.#server.injectFaults(faults)
-  }
-
-  clearFaults(): void {
-    this.#server.clearFaults()
-  }
-
-  whenIdle(): Promise<void> {
-    return this.#server.whenIdle()
-  }
-
-  close(): Promise<void> {
-    return this.#server.close()
   }
 }
 
