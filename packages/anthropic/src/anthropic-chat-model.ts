@@ -7,7 +7,7 @@ import {
   defaultMaxResponseBytes,
   limitResponseSize,
   registerSecret,
-  TimeoutError,
+  streamProviderParts,
 } from '@tinyllm/core'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
 import { toTinyLLMError } from './anthropic-error.js'
@@ -118,60 +118,21 @@ export class AnthropicChatModel implements ChatModel {
     const body = this.#body(request)
     if (outer?.aborted) throw abortErrorFor(outer)
     const client = this.#getClient()
-    // One controller per stream, aborted by the caller's signal, by the idle timer, or when the consumer stops early;
-    // the caller's signal only ever holds our one listener, removed when the stream ends.
-    const controller = new AbortController()
-    const signal = controller.signal
-    const onAbort = (): void => controller.abort(outer?.reason)
-    outer?.addEventListener('abort', onAbort, { once: true })
-    const idleTimeoutMs = options?.idleTimeoutMs
-    let waiting = true
-    const timer =
-      idleTimeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            // Time the consumer spends between parts is not the server's silence.
-            if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
-          }, idleTimeoutMs)
-    let completed = false
-    let events: AsyncIterator<RawMessageStreamEvent> | undefined
-    try {
-      let requestId: string | undefined
-      try {
+    yield* streamProviderParts<RawMessageStreamEvent>({
+      signal: outer,
+      idleTimeoutMs: options?.idleTimeoutMs,
+      open: async (signal) => {
         const { data, request_id, response } = await client.messages
           .create({ ...body, stream: true }, this.#requestOptions(signal))
           .withResponse()
-        events = data[Symbol.asyncIterator]()
-        requestId = request_id ?? response.headers.get('x-request-id') ?? undefined
-      } catch (error) {
-        throw toTinyLLMError(error, signal)
-      }
-      const assembler = new MessageStreamAssembler()
-      for (;;) {
-        waiting = true
-        timer?.refresh()
-        let next: IteratorResult<RawMessageStreamEvent>
-        try {
-          next = await events.next()
-        } catch (error) {
-          throw toTinyLLMError(error, signal)
+        return {
+          events: data[Symbol.asyncIterator](),
+          requestId: request_id ?? response.headers.get('x-request-id') ?? undefined,
         }
-        // The SDK ends a stream quietly when its request is aborted: the signal tells why it ended.
-        if (signal.aborted) throw abortErrorFor(signal)
-        if (next.done === true) break
-        waiting = false
-        for (const part of assembler.push(next.value)) yield part
-      }
-      const result = assembler.finish(requestId)
-      completed = true
-      yield { type: 'finish', result }
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', onAbort)
-      // Closes the HTTP request when the consumer stopped early or something failed, and lets the SDK's stream clean up.
-      if (!completed && !signal.aborted) controller.abort()
-      if (!completed) events?.return?.().catch(() => {})
-    }
+      },
+      toError: toTinyLLMError,
+      createAssembler: (requestId) => new MessageStreamAssembler(requestId),
+    })
   }
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {

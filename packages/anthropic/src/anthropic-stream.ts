@@ -33,9 +33,14 @@ export class MessageStreamAssembler {
   readonly #blocks: Array<TextInProgress | ToolCallInProgress | undefined> = []
   readonly #toolCalls: ToolCallInProgress[] = []
   readonly #toolCallIndexOf = new Map<number, number>()
+  readonly #requestId: string | undefined
+
+  constructor(requestId: string | undefined) {
+    this.#requestId = requestId
+  }
 
   /** Reads one event; returns the parts it produces (often none). */
-  push(event: RawMessageStreamEvent): ChatStreamPart[] {
+  add(event: RawMessageStreamEvent): ChatStreamPart[] {
     switch (event.type) {
       case 'message_start':
         assertMessage(event.message, undefined)
@@ -77,7 +82,8 @@ export class MessageStreamAssembler {
   }
 
   /** The assembled result; throws a retryable {@link ProviderCallError} when the stream ended early. */
-  finish(requestId: string | undefined): ChatResult {
+  finish(): ChatResult {
+    const requestId = this.#requestId
     const start = this.#message
     if (start === undefined || !this.#stopped) {
       throw new ProviderCallError({

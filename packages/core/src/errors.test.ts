@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   AbortError,
   DecisionError,
+  FunctionError,
   formatIssuePath,
   ProviderCallError,
   RateLimitError,
@@ -53,18 +54,31 @@ describe('errors', () => {
     expect(error.message).toBe('classifier: decision "maybe" is not one of the choices [good, bad]')
   })
 
-  it('serialise to JSON whatever their fields hold: BigInt and circular values become text', () => {
+  it('serialise to JSON whatever their fields hold: BigInt as digits, cycles cut', () => {
     const circular: Record<string, unknown> = { choice: 'maybe' }
     circular.self = circular
-    for (const [received, text] of [
-      [10n, '10n'],
-      [circular, '[object Object]'],
+    for (const [received, json] of [
+      [10n, '10'],
+      [circular, { choice: 'maybe', self: '[Circular]' }],
     ] as const) {
       const error = new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received })
-      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'DecisionError', received: text })
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'DecisionError', received: json })
     }
     const aborted = new AbortError({ reason: 7n })
-    expect(JSON.parse(JSON.stringify(aborted))).toMatchObject({ reason: '7n', cause: '7n' })
+    expect(JSON.parse(JSON.stringify(aborted))).toMatchObject({ reason: '7', cause: '7' })
+  })
+
+  it('never show a secret in their message, stack or JSON, whatever they quote', () => {
+    const key = 'sk-proj-errorsTestKeyThatLooksReal0123456789abcdefghij'
+    const errors = [
+      new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received: `use ${key}` }),
+      new AbortError({ reason: new Error(`cancelled while calling with ${key}`) }),
+      new FunctionError({ functionName: 'fetch', state: 'running', cause: new Error(`401 for Bearer ${key}`) }),
+    ]
+    for (const error of errors) {
+      expect(error.message).toContain('[REDACTED]')
+      expect(`${error.stack}${JSON.stringify(error)}`).not.toContain(key)
+    }
   })
 
   it('format issue paths readably', () => {

@@ -1,3 +1,5 @@
+import { redact, redactString } from '@tinyllm/logger'
+
 const baseMarker = Symbol.for('tinyllm.error')
 
 /** Where in a Function's lifecycle something went wrong. */
@@ -30,7 +32,9 @@ export class TinyLLMError extends Error {
   readonly retryAfterMs: number | undefined
 
   constructor(options: TinyLLMErrorOptions) {
-    super(options.message, options.cause === undefined ? undefined : { cause: options.cause })
+    // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
+    // trees and terminals: secrets are replaced as in a log line.
+    super(redactString(options.message), options.cause === undefined ? undefined : { cause: options.cause })
     this.functionName = options.functionName
     this.state = options.state
     this.retryable = options.retryable ?? false
@@ -42,17 +46,18 @@ export class TinyLLMError extends Error {
     return hasMarker(error, baseMarker)
   }
 
-  /** A JSON-safe view, for logs, run records and transport between processes. */
+  /**
+   * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
+   * circular value a Decision received) is made safe, and secrets are replaced, as in a log line.
+   */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, message: this.message }
     for (const key of Object.keys(this)) {
       const value = (this as unknown as Record<string, unknown>)[key]
-      if (value !== undefined) json[key] = jsonSafe(value)
+      if (value !== undefined) json[key] = value
     }
-    if (this.cause !== undefined) {
-      json.cause = this.cause instanceof Error ? errorSummary(this.cause) : jsonSafe(this.cause)
-    }
-    return json
+    if (this.cause !== undefined) json.cause = this.cause instanceof Error ? errorSummary(this.cause) : this.cause
+    return redact(json)
   }
 }
 markPrototype(TinyLLMError, baseMarker)
@@ -63,21 +68,6 @@ function markPrototype(target: { prototype: object }, marker: symbol): void {
 
 function hasMarker(error: unknown, marker: symbol): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true
-}
-
-/**
- * A field as `JSON.stringify` can write it: the value itself, or — for what JSON cannot hold, such as a BigInt or a
- * circular value a Decision received — its {@link safeStringify} text.
- */
-function jsonSafe(value: unknown): unknown {
-  if (typeof value === 'bigint') return safeStringify(value)
-  if (typeof value !== 'object' || value === null) return value
-  try {
-    JSON.stringify(value)
-    return value
-  } catch {
-    return safeStringify(value)
-  }
 }
 
 function errorSummary(error: Error): Record<string, unknown> {

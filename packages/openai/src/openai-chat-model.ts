@@ -5,7 +5,7 @@ import {
   defaultMaxResponseBytes,
   limitResponseSize,
   registerSecret,
-  TimeoutError,
+  streamProviderParts,
 } from '@tinyllm/core'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
@@ -115,62 +115,18 @@ export class OpenAIChatModel implements ChatModel {
       include_usage: true,
     }
 
-    // One controller per stream, aborted by the caller's signal, by the idle timer, or when the consumer stops early;
-    // the caller's signal only ever holds our one listener, removed when the stream ends.
-    const controller = new AbortController()
-    const signal = controller.signal
-    const onAbort = (): void => controller.abort(outer?.reason)
-    outer?.addEventListener('abort', onAbort, { once: true })
-    const idleTimeoutMs = options?.idleTimeoutMs
-    let waiting = true
-    const timer =
-      idleTimeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            // Time the consumer spends between chunks is not the server's silence.
-            if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
-          }, idleTimeoutMs)
-    let completed = false
-    let iterator: AsyncIterator<unknown> | undefined
-    try {
-      let requestId: string | undefined
-      try {
+    yield* streamProviderParts<unknown>({
+      signal: outer,
+      idleTimeoutMs: options?.idleTimeoutMs,
+      open: async (signal) => {
         const response = await client.chat.completions
           .create({ ...body, stream: true, stream_options: streamOptions }, this.#requestOptions(signal))
           .withResponse()
-        iterator = response.data[Symbol.asyncIterator]()
-        requestId = response.request_id ?? undefined
-      } catch (error) {
-        throw toTinyLLMError(error, signal)
-      }
-      const assembler = new ChatStreamAssembler(requestId)
-      for (;;) {
-        waiting = true
-        timer?.refresh()
-        let next: IteratorResult<unknown>
-        try {
-          next = await (iterator as AsyncIterator<unknown>).next()
-        } catch (error) {
-          throw toTinyLLMError(error, signal)
-        }
-        // The SDK ends a stream quietly when its request is aborted: the signal tells why it ended.
-        if (signal.aborted) throw abortErrorFor(signal)
-        if (next.done === true) break
-        waiting = false
-        const parts = assembler.add(next.value)
-        for (const part of parts) yield part
-      }
-      const result = assembler.finish()
-      completed = true
-      yield { type: 'finish', result }
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', onAbort)
-      // Closes the HTTP request when the consumer stopped early or something failed.
-      if (!completed && !signal.aborted) controller.abort()
-      // Lets the SDK's stream finish its own cleanup; it has nothing left to wait for once the request is closed.
-      if (!completed) iterator?.return?.().catch(() => {})
-    }
+        return { events: response.data[Symbol.asyncIterator](), requestId: response.request_id ?? undefined }
+      },
+      toError: toTinyLLMError,
+      createAssembler: (requestId) => new ChatStreamAssembler(requestId),
+    })
   }
 
   #requestOptions(signal: AbortSignal | undefined): RequestOptions {
