@@ -12,4 +12,10 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}')
     expect(canonicalJson(undefined)).toBe('')
   })
+
+  it('keeps a __proto__ key of a parsed body as a key', () => {
+    const body = JSON.parse('{"b":1,"__proto__":{"x":1}}')
+    expect(canonicalJson(body)).toBe('{"__proto__":{"x":1},"b":1}')
+    expect(canonicalJson(body)).not.toBe(canonicalJson({ b: 1 }))
+  })
 })

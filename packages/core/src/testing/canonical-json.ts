@@ -1,3 +1,5 @@
+import { setOwn } from './set-own.js'
+
 /**
  * Serialises a JSON-like value with object keys sorted at every depth, so two values that differ only in key order
  * serialise identically. `undefined` serialises as `''`.
@@ -10,7 +12,7 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys)
   if (typeof value === 'object' && value !== null) {
     const result: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) result[key] = sortKeys((value as Record<string, unknown>)[key])
+    for (const key of Object.keys(value).sort()) setOwn(result, key, sortKeys((value as Record<string, unknown>)[key]))
     return result
   }
   return value

@@ -26,4 +26,11 @@ describe('secret redaction', () => {
       s: '[REDACTED]',
     })
   })
+
+  it('keeps a __proto__ key of a parsed body as a key, without touching any prototype', () => {
+    const redacted = redactSecretsDeep(JSON.parse('{"__proto__":{"polluted":"sk-proj-abc_DEF-1234567890abcdef"}}'))
+    expect(Object.hasOwn(redacted as object, '__proto__')).toBe(true)
+    expect(JSON.stringify(redacted)).toBe('{"__proto__":{"polluted":"[REDACTED]"}}')
+    expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype)
+  })
 })

@@ -1,4 +1,5 @@
 import { REDACTED, redactString } from '@tinyllm/logger'
+import { setOwn } from './set-own.js'
 
 /** What every redacted value is replaced with. */
 export const redactedPlaceholder = REDACTED
@@ -33,7 +34,7 @@ export function redactSecretsDeep(value: unknown, secrets: readonly string[] = [
   if (Array.isArray(value)) return value.map((item) => redactSecretsDeep(item, secrets))
   if (typeof value === 'object' && value !== null) {
     const result: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) result[key] = redactSecretsDeep(item, secrets)
+    for (const [key, item] of Object.entries(value)) setOwn(result, key, redactSecretsDeep(item, secrets))
     return result
   }
   return value
