@@ -2,6 +2,7 @@
 //
 //   node src/run-all.ts [--size full|smoke] [--scenario id]… [--subject id]… [--case id]…
 //                       [--out file.json] [--markdown file.md] [--cpu-prof] [--heap-snapshot]
+//   node src/run-all.ts --report-only    re-renders BENCHMARKS.md from latest.json (after editing bench/notes.md)
 //
 // A filtered or smoke-sized run writes under bench/results/tmp/ unless --out/--markdown say otherwise, so it never
 // overwrites the published results.
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     markdown: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
   },
 })
 
@@ -178,30 +180,40 @@ function versionsOf(names: readonly string[]): Record<string, string> {
   return versions
 }
 
-const startedAt = new Date().toISOString()
-const loadBefore = loadSnapshot()
-console.log(
-  `tinyllm bench (${size}) · load average ${loadBefore.loadAverage.join(' / ')} · ${describeMachine().cpuModel}`,
-)
-const scenarioResults: ScenarioResult[] = []
-for (const scenario of scenarios) {
-  if (selected(values.scenario, scenario.id)) scenarioResults.push(await runScenario(scenario))
+async function measureEverything(): Promise<BenchResults> {
+  const startedAt = new Date().toISOString()
+  const loadBefore = loadSnapshot()
+  console.log(
+    `tinyllm bench (${size}) · load average ${loadBefore.loadAverage.join(' / ')} · ${describeMachine().cpuModel}`,
+  )
+  const scenarioResults: ScenarioResult[] = []
+  for (const scenario of scenarios) {
+    if (selected(values.scenario, scenario.id)) scenarioResults.push(await runScenario(scenario))
+  }
+  const results: BenchResults = {
+    formatVersion: 1,
+    size,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: describeMachine(),
+    loadBefore,
+    loadAfter: loadSnapshot(),
+    commit: commitOf(),
+    packageVersions: versionsOf(measuredPackages),
+    scenarios: scenarioResults,
+    targets: checkTargets(scenarioResults),
+  }
+  mkdirSync(dirname(outPath), { recursive: true })
+  writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`)
+  return results
 }
-const results: BenchResults = {
-  formatVersion: 1,
-  size,
-  startedAt,
-  finishedAt: new Date().toISOString(),
-  machine: describeMachine(),
-  loadBefore,
-  loadAfter: loadSnapshot(),
-  commit: commitOf(),
-  packageVersions: versionsOf(measuredPackages),
-  scenarios: scenarioResults,
-  targets: checkTargets(scenarioResults),
+
+function readResults(): BenchResults {
+  const saved = JSON.parse(readFileSync(outPath, 'utf8')) as BenchResults
+  return { ...saved, targets: checkTargets(saved.scenarios) }
 }
-mkdirSync(dirname(outPath), { recursive: true })
-writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`)
+
+const results = values['report-only'] ? readResults() : await measureEverything()
 const notes = readFileSync(join(benchDirectory, 'notes.md'), 'utf8')
 mkdirSync(dirname(markdownPath), { recursive: true })
 writeFileSync(markdownPath, renderMarkdown(results, notes))

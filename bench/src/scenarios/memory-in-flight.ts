@@ -48,7 +48,7 @@ function oneByOne(call: (index: number) => Promise<unknown>): HeldCalls {
 }
 
 /** What the issue counts as a run's memory: V8 heap in use, plus memory outside the heap (C++ objects, buffers). */
-function usedMemory(): { total: number; heap: number; external: number } {
+function usedMemory(): MemorySample {
   const usage = process.memoryUsage()
   return { total: usage.heapUsed + usage.external + usage.arrayBuffers, heap: usage.heapUsed, external: usage.external }
 }
