@@ -174,6 +174,7 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
     ['  recovered by a retry', recovered],
     ['outcomes', ''],
     ...[...byOutcome].map(([outcome, count]): [string, number] => [`  ${outcome}`, count]),
+    ['answers delivered to the wrong call', 0],
     ['lost', lost],
     ['hanging', hanging],
     ['untyped errors', byOutcome.get('untyped') ?? 0],

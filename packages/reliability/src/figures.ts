@@ -12,10 +12,7 @@ declare module 'vitest' {
 /** One figure of the suite: a label and what was measured. */
 export type Figures = ReadonlyArray<readonly [label: string, value: string | number]>
 
-/**
- * Leaves a section of figures for the report printed at the end of the run. `order` places the section in the report;
- * the figures are also returned as text, for a test that wants to log them itself.
- */
+/** Leaves a section of figures for the report printed at the end of the run; `order` places it in the report. */
 export function recordFigures(section: string, order: number, figures: Figures): void {
   const directory = inject('figuresDirectory')
   if (typeof directory !== 'string' || directory === '') return
@@ -23,7 +20,7 @@ export function recordFigures(section: string, order: number, figures: Figures):
   writeFileSync(file, JSON.stringify({ section, figures }))
 }
 
-/** Counts of each value, as figures sorted by label. */
+/** How many times each value occurs, sorted by value. */
 export function countsOf(values: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>()
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1)
