@@ -61,3 +61,19 @@ describe('assertKnownTools', () => {
     expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
   })
 })
+
+describe('tool-call errors quote what the model sent, within bounds', () => {
+  it('keeps the message short however long the id and name the model produced', async () => {
+    const huge = 'x'.repeat(100_000)
+    const invalid = await parseToolArguments({ id: huge, name: huge, arguments: '{not json' }).catch(
+      (error: unknown) => error,
+    )
+    expect(ToolCallError.isInstance(invalid)).toBe(true)
+    expect((invalid as Error).message.length).toBeLessThan(500)
+    const mismatched = await parseToolArguments(
+      { id: huge, name: huge, arguments: '{"id":"a"}' },
+      z.object({ id: z.number() }),
+    ).catch((error: unknown) => error)
+    expect((mismatched as Error).message.length).toBeLessThan(500)
+  })
+})

@@ -71,7 +71,7 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
   } catch (cause) {
     throw new ToolCallError({
       reason: 'invalid-json',
-      message: `the arguments of tool call ${call.id} (${call.name}) are not valid JSON (${(cause as Error).message})`,
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are not valid JSON (${(cause as Error).message})`,
       toolName: call.name,
       toolCallId: call.id,
       cause,
@@ -90,7 +90,7 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
   }))
   throw new ToolCallError({
     reason: 'invalid-arguments',
-    message: `the arguments of tool call ${call.id} (${call.name}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
     toolName: call.name,
     toolCallId: call.id,
     issues,
