@@ -445,7 +445,9 @@ describe('Function lifecycle', () => {
   })
 
   // A generous test timeout: this checks cleanup, not speed, and CI runs it on a loaded machine.
-  it('removes every abort listener it adds, even over 10,000 runs sharing one signal', { timeout: 60_000 }, async () => {
+  it('removes every abort listener it adds, even over 10,000 runs sharing one signal', {
+    timeout: 60_000,
+  }, async () => {
     const controller = new AbortController()
     const fn = defineFunction({ name: 'shared-signal', timeoutMs: 600_000, run: async (n: number) => n })
     await Promise.all(Array.from({ length: 10_000 }, (_, n) => fn.invoke(n, { signal: controller.signal })))
