@@ -78,6 +78,7 @@ async function runScenario(scenario: AnyScenario): Promise<ScenarioResult> {
     const subjects: SubjectResult[] = []
     for (const subject of scenario.subjects) {
       if (!selected(values.subject, subject.id)) continue
+      const loadAtStart = loadSnapshot().loadAverage[0]
       const outcome = await measureInFreshProcess(
         {
           scenarioId: scenario.id,
@@ -94,6 +95,7 @@ async function runScenario(scenario: AnyScenario): Promise<ScenarioResult> {
         group: subject.group,
         compareTo: subject.compareTo ?? scenario.reference,
         durationMs: Math.round(outcome.durationMs),
+        loadAverage: { start: loadAtStart, end: loadSnapshot().loadAverage[0] },
       }
       if (outcome.status === 'ok') {
         const metrics = Object.fromEntries(
@@ -208,9 +210,14 @@ async function measureEverything(): Promise<BenchResults> {
   return results
 }
 
+/** The saved results, with the current wording of each scenario's method and the targets checked again. */
 function readResults(): BenchResults {
   const saved = JSON.parse(readFileSync(outPath, 'utf8')) as BenchResults
-  return { ...saved, targets: checkTargets(saved.scenarios) }
+  const described = saved.scenarios.map((result) => {
+    const scenario = scenarios.find((candidate) => candidate.id === result.id)
+    return scenario === undefined ? result : { ...result, title: scenario.title, method: scenario.method }
+  })
+  return { ...saved, scenarios: described, targets: checkTargets(described) }
 }
 
 const results = values['report-only'] ? readResults() : await measureEverything()

@@ -83,6 +83,8 @@ function renderCase(scenario: ScenarioResult, scenarioCase: CaseResult): string[
   ]
   if (scenario.floor !== undefined) header.push('× floor')
   if (scenario.reference !== undefined) header.push('× tinyllm')
+  const showLoad = scenarioCase.subjects.some((subject) => subject.loadAverage !== undefined)
+  if (showLoad) header.push('load (1 min)')
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${header.map((_, index) => (index === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
@@ -100,10 +102,16 @@ function renderCase(scenario: ScenarioResult, scenarioCase: CaseResult): string[
       for (const metric of others) cells.push(medianWithRange(subject.metrics?.[metric.key], metric))
       if (scenario.floor !== undefined) cells.push(formatRatio(subject.ratioToFloor))
       if (scenario.reference !== undefined) cells.push(formatRatio(subject.ratioToTinyllm))
+      if (showLoad) cells.push(loadOf(subject))
     }
     lines.push(`| ${cells.join(' | ')} |`)
   }
   return lines
+}
+
+function loadOf(subject: SubjectResult): string {
+  const load = subject.loadAverage
+  return load === undefined ? '—' : `${formatNumber(load.start, 2)} → ${formatNumber(load.end, 2)}`
 }
 
 function labelOf(subject: SubjectResult): string {

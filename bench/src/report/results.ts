@@ -49,6 +49,8 @@ export interface SubjectResult {
   readonly message?: string
   /** How long its child process ran, set-up and warm-up included. */
   readonly durationMs: number
+  /** 1-minute load average when the subject started and ended: other work on the machine shows here. */
+  readonly loadAverage?: { readonly start: number; readonly end: number }
   /** The child's peak RSS over its whole life (`process.resourceUsage().maxRSS`). */
   readonly peakRssBytes?: number
   readonly metrics?: Readonly<Record<string, Summary>>
