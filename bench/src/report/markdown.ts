@@ -14,7 +14,7 @@ export function formatRatio(ratio: number | undefined): string {
   return `${formatNumber(ratio, digits)}×`
 }
 
-const statusMark = { met: '✅ met', missed: '❌ missed', 'not measured': '⚪ not measured' } as const
+const statusMark = { met: 'met', missed: '**missed**', 'not measured': 'not measured' } as const
 
 /** Renders a run's results as the repository's `BENCHMARKS.md`; `notes` (hand-written markdown) is appended. */
 export function renderMarkdown(results: BenchResults, notes: string): string {
@@ -35,10 +35,15 @@ export function renderMarkdown(results: BenchResults, notes: string): string {
     ].join(' '),
     '',
   )
-  lines.push('## Targets', '', '| Target | Measured | Status |', '| --- | --- | --- |')
-  for (const target of results.targets) {
-    lines.push(`| ${target.target} | ${target.measured} | ${statusMark[target.status]} |`)
-  }
+  lines.push(
+    '## Targets',
+    '',
+    ...table(
+      ['Target', 'Measured', 'Status'],
+      results.targets.map((target) => [target.target, target.measured, statusMark[target.status]]),
+      [false, false, false],
+    ),
+  )
   lines.push('', '## Machine and run', '')
   lines.push(
     `- **CPU**: ${machine.cpuModel}, ${machine.cores} cores; **memory** ${machine.memoryGiB} GiB; ${machine.platform} ${machine.arch}`,
@@ -54,8 +59,8 @@ export function renderMarkdown(results: BenchResults, notes: string): string {
   results.scenarios.forEach((scenario, index) => {
     lines.push(...renderScenario(scenario, index + 1))
   })
-  if (notes.trim() !== '') lines.push('## Notes and profile findings', '', notes.trim(), '')
-  return `${lines.join('\n')}\n`
+  if (notes.trim() !== '') lines.push('## Notes and profile findings', '', notes.trim())
+  return `${lines.join('\n').trimEnd()}\n`
 }
 
 function renderScenario(scenario: ScenarioResult, number: number): string[] {
@@ -85,10 +90,7 @@ function renderCase(scenario: ScenarioResult, scenarioCase: CaseResult): string[
   if (scenario.reference !== undefined) header.push('× tinyllm')
   const showLoad = scenarioCase.subjects.some((subject) => subject.loadAverage !== undefined)
   if (showLoad) header.push('load (1 min)')
-  const lines = [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, index) => (index === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-  ]
+  const rows: string[][] = []
   for (const subject of scenarioCase.subjects) {
     const cells = [labelOf(subject)]
     const summary = subject.metrics?.[primary.key]
@@ -104,9 +106,28 @@ function renderCase(scenario: ScenarioResult, scenarioCase: CaseResult): string[
       if (scenario.reference !== undefined) cells.push(formatRatio(subject.ratioToTinyllm))
       if (showLoad) cells.push(loadOf(subject))
     }
-    lines.push(`| ${cells.join(' | ')} |`)
+    rows.push(cells)
   }
-  return lines
+  return table(
+    header,
+    rows,
+    header.map((_, index) => index !== 0),
+  )
+}
+
+/** A Markdown table padded the way the repository's formatter (Biome) writes it, so the generated file lints clean. */
+export function table(header: readonly string[], rows: readonly string[][], alignRight: readonly boolean[]): string[] {
+  const length = (text: string): number => [...text].length
+  const widths = header.map((title, column) =>
+    Math.max(3, length(title), ...rows.map((row) => length(row[column] ?? ''))),
+  )
+  const pad = (text: string, column: number): string => {
+    const padding = ' '.repeat(widths[column]! - length(text))
+    return alignRight[column] ? padding + text : text + padding
+  }
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell, column) => pad(cell, column)).join(' | ')} |`
+  const rule = widths.map((width, column) => (alignRight[column] ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width)))
+  return [line(header), `| ${rule.join(' | ')} |`, ...rows.map(line)]
 }
 
 function loadOf(subject: SubjectResult): string {
