@@ -37,6 +37,14 @@ export interface FunctionNode {
 }
 
 const neverAborted: AbortSignal = new AbortController().signal
+
+/**
+ * Whether `signal` can ever abort. A run with no caller signal and no timeout gets a shared signal that never does;
+ * code that hands signals to an SDK can skip it and spare the SDK the work of combining it with its own.
+ */
+export function isAbortable(signal: AbortSignal | undefined): signal is AbortSignal {
+  return signal !== undefined && signal !== neverAborted
+}
 /** Runs nested deeper than this fail with a StepLimitError: such a tree is a cycle in a graph, or endless recursion. */
 const maxRunDepth = 1_000
 /**
@@ -303,11 +311,32 @@ class Run<Output> implements RunContext {
         if (this.depth % freshStackEvery === 0) await undefined
       }
       this.to('input_validation')
-      let value =
+      const input =
         fn.inputSchema === undefined
           ? this.input
           : await validateWith(fn.inputSchema, this.input, fn.name, 'input_validation')
-      value = await this.runWithRetries(value)
+      // The retry loop lives here rather than in a helper: one suspended async frame per run instead of two.
+      const policy = fn.retry
+      let value: unknown
+      for (;;) {
+        this.attempt += 1
+        this.to('running')
+        try {
+          value =
+            fn.attemptTimeoutMs === undefined
+              ? await this.guard(fn.run(input, this))
+              : await this.runAttemptWithTimeout(input, fn.attemptTimeoutMs)
+          break
+        } catch (thrown) {
+          if (this.signal.aborted) throw this.abortError()
+          const error = this.toError(thrown)
+          if (this.attempt >= policy.attempts || !policy.retryable(error, this.attempt)) throw error
+          this.to('retrying', error)
+          await sleep(retryDelay(policy, this.attempt, error), this.signal).catch(() => {
+            throw this.abortError()
+          })
+        }
+      }
       this.to('output_validation')
       if (fn.outputSchema !== undefined)
         value = await validateWith(fn.outputSchema, value, fn.name, 'output_validation')
@@ -326,27 +355,6 @@ class Run<Output> implements RunContext {
       throw error
     } finally {
       if (this.controller !== undefined) this.releaseSignal()
-    }
-  }
-
-  private async runWithRetries(input: unknown): Promise<unknown> {
-    const fn = this.fn
-    const policy = fn.retry
-    for (;;) {
-      this.attempt += 1
-      this.to('running')
-      try {
-        if (fn.attemptTimeoutMs === undefined) return await this.guard(fn.run(input, this))
-        return await this.runAttemptWithTimeout(input, fn.attemptTimeoutMs)
-      } catch (thrown) {
-        if (this.signal.aborted) throw this.abortError()
-        const error = this.toError(thrown)
-        if (this.attempt >= policy.attempts || !policy.retryable(error, this.attempt)) throw error
-        this.to('retrying', error)
-        await sleep(retryDelay(policy, this.attempt, error), this.signal).catch(() => {
-          throw this.abortError()
-        })
-      }
     }
   }
 

@@ -198,10 +198,12 @@ export class Parallel<
       if (count === 0) return [] as unknown as ParallelOutput<Branches, Mode>
     }
     const branches = new BranchRun(this.children, this.mode === 'settle-all', context, input, inputs, count)
-    const workers = Math.min(this.concurrency, count)
-    const running: Array<Promise<void>> = new Array(workers)
-    for (let index = 0; index < workers; index++) running[index] = branches.work()
-    await Promise.all(running)
+    if (this.concurrency >= count) await branches.startAll()
+    else {
+      const running: Array<Promise<void>> = new Array(this.concurrency)
+      for (let index = 0; index < this.concurrency; index++) running[index] = branches.work()
+      await Promise.all(running)
+    }
     if (branches.failure !== undefined) throw branches.failure
     if (this.isMap) return branches.results as ParallelOutput<Branches, Mode>
     return keyed(this.keys, branches.results) as ParallelOutput<Branches, Mode>
@@ -250,6 +252,39 @@ class BranchRun {
     this.options = this.controller === undefined ? undefined : { signal: this.controller.signal }
   }
 
+  /**
+   * With no limit to respect, every branch starts at once and settles through a counter: no worker is kept
+   * suspended per branch, which matters at 10,000 branches.
+   */
+  startAll(): Promise<void> {
+    return new Promise((resolve) => {
+      let pending = this.count
+      for (let index = 0; index < this.count; index++) {
+        const child = this.inputs === undefined ? this.children[index]! : this.children[0]!
+        const input = this.inputs === undefined ? this.input : this.inputs[index]
+        this.context.invoke(child, input, this.options).then(
+          (value) => {
+            this.settled(index, value, undefined, false)
+            if (--pending === 0) resolve()
+          },
+          (error: unknown) => {
+            this.settled(index, undefined, error, true)
+            if (--pending === 0) resolve()
+          },
+        )
+      }
+    })
+  }
+
+  private settled(index: number, value: unknown, error: unknown, failed: boolean): void {
+    if (!failed) this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
+    else if (this.settleAll) this.results[index] = { status: 'rejected', error }
+    else if (this.failure === undefined) {
+      this.failure = error as TinyLLMError
+      this.controller!.abort(error)
+    }
+  }
+
   async work(): Promise<void> {
     const signal = this.context.signal
     while (this.next < this.count && this.failure === undefined && !signal.aborted) {
@@ -257,14 +292,9 @@ class BranchRun {
       const child = this.inputs === undefined ? this.children[index]! : this.children[0]!
       const input = this.inputs === undefined ? this.input : this.inputs[index]
       try {
-        const value = await this.context.invoke(child, input, this.options)
-        this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
+        this.settled(index, await this.context.invoke(child, input, this.options), undefined, false)
       } catch (error) {
-        if (this.settleAll) this.results[index] = { status: 'rejected', error }
-        else if (this.failure === undefined) {
-          this.failure = error as TinyLLMError
-          this.controller!.abort(error)
-        }
+        this.settled(index, undefined, error, true)
       }
     }
   }

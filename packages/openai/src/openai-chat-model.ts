@@ -80,23 +80,26 @@ export class OpenAIChatModel implements ChatModel {
    * Sends one chat completion request (never retried here) and returns every choice, usage and the request id.
    * Rejects with a typed tinyllm error; `options.signal` closes the HTTP request. Called by the framework.
    */
-  async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
+  doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
+    // Deliberately not async and without `.withResponse()`: one call is one SDK promise and one `then`, which keeps
+    // the framework's share of an in-flight call small. The SDK puts the request id on the parsed body; a body that is
+    // not JSON at all (an HTML page from a proxy) therefore comes back without one.
     const signal = options?.signal
-    if (signal?.aborted) throw abortErrorFor(signal)
-    const client = this.#getClient()
-    const body = toOpenAIBody(request, this.modelId)
-    let data: unknown
-    let requestId: string | undefined
+    if (signal?.aborted) return Promise.reject(abortErrorFor(signal))
+    let pending: Promise<unknown>
     try {
-      const response = await client.chat.completions
-        .create({ ...body, stream: false }, this.#requestOptions(signal))
-        .withResponse()
-      data = response.data
-      requestId = response.request_id ?? undefined
+      const body = toOpenAIBody(request, this.modelId)
+      pending = this.#getClient().chat.completions.create({ ...body, stream: false }, this.#requestOptions(signal))
     } catch (error) {
-      throw toTinyLLMError(error, signal)
+      return Promise.reject(toTinyLLMError(error, signal))
     }
-    return toChatResult(data, requestId)
+    return pending.then(
+      (completion) =>
+        toChatResult(completion, (completion as { _request_id?: string | null })._request_id ?? undefined),
+      (error: unknown) => {
+        throw toTinyLLMError(error, signal)
+      },
+    )
   }
 
   /**

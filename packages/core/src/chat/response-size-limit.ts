@@ -18,10 +18,16 @@ export function limitResponseSize(
   provider: string,
   requestIdHeaders: ReadonlyArray<string> = ['x-request-id'],
 ): FetchFunction {
-  return async (input, init) => {
-    const response = await fetchFunction(input, init)
+  const limit = (response: Response): Response => {
     const body = response.body
     if (body === null) return response
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+    const encoding = response.headers.get('content-encoding')
+    // A declared, uncompressed length within the cap needs no watching: the HTTP client reads no more than it declares.
+    // Streams, chunked bodies and compressed ones (whose inflated size the header does not tell) are counted.
+    if (Number.isFinite(declared) && declared <= maxBytes && (encoding === null || encoding === 'identity')) {
+      return response
+    }
     const tooLarge = (): ProviderCallError =>
       new ProviderCallError({
         provider,
@@ -31,7 +37,6 @@ export function limitResponseSize(
         message: `${provider}: response body larger than ${maxBytes} bytes (maxResponseBytes); the connection was closed`,
         retryable: false,
       })
-    const declared = Number(response.headers.get('content-length') ?? Number.NaN)
     let received = Number.isFinite(declared) ? declared : 0
     let limited: ReadableStream<Uint8Array>
     if (received > maxBytes) {
@@ -55,6 +60,7 @@ export function limitResponseSize(
       headers: response.headers,
     })
   }
+  return (input, init) => fetchFunction(input, init).then(limit)
 }
 
 function requestIdOf(headers: Headers, names: ReadonlyArray<string>): string | undefined {

@@ -16,7 +16,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from '../errors.js'
-import { TinyFunction } from '../function.js'
+import { isAbortable, TinyFunction } from '../function.js'
 import type { RetryPolicy } from '../retry-policy.js'
 import type { InvokeOptions, RunContext } from '../run-context.js'
 import type { StandardSchemaV1 } from '../standard-schema.js'
@@ -368,24 +368,20 @@ export class LLMCall<
     return request as unknown as ChatRequest
   }
 
-  async run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
+  run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
     const channel = (input as { [streamChannelKey]?: DeltaChannel })[streamChannelKey]
     const request = this.buildRequest(input)
     const modelId = request.model ?? this.model.modelId
     const estimatedInput = this.countInputTokens(request)
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const tokens = estimatedInput + estimatedOutput
-    const estimate = {
+    if (context.budget === undefined) return this.attempt(request, modelId, tokens, channel, context)
+    // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
+    const releaseBudget = context.reserveBudget({
       tokens,
       costUsd: costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices),
-    }
-    // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
-    const releaseBudget = context.reserveBudget(estimate)
-    try {
-      return await this.attempt(request, modelId, tokens, channel, context)
-    } finally {
-      releaseBudget()
-    }
+    })
+    return this.attempt(request, modelId, tokens, channel, context).finally(releaseBudget)
   }
 
   private async attempt(
@@ -399,12 +395,13 @@ export class LLMCall<
     const permit = limiter === undefined ? undefined : await limiter.acquire({ tokens }, context.signal)
     const deadline =
       this.callTimeoutMs === undefined ? undefined : new CallDeadline(context.signal, this.callTimeoutMs, this.name)
-    const signal = deadline?.signal ?? context.signal
+    // A signal that can never abort is not handed on: the SDK would combine it with its own on every call for nothing.
+    const signal = deadline?.signal ?? (isAbortable(context.signal) ? context.signal : undefined)
     let result: ChatResult
     try {
-      if (channel !== undefined) result = await this.generateStreaming(request, signal, channel)
+      if (channel !== undefined) result = await this.generateStreaming(request, signal ?? context.signal, channel)
       else {
-        const pending = this.model.doGenerate(request, { signal })
+        const pending = this.model.doGenerate(request, signal === undefined ? undefined : { signal })
         result = await (deadline === undefined ? pending : deadline.race(pending))
       }
     } catch (thrown) {
