@@ -384,7 +384,25 @@ export class LLMCall<
     return this.attempt(request, modelId, tokens, channel, context).finally(releaseBudget)
   }
 
-  private async attempt(
+  private attempt(
+    request: ChatRequest,
+    modelId: string,
+    tokens: number,
+    channel: DeltaChannel | undefined,
+    context: RunContext,
+  ): Promise<LLMCallOutput<Mode, Schema>> {
+    if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && channel === undefined) {
+      // The common call: no limiter to wait for, no deadline to race, no stream. One promise chain and no suspended
+      // async frame of its own, which keeps the framework's memory per call in flight small.
+      const signal = context.signal
+      const options = isAbortable(signal) ? { signal } : undefined
+      return this.model.doGenerate(request, options).then((result) => this.complete(result, request, modelId, context))
+    }
+    return this.attemptGuarded(request, modelId, tokens, channel, context)
+  }
+
+  /** An attempt through the rate limiter, a per-call deadline or a stream. */
+  private async attemptGuarded(
     request: ChatRequest,
     modelId: string,
     tokens: number,
@@ -411,8 +429,18 @@ export class LLMCall<
     } finally {
       deadline?.dispose()
     }
+    if (limiter !== undefined) limiter.settle(permit as RateLimitPermit, result.usage.totalTokens)
+    return this.complete(result, request, modelId, context)
+  }
+
+  /** Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. */
+  private complete(
+    result: ChatResult,
+    request: ChatRequest,
+    modelId: string,
+    context: RunContext,
+  ): Promise<LLMCallOutput<Mode, Schema>> {
     const usage = result.usage
-    if (limiter !== undefined) limiter.settle(permit as RateLimitPermit, usage.totalTokens)
     const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
     const cost = costOf(answeredBy, usage, this.prices)
     context.addUsage(usage, cost)
@@ -420,7 +448,7 @@ export class LLMCall<
     // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
     assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
-    return (await this.shapeOutput(result)) as LLMCallOutput<Mode, Schema>
+    return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>>
   }
 
   /** A failed attempt: start the shared cool-down on a 429, and give back tokens the provider did not spend. */
