@@ -1,32 +1,11 @@
 import type { ChatSettings, LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall } from '@tinyllm/core'
+import { LLMCall, splitChatSettings } from '@tinyllm/core'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
 import { assertSupportedSettings } from './anthropic-request.js'
 
 /** The call settings AnthropicChat takes at the top level of its options (the model id is `model`). */
 type AnthropicChatSettings = Omit<ChatSettings, 'model'>
-
-const settingKeys = [
-  'temperature',
-  'topP',
-  'maxTokens',
-  'n',
-  'stop',
-  'seed',
-  'presencePenalty',
-  'frequencyPenalty',
-  'responseFormat',
-  'tools',
-  'toolChoice',
-  'user',
-  'providerOptions',
-] as const satisfies ReadonlyArray<keyof AnthropicChatSettings>
-// Fails to compile when ChatSettings gains a setting that AnthropicChat would silently drop.
-const everySettingIsSent: Exclude<keyof AnthropicChatSettings, (typeof settingKeys)[number]> extends never
-  ? true
-  : never = true
-void everySettingIsSent
 
 /**
  * Options of {@link AnthropicChat}, shaped like OpenAIChat's so that swapping providers is changing the constructor:
@@ -80,19 +59,16 @@ function toLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends Standar
 ): LLMCallOptions<Mode, Schema> {
   const { name, model, client, apiKey, baseURL, headers, maxResponseBytes, requestTimeoutMs, ...rest } = options
   const functionName = name ?? 'AnthropicChat'
-  const settings: Record<string, unknown> = { model }
-  const callOptions: Record<string, unknown> = { ...rest }
-  for (const key of settingKeys) {
-    delete callOptions[key]
-    if (options[key] !== undefined) settings[key] = options[key]
-  }
-  assertSupportedSettings(settings as ChatSettings, functionName)
+  const split = splitChatSettings(rest)
+  const settings: ChatSettings = { ...split.settings, model }
+  const callOptions = split.rest
+  assertSupportedSettings(settings, functionName)
   const connection = client === undefined ? { apiKey, baseURL, headers, maxResponseBytes } : { client }
   const modelOptions = { model, timeoutMs: requestTimeoutMs, ...connection } as AnthropicChatModelOptions
   return {
     ...(callOptions as Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings' | 'name'>),
     name: functionName,
     model: new AnthropicChatModel(modelOptions),
-    settings: settings as ChatSettings,
+    settings,
   }
 }

@@ -1,5 +1,6 @@
 export { REDACTED, redact, redactString, registerSecret } from '@tinyllm/logger'
 export * from './chat/chat-model.js'
+export { chatSettingKeys, splitChatSettings } from './chat/chat-settings.js'
 export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './chat/provider-stream.js'
 export { redactErrorInPlace } from './chat/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './chat/response-size-limit.js'

@@ -1,30 +1,10 @@
 import type { ChatSettings, LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall } from '@tinyllm/core'
+import { LLMCall, splitChatSettings } from '@tinyllm/core'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import type { OpenAIClientOptions } from './openai-client-options.js'
 
 /** The call settings OpenAIChat takes at the top level of its options (the model id is `model`). */
 type OpenAIChatSettings = Omit<ChatSettings, 'model'>
-
-const settingKeys = [
-  'temperature',
-  'topP',
-  'maxTokens',
-  'n',
-  'stop',
-  'seed',
-  'presencePenalty',
-  'frequencyPenalty',
-  'responseFormat',
-  'tools',
-  'toolChoice',
-  'user',
-  'providerOptions',
-] as const satisfies ReadonlyArray<keyof OpenAIChatSettings>
-// Fails to compile when ChatSettings gains a setting that OpenAIChat would silently drop.
-const everySettingIsSent: Exclude<keyof OpenAIChatSettings, (typeof settingKeys)[number]> extends never ? true : never =
-  true
-void everySettingIsSent
 
 /**
  * Options of {@link OpenAIChat}: a name, the OpenAI model id, any call settings (`temperature`, `n`, `maxTokens`,
@@ -93,18 +73,15 @@ function toLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends Standar
     requestTimeoutMs,
     ...rest
   } = options
-  const settings: Record<string, unknown> = { model }
-  const callOptions: Record<string, unknown> = { ...rest }
-  for (const key of settingKeys) {
-    delete callOptions[key]
-    if (options[key] !== undefined) settings[key] = options[key]
-  }
+  const split = splitChatSettings(rest)
+  const settings: ChatSettings = { ...split.settings, model }
+  const callOptions = split.rest
   const connection =
     client === undefined ? { apiKey, baseURL, organization, project, headers, maxResponseBytes } : { client }
   const modelOptions = { model, timeoutMs: requestTimeoutMs, ...connection } as OpenAIChatModelOptions
   return {
     ...(callOptions as Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings'>),
     model: new OpenAIChatModel(modelOptions),
-    settings: settings as ChatSettings,
+    settings,
   }
 }

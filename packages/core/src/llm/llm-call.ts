@@ -7,6 +7,7 @@ import {
   type ResponseFormat,
   resultText,
 } from '../chat/chat-model.js'
+import { chatSettingKeys } from '../chat/chat-settings.js'
 import {
   ConfigurationError,
   FunctionError,
@@ -134,27 +135,6 @@ export const llmRetryDefaults: Readonly<Required<Omit<RetryPolicy, 'retryable'>>
 const failedAfterOutput = new WeakSet<object>()
 /** Marks an input as a streaming run's, without showing in its keys or its JSON. */
 const streamChannelKey = Symbol('tinyllm.llm-call.stream')
-
-const settingKeys = [
-  'model',
-  'temperature',
-  'topP',
-  'maxTokens',
-  'n',
-  'stop',
-  'seed',
-  'presencePenalty',
-  'frequencyPenalty',
-  'responseFormat',
-  'tools',
-  'toolChoice',
-  'user',
-  'providerOptions',
-] as const satisfies ReadonlyArray<keyof ChatSettings>
-// Fails to compile when ChatSettings gains a key that LLMCall would not pass on.
-const everySettingIsCopied: Exclude<keyof ChatSettings, (typeof settingKeys)[number]> extends never ? true : never =
-  true
-void everySettingIsCopied
 
 const roles: ReadonlySet<unknown> = new Set(['system', 'user', 'assistant', 'tool'])
 
@@ -359,7 +339,7 @@ export class LLMCall<
   /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */
   buildRequest(input: LLMCallInput): ChatRequest {
     const request: Record<string, unknown> = { ...this.settings }
-    for (const key of settingKeys) {
+    for (const key of chatSettingKeys) {
       const value = input[key]
       if (value !== undefined) request[key] = value
     }
