@@ -6,7 +6,9 @@ import {
   ConfigurationError,
   defaultMaxResponseBytes,
   limitResponseSize,
+  readEnvironment,
   registerSecret,
+  resolveApiKey,
   streamProviderParts,
 } from '@tinyllm/core'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
@@ -150,14 +152,7 @@ export class AnthropicChatModel implements ChatModel {
   #getClient(): Anthropic {
     if (this.#client !== undefined) return this.#client
     const options = this.#options
-    const apiKey = options.apiKey ?? readEnvironment('ANTHROPIC_API_KEY')
-    if (apiKey === undefined || apiKey.trim() === '') {
-      throw new ConfigurationError({
-        option: 'apiKey',
-        message: 'no Anthropic API key: set the ANTHROPIC_API_KEY environment variable or pass `apiKey`',
-      })
-    }
-    registerSecret(apiKey)
+    const apiKey = resolveApiKey({ apiKey: options.apiKey, variable: 'ANTHROPIC_API_KEY', provider: 'Anthropic' })
     const client = new Anthropic({
       apiKey,
       baseURL: options.baseURL,
@@ -174,9 +169,4 @@ export class AnthropicChatModel implements ChatModel {
     this.#client = client
     return client
   }
-}
-
-function readEnvironment(name: string): string | undefined {
-  const value = typeof process === 'undefined' ? undefined : process.env[name]
-  return value === '' ? undefined : value
 }

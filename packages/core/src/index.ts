@@ -1,4 +1,5 @@
 export { REDACTED, redact, redactString, registerSecret } from '@tinyllm/logger'
+export { readEnvironment, resolveApiKey } from './chat/api-key.js'
 export * from './chat/chat-model.js'
 export { chatSettingKeys, splitChatSettings } from './chat/chat-settings.js'
 export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './chat/provider-stream.js'

@@ -4,7 +4,9 @@ import {
   ConfigurationError,
   defaultMaxResponseBytes,
   limitResponseSize,
+  readEnvironment,
   registerSecret,
+  resolveApiKey,
   streamProviderParts,
 } from '@tinyllm/core'
 import { OpenAI } from 'openai'
@@ -143,14 +145,7 @@ export class OpenAIChatModel implements ChatModel {
   #getClient(): OpenAI {
     if (this.#client !== undefined) return this.#client
     const options = this.#options
-    const apiKey = options.apiKey ?? readEnvironment('OPENAI_API_KEY')
-    if (apiKey === undefined || apiKey.trim() === '') {
-      throw new ConfigurationError({
-        option: 'apiKey',
-        message: 'no OpenAI API key: set the OPENAI_API_KEY environment variable or pass `apiKey`',
-      })
-    }
-    registerSecret(apiKey)
+    const apiKey = resolveApiKey({ apiKey: options.apiKey, variable: 'OPENAI_API_KEY', provider: 'OpenAI' })
     const client = new OpenAI({
       apiKey,
       baseURL: options.baseURL,
@@ -165,9 +160,4 @@ export class OpenAIChatModel implements ChatModel {
     this.#client = client
     return client
   }
-}
-
-function readEnvironment(name: string): string | undefined {
-  const value = typeof process === 'undefined' ? undefined : process.env[name]
-  return value === '' ? undefined : value
 }
