@@ -162,7 +162,6 @@ interface RunTree {
   readonly logger: Logger | undefined
   readonly budget: Budget | undefined
   readonly recording: boolean
-  usage: UsageTotals | undefined
   /** Budget held by calls in flight: checked against together with what was spent. */
   reserved: { tokens: number; costUsd: number } | undefined
 }
@@ -174,6 +173,8 @@ class Run<Output> implements RunContext {
   readonly fn: AnyFunction
   readonly input: unknown
   readonly parent: Run<unknown> | undefined
+  /** The run at the top of this tree: its own usage is the whole tree's. */
+  readonly root: Run<unknown>
   readonly tree: RunTree
   readonly metadata: Readonly<Record<string, unknown>>
   /** How many ancestors this run has. */
@@ -195,6 +196,7 @@ class Run<Output> implements RunContext {
     this.input = input
     const parent = options?.parent as Run<unknown> | undefined
     this.parent = parent
+    this.root = parent === undefined ? (this as Run<unknown>) : parent.root
     this.depth = parent === undefined ? 0 : parent.depth + 1
     if (parent !== undefined) {
       this.tree = parent.tree
@@ -205,7 +207,6 @@ class Run<Output> implements RunContext {
         logger: options?.logger === undefined ? undefined : toLogger(options.logger),
         budget: options?.budget,
         recording,
-        usage: undefined,
         reserved: undefined,
       }
       this.metadata = options?.metadata ?? emptyMetadata
@@ -245,7 +246,7 @@ class Run<Output> implements RunContext {
   }
 
   get treeUsage(): Readonly<UsageTotals> {
-    return this.tree.usage ?? emptyUsageTotals()
+    return this.root.ownUsage ?? emptyUsageTotals()
   }
 
   invoke<Input, ChildOutput>(
@@ -258,9 +259,7 @@ class Run<Output> implements RunContext {
   }
 
   addUsage(usage: Usage, costUsd: number | undefined): void {
-    const tree = this.tree
-    if (tree.usage === undefined) tree.usage = emptyUsageTotals()
-    addUsageTo(tree.usage, usage, costUsd)
+    // Every ancestor up to the root: the root's own usage is the tree's total.
     for (let run: Run<unknown> | undefined = this as Run<unknown>; run !== undefined; run = run.parent) {
       if (run.ownUsage === undefined) run.ownUsage = emptyUsageTotals()
       addUsageTo(run.ownUsage, usage, costUsd)
@@ -271,7 +270,7 @@ class Run<Output> implements RunContext {
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
     const tree = this.tree
     if (tree.budget === undefined) return releaseNothing
-    const spent = tree.usage ?? emptyUsageTotals()
+    const spent = this.treeUsage
     if (tree.reserved === undefined) tree.reserved = { tokens: 0, costUsd: 0 }
     const reserved = tree.reserved
     const committed = {
