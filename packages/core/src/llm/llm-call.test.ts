@@ -38,6 +38,32 @@ afterEach(() => {
 })
 
 describe('LLMCall basics', () => {
+  it('hands the model a signal only when the run can be cancelled', async () => {
+    const seen: Array<AbortSignal | undefined> = []
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'recording',
+      modelId: 'recording-model',
+      doGenerate: async (_request, options) => {
+        seen.push(options?.signal)
+        return {
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' }],
+          usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+          model: 'recording-model',
+        }
+      },
+      doStream: () => {
+        throw new Error('not used')
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model })
+    await chat.invoke(ask('no signal, no timeout'))
+    const controller = new AbortController()
+    await chat.invoke(ask('cancellable'), { signal: controller.signal })
+    expect(seen[0]).toBeUndefined()
+    expect(seen[1]).toBe(controller.signal)
+  })
+
   it('runs the seed pipeline: template → LLMCall, returning the first choice text', async () => {
     const model = new ScriptedChatModel({ responses: ['good'] })
     const template = new PromptTemplate({
