@@ -4,11 +4,12 @@
 // The model is a loopback OpenAI-compatible server on 127.0.0.1 whose answers are a function of each request
 // (scripted-underwriter.ts), with 20–120 ms of latency and a few percent of injected faults. Everything else is what
 // a real batch would run: OpenAIChat over the official SDK, retries, a shared rate limiter, settle-all.
-import { RateLimiter } from '@tinyllm/core'
-import type { WeightedFault } from '@tinyllm/core/testing'
+
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
+import { RateLimiter } from '@tinyllm/llm'
 import { OpenAIChat, OpenAIPromptTemplate, OpenAISystemMessage, OpenAIUserMessage } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import type { WeightedFault } from '@tinyllm/testing'
 import { generateApplications } from './applications.ts'
 import { readCommandLine, UsageError, usage } from './command-line.ts'
 import { describeError, FailureGroups } from './failure-groups.ts'

@@ -1,6 +1,6 @@
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
-import { type Cassette, createCassette } from '@tinyllm/core/testing'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { type Cassette, createCassette } from '@tinyllm/testing'
 import { cassettePath, readCassetteFacts } from './cassettes.ts'
 import type { ExampleOptions, Provider } from './command-line.ts'
 

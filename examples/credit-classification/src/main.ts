@@ -4,8 +4,9 @@
 // Parallel of an email notification and a further analysis; a Chain wraps it with a last step that states the
 // outcome. Without an API key it runs offline against a loopback server that replays a recorded cassette.
 import { AnthropicChat } from '@tinyllm/anthropic'
-import { defineFunction, Function, formatRunTree, type LLMCall, type RunContext, type RunRecord } from '@tinyllm/core'
+import { defineFunction, Function, formatRunTree, type RunContext, type RunRecord } from '@tinyllm/core'
 import { Chain, Decision, Parallel, toMermaid } from '@tinyllm/flow'
+import type { LLMCall } from '@tinyllm/llm'
 import { createConsoleLogger, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAIChat, OpenAIPromptTemplate, OpenAISystemMessage, OpenAIUserMessage } from '@tinyllm/openai'
 import { badLoanApplication, goodLoanApplication, type LoanApplication } from './applications.ts'

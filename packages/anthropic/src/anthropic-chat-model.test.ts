@@ -1,16 +1,15 @@
 import { getEventListeners } from 'node:events'
 import Anthropic from '@anthropic-ai/sdk'
-import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
 import {
   AbortError,
   ConfigurationError,
   ProviderCallError,
   RateLimitError,
-  resultText,
   TimeoutError,
   type TinyLLMError,
 } from '@tinyllm/core'
-import { sseEvent } from '@tinyllm/core/testing'
+import { type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
+import { sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'

@@ -1,16 +1,19 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import { abortErrorFor, ConfigurationError } from '@tinyllm/core'
 import {
-  abortErrorFor,
-  ConfigurationError,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
   defaultMaxResponseBytes,
   limitResponseSize,
   readEnvironment,
-  registerSecret,
   resolveApiKey,
   streamProviderParts,
-} from '@tinyllm/core'
+} from '@tinyllm/llm'
+import { registerSecret } from '@tinyllm/logger'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
 import { toTinyLLMError } from './anthropic-error.js'
 import { toMessageCreateParams } from './anthropic-request.js'

@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { ConfigurationError, RateLimiter } from '@tinyllm/core'
+import { ConfigurationError } from '@tinyllm/core'
+import { RateLimiter } from '@tinyllm/llm'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat } from './anthropic-chat.js'

@@ -1,5 +1,11 @@
-import type { ChatSettings, LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall, splitChatSettings } from '@tinyllm/core'
+import type { StandardSchemaV1 } from '@tinyllm/core'
+import {
+  type ChatSettings,
+  LLMCall,
+  type LLMCallOptions,
+  type LLMCallOutputMode,
+  splitChatSettings,
+} from '@tinyllm/llm'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
 import type { AnthropicClientOptions } from './anthropic-client-options.js'
 import { assertSupportedSettings } from './anthropic-request.js'

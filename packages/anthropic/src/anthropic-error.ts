@@ -1,15 +1,14 @@
-import type { HeaderReader, ProviderCallErrorOptions } from '@tinyllm/core'
 import {
   AbortError,
   abortErrorFor,
   isRetryableStatus,
   ProviderCallError,
+  type ProviderCallErrorOptions,
   RateLimitError,
-  redactErrorInPlace,
-  redactString,
-  retryAfterMs,
   TinyLLMError,
 } from '@tinyllm/core'
+import { type HeaderReader, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
+import { redactString } from '@tinyllm/logger'
 
 const provider = 'anthropic'
 /** Error messages quote the provider's text up to this length: an HTML error page does not belong in a log line. */

@@ -7,8 +7,8 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import type { ChatMessage, ChatRequest, ChatSettings, ToolChoice, ToolDefinition } from '@tinyllm/core'
 import { ConfigurationError } from '@tinyllm/core'
+import type { ChatMessage, ChatRequest, ChatSettings, ToolChoice, ToolDefinition } from '@tinyllm/llm'
 
 /** The defaults a request falls back on. */
 export interface RequestDefaults {

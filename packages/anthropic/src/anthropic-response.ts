@@ -1,6 +1,6 @@
 import type { Usage as AnthropicUsage, Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
-import type { ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
-import { ProviderCallError } from '@tinyllm/core'
+import { ProviderCallError, type Usage } from '@tinyllm/core'
+import type { ChatResult, FinishReason, ToolCall } from '@tinyllm/llm'
 
 /** Anthropic's stop reasons in the specification's terms. */
 export function toFinishReason(stopReason: StopReason | null | undefined): FinishReason {

@@ -1,6 +1,6 @@
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import type { ChatResult, ChatStreamPart } from '@tinyllm/core'
 import { ProviderCallError } from '@tinyllm/core'
+import type { ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import type { AnthropicTokenCounts } from './anthropic-response.js'
 import { assertMessage, toChatResult } from './anthropic-response.js'
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-// Packs @tinyllm/logger, @tinyllm/core and @tinyllm/anthropic as they would be published, installs the tarballs into
+// Packs @tinyllm/anthropic and the packages it needs as they would be published, installs the tarballs into
 // an empty folder outside the workspace (the Anthropic SDK and zod from the registry), and runs AnthropicChat there
-// against the loopback Anthropic server the package ships: core plus one provider, nothing else of tinyllm.
+// against the loopback Anthropic server the package ships: no other provider and no flow.
 const packagesDir = resolve(import.meta.dirname, '../..')
 const folder = mkdtempSync(join(tmpdir(), 'tinyllm-core-anthropic-'))
 
@@ -23,7 +23,7 @@ function pack(name: string): string {
   return `file:./${tarball}`
 }
 
-describe('install @tinyllm/core and @tinyllm/anthropic only', () => {
+describe('install @tinyllm/anthropic and what it needs only', () => {
   it('runs AnthropicChat against the loopback server from the packed tarballs', { timeout: 240_000 }, () => {
     const manifest = {
       name: 'core-and-anthropic-consumer',
@@ -32,6 +32,8 @@ describe('install @tinyllm/core and @tinyllm/anthropic only', () => {
       dependencies: {
         '@tinyllm/logger': pack('logger'),
         '@tinyllm/core': pack('core'),
+        '@tinyllm/llm': pack('llm'),
+        '@tinyllm/testing': pack('testing'),
         '@tinyllm/anthropic': pack('anthropic'),
         zod: '4.6.7',
       },
@@ -77,6 +79,6 @@ try {
       .split('\n')
     expect(output).toEqual(['Hello from the loopback server.', '{"verdict":"good"}', 'true 401 false'])
     const installed = readdirSync(join(folder, 'node_modules', '@tinyllm'))
-    expect(installed.sort()).toEqual(['anthropic', 'core', 'logger'])
+    expect(installed.sort()).toEqual(['anthropic', 'core', 'llm', 'logger', 'testing'])
   })
 })

@@ -1,14 +1,13 @@
-import type { ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
 import {
   AbortError,
   ConfigurationError,
   ProviderCallError,
   RateLimitError,
-  resultText,
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
-import type { LoggedRequest, LoopbackServer } from '@tinyllm/core/testing'
+import { type ChatModel, type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
+import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ScriptedTurn } from './scripted-turn.js'
 import type { WireRequest } from './wire-request.js'

@@ -1,4 +1,4 @@
-import type { FaultSchedule } from '@tinyllm/core/testing'
+import type { FaultSchedule } from '@tinyllm/testing'
 import type { ReplyTurn, ScriptedTurn } from './scripted-turn.js'
 
 /**

@@ -1,17 +1,3 @@
-export { REDACTED, redact, redactString, registerSecret } from '@tinyllm/logger'
-export { readEnvironment, resolveApiKey } from './chat/api-key.js'
-export * from './chat/chat-model.js'
-export { chatSettingKeys, splitChatSettings } from './chat/chat-settings.js'
-export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './chat/provider-stream.js'
-export { redactErrorInPlace } from './chat/redact-error.js'
-export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './chat/response-size-limit.js'
-export { type HeaderReader, retryAfterMs } from './chat/retry-after.js'
-export {
-  ScriptedChatModel,
-  type ScriptedChatModelOptions,
-  type ScriptedReply,
-  type ScriptedResponder,
-} from './chat/scripted-chat-model.js'
 export { defineFunction, type FunctionDefinition } from './define-function.js'
 export {
   AbortError,
@@ -45,11 +31,15 @@ export {
   stateDiagramToMermaid,
   type TransitionTable,
 } from './fsm.js'
-export { type FunctionNode, type FunctionOptions, TinyFunction as Function, TinyFunction } from './function.js'
+export {
+  type FunctionNode,
+  type FunctionOptions,
+  isAbortable,
+  TinyFunction as Function,
+  TinyFunction,
+} from './function.js'
 export type { LifecycleState } from './lifecycle.js'
 export { functionLifecycle } from './lifecycle.js'
-export * from './llm/index.js'
-export * from './prompts/index.js'
 export {
   isRetryableError,
   type ResolvedRetryPolicy,

@@ -1,14 +1,6 @@
-import {
-  defineFunction,
-  Function,
-  formatRunTree,
-  LLMCall,
-  PromptTemplate,
-  type RunContext,
-  ScriptedChatModel,
-  SystemMessageTemplate,
-  UserMessageTemplate,
-} from '@tinyllm/core'
+import { defineFunction, Function, formatRunTree, type RunContext } from '@tinyllm/core'
+import { LLMCall, PromptTemplate, SystemMessageTemplate, UserMessageTemplate } from '@tinyllm/llm'
+import { ScriptedChatModel } from '@tinyllm/llm/testing'
 import { describe, expect, it } from 'vitest'
 import { withoutDurations } from './__fixtures__/helpers.js'
 import { Chain, Decision, Parallel, toMermaid } from './index.js'

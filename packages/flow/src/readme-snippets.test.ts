@@ -19,6 +19,7 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }))
 const dependencies: Record<string, string> = {
   '@tinyllm/flow': packageDir,
   '@tinyllm/core': join(packageDir, 'node_modules/@tinyllm/core'),
+  '@tinyllm/llm': join(packageDir, 'node_modules/@tinyllm/llm'),
   '@tinyllm/logger': join(packageDir, 'node_modules/@tinyllm/logger'),
   '@types/node': join(repositoryRoot, 'node_modules/@types/node'),
 }

@@ -1,5 +1,5 @@
-import type { ChatChoice, ChatResult, ChatStreamPart, FinishReason, ToolCall } from '@tinyllm/core'
 import { ProviderCallError } from '@tinyllm/core'
+import type { ChatChoice, ChatResult, ChatStreamPart, FinishReason, ToolCall } from '@tinyllm/llm'
 import { isRecord, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {

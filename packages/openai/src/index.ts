@@ -1,4 +1,4 @@
-export { LLMCall } from '@tinyllm/core'
+export { LLMCall } from '@tinyllm/llm'
 export { OpenAIChat, type OpenAIChatOptions } from './openai-chat.js'
 export { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 export type {

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
-import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
 import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
+import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'

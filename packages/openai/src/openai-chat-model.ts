@@ -1,14 +1,17 @@
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/core'
+import { abortErrorFor, ConfigurationError } from '@tinyllm/core'
 import {
-  abortErrorFor,
-  ConfigurationError,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
   defaultMaxResponseBytes,
   limitResponseSize,
   readEnvironment,
-  registerSecret,
   resolveApiKey,
   streamProviderParts,
-} from '@tinyllm/core'
+} from '@tinyllm/llm'
+import { registerSecret } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
 import type { OpenAIClientOptions } from './openai-client-options.js'

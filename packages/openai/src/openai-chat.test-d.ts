@@ -1,4 +1,4 @@
-import type { ChatResult, StructuredChatResult } from '@tinyllm/core'
+import type { ChatResult, StructuredChatResult } from '@tinyllm/llm'
 import { OpenAI } from 'openai'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'

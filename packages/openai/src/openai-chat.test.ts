@@ -1,15 +1,12 @@
-import type { LifecycleEvent } from '@tinyllm/core'
 import {
-  AssistantMessageTemplate,
   ConfigurationError,
-  PromptTemplate,
+  type LifecycleEvent,
   ProviderCallError,
   RateLimitError,
-  SystemMessageTemplate,
   TimeoutError,
-  UserMessageTemplate,
   ValidationError,
 } from '@tinyllm/core'
+import { AssistantMessageTemplate, PromptTemplate, SystemMessageTemplate, UserMessageTemplate } from '@tinyllm/llm'
 import { createMemoryLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'

@@ -1,5 +1,11 @@
-import type { ChatSettings, LLMCallOptions, LLMCallOutputMode, StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall, splitChatSettings } from '@tinyllm/core'
+import type { StandardSchemaV1 } from '@tinyllm/core'
+import {
+  type ChatSettings,
+  LLMCall,
+  type LLMCallOptions,
+  type LLMCallOutputMode,
+  splitChatSettings,
+} from '@tinyllm/llm'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import type { OpenAIClientOptions } from './openai-client-options.js'
 

@@ -1,17 +1,15 @@
 import {
   AbortError,
   abortErrorFor,
-  type HeaderReader,
   isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
-  redactErrorInPlace,
-  redactString,
-  retryAfterMs,
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
+import { type HeaderReader, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
+import { redactString } from '@tinyllm/logger'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai'
 
 const provider = 'openai'

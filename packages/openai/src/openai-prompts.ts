@@ -4,7 +4,7 @@ import {
   SystemMessageTemplate,
   type TemplateVariables,
   UserMessageTemplate,
-} from '@tinyllm/core'
+} from '@tinyllm/llm'
 
 /**
  * The seed's name for core's {@link PromptTemplate}: assembles `{ messages }` from sections, ready for

@@ -1,5 +1,5 @@
-import type { ChatMessage, ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from '@tinyllm/core'
 import { ConfigurationError } from '@tinyllm/core'
+import type { ChatMessage, ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from '@tinyllm/llm'
 import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,

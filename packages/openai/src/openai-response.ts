@@ -1,5 +1,6 @@
-import type { AssistantMessage, ChatChoice, ChatResult, FinishReason, ToolCall, Usage } from '@tinyllm/core'
-import { ProviderCallError, redactString } from '@tinyllm/core'
+import { ProviderCallError, type Usage } from '@tinyllm/core'
+import type { AssistantMessage, ChatChoice, ChatResult, FinishReason, ToolCall } from '@tinyllm/llm'
+import { redactString } from '@tinyllm/logger'
 
 /** OpenAI's finish reasons in tinyllm's vocabulary (`function_call` is the legacy name of `tool_calls`). */
 export function toFinishReason(reason: unknown): FinishReason {

@@ -19,6 +19,7 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }))
 const dependencies: Record<string, string> = {
   '@tinyllm/openai': packageDir,
   '@tinyllm/core': join(packageDir, 'node_modules/@tinyllm/core'),
+  '@tinyllm/llm': join(packageDir, 'node_modules/@tinyllm/llm'),
   openai: join(packageDir, 'node_modules/openai'),
   zod: join(packageDir, 'node_modules/zod'),
   '@types/node': join(repositoryRoot, 'node_modules/@types/node'),

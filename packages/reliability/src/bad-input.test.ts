@@ -1,22 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type ChatResult,
-  Function,
-  type LifecycleEvent,
-  PromptTemplate,
-  parseToolArguments,
-  type RunContext,
-  renderTemplate,
-  TinyLLMError,
-  UserMessageTemplate,
-} from '@tinyllm/core'
-import { createCassette, startLoopbackServer } from '@tinyllm/core/testing'
+import { Function, type LifecycleEvent, type RunContext, TinyLLMError } from '@tinyllm/core'
 import { Decision, Parallel } from '@tinyllm/flow'
+import { type ChatResult, PromptTemplate, parseToolArguments, renderTemplate, UserMessageTemplate } from '@tinyllm/llm'
 import { createConsoleLogger, createMemoryLogger } from '@tinyllm/logger'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, type ScriptedReply, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { createCassette, startLoopbackServer } from '@tinyllm/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { prototypeChanges, prototypeSnapshot } from './__fixtures__/prototypes.js'

@@ -1,4 +1,4 @@
-import { RateLimiter, type RateLimitPermit } from '@tinyllm/core'
+import { RateLimiter, type RateLimitPermit } from '@tinyllm/llm'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

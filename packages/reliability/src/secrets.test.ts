@@ -11,7 +11,6 @@ import {
   type RunRecord,
   TinyLLMError,
 } from '@tinyllm/core'
-import { createCassette, startLoopbackServer } from '@tinyllm/core/testing'
 import { Chain, Decision } from '@tinyllm/flow'
 import {
   createConsoleLogger,
@@ -23,6 +22,7 @@ import {
 } from '@tinyllm/logger'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { createCassette, startLoopbackServer } from '@tinyllm/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { faultVariants } from './__fixtures__/fault-mix.js'

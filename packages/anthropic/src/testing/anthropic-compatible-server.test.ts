@@ -1,5 +1,5 @@
-import type { ParsedSseEvent } from '@tinyllm/core/testing'
-import { parseSseEvents } from '@tinyllm/core/testing'
+import type { ParsedSseEvent } from '@tinyllm/testing'
+import { parseSseEvents } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './anthropic-compatible-server.js'
 import { startAnthropicCompatibleServer } from './anthropic-compatible-server.js'

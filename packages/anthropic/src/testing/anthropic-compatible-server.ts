@@ -5,8 +5,8 @@ import type {
   LoopbackServerOptions,
   RouteContext,
   RouteHandler,
-} from '@tinyllm/core/testing'
-import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/core/testing'
+} from '@tinyllm/testing'
+import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { resolveMessage } from './resolved-message.js'

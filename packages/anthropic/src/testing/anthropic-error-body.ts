@@ -1,4 +1,4 @@
-import type { LoopbackErrorDetails } from '@tinyllm/core/testing'
+import type { LoopbackErrorDetails } from '@tinyllm/testing'
 
 /** The body Anthropic answers errors with. */
 export interface AnthropicErrorBody {

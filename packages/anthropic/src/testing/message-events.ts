@@ -1,6 +1,6 @@
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import type { SseEvent } from '@tinyllm/core/testing'
-import { sseEvent } from '@tinyllm/core/testing'
+import type { SseEvent } from '@tinyllm/testing'
+import { sseEvent } from '@tinyllm/testing'
 import type { ResolvedMessage } from './resolved-message.js'
 
 /** How a message is cut into stream events. */

@@ -1,10 +1,11 @@
 // The smallest provider that passes the conformance suite: a chat model over `fetch` that speaks a tiny JSON protocol,
 // and its loopback server built on @tinyllm/core/testing. The suite's own tests run against it, and it supports n > 1,
 // so the suite's "multiple choices" branch is exercised too. Not published.
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart, FinishReason } from '@tinyllm/core'
+
 import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
-import type { LoopbackResponse, LoopbackServer } from '@tinyllm/core/testing'
-import { parseSseEvents, startLoopbackServer } from '@tinyllm/core/testing'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart, FinishReason } from '@tinyllm/llm'
+import type { LoopbackResponse, LoopbackServer } from '@tinyllm/testing'
+import { parseSseEvents, startLoopbackServer } from '@tinyllm/testing'
 import type { ChatModelConformanceAdapter } from '../chat-model-conformance.js'
 import { replyTurnAt, stallFaults } from '../loopback-script.js'
 import type { ScriptedTurn } from '../scripted-turn.js'

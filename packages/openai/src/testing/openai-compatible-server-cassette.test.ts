@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createCassette } from '@tinyllm/core/testing'
+import { createCassette } from '@tinyllm/testing'
 import OpenAI, { NotFoundError } from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

@@ -4,8 +4,8 @@ import type {
   LoopbackServerOptions,
   RouteContext,
   RouteHandler,
-} from '@tinyllm/core/testing'
-import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/core/testing'
+} from '@tinyllm/testing'
+import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'

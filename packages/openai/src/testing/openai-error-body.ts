@@ -1,4 +1,4 @@
-import type { LoopbackErrorDetails } from '@tinyllm/core/testing'
+import type { LoopbackErrorDetails } from '@tinyllm/testing'
 
 /** The body OpenAI answers errors with. */
 export interface OpenAIErrorBody {

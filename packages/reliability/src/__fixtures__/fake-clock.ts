@@ -1,4 +1,4 @@
-import type { RateLimiterClock } from '@tinyllm/core'
+import type { RateLimiterClock } from '@tinyllm/llm'
 
 interface FakeTimer {
   readonly at: number

@@ -1,4 +1,4 @@
-import type { Fault, FaultSchedule, LoopbackRequest } from '@tinyllm/core/testing'
+import type { Fault, FaultSchedule, LoopbackRequest } from '@tinyllm/testing'
 import { seededRandom } from './seeded-random.js'
 
 /** One kind of failure the suite injects, named as the issue lists it. */

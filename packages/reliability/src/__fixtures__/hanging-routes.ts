@@ -1,4 +1,4 @@
-import type { RouteContext, RouteHandler } from '@tinyllm/core/testing'
+import type { RouteContext, RouteHandler } from '@tinyllm/testing'
 
 /** Resolves when the request's exchange ends: the client went away, or the server closed. */
 function whenClosed(signal: AbortSignal): Promise<void> {

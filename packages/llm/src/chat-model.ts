@@ -1,0 +1,150 @@
+import type { Usage } from '@tinyllm/core'
+
+/** A system instruction. */
+export interface SystemMessage {
+  readonly role: 'system'
+  readonly content: string
+}
+
+/** A message from the user. */
+export interface UserMessage {
+  readonly role: 'user'
+  readonly content: string
+}
+
+/** A tool call the model asked for. `arguments` is the raw JSON text the model produced. */
+export interface ToolCall {
+  readonly id: string
+  readonly name: string
+  readonly arguments: string
+}
+
+/** A message from the model: text, tool calls, or both. */
+export interface AssistantMessage {
+  readonly role: 'assistant'
+  readonly content: string | null
+  readonly toolCalls?: ReadonlyArray<ToolCall>
+}
+
+/** The result of a tool call, sent back to the model. */
+export interface ToolMessage {
+  readonly role: 'tool'
+  readonly toolCallId: string
+  readonly content: string
+}
+
+/** One message of a conversation. */
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+/** A tool the model may call; `parameters` is a JSON Schema object. */
+export interface ToolDefinition {
+  readonly name: string
+  readonly description?: string
+  readonly parameters: Readonly<Record<string, unknown>>
+  readonly strict?: boolean
+}
+
+/** Which tool, if any, the model must call. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { readonly name: string }
+
+/** The shape of the model's answer. */
+export type ResponseFormat =
+  | { readonly type: 'text' }
+  | { readonly type: 'json_object' }
+  | {
+      readonly type: 'json_schema'
+      readonly name: string
+      readonly schema: Readonly<Record<string, unknown>>
+      readonly description?: string
+      readonly strict?: boolean
+    }
+
+/** Settings of one call. Every setting a provider accepts must reach its wire; one it cannot honour is an error. */
+export interface ChatSettings {
+  readonly model?: string
+  readonly temperature?: number
+  readonly topP?: number
+  readonly maxTokens?: number
+  /** Number of choices to generate. */
+  readonly n?: number
+  readonly stop?: ReadonlyArray<string>
+  readonly seed?: number
+  readonly presencePenalty?: number
+  readonly frequencyPenalty?: number
+  readonly responseFormat?: ResponseFormat
+  readonly tools?: ReadonlyArray<ToolDefinition>
+  readonly toolChoice?: ToolChoice
+  /** An end-user identifier, passed to the provider for abuse monitoring. */
+  readonly user?: string
+  /** Provider-specific extras, keyed by provider name, passed through unchanged. */
+  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+}
+
+/** One call: the conversation and its settings. */
+export interface ChatRequest extends ChatSettings {
+  readonly messages: ReadonlyArray<ChatMessage>
+}
+
+/** Why the model stopped. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other'
+
+/** One generated choice. */
+export interface ChatChoice {
+  readonly index: number
+  readonly message: AssistantMessage
+  readonly finishReason: FinishReason
+}
+
+/** What a call returned. */
+export interface ChatResult {
+  readonly choices: ReadonlyArray<ChatChoice>
+  readonly usage: Usage
+  /** The model that answered (may be more specific than the one requested). */
+  readonly model: string
+  readonly requestId?: string
+  /** The provider's raw response body, for debugging. */
+  readonly raw?: unknown
+}
+
+/** A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result. */
+export type ChatStreamPart =
+  | { readonly type: 'text-delta'; readonly choiceIndex: number; readonly text: string }
+  | {
+      readonly type: 'tool-call-delta'
+      readonly choiceIndex: number
+      readonly toolCallIndex: number
+      readonly id?: string
+      readonly name?: string
+      readonly argumentsDelta: string
+    }
+  | { readonly type: 'finish'; readonly result: ChatResult }
+
+/** Per-call options the framework passes to a model. */
+export interface ChatCallOptions {
+  readonly signal?: AbortSignal
+  /** For streams: fail with a TimeoutError when no chunk arrives for this long, in ms. */
+  readonly idleTimeoutMs?: number
+}
+
+/**
+ * The provider-neutral chat-model specification, version 1. Provider packages implement it; LLM-calling Functions
+ * depend only on it. `doGenerate` and `doStream` are called by the framework, not by users.
+ *
+ * Errors must be tinyllm errors: `ProviderCallError` (status, retryable, requestId, providerErrorType, with the
+ * provider's error as `cause`), `RateLimitError` for 429 (with `retryAfterMs`), `AbortError`, `TimeoutError`.
+ * Implementations must not retry on their own: retries belong to the calling Function.
+ */
+export interface ChatModel {
+  readonly specificationVersion: 'v1'
+  /** Provider name, e.g. `openai`. */
+  readonly provider: string
+  /** The default model id. */
+  readonly modelId: string
+  doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult>
+  doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart>
+}
+
+/** The text of the first choice, or '' when the model returned only tool calls. */
+export function resultText(result: ChatResult): string {
+  return result.choices[0]?.message.content ?? ''
+}

@@ -1,0 +1,45 @@
+export * from './chat-model.js'
+export { chatSettingKeys, splitChatSettings } from './chat-settings.js'
+export {
+  type JsonSchema,
+  type StandardJsonSchemaConverter,
+  type ToJsonSchemaOptions,
+  toJsonSchema,
+} from './json-schema.js'
+export {
+  isRetryableLLMError,
+  LLMCall,
+  type LLMCallInput,
+  type LLMCallOptions,
+  type LLMCallOutput,
+  type LLMCallOutputMode,
+  llmRetryDefaults,
+  type StructuredChatResult,
+  type StructuredOutputOptions,
+} from './llm-call.js'
+export type { LLMStream, LLMStreamDelta } from './llm-stream.js'
+export {
+  costOf,
+  defaultPrices,
+  defaultPricesDate,
+  definePrices,
+  findPrice,
+  type ModelPrice,
+  type PriceTable,
+} from './prices.js'
+export * from './prompts/index.js'
+export { readEnvironment, resolveApiKey } from './provider/api-key.js'
+export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './provider/provider-stream.js'
+export { redactErrorInPlace } from './provider/redact-error.js'
+export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
+export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
+export {
+  RateLimiter,
+  type RateLimiterClock,
+  type RateLimiterOptions,
+  type RateLimiterStatus,
+  type RateLimitPermit,
+  type RateLimitRequest,
+} from './rate-limiter.js'
+export { estimateInputTokens } from './token-estimate.js'
+export { assertKnownTools, parseToolArguments, ToolCallError, type ToolCallErrorReason } from './tool-calls.js'

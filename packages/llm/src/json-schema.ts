@@ -1,0 +1,73 @@
+import { ConfigurationError, type StandardSchemaV1 } from '@tinyllm/core'
+
+/** A JSON Schema document, as sent to providers in response formats and tool definitions. */
+export type JsonSchema = Readonly<Record<string, unknown>>
+
+/**
+ * The part of the Standard JSON Schema interface (https://standardschema.dev, `~standard.jsonSchema`) that tinyllm
+ * uses. zod ≥ 4.2 implements it, as do other schema libraries; core reads it without depending on any of them.
+ */
+export interface StandardJsonSchemaConverter {
+  readonly input: (options: { readonly target: string }) => Record<string, unknown>
+  readonly output: (options: { readonly target: string }) => Record<string, unknown>
+}
+
+/** Options of {@link toJsonSchema}. */
+export interface ToJsonSchemaOptions {
+  /** Used as is instead of asking the schema, for libraries without Standard JSON Schema. */
+  readonly jsonSchema?: JsonSchema
+  /** JSON Schema dialect asked of the schema library. Default `draft-2020-12`. */
+  readonly target?: 'draft-2020-12' | 'draft-07'
+  /** Names the option in the error when no JSON Schema can be had. Default `jsonSchema`. */
+  readonly option?: string
+  readonly functionName?: string
+}
+
+/**
+ * The JSON Schema of what a Standard Schema accepts (its input side: what the model must produce before the schema
+ * parses it), from the schema's `~standard.jsonSchema` converter, or `options.jsonSchema` when given. The top-level
+ * `$schema` marker is left out, as providers do not want it. Throws {@link ConfigurationError} when neither is
+ * available or the library cannot convert the schema (e.g. a transform).
+ *
+ * @example
+ * const parameters = toJsonSchema(z.object({ city: z.string() }))
+ * const tools = [{ name: 'weather', description: 'Current weather', parameters }]
+ */
+export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJsonSchemaOptions = {}): JsonSchema {
+  const option = options.option ?? 'jsonSchema'
+  const where = options.functionName === undefined ? {} : { functionName: options.functionName }
+  if (options.jsonSchema !== undefined) {
+    if (typeof options.jsonSchema !== 'object' || options.jsonSchema === null || Array.isArray(options.jsonSchema)) {
+      throw new ConfigurationError({ option, message: 'must be a JSON Schema object', ...where })
+    }
+    return withoutDialect(options.jsonSchema)
+  }
+  const converter = (schema?.['~standard'] as { jsonSchema?: Partial<StandardJsonSchemaConverter> } | undefined)
+    ?.jsonSchema
+  if (typeof converter?.input !== 'function') {
+    throw new ConfigurationError({
+      option,
+      message:
+        'the schema does not expose Standard JSON Schema (`~standard.jsonSchema`, e.g. zod ≥ 4.2); pass its JSON Schema explicitly, e.g. `jsonSchema: z.toJSONSchema(schema)`',
+      ...where,
+    })
+  }
+  let document: Record<string, unknown>
+  try {
+    document = converter.input({ target: options.target ?? 'draft-2020-12' })
+  } catch (cause) {
+    throw new ConfigurationError({
+      option,
+      message: `the schema library could not convert the schema to JSON Schema (${cause instanceof Error ? cause.message : String(cause)}); pass it explicitly as \`jsonSchema\``,
+      cause,
+      ...where,
+    })
+  }
+  return withoutDialect(document)
+}
+
+function withoutDialect(document: JsonSchema): JsonSchema {
+  if (!Object.hasOwn(document, '$schema')) return document
+  const { $schema: _dialect, ...rest } = document
+  return rest
+}

@@ -1,0 +1,602 @@
+import { getEventListeners } from 'node:events'
+import {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  defineFunction,
+  FunctionError,
+  formatRunTree,
+  type LifecycleEvent,
+  ProviderCallError,
+  RateLimitError,
+  TimeoutError,
+  ValidationError,
+} from '@tinyllm/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { z } from 'zod'
+import type { ChatModel, ChatResult, ChatStreamPart } from './chat-model.js'
+import { LLMCall, type LLMCallInput } from './llm-call.js'
+import type { LLMStreamDelta } from './llm-stream.js'
+import { SystemMessageTemplate, UserMessageTemplate } from './prompts/message-template.js'
+import { PromptTemplate } from './prompts/prompt-template.js'
+import { RateLimiter } from './rate-limiter.js'
+import { ScriptedChatModel } from './testing/scripted-chat-model.js'
+import { ToolCallError } from './tool-calls.js'
+
+const ask = (content: string): LLMCallInput => ({ messages: [{ role: 'user', content }] })
+const rateLimited = (retryAfterMs?: number) =>
+  new RateLimitError({
+    provider: 'scripted',
+    status: 429,
+    message: 'rate limited',
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  })
+const fastRetry = { initialDelayMs: 1, maxDelayMs: 1 }
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('LLMCall basics', () => {
+  it('hands the model a signal only when the run can be cancelled', async () => {
+    const seen: Array<AbortSignal | undefined> = []
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'recording',
+      modelId: 'recording-model',
+      doGenerate: async (_request, options) => {
+        seen.push(options?.signal)
+        return {
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' }],
+          usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+          model: 'recording-model',
+        }
+      },
+      doStream: () => {
+        throw new Error('not used')
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model })
+    await chat.invoke(ask('no signal, no timeout'))
+    const controller = new AbortController()
+    await chat.invoke(ask('cancellable'), { signal: controller.signal })
+    expect(seen[0]).toBeUndefined()
+    expect(seen[1]).toBe(controller.signal)
+  })
+
+  it('runs the seed pipeline: template → LLMCall, returning the first choice text', async () => {
+    const model = new ScriptedChatModel({ responses: ['good'] })
+    const template = new PromptTemplate({
+      name: 'Loan Classifier Template',
+      sections: [
+        new SystemMessageTemplate({ name: 'Role', content: 'Answer with one of these 2 words: [good, bad]' }),
+        new UserMessageTemplate({ name: 'application' }),
+      ],
+    })
+    const chat = new LLMCall({ name: 'openai_chat', model, settings: { model: 'gpt-4o-mini', temperature: 0, n: 1 } })
+    const messages = await template.invoke({ message: 'A stable income…' })
+    const answer: string = await chat.invoke(messages)
+    expect(answer).toBe('good')
+    expect(chat.kind).toBe('llm-call')
+    expect(model.calls[0]).toEqual({
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      n: 1,
+      messages: [
+        { role: 'system', content: 'Answer with one of these 2 words: [good, bad]' },
+        { role: 'user', content: 'A stable income…' },
+      ],
+    })
+  })
+
+  it('lets the input override the defaults, per call, and ignores unknown or undefined keys', async () => {
+    const model = new ScriptedChatModel({ responses: ['a'] })
+    const chat = new LLMCall({ name: 'chat', model, settings: { temperature: 0, maxTokens: 10 } })
+    await chat.invoke({
+      ...ask('x'),
+      temperature: 0.7,
+      seed: 3,
+      maxTokens: undefined,
+      extra: 1,
+    } as unknown as LLMCallInput)
+    expect(model.calls[0]).toEqual({ temperature: 0.7, maxTokens: 10, seed: 3, messages: ask('x').messages })
+  })
+
+  it("returns every choice with output: 'texts' and the full result with output: 'result'", async () => {
+    const model = new ScriptedChatModel({ responses: [{ content: 'a', choices: ['b', 'c'] }, 'only'] })
+    const texts = new LLMCall({ name: 'texts', model, output: 'texts', settings: { n: 3 } })
+    const all: string[] = await texts.invoke(ask('x'))
+    expect(all).toEqual(['a', 'b', 'c'])
+    const full = new LLMCall({ name: 'full', model, output: 'result' })
+    const result: ChatResult = await full.invoke(ask('x'))
+    expect(result.choices[0]?.message.content).toBe('only')
+    expect(result.usage.totalTokens).toBeGreaterThan(0)
+  })
+
+  it('fails in input_validation on a malformed input, before any call', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({ messages: [{ role: 'robot', content: 'x' }] } as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    await expect(chat.invoke({ messages: [] })).rejects.toThrow(/at least one message/)
+    await expect(chat.invoke({} as never)).rejects.toSatisfy(ValidationError.isInstance)
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('refuses NaN, Infinity and BigInt settings, which JSON would send as null or not at all', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const bad = { temperature: Number.NaN, maxTokens: Number.POSITIVE_INFINITY, n: 2n, seed: '7' }
+    const record = await chat.trace({ ...ask('x'), ...bad } as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['temperature'], message: 'expected a finite number, got NaN' },
+      { path: ['maxTokens'], message: 'expected a finite number, got Infinity' },
+      { path: ['n'], message: 'expected a finite number, got 2n' },
+      { path: ['seed'], message: 'expected a finite number, got "7"' },
+    ])
+    expect(model.calls).toHaveLength(0)
+    expect(() => new LLMCall({ name: 'x', model, settings: { topP: Number.NaN } })).toThrow(
+      'x: invalid option settings.topP: expected a finite number, got NaN',
+    )
+  })
+
+  it('checks its options at construction', () => {
+    const model = new ScriptedChatModel()
+    expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(ConfigurationError)
+    expect(() => new LLMCall({ name: 'x', model, output: 'json' as never })).toThrow(/output/)
+    expect(() => new LLMCall({ name: 'x', model, idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs/)
+    expect(() => new LLMCall({ name: 'x', model, retry: { attempts: 0 } })).toThrow(/retry.attempts/)
+  })
+})
+
+describe('LLMCall usage, cost and budget', () => {
+  const priced = { content: 'x', usage: { inputTokens: 1_000, outputTokens: 200 } }
+
+  it('sums usage and cost over a run tree and annotates each call', async () => {
+    const model = new ScriptedChatModel({ responses: [priced, priced] })
+    const first = new LLMCall({ name: 'first', model, settings: { model: 'gpt-4o-2024-08-06' } })
+    const second = new LLMCall({ name: 'second', model, settings: { model: 'gpt-4o-mini' } })
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => [
+        await context.invoke(first, ask('a')),
+        await context.invoke(second, ask('b')),
+      ],
+    })
+    const record = await pipeline.trace(undefined)
+    expect(record.status).toBe('complete')
+    const firstCost = (1_000 * 2.5 + 200 * 10) / 1e6
+    const secondCost = (1_000 * 0.15 + 200 * 0.6) / 1e6
+    expect(record.usage).toMatchObject({ calls: 2, inputTokens: 2_000, outputTokens: 400, totalTokens: 2_400 })
+    expect(record.usage?.costUsd).toBeCloseTo(firstCost + secondCost, 12)
+    expect(record.usage?.unpricedCalls).toBe(0)
+    const [firstRecord, secondRecord] = record.children
+    expect(firstRecord?.kind).toBe('llm-call')
+    expect(firstRecord?.usage?.costUsd).toBeCloseTo(firstCost, 12)
+    expect(firstRecord?.annotations).toEqual({ model: 'gpt-4o-2024-08-06', requestId: 'scripted_1' })
+    expect(firstRecord?.usage).toMatchObject({ inputTokens: 1_000, outputTokens: 200, totalTokens: 1_200 })
+    expect(secondRecord?.usage?.costUsd).toBeCloseTo(secondCost, 12)
+  })
+
+  it('reports the cost of an unknown model as unknown, not zero', async () => {
+    const model = new ScriptedChatModel({ responses: [priced], modelId: 'my-local-llama' })
+    const record = await new LLMCall({ name: 'local', model }).trace(ask('x'))
+    expect(record.usage).toMatchObject({ calls: 1, totalTokens: 1_200, costUsd: 0, unpricedCalls: 1 })
+    expect(formatRunTree(record)).toMatch(/tokens=1200 cost=unknown$/m)
+  })
+
+  it('stops a call that would exceed the token budget before it is sent', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 500 } })
+    const error = await chat.invoke(ask('hello'), { budget: { maxTokens: 100 } }).catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
+    expect((error as BudgetExceededError).limit).toBe('tokens')
+    expect((error as Error).message).toMatch(/not sent/)
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('stops the call that would exceed the cost budget of its run tree, and is not retried', async () => {
+    const model = new ScriptedChatModel({ responses: [priced, priced] })
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o', maxTokens: 200 } })
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => {
+        await context.invoke(chat, ask('hi'))
+        await context.invoke(chat, ask('hi'))
+      },
+    })
+    const record = await pipeline.trace(undefined, { budget: { maxCostUsd: 0.005 } })
+    expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+    expect((record.error as BudgetExceededError).limit).toBe('cost')
+    expect(model.calls).toHaveLength(1)
+    expect(record.children[1]?.attempts).toBe(1)
+    expect(record.usage?.calls).toBe(1)
+  })
+
+  it('counts the budget held by calls in flight, so concurrent calls of one tree cannot overshoot together', async () => {
+    const model = new ScriptedChatModel({ responses: ['a', 'b', 'c'], latencyMs: 5 })
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 100 } })
+    const fanOut = defineFunction({
+      name: 'fan-out',
+      run: (_input: unknown, context) => Promise.allSettled([1, 2, 3].map(() => context.invoke(chat, ask('hello')))),
+    })
+    // Each call needs ~100 output tokens plus its input: two fit in 250 tokens, a third does not.
+    const settled = await fanOut.invoke(undefined, { budget: { maxTokens: 250 } })
+    const refused = settled.filter((outcome) => outcome.status === 'rejected')
+    expect(refused).toHaveLength(1)
+    expect(BudgetExceededError.isInstance((refused[0] as PromiseRejectedResult).reason)).toBe(true)
+    expect(model.calls).toHaveLength(2)
+  })
+})
+
+describe('LLMCall retries', () => {
+  it('retries a 429 after its retry-after, and the model sees exactly one call per attempt', async () => {
+    vi.useFakeTimers()
+    const model = new ScriptedChatModel({ responses: [rateLimited(3_000), rateLimited(3_000), 'ok'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const pending = chat.trace(ask('x'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(model.calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(2_999)
+    expect(model.calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(model.calls).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(3_000)
+    const record = await pending
+    expect(record.status).toBe('complete')
+    expect(record.output).toBe('ok')
+    expect(record.attempts).toBe(3)
+    expect(model.calls).toHaveLength(3)
+    expect(record.states.filter((entry) => entry.state === 'retrying')).toHaveLength(2)
+  })
+
+  it('gives up after the default 3 attempts: attempts never multiply', async () => {
+    const model = new ScriptedChatModel({ responses: [rateLimited(1), rateLimited(1), rateLimited(1), 'too late'] })
+    const error = await new LLMCall({ name: 'chat', model }).invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(RateLimitError.isInstance(error)).toBe(true)
+    expect(model.calls).toHaveLength(3)
+  })
+
+  it('retries 5xx and connection failures, not 4xx nor errors that are not tinyllm errors', async () => {
+    const serverError = new ProviderCallError({ provider: 'p', status: 503, message: 'down', retryable: true })
+    const retried = new ScriptedChatModel({ responses: [serverError, 'ok'] })
+    expect(await new LLMCall({ name: 'chat', model: retried, retry: fastRetry }).invoke(ask('x'))).toBe('ok')
+    expect(retried.calls).toHaveLength(2)
+
+    for (const status of [400, 401, 403, 404, 422]) {
+      const refused = new ProviderCallError({ provider: 'p', status, message: `status ${status}`, retryable: false })
+      const model = new ScriptedChatModel({ responses: [refused, 'never'] })
+      const error = await new LLMCall({ name: 'chat', model }).invoke(ask('x')).catch((caught: unknown) => caught)
+      expect((error as ProviderCallError).status).toBe(status)
+      expect(model.calls).toHaveLength(1)
+    }
+
+    const buggy = new ScriptedChatModel({ responses: [new TypeError('undefined is not a function'), 'never'] })
+    const error = await new LLMCall({ name: 'chat', model: buggy }).invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect(buggy.calls).toHaveLength(1)
+  })
+
+  it('times out an attempt that takes too long, and retries it', async () => {
+    const model = new ScriptedChatModel({ responses: ['slow', 'slow'], latencyMs: 1_000 })
+    const chat = new LLMCall({ name: 'chat', model, attemptTimeoutMs: 5, retry: { attempts: 2, ...fastRetry } })
+    const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect((error as TimeoutError).kind).toBe('attempt')
+    expect(model.calls).toHaveLength(2)
+  })
+
+  it('does not count waiting for the rate limiter against the attempt timeout', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    limiter.coolDown(30)
+    const model = new ScriptedChatModel({ responses: ['ok'] })
+    const chat = new LLMCall({
+      name: 'chat',
+      model,
+      rateLimiter: limiter,
+      attemptTimeoutMs: 10,
+      retry: { attempts: 1 },
+    })
+    expect(await chat.invoke(ask('x'))).toBe('ok')
+  })
+})
+
+describe('LLMCall with a rate limiter', () => {
+  it('acquires before each attempt and settles with the real token usage', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    const model = new ScriptedChatModel({ responses: [{ content: 'x', usage: { inputTokens: 30, outputTokens: 12 } }] })
+    await new LLMCall({ name: 'chat', model, rateLimiter: limiter }).invoke(ask('x'))
+    expect(limiter.status()).toMatchObject({ requests: 1, tokens: 42 })
+  })
+
+  it('starts the shared cool-down on a 429 with retry-after, and gives back tokens of refused calls', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    const coolDown = vi.spyOn(limiter, 'coolDown')
+    const model = new ScriptedChatModel({
+      responses: [rateLimited(20), { content: 'ok', usage: { inputTokens: 7, outputTokens: 3 } }],
+    })
+    expect(await new LLMCall({ name: 'chat', model, rateLimiter: limiter }).invoke(ask('x'))).toBe('ok')
+    expect(coolDown).toHaveBeenCalledWith(20)
+    expect(model.calls).toHaveLength(2)
+    // The refused attempt counts as a request but not as tokens; the second one is settled with its usage.
+    expect(limiter.status()).toMatchObject({ requests: 2, tokens: 10 })
+  })
+
+  it('fails at once, without retrying, when a call can never fit in the token limit', async () => {
+    const limiter = new RateLimiter({ tokensPerMinute: 100 })
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, settings: { maxTokens: 1_000 } })
+    const record = await chat.trace(ask('x'))
+    expect(RateLimitError.isInstance(record.error)).toBe(true)
+    expect(record.attempts).toBe(1)
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('leaves no abort listener on a signal shared by many concurrent calls', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100_000 })
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', latencyMs: 1 })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, attemptTimeoutMs: 1_000 })
+    const controller = new AbortController()
+    const outputs = await Promise.all(
+      Array.from({ length: 500 }, () => chat.invoke(ask('x'), { signal: controller.signal })),
+    )
+    expect(outputs).toHaveLength(500)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('rejects promptly with an AbortError when aborted while queued or in flight', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', latencyMs: 10_000 })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter })
+    const controller = new AbortController()
+    const inFlight = chat.invoke(ask('x'), { signal: controller.signal })
+    const queued = chat.invoke(ask('y'), { signal: controller.signal })
+    await vi.waitFor(() => expect(limiter.status().waiting).toBe(1))
+    controller.abort()
+    await expect(inFlight).rejects.toSatisfy(AbortError.isInstance)
+    await expect(queued).rejects.toSatisfy(AbortError.isInstance)
+    expect(limiter.status().waiting).toBe(0)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('LLMCall structured output', () => {
+  const Verdict = z.object({ verdict: z.enum(['good', 'bad']), confidence: z.number().min(0).max(1) })
+  const structuredOutput = { name: 'verdict', schema: Verdict, description: 'The loan verdict' }
+
+  it('sends a JSON-schema response format and returns the parsed, validated value', async () => {
+    const model = new ScriptedChatModel({ responses: ['{"verdict":"good","confidence":0.9}'] })
+    const chat = new LLMCall({ name: 'verdict', model, structuredOutput })
+    const value: { verdict: 'good' | 'bad'; confidence: number } = await chat.invoke(ask('x'))
+    expect(value).toEqual({ verdict: 'good', confidence: 0.9 })
+    const format = model.calls[0]?.responseFormat
+    expect(format).toMatchObject({ type: 'json_schema', name: 'verdict', description: 'The loan verdict' })
+    expect(format?.type === 'json_schema' && format.schema).toMatchObject({
+      type: 'object',
+      properties: { verdict: { enum: ['good', 'bad'] } },
+      required: ['verdict', 'confidence'],
+    })
+    expect(format?.type === 'json_schema' && '$schema' in format.schema).toBe(false)
+  })
+
+  it('turns a schema violation into a ValidationError with the path of each issue', async () => {
+    const model = new ScriptedChatModel({ responses: ['{"verdict":"maybe","confidence":2}', 'never'] })
+    const record = await new LLMCall({ name: 'verdict', model, structuredOutput }).trace(ask('x'))
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    const error = record.error as ValidationError
+    expect(error.state).toBe('running')
+    expect(error.issues.map((issue) => issue.path)).toEqual([['verdict'], ['confidence']])
+    expect(record.attempts).toBe(1)
+    expect(record.usage?.calls).toBe(1)
+  })
+
+  it('turns an answer that is not JSON into a ValidationError, pointing at maxTokens when cut off', async () => {
+    const model = new ScriptedChatModel({
+      responses: ['Sure! Here it is: {verdict: good}', { content: '{"verdict":"go', finishReason: 'length' }],
+    })
+    const chat = new LLMCall({ name: 'verdict', model, structuredOutput })
+    await expect(chat.invoke(ask('x'))).rejects.toThrow(/not valid JSON/)
+    const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/raise maxTokens/)
+  })
+
+  it('accepts JSON wrapped in a code fence, and parses every choice with texts / result', async () => {
+    const fenced = '```json\n{"verdict":"bad","confidence":0.1}\n```'
+    const model = new ScriptedChatModel({
+      responses: [fenced, { content: '{"verdict":"good","confidence":1}', choices: [fenced] }],
+    })
+    expect(await new LLMCall({ name: 'one', model, structuredOutput }).invoke(ask('x'))).toEqual({
+      verdict: 'bad',
+      confidence: 0.1,
+    })
+    const both = new LLMCall({ name: 'both', model, structuredOutput, output: 'result', settings: { n: 2 } })
+    const result = await both.invoke(ask('x'))
+    expect(result.values).toEqual([
+      { verdict: 'good', confidence: 1 },
+      { verdict: 'bad', confidence: 0.1 },
+    ])
+  })
+
+  it('takes an explicit JSON Schema for libraries without Standard JSON Schema, and says so when missing', async () => {
+    const plain = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'hand-written',
+        validate: (value: unknown) =>
+          typeof value === 'object' && value !== null && 'ok' in value
+            ? { value: value as { ok: boolean } }
+            : { issues: [{ message: 'expected { ok }' }] },
+      },
+    }
+    expect(
+      () => new LLMCall({ name: 'x', model: new ScriptedChatModel(), structuredOutput: { name: 'x', schema: plain } }),
+    ).toThrow(/Standard JSON Schema/)
+    const model = new ScriptedChatModel({ responses: ['{"ok":true}'] })
+    const jsonSchema = { type: 'object', properties: { ok: { type: 'boolean' } } }
+    const chat = new LLMCall({ name: 'x', model, structuredOutput: { name: 'x', schema: plain, jsonSchema } })
+    expect(await chat.invoke(ask('x'))).toEqual({ ok: true })
+    expect(model.calls[0]?.responseFormat).toEqual({ type: 'json_schema', name: 'x', schema: jsonSchema })
+  })
+})
+
+describe('LLMCall tool calls', () => {
+  const tools = [{ name: 'lookup', parameters: { type: 'object', properties: { id: { type: 'number' } } } }]
+
+  it('returns tool calls in the result', async () => {
+    const model = new ScriptedChatModel({
+      responses: [{ content: null, toolCalls: [{ name: 'lookup', arguments: '{"id":1}' }] }],
+    })
+    const chat = new LLMCall({ name: 'agent', model, output: 'result', settings: { tools } })
+    const result = await chat.invoke(ask('x'))
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: 'lookup', arguments: '{"id":1}' }])
+    expect(result.choices[0]?.finishReason).toBe('tool_calls')
+  })
+
+  it('fails with a ToolCallError when the model calls a tool it was not offered', async () => {
+    const model = new ScriptedChatModel({
+      responses: [{ content: null, toolCalls: [{ name: 'delete_everything', arguments: '{}' }] }],
+    })
+    const error = await new LLMCall({ name: 'agent', model, output: 'result', settings: { tools } })
+      .invoke(ask('x'))
+      .catch((caught: unknown) => caught)
+    expect(ToolCallError.isInstance(error)).toBe(true)
+    expect((error as ToolCallError).reason).toBe('unknown-tool')
+    expect((error as ToolCallError).availableTools).toEqual(['lookup'])
+    expect(model.calls).toHaveLength(1)
+  })
+})
+
+/** A model whose stream hands out `deltas` text deltas and then never produces anything again, ignoring its signal. */
+class StallingModel implements ChatModel {
+  readonly specificationVersion = 'v1' as const
+  readonly provider = 'stalling'
+  readonly modelId = 'stalling'
+  calls = 0
+  constructor(private readonly deltas: number) {}
+  async doGenerate(): Promise<ChatResult> {
+    throw new Error('streams only')
+  }
+  async *doStream(): AsyncIterable<ChatStreamPart> {
+    this.calls += 1
+    for (let index = 0; index < this.deltas; index++) yield { type: 'text-delta', choiceIndex: 0, text: 'x' }
+    await new Promise(() => {})
+  }
+}
+
+async function collect(stream: AsyncIterable<LLMStreamDelta>): Promise<{ deltas: LLMStreamDelta[]; error?: unknown }> {
+  const deltas: LLMStreamDelta[] = []
+  try {
+    for await (const delta of stream) deltas.push(delta)
+    return { deltas }
+  } catch (error) {
+    return { deltas, error }
+  }
+}
+
+describe('LLMCall streaming', () => {
+  const answer = 'The applicant has a stable income and a low debt ratio: good.'
+
+  it('assembles the same text as a non-streaming call, and completes its run when the stream ends', async () => {
+    const model = new ScriptedChatModel({ responses: [answer, answer] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const plain = await chat.invoke(ask('x'))
+    const events: LifecycleEvent[] = []
+    const stream = chat.stream(ask('x'), { onEvent: (event) => events.push(event) })
+    const { deltas, error } = await collect(stream)
+    expect(error).toBeUndefined()
+    expect(deltas.length).toBeGreaterThan(1)
+    expect(deltas.map((delta) => (delta.type === 'text-delta' ? delta.text : '')).join('')).toBe(plain)
+    expect(await stream.result).toBe(plain)
+    expect(events.at(-1)?.to).toBe('complete')
+  })
+
+  it('records usage and checks the budget like invoke', async () => {
+    const model = new ScriptedChatModel({ responses: [{ content: 'hi', usage: { inputTokens: 5, outputTokens: 1 } }] })
+    const chat = new LLMCall({ name: 'chat', model, output: 'result' })
+    const result = await chat.stream(ask('x')).result
+    expect(result.usage).toEqual({ inputTokens: 5, outputTokens: 1, totalTokens: 6 })
+    const stopped = chat.stream(ask('x'), { budget: { maxTokens: 10 } })
+    const { error } = await collect(stopped)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
+    await expect(stopped.result).rejects.toSatisfy(BudgetExceededError.isInstance)
+    expect(model.calls).toHaveLength(1)
+  })
+
+  it('fails with an idle TimeoutError when a stream stalls after output, without retrying', async () => {
+    const model = new StallingModel(2)
+    const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 20, retry: fastRetry })
+    const stream = chat.stream(ask('x'))
+    const { deltas, error } = await collect(stream)
+    expect(deltas).toHaveLength(2)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect((error as TimeoutError).kind).toBe('idle')
+    await expect(stream.result).rejects.toBe(error)
+    // Retrying would repeat text the reader has already seen.
+    expect(model.calls).toBe(1)
+  })
+
+  it('retries a stream that stalls before any output', async () => {
+    const model = new StallingModel(0)
+    const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 10, retry: fastRetry })
+    const error = await chat.stream(ask('x')).result.catch((caught: unknown) => caught)
+    expect((error as TimeoutError).kind).toBe('idle')
+    expect(model.calls).toBe(3)
+  })
+
+  it('fails a stream that ends without a finish part', async () => {
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'cut',
+      modelId: 'cut',
+      doGenerate: () => Promise.reject(new Error('streams only')),
+      async *doStream() {
+        yield { type: 'text-delta', choiceIndex: 0, text: 'half an ans' }
+      },
+    }
+    const error = await new LLMCall({ name: 'chat', model }).stream(ask('x')).result.catch((caught: unknown) => caught)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/without a finish part/)
+  })
+
+  it('cancels a stream through its signal', async () => {
+    const controller = new AbortController()
+    const chat = new LLMCall({ name: 'chat', model: new StallingModel(1) })
+    const stream = chat.stream(ask('x'), { signal: controller.signal })
+    const iterator = stream[Symbol.asyncIterator]()
+    expect((await iterator.next()).value).toEqual({ type: 'text-delta', choiceIndex: 0, text: 'x' })
+    controller.abort()
+    await expect(iterator.next()).rejects.toSatisfy(AbortError.isInstance)
+    await expect(stream.result).rejects.toSatisfy(AbortError.isInstance)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('keeps running to its result when the reader stops early', async () => {
+    const model = new ScriptedChatModel({ responses: [answer] })
+    const stream = new LLMCall({ name: 'chat', model }).stream(ask('x'))
+    for await (const _delta of stream) break
+    expect(await stream.result).toBe(answer)
+  })
+
+  it('streams tool-call deltas', async () => {
+    const model = new ScriptedChatModel({
+      responses: [{ content: null, toolCalls: [{ name: 'lookup', arguments: '{"id":1}' }] }],
+    })
+    const tools = [{ name: 'lookup', parameters: { type: 'object' } }]
+    const stream = new LLMCall({ name: 'agent', model, output: 'result', settings: { tools } }).stream(ask('x'))
+    const { deltas } = await collect(stream)
+    expect(deltas).toEqual([
+      {
+        type: 'tool-call-delta',
+        choiceIndex: 0,
+        toolCallIndex: 0,
+        id: 'call_1',
+        name: 'lookup',
+        argumentsDelta: '{"id":1}',
+      },
+    ])
+    expect((await stream.result).choices[0]?.message.toolCalls?.[0]?.name).toBe('lookup')
+  })
+})

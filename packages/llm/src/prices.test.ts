@@ -1,0 +1,47 @@
+import { ConfigurationError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { costOf, defaultPrices, definePrices, findPrice } from './prices.js'
+
+const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000 }
+
+describe('prices', () => {
+  it('prices a call from its usage, in USD per 1M tokens', () => {
+    expect(costOf('gpt-4o', usage)).toBe(12.5)
+    expect(costOf('gpt-4o-mini', { inputTokens: 1_000, outputTokens: 200 })).toBeCloseTo(0.00027, 12)
+    expect(costOf('claude-sonnet-4-5', usage)).toBe(18)
+  })
+
+  it('matches dated snapshot ids to their base entry, and prefers an exact entry', () => {
+    expect(findPrice('gpt-4o-2024-08-06')).toBe(defaultPrices['gpt-4o'])
+    expect(findPrice('gpt-4o-mini-2024-07-18')).toBe(defaultPrices['gpt-4o-mini'])
+    expect(findPrice('claude-sonnet-4-5-20250929')).toBe(defaultPrices['claude-sonnet-4-5'])
+    expect(findPrice('claude-3-5-haiku-latest')).toBe(defaultPrices['claude-3-5-haiku'])
+    expect(findPrice('gpt-4o-2024-05-13')).toEqual({ inputPerMillion: 5, outputPerMillion: 15 })
+  })
+
+  it('reports an unknown model as unknown, never as free', () => {
+    expect(costOf('my-local-llama', usage)).toBeUndefined()
+    expect(costOf('gpt-4o-turbo-preview', usage)).toBeUndefined()
+    expect(costOf('constructor', usage)).toBeUndefined()
+    expect(costOf('__proto__', usage)).toBeUndefined()
+    expect(costOf('toString', usage)).toBeUndefined()
+  })
+
+  it('merges user tables over the defaults, later tables winning', () => {
+    const prices = definePrices(defaultPrices, {
+      'my-finetune': { inputPerMillion: 3, outputPerMillion: 12 },
+      'gpt-4o': { inputPerMillion: 1, outputPerMillion: 1 },
+    })
+    expect(costOf('my-finetune', usage, prices)).toBe(15)
+    expect(costOf('gpt-4o', usage, prices)).toBe(2)
+    expect(costOf('gpt-4o-mini', usage, prices)).toBe(0.75)
+    expect(costOf('my-finetune', usage)).toBeUndefined()
+    expect(Object.isFrozen(prices)).toBe(true)
+  })
+
+  it('rejects prices that are not finite numbers ≥ 0', () => {
+    expect(() => definePrices({ x: { inputPerMillion: -1, outputPerMillion: 1 } })).toThrow(ConfigurationError)
+    expect(() => definePrices({ x: { inputPerMillion: 1 } as never })).toThrow(/outputPerMillion/)
+    expect(() => definePrices({ x: { inputPerMillion: Number.NaN, outputPerMillion: 1 } })).toThrow(ConfigurationError)
+  })
+})

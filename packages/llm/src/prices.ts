@@ -1,0 +1,117 @@
+import { ConfigurationError, type Usage } from '@tinyllm/core'
+
+/** The price of one model, in USD per 1,000,000 tokens. */
+export interface ModelPrice {
+  /** USD per 1M input (prompt) tokens. */
+  readonly inputPerMillion: number
+  /** USD per 1M output (completion) tokens. */
+  readonly outputPerMillion: number
+}
+
+/** Prices by model id, in USD per 1M tokens. Build one with {@link definePrices}. */
+export type PriceTable = Readonly<Record<string, ModelPrice>>
+
+/** The date the prices of {@link defaultPrices} were taken from the providers' public price pages. */
+export const defaultPricesDate = '2025-11-01'
+
+/**
+ * Standard (non-batch, non-cached) list prices of a few current OpenAI and Anthropic models, in USD per 1M tokens, as
+ * of {@link defaultPricesDate}. Prices change: check them against your provider's price page and extend or override
+ * them with {@link definePrices}. A model missing from the table has an unknown cost, never a cost of 0.
+ */
+export const defaultPrices: PriceTable = Object.freeze({
+  // OpenAI
+  'gpt-5': price(1.25, 10),
+  'gpt-5-mini': price(0.25, 2),
+  'gpt-5-nano': price(0.05, 0.4),
+  'gpt-4.1': price(2, 8),
+  'gpt-4.1-mini': price(0.4, 1.6),
+  'gpt-4.1-nano': price(0.1, 0.4),
+  'gpt-4o': price(2.5, 10),
+  // The first gpt-4o snapshot kept its launch price; an exact id wins over its base entry.
+  'gpt-4o-2024-05-13': price(5, 15),
+  'gpt-4o-mini': price(0.15, 0.6),
+  o3: price(2, 8),
+  'o4-mini': price(1.1, 4.4),
+  'o3-mini': price(1.1, 4.4),
+  'gpt-3.5-turbo': price(0.5, 1.5),
+  // Anthropic
+  'claude-opus-4-1': price(15, 75),
+  'claude-opus-4': price(15, 75),
+  'claude-sonnet-4-5': price(3, 15),
+  'claude-sonnet-4': price(3, 15),
+  'claude-3-7-sonnet': price(3, 15),
+  'claude-haiku-4-5': price(1, 5),
+  'claude-3-5-haiku': price(0.8, 4),
+})
+
+function price(inputPerMillion: number, outputPerMillion: number): ModelPrice {
+  return Object.freeze({ inputPerMillion, outputPerMillion })
+}
+
+/**
+ * Builds a price table from one or more tables; later tables override earlier ones. Every price is checked (finite,
+ * ≥ 0), so a typo fails here rather than as a wrong cost.
+ *
+ * @example
+ * const prices = definePrices(defaultPrices, { 'my-finetune': { inputPerMillion: 3, outputPerMillion: 12 } })
+ * new LLMCall({ name: 'chat', model, prices })
+ */
+export function definePrices(...tables: ReadonlyArray<PriceTable>): PriceTable {
+  const merged: Record<string, ModelPrice> = Object.create(null)
+  for (const table of tables) {
+    for (const modelId of Object.keys(table)) {
+      const entry = table[modelId]
+      const inputPerMillion = entry?.inputPerMillion
+      const outputPerMillion = entry?.outputPerMillion
+      if (!isPrice(inputPerMillion) || !isPrice(outputPerMillion)) {
+        throw new ConfigurationError({
+          option: `prices[${JSON.stringify(modelId)}]`,
+          message: 'needs inputPerMillion and outputPerMillion as finite numbers ≥ 0 (USD per 1M tokens)',
+        })
+      }
+      merged[modelId] = price(inputPerMillion, outputPerMillion)
+    }
+  }
+  return Object.freeze(merged)
+}
+
+function isPrice(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+/** A date suffix of a snapshot id: `-2024-08-06` (OpenAI) or `-20250929` (Anthropic). */
+const dateSuffix = /-(?:\d{4}-\d{2}-\d{2}|\d{8})$/
+
+/**
+ * The price of `modelId`: its own entry, else the entry of its base id without a date suffix (so
+ * `gpt-4o-2024-08-06` → `gpt-4o`, `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`), else the base id without a
+ * `-latest` suffix. Undefined when the model is not in the table.
+ */
+export function findPrice(modelId: string, prices: PriceTable = defaultPrices): ModelPrice | undefined {
+  const exact = ownPrice(prices, modelId)
+  if (exact !== undefined) return exact
+  const base = modelId.replace(dateSuffix, '').replace(/-latest$/, '')
+  return base === modelId ? undefined : ownPrice(prices, base)
+}
+
+function ownPrice(prices: PriceTable, modelId: string): ModelPrice | undefined {
+  return Object.hasOwn(prices, modelId) ? prices[modelId] : undefined
+}
+
+/**
+ * What a call cost in USD, from its token usage and the model's price; `undefined` when the model's price is unknown
+ * (it is never guessed, and never 0).
+ *
+ * @example
+ * costOf('gpt-4o-2024-08-06', { inputTokens: 1000, outputTokens: 200, totalTokens: 1200 }) // 0.0045
+ */
+export function costOf(
+  modelId: string,
+  usage: Pick<Usage, 'inputTokens' | 'outputTokens'>,
+  prices: PriceTable = defaultPrices,
+): number | undefined {
+  const entry = findPrice(modelId, prices)
+  if (entry === undefined) return undefined
+  return (usage.inputTokens * entry.inputPerMillion + usage.outputTokens * entry.outputPerMillion) / 1_000_000
+}

@@ -1,0 +1,135 @@
+import { ConfigurationError, type RunContext, type StandardSchemaV1, TinyFunction } from '@tinyllm/core'
+import type {
+  AssistantMessage as AssistantChatMessage,
+  ChatMessage,
+  SystemMessage as SystemChatMessage,
+  UserMessage as UserChatMessage,
+} from '../chat-model.js'
+import { type ParsedTemplate, parseTemplate, renderTemplate } from './render-template.js'
+import { TemplateError } from './template-error.js'
+
+/**
+ * What prompt Functions render from: any object whose own properties hold the template's variables, e.g.
+ * `{ message: '…' }` or `{ applicant: { name: 'Ada' } }`.
+ */
+export type TemplateVariables = object
+
+/** Options of a message template with fixed content. */
+export interface MessageTemplateOptions {
+  /** Shown in errors, logs, events and run trees. */
+  readonly name: string
+  /** The message text; `{name}` and `{a.b}` are filled from the input, `{{` and `}}` are literal braces. */
+  readonly content: string
+  /** Optional schema the input must match before rendering. */
+  readonly input?: StandardSchemaV1
+}
+
+/**
+ * A Function that renders one chat message from its input. The template is checked once, at construction: a syntax
+ * error or a forbidden placeholder is a {@link ConfigurationError} then, not a surprise at run time.
+ */
+export abstract class MessageTemplate<Message extends ChatMessage> extends TinyFunction<TemplateVariables, Message> {
+  /** The parsed content template. */
+  readonly template: ParsedTemplate
+
+  protected constructor(options: { name: string; input?: StandardSchemaV1 }, content: string, option: string) {
+    super(options)
+    this.template = parseContent(content, option, options.name)
+  }
+
+  /** Builds the message from the rendered text. */
+  protected abstract toMessage(content: string): Message
+
+  run(input: TemplateVariables, context: RunContext): Message {
+    return this.toMessage(
+      renderTemplate(this.template, input, { functionName: context.functionName, state: 'running' }),
+    )
+  }
+}
+
+function parseContent(content: string, option: string, functionName: string): ParsedTemplate {
+  try {
+    return parseTemplate(content)
+  } catch (error) {
+    if (!TemplateError.isInstance(error)) throw error
+    throw new ConfigurationError({ option, message: error.message, functionName, cause: error })
+  }
+}
+
+/**
+ * Renders a system message (instructions for the model) from a template.
+ *
+ * @example
+ * const role = new SystemMessageTemplate({ name: 'role', content: 'Classify the loan as good or bad.' })
+ * await role.invoke({}) // { role: 'system', content: 'Classify the loan as good or bad.' }
+ */
+export class SystemMessageTemplate extends MessageTemplate<SystemChatMessage> {
+  override readonly kind: string = 'system-message'
+
+  constructor(options: MessageTemplateOptions) {
+    super(options, options.content, 'content')
+  }
+
+  protected toMessage(content: string): SystemChatMessage {
+    return { role: 'system', content }
+  }
+}
+
+/** Options of {@link UserMessageTemplate}: the text comes from an input field, or from a content template. */
+export interface UserMessageTemplateOptions {
+  /** Shown in errors, logs, events and run trees. */
+  readonly name: string
+  /** Input field (a dotted path is allowed) whose value is the message text. Default `message`. */
+  readonly field?: string
+  /** A template for the message text instead of a single field; give either `field` or `content`. */
+  readonly content?: string
+  /** Optional schema the input must match before rendering. */
+  readonly input?: StandardSchemaV1
+}
+
+/**
+ * Renders a user message: by default the input's `message` field, as the seed's `OpenAIUserMessage(name=…)` did, or
+ * another field, or a template.
+ *
+ * @example
+ * const user = new UserMessageTemplate({ name: 'application' })
+ * await user.invoke({ message: 'I earn…' }) // { role: 'user', content: 'I earn…' }
+ * new UserMessageTemplate({ name: 'q', content: 'Applicant {applicant.name} asks: {question}' })
+ */
+export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
+  override readonly kind: string = 'user-message'
+
+  constructor(options: UserMessageTemplateOptions) {
+    if (options.field !== undefined && options.content !== undefined) {
+      throw new ConfigurationError({
+        option: 'field',
+        message: 'give either `field` (the text is that input field) or `content` (a template), not both',
+        functionName: options.name,
+      })
+    }
+    const field = options.field ?? 'message'
+    super(options, options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
+  }
+
+  protected toMessage(content: string): UserChatMessage {
+    return { role: 'user', content }
+  }
+}
+
+/**
+ * Renders an assistant message, e.g. for few-shot examples of the answers you expect.
+ *
+ * @example
+ * new AssistantMessageTemplate({ name: 'example answer', content: 'good' })
+ */
+export class AssistantMessageTemplate extends MessageTemplate<AssistantChatMessage> {
+  override readonly kind: string = 'assistant-message'
+
+  constructor(options: MessageTemplateOptions) {
+    super(options, options.content, 'content')
+  }
+
+  protected toMessage(content: string): AssistantChatMessage {
+    return { role: 'assistant', content }
+  }
+}

@@ -1,0 +1,112 @@
+import { ConfigurationError, defineFunction, ValidationError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { AssistantMessageTemplate, SystemMessageTemplate, UserMessageTemplate } from './message-template.js'
+import { PromptTemplate } from './prompt-template.js'
+import { TemplateError } from './template-error.js'
+
+const role = new SystemMessageTemplate({
+  name: 'Role',
+  content: 'You will be provided with a loan application. Answer with one of these 2 words: [good, bad]',
+})
+
+describe('message templates', () => {
+  it('render one message each', async () => {
+    expect(await role.invoke({})).toEqual({ role: 'system', content: expect.stringContaining('loan application') })
+    expect(await new UserMessageTemplate({ name: 'user' }).invoke({ message: 'hello' })).toEqual({
+      role: 'user',
+      content: 'hello',
+    })
+    expect(await new UserMessageTemplate({ name: 'user', field: 'loan.text' }).invoke({ loan: { text: 'x' } })).toEqual(
+      { role: 'user', content: 'x' },
+    )
+    expect(
+      await new UserMessageTemplate({ name: 'user', content: '{who} asks: {question}' }).invoke({
+        who: 'Ada',
+        question: 'why?',
+      }),
+    ).toEqual({ role: 'user', content: 'Ada asks: why?' })
+    expect(await new AssistantMessageTemplate({ name: 'example', content: 'good' }).invoke({})).toEqual({
+      role: 'assistant',
+      content: 'good',
+    })
+  })
+
+  it('check their template at construction', () => {
+    expect(() => new SystemMessageTemplate({ name: 'bad', content: 'answer as {"a": 1}' })).toThrow(ConfigurationError)
+    expect(() => new SystemMessageTemplate({ name: 'bad', content: '{constructor.constructor}' })).toThrow(
+      /not allowed/,
+    )
+    expect(() => new UserMessageTemplate({ name: 'bad', field: '__proto__' })).toThrow(ConfigurationError)
+    expect(() => new UserMessageTemplate({ name: 'both', field: 'a', content: '{b}' })).toThrow(/either/)
+  })
+
+  it('fail with a TemplateError naming the Function and the missing field', async () => {
+    const record = await new UserMessageTemplate({ name: 'application' }).trace({ loan_application: 'text' } as object)
+    expect(record.status).toBe('failed')
+    const error = record.error
+    expect(TemplateError.isInstance(error)).toBe(true)
+    expect(error?.functionName).toBe('application')
+    expect(error?.message).toMatch(/missing variable \{message\}.*loan_application/)
+    expect(record.attempts).toBe(1)
+  })
+
+  it('validate their input with a schema when given one', async () => {
+    const user = new UserMessageTemplate({ name: 'user', input: z.object({ message: z.string().min(1) }) })
+    await expect(user.invoke({ message: '' })).rejects.toSatisfy(ValidationError.isInstance)
+  })
+})
+
+describe('PromptTemplate', () => {
+  const template = new PromptTemplate({
+    name: 'Loan Classifier Template',
+    sections: [role, new UserMessageTemplate({ name: 'application' })],
+  })
+
+  it('renders the sections in order into { messages }', async () => {
+    const prompt = await template.invoke({ message: 'A stable income…' })
+    expect(prompt.messages.map((message) => message.role)).toEqual(['system', 'user'])
+    expect(prompt.messages[1]).toEqual({ role: 'user', content: 'A stable income…' })
+  })
+
+  it('runs each section as a child run, visible in the run tree', async () => {
+    const record = await template.trace({ message: 'x' })
+    expect(record.kind).toBe('prompt-template')
+    expect(record.children.map((child) => [child.function, child.kind, child.status])).toEqual([
+      ['Role', 'system-message', 'complete'],
+      ['application', 'user-message', 'complete'],
+    ])
+    expect(template.describe()).toEqual({
+      kind: 'prompt-template',
+      name: 'Loan Classifier Template',
+      children: [
+        { kind: 'system-message', name: 'Role' },
+        { kind: 'user-message', name: 'application' },
+      ],
+    })
+  })
+
+  it('accepts sections that return several messages or a nested prompt', async () => {
+    const examples = defineFunction({
+      name: 'few-shot',
+      run: () => [
+        { role: 'user' as const, content: 'example' },
+        { role: 'assistant' as const, content: 'good' },
+      ],
+    })
+    const outer = new PromptTemplate({ name: 'outer', sections: [template, examples] })
+    const prompt = await outer.invoke({ message: 'm' })
+    expect(prompt.messages.map((message) => message.role)).toEqual(['system', 'user', 'user', 'assistant'])
+  })
+
+  it('rejects a section that returns something else, and empty section lists', async () => {
+    const broken = defineFunction({ name: 'broken', run: () => 'not a message' })
+    const prompt = new PromptTemplate({ name: 'p', sections: [broken as never] })
+    await expect(prompt.invoke({})).rejects.toSatisfy(ValidationError.isInstance)
+    expect(() => new PromptTemplate({ name: 'empty', sections: [] })).toThrow(ConfigurationError)
+  })
+
+  it('fails when a section fails, with the section error', async () => {
+    await expect(template.invoke({})).rejects.toSatisfy(TemplateError.isInstance)
+  })
+})

@@ -1,0 +1,29 @@
+import { ConfigurationError } from '@tinyllm/core'
+import { registerSecret } from '@tinyllm/logger'
+
+/** An environment variable, or `undefined` when it is unset or empty (or there is no `process`, as in a browser). */
+export function readEnvironment(name: string): string | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[name]
+  return value === '' ? undefined : value
+}
+
+/**
+ * The API key a provider should use: the one passed, else the environment variable. Called at the first request, so
+ * a missing key is an error of that call, naming the variable, not of the import. The key is registered with the
+ * logger's redaction, so it never appears in tinyllm's logs, errors or run records.
+ */
+export function resolveApiKey(options: {
+  readonly apiKey: string | undefined
+  readonly variable: string
+  readonly provider: string
+}): string {
+  const apiKey = options.apiKey ?? readEnvironment(options.variable)
+  if (apiKey === undefined || apiKey.trim() === '') {
+    throw new ConfigurationError({
+      option: 'apiKey',
+      message: `no ${options.provider} API key: set the ${options.variable} environment variable or pass \`apiKey\``,
+    })
+  }
+  registerSecret(apiKey)
+  return apiKey
+}

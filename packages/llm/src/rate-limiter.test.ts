@@ -1,0 +1,239 @@
+import { getEventListeners } from 'node:events'
+import { AbortError, ConfigurationError, RateLimitError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { FakeClock, flush, seededRandom } from './__fixtures__/fake-clock.js'
+import { RateLimiter, type RateLimitPermit } from './rate-limiter.js'
+
+const minute = 60_000
+
+/** The most requests and tokens found in any 60 s window [t, t + 60 s) over the given grants. */
+function busiestWindow(permits: ReadonlyArray<RateLimitPermit>): { requests: number; tokens: number } {
+  const sorted = [...permits].sort((a, b) => a.grantedAt - b.grantedAt)
+  let requests = 0
+  let tokens = 0
+  let windowTokens = 0
+  let end = 0
+  for (let start = 0; start < sorted.length; start++) {
+    const from = sorted[start]!.grantedAt
+    while (end < sorted.length && sorted[end]!.grantedAt < from + minute) {
+      windowTokens += sorted[end]!.tokens
+      end += 1
+    }
+    requests = Math.max(requests, end - start)
+    tokens = Math.max(tokens, windowTokens)
+    windowTokens -= sorted[start]!.tokens
+  }
+  return { requests, tokens }
+}
+
+describe('RateLimiter', () => {
+  async function simulate(options: {
+    requestsPerMinute: number
+    tokensPerMinute: number
+    calls: number
+    maxEstimate: number
+    maxPauseMs: number
+    seed: number
+  }): Promise<{ permits: RateLimitPermit[]; limiter: RateLimiter; clock: FakeClock; finished: number }> {
+    const clock = new FakeClock()
+    const random = seededRandom(options.seed)
+    const limiter = new RateLimiter({
+      requestsPerMinute: options.requestsPerMinute,
+      tokensPerMinute: options.tokensPerMinute,
+      clock,
+    })
+    const permits: RateLimitPermit[] = []
+    let started = 0
+    let finished = 0
+    const arrive = (): void => {
+      started += 1
+      const estimate = 1 + Math.floor(random() * options.maxEstimate)
+      // Most calls use less than estimated; settling returns the difference to the window.
+      const actual = Math.floor(estimate * (0.3 + random() * 0.7))
+      const latency = 200 + random() * 3_000
+      void limiter.acquire({ tokens: estimate }).then((permit) => {
+        permits.push(permit)
+        clock.setTimeout(() => {
+          limiter.settle(permit, actual)
+          finished += 1
+        }, latency)
+      })
+      // Bursts of simultaneous arrivals, then pauses: the worst case for a limiter.
+      if (started < options.calls) clock.setTimeout(arrive, random() < 0.8 ? 0 : random() * options.maxPauseMs)
+    }
+    clock.setTimeout(arrive, 0)
+    await clock.runAll()
+    return { permits, limiter, clock, finished }
+  }
+
+  it('never exceeds its tokens per minute in any 60 s window (5,000 simulated calls, tokens binding)', async () => {
+    const { permits, limiter, clock, finished } = await simulate({
+      requestsPerMinute: 120,
+      tokensPerMinute: 40_000,
+      calls: 5_000,
+      maxEstimate: 2_000,
+      maxPauseMs: 20_000,
+      seed: 42,
+    })
+    expect(finished).toBe(5_000)
+    expect(permits).toHaveLength(5_000)
+    const busiest = busiestWindow(permits)
+    expect(busiest.requests).toBeLessThanOrEqual(120)
+    expect(busiest.tokens).toBeLessThanOrEqual(40_000)
+    // And it is not needlessly slow: under this load some window is (nearly) full.
+    expect(busiest.tokens).toBeGreaterThan(38_000)
+    expect(limiter.status().waiting).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
+  })
+
+  it('never exceeds its requests per minute in any 60 s window (5,000 simulated calls, requests binding)', async () => {
+    const { permits, finished } = await simulate({
+      requestsPerMinute: 300,
+      tokensPerMinute: 1_000_000,
+      calls: 5_000,
+      maxEstimate: 1_000,
+      maxPauseMs: 1_000,
+      seed: 7,
+    })
+    expect(finished).toBe(5_000)
+    const busiest = busiestWindow(permits)
+    expect(busiest.requests).toBe(300)
+    expect(busiest.tokens).toBeLessThanOrEqual(1_000_000)
+  })
+
+  it('keeps the token limit when calls use more than estimated, and serves a request as large as the limit', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ tokensPerMinute: 1_000, clock })
+    const first = await limiter.acquire({ tokens: 400 })
+    limiter.settle(first, 700)
+    const waiting = limiter.acquire({ tokens: 400 })
+    let granted: RateLimitPermit | undefined
+    void waiting.then((permit) => {
+      granted = permit
+    })
+    await clock.advance(minute - 1)
+    expect(granted).toBeUndefined()
+    await clock.advance(1)
+    expect(granted?.grantedAt).toBe(minute)
+    const whole = limiter.acquire({ tokens: 1_000 })
+    await clock.advance(minute)
+    expect((await whole).grantedAt).toBe(2 * minute)
+  })
+
+  it('serves waiters strictly in arrival order; a large request is not overtaken', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ tokensPerMinute: 100, clock })
+    const order: string[] = []
+    await limiter.acquire({ tokens: 90 })
+    const big = limiter.acquire({ tokens: 50 }).then(() => order.push('big'))
+    const small = limiter.acquire({ tokens: 5 }).then(() => order.push('small'))
+    await flush()
+    // `small` would fit now, but it arrived after `big`.
+    expect(order).toEqual([])
+    expect(limiter.status().waiting).toBe(2)
+    await clock.advance(minute)
+    await Promise.all([big, small])
+    expect(order).toEqual(['big', 'small'])
+  })
+
+  it('frees capacity at once when a call settles below its estimate', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ tokensPerMinute: 1_000, clock })
+    const permit = await limiter.acquire({ tokens: 1_000 })
+    let granted = false
+    void limiter.acquire({ tokens: 600 }).then(() => {
+      granted = true
+    })
+    await flush()
+    expect(granted).toBe(false)
+    limiter.settle(permit, 300)
+    await flush()
+    expect(granted).toBe(true)
+    expect(limiter.status()).toMatchObject({ requests: 2, tokens: 900, waiting: 0 })
+    expect(clock.now()).toBe(0)
+  })
+
+  it('removes an aborted waiter and its listener, and serves the next one', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock })
+    await limiter.acquire()
+    const controller = new AbortController()
+    const aborted = limiter.acquire({}, controller.signal)
+    const next = limiter.acquire()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    expect(limiter.status().waiting).toBe(2)
+    controller.abort(new Error('user cancelled'))
+    await expect(aborted).rejects.toSatisfy(AbortError.isInstance)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    expect(limiter.status().waiting).toBe(1)
+    await clock.advance(minute)
+    expect((await next).grantedAt).toBe(minute)
+    expect(clock.pendingTimers).toBe(0)
+  })
+
+  it('leaves no abort listener behind on thousands of waiters sharing one signal', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ requestsPerMinute: 1_000, clock })
+    const signal = new AbortController().signal
+    const permits = Array.from({ length: 3_000 }, () => limiter.acquire({}, signal))
+    expect(getEventListeners(signal, 'abort')).toHaveLength(2_000)
+    await clock.advance(2 * minute)
+    expect(await Promise.all(permits)).toHaveLength(3_000)
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+  })
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    await expect(limiter.acquire({}, AbortSignal.abort())).rejects.toSatisfy(AbortError.isInstance)
+    expect(limiter.status().requests).toBe(0)
+  })
+
+  it('turns a storm of 429 cool-downs into one shared pause, not one backoff per call', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ requestsPerMinute: 10_000, clock })
+    // 50 calls are rejected with `retry-after: 2` within 100 ms of each other and all retry through the limiter.
+    const retries: Array<Promise<RateLimitPermit>> = []
+    for (let call = 0; call < 50; call++) {
+      limiter.coolDown(2_000)
+      retries.push(limiter.acquire())
+      await clock.advance(2)
+    }
+    expect(limiter.status().coolDownMs).toBeCloseTo(2_000 - 2, 6)
+    await clock.advance(2_000)
+    const grantedAt = (await Promise.all(retries)).map((permit) => permit.grantedAt)
+    // Everyone goes as soon as the last cool-down ends: ~2.1 s in all, not 50 × 2 s.
+    expect(Math.max(...grantedAt)).toBe(98 + 2_000)
+    expect(new Set(grantedAt).size).toBe(1)
+    // A shorter cool-down never shortens a running one; absurd values are clamped or ignored.
+    limiter.coolDown(5_000)
+    limiter.coolDown(1_000)
+    expect(limiter.status().coolDownMs).toBe(5_000)
+    limiter.coolDown(Number.NaN)
+    limiter.coolDown(-1)
+    limiter.coolDown(10 * minute)
+    expect(limiter.status().coolDownMs).toBe(minute)
+  })
+
+  it('rejects a request larger than the whole token limit at once, as non-retryable', async () => {
+    const limiter = new RateLimiter({ tokensPerMinute: 1_000 })
+    const error = await limiter.acquire({ tokens: 1_001 }).catch((caught: unknown) => caught)
+    expect(RateLimitError.isInstance(error)).toBe(true)
+    expect((error as RateLimitError).retryable).toBe(false)
+    expect((error as Error).message).toMatch(/can never be served/)
+    await expect(limiter.acquire({ tokens: -1 })).rejects.toSatisfy(ConfigurationError.isInstance)
+  })
+
+  it('checks its options and its permits', () => {
+    expect(() => new RateLimiter({ requestsPerMinute: 0 })).toThrow(ConfigurationError)
+    expect(() => new RateLimiter({ tokensPerMinute: Number.POSITIVE_INFINITY })).toThrow(ConfigurationError)
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    expect(() => limiter.settle({ tokens: 1, grantedAt: 0 }, 1)).toThrow(ConfigurationError)
+  })
+
+  it('without limits, only cool-downs make callers wait', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ clock })
+    for (let call = 0; call < 1_000; call++) await limiter.acquire({ tokens: 1_000_000 })
+    expect(limiter.status()).toMatchObject({ requests: 0, waiting: 0 })
+  })
+})

@@ -1,0 +1,338 @@
+import { AbortError, ConfigurationError, RateLimitError } from '@tinyllm/core'
+
+/** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
+export interface RateLimiterClock {
+  now(): number
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+/** Options of {@link RateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
+export interface RateLimiterOptions {
+  /** Most requests granted in any 60-second window. */
+  readonly requestsPerMinute?: number
+  /** Most tokens (input + expected output) granted in any 60-second window. */
+  readonly tokensPerMinute?: number
+  /** Longest cool-down one call of `coolDown` can impose, in ms (guards against absurd `retry-after`). Default 60,000. */
+  readonly maxCoolDownMs?: number
+  /** Default: `performance.now()` and the global timers. */
+  readonly clock?: RateLimiterClock
+}
+
+/** What an acquisition asks for. */
+export interface RateLimitRequest {
+  /** Tokens the call is expected to use (input + maximum output). Default 0. */
+  readonly tokens?: number
+}
+
+/** A granted acquisition. Pass it to {@link RateLimiter.settle} once the real token usage is known. */
+export interface RateLimitPermit {
+  /** Tokens this permit counts against the window (the estimate until settled). */
+  readonly tokens: number
+  /** Clock time the permit was granted at, in ms. */
+  readonly grantedAt: number
+}
+
+/** What a limiter is doing right now. */
+export interface RateLimiterStatus {
+  /** Requests granted in the current 60-second window. */
+  readonly requests: number
+  /** Tokens granted in the current 60-second window. */
+  readonly tokens: number
+  /** Acquisitions queued. */
+  readonly waiting: number
+  /** Remaining shared cool-down, in ms. */
+  readonly coolDownMs: number
+}
+
+const windowMs = 60_000
+
+const systemClock: RateLimiterClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** One granted permit; also a node of the list of grants inside the window, oldest first. */
+class Grant implements RateLimitPermit {
+  tokens: number
+  readonly grantedAt: number
+  readonly limiter: RateLimiter
+  next: Grant | undefined = undefined
+  /** Still counted in the window. */
+  live = false
+
+  constructor(limiter: RateLimiter, tokens: number, grantedAt: number) {
+    this.limiter = limiter
+    this.tokens = tokens
+    this.grantedAt = grantedAt
+  }
+}
+
+/** A queued acquisition; a node of the FIFO list, and its own abort listener (no closure per waiter). */
+class Waiter {
+  readonly tokens: number
+  readonly signal: AbortSignal | undefined
+  private readonly cancel: (waiter: Waiter) => void
+  resolve: (permit: RateLimitPermit) => void = noop
+  reject: (error: unknown) => void = noop
+  previous: Waiter | undefined = undefined
+  next: Waiter | undefined = undefined
+
+  constructor(cancel: (waiter: Waiter) => void, tokens: number, signal: AbortSignal | undefined) {
+    this.cancel = cancel
+    this.tokens = tokens
+    this.signal = signal
+  }
+
+  handleEvent(): void {
+    this.cancel(this)
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Limits requests and tokens per minute for every call that shares it, across any number of concurrent runs.
+ *
+ * Guarantee: in any 60-second window, the requests granted never exceed `requestsPerMinute` and the tokens granted
+ * never exceed `tokensPerMinute`. Each grant drains the minute's bucket and flows back into it exactly 60 s later, so
+ * capacity refills continuously as old grants leave the window (a classic token bucket that also refills while a
+ * burst is still inside the window could grant twice the limit in one minute). Waiters are served strictly in arrival
+ * order from an O(1) linked queue; an aborted waiter leaves the queue and its listener at once. `coolDown(ms)` pauses
+ * every acquisition: a storm of 429s extends one shared pause instead of starting one backoff per call.
+ *
+ * @example
+ * const limiter = new RateLimiter({ requestsPerMinute: 500, tokensPerMinute: 200_000 })
+ * const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter })
+ */
+export class RateLimiter {
+  readonly requestsPerMinute: number | undefined
+  readonly tokensPerMinute: number | undefined
+  readonly maxCoolDownMs: number
+  private readonly clock: RateLimiterClock
+  private readonly tracking: boolean
+  private windowRequests = 0
+  private windowTokens = 0
+  private oldest: Grant | undefined = undefined
+  private newest: Grant | undefined = undefined
+  private head: Waiter | undefined = undefined
+  private tail: Waiter | undefined = undefined
+  private waiting = 0
+  private coolDownUntil = Number.NEGATIVE_INFINITY
+  private timer: unknown = undefined
+  private readonly onTimer = (): void => {
+    this.timer = undefined
+    this.drain()
+  }
+  /** Called by a waiter's abort listener: the waiter leaves the queue, and the next one may go. */
+  private readonly cancelWaiter = (waiter: Waiter): void => {
+    const wasHead = waiter === this.head
+    this.unlink(waiter)
+    waiter.reject(new AbortError({ reason: waiter.signal?.reason }))
+    if (wasHead) this.drain()
+  }
+
+  constructor(options: RateLimiterOptions = {}) {
+    this.requestsPerMinute = checkLimit(options.requestsPerMinute, 'requestsPerMinute')
+    this.tokensPerMinute = checkLimit(options.tokensPerMinute, 'tokensPerMinute')
+    const maxCoolDownMs = options.maxCoolDownMs ?? 60_000
+    if (!Number.isFinite(maxCoolDownMs) || maxCoolDownMs < 0) {
+      throw new ConfigurationError({
+        option: 'maxCoolDownMs',
+        message: `must be a finite number ≥ 0, got ${maxCoolDownMs}`,
+      })
+    }
+    this.maxCoolDownMs = maxCoolDownMs
+    this.clock = options.clock ?? systemClock
+    this.tracking = this.requestsPerMinute !== undefined || this.tokensPerMinute !== undefined
+  }
+
+  /**
+   * Resolves with a permit once one request and `tokens` tokens fit in the last 60 s and no cool-down is running, in
+   * arrival order. Rejects with {@link AbortError} when `signal` aborts first (the waiter leaves the queue), and at once
+   * with a non-retryable {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
+   */
+  acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
+    const tokens = request.tokens ?? 0
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
+      return Promise.reject(
+        new ConfigurationError({ option: 'tokens', message: `must be a finite number ≥ 0, got ${String(tokens)}` }),
+      )
+    }
+    const tokensPerMinute = this.tokensPerMinute
+    if (tokensPerMinute !== undefined && tokens > tokensPerMinute) {
+      return Promise.reject(
+        new RateLimitError({
+          provider: 'rate-limiter',
+          message: `rate limiter: a call needing ${tokens} tokens can never be served with tokensPerMinute = ${tokensPerMinute}; lower maxTokens or raise the limit`,
+          retryable: false,
+        }),
+      )
+    }
+    if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
+    if (this.head === undefined) {
+      const now = this.clock.now()
+      this.expire(now)
+      if (this.waitFor(tokens, now) <= 0) return Promise.resolve(this.grant(tokens, now))
+    }
+    const waiter = new Waiter(this.cancelWaiter, tokens, signal)
+    const promise = new Promise<RateLimitPermit>((resolve, reject) => {
+      waiter.resolve = resolve
+      waiter.reject = reject
+    })
+    signal?.addEventListener('abort', waiter, { once: true })
+    this.waiting += 1
+    if (this.tail === undefined) {
+      this.head = waiter
+      this.tail = waiter
+      this.drain()
+    } else {
+      waiter.previous = this.tail
+      this.tail.next = waiter
+      this.tail = waiter
+    }
+    return promise
+  }
+
+  /**
+   * Replaces a permit's estimated tokens with what the call really used. Using less frees capacity for waiters at
+   * once; using more counts against the window it was granted in. Settling again replaces the previous value.
+   */
+  settle(permit: RateLimitPermit, actualTokens: number): void {
+    if (!(permit instanceof Grant) || permit.limiter !== this) {
+      throw new ConfigurationError({ option: 'permit', message: 'settle() takes a permit granted by this limiter' })
+    }
+    if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
+    const delta = actualTokens - permit.tokens
+    permit.tokens = actualTokens
+    if (!permit.live) return
+    this.windowTokens += delta
+    if (delta < 0 && this.head !== undefined) this.drain()
+  }
+
+  /**
+   * Pauses every acquisition for `ms` (clamped to `maxCoolDownMs`), e.g. after a 429 with `retry-after`. Cool-downs
+   * overlap rather than add up: the pause ends at the latest end asked for.
+   */
+  coolDown(ms: number): void {
+    if (!(ms > 0)) return
+    const until = this.clock.now() + Math.min(ms, this.maxCoolDownMs)
+    if (until <= this.coolDownUntil) return
+    this.coolDownUntil = until
+    if (this.head !== undefined) this.drain()
+  }
+
+  /** Current window usage, queue length and cool-down, for logs and tests. */
+  status(): RateLimiterStatus {
+    const now = this.clock.now()
+    this.expire(now)
+    return {
+      requests: this.windowRequests,
+      tokens: this.windowTokens,
+      waiting: this.waiting,
+      coolDownMs: Math.max(0, this.coolDownUntil - now),
+    }
+  }
+
+  /** Grants queued waiters in order while they fit; then sleeps until the head one can. */
+  private drain(): void {
+    const now = this.clock.now()
+    this.expire(now)
+    for (let waiter = this.head; waiter !== undefined; waiter = this.head) {
+      const wait = this.waitFor(waiter.tokens, now)
+      if (wait > 0) {
+        this.schedule(wait)
+        return
+      }
+      this.unlink(waiter)
+      waiter.signal?.removeEventListener('abort', waiter)
+      waiter.resolve(this.grant(waiter.tokens, now))
+    }
+    this.cancelTimer()
+  }
+
+  /** Milliseconds until one request of `tokens` fits; ≤ 0 when it fits now. Assumes `expire(now)` ran. */
+  private waitFor(tokens: number, now: number): number {
+    let wait = this.coolDownUntil - now
+    const requestsPerMinute = this.requestsPerMinute
+    if (requestsPerMinute !== undefined && this.windowRequests + 1 > requestsPerMinute) {
+      // The window holds exactly `requestsPerMinute` grants; the oldest leaving makes room.
+      wait = Math.max(wait, (this.oldest as Grant).grantedAt + windowMs - now)
+    }
+    const tokensPerMinute = this.tokensPerMinute
+    if (tokensPerMinute !== undefined && this.windowTokens + tokens > tokensPerMinute) {
+      let freed = 0
+      for (let grant = this.oldest; grant !== undefined; grant = grant.next) {
+        freed += grant.tokens
+        if (this.windowTokens - freed + tokens <= tokensPerMinute) {
+          wait = Math.max(wait, grant.grantedAt + windowMs - now)
+          break
+        }
+      }
+    }
+    return wait
+  }
+
+  private grant(tokens: number, now: number): Grant {
+    const grant = new Grant(this, tokens, now)
+    if (!this.tracking) return grant
+    grant.live = true
+    this.windowRequests += 1
+    this.windowTokens += tokens
+    if (this.newest === undefined) this.oldest = grant
+    else this.newest.next = grant
+    this.newest = grant
+    return grant
+  }
+
+  /** Drops grants that left the window: granted at or before `now - 60 s`. */
+  private expire(now: number): void {
+    let grant = this.oldest
+    while (grant !== undefined && grant.grantedAt + windowMs <= now) {
+      this.windowRequests -= 1
+      this.windowTokens -= grant.tokens
+      grant.live = false
+      const next = grant.next
+      grant.next = undefined
+      grant = next
+    }
+    this.oldest = grant
+    if (grant === undefined) {
+      this.newest = undefined
+      // Settled values can leave rounding dust; an empty window holds exactly nothing.
+      this.windowRequests = 0
+      this.windowTokens = 0
+    }
+  }
+
+  private unlink(waiter: Waiter): void {
+    const { previous, next } = waiter
+    if (previous === undefined) this.head = next
+    else previous.next = next
+    if (next === undefined) this.tail = previous
+    else next.previous = previous
+    waiter.previous = undefined
+    waiter.next = undefined
+    this.waiting -= 1
+  }
+
+  private schedule(wait: number): void {
+    this.cancelTimer()
+    this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, Math.ceil(wait)))
+  }
+
+  private cancelTimer(): void {
+    if (this.timer === undefined) return
+    this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
+
+function checkLimit(value: number | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError({ option, message: `must be a finite number > 0, got ${String(value)}` })
+  }
+  return value
+}

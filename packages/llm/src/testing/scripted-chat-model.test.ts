@@ -1,0 +1,64 @@
+import { AbortError, ProviderCallError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import type { ChatStreamPart } from '../chat-model.js'
+import { resultText } from '../chat-model.js'
+import { ScriptedChatModel } from './scripted-chat-model.js'
+
+const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] })
+
+describe('ScriptedChatModel', () => {
+  it('answers from a list in order and records the calls', async () => {
+    const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
+    expect(resultText(await model.doGenerate(ask('one')))).toBe('good')
+    expect(resultText(await model.doGenerate({ ...ask('two'), temperature: 0 }))).toBe('bad')
+    expect(model.calls.map((call) => call.messages[0]?.content)).toEqual(['one', 'two'])
+    expect(model.calls[1]?.temperature).toBe(0)
+    await expect(model.doGenerate(ask('three'))).rejects.toThrow(/no scripted reply left for call #3/)
+    await expect(model.doGenerate(ask('three'))).rejects.toSatisfy(ProviderCallError.isInstance)
+  })
+
+  it('answers from a function, and per call via enqueue', async () => {
+    const model = new ScriptedChatModel({
+      responses: (request, index) => `${index}:${request.messages.at(-1)?.content}`,
+    })
+    expect(resultText(await model.doGenerate(ask('a')))).toBe('0:a')
+    model.enqueue('queued')
+    expect(resultText(await model.doGenerate(ask('b')))).toBe('queued')
+    expect(resultText(await model.doGenerate(ask('c')))).toBe('2:c')
+  })
+
+  it('returns tool calls, n choices, usage, and throws scripted errors', async () => {
+    const model = new ScriptedChatModel({
+      responses: [
+        { content: null, toolCalls: [{ name: 'lookup', arguments: '{"id":1}' }] },
+        { content: 'a', choices: ['b'] },
+        new Error('provider down'),
+      ],
+    })
+    const tool = await model.doGenerate(ask('x'))
+    expect(tool.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: 'lookup', arguments: '{"id":1}' }])
+    expect(tool.choices[0]?.finishReason).toBe('tool_calls')
+    const many = await model.doGenerate({ ...ask('y'), n: 2 })
+    expect(many.choices.map((choice) => choice.message.content)).toEqual(['a', 'b'])
+    expect(many.usage.totalTokens).toBe(many.usage.inputTokens + many.usage.outputTokens)
+    await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
+  })
+
+  it('streams deltas that assemble to the same result', async () => {
+    const model = new ScriptedChatModel({ responses: ['a longer streamed answer'] })
+    const parts: ChatStreamPart[] = []
+    for await (const part of model.doStream(ask('x'))) parts.push(part)
+    const text = parts.flatMap((part) => (part.type === 'text-delta' ? [part.text] : [])).join('')
+    const finish = parts.at(-1)
+    expect(text).toBe('a longer streamed answer')
+    expect(finish?.type === 'finish' && resultText(finish.result)).toBe(text)
+  })
+
+  it('honours an abort during its latency', async () => {
+    const model = new ScriptedChatModel({ responses: ['late'], latencyMs: 10_000 })
+    const controller = new AbortController()
+    const pending = model.doGenerate(ask('x'), { signal: controller.signal })
+    controller.abort('cancel')
+    await expect(pending).rejects.toSatisfy(AbortError.isInstance)
+  })
+})

@@ -1,0 +1,168 @@
+import { AbortError, ConfigurationError, ProviderCallError, sleep } from '@tinyllm/core'
+import type {
+  ChatCallOptions,
+  ChatModel,
+  ChatRequest,
+  ChatResult,
+  ChatStreamPart,
+  FinishReason,
+  ToolCall,
+} from '../chat-model.js'
+
+/** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
+export type ScriptedReply =
+  | string
+  | {
+      readonly content?: string | null
+      readonly toolCalls?: ReadonlyArray<Omit<ToolCall, 'id'> & { readonly id?: string }>
+      readonly finishReason?: FinishReason
+      readonly usage?: { readonly inputTokens: number; readonly outputTokens: number }
+      /** Extra choices for `n > 1` requests; the first reply is choice 0. */
+      readonly choices?: ReadonlyArray<string>
+    }
+  | Error
+
+/** Produces the reply for a call from the request and the call's index (from 0). */
+export type ScriptedResponder = (request: ChatRequest, callIndex: number) => ScriptedReply | Promise<ScriptedReply>
+
+/** Options of {@link ScriptedChatModel}. */
+export interface ScriptedChatModelOptions {
+  /** Replies consumed in order, or a function producing each reply. More can be queued with `enqueue`. */
+  readonly responses?: ReadonlyArray<ScriptedReply | ScriptedResponder> | ScriptedResponder
+  /** What to do when the list runs out: throw (default) or repeat the last reply. */
+  readonly whenExhausted?: 'throw' | 'repeat-last'
+  readonly modelId?: string
+  /** Delay before each reply, in ms (honours the abort signal). */
+  readonly latencyMs?: number
+}
+
+const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+
+/**
+ * A chat model that answers from a script and records every request it received — for tests and examples of code
+ * that calls models, with no network.
+ *
+ * @example
+ * const model = new ScriptedChatModel({ responses: ['bad', 'good'] })
+ * await model.doGenerate({ messages: [{ role: 'user', content: 'classify' }] }) // choice 0: 'bad'
+ * model.calls.length // 1
+ */
+export class ScriptedChatModel implements ChatModel {
+  readonly specificationVersion = 'v1' as const
+  readonly provider = 'scripted'
+  readonly modelId: string
+  /** Every request received, in order. */
+  readonly calls: ChatRequest[] = []
+  private readonly queue: Array<ScriptedReply | ScriptedResponder>
+  private readonly responder: ScriptedResponder | undefined
+  private readonly whenExhausted: 'throw' | 'repeat-last'
+  private readonly latencyMs: number
+  private last: ScriptedReply | ScriptedResponder | undefined
+
+  constructor(options: ScriptedChatModelOptions = {}) {
+    this.modelId = options.modelId ?? 'scripted-model'
+    const responses = options.responses
+    this.responder = typeof responses === 'function' ? responses : undefined
+    this.queue = typeof responses === 'function' || responses === undefined ? [] : [...responses]
+    this.whenExhausted = options.whenExhausted ?? 'throw'
+    this.latencyMs = options.latencyMs ?? 0
+    if (!Number.isFinite(this.latencyMs) || this.latencyMs < 0) {
+      throw new ConfigurationError({
+        option: 'latencyMs',
+        message: `must be a finite number ≥ 0, got ${this.latencyMs}`,
+      })
+    }
+  }
+
+  /** Queues replies for the next calls. */
+  enqueue(...replies: Array<ScriptedReply | ScriptedResponder>): this {
+    this.queue.push(...replies)
+    return this
+  }
+
+  async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
+    const callIndex = this.calls.length
+    this.calls.push(request)
+    if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
+    if (this.latencyMs > 0) await sleep(this.latencyMs, options?.signal)
+    const reply = await this.nextReply(request, callIndex)
+    if (reply instanceof Error) throw reply
+    return this.toResult(request, reply)
+  }
+
+  async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
+    const result = await this.doGenerate(request, options)
+    for (const choice of result.choices) {
+      const text = choice.message.content ?? ''
+      for (let start = 0; start < text.length; start += 4) {
+        if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
+        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, start + 4) }
+      }
+      const toolCalls = choice.message.toolCalls ?? []
+      for (const [toolCallIndex, call] of toolCalls.entries()) {
+        yield {
+          type: 'tool-call-delta',
+          choiceIndex: choice.index,
+          toolCallIndex,
+          id: call.id,
+          name: call.name,
+          argumentsDelta: call.arguments,
+        }
+      }
+    }
+    yield { type: 'finish', result }
+  }
+
+  private async nextReply(request: ChatRequest, callIndex: number): Promise<ScriptedReply> {
+    let entry: ScriptedReply | ScriptedResponder | undefined
+    if (this.responder !== undefined && this.queue.length === 0) entry = this.responder
+    else if (this.queue.length > 0) entry = this.queue.shift()
+    else if (this.whenExhausted === 'repeat-last') entry = this.last
+    if (entry === undefined) {
+      throw new ProviderCallError({
+        provider: this.provider,
+        message: `ScriptedChatModel: no scripted reply left for call #${callIndex + 1} (${this.calls.length} calls received)`,
+        retryable: false,
+      })
+    }
+    this.last = entry
+    return typeof entry === 'function' ? entry(request, callIndex) : entry
+  }
+
+  private toResult(request: ChatRequest, reply: Exclude<ScriptedReply, Error>): ChatResult {
+    const first = typeof reply === 'string' ? { content: reply } : reply
+    const texts = [first.content ?? null, ...(typeof reply === 'string' ? [] : (reply.choices ?? []))]
+    const n = request.n ?? 1
+    while (texts.length < n) texts.push(texts[0] ?? null)
+    const choices = texts.slice(0, Math.max(n, 1)).map((content, index) => {
+      const toolCalls =
+        index === 0 && first.toolCalls !== undefined
+          ? first.toolCalls.map((call, callIndex) => ({
+              id: call.id ?? `call_${callIndex + 1}`,
+              name: call.name,
+              arguments: call.arguments,
+            }))
+          : undefined
+      const finishReason: FinishReason = first.finishReason ?? (toolCalls !== undefined ? 'tool_calls' : 'stop')
+      return {
+        index,
+        message:
+          toolCalls === undefined
+            ? { role: 'assistant' as const, content }
+            : { role: 'assistant' as const, content, toolCalls },
+        finishReason,
+      }
+    })
+    const promptText = request.messages.map((message) => message.content ?? '').join('\n')
+    const inputTokens = first.usage?.inputTokens ?? estimateTokens(promptText)
+    const outputTokens =
+      first.usage?.outputTokens ??
+      choices.reduce((sum, choice) => sum + estimateTokens(choice.message.content ?? ''), 0)
+    return {
+      choices,
+      usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+      model: request.model ?? this.modelId,
+      requestId: `scripted_${this.calls.length}`,
+    }
+  }
+}

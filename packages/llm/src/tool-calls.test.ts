@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import type { ChatResult } from './chat-model.js'
+import { assertKnownTools, parseToolArguments, ToolCallError } from './tool-calls.js'
+
+const call = (argumentsText: string, name = 'lookup') => ({ id: 'call_1', name, arguments: argumentsText })
+
+async function failure(promise: Promise<unknown>): Promise<ToolCallError> {
+  const error = await promise.catch((caught: unknown) => caught)
+  if (!ToolCallError.isInstance(error)) throw new Error(`expected a ToolCallError, got ${String(error)}`)
+  return error
+}
+
+describe('parseToolArguments', () => {
+  it('parses JSON arguments, and validates them against a schema with typed output', async () => {
+    expect(await parseToolArguments(call('{"id":1}'))).toEqual({ id: 1 })
+    const args = await parseToolArguments(call('{"id":"7"}'), z.object({ id: z.coerce.number() }))
+    const id: number = args.id
+    expect(id).toBe(7)
+    expect(await parseToolArguments(call('  '))).toEqual({})
+  })
+
+  it('rejects invalid JSON with a typed error', async () => {
+    const error = await failure(parseToolArguments(call('{"id": 1')))
+    expect(error.reason).toBe('invalid-json')
+    expect(error.toolCallId).toBe('call_1')
+    expect(error.retryable).toBe(false)
+  })
+
+  it('rejects arguments that do not match the schema, with the path of each issue', async () => {
+    const error = await failure(parseToolArguments(call('{"id":"x"}'), z.object({ id: z.number() })))
+    expect(error.reason).toBe('invalid-arguments')
+    expect(error.issues?.map((issue) => issue.path)).toEqual([['id']])
+    expect(error.message).toMatch(/id: /)
+  })
+
+  it('keeps a "__proto__" key as plain data, never as a prototype', async () => {
+    const parsed = (await parseToolArguments(call('{"__proto__":{"polluted":true},"a":1}'))) as Record<string, unknown>
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+})
+
+describe('assertKnownTools', () => {
+  const result = (name: string): ChatResult => ({
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: null, toolCalls: [call('{}', name)] },
+        finishReason: 'tool_calls',
+      },
+    ],
+    usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    model: 'm',
+  })
+
+  it('accepts offered tools and rejects others, listing what was offered', () => {
+    const tools = [{ name: 'lookup', parameters: {} }]
+    expect(() => assertKnownTools(result('lookup'), tools)).not.toThrow()
+    expect(() => assertKnownTools(result('other'), tools)).toThrow(/offered: lookup/)
+    expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
+  })
+})
+
+describe('tool-call errors quote what the model sent, within bounds', () => {
+  it('keeps the message short however long the id and name the model produced', async () => {
+    const huge = 'x'.repeat(100_000)
+    const invalid = await parseToolArguments({ id: huge, name: huge, arguments: '{not json' }).catch(
+      (error: unknown) => error,
+    )
+    expect(ToolCallError.isInstance(invalid)).toBe(true)
+    expect((invalid as Error).message.length).toBeLessThan(500)
+    const mismatched = await parseToolArguments(
+      { id: huge, name: huge, arguments: '{"id":"a"}' },
+      z.object({ id: z.number() }),
+    ).catch((error: unknown) => error)
+    expect((mismatched as Error).message.length).toBeLessThan(500)
+  })
+})

@@ -1,0 +1,124 @@
+import { type StandardSchemaV1, safeStringify, TinyLLMError, type ValidationIssue } from '@tinyllm/core'
+import type { ChatResult, ToolCall, ToolDefinition } from './chat-model.js'
+
+const toolCallMarker = Symbol.for('tinyllm.error.tool-call')
+
+/**
+ * Why a tool call is unusable: `unknown-tool` (the model named a tool the request did not offer), `invalid-json`
+ * (its arguments are not JSON), `invalid-arguments` (they do not match the tool's schema).
+ */
+export type ToolCallErrorReason = 'unknown-tool' | 'invalid-json' | 'invalid-arguments'
+
+/** A tool call from the model cannot be used as it is. Not retryable by default. */
+export class ToolCallError extends TinyLLMError {
+  override readonly name = 'ToolCallError'
+  readonly reason: ToolCallErrorReason
+  readonly toolName: string
+  readonly toolCallId: string
+  /** For `unknown-tool`: the tools the request offered. */
+  readonly availableTools: ReadonlyArray<string> | undefined
+  /** For `invalid-arguments`: what the schema found wrong, with paths. */
+  readonly issues: ReadonlyArray<ValidationIssue> | undefined
+
+  constructor(options: {
+    reason: ToolCallErrorReason
+    message: string
+    toolName: string
+    toolCallId: string
+    availableTools?: ReadonlyArray<string>
+    issues?: ReadonlyArray<ValidationIssue>
+    functionName?: string
+    state?: string
+    cause?: unknown
+  }) {
+    super({
+      message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause: options.cause,
+    })
+    this.reason = options.reason
+    this.toolName = options.toolName
+    this.toolCallId = options.toolCallId
+    this.availableTools = options.availableTools
+    this.issues = options.issues
+  }
+
+  static override isInstance(error: unknown): error is ToolCallError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[toolCallMarker] === true
+  }
+}
+Object.defineProperty(ToolCallError.prototype, toolCallMarker, { value: true })
+
+/**
+ * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty
+ * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues).
+ *
+ * @example
+ * for (const call of result.choices[0]?.message.toolCalls ?? []) {
+ *   const { city } = await parseToolArguments(call, z.object({ city: z.string() }))
+ * }
+ */
+export async function parseToolArguments<Schema extends StandardSchemaV1 = StandardSchemaV1<unknown>>(
+  call: ToolCall,
+  schema?: Schema,
+): Promise<StandardSchemaV1.InferOutput<Schema>> {
+  const text = typeof call.arguments === 'string' ? call.arguments.trim() : ''
+  let value: unknown
+  try {
+    value = text === '' ? {} : JSON.parse(text)
+  } catch (cause) {
+    throw new ToolCallError({
+      reason: 'invalid-json',
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are not valid JSON (${(cause as Error).message})`,
+      toolName: call.name,
+      toolCallId: call.id,
+      cause,
+    })
+  }
+  if (schema === undefined) return value as StandardSchemaV1.InferOutput<Schema>
+  let result = schema['~standard'].validate(value)
+  if (result instanceof Promise) result = await result
+  if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>
+  const issues = result.issues.map((issue) => ({
+    path:
+      issue.path === undefined
+        ? []
+        : issue.path.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+    message: issue.message,
+  }))
+  throw new ToolCallError({
+    reason: 'invalid-arguments',
+    message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    toolName: call.name,
+    toolCallId: call.id,
+    issues,
+  })
+}
+
+/**
+ * Throws {@link ToolCallError} (`unknown-tool`) when a choice of `result` calls a tool that `tools` does not offer.
+ * LLMCall runs this on every answer.
+ */
+export function assertKnownTools(
+  result: ChatResult,
+  tools: ReadonlyArray<ToolDefinition> | undefined,
+  location?: { readonly functionName?: string; readonly state?: string },
+): void {
+  for (const choice of result.choices) {
+    const calls = choice.message.toolCalls
+    if (calls === undefined || calls.length === 0) continue
+    for (const call of calls) {
+      if (tools?.some((tool) => tool.name === call.name)) continue
+      const availableTools = (tools ?? []).map((tool) => tool.name)
+      throw new ToolCallError({
+        reason: 'unknown-tool',
+        message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${availableTools.length === 0 ? 'none' : availableTools.join(', ')})`,
+        toolName: call.name,
+        toolCallId: call.id,
+        availableTools,
+        ...location,
+      })
+    }
+  }
+}
