@@ -322,14 +322,17 @@ markPrototype(BudgetExceededError, budgetMarker)
 
 const configurationMarker = Symbol.for('tinyllm.error.configuration')
 
-/** A Function, policy or model was constructed with an invalid option. Thrown at construction. */
+/**
+ * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
+ * one. The message reads `<Function name>: <what is wrong with the option>`; `option` names it.
+ */
 export class ConfigurationError extends TinyLLMError {
   override readonly name = 'ConfigurationError'
   readonly option: string
 
-  constructor(options: { option: string; message: string; functionName?: string; cause?: unknown }) {
+  constructor(options: { option: string; message: string; functionName?: string | undefined; cause?: unknown }) {
     super({
-      message: `${options.functionName ? `${options.functionName}: ` : ''}invalid option ${options.option}: ${options.message}`,
+      message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}`,
       functionName: options.functionName,
       cause: options.cause,
     })

@@ -1,6 +1,7 @@
 import { getDefaultLogger, type Logger, toLogger } from '@tinyllm/logger'
 import { AbortError, ConfigurationError, FunctionError, StepLimitError, TimeoutError, TinyLLMError } from './errors.js'
 import { globalEventRegistry, type LifecycleEvent } from './events.js'
+import type { FunctionNode } from './function-node.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy, retryDelay, sleep } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext } from './run-context.js'
@@ -25,15 +26,6 @@ export interface FunctionOptions {
   readonly timeoutMs?: number
   /** Limit on each attempt of `run`, in ms; an attempt that exceeds it fails with a retryable TimeoutError. */
   readonly attemptTimeoutMs?: number
-}
-
-/** A short description of a Function, for graphs. Combinators add their children. */
-export interface FunctionNode {
-  readonly kind: string
-  readonly name: string
-  readonly children?: ReadonlyArray<FunctionNode>
-  /** For decisions: choice → branch (or undefined when the choice has no branch). */
-  readonly branches?: ReadonlyArray<{ readonly choice: string; readonly node: FunctionNode | undefined }>
 }
 
 const neverAborted: AbortSignal = new AbortController().signal

@@ -1,0 +1,150 @@
+import { ConfigurationError, safeStringify } from './errors.js'
+
+/** The longest delay a timer can wait in one go (2³¹−1 ms, about 24.8 days); longer ones are re-armed. */
+export const maxTimerDelayMs = 2_147_483_647
+
+/** What a numeric option must be, for {@link checkNumber}. */
+export interface NumberRule {
+  /** Whole numbers only. */
+  readonly integer?: boolean
+  /** Smallest allowed value (inclusive). */
+  readonly min?: number
+  /** Values must be greater than this (exclusive). */
+  readonly above?: number
+  /** Largest allowed value (inclusive). */
+  readonly max?: number
+  /** `Infinity` is also allowed (meaning "no limit"). */
+  readonly orInfinity?: boolean
+  /** The unit, shown in the message (`ms`, `tokens`). */
+  readonly unit?: string
+}
+
+/** Where an option belongs: the Function (or class) it configures, named first in the message. */
+type Owner = string | undefined
+
+/**
+ * Checks a numeric option and returns it (`undefined` when absent). Anything else is a {@link ConfigurationError} in
+ * the one format every option of tinyllm uses: `<owner>: <option> must be …, got …`.
+ *
+ * @example
+ * checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name)
+ */
+export function checkNumber(value: unknown, option: string, rule: NumberRule, owner?: Owner): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && !Number.isNaN(value)) {
+    if (value === Number.POSITIVE_INFINITY ? rule.orInfinity === true : withinRule(value, rule)) return value
+  }
+  throw optionError(option, describeRule(rule), value, owner)
+}
+
+/** A timeout or delay in ms: a number > 0, at most {@link maxTimerDelayMs}. */
+export function checkTimeout(value: unknown, option: string, owner?: Owner): number | undefined {
+  return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)
+}
+
+function withinRule(value: number, rule: NumberRule): boolean {
+  if (!Number.isFinite(value)) return false
+  if (rule.integer === true && !Number.isInteger(value)) return false
+  if (rule.min !== undefined && value < rule.min) return false
+  if (rule.above !== undefined && value <= rule.above) return false
+  return rule.max === undefined || value <= rule.max
+}
+
+function describeRule(rule: NumberRule): string {
+  const unit = rule.unit === undefined ? '' : ` ${rule.unit}`
+  let text = rule.integer === true ? 'an integer' : `a number${unit === '' ? '' : ` of${unit}`}`
+  const low = rule.min !== undefined ? `≥ ${rule.min}` : rule.above !== undefined ? `> ${rule.above}` : undefined
+  if (low !== undefined && rule.max !== undefined) text += ` ${low} and ≤ ${rule.max}`
+  else if (low !== undefined) text += ` ${low}`
+  else if (rule.max !== undefined) text += ` ≤ ${rule.max}`
+  return rule.orInfinity === true ? `${text}, or Infinity` : text
+}
+
+/** Checks that an option is one of `allowed`; returns it (`undefined` when absent). */
+export function checkOneOf<const Allowed extends string>(
+  value: unknown,
+  option: string,
+  allowed: ReadonlyArray<Allowed>,
+  owner?: Owner,
+): Allowed | undefined {
+  if (value === undefined || allowed.includes(value as Allowed)) return value as Allowed | undefined
+  throw optionError(option, `one of ${allowed.map((choice) => `'${choice}'`).join(', ')}`, value, owner)
+}
+
+/** A {@link ConfigurationError} saying `<owner>: <option> must be <expected>, got <value>`. */
+export function optionError(option: string, expected: string, value: unknown, owner?: Owner): ConfigurationError {
+  return new ConfigurationError({
+    option,
+    message: `${option} must be ${expected}, got ${showValue(value)}`,
+    functionName: owner,
+  })
+}
+
+function showValue(value: unknown): string {
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return 'an object'
+  return safeStringify(value, 60)
+}
+
+/**
+ * Rejects option keys nobody reads — a misspelling, or another library's name for a setting (`max_tokens`,
+ * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
+ * them. Keys whose value is `undefined` are ignored.
+ */
+export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: Owner): void {
+  for (const key of Object.keys(options)) {
+    if (known.has(key) || (options as Record<string, unknown>)[key] === undefined) continue
+    const suggestion = suggestName(key, known)
+    throw new ConfigurationError({
+      option: key,
+      message: `${key} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
+      functionName: owner,
+    })
+  }
+}
+
+const aliases: Readonly<Record<string, string>> = {
+  model_name: 'model',
+  modelName: 'model',
+  max_completion_tokens: 'maxTokens',
+  stop_sequences: 'stop',
+  timeout: 'timeoutMs',
+  retries: 'retry',
+  maxRetries: 'retry',
+}
+
+/** The known name closest to `key`: an alias, the camelCase of a snake_case name, or one edit or two away. */
+function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
+  const alias = aliases[key]
+  if (alias !== undefined && known.has(alias)) return alias
+  const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
+  if (known.has(camel)) return camel
+  let best: string | undefined
+  let bestDistance = 3
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase())
+    if (distance < bestDistance) {
+      best = name
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      )
+    }
+    previous = current
+  }
+  return previous[b.length] as number
+}
