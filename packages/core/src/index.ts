@@ -32,12 +32,12 @@ export {
   type TransitionTable,
 } from './fsm.js'
 export {
-  type FunctionNode,
   type FunctionOptions,
   isAbortable,
   TinyFunction as Function,
   TinyFunction,
 } from './function.js'
+export type { FunctionNode, NodeLayout } from './function-node.js'
 export type { LifecycleState } from './lifecycle.js'
 export { functionLifecycle } from './lifecycle.js'
 export {
