@@ -41,6 +41,15 @@ export type { FunctionNode, NodeLayout } from './function-node.js'
 export type { LifecycleState } from './lifecycle.js'
 export { functionLifecycle } from './lifecycle.js'
 export {
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkTimeout,
+  maxTimerDelayMs,
+  type NumberRule,
+  optionError,
+} from './options.js'
+export {
   isRetryableError,
   type ResolvedRetryPolicy,
   type RetryPolicy,
