@@ -1,13 +1,12 @@
 import {
   AbortError,
   abortErrorFor,
-  isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
   TinyLLMError,
 } from '@tinyllm/core'
-import { type HeaderReader, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
+import { type HeaderReader, isRetryableStatus, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
 import { redactString } from '@tinyllm/logger'
 
 const provider = 'anthropic'

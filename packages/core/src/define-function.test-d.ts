@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
-import { TinyFunction as Function } from './function.js'
+import { Function } from './function.js'
 
 describe('type inference', () => {
   it('infers invoke input and output from zod schemas', () => {

@@ -1,4 +1,6 @@
-import { type FunctionOptions, TinyFunction } from './function.js'
+import { ConfigurationError } from './errors.js'
+import { Function, type FunctionOptions, functionOptionKeys } from './function.js'
+import { checkKnownOptions } from './options.js'
 import type { RunContext } from './run-context.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
@@ -39,22 +41,30 @@ export function defineFunction<
   Processed = OutputOf<OutSchema, Awaited<RunOut>>,
 >(
   definition: FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processed>,
-): TinyFunction<
-  InputOf<InSchema, RunIn>,
-  OutputOf<OutSchema, Awaited<RunOut>>,
-  Processed,
-  ValidatedOf<InSchema, RunIn>
-> {
+): Function<InputOf<InSchema, RunIn>, OutputOf<OutSchema, Awaited<RunOut>>, Processed, ValidatedOf<InSchema, RunIn>> {
   return new DefinedFunction(definition as FunctionDefinition<unknown, unknown, unknown, unknown, unknown>) as never
 }
 
-class DefinedFunction extends TinyFunction<unknown, unknown, unknown> {
+const definitionKeys: ReadonlySet<string> = new Set([...functionOptionKeys, 'run', 'processOutput'])
+
+class DefinedFunction extends Function<unknown, unknown, unknown> {
   private readonly definition: FunctionDefinition<unknown, unknown, unknown, unknown, unknown>
 
   constructor(definition: FunctionDefinition<unknown, unknown, unknown, unknown, unknown>) {
     super(definition as FunctionOptions)
+    checkKnownOptions(definition, definitionKeys, this.name)
+    if (typeof definition.run !== 'function') {
+      throw new ConfigurationError({ option: 'run', message: 'run must be a function', functionName: this.name })
+    }
+    if (definition.processOutput !== undefined && typeof definition.processOutput !== 'function') {
+      throw new ConfigurationError({
+        option: 'processOutput',
+        message: 'processOutput must be a function',
+        functionName: this.name,
+      })
+    }
     this.definition = definition
-    this.hasProcessOutput = definition.processOutput !== undefined
+    this.processesOutput = definition.processOutput !== undefined
   }
 
   run(input: unknown, context: RunContext): unknown {

@@ -56,7 +56,7 @@ export class TinyLLMError extends Error {
       const value = (this as unknown as Record<string, unknown>)[key]
       if (value !== undefined) json[key] = value
     }
-    if (this.cause !== undefined) json.cause = this.cause instanceof Error ? errorSummary(this.cause) : this.cause
+    if (this.cause !== undefined) json.cause = isError(this.cause) ? errorSummary(this.cause) : this.cause
     return redact(json)
   }
 }
@@ -68,6 +68,25 @@ function markPrototype(target: { prototype: object }, marker: symbol): void {
 
 function hasMarker(error: unknown, marker: symbol): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true
+}
+
+/** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
+}
+
+/** `: <message>` for an abort reason that is an error or a string, else nothing; never throws. */
+function describeReason(reason: unknown): string {
+  if (typeof reason === 'string') return `: ${reason}`
+  try {
+    return reason instanceof Error ? `: ${String(reason.message)}` : ''
+  } catch {
+    return ''
+  }
 }
 
 function errorSummary(error: Error): Record<string, unknown> {
@@ -162,12 +181,14 @@ export class TimeoutError extends TinyLLMError {
   constructor(options: {
     timeoutMs: number
     kind: 'total' | 'attempt' | 'idle'
-    functionName?: string
-    state?: string
+    functionName?: string | undefined
+    state?: string | undefined
+    /** What happened, when it is more than "timed out after N ms". */
+    detail?: string
   }) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
-      message: `${options.functionName ?? 'operation'}: ${what} timed out after ${options.timeoutMs} ms`,
+      message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
       functionName: options.functionName,
       state: options.state,
       // An attempt that timed out may succeed when tried again; a run out of total time may not.
@@ -190,9 +211,9 @@ export class AbortError extends TinyLLMError {
   override readonly name = 'AbortError'
   readonly reason: unknown
 
-  constructor(options: { reason?: unknown; functionName?: string; state?: string }) {
+  constructor(options: { reason?: unknown; functionName?: string | undefined; state?: string | undefined }) {
     const reason = options.reason
-    const detail = reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''
+    const detail = describeReason(reason)
     super({
       message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${detail}`,
       functionName: options.functionName,
@@ -412,14 +433,23 @@ export function safeStringify(value: unknown, maxLength = 200): string {
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
 }
 
-/** A tinyllm error for an operation cancelled through `signal`: its reason when that already is one (a timeout). */
-export function abortErrorFor(signal: AbortSignal): TinyLLMError {
-  const reason: unknown = signal.reason
-  if (AbortError.isInstance(reason) || TimeoutError.isInstance(reason)) return reason
-  return new AbortError({ reason })
+/**
+ * The tinyllm error for an operation cancelled with `reason` (an abort reason, or an aborted signal): the reason itself
+ * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
+ */
+export function abortErrorFor(
+  reason: unknown,
+  where?: { readonly functionName?: string | undefined; readonly state?: string | undefined },
+): AbortError | TimeoutError {
+  const cause = isAbortedSignal(reason) ? reason.reason : reason
+  if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
+  return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
 }
 
-/** HTTP statuses worth another attempt: 408, 409, 429 and every 5xx (Anthropic's 529 "overloaded" included). */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500
+function isAbortedSignal(value: unknown): value is AbortSignal {
+  try {
+    return typeof AbortSignal === 'function' && value instanceof AbortSignal
+  } catch {
+    return false
+  }
 }

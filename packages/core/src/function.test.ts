@@ -14,7 +14,7 @@ import {
   ValidationError,
 } from './errors.js'
 import { type LifecycleEvent, onLifecycleEvent } from './events.js'
-import { TinyFunction as Function } from './function.js'
+import { Function } from './function.js'
 import type { RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 

@@ -1,3 +1,4 @@
+export { CancelScope, type CancelScopeOptions, isPromiseLike, sleep } from './cancellation.js'
 export { defineFunction, type FunctionDefinition } from './define-function.js'
 export {
   AbortError,
@@ -5,10 +6,9 @@ export {
   BudgetExceededError,
   ConfigurationError,
   DecisionError,
+  type ErrorLocation,
   FunctionError,
-  formatIssuePath,
   InvalidTransitionError,
-  isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
@@ -20,52 +20,31 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
-export type { LifecycleEvent, LifecycleListener } from './events.js'
-export { onLifecycleEvent } from './events.js'
+export { type LifecycleEvent, type LifecycleListener, onLifecycleEvent } from './events.js'
 export {
   FSM,
   type StateChange,
   type StateMachineConfig,
   StateMachineDefinition,
   type StateMachineDescription,
-  stateDiagramToMermaid,
   type TransitionTable,
 } from './fsm.js'
-export {
-  type FunctionOptions,
-  isAbortable,
-  TinyFunction as Function,
-  TinyFunction,
-} from './function.js'
+export { Function, type FunctionOptions, functionOptionKeys } from './function.js'
 export type { FunctionNode, NodeLayout } from './function-node.js'
-export type { LifecycleState } from './lifecycle.js'
-export { functionLifecycle } from './lifecycle.js'
+export { functionLifecycle, type LifecycleState } from './lifecycle.js'
+export { checkKnownOptions, checkNumber, checkOneOf, checkTimeout, type NumberRule, optionError } from './options.js'
 export {
-  checkKnownOptions,
-  checkNumber,
-  checkOneOf,
-  checkTimeout,
-  maxTimerDelayMs,
-  type NumberRule,
-  optionError,
-} from './options.js'
-export {
+  type AttemptFacts,
+  decideRetry,
   isRetryableError,
   type ResolvedRetryPolicy,
+  type RetryDecision,
   type RetryPolicy,
   resolveRetryPolicy,
-  retryDelay,
-  sleep,
 } from './retry-policy.js'
-export type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext } from './run-context.js'
+export type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
 export type { RunRecord, RunStateEntry } from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
-export { addUsageTo, assertWithinBudget, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
-export {
-  type InferSchemaInput,
-  type InferSchemaOutput,
-  isStandardSchema,
-  Validator,
-  validateWith,
-} from './validator.js'
+export type { Budget, Usage, UsageTotals } from './usage.js'
+export { type InferSchemaInput, type InferSchemaOutput, type ValidationSite, Validator } from './validator.js'

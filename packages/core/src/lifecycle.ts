@@ -2,7 +2,8 @@ import { StateMachineDefinition } from './fsm.js'
 
 /**
  * The states every run of a Function walks. `retrying` is the backoff wait between attempts: a retry shows as
- * `running → retrying → running`, with the error that caused it on the event.
+ * `running → retrying → running`, with the error that caused it on the event (or `output_validation → retrying` when
+ * the retry policy retries invalid output).
  */
 export type LifecycleState =
   | 'init'
@@ -23,7 +24,7 @@ export const functionLifecycle: StateMachineDefinition<LifecycleState> = new Sta
     input_validation: ['running', 'failed'],
     running: ['output_validation', 'retrying', 'failed'],
     retrying: ['running', 'failed'],
-    output_validation: ['processing_output', 'failed'],
+    output_validation: ['processing_output', 'retrying', 'failed'],
     processing_output: ['complete', 'failed'],
     complete: [],
     failed: [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { TinyLLMError } from './errors.js'
-import { isRetryableError, resolveRetryPolicy, retryDelay } from './retry-policy.js'
+import { TinyLLMError, ValidationError } from './errors.js'
+import { decideRetry, resolveRetryPolicy, retryDelay } from './retry-policy.js'
 
 describe('retry policy', () => {
   const policy = resolveRetryPolicy({
@@ -13,10 +13,16 @@ describe('retry policy', () => {
   })
 
   it('backs off exponentially, capped, with jitter taking up to half of each delay', () => {
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelay(policy, attempt, new Error('x'), () => 0))).toEqual([
-      100, 200, 400, 800, 1000,
-    ])
-    expect([1, 2, 3].map((attempt) => retryDelay(policy, attempt, new Error('x'), () => 1))).toEqual([50, 100, 200])
+    expect(
+      [1, 2, 3, 4, 5].map((attempt) =>
+        retryDelay(policy, attempt, new TinyLLMError({ message: 'x', retryable: true }), () => 0),
+      ),
+    ).toEqual([100, 200, 400, 800, 1000])
+    expect(
+      [1, 2, 3].map((attempt) =>
+        retryDelay(policy, attempt, new TinyLLMError({ message: 'x', retryable: true }), () => 1),
+      ),
+    ).toEqual([50, 100, 200])
   })
 
   it('uses a retry-after hint instead, clamped to [0, maxRetryAfterMs]', () => {
@@ -27,10 +33,33 @@ describe('retry policy', () => {
     expect(retryDelay(policy, 1, hinted(Number.NaN), () => 0)).toBe(100)
   })
 
-  it('retries what says it is retryable, never validation-like refusals', () => {
-    expect(isRetryableError(new TinyLLMError({ message: 'x', retryable: true }))).toBe(true)
-    expect(isRetryableError(new TinyLLMError({ message: 'x' }))).toBe(false)
-    expect(isRetryableError(new Error('user code'))).toBe(true)
-    expect(isRetryableError(Object.assign(new Error('no'), { retryable: false }))).toBe(false)
+  it('decides in one place: retryable errors only, never after streamed output, never past the last attempt', () => {
+    const retryable = new TinyLLMError({ message: 'x', retryable: true })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0 }
+    expect(decideRetry(policy, retryable, facts)).toEqual({ retry: true, delayMs: 100 })
+    expect(decideRetry(policy, new TinyLLMError({ message: 'x' }), facts)).toEqual({ retry: false })
+    expect(decideRetry(policy, retryable, { ...facts, streamedParts: 1 })).toEqual({ retry: false })
+    expect(decideRetry(policy, retryable, { ...facts, attempt: 5 })).toEqual({ retry: false })
+  })
+
+  it('retries invalid output only when the policy opts in', () => {
+    const invalid = new ValidationError({ functionName: 'f', state: 'output_validation', issues: [] })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0 }
+    expect(decideRetry(policy, invalid, facts)).toEqual({ retry: false })
+    const opted = resolveRetryPolicy({ attempts: 2, initialDelayMs: 10, retryInvalidOutput: true })
+    expect(decideRetry(opted, invalid, facts)).toEqual({ retry: true, delayMs: 10 })
+  })
+
+  it('ends a run whose next wait would outlast its deadline, instead of waiting for the timeout', () => {
+    const hinted = new TinyLLMError({ message: 'x', retryable: true, retryAfterMs: 3_000 })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: 2_000 }
+    expect(decideRetry(policy, hinted, facts)).toEqual({ retry: false, outOfTime: true })
+    expect(decideRetry(policy, hinted, { ...facts, remainingMs: 4_000 })).toEqual({ retry: true, delayMs: 3_000 })
+  })
+
+  it('rejects a nonsensical policy in the one message format, and unknown keys with a suggestion', () => {
+    expect(() => resolveRetryPolicy({ attempts: 0 }, 'f')).toThrow('f: retry.attempts must be an integer ≥ 1, got 0')
+    expect(() => resolveRetryPolicy({ jitter: 2 }, 'f')).toThrow('f: retry.jitter must be a number ≥ 0 and ≤ 1, got 2')
+    expect(() => resolveRetryPolicy({ atempts: 3 } as never, 'f')).toThrow('did you mean attempts?')
   })
 })

@@ -1,8 +1,9 @@
-import { AbortError, ConfigurationError, TinyLLMError } from './errors.js'
+import { ConfigurationError, type TinyLLMError, ValidationError } from './errors.js'
+import { checkKnownOptions, checkNumber } from './options.js'
 
-/** How a Function retries a failed `run`. Retries happen in this one layer only. */
+/** How a Function retries a failed attempt. Retries happen in this one layer only. */
 export interface RetryPolicy {
-  /** Total attempts including the first; 1 means no retry. Default 1. */
+  /** Total attempts including the first; 1 means no retry. Default 1 (LLM calls: 3). */
   readonly attempts?: number
   /** Delay before the first retry, in ms. Default 200. */
   readonly initialDelayMs?: number
@@ -14,8 +15,13 @@ export interface RetryPolicy {
   readonly jitter?: number
   /** Longest server `retry-after` hint honoured, in ms; longer hints are clamped to it. Default 60,000. */
   readonly maxRetryAfterMs?: number
-  /** Decides whether an error is worth another attempt. Default: {@link isRetryableError}. */
-  readonly retryable?: (error: unknown, attempt: number) => boolean
+  /**
+   * Also retry when the output fails its schema (the output schema, or a model's structured answer): a model asked
+   * again often answers well. Default false: a validation error ends the run.
+   */
+  readonly retryInvalidOutput?: boolean
+  /** Decides whether an error is worth another attempt. Default {@link isRetryableError}: the error's `retryable`. */
+  readonly retryable?: (error: TinyLLMError, attempt: number) => boolean
 }
 
 /** A retry policy with every field decided. */
@@ -26,75 +32,55 @@ export interface ResolvedRetryPolicy {
   readonly multiplier: number
   readonly jitter: number
   readonly maxRetryAfterMs: number
-  readonly retryable: (error: unknown, attempt: number) => boolean
+  readonly retryInvalidOutput: boolean
+  readonly retryable: (error: TinyLLMError, attempt: number) => boolean
+}
+
+/** What an attempt's failure leads to: another attempt after `delayMs`, or the end of the run. */
+export type RetryDecision =
+  | { readonly retry: true; readonly delayMs: number }
+  | {
+      readonly retry: false
+      /** The wait the error asked for would outlast the run's deadline: it ends in a timeout, so end it now. */
+      readonly outOfTime?: boolean
+    }
+
+/** What the run engine knows about a failed attempt besides its error. */
+export interface AttemptFacts {
+  /** The attempt number that failed, from 1. */
+  readonly attempt: number
+  /** Parts the attempt already streamed to the caller: retrying would repeat what the reader has seen. */
+  readonly streamedParts: number
+  /** Time left before the run's deadline, in ms, if it has one. */
+  readonly remainingMs: number | undefined
+  /** Random number source for jitter, [0, 1). Default `Math.random`. */
+  readonly random?: () => number
+}
+
+const dontRetry: RetryDecision = Object.freeze({ retry: false })
+
+/**
+ * The one place tinyllm decides whether a failed attempt is tried again, and after how long: not past the last
+ * attempt, not after output was streamed, not a validation failure unless the policy opts in, only what the policy
+ * calls retryable (by default, what says so itself: `error.retryable`); then after the server's `retry-after` hint
+ * (clamped to `maxRetryAfterMs`) or an exponential backoff with jitter — unless that wait outlasts the deadline.
+ */
+export function decideRetry(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): RetryDecision {
+  if (facts.attempt >= policy.attempts || facts.streamedParts > 0) return dontRetry
+  if (ValidationError.isInstance(error) && !policy.retryInvalidOutput) return dontRetry
+  if (!ValidationError.isInstance(error) && !policy.retryable(error, facts.attempt)) return dontRetry
+  const delayMs = retryDelay(policy, facts.attempt, error, facts.random)
+  if (facts.remainingMs !== undefined && delayMs >= facts.remainingMs) return { retry: false, outOfTime: true }
+  return { retry: true, delayMs }
 }
 
 /**
- * The default retry rule: tinyllm errors retry when they say so (`retryable`: 429, 5xx, connection failures, attempt
- * timeouts); validation, abort, budget and configuration errors never do; other errors thrown by user code retry.
+ * The default retry rule: an error retries when it says so (`retryable`: HTTP 429 and 5xx, dropped connections,
+ * attempt timeouts, errors thrown by a Function's own code unless they carry `retryable: false`); validation, abort,
+ * budget and configuration errors never do.
  */
-export function isRetryableError(error: unknown): boolean {
-  if (TinyLLMError.isInstance(error)) {
-    if (error.name === 'FunctionError') return error.retryable || !hasRetryableFalse(error.cause)
-    return error.retryable
-  }
-  return !hasRetryableFalse(error)
-}
-
-function hasRetryableFalse(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false
-}
-
-let defaultPolicy: ResolvedRetryPolicy | undefined
-
-/** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value. */
-export function resolveRetryPolicy(policy: RetryPolicy | undefined, functionName?: string): ResolvedRetryPolicy {
-  if (policy === undefined && defaultPolicy !== undefined) return defaultPolicy
-  const where = functionName === undefined ? {} : { functionName }
-  const attempts = policy?.attempts ?? 1
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new ConfigurationError({
-      option: 'retry.attempts',
-      message: `must be an integer ≥ 1, got ${String(attempts)}`,
-      ...where,
-    })
-  }
-  const nonNegative = (name: string, value: number): number => {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new ConfigurationError({
-        option: `retry.${name}`,
-        message: `must be a finite number ≥ 0, got ${String(value)}`,
-        ...where,
-      })
-    }
-    return value
-  }
-  const jitter = nonNegative('jitter', policy?.jitter ?? 0.5)
-  if (jitter > 1)
-    throw new ConfigurationError({
-      option: 'retry.jitter',
-      message: `must be between 0 and 1, got ${jitter}`,
-      ...where,
-    })
-  const multiplier = nonNegative('multiplier', policy?.multiplier ?? 2)
-  if (multiplier < 1) {
-    throw new ConfigurationError({ option: 'retry.multiplier', message: `must be ≥ 1, got ${multiplier}`, ...where })
-  }
-  const retryable = policy?.retryable ?? isRetryableError
-  if (typeof retryable !== 'function') {
-    throw new ConfigurationError({ option: 'retry.retryable', message: 'must be a function', ...where })
-  }
-  const resolved: ResolvedRetryPolicy = {
-    attempts,
-    initialDelayMs: nonNegative('initialDelayMs', policy?.initialDelayMs ?? 200),
-    maxDelayMs: nonNegative('maxDelayMs', policy?.maxDelayMs ?? 10_000),
-    multiplier,
-    jitter,
-    maxRetryAfterMs: nonNegative('maxRetryAfterMs', policy?.maxRetryAfterMs ?? 60_000),
-    retryable,
-  }
-  if (policy === undefined) defaultPolicy = resolved
-  return resolved
+export function isRetryableError(error: TinyLLMError): boolean {
+  return error.retryable
 }
 
 /**
@@ -104,27 +90,76 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined, functionName
 export function retryDelay(
   policy: ResolvedRetryPolicy,
   attempt: number,
-  error: unknown,
+  error: TinyLLMError,
   random: () => number = Math.random,
 ): number {
-  const hint = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs
+  const hint = error.retryAfterMs
   if (typeof hint === 'number' && Number.isFinite(hint)) return Math.min(Math.max(hint, 0), policy.maxRetryAfterMs)
   const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1))
   return base - base * policy.jitter * random()
 }
 
-/** Resolves after `ms`, or rejects with {@link AbortError} as soon as `signal` aborts; leaves no timer or listener. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new AbortError({ reason: signal?.reason }))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
+const policyKeys: ReadonlySet<string> = new Set([
+  'attempts',
+  'initialDelayMs',
+  'maxDelayMs',
+  'multiplier',
+  'jitter',
+  'maxRetryAfterMs',
+  'retryInvalidOutput',
+  'retryable',
+])
+
+/** One attempt, no retry: the default of every Function. */
+export const noRetry: ResolvedRetryPolicy = Object.freeze({
+  attempts: 1,
+  initialDelayMs: 200,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: 0.5,
+  maxRetryAfterMs: 60_000,
+  retryInvalidOutput: false,
+  retryable: isRetryableError,
+})
+
+/** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value or unknown key. */
+export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
+  const defaults = noRetry
+  if (policy === undefined) return defaults
+  if (typeof policy !== 'object' || policy === null) {
+    throw new ConfigurationError({
+      option: 'retry',
+      message: 'retry must be a retry policy object',
+      functionName: owner,
+    })
+  }
+  checkKnownOptions(policy, policyKeys, owner)
+  const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
+    checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (defaults[key] as number)
+  const retryable = policy.retryable ?? defaults.retryable
+  if (typeof retryable !== 'function') {
+    throw new ConfigurationError({
+      option: 'retry.retryable',
+      message: 'retry.retryable must be a function',
+      functionName: owner,
+    })
+  }
+  const retryInvalidOutput = policy.retryInvalidOutput ?? defaults.retryInvalidOutput
+  if (typeof retryInvalidOutput !== 'boolean') {
+    throw new ConfigurationError({
+      option: 'retry.retryInvalidOutput',
+      message: `retry.retryInvalidOutput must be true or false, got ${String(retryInvalidOutput)}`,
+      functionName: owner,
+    })
+  }
+  return Object.freeze({
+    attempts: number('attempts', { integer: true, min: 1 }),
+    initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),
+    maxDelayMs: number('maxDelayMs', { min: 0, unit: 'ms' }),
+    multiplier: number('multiplier', { min: 1 }),
+    jitter: number('jitter', { min: 0, max: 1 }),
+    maxRetryAfterMs: number('maxRetryAfterMs', { min: 0, unit: 'ms' }),
+    retryInvalidOutput,
+    retryable,
   })
 }

@@ -1,33 +1,47 @@
 import type { Logger, LoggerLike } from '@tinyllm/logger'
+import type { CancelScope } from './cancellation.js'
 import type { LifecycleEvent } from './events.js'
 import type { Budget, Usage, UsageTotals } from './usage.js'
 
-/** Options for a child run started from inside a parent's `run`. */
+/** Receives the parts a run streams to its caller (an LLM call's text deltas, say), as they are produced. */
+export type StreamListener = (part: unknown) => void
+
+/** Options of a child run, started from inside a parent's `run`. */
 export interface ChildInvokeOptions {
-  /** A signal that also cancels the child (the parent's signal always does). */
+  /** A signal that also cancels the child (the parent's cancellation always does). */
   readonly signal?: AbortSignal
+  /** A limit on this run, in ms, retries included; overrides the Function's `timeoutMs`. */
+  readonly timeoutMs?: number
   /** Merged over the parent's metadata. */
   readonly metadata?: Readonly<Record<string, unknown>>
+  /** Streams the run's parts (for Functions that stream, like an LLM call) to this listener as they come. */
+  readonly stream?: StreamListener
 }
 
-/** Anything that can be invoked as a child run: every Function. */
+/** Anything that can be invoked as a run: every Function. */
 export interface Invocable<Input, Output> {
   readonly name: string
   invoke(input: Input, options?: InvokeOptions): Promise<Output>
 }
 
-/** Options of a root or child invocation. */
+/** Options of an invocation. Those below `ChildInvokeOptions` belong to a whole run tree: give them at its root. */
 export interface InvokeOptions extends ChildInvokeOptions {
-  /** Overrides the Function's total timeout for this run, in ms. */
-  readonly timeoutMs?: number
-  /** Logger for this run tree (a tinyllm Logger, a pino instance, …); defaults to the process default (`setDefaultLogger`). */
+  /** Logger for the run tree (a tinyllm Logger, a pino instance, …); default the process default (`setDefaultLogger`). */
   readonly logger?: LoggerLike
-  /** Receives every lifecycle event of this run and its children. */
+  /** Receives every lifecycle event of the run tree. */
   readonly onEvent?: (event: LifecycleEvent) => void
   /** Limit on tokens or cost for the whole run tree. */
   readonly budget?: Budget
-  /** Makes this run a child of `parent` (same tree, signal, logger, listeners, budget and usage). */
-  readonly parent?: RunContext
+  /**
+   * Most runs one tree may start, the root included; one more fails with a StepLimitError. It stops a graph that
+   * invokes itself without end (a cycle) before it exhausts memory. Default 1,000,000.
+   */
+  readonly maxRuns?: number
+  /**
+   * The run this one belongs to. By default a Function invoked while another one's `run` is executing joins that run's
+   * tree (where the runtime has async context, as Node, Bun and Deno do); `null` starts a new tree instead.
+   */
+  readonly parent?: RunContext | null
 }
 
 /**
@@ -42,7 +56,12 @@ export interface RunContext {
   readonly attempt: number
   /** Aborts on cancellation, total timeout or attempt timeout; pass it to anything that can be cancelled. */
   readonly signal: AbortSignal
-  /** Epoch ms by which the run must finish, when it has a total timeout. */
+  /**
+   * The run's cancellation, which `signal` reflects. Code that needs a deadline of its own (one model call, say) makes
+   * a child scope of it — `new CancelScope(context.cancelScope, { timeoutMs })` — instead of linking a second signal.
+   */
+  readonly cancelScope: CancelScope
+  /** Epoch ms by which the run must finish, when it (or a run above it) has a timeout. */
   readonly deadline: number | undefined
   /** A logger bound to this run (`runId`, `function`). */
   readonly logger: Logger
@@ -51,7 +70,9 @@ export interface RunContext {
   readonly budget: Budget | undefined
   /** Tokens and cost spent so far by the whole run tree. */
   readonly treeUsage: Readonly<UsageTotals>
-  /** Runs `fn` as a child of this run: it joins the run tree, inherits the signal, logger, listeners and budget. */
+  /** Where this run's streamed parts go when its caller streams it; `undefined` when nobody does. */
+  readonly stream: StreamListener | undefined
+  /** Runs `fn` as a child of this run: it joins the run tree, and inherits its cancellation, logger, listeners and budget. */
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output>
   /** Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. */
   addUsage(usage: Usage, costUsd: number | undefined): void

@@ -1,4 +1,5 @@
 import { BudgetExceededError } from './errors.js'
+import { checkKnownOptions, checkNumber, optionError } from './options.js'
 
 /** Tokens used by one model call. */
 export interface Usage {
@@ -75,3 +76,16 @@ export function assertWithinBudget(
     })
   }
 }
+
+/** Checks a budget option: each limit a number ≥ 0 (`NaN` is not "no limit"). */
+export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
+  if (budget === undefined) return undefined
+  if (typeof budget !== 'object' || budget === null)
+    throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
+  checkKnownOptions(budget, budgetKeys, owner)
+  checkNumber(budget.maxTokens, 'budget.maxTokens', { min: 0, unit: 'tokens' }, owner)
+  checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', { min: 0, unit: 'USD' }, owner)
+  return budget
+}
+
+const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])

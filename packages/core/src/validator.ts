@@ -1,10 +1,91 @@
-import { ValidationError, type ValidationIssue } from './errors.js'
+import { isPromiseLike } from './cancellation.js'
+import { ConfigurationError, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Infers the type a schema accepts; `unknown` when there is no schema. */
 export type InferSchemaInput<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : unknown
 /** Infers the type a schema produces; `unknown` when there is no schema. */
 export type InferSchemaOutput<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown
+
+/** Whose value a {@link Validator} checks, and at which step: named in every error it raises. */
+export interface ValidationSite {
+  readonly functionName: string
+  /** The lifecycle state, e.g. `input_validation`. */
+  readonly state: string
+}
+
+/**
+ * Checks values against one Standard Schema (zod 4, valibot, arktype, …) on behalf of a Function and a lifecycle
+ * state, so that a failure says whose value, at which step, and what is wrong where. Every Function validates its
+ * input, output and processed output through one. A schema that answers synchronously is answered synchronously (no
+ * promise, no extra turn of the event loop); an asynchronous one — a promise of any realm, or any thenable — is
+ * awaited. A schema that throws, or answers with something that is not a Standard Schema result, fails with a
+ * {@link ValidationError} too: a value is never let through unchecked.
+ *
+ * @example
+ * const validator = new Validator(z.object({ name: z.string() }), { functionName: 'greet', state: 'input_validation' })
+ * const value = await validator.validate(input) // or a ValidationError naming `greet`, the state and each path
+ */
+export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
+  readonly schema: S
+  readonly site: ValidationSite
+
+  constructor(schema: S, site: ValidationSite = { functionName: 'value', state: 'validation' }) {
+    if (!isStandardSchema(schema)) {
+      throw new ConfigurationError({
+        option: 'schema',
+        message: `${site.state} schema must be a Standard Schema v1 object (zod 4, valibot, arktype, …), got ${safeStringify(schema, 40)}`,
+        functionName: site.functionName,
+      })
+    }
+    this.schema = schema
+    this.site = site
+  }
+
+  /** The schema's output for `value`, or a {@link ValidationError} listing every issue; a promise only if the schema is async. */
+  validate(value: unknown): StandardSchemaV1.InferOutput<S> | Promise<StandardSchemaV1.InferOutput<S>> {
+    let answer: unknown
+    try {
+      answer = this.schema['~standard'].validate(value)
+    } catch (cause) {
+      throw this.schemaThrew(cause)
+    }
+    if (!isPromiseLike(answer)) return this.outcome(answer)
+    return Promise.resolve(answer).then(
+      (result) => this.outcome(result),
+      (cause: unknown) => {
+        throw this.schemaThrew(cause)
+      },
+    )
+  }
+
+  private outcome(result: unknown): StandardSchemaV1.InferOutput<S> {
+    if (typeof result !== 'object' || result === null) {
+      throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
+    }
+    const issues = (result as { issues?: unknown }).issues
+    if (issues === undefined) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
+    if (!Array.isArray(issues)) {
+      throw this.failure([
+        { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
+      ])
+    }
+    throw this.failure(
+      issues.length === 0
+        ? [{ path: [], message: 'the schema reported an empty list of issues' }]
+        : issues.map(toIssue),
+    )
+  }
+
+  private failure(issues: ValidationIssue[], cause?: unknown): ValidationError {
+    return new ValidationError({ functionName: this.site.functionName, state: this.site.state, issues, cause })
+  }
+
+  private schemaThrew(cause: unknown): ValidationError {
+    const message = cause instanceof Error ? cause.message : safeStringify(cause, 200)
+    return this.failure([{ path: [], message: `the schema itself threw: ${message}` }], cause)
+  }
+}
 
 /** True when `value` implements Standard Schema v1. */
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
@@ -13,58 +94,19 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function'
 }
 
-/**
- * Checks values against one Standard Schema (zod 4, valibot, arktype, …) on behalf of a Function and a lifecycle
- * state, so that a failure says whose value, at which step, and what is wrong where.
- *
- * @example
- * const validator = new Validator(z.object({ name: z.string() }))
- * const value = await validator.validate(input, { functionName: 'greet', state: 'input_validation' })
- */
-export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
-  readonly schema: S
-
-  constructor(schema: S) {
-    if (!isStandardSchema(schema))
-      throw new TypeError('Validator expects a Standard Schema v1 object (zod 4, valibot, arktype, …)')
-    this.schema = schema
+/** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
+function toIssue(issue: unknown): ValidationIssue {
+  const { message, path } = (typeof issue === 'object' && issue !== null ? issue : {}) as {
+    message?: unknown
+    path?: unknown
   }
-
-  /** Resolves with the schema's output, or rejects with a {@link ValidationError} listing every issue. */
-  async validate(
-    value: unknown,
-    where: { functionName: string; state: string },
-  ): Promise<StandardSchemaV1.InferOutput<S>> {
-    return validateWith(this.schema, value, where.functionName, where.state) as Promise<StandardSchemaV1.InferOutput<S>>
+  return {
+    path: Array.isArray(path) ? path.map(toPathKey) : [],
+    message: typeof message === 'string' ? message : safeStringify(message ?? issue, 200),
   }
 }
 
-/** Validates `value` and returns the schema's output; throws {@link ValidationError} on failure or if the schema throws. */
-export async function validateWith(
-  schema: StandardSchemaV1,
-  value: unknown,
-  functionName: string,
-  state: string,
-): Promise<unknown> {
-  let result: StandardSchemaV1.Result<unknown>
-  try {
-    const pending = schema['~standard'].validate(value)
-    result = pending instanceof Promise ? await pending : pending
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause)
-    throw new ValidationError({
-      functionName,
-      state,
-      issues: [{ path: [], message: `the schema itself threw: ${message}` }],
-      cause,
-    })
-  }
-  if (result.issues === undefined) return result.value
-  throw new ValidationError({ functionName, state, issues: result.issues.map(toIssue) })
-}
-
-function toIssue(issue: StandardSchemaV1.Issue): ValidationIssue {
-  const path =
-    issue.path === undefined ? [] : issue.path.map((segment) => (typeof segment === 'object' ? segment.key : segment))
-  return { path, message: issue.message }
+function toPathKey(segment: unknown): PropertyKey {
+  const key = typeof segment === 'object' && segment !== null ? (segment as { key?: unknown }).key : segment
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol' ? key : String(key)
 }

@@ -7,7 +7,6 @@ export {
   toJsonSchema,
 } from './json-schema.js'
 export {
-  isRetryableLLMError,
   LLMCall,
   type LLMCallInput,
   type LLMCallOptions,
@@ -33,6 +32,7 @@ export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts }
 export { redactErrorInPlace } from './provider/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
+export { isRetryableStatus } from './provider/retryable-status.js'
 export {
   RateLimiter,
   type RateLimiterClock,

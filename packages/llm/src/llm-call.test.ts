@@ -131,15 +131,47 @@ describe('LLMCall basics', () => {
     const record = await chat.trace({ ...ask('x'), ...bad } as never)
     expect(record.error?.state).toBe('input_validation')
     expect((record.error as ValidationError).issues).toEqual([
-      { path: ['temperature'], message: 'expected a finite number, got NaN' },
-      { path: ['maxTokens'], message: 'expected a finite number, got Infinity' },
-      { path: ['n'], message: 'expected a finite number, got 2n' },
-      { path: ['seed'], message: 'expected a finite number, got "7"' },
+      { path: ['temperature'], message: 'must be a number ≥ 0, got NaN' },
+      { path: ['maxTokens'], message: 'must be an integer ≥ 1, got Infinity' },
+      { path: ['n'], message: 'must be an integer ≥ 1, got 2n' },
+      { path: ['seed'], message: 'must be an integer, got "7"' },
     ])
     expect(model.calls).toHaveLength(0)
     expect(() => new LLMCall({ name: 'x', model, settings: { topP: Number.NaN } })).toThrow(
-      'x: invalid option settings.topP: expected a finite number, got NaN',
+      'x: settings.topP must be a number ≥ 0 and ≤ 1, got NaN',
     )
+  })
+
+  it('refuses out-of-range settings at construction and per call', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    expect(() => new LLMCall({ name: 'x', model, settings: { n: 0 } })).toThrow(
+      'x: settings.n must be an integer ≥ 1, got 0',
+    )
+    expect(() => new LLMCall({ name: 'x', model, settings: { n: 1.5 } })).toThrow('got 1.5')
+    expect(() => new LLMCall({ name: 'x', model, settings: { maxTokens: -5 } })).toThrow(
+      'x: settings.maxTokens must be an integer ≥ 1, got -5',
+    )
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({ ...ask('x'), n: 0 })
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['n'], message: 'must be an integer ≥ 1, got 0' },
+    ])
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it("names the right setting when given another library's spelling, as an option or in the input", async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    expect(() => new LLMCall({ name: 'x', model, settings: { max_tokens: 5 } as never })).toThrow(
+      'x: max_tokens is not an option; did you mean maxTokens?',
+    )
+    expect(() => new LLMCall({ name: 'x', model, temperature: 0 } as never)).toThrow(/temperature is not an option/)
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({ ...ask('x'), top_p: 0.5, model_name: 'gpt-4o' } as never)
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['top_p'], message: 'is not a chat setting; did you mean topP?' },
+      { path: ['model_name'], message: 'is not a chat setting; did you mean model?' },
+    ])
+    expect(model.calls).toHaveLength(0)
   })
 
   it('checks its options at construction', () => {

@@ -1,18 +1,25 @@
 import {
+  CancelScope,
   ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkTimeout,
+  Function,
   FunctionError,
+  functionOptionKeys,
   type InvokeOptions,
-  isAbortable,
+  isPromiseLike,
   ProviderCallError,
   RateLimitError,
   type RetryPolicy,
   type RunContext,
   type StandardSchemaV1,
+  type StreamListener,
   TimeoutError,
-  TinyFunction,
   TinyLLMError,
   ValidationError,
-  validateWith,
+  Validator,
 } from '@tinyllm/core'
 import {
   type ChatModel,
@@ -25,7 +32,7 @@ import {
 } from './chat-model.js'
 import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
-import { DeltaChannel, type LLMStream, LLMStreamResult } from './llm-stream.js'
+import { DeltaChannel, type LLMStream, type LLMStreamDelta, LLMStreamResult } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
 import type { RateLimiter, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
@@ -109,54 +116,60 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
 }
 
 /**
- * The retry rule of LLM calls: retry only what a provider marks retryable — HTTP 429 (after its `retry-after`), 5xx,
- * connection failures and timed-out attempts. Never 4xx, validation, budget, abort or configuration errors, and never an
- * error that is not a tinyllm error (a bug is not fixed by trying again).
- */
-export function isRetryableLLMError(error: unknown): boolean {
-  return TinyLLMError.isInstance(error) && error.retryable
-}
-
-/**
  * LLMCall's default retry policy: 3 attempts, exponential backoff from 500 ms to 8 s with jitter, `retry-after` hints
- * honoured up to 60 s, {@link isRetryableLLMError} deciding what is retried.
+ * honoured up to 60 s. What is retried is what says so itself: HTTP 429 (after its `retry-after`), 5xx, connection
+ * failures and timed-out attempts — never 4xx, validation, budget, abort or configuration errors, and never an error
+ * of a model that broke the specification by throwing something that is not a tinyllm error.
  */
-export const llmRetryDefaults: Readonly<Required<Omit<RetryPolicy, 'retryable'>>> & {
-  readonly retryable: (error: unknown, attempt: number) => boolean
-} = Object.freeze({
+export const llmRetryDefaults: Readonly<RetryPolicy> = Object.freeze({
   attempts: 3,
   initialDelayMs: 500,
   maxDelayMs: 8_000,
   multiplier: 2,
   jitter: 0.5,
   maxRetryAfterMs: 60_000,
-  retryable: isRetryableLLMError,
 })
-
-/** Errors thrown after a stream had already handed out deltas: retrying would repeat text the reader has seen. */
-const failedAfterOutput = new WeakSet<object>()
-/** Marks an input as a streaming run's, without showing in its keys or its JSON. */
-const streamChannelKey = Symbol('tinyllm.llm-call.stream')
 
 const roles: ReadonlySet<unknown> = new Set(['system', 'user', 'assistant', 'tool'])
 
-/** Settings sent as JSON numbers, where NaN and Infinity would silently go out as `null`. */
-const numericSettingKeys = [
-  'temperature',
-  'topP',
-  'maxTokens',
-  'n',
-  'seed',
-  'presencePenalty',
-  'frequencyPenalty',
-] as const satisfies ReadonlyArray<keyof ChatSettings>
+/** What each numeric setting must be; NaN and Infinity would otherwise go out as JSON `null`. */
+const numericSettingRules = {
+  temperature: { min: 0 },
+  topP: { min: 0, max: 1 },
+  maxTokens: { integer: true, min: 1, unit: 'tokens' },
+  n: { integer: true, min: 1 },
+  seed: { integer: true },
+  presencePenalty: { min: -2, max: 2 },
+  frequencyPenalty: { min: -2, max: 2 },
+} as const satisfies Partial<Record<keyof ChatSettings, Parameters<typeof checkNumber>[2]>>
 
-/** What is wrong with a numeric setting, or `undefined` when it is absent or a finite number. */
-function numericSettingProblem(value: unknown): string | undefined {
-  if (value === undefined || (typeof value === 'number' && Number.isFinite(value))) return undefined
-  const shown =
-    typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? JSON.stringify(value) : String(value)
-  return `expected a finite number, got ${shown}`
+/** What is wrong with a numeric setting, or `undefined` when it is absent or valid. */
+function numericSettingProblem(key: keyof typeof numericSettingRules, value: unknown): string | undefined {
+  try {
+    checkNumber(value, key, numericSettingRules[key])
+    return undefined
+  } catch (error) {
+    // `<key> must be …`: the issue's path names the key already.
+    return (error as Error).message.slice(key.length + 1)
+  }
+}
+
+const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
+const settingAliases: Readonly<Record<string, string>> = {
+  model_name: 'model',
+  max_completion_tokens: 'maxTokens',
+  stop_sequences: 'stop',
+}
+
+/**
+ * The setting an input key was meant to be — another library's spelling, like `max_tokens` or `top_p` — or
+ * `undefined`. Other extra keys pass: in a Chain, the step before may hand over more than the conversation.
+ */
+function misspelledSetting(key: string): string | undefined {
+  if (settingKeySet.has(key)) return undefined
+  const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
+  if (camel !== key && settingKeySet.has(camel)) return camel
+  return settingAliases[key]
 }
 
 /** Checks the input's shape cheaply, so a malformed prompt fails in `input_validation` with paths. */
@@ -181,9 +194,13 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
       }
-      for (const key of numericSettingKeys) {
-        const problem = numericSettingProblem((value as Record<string, unknown>)[key])
+      for (const key of Object.keys(numericSettingRules) as Array<keyof typeof numericSettingRules>) {
+        const problem = numericSettingProblem(key, (value as Record<string, unknown>)[key])
         if (problem !== undefined) issues.push({ message: problem, path: [key] })
+      }
+      for (const key of Object.keys(value)) {
+        const meant = misspelledSetting(key)
+        if (meant !== undefined) issues.push({ message: `is not a chat setting; did you mean ${meant}?`, path: [key] })
       }
       return issues.length === 0 ? { value: value as LLMCallInput } : { issues }
     },
@@ -213,10 +230,10 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
  * })
  * const { verdict: value } = await verdict.invoke(prompt)
  */
-export class LLMCall<
-  Mode extends LLMCallOutputMode = 'text',
-  Schema extends StandardSchemaV1 = never,
-> extends TinyFunction<LLMCallInput, LLMCallOutput<Mode, Schema>> {
+export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends StandardSchemaV1 = never> extends Function<
+  LLMCallInput,
+  LLMCallOutput<Mode, Schema>
+> {
   override readonly kind: string = 'llm-call'
   /** The chat model every attempt calls. */
   readonly model: ChatModel
@@ -238,49 +255,39 @@ export class LLMCall<
   readonly outputTokenEstimate: number
   private readonly countInputTokens: (request: ChatRequest) => number
   private readonly responseFormat: ResponseFormat | undefined
+  private readonly structuredValidator: Validator | undefined
 
   constructor(options: LLMCallOptions<Mode, Schema>) {
-    const retryable = options.retry?.retryable ?? isRetryableLLMError
     super({
-      name: options.name,
+      name: options?.name as string,
       input: inputSchema,
-      retry: {
-        ...llmRetryDefaults,
-        ...options.retry,
-        retryable: (error, attempt) => !failedAfterOutput.has(error as object) && retryable(error, attempt),
-      },
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      retry: { ...llmRetryDefaults, ...options?.retry },
+      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
     })
-    const name = options.name
+    const name = this.name
+    checkKnownOptions(options, llmCallOptionKeys, name)
     const model = options.model
     if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
       throw new ConfigurationError({
         option: 'model',
-        message: 'expected a ChatModel (with doGenerate and doStream)',
+        message: 'model must be a ChatModel (with doGenerate and doStream)',
         functionName: name,
       })
     }
     if (model.specificationVersion !== 'v1') {
       throw new ConfigurationError({
         option: 'model',
-        message: `implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
+        message: `model implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
         functionName: name,
       })
     }
     this.model = model
-    const mode = options.output ?? 'text'
-    if (mode !== 'text' && mode !== 'texts' && mode !== 'result') {
-      throw new ConfigurationError({
-        option: 'output',
-        message: `must be 'text', 'texts' or 'result', got ${String(mode)}`,
-        functionName: name,
-      })
-    }
-    this.outputMode = mode
-    this.idleTimeoutMs = positive(options.idleTimeoutMs, 'idleTimeoutMs', name)
-    this.callTimeoutMs = positive(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
-    this.outputTokenEstimate = positive(options.outputTokenEstimate, 'outputTokenEstimate', name) ?? 512
+    this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
+    this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
+    this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
+    this.outputTokenEstimate =
+      checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
     this.countInputTokens = options.estimateInputTokens ?? estimateInputTokens
     this.rateLimiter = options.rateLimiter
     this.prices = options.prices ?? defaultPrices
@@ -290,7 +297,7 @@ export class LLMCall<
       if (typeof structured.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(structured.name)) {
         throw new ConfigurationError({
           option: 'structuredOutput.name',
-          message: 'must be 1–64 letters, digits, _ or -',
+          message: 'structuredOutput.name must be 1–64 letters, digits, _ or -',
           functionName: name,
         })
       }
@@ -306,18 +313,18 @@ export class LLMCall<
         ...(structured.description === undefined ? {} : { description: structured.description }),
         ...(structured.strict === undefined ? {} : { strict: structured.strict }),
       }
+      this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
     } else {
       this.responseFormat = undefined
+      this.structuredValidator = undefined
     }
-    for (const key of numericSettingKeys) {
-      const problem = numericSettingProblem(options.settings?.[key])
-      if (problem !== undefined) {
-        throw new ConfigurationError({ option: `settings.${key}`, message: problem, functionName: name })
-      }
+    const settings: Record<string, unknown> = { ...options.settings }
+    checkKnownOptions(settings, settingKeySet, name)
+    for (const key of Object.keys(numericSettingRules) as Array<keyof typeof numericSettingRules>) {
+      checkNumber(settings[key], `settings.${key}`, numericSettingRules[key], name)
     }
-    const settings = { ...options.settings }
-    if (this.responseFormat !== undefined) Object.assign(settings, { responseFormat: this.responseFormat })
-    this.settings = Object.freeze(settings)
+    if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
+    this.settings = Object.freeze(settings) as ChatSettings
   }
 
   /**
@@ -326,11 +333,7 @@ export class LLMCall<
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
     const channel = new DeltaChannel()
-    const marked = typeof input === 'object' && input !== null ? { ...input } : input
-    if (typeof marked === 'object' && marked !== null) {
-      Object.defineProperty(marked, streamChannelKey, { value: channel, enumerable: false })
-    }
-    const result = this.invoke(marked, options)
+    const result = this.invoke(input, { ...options, stream: (part) => channel.push(part as LLMStreamDelta) })
     result.then(
       () => channel.close(),
       (error: unknown) => channel.fail(error),
@@ -351,36 +354,40 @@ export class LLMCall<
   }
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
-    const channel = (input as { [streamChannelKey]?: DeltaChannel })[streamChannelKey]
     const request = this.buildRequest(input)
     const modelId = request.model ?? this.model.modelId
+    if (context.budget === undefined && this.rateLimiter === undefined)
+      return this.attempt(request, modelId, 0, context)
+    // Estimated only when a budget or a limiter needs a figure before the call is sent.
     const estimatedInput = this.countInputTokens(request)
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const tokens = estimatedInput + estimatedOutput
-    if (context.budget === undefined) return this.attempt(request, modelId, tokens, channel, context)
+    if (context.budget === undefined) return this.attempt(request, modelId, tokens, context)
     // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
     const releaseBudget = context.reserveBudget({
       tokens,
       costUsd: costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices),
     })
-    return this.attempt(request, modelId, tokens, channel, context).finally(releaseBudget)
+    return this.attempt(request, modelId, tokens, context).finally(releaseBudget)
   }
 
   private attempt(
     request: ChatRequest,
     modelId: string,
     tokens: number,
-    channel: DeltaChannel | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> {
-    if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && channel === undefined) {
-      // The common call: no limiter to wait for, no deadline to race, no stream. One promise chain and no suspended
-      // async frame of its own, which keeps the framework's memory per call in flight small.
-      const signal = context.signal
-      const options = isAbortable(signal) ? { signal } : undefined
-      return this.model.doGenerate(request, options).then((result) => this.complete(result, request, modelId, context))
+    if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && context.stream === undefined) {
+      // The common call: no limiter to wait for, no deadline of its own, no stream. One promise chain and no suspended
+      // async frame of its own, which keeps the framework's memory per call in flight small. A signal that can never
+      // abort is not handed on: the SDK would combine it with its own on every call for nothing.
+      const scope = context.cancelScope
+      const options = scope.cancellable ? { signal: scope.signal } : undefined
+      return this.model
+        .doGenerate(request, options)
+        .then((result) => this.complete(result, request, modelId, context), this.rethrowTyped)
     }
-    return this.attemptGuarded(request, modelId, tokens, channel, context)
+    return this.attemptGuarded(request, modelId, tokens, context)
   }
 
   /** An attempt through the rate limiter, a per-call deadline or a stream. */
@@ -388,31 +395,85 @@ export class LLMCall<
     request: ChatRequest,
     modelId: string,
     tokens: number,
-    channel: DeltaChannel | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     const limiter = this.rateLimiter
     const permit = limiter === undefined ? undefined : await limiter.acquire({ tokens }, context.signal)
-    const deadline =
-      this.callTimeoutMs === undefined ? undefined : new CallDeadline(context.signal, this.callTimeoutMs, this.name)
-    // A signal that can never abort is not handed on: the SDK would combine it with its own on every call for nothing.
-    const signal = deadline?.signal ?? (isAbortable(context.signal) ? context.signal : undefined)
+    const timeoutMs = this.callTimeoutMs
+    // The call's own scope under the run's: its deadline, and the one signal handed to the model.
+    const scope = new CancelScope(context.cancelScope, {
+      timeoutMs,
+      timeoutReason:
+        timeoutMs === undefined
+          ? undefined
+          : () => new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.name, state: 'running' }),
+      manual: context.stream !== undefined,
+    })
     let result: ChatResult
     try {
-      if (channel !== undefined) result = await this.generateStreaming(request, signal ?? context.signal, channel)
-      else {
-        const pending = this.model.doGenerate(request, signal === undefined ? undefined : { signal })
-        result = await (deadline === undefined ? pending : deadline.race(pending))
-      }
+      result =
+        context.stream === undefined
+          ? await scope.race(this.model.doGenerate(request, scope.cancellable ? { signal: scope.signal } : undefined))
+          : await this.readStream(request, scope, context.stream)
     } catch (thrown) {
-      const error = deadline === undefined ? thrown : deadline.errorFor(thrown)
+      // A call that ran out of its own time fails with that (retryable) timeout, whatever the model threw.
+      const error =
+        scope.cancelled && !context.cancelScope.cancelled && TimeoutError.isInstance(scope.reason)
+          ? scope.reason
+          : this.typedModelError(thrown)
       if (limiter !== undefined) this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
       throw error
     } finally {
-      deadline?.dispose()
+      scope.dispose()
     }
     if (limiter !== undefined) limiter.settle(permit as RateLimitPermit, result.usage.totalTokens)
     return this.complete(result, request, modelId, context)
+  }
+
+  /**
+   * One streaming attempt: forwards each delta to the run's stream as it arrives, fails with a (retryable) idle
+   * TimeoutError when the model stays silent for `idleTimeoutMs`, resolves with the finish part's result. A stalled
+   * read is abandoned, not awaited, so a model that ignores its signal cannot hang the run; leaving early for any
+   * reason cancels the call's scope, which closes the request.
+   */
+  private async readStream(request: ChatRequest, callScope: CancelScope, stream: StreamListener): Promise<ChatResult> {
+    const idleTimeoutMs = this.idleTimeoutMs
+    const scope =
+      idleTimeoutMs === undefined
+        ? callScope
+        : new CancelScope(callScope, {
+            timeoutMs: idleTimeoutMs,
+            timeoutReason: () =>
+              new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle', functionName: this.name, state: 'running' }),
+          })
+    const iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
+    let finished = false
+    try {
+      for (;;) {
+        const step: IteratorResult<ChatStreamPart> = await scope.race(iterator.next())
+        if (step.done === true) {
+          throw new ProviderCallError({
+            provider: this.model.provider,
+            message: `${this.name}: the stream ended without a finish part`,
+            retryable: true,
+          })
+        }
+        const part = step.value
+        if (part.type === 'finish') {
+          finished = true
+          return part.result
+        }
+        if (idleTimeoutMs !== undefined) scope.restartTimeout(idleTimeoutMs)
+        stream(part)
+      }
+    } finally {
+      if (!finished)
+        scope.cancel(
+          new ProviderCallError({ provider: this.model.provider, message: `${this.name}: stream abandoned` }),
+        )
+      if (scope !== callScope) scope.dispose()
+      closeQuietly(iterator)
+    }
   }
 
   /** Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. */
@@ -421,7 +482,7 @@ export class LLMCall<
     request: ChatRequest,
     modelId: string,
     context: RunContext,
-  ): Promise<LLMCallOutput<Mode, Schema>> {
+  ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     const usage = result.usage
     const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
     const cost = costOf(answeredBy, usage, this.prices)
@@ -430,7 +491,20 @@ export class LLMCall<
     // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
     assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
-    return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>>
+    return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
+  }
+
+  /**
+   * What a model threw, as a tinyllm error. A model must throw tinyllm errors (the specification says so); anything
+   * else is a bug in it, which trying again will not fix, so it is not retryable.
+   */
+  private typedModelError(thrown: unknown): TinyLLMError {
+    if (TinyLLMError.isInstance(thrown)) return thrown
+    return new FunctionError({ functionName: this.name, state: 'running', cause: thrown, retryable: false })
+  }
+
+  private readonly rethrowTyped = (thrown: unknown): never => {
+    throw this.typedModelError(thrown)
   }
 
   /** A failed attempt: start the shared cool-down on a 429, and give back tokens the provider did not spend. */
@@ -452,7 +526,7 @@ export class LLMCall<
     }
   }
 
-  private async shapeOutput(result: ChatResult): Promise<unknown> {
+  private shapeOutput(result: ChatResult): unknown {
     const structured = this.structuredOutput
     const mode = this.outputMode
     if (structured === undefined) {
@@ -462,11 +536,17 @@ export class LLMCall<
     }
     if (mode === 'text') return this.parseStructured(result, 0)
     const values: unknown[] = []
-    for (let index = 0; index < result.choices.length; index++) values.push(await this.parseStructured(result, index))
-    return mode === 'texts' ? values : { ...result, values }
+    let pending = false
+    for (let index = 0; index < result.choices.length; index++) {
+      const value = this.parseStructured(result, index)
+      pending ||= isPromiseLike(value)
+      values.push(value)
+    }
+    if (!pending) return mode === 'texts' ? values : { ...result, values }
+    return Promise.all(values).then((settled) => (mode === 'texts' ? settled : { ...result, values: settled }))
   }
 
-  private async parseStructured(result: ChatResult, index: number): Promise<unknown> {
+  private parseStructured(result: ChatResult, index: number): unknown {
     const choice = result.choices[index]
     const text = stripCodeFence(choice?.message.content ?? '')
     const where = result.choices.length > 1 ? ['choices', index] : []
@@ -488,198 +568,44 @@ export class LLMCall<
         cause,
       })
     }
-    const schema = (this.structuredOutput as StructuredOutputOptions).schema
-    try {
-      return await validateWith(schema, value, this.name, 'running')
-    } catch (error) {
-      if (!ValidationError.isInstance(error) || where.length === 0) throw error
+    const validator = this.structuredValidator as Validator
+    if (where.length === 0) return validator.validate(value)
+    const located = (error: unknown): never => {
+      if (!ValidationError.isInstance(error)) throw error
       throw new ValidationError({
         functionName: this.name,
         state: 'running',
         issues: error.issues.map((issue) => ({ path: [...where, ...issue.path], message: issue.message })),
       })
     }
-  }
-
-  /** One streaming attempt: forwards deltas, enforces the idle timeout, resolves with the finish part's result. */
-  private async generateStreaming(
-    request: ChatRequest,
-    signal: AbortSignal,
-    channel: DeltaChannel,
-  ): Promise<ChatResult> {
-    const reader = new StreamReader(signal, this.idleTimeoutMs, this.name)
-    const emittedBefore = channel.emitted
     try {
-      reader.open(this.model.doStream(request, { signal: reader.signal }))
-      for (;;) {
-        const step = await reader.next()
-        if (step.done === true) {
-          throw new ProviderCallError({
-            provider: this.model.provider,
-            message: `${this.name}: the stream ended without a finish part`,
-            retryable: true,
-          })
-        }
-        const part = step.value
-        if (part.type === 'finish') {
-          reader.finished = true
-          return part.result
-        }
-        channel.push(part)
-      }
-    } catch (thrown) {
-      const error = TinyLLMError.isInstance(thrown)
-        ? thrown
-        : new FunctionError({ functionName: this.name, state: 'running', cause: thrown })
-      if (channel.emitted > emittedBefore) failedAfterOutput.add(error)
-      throw error
-    } finally {
-      reader.close()
+      const validated = validator.validate(value)
+      return isPromiseLike(validated) ? Promise.resolve(validated).then(undefined, located) : validated
+    } catch (error) {
+      return located(error)
     }
   }
 }
 
-/**
- * Reads a model's stream under the run's signal and an idle timeout, with one abort listener and one timer per attempt
- * (not per chunk). A stalled `next()` is abandoned, not awaited, so a model that ignores its signal cannot hang the run.
- */
-class StreamReader {
-  readonly signal: AbortSignal
-  finished = false
-  private readonly controller = new AbortController()
-  private readonly runSignal: AbortSignal
-  private readonly idleTimeoutMs: number | undefined
-  private readonly functionName: string
-  private iterator: AsyncIterator<ChatStreamPart> | undefined = undefined
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined
-  private lastActivity = 0
-  private rejectPending: ((error: unknown) => void) | undefined = undefined
-  private readonly onRunAbort = (): void => this.interrupt(this.runSignal.reason)
-  private readonly onTimer = (): void => {
-    this.timer = undefined
-    const idleTimeoutMs = this.idleTimeoutMs as number
-    const idle = performance.now() - this.lastActivity
-    if (idle < idleTimeoutMs) {
-      this.timer = setTimeout(this.onTimer, Math.ceil(idleTimeoutMs - idle))
-      return
-    }
-    this.interrupt(
-      new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle', functionName: this.functionName, state: 'running' }),
-    )
-  }
+const llmCallOptionKeys: ReadonlySet<string> = new Set([
+  ...functionOptionKeys,
+  'model',
+  'settings',
+  'rateLimiter',
+  'prices',
+  'output',
+  'structuredOutput',
+  'idleTimeoutMs',
+  'outputTokenEstimate',
+  'estimateInputTokens',
+])
 
-  constructor(runSignal: AbortSignal, idleTimeoutMs: number | undefined, functionName: string) {
-    this.runSignal = runSignal
-    this.idleTimeoutMs = idleTimeoutMs
-    this.functionName = functionName
-    this.signal = this.controller.signal
-    if (runSignal.aborted) this.controller.abort(runSignal.reason)
-    else runSignal.addEventListener('abort', this.onRunAbort, { once: true })
-    if (idleTimeoutMs !== undefined) {
-      this.lastActivity = performance.now()
-      this.timer = setTimeout(this.onTimer, idleTimeoutMs)
-    }
-  }
-
-  open(stream: AsyncIterable<ChatStreamPart>): void {
-    this.iterator = stream[Symbol.asyncIterator]()
-  }
-
-  next(): Promise<IteratorResult<ChatStreamPart>> {
-    if (this.signal.aborted) return Promise.reject(this.signal.reason)
-    return new Promise((resolve, reject) => {
-      this.rejectPending = reject
-      ;(this.iterator as AsyncIterator<ChatStreamPart>).next().then(
-        (step) => {
-          if (this.rejectPending !== reject) return
-          this.rejectPending = undefined
-          this.lastActivity = performance.now()
-          resolve(step)
-        },
-        (error: unknown) => {
-          if (this.rejectPending !== reject) return
-          this.rejectPending = undefined
-          reject(error)
-        },
-      )
-    })
-  }
-
-  /** Stops the attempt: aborts the model's request and fails the pending read with `reason`. */
-  private interrupt(reason: unknown): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason)
-    const reject = this.rejectPending
-    this.rejectPending = undefined
-    reject?.(reason)
-  }
-
-  close(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    this.runSignal.removeEventListener('abort', this.onRunAbort)
-    // Leaving early (error, abort, idle) cancels the request. In every case the model's iterator may clean up, without
-    // being awaited: a stalled generator would never answer.
-    if (!this.finished && !this.controller.signal.aborted) this.controller.abort()
-    const iterator = this.iterator
-    if (iterator?.return !== undefined) {
-      try {
-        iterator.return().catch(() => {})
-      } catch {
-        // An iterator whose return() throws has nothing left to clean up.
-      }
-    }
-  }
-}
-
-/** The per-attempt limit on a model call: its own signal, linked to the run's, and a timer. */
-class CallDeadline {
-  readonly signal: AbortSignal
-  private readonly controller = new AbortController()
-  private readonly runSignal: AbortSignal
-  private readonly timer: ReturnType<typeof setTimeout>
-  private readonly onRunAbort = (): void => this.controller.abort(this.runSignal.reason)
-
-  constructor(runSignal: AbortSignal, timeoutMs: number, functionName: string) {
-    this.runSignal = runSignal
-    this.signal = this.controller.signal
-    if (runSignal.aborted) this.controller.abort(runSignal.reason)
-    else runSignal.addEventListener('abort', this.onRunAbort, { once: true })
-    this.timer = setTimeout(() => {
-      this.controller.abort(new TimeoutError({ timeoutMs, kind: 'attempt', functionName, state: 'running' }))
-    }, timeoutMs)
-  }
-
-  /** Settles with `work`, or rejects when the deadline passes or the run aborts, whichever comes first. */
-  race<T>(work: Promise<T>): Promise<T> {
-    const signal = this.signal
-    if (signal.aborted) {
-      work.catch(() => {})
-      return Promise.reject(signal.reason)
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(value)
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort)
-          reject(error)
-        },
-      )
-    })
-  }
-
-  /** A call that failed because the deadline passed fails with the (retryable) attempt timeout. */
-  errorFor(thrown: unknown): unknown {
-    return !this.runSignal.aborted && this.signal.aborted ? this.signal.reason : thrown
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer)
-    this.runSignal.removeEventListener('abort', this.onRunAbort)
+function closeQuietly(iterator: AsyncIterator<unknown>): void {
+  // Not awaited: a stalled generator would never answer, and the scope's cancellation already closed the request.
+  try {
+    iterator.return?.().then(undefined, () => {})
+  } catch {
+    // An iterator whose return() throws has nothing left to clean up.
   }
 }
 
@@ -688,12 +614,4 @@ function stripCodeFence(text: string): string {
   if (!trimmed.startsWith('```')) return trimmed
   const match = /^```[A-Za-z0-9_-]*\s*\n([\s\S]*?)\n?```$/.exec(trimmed)
   return match === null ? trimmed : (match[1] as string).trim()
-}
-
-function positive(value: number | undefined, option: string, functionName: string): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError({ option, message: `must be a finite number > 0, got ${String(value)}`, functionName })
-  }
-  return value
 }

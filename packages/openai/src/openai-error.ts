@@ -1,14 +1,13 @@
 import {
   AbortError,
   abortErrorFor,
-  isRetryableStatus,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
-import { type HeaderReader, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
+import { type HeaderReader, isRetryableStatus, redactErrorInPlace, retryAfterMs } from '@tinyllm/llm'
 import { redactString } from '@tinyllm/logger'
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai'
 

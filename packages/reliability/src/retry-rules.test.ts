@@ -1,4 +1,4 @@
-import { type LifecycleEvent, retryDelay, type TinyLLMError } from '@tinyllm/core'
+import { decideRetry, type LifecycleEvent, type ResolvedRetryPolicy, TinyLLMError } from '@tinyllm/core'
 import { llmRetryDefaults, RateLimiter } from '@tinyllm/llm'
 import { OpenAIChat, OpenAIChatModel, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
@@ -118,13 +118,26 @@ describe('which failures are retried (3 attempts allowed, counted at the server)
   })
 })
 
+/** The wait the one retry decision picks after attempt `attempt` failed with `error` (with attempts to spare). */
+function retryDelay(policy: ResolvedRetryPolicy, attempt: number, error: TinyLLMError, random: () => number): number {
+  const decision = decideRetry({ ...policy, attempts: attempt + 1 }, error, {
+    attempt,
+    streamedParts: 0,
+    remainingMs: undefined,
+    random,
+  })
+  if (!decision.retry) throw new Error(`no retry after ${error.message}`)
+  return decision.delayMs
+}
+const retryableError = new TinyLLMError({ message: 'x', retryable: true })
+
 describe('retry-after: honoured, clamped, or ignored for backoff', () => {
   /** The first attempt's error and the wait the policy derives from it. */
   async function waitAfter(headers: Record<string, string>, status = 429): Promise<number> {
     const chat = chatWith({ retry: { attempts: 1 } })
     const { error } = await attemptsAtServer({ kind: 'status', status, headers }, chat)
     // A fixed random draw (0): backoff without jitter, so the figures are exact.
-    return retryDelay(chat.retry, 1, error, () => 0)
+    return retryDelay(chat.retry, 1, error as TinyLLMError, () => 0)
   }
   const rows: Array<[string, string]> = []
 
@@ -167,9 +180,9 @@ describe('retry-after: honoured, clamped, or ignored for backoff', () => {
 
   it('the backoff without a hint grows ×2 per attempt from 500 ms, jittered by up to half, capped at 8 s', () => {
     const policy = chatWith({ retry: {} }).retry
-    const delays = [1, 2, 3, 4, 5, 6].map((attempt) => retryDelay(policy, attempt, new Error('x'), () => 0))
+    const delays = [1, 2, 3, 4, 5, 6].map((attempt) => retryDelay(policy, attempt, retryableError, () => 0))
     expect(delays).toEqual([500, 1_000, 2_000, 4_000, 8_000, 8_000])
-    expect(retryDelay(policy, 1, new Error('x'), () => 0.999_999)).toBeGreaterThanOrEqual(250)
+    expect(retryDelay(policy, 1, retryableError, () => 0.999_999)).toBeGreaterThanOrEqual(250)
   })
 
   it('a 429 storm starts one shared cool-down, clamped like the retry wait', async () => {

@@ -1,4 +1,4 @@
-import { ConfigurationError, type RunContext, type StandardSchemaV1, TinyFunction } from '@tinyllm/core'
+import { ConfigurationError, Function, type RunContext, type StandardSchemaV1 } from '@tinyllm/core'
 import type {
   AssistantMessage as AssistantChatMessage,
   ChatMessage,
@@ -28,7 +28,7 @@ export interface MessageTemplateOptions {
  * A Function that renders one chat message from its input. The template is checked once, at construction: a syntax
  * error or a forbidden placeholder is a {@link ConfigurationError} then, not a surprise at run time.
  */
-export abstract class MessageTemplate<Message extends ChatMessage> extends TinyFunction<TemplateVariables, Message> {
+export abstract class MessageTemplate<Message extends ChatMessage> extends Function<TemplateVariables, Message> {
   /** The parsed content template. */
   readonly template: ParsedTemplate
 

@@ -1,10 +1,10 @@
 import {
   ConfigurationError,
+  Function,
   type FunctionNode,
   type Invocable,
   type RunContext,
   type StandardSchemaV1,
-  TinyFunction,
   ValidationError,
 } from '@tinyllm/core'
 import type { ChatMessage } from '../chat-model.js'
@@ -46,10 +46,7 @@ export interface PromptTemplateOptions<Input> {
  * const prompt = await template.invoke({ message: application }) // { messages: [system, user] }
  * const answer = await llmCall.invoke(prompt)
  */
-export class PromptTemplate<Input extends TemplateVariables = TemplateVariables> extends TinyFunction<
-  Input,
-  PromptOutput
-> {
+export class PromptTemplate<Input extends TemplateVariables = TemplateVariables> extends Function<Input, PromptOutput> {
   override readonly kind: string = 'prompt-template'
   readonly sections: ReadonlyArray<PromptSection<Input>>
 
@@ -95,7 +92,7 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
   override describe(): FunctionNode {
     const children: FunctionNode[] = []
     for (const section of this.sections) {
-      const describe = (section as Partial<Pick<TinyFunction, 'describe'>>).describe
+      const describe = (section as Partial<Pick<Function, 'describe'>>).describe
       children.push(typeof describe === 'function' ? describe.call(section) : { kind: 'function', name: section.name })
     }
     return { kind: this.kind, name: this.name, children }

@@ -1,0 +1,298 @@
+import { abortErrorFor } from './errors.js'
+import { maxTimerDelayMs } from './options.js'
+
+/** A signal that never aborts: what a scope that nothing can cancel hands out. */
+const neverAborted: AbortSignal = new AbortController().signal
+
+type CancelListener = (reason: unknown) => void
+
+/**
+ * One listener on one outside `AbortSignal`, fanning out to every scope linked to it. However many runs share a
+ * signal (10,000 branches under one caller's signal, say), the signal holds one listener, and linking or unlinking a
+ * scope is O(1).
+ */
+class SignalLink {
+  readonly signal: AbortSignal
+  readonly scopes = new Set<CancelScope>()
+
+  constructor(signal: AbortSignal) {
+    this.signal = signal
+    signal.addEventListener('abort', this, { once: true })
+  }
+
+  /** The signal aborted: every linked scope is cancelled with its reason. */
+  handleEvent(): void {
+    links.delete(this.signal)
+    const reason = this.signal.reason
+    for (const scope of this.scopes) scope.cancel(reason)
+    this.scopes.clear()
+  }
+
+  remove(scope: CancelScope): void {
+    this.scopes.delete(scope)
+    if (this.scopes.size === 0 && links.get(this.signal) === this) {
+      links.delete(this.signal)
+      this.signal.removeEventListener('abort', this)
+    }
+  }
+}
+
+const links = new WeakMap<AbortSignal, SignalLink>()
+
+/** Options of a {@link CancelScope}. */
+export interface CancelScopeOptions {
+  /** An outside signal that also cancels the scope (with its reason). */
+  readonly signal?: AbortSignal | undefined
+  /** Cancels the scope after this many ms (re-armed past the 2³¹−1 ms limit of timers). */
+  readonly timeoutMs?: number | undefined
+  /** The reason a timeout cancels with; default a plain `Error`. */
+  readonly timeoutReason?: (() => unknown) | undefined
+  /** Whether the scope will be cancelled by hand (`cancel()`) even without a signal or timeout. */
+  readonly manual?: boolean
+}
+
+/**
+ * The one place tinyllm links cancellation: a scope is cancelled by its parent scope, an outside signal, its own
+ * deadline, or by hand, and cancels its children in turn — by direct calls, not by a listener per child on a shared
+ * signal. It hands out an `AbortSignal` only when asked (`signal`), one per scope, for code outside tinyllm (an SDK,
+ * `fetch`); it races work against itself (`race`), sleeps cancellably (`sleep`), and checks its deadline between
+ * synchronous steps (`throwIfCancelled`), since a timer cannot fire while synchronous code runs.
+ *
+ * A scope that nothing can cancel (no signal, no deadline, no cancellable parent) costs nothing: `race` returns the
+ * work itself and `signal` a shared signal that never aborts.
+ */
+export class CancelScope {
+  readonly parent: CancelScope | undefined
+  /** Whether anything can ever cancel this scope. */
+  readonly cancellable: boolean
+  /** Epoch ms by which the scope is cancelled for time: its own deadline or an ancestor's, whichever is sooner. */
+  deadline: number | undefined
+  /** Set once cancelled: why. */
+  reason: unknown = undefined
+  cancelled = false
+  /** The scope whose timer sets `deadline` (this one or an ancestor), which is the one to expire when it passes. */
+  private readonly deadlineOwner: CancelScope | undefined
+  private readonly timeoutReason: (() => unknown) | undefined
+  private children: Set<CancelScope> | undefined = undefined
+  private listeners: Set<CancelListener> | undefined = undefined
+  private controller: AbortController | undefined = undefined
+  private link: SignalLink | undefined = undefined
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private passthrough: AbortSignal | undefined = undefined
+
+  constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
+    this.parent = parent
+    const signal = options?.signal
+    const timeoutMs = options?.timeoutMs
+    this.timeoutReason = options?.timeoutReason
+    this.cancellable =
+      parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || options?.manual === true
+    let deadline = parent?.deadline
+    let owner = parent?.deadlineOwner
+    if (timeoutMs !== undefined) {
+      const own = Date.now() + timeoutMs
+      if (deadline === undefined || own < deadline) {
+        deadline = own
+        owner = this
+      }
+    }
+    this.deadline = deadline
+    this.deadlineOwner = owner
+    if (!this.cancellable) return
+    if (parent?.cancellable === true) {
+      if (parent.cancelled) {
+        this.cancel(parent.reason)
+        return
+      }
+      if (parent.children === undefined) parent.children = new Set()
+      parent.children.add(this)
+    }
+    // A scope whose one source of cancellation is an outside signal hands out that signal itself: no controller.
+    if (signal !== undefined && parent?.cancellable !== true && timeoutMs === undefined && options?.manual !== true) {
+      this.passthrough = signal
+    }
+    if (signal !== undefined && signal !== parent?.controller?.signal) {
+      if (signal.aborted) {
+        this.cancel(signal.reason)
+        return
+      }
+      let link = links.get(signal)
+      if (link === undefined) {
+        link = new SignalLink(signal)
+        links.set(signal, link)
+      }
+      link.scopes.add(this)
+      this.link = link
+    }
+    if (owner === this) this.armTimer()
+  }
+
+  /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
+  get signal(): AbortSignal {
+    if (this.passthrough !== undefined) return this.passthrough
+    if (this.controller === undefined) {
+      if (!this.cancellable) return neverAborted
+      this.controller = new AbortController()
+      if (this.cancelled) this.controller.abort(this.reason)
+    }
+    return this.controller.signal
+  }
+
+  /** Cancels this scope and every scope under it with `reason`. Later calls do nothing. */
+  cancel(reason: unknown): void {
+    if (this.cancelled || !this.cancellable) return
+    this.cancelled = true
+    this.reason = reason
+    this.release()
+    this.controller?.abort(reason)
+    const listeners = this.listeners
+    this.listeners = undefined
+    if (listeners !== undefined) for (const listener of listeners) listener(reason)
+    const children = this.children
+    this.children = undefined
+    if (children !== undefined) for (const child of children) child.cancel(reason)
+  }
+
+  /**
+   * Throws the reason when the scope is cancelled, or when its deadline has passed (expiring it first): the check
+   * between synchronous steps, during which no timer can fire.
+   */
+  throwIfCancelled(): void {
+    if (!this.cancelled && this.deadline !== undefined && Date.now() >= this.deadline) this.deadlineOwner?.expire()
+    if (this.cancelled) throw this.reason
+  }
+
+  /** Settles with `work`, or rejects with the reason as soon as the scope is cancelled, whichever comes first. */
+  race<T>(work: PromiseLike<T>): Promise<T> {
+    if (this.cancelled) {
+      silence(work)
+      return Promise.reject(this.reason)
+    }
+    if (!this.cancellable) return Promise.resolve(work)
+    return new Promise<T>((resolve, reject) => {
+      const listeners = this.listen(reject)
+      work.then(
+        (value) => {
+          listeners.delete(reject)
+          resolve(value)
+        },
+        (error: unknown) => {
+          listeners.delete(reject)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  /** Resolves after `ms`, or rejects with the reason as soon as the scope is cancelled; leaves no timer behind. */
+  sleep(ms: number): Promise<void> {
+    if (this.cancelled) return Promise.reject(this.reason)
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const until = Date.now() + ms
+      const listeners = this.cancellable ? this.listen(onCancel) : undefined
+      function onCancel(reason: unknown): void {
+        clearTimeout(timer)
+        reject(reason)
+      }
+      const wake = (): void => {
+        const left = until - Date.now()
+        if (left > 0) timer = setTimeout(wake, Math.min(left, maxTimerDelayMs))
+        else {
+          listeners?.delete(onCancel)
+          resolve()
+        }
+      }
+      timer = setTimeout(wake, Math.min(Math.max(ms, 0), maxTimerDelayMs))
+    })
+  }
+
+  /** Calls `listener` once when the scope is cancelled; returns a function that unsubscribes. */
+  onCancel(listener: CancelListener): () => void {
+    if (this.cancelled) {
+      listener(this.reason)
+      return noop
+    }
+    if (!this.cancellable) return noop
+    const listeners = this.listen(listener)
+    return () => listeners.delete(listener)
+  }
+
+  /** Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life). */
+  restartTimeout(timeoutMs: number): void {
+    if (this.cancelled || this.deadlineOwner !== this) return
+    this.deadline = Date.now() + timeoutMs
+    this.timer?.refresh()
+  }
+
+  /** Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. */
+  dispose(): void {
+    if (!this.cancellable || this.cancelled) return
+    this.release()
+    this.parent?.children?.delete(this)
+  }
+
+  private listen(listener: CancelListener): Set<CancelListener> {
+    if (this.listeners === undefined) this.listeners = new Set()
+    this.listeners.add(listener)
+    return this.listeners
+  }
+
+  private release(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.link?.remove(this)
+    this.link = undefined
+  }
+
+  private armTimer(): void {
+    const left = (this.deadline as number) - Date.now()
+    this.timer = setTimeout(() => this.onTimer(), Math.min(Math.max(left, 0), maxTimerDelayMs))
+  }
+
+  private onTimer(): void {
+    this.timer = undefined
+    if ((this.deadline as number) > Date.now()) this.armTimer()
+    else this.expire()
+  }
+
+  private expire(): void {
+    this.cancel(this.timeoutReason === undefined ? new Error('timed out') : this.timeoutReason())
+  }
+}
+
+/**
+ * Resolves after `ms`, or rejects with an {@link AbortError} (or the `TimeoutError` the signal was aborted with) as
+ * soon as `signal` aborts; leaves no timer or listener behind. Delays longer than timers allow (2³¹−1 ms) are waited
+ * out in steps.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  const scope = new CancelScope(undefined, { signal })
+  const slept = scope.sleep(ms)
+  if (!scope.cancellable) return slept
+  return slept.then(
+    () => scope.dispose(),
+    (reason: unknown) => {
+      throw abortErrorFor(reason)
+    },
+  )
+}
+
+/** True for a promise of any realm and for any other thenable: what `await` would wait for. */
+export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+function silence(work: PromiseLike<unknown>): void {
+  try {
+    work.then(undefined, noop)
+  } catch {
+    // A thenable whose then throws has nothing left to report.
+  }
+}
+
+function noop(): void {}

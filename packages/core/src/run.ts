@@ -1,0 +1,586 @@
+import type { AsyncLocalStorage } from 'node:async_hooks'
+import { getDefaultLogger, type Logger, toLogger } from '@tinyllm/logger'
+import { CancelScope, isPromiseLike } from './cancellation.js'
+import {
+  abortErrorFor,
+  ConfigurationError,
+  FunctionError,
+  StepLimitError,
+  TimeoutError,
+  TinyLLMError,
+} from './errors.js'
+import { globalEventRegistry, type LifecycleEvent, type LifecycleListener } from './events.js'
+import type { Function } from './function.js'
+import { functionLifecycle, type LifecycleState } from './lifecycle.js'
+import { checkNumber, checkTimeout } from './options.js'
+import { decideRetry } from './retry-policy.js'
+import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
+import type { RunRecord } from './run-record.js'
+import {
+  addUsageTo,
+  assertWithinBudget,
+  type Budget,
+  checkBudget,
+  emptyUsageTotals,
+  type Usage,
+  type UsageTotals,
+} from './usage.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: internal erasure of the user's generics; public types stay precise.
+type AnyFunction = Function<any, any, any, any>
+
+/** Runs nested deeper than this fail with a StepLimitError: such a tree is a cycle in a graph, or endless recursion. */
+const maxRunDepth = 1_000
+/**
+ * A child run starts its work synchronously inside its parent's `run`, so nesting grows the call stack; every this many
+ * levels a run starts on a fresh stack instead, and no depth up to {@link maxRunDepth} can overflow it.
+ */
+const freshStackEvery = 64
+const defaultMaxRuns = 1_000_000
+const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
+/** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
+const uncancellable = new CancelScope(undefined)
+const timeOrigin = performance.timeOrigin
+const now = (): number => timeOrigin + performance.now()
+
+let runCounter = 0
+const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(36)
+  .padStart(7, '0')
+
+/**
+ * The run whose `run` (or `processOutput`) is executing, where the runtime has async context (`AsyncLocalStorage`
+ * in Node, Bun and Deno): a Function invoked there without a context joins that run's tree.
+ */
+const runStorage: AsyncLocalStorage<Run> | undefined = (() => {
+  try {
+    const hooks = globalThis.process?.getBuiltinModule?.('node:async_hooks')
+    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage<Run>()
+  } catch {
+    return undefined
+  }
+})()
+
+function callRun(fn: AnyFunction, input: unknown, run: Run): unknown {
+  return fn.run(input, run)
+}
+
+function callProcessOutput(fn: AnyFunction, output: unknown, run: Run): unknown {
+  return fn.processOutput(output, run)
+}
+
+/** What every run of one tree shares. */
+interface RunTree {
+  readonly onEvent: ((event: LifecycleEvent) => void) | undefined
+  readonly logger: Logger | undefined
+  readonly budget: Budget | undefined
+  readonly maxRuns: number
+  /** Runs started so far. */
+  runs: number
+  /** Tokens and cost spent by the whole tree. */
+  usage: UsageTotals | undefined
+  /** Budget held by calls in flight: checked against together with what was spent. */
+  reserved: { tokens: number; costUsd: number } | undefined
+}
+
+const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxRuns'] as const
+
+/**
+ * Starts a run of `fn` and settles with its output; never throws synchronously: bad options are a rejected
+ * ConfigurationError.
+ */
+export function invokeFunction(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined): Promise<unknown> {
+  let run: Run
+  try {
+    run = new Run(fn, input, options, false)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return run.execute()
+}
+
+/** Like {@link invokeFunction}, but settles with the run's record whatever happened. */
+export function traceFunction(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined): Promise<RunRecord> {
+  let run: Run
+  try {
+    run = new Run(fn, input, options, true)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  const record = (): RunRecord => run.record as RunRecord
+  return run.execute().then(record, record)
+}
+
+/** One execution of one Function: all the state of a run lives here, never on the Function. */
+class Run implements RunContext {
+  readonly fn: AnyFunction
+  readonly input: unknown
+  readonly parent: Run | undefined
+  readonly tree: RunTree
+  readonly metadata: Readonly<Record<string, unknown>>
+  /** How many ancestors this run has. */
+  readonly depth: number
+  /** The run's cancellation; during an attempt with a time limit of its own, that attempt's scope. */
+  cancelScope: CancelScope
+  readonly stream: StreamListener | undefined
+  state: LifecycleState = 'init'
+  attempt = 0
+  record: RunRecord | undefined = undefined
+  private streamedParts = 0
+  private id: string | undefined = undefined
+  private boundLogger: Logger | undefined = undefined
+
+  constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
+    this.fn = fn
+    this.input = input
+    let parent = options?.parent
+    if (parent === undefined) {
+      const current = runStorage?.getStore()
+      if (current !== undefined && current.state !== 'complete' && current.state !== 'failed') parent = current
+    }
+    if (parent !== undefined && parent !== null) {
+      if (!(parent instanceof Run)) {
+        throw new ConfigurationError({
+          option: 'parent',
+          message: 'parent must be the RunContext a run received',
+          functionName: fn.name,
+        })
+      }
+      if (options !== undefined) rejectRootOptions(options, fn.name, parent)
+      this.parent = parent
+      this.depth = parent.depth + 1
+      this.tree = parent.tree
+      this.tree.runs += 1
+      this.metadata = options?.metadata === undefined ? parent.metadata : { ...parent.metadata, ...options.metadata }
+    } else {
+      this.parent = undefined
+      this.depth = 0
+      this.tree = createTree(options, fn.name)
+      this.metadata = options?.metadata ?? emptyMetadata
+    }
+    this.cancelScope = this.openScope(options)
+    const listener = options?.stream
+    this.stream =
+      listener === undefined
+        ? undefined
+        : (part) => {
+            this.streamedParts += 1
+            listener(part)
+          }
+    // A traced run records itself and, through its record, every run under it.
+    if (recording || this.parent?.record !== undefined) this.startRecord()
+  }
+
+  // ---- RunContext ----------------------------------------------------------------------------------------------
+
+  get runId(): string {
+    if (this.id === undefined) {
+      runCounter += 1
+      this.id = `${runIdPrefix}-${runCounter.toString(36)}`
+    }
+    return this.id
+  }
+
+  get parentRunId(): string | undefined {
+    return this.parent?.runId
+  }
+
+  get functionName(): string {
+    return this.fn.name
+  }
+
+  get signal(): AbortSignal {
+    return this.cancelScope.signal
+  }
+
+  get deadline(): number | undefined {
+    return this.cancelScope.deadline
+  }
+
+  get logger(): Logger {
+    if (this.boundLogger === undefined) {
+      const base = this.tree.logger ?? getDefaultLogger()
+      this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
+    }
+    return this.boundLogger
+  }
+
+  get budget(): Budget | undefined {
+    return this.tree.budget
+  }
+
+  get treeUsage(): Readonly<UsageTotals> {
+    return this.tree.usage ?? emptyUsageTotals()
+  }
+
+  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
+    if (options === undefined) return fn.invoke(input, { parent: this })
+    return fn.invoke(input, { ...options, parent: this })
+  }
+
+  addUsage(usage: Usage, costUsd: number | undefined): void {
+    const tree = this.tree
+    if (tree.usage === undefined) tree.usage = emptyUsageTotals()
+    addUsageTo(tree.usage, usage, costUsd)
+    // Each record's usage is its own subtree's: this run's and every recorded ancestor's.
+    for (let run: Run | undefined = this; run?.record !== undefined; run = run.parent) {
+      const record = run.record
+      if (record.usage === undefined) record.usage = emptyUsageTotals()
+      addUsageTo(record.usage, usage, costUsd)
+    }
+  }
+
+  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    const tree = this.tree
+    if (tree.budget === undefined) return releaseNothing
+    const spent = this.treeUsage
+    if (tree.reserved === undefined) tree.reserved = { tokens: 0, costUsd: 0 }
+    const reserved = tree.reserved
+    const committed = {
+      ...spent,
+      totalTokens: spent.totalTokens + reserved.tokens,
+      costUsd: spent.costUsd + reserved.costUsd,
+    }
+    // Check and reserve in one synchronous step, so concurrent calls of one tree cannot overshoot together.
+    assertWithinBudget(tree.budget, committed, request, this.fn.name)
+    const tokens = request.tokens
+    const costUsd = request.costUsd ?? 0
+    reserved.tokens += tokens
+    reserved.costUsd += costUsd
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      reserved.tokens -= tokens
+      reserved.costUsd -= costUsd
+    }
+  }
+
+  annotate(key: string, value: unknown): void {
+    if (this.record !== undefined) this.record.annotations[key] = value
+  }
+
+  // ---- the lifecycle -------------------------------------------------------------------------------------------
+
+  async execute(): Promise<unknown> {
+    const fn = this.fn
+    const scope = this.cancelScope
+    try {
+      this.checkLimits()
+      if (this.depth !== 0 && this.depth % freshStackEvery === 0) await undefined
+      this.to('input_validation')
+      let value = this.input
+      if (fn.inputValidator !== undefined) {
+        value = this.settle(fn.inputValidator.validate(value))
+        if (isPromiseLike(value)) value = await value
+      }
+      value = await this.attempts(value)
+      this.to('processing_output')
+      if (fn.processesOutput) {
+        value = this.settle(
+          runStorage === undefined
+            ? fn.processOutput(value, this)
+            : runStorage.run(this, callProcessOutput, fn, value, this),
+        )
+        if (isPromiseLike(value)) value = await value
+        if (fn.processedOutputValidator !== undefined) {
+          value = this.settle(fn.processedOutputValidator.validate(value))
+          if (isPromiseLike(value)) value = await value
+        }
+      }
+      this.to('complete', undefined, value)
+      return value
+    } catch (thrown) {
+      const error = this.toError(thrown)
+      this.to('failed', error)
+      throw error
+    } finally {
+      scope.dispose()
+    }
+  }
+
+  /** `running` (and output validation) until an attempt succeeds or the retry policy says stop. */
+  private async attempts(input: unknown): Promise<unknown> {
+    const fn = this.fn
+    const runScope = this.cancelScope
+    for (;;) {
+      this.attempt += 1
+      this.to('running')
+      const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
+      let error: TinyLLMError
+      try {
+        let value = this.settle(
+          runStorage === undefined ? fn.run(input, this) : runStorage.run(this, callRun, fn, input, this),
+        )
+        if (isPromiseLike(value)) value = await value
+        this.to('output_validation')
+        if (fn.outputValidator !== undefined) {
+          value = this.settle(fn.outputValidator.validate(value))
+          if (isPromiseLike(value)) value = await value
+        }
+        return value
+      } catch (thrown) {
+        // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
+        error =
+          attemptScope?.cancelled === true && !runScope.cancelled
+            ? (attemptScope.reason as TinyLLMError)
+            : this.toError(thrown)
+      } finally {
+        if (attemptScope !== undefined) {
+          attemptScope.dispose()
+          this.cancelScope = runScope
+        }
+      }
+      if (runScope.cancelled) throw this.abortError(runScope.reason)
+      const remainingMs = runScope.deadline === undefined ? undefined : runScope.deadline - Date.now()
+      const decision = decideRetry(fn.retry, error, {
+        attempt: this.attempt,
+        streamedParts: this.streamedParts,
+        remainingMs,
+      })
+      if (!decision.retry) {
+        if (decision.outOfTime !== true) throw error
+        throw new TimeoutError({
+          timeoutMs: Math.max(0, Math.round(remainingMs ?? 0)),
+          kind: 'total',
+          functionName: fn.name,
+          state: this.state,
+          detail: `the wait before the next attempt would outlast the ${Math.round(remainingMs ?? 0)} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
+        })
+      }
+      this.to('retrying', error)
+      await runScope.sleep(decision.delayMs)
+    }
+  }
+
+  /** The value of a step, or the promise of it raced against cancellation; a synchronous step checks the deadline. */
+  private settle(value: unknown): unknown {
+    const scope = this.cancelScope
+    if (isPromiseLike(value)) return scope.race(value)
+    if (scope.cancellable) scope.throwIfCancelled()
+    return value
+  }
+
+  private openScope(options: InvokeOptions | undefined): CancelScope {
+    const parentScope = this.parent?.cancelScope ?? uncancellable
+    const signal = options?.signal
+    const timeoutMs =
+      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
+    if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new ConfigurationError({
+        option: 'signal',
+        message: 'signal must be an AbortSignal',
+        functionName: this.fn.name,
+      })
+    }
+    return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
+      signal,
+      timeoutMs,
+      timeoutReason:
+        timeoutMs === undefined
+          ? undefined
+          : () => new TimeoutError({ timeoutMs, kind: 'total', functionName: this.fn.name, state: this.state }),
+    })
+  }
+
+  private openAttemptScope(timeoutMs: number): CancelScope {
+    const scope = new CancelScope(this.cancelScope === uncancellable ? undefined : this.cancelScope, {
+      timeoutMs,
+      timeoutReason: () =>
+        new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.fn.name, state: this.state }),
+    })
+    this.cancelScope = scope
+    return scope
+  }
+
+  private checkLimits(): void {
+    const scope = this.cancelScope
+    if (scope.cancellable) scope.throwIfCancelled()
+    if (this.depth > maxRunDepth) {
+      throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
+    }
+    if (this.tree.runs > this.tree.maxRuns) {
+      throw new StepLimitError({
+        limit: this.tree.maxRuns,
+        what: 'runs in one run tree (raise it with the maxRuns option of invoke)',
+        functionName: this.fn.name,
+        state: 'init',
+      })
+    }
+  }
+
+  private to(state: LifecycleState, error?: TinyLLMError, output?: unknown): void {
+    const from = this.state
+    functionLifecycle.assertTransition(from, state)
+    this.state = state
+    const record = this.record
+    if (record !== undefined) this.recordTransition(record, state, error, output)
+    const onEvent = this.tree.onEvent
+    if (onEvent !== undefined || globalEventRegistry.listeners.length !== 0) this.emit(onEvent, from, state, error)
+  }
+
+  private emit(
+    onEvent: LifecycleListener | undefined,
+    from: LifecycleState,
+    to: LifecycleState,
+    error: TinyLLMError | undefined,
+  ): void {
+    const base = {
+      runId: this.runId,
+      parentRunId: this.parentRunId,
+      function: this.fn.name,
+      from,
+      to,
+      at: now(),
+      attempt: this.attempt,
+    }
+    const event: LifecycleEvent = error === undefined ? base : { ...base, error }
+    if (onEvent !== undefined) this.deliver(onEvent, event)
+    for (const listener of globalEventRegistry.listeners) this.deliver(listener, event)
+  }
+
+  /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
+  private deliver(listener: LifecycleListener, event: LifecycleEvent): void {
+    try {
+      const result: unknown = listener(event)
+      if (isPromiseLike(result))
+        result.then(undefined, (listenerError: unknown) => this.listenerFailed(listenerError, event))
+    } catch (listenerError) {
+      this.listenerFailed(listenerError, event)
+    }
+  }
+
+  private listenerFailed(listenerError: unknown, event: LifecycleEvent): void {
+    try {
+      this.logger.error('lifecycle listener threw; the run goes on', {
+        error: listenerError,
+        event: `${event.from}→${event.to}`,
+      })
+    } catch {
+      // A logger that throws too has nowhere left to report to; the run must not fail for it.
+    }
+  }
+
+  // ---- records -------------------------------------------------------------------------------------------------
+
+  private startRecord(): void {
+    const at = now()
+    const record: RunRecord = {
+      runId: this.runId,
+      parentRunId: this.parentRunId,
+      function: this.fn.name,
+      kind: this.fn.kind,
+      status: 'running',
+      states: [{ state: 'init', at, attempt: 0 }],
+      attempts: 0,
+      startedAt: at,
+      endedAt: undefined,
+      durationMs: undefined,
+      annotations: {},
+      children: [],
+    }
+    this.record = record
+    this.parent?.record?.children.push(record)
+  }
+
+  private recordTransition(
+    record: RunRecord,
+    state: LifecycleState,
+    error: TinyLLMError | undefined,
+    output: unknown,
+  ): void {
+    const at = now()
+    record.states.push(
+      error === undefined ? { state, at, attempt: this.attempt } : { state, at, attempt: this.attempt, error },
+    )
+    record.attempts = this.attempt
+    if (state === 'complete' || state === 'failed') {
+      record.status = state
+      record.endedAt = at
+      record.durationMs = at - record.startedAt
+      if (state === 'complete') record.output = output
+      if (error !== undefined) record.error = error
+    }
+  }
+
+  // ---- errors --------------------------------------------------------------------------------------------------
+
+  private abortError(reason: unknown): TinyLLMError {
+    return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
+  }
+
+  private toError(thrown: unknown): TinyLLMError {
+    // A cancelled run ends in its cancellation, whatever the work threw on the way out.
+    const scope = this.cancelScope
+    if (scope.cancelled) return this.abortError(scope.reason)
+    if (TinyLLMError.isInstance(thrown)) return thrown
+    return new FunctionError({
+      functionName: this.fn.name,
+      state: this.state,
+      cause: thrown,
+      // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
+      retryable: !hasRetryableFalse(thrown),
+    })
+  }
+}
+
+function releaseNothing(): void {}
+
+function hasRetryableFalse(error: unknown): boolean {
+  try {
+    return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false
+  } catch {
+    return false
+  }
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    'aborted' in value
+  )
+}
+
+function createTree(options: InvokeOptions | undefined, functionName: string): RunTree {
+  let logger: Logger | undefined
+  if (options?.logger !== undefined) {
+    try {
+      logger = toLogger(options.logger)
+    } catch (cause) {
+      throw new ConfigurationError({
+        option: 'logger',
+        message:
+          'logger must be a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods',
+        functionName,
+        cause,
+      })
+    }
+  }
+  const onEvent = options?.onEvent
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw new ConfigurationError({ option: 'onEvent', message: 'onEvent must be a function', functionName })
+  }
+  return {
+    onEvent,
+    logger,
+    budget: checkBudget(options?.budget, functionName),
+    maxRuns: checkNumber(options?.maxRuns, 'maxRuns', { integer: true, min: 1 }, functionName) ?? defaultMaxRuns,
+    runs: 1,
+    usage: undefined,
+    reserved: undefined,
+  }
+}
+
+function rejectRootOptions(options: InvokeOptions, functionName: string, parent: Run): void {
+  for (const key of rootOnlyOptions) {
+    if (options[key] === undefined) continue
+    throw new ConfigurationError({
+      option: key,
+      message: `${key} belongs to a whole run tree, and this run joins the tree of "${parent.fn.name}"; give it where the tree starts, or pass parent: null to start a new one`,
+      functionName,
+    })
+  }
+}
