@@ -155,9 +155,10 @@ describe('Chain', () => {
     expect(chain.describe()).toEqual({
       kind: 'chain',
       name: 'calc',
+      layout: 'sequence',
       children: [
         { kind: 'function', name: 'parse' },
-        { kind: 'chain', name: 'inner', children: [{ kind: 'function', name: 'double' }] },
+        { kind: 'chain', name: 'inner', layout: 'sequence', children: [{ kind: 'function', name: 'double' }] },
       ],
     })
   })

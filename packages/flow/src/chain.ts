@@ -111,6 +111,6 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
   }
 
   override describe(): FunctionNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction) }
+    return { kind: this.kind, name: this.name, layout: 'sequence', children: this.children.map(describeFunction) }
   }
 }

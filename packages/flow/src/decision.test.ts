@@ -140,6 +140,7 @@ describe('Decision with branches', () => {
     expect(decision.describe()).toEqual({
       kind: 'decision',
       name: 'Classify',
+      layout: 'choice',
       branches: [
         { choice: 'good', node: { kind: 'function', name: 'Approve' } },
         { choice: 'bad', node: { kind: 'function', name: 'Review' } },
@@ -164,6 +165,7 @@ describe('Decision in the seed’s spelling', () => {
     expect(classifier.describe()).toEqual({
       kind: 'decision',
       name: 'CreditClassification',
+      layout: 'choice',
       branches: [
         { choice: 'good', node: undefined },
         { choice: 'bad', node: undefined },

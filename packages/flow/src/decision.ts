@@ -179,6 +179,7 @@ export class Decision<
     return {
       kind: this.kind,
       name: this.name,
+      layout: 'choice',
       branches: this.choices.map((choice) => ({ choice, node: routes.get(choice)?.describe() })),
     }
   }

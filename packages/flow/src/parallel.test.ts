@@ -296,6 +296,7 @@ describe('Parallel description', () => {
     expect(new Parallel({ name: 'p', children: [a] }).describe()).toEqual({
       kind: 'parallel',
       name: 'p',
+      layout: 'group',
       children: [{ kind: 'function', name: 'a' }],
       map: false,
     })

@@ -82,9 +82,10 @@ export type ParallelOptions<Branches extends ParallelBranches, Mode extends Para
       }
   )
 
-/** A Parallel's graph node: its children, and whether it is the map form. */
+/** A Parallel's graph node: a group of its children, and whether it is the map form. */
 export interface ParallelNode extends FunctionNode {
   readonly kind: 'parallel'
+  readonly layout: 'group'
   readonly children: ReadonlyArray<FunctionNode>
   readonly map: boolean
 }
@@ -210,7 +211,13 @@ export class Parallel<
   }
 
   override describe(): ParallelNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction), map: this.isMap }
+    return {
+      kind: this.kind,
+      name: this.name,
+      layout: 'group',
+      children: this.children.map(describeFunction),
+      map: this.isMap,
+    }
   }
 }
 

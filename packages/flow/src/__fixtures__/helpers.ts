@@ -1,4 +1,5 @@
-import { defineFunction, type RunContext, type RunRecord } from '@tinyllm/core'
+import { defineFunction, Function, type FunctionNode, type RunContext, type RunRecord } from '@tinyllm/core'
+import type { AnyFunction } from '../any-function.js'
 
 /** A promise with its resolve function outside, to hold a branch until the test lets it go. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -42,4 +43,28 @@ export function blocker(name: string, seen: AbortSignal[]) {
       return name
     },
   })
+}
+
+/**
+ * A combinator written the way a user would, outside flow: it runs its steps in order and describes itself with the
+ * `sequence` layout, under a kind of its own.
+ */
+export class Pipeline extends Function<unknown, unknown> {
+  override readonly kind = 'pipeline'
+  readonly steps: ReadonlyArray<AnyFunction>
+
+  constructor(name: string, steps: ReadonlyArray<AnyFunction>) {
+    super({ name })
+    this.steps = steps
+  }
+
+  async run(input: unknown, context: RunContext): Promise<unknown> {
+    let value = input
+    for (const step of this.steps) value = await context.invoke(step as Function<unknown, unknown>, value)
+    return value
+  }
+
+  override describe(): FunctionNode {
+    return { kind: this.kind, name: this.name, layout: 'sequence', children: this.steps.map((step) => step.describe()) }
+  }
 }
