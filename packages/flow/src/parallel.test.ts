@@ -10,7 +10,7 @@ import {
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { aborted, blocker, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
-import { Parallel } from './parallel.js'
+import { Parallel, unboundedConcurrency } from './parallel.js'
 
 /** Counts branches in flight and remembers the most seen at once. */
 function inFlightMeter() {
@@ -128,6 +128,60 @@ describe('Parallel concurrency', () => {
     await new Parallel({ name: 'unlimited', map: fn }).invoke(Array.from({ length: 30 }, (_, index) => index))
     expect(meter.max).toBe(30)
   })
+
+  it('starts at most unboundedConcurrency branches at once when the concurrency is Infinity', async () => {
+    const { meter, fn } = inFlightMeter()
+    const inputs = Array.from({ length: 25_000 }, (_, index) => index)
+    // settle-all: in fail-fast mode every branch also listens on the one shared signal, which only makes this slower.
+    const output = await new Parallel({ name: 'huge', map: fn, mode: 'settle-all' }).invoke(inputs)
+    expect(unboundedConcurrency).toBe(10_000)
+    expect(meter.started).toBe(25_000)
+    expect(meter.max).toBe(unboundedConcurrency)
+    expect(output.every((settled, index) => settled.status === 'fulfilled' && settled.value === index * 2)).toBe(true)
+  }, 120_000)
+
+  it('holds a list or an object of children to the limit too, in either mode', async () => {
+    const meter = { now: 0, max: 0 }
+    const measured = (name: string) =>
+      defineFunction({
+        name,
+        run: async () => {
+          meter.now += 1
+          meter.max = Math.max(meter.max, meter.now)
+          await tick()
+          meter.now -= 1
+          return name
+        },
+      })
+    const list = Array.from({ length: 7 }, (_, index) => measured(`c${index}`))
+    const byName = await new Parallel({ name: 'list', children: list, concurrency: 2 }).invoke(undefined)
+    expect(Object.keys(byName)).toEqual(list.map((child) => child.name))
+    expect(meter.max).toBe(2)
+    meter.max = 0
+    const object = { a: measured('a'), b: measured('b'), c: measured('c'), d: measured('d'), e: measured('e') }
+    const settled = await new Parallel({ name: 'object', children: object, concurrency: 3, mode: 'settle-all' }).invoke(
+      undefined,
+    )
+    expect(Object.keys(settled)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(settled.e).toEqual({ status: 'fulfilled', value: 'e' })
+    expect(meter.max).toBe(3)
+  })
+
+  it('keeps its stack flat when branches settle the moment they start', async () => {
+    // A Function of the user's own whose `invoke` throws at once, before any await.
+    const abrupt = {
+      name: 'abrupt',
+      kind: 'function',
+      invoke(): Promise<never> {
+        throw new Error('refused')
+      },
+      describe: () => ({ kind: 'function', name: 'abrupt' }),
+    }
+    const inputs = Array.from({ length: 100_000 }, (_, index) => index)
+    const output = await new Parallel({ name: 'abrupt-all', map: abrupt, mode: 'settle-all' }).invoke(inputs as never)
+    expect(output).toHaveLength(100_000)
+    expect(output.every((settled) => settled.status === 'rejected')).toBe(true)
+  }, 120_000)
 
   it('runs 10,000 branches, in order, within the limit, and leaves no listener behind', async () => {
     const { meter, fn } = inFlightMeter()
