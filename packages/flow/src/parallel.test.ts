@@ -9,7 +9,7 @@ import {
   TinyLLMError,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { aborted, blocker, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
+import { aborted, blocker, configurationErrorOf, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
 import { Parallel, unboundedConcurrency } from './parallel.js'
 
 /** Counts branches in flight and remembers the most seen at once. */
@@ -76,18 +76,62 @@ describe('Parallel over children', () => {
     const a = defineFunction({ name: 'a', run: () => 1 })
     const alsoA = defineFunction({ name: 'a', run: () => 2 })
     const build = (options: object) => () => new Parallel({ name: 'p', ...options } as never)
+    const refusal = (options: object) => configurationErrorOf(build(options))
     expect(build({ children: [a, alsoA] })).toThrow(ConfigurationError)
-    expect(build({ children: [a, alsoA] })).toThrow(/two children are named "a"/)
-    expect(build({ children: [] })).toThrow(/at least one child/)
-    expect(build({ children: {} })).toThrow(/at least one child/)
-    expect(build({ children: [a], map: a })).toThrow(/either `children`/)
-    expect(build({})).toThrow(/either `children`/)
-    expect(build({ children: [a, 'b'] })).toThrow(/children\[1\]: must be a Function/)
-    expect(build({ children: { x: 1 } })).toThrow(/children\.x: must be a Function/)
-    expect(build({ map: {} })).toThrow(/map: must be a Function/)
-    expect(build({ children: [a], concurrency: 0 })).toThrow(/concurrency: must be an integer ≥ 1 or Infinity/)
-    expect(build({ children: [a], concurrency: 1.5 })).toThrow(/concurrency/)
-    expect(build({ children: [a], mode: 'eventually' })).toThrow(/mode: must be 'fail-fast' or 'settle-all'/)
+    expect(refusal({ children: [a, alsoA] })).toEqual({
+      option: 'children',
+      message:
+        'p: children has two Functions named "a"; results are keyed by name, so names must be unique (or pass an object of children)',
+    })
+    const empty = 'p: children must hold at least one Function (a list or an object of Functions)'
+    expect(refusal({ children: [] })).toEqual({ option: 'children', message: empty })
+    expect(refusal({ children: {} })).toEqual({ option: 'children', message: empty })
+    expect(refusal({ children: 3 })).toEqual({
+      option: 'children',
+      message: 'p: children must be a list or an object of Functions, got 3',
+    })
+    expect(refusal({ children: [a], map: a })).toEqual({
+      option: 'children',
+      message: 'p: children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
+    })
+    expect(refusal({})).toEqual({
+      option: 'children',
+      message: 'p: children or map is missing: give `children` (run on the same input) or `map` (run over a list)',
+    })
+    expect(refusal({ children: [a, 'b'] })).toEqual({
+      option: 'children[1]',
+      message: 'p: children[1] must be a Function, got "b"',
+    })
+    expect(refusal({ children: { x: 1 } })).toEqual({
+      option: 'children.x',
+      message: 'p: children.x must be a Function, got 1',
+    })
+    expect(refusal({ map: {} })).toEqual({ option: 'map', message: 'p: map must be a Function, got an object' })
+    expect(refusal({ children: [a], concurrency: 0 })).toEqual({
+      option: 'concurrency',
+      message: 'p: concurrency must be an integer ≥ 1, or Infinity, got 0',
+    })
+    expect(refusal({ children: [a], concurrency: 1.5 }).message).toBe(
+      'p: concurrency must be an integer ≥ 1, or Infinity, got 1.5',
+    )
+    expect(refusal({ children: [a], mode: 'eventually' })).toEqual({
+      option: 'mode',
+      message: `p: mode must be one of 'fail-fast', 'settle-all', got "eventually"`,
+    })
+  })
+
+  it('refuses an option it does not know, and suggests the one meant', () => {
+    const score = defineFunction({ name: 'score', run: (value: number) => value })
+    const build = () => new Parallel({ name: 'Score all', map: score, concurency: 8 } as never)
+    expect(configurationErrorOf(build)).toEqual({
+      option: 'concurency',
+      message:
+        'Score all: concurency is not an option; did you mean concurrency? ' +
+        '(known: attemptTimeoutMs, children, concurrency, input, map, mode, name, output, processedOutput, retry, timeoutMs)',
+    })
+    expect(configurationErrorOf(() => new Parallel({ name: 'Score all', map: score, concurrency: 0 })).message).toBe(
+      'Score all: concurrency must be an integer ≥ 1, or Infinity, got 0',
+    )
   })
 })
 

@@ -1,9 +1,13 @@
 import {
   type ChildInvokeOptions,
   ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
   Function,
   type FunctionNode,
   type FunctionOptions,
+  optionError,
   type RunContext,
   type TinyLLMError,
 } from '@tinyllm/core'
@@ -13,7 +17,17 @@ import {
   describeFunction,
   type FunctionInput,
   type FunctionOutput,
+  functionOptionNames,
 } from './any-function.js'
+
+const parallelOptionNames: ReadonlySet<string> = new Set([
+  ...functionOptionNames,
+  'children',
+  'map',
+  'concurrency',
+  'mode',
+])
+const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
 
 /** `fail-fast`: the first failure aborts the other branches and fails the Parallel. `settle-all`: every branch settles. */
 export type ParallelMode = 'fail-fast' | 'settle-all'
@@ -135,30 +149,22 @@ export class Parallel<
   constructor(options: ParallelOptions<Branches, Mode>) {
     super(options)
     const name = options.name
-    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY
-    if (!(Number.isSafeInteger(concurrency) && concurrency >= 1) && concurrency !== Number.POSITIVE_INFINITY) {
-      throw new ConfigurationError({
-        option: 'concurrency',
-        message: `must be an integer ≥ 1 or Infinity, got ${String(concurrency)}`,
-        functionName: name,
-      })
-    }
-    const mode = options.mode ?? ('fail-fast' as Mode)
-    if (mode !== 'fail-fast' && mode !== 'settle-all') {
-      throw new ConfigurationError({
-        option: 'mode',
-        message: `must be 'fail-fast' or 'settle-all', got ${String(mode)}`,
-        functionName: name,
-      })
-    }
+    // A subclass may take options of its own, which only it knows.
+    if (new.target === Parallel) checkKnownOptions(options, parallelOptionNames, name)
+    const concurrency =
+      checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name) ??
+      Number.POSITIVE_INFINITY
     this.concurrency = concurrency
     this.limit = concurrency === Number.POSITIVE_INFINITY ? unboundedConcurrency : concurrency
-    this.mode = mode
+    this.mode = (checkOneOf(options.mode, 'mode', parallelModes, name) ?? 'fail-fast') as Mode
     const { children, map } = options as { children?: unknown; map?: unknown }
     if ((children === undefined) === (map === undefined)) {
       throw new ConfigurationError({
         option: 'children',
-        message: 'give either `children` (run on the same input) or `map` (run over a list), not both or neither',
+        message:
+          children === undefined
+            ? 'children or map is missing: give `children` (run on the same input) or `map` (run over a list)'
+            : 'children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
         functionName: name,
       })
     }
@@ -170,19 +176,20 @@ export class Parallel<
       return
     }
     this.isMap = false
+    if (typeof children !== 'object' || children === null) {
+      throw optionError('children', 'a list or an object of Functions', children, name)
+    }
     const list = Array.isArray(children)
     const entries: Array<[string, unknown]> = list
       ? (children as unknown[]).map((child, index) => {
           assertFunction(child, `children[${index}]`, name)
           return [(child as AnyFunction).name, child]
         })
-      : typeof children === 'object' && children !== null
-        ? Object.entries(children)
-        : []
+      : Object.entries(children)
     if (entries.length === 0) {
       throw new ConfigurationError({
         option: 'children',
-        message: 'a Parallel needs at least one child (a list or an object of Functions)',
+        message: 'children must hold at least one Function (a list or an object of Functions)',
         functionName: name,
       })
     }
@@ -192,7 +199,7 @@ export class Parallel<
       if (seen.has(key)) {
         throw new ConfigurationError({
           option: 'children',
-          message: `two children are named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+          message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
           functionName: name,
         })
       }

@@ -1,4 +1,11 @@
-import { defineFunction, Function, type FunctionNode, type RunContext, type RunRecord } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  defineFunction,
+  Function,
+  type FunctionNode,
+  type RunContext,
+  type RunRecord,
+} from '@tinyllm/core'
 import type { AnyFunction } from '../any-function.js'
 
 /** A promise with its resolve function outside, to hold a branch until the test lets it go. */
@@ -16,6 +23,17 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) resolve(signal.reason)
     else signal.addEventListener('abort', () => resolve(signal.reason), { once: true })
   })
+}
+
+/** The ConfigurationError that `build` throws, as `{ option, message }`; anything else fails the test. */
+export function configurationErrorOf(build: () => unknown): { option: string; message: string } {
+  try {
+    build()
+  } catch (error) {
+    if (!ConfigurationError.isInstance(error)) throw error
+    return { option: error.option, message: error.message }
+  }
+  throw new Error('expected a ConfigurationError, but nothing was thrown')
 }
 
 /** Lets every pending microtask and one macrotask turn run. */
