@@ -13,4 +13,6 @@ export interface FunctionNode {
   readonly children?: ReadonlyArray<FunctionNode>
   /** For the `choice` layout: each choice and the node it leads to (`undefined` when the choice has no branch). */
   readonly branches?: ReadonlyArray<{ readonly choice: string; readonly node: FunctionNode | undefined }>
+  /** For the `group` layout: `true` when its one child runs over each item of a list (Parallel's map form). */
+  readonly map?: boolean
 }

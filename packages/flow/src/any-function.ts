@@ -1,4 +1,4 @@
-import { ConfigurationError, type FunctionNode, type InvokeOptions } from '@tinyllm/core'
+import { type FunctionNode, type FunctionOptions, type InvokeOptions, optionError } from '@tinyllm/core'
 
 /**
  * Any Function, whatever its input and output: the constraint of combinator children. It is structural and says
@@ -31,11 +31,25 @@ export interface Accepts<Input> {
   readonly invoke: (input: Input, options?: InvokeOptions) => unknown
 }
 
-/** Throws a {@link ConfigurationError} unless `value` is a Function (anything with `invoke` and `describe`). */
+/**
+ * The options every Function accepts (core's `FunctionOptions`), which each combinator's own options add to when it
+ * checks for unknown keys. Core does not export this list yet; a type test keeps it in step with `FunctionOptions`.
+ */
+export const functionOptionNames = [
+  'name',
+  'input',
+  'output',
+  'processedOutput',
+  'retry',
+  'timeoutMs',
+  'attemptTimeoutMs',
+] as const satisfies ReadonlyArray<keyof FunctionOptions>
+
+/** Throws a `ConfigurationError` unless `value` is a Function (anything with `invoke` and `describe`). */
 export function assertFunction(value: unknown, option: string, functionName: string): void {
   const candidate = value as { invoke?: unknown; describe?: unknown } | null | undefined
   if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
-    throw new ConfigurationError({ option, message: 'must be a Function', functionName })
+    throw optionError(option, 'a Function', value, functionName)
   }
 }
 

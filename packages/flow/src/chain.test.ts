@@ -10,7 +10,7 @@ import {
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { deferred, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { configurationErrorOf, deferred, statesOf, withoutDurations } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 
 const parse = defineFunction({ name: 'parse', run: (text: string) => Number(text) })
@@ -101,10 +101,29 @@ describe('Chain', () => {
 
   it('refuses to be built without children, or with something that is not a Function', () => {
     expect(() => new Chain({ name: 'empty', children: [] as never })).toThrow(ConfigurationError)
-    expect(() => new Chain({ name: 'empty', children: [] as never })).toThrow(/at least one child/)
-    expect(() => new Chain({ name: 'odd', children: [parse, { name: 'x' }] as never })).toThrow(
-      /children\[1\]: must be a Function/,
-    )
+    expect(configurationErrorOf(() => new Chain({ name: 'empty', children: [] as never }))).toEqual({
+      option: 'children',
+      message: 'empty: children must hold at least one Function',
+    })
+    expect(configurationErrorOf(() => new Chain({ name: 'odd', children: [parse, { name: 'x' }] as never }))).toEqual({
+      option: 'children[1]',
+      message: 'odd: children[1] must be a Function, got an object',
+    })
+    expect(configurationErrorOf(() => new Chain({ name: 'text', children: 'parse' as never }))).toEqual({
+      option: 'children',
+      message: 'text: children must be a list of Functions, got "parse"',
+    })
+  })
+
+  it('refuses an option it does not know, and suggests the one meant', () => {
+    const build = () => new Chain({ name: 'calc', children: [parse], retries: 2 } as never)
+    expect(configurationErrorOf(build)).toEqual({
+      option: 'retries',
+      message:
+        'calc: retries is not an option; did you mean retry? ' +
+        '(known: attemptTimeoutMs, children, input, name, output, processedOutput, retry, timeoutMs)',
+    })
+    expect(() => new Chain({ name: 'calc', children: [parse], timeoutMs: 1_000, retry: { attempts: 2 } })).not.toThrow()
   })
 
   it('runs 10,000 steps without overflowing the stack', async () => {
@@ -155,9 +174,10 @@ describe('Chain', () => {
     expect(chain.describe()).toEqual({
       kind: 'chain',
       name: 'calc',
+      layout: 'sequence',
       children: [
         { kind: 'function', name: 'parse' },
-        { kind: 'chain', name: 'inner', children: [{ kind: 'function', name: 'double' }] },
+        { kind: 'chain', name: 'inner', layout: 'sequence', children: [{ kind: 'function', name: 'double' }] },
       ],
     })
   })

@@ -1,11 +1,22 @@
-import { ConfigurationError, Function, type FunctionNode, type FunctionOptions, type RunContext } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  Function,
+  type FunctionNode,
+  type FunctionOptions,
+  optionError,
+  type RunContext,
+} from '@tinyllm/core'
 import {
   type AnyFunction,
   assertFunction,
   describeFunction,
   type FunctionInput,
   type FunctionOutput,
+  functionOptionNames,
 } from './any-function.js'
+
+const chainOptionNames: ReadonlySet<string> = new Set([...functionOptionNames, 'children'])
 
 /** The input of a chain of `Children`: what its first child accepts. */
 export type ChainInput<Children extends readonly AnyFunction[]> = Children extends readonly [
@@ -89,15 +100,19 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
 
   constructor(options: ChainOptions<Children>) {
     super(options)
+    const name = options.name
+    // A subclass may take options of its own, which only it knows.
+    if (new.target === Chain) checkKnownOptions(options, chainOptionNames, name)
     const children = options.children as unknown as Children
-    if (!Array.isArray(children) || children.length === 0) {
+    if (!Array.isArray(children)) throw optionError('children', 'a list of Functions', children, name)
+    if (children.length === 0) {
       throw new ConfigurationError({
         option: 'children',
-        message: 'a Chain needs at least one child',
-        functionName: options.name,
+        message: 'children must hold at least one Function',
+        functionName: name,
       })
     }
-    for (const [index, child] of children.entries()) assertFunction(child, `children[${index}]`, options.name)
+    for (const [index, child] of children.entries()) assertFunction(child, `children[${index}]`, name)
     this.children = Object.freeze([...children]) as unknown as Children
   }
 
@@ -111,6 +126,6 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
   }
 
   override describe(): FunctionNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction) }
+    return { kind: this.kind, name: this.name, layout: 'sequence', children: this.children.map(describeFunction) }
   }
 }

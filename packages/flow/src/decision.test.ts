@@ -7,8 +7,8 @@ import {
   type RunContext,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { statesOf, withoutDurations } from './__fixtures__/helpers.js'
-import { Decision, type DecisionAnswer } from './decision.js'
+import { configurationErrorOf, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { Decision, type DecisionAnswer, type DecisionOptions } from './decision.js'
 
 interface Application {
   readonly applicant: string
@@ -140,6 +140,7 @@ describe('Decision with branches', () => {
     expect(decision.describe()).toEqual({
       kind: 'decision',
       name: 'Classify',
+      layout: 'choice',
       branches: [
         { choice: 'good', node: { kind: 'function', name: 'Approve' } },
         { choice: 'bad', node: { kind: 'function', name: 'Review' } },
@@ -164,6 +165,7 @@ describe('Decision in the seed’s spelling', () => {
     expect(classifier.describe()).toEqual({
       kind: 'decision',
       name: 'CreditClassification',
+      layout: 'choice',
       branches: [
         { choice: 'good', node: undefined },
         { choice: 'bad', node: undefined },
@@ -202,25 +204,61 @@ describe('Decision in the seed’s spelling', () => {
 
 describe('Decision configuration', () => {
   const decide = (): string => 'good'
-  const cases: Array<[string, () => unknown, RegExp]> = [
-    ['no choices', () => new Decision({ name: 'd', decide }), /at least one choice/],
-    ['a repeated choice', () => new Decision({ name: 'd', choices: ['a', 'a'], decide }), /"a" is listed twice/],
+  const cases: Array<[string, () => unknown, string, string]> = [
+    [
+      'no choices',
+      () => new Decision({ name: 'd', decide }),
+      'choices',
+      'd: choices must hold at least one choice (or give branches: their keys are the choices)',
+    ],
+    [
+      'choices that are not a list',
+      () => new Decision({ name: 'd', choices: 'good' as never, decide }),
+      'choices',
+      'd: choices must be a list of strings, got "good"',
+    ],
+    [
+      'a choice that is not a string',
+      () => new Decision({ name: 'd', choices: [3] as never, decide }),
+      'choices[0]',
+      'd: choices[0] must be a string, got 3',
+    ],
+    [
+      'a repeated choice',
+      () => new Decision({ name: 'd', choices: ['a', 'a'], decide }),
+      'choices',
+      'd: choices lists "a" twice',
+    ],
+    [
+      'branches that are not an object',
+      () => new Decision({ name: 'd', decide, branches: 3 as never }),
+      'branches',
+      'd: branches must be an object with a Function per choice, got 3',
+    ],
     [
       'a choice without a branch',
       () => new Decision({ name: 'd', choices: ['good', 'bad'], decide, branches: { good: approve } as never }),
-      /choice "bad" has no branch/,
+      'branches.bad',
+      'd: branches.bad is missing: every choice needs a branch',
     ],
     [
       'a branch that is not a choice',
       () => new Decision({ name: 'd', choices: ['good'], decide, branches: { good: approve, bad: review } as never }),
-      /branch "bad" is not one of the choices \[good\]/,
+      'branches.bad',
+      'd: branches.bad is not one of the choices [good]',
     ],
     [
       'a branch that is not a Function',
       () => new Decision({ name: 'd', decide, branches: { good: (() => 1) as never } }),
-      /branches\.good: must be a Function/,
+      'branches.good',
+      'd: branches.good must be a Function, got () => 1',
     ],
-    ['no decide step', () => new Decision({ name: 'd', choices: ['good'] }), /needs a decide step/],
+    [
+      'no decide step',
+      () => new Decision({ name: 'd', choices: ['good'] }),
+      'decide',
+      'd: decide is missing: give the `decide` option, or a subclass overriding `decide` (or `run`)',
+    ],
     [
       'two decide steps',
       () => {
@@ -231,15 +269,35 @@ describe('Decision configuration', () => {
         }
         return new Both({ name: 'd', choices: ['good'], decide })
       },
-      /give one decide step/,
+      'decide',
+      'd: decide is given more than once: give one of the `decide` option, an override of `decide`, or an override of `run`',
+    ],
+    [
+      'an option it does not know, suggesting the one meant',
+      () => new Decision({ name: 'd', decide, branchs: { good: approve } } as never),
+      'branchs',
+      'd: branchs is not an option; did you mean branches? ' +
+        '(known: attemptTimeoutMs, branches, choices, decide, input, name, output, processedOutput, retry, timeoutMs)',
     ],
   ]
-  for (const [what, build, message] of cases) {
+  for (const [what, build, option, message] of cases) {
     it(`refuses ${what} at construction`, () => {
       expect(build).toThrow(ConfigurationError)
-      expect(build).toThrow(message)
+      expect(configurationErrorOf(build)).toEqual({ option, message })
     })
   }
+
+  it('leaves the options of a subclass to the subclass', () => {
+    class Labelled extends Decision<unknown, 'yes'> {
+      readonly label: string
+      constructor(options: DecisionOptions<unknown, 'yes', undefined> & { readonly label: string }) {
+        super(options)
+        this.label = options.label
+      }
+    }
+    const labelled = new Labelled({ name: 'd', choices: ['yes'], decide, label: 'mine' })
+    expect(labelled.label).toBe('mine')
+  })
 
   it('is a Function like any other', () => {
     const decision = new Decision({ name: 'd', choices: ['good'], decide })

@@ -1,12 +1,22 @@
 import {
   ConfigurationError,
+  checkKnownOptions,
   DecisionError,
   Function,
   type FunctionNode,
   type FunctionOptions,
+  optionError,
   type RunContext,
 } from '@tinyllm/core'
-import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
+import {
+  type Accepts,
+  type AnyFunction,
+  assertFunction,
+  type FunctionOutput,
+  functionOptionNames,
+} from './any-function.js'
+
+const decisionOptionNames: ReadonlySet<string> = new Set([...functionOptionNames, 'choices', 'branches', 'decide'])
 
 /** What a Decision without branches resolves with: the checked choice. */
 export interface DecisionResult<Choice extends string = string> {
@@ -77,33 +87,39 @@ export class Decision<
   constructor(options: DecisionOptions<Input, Choice, Branches>) {
     super(options)
     const name = options.name
+    // A subclass may take options of its own, which only it knows.
+    if (new.target === Decision) checkKnownOptions(options, decisionOptionNames, name)
     const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
+    if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
+      throw optionError('branches', 'an object with a Function per choice', branches, name)
+    }
+    if (options.choices !== undefined && !Array.isArray(options.choices)) {
+      throw optionError('choices', 'a list of strings', options.choices, name)
+    }
     const choices = [...(options.choices ?? ((branches === undefined ? [] : Object.keys(branches)) as Choice[]))]
     if (choices.length === 0) {
       throw new ConfigurationError({
         option: 'choices',
-        message: 'a Decision needs at least one choice',
+        message: 'choices must hold at least one choice (or give branches: their keys are the choices)',
         functionName: name,
       })
     }
     const routes = new Map<string, AnyFunction | undefined>()
-    for (const choice of choices) {
-      if (typeof choice !== 'string') {
+    for (const [index, choice] of choices.entries()) {
+      if (typeof choice !== 'string') throw optionError(`choices[${index}]`, 'a string', choice, name)
+      if (routes.has(choice)) {
         throw new ConfigurationError({
           option: 'choices',
-          message: `choices are strings, got ${String(choice)}`,
+          message: `choices lists "${choice}" twice`,
           functionName: name,
         })
-      }
-      if (routes.has(choice)) {
-        throw new ConfigurationError({ option: 'choices', message: `"${choice}" is listed twice`, functionName: name })
       }
       const branch = branches?.[choice]
       if (branches !== undefined) {
         if (branch === undefined || !Object.hasOwn(branches, choice)) {
           throw new ConfigurationError({
-            option: 'branches',
-            message: `choice "${choice}" has no branch`,
+            option: `branches.${choice}`,
+            message: `branches.${choice} is missing: every choice needs a branch`,
             functionName: name,
           })
         }
@@ -115,8 +131,8 @@ export class Decision<
       for (const key of Object.keys(branches)) {
         if (!routes.has(key)) {
           throw new ConfigurationError({
-            option: 'branches',
-            message: `branch "${key}" is not one of the choices [${choices.join(', ')}]`,
+            option: `branches.${key}`,
+            message: `branches.${key} is not one of the choices [${choices.join(', ')}]`,
             functionName: name,
           })
         }
@@ -137,8 +153,8 @@ export class Decision<
         option: 'decide',
         message:
           given === 0
-            ? 'a Decision needs a decide step: the `decide` option, or a subclass overriding `decide` (or `run`)'
-            : 'give one decide step: the `decide` option, or an override of `decide`, or an override of `run`',
+            ? 'decide is missing: give the `decide` option, or a subclass overriding `decide` (or `run`)'
+            : 'decide is given more than once: give one of the `decide` option, an override of `decide`, or an override of `run`',
         functionName: name,
       })
     }
@@ -179,6 +195,7 @@ export class Decision<
     return {
       kind: this.kind,
       name: this.name,
+      layout: 'choice',
       branches: this.choices.map((choice) => ({ choice, node: routes.get(choice)?.describe() })),
     }
   }

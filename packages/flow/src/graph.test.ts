@@ -1,5 +1,6 @@
 import { defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
+import { Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 import { Decision } from './decision.js'
 import { describeGraph } from './graph.js'
@@ -72,5 +73,66 @@ describe('describeGraph', () => {
       nodes: [{ id: 'n0', name: 'alone', kind: 'function', parent: undefined, group: false }],
       edges: [],
     })
+  })
+
+  it('draws a combinator of your own that describes itself as a sequence exactly like a Chain', async () => {
+    const steps = [step('a'), step('b'), step('c')]
+    const pipeline = new Pipeline('mine', steps)
+    expect(await pipeline.invoke(1)).toBe(1)
+    const around = (middle: Pipeline | Chain) =>
+      new Chain({ name: 'root', children: [step('in'), middle, step('out')] })
+    const custom = describeGraph(around(pipeline))
+    const chain = describeGraph(around(new Chain({ name: 'mine', children: steps })))
+    expect(custom.edges).toEqual(chain.edges)
+    expect(custom.edges).toEqual([
+      { from: 'n3', to: 'n4' },
+      { from: 'n4', to: 'n5' },
+      { from: 'n1', to: 'n3' },
+      { from: 'n5', to: 'n6' },
+    ])
+    expect(custom.nodes[2]).toEqual({
+      id: 'n2',
+      name: 'mine',
+      kind: 'pipeline',
+      parent: 'n0',
+      layout: 'sequence',
+      group: true,
+    })
+    expect(custom.nodes).toEqual(chain.nodes.map((node) => (node.id === 'n2' ? { ...node, kind: 'pipeline' } : node)))
+  })
+
+  it('decides how to draw from the layout alone, never from the kind', () => {
+    const leaf = (name: string) => ({ kind: 'function', name })
+    const notLinked = describeGraph({ kind: 'chain', name: 'bag', layout: 'group', children: [leaf('x'), leaf('y')] })
+    expect(notLinked.edges).toEqual([])
+    expect(notLinked.nodes.map((node) => [node.name, node.parent, node.group])).toEqual([
+      ['bag', undefined, true],
+      ['x', 'n0', false],
+      ['y', 'n0', false],
+    ])
+    expect(describeGraph({ kind: 'decision', name: 'plain' }).nodes).toEqual([
+      { id: 'n0', name: 'plain', kind: 'decision', parent: undefined, group: false },
+    ])
+    const routed = describeGraph({
+      kind: 'router',
+      name: 'route',
+      layout: 'choice',
+      branches: [
+        { choice: 'left', node: leaf('L') },
+        { choice: 'stay', node: undefined },
+      ],
+    })
+    expect(routed.nodes[0]).toMatchObject({ name: 'route', layout: 'choice', group: false, choices: ['left', 'stay'] })
+    expect(routed.edges).toEqual([{ from: 'n0', to: 'n1', label: 'left' }])
+  })
+
+  it('draws a node with children but no layout as a group, and one without children as a box', () => {
+    const untold = describeGraph({ kind: 'prompt', name: 'p', children: [{ kind: 'function', name: 'part' }] })
+    expect(untold.nodes[0]).toMatchObject({ layout: 'group', group: true })
+    expect(untold.nodes[1]).toMatchObject({ parent: 'n0' })
+    const empty = describeGraph({ kind: 'pipeline', name: 'empty', layout: 'sequence', children: [] })
+    expect(empty.nodes).toEqual([
+      { id: 'n0', name: 'empty', kind: 'pipeline', parent: undefined, layout: 'sequence', group: false },
+    ])
   })
 })

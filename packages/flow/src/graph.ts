@@ -1,19 +1,21 @@
-import type { FunctionNode } from '@tinyllm/core'
+import type { FunctionNode, NodeLayout } from '@tinyllm/core'
 
 /** One node of a {@link FlowGraph}: a Function, drawn as a box, a decision diamond, or a group around its children. */
 export interface GraphNode {
   /** Unique within the graph (`n0`, `n1`, …), even when names repeat. */
   readonly id: string
   readonly name: string
-  /** The Function's kind: `function`, `chain`, `decision`, `parallel`, … */
+  /** The Function's kind (`function`, `chain`, `decision`, `parallel`, …): shown in labels, never used to draw. */
   readonly kind: string
   /** The group this node is drawn in, if any. */
   readonly parent: string | undefined
-  /** Whether the node is drawn as a group around its children (chains, parallels, other combinators). */
+  /** How the node's children are arranged, which decides how it is drawn; absent for a node without children. */
+  readonly layout?: NodeLayout
+  /** Whether the node is drawn as a group around its children (the `sequence` and `group` layouts). */
   readonly group: boolean
-  /** A Decision's choices, in order. */
+  /** The choices of a `choice` node, in order. */
   readonly choices?: ReadonlyArray<string>
-  /** A Parallel in the map form: one Function over a list. */
+  /** A `group` that runs its one child over each item of a list (Parallel's map form). */
   readonly map?: boolean
 }
 
@@ -38,9 +40,11 @@ export interface Describable {
 }
 
 /**
- * Describes a composition as nodes and edges, before it runs. A chain connects its children in order; a decision
- * connects to each branch with the choice as the label; a parallel (or any other Function with children) is a group
- * that its neighbours connect to as a whole.
+ * Describes a composition as nodes and edges, before it runs. How a node is drawn depends only on its `layout`: a
+ * `sequence` connects its children in order, a `choice` connects to each branch with the choice as the label, a
+ * `group` is drawn around its children and its neighbours connect to it as a whole. A node with children but no
+ * layout is drawn as a group. So a combinator of your own draws like a Chain when its `describe()` returns
+ * `{ layout: 'sequence', children }`.
  *
  * @example
  * const graph = describeGraph(pipeline)
@@ -63,6 +67,8 @@ interface Ends {
   readonly exits: ReadonlyArray<string>
 }
 
+type MutableGraphNode = { -readonly [Key in keyof GraphNode]: GraphNode[Key] }
+
 class GraphBuilder {
   readonly nodes: GraphNode[] = []
   readonly edges: GraphEdge[] = []
@@ -70,34 +76,40 @@ class GraphBuilder {
   add(node: FunctionNode, parent: string | undefined): Ends {
     const id = `n${this.nodes.length}`
     const children = node.children ?? []
-    const branches = node.branches
-    const group = children.length > 0 && branches === undefined
-    const drawn: { -readonly [Key in keyof GraphNode]: GraphNode[Key] } = {
-      id,
-      name: node.name,
-      kind: node.kind,
-      parent,
-      group,
-    }
-    if (branches !== undefined) drawn.choices = branches.map((branch) => branch.choice)
-    if ((node as { map?: unknown }).map === true) drawn.map = true
+    const layout = node.layout ?? (children.length > 0 ? 'group' : undefined)
+    const group = layout !== undefined && layout !== 'choice' && children.length > 0
+    const drawn: MutableGraphNode = { id, name: node.name, kind: node.kind, parent, group }
+    if (layout !== undefined) drawn.layout = layout
     this.nodes.push(drawn)
 
-    if (branches !== undefined) {
-      const exits: string[] = []
-      for (const { choice, node: branch } of branches) {
-        if (branch === undefined) continue
-        const ends = this.add(branch, parent)
-        for (const entry of ends.entries) this.edges.push({ from: id, to: entry, label: choice })
-        exits.push(...ends.exits)
-      }
-      return { id, entries: [id], exits: exits.length === 0 ? [id] : exits }
+    if (layout === 'choice') {
+      const branches = node.branches ?? []
+      drawn.choices = branches.map((branch) => branch.choice)
+      return this.addChoice(id, branches, parent)
     }
     if (!group) return { id, entries: [id], exits: [id] }
-    if (node.kind !== 'chain') {
+    if (layout === 'group') {
+      if (node.map === true) drawn.map = true
       for (const child of children) this.add(child, id)
       return { id, entries: [id], exits: [id] }
     }
+    return this.addSequence(children, id)
+  }
+
+  /** A diamond with an edge to each branch, labelled with its choice; the branches are drawn beside it. */
+  private addChoice(id: string, branches: NonNullable<FunctionNode['branches']>, parent: string | undefined): Ends {
+    const exits: string[] = []
+    for (const { choice, node } of branches) {
+      if (node === undefined) continue
+      const ends = this.add(node, parent)
+      for (const entry of ends.entries) this.edges.push({ from: id, to: entry, label: choice })
+      exits.push(...ends.exits)
+    }
+    return { id, entries: [id], exits: exits.length === 0 ? [id] : exits }
+  }
+
+  /** The children inside the group `id`, each one's exits connected to the next one's entries. */
+  private addSequence(children: ReadonlyArray<FunctionNode>, id: string): Ends {
     let first: Ends | undefined
     let previous: Ends | undefined
     for (const child of children) {

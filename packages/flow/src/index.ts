@@ -35,4 +35,5 @@ export {
   type ParallelOptions,
   type ParallelOutput,
   type Settled,
+  unboundedConcurrency,
 } from './parallel.js'

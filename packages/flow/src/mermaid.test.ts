@@ -1,5 +1,6 @@
 import { defineFunction, functionLifecycle } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
+import { Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 import { Decision } from './decision.js'
 import { escapeMermaid, lifecycleToMermaid, toMermaid } from './mermaid.js'
@@ -62,6 +63,28 @@ describe('toMermaid', () => {
       ].join('\n'),
     )
     for (const line of graph.split('\n').slice(1)) expect(line.match(/"/g)?.length ?? 0).toBe(2)
+  })
+
+  it('draws a combinator of your own with the sequence layout like a Chain', () => {
+    const steps = [step('a'), step('b')]
+    const custom = toMermaid(new Pipeline('mine', steps))
+    expect(custom).toBe(toMermaid(new Chain({ name: 'mine', children: steps })).replace('(chain)', '(pipeline)'))
+    expect(custom).toBe(
+      ['flowchart TD', '  subgraph n0["mine (pipeline)"]', '    n1["a"]', '    n2["b"]', '  end', '  n1 --> n2'].join(
+        '\n',
+      ),
+    )
+  })
+
+  it('draws diamonds and boxes by layout, whatever the kind', () => {
+    const graph = toMermaid({
+      kind: 'router',
+      name: 'route',
+      layout: 'choice',
+      branches: [{ choice: 'go', node: { kind: 'decision', name: 'not a diamond' } }],
+    })
+    expect(graph).toBe(['flowchart TD', '  n0{"route"}', '  n1["not a diamond"]', '  n0 -->|"go"| n1'].join('\n'))
+    expect(toMermaid({ kind: 'llm-call', name: 'chat' })).toBe('flowchart TD\n  n0["chat"]')
   })
 
   it('accepts a described graph as well as a Function', () => {

@@ -8,8 +8,9 @@ export interface MermaidOptions {
 }
 
 /**
- * Draws a composition as a Mermaid `flowchart`: plain Functions are boxes, decisions are diamonds with an edge per
- * choice, chains and parallels are labelled groups. Node ids are unique even when names repeat, and labels are
+ * Draws a composition as a Mermaid `flowchart`, by each node's `layout` (see {@link describeGraph}): a Function
+ * without children is a box labelled with its name, a `choice` is a diamond with an edge per choice, a `sequence` or
+ * a `group` is a group labelled with its name and kind. Node ids are unique even when names repeat, and labels are
  * escaped, so any name is safe to render.
  *
  * @example
@@ -32,7 +33,7 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
   const draw = (node: GraphNode, indent: string): void => {
     const text = escapeMermaid(label(node, routed.has(node.id)))
     if (!node.group) {
-      lines.push(node.kind === 'decision' ? `${indent}${node.id}{"${text}"}` : `${indent}${node.id}["${text}"]`)
+      lines.push(node.layout === 'choice' ? `${indent}${node.id}{"${text}"}` : `${indent}${node.id}["${text}"]`)
       return
     }
     lines.push(`${indent}subgraph ${node.id}["${text}"]`)
@@ -55,11 +56,12 @@ function isGraph(source: Describable | FunctionNode | FlowGraph): source is Flow
 }
 
 function label(node: GraphNode, routed: boolean): string {
-  if (node.kind === 'decision') {
+  if (node.layout === 'choice') {
     // A decision without branches passes `{ decision }` on: its choices are worth seeing in the diagram.
-    return routed || node.choices === undefined ? node.name : `${node.name} (${node.choices.join(' / ')})`
+    const choices = node.choices ?? []
+    return routed || choices.length === 0 ? node.name : `${node.name} (${choices.join(' / ')})`
   }
-  if (node.kind === 'function') return node.name
+  if (!node.group) return node.name
   return `${node.name} (${node.map === true ? `${node.kind} map` : node.kind})`
 }
 

@@ -9,8 +9,8 @@ import {
   TinyLLMError,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { aborted, blocker, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
-import { Parallel } from './parallel.js'
+import { aborted, blocker, configurationErrorOf, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
+import { Parallel, unboundedConcurrency } from './parallel.js'
 
 /** Counts branches in flight and remembers the most seen at once. */
 function inFlightMeter() {
@@ -76,18 +76,62 @@ describe('Parallel over children', () => {
     const a = defineFunction({ name: 'a', run: () => 1 })
     const alsoA = defineFunction({ name: 'a', run: () => 2 })
     const build = (options: object) => () => new Parallel({ name: 'p', ...options } as never)
+    const refusal = (options: object) => configurationErrorOf(build(options))
     expect(build({ children: [a, alsoA] })).toThrow(ConfigurationError)
-    expect(build({ children: [a, alsoA] })).toThrow(/two children are named "a"/)
-    expect(build({ children: [] })).toThrow(/at least one child/)
-    expect(build({ children: {} })).toThrow(/at least one child/)
-    expect(build({ children: [a], map: a })).toThrow(/either `children`/)
-    expect(build({})).toThrow(/either `children`/)
-    expect(build({ children: [a, 'b'] })).toThrow(/children\[1\]: must be a Function/)
-    expect(build({ children: { x: 1 } })).toThrow(/children\.x: must be a Function/)
-    expect(build({ map: {} })).toThrow(/map: must be a Function/)
-    expect(build({ children: [a], concurrency: 0 })).toThrow(/concurrency: must be an integer ≥ 1 or Infinity/)
-    expect(build({ children: [a], concurrency: 1.5 })).toThrow(/concurrency/)
-    expect(build({ children: [a], mode: 'eventually' })).toThrow(/mode: must be 'fail-fast' or 'settle-all'/)
+    expect(refusal({ children: [a, alsoA] })).toEqual({
+      option: 'children',
+      message:
+        'p: children has two Functions named "a"; results are keyed by name, so names must be unique (or pass an object of children)',
+    })
+    const empty = 'p: children must hold at least one Function (a list or an object of Functions)'
+    expect(refusal({ children: [] })).toEqual({ option: 'children', message: empty })
+    expect(refusal({ children: {} })).toEqual({ option: 'children', message: empty })
+    expect(refusal({ children: 3 })).toEqual({
+      option: 'children',
+      message: 'p: children must be a list or an object of Functions, got 3',
+    })
+    expect(refusal({ children: [a], map: a })).toEqual({
+      option: 'children',
+      message: 'p: children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
+    })
+    expect(refusal({})).toEqual({
+      option: 'children',
+      message: 'p: children or map is missing: give `children` (run on the same input) or `map` (run over a list)',
+    })
+    expect(refusal({ children: [a, 'b'] })).toEqual({
+      option: 'children[1]',
+      message: 'p: children[1] must be a Function, got "b"',
+    })
+    expect(refusal({ children: { x: 1 } })).toEqual({
+      option: 'children.x',
+      message: 'p: children.x must be a Function, got 1',
+    })
+    expect(refusal({ map: {} })).toEqual({ option: 'map', message: 'p: map must be a Function, got an object' })
+    expect(refusal({ children: [a], concurrency: 0 })).toEqual({
+      option: 'concurrency',
+      message: 'p: concurrency must be an integer ≥ 1, or Infinity, got 0',
+    })
+    expect(refusal({ children: [a], concurrency: 1.5 }).message).toBe(
+      'p: concurrency must be an integer ≥ 1, or Infinity, got 1.5',
+    )
+    expect(refusal({ children: [a], mode: 'eventually' })).toEqual({
+      option: 'mode',
+      message: `p: mode must be one of 'fail-fast', 'settle-all', got "eventually"`,
+    })
+  })
+
+  it('refuses an option it does not know, and suggests the one meant', () => {
+    const score = defineFunction({ name: 'score', run: (value: number) => value })
+    const build = () => new Parallel({ name: 'Score all', map: score, concurency: 8 } as never)
+    expect(configurationErrorOf(build)).toEqual({
+      option: 'concurency',
+      message:
+        'Score all: concurency is not an option; did you mean concurrency? ' +
+        '(known: attemptTimeoutMs, children, concurrency, input, map, mode, name, output, processedOutput, retry, timeoutMs)',
+    })
+    expect(configurationErrorOf(() => new Parallel({ name: 'Score all', map: score, concurrency: 0 })).message).toBe(
+      'Score all: concurrency must be an integer ≥ 1, or Infinity, got 0',
+    )
   })
 })
 
@@ -128,6 +172,60 @@ describe('Parallel concurrency', () => {
     await new Parallel({ name: 'unlimited', map: fn }).invoke(Array.from({ length: 30 }, (_, index) => index))
     expect(meter.max).toBe(30)
   })
+
+  it('starts at most unboundedConcurrency branches at once when the concurrency is Infinity', async () => {
+    const { meter, fn } = inFlightMeter()
+    const inputs = Array.from({ length: 25_000 }, (_, index) => index)
+    // settle-all: in fail-fast mode every branch also listens on the one shared signal, which only makes this slower.
+    const output = await new Parallel({ name: 'huge', map: fn, mode: 'settle-all' }).invoke(inputs)
+    expect(unboundedConcurrency).toBe(10_000)
+    expect(meter.started).toBe(25_000)
+    expect(meter.max).toBe(unboundedConcurrency)
+    expect(output.every((settled, index) => settled.status === 'fulfilled' && settled.value === index * 2)).toBe(true)
+  }, 120_000)
+
+  it('holds a list or an object of children to the limit too, in either mode', async () => {
+    const meter = { now: 0, max: 0 }
+    const measured = (name: string) =>
+      defineFunction({
+        name,
+        run: async () => {
+          meter.now += 1
+          meter.max = Math.max(meter.max, meter.now)
+          await tick()
+          meter.now -= 1
+          return name
+        },
+      })
+    const list = Array.from({ length: 7 }, (_, index) => measured(`c${index}`))
+    const byName = await new Parallel({ name: 'list', children: list, concurrency: 2 }).invoke(undefined)
+    expect(Object.keys(byName)).toEqual(list.map((child) => child.name))
+    expect(meter.max).toBe(2)
+    meter.max = 0
+    const object = { a: measured('a'), b: measured('b'), c: measured('c'), d: measured('d'), e: measured('e') }
+    const settled = await new Parallel({ name: 'object', children: object, concurrency: 3, mode: 'settle-all' }).invoke(
+      undefined,
+    )
+    expect(Object.keys(settled)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(settled.e).toEqual({ status: 'fulfilled', value: 'e' })
+    expect(meter.max).toBe(3)
+  })
+
+  it('keeps its stack flat when branches settle the moment they start', async () => {
+    // A Function of the user's own whose `invoke` throws at once, before any await.
+    const abrupt = {
+      name: 'abrupt',
+      kind: 'function',
+      invoke(): Promise<never> {
+        throw new Error('refused')
+      },
+      describe: () => ({ kind: 'function', name: 'abrupt' }),
+    }
+    const inputs = Array.from({ length: 100_000 }, (_, index) => index)
+    const output = await new Parallel({ name: 'abrupt-all', map: abrupt, mode: 'settle-all' }).invoke(inputs as never)
+    expect(output).toHaveLength(100_000)
+    expect(output.every((settled) => settled.status === 'rejected')).toBe(true)
+  }, 120_000)
 
   it('runs 10,000 branches, in order, within the limit, and leaves no listener behind', async () => {
     const { meter, fn } = inFlightMeter()
@@ -296,6 +394,7 @@ describe('Parallel description', () => {
     expect(new Parallel({ name: 'p', children: [a] }).describe()).toEqual({
       kind: 'parallel',
       name: 'p',
+      layout: 'group',
       children: [{ kind: 'function', name: 'a' }],
       map: false,
     })

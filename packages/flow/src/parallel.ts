@@ -1,9 +1,13 @@
 import {
   type ChildInvokeOptions,
   ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
   Function,
   type FunctionNode,
   type FunctionOptions,
+  optionError,
   type RunContext,
   type TinyLLMError,
 } from '@tinyllm/core'
@@ -13,7 +17,17 @@ import {
   describeFunction,
   type FunctionInput,
   type FunctionOutput,
+  functionOptionNames,
 } from './any-function.js'
+
+const parallelOptionNames: ReadonlySet<string> = new Set([
+  ...functionOptionNames,
+  'children',
+  'map',
+  'concurrency',
+  'mode',
+])
+const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
 
 /** `fail-fast`: the first failure aborts the other branches and fails the Parallel. `settle-all`: every branch settles. */
 export type ParallelMode = 'fail-fast' | 'settle-all'
@@ -60,8 +74,17 @@ export type ParallelOutput<
     ? { [name: string]: Outcome<FunctionOutput<Branches[number]>, Mode> }
     : { -readonly [Key in keyof Branches]: Outcome<FunctionOutput<Branches[Key]>, Mode> }
 
+/**
+ * Most branches a Parallel runs at once when its `concurrency` is `Infinity` (the default): so a map over 100,000
+ * items starts 10,000 runs in one go, not 100,000, and starts the next as each one settles.
+ */
+export const unboundedConcurrency = 10_000
+
 interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
-  /** Most branches running at once: an integer ≥ 1, or `Infinity` (the default). */
+  /**
+   * Most branches running at once: an integer ≥ 1, or `Infinity` (the default), which still runs at most
+   * {@link unboundedConcurrency} (10,000) at once.
+   */
   readonly concurrency?: number
   /** Default `fail-fast`. */
   readonly mode?: Mode
@@ -82,19 +105,22 @@ export type ParallelOptions<Branches extends ParallelBranches, Mode extends Para
       }
   )
 
-/** A Parallel's graph node: its children, and whether it is the map form. */
+/** A Parallel's graph node: a group of its children, and whether it is the map form. */
 export interface ParallelNode extends FunctionNode {
   readonly kind: 'parallel'
+  readonly layout: 'group'
   readonly children: ReadonlyArray<FunctionNode>
   readonly map: boolean
 }
 
 /**
  * Runs branches concurrently: its `children` on the same input, or — the map form — one Function over each item of a
- * list. At most `concurrency` branches run at once; the rest wait in a queue that costs O(1) per branch. In `fail-fast`
- * mode the first failure aborts the running siblings through their signals (they end `failed` with an AbortError),
- * starts no more, and fails the Parallel with that first error; in `settle-all` mode every branch settles and the
- * result holds a {@link Settled} per branch. Aborting the Parallel aborts every branch. Every branch is a child run.
+ * list. At most `concurrency` branches run at once — with the default, `Infinity`, at most
+ * {@link unboundedConcurrency} (10,000), so a huge map does not start every run in one synchronous burst; the rest
+ * wait their turn at O(1) cost per branch, and each branch that settles starts the next. In `fail-fast` mode the first
+ * failure aborts the running siblings through one shared signal (they end `failed` with an AbortError), starts no
+ * more, and fails the Parallel with that first error; in `settle-all` mode every branch settles and the result holds a
+ * {@link Settled} per branch. Aborting the Parallel aborts every branch. Every branch is a child run.
  *
  * @example
  * const analyse = new Parallel({ name: 'Bad credit analysis', children: { email: notify, analysis: deepDive } })
@@ -108,6 +134,7 @@ export class Parallel<
   Mode extends ParallelMode = 'fail-fast',
 > extends Function<ParallelInput<Branches>, ParallelOutput<Branches, Mode>> {
   override readonly kind: 'parallel' = 'parallel'
+  /** Most branches running at once, as given (`Infinity` when unlimited). */
   readonly concurrency: number
   readonly mode: Mode
   /** The children, in declared order (one, for the map form). */
@@ -116,33 +143,28 @@ export class Parallel<
   readonly keys: ReadonlyArray<string>
   /** Whether this is the map form. */
   readonly isMap: boolean
+  /** Most branches started at once: `concurrency`, or {@link unboundedConcurrency} when that is `Infinity`. */
+  private readonly limit: number
 
   constructor(options: ParallelOptions<Branches, Mode>) {
     super(options)
     const name = options.name
-    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY
-    if (!(Number.isSafeInteger(concurrency) && concurrency >= 1) && concurrency !== Number.POSITIVE_INFINITY) {
-      throw new ConfigurationError({
-        option: 'concurrency',
-        message: `must be an integer ≥ 1 or Infinity, got ${String(concurrency)}`,
-        functionName: name,
-      })
-    }
-    const mode = options.mode ?? ('fail-fast' as Mode)
-    if (mode !== 'fail-fast' && mode !== 'settle-all') {
-      throw new ConfigurationError({
-        option: 'mode',
-        message: `must be 'fail-fast' or 'settle-all', got ${String(mode)}`,
-        functionName: name,
-      })
-    }
+    // A subclass may take options of its own, which only it knows.
+    if (new.target === Parallel) checkKnownOptions(options, parallelOptionNames, name)
+    const concurrency =
+      checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name) ??
+      Number.POSITIVE_INFINITY
     this.concurrency = concurrency
-    this.mode = mode
+    this.limit = concurrency === Number.POSITIVE_INFINITY ? unboundedConcurrency : concurrency
+    this.mode = (checkOneOf(options.mode, 'mode', parallelModes, name) ?? 'fail-fast') as Mode
     const { children, map } = options as { children?: unknown; map?: unknown }
     if ((children === undefined) === (map === undefined)) {
       throw new ConfigurationError({
         option: 'children',
-        message: 'give either `children` (run on the same input) or `map` (run over a list), not both or neither',
+        message:
+          children === undefined
+            ? 'children or map is missing: give `children` (run on the same input) or `map` (run over a list)'
+            : 'children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
         functionName: name,
       })
     }
@@ -154,19 +176,20 @@ export class Parallel<
       return
     }
     this.isMap = false
+    if (typeof children !== 'object' || children === null) {
+      throw optionError('children', 'a list or an object of Functions', children, name)
+    }
     const list = Array.isArray(children)
     const entries: Array<[string, unknown]> = list
       ? (children as unknown[]).map((child, index) => {
           assertFunction(child, `children[${index}]`, name)
           return [(child as AnyFunction).name, child]
         })
-      : typeof children === 'object' && children !== null
-        ? Object.entries(children)
-        : []
+      : Object.entries(children)
     if (entries.length === 0) {
       throw new ConfigurationError({
         option: 'children',
-        message: 'a Parallel needs at least one child (a list or an object of Functions)',
+        message: 'children must hold at least one Function (a list or an object of Functions)',
         functionName: name,
       })
     }
@@ -176,7 +199,7 @@ export class Parallel<
       if (seen.has(key)) {
         throw new ConfigurationError({
           option: 'children',
-          message: `two children are named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+          message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
           functionName: name,
         })
       }
@@ -187,44 +210,49 @@ export class Parallel<
   }
 
   async run(input: ParallelInput<Branches>, context: RunContext): Promise<ParallelOutput<Branches, Mode>> {
-    let count = this.children.length
     let inputs: ReadonlyArray<unknown> | undefined
     if (this.isMap) {
       if (!Array.isArray(input)) {
         throw new TypeError(`the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`)
       }
+      if (input.length === 0) return [] as unknown as ParallelOutput<Branches, Mode>
       inputs = input
-      count = input.length
-      if (count === 0) return [] as unknown as ParallelOutput<Branches, Mode>
     }
-    const branches = new BranchRun(this.children, this.mode === 'settle-all', context, input, inputs, count)
-    if (this.concurrency >= count) await branches.startAll()
-    else {
-      const running: Array<Promise<void>> = new Array(this.concurrency)
-      for (let index = 0; index < this.concurrency; index++) running[index] = branches.work()
-      await Promise.all(running)
-    }
+    const branches = new BranchRun(this.children, this.mode === 'settle-all', this.limit, context, input, inputs)
+    await branches.run()
     if (branches.failure !== undefined) throw branches.failure
     if (this.isMap) return branches.results as ParallelOutput<Branches, Mode>
     return keyed(this.keys, branches.results) as ParallelOutput<Branches, Mode>
   }
 
   override describe(): ParallelNode {
-    return { kind: this.kind, name: this.name, children: this.children.map(describeFunction), map: this.isMap }
+    return {
+      kind: this.kind,
+      name: this.name,
+      layout: 'group',
+      children: this.children.map(describeFunction),
+      map: this.isMap,
+    }
   }
 }
 
 /**
- * The state of one run of a Parallel. Workers (at most `concurrency`) take the next branch by advancing a cursor —
- * O(1) per branch, no queue to shift — until none is left, the run failed fast, or it was aborted.
+ * The state of one run of a Parallel, for every form and mode: one loop starts branches by advancing a cursor (O(1) per
+ * branch, no queue to shift) while fewer than `limit` run, and each branch that settles starts the next one, until
+ * none is left, the run failed fast, or it was aborted.
  */
 class BranchRun {
   readonly results: unknown[]
   failure: TinyLLMError | undefined = undefined
   private next = 0
+  private running = 0
+  private starting = false
+  private finish: (() => void) | undefined = undefined
   private readonly children: ReadonlyArray<Function<unknown, unknown>>
   private readonly settleAll: boolean
+  private readonly limit: number
   private readonly context: RunContext
+  private readonly signal: AbortSignal
   private readonly input: unknown
   private readonly inputs: ReadonlyArray<unknown> | undefined
   private readonly count: number
@@ -234,70 +262,81 @@ class BranchRun {
   constructor(
     children: ReadonlyArray<AnyFunction>,
     settleAll: boolean,
+    limit: number,
     context: RunContext,
     input: unknown,
     inputs: ReadonlyArray<unknown> | undefined,
-    count: number,
   ) {
     this.children = children as unknown as ReadonlyArray<Function<unknown, unknown>>
     this.settleAll = settleAll
+    this.limit = limit
     this.context = context
+    // The signal of this attempt: a later attempt has a signal of its own, and this one's branches stop with it.
+    this.signal = context.signal
     this.input = input
     this.inputs = inputs
-    this.count = count
-    this.results = new Array(count)
-    // Fail-fast siblings are aborted through a signal of their own. The parent's signal reaches every branch already:
-    // each child run links to it.
-    this.controller = this.settleAll ? undefined : new AbortController()
+    this.count = inputs === undefined ? children.length : inputs.length
+    this.results = new Array(this.count)
+    // Fail-fast siblings are aborted through one signal of their own. The parent's signal reaches every branch
+    // already: each child run links to it.
+    this.controller = settleAll ? undefined : new AbortController()
     this.options = this.controller === undefined ? undefined : { signal: this.controller.signal }
   }
 
-  /**
-   * With no limit to respect, every branch starts at once and settles through a counter: no worker is kept
-   * suspended per branch, which matters at 10,000 branches.
-   */
-  startAll(): Promise<void> {
+  /** Runs every branch; resolves once none is running and no more will start. */
+  run(): Promise<void> {
     return new Promise((resolve) => {
-      let pending = this.count
-      for (let index = 0; index < this.count; index++) {
-        const child = this.inputs === undefined ? this.children[index]! : this.children[0]!
-        const input = this.inputs === undefined ? this.input : this.inputs[index]
-        this.context.invoke(child, input, this.options).then(
-          (value) => {
-            this.settled(index, value, undefined, false)
-            if (--pending === 0) resolve()
-          },
-          (error: unknown) => {
-            this.settled(index, undefined, error, true)
-            if (--pending === 0) resolve()
-          },
-        )
-      }
+      this.finish = resolve
+      this.startMore()
     })
   }
 
-  private settled(index: number, value: unknown, error: unknown, failed: boolean): void {
-    if (!failed) this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
-    else if (this.settleAll) this.results[index] = { status: 'rejected', error }
+  /** The child run of branch `index`: a child on the shared input, or the map form's one child on item `index`. */
+  start(index: number): Promise<unknown> {
+    if (this.inputs === undefined) return this.context.invoke(this.children[index]!, this.input, this.options)
+    return this.context.invoke(this.children[0]!, this.inputs[index], this.options)
+  }
+
+  fulfilled(index: number, value: unknown): void {
+    this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
+    this.running -= 1
+    this.startMore()
+  }
+
+  rejected(index: number, error: unknown): void {
+    if (this.settleAll) this.results[index] = { status: 'rejected', error }
     else if (this.failure === undefined) {
       this.failure = error as TinyLLMError
       this.controller!.abort(error)
     }
+    this.running -= 1
+    this.startMore()
   }
 
-  async work(): Promise<void> {
-    const signal = this.context.signal
-    while (this.next < this.count && this.failure === undefined && !signal.aborted) {
-      const index = this.next++
-      const child = this.inputs === undefined ? this.children[index]! : this.children[0]!
-      const input = this.inputs === undefined ? this.input : this.inputs[index]
-      try {
-        this.settled(index, await this.context.invoke(child, input, this.options), undefined, false)
-      } catch (error) {
-        this.settled(index, undefined, error, true)
-      }
+  private startMore(): void {
+    // A branch that settles while this loop is starting others (a child whose `invoke` throws at once) leaves the
+    // starting to the loop already running, so the stack does not grow with the number of branches.
+    if (this.starting) return
+    this.starting = true
+    while (this.running < this.limit && this.next < this.count && this.failure === undefined && !this.signal.aborted) {
+      this.running += 1
+      void runBranch(this, this.next++)
     }
+    this.starting = false
+    if (this.running === 0) this.finish!()
   }
+}
+
+/** Runs branch `index` of `run` and reports how it settled; a plain function, so no closure is made per branch. */
+async function runBranch(run: BranchRun, index: number): Promise<void> {
+  let value: unknown
+  try {
+    value = await run.start(index)
+  } catch (error) {
+    run.rejected(index, error)
+    return
+  }
+  run.fulfilled(index, value)
 }
 
 function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Record<string, unknown> {

@@ -1,4 +1,12 @@
-import { defineFunction, type RunContext, type RunRecord } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  defineFunction,
+  Function,
+  type FunctionNode,
+  type RunContext,
+  type RunRecord,
+} from '@tinyllm/core'
+import type { AnyFunction } from '../any-function.js'
 
 /** A promise with its resolve function outside, to hold a branch until the test lets it go. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -15,6 +23,17 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) resolve(signal.reason)
     else signal.addEventListener('abort', () => resolve(signal.reason), { once: true })
   })
+}
+
+/** The ConfigurationError that `build` throws, as `{ option, message }`; anything else fails the test. */
+export function configurationErrorOf(build: () => unknown): { option: string; message: string } {
+  try {
+    build()
+  } catch (error) {
+    if (!ConfigurationError.isInstance(error)) throw error
+    return { option: error.option, message: error.message }
+  }
+  throw new Error('expected a ConfigurationError, but nothing was thrown')
 }
 
 /** Lets every pending microtask and one macrotask turn run. */
@@ -42,4 +61,28 @@ export function blocker(name: string, seen: AbortSignal[]) {
       return name
     },
   })
+}
+
+/**
+ * A combinator written the way a user would, outside flow: it runs its steps in order and describes itself with the
+ * `sequence` layout, under a kind of its own.
+ */
+export class Pipeline extends Function<unknown, unknown> {
+  override readonly kind = 'pipeline'
+  readonly steps: ReadonlyArray<AnyFunction>
+
+  constructor(name: string, steps: ReadonlyArray<AnyFunction>) {
+    super({ name })
+    this.steps = steps
+  }
+
+  async run(input: unknown, context: RunContext): Promise<unknown> {
+    let value = input
+    for (const step of this.steps) value = await context.invoke(step as Function<unknown, unknown>, value)
+    return value
+  }
+
+  override describe(): FunctionNode {
+    return { kind: this.kind, name: this.name, layout: 'sequence', children: this.steps.map((step) => step.describe()) }
+  }
 }
