@@ -27,7 +27,7 @@ export interface FunctionOptions {
 }
 
 /** The keys of {@link FunctionOptions}, for classes that check their options for unknown keys. */
-export const functionOptionKeys: ReadonlyArray<keyof FunctionOptions> = Object.freeze([
+export const functionOptionKeys = Object.freeze([
   'name',
   'input',
   'output',
@@ -35,7 +35,7 @@ export const functionOptionKeys: ReadonlyArray<keyof FunctionOptions> = Object.f
   'retry',
   'timeoutMs',
   'attemptTimeoutMs',
-])
+] as const satisfies ReadonlyArray<keyof FunctionOptions>)
 
 /**
  * The unit of every tinyllm graph. Subclass it and implement `run` (and optionally `processOutput`); call `invoke`.

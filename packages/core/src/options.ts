@@ -103,19 +103,19 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
   }
 }
 
-const aliases: Readonly<Record<string, string>> = {
-  model_name: 'model',
-  modelName: 'model',
-  max_completion_tokens: 'maxTokens',
-  stop_sequences: 'stop',
-  timeout: 'timeoutMs',
-  retries: 'retry',
-  maxRetries: 'retry',
-}
+const aliases: ReadonlyMap<string, string> = new Map([
+  ['model_name', 'model'],
+  ['modelName', 'model'],
+  ['max_completion_tokens', 'maxTokens'],
+  ['stop_sequences', 'stop'],
+  ['timeout', 'timeoutMs'],
+  ['retries', 'retry'],
+  ['maxRetries', 'retry'],
+])
 
 /** The known name closest to `key`: an alias, the camelCase of a snake_case name, or one edit or two away. */
 function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
-  const alias = aliases[key]
+  const alias = aliases.get(key)
   if (alias !== undefined && known.has(alias)) return alias
   const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
   if (known.has(camel)) return camel

@@ -31,20 +31,6 @@ export interface Accepts<Input> {
   readonly invoke: (input: Input, options?: InvokeOptions) => unknown
 }
 
-/**
- * The options every Function accepts (core's `FunctionOptions`), which each combinator's own options add to when it
- * checks for unknown keys. Core does not export this list yet; a type test keeps it in step with `FunctionOptions`.
- */
-export const functionOptionNames = [
-  'name',
-  'input',
-  'output',
-  'processedOutput',
-  'retry',
-  'timeoutMs',
-  'attemptTimeoutMs',
-] as const satisfies ReadonlyArray<keyof FunctionOptions>
-
 /** Throws a `ConfigurationError` unless `value` is a Function (anything with `invoke` and `describe`). */
 export function assertFunction(value: unknown, option: string, functionName: string): void {
   const candidate = value as { invoke?: unknown; describe?: unknown } | null | undefined

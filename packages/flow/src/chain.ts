@@ -4,6 +4,7 @@ import {
   Function,
   type FunctionNode,
   type FunctionOptions,
+  functionOptionKeys,
   optionError,
   type RunContext,
 } from '@tinyllm/core'
@@ -13,10 +14,9 @@ import {
   describeFunction,
   type FunctionInput,
   type FunctionOutput,
-  functionOptionNames,
 } from './any-function.js'
 
-const chainOptionNames: ReadonlySet<string> = new Set([...functionOptionNames, 'children'])
+const chainOptionNames: ReadonlySet<string> = new Set([...functionOptionKeys, 'children'])
 
 /** The input of a chain of `Children`: what its first child accepts. */
 export type ChainInput<Children extends readonly AnyFunction[]> = Children extends readonly [

@@ -5,18 +5,13 @@ import {
   Function,
   type FunctionNode,
   type FunctionOptions,
+  functionOptionKeys,
   optionError,
   type RunContext,
 } from '@tinyllm/core'
-import {
-  type Accepts,
-  type AnyFunction,
-  assertFunction,
-  type FunctionOutput,
-  functionOptionNames,
-} from './any-function.js'
+import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 
-const decisionOptionNames: ReadonlySet<string> = new Set([...functionOptionNames, 'choices', 'branches', 'decide'])
+const decisionOptionNames: ReadonlySet<string> = new Set([...functionOptionKeys, 'choices', 'branches', 'decide'])
 
 /** What a Decision without branches resolves with: the checked choice. */
 export interface DecisionResult<Choice extends string = string> {

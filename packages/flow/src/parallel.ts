@@ -7,6 +7,7 @@ import {
   Function,
   type FunctionNode,
   type FunctionOptions,
+  functionOptionKeys,
   optionError,
   type RunContext,
   type TinyLLMError,
@@ -17,11 +18,10 @@ import {
   describeFunction,
   type FunctionInput,
   type FunctionOutput,
-  functionOptionNames,
 } from './any-function.js'
 
 const parallelOptionNames: ReadonlySet<string> = new Set([
-  ...functionOptionNames,
+  ...functionOptionKeys,
   'children',
   'map',
   'concurrency',

@@ -155,11 +155,11 @@ function numericSettingProblem(key: keyof typeof numericSettingRules, value: unk
 }
 
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
-const settingAliases: Readonly<Record<string, string>> = {
-  model_name: 'model',
-  max_completion_tokens: 'maxTokens',
-  stop_sequences: 'stop',
-}
+const settingAliases: ReadonlyMap<string, string> = new Map([
+  ['model_name', 'model'],
+  ['max_completion_tokens', 'maxTokens'],
+  ['stop_sequences', 'stop'],
+])
 
 /**
  * The setting an input key was meant to be — another library's spelling, like `max_tokens` or `top_p` — or
@@ -169,7 +169,7 @@ function misspelledSetting(key: string): string | undefined {
   if (settingKeySet.has(key)) return undefined
   const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
   if (camel !== key && settingKeySet.has(camel)) return camel
-  return settingAliases[key]
+  return settingAliases.get(key)
 }
 
 /** Checks the input's shape cheaply, so a malformed prompt fails in `input_validation` with paths. */
