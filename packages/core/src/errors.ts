@@ -67,7 +67,13 @@ function markPrototype(target: { prototype: object }, marker: symbol): void {
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true
+  if (typeof error !== 'object' || error === null) return false
+  try {
+    return (error as Record<symbol, unknown>)[marker] === true
+  } catch {
+    // A hostile value (a Proxy whose traps throw) is not a tinyllm error.
+    return false
+  }
 }
 
 /** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */

@@ -33,10 +33,11 @@ export interface InvokeOptions extends ChildInvokeOptions {
   /** Limit on tokens or cost for the whole run tree. */
   readonly budget?: Budget
   /**
-   * Most runs one tree may start, the root included; one more fails with a StepLimitError. It stops a graph that
-   * invokes itself without end (a cycle) before it exhausts memory. Default 1,000,000.
+   * Most runs of the tree in progress at once, the root included; one more fails with a StepLimitError. It stops a
+   * graph that fans out into itself (a cycle) before it exhausts memory, and never limits a long batch: runs that
+   * ended do not count. Default 100,000.
    */
-  readonly maxRuns?: number
+  readonly maxConcurrentRuns?: number
   /**
    * The run this one belongs to. By default a Function invoked while another one's `run` is executing joins that run's
    * tree (where the runtime has async context, as Node, Bun and Deno do); `null` starts a new tree instead.

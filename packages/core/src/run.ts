@@ -36,7 +36,8 @@ const maxRunDepth = 1_000
  * levels a run starts on a fresh stack instead, and no depth up to {@link maxRunDepth} can overflow it.
  */
 const freshStackEvery = 64
-const defaultMaxRuns = 1_000_000
+/** Runs of one tree in progress at once, by default; past it a graph is taken to be fanning out into itself. */
+const defaultMaxConcurrentRuns = 100_000
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
 /** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
 const uncancellable = new CancelScope(undefined)
@@ -74,16 +75,16 @@ interface RunTree {
   readonly onEvent: ((event: LifecycleEvent) => void) | undefined
   readonly logger: Logger | undefined
   readonly budget: Budget | undefined
-  readonly maxRuns: number
-  /** Runs started so far. */
-  runs: number
+  readonly maxConcurrentRuns: number
+  /** Runs started and not yet ended. */
+  live: number
   /** Tokens and cost spent by the whole tree. */
   usage: UsageTotals | undefined
   /** Budget held by calls in flight: checked against together with what was spent. */
   reserved: { tokens: number; costUsd: number } | undefined
 }
 
-const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxRuns'] as const
+const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns'] as const
 
 /**
  * Starts a run of `fn` and settles with its output; never throws synchronously: bad options are a rejected
@@ -150,7 +151,7 @@ class Run implements RunContext {
       this.parent = parent
       this.depth = parent.depth + 1
       this.tree = parent.tree
-      this.tree.runs += 1
+      this.tree.live += 1
       this.metadata = options?.metadata === undefined ? parent.metadata : { ...parent.metadata, ...options.metadata }
     } else {
       this.parent = undefined
@@ -296,6 +297,7 @@ class Run implements RunContext {
       throw error
     } finally {
       scope.dispose()
+      this.tree.live -= 1
     }
   }
 
@@ -400,10 +402,10 @@ class Run implements RunContext {
     if (this.depth > maxRunDepth) {
       throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
     }
-    if (this.tree.runs > this.tree.maxRuns) {
+    if (this.tree.live > this.tree.maxConcurrentRuns) {
       throw new StepLimitError({
-        limit: this.tree.maxRuns,
-        what: 'runs in one run tree (raise it with the maxRuns option of invoke)',
+        limit: this.tree.maxConcurrentRuns,
+        what: 'runs in progress at once in one run tree (a graph that fans out into itself?); raise it with the maxConcurrentRuns option of invoke',
         functionName: this.fn.name,
         state: 'init',
       })
@@ -567,8 +569,10 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     onEvent,
     logger,
     budget: checkBudget(options?.budget, functionName),
-    maxRuns: checkNumber(options?.maxRuns, 'maxRuns', { integer: true, min: 1 }, functionName) ?? defaultMaxRuns,
-    runs: 1,
+    maxConcurrentRuns:
+      checkNumber(options?.maxConcurrentRuns, 'maxConcurrentRuns', { integer: true, min: 1 }, functionName) ??
+      defaultMaxConcurrentRuns,
+    live: 1,
     usage: undefined,
     reserved: undefined,
   }

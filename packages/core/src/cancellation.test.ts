@@ -1,0 +1,154 @@
+import { getEventListeners } from 'node:events'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { CancelScope, isPromiseLike, sleep } from './cancellation.js'
+import { AbortError, TimeoutError } from './errors.js'
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('CancelScope', () => {
+  it('costs nothing when nothing can cancel it: the work itself, a shared signal that never aborts', async () => {
+    const scope = new CancelScope(undefined)
+    expect(scope.cancellable).toBe(false)
+    const work = Promise.resolve(1)
+    expect(scope.race(work)).toBe(work)
+    expect(scope.signal).toBe(new CancelScope(undefined).signal)
+    expect(scope.signal.aborted).toBe(false)
+  })
+
+  it('cancels its whole subtree with the reason, by direct calls', async () => {
+    const controller = new AbortController()
+    const root = new CancelScope(undefined, { signal: controller.signal })
+    const child = new CancelScope(root)
+    const grandchild = new CancelScope(child)
+    const pending = grandchild.race(new Promise(() => {}))
+    controller.abort('stop')
+    expect([root.cancelled, child.cancelled, grandchild.cancelled]).toEqual([true, true, true])
+    expect(grandchild.reason).toBe('stop')
+    expect(grandchild.signal.aborted).toBe(true)
+    await expect(pending).rejects.toBe('stop')
+  })
+
+  it('puts one listener on an outside signal however many scopes link to it, and removes it when they end', () => {
+    const controller = new AbortController()
+    const scopes = Array.from({ length: 10_000 }, () => new CancelScope(undefined, { signal: controller.signal }))
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    for (const scope of scopes) scope.dispose()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('hands out the outside signal itself when that is its only source of cancellation', () => {
+    const controller = new AbortController()
+    expect(new CancelScope(undefined, { signal: controller.signal }).signal).toBe(controller.signal)
+    expect(new CancelScope(undefined, { signal: controller.signal, timeoutMs: 1_000 }).signal).not.toBe(
+      controller.signal,
+    )
+  })
+
+  it('times out with the reason it is given, and its children with it', () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, {
+      timeoutMs: 100,
+      timeoutReason: () => new TimeoutError({ timeoutMs: 100, kind: 'total' }),
+    })
+    const child = new CancelScope(scope)
+    expect(child.deadline).toBe(scope.deadline)
+    vi.advanceTimersByTime(99)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(TimeoutError.isInstance(child.reason)).toBe(true)
+  })
+
+  it('waits out timeouts longer than a timer can hold (2³¹−1 ms) instead of firing at once', () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, { timeoutMs: 3e9 })
+    vi.advanceTimersByTime(10)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(2_147_483_647)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(3e9 - 2_147_483_647)
+    expect(scope.cancelled).toBe(true)
+  })
+
+  it('sees a deadline that passed while synchronous code ran, when no timer could fire', () => {
+    const scope = new CancelScope(undefined, { timeoutMs: 5, timeoutReason: () => 'late' })
+    const until = Date.now() + 20
+    while (Date.now() < until) {
+      // A synchronous step that outlasts the deadline.
+    }
+    expect(() => scope.throwIfCancelled()).toThrow('late')
+    expect(scope.cancelled).toBe(true)
+  })
+
+  it('restarts its own timeout on a sign of life (an idle timeout)', () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, { timeoutMs: 100 })
+    vi.advanceTimersByTime(80)
+    scope.restartTimeout(100)
+    vi.advanceTimersByTime(80)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(20)
+    expect(scope.cancelled).toBe(true)
+  })
+
+  it('sleeps cancellably and leaves no timer behind', async () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, { manual: true })
+    const slept = scope.sleep(1_000)
+    scope.cancel('enough')
+    await expect(slept).rejects.toBe('enough')
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('is unaffected by a disposed child, and a child made under a cancelled parent starts cancelled', () => {
+    const parent = new CancelScope(undefined, { manual: true })
+    const child = new CancelScope(parent)
+    child.dispose()
+    parent.cancel('gone')
+    expect(child.cancelled).toBe(false)
+    expect(new CancelScope(parent).reason).toBe('gone')
+  })
+})
+
+describe('sleep', () => {
+  it('rejects with a typed AbortError carrying the reason, and removes its listener', async () => {
+    const controller = new AbortController()
+    const slept = sleep(10_000, controller.signal)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort('user')
+    const error = await slept.catch((thrown: unknown) => thrown)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toBe('user')
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('does not throw for an abort reason that is a hostile Proxy', async () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+        get() {
+          throw new Error('trap')
+        },
+      },
+    )
+    const controller = new AbortController()
+    const slept = sleep(10_000, controller.signal)
+    controller.abort(hostile)
+    const error = await slept.catch((thrown: unknown) => thrown)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect(JSON.stringify(error)).toContain('AbortError')
+  })
+})
+
+describe('isPromiseLike', () => {
+  it('recognises promises of any realm and thenables, as await does', () => {
+    expect(isPromiseLike(Promise.resolve())).toBe(true)
+    expect(isPromiseLike({ then: () => {} })).toBe(true)
+    expect(isPromiseLike({ then: 1 })).toBe(false)
+    expect(isPromiseLike(null)).toBe(false)
+  })
+})

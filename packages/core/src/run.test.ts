@@ -1,0 +1,339 @@
+import { runInNewContext } from 'node:vm'
+import { createMemoryLogger } from '@tinyllm/logger'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { defineFunction } from './define-function.js'
+import {
+  AbortError,
+  ConfigurationError,
+  FunctionError,
+  StepLimitError,
+  TimeoutError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
+import { Function } from './function.js'
+import type { RunContext } from './run-context.js'
+import type { RunRecord } from './run-record.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
+
+/** A Standard Schema whose `validate` is the given function. */
+function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
+  return { '~standard': { version: 1, vendor: 'test', validate: validate as StandardSchemaV1['~standard']['validate'] } }
+}
+
+const never = new Promise<never>(() => {})
+const statesOf = (record: RunRecord) => record.states.map((entry) => entry.state)
+
+describe('every phase honours cancellation and the deadline', () => {
+  for (const phase of ['input', 'output', 'processedOutput'] as const) {
+    it(`a ${phase} schema that never settles ends in a TimeoutError at the run's deadline`, async () => {
+      const fn = defineFunction({
+        name: 'slow-schema',
+        [phase]: schemaOf(() => never),
+        timeoutMs: 50,
+        run: (value: unknown) => value,
+        processOutput: (value: unknown) => value,
+      })
+      const error = await fn.invoke(1).catch((thrown: unknown) => thrown)
+      expect(TimeoutError.isInstance(error)).toBe(true)
+    })
+
+    it(`an abort during a slow async ${phase} schema rejects at once instead of resolving later`, async () => {
+      const controller = new AbortController()
+      let validating: () => void = () => {}
+      const started = new Promise<void>((resolve) => {
+        validating = resolve
+      })
+      const fn = defineFunction({
+        name: 'async-schema',
+        [phase]: schemaOf(() => {
+          validating()
+          return new Promise((resolve) => setTimeout(() => resolve({ value: 'late' }), 60_000).unref())
+        }),
+        run: (value: unknown) => value,
+        processOutput: (value: unknown) => value,
+      })
+      const pending = fn.invoke(1, { signal: controller.signal })
+      await started
+      controller.abort('stop')
+      const error = await pending.catch((thrown: unknown) => thrown)
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as AbortError).reason).toBe('stop')
+    })
+  }
+
+  it('a synchronous run that outlasts the deadline fails with the TimeoutError, not its value', async () => {
+    const fn = defineFunction({
+      name: 'busy',
+      timeoutMs: 5,
+      run: () => {
+        const until = Date.now() + 30
+        while (Date.now() < until) {
+          // Synchronous work no timer can interrupt.
+        }
+        return 'done'
+      },
+    })
+    const record = await fn.trace(undefined)
+    expect(TimeoutError.isInstance(record.error)).toBe(true)
+    expect(record.output).toBeUndefined()
+  })
+
+  it('a run whose next wait (retry-after) outlasts its deadline fails now, with a TimeoutError', async () => {
+    let attempts = 0
+    const fn = defineFunction({
+      name: 'patient',
+      timeoutMs: 60_000,
+      retry: { attempts: 3, maxRetryAfterMs: 600_000 },
+      run: () => {
+        attempts += 1
+        throw new TinyLLMError({ message: 'busy', retryable: true, retryAfterMs: 120_000 })
+      },
+    })
+    const error = await fn.invoke(undefined).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/would outlast/)
+    expect(attempts).toBe(1)
+  })
+})
+
+describe('validation never lets a value through unchecked', () => {
+  it('awaits a thenable, and a promise from another realm', async () => {
+    const thenable = defineFunction({
+      name: 'thenable',
+      input: schemaOf((value) => ({ then: (resolve: (result: unknown) => void) => resolve({ value: { value } }) })),
+      run: (input: unknown) => input,
+    })
+    expect(await thenable.invoke(7)).toEqual({ value: 7 })
+    const otherRealm = defineFunction({
+      name: 'other-realm',
+      input: schemaOf((value) => runInNewContext('Promise.resolve({ value: { wrapped: value } })', { value })),
+      run: (input: unknown) => input,
+    })
+    expect(await otherRealm.invoke(3)).toEqual({ wrapped: 3 })
+  })
+
+  it('fails with a ValidationError when a schema answers something that is not a result', async () => {
+    const answers: unknown[] = [
+      undefined,
+      null,
+      { issues: 'bad' },
+      { issues: [] },
+      { issues: [{ message: 'no', path: [null, { key: undefined }] }] },
+    ]
+    for (const answer of answers) {
+      const fn = defineFunction({ name: 'odd-schema', input: schemaOf(() => answer), run: () => 'ran' })
+      const error = await fn.invoke(1).catch((thrown: unknown) => thrown)
+      expect(ValidationError.isInstance(error), JSON.stringify(answer)).toBe(true)
+      expect((error as ValidationError).state).toBe('input_validation')
+    }
+  })
+
+  it('answers synchronously when the schema does: the output is validated in the same turn', async () => {
+    let validatedOutput = false
+    const fn = defineFunction({
+      name: 'sync',
+      output: schemaOf((value) => {
+        validatedOutput = true
+        return { value }
+      }),
+      run: (value: number) => value + 1,
+    })
+    const pending = fn.invoke(1)
+    expect(validatedOutput).toBe(true)
+    expect(await pending).toBe(2)
+  })
+})
+
+describe('invoke never throws: bad options are a rejected, typed error', () => {
+  const fn = defineFunction({ name: 'f', run: () => 'ok' })
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['timeoutMs: -1', { timeoutMs: -1 }, /f: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got -1/],
+    ['timeoutMs: NaN', { timeoutMs: Number.NaN }, /timeoutMs must be/],
+    ['timeoutMs: 3e10', { timeoutMs: 3e10 }, /≤ 2147483647/],
+    ['logger: {}', { logger: {} }, /f: logger must be/],
+    ['budget NaN', { budget: { maxTokens: Number.NaN } }, /f: budget.maxTokens must be a number of tokens ≥ 0, got NaN/],
+    ['budget typo', { budget: { maxToken: 5 } }, /did you mean maxTokens/],
+    ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
+    ['maxConcurrentRuns', { maxConcurrentRuns: 0 }, /f: maxConcurrentRuns must be an integer ≥ 1, got 0/],
+    ['onEvent', { onEvent: 'log' }, /onEvent must be a function/],
+  ]
+  for (const [label, options, message] of cases) {
+    it(label, async () => {
+      let result: Promise<unknown> | undefined
+      expect(() => {
+        result = fn.invoke(undefined, options as never)
+      }).not.toThrow()
+      const error = await (result as Promise<unknown>).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(message)
+    })
+  }
+})
+
+describe('listeners and loggers cannot break a run or the process', () => {
+  it('an async onEvent listener that rejects is logged, and the run goes on', async () => {
+    const logger = createMemoryLogger()
+    const fn = defineFunction({ name: 'f', run: () => 'ok' })
+    const result = await fn.invoke(undefined, {
+      logger,
+      onEvent: async () => {
+        throw new Error('async listener bug')
+      },
+    })
+    expect(result).toBe('ok')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(logger.entries.filter((entry) => entry.message.includes('listener')).length).toBeGreaterThan(0)
+  })
+
+  it('a logger that throws while reporting a listener failure does not fail the run', async () => {
+    const throwing = {
+      debug() {},
+      info() {},
+      warn() {},
+      error() {
+        throw new Error('logger down')
+      },
+    }
+    const fn = defineFunction({ name: 'f', run: () => 'ok' })
+    const result = await fn.invoke(undefined, {
+      logger: throwing,
+      onEvent: () => {
+        throw new Error('listener bug')
+      },
+    })
+    expect(result).toBe('ok')
+  })
+})
+
+describe('the size of one run tree is bounded', () => {
+  it('fails a tree with more than maxConcurrentRuns runs in progress at once with a StepLimitError', async () => {
+    const leaf = defineFunction({ name: 'leaf', run: async () => 1 })
+    const fan = defineFunction({
+      name: 'fan',
+      run: async (_: undefined, context: RunContext) => {
+        await Promise.all(Array.from({ length: 100 }, () => context.invoke(leaf, undefined)))
+        for (let index = 0; index < 1_000; index++) await context.invoke(leaf, undefined)
+        return 'done'
+      },
+    })
+    // 1,100 runs in all, at most 101 at once: a long sequence is never limited, a wide burst is.
+    expect(await fan.invoke(undefined, { maxConcurrentRuns: 101 })).toBe('done')
+    const error = await fan.invoke(undefined, { maxConcurrentRuns: 50 }).catch((thrown: unknown) => thrown)
+    expect(StepLimitError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/50 runs in progress at once/)
+  })
+
+  it('stops a graph that fans out into itself before it exhausts memory', { timeout: 120_000 }, async () => {
+    const cycle: Function<number, number> = defineFunction({
+      name: 'cycle',
+      run: async (depth: number, context: RunContext) => {
+        const results = await Promise.all([context.invoke(cycle, depth + 1), context.invoke(cycle, depth + 1)])
+        return results[0] as number
+      },
+    })
+    const error = await cycle.invoke(0).catch((thrown: unknown) => thrown)
+    expect(StepLimitError.isInstance(error)).toBe(true)
+  })
+})
+
+describe('a Function invoked inside a run joins its tree (async context)', () => {
+  class Shout extends Function<string, string> {
+    async run(text: string, context: RunContext) {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      context.annotate('signalAborted', context.signal.aborted)
+      return text.toUpperCase()
+    }
+  }
+  const shout = new Shout({ name: 'shout' })
+
+  it('shows in the caller\'s run tree, with no context passed', async () => {
+    const greet = defineFunction({
+      name: 'greet',
+      run: async (name: string) => `${await shout.invoke('hello')}, ${name}`,
+    })
+    const record = await greet.trace('Ada')
+    expect(record.output).toBe('HELLO, Ada')
+    expect(record.children.map((child) => child.function)).toEqual(['shout'])
+    expect(record.children[0]?.parentRunId).toBe(record.runId)
+  })
+
+  it('is cancelled with its caller', async () => {
+    const controller = new AbortController()
+    let childSignal: AbortSignal | undefined
+    const hang = defineFunction({
+      name: 'hang',
+      run: (_: undefined, context: RunContext) => {
+        childSignal = context.signal
+        return never
+      },
+    })
+    const outer = defineFunction({ name: 'outer', run: () => hang.invoke(undefined) })
+    const pending = outer.invoke(undefined, { signal: controller.signal })
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort('user')
+    expect(AbortError.isInstance(await pending.catch((thrown: unknown) => thrown))).toBe(true)
+    expect(childSignal?.aborted).toBe(true)
+  })
+
+  it('does not join a run that has already ended, and parent: null starts a new tree', async () => {
+    let later: Promise<RunRecord<string>> | undefined
+    const outer = defineFunction({
+      name: 'outer',
+      run: () => {
+        later = new Promise((resolve) => setTimeout(resolve, 5)).then(() => shout.trace('late'))
+        return 'done'
+      },
+    })
+    const record = await outer.trace(undefined)
+    const lateRecord = await (later as Promise<RunRecord<string>>)
+    expect(lateRecord.parentRunId).toBeUndefined()
+    expect(record.children).toEqual([])
+    const detached = defineFunction({ name: 'detached', run: () => shout.trace('x', { parent: null }) })
+    const inner = await detached.invoke(undefined)
+    expect(inner.parentRunId).toBeUndefined()
+  })
+
+  it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {
+    const outer = defineFunction({ name: 'outer', run: () => shout.invoke('x', { budget: { maxTokens: 10 } }) })
+    const error = await outer.invoke(undefined).catch((thrown: unknown) => thrown)
+    expect(FunctionError.isInstance(error) || ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/budget belongs to a whole run tree.*parent: null/)
+  })
+})
+
+describe('retries of invalid output, when the policy opts in', () => {
+  it('asks again when the output fails its schema, and the retry shows in the lifecycle', async () => {
+    let calls = 0
+    const fn = defineFunction({
+      name: 'flaky-model',
+      output: z.object({ verdict: z.enum(['good', 'bad']) }),
+      retry: { attempts: 2, initialDelayMs: 1, retryInvalidOutput: true },
+      run: () => {
+        calls += 1
+        return { verdict: calls === 1 ? 'maybe' : 'good' }
+      },
+    })
+    const record = await fn.trace(undefined)
+    expect(record.output).toEqual({ verdict: 'good' })
+    expect(statesOf(record)).toEqual([
+      'init',
+      'input_validation',
+      'running',
+      'output_validation',
+      'retrying',
+      'running',
+      'output_validation',
+      'processing_output',
+      'complete',
+    ])
+    const strict = defineFunction({
+      name: 'strict',
+      output: z.string(),
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: () => 5,
+    })
+    expect(ValidationError.isInstance((await strict.trace(undefined)).error)).toBe(true)
+  })
+})
