@@ -69,16 +69,18 @@ const badCreditAnalysis = new Parallel({
   children: [new EmailNotification({ name: 'EmailNotification' }), new FurtherAnalysis({ name: 'FurtherAnalysis' })],
 })
 
-// The seed's spelling: `run` returns `{ decision }`. The Decision checks it is one of the choices (else a
-// DecisionError listing them) and runs that choice's branch on the same application.
+// Written as in the original Python tiny-llm: `run` calls the template and the chat model directly and returns
+// `{ decision }`. Functions invoked inside a run join its run tree (tokens, cost, cancellation, logger), so the chat
+// call shows in the tree below. The Decision checks the answer is one of the choices (else a DecisionError listing
+// them) and runs that choice's branch on the same application.
 class CreditClassifier extends Decision<
   LoanApplication,
   'good' | 'bad',
   { good: typeof approval; bad: typeof badCreditAnalysis }
 > {
-  override async run(input: LoanApplication, context: RunContext) {
-    const messages = await context.invoke(loanClassifierTemplate, { message: input.loan_application })
-    const chatResponse = await context.invoke(chat, messages)
+  override async run(input: LoanApplication) {
+    const messages = await loanClassifierTemplate.invoke({ message: input.loan_application })
+    const chatResponse = await chat.invoke(messages)
     console.log(`Credit classification: ${chatResponse}`)
     // Models answer `Good.` as often as `good`; the Decision compares choices exactly, so normalise first.
     const decision = chatResponse

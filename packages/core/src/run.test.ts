@@ -19,7 +19,9 @@ import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** A Standard Schema whose `validate` is the given function. */
 function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
-  return { '~standard': { version: 1, vendor: 'test', validate: validate as StandardSchemaV1['~standard']['validate'] } }
+  return {
+    '~standard': { version: 1, vendor: 'test', validate: validate as StandardSchemaV1['~standard']['validate'] },
+  }
 }
 
 const never = new Promise<never>(() => {})
@@ -153,7 +155,11 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     ['timeoutMs: NaN', { timeoutMs: Number.NaN }, /timeoutMs must be/],
     ['timeoutMs: 3e10', { timeoutMs: 3e10 }, /≤ 2147483647/],
     ['logger: {}', { logger: {} }, /f: logger must be/],
-    ['budget NaN', { budget: { maxTokens: Number.NaN } }, /f: budget.maxTokens must be a number of tokens ≥ 0, got NaN/],
+    [
+      'budget NaN',
+      { budget: { maxTokens: Number.NaN } },
+      /f: budget.maxTokens must be a number of tokens ≥ 0, got NaN/,
+    ],
     ['budget typo', { budget: { maxToken: 5 } }, /did you mean maxTokens/],
     ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
     ['maxConcurrentRuns', { maxConcurrentRuns: 0 }, /f: maxConcurrentRuns must be an integer ≥ 1, got 0/],
@@ -248,7 +254,7 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
   }
   const shout = new Shout({ name: 'shout' })
 
-  it('shows in the caller\'s run tree, with no context passed', async () => {
+  it("shows in the caller's run tree, with no context passed", async () => {
     const greet = defineFunction({
       name: 'greet',
       run: async (name: string) => `${await shout.invoke('hello')}, ${name}`,
