@@ -1,6 +1,6 @@
 import { redact, redactString } from '@tinyllm/logger'
 
-const baseMarker = Symbol.for('tinyllm.error')
+const markers = new WeakMap<object, symbol>()
 
 /** Where in a Function's lifecycle something went wrong. */
 export interface ErrorLocation {
@@ -41,9 +41,13 @@ export class TinyLLMError extends Error {
     this.retryAfterMs = options.retryAfterMs
   }
 
-  /** True for any tinyllm error, from any copy of the package. */
-  static isInstance(error: unknown): error is TinyLLMError {
-    return hasMarker(error, baseMarker)
+  /**
+   * True for an error of this class (or a subclass), from any copy of the package: `TinyLLMError.isInstance(error)`
+   * for any tinyllm error, `TimeoutError.isInstance(error)` for a timeout.
+   */
+  static isInstance<E extends TinyLLMError>(this: abstract new (...args: never[]) => E, error: unknown): error is E {
+    const marker = markers.get(this)
+    return marker !== undefined && hasMarker(error, marker)
   }
 
   /**
@@ -59,11 +63,20 @@ export class TinyLLMError extends Error {
     if (this.cause !== undefined) json.cause = isError(this.cause) ? errorSummary(this.cause) : this.cause
     return redact(json)
   }
-}
-markPrototype(TinyLLMError, baseMarker)
 
-function markPrototype(target: { prototype: object }, marker: symbol): void {
+  static {
+    brand(this, 'tinyllm.error')
+  }
+}
+
+/**
+ * Marks a class's instances with a `Symbol.for` marker, which every copy of the package shares: what `isInstance`
+ * checks instead of `instanceof`.
+ */
+function brand(target: { prototype: object }, key: string): void {
+  const marker = Symbol.for(key)
   Object.defineProperty(target.prototype, marker, { value: true })
+  markers.set(target, marker)
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
@@ -120,8 +133,6 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   return text
 }
 
-const validationMarker = Symbol.for('tinyllm.error.validation')
-
 /** Input, output or processed output did not match its schema. Lists each issue with its path. */
 export class ValidationError extends TinyLLMError {
   override readonly name = 'ValidationError'
@@ -144,13 +155,10 @@ export class ValidationError extends TinyLLMError {
     this.issues = options.issues
   }
 
-  static override isInstance(error: unknown): error is ValidationError {
-    return hasMarker(error, validationMarker)
+  static {
+    brand(this, 'tinyllm.error.validation')
   }
 }
-markPrototype(ValidationError, validationMarker)
-
-const transitionMarker = Symbol.for('tinyllm.error.invalid-transition')
 
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
@@ -170,13 +178,10 @@ export class InvalidTransitionError extends TinyLLMError {
     this.to = options.to
   }
 
-  static override isInstance(error: unknown): error is InvalidTransitionError {
-    return hasMarker(error, transitionMarker)
+  static {
+    brand(this, 'tinyllm.error.invalid-transition')
   }
 }
-markPrototype(InvalidTransitionError, transitionMarker)
-
-const timeoutMarker = Symbol.for('tinyllm.error.timeout')
 
 /** A run, an attempt or a stream exceeded its time limit. */
 export class TimeoutError extends TinyLLMError {
@@ -204,13 +209,10 @@ export class TimeoutError extends TinyLLMError {
     this.kind = options.kind
   }
 
-  static override isInstance(error: unknown): error is TimeoutError {
-    return hasMarker(error, timeoutMarker)
+  static {
+    brand(this, 'tinyllm.error.timeout')
   }
 }
-markPrototype(TimeoutError, timeoutMarker)
-
-const abortMarker = Symbol.for('tinyllm.error.abort')
 
 /** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
 export class AbortError extends TinyLLMError {
@@ -229,13 +231,10 @@ export class AbortError extends TinyLLMError {
     this.reason = reason
   }
 
-  static override isInstance(error: unknown): error is AbortError {
-    return hasMarker(error, abortMarker)
+  static {
+    brand(this, 'tinyllm.error.abort')
   }
 }
-markPrototype(AbortError, abortMarker)
-
-const decisionMarker = Symbol.for('tinyllm.error.decision')
 
 /** A Decision produced a value that is not one of its declared choices. */
 export class DecisionError extends TinyLLMError {
@@ -253,13 +252,10 @@ export class DecisionError extends TinyLLMError {
     this.received = options.received
   }
 
-  static override isInstance(error: unknown): error is DecisionError {
-    return hasMarker(error, decisionMarker)
+  static {
+    brand(this, 'tinyllm.error.decision')
   }
 }
-markPrototype(DecisionError, decisionMarker)
-
-const providerMarker = Symbol.for('tinyllm.error.provider-call')
 
 /** Options of a {@link ProviderCallError}. */
 export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
@@ -289,13 +285,10 @@ export class ProviderCallError extends TinyLLMError {
     this.providerErrorType = options.providerErrorType
   }
 
-  static override isInstance(error: unknown): error is ProviderCallError {
-    return hasMarker(error, providerMarker)
+  static {
+    brand(this, 'tinyllm.error.provider-call')
   }
 }
-markPrototype(ProviderCallError, providerMarker)
-
-const rateLimitMarker = Symbol.for('tinyllm.error.rate-limit')
 
 /** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
 export class RateLimitError extends ProviderCallError {
@@ -305,13 +298,10 @@ export class RateLimitError extends ProviderCallError {
     super({ ...options, retryable: options.retryable ?? true })
   }
 
-  static override isInstance(error: unknown): error is RateLimitError {
-    return hasMarker(error, rateLimitMarker)
+  static {
+    brand(this, 'tinyllm.error.rate-limit')
   }
 }
-markPrototype(RateLimitError, rateLimitMarker)
-
-const budgetMarker = Symbol.for('tinyllm.error.budget')
 
 /** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
 export class BudgetExceededError extends TinyLLMError {
@@ -341,13 +331,10 @@ export class BudgetExceededError extends TinyLLMError {
     this.requested = options.requested
   }
 
-  static override isInstance(error: unknown): error is BudgetExceededError {
-    return hasMarker(error, budgetMarker)
+  static {
+    brand(this, 'tinyllm.error.budget')
   }
 }
-markPrototype(BudgetExceededError, budgetMarker)
-
-const configurationMarker = Symbol.for('tinyllm.error.configuration')
 
 /**
  * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
@@ -366,13 +353,10 @@ export class ConfigurationError extends TinyLLMError {
     this.option = options.option
   }
 
-  static override isInstance(error: unknown): error is ConfigurationError {
-    return hasMarker(error, configurationMarker)
+  static {
+    brand(this, 'tinyllm.error.configuration')
   }
 }
-markPrototype(ConfigurationError, configurationMarker)
-
-const stepLimitMarker = Symbol.for('tinyllm.error.step-limit')
 
 /** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
 export class StepLimitError extends TinyLLMError {
@@ -388,13 +372,10 @@ export class StepLimitError extends TinyLLMError {
     this.limit = options.limit
   }
 
-  static override isInstance(error: unknown): error is StepLimitError {
-    return hasMarker(error, stepLimitMarker)
+  static {
+    brand(this, 'tinyllm.error.step-limit')
   }
 }
-markPrototype(StepLimitError, stepLimitMarker)
-
-const functionErrorMarker = Symbol.for('tinyllm.error.function')
 
 /**
  * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
@@ -415,11 +396,10 @@ export class FunctionError extends TinyLLMError {
     })
   }
 
-  static override isInstance(error: unknown): error is FunctionError {
-    return hasMarker(error, functionErrorMarker)
+  static {
+    brand(this, 'tinyllm.error.function')
   }
 }
-markPrototype(FunctionError, functionErrorMarker)
 
 /** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
 export function safeStringify(value: unknown, maxLength = 200): string {
