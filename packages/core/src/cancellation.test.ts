@@ -147,7 +147,9 @@ describe('sleep', () => {
 describe('isPromiseLike', () => {
   it('recognises promises of any realm and thenables, as await does', () => {
     expect(isPromiseLike(Promise.resolve())).toBe(true)
+    // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about.
     expect(isPromiseLike({ then: () => {} })).toBe(true)
+    // biome-ignore lint/suspicious/noThenProperty: and so is a value whose `then` is not a function.
     expect(isPromiseLike({ then: 1 })).toBe(false)
     expect(isPromiseLike(null)).toBe(false)
   })

@@ -1,7 +1,5 @@
 import { redact, redactString } from '@tinyllm/logger'
 
-const markers = new WeakMap<object, symbol>()
-
 /** Where in a Function's lifecycle something went wrong. */
 export interface ErrorLocation {
   /** Name of the Function whose run failed. */
@@ -46,8 +44,9 @@ export class TinyLLMError extends Error {
    * for any tinyllm error, `TimeoutError.isInstance(error)` for a timeout.
    */
   static isInstance<E extends TinyLLMError>(this: abstract new (...args: never[]) => E, error: unknown): error is E {
-    const marker = markers.get(this)
-    return marker !== undefined && hasMarker(error, marker)
+    // Every class's own is defined by `brand`: one that needs no `this`, so `errors.filter(TimeoutError.isInstance)`
+    // works. This body is the type's only.
+    return hasMarker(error, Symbol.for('tinyllm.error'))
   }
 
   /**
@@ -76,7 +75,7 @@ export class TinyLLMError extends Error {
 function brand(target: { prototype: object }, key: string): void {
   const marker = Symbol.for(key)
   Object.defineProperty(target.prototype, marker, { value: true })
-  markers.set(target, marker)
+  Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker) })
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
