@@ -40,14 +40,10 @@ export class TinyLLMError extends Error {
   }
 
   /**
-   * True for an error of this class (or a subclass), from any copy of the package: `TinyLLMError.isInstance(error)`
-   * for any tinyllm error, `TimeoutError.isInstance(error)` for a timeout.
+   * True for a tinyllm error, from any copy of the package (where `instanceof` fails); each subclass has its own:
+   * `TimeoutError.isInstance(error)`. It needs no `this`, so `errors.filter(TimeoutError.isInstance)` works.
    */
-  static isInstance<E extends TinyLLMError>(this: abstract new (...args: never[]) => E, error: unknown): error is E {
-    // Every class's own is defined by `brand`: one that needs no `this`, so `errors.filter(TimeoutError.isInstance)`
-    // works. This body is the type's only.
-    return hasMarker(error, Symbol.for('tinyllm.error'))
-  }
+  declare static isInstance: (error: unknown) => error is TinyLLMError
 
   /**
    * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
@@ -62,12 +58,8 @@ export class TinyLLMError extends Error {
     if (this.cause !== undefined) json.cause = isError(this.cause) ? errorSummary(this.cause) : this.cause
     return redact(json)
   }
-
-  static {
-    brand(this, 'tinyllm.error')
-  }
 }
-
+brand(TinyLLMError, 'tinyllm.error')
 /**
  * Marks a class's instances with a `Symbol.for` marker, which every copy of the package shares: what `isInstance`
  * checks instead of `instanceof`.
@@ -75,7 +67,21 @@ export class TinyLLMError extends Error {
 function brand(target: { prototype: object }, key: string): void {
   const marker = Symbol.for(key)
   Object.defineProperty(target.prototype, marker, { value: true })
-  Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker) })
+  Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
+}
+
+/**
+ * Gives an error class of another package its own `isInstance`, recognised across copies of that package: call it
+ * once after the class with a key unique to it, and declare the type.
+ *
+ * @example
+ * class TemplateError extends TinyLLMError {
+ *   declare static isInstance: (error: unknown) => error is TemplateError
+ * }
+ * brandError(TemplateError, 'tinyllm.error.template')
+ */
+export function brandError(target: { readonly prototype: TinyLLMError }, key: string): void {
+  brand(target, key)
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
@@ -135,6 +141,7 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 /** Input, output or processed output did not match its schema. Lists each issue with its path. */
 export class ValidationError extends TinyLLMError {
   override readonly name = 'ValidationError'
+  declare static isInstance: (error: unknown) => error is ValidationError
   readonly issues: ReadonlyArray<ValidationIssue>
 
   constructor(options: {
@@ -153,15 +160,12 @@ export class ValidationError extends TinyLLMError {
     })
     this.issues = options.issues
   }
-
-  static {
-    brand(this, 'tinyllm.error.validation')
-  }
 }
-
+brand(ValidationError, 'tinyllm.error.validation')
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
   override readonly name = 'InvalidTransitionError'
+  declare static isInstance: (error: unknown) => error is InvalidTransitionError
   readonly machine: string
   readonly from: string
   readonly to: string
@@ -176,15 +180,12 @@ export class InvalidTransitionError extends TinyLLMError {
     this.from = options.from
     this.to = options.to
   }
-
-  static {
-    brand(this, 'tinyllm.error.invalid-transition')
-  }
 }
-
+brand(InvalidTransitionError, 'tinyllm.error.invalid-transition')
 /** A run, an attempt or a stream exceeded its time limit. */
 export class TimeoutError extends TinyLLMError {
   override readonly name = 'TimeoutError'
+  declare static isInstance: (error: unknown) => error is TimeoutError
   readonly timeoutMs: number
   readonly kind: 'total' | 'attempt' | 'idle'
 
@@ -207,15 +208,12 @@ export class TimeoutError extends TinyLLMError {
     this.timeoutMs = options.timeoutMs
     this.kind = options.kind
   }
-
-  static {
-    brand(this, 'tinyllm.error.timeout')
-  }
 }
-
+brand(TimeoutError, 'tinyllm.error.timeout')
 /** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
 export class AbortError extends TinyLLMError {
   override readonly name = 'AbortError'
+  declare static isInstance: (error: unknown) => error is AbortError
   readonly reason: unknown
 
   constructor(options: { reason?: unknown; functionName?: string | undefined; state?: string | undefined }) {
@@ -229,15 +227,12 @@ export class AbortError extends TinyLLMError {
     })
     this.reason = reason
   }
-
-  static {
-    brand(this, 'tinyllm.error.abort')
-  }
 }
-
+brand(AbortError, 'tinyllm.error.abort')
 /** A Decision produced a value that is not one of its declared choices. */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
+  declare static isInstance: (error: unknown) => error is DecisionError
   readonly choices: ReadonlyArray<string>
   readonly received: unknown
 
@@ -250,12 +245,8 @@ export class DecisionError extends TinyLLMError {
     this.choices = options.choices
     this.received = options.received
   }
-
-  static {
-    brand(this, 'tinyllm.error.decision')
-  }
 }
-
+brand(DecisionError, 'tinyllm.error.decision')
 /** Options of a {@link ProviderCallError}. */
 export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
   /** Provider name, e.g. `openai`. */
@@ -271,6 +262,7 @@ export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
 /** A call to a model provider failed: HTTP status, connection failure, or a malformed response. */
 export class ProviderCallError extends TinyLLMError {
   override readonly name: string = 'ProviderCallError'
+  declare static isInstance: (error: unknown) => error is ProviderCallError
   readonly provider: string
   readonly status: number | undefined
   readonly requestId: string | undefined
@@ -283,28 +275,22 @@ export class ProviderCallError extends TinyLLMError {
     this.requestId = options.requestId
     this.providerErrorType = options.providerErrorType
   }
-
-  static {
-    brand(this, 'tinyllm.error.provider-call')
-  }
 }
-
+brand(ProviderCallError, 'tinyllm.error.provider-call')
 /** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
 export class RateLimitError extends ProviderCallError {
   override readonly name = 'RateLimitError'
+  declare static isInstance: (error: unknown) => error is RateLimitError
 
   constructor(options: ProviderCallErrorOptions) {
     super({ ...options, retryable: options.retryable ?? true })
   }
-
-  static {
-    brand(this, 'tinyllm.error.rate-limit')
-  }
 }
-
+brand(RateLimitError, 'tinyllm.error.rate-limit')
 /** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
 export class BudgetExceededError extends TinyLLMError {
   override readonly name = 'BudgetExceededError'
+  declare static isInstance: (error: unknown) => error is BudgetExceededError
   readonly limit: 'tokens' | 'cost'
   readonly budget: number
   readonly spent: number
@@ -329,18 +315,15 @@ export class BudgetExceededError extends TinyLLMError {
     this.spent = options.spent
     this.requested = options.requested
   }
-
-  static {
-    brand(this, 'tinyllm.error.budget')
-  }
 }
-
+brand(BudgetExceededError, 'tinyllm.error.budget')
 /**
  * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
  * one. The message reads `<Function name>: <what is wrong with the option>`; `option` names it.
  */
 export class ConfigurationError extends TinyLLMError {
   override readonly name = 'ConfigurationError'
+  declare static isInstance: (error: unknown) => error is ConfigurationError
   readonly option: string
 
   constructor(options: { option: string; message: string; functionName?: string | undefined; cause?: unknown }) {
@@ -351,15 +334,12 @@ export class ConfigurationError extends TinyLLMError {
     })
     this.option = options.option
   }
-
-  static {
-    brand(this, 'tinyllm.error.configuration')
-  }
 }
-
+brand(ConfigurationError, 'tinyllm.error.configuration')
 /** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
 export class StepLimitError extends TinyLLMError {
   override readonly name = 'StepLimitError'
+  declare static isInstance: (error: unknown) => error is StepLimitError
   readonly limit: number
 
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
@@ -370,18 +350,15 @@ export class StepLimitError extends TinyLLMError {
     })
     this.limit = options.limit
   }
-
-  static {
-    brand(this, 'tinyllm.error.step-limit')
-  }
 }
-
+brand(StepLimitError, 'tinyllm.error.step-limit')
 /**
  * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
  * message says which Function and state it came from.
  */
 export class FunctionError extends TinyLLMError {
   override readonly name = 'FunctionError'
+  declare static isInstance: (error: unknown) => error is FunctionError
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
     const cause = options.cause
@@ -394,12 +371,8 @@ export class FunctionError extends TinyLLMError {
       retryable: options.retryable,
     })
   }
-
-  static {
-    brand(this, 'tinyllm.error.function')
-  }
 }
-
+brand(FunctionError, 'tinyllm.error.function')
 /** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string

@@ -4,6 +4,7 @@ export {
   AbortError,
   abortErrorFor,
   BudgetExceededError,
+  brandError,
   ConfigurationError,
   DecisionError,
   type ErrorLocation,

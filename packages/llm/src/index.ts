@@ -36,6 +36,7 @@ export { isRetryableStatus } from './provider/retryable-status.js'
 export {
   RateLimiter,
   type RateLimiterClock,
+  type RateLimiterLike,
   type RateLimiterOptions,
   type RateLimiterStatus,
   type RateLimitPermit,

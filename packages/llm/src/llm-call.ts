@@ -34,7 +34,7 @@ import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { DeltaChannel, type LLMStream, type LLMStreamDelta, LLMStreamResult } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
-import type { RateLimiter, RateLimitPermit } from './rate-limiter.js'
+import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
 import { assertKnownTools } from './tool-calls.js'
 
@@ -99,7 +99,7 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   /** For `stream`: fail with a (retryable) TimeoutError of kind `idle` when no chunk arrives for this long, in ms. */
   readonly idleTimeoutMs?: number
   /** Shared requests/tokens-per-minute limiter; every attempt acquires from it before it is sent. */
-  readonly rateLimiter?: RateLimiter
+  readonly rateLimiter?: RateLimiterLike
   /** Prices for cost accounting. Default {@link defaultPrices}; an unknown model's cost is recorded as unknown. */
   readonly prices?: PriceTable
   /** What `invoke` returns. Default `text`. */
@@ -244,7 +244,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   /** The structured-output options, when the answer is parsed as JSON and validated. */
   readonly structuredOutput: StructuredOutputOptions<Schema> | undefined
   /** The shared limiter every attempt acquires from, if any. */
-  readonly rateLimiter: RateLimiter | undefined
+  readonly rateLimiter: RateLimiterLike | undefined
   /** Prices used for cost accounting. */
   readonly prices: PriceTable
   /** For streams: longest silence between chunks, in ms. */
@@ -508,7 +508,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /** A failed attempt: start the shared cool-down on a 429, and give back tokens the provider did not spend. */
-  private releaseAfterFailure(limiter: RateLimiter, permit: RateLimitPermit, error: unknown): void {
+  private releaseAfterFailure(limiter: RateLimiterLike, permit: RateLimitPermit, error: unknown): void {
     if (RateLimitError.isInstance(error)) {
       const hint = error.retryAfterMs
       if (typeof hint === 'number' && Number.isFinite(hint) && hint > 0) {

@@ -236,4 +236,36 @@ describe('RateLimiter', () => {
     for (let call = 0; call < 1_000; call++) await limiter.acquire({ tokens: 1_000_000 })
     expect(limiter.status()).toMatchObject({ requests: 0, waiting: 0 })
   })
+
+  it('refuses a fraction of a request per minute, which could never be granted', () => {
+    expect(() => new RateLimiter({ requestsPerMinute: 0.5 })).toThrow(
+      'RateLimiter: requestsPerMinute must be an integer ≥ 1, got 0.5',
+    )
+    // A cool-down longer than a timer can hold would fire at once and re-arm forever.
+    expect(() => new RateLimiter({ maxCoolDownMs: 3e9 })).toThrow(
+      'RateLimiter: maxCoolDownMs must be a number of ms ≥ 0 and ≤ 2147483647, got 3000000000',
+    )
+  })
+
+  it('rejects a queued waiter with a typed AbortError even when the abort reason is a hostile Proxy', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock: new FakeClock() })
+    await limiter.acquire()
+    const controller = new AbortController()
+    const queued = limiter.acquire({}, controller.signal)
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+        get() {
+          throw new Error('trap')
+        },
+      },
+    )
+    controller.abort(hostile)
+    const error = await queued.catch((thrown: unknown) => thrown)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect(limiter.status().waiting).toBe(0)
+  })
 })

@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, RateLimitError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkNumber, RateLimitError } from '@tinyllm/core'
 
 /** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
 export interface RateLimiterClock {
@@ -33,6 +33,20 @@ export interface RateLimitPermit {
   readonly grantedAt: number
 }
 
+/**
+ * What LLMCall needs of a rate limiter: the contract of {@link RateLimiter}, so that another implementation (one shared
+ * by many processes through a server, say) plugs in. Its guarantee must be RateLimiter's: in any 60-second window, no
+ * more requests and tokens granted than its limits.
+ */
+export interface RateLimiterLike {
+  /** Resolves once one request of `tokens` may be sent; rejects with an AbortError when `signal` aborts first. */
+  acquire(request?: RateLimitRequest, signal?: AbortSignal): Promise<RateLimitPermit>
+  /** Replaces a permit's estimate with the tokens the call really used. */
+  settle(permit: RateLimitPermit, actualTokens: number): void
+  /** Pauses every acquisition for `ms`, after a 429 with `retry-after`. */
+  coolDown(ms: number): void
+}
+
 /** What a limiter is doing right now. */
 export interface RateLimiterStatus {
   /** Requests granted in the current 60-second window. */
@@ -46,6 +60,10 @@ export interface RateLimiterStatus {
 }
 
 const windowMs = 60_000
+/** The longest delay a timer can hold (2³¹−1 ms). */
+const maxTimerDelayMs = 2_147_483_647
+/** Names the limiter in its configuration errors. */
+const owner = 'RateLimiter'
 
 const systemClock: RateLimiterClock = {
   now: () => performance.now(),
@@ -106,7 +124,7 @@ function noop(): void {}
  * const limiter = new RateLimiter({ requestsPerMinute: 500, tokensPerMinute: 200_000 })
  * const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter })
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimiterLike {
   readonly requestsPerMinute: number | undefined
   readonly tokensPerMinute: number | undefined
   readonly maxCoolDownMs: number
@@ -134,16 +152,16 @@ export class RateLimiter {
   }
 
   constructor(options: RateLimiterOptions = {}) {
-    this.requestsPerMinute = checkLimit(options.requestsPerMinute, 'requestsPerMinute')
-    this.tokensPerMinute = checkLimit(options.tokensPerMinute, 'tokensPerMinute')
-    const maxCoolDownMs = options.maxCoolDownMs ?? 60_000
-    if (!Number.isFinite(maxCoolDownMs) || maxCoolDownMs < 0) {
-      throw new ConfigurationError({
-        option: 'maxCoolDownMs',
-        message: `must be a finite number ≥ 0, got ${maxCoolDownMs}`,
-      })
-    }
-    this.maxCoolDownMs = maxCoolDownMs
+    // A fraction of a request per minute could never be granted: the window would never hold room for one.
+    this.requestsPerMinute = checkNumber(
+      options.requestsPerMinute,
+      'requestsPerMinute',
+      { integer: true, min: 1 },
+      owner,
+    )
+    this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
+    this.maxCoolDownMs =
+      checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { min: 0, max: maxTimerDelayMs, unit: 'ms' }, owner) ?? 60_000
     this.clock = options.clock ?? systemClock
     this.tracking = this.requestsPerMinute !== undefined || this.tokensPerMinute !== undefined
   }
@@ -155,10 +173,10 @@ export class RateLimiter {
    */
   acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
     const tokens = request.tokens ?? 0
-    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
-      return Promise.reject(
-        new ConfigurationError({ option: 'tokens', message: `must be a finite number ≥ 0, got ${String(tokens)}` }),
-      )
+    try {
+      checkNumber(tokens, 'tokens', { min: 0 }, owner)
+    } catch (error) {
+      return Promise.reject(error)
     }
     const tokensPerMinute = this.tokensPerMinute
     if (tokensPerMinute !== undefined && tokens > tokensPerMinute) {
@@ -201,7 +219,11 @@ export class RateLimiter {
    */
   settle(permit: RateLimitPermit, actualTokens: number): void {
     if (!(permit instanceof Grant) || permit.limiter !== this) {
-      throw new ConfigurationError({ option: 'permit', message: 'settle() takes a permit granted by this limiter' })
+      throw new ConfigurationError({
+        option: 'permit',
+        message: 'permit must be one this limiter granted',
+        functionName: owner,
+      })
     }
     if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
     const delta = actualTokens - permit.tokens
@@ -319,7 +341,8 @@ export class RateLimiter {
 
   private schedule(wait: number): void {
     this.cancelTimer()
-    this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, Math.ceil(wait)))
+    // A wait longer than a timer can hold is slept in steps (a timer given more fires at once, and would spin).
+    this.timer = this.clock.setTimeout(this.onTimer, Math.min(Math.max(1, Math.ceil(wait)), maxTimerDelayMs))
   }
 
   private cancelTimer(): void {
@@ -327,12 +350,4 @@ export class RateLimiter {
     this.clock.clearTimeout(this.timer)
     this.timer = undefined
   }
-}
-
-function checkLimit(value: number | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError({ option, message: `must be a finite number > 0, got ${String(value)}` })
-  }
-  return value
 }

@@ -1,7 +1,5 @@
-import { type StandardSchemaV1, safeStringify, TinyLLMError, type ValidationIssue } from '@tinyllm/core'
+import { brandError, type StandardSchemaV1, safeStringify, TinyLLMError, type ValidationIssue } from '@tinyllm/core'
 import type { ChatResult, ToolCall, ToolDefinition } from './chat-model.js'
-
-const toolCallMarker = Symbol.for('tinyllm.error.tool-call')
 
 /**
  * Why a tool call is unusable: `unknown-tool` (the model named a tool the request did not offer), `invalid-json`
@@ -12,6 +10,7 @@ export type ToolCallErrorReason = 'unknown-tool' | 'invalid-json' | 'invalid-arg
 /** A tool call from the model cannot be used as it is. Not retryable by default. */
 export class ToolCallError extends TinyLLMError {
   override readonly name = 'ToolCallError'
+  declare static isInstance: (error: unknown) => error is ToolCallError
   readonly reason: ToolCallErrorReason
   readonly toolName: string
   readonly toolCallId: string
@@ -43,12 +42,8 @@ export class ToolCallError extends TinyLLMError {
     this.availableTools = options.availableTools
     this.issues = options.issues
   }
-
-  static override isInstance(error: unknown): error is ToolCallError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[toolCallMarker] === true
-  }
 }
-Object.defineProperty(ToolCallError.prototype, toolCallMarker, { value: true })
+brandError(ToolCallError, 'tinyllm.error.tool-call')
 
 /**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty

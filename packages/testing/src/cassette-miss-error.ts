@@ -1,8 +1,7 @@
-import { TinyLLMError } from '@tinyllm/core'
+import { brandError, TinyLLMError } from '@tinyllm/core'
 import type { CassetteRequest } from './cassette-format.js'
 import type { JsonDifference } from './json-difference.js'
 
-const cassetteMissMarker: unique symbol = Symbol.for('tinyllm.testing.cassette-miss-error')
 const excerptLength = 1_500
 
 /** Why a replaying cassette had no answer. */
@@ -14,6 +13,7 @@ export type CassetteMissReason = 'not-recorded' | 'exhausted'
  */
 export class CassetteMissError extends TinyLLMError {
   override readonly name = 'CassetteMissError'
+  declare static isInstance: (error: unknown) => error is CassetteMissError
   /** The cassette file that was searched. */
   readonly cassettePath: string
   /** The request that found no recording (secrets redacted, as matched). */
@@ -41,13 +41,8 @@ export class CassetteMissError extends TinyLLMError {
   }
 
   /** Recognises the error across duplicated copies of this package. */
-  static override isInstance(value: unknown): value is CassetteMissError {
-    return (
-      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[cassetteMissMarker] === true
-    )
-  }
 }
-Object.defineProperty(CassetteMissError.prototype, cassetteMissMarker, { value: true })
+brandError(CassetteMissError, 'tinyllm.testing.cassette-miss-error')
 
 function describeMiss(options: {
   cassettePath: string

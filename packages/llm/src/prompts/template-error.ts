@@ -1,6 +1,4 @@
-import { TinyLLMError } from '@tinyllm/core'
-
-const templateMarker = Symbol.for('tinyllm.error.template')
+import { brandError, TinyLLMError } from '@tinyllm/core'
 
 /**
  * Why a template could not be rendered: `syntax` (unbalanced brace, bad placeholder name), `forbidden` (a path segment
@@ -15,6 +13,7 @@ export type TemplateErrorReason = 'syntax' | 'forbidden' | 'missing' | 'not-scal
  */
 export class TemplateError extends TinyLLMError {
   override readonly name = 'TemplateError'
+  declare static isInstance: (error: unknown) => error is TemplateError
   readonly reason: TemplateErrorReason
   /** The placeholder as written, e.g. `applicant.name`; undefined for a syntax error outside any placeholder. */
   readonly placeholder: string | undefined
@@ -38,9 +37,5 @@ export class TemplateError extends TinyLLMError {
     this.placeholder = options.placeholder
     this.availableKeys = options.availableKeys
   }
-
-  static override isInstance(error: unknown): error is TemplateError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[templateMarker] === true
-  }
 }
-Object.defineProperty(TemplateError.prototype, templateMarker, { value: true })
+brandError(TemplateError, 'tinyllm.error.template')
