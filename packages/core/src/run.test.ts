@@ -346,3 +346,33 @@ describe('retries of invalid output, when the policy opts in', () => {
     expect(ValidationError.isInstance((await strict.trace(undefined)).error)).toBe(true)
   })
 })
+
+describe('run records serialise, whatever the run held', () => {
+  it('makes cycles, BigInts and throwing toJSON safe, and keeps a deep tree whole', async () => {
+    const cyclic: Record<string, unknown> = { name: 'loop' }
+    cyclic.self = cyclic
+    const outputs: unknown[] = [
+      cyclic,
+      { amount: 10n },
+      {
+        toJSON() {
+          throw new Error('no')
+        },
+      },
+    ]
+    for (const output of outputs) {
+      const record = await defineFunction({ name: 'odd', run: () => output }).trace(undefined)
+      expect(() => JSON.stringify(record)).not.toThrow()
+    }
+    const leaf = defineFunction({ name: 'leaf', run: (depth: number) => depth })
+    const nest: Function<number, number> = defineFunction({
+      name: 'nest',
+      run: (depth: number, context: RunContext) =>
+        depth === 0 ? context.invoke(leaf, 0) : context.invoke(nest, depth - 1),
+    })
+    const json = JSON.parse(JSON.stringify(await nest.trace(200)))
+    let depth = 0
+    for (let node = json; node.children.length > 0; node = node.children[0]) depth += 1
+    expect(depth).toBe(201)
+  })
+})

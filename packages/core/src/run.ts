@@ -1,5 +1,5 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { getDefaultLogger, type Logger, toLogger } from '@tinyllm/logger'
+import { getDefaultLogger, type Logger, redact, toLogger } from '@tinyllm/logger'
 import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
@@ -468,7 +468,7 @@ class Run implements RunContext {
 
   private startRecord(): void {
     const at = now()
-    const record: RunRecord = {
+    const record: RunRecord = Object.assign(Object.create(recordPrototype) as RunRecord, {
       runId: this.runId,
       parentRunId: this.parentRunId,
       function: this.fn.name,
@@ -481,7 +481,7 @@ class Run implements RunContext {
       durationMs: undefined,
       annotations: {},
       children: [],
-    }
+    })
     this.record = record
     this.parent?.record?.children.push(record)
   }
@@ -528,6 +528,18 @@ class Run implements RunContext {
 }
 
 function releaseNothing(): void {}
+
+/**
+ * Makes every run record serialise, whatever it holds: outputs, inputs and annotations that JSON cannot take (a cycle,
+ * a BigInt, a `toJSON` that throws) are made safe and secrets replaced, as in a log line; children serialise the same
+ * way one by one, so a deep tree is neither cut nor copied twice.
+ */
+const recordPrototype = {
+  toJSON(this: RunRecord): unknown {
+    const { children, ...fields } = this
+    return { ...redact(fields), children }
+  },
+}
 
 function hasRetryableFalse(error: unknown): boolean {
   try {

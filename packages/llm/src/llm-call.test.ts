@@ -336,6 +336,20 @@ describe('LLMCall retries', () => {
 })
 
 describe('LLMCall with a rate limiter', () => {
+  it('does not believe usage figures that are not token counts: the response is malformed, the limiter unharmed', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    const model = new ScriptedChatModel({
+      responses: [{ content: 'x', usage: { inputTokens: 1e308, outputTokens: 3 } }],
+    })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, retry: { attempts: 1 } })
+    const record = await chat.trace(ask('x'))
+    expect(ProviderCallError.isInstance(record.error)).toBe(true)
+    expect((record.error as ProviderCallError).providerErrorType).toBe('malformed_response')
+    expect(record.error?.message).toMatch(/usage figures are not token counts \(inputTokens: 1e\+308\)/)
+    expect(record.usage).toBeUndefined()
+    expect(limiter.status().tokens).toBeLessThan(100_000)
+  })
+
   it('acquires before each attempt and settles with the real token usage', async () => {
     const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
     const model = new ScriptedChatModel({ responses: [{ content: 'x', usage: { inputTokens: 30, outputTokens: 12 } }] })

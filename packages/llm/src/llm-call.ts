@@ -385,7 +385,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const options = scope.cancellable ? { signal: scope.signal } : undefined
       return this.model
         .doGenerate(request, options)
-        .then((result) => this.complete(result, request, modelId, context), this.rethrowTyped)
+        .then((result) => this.complete(this.credible(result), request, modelId, context), this.rethrowTyped)
     }
     return this.attemptGuarded(request, modelId, tokens, context)
   }
@@ -411,10 +411,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     })
     let result: ChatResult
     try {
-      result =
+      result = this.credible(
         context.stream === undefined
           ? await scope.race(this.model.doGenerate(request, scope.cancellable ? { signal: scope.signal } : undefined))
-          : await this.readStream(request, scope, context.stream)
+          : await this.readStream(request, scope, context.stream),
+      )
     } catch (thrown) {
       // A call that ran out of its own time fails with that (retryable) timeout, whatever the model threw.
       const error =
@@ -492,6 +493,22 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
     assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
     return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
+  }
+
+  /**
+   * The result, once its usage figures are known to be token counts: believed, 1e308 tokens would block a shared rate
+   * limiter for its whole window and make every total Infinity. Otherwise a (retryable) malformed-response error.
+   */
+  private readonly credible = (result: ChatResult): ChatResult => {
+    const problem = usageProblem(result.usage)
+    if (problem === undefined) return result
+    throw new ProviderCallError({
+      provider: this.model.provider,
+      message: `${this.name}: malformed response: its usage figures are not token counts (${problem})`,
+      providerErrorType: 'malformed_response',
+      requestId: result.requestId,
+      retryable: true,
+    })
   }
 
   /**
@@ -599,6 +616,19 @@ const llmCallOptionKeys: ReadonlySet<string> = new Set([
   'outputTokenEstimate',
   'estimateInputTokens',
 ])
+
+/** Most tokens one call is believed to have used; any real call is orders of magnitude below. */
+const maxCredibleTokens = 100_000_000
+
+/** What is wrong with a response's usage figures, or `undefined` when they are token counts. */
+function usageProblem(usage: ChatResult['usage'] | undefined): string | undefined {
+  if (typeof usage !== 'object' || usage === null) return `usage is ${String(usage)}`
+  for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
+    const value = usage[key]
+    if (typeof value !== 'number' || !(value >= 0 && value <= maxCredibleTokens)) return `${key}: ${String(value)}`
+  }
+  return undefined
+}
 
 function closeQuietly(iterator: AsyncIterator<unknown>): void {
   // Not awaited: a stalled generator would never answer, and the scope's cancellation already closed the request.

@@ -1,37 +1,46 @@
 import type { ChatRequest } from './chat-model.js'
 
-/** Characters per token assumed by the estimate: a little pessimistic for English, so budgets err on the safe side. */
-const charactersPerToken = 3
 /** Per-message framing tokens most chat formats add. */
 const tokensPerMessage = 4
+const encoder = new TextEncoder()
 
 /**
- * A quick, tokenizer-free estimate of a request's input tokens (about 3 characters per token, plus message framing,
- * tool calls and tool definitions), used for budget checks and rate-limit reservations before a call is sent. Real usage
- * from the provider replaces it afterwards. Pass `estimateInputTokens` to LLMCall for an exact tokenizer.
+ * A tokenizer-free estimate of a request's input tokens that is never below the real count: the UTF-8 bytes of every
+ * text the request sends (messages, tool calls, tool definitions, the response schema) plus message framing. Byte-level
+ * tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with `maxTokens` set a budget
+ * or rate limiter that counts this estimate is never overrun. It overestimates English about fourfold; pass
+ * `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter needs it.
  */
 export function estimateInputTokens(request: ChatRequest): number {
-  let characters = 0
+  let bytes = 0
   let messages = 0
   for (const message of request.messages) {
     messages += 1
-    if (typeof message.content === 'string') characters += message.content.length
+    if (typeof message.content === 'string') bytes += utf8Length(message.content)
     if (message.role === 'assistant' && message.toolCalls !== undefined) {
-      for (const call of message.toolCalls) characters += call.name.length + call.arguments.length
+      for (const call of message.toolCalls) bytes += utf8Length(call.name) + utf8Length(call.arguments)
     }
   }
   if (request.tools !== undefined) {
     for (const tool of request.tools) {
-      characters += tool.name.length + (tool.description?.length ?? 0) + jsonLength(tool.parameters)
+      bytes += utf8Length(tool.name) + utf8Length(tool.description ?? '') + jsonLength(tool.parameters)
     }
   }
-  if (request.responseFormat?.type === 'json_schema') characters += jsonLength(request.responseFormat.schema)
-  return Math.ceil(characters / charactersPerToken) + messages * tokensPerMessage + 3
+  if (request.responseFormat?.type === 'json_schema') bytes += jsonLength(request.responseFormat.schema)
+  return bytes + messages * tokensPerMessage + 3
+}
+
+function utf8Length(text: string): number {
+  // ASCII is one byte a character: skip the encoder for the common case.
+  for (let index = 0; index < text.length; index++) {
+    if (text.charCodeAt(index) > 0x7f) return encoder.encode(text).length
+  }
+  return text.length
 }
 
 function jsonLength(value: unknown): number {
   try {
-    return JSON.stringify(value)?.length ?? 0
+    return utf8Length(JSON.stringify(value) ?? '')
   } catch {
     return 0
   }

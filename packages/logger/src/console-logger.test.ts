@@ -236,4 +236,19 @@ describe('createConsoleLogger pretty lines', () => {
     })
     expect(stream.text()).toContain(' a=plain b="x=y" c="say \\"hi\\"" d="line\\nbreak" e="" f=null g=undefined\n')
   })
+
+  it('escapes control characters of messages and stacks: no terminal escape, no forged log line', () => {
+    const stream = captureStream(false)
+    const forged = `done\n12:00:00.000 ERROR forged line${ESCAPE}[31m red`
+    const error = new Error(`bad\n12:00:00.000 INFO  also forged${ESCAPE}]0;title\u0007`)
+    createConsoleLogger({ stream, format: 'pretty' }).info(forged, { error })
+    const text = stream.text()
+    expect(text).not.toContain(ESCAPE)
+    expect(text).not.toContain('\u0007')
+    expect(text).toContain('done\\n12:00:00.000 ERROR forged line\\u001b[31m red')
+    // Every line after the first is indented: nothing in a message or stack passes for a line of its own.
+    const [, ...rest] = text.trimEnd().split('\n')
+    expect(rest.length).toBeGreaterThan(0)
+    for (const line of rest) expect(line.startsWith('    ')).toBe(true)
+  })
 })

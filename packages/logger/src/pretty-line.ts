@@ -41,7 +41,7 @@ export function formatPrettyLine(
   colours: boolean,
 ): string {
   const label = colours ? `\u001b[${LEVEL_COLOURS[level]}m${LABELS[level]}${RESET_COLOUR}` : LABELS[level]
-  let line = `${dim(formatTime(time), colours)} ${label} ${message}`
+  let line = `${dim(formatTime(time), colours)} ${label} ${escapeControls(message, false)}`
   let stacks = ''
   for (const key of Object.keys(fields)) {
     const value = fields[key]
@@ -86,8 +86,25 @@ function dim(text: string, colours: boolean): string {
   return colours ? `${DIM}${text}${UNDIM}` : text
 }
 
+/** Every line indented, so nothing in a stack can pass for a log line of its own; control characters escaped. */
 function indent(text: string): string {
-  return `    ${text.replaceAll('\n', '\n    ')}`
+  return `    ${escapeControls(text, true).replaceAll('\n', '\n    ')}`
+}
+
+// C0 and C1 control characters: ESC starts terminal escape sequences, a newline starts what looks like a new log line.
+const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g
+const CONTROL_CHARACTERS_AND_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/g
+
+/** `text` with control characters written as escapes (`\n`, `\u001b`), newlines kept when they separate lines. */
+function escapeControls(text: string, keepNewlines: boolean): string {
+  return text.replace(keepNewlines ? CONTROL_CHARACTERS : CONTROL_CHARACTERS_AND_NEWLINE, escapeCharacter)
+}
+
+function escapeCharacter(character: string): string {
+  if (character === '\n') return '\\n'
+  if (character === '\r') return '\\r'
+  if (character === '\t') return '\\t'
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`
 }
 
 /** Whether a bare value would be ambiguous (spaces, quotes, `=`) or unsafe (control characters) in a `key=value` line. */

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { estimateInputTokens } from './token-estimate.js'
+
+// Byte-level tokenizers never produce more tokens than the UTF-8 bytes they encode, so an estimate at or above the byte
+// count bounds the real count in every script. (The former estimate, characters ÷ 3, fell 3–9× short on CJK text.)
+const texts = {
+  english: 'Three missed payments this year, utilisation at 95%.',
+  chinese: '申请人今年三次逾期还款，信用额度使用率为百分之九十五。',
+  japanese: '申込者は今年三回の支払い遅延があり、利用率は95%です。',
+  korean: '신청인은 올해 세 번 연체했으며 이용률은 95%입니다.',
+  emoji: '📉💳⚠️🏦🧾'.repeat(10),
+  adversarial: 'a,b;c.d!e?f:g'.repeat(20),
+}
+
+describe('estimateInputTokens', () => {
+  for (const [script, text] of Object.entries(texts)) {
+    it(`is at least the UTF-8 bytes of the text (${script}), an upper bound of any byte-level tokenizer`, () => {
+      const bytes = new TextEncoder().encode(text).length
+      expect(estimateInputTokens({ messages: [{ role: 'user', content: text }] })).toBeGreaterThanOrEqual(bytes)
+    })
+  }
+
+  it('counts tool calls, tool definitions and the response schema too', () => {
+    const base = estimateInputTokens({ messages: [{ role: 'user', content: 'x' }] })
+    const withTools = estimateInputTokens({
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, toolCalls: [{ id: '1', name: 'lookup', arguments: '{"id":"日本"}' }] },
+      ],
+      tools: [{ name: 'lookup', description: 'Finds a record', parameters: { type: 'object' } }],
+      responseFormat: { type: 'json_schema', name: 'v', schema: { type: 'object' } },
+    })
+    expect(withTools - base).toBeGreaterThanOrEqual(
+      new TextEncoder().encode('lookup{"id":"日本"}lookupFinds a record{"type":"object"}{"type":"object"}').length,
+    )
+  })
+})
