@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events'
-import { type LifecycleEvent, TinyLLMError } from '@tinyllm/core'
+import { type LifecycleEvent, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { expect, it } from 'vitest'
@@ -13,8 +13,11 @@ const faultRate = 0.2
 const concurrency = 128
 /** Every fourth call streams, so stream faults meet a stream. */
 const streamEvery = 4
-/** Far beyond any call's own limits (3 attempts × 1 s, 10 s in all): a call still pending then is hanging. */
-const hangDeadlineMs = 30_000
+/**
+ * Far beyond any call's own limits (3 attempts × 5 s, 30 s in all): a call still pending then is hanging. The limits
+ * are generous so that a busy machine (load 10 on 2 cores) slows the suite down without changing what it proves.
+ */
+const hangDeadlineMs = 120_000
 /** What each call's answer starts with: the server echoes the last user message, so answers cannot cross. */
 const question = (index: number): string => `call ${index} asks for an answer of several words`
 
@@ -22,11 +25,16 @@ interface CallOutcome {
   /** `result`, the error's name, `untyped` for a rejection that is not a tinyllm error, or `hanging`. */
   readonly outcome: string
   readonly attempts: number
+  /** Attempts that ended in a timeout of their own: they may have ended before their request reached the server. */
+  readonly timedOutAttempts: number
   readonly stream: boolean
   readonly error?: unknown
 }
 
-it('10,000 calls with 20% mixed faults: every call ends in its result or a typed error, none lost or hanging, nothing leaked', async () => {
+// About 25 s on an idle 2-core machine; the bound is for one with a load of 10 beside it, and asserts nothing.
+it('10,000 calls with 20% mixed faults: every call ends in its result or a typed error, none lost or hanging, nothing leaked', {
+  timeout: 600_000,
+}, async () => {
   const resourcesBefore = activeResources()
   const startedAt = performance.now()
   const server = await startOpenAICompatibleServer({ faults: mixedFaults(faultRate, 20_260_101) })
@@ -38,9 +46,9 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
     maxResponseBytes: responseCapBytes,
     // Fast backoff for the suite; retry-after hints clamped to 100 ms, so 0.1 s is honoured and 86400 s is not.
     retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 10, maxRetryAfterMs: 100 },
-    attemptTimeoutMs: 1_000,
-    idleTimeoutMs: 500,
-    timeoutMs: 10_000,
+    attemptTimeoutMs: 5_000,
+    idleTimeoutMs: 2_000,
+    timeoutMs: 30_000,
   })
   // One signal shared by every call: it must hold no listener once they have all settled.
   const shared = new AbortController()
@@ -50,8 +58,12 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
 
   const runCall = async (index: number): Promise<void> => {
     let attempts = 0
+    let timedOutAttempts = 0
     const onEvent = (event: LifecycleEvent): void => {
       if (event.to === 'running') attempts += 1
+      if (event.from === 'running' && TimeoutError.isInstance(event.error) && event.error.kind !== 'total') {
+        timedOutAttempts += 1
+      }
     }
     const input = { messages: [{ role: 'user' as const, content: question(index) }] }
     const options = { signal: shared.signal, onEvent }
@@ -69,17 +81,17 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
       : chat.invoke(input, options)
     const settlement = await withDeadline(work, hangDeadlineMs)
     if (settlement.status === 'hanging') {
-      outcomes[index] = { outcome: 'hanging', attempts, stream }
+      outcomes[index] = { outcome: 'hanging', attempts, timedOutAttempts, stream }
       return
     }
     settled += 1
     if (settlement.status === 'fulfilled') {
       expect(settlement.value).toBe(question(index))
-      outcomes[index] = { outcome: 'result', attempts, stream }
+      outcomes[index] = { outcome: 'result', attempts, timedOutAttempts, stream }
     } else {
       const error = settlement.error
       const outcome = TinyLLMError.isInstance(error) ? error.name : 'untyped'
-      outcomes[index] = { outcome, attempts, stream, error }
+      outcomes[index] = { outcome, attempts, timedOutAttempts, stream, error }
     }
   }
 
@@ -112,11 +124,17 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
     const index = Number(/^call (\d+) /.exec(String(messages?.at(-1)?.content))?.[1])
     requestsPerCall.set(index, (requestsPerCall.get(index) ?? 0) + 1)
   }
+  // Every request is one attempt (no retry underneath); an attempt without a request is one that ran out of its own
+  // time before its request reached the server, which a busy machine makes happen. Both books balance per call.
   const totalAttempts = recorded.reduce((sum, outcome) => sum + outcome.attempts, 0)
-  expect(server.requests).toHaveLength(totalAttempts)
+  const unsentAllowance = recorded.reduce((sum, outcome) => sum + outcome.timedOutAttempts, 0)
+  expect(server.requests.length).toBeLessThanOrEqual(totalAttempts)
+  expect(totalAttempts - server.requests.length).toBeLessThanOrEqual(unsentAllowance)
   let mismatched = 0
-  for (const [index, outcome] of recorded.entries())
-    if (requestsPerCall.get(index) !== outcome.attempts) mismatched += 1
+  for (const [index, outcome] of recorded.entries()) {
+    const requests = requestsPerCall.get(index) ?? 0
+    if (requests > outcome.attempts || outcome.attempts - requests > outcome.timedOutAttempts) mismatched += 1
+  }
   expect(mismatched).toBe(0)
   expect(Math.max(...recorded.map((outcome) => outcome.attempts))).toBe(3)
   // A JSON call that failed with a retryable error used every attempt (streams stop retrying once text was handed out).
@@ -162,7 +180,9 @@ it('10,000 calls with 20% mixed faults: every call ends in its result or a typed
     ['calls', calls],
     ['  of which streamed', streamed],
     ['concurrency', concurrency],
-    ['HTTP requests at the server (= attempts)', requests],
+    ['attempts (lifecycle events)', totalAttempts],
+    ['HTTP requests at the server', requests],
+    ['  attempts that timed out before reaching the server', totalAttempts - requests],
     [
       'faults injected (server faultCounts)',
       `${faultsInjected} (${((faultsInjected / requests) * 100).toFixed(1)}% of requests)`,

@@ -4,9 +4,10 @@ import {
   formatRunTree,
   type RunContext,
   StepLimitError,
+  TimeoutError,
   type TinyLLMError,
 } from '@tinyllm/core'
-import { Chain, Decision } from '@tinyllm/flow'
+import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -163,9 +164,37 @@ describe('every construct that can loop has a limit, with a typed error', () => 
     figures.push(['a cycle in a graph (Decision → branch → Decision)', 'StepLimitError'])
   })
 
-  it('an endless stream is bounded by maxResponseBytes; a silent one by idleTimeoutMs (see cancellation)', () => {
-    figures.push(['reading a stream', 'bounded by maxResponseBytes, idleTimeoutMs, attemptTimeoutMs'])
-    figures.push(['tool calls', 'LLMCall returns them and never loops on them; no tool loop exists to limit'])
-    recordFigures('Limits', 5, figures)
+  it('a stream that goes silent ends at idleTimeoutMs with a TimeoutError of kind idle', async () => {
+    server.injectFaults([{ kind: 'stall-stream', afterEvents: 2 }])
+    const chat = chatAt('/v1', { idleTimeoutMs: 500, retry: { attempts: 1 } })
+    const settled = await withDeadline(chat.stream(prompt).result, 60_000)
+    server.clearFaults()
+    expect(settled.status).toBe('rejected')
+    const error = (settled as { error: TinyLLMError }).error
+    expect(TimeoutError.isInstance(error) && error.kind === 'idle').toBe(true)
+    await server.whenIdle()
+    figures.push(['a stream gone silent, idleTimeoutMs 500', `${error.name} (kind idle)`])
   })
+
+  it('a graph that fans out into itself fails with a StepLimitError, not by exhausting memory', async () => {
+    class Both extends Function<number, number> {
+      run(depth: number, context: RunContext): Promise<number> {
+        return context.invoke(fanOut, depth + 1)
+      }
+    }
+    const fanOut: Parallel = new Parallel({
+      name: 'fan out',
+      children: [new Both({ name: 'left' }), new Both({ name: 'right' })],
+    })
+    const settled = await withDeadline(fanOut.invoke(0), 60_000)
+    expect(settled.status).toBe('rejected')
+    const error = (settled as { error: TinyLLMError }).error
+    expect(StepLimitError.isInstance(error)).toBe(true)
+    expect(error.message).toMatch(/100000 runs in progress at once/)
+    figures.push(['a Parallel whose branches re-invoke it', `StepLimitError at 100,000 runs in progress`])
+  })
+})
+
+afterAll(() => {
+  recordFigures('Limits', 5, figures)
 })

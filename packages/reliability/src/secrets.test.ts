@@ -4,14 +4,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  DecisionError,
   Function,
   formatRunTree,
   type LifecycleEvent,
   type RunContext,
   type RunRecord,
+  StepLimitError,
   TinyLLMError,
+  ValidationError,
 } from '@tinyllm/core'
 import { Chain, Decision } from '@tinyllm/flow'
+import { ToolCallError } from '@tinyllm/llm'
 import {
   createConsoleLogger,
   createMemoryLogger,
@@ -160,15 +167,32 @@ function chatAt(route: string, options: Readonly<Record<string, unknown>> = {}):
     apiKey: canary,
     baseURL: `${server.url}${route}`,
     retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-    attemptTimeoutMs: 300,
-    idleTimeoutMs: 200,
+    // Long enough that a busy machine does not turn an answer into a timeout; stalls still end in one.
+    attemptTimeoutMs: 1_500,
+    idleTimeoutMs: 1_000,
     maxResponseBytes: 64 * 1024,
     ...options,
   } as OpenAIChatOptions)
 }
 
 const prompt = { messages: [{ role: 'user' as const, content: 'Hello' }] }
+/** The kinds of error the suite saw raised, and looked at: only what really was raised is counted. */
 const errorKinds = new Set<string>()
+
+/** Expects `work` to reject with an error of `kind`, counts the kind as seen, and looks at the error. */
+async function expectRejection(
+  kind: { readonly isInstance: (error: unknown) => boolean; readonly name: string },
+  work: Promise<unknown>,
+  callerSupplied = false,
+): Promise<void> {
+  const error = await work.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  )
+  expect(kind.isInstance(error), `${kind.name} expected, got ${String(error)}`).toBe(true)
+  errorKinds.add((error as Error).name)
+  lookAtError(kind.name, error, callerSupplied)
+}
 
 /** Runs a call both ways (invoke and trace, streamed or not) and looks at every error and record it leaves. */
 async function exercise(label: string, chat: OpenAIChat, stream: boolean): Promise<void> {
@@ -202,38 +226,53 @@ describe('with a canary key set as OPENAI_API_KEY and passed as apiKey, at debug
   it('errors of the other kinds: abort, validation, tool call, budget, decision, step limit, configuration', async () => {
     const aborted = new AbortController()
     aborted.abort(new Error(`cancelled while using ${canary}`))
-    await chatAt('/v1')
-      .invoke(prompt, { logger, onEvent, signal: aborted.signal })
-      .catch((error: unknown) => lookAtError('AbortError', error, true))
+    await expectRejection(AbortError, chatAt('/v1').invoke(prompt, { logger, onEvent, signal: aborted.signal }), true)
     server.setReplies(['not JSON'], { cycle: true })
     const structured = chatAt('/v1', {
       structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.enum(['good', 'bad']) }) },
     })
-    await exercise('ValidationError (structured output)', structured, false)
+    await expectRejection(ValidationError, structured.invoke(prompt, { logger, onEvent }))
+    lookAtRecord('ValidationError (structured output)', await structured.trace(prompt, { logger, onEvent }))
     server.setReplies([{ toolCalls: [{ name: 'leak_key', arguments: { key: canary } }] }], { cycle: true })
-    await exercise('ToolCallError (unknown tool)', chatAt('/v1'), false)
+    await expectRejection(ToolCallError, chatAt('/v1').invoke(prompt, { logger, onEvent }))
+    lookAtRecord('ToolCallError (unknown tool)', await chatAt('/v1').trace(prompt, { logger, onEvent }))
     server.setReplies(['fine'], { cycle: true })
-    await chatAt('/v1')
-      .invoke(prompt, { logger, onEvent, budget: { maxTokens: 1 } })
-      .catch((error: unknown) => lookAtError('BudgetExceededError', error))
+    await expectRejection(
+      BudgetExceededError,
+      chatAt('/v1').invoke(prompt, { logger, onEvent, budget: { maxTokens: 1 } }),
+    )
     const decision = new Decision({ name: 'route', choices: ['good', 'bad'], decide: () => `leaked ${canary}` })
-    await decision.invoke('x', { logger, onEvent }).catch((error: unknown) => lookAtError('DecisionError', error, true))
+    await expectRejection(DecisionError, decision.invoke('x', { logger, onEvent }), true)
     lookAtRecord('DecisionError', await decision.trace('x', { logger, onEvent }), true)
     class Forever extends Function<string, string> {
       run(input: string, context: RunContext): Promise<string> {
         return context.invoke(this, input)
       }
     }
-    lookAtRecord('StepLimitError', await new Forever({ name: 'forever' }).trace(canary, { logger }), true)
+    const forever = await new Forever({ name: 'forever' }).trace(canary, { logger })
+    expect(StepLimitError.isInstance(forever.error)).toBe(true)
+    errorKinds.add('StepLimitError')
+    lookAtRecord('StepLimitError', forever, true)
+    let configuration: unknown
     try {
       chatAt('/v1', { attemptTimeoutMs: -1 })
     } catch (error) {
-      lookAtError('ConfigurationError', error)
+      configuration = error
     }
-    for (const place of ['AbortError', 'ValidationError', 'ToolCallError', 'Budget', 'DecisionError', 'StepLimit']) {
-      errorKinds.add(place.replace('Budget', 'BudgetExceededError').replace('StepLimit', 'StepLimitError'))
-    }
+    expect(ConfigurationError.isInstance(configuration)).toBe(true)
     errorKinds.add('ConfigurationError')
+    lookAtError('ConfigurationError', configuration)
+    expect([...errorKinds]).toEqual(
+      expect.arrayContaining([
+        'AbortError',
+        'ValidationError',
+        'ToolCallError',
+        'BudgetExceededError',
+        'DecisionError',
+        'StepLimitError',
+        'ConfigurationError',
+      ]),
+    )
   })
 
   it('a server that echoes the key in its errors, headers and stream events', async () => {

@@ -129,7 +129,12 @@ describe('loopback server faults', () => {
 
   it('stall-headers without ms: no response until the client gives up', async () => {
     const running = await start({ faults: [{ kind: 'stall-headers' }] })
-    await expect(fetch(`${running.url}/json`, { signal: AbortSignal.timeout(100) })).rejects.toThrow()
+    // The client gives up once the server holds the request (not on a timer a busy machine could fire first).
+    const controller = new AbortController()
+    const pending = fetch(`${running.url}/json`, { signal: controller.signal })
+    while (running.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
+    await expect(pending).rejects.toThrow()
     await running.whenIdle()
     expect(running.requests[0]).toMatchObject({ outcome: 'fault', status: undefined })
   })
