@@ -29,6 +29,14 @@ export {
 } from './prices.js'
 export * from './prompts/index.js'
 export { readEnvironment, resolveApiKey } from './provider/api-key.js'
+export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
+export {
+  incompleteStream,
+  malformedResponse,
+  type ProviderCallContext,
+  toProviderError,
+} from './provider/provider-error.js'
+export type { ProviderProfile } from './provider/provider-profile.js'
 export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './provider/provider-stream.js'
 export { redactErrorInPlace } from './provider/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
