@@ -29,6 +29,7 @@ export {
 } from './prices.js'
 export * from './prompts/index.js'
 export { readEnvironment, resolveApiKey } from './provider/api-key.js'
+export { type ClientSecrets, registerClientSecrets } from './provider/client-secrets.js'
 export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
 export {
   incompleteStream,
@@ -41,6 +42,8 @@ export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts }
 export { redactErrorInPlace } from './provider/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
+export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './provider/sdk-client-options.js'
+export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
 export {
   RateLimiter,
   type RateLimiterClock,
