@@ -44,6 +44,7 @@ export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from '
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
 export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './provider/sdk-client-options.js'
 export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
+export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
 export {
   RateLimiter,
   type RateLimiterClock,
