@@ -29,8 +29,19 @@ export {
 } from './prices.js'
 export * from './prompts/index.js'
 export { readEnvironment, resolveApiKey } from './provider/api-key.js'
+export { toAssistantMessage } from './provider/assistant-message.js'
 export { type ClientSecrets, registerClientSecrets } from './provider/client-secrets.js'
 export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
+export {
+  type ClientOptions,
+  checkChatModelOptions,
+  checkConnectionOptions,
+  type ExistingClientOptions,
+  type ProviderChatDefinition,
+  type ProviderChatModelOptions,
+  type ProviderChatOptions,
+  toProviderLLMCallOptions,
+} from './provider/provider-chat-options.js'
 export {
   incompleteStream,
   malformedResponse,
@@ -44,6 +55,7 @@ export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from '
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
 export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './provider/sdk-client-options.js'
 export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
+export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
 export {
   RateLimiter,
