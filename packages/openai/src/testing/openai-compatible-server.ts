@@ -13,6 +13,7 @@ import { messageText } from './message-text.js'
 import { openAIErrorBody } from './openai-error-body.js'
 import { resolveReply } from './resolved-reply.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
+import { strictSchemaError } from './strict-schema-error.js'
 
 /** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface OpenAICompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
@@ -45,6 +46,9 @@ export interface OpenAICompatibleServer extends LoopbackServer {
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
+ * It refuses what the API refuses, with a 400 `invalid_request_error`: no model, no messages, and a `strict` response
+ * format or tool whose schema strict mode does not accept (an open object, a property missing from `required`, a root
+ * that is not an object, `oneOf`/`allOf`/`not`…).
  *
  * @example
  * const server = await startOpenAICompatibleServer({ replies: ['Hello!', { toolCalls: [{ name: 'f', arguments: {} }] }] })
@@ -188,5 +192,5 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
   if (candidate.messages.length === 0) {
     return { status: 400, message: "Invalid 'messages': empty array.", param: 'messages', code: 'empty_array' }
   }
-  return undefined
+  return strictSchemaError(body as ChatCompletionCreateParams)
 }
