@@ -43,8 +43,9 @@ const waitLimitMs = 5_000
 
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
- * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, JSON-schema output, a tool-call round trip,
- * streaming that assembles to the non-streaming result, usage, error mapping (401, 429, 5xx), abort and idle timeout.
+ * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
+ * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, streaming that
+ * assembles to the non-streaming result, usage, error mapping (401, 429, 5xx), abort and idle timeout.
  * Call it at the top level of a provider package's test file.
  *
  * @example
@@ -171,26 +172,55 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
     }
 
-    it('stop sequences and max tokens reach the wire', async () => {
-      const { server, model } = await start([{ type: 'text', text: 'One, two' }])
+    it('stop sequences and max tokens reach the wire; a single string is one stop sequence', async () => {
+      const { server, model } = await start([
+        { type: 'text', text: 'One, two' },
+        { type: 'text', text: 'One' },
+      ])
       await model.doGenerate({ stop: ['END', '###'], maxTokens: 77, messages: [user('Count.')] })
       expect(wire(server)).toMatchObject({ stop: ['END', '###'], maxTokens: 77 })
+      // Callers without types (and JSON inputs) pass a string, as the providers' own APIs allow.
+      await model.doGenerate({ stop: 'END' as unknown as string[], messages: [user('Count.')] })
+      expect(wire(server, 1).stop).toEqual(['END'])
     })
 
-    it('JSON-schema output: the schema reaches the wire and the JSON answer comes back as the text', async () => {
+    it('JSON-schema output with strict: the schema reaches the wire strict-mode valid, and the answer reads back', async () => {
+      // An ordinary schema, as zod writes it: objects open, an optional property left out of `required`.
       const schema = {
         type: 'object',
         properties: { city: { type: 'string' }, population: { type: 'integer' } },
-        required: ['city', 'population'],
-        additionalProperties: false,
+        required: ['city'],
       }
-      const { server, model } = await start([{ type: 'text', text: '{"city":"Paris","population":2102650}' }])
-      const result = await model.doGenerate({
+      const { server, model } = await start([
+        { type: 'text', text: '{"city":"Paris","population":2102650}' },
+        { type: 'text', text: '{"city":"Paris","population":null}' },
+      ])
+      const request: ChatRequest = {
         responseFormat: { type: 'json_schema', name: 'city', schema, strict: true },
         messages: [user('The largest city of France, as JSON.')],
+      }
+      const result = await model.doGenerate(request)
+      expect(wire(server).responseSchema).toEqual({
+        type: 'object',
+        properties: { city: { type: 'string' }, population: { type: ['integer', 'null'] } },
+        required: ['city', 'population'],
+        additionalProperties: false,
       })
-      expect(wire(server).responseSchema).toEqual(schema)
       expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris', population: 2102650 })
+      // The null strict mode made the model write for the optional property reads back as an absent property.
+      expect(JSON.parse(resultText(await model.doGenerate(request)))).toEqual({ city: 'Paris' })
+    })
+
+    it('an empty answer is the empty string, streamed or not', async () => {
+      const { model } = await start([
+        { type: 'text', text: '' },
+        { type: 'text', text: '' },
+      ])
+      const request: ChatRequest = { messages: [user('Say nothing.')] }
+      const generated = await model.doGenerate(request)
+      const { result: streamed } = await collect(model.doStream(request))
+      expect(generated.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+      expect(streamed.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
     })
 
     it('tool-call round trip: the call comes back typed, and its result reaches the wire with its id', async () => {
