@@ -12,7 +12,6 @@ import { type ChatRequest, type ChatResult, type ChatStreamPart, resultText } fr
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { importAnotherCopy } from './__fixtures__/another-copy.js'
 import { AnthropicChat } from './anthropic-chat.js'
 import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
@@ -802,44 +801,5 @@ describe('AnthropicChatModel secrets are released with the model', () => {
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect(registeredSecretCount()).toBeLessThanOrEqual(before)
-  })
-})
-
-describe('AnthropicChatModel with a client from another copy of the Anthropic SDK', () => {
-  it('maps its errors as it maps the installed SDK’s: by name and shape, not by class', async () => {
-    const copy = await importAnotherCopy<typeof import('@anthropic-ai/sdk')>('@anthropic-ai/sdk')
-    try {
-      const running = await start({
-        replies: [
-          { error: { status: 429, message: 'slow down', headers: { 'retry-after': '2' } } },
-          { error: { status: 529, message: 'overloaded' } },
-          { error: { status: 400, message: 'bad request' } },
-        ],
-      })
-      const AnotherAnthropic = copy.module.default
-      const client = new AnotherAnthropic({ apiKey: 'k', baseURL: running.baseURL, logLevel: 'off' })
-      const model = new AnthropicChatModel({ model: modelId, client: client as unknown as Anthropic })
-      const fail = () => model.doGenerate(hello).catch((caught: unknown) => caught)
-      const limited = await fail()
-      expect((limited as Error).cause).toBeInstanceOf(copy.module.APIError)
-      expect((limited as Error).cause).not.toBeInstanceOf(Anthropic.APIError)
-      expect(RateLimitError.isInstance(limited)).toBe(true)
-      expect(limited).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000, requestId: 'req_0' })
-      expect(await fail()).toMatchObject({ status: 529, retryable: true, providerErrorType: 'overloaded_error' })
-      expect(await fail()).toMatchObject({ status: 400, retryable: false })
-      running.injectFaults([{ kind: 'malformed-json' }])
-      expect(await fail()).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
-      const closed = await startAnthropicCompatibleServer()
-      await closed.close()
-      const unreachable = new AnotherAnthropic({ apiKey: 'k', baseURL: closed.baseURL, logLevel: 'off' })
-      const refused = await new AnthropicChatModel({ model: modelId, client: unreachable as unknown as Anthropic })
-        .doGenerate(hello)
-        .catch((caught: unknown) => caught)
-      expect((refused as Error).message).toBe(
-        `anthropic: connection failed: POST ${closed.baseURL}/v1/messages: ECONNREFUSED`,
-      )
-    } finally {
-      copy.remove()
-    }
   })
 })

@@ -4,7 +4,6 @@ import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { importAnotherCopy } from './__fixtures__/another-copy.js'
 import { OpenAIChat } from './openai-chat.js'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './testing/index.js'
@@ -874,47 +873,5 @@ describe('OpenAIChatModel secrets are released with the model', () => {
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect(registeredSecretCount()).toBeLessThanOrEqual(before)
-  })
-})
-
-describe('OpenAIChatModel with a client from another copy of the openai SDK', () => {
-  it('maps its errors as it maps the installed SDK’s: by name and shape, not by class', async () => {
-    const copy = await importAnotherCopy<typeof import('openai')>('openai')
-    try {
-      const { server } = await start({
-        faults: [
-          { kind: 'status', status: 429, headers: { 'retry-after': '2' } },
-          { kind: 'status', status: 503 },
-          { kind: 'status', status: 400 },
-          { kind: 'malformed-json' },
-        ],
-      })
-      const AnotherOpenAI = copy.module.OpenAI
-      const client = new AnotherOpenAI({ apiKey: 'test-key', baseURL: server.baseURL, logLevel: 'off' })
-      const model = new OpenAIChatModel({ client: client as unknown as OpenAI, model: 'gpt-4o-mini' })
-      const limited = await rejection(model.doGenerate(ask('a')))
-      expect((limited as Error).cause).toBeInstanceOf(copy.module.APIError)
-      expect((limited as Error).cause).not.toBeInstanceOf(OpenAI.APIError)
-      expect(RateLimitError.isInstance(limited)).toBe(true)
-      expect(limited).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000, requestId: 'req_0' })
-      expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ status: 503, retryable: true })
-      expect(await rejection(model.doGenerate(ask('c')))).toMatchObject({ status: 400, retryable: false })
-      expect(await rejection(model.doGenerate(ask('d')))).toMatchObject({
-        providerErrorType: 'malformed_response',
-        retryable: true,
-      })
-      const closed = await startOpenAICompatibleServer()
-      await closed.close()
-      const unreachable = new AnotherOpenAI({ apiKey: 'test-key', baseURL: closed.baseURL, logLevel: 'off' })
-      const refused = await rejection(
-        new OpenAIChatModel({ client: unreachable as unknown as OpenAI, model: 'gpt-4o-mini' }).doGenerate(ask('e')),
-      )
-      expect(refused).toMatchObject({ name: 'ProviderCallError', retryable: true })
-      expect((refused as Error).message).toBe(
-        `openai: connection failed: POST ${closed.baseURL}/chat/completions: ECONNREFUSED`,
-      )
-    } finally {
-      copy.remove()
-    }
   })
 })

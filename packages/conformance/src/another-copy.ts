@@ -5,12 +5,12 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 /**
- * Imports a second, separate copy of an installed package — its files copied to a temporary folder, its own
- * dependencies linked — as a bundle or a second install of it in an application would be: its classes are not the
- * installed package's, so `instanceof` against them fails. `remove` deletes the copy.
+ * Imports a second, separate copy of a package installed where `from` (a module's URL) resolves it — its files copied
+ * to a temporary folder, its own dependencies linked — as a bundle or a second install of it in an application would
+ * be: its classes are not the installed package's, so `instanceof` against them fails. `remove` deletes the copy.
  */
-export async function importAnotherCopy<Module>(name: string): Promise<{ module: Module; remove: () => void }> {
-  const installed = packageRoot(createRequire(import.meta.url).resolve(name))
+export async function importAnotherCopy(name: string, from: string): Promise<{ module: unknown; remove: () => void }> {
+  const installed = packageRoot(createRequire(from).resolve(name))
   const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
     dependencies?: Record<string, string>
   }
@@ -23,8 +23,25 @@ export async function importAnotherCopy<Module>(name: string): Promise<{ module:
     mkdirSync(dirname(link), { recursive: true })
     symlinkSync(packageRoot(fromInstalled.resolve(dependency)), link, 'dir')
   }
-  const module = (await import(pathToFileURL(join(copy, 'index.mjs')).href)) as Module
+  const module: unknown = await import(pathToFileURL(join(copy, entryOf(installed))).href)
   return { module, remove: () => rmSync(folder, { recursive: true, force: true }) }
+}
+
+/** The installed package itself, as `import` loads it where `from` resolves it (its ES module entry). */
+export async function importInstalled(name: string, from: string): Promise<unknown> {
+  const installed = packageRoot(createRequire(from).resolve(name))
+  return import(pathToFileURL(join(installed, entryOf(installed))).href)
+}
+
+/** The package's ES module entry: `exports['.']`'s `import` or `default`, else `module`, else `index.mjs`. */
+function entryOf(root: string): string {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>
+    module?: unknown
+  }
+  const main = manifest.exports?.['.'] as { import?: unknown; default?: unknown } | string | undefined
+  const entry = typeof main === 'string' ? main : (main?.import ?? main?.default ?? manifest.module)
+  return typeof entry === 'string' ? entry : 'index.mjs'
 }
 
 /** The folder of the package a resolved file belongs to (the nearest one with a package.json naming a package). */
