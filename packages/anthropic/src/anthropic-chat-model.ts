@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import { abortErrorFor, checkNumber, type TinyLLMError } from '@tinyllm/core'
+import { abortErrorFor, checkNumber } from '@tinyllm/core'
 import {
   type ChatCallOptions,
   type ChatModel,
@@ -9,14 +9,10 @@ import {
   type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
-  type ProviderEndpoint,
-  providerEndpoint,
-  registerClientSecrets,
+  ProviderClient,
   restoreStrictAnswers,
-  sdkClientOptions,
   sdkRequestOptions,
   streamProviderParts,
-  toProviderError,
 } from '@tinyllm/llm'
 import {
   type AnthropicClientOptions,
@@ -61,25 +57,31 @@ export class AnthropicChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'anthropic'
   readonly modelId: string
-  readonly #options: AnthropicChatModelOptions
   readonly #maxTokens: number
   readonly #timeoutMs: number
-  #client: Anthropic | undefined
-  #endpoint: ProviderEndpoint | undefined
+  readonly #sdk: ProviderClient<Anthropic>
 
   constructor(options: AnthropicChatModelOptions) {
     checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
     this.modelId = options.model
-    this.#options = options
     this.#maxTokens =
       checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
-    this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs
-    this.#client = options.client
-    const client = options.client
-    registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : client.apiKey,
-      baseURL: client === undefined ? options.baseURL : client.baseURL,
-    })
+    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
+    this.#timeoutMs = timeoutMs
+    const connection = options as AnthropicConnectionOptions
+    this.#sdk = new ProviderClient(
+      anthropicProfile,
+      options,
+      (common) =>
+        new Anthropic({
+          ...common,
+          baseURL: connection.baseURL,
+          defaultHeaders: connection.headers,
+          // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
+          // timeouts decide how long a call may take.
+          timeout: timeoutMs,
+        }),
+    )
   }
 
   /**
@@ -91,14 +93,14 @@ export class AnthropicChatModel implements ChatModel {
     const signal = options?.signal
     const body = this.#body(request)
     if (signal?.aborted) throw abortErrorFor(signal)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     try {
       const { data, request_id, response } = await client.messages
         .create(body, sdkRequestOptions(signal, this.#timeoutMs))
         .withResponse()
       return restore(toChatResult(data, request_id || response.headers.get('x-request-id') || undefined), request)
     } catch (error) {
-      throw this.#toError(error, signal)
+      throw this.#sdk.toError(error, signal)
     }
   }
 
@@ -110,7 +112,7 @@ export class AnthropicChatModel implements ChatModel {
     const outer = options?.signal
     const body = this.#body(request)
     if (outer?.aborted) throw abortErrorFor(outer)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,
       idleTimeoutMs: options?.idleTimeoutMs,
@@ -123,7 +125,7 @@ export class AnthropicChatModel implements ChatModel {
           requestId: request_id || response.headers.get('x-request-id') || undefined,
         }
       },
-      toError: (error, signal) => this.#toError(error, signal),
+      toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new MessageStreamAssembler(requestId),
       complete: (result) => restore(result, request),
     })
@@ -131,29 +133,6 @@ export class AnthropicChatModel implements ChatModel {
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {
     return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
-  }
-
-  #toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError {
-    const client = this.#client
-    if (client !== undefined) this.#endpoint ??= providerEndpoint(anthropicProfile, client.baseURL)
-    return toProviderError(anthropicProfile, error, { signal, endpoint: this.#endpoint })
-  }
-
-  #getClient(): Anthropic {
-    if (this.#client !== undefined) return this.#client
-    const options = this.#options as AnthropicConnectionOptions
-    const client = new Anthropic({
-      ...sdkClientOptions(anthropicProfile, this, options),
-      baseURL: options.baseURL,
-      defaultHeaders: options.headers,
-      // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
-      // timeouts decide how long a call may take.
-      timeout: this.#timeoutMs,
-    })
-    // The base URL may come from ANTHROPIC_BASE_URL, credentials included.
-    if (options.baseURL === undefined) registerClientSecrets(this, { baseURL: client.baseURL })
-    this.#client = client
-    return client
   }
 }
 

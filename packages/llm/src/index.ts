@@ -42,6 +42,7 @@ export {
   type ProviderChatOptions,
   toProviderLLMCallOptions,
 } from './provider/provider-chat-options.js'
+export { ProviderClient, type ProviderClientOptions, type SdkClientShape } from './provider/provider-client.js'
 export {
   incompleteStream,
   malformedResponse,

@@ -1,4 +1,4 @@
-import { abortErrorFor, type TinyLLMError } from '@tinyllm/core'
+import { abortErrorFor } from '@tinyllm/core'
 import {
   type ChatCallOptions,
   type ChatModel,
@@ -7,14 +7,10 @@ import {
   type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
-  type ProviderEndpoint,
-  providerEndpoint,
-  registerClientSecrets,
+  ProviderClient,
   restoreStrictAnswers,
-  sdkClientOptions,
   sdkRequestOptions,
   streamProviderParts,
-  toProviderError,
 } from '@tinyllm/llm'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
@@ -47,20 +43,26 @@ export class OpenAIChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'openai'
   readonly modelId: string
-  readonly #options: OpenAIChatModelOptions
-  #client: OpenAI | undefined
-  #endpoint: ProviderEndpoint | undefined
+  readonly #timeoutMs: number | undefined
+  readonly #sdk: ProviderClient<OpenAI>
 
   constructor(options: OpenAIChatModelOptions) {
     checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     this.modelId = options.model
-    this.#options = options
-    this.#client = options.client
-    const client = options.client
-    registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : client.apiKey,
-      baseURL: client === undefined ? options.baseURL : client.baseURL,
-    })
+    this.#timeoutMs = options.timeoutMs
+    const connection = options as OpenAIConnectionOptions
+    this.#sdk = new ProviderClient(
+      openAIProfile,
+      options,
+      (common) =>
+        new OpenAI({
+          ...common,
+          baseURL: connection.baseURL,
+          organization: connection.organization,
+          project: connection.project,
+          defaultHeaders: connection.headers,
+        }),
+    )
   }
 
   /**
@@ -76,17 +78,17 @@ export class OpenAIChatModel implements ChatModel {
     let pending: Promise<unknown>
     try {
       const body = toOpenAIBody(request, this.modelId)
-      pending = this.#getClient().chat.completions.create(
+      pending = this.#sdk.client.chat.completions.create(
         { ...body, stream: false },
-        sdkRequestOptions(signal, this.#options.timeoutMs),
+        sdkRequestOptions(signal, this.#timeoutMs),
       )
     } catch (error) {
-      return Promise.reject(this.#toError(error, signal))
+      return Promise.reject(this.#sdk.toError(error, signal))
     }
     return pending.then(
       (completion) => restore(toChatResult(completion), request),
       (error: unknown) => {
-        throw this.#toError(error, signal)
+        throw this.#sdk.toError(error, signal)
       },
     )
   }
@@ -99,7 +101,7 @@ export class OpenAIChatModel implements ChatModel {
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
     if (outer?.aborted) throw abortErrorFor(outer)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     const body = toOpenAIBody(request, this.modelId)
     const passedStreamOptions = request.providerOptions?.openai?.stream_options
     const streamOptions = {
@@ -112,39 +114,14 @@ export class OpenAIChatModel implements ChatModel {
       idleTimeoutMs: options?.idleTimeoutMs,
       open: async (signal) => {
         const response = await client.chat.completions
-          .create(
-            { ...body, stream: true, stream_options: streamOptions },
-            sdkRequestOptions(signal, this.#options.timeoutMs),
-          )
+          .create({ ...body, stream: true, stream_options: streamOptions }, sdkRequestOptions(signal, this.#timeoutMs))
           .withResponse()
         return { events: response.data[Symbol.asyncIterator](), requestId: response.request_id ?? undefined }
       },
-      toError: (error, signal) => this.#toError(error, signal),
+      toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new ChatStreamAssembler(requestId),
       complete: (result) => restore(result, request),
     })
-  }
-
-  #toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError {
-    const client = this.#client
-    if (client !== undefined) this.#endpoint ??= providerEndpoint(openAIProfile, client.baseURL)
-    return toProviderError(openAIProfile, error, { signal, endpoint: this.#endpoint })
-  }
-
-  #getClient(): OpenAI {
-    if (this.#client !== undefined) return this.#client
-    const options = this.#options as OpenAIConnectionOptions
-    const client = new OpenAI({
-      ...sdkClientOptions(openAIProfile, this, options),
-      baseURL: options.baseURL,
-      organization: options.organization,
-      project: options.project,
-      defaultHeaders: options.headers,
-    })
-    // The base URL may come from OPENAI_BASE_URL, credentials included.
-    if (options.baseURL === undefined) registerClientSecrets(this, { baseURL: client.baseURL })
-    this.#client = client
-    return client
   }
 }
 
