@@ -2,9 +2,10 @@ import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type {
   LoopbackResponse,
   LoopbackServer,
-  LoopbackServerOptions,
   RouteContext,
   RouteHandler,
+  ScriptedServer,
+  ScriptedServerOptions,
 } from '@tinyllm/testing'
 import {
   DelegatingLoopbackServer,
@@ -19,29 +20,15 @@ import { resolveMessage } from './resolved-message.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
-export interface AnthropicCompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
-  /** A function of the request, or a list used in order; default: echo the last user message. */
-  readonly replies?: ReplySource | undefined
-  /** With a list: start over when it runs out instead of answering an error. */
-  readonly cycleReplies?: boolean | undefined
-  /** Characters per streamed delta; default: text word by word, tool input 8 characters at a time. */
-  readonly chunkChars?: number | undefined
-  /** Pause between streamed events. */
-  readonly streamEventDelayMs?: number | undefined
+export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
   /** When set, a request whose `x-api-key` or bearer token differs is answered 401, as Anthropic would. */
   readonly apiKey?: string | undefined
-  /** Further routes, e.g. `'POST /v1/messages/count_tokens'`; the server's own route wins on a clash. */
-  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
 }
 
-/** A running Anthropic-compatible loopback server. */
-export interface AnthropicCompatibleServer extends LoopbackServer {
-  /** What to give the SDK (or `AnthropicChatModel`) as `baseURL`: the SDK adds `/v1/messages` itself. */
-  readonly baseURL: string
+/** A running Anthropic-compatible loopback server; its `baseURL` is its `url`, as the SDK adds `/v1/messages` itself. */
+export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
   /** The bodies of the Messages requests received, in the order they were answered. */
   readonly messageRequests: readonly MessageCreateParams[]
-  /** Replaces where replies come from (a list starts from its first entry). */
-  setReplies(replies: ReplySource | undefined, options?: { readonly cycle?: boolean | undefined }): void
 }
 
 /**
