@@ -77,7 +77,10 @@ describe('registerSecret', () => {
   })
 
   it('is shared through globalThis with other copies of the package', async () => {
-    const otherCopy = (await import('./registered-secrets.js?another-copy')) as typeof import('./registered-secrets.js')
+    // The same module loaded a second time, as a second copy of the package would be.
+    const specifier = './registered-secrets.js?another-copy'
+    const otherCopy = (await import(specifier)) as typeof import('./registered-secrets.js')
+    expect(otherCopy.registerSecret).not.toBe(registerSecret)
     const release = otherCopy.registerSecret('registered-by-another-copy')
     try {
       expect(redactString('registered-by-another-copy')).toBe(REDACTED)
