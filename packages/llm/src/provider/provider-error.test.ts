@@ -46,7 +46,7 @@ describe('toProviderError', () => {
       requestId: 'req_9',
       providerErrorType: 'rate_limit_error',
     })
-    expect(limited.message).toBe('example: HTTP 429 rate_limit_error: slow (request req_9)')
+    expect(limited.message).toBe('example: 429 slow (request req_9)')
     for (const status of [408, 409, 500, 503, 529]) {
       expect(toProviderError(profile, apiError(status, {}))).toMatchObject({ status, retryable: true })
     }
@@ -57,6 +57,13 @@ describe('toProviderError', () => {
         retryAfterMs: undefined,
       })
     }
+  })
+
+  it('says the status, then the server’s words, or the SDK’s when the body has none', () => {
+    const noBody = Object.assign(new Error('503 status code (no body)'), { status: 503, headers: new Headers() })
+    expect(toProviderError(profile, noBody).message).toBe('example: 503 status code (no body)')
+    const bare = Object.assign(new Error('Service Unavailable'), { status: 503, headers: new Headers() })
+    expect(toProviderError(profile, bare).message).toBe('example: 503 Service Unavailable')
   })
 
   it('lets x-should-retry decide, reads the request id from the profile’s headers and the code before the type', () => {
@@ -84,7 +91,7 @@ describe('toProviderError', () => {
       apiError(undefined, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
     )
     expect(overloaded).toMatchObject({ status: undefined, retryable: true, providerErrorType: 'overloaded_error' })
-    expect(overloaded.message).toBe('example: error in stream overloaded_error: Overloaded')
+    expect(overloaded.message).toBe('example: error in stream (overloaded_error): Overloaded')
     expect(
       toProviderError(
         profile,

@@ -190,11 +190,14 @@ function fromHttpError(
         : effectiveStatus !== undefined
           ? isRetryableStatus(effectiveStatus)
           : serverSideErrorType.test(type ?? '')
-  const what = status === undefined ? 'error in stream' : `HTTP ${status}`
   const hint = status === 404 && call.endpoint?.notFoundHint !== undefined ? ` (${call.endpoint.notFoundHint})` : ''
+  const what =
+    status === undefined
+      ? `error in stream${type === undefined ? '' : ` (${type})`}: ${quote(bodyMessage(shape) ?? String(shape.message))}`
+      : quote(statusMessage(status, shape))
   const options: ProviderCallErrorOptions = {
     provider: profile.provider,
-    message: `${profile.provider}: ${what}${type === undefined ? '' : ` ${type}`}: ${quote(bodyMessage(shape))}${hint}${requestSuffix(requestId)}`,
+    message: `${profile.provider}: ${what}${hint}${requestSuffix(requestId)}`,
     status,
     requestId,
     providerErrorType: type,
@@ -218,10 +221,18 @@ function errorType(shape: SdkErrorShape): string | undefined {
   )
 }
 
-/** The server's own words: the error body's message when there is one, else the SDK's message. */
-function bodyMessage(shape: SdkErrorShape): string {
+/** The server's own words: the error body's message, if it has one. */
+function bodyMessage(shape: SdkErrorShape): string | undefined {
   const body = shape.error as { message?: unknown; error?: { message?: unknown } } | null | undefined
-  return nonEmpty(body?.error?.message) ?? nonEmpty(body?.message) ?? String(shape.message ?? '')
+  return nonEmpty(body?.error?.message) ?? nonEmpty(body?.message)
+}
+
+/** `429 Rate limit reached…`: the status, then the server's words (or the SDK's, which start with the status). */
+function statusMessage(status: number, shape: SdkErrorShape): string {
+  const said = bodyMessage(shape)
+  if (said !== undefined) return `${status} ${said}`
+  const message = String(shape.message ?? '')
+  return message.startsWith(String(status)) ? message : `${status} ${message}`.trimEnd()
 }
 
 function providerError(
