@@ -37,15 +37,13 @@ describe('providerEndpoint', () => {
 })
 
 describe('urlSecrets', () => {
-  it('finds the user, the password (as written and decoded) and secret query values', () => {
-    expect(urlSecrets('http://tenant:p%40ss@host/v1?key=k1&token=t1&limit=5')).toEqual([
-      'tenant',
-      'tenant',
-      'p@ss',
-      'p%40ss',
-      'k1',
-      't1',
+  it('finds the password (as written and decoded), a token as user name, and secret query values', () => {
+    expect(urlSecrets('http://tenant:p%40ss@host/v1?key=k1&token=t1&limit=5')).toEqual(['p@ss', 'p%40ss', 'k1', 't1'])
+    expect(urlSecrets('https://ghp_0123456789abcdefABCDEF@host/v1')).toEqual([
+      'ghp_0123456789abcdefABCDEF',
+      'ghp_0123456789abcdefABCDEF',
     ])
+    expect(urlSecrets('https://admin@host/v1')).toEqual([])
     expect(urlSecrets('not a url')).toEqual([])
     expect(urlSecrets(undefined)).toEqual([])
   })

@@ -45,7 +45,11 @@ export function displayURL(url: URL): string {
   return shown.href.replaceAll('%5BREDACTED%5D', '[REDACTED]').replace(/\/$/, '')
 }
 
-/** The credentials a URL carries — user, password, secret query values — to register for redaction. */
+/**
+ * The credentials a URL carries, to register for redaction: the password (as written and decoded), or a user name
+ * standing alone when it is long enough to be a token (`https://<token>@host`) — a plain user name such as `admin`
+ * would shred every log line that mentions it — and the values of secret query parameters.
+ */
 export function urlSecrets(baseURL: string | undefined | null): string[] {
   if (typeof baseURL !== 'string' || baseURL === '') return []
   let url: URL
@@ -55,7 +59,8 @@ export function urlSecrets(baseURL: string | undefined | null): string[] {
     return []
   }
   const secrets: string[] = []
-  for (const part of [url.username, url.password]) if (part !== '') secrets.push(decode(part), part)
+  const credential = url.password !== '' ? url.password : url.username.length >= 16 ? url.username : ''
+  if (credential !== '') secrets.push(decode(credential), credential)
   for (const [name, value] of url.searchParams) if (secretQueryName.test(name) && value !== '') secrets.push(value)
   return secrets
 }
