@@ -9,8 +9,10 @@ import {
   type TinyLLMError,
 } from '@tinyllm/core'
 import { type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
+import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { sseEvent } from '@tinyllm/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { AnthropicChat } from './anthropic-chat.js'
 import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
 import { startAnthropicCompatibleServer } from './testing/index.js'
@@ -121,11 +123,23 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
         {
           name: 'lookup',
           description: 'Looks a word up',
-          input_schema: { type: 'object', properties: { word: { type: 'string' } }, required: ['word'] },
+          // strict: the schema is made strict-mode valid on the way
+          input_schema: {
+            type: 'object',
+            properties: { word: { type: 'string' } },
+            required: ['word'],
+            additionalProperties: false,
+          },
           strict: true,
         },
       ],
-      output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: {} } } },
+      // Anthropic always enforces an output format: its schema is made strict-mode valid
+      output_config: {
+        format: {
+          type: 'json_schema',
+          schema: { type: 'object', properties: {}, required: [], additionalProperties: false },
+        },
+      },
     })
   })
 
@@ -164,12 +178,12 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     const running = await start({ replies: ['{}'] })
     await modelFor(running).doGenerate({
       ...hello,
-      responseFormat: { type: 'json_schema', name: 'x', schema: { type: 'object' } },
+      responseFormat: { type: 'json_schema', name: 'x', schema: { type: 'object', properties: {} } },
       providerOptions: { anthropic: { output_config: { effort: 'low' }, service_tier: 'standard_only' } },
     })
     expect(running.messageRequests[0]).toMatchObject({
       service_tier: 'standard_only',
-      output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } },
+      output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object', properties: {} } } },
     })
   })
 
@@ -613,3 +627,183 @@ function messageStart() {
     usage: { input_tokens: 3, output_tokens: 1 },
   }
 }
+
+describe('AnthropicChatModel on the wire', () => {
+  it('sends the output format and strict tools with strict-mode-valid schemas', async () => {
+    const running = await start({ replies: ['{"city":"Paris","population":null}'] })
+    const open = {
+      type: 'object',
+      properties: { city: { type: 'string' }, population: { type: 'integer' } },
+      required: ['city'],
+    }
+    const result = await modelFor(running).doGenerate({
+      ...hello,
+      responseFormat: { type: 'json_schema', name: 'city', schema: open },
+      tools: [
+        { name: 'lookup', parameters: open, strict: true },
+        { name: 'loose', parameters: open },
+      ],
+    })
+    const closed = {
+      type: 'object',
+      properties: { city: { type: 'string' }, population: { type: ['integer', 'null'] } },
+      required: ['city', 'population'],
+      additionalProperties: false,
+    }
+    const body = running.messageRequests[0]
+    expect(body?.output_config?.format).toEqual({ type: 'json_schema', schema: closed })
+    expect(body?.tools).toEqual([
+      { name: 'lookup', input_schema: closed, strict: true },
+      { name: 'loose', input_schema: open },
+    ])
+    expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris' })
+  })
+
+  it('sends a string stop as one stop sequence', async () => {
+    const running = await start({ replies: ['ok'] })
+    await modelFor(running).doGenerate({ ...hello, stop: 'END' as unknown as string[] })
+    expect(running.messageRequests[0]?.stop_sequences).toEqual(['END'])
+  })
+
+  it('answers an empty answer with the same text, streamed or not', async () => {
+    const running = await start({ replies: [{ text: null }, { text: null }] })
+    const generated = await modelFor(running).doGenerate(hello)
+    const { result: streamed } = await collect(modelFor(running).doStream(hello))
+    expect(generated.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+    expect(streamed.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+  })
+
+  it("falls back to the body's id for the request id when the server sends no request-id header", async () => {
+    const running = await start()
+    const noIds = { 'request-id': null as unknown as string, 'x-request-id': null as unknown as string }
+    running.setHandler('POST /v1/messages', ({ request }) =>
+      (request.body as { stream?: boolean }).stream === true
+        ? {
+            headers: noIds,
+            sse: [
+              sseEvent({ event: 'message_start', data: { type: 'message_start', message: messageStart() } }),
+              sseEvent({
+                event: 'message_delta',
+                data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} },
+              }),
+              sseEvent({ event: 'message_stop', data: { type: 'message_stop' } }),
+            ],
+          }
+        : { headers: noIds, json: { ...messageStart(), stop_reason: 'end_turn' } },
+    )
+    expect((await modelFor(running).doGenerate(hello)).requestId).toBe('msg_x')
+    expect((await collect(modelFor(running).doStream(hello))).result.requestId).toBe('msg_x')
+  })
+
+  it('fails a null body and an empty body with a retryable malformed_response', async () => {
+    const running = await start()
+    for (const raw of ['null', '']) {
+      running.setHandler('POST /v1/messages', () => ({ raw, headers: { 'content-type': 'application/json' } }))
+      const error = await modelFor(running)
+        .doGenerate(hello)
+        .catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+    }
+  })
+
+  it('names the URL and the cause code of a connection failure, and a doubled /v1 on a 404', async () => {
+    const closed = await startAnthropicCompatibleServer()
+    const unreachable = closed.baseURL
+    await closed.close()
+    const refused = await new AnthropicChatModel({ model: modelId, apiKey: 'k', baseURL: unreachable })
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
+    expect((refused as Error).message).toBe(
+      `anthropic: connection failed: POST ${unreachable}/v1/messages: ECONNREFUSED`,
+    )
+    const running = await start()
+    const doubled = await new AnthropicChatModel({ model: modelId, apiKey: 'k', baseURL: `${running.baseURL}/v1` })
+      .doGenerate(hello)
+      .catch((caught: unknown) => caught)
+    expect(doubled).toMatchObject({ status: 404, retryable: false })
+    expect((doubled as Error).message).toContain(`the base URL ${running.baseURL}/v1 ends in /v1`)
+  })
+
+  it('never shows credentials of the base URL: userinfo and secret query parameters', async () => {
+    const running = await start()
+    running.setHandler('POST /v1/messages', ({ request }) => ({
+      status: 401,
+      json: { type: 'error', error: { type: 'authentication_error', message: `bad ${request.path}${request.query}` } },
+    }))
+    const password = 'pw-0123-Secret'
+    const queryKey = 'qk-4567-Secret'
+    const host = running.url.slice('http://'.length)
+    const logger = createMemoryLogger({ level: 'trace' })
+    const seen: string[] = []
+    for (const baseURL of [
+      `http://tenant:${password}@${host}`,
+      `${running.url}?api-key=${queryKey}`,
+      `${running.url}?key=${queryKey}`,
+      `${running.url}?token=${queryKey}`,
+    ]) {
+      const chat = new AnthropicChat({ model: modelId, apiKey: 'k', baseURL, retry: { attempts: 1 } })
+      const record = await chat.trace(hello, { logger })
+      const error = record.error as ProviderCallError
+      seen.push(error.message, String(error.stack), JSON.stringify(error.toJSON()), JSON.stringify(record))
+    }
+    seen.push(JSON.stringify(logger.entries))
+    expect(seen.join('\n')).not.toContain(password)
+    expect(seen.join('\n')).not.toContain(queryKey)
+  })
+
+  it('writes the SDK’s own logs (ANTHROPIC_LOG=debug) through tinyllm’s redacting logger, not the console', async () => {
+    const saved = process.env.ANTHROPIC_LOG
+    process.env.ANTHROPIC_LOG = 'debug'
+    const logger = createMemoryLogger({ level: 'trace' })
+    setDefaultLogger(logger)
+    const consoleMethods = (['log', 'debug', 'info', 'warn', 'error'] as const).map((name) =>
+      vi.spyOn(console, name).mockImplementation(() => {}),
+    )
+    try {
+      const canary = 'sk-ant-api03-SDKLOGCANARY0123456789abcdefghij'
+      const running = await start()
+      running.setHandler('POST /v1/messages', ({ request }) => ({
+        status: 401,
+        json: {
+          type: 'error',
+          error: { type: 'authentication_error', message: `invalid x-api-key ${request.headers['x-api-key']}` },
+        },
+      }))
+      await new AnthropicChatModel({ model: modelId, apiKey: canary, baseURL: running.baseURL })
+        .doGenerate(hello)
+        .catch(() => undefined)
+      expect(consoleMethods.every((method) => method.mock.calls.length === 0)).toBe(true)
+      expect(logger.entries.length).toBeGreaterThan(0)
+      expect(JSON.stringify(logger.entries)).not.toContain(canary)
+    } finally {
+      for (const method of consoleMethods) method.mockRestore()
+      setDefaultLogger(undefined)
+      if (saved === undefined) delete process.env.ANTHROPIC_LOG
+      else process.env.ANTHROPIC_LOG = saved
+    }
+  })
+})
+
+describe('AnthropicChatModel secrets are released with the model', () => {
+  // This package's vitest.config.ts runs tests with --expose-gc; @tinyllm/llm tests the explicit release directly.
+  const gc = (globalThis as { gc?: () => void }).gc
+  it.skipIf(gc === undefined)(
+    'registers the key of each model, and releases it when the model is garbage-collected',
+    async () => {
+      if (gc === undefined) return
+      const before = registeredSecretCount()
+      ;(() => {
+        for (let tenant = 0; tenant < 10_000; tenant++) {
+          new AnthropicChatModel({ model: modelId, apiKey: `tenant-key-${tenant}-Abc0123456789` })
+        }
+      })()
+      expect(registeredSecretCount()).toBeGreaterThanOrEqual(before + 10_000)
+      for (let round = 0; round < 200 && registeredSecretCount() > before; round++) {
+        gc()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(registeredSecretCount()).toBeLessThanOrEqual(before)
+    },
+  )
+})

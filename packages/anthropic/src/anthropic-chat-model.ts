@@ -1,21 +1,25 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import { abortErrorFor, ConfigurationError } from '@tinyllm/core'
+import { abortErrorFor, checkNumber } from '@tinyllm/core'
 import {
   type ChatCallOptions,
   type ChatModel,
   type ChatRequest,
   type ChatResult,
   type ChatStreamPart,
-  defaultMaxResponseBytes,
-  limitResponseSize,
-  readEnvironment,
-  resolveApiKey,
+  checkChatModelOptions,
+  type ProviderChatModelOptions,
+  ProviderClient,
+  restoreStrictAnswers,
+  sdkRequestOptions,
   streamProviderParts,
 } from '@tinyllm/llm'
-import { registerSecret } from '@tinyllm/logger'
-import type { AnthropicClientOptions } from './anthropic-client-options.js'
-import { toTinyLLMError } from './anthropic-error.js'
+import {
+  type AnthropicClientOptions,
+  type AnthropicConnectionOptions,
+  anthropicConnectionKeys,
+} from './anthropic-client-options.js'
+import { anthropicProfile } from './anthropic-profile.js'
 import { toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
@@ -27,18 +31,12 @@ export const defaultAnthropicMaxTokens = 4096
 const defaultTimeoutMs = 600_000
 
 /** Options of {@link AnthropicChatModel}: the default model, `max_tokens`, and a client or how to create one. */
-export type AnthropicChatModelOptions = AnthropicClientOptions & {
-  /** Default model id, e.g. `claude-haiku-4-5`; a request's `model` overrides it. */
-  readonly model: string
+export type AnthropicChatModelOptions = ProviderChatModelOptions<AnthropicClientOptions> & {
   /** `max_tokens` for requests that set no `maxTokens`. Default {@link defaultAnthropicMaxTokens}. */
   readonly maxTokens?: number | undefined
-  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). Default 600,000. */
-  readonly timeoutMs?: number | undefined
 }
 
-type RequestOptions = NonNullable<Parameters<Anthropic['messages']['create']>[1]>
-
-const connectionOptionNames = ['apiKey', 'baseURL', 'headers', 'maxResponseBytes'] as const
+const owner = 'AnthropicChatModel'
 
 /**
  * Anthropic's Messages API as a tinyllm {@link ChatModel}, over the official `@anthropic-ai/sdk` (API version
@@ -46,7 +44,8 @@ const connectionOptionNames = ['apiKey', 'baseURL', 'headers', 'maxResponseBytes
  * JSON-schema response format to `output_config.format`; `max_tokens` is always sent. Settings the API does not accept
  * (`n > 1`, `temperature`, `topP`, `seed`, penalties, `json_object`) are a {@link ConfigurationError} before anything
  * is sent. The SDK's own retries are off, so the calling Function's retry policy is the only one. The SDK client is
- * created at the first call, so a missing `ANTHROPIC_API_KEY` is an error of that call, not of the import.
+ * created at the first call, so a missing `ANTHROPIC_API_KEY` is an error of that call, not of the import. The API key
+ * and any credentials in the base URL are redacted from tinyllm's errors and logs for as long as the model lives.
  *
  * You rarely call it directly: {@link AnthropicChat} wraps it in an LLMCall with retries, rate limits and cost.
  *
@@ -58,118 +57,86 @@ export class AnthropicChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'anthropic'
   readonly modelId: string
-  readonly #options: AnthropicChatModelOptions
   readonly #maxTokens: number
   readonly #timeoutMs: number
-  #client: Anthropic | undefined
+  readonly #sdk: ProviderClient<Anthropic>
 
   constructor(options: AnthropicChatModelOptions) {
-    if (typeof options?.model !== 'string' || options.model.trim() === '') {
-      throw new ConfigurationError({
-        option: 'model',
-        message: 'an Anthropic model id is required, e.g. "claude-haiku-4-5"',
-      })
-    }
-    if (options.client !== undefined) {
-      const clash = connectionOptionNames.find((name) => options[name] !== undefined)
-      if (clash !== undefined) {
-        throw new ConfigurationError({
-          option: clash,
-          message: 'cannot be combined with `client`: configure the client you pass instead',
-        })
-      }
-    }
-    const maxTokens = options.maxTokens ?? defaultAnthropicMaxTokens
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-      throw new ConfigurationError({ option: 'maxTokens', message: `must be an integer ≥ 1, got ${maxTokens}` })
-    }
-    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new ConfigurationError({ option: 'timeoutMs', message: `must be a number of ms > 0, got ${timeoutMs}` })
-    }
-    const { maxResponseBytes } = options
-    if (maxResponseBytes !== undefined && !(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
-      throw new ConfigurationError({
-        option: 'maxResponseBytes',
-        message: `must be an integer > 0, got ${maxResponseBytes}`,
-      })
-    }
+    checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
     this.modelId = options.model
-    this.#options = options
-    this.#maxTokens = maxTokens
+    this.#maxTokens =
+      checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
+    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
     this.#timeoutMs = timeoutMs
-    this.#client = options.client
-    // The key of a client you pass is scrubbed from tinyllm's errors and logs like one tinyllm read itself.
-    if (typeof options.client?.apiKey === 'string') registerSecret(options.client.apiKey)
+    const connection = options as AnthropicConnectionOptions
+    this.#sdk = new ProviderClient(
+      anthropicProfile,
+      options,
+      (common) =>
+        new Anthropic({
+          ...common,
+          baseURL: connection.baseURL,
+          defaultHeaders: connection.headers,
+          // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
+          // timeouts decide how long a call may take.
+          timeout: timeoutMs,
+        }),
+    )
   }
 
+  /**
+   * Sends one Messages request (never retried here) and returns its choice, usage and the request id (the `request-id`
+   * header, else the message's `id`). Rejects with a typed tinyllm error; `options.signal` closes the HTTP request.
+   * Called by the framework.
+   */
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     const signal = options?.signal
     const body = this.#body(request)
     if (signal?.aborted) throw abortErrorFor(signal)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     try {
       const { data, request_id, response } = await client.messages
-        .create(body, this.#requestOptions(signal))
+        .create(body, sdkRequestOptions(signal, this.#timeoutMs))
         .withResponse()
-      return toChatResult(data, request_id ?? response.headers.get('x-request-id') ?? undefined)
+      return restore(toChatResult(data, request_id || response.headers.get('x-request-id') || undefined), request)
     } catch (error) {
-      throw toTinyLLMError(error, signal)
+      throw this.#sdk.toError(error, signal)
     }
   }
 
+  /**
+   * Streams one Messages request: text and tool-call deltas, then one `finish` part with the assembled result, the same
+   * as the call would have returned without streaming. Called by the framework.
+   */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
     const body = this.#body(request)
     if (outer?.aborted) throw abortErrorFor(outer)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,
       idleTimeoutMs: options?.idleTimeoutMs,
       open: async (signal) => {
         const { data, request_id, response } = await client.messages
-          .create({ ...body, stream: true }, this.#requestOptions(signal))
+          .create({ ...body, stream: true }, sdkRequestOptions(signal, this.#timeoutMs))
           .withResponse()
         return {
           events: data[Symbol.asyncIterator](),
-          requestId: request_id ?? response.headers.get('x-request-id') ?? undefined,
+          requestId: request_id || response.headers.get('x-request-id') || undefined,
         }
       },
-      toError: toTinyLLMError,
+      toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new MessageStreamAssembler(requestId),
+      complete: (result) => restore(result, request),
     })
   }
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {
     return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
   }
+}
 
-  #requestOptions(signal: AbortSignal | undefined): RequestOptions {
-    // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
-    // timeouts decide how long a call may take.
-    const options: RequestOptions = { maxRetries: 0, timeout: this.#timeoutMs }
-    if (signal !== undefined) options.signal = signal
-    return options
-  }
-
-  #getClient(): Anthropic {
-    if (this.#client !== undefined) return this.#client
-    const options = this.#options
-    const apiKey = resolveApiKey({ apiKey: options.apiKey, variable: 'ANTHROPIC_API_KEY', provider: 'Anthropic' })
-    const client = new Anthropic({
-      apiKey,
-      baseURL: options.baseURL,
-      defaultHeaders: options.headers,
-      maxRetries: 0,
-      timeout: this.#timeoutMs,
-      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes, 'anthropic', [
-        'request-id',
-        'x-request-id',
-      ]),
-      // tinyllm reports failures as typed errors and through its own logger; ANTHROPIC_LOG still turns SDK logs on.
-      logLevel: readEnvironment('ANTHROPIC_LOG') === undefined ? 'off' : undefined,
-    })
-    this.#client = client
-    return client
-  }
+/** The answers to strict schemas as the caller's schemas want them (Anthropic's output format is always strict). */
+function restore(result: ChatResult, request: ChatRequest): ChatResult {
+  return restoreStrictAnswers(result, request, { strictResponseFormat: 'always' })
 }

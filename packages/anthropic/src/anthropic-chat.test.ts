@@ -3,7 +3,7 @@ import { ConfigurationError } from '@tinyllm/core'
 import { RateLimiter } from '@tinyllm/llm'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
-import { AnthropicChat } from './anthropic-chat.js'
+import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
 import { startAnthropicCompatibleServer } from './testing/index.js'
@@ -30,6 +30,42 @@ describe('AnthropicChat', () => {
     expect(chat.kind).toBe('anthropic-chat')
     expect(chat.model).toBeInstanceOf(AnthropicChatModel)
     expect(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] })).toBe('Hello from Claude.')
+  })
+
+  it('rejects options it does not know, suggesting the right one, like OpenAIChat', () => {
+    for (const [option, suggestion] of [
+      ['max_tokens', 'maxTokens'],
+      ['stop_sequences', 'stop'],
+      ['model_name', 'model'],
+      ['baseUrl', 'baseURL'],
+    ] as const) {
+      const options = { model: 'claude-haiku-4-5', [option]: 1 } as unknown as AnthropicChatOptions
+      expect(() => new AnthropicChat(options)).toThrow(
+        `AnthropicChat: ${option} is not an option; did you mean ${suggestion}?`,
+      )
+    }
+    expect(() => new AnthropicChat({ model: 'claude-haiku-4-5', requestTimeoutMs: -5 })).toThrow(
+      'AnthropicChat: requestTimeoutMs must be a number of ms > 0 and ≤ 2147483647, got -5',
+    )
+  })
+
+  it('structured output with an optional field: strict schema on the wire, a null answer read back as absent', async () => {
+    const running = await start({ replies: ['{"verdict":"good","note":null}'] })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      structuredOutput: {
+        name: 'verdict',
+        schema: z.object({ verdict: z.enum(['good', 'bad']), note: z.string().optional() }),
+      },
+    })
+    expect(await chat.invoke(ask('Judge.'))).toEqual({ verdict: 'good' })
+    expect(running.messageRequests[0]?.output_config?.format?.schema).toMatchObject({
+      required: ['verdict', 'note'],
+      additionalProperties: false,
+      properties: { note: { type: ['string', 'null'] } },
+    })
   })
 
   it('retries 429 and 529 after their hint, not 400; the server sees every attempt once', async () => {
@@ -122,7 +158,9 @@ describe('AnthropicChat', () => {
       ['topP', 1],
       ['seed', 1],
     ] as const) {
-      expect(construct({ [option]: value })).toThrow(`classify: invalid option ${option}: unsupported`)
+      expect(construct({ [option]: value })).toThrow(
+        option === 'n' ? 'classify: n > 1 is unsupported' : `classify: ${option} is unsupported`,
+      )
     }
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)

@@ -1,37 +1,20 @@
 import type { StandardSchemaV1 } from '@tinyllm/core'
-import {
-  type ChatSettings,
-  LLMCall,
-  type LLMCallOptions,
-  type LLMCallOutputMode,
-  splitChatSettings,
-} from '@tinyllm/llm'
+import { LLMCall, type LLMCallOutputMode, type ProviderChatOptions, toProviderLLMCallOptions } from '@tinyllm/llm'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
-import type { AnthropicClientOptions } from './anthropic-client-options.js'
+import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { assertSupportedSettings } from './anthropic-request.js'
 
-/** The call settings AnthropicChat takes at the top level of its options (the model id is `model`). */
-type AnthropicChatSettings = Omit<ChatSettings, 'model'>
-
 /**
- * Options of {@link AnthropicChat}, shaped like OpenAIChat's so that swapping providers is changing the constructor:
+ * Options of {@link AnthropicChat}, the same as OpenAIChat's so that swapping providers is changing the constructor:
  * the Claude model id, any call settings (`maxTokens`, `stop`, `tools`, …), a client or how to reach the API, and the
  * LLMCall options (`retry`, `rateLimiter`, `prices`, `output`, `structuredOutput`, timeouts). `name` defaults to
- * `AnthropicChat`.
+ * `AnthropicChat`. An option it does not know (`max_tokens`, `top_k`, a typo) is a ConfigurationError that suggests the
+ * right name.
  */
 export type AnthropicChatOptions<
   Mode extends LLMCallOutputMode = 'text',
   Schema extends StandardSchemaV1 = never,
-> = Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings' | 'name'> &
-  AnthropicChatSettings &
-  AnthropicClientOptions & {
-    /** Shown in errors, logs, events and run trees. Default `AnthropicChat`. */
-    readonly name?: string | undefined
-    /** The Claude model id, e.g. `claude-haiku-4-5`; an input's `model` overrides it for one call. */
-    readonly model: string
-    /** Limit on one HTTP request, in ms, enforced by the SDK. Prefer `attemptTimeoutMs`, which also covers streams. */
-    readonly requestTimeoutMs?: number | undefined
-  }
+> = ProviderChatOptions<Mode, Schema, AnthropicClientOptions>
 
 /**
  * An {@link LLMCall} bound to Anthropic's Messages API through the official `@anthropic-ai/sdk`: retries of what is
@@ -56,25 +39,13 @@ export class AnthropicChat<
   declare readonly model: AnthropicChatModel
 
   constructor(options: AnthropicChatOptions<Mode, Schema>) {
-    super(toLLMCallOptions(options))
-  }
-}
-
-function toLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1>(
-  options: AnthropicChatOptions<Mode, Schema>,
-): LLMCallOptions<Mode, Schema> {
-  const { name, model, client, apiKey, baseURL, headers, maxResponseBytes, requestTimeoutMs, ...rest } = options
-  const functionName = name ?? 'AnthropicChat'
-  const split = splitChatSettings(rest)
-  const settings: ChatSettings = { ...split.settings, model }
-  const callOptions = split.rest
-  assertSupportedSettings(settings, functionName)
-  const connection = client === undefined ? { apiKey, baseURL, headers, maxResponseBytes } : { client }
-  const modelOptions = { model, timeoutMs: requestTimeoutMs, ...connection } as AnthropicChatModelOptions
-  return {
-    ...(callOptions as Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings' | 'name'>),
-    name: functionName,
-    model: new AnthropicChatModel(modelOptions),
-    settings,
+    super(
+      toProviderLLMCallOptions(options, {
+        defaultName: 'AnthropicChat',
+        connectionKeys: anthropicConnectionKeys,
+        createModel: (modelOptions: AnthropicChatModelOptions) => new AnthropicChatModel(modelOptions),
+        checkSettings: assertSupportedSettings,
+      }),
+    )
   }
 }

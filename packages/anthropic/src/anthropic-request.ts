@@ -7,8 +7,16 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import { ConfigurationError } from '@tinyllm/core'
-import type { ChatMessage, ChatRequest, ChatSettings, ToolChoice, ToolDefinition } from '@tinyllm/llm'
+import { ConfigurationError, checkNumber } from '@tinyllm/core'
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ChatSettings,
+  type ToolChoice,
+  type ToolDefinition,
+  toStopSequences,
+  toStrictJsonSchema,
+} from '@tinyllm/llm'
 
 /** The defaults a request falls back on. */
 export interface RequestDefaults {
@@ -37,42 +45,37 @@ const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
  * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, or a `maxTokens` that is not a
- * positive integer.
+ * positive integer. `owner` names the Function (or model) in the message.
  */
-export function assertSupportedSettings(settings: ChatSettings, functionName?: string): void {
-  const where = functionName === undefined ? {} : { functionName }
+export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
     throw new ConfigurationError({
       option: 'n',
-      message: `unsupported: Anthropic's Messages API returns one choice per call, so n must be 1 (got ${settings.n}); make ${settings.n} calls instead`,
-      ...where,
+      message: `n > 1 is unsupported: Anthropic's Messages API returns one choice per call, so n must be 1 (got ${settings.n}); make ${settings.n} calls instead`,
+      functionName: owner,
     })
   }
   for (const [option, reason] of unsupported) {
     if (settings[option] !== undefined) {
-      throw new ConfigurationError({ option, message: `unsupported: ${reason}`, ...where })
+      throw new ConfigurationError({ option, message: `${option} is unsupported: ${reason}`, functionName: owner })
     }
   }
-  if (settings.maxTokens !== undefined && !(Number.isInteger(settings.maxTokens) && settings.maxTokens >= 1)) {
-    throw new ConfigurationError({
-      option: 'maxTokens',
-      message: `must be an integer ≥ 1, got ${String(settings.maxTokens)}`,
-      ...where,
-    })
-  }
+  checkNumber(settings.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner)
   if (settings.responseFormat?.type === 'json_object') {
     throw new ConfigurationError({
       option: 'responseFormat',
       message:
-        "unsupported: Anthropic's Messages API has no free-form JSON mode; use { type: 'json_schema', schema } (sent as output_config.format)",
-      ...where,
+        "responseFormat json_object is unsupported: Anthropic's Messages API has no free-form JSON mode; use { type: 'json_schema', schema } (sent as output_config.format)",
+      functionName: owner,
     })
   }
 }
 
 /**
  * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
- * is rejected with a {@link ConfigurationError} naming it, before anything is sent.
+ * is rejected with a {@link ConfigurationError} naming it, before anything is sent. A JSON-schema response format
+ * (which Anthropic always enforces) and tools with `strict: true` are sent with their schemas made strict-mode valid
+ * (see `toStrictJsonSchema`).
  */
 export function toMessageCreateParams(
   request: ChatRequest,
@@ -87,13 +90,15 @@ export function toMessageCreateParams(
     messages,
   }
   if (system !== undefined) body.system = system
-  if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = [...request.stop]
+  const stop = toStopSequences(request.stop)
+  if (stop !== undefined) body.stop_sequences = stop
   if (request.tools !== undefined && request.tools.length > 0) body.tools = request.tools.map(toAnthropicTool)
   if (request.toolChoice !== undefined) body.tool_choice = toAnthropicToolChoice(request.toolChoice)
   if (request.user !== undefined) body.metadata = { user_id: request.user }
   const format = request.responseFormat
   if (format?.type === 'json_schema') {
-    body.output_config = { format: { type: 'json_schema', schema: { ...format.schema } } }
+    const schema = toStrictJsonSchema(format.schema, 'responseFormat.schema').schema
+    body.output_config = { format: { type: 'json_schema', schema: { ...schema } } }
   }
   const extras = request.providerOptions?.anthropic
   if (extras === undefined) return body
@@ -186,8 +191,10 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
   return parsed as Record<string, unknown>
 }
 
-function toAnthropicTool(tool: ToolDefinition): Tool {
-  const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...tool.parameters } }
+function toAnthropicTool(tool: ToolDefinition, index: number): Tool {
+  const parameters =
+    tool.strict === true ? toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema : tool.parameters
+  const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...parameters } }
   if (tool.description !== undefined) definition.description = tool.description
   if (tool.strict !== undefined) definition.strict = tool.strict
   return definition

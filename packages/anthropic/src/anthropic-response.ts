@@ -1,6 +1,7 @@
 import type { Usage as AnthropicUsage, Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
-import { ProviderCallError, type Usage } from '@tinyllm/core'
-import type { ChatResult, FinishReason, ToolCall } from '@tinyllm/llm'
+import type { Usage } from '@tinyllm/core'
+import { type ChatResult, type FinishReason, malformedResponse, type ToolCall, toAssistantMessage } from '@tinyllm/llm'
+import { anthropicProfile } from './anthropic-profile.js'
 
 /** Anthropic's stop reasons in the specification's terms. */
 export function toFinishReason(stopReason: StopReason | null | undefined): FinishReason {
@@ -36,9 +37,13 @@ export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage {
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
 }
 
-/** A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments. */
-export function toChatResult(message: Message, requestId: string | undefined): ChatResult {
-  assertMessage(message, requestId)
+/**
+ * A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments. The
+ * request id is the header's, else the message's own `id`.
+ */
+export function toChatResult(message: Message, requestIdHeader: string | undefined): ChatResult {
+  assertMessage(message, requestIdHeader)
+  const requestId = requestIdHeader ?? (typeof message.id === 'string' && message.id !== '' ? message.id : undefined)
   let text = ''
   let hasText = false
   const toolCalls: ToolCall[] = []
@@ -60,11 +65,7 @@ export function toChatResult(message: Message, requestId: string | undefined): C
     choices: [
       {
         index: 0,
-        message: {
-          role: 'assistant',
-          content: hasText || toolCalls.length === 0 ? text : null,
-          ...(toolCalls.length > 0 ? { toolCalls } : {}),
-        },
+        message: toAssistantMessage(hasText ? text : null, toolCalls),
         finishReason: toFinishReason(message.stop_reason),
       },
     ],
@@ -79,11 +80,5 @@ export function toChatResult(message: Message, requestId: string | undefined): C
 export function assertMessage(message: unknown, requestId: string | undefined): asserts message is Message {
   const candidate = message as Partial<Message> | null
   if (typeof candidate === 'object' && candidate !== null && Array.isArray(candidate.content)) return
-  throw new ProviderCallError({
-    provider: 'anthropic',
-    message: 'anthropic: malformed response: the body is not a message (no content array)',
-    providerErrorType: 'malformed_response',
-    retryable: true,
-    requestId,
-  })
+  throw malformedResponse(anthropicProfile, 'the body is not a message (no content array)', { requestId })
 }

@@ -1,6 +1,6 @@
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import { ProviderCallError } from '@tinyllm/core'
-import type { ChatResult, ChatStreamPart } from '@tinyllm/llm'
+import { type ChatResult, type ChatStreamPart, incompleteStream } from '@tinyllm/llm'
+import { anthropicProfile } from './anthropic-profile.js'
 import type { AnthropicTokenCounts } from './anthropic-response.js'
 import { assertMessage, toChatResult } from './anthropic-response.js'
 
@@ -81,17 +81,13 @@ export class MessageStreamAssembler {
     }
   }
 
-  /** The assembled result; throws a retryable {@link ProviderCallError} when the stream ended early. */
+  /** The assembled result; throws a retryable `incomplete_stream` ProviderCallError when the stream ended early. */
   finish(): ChatResult {
     const requestId = this.#requestId
     const start = this.#message
     if (start === undefined || !this.#stopped) {
-      throw new ProviderCallError({
-        provider: 'anthropic',
-        message: `anthropic: the stream ended before ${start === undefined ? 'message_start' : 'message_stop'}`,
-        retryable: true,
-        requestId,
-      })
+      const missing = start === undefined ? 'message_start' : 'message_stop'
+      throw incompleteStream(anthropicProfile, `the stream ended before ${missing}`, requestId)
     }
     const content: ContentBlock[] = []
     for (const block of this.#blocks) {

@@ -17,6 +17,15 @@ describeChatModelConformance({
   createModel: (server) =>
     new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'conformance-key', baseURL: server.baseURL }),
   readRequest: readMessagesRequest,
+  sdk: {
+    packageName: '@anthropic-ai/sdk',
+    installedFrom: import.meta.url,
+    createModel: (sdk, server) => {
+      const Anthropic = (sdk as typeof import('@anthropic-ai/sdk')).default
+      const client = new Anthropic({ apiKey: 'conformance-key', baseURL: server.baseURL, logLevel: 'off' })
+      return new AnthropicChatModel({ model: 'claude-haiku-4-5', client })
+    },
+  },
 })
 
 function toScriptedReply(turn: ReplyTurn): ScriptedReply {

@@ -9,6 +9,7 @@ import {
 import { type ChatModel, type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
 import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { importAnotherCopy, importInstalled } from './another-copy.js'
 import type { ScriptedTurn } from './scripted-turn.js'
 import type { WireRequest } from './wire-request.js'
 
@@ -36,6 +37,18 @@ export interface ChatModelConformanceAdapter<Server extends LoopbackServer = Loo
    * with a `ConfigurationError` whose `option` is `n`, before anything is sent.
    */
   readonly multipleChoices: boolean
+  /**
+   * The provider's SDK, for the case "a client from another copy of the SDK maps the same": the package's name, where
+   * it is installed (`import.meta.url` of the adapter's file), and the model built on a client of the copy it is given,
+   * pointed at the server. The suite copies the SDK, so the copy's classes are not the installed ones.
+   */
+  readonly sdk?:
+    | {
+        readonly packageName: string
+        readonly installedFrom: string
+        createModel(sdk: unknown, server: Server): ChatModel
+      }
+    | undefined
 }
 
 /** Longest wait for something the server or the model must do (a request arriving, a connection closing), in ms. */
@@ -43,8 +56,10 @@ const waitLimitMs = 5_000
 
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
- * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, JSON-schema output, a tool-call round trip,
- * streaming that assembles to the non-streaming result, usage, error mapping (401, 429, 5xx), abort and idle timeout.
+ * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
+ * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, streaming that
+ * assembles to the non-streaming result, usage, error mapping (401, 429, 5xx, and the same for a client from another copy
+ * of the SDK when the adapter names it), abort and idle timeout.
  * Call it at the top level of a provider package's test file.
  *
  * @example
@@ -171,26 +186,55 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
     }
 
-    it('stop sequences and max tokens reach the wire', async () => {
-      const { server, model } = await start([{ type: 'text', text: 'One, two' }])
+    it('stop sequences and max tokens reach the wire; a single string is one stop sequence', async () => {
+      const { server, model } = await start([
+        { type: 'text', text: 'One, two' },
+        { type: 'text', text: 'One' },
+      ])
       await model.doGenerate({ stop: ['END', '###'], maxTokens: 77, messages: [user('Count.')] })
       expect(wire(server)).toMatchObject({ stop: ['END', '###'], maxTokens: 77 })
+      // Callers without types (and JSON inputs) pass a string, as the providers' own APIs allow.
+      await model.doGenerate({ stop: 'END' as unknown as string[], messages: [user('Count.')] })
+      expect(wire(server, 1).stop).toEqual(['END'])
     })
 
-    it('JSON-schema output: the schema reaches the wire and the JSON answer comes back as the text', async () => {
+    it('JSON-schema output with strict: the schema reaches the wire strict-mode valid, and the answer reads back', async () => {
+      // An ordinary schema, as zod writes it: objects open, an optional property left out of `required`.
       const schema = {
         type: 'object',
         properties: { city: { type: 'string' }, population: { type: 'integer' } },
-        required: ['city', 'population'],
-        additionalProperties: false,
+        required: ['city'],
       }
-      const { server, model } = await start([{ type: 'text', text: '{"city":"Paris","population":2102650}' }])
-      const result = await model.doGenerate({
+      const { server, model } = await start([
+        { type: 'text', text: '{"city":"Paris","population":2102650}' },
+        { type: 'text', text: '{"city":"Paris","population":null}' },
+      ])
+      const request: ChatRequest = {
         responseFormat: { type: 'json_schema', name: 'city', schema, strict: true },
         messages: [user('The largest city of France, as JSON.')],
+      }
+      const result = await model.doGenerate(request)
+      expect(wire(server).responseSchema).toEqual({
+        type: 'object',
+        properties: { city: { type: 'string' }, population: { type: ['integer', 'null'] } },
+        required: ['city', 'population'],
+        additionalProperties: false,
       })
-      expect(wire(server).responseSchema).toEqual(schema)
       expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris', population: 2102650 })
+      // The null strict mode made the model write for the optional property reads back as an absent property.
+      expect(JSON.parse(resultText(await model.doGenerate(request)))).toEqual({ city: 'Paris' })
+    })
+
+    it('an empty answer is the empty string, streamed or not', async () => {
+      const { model } = await start([
+        { type: 'text', text: '' },
+        { type: 'text', text: '' },
+      ])
+      const request: ChatRequest = { messages: [user('Say nothing.')] }
+      const generated = await model.doGenerate(request)
+      const { result: streamed } = await collect(model.doStream(request))
+      expect(generated.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+      expect(streamed.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
     })
 
     it('tool-call round trip: the call comes back typed, and its result reaches the wire with its id', async () => {
@@ -339,6 +383,45 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect(RateLimitError.isInstance(error)).toBe(true)
       expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 1_000 })
     })
+
+    const sdk = adapter.sdk
+    if (sdk !== undefined) {
+      it('a client from another copy of the SDK: its errors map the same way, by name and shape, not by class', async () => {
+        const copy = await importAnotherCopy(sdk.packageName, sdk.installedFrom)
+        try {
+          const installed = (await importInstalled(sdk.packageName, sdk.installedFrom)) as Record<string, unknown>
+          server = await adapter.startServer([
+            { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' },
+            { type: 'error', status: 503, message: 'unavailable' },
+            { type: 'error', status: 400, message: 'bad request' },
+          ])
+          const model = sdk.createModel(copy.module, server)
+          const fail = () => model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+          const limited = await fail()
+          const cause = (limited as { cause?: unknown }).cause as object
+          const className = cause.constructor.name
+          const copiedClass = (copy.module as Record<string, unknown>)[className]
+          const installedClass = installed[className]
+          if (typeof copiedClass === 'function') expect(cause).toBeInstanceOf(copiedClass)
+          if (typeof installedClass === 'function') expect(cause).not.toBeInstanceOf(installedClass)
+          expect(RateLimitError.isInstance(limited)).toBe(true)
+          expect(limited).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2_000, provider: adapter.name })
+          expect(await fail()).toMatchObject({ status: 503, retryable: true })
+          expect(await fail()).toMatchObject({ status: 400, retryable: false })
+          const closed = await adapter.startServer([])
+          await closed.close()
+          const refused = await sdk
+            .createModel(copy.module, closed)
+            .doGenerate({ messages: [user('Hi')] })
+            .catch((caught: unknown) => caught)
+          expect(ProviderCallError.isInstance(refused)).toBe(true)
+          expect(refused).toMatchObject({ retryable: true, status: undefined })
+          expect((refused as Error).message).toContain('ECONNREFUSED')
+        } finally {
+          copy.remove()
+        }
+      })
+    }
 
     it('abort during a call: rejects with AbortError, and the server sees the request closed', async () => {
       const { server, model } = await start([{ type: 'stall' }])

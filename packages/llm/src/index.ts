@@ -28,11 +28,36 @@ export {
 } from './prices.js'
 export * from './prompts/index.js'
 export { readEnvironment, resolveApiKey } from './provider/api-key.js'
+export { toAssistantMessage } from './provider/assistant-message.js'
+export { type ClientSecrets, registerClientSecrets } from './provider/client-secrets.js'
+export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
+export {
+  type ClientOptions,
+  checkChatModelOptions,
+  checkConnectionOptions,
+  type ExistingClientOptions,
+  type ProviderChatDefinition,
+  type ProviderChatModelOptions,
+  type ProviderChatOptions,
+  toProviderLLMCallOptions,
+} from './provider/provider-chat-options.js'
+export { ProviderClient, type ProviderClientOptions, type SdkClientShape } from './provider/provider-client.js'
+export {
+  incompleteStream,
+  malformedResponse,
+  type ProviderCallContext,
+  toProviderError,
+} from './provider/provider-error.js'
+export type { ProviderProfile } from './provider/provider-profile.js'
 export { type ProviderStreamOptions, type StreamAssembler, streamProviderParts } from './provider/provider-stream.js'
 export { redactErrorInPlace } from './provider/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
 export { isRetryableStatus } from './provider/retryable-status.js'
+export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './provider/sdk-client-options.js'
+export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
+export { toStopSequences } from './provider/stop-sequences.js'
+export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
 export {
   RateLimiter,
   type RateLimiterClock,

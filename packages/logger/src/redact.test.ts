@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { REDACTED, redact, redactString } from './redact.js'
-import { registerSecret } from './registered-secrets.js'
+import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 
 const OPENAI_KEY = `sk-proj-${'Ab3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'.repeat(4)}`
 
@@ -76,14 +76,77 @@ describe('registerSecret', () => {
     expect(redactString('padded-secret-1 ab')).toBe(`${REDACTED} ab`)
   })
 
-  it('is shared through globalThis with other copies of the package', () => {
-    const store = (globalThis as Record<symbol, unknown>)[Symbol.for('tinyllm.logger.registered-secrets')] as string[]
-    store.push('registered-by-another-copy')
+  it('is shared through globalThis with other copies of the package', async () => {
+    // The same module loaded a second time, as a second copy of the package would be.
+    const specifier = './registered-secrets.js?another-copy'
+    const otherCopy = (await import(specifier)) as typeof import('./registered-secrets.js')
+    expect(otherCopy.registerSecret).not.toBe(registerSecret)
+    const release = otherCopy.registerSecret('registered-by-another-copy')
     try {
       expect(redactString('registered-by-another-copy')).toBe(REDACTED)
     } finally {
-      store.splice(store.indexOf('registered-by-another-copy'), 1)
+      release()
     }
+    expect(redactString('registered-by-another-copy')).toBe('registered-by-another-copy')
+  })
+
+  it('redacts a registered key echoed URL-encoded, whatever the case of its escapes', () => {
+    const key = 'tenant+Key/0123='
+    unregister.push(registerSecret(key))
+    const encoded = encodeURIComponent(key)
+    expect(encoded).toBe('tenant%2BKey%2F0123%3D')
+    expect(redactString(`GET /v1/models?x=${encoded}&y=1`)).toBe(`GET /v1/models?x=${REDACTED}&y=1`)
+    expect(redactString(`echo tenant%2bKey%2f0123%3d`)).toBe(`echo ${REDACTED}`)
+  })
+
+  it('counts registrations: a value stays redacted until every holder released it, and releasing twice is harmless', () => {
+    const before = registeredSecretCount()
+    const first = registerSecret('shared-tenant-key-1')
+    const second = registerSecret('shared-tenant-key-1')
+    expect(registeredSecretCount()).toBe(before + 1)
+    first()
+    first()
+    expect(redactString('shared-tenant-key-1')).toBe(REDACTED)
+    second()
+    expect(redactString('shared-tenant-key-1')).toBe('shared-tenant-key-1')
+    expect(registeredSecretCount()).toBe(before)
+  })
+
+  it('finds every value among thousands, overlapping ones whole, and the registry shrinks as they are released', () => {
+    const before = registeredSecretCount()
+    const releases = Array.from({ length: 10_000 }, (_, tenant) => registerSecret(`tenant-${tenant}-key`))
+    releases.push(registerSecret('tenant-77-key-and-more'))
+    expect(registeredSecretCount()).toBe(before + 10_001)
+    expect(redactString('a tenant-42-key b tenant-9999-key')).toBe(`a ${REDACTED} b ${REDACTED}`)
+    expect(redactString('tenant-77-key-and-more!')).toBe(`${REDACTED}!`)
+    expect(redactString('xtenant-1-ke')).toBe('xtenant-1-ke')
+    for (const release of releases) release()
+    expect(registeredSecretCount()).toBe(before)
+    expect(redactString('a tenant-42-key')).toBe('a tenant-42-key')
+  })
+})
+
+describe('redactString on URLs', () => {
+  it('drops the user information of a URL and keeps the rest', () => {
+    expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
+      `POST http://${REDACTED}@127.0.0.1:8080/v1 failed`,
+    )
+    expect(redactString('clone https://ghp_token@github.com/org/repo')).toBe(
+      `clone https://${REDACTED}@github.com/org/repo`,
+    )
+    expect(redactString('see https://github.com/@someone and mail me@example.com')).toBe(
+      'see https://github.com/@someone and mail me@example.com',
+    )
+  })
+
+  it('drops secret-looking values of key, sig and signature query parameters', () => {
+    expect(redactString('GET https://proxy.example/v1?key=AbC0123456789&limit=5')).toBe(
+      `GET https://proxy.example/v1?key=${REDACTED}&limit=5`,
+    )
+    expect(redactString('https://blob.example/x?sv=1&sig=Zz0123456789abc')).toBe(
+      `https://blob.example/x?sv=1&sig=${REDACTED}`,
+    )
+    expect(redactString('the key=value pairs, monkey=Banana12345')).toBe('the key=value pairs, monkey=Banana12345')
   })
 })
 

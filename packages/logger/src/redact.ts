@@ -1,11 +1,12 @@
 import type { LogFields } from './logger.js'
-import { registeredSecrets } from './registered-secrets.js'
+import { replaceRegisteredSecrets } from './registered-secrets.js'
 import {
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_KEY_PATTERN,
   SECRET_LIKE_VALUE,
   SECRET_VALUE_PATTERN,
   SHORTEST_PATTERN_MATCH,
+  URL_CREDENTIALS_PATTERN,
 } from './secret-patterns.js'
 
 /** What a secret is replaced with. */
@@ -26,9 +27,10 @@ function replaceAssignedValue(match: string, assignment: string, value: string):
 }
 
 /**
- * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`), API keys with a known shape
- * (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs), the credential of `Bearer <token>`, and
- * the value in `api_key=...`-style assignments. Ordinary text is left alone.
+ * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
+ * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs), the
+ * credential of `Bearer <token>`, the user and password of a URL (`https://user:pw@host`), and the value in
+ * `api_key=...`-style assignments and `?key=...` query parameters. Ordinary text is left alone.
  *
  * @example
  * ```ts
@@ -36,11 +38,10 @@ function replaceAssignedValue(match: string, assignment: string, value: string):
  * ```
  */
 export function redactString(text: string): string {
-  let result = text
-  for (const secret of registeredSecrets()) {
-    if (result.includes(secret)) result = result.replaceAll(secret, REDACTED)
-  }
+  let result = replaceRegisteredSecrets(text, REDACTED)
   if (result.length < SHORTEST_PATTERN_MATCH) return result
+  // Most strings hold no URL: the test is cheaper than the pattern.
+  if (result.includes('://')) result = result.replace(URL_CREDENTIALS_PATTERN, `$1${REDACTED}@`)
   return result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)

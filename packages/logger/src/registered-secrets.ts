@@ -1,43 +1,194 @@
-/** Shared by every copy of this package in the process, so a secret registered through one copy is redacted by all. */
-const REGISTERED_SECRETS_KEY = Symbol.for('tinyllm.logger.registered-secrets')
+/**
+ * Shared by every copy of this package in the process, so a secret registered through one copy is redacted by all. The
+ * value is plain data (no methods), so copies of different versions agree on it as long as its `version` matches.
+ */
+const REGISTRY_KEY = Symbol.for('tinyllm.logger.secret-registry')
 
 /** Shorter values would match ordinary text and shred every log line. */
 const MINIMUM_SECRET_LENGTH = 4
 
-type SecretStore = { [REGISTERED_SECRETS_KEY]?: string[] }
+/**
+ * Up to this many values, a text is searched for each in turn; beyond it, the text is scanned once and each position
+ * looked up by its first characters, so that redaction costs the same with ten thousand tenants' keys as with fifty.
+ */
+const VALUE_BY_VALUE_LIMIT = 32
 
-/** The registered secrets, longest first so that a secret containing another is replaced whole. */
-export function registeredSecrets(): readonly string[] {
-  const store = globalThis as SecretStore
-  let secrets = store[REGISTERED_SECRETS_KEY]
-  if (secrets === undefined) {
-    secrets = []
-    store[REGISTERED_SECRETS_KEY] = secrets
+interface SecretRegistry {
+  readonly version: 1
+  /** How many registrations hold each value (a key registered by two models stays until both release it). */
+  readonly holders: Map<string, number>
+  /** The values by a number computed from their first four characters, longest first within a bucket. */
+  readonly buckets: Map<number, string[]>
+}
+
+type RegistryStore = { [REGISTRY_KEY]?: SecretRegistry }
+
+function registry(): SecretRegistry {
+  const store = globalThis as RegistryStore
+  let found = store[REGISTRY_KEY]
+  if (found === undefined) {
+    found = { version: 1, holders: new Map(), buckets: new Map() }
+    store[REGISTRY_KEY] = found
   }
-  return secrets
+  return found
 }
 
 /**
  * Registers an exact secret value (an API key read from the environment, a password) so that every logger, and
- * `redact` and `redactString`, replace it wherever it appears in a string. Surrounding whitespace is ignored; empty
- * values, `undefined` and values shorter than 4 characters are ignored, so an unset variable can be passed as is.
+ * `redact` and `redactString`, replace it wherever it appears in a string — also URL-encoded, as a server or a proxy
+ * may echo it in a query string. Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4
+ * characters are ignored, so an unset variable can be passed as is.
  *
- * @returns A function that unregisters the value.
+ * Registrations are counted: the same value registered twice (two clients with one key) is redacted until both are
+ * released. Release what you register when it is no longer in use — a per-tenant key, say — so the registry does not
+ * grow with every tenant the process has ever served.
+ *
+ * @returns A function that releases this registration (calling it again does nothing).
  * @example
  * ```ts
- * registerSecret(process.env.OPENAI_API_KEY)
+ * const release = registerSecret(tenant.apiKey)
+ * // ... later, when the tenant's client is gone
+ * release()
  * ```
  */
 export function registerSecret(value: string | undefined): () => void {
   const secret = value?.trim() ?? ''
   if (secret.length < MINIMUM_SECRET_LENGTH) return () => {}
-  const secrets = registeredSecrets() as string[]
-  if (!secrets.includes(secret)) {
-    secrets.push(secret)
-    secrets.sort((left, right) => right.length - left.length)
-  }
+  const values = withEncodedForms(secret)
+  const secrets = registry()
+  for (const form of values) hold(secrets, form)
+  let released = false
   return () => {
-    const index = secrets.indexOf(secret)
-    if (index !== -1) secrets.splice(index, 1)
+    if (released) return
+    released = true
+    for (const form of values) drop(secrets, form)
   }
+}
+
+/**
+ * How many distinct values the redaction looks for (a secret's URL-encoded forms count apart). For diagnostics and
+ * tests: it should stay flat while tenants come and go.
+ */
+export function registeredSecretCount(): number {
+  return registry().holders.size
+}
+
+/** Replaces every registered value in `text` with `replacement`; where two matches overlap, their union goes. */
+export function replaceRegisteredSecrets(text: string, replacement: string): string {
+  const { holders, buckets } = registry()
+  if (holders.size === 0 || text.length < MINIMUM_SECRET_LENGTH) return text
+  const ranges = holders.size <= VALUE_BY_VALUE_LIMIT ? findEach(text, holders.keys()) : scan(text, buckets)
+  if (ranges === undefined) return text
+  return replaceRanges(text, ranges, replacement)
+}
+
+/** The value, and its percent-encoded forms (upper- and lower-case escapes) where they differ from it. */
+function withEncodedForms(secret: string): string[] {
+  const forms = [secret]
+  let encoded: string
+  try {
+    encoded = encodeURIComponent(secret)
+  } catch {
+    return forms // a lone surrogate cannot be encoded, nor echoed encoded
+  }
+  if (encoded !== secret) {
+    forms.push(encoded)
+    const lower = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+    if (lower !== encoded) forms.push(lower)
+  }
+  return forms
+}
+
+function hold(secrets: SecretRegistry, value: string): void {
+  const count = secrets.holders.get(value)
+  secrets.holders.set(value, (count ?? 0) + 1)
+  if (count !== undefined) return
+  const key = prefixKey(value, 0)
+  const bucket = secrets.buckets.get(key)
+  if (bucket === undefined) {
+    secrets.buckets.set(key, [value])
+    return
+  }
+  let at = 0
+  while (at < bucket.length && (bucket[at] as string).length >= value.length) at++
+  bucket.splice(at, 0, value)
+}
+
+function drop(secrets: SecretRegistry, value: string): void {
+  const count = secrets.holders.get(value)
+  if (count === undefined) return
+  if (count > 1) {
+    secrets.holders.set(value, count - 1)
+    return
+  }
+  secrets.holders.delete(value)
+  const key = prefixKey(value, 0)
+  const bucket = secrets.buckets.get(key)
+  if (bucket === undefined) return
+  bucket.splice(bucket.indexOf(value), 1)
+  if (bucket.length === 0) secrets.buckets.delete(key)
+}
+
+/** A small integer from the four characters at `at`; equal prefixes give equal keys (unequal ones may too). */
+function prefixKey(text: string, at: number): number {
+  return (
+    (((text.charCodeAt(at) * 31 + text.charCodeAt(at + 1)) * 31 + text.charCodeAt(at + 2)) * 31 +
+      text.charCodeAt(at + 3)) &
+    0x3fffffff
+  )
+}
+
+/** Start and end of every occurrence of every value, as a flat list, or `undefined` when none occurs. */
+function findEach(text: string, values: Iterable<string>): number[] | undefined {
+  let ranges: number[] | undefined
+  for (const value of values) {
+    for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + 1)) {
+      ranges ??= []
+      ranges.push(at, at + value.length)
+    }
+  }
+  return ranges
+}
+
+/** One pass over the text: at each position, the values that start with its four characters, longest first. */
+function scan(text: string, buckets: ReadonlyMap<number, ReadonlyArray<string>>): number[] | undefined {
+  let ranges: number[] | undefined
+  const last = text.length - MINIMUM_SECRET_LENGTH
+  for (let at = 0; at <= last; at++) {
+    const bucket = buckets.get(prefixKey(text, at))
+    if (bucket === undefined) continue
+    for (const value of bucket) {
+      if (text.startsWith(value, at)) {
+        ranges ??= []
+        ranges.push(at, at + value.length)
+        break // a shorter value starting here lies inside this one
+      }
+    }
+  }
+  return ranges
+}
+
+function replaceRanges(text: string, ranges: number[], replacement: string): string {
+  const order: number[] = []
+  for (let index = 0; index < ranges.length; index += 2) order.push(index)
+  order.sort((left, right) => (ranges[left] as number) - (ranges[right] as number))
+  let result = ''
+  let copiedUpTo = 0
+  let start = -1
+  let end = -1
+  for (const index of order) {
+    const from = ranges[index] as number
+    const to = ranges[index + 1] as number
+    if (from <= end) {
+      end = Math.max(end, to)
+      continue
+    }
+    if (start !== -1) {
+      result += text.slice(copiedUpTo, start) + replacement
+      copiedUpTo = end
+    }
+    start = from
+    end = to
+  }
+  return `${result}${text.slice(copiedUpTo, start)}${replacement}${text.slice(end)}`
 }

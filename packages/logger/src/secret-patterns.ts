@@ -41,12 +41,19 @@ const KEY_PATTERNS = [
 export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
- * `api_key=...`, `"password": "..."`, `?access_token=...` inside free text such as a URL or an echoed request body.
+ * `api_key=...`, `"password": "..."`, `?access_token=...`, `?key=...` (after `?` or `&` only, so that `monkey=` and a
+ * sentence's "key=value" stay) inside free text such as a URL or an echoed request body.
  * Group 1 (the name and separator) is kept; group 2 is the value, at least 8 characters: up to the closing quote when
  * quoted, else up to a delimiter.
  */
 export const SECRET_ASSIGNMENT_PATTERN =
-  /(?<![A-Za-z0-9])((?:api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|password|passwd|client[-_]?secret|secret)["']?\s*[=:]\s*)("[^"\n]{8,}"|'[^'\n]{8,}'|[^\s"'&,;()[\]{}<>]{8,})/gi
+  /(?<![A-Za-z0-9])((?:(?<=[?&])(?:key|sig|signature)|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|password|passwd|client[-_]?secret|secret)["']?\s*[=:]\s*)("[^"\n]{8,}"|'[^'\n]{8,}'|[^\s"'&,;()[\]{}<>]{8,})/gi
+
+/**
+ * The user information of a URL (`https://user:password@host`, `https://token@host`): group 1, the scheme, is kept, and
+ * the host after the `@`.
+ */
+export const URL_CREDENTIALS_PATTERN = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/g
 
 /** A value in an assignment is only taken for a secret when it holds a digit or a capital: "token: undefined" stays. */
 export const SECRET_LIKE_VALUE = /[0-9A-Z]/

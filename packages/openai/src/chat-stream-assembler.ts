@@ -1,6 +1,16 @@
-import { ProviderCallError } from '@tinyllm/core'
-import type { ChatChoice, ChatResult, ChatStreamPart, FinishReason, ToolCall } from '@tinyllm/llm'
-import { isRecord, toFinishReason, toUsage } from './openai-response.js'
+import type { ProviderCallError } from '@tinyllm/core'
+import {
+  type ChatChoice,
+  type ChatResult,
+  type ChatStreamPart,
+  type FinishReason,
+  incompleteStream,
+  malformedResponse,
+  type ToolCall,
+  toAssistantMessage,
+} from '@tinyllm/llm'
+import { openAIProfile } from './openai-profile.js'
+import { isRecord, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {
   id: string
@@ -18,8 +28,8 @@ interface ChoiceState {
 
 /**
  * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
- * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, and the usage
- * of the final chunk (`stream_options.include_usage`).
+ * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, the usage of
+ * the final chunk (`stream_options.include_usage`), and the request id (the header's, else the chunks' `id`).
  */
 export class ChatStreamAssembler {
   private readonly choices: ChoiceState[] = []
@@ -32,6 +42,11 @@ export class ChatStreamAssembler {
 
   constructor(requestId: string | undefined) {
     this.requestId = requestId
+  }
+
+  /** The header's request id, else the completion id the chunks carry. */
+  private get resultRequestId(): string | undefined {
+    return this.requestId ?? nonEmpty(this.id)
   }
 
   /** Adds one chunk; returns the deltas it carries, in order. */
@@ -78,11 +93,10 @@ export class ChatStreamAssembler {
       if (state.finishReason === undefined) {
         throw this.incomplete(`the stream ended before choice ${state.index} finished`)
       }
-      const content = state.hasContent ? state.content : null
       const toolCalls: ToolCall[] = state.toolCalls.filter((call) => call !== undefined)
       choices.push({
         index: state.index,
-        message: toolCalls.length === 0 ? { role: 'assistant', content } : { role: 'assistant', content, toolCalls },
+        message: toAssistantMessage(state.hasContent ? state.content : null, toolCalls),
         finishReason: state.finishReason,
       })
     }
@@ -92,7 +106,8 @@ export class ChatStreamAssembler {
       model: this.model,
       raw: this.rawCompletion(choices),
     }
-    return this.requestId === undefined ? result : { ...result, requestId: this.requestId }
+    const requestId = this.resultRequestId
+    return requestId === undefined ? result : { ...result, requestId }
   }
 
   private choice(index: number): ChoiceState {
@@ -163,21 +178,10 @@ export class ChatStreamAssembler {
   }
 
   private malformed(what: string): ProviderCallError {
-    return this.error(`malformed stream: ${what}`, 'malformed_response', false)
+    return malformedResponse(openAIProfile, `a stream with ${what}`, { requestId: this.resultRequestId })
   }
 
   private incomplete(what: string): ProviderCallError {
-    return this.error(what, 'incomplete_stream', true)
-  }
-
-  private error(what: string, type: string, retryable: boolean): ProviderCallError {
-    const where = this.requestId === undefined ? '' : ` (request ${this.requestId})`
-    return new ProviderCallError({
-      provider: 'openai',
-      message: `openai: ${what}${where}`,
-      requestId: this.requestId,
-      providerErrorType: type,
-      retryable,
-    })
+    return incompleteStream(openAIProfile, what, this.resultRequestId)
   }
 }

@@ -18,6 +18,15 @@ describeChatModelConformance({
   createModel: (server) =>
     new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'conformance-key', baseURL: server.baseURL }),
   readRequest: readChatCompletionRequest,
+  sdk: {
+    packageName: 'openai',
+    installedFrom: import.meta.url,
+    createModel: (sdk, server) => {
+      const { OpenAI } = sdk as typeof import('openai')
+      const client = new OpenAI({ apiKey: 'conformance-key', baseURL: server.baseURL, logLevel: 'off' })
+      return new OpenAIChatModel({ model: 'gpt-4o-mini', client })
+    },
+  },
 })
 
 function toScriptedReply(turn: ReplyTurn): ScriptedReply {

@@ -1,8 +1,10 @@
 import { getEventListeners } from 'node:events'
 import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
 import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
+import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { OpenAIChat } from './openai-chat.js'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './testing/index.js'
 import { startOpenAICompatibleServer } from './testing/index.js'
@@ -119,7 +121,13 @@ describe('OpenAIChatModel settings', () => {
         json_schema: {
           name: 'weather',
           description: 'a weather report',
-          schema: { type: 'object', properties: { celsius: { type: 'number' } } },
+          // strict: the schema is made strict-mode valid on the way
+          schema: {
+            type: 'object',
+            properties: { celsius: { type: ['number', 'null'] } },
+            required: ['celsius'],
+            additionalProperties: false,
+          },
           strict: true,
         },
       },
@@ -129,7 +137,7 @@ describe('OpenAIChatModel settings', () => {
           function: {
             name: 'get_weather',
             description: 'Weather for a city',
-            parameters: weatherTool.parameters,
+            parameters: { ...weatherTool.parameters, additionalProperties: false },
             strict: true,
           },
         },
@@ -391,7 +399,7 @@ describe('OpenAIChatModel errors', () => {
     expect(server.chatRequests[0]?.messages[0]?.content).toBe('broken \ud800 surrogate')
   })
 
-  it('maps malformed JSON to a retryable malformed_response, and a body that is not a completion to a final one', async () => {
+  it('maps malformed JSON, and a body that is not a completion, to a retryable malformed_response', async () => {
     const { server, model } = await start({ faults: [{ kind: 'malformed-json' }] })
     expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({
       name: 'ProviderCallError',
@@ -405,7 +413,7 @@ describe('OpenAIChatModel errors', () => {
     // A body that is not JSON at all (an HTML page from a proxy) carries no request id: the SDK attaches it to parsed
     // objects only, and doGenerate skips `.withResponse()` to keep each call light.
     const html = await rejection(model.doGenerate(ask('b')))
-    expect(html).toMatchObject({ providerErrorType: 'malformed_response', retryable: false, requestId: undefined })
+    expect(html).toMatchObject({ providerErrorType: 'malformed_response', retryable: true, requestId: undefined })
     expect((html as Error).message).toContain('expected a JSON object')
     server.setHandler('POST /v1/chat/completions', () => ({ json: { choices: [{ index: 0 }] } }))
     expect(await rejection(model.doGenerate(ask('c')))).toMatchObject({ providerErrorType: 'malformed_response' })
@@ -590,10 +598,18 @@ describe('OpenAIChatModel configuration and secrets', () => {
   it('rejects contradictory or invalid options at construction', () => {
     const client = new OpenAI({ apiKey: 'x' })
     const contradictory = { client, apiKey: 'y', model: 'gpt-4o' } as unknown as OpenAIChatModelOptions
-    expect(() => new OpenAIChatModel(contradictory)).toThrow(/apiKey.*cannot be combined with `client`/)
+    expect(() => new OpenAIChatModel(contradictory)).toThrow(
+      'OpenAIChatModel: apiKey cannot be combined with client: configure the client you pass instead',
+    )
     expect(() => new OpenAIChatModel({ model: '' })).toThrow(ConfigurationError)
-    expect(() => new OpenAIChatModel({ model: 'gpt-4o', timeoutMs: -1 })).toThrow(/timeoutMs/)
-    expect(() => new OpenAIChatModel({ model: 'gpt-4o', maxResponseBytes: 0 })).toThrow(/maxResponseBytes/)
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o', timeoutMs: -1 })).toThrow(
+      'OpenAIChatModel: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got -1',
+    )
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o', maxResponseBytes: 0 })).toThrow(
+      'OpenAIChatModel: maxResponseBytes must be an integer > 0, got 0',
+    )
+    const typo = { model: 'gpt-4o', baseUrl: 'http://127.0.0.1:1/v1' } as unknown as OpenAIChatModelOptions
+    expect(() => new OpenAIChatModel(typo)).toThrow('OpenAIChatModel: baseUrl is not an option; did you mean baseURL?')
   })
 
   it('never puts the API key in an error message, even when the server echoes it', async () => {
@@ -628,4 +644,238 @@ describe('OpenAIChatModel configuration and secrets', () => {
     }
     expect(unauthorized).toMatchObject({ status: 401, providerErrorType: 'invalid_api_key', retryable: false })
   })
+})
+
+describe('OpenAIChatModel on the wire', () => {
+  it('sends a strict response format and strict tools with strict-mode-valid schemas', async () => {
+    const { server, model } = await start({ replies: ['{"city":"Paris","population":null}'] })
+    const open = {
+      type: 'object',
+      properties: {
+        city: { type: 'string' },
+        population: { type: 'integer' },
+        address: { type: 'object', properties: { street: { type: 'string' } } },
+      },
+      required: ['city'],
+    }
+    const result = await model.doGenerate(
+      ask('a', {
+        responseFormat: { type: 'json_schema', name: 'city', schema: open, strict: true },
+        tools: [{ name: 'lookup', parameters: open, strict: true }],
+      }),
+    )
+    const closed = {
+      type: 'object',
+      properties: {
+        city: { type: 'string' },
+        population: { type: ['integer', 'null'] },
+        address: {
+          anyOf: [
+            {
+              type: 'object',
+              properties: { street: { type: ['string', 'null'] } },
+              required: ['street'],
+              additionalProperties: false,
+            },
+            { type: 'null' },
+          ],
+        },
+      },
+      required: ['city', 'population', 'address'],
+      additionalProperties: false,
+    }
+    const body = server.chatRequests[0]
+    expect(body?.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'city', schema: closed, strict: true },
+    })
+    expect(body?.tools?.[0]).toEqual({
+      type: 'function',
+      function: { name: 'lookup', parameters: closed, strict: true },
+    })
+    // The model's null for an optional property that does not accept null is read back as an absent property.
+    expect(JSON.parse(result.choices[0]?.message.content ?? '')).toEqual({ city: 'Paris' })
+  })
+
+  it('sends a string stop as one stop sequence', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    await model.doGenerate(ask('a', { stop: 'END' as unknown as string[] }))
+    expect(server.chatRequests[0]?.stop).toEqual(['END'])
+  })
+
+  it('answers an empty answer with the same text, streamed or not', async () => {
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', ({ request }) => {
+      const chunk = (delta: object, finish: string | null) => ({
+        id: 'chatcmpl-empty',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      })
+      if ((request.body as { stream?: boolean }).stream) {
+        return { sse: [chunk({ role: 'assistant' }, null), chunk({}, 'stop'), '[DONE]'] }
+      }
+      return {
+        json: {
+          id: 'chatcmpl-empty',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4o-mini',
+          choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'stop' }],
+        },
+      }
+    })
+    const generated = await model.doGenerate(ask('a'))
+    const { result: streamed } = await collect(model.doStream(ask('b')))
+    expect(generated.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+    expect(streamed.choices[0]?.message).toEqual({ role: 'assistant', content: '' })
+  })
+
+  it("falls back to the body's id for the request id when the server sends no request-id header", async () => {
+    const { server, model } = await start({ replies: ['one', 'two'] })
+    server.setHandler('POST /v1/chat/completions', ({ request }) => {
+      const streamed = (request.body as { stream?: boolean }).stream === true
+      const base = { id: 'chatcmpl-no-header', created: 1, model: 'gpt-4o-mini' }
+      return streamed
+        ? {
+            headers: { 'x-request-id': null as unknown as string },
+            sse: [
+              {
+                ...base,
+                object: 'chat.completion.chunk',
+                choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+              },
+              '[DONE]',
+            ],
+          }
+        : {
+            headers: { 'x-request-id': null as unknown as string },
+            json: {
+              ...base,
+              object: 'chat.completion',
+              choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+            },
+          }
+    })
+    expect((await model.doGenerate(ask('a'))).requestId).toBe('chatcmpl-no-header')
+    expect((await collect(model.doStream(ask('b')))).result.requestId).toBe('chatcmpl-no-header')
+  })
+
+  it('fails a null body, an empty body and an empty choices list with a retryable malformed_response', async () => {
+    const { server, model } = await start()
+    const bodies = [
+      { raw: 'null', headers: { 'content-type': 'application/json' } },
+      { raw: '', headers: { 'content-type': 'application/json' } },
+      { json: { id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [] } },
+    ]
+    for (const body of bodies) {
+      server.setHandler('POST /v1/chat/completions', () => body)
+      const error = await rejection(model.doGenerate(ask('a')))
+      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+    }
+  })
+
+  it('names the URL and the cause code of a connection failure, and a missing /v1 on a 404', async () => {
+    const closed = await startOpenAICompatibleServer()
+    const unreachable = closed.baseURL
+    await closed.close()
+    const refused = await rejection(
+      new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'k', baseURL: unreachable }).doGenerate(ask('a')),
+    )
+    expect((refused as Error).message).toBe(
+      `openai: connection failed: POST ${unreachable}/chat/completions: ECONNREFUSED`,
+    )
+    const { server: running } = await start()
+    const withoutV1 = await rejection(
+      new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'k', baseURL: running.url }).doGenerate(ask('a')),
+    )
+    expect(withoutV1).toMatchObject({ status: 404, retryable: false })
+    expect((withoutV1 as Error).message).toContain(`the base URL ${running.url} has no /v1`)
+  })
+
+  it('never shows credentials of the base URL: userinfo and secret query parameters', async () => {
+    const { server: running } = await start()
+    running.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: { message: `bad credentials for ${request.path}${request.query}`, type: 'invalid_request_error' },
+      },
+    }))
+    const password = 'pw-0123-Secret'
+    const queryKey = 'qk-4567-Secret'
+    const host = running.url.slice('http://'.length)
+    const logger = createMemoryLogger({ level: 'trace' })
+    const errors: unknown[] = []
+    for (const baseURL of [
+      `http://tenant:${password}@${host}/v1`,
+      `${running.url}/v1?api-key=${queryKey}`,
+      `${running.url}/v1?key=${queryKey}`,
+      `${running.url}/v1?token=${queryKey}`,
+    ]) {
+      const chat = new OpenAIChat({ model: 'gpt-4o-mini', apiKey: 'k', baseURL, retry: { attempts: 1 } })
+      const record = await chat.trace(ask('a'), { logger })
+      errors.push(record.error, JSON.stringify(record))
+    }
+    const seen = [
+      ...errors.map((error) =>
+        typeof error === 'string'
+          ? error
+          : `${(error as Error).message}${(error as Error).stack}${JSON.stringify((error as ProviderCallError).toJSON())}`,
+      ),
+      JSON.stringify(logger.entries),
+    ].join('\n')
+    expect(seen).not.toContain(password)
+    expect(seen).not.toContain(queryKey)
+  })
+
+  it('writes the SDK’s own logs (OPENAI_LOG=debug) through tinyllm’s redacting logger, not the console', async () => {
+    vi.stubEnv('OPENAI_LOG', 'debug')
+    const logger = createMemoryLogger({ level: 'trace' })
+    setDefaultLogger(logger)
+    const consoleMethods = (['log', 'debug', 'info', 'warn', 'error'] as const).map((name) =>
+      vi.spyOn(console, name).mockImplementation(() => {}),
+    )
+    try {
+      const canary = 'sk-proj-SDKLOGCANARY0123456789abcdefghij'
+      const { server, model } = await start({}, { apiKey: canary })
+      server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+        status: 401,
+        json: {
+          error: { message: `Incorrect API key: ${request.headers.authorization}`, type: 'invalid_request_error' },
+        },
+      }))
+      await rejection(model.doGenerate(ask('a')))
+      expect(consoleMethods.every((method) => method.mock.calls.length === 0)).toBe(true)
+      expect(logger.entries.length).toBeGreaterThan(0)
+      expect(JSON.stringify(logger.entries)).not.toContain(canary)
+    } finally {
+      for (const method of consoleMethods) method.mockRestore()
+      setDefaultLogger(undefined)
+    }
+  })
+})
+
+describe('OpenAIChatModel secrets are released with the model', () => {
+  // This package's vitest.config.ts runs tests with --expose-gc; @tinyllm/llm tests the explicit release directly.
+  const gc = (globalThis as { gc?: () => void }).gc
+  it.skipIf(gc === undefined)(
+    'registers the key of each model, and releases it when the model is garbage-collected',
+    async () => {
+      if (gc === undefined) return
+      const before = registeredSecretCount()
+      ;(() => {
+        for (let tenant = 0; tenant < 10_000; tenant++) {
+          new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: `tenant-key-${tenant}-Abc0123456789` })
+        }
+      })()
+      expect(registeredSecretCount()).toBeGreaterThanOrEqual(before + 10_000)
+      for (let round = 0; round < 200 && registeredSecretCount() > before; round++) {
+        gc()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(registeredSecretCount()).toBeLessThanOrEqual(before)
+    },
+  )
 })

@@ -1,42 +1,37 @@
-import { abortErrorFor, ConfigurationError } from '@tinyllm/core'
+import { abortErrorFor } from '@tinyllm/core'
 import {
   type ChatCallOptions,
   type ChatModel,
   type ChatRequest,
   type ChatResult,
   type ChatStreamPart,
-  defaultMaxResponseBytes,
-  limitResponseSize,
-  readEnvironment,
-  resolveApiKey,
+  checkChatModelOptions,
+  type ProviderChatModelOptions,
+  ProviderClient,
+  restoreStrictAnswers,
+  sdkRequestOptions,
   streamProviderParts,
 } from '@tinyllm/llm'
-import { registerSecret } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
-import type { OpenAIClientOptions } from './openai-client-options.js'
-import { toTinyLLMError } from './openai-error.js'
+import {
+  type OpenAIClientOptions,
+  type OpenAIConnectionOptions,
+  openAIConnectionKeys,
+} from './openai-client-options.js'
+import { openAIProfile } from './openai-profile.js'
 import { toOpenAIBody } from './openai-request.js'
 import { toChatResult } from './openai-response.js'
 
-/** Options of {@link OpenAIChatModel}: the default model, and a client or how to create one. */
-export type OpenAIChatModelOptions = OpenAIClientOptions & {
-  /** Default model id, e.g. `gpt-4o-mini`; a request's `model` overrides it. */
-  readonly model: string
-  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). Default: the SDK's. */
-  readonly timeoutMs?: number | undefined
-}
-
-/** The SDK's per-request options (not exported by name from the SDK's public entry points). */
-type RequestOptions = NonNullable<Parameters<OpenAI['chat']['completions']['retrieve']>[1]>
-
-const connectionOptionNames = ['apiKey', 'baseURL', 'organization', 'project', 'headers', 'maxResponseBytes'] as const
+/** Options of {@link OpenAIChatModel}: the default model, a client or how to create one, and the SDK's timeout. */
+export type OpenAIChatModelOptions = ProviderChatModelOptions<OpenAIClientOptions>
 
 /**
  * OpenAI's chat completions as a tinyllm {@link ChatModel}, over the official `openai` SDK. Every setting of a request
  * reaches the wire; failures become typed tinyllm errors; the SDK's own retries are off, so the calling Function's
  * retry policy is the only one. The SDK client is created at the first call (so a missing `OPENAI_API_KEY` is an
- * error of that call, not of the import).
+ * error of that call, not of the import). The API key and any credentials in the base URL are redacted from tinyllm's
+ * errors and logs for as long as the model lives.
  *
  * You rarely call it directly: {@link OpenAIChat} wraps it in an LLMCall with retries, rate limits and cost.
  *
@@ -48,61 +43,52 @@ export class OpenAIChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'openai'
   readonly modelId: string
-  readonly #options: OpenAIChatModelOptions
-  #client: OpenAI | undefined
+  readonly #timeoutMs: number | undefined
+  readonly #sdk: ProviderClient<OpenAI>
 
   constructor(options: OpenAIChatModelOptions) {
-    if (typeof options?.model !== 'string' || options.model.trim() === '') {
-      throw new ConfigurationError({ option: 'model', message: 'an OpenAI model id is required, e.g. "gpt-4o-mini"' })
-    }
-    if (options.client !== undefined) {
-      const clash = connectionOptionNames.find((name) => options[name] !== undefined)
-      if (clash !== undefined) {
-        throw new ConfigurationError({
-          option: clash,
-          message: 'cannot be combined with `client`: configure the client you pass instead',
-        })
-      }
-    }
-    const { timeoutMs, maxResponseBytes } = options
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new ConfigurationError({ option: 'timeoutMs', message: `must be a number of ms > 0, got ${timeoutMs}` })
-    }
-    if (maxResponseBytes !== undefined && !(Number.isInteger(maxResponseBytes) && maxResponseBytes > 0)) {
-      throw new ConfigurationError({
-        option: 'maxResponseBytes',
-        message: `must be an integer > 0, got ${maxResponseBytes}`,
-      })
-    }
+    checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     this.modelId = options.model
-    this.#options = options
-    this.#client = options.client
-    // The key of a client you pass is scrubbed from tinyllm's errors and logs like one tinyllm read itself.
-    if (typeof options.client?.apiKey === 'string') registerSecret(options.client.apiKey)
+    this.#timeoutMs = options.timeoutMs
+    const connection = options as OpenAIConnectionOptions
+    this.#sdk = new ProviderClient(
+      openAIProfile,
+      options,
+      (common) =>
+        new OpenAI({
+          ...common,
+          baseURL: connection.baseURL,
+          organization: connection.organization,
+          project: connection.project,
+          defaultHeaders: connection.headers,
+        }),
+    )
   }
 
   /**
-   * Sends one chat completion request (never retried here) and returns every choice, usage and the request id.
-   * Rejects with a typed tinyllm error; `options.signal` closes the HTTP request. Called by the framework.
+   * Sends one chat completion request (never retried here) and returns every choice, usage and the request id (the
+   * `x-request-id` header, else the completion's `id`). Rejects with a typed tinyllm error; `options.signal` closes the
+   * HTTP request. Called by the framework.
    */
   doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     // Deliberately not async and without `.withResponse()`: one call is one SDK promise and one `then`, which keeps
-    // the framework's share of an in-flight call small. The SDK puts the request id on the parsed body; a body that is
-    // not JSON at all (an HTML page from a proxy) therefore comes back without one.
+    // the framework's share of an in-flight call small. The SDK puts the request id on the parsed body.
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(abortErrorFor(signal))
     let pending: Promise<unknown>
     try {
       const body = toOpenAIBody(request, this.modelId)
-      pending = this.#getClient().chat.completions.create({ ...body, stream: false }, this.#requestOptions(signal))
+      pending = this.#sdk.client.chat.completions.create(
+        { ...body, stream: false },
+        sdkRequestOptions(signal, this.#timeoutMs),
+      )
     } catch (error) {
-      return Promise.reject(toTinyLLMError(error, signal))
+      return Promise.reject(this.#sdk.toError(error, signal))
     }
     return pending.then(
-      (completion) =>
-        toChatResult(completion, (completion as { _request_id?: string | null })._request_id ?? undefined),
+      (completion) => restore(toChatResult(completion), request),
       (error: unknown) => {
-        throw toTinyLLMError(error, signal)
+        throw this.#sdk.toError(error, signal)
       },
     )
   }
@@ -115,7 +101,7 @@ export class OpenAIChatModel implements ChatModel {
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
     if (outer?.aborted) throw abortErrorFor(outer)
-    const client = this.#getClient()
+    const client = this.#sdk.client
     const body = toOpenAIBody(request, this.modelId)
     const passedStreamOptions = request.providerOptions?.openai?.stream_options
     const streamOptions = {
@@ -128,39 +114,18 @@ export class OpenAIChatModel implements ChatModel {
       idleTimeoutMs: options?.idleTimeoutMs,
       open: async (signal) => {
         const response = await client.chat.completions
-          .create({ ...body, stream: true, stream_options: streamOptions }, this.#requestOptions(signal))
+          .create({ ...body, stream: true, stream_options: streamOptions }, sdkRequestOptions(signal, this.#timeoutMs))
           .withResponse()
         return { events: response.data[Symbol.asyncIterator](), requestId: response.request_id ?? undefined }
       },
-      toError: toTinyLLMError,
+      toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new ChatStreamAssembler(requestId),
+      complete: (result) => restore(result, request),
     })
   }
+}
 
-  #requestOptions(signal: AbortSignal | undefined): RequestOptions {
-    const timeoutMs = this.#options.timeoutMs
-    const options: RequestOptions = { maxRetries: 0 }
-    if (signal !== undefined) options.signal = signal
-    if (timeoutMs !== undefined) options.timeout = timeoutMs
-    return options
-  }
-
-  #getClient(): OpenAI {
-    if (this.#client !== undefined) return this.#client
-    const options = this.#options
-    const apiKey = resolveApiKey({ apiKey: options.apiKey, variable: 'OPENAI_API_KEY', provider: 'OpenAI' })
-    const client = new OpenAI({
-      apiKey,
-      baseURL: options.baseURL,
-      organization: options.organization,
-      project: options.project,
-      defaultHeaders: options.headers,
-      maxRetries: 0,
-      fetch: limitResponseSize(globalThis.fetch, options.maxResponseBytes ?? defaultMaxResponseBytes, 'openai'),
-      // tinyllm reports failures as typed errors and through its own logger; OPENAI_LOG still turns SDK logs on.
-      logLevel: readEnvironment('OPENAI_LOG') === undefined ? 'off' : undefined,
-    })
-    this.#client = client
-    return client
-  }
+/** The answers to strict schemas as the caller's schemas want them (OpenAI is strict when the format says so). */
+function restore(result: ChatResult, request: ChatRequest): ChatResult {
+  return restoreStrictAnswers(result, request, { strictResponseFormat: 'when-asked' })
 }

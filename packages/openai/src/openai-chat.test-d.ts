@@ -37,6 +37,8 @@ describe('OpenAIChat types', () => {
     new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', client, apiKey: 'k' })
     // @ts-expect-error the model id is required
     new OpenAIChat({ name: 'd' })
+    // the name is not: it defaults to OpenAIChat
+    new OpenAIChat({ model: 'gpt-4o-mini' })
     // @ts-expect-error settings are typed
     new OpenAIChat({ name: 'e', model: 'gpt-4o-mini', temperature: 'hot' })
     new OpenAIChatModel({ model: 'gpt-4o', client })

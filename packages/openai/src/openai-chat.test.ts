@@ -10,7 +10,7 @@ import { AssistantMessageTemplate, PromptTemplate, SystemMessageTemplate, UserMe
 import { createMemoryLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
-import { LLMCall, OpenAIChat, OpenAIChatModel } from './index.js'
+import { LLMCall, OpenAIChat, OpenAIChatModel, type OpenAIChatOptions } from './index.js'
 import {
   OpenAIAssistantMessage,
   OpenAIPromptTemplate,
@@ -92,6 +92,35 @@ describe('OpenAIChat', () => {
       service_tier: 'default',
       stream: false,
     })
+  })
+
+  it('is named OpenAIChat unless given a name, and rejects options it does not know, suggesting the right one', () => {
+    const chat = new OpenAIChat({ model: 'gpt-4o-mini', apiKey: 'k' })
+    expect(chat.name).toBe('OpenAIChat')
+    for (const [option, suggestion] of [
+      ['top_p', 'topP'],
+      ['max_tokens', 'maxTokens'],
+      ['model_name', 'model'],
+      ['temprature', 'temperature'],
+      ['baseUrl', 'baseURL'],
+    ] as const) {
+      const options = { name: 'classify', model: 'gpt-4o-mini', [option]: 1 } as unknown as OpenAIChatOptions
+      let caught: unknown
+      try {
+        new OpenAIChat(options)
+      } catch (error) {
+        caught = error
+      }
+      expect(ConfigurationError.isInstance(caught)).toBe(true)
+      expect(caught).toMatchObject({ option, functionName: 'classify' })
+      expect((caught as Error).message).toContain(`classify: ${option} is not an option; did you mean ${suggestion}?`)
+    }
+    expect(() => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', maxResponseBytes: 0 })).toThrow(
+      'c: maxResponseBytes must be an integer > 0, got 0',
+    )
+    expect(() => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', requestTimeoutMs: 0 })).toThrow(
+      'c: requestTimeoutMs must be a number of ms > 0 and ≤ 2147483647, got 0',
+    )
   })
 
   it("lets an input's settings override the constructor's for one call", async () => {

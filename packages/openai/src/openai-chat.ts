@@ -1,33 +1,18 @@
 import type { StandardSchemaV1 } from '@tinyllm/core'
-import {
-  type ChatSettings,
-  LLMCall,
-  type LLMCallOptions,
-  type LLMCallOutputMode,
-  splitChatSettings,
-} from '@tinyllm/llm'
+import { LLMCall, type LLMCallOutputMode, type ProviderChatOptions, toProviderLLMCallOptions } from '@tinyllm/llm'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
-import type { OpenAIClientOptions } from './openai-client-options.js'
-
-/** The call settings OpenAIChat takes at the top level of its options (the model id is `model`). */
-type OpenAIChatSettings = Omit<ChatSettings, 'model'>
+import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
 
 /**
- * Options of {@link OpenAIChat}: a name, the OpenAI model id, any call settings (`temperature`, `n`, `maxTokens`,
- * `tools`, …), a client or how to reach the API, and the LLMCall options (`retry`, `rateLimiter`, `prices`, `output`,
- * `structuredOutput`, timeouts).
+ * Options of {@link OpenAIChat}: the OpenAI model id, any call settings (`temperature`, `n`, `maxTokens`, `tools`, …),
+ * a client or how to reach the API, and the LLMCall options (`retry`, `rateLimiter`, `prices`, `output`,
+ * `structuredOutput`, timeouts). `name` defaults to `OpenAIChat`. An option it does not know (`top_p`, `max_tokens`, a
+ * typo) is a ConfigurationError that suggests the right name.
  */
-export type OpenAIChatOptions<Mode extends LLMCallOutputMode = 'text', Schema extends StandardSchemaV1 = never> = Omit<
-  LLMCallOptions<Mode, Schema>,
-  'model' | 'settings'
-> &
-  OpenAIChatSettings &
-  OpenAIClientOptions & {
-    /** The OpenAI model id, e.g. `gpt-4o-mini`; an input's `model` overrides it for one call. */
-    readonly model: string
-    /** Limit on one HTTP request, in ms, enforced by the SDK. Prefer `attemptTimeoutMs`, which also covers streams. */
-    readonly requestTimeoutMs?: number | undefined
-  }
+export type OpenAIChatOptions<
+  Mode extends LLMCallOutputMode = 'text',
+  Schema extends StandardSchemaV1 = never,
+> = ProviderChatOptions<Mode, Schema, OpenAIClientOptions>
 
 /**
  * An {@link LLMCall} bound to OpenAI's chat completions through the official `openai` SDK: every setting you give it is
@@ -39,7 +24,7 @@ export type OpenAIChatOptions<Mode extends LLMCallOutputMode = 'text', Schema ex
  * from `OPENAI_API_KEY` at the first call.
  *
  * @example
- * const chat = new OpenAIChat({ name: 'openai_chat', model: 'gpt-4o-mini', temperature: 0, n: 1 })
+ * const chat = new OpenAIChat({ model: 'gpt-4o-mini', temperature: 0, n: 1 })
  * const answer = await chat.invoke({ messages: [{ role: 'user', content: 'Say hi' }] }) // 'Hi!'
  *
  * @example
@@ -47,7 +32,7 @@ export type OpenAIChatOptions<Mode extends LLMCallOutputMode = 'text', Schema ex
  * const verdict = new OpenAIChat({
  *   name: 'verdict',
  *   model: 'gpt-4o-mini',
- *   structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.enum(['good', 'bad']) }) },
+ *   structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.enum(['good', 'bad']) }), strict: true },
  * })
  * const { verdict: value } = await verdict.invoke(prompt)
  */
@@ -60,34 +45,12 @@ export class OpenAIChat<
   declare readonly model: OpenAIChatModel
 
   constructor(options: OpenAIChatOptions<Mode, Schema>) {
-    super(toLLMCallOptions(options))
-  }
-}
-
-function toLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1>(
-  options: OpenAIChatOptions<Mode, Schema>,
-): LLMCallOptions<Mode, Schema> {
-  const {
-    model,
-    client,
-    apiKey,
-    baseURL,
-    organization,
-    project,
-    headers,
-    maxResponseBytes,
-    requestTimeoutMs,
-    ...rest
-  } = options
-  const split = splitChatSettings(rest)
-  const settings: ChatSettings = { ...split.settings, model }
-  const callOptions = split.rest
-  const connection =
-    client === undefined ? { apiKey, baseURL, organization, project, headers, maxResponseBytes } : { client }
-  const modelOptions = { model, timeoutMs: requestTimeoutMs, ...connection } as OpenAIChatModelOptions
-  return {
-    ...(callOptions as Omit<LLMCallOptions<Mode, Schema>, 'model' | 'settings'>),
-    model: new OpenAIChatModel(modelOptions),
-    settings,
+    super(
+      toProviderLLMCallOptions(options, {
+        defaultName: 'OpenAIChat',
+        connectionKeys: openAIConnectionKeys,
+        createModel: (modelOptions: OpenAIChatModelOptions) => new OpenAIChatModel(modelOptions),
+      }),
+    )
   }
 }

@@ -1,3 +1,4 @@
+import type { ClientOptions, ExistingClientOptions } from '@tinyllm/llm'
 import type { OpenAI } from 'openai'
 
 /** How to reach OpenAI (or any OpenAI-compatible server) when tinyllm creates the SDK client itself. */
@@ -17,17 +18,18 @@ export interface OpenAIConnectionOptions {
 }
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
-export interface OpenAIExistingClientOptions {
-  readonly client: OpenAI
-  readonly apiKey?: never
-  readonly baseURL?: never
-  readonly organization?: never
-  readonly project?: never
-  readonly headers?: never
-  readonly maxResponseBytes?: never
-}
+export type OpenAIExistingClientOptions = ExistingClientOptions<OpenAI, OpenAIConnectionOptions>
 
 /** Either an existing SDK client or the options to create one. */
-export type OpenAIClientOptions =
-  | OpenAIExistingClientOptions
-  | (OpenAIConnectionOptions & { readonly client?: undefined })
+export type OpenAIClientOptions = ClientOptions<OpenAI, OpenAIConnectionOptions>
+
+/** The names of {@link OpenAIClientOptions}, for the shared option checks. */
+export const openAIConnectionKeys = [
+  'client',
+  'apiKey',
+  'baseURL',
+  'organization',
+  'project',
+  'headers',
+  'maxResponseBytes',
+] as const satisfies ReadonlyArray<keyof OpenAIConnectionOptions | 'client'>

@@ -1,5 +1,13 @@
 import { ConfigurationError } from '@tinyllm/core'
-import type { ChatMessage, ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from '@tinyllm/llm'
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ResponseFormat,
+  type ToolChoice,
+  type ToolDefinition,
+  toStopSequences,
+  toStrictJsonSchema,
+} from '@tinyllm/llm'
 import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
@@ -14,7 +22,8 @@ export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'st
  * Builds the chat-completions body for a request. Every setting of {@link ChatRequest} is mapped to its wire field;
  * `providerOptions.openai` is passed through as is, under the mapped settings (a setting given both ways is sent
  * once, from the typed setting), so fields tinyllm has no name for (`reasoning_effort`, `logprobs`, `service_tier`…)
- * still reach the API.
+ * still reach the API. A response format or tool with `strict: true` is sent with its schema made strict-mode valid
+ * (see `toStrictJsonSchema`).
  */
 export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAIChatBody {
   const passthrough = request.providerOptions?.openai
@@ -26,7 +35,8 @@ export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAI
   // `max_tokens` is deprecated and rejected by reasoning models; `max_completion_tokens` is what the API wants now.
   if (request.maxTokens !== undefined) body.max_completion_tokens = request.maxTokens
   if (request.n !== undefined) body.n = request.n
-  if (request.stop !== undefined) body.stop = [...request.stop]
+  const stop = toStopSequences(request.stop)
+  if (stop !== undefined) body.stop = stop
   if (request.seed !== undefined) body.seed = request.seed
   if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
   if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
@@ -74,19 +84,25 @@ function toOpenAIResponseFormat(format: ResponseFormat): ChatCompletionCreatePar
     type: 'json_schema',
     json_schema: {
       name: format.name,
-      schema: { ...format.schema },
+      schema:
+        format.strict === true
+          ? toStrictJsonSchema(format.schema, 'responseFormat.schema').schema
+          : { ...format.schema },
       ...(format.description === undefined ? {} : { description: format.description }),
       ...(format.strict === undefined ? {} : { strict: format.strict }),
     },
   }
 }
 
-function toOpenAITool(tool: ToolDefinition): ChatCompletionTool {
+function toOpenAITool(tool: ToolDefinition, index: number): ChatCompletionTool {
   return {
     type: 'function',
     function: {
       name: tool.name,
-      parameters: { ...tool.parameters },
+      parameters:
+        tool.strict === true
+          ? toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema
+          : { ...tool.parameters },
       ...(tool.description === undefined ? {} : { description: tool.description }),
       ...(tool.strict === undefined ? {} : { strict: tool.strict }),
     },

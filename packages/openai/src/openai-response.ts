@@ -1,6 +1,13 @@
-import { ProviderCallError, type Usage } from '@tinyllm/core'
-import type { AssistantMessage, ChatChoice, ChatResult, FinishReason, ToolCall } from '@tinyllm/llm'
-import { redactString } from '@tinyllm/logger'
+import type { ProviderCallError, Usage } from '@tinyllm/core'
+import {
+  type ChatChoice,
+  type ChatResult,
+  type FinishReason,
+  malformedResponse,
+  type ToolCall,
+  toAssistantMessage,
+} from '@tinyllm/llm'
+import { openAIProfile } from './openai-profile.js'
 
 /** OpenAI's finish reasons in tinyllm's vocabulary (`function_call` is the legacy name of `tool_calls`). */
 export function toFinishReason(reason: unknown): FinishReason {
@@ -28,38 +35,32 @@ export function toUsage(usage: unknown): Usage {
 
 /**
  * Reads a chat-completions response body into a {@link ChatResult}, checking its shape on the way: a body that is not
- * a chat completion (an HTML page from a wrong base URL, a proxy's error text, choices without a message) is a
- * non-retryable {@link ProviderCallError} of type `malformed_response` rather than a crash further down.
+ * a chat completion (`null`, nothing, an HTML page from a wrong base URL, no choices, choices without a message) is a
+ * retryable {@link ProviderCallError} of type `malformed_response` rather than a crash further down. The request id is
+ * the `x-request-id` header the SDK attached, else the completion's own `id`.
  */
-export function toChatResult(body: unknown, requestId: string | undefined, status = 200): ChatResult {
-  const malformed = (what: string): ProviderCallError =>
-    new ProviderCallError({
-      provider: 'openai',
-      message: `openai: malformed response: ${what}${requestId === undefined ? '' : ` (request ${requestId})`}`,
-      status,
-      requestId,
-      providerErrorType: 'malformed_response',
-      retryable: false,
-    })
-  if (!isRecord(body)) throw malformed(`expected a JSON object, got ${describe(body)}`)
+export function toChatResult(body: unknown): ChatResult {
+  if (!isRecord(body)) throw malformedResponse(openAIProfile, `expected a JSON object, got ${describe(body)}`)
+  const requestId = nonEmpty(body._request_id) ?? nonEmpty(body.id)
+  const malformed = (what: string): ProviderCallError => malformedResponse(openAIProfile, what, { requestId })
   const rawChoices = body.choices
   if (!Array.isArray(rawChoices)) throw malformed('no `choices` array')
+  if (rawChoices.length === 0) throw malformed('an empty `choices` array')
   const choices: ChatChoice[] = []
   for (const [position, rawChoice] of rawChoices.entries()) {
     if (!isRecord(rawChoice) || !isRecord(rawChoice.message)) throw malformed(`choice ${position} has no message`)
-    const message = rawChoice.message
-    const content = message.content
+    const content = rawChoice.message.content
     if (content !== null && content !== undefined && typeof content !== 'string') {
       throw malformed(`choice ${position} has non-text content`)
     }
-    const toolCalls = toToolCalls(message.tool_calls)
+    const toolCalls = toToolCalls(rawChoice.message.tool_calls)
     if (toolCalls === undefined) throw malformed(`choice ${position} has malformed tool_calls`)
-    const assistant: AssistantMessage =
-      toolCalls.length === 0
-        ? { role: 'assistant', content: content ?? null }
-        : { role: 'assistant', content: content ?? null, toolCalls }
     const index = typeof rawChoice.index === 'number' ? rawChoice.index : position
-    choices.push({ index, message: assistant, finishReason: toFinishReason(rawChoice.finish_reason) })
+    choices.push({
+      index,
+      message: toAssistantMessage(content, toolCalls),
+      finishReason: toFinishReason(rawChoice.finish_reason),
+    })
   }
   choices.sort((left, right) => left.index - right.index)
   const result: ChatResult = {
@@ -100,8 +101,13 @@ function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0
 }
 
+/** A string when it is not empty. */
+export function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
 function describe(value: unknown): string {
-  if (typeof value === 'string')
-    return `text ${redactString(JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value))}`
+  if (value === undefined || value === '') return 'an empty body'
+  if (typeof value === 'string') return `text ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 }

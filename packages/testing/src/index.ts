@@ -48,5 +48,12 @@ export type {
 } from './loopback-server.js'
 export { startLoopbackServer } from './loopback-server.js'
 export { ReplyScript, type ReplyScriptSource } from './reply-script.js'
+export type { ScriptedServer, ScriptedServerOptions } from './scripted-server.js'
+export { splitText } from './split-text.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
+export {
+  findStrictSchemaViolation,
+  type StrictSchemaRules,
+  type StrictSchemaViolation,
+} from './strict-schema-violation.js'

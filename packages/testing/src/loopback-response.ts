@@ -4,8 +4,11 @@ import type { SseItem } from './sse.js'
 interface LoopbackResponseBase {
   /** Defaults to 200. */
   readonly status?: number | undefined
-  /** Extra or overriding headers; `x-request-id` defaults to the server's `req_<n>`. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * Extra or overriding headers; `x-request-id` defaults to the server's `req_<n>`. `null` leaves a header out, a
+   * default one included (a server that sends no request id).
+   */
+  readonly headers?: Readonly<Record<string, string | null>> | undefined
 }
 
 /** A JSON response: `json` is serialised with `JSON.stringify`. */

@@ -74,17 +74,19 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
-  it('sends x-request-id req_<n> on every response unless the response overrides it', async () => {
+  it('sends x-request-id req_<n> on every response unless the response overrides it or leaves it out', async () => {
     const running = await start({
       routes: {
         'GET /a': () => ({ json: {} }),
         'GET /b': () => ({ json: {}, headers: { 'X-Request-Id': 'custom' } }),
+        'GET /c': () => ({ json: {}, headers: { 'x-request-id': null } }),
       },
     })
     expect((await fetch(`${running.url}/a`)).headers.get('x-request-id')).toBe('req_0')
     expect((await fetch(`${running.url}/b`)).headers.get('x-request-id')).toBe('custom')
-    expect((await fetch(`${running.url}/missing`)).headers.get('x-request-id')).toBe('req_2')
-    expect(running.requests.map((entry) => entry.requestId)).toEqual(['req_0', 'req_1', 'req_2'])
+    expect((await fetch(`${running.url}/c`)).headers.has('x-request-id')).toBe(false)
+    expect((await fetch(`${running.url}/missing`)).headers.get('x-request-id')).toBe('req_3')
+    expect(running.requests.map((entry) => entry.requestId)).toEqual(['req_0', 'req_1', 'req_2', 'req_3'])
   })
 
   it('streams server-sent events: JSON objects, raw strings and named events', async () => {

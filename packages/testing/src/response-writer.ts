@@ -108,7 +108,10 @@ function responseHeaders(answer: LoopbackResponse, requestId: string): Record<st
   } else {
     headers['content-type'] = 'application/json'
   }
-  for (const [name, value] of Object.entries(answer.headers ?? {})) headers[name.toLowerCase()] = value
+  for (const [name, value] of Object.entries(answer.headers ?? {})) {
+    if (value === null) delete headers[name.toLowerCase()]
+    else headers[name.toLowerCase()] = value
+  }
   return headers
 }
 

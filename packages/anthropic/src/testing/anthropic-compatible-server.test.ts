@@ -144,6 +144,30 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
+    const running = await start()
+    const open = { type: 'object', properties: { city: { type: 'string' } } }
+    const closed = { ...open, additionalProperties: false }
+    const format = (schema: object) => ({ output_config: { format: { type: 'json_schema', schema } } })
+    const refusedFormat = await post(running, { ...ask, ...format(open) })
+    expect(refusedFormat.status).toBe(400)
+    expect(await refusedFormat.json()).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        message:
+          "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false",
+      },
+    })
+    const strictTool = { name: 'lookup', input_schema: open, strict: true }
+    const refusedTool = await post(running, { ...ask, tools: [{ ...strictTool, strict: false }, strictTool] })
+    expect(refusedTool.status).toBe(400)
+    expect(await refusedTool.json()).toMatchObject({ error: { message: expect.stringContaining('tools.1.custom') } })
+    expect((await post(running, { ...ask, ...format(closed) })).status).toBe(200)
+    expect((await post(running, { ...ask, tools: [{ ...strictTool, input_schema: closed }] })).status).toBe(200)
+    expect((await post(running, { ...ask, tools: [{ ...strictTool, strict: false }] })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(3)
+  })
+
   it('checks the key when given one, from x-api-key or a bearer token', async () => {
     const running = await start({ apiKey: 'right' })
     expect((await post(running, ask, { 'x-api-key': 'wrong' })).status).toBe(401)

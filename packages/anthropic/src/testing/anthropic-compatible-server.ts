@@ -2,46 +2,42 @@ import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type {
   LoopbackResponse,
   LoopbackServer,
-  LoopbackServerOptions,
   RouteContext,
   RouteHandler,
+  ScriptedServer,
+  ScriptedServerOptions,
 } from '@tinyllm/testing'
-import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/testing'
+import {
+  DelegatingLoopbackServer,
+  findStrictSchemaViolation,
+  ReplyScript,
+  type StrictSchemaRules,
+  startLoopbackServer,
+} from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { resolveMessage } from './resolved-message.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
-export interface AnthropicCompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
-  /** A function of the request, or a list used in order; default: echo the last user message. */
-  readonly replies?: ReplySource | undefined
-  /** With a list: start over when it runs out instead of answering an error. */
-  readonly cycleReplies?: boolean | undefined
-  /** Characters per streamed delta; default: text word by word, tool input 8 characters at a time. */
-  readonly chunkChars?: number | undefined
-  /** Pause between streamed events. */
-  readonly streamEventDelayMs?: number | undefined
+export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
   /** When set, a request whose `x-api-key` or bearer token differs is answered 401, as Anthropic would. */
   readonly apiKey?: string | undefined
-  /** Further routes, e.g. `'POST /v1/messages/count_tokens'`; the server's own route wins on a clash. */
-  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
 }
 
-/** A running Anthropic-compatible loopback server. */
-export interface AnthropicCompatibleServer extends LoopbackServer {
-  /** What to give the SDK (or `AnthropicChatModel`) as `baseURL`: the SDK adds `/v1/messages` itself. */
-  readonly baseURL: string
+/** A running Anthropic-compatible loopback server; its `baseURL` is its `url`, as the SDK adds `/v1/messages` itself. */
+export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
   /** The bodies of the Messages requests received, in the order they were answered. */
   readonly messageRequests: readonly MessageCreateParams[]
-  /** Replaces where replies come from (a list starts from its first entry). */
-  setReplies(replies: ReplySource | undefined, options?: { readonly cycle?: boolean | undefined }): void
 }
 
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks Anthropic's Messages API (`POST /v1/messages`, a JSON message
  * or, with `stream: true`, named server-sent events from `message_start` to `message_stop`), answering from a script,
- * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header.
+ * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header. It refuses what the
+ * API refuses with a 400 `invalid_request_error`: no model, `max_tokens` or messages, sampling parameters on API
+ * version 2026-10-21, and an output format or strict tool whose schema has an object without
+ * `additionalProperties: false`.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })
@@ -154,6 +150,14 @@ function errorResponse(error: ErrorReply['error'], requestId: string): LoopbackR
   }
 }
 
+/** What Anthropic's structured outputs and strict tools refuse in a schema: an object that is not closed. */
+const anthropicStrictRules: StrictSchemaRules = {
+  closedObjects: true,
+  everyPropertyRequired: false,
+  objectRoot: false,
+  unsupportedKeywords: [],
+}
+
 /** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */
 const removedIn20261021 = ['temperature', 'top_p', 'top_k']
 
@@ -168,6 +172,22 @@ function validate(body: unknown, version: string | undefined): string | undefine
   if (version === undefined || version >= '2026-10-21') {
     const removed = removedIn20261021.find((name) => name in candidate)
     if (removed !== undefined) return `${removed}: Extra inputs are not permitted`
+  }
+  return strictSchemaProblem(candidate)
+}
+
+/** Anthropic's answer to an output format, or a strict tool, whose schema has an object that is not closed. */
+function strictSchemaProblem(body: Record<string, unknown>): string | undefined {
+  const closed = "For 'object' type, 'additionalProperties' must be explicitly set to false"
+  const format = (body.output_config as { format?: { schema?: unknown } } | undefined)?.format
+  if (format !== undefined && findStrictSchemaViolation(format.schema, anthropicStrictRules) !== undefined) {
+    return `output_config.format.schema: ${closed}`
+  }
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ strict?: unknown; input_schema?: unknown }>) : []
+  for (const [index, tool] of tools.entries()) {
+    if (tool.strict === true && findStrictSchemaViolation(tool.input_schema, anthropicStrictRules) !== undefined) {
+      return `tools.${index}.custom.input_schema: ${closed}`
+    }
   }
   return undefined
 }

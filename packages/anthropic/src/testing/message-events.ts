@@ -1,6 +1,6 @@
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import type { SseEvent } from '@tinyllm/testing'
-import { sseEvent } from '@tinyllm/testing'
+import { splitText, sseEvent } from '@tinyllm/testing'
 import type { ResolvedMessage } from './resolved-message.js'
 
 /** How a message is cut into stream events. */
@@ -30,13 +30,13 @@ export function* toMessageEvents(resolved: ResolvedMessage, options: MessageEven
   for (const [index, block] of message.content.entries()) {
     if (block.type === 'text') {
       yield event({ type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } })
-      for (const piece of split(block.text, options.chunkChars, true)) {
+      for (const piece of splitText(block.text, options.chunkChars, true)) {
         yield event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
       }
     } else if (block.type === 'tool_use') {
       const json = resolved.toolInputJson[toolUseIndex++] ?? JSON.stringify(block.input)
       yield event({ type: 'content_block_start', index, content_block: { ...block, input: {} } })
-      for (const piece of split(json, options.chunkChars ?? 8, false)) {
+      for (const piece of splitText(json, options.chunkChars ?? 8, false)) {
         yield event({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } })
       }
     } else {
@@ -63,12 +63,4 @@ export function* toMessageEvents(resolved: ResolvedMessage, options: MessageEven
     },
   } as RawMessageStreamEvent)
   yield event({ type: 'message_stop' })
-}
-
-function split(text: string, chunkChars: number | undefined, byWords: boolean): string[] {
-  if (chunkChars === undefined && byWords) return text.match(/\s*\S+|\s+$/g) ?? [text]
-  const size = Math.max(1, chunkChars ?? text.length)
-  const pieces: string[] = []
-  for (let start = 0; start < text.length; start += size) pieces.push(text.slice(start, start + size))
-  return pieces
 }

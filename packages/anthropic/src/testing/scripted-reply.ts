@@ -1,4 +1,5 @@
 import type { MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages'
+import type { ReplyScriptSource } from '@tinyllm/testing'
 
 /** A `tool_use` block the server answers with. */
 export interface ScriptedToolUse {
@@ -53,11 +54,8 @@ export interface ReplyContext {
   readonly messageIndex: number
 }
 
-/** Computes the reply to one Messages request. */
-export type ReplyFunction = (
-  request: MessageCreateParams,
-  context: ReplyContext,
-) => ScriptedReply | Promise<ScriptedReply>
+/** Where replies come from: a function of the request (and its {@link ReplyContext}), or a list used in order. */
+export type ReplySource = ReplyScriptSource<MessageCreateParams, ReplyContext, ScriptedReply>
 
-/** Where replies come from: a function of the request, or a list used in order. */
-export type ReplySource = ReplyFunction | readonly ScriptedReply[]
+/** Computes the reply to one Messages request. */
+export type ReplyFunction = Extract<ReplySource, (...args: never[]) => unknown>

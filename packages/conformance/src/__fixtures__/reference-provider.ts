@@ -3,7 +3,17 @@
 // so the suite's "multiple choices" branch is exercised too. Not published.
 
 import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart, FinishReason } from '@tinyllm/llm'
+import {
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
+  type FinishReason,
+  restoreStrictAnswers,
+  toStopSequences,
+  toStrictJsonSchema,
+} from '@tinyllm/llm'
 import type { LoopbackResponse, LoopbackServer } from '@tinyllm/testing'
 import { parseSseEvents, startLoopbackServer } from '@tinyllm/testing'
 import type { ChatModelConformanceAdapter } from '../chat-model-conformance.js'
@@ -50,7 +60,7 @@ export class ReferenceChatModel implements ChatModel {
     const response = await this.#post(request, false, options?.signal)
     const requestId = response.headers.get('x-request-id') ?? undefined
     try {
-      return toResult((await response.json()) as ReferenceResponse, requestId)
+      return restore(toResult((await response.json()) as ReferenceResponse, requestId), request)
     } catch (error) {
       throw fail(error, options?.signal)
     }
@@ -87,7 +97,8 @@ export class ReferenceChatModel implements ChatModel {
         for (const event of parseSseEvents(text.slice(0, end + 2))) {
           const data = JSON.parse(event.data) as ChatStreamPart | ReferenceResponse
           if ('choices' in data) {
-            yield { type: 'finish', result: toResult(data, response.headers.get('x-request-id') ?? undefined) }
+            const result = toResult(data, response.headers.get('x-request-id') ?? undefined)
+            yield { type: 'finish', result: restore(result, request) }
             return
           }
           yield data
@@ -115,6 +126,7 @@ export class ReferenceChatModel implements ChatModel {
       throw new ConfigurationError({ option: 'temperature', message: 'unsupported by the reference protocol' })
     }
     if (callerSignal?.aborted) throw new AbortError({ reason: callerSignal.reason })
+    const stop = toStopSequences(request.stop)
     const body: ReferenceRequest = {
       model: request.model ?? this.modelId,
       system: request.messages.flatMap((message) => (message.role === 'system' ? [message.content] : [])),
@@ -126,9 +138,9 @@ export class ReferenceChatModel implements ChatModel {
         return [{ role: 'assistant', text: message.content ?? '', toolCalls }]
       }),
       ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-      ...(request.stop === undefined ? {} : { stop: request.stop }),
+      ...(stop === undefined ? {} : { stop }),
       ...(request.n === undefined ? {} : { n: request.n }),
-      ...(request.responseFormat?.type === 'json_schema' ? { schema: request.responseFormat.schema } : {}),
+      ...(request.responseFormat?.type === 'json_schema' ? { schema: wireSchema(request.responseFormat) } : {}),
       ...(request.tools === undefined ? {} : { tools: request.tools.map((tool) => tool.name) }),
       stream,
     }
@@ -157,6 +169,18 @@ export class ReferenceChatModel implements ChatModel {
     }
     throw status === 429 ? new RateLimitError(options) : new ProviderCallError({ ...options, cause: response })
   }
+}
+
+/** A strict format's schema goes strict-mode valid, as every provider's does. */
+function wireSchema(format: {
+  readonly schema: Readonly<Record<string, unknown>>
+  readonly strict?: boolean
+}): unknown {
+  return format.strict === true ? toStrictJsonSchema(format.schema).schema : format.schema
+}
+
+function restore(result: ChatResult, request: ChatRequest): ChatResult {
+  return restoreStrictAnswers(result, request, { strictResponseFormat: 'when-asked' })
 }
 
 function toResult(response: ReferenceResponse, requestId: string | undefined): ChatResult {

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
+import { registerClientSecrets } from './client-secrets.js'
 
 /** An environment variable, or `undefined` when it is unset or empty (or there is no `process`, as in a browser). */
 export function readEnvironment(name: string): string | undefined {
@@ -10,12 +11,14 @@ export function readEnvironment(name: string): string | undefined {
 /**
  * The API key a provider should use: the one passed, else the environment variable. Called at the first request, so
  * a missing key is an error of that call, naming the variable, not of the import. The key is registered with the
- * logger's redaction, so it never appears in tinyllm's logs, errors or run records.
+ * logger's redaction, so it never appears in tinyllm's logs, errors or run records — for as long as `owner` (the
+ * model holding the client) lives, or for good when there is no owner.
  */
 export function resolveApiKey(options: {
   readonly apiKey: string | undefined
   readonly variable: string
   readonly provider: string
+  readonly owner?: object | undefined
 }): string {
   const apiKey = options.apiKey ?? readEnvironment(options.variable)
   if (apiKey === undefined || apiKey.trim() === '') {
@@ -24,6 +27,7 @@ export function resolveApiKey(options: {
       message: `no ${options.provider} API key: set the ${options.variable} environment variable or pass \`apiKey\``,
     })
   }
-  registerSecret(apiKey)
+  if (options.owner === undefined) registerSecret(apiKey)
+  else registerClientSecrets(options.owner, { apiKey })
   return apiKey
 }

@@ -21,6 +21,8 @@ export interface ProviderStreamOptions<Event> {
   toError(error: unknown, signal: AbortSignal): TinyLLMError
   /** A fresh assembler for this stream, once the request id is known. */
   createAssembler(requestId: string | undefined): StreamAssembler<Event>
+  /** Applied to the assembled result before it is handed out (e.g. `restoreStrictAnswers`). */
+  readonly complete?: ((result: ChatResult) => ChatResult) | undefined
 }
 
 /**
@@ -74,7 +76,8 @@ export async function* streamProviderParts<Event>(
       waiting = false
       yield* assembler.add(next.value)
     }
-    const result = assembler.finish()
+    const assembled = assembler.finish()
+    const result = options.complete === undefined ? assembled : options.complete(assembled)
     completed = true
     yield { type: 'finish', result }
   } finally {

@@ -1,3 +1,4 @@
+import { splitText } from '@tinyllm/testing'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import type { ResolvedReply } from './resolved-reply.js'
 
@@ -32,24 +33,16 @@ export function* toChatCompletionChunks(
       chunk([{ index, delta: content, logprobs: null, finish_reason: null }])
     yield delta({ role: 'assistant', content: choice.content === null ? null : '', refusal: null })
     if (choice.content)
-      for (const piece of split(choice.content, options.chunkChars, true)) yield delta({ content: piece })
+      for (const piece of splitText(choice.content, options.chunkChars, true)) yield delta({ content: piece })
     for (const [toolIndex, call] of choice.toolCalls.entries()) {
       yield delta({
         tool_calls: [{ index: toolIndex, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
       })
-      for (const piece of split(call.arguments, options.chunkChars ?? 8, false)) {
+      for (const piece of splitText(call.arguments, options.chunkChars ?? 8, false)) {
         yield delta({ tool_calls: [{ index: toolIndex, function: { arguments: piece } }] })
       }
     }
     yield chunk([{ index, delta: {}, logprobs: null, finish_reason: choice.finishReason }])
   }
   if (options.includeUsage) yield { ...chunk([]), usage: reply.usage }
-}
-
-function split(text: string, chunkChars: number | undefined, byWords: boolean): string[] {
-  if (chunkChars === undefined && byWords) return text.match(/\s*\S+|\s+$/g) ?? [text]
-  const size = Math.max(1, chunkChars ?? text.length)
-  const pieces: string[] = []
-  for (let start = 0; start < text.length; start += size) pieces.push(text.slice(start, start + size))
-  return pieces
 }

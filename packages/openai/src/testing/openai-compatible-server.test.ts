@@ -1,5 +1,5 @@
 import OpenAI, { APIConnectionError, BadRequestError, InternalServerError, RateLimitError } from 'openai'
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './openai-compatible-server.js'
 import { startOpenAICompatibleServer } from './openai-compatible-server.js'
@@ -199,6 +199,54 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
       .create({ model: 'm', messages: [] })
       .catch((caught: unknown) => caught)
     expect(invalid).toMatchObject({ status: 400, param: 'messages', code: 'empty_array' })
+  })
+
+  it('refuses strict schemas that strict mode does not accept, as OpenAI does, and accepts strict-valid ones', async () => {
+    const { client, server } = await start({ replies: ['{}'], cycleReplies: true })
+    const open = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
+    const optional = { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false }
+    const closed = { ...optional, required: ['city'] }
+    const format = (schema: object, strict: boolean) => ({
+      type: 'json_schema' as const,
+      json_schema: { name: 'city', schema: schema as Record<string, unknown>, strict },
+    })
+    const refused = async (request: Partial<ChatCompletionCreateParamsNonStreaming>) => {
+      const error = await client.chat.completions
+        .create({ model: 'm', messages: user('q'), ...request })
+        .catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(BadRequestError)
+      return error as BadRequestError
+    }
+    expect(await refused({ response_format: format(open, true) })).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'response_format',
+      message: expect.stringContaining(
+        "Invalid schema for response_format 'city': In context=(), 'additionalProperties' is required to be supplied and to be false.",
+      ),
+    })
+    expect(await refused({ response_format: format(optional, true) })).toMatchObject({
+      message: expect.stringContaining("Missing 'city'"),
+    })
+    expect(
+      await refused({ response_format: format({ type: 'array', items: { type: 'string' } }, true) }),
+    ).toMatchObject({
+      message: expect.stringContaining('must be a JSON Schema of \'type: "object"\''),
+    })
+    const strictTool = { type: 'function' as const, function: { name: 'lookup', parameters: optional, strict: true } }
+    expect(await refused({ tools: [weatherTool, strictTool] })).toMatchObject({
+      param: 'tools[1].function.parameters',
+      code: 'invalid_function_parameters',
+      message: expect.stringContaining("Invalid schema for function 'lookup'"),
+    })
+    await client.chat.completions.create({ model: 'm', messages: user('q'), response_format: format(open, false) })
+    await client.chat.completions.create({ model: 'm', messages: user('q'), response_format: format(closed, true) })
+    await client.chat.completions.create({
+      model: 'm',
+      messages: user('q'),
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: closed, strict: true } }],
+    })
+    expect(server.chatRequests).toHaveLength(3)
   })
 
   it('makes malformed JSON and dropped connections surface as errors', async () => {

@@ -1,9 +1,10 @@
 import type {
   LoopbackResponse,
   LoopbackServer,
-  LoopbackServerOptions,
   RouteContext,
   RouteHandler,
+  ScriptedServer,
+  ScriptedServerOptions,
 } from '@tinyllm/testing'
 import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
@@ -13,38 +14,28 @@ import { messageText } from './message-text.js'
 import { openAIErrorBody } from './openai-error-body.js'
 import { resolveReply } from './resolved-reply.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
+import { strictSchemaError } from './strict-schema-error.js'
 
 /** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
-export interface OpenAICompatibleServerOptions extends Omit<LoopbackServerOptions, 'routes' | 'formatError'> {
-  /** A function of the request, or a list used in order; default: echo the last user message. */
-  readonly replies?: ReplySource | undefined
-  /** With a list: start over when it runs out instead of answering an error. */
-  readonly cycleReplies?: boolean | undefined
+export interface OpenAICompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
   /** What `GET /v1/models` lists; default `['gpt-4o-mini', 'gpt-4o']`. */
   readonly models?: readonly string[] | undefined
   /** The `created` timestamp (seconds) to report, for byte-stable output; default: now. */
   readonly created?: number | undefined
-  /** Characters per streamed delta; default: content word by word, tool arguments 8 characters at a time. */
-  readonly chunkChars?: number | undefined
-  /** Pause between streamed chunks. */
-  readonly streamEventDelayMs?: number | undefined
-  /** Further routes, e.g. `'POST /v1/embeddings'`; the server's own routes win on a clash. */
-  readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
 }
 
-/** A running OpenAI-compatible loopback server. */
-export interface OpenAICompatibleServer extends LoopbackServer {
-  /** `url` + `/v1`: what to give the SDK as `baseURL`. */
-  readonly baseURL: string
+/** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. */
+export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
   /** The bodies of the chat completion requests received, in the order they were answered. */
   readonly chatRequests: readonly ChatCompletionCreateParams[]
-  /** Replaces where replies come from (a list starts from its first entry). */
-  setReplies(replies: ReplySource | undefined, options?: { readonly cycle?: boolean | undefined }): void
 }
 
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
+ * It refuses what the API refuses, with a 400 `invalid_request_error`: no model, no messages, and a `strict` response
+ * format or tool whose schema strict mode does not accept (an open object, a property missing from `required`, a root
+ * that is not an object, `oneOf`/`allOf`/`not`…).
  *
  * @example
  * const server = await startOpenAICompatibleServer({ replies: ['Hello!', { toolCalls: [{ name: 'f', arguments: {} }] }] })
@@ -188,5 +179,5 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
   if (candidate.messages.length === 0) {
     return { status: 400, message: "Invalid 'messages': empty array.", param: 'messages', code: 'empty_array' }
   }
-  return undefined
+  return strictSchemaError(body as ChatCompletionCreateParams)
 }

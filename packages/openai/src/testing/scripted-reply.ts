@@ -1,3 +1,4 @@
+import type { ReplyScriptSource } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 
 /** Why a scripted choice stopped. */
@@ -62,11 +63,8 @@ export interface ReplyContext {
   readonly chatIndex: number
 }
 
-/** Computes the reply to one chat completion request. */
-export type ReplyFunction = (
-  request: ChatCompletionCreateParams,
-  context: ReplyContext,
-) => ScriptedReply | Promise<ScriptedReply>
+/** Where replies come from: a function of the request (and its {@link ReplyContext}), or a list used in order. */
+export type ReplySource = ReplyScriptSource<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
 
-/** Where replies come from: a function of the request, or a list used in order. */
-export type ReplySource = ReplyFunction | readonly ScriptedReply[]
+/** Computes the reply to one chat completion request. */
+export type ReplyFunction = Extract<ReplySource, (...args: never[]) => unknown>

@@ -1,0 +1,27 @@
+import { redactString, registeredSecretCount } from '@tinyllm/logger'
+import { describe, expect, it } from 'vitest'
+import { registerClientSecrets } from './client-secrets.js'
+
+describe('registerClientSecrets', () => {
+  it('redacts the key and the base URL’s credentials until released', () => {
+    const owner = {}
+    const release = registerClientSecrets(owner, {
+      apiKey: 'client-secrets-test-key',
+      baseURL: 'http://tenant-user:tenant-pass@127.0.0.1/v1?key=query-key-1',
+    })
+    expect(redactString('client-secrets-test-key tenant-pass query-key-1')).toBe('[REDACTED] [REDACTED] [REDACTED]')
+    release()
+    expect(redactString('client-secrets-test-key')).toBe('client-secrets-test-key')
+  })
+
+  it('lets the registry shrink back when 10,000 tenants’ clients are released', () => {
+    const before = registeredSecretCount()
+    const releases = Array.from({ length: 10_000 }, (_, tenant) =>
+      registerClientSecrets({}, { apiKey: `tenant-${tenant}-key-Abc0123` }),
+    )
+    expect(registeredSecretCount()).toBe(before + 10_000)
+    expect(redactString('uses tenant-4321-key-Abc0123')).toBe('uses [REDACTED]')
+    for (const release of releases) release()
+    expect(registeredSecretCount()).toBe(before)
+  })
+})

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest'
+import { providerEndpoint, urlSecrets } from './endpoint.js'
+import type { ProviderProfile } from './provider-profile.js'
+
+const openAI: ProviderProfile = {
+  provider: 'openai',
+  displayName: 'OpenAI',
+  apiKeyVariable: 'OPENAI_API_KEY',
+  logVariable: 'OPENAI_LOG',
+  requestIdHeaders: ['x-request-id'],
+  chatPath: '/chat/completions',
+  baseURLVersion: 'included',
+}
+const anthropic: ProviderProfile = {
+  ...openAI,
+  provider: 'anthropic',
+  chatPath: '/v1/messages',
+  baseURLVersion: 'added-by-sdk',
+}
+
+describe('providerEndpoint', () => {
+  it('names the endpoint without credentials', () => {
+    expect(providerEndpoint(openAI, 'http://user:pw@127.0.0.1:8080/v1/?api-key=abc&x=1').description).toBe(
+      'POST http://127.0.0.1:8080/v1/chat/completions?api-key=[REDACTED]&x=1',
+    )
+    expect(providerEndpoint(anthropic, 'https://api.anthropic.com').description).toBe(
+      'POST https://api.anthropic.com/v1/messages',
+    )
+  })
+
+  it('explains a 404 caused by a missing or doubled /v1', () => {
+    expect(providerEndpoint(openAI, 'http://127.0.0.1:8080').notFoundHint).toContain('has no /v1')
+    expect(providerEndpoint(openAI, 'https://example.com/openai/v1').notFoundHint).toBeUndefined()
+    expect(providerEndpoint(anthropic, 'http://127.0.0.1:8080/v1').notFoundHint).toContain('ends in /v1')
+    expect(providerEndpoint(anthropic, 'http://127.0.0.1:8080').notFoundHint).toBeUndefined()
+  })
+})
+
+describe('urlSecrets', () => {
+  it('finds the password (as written and decoded), a token as user name, and secret query values', () => {
+    expect(urlSecrets('http://tenant:p%40ss@host/v1?key=k1&token=t1&limit=5')).toEqual(['p@ss', 'p%40ss', 'k1', 't1'])
+    expect(urlSecrets('https://ghp_0123456789abcdefABCDEF@host/v1')).toEqual([
+      'ghp_0123456789abcdefABCDEF',
+      'ghp_0123456789abcdefABCDEF',
+    ])
+    expect(urlSecrets('https://admin@host/v1')).toEqual([])
+    expect(urlSecrets('not a url')).toEqual([])
+    expect(urlSecrets(undefined)).toEqual([])
+  })
+})

@@ -1,0 +1,85 @@
+import type { ProviderProfile } from './provider-profile.js'
+
+/** Where a provider's chat requests go, as errors show it: credentials left out. */
+export interface ProviderEndpoint {
+  /** `POST http://127.0.0.1:8080/v1/chat/completions`, without user information or secret query values. */
+  readonly description: string
+  /** What to say when the endpoint answers 404 because of how the base URL was written, if anything. */
+  readonly notFoundHint: string | undefined
+}
+
+/** Query parameters whose values are credentials (`?api-key=`, `?key=`, `?token=`, `?sig=` …), compared lower-case. */
+const secretQueryName = /^(?:api[-_]?key|key|token|access[-_]?token|auth|sig|signature|secret|password|code)$/i
+
+/**
+ * The endpoint a client built on `baseURL` sends chat requests to, for error messages: connection failures name it,
+ * and a 404 that a misplaced `/v1` explains says so.
+ *
+ * @example
+ * providerEndpoint(openAIProfile, 'http://user:pw@127.0.0.1:8080/v1?key=abc').description
+ * // 'POST http://127.0.0.1:8080/v1/chat/completions?key=[REDACTED]'
+ */
+export function providerEndpoint(profile: ProviderProfile, baseURL: string): ProviderEndpoint {
+  let url: URL
+  try {
+    url = new URL(baseURL)
+  } catch {
+    return { description: `POST ${profile.chatPath}`, notFoundHint: undefined }
+  }
+  const base = displayURL(url)
+  const basePath = url.pathname.replace(/\/+$/, '')
+  const endpoint = new URL(url.href)
+  endpoint.pathname = `${basePath}${profile.chatPath}`
+  return { description: `POST ${displayURL(endpoint)}`, notFoundHint: notFoundHint(profile, base, basePath) }
+}
+
+/** A URL without its user information, with the values of secret-looking query parameters replaced. */
+export function displayURL(url: URL): string {
+  const shown = new URL(url.href)
+  shown.username = ''
+  shown.password = ''
+  for (const name of [...shown.searchParams.keys()]) {
+    if (secretQueryName.test(name)) shown.searchParams.set(name, '[REDACTED]')
+  }
+  // URLSearchParams escapes the brackets; they read better as they are.
+  return shown.href.replaceAll('%5BREDACTED%5D', '[REDACTED]').replace(/\/$/, '')
+}
+
+/**
+ * The credentials a URL carries, to register for redaction: the password (as written and decoded), or a user name
+ * standing alone when it is long enough to be a token (`https://<token>@host`) — a plain user name such as `admin`
+ * would shred every log line that mentions it — and the values of secret query parameters.
+ */
+export function urlSecrets(baseURL: string | undefined | null): string[] {
+  if (typeof baseURL !== 'string' || baseURL === '') return []
+  let url: URL
+  try {
+    url = new URL(baseURL)
+  } catch {
+    return []
+  }
+  const secrets: string[] = []
+  const credential = url.password !== '' ? url.password : url.username.length >= 16 ? url.username : ''
+  if (credential !== '') secrets.push(decode(credential), credential)
+  for (const [name, value] of url.searchParams) if (secretQueryName.test(name) && value !== '') secrets.push(value)
+  return secrets
+}
+
+function notFoundHint(profile: ProviderProfile, base: string, basePath: string): string | undefined {
+  const endsInVersion = /\/v\d+$/.test(basePath)
+  if (profile.baseURLVersion === 'included' && !/\/v\d+(?:\/|$)/.test(basePath)) {
+    return `the base URL ${base} has no /v1: ${profile.displayName}-compatible servers serve the API under it (${base}/v1)`
+  }
+  if (profile.baseURLVersion === 'added-by-sdk' && endsInVersion) {
+    return `the base URL ${base} ends in /v1, but the SDK adds ${profile.chatPath} itself: leave /v1 out`
+  }
+  return undefined
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,92 @@
+import { ConfigurationError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import type { ChatModel } from '../chat-model.js'
+import { ScriptedChatModel } from '../testing/scripted-chat-model.js'
+import { checkChatModelOptions, toProviderLLMCallOptions } from './provider-chat-options.js'
+
+const connectionKeys = ['client', 'apiKey', 'baseURL', 'maxResponseBytes'] as const
+
+function split(options: Record<string, unknown>) {
+  const created: Array<Record<string, unknown>> = []
+  const callOptions = toProviderLLMCallOptions(options as never, {
+    defaultName: 'ExampleChat',
+    connectionKeys,
+    createModel: (modelOptions: Record<string, unknown>): ChatModel => {
+      created.push(modelOptions)
+      return new ScriptedChatModel()
+    },
+    checkSettings: (settings, owner) => {
+      if (settings.n !== undefined && settings.n > 1) {
+        throw new ConfigurationError({ option: 'n', message: 'n must be 1', functionName: owner })
+      }
+    },
+  })
+  return { callOptions, modelOptions: created[0] }
+}
+
+function thrown(run: () => unknown): ConfigurationError {
+  try {
+    run()
+  } catch (error) {
+    if (ConfigurationError.isInstance(error)) return error
+    throw error
+  }
+  throw new Error('expected a ConfigurationError')
+}
+
+describe('toProviderLLMCallOptions', () => {
+  it('names the call after the class by default, and splits settings, connection and LLMCall options', () => {
+    const { callOptions, modelOptions } = split({
+      model: 'example-1',
+      apiKey: 'k',
+      requestTimeoutMs: 5_000,
+      temperature: 0,
+      stop: ['END'],
+      retry: { attempts: 2 },
+      output: 'texts',
+    })
+    expect(callOptions.name).toBe('ExampleChat')
+    expect(callOptions.settings).toEqual({ model: 'example-1', temperature: 0, stop: ['END'] })
+    expect(callOptions).toMatchObject({ retry: { attempts: 2 }, output: 'texts' })
+    expect(callOptions).not.toHaveProperty('apiKey')
+    expect(modelOptions).toMatchObject({ model: 'example-1', apiKey: 'k', timeoutMs: 5_000 })
+    expect(split({ name: 'classify', model: 'example-1' }).callOptions.name).toBe('classify')
+  })
+
+  it('rejects unknown options, suggesting the right name', () => {
+    for (const [key, suggestion] of [
+      ['top_p', 'topP'],
+      ['max_tokens', 'maxTokens'],
+      ['model_name', 'model'],
+      ['temprature', 'temperature'],
+      ['timeout', 'timeoutMs'],
+    ] as const) {
+      const error = thrown(() => split({ name: 'classify', model: 'example-1', [key]: 1 }))
+      expect(error.option).toBe(key)
+      expect(error.message).toContain(`classify: ${key} is not an option; did you mean ${suggestion}?`)
+    }
+  })
+
+  it('checks the connection options and the settings the provider rejects, naming the call', () => {
+    expect(thrown(() => split({ name: 'c', model: '' })).message).toBe('c: model must be a model id, got ""')
+    expect(thrown(() => split({ name: 'c', model: 'm', client: {}, baseURL: 'http://x' })).message).toBe(
+      'c: baseURL cannot be combined with client: configure the client you pass instead',
+    )
+    expect(thrown(() => split({ name: 'c', model: 'm', maxResponseBytes: 0 })).message).toBe(
+      'c: maxResponseBytes must be an integer > 0, got 0',
+    )
+    expect(thrown(() => split({ name: 'c', model: 'm', requestTimeoutMs: -1 })).option).toBe('requestTimeoutMs')
+    expect(thrown(() => split({ name: 'c', model: 'm', n: 2 })).message).toBe('c: n must be 1')
+  })
+})
+
+describe('checkChatModelOptions', () => {
+  it('applies the same rules to a chat model’s own options', () => {
+    const check = (options: object) => checkChatModelOptions(options, connectionKeys, 'ExampleChatModel', ['maxTokens'])
+    expect(() => check({ model: 'm', maxTokens: 10, timeoutMs: 100 })).not.toThrow()
+    expect(thrown(() => check({ model: 'm', timeoutMs: 0 })).message).toBe(
+      'ExampleChatModel: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got 0',
+    )
+    expect(thrown(() => check({ model: 'm', baseUrl: 'x' })).message).toContain('did you mean baseURL?')
+  })
+})

@@ -1,0 +1,181 @@
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkTimeout,
+  optionError,
+  type StandardSchemaV1,
+} from '@tinyllm/core'
+import type { ChatModel, ChatSettings } from '../chat-model.js'
+import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
+import type { LLMCallOptions, LLMCallOutputMode } from '../llm-call.js'
+
+/** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
+export type ExistingClientOptions<Client, Connection extends object> = { readonly client: Client } & {
+  readonly [Key in keyof Connection]?: never
+}
+
+/** Either an existing SDK client or the options to create one (`Connection`), never both. */
+export type ClientOptions<Client, Connection extends object> =
+  | ExistingClientOptions<Client, Connection>
+  | (Connection & { readonly client?: undefined })
+
+/** Options of a provider's chat model: a default model id, a client or how to create one, and the SDK's timeout. */
+export type ProviderChatModelOptions<ClientChoice> = ClientChoice & {
+  /** Default model id, e.g. `gpt-4o-mini`; a request's `model` overrides it. */
+  readonly model: string
+  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). */
+  readonly timeoutMs?: number | undefined
+}
+
+/**
+ * Options of a provider's `*Chat` class (`OpenAIChat`, `AnthropicChat`), the same for every provider so that swapping
+ * providers is changing the constructor: an optional name, the model id, any call setting at the top level
+ * (`temperature`, `maxTokens`, `tools`…), a client or how to reach the API (`ClientChoice`), and the LLMCall options
+ * (`retry`, `rateLimiter`, `prices`, `output`, `structuredOutput`, timeouts).
+ */
+export type ProviderChatOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1, ClientChoice> = Omit<
+  LLMCallOptions<Mode, Schema>,
+  'model' | 'settings' | 'name'
+> &
+  Omit<ChatSettings, 'model'> &
+  ClientChoice & {
+    /** Shown in errors, logs, events and run trees. Default: the class name, e.g. `OpenAIChat`. */
+    readonly name?: string | undefined
+    /** The provider's model id, e.g. `gpt-4o-mini`; an input's `model` overrides it for one call. */
+    readonly model: string
+    /** Limit on one HTTP request, in ms, enforced by the SDK. Prefer `attemptTimeoutMs`, which also covers streams. */
+    readonly requestTimeoutMs?: number | undefined
+  }
+
+/** The options of LLMCall a `*Chat` class passes on as they are (it builds `model` and `settings` itself). */
+const llmCallOptionKeys = [
+  'name',
+  'retry',
+  'timeoutMs',
+  'attemptTimeoutMs',
+  'idleTimeoutMs',
+  'rateLimiter',
+  'prices',
+  'output',
+  'structuredOutput',
+  'outputTokenEstimate',
+  'estimateInputTokens',
+] as const satisfies ReadonlyArray<keyof LLMCallOptions>
+
+// Fails to compile when LLMCallOptions gains an option this list would reject as unknown.
+const everyCallOptionIsListed: Exclude<
+  keyof LLMCallOptions,
+  (typeof llmCallOptionKeys)[number] | 'model' | 'settings'
+> extends never
+  ? true
+  : never = true
+void everyCallOptionIsListed
+
+/** What a provider package says about its `*Chat` class, for {@link toProviderLLMCallOptions}. */
+export interface ProviderChatDefinition<ModelOptions> {
+  /** The name of a call that was given none: the class name. */
+  readonly defaultName: string
+  /** The names of the client and connection options (`client`, `apiKey`, `baseURL`…), handed to the model. */
+  readonly connectionKeys: ReadonlyArray<string>
+  /** Builds the chat model from `{ model, timeoutMs, ...connection options }`. */
+  readonly createModel: (options: ModelOptions) => ChatModel
+  /** Rejects settings the provider cannot honour, at construction (Anthropic: `n > 1`, `temperature`…). */
+  readonly checkSettings?: ((settings: ChatSettings, owner: string) => void) | undefined
+}
+
+/**
+ * Splits a `*Chat` class's options into LLMCall's — one rule for every provider: `name` defaults to the class name; an
+ * unknown option (`top_p`, `max_tokens`, `model_name`, a typo) is a {@link ConfigurationError} suggesting the right
+ * name; call settings become `settings` (with `model`); the client and connection options, with `requestTimeoutMs` as
+ * the model's `timeoutMs`, build the chat model; everything else passes to LLMCall unchanged.
+ */
+export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1, ModelOptions>(
+  options: ProviderChatOptions<Mode, Schema, object>,
+  definition: ProviderChatDefinition<ModelOptions>,
+): LLMCallOptions<Mode, Schema> {
+  if (typeof options !== 'object' || options === null) {
+    throw optionError('options', 'an object', options, definition.defaultName)
+  }
+  const name = options.name ?? definition.defaultName
+  checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
+  const source = options as Record<string, unknown>
+  const modelOptions: Record<string, unknown> = { model: options.model, timeoutMs: options.requestTimeoutMs }
+  for (const key of definition.connectionKeys) modelOptions[key] = source[key]
+  checkTimeout(options.requestTimeoutMs, 'requestTimeoutMs', name)
+  checkConnectionOptions(modelOptions, definition.connectionKeys, name)
+  const rest: Record<string, unknown> = {}
+  for (const key of llmCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
+  const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
+  definition.checkSettings?.(settings, name)
+  return {
+    ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
+    name,
+    model: definition.createModel(modelOptions as ModelOptions),
+    settings,
+  }
+}
+
+/**
+ * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
+ * (not both — the first clashing option is named), and a positive whole `maxResponseBytes`.
+ */
+export function checkConnectionOptions(
+  options: Readonly<Record<string, unknown>>,
+  connectionKeys: ReadonlyArray<string>,
+  owner: string,
+): void {
+  const model = options.model
+  if (typeof model !== 'string' || model.trim() === '') throw optionError('model', 'a model id', model, owner)
+  if (options.client !== undefined) {
+    const clash = connectionKeys.find((key) => key !== 'client' && options[key] !== undefined)
+    if (clash !== undefined) {
+      throw new ConfigurationError({
+        option: clash,
+        message: `${clash} cannot be combined with client: configure the client you pass instead`,
+        functionName: owner,
+      })
+    }
+  }
+  checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
+}
+
+/**
+ * Checks a provider chat model's own options: no unknown key (a typo, another library's name), then
+ * {@link checkConnectionOptions}, and `timeoutMs` as a timeout. `extraKeys` are options the provider adds
+ * (Anthropic's `maxTokens`), which it checks itself.
+ */
+export function checkChatModelOptions(
+  options: object,
+  connectionKeys: ReadonlyArray<string>,
+  owner: string,
+  extraKeys: ReadonlyArray<string> = [],
+): void {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  checkKnownOptions(options, knownKeys(connectionKeys, ['model', 'timeoutMs', ...extraKeys]), owner)
+  const source = options as Readonly<Record<string, unknown>>
+  checkConnectionOptions(source, connectionKeys, owner)
+  checkTimeout(source.timeoutMs, 'timeoutMs', owner)
+}
+
+const knownKeysCache = new WeakMap<ReadonlyArray<string>, Map<string, ReadonlySet<string>>>()
+
+/** The set of `connectionKeys` and `others`, built once per provider. */
+function knownKeys(connectionKeys: ReadonlyArray<string>, others: ReadonlyArray<string>): ReadonlySet<string> {
+  let byOthers = knownKeysCache.get(connectionKeys)
+  if (byOthers === undefined) {
+    byOthers = new Map()
+    knownKeysCache.set(connectionKeys, byOthers)
+  }
+  const id = others.join(',')
+  let known = byOthers.get(id)
+  if (known === undefined) {
+    known = new Set([...connectionKeys, ...others])
+    byOthers.set(id, known)
+  }
+  return known
+}
+
+function knownChatOptions(connectionKeys: ReadonlyArray<string>): ReadonlySet<string> {
+  return knownKeys(connectionKeys, [...llmCallOptionKeys, ...chatSettingKeys, 'requestTimeoutMs'])
+}

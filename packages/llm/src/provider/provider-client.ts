@@ -1,0 +1,73 @@
+import type { TinyLLMError } from '@tinyllm/core'
+import { registerClientSecrets } from './client-secrets.js'
+import { type ProviderEndpoint, providerEndpoint } from './endpoint.js'
+import { toProviderError } from './provider-error.js'
+import type { ProviderProfile } from './provider-profile.js'
+import { type SdkClientOptions, sdkClientOptions } from './sdk-client-options.js'
+
+/** What the helper reads of an SDK client: both official SDKs' clients have these. */
+export interface SdkClientShape {
+  readonly baseURL: string
+  readonly apiKey?: string | null | undefined
+}
+
+/** A client passed in, or what creating one takes. */
+export interface ProviderClientOptions<Client> {
+  readonly client?: Client | undefined
+  readonly apiKey?: string | undefined
+  readonly baseURL?: string | undefined
+  readonly maxResponseBytes?: number | undefined
+}
+
+/**
+ * The SDK client behind a provider's chat model, handled one way for every provider: the client passed in, or one
+ * created at the first call (so a missing API key is an error of that call, not of the import) from
+ * {@link sdkClientOptions} and what `create` adds; the API key and the base URL's credentials registered for redaction
+ * for as long as this object — and so the model holding it — lives; failures mapped by {@link toProviderError}, with
+ * the client's endpoint.
+ *
+ * @example
+ * this.#client = new ProviderClient(openAIProfile, options, (common) => new OpenAI({ ...common, baseURL: options.baseURL }))
+ * const completion = await this.#client.client.chat.completions.create(body)
+ */
+export class ProviderClient<Client extends SdkClientShape> {
+  readonly #profile: ProviderProfile
+  readonly #options: ProviderClientOptions<Client>
+  readonly #create: (common: SdkClientOptions) => Client
+  #client: Client | undefined
+  #endpoint: ProviderEndpoint | undefined
+
+  constructor(
+    profile: ProviderProfile,
+    options: ProviderClientOptions<Client>,
+    create: (common: SdkClientOptions) => Client,
+  ) {
+    this.#profile = profile
+    this.#options = options
+    this.#create = create
+    const client = options.client
+    this.#client = client
+    registerClientSecrets(this, {
+      apiKey: client === undefined ? options.apiKey : client.apiKey,
+      baseURL: client === undefined ? options.baseURL : client.baseURL,
+    })
+  }
+
+  /** The SDK client: the one passed in, or one created now, at the first call. */
+  get client(): Client {
+    if (this.#client !== undefined) return this.#client
+    const options = this.#options
+    const client = this.#create(sdkClientOptions(this.#profile, this, options))
+    // Without a baseURL option the SDK read one from the environment (OPENAI_BASE_URL…), credentials included.
+    if (options.baseURL === undefined) registerClientSecrets(this, { baseURL: client.baseURL })
+    this.#client = client
+    return client
+  }
+
+  /** Whatever a call through the client threw, as a typed tinyllm error naming the endpoint. */
+  toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError {
+    const client = this.#client
+    if (client !== undefined) this.#endpoint ??= providerEndpoint(this.#profile, client.baseURL)
+    return toProviderError(this.#profile, error, { signal, endpoint: this.#endpoint })
+  }
+}

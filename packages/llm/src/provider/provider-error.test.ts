@@ -1,0 +1,186 @@
+import { AbortError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
+import { registerSecret } from '@tinyllm/logger'
+import { describe, expect, it } from 'vitest'
+import { providerEndpoint } from './endpoint.js'
+import { incompleteStream, malformedResponse, toProviderError } from './provider-error.js'
+import type { ProviderProfile } from './provider-profile.js'
+
+const profile: ProviderProfile = {
+  provider: 'example',
+  displayName: 'Example',
+  apiKeyVariable: 'EXAMPLE_API_KEY',
+  logVariable: 'EXAMPLE_LOG',
+  requestIdHeaders: ['request-id', 'x-request-id'],
+  chatPath: '/chat',
+  baseURLVersion: 'included',
+  streamErrorStatus: { overloaded_error: 529, invalid_request_error: 400 },
+}
+
+/** An SDK error as another copy of an SDK builds it: the same fields, no shared class. */
+function apiError(status: number | undefined, body: unknown, headers: Record<string, string> = {}): Error {
+  const error = new Error(`${status ?? ''} ${JSON.stringify(body)}`)
+  return Object.assign(error, { status, headers: new Headers(headers), error: body })
+}
+
+function named(name: string, fields: object = {}): Error {
+  class Named extends Error {}
+  Object.defineProperty(Named, 'name', { value: name })
+  return Object.assign(new Named('SDK failure'), fields)
+}
+
+describe('toProviderError', () => {
+  it('maps HTTP statuses by shape: 429 with its hint, 408/409/5xx retryable, other 4xx final', () => {
+    const limited = toProviderError(
+      profile,
+      apiError(
+        429,
+        { error: { type: 'rate_limit_error', message: 'slow' } },
+        { 'retry-after': '2', 'request-id': 'req_9' },
+      ),
+    )
+    expect(RateLimitError.isInstance(limited)).toBe(true)
+    expect(limited).toMatchObject({
+      status: 429,
+      retryable: true,
+      retryAfterMs: 2000,
+      requestId: 'req_9',
+      providerErrorType: 'rate_limit_error',
+    })
+    expect(limited.message).toBe('example: 429 slow (request req_9)')
+    for (const status of [408, 409, 500, 503, 529]) {
+      expect(toProviderError(profile, apiError(status, {}))).toMatchObject({ status, retryable: true })
+    }
+    for (const status of [400, 401, 403, 404, 422]) {
+      expect(toProviderError(profile, apiError(status, {}, { 'retry-after': '1' }))).toMatchObject({
+        status,
+        retryable: false,
+        retryAfterMs: undefined,
+      })
+    }
+  })
+
+  it('says the status, then the server’s words, or the SDK’s when the body has none', () => {
+    const noBody = Object.assign(new Error('503 status code (no body)'), { status: 503, headers: new Headers() })
+    expect(toProviderError(profile, noBody).message).toBe('example: 503 status code (no body)')
+    const bare = Object.assign(new Error('Service Unavailable'), { status: 503, headers: new Headers() })
+    expect(toProviderError(profile, bare).message).toBe('example: 503 Service Unavailable')
+  })
+
+  it('lets x-should-retry decide, reads the request id from the profile’s headers and the code before the type', () => {
+    expect(toProviderError(profile, apiError(400, {}, { 'x-should-retry': 'true' }))).toMatchObject({ retryable: true })
+    expect(toProviderError(profile, apiError(503, {}, { 'x-should-retry': 'false' }))).toMatchObject({
+      retryable: false,
+    })
+    const openAIStyle = Object.assign(
+      apiError(
+        401,
+        { message: 'bad key', code: 'invalid_api_key', type: 'invalid_request_error' },
+        { 'x-request-id': 'req_x' },
+      ),
+      { code: 'invalid_api_key', type: 'invalid_request_error' },
+    )
+    expect(toProviderError(profile, openAIStyle)).toMatchObject({
+      providerErrorType: 'invalid_api_key',
+      requestId: 'req_x',
+    })
+  })
+
+  it('maps a stream error event by its type: the profile’s status table, else whether the server failed', () => {
+    const overloaded = toProviderError(
+      profile,
+      apiError(undefined, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+    )
+    expect(overloaded).toMatchObject({ status: undefined, retryable: true, providerErrorType: 'overloaded_error' })
+    expect(overloaded.message).toBe('example: error in stream (overloaded_error): Overloaded')
+    expect(
+      toProviderError(
+        profile,
+        apiError(undefined, { type: 'error', error: { type: 'invalid_request_error', message: 'no' } }),
+      ),
+    ).toMatchObject({ retryable: false })
+    expect(toProviderError(profile, apiError(undefined, { message: 'boom', type: 'server_error' }))).toMatchObject({
+      retryable: true,
+      providerErrorType: 'server_error',
+    })
+    const limited = toProviderError(
+      { ...profile, streamErrorStatus: { rate_limit_error: 429 } },
+      apiError(undefined, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }),
+    )
+    expect(RateLimitError.isInstance(limited)).toBe(true)
+  })
+
+  it('recognises SDK errors by name or constructor name, never by class', () => {
+    const endpoint = providerEndpoint(profile, 'http://127.0.0.1:1/v1')
+    const refused = named('APIConnectionError', {
+      cause: new TypeError('fetch failed', {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+    })
+    expect(toProviderError(profile, refused, { endpoint }).message).toBe(
+      'example: connection failed: POST http://127.0.0.1:1/v1/chat: ECONNREFUSED',
+    )
+    const byProperty = Object.assign(new Error('Request timed out.'), { name: 'APIConnectionTimeoutError' })
+    expect(toProviderError(profile, byProperty)).toMatchObject({ retryable: true, providerErrorType: 'timeout' })
+    expect(AbortError.isInstance(toProviderError(profile, named('APIUserAbortError')))).toBe(true)
+  })
+
+  it('keeps the abort reason of an aborted signal and passes tinyllm errors through', () => {
+    const controller = new AbortController()
+    const timeout = new TimeoutError({ timeoutMs: 5, kind: 'attempt' })
+    controller.abort(timeout)
+    expect(toProviderError(profile, new Error('whatever'), { signal: controller.signal })).toBe(timeout)
+    const own = new ProviderCallError({ provider: 'example', message: 'x' })
+    expect(toProviderError(profile, own)).toBe(own)
+  })
+
+  it('maps a body that is not JSON to a retryable malformed_response, a cut connection to a retryable failure, and the rest to a final invalid_request', () => {
+    expect(toProviderError(profile, new SyntaxError('Unexpected token <'))).toMatchObject({
+      retryable: true,
+      providerErrorType: 'malformed_response',
+    })
+    const terminated = new TypeError('terminated', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    })
+    expect(toProviderError(profile, terminated)).toMatchObject({ retryable: true, providerErrorType: undefined })
+    expect(toProviderError(profile, new TypeError('Do not know how to serialize a BigInt'))).toMatchObject({
+      retryable: false,
+      providerErrorType: 'invalid_request',
+    })
+    expect(toProviderError(profile, 'a string')).toMatchObject({
+      retryable: false,
+      providerErrorType: 'invalid_request',
+    })
+  })
+
+  it('quotes the server at most 500 characters, redacted, and scrubs the cause', () => {
+    const key = 'sk-proj-providerErrorTestKey0123456789abcdef'
+    registerSecret(key)
+    const error = apiError(400, { error: { message: `bad key ${key} ${'x'.repeat(2000)}` } })
+    const mapped = toProviderError(profile, error)
+    expect(mapped.message).not.toContain(key)
+    expect(mapped.message.length).toBeLessThan(600)
+    expect(error.message).not.toContain(key)
+  })
+
+  it('adds the base URL hint to a 404', () => {
+    const endpoint = providerEndpoint(profile, 'http://127.0.0.1:1')
+    expect(toProviderError(profile, apiError(404, {}), { endpoint }).message).toContain(
+      'the base URL http://127.0.0.1:1 has no /v1',
+    )
+  })
+})
+
+describe('malformedResponse and incompleteStream', () => {
+  it('are retryable, typed, and name the request', () => {
+    expect(malformedResponse(profile, 'no choices', { status: 200, requestId: 'req_1' })).toMatchObject({
+      message: 'example: malformed response: no choices (request req_1)',
+      providerErrorType: 'malformed_response',
+      retryable: true,
+      status: 200,
+    })
+    expect(incompleteStream(profile, 'the stream ended early', undefined)).toMatchObject({
+      providerErrorType: 'incomplete_stream',
+      retryable: true,
+    })
+  })
+})

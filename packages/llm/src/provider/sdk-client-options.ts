@@ -1,0 +1,60 @@
+import { readEnvironment, resolveApiKey } from './api-key.js'
+import type { ProviderProfile } from './provider-profile.js'
+import { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './response-size-limit.js'
+import { type SdkLogger, sdkLogger } from './sdk-logger.js'
+
+/** The options every SDK client tinyllm creates is given, whatever the provider. */
+export interface SdkClientOptions {
+  readonly apiKey: string
+  /** Retries belong to the calling Function's policy, never to the SDK. */
+  readonly maxRetries: 0
+  /** `fetch` with the response size cap. */
+  readonly fetch: FetchFunction
+  /** The SDK's own log lines, through tinyllm's redacting logger. */
+  readonly logger: SdkLogger
+  /** Off, unless the provider's log variable (`OPENAI_LOG`…) is set: then the SDK reads it. */
+  readonly logLevel: 'off' | undefined
+}
+
+/**
+ * The provider-neutral part of creating an SDK client, at the first call: the API key (passed, or read from the
+ * provider's environment variable and registered for redaction for as long as `owner` lives), no SDK retries, the
+ * response size cap, and the SDK's logs routed through tinyllm's logger.
+ *
+ * @example
+ * const client = new OpenAI({ ...sdkClientOptions(openAIProfile, this, options), baseURL: options.baseURL })
+ */
+export function sdkClientOptions(
+  profile: ProviderProfile,
+  owner: object,
+  options: { readonly apiKey?: string | undefined; readonly maxResponseBytes?: number | undefined },
+): SdkClientOptions {
+  return {
+    apiKey: resolveApiKey({
+      apiKey: options.apiKey,
+      variable: profile.apiKeyVariable,
+      provider: profile.displayName,
+      owner,
+    }),
+    maxRetries: 0,
+    fetch: limitResponseSize(
+      globalThis.fetch,
+      options.maxResponseBytes ?? defaultMaxResponseBytes,
+      profile.provider,
+      profile.requestIdHeaders,
+    ),
+    logger: sdkLogger(profile.provider),
+    logLevel: readEnvironment(profile.logVariable) === undefined ? 'off' : undefined,
+  }
+}
+
+/** The per-request options tinyllm sends with every SDK call: no retries, the call's signal, the attempt's timeout. */
+export function sdkRequestOptions(
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): { maxRetries: 0; signal?: AbortSignal; timeout?: number } {
+  const options: { maxRetries: 0; signal?: AbortSignal; timeout?: number } = { maxRetries: 0 }
+  if (signal !== undefined) options.signal = signal
+  if (timeoutMs !== undefined) options.timeout = timeoutMs
+  return options
+}

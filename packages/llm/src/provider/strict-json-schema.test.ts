@@ -1,0 +1,189 @@
+import { ConfigurationError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import type { ChatRequest, ChatResult } from '../chat-model.js'
+import { toJsonSchema } from '../json-schema.js'
+import { restoreStrictAnswers, toStrictJsonSchema } from './strict-json-schema.js'
+
+describe('toStrictJsonSchema', () => {
+  it('closes every object, requires every property and makes the optional ones nullable', () => {
+    const schema = toJsonSchema(
+      z.object({
+        verdict: z.enum(['good', 'bad']),
+        confidence: z.number().optional(),
+        note: z.string().nullish(),
+        tags: z.array(z.object({ name: z.string(), weight: z.number().optional() })),
+        address: z.object({ city: z.string() }).optional(),
+      }),
+    )
+    expect(toStrictJsonSchema(schema).schema).toEqual({
+      type: 'object',
+      properties: {
+        verdict: { type: 'string', enum: ['good', 'bad'] },
+        confidence: { type: ['number', 'null'] },
+        note: { type: ['string', 'null'] },
+        tags: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, weight: { type: ['number', 'null'] } },
+            required: ['name', 'weight'],
+            additionalProperties: false,
+          },
+        },
+        address: {
+          anyOf: [
+            {
+              type: 'object',
+              properties: { city: { type: 'string' } },
+              required: ['city'],
+              additionalProperties: false,
+            },
+            { type: 'null' },
+          ],
+        },
+      },
+      required: ['verdict', 'confidence', 'note', 'tags', 'address'],
+      additionalProperties: false,
+    })
+  })
+
+  it('adds null to an enum made nullable, turns oneOf into anyOf, and rewrites $defs', () => {
+    const strict = toStrictJsonSchema({
+      type: 'object',
+      properties: {
+        unit: { type: 'string', enum: ['C', 'F'] },
+        shape: { oneOf: [{ type: 'object', properties: { r: { type: 'number' } } }, { $ref: '#/$defs/square' }] },
+      },
+      required: ['shape'],
+      $defs: { square: { type: 'object', properties: { side: { type: 'number' } } } },
+    }).schema as Record<string, Record<string, Record<string, unknown>>>
+    expect(strict.properties?.unit).toEqual({ type: ['string', 'null'], enum: ['C', 'F', null] })
+    expect(strict.properties?.shape).toEqual({
+      anyOf: [
+        {
+          type: 'object',
+          properties: { r: { type: ['number', 'null'] } },
+          required: ['r'],
+          additionalProperties: false,
+        },
+        { $ref: '#/$defs/square' },
+      ],
+    })
+    expect(strict.$defs?.square).toMatchObject({ required: ['side'], additionalProperties: false })
+  })
+
+  it('refuses an object that lists no properties, naming where it is', () => {
+    const record = toJsonSchema(z.object({ scores: z.record(z.string(), z.number()) }))
+    let caught: unknown
+    try {
+      toStrictJsonSchema(record, 'responseFormat.schema')
+    } catch (error) {
+      caught = error
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true)
+    expect(caught).toMatchObject({ option: 'responseFormat.schema' })
+    expect((caught as Error).message).toContain('#/properties/scores')
+    expect(toStrictJsonSchema({ type: 'object', additionalProperties: false }).schema).toEqual({
+      type: 'object',
+      additionalProperties: false,
+    })
+  })
+
+  it('is computed once per schema object, and leaves the input untouched', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } } }
+    const strict = toStrictJsonSchema(schema)
+    expect(toStrictJsonSchema(schema)).toBe(strict)
+    expect(schema).toEqual({ type: 'object', properties: { a: { type: 'string' } } })
+  })
+
+  it('reads back the nulls it let in as absent properties, so the original schema accepts the answer', () => {
+    const original = z.object({
+      verdict: z.string(),
+      confidence: z.number().optional(),
+      note: z.string().nullish(),
+      items: z.array(z.object({ name: z.string(), weight: z.number().optional() })),
+      defaulted: z.number().default(1),
+    })
+    const strict = toStrictJsonSchema(toJsonSchema(original))
+    expect(strict.restores).toBe(true)
+    const answer = {
+      verdict: 'good',
+      confidence: null,
+      note: null,
+      items: [
+        { name: 'a', weight: null },
+        { name: 'b', weight: 2 },
+      ],
+      defaulted: null,
+    }
+    const restored = strict.restore(answer)
+    expect(restored).toEqual({ verdict: 'good', note: null, items: [{ name: 'a' }, { name: 'b', weight: 2 }] })
+    expect(original.parse(restored)).toEqual({
+      verdict: 'good',
+      note: null,
+      items: [{ name: 'a' }, { name: 'b', weight: 2 }],
+      defaulted: 1,
+    })
+    const untouched = { verdict: 'x', items: [] }
+    expect(strict.restore(untouched)).toBe(untouched)
+  })
+
+  it('follows $ref, recursion included', () => {
+    const node = {
+      type: 'object',
+      properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } },
+      required: ['name'],
+    }
+    const restored = toStrictJsonSchema(node).restore({
+      name: 'root',
+      children: [{ name: 'leaf', children: null }],
+    })
+    expect(restored).toEqual({ name: 'root', children: [{ name: 'leaf' }] })
+  })
+})
+
+describe('restoreStrictAnswers', () => {
+  const schema = {
+    type: 'object',
+    properties: { city: { type: 'string' }, note: { type: 'string' } },
+    required: ['city'],
+  }
+  const result = (content: string | null, toolArguments?: string): ChatResult => ({
+    choices: [
+      {
+        index: 0,
+        finishReason: 'stop',
+        message:
+          toolArguments === undefined
+            ? { role: 'assistant', content }
+            : { role: 'assistant', content, toolCalls: [{ id: 't1', name: 'lookup', arguments: toolArguments }] },
+      },
+    ],
+    usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    model: 'm',
+  })
+  const request = (strict: boolean): ChatRequest => ({
+    messages: [{ role: 'user', content: 'x' }],
+    responseFormat: { type: 'json_schema', name: 'city', schema, strict },
+    tools: [{ name: 'lookup', parameters: schema, strict }],
+  })
+
+  it('restores the JSON answer and strict tool arguments, and nothing for a format that was not strict', () => {
+    const answered = result('{"city":"Paris","note":null}', '{"city":"Oslo","note":null}')
+    const restored = restoreStrictAnswers(answered, request(true), { strictResponseFormat: 'when-asked' })
+    expect(restored.choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: '{"city":"Paris"}',
+      toolCalls: [{ id: 't1', name: 'lookup', arguments: '{"city":"Oslo"}' }],
+    })
+    expect(restoreStrictAnswers(answered, request(false), { strictResponseFormat: 'when-asked' })).toBe(answered)
+  })
+
+  it('leaves an answer that is not JSON, or needs nothing, as it is', () => {
+    for (const content of ['not json', '{"city":"Paris"}', null]) {
+      const answered = result(content)
+      expect(restoreStrictAnswers(answered, request(true), { strictResponseFormat: 'when-asked' })).toBe(answered)
+    }
+  })
+})

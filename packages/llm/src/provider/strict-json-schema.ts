@@ -1,0 +1,286 @@
+import { ConfigurationError } from '@tinyllm/core'
+import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
+import type { JsonSchema } from '../json-schema.js'
+
+/** A JSON schema rewritten for a provider's strict mode, and the way back for what a model answers under it. */
+export interface StrictJsonSchema {
+  /** The schema to send: every object closed, every property required, the optional ones nullable. */
+  readonly schema: JsonSchema
+  /** Whether an answer may hold a `null` that {@link StrictJsonSchema.restore} turns back into an absent property. */
+  readonly restores: boolean
+  /**
+   * A value the model produced under {@link StrictJsonSchema.schema}, as the original schema wants it: a `null` for a
+   * property the original made optional, and that does not accept `null` itself, is removed — `{ "note": null }` becomes
+   * `{}` for `note: z.string().optional()` — so that the caller's schema validates it. Returns the value itself when
+   * nothing changed.
+   */
+  restore(value: unknown): unknown
+}
+
+type Schema = Record<string, unknown>
+
+const cache = new WeakMap<object, StrictJsonSchema>()
+
+/**
+ * A JSON schema made valid for strict structured output and strict tools (OpenAI's `strict: true`, Anthropic's output
+ * format and strict tools), which accept a subset of JSON Schema and read it their own way:
+ *
+ * - every object is closed (`additionalProperties: false`) — an object that lists no properties (a record, a free-form
+ *   object) cannot be, and is a {@link ConfigurationError} naming where it is: list its properties or turn strict off;
+ * - every property is listed in `required`; one that was optional becomes nullable (`type: ['string', 'null']`, or an
+ *   `anyOf` with `{ type: 'null' }`), and {@link StrictJsonSchema.restore} reads the model's `null` back as "absent";
+ * - `oneOf` becomes `anyOf` (the caller's schema still checks that exactly one matches).
+ *
+ * Nested objects, arrays, `anyOf`/`allOf` branches and `$defs`/`definitions` are rewritten alike; `$ref`s are kept. The
+ * result is cached per schema object, so a schema sent with every call is rewritten once.
+ *
+ * @param option - names the schema in the error, e.g. `responseFormat.schema` or `tools[0].parameters`.
+ */
+export function toStrictJsonSchema(schema: JsonSchema, option = 'schema'): StrictJsonSchema {
+  const cached = cache.get(schema)
+  if (cached !== undefined) return cached
+  const state = { restores: false, option }
+  const strict = strictNode(schema, '#', state) as JsonSchema
+  const result: StrictJsonSchema = {
+    schema: strict,
+    restores: state.restores,
+    restore: state.restores ? (value) => restoreValue(value, schema, schema, 0) : (value) => value,
+  }
+  cache.set(schema, result)
+  return result
+}
+
+/**
+ * The result of a request sent with strict schemas, read back as the original schemas want it: for the JSON-schema
+ * response format, each choice's JSON text; for strict tools, the arguments of their calls (see
+ * {@link StrictJsonSchema.restore}). Text that is not JSON is left as it is, for the caller's validation to report.
+ * Returns the result itself when nothing needed restoring.
+ *
+ * @param options.strictResponseFormat - when the provider enforces a JSON-schema response format strictly (and was sent
+ *   its strict schema): `when-asked`, as OpenAI, for a format with `strict: true`; `always`, as Anthropic's output format.
+ */
+export function restoreStrictAnswers(
+  result: ChatResult,
+  request: ChatRequest,
+  options: { readonly strictResponseFormat: 'when-asked' | 'always' },
+): ChatResult {
+  const format = request.responseFormat
+  const answer =
+    format?.type === 'json_schema' && (options.strictResponseFormat === 'always' || format.strict === true)
+      ? toStrictJsonSchema(format.schema)
+      : undefined
+  const tools = strictToolSchemas(request)
+  if (answer?.restores !== true && tools === undefined) return result
+  let changed = false
+  const choices = result.choices.map((choice): ChatChoice => {
+    const message = choice.message
+    const content =
+      answer?.restores === true && message.content !== null ? restoreJson(message.content, answer) : message.content
+    let toolCalls = message.toolCalls
+    if (tools !== undefined && toolCalls !== undefined) {
+      const restoredCalls = toolCalls.map((call): ToolCall => {
+        const schema = tools.get(call.name)
+        const restored = schema === undefined ? call.arguments : restoreJson(call.arguments, schema)
+        return restored === call.arguments ? call : { ...call, arguments: restored }
+      })
+      if (restoredCalls.some((call, index) => call !== toolCalls?.[index])) toolCalls = restoredCalls
+    }
+    if (content === message.content && toolCalls === message.toolCalls) return choice
+    changed = true
+    return { ...choice, message: { ...message, content, ...(toolCalls === undefined ? {} : { toolCalls }) } }
+  })
+  return changed ? { ...result, choices } : result
+}
+
+function strictToolSchemas(request: ChatRequest): Map<string, StrictJsonSchema> | undefined {
+  let schemas: Map<string, StrictJsonSchema> | undefined
+  for (const [index, tool] of (request.tools ?? []).entries()) {
+    if (tool.strict !== true) continue
+    const strict = toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`)
+    if (!strict.restores) continue
+    schemas ??= new Map()
+    schemas.set(tool.name, strict)
+  }
+  return schemas
+}
+
+function restoreJson(text: string, schema: StrictJsonSchema): string {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return text
+  }
+  const restored = schema.restore(value)
+  return restored === value ? text : JSON.stringify(restored)
+}
+
+function strictNode(node: unknown, path: string, state: { restores: boolean; readonly option: string }): unknown {
+  if (!isSchema(node)) return node
+  const copy: Schema = { ...node }
+  if (Array.isArray(copy.oneOf)) {
+    copy.anyOf = [...(Array.isArray(copy.anyOf) ? copy.anyOf : []), ...copy.oneOf]
+    delete copy.oneOf
+  }
+  for (const key of ['anyOf', 'allOf', 'prefixItems'] as const) {
+    const branches = copy[key]
+    if (Array.isArray(branches))
+      copy[key] = branches.map((branch, index) => strictNode(branch, `${path}/${key}/${index}`, state))
+  }
+  for (const key of ['$defs', 'definitions'] as const) {
+    const definitions = copy[key]
+    if (isSchema(definitions)) {
+      copy[key] = Object.fromEntries(
+        Object.entries(definitions).map(([name, definition]) => [
+          name,
+          strictNode(definition, `${path}/${key}/${name}`, state),
+        ]),
+      )
+    }
+  }
+  if (Array.isArray(copy.items))
+    copy.items = copy.items.map((item, index) => strictNode(item, `${path}/items/${index}`, state))
+  else if (isSchema(copy.items)) copy.items = strictNode(copy.items, `${path}/items`, state)
+  if (!isObjectSchema(copy)) return copy
+  const properties = copy.properties
+  if (!isSchema(properties)) {
+    if (copy.additionalProperties === false) return copy
+    throw new ConfigurationError({
+      option: state.option,
+      message: `${state.option}: strict mode needs every object's properties listed, and the object at ${path} lists none (a record or a free-form object); list its properties, or turn strict off`,
+    })
+  }
+  const required = new Set(Array.isArray(copy.required) ? copy.required : [])
+  const strictProperties: Schema = {}
+  for (const [name, property] of Object.entries(properties)) {
+    const strictProperty = strictNode(property, `${path}/properties/${name}`, state)
+    if (required.has(name) || acceptsNull(property)) strictProperties[name] = strictProperty
+    else {
+      strictProperties[name] = nullable(strictProperty)
+      state.restores = true
+    }
+  }
+  copy.properties = strictProperties
+  copy.required = Object.keys(strictProperties)
+  copy.additionalProperties = false
+  return copy
+}
+
+/** The schema, also accepting `null`: a type list gains `'null'`, anything else is wrapped in an `anyOf`. */
+function nullable(schema: unknown): unknown {
+  if (!isSchema(schema)) return schema
+  const type = schema.type
+  const primitive = (name: unknown) =>
+    name === 'string' || name === 'number' || name === 'integer' || name === 'boolean'
+  const canListNull =
+    schema.$ref === undefined &&
+    schema.anyOf === undefined &&
+    schema.const === undefined &&
+    (primitive(type) || (Array.isArray(type) && type.every(primitive)))
+  if (!canListNull) return { anyOf: [schema, { type: 'null' }] }
+  const copy: Schema = { ...schema, type: [...(Array.isArray(type) ? type : [type]), 'null'] }
+  if (Array.isArray(schema.enum)) copy.enum = [...schema.enum, null]
+  return copy
+}
+
+/** Whether a schema lets `null` through (as far as can be told without resolving `$ref`s). */
+function acceptsNull(schema: unknown): boolean {
+  if (schema === true) return true
+  if (!isSchema(schema)) return false
+  if (Object.keys(schema).every((key) => key === 'description' || key === 'title' || key === 'default')) return true
+  const type = schema.type
+  if (type === 'null' || (Array.isArray(type) && type.includes('null'))) return true
+  if (schema.const === null) return true
+  if (Array.isArray(schema.enum) && schema.enum.includes(null)) return true
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key]
+    if (Array.isArray(branches) && branches.some(acceptsNull)) return true
+  }
+  return false
+}
+
+/** Walks `value` along the original `schema`, dropping the `null`s the strict rewrite let in. */
+function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: number): unknown {
+  if (depth > 64 || !isSchema(schema) || value === null || typeof value !== 'object') return value
+  const target = schema.$ref === undefined ? schema : resolve(schema.$ref, root)
+  if (target === undefined) return value
+  if (Array.isArray(value)) return restoreItems(value, target, root, depth)
+  let result = value as Record<string, unknown>
+  const properties = target.properties
+  if (isSchema(properties)) {
+    const required = new Set(Array.isArray(target.required) ? target.required : [])
+    for (const [name, item] of Object.entries(value)) {
+      const property = properties[name]
+      if (property === undefined) continue
+      if (item === null && !required.has(name) && !acceptsNull(property)) {
+        if (result === value) result = { ...value }
+        delete result[name]
+        continue
+      }
+      const restored = restoreValue(item, property, root, depth + 1)
+      if (restored !== item) {
+        if (result === value) result = { ...value }
+        result[name] = restored
+      }
+    }
+  }
+  for (const branch of matchingBranches(result, target))
+    result = restoreValue(result, branch, root, depth + 1) as typeof result
+  return result
+}
+
+function restoreItems(value: unknown[], schema: Schema, root: JsonSchema, depth: number): unknown[] {
+  const prefix = Array.isArray(schema.prefixItems)
+    ? schema.prefixItems
+    : Array.isArray(schema.items)
+      ? schema.items
+      : []
+  const rest = isSchema(schema.items) ? schema.items : undefined
+  let result = value
+  for (let index = 0; index < value.length; index++) {
+    const itemSchema = index < prefix.length ? prefix[index] : rest
+    if (itemSchema === undefined) continue
+    const restored = restoreValue(value[index], itemSchema, root, depth + 1)
+    if (restored !== value[index]) {
+      if (result === value) result = [...value]
+      result[index] = restored
+    }
+  }
+  return result
+}
+
+/** `allOf` branches all apply; of `anyOf`/`oneOf`, the first object branch that names every key of the value. */
+function matchingBranches(value: Record<string, unknown>, schema: Schema): unknown[] {
+  const branches = Array.isArray(schema.allOf) ? [...schema.allOf] : []
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const options = schema[key]
+    if (!Array.isArray(options)) continue
+    const keys = Object.keys(value)
+    const match = options.find(
+      (option) =>
+        isSchema(option) && isSchema(option.properties) && keys.every((name) => name in (option.properties as Schema)),
+    )
+    if (match !== undefined) branches.push(match)
+  }
+  return branches
+}
+
+/** A local `$ref`: `#`, `#/$defs/Name`, `#/definitions/Name` (JSON-pointer escapes included). */
+function resolve(ref: unknown, root: JsonSchema): Schema | undefined {
+  if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined
+  let target: unknown = root
+  for (const part of ref.slice(1).split('/').slice(1)) {
+    if (!isSchema(target)) return undefined
+    target = target[decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~')]
+  }
+  return isSchema(target) ? target : undefined
+}
+
+function isObjectSchema(schema: Schema): boolean {
+  const type = schema.type
+  return type === 'object' || (Array.isArray(type) && type.includes('object')) || isSchema(schema.properties)
+}
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
