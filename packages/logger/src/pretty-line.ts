@@ -92,7 +92,9 @@ function indent(text: string): string {
 }
 
 // C0 and C1 control characters: ESC starts terminal escape sequences, a newline starts what looks like a new log line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const CONTROL_CHARACTERS_AND_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/g
 
 /** `text` with control characters written as escapes (`\n`, `\u001b`), newlines kept when they separate lines. */
