@@ -35,7 +35,7 @@ const modelId = 'claude-haiku-4-5'
 
 function modelFor(
   running: AnthropicCompatibleServer,
-  options: { model?: string; maxTokens?: number; timeoutMs?: number; maxResponseBytes?: number } = {},
+  options: { model?: string; maxTokens?: number; maxResponseBytes?: number } = {},
 ) {
   return new AnthropicChatModel({ model: modelId, apiKey: 'test-key', baseURL: running.baseURL, ...options })
 }
@@ -322,7 +322,7 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
     }
     expect(optionOf({ model: '' })).toBe('model')
     expect(optionOf({ maxTokens: 1.5 })).toBe('maxTokens')
-    expect(optionOf({ timeoutMs: 0 })).toBe('timeoutMs')
+    expect(optionOf({ timeoutMs: 1_000 } as never)).toBe('timeoutMs')
     expect(optionOf({ maxResponseBytes: -1 })).toBe('maxResponseBytes')
     expect(optionOf({ client: new Anthropic({ apiKey: 'k' }), apiKey: 'other' })).toBe('apiKey')
     expect(optionOf({ client: new Anthropic({ apiKey: 'k' }), baseURL: 'http://127.0.0.1:1' })).toBe('baseURL')
@@ -544,7 +544,7 @@ describe('AnthropicChatModel: errors', () => {
     const controller = new AbortController()
     for (let call = 0; call < 20; call++) {
       await model.doGenerate(hello, { signal: controller.signal })
-      await collect(model.doStream(hello, { signal: controller.signal, idleTimeoutMs: 5_000 }))
+      await collect(model.doStream(hello, { signal: controller.signal }))
     }
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
@@ -552,7 +552,9 @@ describe('AnthropicChatModel: errors', () => {
   it("the SDK's request timeout is a retryable ProviderCallError", async () => {
     const running = await start()
     running.injectFaults([{ kind: 'stall-headers' }])
-    const error = await modelFor(running, { timeoutMs: 50 })
+    // tinyllm's own limits are attemptTimeoutMs and timeoutMs; a client's SDK timeout still maps to a typed error.
+    const client = new Anthropic({ apiKey: 'test-key', baseURL: running.baseURL, timeout: 50 })
+    const error = await new AnthropicChatModel({ model: modelId, client })
       .doGenerate(hello)
       .catch((caught: unknown) => caught)
     expect(ProviderCallError.isInstance(error)).toBe(true)

@@ -27,8 +27,8 @@ import { MessageStreamAssembler } from './anthropic-stream.js'
 /** `max_tokens` sent when a request sets no `maxTokens` (Anthropic requires one). */
 export const defaultAnthropicMaxTokens = 4096
 
-/** The SDK's own limit on one HTTP request, used unless `timeoutMs` says otherwise: 10 minutes. */
-const defaultTimeoutMs = 600_000
+/** The SDK's own limit on one HTTP request, a last resort under tinyllm's time limits: 10 minutes. */
+const sdkTimeoutMs = 600_000
 
 /** Options of {@link AnthropicChatModel}: the default model, `max_tokens`, and a client or how to create one. */
 export type AnthropicChatModelOptions = ProviderChatModelOptions<AnthropicClientOptions> & {
@@ -58,7 +58,6 @@ export class AnthropicChatModel implements ChatModel {
   readonly provider = 'anthropic'
   readonly modelId: string
   readonly #maxTokens: number
-  readonly #timeoutMs: number
   readonly #sdk: ProviderClient<Anthropic>
 
   constructor(options: AnthropicChatModelOptions) {
@@ -66,8 +65,6 @@ export class AnthropicChatModel implements ChatModel {
     this.modelId = options.model
     this.#maxTokens =
       checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
-    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
-    this.#timeoutMs = timeoutMs
     const connection = options as AnthropicConnectionOptions
     this.#sdk = new ProviderClient(
       anthropicProfile,
@@ -79,7 +76,7 @@ export class AnthropicChatModel implements ChatModel {
           defaultHeaders: connection.headers,
           // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
           // timeouts decide how long a call may take.
-          timeout: timeoutMs,
+          timeout: sdkTimeoutMs,
         }),
     )
   }
@@ -96,7 +93,7 @@ export class AnthropicChatModel implements ChatModel {
     const client = this.#sdk.client
     try {
       const { data, request_id, response } = await client.messages
-        .create(body, sdkRequestOptions(signal, this.#timeoutMs))
+        .create(body, sdkRequestOptions(signal))
         .withResponse()
       return restore(toChatResult(data, request_id || response.headers.get('x-request-id') || undefined), request)
     } catch (error) {
@@ -115,10 +112,9 @@ export class AnthropicChatModel implements ChatModel {
     const client = this.#sdk.client
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,
-      idleTimeoutMs: options?.idleTimeoutMs,
       open: async (signal) => {
         const { data, request_id, response } = await client.messages
-          .create({ ...body, stream: true }, sdkRequestOptions(signal, this.#timeoutMs))
+          .create({ ...body, stream: true }, sdkRequestOptions(signal))
           .withResponse()
         return {
           events: data[Symbol.asyncIterator](),

@@ -44,8 +44,9 @@ describe('AnthropicChat', () => {
         `AnthropicChat: ${option} is not an option; did you mean ${suggestion}?`,
       )
     }
-    expect(() => new AnthropicChat({ model: 'claude-haiku-4-5', requestTimeoutMs: -5 })).toThrow(
-      'AnthropicChat: requestTimeoutMs must be a number of ms > 0 and ≤ 2147483647, got -5',
+    // The SDK's request timeout did not bound a stream; tinyllm's attemptTimeoutMs bounds the whole call.
+    expect(() => new AnthropicChat({ model: 'claude-haiku-4-5', requestTimeoutMs: 5_000 } as never)).toThrow(
+      'AnthropicChat: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
   })
 
@@ -173,7 +174,7 @@ describe('AnthropicChat', () => {
     const chat = new AnthropicChat({
       model: 'claude-haiku-4-5',
       client: new Anthropic({ apiKey: 'k', baseURL: running.baseURL }),
-      requestTimeoutMs: 5_000,
+      attemptTimeoutMs: 5_000,
     })
     expect(chat.model).toBeInstanceOf(AnthropicChatModel)
     expect(chat.model.modelId).toBe('claude-haiku-4-5')

@@ -6,7 +6,14 @@ import {
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
-import { type ChatModel, type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
+import {
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
+  LLMCall,
+  resultText,
+} from '@tinyllm/llm'
 import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { importAnotherCopy, importInstalled } from './another-copy.js'
@@ -460,11 +467,10 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect(chatRequests(server)).toHaveLength(0)
     })
 
-    it('idle timeout: a stream that stalls fails with TimeoutError (idle), and the request is closed', async () => {
+    it('idle timeout: through LLMCall, a stream that stalls fails with TimeoutError (idle), and the request is closed', async () => {
       const { server, model } = await start([{ type: 'stall', text: 'This answer starts, then stalls forever.' }])
-      const error = await collect(model.doStream({ messages: [user('Stream.')] }, { idleTimeoutMs: 100 })).catch(
-        (caught: unknown) => caught,
-      )
+      const call = new LLMCall({ name: 'conformance', model, idleTimeoutMs: 200, retry: { attempts: 1 } })
+      const error = await call.stream({ messages: [user('Stream.')] }).result.catch((caught: unknown) => caught)
       expect(TimeoutError.isInstance(error)).toBe(true)
       expect(error).toMatchObject({ kind: 'idle', retryable: true })
       await waitFor(() => chatRequests(server)[0]?.outcome !== 'pending', 'the server to see the request closed')

@@ -109,6 +109,7 @@ const aliases: ReadonlyMap<string, string> = new Map([
   ['max_completion_tokens', 'maxTokens'],
   ['stop_sequences', 'stop'],
   ['timeout', 'timeoutMs'],
+  ['requestTimeoutMs', 'attemptTimeoutMs'],
   ['retries', 'retry'],
   ['maxRetries', 'retry'],
 ])

@@ -67,7 +67,8 @@ export interface ChatSettings {
   readonly maxTokens?: number
   /** Number of choices to generate. */
   readonly n?: number
-  readonly stop?: ReadonlyArray<string>
+  /** Where the model stops: one sequence or several. */
+  readonly stop?: string | ReadonlyArray<string>
   readonly seed?: number
   readonly presencePenalty?: number
   readonly frequencyPenalty?: number
@@ -119,11 +120,13 @@ export type ChatStreamPart =
     }
   | { readonly type: 'finish'; readonly result: ChatResult }
 
-/** Per-call options the framework passes to a model. */
+/**
+ * Per-call options the framework passes to a model. Time limits (a call's deadline, a stream's idle timeout) are not
+ * among them: LLMCall enforces them and cancels through `signal`, so a model needs to honour only the signal.
+ */
 export interface ChatCallOptions {
+  /** Aborts the call: close the HTTP request and reject with the signal's AbortError (or TimeoutError). */
   readonly signal?: AbortSignal
-  /** For streams: fail with a TimeoutError when no chunk arrives for this long, in ms. */
-  readonly idleTimeoutMs?: number
 }
 
 /**

@@ -7,7 +7,6 @@ import {
   checkTimeout,
   Function,
   FunctionError,
-  functionOptionKeys,
   type InvokeOptions,
   isPromiseLike,
   ProviderCallError,
@@ -266,7 +265,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
     })
     const name = this.name
-    checkKnownOptions(options, llmCallOptionKeys, name)
+    checkKnownOptions(options, llmCallOptionKeySet, name)
     const model = options.model
     if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
       throw new ConfigurationError({
@@ -604,18 +603,29 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 }
 
-const llmCallOptionKeys: ReadonlySet<string> = new Set([
-  ...functionOptionKeys,
+/** Every option of {@link LLMCall}, for the classes that check options for unknown keys (a provider's `*Chat`). */
+export const llmCallOptionKeys = Object.freeze([
+  'name',
   'model',
   'settings',
+  'retry',
+  'timeoutMs',
+  'attemptTimeoutMs',
+  'idleTimeoutMs',
   'rateLimiter',
   'prices',
   'output',
   'structuredOutput',
-  'idleTimeoutMs',
   'outputTokenEstimate',
   'estimateInputTokens',
-])
+] as const satisfies ReadonlyArray<keyof LLMCallOptions>)
+
+// Fails to compile when LLMCallOptions gains an option the list (and so every unknown-key check) would reject.
+const everyOptionIsListed: Exclude<keyof LLMCallOptions, (typeof llmCallOptionKeys)[number]> extends never
+  ? true
+  : never = true
+void everyOptionIsListed
+const llmCallOptionKeySet: ReadonlySet<string> = new Set(llmCallOptionKeys)
 
 /** Most tokens one call is believed to have used; any real call is orders of magnitude below. */
 const maxCredibleTokens = 100_000_000

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
 import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
-import type { ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
+import { type ChatRequest, type ChatResult, type ChatStreamPart, LLMCall } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -478,10 +478,12 @@ describe('OpenAIChatModel errors', () => {
       replies: ['one two three four five'],
       faults: [{ kind: 'stall-stream', afterEvents: 2 }],
     })
-    const parts: ChatStreamPart[] = []
+    // The idle timeout is LLMCall's: it cancels the call, whose signal closes the model's request.
+    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 100, retry: { attempts: 1 } })
+    const parts: unknown[] = []
     const error = await rejection(
       (async () => {
-        for await (const part of model.doStream(ask('hi'), { idleTimeoutMs: 100 })) parts.push(part)
+        for await (const part of call.stream(ask('hi'))) parts.push(part)
       })(),
     )
     expect(TimeoutError.isInstance(error)).toBe(true)
@@ -494,7 +496,8 @@ describe('OpenAIChatModel errors', () => {
 
   it('times out on stalled headers too, when idleTimeoutMs is set', async () => {
     const { server, model } = await start({ faults: [{ kind: 'stall-headers' }] })
-    const error = await rejection(collect(model.doStream(ask('hi'), { idleTimeoutMs: 100 })))
+    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 100, retry: { attempts: 1 } })
+    const error = await rejection(call.stream(ask('hi')).result)
     expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
     await server.whenIdle()
     expect(server.requests[0]?.endedAt).toBeDefined()
@@ -502,12 +505,14 @@ describe('OpenAIChatModel errors', () => {
 
   it('does not count the time the consumer spends between chunks as idle', async () => {
     const { model } = await start({ replies: ['one two three'] })
-    const parts: ChatStreamPart[] = []
-    for await (const part of model.doStream(ask('hi'), { idleTimeoutMs: 50 })) {
+    const stream = new LLMCall({ name: 'idle', model, idleTimeoutMs: 50, retry: { attempts: 1 } }).stream(ask('hi'))
+    const parts: unknown[] = []
+    for await (const part of stream) {
       parts.push(part)
       await new Promise((resolve) => setTimeout(resolve, 80))
     }
-    expect(parts.at(-1)?.type).toBe('finish')
+    expect(parts.length).toBeGreaterThan(1)
+    expect(await stream.result).toBe('one two three')
   })
 
   it('aborts a call in flight with an AbortError, and the server sees the request closed', async () => {
@@ -574,7 +579,7 @@ describe('OpenAIChatModel errors', () => {
     const controller = new AbortController()
     for (let round = 0; round < 20; round += 1) {
       await model.doGenerate(ask('a'), { signal: controller.signal })
-      await collect(model.doStream(ask('b'), { signal: controller.signal, idleTimeoutMs: 1000 }))
+      await collect(model.doStream(ask('b'), { signal: controller.signal }))
     }
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
@@ -602,8 +607,8 @@ describe('OpenAIChatModel configuration and secrets', () => {
       'OpenAIChatModel: apiKey cannot be combined with client: configure the client you pass instead',
     )
     expect(() => new OpenAIChatModel({ model: '' })).toThrow(ConfigurationError)
-    expect(() => new OpenAIChatModel({ model: 'gpt-4o', timeoutMs: -1 })).toThrow(
-      'OpenAIChatModel: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got -1',
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o', timeoutMs: 1_000 } as never)).toThrow(
+      'OpenAIChatModel: timeoutMs is not an option',
     )
     expect(() => new OpenAIChatModel({ model: 'gpt-4o', maxResponseBytes: 0 })).toThrow(
       'OpenAIChatModel: maxResponseBytes must be an integer > 0, got 0',

@@ -43,13 +43,11 @@ export class OpenAIChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'openai'
   readonly modelId: string
-  readonly #timeoutMs: number | undefined
   readonly #sdk: ProviderClient<OpenAI>
 
   constructor(options: OpenAIChatModelOptions) {
     checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     this.modelId = options.model
-    this.#timeoutMs = options.timeoutMs
     const connection = options as OpenAIConnectionOptions
     this.#sdk = new ProviderClient(
       openAIProfile,
@@ -78,10 +76,7 @@ export class OpenAIChatModel implements ChatModel {
     let pending: Promise<unknown>
     try {
       const body = toOpenAIBody(request, this.modelId)
-      pending = this.#sdk.client.chat.completions.create(
-        { ...body, stream: false },
-        sdkRequestOptions(signal, this.#timeoutMs),
-      )
+      pending = this.#sdk.client.chat.completions.create({ ...body, stream: false }, sdkRequestOptions(signal))
     } catch (error) {
       return Promise.reject(this.#sdk.toError(error, signal))
     }
@@ -95,8 +90,8 @@ export class OpenAIChatModel implements ChatModel {
 
   /**
    * Streams one chat completion (with `stream_options.include_usage`): text and tool-call deltas, then one `finish`
-   * part with the assembled result. `options.idleTimeoutMs` counts the wait for the first byte and every wait between
-   * chunks, not the time the consumer spends on a part. Called by the framework.
+   * part with the assembled result. `options.signal` closes the request (LLMCall aborts it for its idle timeout and
+   * deadline). Called by the framework.
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
@@ -111,10 +106,9 @@ export class OpenAIChatModel implements ChatModel {
 
     yield* streamProviderParts<unknown>({
       signal: outer,
-      idleTimeoutMs: options?.idleTimeoutMs,
       open: async (signal) => {
         const response = await client.chat.completions
-          .create({ ...body, stream: true, stream_options: streamOptions }, sdkRequestOptions(signal, this.#timeoutMs))
+          .create({ ...body, stream: true, stream_options: streamOptions }, sdkRequestOptions(signal))
           .withResponse()
         return { events: response.data[Symbol.asyncIterator](), requestId: response.request_id ?? undefined }
       },

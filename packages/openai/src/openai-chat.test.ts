@@ -118,8 +118,8 @@ describe('OpenAIChat', () => {
     expect(() => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', maxResponseBytes: 0 })).toThrow(
       'c: maxResponseBytes must be an integer > 0, got 0',
     )
-    expect(() => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', requestTimeoutMs: 0 })).toThrow(
-      'c: requestTimeoutMs must be a number of ms > 0 and ≤ 2147483647, got 0',
+    expect(() => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', requestTimeoutMs: 5_000 } as never)).toThrow(
+      'c: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
   })
 
@@ -429,5 +429,29 @@ describe('seed names', () => {
         { role: 'user', content: 'A commendable financial profile with an excellent credit history.' },
       ],
     })
+  })
+})
+
+describe('time limits on the whole call', () => {
+  it('attemptTimeoutMs bounds a stream that trickles forever, which no idle timeout or SDK timeout catches', async () => {
+    // A chunk every 50 ms never leaves the stream idle for long; only a limit on the whole call ends it.
+    const running = await start({ replies: ['word '.repeat(10_000)], chunkChars: 5, streamEventDelayMs: 50 })
+    const chat = new OpenAIChat({
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      attemptTimeoutMs: 500,
+      idleTimeoutMs: 60_000,
+      retry: { attempts: 1 },
+    })
+    const stream = chat.stream(ask('Talk'))
+    let deltas = 0
+    const error = await (async () => {
+      for await (const _delta of stream) deltas += 1
+    })().catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error) && error.kind === 'attempt').toBe(true)
+    expect(deltas).toBeGreaterThan(0)
+    await running.whenIdle()
+    expect(running.requests[0]?.outcome).toBe('client-closed')
   })
 })

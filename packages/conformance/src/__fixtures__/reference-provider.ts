@@ -70,26 +70,13 @@ export class ReferenceChatModel implements ChatModel {
     const controller = new AbortController()
     const forward = (): void => controller.abort()
     options?.signal?.addEventListener('abort', forward, { once: true })
-    let idle = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const arm = (): void => {
-      if (options?.idleTimeoutMs === undefined) return
-      timer = setTimeout(() => {
-        idle = true
-        controller.abort()
-      }, options.idleTimeoutMs)
-    }
     try {
       if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
-      arm()
-      const response = await this.#post(request, true, controller.signal, options?.signal).finally(() =>
-        clearTimeout(timer),
-      )
+      const response = await this.#post(request, true, controller.signal, options?.signal)
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
       let text = ''
       for (;;) {
-        arm()
-        const next = await reader.read().finally(() => clearTimeout(timer))
+        const next = await reader.read()
         if (next.done) break
         text += next.value
         const end = text.lastIndexOf('\n\n')
@@ -107,10 +94,8 @@ export class ReferenceChatModel implements ChatModel {
       }
       throw new ProviderCallError({ provider: 'reference', message: 'stream ended early', retryable: true })
     } catch (error) {
-      if (idle) throw new TimeoutError({ kind: 'idle', timeoutMs: options?.idleTimeoutMs ?? 0 })
       throw fail(error, options?.signal)
     } finally {
-      clearTimeout(timer)
       options?.signal?.removeEventListener('abort', forward)
       controller.abort()
     }

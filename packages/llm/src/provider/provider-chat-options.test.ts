@@ -39,7 +39,6 @@ describe('toProviderLLMCallOptions', () => {
     const { callOptions, modelOptions } = split({
       model: 'example-1',
       apiKey: 'k',
-      requestTimeoutMs: 5_000,
       temperature: 0,
       stop: ['END'],
       retry: { attempts: 2 },
@@ -49,7 +48,7 @@ describe('toProviderLLMCallOptions', () => {
     expect(callOptions.settings).toEqual({ model: 'example-1', temperature: 0, stop: ['END'] })
     expect(callOptions).toMatchObject({ retry: { attempts: 2 }, output: 'texts' })
     expect(callOptions).not.toHaveProperty('apiKey')
-    expect(modelOptions).toMatchObject({ model: 'example-1', apiKey: 'k', timeoutMs: 5_000 })
+    expect(modelOptions).toEqual({ model: 'example-1', apiKey: 'k' })
     expect(split({ name: 'classify', model: 'example-1' }).callOptions.name).toBe('classify')
   })
 
@@ -75,7 +74,9 @@ describe('toProviderLLMCallOptions', () => {
     expect(thrown(() => split({ name: 'c', model: 'm', maxResponseBytes: 0 })).message).toBe(
       'c: maxResponseBytes must be an integer > 0, got 0',
     )
-    expect(thrown(() => split({ name: 'c', model: 'm', requestTimeoutMs: -1 })).option).toBe('requestTimeoutMs')
+    expect(thrown(() => split({ name: 'c', model: 'm', requestTimeoutMs: 1 })).message).toMatch(
+      'c: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
+    )
     expect(thrown(() => split({ name: 'c', model: 'm', n: 2 })).message).toBe('c: n must be 1')
   })
 })
@@ -83,9 +84,10 @@ describe('toProviderLLMCallOptions', () => {
 describe('checkChatModelOptions', () => {
   it('applies the same rules to a chat model’s own options', () => {
     const check = (options: object) => checkChatModelOptions(options, connectionKeys, 'ExampleChatModel', ['maxTokens'])
-    expect(() => check({ model: 'm', maxTokens: 10, timeoutMs: 100 })).not.toThrow()
-    expect(thrown(() => check({ model: 'm', timeoutMs: 0 })).message).toBe(
-      'ExampleChatModel: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got 0',
+    expect(() => check({ model: 'm', maxTokens: 10 })).not.toThrow()
+    // Time limits belong to the calling LLMCall, which enforces them on the whole call.
+    expect(thrown(() => check({ model: 'm', timeoutMs: 100 })).message).toMatch(
+      /^ExampleChatModel: timeoutMs is not an option/,
     )
     expect(thrown(() => check({ model: 'm', baseUrl: 'x' })).message).toContain('did you mean baseURL?')
   })

@@ -1,14 +1,7 @@
-import {
-  ConfigurationError,
-  checkKnownOptions,
-  checkNumber,
-  checkTimeout,
-  optionError,
-  type StandardSchemaV1,
-} from '@tinyllm/core'
+import { ConfigurationError, checkKnownOptions, checkNumber, optionError, type StandardSchemaV1 } from '@tinyllm/core'
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
-import type { LLMCallOptions, LLMCallOutputMode } from '../llm-call.js'
+import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
 export type ExistingClientOptions<Client, Connection extends object> = { readonly client: Client } & {
@@ -20,12 +13,14 @@ export type ClientOptions<Client, Connection extends object> =
   | ExistingClientOptions<Client, Connection>
   | (Connection & { readonly client?: undefined })
 
-/** Options of a provider's chat model: a default model id, a client or how to create one, and the SDK's timeout. */
+/**
+ * Options of a provider's chat model: a default model id, and a client or how to create one. Time limits are the
+ * calling LLMCall's (`attemptTimeoutMs`, `idleTimeoutMs`, `timeoutMs`), enforced by tinyllm on the whole call, streams
+ * included; the SDK's own 10-minute request timeout stays underneath as a last resort.
+ */
 export type ProviderChatModelOptions<ClientChoice> = ClientChoice & {
   /** Default model id, e.g. `gpt-4o-mini`; a request's `model` overrides it. */
   readonly model: string
-  /** Limit on one HTTP request, in ms, enforced by the SDK (one attempt; tinyllm retries). */
-  readonly timeoutMs?: number | undefined
 }
 
 /**
@@ -44,33 +39,10 @@ export type ProviderChatOptions<Mode extends LLMCallOutputMode, Schema extends S
     readonly name?: string | undefined
     /** The provider's model id, e.g. `gpt-4o-mini`; an input's `model` overrides it for one call. */
     readonly model: string
-    /** Limit on one HTTP request, in ms, enforced by the SDK. Prefer `attemptTimeoutMs`, which also covers streams. */
-    readonly requestTimeoutMs?: number | undefined
   }
 
 /** The options of LLMCall a `*Chat` class passes on as they are (it builds `model` and `settings` itself). */
-const llmCallOptionKeys = [
-  'name',
-  'retry',
-  'timeoutMs',
-  'attemptTimeoutMs',
-  'idleTimeoutMs',
-  'rateLimiter',
-  'prices',
-  'output',
-  'structuredOutput',
-  'outputTokenEstimate',
-  'estimateInputTokens',
-] as const satisfies ReadonlyArray<keyof LLMCallOptions>
-
-// Fails to compile when LLMCallOptions gains an option this list would reject as unknown.
-const everyCallOptionIsListed: Exclude<
-  keyof LLMCallOptions,
-  (typeof llmCallOptionKeys)[number] | 'model' | 'settings'
-> extends never
-  ? true
-  : never = true
-void everyCallOptionIsListed
+const passedCallOptionKeys = llmCallOptionKeys.filter((key) => key !== 'model' && key !== 'settings')
 
 /** What a provider package says about its `*Chat` class, for {@link toProviderLLMCallOptions}. */
 export interface ProviderChatDefinition<ModelOptions> {
@@ -78,7 +50,7 @@ export interface ProviderChatDefinition<ModelOptions> {
   readonly defaultName: string
   /** The names of the client and connection options (`client`, `apiKey`, `baseURL`…), handed to the model. */
   readonly connectionKeys: ReadonlyArray<string>
-  /** Builds the chat model from `{ model, timeoutMs, ...connection options }`. */
+  /** Builds the chat model from `{ model, ...connection options }`. */
   readonly createModel: (options: ModelOptions) => ChatModel
   /** Rejects settings the provider cannot honour, at construction (Anthropic: `n > 1`, `temperature`…). */
   readonly checkSettings?: ((settings: ChatSettings, owner: string) => void) | undefined
@@ -87,8 +59,8 @@ export interface ProviderChatDefinition<ModelOptions> {
 /**
  * Splits a `*Chat` class's options into LLMCall's — one rule for every provider: `name` defaults to the class name; an
  * unknown option (`top_p`, `max_tokens`, `model_name`, a typo) is a {@link ConfigurationError} suggesting the right
- * name; call settings become `settings` (with `model`); the client and connection options, with `requestTimeoutMs` as
- * the model's `timeoutMs`, build the chat model; everything else passes to LLMCall unchanged.
+ * name; call settings become `settings` (with `model`); the client and connection options build the chat model;
+ * everything else passes to LLMCall unchanged.
  */
 export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema extends StandardSchemaV1, ModelOptions>(
   options: ProviderChatOptions<Mode, Schema, object>,
@@ -100,12 +72,11 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
   const name = options.name ?? definition.defaultName
   checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
   const source = options as Record<string, unknown>
-  const modelOptions: Record<string, unknown> = { model: options.model, timeoutMs: options.requestTimeoutMs }
+  const modelOptions: Record<string, unknown> = { model: options.model }
   for (const key of definition.connectionKeys) modelOptions[key] = source[key]
-  checkTimeout(options.requestTimeoutMs, 'requestTimeoutMs', name)
   checkConnectionOptions(modelOptions, definition.connectionKeys, name)
   const rest: Record<string, unknown> = {}
-  for (const key of llmCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
+  for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
   const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
   definition.checkSettings?.(settings, name)
   return {
@@ -142,8 +113,8 @@ export function checkConnectionOptions(
 
 /**
  * Checks a provider chat model's own options: no unknown key (a typo, another library's name), then
- * {@link checkConnectionOptions}, and `timeoutMs` as a timeout. `extraKeys` are options the provider adds
- * (Anthropic's `maxTokens`), which it checks itself.
+ * {@link checkConnectionOptions}. `extraKeys` are options the provider adds (Anthropic's `maxTokens`), which it checks
+ * itself.
  */
 export function checkChatModelOptions(
   options: object,
@@ -152,10 +123,8 @@ export function checkChatModelOptions(
   extraKeys: ReadonlyArray<string> = [],
 ): void {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-  checkKnownOptions(options, knownKeys(connectionKeys, ['model', 'timeoutMs', ...extraKeys]), owner)
-  const source = options as Readonly<Record<string, unknown>>
-  checkConnectionOptions(source, connectionKeys, owner)
-  checkTimeout(source.timeoutMs, 'timeoutMs', owner)
+  checkKnownOptions(options, knownKeys(connectionKeys, ['model', ...extraKeys]), owner)
+  checkConnectionOptions(options as Readonly<Record<string, unknown>>, connectionKeys, owner)
 }
 
 const knownKeysCache = new WeakMap<ReadonlyArray<string>, Map<string, ReadonlySet<string>>>()
@@ -177,5 +146,5 @@ function knownKeys(connectionKeys: ReadonlyArray<string>, others: ReadonlyArray<
 }
 
 function knownChatOptions(connectionKeys: ReadonlyArray<string>): ReadonlySet<string> {
-  return knownKeys(connectionKeys, [...llmCallOptionKeys, ...chatSettingKeys, 'requestTimeoutMs'])
+  return knownKeys(connectionKeys, [...passedCallOptionKeys, ...chatSettingKeys])
 }

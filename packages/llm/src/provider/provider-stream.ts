@@ -1,4 +1,4 @@
-import { abortErrorFor, TimeoutError, type TinyLLMError } from '@tinyllm/core'
+import { abortErrorFor, type TinyLLMError } from '@tinyllm/core'
 import type { ChatResult, ChatStreamPart } from '../chat-model.js'
 
 /** Turns a provider's raw stream events into tinyllm stream parts, then assembles the final result. */
@@ -11,14 +11,14 @@ export interface StreamAssembler<Event> {
 
 /** What {@link streamProviderParts} needs from a provider package. */
 export interface ProviderStreamOptions<Event> {
-  /** The caller's signal. */
+  /** The caller's signal: it closes the request. */
   readonly signal?: AbortSignal | undefined
-  /** Fail with a `TimeoutError` (kind `idle`) when the server sends nothing for this long, in ms. */
-  readonly idleTimeoutMs?: number | undefined
   /** Sends the request with `signal` and returns the raw event iterator and the request id. */
-  open(signal: AbortSignal): Promise<{ readonly events: AsyncIterator<Event>; readonly requestId?: string | undefined }>
+  open(
+    signal: AbortSignal | undefined,
+  ): Promise<{ readonly events: AsyncIterator<Event>; readonly requestId?: string | undefined }>
   /** Maps whatever the SDK threw to a typed tinyllm error. */
-  toError(error: unknown, signal: AbortSignal): TinyLLMError
+  toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError
   /** A fresh assembler for this stream, once the request id is known. */
   createAssembler(requestId: string | undefined): StreamAssembler<Event>
   /** Applied to the assembled result before it is handed out (e.g. `restoreStrictAnswers`). */
@@ -26,30 +26,16 @@ export interface ProviderStreamOptions<Event> {
 }
 
 /**
- * The streaming loop every provider needs, written once: one AbortController per stream, aborted by the caller's
- * signal, by the idle timer, or when the consumer stops early; the idle timer counts the wait for the first byte and
- * every wait between events, never the time the consumer spends on a part; the caller's signal holds exactly one
- * listener, removed when the stream ends; the HTTP request is closed on any early exit. Yields the assembled parts
- * and ends with one `finish` part.
+ * The streaming loop every provider needs, written once: it opens the request with the caller's signal (tinyllm adds no
+ * signal of its own: the caller's cancellation, deadline and idle timeout are one scope, and its signal closes the
+ * request), maps every failure to a typed error, and yields the assembled parts, ending with one `finish` part. When the
+ * consumer stops early or something fails, the SDK's stream is returned, which closes the HTTP request.
  */
 export async function* streamProviderParts<Event>(
   options: ProviderStreamOptions<Event>,
 ): AsyncIterable<ChatStreamPart> {
-  const outer = options.signal
-  if (outer?.aborted) throw abortErrorFor(outer)
-  const controller = new AbortController()
-  const signal = controller.signal
-  const onAbort = (): void => controller.abort(outer?.reason)
-  outer?.addEventListener('abort', onAbort, { once: true })
-  const idleTimeoutMs = options.idleTimeoutMs
-  let waiting = true
-  const timer =
-    idleTimeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          // Time the consumer spends between parts is not the server's silence.
-          if (waiting) controller.abort(new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle' }))
-        }, idleTimeoutMs)
+  const signal = options.signal
+  if (signal?.aborted) throw abortErrorFor(signal)
   let completed = false
   let events: AsyncIterator<Event> | undefined
   try {
@@ -62,8 +48,6 @@ export async function* streamProviderParts<Event>(
       throw options.toError(error, signal)
     }
     for (;;) {
-      waiting = true
-      timer?.refresh()
       let next: IteratorResult<Event>
       try {
         next = await events.next()
@@ -71,9 +55,8 @@ export async function* streamProviderParts<Event>(
         throw options.toError(error, signal)
       }
       // SDKs end a stream quietly when its request is aborted: the signal tells why it ended.
-      if (signal.aborted) throw abortErrorFor(signal)
+      if (signal?.aborted) throw abortErrorFor(signal)
       if (next.done === true) break
-      waiting = false
       yield* assembler.add(next.value)
     }
     const assembled = assembler.finish()
@@ -81,10 +64,8 @@ export async function* streamProviderParts<Event>(
     completed = true
     yield { type: 'finish', result }
   } finally {
-    clearTimeout(timer)
-    outer?.removeEventListener('abort', onAbort)
-    // Closes the HTTP request when the consumer stopped early or something failed, and lets the SDK's stream clean up.
-    if (!completed && !signal.aborted) controller.abort()
+    // Returning the SDK's stream early closes its HTTP request and lets it clean up; not awaited, as a stalled stream
+    // would never answer.
     if (!completed) events?.return?.().catch(() => {})
   }
 }

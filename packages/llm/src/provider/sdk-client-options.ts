@@ -48,13 +48,7 @@ export function sdkClientOptions(
   }
 }
 
-/** The per-request options tinyllm sends with every SDK call: no retries, the call's signal, the attempt's timeout. */
-export function sdkRequestOptions(
-  signal: AbortSignal | undefined,
-  timeoutMs: number | undefined,
-): { maxRetries: 0; signal?: AbortSignal; timeout?: number } {
-  const options: { maxRetries: 0; signal?: AbortSignal; timeout?: number } = { maxRetries: 0 }
-  if (signal !== undefined) options.signal = signal
-  if (timeoutMs !== undefined) options.timeout = timeoutMs
-  return options
+/** The per-request options tinyllm sends with every SDK call: no retries, and the call's signal, if it can abort. */
+export function sdkRequestOptions(signal: AbortSignal | undefined): { maxRetries: 0; signal?: AbortSignal } {
+  return signal === undefined ? { maxRetries: 0 } : { maxRetries: 0, signal }
 }
