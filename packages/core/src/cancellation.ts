@@ -7,9 +7,8 @@ const neverAborted: AbortSignal = new AbortController().signal
 type CancelListener = (reason: unknown) => void
 
 /**
- * One listener on one outside `AbortSignal`, fanning out to every scope linked to it. However many runs share a
- * signal (10,000 branches under one caller's signal, say), the signal holds one listener, and linking or unlinking a
- * scope is O(1).
+ * One listener on one outside `AbortSignal`, fanning out to every scope linked to it: however many runs share a
+ * signal, it holds one listener, and linking or unlinking a scope is O(1).
  */
 class SignalLink {
   readonly signal: AbortSignal
@@ -20,11 +19,9 @@ class SignalLink {
     signal.addEventListener('abort', this, { once: true })
   }
 
-  /** The signal aborted: every linked scope is cancelled with its reason. */
   handleEvent(): void {
     links.delete(this.signal)
-    const reason = this.signal.reason
-    for (const scope of this.scopes) scope.cancel(reason)
+    for (const scope of this.scopes) scope.cancel(this.signal.reason)
     this.scopes.clear()
   }
 
@@ -53,13 +50,11 @@ export interface CancelScopeOptions {
 
 /**
  * The one place tinyllm links cancellation: a scope is cancelled by its parent scope, an outside signal, its own
- * deadline, or by hand, and cancels its children in turn — by direct calls, not by a listener per child on a shared
- * signal. It hands out an `AbortSignal` only when asked (`signal`), one per scope, for code outside tinyllm (an SDK,
- * `fetch`); it races work against itself (`race`), sleeps cancellably (`sleep`), and checks its deadline between
- * synchronous steps (`throwIfCancelled`), since a timer cannot fire while synchronous code runs.
- *
- * A scope that nothing can cancel (no signal, no deadline, no cancellable parent) costs nothing: `race` returns the
- * work itself and `signal` a shared signal that never aborts.
+ * deadline, or by hand, and cancels its children in turn by direct calls, not by a listener per child on a shared
+ * signal. It makes an `AbortSignal` only when asked (`signal`), for code outside tinyllm (an SDK, `fetch`); races work
+ * against itself (`race`); sleeps cancellably (`sleep`); and checks its deadline between synchronous steps
+ * (`throwIfCancelled`), since no timer fires while synchronous code runs. A scope that nothing can cancel costs
+ * nothing: `race` returns the work, and `signal` a shared signal that never aborts.
  */
 export class CancelScope {
   readonly parent: CancelScope | undefined
@@ -70,31 +65,29 @@ export class CancelScope {
   /** Set once cancelled: why. */
   reason: unknown = undefined
   cancelled = false
-  /** The scope whose timer sets `deadline` (this one or an ancestor), which is the one to expire when it passes. */
+  /** The scope whose timer sets `deadline`: the one to expire when it passes. */
   private readonly deadlineOwner: CancelScope | undefined
   private readonly timeoutReason: (() => unknown) | undefined
   private children: Set<CancelScope> | undefined = undefined
   private listeners: Set<CancelListener> | undefined = undefined
   private controller: AbortController | undefined = undefined
+  /** A scope whose one source of cancellation is an outside signal hands out that signal itself. */
+  private passthrough: AbortSignal | undefined = undefined
   private link: SignalLink | undefined = undefined
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
-  private passthrough: AbortSignal | undefined = undefined
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
     const signal = options?.signal
     const timeoutMs = options?.timeoutMs
+    const manual = options?.manual === true
     this.timeoutReason = options?.timeoutReason
-    this.cancellable =
-      parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || options?.manual === true
+    this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
     let deadline = parent?.deadline
     let owner = parent?.deadlineOwner
-    if (timeoutMs !== undefined) {
-      const own = Date.now() + timeoutMs
-      if (deadline === undefined || own < deadline) {
-        deadline = own
-        owner = this
-      }
+    if (timeoutMs !== undefined && (deadline === undefined || Date.now() + timeoutMs < deadline)) {
+      deadline = Date.now() + timeoutMs
+      owner = this
     }
     this.deadline = deadline
     this.deadlineOwner = owner
@@ -106,11 +99,7 @@ export class CancelScope {
       }
       if (parent.children === undefined) parent.children = new Set()
       parent.children.add(this)
-    }
-    // A scope whose one source of cancellation is an outside signal hands out that signal itself: no controller.
-    if (signal !== undefined && parent?.cancellable !== true && timeoutMs === undefined && options?.manual !== true) {
-      this.passthrough = signal
-    }
+    } else if (signal !== undefined && timeoutMs === undefined && !manual) this.passthrough = signal
     if (signal !== undefined && signal !== parent?.controller?.signal) {
       if (signal.aborted) {
         this.cancel(signal.reason)
@@ -146,17 +135,14 @@ export class CancelScope {
     this.release()
     this.controller?.abort(reason)
     const listeners = this.listeners
-    this.listeners = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener(reason)
     const children = this.children
+    this.listeners = undefined
     this.children = undefined
+    if (listeners !== undefined) for (const listener of listeners) listener(reason)
     if (children !== undefined) for (const child of children) child.cancel(reason)
   }
 
-  /**
-   * Throws the reason when the scope is cancelled, or when its deadline has passed (expiring it first): the check
-   * between synchronous steps, during which no timer can fire.
-   */
+  /** Throws the reason when the scope is cancelled, or when its deadline has passed (expiring it first). */
   throwIfCancelled(): void {
     if (!this.cancelled && this.deadline !== undefined && Date.now() >= this.deadline) this.deadlineOwner?.expire()
     if (this.cancelled) throw this.reason
@@ -190,11 +176,11 @@ export class CancelScope {
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const until = Date.now() + ms
-      const listeners = this.cancellable ? this.listen(onCancel) : undefined
-      function onCancel(reason: unknown): void {
+      const onCancel = (reason: unknown): void => {
         clearTimeout(timer)
         reject(reason)
       }
+      const listeners = this.cancellable ? this.listen(onCancel) : undefined
       const wake = (): void => {
         const left = until - Date.now()
         if (left > 0) timer = setTimeout(wake, Math.min(left, maxTimerDelayMs))
@@ -205,17 +191,6 @@ export class CancelScope {
       }
       timer = setTimeout(wake, Math.min(Math.max(ms, 0), maxTimerDelayMs))
     })
-  }
-
-  /** Calls `listener` once when the scope is cancelled; returns a function that unsubscribes. */
-  onCancel(listener: CancelListener): () => void {
-    if (this.cancelled) {
-      listener(this.reason)
-      return noop
-    }
-    if (!this.cancellable) return noop
-    const listeners = this.listen(listener)
-    return () => listeners.delete(listener)
   }
 
   /** Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life). */
@@ -239,7 +214,7 @@ export class CancelScope {
   }
 
   private release(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    clearTimeout(this.timer)
     this.timer = undefined
     this.link?.remove(this)
     this.link = undefined
@@ -262,9 +237,8 @@ export class CancelScope {
 }
 
 /**
- * Resolves after `ms`, or rejects with an {@link AbortError} (or the `TimeoutError` the signal was aborted with) as
- * soon as `signal` aborts; leaves no timer or listener behind. Delays longer than timers allow (2³¹−1 ms) are waited
- * out in steps.
+ * Resolves after `ms`, or rejects with an AbortError (or the TimeoutError the signal was aborted with) as soon as
+ * `signal` aborts; leaves no timer or listener behind, and waits out delays longer than a timer can hold.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   const scope = new CancelScope(undefined, { signal })
@@ -289,10 +263,8 @@ export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
 
 function silence(work: PromiseLike<unknown>): void {
   try {
-    work.then(undefined, noop)
+    work.then(undefined, () => {})
   } catch {
     // A thenable whose then throws has nothing left to report.
   }
 }
-
-function noop(): void {}

@@ -6,6 +6,7 @@ import {
   formatIssuePath,
   ProviderCallError,
   RateLimitError,
+  TimeoutError,
   TinyLLMError,
   ValidationError,
 } from './errors.js'
@@ -14,8 +15,8 @@ describe('errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
     // A structurally separate copy: an object whose prototype carries the same global symbols.
     const foreign = Object.create({
-      [Symbol.for('tinyllm.error')]: true,
-      [Symbol.for('tinyllm.error.rate-limit')]: true,
+      [Symbol.for('tinyllm.error.TinyLLMError')]: true,
+      [Symbol.for('tinyllm.error.RateLimitError')]: true,
     })
     expect(TinyLLMError.isInstance(foreign)).toBe(true)
     expect(RateLimitError.isInstance(foreign)).toBe(true)
@@ -91,5 +92,49 @@ describe('errors', () => {
     expect(new AbortError({ reason: 'user left', functionName: 'f', state: 'running' }).message).toBe(
       'f: aborted in running: user left',
     )
+  })
+})
+
+describe('TinyLLMError.fromJSON', () => {
+  it('rehydrates the same typed error across a process boundary: class, message, retryable and fields', () => {
+    const errors = [
+      new TimeoutError({ timeoutMs: 500, kind: 'attempt', functionName: 'chat', state: 'running' }),
+      new RateLimitError({
+        provider: 'openai',
+        status: 429,
+        message: 'slow down',
+        retryAfterMs: 20,
+        requestId: 'req_1',
+      }),
+      new ValidationError({
+        functionName: 'f',
+        state: 'input_validation',
+        issues: [{ path: ['a', 0], message: 'bad' }],
+      }),
+    ]
+    for (const original of errors) {
+      const copy = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(original)))
+      expect(copy.constructor).toBe(original.constructor)
+      expect(copy.name).toBe(original.name)
+      expect(copy.message).toBe(original.message)
+      expect(copy.retryable).toBe(original.retryable)
+      expect(JSON.stringify(copy)).toBe(JSON.stringify(original))
+    }
+    const rateLimit = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(errors[1])))
+    expect(RateLimitError.isInstance(rateLimit) && ProviderCallError.isInstance(rateLimit)).toBe(true)
+    expect(rateLimit).toMatchObject({ status: 429, retryAfterMs: 20, requestId: 'req_1' })
+  })
+
+  it('never reaches a prototype, and falls back to TinyLLMError for an unknown name', () => {
+    const hostile = JSON.parse(
+      '{"name":"TimeoutError","message":"x","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+    )
+    const error = TinyLLMError.fromJSON(hostile)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
+    expect(Object.getPrototypeOf(error)).toBe(TimeoutError.prototype)
+    const unknown = TinyLLMError.fromJSON({ name: 'SomethingElse', message: 'y', retryable: 'yes' })
+    expect(unknown.constructor).toBe(TinyLLMError)
+    expect(unknown.retryable).toBe(false)
   })
 })

@@ -1,5 +1,8 @@
 import { redact, redactString } from '@tinyllm/logger'
 
+/** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
+const errorClasses = new Map<string, { readonly prototype: TinyLLMError }>()
+
 /** Where in a Function's lifecycle something went wrong. */
 export interface ErrorLocation {
   /** Name of the Function whose run failed. */
@@ -58,30 +61,59 @@ export class TinyLLMError extends Error {
     if (this.cause !== undefined) json.cause = isError(this.cause) ? errorSummary(this.cause) : this.cause
     return redact(json)
   }
+
+  /**
+   * The typed error a `toJSON()` view describes, as another process received it: the same class (any branded class
+   * whose package is loaded, else TinyLLMError), message, `retryable` and fields. Only own data keys are copied, onto a
+   * fresh error: JSON cannot reach a prototype through it.
+   *
+   * @example
+   * const error = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(timeout)))
+   * TimeoutError.isInstance(error) // true; error.kind, error.timeoutMs and error.retryable as they were
+   */
+  static fromJSON(json: unknown): TinyLLMError {
+    const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<
+      string,
+      unknown
+    >
+    const name = typeof data.name === 'string' && errorClasses.has(data.name) ? data.name : 'TinyLLMError'
+    const error = Object.create((errorClasses.get(name) ?? TinyLLMError).prototype) as TinyLLMError
+    const define = (key: string, value: unknown, enumerable: boolean): void => {
+      Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
+    }
+    for (const key of Object.keys(data)) if (!unsafeKeys.has(key)) define(key, data[key], key !== 'message')
+    define('name', typeof data.name === 'string' ? data.name : name, true)
+    define('message', typeof data.message === 'string' ? data.message : '', false)
+    define('retryable', data.retryable === true, true)
+    define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
+    return error
+  }
 }
-brand(TinyLLMError, 'tinyllm.error')
+brand(TinyLLMError, 'TinyLLMError')
 /**
  * Marks a class's instances with a `Symbol.for` marker, which every copy of the package shares: what `isInstance`
  * checks instead of `instanceof`.
  */
-function brand(target: { prototype: object }, key: string): void {
-  const marker = Symbol.for(key)
+function brand(target: { readonly prototype: object }, name: string): void {
+  const marker = Symbol.for(`tinyllm.error.${name}`)
   Object.defineProperty(target.prototype, marker, { value: true })
   Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
+  errorClasses.set(name, target as { readonly prototype: TinyLLMError })
 }
 
 /**
- * Gives an error class of another package its own `isInstance`, recognised across copies of that package: call it
- * once after the class with a key unique to it, and declare the type.
+ * Gives an error class of another package its own `isInstance` (recognised across copies of that package) and lets
+ * {@link TinyLLMError.fromJSON} rehydrate it: call it once after the class with the class's `name`, and declare the type.
  *
  * @example
  * class TemplateError extends TinyLLMError {
+ *   override readonly name = 'TemplateError'
  *   declare static isInstance: (error: unknown) => error is TemplateError
  * }
- * brandError(TemplateError, 'tinyllm.error.template')
+ * brandError(TemplateError, 'TemplateError')
  */
-export function brandError(target: { readonly prototype: TinyLLMError }, key: string): void {
-  brand(target, key)
+export function brandError(target: { readonly prototype: TinyLLMError }, name: string): void {
+  brand(target, name)
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
@@ -93,6 +125,9 @@ function hasMarker(error: unknown, marker: symbol): boolean {
     return false
   }
 }
+
+/** Keys never copied from JSON onto an error: they would reach for a prototype. */
+const unsafeKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */
 function isError(value: unknown): value is Error {
@@ -161,7 +196,7 @@ export class ValidationError extends TinyLLMError {
     this.issues = options.issues
   }
 }
-brand(ValidationError, 'tinyllm.error.validation')
+brand(ValidationError, 'ValidationError')
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
   override readonly name = 'InvalidTransitionError'
@@ -181,7 +216,7 @@ export class InvalidTransitionError extends TinyLLMError {
     this.to = options.to
   }
 }
-brand(InvalidTransitionError, 'tinyllm.error.invalid-transition')
+brand(InvalidTransitionError, 'InvalidTransitionError')
 /** A run, an attempt or a stream exceeded its time limit. */
 export class TimeoutError extends TinyLLMError {
   override readonly name = 'TimeoutError'
@@ -209,7 +244,7 @@ export class TimeoutError extends TinyLLMError {
     this.kind = options.kind
   }
 }
-brand(TimeoutError, 'tinyllm.error.timeout')
+brand(TimeoutError, 'TimeoutError')
 /** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
 export class AbortError extends TinyLLMError {
   override readonly name = 'AbortError'
@@ -228,7 +263,7 @@ export class AbortError extends TinyLLMError {
     this.reason = reason
   }
 }
-brand(AbortError, 'tinyllm.error.abort')
+brand(AbortError, 'AbortError')
 /** A Decision produced a value that is not one of its declared choices. */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
@@ -246,7 +281,7 @@ export class DecisionError extends TinyLLMError {
     this.received = options.received
   }
 }
-brand(DecisionError, 'tinyllm.error.decision')
+brand(DecisionError, 'DecisionError')
 /** Options of a {@link ProviderCallError}. */
 export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
   /** Provider name, e.g. `openai`. */
@@ -276,7 +311,7 @@ export class ProviderCallError extends TinyLLMError {
     this.providerErrorType = options.providerErrorType
   }
 }
-brand(ProviderCallError, 'tinyllm.error.provider-call')
+brand(ProviderCallError, 'ProviderCallError')
 /** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
 export class RateLimitError extends ProviderCallError {
   override readonly name = 'RateLimitError'
@@ -286,7 +321,7 @@ export class RateLimitError extends ProviderCallError {
     super({ ...options, retryable: options.retryable ?? true })
   }
 }
-brand(RateLimitError, 'tinyllm.error.rate-limit')
+brand(RateLimitError, 'RateLimitError')
 /** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
 export class BudgetExceededError extends TinyLLMError {
   override readonly name = 'BudgetExceededError'
@@ -316,7 +351,7 @@ export class BudgetExceededError extends TinyLLMError {
     this.requested = options.requested
   }
 }
-brand(BudgetExceededError, 'tinyllm.error.budget')
+brand(BudgetExceededError, 'BudgetExceededError')
 /**
  * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
  * one. The message reads `<Function name>: <what is wrong with the option>`; `option` names it.
@@ -335,7 +370,7 @@ export class ConfigurationError extends TinyLLMError {
     this.option = options.option
   }
 }
-brand(ConfigurationError, 'tinyllm.error.configuration')
+brand(ConfigurationError, 'ConfigurationError')
 /** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
 export class StepLimitError extends TinyLLMError {
   override readonly name = 'StepLimitError'
@@ -351,7 +386,7 @@ export class StepLimitError extends TinyLLMError {
     this.limit = options.limit
   }
 }
-brand(StepLimitError, 'tinyllm.error.step-limit')
+brand(StepLimitError, 'StepLimitError')
 /**
  * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
  * message says which Function and state it came from.
@@ -372,7 +407,32 @@ export class FunctionError extends TinyLLMError {
     })
   }
 }
-brand(FunctionError, 'tinyllm.error.function')
+brand(FunctionError, 'FunctionError')
+/**
+ * A durable run was replayed from its journal, and the step at some position is not the one that ran there before: the
+ * graph (or a custom `run`'s order of calls) changed. Replaying would hand the wrong output to the wrong step.
+ */
+export class NonDeterminismError extends TinyLLMError {
+  override readonly name = 'NonDeterminismError'
+  declare static isInstance: (error: unknown) => error is NonDeterminismError
+  /** The step's idempotency key. */
+  readonly key: string
+  readonly expected: string
+  readonly found: string
+
+  constructor(options: { key: string; expected: string; found: string; functionName: string }) {
+    super({
+      message: `${options.functionName}: the journal holds ${options.expected} at ${options.key}, but ${options.found} ran there; the graph changed since the run was journaled (run it under a new runId)`,
+      functionName: options.functionName,
+      state: 'init',
+    })
+    this.key = options.key
+    this.expected = options.expected
+    this.found = options.found
+  }
+}
+brand(NonDeterminismError, 'NonDeterminismError')
+
 /** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string

@@ -1,5 +1,6 @@
 import type { TinyLLMError } from './errors.js'
 import type { LifecycleState } from './lifecycle.js'
+import type { UsageTotals } from './usage.js'
 
 /** One transition of one run. Built only when someone listens. */
 export interface LifecycleEvent {
@@ -15,6 +16,13 @@ export interface LifecycleEvent {
   readonly attempt: number
   /** Why the run is retrying or failed. */
   readonly error?: TinyLLMError
+  /**
+   * What the run has recorded about itself so far, as a bridge to a tracing system needs it when it happens: a
+   * Decision's `choice`, an LLM call's `model` and `requestId`, `replayed` for a step replayed from a journal.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>>
+  /** Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call. */
+  readonly usage?: Readonly<UsageTotals>
 }
 
 /** Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. */

@@ -2,7 +2,7 @@ import { ConfigurationError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
 import { checkTimeout } from './options.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry-policy.js'
-import { invokeFunction, traceFunction } from './run.js'
+import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
@@ -24,6 +24,12 @@ export interface FunctionOptions {
   readonly timeoutMs?: number
   /** Limit on each attempt of `run`, in ms; an attempt that exceeds it fails with a retryable TimeoutError. */
   readonly attemptTimeoutMs?: number
+  /**
+   * Journal the run's output when its tree has a journal, and replay it from there on a re-run instead of running it
+   * again: for steps with side effects or a cost (LLM calls are durable by default). Default false: the run re-runs,
+   * and its durable children replay.
+   */
+  readonly durable?: boolean
 }
 
 /** The keys of {@link FunctionOptions}, for classes that check their options for unknown keys. */
@@ -35,6 +41,7 @@ export const functionOptionKeys = Object.freeze([
   'retry',
   'timeoutMs',
   'attemptTimeoutMs',
+  'durable',
 ] as const satisfies ReadonlyArray<keyof FunctionOptions>)
 
 /**
@@ -62,6 +69,8 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   readonly retry: ResolvedRetryPolicy
   readonly timeoutMs: number | undefined
   readonly attemptTimeoutMs: number | undefined
+  /** Whether the run is journaled and replayed when its tree has a journal. */
+  readonly durable: boolean
   /** @internal Checks the input against `inputSchema`. */
   readonly inputValidator: Validator | undefined
   /** @internal Checks what `run` returns against `outputSchema`. */
@@ -89,6 +98,14 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
     this.retry = resolveRetryPolicy(options.retry, name)
     this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
     this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
+    if (options.durable !== undefined && typeof options.durable !== 'boolean') {
+      throw new ConfigurationError({
+        option: 'durable',
+        message: `durable must be true or false, got ${String(options.durable)}`,
+        functionName: name,
+      })
+    }
+    this.durable = options.durable ?? false
     this.processesOutput = this.processOutput !== Function.prototype.processOutput
   }
 
@@ -105,7 +122,7 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
    * options included: `invoke` never throws.
    */
   invoke(input: Input, options?: InvokeOptions): Promise<Processed> {
-    return invokeFunction(this, input, options) as Promise<Processed>
+    return startRun(this, input, options, false) as Promise<Processed>
   }
 
   /**
@@ -114,7 +131,7 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
    * only when the options are invalid and no run could start.
    */
   trace(input: Input, options?: InvokeOptions): Promise<RunRecord<Processed>> {
-    return traceFunction(this, input, options) as Promise<RunRecord<Processed>>
+    return startRun(this, input, options, true) as Promise<RunRecord<Processed>>
   }
 
   /** This Function as a graph node. Combinators override it to describe their children. */

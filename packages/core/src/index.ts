@@ -10,6 +10,7 @@ export {
   type ErrorLocation,
   FunctionError,
   InvalidTransitionError,
+  NonDeterminismError,
   ProviderCallError,
   type ProviderCallErrorOptions,
   RateLimitError,
@@ -32,6 +33,7 @@ export {
 } from './fsm.js'
 export { Function, type FunctionOptions, functionOptionKeys } from './function.js'
 export type { FunctionNode, NodeLayout } from './function-node.js'
+export { assertJsonSafe, type JournalEntry, MemoryJournal, maxJsonBytes, type StepJournal } from './journal.js'
 export { functionLifecycle, type LifecycleState } from './lifecycle.js'
 export { checkKnownOptions, checkNumber, checkOneOf, checkTimeout, type NumberRule, optionError } from './options.js'
 export {
@@ -43,9 +45,16 @@ export {
   type RetryPolicy,
   resolveRetryPolicy,
 } from './retry-policy.js'
-export type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
+export type {
+  ChildInvokeOptions,
+  Invocable,
+  InvokeOptions,
+  RunContext,
+  RunExecutor,
+  StreamListener,
+} from './run-context.js'
 export type { RunRecord, RunStateEntry } from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
-export type { Budget, Usage, UsageTotals } from './usage.js'
+export { addUsageTo, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
 export { type InferSchemaInput, type InferSchemaOutput, type ValidationSite, Validator } from './validator.js'

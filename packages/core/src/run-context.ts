@@ -1,6 +1,7 @@
 import type { Logger, LoggerLike } from '@tinyllm/logger'
 import type { CancelScope } from './cancellation.js'
 import type { LifecycleEvent } from './events.js'
+import type { StepJournal } from './journal.js'
 import type { Budget, Usage, UsageTotals } from './usage.js'
 
 /** Receives the parts a run streams to its caller (an LLM call's text deltas, say), as they are produced. */
@@ -16,6 +17,14 @@ export interface ChildInvokeOptions {
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Streams the run's parts (for Functions that stream, like an LLM call) to this listener as they come. */
   readonly stream?: StreamListener
+  /**
+   * The step's key in its parent: what identifies it in the run id, the step path and the journal. Default: the
+   * combinators' positions (a Chain's index, a Parallel's key or index, a Decision's choice), else `<name>#<n>`, the
+   * n-th call of that Function's name in the parent's attempt — stable as long as the parent calls in the same order.
+   */
+  readonly key?: string
+  /** An absolute deadline, epoch ms: the run fails with a TimeoutError when it passes (carried across processes). */
+  readonly deadline?: number
 }
 
 /** Anything that can be invoked as a run: every Function. */
@@ -39,10 +48,31 @@ export interface InvokeOptions extends ChildInvokeOptions {
    */
   readonly maxConcurrentRuns?: number
   /**
+   * The root run's id, e.g. a job or request id; child ids derive from it and their step's position. Give the same id
+   * again with the same `journal` to resume a run: its finished durable steps replay instead of running again.
+   */
+  readonly runId?: string
+  /** Where the tree's durable steps (LLM calls, Functions with `durable: true`) are journaled and replayed from. */
+  readonly journal?: StepJournal
+  /** Runs the Function elsewhere (on worker processes) and settles as `invoke` would; see `RunExecutor`. */
+  readonly executor?: RunExecutor
+  /**
    * The run this one belongs to. By default a Function invoked while another one's `run` is executing joins that run's
    * tree (where the runtime has async context, as Node, Bun and Deno do); `null` starts a new tree instead.
    */
   readonly parent?: RunContext | null
+}
+
+/**
+ * Runs Functions somewhere other than this process — a queue of worker processes, say — and settles with the same
+ * typed output or typed error `invoke` would. `fn.invoke(input, { executor })` hands the run to it.
+ */
+export interface RunExecutor {
+  invoke(
+    fn: Invocable<unknown, unknown> & { readonly kind: string },
+    input: unknown,
+    options: InvokeOptions,
+  ): Promise<unknown>
 }
 
 /**
@@ -51,6 +81,13 @@ export interface InvokeOptions extends ChildInvokeOptions {
 export interface RunContext {
   readonly runId: string
   readonly parentRunId: string | undefined
+  /** The step's position from the root, e.g. `0/bad/EmailNotification` ('' for the root). */
+  readonly stepPath: string
+  /**
+   * `<root run id>/<step path>`: the same on every attempt and every re-run of the same root run id, so a side effect
+   * written with it as its key happens once.
+   */
+  readonly idempotencyKey: string
   /** Name of the Function being run. */
   readonly functionName: string
   /** Attempt number, from 1. */

@@ -12,6 +12,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from './errors.js'
+import type { LifecycleEvent } from './events.js'
 import { Function } from './function.js'
 import type { RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
@@ -374,5 +375,47 @@ describe('run records serialise, whatever the run held', () => {
     let depth = 0
     for (let node = json; node.children.length > 0; node = node.children[0]) depth += 1
     expect(depth).toBe(201)
+  })
+})
+
+describe('deadlines carried as data, and runs handed to an executor', () => {
+  it('fails at an absolute deadline (epoch ms), as another process would carry it', async () => {
+    const slow = defineFunction({ name: 'slow', run: () => never })
+    const error = await slow.invoke(undefined, { deadline: Date.now() + 50 }).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    const passed = await slow.invoke(undefined, { deadline: Date.now() - 1_000 }).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(passed)).toBe(true)
+  })
+
+  it('hands the run to an executor with the other options, and settles as it does', async () => {
+    const calls: unknown[] = []
+    const fn = defineFunction({ name: 'remote', run: () => 'local' })
+    const executor = {
+      invoke: async (target: unknown, input: unknown, options: unknown) => {
+        calls.push([target, input, options])
+        return 'remote result'
+      },
+    }
+    expect(await fn.invoke('x', { executor, runId: 'job-1' })).toBe('remote result')
+    expect(calls).toEqual([[fn, 'x', { runId: 'job-1' }]])
+    await expect(fn.trace('x', { executor })).rejects.toThrow(/trace runs in this process only/)
+  })
+})
+
+describe('events carry what a bridge needs when it happens', () => {
+  it('annotations (a choice, a model) and usage ride on the events of the run that has them', async () => {
+    const events: LifecycleEvent[] = []
+    const call = defineFunction({
+      name: 'call',
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('model', 'gpt-4o-mini')
+        context.addUsage({ inputTokens: 3, outputTokens: 2, totalTokens: 5 }, 0.0001)
+        return 'ok'
+      },
+    })
+    await call.invoke(undefined, { onEvent: (event) => events.push(event) })
+    const complete = events.find((event) => event.to === 'complete')
+    expect(complete?.annotations).toEqual({ model: 'gpt-4o-mini' })
+    expect(complete?.usage).toMatchObject({ calls: 1, totalTokens: 5, costUsd: 0.0001 })
   })
 })

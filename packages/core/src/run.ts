@@ -5,12 +5,14 @@ import {
   abortErrorFor,
   ConfigurationError,
   FunctionError,
+  NonDeterminismError,
   StepLimitError,
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
 import { globalEventRegistry, type LifecycleEvent, type LifecycleListener } from './events.js'
 import type { Function } from './function.js'
+import { assertJsonSafe, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkNumber, checkTimeout } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -18,11 +20,11 @@ import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamLi
 import type { RunRecord } from './run-record.js'
 import {
   addUsageTo,
-  assertWithinBudget,
   type Budget,
   checkBudget,
   emptyUsageTotals,
   type Usage,
+  UsageLedger,
   type UsageTotals,
 } from './usage.js'
 
@@ -41,8 +43,8 @@ const defaultMaxConcurrentRuns = 100_000
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
 /** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
 const uncancellable = new CancelScope(undefined)
-const timeOrigin = performance.timeOrigin
-const now = (): number => timeOrigin + performance.now()
+const now = (): number => performance.timeOrigin + performance.now()
+const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns', 'runId', 'journal', 'executor'] as const
 
 let runCounter = 0
 const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
@@ -72,42 +74,43 @@ function callProcessOutput(fn: AnyFunction, output: unknown, run: Run): unknown 
 
 /** What every run of one tree shares. */
 interface RunTree {
-  readonly onEvent: ((event: LifecycleEvent) => void) | undefined
+  readonly onEvent: LifecycleListener | undefined
   readonly logger: Logger | undefined
-  readonly budget: Budget | undefined
+  readonly ledger: UsageLedger
+  readonly journal: StepJournal | undefined
   readonly maxConcurrentRuns: number
   /** Runs started and not yet ended. */
   live: number
-  /** Tokens and cost spent by the whole tree. */
-  usage: UsageTotals | undefined
-  /** Budget held by calls in flight: checked against together with what was spent. */
-  reserved: { tokens: number; costUsd: number } | undefined
 }
-
-const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns'] as const
 
 /**
- * Starts a run of `fn` and settles with its output; never throws synchronously: bad options are a rejected
- * ConfigurationError.
+ * Starts a run of `fn` and settles with its output — or, `recording`, with its record whatever happened. Never throws:
+ * bad options are a rejected ConfigurationError.
  */
-export function invokeFunction(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined): Promise<unknown> {
+export function startRun(
+  fn: AnyFunction,
+  input: unknown,
+  options: InvokeOptions | undefined,
+  recording: boolean,
+): Promise<unknown> {
   let run: Run
   try {
-    run = new Run(fn, input, options, false)
+    const executor = options?.executor
+    if (executor !== undefined) {
+      if (recording)
+        throw new ConfigurationError({
+          option: 'executor',
+          message: 'trace runs in this process only; use invoke with an executor',
+          functionName: fn.name,
+        })
+      const { executor: _, ...rest } = options as InvokeOptions
+      return executor.invoke(fn, input, rest)
+    }
+    run = new Run(fn, input, options, recording)
   } catch (error) {
     return Promise.reject(error)
   }
-  return run.execute()
-}
-
-/** Like {@link invokeFunction}, but settles with the run's record whatever happened. */
-export function traceFunction(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined): Promise<RunRecord> {
-  let run: Run
-  try {
-    run = new Run(fn, input, options, true)
-  } catch (error) {
-    return Promise.reject(error)
-  }
+  if (!recording) return run.execute()
   const record = (): RunRecord => run.record as RunRecord
   return run.execute().then(record, record)
 }
@@ -121,15 +124,26 @@ class Run implements RunContext {
   readonly metadata: Readonly<Record<string, unknown>>
   /** How many ancestors this run has. */
   readonly depth: number
+  /** The step's key in its parent ('' for the root). */
+  readonly key: string
+  /** The parent's attempt this run was started in: a retried parent's children get ids of their own. */
+  readonly parentAttempt: number
   /** The run's cancellation; during an attempt with a time limit of its own, that attempt's scope. */
   cancelScope: CancelScope
   readonly stream: StreamListener | undefined
   state: LifecycleState = 'init'
   attempt = 0
   record: RunRecord | undefined = undefined
+  /** Tokens and cost of this run and everything under it, once it has any. */
+  usage: UsageTotals | undefined = undefined
+  /** What the run recorded about itself (`annotate`), once it has anything. */
+  annotations: Record<string, unknown> | undefined = undefined
   private streamedParts = 0
-  private id: string | undefined = undefined
+  private id: string | undefined
+  private path: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
+  /** Per attempt, how many children of each name were invoked without a key: their `name#n` keys. */
+  private callCounts: Map<string, number> | undefined = undefined
 
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
     this.fn = fn
@@ -153,11 +167,17 @@ class Run implements RunContext {
       this.tree = parent.tree
       this.tree.live += 1
       this.metadata = options?.metadata === undefined ? parent.metadata : { ...parent.metadata, ...options.metadata }
+      this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
+      this.parentAttempt = parent.attempt
+      this.id = undefined
     } else {
       this.parent = undefined
       this.depth = 0
       this.tree = createTree(options, fn.name)
       this.metadata = options?.metadata ?? emptyMetadata
+      this.key = ''
+      this.parentAttempt = 0
+      this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
     }
     this.cancelScope = this.openScope(options)
     const listener = options?.stream
@@ -176,14 +196,29 @@ class Run implements RunContext {
 
   get runId(): string {
     if (this.id === undefined) {
-      runCounter += 1
-      this.id = `${runIdPrefix}-${runCounter.toString(36)}`
+      const parent = this.parent
+      if (parent === undefined) this.id = `${runIdPrefix}-${(++runCounter).toString(36)}`
+      else this.id = `${parent.runId}/${this.key}${this.parentAttempt > 1 ? `@${this.parentAttempt}` : ''}`
     }
     return this.id
   }
 
   get parentRunId(): string | undefined {
     return this.parent?.runId
+  }
+
+  get stepPath(): string {
+    if (this.path === undefined) {
+      const parentPath = this.parent?.stepPath
+      this.path = parentPath === undefined ? '' : parentPath === '' ? this.key : `${parentPath}/${this.key}`
+    }
+    return this.path
+  }
+
+  get idempotencyKey(): string {
+    let root: Run = this
+    while (root.parent !== undefined) root = root.parent
+    return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
   }
 
   get functionName(): string {
@@ -207,11 +242,11 @@ class Run implements RunContext {
   }
 
   get budget(): Budget | undefined {
-    return this.tree.budget
+    return this.tree.ledger.budget
   }
 
   get treeUsage(): Readonly<UsageTotals> {
-    return this.tree.usage ?? emptyUsageTotals()
+    return this.tree.ledger.spent
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
@@ -219,46 +254,34 @@ class Run implements RunContext {
     return fn.invoke(input, { ...options, parent: this })
   }
 
-  addUsage(usage: Usage, costUsd: number | undefined): void {
-    const tree = this.tree
-    if (tree.usage === undefined) tree.usage = emptyUsageTotals()
-    addUsageTo(tree.usage, usage, costUsd)
-    // Each record's usage is its own subtree's: this run's and every recorded ancestor's.
-    for (let run: Run | undefined = this; run?.record !== undefined; run = run.parent) {
-      const record = run.record
-      if (record.usage === undefined) record.usage = emptyUsageTotals()
-      addUsageTo(record.usage, usage, costUsd)
+  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
+    addUsageTo(this.tree.ledger.spent, usage, costUsd)
+    // Each run's usage is its own subtree's: this run's and every ancestor's.
+    for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
+      if (run.usage === undefined) {
+        run.usage = emptyUsageTotals()
+        if (run.record !== undefined) run.record.usage = run.usage
+      }
+      addUsageTo(run.usage, usage, costUsd)
     }
   }
 
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
-    const tree = this.tree
-    if (tree.budget === undefined) return releaseNothing
-    const spent = this.treeUsage
-    if (tree.reserved === undefined) tree.reserved = { tokens: 0, costUsd: 0 }
-    const reserved = tree.reserved
-    const committed = {
-      ...spent,
-      totalTokens: spent.totalTokens + reserved.tokens,
-      costUsd: spent.costUsd + reserved.costUsd,
-    }
-    // Check and reserve in one synchronous step, so concurrent calls of one tree cannot overshoot together.
-    assertWithinBudget(tree.budget, committed, request, this.fn.name)
-    const tokens = request.tokens
-    const costUsd = request.costUsd ?? 0
-    reserved.tokens += tokens
-    reserved.costUsd += costUsd
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      reserved.tokens -= tokens
-      reserved.costUsd -= costUsd
-    }
+    return this.tree.ledger.reserve(request, this.fn.name)
   }
 
   annotate(key: string, value: unknown): void {
+    if (this.annotations === undefined) this.annotations = {}
+    this.annotations[key] = value
     if (this.record !== undefined) this.record.annotations[key] = value
+  }
+
+  /** The key of the next child invoked without one: `<name>#<n>`. */
+  private nextKey(name: string): string {
+    if (this.callCounts === undefined) this.callCounts = new Map()
+    const count = (this.callCounts.get(name) ?? 0) + 1
+    this.callCounts.set(name, count)
+    return `${escapeKey(name)}#${count}`
   }
 
   // ---- the lifecycle -------------------------------------------------------------------------------------------
@@ -269,6 +292,12 @@ class Run implements RunContext {
     try {
       this.checkLimits()
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) await undefined
+      const journal = fn.durable ? this.tree.journal : undefined
+      if (journal !== undefined) {
+        const read = this.settle(journal.read(this.idempotencyKey))
+        const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
+        if (entry !== undefined) return this.replay(entry)
+      }
       this.to('input_validation')
       let value = this.input
       if (fn.inputValidator !== undefined) {
@@ -289,6 +318,7 @@ class Run implements RunContext {
           if (isPromiseLike(value)) value = await value
         }
       }
+      if (journal !== undefined) value = await this.journal(journal, value)
       this.to('complete', undefined, value)
       return value
     } catch (thrown) {
@@ -307,6 +337,7 @@ class Run implements RunContext {
     const runScope = this.cancelScope
     for (;;) {
       this.attempt += 1
+      this.callCounts = undefined
       this.to('running')
       const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
       let error: TinyLLMError
@@ -342,17 +373,54 @@ class Run implements RunContext {
       })
       if (!decision.retry) {
         if (decision.outOfTime !== true) throw error
+        const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
         throw new TimeoutError({
-          timeoutMs: Math.max(0, Math.round(remainingMs ?? 0)),
+          timeoutMs: leftMs,
           kind: 'total',
           functionName: fn.name,
           state: this.state,
-          detail: `the wait before the next attempt would outlast the ${Math.round(remainingMs ?? 0)} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
+          detail: `the wait before the next attempt would outlast the ${leftMs} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
         })
       }
       this.to('retrying', error)
       await runScope.sleep(decision.delayMs)
     }
+  }
+
+  /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
+  private replay(entry: JournalEntry): unknown {
+    const fn = this.fn
+    if (entry.function !== fn.name || entry.kind !== fn.kind) {
+      throw new NonDeterminismError({
+        key: this.idempotencyKey,
+        expected: `${entry.function} (${entry.kind})`,
+        found: `${fn.name} (${fn.kind})`,
+        functionName: fn.name,
+      })
+    }
+    this.annotate('replayed', true)
+    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
+    this.to('input_validation')
+    this.attempt = 1
+    this.to('running')
+    this.to('output_validation')
+    this.to('processing_output')
+    this.to('complete', undefined, entry.output)
+    return entry.output
+  }
+
+  /** Writes a finished durable step to the journal; the entry that stands (the first writer's) is the output. */
+  private async journal(journal: StepJournal, output: unknown): Promise<unknown> {
+    assertJsonSafe(output, { functionName: this.fn.name, state: 'processing_output' })
+    const entry: JournalEntry = {
+      function: this.fn.name,
+      kind: this.fn.kind,
+      output,
+      usage: this.usage,
+      at: Date.now(),
+    }
+    const written = this.settle(journal.write(this.idempotencyKey, entry))
+    return ((isPromiseLike(written) ? await written : written) as JournalEntry).output
   }
 
   /** The value of a step, or the promise of it raced against cancellation; a synchronous step checks the deadline. */
@@ -366,8 +434,11 @@ class Run implements RunContext {
   private openScope(options: InvokeOptions | undefined): CancelScope {
     const parentScope = this.parent?.cancelScope ?? uncancellable
     const signal = options?.signal
-    const timeoutMs =
+    const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
+    let timeoutMs =
       options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
+    if (deadline !== undefined)
+      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(1, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw new ConfigurationError({
@@ -428,7 +499,7 @@ class Run implements RunContext {
     to: LifecycleState,
     error: TinyLLMError | undefined,
   ): void {
-    const base = {
+    const event: { -readonly [Key in keyof LifecycleEvent]: LifecycleEvent[Key] } = {
       runId: this.runId,
       parentRunId: this.parentRunId,
       function: this.fn.name,
@@ -437,7 +508,9 @@ class Run implements RunContext {
       at: now(),
       attempt: this.attempt,
     }
-    const event: LifecycleEvent = error === undefined ? base : { ...base, error }
+    if (error !== undefined) event.error = error
+    if (this.annotations !== undefined) event.annotations = this.annotations
+    if (this.usage !== undefined) event.usage = this.usage
     if (onEvent !== undefined) this.deliver(onEvent, event)
     for (const listener of globalEventRegistry.listeners) this.deliver(listener, event)
   }
@@ -517,17 +590,15 @@ class Run implements RunContext {
     const scope = this.cancelScope
     if (scope.cancelled) return this.abortError(scope.reason)
     if (TinyLLMError.isInstance(thrown)) return thrown
+    // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
     return new FunctionError({
       functionName: this.fn.name,
       state: this.state,
       cause: thrown,
-      // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
       retryable: !hasRetryableFalse(thrown),
     })
   }
 }
-
-function releaseNothing(): void {}
 
 /**
  * Makes every run record serialise, whatever it holds: outputs, inputs and annotations that JSON cannot take (a cycle,
@@ -558,6 +629,20 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   )
 }
 
+function checkKey(key: unknown, functionName: string, option = 'key'): string {
+  if (typeof key === 'string' && key !== '') return key
+  throw new ConfigurationError({
+    option,
+    message: `${option} must be a non-empty string, got ${String(key)}`,
+    functionName,
+  })
+}
+
+/** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */
+function escapeKey(key: string): string {
+  return /[%/@#]/.test(key) ? key.replace(/[%/@#]/g, (character) => `%${character.charCodeAt(0).toString(16)}`) : key
+}
+
 function createTree(options: InvokeOptions | undefined, functionName: string): RunTree {
   let logger: Logger | undefined
   if (options?.logger !== undefined) {
@@ -577,16 +662,23 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw new ConfigurationError({ option: 'onEvent', message: 'onEvent must be a function', functionName })
   }
+  const journal = options?.journal
+  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function')) {
+    throw new ConfigurationError({
+      option: 'journal',
+      message: 'journal must be a StepJournal (read and write)',
+      functionName,
+    })
+  }
   return {
     onEvent,
     logger,
-    budget: checkBudget(options?.budget, functionName),
+    ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
+    journal,
     maxConcurrentRuns:
       checkNumber(options?.maxConcurrentRuns, 'maxConcurrentRuns', { integer: true, min: 1 }, functionName) ??
       defaultMaxConcurrentRuns,
     live: 1,
-    usage: undefined,
-    reserved: undefined,
   }
 }
 

@@ -20,7 +20,12 @@ export interface UsageTotals {
   unpricedCalls: number
 }
 
-/** A limit on what one run tree may spend. Checked before each model call is sent. */
+/**
+ * A limit on what one run tree may spend, checked before each model call is sent against what was spent plus what
+ * calls in flight have reserved (their estimate). A call uses its estimate or less when the estimate is an upper bound
+ * (LLM calls with `maxTokens` set), so the budget then holds exactly; without `maxTokens`, each call in flight can
+ * overshoot by what it uses beyond its estimate.
+ */
 export interface Budget {
   readonly maxTokens?: number
   readonly maxCostUsd?: number
@@ -31,61 +36,88 @@ export function emptyUsageTotals(): UsageTotals {
   return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 }
 }
 
-/** Adds one call's usage (and cost, `undefined` when unknown) to `totals`. */
-export function addUsageTo(totals: UsageTotals, usage: Usage, costUsd: number | undefined): void {
-  totals.calls += 1
+/** Adds one call's usage (and cost, `undefined` when unknown) — or other totals — to `totals`. */
+export function addUsageTo(totals: UsageTotals, usage: Usage | UsageTotals, costUsd?: number): void {
+  const summed = 'calls' in usage
+  totals.calls += summed ? usage.calls : 1
   totals.inputTokens += usage.inputTokens
   totals.outputTokens += usage.outputTokens
   totals.totalTokens += usage.totalTokens
-  if (costUsd === undefined) totals.unpricedCalls += 1
+  if (summed) {
+    totals.costUsd += usage.costUsd
+    totals.unpricedCalls += usage.unpricedCalls
+  } else if (costUsd === undefined) totals.unpricedCalls += 1
   else totals.costUsd += costUsd
 }
 
-/**
- * Throws {@link BudgetExceededError} if spending `requested` more on top of `spent` would exceed `budget`.
- * `requested.costUsd` may be undefined when the price is unknown; then only tokens are checked.
- */
-export function assertWithinBudget(
-  budget: Budget | undefined,
-  spent: UsageTotals,
-  requested: { readonly tokens: number; readonly costUsd?: number | undefined },
-  functionName?: string,
-): void {
-  if (budget === undefined) return
-  const where = functionName === undefined ? {} : { functionName, state: 'running' }
-  if (budget.maxTokens !== undefined && spent.totalTokens + requested.tokens > budget.maxTokens) {
-    throw new BudgetExceededError({
-      limit: 'tokens',
-      budget: budget.maxTokens,
-      spent: spent.totalTokens,
-      requested: requested.tokens,
-      ...where,
-    })
+/** What one run tree spent and has reserved, against its budget: one per tree, shared by all its runs. */
+export class UsageLedger {
+  readonly budget: Budget | undefined
+  readonly spent: UsageTotals = emptyUsageTotals()
+  private reservedTokens = 0
+  private reservedCostUsd = 0
+
+  constructor(budget: Budget | undefined) {
+    this.budget = budget
   }
-  if (
-    budget.maxCostUsd !== undefined &&
-    requested.costUsd !== undefined &&
-    spent.costUsd + requested.costUsd > budget.maxCostUsd
-  ) {
-    throw new BudgetExceededError({
-      limit: 'cost',
-      budget: budget.maxCostUsd,
-      spent: spent.costUsd,
-      requested: requested.costUsd,
-      ...where,
-    })
+
+  /**
+   * Checks that spending `request` more would stay within the budget, counting what calls in flight reserved, and
+   * reserves it, in one synchronous step (so concurrent calls cannot overshoot together); throws
+   * {@link BudgetExceededError} otherwise. Returns the release, to call once the real usage is recorded.
+   */
+  reserve(
+    request: { readonly tokens: number; readonly costUsd?: number | undefined },
+    functionName: string,
+  ): () => void {
+    const budget = this.budget
+    if (budget === undefined) return releaseNothing
+    const { tokens, costUsd } = request
+    const spentTokens = this.spent.totalTokens + this.reservedTokens
+    const spentCostUsd = this.spent.costUsd + this.reservedCostUsd
+    const where = { functionName, state: 'running' }
+    if (budget.maxTokens !== undefined && spentTokens + tokens > budget.maxTokens) {
+      throw new BudgetExceededError({
+        limit: 'tokens',
+        budget: budget.maxTokens,
+        spent: spentTokens,
+        requested: tokens,
+        ...where,
+      })
+    }
+    if (budget.maxCostUsd !== undefined && costUsd !== undefined && spentCostUsd + costUsd > budget.maxCostUsd) {
+      throw new BudgetExceededError({
+        limit: 'cost',
+        budget: budget.maxCostUsd,
+        spent: spentCostUsd,
+        requested: costUsd,
+        ...where,
+      })
+    }
+    this.reservedTokens += tokens
+    this.reservedCostUsd += costUsd ?? 0
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.reservedTokens -= tokens
+      this.reservedCostUsd -= costUsd ?? 0
+    }
   }
 }
+
+function releaseNothing(): void {}
+
+const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])
 
 /** Checks a budget option: each limit a number ≥ 0 (`NaN` is not "no limit"). */
 export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
   if (budget === undefined) return undefined
-  if (typeof budget !== 'object' || budget === null)
+  if (typeof budget !== 'object' || budget === null) {
     throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
+  }
   checkKnownOptions(budget, budgetKeys, owner)
   checkNumber(budget.maxTokens, 'budget.maxTokens', { min: 0, unit: 'tokens' }, owner)
   checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', { min: 0, unit: 'USD' }, owner)
   return budget
 }
-
-const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])

@@ -43,7 +43,7 @@ export class ToolCallError extends TinyLLMError {
     this.issues = options.issues
   }
 }
-brandError(ToolCallError, 'tinyllm.error.tool-call')
+brandError(ToolCallError, 'ToolCallError')
 
 /**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty

@@ -42,7 +42,7 @@ export class CassetteMissError extends TinyLLMError {
 
   /** Recognises the error across duplicated copies of this package. */
 }
-brandError(CassetteMissError, 'tinyllm.testing.cassette-miss-error')
+brandError(CassetteMissError, 'CassetteMissError')
 
 function describeMiss(options: {
   cassettePath: string

@@ -38,4 +38,4 @@ export class TemplateError extends TinyLLMError {
     this.availableKeys = options.availableKeys
   }
 }
-brandError(TemplateError, 'tinyllm.error.template')
+brandError(TemplateError, 'TemplateError')

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest'
+import { defineFunction } from './define-function.js'
+import { NonDeterminismError, ValidationError } from './errors.js'
+import type { LifecycleEvent } from './events.js'
+import type { Function } from './function.js'
+import { assertJsonSafe, MemoryJournal } from './journal.js'
+import type { RunContext } from './run-context.js'
+
+/** A durable step that counts how often it really ran, and records one model call's usage. */
+function counted(name: string) {
+  const runs = { count: 0 }
+  const fn = defineFunction({
+    name,
+    durable: true,
+    run: (input: string, context: RunContext) => {
+      runs.count += 1
+      context.addUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 15 }, 0.001)
+      return `${name}(${input})`
+    },
+  })
+  return { fn, runs }
+}
+
+describe('run identity and step keys', () => {
+  it('derives child ids, step paths and idempotency keys from the root id and the position', async () => {
+    const seen: Array<{ runId: string; stepPath: string; key: string }> = []
+    const leaf = defineFunction({
+      name: 'leaf',
+      run: (_: undefined, context: RunContext) => {
+        seen.push({ runId: context.runId, stepPath: context.stepPath, key: context.idempotencyKey })
+      },
+    })
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: undefined, context: RunContext) => {
+        await context.invoke(leaf, undefined)
+        await context.invoke(leaf, undefined)
+        await context.invoke(leaf, undefined, { key: 'named/step' })
+        await leaf.invoke(undefined)
+      },
+    })
+    await root.invoke(undefined, { runId: 'job-7' })
+    expect(seen).toEqual([
+      { runId: 'job-7/leaf#1', stepPath: 'leaf#1', key: 'job-7/leaf#1' },
+      { runId: 'job-7/leaf#2', stepPath: 'leaf#2', key: 'job-7/leaf#2' },
+      { runId: 'job-7/named%2fstep', stepPath: 'named%2fstep', key: 'job-7/named%2fstep' },
+      { runId: 'job-7/leaf#3', stepPath: 'leaf#3', key: 'job-7/leaf#3' },
+    ])
+  })
+
+  it('keeps idempotency keys across a parent’s retries, and gives the retried children ids of their own', async () => {
+    const seen: Array<[string, string]> = []
+    const leaf = defineFunction({
+      name: 'leaf',
+      run: (_: undefined, context: RunContext) => {
+        seen.push([context.runId, context.idempotencyKey])
+      },
+    })
+    let attempt = 0
+    const root = defineFunction({
+      name: 'root',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: async (_: undefined, context: RunContext) => {
+        await context.invoke(leaf, undefined)
+        attempt += 1
+        if (attempt === 1) throw new Error('try again')
+      },
+    })
+    await root.invoke(undefined, { runId: 'r' })
+    expect(seen).toEqual([
+      ['r/leaf#1', 'r/leaf#1'],
+      ['r/leaf#1@2', 'r/leaf#1'],
+    ])
+  })
+})
+
+describe('a journal replays finished durable steps', () => {
+  it('runs each durable step once per run id; a re-run replays output, usage and cost, and shows it', async () => {
+    const first = counted('classify')
+    const second = counted('summarise')
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (input: string, context: RunContext) =>
+        context.invoke(second.fn, await context.invoke(first.fn, input)),
+    })
+    const journal = new MemoryJournal()
+    const before = await pipeline.trace('a', { runId: 'batch/1', journal })
+    const events: LifecycleEvent[] = []
+    const after = await pipeline.trace('a', { runId: 'batch/1', journal, onEvent: (event) => events.push(event) })
+    expect([first.runs.count, second.runs.count]).toEqual([1, 1])
+    expect(after.output).toBe(before.output)
+    expect(after.output).toBe('summarise(classify(a))')
+    expect(after.usage).toEqual(before.usage)
+    expect(after.usage?.totalTokens).toBe(30)
+    expect(after.children.map((child) => child.annotations.replayed)).toEqual([true, true])
+    expect(events.some((event) => event.to === 'complete' && event.annotations?.replayed === true)).toBe(true)
+    expect(journal.size).toBe(2)
+    // Another run id runs everything again.
+    await pipeline.invoke('a', { runId: 'batch/2', journal })
+    expect([first.runs.count, second.runs.count]).toEqual([2, 2])
+  })
+
+  it('journals nothing for a failed step, and the first writer wins', async () => {
+    let fail = true
+    const flaky = defineFunction({
+      name: 'flaky',
+      durable: true,
+      run: () => {
+        if (fail) throw new Error('down')
+        return 'up'
+      },
+    })
+    const journal = new MemoryJournal()
+    await expect(flaky.invoke(undefined, { runId: 'x', journal })).rejects.toThrow('down')
+    expect(journal.size).toBe(0)
+    fail = false
+    expect(await flaky.invoke(undefined, { runId: 'x', journal })).toBe('up')
+    const winner = journal.write('y', { function: 'flaky', kind: 'function', output: 'first', at: 0 })
+    expect(journal.write('y', { function: 'flaky', kind: 'function', output: 'second', at: 1 })).toBe(winner)
+  })
+
+  it('refuses to replay into a different Function at the same position (the graph changed)', async () => {
+    const journal = new MemoryJournal()
+    const make = (child: Function<string, string>) =>
+      defineFunction({
+        name: 'root',
+        run: (input: string, context: RunContext) => context.invoke(child, input, { key: 'step' }),
+      })
+    await make(counted('old').fn).invoke('a', { runId: 'r', journal })
+    const error = await make(counted('new').fn)
+      .invoke('a', { runId: 'r', journal })
+      .catch((thrown: unknown) => thrown)
+    expect(NonDeterminismError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/holds old \(function\) at r\/step, but new \(function\) ran there/)
+  })
+
+  it('refuses an output that is not JSON-safe, naming the path', async () => {
+    const odd = defineFunction({ name: 'odd', durable: true, run: () => ({ total: 10n, when: new Date(0) }) })
+    const error = await odd.invoke(undefined, { runId: 'r', journal: new MemoryJournal() }).catch((thrown) => thrown)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues.map((issue) => issue.path.join('.'))).toEqual(['total', 'when'])
+  })
+})
+
+describe('assertJsonSafe', () => {
+  it('passes JSON data, and names every part JSON would not carry as it is', () => {
+    expect(() =>
+      assertJsonSafe({ a: [1, 'x', null, true, { b: undefined }] }, { functionName: 'f', state: 's' }),
+    ).not.toThrow()
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const value = { big: 1n, fn: () => {}, nan: Number.NaN, list: [undefined], map: new Map(), cyclic }
+    const error = (() => {
+      try {
+        assertJsonSafe(value, { functionName: 'f', state: 's' })
+      } catch (thrown) {
+        return thrown as ValidationError
+      }
+    })()
+    expect(error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'big: a BigInt is not JSON-safe',
+      'fn: a function is not JSON-safe',
+      'nan: NaN is not JSON-safe',
+      'list.0: undefined in a list is not JSON-safe',
+      'map: an instance of Map is not JSON-safe',
+      'cyclic.self: a cycle is not JSON-safe',
+    ])
+  })
+
+  it('refuses JSON larger than the documented cap', () => {
+    expect(() => assertJsonSafe('x'.repeat(1024 * 1024 + 1), { functionName: 'f', state: 's' })).toThrow(
+      /more than the 1048576/,
+    )
+  })
+})

@@ -1,0 +1,133 @@
+import { ValidationError, type ValidationIssue } from './errors.js'
+import type { UsageTotals } from './usage.js'
+
+/** What a journal keeps of one finished durable step. */
+export interface JournalEntry {
+  /** Name of the Function that ran the step: a different one at the same position on re-run is refused. */
+  readonly function: string
+  /** Its kind (`llm-call`, `function`…). */
+  readonly kind: string
+  /** The step's final (processed) output, JSON-safe. */
+  readonly output: unknown
+  /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
+  readonly usage?: UsageTotals | undefined
+  /** Epoch ms the step finished. */
+  readonly at: number
+}
+
+/**
+ * Where finished durable steps are kept, by their idempotency key (`<root run id>/<step path>`). A run given a journal
+ * reads each durable step's entry before running it — a step found there is replayed, not run — and writes the entry
+ * of each one it finishes. Failures are never written. Reads and writes may be synchronous or return promises.
+ */
+export interface StepJournal {
+  /** The entry written for `key`, if any. */
+  read(key: string): JournalEntry | undefined | PromiseLike<JournalEntry | undefined>
+  /** Writes `entry` unless `key` already has one (the first writer wins); answers the entry that stands. */
+  write(key: string, entry: JournalEntry): JournalEntry | PromiseLike<JournalEntry>
+}
+
+/**
+ * A journal in memory: replays finished steps within the process (a retried batch, a resumed run) and is the model of
+ * every other journal. It lives as long as the object does.
+ *
+ * @example
+ * const journal = new MemoryJournal()
+ * await pipeline.invoke(input, { runId: 'batch-7/42', journal }) // a second call with the same runId replays
+ */
+export class MemoryJournal implements StepJournal {
+  private readonly entries = new Map<string, JournalEntry>()
+
+  read(key: string): JournalEntry | undefined {
+    return this.entries.get(key)
+  }
+
+  write(key: string, entry: JournalEntry): JournalEntry {
+    const existing = this.entries.get(key)
+    if (existing !== undefined) return existing
+    this.entries.set(key, entry)
+    return entry
+  }
+
+  /** How many steps are journaled. */
+  get size(): number {
+    return this.entries.size
+  }
+}
+
+/** The largest JSON a journal entry's output (or a value sent to another process) may take: 1 MiB. */
+export const maxJsonBytes = 1024 * 1024
+
+/**
+ * Throws a {@link ValidationError} naming the path of every part of `value` that JSON would not carry to another
+ * process as it is — a BigInt, a function, a symbol, `NaN` or `Infinity`, `undefined` in a list, a cycle, a class
+ * instance (a `Date`, a `Map`, an object of your own class) — or when its JSON is larger than {@link maxJsonBytes}.
+ * Plain objects, arrays, strings, finite numbers, booleans and `null` pass.
+ */
+export function assertJsonSafe(value: unknown, where: { readonly functionName: string; readonly state: string }): void {
+  const issues: ValidationIssue[] = []
+  collectJsonIssues(value, [], new Set(), issues)
+  if (issues.length === 0) {
+    const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
+    if (bytes <= maxJsonBytes) return
+    issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxJsonBytes} allowed` })
+  }
+  throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
+}
+
+function collectJsonIssues(
+  value: unknown,
+  path: PropertyKey[],
+  ancestors: Set<object>,
+  issues: ValidationIssue[],
+): void {
+  if (issues.length >= 20) return
+  const problem = primitiveProblem(value)
+  if (problem !== undefined) {
+    issues.push({ path: [...path], message: `${problem} is not JSON-safe` })
+    return
+  }
+  if (typeof value !== 'object' || value === null) return
+  if (ancestors.has(value)) {
+    issues.push({ path: [...path], message: 'a cycle is not JSON-safe' })
+    return
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    issues.push({
+      path: [...path],
+      message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
+    })
+    return
+  }
+  ancestors.add(value)
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      if (value[index] === undefined)
+        issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
+      else collectJsonIssues(value[index], [...path, index], ancestors, issues)
+    }
+  } else {
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key]
+      if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
+    }
+  }
+  ancestors.delete(value)
+}
+
+function primitiveProblem(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'bigint':
+      return 'a BigInt'
+    case 'function':
+      return 'a function'
+    case 'symbol':
+      return 'a symbol'
+    case 'number':
+      return Number.isFinite(value) ? undefined : String(value)
+    default:
+      return undefined
+  }
+}
