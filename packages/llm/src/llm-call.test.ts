@@ -7,6 +7,7 @@ import {
   FunctionError,
   formatRunTree,
   type LifecycleEvent,
+  MemoryJournal,
   ProviderCallError,
   RateLimitError,
   TimeoutError,
@@ -644,5 +645,29 @@ describe('LLMCall streaming', () => {
       },
     ])
     expect((await stream.result).choices[0]?.message.toolCalls?.[0]?.name).toBe('lookup')
+  })
+})
+
+describe('LLMCall is durable by default', () => {
+  it('with a journal, a re-run of the same run id replays the answer, its usage and cost, without calling the model', async () => {
+    const model = new ScriptedChatModel({
+      responses: [{ content: 'bad', usage: { inputTokens: 20, outputTokens: 1 } }],
+    })
+    const chat = new LLMCall({ name: 'classify', model, settings: { model: 'gpt-4o-mini' } })
+    const journal = new MemoryJournal()
+    const first = await chat.trace(ask('Three missed payments.'), { runId: 'application-17', journal })
+    const second = await chat.trace(ask('Three missed payments.'), { runId: 'application-17', journal })
+    expect(model.calls).toHaveLength(1)
+    expect(second.output).toBe('bad')
+    expect(second.usage).toEqual(first.usage)
+    expect(second.usage?.costUsd).toBeGreaterThan(0)
+    expect(second.annotations.replayed).toBe(true)
+    const notDurable = new LLMCall({
+      name: 'classify',
+      model: new ScriptedChatModel({ responses: ['x', 'y'] }),
+      durable: false,
+    })
+    expect(await notDurable.invoke(ask('a'), { runId: 'r', journal })).toBe('x')
+    expect(await notDurable.invoke(ask('a'), { runId: 'r', journal })).toBe('y')
   })
 })

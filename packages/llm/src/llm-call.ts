@@ -112,6 +112,11 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   readonly outputTokenEstimate?: number
   /** Counts a request's input tokens before it is sent. Default {@link estimateInputTokens} (no tokenizer). */
   readonly estimateInputTokens?: (request: ChatRequest) => number
+  /**
+   * Journal the call's output when its run tree has a journal, and replay it on a re-run instead of calling the model
+   * again (paying again). Default true.
+   */
+  readonly durable?: boolean
 }
 
 /**
@@ -262,6 +267,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       input: inputSchema,
       retry: { ...llmRetryDefaults, ...options?.retry },
       ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      durable: options?.durable ?? true,
       // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
     })
     const name = this.name
@@ -618,6 +624,7 @@ export const llmCallOptionKeys = Object.freeze([
   'structuredOutput',
   'outputTokenEstimate',
   'estimateInputTokens',
+  'durable',
 ] as const satisfies ReadonlyArray<keyof LLMCallOptions>)
 
 // Fails to compile when LLMCallOptions gains an option the list (and so every unknown-key check) would reject.
