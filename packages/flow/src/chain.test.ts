@@ -121,7 +121,7 @@ describe('Chain', () => {
       option: 'retries',
       message:
         'calc: retries is not an option; did you mean retry? ' +
-        '(known: attemptTimeoutMs, children, input, name, output, processedOutput, retry, timeoutMs)',
+        '(known: attemptTimeoutMs, children, durable, input, name, output, processedOutput, retry, timeoutMs)',
     })
     expect(() => new Chain({ name: 'calc', children: [parse], timeoutMs: 1_000, retry: { attempts: 2 } })).not.toThrow()
   })

@@ -1,4 +1,5 @@
 import {
+  type ChildInvokeOptions,
   ConfigurationError,
   checkKnownOptions,
   Function,
@@ -97,6 +98,8 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
   override readonly kind: 'chain' = 'chain'
   /** The steps, in order. */
   readonly children: Children
+  /** Each step's key in a run (its index): what identifies it in run ids and journals. */
+  private readonly steps: ReadonlyArray<ChildInvokeOptions>
 
   constructor(options: ChainOptions<Children>) {
     super(options)
@@ -114,13 +117,15 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
     }
     for (const [index, child] of children.entries()) assertFunction(child, `children[${index}]`, name)
     this.children = Object.freeze([...children]) as unknown as Children
+    this.steps = Object.freeze(children.map((_, index) => Object.freeze({ key: String(index) })))
   }
 
   async run(input: ChainInput<Children>, context: RunContext): Promise<ChainOutput<Children>> {
     const children = this.children as unknown as ReadonlyArray<Function<unknown, unknown>>
     let value: unknown = input
+    const steps = this.steps
     for (let index = 0; index < children.length; index++) {
-      value = await context.invoke(children[index]!, value)
+      value = await context.invoke(children[index]!, value, steps[index])
     }
     return value as ChainOutput<Children>
   }

@@ -277,7 +277,7 @@ describe('Decision configuration', () => {
       () => new Decision({ name: 'd', decide, branchs: { good: approve } } as never),
       'branchs',
       'd: branchs is not an option; did you mean branches? ' +
-        '(known: attemptTimeoutMs, branches, choices, decide, input, name, output, processedOutput, retry, timeoutMs)',
+        '(known: attemptTimeoutMs, branches, choices, decide, durable, input, name, output, processedOutput, retry, timeoutMs)',
     ],
   ]
   for (const [what, build, option, message] of cases) {

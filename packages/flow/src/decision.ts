@@ -181,7 +181,10 @@ export class Decision<
     }
     context.annotate('choice', choice)
     const branch = this.routes.get(choice) as Function<unknown, unknown> | undefined
-    if (branch !== undefined) return context.invoke(branch, input) as Promise<DecisionOutput<Choice, Branches>>
+    // The branch's key is the choice: a re-run that chooses the same replays it; one that chooses another does not.
+    if (branch !== undefined) {
+      return context.invoke(branch, input, { key: choice }) as Promise<DecisionOutput<Choice, Branches>>
+    }
     return (typeof answer === 'string' ? { decision: choice } : answer) as DecisionOutput<Choice, Branches>
   }
 

@@ -127,7 +127,7 @@ describe('Parallel over children', () => {
       option: 'concurency',
       message:
         'Score all: concurency is not an option; did you mean concurrency? ' +
-        '(known: attemptTimeoutMs, children, concurrency, input, map, mode, name, output, processedOutput, retry, timeoutMs)',
+        '(known: attemptTimeoutMs, children, concurrency, durable, input, map, mode, name, output, processedOutput, retry, timeoutMs)',
     })
     expect(configurationErrorOf(() => new Parallel({ name: 'Score all', map: score, concurrency: 0 })).message).toBe(
       'Score all: concurrency must be an integer ≥ 1, or Infinity, got 0',

@@ -218,7 +218,15 @@ export class Parallel<
       if (input.length === 0) return [] as unknown as ParallelOutput<Branches, Mode>
       inputs = input
     }
-    const branches = new BranchRun(this.children, this.mode === 'settle-all', this.limit, context, input, inputs)
+    const branches = new BranchRun(
+      this.children,
+      this.keys,
+      this.mode === 'settle-all',
+      this.limit,
+      context,
+      input,
+      inputs,
+    )
     await branches.run()
     if (branches.failure !== undefined) throw branches.failure
     if (this.isMap) return branches.results as ParallelOutput<Branches, Mode>
@@ -257,10 +265,12 @@ class BranchRun {
   private readonly inputs: ReadonlyArray<unknown> | undefined
   private readonly count: number
   private readonly controller: AbortController | undefined
-  private readonly options: ChildInvokeOptions | undefined
+  /** Each child's result key, which is also its step key; empty in the map form (an item's key is its index). */
+  private readonly keys: ReadonlyArray<string>
 
   constructor(
     children: ReadonlyArray<AnyFunction>,
+    keys: ReadonlyArray<string>,
     settleAll: boolean,
     limit: number,
     context: RunContext,
@@ -280,7 +290,7 @@ class BranchRun {
     // Fail-fast siblings are aborted through one signal of their own. The parent's signal reaches every branch
     // already: each child run links to it.
     this.controller = settleAll ? undefined : new AbortController()
-    this.options = this.controller === undefined ? undefined : { signal: this.controller.signal }
+    this.keys = keys
   }
 
   /** Runs every branch; resolves once none is running and no more will start. */
@@ -291,10 +301,16 @@ class BranchRun {
     })
   }
 
-  /** The child run of branch `index`: a child on the shared input, or the map form's one child on item `index`. */
+  /**
+   * The child run of branch `index`: a child on the shared input, or the map form's one child on item `index`. Its key
+   * is the branch's result key (a child's name or object key, an item's index), so a re-run replays the same branch.
+   */
   start(index: number): Promise<unknown> {
-    if (this.inputs === undefined) return this.context.invoke(this.children[index]!, this.input, this.options)
-    return this.context.invoke(this.children[0]!, this.inputs[index], this.options)
+    const mapped = this.inputs !== undefined
+    const key = mapped ? String(index) : this.keys[index]!
+    const options = this.controller === undefined ? { key } : { key, signal: this.controller.signal }
+    if (!mapped) return this.context.invoke(this.children[index]!, this.input, options)
+    return this.context.invoke(this.children[0]!, (this.inputs as ReadonlyArray<unknown>)[index], options)
   }
 
   fulfilled(index: number, value: unknown): void {
