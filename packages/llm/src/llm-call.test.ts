@@ -22,6 +22,7 @@ import { SystemMessageTemplate, UserMessageTemplate } from './prompts/message-te
 import { PromptTemplate } from './prompts/prompt-template.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ScriptedChatModel } from './testing/scripted-chat-model.js'
+import { estimateInputTokens } from './token-estimate.js'
 import { ToolCallError } from './tool-calls.js'
 
 const ask = (content: string): LLMCallInput => ({ messages: [{ role: 'user', content }] })
@@ -261,6 +262,28 @@ describe('LLMCall usage, cost and budget', () => {
     expect(refused).toHaveLength(1)
     expect(BudgetExceededError.isInstance((refused[0] as PromiseRejectedResult).reason)).toBe(true)
     expect(model.calls).toHaveLength(2)
+  })
+})
+
+describe('LLMCall budget guarantee', () => {
+  it('with maxTokens set, a tree never spends past its token budget, even when every answer uses all it may', async () => {
+    // Worst case: each call's real usage equals its estimate (input bytes + framing, and maxTokens of output).
+    const input = ask('申请人今年三次逾期还款')
+    const estimate = estimateInputTokens(input)
+    const model = new ScriptedChatModel({
+      responses: () => ({ content: 'x', usage: { inputTokens: estimate, outputTokens: 100 } }),
+      latencyMs: 2,
+    })
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 100 } })
+    const fanOut = defineFunction({
+      name: 'fan-out',
+      run: (_input: unknown, context) =>
+        Promise.allSettled(Array.from({ length: 20 }, () => context.invoke(chat, input))),
+    })
+    const budget = 1_000
+    const record = await fanOut.trace(undefined, { budget: { maxTokens: budget } })
+    expect(record.usage?.totalTokens).toBeLessThanOrEqual(budget)
+    expect(model.calls.length).toBe(Math.floor(budget / (estimate + 100)))
   })
 })
 
