@@ -43,19 +43,12 @@ export class CorruptJournalEntryError extends SqliteJournalError {
   /** What is wrong with the row. */
   readonly problem: string
 
-  constructor(options: {
-    path: string
-    table: string
-    key: string
-    problem: string
-    cause?: unknown
-  }) {
+  constructor(options: { path: string; table: string; key: string; problem: string }) {
     super({
       message: `the entry at ${JSON.stringify(options.key)} in ${options.path} (table ${options.table}) is corrupt: ${options.problem}`,
       path: options.path,
       table: options.table,
       key: options.key,
-      cause: options.cause,
     })
     this.problem = options.problem
   }
