@@ -1,0 +1,2 @@
+export { SqliteJournal, type SqliteJournalOptions } from './sqlite-journal.js'
+export { CorruptJournalEntryError, SqliteJournalError, type SqliteJournalErrorOptions } from './sqlite-journal-error.js'

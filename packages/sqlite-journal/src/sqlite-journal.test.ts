@@ -1,0 +1,244 @@
+import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { DatabaseSync } from 'node:sqlite'
+import { promisify } from 'node:util'
+import { ConfigurationError, defineFunction, type JournalEntry, type RunContext, TinyLLMError } from '@tinyllm/core'
+import { afterAll, describe, expect, it } from 'vitest'
+import { CorruptJournalEntryError, SqliteJournal, SqliteJournalError } from './index.js'
+
+const folder = mkdtempSync(join(tmpdir(), 'tinyllm-sqlite-journal-'))
+afterAll(() => rmSync(folder, { recursive: true, force: true }))
+let files = 0
+const freshFile = (): string => join(folder, `journal-${++files}.db`)
+const fixture = (name: string): string => join(import.meta.dirname, '__fixtures__', name)
+
+const entry = (output: unknown, at = 1): JournalEntry => ({ function: 'classify', kind: 'llm-call', output, at })
+const usage = { calls: 1, inputTokens: 20, outputTokens: 1, totalTokens: 21, costUsd: 0.0000036, unpricedCalls: 0 }
+
+describe('SqliteJournal', () => {
+  it('keeps entries as JSON and reads them back as they were written', () => {
+    const journal = new SqliteJournal(freshFile())
+    const written: JournalEntry = { ...entry({ label: 'bad', scores: [0.1, 0.9], note: null }), usage }
+    expect(journal.write('batch/1/classify', written)).toBe(written)
+    expect(journal.read('batch/1/classify')).toEqual(written)
+    expect(journal.read('batch/2/classify')).toBeUndefined()
+    // A step whose output is undefined (a side effect returning nothing) replays as undefined.
+    journal.write('batch/1/notify', { function: 'notify', kind: 'function', output: undefined, at: 2 })
+    expect(journal.read('batch/1/notify')).toEqual({ function: 'notify', kind: 'function', at: 2 })
+    expect(journal.read('batch/1/notify')?.output).toBeUndefined()
+    expect(journal.size).toBe(2)
+    journal.close()
+  })
+
+  it('lets the first writer win, between two journals on one file', () => {
+    const path = freshFile()
+    const first = new SqliteJournal(path)
+    const second = new SqliteJournal(path)
+    const winner = entry('good', 1)
+    expect(first.write('run/step', winner)).toBe(winner)
+    expect(second.write('run/step', entry('bad', 2))).toEqual(winner)
+    expect(first.write('run/step', entry('worse', 3))).toEqual(winner)
+    expect(second.read('run/step')).toEqual(winner)
+    expect(first.size).toBe(1)
+    first.close()
+    second.close()
+  })
+
+  it('survives being closed and reopened', () => {
+    const path = freshFile()
+    const before = new SqliteJournal({ path, table: 'credit_runs' })
+    before.write('run/a', { ...entry('good'), usage })
+    before.close()
+    const after = new SqliteJournal({ path, table: 'credit_runs' })
+    expect(after.read('run/a')).toEqual({ ...entry('good'), usage })
+    // Another table in the same file is another journal.
+    const other = new SqliteJournal(path)
+    expect(other.read('run/a')).toBeUndefined()
+    after.close()
+    other.close()
+  })
+
+  it('refuses a corrupt row with a typed error naming the key and what is wrong', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const database = new DatabaseSync(path)
+    const insert = database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)')
+    insert.run('r/not-json', '{"function":"classify",')
+    insert.run('r/not-an-object', '[1,2]')
+    insert.run('r/no-function', '{"kind":"llm-call","output":"x","at":1}')
+    insert.run('r/bad-usage', JSON.stringify({ ...entry('x'), usage: { ...usage, costUsd: 'free' } }))
+    database.close()
+    const problems: Record<string, string> = {}
+    for (const key of ['r/not-json', 'r/not-an-object', 'r/no-function', 'r/bad-usage']) {
+      const error = catching(() => journal.read(key))
+      expect(CorruptJournalEntryError.isInstance(error)).toBe(true)
+      expect(SqliteJournalError.isInstance(error)).toBe(true)
+      expect((error as CorruptJournalEntryError).key).toBe(key)
+      expect((error as CorruptJournalEntryError).retryable).toBe(false)
+      problems[key] = (error as CorruptJournalEntryError).problem
+    }
+    expect(problems['r/not-json']).toMatch(/^it is not JSON/)
+    expect(problems).toMatchObject({
+      'r/not-an-object': 'its JSON is not an object',
+      'r/no-function': 'function is not a string',
+      'r/bad-usage': 'usage.costUsd is not a number',
+    })
+    // A write that loses to a corrupt row does not hand the corrupt row to the step either.
+    expect(CorruptJournalEntryError.isInstance(catching(() => journal.write('r/no-function', entry('y'))))).toBe(true)
+    journal.close()
+  })
+
+  it('fails a run whose durable step finds a corrupt row, instead of replaying it', async () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const database = new DatabaseSync(path)
+    database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)').run('job-1/step', 'garbage')
+    database.close()
+    let ran = 0
+    const step = defineFunction({ name: 'step', durable: true, run: () => ++ran })
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: (input: string, context: RunContext) => context.invoke(step, input, { key: 'step' }),
+    })
+    const error = await pipeline.invoke('x', { runId: 'job-1', journal }).catch((thrown: unknown) => thrown)
+    expect(CorruptJournalEntryError.isInstance(error)).toBe(true)
+    expect(ran).toBe(0)
+    journal.close()
+  })
+
+  it('replays a durable step from the file after the journal is reopened', async () => {
+    const path = freshFile()
+    let ran = 0
+    const step = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number, context: RunContext) => {
+        ran += 1
+        return { charged: amount, key: context.idempotencyKey }
+      },
+    })
+    const first = new SqliteJournal(path)
+    const output = await step.invoke(12, { runId: 'order-9', journal: first })
+    first.close()
+    const second = new SqliteJournal(path)
+    const record = await step.trace(12, { runId: 'order-9', journal: second })
+    expect(ran).toBe(1)
+    expect(record.output).toEqual(output)
+    expect(record.output).toEqual({ charged: 12, key: 'order-9' })
+    expect(record.annotations.replayed).toBe(true)
+    second.close()
+  })
+
+  it('refuses bad options with a ConfigurationError naming the option', () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ path: '' }, 'path', /path must be the path of a database file/],
+      [{ path: freshFile(), table: 'runs; DROP TABLE x' }, 'table', /table must be a name of letters, digits and _/],
+      [{ path: freshFile(), table: 'sqlite_master' }, 'table', /not starting with sqlite_/],
+      [{ path: freshFile(), busyTimeoutMs: -1 }, 'busyTimeoutMs', /busyTimeoutMs must be an integer ≥ 0/],
+      [{ path: freshFile(), synchronous: 'off' }, 'synchronous', /one of 'normal', 'full'/],
+      [{ path: freshFile(), tabel: 'x' }, 'tabel', /did you mean table\?/],
+    ]
+    for (const [options, option, message] of cases) {
+      const error = catching(() => new SqliteJournal(options as never))
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe(option)
+      expect((error as Error).message).toMatch(/^SqliteJournal: /)
+      expect((error as Error).message).toMatch(message)
+    }
+  })
+
+  it('fails with a SqliteJournalError when the file is not a database, or the journal is closed', () => {
+    const path = freshFile()
+    writeFileSync(path, 'this is not a database, and it is long enough for SQLite to read a header from it')
+    const notADatabase = catching(() => new SqliteJournal(path))
+    expect(SqliteJournalError.isInstance(notADatabase)).toBe(true)
+    expect((notADatabase as Error).message).toMatch(/opening the journal on .* failed: file is not a database/)
+    const journal = new SqliteJournal(freshFile())
+    journal.close()
+    journal.close()
+    const closed = catching(() => journal.read('k'))
+    expect(SqliteJournalError.isInstance(closed)).toBe(true)
+    expect((closed as Error).message).toMatch(/is closed/)
+  })
+
+  it('rehydrates its errors as the same classes from JSON', () => {
+    const error = new CorruptJournalEntryError({ path: 'runs.db', table: 't', key: 'k', problem: 'at is not a number' })
+    const copy = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error)))
+    expect(CorruptJournalEntryError.isInstance(copy)).toBe(true)
+    expect(copy).toMatchObject({ key: 'k', path: 'runs.db', table: 't', problem: 'at is not a number' })
+  })
+})
+
+describe('SqliteJournal across processes', () => {
+  it('lets exactly one writer win each key when several processes write the same keys at once', async () => {
+    const path = freshFile()
+    const writers = 4
+    const keyCount = 300
+    const children = Array.from({ length: writers }, (_, writer) =>
+      spawn(process.execPath, [fixture('concurrent-writer.ts'), path, String(writer), String(keyCount)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    )
+    const outputs = children.map((child) => lines(child.stdout))
+    // Every process has opened the journal before any of them writes.
+    await Promise.all(outputs.map((next) => next()))
+    for (const child of children) child.stdin.end('go\n')
+    const standing = (await Promise.all(outputs.map((next) => next()))).map(
+      (line) => JSON.parse(line) as Record<string, string>,
+    )
+    await Promise.all(children.map((child) => exited(child)))
+    const journal = new SqliteJournal(path)
+    expect(journal.size).toBe(keyCount)
+    for (let index = 0; index < keyCount; index++) {
+      const key = `batch/${index}/step`
+      const stored = (journal.read(key)?.output as { writer: string } | undefined)?.writer
+      // Every process was answered the entry that is in the file: the one that won.
+      expect(standing.map((answers) => answers[key])).toEqual(Array(writers).fill(stored))
+    }
+    journal.close()
+  }, 120_000)
+
+  it('is a ConfigurationError naming the requirement where Node.js has no node:sqlite', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--no-experimental-sqlite',
+      fixture('open-journal.ts'),
+    ])
+    const result = JSON.parse(stdout) as { opened: boolean; error: unknown }
+    expect(result.opened).toBe(false)
+    const error = TinyLLMError.fromJSON(result.error)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).option).toBe('node:sqlite')
+    expect(error.message).toMatch(/node:sqlite is not available in this runtime \(Node\.js v\d+/)
+    expect(error.message).toMatch(/needs Node\.js 22\.13 or later \(23\.4 or later on 23\.x\)/)
+    expect(error.message).toMatch(/--experimental-sqlite/)
+  }, 60_000)
+})
+
+function catching(action: () => unknown): unknown {
+  try {
+    action()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected an error')
+}
+
+/** Reads a stream line by line: each call resolves with the next line. */
+function lines(stream: NodeJS.ReadableStream): () => Promise<string> {
+  const iterator = createInterface({ input: stream })[Symbol.asyncIterator]()
+  return async () => {
+    const next = await iterator.next()
+    if (next.done === true) throw new Error('the process ended without a line')
+    return next.value
+  }
+}
+
+function exited(child: ReturnType<typeof spawn>): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode)
+    else child.once('exit', (code) => resolve(code))
+  })
+}

@@ -1,0 +1,174 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  type JournalEntry,
+  optionError,
+  type StepJournal,
+} from '@tinyllm/core'
+import { decodeJournalEntry, encodeJournalEntry } from './journal-entry-codec.js'
+import { loadSqlite } from './load-sqlite.js'
+import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-error.js'
+
+/** Options of a {@link SqliteJournal}. */
+export interface SqliteJournalOptions {
+  /** The database file, created when missing. `':memory:'` keeps the journal in this process's memory. */
+  readonly path: string
+  /** The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. */
+  readonly table?: string
+  /** How long a read or write waits for another process's write to end before it fails, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number
+  /**
+   * When a write is flushed to the disk (SQLite's `synchronous`). `'normal'` (default): a finished write survives the
+   * process being killed at any point; a power cut may lose the last ones, whose steps then run again. `'full'`:
+   * every write survives a power cut too, at the price of one flush to the disk per write.
+   */
+  readonly synchronous?: 'normal' | 'full'
+}
+
+const owner = 'SqliteJournal'
+const knownOptions: ReadonlySet<string> = new Set(['path', 'table', 'busyTimeoutMs', 'synchronous'])
+const tableNamePattern = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]*$/i
+/** SQLite's primary result codes for "another connection holds the lock". */
+const sqliteBusy = 5
+const sqliteLocked = 6
+
+/**
+ * A step journal in one SQLite file, on Node's built-in `node:sqlite`: finished durable steps (LLM calls, Functions
+ * with `durable: true`) outlive the process, so a batch killed half-way resumes under the same run ids without paying
+ * again for what finished. Its guarantee: for each key, the first write to be committed stands — in one process, and
+ * across processes that share the file (each write is one insert-or-ignore transaction on the key) — and a write that
+ * returned survives the process being killed. Reads and writes are synchronous; entries are stored as JSON. The file
+ * is in WAL mode, so readers never wait for a writer. Keep it on a local disk: SQLite's locks do not hold over network
+ * file systems.
+ *
+ * @example
+ * const journal = new SqliteJournal('runs.db')
+ * await pipeline.invoke(application, { runId: 'batch-7/42', journal }) // after a crash, the same call resumes
+ * journal.close()
+ */
+export class SqliteJournal implements StepJournal {
+  /** The database file. */
+  readonly path: string
+  /** The table of entries. */
+  readonly table: string
+  readonly #database: DatabaseSync
+  readonly #select: StatementSync
+  readonly #insert: StatementSync
+  readonly #count: StatementSync
+  #open = true
+
+  constructor(options: string | SqliteJournalOptions) {
+    const resolved = typeof options === 'string' ? { path: options } : options
+    if (typeof resolved !== 'object' || resolved === null) {
+      throw optionError('options', 'a path or an object of options', resolved, owner)
+    }
+    checkKnownOptions(resolved, knownOptions, owner)
+    if (typeof resolved.path !== 'string' || resolved.path === '') {
+      throw optionError('path', 'the path of a database file', resolved.path, owner)
+    }
+    const table = resolved.table ?? 'tinyllm_journal'
+    if (typeof table !== 'string' || !tableNamePattern.test(table)) {
+      throw optionError('table', 'a name of letters, digits and _ not starting with sqlite_', table, owner)
+    }
+    const busyTimeoutMs =
+      checkNumber(resolved.busyTimeoutMs, 'busyTimeoutMs', { integer: true, min: 0, unit: 'ms' }, owner) ?? 5000
+    const synchronous = checkOneOf(resolved.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
+    const { DatabaseSync } = loadSqlite(owner)
+    this.path = resolved.path
+    this.table = table
+    let database: DatabaseSync | undefined
+    try {
+      database = new DatabaseSync(resolved.path)
+      // The busy timeout first: switching to WAL and creating the table wait for other processes opening the file.
+      database.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+      database.exec('PRAGMA journal_mode = WAL')
+      database.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`)
+      database.exec(
+        `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID`,
+      )
+      this.#select = database.prepare(`SELECT entry FROM "${table}" WHERE key = ?`)
+      this.#insert = database.prepare(`INSERT INTO "${table}" (key, entry) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`)
+      this.#count = database.prepare(`SELECT count(*) AS size FROM "${table}"`)
+    } catch (cause) {
+      database?.close()
+      throw this.#failure('opening the journal', undefined, cause)
+    }
+    this.#database = database
+  }
+
+  /** The entry written for `key`, if any; a row that is not an entry is a {@link CorruptJournalEntryError}. */
+  read(key: string): JournalEntry | undefined {
+    this.#assertOpen(key)
+    let row: Record<string, unknown> | undefined
+    try {
+      row = this.#select.get(key) as Record<string, unknown> | undefined
+    } catch (cause) {
+      throw this.#failure('reading', key, cause)
+    }
+    if (row === undefined) return undefined
+    const entry = decodeJournalEntry(row.entry)
+    if (typeof entry === 'string') {
+      throw new CorruptJournalEntryError({ path: this.path, table: this.table, key, problem: entry })
+    }
+    return entry
+  }
+
+  /** Writes `entry` unless `key` already has one (the first committed write wins); answers the entry that stands. */
+  write(key: string, entry: JournalEntry): JournalEntry {
+    this.#assertOpen(key)
+    let inserted: boolean
+    try {
+      inserted = this.#insert.run(key, encodeJournalEntry(entry)).changes > 0
+    } catch (cause) {
+      throw this.#failure('writing', key, cause)
+    }
+    if (inserted) return entry
+    const standing = this.read(key)
+    if (standing !== undefined) return standing
+    throw new SqliteJournalError({
+      message: `writing ${JSON.stringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
+      path: this.path,
+      table: this.table,
+      key,
+    })
+  }
+
+  /** How many steps are journaled. */
+  get size(): number {
+    this.#assertOpen(undefined)
+    return Number((this.#count.get() as { size: number | bigint }).size)
+  }
+
+  /** Closes the database file; reads and writes fail from then on. Calling it again does nothing. */
+  close(): void {
+    if (!this.#open) return
+    this.#open = false
+    this.#database.close()
+  }
+
+  #assertOpen(key: string | undefined): void {
+    if (this.#open) return
+    throw new SqliteJournalError({
+      message: `the journal on ${this.path} is closed`,
+      path: this.path,
+      table: this.table,
+      key,
+    })
+  }
+
+  #failure(action: string, key: string | undefined, cause: unknown): SqliteJournalError {
+    const code = (cause as { errcode?: unknown } | null)?.errcode
+    const primary = typeof code === 'number' ? code & 0xff : undefined
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    return new SqliteJournalError({
+      message: `${action}${key === undefined ? '' : ` ${JSON.stringify(key)}`} on ${this.path} failed: ${detail}`,
+      path: this.path,
+      table: this.table,
+      key,
+      cause,
+      retryable: primary === sqliteBusy || primary === sqliteLocked,
+    })
+  }
+}
