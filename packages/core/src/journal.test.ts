@@ -173,3 +173,29 @@ describe('assertJsonSafe', () => {
     )
   })
 })
+
+describe('a journal refuses to replay what no longer fits', () => {
+  it('a durable step handed another input than the one journaled is not replayed: NonDeterminismError', async () => {
+    const { fn } = counted('step')
+    const journal = new MemoryJournal()
+    await fn.invoke('first input', { runId: 'r', journal })
+    const error = await fn.invoke('second input', { runId: 'r', journal }).catch((thrown: unknown) => thrown)
+    expect(NonDeterminismError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/with another input/)
+  })
+
+  it('a journal that throws fails the run with an error naming the step and its key', async () => {
+    const { fn } = counted('step')
+    const broken = {
+      read: () => {
+        throw new Error('disk gone')
+      },
+      write: () => {
+        throw new Error('disk gone')
+      },
+    }
+    const error = await fn.invoke('x', { runId: 'r', journal: broken }).catch((thrown: unknown) => thrown)
+    expect((error as Error).message).toMatch(/step: journal \(r\) threw Error: disk gone/)
+    expect((error as { retryable?: boolean }).retryable).toBe(true)
+  })
+})

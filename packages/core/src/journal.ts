@@ -9,6 +9,8 @@ export interface JournalEntry {
   readonly kind: string
   /** The step's final (processed) output, JSON-safe. */
   readonly output: unknown
+  /** A hash of the step's input: a re-run that hands the step another input does not replay it. */
+  readonly input?: string | undefined
   /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
   readonly usage?: UsageTotals | undefined
   /** Epoch ms the step finished. */
@@ -73,6 +75,14 @@ export function assertJsonSafe(value: unknown, where: { readonly functionName: s
     issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxJsonBytes} allowed` })
   }
   throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
+}
+
+/** A short hash of a value's JSON (FNV-1a), to notice that a step's input changed. */
+export function hashJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'undefined'
+  let hash = 0x811c9dc5
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193)
+  return `${text.length.toString(36)}-${(hash >>> 0).toString(36)}`
 }
 
 function collectJsonIssues(

@@ -12,7 +12,7 @@ import {
 } from './errors.js'
 import { globalEventRegistry, type LifecycleEvent, type LifecycleListener } from './events.js'
 import type { Function } from './function.js'
-import { assertJsonSafe, type JournalEntry, type StepJournal } from './journal.js'
+import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkNumber, checkTimeout } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -294,7 +294,8 @@ class Run implements RunContext {
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) await undefined
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
-        const read = this.settle(journal.read(this.idempotencyKey))
+        assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
+        const read = this.settle(this.journalCall(() => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry)
       }
@@ -390,11 +391,13 @@ class Run implements RunContext {
   /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
   private replay(entry: JournalEntry): unknown {
     const fn = this.fn
-    if (entry.function !== fn.name || entry.kind !== fn.kind) {
+    const input = entry.input === undefined ? undefined : hashJson(this.input)
+    if (entry.function !== fn.name || entry.kind !== fn.kind || entry.input !== input) {
+      const changed = entry.input !== input ? ' with another input' : ''
       throw new NonDeterminismError({
         key: this.idempotencyKey,
         expected: `${entry.function} (${entry.kind})`,
-        found: `${fn.name} (${fn.kind})`,
+        found: `${fn.name} (${fn.kind})${changed}`,
         functionName: fn.name,
       })
     }
@@ -415,12 +418,38 @@ class Run implements RunContext {
     const entry: JournalEntry = {
       function: this.fn.name,
       kind: this.fn.kind,
+      input: hashJson(this.input),
       output,
       usage: this.usage,
       at: Date.now(),
     }
-    const written = this.settle(journal.write(this.idempotencyKey, entry))
+    const written = this.settle(this.journalCall(() => journal.write(this.idempotencyKey, entry)))
     return ((isPromiseLike(written) ? await written : written) as JournalEntry).output
+  }
+
+  /** A journal's read or write; what it throws that is not a tinyllm error names this step and its key. */
+  private journalCall<T>(call: () => T): T {
+    const where = (cause: unknown): TinyLLMError =>
+      TinyLLMError.isInstance(cause)
+        ? cause
+        : new FunctionError({
+            functionName: this.fn.name,
+            state: `journal (${this.idempotencyKey})`,
+            cause,
+            retryable: !hasRetryableFalse(cause),
+          })
+    try {
+      const result = call()
+      return (
+        isPromiseLike(result)
+          ? Promise.resolve(result).catch((cause: unknown) => {
+              throw where(cause)
+            })
+          : result
+      ) as T
+    } catch (cause) {
+      throw where(cause)
+    }
   }
 
   /** The value of a step, or the promise of it raced against cancellation; a synchronous step checks the deadline. */
