@@ -1,0 +1,100 @@
+/** One ```ts block of a README: a program a reader can paste into a file of their own and run. */
+export interface Snippet {
+  /** The README it comes from, relative to the repository root, e.g. `packages/core/README.md`. */
+  readonly readme: string
+  /** Its position among the README's ```ts blocks, from 1. */
+  readonly number: number
+  /** The README line of its first line of code. */
+  readonly line: number
+  readonly code: string
+  /** Why it is not run, when the block is marked `<!-- not run: reason -->`; it is still type-checked. */
+  readonly notRun: string | undefined
+}
+
+/** What a `console.log(…) // text` line promises the program prints. */
+export interface PromisedOutput {
+  /** The README line of the `console.log`. */
+  readonly line: number
+  /** The text after `// `; `…` in it stands for anything. */
+  readonly text: string
+}
+
+const fence = /^```(.*)$/
+const notRunMarker = /^<!--\s*not run:\s*(.+?)\s*-->$/
+
+/**
+ * The ```ts blocks of a README, in order. A block marked `<!-- not run: reason -->` on the line before it (blank lines
+ * allowed between) is type-checked but not run. Any other TypeScript-looking fence (```typescript, ```ts no-run, an
+ * indented ```ts) is refused, so that no TypeScript in a README escapes the checks by its spelling.
+ */
+export function extractSnippets(markdown: string, readme: string): Snippet[] {
+  const lines = markdown.split('\n')
+  const snippets: Snippet[] = []
+  let index = 0
+  while (index < lines.length) {
+    const line = lines[index] as string
+    const trimmed = line.trimStart()
+    const opening = fence.exec(trimmed)
+    if (opening === null) {
+      index += 1
+      continue
+    }
+    const info = (opening[1] ?? '').trim()
+    if (/^(ts|typescript|tsx)\b/.test(info) && (info !== 'ts' || trimmed !== line)) {
+      throw new Error(
+        `${readme}:${index + 1}: write a TypeScript block as a plain \`\`\`ts fence at the start of the line (mark one that must not run with <!-- not run: reason --> before it), not \`${line.trim()}\``,
+      )
+    }
+    const end = lines.findIndex((candidate, at) => at > index && candidate.trimStart().startsWith('```'))
+    if (end === -1) throw new Error(`${readme}:${index + 1}: this code fence is never closed`)
+    if (info === 'ts') {
+      snippets.push({
+        readme,
+        number: snippets.length + 1,
+        line: index + 2,
+        code: `${lines.slice(index + 1, end).join('\n')}\n`,
+        notRun: notRunReason(lines, index),
+      })
+    }
+    index = end + 1
+  }
+  return snippets
+}
+
+function notRunReason(lines: readonly string[], fenceIndex: number): string | undefined {
+  let before = fenceIndex - 1
+  while (before >= 0 && (lines[before] as string).trim() === '') before -= 1
+  if (before < 0) return undefined
+  return notRunMarker.exec((lines[before] as string).trim())?.[1]
+}
+
+const promise = /^\s*console\.log\(.*\) \/\/ (.+)$/
+
+/** The `console.log(…) // text` lines of a snippet: each promises that `text` is printed. */
+export function promisedOutput(snippet: Snippet): PromisedOutput[] {
+  const promises: PromisedOutput[] = []
+  snippet.code.split('\n').forEach((line, offset) => {
+    const text = promise.exec(line)?.[1]
+    if (text !== undefined) promises.push({ line: snippet.line + offset, text: text.trim() })
+  })
+  return promises
+}
+
+/**
+ * Checks that `output` holds every promised text, in the order of the promises; `…` in a text stands for anything
+ * (on one line). Returns the first promise that is not kept, or `undefined`.
+ */
+export function firstBrokenPromise(output: string, promises: readonly PromisedOutput[]): PromisedOutput | undefined {
+  let from = 0
+  for (const promised of promises) {
+    const pattern = new RegExp(promised.text.split('…').map(escapeRegExp).join('.*?'))
+    const match = pattern.exec(output.slice(from))
+    if (match === null) return promised
+    from += match.index + match[0].length
+  }
+  return undefined
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
