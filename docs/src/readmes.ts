@@ -125,4 +125,8 @@ export const readmes: readonly Readme[] = [
     path: 'packages/conformance/README.md',
     shows: ['describeChatModelConformance('],
   },
+  {
+    path: 'packages/sqlite-journal/README.md',
+    shows: ['new SqliteJournal('],
+  },
 ]

@@ -16,7 +16,7 @@ export interface ChildInvokeOptions {
   /** Merged over the parent's metadata. */
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Streams the run's parts (for Functions that stream, like an LLM call) to this listener as they come. */
-  readonly stream?: StreamListener
+  readonly stream?: StreamListener | undefined
   /**
    * The step's key in its parent: what identifies it in the run id, the step path and the journal. Default: the
    * combinators' positions (a Chain's index, a Parallel's key or index, a Decision's choice), else `<name>#<n>`, the

@@ -505,7 +505,7 @@ class Run implements RunContext {
     if (this.tree.live > this.tree.maxConcurrentRuns) {
       throw new StepLimitError({
         limit: this.tree.maxConcurrentRuns,
-        what: 'runs in progress at once in one run tree (a graph that fans out into itself?); raise it with the maxConcurrentRuns option of invoke',
+        what: 'runs in progress at once in one run tree (maxConcurrentRuns; a graph that fans out into itself?)',
         functionName: this.fn.name,
         state: 'init',
       })

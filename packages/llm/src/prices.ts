@@ -104,7 +104,7 @@ function ownPrice(prices: PriceTable, modelId: string): ModelPrice | undefined {
  * (it is never guessed, and never 0).
  *
  * @example
- * costOf('gpt-4o-2024-08-06', { inputTokens: 1000, outputTokens: 200, totalTokens: 1200 }) // 0.0045
+ * costOf('gpt-4o-2024-08-06', { inputTokens: 1000, outputTokens: 200 }) // 0.0045
  */
 export function costOf(
   modelId: string,

@@ -505,11 +505,13 @@ describe('OpenAIChatModel errors', () => {
 
   it('does not count the time the consumer spends between chunks as idle', async () => {
     const { model } = await start({ replies: ['one two three'] })
-    const stream = new LLMCall({ name: 'idle', model, idleTimeoutMs: 50, retry: { attempts: 1 } }).stream(ask('hi'))
+    // The server answers at once; the reader is slower than the idle timeout between every part. (A generous idle
+    // timeout, so that a busy machine's own delays never reach it: only the reader's pauses could.)
+    const stream = new LLMCall({ name: 'idle', model, idleTimeoutMs: 1_000, retry: { attempts: 1 } }).stream(ask('hi'))
     const parts: unknown[] = []
     for await (const part of stream) {
       parts.push(part)
-      await new Promise((resolve) => setTimeout(resolve, 80))
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
     }
     expect(parts.length).toBeGreaterThan(1)
     expect(await stream.result).toBe('one two three')
