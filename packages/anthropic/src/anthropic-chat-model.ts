@@ -14,11 +14,7 @@ import {
   sdkRequestOptions,
   streamProviderParts,
 } from '@tinyllm/llm'
-import {
-  type AnthropicClientOptions,
-  type AnthropicConnectionOptions,
-  anthropicConnectionKeys,
-} from './anthropic-client-options.js'
+import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { anthropicProfile } from './anthropic-profile.js'
 import { toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
@@ -65,19 +61,12 @@ export class AnthropicChatModel implements ChatModel {
     this.modelId = options.model
     this.#maxTokens =
       checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
-    const connection = options as AnthropicConnectionOptions
+    // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
+    // timeouts decide how long a call may take.
     this.#sdk = new ProviderClient(
       anthropicProfile,
       options,
-      (common) =>
-        new Anthropic({
-          ...common,
-          baseURL: connection.baseURL,
-          defaultHeaders: connection.headers,
-          // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
-          // timeouts decide how long a call may take.
-          timeout: sdkTimeoutMs,
-        }),
+      (common) => new Anthropic({ ...common, timeout: sdkTimeoutMs }),
     )
   }
 

@@ -42,6 +42,7 @@ export {
   toProviderLLMCallOptions,
 } from './provider/provider-chat-options.js'
 export { ProviderClient, type ProviderClientOptions, type SdkClientShape } from './provider/provider-client.js'
+export { type ProviderConnectionOptions, providerConnectionKeys } from './provider/provider-connection-options.js'
 export {
   incompleteStream,
   malformedResponse,

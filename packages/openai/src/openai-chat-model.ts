@@ -14,11 +14,7 @@ import {
 } from '@tinyllm/llm'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
-import {
-  type OpenAIClientOptions,
-  type OpenAIConnectionOptions,
-  openAIConnectionKeys,
-} from './openai-client-options.js'
+import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
 import { openAIProfile } from './openai-profile.js'
 import { toOpenAIBody } from './openai-request.js'
 import { toChatResult } from './openai-response.js'
@@ -48,18 +44,10 @@ export class OpenAIChatModel implements ChatModel {
   constructor(options: OpenAIChatModelOptions) {
     checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     this.modelId = options.model
-    const connection = options as OpenAIConnectionOptions
     this.#sdk = new ProviderClient(
       openAIProfile,
       options,
-      (common) =>
-        new OpenAI({
-          ...common,
-          baseURL: connection.baseURL,
-          organization: connection.organization,
-          project: connection.project,
-          defaultHeaders: connection.headers,
-        }),
+      (common) => new OpenAI({ ...common, organization: options.organization, project: options.project }),
     )
   }
 
