@@ -31,6 +31,7 @@ export { readEnvironment, resolveApiKey } from './provider/api-key.js'
 export { toAssistantMessage } from './provider/assistant-message.js'
 export { type ClientSecrets, registerClientSecrets } from './provider/client-secrets.js'
 export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
+export { ProviderChat } from './provider/provider-chat.js'
 export {
   type ClientOptions,
   checkChatModelOptions,
