@@ -1,12 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import { abortErrorFor, checkNumber } from '@tinyllm/core'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import {
-  type ChatCallOptions,
-  type ChatModel,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
@@ -84,7 +80,8 @@ export class AnthropicChatModel implements ChatModel {
       const { data, request_id, response } = await client.messages
         .create(body, sdkRequestOptions(signal))
         .withResponse()
-      return restore(toChatResult(data, request_id || response.headers.get('x-request-id') || undefined), request)
+      const result = toChatResult(data, request_id || response.headers.get('x-request-id') || undefined)
+      return restoreStrictAnswers(result, request, anthropicProfile)
     } catch (error) {
       throw this.#sdk.toError(error, signal)
     }
@@ -112,16 +109,11 @@ export class AnthropicChatModel implements ChatModel {
       },
       toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new MessageStreamAssembler(requestId),
-      complete: (result) => restore(result, request),
+      complete: (result) => restoreStrictAnswers(result, request, anthropicProfile),
     })
   }
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {
     return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
   }
-}
-
-/** The answers to strict schemas as the caller's schemas want them (Anthropic's output format is always strict). */
-function restore(result: ChatResult, request: ChatRequest): ChatResult {
-  return restoreStrictAnswers(result, request, { strictResponseFormat: 'always' })
 }

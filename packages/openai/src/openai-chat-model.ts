@@ -1,10 +1,6 @@
 import { abortErrorFor } from '@tinyllm/core'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import {
-  type ChatCallOptions,
-  type ChatModel,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
@@ -69,7 +65,7 @@ export class OpenAIChatModel implements ChatModel {
       return Promise.reject(this.#sdk.toError(error, signal))
     }
     return pending.then(
-      (completion) => restore(toChatResult(completion), request),
+      (completion) => restoreStrictAnswers(toChatResult(completion), request, openAIProfile),
       (error: unknown) => {
         throw this.#sdk.toError(error, signal)
       },
@@ -102,12 +98,7 @@ export class OpenAIChatModel implements ChatModel {
       },
       toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new ChatStreamAssembler(requestId),
-      complete: (result) => restore(result, request),
+      complete: (result) => restoreStrictAnswers(result, request, openAIProfile),
     })
   }
-}
-
-/** The answers to strict schemas as the caller's schemas want them (OpenAI is strict when the format says so). */
-function restore(result: ChatResult, request: ChatRequest): ChatResult {
-  return restoreStrictAnswers(result, request, { strictResponseFormat: 'when-asked' })
 }
