@@ -56,6 +56,7 @@ export {
   type ScriptedServerOptions,
   startScriptedLoopbackServer,
 } from './scripted-server.js'
+export { createSeededRandom, type RandomSource } from './seeded-random.js'
 export { splitText } from './split-text.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
