@@ -39,6 +39,7 @@ export class ProviderChat<
   /** The chat model behind this call; its SDK client is created at the first call. */
   declare readonly model: Model
 
+  // The definition's model options are the provider's own business: any `createModel` fits, whatever it takes.
   constructor(options: ProviderChatOptions<Mode, Schema, object>, definition: ProviderChatDefinition<never, Model>) {
     super(toProviderLLMCallOptions(options, definition))
   }
