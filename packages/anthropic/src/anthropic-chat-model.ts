@@ -1,12 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import { abortErrorFor, checkNumber } from '@tinyllm/core'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import {
-  type ChatCallOptions,
-  type ChatModel,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
@@ -14,11 +10,7 @@ import {
   sdkRequestOptions,
   streamProviderParts,
 } from '@tinyllm/llm'
-import {
-  type AnthropicClientOptions,
-  type AnthropicConnectionOptions,
-  anthropicConnectionKeys,
-} from './anthropic-client-options.js'
+import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { anthropicProfile } from './anthropic-profile.js'
 import { toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
@@ -65,19 +57,12 @@ export class AnthropicChatModel implements ChatModel {
     this.modelId = options.model
     this.#maxTokens =
       checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
-    const connection = options as AnthropicConnectionOptions
+    // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
+    // timeouts decide how long a call may take.
     this.#sdk = new ProviderClient(
       anthropicProfile,
       options,
-      (common) =>
-        new Anthropic({
-          ...common,
-          baseURL: connection.baseURL,
-          defaultHeaders: connection.headers,
-          // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
-          // timeouts decide how long a call may take.
-          timeout: sdkTimeoutMs,
-        }),
+      (common) => new Anthropic({ ...common, timeout: sdkTimeoutMs }),
     )
   }
 
@@ -95,7 +80,8 @@ export class AnthropicChatModel implements ChatModel {
       const { data, request_id, response } = await client.messages
         .create(body, sdkRequestOptions(signal))
         .withResponse()
-      return restore(toChatResult(data, request_id || response.headers.get('x-request-id') || undefined), request)
+      const result = toChatResult(data, request_id || response.headers.get('x-request-id') || undefined)
+      return restoreStrictAnswers(result, request, anthropicProfile)
     } catch (error) {
       throw this.#sdk.toError(error, signal)
     }
@@ -123,16 +109,11 @@ export class AnthropicChatModel implements ChatModel {
       },
       toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new MessageStreamAssembler(requestId),
-      complete: (result) => restore(result, request),
+      complete: (result) => restoreStrictAnswers(result, request, anthropicProfile),
     })
   }
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {
     return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
   }
-}
-
-/** The answers to strict schemas as the caller's schemas want them (Anthropic's output format is always strict). */
-function restore(result: ChatResult, request: ChatRequest): ChatResult {
-  return restoreStrictAnswers(result, request, { strictResponseFormat: 'always' })
 }

@@ -1,5 +1,10 @@
 import type { StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall, type LLMCallOutputMode, type ProviderChatOptions, toProviderLLMCallOptions } from '@tinyllm/llm'
+import {
+  type LLMCallOutputMode,
+  ProviderChat,
+  type ProviderChatDefinition,
+  type ProviderChatOptions,
+} from '@tinyllm/llm'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
 import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { assertSupportedSettings } from './anthropic-request.js'
@@ -16,8 +21,16 @@ export type AnthropicChatOptions<
   Schema extends StandardSchemaV1 = never,
 > = ProviderChatOptions<Mode, Schema, AnthropicClientOptions>
 
+/** How {@link AnthropicChat} builds its chat model from its options, and the settings it refuses. */
+const anthropicChat: ProviderChatDefinition<AnthropicChatModelOptions, AnthropicChatModel> = {
+  defaultName: 'AnthropicChat',
+  connectionKeys: anthropicConnectionKeys,
+  createModel: (options) => new AnthropicChatModel(options),
+  checkSettings: assertSupportedSettings,
+}
+
 /**
- * An {@link LLMCall} bound to Anthropic's Messages API through the official `@anthropic-ai/sdk`: retries of what is
+ * An LLMCall bound to Anthropic's Messages API through the official `@anthropic-ai/sdk`: retries of what is
  * retryable (429 after its `retry-after`, 5xx and 529, dropped connections) happen here and never in the SDK, usage
  * and cost are recorded on the run tree, and structured output, streaming and tool calls work as with any LLMCall.
  * Settings Anthropic cannot honour (`n > 1`, `temperature`, `topP`, `seed`, penalties) are a ConfigurationError here,
@@ -33,19 +46,10 @@ export type AnthropicChatOptions<
 export class AnthropicChat<
   Mode extends LLMCallOutputMode = 'text',
   Schema extends StandardSchemaV1 = never,
-> extends LLMCall<Mode, Schema> {
+> extends ProviderChat<Mode, Schema, AnthropicChatModel> {
   override readonly kind: string = 'anthropic-chat'
-  /** The chat model behind this call; its SDK client is created at the first call. */
-  declare readonly model: AnthropicChatModel
 
   constructor(options: AnthropicChatOptions<Mode, Schema>) {
-    super(
-      toProviderLLMCallOptions(options, {
-        defaultName: 'AnthropicChat',
-        connectionKeys: anthropicConnectionKeys,
-        createModel: (modelOptions: AnthropicChatModelOptions) => new AnthropicChatModel(modelOptions),
-        checkSettings: assertSupportedSettings,
-      }),
-    )
+    super(options, anthropicChat)
   }
 }

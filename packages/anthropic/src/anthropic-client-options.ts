@@ -1,17 +1,18 @@
 import type Anthropic from '@anthropic-ai/sdk'
-import type { ClientOptions, ExistingClientOptions } from '@tinyllm/llm'
+import {
+  type ClientOptions,
+  type ExistingClientOptions,
+  type ProviderConnectionOptions,
+  providerConnectionKeys,
+} from '@tinyllm/llm'
 
-/** How to reach Anthropic (or an Anthropic-compatible server) when tinyllm creates the SDK client itself. */
-export interface AnthropicConnectionOptions {
-  /** API key; default: the `ANTHROPIC_API_KEY` environment variable, read at the first call. */
-  readonly apiKey?: string | undefined
-  /** Base URL of an Anthropic-compatible API (the loopback server's `baseURL`, a proxy), without `/v1`; default: Anthropic's, or `ANTHROPIC_BASE_URL`. */
-  readonly baseURL?: string | undefined
-  /** Headers sent with every request, e.g. `{ 'anthropic-version': '2023-06-01' }` for an older API version. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Largest response body read, in bytes (a stream counts whole); bigger bodies fail with a ProviderCallError. Default 8 MiB. */
-  readonly maxResponseBytes?: number | undefined
-}
+/**
+ * How to reach Anthropic (or an Anthropic-compatible server) when tinyllm creates the SDK client itself: the options
+ * every provider takes. The API key defaults to `ANTHROPIC_API_KEY`; `baseURL` (default: Anthropic's, or
+ * `ANTHROPIC_BASE_URL`) goes without `/v1`, which the SDK adds; `headers` can pin an older API version, e.g.
+ * `{ 'anthropic-version': '2023-06-01' }`.
+ */
+export interface AnthropicConnectionOptions extends ProviderConnectionOptions {}
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
 export type AnthropicExistingClientOptions = ExistingClientOptions<Anthropic, AnthropicConnectionOptions>
@@ -20,10 +21,4 @@ export type AnthropicExistingClientOptions = ExistingClientOptions<Anthropic, An
 export type AnthropicClientOptions = ClientOptions<Anthropic, AnthropicConnectionOptions>
 
 /** The names of {@link AnthropicClientOptions}, for the shared option checks. */
-export const anthropicConnectionKeys = [
-  'client',
-  'apiKey',
-  'baseURL',
-  'headers',
-  'maxResponseBytes',
-] as const satisfies ReadonlyArray<keyof AnthropicConnectionOptions | 'client'>
+export const anthropicConnectionKeys = providerConnectionKeys

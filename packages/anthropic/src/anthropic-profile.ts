@@ -9,6 +9,7 @@ export const anthropicProfile: ProviderProfile = {
   requestIdHeaders: ['request-id', 'x-request-id'],
   chatPath: '/v1/messages',
   baseURLVersion: 'added-by-sdk',
+  strictResponseFormat: 'always',
   // The error types a stream's `error` event carries, with the HTTP status each stands for.
   streamErrorStatus: {
     invalid_request_error: 400,

@@ -1,4 +1,4 @@
-import { type FunctionNode, type FunctionOptions, type InvokeOptions, optionError } from '@tinyllm/core'
+import { type FunctionNode, type InvokeOptions, optionError } from '@tinyllm/core'
 
 /**
  * Any Function, whatever its input and output: the constraint of combinator children. It is structural and says

@@ -1,23 +1,10 @@
-import {
-  type ChildInvokeOptions,
-  ConfigurationError,
-  checkKnownOptions,
-  Function,
-  type FunctionNode,
-  type FunctionOptions,
-  functionOptionKeys,
-  optionError,
-  type RunContext,
-} from '@tinyllm/core'
-import {
-  type AnyFunction,
-  assertFunction,
-  describeFunction,
-  type FunctionInput,
-  type FunctionOutput,
-} from './any-function.js'
+import type { ChildInvokeOptions, FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
+import { ConfigurationError, Function, optionError } from '@tinyllm/core'
+import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
+import { assertFunction, describeFunction } from './any-function.js'
+import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
-const chainOptionNames: ReadonlySet<string> = new Set([...functionOptionKeys, 'children'])
+const chainOptionNames = combinatorOptionNames(['children'])
 
 /** The input of a chain of `Children`: what its first child accepts. */
 export type ChainInput<Children extends readonly AnyFunction[]> = Children extends readonly [
@@ -104,8 +91,7 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
   constructor(options: ChainOptions<Children>) {
     super(options)
     const name = options.name
-    // A subclass may take options of its own, which only it knows.
-    if (new.target === Chain) checkKnownOptions(options, chainOptionNames, name)
+    checkCombinatorOptions(options, chainOptionNames, new.target === Chain)
     const children = options.children as unknown as Children
     if (!Array.isArray(children)) throw optionError('children', 'a list of Functions', children, name)
     if (children.length === 0) {

@@ -1,17 +1,9 @@
-import {
-  ConfigurationError,
-  checkKnownOptions,
-  DecisionError,
-  Function,
-  type FunctionNode,
-  type FunctionOptions,
-  functionOptionKeys,
-  optionError,
-  type RunContext,
-} from '@tinyllm/core'
+import type { FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
+import { ConfigurationError, DecisionError, Function, optionError } from '@tinyllm/core'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
+import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
-const decisionOptionNames: ReadonlySet<string> = new Set([...functionOptionKeys, 'choices', 'branches', 'decide'])
+const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
 
 /** What a Decision without branches resolves with: the checked choice. */
 export interface DecisionResult<Choice extends string = string> {
@@ -82,8 +74,7 @@ export class Decision<
   constructor(options: DecisionOptions<Input, Choice, Branches>) {
     super(options)
     const name = options.name
-    // A subclass may take options of its own, which only it knows.
-    if (new.target === Decision) checkKnownOptions(options, decisionOptionNames, name)
+    checkCombinatorOptions(options, decisionOptionNames, new.target === Decision)
     const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
     if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
       throw optionError('branches', 'an object with a Function per choice', branches, name)

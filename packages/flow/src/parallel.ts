@@ -1,32 +1,10 @@
-import {
-  type ChildInvokeOptions,
-  ConfigurationError,
-  checkKnownOptions,
-  checkNumber,
-  checkOneOf,
-  Function,
-  type FunctionNode,
-  type FunctionOptions,
-  functionOptionKeys,
-  optionError,
-  type RunContext,
-  type TinyLLMError,
-} from '@tinyllm/core'
-import {
-  type AnyFunction,
-  assertFunction,
-  describeFunction,
-  type FunctionInput,
-  type FunctionOutput,
-} from './any-function.js'
+import type { ChildInvokeOptions, FunctionNode, FunctionOptions, RunContext, TinyLLMError } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, checkOneOf, Function, optionError } from '@tinyllm/core'
+import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
+import { assertFunction, describeFunction } from './any-function.js'
+import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
-const parallelOptionNames: ReadonlySet<string> = new Set([
-  ...functionOptionKeys,
-  'children',
-  'map',
-  'concurrency',
-  'mode',
-])
+const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
 
 /** `fail-fast`: the first failure aborts the other branches and fails the Parallel. `settle-all`: every branch settles. */
@@ -149,8 +127,7 @@ export class Parallel<
   constructor(options: ParallelOptions<Branches, Mode>) {
     super(options)
     const name = options.name
-    // A subclass may take options of its own, which only it knows.
-    if (new.target === Parallel) checkKnownOptions(options, parallelOptionNames, name)
+    checkCombinatorOptions(options, parallelOptionNames, new.target === Parallel)
     const concurrency =
       checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name) ??
       Number.POSITIVE_INFINITY

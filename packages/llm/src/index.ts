@@ -31,6 +31,7 @@ export { readEnvironment, resolveApiKey } from './provider/api-key.js'
 export { toAssistantMessage } from './provider/assistant-message.js'
 export { type ClientSecrets, registerClientSecrets } from './provider/client-secrets.js'
 export { displayURL, type ProviderEndpoint, providerEndpoint, urlSecrets } from './provider/endpoint.js'
+export { ProviderChat } from './provider/provider-chat.js'
 export {
   type ClientOptions,
   checkChatModelOptions,
@@ -42,6 +43,7 @@ export {
   toProviderLLMCallOptions,
 } from './provider/provider-chat-options.js'
 export { ProviderClient, type ProviderClientOptions, type SdkClientShape } from './provider/provider-client.js'
+export { type ProviderConnectionOptions, providerConnectionKeys } from './provider/provider-connection-options.js'
 export {
   incompleteStream,
   malformedResponse,

@@ -1,7 +1,8 @@
 import { getEventListeners } from 'node:events'
 import { AbortError, ConfigurationError, RateLimitError } from '@tinyllm/core'
+import { createSeededRandom } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, flush, seededRandom } from './__fixtures__/fake-clock.js'
+import { FakeClock, flush } from './__fixtures__/fake-clock.js'
 import { RateLimiter, type RateLimitPermit } from './rate-limiter.js'
 
 const minute = 60_000
@@ -36,7 +37,7 @@ describe('RateLimiter', () => {
     seed: number
   }): Promise<{ permits: RateLimitPermit[]; limiter: RateLimiter; clock: FakeClock; finished: number }> {
     const clock = new FakeClock()
-    const random = seededRandom(options.seed)
+    const random = createSeededRandom(options.seed)
     const limiter = new RateLimiter({
       requestsPerMinute: options.requestsPerMinute,
       tokensPerMinute: options.tokensPerMinute,

@@ -1,7 +1,7 @@
 import { createConsoleLogger } from './console-logger.js'
+import { LeveledLogger } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger } from './logger.js'
-import { LOGGER_BRAND } from './logger-brand.js'
 import { type LoggerLike, toLogger } from './to-logger.js'
 
 /** On `globalThis` under a `Symbol.for` key, so duplicated copies of this package share one default. */
@@ -53,34 +53,14 @@ export function getLogger(name: string): Logger {
 }
 
 /** A child of whichever logger is the default when a line is written; rebuilt only when the default changes. */
-class DefaultLoggerChild implements Logger {
-  readonly [LOGGER_BRAND] = true
+class DefaultLoggerChild extends LeveledLogger {
   readonly #bindings: readonly LogFields[]
   #parent: Logger | undefined
   #logger: Logger | undefined
 
   constructor(bindings: readonly LogFields[]) {
+    super()
     this.#bindings = bindings
-  }
-
-  trace(message: string, fields?: LogFields): void {
-    this.#resolve().trace(message, fields)
-  }
-
-  debug(message: string, fields?: LogFields): void {
-    this.#resolve().debug(message, fields)
-  }
-
-  info(message: string, fields?: LogFields): void {
-    this.#resolve().info(message, fields)
-  }
-
-  warn(message: string, fields?: LogFields): void {
-    this.#resolve().warn(message, fields)
-  }
-
-  error(message: string, fields?: LogFields): void {
-    this.#resolve().error(message, fields)
   }
 
   child(bindings: LogFields): Logger {
@@ -89,6 +69,10 @@ class DefaultLoggerChild implements Logger {
 
   isLevelEnabled(level: WritableLevel): boolean {
     return this.#resolve().isLevelEnabled(level)
+  }
+
+  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): void {
+    this.#resolve()[level](message, fields)
   }
 
   #resolve(): Logger {

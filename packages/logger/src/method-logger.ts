@@ -1,6 +1,7 @@
+import { hasMethods } from './has-methods.js'
+import { LeveledLogger } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
-import { LOGGER_BRAND } from './logger-brand.js'
 import { mergeRedacted, redactString } from './redact.js'
 
 /** A logging method that takes the message first, as `console.info` does. */
@@ -22,60 +23,26 @@ export interface LogMethods {
 
 /** Whether `candidate` has the methods of `LogMethods`. */
 export function hasLogMethods(candidate: unknown): candidate is LogMethods {
-  if (typeof candidate !== 'object' || candidate === null) return false
-  const methods = candidate as Record<string, unknown>
-  return (
-    typeof methods.debug === 'function' &&
-    typeof methods.info === 'function' &&
-    typeof methods.warn === 'function' &&
-    typeof methods.error === 'function'
-  )
+  return hasMethods(candidate, ['debug', 'info', 'warn', 'error'])
 }
 
 /** Whether `candidate` implements the whole `Logger` interface, so its own `child` can be trusted. */
 function isCompleteLogger(candidate: LogMethods): candidate is LogMethods & Logger {
-  return (
-    typeof candidate.trace === 'function' &&
-    typeof candidate.child === 'function' &&
-    typeof candidate.isLevelEnabled === 'function'
-  )
+  return hasMethods(candidate, ['trace', 'child', 'isLevelEnabled'])
 }
 
 /**
  * Logs through a foreign logger, redacting what it passes on. Child bindings go to the target's own `child` when it
  * implements the whole `Logger` interface; otherwise they are kept here and merged into each line's fields.
  */
-export class MethodLogger implements Logger {
-  readonly [LOGGER_BRAND] = true
+export class MethodLogger extends LeveledLogger {
   readonly #target: LogMethods
   readonly #bindings: readonly LogFields[]
 
   constructor(target: LogMethods, bindings: readonly LogFields[]) {
+    super()
     this.#target = target
     this.#bindings = bindings
-  }
-
-  trace(message: string, fields?: LogFields): void {
-    if (!this.isLevelEnabled('trace')) return
-    const target = this.#target
-    if (target.trace === undefined) this.#write(target.debug, message, fields)
-    else this.#write(target.trace, message, fields)
-  }
-
-  debug(message: string, fields?: LogFields): void {
-    if (this.isLevelEnabled('debug')) this.#write(this.#target.debug, message, fields)
-  }
-
-  info(message: string, fields?: LogFields): void {
-    if (this.isLevelEnabled('info')) this.#write(this.#target.info, message, fields)
-  }
-
-  warn(message: string, fields?: LogFields): void {
-    if (this.isLevelEnabled('warn')) this.#write(this.#target.warn, message, fields)
-  }
-
-  error(message: string, fields?: LogFields): void {
-    if (this.isLevelEnabled('error')) this.#write(this.#target.error, message, fields)
   }
 
   child(bindings: LogFields): Logger {
@@ -91,9 +58,13 @@ export class MethodLogger implements Logger {
     return target.isLevelEnabled === undefined || target.isLevelEnabled(level)
   }
 
-  #write(method: LogMethod, message: string, fields: LogFields | undefined): void {
+  /** Writes through the target's method of `level`; `trace` falls back to `debug` when the target has none. */
+  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): void {
+    if (!this.isLevelEnabled(level)) return
+    const target = this.#target
+    const method = target[level] ?? target.debug
     const safeMessage = redactString(String(message))
-    if (fields === undefined && this.#bindings.length === 0) method.call(this.#target, safeMessage)
-    else method.call(this.#target, safeMessage, mergeRedacted(this.#bindings, fields))
+    if (fields === undefined && this.#bindings.length === 0) method.call(target, safeMessage)
+    else method.call(target, safeMessage, mergeRedacted(this.#bindings, fields))
   }
 }

@@ -710,6 +710,19 @@ describe('OpenAIChatModel on the wire', () => {
     expect(server.chatRequests[0]?.stop).toEqual(['END'])
   })
 
+  it('sends the headers, organization and project options with every request', async () => {
+    const { server, model } = await start(
+      { replies: ['ok'] },
+      { headers: { 'x-tenant': 'acme' }, organization: 'org-1', project: 'proj-1' },
+    )
+    await model.doGenerate(ask('a'))
+    expect(server.requests[0]?.headers).toMatchObject({
+      'x-tenant': 'acme',
+      'openai-organization': 'org-1',
+      'openai-project': 'proj-1',
+    })
+  })
+
   it('answers an empty answer with the same text, streamed or not', async () => {
     const { server, model } = await start()
     server.setHandler('POST /v1/chat/completions', ({ request }) => {

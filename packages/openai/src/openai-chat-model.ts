@@ -1,10 +1,6 @@
 import { abortErrorFor } from '@tinyllm/core'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
 import {
-  type ChatCallOptions,
-  type ChatModel,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamPart,
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
@@ -14,11 +10,7 @@ import {
 } from '@tinyllm/llm'
 import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
-import {
-  type OpenAIClientOptions,
-  type OpenAIConnectionOptions,
-  openAIConnectionKeys,
-} from './openai-client-options.js'
+import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
 import { openAIProfile } from './openai-profile.js'
 import { toOpenAIBody } from './openai-request.js'
 import { toChatResult } from './openai-response.js'
@@ -48,18 +40,10 @@ export class OpenAIChatModel implements ChatModel {
   constructor(options: OpenAIChatModelOptions) {
     checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     this.modelId = options.model
-    const connection = options as OpenAIConnectionOptions
     this.#sdk = new ProviderClient(
       openAIProfile,
       options,
-      (common) =>
-        new OpenAI({
-          ...common,
-          baseURL: connection.baseURL,
-          organization: connection.organization,
-          project: connection.project,
-          defaultHeaders: connection.headers,
-        }),
+      (common) => new OpenAI({ ...common, organization: options.organization, project: options.project }),
     )
   }
 
@@ -81,7 +65,7 @@ export class OpenAIChatModel implements ChatModel {
       return Promise.reject(this.#sdk.toError(error, signal))
     }
     return pending.then(
-      (completion) => restore(toChatResult(completion), request),
+      (completion) => restoreStrictAnswers(toChatResult(completion), request, openAIProfile),
       (error: unknown) => {
         throw this.#sdk.toError(error, signal)
       },
@@ -114,12 +98,7 @@ export class OpenAIChatModel implements ChatModel {
       },
       toError: (error, signal) => this.#sdk.toError(error, signal),
       createAssembler: (requestId) => new ChatStreamAssembler(requestId),
-      complete: (result) => restore(result, request),
+      complete: (result) => restoreStrictAnswers(result, request, openAIProfile),
     })
   }
-}
-
-/** The answers to strict schemas as the caller's schemas want them (OpenAI is strict when the format says so). */
-function restore(result: ChatResult, request: ChatRequest): ChatResult {
-  return restoreStrictAnswers(result, request, { strictResponseFormat: 'when-asked' })
 }

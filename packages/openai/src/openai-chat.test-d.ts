@@ -29,6 +29,13 @@ describe('OpenAIChat types', () => {
     expectTypeOf(text.model).toEqualTypeOf<OpenAIChatModel>()
   })
 
+  it('can be extended, keeping its generics and its typed model', () => {
+    class Classifier extends OpenAIChat<'texts'> {}
+    const chat = new Classifier({ model: 'gpt-4o-mini', n: 2, output: 'texts' })
+    expectTypeOf(chat.invoke(prompt)).resolves.toEqualTypeOf<string[]>()
+    expectTypeOf(chat.model).toEqualTypeOf<OpenAIChatModel>()
+  })
+
   it('takes a client or connection options, not both', () => {
     const client = new OpenAI({ apiKey: 'k' })
     new OpenAIChat({ name: 'a', model: 'gpt-4o-mini', client })

@@ -1,5 +1,10 @@
 import type { StandardSchemaV1 } from '@tinyllm/core'
-import { LLMCall, type LLMCallOutputMode, type ProviderChatOptions, toProviderLLMCallOptions } from '@tinyllm/llm'
+import {
+  type LLMCallOutputMode,
+  ProviderChat,
+  type ProviderChatDefinition,
+  type ProviderChatOptions,
+} from '@tinyllm/llm'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
 
@@ -14,8 +19,15 @@ export type OpenAIChatOptions<
   Schema extends StandardSchemaV1 = never,
 > = ProviderChatOptions<Mode, Schema, OpenAIClientOptions>
 
+/** How {@link OpenAIChat} builds its chat model from its options. */
+const openAIChat: ProviderChatDefinition<OpenAIChatModelOptions, OpenAIChatModel> = {
+  defaultName: 'OpenAIChat',
+  connectionKeys: openAIConnectionKeys,
+  createModel: (options) => new OpenAIChatModel(options),
+}
+
 /**
- * An {@link LLMCall} bound to OpenAI's chat completions through the official `openai` SDK: every setting you give it is
+ * An LLMCall bound to OpenAI's chat completions through the official `openai` SDK: every setting you give it is
  * sent, retries (429 after its `retry-after`, 5xx, dropped connections) happen here and never in the SDK, usage and cost
  * are recorded on the run tree. Invoke it with `{ messages }`, which is what a prompt template returns.
  *
@@ -39,18 +51,10 @@ export type OpenAIChatOptions<
 export class OpenAIChat<
   Mode extends LLMCallOutputMode = 'text',
   Schema extends StandardSchemaV1 = never,
-> extends LLMCall<Mode, Schema> {
+> extends ProviderChat<Mode, Schema, OpenAIChatModel> {
   override readonly kind: string = 'openai-chat'
-  /** The chat model behind this call; its SDK client is created at the first call. */
-  declare readonly model: OpenAIChatModel
 
   constructor(options: OpenAIChatOptions<Mode, Schema>) {
-    super(
-      toProviderLLMCallOptions(options, {
-        defaultName: 'OpenAIChat',
-        connectionKeys: openAIConnectionKeys,
-        createModel: (modelOptions: OpenAIChatModelOptions) => new OpenAIChatModel(modelOptions),
-      }),
-    )
+    super(options, openAIChat)
   }
 }

@@ -9,4 +9,5 @@ export const openAIProfile: ProviderProfile = {
   requestIdHeaders: ['x-request-id'],
   chatPath: '/chat/completions',
   baseURLVersion: 'included',
+  strictResponseFormat: 'when-asked',
 }

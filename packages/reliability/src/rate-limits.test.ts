@@ -1,10 +1,10 @@
 import { RateLimiter, type RateLimitPermit } from '@tinyllm/llm'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { createSeededRandom } from '@tinyllm/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FakeClock } from './__fixtures__/fake-clock.js'
 import { eventually } from './__fixtures__/resources.js'
-import { seededRandom } from './__fixtures__/seeded-random.js'
 import { recordFigures } from './figures.js'
 
 const minute = 60_000
@@ -46,7 +46,7 @@ describe('requests and tokens per minute, on a fake clock', () => {
     const tokensPerMinute = 20_000
     const clock = new FakeClock()
     const limiter = new RateLimiter({ requestsPerMinute, tokensPerMinute, clock })
-    const random = seededRandom(42)
+    const random = createSeededRandom(42)
     const grants: Grant[] = []
     let aborted = 0
     const acquisitions: Promise<void>[] = []

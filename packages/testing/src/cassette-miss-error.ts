@@ -25,32 +25,22 @@ export class CassetteMissError extends TinyLLMError {
   /** `exhausted`: identical requests were recorded, but fewer times than they were replayed. */
   readonly reason: CassetteMissReason
 
-  constructor(options: {
-    cassettePath: string
-    request: CassetteRequest
-    nearest: CassetteRequest | undefined
-    differences: readonly JsonDifference[]
-    reason: CassetteMissReason
-  }) {
-    super({ message: describeMiss(options) })
-    this.cassettePath = options.cassettePath
-    this.request = options.request
-    this.nearest = options.nearest
-    this.differences = options.differences
-    this.reason = options.reason
+  constructor(miss: CassetteMiss) {
+    super({ message: describeMiss(miss) })
+    this.cassettePath = miss.cassettePath
+    this.request = miss.request
+    this.nearest = miss.nearest
+    this.differences = miss.differences
+    this.reason = miss.reason
   }
-
-  /** Recognises the error across duplicated copies of this package. */
 }
+// Recognised across duplicated copies of this package, where `instanceof` fails.
 brandError(CassetteMissError, 'CassetteMissError')
 
-function describeMiss(options: {
-  cassettePath: string
-  request: CassetteRequest
-  nearest: CassetteRequest | undefined
-  differences: readonly JsonDifference[]
-  reason: CassetteMissReason
-}): string {
+/** What a {@link CassetteMissError} reports, as its fields say. */
+type CassetteMiss = Pick<CassetteMissError, 'cassettePath' | 'request' | 'nearest' | 'differences' | 'reason'>
+
+function describeMiss(options: CassetteMiss): string {
   const { request, nearest, differences } = options
   const lines = [
     options.reason === 'exhausted'

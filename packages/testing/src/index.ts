@@ -48,7 +48,15 @@ export type {
 } from './loopback-server.js'
 export { startLoopbackServer } from './loopback-server.js'
 export { ReplyScript, type ReplyScriptSource } from './reply-script.js'
-export type { ScriptedServer, ScriptedServerOptions } from './scripted-server.js'
+export { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
+export {
+  type ScriptedApi,
+  ScriptedLoopbackServer,
+  type ScriptedServer,
+  type ScriptedServerOptions,
+  startScriptedLoopbackServer,
+} from './scripted-server.js'
+export { createSeededRandom, type RandomSource } from './seeded-random.js'
 export { splitText } from './split-text.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'

@@ -1,5 +1,13 @@
+import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 import type { RouteHandler } from './loopback-response.js'
-import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
+import {
+  type ErrorBodyFormatter,
+  type LoopbackServer,
+  type LoopbackServerOptions,
+  startLoopbackServer,
+} from './loopback-server.js'
+import type { ReplyScriptSource } from './reply-script.js'
+import type { ScriptedRoute } from './scripted-route.js'
 
 /**
  * The options every provider's scripted loopback server takes, besides the toolkit's own (latency, faults, seed,
@@ -24,4 +32,63 @@ export interface ScriptedServer<Source> extends LoopbackServer {
   readonly baseURL: string
   /** Replaces where replies come from (a list starts from its first entry). */
   setReplies(replies: Source | undefined, options?: { readonly cycle?: boolean | undefined }): void
+}
+
+/** What a provider's API adds to the loopback server: its routes and the shape of its error bodies. */
+export interface ScriptedApi {
+  /** The API's routes, e.g. `'POST /v1/chat/completions'`; left out when a cassette answers instead. */
+  readonly routes: Readonly<Record<string, RouteHandler>>
+  /** The API's error body, for unknown routes, handlers that threw, and status faults. */
+  readonly formatError: ErrorBodyFormatter
+}
+
+/**
+ * Starts the loopback server under a provider's scripted server, one way for every provider: the toolkit's options as
+ * given, the API's routes — unless a cassette answers instead — winning over `options.routes` on a clash, and errors
+ * in the API's shape.
+ *
+ * @example
+ * const server = await startScriptedLoopbackServer(options, { routes: { 'POST /v1/chat': handle }, formatError })
+ */
+export function startScriptedLoopbackServer(
+  options: ScriptedServerOptions<unknown>,
+  api: ScriptedApi,
+): Promise<LoopbackServer> {
+  return startLoopbackServer({
+    ...options,
+    routes: options.cassette ? options.routes : { ...options.routes, ...api.routes },
+    formatError: api.formatError,
+  })
+}
+
+/**
+ * A provider's scripted loopback server: the toolkit's server, the `baseURL` the provider's SDK takes, and
+ * `setReplies` for the route that answers from the script. Provider packages extend it to name the requests their API
+ * received (`chatRequests`, `messageRequests`) from `route.requests`.
+ */
+export class ScriptedLoopbackServer<Request, Context, Reply>
+  extends DelegatingLoopbackServer
+  implements ScriptedServer<ReplyScriptSource<Request, Context, Reply>>
+{
+  /** The route that answers from the script. */
+  protected readonly route: ScriptedRoute<Request, Context, Reply>
+  readonly #baseURLPath: string
+
+  /** `baseURLPath` is what the SDK wants after the server's `url`: `/v1` for OpenAI's, nothing for Anthropic's. */
+  constructor(server: LoopbackServer, route: ScriptedRoute<Request, Context, Reply>, baseURLPath = '') {
+    super(server)
+    this.route = route
+    this.#baseURLPath = baseURLPath
+  }
+
+  get baseURL(): string {
+    return `${this.server.url}${this.#baseURLPath}`
+  }
+
+  setReplies(
+    replies: ReplyScriptSource<Request, Context, Reply> | undefined,
+    options: { readonly cycle?: boolean | undefined } = {},
+  ): void {
+    this.route.setReplies(replies, options.cycle ?? false)
+  }
 }

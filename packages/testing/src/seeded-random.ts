@@ -3,7 +3,11 @@ export type RandomSource = () => number
 
 /**
  * Creates a deterministic pseudo-random number generator (mulberry32): the same seed always yields the same sequence,
- * so latency and fault rolls are reproducible from one test run to the next.
+ * so latency and fault rolls — and a test's own simulations — are reproducible from one run to the next.
+ *
+ * @example
+ * const random = createSeededRandom(42)
+ * const delayMs = Math.floor(random() * 100) // the same on every run
  */
 export function createSeededRandom(seed: number): RandomSource {
   let state = seed >>> 0

@@ -1,18 +1,16 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type {
   LoopbackResponse,
-  LoopbackServer,
   RouteContext,
-  RouteHandler,
   ScriptedServer,
   ScriptedServerOptions,
+  StrictSchemaRules,
 } from '@tinyllm/testing'
 import {
-  DelegatingLoopbackServer,
   findStrictSchemaViolation,
-  ReplyScript,
-  type StrictSchemaRules,
-  startLoopbackServer,
+  ScriptedLoopbackServer,
+  ScriptedRoute,
+  startScriptedLoopbackServer,
 } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
@@ -48,79 +46,48 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
 export async function startAnthropicCompatibleServer(
   options: AnthropicCompatibleServerOptions = {},
 ): Promise<AnthropicCompatibleServer> {
-  const messages = new MessagesRoute(options)
-  const ownRoutes: Record<string, RouteHandler> = options.cassette
-    ? {}
-    : { 'POST /v1/messages': (context) => messages.handle(context) }
-  const server = await startLoopbackServer({
+  const messages: MessagesRoute = new ScriptedRoute({
     ...options,
-    routes: { ...options.routes, ...ownRoutes },
-    formatError: (details) => anthropicErrorBody(details),
+    requestName: 'Messages request',
+    echo,
+    context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
+  })
+  const server = await startScriptedLoopbackServer(options, {
+    routes: { 'POST /v1/messages': (context) => answerMessages(messages, options, context) },
+    formatError: anthropicErrorBody,
   })
   return new AnthropicCompatibleLoopbackServer(server, messages)
 }
 
-class MessagesRoute {
-  readonly requests: MessageCreateParams[] = []
-  readonly #options: AnthropicCompatibleServerOptions
-  readonly #script: ReplyScript<MessageCreateParams, ReplyContext, ScriptedReply>
+type MessagesRoute = ScriptedRoute<MessageCreateParams, ReplyContext, ScriptedReply>
 
-  constructor(options: AnthropicCompatibleServerOptions) {
-    this.#options = options
-    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, echo)
+async function answerMessages(
+  messages: MessagesRoute,
+  options: AnthropicCompatibleServerOptions,
+  { request, requestIndex, requestId }: RouteContext,
+): Promise<LoopbackResponse> {
+  const headers = { 'request-id': requestId }
+  if (options.apiKey !== undefined && presentedKey(request.headers) !== options.apiKey) {
+    return errorResponse({ status: 401, message: 'invalid x-api-key' }, requestId)
   }
-
-  setReplies(replies: ReplySource | undefined, cycle: boolean): void {
-    this.#script.set(replies, cycle)
-  }
-
-  async handle({ request, requestIndex, requestId }: RouteContext): Promise<LoopbackResponse> {
-    const headers = { 'request-id': requestId }
-    const expectedKey = this.#options.apiKey
-    if (expectedKey !== undefined && presentedKey(request.headers) !== expectedKey) {
-      return errorResponse({ status: 401, message: 'invalid x-api-key' }, requestId)
-    }
-    const invalid = validate(request.body, request.headers['anthropic-version'])
-    if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
-    const body = request.body as MessageCreateParams
-    const messageIndex = this.requests.push(body) - 1
-    const scripted = await this.#script.next(body, { requestIndex, messageIndex })
-    if (scripted === undefined) {
-      return errorResponse(
-        {
-          status: 500,
-          message: `The loopback server's ${this.#script.length} scripted replies are used up (Messages request #${messageIndex}); script more or set cycleReplies.`,
-        },
-        requestId,
-      )
-    }
-    const reply = typeof scripted === 'string' ? { text: scripted } : scripted
-    if ('error' in reply) return errorResponse(reply.error, requestId)
-    const resolved = resolveMessage(reply, body, requestIndex)
-    if (!body.stream) return { json: resolved.message, headers }
-    const events = toMessageEvents(resolved, { chunkChars: this.#options.chunkChars })
-    return { sse: [...events], sseEventDelayMs: this.#options.streamEventDelayMs, headers }
-  }
+  const invalid = validate(request.body, request.headers['anthropic-version'])
+  if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
+  const body = request.body as MessageCreateParams
+  const scripted = await messages.next(body, requestIndex)
+  const reply = typeof scripted === 'string' ? { text: scripted } : scripted
+  if ('error' in reply) return errorResponse(reply.error, requestId)
+  const resolved = resolveMessage(reply, body, requestIndex)
+  if (!body.stream) return { json: resolved.message, headers }
+  const events = toMessageEvents(resolved, { chunkChars: options.chunkChars })
+  return { sse: [...events], sseEventDelayMs: options.streamEventDelayMs, headers }
 }
 
-class AnthropicCompatibleLoopbackServer extends DelegatingLoopbackServer implements AnthropicCompatibleServer {
-  readonly #messages: MessagesRoute
-
-  constructor(server: LoopbackServer, messages: MessagesRoute) {
-    super(server)
-    this.#messages = messages
-  }
-
-  get baseURL(): string {
-    return this.server.url
-  }
-
+class AnthropicCompatibleLoopbackServer
+  extends ScriptedLoopbackServer<MessageCreateParams, ReplyContext, ScriptedReply>
+  implements AnthropicCompatibleServer
+{
   get messageRequests(): readonly MessageCreateParams[] {
-    return this.#messages.requests
-  }
-
-  setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
-    this.#messages.setReplies(replies, options.cycle ?? false)
+    return this.route.requests
   }
 }
 

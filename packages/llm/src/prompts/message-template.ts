@@ -1,7 +1,6 @@
 import { ConfigurationError, Function, type RunContext, type StandardSchemaV1 } from '@tinyllm/core'
 import type {
   AssistantMessage as AssistantChatMessage,
-  ChatMessage,
   SystemMessage as SystemChatMessage,
   UserMessage as UserChatMessage,
 } from '../chat-model.js'
@@ -25,25 +24,33 @@ export interface MessageTemplateOptions {
 }
 
 /**
- * A Function that renders one chat message from its input. The template is checked once, at construction: a syntax
- * error or a forbidden placeholder is a {@link ConfigurationError} then, not a surprise at run time.
+ * A Function that renders one chat message, of one role, from its input. The template is checked once, at
+ * construction: a syntax error or a forbidden placeholder is a {@link ConfigurationError} then, not a surprise at run
+ * time.
  */
-export abstract class MessageTemplate<Message extends ChatMessage> extends Function<TemplateVariables, Message> {
+export abstract class MessageTemplate<
+  Message extends SystemChatMessage | UserChatMessage | AssistantChatMessage,
+> extends Function<TemplateVariables, Message> {
+  /** The role of the rendered message. */
+  readonly role: Message['role']
   /** The parsed content template. */
   readonly template: ParsedTemplate
 
-  protected constructor(options: { name: string; input?: StandardSchemaV1 }, content: string, option: string) {
+  /** `option` names where `content` came from, for the error of a template that does not parse. */
+  protected constructor(
+    options: { name: string; input?: StandardSchemaV1 },
+    role: Message['role'],
+    content: string,
+    option: string,
+  ) {
     super(options)
+    this.role = role
     this.template = parseContent(content, option, options.name)
   }
 
-  /** Builds the message from the rendered text. */
-  protected abstract toMessage(content: string): Message
-
   run(input: TemplateVariables, context: RunContext): Message {
-    return this.toMessage(
-      renderTemplate(this.template, input, { functionName: context.functionName, state: 'running' }),
-    )
+    const content = renderTemplate(this.template, input, { functionName: context.functionName, state: 'running' })
+    return { role: this.role, content } as Message
   }
 }
 
@@ -67,11 +74,7 @@ export class SystemMessageTemplate extends MessageTemplate<SystemChatMessage> {
   override readonly kind: string = 'system-message'
 
   constructor(options: MessageTemplateOptions) {
-    super(options, options.content, 'content')
-  }
-
-  protected toMessage(content: string): SystemChatMessage {
-    return { role: 'system', content }
+    super(options, 'system', options.content, 'content')
   }
 }
 
@@ -108,11 +111,7 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
       })
     }
     const field = options.field ?? 'message'
-    super(options, options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
-  }
-
-  protected toMessage(content: string): UserChatMessage {
-    return { role: 'user', content }
+    super(options, 'user', options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
   }
 }
 
@@ -126,10 +125,6 @@ export class AssistantMessageTemplate extends MessageTemplate<AssistantChatMessa
   override readonly kind: string = 'assistant-message'
 
   constructor(options: MessageTemplateOptions) {
-    super(options, options.content, 'content')
-  }
-
-  protected toMessage(content: string): AssistantChatMessage {
-    return { role: 'assistant', content }
+    super(options, 'assistant', options.content, 'content')
   }
 }

@@ -1,7 +1,13 @@
 import { ConfigurationError, defineFunction, ValidationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { AssistantMessageTemplate, SystemMessageTemplate, UserMessageTemplate } from './message-template.js'
+import type { SystemMessage } from '../chat-model.js'
+import {
+  AssistantMessageTemplate,
+  MessageTemplate,
+  SystemMessageTemplate,
+  UserMessageTemplate,
+} from './message-template.js'
 import { PromptTemplate } from './prompt-template.js'
 import { TemplateError } from './template-error.js'
 
@@ -29,6 +35,20 @@ describe('message templates', () => {
     expect(await new AssistantMessageTemplate({ name: 'example', content: 'good' }).invoke({})).toEqual({
       role: 'assistant',
       content: 'good',
+    })
+  })
+
+  it('say which role they render, and a template of your own takes its role the same way', async () => {
+    expect([role.role, new UserMessageTemplate({ name: 'u' }).role]).toEqual(['system', 'user'])
+    class Reminder extends MessageTemplate<SystemMessage> {
+      override readonly kind: string = 'reminder'
+      constructor() {
+        super({ name: 'reminder' }, 'system', 'Remember {rule}.', 'content')
+      }
+    }
+    expect(await new Reminder().invoke({ rule: 'to answer in French' })).toEqual({
+      role: 'system',
+      content: 'Remember to answer in French.',
     })
   })
 

@@ -45,13 +45,13 @@ export type ProviderChatOptions<Mode extends LLMCallOutputMode, Schema extends S
 const passedCallOptionKeys = llmCallOptionKeys.filter((key) => key !== 'model' && key !== 'settings')
 
 /** What a provider package says about its `*Chat` class, for {@link toProviderLLMCallOptions}. */
-export interface ProviderChatDefinition<ModelOptions> {
+export interface ProviderChatDefinition<ModelOptions, Model extends ChatModel = ChatModel> {
   /** The name of a call that was given none: the class name. */
   readonly defaultName: string
   /** The names of the client and connection options (`client`, `apiKey`, `baseURL`…), handed to the model. */
   readonly connectionKeys: ReadonlyArray<string>
   /** Builds the chat model from `{ model, ...connection options }`. */
-  readonly createModel: (options: ModelOptions) => ChatModel
+  readonly createModel: (options: ModelOptions) => Model
   /** Rejects settings the provider cannot honour, at construction (Anthropic: `n > 1`, `temperature`…). */
   readonly checkSettings?: ((settings: ChatSettings, owner: string) => void) | undefined
 }

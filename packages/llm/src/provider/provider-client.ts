@@ -1,6 +1,7 @@
 import type { TinyLLMError } from '@tinyllm/core'
 import { registerClientSecrets } from './client-secrets.js'
 import { type ProviderEndpoint, providerEndpoint } from './endpoint.js'
+import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
 import { type SdkClientOptions, sdkClientOptions } from './sdk-client-options.js'
@@ -12,22 +13,19 @@ export interface SdkClientShape {
 }
 
 /** A client passed in, or what creating one takes. */
-export interface ProviderClientOptions<Client> {
+export interface ProviderClientOptions<Client> extends ProviderConnectionOptions {
   readonly client?: Client | undefined
-  readonly apiKey?: string | undefined
-  readonly baseURL?: string | undefined
-  readonly maxResponseBytes?: number | undefined
 }
 
 /**
  * The SDK client behind a provider's chat model, handled one way for every provider: the client passed in, or one
  * created at the first call (so a missing API key is an error of that call, not of the import) from
- * {@link sdkClientOptions} and what `create` adds; the API key and the base URL's credentials registered for redaction
- * for as long as this object — and so the model holding it — lives; failures mapped by {@link toProviderError}, with
- * the client's endpoint.
+ * {@link sdkClientOptions} (key, base URL, headers, size cap, logs) and what `create` adds; the API key and the base
+ * URL's credentials registered for redaction for as long as this object — and so the model holding it — lives;
+ * failures mapped by {@link toProviderError}, with the client's endpoint.
  *
  * @example
- * this.#client = new ProviderClient(openAIProfile, options, (common) => new OpenAI({ ...common, baseURL: options.baseURL }))
+ * this.#client = new ProviderClient(openAIProfile, options, (common) => new OpenAI({ ...common, project: options.project }))
  * const completion = await this.#client.client.chat.completions.create(body)
  */
 export class ProviderClient<Client extends SdkClientShape> {

@@ -12,6 +12,7 @@
  *   requestIdHeaders: ['x-request-id'],
  *   chatPath: '/chat/completions',
  *   baseURLVersion: 'included',
+ *   strictResponseFormat: 'when-asked',
  * }
  */
 export interface ProviderProfile {
@@ -37,4 +38,10 @@ export interface ProviderProfile {
    * `overloaded_error` is 529), so that a stream error is retried like the same error as an HTTP answer.
    */
   readonly streamErrorStatus?: Readonly<Record<string, number>> | undefined
+  /**
+   * When the API holds an answer to a JSON-schema response format strictly to its (strict-mode) schema: `when-asked`,
+   * as OpenAI, for a format with `strict: true`; `always`, as Anthropic's output format. Default `when-asked`. It tells
+   * `restoreStrictAnswers` which answers to read back as the caller's schema wants them.
+   */
+  readonly strictResponseFormat?: 'when-asked' | 'always' | undefined
 }

@@ -1,4 +1,5 @@
 import { readEnvironment, resolveApiKey } from './api-key.js'
+import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import type { ProviderProfile } from './provider-profile.js'
 import { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './response-size-limit.js'
 import { type SdkLogger, sdkLogger } from './sdk-logger.js'
@@ -14,20 +15,24 @@ export interface SdkClientOptions {
   readonly logger: SdkLogger
   /** Off, unless the provider's log variable (`OPENAI_LOG`…) is set: then the SDK reads it. */
   readonly logLevel: 'off' | undefined
+  /** The `baseURL` option; when it is `undefined`, the SDK reads its environment variable or uses the provider's. */
+  readonly baseURL: string | undefined
+  /** The `headers` option, sent with every request. */
+  readonly defaultHeaders: Readonly<Record<string, string>> | undefined
 }
 
 /**
  * The provider-neutral part of creating an SDK client, at the first call: the API key (passed, or read from the
  * provider's environment variable and registered for redaction for as long as `owner` lives), no SDK retries, the
- * response size cap, and the SDK's logs routed through tinyllm's logger.
+ * response size cap, the SDK's logs routed through tinyllm's logger, and the base URL and headers of `options`.
  *
  * @example
- * const client = new OpenAI({ ...sdkClientOptions(openAIProfile, this, options), baseURL: options.baseURL })
+ * const client = new OpenAI({ ...sdkClientOptions(openAIProfile, this, options), organization: options.organization })
  */
 export function sdkClientOptions(
   profile: ProviderProfile,
   owner: object,
-  options: { readonly apiKey?: string | undefined; readonly maxResponseBytes?: number | undefined },
+  options: ProviderConnectionOptions,
 ): SdkClientOptions {
   return {
     apiKey: resolveApiKey({
@@ -45,6 +50,8 @@ export function sdkClientOptions(
     ),
     logger: sdkLogger(profile.provider),
     logLevel: readEnvironment(profile.logVariable) === undefined ? 'off' : undefined,
+    baseURL: options.baseURL,
+    defaultHeaders: options.headers,
   }
 }
 

@@ -180,6 +180,17 @@ describe('restoreStrictAnswers', () => {
     expect(restoreStrictAnswers(answered, request(false), { strictResponseFormat: 'when-asked' })).toBe(answered)
   })
 
+  it('restores every JSON answer for a provider whose format is always strict, as its profile says; only asked ones by default', () => {
+    const answered = result('{"city":"Paris","note":null}')
+    expect(
+      restoreStrictAnswers(answered, request(false), { strictResponseFormat: 'always' }).choices[0]?.message,
+    ).toEqual({
+      role: 'assistant',
+      content: '{"city":"Paris"}',
+    })
+    expect(restoreStrictAnswers(answered, request(false), {})).toBe(answered)
+  })
+
   it('leaves an answer that is not JSON, or needs nothing, as it is', () => {
     for (const content of ['not json', '{"city":"Paris"}', null]) {
       const answered = result(content)

@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@tinyllm/core'
 import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
 import type { JsonSchema } from '../json-schema.js'
+import type { ProviderProfile } from './provider-profile.js'
 
 /** A JSON schema rewritten for a provider's strict mode, and the way back for what a model answers under it. */
 export interface StrictJsonSchema {
@@ -56,17 +57,21 @@ export function toStrictJsonSchema(schema: JsonSchema, option = 'schema'): Stric
  * {@link StrictJsonSchema.restore}). Text that is not JSON is left as it is, for the caller's validation to report.
  * Returns the result itself when nothing needed restoring.
  *
- * @param options.strictResponseFormat - when the provider enforces a JSON-schema response format strictly (and was sent
- *   its strict schema): `when-asked`, as OpenAI, for a format with `strict: true`; `always`, as Anthropic's output format.
+ * @param provider - when the provider enforces a JSON-schema response format strictly (and was sent its strict schema),
+ *   as its profile says: `strictResponseFormat: 'when-asked'` (the default), as OpenAI, for a format with
+ *   `strict: true`; `'always'`, as Anthropic's output format.
+ *
+ * @example
+ * return restoreStrictAnswers(toChatResult(completion), request, openAIProfile)
  */
 export function restoreStrictAnswers(
   result: ChatResult,
   request: ChatRequest,
-  options: { readonly strictResponseFormat: 'when-asked' | 'always' },
+  provider: Pick<ProviderProfile, 'strictResponseFormat'>,
 ): ChatResult {
   const format = request.responseFormat
   const answer =
-    format?.type === 'json_schema' && (options.strictResponseFormat === 'always' || format.strict === true)
+    format?.type === 'json_schema' && (provider.strictResponseFormat === 'always' || format.strict === true)
       ? toStrictJsonSchema(format.schema)
       : undefined
   const tools = strictToolSchemas(request)

@@ -1,12 +1,5 @@
-import type {
-  LoopbackResponse,
-  LoopbackServer,
-  RouteContext,
-  RouteHandler,
-  ScriptedServer,
-  ScriptedServerOptions,
-} from '@tinyllm/testing'
-import { DelegatingLoopbackServer, ReplyScript, startLoopbackServer } from '@tinyllm/testing'
+import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
+import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
@@ -46,93 +39,64 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 export async function startOpenAICompatibleServer(
   options: OpenAICompatibleServerOptions = {},
 ): Promise<OpenAICompatibleServer> {
-  const chat = new ChatCompletionsRoute(options)
-  const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
-  const created = options.created
-  const ownRoutes: Record<string, RouteHandler> = options.cassette
-    ? {}
-    : {
-        'POST /v1/chat/completions': (context) => chat.handle(context),
-        'GET /v1/models': () => ({
-          json: {
-            object: 'list',
-            data: models.map((id) => ({
-              id,
-              object: 'model',
-              created: created ?? 0,
-              owned_by: 'tinyllm-loopback',
-            })),
-          },
-        }),
-      }
-  const server = await startLoopbackServer({
+  const chat: ChatRoute = new ScriptedRoute({
     ...options,
-    routes: { ...options.routes, ...ownRoutes },
+    requestName: 'chat request',
+    echo,
+    context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
+  })
+  const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+  const server = await startScriptedLoopbackServer(options, {
+    routes: {
+      'POST /v1/chat/completions': (context) => answerChat(chat, options, context),
+      'GET /v1/models': () => ({
+        json: {
+          object: 'list',
+          data: models.map((id) => ({
+            id,
+            object: 'model',
+            created: options.created ?? 0,
+            owned_by: 'tinyllm-loopback',
+          })),
+        },
+      }),
+    },
     formatError: openAIErrorBody,
   })
-  return new OpenAICompatibleLoopbackServer(server, chat)
+  return new OpenAICompatibleLoopbackServer(server, chat, '/v1')
 }
 
-class ChatCompletionsRoute {
-  readonly requests: ChatCompletionCreateParams[] = []
-  readonly #options: OpenAICompatibleServerOptions
-  readonly #script: ReplyScript<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
+type ChatRoute = ScriptedRoute<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
 
-  constructor(options: OpenAICompatibleServerOptions) {
-    this.#options = options
-    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, echo)
-  }
-
-  setReplies(replies: ReplySource | undefined, cycle: boolean): void {
-    this.#script.set(replies, cycle)
-  }
-
-  async handle({ request, requestIndex }: RouteContext): Promise<LoopbackResponse> {
-    const invalid = validate(request.body)
-    if (invalid) return errorResponse(invalid)
-    const body = request.body as ChatCompletionCreateParams
-    const chatIndex = this.requests.push(body) - 1
-    const scripted = await this.#script.next(body, { requestIndex, chatIndex })
-    if (scripted === undefined) {
-      return errorResponse({
-        status: 500,
-        type: 'server_error',
-        message: `The loopback server's ${this.#script.length} scripted replies are used up (chat request #${chatIndex}); script more or set cycleReplies.`,
-      })
-    }
-    const reply = typeof scripted === 'string' ? { content: scripted } : scripted
-    if ('error' in reply) return errorResponse(reply.error)
-    const resolved = resolveReply(reply, body, {
-      requestIndex,
-      created: this.#options.created ?? Math.floor(Date.now() / 1000),
-    })
-    if (!body.stream) return { json: toChatCompletion(resolved) }
-    const chunks = toChatCompletionChunks(resolved, {
-      includeUsage: body.stream_options?.include_usage === true,
-      chunkChars: this.#options.chunkChars,
-    })
-    return { sse: [...chunks, '[DONE]'], sseEventDelayMs: this.#options.streamEventDelayMs }
-  }
+async function answerChat(
+  chat: ChatRoute,
+  options: OpenAICompatibleServerOptions,
+  { request, requestIndex }: RouteContext,
+): Promise<LoopbackResponse> {
+  const invalid = validate(request.body)
+  if (invalid) return errorResponse(invalid)
+  const body = request.body as ChatCompletionCreateParams
+  const scripted = await chat.next(body, requestIndex)
+  const reply = typeof scripted === 'string' ? { content: scripted } : scripted
+  if ('error' in reply) return errorResponse(reply.error)
+  const resolved = resolveReply(reply, body, {
+    requestIndex,
+    created: options.created ?? Math.floor(Date.now() / 1000),
+  })
+  if (!body.stream) return { json: toChatCompletion(resolved) }
+  const chunks = toChatCompletionChunks(resolved, {
+    includeUsage: body.stream_options?.include_usage === true,
+    chunkChars: options.chunkChars,
+  })
+  return { sse: [...chunks, '[DONE]'], sseEventDelayMs: options.streamEventDelayMs }
 }
 
-class OpenAICompatibleLoopbackServer extends DelegatingLoopbackServer implements OpenAICompatibleServer {
-  readonly #chat: ChatCompletionsRoute
-
-  constructor(server: LoopbackServer, chat: ChatCompletionsRoute) {
-    super(server)
-    this.#chat = chat
-  }
-
-  get baseURL(): string {
-    return `${this.server.url}/v1`
-  }
-
+class OpenAICompatibleLoopbackServer
+  extends ScriptedLoopbackServer<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
+  implements OpenAICompatibleServer
+{
   get chatRequests(): readonly ChatCompletionCreateParams[] {
-    return this.#chat.requests
-  }
-
-  setReplies(replies: ReplySource | undefined, options: { readonly cycle?: boolean | undefined } = {}): void {
-    this.#chat.setReplies(replies, options.cycle ?? false)
+    return this.route.requests
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Fault, FaultSchedule, LoopbackRequest } from '@tinyllm/testing'
-import { seededRandom } from './seeded-random.js'
+import { createSeededRandom } from '@tinyllm/testing'
 
 /** One kind of failure the suite injects, named as the issue lists it. */
 export interface FaultVariant {
@@ -74,7 +74,7 @@ export function variantOf(fault: Fault): string {
  */
 export function mixedFaults(rate: number, seed: number): FaultSchedule {
   return (requestIndex: number, request: LoopbackRequest) => {
-    const random = seededRandom(seed ^ Math.imul(requestIndex + 1, 0x9e3779b1))
+    const random = createSeededRandom(seed ^ Math.imul(requestIndex + 1, 0x9e3779b1))
     if (random() >= rate) return undefined
     const variant = faultVariants[Math.floor(random() * faultVariants.length)] as FaultVariant
     const stream = (request.body as { stream?: unknown } | undefined)?.stream === true

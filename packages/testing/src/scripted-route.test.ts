@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { type EchoContext, echoRoute } from './__fixtures__/echo-route.js'
+
+describe('ScriptedRoute', () => {
+  it('echoes without a script, and records every request in order', async () => {
+    const route = echoRoute()
+    expect(await route.next({ text: 'a' }, 0)).toBe('a')
+    expect(await route.next({ text: 'b' }, 3)).toBe('b')
+    expect(route.requests).toEqual([{ text: 'a' }, { text: 'b' }])
+  })
+
+  it('answers a list in order, then a 500 that names the request and how many replies were scripted', async () => {
+    const route = echoRoute({ replies: ['one', 'two'] })
+    expect([await route.next({ text: 'a' }, 0), await route.next({ text: 'b' }, 1)]).toEqual(['one', 'two'])
+    expect(await route.next({ text: 'c' }, 5)).toEqual({
+      error: {
+        status: 500,
+        message:
+          "The loopback server's 2 scripted replies are used up (echo request #2); script more or set cycleReplies.",
+      },
+    })
+  })
+
+  it('cycles when asked, and starts a new list from its first reply', async () => {
+    const route = echoRoute({ replies: ['one'], cycleReplies: true })
+    expect([await route.next({ text: 'a' }, 0), await route.next({ text: 'b' }, 1)]).toEqual(['one', 'one'])
+    route.setReplies(['x', 'y'], false)
+    expect(await route.next({ text: 'c' }, 2)).toBe('x')
+  })
+
+  it("gives a reply function the request and its context: the server's index and the route's", async () => {
+    const route = echoRoute()
+    const seen: EchoContext[] = []
+    route.setReplies((request, context) => {
+      seen.push(context)
+      return request.text.toUpperCase()
+    }, false)
+    await route.next({ text: 'ignored' }, 0)
+    expect(await route.next({ text: 'hi' }, 7)).toBe('HI')
+    expect(seen).toEqual([
+      { requestIndex: 0, echoIndex: 0 },
+      { requestIndex: 7, echoIndex: 1 },
+    ])
+  })
+})

@@ -1,0 +1,61 @@
+import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
+
+/** Options of a {@link ScriptedRoute}. */
+export interface ScriptedRouteOptions<Request, Context, Reply> {
+  /** Where replies come from: the server's `replies` option; default: `echo`. */
+  readonly replies?: ReplyScriptSource<Request, Context, Reply> | undefined
+  /** With a list: start over when it runs out instead of answering an error. */
+  readonly cycleReplies?: boolean | undefined
+  /** The API's name for one request of the route, for the used-up error: `chat request`, `Messages request`. */
+  readonly requestName: string
+  /** The reply when none is scripted, e.g. the last user message. */
+  readonly echo: (request: Request) => Reply
+  /** What a reply function receives besides the request: built from its arrival index and its index on this route. */
+  readonly context: (requestIndex: number, index: number) => Context
+}
+
+/** The reply of a route whose list of replies is used up: an HTTP 500 that says so. */
+export interface UsedUpReply {
+  readonly error: { readonly status: 500; readonly message: string }
+}
+
+/**
+ * The scripted side of a provider's API route, the same for every provider: the request bodies the route received, in
+ * order, and the reply to each from its {@link ReplyScript}. The provider checks each request and writes its reply in
+ * its API's wire format.
+ *
+ * @example
+ * const chat = new ScriptedRoute({ ...options, requestName: 'chat request', echo, context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }) })
+ * const reply = await chat.next(body, requestIndex) // the scripted reply, or a UsedUpReply
+ */
+export class ScriptedRoute<Request, Context, Reply> {
+  /** The bodies received, in the order they were answered. */
+  readonly requests: Request[] = []
+  readonly #script: ReplyScript<Request, Context, Reply>
+  readonly #requestName: string
+  readonly #context: (requestIndex: number, index: number) => Context
+
+  constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
+    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, options.echo)
+    this.#requestName = options.requestName
+    this.#context = options.context
+  }
+
+  /** Replaces where replies come from (a list starts from its first entry). */
+  setReplies(replies: ReplyScriptSource<Request, Context, Reply> | undefined, cycle: boolean): void {
+    this.#script.set(replies, cycle)
+  }
+
+  /** Records `request`, the server's request number `requestIndex`, and returns its reply. */
+  async next(request: Request, requestIndex: number): Promise<Reply | UsedUpReply> {
+    const index = this.requests.push(request) - 1
+    const reply = await this.#script.next(request, this.#context(requestIndex, index))
+    if (reply !== undefined) return reply
+    return {
+      error: {
+        status: 500,
+        message: `The loopback server's ${this.#script.length} scripted replies are used up (${this.#requestName} #${index}); script more or set cycleReplies.`,
+      },
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type EchoContext, type EchoReply, type EchoRequest, echoRoute } from './__fixtures__/echo-route.js'
+import { createCassette } from './cassette.js'
+import type { RouteContext } from './loopback-response.js'
+import type { LoopbackServer } from './loopback-server.js'
+import { ScriptedLoopbackServer, type ScriptedServerOptions, startScriptedLoopbackServer } from './scripted-server.js'
+
+class EchoServer extends ScriptedLoopbackServer<EchoRequest, EchoContext, EchoReply> {
+  get echoRequests(): readonly EchoRequest[] {
+    return this.route.requests
+  }
+}
+
+describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
+  const running: LoopbackServer[] = []
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.close()))
+  })
+
+  async function startEcho(options: ScriptedServerOptions<unknown> = {}): Promise<EchoServer> {
+    const route = echoRoute()
+    const answer = async ({ request, requestIndex }: RouteContext) => {
+      const reply = await route.next(request.body as EchoRequest, requestIndex)
+      return typeof reply === 'string' ? { json: { text: reply } } : { status: reply.error.status, json: reply }
+    }
+    const server = await startScriptedLoopbackServer(options, {
+      routes: { 'POST /v1/echo': answer },
+      formatError: ({ status, message }) => ({ problem: { status, message } }),
+    })
+    running.push(server)
+    return new EchoServer(server, route, '/v1')
+  }
+
+  const post = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  it('serves the API route, its baseURL and the requests it received, and takes new replies', async () => {
+    const server = await startEcho()
+    expect(server.baseURL).toBe(`${server.url}/v1`)
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'hi' })
+    server.setReplies(['scripted'])
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'scripted' })
+    expect(server.echoRequests).toEqual([{ text: 'hi' }, { text: 'hi' }])
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it("lets the API's routes win over the caller's on a clash, keeps the caller's others, and shapes errors", async () => {
+    const server = await startEcho({
+      routes: { 'POST /v1/echo': () => ({ json: 'caller' }), 'GET /v1/health': () => ({ json: { ok: true } }) },
+    })
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'api' })).json()).toEqual({ text: 'api' })
+    expect(await (await fetch(`${server.baseURL}/health`)).json()).toEqual({ ok: true })
+    const missing = await fetch(`${server.url}/nowhere`)
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ problem: { status: 404 } })
+  })
+
+  it('leaves the API routes out when a cassette answers instead', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tinyllm-scripted-'))
+    try {
+      const path = join(directory, 'echo.cassette.json')
+      const recorded = { method: 'POST', path: '/v1/echo', body: { text: 'hi' } }
+      const response = { status: 200, headers: {}, body: { text: 'recorded' } }
+      await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+      const server = await startEcho({ cassette: createCassette({ path, mode: 'replay' }) })
+      expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'recorded' })
+      expect(server.echoRequests).toEqual([])
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+})
