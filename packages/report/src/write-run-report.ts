@@ -1,0 +1,24 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import type { RunRecord } from '@tinyllm/core'
+import { type RunReportOptions, renderRunReport } from './render-run-report.js'
+
+/**
+ * Writes the report of {@link renderRunReport} to `path` (its folder is created if missing) and resolves with the
+ * file's absolute path, ready to print or open.
+ *
+ * @example
+ * const path = await writeRunReport(await pipeline.trace(input), 'reports/run.html')
+ * console.log(`Run report: ${path}`)
+ */
+export async function writeRunReport(
+  records: RunRecord | ReadonlyArray<RunRecord>,
+  path: string,
+  options?: RunReportOptions,
+): Promise<string> {
+  const html = renderRunReport(records, options)
+  const absolute = resolve(path)
+  await mkdir(dirname(absolute), { recursive: true })
+  await writeFile(absolute, html, 'utf8')
+  return absolute
+}
