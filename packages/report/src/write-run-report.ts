@@ -1,11 +1,12 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { RunRecord } from '@tinyllm/core'
 import { type RunReportOptions, renderRunReport } from './render-run-report.js'
 
 /**
  * Writes the report of {@link renderRunReport} to `path` (its folder is created if missing) and resolves with the
- * file's absolute path, ready to print or open.
+ * file's absolute path, ready to print or open. The file is written whole and then moved into place, so a reader (or
+ * another process writing the same report) never sees half of one.
  *
  * @example
  * const path = await writeRunReport(await pipeline.trace(input), 'reports/run.html')
@@ -19,6 +20,8 @@ export async function writeRunReport(
   const html = renderRunReport(records, options)
   const absolute = resolve(path)
   await mkdir(dirname(absolute), { recursive: true })
-  await writeFile(absolute, html, 'utf8')
+  const partial = `${absolute}.${process.pid}.${Date.now().toString(36)}.partial`
+  await writeFile(partial, html, 'utf8')
+  await rename(partial, absolute)
   return absolute
 }
