@@ -157,14 +157,17 @@ function decodeMessage(buffer: Buffer): Map<number, Field[]> {
     const tag = Number(readVarint())
     const number = tag >>> 3
     const wire = tag & 7
+    const take = (length: number): Buffer => {
+      const bytes = buffer.subarray(offset, offset + length)
+      offset += length
+      return bytes
+    }
     let field: Field
     if (wire === 0) field = { wire, varint: readVarint() }
-    else if (wire === 1) field = { wire, fixed: buffer.subarray(offset, (offset += 8)) }
-    else if (wire === 5) field = { wire, fixed: buffer.subarray(offset, (offset += 4)) }
-    else if (wire === 2) {
-      const length = Number(readVarint())
-      field = { wire, bytes: buffer.subarray(offset, (offset += length)) }
-    } else throw new Error(`unsupported wire type ${wire}`)
+    else if (wire === 1) field = { wire, fixed: take(8) }
+    else if (wire === 5) field = { wire, fixed: take(4) }
+    else if (wire === 2) field = { wire, bytes: take(Number(readVarint())) }
+    else throw new Error(`unsupported wire type ${wire}`)
     const list = fields.get(number)
     if (list === undefined) fields.set(number, [field])
     else list.push(field)
