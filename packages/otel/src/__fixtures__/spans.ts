@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api'
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -39,9 +38,4 @@ export function parentOf(spans: ReadonlyArray<ReadableSpan>, span: ReadableSpan)
 /** The names of a span's events, in order. */
 export function eventNames(span: ReadableSpan): string[] {
   return span.events.map((event) => event.name)
-}
-
-/** The attributes whose names start with a prefix. */
-export function attributesStartingWith(attributes: Attributes, prefix: string): Attributes {
-  return Object.fromEntries(Object.entries(attributes).filter(([key]) => key.startsWith(prefix)))
 }
