@@ -146,6 +146,8 @@ export class RunTracer {
   // ---- events ----------------------------------------------------------------------------------------------------
 
   private onEvent(event: LifecycleEvent): void {
+    // Nothing traced at all (no tracer provider, say): only a root's first transition may start something.
+    if (this.spans.size === 0 && (event.parentRunId !== undefined || event.from !== 'init')) return
     let open = this.spans.get(event.runId)
     if (open === undefined) {
       // A run is seen from its first transition; one that started before tracing did stays untraced.
