@@ -49,6 +49,13 @@ async function chainOf(steps: number): Promise<(input: number) => Promise<number
 
 const noBridge: Setup = chainOf
 
+/** Any process-wide listener: what core spends building lifecycle events for someone, before the bridge does anything. */
+const emptyListener: Setup = async (steps) => {
+  const { onLifecycleEvent } = await import('@tinyllm/core')
+  onLifecycleEvent(() => {})
+  return chainOf(steps)
+}
+
 /** The bridge listening to every run, with no tracer provider registered: it must cost next to nothing. */
 const bridgeWithoutTracer: Setup = async (steps) => {
   const { RunTracer } = await import('@tinyllm/otel')
@@ -77,7 +84,8 @@ export const otelBridge = defineScenario<OtelBridgeParams>({
   method: [
     'The chain of the step-overhead scenario (N no-op `defineFunction` steps in a `Chain`), invoked from 0',
     'sequentially as often as fills a repetition; the figure is the repetition time ÷ (runs × N). Floor: the chain',
-    'with nothing listening. Then with `@tinyllm/otel`’s `RunTracer` listening to every run in the process',
+    'with nothing listening. Then with an empty process-wide listener (what core spends building lifecycle events for',
+    'anyone), and with `@tinyllm/otel`’s `RunTracer` listening to every run in the process',
     '(`start()`): first with no tracer provider registered (lifecycle events are built and handed to the bridge,',
     'which builds no span), then with the OpenTelemetry SDK’s `TracerProvider` registered globally, a',
     '`BatchSpanProcessor` and an exporter that drops what it is given (one span and six span events per run).',
@@ -93,6 +101,7 @@ export const otelBridge = defineScenario<OtelBridgeParams>({
   timeoutMs: (size) => (size === 'smoke' ? 30_000 : 180_000),
   subjects: [
     subject('no-bridge', 'tinyllm Chain, nothing listening (floor)', 'floor', noBridge),
+    subject('empty-listener', 'an empty onLifecycleEvent listener', 'tinyllm', emptyListener),
     subject('bridge-no-tracer', 'with RunTracer, no tracer provider registered', 'tinyllm', bridgeWithoutTracer),
     subject('bridge-tracer', 'with RunTracer and the OpenTelemetry SDK registered', 'tinyllm', bridgeWithTracer),
   ],
