@@ -140,6 +140,25 @@ describe('RunTracer', () => {
     expect(spanOf(await spans(), 'Credit analysis').attributes['gen_ai.usage.input_tokens']).toBeUndefined()
   })
 
+  it('records finish reasons when an LLM call returns the whole result', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = tracing.instrument(
+      new LLMCall({
+        name: 'whole',
+        model: new ScriptedChatModel({ responses: [{ content: 'cut sho', finishReason: 'length' }] }),
+        settings: { model: 'gpt-4o-mini', maxTokens: 2, stop: ['\n'] },
+        output: 'result',
+      }),
+    )
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    expect(spanOf(await spans(), 'whole').attributes).toMatchObject({
+      'gen_ai.response.finish_reasons': ['length'],
+      'gen_ai.request.stop_sequences': ['\n'],
+      'gen_ai.request.max_tokens': 2,
+    })
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
