@@ -28,6 +28,8 @@ const measuredPackages = [
   '@tinyllm/core',
   '@tinyllm/flow',
   '@tinyllm/openai',
+  '@tinyllm/otel',
+  '@opentelemetry/sdk-trace',
   '@langchain/core',
   '@langchain/langgraph',
   '@langchain/openai',

@@ -1,5 +1,6 @@
 // Every scenario at a tiny size, through the real runner in a child process: each subject must produce numbers.
-// No timing is asserted; the numbers of a smoke run mean nothing.
+// No timing is asserted; the numbers of a smoke run mean nothing. The limits are generous: on a busy machine the whole
+// smoke run takes close to a minute.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

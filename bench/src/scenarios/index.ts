@@ -2,6 +2,7 @@ import type { AnyScenario } from '../harness/scenario.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
 import { memoryInFlight } from './memory-in-flight.ts'
+import { otelBridge } from './otel-bridge.ts'
 import { parallelWithoutIo } from './parallel-without-io.ts'
 import { stepOverhead } from './step-overhead.ts'
 
@@ -11,5 +12,6 @@ export const scenarios: readonly AnyScenario[] = [
   parallelWithoutIo,
   httpFanOut,
   memoryInFlight,
+  otelBridge,
   footprint,
 ]

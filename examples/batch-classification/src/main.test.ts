@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -40,6 +41,10 @@ describe('the batch-classification example', () => {
     expect(stdout).toMatch(/^Cost: +\$\d+\.\d{4} at gpt-4o-mini prices$/m)
     expect(stdout).toMatch(/^Wall time: +\d+\.\d\d s$/m)
     expect(stdout).toMatch(/^Rate: +[\d,]+ applications\/s, [\d,]+ calls\/s$/m)
+    const report = /^Run report: (.+run-report\.html)$/m.exec(stdout)?.[1]
+    expect(readFileSync(report!, 'utf8')).toContain(
+      '<title>Batch classification: 1,000 applications · tinyllm run report',
+    )
     // Not a terminal: plain progress lines on stderr, one per tenth.
     expect(stderr).toContain('progress: 100/1000 done')
     expect(stderr).toContain('progress: 1000/1000 done')

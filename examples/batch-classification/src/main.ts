@@ -5,10 +5,12 @@
 // (scripted-underwriter.ts), with 20–120 ms of latency and a few percent of injected faults. Everything else is what
 // a real batch would run: OpenAIChat over the official SDK, retries, a shared rate limiter, settle-all.
 
+import { fileURLToPath } from 'node:url'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { RateLimiter } from '@tinyllm/llm'
 import { OpenAIChat, OpenAIPromptTemplate, OpenAISystemMessage, OpenAIUserMessage } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { writeRunReport } from '@tinyllm/report'
 import type { WeightedFault } from '@tinyllm/testing'
 import { generateApplications } from './applications.ts'
 import { readCommandLine, UsageError, usage } from './command-line.ts'
@@ -156,6 +158,12 @@ const lines = [
   `Limiter:   ${number(limiter.requests)} requests and ${number(limiter.tokens)} tokens granted in the last minute`,
 ]
 console.log(lines.join('\n'))
+
+// Every run of the batch in one page that opens offline: the graph folds the 1,000 trees into one, with counts.
+const report = await writeRunReport(record, fileURLToPath(new URL('../reports/run-report.html', import.meta.url)), {
+  title: `Batch classification: ${number(applications.length)} applications`,
+})
+console.log(`\nRun report: ${report}`)
 
 if (!accounted || record.status === 'failed') {
   const reason = record.error === undefined ? '' : ` (${record.error.name}: ${record.error.message})`

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
@@ -55,6 +56,10 @@ describe('the credit-classification example', () => {
     expect(stdout).toMatch(/openai_chat \(openai-chat\) .* attempts=2 /)
     expect(stdout).toContain('init → input_validation → running → retrying → running → output_validation')
     expect(stdout).toContain('↻ attempt 1 failed, retrying: RateLimitError: openai: 429 Rate limit reached')
+    // Both runs in one report, the retry in it.
+    const report = readFileSync(/^Run report: (.+\.html)$/m.exec(stdout)![1]!, 'utf8')
+    expect(report).toContain('<title>Credit classification · tinyllm run report</title>')
+    expect(report).toContain('attempt 1 failed: RateLimitError')
   })
 
   it('runs offline on Anthropic with --provider anthropic', async () => {

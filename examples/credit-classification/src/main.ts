@@ -3,12 +3,14 @@
 // A Decision asks a chat model whether a loan application is good or bad; `good` goes to an approval, `bad` to a
 // Parallel of an email notification and a further analysis; a Chain wraps it with a last step that states the
 // outcome. Without an API key it runs offline against a loopback server that replays a recorded cassette.
+import { fileURLToPath } from 'node:url'
 import { AnthropicChat } from '@tinyllm/anthropic'
 import { defineFunction, Function, formatRunTree, type RunContext, type RunRecord } from '@tinyllm/core'
 import { Chain, Decision, Parallel, toMermaid } from '@tinyllm/flow'
 import type { LLMCall } from '@tinyllm/llm'
 import { createConsoleLogger, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAIChat, OpenAIPromptTemplate, OpenAISystemMessage, OpenAIUserMessage } from '@tinyllm/openai'
+import { writeRunReport } from '@tinyllm/report'
 import { badLoanApplication, goodLoanApplication, type LoanApplication } from './applications.ts'
 import { readCommandLine, UsageError, usage } from './command-line.ts'
 import { connect } from './connection.ts'
@@ -110,9 +112,11 @@ async function main(): Promise<number> {
   for (const line of connection.notice) console.log(line)
 
   let failed = false
+  const records: RunRecord[] = []
   for (const application of [goodLoanApplication, badLoanApplication]) {
     console.log(`\n── ${application.applicant} ──`)
     const record = await creditAnalysisChain.trace(application)
+    records.push(record)
     if (record.status === 'complete') {
       console.log(`Branch taken: ${branchTaken(record)}`)
       console.log(`Outcome: ${String(record.output)}`)
@@ -132,6 +136,11 @@ async function main(): Promise<number> {
         '`pnpm --filter @tinyllm/example-credit-classification record:synthetic`.',
     )
   }
+  // Both runs in one page that opens offline: the graph coloured by outcome, a timeline, every run's details.
+  const report = await writeRunReport(records, fileURLToPath(new URL('../reports/run-report.html', import.meta.url)), {
+    title: 'Credit classification',
+  })
+  console.log(`\nRun report: ${report}`)
   return failed ? 1 : 0
 }
 

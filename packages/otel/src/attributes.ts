@@ -1,0 +1,45 @@
+/**
+ * The attribute names the bridge writes: the OpenTelemetry GenAI semantic conventions (development status, written
+ * against the current registry) for LLM calls, `error.type` from the general conventions, and tinyllm's own.
+ * Spelled out here rather than imported from `@opentelemetry/semantic-conventions/incubating`, which the
+ * conventions' own guidance asks libraries not to depend on at run time.
+ */
+export const attributeNames = {
+  operationName: 'gen_ai.operation.name',
+  providerName: 'gen_ai.provider.name',
+  requestModel: 'gen_ai.request.model',
+  requestTemperature: 'gen_ai.request.temperature',
+  requestTopP: 'gen_ai.request.top_p',
+  requestMaxTokens: 'gen_ai.request.max_tokens',
+  requestSeed: 'gen_ai.request.seed',
+  requestChoiceCount: 'gen_ai.request.choice.count',
+  requestStopSequences: 'gen_ai.request.stop_sequences',
+  requestFrequencyPenalty: 'gen_ai.request.frequency_penalty',
+  requestPresencePenalty: 'gen_ai.request.presence_penalty',
+  outputType: 'gen_ai.output.type',
+  responseModel: 'gen_ai.response.model',
+  responseId: 'gen_ai.response.id',
+  responseFinishReasons: 'gen_ai.response.finish_reasons',
+  usageInputTokens: 'gen_ai.usage.input_tokens',
+  usageOutputTokens: 'gen_ai.usage.output_tokens',
+  systemInstructions: 'gen_ai.system_instructions',
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
+  errorType: 'error.type',
+  runId: 'tinyllm.run_id',
+  functionName: 'tinyllm.function',
+  kind: 'tinyllm.kind',
+  attempt: 'tinyllm.attempt',
+  from: 'tinyllm.from',
+  retryReason: 'tinyllm.retry.reason',
+  decisionChoice: 'tinyllm.decision.choice',
+  replayed: 'tinyllm.replayed',
+  requestId: 'tinyllm.request_id',
+  costUsd: 'tinyllm.cost_usd',
+  usageCalls: 'tinyllm.usage.calls',
+  usageUnpricedCalls: 'tinyllm.usage.unpriced_calls',
+  usageTotalInputTokens: 'tinyllm.usage.input_tokens',
+  usageTotalOutputTokens: 'tinyllm.usage.output_tokens',
+  errorState: 'tinyllm.error.state',
+  annotationPrefix: 'tinyllm.annotation.',
+} as const

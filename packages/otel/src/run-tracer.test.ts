@@ -1,0 +1,405 @@
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { AlwaysOffSampler } from '@opentelemetry/sdk-trace'
+import { defineFunction, MemoryJournal, ProviderCallError, type RunContext } from '@tinyllm/core'
+import { Chain, Decision, Parallel } from '@tinyllm/flow'
+import { LLMCall } from '@tinyllm/llm'
+import { ScriptedChatModel } from '@tinyllm/llm/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventNames, memoryTracing, parentOf, spanOf } from './__fixtures__/spans.js'
+import { RunTracer } from './run-tracer.js'
+
+const happyPath = ['input_validation', 'running', 'output_validation', 'processing_output', 'complete']
+
+// Spans of a root run nest under the caller's active span only with a context manager, as in any traced service.
+const contextManager = new AsyncLocalStorageContextManager()
+beforeAll(() => {
+  context.setGlobalContextManager(contextManager.enable())
+})
+afterAll(() => {
+  context.disable()
+})
+
+function classifier(model: ScriptedChatModel, tracing: RunTracer) {
+  const chat = tracing.instrument(
+    new LLMCall({
+      name: 'classify',
+      model,
+      settings: { model: 'gpt-4o-mini', temperature: 0, maxTokens: 16 },
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+    }),
+  )
+  const pipeline = new Chain({
+    name: 'Credit analysis',
+    children: [
+      defineFunction({
+        name: 'Prompt',
+        run: (application: string) => ({ messages: [{ role: 'user' as const, content: application }] }),
+      }),
+      chat,
+      new Decision({
+        name: 'Label',
+        decide: (answer: string) => answer.trim().toLowerCase(),
+        branches: {
+          good: defineFunction({ name: 'Approve', run: () => 'approved' }),
+          bad: defineFunction({ name: 'Refer', run: () => 'referred' }),
+        },
+      }),
+    ],
+  })
+  tracing.instrument(pipeline)
+  return pipeline
+}
+
+describe('RunTracer', () => {
+  it('makes one span per run, parented like the run tree, with the lifecycle as span events', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const model = new ScriptedChatModel({
+      responses: [{ content: 'bad', usage: { inputTokens: 40, outputTokens: 1 } }],
+    })
+    const pipeline = classifier(model, tracing)
+
+    await expect(pipeline.invoke('Three missed payments.', { onEvent: tracing.listener })).resolves.toBe('referred')
+
+    const finished = await spans()
+    expect(finished.map((span) => span.attributes['tinyllm.function']).sort()).toEqual(
+      ['Credit analysis', 'Prompt', 'classify', 'Label', 'Refer'].sort(),
+    )
+    expect(parentOf(finished, spanOf(finished, 'Credit analysis'))).toBeUndefined()
+    for (const name of ['Prompt', 'classify', 'Label'])
+      expect(parentOf(finished, spanOf(finished, name))).toBe('Credit analysis')
+    expect(parentOf(finished, spanOf(finished, 'Refer'))).toBe('Label')
+    expect(new Set(finished.map((span) => span.spanContext().traceId)).size).toBe(1)
+
+    const root = spanOf(finished, 'Credit analysis')
+    expect(root.name).toBe('Credit analysis')
+    expect(root.kind).toBe(SpanKind.INTERNAL)
+    expect(eventNames(root)).toEqual(happyPath)
+    expect(root.status.code).toBe(SpanStatusCode.UNSET)
+    expect(root.attributes).toMatchObject({
+      'tinyllm.kind': 'chain',
+      'tinyllm.attempt': 1,
+      'tinyllm.usage.calls': 1,
+      'tinyllm.usage.input_tokens': 40,
+      'tinyllm.usage.output_tokens': 1,
+    })
+    expect(root.attributes['tinyllm.run_id']).toMatch(/^[0-9a-z]+-[0-9a-z]+$/)
+    expect(spanOf(finished, 'Label').attributes).toMatchObject({
+      'tinyllm.kind': 'decision',
+      'tinyllm.decision.choice': 'bad',
+    })
+    // Each run's id extends its parent's.
+    for (const span of finished) {
+      const parent = finished.find((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId)
+      if (parent !== undefined) {
+        expect(String(span.attributes['tinyllm.run_id'])).toMatch(
+          new RegExp(`^${String(parent.attributes['tinyllm.run_id'])}/`),
+        )
+      }
+    }
+    // Timestamps are the transitions' own: each event lies within its span.
+    for (const span of finished) {
+      for (const event of span.events) {
+        expect(hrToMs(event.time)).toBeGreaterThanOrEqual(hrToMs(span.startTime))
+        expect(hrToMs(event.time)).toBeLessThanOrEqual(hrToMs(span.endTime))
+      }
+    }
+    expect(tracing.openSpans).toBe(0)
+  })
+
+  it('follows the GenAI conventions on an LLM call, and records what it spent', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const model = new ScriptedChatModel({
+      modelId: 'scripted-default',
+      responses: [{ content: 'good', usage: { inputTokens: 12, outputTokens: 3 } }],
+    })
+    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+
+    const call = spanOf(await spans(), 'classify')
+    expect(call.name).toBe('chat gpt-4o-mini')
+    expect(call.kind).toBe(SpanKind.CLIENT)
+    expect(call.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'scripted',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.request.temperature': 0,
+      'gen_ai.request.max_tokens': 16,
+      'gen_ai.output.type': 'text',
+      'gen_ai.response.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 3,
+      'tinyllm.kind': 'llm-call',
+      'tinyllm.attempt': 1,
+    })
+    // Prompts and answers only on request.
+    expect(call.attributes['gen_ai.input.messages']).toBeUndefined()
+    expect(call.attributes['gen_ai.output.messages']).toBeUndefined()
+    // Usage in GenAI attributes belongs to the call alone; its ancestors carry the subtree's under tinyllm's names.
+    expect(spanOf(await spans(), 'Credit analysis').attributes['gen_ai.usage.input_tokens']).toBeUndefined()
+  })
+
+  it('records finish reasons when an LLM call returns the whole result', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = tracing.instrument(
+      new LLMCall({
+        name: 'whole',
+        model: new ScriptedChatModel({ responses: [{ content: 'cut sho', finishReason: 'length' }] }),
+        settings: { model: 'gpt-4o-mini', maxTokens: 2, stop: ['\n'] },
+        output: 'result',
+      }),
+    )
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    expect(spanOf(await spans(), 'whole').attributes).toMatchObject({
+      'gen_ai.response.finish_reasons': ['length'],
+      'gen_ai.request.stop_sequences': ['\n'],
+      'gen_ai.request.max_tokens': 2,
+    })
+  })
+
+  it('records the cost of priced models on the call and on every ancestor', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = tracing.instrument(
+      new LLMCall({
+        name: 'priced',
+        model: new ScriptedChatModel({
+          responses: [{ content: 'ok', usage: { inputTokens: 1000, outputTokens: 1000 } }],
+        }),
+        settings: { model: 'gpt-4o-mini' },
+        prices: { 'gpt-4o-mini': { inputPerMillion: 1, outputPerMillion: 2 } },
+      }),
+    )
+    const chain = new Chain({ name: 'Outer', children: [chat] })
+    await chain.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    expect(spanOf(await spans(), 'priced').attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
+    expect(spanOf(await spans(), 'Outer').attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
+  })
+
+  it('records message content only when asked to, with secrets redacted', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const model = new ScriptedChatModel({ responses: ['good'] })
+    await classifier(model, tracing).invoke('My key is sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789.', {
+      onEvent: tracing.listener,
+    })
+    const call = spanOf(await spans(), 'classify')
+    const input = JSON.parse(String(call.attributes['gen_ai.input.messages']))
+    expect(input).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'My key is [REDACTED].' }] }])
+    expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'good' }] },
+    ])
+  })
+
+  it('shows each retry as a span event with its reason, and the attempts made', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const model = new ScriptedChatModel({
+      responses: [
+        new ProviderCallError({ provider: 'scripted', message: 'upstream overloaded', status: 503, retryable: true }),
+        'good',
+      ],
+    })
+    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+
+    const call = spanOf(await spans(), 'classify')
+    expect(eventNames(call)).toEqual([
+      'input_validation',
+      'running',
+      'retrying',
+      'running',
+      'output_validation',
+      'processing_output',
+      'complete',
+    ])
+    const retry = call.events.find((event) => event.name === 'retrying')!
+    expect(retry.attributes).toMatchObject({
+      'tinyllm.from': 'running',
+      'tinyllm.attempt': 1,
+      'error.type': 'ProviderCallError',
+    })
+    expect(String(retry.attributes?.['tinyllm.retry.reason'])).toContain('upstream overloaded')
+    expect(call.attributes['tinyllm.attempt']).toBe(2)
+    expect(call.status.code).toBe(SpanStatusCode.UNSET)
+  })
+
+  it('records the error and sets the status of a failed run and of the runs it failed', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chain = new Chain({
+      name: 'Outer',
+      children: [
+        defineFunction({
+          name: 'Broken',
+          run: (): string => {
+            throw new Error('ledger unreadable (token=hunter2hunter2hunter2)')
+          },
+        }),
+      ],
+    })
+    await expect(chain.invoke(undefined, { onEvent: tracing.listener })).rejects.toThrow()
+
+    const broken = spanOf(await spans(), 'Broken')
+    expect(broken.status.code).toBe(SpanStatusCode.ERROR)
+    expect(broken.status.message).toContain('FunctionError in running')
+    expect(broken.attributes).toMatchObject({ 'error.type': 'FunctionError', 'tinyllm.error.state': 'running' })
+    expect(eventNames(broken)).toEqual(['input_validation', 'running', 'failed', 'exception'])
+    const exception = broken.events.find((event) => event.name === 'exception')!
+    expect(exception.attributes?.['exception.type']).toBe('FunctionError')
+    expect(JSON.stringify([broken.attributes, broken.events, broken.status])).not.toContain('hunter2hunter2hunter2')
+    expect(spanOf(await spans(), 'Outer').status.code).toBe(SpanStatusCode.ERROR)
+  })
+
+  it('ends the spans of an aborted tree with an AbortError', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const controller = new AbortController()
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const waiting = defineFunction({
+      name: 'Waiting',
+      run: (_input: unknown, runContext: RunContext) =>
+        new Promise((_resolve, reject) => {
+          started()
+          runContext.signal.addEventListener('abort', () => reject(runContext.signal.reason), { once: true })
+        }),
+    })
+    const chain = new Chain({ name: 'Outer', children: [waiting] })
+    const result = chain.invoke(undefined, { onEvent: tracing.listener, signal: controller.signal })
+    await running
+    controller.abort()
+    await expect(result).rejects.toMatchObject({ name: 'AbortError' })
+
+    for (const name of ['Outer', 'Waiting']) {
+      const span = spanOf(await spans(), name)
+      expect(span.status.code).toBe(SpanStatusCode.ERROR)
+      expect(span.attributes['error.type']).toBe('AbortError')
+    }
+    expect(tracing.openSpans).toBe(0)
+  })
+
+  it('parents every branch of a Parallel fan-out to the Parallel', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const fanOut = new Parallel({
+      name: 'Fan out',
+      map: defineFunction({ name: 'Square', run: (value: number) => value * value }),
+      concurrency: 4,
+    })
+    const items = Array.from({ length: 50 }, (_, index) => index)
+    await fanOut.invoke(items, { onEvent: tracing.listener })
+
+    const finished = await spans()
+    const parallel = spanOf(finished, 'Fan out')
+    const branches = finished.filter((span) => span.attributes['tinyllm.function'] === 'Square')
+    expect(branches).toHaveLength(50)
+    for (const branch of branches) {
+      expect(branch.parentSpanContext?.spanId).toBe(parallel.spanContext().spanId)
+      expect(branch.spanContext().traceId).toBe(parallel.spanContext().traceId)
+      expect(eventNames(branch)).toEqual(happyPath)
+    }
+    expect(new Set(branches.map((branch) => branch.attributes['tinyllm.run_id'])).size).toBe(50)
+  })
+
+  it('nests a root run under the span active where it was started', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const tracer = provider.getTracer('service')
+    await tracer.startActiveSpan('handle request', async (request) => {
+      await step.invoke(undefined, { onEvent: tracing.listener })
+      request.end()
+    })
+    const finished = await spans()
+    const request = finished.find((span) => span.name === 'handle request')!
+    const run = spanOf(finished, 'Step')
+    expect(run.parentSpanContext?.spanId).toBe(request.spanContext().spanId)
+    expect(run.spanContext().traceId).toBe(request.spanContext().traceId)
+  })
+
+  it('makes the span of an instrumented run the active context while its run executes', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const tracer = provider.getTracer('inside')
+    const work = tracing.instrument(
+      defineFunction({
+        name: 'Work',
+        run: async () => {
+          await Promise.resolve()
+          tracer.startSpan('database query').end()
+          return 'ok'
+        },
+      }),
+    )
+    await new Chain({ name: 'Outer', children: [work] }).invoke(undefined, { onEvent: tracing.listener })
+    const finished = await spans()
+    const query = finished.find((span) => span.name === 'database query')!
+    expect(query.parentSpanContext?.spanId).toBe(spanOf(finished, 'Work').spanContext().spanId)
+    // Outside the run, the context is the caller's again.
+    expect(trace.getActiveSpan()).toBeUndefined()
+  })
+
+  it('marks a step replayed from the journal', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const journal = new MemoryJournal()
+    const model = new ScriptedChatModel({ responses: ['good'] })
+    const pipeline = classifier(model, tracing)
+    await pipeline.invoke('Steady income.', { onEvent: tracing.listener, journal, runId: 'application-7' })
+    await pipeline.invoke('Steady income.', { onEvent: tracing.listener, journal, runId: 'application-7' })
+
+    const calls = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'classify')
+    expect(calls.map((span) => span.attributes['tinyllm.replayed'])).toEqual([undefined, true])
+    expect(model.calls).toHaveLength(1)
+  })
+
+  it('builds no span when no tracer provider is registered', async () => {
+    const tracing = new RunTracer()
+    const seen: number[] = []
+    const step = defineFunction({
+      name: 'Step',
+      run: () => {
+        seen.push(tracing.openSpans)
+        return 'done'
+      },
+    })
+    await new Chain({ name: 'Outer', children: [step] }).invoke(undefined, { onEvent: tracing.listener })
+    expect(seen).toEqual([0])
+    expect(tracing.openSpans).toBe(0)
+  })
+
+  it('keeps a sampled-out tree out of the exporter', async () => {
+    const { provider, spans } = memoryTracing({ sampler: new AlwaysOffSampler() })
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const model = new ScriptedChatModel({ responses: ['good'] })
+    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+    expect(await spans()).toEqual([])
+    expect(tracing.openSpans).toBe(0)
+  })
+
+  it('traces every run in the process once started, and none after it stops', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const stop = tracing.start()
+    try {
+      await step.invoke(undefined)
+    } finally {
+      stop()
+    }
+    await step.invoke(undefined)
+    expect(await spans()).toHaveLength(1)
+  })
+
+  it('refuses options it does not know', () => {
+    expect(() => new RunTracer({ capture: true } as never)).toThrow(/capture/)
+  })
+})
+
+function hrToMs([seconds, nanoseconds]: readonly [number, number]): number {
+  return seconds * 1000 + nanoseconds / 1e6
+}

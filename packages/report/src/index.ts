@@ -1,0 +1,2 @@
+export { type RunReportOptions, renderRunReport } from './render-run-report.js'
+export { writeRunReport } from './write-run-report.js'

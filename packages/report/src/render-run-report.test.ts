@@ -1,0 +1,109 @@
+import { defineFunction, type RunRecord } from '@tinyllm/core'
+import { Chain, Parallel } from '@tinyllm/flow'
+import { describe, expect, it } from 'vitest'
+import { renderRunReport } from './render-run-report.js'
+import { foldRuns, outcomeOf } from './run-shape.js'
+
+const runData = (html: string): Array<Record<string, unknown>> =>
+  JSON.parse(/<script type="application\/json" id="run-data">(.*?)<\/script>/s.exec(html)![1]!)
+
+describe('renderRunReport', () => {
+  it('writes one page that loads nothing: style, script and data inline, and a policy that forbids requests', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const html = renderRunReport(record)
+    expect(html).toMatch(/^<!doctype html>/)
+    expect(html).toContain(
+      `content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"`,
+    )
+    expect(html).not.toMatch(/\s(src|href)=/)
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/)
+  })
+
+  it('escapes every name and value: a run cannot inject markup or close the data script', async () => {
+    const record = await new Chain({
+      name: '<img onerror=alert(1)> chain',
+      children: [defineFunction({ name: 'Quote "step"', run: () => '</script><script>alert(2)</script>' })],
+    }).trace(undefined)
+    const html = renderRunReport(record)
+    expect(html).not.toContain('<img onerror')
+    expect(html).toContain('&lt;img onerror=alert(1)&gt; chain')
+    expect(html).not.toContain('</script><script>alert(2)')
+    expect(runData(html)[1]!.output).toBe('</script><script>alert(2)</script>')
+  })
+
+  it('redacts secrets and cuts long values', async () => {
+    const record = await defineFunction({
+      name: 'Leaky',
+      run: () => ({ apiKey: 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789', text: 'x'.repeat(5000) }),
+    }).trace(undefined)
+    const html = renderRunReport(record, { maxValueLength: 300 })
+    expect(html).not.toContain('sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789')
+    const output = String(runData(html)[0]!.output)
+    expect(output).toContain('[REDACTED]')
+    expect(output).toMatch(/… \(\d+ more characters\)$/)
+  })
+
+  it('lists at most maxRows runs and says how many it left out', async () => {
+    const record = await new Parallel({
+      name: 'Many',
+      map: defineFunction({ name: 'One', run: (n: number) => n }),
+    }).trace(Array.from({ length: 30 }, (_, index) => index))
+    const html = renderRunReport(record, { maxRows: 10 })
+    expect(runData(html)).toHaveLength(10)
+    expect(html).toContain('21 more runs are not listed')
+    expect(html).toContain('data-runs="30"')
+  })
+
+  it('refuses what is not a run record, and options it does not know', () => {
+    expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
+    expect(() => renderRunReport([])).toThrow(/run record/)
+    expect(() =>
+      renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
+    ).toThrow(/colour/)
+  })
+})
+
+describe('foldRuns', () => {
+  it('connects children that ran one after another, not children that overlapped', async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [
+        defineFunction({ name: 'First', run: () => 1 }),
+        new Parallel({
+          name: 'Both',
+          children: [
+            defineFunction({ name: 'Left', run: async () => new Promise((resolve) => setTimeout(resolve, 5, 'l')) }),
+            defineFunction({ name: 'Right', run: async () => new Promise((resolve) => setTimeout(resolve, 5, 'r')) }),
+          ],
+        }),
+      ],
+    }).trace(undefined)
+    const shape = foldRuns([record])
+    expect(shape.edges.map(({ from, to }) => `${from.name} → ${to.name}`)).toEqual(['First → Both'])
+    expect(shape.nodes.map((node) => [node.name, outcomeOf(node)])).toEqual([
+      ['Chain', 'complete'],
+      ['First', 'complete'],
+      ['Both', 'complete'],
+      ['Left', 'complete'],
+      ['Right', 'complete'],
+    ])
+  })
+
+  it('folds the runs of one Function at one place into one node, with how they ended', async () => {
+    const record = await new Parallel({
+      name: 'Batch',
+      mode: 'settle-all',
+      map: defineFunction({
+        name: 'Item',
+        run: (n: number) => {
+          if (n % 4 === 0) throw new Error('bad item')
+          return n
+        },
+      }),
+    }).trace([0, 1, 2, 3, 4, 5, 6, 7])
+    const item = foldRuns([record]).nodes.find((node) => node.name === 'Item')!
+    expect(item).toMatchObject({ complete: 6, failed: 2, running: 0 })
+    expect(item.runIds).toHaveLength(8)
+    expect(outcomeOf(item)).toBe('mixed')
+  })
+})

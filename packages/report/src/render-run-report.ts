@@ -1,0 +1,156 @@
+import { ConfigurationError, checkKnownOptions, checkNumber, type RunRecord, type UsageTotals } from '@tinyllm/core'
+import { drawRunGraph } from './graph-svg.js'
+import { escapeHtml, formatDuration, scriptJson } from './html.js'
+import { outcomeColors } from './outcome-colors.js'
+import { reportScript, reportStyle } from './report-page.js'
+import { type RunRow, toRow } from './run-rows.js'
+import { foldRuns, type ShapeNode } from './run-shape.js'
+
+/** Options of {@link renderRunReport}. */
+export interface RunReportOptions {
+  /** The page's title. Default: the root run's function name. */
+  readonly title?: string
+  /** Longest output, input, annotations or error shown per run, in characters; the rest is cut. Default 2,000. */
+  readonly maxValueLength?: number
+  /** Most runs listed in the timeline (the graph counts them all). Default 20,000. */
+  readonly maxRows?: number
+}
+
+const optionKeys: ReadonlySet<string> = new Set(['title', 'maxValueLength', 'maxRows'])
+const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', failed: '✖', running: '…' }
+
+/**
+ * Renders run records (one, or several: each root is drawn, and runs of the same Function fold together) as one
+ * self-contained HTML page that opens offline: the graph with each node coloured by how its runs ended, a waterfall
+ * timeline of every run (start, duration, attempts, the waits between them with the reason each attempt failed), and
+ * the details of the selected run (output redacted and cut, tokens, cost, the typed error). Nothing in it loads
+ * anything: style, script and data are inline.
+ *
+ * @example
+ * const record = await pipeline.trace(input)
+ * await writeFile('run-report.html', renderRunReport(record))
+ */
+export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, options: RunReportOptions = {}): string {
+  checkKnownOptions(options, optionKeys, 'renderRunReport')
+  const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
+  if (roots.length === 0 || roots.some((root) => typeof root?.runId !== 'string' || !Array.isArray(root.children))) {
+    throw new ConfigurationError({
+      option: 'records',
+      message: 'renderRunReport takes a run record or a list of them (what trace() resolves with)',
+    })
+  }
+  const maxValueLength =
+    checkNumber(options.maxValueLength, 'maxValueLength', { integer: true, min: 1 }, 'renderRunReport') ?? 2_000
+  const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
+  const title =
+    options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`)
+
+  const shape = foldRuns(roots)
+  const now = Date.now()
+  const origin = Math.min(...roots.map((root) => root.startedAt))
+  const end = Math.max(...roots.map((root) => root.endedAt ?? now))
+  const span = Math.max(end - origin, 0.001)
+
+  // Depth first, in start order, each run with the shape node it was folded into.
+  const rows: RunRow[] = []
+  const shapeByRun = new Map<string, ShapeNode>()
+  for (const node of shape.nodes) for (const runId of node.runIds) shapeByRun.set(runId, node)
+  let total = 0
+  const stack: Array<{ record: RunRecord; depth: number }> = [...roots]
+    .reverse()
+    .map((record) => ({ record, depth: 0 }))
+  while (stack.length > 0) {
+    const { record, depth } = stack.pop()!
+    total++
+    if (rows.length < maxRows) {
+      rows.push(toRow(record, depth, shapeByRun.get(record.runId)?.id ?? '', { maxValueLength, origin, now }))
+    }
+    const children = [...record.children].sort((left, right) => left.startedAt - right.startedAt)
+    for (let index = children.length - 1; index >= 0; index--)
+      stack.push({ record: children[index]!, depth: depth + 1 })
+  }
+
+  const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, root.usage), undefined)
+  const failedRoots = roots.filter((root) => root.status === 'failed').length
+  const retried = rows.filter((row) => row.attempts > 1).length
+  const summary = [
+    `<span><b>${roots.length === 1 ? roots[0]!.status : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
+    `<span><b>${total.toLocaleString('en-US')}</b> runs</span>`,
+    `<span><b>${formatDuration(end - origin)}</b> wall time</span>`,
+    `<span><b>${retried.toLocaleString('en-US')}</b> retried</span>`,
+  ]
+  if (usage !== undefined) {
+    summary.push(
+      `<span><b>${usage.totalTokens.toLocaleString('en-US')}</b> tokens in ${usage.calls.toLocaleString('en-US')} calls</span>`,
+    )
+    summary.push(
+      `<span><b>${usage.unpricedCalls === usage.calls ? 'unknown' : `${usage.unpricedCalls > 0 ? '≥ ' : ''}$${usage.costUsd.toFixed(6)}`}</b> cost</span>`,
+    )
+  }
+  const legend = Object.values(outcomeColors)
+    .map((color) => `<span style="--swatch:${color.fill};--swatch-stroke:${color.stroke}">${color.label}</span>`)
+    .join('')
+
+  const timelineRows = rows.map((row, index) => renderRow(row, index, origin, span)).join('\n')
+  const omitted = total - rows.length
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="@tinyllm/report">
+<title>${escapeHtml(title)} · tinyllm run report</title>
+<style>${reportStyle}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(title)}</h1>
+<div class="summary">${summary.join('')}</div>
+<div class="legend">${legend}<span style="--swatch:#fff;--swatch-stroke:#64748b">dashed: retried</span></div>
+</header>
+<main>
+<section class="graph-section"><h2>Graph</h2><div class="graph">${drawRunGraph(shape)}</div></section>
+<section class="details"><div class="details-body"><p class="note">Select a run in the timeline or a node in the graph.</p></div></section>
+<section class="timeline-section"><h2>Timeline</h2>
+<div class="toolbar">Show <button type="button" data-filter="all" aria-pressed="true">all</button><button type="button" data-filter="failed" aria-pressed="false">failed</button><button type="button" data-filter="retried" aria-pressed="false">retried</button></div>
+<div class="timeline" role="table" data-filter="all">
+${timelineRows}
+</div>
+${omitted > 0 ? `<p class="note">${omitted.toLocaleString('en-US')} more runs are not listed (maxRows ${maxRows.toLocaleString('en-US')}); the graph counts them.</p>` : ''}
+</section>
+</main>
+<script type="application/json" id="run-data">${scriptJson(rows)}</script>
+<script>${reportScript}</script>
+</body>
+</html>
+`
+}
+
+function renderRow(row: RunRow, index: number, origin: number, span: number): string {
+  const percent = (ms: number): string => `${Math.max(0, Math.min(100, (ms / span) * 100)).toFixed(3)}%`
+  const durationMs = row.durationMs ?? Math.max(0, Date.now() - origin - row.startMs)
+  const waits = row.retries
+    .map(
+      (retry) =>
+        `<i class="wait" style="left:${((retry.startMs - row.startMs) / Math.max(durationMs, 0.001)) * 100}%;width:${((retry.endMs - retry.startMs) / Math.max(durationMs, 0.001)) * 100}%" title="${escapeHtml(`attempt ${retry.attempt} failed: ${retry.reason}`)}"></i>`,
+    )
+    .join('')
+  const meta = [row.durationMs === undefined ? 'not finished' : formatDuration(row.durationMs)]
+  if (row.attempts > 1) meta.push(`${row.attempts} attempts`)
+  const tooltip = row.error === undefined ? '' : ` title="${escapeHtml(row.error.headline)}"`
+  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${row.status}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks[row.status]}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
+}
+
+function addUsage(sum: UsageTotals | undefined, usage: UsageTotals | undefined): UsageTotals | undefined {
+  if (usage === undefined) return sum
+  if (sum === undefined) return { ...usage }
+  return {
+    calls: sum.calls + usage.calls,
+    inputTokens: sum.inputTokens + usage.inputTokens,
+    outputTokens: sum.outputTokens + usage.outputTokens,
+    totalTokens: sum.totalTokens + usage.totalTokens,
+    costUsd: sum.costUsd + usage.costUsd,
+    unpricedCalls: sum.unpricedCalls + usage.unpricedCalls,
+  }
+}

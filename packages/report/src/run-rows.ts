@@ -1,0 +1,114 @@
+import { type RunRecord, type TinyLLMError, ValidationError } from '@tinyllm/core'
+import { redact, redactString } from '@tinyllm/logger'
+
+/** One run as the timeline and the details panel show it: times relative to the report's start, values redacted. */
+export interface RunRow {
+  readonly runId: string
+  readonly function: string
+  readonly kind: string
+  readonly status: RunRecord['status']
+  readonly depth: number
+  /** The shape node this run is folded into. */
+  readonly shape: string
+  /** Start, from the report's start, in ms. */
+  readonly startMs: number
+  /** `undefined` while it runs. */
+  readonly durationMs: number | undefined
+  readonly attempts: number
+  /** Every state visited: state, ms from the report's start, attempt, and the error that made it retry or fail. */
+  readonly states: ReadonlyArray<readonly [string, number, number, string?]>
+  /** The waits between attempts, with why the attempt before failed. */
+  readonly retries: ReadonlyArray<{
+    readonly attempt: number
+    readonly startMs: number
+    readonly endMs: number
+    readonly reason: string
+  }>
+  readonly output?: string
+  readonly input?: string
+  readonly usage?: RunRecord['usage']
+  readonly annotations?: string
+  readonly error?: { readonly name: string; readonly headline: string; readonly detail: string }
+}
+
+/** What a row shows of a run's values. */
+export interface RowOptions {
+  readonly maxValueLength: number
+  /** Time zero of the report, epoch ms. */
+  readonly origin: number
+  /** The time runs still in progress are drawn up to, epoch ms. */
+  readonly now: number
+}
+
+/** A run's row. `shape` is the id of the shape node it belongs to. */
+export function toRow(record: RunRecord, depth: number, shape: string, options: RowOptions): RunRow {
+  const { origin, maxValueLength } = options
+  const states = record.states.map((entry) => {
+    const at = entry.at - origin
+    return entry.error === undefined
+      ? ([entry.state, at, entry.attempt] as const)
+      : ([entry.state, at, entry.attempt, headline(entry.error)] as const)
+  })
+  const retries: Array<{ attempt: number; startMs: number; endMs: number; reason: string }> = []
+  record.states.forEach((entry, index) => {
+    if (entry.state !== 'retrying') return
+    const next = record.states[index + 1]
+    retries.push({
+      attempt: entry.attempt,
+      startMs: entry.at - origin,
+      endMs: (next?.at ?? options.now) - origin,
+      reason: entry.error === undefined ? 'no reason recorded' : headline(entry.error),
+    })
+  })
+  const row: { -readonly [Key in keyof RunRow]: RunRow[Key] } = {
+    runId: record.runId,
+    function: record.function,
+    kind: record.kind,
+    status: record.status,
+    depth,
+    shape,
+    startMs: record.startedAt - origin,
+    durationMs: record.durationMs,
+    attempts: record.attempts,
+    states,
+    retries,
+  }
+  if ('output' in record && record.output !== undefined) row.output = preview(record.output, maxValueLength)
+  // Core's records do not hold the input yet; a record that carries one shows it.
+  const input = (record as { input?: unknown }).input
+  if (input !== undefined) row.input = preview(input, maxValueLength)
+  if (record.usage !== undefined) row.usage = { ...record.usage }
+  if (Object.keys(record.annotations).length > 0) row.annotations = preview(record.annotations, maxValueLength)
+  if (record.error !== undefined) {
+    row.error = {
+      name: record.error.name,
+      headline: headline(record.error),
+      detail: preview(withoutStack(record.error), maxValueLength),
+    }
+  }
+  return row
+}
+
+/** `Name in state: first line of the message` (each issue, for a validation error), secrets redacted. */
+export function headline(error: TinyLLMError): string {
+  const where = error.state === undefined ? '' : ` in ${error.state}`
+  if (ValidationError.isInstance(error)) {
+    const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    return redactString(`${error.name}${where}: ${issues.join('; ')}`)
+  }
+  const end = error.message.indexOf('\n')
+  return redactString(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`)
+}
+
+/** A value as readable text: strings as they are, anything else as indented JSON; redacted, then cut. */
+export function preview(value: unknown, maxLength: number): string {
+  const safe = redact(value)
+  const text = typeof safe === 'string' ? safe : (JSON.stringify(safe, null, 2) ?? String(safe))
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
+}
+
+/** An error's fields without its stack, which says where in tinyllm it was thrown rather than what went wrong. */
+function withoutStack(error: TinyLLMError): unknown {
+  const { stack: _stack, ...fields } = redact(error) as unknown as Record<string, unknown>
+  return fields
+}

@@ -1,0 +1,25 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { defineFunction } from '@tinyllm/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { renderRunReport } from './render-run-report.js'
+import { writeRunReport } from './write-run-report.js'
+
+let folder: string | undefined
+afterEach(async () => {
+  if (folder !== undefined) await rm(folder, { recursive: true, force: true })
+})
+
+describe('writeRunReport', () => {
+  it('writes the rendered page, creating its folder, and resolves with the absolute path', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const path = await writeRunReport(record, join(folder, 'nested', 'report.html'), { title: 'One step' })
+    expect(path).toBe(join(folder, 'nested', 'report.html'))
+    const html = await readFile(path, 'utf8')
+    expect(html).toContain('<title>One step · tinyllm run report</title>')
+    expect(html.length).toBe(renderRunReport(record, { title: 'One step' }).length)
+    expect(await readdir(join(folder, 'nested'))).toEqual(['report.html'])
+  })
+})

@@ -1,0 +1,27 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import type { RunRecord } from '@tinyllm/core'
+import { type RunReportOptions, renderRunReport } from './render-run-report.js'
+
+/**
+ * Writes the report of {@link renderRunReport} to `path` (its folder is created if missing) and resolves with the
+ * file's absolute path, ready to print or open. The file is written whole and then moved into place, so a reader (or
+ * another process writing the same report) never sees half of one.
+ *
+ * @example
+ * const path = await writeRunReport(await pipeline.trace(input), 'reports/run.html')
+ * console.log(`Run report: ${path}`)
+ */
+export async function writeRunReport(
+  records: RunRecord | ReadonlyArray<RunRecord>,
+  path: string,
+  options?: RunReportOptions,
+): Promise<string> {
+  const html = renderRunReport(records, options)
+  const absolute = resolve(path)
+  await mkdir(dirname(absolute), { recursive: true })
+  const partial = `${absolute}.${process.pid}.${Date.now().toString(36)}.partial`
+  await writeFile(partial, html, 'utf8')
+  await rename(partial, absolute)
+  return absolute
+}
