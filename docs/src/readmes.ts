@@ -129,4 +129,12 @@ export const readmes: readonly Readme[] = [
     path: 'packages/sqlite-journal/README.md',
     shows: ['new SqliteJournal('],
   },
+  {
+    path: 'packages/otel/README.md',
+    shows: ['new RunTracer('],
+  },
+  {
+    path: 'packages/report/README.md',
+    shows: ['renderRunReport(', 'writeRunReport('],
+  },
 ]

@@ -72,6 +72,7 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
     usage: toUsage(message.usage),
     model: message.model,
     ...(requestId === undefined ? {} : { requestId }),
+    ...(typeof message.id === 'string' && message.id !== '' ? { responseId: message.id } : {}),
     raw: message,
   }
 }

@@ -1,5 +1,7 @@
 import type { TinyLLMError } from './errors.js'
+import type { FunctionNode } from './function-node.js'
 import type { LifecycleState } from './lifecycle.js'
+import type { RunContext } from './run-context.js'
 import type { UsageTotals } from './usage.js'
 
 /** One transition of one run. Built only when someone listens. */
@@ -8,6 +10,10 @@ export interface LifecycleEvent {
   readonly parentRunId: string | undefined
   /** Name of the Function. */
   readonly function: string
+  /** The Function's kind (`function`, `chain`, `llm-call`…). */
+  readonly kind: string
+  /** The Function itself, for a listener that needs more than its name (an LLM call's model and settings, say). */
+  readonly source: FunctionLike
   readonly from: LifecycleState
   readonly to: LifecycleState
   /** Epoch milliseconds, sub-millisecond precision. */
@@ -23,13 +29,47 @@ export interface LifecycleEvent {
   readonly annotations?: Readonly<Record<string, unknown>>
   /** Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call. */
   readonly usage?: Readonly<UsageTotals>
+  /** On the event leaving `init`: the run's input, as given. */
+  readonly input?: unknown
+  /** On the `complete` event: the run's output. */
+  readonly output?: unknown
+}
+
+/** What an event's `source` offers: every Function is one. */
+export interface FunctionLike {
+  readonly name: string
+  readonly kind: string
+  describe(): FunctionNode
+}
+
+/**
+ * Code run around every attempt of every run (and its `processOutput`), with the run's context: how a tracing bridge
+ * makes a run's span the active one while it executes, so spans started inside it (an SDK's HTTP client span) nest
+ * under it. It must call `call` exactly once and return what it returns.
+ */
+export type RunWrapper = <Result>(run: RunContext, call: () => Result) => Result
+
+/** Options of {@link onLifecycleEvent}. */
+export interface LifecycleSubscription {
+  /**
+   * Decides once per run tree, when its root starts, whether this listener hears that tree: no event is built for a
+   * tree nobody hears. Default: every tree.
+   */
+  readonly accepts?: (root: { readonly runId: string; readonly function: string; readonly kind: string }) => boolean
 }
 
 /** Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. */
 export type LifecycleListener = (event: LifecycleEvent) => void
 
+interface Subscriber extends LifecycleSubscription {
+  readonly listener: LifecycleListener
+}
+
 interface EventRegistry {
-  listeners: LifecycleListener[]
+  subscribers: readonly Subscriber[]
+  /** The listeners of every subscriber that hears every tree: what a tree gets when none filters. */
+  listeners: readonly LifecycleListener[]
+  wrapper: RunWrapper | undefined
 }
 
 const registryKey = Symbol.for('tinyllm.events.global')
@@ -37,19 +77,45 @@ const registryKey = Symbol.for('tinyllm.events.global')
 /** Shared through `globalThis`, so duplicated copies of core see the same subscribers. */
 export const globalEventRegistry: EventRegistry = ((globalThis as Record<symbol, unknown>)[registryKey] as
   | EventRegistry
-  | undefined) ?? { listeners: [] }
+  | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined }
 ;(globalThis as Record<symbol, unknown>)[registryKey] = globalEventRegistry
 
 /**
- * Subscribes to the lifecycle events of every run in the process. Returns a function that unsubscribes.
+ * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
+ * those `accepts` chooses. Returns a function that unsubscribes.
  *
  * @example
  * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))
  */
-export function onLifecycleEvent(listener: LifecycleListener): () => void {
-  // Copy on write: a run iterating the list is never disturbed by (un)subscription.
-  globalEventRegistry.listeners = [...globalEventRegistry.listeners, listener]
+export function onLifecycleEvent(listener: LifecycleListener, subscription?: LifecycleSubscription): () => void {
+  const subscriber: Subscriber = { ...subscription, listener }
+  // Copy on write: a run iterating the lists is never disturbed by (un)subscription.
+  updateSubscribers([...globalEventRegistry.subscribers, subscriber])
+  return () => updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
+}
+
+function updateSubscribers(subscribers: readonly Subscriber[]): void {
+  globalEventRegistry.subscribers = subscribers
+  globalEventRegistry.listeners = subscribers.every((subscriber) => subscriber.accepts === undefined)
+    ? subscribers.map((subscriber) => subscriber.listener)
+    : []
+}
+
+/** The process-wide listeners that hear a tree starting at `root`. */
+export function listenersOf(root: {
+  readonly runId: string
+  readonly function: string
+  readonly kind: string
+}): readonly LifecycleListener[] {
+  const { subscribers, listeners } = globalEventRegistry
+  if (listeners.length === subscribers.length) return listeners
+  return subscribers.filter((subscriber) => subscriber.accepts?.(root) ?? true).map((subscriber) => subscriber.listener)
+}
+
+/** Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. */
+export function setRunWrapper(wrapper: RunWrapper | undefined): () => void {
+  globalEventRegistry.wrapper = wrapper
   return () => {
-    globalEventRegistry.listeners = globalEventRegistry.listeners.filter((candidate) => candidate !== listener)
+    if (globalEventRegistry.wrapper === wrapper) globalEventRegistry.wrapper = undefined
   }
 }

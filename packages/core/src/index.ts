@@ -22,7 +22,15 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
-export { type LifecycleEvent, type LifecycleListener, onLifecycleEvent } from './events.js'
+export {
+  type FunctionLike,
+  type LifecycleEvent,
+  type LifecycleListener,
+  type LifecycleSubscription,
+  onLifecycleEvent,
+  type RunWrapper,
+  setRunWrapper,
+} from './events.js'
 export {
   FSM,
   type StateChange,

@@ -23,6 +23,8 @@ export interface RunRecord<Output = unknown> {
   readonly function: string
   /** `function`, `chain`, `decision`, `parallel`, `llm-call`, … */
   readonly kind: string
+  /** What the run was given (redacted when the record is serialised). */
+  readonly input?: unknown
   status: 'running' | 'complete' | 'failed'
   readonly states: RunStateEntry[]
   attempts: number

@@ -20,7 +20,8 @@ const ansi = {
 
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
- * attempts, annotations (such as a Decision's choice), tokens, cost and the error.
+ * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
+ * `stop`, are left out as noise), tokens, cost and the error.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -45,7 +46,9 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     const parts = [`${mark} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
-    for (const [key, value] of Object.entries(node.annotations)) parts.push(`${key}=${formatValue(value)}`)
+    for (const [key, value] of Object.entries(node.annotations)) {
+      if (!isRoutine(key, value)) parts.push(`${key}=${formatValue(value)}`)
+    }
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
       parts.push(
@@ -73,6 +76,12 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
   }
   visit(record, '', '')
   return lines.join('\n')
+}
+
+/** Annotations that say nothing a reader of the tree needs: a response id, and the usual finish reason. */
+function isRoutine(key: string, value: unknown): boolean {
+  if (key === 'responseId') return true
+  return key === 'finishReasons' && Array.isArray(value) && value.every((reason) => reason === 'stop')
 }
 
 function errorHeadline(error: TinyLLMError): string {

@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from './errors.js'
 import type { LifecycleEvent } from './events.js'
+import { onLifecycleEvent, setRunWrapper } from './events.js'
 import { Function } from './function.js'
 import type { RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
@@ -417,5 +418,52 @@ describe('events carry what a bridge needs when it happens', () => {
     const complete = events.find((event) => event.to === 'complete')
     expect(complete?.annotations).toEqual({ model: 'gpt-4o-mini' })
     expect(complete?.usage).toMatchObject({ calls: 1, totalTokens: 5, costUsd: 0.0001 })
+  })
+})
+
+describe('hooks for tracing bridges', () => {
+  it('events name the kind and the Function, carry the input leaving init and the output when complete', async () => {
+    const events: LifecycleEvent[] = []
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    await double.invoke(21, { onEvent: (event) => events.push(event) })
+    expect(events.every((event) => event.kind === 'function' && event.source === double)).toBe(true)
+    expect(events.find((event) => event.from === 'init')?.input).toBe(21)
+    expect(events.find((event) => event.to === 'complete')?.output).toBe(42)
+  })
+
+  it('a subscriber hears only the trees it accepts, and no event is built for the others', async () => {
+    const heard: string[] = []
+    const stop = onLifecycleEvent((event) => heard.push(event.function), {
+      accepts: (root) => root.function === 'traced',
+    })
+    try {
+      await defineFunction({ name: 'traced', run: () => 1 }).invoke(undefined)
+      await defineFunction({ name: 'ignored', run: () => 1 }).invoke(undefined)
+    } finally {
+      stop()
+    }
+    expect(new Set(heard)).toEqual(new Set(['traced']))
+  })
+
+  it('a run wrapper surrounds every attempt and processOutput, with the run it is for', async () => {
+    const wrapped: string[] = []
+    const remove = setRunWrapper((run, call) => {
+      wrapped.push(run.functionName)
+      return call()
+    })
+    try {
+      const child = defineFunction({ name: 'child', run: () => 'c', processOutput: (value: string) => value })
+      const parent = defineFunction({ name: 'parent', run: () => child.invoke(undefined) })
+      expect(await parent.invoke(undefined)).toBe('c')
+    } finally {
+      remove()
+    }
+    expect(wrapped).toEqual(['parent', 'child', 'child'])
+  })
+
+  it('a traced record keeps the input, redacted when serialised', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 'ok' }).trace({ apiKey: 'sk-live-123', text: 'hi' })
+    expect(record.input).toEqual({ apiKey: 'sk-live-123', text: 'hi' })
+    expect(JSON.stringify(record)).not.toContain('sk-live-123')
   })
 })

@@ -10,7 +10,7 @@ import {
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
-import { globalEventRegistry, type LifecycleEvent, type LifecycleListener } from './events.js'
+import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, listenersOf } from './events.js'
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
@@ -75,6 +75,8 @@ function callProcessOutput(fn: AnyFunction, output: unknown, run: Run): unknown 
 /** What every run of one tree shares. */
 interface RunTree {
   readonly onEvent: LifecycleListener | undefined
+  /** The process-wide listeners that hear this tree, chosen when its root started. */
+  listeners: readonly LifecycleListener[]
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
@@ -178,6 +180,10 @@ class Run implements RunContext {
       this.key = ''
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
+      const registry = globalEventRegistry
+      if (registry.listeners.length !== registry.subscribers.length) {
+        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind })
+      }
     }
     this.cancelScope = this.openScope(options)
     const listener = options?.stream
@@ -308,11 +314,7 @@ class Run implements RunContext {
       value = await this.attempts(value)
       this.to('processing_output')
       if (fn.processesOutput) {
-        value = this.settle(
-          runStorage === undefined
-            ? fn.processOutput(value, this)
-            : runStorage.run(this, callProcessOutput, fn, value, this),
-        )
+        value = this.settle(this.enter(callProcessOutput, value))
         if (isPromiseLike(value)) value = await value
         if (fn.processedOutputValidator !== undefined) {
           value = this.settle(fn.processedOutputValidator.validate(value))
@@ -343,9 +345,7 @@ class Run implements RunContext {
       const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
       let error: TinyLLMError
       try {
-        let value = this.settle(
-          runStorage === undefined ? fn.run(input, this) : runStorage.run(this, callRun, fn, input, this),
-        )
+        let value = this.settle(this.enter(callRun, input))
         if (isPromiseLike(value)) value = await value
         this.to('output_validation')
         if (fn.outputValidator !== undefined) {
@@ -386,6 +386,19 @@ class Run implements RunContext {
       this.to('retrying', error)
       await runScope.sleep(decision.delayMs)
     }
+  }
+
+  /**
+   * Calls the Function's code as the current run of async context (so Functions it invokes join this run's tree),
+   * inside the process's run wrapper, if one is set (so a tracer's span is the active one meanwhile).
+   */
+  private enter(call: (fn: AnyFunction, value: unknown, run: Run) => unknown, value: unknown): unknown {
+    const wrapper = globalEventRegistry.wrapper
+    if (wrapper === undefined)
+      return runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this)
+    return wrapper(this, () =>
+      runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this),
+    )
   }
 
   /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
@@ -519,7 +532,7 @@ class Run implements RunContext {
     const record = this.record
     if (record !== undefined) this.recordTransition(record, state, error, output)
     const onEvent = this.tree.onEvent
-    if (onEvent !== undefined || globalEventRegistry.listeners.length !== 0) this.emit(onEvent, from, state, error)
+    if (onEvent !== undefined || this.tree.listeners.length !== 0) this.emit(onEvent, from, state, error, output)
   }
 
   private emit(
@@ -527,21 +540,26 @@ class Run implements RunContext {
     from: LifecycleState,
     to: LifecycleState,
     error: TinyLLMError | undefined,
+    output: unknown,
   ): void {
     const event: { -readonly [Key in keyof LifecycleEvent]: LifecycleEvent[Key] } = {
       runId: this.runId,
       parentRunId: this.parentRunId,
       function: this.fn.name,
+      kind: this.fn.kind,
+      source: this.fn,
       from,
       to,
       at: now(),
       attempt: this.attempt,
     }
     if (error !== undefined) event.error = error
+    if (from === 'init') event.input = this.input
+    if (to === 'complete') event.output = output
     if (this.annotations !== undefined) event.annotations = this.annotations
     if (this.usage !== undefined) event.usage = this.usage
     if (onEvent !== undefined) this.deliver(onEvent, event)
-    for (const listener of globalEventRegistry.listeners) this.deliver(listener, event)
+    for (const listener of this.tree.listeners) this.deliver(listener, event)
   }
 
   /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
@@ -575,6 +593,7 @@ class Run implements RunContext {
       parentRunId: this.parentRunId,
       function: this.fn.name,
       kind: this.fn.kind,
+      input: this.input,
       status: 'running',
       states: [{ state: 'init', at, attempt: 0 }],
       attempts: 0,
@@ -701,6 +720,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
   }
   return {
     onEvent,
+    listeners: globalEventRegistry.listeners,
     logger,
     ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
     journal,

@@ -103,6 +103,8 @@ export interface ChatResult {
   /** The model that answered (may be more specific than the one requested). */
   readonly model: string
   readonly requestId?: string
+  /** The provider's id of this response (`chatcmpl-…`, `msg_…`), when it gives one. */
+  readonly responseId?: string
   /** The provider's raw response body, for debugging. */
   readonly raw?: unknown
 }

@@ -209,7 +209,11 @@ describe('LLMCall usage, cost and budget', () => {
     const [firstRecord, secondRecord] = record.children
     expect(firstRecord?.kind).toBe('llm-call')
     expect(firstRecord?.usage?.costUsd).toBeCloseTo(firstCost, 12)
-    expect(firstRecord?.annotations).toEqual({ model: 'gpt-4o-2024-08-06', requestId: 'scripted_1' })
+    expect(firstRecord?.annotations).toEqual({
+      model: 'gpt-4o-2024-08-06',
+      requestId: 'scripted_1',
+      finishReasons: ['stop'],
+    })
     expect(firstRecord?.usage).toMatchObject({ inputTokens: 1_000, outputTokens: 200, totalTokens: 1_200 })
     expect(secondRecord?.usage?.costUsd).toBeCloseTo(secondCost, 12)
   })

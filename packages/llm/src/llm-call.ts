@@ -496,6 +496,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     context.annotate('model', answeredBy)
     // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
+    if (result.responseId !== undefined) context.annotate('responseId', result.responseId)
+    context.annotate(
+      'finishReasons',
+      result.choices.map((choice) => choice.finishReason),
+    )
     assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
     return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
   }

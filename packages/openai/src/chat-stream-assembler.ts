@@ -100,11 +100,13 @@ export class ChatStreamAssembler {
         finishReason: state.finishReason,
       })
     }
+    const responseId = nonEmpty(this.id)
     const result: ChatResult = {
       choices,
       usage: toUsage(this.usage),
       model: this.model,
       raw: this.rawCompletion(choices),
+      ...(responseId === undefined ? {} : { responseId }),
     }
     const requestId = this.resultRequestId
     return requestId === undefined ? result : { ...result, requestId }

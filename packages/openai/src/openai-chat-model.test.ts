@@ -267,10 +267,12 @@ describe('OpenAIChatModel results', () => {
     const { model } = await start({ replies: [reply, reply], chunkChars: 3 })
     const json = await model.doGenerate(ask('hi', { n: 2 }))
     const { parts, result } = await collect(model.doStream(ask('hi', { n: 2 })))
-    const { raw: _jsonRaw, requestId: _jsonId, ...expected } = json
-    const { raw: streamRaw, requestId, ...actual } = result
+    // Each response has an id of its own; everything else is the same.
+    const { raw: _jsonRaw, requestId: _jsonId, responseId: jsonResponseId, ...expected } = json
+    const { raw: streamRaw, requestId, responseId, ...actual } = result
     expect(actual).toEqual(expected)
     expect(requestId).toBe('req_1')
+    expect([jsonResponseId, responseId]).toEqual(['chatcmpl-loopback-0', 'chatcmpl-loopback-1'])
     expect(streamRaw).toMatchObject({ object: 'chat.completion', usage: { total_tokens: json.usage.totalTokens } })
     expect(json.usage.totalTokens).toBeGreaterThan(0)
     const text = parts.flatMap((part) => (part.type === 'text-delta' && part.choiceIndex === 0 ? [part.text] : []))

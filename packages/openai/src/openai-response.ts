@@ -63,11 +63,13 @@ export function toChatResult(body: unknown): ChatResult {
     })
   }
   choices.sort((left, right) => left.index - right.index)
+  const responseId = nonEmpty(body.id)
   const result: ChatResult = {
     choices,
     usage: toUsage(body.usage),
     model: typeof body.model === 'string' ? body.model : '',
     raw: body,
+    ...(responseId === undefined ? {} : { responseId }),
   }
   return requestId === undefined ? result : { ...result, requestId }
 }
