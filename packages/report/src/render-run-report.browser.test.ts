@@ -107,9 +107,8 @@ describe('the run report in Chromium', () => {
     const details = page.locator('.details-body')
     expect(await details.locator('h2').textContent()).toBe('openai_chat')
     expect(await details.textContent()).toContain('tokens53 (in 52, out 1) in 1 call')
-    // The input (the prompt's messages), then the output.
-    expect(await details.locator('pre').first().textContent()).toContain('"messages"')
-    expect(await details.locator('pre').last().textContent()).toBe('good')
+    expect(await details.locator('h3:text-is("Input") + pre').textContent()).toContain('"messages"')
+    expect(await details.locator('h3:text-is("Output") + pre').textContent()).toBe('good')
     expect(await details.locator('ol li').allTextContents()).toEqual([
       expect.stringMatching(/^init /),
       expect.stringMatching(/^input_validation /),
