@@ -150,3 +150,27 @@ describe('toLogger with other loggers', () => {
     expect(() => toLogger({ info() {} } as unknown as Logger)).toThrow(TypeError)
   })
 })
+
+describe('a logger that throws', () => {
+  it('never throws into the code that logs: the line is dropped and the failure reported once on stderr', () => {
+    const boom = (): never => {
+      throw new Error('transport gone')
+    }
+    const logger = toLogger({ debug: boom, info: boom, warn: boom, error: boom })
+    const written: string[] = []
+    const write = process.stderr.write
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      expect(() => logger.info('one')).not.toThrow()
+      expect(() => logger.error('two', { key: 'sk-proj-aaaaaaaaaaaaaaaaaaaaaaaa' })).not.toThrow()
+      expect(() => logger.child({ runId: 'r' }).warn('three')).not.toThrow()
+    } finally {
+      process.stderr.write = write
+    }
+    expect(written.filter((line) => line.includes('a logger failed to write a line')).length).toBeGreaterThanOrEqual(1)
+    expect(written.join('')).toContain('transport gone')
+  })
+})
