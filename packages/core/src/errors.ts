@@ -89,21 +89,11 @@ export class TinyLLMError extends Error {
     return error
   }
 }
-brand(TinyLLMError, 'TinyLLMError')
+brandError(TinyLLMError, 'TinyLLMError')
 /**
- * Marks a class's instances with a `Symbol.for` marker, which every copy of the package shares: what `isInstance`
- * checks instead of `instanceof`.
- */
-function brand(target: { readonly prototype: object }, name: string): void {
-  const marker = Symbol.for(`tinyllm.error.${name}`)
-  Object.defineProperty(target.prototype, marker, { value: true })
-  Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
-  errorClasses.set(name, target as { readonly prototype: TinyLLMError })
-}
-
-/**
- * Gives an error class of another package its own `isInstance` (recognised across copies of that package) and lets
- * {@link TinyLLMError.fromJSON} rehydrate it: call it once after the class with the class's `name`, and declare the type.
+ * Gives an error class its own `isInstance`, recognised across duplicated copies of its package through a `Symbol.for`
+ * marker (where `instanceof` fails), and lets {@link TinyLLMError.fromJSON} rehydrate it. Every tinyllm error class is
+ * branded; an error class of another package calls it once after the class, with the class's `name`.
  *
  * @example
  * class TemplateError extends TinyLLMError {
@@ -113,7 +103,10 @@ function brand(target: { readonly prototype: object }, name: string): void {
  * brandError(TemplateError, 'TemplateError')
  */
 export function brandError(target: { readonly prototype: TinyLLMError }, name: string): void {
-  brand(target, name)
+  const marker = Symbol.for(`tinyllm.error.${name}`)
+  Object.defineProperty(target.prototype, marker, { value: true })
+  Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
+  errorClasses.set(name, target)
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
@@ -196,7 +189,7 @@ export class ValidationError extends TinyLLMError {
     this.issues = options.issues
   }
 }
-brand(ValidationError, 'ValidationError')
+brandError(ValidationError, 'ValidationError')
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
   override readonly name = 'InvalidTransitionError'
@@ -216,7 +209,7 @@ export class InvalidTransitionError extends TinyLLMError {
     this.to = options.to
   }
 }
-brand(InvalidTransitionError, 'InvalidTransitionError')
+brandError(InvalidTransitionError, 'InvalidTransitionError')
 /** A run, an attempt or a stream exceeded its time limit. */
 export class TimeoutError extends TinyLLMError {
   override readonly name = 'TimeoutError'
@@ -244,7 +237,7 @@ export class TimeoutError extends TinyLLMError {
     this.kind = options.kind
   }
 }
-brand(TimeoutError, 'TimeoutError')
+brandError(TimeoutError, 'TimeoutError')
 /** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
 export class AbortError extends TinyLLMError {
   override readonly name = 'AbortError'
@@ -263,7 +256,7 @@ export class AbortError extends TinyLLMError {
     this.reason = reason
   }
 }
-brand(AbortError, 'AbortError')
+brandError(AbortError, 'AbortError')
 /** A Decision produced a value that is not one of its declared choices. */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
@@ -281,7 +274,7 @@ export class DecisionError extends TinyLLMError {
     this.received = options.received
   }
 }
-brand(DecisionError, 'DecisionError')
+brandError(DecisionError, 'DecisionError')
 /** Options of a {@link ProviderCallError}. */
 export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
   /** Provider name, e.g. `openai`. */
@@ -311,7 +304,7 @@ export class ProviderCallError extends TinyLLMError {
     this.providerErrorType = options.providerErrorType
   }
 }
-brand(ProviderCallError, 'ProviderCallError')
+brandError(ProviderCallError, 'ProviderCallError')
 /** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
 export class RateLimitError extends ProviderCallError {
   override readonly name = 'RateLimitError'
@@ -321,7 +314,7 @@ export class RateLimitError extends ProviderCallError {
     super({ ...options, retryable: options.retryable ?? true })
   }
 }
-brand(RateLimitError, 'RateLimitError')
+brandError(RateLimitError, 'RateLimitError')
 /** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
 export class BudgetExceededError extends TinyLLMError {
   override readonly name = 'BudgetExceededError'
@@ -351,7 +344,7 @@ export class BudgetExceededError extends TinyLLMError {
     this.requested = options.requested
   }
 }
-brand(BudgetExceededError, 'BudgetExceededError')
+brandError(BudgetExceededError, 'BudgetExceededError')
 /**
  * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
  * one. The message reads `<Function name>: <what is wrong with the option>`; `option` names it.
@@ -370,7 +363,7 @@ export class ConfigurationError extends TinyLLMError {
     this.option = options.option
   }
 }
-brand(ConfigurationError, 'ConfigurationError')
+brandError(ConfigurationError, 'ConfigurationError')
 /** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
 export class StepLimitError extends TinyLLMError {
   override readonly name = 'StepLimitError'
@@ -386,7 +379,7 @@ export class StepLimitError extends TinyLLMError {
     this.limit = options.limit
   }
 }
-brand(StepLimitError, 'StepLimitError')
+brandError(StepLimitError, 'StepLimitError')
 /**
  * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
  * message says which Function and state it came from.
@@ -407,7 +400,7 @@ export class FunctionError extends TinyLLMError {
     })
   }
 }
-brand(FunctionError, 'FunctionError')
+brandError(FunctionError, 'FunctionError')
 /**
  * A durable run was replayed from its journal, and the step at some position is not the one that ran there before: the
  * graph (or a custom `run`'s order of calls) changed. Replaying would hand the wrong output to the wrong step.
@@ -431,7 +424,7 @@ export class NonDeterminismError extends TinyLLMError {
     this.found = options.found
   }
 }
-brand(NonDeterminismError, 'NonDeterminismError')
+brandError(NonDeterminismError, 'NonDeterminismError')
 
 /** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
 export function safeStringify(value: unknown, maxLength = 200): string {
