@@ -1,7 +1,7 @@
 import { AbortError, RateLimitError } from '@tinyllm/core'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { busiestWindow, type GrantRecord } from './__fixtures__/sliding-window.js'
+import { busiestWindow, type GrantRecord } from './__fixtures__/sliding-window.ts'
 import { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-limiter.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
 
