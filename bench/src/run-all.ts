@@ -28,6 +28,7 @@ const measuredPackages = [
   '@tinyllm/core',
   '@tinyllm/flow',
   '@tinyllm/openai',
+  '@tinyllm/bullmq',
   '@langchain/core',
   '@langchain/langgraph',
   '@langchain/openai',

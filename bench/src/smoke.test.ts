@@ -19,10 +19,10 @@ let markdown: string
 beforeAll(async () => {
   const out = join(directory, 'smoke.json')
   const report = join(directory, 'smoke.md')
-  await run(process.execPath, [runAll, '--size', 'smoke', '--out', out, '--markdown', report], { timeout: 55_000 })
+  await run(process.execPath, [runAll, '--size', 'smoke', '--out', out, '--markdown', report], { timeout: 170_000 })
   results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults
   markdown = readFileSync(report, 'utf8')
-}, 60_000)
+}, 180_000)
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }))
 

@@ -1,4 +1,5 @@
 import type { AnyScenario } from '../harness/scenario.ts'
+import { distributedOverhead, distributedThroughput } from './distributed.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
 import { memoryInFlight } from './memory-in-flight.ts'
@@ -12,4 +13,6 @@ export const scenarios: readonly AnyScenario[] = [
   httpFanOut,
   memoryInFlight,
   footprint,
+  distributedThroughput,
+  distributedOverhead,
 ]
