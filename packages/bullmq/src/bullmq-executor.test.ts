@@ -38,6 +38,7 @@ async function setUp(options: {
   graphs: Parameters<typeof serve>[0]['graphs']
   version?: string
   workerVersion?: string
+  rerunFailed?: boolean
 }) {
   const queue = `q${Math.random().toString(36).slice(2)}`
   const worker = await serve({
@@ -51,6 +52,7 @@ async function setUp(options: {
     connection: redis.url,
     queue,
     pollIntervalMs: 200,
+    rerunFailed: options.rerunFailed === true,
     ...(options.version === undefined ? {} : { version: options.version }),
   })
   closing.push(worker, executor)
@@ -206,6 +208,89 @@ describe('BullMQExecutor and serve', () => {
         break
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })
+
+  it('answers a failed run id with its failure again, or runs it again with rerunFailed, replaying what finished', async () => {
+    let charges = 0
+    let healthy = false
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: () => {
+        charges += 1
+        return 'charged'
+      },
+    })
+    const ship = defineFunction({
+      name: 'ship',
+      run: () => {
+        if (!healthy) throw new Error('the warehouse is closed')
+        return 'shipped'
+      },
+    })
+    const order = new Chain({ name: 'order', children: [charge, ship] })
+    const { executor, queue } = await setUp({ graphs: [order] })
+    const first = await order.invoke(undefined, { executor, runId: 'order-1' }).catch((error: unknown) => error)
+    expect(first).toMatchObject({ name: 'FunctionError', message: expect.stringMatching(/warehouse is closed/) })
+    healthy = true
+    const again = await order.invoke(undefined, { executor, runId: 'order-1' }).catch((error: unknown) => error)
+    expect(again).toMatchObject({ name: 'FunctionError' })
+    const rerunning = new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 })
+    closing.push(rerunning)
+    expect(await order.invoke(undefined, { executor: rerunning, runId: 'order-1' })).toBe('shipped')
+    expect(charges).toBe(1)
+  })
+
+  it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 10_000))
+        return context.deadline
+      },
+    })
+    const { executor } = await setUp({ graphs: [slow] })
+    const error = await slow.invoke(null, { executor, runId: 'late-1', timeoutMs: 200 }).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ kind: 'total' })
+    for (;;) {
+      const outcome = await executor.result('late-1')
+      if (outcome !== undefined) {
+        expect(outcome.status === 'rejected' && TimeoutError.isInstance(outcome.error)).toBe(true)
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })
+
+  it('cancels every run of a batch through one signal', async () => {
+    const wait = defineFunction({
+      name: 'wait',
+      run: (_: number, context: RunContext) =>
+        new Promise((_resolve, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+        ),
+    })
+    const { executor } = await setUp({ graphs: [wait] })
+    const controller = new AbortController()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const batch = executor.map(
+        wait,
+        Array.from({ length: 50 }, (_, index) => index),
+        { signal: controller.signal },
+      )
+      setTimeout(() => controller.abort('enough'), 100)
+      const outcomes = await batch
+      expect(outcomes.every((outcome) => outcome.status === 'rejected' && AbortError.isInstance(outcome.error))).toBe(
+        true,
+      )
+      expect(warnings).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
     }
   })
 })

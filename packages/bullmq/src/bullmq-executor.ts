@@ -89,7 +89,7 @@ class PendingRun {
   readonly promise: Promise<RunOutcome<unknown>>
   resolve!: (outcome: RunOutcome<unknown>) => void
   settled = false
-  /** Cancels the wait (signal, deadline), once. */
+  /** Called once when the run settles: lets go of its signal and deadline. */
   cleanup: (() => void) | undefined = undefined
 
   constructor(data: RunJobData) {
@@ -291,10 +291,10 @@ export class BullMQExecutor implements RunExecutor {
       }
       const run = new PendingRun({ ...common, graph: fn.name, fingerprint, input, runId })
       this.pending.set(runId, run)
-      this.watch(run, options)
       fresh.push(run)
       promises.push(run.promise)
     }
+    this.watch(fresh, options)
     if (this.closed) {
       for (const run of fresh) this.settle(run, rejected(run.runId, abortErrorFor('the executor is closed'), fn.name))
     } else if (fresh.length > 0) {
@@ -354,16 +354,21 @@ export class BullMQExecutor implements RunExecutor {
     return fingerprint
   }
 
-  /** Cancels the run on its worker when the signal aborts, and fails it at its deadline, as a run here would. */
-  private watch(run: PendingRun, options: InvokeOptions): void {
+  /**
+   * Cancels the runs on their workers when the signal aborts, and fails them at their deadline, as runs here would.
+   * One listener and one timer for the whole submission, however many runs it has.
+   */
+  private watch(runs: ReadonlyArray<PendingRun>, options: InvokeOptions): void {
     const signal = options.signal
-    const deadline = run.data.deadline
-    if (signal === undefined && deadline === undefined) return
+    const deadline = runs[0]?.data.deadline
+    if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
     const stop = (reason: unknown): void => {
-      if (run.settled) return
-      const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
-      this.settle(run, { status: 'rejected', runId: run.runId, error })
-      requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+      for (const run of runs) {
+        if (run.settled) continue
+        const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
+        this.settle(run, { status: 'rejected', runId: run.runId, error })
+        requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+      }
     }
     if (signal?.aborted) {
       queueMicrotask(() => stop(signal.reason))
@@ -378,19 +383,23 @@ export class BullMQExecutor implements RunExecutor {
             () =>
               stop(
                 new TimeoutError({
-                  timeoutMs: Math.max(0, deadline - Date.now()),
+                  timeoutMs: 0,
                   kind: 'total',
-                  functionName: run.graph,
+                  functionName: runs[0]?.graph,
                   state: 'running',
                   detail: 'the run passed its deadline before a worker finished it',
                 }),
               ),
             Math.max(0, Math.min(deadline - Date.now(), 2_147_483_647)),
           )
-    run.cleanup = () => {
+    let unsettled = runs.length
+    const release = (): void => {
+      unsettled -= 1
+      if (unsettled > 0) return
       signal?.removeEventListener('abort', onAbort)
       clearTimeout(timer)
     }
+    for (const run of runs) run.cleanup = release
   }
 
   /**
@@ -477,17 +486,20 @@ export class BullMQExecutor implements RunExecutor {
         missing.map((run) => ({ name: run.graph, data: run.data, opts: { ...this.jobOptions, jobId: run.runId } })),
       )
     }
-    for (const run of finished) {
-      const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
-      if (job === undefined || run.settled) continue
-      if (submitted && this.rerunFailed && job.failedReason && (await job.getState()) === 'failed') {
-        await forgetCancel(this.client, this.names, run.runId)
-        await job.retry('failed')
-        continue
-      }
-      const outcome = outcomeOf(job, run.graph, run.data.fingerprint)
-      if (outcome !== undefined) this.settle(run, outcome)
+    await Promise.all(finished.map((run) => this.read(run, submitted)))
+  }
+
+  /** Settles a run from its finished job (or, with `rerunFailed` at submission, runs a failed one again). */
+  private async read(run: PendingRun, submitted: boolean): Promise<void> {
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    if (job === undefined || run.settled) return
+    if (submitted && this.rerunFailed && job.failedReason && (await job.getState()) === 'failed') {
+      await forgetCancel(this.client, this.names, run.runId)
+      await job.retry('failed')
+      return
     }
+    const outcome = outcomeOf(job, run.graph, run.data.fingerprint)
+    if (outcome !== undefined) this.settle(run, outcome)
   }
 
   private settle(run: PendingRun, outcome: RunOutcome<unknown>): void {
