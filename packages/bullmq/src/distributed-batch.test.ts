@@ -42,7 +42,8 @@ afterEach(async () => {
   for (const item of running.splice(0).reverse()) await item.close()
 })
 
-const lockDurationMs = 5_000
+// Long enough that a live worker on a loaded machine keeps its locks; a dead one's runs are taken over after it.
+const lockDurationMs = 10_000
 const stalledIntervalMs = 1_000
 
 async function startWorkers(queue: string, count: number, limiter?: WorkerProcessLimiter): Promise<WorkerProcess[]> {
