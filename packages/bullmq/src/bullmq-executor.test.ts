@@ -293,4 +293,28 @@ describe('BullMQExecutor and serve', () => {
       process.off('warning', onWarning)
     }
   })
+
+  it('a run cancelled before any worker started it is refused when one takes it', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const { executor } = await setUp({ graphs: [count] })
+    await executor.cancel('early-1', 'changed my mind')
+    const error = await count.invoke(undefined, { executor, runId: 'early-1' }).catch((e: unknown) => e)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/changed my mind/)
+    expect(runs).toBe(0)
+  })
+
+  it('serve refuses a worker without graphs, or with two graphs of one name', async () => {
+    const one = defineFunction({ name: 'same', run: () => 1 })
+    const two = defineFunction({ name: 'same', run: () => 2 })
+    await expect(serve({ graphs: [], connection: redis.url })).rejects.toThrow(/graphs must list/)
+    await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
+  })
 })

@@ -82,8 +82,15 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
     checkNumber(options.stalledIntervalMs, 'stalledIntervalMs', { integer: true, min: 100, unit: 'ms' }, owner) ??
     15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
+  if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
+    throw new ConfigurationError({
+      option: 'graphs',
+      message: 'graphs must list the Functions this worker runs',
+      functionName: owner,
+    })
+  }
   const graphs = new Map<string, { graph: ServedGraph; fingerprint: string }>()
-  for (const graph of options.graphs ?? []) {
+  for (const graph of options.graphs) {
     if (typeof graph?.invoke !== 'function' || typeof graph.describe !== 'function') {
       throw new ConfigurationError({
         option: 'graphs',
