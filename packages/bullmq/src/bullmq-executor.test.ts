@@ -116,6 +116,8 @@ describe('BullMQExecutor and serve', () => {
     const pipeline = chatPipeline()
     const { executor } = await setUp({ graphs: [pipeline] })
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'a:b' })).rejects.toThrow(ConfigurationError)
+    await expect(pipeline.invoke({ text: 'x' }, { executor, runId: '42' })).rejects.toThrow(/not an integer/)
+    await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'meta' })).rejects.toThrow(/own key names/)
     await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
       /onEvent cannot travel to a worker/,
     )

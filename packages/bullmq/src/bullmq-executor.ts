@@ -557,13 +557,45 @@ function rejected(runId: string, error: unknown, functionName: string): RunOutco
   }
 }
 
-/** A run id a job can have: a non-empty string without `:` that is not an integer (BullMQ's rules for job ids). */
+/** Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. */
+const queueKeyNames: ReadonlySet<string> = new Set([
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+])
+
+/**
+ * A run id a job can have: a non-empty string without `:` that is not an integer (BullMQ's rules for job ids), and
+ * not the name of one of the queue's own keys.
+ */
 function checkRunId(runId: unknown, functionName: string): string {
-  if (typeof runId === 'string' && runId !== '' && !runId.includes(':') && `${Number.parseInt(runId, 10)}` !== runId)
+  if (
+    typeof runId === 'string' &&
+    runId !== '' &&
+    !runId.includes(':') &&
+    `${Number.parseInt(runId, 10)}` !== runId &&
+    !queueKeyNames.has(runId)
+  )
     return runId
   throw new ConfigurationError({
     option: 'runId',
-    message: `a run id on BullMQ must be a non-empty string without ":" that is not an integer, got ${JSON.stringify(runId)}`,
+    message: `a run id on BullMQ must be a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')}), got ${JSON.stringify(runId)}`,
     functionName,
   })
 }
