@@ -34,8 +34,15 @@ class EmailNotification extends Function<LoanApplication, { emailed: boolean }> 
 
   async run(application: LoanApplication, context: RunContext) {
     if (this.outbox === undefined) throw new Error('no outbox in this process')
-    const sent = await this.outbox.set(`example:email:${context.idempotencyKey}`, application.applicant, 'NX')
-    if (sent === 'OK') await this.outbox.incr(emailsSentKey)
+    // The outbox records the email under its idempotency key and counts it in one atomic step, as an email API that
+    // takes an idempotency key would: a second send of the same key is not another email.
+    await this.outbox.eval(
+      "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('INCR', KEYS[2]) end",
+      2,
+      `example:email:${context.idempotencyKey}`,
+      emailsSentKey,
+      application.applicant,
+    )
     return { emailed: true }
   }
 }

@@ -19,7 +19,10 @@ describe('the distributed-batch example', () => {
       process.execPath,
       [main, '--count', '300', '--workers', '2', '--concurrency', '16', '--kill-a-worker'],
       { encoding: 'utf8', timeout: 110_000 },
-    )
+    ).catch((error: Error & { stdout?: string }) => {
+      // The summary (stdout) says what went wrong; the error alone shows only the progress lines.
+      throw new Error(`${error.message}\n--- stdout ---\n${error.stdout ?? ''}`)
+    })
     expect(stdout).toContain('Distributed batch: 300 loan applications on 2 worker processes (seed 42)')
     expect(stdout).toMatch(/^Accounted: +300 \+ 0 = 300 of 300 ✔$/m)
     expect(figure(stdout, 'Completed')).toBe(300)
