@@ -30,6 +30,7 @@ const measuredPackages = [
   '@tinyllm/openai',
   '@tinyllm/otel',
   '@opentelemetry/sdk-trace',
+  '@tinyllm/bullmq',
   '@langchain/core',
   '@langchain/langgraph',
   '@langchain/openai',

@@ -3,7 +3,10 @@ import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import type { ServerReply, ServerRequest } from './loopback-server-protocol.ts'
 
 const latencyMs = Number(process.argv[2] ?? '0')
-const server = await startOpenAICompatibleServer({ latency: latencyMs })
+const maxLatencyMs = Number(process.argv[3] ?? latencyMs)
+const server = await startOpenAICompatibleServer({
+  latency: maxLatencyMs > latencyMs ? { minMs: latencyMs, maxMs: maxLatencyMs } : latencyMs,
+})
 
 function reply(message: ServerReply): void {
   process.send?.(message)

@@ -8,6 +8,8 @@ const serverProcessPath = fileURLToPath(new URL('./loopback-server-process.ts', 
 export interface ServerProcessOptions {
   /** Delay before every response's headers, in ms. */
   readonly latencyMs: number
+  /** With it, each delay is drawn between `latencyMs` and this (seeded, so every run draws the same). */
+  readonly maxLatencyMs?: number
 }
 
 /** An OpenAI-compatible loopback server (`@tinyllm/openai/testing`) running in a process of its own. */
@@ -24,10 +26,14 @@ export interface ServerProcess {
 
 /** Forks the loopback server process and resolves once it listens. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = fork(serverProcessPath, [String(options.latencyMs)], {
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const child = fork(
+    serverProcessPath,
+    [String(options.latencyMs), String(options.maxLatencyMs ?? options.latencyMs)],
+    {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  )
   const ready = await new Promise<ServerReply>((resolve, reject) => {
     child.once('message', (message) => resolve(message as ServerReply))
     child.once('exit', (code) =>

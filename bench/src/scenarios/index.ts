@@ -1,4 +1,5 @@
 import type { AnyScenario } from '../harness/scenario.ts'
+import { distributedOverhead, distributedThroughput } from './distributed.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
 import { memoryInFlight } from './memory-in-flight.ts'
@@ -14,4 +15,6 @@ export const scenarios: readonly AnyScenario[] = [
   memoryInFlight,
   otelBridge,
   footprint,
+  distributedThroughput,
+  distributedOverhead,
 ]

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { generateApplications, underwrite } from './applications.ts'
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+const run = promisify(execFile)
+
+function figure(output: string, label: string): number {
+  const match = new RegExp(`^${label}: +([\\d,]+)`, 'm').exec(output)
+  if (!match) throw new Error(`no "${label}" line in:\n${output}`)
+  return Number(match[1]!.replaceAll(',', ''))
+}
+
+describe('the distributed-batch example', () => {
+  it('runs from nothing — its own redis-server, model server and workers — and survives a killed worker', async () => {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [main, '--count', '300', '--workers', '2', '--concurrency', '16', '--kill-a-worker'],
+      { encoding: 'utf8', timeout: 110_000 },
+    ).catch((error: Error & { stdout?: string }) => {
+      // The summary (stdout) says what went wrong; the error alone shows only the progress lines.
+      throw new Error(`${error.message}\n--- stdout ---\n${error.stdout ?? ''}`)
+    })
+    expect(stdout).toContain('Distributed batch: 300 loan applications on 2 worker processes (seed 42)')
+    expect(stdout).toMatch(/^Accounted: +300 \+ 0 = 300 of 300 ✔$/m)
+    expect(figure(stdout, 'Completed')).toBe(300)
+    expect(stdout).toMatch(/^Emails: +[\d,]+ sent for [\d,]+ referred applications ✔ none twice$/m)
+    expect(stdout).toMatch(/^Calls: +[\d,]+ model calls for 300 applications: \d+ duplicated/m)
+    expect(stdout).toMatch(/^Cost: +\$\d+\.\d{4} for [\d,]+ tokens/m)
+    expect(stderr).toContain('✖ kill -9 of worker 1')
+    expect(stderr).toContain('progress: 300/300 done, 0 failed')
+  }, 120_000)
+
+  it('refuses options it cannot run', async () => {
+    const error = await run(process.execPath, [main, '--workers', '1', '--kill-a-worker']).catch(
+      (caught: unknown) => caught,
+    )
+    expect(error).toMatchObject({ code: 2 })
+    expect((error as { stderr: string }).stderr).toContain('--kill-a-worker needs --workers 2 or more')
+  })
+})
+
+describe('the generated applications and the offline model', () => {
+  it('are a pure function of the seed, and the model answers from the application', () => {
+    expect(generateApplications(20, 3)).toEqual(generateApplications(20, 3))
+    const ask = (text: string) => underwrite({ messages: [{ role: 'user', content: text }] })
+    expect(ask('credit score 760, debt-to-income 20%, 0 missed payments')).toBe('Good.')
+    expect(ask('credit score 600, debt-to-income 20%, 0 missed payments')).toBe('bad')
+  })
+})

@@ -1,0 +1,322 @@
+import {
+  AbortError,
+  ConfigurationError,
+  defineFunction,
+  type RunContext,
+  TimeoutError,
+  ValidationError,
+} from '@tinyllm/core'
+import { Chain } from '@tinyllm/flow'
+import { OpenAIChat } from '@tinyllm/openai'
+import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { BullMQExecutor } from './bullmq-executor.js'
+import { GraphMismatchError } from './graph-mismatch-error.js'
+import { serve } from './serve.js'
+import { type RedisServer, startRedisServer } from './testing/index.js'
+
+let redis: RedisServer
+let model: OpenAICompatibleServer
+
+beforeAll(async () => {
+  redis = await startRedisServer()
+  model = await startOpenAICompatibleServer({ replies: (body) => `echo: ${String(body.messages.at(-1)?.content)}` })
+})
+
+afterAll(async () => {
+  await model?.close()
+  await redis?.stop()
+})
+
+const closing: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  for (const item of closing.splice(0).reverse()) await item.close()
+})
+
+/** A worker and an executor on a queue of their own. */
+async function setUp(options: {
+  graphs: Parameters<typeof serve>[0]['graphs']
+  version?: string
+  workerVersion?: string
+  rerunFailed?: boolean
+}) {
+  const queue = `q${Math.random().toString(36).slice(2)}`
+  const worker = await serve({
+    graphs: options.graphs,
+    connection: redis.url,
+    queue,
+    concurrency: 8,
+    ...(options.workerVersion === undefined ? {} : { version: options.workerVersion }),
+  })
+  const executor = new BullMQExecutor({
+    connection: redis.url,
+    queue,
+    pollIntervalMs: 200,
+    rerunFailed: options.rerunFailed === true,
+    ...(options.version === undefined ? {} : { version: options.version }),
+  })
+  closing.push(worker, executor)
+  return { worker, executor, queue }
+}
+
+function chatPipeline() {
+  const chat = new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', baseURL: model.baseURL, apiKey: 'test' })
+  return new Chain({
+    name: 'ask',
+    children: [
+      defineFunction({
+        name: 'prompt',
+        run: (question: { text: string }) => ({ messages: [{ role: 'user' as const, content: question.text }] }),
+      }),
+      chat,
+      defineFunction({ name: 'shout', run: (answer: string) => answer.toUpperCase() }),
+    ],
+  })
+}
+
+describe('BullMQExecutor and serve', () => {
+  it('returns the typed output of a run on a worker, as invoke in-process does', async () => {
+    const pipeline = chatPipeline()
+    const { executor } = await setUp({ graphs: [pipeline] })
+    const local = await pipeline.invoke({ text: 'hello' })
+    const remote = await pipeline.invoke({ text: 'hello' }, { executor, runId: 'hello-1' })
+    expect(remote).toBe(local)
+    expect(remote).toBe('ECHO: HELLO')
+  })
+
+  it('rejects with the same typed error class, rehydrated from the worker', async () => {
+    const strict = defineFunction({
+      name: 'strict',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: (value: number) => {
+        if (value < 0) throw new TimeoutError({ timeoutMs: 5, kind: 'attempt', functionName: 'strict' })
+        return value
+      },
+    })
+    const { executor } = await setUp({ graphs: [strict] })
+    const local = await strict.invoke(-1).catch((error: unknown) => error)
+    const remote = await strict.invoke(-1, { executor, runId: 'strict-1' }).catch((error: unknown) => error)
+    expect(TimeoutError.isInstance(remote)).toBe(true)
+    expect(remote).toMatchObject({ name: 'TimeoutError', kind: 'attempt', timeoutMs: 5, retryable: true })
+    expect((remote as Error).message).toBe((local as Error).message)
+  })
+
+  it('refuses input that is not JSON-safe before anything is queued', async () => {
+    const pipeline = chatPipeline()
+    const { executor } = await setUp({ graphs: [pipeline] })
+    const error = await pipeline
+      .invoke({ text: 'x', when: new Date() } as { text: string }, { executor, runId: 'bad-input' })
+      .catch((thrown: unknown) => thrown)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues[0]?.path).toEqual(['when'])
+    expect(await executor.result('bad-input')).toBeUndefined()
+  })
+
+  it('refuses run ids BullMQ cannot hold, and options that cannot travel to a worker', async () => {
+    const pipeline = chatPipeline()
+    const { executor } = await setUp({ graphs: [pipeline] })
+    await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'a:b' })).rejects.toThrow(ConfigurationError)
+    await expect(pipeline.invoke({ text: 'x' }, { executor, runId: '42' })).rejects.toThrow(/not an integer/)
+    await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'meta' })).rejects.toThrow(/own key names/)
+    await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
+      /onEvent cannot travel to a worker/,
+    )
+  })
+
+  it('a worker without the graph refuses the run with a typed error, running nothing', async () => {
+    const pipeline = chatPipeline()
+    const other = defineFunction({ name: 'other', run: () => 1 })
+    const { executor } = await setUp({ graphs: [other] })
+    const before = model.requests.length
+    const error = await pipeline.invoke({ text: 'x' }, { executor, runId: 'unknown-graph' }).catch((e: unknown) => e)
+    expect(GraphMismatchError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ graph: 'ask', runId: 'unknown-graph' })
+    expect((error as GraphMismatchError).workerFingerprint).toBeUndefined()
+    expect((error as Error).message).toMatch(/no graph named "ask" is registered on this worker \(it serves: "other"\)/)
+    expect(model.requests.length).toBe(before)
+  })
+
+  it('a worker with another version of the graph refuses the run with a typed error', async () => {
+    const pipeline = chatPipeline()
+    const { executor, worker } = await setUp({ graphs: [pipeline], version: 'v2', workerVersion: 'v1' })
+    const before = model.requests.length
+    const error = await pipeline.invoke({ text: 'x' }, { executor, runId: 'old-worker' }).catch((e: unknown) => e)
+    expect(GraphMismatchError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ graph: 'ask', workerFingerprint: worker.fingerprints.ask })
+    expect((error as GraphMismatchError).expectedFingerprint).not.toBe(worker.fingerprints.ask)
+    expect(model.requests.length).toBe(before)
+  })
+
+  it('maps over inputs in input order, with progress, and a resubmission makes no provider call', async () => {
+    const pipeline = chatPipeline()
+    const { executor } = await setUp({ graphs: [pipeline] })
+    const inputs = Array.from({ length: 40 }, (_, index) => ({ text: `q${index}` }))
+    const progress: number[] = []
+    const runIds = inputs.map((_, index) => `batch-a/${index}`)
+    const before = model.requests.length
+    const outcomes = await executor.map(pipeline, inputs, { runIds, onProgress: (p) => progress.push(p.settled) })
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : outcome.error))).toEqual(
+      inputs.map((input) => `ECHO: ${input.text.toUpperCase()}`),
+    )
+    expect(progress).toEqual(inputs.map((_, index) => index + 1))
+    expect(model.requests.length - before).toBe(40)
+    const again = await executor.map(pipeline, inputs, { runIds })
+    expect(again.map((outcome) => outcome.status === 'fulfilled' && outcome.value)).toEqual(
+      outcomes.map((outcome) => outcome.status === 'fulfilled' && outcome.value),
+    )
+    expect(model.requests.length - before).toBe(40)
+  })
+
+  it('settles each input on its own: a bad input is rejected, the others run', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    const outcomes = await executor.map(double, [1, Number.NaN, 3])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(outcomes[0]).toMatchObject({ value: 2 })
+    expect(outcomes[1]?.status === 'rejected' && ValidationError.isInstance(outcomes[1].error)).toBe(true)
+  })
+
+  it('a cancel request reaches the run on its worker and aborts it', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        started()
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 60_000)
+          context.signal.addEventListener('abort', () => {
+            clearTimeout(timer)
+            reject(context.signal.reason)
+          })
+        })
+        return 'finished'
+      },
+    })
+    const { executor } = await setUp({ graphs: [slow] })
+    const controller = new AbortController()
+    const waiting = slow.invoke(null, { executor, runId: 'slow-1', signal: controller.signal }).catch((e: unknown) => e)
+    await running
+    controller.abort('stop it')
+    const error = await waiting
+    expect(AbortError.isInstance(error)).toBe(true)
+    // The worker aborted the run too: its job failed with the AbortError.
+    for (;;) {
+      const outcome = await executor.result('slow-1')
+      if (outcome !== undefined) {
+        expect(outcome.status === 'rejected' && AbortError.isInstance(outcome.error)).toBe(true)
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })
+
+  it('answers a failed run id with its failure again, or runs it again with rerunFailed, replaying what finished', async () => {
+    let charges = 0
+    let healthy = false
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: () => {
+        charges += 1
+        return 'charged'
+      },
+    })
+    const ship = defineFunction({
+      name: 'ship',
+      run: () => {
+        if (!healthy) throw new Error('the warehouse is closed')
+        return 'shipped'
+      },
+    })
+    const order = new Chain({ name: 'order', children: [charge, ship] })
+    const { executor, queue } = await setUp({ graphs: [order] })
+    const first = await order.invoke(undefined, { executor, runId: 'order-1' }).catch((error: unknown) => error)
+    expect(first).toMatchObject({ name: 'FunctionError', message: expect.stringMatching(/warehouse is closed/) })
+    healthy = true
+    const again = await order.invoke(undefined, { executor, runId: 'order-1' }).catch((error: unknown) => error)
+    expect(again).toMatchObject({ name: 'FunctionError' })
+    const rerunning = new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 })
+    closing.push(rerunning)
+    expect(await order.invoke(undefined, { executor: rerunning, runId: 'order-1' })).toBe('shipped')
+    expect(charges).toBe(1)
+  })
+
+  it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 10_000))
+        return context.deadline
+      },
+    })
+    const { executor } = await setUp({ graphs: [slow] })
+    const error = await slow.invoke(null, { executor, runId: 'late-1', timeoutMs: 200 }).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ kind: 'total' })
+    for (;;) {
+      const outcome = await executor.result('late-1')
+      if (outcome !== undefined) {
+        expect(outcome.status === 'rejected' && TimeoutError.isInstance(outcome.error)).toBe(true)
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })
+
+  it('cancels every run of a batch through one signal', async () => {
+    const wait = defineFunction({
+      name: 'wait',
+      run: (_: number, context: RunContext) =>
+        new Promise((_resolve, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+        ),
+    })
+    const { executor } = await setUp({ graphs: [wait] })
+    const controller = new AbortController()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const batch = executor.map(
+        wait,
+        Array.from({ length: 50 }, (_, index) => index),
+        { signal: controller.signal },
+      )
+      setTimeout(() => controller.abort('enough'), 100)
+      const outcomes = await batch
+      expect(outcomes.every((outcome) => outcome.status === 'rejected' && AbortError.isInstance(outcome.error))).toBe(
+        true,
+      )
+      expect(warnings).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
+  it('a run cancelled before any worker started it is refused when one takes it', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const { executor } = await setUp({ graphs: [count] })
+    await executor.cancel('early-1', 'changed my mind')
+    const error = await count.invoke(undefined, { executor, runId: 'early-1' }).catch((e: unknown) => e)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/changed my mind/)
+    expect(runs).toBe(0)
+  })
+
+  it('serve refuses a worker without graphs, or with two graphs of one name', async () => {
+    const one = defineFunction({ name: 'same', run: () => 1 })
+    const two = defineFunction({ name: 'same', run: () => 2 })
+    await expect(serve({ graphs: [], connection: redis.url })).rejects.toThrow(/graphs must list/)
+    await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
+  })
+})

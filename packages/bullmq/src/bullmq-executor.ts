@@ -1,0 +1,611 @@
+import { randomUUID } from 'node:crypto'
+import {
+  abortErrorFor,
+  assertJsonSafe,
+  ConfigurationError,
+  checkNumber,
+  type Invocable,
+  type InvokeOptions,
+  type RunExecutor,
+  TimeoutError,
+  TinyLLMError,
+  type UsageTotals,
+} from '@tinyllm/core'
+import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { forgetCancel, requestCancel } from './cancel-request.js'
+import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { type QueueLocation, type QueueNames, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+import { RunJobError } from './run-job-error.js'
+
+/** Options of {@link BullMQExecutor}. */
+export interface BullMQExecutorOptions extends QueueLocation {
+  /** Where Redis is. */
+  readonly connection: RedisConnection
+  /** Your version of the graphs, part of their fingerprint; give the workers the same. */
+  readonly version?: string
+  /**
+   * Run again a run id whose job had already failed when it is submitted (its journal replays what had finished);
+   * default false: the earlier failure is the answer, as for a finished run the earlier output is.
+   */
+  readonly rerunFailed?: boolean
+  /** How long finished runs' jobs (and so their results) are kept in Redis, in seconds; default 7 days. */
+  readonly keepResultsSeconds?: number
+  /**
+   * How often runs still awaited are looked up in Redis, in ms, besides the queue's events: it finds what the events
+   * did not say (a producer that was away, a lost job re-submitted). Default 5,000.
+   */
+  readonly pollIntervalMs?: number
+}
+
+/** How one run submitted through the executor ended. */
+export type RunOutcome<Output> =
+  | {
+      readonly status: 'fulfilled'
+      readonly runId: string
+      readonly value: Output
+      /** Tokens and cost of the run, replayed steps included. */
+      readonly usage: UsageTotals | undefined
+      /** Durable steps the run replayed from the journal (after a crash, or for a run id submitted again). */
+      readonly replayedSteps: number
+    }
+  | { readonly status: 'rejected'; readonly runId: string; readonly error: TinyLLMError }
+
+/** What `map` reports after each run settles. */
+export interface MapProgress {
+  readonly settled: number
+  readonly failed: number
+  readonly total: number
+  /** Index of the input that just settled, and its outcome. */
+  readonly index: number
+  readonly outcome: RunOutcome<unknown>
+}
+
+/** Options of {@link BullMQExecutor.map}. */
+export interface MapOptions<Input> {
+  /**
+   * Each input's run id: a list in input order, or a function of the input and its index. Default
+   * `<random batch id>/<index>`. Give the same ids again to resume a batch: finished runs answer from Redis, and the
+   * others resume from their journal.
+   */
+  readonly runIds?: ReadonlyArray<string> | ((input: Input, index: number) => string)
+  /** Called after each run settles. */
+  readonly onProgress?: (progress: MapProgress) => void
+  /** Cancels every run of the batch that has not settled. */
+  readonly signal?: AbortSignal
+  /** Absolute deadline of every run, epoch ms. */
+  readonly deadline?: number
+}
+
+/** A graph the executor submits: any tinyllm Function. */
+type SubmittedGraph = Invocable<never, unknown> & DescribedGraph
+
+/** One run awaited by this executor. */
+class PendingRun {
+  readonly runId: string
+  readonly graph: string
+  readonly data: RunJobData
+  readonly promise: Promise<RunOutcome<unknown>>
+  resolve!: (outcome: RunOutcome<unknown>) => void
+  settled = false
+  /** Called once when the run settles: lets go of its signal and deadline. */
+  cleanup: (() => void) | undefined = undefined
+
+  constructor(data: RunJobData) {
+    this.runId = data.runId
+    this.graph = data.graph
+    this.data = data
+    this.promise = new Promise((resolve) => {
+      this.resolve = resolve
+    })
+  }
+}
+
+const owner = 'BullMQExecutor'
+const submitChunk = 500
+const lookupChunk = 1_000
+/** Options a run given to `invoke` cannot carry to another process. */
+const localOnlyOptions = ['logger', 'onEvent', 'stream', 'journal', 'key'] as const
+
+/**
+ * Runs graphs on the workers of a BullMQ queue (see {@link serve}) and answers as `invoke` would in this process: the
+ * typed output, or the typed error rehydrated (`TimeoutError.isInstance(error)` holds for a run that timed out on a
+ * worker). A root run is a job whose id is the run id, so submitting a run id again attaches to that run: a finished
+ * one answers from Redis without running anything, an unfinished one is awaited, and a lost one is submitted again
+ * and resumes from its journal. Runs go on when the producer stops; read them later with `result` or by submitting
+ * the same ids.
+ *
+ * @example
+ * const executor = new BullMQExecutor({ connection: 'redis://127.0.0.1:6379' })
+ * const verdict = await creditPipeline.invoke(application, { executor, runId: 'application-42' })
+ * const outcomes = await executor.map(creditPipeline, applications, { onProgress: (p) => console.log(p.settled) })
+ * await executor.close()
+ */
+export class BullMQExecutor implements RunExecutor {
+  readonly version: string | undefined
+  readonly rerunFailed: boolean
+  private readonly names: QueueNames
+  private readonly client: Redis
+  private readonly eventsClient: Redis
+  private readonly queue: Queue<RunJobData, RunJobResult>
+  private readonly jobOptions: JobsOptions
+  private readonly pollIntervalMs: number
+  private readonly pending = new Map<string, PendingRun>()
+  private readonly fingerprints = new WeakMap<object, string>()
+  private events: Promise<QueueEvents> | undefined = undefined
+  private poller: ReturnType<typeof setInterval> | undefined = undefined
+  private polling = false
+  private closed = false
+
+  constructor(options: BullMQExecutorOptions) {
+    this.version = options.version
+    this.rerunFailed = options.rerunFailed === true
+    const keepSeconds =
+      checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
+      7 * 24 * 60 * 60
+    this.pollIntervalMs =
+      checkNumber(options.pollIntervalMs, 'pollIntervalMs', { integer: true, min: 10, unit: 'ms' }, owner) ?? 5_000
+    this.names = queueNames(options)
+    this.client = openRedis(options.connection)
+    this.eventsClient = openRedis(options.connection)
+    this.queue = new Queue<RunJobData, RunJobResult>(this.names.queue, {
+      connection: this.client,
+      prefix: this.names.prefix,
+    })
+    this.queue.on('error', ignore)
+    // One attempt: retries are the graph's own; a worker that dies is BullMQ's stalled-job recovery, not a retry.
+    this.jobOptions = {
+      attempts: 1,
+      removeOnComplete: { age: keepSeconds },
+      removeOnFail: { age: keepSeconds },
+    }
+  }
+
+  /**
+   * Runs `fn` on a worker and settles as `fn.invoke(input, options)` would here. `fn.invoke(input, { executor })`
+   * calls it. The run id is `options.runId` (default a random one); `deadline`, `timeoutMs`, `metadata`, `budget`
+   * and `maxConcurrentRuns` travel with the run; `signal` cancels it on its worker. Input that is not JSON-safe is a
+   * ValidationError before anything is queued.
+   */
+  async invoke(fn: Invocable<unknown, unknown>, input: unknown, options: InvokeOptions = {}): Promise<unknown> {
+    const outcome = await this.submit(fn as SubmittedGraph, [input], () => options.runId ?? randomUUID(), options)[0]!
+    if (outcome.status === 'rejected') throw outcome.error
+    return outcome.value
+  }
+
+  /**
+   * Runs `fn` over every input on the workers and resolves, once every run has settled, with one outcome per input in
+   * input order: `{ status: 'fulfilled', value }` or `{ status: 'rejected', error }` (a typed error). Never rejects
+   * for a run's failure.
+   */
+  async map<Input, Output>(
+    fn: Invocable<Input, Output> & DescribedGraph,
+    inputs: ReadonlyArray<Input>,
+    options: MapOptions<Input> = {},
+  ): Promise<Array<RunOutcome<Output>>> {
+    const runIds = options.runIds
+    const batch = randomUUID()
+    const runIdOf =
+      runIds === undefined
+        ? (_input: unknown, index: number) => `${batch}/${index}`
+        : typeof runIds === 'function'
+          ? (runIds as (input: unknown, index: number) => string)
+          : (_input: unknown, index: number) => runIds[index] as string
+    if (Array.isArray(runIds) && runIds.length !== inputs.length) {
+      throw new ConfigurationError({
+        option: 'runIds',
+        message: `runIds has ${runIds.length} ids for ${inputs.length} inputs`,
+        functionName: owner,
+      })
+    }
+    const invokeOptions: InvokeOptions = {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    }
+    const promises = this.submit(fn as unknown as SubmittedGraph, inputs, runIdOf, invokeOptions)
+    const outcomes = new Array<RunOutcome<Output>>(inputs.length)
+    let settled = 0
+    let failed = 0
+    await Promise.all(
+      promises.map((promise, index) =>
+        promise.then((outcome) => {
+          outcomes[index] = outcome as RunOutcome<Output>
+          settled += 1
+          if (outcome.status === 'rejected') failed += 1
+          options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
+        }),
+      ),
+    )
+    return outcomes
+  }
+
+  /**
+   * The outcome of run `runId` if it has finished, read from Redis without submitting anything; `undefined` while it
+   * runs or waits, or when no run has that id (or its result is no longer kept).
+   */
+  async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    if (job === undefined || !job.finishedOn) return undefined
+    return outcomeOf(job, job.data.graph)
+  }
+
+  /**
+   * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
+   * that has not started it yet refuses it.
+   */
+  async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
+    await requestCancel(this.client, this.names, runId, reason)
+  }
+
+  /**
+   * Stops waiting and closes the connections. Runs in progress go on on their workers; the promises still waiting
+   * for them reject with an AbortError.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.poller)
+    for (const run of [...this.pending.values()]) {
+      this.settle(run, {
+        status: 'rejected',
+        runId: run.runId,
+        error: abortErrorFor(`the executor was closed; run ${run.runId} goes on, read it later with result()`, {
+          functionName: run.graph,
+        }),
+      })
+    }
+    const events = await this.events?.catch(() => undefined)
+    await events?.close()
+    await this.queue.close()
+    await Promise.all([closeRedis(this.eventsClient), closeRedis(this.client)])
+  }
+
+  // ---- submission ------------------------------------------------------------------------------------------------
+
+  /** Validates and queues one run per input; every promise settles with an outcome, never rejects. */
+  private submit(
+    fn: SubmittedGraph,
+    inputs: ReadonlyArray<unknown>,
+    runIdOf: (input: never, index: number) => string,
+    options: InvokeOptions,
+  ): Array<Promise<RunOutcome<unknown>>> {
+    const fingerprint = this.fingerprintOf(fn)
+    const common = this.commonData(fn, options)
+    const promises: Array<Promise<RunOutcome<unknown>>> = []
+    const fresh: PendingRun[] = []
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index]
+      let runId: string
+      try {
+        runId = checkRunId((runIdOf as (input: unknown, index: number) => string)(input, index), fn.name)
+        assertJsonSafe(input, { functionName: fn.name, state: 'input_validation' })
+      } catch (error) {
+        promises.push(Promise.resolve(rejected(runIdOrUnknown(runIdOf, input, index), error, fn.name)))
+        continue
+      }
+      const existing = this.pending.get(runId)
+      if (existing !== undefined) {
+        promises.push(existing.promise)
+        continue
+      }
+      const run = new PendingRun({ ...common, graph: fn.name, fingerprint, input, runId })
+      this.pending.set(runId, run)
+      fresh.push(run)
+      promises.push(run.promise)
+    }
+    this.watch(fresh, options)
+    if (this.closed) {
+      for (const run of fresh) this.settle(run, rejected(run.runId, abortErrorFor('the executor is closed'), fn.name))
+    } else if (fresh.length > 0) {
+      void this.enqueue(fresh)
+    }
+    return promises
+  }
+
+  /** What every run of one submission carries besides its input and id. */
+  private commonData(
+    fn: SubmittedGraph,
+    options: InvokeOptions,
+  ): Omit<RunJobData, 'graph' | 'fingerprint' | 'input' | 'runId'> {
+    for (const option of localOnlyOptions) {
+      if (options[option] !== undefined) {
+        throw new ConfigurationError({
+          option,
+          message: `${option} cannot travel to a worker process; give it to serve() on the workers instead`,
+          functionName: fn.name,
+        })
+      }
+    }
+    if (options.parent !== undefined && options.parent !== null) {
+      throw new ConfigurationError({
+        option: 'parent',
+        message: 'a run on a worker starts its own run tree',
+        functionName: fn.name,
+      })
+    }
+    const deadline = checkNumber(options.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, fn.name)
+    const timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { above: 0, unit: 'ms' }, fn.name)
+    const fromTimeout = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    const effective =
+      deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
+    if (options.metadata !== undefined) assertJsonSafe(options.metadata, { functionName: fn.name, state: 'init' })
+    return {
+      ...(effective === undefined ? {} : { deadline: effective }),
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+      ...(options.budget === undefined ? {} : { budget: options.budget }),
+      ...(options.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: options.maxConcurrentRuns }),
+    }
+  }
+
+  private fingerprintOf(fn: SubmittedGraph): string {
+    if (typeof fn?.describe !== 'function' || typeof fn.name !== 'string') {
+      throw new ConfigurationError({
+        option: 'fn',
+        message: 'only tinyllm Functions (which describe their graph) can run on workers',
+        functionName: owner,
+      })
+    }
+    let fingerprint = this.fingerprints.get(fn)
+    if (fingerprint === undefined) {
+      fingerprint = graphFingerprint(fn, this.version)
+      this.fingerprints.set(fn, fingerprint)
+    }
+    return fingerprint
+  }
+
+  /**
+   * Cancels the runs on their workers when the signal aborts, and fails them at their deadline, as runs here would.
+   * One listener and one timer for the whole submission, however many runs it has.
+   */
+  private watch(runs: ReadonlyArray<PendingRun>, options: InvokeOptions): void {
+    const signal = options.signal
+    const deadline = runs[0]?.data.deadline
+    if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
+    const stop = (reason: unknown): void => {
+      for (const run of runs) {
+        if (run.settled) continue
+        const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
+        this.settle(run, { status: 'rejected', runId: run.runId, error })
+        requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+      }
+    }
+    if (signal?.aborted) {
+      queueMicrotask(() => stop(signal.reason))
+      return
+    }
+    const onAbort = (): void => stop(signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              stop(
+                new TimeoutError({
+                  timeoutMs: 0,
+                  kind: 'total',
+                  functionName: runs[0]?.graph,
+                  state: 'running',
+                  detail: 'the run passed its deadline before a worker finished it',
+                }),
+              ),
+            Math.max(0, Math.min(deadline - Date.now(), 2_147_483_647)),
+          )
+    let unsettled = runs.length
+    const release = (): void => {
+      unsettled -= 1
+      if (unsettled > 0) return
+      signal?.removeEventListener('abort', onAbort)
+      clearTimeout(timer)
+    }
+    for (const run of runs) run.cleanup = release
+  }
+
+  /**
+   * Queues the runs: a run id whose job exists already is that run (a finished one answers at once), the others get
+   * a job each.
+   */
+  private async enqueue(runs: ReadonlyArray<PendingRun>): Promise<void> {
+    try {
+      await this.listen()
+      for (let start = 0; start < runs.length; start += submitChunk) {
+        await this.lookUp(runs.slice(start, start + submitChunk), true)
+      }
+    } catch (error) {
+      for (const run of runs) this.settle(run, rejected(run.runId, error, run.graph))
+    }
+  }
+
+  // ---- waiting ---------------------------------------------------------------------------------------------------
+
+  /** Starts listening to the queue's events, and polling for what they miss, once. */
+  private listen(): Promise<QueueEvents> {
+    this.events ??= (async () => {
+      // Events from a moment before now on: a run that finishes while the listener starts is not missed.
+      const [seconds, micros] = await this.client.time()
+      const since = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1
+      const events = new QueueEvents(this.names.queue, {
+        connection: this.eventsClient,
+        prefix: this.names.prefix,
+        lastEventId: `${since}-0`,
+      })
+      events.on('error', ignore)
+      const onFinished = ({ jobId }: { jobId: string }): void => {
+        const run = this.pending.get(jobId)
+        if (run !== undefined) this.lookUp([run], false).catch(ignore)
+      }
+      events.on('completed', onFinished)
+      events.on('failed', onFinished)
+      await events.waitUntilReady()
+      this.poller = setInterval(() => this.poll(), this.pollIntervalMs)
+      return events
+    })()
+    return this.events
+  }
+
+  /** Looks up every awaited run: settles the finished ones, and submits again those whose job is gone. */
+  private poll(): void {
+    if (this.polling || this.pending.size === 0) return
+    this.polling = true
+    const runs = [...this.pending.values()]
+    ;(async () => {
+      for (let start = 0; start < runs.length; start += lookupChunk) {
+        await this.lookUp(runs.slice(start, start + lookupChunk), false)
+      }
+    })()
+      .catch(ignore)
+      .finally(() => {
+        this.polling = false
+      })
+  }
+
+  /**
+   * Reads the runs' jobs: a finished one settles its run; a missing one is queued (at submission, or again after it
+   * was lost with Redis or removed). `submitted`: the lookup at submission, where a job that had already failed is
+   * run again if `rerunFailed` says so.
+   */
+  private async lookUp(runs: ReadonlyArray<PendingRun>, submitted: boolean): Promise<void> {
+    const pipeline = this.client.pipeline()
+    for (const run of runs) pipeline.hmget(this.queue.toKey(run.runId), 'name', 'finishedOn')
+    const replies = (await pipeline.exec()) ?? []
+    const finished: PendingRun[] = []
+    const missing: PendingRun[] = []
+    for (let index = 0; index < runs.length; index++) {
+      const run = runs[index]!
+      if (run.settled) continue
+      const [error, value] = replies[index] ?? [null, null]
+      if (error !== null) continue
+      const [name, finishedOn] = value as [string | null, string | null]
+      if (name === null) missing.push(run)
+      else if (finishedOn !== null) finished.push(run)
+    }
+    if (missing.length > 0) {
+      // An id added meanwhile by another producer keeps its job: BullMQ never duplicates a job id.
+      await this.queue.addBulk(
+        missing.map((run) => ({ name: run.graph, data: run.data, opts: { ...this.jobOptions, jobId: run.runId } })),
+      )
+    }
+    await Promise.all(finished.map((run) => this.read(run, submitted)))
+  }
+
+  /** Settles a run from its finished job (or, with `rerunFailed` at submission, runs a failed one again). */
+  private async read(run: PendingRun, submitted: boolean): Promise<void> {
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    if (job === undefined || run.settled) return
+    if (submitted && this.rerunFailed && job.failedReason && (await job.getState()) === 'failed') {
+      await forgetCancel(this.client, this.names, run.runId)
+      await job.retry('failed')
+      return
+    }
+    const outcome = outcomeOf(job, run.graph, run.data.fingerprint)
+    if (outcome !== undefined) this.settle(run, outcome)
+  }
+
+  private settle(run: PendingRun, outcome: RunOutcome<unknown>): void {
+    if (run.settled) return
+    run.settled = true
+    run.cleanup?.()
+    if (this.pending.get(run.runId) === run) this.pending.delete(run.runId)
+    run.resolve(outcome)
+  }
+}
+
+/** A finished job's outcome: its output, its typed error, or why it failed outside the run. */
+function outcomeOf(
+  job: Job<RunJobData, RunJobResult>,
+  graph: string,
+  fingerprint?: string,
+): RunOutcome<unknown> | undefined {
+  const runId = job.id ?? job.data.runId
+  if (job.data.graph !== graph || (fingerprint !== undefined && job.data.fingerprint !== fingerprint)) {
+    return rejected(
+      runId,
+      new RunJobError({
+        runId,
+        reason: `run id ${runId} already names a run of graph "${job.data.graph}" (fingerprint ${job.data.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
+        functionName: graph,
+      }),
+      graph,
+    )
+  }
+  if (job.failedReason) {
+    const error =
+      job.data.error === undefined
+        ? new RunJobError({ runId, reason: job.failedReason, functionName: graph })
+        : TinyLLMError.fromJSON(job.data.error)
+    return { status: 'rejected', runId, error }
+  }
+  if (!job.finishedOn) return undefined
+  const result = job.returnvalue
+  return {
+    status: 'fulfilled',
+    runId,
+    value: result?.output,
+    usage: result?.usage,
+    replayedSteps: result?.replayedSteps ?? 0,
+  }
+}
+
+function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
+  return {
+    status: 'rejected',
+    runId,
+    error: TinyLLMError.isInstance(error)
+      ? error
+      : new RunJobError({ runId, reason: error instanceof Error ? error.message : String(error), functionName }),
+  }
+}
+
+/** Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. */
+const queueKeyNames: ReadonlySet<string> = new Set([
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+])
+
+/**
+ * A run id a job can have: a non-empty string without `:` that is not an integer (BullMQ's rules for job ids), and
+ * not the name of one of the queue's own keys.
+ */
+function checkRunId(runId: unknown, functionName: string): string {
+  if (
+    typeof runId === 'string' &&
+    runId !== '' &&
+    !runId.includes(':') &&
+    `${Number.parseInt(runId, 10)}` !== runId &&
+    !queueKeyNames.has(runId)
+  )
+    return runId
+  throw new ConfigurationError({
+    option: 'runId',
+    message: `a run id on BullMQ must be a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')}), got ${JSON.stringify(runId)}`,
+    functionName,
+  })
+}
+
+function runIdOrUnknown(runIdOf: (input: never, index: number) => string, input: unknown, index: number): string {
+  try {
+    return String((runIdOf as (input: unknown, index: number) => string)(input, index))
+  } catch {
+    return `#${index}`
+  }
+}
+
+function ignore(): void {}

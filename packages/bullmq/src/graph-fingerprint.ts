@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto'
+import type { FunctionNode } from '@tinyllm/core'
+
+/** What a fingerprint is taken of: a graph that can describe itself (every tinyllm Function can). */
+export interface DescribedGraph {
+  readonly name: string
+  describe(): FunctionNode
+}
+
+/**
+ * A short hash of a graph's structure (`describe()`: its nodes, their kinds and names, how they are arranged) and of
+ * an optional version of your own. Producers and workers compare it so that a worker never runs a job meant for a
+ * different graph. The structure does not see prompts, models or code inside a `run`: change `version` when those
+ * change in ways old journals must not replay into.
+ *
+ * @example
+ * graphFingerprint(pipeline, '2026-11-30') // 'c1a09e4c5b7d3f21'
+ */
+export function graphFingerprint(graph: DescribedGraph, version?: string): string {
+  const hash = createHash('sha256')
+  hash.update(JSON.stringify(graph.describe()))
+  hash.update('\u0000')
+  hash.update(version ?? '')
+  return hash.digest('hex').slice(0, 16)
+}

@@ -1,0 +1,46 @@
+import { Redis, type RedisOptions } from 'ioredis'
+
+/**
+ * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
+ * by tinyllm). Every client tinyllm opens from it waits through a lost connection instead of failing its commands
+ * (`maxRetriesPerRequest: null`): a run blocked on Redis is ended by its deadline or its signal, not by a blip.
+ */
+export type RedisConnection = string | RedisOptions | Redis
+
+/** Opens a client of its own on `connection`; the caller closes it. */
+export function openRedis(connection: RedisConnection): Redis {
+  // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
+  const overrides = { maxRetriesPerRequest: null, lazyConnect: false, replyMapping: 'legacy' } as const
+  const client =
+    connection instanceof Redis
+      ? connection.duplicate(overrides)
+      : typeof connection === 'string'
+        ? new Redis(connection, overrides)
+        : new Redis({ ...connection, ...overrides } as RedisOptions & typeof overrides)
+  // A client without an error listener prints every failed reconnection; the commands themselves wait and retry.
+  client.on('error', ignore)
+  return client
+}
+
+/** Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'end') return
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
+  try {
+    await client.quit()
+  } catch {
+    client.disconnect()
+  }
+}
+
+function ignore(): void {}
+
+/** Runs a Lua script defined on `client` with `defineCommand` (EVALSHA, and EVAL again after a server restart). */
+export function callScript(client: Redis, name: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+  const command = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]
+  if (command === undefined) return Promise.reject(new Error(`script ${name} is not defined on this client`))
+  return command.apply(client, [...args])
+}

@@ -1,0 +1,66 @@
+import { defineFunction, type RunContext } from '@tinyllm/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisJournal } from './redis-journal.js'
+import { type RedisServer, startRedisServer } from './testing/index.js'
+
+let redis: RedisServer
+let journal: RedisJournal
+
+beforeAll(async () => {
+  redis = await startRedisServer()
+  journal = new RedisJournal({ connection: redis.url, prefix: 'journal-test' })
+})
+
+afterAll(async () => {
+  await journal?.close()
+  await redis?.stop()
+})
+
+describe('RedisJournal', () => {
+  it('keeps the first entry written under a key, and answers it to every later writer', async () => {
+    const first = { function: 'classify', kind: 'llm-call', output: 'good', at: 1 }
+    const second = { function: 'classify', kind: 'llm-call', output: 'bad', at: 2 }
+    expect(await journal.read('run-1/0')).toBeUndefined()
+    const [a, b] = await Promise.all([journal.write('run-1/0', first), journal.write('run-1/0', second)])
+    expect(a).toEqual(b)
+    expect(await journal.read('run-1/0')).toEqual(a)
+  })
+
+  it('is shared by every client of the server: a second journal replays what the first wrote', async () => {
+    let calls = 0
+    const step = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number, context: RunContext) => {
+        calls += 1
+        return { charged: amount, key: context.idempotencyKey }
+      },
+    })
+    const other = new RedisJournal({ connection: redis.url, prefix: 'journal-test' })
+    try {
+      const before = await step.invoke(5, { runId: 'order/7', journal })
+      const after = await step.invoke(5, { runId: 'order/7', journal: other })
+      expect(after).toEqual(before)
+      expect(before).toEqual({ charged: 5, key: 'order/7' })
+      expect(calls).toBe(1)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('expires entries after its ttl', async () => {
+    const short = new RedisJournal({ connection: redis.url, prefix: 'journal-test', ttlMs: 50 })
+    try {
+      await short.write('brief/0', { function: 'f', kind: 'function', output: 1, at: 0 })
+      expect(await short.read('brief/0')).toBeDefined()
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(await short.read('brief/0')).toBeUndefined()
+    } finally {
+      await short.close()
+    }
+  })
+
+  it('refuses a ttl that is not a whole number of ms', () => {
+    expect(() => new RedisJournal({ connection: redis.url, ttlMs: 0.5 })).toThrow(/ttlMs must be an integer/)
+  })
+})

@@ -1,0 +1,85 @@
+import { ConfigurationError, checkNumber, type JournalEntry, type StepJournal } from '@tinyllm/core'
+import type { Redis } from 'ioredis'
+import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+
+/** Options of {@link RedisJournal}. */
+export interface RedisJournalOptions {
+  /** Where Redis is. */
+  readonly connection: RedisConnection
+  /** First part of every key; default `tinyllm`. Keys are `<prefix>:journal:<idempotency key>`. */
+  readonly prefix?: string
+  /** How long an entry is kept after it is written, in ms; default 7 days. A run re-run after that runs again. */
+  readonly ttlMs?: number
+}
+
+/** Writes the entry unless the key has one; answers the entry that stands (nil when this one was written). */
+const writeOnceScript = `
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`
+
+const writeOnce = 'tinyllmJournalWriteOnce'
+const defaultTtlMs = 7 * 24 * 60 * 60 * 1000
+
+/**
+ * A step journal in Redis, shared by every process that reaches the server: each finished durable step is one key,
+ * written once (the first writer wins, atomically on the server) and read back by whichever worker re-runs the run.
+ * It is what `serve` gives every run by default; use it in-process too, to resume runs across machines.
+ *
+ * @example
+ * const journal = new RedisJournal({ connection: 'redis://127.0.0.1:6379' })
+ * await pipeline.invoke(input, { runId: 'batch-7/42', journal }) // a re-run with this runId replays finished steps
+ * await journal.close()
+ */
+export class RedisJournal implements StepJournal {
+  readonly prefix: string
+  readonly ttlMs: number
+  private readonly client: Redis
+
+  constructor(options: RedisJournalOptions) {
+    this.prefix = options.prefix ?? 'tinyllm'
+    this.ttlMs =
+      checkNumber(options.ttlMs, 'ttlMs', { integer: true, min: 1, unit: 'ms' }, 'RedisJournal') ?? defaultTtlMs
+    this.client = openRedis(options.connection)
+    this.client.defineCommand(writeOnce, { numberOfKeys: 1, lua: writeOnceScript })
+  }
+
+  async read(key: string): Promise<JournalEntry | undefined> {
+    const text = await this.client.get(this.keyOf(key))
+    return text === null ? undefined : parseEntry(text, key)
+  }
+
+  async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
+    const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
+      | string
+      | null
+    return standing === null ? entry : parseEntry(standing, key)
+  }
+
+  /** Closes the journal's connection. */
+  close(): Promise<void> {
+    return closeRedis(this.client)
+  }
+
+  private keyOf(key: string): string {
+    return `${this.prefix}:journal:${key}`
+  }
+}
+
+function parseEntry(text: string, key: string): JournalEntry {
+  const entry = JSON.parse(text) as JournalEntry
+  if (
+    typeof entry !== 'object' ||
+    entry === null ||
+    typeof entry.function !== 'string' ||
+    typeof entry.kind !== 'string'
+  )
+    throw new ConfigurationError({
+      option: 'journal',
+      message: `the entry at ${key} is not a journal entry (another program writes under this prefix?)`,
+      functionName: 'RedisJournal',
+    })
+  return entry
+}

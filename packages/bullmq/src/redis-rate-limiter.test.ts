@@ -1,0 +1,114 @@
+import { AbortError, RateLimitError } from '@tinyllm/core'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { busiestWindow, type GrantRecord } from './__fixtures__/sliding-window.ts'
+import { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-limiter.js'
+import { type RedisServer, startRedisServer } from './testing/index.js'
+
+let redis: RedisServer
+let admin: Redis
+
+beforeAll(async () => {
+  redis = await startRedisServer()
+  admin = new Redis(redis.url)
+})
+
+afterAll(async () => {
+  admin?.disconnect()
+  await redis?.stop()
+})
+
+const open: RedisRateLimiter[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((limiter) => limiter.close()))
+})
+
+/** `count` limiters sharing one name, as separate processes would (each its own connection). */
+function limiters(count: number, options: Omit<RedisRateLimiterOptions, 'connection' | 'name'>) {
+  const name = `limiter-${Math.random().toString(36).slice(2)}`
+  return Array.from({ length: count }, () => {
+    const limiter = new RedisRateLimiter({ connection: redis.url, name, ...options })
+    open.push(limiter)
+    return limiter
+  })
+}
+
+async function serverTimeMs(): Promise<number> {
+  const [seconds, micros] = await admin.time()
+  return Number(seconds) * 1000 + Number(micros) / 1000
+}
+
+describe('RedisRateLimiter', () => {
+  it('never grants more requests than the limit in any window, across every limiter sharing its name', async () => {
+    const windowMs = 1_000
+    const shared = limiters(3, { requestsPerMinute: 10, windowMs })
+    const grants: GrantRecord[] = []
+    await Promise.all(
+      Array.from({ length: 36 }, async (_, index) => {
+        const permit = await shared[index % 3]!.acquire()
+        grants.push({ at: permit.grantedAt, tokens: permit.tokens })
+      }),
+    )
+    expect(grants).toHaveLength(36)
+    expect(busiestWindow(grants, windowMs).requests).toBe(10)
+  })
+
+  it('never grants more tokens than the limit in any window; settling for less frees room', async () => {
+    const windowMs = 1_000
+    const [first, second] = limiters(2, { tokensPerMinute: 100, windowMs })
+    const grants: GrantRecord[] = []
+    await Promise.all(
+      Array.from({ length: 9 }, async (_, index) => {
+        const permit = await (index % 2 === 0 ? first! : second!).acquire({ tokens: 30 })
+        grants.push({ at: permit.grantedAt, tokens: permit.tokens })
+      }),
+    )
+    expect(busiestWindow(grants, windowMs).tokens).toBeLessThanOrEqual(100)
+    const status = await first!.status()
+    expect(status.tokens).toBeLessThanOrEqual(100)
+  })
+
+  it('counts what a call really used once it is settled', async () => {
+    const [limiter] = limiters(1, { tokensPerMinute: 100, windowMs: 60_000 })
+    const permit = await limiter!.acquire({ tokens: 80 })
+    limiter!.settle(permit, 10)
+    // The settled figure frees 70 tokens at once: a call of 85 fits in the same window.
+    const next = await limiter!.acquire({ tokens: 85 })
+    expect(next.tokens).toBe(85)
+    expect((await limiter!.status()).tokens).toBe(95)
+  })
+
+  it('one cool-down pauses every limiter sharing the name', async () => {
+    const [first, second] = limiters(2, { requestsPerMinute: 1_000, windowMs: 60_000 })
+    await first!.acquire()
+    const before = await serverTimeMs()
+    first!.coolDown(300)
+    while ((await second!.status()).coolDownMs === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    const permit = await second!.acquire()
+    expect(permit.grantedAt).toBeGreaterThanOrEqual(before + 300)
+  })
+
+  it('a waiter whose signal aborts leaves at once, and the others are still served', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 500 })
+    await limiter!.acquire()
+    const controller = new AbortController()
+    const abandoned = limiter!.acquire({}, controller.signal).catch((error: unknown) => error)
+    const next = limiter!.acquire()
+    controller.abort('not needed')
+    const error = await abandoned
+    expect(AbortError.isInstance(error)).toBe(true)
+    const permit = await next
+    expect(permit.tokens).toBe(0)
+    expect((await limiter!.status()).requests).toBe(1)
+  })
+
+  it('refuses at once a call that could never fit, and bad options', async () => {
+    const [limiter] = limiters(1, { tokensPerMinute: 100 })
+    const error = await limiter!.acquire({ tokens: 101 }).catch((thrown: unknown) => thrown)
+    expect(RateLimitError.isInstance(error)).toBe(true)
+    expect((error as RateLimitError).retryable).toBe(false)
+    expect(() => new RedisRateLimiter({ connection: redis.url, name: 'x', requestsPerMinute: 1.5 })).toThrow(
+      /requestsPerMinute must be an integer/,
+    )
+  })
+})

@@ -1,0 +1,311 @@
+import { AbortError, ConfigurationError, checkNumber, RateLimitError } from '@tinyllm/core'
+import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
+import type { Redis } from 'ioredis'
+import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import {
+  acquireScript,
+  coolDownScript,
+  releaseScript,
+  settleScript,
+  statusScript,
+} from './redis-rate-limiter-scripts.js'
+
+/** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
+export interface RedisRateLimiterOptions {
+  /** Where Redis is. */
+  readonly connection: RedisConnection
+  /** Limiters of the same name (and prefix) share their window and cool-down, in every process. */
+  readonly name: string
+  /** Most requests granted in any window. */
+  readonly requestsPerMinute?: number
+  /** Most tokens (input + expected output) granted in any window. */
+  readonly tokensPerMinute?: number
+  /** The window the limits count in, in ms; default 60,000 (a minute). Shorter windows are for tests. */
+  readonly windowMs?: number
+  /** Longest cool-down one call of `coolDown` can impose, in ms. Default 60,000. */
+  readonly maxCoolDownMs?: number
+  /** First part of the limiter's keys; default `tinyllm`. */
+  readonly prefix?: string
+}
+
+/** What a shared limiter's window holds right now, by the server's clock. */
+export interface RedisRateLimiterStatus {
+  /** Requests granted in the current window, by every process. */
+  readonly requests: number
+  /** Tokens granted in the current window, by every process. */
+  readonly tokens: number
+  /** Acquisitions queued in this process. */
+  readonly waiting: number
+  /** Remaining shared cool-down, in ms. */
+  readonly coolDownMs: number
+}
+
+/** A permit of a RedisRateLimiter: its grant's id and the server time it was granted at (µs). */
+class RedisPermit implements RateLimitPermit {
+  tokens: number
+  readonly grantedAt: number
+  readonly limiter: RedisRateLimiter
+  readonly id: string
+  readonly grantedAtMicros: number
+
+  constructor(limiter: RedisRateLimiter, id: string, grantedAtMicros: number, tokens: number) {
+    this.limiter = limiter
+    this.id = id
+    this.grantedAtMicros = grantedAtMicros
+    this.grantedAt = grantedAtMicros / 1000
+    this.tokens = tokens
+  }
+}
+
+/** A queued acquisition of this process; its own abort listener. */
+class Waiter {
+  readonly tokens: number
+  readonly signal: AbortSignal | undefined
+  readonly resolve: (permit: RateLimitPermit) => void
+  readonly reject: (error: unknown) => void
+  private readonly limiter: RedisRateLimiter
+  done = false
+
+  constructor(
+    limiter: RedisRateLimiter,
+    tokens: number,
+    signal: AbortSignal | undefined,
+    resolve: (permit: RateLimitPermit) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.limiter = limiter
+    this.tokens = tokens
+    this.signal = signal
+    this.resolve = resolve
+    this.reject = reject
+  }
+
+  handleEvent(): void {
+    this.limiter.abandon(this)
+  }
+}
+
+const scripts = {
+  acquire: ['tinyllmLimiterAcquire', acquireScript],
+  settle: ['tinyllmLimiterSettle', settleScript],
+  release: ['tinyllmLimiterRelease', releaseScript],
+  coolDown: ['tinyllmLimiterCoolDown', coolDownScript],
+  status: ['tinyllmLimiterStatus', statusScript],
+} as const
+const owner = 'RedisRateLimiter'
+/** A waiter told to wait longer than this asks again then: another process may have settled for less. */
+const longestSleepMs = 1_000
+
+/**
+ * The contract and guarantee of `@tinyllm/llm`'s `RateLimiter`, shared by every process that uses a limiter of the
+ * same name on the same Redis: in any window (a minute by default), the requests granted never exceed
+ * `requestsPerMinute` and the tokens granted never exceed `tokensPerMinute`, across all of them. Each grant is decided
+ * in one Lua script on the server's clock (`TIME`): the grants of the last window are a sorted set, each one leaves
+ * exactly one window after it was granted, and capacity comes back as they leave — never a fixed window that could
+ * grant twice the limit across its edge. `coolDown(ms)` after a 429 pauses every process at once.
+ *
+ * Within a process waiters are served in arrival order; across processes, whichever asks first once room frees.
+ * Waiting is cancellable through the signal (the waiter leaves; a grant that arrives after it left is taken back).
+ * While Redis is unreachable, acquisitions wait for it. `settle` and `coolDown` return at once and reach the server
+ * in the background.
+ *
+ * @example
+ * const rateLimiter = new RedisRateLimiter({ connection: redisUrl, name: 'openai', requestsPerMinute: 500, tokensPerMinute: 200_000 })
+ * const chat = new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', rateLimiter })
+ */
+export class RedisRateLimiter implements RateLimiterLike {
+  readonly name: string
+  readonly requestsPerMinute: number | undefined
+  readonly tokensPerMinute: number | undefined
+  readonly windowMs: number
+  readonly maxCoolDownMs: number
+  private readonly client: Redis
+  private readonly keys: readonly [string, string, string]
+  private readonly windowMicros: number
+  private readonly ttlMs: number
+  private readonly queue: Waiter[] = []
+  private queueStart = 0
+  private draining = false
+  private wake: (() => void) | undefined = undefined
+  private closed = false
+
+  constructor(options: RedisRateLimiterOptions) {
+    if (typeof options.name !== 'string' || options.name === '') {
+      throw new ConfigurationError({ option: 'name', message: 'name must be a non-empty string', functionName: owner })
+    }
+    this.name = options.name
+    this.requestsPerMinute = checkNumber(
+      options.requestsPerMinute,
+      'requestsPerMinute',
+      { integer: true, min: 1 },
+      owner,
+    )
+    this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
+    this.windowMs = checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, unit: 'ms' }, owner) ?? 60_000
+    this.maxCoolDownMs =
+      checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { integer: true, min: 0, unit: 'ms' }, owner) ?? 60_000
+    this.windowMicros = this.windowMs * 1000
+    this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
+    const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`
+    this.keys = [`${base}:grants`, `${base}:tokens`, `${base}:state`]
+    this.client = openRedis(options.connection)
+    for (const [command, lua] of Object.values(scripts)) this.client.defineCommand(command, { numberOfKeys: 3, lua })
+  }
+
+  /**
+   * Resolves with a permit once one request and `tokens` tokens fit in the window of every process and no cool-down
+   * is running. Rejects with {@link AbortError} when `signal` aborts first, and at once with a non-retryable
+   * {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
+   */
+  acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
+    const tokens = request.tokens ?? 0
+    try {
+      checkNumber(tokens, 'tokens', { min: 0 }, owner)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const tokensPerMinute = this.tokensPerMinute
+    if (tokensPerMinute !== undefined && tokens > tokensPerMinute) {
+      return Promise.reject(
+        new RateLimitError({
+          provider: 'rate-limiter',
+          message: `rate limiter ${this.name}: a call needing ${tokens} tokens can never be served with tokensPerMinute = ${tokensPerMinute}; lower maxTokens or raise the limit`,
+          retryable: false,
+        }),
+      )
+    }
+    if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
+    if (this.closed) return Promise.reject(closedError(this.name))
+    return new Promise<RateLimitPermit>((resolve, reject) => {
+      const waiter = new Waiter(this, tokens, signal, resolve, reject)
+      signal?.addEventListener('abort', waiter, { once: true })
+      this.queue.push(waiter)
+      if (!this.draining) void this.drain()
+    })
+  }
+
+  /** Replaces a permit's estimated tokens with what the call really used (in the background). */
+  settle(permit: RateLimitPermit, actualTokens: number): void {
+    if (!(permit instanceof RedisPermit) || permit.limiter !== this) {
+      throw new ConfigurationError({
+        option: 'permit',
+        message: 'permit must be one this limiter granted',
+        functionName: owner,
+      })
+    }
+    if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
+    permit.tokens = actualTokens
+    this.background(scripts.settle[0], [permit.id, permit.grantedAtMicros, actualTokens]).then(() => this.wake?.())
+  }
+
+  /**
+   * Pauses every acquisition of every process sharing the limiter for `ms` (clamped to `maxCoolDownMs`), e.g. after a
+   * 429 with `retry-after`. Cool-downs overlap rather than add up. Reaches the server in the background.
+   */
+  coolDown(ms: number): void {
+    if (!(ms > 0)) return
+    this.background(scripts.coolDown[0], [Math.round(Math.min(ms, this.maxCoolDownMs) * 1000)])
+  }
+
+  /** The shared window's requests and tokens, this process's queue, and the cool-down left. */
+  async status(): Promise<RedisRateLimiterStatus> {
+    const [requests, tokens, coolDownMicros] = (await callScript(this.client, scripts.status[0], [
+      ...this.keys,
+      this.windowMicros,
+    ])) as [number, string, number]
+    return {
+      requests,
+      tokens: Number(tokens),
+      waiting: this.queue.length - this.queueStart,
+      coolDownMs: coolDownMicros / 1000,
+    }
+  }
+
+  /** Rejects every waiting acquisition and closes the connection. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (let index = this.queueStart; index < this.queue.length; index++) this.finish(this.queue[index]!)
+    this.wake?.()
+    await closeRedis(this.client)
+  }
+
+  /** @internal A waiter's signal aborted: it leaves the queue, and the next one may go. */
+  abandon(waiter: Waiter): void {
+    if (waiter.done) return
+    waiter.done = true
+    waiter.reject(new AbortError({ reason: waiter.signal?.reason }))
+    if (this.queue[this.queueStart] === waiter) this.wake?.()
+  }
+
+  /** Serves the queue head first: asks the server, grants, or sleeps as long as it says (at most a second). */
+  private async drain(): Promise<void> {
+    this.draining = true
+    try {
+      for (let waiter = this.head(); waiter !== undefined; waiter = this.head()) {
+        const answer = (await callScript(this.client, scripts.acquire[0], [
+          ...this.keys,
+          this.windowMicros,
+          this.ttlMs,
+          waiter.tokens,
+          this.requestsPerMinute ?? 0,
+          this.tokensPerMinute ?? 0,
+        ]).catch(() => undefined)) as [0, number] | [1, number, number] | undefined
+        if (answer !== undefined && answer[0] === 1) {
+          const permit = new RedisPermit(this, String(answer[1]), answer[2], waiter.tokens)
+          if (waiter.done) {
+            this.background(scripts.release[0], [permit.id, permit.grantedAtMicros])
+            continue
+          }
+          this.finish(waiter)
+          waiter.resolve(permit)
+          continue
+        }
+        // Refused: wait as long as the server says (a failed call: a moment), unless something changes first.
+        const waitMs = answer === undefined ? 100 : Math.max(1, Math.ceil(answer[1] / 1000))
+        if (!waiter.done) await this.sleep(Math.min(waitMs, longestSleepMs))
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  /** The first waiter still waiting, dropping those that left. */
+  private head(): Waiter | undefined {
+    while (this.queueStart < this.queue.length && this.queue[this.queueStart]!.done) this.queueStart++
+    if (this.queueStart > 1024 && this.queueStart * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueStart)
+      this.queueStart = 0
+    }
+    return this.closed ? undefined : this.queue[this.queueStart]
+  }
+
+  private finish(waiter: Waiter): void {
+    if (waiter.done) return
+    waiter.done = true
+    waiter.signal?.removeEventListener('abort', waiter)
+    if (this.closed) waiter.reject(closedError(this.name))
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, ms)
+      const self = this
+      function wake(): void {
+        clearTimeout(timer)
+        if (self.wake === wake) self.wake = undefined
+        resolve()
+      }
+      this.wake = wake
+    })
+  }
+
+  private background(command: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    return callScript(this.client, command, [...this.keys, this.windowMicros, this.ttlMs, ...args]).catch(
+      () => undefined,
+    )
+  }
+}
+
+function closedError(name: string): AbortError {
+  return new AbortError({ reason: `rate limiter ${name} was closed` })
+}

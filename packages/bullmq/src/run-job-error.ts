@@ -1,0 +1,24 @@
+import { brandError, TinyLLMError } from '@tinyllm/core'
+
+/**
+ * A run's job failed outside the run itself, so there is no typed error of the run to report: BullMQ gave up on it
+ * (it stalled more often than `maxStalledCount` allows, say), or the job under the run id belongs to another graph.
+ */
+export class RunJobError extends TinyLLMError {
+  override readonly name = 'RunJobError'
+  declare static isInstance: (error: unknown) => error is RunJobError
+  /** The run's id (the job's id). */
+  readonly runId: string
+  /** What BullMQ or the check recorded. */
+  readonly reason: string
+
+  constructor(options: { runId: string; reason: string; functionName?: string | undefined }) {
+    super({
+      message: `${options.functionName ?? 'run'}: the job of run ${options.runId} failed: ${options.reason}`,
+      functionName: options.functionName,
+    })
+    this.runId = options.runId
+    this.reason = options.reason
+  }
+}
+brandError(RunJobError, 'RunJobError')

@@ -1,0 +1,62 @@
+import type { Budget, UsageTotals } from '@tinyllm/core'
+
+/** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
+export interface RunJobData {
+  /** The graph's name: the worker looks it up among its graphs. */
+  readonly graph: string
+  /** The producer's fingerprint of the graph; the worker refuses the run when its own differs. */
+  readonly fingerprint: string
+  readonly input: unknown
+  readonly runId: string
+  /** Absolute deadline, epoch ms. */
+  readonly deadline?: number
+  readonly metadata?: Readonly<Record<string, unknown>>
+  readonly budget?: Budget
+  readonly maxConcurrentRuns?: number
+  /** Set by the worker when the run failed: the typed error's JSON (`TinyLLMError.fromJSON` reads it back). */
+  readonly error?: Record<string, unknown>
+}
+
+/** What a completed run's job returns. */
+export interface RunJobResult {
+  readonly output: unknown
+  /** Tokens and cost of the whole run, replayed steps included. */
+  readonly usage?: UsageTotals
+  /** How many durable steps were replayed from the journal instead of run (a resumed run's, after a crash). */
+  readonly replayedSteps: number
+}
+
+/** Where runs are queued: the BullMQ queue name and the prefix of every key. */
+export interface QueueLocation {
+  /** BullMQ queue name; default `runs`. Producers and workers of one set of graphs share it. */
+  readonly queue?: string
+  /** First part of every Redis key; default `tinyllm`. */
+  readonly prefix?: string
+}
+
+export const defaultQueue = 'runs'
+export const defaultPrefix = 'tinyllm'
+
+/** Resolved names of the queue and of the keys beside it. */
+export interface QueueNames {
+  readonly queue: string
+  readonly prefix: string
+  /** Channel on which cancel requests are published (the run id is the message). */
+  readonly cancelChannel: string
+  /** Key that marks a run as cancelled, for a worker that starts it later. */
+  cancelKey(runId: string): string
+}
+
+export function queueNames(location: QueueLocation): QueueNames {
+  const queue = location.queue ?? defaultQueue
+  const prefix = location.prefix ?? defaultPrefix
+  return {
+    queue,
+    prefix,
+    cancelChannel: `${prefix}:${queue}:cancel`,
+    cancelKey: (runId) => `${prefix}:${queue}:cancelled:${runId}`,
+  }
+}
+
+/** How long a cancel request is remembered for a run that has not started yet: a day. */
+export const cancelMemoryMs = 24 * 60 * 60 * 1000

@@ -1,0 +1,217 @@
+import {
+  AbortError,
+  assertJsonSafe,
+  ConfigurationError,
+  checkNumber,
+  FunctionError,
+  type Invocable,
+  type InvokeOptions,
+  type LifecycleEvent,
+  type StepJournal,
+  TinyLLMError,
+  type UsageTotals,
+} from '@tinyllm/core'
+import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { parseCancelRequest } from './cancel-request.js'
+import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { GraphMismatchError } from './graph-mismatch-error.js'
+import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { RedisJournal } from './redis-journal.js'
+import { type QueueLocation, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+
+/** A graph a worker serves: any tinyllm Function (a Chain, a Decision, an LLMCall…). */
+export type ServedGraph = Invocable<never, unknown> & DescribedGraph
+
+/** Options of {@link serve}. */
+export interface ServeOptions extends QueueLocation {
+  /** The graphs this worker runs, by name: a run submitted for another name, or another version, is refused. */
+  readonly graphs: ReadonlyArray<ServedGraph>
+  /** Where Redis is. */
+  readonly connection: RedisConnection
+  /** Runs in progress at once in this process; default 16. */
+  readonly concurrency?: number
+  /** Your version of the graphs, part of their fingerprint; give producers the same. */
+  readonly version?: string
+  /** Where durable steps are journaled; default a {@link RedisJournal} on the same connection and prefix. */
+  readonly journal?: StepJournal
+  /**
+   * How long a worker holds a run without renewing its lock before other workers take it for dead, in ms (it renews
+   * every half of it); default 30,000. Lower means faster recovery after a crash, and more risk of a busy but live
+   * worker losing its run to another (the journal keeps side effects single either way).
+   */
+  readonly lockDurationMs?: number
+  /** How often this worker looks for runs whose worker died, in ms; default 15,000. */
+  readonly stalledIntervalMs?: number
+  /** How many times a run may be recovered from a dead worker before it fails with a RunJobError; default 3. */
+  readonly maxStalledCount?: number
+  /** Logger for the runs (a tinyllm Logger, pino…); default the process default. */
+  readonly logger?: InvokeOptions['logger']
+  /** Receives connection and queue errors (the worker waits for Redis and goes on); default: nothing. */
+  readonly onError?: (error: Error) => void
+}
+
+/** A worker process's handle on the runs it serves. */
+export interface GraphWorker {
+  /** The BullMQ worker underneath, for its events (`completed`, `failed`, `stalled`…). */
+  readonly worker: Worker<RunJobData, RunJobResult>
+  /** Each served graph's fingerprint, by name. */
+  readonly fingerprints: Readonly<Record<string, string>>
+  /** Stops taking runs, waits for the runs in progress to finish, and closes every connection. */
+  close(): Promise<void>
+}
+
+const owner = 'serve'
+
+/**
+ * Serves graphs on this process: every root run submitted to the queue (by a {@link BullMQExecutor}) is a job whose
+ * id is the run id; a worker runs `graph.invoke(input, { runId, journal, deadline, signal })`, so a run that another
+ * worker started and could not finish — it crashed, it was killed — is taken over after its lock expires (BullMQ's
+ * stalled-job check) and resumes from the journal: finished LLM calls and durable steps replay instead of running
+ * again. A failed run fails its job at once (retries are the graph's own retry policies, never BullMQ's); a cancel
+ * request reaches the run on whichever worker holds it. Resolves once the worker is connected.
+ *
+ * @example
+ * const worker = await serve({ graphs: [creditPipeline], connection: 'redis://127.0.0.1:6379', concurrency: 32 })
+ * process.on('SIGTERM', () => worker.close())
+ */
+export async function serve(options: ServeOptions): Promise<GraphWorker> {
+  const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
+  const lockDuration =
+    checkNumber(options.lockDurationMs, 'lockDurationMs', { integer: true, min: 100, unit: 'ms' }, owner) ?? 30_000
+  const stalledInterval =
+    checkNumber(options.stalledIntervalMs, 'stalledIntervalMs', { integer: true, min: 100, unit: 'ms' }, owner) ??
+    15_000
+  const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
+  if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
+    throw new ConfigurationError({
+      option: 'graphs',
+      message: 'graphs must list the Functions this worker runs',
+      functionName: owner,
+    })
+  }
+  const graphs = new Map<string, { graph: ServedGraph; fingerprint: string }>()
+  for (const graph of options.graphs) {
+    if (typeof graph?.invoke !== 'function' || typeof graph.describe !== 'function') {
+      throw new ConfigurationError({
+        option: 'graphs',
+        message: 'graphs must be tinyllm Functions',
+        functionName: owner,
+      })
+    }
+    if (graphs.has(graph.name)) {
+      throw new ConfigurationError({
+        option: 'graphs',
+        message: `two graphs are named "${graph.name}"; a run finds its graph by name`,
+        functionName: owner,
+      })
+    }
+    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, options.version) })
+  }
+  const names = queueNames(options)
+  const client = openRedis(options.connection)
+  const subscriber = openRedis(options.connection)
+  const ownJournal = options.journal === undefined
+  const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
+  const onError = options.onError ?? ignore
+  const registered = [...graphs.keys()]
+
+  const processor = async (
+    job: Job<RunJobData, RunJobResult>,
+    _token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RunJobResult> => {
+    const data = job.data
+    const runId = job.id ?? data.runId
+    try {
+      const served = graphs.get(data.graph)
+      if (served === undefined || served.fingerprint !== data.fingerprint) {
+        throw new GraphMismatchError({
+          graph: data.graph,
+          expectedFingerprint: data.fingerprint,
+          workerFingerprint: served?.fingerprint,
+          runId,
+          registered,
+        })
+      }
+      const cancelled = await client.get(names.cancelKey(runId))
+      if (cancelled !== null) throw new AbortError({ reason: cancelled, functionName: data.graph, state: 'init' })
+      const tally = new RunTally(runId)
+      const output = await (served.graph as Invocable<unknown, unknown>).invoke(data.input, {
+        runId,
+        journal,
+        ...(signal === undefined ? {} : { signal }),
+        ...(data.deadline === undefined ? {} : { deadline: data.deadline }),
+        ...(data.metadata === undefined ? {} : { metadata: data.metadata }),
+        ...(data.budget === undefined ? {} : { budget: data.budget }),
+        ...(data.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: data.maxConcurrentRuns }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+        onEvent: tally.listener,
+      })
+      assertJsonSafe(output, { functionName: data.graph, state: 'complete' })
+      return tally.usage === undefined
+        ? { output, replayedSteps: tally.replayedSteps }
+        : { output, usage: tally.usage, replayedSteps: tally.replayedSteps }
+    } catch (thrown) {
+      const error = TinyLLMError.isInstance(thrown)
+        ? thrown
+        : new FunctionError({ functionName: data.graph, state: 'running', cause: thrown })
+      // The typed error travels in the job; the job fails at once, never retried by BullMQ.
+      await job.updateData({ ...data, error: error.toJSON() })
+      throw new UnrecoverableError(error.message)
+    }
+  }
+
+  const worker = new Worker<RunJobData, RunJobResult>(names.queue, processor, {
+    connection: client,
+    prefix: names.prefix,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    // Finishing a job is retried this often while Redis is away, so a finished run is not lost to a blip.
+    runRetryDelay: 1_000,
+  })
+  worker.on('error', onError)
+  subscriber.on('message', (_channel: string, message: string) => {
+    const request = parseCancelRequest(message)
+    if (request !== undefined) worker.cancelJob(request.runId, request.reason)
+  })
+  try {
+    await worker.waitUntilReady()
+    await subscriber.subscribe(names.cancelChannel)
+  } catch (error) {
+    await shutDown()
+    throw error
+  }
+
+  async function shutDown(): Promise<void> {
+    await worker.close()
+    await Promise.all([closeRedis(subscriber), ownJournal ? (journal as RedisJournal).close() : undefined])
+    await closeRedis(client)
+  }
+
+  return {
+    worker,
+    fingerprints: Object.fromEntries([...graphs].map(([name, served]) => [name, served.fingerprint])),
+    close: shutDown,
+  }
+}
+
+/** Counts what a run replayed, and keeps its final usage, from the run tree's lifecycle events. */
+class RunTally {
+  replayedSteps = 0
+  usage: UsageTotals | undefined = undefined
+  private readonly runId: string
+
+  constructor(runId: string) {
+    this.runId = runId
+  }
+
+  readonly listener = (event: LifecycleEvent): void => {
+    if (event.to !== 'complete') return
+    if (event.annotations?.replayed === true) this.replayedSteps += 1
+    if (event.runId === this.runId && event.usage !== undefined) this.usage = { ...event.usage }
+  }
+}
+
+function ignore(): void {}
