@@ -134,6 +134,10 @@ export const readmes: readonly Readme[] = [
     shows: ['new RunTracer('],
   },
   {
+    path: 'packages/bullmq/README.md',
+    shows: ['serve(', 'new BullMQExecutor(', 'new RedisRateLimiter('],
+  },
+  {
     path: 'packages/report/README.md',
     shows: ['renderRunReport(', 'writeRunReport('],
   },

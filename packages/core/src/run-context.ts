@@ -1,6 +1,7 @@
 import type { Logger, LoggerLike } from '@tinyllm/logger'
 import type { CancelScope } from './cancellation.js'
 import type { LifecycleEvent } from './events.js'
+import type { FunctionNode } from './function-node.js'
 import type { StepJournal } from './journal.js'
 import type { Budget, Usage, UsageTotals } from './usage.js'
 
@@ -69,7 +70,7 @@ export interface InvokeOptions extends ChildInvokeOptions {
  */
 export interface RunExecutor {
   invoke(
-    fn: Invocable<unknown, unknown> & { readonly kind: string },
+    fn: Invocable<unknown, unknown> & { readonly kind: string; describe(): FunctionNode },
     input: unknown,
     options: InvokeOptions,
   ): Promise<unknown>
