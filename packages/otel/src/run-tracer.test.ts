@@ -1,11 +1,18 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace'
-import { defineFunction, MemoryJournal, ProviderCallError, type RunContext, type StandardSchemaV1 } from '@tinyllm/core'
+import {
+  defineFunction,
+  type LifecycleEvent,
+  MemoryJournal,
+  ProviderCallError,
+  type RunContext,
+  type StandardSchemaV1,
+} from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { eventNames, memoryTracing, parentOf, spanOf } from './__fixtures__/spans.js'
 import { RunTracer } from './run-tracer.js'
 
@@ -481,6 +488,26 @@ describe('RunTracer', () => {
       stop()
     }
     await step.invoke(undefined)
+    expect(await spans()).toHaveLength(1)
+  })
+
+  it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer()
+    // Observes what reaches the tracer: core hands it no event of a tree it did not accept.
+    const heard = vi.spyOn(tracing as unknown as { onEvent(event: LifecycleEvent): void }, 'onEvent')
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const stop = tracing.start()
+    try {
+      await step.invoke(undefined)
+      expect(heard).not.toHaveBeenCalled()
+      trace.setGlobalTracerProvider(provider)
+      await step.invoke(undefined)
+    } finally {
+      stop()
+      trace.disable()
+    }
+    expect(heard).toHaveBeenCalledTimes(happyPath.length)
     expect(await spans()).toHaveLength(1)
   })
 

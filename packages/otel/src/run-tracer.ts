@@ -75,7 +75,7 @@ const annotationAttributes: ReadonlyMap<string, { readonly name: string; readonl
  *
  * A root run started inside an active span nests under it, and while a run executes its span is the active one, so
  * spans started inside it (the provider SDK's HTTP client span, say) nest under it. With no tracer provider
- * registered, a run tree costs one lookup as it starts and one map lookup per transition: no span is built.
+ * registered, `start()` hears no run tree (core builds no event for it) and `listener` builds no span.
  *
  * @example
  * const tracing = new RunTracer()
@@ -98,9 +98,12 @@ export class RunTracer {
     this.listener = (event) => this.onEvent(event)
   }
 
-  /** Traces every run in the process (`onLifecycleEvent`). Returns the function that stops it. */
+  /**
+   * Traces every run tree of the process that starts while a tracer provider is registered (the one given, or the
+   * global one as each tree starts); core builds no event for the others. Returns the function that stops it.
+   */
   start(): () => void {
-    return onLifecycleEvent(this.listener)
+    return onLifecycleEvent(this.listener, { accepts: () => this.tracer() !== undefined })
   }
 
   /** Spans of runs in progress. */
