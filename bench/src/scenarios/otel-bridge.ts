@@ -56,7 +56,10 @@ const emptyListener: Setup = async (steps) => {
   return chainOf(steps)
 }
 
-/** The bridge listening to every run, with no tracer provider registered: it must cost next to nothing. */
+/**
+ * The bridge listening to every run, with no tracer provider registered: it accepts no run tree, so core builds no
+ * lifecycle event for it and it must cost next to nothing.
+ */
 const bridgeWithoutTracer: Setup = async (steps) => {
   const { RunTracer } = await import('@tinyllm/otel')
   new RunTracer().start()
@@ -86,9 +89,10 @@ export const otelBridge = defineScenario<OtelBridgeParams>({
     'sequentially as often as fills a repetition; the figure is the repetition time ÷ (runs × N). Floor: the chain',
     'with nothing listening. Then with an empty process-wide listener (what core spends building lifecycle events for',
     'anyone), and with `@tinyllm/otel`’s `RunTracer` listening to every run in the process',
-    '(`start()`): first with no tracer provider registered (lifecycle events are built and handed to the bridge,',
-    'which builds no span), then with the OpenTelemetry SDK’s `TracerProvider` registered globally, a',
-    '`BatchSpanProcessor` and an exporter that drops what it is given (one span and six span events per run).',
+    '(`start()`): first with no tracer provider registered (the bridge accepts no run tree as it starts, so core',
+    'builds no lifecycle event for it), then with the OpenTelemetry SDK’s `TracerProvider` registered globally, a',
+    '`BatchSpanProcessor` and an exporter that drops what it is given (one span and five span events per run, each',
+    'run’s span made the active context while it executes).',
   ].join(' '),
   metrics: [{ key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 }],
   primaryMetric: 'usPerStep',

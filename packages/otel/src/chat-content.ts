@@ -15,12 +15,13 @@ type MessagePart =
 
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
- * redacted as in every log line and each text cut to `maxLength` characters.
+ * redacted as in every log line and each text cut to `maxLength` characters. The messages are read as given, before
+ * the call validates them: what is not a message is left out.
  */
-export function inputMessagesJson(messages: ReadonlyArray<ChatMessageLike>, maxLength: number): string {
+export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
   return JSON.stringify(
     redact(
-      messages.map((message) => {
+      messages.filter(isMessage).map((message) => {
         const parts: MessagePart[] = []
         if (message.role === 'tool') {
           parts.push({
@@ -31,7 +32,8 @@ export function inputMessagesJson(messages: ReadonlyArray<ChatMessageLike>, maxL
         } else if (typeof message.content === 'string') {
           parts.push({ type: 'text', content: cut(message.content, maxLength) })
         }
-        for (const call of message.toolCalls ?? []) {
+        for (const call of Array.isArray(message.toolCalls) ? message.toolCalls : []) {
+          if (typeof call !== 'object' || call === null) continue
           parts.push({ type: 'tool_call', id: call.id, name: call.name, arguments: cut(call.arguments, maxLength) })
         }
         return { role: message.role, parts }
@@ -54,6 +56,10 @@ export function outputMessagesJson(
       })),
     ),
   )
+}
+
+function isMessage(value: unknown): value is ChatMessageLike {
+  return typeof value === 'object' && value !== null && typeof (value as ChatMessageLike).role === 'string'
 }
 
 function cut(text: string | null | undefined, maxLength: number): string {

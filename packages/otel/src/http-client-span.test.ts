@@ -27,7 +27,7 @@ describe('the provider SDK’s HTTP client span', () => {
     const server = await startOpenAICompatibleServer({ replies: ['good'] })
     try {
       const tracing = new RunTracer({ tracerProvider: provider })
-      const pipeline = creditPipeline(server.baseURL, tracing)
+      const pipeline = creditPipeline(server.baseURL)
       await expect(
         pipeline.invoke({ loan_application: 'Steady income.' }, { onEvent: tracing.listener }),
       ).resolves.toBe('approved')

@@ -1,2 +1,2 @@
 export { attributeNames } from './attributes.js'
-export { type InstrumentableFunction, RunTracer, type RunTracerOptions } from './run-tracer.js'
+export { RunTracer, type RunTracerOptions } from './run-tracer.js'

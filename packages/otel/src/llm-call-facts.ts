@@ -2,29 +2,33 @@ import type { Attributes } from '@opentelemetry/api'
 import { attributeNames } from './attributes.js'
 
 /**
- * An LLM call as the bridge reads it, structurally, so that @tinyllm/otel does not depend on @tinyllm/llm: its chat
- * model (provider and default model) and the request one attempt sends.
+ * An LLM call (`@tinyllm/llm`'s LLMCall, OpenAIChat, AnthropicChat…) as the bridge reads it from an event's `source`,
+ * structurally, so that @tinyllm/otel does not depend on @tinyllm/llm: its chat model (provider and default model),
+ * the settings it sends with every call, and whether structured output fixes the response format.
  */
 export interface LLMCallLike {
-  readonly kind: string
   readonly model: { readonly provider: string; readonly modelId: string }
-  readonly settings?: { readonly model?: string }
-  buildRequest(input: never): ChatRequestLike
+  readonly settings?: ChatSettingsLike
+  readonly structuredOutput?: unknown
 }
 
-/** The settings of a chat request the GenAI conventions have attributes for, and its messages. */
-export interface ChatRequestLike {
-  readonly model?: string
-  readonly temperature?: number
-  readonly topP?: number
-  readonly maxTokens?: number
-  readonly n?: number
-  readonly stop?: string | ReadonlyArray<string>
-  readonly seed?: number
-  readonly presencePenalty?: number
-  readonly frequencyPenalty?: number
-  readonly responseFormat?: { readonly type: string }
-  readonly messages: ReadonlyArray<{ readonly role: string; readonly content?: string | null }>
+/** The chat settings the GenAI conventions have attributes for. */
+interface ChatSettingsLike {
+  readonly model?: unknown
+  readonly temperature?: unknown
+  readonly topP?: unknown
+  readonly maxTokens?: unknown
+  readonly n?: unknown
+  readonly stop?: unknown
+  readonly seed?: unknown
+  readonly presencePenalty?: unknown
+  readonly frequencyPenalty?: unknown
+  readonly responseFormat?: unknown
+}
+
+/** What an LLM call is given: a conversation, with settings of its own that override the call's. */
+interface ChatRequestLike extends ChatSettingsLike {
+  readonly messages?: unknown
 }
 
 /** A chat result, when an LLM call's output is the whole result (its `output: 'result'` mode). */
@@ -33,71 +37,82 @@ interface ChatResultLike {
     readonly message: { readonly content: string | null }
     readonly finishReason: string
   }>
-  readonly model?: string
-  readonly raw?: unknown
 }
 
-/** Whether a Function is an LLM call: it has a chat model and builds chat requests. */
-export function isLLMCallLike(fn: object): fn is LLMCallLike {
-  const candidate = fn as Partial<LLMCallLike>
-  return (
-    typeof candidate.buildRequest === 'function' &&
-    typeof candidate.model === 'object' &&
-    candidate.model !== null &&
-    typeof candidate.model.provider === 'string'
-  )
+/** Numeric settings and the request attribute each one is written to. */
+const numericSettings: ReadonlyArray<readonly [keyof ChatSettingsLike, string]> = [
+  ['temperature', attributeNames.requestTemperature],
+  ['topP', attributeNames.requestTopP],
+  ['maxTokens', attributeNames.requestMaxTokens],
+  ['seed', attributeNames.requestSeed],
+  ['presencePenalty', attributeNames.requestPresencePenalty],
+  ['frequencyPenalty', attributeNames.requestFrequencyPenalty],
+]
+
+/** The Function as an LLM call, if it is one: it has a chat model (`doGenerate`) that names its provider and model. */
+export function llmCallOf(source: object): LLMCallLike | undefined {
+  const model = (source as { model?: unknown }).model
+  if (typeof model !== 'object' || model === null) return undefined
+  const { provider, modelId, doGenerate } = model as { provider?: unknown; modelId?: unknown; doGenerate?: unknown }
+  const isChatModel = typeof doGenerate === 'function' && typeof provider === 'string' && typeof modelId === 'string'
+  return isChatModel ? (source as LLMCallLike) : undefined
 }
 
-/** What is known about an LLM call before it runs: the attributes the conventions ask for at span creation. */
-export function llmCallStartAttributes(call: LLMCallLike): Attributes {
-  return {
+/**
+ * The GenAI attributes of an LLM call known when it starts: the operation, the provider, and the request's model and
+ * settings — the call's own, overridden by those its input carries, as the call builds its request.
+ */
+export function requestAttributes(call: LLMCallLike, input: unknown): Attributes {
+  const settings: ChatSettingsLike = call.settings ?? {}
+  const given: ChatRequestLike = typeof input === 'object' && input !== null ? input : {}
+  const setting = (key: keyof ChatSettingsLike): unknown => given[key] ?? settings[key]
+  const model = setting('model')
+  const attributes: Attributes = {
     [attributeNames.operationName]: 'chat',
     [attributeNames.providerName]: call.model.provider,
-    [attributeNames.requestModel]: call.settings?.model ?? call.model.modelId,
+    [attributeNames.requestModel]: typeof model === 'string' ? model : call.model.modelId,
   }
-}
-
-/** The request settings of one attempt, as GenAI request attributes. */
-export function requestAttributes(call: LLMCallLike, request: ChatRequestLike): Attributes {
-  const attributes: Attributes = {
-    [attributeNames.requestModel]: request.model ?? call.model.modelId,
+  for (const [key, name] of numericSettings) {
+    const value = setting(key)
+    if (typeof value === 'number') attributes[name] = value
   }
-  if (request.temperature !== undefined) attributes[attributeNames.requestTemperature] = request.temperature
-  if (request.topP !== undefined) attributes[attributeNames.requestTopP] = request.topP
-  if (request.maxTokens !== undefined) attributes[attributeNames.requestMaxTokens] = request.maxTokens
-  if (request.seed !== undefined) attributes[attributeNames.requestSeed] = request.seed
-  if (request.n !== undefined && request.n !== 1) attributes[attributeNames.requestChoiceCount] = request.n
-  if (request.presencePenalty !== undefined) attributes[attributeNames.requestPresencePenalty] = request.presencePenalty
-  if (request.frequencyPenalty !== undefined)
-    attributes[attributeNames.requestFrequencyPenalty] = request.frequencyPenalty
-  if (request.stop !== undefined)
-    attributes[attributeNames.requestStopSequences] =
-      typeof request.stop === 'string' ? [request.stop] : [...request.stop]
-  const format = request.responseFormat?.type
-  attributes[attributeNames.outputType] = format === 'json_schema' || format === 'json_object' ? 'json' : 'text'
+  const choices = setting('n')
+  if (typeof choices === 'number' && choices !== 1) attributes[attributeNames.requestChoiceCount] = choices
+  const stop = setting('stop')
+  if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
+  else if (Array.isArray(stop)) attributes[attributeNames.requestStopSequences] = stop.map(String)
+  // Structured output's format is sent whatever the input asks for.
+  const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
+  const formatType = (format as { type?: unknown } | undefined)?.type
+  attributes[attributeNames.outputType] = formatType === 'json_schema' || formatType === 'json_object' ? 'json' : 'text'
   return attributes
 }
 
-/** The answers in an LLM call's output: the text (or texts), or a whole chat result with finish reasons. */
-export function answersOf(output: unknown): Array<{ text: string; finishReason?: string }> {
-  if (typeof output === 'string') return [{ text: output }]
+/** The messages an LLM call was given, if its input has them. */
+export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
+  const messages = (input as ChatRequestLike | undefined)?.messages
+  return Array.isArray(messages) ? messages : undefined
+}
+
+/**
+ * The answers in an LLM call's output — its text (or texts), or a whole chat result — each with its finish reason:
+ * the result's own, or the one the call annotated for that choice.
+ */
+export function answersOf(
+  output: unknown,
+  finishReasons: ReadonlyArray<unknown> | undefined,
+): Array<{ text: string; finishReason?: string }> {
+  const answer = (text: string, index: number): { text: string; finishReason?: string } => {
+    const finishReason = finishReasons?.[index]
+    return typeof finishReason === 'string' ? { text, finishReason } : { text }
+  }
+  if (typeof output === 'string') return [answer(output, 0)]
   if (Array.isArray(output))
-    return output.map((value) => ({ text: typeof value === 'string' ? value : JSON.stringify(value) }))
+    return output.map((value, index) => answer(typeof value === 'string' ? value : JSON.stringify(value), index))
   if (isChatResult(output)) {
     return output.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
   }
-  return [{ text: JSON.stringify(output) ?? '' }]
-}
-
-/** Response attributes a whole chat result carries: finish reasons, and the provider's response id when its raw body has one. */
-export function resultAttributes(output: unknown): Attributes | undefined {
-  if (!isChatResult(output)) return undefined
-  const attributes: Attributes = {
-    [attributeNames.responseFinishReasons]: output.choices.map((choice) => choice.finishReason),
-  }
-  const id = (output.raw as { id?: unknown } | undefined)?.id
-  if (typeof id === 'string') attributes[attributeNames.responseId] = id
-  return attributes
+  return [answer(JSON.stringify(output) ?? '', 0)]
 }
 
 function isChatResult(output: unknown): output is ChatResultLike {

@@ -37,7 +37,7 @@ describe.each(encodings)('spans of the demo pipeline sent over OTLP/HTTP ($name)
       spanProcessors: [new BatchSpanProcessor({ exporter: exporter(receiver.url) })],
     })
     const tracing = new RunTracer({ tracerProvider: provider })
-    const pipeline = creditPipeline(server.baseURL, tracing)
+    const pipeline = creditPipeline(server.baseURL)
 
     const result = await pipeline.invoke(
       { loan_application: 'Three missed payments this year, utilisation at 95%.' },
@@ -81,12 +81,14 @@ describe.each(encodings)('spans of the demo pipeline sent over OTLP/HTTP ($name)
       'gen_ai.request.temperature': 0,
       'gen_ai.request.max_tokens': 8,
       'gen_ai.response.model': 'gpt-4o-mini',
+      'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.usage.input_tokens': 52,
       'gen_ai.usage.output_tokens': 1,
       'tinyllm.kind': 'openai-chat',
       'tinyllm.attempt': 1,
     })
     expect(chat.attributes['tinyllm.request_id']).toEqual(expect.any(String))
+    expect(chat.attributes['gen_ai.response.id']).toMatch(/^chatcmpl-/)
     expect(chat.attributes['tinyllm.cost_usd']).toBeGreaterThan(0)
     expect(chat.events.map((event) => event.name)).toEqual([
       'input_validation',
@@ -113,7 +115,7 @@ describe.each(encodings)('spans of the demo pipeline sent over OTLP/HTTP ($name)
       spanProcessors: [new BatchSpanProcessor({ exporter: exporter(receiver.url) })],
     })
     const tracing = new RunTracer({ tracerProvider: provider })
-    const pipeline = creditPipeline(server.baseURL, tracing)
+    const pipeline = creditPipeline(server.baseURL)
 
     await expect(pipeline.invoke({ loan_application: 'x' }, { onEvent: tracing.listener })).rejects.toMatchObject({
       name: 'ProviderCallError',

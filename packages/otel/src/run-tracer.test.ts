@@ -1,11 +1,18 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace'
-import { defineFunction, MemoryJournal, ProviderCallError, type RunContext } from '@tinyllm/core'
+import {
+  defineFunction,
+  type LifecycleEvent,
+  MemoryJournal,
+  ProviderCallError,
+  type RunContext,
+  type StandardSchemaV1,
+} from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { eventNames, memoryTracing, parentOf, spanOf } from './__fixtures__/spans.js'
 import { RunTracer } from './run-tracer.js'
 
@@ -20,16 +27,14 @@ afterAll(() => {
   context.disable()
 })
 
-function classifier(model: ScriptedChatModel, tracing: RunTracer) {
-  const chat = tracing.instrument(
-    new LLMCall({
-      name: 'classify',
-      model,
-      settings: { model: 'gpt-4o-mini', temperature: 0, maxTokens: 16 },
-      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
-    }),
-  )
-  const pipeline = new Chain({
+function classifier(model: ScriptedChatModel) {
+  const chat = new LLMCall({
+    name: 'classify',
+    model,
+    settings: { model: 'gpt-4o-mini', temperature: 0, maxTokens: 16 },
+    retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+  })
+  return new Chain({
     name: 'Credit analysis',
     children: [
       defineFunction({
@@ -47,8 +52,6 @@ function classifier(model: ScriptedChatModel, tracing: RunTracer) {
       }),
     ],
   })
-  tracing.instrument(pipeline)
-  return pipeline
 }
 
 describe('RunTracer', () => {
@@ -58,7 +61,7 @@ describe('RunTracer', () => {
     const model = new ScriptedChatModel({
       responses: [{ content: 'bad', usage: { inputTokens: 40, outputTokens: 1 } }],
     })
-    const pipeline = classifier(model, tracing)
+    const pipeline = classifier(model)
 
     await expect(pipeline.invoke('Three missed payments.', { onEvent: tracing.listener })).resolves.toBe('referred')
 
@@ -115,7 +118,7 @@ describe('RunTracer', () => {
       modelId: 'scripted-default',
       responses: [{ content: 'good', usage: { inputTokens: 12, outputTokens: 3 } }],
     })
-    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+    await classifier(model).invoke('Steady income.', { onEvent: tracing.listener })
 
     const call = spanOf(await spans(), 'classify')
     expect(call.name).toBe('chat gpt-4o-mini')
@@ -128,6 +131,7 @@ describe('RunTracer', () => {
       'gen_ai.request.max_tokens': 16,
       'gen_ai.output.type': 'text',
       'gen_ai.response.model': 'gpt-4o-mini',
+      'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.usage.input_tokens': 12,
       'gen_ai.usage.output_tokens': 3,
       'tinyllm.kind': 'llm-call',
@@ -143,14 +147,12 @@ describe('RunTracer', () => {
   it('records finish reasons when an LLM call returns the whole result', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
-    const chat = tracing.instrument(
-      new LLMCall({
-        name: 'whole',
-        model: new ScriptedChatModel({ responses: [{ content: 'cut sho', finishReason: 'length' }] }),
-        settings: { model: 'gpt-4o-mini', maxTokens: 2, stop: ['\n'] },
-        output: 'result',
-      }),
-    )
+    const chat = new LLMCall({
+      name: 'whole',
+      model: new ScriptedChatModel({ responses: [{ content: 'cut sho', finishReason: 'length' }] }),
+      settings: { model: 'gpt-4o-mini', maxTokens: 2, stop: ['\n'] },
+      output: 'result',
+    })
     await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
     expect(spanOf(await spans(), 'whole').attributes).toMatchObject({
       'gen_ai.response.finish_reasons': ['length'],
@@ -159,19 +161,72 @@ describe('RunTracer', () => {
     })
   })
 
+  it('reads the request from the call’s settings, overridden by those its input carries', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({
+      name: 'settings',
+      model: new ScriptedChatModel({ responses: [{ content: 'a', choices: ['b'] }] }),
+      settings: {
+        model: 'gpt-4o-mini',
+        temperature: 0.2,
+        topP: 0.9,
+        seed: 7,
+        presencePenalty: 0.1,
+        frequencyPenalty: 0.3,
+        stop: 'END',
+      },
+      output: 'texts',
+    })
+    await chat.invoke(
+      { messages: [{ role: 'user', content: 'hi' }], model: 'gpt-4o', temperature: 0.7, n: 2 },
+      { onEvent: tracing.listener },
+    )
+    const call = spanOf(await spans(), 'settings')
+    expect(call.name).toBe('chat gpt-4o')
+    expect(call.attributes).toMatchObject({
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.request.temperature': 0.7,
+      'gen_ai.request.top_p': 0.9,
+      'gen_ai.request.seed': 7,
+      'gen_ai.request.presence_penalty': 0.1,
+      'gen_ai.request.frequency_penalty': 0.3,
+      'gen_ai.request.stop_sequences': ['END'],
+      'gen_ai.request.choice.count': 2,
+      'gen_ai.output.type': 'text',
+      'gen_ai.response.finish_reasons': ['stop', 'stop'],
+    })
+  })
+
+  it('records JSON output for a call with structured output, whatever its input asks for', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const anyValue: StandardSchemaV1<unknown> = {
+      '~standard': { version: 1, vendor: 'test', validate: (value) => ({ value }) },
+    }
+    const chat = new LLMCall({
+      name: 'structured',
+      model: new ScriptedChatModel({ responses: ['{"verdict":"good"}'] }),
+      structuredOutput: { name: 'verdict', schema: anyValue, jsonSchema: { type: 'object' } },
+    })
+    await chat.invoke(
+      { messages: [{ role: 'user', content: 'hi' }], responseFormat: { type: 'text' } },
+      { onEvent: tracing.listener },
+    )
+    expect(spanOf(await spans(), 'structured').attributes['gen_ai.output.type']).toBe('json')
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
-    const chat = tracing.instrument(
-      new LLMCall({
-        name: 'priced',
-        model: new ScriptedChatModel({
-          responses: [{ content: 'ok', usage: { inputTokens: 1000, outputTokens: 1000 } }],
-        }),
-        settings: { model: 'gpt-4o-mini' },
-        prices: { 'gpt-4o-mini': { inputPerMillion: 1, outputPerMillion: 2 } },
+    const chat = new LLMCall({
+      name: 'priced',
+      model: new ScriptedChatModel({
+        responses: [{ content: 'ok', usage: { inputTokens: 1000, outputTokens: 1000 } }],
       }),
-    )
+      settings: { model: 'gpt-4o-mini' },
+      prices: { 'gpt-4o-mini': { inputPerMillion: 1, outputPerMillion: 2 } },
+    })
     const chain = new Chain({ name: 'Outer', children: [chat] })
     await chain.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
     expect(spanOf(await spans(), 'priced').attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
@@ -182,14 +237,14 @@ describe('RunTracer', () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
     const model = new ScriptedChatModel({ responses: ['good'] })
-    await classifier(model, tracing).invoke('My key is sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789.', {
+    await classifier(model).invoke('My key is sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789.', {
       onEvent: tracing.listener,
     })
     const call = spanOf(await spans(), 'classify')
     const input = JSON.parse(String(call.attributes['gen_ai.input.messages']))
     expect(input).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'My key is [REDACTED].' }] }])
     expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
-      { role: 'assistant', parts: [{ type: 'text', content: 'good' }] },
+      { role: 'assistant', parts: [{ type: 'text', content: 'good' }], finish_reason: 'stop' },
     ])
   })
 
@@ -202,7 +257,7 @@ describe('RunTracer', () => {
         'good',
       ],
     })
-    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+    await classifier(model).invoke('Steady income.', { onEvent: tracing.listener })
 
     const call = spanOf(await spans(), 'classify')
     expect(eventNames(call)).toEqual([
@@ -321,20 +376,18 @@ describe('RunTracer', () => {
     expect(run.spanContext().traceId).toBe(request.spanContext().traceId)
   })
 
-  it('makes the span of an instrumented run the active context while its run executes', async () => {
+  it('makes a run’s span the active context while its run executes', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
     const tracer = provider.getTracer('inside')
-    const work = tracing.instrument(
-      defineFunction({
-        name: 'Work',
-        run: async () => {
-          await Promise.resolve()
-          tracer.startSpan('database query').end()
-          return 'ok'
-        },
-      }),
-    )
+    const work = defineFunction({
+      name: 'Work',
+      run: async () => {
+        await Promise.resolve()
+        tracer.startSpan('database query').end()
+        return 'ok'
+      },
+    })
     await new Chain({ name: 'Outer', children: [work] }).invoke(undefined, { onEvent: tracing.listener })
     const finished = await spans()
     const query = finished.find((span) => span.name === 'database query')!
@@ -343,12 +396,55 @@ describe('RunTracer', () => {
     expect(trace.getActiveSpan()).toBeUndefined()
   })
 
+  it('makes each tracer’s spans active when two trace trees at the same time', async () => {
+    const tracings = [memoryTracing(), memoryTracing()].map(({ provider, spans }) => ({
+      tracer: new RunTracer({ tracerProvider: provider }),
+      spans,
+    }))
+    let secondOpen!: () => void
+    const secondIsOpen = new Promise<void>((resolve) => {
+      secondOpen = resolve
+    })
+    let firstWorked!: () => void
+    const firstHasWorked = new Promise<void>((resolve) => {
+      firstWorked = resolve
+    })
+    // The first tree's Work runs while the second tree is open too.
+    const gate = defineFunction({
+      name: 'Gate',
+      run: async (index: number) => {
+        if (index === 0) await secondIsOpen
+        else {
+          secondOpen()
+          await firstHasWorked
+        }
+        return index
+      },
+    })
+    const activeSpanIds = new Map<number, string | undefined>()
+    const work = defineFunction({
+      name: 'Work',
+      run: (index: number) => {
+        activeSpanIds.set(index, trace.getActiveSpan()?.spanContext().spanId)
+        if (index === 0) firstWorked()
+        return 'ok'
+      },
+    })
+    const pipeline = new Chain({ name: 'Outer', children: [gate, work] })
+    await Promise.all(tracings.map(({ tracer }, index) => pipeline.invoke(index, { onEvent: tracer.listener })))
+    for (const [index, { tracer, spans }] of tracings.entries()) {
+      expect(activeSpanIds.get(index)).toBe(spanOf(await spans(), 'Work').spanContext().spanId)
+      expect(tracer.openSpans).toBe(0)
+    }
+    expect(trace.getActiveSpan()).toBeUndefined()
+  })
+
   it('marks a step replayed from the journal', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
     const journal = new MemoryJournal()
     const model = new ScriptedChatModel({ responses: ['good'] })
-    const pipeline = classifier(model, tracing)
+    const pipeline = classifier(model)
     await pipeline.invoke('Steady income.', { onEvent: tracing.listener, journal, runId: 'application-7' })
     await pipeline.invoke('Steady income.', { onEvent: tracing.listener, journal, runId: 'application-7' })
 
@@ -376,7 +472,7 @@ describe('RunTracer', () => {
     const { provider, spans } = memoryTracing({ sampler: new AlwaysOffSampler() })
     const tracing = new RunTracer({ tracerProvider: provider })
     const model = new ScriptedChatModel({ responses: ['good'] })
-    await classifier(model, tracing).invoke('Steady income.', { onEvent: tracing.listener })
+    await classifier(model).invoke('Steady income.', { onEvent: tracing.listener })
     expect(await spans()).toEqual([])
     expect(tracing.openSpans).toBe(0)
   })
@@ -392,6 +488,26 @@ describe('RunTracer', () => {
       stop()
     }
     await step.invoke(undefined)
+    expect(await spans()).toHaveLength(1)
+  })
+
+  it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer()
+    // Observes what reaches the tracer: core hands it no event of a tree it did not accept.
+    const heard = vi.spyOn(tracing as unknown as { onEvent(event: LifecycleEvent): void }, 'onEvent')
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const stop = tracing.start()
+    try {
+      await step.invoke(undefined)
+      expect(heard).not.toHaveBeenCalled()
+      trace.setGlobalTracerProvider(provider)
+      await step.invoke(undefined)
+    } finally {
+      stop()
+      trace.disable()
+    }
+    expect(heard).toHaveBeenCalledTimes(happyPath.length)
     expect(await spans()).toHaveLength(1)
   })
 

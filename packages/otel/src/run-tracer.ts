@@ -10,29 +10,19 @@ import {
   trace,
 } from '@opentelemetry/api'
 import {
-  ConfigurationError,
   checkKnownOptions,
   checkNumber,
-  type FunctionNode,
-  isPromiseLike,
   type LifecycleEvent,
   type LifecycleListener,
   onLifecycleEvent,
-  type RunContext,
   type TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
 import { redactString } from '@tinyllm/logger'
+import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
-import {
-  answersOf,
-  isLLMCallLike,
-  type LLMCallLike,
-  llmCallStartAttributes,
-  requestAttributes,
-  resultAttributes,
-} from './llm-call-facts.js'
+import { answersOf, llmCallOf, messagesOf, requestAttributes } from './llm-call-facts.js'
 
 const tracerName = '@tinyllm/otel'
 const tracerVersion = '0.1.0'
@@ -52,13 +42,6 @@ export interface RunTracerOptions {
 
 const optionKeys: ReadonlySet<string> = new Set(['tracerProvider', 'captureContent', 'maxContentLength'])
 
-/** A Function as {@link RunTracer.instrument} needs it: every tinyllm Function is one. */
-export interface InstrumentableFunction {
-  readonly name: string
-  run(input: never, context: RunContext): unknown
-  describe(): FunctionNode
-}
-
 /** The span of a run in progress. */
 interface OpenSpan {
   readonly span: Span
@@ -67,17 +50,22 @@ interface OpenSpan {
   readonly tracer: Tracer
   /** Whether the span records (a sampled-out span still carries the trace context, but nothing else is worth doing). */
   readonly recording: boolean
-  /** Whether the run is known to be an LLM call. */
-  llmCall: boolean
-  /** Whether the span is named after the request's model already. */
-  named: boolean
+  /** Whether the run is an LLM call. */
+  readonly llmCall: boolean
 }
 
-/** What {@link RunTracer.instrument} learned about the Functions of one name; `null` when two of them disagree. */
-interface FunctionFacts {
-  readonly kind: string
-  readonly llmCall: LLMCallLike | undefined
-}
+/** Kinds of annotation value an attribute takes. */
+type AnnotationType = 'string' | 'boolean' | 'strings'
+
+/** Annotations with an attribute of their own, and the kind of value each must hold to be written. */
+const annotationAttributes: ReadonlyMap<string, { readonly name: string; readonly type: AnnotationType }> = new Map([
+  ['choice', { name: attributeNames.decisionChoice, type: 'string' }],
+  ['replayed', { name: attributeNames.replayed, type: 'boolean' }],
+  ['requestId', { name: attributeNames.requestId, type: 'string' }],
+  ['model', { name: attributeNames.responseModel, type: 'string' }],
+  ['responseId', { name: attributeNames.responseId, type: 'string' }],
+  ['finishReasons', { name: attributeNames.responseFinishReasons, type: 'strings' }],
+])
 
 /**
  * Turns tinyllm runs into OpenTelemetry spans: one span per run (Function, combinator, LLM call), parented like the
@@ -85,8 +73,9 @@ interface FunctionFacts {
  * the GenAI semantic conventions on LLM calls and tinyllm's own attributes (`tinyllm.kind`, `tinyllm.decision.choice`,
  * `tinyllm.attempt`, `tinyllm.cost_usd`, `tinyllm.replayed`).
  *
- * A root run started inside an active span nests under it. With no tracer provider registered, a run tree costs one
- * lookup as it starts and one map lookup per transition: no span is built.
+ * A root run started inside an active span nests under it, and while a run executes its span is the active one, so
+ * spans started inside it (the provider SDK's HTTP client span, say) nest under it. With no tracer provider
+ * registered, `start()` hears no run tree (core builds no event for it) and `listener` builds no span.
  *
  * @example
  * const tracing = new RunTracer()
@@ -99,7 +88,6 @@ export class RunTracer {
   private readonly captureContent: boolean
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
-  private readonly facts = new Map<string, FunctionFacts | null>()
 
   constructor(options: RunTracerOptions = {}) {
     checkKnownOptions(options, optionKeys, 'RunTracer')
@@ -110,37 +98,17 @@ export class RunTracer {
     this.listener = (event) => this.onEvent(event)
   }
 
-  /** Traces every run in the process (`onLifecycleEvent`). Returns the function that stops it. */
+  /**
+   * Traces every run tree of the process that starts while a tracer provider is registered (the one given, or the
+   * global one as each tree starts); core builds no event for the others. Returns the function that stops it.
+   */
   start(): () => void {
-    return onLifecycleEvent(this.listener)
+    return onLifecycleEvent(this.listener, { accepts: () => this.tracer() !== undefined })
   }
 
   /** Spans of runs in progress. */
   get openSpans(): number {
     return this.spans.size
-  }
-
-  /**
-   * Returns `fn` to use in its place, whose runs make their span the active OpenTelemetry context while `run`
-   * executes — so spans started inside it, like the HTTP client span of a provider SDK under the undici instrumentation,
-   * nest under the run's span — and, for an LLM call, record its provider, request settings and (with
-   * `captureContent`) messages and answers. It also learns the kinds of `fn`'s graph (`describe()`), for `tinyllm.kind`.
-   *
-   * Interim, until core hands a run's scope to a hook: the returned Function inherits everything from `fn` and only
-   * its `run` is wrapped; `fn` itself is not changed.
-   *
-   * @example
-   * const chat = tracing.instrument(new OpenAIChat({ model: 'gpt-4o-mini' }))
-   */
-  instrument<Fn extends InstrumentableFunction>(fn: Fn): Fn {
-    if (typeof fn?.run !== 'function' || typeof fn.describe !== 'function') {
-      throw new ConfigurationError({ option: 'fn', message: 'instrument takes a tinyllm Function' })
-    }
-    this.learn(fn.describe(), fn)
-    const run = fn.run as (input: unknown, context: RunContext) => unknown
-    const llmCall = isLLMCallLike(fn) ? fn : undefined
-    const runInSpan = (input: unknown, context: RunContext): unknown => this.runInSpan(fn, run, llmCall, input, context)
-    return Object.create(fn, { run: { value: runInSpan, enumerable: false } }) as Fn
   }
 
   // ---- events ----------------------------------------------------------------------------------------------------
@@ -183,12 +151,11 @@ export class RunTracer {
     const attributes: Attributes = {
       [attributeNames.runId]: event.runId,
       [attributeNames.functionName]: event.function,
+      [attributeNames.kind]: event.kind,
     }
-    // Interim: the kind comes from the graphs given to instrument(), until core's event carries it.
-    const facts = this.facts.get(event.function) ?? undefined
-    if (facts !== undefined) attributes[attributeNames.kind] = facts.kind
-    const llmCall = facts?.llmCall
-    if (llmCall !== undefined) Object.assign(attributes, llmCallStartAttributes(llmCall))
+    // What the conventions ask for at span creation, where a sampler can see it.
+    const llmCall = llmCallOf(event.source)
+    if (llmCall !== undefined) Object.assign(attributes, requestAttributes(llmCall, event.input))
     const span = tracer.startSpan(
       llmCall === undefined ? event.function : `chat ${String(attributes[attributeNames.requestModel])}`,
       { kind: llmCall === undefined ? SpanKind.INTERNAL : SpanKind.CLIENT, startTime: event.at, attributes },
@@ -200,19 +167,31 @@ export class RunTracer {
       tracer,
       recording: span.isRecording(),
       llmCall: llmCall !== undefined,
-      named: llmCall !== undefined,
     }
+    if (open.llmCall && open.recording && this.captureContent) {
+      const messages = messagesOf(event.input)
+      if (messages !== undefined) {
+        span.setAttribute(attributeNames.inputMessages, inputMessagesJson(messages, this.maxContentLength))
+      }
+    }
+    if (this.spans.size === 0) holdRunWrapper(this.spans)
     this.spans.set(event.runId, open)
     return open
   }
 
   private close(open: OpenSpan, event: LifecycleEvent): void {
     this.spans.delete(event.runId)
+    if (this.spans.size === 0) releaseRunWrapper(this.spans)
     const span = open.span
     if (open.recording) {
       span.setAttribute(attributeNames.attempt, event.attempt)
-      if (event.annotations !== undefined) this.recordAnnotations(open, event.annotations)
+      if (event.annotations !== undefined) recordAnnotations(span, event.annotations)
       if (event.usage !== undefined) recordUsage(span, event.usage, open.llmCall)
+      if (open.llmCall && this.captureContent && event.to === 'complete') {
+        const finishReasons = event.annotations?.finishReasons
+        const answers = answersOf(event.output, Array.isArray(finishReasons) ? finishReasons : undefined)
+        span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
+      }
       const error = event.error
       if (event.to === 'failed' && error !== undefined) {
         span.setAttribute(attributeNames.errorType, error.name)
@@ -231,63 +210,6 @@ export class RunTracer {
     span.end(event.at)
   }
 
-  private recordAnnotations(open: OpenSpan, annotations: Readonly<Record<string, unknown>>): void {
-    const span = open.span
-    for (const key of Object.keys(annotations)) {
-      const value = annotations[key]
-      if (key === 'choice' && typeof value === 'string') span.setAttribute(attributeNames.decisionChoice, value)
-      else if (key === 'replayed' && typeof value === 'boolean') span.setAttribute(attributeNames.replayed, value)
-      else if (key === 'requestId' && typeof value === 'string') span.setAttribute(attributeNames.requestId, value)
-      else if (key === 'model' && typeof value === 'string') {
-        // Interim: a run that recorded the model that answered is an LLM call, until core's event carries the kind.
-        if (!open.llmCall) {
-          open.llmCall = true
-          span.setAttribute(attributeNames.operationName, 'chat')
-        }
-        span.setAttribute(attributeNames.responseModel, value)
-        if (!open.named) span.updateName(`chat ${value}`)
-      } else if (typeof value === 'string') {
-        span.setAttribute(attributeNames.annotationPrefix + key, redactString(value))
-      } else if (typeof value === 'number' || typeof value === 'boolean') {
-        span.setAttribute(attributeNames.annotationPrefix + key, value)
-      }
-    }
-  }
-
-  // ---- what runs inside a span -------------------------------------------------------------------------------------
-
-  private runInSpan(
-    fn: InstrumentableFunction,
-    run: (input: unknown, context: RunContext) => unknown,
-    llmCall: LLMCallLike | undefined,
-    input: unknown,
-    context: RunContext,
-  ): unknown {
-    const open = this.spans.get(context.runId)
-    if (open === undefined) return run.call(fn, input, context)
-    if (llmCall === undefined || !open.recording) return contextApi.with(open.context, run, fn, input, context)
-    const request = llmCall.buildRequest(input as never)
-    const span = open.span
-    span.setAttributes(requestAttributes(llmCall, request))
-    if (this.captureContent) {
-      span.setAttribute(attributeNames.inputMessages, inputMessagesJson(request.messages, this.maxContentLength))
-    }
-    const output = contextApi.with(open.context, run, fn, input, context)
-    if (!isPromiseLike(output)) return this.recordOutput(span, output)
-    return Promise.resolve(output).then((value) => this.recordOutput(span, value))
-  }
-
-  private recordOutput(span: Span, output: unknown): unknown {
-    const attributes = resultAttributes(output)
-    if (attributes !== undefined) span.setAttributes(attributes)
-    if (this.captureContent) {
-      span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answersOf(output), this.maxContentLength))
-    }
-    return output
-  }
-
-  // ---- set-up ------------------------------------------------------------------------------------------------------
-
   /** The tracer for a new run tree, or `undefined` when no tracer provider is registered: then nothing is built. */
   private tracer(): Tracer | undefined {
     const provider = this.tracerProvider ?? trace.getTracerProvider()
@@ -296,21 +218,30 @@ export class RunTracer {
     if (typeof proxy.getDelegateTracer === 'function') return proxy.getDelegateTracer(tracerName, tracerVersion)
     return provider.getTracer(tracerName, tracerVersion)
   }
+}
 
-  /** Records the kinds of a graph's nodes by name, and the LLM call `fn` is, if it is one. */
-  private learn(node: FunctionNode, fn: InstrumentableFunction | undefined): void {
-    const llmCall = fn !== undefined && isLLMCallLike(fn) ? fn : undefined
-    const known = this.facts.get(node.name)
-    if (known === undefined) this.facts.set(node.name, { kind: node.kind, llmCall })
-    else if (known !== null) {
-      const agree =
-        known.kind === node.kind && (llmCall === undefined || known.llmCall === undefined || known.llmCall === llmCall)
-      // Two Functions share this name and differ: say nothing rather than something wrong.
-      this.facts.set(node.name, agree ? { kind: node.kind, llmCall: llmCall ?? known.llmCall } : null)
+/**
+ * What the run recorded about itself: a Decision's choice, a replay, an LLM call's request and response ids, the model
+ * that answered and the finish reasons under their own names; any other text, number or flag under
+ * `tinyllm.annotation.<key>` (text redacted).
+ */
+function recordAnnotations(span: Span, annotations: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(annotations)) {
+    const value = annotations[key]
+    const known = annotationAttributes.get(key)
+    if (known !== undefined) {
+      if (isOfType(value, known.type)) span.setAttribute(known.name, value)
+    } else if (typeof value === 'string') {
+      span.setAttribute(attributeNames.annotationPrefix + key, redactString(value))
+    } else if (typeof value === 'number' || typeof value === 'boolean') {
+      span.setAttribute(attributeNames.annotationPrefix + key, value)
     }
-    for (const child of node.children ?? []) this.learn(child, undefined)
-    for (const branch of node.branches ?? []) if (branch.node !== undefined) this.learn(branch.node, undefined)
   }
+}
+
+function isOfType(value: unknown, type: AnnotationType): value is string | boolean | string[] {
+  if (type === 'strings') return Array.isArray(value) && value.every((item) => typeof item === 'string')
+  return typeof value === type
 }
 
 function recordUsage(span: Span, usage: Readonly<UsageTotals>, llmCall: boolean): void {

@@ -1,24 +1,21 @@
 import { defineFunction } from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { OpenAIChat, OpenAIPromptTemplate, OpenAISystemMessage, OpenAIUserMessage } from '@tinyllm/openai'
-import type { RunTracer } from '../run-tracer.js'
 
 /**
  * The demo's credit pipeline (examples/credit-classification), over an OpenAI-compatible server at `baseURL`: a
  * Decision asks the model, `good` approves, `bad` fans out to an email and a further analysis, an outcome follows.
  */
-export function creditPipeline(baseURL: string, tracing: RunTracer) {
-  const chat = tracing.instrument(
-    new OpenAIChat({
-      name: 'openai_chat',
-      model: 'gpt-4o-mini',
-      temperature: 0,
-      maxTokens: 8,
-      baseURL,
-      apiKey: 'offline-loopback',
-      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
-    }),
-  )
+export function creditPipeline(baseURL: string) {
+  const chat = new OpenAIChat({
+    name: 'openai_chat',
+    model: 'gpt-4o-mini',
+    temperature: 0,
+    maxTokens: 8,
+    baseURL,
+    apiKey: 'offline-loopback',
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+  })
   const template = new OpenAIPromptTemplate({
     name: 'Loan Classifier Template',
     sections: [
@@ -44,13 +41,11 @@ export function creditPipeline(baseURL: string, tracing: RunTracer) {
       }),
     },
   })
-  const pipeline = new Chain({
+  return new Chain({
     name: 'Credit analysis',
     children: [
       classifier,
       defineFunction({ name: 'Outcome', run: (result: object) => ('approved' in result ? 'approved' : 'referred') }),
     ],
   })
-  tracing.instrument(pipeline)
-  return pipeline
 }
