@@ -565,8 +565,9 @@ class AgentRun {
       )
       if (!decision.approved) {
         const reason = decision.reason === undefined ? '' : `: ${decision.reason}`
-        entry.content = toolErrorContent(`the user denied this call${reason}; it was not run`)
-        this.emitFinished(entry, step, 'denied', undefined, `denied${reason}`)
+        const denial = `the user denied this call${reason}; it was not run`
+        entry.content = toolErrorContent(denial)
+        this.emitFinished(entry, step, 'denied', undefined, denial)
         continue
       }
       if (decision.arguments !== undefined) {
