@@ -8,6 +8,8 @@ const serverProcessPath = fileURLToPath(new URL('./loopback-server-process.ts', 
 export interface ServerProcessOptions {
   /** Delay before every response's headers, in ms. */
   readonly latencyMs: number
+  /** Answer as a model in a tool loop of this many steps (tool calls, then an answer) instead of echoing. */
+  readonly agentSteps?: number
 }
 
 /** An OpenAI-compatible loopback server (`@tinyllm/openai/testing`) running in a process of its own. */
@@ -24,7 +26,8 @@ export interface ServerProcess {
 
 /** Forks the loopback server process and resolves once it listens. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = fork(serverProcessPath, [String(options.latencyMs)], {
+  const args = [String(options.latencyMs), ...(options.agentSteps === undefined ? [] : [String(options.agentSteps)])]
+  const child = fork(serverProcessPath, args, {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -1,7 +1,6 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
