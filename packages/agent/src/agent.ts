@@ -333,8 +333,12 @@ function toolDefinition(tool: AnyAgentTool, option: string, agentName: string): 
   }
   const name = String(candidate.name)
   const { description, strict } = checkToolDescription(name, candidate as AgentTool<never, unknown>)
-  const parameters = candidate.parameters ?? parametersOf(name, candidate.inputSchema, undefined, strict)
-  return { name, description, parameters, strict }
+  return {
+    name,
+    description,
+    parameters: parametersOf(name, candidate.inputSchema, candidate.parameters, strict),
+    strict,
+  }
 }
 
 /** One tool call of a turn, from planning to its result. */
@@ -638,9 +642,8 @@ class AgentRun {
       // A Tool checks this itself; a Function of another kind is checked here.
       if (!(tool instanceof Tool)) assertJsonSafe(result, { functionName: tool.name, state: 'processing_output' })
     } catch (thrown) {
-      const error = TinyLLMError.isInstance(thrown)
-        ? thrown
-        : new ValidationError({ functionName: tool.name, state: 'processing_output', issues: [], cause: thrown })
+      // A child run rejects with a tinyllm error, and so does the JSON-safety check.
+      const error = thrown as TinyLLMError
       if (this.context.signal.aborted || propagating(error) || this.agent.onToolError === 'fail') throw error
       const message = describeToolFailure(error)
       entry.content = toolErrorContent(message)
