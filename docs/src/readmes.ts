@@ -126,6 +126,23 @@ export const readmes: readonly Readme[] = [
     shows: ['describeChatModelConformance('],
   },
   {
+    path: 'packages/agent/README.md',
+    atLeast: 7,
+    shows: [
+      'new Agent(',
+      'defineTool(',
+      'asTool(',
+      'finalAnswer',
+      'onToolError',
+      '.stream(',
+      'needsApproval',
+      '.resume(',
+      'MemoryJournal',
+      'connectMCPServer(',
+      'text/event-stream',
+    ],
+  },
+  {
     path: 'packages/sqlite-journal/README.md',
     shows: ['new SqliteJournal('],
   },

@@ -10,6 +10,8 @@ export interface ServerProcessOptions {
   readonly latencyMs: number
   /** With it, each delay is drawn between `latencyMs` and this (seeded, so every run draws the same). */
   readonly maxLatencyMs?: number
+  /** Answer as a model in a tool loop of this many steps (tool calls, then an answer) instead of echoing. */
+  readonly agentSteps?: number
 }
 
 /** An OpenAI-compatible loopback server (`@tinyllm/openai/testing`) running in a process of its own. */
@@ -26,14 +28,15 @@ export interface ServerProcess {
 
 /** Forks the loopback server process and resolves once it listens. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = fork(
-    serverProcessPath,
-    [String(options.latencyMs), String(options.maxLatencyMs ?? options.latencyMs)],
-    {
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  )
+  const args = [
+    String(options.latencyMs),
+    String(options.maxLatencyMs ?? options.latencyMs),
+    ...(options.agentSteps === undefined ? [] : [String(options.agentSteps)]),
+  ]
+  const child = fork(serverProcessPath, args, {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const ready = await new Promise<ServerReply>((resolve, reject) => {
     child.once('message', (message) => resolve(message as ServerReply))
     child.once('exit', (code) =>

@@ -1,4 +1,5 @@
 import type { AnyScenario } from '../harness/scenario.ts'
+import { agentLoop } from './agent-loop.ts'
 import { distributedOverhead, distributedThroughput } from './distributed.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
@@ -12,6 +13,7 @@ export const scenarios: readonly AnyScenario[] = [
   stepOverhead,
   parallelWithoutIo,
   httpFanOut,
+  agentLoop,
   memoryInFlight,
   otelBridge,
   footprint,

@@ -7,6 +7,7 @@ import {
   TinyLLMError,
 } from '@tinyllm/core'
 import {
+  type ChatMessage,
   type ChatModel,
   type ChatRequest,
   type ChatResult,
@@ -64,9 +65,11 @@ const waitLimitMs = 5_000
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
  * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
- * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, streaming that
- * assembles to the non-streaming result, usage, error mapping (401, 429, 5xx, and the same for a client from another copy
- * of the SDK when the adapter names it), abort and idle timeout.
+ * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
+ * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
+ * result refused by the server as by the API), streaming that assembles to the non-streaming result, usage, error
+ * mapping (401, 429, 5xx, and the same for a client from another copy of the SDK when the adapter names it), abort and
+ * idle timeout.
  * Call it at the top level of a provider package's test file.
  *
  * @example
@@ -283,6 +286,106 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
       expect(turns[2]).toEqual({ role: 'tool', toolCallId: 'call_conformance_1', text: '18 °C, clear' })
       expect(turns).toHaveLength(3)
+    })
+
+    it('multi-turn tool use: parallel calls, their results in any order, a second tool turn, then the answer', async () => {
+      const city = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
+      const tools = [
+        { name: 'get_weather', description: 'Current weather of a city', parameters: city },
+        { name: 'get_time', description: 'Local time of a city', parameters: city },
+      ]
+      const { server, model } = await start([
+        {
+          type: 'tool-calls',
+          text: 'Looking both up.',
+          toolCalls: [
+            { id: 'call_multi_1', name: 'get_weather', arguments: { city: 'Paris' } },
+            { id: 'call_multi_2', name: 'get_weather', arguments: { city: 'Rome' } },
+          ],
+        },
+        { type: 'tool-calls', toolCalls: [{ id: 'call_multi_3', name: 'get_time', arguments: { city: 'Rome' } }] },
+        { type: 'text', text: 'Rome is warmer; it is 14:00 there.' },
+      ])
+      const conversation: ChatMessage[] = [user('Which is warmer, Paris or Rome, and what time is it there?')]
+      const first = await model.doGenerate({ tools, messages: conversation })
+      const firstMessage = first.choices[0]?.message
+      expect(firstMessage?.toolCalls?.map((call) => call.id)).toEqual(['call_multi_1', 'call_multi_2'])
+      conversation.push(
+        firstMessage as ChatMessage,
+        // Results answered out of order: each is matched by its call's id, not its position.
+        { role: 'tool', toolCallId: 'call_multi_2', content: '24 °C' },
+        { role: 'tool', toolCallId: 'call_multi_1', content: '17 °C' },
+      )
+      const second = await model.doGenerate({ tools, messages: conversation })
+      conversation.push(second.choices[0]?.message as ChatMessage, {
+        role: 'tool',
+        toolCallId: 'call_multi_3',
+        content: '14:00',
+      })
+      const third = await model.doGenerate({ tools, messages: conversation })
+      expect(resultText(third)).toBe('Rome is warmer; it is 14:00 there.')
+
+      expect(wire(server, 1).messages).toEqual([
+        { role: 'user', text: 'Which is warmer, Paris or Rome, and what time is it there?' },
+        {
+          role: 'assistant',
+          text: 'Looking both up.',
+          toolCalls: [
+            { id: 'call_multi_1', name: 'get_weather', arguments: { city: 'Paris' } },
+            { id: 'call_multi_2', name: 'get_weather', arguments: { city: 'Rome' } },
+          ],
+        },
+        { role: 'tool', toolCallId: 'call_multi_2', text: '24 °C' },
+        { role: 'tool', toolCallId: 'call_multi_1', text: '17 °C' },
+      ])
+      const last = wire(server, 2).messages
+      expect(last).toHaveLength(6)
+      expect(last[4]).toMatchObject({
+        role: 'assistant',
+        toolCalls: [{ id: 'call_multi_3', name: 'get_time', arguments: { city: 'Rome' } }],
+      })
+      expect(last[5]).toEqual({ role: 'tool', toolCallId: 'call_multi_3', text: '14:00' })
+    })
+
+    it('a streamed tool-call turn, sent back as the assistant message, round-trips on the wire', async () => {
+      const { server, model } = await start([
+        { type: 'tool-calls', toolCalls: [{ id: 'call_streamed_1', name: 'lookup', arguments: { query: 'tinyllm' } }] },
+        { type: 'text', text: 'Found it.' },
+      ])
+      const tools = [{ name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } }]
+      const question = user('Look tinyllm up.')
+      const { result } = await collect(model.doStream({ tools, messages: [question] }))
+      const assistant = result.choices[0]?.message as ChatMessage
+      const answer = await model.doGenerate({
+        tools,
+        messages: [question, assistant, { role: 'tool', toolCallId: 'call_streamed_1', content: 'a library' }],
+      })
+      expect(resultText(answer)).toBe('Found it.')
+      expect(wire(server, 1).messages.slice(1)).toEqual([
+        {
+          role: 'assistant',
+          text: expect.any(String),
+          toolCalls: [{ id: 'call_streamed_1', name: 'lookup', arguments: { query: 'tinyllm' } }],
+        },
+        { role: 'tool', toolCallId: 'call_streamed_1', text: 'a library' },
+      ])
+    })
+
+    it("the provider's server refuses a tool call left without a result, as the API does (400, not retried)", async () => {
+      const { server, model } = await start([{ type: 'text', text: 'unreachable' }])
+      const error = await model
+        .doGenerate({
+          tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
+          messages: [
+            user('Look it up.'),
+            { role: 'assistant', content: null, toolCalls: [{ id: 'call_orphan_1', name: 'lookup', arguments: '{}' }] },
+            user('Never mind.'),
+          ],
+        })
+        .catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ status: 400, retryable: false })
+      expect(chatRequests(server)).toHaveLength(1)
     })
 
     it('streaming text assembles to the non-streaming result', async () => {

@@ -144,6 +144,40 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses tool turns that do not pair up, as Anthropic does, and accepts a multi-turn tool conversation', async () => {
+    const running = await start({ replies: ['ok'] })
+    const asked = { role: 'user', content: 'Weather in Paris and Rome?' }
+    const assistant = {
+      role: 'assistant',
+      content: [
+        { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+        { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+      ],
+    }
+    const results = (...ids: string[]) => ({
+      role: 'user',
+      content: ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: '20 °C' })),
+    })
+    const missing = await post(running, { messages: [asked, assistant, results('toolu_1')] })
+    expect(missing.status).toBe(400)
+    expect(await missing.json()).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        message: expect.stringContaining(
+          'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_2',
+        ),
+      },
+    })
+    const stray = await post(running, { messages: [asked, results('toolu_9')] })
+    expect(stray.status).toBe(400)
+    expect(await stray.json()).toMatchObject({
+      error: { message: expect.stringContaining('messages.1.content.0: unexpected `tool_use_id`') },
+    })
+    const reply = await post(running, { messages: [asked, assistant, results('toolu_2', 'toolu_1')] })
+    expect(reply.status).toBe(200)
+    expect(await firstText(reply)).toBe('ok')
+  })
+
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
     const running = await start()
     const open = { type: 'object', properties: { city: { type: 'string' } } }

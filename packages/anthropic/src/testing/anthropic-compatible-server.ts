@@ -16,6 +16,7 @@ import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.j
 import { toMessageEvents } from './message-events.js'
 import { resolveMessage } from './resolved-message.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
+import { toolResultProblem } from './tool-result-problem.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -34,8 +35,9 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * or, with `stream: true`, named server-sent events from `message_start` to `message_stop`), answering from a script,
  * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header. It refuses what the
  * API refuses with a 400 `invalid_request_error`: no model, `max_tokens` or messages, sampling parameters on API
- * version 2026-10-21, and an output format or strict tool whose schema has an object without
- * `additionalProperties: false`.
+ * version 2026-10-21, tool turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next
+ * message, a `tool_result` answering no `tool_use`), and an output format or strict tool whose schema has an object
+ * without `additionalProperties: false`.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })
@@ -140,7 +142,7 @@ function validate(body: unknown, version: string | undefined): string | undefine
     const removed = removedIn20261021.find((name) => name in candidate)
     if (removed !== undefined) return `${removed}: Extra inputs are not permitted`
   }
-  return strictSchemaProblem(candidate)
+  return toolResultProblem(candidate.messages as MessageCreateParams['messages']) ?? strictSchemaProblem(candidate)
 }
 
 /** Anthropic's answer to an output format, or a strict tool, whose schema has an object that is not closed. */

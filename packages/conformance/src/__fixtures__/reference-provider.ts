@@ -238,6 +238,17 @@ function answer(turn: ScriptedTurn, request: ReferenceRequest): LoopbackResponse
   return { sse: [...events, response] }
 }
 
+/** A tool call of the conversation that the messages after it do not answer (the reference API refuses those). */
+function unpairedToolCall(messages: readonly WireMessage[]): string | undefined {
+  const answered = new Set(messages.flatMap((message) => (message.role === 'tool' ? [message.toolCallId] : [])))
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue
+    const open = message.toolCalls.find((call) => !answered.has(call.id))
+    if (open !== undefined) return open.id
+  }
+  return undefined
+}
+
 /** The adapter a provider package writes; here for the reference protocol. */
 export const referenceAdapter: ChatModelConformanceAdapter<LoopbackServer> = {
   name: 'reference',
@@ -246,8 +257,12 @@ export const referenceAdapter: ChatModelConformanceAdapter<LoopbackServer> = {
   startServer: (script) =>
     startLoopbackServer({
       routes: {
-        'POST /v1/chat': ({ request, requestIndex }) =>
-          answer(replyTurnAt(script, requestIndex), request.body as ReferenceRequest),
+        'POST /v1/chat': ({ request, requestIndex }) => {
+          const body = request.body as ReferenceRequest
+          const unpaired = unpairedToolCall(body.messages)
+          if (unpaired !== undefined) return { status: 400, json: { error: `tool call ${unpaired} has no result` } }
+          return answer(replyTurnAt(script, requestIndex), body)
+        },
       },
       faults: stallFaults(script),
     }),

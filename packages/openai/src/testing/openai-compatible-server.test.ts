@@ -201,6 +201,31 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     expect(invalid).toMatchObject({ status: 400, param: 'messages', code: 'empty_array' })
   })
 
+  it('refuses tool turns that do not pair up, as OpenAI does, and accepts a multi-turn tool conversation', async () => {
+    const { client } = await start({ replies: ['ok'] })
+    const calls = [
+      { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      { id: 'call_2', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+    ]
+    const asked = { role: 'user' as const, content: 'Weather in Paris and Rome?' }
+    const assistant = { role: 'assistant' as const, content: null, tool_calls: calls }
+    const answer = (id: string) => ({ role: 'tool' as const, tool_call_id: id, content: '20 °C' })
+    const missing = await client.chat.completions
+      .create({ model: 'm', messages: [asked, assistant, answer('call_1')] })
+      .catch((caught: unknown) => caught)
+    expect(missing).toBeInstanceOf(BadRequestError)
+    expect((missing as Error).message).toContain('The following tool_call_ids did not have response messages: call_2')
+    const stray = await client.chat.completions
+      .create({ model: 'm', messages: [asked, answer('call_9')] })
+      .catch((caught: unknown) => caught)
+    expect(stray).toMatchObject({ status: 400, param: 'messages.[1].role' })
+    const reply = await client.chat.completions.create({
+      model: 'm',
+      messages: [asked, assistant, answer('call_2'), answer('call_1'), { role: 'user', content: 'Thanks' }],
+    })
+    expect(reply.choices[0]?.message.content).toBe('ok')
+  })
+
   it('refuses strict schemas that strict mode does not accept, as OpenAI does, and accepts strict-valid ones', async () => {
     const { client, server } = await start({ replies: ['{}'], cycleReplies: true })
     const open = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }

@@ -8,6 +8,7 @@ import { openAIErrorBody } from './openai-error-body.js'
 import { resolveReply } from './resolved-reply.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
+import { toolMessageError } from './tool-message-error.js'
 
 /** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface OpenAICompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -26,9 +27,10 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
- * It refuses what the API refuses, with a 400 `invalid_request_error`: no model, no messages, and a `strict` response
- * format or tool whose schema strict mode does not accept (an open object, a property missing from `required`, a root
- * that is not an object, `oneOf`/`allOf`/`not`…).
+ * It refuses what the API refuses, with a 400 `invalid_request_error`: no model, no messages, tool turns that do not
+ * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
+ * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property
+ * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…).
  *
  * @example
  * const server = await startOpenAICompatibleServer({ replies: ['Hello!', { toolCalls: [{ name: 'f', arguments: {} }] }] })
@@ -143,5 +145,8 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
   if (candidate.messages.length === 0) {
     return { status: 400, message: "Invalid 'messages': empty array.", param: 'messages', code: 'empty_array' }
   }
-  return strictSchemaError(body as ChatCompletionCreateParams)
+  return (
+    toolMessageError((body as ChatCompletionCreateParams).messages) ??
+    strictSchemaError(body as ChatCompletionCreateParams)
+  )
 }

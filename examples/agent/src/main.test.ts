@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { OpenAIChat } from '@tinyllm/openai'
+import { parseSseEvents } from '@tinyllm/testing'
+import { describe, expect, it } from 'vitest'
+import { connect } from './connection.ts'
+import { loanReviewAgent } from './loan-review.ts'
+import { createReviewServer } from './review-server.ts'
+import { scriptedUpstreams } from './scripted-model.ts'
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+const run = promisify(execFile)
+
+/** The child's environment: no keys, base URLs or models from the machine running the tests. */
+function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra }
+  for (const name of ['API_KEY', 'BASE_URL', 'MODEL']) {
+    if (!(`OPENAI_${name}` in extra)) delete env[`OPENAI_${name}`]
+    if (!(`ANTHROPIC_${name}` in extra)) delete env[`ANTHROPIC_${name}`]
+  }
+  return env
+}
+
+async function example(args: string[], extra: Record<string, string> = {}) {
+  return run(process.execPath, [main, ...args], { env: environment(extra), encoding: 'utf8' })
+}
+
+describe('the loan-review agent example', () => {
+  it('runs offline on OpenAI: tools, a pause for approval, the email approved, the answer and both run trees', async () => {
+    const { stdout } = await example([])
+    expect(stdout).toContain('tinyllm loan-review agent: openai, model gpt-4o-mini')
+    expect(stdout).toContain('replays cassettes/openai.cassette.json')
+    expect(stdout).toContain('→ lookup_applicant_records {"applicantId":"A-17"}')
+    expect(stdout).toContain('← compute_debt_ratio {"debtToIncome":0.3}')
+    expect(stdout).toContain('⏸ send_decision_email awaits approval')
+    expect(stdout).toMatch(/^✔ loan-review \(agent\) .* outcome=awaiting-approval steps=3 tokens=\d+ cost=\$/m)
+    expect(stdout).toContain('(no terminal to ask: approving; pass --deny to deny)')
+    expect(stdout).toContain('← send_decision_email {"sent":true}')
+    expect(stdout).toContain('Decision: approve (debt-to-income 0.3), emailed: yes')
+    expect(stdout).toContain('Outbox: to ada@example.com (approve, key loan-review/A-17/turn-3-0)')
+    expect(stdout).toMatch(/^✔ loan-review \(agent\) .* outcome=final-answer steps=4 /m)
+    expect(stdout).toMatch(/^├─ ✔ approval \(approval\) .* tool=send_decision_email approved=true$/m)
+    expect(stdout).toMatch(/^└─ ✔ model \(openai-chat\) .* tokens=\d+ cost=\$/m)
+    expect(stdout).not.toContain('no recording')
+  })
+
+  it('runs offline on Anthropic, and --deny tells the model, which answers without the email', async () => {
+    const { stdout } = await example(['--provider', 'anthropic', '--deny'])
+    expect(stdout).toContain('tinyllm loan-review agent: anthropic, model claude-haiku-4-5')
+    expect(stdout).toContain('✖ send_decision_email denied: the user denied this call')
+    expect(stdout).toContain('Decision: approve (debt-to-income 0.3), emailed: no')
+    expect(stdout).not.toContain('Outbox:')
+    expect(stdout).toMatch(/^├─ ✔ approval \(approval\) .* approved=false$/m)
+  })
+
+  it('calls the API when the key is set (here the scripted model on a loopback server, through OPENAI_BASE_URL)', async () => {
+    const server = await scriptedUpstreams.openai()
+    try {
+      const { stdout } = await example(['--approve'], {
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: `${server.url}/v1`,
+      })
+      expect(stdout).toContain('Live: calling OpenAI (gpt-4o-mini) with the key in OPENAI_API_KEY.')
+      expect(stdout).toContain('Decision: approve (debt-to-income 0.3), emailed: yes')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('streams its progress over HTTP as server-sent events, and resumes on POST /approvals', async () => {
+    const connection = await connect({
+      provider: 'openai',
+      mode: 'offline',
+      model: 'gpt-4o-mini',
+      upstream: '',
+      keyVariable: 'OPENAI_API_KEY',
+      approval: undefined,
+    })
+    const model = new OpenAIChat({
+      name: 'model',
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      output: 'result',
+      ...connection.client,
+    })
+    const server = createReviewServer(loanReviewAgent(model)).listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      const address = server.address() as { port: number }
+      const base = `http://127.0.0.1:${address.port}`
+      const first = await fetch(`${base}/review?applicant=A-17`)
+      expect(first.headers.get('content-type')).toBe('text/event-stream')
+      const events = parseSseEvents(await first.text())
+      expect(events.map((event) => event.event)).toEqual([
+        'step-started',
+        'step-finished',
+        'tool-call-started',
+        'tool-call-finished',
+        'step-started',
+        'step-finished',
+        'tool-call-started',
+        'tool-call-finished',
+        'step-started',
+        'step-finished',
+        'approval-requested',
+        'outcome',
+      ])
+      const outcome = JSON.parse(events.at(-1)?.data ?? '{}') as {
+        runId: string
+        status: string
+        approvals: Array<{ toolCallId: string }>
+      }
+      expect(outcome).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'call_email' }] })
+      const resumed = await fetch(`${base}/approvals/${encodeURIComponent(outcome.runId)}`, {
+        method: 'POST',
+        body: JSON.stringify({ call_email: { approved: true } }),
+      })
+      const more = parseSseEvents(await resumed.text())
+      expect(more.find((event) => event.event === 'tool-call-finished')?.data).toContain('"status":"ok"')
+      expect(JSON.parse(more.at(-1)?.data ?? '{}')).toMatchObject({
+        status: 'complete',
+        output: { decision: 'approve', emailed: true },
+      })
+    } finally {
+      server.close()
+      await connection.close()
+    }
+  })
+})

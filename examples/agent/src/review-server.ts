@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AgentAwaitingApproval, AgentInput, AgentStream, ApprovalDecision } from '@tinyllm/agent'
+import { resumeInput } from '@tinyllm/agent'
+import type { InvokeOptions } from '@tinyllm/core'
+
+/** What the server needs of an agent: that it streams. */
+interface StreamingAgent {
+  stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<unknown>
+}
+
+/**
+ * An HTTP server that streams the agent's progress as server-sent events, one per AgentEvent (`event: tool-call-started`,
+ * `data: {…}`), then `event: outcome` with the outcome. A run that pauses for approval is kept here by its run id, and
+ * `POST /approvals/<run id>` with the decisions (`{ "<tool call id>": { "approved": true } }`) streams its continuation.
+ *
+ *   GET  /review?applicant=A-17
+ *   POST /approvals/<run id>
+ */
+export function createReviewServer(agent: StreamingAgent): Server {
+  const paused = new Map<string, AgentAwaitingApproval>()
+  let runs = 0
+  return createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    if (request.method === 'GET' && url.pathname === '/review') {
+      const applicant = url.searchParams.get('applicant') ?? 'A-17'
+      const runId = `review-${applicant}-${++runs}`
+      await streamRun(agent, `Review loan application ${applicant}.`, runId, paused, response)
+      return
+    }
+    const approval = /^\/approvals\/([^/]+)$/.exec(url.pathname)
+    if (request.method === 'POST' && approval !== null) {
+      const runId = decodeURIComponent(approval[1] as string)
+      const waiting = paused.get(runId)
+      if (waiting === undefined) return reply(response, 404, { error: `no run ${runId} awaits approval` })
+      const decisions = JSON.parse(await readBody(request)) as Record<string, ApprovalDecision>
+      paused.delete(runId)
+      await streamRun(agent, resumeInput(waiting, decisions), runId, paused, response)
+      return
+    }
+    reply(response, 404, { error: 'GET /review?applicant=… or POST /approvals/<run id>' })
+  })
+}
+
+/** Streams one run as server-sent events; a run that pauses is kept for its approval. */
+async function streamRun(
+  agent: StreamingAgent,
+  input: AgentInput | string,
+  runId: string,
+  paused: Map<string, AgentAwaitingApproval>,
+  response: ServerResponse,
+): Promise<void> {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  })
+  // A browser that goes away stops the run: its tool calls and model turn are cancelled.
+  const controller = new AbortController()
+  response.on('close', () => controller.abort(new Error('the client went away')))
+  const stream = agent.stream(input, { runId, signal: controller.signal })
+  const send = (event: string, data: unknown) => response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+  try {
+    for await (const event of stream) send(event.type, event)
+    const outcome = await stream.result
+    if (outcome.status === 'awaiting-approval') paused.set(runId, outcome)
+    send('outcome', { runId, ...outcome })
+  } catch (error) {
+    send('error', { name: (error as Error).name, message: (error as Error).message })
+  }
+  response.end()
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let body = ''
+  for await (const chunk of request) body += String(chunk)
+  return body
+}

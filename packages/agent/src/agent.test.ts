@@ -1,0 +1,600 @@
+import {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  defineFunction,
+  Function,
+  FunctionError,
+  MemoryJournal,
+  type RunRecord,
+  StepLimitError,
+  ValidationError,
+} from '@tinyllm/core'
+import { Chain } from '@tinyllm/flow'
+import { type ChatRequest, LLMCall, ToolCallError, type ToolMessage } from '@tinyllm/llm'
+import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool } from './index.js'
+
+/** An LLMCall over a scripted model, as the agent's model. */
+function scripted(...replies: Array<ScriptedReply | ((request: ChatRequest) => ScriptedReply)>) {
+  const model = new ScriptedChatModel({ responses: replies })
+  return { model, llm: new LLMCall({ name: 'model', model, output: 'result' }) }
+}
+
+const call = (name: string, arguments_: unknown, id = `call-${name}`) => ({
+  id,
+  name,
+  arguments: typeof arguments_ === 'string' ? arguments_ : JSON.stringify(arguments_),
+})
+
+/** The tool messages the model received in call `index`. */
+function toolMessages(model: ScriptedChatModel, index: number): ToolMessage[] {
+  return (model.calls[index]?.messages ?? []).filter((message): message is ToolMessage => message.role === 'tool')
+}
+
+const applicants: Record<string, { income: number; debt: number }> = { 'A-17': { income: 8000, debt: 2000 } }
+const lookup = defineTool({
+  name: 'lookup_applicant',
+  description: "An applicant's monthly income and debt",
+  input: z.object({ applicantId: z.string() }),
+  run: ({ applicantId }) => applicants[applicantId] ?? null,
+})
+const ratio = defineTool({
+  name: 'debt_ratio',
+  description: 'Monthly debt divided by monthly income',
+  input: z.object({ income: z.number().positive(), debt: z.number().min(0) }),
+  run: ({ income, debt }) => ({ ratio: debt / income }),
+})
+
+function agentWith(llm: LLMCall<'result', never>, options: Partial<AgentOptions> = {}): Agent {
+  return new Agent({ name: 'reviewer', model: llm, tools: [lookup, ratio], ...options })
+}
+
+describe('Agent: the loop', () => {
+  it('calls tools until the model answers without one; each turn and each call is a child run', async () => {
+    const { model, llm } = scripted(
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] },
+      { toolCalls: [call('debt_ratio', { income: 8000, debt: 2000 })] },
+      'The debt ratio is 25%.',
+    )
+    const agent = agentWith(llm, { instructions: 'You review loans.' })
+    const record = await agent.trace('Review A-17')
+    expect(record.status).toBe('complete')
+    expect(record.output).toMatchObject({
+      status: 'complete',
+      output: 'The debt ratio is 25%.',
+      finishedBy: 'answer',
+      steps: 3,
+    })
+    expect(record.children.map((child) => `${child.function} (${child.kind})`)).toEqual([
+      'model (llm-call)',
+      'lookup_applicant (tool)',
+      'model (llm-call)',
+      'debt_ratio (tool)',
+      'model (llm-call)',
+    ])
+    expect(record.children.map((child) => child.runId.split('/').at(-1))).toEqual([
+      'turn-1',
+      'turn-1-0',
+      'turn-2',
+      'turn-2-0',
+      'turn-3',
+    ])
+    expect(record.usage?.calls).toBe(3)
+    expect(record.annotations).toMatchObject({ outcome: 'answer', steps: 3 })
+    // The model saw the instructions first, the tools (strict), and each result with its call's id.
+    const first = model.calls[0] as ChatRequest
+    expect(first.messages[0]).toEqual({ role: 'system', content: 'You review loans.' })
+    expect(first.tools?.map((tool) => [tool.name, tool.strict])).toEqual([
+      ['lookup_applicant', true],
+      ['debt_ratio', true],
+    ])
+    expect(toolMessages(model, 1)).toEqual([
+      { role: 'tool', toolCallId: 'call-lookup_applicant', content: '{"income":8000,"debt":2000}' },
+    ])
+    expect(toolMessages(model, 2).at(-1)).toEqual({
+      role: 'tool',
+      toolCallId: 'call-debt_ratio',
+      content: '{"ratio":0.25}',
+    })
+  })
+
+  it('runs the calls of one turn at once, at most toolConcurrency, and returns their results in call order', async () => {
+    let running = 0
+    let most = 0
+    let started = 0
+    const release: Array<() => void> = []
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Takes its time',
+      input: z.object({ n: z.number() }),
+      run: async ({ n }) => {
+        running += 1
+        started += 1
+        most = Math.max(most, running)
+        // Held until every call the agent started has started: the bound, not the machine's speed, decides `most`.
+        await new Promise<void>((resolve) => {
+          release.push(resolve)
+          if (release.length === 2 || started === 5) for (const next of release.splice(0)) next()
+        })
+        running -= 1
+        return n * 10
+      },
+    })
+    const { model, llm } = scripted({ toolCalls: [1, 2, 3, 4, 5].map((n) => call('slow', { n }, `c${n}`)) }, 'done')
+    const outcome = await new Agent({ name: 'fan', model: llm, tools: [slow], toolConcurrency: 2 }).invoke('go')
+    expect(outcome.status).toBe('complete')
+    expect(most).toBe(2)
+    expect(toolMessages(model, 1).map((message) => [message.toolCallId, message.content])).toEqual([
+      ['c1', '10'],
+      ['c2', '20'],
+      ['c3', '30'],
+      ['c4', '40'],
+      ['c5', '50'],
+    ])
+  })
+
+  it('answers with a structured final answer through the final-answer tool, validated by its schema', async () => {
+    const { model, llm } = scripted(
+      { toolCalls: [call('final_answer', { decision: 'maybe' })] },
+      { toolCalls: [call('final_answer', { decision: 'approve', ratio: 0.25 }, 'f2')] },
+    )
+    const agent = new Agent({
+      name: 'decider',
+      model: llm,
+      tools: [ratio],
+      finalAnswer: { schema: z.object({ decision: z.enum(['approve', 'decline']), ratio: z.number().optional() }) },
+    })
+    const outcome = await agent.invoke('Decide')
+    expect(outcome).toMatchObject({
+      status: 'complete',
+      output: { decision: 'approve', ratio: 0.25 },
+      finishedBy: 'final-answer',
+    })
+    // The first answer did not fit: the model was told where, and a tool call was required on every turn.
+    expect(JSON.parse(toolMessages(model, 1)[0]?.content ?? '')).toMatchObject({
+      error: expect.stringContaining('invalid arguments: decision'),
+    })
+    expect(model.calls.every((request) => request.toolChoice === 'required')).toBe(true)
+    expect(model.calls[0]?.tools?.at(-1)).toMatchObject({ name: 'final_answer', strict: true })
+  })
+
+  it('composes inside a Chain, and shows in its run tree', async () => {
+    const { llm } = scripted({ toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }, 'Income 8000.')
+    const agent = agentWith(llm)
+    const chain = new Chain({
+      name: 'review',
+      children: [
+        agent,
+        defineFunction({
+          name: 'headline',
+          run: (outcome: Awaited<ReturnType<typeof agent.invoke>>) =>
+            outcome.status === 'complete' ? outcome.output.toUpperCase() : 'PAUSED',
+        }),
+      ],
+    })
+    const record = await chain.trace('Review A-17')
+    expect(record.output).toBe('INCOME 8000.')
+    expect(record.children[0]?.kind).toBe('agent')
+    expect(record.children[0]?.children.map((child) => child.function)).toEqual(['model', 'lookup_applicant', 'model'])
+  })
+
+  it('offers any Function with a description as a tool, and wraps one without through asTool', async () => {
+    class Echo extends Function<{ text: string }, string> {
+      readonly description = 'Repeats the text'
+      run(input: { text: string }) {
+        return input.text
+      }
+    }
+    const echo = new Echo({ name: 'echo', input: z.object({ text: z.string() }) })
+    const double = asTool(
+      defineFunction({ name: 'double', input: z.object({ n: z.number() }), run: ({ n }) => n * 2 }),
+      { description: 'Doubles a number' },
+    )
+    const { model, llm } = scripted({ toolCalls: [call('echo', { text: 'hi' }), call('double', { n: 4 })] }, 'ok')
+    const record = await new Agent({ name: 'a', model: llm, tools: [echo, double] }).trace('go')
+    expect(toolMessages(model, 1).map((message) => message.content)).toEqual(['hi', '8'])
+    expect(record.children[2]).toMatchObject({ function: 'double', kind: 'tool' })
+    expect(record.children[2]?.children[0]).toMatchObject({ function: 'double', kind: 'function' })
+  })
+})
+
+describe('Agent: bad input from the model and bad tools (fed back by default, typed errors with fail)', () => {
+  const cases: Array<{
+    what: string
+    reply: ScriptedReply
+    tools?: AgentOptions['tools']
+    toolTimeoutMs?: number
+    fedBack: RegExp
+    failsWith: (error: unknown) => boolean
+  }> = [
+    {
+      what: 'arguments that are not JSON',
+      reply: { toolCalls: [call('lookup_applicant', '{"applicantId": ')] },
+      fedBack: /the arguments are not valid JSON/,
+      failsWith: (error) => ToolCallError.isInstance(error) && error.reason === 'invalid-json',
+    },
+    {
+      what: "arguments the tool's schema refuses",
+      reply: { toolCalls: [call('debt_ratio', { income: -5, debt: 'a lot' })] },
+      fedBack: /invalid arguments: income: .*; debt: /,
+      failsWith: (error) => ValidationError.isInstance(error) && error.state === 'input_validation',
+    },
+    {
+      what: 'a tool that throws',
+      reply: { toolCalls: [call('explode', {})] },
+      tools: [
+        defineTool({
+          name: 'explode',
+          description: 'Fails',
+          input: z.object({}),
+          run: () => {
+            throw new Error('the records database is offline')
+          },
+        }),
+      ],
+      fedBack: /the tool failed: .*the records database is offline/,
+      failsWith: (error) => FunctionError.isInstance(error) && error.functionName === 'explode',
+    },
+    {
+      what: 'a tool that hangs past its deadline',
+      reply: { toolCalls: [call('hang', {})] },
+      tools: [
+        defineTool({ name: 'hang', description: 'Never ends', input: z.object({}), run: () => new Promise(() => {}) }),
+      ],
+      toolTimeoutMs: 50,
+      fedBack: /did not finish in time \(50 ms\)/,
+      failsWith: (error) => (error as Error).name === 'TimeoutError',
+    },
+    {
+      what: 'a tool result that is not JSON-safe',
+      reply: { toolCalls: [call('when', {})] },
+      tools: [
+        defineTool({ name: 'when', description: 'A date', input: z.object({}), run: () => ({ at: new Date(0) }) }),
+      ],
+      fedBack: /not JSON-safe\): at: an instance of Date/,
+      failsWith: (error) => ValidationError.isInstance(error) && error.state === 'processing_output',
+    },
+  ]
+
+  for (const example of cases) {
+    it(`${example.what}: the model is told, and goes on`, async () => {
+      const { model, llm } = scripted(example.reply, 'Sorry, I could not.')
+      const agent = agentWith(llm, {
+        ...(example.tools === undefined ? {} : { tools: example.tools }),
+        ...(example.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: example.toolTimeoutMs }),
+      })
+      const events: AgentEvent[] = []
+      const outcome = await agent.invoke('go', { stream: (event) => events.push(event as AgentEvent) })
+      expect(outcome).toMatchObject({ status: 'complete', output: 'Sorry, I could not.' })
+      const content = JSON.parse(toolMessages(model, 1)[0]?.content ?? 'null') as { error: string }
+      expect(content.error).toMatch(example.fedBack)
+      expect(events.find((event) => event.type === 'tool-call-finished')).toMatchObject({ status: 'error' })
+    })
+
+    it(`${example.what}: with onToolError 'fail', the run fails with the typed error`, async () => {
+      const { llm } = scripted(example.reply, 'unused')
+      const agent = agentWith(llm, {
+        onToolError: 'fail',
+        ...(example.tools === undefined ? {} : { tools: example.tools }),
+        ...(example.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: example.toolTimeoutMs }),
+      })
+      const error = await agent.invoke('go').catch((caught: unknown) => caught)
+      expect(example.failsWith(error), String(error)).toBe(true)
+    })
+  }
+
+  it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
+    const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
+    const record = await agentWith(llm).trace('go')
+    expect(record.output).toMatchObject({ status: 'complete', output: 'Fine.', steps: 2 })
+    const note = model.calls[1]?.messages.at(-1)
+    expect(note).toMatchObject({ role: 'user' })
+    expect(note?.content).toContain('"delete_everything", which does not exist')
+    expect(note?.content).toContain('lookup_applicant, debt_ratio')
+    // The refused turn shows in the tree, with its tokens.
+    expect(record.children[0]).toMatchObject({ status: 'failed', error: { reason: 'unknown-tool' } })
+    const { llm: failing } = scripted({ toolCalls: [call('delete_everything', {})] })
+    const error = await agentWith(failing, { onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(ToolCallError.isInstance(error) && error.reason === 'unknown-tool').toBe(true)
+  })
+
+  it('the model looping on the same call: one more is refused and told, the next one fails the run', async () => {
+    const same = { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }
+    const { model, llm } = scripted(same, same, same, same, same, 'unused')
+    const error = await agentWith(llm, { maxIdenticalCalls: 3 })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(StepLimitError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toContain('identical calls of lookup_applicant')
+    expect(model.calls).toHaveLength(5)
+    // Runs 1–3 ran the tool; the 4th was refused and the model told so; the 5th failed the run.
+    expect(JSON.parse(toolMessages(model, 4).at(-1)?.content ?? '{}').error).toContain('already ran 3 times')
+  })
+})
+
+describe('Agent: stop conditions', () => {
+  it('a step limit: a StepLimitError once the model has taken maxSteps turns and still calls tools', async () => {
+    const { llm } = scripted(
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-1' }, 'a')] },
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-2' }, 'b')] },
+      'unused',
+    )
+    const record = await agentWith(llm, { maxSteps: 2 }).trace('go')
+    expect(record.status).toBe('failed')
+    expect(StepLimitError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('step limit of 2 model turns')
+    expect(record.children.map((child) => child.function)).toEqual([
+      'model',
+      'lookup_applicant',
+      'model',
+      'lookup_applicant',
+    ])
+  })
+
+  it("a token budget: a BudgetExceededError before the turn that would exceed the tree's budget", async () => {
+    const { model, llm } = scripted(
+      {
+        toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })],
+        usage: { inputTokens: 400, outputTokens: 100 },
+      },
+      'unused',
+    )
+    const error = await agentWith(llm)
+      .invoke('go', { budget: { maxTokens: 1200 } })
+      .catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
+    expect(model.calls).toHaveLength(1)
+  })
+
+  it('abort: the run fails with an AbortError, and a tool in flight is cancelled', async () => {
+    let toolSignal: AbortSignal | undefined
+    const controller = new AbortController()
+    const wait = defineTool({
+      name: 'wait',
+      description: 'Waits',
+      input: z.object({}),
+      run: (_arguments, context) => {
+        toolSignal = context.signal
+        controller.abort(new Error('the user left'))
+        return new Promise(() => {})
+      },
+    })
+    const { llm } = scripted({ toolCalls: [call('wait', {})] }, 'unused')
+    const error = await new Agent({ name: 'a', model: llm, tools: [wait] })
+      .invoke('go', { signal: controller.signal })
+      .catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect(toolSignal?.aborted).toBe(true)
+  })
+})
+
+describe('Agent: approval', () => {
+  const sends: string[] = []
+  const send = defineTool({
+    name: 'send_email',
+    description: 'Sends an email',
+    input: z.object({ to: z.string(), body: z.string() }),
+    needsApproval: true,
+    run: ({ to, body }) => {
+      sends.push(`${to}: ${body}`)
+      return { sent: true }
+    },
+  })
+  const script = () =>
+    scripted(
+      {
+        toolCalls: [
+          call('lookup_applicant', { applicantId: 'A-17' }, 'look'),
+          call('send_email', { to: 'ada@example.com', body: 'Approved' }, 'mail'),
+        ],
+      },
+      'Done.',
+    )
+
+  it('pauses before a call that needs approval, after running the others; resume with approve runs it', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const events: AgentEvent[] = []
+    const paused = await agent.invoke('Review and tell Ada', { stream: (event) => events.push(event as AgentEvent) })
+    expect(paused).toMatchObject({
+      status: 'awaiting-approval',
+      steps: 1,
+      approvals: [
+        { toolCallId: 'mail', toolName: 'send_email', arguments: { to: 'ada@example.com', body: 'Approved' } },
+      ],
+    })
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    expect(sends).toEqual([])
+    expect(paused.messages.at(-1)).toMatchObject({ role: 'tool', toolCallId: 'look' })
+    expect(events.at(-1)).toMatchObject({ type: 'approval-requested' })
+    // JSON-safe: it can be stored and resumed elsewhere.
+    const stored = JSON.parse(JSON.stringify(paused)) as typeof paused
+    const record = await agent.trace(
+      { messages: stored.messages, approvals: { mail: { approved: true } }, stepsTaken: stored.steps },
+      {},
+    )
+    expect(record.output).toMatchObject({ status: 'complete', output: 'Done.', steps: 2 })
+    expect(sends).toEqual(['ada@example.com: Approved'])
+    expect(record.children.map((child) => `${child.function} (${child.kind})`)).toEqual([
+      'approval (approval)',
+      'send_email (tool)',
+      'model (llm-call)',
+    ])
+    expect(record.children[0]?.annotations).toMatchObject({ tool: 'send_email', approved: true })
+    expect(toolMessages(model, 1).map((message) => message.toolCallId)).toEqual(['look', 'mail'])
+  })
+
+  it('resume with deny tells the model, and edited arguments replace the model’s in the conversation', async () => {
+    sends.length = 0
+    const denied = script()
+    const deniedAgent = agentWith(denied.llm, { tools: [lookup, send] })
+    const first = await deniedAgent.invoke('go')
+    if (first.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const afterDeny = await deniedAgent.resume(first, { mail: { approved: false, reason: 'not yet signed' } })
+    expect(afterDeny.status).toBe('complete')
+    expect(sends).toEqual([])
+    expect(JSON.parse(toolMessages(denied.model, 1).at(-1)?.content ?? '{}')).toEqual({
+      error: 'the user denied this call: not yet signed; it was not run',
+    })
+
+    const edited = script()
+    const editedAgent = agentWith(edited.llm, { tools: [lookup, send] })
+    const paused = await editedAgent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    await editedAgent.resume(paused, {
+      mail: { approved: true, arguments: { to: 'ada@example.com', body: 'Approved, see attached terms' } },
+    })
+    expect(sends).toEqual(['ada@example.com: Approved, see attached terms'])
+    const assistant = edited.model.calls[1]?.messages.find((message) => message.role === 'assistant')
+    expect(assistant).toMatchObject({ toolCalls: [{ id: 'look' }, { id: 'mail' }] })
+    expect(
+      JSON.parse((assistant as unknown as { toolCalls: Array<{ arguments: string }> }).toolCalls[1]!.arguments),
+    ).toEqual({
+      to: 'ada@example.com',
+      body: 'Approved, see attached terms',
+    })
+  })
+
+  it('with a journal, invoking again with the same run id and input plus approvals replays up to the pause', async () => {
+    sends.length = 0
+    let lookups = 0
+    const countedLookup = defineTool({
+      name: 'lookup_applicant',
+      description: "An applicant's income",
+      input: z.object({ applicantId: z.string() }),
+      run: () => {
+        lookups += 1
+        return { income: 8000 }
+      },
+    })
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [countedLookup, send] })
+    const journal = new MemoryJournal()
+    const first = await agent.invoke('Review and tell Ada', { runId: 'loan-7', journal })
+    expect(first.status).toBe('awaiting-approval')
+    const record = await agent.trace(
+      { messages: [{ role: 'user', content: 'Review and tell Ada' }], approvals: { mail: { approved: true } } },
+      { runId: 'loan-7', journal },
+    )
+    expect(record.output).toMatchObject({ status: 'complete', output: 'Done.' })
+    expect(model.calls).toHaveLength(2)
+    expect(lookups).toBe(1)
+    expect(sends).toHaveLength(1)
+    const replayed = (child: RunRecord) => child.annotations.replayed === true
+    expect(record.children.map((child) => `${child.function}${replayed(child) ? ' (replayed)' : ''}`)).toEqual([
+      'model (replayed)',
+      'approval',
+      'lookup_applicant (replayed)',
+      'send_email',
+      'model',
+    ])
+    // Once acted on, a decision cannot change under the same run id.
+    const changed = await agent
+      .invoke(
+        { messages: [{ role: 'user', content: 'Review and tell Ada' }], approvals: { mail: { approved: false } } },
+        { runId: 'loan-7', journal },
+      )
+      .catch((caught: unknown) => caught)
+    expect((changed as Error).name).toBe('NonDeterminismError')
+  })
+
+  it('asks only when needsApproval says so for the arguments', async () => {
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays an amount',
+      input: z.object({ amount: z.number() }),
+      needsApproval: ({ amount }) => amount > 100,
+      run: ({ amount }) => ({ paid: amount }),
+    })
+    const { llm } = scripted({ toolCalls: [call('pay', { amount: 50 }, 'p1'), call('pay', { amount: 500 }, 'p2')] })
+    const outcome = await new Agent({ name: 'payer', model: llm, tools: [pay] }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'p2' }] })
+  })
+})
+
+describe('Agent: streaming', () => {
+  it('streams typed events: steps, text deltas, tool calls started and finished', async () => {
+    const { llm } = scripted({ toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }, 'Income is 8000.')
+    const stream = agentWith(llm).stream('Review A-17')
+    const events: AgentEvent[] = []
+    for await (const event of stream) events.push(event)
+    const outcome = await stream.result
+    expect(outcome.status).toBe('complete')
+    expect(events.map((event) => event.type)).toEqual([
+      'step-started',
+      'step-finished',
+      'tool-call-started',
+      'tool-call-finished',
+      'step-started',
+      ...events.filter((event) => event.type === 'text-delta').map(() => 'text-delta'),
+      'step-finished',
+    ])
+    expect(
+      events
+        .filter((event) => event.type === 'text-delta')
+        .map((event) => event.text)
+        .join(''),
+    ).toBe('Income is 8000.')
+    expect(events[3]).toEqual({
+      type: 'tool-call-finished',
+      step: 1,
+      toolCallId: 'call-lookup_applicant',
+      toolName: 'lookup_applicant',
+      status: 'ok',
+      result: { income: 8000, debt: 2000 },
+    })
+  })
+})
+
+describe('Agent: configuration', () => {
+  const { llm } = scripted('x')
+  it('refuses what it cannot run, naming the option', () => {
+    const text = new LLMCall({ name: 'text', model: new ScriptedChatModel() })
+    expect(() => new Agent({ name: 'a', model: text as never })).toThrow(/output: 'result'/)
+    expect(() => new Agent({ name: 'a', model: llm, tools: [lookup, lookup] })).toThrow(/two tools are named/)
+    expect(() => new Agent({ name: 'a', model: llm, maxSteps: 0 })).toThrow(ConfigurationError)
+    expect(() => new Agent({ name: 'a', model: llm, max_steps: 3 } as never)).toThrow(/did you mean maxSteps/)
+    expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
+      /1–64 letters/,
+    )
+    expect(() => defineTool({ name: 'nodesc', description: '', input: z.object({}), run: () => null })).toThrow(
+      /needs a description/,
+    )
+    expect(() =>
+      defineTool({
+        name: 'record',
+        description: 'x',
+        input: z.object({ tags: z.record(z.string(), z.string()) }),
+        run: () => null,
+      }),
+    ).toThrow(/strict: false/)
+    expect(
+      defineTool({
+        name: 'record',
+        description: 'x',
+        input: z.object({ tags: z.record(z.string(), z.string()) }),
+        strict: false,
+        run: () => null,
+      }).strict,
+    ).toBe(false)
+  })
+
+  it('describes itself as a group of its model and tools', () => {
+    expect(agentWith(llm).describe()).toEqual({
+      kind: 'agent',
+      name: 'reviewer',
+      layout: 'group',
+      children: [
+        { kind: 'llm-call', name: 'model' },
+        { kind: 'tool', name: 'lookup_applicant' },
+        { kind: 'tool', name: 'debt_ratio' },
+      ],
+    })
+  })
+})

@@ -1,0 +1,802 @@
+import {
+  assertJsonSafe,
+  BudgetExceededError,
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkTimeout,
+  Function,
+  type FunctionNode,
+  type InvokeOptions,
+  NonDeterminismError,
+  ProviderCallError,
+  type RunContext,
+  type StandardSchemaV1,
+  StepLimitError,
+  TinyLLMError,
+  ValidationError,
+  Validator,
+} from '@tinyllm/core'
+import {
+  type AssistantMessage,
+  type ChatMessage,
+  type ChatResult,
+  type LLMCall,
+  type LLMStreamDelta,
+  type ToolCall,
+  ToolCallError,
+  type ToolDefinition,
+  toJsonSchema,
+} from '@tinyllm/llm'
+import type { AgentEvent, ToolCallStatus } from './agent-event.js'
+import { agentInputSchema } from './agent-input.js'
+import type {
+  AgentAwaitingApproval,
+  AgentCompleted,
+  AgentInput,
+  AgentOutcome,
+  ApprovalDecision,
+  PendingApproval,
+} from './agent-outcome.js'
+import { type AgentStream, AgentStreamResult, EventChannel } from './agent-stream.js'
+import { ApprovalStep } from './approval-step.js'
+import { CallCounter, callSignature } from './call-counter.js'
+import { type AgentTool, checkToolDescription, parametersOf, Tool } from './tool.js'
+import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
+
+/** Any tool, whatever its arguments and result. */
+export type AnyAgentTool = AgentTool<never, unknown>
+
+/** A final-answer tool: the model answers by calling it, and its arguments, validated by `schema`, are the output. */
+export interface FinalAnswerOptions<Schema extends StandardSchemaV1> {
+  readonly schema: Schema
+  /** The tool's name. Default `final_answer`. */
+  readonly name?: string
+  readonly description?: string
+}
+
+/** What to do when a tool call cannot give a result: tell the model (`feed-back`, the default) or fail the run. */
+export type ToolErrorPolicy = 'feed-back' | 'fail'
+
+/** Options of an {@link Agent}. */
+export interface AgentOptions<Schema extends StandardSchemaV1 = never> {
+  /** Shown in errors, logs, events and run trees. */
+  readonly name: string
+  /**
+   * The model of every turn: an LLMCall (`OpenAIChat`, `AnthropicChat`, …) with `output: 'result'`. Its retries, rate
+   * limiter, prices and settings apply to each turn.
+   */
+  readonly model: LLMCall<'result', never>
+  /** The tools offered to the model. */
+  readonly tools?: ReadonlyArray<AnyAgentTool>
+  /** A system message sent first in every turn (not part of the outcome's `messages`). */
+  readonly instructions?: string
+  /** Ask for a structured answer through a final-answer tool; without it, the answer is the model's last text. */
+  readonly finalAnswer?: FinalAnswerOptions<Schema>
+  /** Most model turns in one run (a continued run counts the turns before it). Default 10. */
+  readonly maxSteps?: number
+  /** Most tool calls of one turn running at once. Default 4. */
+  readonly toolConcurrency?: number
+  /** Limit on each tool call, in ms, for tools without a `timeoutMs` of their own. Default 60,000. */
+  readonly toolTimeoutMs?: number
+  /**
+   * Most times the same tool runs with the same arguments in one conversation. One more such call is not run: the
+   * model is told so; after that, the run fails with a StepLimitError. Default 3.
+   */
+  readonly maxIdenticalCalls?: number
+  /** A tool call that cannot give a result: tell the model (`feed-back`, default) or fail the run (`fail`). */
+  readonly onToolError?: ToolErrorPolicy
+  /** Limit on the whole run, in ms. */
+  readonly timeoutMs?: number
+}
+
+/** The output of an agent: the model's text, or the final answer's type. */
+export type AgentOutput<Schema extends StandardSchemaV1> = [Schema] extends [never]
+  ? string
+  : StandardSchemaV1.InferOutput<Schema>
+
+const agentOptionKeys: ReadonlySet<string> = new Set([
+  'name',
+  'model',
+  'tools',
+  'instructions',
+  'finalAnswer',
+  'maxSteps',
+  'toolConcurrency',
+  'toolTimeoutMs',
+  'maxIdenticalCalls',
+  'onToolError',
+  'timeoutMs',
+])
+
+/** One tool as the agent offers it. */
+interface OfferedTool {
+  readonly tool: AnyAgentTool
+  readonly needsApproval: AgentTool<unknown, unknown>['needsApproval']
+}
+
+/** The final-answer tool, resolved. */
+interface FinalAnswer {
+  readonly name: string
+  readonly validator: Validator
+}
+
+/**
+ * A tool loop that is a Function: the model is called with the conversation and the tools; the tool calls it makes
+ * run — each a child run, several at once up to `toolConcurrency`, each bounded by a deadline — and their results go
+ * back to the model, until it answers without a tool call (or through the final-answer tool). Each model turn and
+ * each tool call is a run of its own in the run tree, with its lifecycle, retries, tokens and cost; the agent composes
+ * inside Chain, Decision and Parallel like any Function.
+ *
+ * It stops with a StepLimitError after `maxSteps` model turns, or when the model insists on a call it already made
+ * `maxIdenticalCalls` times; with a BudgetExceededError before a turn that would exceed the run tree's budget; with an
+ * AbortError or a TimeoutError when cancelled or out of time. A tool call the model got wrong — an unknown tool,
+ * arguments that are not JSON or do not match the tool's schema — and a tool that throws, times out or returns
+ * something that is not JSON-safe, is told to the model as the call's result (`{"error": "…"}`), or fails the run with
+ * the typed error when `onToolError` is `fail`. A tool that needs approval pauses the run: it resolves with an
+ * `awaiting-approval` outcome, and {@link Agent.resume} continues it.
+ *
+ * @example
+ * const agent = new Agent({
+ *   name: 'assistant',
+ *   model: new OpenAIChat({ name: 'model', model: 'gpt-4o-mini', output: 'result' }),
+ *   tools: [weather],
+ * })
+ * const outcome = await agent.invoke('What is the weather in Paris?')
+ * if (outcome.status === 'complete') console.log(outcome.output)
+ */
+export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
+  AgentInput | string,
+  AgentOutcome<AgentOutput<Schema>>,
+  AgentOutcome<AgentOutput<Schema>>,
+  AgentInput
+> {
+  override readonly kind: string = 'agent'
+  readonly model: LLMCall<'result', never>
+  readonly tools: ReadonlyArray<AnyAgentTool>
+  readonly instructions: string | undefined
+  readonly maxSteps: number
+  readonly toolConcurrency: number
+  readonly toolTimeoutMs: number
+  readonly maxIdenticalCalls: number
+  readonly onToolError: ToolErrorPolicy
+  /** The tool definitions sent with every turn (the final-answer tool last). */
+  readonly toolDefinitions: ReadonlyArray<ToolDefinition>
+  private readonly offered: ReadonlyMap<string, OfferedTool>
+  private readonly finalAnswer: FinalAnswer | undefined
+  private readonly approval = new ApprovalStep()
+
+  constructor(options: AgentOptions<Schema>) {
+    super({
+      name: options?.name as string,
+      input: agentInputSchema,
+      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    })
+    const name = this.name
+    checkKnownOptions(options, agentOptionKeys, name)
+    const model = options.model as Partial<LLMCall<'result', never>> | undefined
+    if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
+      throw new ConfigurationError({
+        option: 'model',
+        message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
+        functionName: name,
+      })
+    }
+    if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
+      throw new ConfigurationError({
+        option: 'model',
+        message: `the agent reads each turn's tool calls from the whole result: give the model output: 'result' and no structuredOutput (it has output: '${model.outputMode}'${model.structuredOutput === undefined ? '' : ' and a structuredOutput'}); for a structured answer, give the agent finalAnswer`,
+        functionName: name,
+      })
+    }
+    this.model = options.model
+    this.instructions = options.instructions
+    if (this.instructions !== undefined && typeof this.instructions !== 'string') {
+      throw new ConfigurationError({
+        option: 'instructions',
+        message: 'instructions must be a string',
+        functionName: name,
+      })
+    }
+    this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
+    this.toolConcurrency = checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
+    this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs, 'toolTimeoutMs', name) ?? 60_000
+    this.maxIdenticalCalls =
+      checkNumber(options.maxIdenticalCalls, 'maxIdenticalCalls', { integer: true, min: 1 }, name) ?? 3
+    this.onToolError = checkOneOf(options.onToolError, 'onToolError', ['feed-back', 'fail'], name) ?? 'feed-back'
+
+    const tools = options.tools ?? []
+    if (!Array.isArray(tools)) {
+      throw new ConfigurationError({ option: 'tools', message: 'tools must be a list of tools', functionName: name })
+    }
+    const offered = new Map<string, OfferedTool>()
+    const definitions: ToolDefinition[] = []
+    for (const [index, tool] of tools.entries()) {
+      const definition = toolDefinition(tool, `tools[${index}]`, name)
+      if (offered.has(definition.name)) {
+        throw new ConfigurationError({
+          option: 'tools',
+          message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
+          functionName: name,
+        })
+      }
+      offered.set(definition.name, {
+        tool,
+        needsApproval: (tool as AgentTool<unknown, unknown>).needsApproval ?? false,
+      })
+      definitions.push(definition)
+    }
+    this.tools = Object.freeze([...tools])
+    const finalAnswer = options.finalAnswer
+    if (finalAnswer !== undefined) {
+      const answerName = finalAnswer.name ?? 'final_answer'
+      checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
+      if (offered.has(answerName)) {
+        throw new ConfigurationError({
+          option: 'finalAnswer.name',
+          message: `a tool is already named "${answerName}"; give the final answer another name`,
+          functionName: name,
+        })
+      }
+      definitions.push({
+        name: answerName,
+        description:
+          finalAnswer.description ??
+          'Gives your final answer, once you have everything you need. Its arguments are the answer; call it alone.',
+        parameters: parametersOf(
+          answerName,
+          undefined,
+          toJsonSchema(finalAnswer.schema, { option: 'finalAnswer.schema', functionName: name }),
+          true,
+        ),
+        strict: true,
+      })
+      this.finalAnswer = {
+        name: answerName,
+        validator: new Validator(finalAnswer.schema, {
+          functionName: `${name} (${answerName})`,
+          state: 'input_validation',
+        }),
+      }
+    } else this.finalAnswer = undefined
+    this.offered = offered
+    this.toolDefinitions = Object.freeze(definitions)
+  }
+
+  /**
+   * Runs the agent streaming its progress: iterate the result for {@link AgentEvent}s, await its `result` for the
+   * outcome. The same run as `invoke`, events included.
+   */
+  stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
+    const channel = new EventChannel()
+    return new AgentStreamResult(channel, this.invoke(input, { ...options, stream: channel.push }))
+  }
+
+  /**
+   * Continues a run that paused for approval, with a decision on each pending call (by tool call id); a call left
+   * without one pauses the run again. In this process or another one — the paused outcome is JSON-safe. Give the run's
+   * `runId` and `journal` to continue the same durable run: its steps replay on a re-run, and a decision once acted on
+   * cannot change.
+   *
+   * @example
+   * const next = await agent.resume(outcome, { [outcome.approvals[0].toolCallId]: { approved: true } })
+   */
+  resume(
+    paused: AgentAwaitingApproval,
+    decisions: Readonly<Record<string, ApprovalDecision>>,
+    options?: InvokeOptions,
+  ): Promise<AgentOutcome<AgentOutput<Schema>>> {
+    return this.invoke(resumeInput(paused, decisions), options)
+  }
+
+  run(input: AgentInput, context: RunContext): Promise<AgentOutcome<AgentOutput<Schema>>> {
+    return new AgentRun(this, this.offered, this.finalAnswer, this.approval, input, context).run() as Promise<
+      AgentOutcome<AgentOutput<Schema>>
+    >
+  }
+
+  override describe(): FunctionNode {
+    return {
+      kind: this.kind,
+      name: this.name,
+      layout: 'group',
+      children: [this.model.describe(), ...this.tools.map((tool) => tool.describe())],
+    }
+  }
+}
+
+/**
+ * The input that continues a paused run: its conversation (which ends with the calls awaiting approval), the decisions,
+ * and the turns taken. `agent.resume(paused, decisions)` invokes the agent with it; stream it with
+ * `agent.stream(resumeInput(paused, decisions))`.
+ */
+export function resumeInput(
+  paused: AgentAwaitingApproval,
+  decisions: Readonly<Record<string, ApprovalDecision>>,
+): AgentInput {
+  return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
+}
+
+/** The definition a tool is offered with; throws a ConfigurationError naming what is missing. */
+function toolDefinition(tool: AnyAgentTool, option: string, agentName: string): ToolDefinition {
+  const candidate = tool as Partial<AgentTool<unknown, unknown>> | null
+  if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
+    throw new ConfigurationError({
+      option,
+      message: `${option} must be a tool: a Function with an input schema and a description (defineTool, asTool)`,
+      functionName: agentName,
+    })
+  }
+  if (tool instanceof Tool) {
+    return { name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict }
+  }
+  const name = String(candidate.name)
+  const { description, strict } = checkToolDescription(name, candidate as AgentTool<never, unknown>)
+  return {
+    name,
+    description,
+    parameters: parametersOf(name, candidate.inputSchema, candidate.parameters, strict),
+    strict,
+  }
+}
+
+/** One tool call of a turn, from planning to its result. */
+interface PlannedCall {
+  readonly index: number
+  readonly call: ToolCall
+  readonly key: string
+  readonly tool: AnyAgentTool | undefined
+  arguments: unknown
+  /** The result's content for the model, once the call settled. */
+  content: string | undefined
+}
+
+const propagating = (error: TinyLLMError): boolean =>
+  BudgetExceededError.isInstance(error) ||
+  NonDeterminismError.isInstance(error) ||
+  StepLimitError.isInstance(error) ||
+  ConfigurationError.isInstance(error)
+
+/** The state of one agent run: its conversation, turn count and identical-call counts. */
+class AgentRun {
+  private readonly conversation: ChatMessage[]
+  private step: number
+  private readonly calls: CallCounter
+  private readonly stream: ((event: AgentEvent) => void) | undefined
+
+  constructor(
+    private readonly agent: Agent<StandardSchemaV1>,
+    private readonly offered: ReadonlyMap<string, OfferedTool>,
+    private readonly finalAnswer: FinalAnswer | undefined,
+    private readonly approval: ApprovalStep,
+    private readonly input: AgentInput,
+    private readonly context: RunContext,
+  ) {
+    this.conversation = [...input.messages]
+    this.step = input.stepsTaken ?? 0
+    this.calls = new CallCounter()
+    this.stream = context.stream as ((event: AgentEvent) => void) | undefined
+  }
+
+  async run(): Promise<AgentOutcome<unknown>> {
+    const conversation = this.conversation
+    // A conversation that ends with tool calls not all answered (a paused run's) has them run first.
+    const last = lastAssistantIndex(conversation)
+    const unanswered = last === -1 ? [] : unansweredCalls(conversation, last)
+    this.calls.countMessages(conversation, unanswered.length > 0 ? last : conversation.length)
+    if (unanswered.length > 0) {
+      const outcome = await this.runCalls(last, unanswered)
+      if (outcome !== undefined) return outcome
+    }
+    for (;;) {
+      if (this.step >= this.agent.maxSteps) {
+        throw new StepLimitError({
+          limit: this.agent.maxSteps,
+          what: 'model turns (maxSteps); the model was still calling tools',
+          functionName: this.agent.name,
+          state: 'running',
+        })
+      }
+      this.step += 1
+      const step = this.step
+      this.emit({ type: 'step-started', step })
+      const result = await this.modelTurn(step)
+      if (result === undefined) continue
+      const choice = result.choices[0]
+      if (choice === undefined) {
+        throw new ProviderCallError({
+          provider: this.agent.model.model.provider,
+          message: `${this.agent.name}: the model's answer has no choice`,
+          providerErrorType: 'malformed_response',
+        })
+      }
+      const toolCalls = choice.message.toolCalls ?? []
+      const message: AssistantMessage =
+        toolCalls.length === 0
+          ? { role: 'assistant', content: choice.message.content ?? '' }
+          : { role: 'assistant', content: choice.message.content, toolCalls }
+      conversation.push(message)
+      this.emit({
+        type: 'step-finished',
+        step,
+        finishReason: choice.finishReason,
+        toolCalls: toolCalls.length,
+        usage: result.usage,
+      })
+      if (toolCalls.length === 0) return this.complete(await this.textAnswer(message.content ?? ''), 'answer')
+      const outcome = await this.runCalls(
+        conversation.length - 1,
+        toolCalls.map((_, index) => index),
+      )
+      if (outcome !== undefined) return outcome
+    }
+  }
+
+  /** One model turn; `undefined` when the model called a tool that does not exist and was told so. */
+  private async modelTurn(step: number): Promise<ChatResult | undefined> {
+    const agent = this.agent
+    const messages: ChatMessage[] =
+      agent.instructions === undefined
+        ? this.conversation.slice()
+        : [{ role: 'system', content: agent.instructions }, ...this.conversation]
+    const request =
+      agent.toolDefinitions.length === 0
+        ? { messages }
+        : {
+            messages,
+            tools: agent.toolDefinitions,
+            ...(this.finalAnswer === undefined ? {} : { toolChoice: 'required' as const }),
+          }
+    const stream = this.stream
+    try {
+      return await this.context.invoke(agent.model, request, {
+        key: `turn-${step}`,
+        ...(stream === undefined
+          ? {}
+          : {
+              stream: (part: unknown) => {
+                const delta = part as LLMStreamDelta
+                if (delta.type === 'text-delta' && delta.choiceIndex === 0)
+                  stream({ type: 'text-delta', step, text: delta.text })
+              },
+            }),
+      })
+    } catch (error) {
+      // LLMCall refuses an answer that calls a tool the request did not offer (its tokens are counted): the model is
+      // told which tools exist, and asked again, as the next step.
+      if (!ToolCallError.isInstance(error) || error.reason !== 'unknown-tool' || agent.onToolError === 'fail')
+        throw error
+      const names = agent.toolDefinitions.map((tool) => tool.name).join(', ')
+      this.conversation.push({
+        role: 'user',
+        content: `(${agent.name}) Your last answer called the tool "${error.toolName}", which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
+      })
+      this.emit({
+        type: 'tool-call-finished',
+        step,
+        toolCallId: error.toolCallId,
+        toolName: error.toolName,
+        status: 'error',
+        error: describeToolFailure(error),
+      })
+      return undefined
+    }
+  }
+
+  /**
+   * Runs calls `indexes` of the assistant message at `messageIndex`, and appends their results to the conversation.
+   * Returns the outcome when the run ends here (a final answer, or calls awaiting approval).
+   */
+  private async runCalls(
+    messageIndex: number,
+    indexes: ReadonlyArray<number>,
+  ): Promise<AgentOutcome<unknown> | undefined> {
+    const message = this.conversation[messageIndex] as AssistantMessage
+    const toolCalls = message.toolCalls ?? []
+    const step = this.step
+    const planned: PlannedCall[] = []
+    const runnable: PlannedCall[] = []
+    const pending: PendingApproval[] = []
+    const running = new Set(indexes)
+    for (let index = 0; index < toolCalls.length; index++) {
+      const call = toolCalls[index] as ToolCall
+      const repeats = this.calls.add(callSignature(call))
+      if (!running.has(index)) continue
+      const finalAnswer = this.finalAnswer
+      if (finalAnswer !== undefined && call.name === finalAnswer.name) {
+        const answer = await this.tryFinalAnswer(call)
+        if (answer.ok) return this.complete(answer.value, 'final-answer')
+        planned.push(this.settled(index, call, step, undefined, answer.error))
+        continue
+      }
+      const offered = this.offered.get(call.name)
+      if (offered === undefined) {
+        const error = new ToolCallError({
+          reason: 'unknown-tool',
+          message: `the model called tool ${JSON.stringify(call.name)}, which does not exist (the tools are: ${[...this.offered.keys()].join(', ')})`,
+          toolName: call.name,
+          toolCallId: call.id,
+          availableTools: [...this.offered.keys()],
+          functionName: this.agent.name,
+          state: 'running',
+        })
+        planned.push(this.settled(index, call, step, undefined, error))
+        continue
+      }
+      if (repeats >= this.agent.maxIdenticalCalls) {
+        const limit = new StepLimitError({
+          limit: this.agent.maxIdenticalCalls,
+          what: `identical calls of ${call.name} (maxIdenticalCalls): the model kept calling it with the same arguments`,
+          functionName: this.agent.name,
+          state: 'running',
+        })
+        if (repeats > this.agent.maxIdenticalCalls || this.agent.onToolError === 'fail') throw limit
+        const refusal = `this exact call already ran ${repeats} times, so it was not run again; use the results you have, call the tool with other arguments, or answer`
+        planned.push(this.settled(index, call, step, offered.tool, refusal))
+        continue
+      }
+      let arguments_: unknown
+      try {
+        arguments_ = parseArguments(call, this.agent.name)
+      } catch (error) {
+        planned.push(this.settled(index, call, step, offered.tool, error as TinyLLMError))
+        continue
+      }
+      const entry: PlannedCall = {
+        index,
+        call,
+        key: `turn-${step}-${index}`,
+        tool: offered.tool,
+        arguments: arguments_,
+        content: undefined,
+      }
+      planned.push(entry)
+      if (!(await this.needsApproval(offered, arguments_))) {
+        runnable.push(entry)
+        continue
+      }
+      const approvals = this.input.approvals
+      const decision = approvals !== undefined && Object.hasOwn(approvals, call.id) ? approvals[call.id] : undefined
+      if (decision === undefined) {
+        pending.push({ toolCallId: call.id, toolName: call.name, arguments: arguments_, step })
+        continue
+      }
+      await this.context.invoke(
+        this.approval,
+        { toolCallId: call.id, toolName: call.name, arguments: arguments_, decision },
+        { key: `${entry.key}-approval` },
+      )
+      if (!decision.approved) {
+        const reason = decision.reason === undefined ? '' : `: ${decision.reason}`
+        const denial = `the user denied this call${reason}; it was not run`
+        entry.content = toolErrorContent(denial)
+        this.emitFinished(entry, step, 'denied', undefined, denial)
+        continue
+      }
+      if (decision.arguments !== undefined) {
+        entry.arguments = decision.arguments
+        this.rewriteArguments(messageIndex, index, decision.arguments)
+      }
+      runnable.push(entry)
+    }
+    await this.execute(runnable, step)
+    for (const entry of planned) {
+      if (entry.content === undefined) continue
+      this.conversation.push({ role: 'tool', toolCallId: entry.call.id, content: entry.content })
+    }
+    if (pending.length === 0) return undefined
+    this.emit({ type: 'approval-requested', approvals: pending })
+    this.context.annotate('outcome', 'awaiting-approval')
+    this.context.annotate('steps', this.step)
+    const paused: AgentAwaitingApproval = {
+      status: 'awaiting-approval',
+      approvals: pending,
+      messages: this.conversation,
+      steps: this.step,
+    }
+    return paused
+  }
+
+  /** Runs the calls, at most `toolConcurrency` at once, each a child run; fills in each one's content. */
+  private async execute(calls: ReadonlyArray<PlannedCall>, step: number): Promise<void> {
+    if (calls.length === 0) return
+    const failFast = this.agent.onToolError === 'fail'
+    const siblings = failFast ? new AbortController() : undefined
+    let failure: TinyLLMError | undefined
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < calls.length && failure === undefined) {
+        const entry = calls[next++] as PlannedCall
+        try {
+          await this.executeOne(entry, step, siblings?.signal)
+        } catch (error) {
+          failure ??= error as TinyLLMError
+          siblings?.abort(error)
+        }
+      }
+    }
+    const workers: Array<Promise<void>> = []
+    for (let count = 0; count < Math.min(this.agent.toolConcurrency, calls.length); count++) workers.push(worker())
+    await Promise.all(workers)
+    if (failure !== undefined) throw failure
+  }
+
+  private async executeOne(entry: PlannedCall, step: number, signal: AbortSignal | undefined): Promise<void> {
+    const tool = entry.tool as AnyAgentTool
+    this.emit({
+      type: 'tool-call-started',
+      step,
+      toolCallId: entry.call.id,
+      toolName: entry.call.name,
+      arguments: entry.arguments,
+    })
+    let result: unknown
+    try {
+      result = await this.context.invoke(tool as AgentTool<unknown, unknown>, entry.arguments, {
+        key: entry.key,
+        timeoutMs: tool.timeoutMs ?? this.agent.toolTimeoutMs,
+        metadata: { toolCallId: entry.call.id },
+        ...(signal === undefined ? {} : { signal }),
+      })
+      // A Tool checks this itself; a Function of another kind is checked here.
+      if (!(tool instanceof Tool)) assertJsonSafe(result, { functionName: tool.name, state: 'processing_output' })
+    } catch (thrown) {
+      // A child run rejects with a tinyllm error, and so does the JSON-safety check.
+      const error = thrown as TinyLLMError
+      if (this.context.signal.aborted || propagating(error) || this.agent.onToolError === 'fail') throw error
+      const message = describeToolFailure(error)
+      entry.content = toolErrorContent(message)
+      this.emitFinished(entry, step, 'error', undefined, message)
+      return
+    }
+    entry.content = toolResultContent(result)
+    this.emitFinished(entry, step, 'ok', result, undefined)
+  }
+
+  /** A call settled without running: its error, fed back (or thrown under `fail`), or what the model is told. */
+  private settled(
+    index: number,
+    call: ToolCall,
+    step: number,
+    tool: AnyAgentTool | undefined,
+    error: TinyLLMError | string,
+  ): PlannedCall {
+    if (typeof error !== 'string' && this.agent.onToolError === 'fail') throw error
+    const message = typeof error === 'string' ? error : describeToolFailure(error)
+    const entry: PlannedCall = {
+      index,
+      call,
+      key: `turn-${step}-${index}`,
+      tool,
+      arguments: undefined,
+      content: toolErrorContent(message),
+    }
+    this.emitFinished(entry, step, 'error', undefined, message)
+    return entry
+  }
+
+  private async needsApproval(offered: OfferedTool, arguments_: unknown): Promise<boolean> {
+    const rule = offered.needsApproval
+    if (typeof rule !== 'function') return rule === true
+    return (await rule(arguments_, this.context)) === true
+  }
+
+  private async tryFinalAnswer(
+    call: ToolCall,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: TinyLLMError }> {
+    try {
+      const value = await (this.finalAnswer as FinalAnswer).validator.validate(parseArguments(call, this.agent.name))
+      return { ok: true, value }
+    } catch (error) {
+      if (!TinyLLMError.isInstance(error)) throw error
+      return { ok: false, error }
+    }
+  }
+
+  /** The model answered in text: the output, or — with a final-answer schema — the text read as JSON and validated. */
+  private async textAnswer(text: string): Promise<unknown> {
+    const finalAnswer = this.finalAnswer
+    if (finalAnswer === undefined) return text
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (cause) {
+      throw new ValidationError({
+        functionName: this.agent.name,
+        state: 'running',
+        issues: [
+          {
+            path: [],
+            message: `the model answered in text instead of calling ${finalAnswer.name}, and the text is not JSON`,
+          },
+        ],
+        cause,
+      })
+    }
+    return finalAnswer.validator.validate(value)
+  }
+
+  private complete(output: unknown, finishedBy: AgentCompleted<unknown>['finishedBy']): AgentCompleted<unknown> {
+    this.context.annotate('outcome', finishedBy)
+    this.context.annotate('steps', this.step)
+    return { status: 'complete', output, finishedBy, messages: this.conversation, steps: this.step }
+  }
+
+  /** A person edited a call's arguments: the conversation shows the call as it ran. */
+  private rewriteArguments(messageIndex: number, index: number, arguments_: unknown): void {
+    const message = this.conversation[messageIndex] as AssistantMessage
+    const toolCalls = [...(message.toolCalls ?? [])]
+    const call = toolCalls[index] as ToolCall
+    toolCalls[index] = { ...call, arguments: JSON.stringify(arguments_) }
+    this.conversation[messageIndex] = { ...message, toolCalls }
+  }
+
+  private emit(event: AgentEvent): void {
+    this.stream?.(event)
+  }
+
+  private emitFinished(
+    entry: PlannedCall,
+    step: number,
+    status: ToolCallStatus,
+    result: unknown,
+    error: string | undefined,
+  ): void {
+    if (this.stream === undefined) return
+    this.stream({
+      type: 'tool-call-finished',
+      step,
+      toolCallId: entry.call.id,
+      toolName: entry.call.name,
+      status,
+      ...(status === 'ok' ? { result } : {}),
+      ...(error === undefined ? {} : { error }),
+    })
+  }
+}
+
+/** The call's arguments, parsed; a ToolCallError (`invalid-json`) when they are not JSON. Empty counts as `{}`. */
+function parseArguments(call: ToolCall, agentName: string): unknown {
+  const text = typeof call.arguments === 'string' ? call.arguments.trim() : ''
+  if (text === '') return {}
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new ToolCallError({
+      reason: 'invalid-json',
+      message: `the arguments of tool call ${JSON.stringify(call.id)} (${call.name}) are not valid JSON (${(cause as Error).message})`,
+      toolName: call.name,
+      toolCallId: call.id,
+      functionName: agentName,
+      state: 'running',
+      cause,
+    })
+  }
+}
+
+function lastAssistantIndex(conversation: ReadonlyArray<ChatMessage>): number {
+  for (let index = conversation.length - 1; index >= 0; index--) {
+    const role = (conversation[index] as ChatMessage).role
+    if (role === 'assistant') return index
+    if (role !== 'tool') return -1
+  }
+  return -1
+}
+
+/** Indexes of the calls of the assistant message at `index` that no tool message after it answers. */
+function unansweredCalls(conversation: ReadonlyArray<ChatMessage>, index: number): number[] {
+  const message = conversation[index] as AssistantMessage
+  const calls = message.toolCalls ?? []
+  if (calls.length === 0) return []
+  const answered = new Set<string>()
+  for (let at = index + 1; at < conversation.length; at++) {
+    const reply = conversation[at] as ChatMessage
+    if (reply.role === 'tool') answered.add(reply.toolCallId)
+  }
+  const unanswered: number[] = []
+  calls.forEach((call, callIndex) => {
+    if (!answered.has(call.id)) unanswered.push(callIndex)
+  })
+  return unanswered
+}

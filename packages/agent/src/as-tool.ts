@@ -1,0 +1,56 @@
+import type { FunctionNode, Invocable, RunContext, StandardSchemaV1 } from '@tinyllm/core'
+import { Tool, type ToolDescription } from './tool.js'
+
+/** A Function to offer as a tool, as {@link asTool} takes it. */
+export interface ToolTarget<Input, Output> extends Invocable<Input, Output> {
+  readonly name: string
+  readonly inputSchema: StandardSchemaV1 | undefined
+  describe(): FunctionNode
+}
+
+/** Options of {@link asTool}: the description, and optionally another name or input schema. */
+export interface AsToolOptions<Input> extends ToolDescription<Input> {
+  /** The tool's name, for the model; default the Function's. */
+  readonly name?: string
+  /** The arguments' schema; default the Function's input schema. */
+  readonly input?: StandardSchemaV1
+  /** Journal the result and replay it on a re-run. Default true, as for {@link defineTool}. */
+  readonly durable?: boolean
+}
+
+/**
+ * Offers any Function — a Chain, a Decision, an LLMCall, one of your own — to a model as a tool. The tool is a run of
+ * its own (kind `tool`) with the Function as its child, so the run tree shows both the call and what it ran.
+ *
+ * @example
+ * const summarise = asTool(summaryChain, { description: 'Summarises a document given its text' })
+ */
+export function asTool<Input, Output>(
+  target: ToolTarget<Input, Output>,
+  options: AsToolOptions<Input>,
+): Tool<Input, Output> {
+  return new FunctionTool(target, options)
+}
+
+class FunctionTool<Input, Output> extends Tool<Input, Output> {
+  private readonly target: ToolTarget<Input, Output>
+
+  constructor(target: ToolTarget<Input, Output>, options: AsToolOptions<Input>) {
+    const input = options.input ?? target.inputSchema
+    super({
+      ...options,
+      name: options.name ?? target.name,
+      input: input as StandardSchemaV1,
+      durable: options.durable ?? true,
+    })
+    this.target = target
+  }
+
+  run(arguments_: Input, context: RunContext): Promise<Output> {
+    return context.invoke(this.target, arguments_)
+  }
+
+  override describe(): FunctionNode {
+    return { kind: this.kind, name: this.name, layout: 'sequence', children: [this.target.describe()] }
+  }
+}

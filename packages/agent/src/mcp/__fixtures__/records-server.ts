@@ -1,0 +1,66 @@
+// A real MCP server, written with the SDK's server API, that the MCP tests start as a process of its own:
+// `node records-server.ts stdio` speaks over stdin/stdout; `node records-server.ts http` listens on a free port of
+// 127.0.0.1 (streamable HTTP, stateless) and prints `listening <url>` once it does.
+import { createServer } from 'node:http'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { z } from 'zod'
+
+const applicants: Record<string, { name: string; monthlyIncome: number; monthlyDebt: number }> = {
+  'A-17': { name: 'Ada Lovelace', monthlyIncome: 8_000, monthlyDebt: 2_000 },
+  'B-42': { name: 'Charles Babbage', monthlyIncome: 3_000, monthlyDebt: 1_800 },
+}
+
+function recordsServer(): McpServer {
+  const server = new McpServer({ name: 'loan-records', version: '1.0.0' })
+  server.registerTool(
+    'lookup_applicant',
+    {
+      description: "An applicant's name, monthly income and monthly debt payments, by applicant id",
+      inputSchema: { applicantId: z.string().describe('e.g. A-17') },
+      outputSchema: { name: z.string(), monthlyIncome: z.number(), monthlyDebt: z.number() },
+    },
+    async ({ applicantId }) => {
+      const record = applicants[applicantId]
+      if (record === undefined) {
+        return { content: [{ type: 'text', text: `no applicant ${applicantId}` }], isError: true }
+      }
+      return { content: [{ type: 'text', text: JSON.stringify(record) }], structuredContent: record }
+    },
+  )
+  server.registerTool(
+    'add',
+    {
+      description: 'Adds two numbers',
+      inputSchema: { a: z.number(), b: z.number(), note: z.string().optional() },
+    },
+    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
+  )
+  server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => {}))
+  server.registerTool('crash', { description: 'The server process dies while answering' }, () => {
+    setImmediate(() => process.exit(3))
+    return new Promise<never>(() => {})
+  })
+  return server
+}
+
+if (process.argv[2] === 'http') {
+  const http = createServer(async (request, response) => {
+    // Stateless: a server and a transport per request, as the SDK's stateless examples do.
+    const server = recordsServer()
+    const transport = new StreamableHTTPServerTransport({})
+    response.on('close', () => {
+      void transport.close()
+      void server.close()
+    })
+    await server.connect(transport)
+    await transport.handleRequest(request, response)
+  })
+  http.listen(0, '127.0.0.1', () => {
+    const address = http.address()
+    if (typeof address === 'object' && address !== null) console.log(`listening http://127.0.0.1:${address.port}/mcp`)
+  })
+} else {
+  await recordsServer().connect(new StdioServerTransport())
+}

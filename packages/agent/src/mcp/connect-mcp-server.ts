@@ -1,0 +1,206 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { ConfigurationError, type RunContext } from '@tinyllm/core'
+import { MCPConnectionError } from './mcp-errors.js'
+import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
+
+/** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
+export interface MCPStdioServerOptions {
+  /** Names the server in errors and tool descriptions. */
+  readonly name: string
+  readonly command: string
+  readonly args?: ReadonlyArray<string>
+  /** The process's environment; default the SDK's safe subset of this one's (PATH, HOME, …). */
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+  /** Where the server's stderr goes. Default `inherit`. */
+  readonly stderr?: 'inherit' | 'ignore' | 'pipe'
+}
+
+/** An MCP server reached over streamable HTTP. */
+export interface MCPHttpServerOptions {
+  readonly name: string
+  readonly url: string | URL
+  /** Sent with every request (an authorization header, say). */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** Where an MCP server is: a command to start, or a URL. */
+export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
+
+/** Which tools of a server to offer, and how. */
+export interface MCPToolsOptions {
+  /** Only these tools (by their name on the server). Default all. */
+  readonly only?: ReadonlyArray<string>
+  /** Put before each tool's name (`records_` → `records_lookup`), to keep the tools of several servers apart. */
+  readonly prefix?: string
+  /**
+   * Which calls wait for approval, by tool: e.g. `(tool) => tool.annotations?.destructiveHint === true`. Default none.
+   */
+  readonly needsApproval?: (tool: MCPToolInfo) => boolean
+}
+
+/**
+ * Connects to a Model Context Protocol server through the official SDK's client — a command started as a process
+ * (stdio), or a URL (streamable HTTP) — and lists its tools as tinyllm tools, ready for an Agent. Close it when done:
+ * that ends the server's process (stdio) or the session (HTTP).
+ *
+ * @example
+ * const records = await connectMCPServer({ name: 'records', command: 'node', args: ['records-server.js'] })
+ * const agent = new Agent({ name: 'reviewer', model, tools: await records.tools() })
+ * // …
+ * await records.close()
+ */
+export async function connectMCPServer(options: MCPServerOptions): Promise<MCPServerConnection> {
+  const name = options?.name
+  if (typeof name !== 'string' || name === '') {
+    throw new ConfigurationError({ option: 'name', message: 'an MCP server needs a name (for errors and tools)' })
+  }
+  const connection = new MCPServerConnection(name)
+  const transport = connection.transportFor(options)
+  try {
+    await connection.client.connect(transport)
+  } catch (cause) {
+    await connection.close().catch(() => {})
+    throw new MCPConnectionError({
+      server: name,
+      message: `could not connect (${cause instanceof Error ? cause.message : String(cause)})`,
+      cause,
+    })
+  }
+  return connection
+}
+
+/** A connection to one MCP server: its tools as tinyllm tools, and `close`. */
+export class MCPServerConnection implements MCPToolConnection {
+  readonly name: string
+  /** The SDK's client, for what tinyllm does not wrap (resources, prompts…). */
+  readonly client: Client
+  /** @internal Why the connection is gone for good, once it is. */
+  lostReason: MCPConnectionError | undefined = undefined
+  private readonly inFlight = new Set<AbortController>()
+  private closed = false
+
+  /** @internal Use {@link connectMCPServer}. */
+  constructor(name: string) {
+    this.name = name
+    this.client = new Client({ name: 'tinyllm', version: '1' })
+    this.client.onclose = () => this.lose('the connection closed', true)
+  }
+
+  /** The server's tools (every page of `tools/list`), as tinyllm tools. */
+  async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
+    const listed: MCPToolInfo[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.client
+        .listTools(cursor === undefined ? undefined : { cursor })
+        .catch((cause: unknown) => {
+          throw this.lostReason ?? new MCPConnectionError({ server: this.name, message: 'could not list tools', cause })
+        })
+      listed.push(...(page.tools as MCPToolInfo[]))
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    const only = options.only === undefined ? undefined : new Set(options.only)
+    return listed
+      .filter((tool) => only === undefined || only.has(tool.name))
+      .map(
+        (tool) =>
+          new MCPTool(this, tool, {
+            name: `${options.prefix ?? ''}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+            needsApproval: options.needsApproval?.(tool) === true,
+          }),
+      )
+  }
+
+  /** Closes the connection; calls in flight fail with an MCPConnectionError. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.lose('the connection was closed', true)
+    await this.client.close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** @internal */
+  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void } {
+    const controller = new AbortController()
+    const stop = (): void => controller.abort(context.signal.reason)
+    if (context.signal.aborted) stop()
+    else context.signal.addEventListener('abort', stop, { once: true })
+    this.inFlight.add(controller)
+    return {
+      signal: controller.signal,
+      done: () => {
+        this.inFlight.delete(controller)
+        context.signal.removeEventListener('abort', stop)
+      },
+    }
+  }
+
+  /** @internal */
+  transportFor(options: MCPServerOptions): Transport {
+    if ('command' in options && typeof options.command === 'string') {
+      return new StdioClientTransport({
+        command: options.command,
+        ...(options.args === undefined ? {} : { args: [...options.args] }),
+        ...(options.env === undefined ? {} : { env: { ...options.env } }),
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        stderr: options.stderr ?? 'inherit',
+      })
+    }
+    if ('url' in options && (typeof options.url === 'string' || options.url instanceof URL)) {
+      return new StreamableHTTPClientTransport(new URL(options.url), {
+        ...(options.headers === undefined ? {} : { requestInit: { headers: { ...options.headers } } }),
+        fetch: this.watchedFetch,
+      })
+    }
+    throw new ConfigurationError({
+      option: 'command',
+      message: 'an MCP server needs a command (stdio) or a url (streamable HTTP)',
+      functionName: this.name,
+    })
+  }
+
+  /**
+   * Fails every call in flight with an MCPConnectionError — and, `for good`, every later one. The SDK rejects calls
+   * itself when a stdio server exits; an HTTP response cut before its answer (the server died mid-call) it would leave
+   * waiting for the request timeout.
+   */
+  private lose(reason: string, forGood: boolean, cause?: unknown): void {
+    const error = new MCPConnectionError({ server: this.name, message: reason, cause })
+    if (forGood && this.lostReason === undefined) this.lostReason = error
+    for (const controller of this.inFlight) controller.abort(error)
+  }
+
+  /** `fetch`, watching each response body: one that breaks before its end means the server went away mid-answer. */
+  private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init)
+    const body = response.body
+    if (body === null) return response
+    const reader = body.getReader()
+    const watched = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read()
+          if (done) controller.close()
+          else controller.enqueue(value)
+        } catch (cause) {
+          this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+          controller.error(cause)
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    })
+    return new Response(watched, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    })
+  }
+}

@@ -1,0 +1,53 @@
+import { brandError, TinyLLMError } from '@tinyllm/core'
+
+/**
+ * The MCP server cannot be reached, or went away: it could not be started or connected to, its process exited, or
+ * its connection broke — before or during a call. Calls in flight fail with it at once, not at their deadline.
+ */
+export class MCPConnectionError extends TinyLLMError {
+  override readonly name = 'MCPConnectionError'
+  declare static isInstance: (error: unknown) => error is MCPConnectionError
+  /** The server, as named when connecting. */
+  readonly server: string
+
+  constructor(options: { server: string; message: string; cause?: unknown; functionName?: string; state?: string }) {
+    super({
+      message: `MCP server ${options.server}: ${options.message}`,
+      cause: options.cause,
+      functionName: options.functionName,
+      state: options.state,
+    })
+    this.server = options.server
+  }
+}
+brandError(MCPConnectionError, 'MCPConnectionError')
+
+/** The MCP server answered a tool call with an error (`isError`, or a JSON-RPC error); the message is the server's. */
+export class MCPToolError extends TinyLLMError {
+  override readonly name = 'MCPToolError'
+  declare static isInstance: (error: unknown) => error is MCPToolError
+  readonly server: string
+  readonly toolName: string
+  /** The JSON-RPC error code, when the server answered with one. */
+  readonly code: number | undefined
+
+  constructor(options: {
+    server: string
+    toolName: string
+    message: string
+    code?: number | undefined
+    cause?: unknown
+    functionName?: string
+  }) {
+    super({
+      message: options.message,
+      cause: options.cause,
+      functionName: options.functionName,
+      state: 'running',
+    })
+    this.server = options.server
+    this.toolName = options.toolName
+    this.code = options.code
+  }
+}
+brandError(MCPToolError, 'MCPToolError')

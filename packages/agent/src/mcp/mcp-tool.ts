@@ -1,0 +1,182 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
+import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js'
+import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
+import { type JsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
+import { Tool } from '../tool.js'
+import { MCPConnectionError, MCPToolError } from './mcp-errors.js'
+
+/** A tool as an MCP server lists it (`tools/list`). */
+export interface MCPToolInfo {
+  readonly name: string
+  readonly title?: string | undefined
+  readonly description?: string | undefined
+  readonly inputSchema: Readonly<Record<string, unknown>>
+  readonly annotations?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** @internal What an MCP tool needs of its connection. */
+export interface MCPToolConnection {
+  readonly name: string
+  readonly client: Client
+  /** Tracks a call in flight: the signal aborts when the connection is lost; call the returned function when done. */
+  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void }
+  /** Why the connection was lost, if it was. */
+  readonly lostReason: MCPConnectionError | undefined
+}
+
+const validators = new AjvJsonSchemaValidator()
+const mcpErrorCodes = { connectionClosed: -32000, requestTimeout: -32001 }
+/** Keywords some providers refuse in a strict schema: such a tool is offered without strict mode. */
+const strictUnsafeKeywords = new Set(['allOf', 'not', 'if', 'then', 'else', 'patternProperties', 'dependentSchemas'])
+
+/**
+ * A tool of an MCP server, as a tinyllm {@link Tool} (kind `mcp-tool`): its arguments are checked against the server's
+ * JSON Schema before the call, the call goes through the MCP client (cancelled with the run, bounded by its deadline),
+ * and its result is the server's `structuredContent`, or its text, or its content blocks. An `isError` answer fails the
+ * run with an {@link MCPToolError}; a server that went away, with an {@link MCPConnectionError}.
+ */
+export class MCPTool extends Tool<Record<string, unknown>, unknown> {
+  override readonly kind: string = 'mcp-tool'
+  /** The tool's name on its server (the Function's name may be prefixed or sanitised). */
+  readonly serverToolName: string
+  private readonly connection: MCPToolConnection
+
+  constructor(connection: MCPToolConnection, info: MCPToolInfo, options: { name: string; needsApproval: boolean }) {
+    const parameters = withoutDialect(info.inputSchema)
+    super({
+      name: options.name,
+      description: info.description ?? info.title ?? `${info.name} (a tool of MCP server ${connection.name})`,
+      input: jsonSchemaValidator(parameters),
+      parameters,
+      strict: strictCapable(parameters),
+      needsApproval: options.needsApproval,
+      durable: true,
+    })
+    this.serverToolName = info.name
+    this.connection = connection
+  }
+
+  async run(arguments_: Record<string, unknown>, context: RunContext): Promise<unknown> {
+    const connection = this.connection
+    const lost = connection.lostReason
+    if (lost !== undefined) throw lost
+    const call = connection.track(context)
+    const deadline = context.deadline
+    const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now())
+    try {
+      const result = await connection.client.callTool({ name: this.serverToolName, arguments: arguments_ }, undefined, {
+        signal: call.signal,
+        ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+      })
+      if (result.isError === true) {
+        throw new MCPToolError({
+          server: connection.name,
+          toolName: this.serverToolName,
+          message: textOf(result.content) || `${this.serverToolName} failed`,
+          functionName: this.name,
+        })
+      }
+      if (result.structuredContent !== undefined) return result.structuredContent
+      const content = (result.content ?? []) as ReadonlyArray<{ type?: unknown; text?: unknown }>
+      return content.every((block) => block.type === 'text') ? textOf(content) : content
+    } catch (error) {
+      throw this.typed(error, call.signal, timeoutMs)
+    } finally {
+      call.done()
+    }
+  }
+
+  /** What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. */
+  private typed(error: unknown, signal: AbortSignal, timeoutMs: number | undefined): unknown {
+    if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason
+    if (TinyLLMError.isInstance(error)) return error
+    const connection = this.connection
+    const code = (error as { code?: unknown } | null)?.code
+    const message = error instanceof Error ? error.message : String(error)
+    if (code === mcpErrorCodes.connectionClosed) {
+      return new MCPConnectionError({
+        server: connection.name,
+        message: `the connection closed during the call (${message})`,
+        cause: error,
+        functionName: this.name,
+        state: 'running',
+      })
+    }
+    if (code === mcpErrorCodes.requestTimeout) {
+      return new TimeoutError({ timeoutMs: timeoutMs ?? 0, kind: 'attempt', functionName: this.name, state: 'running' })
+    }
+    if (typeof code === 'number') {
+      return new MCPToolError({
+        server: connection.name,
+        toolName: this.serverToolName,
+        message,
+        code,
+        cause: error,
+        functionName: this.name,
+      })
+    }
+    return new MCPConnectionError({
+      server: connection.name,
+      message: `the call could not reach the server (${message})`,
+      cause: error,
+      functionName: this.name,
+      state: 'running',
+    })
+  }
+}
+
+/** A Standard Schema that checks a value against a JSON Schema, with the validator the MCP SDK uses. */
+function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string, unknown>> {
+  const validate = validators.getValidator<Record<string, unknown>>(schema as JsonSchemaType)
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'mcp',
+      validate(value) {
+        const result = validate(value)
+        return result.valid ? { value: result.data } : { issues: [{ message: result.errorMessage }] }
+      },
+    },
+  }
+}
+
+function textOf(content: unknown): string {
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((block: { type?: unknown; text?: unknown }) => (block.type === 'text' ? String(block.text) : ''))
+    .join('')
+}
+
+function withoutDialect(schema: Readonly<Record<string, unknown>>): JsonSchema {
+  const { $schema: _dialect, ...rest } = schema
+  return rest.type === undefined ? { type: 'object', ...rest } : rest
+}
+
+/**
+ * Whether a server's schema can be sent in strict mode: strict mode can express it (every object lists its properties)
+ * and it has no keyword a provider refuses there. Servers write schemas for any client, so one that cannot is offered
+ * without strict mode rather than refused.
+ */
+function strictCapable(schema: JsonSchema): boolean {
+  if (hasStrictUnsafeKeyword(schema)) return false
+  try {
+    toStrictJsonSchema(schema)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function hasStrictUnsafeKeyword(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(hasStrictUnsafeKeyword)
+  if (typeof node !== 'object' || node === null) return false
+  for (const [key, value] of Object.entries(node)) {
+    if (strictUnsafeKeywords.has(key)) return true
+    // The keys of `properties` (and `$defs`) are names, not keywords: only their schemas are looked into.
+    const schemas = (key === 'properties' || key === '$defs' || key === 'definitions') && typeof value === 'object'
+    if (schemas && value !== null && Object.values(value).some(hasStrictUnsafeKeyword)) return true
+    if (!schemas && hasStrictUnsafeKeyword(value)) return true
+  }
+  return false
+}

@@ -1,0 +1,202 @@
+// Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
+// by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { TimeoutError } from '@tinyllm/core'
+import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
+import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
+import { OpenAIChat } from '@tinyllm/openai'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Agent } from '../index.js'
+import { connectMCPServer, MCPConnectionError, type MCPServerConnection, MCPToolError } from './index.js'
+
+const fixture = fileURLToPath(new URL('./__fixtures__/records-server.ts', import.meta.url))
+const opened: Array<{ close(): Promise<void> | void }> = []
+
+afterEach(async () => {
+  for (const resource of opened.splice(0).reverse()) await resource.close()
+})
+
+async function stdioServer(): Promise<MCPServerConnection> {
+  const connection = await connectMCPServer({
+    name: 'records',
+    command: process.execPath,
+    args: [fixture, 'stdio'],
+    stderr: 'ignore',
+  })
+  opened.push(connection)
+  return connection
+}
+
+/** Starts the fixture as an HTTP server process; resolves with its URL once it listens. */
+async function httpServerProcess(): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [fixture, 'http'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  opened.push({ close: () => void child.kill() })
+  let output = ''
+  for await (const chunk of child.stdout) {
+    output += String(chunk)
+    const url = /listening (\S+)/.exec(output)?.[1]
+    if (url !== undefined) return { url, process: child }
+  }
+  throw new Error(`the MCP fixture exited before listening: ${output}`)
+}
+
+const call = (name: string, arguments_: unknown, id = `call-${name}`) => ({
+  id,
+  name,
+  arguments: JSON.stringify(arguments_),
+})
+
+function agentOver(tools: Agent['tools'], ...replies: ScriptedReply[]) {
+  const model = new ScriptedChatModel({ responses: replies })
+  const llm = new LLMCall({ name: 'model', model, output: 'result' })
+  return {
+    model,
+    agent: (options: { onToolError?: 'fail'; toolTimeoutMs?: number } = {}) =>
+      new Agent({ name: 'reviewer', model: llm, tools, ...options }),
+  }
+}
+
+function lastToolMessage(model: ScriptedChatModel): ToolMessage | undefined {
+  const messages = (model.calls.at(-1) as ChatRequest).messages
+  return messages.findLast((message): message is ToolMessage => message.role === 'tool')
+}
+
+describe('MCP tools over stdio', () => {
+  it("lists the server's tools as tools: name, description, its JSON Schema, strict when it can be", async () => {
+    const records = await stdioServer()
+    const tools = await records.tools()
+    expect(tools.map((tool) => [tool.name, tool.kind, tool.strict])).toEqual([
+      ['lookup_applicant', 'mcp-tool', true],
+      ['add', 'mcp-tool', true],
+      ['hang', 'mcp-tool', true],
+      ['crash', 'mcp-tool', true],
+    ])
+    expect(tools[0]?.description).toBe("An applicant's name, monthly income and monthly debt payments, by applicant id")
+    expect(tools[0]?.parameters).toEqual({
+      type: 'object',
+      properties: { applicantId: { type: 'string', description: 'e.g. A-17' } },
+      required: ['applicantId'],
+    })
+    const picked = await records.tools({ only: ['add'], prefix: 'records_', needsApproval: () => true })
+    expect(picked.map((tool) => [tool.name, tool.serverToolName, tool.needsApproval])).toEqual([
+      ['records_add', 'add', true],
+    ])
+  })
+
+  it('an agent calls them: structured content comes back as the result, text as text', async () => {
+    const records = await stdioServer()
+    const { model, agent } = agentOver(
+      await records.tools(),
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' }), call('add', { a: 2, b: 3 })] },
+      'Ada earns 8000.',
+    )
+    const record = await agent().trace('Look up A-17')
+    expect(record.output).toMatchObject({ status: 'complete', output: 'Ada earns 8000.' })
+    const results = (model.calls[1]?.messages ?? []).filter((message) => message.role === 'tool')
+    expect(results.map((message) => message.content)).toEqual([
+      '{"name":"Ada Lovelace","monthlyIncome":8000,"monthlyDebt":2000}',
+      '5',
+    ])
+    expect(record.children.map((child) => `${child.function} (${child.kind})`)).toContain('lookup_applicant (mcp-tool)')
+  })
+
+  it("checks the model's arguments against the server's schema before calling, and tells the model", async () => {
+    const records = await stdioServer()
+    const { model, agent } = agentOver(
+      await records.tools(),
+      { toolCalls: [call('lookup_applicant', { applicantId: 17 })] },
+      'ok',
+    )
+    await agent().invoke('go')
+    expect(JSON.parse(lastToolMessage(model)?.content ?? '{}').error).toMatch(/^invalid arguments: .*must be string/)
+  })
+
+  it("a server's error answer (isError) is an MCPToolError: told to the model, or failing the run", async () => {
+    const records = await stdioServer()
+    const tools = await records.tools()
+    const told = agentOver(tools, { toolCalls: [call('lookup_applicant', { applicantId: 'Z-0' })] }, 'ok')
+    await told.agent().invoke('go')
+    expect(JSON.parse(lastToolMessage(told.model)?.content ?? '{}').error).toContain('no applicant Z-0')
+    const failing = agentOver(tools, { toolCalls: [call('lookup_applicant', { applicantId: 'Z-0' })] })
+    const error = await failing
+      .agent({ onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ server: 'records', toolName: 'lookup_applicant' })
+  })
+
+  it('a server that dies mid-call: an MCPConnectionError, then every later call fails the same way at once', async () => {
+    const records = await stdioServer()
+    const tools = await records.tools()
+    const { agent } = agentOver(tools, { toolCalls: [call('crash', {})] })
+    const error = await agent({ onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    const later = agentOver(tools, { toolCalls: [call('add', { a: 1, b: 1 })] }, 'The records are down.')
+    const outcome = await later.agent().invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'The records are down.' })
+    expect(JSON.parse(lastToolMessage(later.model)?.content ?? '{}').error).toContain('MCP server records')
+  })
+
+  it('a call that hangs is bounded by the tool deadline', async () => {
+    const records = await stdioServer()
+    const { agent } = agentOver(await records.tools(), { toolCalls: [call('hang', {})] })
+    const error = await agent({ onToolError: 'fail', toolTimeoutMs: 200 })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+  })
+
+  it('a command that is not an MCP server is an MCPConnectionError', async () => {
+    const error = await connectMCPServer({
+      name: 'broken',
+      command: process.execPath,
+      args: ['-e', 'process.exit(1)'],
+    }).catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toContain('MCP server broken: could not connect')
+  })
+})
+
+describe('MCP tools over streamable HTTP', () => {
+  it('works with an OpenAI model over HTTP too: the agent reads the record through the MCP server', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const openai = await startOpenAICompatibleServer({
+      replies: (request) =>
+        request.messages.some((message) => message.role === 'tool')
+          ? `Found: ${String(request.messages.at(-1)?.content)}`
+          : { toolCalls: [{ name: 'add', arguments: { a: 20, b: 22, note: null } }] },
+    })
+    opened.push(openai)
+    const model = new OpenAIChat({
+      name: 'model',
+      model: 'gpt-4o-mini',
+      baseURL: openai.baseURL,
+      apiKey: 'sk-test',
+      output: 'result',
+    })
+    const outcome = await new Agent({ name: 'reviewer', model, tools: await records.tools() }).invoke('Add 20 and 22')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Found: 42' })
+    // The optional `note` went out strict (nullable, required); the model's null reached the server as absent.
+    const add = openai.chatRequests[0]?.tools?.find((tool) => tool.type === 'function' && tool.function.name === 'add')
+    expect(add).toMatchObject({ function: { strict: true, parameters: { required: ['a', 'b', 'note'] } } })
+  })
+
+  it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const { agent } = agentOver(await records.tools(), { toolCalls: [call('crash', {})] })
+    // The deadline is far: a typed connection error, not a TimeoutError, shows the call did not wait for it.
+    const error = await agent({ onToolError: 'fail', toolTimeoutMs: 60_000 })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+  }, 120_000)
+})

@@ -1,0 +1,42 @@
+import { AbortError, TimeoutError, type TinyLLMError, ValidationError } from '@tinyllm/core'
+import { ToolCallError } from '@tinyllm/llm'
+
+/** What the model is told a tool returned: a string as it is, anything else as JSON. */
+export function toolResultContent(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value ?? null) as string)
+}
+
+/** What the model is told when a call did not give a result: `{"error": "…"}`. */
+export function toolErrorContent(message: string): string {
+  return JSON.stringify({ error: message })
+}
+
+/**
+ * Why a tool call failed, in words for the model: what to fix in its arguments, or what went wrong with the tool. The
+ * tool's own error message is included (as it is redacted in every tinyllm error).
+ */
+export function describeToolFailure(error: TinyLLMError): string {
+  if (ToolCallError.isInstance(error)) {
+    if (error.reason === 'invalid-json') return `the arguments are not valid JSON: ${error.message}`
+    if (error.reason === 'unknown-tool') return error.message
+  }
+  if (ValidationError.isInstance(error)) {
+    const issues = error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ')
+    if (error.state === 'input_validation') return `invalid arguments: ${issues}`
+    if (error.state === 'processing_output')
+      return `the tool's result cannot be sent back (it is not JSON-safe): ${issues}`
+    return `the tool's result is invalid: ${issues}`
+  }
+  if (TimeoutError.isInstance(error)) return `the tool did not finish in time (${error.timeoutMs} ms) and was stopped`
+  if (AbortError.isInstance(error)) return 'the tool call was cancelled'
+  return `the tool failed: ${error.message}`
+}
+
+/** `applicant.incomes[0]`, or `(root)`. */
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(root)'
+  let text = ''
+  for (const segment of path)
+    text += typeof segment === 'number' ? `[${segment}]` : text === '' ? String(segment) : `.${String(segment)}`
+  return text
+}
