@@ -31,7 +31,7 @@ function classifierAt(baseURL: string) {
   return new CreditClassifier({ name: 'CreditClassification', choices: ['good', 'bad'] })
 }
 
-describe('the original Python tiny-llm's style: children called directly inside run', () => {
+describe('the original Python tiny-llm’s style: children called directly inside run', () => {
   it('puts the chat call in the run tree, with its tokens and cost', async () => {
     const server = await startOpenAICompatibleServer({ replies: ['bad'] })
     servers.push(server)

@@ -608,7 +608,9 @@ describe('OpenAIChatModel configuration and secrets', () => {
     vi.stubEnv('OPENAI_API_KEY', '')
     const keyless = new OpenAIChatModel({ model: 'llama3.2', baseURL: started.baseURL })
     const error = await rejection(keyless.doGenerate(ask('a')))
-    expect((error as Error).message).toContain("a server that needs no key, such as a local Ollama or vLLM, accepts any")
+    expect((error as Error).message).toContain(
+      'a server that needs no key, such as a local Ollama or vLLM, accepts any',
+    )
     const model = new OpenAIChatModel({ model: 'llama3.2', baseURL: started.baseURL, apiKey: 'unused' })
     const result = await model.doGenerate(ask('b'))
     expect(result.choices[0]?.message.content).toBe('local answer')
