@@ -10,7 +10,7 @@ export interface BatchOptions {
   readonly tokensPerMinute: number
 }
 
-export const usage = `Usage: pnpm --filter @tinyllm/example-batch-classification start [options]
+export const usage = `Usage: pnpm batch [options]   (or: pnpm --filter @tinyllm/example-batch-classification start [options])
 
 Classifies generated loan applications through one Parallel, offline, against a loopback OpenAI-compatible server
 with realistic latency and injected faults, and accounts for every one of them.

@@ -66,6 +66,13 @@ describe('the batch-classification example', () => {
     expect(other).not.toEqual(first)
   }, 30_000)
 
+  it('prints its usage with --help, starting with the root command that runs it', async () => {
+    const { stdout } = await batch(['--help'])
+    expect(stdout).toMatch(/^Usage: pnpm batch \[options\]/)
+    expect(stdout).toContain('--fault-rate <0..1>')
+    expect(stdout).not.toContain('Run report')
+  })
+
   it('refuses options it cannot run', async () => {
     const error = await batch(['--count', 'many']).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 2 })

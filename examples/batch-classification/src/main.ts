@@ -1,5 +1,5 @@
 // 1,000 generated loan applications through one Parallel, offline, with every one accounted for.
-// Run it with `pnpm --filter @tinyllm/example-batch-classification start` (options: `--help`).
+// Run it with `pnpm batch` from the repository root (options: `pnpm batch --help`).
 //
 // The model is a loopback OpenAI-compatible server on 127.0.0.1 whose answers are a function of each request
 // (scripted-underwriter.ts), with 20–120 ms of latency and a few percent of injected faults. Everything else is what

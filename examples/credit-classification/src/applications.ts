@@ -4,7 +4,7 @@ export interface LoanApplication {
   readonly loan_application: string
 }
 
-/** The seed's good application, word for word. */
+/** The original Python tiny-llm's good application, word for word. */
 export const goodLoanApplication: LoanApplication = {
   applicant: 'Good application',
   loan_application: `The loan application showcases a commendable financial profile with an excellent credit history. The applicant's credit score

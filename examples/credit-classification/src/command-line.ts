@@ -16,17 +16,23 @@ export interface ExampleOptions {
   readonly upstream: string
   /** The environment variable holding the provider's API key. */
   readonly keyVariable: string
+  /** The environment variable that points the SDK at another server (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`). */
+  readonly baseURLVariable: string
+  /** Its value when it is set: live calls go there instead of the provider's API. */
+  readonly baseURL?: string
 }
 
 const providers = {
   openai: {
     keyVariable: 'OPENAI_API_KEY',
+    baseURLVariable: 'OPENAI_BASE_URL',
     modelVariable: 'OPENAI_MODEL',
     defaultModel: 'gpt-4o-mini',
     api: 'https://api.openai.com',
   },
   anthropic: {
     keyVariable: 'ANTHROPIC_API_KEY',
+    baseURLVariable: 'ANTHROPIC_BASE_URL',
     modelVariable: 'ANTHROPIC_MODEL',
     defaultModel: 'claude-haiku-4-5',
     api: 'https://api.anthropic.com',
@@ -35,7 +41,7 @@ const providers = {
 
 export const usage = `Usage: pnpm demo [options]   (or: pnpm --filter @tinyllm/example-credit-classification start [options])
 
-Classifies two loan applications (a good one and a bad one) with the seed's credit pipeline.
+Classifies two loan applications (a good one and a bad one) with the credit pipeline of the original Python tiny-llm.
 
   --provider openai|anthropic  which provider's chat model answers (default: openai)
   --model <id>                 model id (default: $OPENAI_MODEL or gpt-4o-mini; $ANTHROPIC_MODEL or claude-haiku-4-5)
@@ -45,7 +51,9 @@ Classifies two loan applications (a good one and a bad one) with the seed's cred
   --help                       show this text
 
 Without the provider's API key (OPENAI_API_KEY, ANTHROPIC_API_KEY) the example runs offline: a loopback server on
-127.0.0.1 replays cassettes/<provider>.cassette.json, with the model it was recorded with.`
+127.0.0.1 replays cassettes/<provider>.cassette.json, with the model it was recorded with. With the key, it calls the
+provider's API, or the server in OPENAI_BASE_URL / ANTHROPIC_BASE_URL when that is set (any compatible server; one
+that needs no key accepts any non-empty one).`
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -98,5 +106,7 @@ export function readCommandLine(
     model,
     upstream: values.upstream ?? settings.api,
     keyVariable: settings.keyVariable,
+    baseURLVariable: settings.baseURLVariable,
+    ...(environment[settings.baseURLVariable] ? { baseURL: environment[settings.baseURLVariable] } : {}),
   }
 }

@@ -36,7 +36,12 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
   if (options.mode === 'live') {
     return {
       client: {},
-      notice: [`Live: calling ${label} (${options.model}) with the key in ${options.keyVariable}.`],
+      notice: [
+        options.baseURL === undefined
+          ? `Live: calling ${label} (${options.model}) with the key in ${options.keyVariable}.`
+          : `Live: calling the ${label}-compatible server at ${redactURL(options.baseURL)} (${options.baseURLVariable}), ` +
+            `model ${options.model}, with the key in ${options.keyVariable}.`,
+      ],
       cassetteMisses: () => 0,
       close: async () => {},
     }
@@ -72,6 +77,18 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
     ],
     cassetteMisses: () => cassette.misses.length,
     close: () => server.close(),
+  }
+}
+
+/** A base URL as it can be printed: without the user and password it may carry. */
+function redactURL(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    return parsed.href.replace(/\/$/, '')
+  } catch {
+    return url
   }
 }
 

@@ -79,7 +79,9 @@ describe('the credit-classification example', () => {
         OPENAI_API_KEY: 'sk-test-key',
         OPENAI_BASE_URL: server.baseURL,
       })
-      expect(stdout).toContain('Live: calling OpenAI (gpt-4o) with the key in OPENAI_API_KEY.')
+      expect(stdout).toContain(
+        `Live: calling the OpenAI-compatible server at ${server.baseURL} (OPENAI_BASE_URL), model gpt-4o, with the key in OPENAI_API_KEY.`,
+      )
       expect(stdout).not.toContain('synthetic')
       expectBothBranches(stdout.replace('Credit classification: Good', 'Credit classification: good'), 'openai_chat')
       expect(server.chatRequests.map(({ model, temperature, n }) => ({ model, temperature, n }))).toEqual([
@@ -101,7 +103,9 @@ describe('the credit-classification example', () => {
         ANTHROPIC_BASE_URL: server.baseURL,
         ANTHROPIC_MODEL: 'claude-sonnet-4-5',
       })
-      expect(stdout).toContain('Live: calling Anthropic (claude-sonnet-4-5)')
+      expect(stdout).toContain(
+        `Live: calling the Anthropic-compatible server at ${server.baseURL} (ANTHROPIC_BASE_URL), model claude-sonnet-4-5`,
+      )
       expectBothBranches(stdout, 'anthropic_chat')
       expect(server.messageRequests.map((request) => request.model)).toEqual(['claude-sonnet-4-5', 'claude-sonnet-4-5'])
     } finally {

@@ -1,4 +1,4 @@
-// The seed's credit-classification example in TypeScript. Run it from the repository root with `pnpm demo`.
+// The original Python tiny-llm's credit-classification example in TypeScript. Run it from the repository root with `pnpm demo`.
 //
 // A Decision asks a chat model whether a loan application is good or bad; `good` goes to an approval, `bad` to a
 // Parallel of an email notification and a further analysis; a Chain wraps it with a last step that states the

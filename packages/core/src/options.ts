@@ -37,7 +37,7 @@ export function checkNumber(value: unknown, option: string, rule: NumberRule, ow
   throw optionError(option, describeRule(rule), value, owner)
 }
 
-/** A timeout or delay in ms: a number > 0, at most {@link maxTimerDelayMs}. */
+/** A timeout or delay in ms: a number > 0, at most 2³¹−1 (2,147,483,647), the longest delay a timer can hold. */
 export function checkTimeout(value: unknown, option: string, owner?: Owner): number | undefined {
   return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)
 }

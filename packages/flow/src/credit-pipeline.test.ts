@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { withoutDurations } from './__fixtures__/helpers.js'
 import { Chain, Decision, Parallel, toMermaid } from './index.js'
 
-describe('the seed’s credit pipeline', () => {
+describe('the original Python tiny-llm’s credit pipeline', () => {
   it('is written in under 40 lines, routes by the model’s answer, and prints its run tree and graph', async () => {
     // ---- the pipeline: Chain → Decision (asks the model) → good: Approval | bad: Parallel of two Functions ---------
     const model = new ScriptedChatModel({ responses: ['bad', ' Good\n'] })
@@ -95,7 +95,7 @@ describe('the seed’s credit pipeline', () => {
     `)
   })
 
-  it('keeps the seed’s own shape: a classifier subclass returning { decision }, then a Parallel', async () => {
+  it('keeps the original Python tiny-llm’s own shape: a classifier subclass returning { decision }, then a Parallel', async () => {
     const model = new ScriptedChatModel({ responses: ['bad'] })
     class CreditClassifier extends Decision<{ loan_application: string }, 'good' | 'bad'> {
       override async run(input: { loan_application: string }, context: RunContext) {

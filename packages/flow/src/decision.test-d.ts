@@ -71,7 +71,7 @@ describe('Decision types', () => {
     expectTypeOf(decision.invoke).parameter(0).toEqualTypeOf<string>()
   })
 
-  it('types the seed’s spelling: a subclass whose run returns { decision } with any string', () => {
+  it('types the original Python tiny-llm’s style: a subclass whose run returns { decision } with any string', () => {
     class CreditClassifier extends Decision<{ loan_application: string }, 'good' | 'bad'> {
       override async run(input: { loan_application: string }, _context: RunContext) {
         return { decision: input.loan_application.slice(0, 4) }

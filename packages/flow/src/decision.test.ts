@@ -149,7 +149,7 @@ describe('Decision with branches', () => {
   })
 })
 
-describe('Decision in the seed’s spelling', () => {
+describe('Decision in the original Python tiny-llm’s style', () => {
   class CreditClassifier extends Decision<{ loan_application: string }, 'good' | 'bad'> {
     override async run(input: { loan_application: string }, _context: RunContext) {
       return { decision: input.loan_application.includes('excellent') ? 'good' : 'bad' }

@@ -11,7 +11,7 @@ export interface DecisionResult<Choice extends string = string> {
 }
 
 /**
- * What a decide step returns, before it is checked: a choice, or the seed's `{ decision }`. Typed as any string on
+ * What a decide step returns, before it is checked: a choice, or the original Python tiny-llm's `{ decision }`. Typed as any string on
  * purpose — a model's answer is not known to be a choice until the Decision has checked it.
  */
 export type DecisionAnswer = string | { readonly decision: string }
@@ -36,7 +36,7 @@ export interface DecisionOptions<Input, Choice extends string, Branches> extends
    * Without branches the Decision resolves with `{ decision }`.
    */
   readonly branches?: Branches & { readonly [K in Choice]: Accepts<Input> }
-  /** The decide step, unless a subclass overrides `decide` (or, in the seed's spelling, `run`). */
+  /** The decide step, unless a subclass overrides `decide` (or, in the original Python tiny-llm's style, `run`). */
   readonly decide?: DecideFunction<Input>
 }
 
@@ -46,7 +46,7 @@ export interface DecisionOptions<Input, Choice extends string, Branches> extends
  * `formatRunTree`) and, when it has `branches`, runs the chosen branch on its own input as a child run — the branch's
  * output is the Decision's output. Without branches it resolves with `{ decision }`.
  *
- * The decide step is, whichever is given: the `decide` option, an override of `decide`, or — the seed's spelling — an
+ * The decide step is, whichever is given: the `decide` option, an override of `decide`, or — the original Python tiny-llm's style — an
  * override of `run` that returns `{ decision }`. Deciding, checking and routing all happen in the Decision's `running`
  * state, so a retry policy on the Decision asks again (and reruns the branch).
  *
@@ -128,7 +128,7 @@ export class Decision<
     this.branches = (branches === undefined ? undefined : Object.freeze({ ...branches })) as Branches
     this.routes = routes
 
-    // Exactly one decide step. A subclass overriding `run` (the seed's spelling) is using it as the decide step: it
+    // Exactly one decide step. A subclass overriding `run` (the original Python tiny-llm's style) is using it as the decide step: it
     // moves there, and `run` stays the one that checks and routes.
     const ownRun = this.run
     const overridesRun = ownRun !== Decision.prototype.run
@@ -154,7 +154,7 @@ export class Decision<
   }
 
   /**
-   * Decides, checks the choice, records it and runs the chosen branch. (A subclass may override it in the seed's
+   * Decides, checks the choice, records it and runs the chosen branch. (A subclass may override it in the original Python tiny-llm's
    * spelling, returning `{ decision }`: the override becomes the decide step.)
    */
   override run(

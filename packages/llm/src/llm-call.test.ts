@@ -66,7 +66,7 @@ describe('LLMCall basics', () => {
     expect(seen[1]).toBe(controller.signal)
   })
 
-  it('runs the seed pipeline: template → LLMCall, returning the first choice text', async () => {
+  it('runs the original Python tiny-llm’s pipeline: template → LLMCall, returning the first choice text', async () => {
     const model = new ScriptedChatModel({ responses: ['good'] })
     const template = new PromptTemplate({
       name: 'Loan Classifier Template',

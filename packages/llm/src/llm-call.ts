@@ -41,7 +41,7 @@ import { assertKnownTools } from './tool-calls.js'
 export type LLMCallInput = ChatRequest
 
 /**
- * What an LLMCall returns: `text` — the first choice's text (the default, as the seed's OpenAIChat); `texts` — every
+ * What an LLMCall returns: `text` — the first choice's text (the default, as the original Python tiny-llm's OpenAIChat); `texts` — every
  * choice's text, for `n > 1`; `result` — the whole {@link ChatResult} (usage, finish reasons, tool calls, raw response).
  */
 export type LLMCallOutputMode = 'text' | 'texts' | 'result'

@@ -604,6 +604,21 @@ describe('OpenAIChatModel configuration and secrets', () => {
     expect(started.requests).toHaveLength(1)
   })
 
+  it('works with a server that needs no key given any non-empty key, as the missing-key error says', async () => {
+    const started = await startOpenAICompatibleServer({ replies: ['local answer'] })
+    server = started
+    vi.stubEnv('OPENAI_API_KEY', '')
+    const keyless = new OpenAIChatModel({ model: 'llama3.2', baseURL: started.baseURL })
+    const error = await rejection(keyless.doGenerate(ask('a')))
+    expect((error as Error).message).toContain(
+      'a server that needs no key, such as a local Ollama or vLLM, accepts any',
+    )
+    const model = new OpenAIChatModel({ model: 'llama3.2', baseURL: started.baseURL, apiKey: 'unused' })
+    const result = await model.doGenerate(ask('b'))
+    expect(result.choices[0]?.message.content).toBe('local answer')
+    expect(started.requests).toHaveLength(1)
+  })
+
   it('rejects contradictory or invalid options at construction', () => {
     const client = new OpenAI({ apiKey: 'x' })
     const contradictory = { client, apiKey: 'y', model: 'gpt-4o' } as unknown as OpenAIChatModelOptions

@@ -394,7 +394,7 @@ describe('seed names', () => {
     expect(OpenAIAssistantMessage).toBe(AssistantMessageTemplate)
   })
 
-  it('runs the seed pipeline — prompt template, then OpenAIChat — against any base URL with no code change', async () => {
+  it('runs the original Python tiny-llm’s pipeline — prompt template, then OpenAIChat — against any base URL with no code change', async () => {
     // What a user writes for the real API: no key and no URL in the code, both come from the environment.
     const buildClassifier = () => {
       const template = new OpenAIPromptTemplate({

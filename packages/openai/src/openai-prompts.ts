@@ -7,7 +7,7 @@ import {
 } from '@tinyllm/llm'
 
 /**
- * The seed's name for core's {@link PromptTemplate}: assembles `{ messages }` from sections, ready for
+ * The original Python tiny-llm's name for {@link PromptTemplate} of `@tinyllm/llm`: assembles `{ messages }` from sections, ready for
  * {@link OpenAIChat}. The same class, not a copy — `instanceof PromptTemplate` holds.
  *
  * @example
@@ -22,7 +22,7 @@ export const OpenAIPromptTemplate = PromptTemplate
 export type OpenAIPromptTemplate<Input extends TemplateVariables = TemplateVariables> = PromptTemplate<Input>
 
 /**
- * The seed's name for core's {@link SystemMessageTemplate}: renders a system message from a template.
+ * The original Python tiny-llm's name for {@link SystemMessageTemplate} of `@tinyllm/llm`: renders a system message from a template.
  *
  * @example
  * new OpenAISystemMessage({ name: 'Role', content: 'You classify loan applications as good or bad.' })
@@ -32,7 +32,7 @@ export const OpenAISystemMessage = SystemMessageTemplate
 export type OpenAISystemMessage = SystemMessageTemplate
 
 /**
- * The seed's name for core's {@link UserMessageTemplate}: renders a user message from the input's `message` field (or
+ * The original Python tiny-llm's name for {@link UserMessageTemplate} of `@tinyllm/llm`: renders a user message from the input's `message` field (or
  * another `field`, or a `content` template).
  *
  * @example
@@ -43,7 +43,7 @@ export const OpenAIUserMessage = UserMessageTemplate
 export type OpenAIUserMessage = UserMessageTemplate
 
 /**
- * The seed's name for core's {@link AssistantMessageTemplate}: renders an assistant message, e.g. a few-shot answer.
+ * The original Python tiny-llm's name for {@link AssistantMessageTemplate} of `@tinyllm/llm`: renders an assistant message, e.g. a few-shot answer.
  *
  * @example
  * new OpenAIAssistantMessage({ name: 'example answer', content: 'good' })

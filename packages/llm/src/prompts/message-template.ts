@@ -91,7 +91,7 @@ export interface UserMessageTemplateOptions {
 }
 
 /**
- * Renders a user message: by default the input's `message` field, as the seed's `OpenAIUserMessage(name=…)` did, or
+ * Renders a user message: by default the input's `message` field, as the original Python tiny-llm's `OpenAIUserMessage(name=…)` did, or
  * another field, or a template.
  *
  * @example

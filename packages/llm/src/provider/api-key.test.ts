@@ -20,6 +20,7 @@ describe('resolveApiKey', () => {
     }
     expect(ConfigurationError.isInstance(caught)).toBe(true)
     expect((caught as Error).message).toContain(`set the ${variable} environment variable`)
+    expect((caught as Error).message).toContain('a server that needs no key')
   })
 
   it('prefers the key passed, reads the variable otherwise, and registers the key for redaction', () => {

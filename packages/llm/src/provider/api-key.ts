@@ -24,7 +24,9 @@ export function resolveApiKey(options: {
   if (apiKey === undefined || apiKey.trim() === '') {
     throw new ConfigurationError({
       option: 'apiKey',
-      message: `no ${options.provider} API key: set the ${options.variable} environment variable or pass \`apiKey\``,
+      message:
+        `no ${options.provider} API key: set the ${options.variable} environment variable or pass \`apiKey\`` +
+        ` (a server that needs no key, such as a local Ollama or vLLM, accepts any non-empty one, e.g. 'unused')`,
     })
   }
   if (options.owner === undefined) registerSecret(apiKey)

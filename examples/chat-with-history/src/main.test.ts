@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { expect, it } from 'vitest'
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/** Runs the chat offline, typing `lines` into it, and answers what it printed. */
+function chat(lines: string[]): Promise<string> {
+  const env = { ...process.env }
+  delete env.OPENAI_API_KEY
+  delete env.OPENAI_BASE_URL
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [main], { env, encoding: 'utf8' }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    )
+    child.stdin?.end(lines.map((line) => `${line}\n`).join(''))
+  })
+}
+
+it('sends the whole conversation each turn and prints the streamed answers', async () => {
+  const output = await chat(['Hi, I am Ada.', 'What is my name?', ''])
+  expect(output).toContain('Offline: a loopback server answers.')
+  // system + user; then system + user + assistant + user: the history went along.
+  expect(output).toContain('assistant> You said "Hi, I am Ada.". I was sent 2 messages, this one included.')
+  expect(output).toContain('assistant> You said "What is my name?". I was sent 4 messages, this one included.')
+  expect(output).toContain('Bye: 2 turns.')
+})
+
+it('ends at the end of the input', async () => {
+  expect(await chat(['One question'])).toContain('Bye: 1 turns.')
+})

@@ -1,0 +1,62 @@
+// A chat with history in the terminal: every turn sends the whole conversation so far, and the answer streams in as
+// the model writes it. Run it with `pnpm --filter @tinyllm/example-chat-with-history start`; type a message and
+// press Enter, an empty line or Ctrl-D ends the chat.
+//
+// With OPENAI_API_KEY set it talks to OpenAI (or to the server in OPENAI_BASE_URL, with the model in OPENAI_MODEL);
+// without it, to a loopback OpenAI-compatible server on 127.0.0.1 whose answers show what it received.
+import { createInterface } from 'node:readline'
+import type { ChatMessage } from '@tinyllm/llm'
+import { OpenAIChat } from '@tinyllm/openai'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+
+const live = (process.env.OPENAI_API_KEY ?? '') !== ''
+// Offline, the answer quotes the last message and counts the messages sent, so you can see the history grow.
+const server = live
+  ? undefined
+  : await startOpenAICompatibleServer({
+      replies: (request) => {
+        const last = String(request.messages.at(-1)?.content ?? '')
+        return `You said "${last}". I was sent ${request.messages.length} messages, this one included.`
+      },
+      chunkChars: 6, // stream a few characters per event, slowly enough to watch
+      streamEventDelayMs: 15,
+    })
+
+const chat = new OpenAIChat({
+  name: 'chat',
+  model: process.env.OPENAI_MODEL || 'gpt-4o-mini',
+  ...(server ? { baseURL: server.baseURL, apiKey: 'offline' } : {}),
+})
+const history: ChatMessage[] = [{ role: 'system', content: 'You are a helpful assistant. Answer in a few sentences.' }]
+
+console.log(live ? `Chatting with ${process.env.OPENAI_BASE_URL ?? 'OpenAI'}.` : 'Offline: a loopback server answers.')
+const terminal = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY })
+let inputOpen = true
+terminal.once('close', () => {
+  inputOpen = false
+})
+terminal.setPrompt('you> ')
+terminal.prompt()
+try {
+  // Lines typed (or piped in) while an answer streams wait their turn.
+  for await (const line of terminal) {
+    if (line.trim() === '') break
+    history.push({ role: 'user', content: line })
+    process.stdout.write('assistant> ')
+    const stream = chat.stream({ messages: history })
+    let answer = ''
+    for await (const delta of stream) {
+      if (delta.type !== 'text-delta') continue
+      answer += delta.text
+      process.stdout.write(delta.text)
+    }
+    await stream.result
+    process.stdout.write('\n')
+    history.push({ role: 'assistant', content: answer })
+    if (inputOpen) terminal.prompt()
+  }
+} finally {
+  terminal.close()
+  await server?.close()
+}
+console.log(`\nBye: ${(history.length - 1) / 2} turns.`)

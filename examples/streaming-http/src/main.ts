@@ -1,0 +1,66 @@
+// An HTTP endpoint that streams an LLM call's tokens to the client as server-sent events, on node:http alone.
+// Run it with `pnpm --filter @tinyllm/example-streaming-http start`, then:
+//   curl -N -X POST http://127.0.0.1:3000/chat -H 'content-type: application/json' -d '{"message":"Hello"}'
+// Each text delta is one `data:` event; the last event is `done`. A client that hangs up cancels the
+// call, and its HTTP request to the model is closed.
+//
+// With OPENAI_API_KEY set it calls OpenAI (or the server in OPENAI_BASE_URL); without it, a loopback server.
+import { createServer } from 'node:http'
+import { OpenAIChat } from '@tinyllm/openai'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+
+const live = (process.env.OPENAI_API_KEY ?? '') !== ''
+const upstream = live
+  ? undefined
+  : await startOpenAICompatibleServer({
+      replies: (request) => `A streamed answer to "${String(request.messages.at(-1)?.content ?? '')}", word by word.`,
+      streamEventDelayMs: 10,
+    })
+const chat = new OpenAIChat({
+  name: 'chat',
+  model: process.env.OPENAI_MODEL || 'gpt-4o-mini',
+  ...(upstream ? { baseURL: upstream.baseURL, apiKey: 'offline' } : {}),
+})
+
+const server = createServer(async (request, response) => {
+  if (request.method !== 'POST' || request.url !== '/chat') {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /chat with {"message": "…"}\n')
+    return
+  }
+  let message: unknown
+  try {
+    const chunks: Buffer[] = []
+    for await (const chunk of request) chunks.push(chunk as Buffer)
+    message = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown }).message
+  } catch {}
+  if (typeof message !== 'string' || message === '') {
+    response.writeHead(400, { 'content-type': 'text/plain' }).end('expected {"message": "…"}\n')
+    return
+  }
+  // The client hanging up aborts the call: the stream ends with an AbortError and the model request is closed.
+  const hangUp = new AbortController()
+  response.once('close', () => hangUp.abort(new Error('the client went away')))
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const stream = chat.stream({ messages: [{ role: 'user', content: message }] }, { signal: hangUp.signal })
+  try {
+    for await (const delta of stream) {
+      if (delta.type === 'text-delta') response.write(`data: ${JSON.stringify({ text: delta.text })}\n\n`)
+    }
+    const text = await stream.result
+    response.end(`event: done\ndata: ${JSON.stringify({ characters: String(text).length })}\n\n`)
+  } catch (error) {
+    if (!hangUp.signal.aborted) response.end(`event: error\ndata: ${JSON.stringify({ message: String(error) })}\n\n`)
+  }
+})
+
+server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 3000
+  console.log(`Listening on http://127.0.0.1:${port}/chat (${live ? 'live' : 'offline: a loopback server answers'})`)
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close()
+    void upstream?.close()
+  })
+}
