@@ -19,7 +19,7 @@ export interface ExampleOptions {
   /** The environment variable that points the SDK at another server (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`). */
   readonly baseURLVariable: string
   /** Its value when it is set: live calls go there instead of the provider's API. */
-  readonly baseURL?: string
+  readonly baseURL?: string | undefined
 }
 
 const providers = {
