@@ -1,6 +1,6 @@
 // The API reference of every published package under packages/*, today's and any added later: each entry point its
 // exports map names, documented from the TSDoc of its source. A broken link or an export without documentation is
-// an error (treatWarningsAsErrors here, check-reference.js after), so `pnpm docs` fails on either.
+// an error (treatWarningsAsErrors here, check-reference.js after), so `pnpm run docs` fails on either.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
@@ -39,6 +39,8 @@ export default {
     // The reference is the API; the READMEs, with their worked examples, are read on the repository and on npm.
     readme: 'none',
     validation,
+    // Source links point at the repository's address, not at whatever remote (or none) a checkout happens to have.
+    sourceLinkTemplate: 'https://github.com/tinyllm/tinyllm/blob/main/{path}#L{line}',
   },
   out: './reference',
   readme: './index.md',
@@ -46,6 +48,7 @@ export default {
   excludeInternal: true,
   sort: ['kind', 'instance-first', 'alphabetical-ignoring-documents'],
   githubPages: false,
+  sourceLinkTemplate: 'https://github.com/tinyllm/tinyllm/blob/main/{path}#L{line}',
   hideGenerator: true,
   validation,
   json: './reference/api.json',
