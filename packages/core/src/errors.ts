@@ -369,14 +369,18 @@ export class StepLimitError extends TinyLLMError {
   override readonly name = 'StepLimitError'
   declare static isInstance: (error: unknown) => error is StepLimitError
   readonly limit: number
+  /** What was counted (`nested runs`, `model turns`…): which limit this is. */
+  readonly what: string
 
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
+    const what = options.what ?? 'steps'
     super({
-      message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${options.what ?? 'steps'} reached`,
+      message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${what} reached`,
       functionName: options.functionName,
       state: options.state,
     })
     this.limit = options.limit
+    this.what = what
   }
 }
 brandError(StepLimitError, 'StepLimitError')
