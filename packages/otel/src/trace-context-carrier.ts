@@ -6,7 +6,7 @@ import { extractTraceContext, injectTraceContext } from './w3c-trace-context.js'
  * read active around a call. The shape of `@tinyllm/bullmq`'s `ContextCarrier`, which this package does not depend on.
  */
 export interface TraceContextCarrier {
-  /** The active context as propagation fields (`traceparent`, `tracestate`, `baggage`…); empty with no active span. */
+  /** The active context as propagation fields (`traceparent`, `tracestate`, `baggage`…); empty when there is none. */
   inject(): Readonly<Record<string, string>>
   /** Calls `call` with the context `carried` describes active (a span started inside nests under the remote one). */
   extract<R>(carried: Readonly<Record<string, string>>, call: () => R): R
