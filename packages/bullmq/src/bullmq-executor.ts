@@ -14,6 +14,7 @@ import {
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
+import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { type QueueLocation, type QueueNames, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
@@ -37,6 +38,12 @@ export interface BullMQExecutorOptions extends QueueLocation {
    * did not say (a producer that was away, a lost job re-submitted). Default 5,000.
    */
   readonly pollIntervalMs?: number
+  /**
+   * Carries the caller's context to the workers (`traceContextCarrier()` of `@tinyllm/otel` carries the active trace
+   * context, so the run's spans nest under the caller's span): `inject()` is called as runs are submitted, and what it
+   * returns travels in their jobs. Give the workers' `serve` a carrier too. Default: nothing is carried.
+   */
+  readonly context?: ContextCarrier
 }
 
 /** How one run submitted through the executor ended. */
@@ -131,6 +138,7 @@ export class BullMQExecutor implements RunExecutor {
   private readonly queue: Queue<RunJobData, RunJobResult>
   private readonly jobOptions: JobsOptions
   private readonly pollIntervalMs: number
+  private readonly context: ContextCarrier | undefined
   private readonly pending = new Map<string, PendingRun>()
   private readonly fingerprints = new WeakMap<object, string>()
   private events: Promise<QueueEvents> | undefined = undefined
@@ -146,6 +154,14 @@ export class BullMQExecutor implements RunExecutor {
       7 * 24 * 60 * 60
     this.pollIntervalMs =
       checkNumber(options.pollIntervalMs, 'pollIntervalMs', { integer: true, min: 10, unit: 'ms' }, owner) ?? 5_000
+    if (options.context !== undefined && typeof options.context?.inject !== 'function') {
+      throw new ConfigurationError({
+        option: 'context',
+        message: 'context must be a ContextCarrier, with inject() and extract()',
+        functionName: owner,
+      })
+    }
+    this.context = options.context
     this.names = queueNames(options)
     this.client = openRedis(options.connection)
     this.eventsClient = openRedis(options.connection)
@@ -165,8 +181,9 @@ export class BullMQExecutor implements RunExecutor {
   /**
    * Runs `fn` on a worker and settles as `fn.invoke(input, options)` would here. `fn.invoke(input, { executor })`
    * calls it. The run id is `options.runId` (default a random one); `deadline`, `timeoutMs`, `metadata`, `budget`
-   * and `maxConcurrentRuns` travel with the run; `signal` cancels it on its worker. Input that is not JSON-safe is a
-   * ValidationError before anything is queued.
+   * and `maxConcurrentRuns` travel with the run, and the caller's context when the executor has a `context` carrier;
+   * `signal` cancels it on its worker. Input that is not JSON-safe is a ValidationError, and a context that cannot
+   * travel a CarriedContextError, before anything is queued.
    */
   async invoke(fn: Invocable<unknown, unknown>, input: unknown, options: InvokeOptions = {}): Promise<unknown> {
     const outcome = await this.submit(fn as SubmittedGraph, [input], () => options.runId ?? randomUUID(), options)[0]!
@@ -330,11 +347,13 @@ export class BullMQExecutor implements RunExecutor {
     const effective =
       deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
     if (options.metadata !== undefined) assertJsonSafe(options.metadata, { functionName: fn.name, state: 'init' })
+    const context = this.context === undefined ? undefined : injectContext(this.context, fn.name)
     return {
       ...(effective === undefined ? {} : { deadline: effective }),
       ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       ...(options.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: options.maxConcurrentRuns }),
+      ...(context === undefined ? {} : { context }),
     }
   }
 

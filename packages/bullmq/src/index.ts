@@ -5,6 +5,8 @@ export {
   type MapProgress,
   type RunOutcome,
 } from './bullmq-executor.js'
+export { CarriedContextError } from './carried-context-error.js'
+export type { ContextCarrier } from './context-carrier.js'
 export { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 export { GraphMismatchError } from './graph-mismatch-error.js'
 export type { RedisConnection } from './redis-connection.js'

@@ -13,6 +13,8 @@ export interface RunJobData {
   readonly metadata?: Readonly<Record<string, unknown>>
   readonly budget?: Budget
   readonly maxConcurrentRuns?: number
+  /** The producer's context as its ContextCarrier injected it (a trace context): made active around the run. */
+  readonly context?: Readonly<Record<string, string>>
   /** Set by the worker when the run failed: the typed error's JSON (`TinyLLMError.fromJSON` reads it back). */
   readonly error?: Record<string, unknown>
 }

@@ -13,6 +13,7 @@ import {
 } from '@tinyllm/core'
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest } from './cancel-request.js'
+import type { ContextCarrier } from './context-carrier.js'
 import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
@@ -48,6 +49,12 @@ export interface ServeOptions extends QueueLocation {
   readonly logger?: InvokeOptions['logger']
   /** Receives connection and queue errors (the worker waits for Redis and goes on); default: nothing. */
   readonly onError?: (error: Error) => void
+  /**
+   * Makes the context each run's producer carried (see `BullMQExecutor`'s `context`) active while the run executes:
+   * with `traceContextCarrier()` of `@tinyllm/otel`, the run's spans nest under the producer's span. Default: the
+   * carried context is ignored.
+   */
+  readonly context?: ContextCarrier
 }
 
 /** A worker process's handle on the runs it serves. */
@@ -86,6 +93,14 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
     throw new ConfigurationError({
       option: 'graphs',
       message: 'graphs must list the Functions this worker runs',
+      functionName: owner,
+    })
+  }
+  const carrier = options.context
+  if (carrier !== undefined && typeof carrier?.extract !== 'function') {
+    throw new ConfigurationError({
+      option: 'context',
+      message: 'context must be a ContextCarrier, with inject() and extract()',
       functionName: owner,
     })
   }
@@ -136,7 +151,8 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
       const cancelled = await client.get(names.cancelKey(runId))
       if (cancelled !== null) throw new AbortError({ reason: cancelled, functionName: data.graph, state: 'init' })
       const tally = new RunTally(runId)
-      const output = await (served.graph as Invocable<unknown, unknown>).invoke(data.input, {
+      const graph = served.graph as Invocable<unknown, unknown>
+      const invokeOptions: InvokeOptions = {
         runId,
         journal,
         ...(signal === undefined ? {} : { signal }),
@@ -146,7 +162,10 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
         ...(data.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: data.maxConcurrentRuns }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         onEvent: tally.listener,
-      })
+      }
+      const output = await (carrier === undefined
+        ? graph.invoke(data.input, invokeOptions)
+        : carrier.extract(data.context ?? {}, () => graph.invoke(data.input, invokeOptions)))
       assertJsonSafe(output, { functionName: data.graph, state: 'complete' })
       return tally.usage === undefined
         ? { output, replayedSteps: tally.replayedSteps }
