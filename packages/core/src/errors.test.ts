@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
   AbortError,
-  DecisionError,
   FunctionError,
   formatIssuePath,
   ProviderCallError,
@@ -50,11 +49,6 @@ describe('errors', () => {
     expect(json.cause).toEqual({ name: 'Error', message: 'socket hang up' })
   })
 
-  it('list the choices and the value received for a bad decision', () => {
-    const error = new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received: 'maybe' })
-    expect(error.message).toBe('classifier: decision "maybe" is not one of the choices [good, bad]')
-  })
-
   it('serialise to JSON whatever their fields hold: BigInt as digits, cycles cut', () => {
     const circular: Record<string, unknown> = { choice: 'maybe' }
     circular.self = circular
@@ -62,8 +56,8 @@ describe('errors', () => {
       [10n, '10'],
       [circular, { choice: 'maybe', self: '[Circular]' }],
     ] as const) {
-      const error = new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received })
-      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'DecisionError', received: json })
+      const error = new AbortError({ reason: received })
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'AbortError', reason: json })
     }
     const aborted = new AbortError({ reason: 7n })
     expect(JSON.parse(JSON.stringify(aborted))).toMatchObject({ reason: '7', cause: '7' })
@@ -72,7 +66,7 @@ describe('errors', () => {
   it('never show a secret in their message, stack or JSON, whatever they quote', () => {
     const key = 'sk-proj-errorsTestKeyThatLooksReal0123456789abcdefghij'
     const errors = [
-      new DecisionError({ functionName: 'classifier', choices: ['good', 'bad'], received: `use ${key}` }),
+      new FunctionError({ functionName: 'classify', state: 'running', cause: `use ${key}` }),
       new AbortError({ reason: new Error(`cancelled while calling with ${key}`) }),
       new FunctionError({ functionName: 'fetch', state: 'running', cause: new Error(`401 for Bearer ${key}`) }),
     ]

@@ -257,24 +257,6 @@ export class AbortError extends TinyLLMError {
   }
 }
 brandError(AbortError, 'AbortError')
-/** A Decision produced a value that is not one of its declared choices. */
-export class DecisionError extends TinyLLMError {
-  override readonly name = 'DecisionError'
-  declare static isInstance: (error: unknown) => error is DecisionError
-  readonly choices: ReadonlyArray<string>
-  readonly received: unknown
-
-  constructor(options: { functionName: string; choices: ReadonlyArray<string>; received: unknown; state?: string }) {
-    super({
-      message: `${options.functionName}: decision ${safeStringify(options.received)} is not one of the choices [${options.choices.join(', ')}]`,
-      functionName: options.functionName,
-      state: options.state ?? 'running',
-    })
-    this.choices = options.choices
-    this.received = options.received
-  }
-}
-brandError(DecisionError, 'DecisionError')
 /** Options of a {@link ProviderCallError}. */
 export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
   /** Provider name, e.g. `openai`. */

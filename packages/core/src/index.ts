@@ -6,7 +6,6 @@ export {
   BudgetExceededError,
   brandError,
   ConfigurationError,
-  DecisionError,
   type ErrorLocation,
   FunctionError,
   InvalidTransitionError,

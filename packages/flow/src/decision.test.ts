@@ -1,14 +1,14 @@
 import {
   ConfigurationError,
-  DecisionError,
   defineFunction,
   Function,
   formatRunTree,
   type RunContext,
+  TinyLLMError,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { configurationErrorOf, statesOf, withoutDurations } from './__fixtures__/helpers.js'
-import { Decision, type DecisionAnswer, type DecisionOptions } from './decision.js'
+import { Decision, type DecisionAnswer, DecisionError, type DecisionOptions } from './decision.js'
 
 interface Application {
   readonly applicant: string
@@ -79,6 +79,22 @@ describe('Decision with branches', () => {
     expect(statesOf(record)).toEqual(['init', 'input_validation', 'running', 'failed'])
     expect(record.children).toEqual([])
     expect(record.annotations).toEqual({})
+  })
+
+  it('gives a DecisionError that serialises whatever was received (BigInt, cycles) and rehydrates from JSON', () => {
+    const circular: Record<string, unknown> = { choice: 'maybe' }
+    circular.self = circular
+    for (const [received, json] of [
+      [10n, '10'],
+      [circular, { choice: 'maybe', self: '[Circular]' }],
+    ] as const) {
+      const error = new DecisionError({ functionName: 'Classify', choices: ['good', 'bad'], received })
+      const sent = JSON.parse(JSON.stringify(error))
+      expect(sent).toMatchObject({ name: 'DecisionError', received: json, choices: ['good', 'bad'] })
+      const rehydrated = TinyLLMError.fromJSON(sent)
+      expect(DecisionError.isInstance(rehydrated)).toBe(true)
+      expect((rehydrated as DecisionError).choices).toEqual(['good', 'bad'])
+    }
   })
 
   it('reports a decide step that returns something other than a string', async () => {

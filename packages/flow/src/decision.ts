@@ -1,9 +1,28 @@
 import type { FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
-import { ConfigurationError, DecisionError, Function, optionError } from '@tinyllm/core'
+import { brandError, ConfigurationError, Function, optionError, safeStringify, TinyLLMError } from '@tinyllm/core'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
+
+/** A Decision produced a value that is not one of its declared choices. */
+export class DecisionError extends TinyLLMError {
+  override readonly name = 'DecisionError'
+  declare static isInstance: (error: unknown) => error is DecisionError
+  readonly choices: ReadonlyArray<string>
+  readonly received: unknown
+
+  constructor(options: { functionName: string; choices: ReadonlyArray<string>; received: unknown; state?: string }) {
+    super({
+      message: `${options.functionName}: decision ${safeStringify(options.received)} is not one of the choices [${options.choices.join(', ')}]`,
+      functionName: options.functionName,
+      state: options.state ?? 'running',
+    })
+    this.choices = options.choices
+    this.received = options.received
+  }
+}
+brandError(DecisionError, 'DecisionError')
 
 /** What a Decision without branches resolves with: the checked choice. */
 export interface DecisionResult<Choice extends string = string> {

@@ -13,6 +13,7 @@ export {
   Decision,
   type DecisionAnswer,
   type DecisionBranches,
+  DecisionError,
   type DecisionOptions,
   type DecisionOutput,
   type DecisionResult,

@@ -1,7 +1,8 @@
 import { getEventListeners } from 'node:events'
-import { AbortError, DecisionError, defineFunction, formatRunTree, type RunContext } from '@tinyllm/core'
+import { AbortError, defineFunction, formatRunTree, type RunContext } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { aborted, deferred, withoutDurations } from './__fixtures__/helpers.js'
+import { DecisionError } from './decision.js'
 import { Chain, Decision, Parallel, toMermaid } from './index.js'
 
 interface Order {

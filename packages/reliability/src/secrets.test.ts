@@ -7,7 +7,6 @@ import {
   AbortError,
   BudgetExceededError,
   ConfigurationError,
-  DecisionError,
   Function,
   formatRunTree,
   type LifecycleEvent,
@@ -17,7 +16,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from '@tinyllm/core'
-import { Chain, Decision } from '@tinyllm/flow'
+import { Chain, Decision, DecisionError } from '@tinyllm/flow'
 import { ToolCallError } from '@tinyllm/llm'
 import {
   createConsoleLogger,
