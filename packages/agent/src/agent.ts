@@ -24,6 +24,7 @@ import {
   type ChatResult,
   type LLMCall,
   type LLMStreamDelta,
+  streamRun,
   type ToolCall,
   ToolCallError,
   type ToolDefinition,
@@ -39,7 +40,7 @@ import type {
   ApprovalDecision,
   PendingApproval,
 } from './agent-outcome.js'
-import { type AgentStream, AgentStreamResult, EventChannel } from './agent-stream.js'
+import type { AgentStream } from './agent-stream.js'
 import { ApprovalStep } from './approval-step.js'
 import { CallCounter, callSignature } from './call-counter.js'
 import { type AgentTool, checkToolDescription, parametersOf, Tool } from './tool.js'
@@ -269,8 +270,9 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
    * outcome. The same run as `invoke`, events included.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
-    const channel = new EventChannel()
-    return new AgentStreamResult(channel, this.invoke(input, { ...options, stream: channel.push }))
+    return streamRun((push: (event: AgentEvent) => void) =>
+      this.invoke(input, { ...options, stream: push as (part: unknown) => void }),
+    )
   }
 
   /**

@@ -31,7 +31,7 @@ import {
 } from './chat-model.js'
 import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
-import { DeltaChannel, type LLMStream, type LLMStreamDelta, LLMStreamResult } from './llm-stream.js'
+import { type LLMStream, type LLMStreamDelta, streamRun } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
@@ -337,13 +337,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
    * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`.
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
-    const channel = new DeltaChannel()
-    const result = this.invoke(input, { ...options, stream: (part) => channel.push(part as LLMStreamDelta) })
-    result.then(
-      () => channel.close(),
-      (error: unknown) => channel.fail(error),
+    return streamRun((push: (delta: LLMStreamDelta) => void) =>
+      this.invoke(input, { ...options, stream: push as (part: unknown) => void }),
     )
-    return new LLMStreamResult(channel, result)
   }
 
   /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */

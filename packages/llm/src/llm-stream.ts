@@ -4,74 +4,91 @@ import type { ChatStreamPart } from './chat-model.js'
 export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' }>
 
 /**
- * A streamed LLMCall: iterate it for deltas as they arrive, and await `result` for the final value (the same value
- * `invoke` would return, after usage accounting and validation). The run behind it goes through the whole lifecycle
- * and completes when the stream ends.
- *
- * Iterate it at most once. Leaving the loop early stops the deltas but not the run: `result` still settles. To cancel
- * the call, abort the `signal` passed to `stream`. An error ends the iteration with the run's typed error, and
- * `result` rejects with the same error (a rejection nobody awaits is not reported as unhandled).
+ * A run that streams: iterate it for its parts as they arrive, and await `result` for what the run resolves with (the
+ * value `invoke` would return). Iterate it at most once. Leaving the loop early stops the parts, not the run: `result`
+ * still settles; abort the `signal` given to `stream` to stop the run. An error ends the iteration with the run's typed
+ * error, and `result` rejects with the same error (a rejection nobody awaits is not reported as unhandled).
+ */
+export interface ResultStream<Part, Result> extends AsyncIterable<Part> {
+  readonly result: Promise<Result>
+}
+
+/**
+ * A streamed LLMCall: deltas as they arrive, and the final output (after usage accounting and validation) as `result`.
+ * The run behind it goes through the whole lifecycle and completes when the stream ends.
  *
  * @example
  * const stream = chat.stream(prompt)
  * for await (const delta of stream) if (delta.type === 'text-delta') process.stdout.write(delta.text)
  * const text = await stream.result
  */
-export interface LLMStream<Output> extends AsyncIterable<LLMStreamDelta> {
-  readonly result: Promise<Output>
+export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> {}
+
+/**
+ * Streams a run: `start` starts it with a `push` to hand each part to the reader (a Function's `stream` option) and
+ * returns the run's promise. How `LLMCall.stream` and `Agent.stream` are built, for a Function of your own that streams.
+ *
+ * @example
+ * stream(input: Input, options?: InvokeOptions): ResultStream<string, Output> {
+ *   return streamRun((push) => this.invoke(input, { ...options, stream: push }))
+ * }
+ */
+export function streamRun<Part, Result>(
+  start: (push: (part: Part) => void) => Promise<Result>,
+): ResultStream<Part, Result> {
+  const channel = new PartChannel<Part>()
+  const result = start(channel.push)
+  result.then(
+    () => channel.close(),
+    (error: unknown) => channel.fail(error),
+  )
+  // Whoever only iterates gets the error from the iterator; the same rejection here must not crash the process.
+  result.catch(() => {})
+  return { result, [Symbol.asyncIterator]: () => channel }
 }
 
 const compactAfter = 1024
 
+/** A reader waiting for the next part. */
+interface Waiting<Part> {
+  readonly resolve: (result: IteratorResult<Part>) => void
+  readonly reject: (error: unknown) => void
+}
+
 /**
- * @internal The one-producer, one-consumer queue between a streaming run and its reader. Unbounded on purpose: the
- * producer never waits for the reader, so a slow reader cannot trip the idle timeout, and a response is bounded by the
- * model's maximum output anyway.
+ * The one-producer, one-consumer queue between a streaming run and its reader. Unbounded on purpose: the producer
+ * never waits for the reader, so a slow reader cannot trip an idle timeout, and a response is bounded by the model's
+ * maximum output anyway. Read through a moving head (no `shift`), compacted now and then.
  */
-export class DeltaChannel implements AsyncIterator<LLMStreamDelta> {
-  /** Deltas handed to the reader (or buffered for it) so far. */
-  emitted = 0
-  private buffer: LLMStreamDelta[] = []
+class PartChannel<Part> implements AsyncIterator<Part> {
+  private buffer: Part[] = []
   private head = 0
   private ended = false
   private failure: { readonly error: unknown } | undefined = undefined
   private detached = false
-  private pending:
-    | { resolve: (result: IteratorResult<LLMStreamDelta>) => void; reject: (error: unknown) => void }
-    | undefined = undefined
+  private pending: Waiting<Part> | undefined = undefined
 
-  push(delta: LLMStreamDelta): void {
+  readonly push = (part: Part): void => {
     if (this.ended || this.detached) return
-    this.emitted += 1
     const pending = this.pending
     if (pending !== undefined) {
       this.pending = undefined
-      pending.resolve({ value: delta, done: false })
-    } else {
-      this.buffer.push(delta)
-    }
+      pending.resolve({ value: part, done: false })
+    } else this.buffer.push(part)
   }
 
   close(): void {
-    if (this.ended) return
-    this.ended = true
-    const pending = this.pending
-    this.pending = undefined
-    pending?.resolve({ value: undefined, done: true })
+    this.end()?.resolve({ value: undefined, done: true })
   }
 
   fail(error: unknown): void {
-    if (this.ended) return
-    this.ended = true
-    this.failure = { error }
-    const pending = this.pending
-    this.pending = undefined
-    pending?.reject(error)
+    if (!this.ended) this.failure = { error }
+    this.end()?.reject(error)
   }
 
-  next(): Promise<IteratorResult<LLMStreamDelta>> {
+  next(): Promise<IteratorResult<Part>> {
     if (this.head < this.buffer.length) {
-      const value = this.buffer[this.head] as LLMStreamDelta
+      const value = this.buffer[this.head] as Part
       this.head += 1
       if (this.head >= compactAfter && this.head * 2 >= this.buffer.length) {
         this.buffer = this.buffer.slice(this.head)
@@ -80,9 +97,8 @@ export class DeltaChannel implements AsyncIterator<LLMStreamDelta> {
       return Promise.resolve({ value, done: false })
     }
     if (this.failure !== undefined && !this.detached) {
-      const { error } = this.failure
       this.detached = true
-      return Promise.reject(error)
+      return Promise.reject(this.failure.error)
     }
     if (this.ended || this.detached) return Promise.resolve({ value: undefined, done: true })
     return new Promise((resolve, reject) => {
@@ -90,30 +106,24 @@ export class DeltaChannel implements AsyncIterator<LLMStreamDelta> {
     })
   }
 
-  return(): Promise<IteratorResult<LLMStreamDelta>> {
+  return(): Promise<IteratorResult<Part>> {
     this.detached = true
     this.buffer = []
     this.head = 0
-    const pending = this.pending
-    this.pending = undefined
-    pending?.resolve({ value: undefined, done: true })
+    this.takePending()?.resolve({ value: undefined, done: true })
     return Promise.resolve({ value: undefined, done: true })
   }
-}
 
-/** @internal */
-export class LLMStreamResult<Output> implements LLMStream<Output> {
-  readonly result: Promise<Output>
-  private readonly channel: DeltaChannel
-
-  constructor(channel: DeltaChannel, result: Promise<Output>) {
-    this.channel = channel
-    this.result = result
-    // Whoever only iterates gets the error from the iterator; the same rejection here must not crash the process.
-    result.catch(() => {})
+  /** Marks the end (once) and hands back the reader waiting for it, if any. */
+  private end(): Waiting<Part> | undefined {
+    if (this.ended) return undefined
+    this.ended = true
+    return this.takePending()
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<LLMStreamDelta> {
-    return this.channel
+  private takePending(): Waiting<Part> | undefined {
+    const pending = this.pending
+    this.pending = undefined
+    return pending
   }
 }
