@@ -8,6 +8,8 @@ const serverProcessPath = fileURLToPath(new URL('./loopback-server-process.ts', 
 export interface ServerProcessOptions {
   /** Delay before every response's headers, in ms. */
   readonly latencyMs: number
+  /** `gzip`: chat completions are gzipped for clients that accept it, as the real API does. Default `identity`. */
+  readonly encoding?: 'identity' | 'gzip'
 }
 
 /** An OpenAI-compatible loopback server (`@tinyllm/openai/testing`) running in a process of its own. */
@@ -24,7 +26,7 @@ export interface ServerProcess {
 
 /** Forks the loopback server process and resolves once it listens. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = fork(serverProcessPath, [String(options.latencyMs)], {
+  const child = fork(serverProcessPath, [String(options.latencyMs), options.encoding ?? 'identity'], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -1,4 +1,5 @@
 import type { RepetitionPlan } from './scenario.ts'
+import { waitForTurn } from './turns.ts'
 
 const collectGarbage: (() => void) | undefined = (globalThis as { gc?: () => void }).gc
 
@@ -34,7 +35,7 @@ export interface TimedIterations {
 
 /**
  * Times a short operation: calibrates how many iterations make one repetition last `minRepetitionMs`, runs the
- * warm-up repetitions, then the measured ones, collecting garbage between repetitions.
+ * warm-up repetitions, then the measured ones, each in its turn, collecting garbage between repetitions.
  */
 export async function timeIterations(options: TimeIterationsOptions): Promise<TimedIterations> {
   const { plan, minRepetitionMs, iteration } = options
@@ -53,6 +54,7 @@ export async function timeIterations(options: TimeIterationsOptions): Promise<Ti
   }
   const msPerIteration: number[] = []
   for (let repetition = 0; repetition < plan.repetitions; repetition++) {
+    await waitForTurn()
     settleGarbage()
     msPerIteration.push((await timeRepetition(iteration, iterations)) / iterations)
   }
@@ -66,7 +68,8 @@ async function timeRepetition(iteration: () => Promise<unknown>, iterations: num
 }
 
 /**
- * Runs `repetition` for the warm-up and then the measured repetitions (each is long enough on its own, e.g. 10,000
+ * Runs `repetition` for the warm-up and then the measured repetitions, each measured one in its turn (subjects of a case
+ * take turns: A B A B …) (each is long enough on its own, e.g. 10,000
  * HTTP calls), collecting garbage in between; returns what each measured repetition returned.
  */
 export async function repeat<T>(plan: RepetitionPlan, repetition: (index: number) => Promise<T>): Promise<T[]> {
@@ -76,6 +79,7 @@ export async function repeat<T>(plan: RepetitionPlan, repetition: (index: number
   }
   const results: T[] = []
   for (let index = 0; index < plan.repetitions; index++) {
+    await waitForTurn()
     settleGarbage()
     results.push(await repetition(index))
   }

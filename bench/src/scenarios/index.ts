@@ -1,4 +1,5 @@
 import type { AnyScenario } from '../harness/scenario.ts'
+import { creditPipeline } from './credit-pipeline.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
 import { memoryInFlight } from './memory-in-flight.ts'
@@ -11,6 +12,7 @@ export const scenarios: readonly AnyScenario[] = [
   stepOverhead,
   parallelWithoutIo,
   httpFanOut,
+  creditPipeline,
   memoryInFlight,
   otelBridge,
   footprint,
