@@ -86,7 +86,8 @@ const rawSdk: FanOutFactory = async (baseURL, { calls, concurrency }) => {
 }
 
 interface TinyllmMode {
-  readonly transport: 'undici' | 'fetch'
+  /** `client`: an SDK client passed in (plain fetch): tinyllm then hands the SDK the call's signal, as it used to. */
+  readonly transport: 'undici' | 'fetch' | 'client'
   readonly mode: 'fail-fast' | 'settle-all'
   /** Records the run (`trace`) with a process-wide lifecycle listener, as an app with tracing on does. */
   readonly traced: boolean
@@ -98,7 +99,10 @@ const tinyllmParallel =
     const { OpenAIChat } = await import('@tinyllm/openai')
     const { Parallel } = await import('@tinyllm/flow')
     const { onLifecycleEvent } = await import('@tinyllm/core')
-    const chat = new OpenAIChat({ name: 'chat', model, baseURL, apiKey, transport })
+    const chat =
+      transport === 'client'
+        ? new OpenAIChat({ name: 'chat', model, client: new (await import('openai')).default({ apiKey, baseURL }) })
+        : new OpenAIChat({ name: 'chat', model, baseURL, apiKey, transport })
     const parallel = new Parallel({ name: 'fan-out', map: chat, concurrency, mode })
     const inputs = Array.from({ length: calls }, (_, index) => ({
       messages: [{ role: 'user' as const, content: promptOf(index) }],
@@ -229,6 +233,16 @@ export const httpFanOut = defineScenario<HttpFanOutParams>({
         'tinyllm Parallel of OpenAIChat, settle-all, fetch transport',
         'tinyllm',
         tinyllmParallel({ transport: 'fetch', mode: 'settle-all', traced: false }),
+        false,
+      ),
+      compareTo: 'tinyllm-fetch',
+    },
+    {
+      ...subject(
+        'tinyllm-sdk-signal',
+        'tinyllm, fail-fast, an SDK client passed in (the SDK gets each call’s signal)',
+        'tinyllm',
+        tinyllmParallel({ transport: 'client', mode: 'fail-fast', traced: false }),
         false,
       ),
       compareTo: 'tinyllm-fetch',

@@ -35,7 +35,10 @@ function subject(
       assertEqual(await fanOut(), expectedSum(params.branches), `${label}: sum of branch outputs`)
       const timed = await timeIterations({ plan, minRepetitionMs: params.minRepetitionMs, iteration: fanOut })
       return {
-        metrics: { usPerBranch: timed.msPerIteration.map((ms) => (ms * 1000) / params.branches) },
+        metrics: {
+          usPerBranch: timed.msPerIteration.map((ms) => (ms * 1000) / params.branches),
+          cpuUsPerBranch: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.branches),
+        },
         details: { 'fan-outs per repetition': timed.iterationsPerRepetition },
       }
     },
@@ -124,7 +127,10 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
     'schemas on the branch, `trace`, an `onEvent` listener), and at 100,000 branches (without the peers) to show how',
     'its cost per branch scales. Subjects take turns, one repetition each (A B A B …).',
   ].join(' '),
-  metrics: [{ key: 'usPerBranch', label: 'µs / branch', better: 'lower', digits: 3 }],
+  metrics: [
+    { key: 'usPerBranch', label: 'µs / branch', better: 'lower', digits: 3 },
+    { key: 'cpuUsPerBranch', label: 'CPU µs / branch', better: 'lower', digits: 3 },
+  ],
   primaryMetric: 'usPerBranch',
   floor: 'promise-all',
   reference: 'tinyllm-unbounded',

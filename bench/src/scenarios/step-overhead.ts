@@ -32,7 +32,10 @@ function subject(
       })
       assertEqual(await invoke(0), params.steps, `${label}: chain output after timing`)
       return {
-        metrics: { usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps) },
+        metrics: {
+          usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps),
+          cpuUsPerStep: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.steps),
+        },
         details: { 'chain runs per repetition': timed.iterationsPerRepetition },
       }
     },
@@ -139,7 +142,10 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
     '(`recursionLimit` raised to N + 1: it counts super-steps, default 25), measured at 10 and 1,000 steps (at 10,000',
     'a LangGraph run takes seconds). No callbacks, tracing or checkpointer for the peers.',
   ].join(' '),
-  metrics: [{ key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 }],
+  metrics: [
+    { key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 },
+    { key: 'cpuUsPerStep', label: 'CPU µs / step', better: 'lower', digits: 3 },
+  ],
   primaryMetric: 'usPerStep',
   floor: 'plain-loop',
   reference: 'tinyllm',
