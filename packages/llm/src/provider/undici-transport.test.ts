@@ -62,6 +62,26 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
     expect(received.encoding).toContain('gzip')
   })
 
+  it('follows a redirect as fetch does, sending the body again on a 307', async () => {
+    const url = await serve((request, response) => {
+      if (request.url === '/v1/chat') {
+        response.writeHead(307, { location: '/v1/moved' })
+        response.end()
+        return
+      }
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' })
+        response.end(JSON.stringify({ path: request.url, body }))
+      })
+    })
+    const response = await transport(url, { method: 'POST', body: '{"a":1}' })
+    expect(await response.json()).toEqual({ path: '/v1/moved', body: '{"a":1}' })
+  })
+
   it('fails a compressed body that inflates past the cap with a non-retryable response_too_large error', async () => {
     const url = await serve((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })

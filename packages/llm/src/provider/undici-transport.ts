@@ -28,7 +28,10 @@ function loadUndici(): Promise<Undici> {
   loading ??= import('undici').then((module) => {
     undici = module
     // No timers of undici's own: a call's time limits are cancellations (tinyllm's scopes, the SDK's timeout).
-    pool = new module.Agent({ headersTimeout: 0, bodyTimeout: 0 })
+    // Redirects are followed as `fetch` follows them (at most 20).
+    pool = new module.Agent({ headersTimeout: 0, bodyTimeout: 0 }).compose(
+      module.interceptors.redirect({ maxRedirections: 20 }),
+    )
     return module
   })
   return loading
