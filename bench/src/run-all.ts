@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { measureInFreshProcess } from './harness/fresh-process.ts'
+import { measureInTurns } from './harness/fresh-process.ts'
 import { describeMachine, loadSnapshot } from './harness/machine.ts'
 import type { AnyScenario, BenchSize } from './harness/scenario.ts'
 import { summarize } from './harness/statistics.ts'
@@ -78,44 +78,45 @@ async function runScenario(scenario: AnyScenario): Promise<ScenarioResult> {
   const cases: CaseResult[] = []
   for (const scenarioCase of scenario.cases(size)) {
     if (!selected(values.case, scenarioCase.id)) continue
-    const subjects: SubjectResult[] = []
-    for (const subject of scenario.subjects) {
-      if (!selected(values.subject, subject.id)) continue
-      const loadAtStart = loadSnapshot().loadAverage[0]
-      const outcome = await measureInFreshProcess(
-        {
+    const chosen = scenario.subjects.filter(
+      (subject) => selected(values.subject, subject.id) && (subject.appliesTo?.(scenarioCase.params) ?? true),
+    )
+    const outcomes = await measureInTurns(
+      chosen.map((subject) => ({
+        job: {
           scenarioId: scenario.id,
           subjectId: subject.id,
           caseId: scenarioCase.id,
           size,
           ...(artefactDirectory === undefined ? {} : { artefactDirectory }),
         },
-        { nodeOptions: [...nodeOptions, ...(subject.nodeOptions ?? [])], timeoutMs: scenario.timeoutMs(size) },
-      )
+        nodeOptions: [...nodeOptions, ...(subject.nodeOptions ?? [])],
+      })),
+      { turnTimeoutMs: scenario.timeoutMs(size) },
+    )
+    const subjects: SubjectResult[] = chosen.map((subject, index) => {
+      const outcome = outcomes[index]!
       const base = {
         id: subject.id,
         label: subject.label,
         group: subject.group,
         compareTo: subject.compareTo ?? scenario.reference,
         durationMs: Math.round(outcome.durationMs),
-        loadAverage: { start: loadAtStart, end: loadSnapshot().loadAverage[0] },
+        loadAverage: outcome.loadAverage,
       }
-      if (outcome.status === 'ok') {
-        const metrics = Object.fromEntries(
-          Object.entries(outcome.measurement.metrics).map(([key, samples]) => [key, summarize(samples)]),
-        )
-        subjects.push({
-          ...base,
-          status: 'ok',
-          peakRssBytes: outcome.peakRssBytes,
-          metrics,
-          ...(outcome.measurement.details === undefined ? {} : { details: outcome.measurement.details }),
-        })
-      } else {
-        subjects.push({ ...base, status: outcome.status, message: outcome.message })
+      if (outcome.status !== 'ok') return { ...base, status: outcome.status, message: outcome.message }
+      const metrics = Object.fromEntries(
+        Object.entries(outcome.measurement.metrics).map(([key, samples]) => [key, summarize(samples)]),
+      )
+      return {
+        ...base,
+        status: 'ok',
+        peakRssBytes: outcome.peakRssBytes,
+        metrics,
+        ...(outcome.measurement.details === undefined ? {} : { details: outcome.measurement.details }),
       }
-      report(scenario, scenarioCase.label, subjects[subjects.length - 1]!)
-    }
+    })
+    for (const subject of subjects) report(scenario, scenarioCase.label, subject)
     cases.push({ id: scenarioCase.id, label: scenarioCase.label, subjects: withRatios(scenario, subjects) })
   }
   return {

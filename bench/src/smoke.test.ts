@@ -35,6 +35,8 @@ for (const scenario of scenarios) {
         const measured = results.scenarios.find((candidate) => candidate.id === scenario.id)
         expect(measured?.cases.length).toBeGreaterThan(0)
         for (const scenarioCase of measured?.cases ?? []) {
+          const params = scenario.cases('smoke').find((candidate) => candidate.id === scenarioCase.id)?.params
+          if (subject.appliesTo !== undefined && !subject.appliesTo(params)) continue
           const result = scenarioCase.subjects.find((candidate) => candidate.id === subject.id)
           expect(result, `${scenarioCase.label}: ${subject.label}`).toBeDefined()
           expect(result?.message ?? '', `${scenarioCase.label}: ${subject.label} ended ${result?.status}`).toBe('')
@@ -55,5 +57,5 @@ for (const scenario of scenarios) {
 it('renders a report with every scenario and the targets', () => {
   for (const scenario of scenarios) expect(markdown).toContain(scenario.title)
   expect(markdown).toContain('## Targets')
-  expect(results.targets).toHaveLength(5)
+  expect(results.targets.length).toBeGreaterThanOrEqual(10)
 })

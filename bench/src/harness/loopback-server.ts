@@ -12,6 +12,8 @@ export interface ServerProcessOptions {
   readonly maxLatencyMs?: number
   /** Answer as a model in a tool loop of this many steps (tool calls, then an answer) instead of echoing. */
   readonly agentSteps?: number
+  /** `gzip`: echoed chat completions are gzipped for clients that accept it, as the real API does. Default `identity`. */
+  readonly encoding?: 'identity' | 'gzip'
 }
 
 /** An OpenAI-compatible loopback server (`@tinyllm/openai/testing`) running in a process of its own. */
@@ -28,12 +30,7 @@ export interface ServerProcess {
 
 /** Forks the loopback server process and resolves once it listens. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const args = [
-    String(options.latencyMs),
-    String(options.maxLatencyMs ?? options.latencyMs),
-    ...(options.agentSteps === undefined ? [] : [String(options.agentSteps)]),
-  ]
-  const child = fork(serverProcessPath, args, {
+  const child = fork(serverProcessPath, [JSON.stringify(options)], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -1,4 +1,5 @@
 import type { RepetitionPlan } from './scenario.ts'
+import { waitForTurn } from './turns.ts'
 
 const collectGarbage: (() => void) | undefined = (globalThis as { gc?: () => void }).gc
 
@@ -26,15 +27,19 @@ export interface TimeIterationsOptions {
   readonly iteration: () => Promise<unknown>
 }
 
-/** Per measured repetition, the mean ms of one iteration; and the fixed iteration count used for every repetition. */
+/**
+ * Per measured repetition, the mean ms of one iteration — wall time, and CPU time (user + system) of this process,
+ * which other load on the machine disturbs far less — and the fixed iteration count used for every repetition.
+ */
 export interface TimedIterations {
   readonly msPerIteration: number[]
+  readonly cpuMsPerIteration: number[]
   readonly iterationsPerRepetition: number
 }
 
 /**
  * Times a short operation: calibrates how many iterations make one repetition last `minRepetitionMs`, runs the
- * warm-up repetitions, then the measured ones, collecting garbage between repetitions.
+ * warm-up repetitions, then the measured ones, each in its turn, collecting garbage between repetitions.
  */
 export async function timeIterations(options: TimeIterationsOptions): Promise<TimedIterations> {
   const { plan, minRepetitionMs, iteration } = options
@@ -52,11 +57,16 @@ export async function timeIterations(options: TimeIterationsOptions): Promise<Ti
     await timeRepetition(iteration, iterations)
   }
   const msPerIteration: number[] = []
+  const cpuMsPerIteration: number[] = []
   for (let repetition = 0; repetition < plan.repetitions; repetition++) {
+    await waitForTurn()
     settleGarbage()
+    const cpu = process.cpuUsage()
     msPerIteration.push((await timeRepetition(iteration, iterations)) / iterations)
+    const used = process.cpuUsage(cpu)
+    cpuMsPerIteration.push((used.user + used.system) / 1000 / iterations)
   }
-  return { msPerIteration, iterationsPerRepetition: iterations }
+  return { msPerIteration, cpuMsPerIteration, iterationsPerRepetition: iterations }
 }
 
 async function timeRepetition(iteration: () => Promise<unknown>, iterations: number): Promise<number> {
@@ -66,7 +76,8 @@ async function timeRepetition(iteration: () => Promise<unknown>, iterations: num
 }
 
 /**
- * Runs `repetition` for the warm-up and then the measured repetitions (each is long enough on its own, e.g. 10,000
+ * Runs `repetition` for the warm-up and then the measured repetitions, each measured one in its turn (subjects of a case
+ * take turns: A B A B …) (each is long enough on its own, e.g. 10,000
  * HTTP calls), collecting garbage in between; returns what each measured repetition returned.
  */
 export async function repeat<T>(plan: RepetitionPlan, repetition: (index: number) => Promise<T>): Promise<T[]> {
@@ -76,6 +87,7 @@ export async function repeat<T>(plan: RepetitionPlan, repetition: (index: number
   }
   const results: T[] = []
   for (let index = 0; index < plan.repetitions; index++) {
+    await waitForTurn()
     settleGarbage()
     results.push(await repetition(index))
   }

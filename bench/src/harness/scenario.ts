@@ -36,6 +36,8 @@ export interface SubjectDefinition<Params> {
   readonly group: SubjectGroup
   /** Id of the tinyllm subject this one's "× tinyllm" ratio is taken against; default: the scenario's reference. */
   readonly compareTo?: string
+  /** Whether this subject runs in a case (default: every case), e.g. a peer measured at one size only. */
+  readonly appliesTo?: (params: Params) => boolean
   /** Extra Node.js flags for the child process that measures this subject. */
   readonly nodeOptions?: readonly string[]
   /** Runs inside a fresh child process: sets up, warms up, measures, tears down. */
@@ -64,7 +66,10 @@ export interface ScenarioDefinition<Params> {
   readonly reference?: string
   cases(size: BenchSize): readonly ScenarioCase<Params>[]
   plan(size: BenchSize): RepetitionPlan
-  /** How long one subject may take in its child process before it is killed and reported as failed. */
+  /**
+   * How long one turn of a subject (its set-up and warm-up, or one measured repetition) may take before its process is
+   * killed and it is reported as failed.
+   */
   timeoutMs(size: BenchSize): number
   readonly subjects: readonly SubjectDefinition<Params>[]
 }

@@ -1,6 +1,7 @@
 // The entry of every measuring child process: one subject of one case of one scenario, then exit.
 import { scenarios } from '../scenarios/index.ts'
 import type { SubjectJob, SubjectMessage } from './subject-job.ts'
+import { listenForTurns, waitForTurn } from './turns.ts'
 
 const job = JSON.parse(process.argv[2] ?? '{}') as SubjectJob
 
@@ -13,7 +14,10 @@ function send(message: SubjectMessage): void {
   process.send(message, () => process.exit(0))
 }
 
+listenForTurns()
 try {
+  // The first turn: set-up, calibration and warm-up, with no other subject running.
+  await waitForTurn()
   const scenario = scenarios.find((candidate) => candidate.id === job.scenarioId)
   if (scenario === undefined) throw new Error(`unknown scenario ${job.scenarioId}`)
   const subject = scenario.subjects.find((candidate) => candidate.id === job.subjectId)

@@ -1,5 +1,6 @@
 import type { AnyScenario } from '../harness/scenario.ts'
 import { agentLoop } from './agent-loop.ts'
+import { creditPipeline } from './credit-pipeline.ts'
 import { distributedOverhead, distributedThroughput } from './distributed.ts'
 import { footprint } from './footprint.ts'
 import { httpFanOut } from './http-fan-out.ts'
@@ -13,6 +14,7 @@ export const scenarios: readonly AnyScenario[] = [
   stepOverhead,
   parallelWithoutIo,
   httpFanOut,
+  creditPipeline,
   agentLoop,
   memoryInFlight,
   otelBridge,

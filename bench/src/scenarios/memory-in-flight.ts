@@ -86,11 +86,13 @@ function subject(
           const before = usedMemory()
           snapshot?.('before')
           const pending = calls.start(runs)
+          // Handlers at once: a call that fails before the release (a reused keep-alive socket the server closed) is
+          // an outcome, never an unhandled rejection.
+          const settled = Promise.allSettled(pending)
           await whenServerHolds(server, runs, label)
           settleGarbage()
           const after = usedMemory()
           snapshot?.('after')
-          const settled = Promise.allSettled(pending)
           await server.close()
           const outcomes = await settled
           const failed = outcomes.filter((outcome) => outcome.status === 'rejected').length
@@ -122,45 +124,62 @@ function subject(
   }
 }
 
+// Every client keeps its default retries: a call sent on a keep-alive socket the server had just closed is sent again
+// and still reaches the server, so all N are held; closing the server at the end fails every call after its retries.
 const rawSdk: CallFactory = async (baseURL) => {
   const { default: OpenAI } = await import('openai')
-  const client = new OpenAI({ apiKey, baseURL, maxRetries: 0 })
+  const client = new OpenAI({ apiKey, baseURL })
   return oneByOne((index) => client.chat.completions.create({ model, ...promptOf(index) }))
 }
 
-/** One attempt, like the raw SDK's `maxRetries: 0`: closing the server at the end must fail every call, not retry it. */
-const tinyllmChat = async (baseURL: string) => {
+const tinyllmChat = async (baseURL: string, transport: 'undici' | 'fetch' = 'undici') => {
   const { OpenAIChat } = await import('@tinyllm/openai')
-  return new OpenAIChat({ name: 'chat', model, baseURL, apiKey, retry: { attempts: 1 } })
+  return new OpenAIChat({ name: 'chat', model, baseURL, apiKey, transport })
 }
 
-const tinyllmOpenAIChat: CallFactory = async (baseURL) => {
+const tinyllmInvoke =
+  (transport: 'undici' | 'fetch'): CallFactory =>
+  async (baseURL) => {
+    const chat = await tinyllmChat(baseURL, transport)
+    return oneByOne((index) => chat.invoke(promptOf(index)))
+  }
+
+/** `trace`: every run records itself, a lifecycle listener hears every transition. */
+const tinyllmTrace: CallFactory = async (baseURL) => {
+  const { onLifecycleEvent } = await import('@tinyllm/core')
   const chat = await tinyllmChat(baseURL)
-  return oneByOne((index) => chat.invoke(promptOf(index)))
+  onLifecycleEvent(() => {})
+  return oneByOne((index) =>
+    chat.trace(promptOf(index)).then((record) => {
+      if (record.status !== 'complete') throw record.error
+      return record
+    }),
+  )
 }
 
-const tinyllmParallel: CallFactory = async (baseURL) => {
-  const { Parallel } = await import('@tinyllm/flow')
-  const chat = await tinyllmChat(baseURL)
-  // settle-all: closing the server fails every branch, and the Parallel waits for all of them.
-  const parallel = new Parallel({ name: 'fan-out', map: chat, mode: 'settle-all' })
-  return {
-    async warmUp() {
-      await parallel.invoke([promptOf(0), promptOf(1), promptOf(2)])
-    },
-    start(runs) {
-      const inputs = Array.from({ length: runs }, (_, index) => promptOf(index))
-      // The Parallel itself settles; every branch must have failed.
-      return [
-        parallel.invoke(inputs).then((outcomes) => {
-          const failed = outcomes.filter((outcome) => outcome.status === 'rejected').length
+const tinyllmParallel =
+  (mode: 'fail-fast' | 'settle-all'): CallFactory =>
+  async (baseURL) => {
+    const { Parallel } = await import('@tinyllm/flow')
+    const chat = await tinyllmChat(baseURL)
+    const parallel = new Parallel({ name: 'fan-out', map: chat, mode })
+    return {
+      async warmUp() {
+        await parallel.invoke([promptOf(0), promptOf(1), promptOf(2)])
+      },
+      start(runs) {
+        const inputs = Array.from({ length: runs }, (_, index) => promptOf(index))
+        // fail-fast: the release fails a branch, which aborts the others and fails the Parallel. settle-all: every
+        // branch must have failed.
+        const released = parallel.invoke(inputs).then((outcomes) => {
+          const failed = (outcomes as { status: string }[]).filter((outcome) => outcome.status === 'rejected').length
           assertEqual(failed, runs, 'tinyllm Parallel: branches failed by the release')
           throw new Error('released')
-        }),
-      ]
-    },
+        })
+        return [released]
+      },
+    }
   }
-}
 
 /** Scenario 4: what the framework keeps in memory for every run that waits on its model call. */
 export const memoryInFlight = defineScenario<MemoryParams>({
@@ -173,8 +192,10 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     'divided by N. Then the server closes and every call must fail. Each repetition uses a fresh server process and',
     'client. Node counts `arrayBuffers` inside `external` too, so buffers count twice in the first column, as the issue',
     'defines it; heap and external are also shown alone. Framework memory = tinyllm − raw SDK. tinyllm is measured as',
-    "N independent `OpenAIChat.invoke` runs (one attempt, like the SDK's `maxRetries: 0`) and as one `Parallel` of N",
-    'branches (settle-all), where each branch is a child run.',
+    'N independent `OpenAIChat.invoke` runs (over its default undici transport and over `fetch`), as N `trace` runs',
+    'with a process-wide lifecycle listener, and as one `Parallel` of N branches (fail-fast, its default, and',
+    'settle-all), where each branch is a child run. Every client keeps its default retries, so a call sent on a',
+    'keep-alive socket the server had just closed is sent again; handlers are attached as the calls start.',
   ].join(' '),
   metrics: [
     { key: 'bytesPerRun', label: 'bytes / run (heap+external+arrayBuffers)', better: 'lower', digits: 0 },
@@ -188,11 +209,37 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     size === 'smoke'
       ? [{ id: '20-runs', label: '20 runs in flight', params: { runs: 20 } }]
       : [{ id: '10000-runs', label: '10,000 runs in flight', params: { runs: 10_000 } }],
-  plan: (size) => (size === 'smoke' ? { warmup: 1, repetitions: 2 } : { warmup: 1, repetitions: 10 }),
-  timeoutMs: (size) => (size === 'smoke' ? 30_000 : 600_000),
+  // Memory per run varies little from one repetition to the next (each is a fresh server and client after warm-up calls).
+  plan: (size) => (size === 'smoke' ? { warmup: 1, repetitions: 2 } : { warmup: 0, repetitions: 3 }),
+  timeoutMs: (size) => (size === 'smoke' ? 60_000 : 300_000),
   subjects: [
     subject('openai-sdk', 'openai SDK chat.completions.create (floor)', 'floor', rawSdk),
-    subject('tinyllm', 'tinyllm OpenAIChat.invoke', 'tinyllm', tinyllmOpenAIChat),
-    subject('tinyllm-parallel', 'tinyllm Parallel (map, unbounded) of OpenAIChat', 'tinyllm', tinyllmParallel),
+    subject('tinyllm', 'tinyllm OpenAIChat.invoke (undici transport, the default)', 'tinyllm', tinyllmInvoke('undici')),
+    {
+      ...subject('tinyllm-fetch', 'tinyllm OpenAIChat.invoke, fetch transport', 'tinyllm', tinyllmInvoke('fetch')),
+      compareTo: 'tinyllm-fetch',
+    },
+    {
+      ...subject('tinyllm-trace', 'tinyllm OpenAIChat.trace with a lifecycle listener', 'tinyllm', tinyllmTrace),
+      compareTo: 'tinyllm-trace',
+    },
+    {
+      ...subject(
+        'tinyllm-parallel',
+        'tinyllm Parallel (map, unbounded, fail-fast) of OpenAIChat',
+        'tinyllm',
+        tinyllmParallel('fail-fast'),
+      ),
+      compareTo: 'tinyllm-parallel',
+    },
+    {
+      ...subject(
+        'tinyllm-parallel-settle-all',
+        'tinyllm Parallel (map, unbounded, settle-all) of OpenAIChat',
+        'tinyllm',
+        tinyllmParallel('settle-all'),
+      ),
+      compareTo: 'tinyllm-parallel-settle-all',
+    },
   ],
 })

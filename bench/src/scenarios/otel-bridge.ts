@@ -28,7 +28,10 @@ function subject(
       const timed = await timeIterations({ plan, minRepetitionMs: params.minRepetitionMs, iteration: () => invoke(0) })
       assertEqual(await invoke(0), params.steps, `${label}: chain output after timing`)
       return {
-        metrics: { usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps) },
+        metrics: {
+          usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps),
+          cpuUsPerStep: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.steps),
+        },
         details: { 'chain runs per repetition': timed.iterationsPerRepetition },
       }
     },
@@ -94,7 +97,10 @@ export const otelBridge = defineScenario<OtelBridgeParams>({
     '`BatchSpanProcessor` and an exporter that drops what it is given (one span and five span events per run, each',
     'run’s span made the active context while it executes).',
   ].join(' '),
-  metrics: [{ key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 }],
+  metrics: [
+    { key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 },
+    { key: 'cpuUsPerStep', label: 'CPU µs / step', better: 'lower', digits: 3 },
+  ],
   primaryMetric: 'usPerStep',
   floor: 'no-bridge',
   cases: (size: BenchSize) =>

@@ -35,7 +35,10 @@ function subject(
       assertEqual(await fanOut(), expectedSum(params.branches), `${label}: sum of branch outputs`)
       const timed = await timeIterations({ plan, minRepetitionMs: params.minRepetitionMs, iteration: fanOut })
       return {
-        metrics: { usPerBranch: timed.msPerIteration.map((ms) => (ms * 1000) / params.branches) },
+        metrics: {
+          usPerBranch: timed.msPerIteration.map((ms) => (ms * 1000) / params.branches),
+          cpuUsPerBranch: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.branches),
+        },
         details: { 'fan-outs per repetition': timed.iterationsPerRepetition },
       }
     },
@@ -51,18 +54,30 @@ const promiseAll: FanOutFactory = async (branches) => {
 }
 
 const tinyllmMap =
-  (concurrency: number | undefined): FanOutFactory =>
+  (concurrency: number | undefined, defaults = false): FanOutFactory =>
   async (branches) => {
     const { defineFunction } = await import('@tinyllm/core')
     const { Parallel } = await import('@tinyllm/flow')
-    const branch = defineFunction({ name: 'branch', run: (value: number) => value + 1 })
+    const { z } = await import('zod')
+    const branch = defaults
+      ? defineFunction({ name: 'branch', input: z.number(), output: z.number(), run: (value) => value + 1 })
+      : defineFunction({ name: 'branch', run: (value: number) => value + 1 })
     const parallel = new Parallel({
       name: 'fan-out',
       map: branch,
       ...(concurrency === undefined ? {} : { concurrency }),
     })
     const inputs = inputsOf(branches)
-    return async () => sum(await parallel.invoke(inputs))
+    if (!defaults) return async () => sum(await parallel.invoke(inputs))
+    let events = 0
+    const onEvent = (): void => {
+      events += 1
+    }
+    return async () => {
+      const record = await parallel.trace(inputs, { onEvent })
+      if (record.children.length !== branches || events === 0) throw new Error('the trace is incomplete')
+      return sum(record.output as number[])
+    }
   }
 
 const tinyllmChildren: FanOutFactory = async (branches) => {
@@ -108,18 +123,26 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
     'Floor: `Promise.all(inputs.map(async branch))`. tinyllm: `Parallel` in its map form (one `defineFunction` over N',
     'inputs), unbounded and at `concurrency: 256`, and with N named children on one input. LangChain.js: `RunnableParallel.from` with N named `RunnableLambda`',
     'branches (its shape: every branch gets the same input), and `RunnableLambda.batch` over N inputs, unbounded',
-    "(LangChain's default) and at `maxConcurrency: 256`.",
+    "(LangChain's default) and at `maxConcurrency: 256`. tinyllm is also measured in the modes an app runs (zod",
+    'schemas on the branch, `trace`, an `onEvent` listener), and at 100,000 branches (without the peers) to show how',
+    'its cost per branch scales. Subjects take turns, one repetition each (A B A B …).',
   ].join(' '),
-  metrics: [{ key: 'usPerBranch', label: 'µs / branch', better: 'lower', digits: 3 }],
+  metrics: [
+    { key: 'usPerBranch', label: 'µs / branch', better: 'lower', digits: 3 },
+    { key: 'cpuUsPerBranch', label: 'CPU µs / branch', better: 'lower', digits: 3 },
+  ],
   primaryMetric: 'usPerBranch',
   floor: 'promise-all',
   reference: 'tinyllm-unbounded',
   cases: (size: BenchSize) =>
     size === 'smoke'
       ? [{ id: '20-branches', label: '20 branches', params: { branches: 20, minRepetitionMs: 2 } }]
-      : [{ id: '10000-branches', label: '10,000 branches', params: { branches: 10_000, minRepetitionMs: 250 } }],
+      : [
+          { id: '10000-branches', label: '10,000 branches', params: { branches: 10_000, minRepetitionMs: 250 } },
+          { id: '100000-branches', label: '100,000 branches', params: { branches: 100_000, minRepetitionMs: 250 } },
+        ],
   plan: (size) => (size === 'smoke' ? { warmup: 1, repetitions: 2 } : { warmup: 3, repetitions: 10 }),
-  timeoutMs: (size) => (size === 'smoke' ? 30_000 : 180_000),
+  timeoutMs: (size) => (size === 'smoke' ? 60_000 : 180_000),
   subjects: [
     subject('promise-all', 'Promise.all (floor)', 'floor', promiseAll),
     subject('tinyllm-unbounded', 'tinyllm Parallel map, unbounded', 'tinyllm', tinyllmMap(undefined)),
@@ -128,14 +151,28 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
       compareTo: 'tinyllm-256',
     },
     {
+      ...subject(
+        'tinyllm-defaults',
+        'tinyllm Parallel map, unbounded, zod + trace + onEvent listener',
+        'tinyllm',
+        tinyllmMap(undefined, true),
+      ),
+      compareTo: 'tinyllm-defaults',
+    },
+    {
       ...subject('tinyllm-children', 'tinyllm Parallel of N children', 'tinyllm', tinyllmChildren),
       compareTo: 'tinyllm-children',
+      appliesTo: few,
     },
     {
       ...subject('langchain-parallel', 'LangChain.js RunnableParallel of N children', 'peer', langchainParallel),
       compareTo: 'tinyllm-children',
+      appliesTo: few,
     },
-    subject('langchain-batch', 'LangChain.js RunnableLambda.batch, unbounded', 'peer', langchainBatch(undefined)),
+    {
+      ...subject('langchain-batch', 'LangChain.js RunnableLambda.batch, unbounded', 'peer', langchainBatch(undefined)),
+      appliesTo: few,
+    },
     {
       ...subject(
         'langchain-batch-256',
@@ -144,6 +181,12 @@ export const parallelWithoutIo = defineScenario<ParallelParams>({
         langchainBatch(256),
       ),
       compareTo: 'tinyllm-256',
+      appliesTo: few,
     },
   ],
 })
+
+/** The peers and the named children run at 10,000 branches. */
+function few(params: ParallelParams): boolean {
+  return params.branches <= 10_000
+}

@@ -32,7 +32,10 @@ function subject(
       })
       assertEqual(await invoke(0), params.steps, `${label}: chain output after timing`)
       return {
-        metrics: { usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps) },
+        metrics: {
+          usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps),
+          cpuUsPerStep: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.steps),
+        },
         details: { 'chain runs per repetition': timed.iterationsPerRepetition },
       }
     },
@@ -48,14 +51,23 @@ const plainLoop: ChainFactory = async (steps) => {
   }
 }
 
+interface ChainMode {
+  /** zod `z.number()` input and output schemas on every step. */
+  readonly zod: boolean
+  /** `trace` (the run records itself and every step) instead of `invoke`. */
+  readonly trace: boolean
+  /** An `onEvent` listener on the run: lifecycle events are built for it. */
+  readonly listener: boolean
+}
+
 const tinyllmChain =
-  (withSchemas: boolean): ChainFactory =>
+  ({ zod, trace, listener }: ChainMode): ChainFactory =>
   async (steps) => {
     const { defineFunction } = await import('@tinyllm/core')
     const { Chain } = await import('@tinyllm/flow')
     const { z } = await import('zod')
     const functions = Array.from({ length: steps }, (_, index) =>
-      withSchemas
+      zod
         ? defineFunction({
             name: `step-${index}`,
             input: z.number(),
@@ -65,7 +77,20 @@ const tinyllmChain =
         : defineFunction({ name: `step-${index}`, run: (value: number) => value + 1 }),
     )
     const chain = new Chain({ name: 'chain', children: functions })
-    return (input) => chain.invoke(input)
+    let events = 0
+    const options = listener
+      ? {
+          onEvent: () => {
+            events += 1
+          },
+        }
+      : undefined
+    if (!trace) return (input) => chain.invoke(input, options)
+    return async (input) => {
+      const record = await chain.trace(input, options)
+      if (record.children.length !== steps || (listener && events === 0)) throw new Error('the trace is incomplete')
+      return record.output as number
+    }
   }
 
 const langchainSequence: ChainFactory = async (steps) => {
@@ -108,13 +133,19 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
   title: 'Step overhead',
   method: [
     'A chain of N no-op steps (each adds 1 to a number; the output is checked to be N) invoked from 0, sequentially,',
-    'as many times as fills a repetition of ≥ 250 ms; the figure is the repetition time ÷ (runs × N).',
-    'Floor: a plain `for` loop awaiting N async functions. tinyllm: `Chain` of `defineFunction` steps, without and',
-    'with zod `z.number()` input and output schemas on every step. LangChain.js: `RunnableSequence.from` of',
+    'as many times as fills a repetition of ≥ 250 ms; the figure is the repetition time ÷ (runs × N). Subjects take',
+    'turns, one repetition each (A B A B …). Floor: a plain `for` loop awaiting N async functions. tinyllm: `Chain` of',
+    '`defineFunction` steps — the cheapest (`invoke`, no schemas), with zod `z.number()` input and output schemas on',
+    'every step, recorded (`trace`), and in the modes an app runs: zod schemas, `trace` and an `onEvent` listener',
+    'together. LangChain.js: `RunnableSequence.from` of',
     '`RunnableLambda`s. LangGraph.js: `StateGraph` with one `Annotation` channel and N nodes in a line',
-    '(`recursionLimit` raised to N + 1: it counts super-steps, default 25). No callbacks, tracing or checkpointer.',
+    '(`recursionLimit` raised to N + 1: it counts super-steps, default 25), measured at 10 and 1,000 steps (at 10,000',
+    'a LangGraph run takes seconds). No callbacks, tracing or checkpointer for the peers.',
   ].join(' '),
-  metrics: [{ key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 }],
+  metrics: [
+    { key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 },
+    { key: 'cpuUsPerStep', label: 'CPU µs / step', better: 'lower', digits: 3 },
+  ],
   primaryMetric: 'usPerStep',
   floor: 'plain-loop',
   reference: 'tinyllm',
@@ -122,16 +153,59 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
     size === 'smoke'
       ? [{ id: '10-steps', label: '10 steps', params: { steps: 10, minRepetitionMs: 2 } }]
       : [
-          { id: '1000-steps', label: '1,000 steps', params: { steps: 1000, minRepetitionMs: 250 } },
           { id: '10-steps', label: '10 steps', params: { steps: 10, minRepetitionMs: 250 } },
+          { id: '1000-steps', label: '1,000 steps', params: { steps: 1000, minRepetitionMs: 250 } },
+          { id: '10000-steps', label: '10,000 steps', params: { steps: 10_000, minRepetitionMs: 250 } },
         ],
   plan: (size) => (size === 'smoke' ? { warmup: 1, repetitions: 2 } : { warmup: 3, repetitions: 10 }),
-  timeoutMs: (size) => (size === 'smoke' ? 30_000 : 180_000),
+  timeoutMs: (size) => (size === 'smoke' ? 60_000 : 180_000),
   subjects: [
     subject('plain-loop', 'plain loop of awaits (floor)', 'floor', plainLoop),
-    subject('tinyllm', 'tinyllm Chain, no schemas', 'tinyllm', tinyllmChain(false)),
-    subject('tinyllm-zod', 'tinyllm Chain, zod input + output schemas', 'tinyllm', tinyllmChain(true)),
-    subject('langchain', 'LangChain.js RunnableSequence of RunnableLambda', 'peer', langchainSequence),
-    subject('langgraph', 'LangGraph.js StateGraph, one node per step', 'peer', langgraphStateGraph),
+    subject(
+      'tinyllm',
+      'tinyllm Chain, no schemas',
+      'tinyllm',
+      tinyllmChain({ zod: false, trace: false, listener: false }),
+    ),
+    {
+      ...subject(
+        'tinyllm-zod',
+        'tinyllm Chain, zod input + output schemas',
+        'tinyllm',
+        tinyllmChain({ zod: true, trace: false, listener: false }),
+      ),
+      compareTo: 'tinyllm-zod',
+    },
+    {
+      ...subject(
+        'tinyllm-trace',
+        'tinyllm Chain, trace',
+        'tinyllm',
+        tinyllmChain({ zod: false, trace: true, listener: false }),
+      ),
+      compareTo: 'tinyllm-trace',
+    },
+    {
+      ...subject(
+        'tinyllm-defaults',
+        'tinyllm Chain, zod schemas + trace + onEvent listener',
+        'tinyllm',
+        tinyllmChain({ zod: true, trace: true, listener: true }),
+      ),
+      compareTo: 'tinyllm-defaults',
+    },
+    {
+      ...subject('langchain', 'LangChain.js RunnableSequence of RunnableLambda', 'peer', langchainSequence),
+      appliesTo: few,
+    },
+    {
+      ...subject('langgraph', 'LangGraph.js StateGraph, one node per step', 'peer', langgraphStateGraph),
+      appliesTo: few,
+    },
   ],
 })
+
+/** The peers run at 10 and 1,000 steps. */
+function few(params: StepOverheadParams): boolean {
+  return params.steps <= 1000
+}

@@ -68,22 +68,23 @@ export class AnthropicChatModel implements ChatModel {
 
   /**
    * Sends one Messages request (never retried here) and returns its choice, usage and the request id (the `request-id`
-   * header, else the message's `id`). Rejects with a typed tinyllm error; `options.signal` closes the HTTP request.
+   * header, else the message's `id`). Rejects with a typed tinyllm error; cancelling the call closes the HTTP request.
    * Called by the framework.
    */
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
-    const signal = options?.signal
+    const sdk = this.#sdk
     const body = this.#body(request)
-    if (signal?.aborted) throw abortErrorFor(signal)
-    const client = this.#sdk.client
+    const cancelled = sdk.cancellation(options)
+    if (cancelled !== undefined) throw cancelled
+    const client = sdk.client
     try {
       const { data, request_id, response } = await client.messages
-        .create(body, sdkRequestOptions(signal))
+        .create(body, sdk.requestOptions(options))
         .withResponse()
       const result = toChatResult(data, request_id || response.headers.get('x-request-id') || undefined)
       return restoreStrictAnswers(result, request, anthropicProfile)
     } catch (error) {
-      throw this.#sdk.toError(error, signal)
+      throw sdk.callError(error, options)
     }
   }
 

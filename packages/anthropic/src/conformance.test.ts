@@ -1,6 +1,7 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type { ReplyTurn, WireMessage, WireRequest } from '@tinyllm/conformance'
 import { describeChatModelConformance, replyTurnAt, stallFaults } from '@tinyllm/conformance'
+import { describe } from 'vitest'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { ScriptedReply } from './testing/index.js'
 import { startAnthropicCompatibleServer } from './testing/index.js'
@@ -26,6 +27,28 @@ describeChatModelConformance({
       return new AnthropicChatModel({ model: 'claude-haiku-4-5', client })
     },
   },
+})
+
+// The same contract over the fallback transport, the runtime's global fetch.
+describe('over the fetch transport', () => {
+  describeChatModelConformance({
+    name: 'anthropic',
+    chatPath: '/v1/messages',
+    multipleChoices: false,
+    startServer: (script) =>
+      startAnthropicCompatibleServer({
+        replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
+        faults: stallFaults(script),
+      }),
+    createModel: (server) =>
+      new AnthropicChatModel({
+        model: 'claude-haiku-4-5',
+        apiKey: 'conformance-key',
+        baseURL: server.baseURL,
+        transport: 'fetch',
+      }),
+    readRequest: readMessagesRequest,
+  })
 })
 
 function toScriptedReply(turn: ReplyTurn): ScriptedReply {

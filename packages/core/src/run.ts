@@ -17,7 +17,7 @@ import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkNumber, checkTimeout } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
-import type { RunRecord } from './run-record.js'
+import type { RunRecord, RunStateEntry } from './run-record.js'
 import {
   addUsageTo,
   type Budget,
@@ -43,7 +43,10 @@ const defaultMaxConcurrentRuns = 100_000
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
 /** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
 const uncancellable = new CancelScope(undefined)
-const now = (): number => performance.timeOrigin + performance.now()
+// The origin is read once (the getter computes it on every read); `now` is called bound, which skips the receiver check.
+const timeOrigin = performance.timeOrigin
+const performanceNow = performance.now.bind(performance)
+const now = (): number => timeOrigin + performanceNow()
 const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns', 'runId', 'journal', 'executor'] as const
 
 let runCounter = 0
@@ -144,6 +147,8 @@ class Run implements RunContext {
   private id: string | undefined
   private path: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
+  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
+  private childOptions: InvokeOptions | undefined = undefined
   /** Per attempt, how many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
 
@@ -163,7 +168,7 @@ class Run implements RunContext {
           functionName: fn.name,
         })
       }
-      if (options !== undefined) rejectRootOptions(options, fn.name, parent)
+      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parent)
       this.parent = parent
       this.depth = parent.depth + 1
       this.tree = parent.tree
@@ -256,7 +261,10 @@ class Run implements RunContext {
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
-    if (options === undefined) return fn.invoke(input, { parent: this })
+    if (options === undefined) {
+      this.childOptions ??= { parent: this }
+      return fn.invoke(input, this.childOptions)
+    }
     return fn.invoke(input, { ...options, parent: this })
   }
 
@@ -530,13 +538,18 @@ class Run implements RunContext {
     functionLifecycle.assertTransition(from, state)
     this.state = state
     const record = this.record
-    if (record !== undefined) this.recordTransition(record, state, error, output)
     const onEvent = this.tree.onEvent
-    if (onEvent !== undefined || this.tree.listeners.length !== 0) this.emit(onEvent, from, state, error, output)
+    const heard = onEvent !== undefined || this.tree.listeners.length !== 0
+    if (record === undefined && !heard) return
+    // One timestamp for the record and the event of one transition.
+    const at = now()
+    if (record !== undefined) this.recordTransition(record, at, state, error, output)
+    if (heard) this.emit(onEvent, at, from, state, error, output)
   }
 
   private emit(
     onEvent: LifecycleListener | undefined,
+    at: number,
     from: LifecycleState,
     to: LifecycleState,
     error: TinyLLMError | undefined,
@@ -550,7 +563,7 @@ class Run implements RunContext {
       source: this.fn,
       from,
       to,
-      at: now(),
+      at,
       attempt: this.attempt,
     }
     if (error !== undefined) event.error = error
@@ -587,33 +600,18 @@ class Run implements RunContext {
   // ---- records -------------------------------------------------------------------------------------------------
 
   private startRecord(): void {
-    const at = now()
-    const record: RunRecord = Object.assign(Object.create(recordPrototype) as RunRecord, {
-      runId: this.runId,
-      parentRunId: this.parentRunId,
-      function: this.fn.name,
-      kind: this.fn.kind,
-      input: this.input,
-      status: 'running',
-      states: [{ state: 'init', at, attempt: 0 }],
-      attempts: 0,
-      startedAt: at,
-      endedAt: undefined,
-      durationMs: undefined,
-      annotations: {},
-      children: [],
-    })
+    const record = new TracedRecord(this.runId, this.parentRunId, this.fn.name, this.fn.kind, this.input, now())
     this.record = record
     this.parent?.record?.children.push(record)
   }
 
   private recordTransition(
     record: RunRecord,
+    at: number,
     state: LifecycleState,
     error: TinyLLMError | undefined,
     output: unknown,
   ): void {
-    const at = now()
     record.states.push(
       error === undefined ? { state, at, attempt: this.attempt } : { state, at, attempt: this.attempt, error },
     )
@@ -649,15 +647,56 @@ class Run implements RunContext {
 }
 
 /**
- * Makes every run record serialise, whatever it holds: outputs, inputs and annotations that JSON cannot take (a cycle,
- * a BigInt, a `toJSON` that throws) are made safe and secrets replaced, as in a log line; children serialise the same
- * way one by one, so a deep tree is neither cut nor copied twice.
+ * A traced run's record: one class, so every record has one shape (built field by field, not copied from a literal).
+ * It serialises whatever it holds: outputs, inputs and annotations that JSON cannot take (a cycle, a BigInt, a `toJSON`
+ * that throws) are made safe and secrets replaced, as in a log line; children serialise the same way one by one, so a
+ * deep tree is neither cut nor copied twice.
  */
-const recordPrototype = {
-  toJSON(this: RunRecord): unknown {
+class TracedRecord implements RunRecord {
+  readonly runId: string
+  readonly parentRunId: string | undefined
+  readonly function: string
+  readonly kind: string
+  readonly input: unknown
+  status: 'running' | 'complete' | 'failed'
+  readonly states: RunStateEntry[]
+  attempts: number
+  readonly startedAt: number
+  endedAt: number | undefined
+  durationMs: number | undefined
+  readonly annotations: Record<string, unknown>
+  readonly children: RunRecord[]
+  declare output?: unknown
+  declare error?: TinyLLMError
+  declare usage?: UsageTotals
+
+  constructor(
+    runId: string,
+    parentRunId: string | undefined,
+    functionName: string,
+    kind: string,
+    input: unknown,
+    at: number,
+  ) {
+    this.runId = runId
+    this.parentRunId = parentRunId
+    this.function = functionName
+    this.kind = kind
+    this.input = input
+    this.status = 'running'
+    this.states = [{ state: 'init', at, attempt: 0 }]
+    this.attempts = 0
+    this.startedAt = at
+    this.endedAt = undefined
+    this.durationMs = undefined
+    this.annotations = {}
+    this.children = []
+  }
+
+  toJSON(): unknown {
     const { children, ...fields } = this
     return { ...redact(fields), children }
-  },
+  }
 }
 
 function hasRetryableFalse(error: unknown): boolean {
@@ -732,6 +771,17 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
 }
 
 function rejectRootOptions(options: InvokeOptions, functionName: string, parent: Run): void {
+  // One test of every root-only option, on the hot path of every child invoked with options (a Chain's step keys).
+  if (
+    options.logger === undefined &&
+    options.onEvent === undefined &&
+    options.budget === undefined &&
+    options.maxConcurrentRuns === undefined &&
+    options.runId === undefined &&
+    options.journal === undefined &&
+    options.executor === undefined
+  )
+    return
   for (const key of rootOnlyOptions) {
     if (options[key] === undefined) continue
     throw new ConfigurationError({

@@ -1,4 +1,4 @@
-import type { ChildInvokeOptions, FunctionNode, FunctionOptions, RunContext, TinyLLMError } from '@tinyllm/core'
+import type { FunctionNode, FunctionOptions, RunContext, TinyLLMError } from '@tinyllm/core'
 import { ConfigurationError, checkNumber, checkOneOf, Function, optionError } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, describeFunction } from './any-function.js'

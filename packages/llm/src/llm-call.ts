@@ -33,6 +33,7 @@ import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamRun } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
+import { CallCancellation } from './provider/call-cancellation.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
 import { assertKnownTools } from './tool-calls.js'
@@ -380,10 +381,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   ): Promise<LLMCallOutput<Mode, Schema>> {
     if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && context.stream === undefined) {
       // The common call: no limiter to wait for, no deadline of its own, no stream. One promise chain and no suspended
-      // async frame of its own, which keeps the framework's memory per call in flight small. A signal that can never
-      // abort is not handed on: the SDK would combine it with its own on every call for nothing.
+      // async frame of its own, which keeps the framework's memory per call in flight small. A run that can be cancelled
+      // hands the model its scope (a provider on tinyllm's transport cancels the request through it, and no signal is
+      // made unless the model asks for one); a run that can never be cancelled hands nothing.
       const scope = context.cancelScope
-      const options = scope.cancellable ? { signal: scope.signal } : undefined
+      const options = scope.cancellable ? new CallCancellation(scope) : undefined
       return this.model
         .doGenerate(request, options)
         .then((result) => this.complete(this.credible(result), request, modelId, context), this.rethrowTyped)
@@ -414,7 +416,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     try {
       result = this.credible(
         context.stream === undefined
-          ? await scope.race(this.model.doGenerate(request, scope.cancellable ? { signal: scope.signal } : undefined))
+          ? await scope.race(
+              this.model.doGenerate(request, scope.cancellable ? new CallCancellation(scope) : undefined),
+            )
           : await this.readStream(request, scope, context.stream),
       )
     } catch (thrown) {

@@ -2,6 +2,7 @@
 import type { ReplyTurn, WireMessage, WireRequest } from '@tinyllm/conformance'
 import { describeChatModelConformance, replyTurnAt, stallFaults } from '@tinyllm/conformance'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import { describe } from 'vitest'
 import { OpenAIChatModel } from './openai-chat-model.js'
 import type { ScriptedReply } from './testing/index.js'
 import { startOpenAICompatibleServer } from './testing/index.js'
@@ -27,6 +28,28 @@ describeChatModelConformance({
       return new OpenAIChatModel({ model: 'gpt-4o-mini', client })
     },
   },
+})
+
+// The same contract over the fallback transport, the runtime's global fetch.
+describe('over the fetch transport', () => {
+  describeChatModelConformance({
+    name: 'openai',
+    chatPath: '/v1/chat/completions',
+    multipleChoices: true,
+    startServer: (script) =>
+      startOpenAICompatibleServer({
+        replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
+        faults: stallFaults(script),
+      }),
+    createModel: (server) =>
+      new OpenAIChatModel({
+        model: 'gpt-4o-mini',
+        apiKey: 'conformance-key',
+        baseURL: server.baseURL,
+        transport: 'fetch',
+      }),
+    readRequest: readChatCompletionRequest,
+  })
 })
 
 function toScriptedReply(turn: ReplyTurn): ScriptedReply {

@@ -49,25 +49,26 @@ export class OpenAIChatModel implements ChatModel {
 
   /**
    * Sends one chat completion request (never retried here) and returns every choice, usage and the request id (the
-   * `x-request-id` header, else the completion's `id`). Rejects with a typed tinyllm error; `options.signal` closes the
-   * HTTP request. Called by the framework.
+   * `x-request-id` header, else the completion's `id`). Rejects with a typed tinyllm error; cancelling the call closes
+   * the HTTP request. Called by the framework.
    */
   doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     // Deliberately not async and without `.withResponse()`: one call is one SDK promise and one `then`, which keeps
     // the framework's share of an in-flight call small. The SDK puts the request id on the parsed body.
-    const signal = options?.signal
-    if (signal?.aborted) return Promise.reject(abortErrorFor(signal))
+    const sdk = this.#sdk
+    const cancelled = sdk.cancellation(options)
+    if (cancelled !== undefined) return Promise.reject(cancelled)
     let pending: Promise<unknown>
     try {
       const body = toOpenAIBody(request, this.modelId)
-      pending = this.#sdk.client.chat.completions.create({ ...body, stream: false }, sdkRequestOptions(signal))
+      pending = sdk.client.chat.completions.create({ ...body, stream: false }, sdk.requestOptions(options))
     } catch (error) {
-      return Promise.reject(this.#sdk.toError(error, signal))
+      return Promise.reject(sdk.callError(error, options))
     }
     return pending.then(
       (completion) => restoreStrictAnswers(toChatResult(completion), request, openAIProfile),
       (error: unknown) => {
-        throw this.#sdk.toError(error, signal)
+        throw sdk.callError(error, options)
       },
     )
   }

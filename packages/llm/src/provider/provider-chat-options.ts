@@ -1,7 +1,15 @@
-import { ConfigurationError, checkKnownOptions, checkNumber, optionError, type StandardSchemaV1 } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  optionError,
+  type StandardSchemaV1,
+} from '@tinyllm/core'
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
+import { transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
 export type ExistingClientOptions<Client, Connection extends object> = { readonly client: Client } & {
@@ -89,7 +97,7 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), and a positive whole `maxResponseBytes`.
+ * (not both — the first clashing option is named), a positive whole `maxResponseBytes`, and a known `transport`.
  */
 export function checkConnectionOptions(
   options: Readonly<Record<string, unknown>>,
@@ -109,6 +117,7 @@ export function checkConnectionOptions(
     }
   }
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
+  checkOneOf(options.transport, 'transport', transports, owner)
 }
 
 /**

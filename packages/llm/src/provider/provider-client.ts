@@ -1,10 +1,22 @@
 import type { TinyLLMError } from '@tinyllm/core'
+import type { ChatCallOptions } from '../chat-model.js'
+import { cancellationError, cancelScopeField, cancelScopeOf } from './call-cancellation.js'
 import { registerClientSecrets } from './client-secrets.js'
 import { type ProviderEndpoint, providerEndpoint } from './endpoint.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
 import { type SdkClientOptions, sdkClientOptions } from './sdk-client-options.js'
+
+/** What tinyllm passes an SDK with each request: no retries, and the call's cancellation one way or the other. */
+export interface SdkRequestOptions {
+  readonly maxRetries: 0
+  readonly signal?: AbortSignal
+  /** Carries the call's cancel scope to tinyllm's transport (under a symbol key no `fetch` reads). */
+  readonly fetchOptions?: Record<never, never>
+}
+
+const noRetries: SdkRequestOptions = Object.freeze({ maxRetries: 0 })
 
 /** What the helper reads of an SDK client: both official SDKs' clients have these. */
 export interface SdkClientShape {
@@ -60,6 +72,31 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (options.baseURL === undefined) registerClientSecrets(this, { baseURL: client.baseURL })
     this.#client = client
     return client
+  }
+
+  /**
+   * The SDK's per-request options of one call: no retries, and the call's cancellation. When tinyllm created the client
+   * (so its transport is tinyllm's) and the caller passed a cancel scope, the scope travels in `fetchOptions` and the
+   * transport cancels the request underneath the SDK, which gets no signal to compose with its own on every request;
+   * otherwise the SDK gets the call's signal, if any.
+   */
+  requestOptions(options: ChatCallOptions | undefined): SdkRequestOptions {
+    const scope = cancelScopeOf(options)
+    if (scope !== undefined && this.#options.client === undefined) {
+      return scope.cancellable ? { maxRetries: 0, fetchOptions: { [cancelScopeField]: scope } } : noRetries
+    }
+    const signal = options?.signal
+    return signal === undefined ? noRetries : { maxRetries: 0, signal }
+  }
+
+  /** What one call threw, as a typed tinyllm error: the call's cancellation once it was cancelled, else {@link toError}. */
+  callError(error: unknown, options: ChatCallOptions | undefined): TinyLLMError {
+    return cancellationError(options) ?? this.toError(error, undefined)
+  }
+
+  /** The call's cancellation (its AbortError or TimeoutError) when it was cancelled before it could be sent. */
+  cancellation(options: ChatCallOptions | undefined): TinyLLMError | undefined {
+    return cancellationError(options)
   }
 
   /** Whatever a call through the client threw, as a typed tinyllm error naming the endpoint. */

@@ -14,7 +14,16 @@ export interface ProviderConnectionOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Largest response body read, in bytes (a stream counts whole); bigger bodies fail with a ProviderCallError. Default 8 MiB. */
   readonly maxResponseBytes?: number | undefined
+  /**
+   * How requests reach the server under the SDK: `undici` — undici's `request` API over a keep-alive pool, the default
+   * — or `fetch`, the runtime's global `fetch`. Both send the same requests, cap responses the same way and fail the
+   * same way; `fetch` is the fallback for runtimes or proxies undici does not fit.
+   */
+  readonly transport?: 'undici' | 'fetch' | undefined
 }
+
+/** The values of {@link ProviderConnectionOptions.transport}. */
+export const transports = Object.freeze(['undici', 'fetch'] as const)
 
 /**
  * The names of {@link ProviderConnectionOptions} and `client`, for the shared option checks; a provider with fields of
@@ -29,4 +38,5 @@ export const providerConnectionKeys = Object.freeze([
   'baseURL',
   'headers',
   'maxResponseBytes',
+  'transport',
 ] as const satisfies ReadonlyArray<keyof ProviderConnectionOptions | 'client'>)

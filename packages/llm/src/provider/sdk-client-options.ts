@@ -1,15 +1,17 @@
 import { readEnvironment, resolveApiKey } from './api-key.js'
+import { fetchTransport } from './fetch-transport.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import type { ProviderProfile } from './provider-profile.js'
-import { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './response-size-limit.js'
+import { defaultMaxResponseBytes, type FetchFunction, type ResponseSizeCap } from './response-size-limit.js'
 import { type SdkLogger, sdkLogger } from './sdk-logger.js'
+import { undiciTransport } from './undici-transport.js'
 
 /** The options every SDK client tinyllm creates is given, whatever the provider. */
 export interface SdkClientOptions {
   readonly apiKey: string
   /** Retries belong to the calling Function's policy, never to the SDK. */
   readonly maxRetries: 0
-  /** `fetch` with the response size cap. */
+  /** The transport (`undici` or `fetch`), with the response size cap. */
   readonly fetch: FetchFunction
   /** The SDK's own log lines, through tinyllm's redacting logger. */
   readonly logger: SdkLogger
@@ -24,7 +26,7 @@ export interface SdkClientOptions {
 /**
  * The provider-neutral part of creating an SDK client, at the first call: the API key (passed, or read from the
  * provider's environment variable and registered for redaction for as long as `owner` lives), no SDK retries, the
- * response size cap, the SDK's logs routed through tinyllm's logger, and the base URL and headers of `options`.
+ * transport and its response size cap, the SDK's logs routed through tinyllm's logger, and the base URL and headers of `options`.
  *
  * @example
  * const client = new OpenAI({ ...sdkClientOptions(openAIProfile, this, options), organization: options.organization })
@@ -42,17 +44,22 @@ export function sdkClientOptions(
       owner,
     }),
     maxRetries: 0,
-    fetch: limitResponseSize(
-      globalThis.fetch,
-      options.maxResponseBytes ?? defaultMaxResponseBytes,
-      profile.provider,
-      profile.requestIdHeaders,
-    ),
+    fetch: transportFor(options.transport, {
+      maxBytes: options.maxResponseBytes ?? defaultMaxResponseBytes,
+      provider: profile.provider,
+      requestIdHeaders: profile.requestIdHeaders,
+    }),
     logger: sdkLogger(profile.provider),
     logLevel: readEnvironment(profile.logVariable) === undefined ? 'off' : undefined,
     baseURL: options.baseURL,
     defaultHeaders: options.headers,
   }
+}
+
+/** The `fetch` an SDK client is given: undici's `request` API (the default), or the global `fetch`. */
+function transportFor(transport: 'undici' | 'fetch' | undefined, cap: ResponseSizeCap): FetchFunction {
+  const fetch = fetchTransport(cap)
+  return transport === 'fetch' ? fetch : undiciTransport(cap, fetch)
 }
 
 /** The per-request options tinyllm sends with every SDK call: no retries, and the call's signal, if it can abort. */

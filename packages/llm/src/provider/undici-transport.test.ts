@@ -1,0 +1,106 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { gzipSync } from 'node:zlib'
+import { CancelScope } from '@tinyllm/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cancelScopeField } from './call-cancellation.js'
+import { fetchTransport } from './fetch-transport.js'
+import { undiciTransport } from './undici-transport.js'
+
+const cap = { maxBytes: 1024, provider: 'acme', requestIdHeaders: ['x-request-id'] }
+const servers: Array<{ close(): void }> = []
+
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close()
+})
+
+async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  servers.push({
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat`
+}
+
+const transports = {
+  undici: undiciTransport(cap, fetchTransport(cap)),
+  fetch: fetchTransport(cap),
+}
+
+describe.each(Object.entries(transports))('the %s transport', (_name, transport) => {
+  it('sends the request and hands back a gzip answer inflated, with its status and headers', async () => {
+    let received: { method?: string | undefined; body?: string; encoding?: string | undefined } = {}
+    const url = await serve((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        received = { method: request.method, body, encoding: request.headers['accept-encoding'] }
+        const json = gzipSync(JSON.stringify({ echo: body }))
+        response.writeHead(201, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'x-request-id': 'r1',
+        })
+        response.end(json)
+      })
+    })
+    const response = await transport(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    })
+    expect(response.status).toBe(201)
+    expect(response.headers.get('x-request-id')).toBe('r1')
+    expect(await response.json()).toEqual({ echo: '{"a":1}' })
+    expect(received).toMatchObject({ method: 'POST', body: '{"a":1}' })
+    expect(received.encoding).toContain('gzip')
+  })
+
+  it('follows a redirect as fetch does, sending the body again on a 307', async () => {
+    const url = await serve((request, response) => {
+      if (request.url === '/v1/chat') {
+        response.writeHead(307, { location: '/v1/moved' })
+        response.end()
+        return
+      }
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' })
+        response.end(JSON.stringify({ path: request.url, body }))
+      })
+    })
+    const response = await transport(url, { method: 'POST', body: '{"a":1}' })
+    expect(await response.json()).toEqual({ path: '/v1/moved', body: '{"a":1}' })
+  })
+
+  it('fails a compressed body that inflates past the cap with a non-retryable response_too_large error', async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      response.end(gzipSync(JSON.stringify({ text: 'x'.repeat(10_000) })))
+    })
+    const response = await transport(url, { method: 'POST', body: '{}' })
+    await expect(response.text()).rejects.toMatchObject({ providerErrorType: 'response_too_large', retryable: false })
+  })
+
+  it('closes the request when the call scope it was handed in fetchOptions is cancelled', async () => {
+    let closed!: () => void
+    const whenClosed = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    const url = await serve((request) => request.on('close', closed))
+    const call = new CancelScope(undefined, { manual: true })
+    const pending = transport(url, { method: 'POST', body: '{}', [cancelScopeField]: call } as RequestInit)
+    setTimeout(() => call.cancel(new Error('stop')), 20)
+    await expect(pending).rejects.toThrow('stop')
+    await whenClosed
+  })
+})

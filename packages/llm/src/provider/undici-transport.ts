@@ -1,0 +1,255 @@
+import type { Readable } from 'node:stream'
+import {
+  brotliDecompress,
+  brotliDecompressSync,
+  constants,
+  createBrotliDecompress,
+  createGunzip,
+  createInflate,
+  gunzip,
+  gunzipSync,
+  inflate,
+  inflateSync,
+} from 'node:zlib'
+import type { CancelScope } from '@tinyllm/core'
+import type { Dispatcher } from 'undici'
+import { requestScope } from './fetch-transport.js'
+import { countedBody, type FetchFunction, type ResponseSizeCap, responseTooLarge } from './response-size-limit.js'
+
+type Undici = typeof import('undici')
+
+/** undici, loaded at the first request (an app that never calls a model does not pay for importing it). */
+let undici: Undici | undefined
+let loading: Promise<Undici> | undefined
+/** The keep-alive pool every undici transport shares, like `fetch`'s global one. */
+let pool: Dispatcher | undefined
+
+function loadUndici(): Promise<Undici> {
+  loading ??= import('undici').then((module) => {
+    undici = module
+    // No timers of undici's own: a call's time limits are cancellations (tinyllm's scopes, the SDK's timeout).
+    // Redirects are followed as `fetch` follows them (at most 20).
+    pool = new module.Agent({ headersTimeout: 0, bodyTimeout: 0 }).compose(
+      module.interceptors.redirect({ maxRedirections: 20 }),
+    )
+    return module
+  })
+  return loading
+}
+
+/** Bodies up to this many compressed bytes are inflated synchronously (microseconds); bigger ones off the thread. */
+const syncInflateLimit = 64 * 1024
+const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
+
+/**
+ * A `fetch` for an SDK on undici's `request` API over one keep-alive pool: the same requests, answers and failures as
+ * `fetch` (a failure to connect rejects with a `TypeError('fetch failed')` whose cause is the socket's error; a
+ * cancellation, with the signal's reason), at a fraction of its cost per call. JSON answers are read whole before the
+ * `Response` is handed over — counted against the size cap as they arrive, inflated (gzip, deflate, brotli) with the
+ * cap as their limit; event streams are handed over as they arrive, inflated and counted. Requests with a body
+ * `request` cannot send, or credentials in the URL, go through `fallback`.
+ */
+export function undiciTransport(cap: ResponseSizeCap, fallback: FetchFunction): FetchFunction {
+  return (input, init) => {
+    if (typeof input !== 'string' && !(input instanceof URL)) return fallback(input, init)
+    const url = typeof input === 'string' ? input : input.href
+    const body = init?.body
+    if (
+      (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) ||
+      hasCredentials(url)
+    )
+      return fallback(input, init)
+    if (undici !== undefined) return send(undici, cap, url, init)
+    return loadUndici().then((module) => send(module, cap, url, init))
+  }
+}
+
+function send(module: Undici, cap: ResponseSizeCap, url: string, init: RequestInit | undefined): Promise<Response> {
+  const scope = requestScope(init)
+  const signal = scope === undefined ? (init?.signal ?? undefined) : scope.signal
+  if (signal?.aborted) {
+    scope?.dispose()
+    return Promise.reject(signal.reason)
+  }
+  const method = init?.method ?? 'GET'
+  const options = {
+    method: method as Dispatcher.HttpMethod,
+    headers: requestHeaders(init?.headers),
+    body: (init?.body ?? null) as string | Uint8Array | null,
+    signal,
+    dispatcher: pool as Dispatcher,
+  }
+  return module.request(url, options).then(
+    (answer) => toResponse(answer, method, cap, scope),
+    (error: unknown) => {
+      scope?.dispose()
+      throw signal?.aborted === true ? signal.reason : new TypeError('fetch failed', { cause: error })
+    },
+  )
+}
+
+/** The request's headers as undici takes them (a flat list), asking for gzip or deflate as `fetch` does. */
+function requestHeaders(headers: RequestInit['headers']): string[] {
+  const list: string[] = []
+  let acceptsEncoding = false
+  const add = (value: string, name: string): void => {
+    if (!acceptsEncoding && name.toLowerCase() === 'accept-encoding') acceptsEncoding = true
+    list.push(name, value)
+  }
+  if (headers instanceof Headers) headers.forEach(add)
+  else if (Array.isArray(headers)) for (const [name, value] of headers) add(value as string, name as string)
+  else if (headers !== undefined) for (const name of Object.keys(headers)) add(headers[name] as string, name)
+  if (!acceptsEncoding) list.push('accept-encoding', 'gzip, deflate')
+  return list
+}
+
+function toResponse(
+  answer: Dispatcher.ResponseData,
+  method: string,
+  cap: ResponseSizeCap,
+  scope: CancelScope | undefined,
+): Promise<Response> | Response {
+  const status = answer.statusCode
+  const headers = new Headers()
+  const raw = answer.headers
+  for (const name in raw) {
+    const value = raw[name]
+    if (typeof value === 'string') headers.append(name, value)
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+  }
+  const init = { status, statusText: answer.statusText ?? '', headers }
+  const body = answer.body
+  if (nullBodyStatuses.has(status) || method === 'HEAD') {
+    body.dump().catch(() => {})
+    scope?.dispose()
+    return new Response(null, init)
+  }
+  const encoding = headers.get('content-encoding')?.trim().toLowerCase() ?? ''
+  const tooLarge = (): Error => responseTooLarge(cap, status, headers)
+  if ((headers.get('content-type') ?? '').includes('text/event-stream')) {
+    const end = scope === undefined ? undefined : () => scope.dispose()
+    return new Response(countedBody(webStream(inflating(body, encoding)), cap.maxBytes, tooLarge, end), init)
+  }
+  // Read whole before the SDK gets the response; a body that fails on the way fails as the SDK's read of it would.
+  return readWhole(body, cap.maxBytes, tooLarge)
+    .then((bytes) => decodeBody(bytes, encoding, cap.maxBytes, tooLarge))
+    .then(
+      (bytes) => {
+        scope?.dispose()
+        return new Response(bytes, init)
+      },
+      (error: unknown) => {
+        scope?.dispose()
+        return new Response(failedBody(bodyError(error)), init)
+      },
+    )
+}
+
+/** A body that fails with `error` when read. */
+function failedBody(error: unknown): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.error(error) })
+}
+
+/** The whole body, or `tooLarge()` (the connection closed) once more than `maxBytes` arrived. */
+function readWhole(body: Readable, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let received = 0
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length
+      if (received > maxBytes) {
+        body.destroy()
+        reject(tooLarge())
+      } else chunks.push(chunk)
+    })
+    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)))
+    body.once('error', reject)
+  })
+}
+
+/** Decodes a whole body as `fetch` would, never past `maxBytes`. */
+function decodeBody(
+  bytes: Buffer,
+  encoding: string,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Buffer | Promise<Buffer> {
+  const decode = decoders[encoding]
+  if (decode === undefined || bytes.length === 0) return bytes
+  const options = { maxOutputLength: maxBytes, finishFlush: constants.Z_SYNC_FLUSH }
+  const overCap = (error: unknown): Error =>
+    (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
+      ? tooLarge()
+      : new TypeError('terminated', { cause: error })
+  if (bytes.length <= syncInflateLimit) {
+    try {
+      return decode.sync(bytes, options)
+    } catch (error) {
+      throw overCap(error)
+    }
+  }
+  return new Promise((resolve, reject) =>
+    decode.async(bytes, options, (error, result) => (error === null ? resolve(result) : reject(overCap(error)))),
+  )
+}
+
+type Decode = (bytes: Buffer, options: object) => Buffer
+type DecodeAsync = (bytes: Buffer, options: object, done: (error: Error | null, result: Buffer) => void) => void
+
+const decoders: Readonly<Record<string, { sync: Decode; async: DecodeAsync }>> = {
+  gzip: { sync: gunzipSync, async: gunzip },
+  'x-gzip': { sync: gunzipSync, async: gunzip },
+  deflate: { sync: inflateSync, async: inflate as unknown as DecodeAsync },
+  br: { sync: brotliDecompressSync, async: brotliDecompress },
+}
+
+/** An event stream's body, inflated as it arrives when it is compressed. */
+function inflating(body: Readable, encoding: string): Readable {
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined
+  if (decoder === undefined) return body
+  body.on('error', (error) => decoder.destroy(error))
+  decoder.on('close', () => body.destroy())
+  return body.pipe(decoder)
+}
+
+/** A Node.js body as a web stream, read as fast as it is consumed; its failures are `fetch`'s (`terminated`). */
+function webStream(body: Readable): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      body.on('data', (chunk: Buffer) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
+        if ((controller.desiredSize ?? 0) <= 0) body.pause()
+      })
+      body.once('end', () => controller.close())
+      body.once('error', (error) => controller.error(bodyError(error)))
+    },
+    pull() {
+      body.resume()
+    },
+    cancel() {
+      body.destroy()
+    },
+  })
+}
+
+/** A body that failed while it was read, as `fetch` reports it: a `TypeError('terminated')` with the cause. */
+function bodyError(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null && 'providerErrorType' in error) return error
+  return new TypeError('terminated', { cause: error })
+}
+
+/** `https://user:key@host/…`: `fetch` refuses such a URL, and so, through it, does this transport. */
+function hasCredentials(url: string): boolean {
+  const start = url.indexOf('//')
+  if (start === -1) return false
+  const end = url.indexOf('/', start + 2)
+  const at = url.indexOf('@', start + 2)
+  return at !== -1 && (end === -1 || at < end)
+}
