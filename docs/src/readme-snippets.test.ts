@@ -17,6 +17,8 @@ import { extractSnippets, firstBrokenPromise, promisedOutput, type Snippet } fro
 const run = promisify(execFile)
 const repositoryRoot = resolve(import.meta.dirname, '../..')
 const scratch = resolve(import.meta.dirname, '../.turbo/readme-snippets')
+/** The temporary folder of every snippet run (the operating system's `TMPDIR`), emptied with the scratch folder. */
+const snippetTmp = join(scratch, 'tmp')
 /** Generous: a snippet runs in well under a second, but a busy machine is slow. No timing is asserted. */
 const runLimitMs = 90_000
 
@@ -26,7 +28,7 @@ interface WrittenSnippet extends Snippet {
 }
 
 rmSync(scratch, { recursive: true, force: true })
-mkdirSync(scratch, { recursive: true })
+mkdirSync(snippetTmp, { recursive: true })
 writeFileSync(join(scratch, 'package.json'), `${JSON.stringify({ private: true, type: 'module' })}\n`)
 
 const collected = readmes.map((readme) => {
@@ -160,7 +162,7 @@ async function runSnippet(snippet: WrittenSnippet, servers: Servers): Promise<{ 
   try {
     return await run(process.execPath, [file], {
       cwd: dirname(file),
-      env: environment(servers),
+      env: { ...environment(servers), TMPDIR: snippetTmp },
       timeout: runLimitMs,
       maxBuffer: 16 * 1024 * 1024,
     })

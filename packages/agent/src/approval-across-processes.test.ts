@@ -2,7 +2,7 @@
 // process invokes the agent again with the same run id and input, plus the decision. What finished before the pause
 // (the model's first turn, the lookup) replays from the journal; only what comes after runs.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,8 +31,8 @@ it('pauses in one process and resumes in another through a shared SQLite journal
             ],
           },
   })
+  const folder = mkdtempSync(join(tmpdir(), 'agent-approval-'))
   try {
-    const folder = mkdtempSync(join(tmpdir(), 'agent-approval-'))
     const file = join(folder, 'runs.db')
     const journal = new SqliteJournal(file)
     const paused = await loanAgent(server.baseURL, folder).invoke(question, { runId, journal })
@@ -68,5 +68,6 @@ it('pauses in one process and resumes in another through a shared SQLite journal
     expect(server.chatRequests).toHaveLength(2)
   } finally {
     await server.close()
+    rmSync(folder, { recursive: true, force: true })
   }
 })
