@@ -198,6 +198,26 @@ describe('listeners and loggers cannot break a run or the process', () => {
     expect(logger.entries.filter((entry) => entry.message.includes('listener')).length).toBeGreaterThan(0)
   })
 
+  it('an async onLifecycleEvent listener that rejects is logged, and the run and the process go on', async () => {
+    const logger = createMemoryLogger()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    const stop = onLifecycleEvent(async () => {
+      throw new Error('process-wide listener bug')
+    })
+    try {
+      const fn = defineFunction({ name: 'f', run: () => 'ok' })
+      expect(await fn.invoke(undefined, { logger })).toBe('ok')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(logger.entries.filter((entry) => entry.message.includes('listener')).length).toBeGreaterThan(0)
+      expect(unhandled).toEqual([])
+    } finally {
+      stop()
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('a logger that throws while reporting a listener failure does not fail the run', async () => {
     const throwing = {
       debug() {},

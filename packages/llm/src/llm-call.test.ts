@@ -289,6 +289,31 @@ describe('LLMCall budget guarantee', () => {
     expect(record.usage?.totalTokens).toBeLessThanOrEqual(budget)
     expect(model.calls.length).toBe(Math.floor(budget / (estimate + 100)))
   })
+
+  it('without maxTokens, a call in flight overshoots the budget by at most what it uses beyond its estimate', async () => {
+    // Each call is reserved as its input plus outputTokenEstimate (512), then answers with 2,000 output tokens.
+    const input = ask('the applicant missed three payments this year')
+    const estimate = estimateInputTokens(input)
+    const reserved = estimate + 512
+    const model = new ScriptedChatModel({
+      responses: () => ({ content: 'x', usage: { inputTokens: estimate, outputTokens: 2_000 } }),
+      latencyMs: 2,
+    })
+    const chat = new LLMCall({ name: 'chat', model })
+    const fanOut = defineFunction({
+      name: 'fan-out',
+      run: (_input: unknown, context) =>
+        Promise.allSettled(Array.from({ length: 20 }, () => context.invoke(chat, input))),
+    })
+    const budget = 10_000
+    const record = await fanOut.trace(undefined, { budget: { maxTokens: budget } })
+    const admitted = Math.floor(budget / reserved)
+    expect(model.calls).toHaveLength(admitted)
+    const spent = record.usage?.totalTokens ?? 0
+    expect(spent).toBe(admitted * (estimate + 2_000))
+    expect(spent).toBeGreaterThan(budget)
+    expect(spent - budget).toBeLessThanOrEqual(admitted * (2_000 - 512))
+  })
 })
 
 describe('LLMCall retries', () => {
