@@ -1,4 +1,4 @@
-import { ProviderCallError } from '@tinyllm/core'
+import { ProviderCallError } from '../provider-errors.js'
 
 /** The `fetch` signature the SDK calls. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
