@@ -217,14 +217,8 @@ export class TimeoutError extends TinyLLMError {
   readonly timeoutMs: number
   readonly kind: 'total' | 'attempt' | 'idle'
 
-  constructor(options: {
-    timeoutMs: number
-    kind: 'total' | 'attempt' | 'idle'
-    functionName?: string | undefined
-    state?: string | undefined
-    /** What happened, when it is more than "timed out after N ms". */
-    detail?: string
-  }) {
+  /** `detail` says what happened, when it is more than "timed out after N ms". */
+  constructor(options: ErrorLocation & { timeoutMs: number; kind: 'total' | 'attempt' | 'idle'; detail?: string }) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
       message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
@@ -244,11 +238,10 @@ export class AbortError extends TinyLLMError {
   declare static isInstance: (error: unknown) => error is AbortError
   readonly reason: unknown
 
-  constructor(options: { reason?: unknown; functionName?: string | undefined; state?: string | undefined }) {
+  constructor(options: ErrorLocation & { reason?: unknown }) {
     const reason = options.reason
-    const detail = describeReason(reason)
     super({
-      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${detail}`,
+      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
       functionName: options.functionName,
       state: options.state,
       cause: reason,
@@ -266,14 +259,7 @@ export class BudgetExceededError extends TinyLLMError {
   readonly spent: number
   readonly requested: number
 
-  constructor(options: {
-    limit: 'tokens' | 'cost'
-    budget: number
-    spent: number
-    requested: number
-    functionName?: string
-    state?: string
-  }) {
+  constructor(options: ErrorLocation & { limit: 'tokens' | 'cost'; budget: number; spent: number; requested: number }) {
     const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
     super({
       message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
@@ -336,7 +322,7 @@ export class FunctionError extends TinyLLMError {
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
     const cause = options.cause
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : safeStringify(cause)
+    const detail = isError(cause) ? `${cause.name}: ${cause.message}` : safeStringify(cause)
     super({
       message: `${options.functionName}: ${options.state} threw ${detail}`,
       functionName: options.functionName,
@@ -376,14 +362,13 @@ brandError(NonDeterminismError, 'NonDeterminismError')
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
   try {
+    // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
     text =
-      typeof value === 'string'
-        ? JSON.stringify(value)
-        : typeof value === 'bigint'
-          ? `${value}n`
-          : typeof value === 'symbol' || typeof value === 'function' || value === undefined
-            ? String(value)
-            : (JSON.stringify(value) ?? String(value))
+      typeof value === 'bigint'
+        ? `${value}n`
+        : typeof value === 'function'
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value))
   } catch {
     text = Object.prototype.toString.call(value)
   }
@@ -394,18 +379,22 @@ export function safeStringify(value: unknown, maxLength = 200): string {
  * The tinyllm error for an operation cancelled with `reason` (an abort reason, or an aborted signal): the reason itself
  * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
  */
-export function abortErrorFor(
-  reason: unknown,
-  where?: { readonly functionName?: string | undefined; readonly state?: string | undefined },
-): AbortError | TimeoutError {
-  const cause = isAbortedSignal(reason) ? reason.reason : reason
+export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortError | TimeoutError {
+  const cause = isAbortSignal(reason) ? reason.reason : reason
   if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
 }
 
-function isAbortedSignal(value: unknown): value is AbortSignal {
+/** An `AbortSignal` of any realm (or one that behaves as one); never throws. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
   try {
-    return typeof AbortSignal === 'function' && value instanceof AbortSignal
+    const signal = value as AbortSignal
+    return (
+      typeof signal === 'object' &&
+      signal !== null &&
+      typeof signal.addEventListener === 'function' &&
+      'aborted' in signal
+    )
   } catch {
     return false
   }

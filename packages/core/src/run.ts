@@ -5,6 +5,7 @@ import {
   abortErrorFor,
   ConfigurationError,
   FunctionError,
+  isAbortSignal,
   NonDeterminismError,
   StepLimitError,
   TimeoutError,
@@ -450,26 +451,15 @@ class Run implements RunContext {
 
   /** A journal's read or write; what it throws that is not a tinyllm error names this step and its key. */
   private journalCall<T>(call: () => T): T {
-    const where = (cause: unknown): TinyLLMError =>
-      TinyLLMError.isInstance(cause)
-        ? cause
-        : new FunctionError({
-            functionName: this.fn.name,
-            state: `journal (${this.idempotencyKey})`,
-            cause,
-            retryable: !hasRetryableFalse(cause),
-          })
+    const state = `journal (${this.idempotencyKey})`
     try {
       const result = call()
-      return (
-        isPromiseLike(result)
-          ? Promise.resolve(result).catch((cause: unknown) => {
-              throw where(cause)
-            })
-          : result
-      ) as T
+      if (!isPromiseLike(result)) return result
+      return Promise.resolve(result).catch((cause: unknown) => {
+        throw this.toError(cause, state)
+      }) as T
     } catch (cause) {
-      throw where(cause)
+      throw this.toError(cause, state)
     }
   }
 
@@ -600,7 +590,7 @@ class Run implements RunContext {
   // ---- records -------------------------------------------------------------------------------------------------
 
   private startRecord(): void {
-    const record = new TracedRecord(this.runId, this.parentRunId, this.fn.name, this.fn.kind, this.input, now())
+    const record = new TracedRecord(this, now())
     this.record = record
     this.parent?.record?.children.push(record)
   }
@@ -631,7 +621,7 @@ class Run implements RunContext {
     return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
   }
 
-  private toError(thrown: unknown): TinyLLMError {
+  private toError(thrown: unknown, state: string = this.state): TinyLLMError {
     // A cancelled run ends in its cancellation, whatever the work threw on the way out.
     const scope = this.cancelScope
     if (scope.cancelled) return this.abortError(scope.reason)
@@ -639,7 +629,7 @@ class Run implements RunContext {
     // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
     return new FunctionError({
       functionName: this.fn.name,
-      state: this.state,
+      state,
       cause: thrown,
       retryable: !hasRetryableFalse(thrown),
     })
@@ -670,19 +660,12 @@ class TracedRecord implements RunRecord {
   declare error?: TinyLLMError
   declare usage?: UsageTotals
 
-  constructor(
-    runId: string,
-    parentRunId: string | undefined,
-    functionName: string,
-    kind: string,
-    input: unknown,
-    at: number,
-  ) {
-    this.runId = runId
-    this.parentRunId = parentRunId
-    this.function = functionName
-    this.kind = kind
-    this.input = input
+  constructor(run: Run, at: number) {
+    this.runId = run.runId
+    this.parentRunId = run.parentRunId
+    this.function = run.fn.name
+    this.kind = run.fn.kind
+    this.input = run.input
     this.status = 'running'
     this.states = [{ state: 'init', at, attempt: 0 }]
     this.attempts = 0
@@ -705,15 +688,6 @@ function hasRetryableFalse(error: unknown): boolean {
   } catch {
     return false
   }
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    'aborted' in value
-  )
 }
 
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
