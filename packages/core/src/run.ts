@@ -15,7 +15,7 @@ import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, liste
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkNumber, checkTimeout } from './options.js'
+import { checkNumber, checkTimeout, optionError } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
@@ -139,7 +139,7 @@ class Run implements RunContext {
   readonly stream: StreamListener | undefined
   state: LifecycleState = 'init'
   attempt = 0
-  record: RunRecord | undefined = undefined
+  record: TracedRecord | undefined = undefined
   /** Tokens and cost of this run and everything under it, once it has any. */
   usage: UsageTotals | undefined = undefined
   /** What the run recorded about itself (`annotate`), once it has anything. */
@@ -533,18 +533,12 @@ class Run implements RunContext {
     if (record === undefined && !heard) return
     // One timestamp for the record and the event of one transition.
     const at = now()
-    if (record !== undefined) this.recordTransition(record, at, state, error, output)
-    if (heard) this.emit(onEvent, at, from, state, error, output)
+    if (record !== undefined) record.transition(at, state, this.attempt, output, error)
+    if (heard) this.emit(at, from, state, output, error)
   }
 
-  private emit(
-    onEvent: LifecycleListener | undefined,
-    at: number,
-    from: LifecycleState,
-    to: LifecycleState,
-    error: TinyLLMError | undefined,
-    output: unknown,
-  ): void {
+  private emit(at: number, from: LifecycleState, to: LifecycleState, output: unknown, error?: TinyLLMError): void {
+    const onEvent = this.tree.onEvent
     const event: { -readonly [Key in keyof LifecycleEvent]: LifecycleEvent[Key] } = {
       runId: this.runId,
       parentRunId: this.parentRunId,
@@ -593,26 +587,6 @@ class Run implements RunContext {
     const record = new TracedRecord(this, now())
     this.record = record
     this.parent?.record?.children.push(record)
-  }
-
-  private recordTransition(
-    record: RunRecord,
-    at: number,
-    state: LifecycleState,
-    error: TinyLLMError | undefined,
-    output: unknown,
-  ): void {
-    record.states.push(
-      error === undefined ? { state, at, attempt: this.attempt } : { state, at, attempt: this.attempt, error },
-    )
-    record.attempts = this.attempt
-    if (state === 'complete' || state === 'failed') {
-      record.status = state
-      record.endedAt = at
-      record.durationMs = at - record.startedAt
-      if (state === 'complete') record.output = output
-      if (error !== undefined) record.error = error
-    }
   }
 
   // ---- errors --------------------------------------------------------------------------------------------------
@@ -676,6 +650,18 @@ class TracedRecord implements RunRecord {
     this.children = []
   }
 
+  transition(at: number, state: LifecycleState, attempt: number, output: unknown, error?: TinyLLMError): void {
+    this.states.push(error === undefined ? { state, at, attempt } : { state, at, attempt, error })
+    this.attempts = attempt
+    if (state === 'complete' || state === 'failed') {
+      this.status = state
+      this.endedAt = at
+      this.durationMs = at - this.startedAt
+      if (state === 'complete') this.output = output
+      if (error !== undefined) this.error = error
+    }
+  }
+
   toJSON(): unknown {
     const { children, ...fields } = this
     return { ...redact(fields), children }
@@ -692,11 +678,7 @@ function hasRetryableFalse(error: unknown): boolean {
 
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
   if (typeof key === 'string' && key !== '') return key
-  throw new ConfigurationError({
-    option,
-    message: `${option} must be a non-empty string, got ${String(key)}`,
-    functionName,
-  })
+  throw optionError(option, 'a non-empty string', key, functionName)
 }
 
 /** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */
