@@ -1,4 +1,5 @@
-import { ProviderCallError, type TinyLLMError } from '@tinyllm/core'
+import type { TinyLLMError } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/llm'
 
 interface FailureGroup {
   count: number

@@ -1,14 +1,14 @@
 import { getEventListeners } from 'node:events'
 import Anthropic from '@anthropic-ai/sdk'
+import { AbortError, ConfigurationError, TimeoutError, type TinyLLMError } from '@tinyllm/core'
 import {
-  AbortError,
-  ConfigurationError,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
   ProviderCallError,
   RateLimitError,
-  TimeoutError,
-  type TinyLLMError,
-} from '@tinyllm/core'
-import { type ChatRequest, type ChatResult, type ChatStreamPart, resultText } from '@tinyllm/llm'
+  resultText,
+} from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'

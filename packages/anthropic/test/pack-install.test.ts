@@ -49,7 +49,7 @@ describe('install @tinyllm/anthropic and what it needs only', () => {
       join(folder, 'main.js'),
       `import { AnthropicChat } from '@tinyllm/anthropic'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
-import { ProviderCallError } from '@tinyllm/core'
+import { ProviderCallError } from '@tinyllm/llm'
 import { z } from 'zod'
 const server = await startAnthropicCompatibleServer({
   replies: [

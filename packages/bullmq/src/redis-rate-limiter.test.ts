@@ -1,4 +1,5 @@
-import { AbortError, RateLimitError } from '@tinyllm/core'
+import { AbortError } from '@tinyllm/core'
+import { RateLimitError } from '@tinyllm/llm'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { busiestWindow, type GrantRecord } from './__fixtures__/sliding-window.ts'

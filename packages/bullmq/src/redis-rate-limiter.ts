@@ -1,5 +1,6 @@
-import { AbortError, ConfigurationError, checkNumber, RateLimitError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkNumber } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
+import { RateLimitError } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {

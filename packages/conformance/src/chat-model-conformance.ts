@@ -1,11 +1,4 @@
-import {
-  AbortError,
-  ConfigurationError,
-  ProviderCallError,
-  RateLimitError,
-  TimeoutError,
-  TinyLLMError,
-} from '@tinyllm/core'
+import { AbortError, ConfigurationError, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import {
   type ChatMessage,
   type ChatModel,
@@ -13,6 +6,8 @@ import {
   type ChatResult,
   type ChatStreamPart,
   LLMCall,
+  ProviderCallError,
+  RateLimitError,
   resultText,
 } from '@tinyllm/llm'
 import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'

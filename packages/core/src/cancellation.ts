@@ -51,10 +51,7 @@ export interface CancelScopeOptions {
 /**
  * The one place tinyllm links cancellation: a scope is cancelled by its parent scope, an outside signal, its own
  * deadline, or by hand, and cancels its children in turn by direct calls, not by a listener per child on a shared
- * signal. It makes an `AbortSignal` only when asked (`signal`), for code outside tinyllm (an SDK, `fetch`); races work
- * against itself (`race`); sleeps cancellably (`sleep`); and checks its deadline between synchronous steps
- * (`throwIfCancelled`), since no timer fires while synchronous code runs. A scope that nothing can cancel costs
- * nothing: `race` returns the work, and `signal` a shared signal that never aborts.
+ * signal. Its `AbortSignal` is made only when asked, and a scope that nothing can cancel costs nothing.
  */
 export class CancelScope {
   readonly parent: CancelScope | undefined

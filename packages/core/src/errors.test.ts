@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import {
-  AbortError,
-  FunctionError,
-  formatIssuePath,
-  ProviderCallError,
-  RateLimitError,
-  TimeoutError,
-  TinyLLMError,
-  ValidationError,
-} from './errors.js'
+import { AbortError, FunctionError, formatIssuePath, TimeoutError, TinyLLMError, ValidationError } from './errors.js'
 
 describe('errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
     // A structurally separate copy: an object whose prototype carries the same global symbols.
     const foreign = Object.create({
       [Symbol.for('tinyllm.error.TinyLLMError')]: true,
-      [Symbol.for('tinyllm.error.RateLimitError')]: true,
+      [Symbol.for('tinyllm.error.TimeoutError')]: true,
     })
     expect(TinyLLMError.isInstance(foreign)).toBe(true)
-    expect(RateLimitError.isInstance(foreign)).toBe(true)
+    expect(TimeoutError.isInstance(foreign)).toBe(true)
     expect(ValidationError.isInstance(foreign)).toBe(false)
     expect(TinyLLMError.isInstance(new Error('plain'))).toBe(false)
     expect(TinyLLMError.isInstance(null)).toBe(false)
@@ -26,26 +17,13 @@ describe('errors', () => {
 
   it('keep name, cause and their own fields, and serialise to JSON', () => {
     const cause = new Error('socket hang up')
-    const error = new RateLimitError({
-      provider: 'openai',
-      status: 429,
-      requestId: 'req_1',
-      retryAfterMs: 100,
-      message: 'slow down',
-      cause,
-    })
-    expect(error.name).toBe('RateLimitError')
+    const error = new FunctionError({ functionName: 'fetch', state: 'running', cause, retryable: true })
+    expect(error.name).toBe('FunctionError')
     expect(error.retryable).toBe(true)
-    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect(TinyLLMError.isInstance(error)).toBe(true)
     expect(error.cause).toBe(cause)
     const json = JSON.parse(JSON.stringify(error))
-    expect(json).toMatchObject({
-      name: 'RateLimitError',
-      status: 429,
-      requestId: 'req_1',
-      provider: 'openai',
-      retryAfterMs: 100,
-    })
+    expect(json).toMatchObject({ name: 'FunctionError', functionName: 'fetch', state: 'running', retryable: true })
     expect(json.cause).toEqual({ name: 'Error', message: 'socket hang up' })
   })
 
@@ -93,13 +71,7 @@ describe('TinyLLMError.fromJSON', () => {
   it('rehydrates the same typed error across a process boundary: class, message, retryable and fields', () => {
     const errors = [
       new TimeoutError({ timeoutMs: 500, kind: 'attempt', functionName: 'chat', state: 'running' }),
-      new RateLimitError({
-        provider: 'openai',
-        status: 429,
-        message: 'slow down',
-        retryAfterMs: 20,
-        requestId: 'req_1',
-      }),
+      new TinyLLMError({ message: 'slow down', retryable: true, retryAfterMs: 20 }),
       new ValidationError({
         functionName: 'f',
         state: 'input_validation',
@@ -114,9 +86,9 @@ describe('TinyLLMError.fromJSON', () => {
       expect(copy.retryable).toBe(original.retryable)
       expect(JSON.stringify(copy)).toBe(JSON.stringify(original))
     }
-    const rateLimit = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(errors[1])))
-    expect(RateLimitError.isInstance(rateLimit) && ProviderCallError.isInstance(rateLimit)).toBe(true)
-    expect(rateLimit).toMatchObject({ status: 429, retryAfterMs: 20, requestId: 'req_1' })
+    const timeout = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(errors[0])))
+    expect(TimeoutError.isInstance(timeout)).toBe(true)
+    expect(timeout).toMatchObject({ timeoutMs: 500, kind: 'attempt', retryable: true })
   })
 
   it('never reaches a prototype, and falls back to TinyLLMError for an unknown name', () => {

@@ -217,14 +217,8 @@ export class TimeoutError extends TinyLLMError {
   readonly timeoutMs: number
   readonly kind: 'total' | 'attempt' | 'idle'
 
-  constructor(options: {
-    timeoutMs: number
-    kind: 'total' | 'attempt' | 'idle'
-    functionName?: string | undefined
-    state?: string | undefined
-    /** What happened, when it is more than "timed out after N ms". */
-    detail?: string
-  }) {
+  /** `detail` says what happened, when it is more than "timed out after N ms". */
+  constructor(options: ErrorLocation & { timeoutMs: number; kind: 'total' | 'attempt' | 'idle'; detail?: string }) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
       message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
@@ -244,11 +238,10 @@ export class AbortError extends TinyLLMError {
   declare static isInstance: (error: unknown) => error is AbortError
   readonly reason: unknown
 
-  constructor(options: { reason?: unknown; functionName?: string | undefined; state?: string | undefined }) {
+  constructor(options: ErrorLocation & { reason?: unknown }) {
     const reason = options.reason
-    const detail = describeReason(reason)
     super({
-      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${detail}`,
+      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
       functionName: options.functionName,
       state: options.state,
       cause: reason,
@@ -257,46 +250,6 @@ export class AbortError extends TinyLLMError {
   }
 }
 brandError(AbortError, 'AbortError')
-/** Options of a {@link ProviderCallError}. */
-export interface ProviderCallErrorOptions extends TinyLLMErrorOptions {
-  /** Provider name, e.g. `openai`. */
-  readonly provider: string
-  /** HTTP status, when the provider answered. */
-  readonly status?: number | undefined
-  /** The provider's request id, for support tickets. */
-  readonly requestId?: string | undefined
-  /** The provider's own error type or code, e.g. `invalid_request_error`. */
-  readonly providerErrorType?: string | undefined
-}
-
-/** A call to a model provider failed: HTTP status, connection failure, or a malformed response. */
-export class ProviderCallError extends TinyLLMError {
-  override readonly name: string = 'ProviderCallError'
-  declare static isInstance: (error: unknown) => error is ProviderCallError
-  readonly provider: string
-  readonly status: number | undefined
-  readonly requestId: string | undefined
-  readonly providerErrorType: string | undefined
-
-  constructor(options: ProviderCallErrorOptions) {
-    super(options)
-    this.provider = options.provider
-    this.status = options.status
-    this.requestId = options.requestId
-    this.providerErrorType = options.providerErrorType
-  }
-}
-brandError(ProviderCallError, 'ProviderCallError')
-/** The provider (HTTP 429) or a local rate limiter refused a call. Retryable; may carry `retryAfterMs`. */
-export class RateLimitError extends ProviderCallError {
-  override readonly name = 'RateLimitError'
-  declare static isInstance: (error: unknown) => error is RateLimitError
-
-  constructor(options: ProviderCallErrorOptions) {
-    super({ ...options, retryable: options.retryable ?? true })
-  }
-}
-brandError(RateLimitError, 'RateLimitError')
 /** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
 export class BudgetExceededError extends TinyLLMError {
   override readonly name = 'BudgetExceededError'
@@ -306,14 +259,7 @@ export class BudgetExceededError extends TinyLLMError {
   readonly spent: number
   readonly requested: number
 
-  constructor(options: {
-    limit: 'tokens' | 'cost'
-    budget: number
-    spent: number
-    requested: number
-    functionName?: string
-    state?: string
-  }) {
+  constructor(options: ErrorLocation & { limit: 'tokens' | 'cost'; budget: number; spent: number; requested: number }) {
     const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
     super({
       message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
@@ -376,7 +322,7 @@ export class FunctionError extends TinyLLMError {
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
     const cause = options.cause
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : safeStringify(cause)
+    const detail = isError(cause) ? `${cause.name}: ${cause.message}` : safeStringify(cause)
     super({
       message: `${options.functionName}: ${options.state} threw ${detail}`,
       functionName: options.functionName,
@@ -416,14 +362,13 @@ brandError(NonDeterminismError, 'NonDeterminismError')
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
   try {
+    // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
     text =
-      typeof value === 'string'
-        ? JSON.stringify(value)
-        : typeof value === 'bigint'
-          ? `${value}n`
-          : typeof value === 'symbol' || typeof value === 'function' || value === undefined
-            ? String(value)
-            : (JSON.stringify(value) ?? String(value))
+      typeof value === 'bigint'
+        ? `${value}n`
+        : typeof value === 'function'
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value))
   } catch {
     text = Object.prototype.toString.call(value)
   }
@@ -434,18 +379,22 @@ export function safeStringify(value: unknown, maxLength = 200): string {
  * The tinyllm error for an operation cancelled with `reason` (an abort reason, or an aborted signal): the reason itself
  * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
  */
-export function abortErrorFor(
-  reason: unknown,
-  where?: { readonly functionName?: string | undefined; readonly state?: string | undefined },
-): AbortError | TimeoutError {
-  const cause = isAbortedSignal(reason) ? reason.reason : reason
+export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortError | TimeoutError {
+  const cause = isAbortSignal(reason) ? reason.reason : reason
   if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
 }
 
-function isAbortedSignal(value: unknown): value is AbortSignal {
+/** An `AbortSignal` of any realm (or one that behaves as one); never throws. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
   try {
-    return typeof AbortSignal === 'function' && value instanceof AbortSignal
+    const signal = value as AbortSignal
+    return (
+      typeof signal === 'object' &&
+      signal !== null &&
+      typeof signal.addEventListener === 'function' &&
+      'aborted' in signal
+    )
   } catch {
     return false
   }

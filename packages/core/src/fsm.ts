@@ -71,7 +71,7 @@ export class StateMachineDefinition<S extends string> {
 
   /** Throws {@link InvalidTransitionError} unless the table allows `from → to`. */
   assertTransition(from: S, to: S): void {
-    if (this.allowed.get(from)?.has(to) !== true) {
+    if (!this.canTransition(from, to)) {
       throw new InvalidTransitionError({ machine: this.name, from, to, allowed: this.transitions[from] ?? [] })
     }
   }
@@ -96,16 +96,11 @@ export class StateMachineDefinition<S extends string> {
 
   /** A Mermaid `stateDiagram-v2` of the machine. */
   toMermaid(): string {
-    return stateDiagramToMermaid(this.describe())
+    const lines = ['stateDiagram-v2', `  [*] --> ${this.initial}`]
+    for (const from of this.states) for (const to of this.transitions[from]) lines.push(`  ${from} --> ${to}`)
+    for (const state of this.states) if (this.isTerminal(state)) lines.push(`  ${state} --> [*]`)
+    return lines.join('\n')
   }
-}
-
-/** Renders a machine description as a Mermaid `stateDiagram-v2`. */
-export function stateDiagramToMermaid(description: StateMachineDescription): string {
-  const lines = ['stateDiagram-v2', `  [*] --> ${description.initial}`]
-  for (const { from, to } of description.transitions) lines.push(`  ${from} --> ${to}`)
-  for (const state of description.terminal) lines.push(`  ${state} --> [*]`)
-  return lines.join('\n')
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ConfigurationError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
-import { checkTimeout } from './options.js'
+import { checkBoolean, checkTimeout } from './options.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry-policy.js'
 import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
@@ -98,14 +98,7 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
     this.retry = resolveRetryPolicy(options.retry, name)
     this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
     this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
-    if (options.durable !== undefined && typeof options.durable !== 'boolean') {
-      throw new ConfigurationError({
-        option: 'durable',
-        message: `durable must be true or false, got ${String(options.durable)}`,
-        functionName: name,
-      })
-    }
-    this.durable = options.durable ?? false
+    this.durable = checkBoolean(options.durable, 'durable', name) ?? false
     this.processesOutput = this.processOutput !== Function.prototype.processOutput
   }
 

@@ -127,17 +127,9 @@ function collectJsonIssues(
   ancestors.delete(value)
 }
 
+const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
+
 function primitiveProblem(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'bigint':
-      return 'a BigInt'
-    case 'function':
-      return 'a function'
-    case 'symbol':
-      return 'a symbol'
-    case 'number':
-      return Number.isFinite(value) ? undefined : String(value)
-    default:
-      return undefined
-  }
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : String(value)
+  return unsafeTypes[typeof value]
 }

@@ -19,9 +19,6 @@ export interface NumberRule {
   readonly unit?: string
 }
 
-/** Where an option belongs: the Function (or class) it configures, named first in the message. */
-type Owner = string | undefined
-
 /**
  * Checks a numeric option and returns it (`undefined` when absent). Anything else is a {@link ConfigurationError} in
  * the one format every option of tinyllm uses: `<owner>: <option> must be …, got …`.
@@ -29,7 +26,7 @@ type Owner = string | undefined
  * @example
  * checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name)
  */
-export function checkNumber(value: unknown, option: string, rule: NumberRule, owner?: Owner): number | undefined {
+export function checkNumber(value: unknown, option: string, rule: NumberRule, owner?: string): number | undefined {
   if (value === undefined) return undefined
   if (typeof value === 'number' && !Number.isNaN(value)) {
     if (value === Number.POSITIVE_INFINITY ? rule.orInfinity === true : withinRule(value, rule)) return value
@@ -38,7 +35,7 @@ export function checkNumber(value: unknown, option: string, rule: NumberRule, ow
 }
 
 /** A timeout or delay in ms: a number > 0, at most 2³¹−1 (2,147,483,647), the longest delay a timer can hold. */
-export function checkTimeout(value: unknown, option: string, owner?: Owner): number | undefined {
+export function checkTimeout(value: unknown, option: string, owner?: string): number | undefined {
   return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)
 }
 
@@ -60,19 +57,29 @@ function describeRule(rule: NumberRule): string {
   return rule.orInfinity === true ? `${text}, or Infinity` : text
 }
 
+/** Checks a boolean option and returns it (`undefined` when absent). */
+export function checkBoolean(value: unknown, option: string, owner?: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value
+  throw new ConfigurationError({
+    option,
+    message: `${option} must be true or false, got ${String(value)}`,
+    functionName: owner,
+  })
+}
+
 /** Checks that an option is one of `allowed`; returns it (`undefined` when absent). */
 export function checkOneOf<const Allowed extends string>(
   value: unknown,
   option: string,
   allowed: ReadonlyArray<Allowed>,
-  owner?: Owner,
+  owner?: string,
 ): Allowed | undefined {
   if (value === undefined || allowed.includes(value as Allowed)) return value as Allowed | undefined
   throw optionError(option, `one of ${allowed.map((choice) => `'${choice}'`).join(', ')}`, value, owner)
 }
 
 /** A {@link ConfigurationError} saying `<owner>: <option> must be <expected>, got <value>`. */
-export function optionError(option: string, expected: string, value: unknown, owner?: Owner): ConfigurationError {
+export function optionError(option: string, expected: string, value: unknown, owner?: string): ConfigurationError {
   return new ConfigurationError({
     option,
     message: `${option} must be ${expected}, got ${showValue(value)}`,
@@ -91,7 +98,7 @@ function showValue(value: unknown): string {
  * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
  * them. Keys whose value is `undefined` are ignored.
  */
-export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: Owner): void {
+export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string): void {
   for (const key of Object.keys(options)) {
     if (known.has(key) || (options as Record<string, unknown>)[key] === undefined) continue
     const suggestion = suggestName(key, known)
@@ -139,11 +146,7 @@ function editDistance(a: string, b: string): number {
     const current = [i]
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min(
-        (previous[j] as number) + 1,
-        (current[j - 1] as number) + 1,
-        (previous[j - 1] as number) + cost,
-      )
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
     }
     previous = current
   }

@@ -1,5 +1,5 @@
 import { ConfigurationError, type TinyLLMError, ValidationError } from './errors.js'
-import { checkKnownOptions, checkNumber } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
 export interface RetryPolicy {
@@ -25,16 +25,7 @@ export interface RetryPolicy {
 }
 
 /** A retry policy with every field decided. */
-export interface ResolvedRetryPolicy {
-  readonly attempts: number
-  readonly initialDelayMs: number
-  readonly maxDelayMs: number
-  readonly multiplier: number
-  readonly jitter: number
-  readonly maxRetryAfterMs: number
-  readonly retryInvalidOutput: boolean
-  readonly retryable: (error: TinyLLMError, attempt: number) => boolean
-}
+export type ResolvedRetryPolicy = Required<RetryPolicy>
 
 /** What an attempt's failure leads to: another attempt after `delayMs`, or the end of the run. */
 export type RetryDecision =
@@ -99,17 +90,6 @@ export function retryDelay(
   return base - base * policy.jitter * random()
 }
 
-const policyKeys: ReadonlySet<string> = new Set([
-  'attempts',
-  'initialDelayMs',
-  'maxDelayMs',
-  'multiplier',
-  'jitter',
-  'maxRetryAfterMs',
-  'retryInvalidOutput',
-  'retryable',
-])
-
 /** One attempt, no retry: the default of every Function. */
 export const noRetry: ResolvedRetryPolicy = Object.freeze({
   attempts: 1,
@@ -121,6 +101,7 @@ export const noRetry: ResolvedRetryPolicy = Object.freeze({
   retryInvalidOutput: false,
   retryable: isRetryableError,
 })
+const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 
 /** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value or unknown key. */
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
@@ -144,14 +125,8 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: stri
       functionName: owner,
     })
   }
-  const retryInvalidOutput = policy.retryInvalidOutput ?? defaults.retryInvalidOutput
-  if (typeof retryInvalidOutput !== 'boolean') {
-    throw new ConfigurationError({
-      option: 'retry.retryInvalidOutput',
-      message: `retry.retryInvalidOutput must be true or false, got ${String(retryInvalidOutput)}`,
-      functionName: owner,
-    })
-  }
+  const retryInvalidOutput =
+    checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? defaults.retryInvalidOutput
   return Object.freeze({
     attempts: number('attempts', { integer: true, min: 1 }),
     initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),

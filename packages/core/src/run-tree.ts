@@ -18,6 +18,8 @@ const ansi = {
   reset: '\u001b[0m',
 }
 
+const marks = { complete: ['green', '✔'], failed: ['red', '✖'], running: ['yellow', '…'] } as const
+
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
@@ -37,13 +39,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
       ? (code: keyof typeof ansi, text: string) => `${ansi[code]}${text}${ansi.reset}`
       : (_: keyof typeof ansi, text: string) => text
   const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
-    const mark =
-      node.status === 'complete'
-        ? paint('green', '✔')
-        : node.status === 'failed'
-          ? paint('red', '✖')
-          : paint('yellow', '…')
-    const parts = [`${mark} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
+    const [colour, mark] = marks[node.status]
+    const parts = [`${paint(colour, mark)} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     for (const [key, value] of Object.entries(node.annotations)) {

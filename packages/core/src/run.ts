@@ -5,6 +5,7 @@ import {
   abortErrorFor,
   ConfigurationError,
   FunctionError,
+  isAbortSignal,
   NonDeterminismError,
   StepLimitError,
   TimeoutError,
@@ -14,7 +15,7 @@ import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, liste
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkNumber, checkTimeout } from './options.js'
+import { checkNumber, checkTimeout, optionError } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
@@ -138,7 +139,7 @@ class Run implements RunContext {
   readonly stream: StreamListener | undefined
   state: LifecycleState = 'init'
   attempt = 0
-  record: RunRecord | undefined = undefined
+  record: TracedRecord | undefined = undefined
   /** Tokens and cost of this run and everything under it, once it has any. */
   usage: UsageTotals | undefined = undefined
   /** What the run recorded about itself (`annotate`), once it has anything. */
@@ -450,26 +451,15 @@ class Run implements RunContext {
 
   /** A journal's read or write; what it throws that is not a tinyllm error names this step and its key. */
   private journalCall<T>(call: () => T): T {
-    const where = (cause: unknown): TinyLLMError =>
-      TinyLLMError.isInstance(cause)
-        ? cause
-        : new FunctionError({
-            functionName: this.fn.name,
-            state: `journal (${this.idempotencyKey})`,
-            cause,
-            retryable: !hasRetryableFalse(cause),
-          })
+    const state = `journal (${this.idempotencyKey})`
     try {
       const result = call()
-      return (
-        isPromiseLike(result)
-          ? Promise.resolve(result).catch((cause: unknown) => {
-              throw where(cause)
-            })
-          : result
-      ) as T
+      if (!isPromiseLike(result)) return result
+      return Promise.resolve(result).catch((cause: unknown) => {
+        throw this.toError(cause, state)
+      }) as T
     } catch (cause) {
-      throw where(cause)
+      throw this.toError(cause, state)
     }
   }
 
@@ -543,18 +533,12 @@ class Run implements RunContext {
     if (record === undefined && !heard) return
     // One timestamp for the record and the event of one transition.
     const at = now()
-    if (record !== undefined) this.recordTransition(record, at, state, error, output)
-    if (heard) this.emit(onEvent, at, from, state, error, output)
+    if (record !== undefined) record.transition(at, state, this.attempt, output, error)
+    if (heard) this.emit(at, from, state, output, error)
   }
 
-  private emit(
-    onEvent: LifecycleListener | undefined,
-    at: number,
-    from: LifecycleState,
-    to: LifecycleState,
-    error: TinyLLMError | undefined,
-    output: unknown,
-  ): void {
+  private emit(at: number, from: LifecycleState, to: LifecycleState, output: unknown, error?: TinyLLMError): void {
+    const onEvent = this.tree.onEvent
     const event: { -readonly [Key in keyof LifecycleEvent]: LifecycleEvent[Key] } = {
       runId: this.runId,
       parentRunId: this.parentRunId,
@@ -600,29 +584,9 @@ class Run implements RunContext {
   // ---- records -------------------------------------------------------------------------------------------------
 
   private startRecord(): void {
-    const record = new TracedRecord(this.runId, this.parentRunId, this.fn.name, this.fn.kind, this.input, now())
+    const record = new TracedRecord(this, now())
     this.record = record
     this.parent?.record?.children.push(record)
-  }
-
-  private recordTransition(
-    record: RunRecord,
-    at: number,
-    state: LifecycleState,
-    error: TinyLLMError | undefined,
-    output: unknown,
-  ): void {
-    record.states.push(
-      error === undefined ? { state, at, attempt: this.attempt } : { state, at, attempt: this.attempt, error },
-    )
-    record.attempts = this.attempt
-    if (state === 'complete' || state === 'failed') {
-      record.status = state
-      record.endedAt = at
-      record.durationMs = at - record.startedAt
-      if (state === 'complete') record.output = output
-      if (error !== undefined) record.error = error
-    }
   }
 
   // ---- errors --------------------------------------------------------------------------------------------------
@@ -631,7 +595,7 @@ class Run implements RunContext {
     return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
   }
 
-  private toError(thrown: unknown): TinyLLMError {
+  private toError(thrown: unknown, state: string = this.state): TinyLLMError {
     // A cancelled run ends in its cancellation, whatever the work threw on the way out.
     const scope = this.cancelScope
     if (scope.cancelled) return this.abortError(scope.reason)
@@ -639,7 +603,7 @@ class Run implements RunContext {
     // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
     return new FunctionError({
       functionName: this.fn.name,
-      state: this.state,
+      state,
       cause: thrown,
       retryable: !hasRetryableFalse(thrown),
     })
@@ -670,19 +634,12 @@ class TracedRecord implements RunRecord {
   declare error?: TinyLLMError
   declare usage?: UsageTotals
 
-  constructor(
-    runId: string,
-    parentRunId: string | undefined,
-    functionName: string,
-    kind: string,
-    input: unknown,
-    at: number,
-  ) {
-    this.runId = runId
-    this.parentRunId = parentRunId
-    this.function = functionName
-    this.kind = kind
-    this.input = input
+  constructor(run: Run, at: number) {
+    this.runId = run.runId
+    this.parentRunId = run.parentRunId
+    this.function = run.fn.name
+    this.kind = run.fn.kind
+    this.input = run.input
     this.status = 'running'
     this.states = [{ state: 'init', at, attempt: 0 }]
     this.attempts = 0
@@ -691,6 +648,18 @@ class TracedRecord implements RunRecord {
     this.durationMs = undefined
     this.annotations = {}
     this.children = []
+  }
+
+  transition(at: number, state: LifecycleState, attempt: number, output: unknown, error?: TinyLLMError): void {
+    this.states.push(error === undefined ? { state, at, attempt } : { state, at, attempt, error })
+    this.attempts = attempt
+    if (state === 'complete' || state === 'failed') {
+      this.status = state
+      this.endedAt = at
+      this.durationMs = at - this.startedAt
+      if (state === 'complete') this.output = output
+      if (error !== undefined) this.error = error
+    }
   }
 
   toJSON(): unknown {
@@ -707,22 +676,9 @@ function hasRetryableFalse(error: unknown): boolean {
   }
 }
 
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    'aborted' in value
-  )
-}
-
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
   if (typeof key === 'string' && key !== '') return key
-  throw new ConfigurationError({
-    option,
-    message: `${option} must be a non-empty string, got ${String(key)}`,
-    functionName,
-  })
+  throw optionError(option, 'a non-empty string', key, functionName)
 }
 
 /** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */

@@ -75,25 +75,12 @@ export class UsageLedger {
     const { tokens, costUsd } = request
     const spentTokens = this.spent.totalTokens + this.reservedTokens
     const spentCostUsd = this.spent.costUsd + this.reservedCostUsd
-    const where = { functionName, state: 'running' }
-    if (budget.maxTokens !== undefined && spentTokens + tokens > budget.maxTokens) {
-      throw new BudgetExceededError({
-        limit: 'tokens',
-        budget: budget.maxTokens,
-        spent: spentTokens,
-        requested: tokens,
-        ...where,
-      })
-    }
-    if (budget.maxCostUsd !== undefined && costUsd !== undefined && spentCostUsd + costUsd > budget.maxCostUsd) {
-      throw new BudgetExceededError({
-        limit: 'cost',
-        budget: budget.maxCostUsd,
-        spent: spentCostUsd,
-        requested: costUsd,
-        ...where,
-      })
-    }
+    const exceeded = (limit: 'tokens' | 'cost', max: number, spent: number, requested: number): BudgetExceededError =>
+      new BudgetExceededError({ limit, budget: max, spent, requested, functionName, state: 'running' })
+    if (budget.maxTokens !== undefined && spentTokens + tokens > budget.maxTokens)
+      throw exceeded('tokens', budget.maxTokens, spentTokens, tokens)
+    if (budget.maxCostUsd !== undefined && costUsd !== undefined && spentCostUsd + costUsd > budget.maxCostUsd)
+      throw exceeded('cost', budget.maxCostUsd, spentCostUsd, costUsd)
     this.reservedTokens += tokens
     this.reservedCostUsd += costUsd ?? 0
     let released = false

@@ -16,11 +16,9 @@ export interface ValidationSite {
 
 /**
  * Checks values against one Standard Schema (zod 4, valibot, arktype, …) on behalf of a Function and a lifecycle
- * state, so that a failure says whose value, at which step, and what is wrong where. Every Function validates its
- * input, output and processed output through one. A schema that answers synchronously is answered synchronously (no
- * promise, no extra turn of the event loop); an asynchronous one — a promise of any realm, or any thenable — is
- * awaited. A schema that throws, or answers with something that is not a Standard Schema result, fails with a
- * {@link ValidationError} too: a value is never let through unchecked.
+ * state, so that a failure says whose value, at which step, and what is wrong where. A synchronous schema is answered
+ * synchronously; an asynchronous one (any thenable) is awaited. A schema that throws, or answers with something that
+ * is not a Standard Schema result, fails with a {@link ValidationError} too: a value is never let through unchecked.
  *
  * @example
  * const validator = new Validator(z.object({ name: z.string() }), { functionName: 'greet', state: 'input_validation' })

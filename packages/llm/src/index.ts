@@ -60,6 +60,7 @@ export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './pr
 export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
 export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
+export { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from './provider-errors.js'
 export {
   RateLimiter,
   type RateLimiterClock,

@@ -8,8 +8,6 @@ import {
   formatRunTree,
   type LifecycleEvent,
   MemoryJournal,
-  ProviderCallError,
-  RateLimitError,
   TimeoutError,
   ValidationError,
 } from '@tinyllm/core'
@@ -20,6 +18,7 @@ import { LLMCall, type LLMCallInput } from './llm-call.js'
 import type { LLMStreamDelta } from './llm-stream.js'
 import { SystemMessageTemplate, UserMessageTemplate } from './prompts/message-template.js'
 import { PromptTemplate } from './prompts/prompt-template.js'
+import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ScriptedChatModel } from './testing/scripted-chat-model.js'
 import { estimateInputTokens } from './token-estimate.js'

@@ -9,8 +9,6 @@ import {
   FunctionError,
   type InvokeOptions,
   isPromiseLike,
-  ProviderCallError,
-  RateLimitError,
   type RetryPolicy,
   type RunContext,
   type StandardSchemaV1,
@@ -34,6 +32,7 @@ import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamRun } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
+import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
 import { assertKnownTools } from './tool-calls.js'

@@ -1,8 +1,9 @@
 import { getEventListeners } from 'node:events'
-import { AbortError, ConfigurationError, RateLimitError } from '@tinyllm/core'
+import { AbortError, ConfigurationError } from '@tinyllm/core'
 import { createSeededRandom } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
 import { FakeClock, flush } from './__fixtures__/fake-clock.js'
+import { RateLimitError } from './provider-errors.js'
 import { RateLimiter, type RateLimitPermit } from './rate-limiter.js'
 
 const minute = 60_000

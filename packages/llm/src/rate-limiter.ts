@@ -1,4 +1,5 @@
-import { AbortError, ConfigurationError, checkNumber, RateLimitError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkNumber } from '@tinyllm/core'
+import { RateLimitError } from './provider-errors.js'
 
 /** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
 export interface RateLimiterClock {

@@ -1,4 +1,3 @@
-import type { ProviderCallError } from '@tinyllm/core'
 import {
   type ChatChoice,
   type ChatResult,
@@ -6,6 +5,7 @@ import {
   type FinishReason,
   incompleteStream,
   malformedResponse,
+  type ProviderCallError,
   type ToolCall,
   toAssistantMessage,
 } from '@tinyllm/llm'

@@ -1,6 +1,13 @@
 import { getEventListeners } from 'node:events'
-import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
-import { type ChatRequest, type ChatResult, type ChatStreamPart, LLMCall } from '@tinyllm/llm'
+import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
+import {
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
+  LLMCall,
+  ProviderCallError,
+  RateLimitError,
+} from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'

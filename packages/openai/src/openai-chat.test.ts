@@ -1,12 +1,12 @@
+import { ConfigurationError, type LifecycleEvent, TimeoutError, ValidationError } from '@tinyllm/core'
 import {
-  ConfigurationError,
-  type LifecycleEvent,
+  AssistantMessageTemplate,
+  PromptTemplate,
   ProviderCallError,
   RateLimitError,
-  TimeoutError,
-  ValidationError,
-} from '@tinyllm/core'
-import { AssistantMessageTemplate, PromptTemplate, SystemMessageTemplate, UserMessageTemplate } from '@tinyllm/llm'
+  SystemMessageTemplate,
+  UserMessageTemplate,
+} from '@tinyllm/llm'
 import { createMemoryLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'

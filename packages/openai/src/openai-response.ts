@@ -1,9 +1,10 @@
-import type { ProviderCallError, Usage } from '@tinyllm/core'
+import type { Usage } from '@tinyllm/core'
 import {
   type ChatChoice,
   type ChatResult,
   type FinishReason,
   malformedResponse,
+  type ProviderCallError,
   type ToolCall,
   toAssistantMessage,
 } from '@tinyllm/llm'

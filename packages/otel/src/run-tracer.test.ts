@@ -5,12 +5,11 @@ import {
   defineFunction,
   type LifecycleEvent,
   MemoryJournal,
-  ProviderCallError,
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
-import { LLMCall } from '@tinyllm/llm'
+import { LLMCall, ProviderCallError } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { eventNames, memoryTracing, parentOf, spanOf } from './__fixtures__/spans.js'

@@ -2,7 +2,7 @@
 // and its loopback server built on @tinyllm/core/testing. The suite's own tests run against it, and it supports n > 1,
 // so the suite's "multiple choices" branch is exercised too. Not published.
 
-import { AbortError, ConfigurationError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
 import {
   type ChatCallOptions,
   type ChatModel,
@@ -10,6 +10,8 @@ import {
   type ChatResult,
   type ChatStreamPart,
   type FinishReason,
+  ProviderCallError,
+  RateLimitError,
   restoreStrictAnswers,
   toStopSequences,
   toStrictJsonSchema,

@@ -1,6 +1,7 @@
-import { AbortError, ProviderCallError, RateLimitError, TimeoutError } from '@tinyllm/core'
+import { AbortError, TimeoutError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
+import { ProviderCallError, RateLimitError } from '../provider-errors.js'
 import { providerEndpoint } from './endpoint.js'
 import { incompleteStream, malformedResponse, toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'

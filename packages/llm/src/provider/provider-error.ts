@@ -1,12 +1,6 @@
-import {
-  AbortError,
-  abortErrorFor,
-  ProviderCallError,
-  type ProviderCallErrorOptions,
-  RateLimitError,
-  TinyLLMError,
-} from '@tinyllm/core'
+import { AbortError, abortErrorFor, TinyLLMError } from '@tinyllm/core'
 import { redactString } from '@tinyllm/logger'
+import { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from '../provider-errors.js'
 import type { ProviderEndpoint } from './endpoint.js'
 import type { ProviderProfile } from './provider-profile.js'
 import { redactErrorInPlace } from './redact-error.js'

@@ -1,4 +1,4 @@
-import { ProviderCallError } from '@tinyllm/core'
+import { ProviderCallError } from '../provider-errors.js'
 
 /** The `fetch` signature the SDK calls. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -102,8 +102,8 @@ export function capResponse(response: Response, cap: ResponseSizeCap, onEnd?: ()
  * Wraps `fetch` so that no response body larger than `maxBytes` is read: a bigger declared `content-length`, or more
  * bytes than that arriving, fails the body with a non-retryable {@link ProviderCallError} (`response_too_large`) and
  * closes the connection, instead of buffering whatever a misbehaving server sends. A body whose declared length
- * settles it — uncompressed within the cap, or gzip or deflate whose length times {@link maxDeflateExpansion} is
- * within it — is passed through untouched. Provider packages install it as their SDK's `fetch`.
+ * settles it — uncompressed within the cap, or gzip or deflate whose length times 1,032 (the most DEFLATE can
+ * inflate a byte to) is within it — is passed through untouched. Provider packages install it as their SDK's `fetch`.
  */
 export function limitResponseSize(
   fetchFunction: FetchFunction,

@@ -1,7 +1,8 @@
-import { AbortError, ProviderCallError } from '@tinyllm/core'
+import { AbortError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatStreamPart } from '../chat-model.js'
 import { resultText } from '../chat-model.js'
+import { ProviderCallError } from '../provider-errors.js'
 import { ScriptedChatModel } from './scripted-chat-model.js'
 
 const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] })

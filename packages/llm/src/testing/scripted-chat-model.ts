@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, ProviderCallError, sleep } from '@tinyllm/core'
+import { AbortError, ConfigurationError, sleep } from '@tinyllm/core'
 import type {
   ChatCallOptions,
   ChatModel,
@@ -8,6 +8,7 @@ import type {
   FinishReason,
   ToolCall,
 } from '../chat-model.js'
+import { ProviderCallError } from '../provider-errors.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
 export type ScriptedReply =

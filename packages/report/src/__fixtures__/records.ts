@@ -1,6 +1,6 @@
-import { defineFunction, ProviderCallError, type RunRecord } from '@tinyllm/core'
+import { defineFunction, type RunRecord } from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
-import { LLMCall, PromptTemplate, SystemMessageTemplate, UserMessageTemplate } from '@tinyllm/llm'
+import { LLMCall, PromptTemplate, ProviderCallError, SystemMessageTemplate, UserMessageTemplate } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
 
 /**
