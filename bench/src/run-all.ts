@@ -189,6 +189,8 @@ function versionsOf(names: readonly string[]): Record<string, string> {
 async function measureEverything(): Promise<BenchResults> {
   const startedAt = new Date().toISOString()
   const loadBefore = loadSnapshot()
+  // Read before the run: the commit whose build is measured, not whatever is checked out when the run ends.
+  const commit = commitOf()
   console.log(
     `tinyllm bench (${size}) · load average ${loadBefore.loadAverage.join(' / ')} · ${describeMachine().cpuModel}`,
   )
@@ -204,7 +206,7 @@ async function measureEverything(): Promise<BenchResults> {
     machine: describeMachine(),
     loadBefore,
     loadAfter: loadSnapshot(),
-    commit: commitOf(),
+    commit,
     packageVersions: versionsOf(measuredPackages),
     scenarios: scenarioResults,
     targets: checkTargets(scenarioResults),
