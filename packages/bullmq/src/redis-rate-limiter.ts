@@ -1,6 +1,6 @@
 import { AbortError, ConfigurationError, checkNumber } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
-import { RateLimitError } from '@tinyllm/llm'
+import { RateLimitError, requestedTokens } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
@@ -159,21 +159,11 @@ export class RedisRateLimiter implements RateLimiterLike {
    * {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
    */
   acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
-    const tokens = request.tokens ?? 0
+    let tokens: number
     try {
-      checkNumber(tokens, 'tokens', { min: 0 }, owner)
+      tokens = requestedTokens(request, this.tokensPerMinute, `${owner} ${this.name}`)
     } catch (error) {
       return Promise.reject(error)
-    }
-    const tokensPerMinute = this.tokensPerMinute
-    if (tokensPerMinute !== undefined && tokens > tokensPerMinute) {
-      return Promise.reject(
-        new RateLimitError({
-          provider: 'rate-limiter',
-          message: `rate limiter ${this.name}: a call needing ${tokens} tokens can never be served with tokensPerMinute = ${tokensPerMinute}; lower maxTokens or raise the limit`,
-          retryable: false,
-        }),
-      )
     }
     if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
     if (this.closed) return Promise.reject(closedError(this.name))

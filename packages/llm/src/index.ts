@@ -69,6 +69,7 @@ export {
   type RateLimiterStatus,
   type RateLimitPermit,
   type RateLimitRequest,
+  requestedTokens,
 } from './rate-limiter.js'
 export { estimateInputTokens } from './token-estimate.js'
 export { assertKnownTools, parseToolArguments, ToolCallError, type ToolCallErrorReason } from './tool-calls.js'

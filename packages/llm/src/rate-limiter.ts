@@ -66,6 +66,26 @@ const maxTimerDelayMs = 2_147_483_647
 /** Names the limiter in its configuration errors. */
 const owner = 'RateLimiter'
 
+/**
+ * The tokens `request` asks a limiter for, checked as every limiter checks them: a count ≥ 0, and never more than
+ * `tokensPerMinute` (a call that could never be served is a non-retryable {@link RateLimitError}, thrown at once).
+ */
+export function requestedTokens(
+  request: RateLimitRequest,
+  tokensPerMinute: number | undefined,
+  limiter: string,
+): number {
+  const tokens = request.tokens ?? 0
+  checkNumber(tokens, 'tokens', { min: 0 }, limiter)
+  if (tokensPerMinute !== undefined && tokens > tokensPerMinute)
+    throw new RateLimitError({
+      provider: 'rate-limiter',
+      message: `${limiter}: a call needing ${tokens} tokens can never be served with tokensPerMinute = ${tokensPerMinute}; lower maxTokens or raise the limit`,
+      retryable: false,
+    })
+  return tokens
+}
+
 const systemClock: RateLimiterClock = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -173,21 +193,11 @@ export class RateLimiter implements RateLimiterLike {
    * with a non-retryable {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
    */
   acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
-    const tokens = request.tokens ?? 0
+    let tokens: number
     try {
-      checkNumber(tokens, 'tokens', { min: 0 }, owner)
+      tokens = requestedTokens(request, this.tokensPerMinute, owner)
     } catch (error) {
       return Promise.reject(error)
-    }
-    const tokensPerMinute = this.tokensPerMinute
-    if (tokensPerMinute !== undefined && tokens > tokensPerMinute) {
-      return Promise.reject(
-        new RateLimitError({
-          provider: 'rate-limiter',
-          message: `rate limiter: a call needing ${tokens} tokens can never be served with tokensPerMinute = ${tokensPerMinute}; lower maxTokens or raise the limit`,
-          retryable: false,
-        }),
-      )
     }
     if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
     if (this.head === undefined) {
