@@ -683,7 +683,13 @@ function checkKey(key: unknown, functionName: string, option = 'key'): string {
 
 /** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */
 function escapeKey(key: string): string {
-  return /[%/@#]/.test(key) ? key.replace(/[%/@#]/g, (character) => `%${character.charCodeAt(0).toString(16)}`) : key
+  // A scan of char codes: a regular expression test costs more than the rest of a short key's handling.
+  for (let index = 0; index < key.length; index++) {
+    const code = key.charCodeAt(index)
+    if (code === 0x25 || code === 0x2f || code === 0x40 || code === 0x23)
+      return key.replace(/[%/@#]/g, (character) => `%${character.charCodeAt(0).toString(16)}`)
+  }
+  return key
 }
 
 function createTree(options: InvokeOptions | undefined, functionName: string): RunTree {
