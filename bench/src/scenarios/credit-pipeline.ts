@@ -89,7 +89,7 @@ const handWritten: PipelineFactory = async (baseURL, { concurrency }) => {
     mapWithConcurrency(applications.length, concurrency, (index) => analyse(applications[index]!))
 }
 
-/** The seed's credit pipeline (flow's credit-pipeline test) over OpenAIChat, mapped over the applications. */
+/** The original Python tiny-llm's credit pipeline (flow's credit-pipeline test) over OpenAIChat, mapped over the applications. */
 const tinyllmPipeline =
   (transport: 'undici' | 'fetch'): PipelineFactory =>
   async (baseURL, { concurrency }) => {
@@ -130,12 +130,12 @@ const tinyllmPipeline =
     return (applications) => all.invoke(applications.map((application) => ({ loan_application: application })))
   }
 
-/** Scenario: the seed's pipeline end to end, against the same pipeline written by hand on the raw SDK. */
+/** Scenario: the original tiny-llm's credit pipeline end to end, against the same pipeline written by hand on the raw SDK. */
 export const creditPipeline = defineScenario<CreditPipelineParams>({
   id: 'credit-pipeline',
   title: 'The credit pipeline over HTTP',
   method: [
-    "The seed's credit pipeline — a `Chain` of a `Decision` (a prompt template, then `OpenAIChat`; `good` → an approval,",
+    "The original Python tiny-llm's credit pipeline — a `Chain` of a `Decision` (a prompt template, then `OpenAIChat`; `good` → an approval,",
     '`bad` → a `Parallel` of two Functions) and a report — mapped over N loan applications by a `Parallel` at',
     'concurrency C, against the OpenAI-compatible loopback server (its own process, a fixed latency, answers',
     'gzip-compressed; it echoes the application, so half are good and half bad, and every outcome is checked).',
