@@ -221,19 +221,32 @@ function inflating(body: Readable, encoding: string): Readable {
 
 /** A Node.js body as a web stream, read as fast as it is consumed; its failures are `fetch`'s (`terminated`). */
 function webStream(body: Readable): ReadableStream<Uint8Array> {
+  // Once the stream is closed, errored or cancelled, a chunk the body still emits (already read, or on a runtime that
+  // emits after destroy) is dropped: enqueuing it would throw out of the body's event handler.
+  let settled = false
   return new ReadableStream<Uint8Array>({
     start(controller) {
       body.on('data', (chunk: Buffer) => {
+        if (settled) return
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
         if ((controller.desiredSize ?? 0) <= 0) body.pause()
       })
-      body.once('end', () => controller.close())
-      body.once('error', (error) => controller.error(bodyError(error)))
+      body.once('end', () => {
+        if (settled) return
+        settled = true
+        controller.close()
+      })
+      body.once('error', (error) => {
+        if (settled) return
+        settled = true
+        controller.error(bodyError(error))
+      })
     },
     pull() {
       body.resume()
     },
     cancel() {
+      settled = true
       body.destroy()
     },
   })
