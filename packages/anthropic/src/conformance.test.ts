@@ -6,18 +6,23 @@ import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { ScriptedReply } from './testing/index.js'
 import { startAnthropicCompatibleServer } from './testing/index.js'
 
-describeChatModelConformance({
+// What both transports share: the server, its script and how a request reads on the wire.
+const suite = {
   name: 'anthropic',
   chatPath: '/v1/messages',
   multipleChoices: false,
-  startServer: (script) =>
+  startServer: (script: Parameters<typeof replyTurnAt>[0]) =>
     startAnthropicCompatibleServer({
       replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
       faults: stallFaults(script),
     }),
+  readRequest: readMessagesRequest,
+}
+
+describeChatModelConformance({
+  ...suite,
   createModel: (server) =>
     new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'conformance-key', baseURL: server.baseURL }),
-  readRequest: readMessagesRequest,
   sdk: {
     packageName: '@anthropic-ai/sdk',
     installedFrom: import.meta.url,
@@ -32,14 +37,7 @@ describeChatModelConformance({
 // The same contract over the fallback transport, the runtime's global fetch.
 describe('over the fetch transport', () => {
   describeChatModelConformance({
-    name: 'anthropic',
-    chatPath: '/v1/messages',
-    multipleChoices: false,
-    startServer: (script) =>
-      startAnthropicCompatibleServer({
-        replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
-        faults: stallFaults(script),
-      }),
+    ...suite,
     createModel: (server) =>
       new AnthropicChatModel({
         model: 'claude-haiku-4-5',
@@ -47,7 +45,6 @@ describe('over the fetch transport', () => {
         baseURL: server.baseURL,
         transport: 'fetch',
       }),
-    readRequest: readMessagesRequest,
   })
 })
 

@@ -7,18 +7,23 @@ import { OpenAIChatModel } from './openai-chat-model.js'
 import type { ScriptedReply } from './testing/index.js'
 import { startOpenAICompatibleServer } from './testing/index.js'
 
-describeChatModelConformance({
+// What both transports share: the server, its script and how a request reads on the wire.
+const suite = {
   name: 'openai',
   chatPath: '/v1/chat/completions',
   multipleChoices: true,
-  startServer: (script) =>
+  startServer: (script: Parameters<typeof replyTurnAt>[0]) =>
     startOpenAICompatibleServer({
       replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
       faults: stallFaults(script),
     }),
+  readRequest: readChatCompletionRequest,
+}
+
+describeChatModelConformance({
+  ...suite,
   createModel: (server) =>
     new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'conformance-key', baseURL: server.baseURL }),
-  readRequest: readChatCompletionRequest,
   sdk: {
     packageName: 'openai',
     installedFrom: import.meta.url,
@@ -33,14 +38,7 @@ describeChatModelConformance({
 // The same contract over the fallback transport, the runtime's global fetch.
 describe('over the fetch transport', () => {
   describeChatModelConformance({
-    name: 'openai',
-    chatPath: '/v1/chat/completions',
-    multipleChoices: true,
-    startServer: (script) =>
-      startOpenAICompatibleServer({
-        replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
-        faults: stallFaults(script),
-      }),
+    ...suite,
     createModel: (server) =>
       new OpenAIChatModel({
         model: 'gpt-4o-mini',
@@ -48,7 +46,6 @@ describe('over the fetch transport', () => {
         baseURL: server.baseURL,
         transport: 'fetch',
       }),
-    readRequest: readChatCompletionRequest,
   })
 })
 
