@@ -1,42 +1,14 @@
-import { assertEqual, timeIterations } from '../harness/measure.ts'
-import type { BenchSize, Measurement, RepetitionPlan, SubjectDefinition } from '../harness/scenario.ts'
+import type { BenchSize } from '../harness/scenario.ts'
 import { defineScenario } from '../harness/scenario.ts'
+import { type ChainFactory, chainSubject, type StepOverheadParams } from './step-overhead.ts'
 
-/** Parameters of one case: how many no-op steps the traced chain has. */
-export interface OtelBridgeParams {
-  readonly steps: number
-  /** One repetition lasts at least this long (it runs the whole chain as often as needed). */
-  readonly minRepetitionMs: number
-}
+/** Parameters of one case: how many no-op steps the traced chain has, and how long a repetition lasts at least. */
+export type OtelBridgeParams = StepOverheadParams
 
 /** Sets up tracing (or not) in the subject's own process and returns one invocation of the chain. */
-type Setup = (steps: number) => Promise<(input: number) => Promise<number>>
+type Setup = ChainFactory
 
-function subject(
-  id: string,
-  label: string,
-  group: SubjectDefinition<OtelBridgeParams>['group'],
-  setup: Setup,
-): SubjectDefinition<OtelBridgeParams> {
-  return {
-    id,
-    label,
-    group,
-    async measure(params: OtelBridgeParams, plan: RepetitionPlan): Promise<Measurement> {
-      const invoke = await setup(params.steps)
-      assertEqual(await invoke(0), params.steps, `${label}: chain output`)
-      const timed = await timeIterations({ plan, minRepetitionMs: params.minRepetitionMs, iteration: () => invoke(0) })
-      assertEqual(await invoke(0), params.steps, `${label}: chain output after timing`)
-      return {
-        metrics: {
-          usPerStep: timed.msPerIteration.map((ms) => (ms * 1000) / params.steps),
-          cpuUsPerStep: timed.cpuMsPerIteration.map((ms) => (ms * 1000) / params.steps),
-        },
-        details: { 'chain runs per repetition': timed.iterationsPerRepetition },
-      }
-    },
-  }
-}
+const subject = chainSubject
 
 async function chainOf(steps: number): Promise<(input: number) => Promise<number>> {
   const { defineFunction } = await import('@tinyllm/core')

@@ -10,9 +10,10 @@ export interface StepOverheadParams {
 }
 
 /** Builds the chain once, returns one invocation of it from 0 (every step adds 1, so it must end at `steps`). */
-type ChainFactory = (steps: number) => Promise<(input: number) => Promise<number>>
+export type ChainFactory = (steps: number) => Promise<(input: number) => Promise<number>>
 
-function subject(
+/** A subject timing a chain of no-op steps per step (wall and CPU); the OpenTelemetry bridge scenario uses it too. */
+export function chainSubject(
   id: string,
   label: string,
   group: SubjectDefinition<StepOverheadParams>['group'],
@@ -160,15 +161,15 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
   plan: (size) => (size === 'smoke' ? { warmup: 1, repetitions: 2 } : { warmup: 3, repetitions: 10 }),
   timeoutMs: (size) => (size === 'smoke' ? 60_000 : 180_000),
   subjects: [
-    subject('plain-loop', 'plain loop of awaits (floor)', 'floor', plainLoop),
-    subject(
+    chainSubject('plain-loop', 'plain loop of awaits (floor)', 'floor', plainLoop),
+    chainSubject(
       'tinyllm',
       'tinyllm Chain, no schemas',
       'tinyllm',
       tinyllmChain({ zod: false, trace: false, listener: false }),
     ),
     {
-      ...subject(
+      ...chainSubject(
         'tinyllm-zod',
         'tinyllm Chain, zod input + output schemas',
         'tinyllm',
@@ -177,7 +178,7 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
       compareTo: 'tinyllm-zod',
     },
     {
-      ...subject(
+      ...chainSubject(
         'tinyllm-trace',
         'tinyllm Chain, trace',
         'tinyllm',
@@ -186,7 +187,7 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
       compareTo: 'tinyllm-trace',
     },
     {
-      ...subject(
+      ...chainSubject(
         'tinyllm-defaults',
         'tinyllm Chain, zod schemas + trace + onEvent listener',
         'tinyllm',
@@ -195,11 +196,11 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
       compareTo: 'tinyllm-defaults',
     },
     {
-      ...subject('langchain', 'LangChain.js RunnableSequence of RunnableLambda', 'peer', langchainSequence),
+      ...chainSubject('langchain', 'LangChain.js RunnableSequence of RunnableLambda', 'peer', langchainSequence),
       appliesTo: few,
     },
     {
-      ...subject('langgraph', 'LangGraph.js StateGraph, one node per step', 'peer', langgraphStateGraph),
+      ...chainSubject('langgraph', 'LangGraph.js StateGraph, one node per step', 'peer', langgraphStateGraph),
       appliesTo: few,
     },
   ],
