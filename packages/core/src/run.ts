@@ -315,12 +315,43 @@ class Run implements RunContext {
         if (entry !== undefined) return this.replay(entry)
       }
       this.to('input_validation')
-      let value = this.input
+      let input = this.input
       if (fn.inputValidator !== undefined) {
-        value = this.settle(fn.inputValidator.validate(value))
-        if (isPromiseLike(value)) value = await value
+        input = this.settle(fn.inputValidator.validate(input))
+        if (isPromiseLike(input)) input = await input
       }
-      value = await this.attempts(value)
+      // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
+      // not a method of its own: an attempt that needs no await costs no promise of its own.
+      let value: unknown
+      for (;;) {
+        this.attempt += 1
+        this.callCounts = undefined
+        this.to('running')
+        const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
+        let error: TinyLLMError
+        try {
+          value = this.settle(this.enter(callRun, input))
+          if (isPromiseLike(value)) value = await value
+          this.to('output_validation')
+          if (fn.outputValidator !== undefined) {
+            value = this.settle(fn.outputValidator.validate(value))
+            if (isPromiseLike(value)) value = await value
+          }
+          break
+        } catch (thrown) {
+          // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
+          error =
+            attemptScope?.cancelled === true && !scope.cancelled
+              ? (attemptScope.reason as TinyLLMError)
+              : this.toError(thrown)
+        } finally {
+          if (attemptScope !== undefined) {
+            attemptScope.dispose()
+            this.cancelScope = scope
+          }
+        }
+        await this.retryAfter(error)
+      }
       this.to('processing_output')
       if (fn.processesOutput) {
         value = this.settle(this.enter(callProcessOutput, value))
@@ -343,58 +374,29 @@ class Run implements RunContext {
     }
   }
 
-  /** `running` (and output validation) until an attempt succeeds or the retry policy says stop. */
-  private async attempts(input: unknown): Promise<unknown> {
-    const fn = this.fn
-    const runScope = this.cancelScope
-    for (;;) {
-      this.attempt += 1
-      this.callCounts = undefined
-      this.to('running')
-      const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
-      let error: TinyLLMError
-      try {
-        let value = this.settle(this.enter(callRun, input))
-        if (isPromiseLike(value)) value = await value
-        this.to('output_validation')
-        if (fn.outputValidator !== undefined) {
-          value = this.settle(fn.outputValidator.validate(value))
-          if (isPromiseLike(value)) value = await value
-        }
-        return value
-      } catch (thrown) {
-        // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
-        error =
-          attemptScope?.cancelled === true && !runScope.cancelled
-            ? (attemptScope.reason as TinyLLMError)
-            : this.toError(thrown)
-      } finally {
-        if (attemptScope !== undefined) {
-          attemptScope.dispose()
-          this.cancelScope = runScope
-        }
-      }
-      if (runScope.cancelled) throw this.abortError(runScope.reason)
-      const remainingMs = runScope.deadline === undefined ? undefined : runScope.deadline - Date.now()
-      const decision = decideRetry(fn.retry, error, {
-        attempt: this.attempt,
-        streamedParts: this.streamedParts,
-        remainingMs,
+  /** After a failed attempt: `retrying` and the wait the retry policy decides, or the error the run ends in. */
+  private async retryAfter(error: TinyLLMError): Promise<void> {
+    const scope = this.cancelScope
+    if (scope.cancelled) throw this.abortError(scope.reason)
+    const remainingMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now()
+    const decision = decideRetry(this.fn.retry, error, {
+      attempt: this.attempt,
+      streamedParts: this.streamedParts,
+      remainingMs,
+    })
+    if (!decision.retry) {
+      if (decision.outOfTime !== true) throw error
+      const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
+      throw new TimeoutError({
+        timeoutMs: leftMs,
+        kind: 'total',
+        functionName: this.fn.name,
+        state: this.state,
+        detail: `the wait before the next attempt would outlast the ${leftMs} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
       })
-      if (!decision.retry) {
-        if (decision.outOfTime !== true) throw error
-        const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
-        throw new TimeoutError({
-          timeoutMs: leftMs,
-          kind: 'total',
-          functionName: fn.name,
-          state: this.state,
-          detail: `the wait before the next attempt would outlast the ${leftMs} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
-        })
-      }
-      this.to('retrying', error)
-      await runScope.sleep(decision.delayMs)
     }
+    this.to('retrying', error)
+    await scope.sleep(decision.delayMs)
   }
 
   /**
