@@ -16,7 +16,10 @@ export interface LifecycleEvent {
   readonly source: FunctionLike
   readonly from: LifecycleState
   readonly to: LifecycleState
-  /** Epoch milliseconds, sub-millisecond precision. */
+  /**
+   * Epoch milliseconds, sub-millisecond precision. Transitions the engine makes back to back, with no user code or wait
+   * between them, share one reading of the clock.
+   */
   readonly at: number
   /** Attempt number, from 1; 0 before the first attempt starts. */
   readonly attempt: number

@@ -5,7 +5,10 @@ import type { UsageTotals } from './usage.js'
 /** One visited state of a run. */
 export interface RunStateEntry {
   readonly state: LifecycleState
-  /** Epoch milliseconds. */
+  /**
+   * Epoch milliseconds. Transitions the engine makes back to back, with no user code or wait between them, share one
+   * reading of the clock.
+   */
   readonly at: number
   readonly attempt: number
   /** The error that made the run retry or fail. */

@@ -487,3 +487,84 @@ describe('hooks for tracing bridges', () => {
     expect(JSON.stringify(record)).not.toContain('sk-live-123')
   })
 })
+
+describe('timestamps of a run record', () => {
+  /** Keeps the thread busy for at least `ms` of wall time, as synchronous user code does. */
+  const busy = (ms: number): void => {
+    const until = performance.now() + ms
+    while (performance.now() < until) {}
+  }
+  const atOf = (record: RunRecord, state: string): number => {
+    const entry = record.states.find((candidate) => candidate.state === state)
+    if (entry === undefined) throw new Error(`no ${state} in ${statesOf(record).join(' → ')}`)
+    return entry.at
+  }
+
+  it('count the time of synchronous user code: a schema, the run, processOutput', async () => {
+    const slowSchema = schemaOf((value) => {
+      busy(5)
+      return { value }
+    })
+    const step = defineFunction({
+      name: 'slow',
+      input: slowSchema,
+      output: slowSchema,
+      run: (value: unknown) => {
+        busy(5)
+        return value
+      },
+      processOutput: (value) => {
+        busy(5)
+        return value
+      },
+    })
+    const record = await step.trace(1)
+    expect(record.status).toBe('complete')
+    // Each gap holds the 5 ms its user code kept the thread busy (less a rounding error of the epoch's addition).
+    expect(atOf(record, 'running') - atOf(record, 'input_validation')).toBeGreaterThanOrEqual(4.99)
+    expect(atOf(record, 'output_validation') - atOf(record, 'running')).toBeGreaterThanOrEqual(4.99)
+    expect(atOf(record, 'processing_output') - atOf(record, 'output_validation')).toBeGreaterThanOrEqual(4.99)
+    expect(atOf(record, 'complete') - atOf(record, 'processing_output')).toBeGreaterThanOrEqual(4.99)
+    expect(record.durationMs).toBeGreaterThanOrEqual(19.99)
+  })
+
+  it('share one reading of the clock for transitions the engine makes back to back, on the record and the events', async () => {
+    const events: LifecycleEvent[] = []
+    const step = defineFunction({
+      name: 'plain',
+      run: (value: number) => {
+        busy(2)
+        return value + 1
+      },
+    })
+    const record = await step.trace(1, { onEvent: (event) => events.push(event) })
+    const at = record.states.map((entry) => entry.at)
+    // init, input_validation and running: nothing of the user's ran between them.
+    expect(at[1]).toBe(at[0])
+    expect(at[2]).toBe(at[0])
+    // output_validation follows the run; processing_output and complete follow it with no schema or processOutput.
+    expect(at[3]).toBeGreaterThanOrEqual((at[2] as number) + 1.99)
+    expect(at[4]).toBe(at[3])
+    expect(at[5]).toBe(at[3])
+    expect(events.map((event) => event.at)).toEqual(at.slice(1))
+  })
+
+  it('read the clock again after a retry waits', async () => {
+    let calls = 0
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 2, initialDelayMs: 5, jitter: 0 },
+      run: (value: number) => {
+        calls += 1
+        if (calls === 1) throw new Error('once')
+        return value
+      },
+    })
+    const record = await flaky.trace(1)
+    expect(statesOf(record)).toContain('retrying')
+    const retrying = atOf(record, 'retrying')
+    const secondRunning = record.states.filter((entry) => entry.state === 'running')[1]?.at as number
+    // A timer may fire up to a millisecond early by the clock the records use; the wait still shows.
+    expect(secondRunning - retrying).toBeGreaterThanOrEqual(3)
+  })
+})

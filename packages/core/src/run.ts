@@ -145,6 +145,11 @@ class Run implements RunContext {
   /** What the run recorded about itself (`annotate`), once it has anything. */
   annotations: Record<string, unknown> | undefined = undefined
   private streamedParts = 0
+  /**
+   * The clock reading of the run's last transition, until user code runs or the run waits: transitions the engine
+   * makes back to back share it, so a step whose work is synchronous reads the clock twice, not at each of its states.
+   */
+  private at: number | undefined = undefined
   private id: string | undefined
   private path: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
@@ -306,7 +311,10 @@ class Run implements RunContext {
     const scope = this.cancelScope
     try {
       this.checkLimits()
-      if (this.depth !== 0 && this.depth % freshStackEvery === 0) await undefined
+      if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
+        await undefined
+        this.at = undefined
+      }
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
@@ -397,6 +405,7 @@ class Run implements RunContext {
     }
     this.to('retrying', error)
     await scope.sleep(decision.delayMs)
+    this.at = undefined
   }
 
   /**
@@ -467,6 +476,7 @@ class Run implements RunContext {
 
   /** The value of a step, or the promise of it raced against cancellation; a synchronous step checks the deadline. */
   private settle(value: unknown): unknown {
+    this.at = undefined
     const scope = this.cancelScope
     if (isPromiseLike(value)) return scope.race(value)
     if (scope.cancellable) scope.throwIfCancelled()
@@ -534,7 +544,8 @@ class Run implements RunContext {
     const heard = onEvent !== undefined || this.tree.listeners.length !== 0
     if (record === undefined && !heard) return
     // One timestamp for the record and the event of one transition.
-    const at = now()
+    const at = this.at ?? now()
+    this.at = at
     if (record !== undefined) record.transition(at, state, this.attempt, output, error)
     if (heard) this.emit(at, from, state, output, error)
   }
@@ -586,7 +597,8 @@ class Run implements RunContext {
   // ---- records -------------------------------------------------------------------------------------------------
 
   private startRecord(): void {
-    const record = new TracedRecord(this, now())
+    this.at = now()
+    const record = new TracedRecord(this, this.at)
     this.record = record
     this.parent?.record?.children.push(record)
   }
