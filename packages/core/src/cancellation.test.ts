@@ -101,6 +101,24 @@ describe('CancelScope', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('lets go of children that timed out or were cancelled on their own, while the parent lives on', () => {
+    vi.useFakeTimers()
+    const parent = new CancelScope(undefined, { manual: true })
+    const childrenOf = (scope: CancelScope): number =>
+      (scope as unknown as { children?: Set<CancelScope> }).children?.size ?? 0
+    const timed = Array.from({ length: 100 }, () => new CancelScope(parent, { timeoutMs: 10 }))
+    const manual = new CancelScope(parent, { manual: true })
+    expect(childrenOf(parent)).toBe(101)
+    vi.advanceTimersByTime(10)
+    manual.cancel('done')
+    expect(timed.every((scope) => scope.cancelled)).toBe(true)
+    expect(childrenOf(parent)).toBe(0)
+    // The parent still cancels what it holds now.
+    const late = new CancelScope(parent)
+    parent.cancel('end')
+    expect(late.reason).toBe('end')
+  })
+
   it('is unaffected by a disposed child, and a child made under a cancelled parent starts cancelled', () => {
     const parent = new CancelScope(undefined, { manual: true })
     const child = new CancelScope(parent)

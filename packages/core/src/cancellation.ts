@@ -130,6 +130,8 @@ export class CancelScope {
     this.cancelled = true
     this.reason = reason
     this.release()
+    // A scope cancelled on its own (its timeout, its signal) leaves its parent, which may live much longer.
+    this.parent?.children?.delete(this)
     this.controller?.abort(reason)
     const listeners = this.listeners
     const children = this.children
