@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CancelScope, isPromiseLike, sleep } from './cancellation.js'
-import { AbortError, TimeoutError } from './errors.js'
+import { AbortError, ConfigurationError, TimeoutError } from './errors.js'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -126,6 +126,19 @@ describe('CancelScope', () => {
     parent.cancel('gone')
     expect(child.cancelled).toBe(false)
     expect(new CancelScope(parent).reason).toBe('gone')
+  })
+})
+
+describe('bad options', () => {
+  it('a scope refuses a timeout that is not a number ≥ 0, and sleep rejects a bad delay or signal', async () => {
+    for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
+      expect(() => new CancelScope(undefined, { timeoutMs: timeoutMs as number })).toThrow(
+        /CancelScope: timeoutMs must be a number of ms ≥ 0/,
+      )
+    }
+    await expect(sleep(Number.NaN)).rejects.toThrow(/sleep: ms must be a number of ms ≥ 0, got NaN/)
+    await expect(sleep(-5)).rejects.toThrow(ConfigurationError)
+    await expect(sleep(5, 'stop' as never)).rejects.toThrow(/sleep: signal must be an AbortSignal/)
   })
 })
 

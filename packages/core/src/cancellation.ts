@@ -1,5 +1,5 @@
-import { abortErrorFor } from './errors.js'
-import { maxTimerDelayMs } from './options.js'
+import { abortErrorFor, isAbortSignal } from './errors.js'
+import { checkNumber, maxTimerDelayMs, optionError } from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -76,7 +76,7 @@ export class CancelScope {
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
     const signal = options?.signal
-    const timeoutMs = options?.timeoutMs
+    const timeoutMs = checkNumber(options?.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
     const manual = options?.manual === true
     this.timeoutReason = options?.timeoutReason
     this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
@@ -240,7 +240,14 @@ export class CancelScope {
  * `signal` aborts; leaves no timer or listener behind, and waits out delays longer than a timer can hold.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const scope = new CancelScope(undefined, { signal })
+  let scope: CancelScope
+  try {
+    checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'sleep')
+    if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
+    scope = new CancelScope(undefined, { signal })
+  } catch (error) {
+    return Promise.reject(error)
+  }
   const slept = scope.sleep(ms)
   if (!scope.cancellable) return slept
   return slept.then(

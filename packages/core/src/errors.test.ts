@@ -54,6 +54,12 @@ describe('errors', () => {
     }
   })
 
+  it('quote at most 1,000 characters of a thrown string in their JSON', () => {
+    const error = new FunctionError({ functionName: 'f', state: 'running', cause: 'x'.repeat(10_000_000) })
+    expect(error.message.length).toBeLessThan(1_000)
+    expect(JSON.stringify(error).length).toBeLessThan(2_000)
+  })
+
   it('format issue paths readably', () => {
     expect(formatIssuePath([])).toBe('(root)')
     expect(formatIssuePath(['a', 0, 'b'])).toBe('a[0].b')

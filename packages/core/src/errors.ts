@@ -58,7 +58,13 @@ export class TinyLLMError extends Error {
       const value = (this as unknown as Record<string, unknown>)[key]
       if (value !== undefined) json[key] = value
     }
-    if (this.cause !== undefined) json.cause = isError(this.cause) ? errorSummary(this.cause) : this.cause
+    const cause = this.cause
+    if (cause !== undefined)
+      json.cause = isError(cause)
+        ? errorSummary(cause)
+        : typeof cause === 'string' && cause.length > maxQuotedLength
+          ? `${cause.slice(0, maxQuotedLength)}…`
+          : cause
     return redact(json)
   }
 
@@ -119,6 +125,10 @@ function hasMarker(error: unknown, marker: symbol): boolean {
   }
 }
 
+/** The longest thrown string an error's JSON quotes whole, and the most issues a ValidationError's message lists. */
+const maxQuotedLength = 1_000
+const maxListedIssues = 20
+
 /** Keys never copied from JSON onto an error: they would reach for a prototype. */
 const unsafeKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
 
@@ -166,6 +176,19 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   return text
 }
 
+/**
+ * `<path>: <message>` for each of the first `max` issues (a long message cut short), and a last line saying how many
+ * more there are: what messages and run trees show of a validation that found many issues.
+ */
+export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: number): string[] {
+  const lines = issues.slice(0, max).map((issue) => {
+    const message = issue.message.length > 200 ? `${issue.message.slice(0, 200)}…` : issue.message
+    return `${formatIssuePath(issue.path)}: ${message}`
+  })
+  if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
+  return lines
+}
+
 /** Input, output or processed output did not match its schema. Lists each issue with its path. */
 export class ValidationError extends TinyLLMError {
   override readonly name = 'ValidationError'
@@ -179,7 +202,7 @@ export class ValidationError extends TinyLLMError {
     cause?: unknown
   }) {
     const what = options.state === 'input_validation' ? 'input' : 'output'
-    const lines = options.issues.map((issue) => `  - ${formatIssuePath(issue.path)}: ${issue.message}`)
+    const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
       message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
       functionName: options.functionName,
@@ -218,7 +241,9 @@ export class TimeoutError extends TinyLLMError {
   readonly kind: 'total' | 'attempt' | 'idle'
 
   /** `detail` says what happened, when it is more than "timed out after N ms". */
-  constructor(options: ErrorLocation & { timeoutMs: number; kind: 'total' | 'attempt' | 'idle'; detail?: string }) {
+  constructor(
+    options: ErrorLocation & { timeoutMs: number; kind: 'total' | 'attempt' | 'idle'; detail?: string | undefined },
+  ) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
       message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,

@@ -101,10 +101,12 @@ function showValue(value: unknown): string {
 export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string): void {
   for (const key of Object.keys(options)) {
     if (known.has(key) || (options as Record<string, unknown>)[key] === undefined) continue
-    const suggestion = suggestName(key, known)
+    // A key longer than any option name is quoted cut short, and no name is suggested for it.
+    const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
+    const suggestion = shown === key ? suggestName(key, known) : undefined
     throw new ConfigurationError({
-      option: key,
-      message: `${key} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
+      option: shown,
+      message: `${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
       functionName: owner,
     })
   }

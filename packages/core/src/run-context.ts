@@ -24,7 +24,10 @@ export interface ChildInvokeOptions {
    * n-th call of that Function's name in the parent's attempt — stable as long as the parent calls in the same order.
    */
   readonly key?: string
-  /** An absolute deadline, epoch ms: the run fails with a TimeoutError when it passes (carried across processes). */
+  /**
+   * An absolute deadline, epoch ms: the run fails with a TimeoutError when it passes (carried across processes) — at
+   * once, before any of its work, if it already has.
+   */
   readonly deadline?: number
 }
 

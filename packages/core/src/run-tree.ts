@@ -1,4 +1,4 @@
-import { formatIssuePath, type TinyLLMError, ValidationError } from './errors.js'
+import { describeIssues, type TinyLLMError, ValidationError } from './errors.js'
 import type { RunRecord } from './run-record.js'
 
 /** How {@link formatRunTree} renders. */
@@ -84,7 +84,7 @@ function isRoutine(key: string, value: unknown): boolean {
 function errorHeadline(error: TinyLLMError): string {
   const where = error.state !== undefined ? ` in ${error.state}` : ''
   return ValidationError.isInstance(error)
-    ? `${error.name}${where}: ${error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`).join('; ')}`
+    ? `${error.name}${where}: ${describeIssues(error.issues, 5).join('; ')}`
     : `${error.name}${where}: ${firstLine(error.message)}`
 }
 

@@ -17,6 +17,7 @@ import { onLifecycleEvent, setRunWrapper } from './events.js'
 import { Function } from './function.js'
 import type { RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
+import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** A Standard Schema whose `validate` is the given function. */
@@ -128,6 +129,7 @@ describe('validation never lets a value through unchecked', () => {
       { issues: 'bad' },
       { issues: [] },
       { issues: [{ message: 'no', path: [null, { key: undefined }] }] },
+      {},
     ]
     for (const answer of answers) {
       const fn = defineFunction({ name: 'odd-schema', input: schemaOf(() => answer), run: () => 'ran' })
@@ -135,6 +137,30 @@ describe('validation never lets a value through unchecked', () => {
       expect(ValidationError.isInstance(error), JSON.stringify(answer)).toBe(true)
       expect((error as ValidationError).state).toBe('input_validation')
     }
+  })
+
+  it('refuses at construction a schema whose properties throw when read', () => {
+    const hostile = Object.defineProperty({}, '~standard', {
+      get: () => {
+        throw new Error('getter boom')
+      },
+    })
+    expect(() => defineFunction({ name: 'hostile', input: hostile as StandardSchemaV1, run: () => 1 })).toThrow(
+      ConfigurationError,
+    )
+  })
+
+  it('lists at most 20 issues in the message and 5 in the run tree, and keeps every one on the error', async () => {
+    const many = Array.from({ length: 100_000 }, (_, index) => ({ message: `bad ${index}`, path: [index] }))
+    const fn = defineFunction({ name: 'many', output: schemaOf(() => ({ issues: many })), run: () => 1 })
+    const record = await fn.trace(undefined)
+    const error = record.error as ValidationError
+    expect(error.issues).toHaveLength(100_000)
+    expect(error.message.split('\n')).toHaveLength(22)
+    expect(error.message).toMatch(/- \[19\]: bad 19\n {2}- … and 99980 more$/)
+    const tree = formatRunTree(record)
+    expect(tree).toMatch(/\[4\]: bad 4; … and 99995 more/)
+    expect(tree.length).toBeLessThan(1_000)
   })
 
   it('answers synchronously when the schema does: the output is validated in the same turn', async () => {
@@ -169,6 +195,35 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
     ['maxConcurrentRuns', { maxConcurrentRuns: 0 }, /f: maxConcurrentRuns must be an integer ≥ 1, got 0/],
     ['onEvent', { onEvent: 'log' }, /onEvent must be a function/],
+    ['a misspelt key', { timeoutMS: 5 }, /f: timeoutMS is not an option; did you mean timeoutMs\?/],
+    ['stream: 5', { stream: 5 }, /f: stream must be a function, got 5/],
+    [
+      'options whose reading throws',
+      new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error('trap get')
+          },
+          ownKeys: () => {
+            throw new Error('trap ownKeys')
+          },
+        },
+      ),
+      /f: the options could not be read: "trap/,
+    ],
+    [
+      'a getter that throws',
+      Object.defineProperty({}, 'signal', {
+        enumerable: true,
+        get: () => {
+          throw new Error('getter boom')
+        },
+      }),
+      /getter boom/,
+    ],
+    ['a 10 MB key', { ['A'.repeat(10_000_000)]: 1 }, /^f: A{64}… is not an option \(known: /],
+    ['a 10 MB key in the budget', { budget: { ['B'.repeat(10_000_000)]: 1 } }, /^f: B{64}… is not an option/],
   ]
   for (const [label, options, message] of cases) {
     it(label, async () => {
@@ -179,8 +234,31 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       const error = await (result as Promise<unknown>).catch((thrown: unknown) => thrown)
       expect(ConfigurationError.isInstance(error)).toBe(true)
       expect((error as Error).message).toMatch(message)
+      expect((error as Error).message.length).toBeLessThan(1_000)
     })
   }
+
+  it('options that are not an object', async () => {
+    for (const options of [5, 'fast', null]) {
+      const error = await fn.invoke(undefined, options as never).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^f: options must be an object, got /)
+    }
+  })
+
+  it('a stream option that is not a function fails before the run starts', async () => {
+    let runs = 0
+    const streaming = defineFunction({
+      name: 'streaming',
+      run: (_: unknown, context: RunContext) => {
+        runs += 1
+        context.stream?.('part')
+        return 'done'
+      },
+    })
+    await expect(streaming.invoke(undefined, { stream: 5 as never })).rejects.toThrow(/stream must be a function/)
+    expect(runs).toBe(0)
+  })
 })
 
 describe('listeners and loggers cannot break a run or the process', () => {
@@ -214,6 +292,37 @@ describe('listeners and loggers cannot break a run or the process', () => {
       expect(unhandled).toEqual([])
     } finally {
       stop()
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('an async stream listener that rejects is logged, and the run and the process go on', async () => {
+    const logger = createMemoryLogger()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason)
+    }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const streaming = defineFunction({
+        name: 'streaming',
+        run: (_: unknown, context: RunContext) => {
+          for (const part of ['a', 'b', 'c']) context.stream?.(part)
+          return 'done'
+        },
+      })
+      const output = await streaming.invoke(undefined, {
+        logger,
+        stream: async () => {
+          throw new Error('reader gone')
+        },
+      })
+      expect(output).toBe('done')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+      const logged = logger.entries.filter((entry) => entry.message === 'stream listener rejected; the run goes on')
+      expect(logged).toHaveLength(3)
+    } finally {
       process.off('unhandledRejection', onUnhandled)
     }
   })
@@ -406,6 +515,33 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     expect(TimeoutError.isInstance(error)).toBe(true)
     const passed = await slow.invoke(undefined, { deadline: Date.now() - 1_000 }).catch((thrown: unknown) => thrown)
     expect(TimeoutError.isInstance(passed)).toBe(true)
+  })
+
+  it('does none of the work of a run whose deadline has passed, however fast the work is', async () => {
+    let effects = 0
+    const quickAsync = defineFunction({
+      name: 'quick-async',
+      run: async (value: number) => {
+        effects += 1
+        return value
+      },
+    })
+    const quickSync = defineFunction({
+      name: 'quick-sync',
+      run: (value: number) => {
+        effects += 1
+        return value
+      },
+    })
+    for (const fn of [quickAsync, quickSync]) {
+      for (const deadline of [0, Date.now() - 1_000, Date.now()]) {
+        const error = await fn.invoke(1, { deadline }).catch((thrown: unknown) => thrown)
+        expect(TimeoutError.isInstance(error)).toBe(true)
+        expect((error as TimeoutError).kind).toBe('total')
+        expect((error as Error).message).toMatch(/its deadline \(.*\) had passed before it started/)
+      }
+    }
+    expect(effects).toBe(0)
   })
 
   it('hands the run to an executor with the other options, and settles as it does', async () => {

@@ -8,6 +8,7 @@ import {
   isAbortSignal,
   NonDeterminismError,
   StepLimitError,
+  safeStringify,
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
@@ -15,7 +16,7 @@ import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, liste
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkNumber, checkTimeout, optionError } from './options.js'
+import { checkKnownOptions, checkNumber, checkTimeout, optionError } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
@@ -49,6 +50,16 @@ const timeOrigin = performance.timeOrigin
 const performanceNow = performance.now.bind(performance)
 const now = (): number => timeOrigin + performanceNow()
 const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns', 'runId', 'journal', 'executor'] as const
+const invokeOptionKeys: ReadonlySet<string> = new Set([
+  ...rootOnlyOptions,
+  'signal',
+  'timeoutMs',
+  'metadata',
+  'stream',
+  'key',
+  'deadline',
+  'parent',
+] satisfies ReadonlyArray<keyof InvokeOptions>)
 
 let runCounter = 0
 const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
@@ -101,6 +112,7 @@ export function startRun(
 ): Promise<unknown> {
   let run: Run
   try {
+    if (options !== undefined) checkInvokeOptions(options, fn.name)
     const executor = options?.executor
     if (executor !== undefined) {
       if (recording)
@@ -114,7 +126,17 @@ export function startRun(
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
-    return Promise.reject(error)
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    return Promise.reject(
+      TinyLLMError.isInstance(error)
+        ? error
+        : new ConfigurationError({
+            option: 'options',
+            message: `the options could not be read: ${safeStringify(error instanceof Error ? error.message : error, 200)}`,
+            functionName: fn.name,
+            cause: error,
+          }),
+    )
   }
   if (!recording) return run.execute()
   const record = (): RunRecord => run.record as RunRecord
@@ -198,12 +220,17 @@ class Run implements RunContext {
     }
     this.cancelScope = this.openScope(options)
     const listener = options?.stream
+    if (listener !== undefined && typeof listener !== 'function')
+      throw optionError('stream', 'a function', listener, fn.name)
     this.stream =
       listener === undefined
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            listener(part)
+            const result: unknown = listener(part)
+            // An async listener that rejects is logged, like a lifecycle listener; the stream goes on.
+            if (isPromiseLike(result))
+              result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
           }
     // A traced run records itself and, through its record, every run under it.
     if (recording || this.parent?.record !== undefined) this.startRecord()
@@ -489,8 +516,9 @@ class Run implements RunContext {
     const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
     let timeoutMs =
       options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
+    // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
     if (deadline !== undefined)
-      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(1, deadline - Date.now()))
+      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw new ConfigurationError({
@@ -505,7 +533,17 @@ class Run implements RunContext {
       timeoutReason:
         timeoutMs === undefined
           ? undefined
-          : () => new TimeoutError({ timeoutMs, kind: 'total', functionName: this.fn.name, state: this.state }),
+          : () =>
+              new TimeoutError({
+                timeoutMs,
+                kind: 'total',
+                functionName: this.fn.name,
+                state: this.state,
+                detail:
+                  timeoutMs === 0 && deadline !== undefined
+                    ? `its deadline (${new Date(deadline).toISOString()}) had passed before it started`
+                    : undefined,
+              }),
     })
   }
 
@@ -577,17 +615,19 @@ class Run implements RunContext {
     try {
       const result: unknown = listener(event)
       if (isPromiseLike(result))
-        result.then(undefined, (listenerError: unknown) => this.listenerFailed(listenerError, event))
+        result.then(undefined, (listenerError: unknown) =>
+          this.listenerFailed('lifecycle listener threw', listenerError, event),
+        )
     } catch (listenerError) {
-      this.listenerFailed(listenerError, event)
+      this.listenerFailed('lifecycle listener threw', listenerError, event)
     }
   }
 
-  private listenerFailed(listenerError: unknown, event: LifecycleEvent): void {
+  private listenerFailed(what: string, listenerError: unknown, event?: LifecycleEvent): void {
     try {
-      this.logger.error('lifecycle listener threw; the run goes on', {
+      this.logger.error(`${what}; the run goes on`, {
         error: listenerError,
-        event: `${event.from}→${event.to}`,
+        event: event === undefined ? undefined : `${event.from}→${event.to}`,
       })
     } catch {
       // A logger that throws too has nowhere left to report to; the run must not fail for it.
@@ -688,6 +728,13 @@ function hasRetryableFalse(error: unknown): boolean {
   } catch {
     return false
   }
+}
+
+/** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
+function checkInvokeOptions(options: object, functionName: string): void {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, functionName)
+  // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
+  for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
 }
 
 function checkKey(key: unknown, functionName: string, option = 'key'): string {

@@ -62,7 +62,10 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
       throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
     }
     const issues = (result as { issues?: unknown }).issues
-    if (issues === undefined) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
+    if (issues === undefined) {
+      if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
+      throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
+    }
     if (!Array.isArray(issues)) {
       throw this.failure([
         { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
@@ -88,8 +91,13 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
 /** True when `value` implements Standard Schema v1. */
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false
-  const props = (value as { '~standard'?: { version?: unknown; validate?: unknown } })['~standard']
-  return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function'
+  try {
+    const props = (value as { '~standard'?: { version?: unknown; validate?: unknown } })['~standard']
+    return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function'
+  } catch {
+    // A schema whose properties throw when read (a getter, a Proxy) is not one.
+    return false
+  }
 }
 
 /** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
