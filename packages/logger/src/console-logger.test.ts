@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
-import { createConsoleLogger } from './console-logger.js'
+import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
 
 afterEach(() => {
   vi.unstubAllEnvs()
@@ -41,6 +41,19 @@ describe('createConsoleLogger levels', () => {
 
   it('rejects an unknown level option', () => {
     expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(/Unknown log level "loud"/)
+  })
+
+  it('refuses an option it does not know, suggesting the one meant', () => {
+    const stream = captureStream()
+    const unknown = (options: object) => () => createConsoleLogger({ stream, ...options } as ConsoleLoggerOptions)
+    expect(unknown({ levle: 'debug' })).toThrow(
+      new TypeError(
+        'createConsoleLogger: levle is not an option; did you mean level? (known: level, stream, format, colors, bindings)',
+      ),
+    )
+    expect(unknown({ color: false })).toThrow(/color is not an option; did you mean colors\?/)
+    expect(unknown({ transport: 'pino-pretty' })).toThrow(/^createConsoleLogger: transport is not an option \(known: /)
+    expect(unknown({ levle: undefined })).not.toThrow()
   })
 
   it('writes nothing at silent', () => {
