@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
-import { createConsoleLogger } from './console-logger.js'
+import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
 
 afterEach(() => {
   vi.unstubAllEnvs()
@@ -41,6 +41,19 @@ describe('createConsoleLogger levels', () => {
 
   it('rejects an unknown level option', () => {
     expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(/Unknown log level "loud"/)
+  })
+
+  it('refuses an option it does not know, suggesting the one meant', () => {
+    const stream = captureStream()
+    const unknown = (options: object) => () => createConsoleLogger({ stream, ...options } as ConsoleLoggerOptions)
+    expect(unknown({ levle: 'debug' })).toThrow(
+      new TypeError(
+        'createConsoleLogger: levle is not an option; did you mean level? (known: level, stream, format, colors, bindings)',
+      ),
+    )
+    expect(unknown({ color: false })).toThrow(/color is not an option; did you mean colors\?/)
+    expect(unknown({ transport: 'pino-pretty' })).toThrow(/^createConsoleLogger: transport is not an option \(known: /)
+    expect(unknown({ levle: undefined })).not.toThrow()
   })
 
   it('writes nothing at silent', () => {
@@ -163,6 +176,25 @@ describe('createConsoleLogger JSON lines', () => {
       circular: { name: 'loop', self: '[Circular]' },
     })
   })
+
+  it('writes one line whatever the keys hold: no raw newline, carriage return or escape', () => {
+    const evil = '\u001b[2J\r\nFORGED 12:00:00.000 INFO  admin logged in'
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'json' })
+    logger.info('fields', { [evil]: 1 })
+    logger.child({ [evil]: 1 }).info('bindings')
+    logger.info('error', { error: Object.assign(new Error('x'), { [evil]: 1 }) })
+    expect(stream.lines).toHaveLength(3)
+    for (const line of stream.lines) {
+      expect(line.indexOf('\n')).toBe(line.length - 1)
+      expect(line).not.toContain('\r')
+      expect(line).not.toContain('\u001b')
+    }
+    const [fields, bindings, error] = jsonLines(stream)
+    expect(fields).toMatchObject({ msg: 'fields', [evil]: 1 })
+    expect(bindings).toMatchObject({ msg: 'bindings', [evil]: 1 })
+    expect(error).toMatchObject({ msg: 'error', error: { message: 'x', [evil]: 1 } })
+  })
 })
 
 describe('createConsoleLogger pretty lines', () => {
@@ -250,5 +282,31 @@ describe('createConsoleLogger pretty lines', () => {
     const [, ...rest] = text.trimEnd().split('\n')
     expect(rest.length).toBeGreaterThan(0)
     for (const line of rest) expect(line.startsWith('    ')).toBe(true)
+  })
+
+  it('escapes and quotes keys as it does values: field, binding and error property keys forge nothing', () => {
+    const evil = `${ESCAPE}[2J\r\nFORGED 12:00:00.000 INFO  admin logged in`
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'pretty', colors: false })
+    logger.info('fields', { [evil]: 1, 'a b': 2, 'x=y': 3 })
+    logger.child({ [evil]: 1 }).info('bindings')
+    logger.info('error', { error: Object.assign(new Error('x'), { [evil]: 1 }) })
+    logger.info('c1', { 'csi\u009b31m': 'value\u009b31m', nested: { '\u009b': '\u007f' } })
+    const text = stream.text()
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what must not get through.
+    expect(text).not.toMatch(/[\u001b\u007f-\u009f\r]/)
+    expect(text.split('\n').some((line) => line.startsWith('FORGED'))).toBe(false)
+    const quoted = String.raw`"\u001b[2J\r\nFORGED 12:00:00.000 INFO  admin logged in"`
+    // Each line without its time: `12:04:05.123 ` is 13 characters.
+    const [fields, bindings, error, c1] = text
+      .split('\n')
+      .filter((line) => /^\d/.test(line))
+      .map((line) => line.slice(13))
+    expect(fields).toBe(`INFO  fields ${quoted}=1 "a b"=2 "x=y"=3`)
+    expect(bindings).toBe(`INFO  bindings ${quoted}=1`)
+    expect(error).toBe(
+      String.raw`INFO  error error="Error: x" "error.\u001b[2J\r\nFORGED 12:00:00.000 INFO  admin logged in"=1`,
+    )
+    expect(c1).toBe(String.raw`INFO  c1 "csi\u009b31m"="value\u009b31m" nested={"\u009b":"\u007f"}`)
   })
 })

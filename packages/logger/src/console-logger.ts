@@ -1,6 +1,7 @@
 import { BaseLogger } from './base-logger.js'
 import { readEnvironment } from './environment.js'
 import { formatJsonLine } from './json-line.js'
+import { checkKnownOptions } from './known-options.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
@@ -28,6 +29,14 @@ export interface ConsoleLoggerOptions {
   readonly colors?: boolean
   /** Fields added to every line. */
   readonly bindings?: LogFields
+}
+
+const OPTION_NAMES: Readonly<Record<keyof ConsoleLoggerOptions, true>> = {
+  level: true,
+  stream: true,
+  format: true,
+  colors: true,
+  bindings: true,
 }
 
 /** What a console logger and all its children share. */
@@ -73,8 +82,11 @@ class ConsoleLogger extends BaseLogger {
  * const logger = createConsoleLogger({ level: 'debug', bindings: { service: 'classifier' } })
  * logger.info('classified', { label: 'credit', ms: 412 })
  * ```
+ *
+ * @throws TypeError on an unknown `level` or an option key it does not know (`levle`: did you mean `level`?).
  */
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
+  checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = options.stream ?? defaultStream()
   const format = options.format ?? 'auto'
   const isTerminal = stream.isTTY === true

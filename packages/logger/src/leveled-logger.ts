@@ -35,30 +35,46 @@ export abstract class LeveledLogger implements Logger {
 
   abstract isLevelEnabled(level: WritableLevel): boolean
 
-  /** Writes one line at `level`, unless that level is disabled. */
-  protected abstract log(level: WritableLevel, message: string, fields: LogFields | undefined): void
+  /**
+   * Writes one line at `level`, unless that level is disabled. Returns what the logger underneath returned, so that a
+   * promise it rejects is caught like an error it throws.
+   */
+  protected abstract log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown
 
   /**
-   * A log call never throws into the code that logs: a line the logger underneath fails to write (a pino transport
-   * gone, a method of your own that throws) is dropped, and the first such failure in the process is reported on stderr.
+   * A log call never throws into the code that logs, and never leaves a rejection unhandled: a line the logger
+   * underneath fails to write (a pino transport gone, a method of your own that throws or returns a promise that
+   * rejects) is dropped, and the first such failure in the process is reported on stderr.
    */
   private writeGuarded(level: WritableLevel, message: string, fields: LogFields | undefined): void {
     try {
-      this.log(level, message, fields)
+      const written = this.log(level, message, fields)
+      if (written !== undefined) catchRejection(written)
     } catch (error) {
-      if (reported) return
-      reported = true
-      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      try {
-        globalThis.process?.stderr?.write(
-          `tinyllm: a logger failed to write a line and dropped it (${redactString(detail)})\n`,
-        )
-      } catch {
-        // Nowhere left to report to.
-      }
+      reportFailure(error)
     }
   }
 }
 
 /** Whether a logger's failure was reported already: once per process is enough to say the logger is broken. */
 let reported = false
+
+/** Sends the rejection of a promise or other thenable to `reportFailure`; reading or calling its `then` may throw. */
+function catchRejection(written: unknown): void {
+  if ((typeof written !== 'object' && typeof written !== 'function') || written === null) return
+  const then = (written as { then?: unknown }).then
+  if (typeof then === 'function') then.call(written, undefined, reportFailure)
+}
+
+function reportFailure(error: unknown): void {
+  if (reported) return
+  reported = true
+  try {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    globalThis.process?.stderr?.write(
+      `tinyllm: a logger failed to write a line and dropped it (${redactString(detail)})\n`,
+    )
+  } catch {
+    // Nowhere left to report to, or an error that cannot even be described.
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createMemoryLogger } from './memory-logger.js'
+import { createMemoryLogger, type MemoryLoggerOptions } from './memory-logger.js'
 
 describe('createMemoryLogger', () => {
   it('keeps every level by default, in order, with merged bindings and fields', () => {
@@ -19,6 +19,13 @@ describe('createMemoryLogger', () => {
     } finally {
       vi.unstubAllEnvs()
     }
+  })
+
+  it('refuses an option it does not know, suggesting the one meant', () => {
+    expect(() => createMemoryLogger({ levle: 'debug' } as MemoryLoggerOptions)).toThrow(
+      new TypeError('createMemoryLogger: levle is not an option; did you mean level? (known: level, bindings)'),
+    )
+    expect(() => createMemoryLogger({ level: 'debug', bindings: { a: 1 } })).not.toThrow()
   })
 
   it('keeps only lines at or above its level', () => {

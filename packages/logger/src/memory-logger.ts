@@ -1,4 +1,5 @@
 import { BaseLogger } from './base-logger.js'
+import { checkKnownOptions } from './known-options.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { mergeRedacted, redactString } from './redact.js'
@@ -28,6 +29,8 @@ export interface MemoryLoggerOptions {
   /** Fields added to every entry. */
   readonly bindings?: LogFields
 }
+
+const OPTION_NAMES: Readonly<Record<keyof MemoryLoggerOptions, true>> = { level: true, bindings: true }
 
 class InMemoryLogger extends BaseLogger implements MemoryLogger {
   readonly entries: MemoryLogEntry[]
@@ -59,8 +62,11 @@ class InMemoryLogger extends BaseLogger implements MemoryLogger {
  * logger.child({ runId: 'r1' }).info('done', { ms: 3 })
  * logger.entries // [{ level: 'info', message: 'done', fields: { runId: 'r1', ms: 3 } }]
  * ```
+ *
+ * @throws TypeError on an unknown `level` or an option key it does not know (`levle`: did you mean `level`?).
  */
 export function createMemoryLogger(options: MemoryLoggerOptions = {}): MemoryLogger {
+  checkKnownOptions(options, OPTION_NAMES, 'createMemoryLogger')
   const bindings = options.bindings === undefined ? [] : [options.bindings]
   return new InMemoryLogger([], resolveLogLevel(options.level, 'trace', false), bindings)
 }

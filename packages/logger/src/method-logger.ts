@@ -9,7 +9,8 @@ export type LogMethod = (message: string, fields?: LogFields) => void
 
 /**
  * The least a logger needs to plug into tinyllm: `debug`, `info`, `warn` and `error` taking `(message, fields)`, such
- * as `console`. `trace` falls back to `debug`; without `isLevelEnabled` every level counts as enabled.
+ * as `console`. `trace` falls back to `debug`; without `isLevelEnabled` every level counts as enabled. A method may be
+ * async: a promise it rejects is handled like an error it throws (the line is dropped and the failure reported).
  */
 export interface LogMethods {
   trace?: LogMethod
@@ -58,13 +59,16 @@ export class MethodLogger extends LeveledLogger {
     return target.isLevelEnabled === undefined || target.isLevelEnabled(level)
   }
 
-  /** Writes through the target's method of `level`; `trace` falls back to `debug` when the target has none. */
-  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): void {
-    if (!this.isLevelEnabled(level)) return
+  /**
+   * Writes through the target's method of `level`; `trace` falls back to `debug` when the target has none. Returns
+   * what the method returned: an async method's promise.
+   */
+  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
+    if (!this.isLevelEnabled(level)) return undefined
     const target = this.#target
     const method = target[level] ?? target.debug
     const safeMessage = redactString(String(message))
-    if (fields === undefined && this.#bindings.length === 0) method.call(target, safeMessage)
-    else method.call(target, safeMessage, mergeRedacted(this.#bindings, fields))
+    if (fields === undefined && this.#bindings.length === 0) return method.call(target, safeMessage)
+    return method.call(target, safeMessage, mergeRedacted(this.#bindings, fields))
   }
 }

@@ -46,9 +46,9 @@ export class PinoLogger extends LeveledLogger {
     return this.#pino.isLevelEnabled(level)
   }
 
-  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): void {
+  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const pino = this.#pino
-    if (!pino.isLevelEnabled(level)) return
-    pino[level](mergeRedacted(NO_BINDINGS, fields), redactString(String(message)))
+    if (!pino.isLevelEnabled(level)) return undefined
+    return pino[level](mergeRedacted(NO_BINDINGS, fields), redactString(String(message)))
   }
 }

@@ -46,13 +46,13 @@ export function formatPrettyLine(
   for (const key of Object.keys(fields)) {
     const value = fields[key]
     if (!isSerialisedError(value)) {
-      line += ` ${dim(`${key}=`, colours)}${formatValue(value)}`
+      line += ` ${dim(`${formatText(key)}=`, colours)}${formatValue(value)}`
       continue
     }
-    line += ` ${dim(`${key}=`, colours)}${formatValue(`${value.name}: ${value.message}`)}`
+    line += ` ${dim(`${formatText(key)}=`, colours)}${formatText(`${value.name}: ${value.message}`)}`
     for (const property of Object.keys(value)) {
       if (property === 'name' || property === 'message' || property === 'stack' || property === 'cause') continue
-      line += ` ${dim(`${key}.${property}=`, colours)}${formatValue(value[property])}`
+      line += ` ${dim(`${formatText(`${key}.${property}`)}=`, colours)}${formatValue(value[property])}`
     }
     stacks += `\n${dim(indent(describeError(value)), colours)}`
   }
@@ -109,20 +109,33 @@ function escapeCharacter(character: string): string {
   return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`
 }
 
-/** Whether a bare value would be ambiguous (spaces, quotes, `=`) or unsafe (control characters) in a `key=value` line. */
+/**
+ * Whether bare text would be ambiguous (spaces, quotes, `=`) or unsafe (control characters) as a key or a value of a
+ * `key=value` line.
+ */
 function needsQuotes(text: string): boolean {
   if (text === '') return true
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index)
-    if (code <= 0x20 || code === 0x7f || code === 0x22 || code === 0x3d || code === 0x5c) return true
+    if (code <= 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x22 || code === 0x3d || code === 0x5c) return true
   }
   return UNICODE_SPACE.test(text)
 }
 
+/** A key or a string value: bare when that is unambiguous, else quoted, its control characters escaped. */
+function formatText(text: string): string {
+  return needsQuotes(text) ? quote(text) : text
+}
+
+/** `JSON.stringify` escapes C0 control characters but leaves DEL and C1 (`\u009b` starts an escape too) as they are. */
+function quote(value: unknown): string {
+  return escapeControls(String(JSON.stringify(value)), false)
+}
+
 function formatValue(value: unknown): string {
-  if (typeof value === 'string') return needsQuotes(value) ? JSON.stringify(value) : value
+  if (typeof value === 'string') return formatText(value)
   if (value === undefined || typeof value === 'number') return String(value)
-  return JSON.stringify(value)
+  return quote(value)
 }
 
 function pad(value: number, width = 2): string {

@@ -266,6 +266,47 @@ describe('redact', () => {
     expect(JSON.stringify(redact(root))).toContain('[Truncated]')
   })
 
+  it('copies a sparse array of length 2³²−1 in time proportional to 10,000 items, not to its length', () => {
+    const sparse: number[] = []
+    sparse[4_294_967_294] = 1
+    const started = performance.now()
+    const copy = redact({ output: sparse })
+    const json = JSON.stringify(copy)
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(copy.output).toHaveLength(10_001)
+    expect(copy.output[10_000]).toBe('[4294957295 more items]')
+    expect(json.length).toBeLessThan(100_000)
+  })
+
+  it('keeps the first 10,000 entries of an array, object, Map or Set and counts the rest', () => {
+    const entries = Array.from({ length: 10_003 }, (_, index) => [`k${index}`, index] as const)
+    const copy = redact({
+      array: entries.map(([, value]) => value),
+      object: Object.fromEntries(entries),
+      map: new Map(entries),
+      set: new Set(entries.map(([, value]) => value)),
+      small: [1, 2, 3],
+    }) as unknown as Record<string, unknown[] & Record<string, unknown>>
+    expect(copy.array).toHaveLength(10_001)
+    expect(copy.array?.at(-1)).toBe('[3 more items]')
+    expect(copy.set?.at(-1)).toBe('[3 more items]')
+    for (const object of [copy.object, copy.map]) {
+      expect(Object.keys(object ?? {})).toHaveLength(10_001)
+      expect(object?.k9999).toBe(9999)
+      expect(object?.['…']).toBe('[3 more keys]')
+    }
+    expect(copy.small).toEqual([1, 2, 3])
+  })
+
+  it('copies at most 1,000,000 entries in all, however often a value shares one array', () => {
+    const row = new Array<string>(10_000).fill('x')
+    const table = new Array<string[]>(10_000).fill(row)
+    const copy = redact(new Array<string[][]>(10_000).fill(table))
+    const json = JSON.stringify(copy)
+    expect(json.split('"x"').length - 1).toBeLessThanOrEqual(1_000_000)
+    expect(json).toContain('more items]')
+  })
+
   it('does not throw on a throwing getter and copies __proto__ as a field', () => {
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,

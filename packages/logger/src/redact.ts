@@ -15,6 +15,21 @@ export const REDACTED = '[REDACTED]'
 const CIRCULAR = '[Circular]'
 /** Deeper structures are cut rather than risk a stack overflow inside a log call. */
 const MAX_DEPTH = 64
+/**
+ * Entries kept of one array, object, Map or Set; the rest are counted, not copied. An array's `length` says nothing of
+ * what it holds (`sparse[4294967294] = 1` makes a 4,294,967,295-item array of one value), so copying stops here.
+ */
+const MAX_ENTRIES = 10_000
+/** Entries copied by one call in all: a value that shares one array in many places is a small value with a huge copy. */
+const MAX_TOTAL_ENTRIES = 1_000_000
+/** Where a copied object keeps the count of its keys left out. */
+const KEYS_LEFT_OUT = '…'
+
+/** One copy in progress: the objects on the path to the current value (to find cycles), and the entries it may copy. */
+interface Walk {
+  readonly ancestors: object[]
+  remaining: number
+}
 
 function replaceKnownValue(_match: string, scheme: string | undefined): string {
   return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`
@@ -57,9 +72,14 @@ function isSecretKey(key: string): boolean {
  * looks secret (`apiKey`, `authorization`, `accessToken`, `password`, `secret`, `cookie`, ... — `null` and `undefined`
  * are kept, so a missing key stays visible), and secret-looking substrings of every string (see `redactString`).
  *
- * JSON data keeps its shape. What JSON cannot hold is made safe: an `Error` becomes
+ * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, a bigint its decimal string, a cycle `"[Circular]"`,
  * a `Map` or fetch `Headers` an object, a `Set` an array, and objects with `toJSON` (such as `Date`) what `toJSON` returns.
+ *
+ * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
+ * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
+ * object or Map); one call copies at most 1,000,000 entries in all, and nesting deeper than 64 levels is written
+ * `"[Truncated]"`. So a sparse array with a length of 2³²−1 is copied in time proportional to 10,000, not to its length.
  *
  * @example
  * ```ts
@@ -68,7 +88,11 @@ function isSecretKey(key: string): boolean {
  * ```
  */
 export function redact<T>(value: T): T {
-  return copyValue(value, [], 0) as T
+  return copyValue(value, startWalk(), 0) as T
+}
+
+function startWalk(): Walk {
+  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES }
 }
 
 /**
@@ -77,25 +101,25 @@ export function redact<T>(value: T): T {
  */
 export function mergeRedacted(bindings: readonly LogFields[], fields: LogFields | undefined): Record<string, unknown> {
   const merged: Record<string, unknown> = {}
-  const ancestors: object[] = []
-  for (const source of bindings) copySource(merged, source, ancestors)
-  if (fields !== undefined) copySource(merged, fields, ancestors)
+  const walk = startWalk()
+  for (const source of bindings) copySource(merged, source, walk)
+  if (fields !== undefined) copySource(merged, fields, walk)
   return merged
 }
 
-function copySource(target: Record<string, unknown>, source: LogFields, ancestors: object[]): void {
+function copySource(target: Record<string, unknown>, source: LogFields, walk: Walk): void {
   if (typeof source !== 'object' || source === null) return
-  ancestors.push(source)
+  walk.ancestors.push(source)
   try {
-    copyEntries(target, source, ancestors, 1)
+    copyEntries(target, source, walk, 1)
   } catch {
     // A throwing getter or proxy: keep what was copied so far.
   } finally {
-    ancestors.pop()
+    walk.ancestors.pop()
   }
 }
 
-function copyValue(value: unknown, ancestors: object[], depth: number): unknown {
+function copyValue(value: unknown, walk: Walk, depth: number): unknown {
   switch (typeof value) {
     case 'string':
       return redactString(value)
@@ -106,18 +130,19 @@ function copyValue(value: unknown, ancestors: object[], depth: number): unknown 
     case 'function':
       return value.name === '' ? '[Function]' : `[Function: ${value.name}]`
     case 'object':
-      return value === null ? null : copyObject(value, ancestors, depth)
+      return value === null ? null : copyObject(value, walk, depth)
     default:
       return value
   }
 }
 
-function copyObject(value: object, ancestors: object[], depth: number): unknown {
+function copyObject(value: object, walk: Walk, depth: number): unknown {
+  const ancestors = walk.ancestors
   if (ancestors.includes(value)) return CIRCULAR
   if (depth >= MAX_DEPTH) return '[Truncated]'
   ancestors.push(value)
   try {
-    return copyObjectOf(value, ancestors, depth + 1)
+    return copyObjectOf(value, walk, depth + 1)
   } catch {
     return '[Unserializable]'
   } finally {
@@ -125,64 +150,101 @@ function copyObject(value: object, ancestors: object[], depth: number): unknown 
   }
 }
 
-function copyObjectOf(value: object, ancestors: object[], depth: number): unknown {
+/** Whether a collection that has copied `copied` entries may copy one more; counts it against the walk when it may. */
+function mayCopy(walk: Walk, copied: number): boolean {
+  if (copied >= MAX_ENTRIES || walk.remaining <= 0) return false
+  walk.remaining--
+  return true
+}
+
+function itemsLeftOut(count: number): string {
+  return `[${count} more ${count === 1 ? 'item' : 'items'}]`
+}
+
+function keysLeftOut(target: Record<string, unknown>, count: number): void {
+  if (count > 0) target[KEYS_LEFT_OUT] = `[${count} more ${count === 1 ? 'key' : 'keys'}]`
+}
+
+function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (Array.isArray(value)) {
-    const copy: unknown[] = new Array(value.length)
-    for (let index = 0; index < value.length; index++) copy[index] = copyValue(value[index], ancestors, depth)
+    const length = value.length
+    const copy: unknown[] = []
+    for (let index = 0; index < length; index++) {
+      if (!mayCopy(walk, index)) {
+        copy.push(itemsLeftOut(length - index))
+        break
+      }
+      copy.push(copyValue(value[index], walk, depth))
+    }
     return copy
   }
-  if (value instanceof Error) return copyError(value, ancestors, depth)
+  if (value instanceof Error) return copyError(value, walk, depth)
   // fetch `Headers` (as on the errors of the OpenAI SDK) keep their entries out of sight, like a Map.
   if (value instanceof Map || (typeof Headers === 'function' && value instanceof Headers)) {
     const copy: Record<string, unknown> = {}
-    for (const [key, item] of value) setEntry(copy, String(key), item, ancestors, depth)
+    let copied = 0
+    let leftOut = 0
+    for (const [key, item] of value) {
+      if (leftOut === 0 && mayCopy(walk, copied)) {
+        setEntry(copy, String(key), item, walk, depth)
+        copied++
+      } else leftOut++
+    }
+    keysLeftOut(copy, leftOut)
     return copy
   }
   if (value instanceof Set) {
     const copy: unknown[] = []
-    for (const item of value) copy.push(copyValue(item, ancestors, depth))
+    for (const item of value) {
+      if (!mayCopy(walk, copy.length)) {
+        copy.push(itemsLeftOut(value.size - copy.length))
+        break
+      }
+      copy.push(copyValue(item, walk, depth))
+    }
     return copy
   }
   if (ArrayBuffer.isView(value)) return `[${value.constructor.name} (${value.byteLength} bytes)]`
   if (value instanceof RegExp) return redactString(value.toString())
   const toJSON = (value as { toJSON?: unknown }).toJSON
-  if (typeof toJSON === 'function') return copyValue(toJSON.call(value), ancestors, depth)
+  if (typeof toJSON === 'function') return copyValue(toJSON.call(value), walk, depth)
   const copy: Record<string, unknown> = {}
-  copyEntries(copy, value as Record<string, unknown>, ancestors, depth)
+  copyEntries(copy, value as Record<string, unknown>, walk, depth)
   return copy
 }
 
-function copyError(error: Error, ancestors: object[], depth: number): Record<string, unknown> {
+function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
   const copy: Record<string, unknown> = {
     name: redactString(String(error.name)),
     message: redactString(String(error.message)),
   }
   if (typeof error.stack === 'string') copy.stack = redactString(error.stack)
-  copyEntries(copy, error as unknown as Record<string, unknown>, ancestors, depth)
-  if (error instanceof AggregateError) copy.errors = copyValue(error.errors, ancestors, depth)
-  if (error.cause !== undefined) copy.cause = copyValue(error.cause, ancestors, depth)
+  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth)
+  if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
+  if (error.cause !== undefined) copy.cause = copyValue(error.cause, walk, depth)
   return copy
 }
 
 function copyEntries(
   target: Record<string, unknown>,
   source: Readonly<Record<string, unknown>>,
-  ancestors: object[],
+  walk: Walk,
   depth: number,
 ): void {
-  for (const key of Object.keys(source)) setEntry(target, key, source[key], ancestors, depth)
+  const keys = Object.keys(source)
+  for (let index = 0; index < keys.length; index++) {
+    if (!mayCopy(walk, index)) {
+      keysLeftOut(target, keys.length - index)
+      return
+    }
+    const key = keys[index] as string
+    setEntry(target, key, source[key], walk, depth)
+  }
 }
 
-function setEntry(
-  target: Record<string, unknown>,
-  key: string,
-  value: unknown,
-  ancestors: object[],
-  depth: number,
-): void {
+function setEntry(target: Record<string, unknown>, key: string, value: unknown, walk: Walk, depth: number): void {
   const safeKey = redactString(key)
-  const safeValue =
-    value !== null && value !== undefined && isSecretKey(key) ? REDACTED : copyValue(value, ancestors, depth)
+  const safeValue = value !== null && value !== undefined && isSecretKey(key) ? REDACTED : copyValue(value, walk, depth)
   // Assigning `__proto__` would set the copy's prototype instead of copying the field.
   if (safeKey === '__proto__')
     Object.defineProperty(target, safeKey, { value: safeValue, enumerable: true, writable: true, configurable: true })

@@ -1,9 +1,10 @@
 import pino from 'pino'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { createConsoleLogger } from './console-logger.js'
 import type { LogFields, Logger } from './logger.js'
 import { createMemoryLogger } from './memory-logger.js'
+import type { LogMethods } from './method-logger.js'
 import { createSilentLogger } from './silent-logger.js'
 import { toLogger } from './to-logger.js'
 
@@ -172,5 +173,81 @@ describe('a logger that throws', () => {
     }
     expect(written.filter((line) => line.includes('a logger failed to write a line')).length).toBeGreaterThanOrEqual(1)
     expect(written.join('')).toContain('transport gone')
+  })
+})
+
+describe('a logger whose methods are async', () => {
+  /**
+   * Logs through `target` with a fresh copy of this package (its once-per-process report not spent yet) and returns
+   * what reached stderr and the unhandled rejections the process saw meanwhile.
+   */
+  async function logThrough(target: LogMethods, log: (logger: Logger) => void) {
+    vi.resetModules()
+    const fresh = await import('./to-logger.js')
+    const unhandled: unknown[] = []
+    const onUnhandledRejection = (reason: unknown) => unhandled.push(reason)
+    const written: string[] = []
+    const write = process.stderr.write
+    process.on('unhandledRejection', onUnhandledRejection)
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      const logger = fresh.toLogger(target)
+      expect(() => log(logger)).not.toThrow()
+      // Unhandled rejections are detected once the microtask queue drains; a timer runs after that.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    } finally {
+      process.stderr.write = write
+      process.off('unhandledRejection', onUnhandledRejection)
+    }
+    return { stderr: written.join(''), unhandled }
+  }
+
+  const ignore = async (): Promise<void> => {}
+
+  it('treats a method whose promise rejects like one that throws: dropped, reported once, never unhandled', async () => {
+    const asyncLogger = {
+      debug: ignore,
+      info: async () => {
+        throw new Error('log transport down')
+      },
+      warn: ignore,
+      error: ignore,
+    }
+    const { stderr, unhandled } = await logThrough(asyncLogger, (logger) => {
+      logger.debug('written')
+      logger.info('one')
+      logger.child({ runId: 'r' }).info('two')
+    })
+    expect(unhandled).toEqual([])
+    expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: log transport down)\n')
+  })
+
+  it('does the same for a thenable that rejects and for one whose then throws', async () => {
+    const rejecting = () => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about.
+      then(_onFulfilled: unknown, onRejected: (reason: unknown) => void) {
+        queueMicrotask(() => onRejected(new Error('thenable rejected')))
+      },
+    })
+    const throwingThen = () => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about.
+      get then(): never {
+        throw new Error('then getter threw')
+      },
+    })
+    for (const [method, reason] of [
+      [rejecting, 'thenable rejected'],
+      [throwingThen, 'then getter threw'],
+    ] as const) {
+      const { stderr, unhandled } = await logThrough(
+        { debug: method, info: method, warn: method, error: method },
+        (logger) => logger.warn('line'),
+      )
+      expect(unhandled).toEqual([])
+      expect(stderr).toContain(`(Error: ${reason})`)
+    }
   })
 })

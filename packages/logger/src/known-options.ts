@@ -1,0 +1,44 @@
+/**
+ * Refuses option keys nobody reads (a misspelling such as `levle`) with a `TypeError` that names the option meant, when
+ * one is a near miss, and the known ones: like a wrong `level`, a programming error to fix, not to ignore. Keys whose
+ * value is `undefined` are ignored, as everywhere in tinyllm.
+ */
+export function checkKnownOptions(options: object, known: Readonly<Record<string, true>>, owner: string): void {
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(known, key) || (options as Record<string, unknown>)[key] === undefined) continue
+    const names = Object.keys(known)
+    const suggestion = closestName(key, names)
+    throw new TypeError(
+      `${owner}: ${key} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${names.join(', ')})`,
+    )
+  }
+}
+
+/** The name at most two edits from `key` (case aside), the closest first. */
+function closestName(key: string, names: readonly string[]): string | undefined {
+  let closest: string | undefined
+  let closestDistance = 3
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase())
+    if (distance < closestDistance) {
+      closest = name
+      closestDistance = distance
+    }
+  }
+  return closest
+}
+
+/** Levenshtein distance; 3 (too far) without computing it when the lengths alone differ by more than 2. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution)
+    }
+    previous = current
+  }
+  return previous[b.length] as number
+}
