@@ -27,5 +27,5 @@ it('sends the whole conversation each turn and prints the streamed answers', asy
 })
 
 it('ends at the end of the input', async () => {
-  expect(await chat(['One question'])).toContain('Bye: 1 turns.')
+  expect(await chat(['One question'])).toContain('Bye: 1 turn.')
 })

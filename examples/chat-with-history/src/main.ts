@@ -59,4 +59,5 @@ try {
   terminal.close()
   await server?.close()
 }
-console.log(`\nBye: ${(history.length - 1) / 2} turns.`)
+const turns = (history.length - 1) / 2
+console.log(`\nBye: ${turns} turn${turns === 1 ? '' : 's'}.`)
