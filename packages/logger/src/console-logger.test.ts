@@ -43,6 +43,12 @@ describe('createConsoleLogger levels', () => {
     expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(/Unknown log level "loud"/)
   })
 
+  it('rejects an unknown format', () => {
+    expect(() => createConsoleLogger({ format: 'prety' as 'pretty' })).toThrow(
+      "createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got prety",
+    )
+  })
+
   it('refuses an option it does not know, suggesting the one meant', () => {
     const stream = captureStream()
     const unknown = (options: object) => () => createConsoleLogger({ stream, ...options } as ConsoleLoggerOptions)

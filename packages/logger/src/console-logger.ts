@@ -83,12 +83,14 @@ class ConsoleLogger extends BaseLogger {
  * logger.info('classified', { label: 'credit', ms: 412 })
  * ```
  *
- * @throws TypeError on an unknown `level` or an option key it does not know (`levle`: did you mean `level`?).
+ * @throws TypeError on an unknown `level` or `format`, or an option key it does not know (`levle`: did you mean `level`?).
  */
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = options.stream ?? defaultStream()
   const format = options.format ?? 'auto'
+  if (format !== 'auto' && format !== 'pretty' && format !== 'json')
+    throw new TypeError(`createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got ${String(format)}`)
   const isTerminal = stream.isTTY === true
   const output: ConsoleOutput = {
     stream,
