@@ -50,6 +50,15 @@ describe('AnthropicChat', () => {
     )
   })
 
+  it('refuses an apiKey that is not a string at construction, like OpenAIChat', () => {
+    const build = () => new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 5 } as never)
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow('AnthropicChat: apiKey must be a string, got a number')
+    expect(() => new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 5 } as never)).toThrow(
+      'AnthropicChatModel: apiKey must be a string, got a number',
+    )
+  })
+
   it('structured output with an optional field: strict schema on the wire, a null answer read back as absent', async () => {
     const running = await start({ replies: ['{"verdict":"good","note":null}'] })
     const chat = new AnthropicChat({

@@ -184,6 +184,19 @@ describe('LLMCall basics', () => {
   })
 })
 
+describe('LLMCall options', () => {
+  it('refuses structuredOutput keys it does not know, suggesting the right name', () => {
+    const build = () =>
+      new LLMCall({
+        name: 'verdict',
+        model: new ScriptedChatModel(),
+        structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }), strcit: true } as never,
+      })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
+  })
+})
+
 describe('LLMCall usage, cost and budget', () => {
   const priced = { content: 'x', usage: { inputTokens: 1_000, outputTokens: 200 } }
 

@@ -9,6 +9,7 @@ import {
   FunctionError,
   type InvokeOptions,
   isPromiseLike,
+  optionError,
   type RetryPolicy,
   type RunContext,
   type StandardSchemaV1,
@@ -302,6 +303,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const structured = options.structuredOutput
     this.structuredOutput = structured
     if (structured !== undefined) {
+      if (typeof structured !== 'object' || structured === null) {
+        throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+      }
+      checkKnownOptions(structured, structuredOutputKeys, name)
       if (typeof structured.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(structured.name)) {
         throw new ConfigurationError({
           option: 'structuredOutput.name',
@@ -641,6 +646,15 @@ const everyOptionIsListed: Exclude<keyof LLMCallOptions, (typeof llmCallOptionKe
   : never = true
 void everyOptionIsListed
 const llmCallOptionKeySet: ReadonlySet<string> = new Set(llmCallOptionKeys)
+const structuredOutputKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    name: true,
+    schema: true,
+    description: true,
+    jsonSchema: true,
+    strict: true,
+  } satisfies Record<keyof StructuredOutputOptions, true>),
+)
 
 /** The refusal of a call whose model has no price, under a budget that limits cost. */
 function unpricedModelError(modelId: string, functionName: string): ConfigurationError {

@@ -123,6 +123,17 @@ describe('OpenAIChat', () => {
     )
   })
 
+  it('refuses an apiKey that is not a string at construction, without showing it', () => {
+    for (const apiKey of [5, { key: 'k' }, ['k']]) {
+      const build = () => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', apiKey } as never)
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(/^c: apiKey must be a string, got (a number|an object|an array)$/)
+    }
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 5 } as never)).toThrow(
+      'OpenAIChatModel: apiKey must be a string, got a number',
+    )
+  })
+
   it("lets an input's settings override the constructor's for one call", async () => {
     const server = await start({ replies: ['a', 'b'] })
     const chat = new OpenAIChat({

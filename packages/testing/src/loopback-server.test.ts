@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { ConfigurationError } from '@tinyllm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
@@ -26,6 +27,16 @@ async function waitFor(predicate: () => boolean): Promise<void> {
 }
 
 describe('startLoopbackServer', () => {
+  it('refuses option keys it does not know, suggesting the right name', async () => {
+    const started = startLoopbackServer({ rotues: {} } as never)
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(/^startLoopbackServer: rotues is not an option; did you mean routes\?/)
+    const running = await start()
+    expect(() => running.injectFaults({ faultrate: 1 } as never)).toThrow(
+      /faultrate is not an option; did you mean faultRate\?/,
+    )
+  })
+
   it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
     const running = await start({
       routes: {

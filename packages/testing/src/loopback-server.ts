@@ -1,9 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
+import { checkKnownOptions, optionError } from '@tinyllm/core'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
-import { faultKinds } from './fault.js'
+import { faultKinds, faultOptionKeys } from './fault.js'
 import type { FaultRoll } from './fault-plan.js'
 import { FaultPlan } from './fault-plan.js'
 import type { Latency } from './latency.js'
@@ -86,10 +87,38 @@ export interface LoopbackServer {
  * await server.close()
  */
 export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
+  checkServerOptions(options, loopbackServerOptionKeys, 'startLoopbackServer')
   const server = new LoopbackHttpServer(options)
   await server.listen(options.port ?? 0)
   return server
 }
+
+/** Every key of {@link LoopbackServerOptions}, fault settings included. */
+export const loopbackServerOptionKeys = Object.freeze(
+  Object.keys({
+    routes: true,
+    fallback: true,
+    cassette: true,
+    latency: true,
+    seed: true,
+    formatError: true,
+    port: true,
+    faults: true,
+    faultRate: true,
+    faultMix: true,
+  } satisfies Record<keyof LoopbackServerOptions, true>),
+)
+
+/**
+ * Checks a server's options object: an option it does not know (a typo such as `rotues`) is a ConfigurationError
+ * naming `owner` and suggesting the right name, instead of a server that silently ignores it.
+ */
+export function checkServerOptions(options: object, known: ReadonlyArray<string>, owner: string): void {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  checkKnownOptions(options, new Set(known), owner)
+}
+
+const faultOptionKeySet: ReadonlySet<string> = new Set(faultOptionKeys)
 
 type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
 
@@ -197,6 +226,7 @@ class LoopbackHttpServer implements LoopbackServer {
   injectFaults(faults: FaultSchedule | FaultOptions): void {
     // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
     const isSchedule = typeof faults === 'function' || Array.isArray(faults)
+    if (!isSchedule) checkKnownOptions(faults, faultOptionKeySet, 'injectFaults')
     const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
     this.#faultPlan.configure(options, this.#log.length)
   }

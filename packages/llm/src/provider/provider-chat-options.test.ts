@@ -78,6 +78,12 @@ describe('toProviderLLMCallOptions', () => {
       'c: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
     expect(thrown(() => split({ name: 'c', model: 'm', n: 2 })).message).toBe('c: n must be 1')
+    expect(thrown(() => split({ name: 'c', model: 'm', apiKey: 5 })).message).toBe(
+      'c: apiKey must be a string, got a number',
+    )
+    expect(thrown(() => split({ name: 'c', model: 'm', baseURL: 5 })).message).toBe(
+      'c: baseURL must be a string, got a number',
+    )
   })
 })
 
