@@ -395,6 +395,23 @@ describe('OpenAIChat', () => {
     expect(server.requests).toHaveLength(3)
     expect(server.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill('[REDACTED]'))
   })
+
+  it("never shows the API key in the loopback server's request log, not even in an injected fault", async () => {
+    const key = 'canary-key-7d1e40b2'
+    const server = await start()
+    server.injectFaults([
+      { kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${key}.` } } },
+    ])
+    const chat = new OpenAIChat({ model: 'gpt-4o-mini', apiKey: key, baseURL: server.baseURL })
+    const error = await rejection(chat.invoke(ask(`my key is ${key}`)))
+    expect(error).toMatchObject({ status: 401 })
+    expect(server.requests).toHaveLength(1)
+    expect(JSON.stringify(server.requests)).not.toContain(key)
+    expect(server.requests[0]?.fault).toMatchObject({
+      kind: 'status',
+      body: { error: { message: 'Incorrect API key provided: [REDACTED].' } },
+    })
+  })
 })
 
 describe('seed names', () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { checkKnownOptions, optionError } from '@tinyllm/core'
+import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
 import { faultKinds, faultOptionKeys } from './fault.js'
@@ -49,7 +50,7 @@ export interface LoopbackServer {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:54321`. */
   readonly url: string
   readonly port: number
-  /** Every request received, in arrival order, headers redacted. */
+  /** Every request received, in arrival order, redacted (see {@link LoggedRequest}). */
   readonly requests: readonly LoggedRequest[]
   /** Requests received whose exchange has not ended yet. */
   readonly inFlight: number
@@ -262,13 +263,14 @@ class LoopbackHttpServer implements LoopbackServer {
     const latencyMs = pickLatencyMs(this.#latency, this.#latencyRandom)
     const url = new URL(request.url ?? '/', 'http://127.0.0.1')
     const headers = flattenHeaders(request)
+    // The log is redacted as it is written, while the secrets of the client that sent the request are registered.
     const entry: LogEntry = {
       index,
       requestId,
       method: (request.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: url.search,
-      headers: redactHeaders(headers),
+      path: redactString(url.pathname),
+      query: redactString(url.search),
+      headers: redact(redactHeaders(headers)),
       body: undefined,
       receivedAt: Date.now(),
       outcome: 'pending',
@@ -291,14 +293,16 @@ class LoopbackHttpServer implements LoopbackServer {
       if (this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve()
     })
     if (this.#closing) controller.abort()
-    this.#exchange(request, response, entry, headers, roll, latencyMs, controller.signal).catch((error: unknown) => {
-      if (response.headersSent) {
-        response.destroy()
-        return
-      }
-      const message = error instanceof Error ? error.message : String(error)
-      this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
-    })
+    this.#exchange(request, response, entry, url, headers, roll, latencyMs, controller.signal).catch(
+      (error: unknown) => {
+        if (response.headersSent) {
+          response.destroy()
+          return
+        }
+        const message = error instanceof Error ? error.message : String(error)
+        this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
+      },
+    )
   }
 
   #outcomeOf(entry: LogEntry, response: ServerResponse): RequestOutcome {
@@ -312,6 +316,7 @@ class LoopbackHttpServer implements LoopbackServer {
     incoming: IncomingMessage,
     response: ServerResponse,
     entry: LogEntry,
+    url: URL,
     headers: Record<string, string>,
     roll: FaultRoll,
     latencyMs: number,
@@ -325,16 +330,16 @@ class LoopbackHttpServer implements LoopbackServer {
     }
     const request: LoopbackRequest = {
       method: entry.method,
-      path: entry.path,
-      query: entry.query,
+      path: url.pathname,
+      query: url.search,
       headers,
       body: parseBody(rawBody, headers['content-type']),
       rawBody,
     }
-    entry.body = request.body
+    entry.body = redact(request.body)
     const fault = this.#faultPlan.choose(entry.index, request, roll) ?? undefined
     if (fault) {
-      entry.fault = fault
+      entry.fault = redact(fault)
       this.#faultCounts[fault.kind]++
     }
     await sleep(latencyMs, signal)
