@@ -84,6 +84,12 @@ describe('toProviderLLMCallOptions', () => {
     expect(thrown(() => split({ name: 'c', model: 'm', baseURL: 5 })).message).toBe(
       'c: baseURL must be a string, got a number',
     )
+    const credentials = thrown(() =>
+      split({ name: 'c', model: 'm', baseURL: 'http://tenant:s3cret-pass@127.0.0.1/v1' }),
+    )
+    expect(credentials.option).toBe('baseURL')
+    expect(credentials.message).toMatch(/^c: baseURL has credentials in it \(user:password@\), which fetch refuses/)
+    expect(credentials.message).not.toContain('s3cret-pass')
   })
 })
 

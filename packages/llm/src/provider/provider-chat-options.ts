@@ -9,6 +9,7 @@ import {
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
+import { baseURLCredentialsError } from './endpoint.js'
 import { transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
@@ -97,8 +98,8 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a positive whole
- * `maxResponseBytes`, and a known `transport`.
+ * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` without
+ * credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a known `transport`.
  */
 export function checkConnectionOptions(
   options: Readonly<Record<string, unknown>>,
@@ -119,6 +120,9 @@ export function checkConnectionOptions(
   }
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
+  const refused =
+    options.baseURL === undefined ? undefined : baseURLCredentialsError(options.baseURL as string, 'baseURL', owner)
+  if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)
 }
