@@ -120,8 +120,8 @@ export function checkConnectionOptions(
   }
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
-  const refused =
-    options.baseURL === undefined ? undefined : baseURLCredentialsError(options.baseURL as string, 'baseURL', owner)
+  const baseURL = options.baseURL
+  const refused = typeof baseURL === 'string' ? baseURLCredentialsError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)

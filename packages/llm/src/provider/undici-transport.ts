@@ -255,5 +255,3 @@ function bodyError(error: unknown): unknown {
   if (typeof error === 'object' && error !== null && 'providerErrorType' in error) return error
   return new TypeError('terminated', { cause: error })
 }
-
-/** `https://user:key@host/…`: `fetch` refuses such a URL, and so, through it, does this transport. */
