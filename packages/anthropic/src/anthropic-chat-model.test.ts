@@ -25,6 +25,7 @@ async function start(options: AnthropicCompatibleServerOptions = {}): Promise<An
 }
 
 afterEach(async () => {
+  vi.unstubAllEnvs()
   await server?.close()
   server = undefined
 })
@@ -727,7 +728,7 @@ describe('AnthropicChatModel on the wire', () => {
     expect((doubled as Error).message).toContain(`the base URL ${running.baseURL}/v1 ends in /v1`)
   })
 
-  it('never shows credentials of the base URL: userinfo and secret query parameters', async () => {
+  it('never shows credentials of the base URL: userinfo (read from ANTHROPIC_BASE_URL) and secret query parameters', async () => {
     const running = await start()
     running.setHandler('POST /v1/messages', ({ request }) => ({
       status: 401,
@@ -738,8 +739,10 @@ describe('AnthropicChatModel on the wire', () => {
     const host = running.url.slice('http://'.length)
     const logger = createMemoryLogger({ level: 'trace' })
     const seen: string[] = []
+    // A baseURL option with userinfo is refused at construction; read from the environment, at the first call.
+    vi.stubEnv('ANTHROPIC_BASE_URL', `http://tenant:${password}@${host}`)
     for (const baseURL of [
-      `http://tenant:${password}@${host}`,
+      undefined,
       `${running.url}?api-key=${queryKey}`,
       `${running.url}?key=${queryKey}`,
       `${running.url}?token=${queryKey}`,

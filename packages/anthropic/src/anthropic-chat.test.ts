@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { ConfigurationError } from '@tinyllm/core'
 import { RateLimiter } from '@tinyllm/llm'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
@@ -16,6 +16,7 @@ async function start(options: AnthropicCompatibleServerOptions = {}): Promise<An
 }
 
 afterEach(async () => {
+  vi.unstubAllEnvs()
   await server?.close()
   server = undefined
 })
@@ -47,6 +48,15 @@ describe('AnthropicChat', () => {
     // The SDK's request timeout did not bound a stream; tinyllm's attemptTimeoutMs bounds the whole call.
     expect(() => new AnthropicChat({ model: 'claude-haiku-4-5', requestTimeoutMs: 5_000 } as never)).toThrow(
       'AnthropicChat: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
+    )
+  })
+
+  it('refuses an apiKey that is not a string at construction, like OpenAIChat', () => {
+    const build = () => new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 5 } as never)
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow('AnthropicChat: apiKey must be a string, got a number')
+    expect(() => new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 5 } as never)).toThrow(
+      'AnthropicChatModel: apiKey must be a string, got a number',
     )
   })
 
@@ -166,6 +176,25 @@ describe('AnthropicChat', () => {
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)
     expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses a base URL with credentials, which fetch cannot send, on either transport, like OpenAIChat', async () => {
+    const running = await start()
+    const withCredentials = running.baseURL.replace('http://', 'http://tenant:s3cret-pass@')
+    for (const transport of ['undici', 'fetch'] as const) {
+      const build = () =>
+        new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: withCredentials, transport })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(/^AnthropicChat: baseURL has credentials in it \(user:password@\)/)
+      vi.stubEnv('ANTHROPIC_BASE_URL', withCredentials)
+      const record = await new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', transport }).trace(ask('Hi'))
+      expect(ConfigurationError.isInstance(record.error)).toBe(true)
+      expect(record.error?.message).toMatch(/^ANTHROPIC_BASE_URL has credentials in it/)
+      expect(record.error?.message).not.toContain('s3cret-pass')
+      expect(record.attempts).toBe(1)
+      vi.unstubAllEnvs()
+    }
     expect(running.requests).toHaveLength(0)
   })
 

@@ -5,6 +5,7 @@ export const anthropicProfile: ProviderProfile = {
   provider: 'anthropic',
   displayName: 'Anthropic',
   apiKeyVariable: 'ANTHROPIC_API_KEY',
+  baseURLVariable: 'ANTHROPIC_BASE_URL',
   logVariable: 'ANTHROPIC_LOG',
   requestIdHeaders: ['request-id', 'x-request-id'],
   chatPath: '/v1/messages',

@@ -184,6 +184,19 @@ describe('LLMCall basics', () => {
   })
 })
 
+describe('LLMCall options', () => {
+  it('refuses structuredOutput keys it does not know, suggesting the right name', () => {
+    const build = () =>
+      new LLMCall({
+        name: 'verdict',
+        model: new ScriptedChatModel(),
+        structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }), strcit: true } as never,
+      })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
+  })
+})
+
 describe('LLMCall usage, cost and budget', () => {
   const priced = { content: 'x', usage: { inputTokens: 1_000, outputTokens: 200 } }
 
@@ -250,6 +263,33 @@ describe('LLMCall usage, cost and budget', () => {
     expect(model.calls).toHaveLength(1)
     expect(record.children[1]?.attempts).toBe(1)
     expect(record.usage?.calls).toBe(1)
+  })
+
+  it('refuses to send a call whose model has no price when the budget limits cost, and says how to give one', async () => {
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', modelId: 'my-finetune' })
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'my-finetune', maxTokens: 10 } })
+    const batch = defineFunction({
+      name: 'batch',
+      run: async (_input: unknown, context) => {
+        for (let index = 0; index < 50; index++) await context.invoke(chat, ask('hi'))
+      },
+    })
+    const record = await batch.trace(undefined, { budget: { maxCostUsd: 0.0000001 } })
+    expect(record.status).toBe('failed')
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect((record.error as ConfigurationError).option).toBe('prices')
+    expect((record.error as Error).message).toMatch(/my-finetune.*no price.*maxCostUsd.*definePrices/)
+    expect(model.calls).toHaveLength(0)
+    expect(record.children[0]?.attempts).toBe(1)
+    // A token budget needs no price; a price for the model lets the cost budget admit it.
+    await expect(chat.invoke(ask('hi'), { budget: { maxTokens: 1_000 } })).resolves.toBe('ok')
+    const priced = new LLMCall({
+      name: 'priced',
+      model,
+      settings: { model: 'my-finetune', maxTokens: 10 },
+      prices: { 'my-finetune': { inputPerMillion: 1, outputPerMillion: 1 } },
+    })
+    await expect(priced.invoke(ask('hi'), { budget: { maxCostUsd: 1 } })).resolves.toBe('ok')
   })
 
   it('counts the budget held by calls in flight, so concurrent calls of one tree cannot overshoot together', async () => {

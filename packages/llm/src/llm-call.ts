@@ -9,6 +9,7 @@ import {
   FunctionError,
   type InvokeOptions,
   isPromiseLike,
+  optionError,
   type RetryPolicy,
   type RunContext,
   type StandardSchemaV1,
@@ -99,7 +100,10 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   readonly idleTimeoutMs?: number
   /** Shared requests/tokens-per-minute limiter; every attempt acquires from it before it is sent. */
   readonly rateLimiter?: RateLimiterLike
-  /** Prices for cost accounting. Default {@link defaultPrices}; an unknown model's cost is recorded as unknown. */
+  /**
+   * Prices for cost accounting. Default {@link defaultPrices}; an unknown model's cost is recorded as unknown, and under
+   * a budget with `maxCostUsd` a call to it is refused before it is sent (a ConfigurationError naming the model).
+   */
   readonly prices?: PriceTable
   /** What `invoke` returns. Default `text`. */
   readonly output?: Mode
@@ -299,6 +303,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const structured = options.structuredOutput
     this.structuredOutput = structured
     if (structured !== undefined) {
+      if (typeof structured !== 'object' || structured === null) {
+        throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+      }
+      checkKnownOptions(structured, structuredOutputKeys, name)
       if (typeof structured.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(structured.name)) {
         throw new ConfigurationError({
           option: 'structuredOutput.name',
@@ -363,12 +371,13 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const estimatedInput = this.countInputTokens(request)
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const tokens = estimatedInput + estimatedOutput
-    if (context.budget === undefined) return this.attempt(request, modelId, tokens, context)
+    const budget = context.budget
+    if (budget === undefined) return this.attempt(request, modelId, tokens, context)
+    const costUsd = costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices)
+    // A cost limit cannot admit a call whose cost would be unknown: it would be spent without being counted.
+    if (costUsd === undefined && budget.maxCostUsd !== undefined) throw unpricedModelError(modelId, this.name)
     // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
-    const releaseBudget = context.reserveBudget({
-      tokens,
-      costUsd: costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices),
-    })
+    const releaseBudget = context.reserveBudget({ tokens, costUsd })
     return this.attempt(request, modelId, tokens, context).finally(releaseBudget)
   }
 
@@ -637,6 +646,27 @@ const everyOptionIsListed: Exclude<keyof LLMCallOptions, (typeof llmCallOptionKe
   : never = true
 void everyOptionIsListed
 const llmCallOptionKeySet: ReadonlySet<string> = new Set(llmCallOptionKeys)
+const structuredOutputKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    name: true,
+    schema: true,
+    description: true,
+    jsonSchema: true,
+    strict: true,
+  } satisfies Record<keyof StructuredOutputOptions, true>),
+)
+
+/** The refusal of a call whose model has no price, under a budget that limits cost. */
+function unpricedModelError(modelId: string, functionName: string): ConfigurationError {
+  const id = JSON.stringify(modelId)
+  return new ConfigurationError({
+    option: 'prices',
+    message:
+      `model ${id} has no price, so the budget's maxCostUsd cannot admit it (its cost would be unknown); the call was not sent.` +
+      ` Give it one: prices: definePrices(defaultPrices, { ${id}: { inputPerMillion, outputPerMillion } })`,
+    functionName,
+  })
+}
 
 /** Most tokens one call is believed to have used; any real call is orders of magnitude below. */
 const maxCredibleTokens = 100_000_000

@@ -29,6 +29,14 @@ function busiestWindow(permits: ReadonlyArray<RateLimitPermit>): { requests: num
 }
 
 describe('RateLimiter', () => {
+  it('refuses option keys it does not know, suggesting the right name: a typo never means no limit', () => {
+    const build = () => new RateLimiter({ requestPerMinute: 2, tokenPerMinute: 10 } as never)
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/^RateLimiter: requestPerMinute is not an option; did you mean requestsPerMinute\?/)
+    expect(() => new RateLimiter({ tokenPerMinute: 10 } as never)).toThrow(/did you mean tokensPerMinute\?/)
+    expect(() => new RateLimiter(null as never)).toThrow(ConfigurationError)
+  })
+
   async function simulate(options: {
     requestsPerMinute: number
     tokensPerMinute: number

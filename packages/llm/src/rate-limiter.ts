@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, checkNumber } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
 import { RateLimitError } from './provider-errors.js'
 
 /** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
@@ -65,6 +65,15 @@ const windowMs = 60_000
 const maxTimerDelayMs = 2_147_483_647
 /** Names the limiter in its configuration errors. */
 const owner = 'RateLimiter'
+/** Every option of {@link RateLimiter}: a misspelt limit is refused, never read as no limit. */
+const optionKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    requestsPerMinute: true,
+    tokensPerMinute: true,
+    maxCoolDownMs: true,
+    clock: true,
+  } satisfies Record<keyof RateLimiterOptions, true>),
+)
 
 /**
  * The tokens `request` asks a limiter for, checked as every limiter checks them: a count ≥ 0, and never more than
@@ -173,6 +182,8 @@ export class RateLimiter implements RateLimiterLike {
   }
 
   constructor(options: RateLimiterOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+    checkKnownOptions(options, optionKeys, owner)
     // A fraction of a request per minute could never be granted: the window would never hold room for one.
     this.requestsPerMinute = checkNumber(
       options.requestsPerMinute,

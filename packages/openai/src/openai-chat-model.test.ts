@@ -839,7 +839,7 @@ describe('OpenAIChatModel on the wire', () => {
     expect((withoutV1 as Error).message).toContain(`the base URL ${running.url} has no /v1`)
   })
 
-  it('never shows credentials of the base URL: userinfo and secret query parameters', async () => {
+  it('never shows credentials of the base URL: userinfo (read from OPENAI_BASE_URL) and secret query parameters', async () => {
     const { server: running } = await start()
     running.setHandler('POST /v1/chat/completions', ({ request }) => ({
       status: 401,
@@ -852,8 +852,10 @@ describe('OpenAIChatModel on the wire', () => {
     const host = running.url.slice('http://'.length)
     const logger = createMemoryLogger({ level: 'trace' })
     const errors: unknown[] = []
+    // A baseURL option with userinfo is refused at construction; read from the environment, at the first call.
+    vi.stubEnv('OPENAI_BASE_URL', `http://tenant:${password}@${host}/v1`)
     for (const baseURL of [
-      `http://tenant:${password}@${host}/v1`,
+      undefined,
       `${running.url}/v1?api-key=${queryKey}`,
       `${running.url}/v1?key=${queryKey}`,
       `${running.url}/v1?token=${queryKey}`,

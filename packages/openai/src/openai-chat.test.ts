@@ -123,6 +123,17 @@ describe('OpenAIChat', () => {
     )
   })
 
+  it('refuses an apiKey that is not a string at construction, without showing it', () => {
+    for (const apiKey of [5, { key: 'k' }, ['k']]) {
+      const build = () => new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', apiKey } as never)
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(/^c: apiKey must be a string, got (a number|an object|an array)$/)
+    }
+    expect(() => new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 5 } as never)).toThrow(
+      'OpenAIChatModel: apiKey must be a string, got a number',
+    )
+  })
+
   it("lets an input's settings override the constructor's for one call", async () => {
     const server = await start({ replies: ['a', 'b'] })
     const chat = new OpenAIChat({
@@ -333,6 +344,50 @@ describe('OpenAIChat', () => {
     expect(record.usage?.costUsd).toBeCloseTo((1000 * 0.15 + 500 * 0.6) / 1_000_000, 12)
   })
 
+  it('refuses a base URL with credentials, which fetch cannot send, on either transport, and says what to do', async () => {
+    const server = await start()
+    const password = 's3cret-pass'
+    const withCredentials = server.baseURL.replace('http://', `http://tenant:${password}@`)
+    for (const transport of ['undici', 'fetch'] as const) {
+      let caught: unknown
+      try {
+        new OpenAIChat({ name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: withCredentials, transport })
+      } catch (error) {
+        caught = error
+      }
+      expect(ConfigurationError.isInstance(caught)).toBe(true)
+      expect(caught).toMatchObject({ option: 'baseURL' })
+      expect((caught as Error).message).toMatch(/^c: baseURL has credentials in it .*headers: \{ authorization:/)
+      expect((caught as Error).message).not.toContain(password)
+      // Read from OPENAI_BASE_URL, it fails the first call, unsent and not retried, instead of three connection errors.
+      vi.stubEnv('OPENAI_BASE_URL', withCredentials)
+      const record = await new OpenAIChat({ model: 'gpt-4o-mini', apiKey: 'k', transport }).trace(ask('hi'))
+      expect(ConfigurationError.isInstance(record.error)).toBe(true)
+      expect(record.error?.message).toMatch(/^OPENAI_BASE_URL has credentials in it/)
+      expect(record.attempts).toBe(1)
+      vi.unstubAllEnvs()
+    }
+    expect(server.requests).toHaveLength(0)
+    // What it says to do works: the credentials as a header, over either transport.
+    const seen: Array<string | undefined> = []
+    server.setHandler('POST /v1/chat/completions', ({ request }) => {
+      seen.push(request.headers.authorization)
+      return { status: 400, json: { error: { message: 'seen', type: 'invalid_request_error' } } }
+    })
+    const authorization = `Basic ${btoa(`tenant:${password}`)}`
+    for (const transport of ['undici', 'fetch'] as const) {
+      const chat = new OpenAIChat({
+        model: 'gpt-4o-mini',
+        apiKey: 'k',
+        baseURL: server.baseURL,
+        headers: { authorization },
+        transport,
+      })
+      await rejection(chat.invoke(ask('hi')))
+    }
+    expect(seen).toEqual([authorization, authorization])
+  })
+
   it('reads OPENAI_API_KEY at the first call: importing and constructing need no key', async () => {
     const server = await start()
     vi.stubEnv('OPENAI_API_KEY', '')
@@ -383,6 +438,23 @@ describe('OpenAIChat', () => {
     for (const text of seen) expect(text).not.toContain(canary)
     expect(server.requests).toHaveLength(3)
     expect(server.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill('[REDACTED]'))
+  })
+
+  it("never shows the API key in the loopback server's request log, not even in an injected fault", async () => {
+    const key = 'canary-key-7d1e40b2'
+    const server = await start()
+    server.injectFaults([
+      { kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${key}.` } } },
+    ])
+    const chat = new OpenAIChat({ model: 'gpt-4o-mini', apiKey: key, baseURL: server.baseURL })
+    const error = await rejection(chat.invoke(ask(`my key is ${key}`)))
+    expect(error).toMatchObject({ status: 401 })
+    expect(server.requests).toHaveLength(1)
+    expect(JSON.stringify(server.requests)).not.toContain(key)
+    expect(server.requests[0]?.fault).toMatchObject({
+      kind: 'status',
+      body: { error: { message: 'Incorrect API key provided: [REDACTED].' } },
+    })
   })
 })
 

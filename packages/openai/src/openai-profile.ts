@@ -5,6 +5,7 @@ export const openAIProfile: ProviderProfile = {
   provider: 'openai',
   displayName: 'OpenAI',
   apiKeyVariable: 'OPENAI_API_KEY',
+  baseURLVariable: 'OPENAI_BASE_URL',
   logVariable: 'OPENAI_LOG',
   requestIdHeaders: ['x-request-id'],
   chatPath: '/chat/completions',

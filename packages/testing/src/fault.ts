@@ -98,6 +98,11 @@ export interface FaultOptions {
   readonly faultMix?: readonly WeightedFault[] | undefined
 }
 
+/** Every key of {@link FaultOptions}. */
+export const faultOptionKeys = Object.freeze(
+  Object.keys({ faults: true, faultRate: true, faultMix: true } satisfies Record<keyof FaultOptions, true>),
+)
+
 /** The mix `faultRate` draws from when none is given: the failures a retrying client must survive. */
 export const defaultFaultMix: readonly WeightedFault[] = [
   { fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, weight: 3 },

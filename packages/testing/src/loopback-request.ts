@@ -22,7 +22,12 @@ export interface LoopbackRequest {
  */
 export type RequestOutcome = 'pending' | 'completed' | 'client-closed' | 'fault' | 'server-closed'
 
-/** One entry of the server's request log. Secrets in headers are already replaced by `[REDACTED]`. */
+/**
+ * One entry of the server's request log, redacted as it was written: credential headers, fields named like a secret,
+ * key-shaped strings and every secret registered with `@tinyllm/logger` (the API key of the model that sent it) are
+ * `[REDACTED]` in every field — the path, query, headers, body and injected fault alike. Route handlers see the
+ * request as it came ({@link LoopbackRequest}).
+ */
 export interface LoggedRequest {
   /** Zero-based arrival order. */
   readonly index: number
@@ -33,14 +38,14 @@ export interface LoggedRequest {
   readonly query: string
   /** Headers with `authorization`, api-key, cookie and token headers redacted. */
   readonly headers: Readonly<Record<string, string>>
-  /** The parsed body (see {@link LoopbackRequest.body}); `undefined` until the body has been read. */
+  /** The parsed body (see {@link LoopbackRequest.body}), redacted; `undefined` until the body has been read. */
   readonly body: unknown
   /** `Date.now()` when the request arrived. */
   readonly receivedAt: number
   readonly outcome: RequestOutcome
   /** The status code sent, if headers were sent. */
   readonly status: number | undefined
-  /** The fault injected into this request, if any. */
+  /** The fault injected into this request, if any (a redacted copy). */
   readonly fault: Fault | undefined
   /** `Date.now()` when the exchange ended, while pending `undefined`. */
   readonly endedAt: number | undefined

@@ -1,4 +1,6 @@
 import { request as httpRequest } from 'node:http'
+import { ConfigurationError } from '@tinyllm/core'
+import { registerSecret } from '@tinyllm/logger'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
@@ -26,6 +28,16 @@ async function waitFor(predicate: () => boolean): Promise<void> {
 }
 
 describe('startLoopbackServer', () => {
+  it('refuses option keys it does not know, suggesting the right name', async () => {
+    const started = startLoopbackServer({ rotues: {} } as never)
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(/^startLoopbackServer: rotues is not an option; did you mean routes\?/)
+    const running = await start()
+    expect(() => running.injectFaults({ faultrate: 1 } as never)).toThrow(
+      /faultrate is not an option; did you mean faultRate\?/,
+    )
+  })
+
   it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
     const running = await start({
       routes: {
@@ -157,6 +169,43 @@ describe('startLoopbackServer', () => {
     expect(JSON.stringify(running.requests)).not.toContain('sk-live-123')
     expect(entry?.receivedAt).toBeTypeOf('number')
     expect(entry?.endedAt).toBeGreaterThanOrEqual(entry?.receivedAt ?? 0)
+  })
+
+  it('redacts every field of its log: registered secrets in the path, query, headers, body and injected fault', async () => {
+    const secret = 'loopback-canary-3f9a1c'
+    const release = registerSecret(secret)
+    try {
+      const seen: string[] = []
+      const running = await start({
+        fallback: ({ request }) => {
+          seen.push(request.path, request.query, String((request.body as { note: string }).note))
+          return { json: { ok: true } }
+        },
+      })
+      const send = () =>
+        fetch(`${running.url}/v1/${secret}?api-key=${secret}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-custom': secret },
+          body: JSON.stringify({ note: `a ${secret}`, password: 'hunter2' }),
+        })
+      running.injectFaults([{ kind: 'status', status: 401, headers: { 'x-echo': secret }, body: `bad key ${secret}` }])
+      await send()
+      await send()
+      await running.whenIdle()
+      expect(JSON.stringify(running.requests)).not.toContain(secret)
+      expect(running.requests[0]).toMatchObject({
+        path: '/v1/[REDACTED]',
+        query: '?api-key=[REDACTED]',
+        headers: { 'x-custom': '[REDACTED]' },
+        body: { note: 'a [REDACTED]', password: '[REDACTED]' },
+        fault: { kind: 'status', status: 401, headers: { 'x-echo': '[REDACTED]' }, body: 'bad key [REDACTED]' },
+        outcome: 'fault',
+      })
+      // What the server does with the request is unchanged: handlers see it as it came.
+      expect(seen).toEqual([`/v1/${secret}`, `?api-key=${secret}`, `a ${secret}`])
+    } finally {
+      release()
+    }
   })
 
   it('lets handlers see the unredacted headers', async () => {

@@ -1,9 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
+import { checkKnownOptions, optionError } from '@tinyllm/core'
+import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
-import { faultKinds } from './fault.js'
+import { faultKinds, faultOptionKeys } from './fault.js'
 import type { FaultRoll } from './fault-plan.js'
 import { FaultPlan } from './fault-plan.js'
 import type { Latency } from './latency.js'
@@ -48,7 +50,7 @@ export interface LoopbackServer {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:54321`. */
   readonly url: string
   readonly port: number
-  /** Every request received, in arrival order, headers redacted. */
+  /** Every request received, in arrival order, redacted (see {@link LoggedRequest}). */
   readonly requests: readonly LoggedRequest[]
   /** Requests received whose exchange has not ended yet. */
   readonly inFlight: number
@@ -86,10 +88,38 @@ export interface LoopbackServer {
  * await server.close()
  */
 export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
+  checkServerOptions(options, loopbackServerOptionKeys, 'startLoopbackServer')
   const server = new LoopbackHttpServer(options)
   await server.listen(options.port ?? 0)
   return server
 }
+
+/** Every key of {@link LoopbackServerOptions}, fault settings included. */
+export const loopbackServerOptionKeys = Object.freeze(
+  Object.keys({
+    routes: true,
+    fallback: true,
+    cassette: true,
+    latency: true,
+    seed: true,
+    formatError: true,
+    port: true,
+    faults: true,
+    faultRate: true,
+    faultMix: true,
+  } satisfies Record<keyof LoopbackServerOptions, true>),
+)
+
+/**
+ * Checks a server's options object: an option it does not know (a typo such as `rotues`) is a ConfigurationError
+ * naming `owner` and suggesting the right name, instead of a server that silently ignores it.
+ */
+export function checkServerOptions(options: object, known: ReadonlyArray<string>, owner: string): void {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  checkKnownOptions(options, new Set(known), owner)
+}
+
+const faultOptionKeySet: ReadonlySet<string> = new Set(faultOptionKeys)
 
 type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
 
@@ -197,6 +227,7 @@ class LoopbackHttpServer implements LoopbackServer {
   injectFaults(faults: FaultSchedule | FaultOptions): void {
     // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
     const isSchedule = typeof faults === 'function' || Array.isArray(faults)
+    if (!isSchedule) checkKnownOptions(faults, faultOptionKeySet, 'injectFaults')
     const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
     this.#faultPlan.configure(options, this.#log.length)
   }
@@ -232,13 +263,14 @@ class LoopbackHttpServer implements LoopbackServer {
     const latencyMs = pickLatencyMs(this.#latency, this.#latencyRandom)
     const url = new URL(request.url ?? '/', 'http://127.0.0.1')
     const headers = flattenHeaders(request)
+    // The log is redacted as it is written, while the secrets of the client that sent the request are registered.
     const entry: LogEntry = {
       index,
       requestId,
       method: (request.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: url.search,
-      headers: redactHeaders(headers),
+      path: redactString(url.pathname),
+      query: redactString(url.search),
+      headers: redact(redactHeaders(headers)),
       body: undefined,
       receivedAt: Date.now(),
       outcome: 'pending',
@@ -261,14 +293,16 @@ class LoopbackHttpServer implements LoopbackServer {
       if (this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve()
     })
     if (this.#closing) controller.abort()
-    this.#exchange(request, response, entry, headers, roll, latencyMs, controller.signal).catch((error: unknown) => {
-      if (response.headersSent) {
-        response.destroy()
-        return
-      }
-      const message = error instanceof Error ? error.message : String(error)
-      this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
-    })
+    this.#exchange(request, response, entry, url, headers, roll, latencyMs, controller.signal).catch(
+      (error: unknown) => {
+        if (response.headersSent) {
+          response.destroy()
+          return
+        }
+        const message = error instanceof Error ? error.message : String(error)
+        this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
+      },
+    )
   }
 
   #outcomeOf(entry: LogEntry, response: ServerResponse): RequestOutcome {
@@ -282,6 +316,7 @@ class LoopbackHttpServer implements LoopbackServer {
     incoming: IncomingMessage,
     response: ServerResponse,
     entry: LogEntry,
+    url: URL,
     headers: Record<string, string>,
     roll: FaultRoll,
     latencyMs: number,
@@ -295,16 +330,16 @@ class LoopbackHttpServer implements LoopbackServer {
     }
     const request: LoopbackRequest = {
       method: entry.method,
-      path: entry.path,
-      query: entry.query,
+      path: url.pathname,
+      query: url.search,
       headers,
       body: parseBody(rawBody, headers['content-type']),
       rawBody,
     }
-    entry.body = request.body
+    entry.body = redact(request.body)
     const fault = this.#faultPlan.choose(entry.index, request, roll) ?? undefined
     if (fault) {
-      entry.fault = fault
+      entry.fault = redact(fault)
       this.#faultCounts[fault.kind]++
     }
     await sleep(latencyMs, signal)

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConfigurationError } from '@tinyllm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type EchoContext, type EchoReply, type EchoRequest, echoRoute } from './__fixtures__/echo-route.js'
 import { createCassette } from './cassette.js'
@@ -27,6 +28,8 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
       return typeof reply === 'string' ? { json: { text: reply } } : { status: reply.error.status, json: reply }
     }
     const server = await startScriptedLoopbackServer(options, {
+      name: 'startEchoServer',
+      optionKeys: ['echoPrefix'],
       routes: { 'POST /v1/echo': answer },
       formatError: ({ status, message }) => ({ problem: { status, message } }),
     })
@@ -56,6 +59,13 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
     const missing = await fetch(`${server.url}/nowhere`)
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ problem: { status: 404 } })
+  })
+
+  it("refuses an option neither the toolkit nor the API knows, naming the API's start function", async () => {
+    const started = startEcho({ replys: ['x'] } as never)
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(/^startEchoServer: replys is not an option; did you mean replies\?/)
+    await expect(startEcho({ echoPrefix: '>', replies: ['x'], seed: 3 } as never)).resolves.toBeDefined()
   })
 
   it('leaves the API routes out when a cassette answers instead', async () => {

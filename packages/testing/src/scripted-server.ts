@@ -1,9 +1,11 @@
 import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 import type { RouteHandler } from './loopback-response.js'
 import {
+  checkServerOptions,
   type ErrorBodyFormatter,
   type LoopbackServer,
   type LoopbackServerOptions,
+  loopbackServerOptionKeys,
   startLoopbackServer,
 } from './loopback-server.js'
 import type { ReplyScriptSource } from './reply-script.js'
@@ -26,6 +28,20 @@ export interface ScriptedServerOptions<Source> extends Omit<LoopbackServerOption
   readonly routes?: Readonly<Record<string, RouteHandler>> | undefined
 }
 
+/** The keys {@link ScriptedServerOptions} adds to the toolkit's. */
+const scriptKeys = {
+  replies: true,
+  cycleReplies: true,
+  chunkChars: true,
+  streamEventDelayMs: true,
+} satisfies Record<Exclude<keyof ScriptedServerOptions<unknown>, keyof LoopbackServerOptions>, true>
+
+/** Every key of {@link ScriptedServerOptions}: the toolkit's, less `formatError`, and the script's. */
+const scriptedServerOptionKeys = Object.freeze([
+  ...loopbackServerOptionKeys.filter((key) => key !== 'formatError'),
+  ...Object.keys(scriptKeys),
+])
+
 /** A running provider loopback server that answers from a script. */
 export interface ScriptedServer<Source> extends LoopbackServer {
   /** What to give the provider's SDK as `baseURL`. */
@@ -36,6 +52,10 @@ export interface ScriptedServer<Source> extends LoopbackServer {
 
 /** What a provider's API adds to the loopback server: its routes and the shape of its error bodies. */
 export interface ScriptedApi {
+  /** The function that starts the server, e.g. `startOpenAICompatibleServer`: its option errors name it. */
+  readonly name: string
+  /** The options the provider's server adds to {@link ScriptedServerOptions} (`models`, `apiKey`…). */
+  readonly optionKeys?: ReadonlyArray<string> | undefined
   /** The API's routes, e.g. `'POST /v1/chat/completions'`; left out when a cassette answers instead. */
   readonly routes: Readonly<Record<string, RouteHandler>>
   /** The API's error body, for unknown routes, handlers that threw, and status faults. */
@@ -43,19 +63,23 @@ export interface ScriptedApi {
 }
 
 /**
- * Starts the loopback server under a provider's scripted server, one way for every provider: the toolkit's options as
+ * Starts the loopback server under a provider's scripted server, one way for every provider: an option neither the
+ * toolkit nor the provider knows is a ConfigurationError naming `api.name` with a suggestion; the toolkit's options as
  * given, the API's routes — unless a cassette answers instead — winning over `options.routes` on a clash, and errors
  * in the API's shape.
  *
  * @example
- * const server = await startScriptedLoopbackServer(options, { routes: { 'POST /v1/chat': handle }, formatError })
+ * const server = await startScriptedLoopbackServer(options, { name: 'startMyServer', routes: { 'POST /v1/chat': handle }, formatError })
  */
-export function startScriptedLoopbackServer(
+export async function startScriptedLoopbackServer(
   options: ScriptedServerOptions<unknown>,
   api: ScriptedApi,
 ): Promise<LoopbackServer> {
+  checkServerOptions(options, [...scriptedServerOptionKeys, ...(api.optionKeys ?? [])], api.name)
+  const toolkitOptions: Record<string, unknown> = {}
+  for (const key of loopbackServerOptionKeys) toolkitOptions[key] = options[key as keyof typeof options]
   return startLoopbackServer({
-    ...options,
+    ...(toolkitOptions as LoopbackServerOptions),
     routes: options.cassette ? options.routes : { ...options.routes, ...api.routes },
     formatError: api.formatError,
   })

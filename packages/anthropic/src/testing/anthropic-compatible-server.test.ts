@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import type { ParsedSseEvent } from '@tinyllm/testing'
 import { parseSseEvents } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -34,6 +35,16 @@ async function post(running: AnthropicCompatibleServer, body: Record<string, unk
 }
 
 describe('startAnthropicCompatibleServer', () => {
+  it('refuses option keys it does not know, suggesting the right name', async () => {
+    const started = startAnthropicCompatibleServer({ replys: ['Hi'] } as never)
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(
+      /^startAnthropicCompatibleServer: replys is not an option; did you mean replies\?/,
+    )
+    const running = await start({ apiKey: 'k', replies: ['Hi'], chunkChars: 2, latency: 0 })
+    await running.close()
+  })
+
   it('answers a message in Anthropic’s shape, with a request-id header; by default it echoes', async () => {
     const running = await start()
     const response = await post(running, ask)

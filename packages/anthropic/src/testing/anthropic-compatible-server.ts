@@ -55,11 +55,19 @@ export async function startAnthropicCompatibleServer(
     context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
   })
   const server = await startScriptedLoopbackServer(options, {
+    name: 'startAnthropicCompatibleServer',
+    optionKeys: anthropicServerOptionKeys,
     routes: { 'POST /v1/messages': (context) => answerMessages(messages, options, context) },
     formatError: anthropicErrorBody,
   })
   return new AnthropicCompatibleLoopbackServer(server, messages)
 }
+
+/** The options the Anthropic-compatible server adds to the toolkit's scripted server. */
+const anthropicServerOptionKeys = Object.keys({ apiKey: true } satisfies Record<
+  Exclude<keyof AnthropicCompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>,
+  true
+>)
 
 type MessagesRoute = ScriptedRoute<MessageCreateParams, ReplyContext, ScriptedReply>
 

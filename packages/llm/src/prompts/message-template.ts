@@ -6,6 +6,7 @@ import type {
 } from '../chat-model.js'
 import { type ParsedTemplate, parseTemplate, renderTemplate } from './render-template.js'
 import { TemplateError } from './template-error.js'
+import { checkTemplateOptions } from './template-options.js'
 
 /**
  * What prompt Functions render from: any object whose own properties hold the template's variables, e.g.
@@ -54,6 +55,10 @@ export abstract class MessageTemplate<
   }
 }
 
+const messageTemplateOptionKeys: ReadonlySet<string> = new Set(
+  Object.keys({ name: true, content: true, input: true } satisfies Record<keyof MessageTemplateOptions, true>),
+)
+
 function parseContent(content: string, option: string, functionName: string): ParsedTemplate {
   try {
     return parseTemplate(content)
@@ -74,6 +79,7 @@ export class SystemMessageTemplate extends MessageTemplate<SystemChatMessage> {
   override readonly kind: string = 'system-message'
 
   constructor(options: MessageTemplateOptions) {
+    checkTemplateOptions(options, messageTemplateOptionKeys, new.target === SystemMessageTemplate)
     super(options, 'system', options.content, 'content')
   }
 }
@@ -90,6 +96,15 @@ export interface UserMessageTemplateOptions {
   readonly input?: StandardSchemaV1
 }
 
+const userMessageTemplateOptionKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    name: true,
+    field: true,
+    content: true,
+    input: true,
+  } satisfies Record<keyof UserMessageTemplateOptions, true>),
+)
+
 /**
  * Renders a user message: by default the input's `message` field, as the original Python tiny-llm's `OpenAIUserMessage(name=…)` did, or
  * another field, or a template.
@@ -103,6 +118,7 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
   override readonly kind: string = 'user-message'
 
   constructor(options: UserMessageTemplateOptions) {
+    checkTemplateOptions(options, userMessageTemplateOptionKeys, new.target === UserMessageTemplate)
     if (options.field !== undefined && options.content !== undefined) {
       throw new ConfigurationError({
         option: 'field',
@@ -125,6 +141,7 @@ export class AssistantMessageTemplate extends MessageTemplate<AssistantChatMessa
   override readonly kind: string = 'assistant-message'
 
   constructor(options: MessageTemplateOptions) {
+    checkTemplateOptions(options, messageTemplateOptionKeys, new.target === AssistantMessageTemplate)
     super(options, 'assistant', options.content, 'content')
   }
 }

@@ -61,6 +61,29 @@ describe('message templates', () => {
     expect(() => new UserMessageTemplate({ name: 'both', field: 'a', content: '{b}' })).toThrow(/either/)
   })
 
+  it('refuse option keys they do not know, suggesting the right name', () => {
+    const builds = [
+      () => new UserMessageTemplate({ name: 'user', contnet: 'x' } as never),
+      () => new SystemMessageTemplate({ name: 'system', content: 'x', contnet: 'y' } as never),
+      () => new AssistantMessageTemplate({ name: 'assistant', content: 'x', contnet: 'y' } as never),
+    ]
+    for (const build of builds) {
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(/: contnet is not an option; did you mean content\?/)
+    }
+    expect(() => new UserMessageTemplate({ name: 'user', feild: 'text' } as never)).toThrow(/did you mean field\?/)
+    expect(() => new PromptTemplate({ name: 'p', sections: [role], sectoins: [] } as never)).toThrow(
+      /^p: sectoins is not an option; did you mean sections\?/,
+    )
+    // A subclass may take options of its own, which only it knows.
+    class Greeting extends SystemMessageTemplate {
+      constructor(options: { name: string; greeting: string }) {
+        super({ ...options, content: `Say {greeting}.` })
+      }
+    }
+    expect(() => new Greeting({ name: 'greeting', greeting: 'hi' })).not.toThrow()
+  })
+
   it('fail with a TemplateError naming the Function and the missing field', async () => {
     const record = await new UserMessageTemplate({ name: 'application' }).trace({ loan_application: 'text' } as object)
     expect(record.status).toBe('failed')

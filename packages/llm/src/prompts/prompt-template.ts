@@ -9,6 +9,7 @@ import {
 } from '@tinyllm/core'
 import type { ChatMessage } from '../chat-model.js'
 import type { TemplateVariables } from './message-template.js'
+import { checkTemplateOptions } from './template-options.js'
 
 /** What a prompt template produces: the conversation to send, ready to pass to an LLMCall. */
 export interface PromptOutput {
@@ -31,6 +32,10 @@ export interface PromptTemplateOptions<Input> {
   readonly input?: StandardSchemaV1
 }
 
+const promptTemplateOptionKeys: ReadonlySet<string> = new Set(
+  Object.keys({ name: true, sections: true, input: true } satisfies Record<keyof PromptTemplateOptions<unknown>, true>),
+)
+
 /**
  * Assembles a prompt from sections (system, user, assistant message templates, or nested templates): each section runs
  * on the same input as a child run, so the run tree shows it, and the messages come out in section order.
@@ -51,6 +56,7 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
   readonly sections: ReadonlyArray<PromptSection<Input>>
 
   constructor(options: PromptTemplateOptions<Input>) {
+    checkTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate)
     super(options)
     const sections = options.sections
     if (!Array.isArray(sections) || sections.length === 0) {

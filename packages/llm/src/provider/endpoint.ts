@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import type { ProviderProfile } from './provider-profile.js'
 
 /** Where a provider's chat requests go, as errors show it: credentials left out. */
@@ -43,6 +44,33 @@ export function displayURL(url: URL): string {
   }
   // URLSearchParams escapes the brackets; they read better as they are.
   return shown.href.replaceAll('%5BREDACTED%5D', '[REDACTED]').replace(/\/$/, '')
+}
+
+/**
+ * The refusal of a base URL with a user or password in it (`http://user:password@host/v1`): `fetch` refuses to send a
+ * request to such a URL, so no call could ever go out. It says what to do instead — the URL without them, and the
+ * credentials as a header — and never shows them. `undefined` for any other URL. `source` names where the URL came
+ * from: the `baseURL` option, or the environment variable the SDK read it from (`OPENAI_BASE_URL`).
+ */
+export function baseURLCredentialsError(
+  baseURL: string,
+  source: string,
+  owner?: string,
+): ConfigurationError | undefined {
+  let url: URL
+  try {
+    url = new URL(baseURL)
+  } catch {
+    return undefined
+  }
+  if (url.username === '' && url.password === '') return undefined
+  return new ConfigurationError({
+    option: 'baseURL',
+    message:
+      `${source} has credentials in it (user:password@), which fetch refuses to send: leave them out of the URL and` +
+      ` send them as a header, e.g. headers: { authorization: 'Basic ' + btoa('user:password') }`,
+    functionName: owner,
+  })
 }
 
 /**

@@ -78,6 +78,18 @@ describe('toProviderLLMCallOptions', () => {
       'c: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
     expect(thrown(() => split({ name: 'c', model: 'm', n: 2 })).message).toBe('c: n must be 1')
+    expect(thrown(() => split({ name: 'c', model: 'm', apiKey: 5 })).message).toBe(
+      'c: apiKey must be a string, got a number',
+    )
+    expect(thrown(() => split({ name: 'c', model: 'm', baseURL: 5 })).message).toBe(
+      'c: baseURL must be a string, got a number',
+    )
+    const credentials = thrown(() =>
+      split({ name: 'c', model: 'm', baseURL: 'http://tenant:s3cret-pass@127.0.0.1/v1' }),
+    )
+    expect(credentials.option).toBe('baseURL')
+    expect(credentials.message).toMatch(/^c: baseURL has credentials in it \(user:password@\), which fetch refuses/)
+    expect(credentials.message).not.toContain('s3cret-pass')
   })
 })
 

@@ -9,6 +9,7 @@ import {
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
+import { baseURLCredentialsError } from './endpoint.js'
 import { transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
@@ -97,7 +98,8 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), a positive whole `maxResponseBytes`, and a known `transport`.
+ * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` without
+ * credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a known `transport`.
  */
 export function checkConnectionOptions(
   options: Readonly<Record<string, unknown>>,
@@ -116,8 +118,27 @@ export function checkConnectionOptions(
       })
     }
   }
+  checkString(options.apiKey, 'apiKey', owner)
+  checkString(options.baseURL, 'baseURL', owner)
+  const baseURL = options.baseURL
+  const refused = typeof baseURL === 'string' ? baseURLCredentialsError(baseURL, 'baseURL', owner) : undefined
+  if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)
+}
+
+/** A string option, or absent; anything else is refused by its type alone, so a key given by mistake is never shown. */
+function checkString(value: unknown, option: string, owner: string): void {
+  if (value === undefined || typeof value === 'string') return
+  const type =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : `a ${typeof value}`
+  throw new ConfigurationError({ option, message: `${option} must be a string, got ${type}`, functionName: owner })
 }
 
 /**

@@ -2,7 +2,7 @@ import type { TinyLLMError } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
 import { cancellationError, cancelScopeField, cancelScopeOf } from './call-cancellation.js'
 import { registerClientSecrets } from './client-secrets.js'
-import { type ProviderEndpoint, providerEndpoint } from './endpoint.js'
+import { baseURLCredentialsError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -68,8 +68,14 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (this.#client !== undefined) return this.#client
     const options = this.#options
     const client = this.#create(sdkClientOptions(this.#profile, this, options))
-    // Without a baseURL option the SDK read one from the environment (OPENAI_BASE_URL…), credentials included.
-    if (options.baseURL === undefined) registerClientSecrets(this, { baseURL: client.baseURL })
+    // Without a baseURL option the SDK read one from the environment (OPENAI_BASE_URL…), credentials included: they are
+    // redacted, and refused, as the option's are at construction.
+    if (options.baseURL === undefined) {
+      registerClientSecrets(this, { baseURL: client.baseURL })
+      const source = this.#profile.baseURLVariable ?? 'the base URL read from the environment'
+      const refused = baseURLCredentialsError(client.baseURL, source)
+      if (refused !== undefined) throw refused
+    }
     this.#client = client
     return client
   }

@@ -8,6 +8,7 @@
  *   provider: 'openai',
  *   displayName: 'OpenAI',
  *   apiKeyVariable: 'OPENAI_API_KEY',
+ *   baseURLVariable: 'OPENAI_BASE_URL',
  *   logVariable: 'OPENAI_LOG',
  *   requestIdHeaders: ['x-request-id'],
  *   chatPath: '/chat/completions',
@@ -22,6 +23,8 @@ export interface ProviderProfile {
   readonly displayName: string
   /** The environment variable the API key is read from when none is passed, e.g. `OPENAI_API_KEY`. */
   readonly apiKeyVariable: string
+  /** The environment variable the SDK reads the base URL from when none is passed, e.g. `OPENAI_BASE_URL`. */
+  readonly baseURLVariable?: string | undefined
   /** The environment variable that turns the SDK's own logs on, e.g. `OPENAI_LOG`. */
   readonly logVariable: string
   /** Response headers carrying the request id, in order of preference. */

@@ -37,6 +37,42 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(undefined)).toBeUndefined()
   })
 
+  it('reads an HTTP date only in the forms of RFC 9110 (IMF-fixdate, RFC 850, asctime), never what Date.parse guesses', () => {
+    // Date.parse takes each of these for a date (some for one far in the past, one for 2030).
+    for (const value of ['retry in 3', 'soon 1', 'Dec 12', 'abc 2026', 'later 2030']) {
+      expect(parse({ 'retry-after': value }), value).toBeUndefined()
+    }
+    // Near misses of the three forms, and other date formats.
+    for (const value of [
+      'Thu, 01 Jan 2026 00:00:05',
+      'Thu, 01 Jan 2026 00:00:05 UTC',
+      'Thu, 1 Jan 2026 00:00:05 GMT',
+      'thu, 01 jan 2026 00:00:05 GMT',
+      'Thursday, 01 Jan 2026 00:00:05 GMT',
+      'Thu, 01-Jan-26 00:00:05 GMT',
+      'Thu Jan 1 00:00:03 2026',
+      'Thu, 31 Feb 2026 00:00:05 GMT',
+      'Thu, 01 Jan 2026 24:00:00 GMT',
+      'Thu, 01 Jan 2026 00:60:00 GMT',
+      '2026-01-01T00:00:05Z',
+      '01 Jan 2026 00:00:05 GMT',
+      'Jan 1, 2026',
+    ]) {
+      expect(parse({ 'retry-after': value }), value).toBeUndefined()
+    }
+    // The three forms.
+    expect(parse({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' })).toBe(5_000)
+    expect(parse({ 'retry-after': 'Thu, 01 Jan 2026 00:01:00 GMT' })).toBe(60_000)
+    expect(parse({ 'retry-after': 'Sat, 28 Feb 2026 00:00:00 GMT' })).toBe(Date.UTC(2026, 1, 28) - now)
+    expect(parse({ 'retry-after': 'Thursday, 01-Jan-26 00:00:02 GMT' })).toBe(2_000)
+    expect(parse({ 'retry-after': 'Wednesday, 31-Dec-25 23:00:00 GMT' })).toBe(0)
+    expect(parse({ 'retry-after': 'Thu Jan  1 00:00:03 2026' })).toBe(3_000)
+    expect(parse({ 'retry-after': 'Thu Jan 15 00:00:00 2026' })).toBe(14 * 86_400_000)
+    // A two-digit year more than 50 years ahead is the most recent past one with those digits (RFC 9110).
+    expect(parse({ 'retry-after': 'Sunday, 01-Jan-80 00:00:00 GMT' })).toBe(0)
+    expect(parse({ 'retry-after': 'Friday, 01-Jan-76 00:00:00 GMT' })).toBe(Date.UTC(2076, 0, 1) - now)
+  })
+
   it('returns huge values as they are: the retry policy clamps them', () => {
     expect(parse({ 'retry-after': '86400' })).toBe(86_400_000)
     expect(parse({ 'retry-after': '9'.repeat(400) })).toBeUndefined()

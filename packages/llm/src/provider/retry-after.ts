@@ -1,3 +1,5 @@
+import { parseHttpDate } from './http-date.js'
+
 /** Anything with a case-insensitive `get`, like fetch `Headers`. */
 export interface HeaderReader {
   get(name: string): string | null | undefined
@@ -9,9 +11,10 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  * How long a server asked us to wait before retrying, in milliseconds, from a response's headers:
  * `retry-after-ms` (milliseconds, sent by OpenAI and Anthropic) first, then `retry-after` as seconds or as an HTTP date.
  *
- * Values that are negative, empty, not a plain decimal number (`1e3`, `Infinity`, `soon`) or not a valid date are
- * ignored: the result is `undefined` and the caller falls back to its own backoff. A date in the past means "now"
- * (0). Huge values are returned as they are; the retry policy clamps them to its `maxRetryAfterMs`.
+ * Values that are negative, empty, not a plain decimal number (`1e3`, `Infinity`, `soon`) or not an HTTP date in one
+ * of the forms of RFC 9110 (see {@link parseHttpDate}; `Dec 12` is not one) are ignored: the result is `undefined` and
+ * the caller falls back to its own backoff. A date in the past means "now" (0). Huge values are returned as they are;
+ * the retry policy clamps them to its `maxRetryAfterMs`.
  *
  * @param now - the current time in epoch ms, for HTTP dates (injectable for tests).
  * @example
@@ -26,7 +29,8 @@ export function retryAfterMs(headers: HeaderReader | undefined, now: number = Da
   if (value === undefined || value === '') return undefined
   const seconds = parseDecimal(value)
   if (seconds !== undefined) return seconds * 1000
-  return parseHttpDate(value, now)
+  const at = parseHttpDate(value, now)
+  return at === undefined ? undefined : Math.max(0, at - now)
 }
 
 function parseDecimal(value: string | null | undefined): number | undefined {
@@ -35,15 +39,4 @@ function parseDecimal(value: string | null | undefined): number | undefined {
   if (!decimalNumber.test(text)) return undefined
   const number = Number(text)
   return Number.isFinite(number) ? number : undefined
-}
-
-// An HTTP date names a weekday and a month in letters (RFC 9110: IMF-fixdate, plus the obsolete RFC 850 and asctime
-// forms); requiring letters keeps Date.parse from accepting bare numbers like "-1" or "2" as years.
-const httpDateShape = /^[A-Za-z]{3,9},? +[\dA-Za-z :-]+$/
-
-function parseHttpDate(value: string, now: number): number | undefined {
-  if (!httpDateShape.test(value)) return undefined
-  const at = Date.parse(value)
-  if (Number.isNaN(at)) return undefined
-  return Math.max(0, at - now)
 }

@@ -47,17 +47,15 @@ const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
  * cancellation, with the signal's reason), at a fraction of its cost per call. JSON answers are read whole before the
  * `Response` is handed over — counted against the size cap as they arrive, inflated (gzip, deflate, brotli) with the
  * cap as their limit; event streams are handed over as they arrive, inflated and counted. Requests with a body
- * `request` cannot send, or credentials in the URL, go through `fallback`.
+ * `request` cannot send go through `fallback`. (A base URL with credentials in it never gets here: the provider refuses
+ * it, as `fetch` would.)
  */
 export function undiciTransport(cap: ResponseSizeCap, fallback: FetchFunction): FetchFunction {
   return (input, init) => {
     if (typeof input !== 'string' && !(input instanceof URL)) return fallback(input, init)
     const url = typeof input === 'string' ? input : input.href
     const body = init?.body
-    if (
-      (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) ||
-      hasCredentials(url)
-    )
+    if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))
       return fallback(input, init)
     if (undici !== undefined) return send(undici, cap, url, init)
     return loadUndici().then((module) => send(module, cap, url, init))
@@ -256,13 +254,4 @@ function webStream(body: Readable): ReadableStream<Uint8Array> {
 function bodyError(error: unknown): unknown {
   if (typeof error === 'object' && error !== null && 'providerErrorType' in error) return error
   return new TypeError('terminated', { cause: error })
-}
-
-/** `https://user:key@host/…`: `fetch` refuses such a URL, and so, through it, does this transport. */
-function hasCredentials(url: string): boolean {
-  const start = url.indexOf('//')
-  if (start === -1) return false
-  const end = url.indexOf('/', start + 2)
-  const at = url.indexOf('@', start + 2)
-  return at !== -1 && (end === -1 || at < end)
 }

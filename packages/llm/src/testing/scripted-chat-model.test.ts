@@ -1,4 +1,4 @@
-import { AbortError } from '@tinyllm/core'
+import { AbortError, ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatStreamPart } from '../chat-model.js'
 import { resultText } from '../chat-model.js'
@@ -8,6 +8,12 @@ import { ScriptedChatModel } from './scripted-chat-model.js'
 const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] })
 
 describe('ScriptedChatModel', () => {
+  it('refuses option keys it does not know, suggesting the right name', () => {
+    const build = () => new ScriptedChatModel({ respones: ['x'] } as never)
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/^ScriptedChatModel: respones is not an option; did you mean responses\?/)
+  })
+
   it('answers from a list in order and records the calls', async () => {
     const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
     expect(resultText(await model.doGenerate(ask('one')))).toBe('good')

@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, sleep } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkKnownOptions, optionError, sleep } from '@tinyllm/core'
 import type {
   ChatCallOptions,
   ChatModel,
@@ -37,6 +37,16 @@ export interface ScriptedChatModelOptions {
   readonly latencyMs?: number
 }
 
+const owner = 'ScriptedChatModel'
+const optionKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    responses: true,
+    whenExhausted: true,
+    modelId: true,
+    latencyMs: true,
+  } satisfies Record<keyof ScriptedChatModelOptions, true>),
+)
+
 const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
 
 /**
@@ -61,6 +71,8 @@ export class ScriptedChatModel implements ChatModel {
   private last: ScriptedReply | ScriptedResponder | undefined
 
   constructor(options: ScriptedChatModelOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+    checkKnownOptions(options, optionKeys, owner)
     this.modelId = options.modelId ?? 'scripted-model'
     const responses = options.responses
     this.responder = typeof responses === 'function' ? responses : undefined

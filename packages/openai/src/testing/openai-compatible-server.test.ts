@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import OpenAI, { APIConnectionError, BadRequestError, InternalServerError, RateLimitError } from 'openai'
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -26,6 +27,17 @@ const weatherTool = {
 }
 
 describe('startOpenAICompatibleServer with the openai SDK', () => {
+  it('refuses option keys it does not know, suggesting the right name', async () => {
+    const started = startOpenAICompatibleServer({ replys: ['Hi'] } as never)
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(
+      /^startOpenAICompatibleServer: replys is not an option; did you mean replies\?/,
+    )
+    // Its own options and the toolkit's are known.
+    const { server } = await start({ models: ['m'], created: 1, replies: ['Hi'], faultRate: 0, seed: 2 })
+    await server.close()
+  })
+
   it('answers a JSON chat completion by echoing the last user message, with estimated usage', async () => {
     const { client } = await start({ created: 1_700_000_000 })
     const completion = await client.chat.completions.create({

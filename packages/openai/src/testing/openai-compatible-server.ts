@@ -49,6 +49,8 @@ export async function startOpenAICompatibleServer(
   })
   const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
   const server = await startScriptedLoopbackServer(options, {
+    name: 'startOpenAICompatibleServer',
+    optionKeys: openAIServerOptionKeys,
     routes: {
       'POST /v1/chat/completions': (context) => answerChat(chat, options, context),
       'GET /v1/models': () => ({
@@ -67,6 +69,12 @@ export async function startOpenAICompatibleServer(
   })
   return new OpenAICompatibleLoopbackServer(server, chat, '/v1')
 }
+
+/** The options the OpenAI-compatible server adds to the toolkit's scripted server. */
+const openAIServerOptionKeys = Object.keys({ models: true, created: true } satisfies Record<
+  Exclude<keyof OpenAICompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>,
+  true
+>)
 
 type ChatRoute = ScriptedRoute<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
 
