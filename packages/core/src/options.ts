@@ -1,3 +1,4 @@
+import { closestName } from '@tinyllm/logger'
 import { ConfigurationError, safeStringify } from './errors.js'
 
 /** The longest delay a timer can wait in one go (2³¹−1 ms, about 24.8 days); longer ones are re-armed. */
@@ -128,29 +129,5 @@ function suggestName(key: string, known: ReadonlySet<string>): string | undefine
   const alias = aliases.get(key)
   if (alias !== undefined && known.has(alias)) return alias
   const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
-  if (known.has(camel)) return camel
-  let best: string | undefined
-  let bestDistance = 3
-  for (const name of known) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase())
-    if (distance < bestDistance) {
-      best = name
-      bestDistance = distance
-    }
-  }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
-    }
-    previous = current
-  }
-  return previous[b.length] as number
+  return known.has(camel) ? camel : closestName(key, known)
 }

@@ -14,8 +14,14 @@ export function checkKnownOptions(options: object, known: Readonly<Record<string
   }
 }
 
-/** The name at most two edits from `key` (case aside), the closest first. */
-function closestName(key: string, names: readonly string[]): string | undefined {
+/**
+ * The name of `names` at most two edits from `key` (case aside), the closest first; `undefined` when none is that near.
+ * What every "did you mean …?" of tinyllm suggests.
+ *
+ * @example
+ * closestName('levle', ['level', 'stream']) // 'level'
+ */
+export function closestName(key: string, names: Iterable<string>): string | undefined {
   let closest: string | undefined
   let closestDistance = 3
   for (const name of names) {
