@@ -12,8 +12,8 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  * `retry-after-ms` (milliseconds, sent by OpenAI and Anthropic) first, then `retry-after` as seconds or as an HTTP date.
  *
  * Values that are negative, empty, not a plain decimal number (`1e3`, `Infinity`, `soon`) or not an HTTP date in one
- * of the forms of RFC 9110 (see {@link parseHttpDate}; `Dec 12` is not one) are ignored: the result is `undefined` and
- * the caller falls back to its own backoff. A date in the past means "now" (0). Huge values are returned as they are;
+ * of the forms of RFC 9110 (IMF-fixdate, RFC 850, asctime; `Dec 12` is not one) are ignored: the result is
+ * `undefined` and the caller falls back to its own backoff. A date in the past means "now" (0). Huge values are returned as they are;
  * the retry policy clamps them to its `maxRetryAfterMs`.
  *
  * @param now - the current time in epoch ms, for HTTP dates (injectable for tests).
