@@ -172,7 +172,9 @@ export function checkTargets(scenarios: readonly ScenarioResult[]): TargetResult
       raw === undefined || overFetch === undefined
         ? ''
         : `; invoke over the fetch transport ${format(overFetch - raw, 0)} B${overFetch - raw > 2048 ? ' (over 2 KB)' : ''}`
-    if (raw === undefined || parts.length === 0) targets.push(notMeasured(target, 'not measured'))
+    // Every mode the target names must have been measured: a mode that failed leaves the target unjudged.
+    if (raw === undefined || parts.length < 4)
+      targets.push(notMeasured(target, parts.length === 0 ? 'not measured' : `only ${parts.join(', ')}`))
     else
       targets.push({
         target,

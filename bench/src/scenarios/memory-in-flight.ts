@@ -162,12 +162,14 @@ const tinyllmParallel =
   async (baseURL) => {
     const { Parallel } = await import('@tinyllm/flow')
     const chat = await tinyllmChat(baseURL)
-    const parallel = new Parallel({ name: 'fan-out', map: chat, mode })
+    // All N branches at once (an unbounded Parallel holds at most 1,024): every call must be in flight to be measured.
+    const parallelOf = (runs: number) => new Parallel({ name: 'fan-out', map: chat, mode, concurrency: runs })
     return {
       async warmUp() {
-        await parallel.invoke([promptOf(0), promptOf(1), promptOf(2)])
+        await parallelOf(3).invoke([promptOf(0), promptOf(1), promptOf(2)])
       },
       start(runs) {
+        const parallel = parallelOf(runs)
         const inputs = Array.from({ length: runs }, (_, index) => promptOf(index))
         // fail-fast: the release fails a branch, which aborts the others and fails the Parallel. settle-all: every
         // branch must have failed.
@@ -193,7 +195,7 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     'client. Node counts `arrayBuffers` inside `external` too, so buffers count twice in the first column, as the issue',
     'defines it; heap and external are also shown alone. Framework memory = tinyllm − raw SDK. tinyllm is measured as',
     'N independent `OpenAIChat.invoke` runs (over its default undici transport and over `fetch`), as N `trace` runs',
-    'with a process-wide lifecycle listener, and as one `Parallel` of N branches (fail-fast, its default, and',
+    'with a process-wide lifecycle listener, and as one `Parallel` of N branches at `concurrency: N` (fail-fast, its default, and',
     'settle-all), where each branch is a child run. Every client keeps its default retries, so a call sent on a',
     'keep-alive socket the server had just closed is sent again; handlers are attached as the calls start.',
   ].join(' '),
@@ -226,7 +228,7 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     {
       ...subject(
         'tinyllm-parallel',
-        'tinyllm Parallel (map, unbounded, fail-fast) of OpenAIChat',
+        'tinyllm Parallel (map, concurrency N, fail-fast) of OpenAIChat',
         'tinyllm',
         tinyllmParallel('fail-fast'),
       ),
@@ -235,7 +237,7 @@ export const memoryInFlight = defineScenario<MemoryParams>({
     {
       ...subject(
         'tinyllm-parallel-settle-all',
-        'tinyllm Parallel (map, unbounded, settle-all) of OpenAIChat',
+        'tinyllm Parallel (map, concurrency N, settle-all) of OpenAIChat',
         'tinyllm',
         tinyllmParallel('settle-all'),
       ),
