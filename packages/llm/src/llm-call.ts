@@ -175,8 +175,11 @@ const settingAliases: ReadonlyMap<string, string> = new Map([
  */
 function misspelledSetting(key: string): string | undefined {
   if (settingKeySet.has(key)) return undefined
-  const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
-  if (camel !== key && settingKeySet.has(camel)) return camel
+  // Checked on every call for every key of the input (`messages` at least): the pattern runs only on snake_case keys.
+  if (key.includes('_')) {
+    const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
+    if (settingKeySet.has(camel)) return camel
+  }
   return settingAliases.get(key)
 }
 
