@@ -65,3 +65,55 @@ describe('the memory target', () => {
     expect(memoryTarget(checkTargets([over]))?.status).toBe('missed')
   })
 })
+
+function stepScenario(usPerStep: Record<string, Record<string, number>>): ScenarioResult {
+  return {
+    id: 'step-overhead',
+    title: 'Step overhead',
+    method: '',
+    metrics: [],
+    primaryMetric: 'usPerStep',
+    floor: 'plain-loop',
+    reference: 'tinyllm',
+    plan: { warmup: 0, repetitions: 3 },
+    cases: Object.entries(usPerStep).map(([caseId, bySubject]) => ({
+      id: caseId,
+      label: caseId,
+      subjects: Object.entries(bySubject).map(([id, median]) => ({
+        id,
+        label: id,
+        group: id.startsWith('plain-loop') ? ('floor' as const) : ('tinyllm' as const),
+        compareTo: undefined,
+        durationMs: 1,
+        status: 'ok' as const,
+        metrics: { usPerStep: { median } as never },
+      })),
+    })),
+  }
+}
+
+describe('the records target', () => {
+  const recordsTarget = (targets: ReturnType<typeof checkTargets>) =>
+    targets.find((target) => target.target.startsWith('records linear in graph size'))
+
+  it('is judged on tinyllm alone and shows beside it how a plain loop keeping the same records grows', () => {
+    const scenario = stepScenario({
+      '1000-steps': { 'tinyllm-defaults': 4, 'tinyllm-trace': 2, 'plain-loop-records': 1 },
+      '10000-steps': { 'tinyllm-defaults': 6, 'tinyllm-trace': 2.4, 'plain-loop-records': 1.3 },
+    })
+    const target = recordsTarget(checkTargets([scenario]))
+    expect(target?.status).toBe('missed')
+    expect(target?.measured).toBe(
+      '1.50× (6.000 vs 4.000 µs); trace alone 1.20×; a plain loop keeping the same records 1.30×',
+    )
+  })
+
+  it('is met within 1.25× and leaves out the figures of subjects that were not measured', () => {
+    const scenario = stepScenario({
+      '1000-steps': { 'tinyllm-defaults': 4 },
+      '10000-steps': { 'tinyllm-defaults': 4.8 },
+    })
+    const target = recordsTarget(checkTargets([scenario]))
+    expect(target).toMatchObject({ status: 'met', measured: '1.20× (4.800 vs 4.000 µs)' })
+  })
+})

@@ -122,6 +122,83 @@ const langgraphStateGraph: ChainFactory = async (steps) => {
   return async (input) => ((await app.invoke({ value: input }, config)) as { value: number }).value
 }
 
+/**
+ * The floor for records: the plain loop, keeping per step a record shaped like a tinyllm trace's (six state entries
+ * with a timestamp each, a list of children, annotations) until the run ends. Retaining anything per step costs more
+ * per step as the graph grows (the garbage collector copies and marks what is kept); this says how much of that is the
+ * keeping itself.
+ */
+const plainLoopWithRecords: ChainFactory = async (steps) => {
+  const functions = Array.from({ length: steps }, () => async (value: number) => value + 1)
+  const clock = (): number => performance.timeOrigin + performance.now()
+  return async (input) => {
+    const children: PlainRecord[] = []
+    const root = plainRecord('run-1', undefined, 'chain', input, clock())
+    root.children = children
+    let value = input
+    for (let index = 0; index < steps; index++) {
+      const record = plainRecord(`run-1/step-${index}#1`, root.runId, `step-${index}`, value, clock())
+      children.push(record)
+      for (const state of ['input_validation', 'running', 'output_validation', 'processing_output'])
+        record.states.push({ state, at: clock(), attempt: 1 })
+      value = await (functions[index] as (value: number) => Promise<number>)(value)
+      endRecord(record, clock(), value)
+    }
+    endRecord(root, clock(), value)
+    if (root.children.length !== steps) throw new Error('the records are incomplete')
+    return value
+  }
+}
+
+interface PlainRecord {
+  readonly runId: string
+  readonly parentRunId: string | undefined
+  readonly function: string
+  readonly input: unknown
+  status: string
+  readonly states: { state: string; at: number; attempt: number }[]
+  attempts: number
+  readonly startedAt: number
+  endedAt: number | undefined
+  durationMs: number | undefined
+  readonly annotations: Record<string, unknown>
+  children: PlainRecord[]
+  output: unknown
+}
+
+function plainRecord(
+  runId: string,
+  parentRunId: string | undefined,
+  name: string,
+  input: unknown,
+  at: number,
+): PlainRecord {
+  return {
+    runId,
+    parentRunId,
+    function: name,
+    input,
+    status: 'running',
+    states: [{ state: 'init', at, attempt: 0 }],
+    attempts: 0,
+    startedAt: at,
+    endedAt: undefined,
+    durationMs: undefined,
+    annotations: {},
+    children: [],
+    output: undefined,
+  }
+}
+
+function endRecord(record: PlainRecord, at: number, output: unknown): void {
+  record.states.push({ state: 'complete', at, attempt: 1 })
+  record.status = 'complete'
+  record.attempts = 1
+  record.endedAt = at
+  record.durationMs = at - record.startedAt
+  record.output = output
+}
+
 interface LooseStateGraph {
   addNode(name: string, run: (state: { value: number }) => { value: number }): unknown
   addEdge(from: string, to: string): unknown
@@ -141,7 +218,9 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
     'together. LangChain.js: `RunnableSequence.from` of',
     '`RunnableLambda`s. LangGraph.js: `StateGraph` with one `Annotation` channel and N nodes in a line',
     '(`recursionLimit` raised to N + 1: it counts super-steps, default 25), measured at 10 and 1,000 steps (at 10,000',
-    'a LangGraph run takes seconds). No callbacks, tracing or checkpointer for the peers.',
+    'a LangGraph run takes seconds). No callbacks, tracing or checkpointer for the peers. A second floor keeps, per',
+    "step, a record shaped like a trace's (six state entries with timestamps, children, annotations) until the run",
+    'ends: what retaining records costs in plain code, beside which `trace` is compared.',
   ].join(' '),
   metrics: [
     { key: 'usPerStep', label: 'µs / step', better: 'lower', digits: 3 },
@@ -162,6 +241,15 @@ export const stepOverhead = defineScenario<StepOverheadParams>({
   timeoutMs: (size) => (size === 'smoke' ? 60_000 : 180_000),
   subjects: [
     chainSubject('plain-loop', 'plain loop of awaits (floor)', 'floor', plainLoop),
+    {
+      ...chainSubject(
+        'plain-loop-records',
+        'plain loop keeping a record per step (floor for trace)',
+        'floor',
+        plainLoopWithRecords,
+      ),
+      compareTo: 'tinyllm-trace',
+    },
     chainSubject(
       'tinyllm',
       'tinyllm Chain, no schemas',
