@@ -18,8 +18,8 @@ afterAll(async () => {
 
 describe('RedisJournal', () => {
   it('keeps the first entry written under a key, and answers it to every later writer', async () => {
-    const first = { function: 'classify', kind: 'llm-call', output: 'good', at: 1 }
-    const second = { function: 'classify', kind: 'llm-call', output: 'bad', at: 2 }
+    const first = { function: 'classify', kind: 'llm-call', input: 'sha256:x', output: 'good', at: 1 }
+    const second = { function: 'classify', kind: 'llm-call', input: 'sha256:y', output: 'bad', at: 2 }
     expect(await journal.read('run-1/0')).toBeUndefined()
     const [a, b] = await Promise.all([journal.write('run-1/0', first), journal.write('run-1/0', second)])
     expect(a).toEqual(b)
@@ -51,7 +51,7 @@ describe('RedisJournal', () => {
   it('expires entries after its ttl', async () => {
     const short = new RedisJournal({ connection: redis.url, prefix: 'journal-test', ttlMs: 50 })
     try {
-      await short.write('brief/0', { function: 'f', kind: 'function', output: 1, at: 0 })
+      await short.write('brief/0', { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 })
       expect(await short.read('brief/0')).toBeDefined()
       await new Promise((resolve) => setTimeout(resolve, 150))
       expect(await short.read('brief/0')).toBeUndefined()

@@ -1,5 +1,5 @@
 import { abortErrorFor, isAbortSignal } from './errors.js'
-import { checkNumber, maxTimerDelayMs, optionError } from './options.js'
+import { checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -35,6 +35,7 @@ class SignalLink {
 }
 
 const links = new WeakMap<AbortSignal, SignalLink>()
+const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'timeoutReason', 'manual'])
 
 /** Options of a {@link CancelScope}. */
 export interface CancelScopeOptions {
@@ -75,6 +76,13 @@ export class CancelScope {
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
+    if (options !== undefined) {
+      // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
+      for (const key in options)
+        if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
+      if (options.signal !== undefined && !isAbortSignal(options.signal))
+        throw optionError('signal', 'an AbortSignal', options.signal, 'CancelScope')
+    }
     const signal = options?.signal
     const timeoutMs = checkNumber(options?.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
     const manual = options?.manual === true
@@ -147,7 +155,10 @@ export class CancelScope {
     if (this.cancelled) throw this.reason
   }
 
-  /** Settles with `work`, or rejects with the reason as soon as the scope is cancelled, whichever comes first. */
+  /**
+   * Settles with `work`, or rejects with the reason as soon as the scope is cancelled, whichever comes first. Work that
+   * settles after the deadline passed (its timer not yet run, because the work kept the thread busy) is refused too.
+   */
   race<T>(work: PromiseLike<T>): Promise<T> {
     if (this.cancelled) {
       silence(work)
@@ -156,15 +167,19 @@ export class CancelScope {
     if (!this.cancellable) return Promise.resolve(work)
     return new Promise<T>((resolve, reject) => {
       const listeners = this.listen(reject)
+      const settle = (settled: () => void): void => {
+        listeners.delete(reject)
+        try {
+          this.throwIfCancelled()
+        } catch (reason) {
+          reject(reason)
+          return
+        }
+        settled()
+      }
       work.then(
-        (value) => {
-          listeners.delete(reject)
-          resolve(value)
-        },
-        (error: unknown) => {
-          listeners.delete(reject)
-          reject(error)
-        },
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
       )
     })
   }

@@ -1,6 +1,5 @@
-import { ConfigurationError } from './errors.js'
 import { Function, type FunctionOptions, functionOptionKeys } from './function.js'
-import { checkKnownOptions } from './options.js'
+import { checkKnownOptions, optionError } from './options.js'
 import type { RunContext } from './run-context.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
@@ -53,16 +52,9 @@ class DefinedFunction extends Function<unknown, unknown, unknown> {
   constructor(definition: FunctionDefinition<unknown, unknown, unknown, unknown, unknown>) {
     super(definition as FunctionOptions)
     checkKnownOptions(definition, definitionKeys, this.name)
-    if (typeof definition.run !== 'function') {
-      throw new ConfigurationError({ option: 'run', message: 'run must be a function', functionName: this.name })
-    }
-    if (definition.processOutput !== undefined && typeof definition.processOutput !== 'function') {
-      throw new ConfigurationError({
-        option: 'processOutput',
-        message: 'processOutput must be a function',
-        functionName: this.name,
-      })
-    }
+    if (typeof definition.run !== 'function') throw optionError('run', 'a function', definition.run, this.name)
+    if (definition.processOutput !== undefined && typeof definition.processOutput !== 'function')
+      throw optionError('processOutput', 'a function', definition.processOutput, this.name)
     this.definition = definition
     this.processesOutput = definition.processOutput !== undefined
   }

@@ -347,9 +347,8 @@ export class FunctionError extends TinyLLMError {
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
     const cause = options.cause
-    const detail = isError(cause) ? `${cause.name}: ${cause.message}` : safeStringify(cause)
     super({
-      message: `${options.functionName}: ${options.state} threw ${detail}`,
+      message: `${options.functionName}: ${options.state} threw ${describeThrown(cause)}`,
       functionName: options.functionName,
       state: options.state,
       cause,
@@ -395,9 +394,24 @@ export function safeStringify(value: unknown, maxLength = 200): string {
           ? String(value)
           : (JSON.stringify(value) ?? String(value))
   } catch {
-    text = Object.prototype.toString.call(value)
+    try {
+      text = Object.prototype.toString.call(value)
+    } catch {
+      // A Proxy whose traps throw has no text at all.
+      text = '[an unreadable value]'
+    }
   }
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+}
+
+/** `<name>: <message>` of a thrown error, else the value as {@link safeStringify} renders it; never throws. */
+export function describeThrown(value: unknown, maxLength = 200): string {
+  try {
+    if (isError(value)) return `${String(value.name)}: ${String(value.message)}`
+  } catch {
+    // An error whose `name` or `message` getter throws is described like any other value.
+  }
+  return safeStringify(value, maxLength)
 }
 
 /**

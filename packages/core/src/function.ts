@@ -1,6 +1,5 @@
-import { ConfigurationError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
-import { checkBoolean, checkTimeout } from './options.js'
+import { checkBoolean, checkTimeout, optionError } from './options.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry-policy.js'
 import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
@@ -82,12 +81,11 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
 
   constructor(options: FunctionOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new ConfigurationError({ option: 'options', message: 'a Function takes an options object with a name' })
+      throw optionError('options', 'an object with a name', options, 'Function')
     }
     const name = options.name
-    if (typeof name !== 'string' || name.trim() === '') {
-      throw new ConfigurationError({ option: 'name', message: 'name must be a non-empty string' })
-    }
+    if (typeof name !== 'string' || name.trim() === '')
+      throw optionError('name', 'a non-empty string', name, 'Function')
     this.name = name
     this.inputSchema = options.input
     this.outputSchema = options.output

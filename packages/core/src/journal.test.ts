@@ -115,8 +115,10 @@ describe('a journal replays finished durable steps', () => {
     expect(journal.size).toBe(0)
     fail = false
     expect(await flaky.invoke(undefined, { runId: 'x', journal })).toBe('up')
-    const winner = journal.write('y', { function: 'flaky', kind: 'function', output: 'first', at: 0 })
-    expect(journal.write('y', { function: 'flaky', kind: 'function', output: 'second', at: 1 })).toBe(winner)
+    const winner = journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'first', at: 0 })
+    expect(journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'second', at: 1 })).toBe(
+      winner,
+    )
   })
 
   it('refuses to replay into a different Function at the same position (the graph changed)', async () => {

@@ -9,8 +9,11 @@ export interface JournalEntry {
   readonly kind: string
   /** The step's final (processed) output, JSON-safe. */
   readonly output: unknown
-  /** A hash of the step's input: a re-run that hands the step another input does not replay it. */
-  readonly input?: string | undefined
+  /**
+   * A digest of the step's input: a re-run that hands the step another input does not replay it. A journal must keep
+   * it; an entry without one is not replayed.
+   */
+  readonly input: string
   /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
   readonly usage?: UsageTotals | undefined
   /** Epoch ms the step finished. */
@@ -77,12 +80,22 @@ export function assertJsonSafe(value: unknown, where: { readonly functionName: s
   throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
 }
 
-/** A short hash of a value's JSON (FNV-1a), to notice that a step's input changed. */
+/** `createHash` of `node:crypto`, where the runtime has it (Node, Bun, Deno). */
+const createHash = (() => {
+  try {
+    return globalThis.process?.getBuiltinModule?.('node:crypto')?.createHash
+  } catch {
+    return undefined
+  }
+})()
+
+/**
+ * A digest of a value's JSON, to notice that a step's input changed: its SHA-256 (so that no two inputs, not even ones
+ * made to collide, replay each other's output), or the JSON itself where the runtime has no `node:crypto`.
+ */
 export function hashJson(value: unknown): string {
   const text = JSON.stringify(value) ?? 'undefined'
-  let hash = 0x811c9dc5
-  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193)
-  return `${text.length.toString(36)}-${(hash >>> 0).toString(36)}`
+  return createHash === undefined ? text : `sha256:${createHash('sha256').update(text).digest('base64url')}`
 }
 
 function collectJsonIssues(

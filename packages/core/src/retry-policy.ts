@@ -1,5 +1,5 @@
 import { ConfigurationError, type TinyLLMError, ValidationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, optionError } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
 export interface RetryPolicy {
@@ -107,24 +107,14 @@ const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
   const defaults = noRetry
   if (policy === undefined) return defaults
-  if (typeof policy !== 'object' || policy === null) {
-    throw new ConfigurationError({
-      option: 'retry',
-      message: 'retry must be a retry policy object',
-      functionName: owner,
-    })
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+    throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
   }
   checkKnownOptions(policy, policyKeys, owner)
   const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
     checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (defaults[key] as number)
   const retryable = policy.retryable ?? defaults.retryable
-  if (typeof retryable !== 'function') {
-    throw new ConfigurationError({
-      option: 'retry.retryable',
-      message: 'retry.retryable must be a function',
-      functionName: owner,
-    })
-  }
+  if (typeof retryable !== 'function') throw optionError('retry.retryable', 'a function', retryable, owner)
   const retryInvalidOutput =
     checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? defaults.retryInvalidOutput
   return Object.freeze({

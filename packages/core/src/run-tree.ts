@@ -1,3 +1,4 @@
+import { redact, redactString } from '@tinyllm/logger'
 import { describeIssues, type TinyLLMError, ValidationError } from './errors.js'
 import type { RunRecord } from './run-record.js'
 
@@ -23,7 +24,8 @@ const marks = { complete: ['green', '✔'], failed: ['red', '✖'], running: ['y
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
- * `stop`, are left out as noise), tokens, cost and the error.
+ * `stop`, are left out as noise), tokens, cost and the error. Secrets in annotations and schema issues are replaced,
+ * as in a log line.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -43,7 +45,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     const parts = [`${paint(colour, mark)} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
-    for (const [key, value] of Object.entries(node.annotations)) {
+    // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
+    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>)) {
       if (!isRoutine(key, value)) parts.push(`${key}=${formatValue(value)}`)
     }
     if (node.usage !== undefined) {
@@ -84,7 +87,7 @@ function isRoutine(key: string, value: unknown): boolean {
 function errorHeadline(error: TinyLLMError): string {
   const where = error.state !== undefined ? ` in ${error.state}` : ''
   return ValidationError.isInstance(error)
-    ? `${error.name}${where}: ${describeIssues(error.issues, 5).join('; ')}`
+    ? `${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`
     : `${error.name}${where}: ${firstLine(error.message)}`
 }
 

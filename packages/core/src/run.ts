@@ -4,11 +4,11 @@ import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
   ConfigurationError,
+  describeThrown,
   FunctionError,
   isAbortSignal,
   NonDeterminismError,
   StepLimitError,
-  safeStringify,
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
@@ -24,6 +24,7 @@ import {
   addUsageTo,
   type Budget,
   checkBudget,
+  checkUsage,
   emptyUsageTotals,
   type Usage,
   UsageLedger,
@@ -122,7 +123,7 @@ export function startRun(
           functionName: fn.name,
         })
       const { executor: _, ...rest } = options as InvokeOptions
-      return executor.invoke(fn, input, rest)
+      return Promise.resolve(executor.invoke(fn, input, rest))
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -132,7 +133,7 @@ export function startRun(
         ? error
         : new ConfigurationError({
             option: 'options',
-            message: `the options could not be read: ${safeStringify(error instanceof Error ? error.message : error, 200)}`,
+            message: `the options could not be read: ${describeThrown(error)}`,
             functionName: fn.name,
             cause: error,
           }),
@@ -188,20 +189,18 @@ class Run implements RunContext {
       const current = runStorage?.getStore()
       if (current !== undefined && current.state !== 'complete' && current.state !== 'failed') parent = current
     }
+    const metadata = options?.metadata
+    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
+      throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
       if (!(parent instanceof Run)) {
-        throw new ConfigurationError({
-          option: 'parent',
-          message: 'parent must be the RunContext a run received',
-          functionName: fn.name,
-        })
+        throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
       }
       if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parent)
       this.parent = parent
       this.depth = parent.depth + 1
       this.tree = parent.tree
-      this.tree.live += 1
-      this.metadata = options?.metadata === undefined ? parent.metadata : { ...parent.metadata, ...options.metadata }
+      this.metadata = metadata === undefined ? parent.metadata : { ...parent.metadata, ...metadata }
       this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
       this.parentAttempt = parent.attempt
       this.id = undefined
@@ -209,7 +208,8 @@ class Run implements RunContext {
       this.parent = undefined
       this.depth = 0
       this.tree = createTree(options, fn.name)
-      this.metadata = options?.metadata ?? emptyMetadata
+      this.metadata = metadata ?? emptyMetadata
+      if (options?.key !== undefined) checkKey(options.key, fn.name)
       this.key = ''
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
@@ -218,10 +218,12 @@ class Run implements RunContext {
         this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind })
       }
     }
-    this.cancelScope = this.openScope(options)
     const listener = options?.stream
     if (listener !== undefined && typeof listener !== 'function')
       throw optionError('stream', 'a function', listener, fn.name)
+    // Last of what can refuse the options: a refused run holds no timer, no listener and no place among the live runs.
+    this.cancelScope = this.openScope(options)
+    if (this.parent !== undefined) this.tree.live += 1
     this.stream =
       listener === undefined
         ? undefined
@@ -302,6 +304,7 @@ class Run implements RunContext {
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
+    checkUsage(usage, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's.
     for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
@@ -391,10 +394,11 @@ class Run implements RunContext {
       if (fn.processesOutput) {
         value = this.settle(this.enter(callProcessOutput, value))
         if (isPromiseLike(value)) value = await value
-        if (fn.processedOutputValidator !== undefined) {
-          value = this.settle(fn.processedOutputValidator.validate(value))
-          if (isPromiseLike(value)) value = await value
-        }
+      }
+      // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
+      if (fn.processedOutputValidator !== undefined) {
+        value = this.settle(fn.processedOutputValidator.validate(value))
+        if (isPromiseLike(value)) value = await value
       }
       if (journal !== undefined) value = await this.journal(journal, value)
       this.to('complete', undefined, value)
@@ -451,9 +455,14 @@ class Run implements RunContext {
   /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
   private replay(entry: JournalEntry): unknown {
     const fn = this.fn
-    const input = entry.input === undefined ? undefined : hashJson(this.input)
+    const input = hashJson(this.input)
     if (entry.function !== fn.name || entry.kind !== fn.kind || entry.input !== input) {
-      const changed = entry.input !== input ? ' with another input' : ''
+      const changed =
+        entry.input === undefined
+          ? ' (the journal kept no digest of its input)'
+          : entry.input !== input
+            ? ' with another input'
+            : ''
       throw new NonDeterminismError({
         key: this.idempotencyKey,
         expected: `${entry.function} (${entry.kind})`,
@@ -520,13 +529,8 @@ class Run implements RunContext {
     if (deadline !== undefined)
       timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
-    if (signal !== undefined && !isAbortSignal(signal)) {
-      throw new ConfigurationError({
-        option: 'signal',
-        message: 'signal must be an AbortSignal',
-        functionName: this.fn.name,
-      })
-    }
+    if (signal !== undefined && !isAbortSignal(signal))
+      throw optionError('signal', 'an AbortSignal', signal, this.fn.name)
     return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
       signal,
       timeoutMs,
@@ -770,15 +774,11 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
   }
   const onEvent = options?.onEvent
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigurationError({ option: 'onEvent', message: 'onEvent must be a function', functionName })
+    throw optionError('onEvent', 'a function', onEvent, functionName)
   }
   const journal = options?.journal
   if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function')) {
-    throw new ConfigurationError({
-      option: 'journal',
-      message: 'journal must be a StepJournal (read and write)',
-      functionName,
-    })
+    throw optionError('journal', 'a StepJournal (with read and write)', journal, functionName)
   }
   return {
     onEvent,

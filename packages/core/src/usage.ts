@@ -36,6 +36,20 @@ export function emptyUsageTotals(): UsageTotals {
   return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 }
 }
 
+const tokenRule = { min: 0, unit: 'tokens' } as const
+const costRule = { min: 0, unit: 'USD' } as const
+
+/** Refuses usage that would poison the totals (and with them every budget check): counts must be numbers ≥ 0. */
+export function checkUsage(usage: Usage | UsageTotals, costUsd: number | undefined, owner: string): void {
+  if (typeof usage !== 'object' || usage === null)
+    throw optionError('usage', '{ inputTokens, outputTokens, totalTokens }', usage, owner)
+  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
+    if (checkNumber(usage[field], `usage.${field}`, tokenRule, owner) === undefined)
+      throw optionError(`usage.${field}`, 'a number of tokens ≥ 0', undefined, owner)
+  }
+  checkNumber(costUsd, 'costUsd', costRule, owner)
+}
+
 /** Adds one call's usage (and cost, `undefined` when unknown) — or other totals — to `totals`. */
 export function addUsageTo(totals: UsageTotals, usage: Usage | UsageTotals, costUsd?: number): void {
   const summed = 'calls' in usage
@@ -70,9 +84,12 @@ export class UsageLedger {
     request: { readonly tokens: number; readonly costUsd?: number | undefined },
     functionName: string,
   ): () => void {
+    // A count that is NaN or absent would let every later call through: refused, like a negative one.
+    const tokens = checkNumber(request?.tokens, 'tokens', tokenRule, functionName)
+    if (tokens === undefined) throw optionError('tokens', 'a number of tokens ≥ 0', undefined, functionName)
+    const costUsd = checkNumber(request.costUsd, 'costUsd', costRule, functionName)
     const budget = this.budget
     if (budget === undefined) return releaseNothing
-    const { tokens, costUsd } = request
     const spentTokens = this.spent.totalTokens + this.reservedTokens
     const spentCostUsd = this.spent.costUsd + this.reservedCostUsd
     const exceeded = (limit: 'tokens' | 'cost', max: number, spent: number, requested: number): BudgetExceededError =>
@@ -97,14 +114,20 @@ function releaseNothing(): void {}
 
 const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])
 
-/** Checks a budget option: each limit a number ≥ 0 (`NaN` is not "no limit"). */
+/**
+ * Checks a budget option — each limit a number ≥ 0 (`NaN` is not "no limit") — and returns a frozen copy of it, read
+ * once: changing the object given afterwards changes nothing.
+ */
 export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
   if (budget === undefined) return undefined
   if (typeof budget !== 'object' || budget === null) {
     throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
   }
   checkKnownOptions(budget, budgetKeys, owner)
-  checkNumber(budget.maxTokens, 'budget.maxTokens', { min: 0, unit: 'tokens' }, owner)
-  checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', { min: 0, unit: 'USD' }, owner)
-  return budget
+  const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', { min: 0, unit: 'tokens' }, owner)
+  const maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', { min: 0, unit: 'USD' }, owner)
+  const checked: { maxTokens?: number; maxCostUsd?: number } = {}
+  if (maxTokens !== undefined) checked.maxTokens = maxTokens
+  if (maxCostUsd !== undefined) checked.maxCostUsd = maxCostUsd
+  return Object.freeze(checked)
 }

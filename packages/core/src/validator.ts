@@ -1,5 +1,5 @@
 import { isPromiseLike } from './cancellation.js'
-import { ConfigurationError, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
+import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Infers the type a schema accepts; `unknown` when there is no schema. */
@@ -46,18 +46,33 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
     try {
       answer = this.schema['~standard'].validate(value)
     } catch (cause) {
-      throw this.schemaThrew(cause)
+      throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
     }
-    if (!isPromiseLike(answer)) return this.outcome(answer)
+    let async: boolean
+    try {
+      async = isPromiseLike(answer)
+    } catch (cause) {
+      throw this.unreadable(cause)
+    }
+    if (!async) return this.outcome(answer)
     return Promise.resolve(answer).then(
       (result) => this.outcome(result),
       (cause: unknown) => {
-        throw this.schemaThrew(cause)
+        throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
       },
     )
   }
 
+  /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
   private outcome(result: unknown): StandardSchemaV1.InferOutput<S> {
+    try {
+      return this.read(result)
+    } catch (cause) {
+      throw ValidationError.isInstance(cause) ? cause : this.unreadable(cause)
+    }
+  }
+
+  private read(result: unknown): StandardSchemaV1.InferOutput<S> {
     if (typeof result !== 'object' || result === null) {
       throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
     }
@@ -82,9 +97,11 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
     return new ValidationError({ functionName: this.site.functionName, state: this.site.state, issues, cause })
   }
 
-  private schemaThrew(cause: unknown): ValidationError {
-    const message = cause instanceof Error ? cause.message : safeStringify(cause, 200)
-    return this.failure([{ path: [], message: `the schema itself threw: ${message}` }], cause)
+  private unreadable(cause: unknown): ValidationError {
+    return this.failure(
+      [{ path: [], message: `the schema's answer could not be read: ${describeThrown(cause)}` }],
+      cause,
+    )
   }
 }
 

@@ -3,13 +3,14 @@ import type { JournalEntry } from '@tinyllm/core'
 const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
 
 /**
- * The text a journal stores for an entry: its JSON. An `output` or `usage` that is `undefined` is left out, and read
- * back as `undefined`.
+ * The text a journal stores for an entry: its JSON. An `input`, `output` or `usage` that is `undefined` is left out,
+ * and read back as `undefined`. The input's digest is kept: without it, a step given another input would be replayed.
  */
 export function encodeJournalEntry(entry: JournalEntry): string {
   return JSON.stringify({
     function: entry.function,
     kind: entry.kind,
+    input: entry.input,
     output: entry.output,
     usage: entry.usage,
     at: entry.at,
@@ -29,6 +30,7 @@ export function decodeJournalEntry(text: unknown): JournalEntry | string {
   const entry = value as Record<string, unknown>
   if (typeof entry.function !== 'string') return 'function is not a string'
   if (typeof entry.kind !== 'string') return 'kind is not a string'
+  if (entry.input !== undefined && typeof entry.input !== 'string') return 'input is not a string'
   if (typeof entry.at !== 'number' || !Number.isFinite(entry.at)) return 'at is not a number'
   const usage = entry.usage
   if (usage !== undefined) {

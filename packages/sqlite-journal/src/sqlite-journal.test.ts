@@ -15,7 +15,13 @@ let files = 0
 const freshFile = (): string => join(folder, `journal-${++files}.db`)
 const fixture = (name: string): string => join(import.meta.dirname, '__fixtures__', name)
 
-const entry = (output: unknown, at = 1): JournalEntry => ({ function: 'classify', kind: 'llm-call', output, at })
+const entry = (output: unknown, at = 1): JournalEntry => ({
+  function: 'classify',
+  kind: 'llm-call',
+  input: 'sha256:x',
+  output,
+  at,
+})
 const usage = { calls: 1, inputTokens: 20, outputTokens: 1, totalTokens: 21, costUsd: 0.0000036, unpricedCalls: 0 }
 
 describe('SqliteJournal', () => {
@@ -26,8 +32,14 @@ describe('SqliteJournal', () => {
     expect(journal.read('batch/1/classify')).toEqual(written)
     expect(journal.read('batch/2/classify')).toBeUndefined()
     // A step whose output is undefined (a side effect returning nothing) replays as undefined.
-    journal.write('batch/1/notify', { function: 'notify', kind: 'function', output: undefined, at: 2 })
-    expect(journal.read('batch/1/notify')).toEqual({ function: 'notify', kind: 'function', at: 2 })
+    journal.write('batch/1/notify', {
+      function: 'notify',
+      kind: 'function',
+      input: 'sha256:y',
+      output: undefined,
+      at: 2,
+    })
+    expect(journal.read('batch/1/notify')).toEqual({ function: 'notify', kind: 'function', input: 'sha256:y', at: 2 })
     expect(journal.read('batch/1/notify')?.output).toBeUndefined()
     expect(journal.size).toBe(2)
     journal.close()
@@ -129,6 +141,11 @@ describe('SqliteJournal', () => {
     expect(record.output).toEqual(output)
     expect(record.output).toEqual({ charged: 12, key: 'order-9' })
     expect(record.annotations.replayed).toBe(true)
+    // The same step handed another amount under the same run id is not replayed: the file kept the input's digest.
+    const changed = await step.invoke(13, { runId: 'order-9', journal: second }).catch((error: unknown) => error)
+    expect(TinyLLMError.isInstance(changed) && changed.name).toBe('NonDeterminismError')
+    expect((changed as Error).message).toMatch(/charge \(function\) with another input ran there/)
+    expect(ran).toBe(1)
     second.close()
   })
 

@@ -1,0 +1,432 @@
+import { describe, expect, it } from 'vitest'
+import { CancelScope } from './cancellation.js'
+import { defineFunction } from './define-function.js'
+import { ConfigurationError, FunctionError, NonDeterminismError, TimeoutError, type TinyLLMError } from './errors.js'
+import type { LifecycleEvent } from './events.js'
+import { hashJson, MemoryJournal } from './journal.js'
+import type { RunContext } from './run-context.js'
+import { formatRunTree } from './run-tree.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
+
+// What a hostile caller hands the engine: values whose every read throws, options that cannot be honoured, counts that
+// would poison a budget, work that keeps the thread past its deadline. Each must end in a typed error, hold nothing
+// afterwards, and let nothing through.
+
+/** A value whose every read, and even the question of its prototype, throws the value itself. */
+function hostileValue(): object {
+  const hostile: object = new Proxy(
+    {},
+    {
+      get() {
+        throw hostile
+      },
+      getPrototypeOf() {
+        throw hostile
+      },
+      ownKeys() {
+        throw hostile
+      },
+    },
+  )
+  return hostile
+}
+
+/** Keeps the thread busy for `ms` (no timer can run meanwhile), then returns. */
+function busy(ms: number): void {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+const settle = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ value, error: undefined }),
+    (error: unknown) => ({ value: undefined, error }),
+  )
+
+describe('a run refused for its options holds nothing', () => {
+  it('no timer, no listener on the signal, no place among the runs in progress', async () => {
+    const controller = new AbortController()
+    let listeners = 0
+    const { addEventListener, removeEventListener } = controller.signal
+    controller.signal.addEventListener = function (this: AbortSignal, ...args: Parameters<typeof addEventListener>) {
+      listeners += 1
+      return addEventListener.apply(this, args)
+    }
+    controller.signal.removeEventListener = function (
+      this: AbortSignal,
+      ...args: Parameters<typeof removeEventListener>
+    ) {
+      listeners -= 1
+      return removeEventListener.apply(this, args)
+    }
+    const timersBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    for (let index = 0; index < 20; index++) {
+      const { error } = await settle(
+        f.invoke(1, { signal: controller.signal, timeoutMs: 60_000, stream: 'not a function' as never }),
+      )
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+    }
+    expect(listeners).toBe(0)
+    expect(process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length).toBe(timersBefore)
+
+    // A child refused for a bad option does not count as in progress: five refusals, then a good child, under a limit
+    // of three runs at once.
+    const child = defineFunction({ name: 'child', run: (input: number) => input + 1 })
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (input: number, context: RunContext) => {
+        for (const bad of [{ key: '' }, { timeoutMs: -1 }, { stream: 5 }, { signal: {} }, { deadline: Number.NaN }]) {
+          const { error } = await settle(context.invoke(child, input, bad as never))
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+        }
+        return context.invoke(child, input)
+      },
+    })
+    expect(await parent.invoke(1, { maxConcurrentRuns: 3 })).toBe(2)
+  })
+})
+
+describe('whatever a run throws, it ends in a typed error', () => {
+  it('a thrown Proxy whose every read throws, and an Error whose message getter throws', async () => {
+    const hostile = hostileValue()
+    const events: string[] = []
+    const f = defineFunction({
+      name: 'f',
+      run: () => {
+        throw hostile
+      },
+    })
+    const { error } = await settle(f.invoke(1, { onEvent: (event: LifecycleEvent) => events.push(event.to) }))
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect((error as FunctionError).cause).toBe(hostile)
+    expect((error as Error).message).toBe('f: running threw [an unreadable value]')
+    expect(events.at(-1)).toBe('failed')
+    const record = await f.trace(1)
+    expect(record.status).toBe('failed')
+    expect(FunctionError.isInstance(record.error)).toBe(true)
+
+    const evil = new Error('x')
+    Object.defineProperty(evil, 'message', {
+      get() {
+        throw evil
+      },
+    })
+    const g = defineFunction({
+      name: 'g',
+      run: async () => {
+        throw evil
+      },
+    })
+    const second = await settle(g.invoke(1))
+    expect(FunctionError.isInstance(second.error)).toBe(true)
+    expect((second.error as FunctionError).cause).toBe(evil)
+  })
+
+  it('options whose reading throws something hostile are a rejected ConfigurationError, never a throw', async () => {
+    const evil = new Error('x')
+    Object.defineProperty(evil, 'message', {
+      get() {
+        throw evil
+      },
+    })
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const getter = {
+      get signal(): AbortSignal {
+        throw evil
+      },
+    }
+    for (const options of [getter, hostileValue()]) {
+      let invoked: Promise<unknown> | undefined
+      let traced: Promise<unknown> | undefined
+      expect(() => {
+        invoked = f.invoke(1, options as never)
+        traced = f.trace(1, options as never)
+      }).not.toThrow()
+      for (const promise of [invoked, traced]) {
+        const { error } = await settle(promise as Promise<unknown>)
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toMatch(/^f: the options could not be read/)
+      }
+    }
+  })
+})
+
+describe('work that keeps the thread past its deadline is refused, async or not', () => {
+  // The work spins well past the limit, so the deadline has passed when it returns whatever the machine's speed; its
+  // timer cannot have run meanwhile.
+  const spinning = async (): Promise<string> => {
+    busy(150)
+    return 'late'
+  }
+  const spinningAfterAWait = async (): Promise<string> => {
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    busy(150)
+    return 'late'
+  }
+
+  it.each([
+    ['an async run', spinning, { timeoutMs: 50 }],
+    ['an async run that waited first', spinningAfterAWait, { timeoutMs: 50 }],
+    ['an async run with an absolute deadline', spinning, { deadline: Date.now() + 50 }],
+  ] as const)('%s', async (_, run, options) => {
+    const f = defineFunction({ name: 'f', run })
+    const invokeOptions = 'deadline' in options ? { deadline: Date.now() + 50 } : options
+    const { value, error } = await settle(f.invoke(undefined, invokeOptions))
+    expect(value).toBeUndefined()
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect((error as TimeoutError).kind).toBe('total')
+  })
+
+  it('CancelScope.race refuses a result that arrives after the deadline', async () => {
+    const scope = new CancelScope(undefined, { timeoutMs: 20, timeoutReason: () => new Error('too late') })
+    const late = scope.race(
+      Promise.resolve().then(() => {
+        busy(60)
+        return 'late'
+      }),
+    )
+    await expect(late).rejects.toThrow('too late')
+    scope.dispose()
+  })
+})
+
+describe('a schema answering nonsense is a ValidationError, never retried as a failure of the code', () => {
+  const schemaAnswering = (answer: () => unknown): StandardSchemaV1 => ({
+    '~standard': { version: 1, vendor: 'test', validate: answer as StandardSchemaV1['~standard']['validate'] },
+  })
+  const throwingIssues = {
+    get issues(): unknown {
+      throw new Error('issues')
+    },
+  }
+  const throwingThen = new Proxy(
+    {},
+    {
+      get(_, key) {
+        if (key === 'then') throw new Error('then')
+        return undefined
+      },
+    },
+  )
+
+  it.each([
+    ['a result whose every read throws', () => hostileValue()],
+    ['a result whose issues getter throws', () => throwingIssues],
+    [
+      'an issue path whose key cannot become a string',
+      () => ({ issues: [{ message: 'bad', path: [{ key: Object.create(null) }] }] }),
+    ],
+    ['an answer whose then cannot be read', () => throwingThen],
+  ])('%s', async (_, answer) => {
+    let runs = 0
+    const f = defineFunction({
+      name: 'f',
+      output: schemaAnswering(answer),
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: () => {
+        runs += 1
+        return 'x'
+      },
+    })
+    const { error } = await settle(f.invoke(undefined))
+    expect((error as TinyLLMError).name).toBe('ValidationError')
+    expect((error as TinyLLMError).state).toBe('output_validation')
+    expect(runs).toBe(1)
+  })
+})
+
+describe('the processed output schema', () => {
+  it('holds for the output of a Function without processOutput, whose output is its processed output', async () => {
+    const f = defineFunction({
+      name: 'f',
+      processedOutput: schemaOf((value) =>
+        typeof value === 'string' ? { value } : { issues: [{ message: 'expected a string' }] },
+      ),
+      run: (input: unknown) => input,
+    })
+    expect(await f.invoke('ok')).toBe('ok')
+    const { error } = await settle(f.invoke(1))
+    expect((error as TinyLLMError).name).toBe('ValidationError')
+    expect((error as TinyLLMError).state).toBe('processing_output')
+  })
+})
+
+describe('a budget cannot be switched off by a bad count', () => {
+  const spender = (request: () => { tokens: number; costUsd?: number }) =>
+    defineFunction({
+      name: 'spend',
+      run: (_: unknown, context: RunContext) => {
+        const release = context.reserveBudget(request())
+        context.addUsage({ inputTokens: 400, outputTokens: 0, totalTokens: 400 }, undefined)
+        release()
+        return 'spent'
+      },
+    })
+
+  it.each([
+    ['NaN tokens', Number.NaN],
+    ['negative tokens', -1_000],
+    ['tokens that are not a number', 'many'],
+    ['no tokens at all', undefined],
+  ])('%s is a ConfigurationError, and the budget still holds afterwards', async (_, tokens) => {
+    const bad = spender(() => ({ tokens: tokens as number }))
+    const good = spender(() => ({ tokens: 400 }))
+    const outcomes: string[] = []
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: unknown, context: RunContext) => {
+        const first = await settle(context.invoke(bad, undefined))
+        expect(ConfigurationError.isInstance(first.error)).toBe(true)
+        expect((first.error as Error).message).toMatch(/^spend: tokens must be a number of tokens ≥ 0, got /)
+        for (let call = 0; call < 5; call++) {
+          const { error } = await settle(context.invoke(good, undefined))
+          outcomes.push(error === undefined ? 'ok' : (error as TinyLLMError).name)
+        }
+        return context.treeUsage.totalTokens
+      },
+    })
+    expect(await root.invoke(undefined, { budget: { maxTokens: 1_000 } })).toBe(800)
+    expect(outcomes).toEqual(['ok', 'ok', 'BudgetExceededError', 'BudgetExceededError', 'BudgetExceededError'])
+  })
+
+  it('usage with a count that is not a number is refused before it reaches the totals', async () => {
+    const f = defineFunction({
+      name: 'f',
+      run: (_: unknown, context: RunContext) => {
+        context.addUsage({ inputTokens: Number.NaN, outputTokens: 0, totalTokens: Number.NaN }, undefined)
+        return context.treeUsage.totalTokens
+      },
+    })
+    const { error } = await settle(f.invoke(undefined))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toBe('f: usage.inputTokens must be a number of tokens ≥ 0, got NaN')
+  })
+
+  it('is read once when the run starts: changing the object afterwards changes nothing', async () => {
+    const budget = { maxTokens: 1_000 }
+    const admitted: string[] = []
+    const call = spender(() => ({ tokens: 400 }))
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: unknown, context: RunContext) => {
+        budget.maxTokens = Number.NaN
+        for (let index = 0; index < 4; index++) {
+          const { error } = await settle(context.invoke(call, undefined))
+          admitted.push(error === undefined ? 'ok' : (error as TinyLLMError).name)
+        }
+        expect(Object.isFrozen(context.budget)).toBe(true)
+        return context.budget
+      },
+    })
+    expect(await root.invoke(undefined, { budget })).toEqual({ maxTokens: 1_000 })
+    expect(admitted).toEqual(['ok', 'ok', 'BudgetExceededError', 'BudgetExceededError'])
+  })
+})
+
+describe('a journal replays a step only for the input it was given', () => {
+  it('tells apart two inputs whose 32-bit FNV-1a hashes collide', async () => {
+    // The JSON of these two strings has the same length and the same 32-bit FNV-1a hash, the digest journals kept
+    // before: the second input was handed the first one's output.
+    const [first, second] = ['00019dfa', '00089cc0']
+    expect(hashJson(first)).not.toBe(hashJson(second))
+    let runs = 0
+    const step = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (input: string) => {
+        runs += 1
+        return { charged: input }
+      },
+    })
+    const root = defineFunction({
+      name: 'root',
+      run: (input: string, context: RunContext) => context.invoke(step, input, { key: 'step' }),
+    })
+    const journal = new MemoryJournal()
+    expect(await root.invoke(first, { runId: 'r', journal })).toEqual({ charged: first })
+    const { error } = await settle(root.invoke(second, { runId: 'r', journal }))
+    expect(NonDeterminismError.isInstance(error)).toBe(true)
+    expect(runs).toBe(1)
+  })
+
+  it('does not replay an entry that kept no digest of its input', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: (input: number) => input * 2 })
+    const root = defineFunction({
+      name: 'root',
+      run: (input: number, context: RunContext) => context.invoke(step, input, { key: 's' }),
+    })
+    const journal = {
+      read: () => ({ function: 'step', kind: 'function', output: 4, at: 0 }),
+      write: (_: string, entry: unknown) => entry,
+    }
+    const { error } = await settle(root.invoke(3, { runId: 'r', journal: journal as never }))
+    expect(NonDeterminismError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/kept no digest of its input/)
+  })
+})
+
+describe('the run tree prints no secret a run was handed', () => {
+  it('annotations named like a secret or holding one, and schema issues quoting one', async () => {
+    const key = 'sk-proj-CANARYabcDEF0123456789xyzXYZ'
+    const annotated = defineFunction({
+      name: 'annotated',
+      run: (_: unknown, context: RunContext) => {
+        context.annotate('apiKey', 'hunter2hunter2')
+        context.annotate('note', 'password=Hunter2Hunter2')
+        context.annotate('model', key)
+        return 'done'
+      },
+    })
+    const tree = formatRunTree(await annotated.trace(undefined))
+    expect(tree).toContain('apiKey=[REDACTED]')
+    expect(tree).not.toContain('hunter2')
+    expect(tree).not.toContain('Hunter2')
+    expect(tree).not.toContain(key)
+
+    const checked = defineFunction({
+      name: 'checked',
+      input: schemaOf((value) => ({ issues: [{ message: `expected a short string, got ${JSON.stringify(value)}` }] })),
+      run: (input: unknown) => input,
+    })
+    const failed = formatRunTree(await checked.trace(key))
+    expect(failed).toContain('ValidationError in input_validation: (root): expected a short string, got "[REDACTED]"')
+    expect(failed).not.toContain(key)
+  })
+})
+
+describe('other options refused with the one message format', () => {
+  it('CancelScope refuses a signal that is not one, and an option it does not know', () => {
+    expect(() => new CancelScope(undefined, { signal: {} as AbortSignal })).toThrow(
+      'CancelScope: signal must be an AbortSignal, got an object',
+    )
+    expect(() => new CancelScope(undefined, { timeout: 5 } as never)).toThrow(
+      /CancelScope: timeout is not an option; did you mean timeoutMs\?/,
+    )
+  })
+
+  it('metadata that is not an object, a root key that is not a string, a non-object retry', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    await expect(f.invoke(1, { metadata: 'x' as never })).rejects.toThrow('f: metadata must be an object, got "x"')
+    await expect(f.invoke(1, { key: 5 as never })).rejects.toThrow('f: key must be a non-empty string, got 5')
+    expect(() => defineFunction({ name: 'g', retry: [1] as never, run: () => 1 })).toThrow(
+      /^g: retry must be a retry policy \(\{ attempts, initialDelayMs, … \}\), got \[1\]$/,
+    )
+  })
+
+  it('an executor that answers a plain value still gives invoke a promise', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const executor = { invoke: () => 5 as never }
+    const result = f.invoke(1, { executor })
+    expect(result).toBeInstanceOf(Promise)
+    expect(await result).toBe(5)
+  })
+})
+
+function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
+  return {
+    '~standard': { version: 1, vendor: 'test', validate: validate as StandardSchemaV1['~standard']['validate'] },
+  }
+}
