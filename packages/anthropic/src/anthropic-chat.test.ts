@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, formatRunTree } from '@tinyllm/core'
 import { RateLimiter } from '@tinyllm/llm'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -196,6 +196,30 @@ describe('AnthropicChat', () => {
       vi.unstubAllEnvs()
     }
     expect(running.requests).toHaveLength(0)
+  })
+
+  it('never shows a key given in the headers option when the server echoes it, like OpenAIChat', async () => {
+    const gatewayKey = 'gatewaykeywithoutanyknownshape'
+    const running = await start()
+    running.setHandler('POST /v1/messages', ({ request }) => ({
+      status: 401,
+      json: {
+        type: 'error',
+        error: { type: 'authentication_error', message: `invalid x-api-key ${request.headers['x-api-key']}` },
+      },
+    }))
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'unused-by-this-server',
+      baseURL: running.baseURL,
+      headers: { 'x-api-key': gatewayKey },
+    })
+    const record = await chat.trace(ask('Hi'))
+    expect(running.requests).toHaveLength(1)
+    expect(record.error?.message).toContain('invalid x-api-key [REDACTED]')
+    for (const text of [String(record.error?.message), JSON.stringify(record), formatRunTree(record)]) {
+      expect(text).not.toContain(gatewayKey)
+    }
   })
 
   it('builds its AnthropicChatModel from the connection options, or uses a client you pass', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { REDACTED, redact, redactString } from './redact.js'
+import { isSecretFieldName, REDACTED, redact, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 
 const OPENAI_KEY = `sk-proj-${'Ab3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'.repeat(4)}`
@@ -147,6 +147,17 @@ describe('redactString on URLs', () => {
       `https://blob.example/x?sv=1&sig=${REDACTED}`,
     )
     expect(redactString('the key=value pairs, monkey=Banana12345')).toBe('the key=value pairs, monkey=Banana12345')
+  })
+})
+
+describe('isSecretFieldName', () => {
+  it('names the fields and headers whose whole value redact replaces', () => {
+    for (const name of ['apiKey', 'api-key', 'x-api-key', 'Authorization', 'refresh_token', 'set-cookie', 'password']) {
+      expect(isSecretFieldName(name)).toBe(true)
+    }
+    for (const name of ['maxTokens', 'tokenCount', 'content-type', 'anthropic-version', 'x-team']) {
+      expect(isSecretFieldName(name)).toBe(false)
+    }
   })
 })
 

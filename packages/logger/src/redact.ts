@@ -62,9 +62,18 @@ export function redactString(text: string): string {
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
 }
 
-/** Whether values under this field name are secrets (`apiKey`, `Authorization`, `refresh_token`, `set-cookie`...). */
-function isSecretKey(key: string): boolean {
-  return SECRET_KEY_PATTERN.test(key)
+/**
+ * Whether values under this field or header name are secrets (`apiKey`, `Authorization`, `api-key`, `x-api-key`,
+ * `refresh_token`, `set-cookie`...): `redact` replaces such a field's whole value.
+ *
+ * @example
+ * ```ts
+ * isSecretFieldName('x-api-key') // true
+ * isSecretFieldName('maxTokens') // false
+ * ```
+ */
+export function isSecretFieldName(name: string): boolean {
+  return SECRET_KEY_PATTERN.test(name)
 }
 
 /**
@@ -244,7 +253,8 @@ function copyEntries(
 
 function setEntry(target: Record<string, unknown>, key: string, value: unknown, walk: Walk, depth: number): void {
   const safeKey = redactString(key)
-  const safeValue = value !== null && value !== undefined && isSecretKey(key) ? REDACTED : copyValue(value, walk, depth)
+  const safeValue =
+    value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
   // Assigning `__proto__` would set the copy's prototype instead of copying the field.
   if (safeKey === '__proto__')
     Object.defineProperty(target, safeKey, { value: safeValue, enumerable: true, writable: true, configurable: true })

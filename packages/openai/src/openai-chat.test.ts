@@ -1,4 +1,4 @@
-import { ConfigurationError, type LifecycleEvent, TimeoutError, ValidationError } from '@tinyllm/core'
+import { ConfigurationError, formatRunTree, type LifecycleEvent, TimeoutError, ValidationError } from '@tinyllm/core'
 import {
   AssistantMessageTemplate,
   PromptTemplate,
@@ -438,6 +438,44 @@ describe('OpenAIChat', () => {
     for (const text of seen) expect(text).not.toContain(canary)
     expect(server.requests).toHaveLength(3)
     expect(server.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill('[REDACTED]'))
+  })
+
+  it('never shows a key given in the headers option, Azure-style or as a bearer token, when the server echoes it', async () => {
+    const azureKey = '3f9a0c6e2b7d4a18b5c9e0f1a2b3c4d5'
+    const bearer = 'tenantbearercredential'
+    const server = await start()
+    server.setHandler('POST /v1/chat/completions', ({ request }) => {
+      const token = request.headers.authorization?.slice('Bearer '.length)
+      return {
+        status: 401,
+        json: {
+          error: {
+            message: `invalid subscription key ${request.headers['api-key']} or token ${token}`,
+            type: 'invalid_request_error',
+          },
+        },
+      }
+    })
+    const logger = createMemoryLogger({ level: 'trace' })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'unused-by-this-server',
+      baseURL: server.baseURL,
+      headers: { 'api-key': azureKey, Authorization: `Bearer ${bearer}` },
+    })
+    const record = await chat.trace(ask('hi'), { logger })
+    expect(server.requests).toHaveLength(1)
+    expect(record.error?.message).toContain('invalid subscription key [REDACTED] or token [REDACTED]')
+    for (const text of [
+      String(record.error?.message),
+      JSON.stringify(record),
+      formatRunTree(record),
+      JSON.stringify(logger.entries),
+    ]) {
+      expect(text).not.toContain(azureKey)
+      expect(text).not.toContain(bearer)
+    }
   })
 
   it("never shows the API key in the loopback server's request log, not even in an injected fault", async () => {

@@ -1,4 +1,4 @@
-import { redact } from '@tinyllm/logger'
+import { redact, redactString } from '@tinyllm/logger'
 
 /** A chat message as LLM calls send them (the provider-neutral specification's shape, read structurally). */
 interface ChatMessageLike {
@@ -15,8 +15,8 @@ type MessagePart =
 
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
- * redacted as in every log line and each text cut to `maxLength` characters. The messages are read as given, before
- * the call validates them: what is not a message is left out.
+ * redacted as in every log line and each text, once redacted, cut to `maxLength` characters. The messages are read as
+ * given, before the call validates them: what is not a message is left out.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
   return JSON.stringify(
@@ -27,14 +27,19 @@ export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: n
           parts.push({
             type: 'tool_call_response',
             id: message.toolCallId ?? '',
-            response: cut(message.content, maxLength),
+            response: redactedAndCut(message.content, maxLength),
           })
         } else if (typeof message.content === 'string') {
-          parts.push({ type: 'text', content: cut(message.content, maxLength) })
+          parts.push({ type: 'text', content: redactedAndCut(message.content, maxLength) })
         }
         for (const call of Array.isArray(message.toolCalls) ? message.toolCalls : []) {
           if (typeof call !== 'object' || call === null) continue
-          parts.push({ type: 'tool_call', id: call.id, name: call.name, arguments: cut(call.arguments, maxLength) })
+          parts.push({
+            type: 'tool_call',
+            id: call.id,
+            name: call.name,
+            arguments: redactedAndCut(call.arguments, maxLength),
+          })
         }
         return { role: message.role, parts }
       }),
@@ -51,7 +56,7 @@ export function outputMessagesJson(
     redact(
       answers.map((answer) => ({
         role: 'assistant',
-        parts: [{ type: 'text', content: cut(answer.text, maxLength) }],
+        parts: [{ type: 'text', content: redactedAndCut(answer.text, maxLength) }],
         ...(answer.finishReason === undefined ? {} : { finish_reason: answer.finishReason }),
       })),
     ),
@@ -62,7 +67,12 @@ function isMessage(value: unknown): value is ChatMessageLike {
   return typeof value === 'object' && value !== null && typeof (value as ChatMessageLike).role === 'string'
 }
 
-function cut(text: string | null | undefined, maxLength: number): string {
+/**
+ * The text redacted, then cut to `maxLength` characters: cut first, the part of a key left before the cut could be too
+ * short for redaction to recognise (a registered key is found only whole).
+ */
+function redactedAndCut(text: string | null | undefined, maxLength: number): string {
   if (typeof text !== 'string') return ''
-  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
+  const safe = redactString(text)
+  return safe.length <= maxLength ? safe : `${safe.slice(0, maxLength)}… (${safe.length - maxLength} more characters)`
 }

@@ -11,6 +11,9 @@ import {
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall, ProviderCallError } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
+import { registerSecret } from '@tinyllm/logger'
+import { OpenAIChat } from '@tinyllm/openai'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { eventNames, memoryTracing, parentOf, spanOf } from './__fixtures__/spans.js'
 import { RunTracer } from './run-tracer.js'
@@ -245,6 +248,63 @@ describe('RunTracer', () => {
     expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
       { role: 'assistant', parts: [{ type: 'text', content: 'good' }], finish_reason: 'stop' },
     ])
+  })
+
+  it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {
+    const key = 'tenant7-key-0f3a9c2e5b1d4e6f'
+    const server = await startOpenAICompatibleServer()
+    // A server (or a proxy) that echoes the caller's key where the model and the request id go.
+    server.setHandler('POST /v1/chat/completions', ({ request }) => {
+      const echoed = String(request.headers.authorization).slice('Bearer '.length)
+      return {
+        headers: { 'x-request-id': echoed },
+        json: {
+          id: `chatcmpl-${echoed}`,
+          object: 'chat.completion',
+          created: 1_700_000_000,
+          model: echoed,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+        },
+      }
+    })
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    try {
+      const chat = new OpenAIChat({ name: 'echoing', model: 'gpt-4o-mini', apiKey: key, baseURL: server.baseURL })
+      await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    } finally {
+      await server.close()
+    }
+    const call = spanOf(await spans(), 'echoing')
+    expect(call.attributes).toMatchObject({
+      'gen_ai.response.model': '[REDACTED]',
+      'gen_ai.response.id': 'chatcmpl-[REDACTED]',
+      'tinyllm.request_id': '[REDACTED]',
+    })
+    expect(JSON.stringify([call.name, call.attributes, call.events])).not.toContain(key)
+  })
+
+  it('redacts captured content before cutting it, so no part of a key survives the cut', async () => {
+    const key = 'tenant7-key-0f3a9c2e5b1d4e6f'
+    const release = registerSecret(key)
+    try {
+      const { provider, spans } = memoryTracing()
+      const tracing = new RunTracer({ tracerProvider: provider, captureContent: true, maxContentLength: 20 })
+      const chat = new LLMCall({ name: 'cut', model: new ScriptedChatModel({ responses: [`yours: ${key}, kept`] }) })
+      await chat.invoke(
+        { messages: [{ role: 'user', content: `my key: ${key} and more` }] },
+        { onEvent: tracing.listener },
+      )
+      const call = spanOf(await spans(), 'cut')
+      const input = JSON.parse(String(call.attributes['gen_ai.input.messages']))
+      const output = JSON.parse(String(call.attributes['gen_ai.output.messages']))
+      expect(input[0].parts[0].content).toBe('my key: [REDACTED] a… (7 more characters)')
+      expect(output[0].parts[0].content).toBe('yours: [REDACTED], k… (3 more characters)')
+      expect(JSON.stringify(call.attributes)).not.toContain(key.slice(0, 8))
+    } finally {
+      release()
+    }
   })
 
   it('shows each retry as a span event with its reason, and the attempts made', async () => {

@@ -130,7 +130,7 @@ export class RunTracer {
         attributes[attributeNames.errorType] = error.name
         attributes[attributeNames.retryReason] = headline(error)
       }
-      open.span.addEvent(event.to, attributes, event.at)
+      open.span.addEvent(event.to, redactedAttributes(attributes), event.at)
     }
     if (event.to === 'complete' || event.to === 'failed') this.close(open, event)
   }
@@ -156,8 +156,11 @@ export class RunTracer {
     // What the conventions ask for at span creation, where a sampler can see it.
     const llmCall = llmCallOf(event.source)
     if (llmCall !== undefined) Object.assign(attributes, requestAttributes(llmCall, event.input))
+    redactedAttributes(attributes)
     const span = tracer.startSpan(
-      llmCall === undefined ? event.function : `chat ${String(attributes[attributeNames.requestModel])}`,
+      llmCall === undefined
+        ? String(attributes[attributeNames.functionName])
+        : `chat ${String(attributes[attributeNames.requestModel])}`,
       { kind: llmCall === undefined ? SpanKind.INTERNAL : SpanKind.CLIENT, startTime: event.at, attributes },
       parentContext,
     )
@@ -184,27 +187,30 @@ export class RunTracer {
     if (this.spans.size === 0) releaseRunWrapper(this.spans)
     const span = open.span
     if (open.recording) {
-      span.setAttribute(attributeNames.attempt, event.attempt)
-      if (event.annotations !== undefined) recordAnnotations(span, event.annotations)
-      if (event.usage !== undefined) recordUsage(span, event.usage, open.llmCall)
+      const attributes: Attributes = { [attributeNames.attempt]: event.attempt }
+      if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
+      if (event.usage !== undefined) usageAttributesOf(attributes, event.usage, open.llmCall)
+      const error = event.error
+      if (event.to === 'failed' && error !== undefined) {
+        attributes[attributeNames.errorType] = error.name
+        if (error.state !== undefined) attributes[attributeNames.errorState] = error.state
+      }
+      span.setAttributes(redactedAttributes(attributes))
       if (open.llmCall && this.captureContent && event.to === 'complete') {
         const finishReasons = event.annotations?.finishReasons
         const answers = answersOf(event.output, Array.isArray(finishReasons) ? finishReasons : undefined)
         span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
       }
-      const error = event.error
       if (event.to === 'failed' && error !== undefined) {
-        span.setAttribute(attributeNames.errorType, error.name)
-        if (error.state !== undefined) span.setAttribute(attributeNames.errorState, error.state)
         span.recordException(
           {
-            name: error.name,
+            name: redactString(error.name),
             message: redactString(error.message),
             ...(error.stack === undefined ? {} : { stack: redactString(error.stack) }),
           },
           event.at,
         )
-        span.setStatus({ code: SpanStatusCode.ERROR, message: headline(error) })
+        span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(headline(error)) })
       }
     }
     span.end(event.at)
@@ -221,20 +227,37 @@ export class RunTracer {
 }
 
 /**
- * What the run recorded about itself: a Decision's choice, a replay, an LLM call's request and response ids, the model
- * that answered and the finish reasons under their own names; any other text, number or flag under
- * `tinyllm.annotation.<key>` (text redacted).
+ * Every attribute the tracer writes but the captured messages (which `chat-content` redacts as structured data before
+ * cutting) passes through here: any text in it may have come from a run — a model name or request id the server sent,
+ * an annotation, a setting, an error's name — and so may hold a key, so each string, alone or in an array, is redacted
+ * as in every log line. Redacts in place and returns `attributes`; a span's name is taken from them once redacted.
  */
-function recordAnnotations(span: Span, annotations: Readonly<Record<string, unknown>>): void {
+function redactedAttributes(attributes: Attributes): Attributes {
+  for (const name of Object.keys(attributes)) {
+    const value = attributes[name]
+    if (typeof value === 'string') attributes[name] = redactString(value)
+    else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
+      attributes[name] = (value as ReadonlyArray<string | null | undefined>).map((item) =>
+        typeof item === 'string' ? redactString(item) : item,
+      )
+    }
+  }
+  return attributes
+}
+
+/**
+ * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
+ * response ids, the model that answered and the finish reasons under their own names; any other text, number or flag
+ * under `tinyllm.annotation.<key>`.
+ */
+function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Record<string, unknown>>): void {
   for (const key of Object.keys(annotations)) {
     const value = annotations[key]
     const known = annotationAttributes.get(key)
     if (known !== undefined) {
-      if (isOfType(value, known.type)) span.setAttribute(known.name, value)
-    } else if (typeof value === 'string') {
-      span.setAttribute(attributeNames.annotationPrefix + key, redactString(value))
-    } else if (typeof value === 'number' || typeof value === 'boolean') {
-      span.setAttribute(attributeNames.annotationPrefix + key, value)
+      if (isOfType(value, known.type)) attributes[known.name] = value
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      attributes[attributeNames.annotationPrefix + key] = value
     }
   }
 }
@@ -244,21 +267,21 @@ function isOfType(value: unknown, type: AnnotationType): value is string | boole
   return typeof value === type
 }
 
-function recordUsage(span: Span, usage: Readonly<UsageTotals>, llmCall: boolean): void {
+function usageAttributesOf(attributes: Attributes, usage: Readonly<UsageTotals>, llmCall: boolean): void {
   if (llmCall) {
-    span.setAttribute(attributeNames.usageInputTokens, usage.inputTokens)
-    span.setAttribute(attributeNames.usageOutputTokens, usage.outputTokens)
+    attributes[attributeNames.usageInputTokens] = usage.inputTokens
+    attributes[attributeNames.usageOutputTokens] = usage.outputTokens
   }
-  span.setAttribute(attributeNames.usageCalls, usage.calls)
-  span.setAttribute(attributeNames.usageTotalInputTokens, usage.inputTokens)
-  span.setAttribute(attributeNames.usageTotalOutputTokens, usage.outputTokens)
-  if (usage.calls > usage.unpricedCalls) span.setAttribute(attributeNames.costUsd, usage.costUsd)
-  if (usage.unpricedCalls > 0) span.setAttribute(attributeNames.usageUnpricedCalls, usage.unpricedCalls)
+  attributes[attributeNames.usageCalls] = usage.calls
+  attributes[attributeNames.usageTotalInputTokens] = usage.inputTokens
+  attributes[attributeNames.usageTotalOutputTokens] = usage.outputTokens
+  if (usage.calls > usage.unpricedCalls) attributes[attributeNames.costUsd] = usage.costUsd
+  if (usage.unpricedCalls > 0) attributes[attributeNames.usageUnpricedCalls] = usage.unpricedCalls
 }
 
-/** `Name in state: first line of the message`, secrets redacted. */
+/** `Name in state: first line of the message`, as the run gave it: redact it before it reaches a span. */
 function headline(error: TinyLLMError): string {
   const end = error.message.indexOf('\n')
   const message = end === -1 ? error.message : error.message.slice(0, end)
-  return redactString(`${error.name}${error.state === undefined ? '' : ` in ${error.state}`}: ${message}`)
+  return `${error.name}${error.state === undefined ? '' : ` in ${error.state}`}: ${message}`
 }

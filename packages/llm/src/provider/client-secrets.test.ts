@@ -14,6 +14,28 @@ describe('registerClientSecrets', () => {
     expect(redactString('client-secrets-test-key')).toBe('client-secrets-test-key')
   })
 
+  it('redacts the values of credential headers, the credential after their scheme and a Basic password', () => {
+    const release = registerClientSecrets(
+      {},
+      {
+        headers: {
+          'api-key': '3f9a0c6e2b7d4a18b5c9e0f1a2b3c4d5',
+          Authorization: 'Bearer tenantbearerpart',
+          'X-Proxy-Authorization': `Basic ${btoa('tenant:proxypassword')}`,
+          'x-team': 'credit-team-header',
+        },
+      },
+    )
+    expect(redactString('key 3f9a0c6e2b7d4a18b5c9e0f1a2b3c4d5, token tenantbearerpart, password proxypassword')).toBe(
+      'key [REDACTED], token [REDACTED], password [REDACTED]',
+    )
+    expect(redactString(`echoed ${btoa('tenant:proxypassword')}`)).toBe('echoed [REDACTED]')
+    // Headers not named like a credential are ordinary text.
+    expect(redactString('team credit-team-header')).toBe('team credit-team-header')
+    release()
+    expect(redactString('token tenantbearerpart')).toBe('token tenantbearerpart')
+  })
+
   it('lets the registry shrink back when 10,000 tenants’ clients are released', () => {
     const before = registeredSecretCount()
     const releases = Array.from({ length: 10_000 }, (_, tenant) =>

@@ -1,4 +1,4 @@
-import { registerSecret } from '@tinyllm/logger'
+import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
 import { urlSecrets } from './endpoint.js'
 
 /** The releases of what each owner registered, run when the owner is garbage-collected. */
@@ -12,19 +12,25 @@ export interface ClientSecrets {
   readonly apiKey?: string | null | undefined
   /** The base URL: its user, password and secret query values (`?api-key=`, `?key=`, `?token=`) are secrets. */
   readonly baseURL?: string | null | undefined
+  /**
+   * The headers sent with every request: the values of those named like a credential (`Authorization`, Azure's
+   * `api-key`, `x-api-key`, a cookie) are secrets, and so is the credential after an authorization scheme (`Bearer …`).
+   */
+  readonly headers?: Readonly<Record<string, string>> | null | undefined
 }
 
 /**
- * Registers a client's secrets — its API key, the credentials in its base URL — with the redaction of every tinyllm
- * logger, error message and run record, for as long as `owner` (the chat model holding the client) lives: they are
- * released when the owner is garbage-collected, or earlier through the returned function. A process serving many
- * tenants, each with a model of its own, so holds the keys of the models alive, not of every tenant it ever served.
+ * Registers a client's secrets — its API key, the credentials in its base URL and in its headers — with the redaction
+ * of every tinyllm logger, error message and run record, for as long as `owner` (the chat model holding the client)
+ * lives: they are released when the owner is garbage-collected, or earlier through the returned function. A process
+ * serving many tenants, each with a model of its own, so holds the keys of the models alive, not of every tenant it
+ * ever served.
  *
  * @example
- * registerClientSecrets(this, { apiKey: options.apiKey, baseURL: options.baseURL })
+ * registerClientSecrets(this, { apiKey: options.apiKey, baseURL: options.baseURL, headers: options.headers })
  */
 export function registerClientSecrets(owner: object, secrets: ClientSecrets): () => void {
-  const values = [...urlSecrets(secrets.baseURL)]
+  const values = [...urlSecrets(secrets.baseURL), ...headerSecrets(secrets.headers)]
   if (typeof secrets.apiKey === 'string') values.push(secrets.apiKey)
   const releases = values.map((value) => registerSecret(value))
   if (releases.length === 0) return () => {}
@@ -34,4 +40,40 @@ export function registerClientSecrets(owner: object, secrets: ClientSecrets): ()
     releaseWhenCollected.unregister(token)
     for (const release of releases) release()
   }
+}
+
+/** `<scheme> <credential>`, as in an `Authorization` header. */
+const schemeAndCredential = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S+)\s*$/
+
+/**
+ * The values of the headers named like a credential; of `<scheme> <credential>`, the credential too, and of `Basic`
+ * the password it encodes, as a base URL's password is registered.
+ */
+function headerSecrets(headers: Readonly<Record<string, string>> | null | undefined): string[] {
+  if (typeof headers !== 'object' || headers === null) return []
+  const secrets: string[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string' || !isSecretFieldName(name)) continue
+    secrets.push(value)
+    const [, scheme, credential] = schemeAndCredential.exec(value) ?? []
+    if (credential === undefined) continue
+    secrets.push(credential)
+    if (scheme?.toLowerCase() === 'basic') {
+      const password = basicPassword(credential)
+      if (password !== undefined) secrets.push(password)
+    }
+  }
+  return secrets
+}
+
+/** The password of a Basic credential (`base64(user:password)`), or `undefined` when it decodes to none. */
+function basicPassword(credential: string): string | undefined {
+  let decoded: string
+  try {
+    decoded = atob(credential)
+  } catch {
+    return undefined
+  }
+  const colon = decoded.indexOf(':')
+  return colon === -1 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1)
 }

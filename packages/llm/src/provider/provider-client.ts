@@ -32,9 +32,9 @@ export interface ProviderClientOptions<Client> extends ProviderConnectionOptions
 /**
  * The SDK client behind a provider's chat model, handled one way for every provider: the client passed in, or one
  * created at the first call (so a missing API key is an error of that call, not of the import) from
- * {@link sdkClientOptions} (key, base URL, headers, size cap, logs) and what `create` adds; the API key and the base
- * URL's credentials registered for redaction for as long as this object — and so the model holding it — lives;
- * failures mapped by {@link toProviderError}, with the client's endpoint.
+ * {@link sdkClientOptions} (key, base URL, headers, size cap, logs) and what `create` adds; the API key, the base
+ * URL's credentials and those in the `headers` option registered for redaction for as long as this object — and so
+ * the model holding it — lives; failures mapped by {@link toProviderError}, with the client's endpoint.
  *
  * @example
  * this.#client = new ProviderClient(openAIProfile, options, (common) => new OpenAI({ ...common, project: options.project }))
@@ -57,9 +57,12 @@ export class ProviderClient<Client extends SdkClientShape> {
     this.#create = create
     const client = options.client
     this.#client = client
+    // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
+    // base URL are registered.
     registerClientSecrets(this, {
       apiKey: client === undefined ? options.apiKey : client.apiKey,
       baseURL: client === undefined ? options.baseURL : client.baseURL,
+      headers: client === undefined ? options.headers : undefined,
     })
   }
 
