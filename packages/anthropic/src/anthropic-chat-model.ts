@@ -6,6 +6,7 @@ import {
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
+  prepareTransport,
   restoreStrictAnswers,
   sdkRequestOptions,
   streamProviderParts,
@@ -54,6 +55,7 @@ export class AnthropicChatModel implements ChatModel {
 
   constructor(options: AnthropicChatModelOptions) {
     checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
+    prepareTransport(options)
     this.modelId = options.model
     this.#maxTokens =
       checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens

@@ -56,7 +56,12 @@ export { redactErrorInPlace } from './provider/redact-error.js'
 export { defaultMaxResponseBytes, type FetchFunction, limitResponseSize } from './provider/response-size-limit.js'
 export { type HeaderReader, retryAfterMs } from './provider/retry-after.js'
 export { isRetryableStatus } from './provider/retryable-status.js'
-export { type SdkClientOptions, sdkClientOptions, sdkRequestOptions } from './provider/sdk-client-options.js'
+export {
+  prepareTransport,
+  type SdkClientOptions,
+  sdkClientOptions,
+  sdkRequestOptions,
+} from './provider/sdk-client-options.js'
 export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
 export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'

@@ -403,6 +403,31 @@ describe('LLMCall retries', () => {
     expect(buggy.calls).toHaveLength(1)
   })
 
+  it('treats a model that throws synchronously as one that rejects: typed, and not retried', async () => {
+    for (const method of ['doGenerate', 'doStream'] as const) {
+      let calls = 0
+      const bug = new Error('bug in model')
+      const broken = (): never => {
+        calls += 1
+        throw bug
+      }
+      const model: ChatModel = {
+        specificationVersion: 'v1',
+        provider: 'buggy',
+        modelId: 'buggy',
+        doGenerate: broken,
+        doStream: broken,
+      }
+      const chat = new LLMCall({ name: 'chat', model, retry: fastRetry })
+      const pending = method === 'doGenerate' ? chat.invoke(ask('x')) : chat.stream(ask('x')).result
+      const error = await pending.catch((caught: unknown) => caught)
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).cause).toBe(bug)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect(calls).toBe(1)
+    }
+  })
+
   it('times out an attempt that takes too long, and retries it', async () => {
     const model = new ScriptedChatModel({ responses: ['slow', 'slow'], latencyMs: 1_000 })
     const chat = new LLMCall({ name: 'chat', model, attemptTimeoutMs: 5, retry: { attempts: 2, ...fastRetry } })
@@ -709,6 +734,25 @@ describe('LLMCall streaming', () => {
     await expect(iterator.next()).rejects.toSatisfy(AbortError.isInstance)
     await expect(stream.result).rejects.toSatisfy(AbortError.isInstance)
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('never throws from stream(): options that cannot be read fail its result and its iteration, as invoke fails', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const options = {
+      get signal(): AbortSignal {
+        throw new Error('getter boom')
+      },
+    }
+    const invoked = await chat.invoke(ask('x'), options).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(invoked)).toBe(true)
+    const stream = chat.stream(ask('x'), options)
+    const { deltas, error } = await collect(stream)
+    expect(deltas).toEqual([])
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).message).toBe((invoked as ConfigurationError).message)
+    await expect(stream.result).rejects.toBe(error)
+    expect(model.calls).toHaveLength(0)
   })
 
   it('keeps running to its result when the reader stops early', async () => {

@@ -30,7 +30,7 @@ import {
 } from './chat-model.js'
 import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
-import { type LLMStream, type LLMStreamDelta, streamRun } from './llm-stream.js'
+import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
 import { costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
@@ -349,7 +349,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
     return streamRun((push: (delta: LLMStreamDelta) => void) =>
-      this.invoke(input, { ...options, stream: push as (part: unknown) => void }),
+      this.invoke(input, streamingOptions(options, push as (part: unknown) => void)),
     )
   }
 
@@ -397,9 +397,15 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       // made unless the model asks for one); a run that can never be cancelled hands nothing.
       const scope = context.cancelScope
       const options = scope.cancellable ? new CallCancellation(scope) : undefined
-      return this.model
-        .doGenerate(request, options)
-        .then((result) => this.complete(this.credible(result), request, modelId, context), this.rethrowTyped)
+      try {
+        return this.model
+          .doGenerate(request, options)
+          .then((result) => this.complete(this.credible(result), request, modelId, context), this.rethrowTyped)
+      } catch (thrown) {
+        // A model that throws instead of rejecting (or returns no promise) fails as a rejection would: typed, and not
+        // retried unless its error says so.
+        return Promise.reject(this.typedModelError(thrown))
+      }
     }
     return this.attemptGuarded(request, modelId, tokens, context)
   }

@@ -1,3 +1,4 @@
+import type { InvokeOptions } from '@tinyllm/core'
 import type { ChatStreamPart } from './chat-model.js'
 
 /** A piece of a streamed answer as an LLMCall hands it out: text or tool-call arguments, as they arrive. */
@@ -37,7 +38,13 @@ export function streamRun<Part, Result>(
   start: (push: (part: Part) => void) => Promise<Result>,
 ): ResultStream<Part, Result> {
   const channel = new PartChannel<Part>()
-  const result = start(channel.push)
+  let result: Promise<Result>
+  try {
+    result = start(channel.push)
+  } catch (error) {
+    // The stream is the one place its run's failure shows: `stream()` itself never throws.
+    result = Promise.reject(error)
+  }
   result.then(
     () => channel.close(),
     (error: unknown) => channel.fail(error),
@@ -45,6 +52,23 @@ export function streamRun<Part, Result>(
   // Whoever only iterates gets the error from the iterator; the same rejection here must not crash the process.
   result.catch(() => {})
   return { result, [Symbol.asyncIterator]: () => channel }
+}
+
+/**
+ * `options` with `stream` set to `push`, as a streaming `invoke` takes them. Options that cannot be read (a getter or a
+ * Proxy that throws) are handed on as options that fail to be read in the same way, so the run rejects with its typed
+ * ConfigurationError, as `invoke` would, and the stream ends with it.
+ */
+export function streamingOptions(options: InvokeOptions | undefined, push: (part: unknown) => void): InvokeOptions {
+  try {
+    return { ...options, stream: push }
+  } catch (error) {
+    // The run's reading of its options is the one place their failure is typed; this makes it meet the same failure.
+    const fail = (): never => {
+      throw error
+    }
+    return new Proxy({}, { get: fail, has: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, getPrototypeOf: fail })
+  }
 }
 
 const compactAfter = 1024

@@ -4,6 +4,7 @@ import {
   checkChatModelOptions,
   type ProviderChatModelOptions,
   ProviderClient,
+  prepareTransport,
   restoreStrictAnswers,
   sdkRequestOptions,
   streamProviderParts,
@@ -39,6 +40,7 @@ export class OpenAIChatModel implements ChatModel {
 
   constructor(options: OpenAIChatModelOptions) {
     checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
+    prepareTransport(options)
     this.modelId = options.model
     this.#sdk = new ProviderClient(
       openAIProfile,

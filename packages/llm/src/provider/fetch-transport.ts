@@ -1,4 +1,4 @@
-import { CancelScope } from '@tinyllm/core'
+import { abortErrorFor, CancelScope } from '@tinyllm/core'
 import { cancelScopeField, type ScopedCallOptions } from './call-cancellation.js'
 import { capResponse, type FetchFunction, type ResponseSizeCap } from './response-size-limit.js'
 
@@ -6,14 +6,48 @@ import { capResponse, type FetchFunction, type ResponseSizeCap } from './respons
 export type ScopedRequestInit = RequestInit & Pick<ScopedCallOptions, typeof cancelScopeField>
 
 /**
- * The cancellation of one HTTP request: a scope under the call's (cancelled with it, by a direct call) that the SDK's
- * own per-request signal (its timeout) cancels too, through one listener on that fresh signal. `undefined` when the
- * call cannot be cancelled: the SDK's signal is then the request's.
+ * The cancellation of one HTTP request, from the call's scope (cancelled with it, by a direct call) and the SDK's own
+ * per-request signal (its timeout). Its `signal`, the one the HTTP client is handed, aborts with a tinyllm AbortError
+ * (or the TimeoutError the call ran out of time with), never with the caller's reason as it is: the HTTP client reads
+ * that reason (undici destroys the response body with it), and a caller may abort with anything, even an object whose
+ * every read throws.
  */
-export function requestScope(init: RequestInit | undefined): CancelScope | undefined {
+export class RequestCancellation {
+  /** Aborts when the request is cancelled, with a tinyllm error as its reason. */
+  readonly signal: AbortSignal
+  readonly #source: AbortSignal
+  readonly #scope: CancelScope | undefined
+  readonly #controller = new AbortController()
+
+  constructor(source: AbortSignal, scope: CancelScope | undefined) {
+    this.signal = this.#controller.signal
+    this.#source = source
+    this.#scope = scope
+    if (source.aborted) this.handleEvent()
+    else source.addEventListener('abort', this, { once: true })
+  }
+
+  /** The source aborted: abort the request with the tinyllm error for its reason. */
+  handleEvent(): void {
+    this.#controller.abort(abortErrorFor(this.#source.reason))
+  }
+
+  /** The request is over: nothing cancels it any more. */
+  dispose(): void {
+    this.#source.removeEventListener('abort', this)
+    this.#scope?.dispose()
+  }
+}
+
+/** The cancellation of the request `init` describes, or `undefined` when nothing can cancel it. */
+export function requestCancellation(init: RequestInit | undefined): RequestCancellation | undefined {
   const call = (init as ScopedRequestInit | undefined)?.[cancelScopeField]
-  if (call === undefined || !call.cancellable) return undefined
-  return new CancelScope(call, { signal: init?.signal ?? undefined })
+  const signal = init?.signal ?? undefined
+  if (call?.cancellable) {
+    const scope = new CancelScope(call, { signal })
+    return new RequestCancellation(scope.signal, scope)
+  }
+  return signal === undefined ? undefined : new RequestCancellation(signal, undefined)
 }
 
 /**
@@ -24,10 +58,10 @@ export function requestScope(init: RequestInit | undefined): CancelScope | undef
 export function fetchTransport(cap: ResponseSizeCap, fetchFunction: FetchFunction = globalThis.fetch): FetchFunction {
   const limit = (response: Response): Response => capResponse(response, cap)
   return (input, init) => {
-    const scope = requestScope(init)
-    if (scope === undefined) return fetchFunction(input, init).then(limit)
-    const end = (): void => scope.dispose()
-    return fetchFunction(input, { ...init, signal: scope.signal }).then(
+    const cancellation = requestCancellation(init)
+    if (cancellation === undefined) return fetchFunction(input, init).then(limit)
+    const end = (): void => cancellation.dispose()
+    return fetchFunction(input, { ...init, signal: cancellation.signal }).then(
       (response) => capResponse(response, cap, end),
       (error: unknown) => {
         end()

@@ -4,7 +4,7 @@ import type { ProviderConnectionOptions } from './provider-connection-options.js
 import type { ProviderProfile } from './provider-profile.js'
 import { defaultMaxResponseBytes, type FetchFunction, type ResponseSizeCap } from './response-size-limit.js'
 import { type SdkLogger, sdkLogger } from './sdk-logger.js'
-import { undiciTransport } from './undici-transport.js'
+import { loadUndici, undiciTransport } from './undici-transport.js'
 
 /** The options every SDK client tinyllm creates is given, whatever the provider. */
 export interface SdkClientOptions {
@@ -54,6 +54,18 @@ export function sdkClientOptions(
     baseURL: options.baseURL,
     defaultHeaders: options.headers,
   }
+}
+
+/**
+ * Starts loading the transport a provider's client will use (undici, unless `transport` is `fetch` or a client is
+ * passed in), so that the model's first call does not wait for it. A provider's chat model calls it when it is created.
+ *
+ * @example
+ * prepareTransport(options) // in the chat model's constructor
+ */
+export function prepareTransport(options: ProviderConnectionOptions & { readonly client?: unknown }): void {
+  // A failed load is not this moment's error: the transport falls back to `fetch` without undici.
+  if (options.client === undefined && options.transport !== 'fetch') loadUndici().then(undefined, () => {})
 }
 
 /** The `fetch` an SDK client is given: undici's `request` API (the default), or the global `fetch`. */

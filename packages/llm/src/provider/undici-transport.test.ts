@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
-import { CancelScope } from '@tinyllm/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { AbortError, CancelScope } from '@tinyllm/core'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cancelScopeField } from './call-cancellation.js'
 import { fetchTransport } from './fetch-transport.js'
-import { undiciTransport } from './undici-transport.js'
+import type { FetchFunction } from './response-size-limit.js'
+import { loadUndici, undiciTransport } from './undici-transport.js'
 
 const cap = { maxBytes: 1024, provider: 'acme', requestIdHeaders: ['x-request-id'] }
 const servers: Array<{ close(): void }> = []
@@ -25,6 +26,11 @@ async function serve(handler: (request: IncomingMessage, response: ServerRespons
   })
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat`
 }
+
+// Requests made while undici is still loading go through the fallback: these tests are about undici's path.
+beforeAll(async () => {
+  await loadUndici()
+})
 
 const transports = {
   undici: undiciTransport(cap, fetchTransport(cap)),
@@ -103,4 +109,84 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
     await expect(pending).rejects.toThrow('stop')
     await whenClosed
   })
+
+  it("hands the HTTP client an AbortError, not the caller's reason, when a call is cancelled mid-stream", async () => {
+    let closed!: () => void
+    const whenClosed = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    const url = await serve((request, response) => {
+      request.on('close', closed)
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      response.write('data: {"a":1}\n\n')
+    })
+    // A reason whose every read throws: nothing may read it but the caller.
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap')
+        },
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+      },
+    )
+    const call = new CancelScope(undefined, { manual: true })
+    const response = await transport(url, { method: 'POST', body: '{}', [cancelScopeField]: call } as RequestInit)
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    expect((await reader.read()).done).toBe(false)
+    call.cancel(hostile)
+    const error = await reader.read().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+    expect(AbortError.isInstance(error) || AbortError.isInstance((error as Error).cause)).toBe(true)
+    await whenClosed
+  })
+})
+
+describe('loading undici', () => {
+  afterEach(() => {
+    vi.doUnmock('undici')
+    vi.resetModules()
+  })
+
+  it('starts when a provider model is created, and a request made before undici has loaded does not wait for it', async () => {
+    vi.resetModules()
+    let importStarted!: () => void
+    const whenImportStarted = new Promise<void>((resolve) => {
+      importStarted = resolve
+    })
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    // undici loads only once the test lets it: until then, any request that waited for it would wait for ever.
+    vi.doMock('undici', async (importOriginal) => {
+      importStarted()
+      await released
+      return importOriginal()
+    })
+    const { prepareTransport } = await import('./sdk-client-options.js')
+    const fresh = await import('./undici-transport.js')
+    prepareTransport({})
+    await whenImportStarted
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end('{}')
+    })
+    const viaFallback: unknown[] = []
+    const fallback: FetchFunction = (input, init) => {
+      viaFallback.push(input)
+      return fetchTransport(cap)(input, init)
+    }
+    const transport = fresh.undiciTransport(cap, fallback)
+    expect((await transport(url, { method: 'POST', body: '{}' })).status).toBe(200)
+    expect(viaFallback).toEqual([url])
+    release()
+    await fresh.loadUndici()
+    expect((await transport(url, { method: 'POST', body: '{}' })).status).toBe(200)
+    expect(viaFallback).toEqual([url])
+  }, 30_000)
 })

@@ -11,20 +11,23 @@ import {
   inflate,
   inflateSync,
 } from 'node:zlib'
-import type { CancelScope } from '@tinyllm/core'
 import type { Dispatcher } from 'undici'
-import { requestScope } from './fetch-transport.js'
+import { type RequestCancellation, requestCancellation } from './fetch-transport.js'
 import { countedBody, type FetchFunction, type ResponseSizeCap, responseTooLarge } from './response-size-limit.js'
 
 type Undici = typeof import('undici')
 
-/** undici, loaded at the first request (an app that never calls a model does not pay for importing it). */
+/**
+ * undici, loaded once a provider chat model or a transport is created (an app that never creates a model does not pay
+ * for importing it).
+ */
 let undici: Undici | undefined
 let loading: Promise<Undici> | undefined
 /** The keep-alive pool every undici transport shares, like `fetch`'s global one. */
 let pool: Dispatcher | undefined
 
-function loadUndici(): Promise<Undici> {
+/** Starts loading undici (once), and settles when it is loaded. */
+export function loadUndici(): Promise<Undici> {
   loading ??= import('undici').then((module) => {
     undici = module
     // No timers of undici's own: a call's time limits are cancellations (tinyllm's scopes, the SDK's timeout).
@@ -44,29 +47,31 @@ const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
 /**
  * A `fetch` for an SDK on undici's `request` API over one keep-alive pool: the same requests, answers and failures as
  * `fetch` (a failure to connect rejects with a `TypeError('fetch failed')` whose cause is the socket's error; a
- * cancellation, with the signal's reason), at a fraction of its cost per call. JSON answers are read whole before the
- * `Response` is handed over — counted against the size cap as they arrive, inflated (gzip, deflate, brotli) with the
- * cap as their limit; event streams are handed over as they arrive, inflated and counted. Requests with a body
- * `request` cannot send go through `fallback`. (A base URL with credentials in it never gets here: the provider refuses
- * it, as `fetch` would.)
+ * cancellation, with the call's AbortError or TimeoutError), at a fraction of its cost per call. JSON answers are read
+ * whole before the `Response` is handed over — counted against the size cap as they arrive, inflated (gzip, deflate,
+ * brotli) with the cap as their limit; event streams are handed over as they arrive, inflated and counted. Requests
+ * with a body `request` cannot send go through `fallback`, and so do requests made while undici is still loading
+ * (creating the transport starts that, if a chat model did not already): no request waits for undici to load. (A base
+ * URL with credentials in it never gets here: the provider refuses it, as `fetch` would.)
  */
 export function undiciTransport(cap: ResponseSizeCap, fallback: FetchFunction): FetchFunction {
+  // An undici that cannot be loaded leaves every request to the fallback.
+  loadUndici().then(undefined, () => {})
   return (input, init) => {
-    if (typeof input !== 'string' && !(input instanceof URL)) return fallback(input, init)
+    if (undici === undefined || (typeof input !== 'string' && !(input instanceof URL))) return fallback(input, init)
     const url = typeof input === 'string' ? input : input.href
     const body = init?.body
     if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))
       return fallback(input, init)
-    if (undici !== undefined) return send(undici, cap, url, init)
-    return loadUndici().then((module) => send(module, cap, url, init))
+    return send(undici, cap, url, init)
   }
 }
 
 function send(module: Undici, cap: ResponseSizeCap, url: string, init: RequestInit | undefined): Promise<Response> {
-  const scope = requestScope(init)
-  const signal = scope === undefined ? (init?.signal ?? undefined) : scope.signal
+  const cancellation = requestCancellation(init)
+  const signal = cancellation?.signal
   if (signal?.aborted) {
-    scope?.dispose()
+    cancellation?.dispose()
     return Promise.reject(signal.reason)
   }
   const method = init?.method ?? 'GET'
@@ -78,9 +83,9 @@ function send(module: Undici, cap: ResponseSizeCap, url: string, init: RequestIn
     dispatcher: pool as Dispatcher,
   }
   return module.request(url, options).then(
-    (answer) => toResponse(answer, method, cap, scope),
+    (answer) => toResponse(answer, method, cap, cancellation),
     (error: unknown) => {
-      scope?.dispose()
+      cancellation?.dispose()
       throw signal?.aborted === true ? signal.reason : new TypeError('fetch failed', { cause: error })
     },
   )
@@ -105,7 +110,7 @@ function toResponse(
   answer: Dispatcher.ResponseData,
   method: string,
   cap: ResponseSizeCap,
-  scope: CancelScope | undefined,
+  cancellation: RequestCancellation | undefined,
 ): Promise<Response> | Response {
   const status = answer.statusCode
   const headers = new Headers()
@@ -119,13 +124,13 @@ function toResponse(
   const body = answer.body
   if (nullBodyStatuses.has(status) || method === 'HEAD') {
     body.dump().catch(() => {})
-    scope?.dispose()
+    cancellation?.dispose()
     return new Response(null, init)
   }
   const encoding = headers.get('content-encoding')?.trim().toLowerCase() ?? ''
   const tooLarge = (): Error => responseTooLarge(cap, status, headers)
   if ((headers.get('content-type') ?? '').includes('text/event-stream')) {
-    const end = scope === undefined ? undefined : () => scope.dispose()
+    const end = cancellation === undefined ? undefined : () => cancellation.dispose()
     return new Response(countedBody(webStream(inflating(body, encoding)), cap.maxBytes, tooLarge, end), init)
   }
   // Read whole before the SDK gets the response; a body that fails on the way fails as the SDK's read of it would.
@@ -133,11 +138,11 @@ function toResponse(
     .then((bytes) => decodeBody(bytes, encoding, cap.maxBytes, tooLarge))
     .then(
       (bytes) => {
-        scope?.dispose()
+        cancellation?.dispose()
         return new Response(bytes, init)
       },
       (error: unknown) => {
-        scope?.dispose()
+        cancellation?.dispose()
         return new Response(failedBody(bodyError(error)), init)
       },
     )
