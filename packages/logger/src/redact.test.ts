@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { isSecretFieldName, REDACTED, redact, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
+import { isSecretQueryName } from './secret-patterns.js'
 
 const OPENAI_KEY = `sk-proj-${'Ab3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'.repeat(4)}`
 
@@ -25,12 +26,57 @@ describe('redactString', () => {
     expect(redactString('header basic dXNlcjpwYXNzd29yZDEyMw==')).toBe(`header basic ${REDACTED}`)
   })
 
+  it('drops a short or letters-only credential after Bearer and Basic, and keeps the words that follow them in prose', () => {
+    expect(redactString('Authorization: Bearer AbCdEfGhIjKlMnOpQrStUvWx')).toBe(`Authorization: Bearer ${REDACTED}`)
+    // btoa('user:pass')
+    expect(redactString('Authorization: Basic dXNlcjpwYXNz')).toBe(`Authorization: Basic ${REDACTED}`)
+    expect(redactString('Authorization: Bearer abc/def+ghi')).toBe(`Authorization: Bearer ${REDACTED}`)
+    const prose = [
+      'use Bearer authentication or Basic auth with a Bearer token',
+      'HTTP Basic Authentication, then Bearer token-based auth.',
+      'the basic responsibilities of a bearer authentication.',
+    ]
+    for (const text of prose) expect(redactString(text)).toBe(text)
+  })
+
   it('replaces the value of api_key=... and "password": "..." assignments in free text', () => {
     expect(redactString('GET /v1/models?api_key=Zz9Yy8Xx7Ww6&limit=5')).toBe(
       `GET /v1/models?api_key=${REDACTED}&limit=5`,
     )
     expect(redactString('{"password": "Tr0ub4dor&3"}')).toBe(`{"password": "${REDACTED}"}`)
     expect(redactString("api_key = 'Abc 123 def ghi'")).toBe(`api_key = '${REDACTED}'`)
+  })
+
+  it('replaces any value of a password, secret, api_key or access token, however short or plain', () => {
+    expect(redactString('login failed for password=correcthorsebatterystaple')).toBe(
+      `login failed for password=${REDACTED}`,
+    )
+    expect(redactString('login failed for password=Hunt3r2')).toBe(`login failed for password=${REDACTED}`)
+    expect(redactString('GET /v1?api_key=A1b2c3d')).toBe(`GET /v1?api_key=${REDACTED}`)
+    expect(redactString('secret=x')).toBe(`secret=${REDACTED}`)
+    expect(redactString('client_secret: x, passwd=abc; refresh_token=z')).toBe(
+      `client_secret: ${REDACTED}, passwd=${REDACTED}; refresh_token=${REDACTED}`,
+    )
+  })
+
+  it('keeps placeholders under secret names, and short or plain values under weaker ones such as token', () => {
+    const kept = [
+      'password: undefined, secret=null, api_key=None, "password": "", access_token=false',
+      `password=***** and {"secret": "${REDACTED}"}`,
+      'token: undefined; token=abcdefghij; token=Ab1; ?sig=short',
+    ]
+    for (const text of kept) expect(redactString(text)).toBe(text)
+  })
+
+  it('replaces secrets in JSON that was escaped into a string', () => {
+    const escaped = JSON.stringify(JSON.stringify({ password: 'Hunter2Hunter2', user: 'bob', access_token: 'tok' }))
+    expect(redactString(escaped)).toBe(
+      JSON.stringify(JSON.stringify({ password: REDACTED, user: 'bob', access_token: REDACTED })),
+    )
+    const twice = JSON.stringify(escaped)
+    expect(redactString(twice)).toBe(
+      JSON.stringify(JSON.stringify(JSON.stringify({ password: REDACTED, user: 'bob', access_token: REDACTED }))),
+    )
   })
 
   it('leaves ordinary text alone', () => {
@@ -139,6 +185,31 @@ describe('redactString on URLs', () => {
     )
   })
 
+  it('drops user information whose password holds an @, up to the last @ before the host', () => {
+    const url = 'https://admin:p@ssw0rd@db.example.com/x'
+    expect(new URL(url).host).toBe('db.example.com')
+    expect(redactString(`connect ${url} now`)).toBe(`connect https://${REDACTED}@db.example.com/x now`)
+    expect(redactString('https://host.example/a@b?to=c@d#e@f and x@y')).toBe(
+      'https://host.example/a@b?to=c@d#e@f and x@y',
+    )
+  })
+
+  it('drops the values of query parameters named like credentials: ending in key, sig, signature, token, secret', () => {
+    const signature = '0123456789abcdef0123456789abcdef'
+    expect(redactString(`GET https://b.s3.amazonaws.com/o?X-Amz-Date=20260101&X-Amz-Signature=${signature}`)).toBe(
+      `GET https://b.s3.amazonaws.com/o?X-Amz-Date=20260101&X-Amz-Signature=${REDACTED}`,
+    )
+    expect(redactString('POST https://apim.example/v1?subscription-key=9f8e7d6c5b4a&x=1')).toBe(
+      `POST https://apim.example/v1?subscription-key=${REDACTED}&x=1`,
+    )
+    expect(redactString('GET https://g.example/v1?x-goog-api-key=plainvalue&alt=sse')).toBe(
+      `GET https://g.example/v1?x-goog-api-key=${REDACTED}&alt=sse`,
+    )
+    expect(redactString('GET https://g.example/v1?sortkey=name&api-version=2024-02-01')).toBe(
+      'GET https://g.example/v1?sortkey=name&api-version=2024-02-01',
+    )
+  })
+
   it('drops secret-looking values of key, sig and signature query parameters', () => {
     expect(redactString('GET https://proxy.example/v1?key=AbC0123456789&limit=5')).toBe(
       `GET https://proxy.example/v1?key=${REDACTED}&limit=5`,
@@ -157,6 +228,17 @@ describe('isSecretFieldName', () => {
     }
     for (const name of ['maxTokens', 'tokenCount', 'content-type', 'anthropic-version', 'x-team']) {
       expect(isSecretFieldName(name)).toBe(false)
+    }
+  })
+})
+
+describe('isSecretQueryName', () => {
+  it('takes names ending in key, sig, signature, token, secret or password, and auth and code, in any case', () => {
+    const secret = ['key', 'api-key', 'subscription-key', 'x-goog-api-key', 'X-Amz-Signature', 'sig', 'access_token']
+    secret.push('client_secret', 'password', 'passwd', 'auth', 'code', 'API_KEY')
+    for (const name of secret) expect(isSecretQueryName(name), name).toBe(true)
+    for (const name of ['api-version', 'limit', 'model', 'keys', 'tokens', 'authority', 'codec', 'X-Amz-Date']) {
+      expect(isSecretQueryName(name), name).toBe(false)
     }
   })
 })

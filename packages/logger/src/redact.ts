@@ -1,10 +1,11 @@
 import type { LogFields } from './logger.js'
 import { replaceRegisteredSecrets } from './registered-secrets.js'
 import {
+  isSecretAssignment,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_KEY_PATTERN,
-  SECRET_LIKE_VALUE,
   SECRET_VALUE_PATTERN,
+  SHORTEST_ASSIGNMENT_MATCH,
   SHORTEST_PATTERN_MATCH,
   URL_CREDENTIALS_PATTERN,
 } from './secret-patterns.js'
@@ -35,17 +36,23 @@ function replaceKnownValue(_match: string, scheme: string | undefined): string {
   return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`
 }
 
-function replaceAssignedValue(match: string, assignment: string, value: string): string {
-  if (!SECRET_LIKE_VALUE.test(value)) return match
-  const quote = value[0] === '"' || value[0] === "'" ? value[0] : ''
+/** The opening quote of a quoted value, backslashes included when the quotes were escaped (`\"secret\"`). */
+const OPENING_QUOTE = /^\\*["']/
+
+function replaceAssignedValue(match: string, assignment: string, name: string, value: string): string {
+  const quote = OPENING_QUOTE.exec(value)?.[0] ?? ''
+  const unquoted = quote === '' ? value : value.slice(quote.length, -quote.length)
+  if (!isSecretAssignment(name, unquoted)) return match
   return `${assignment}${quote}${REDACTED}${quote}`
 }
 
 /**
  * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
  * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs), the
- * credential of `Bearer <token>`, the user and password of a URL (`https://user:pw@host`), and the value in
- * `api_key=...`-style assignments and `?key=...` query parameters. Ordinary text is left alone.
+ * credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`),
+ * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
+ * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
+ * Ordinary text is left alone.
  *
  * @example
  * ```ts
@@ -54,12 +61,17 @@ function replaceAssignedValue(match: string, assignment: string, value: string):
  */
 export function redactString(text: string): string {
   let result = replaceRegisteredSecrets(text, REDACTED)
-  if (result.length < SHORTEST_PATTERN_MATCH) return result
+  if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
   if (result.includes('://')) result = result.replace(URL_CREDENTIALS_PATTERN, `$1${REDACTED}@`)
   return result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
+}
+
+/** Whether a short string may hold `secret=x`: the separator is cheaper to look for than the pattern. */
+function mayHoldAssignment(text: string): boolean {
+  return text.length >= SHORTEST_ASSIGNMENT_MATCH && (text.includes('=') || text.includes(':'))
 }
 
 /**

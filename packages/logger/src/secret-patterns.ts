@@ -15,9 +15,10 @@ export const SECRET_KEY_PATTERN =
 const START = '(?<![A-Za-z0-9_-])'
 
 const KEY_PATTERNS = [
-  // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. A digit is required so that
-  // "Bearer authentication" stays readable.
-  String.raw`\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*`,
+  // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
+  // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
+  // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
+  String.raw`\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z])[A-Za-z0-9._~+/-]{8,}=*`,
   // OpenAI (sk-..., sk-proj-..., sk-svcacct-...) and Anthropic (sk-ant-api03-...). A digit or capital is required so
   // that "sk-learn-compatible-pipeline" stays.
   `${START}sk-(?=[A-Za-z0-9_-]*[0-9A-Z])[A-Za-z0-9_-]{20,}`,
@@ -41,22 +42,77 @@ const KEY_PATTERNS = [
 export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
- * `api_key=...`, `"password": "..."`, `?access_token=...`, `?key=...` (after `?` or `&` only, so that `monkey=` and a
- * sentence's "key=value" stay) inside free text such as a URL or an echoed request body.
- * Group 1 (the name and separator) is kept; group 2 is the value, at least 8 characters: up to the closing quote when
- * quoted, else up to a delimiter.
+ * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,
+ * `secret`, `password` or `passwd` (`api-key`, `subscription-key`, `x-goog-api-key`, `X-Amz-Signature`,
+ * `access_token`), and `auth` and `code` (an Azure Functions key, an OAuth code).
  */
-export const SECRET_ASSIGNMENT_PATTERN =
-  /(?<![A-Za-z0-9])((?:(?<=[?&])(?:key|sig|signature)|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|password|passwd|client[-_]?secret|secret)["']?\s*[=:]\s*)("[^"\n]{8,}"|'[^'\n]{8,}'|[^\s"'&,;()[\]{}<>]{8,})/gi
+const SECRET_QUERY_NAME = '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d)|auth|code'
+
+const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
+
+/**
+ * Whether the values of a URL's query parameter with this name are credentials, case-insensitively: a name that ends
+ * in `key`, `sig`, `signature`, `token`, `secret`, `password` or `passwd`, or is `auth` or `code`. `redactString` uses
+ * the same rule for `?name=value` in free text.
+ *
+ * @example
+ * ```ts
+ * isSecretQueryName('subscription-key') // true
+ * isSecretQueryName('X-Amz-Signature') // true
+ * isSecretQueryName('api-version') // false
+ * ```
+ */
+export function isSecretQueryName(name: string): boolean {
+  return SECRET_QUERY_NAME_PATTERN.test(name)
+}
+
+/**
+ * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
+ * only, so that `monkey=` and a sentence's "key=value" stay) inside free text such as a URL, an echoed request body or
+ * JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name
+ * and group 3 the value: up to the closing quote when quoted, else up to a delimiter. Whether the value is a secret is
+ * for `isSecretAssignment` to say.
+ */
+export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|secret)(?:\\*["'])?\s*[=:]\s*)(\\*"[^"\n]*"|\\*'[^'\n]*'|[^\s"'\\&,;()[\]{}<>]+)`,
+  'gi',
+)
+
+/** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
+const STRONG_SECRET_NAME = /(?:api[-_]?key|passw(?:or)?d|secret|(?:access|refresh|auth)[-_]?token)$/i
+
+/** What stands in for a value that is not there: `password: undefined`, `"secret": ""`, `api_key=***` stay. */
+const PLACEHOLDER_VALUE = /^(?:undefined|null|none|true|false|\[REDACTED\]|\**)$/i
+
+/**
+ * Under any other name (`token`, `?key=`, `&sig=`), a value is only taken for a secret when it has at least 8
+ * characters and holds a digit or a capital: "token: undefined" and "the key=value pairs" stay.
+ */
+const SECRET_LIKE_VALUE = /[0-9A-Z]/
+const SHORTEST_WEAK_SECRET = 8
+
+/**
+ * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
+ * (`password`, `passwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
+ * but a placeholder; under any other, one of at least 8 characters with a digit or a capital.
+ */
+export function isSecretAssignment(name: string, value: string): boolean {
+  if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value)
+  return value.length >= SHORTEST_WEAK_SECRET && SECRET_LIKE_VALUE.test(value)
+}
 
 /**
  * The user information of a URL (`https://user:password@host`, `https://token@host`): group 1, the scheme, is kept, and
- * the host after the `@`.
+ * the host after the `@`. The user information runs to the last `@` before the host's `/`, `?`, `#` or whitespace, as
+ * a password may hold an `@` (`https://user:p@ss@host` is a valid URL).
  */
-export const URL_CREDENTIALS_PATTERN = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/g
+export const URL_CREDENTIALS_PATTERN = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#"'<>]+@/g
 
-/** A value in an assignment is only taken for a secret when it holds a digit or a capital: "token: undefined" stays. */
-export const SECRET_LIKE_VALUE = /[0-9A-Z]/
-
-/** No match of either pattern is shorter than this, so shorter strings skip the regular expressions. */
+/**
+ * No key shape is shorter than this (`Basic ` and 8 characters), so shorter strings skip the regular expressions unless
+ * they may hold an assignment.
+ */
 export const SHORTEST_PATTERN_MATCH = 14
+
+/** The shortest assignment that is redacted, `secret=x`: shorter strings skip the regular expressions. */
+export const SHORTEST_ASSIGNMENT_MATCH = 8

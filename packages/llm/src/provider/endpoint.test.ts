@@ -1,5 +1,6 @@
+import { redactString } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
-import { providerEndpoint, urlSecrets } from './endpoint.js'
+import { displayURL, providerEndpoint, urlSecrets } from './endpoint.js'
 import type { ProviderProfile } from './provider-profile.js'
 
 const openAI: ProviderProfile = {
@@ -28,6 +29,24 @@ describe('providerEndpoint', () => {
     )
   })
 
+  it('hides every query parameter named like a credential: Azure API Management keys, S3 signatures', () => {
+    const baseURL = 'https://apim.example/openai/v1?subscription-key=tenant7f3a&X-Amz-Signature=abc123&api-version=2'
+    expect(providerEndpoint(openAI, baseURL).description).toBe(
+      'POST https://apim.example/openai/v1/chat/completions?subscription-key=[REDACTED]&X-Amz-Signature=[REDACTED]&api-version=2',
+    )
+  })
+
+  it('hides the same query parameters as the logger redacts in free text', () => {
+    const names = ['subscription-key', 'X-Amz-Signature', 'x-goog-api-key', 'sig', 'code', 'auth', 'id_token']
+    names.push('client_secret', 'password', 'api-version', 'limit', 'keys', 'tokens', 'X-Amz-Date')
+    for (const name of names) {
+      const url = `https://host.example/v1?${name}=Value0123456789`
+      const hiddenByEndpoint = displayURL(new URL(url)).includes('[REDACTED]')
+      const hiddenByLogger = redactString(url).includes('[REDACTED]')
+      expect(hiddenByEndpoint, name).toBe(hiddenByLogger)
+    }
+  })
+
   it('explains a 404 caused by a missing or doubled /v1', () => {
     expect(providerEndpoint(openAI, 'http://127.0.0.1:8080').notFoundHint).toContain('has no /v1')
     expect(providerEndpoint(openAI, 'https://example.com/openai/v1').notFoundHint).toBeUndefined()
@@ -43,6 +62,7 @@ describe('urlSecrets', () => {
       'ghp_0123456789abcdefABCDEF',
       'ghp_0123456789abcdefABCDEF',
     ])
+    expect(urlSecrets('https://host/v1?subscription-key=tenant7f3a&api-version=2024-10-21')).toEqual(['tenant7f3a'])
     expect(urlSecrets('https://admin@host/v1')).toEqual([])
     expect(urlSecrets('not a url')).toEqual([])
     expect(urlSecrets(undefined)).toEqual([])

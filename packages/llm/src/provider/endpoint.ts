@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@tinyllm/core'
+import { isSecretQueryName } from '@tinyllm/logger'
 import type { ProviderProfile } from './provider-profile.js'
 
 /** Where a provider's chat requests go, as errors show it: credentials left out. */
@@ -8,9 +9,6 @@ export interface ProviderEndpoint {
   /** What to say when the endpoint answers 404 because of how the base URL was written, if anything. */
   readonly notFoundHint: string | undefined
 }
-
-/** Query parameters whose values are credentials (`?api-key=`, `?key=`, `?token=`, `?sig=` …), compared lower-case. */
-const secretQueryName = /^(?:api[-_]?key|key|token|access[-_]?token|auth|sig|signature|secret|password|code)$/i
 
 /**
  * The endpoint a client built on `baseURL` sends chat requests to, for error messages: connection failures name it,
@@ -34,13 +32,13 @@ export function providerEndpoint(profile: ProviderProfile, baseURL: string): Pro
   return { description: `POST ${displayURL(endpoint)}`, notFoundHint: notFoundHint(profile, base, basePath) }
 }
 
-/** A URL without its user information, with the values of secret-looking query parameters replaced. */
+/** A URL without its user information, with the values of query parameters named like credentials replaced. */
 export function displayURL(url: URL): string {
   const shown = new URL(url.href)
   shown.username = ''
   shown.password = ''
   for (const name of [...shown.searchParams.keys()]) {
-    if (secretQueryName.test(name)) shown.searchParams.set(name, '[REDACTED]')
+    if (isSecretQueryName(name)) shown.searchParams.set(name, '[REDACTED]')
   }
   // URLSearchParams escapes the brackets; they read better as they are.
   return shown.href.replaceAll('%5BREDACTED%5D', '[REDACTED]').replace(/\/$/, '')
@@ -89,7 +87,7 @@ export function urlSecrets(baseURL: string | undefined | null): string[] {
   const secrets: string[] = []
   const credential = url.password !== '' ? url.password : url.username.length >= 16 ? url.username : ''
   if (credential !== '') secrets.push(decode(credential), credential)
-  for (const [name, value] of url.searchParams) if (secretQueryName.test(name) && value !== '') secrets.push(value)
+  for (const [name, value] of url.searchParams) if (isSecretQueryName(name) && value !== '') secrets.push(value)
   return secrets
 }
 
