@@ -223,7 +223,9 @@ describe('redactString on URLs', () => {
 
 describe('isSecretFieldName', () => {
   it('names the fields and headers whose whole value redact replaces', () => {
-    for (const name of ['apiKey', 'api-key', 'x-api-key', 'Authorization', 'refresh_token', 'set-cookie', 'password']) {
+    const secret = ['apiKey', 'api-key', 'x-api-key', 'Authorization', 'refresh_token', 'set-cookie', 'password']
+    secret.push('Ocp-Apim-Subscription-Key', 'subscription_key')
+    for (const name of secret) {
       expect(isSecretFieldName(name)).toBe(true)
     }
     for (const name of ['maxTokens', 'tokenCount', 'content-type', 'anthropic-version', 'x-team']) {

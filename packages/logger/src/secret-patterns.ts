@@ -9,7 +9,7 @@
  * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not.
  */
 export const SECRET_KEY_PATTERN =
-  /api[-_]?key|authori[sz]ation|passw(?:or)?d|secret|cookie|credential|private[-_]?key|token$/i
+  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|secret|cookie|credential|private[-_]?key|token$/i
 
 /** Not preceded by a character that would make the match the tail of a longer word. */
 const START = '(?<![A-Za-z0-9_-])'
