@@ -39,6 +39,21 @@ export function assertFunction(value: unknown, option: string, functionName: str
   }
 }
 
+/**
+ * The Functions of a list option, checked in order: anything else — a hole too — is a `ConfigurationError` naming its
+ * index (`children[1] must be a Function, got undefined`).
+ */
+export function checkFunctionList(list: ReadonlyArray<unknown>, option: string, functionName: string): AnyFunction[] {
+  const functions: AnyFunction[] = []
+  // An index loop: `map` and `forEach` skip holes, which would reach the run as missing children.
+  for (let index = 0; index < list.length; index++) {
+    const child = list[index]
+    assertFunction(child, `${option}[${index}]`, functionName)
+    functions.push(child as AnyFunction)
+  }
+  return functions
+}
+
 /** A child's graph node; a named function, so combinators' `describe` allocates no closure. */
 export function describeFunction(child: AnyFunction): FunctionNode {
   return child.describe()

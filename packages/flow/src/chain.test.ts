@@ -103,7 +103,7 @@ describe('Chain', () => {
     expect(() => new Chain({ name: 'empty', children: [] as never })).toThrow(ConfigurationError)
     expect(configurationErrorOf(() => new Chain({ name: 'empty', children: [] as never }))).toEqual({
       option: 'children',
-      message: 'empty: children must hold at least one Function',
+      message: 'empty: children must be a non-empty list of Functions, got []',
     })
     expect(configurationErrorOf(() => new Chain({ name: 'odd', children: [parse, { name: 'x' }] as never }))).toEqual({
       option: 'children[1]',
@@ -112,6 +112,21 @@ describe('Chain', () => {
     expect(configurationErrorOf(() => new Chain({ name: 'text', children: 'parse' as never }))).toEqual({
       option: 'children',
       message: 'text: children must be a list of Functions, got "parse"',
+    })
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+    expect(configurationErrorOf(() => new Chain({ name: 'holey', children: [parse, , parse] as never }))).toEqual({
+      option: 'children[1]',
+      message: 'holey: children[1] must be a Function, got undefined',
+    })
+    const unreadable = new Proxy([parse], {
+      get(target, key) {
+        if (key === '0') throw new Error('trap')
+        return Reflect.get(target, key)
+      },
+    })
+    expect(configurationErrorOf(() => new Chain({ name: 'trap', children: unreadable as never }))).toEqual({
+      option: 'children',
+      message: 'trap: children could not be read: "trap"',
     })
   })
 

@@ -1,8 +1,8 @@
 import type { ChildInvokeOptions, FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
-import { ConfigurationError, Function, optionError } from '@tinyllm/core'
+import { Function, optionError } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
-import { assertFunction, describeFunction } from './any-function.js'
-import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { checkFunctionList, describeFunction } from './any-function.js'
+import { checkCombinatorOptions, combinatorOptionNames, unreadableOption } from './combinator-options.js'
 
 const chainOptionNames = combinatorOptionNames(['children'])
 
@@ -92,17 +92,16 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
     super(options)
     const name = options.name
     checkCombinatorOptions(options, chainOptionNames, new.target === Chain)
-    const children = options.children as unknown as Children
-    if (!Array.isArray(children)) throw optionError('children', 'a list of Functions', children, name)
-    if (children.length === 0) {
-      throw new ConfigurationError({
-        option: 'children',
-        message: 'children must hold at least one Function',
-        functionName: name,
-      })
+    let children: AnyFunction[]
+    try {
+      const given: unknown = options.children
+      if (!Array.isArray(given)) throw optionError('children', 'a list of Functions', given, name)
+      children = checkFunctionList(given, 'children', name)
+    } catch (error) {
+      throw unreadableOption(error, 'children', name)
     }
-    for (const [index, child] of children.entries()) assertFunction(child, `children[${index}]`, name)
-    this.children = Object.freeze([...children]) as unknown as Children
+    if (children.length === 0) throw optionError('children', 'a non-empty list of Functions', children, name)
+    this.children = Object.freeze(children) as unknown as Children
     this.steps = Object.freeze(children.map((_, index) => Object.freeze({ key: String(index) })))
   }
 

@@ -225,7 +225,7 @@ describe('Decision configuration', () => {
       'no choices',
       () => new Decision({ name: 'd', decide }),
       'choices',
-      'd: choices must hold at least one choice (or give branches: their keys are the choices)',
+      'd: choices must be a non-empty list of strings (or give branches), got []',
     ],
     [
       'choices that are not a list',
@@ -268,6 +268,12 @@ describe('Decision configuration', () => {
       () => new Decision({ name: 'd', decide, branches: { good: (() => 1) as never } }),
       'branches.good',
       'd: branches.good must be a Function, got () => 1',
+    ],
+    [
+      'a decide step that is not a function',
+      () => new Decision({ name: 'd', choices: ['good'], decide: 5 as never }),
+      'decide',
+      'd: decide must be a function, got 5',
     ],
     [
       'no decide step',

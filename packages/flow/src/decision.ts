@@ -103,11 +103,8 @@ export class Decision<
     }
     const choices = [...(options.choices ?? ((branches === undefined ? [] : Object.keys(branches)) as Choice[]))]
     if (choices.length === 0) {
-      throw new ConfigurationError({
-        option: 'choices',
-        message: 'choices must hold at least one choice (or give branches: their keys are the choices)',
-        functionName: name,
-      })
+      // Without choices, branches give them: their keys are the choices.
+      throw optionError('choices', 'a non-empty list of strings (or give branches)', choices, name)
     }
     const routes = new Map<string, AnyFunction | undefined>()
     for (const [index, choice] of choices.entries()) {
@@ -152,6 +149,9 @@ export class Decision<
     const ownRun = this.run
     const overridesRun = ownRun !== Decision.prototype.run
     const overridesDecide = this.decide !== Decision.prototype.decide
+    if (options.decide !== undefined && typeof options.decide !== 'function') {
+      throw optionError('decide', 'a function', options.decide, name)
+    }
     const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
     if (given !== 1) {
       throw new ConfigurationError({

@@ -83,9 +83,9 @@ describe('Parallel over children', () => {
       message:
         'p: children has two Functions named "a"; results are keyed by name, so names must be unique (or pass an object of children)',
     })
-    const empty = 'p: children must hold at least one Function (a list or an object of Functions)'
-    expect(refusal({ children: [] })).toEqual({ option: 'children', message: empty })
-    expect(refusal({ children: {} })).toEqual({ option: 'children', message: empty })
+    const empty = 'p: children must be a non-empty list or object of Functions, got'
+    expect(refusal({ children: [] })).toEqual({ option: 'children', message: `${empty} []` })
+    expect(refusal({ children: {} })).toEqual({ option: 'children', message: `${empty} an object` })
     expect(refusal({ children: 3 })).toEqual({
       option: 'children',
       message: 'p: children must be a list or an object of Functions, got 3',
@@ -118,6 +118,24 @@ describe('Parallel over children', () => {
       option: 'mode',
       message: `p: mode must be one of 'fail-fast', 'settle-all', got "eventually"`,
     })
+  })
+
+  it('refuses a hole in its children, and children that cannot be read, naming the option', () => {
+    const a = defineFunction({ name: 'a', run: () => 1 })
+    const b = defineFunction({ name: 'b', run: () => 2 })
+    const refusal = (children: unknown) => configurationErrorOf(() => new Parallel({ name: 'p', children } as never))
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+    expect(refusal([a, , b])).toEqual({
+      option: 'children[1]',
+      message: 'p: children[1] must be a Function, got undefined',
+    })
+    const getter = {
+      get x(): never {
+        throw new Error('getter')
+      },
+    }
+    expect(refusal(getter)).toEqual({ option: 'children', message: 'p: children could not be read: "getter"' })
+    expect(() => new Parallel({ name: 'p', children: getter } as never)).toThrow(ConfigurationError)
   })
 
   it('refuses an option it does not know, and suggests the one meant', () => {

@@ -1,8 +1,8 @@
 import type { FunctionNode, FunctionOptions, RunContext, TinyLLMError } from '@tinyllm/core'
 import { ConfigurationError, checkNumber, checkOneOf, Function, optionError } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
-import { assertFunction, describeFunction } from './any-function.js'
-import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
+import { checkCombinatorOptions, combinatorOptionNames, unreadableOption } from './combinator-options.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
@@ -159,23 +159,12 @@ export class Parallel<
     if (typeof children !== 'object' || children === null) {
       throw optionError('children', 'a list or an object of Functions', children, name)
     }
-    const list = Array.isArray(children)
-    const entries: Array<[string, unknown]> = list
-      ? (children as unknown[]).map((child, index) => {
-          assertFunction(child, `children[${index}]`, name)
-          return [(child as AnyFunction).name, child]
-        })
-      : Object.entries(children)
+    const entries = branchEntries(children, name)
     if (entries.length === 0) {
-      throw new ConfigurationError({
-        option: 'children',
-        message: 'children must hold at least one Function (a list or an object of Functions)',
-        functionName: name,
-      })
+      throw optionError('children', 'a non-empty list or object of Functions', children, name)
     }
     const seen = new Set<string>()
-    for (const [key, child] of entries) {
-      if (!list) assertFunction(child, `children.${key}`, name)
+    for (const [key] of entries) {
       if (seen.has(key)) {
         throw new ConfigurationError({
           option: 'children',
@@ -185,7 +174,7 @@ export class Parallel<
       }
       seen.add(key)
     }
-    this.children = Object.freeze(entries.map((entry) => entry[1] as AnyFunction))
+    this.children = Object.freeze(entries.map((entry) => entry[1]))
     this.keys = Object.freeze(entries.map((entry) => entry[0]))
   }
 
@@ -333,6 +322,23 @@ async function runBranch(run: BranchRun, index: number): Promise<void> {
     return
   }
   run.fulfilled(index, value)
+}
+
+/**
+ * The children of a Parallel with their result keys: a list's by each child's name, an object's by its keys. Children
+ * that are not Functions, and children whose reading throws (a getter, a Proxy), are ConfigurationErrors.
+ */
+function branchEntries(children: object, name: string): Array<[string, AnyFunction]> {
+  try {
+    if (Array.isArray(children))
+      return checkFunctionList(children, 'children', name).map((child) => [child.name, child])
+    return Object.entries(children).map(([key, child]) => {
+      assertFunction(child, `children.${key}`, name)
+      return [key, child as AnyFunction]
+    })
+  } catch (error) {
+    throw unreadableOption(error, 'children', name)
+  }
 }
 
 function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Record<string, unknown> {

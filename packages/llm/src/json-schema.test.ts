@@ -13,7 +13,9 @@ describe('toJsonSchema', () => {
   it('uses an explicit JSON Schema when given, and explains what is missing otherwise', () => {
     expect(toJsonSchema(undefined, { jsonSchema: { type: 'string' } })).toEqual({ type: 'string' })
     expect(() => toJsonSchema(undefined)).toThrow(ConfigurationError)
-    expect(() => toJsonSchema(undefined, { jsonSchema: [] as never })).toThrow(/JSON Schema object/)
+    expect(() => toJsonSchema(undefined, { jsonSchema: [] as never, functionName: 'f' })).toThrow(
+      'f: jsonSchema must be a JSON Schema object, got []',
+    )
   })
 
   it('turns a conversion failure into a ConfigurationError', () => {

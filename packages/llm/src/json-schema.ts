@@ -1,4 +1,4 @@
-import { ConfigurationError, type StandardSchemaV1 } from '@tinyllm/core'
+import { ConfigurationError, optionError, type StandardSchemaV1 } from '@tinyllm/core'
 
 /** A JSON Schema document, as sent to providers in response formats and tool definitions. */
 export type JsonSchema = Readonly<Record<string, unknown>>
@@ -38,7 +38,7 @@ export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJs
   const where = options.functionName === undefined ? {} : { functionName: options.functionName }
   if (options.jsonSchema !== undefined) {
     if (typeof options.jsonSchema !== 'object' || options.jsonSchema === null || Array.isArray(options.jsonSchema)) {
-      throw new ConfigurationError({ option, message: 'must be a JSON Schema object', ...where })
+      throw optionError(option, 'a JSON Schema object', options.jsonSchema, options.functionName)
     }
     return withoutDialect(options.jsonSchema)
   }

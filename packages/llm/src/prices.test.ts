@@ -43,5 +43,8 @@ describe('prices', () => {
     expect(() => definePrices({ x: { inputPerMillion: -1, outputPerMillion: 1 } })).toThrow(ConfigurationError)
     expect(() => definePrices({ x: { inputPerMillion: 1 } as never })).toThrow(/outputPerMillion/)
     expect(() => definePrices({ x: { inputPerMillion: Number.NaN, outputPerMillion: 1 } })).toThrow(ConfigurationError)
+    expect(() => definePrices({ x: { inputPerMillion: 'cheap', outputPerMillion: 1 } as never })).toThrow(
+      'definePrices: prices["x"].inputPerMillion must be a number ≥ 0 (USD per 1M tokens), got "cheap"',
+    )
   })
 })

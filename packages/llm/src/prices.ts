@@ -1,4 +1,4 @@
-import { ConfigurationError, type Usage } from '@tinyllm/core'
+import { type ConfigurationError, optionError, type Usage } from '@tinyllm/core'
 
 /** The price of one model, in USD per 1,000,000 tokens. */
 export interface ModelPrice {
@@ -64,16 +64,17 @@ export function definePrices(...tables: ReadonlyArray<PriceTable>): PriceTable {
       const entry = table[modelId]
       const inputPerMillion = entry?.inputPerMillion
       const outputPerMillion = entry?.outputPerMillion
-      if (!isPrice(inputPerMillion) || !isPrice(outputPerMillion)) {
-        throw new ConfigurationError({
-          option: `prices[${JSON.stringify(modelId)}]`,
-          message: 'needs inputPerMillion and outputPerMillion as finite numbers ≥ 0 (USD per 1M tokens)',
-        })
-      }
+      const option = `prices[${JSON.stringify(modelId)}]`
+      if (!isPrice(inputPerMillion)) throw priceError(`${option}.inputPerMillion`, inputPerMillion)
+      if (!isPrice(outputPerMillion)) throw priceError(`${option}.outputPerMillion`, outputPerMillion)
       merged[modelId] = price(inputPerMillion, outputPerMillion)
     }
   }
   return Object.freeze(merged)
+}
+
+function priceError(option: string, value: unknown): ConfigurationError {
+  return optionError(option, 'a number ≥ 0 (USD per 1M tokens)', value, 'definePrices')
 }
 
 function isPrice(value: unknown): value is number {

@@ -238,6 +238,9 @@ describe('RateLimiter', () => {
     expect(() => new RateLimiter({ tokensPerMinute: Number.POSITIVE_INFINITY })).toThrow(ConfigurationError)
     const limiter = new RateLimiter({ requestsPerMinute: 1 })
     expect(() => limiter.settle({ tokens: 1, grantedAt: 0 }, 1)).toThrow(ConfigurationError)
+    expect(() => limiter.settle({ tokens: 1, grantedAt: 0 }, 1)).toThrow(
+      'RateLimiter: permit must be one this limiter granted, got an object',
+    )
   })
 
   it('without limits, only cool-downs make callers wait', async () => {
@@ -277,5 +280,99 @@ describe('RateLimiter', () => {
     const error = await queued.catch((thrown: unknown) => thrown)
     expect(AbortError.isInstance(error)).toBe(true)
     expect(limiter.status().waiting).toBe(0)
+  })
+
+  it('counts fractional tokens exactly: a window of fractions never makes room that is not there', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ tokensPerMinute: 1, clock })
+    // Summed as given, these left rounding dust that let the 1-token request below through at once.
+    for (const [second, tokens] of [0.1516, 0.1634, 0.0722, 0.1768, 0.175].entries()) {
+      clock.time = second
+      await limiter.acquire({ tokens })
+    }
+    clock.time = minute // the first grant leaves; the other four are still in the window
+    let granted: RateLimitPermit | undefined
+    void limiter.acquire({ tokens: 1 }).then((permit) => {
+      granted = permit
+    })
+    await clock.advance(3)
+    expect(granted).toBeUndefined()
+    await clock.advance(1)
+    expect(granted?.grantedAt).toBe(minute + 4)
+  })
+
+  it('serves a request as large as a limit that is not a whole number, and lets nothing in beside it', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ tokensPerMinute: 1.0000001, clock })
+    expect((await limiter.acquire({ tokens: 1.0000001 })).grantedAt).toBe(0)
+    const small = limiter.acquire({ tokens: 0.00000001 })
+    await clock.advance(minute)
+    expect((await small).grantedAt).toBe(minute)
+  })
+
+  it('rejects every bad argument of acquire with a ConfigurationError, never a synchronous throw', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock: new FakeClock() })
+    await limiter.acquire({ tokens: 1 })
+    const rejection = (call: () => Promise<unknown>): Promise<unknown> => {
+      let promise: Promise<unknown>
+      expect(() => {
+        promise = call()
+      }).not.toThrow()
+      return promise!.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      )
+    }
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      // Queued (the window is full): the signal's listener is never reached with something that is not a signal.
+      [() => limiter.acquire({ tokens: 1 }, {} as never), 'RateLimiter: signal must be an AbortSignal, got an object'],
+      [() => limiter.acquire({ tokens: 1 }, 'x' as never), 'RateLimiter: signal must be an AbortSignal, got "x"'],
+      [
+        () => limiter.acquire(null as never),
+        'RateLimiter: request must be an object such as { tokens: 100 }, got null',
+      ],
+      [
+        () =>
+          limiter.acquire({
+            get tokens(): number {
+              throw new Error('getter')
+            },
+          }),
+        'RateLimiter: tokens could not be read: "getter"',
+      ],
+    ]
+    for (const [call, message] of cases) {
+      const error = await rejection(call)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(message)
+    }
+    // A bad signal is refused even when the request would be granted at once.
+    const free = new RateLimiter({ clock: new FakeClock() })
+    const error = await rejection(() => free.acquire({ tokens: 1 }, {} as never))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(limiter.status().waiting).toBe(0)
+  })
+
+  it('refuses options that cannot be read, and a clock that is not one, with a ConfigurationError', () => {
+    const unreadable = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('ownKeys trap')
+        },
+      },
+    )
+    expect(() => new RateLimiter(unreadable)).toThrow(ConfigurationError)
+    expect(() => new RateLimiter(unreadable)).toThrow('RateLimiter: options could not be read: "ownKeys trap"')
+    const getter = {
+      get tokensPerMinute(): number {
+        throw new Error('getter')
+      },
+    }
+    expect(() => new RateLimiter(getter)).toThrow(ConfigurationError)
+    expect(() => new RateLimiter({ requestsPerMinute: 5, clock: {} as never })).toThrow(
+      'RateLimiter: clock must be an object with now, setTimeout and clearTimeout functions, got an object',
+    )
+    expect(() => new RateLimiter({ clock: 5 as never })).toThrow(ConfigurationError)
   })
 })

@@ -1,5 +1,6 @@
 import { AbortError, ConfigurationError, checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
 import { RateLimitError } from './provider-errors.js'
+import { unreadableOption } from './unreadable-option.js'
 
 /** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
 export interface RateLimiterClock {
@@ -52,7 +53,7 @@ export interface RateLimiterLike {
 export interface RateLimiterStatus {
   /** Requests granted in the current 60-second window. */
   readonly requests: number
-  /** Tokens granted in the current 60-second window. */
+  /** Tokens granted in the current 60-second window, each grant rounded up to a millionth of a token. */
   readonly tokens: number
   /** Acquisitions queued. */
   readonly waiting: number
@@ -61,6 +62,14 @@ export interface RateLimiterStatus {
 }
 
 const windowMs = 60_000
+/**
+ * Tokens are counted on a grid of 2⁻²⁰ (about a millionth of a token), so that the window's running total never
+ * rounds: sums and differences of such numbers below 2³³ tokens are exact, and a grant leaving the window frees exactly
+ * what it took. (Counted as given, fractional estimates leave rounding dust that once let a window over-grant.)
+ */
+const tokenGrid = 2 ** 20
+/** From here on every double is already on the grid (and multiplying by it could overflow). */
+const gridExactFrom = 2 ** 32
 /** The longest delay a timer can hold (2³¹−1 ms). */
 const maxTimerDelayMs = 2_147_483_647
 /** Names the limiter in its configuration errors. */
@@ -76,16 +85,26 @@ const optionKeys: ReadonlySet<string> = new Set(
 )
 
 /**
- * The tokens `request` asks a limiter for, checked as every limiter checks them: a count ≥ 0, and never more than
- * `tokensPerMinute` (a call that could never be served is a non-retryable {@link RateLimitError}, thrown at once).
+ * The tokens `request` asks a limiter for, checked as every limiter checks them: an object (or `undefined`) whose
+ * `tokens` is a count ≥ 0, and never more than `tokensPerMinute` (a call that could never be served is a non-retryable
+ * {@link RateLimitError}). Anything else, or a request whose reading throws, is a {@link ConfigurationError}.
  */
 export function requestedTokens(
-  request: RateLimitRequest,
+  request: RateLimitRequest | undefined,
   tokensPerMinute: number | undefined,
   limiter: string,
 ): number {
-  const tokens = request.tokens ?? 0
-  checkNumber(tokens, 'tokens', { min: 0 }, limiter)
+  if (request === undefined) return 0
+  if (typeof request !== 'object' || request === null) {
+    throw optionError('request', 'an object such as { tokens: 100 }', request, limiter)
+  }
+  let given: unknown
+  try {
+    given = request.tokens
+  } catch (error) {
+    throw unreadableOption(error, 'tokens', limiter)
+  }
+  const tokens = checkNumber(given, 'tokens', { min: 0 }, limiter) ?? 0
   if (tokensPerMinute !== undefined && tokens > tokensPerMinute)
     throw new RateLimitError({
       provider: 'rate-limiter',
@@ -93,6 +112,49 @@ export function requestedTokens(
       retryable: false,
     })
   return tokens
+}
+
+/**
+ * Checks the `signal` an acquisition was given: `undefined` or an AbortSignal of any realm (or one that behaves as one);
+ * anything else is a {@link ConfigurationError}, never a listener call that throws.
+ */
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined
+  let valid: boolean
+  try {
+    const candidate = signal as AbortSignal
+    valid =
+      typeof candidate === 'object' &&
+      candidate !== null &&
+      typeof candidate.addEventListener === 'function' &&
+      typeof candidate.removeEventListener === 'function' &&
+      typeof candidate.aborted === 'boolean'
+  } catch {
+    valid = false
+  }
+  if (!valid) throw optionError('signal', 'an AbortSignal', signal, owner)
+  return signal as AbortSignal
+}
+
+/** Checks a limiter's `clock` option: `undefined`, or an object with `now`, `setTimeout` and `clearTimeout`. */
+function checkClock(clock: unknown): RateLimiterClock | undefined {
+  if (clock === undefined) return undefined
+  const candidate = clock as Partial<RateLimiterClock> | null
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.now !== 'function' ||
+    typeof candidate.setTimeout !== 'function' ||
+    typeof candidate.clearTimeout !== 'function'
+  ) {
+    throw optionError('clock', 'an object with now, setTimeout and clearTimeout functions', clock, owner)
+  }
+  return candidate as RateLimiterClock
+}
+
+/** `tokens` rounded up to the grid: a grant is never counted as less than it took. */
+function countedTokens(tokens: number): number {
+  return tokens >= gridExactFrom ? tokens : Math.ceil(tokens * tokenGrid) / tokenGrid
 }
 
 const systemClock: RateLimiterClock = {
@@ -104,15 +166,18 @@ const systemClock: RateLimiterClock = {
 /** One granted permit; also a node of the list of grants inside the window, oldest first. */
 class Grant implements RateLimitPermit {
   tokens: number
+  /** What the grant counts against the window: `tokens` on the grid. */
+  counted: number
   readonly grantedAt: number
   readonly limiter: RateLimiter
   next: Grant | undefined = undefined
   /** Still counted in the window. */
   live = false
 
-  constructor(limiter: RateLimiter, tokens: number, grantedAt: number) {
+  constructor(limiter: RateLimiter, tokens: number, counted: number, grantedAt: number) {
     this.limiter = limiter
     this.tokens = tokens
+    this.counted = counted
     this.grantedAt = grantedAt
   }
 }
@@ -160,6 +225,8 @@ export class RateLimiter implements RateLimiterLike {
   readonly maxCoolDownMs: number
   private readonly clock: RateLimiterClock
   private readonly tracking: boolean
+  /** `tokensPerMinute` rounded down to the grid (`Infinity` without a token limit). */
+  private readonly tokenCapacity: number
   private windowRequests = 0
   private windowTokens = 0
   private oldest: Grant | undefined = undefined
@@ -183,30 +250,43 @@ export class RateLimiter implements RateLimiterLike {
 
   constructor(options: RateLimiterOptions = {}) {
     if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-    checkKnownOptions(options, optionKeys, owner)
-    // A fraction of a request per minute could never be granted: the window would never hold room for one.
-    this.requestsPerMinute = checkNumber(
-      options.requestsPerMinute,
-      'requestsPerMinute',
-      { integer: true, min: 1 },
-      owner,
-    )
-    this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
-    this.maxCoolDownMs =
-      checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { min: 0, max: maxTimerDelayMs, unit: 'ms' }, owner) ?? 60_000
-    this.clock = options.clock ?? systemClock
-    this.tracking = this.requestsPerMinute !== undefined || this.tokensPerMinute !== undefined
+    try {
+      checkKnownOptions(options, optionKeys, owner)
+      // A fraction of a request per minute could never be granted: the window would never hold room for one.
+      this.requestsPerMinute = checkNumber(
+        options.requestsPerMinute,
+        'requestsPerMinute',
+        { integer: true, min: 1 },
+        owner,
+      )
+      this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
+      this.maxCoolDownMs =
+        checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { min: 0, max: maxTimerDelayMs, unit: 'ms' }, owner) ??
+        60_000
+      this.clock = checkClock(options.clock) ?? systemClock
+    } catch (error) {
+      // Options whose reading throws (a getter, a Proxy) are bad options too.
+      throw unreadableOption(error, 'options', owner)
+    }
+    const tokensPerMinute = this.tokensPerMinute
+    this.tokenCapacity =
+      tokensPerMinute === undefined || tokensPerMinute >= gridExactFrom
+        ? (tokensPerMinute ?? Number.POSITIVE_INFINITY)
+        : Math.floor(tokensPerMinute * tokenGrid) / tokenGrid
+    this.tracking = this.requestsPerMinute !== undefined || tokensPerMinute !== undefined
   }
 
   /**
    * Resolves with a permit once one request and `tokens` tokens fit in the last 60 s and no cool-down is running, in
    * arrival order. Rejects with {@link AbortError} when `signal` aborts first (the waiter leaves the queue), and at once
-   * with a non-retryable {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
+   * with a non-retryable {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served), and
+   * with a {@link ConfigurationError} for a request or a signal of the wrong kind.
    */
-  acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
+  acquire(request?: RateLimitRequest, signal?: AbortSignal): Promise<RateLimitPermit> {
     let tokens: number
     try {
       tokens = requestedTokens(request, this.tokensPerMinute, owner)
+      checkSignal(signal)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -241,15 +321,14 @@ export class RateLimiter implements RateLimiterLike {
    */
   settle(permit: RateLimitPermit, actualTokens: number): void {
     if (!(permit instanceof Grant) || permit.limiter !== this) {
-      throw new ConfigurationError({
-        option: 'permit',
-        message: 'permit must be one this limiter granted',
-        functionName: owner,
-      })
+      throw optionError('permit', 'one this limiter granted', permit, owner)
     }
     if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
-    const delta = actualTokens - permit.tokens
+    // Settling may count more than the limit: the surplus weighs on the window it was granted in.
+    const counted = countedTokens(actualTokens)
+    const delta = counted - permit.counted
     permit.tokens = actualTokens
+    permit.counted = counted
     if (!permit.live) return
     this.windowTokens += delta
     if (delta < 0 && this.head !== undefined) this.drain()
@@ -304,26 +383,39 @@ export class RateLimiter implements RateLimiterLike {
       // The window holds exactly `requestsPerMinute` grants; the oldest leaving makes room.
       wait = Math.max(wait, (this.oldest as Grant).grantedAt + windowMs - now)
     }
-    const tokensPerMinute = this.tokensPerMinute
-    if (tokensPerMinute !== undefined && this.windowTokens + tokens > tokensPerMinute) {
-      let freed = 0
+    const capacity = this.tokenCapacity
+    const counted = this.count(tokens)
+    if (this.windowTokens + counted > capacity) {
+      // The window is empty once its newest grant leaves, and a request fits an empty window: should a sum ever round
+      // (past 2³³ tokens), the search below still ends at a wait, never at granting now.
+      let leaves = (this.newest as Grant).grantedAt
+      let left = this.windowTokens
       for (let grant = this.oldest; grant !== undefined; grant = grant.next) {
-        freed += grant.tokens
-        if (this.windowTokens - freed + tokens <= tokensPerMinute) {
-          wait = Math.max(wait, grant.grantedAt + windowMs - now)
+        left -= grant.counted
+        if (left + counted <= capacity) {
+          leaves = grant.grantedAt
           break
         }
       }
+      wait = Math.max(wait, leaves + windowMs - now)
     }
     return wait
   }
 
+  /**
+   * What a request of `tokens` counts against the window. One within a grid step of an off-grid `tokensPerMinute`
+   * counts as the whole capacity: it fills the window alone, as it would anyway.
+   */
+  private count(tokens: number): number {
+    return Math.min(countedTokens(tokens), this.tokenCapacity)
+  }
+
   private grant(tokens: number, now: number): Grant {
-    const grant = new Grant(this, tokens, now)
+    const grant = new Grant(this, tokens, this.count(tokens), now)
     if (!this.tracking) return grant
     grant.live = true
     this.windowRequests += 1
-    this.windowTokens += tokens
+    this.windowTokens += grant.counted
     if (this.newest === undefined) this.oldest = grant
     else this.newest.next = grant
     this.newest = grant
@@ -335,7 +427,7 @@ export class RateLimiter implements RateLimiterLike {
     let grant = this.oldest
     while (grant !== undefined && grant.grantedAt + windowMs <= now) {
       this.windowRequests -= 1
-      this.windowTokens -= grant.tokens
+      this.windowTokens -= grant.counted
       grant.live = false
       const next = grant.next
       grant.next = undefined
@@ -344,7 +436,7 @@ export class RateLimiter implements RateLimiterLike {
     this.oldest = grant
     if (grant === undefined) {
       this.newest = undefined
-      // Settled values can leave rounding dust; an empty window holds exactly nothing.
+      // Sums past 2³³ tokens may round; an empty window holds exactly nothing.
       this.windowRequests = 0
       this.windowTokens = 0
     }

@@ -1,4 +1,4 @@
-import { ConfigurationError, Function, type RunContext, type StandardSchemaV1 } from '@tinyllm/core'
+import { ConfigurationError, Function, optionError, type RunContext, type StandardSchemaV1 } from '@tinyllm/core'
 import type {
   AssistantMessage as AssistantChatMessage,
   SystemMessage as SystemChatMessage,
@@ -45,6 +45,7 @@ export abstract class MessageTemplate<
     option: string,
   ) {
     super(options)
+    if (typeof content !== 'string') throw optionError(option, 'a string', content, options.name)
     this.role = role
     this.template = parseContent(content, option, options.name)
   }
@@ -127,6 +128,8 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
       })
     }
     const field = options.field ?? 'message'
+    // Checked here: a field that is not a string would still make a template (`{5}`), reading the wrong input.
+    if (typeof field !== 'string') throw optionError('field', 'the name of an input field', field, options.name)
     super(options, 'user', options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
   }
 }

@@ -61,6 +61,35 @@ describe('message templates', () => {
     expect(() => new UserMessageTemplate({ name: 'both', field: 'a', content: '{b}' })).toThrow(/either/)
   })
 
+  it('refuse content, fields and sections of the wrong kind in the one option-check format', () => {
+    const cases: Array<[() => unknown, string]> = [
+      [() => new UserMessageTemplate({ name: 'u', content: 5 as never }), 'u: content must be a string, got 5'],
+      [() => new SystemMessageTemplate({ name: 's', content: null as never }), 's: content must be a string, got null'],
+      // A number would have made the template `{5}`, silently reading another input field.
+      [
+        () => new UserMessageTemplate({ name: 'u', field: 5 as never }),
+        'u: field must be the name of an input field, got 5',
+      ],
+      [
+        () => new PromptTemplate({ name: 'p', sections: 'x' as never }),
+        'p: sections must be a non-empty list of Functions, got "x"',
+      ],
+      [
+        () => new PromptTemplate({ name: 'p', sections: [] }),
+        'p: sections must be a non-empty list of Functions, got []',
+      ],
+      [
+        // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+        () => new PromptTemplate({ name: 'p', sections: [role, , role] as never }),
+        'p: sections[1] must be a Function (something with `invoke`), got undefined',
+      ],
+    ]
+    for (const [build, message] of cases) {
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+  })
+
   it('refuse option keys they do not know, suggesting the right name', () => {
     const builds = [
       () => new UserMessageTemplate({ name: 'user', contnet: 'x' } as never),

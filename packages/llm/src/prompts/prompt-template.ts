@@ -1,8 +1,8 @@
 import {
-  ConfigurationError,
   Function,
   type FunctionNode,
   type Invocable,
+  optionError,
   type RunContext,
   type StandardSchemaV1,
   ValidationError,
@@ -58,24 +58,18 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
   constructor(options: PromptTemplateOptions<Input>) {
     checkTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate)
     super(options)
-    const sections = options.sections
+    const sections: unknown = options.sections
     if (!Array.isArray(sections) || sections.length === 0) {
-      throw new ConfigurationError({
-        option: 'sections',
-        message: 'a prompt template needs at least one section',
-        functionName: options.name,
-      })
+      throw optionError('sections', 'a non-empty list of Functions', sections, options.name)
     }
-    sections.forEach((section, index) => {
+    // An index loop: `forEach` skips holes, which would reach the run as missing sections.
+    for (let index = 0; index < sections.length; index++) {
+      const section = sections[index] as { invoke?: unknown } | null | undefined
       if (typeof section?.invoke !== 'function') {
-        throw new ConfigurationError({
-          option: `sections[${index}]`,
-          message: 'each section must be a Function (something with `invoke`)',
-          functionName: options.name,
-        })
+        throw optionError(`sections[${index}]`, 'a Function (something with `invoke`)', section, options.name)
       }
-    })
-    this.sections = Object.freeze([...sections])
+    }
+    this.sections = Object.freeze([...sections]) as ReadonlyArray<PromptSection<Input>>
   }
 
   async run(input: Input, context: RunContext): Promise<PromptOutput> {

@@ -14,6 +14,40 @@ describe('ScriptedChatModel', () => {
     expect(build).toThrow(/^ScriptedChatModel: respones is not an option; did you mean responses\?/)
   })
 
+  it('refuses options of the wrong kind, or that cannot be read, with a ConfigurationError naming the option', () => {
+    const cases: Array<[unknown, string]> = [
+      [
+        { responses: 5 },
+        'ScriptedChatModel: responses must be a list of replies or a function producing each reply, got 5',
+      ],
+      [
+        // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+        { responses: ['a', , 'b'] },
+        'ScriptedChatModel: responses[1] must be a reply (a string, an object, an Error or a function), got undefined',
+      ],
+      [{ latencyMs: Number.NaN }, 'ScriptedChatModel: latencyMs must be a number of ms ≥ 0, got NaN'],
+      [{ latencyMs: -1 }, 'ScriptedChatModel: latencyMs must be a number of ms ≥ 0, got -1'],
+      [
+        { whenExhausted: 'loop' },
+        "ScriptedChatModel: whenExhausted must be one of 'throw', 'repeat-last', got \"loop\"",
+      ],
+      [{ modelId: 42 }, 'ScriptedChatModel: modelId must be a string, got 42'],
+      [
+        {
+          get responses(): never {
+            throw new Error('getter')
+          },
+        },
+        'ScriptedChatModel: options could not be read: "getter"',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const build = () => new ScriptedChatModel(options as never)
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+  })
+
   it('answers from a list in order and records the calls', async () => {
     const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
     expect(resultText(await model.doGenerate(ask('one')))).toBe('good')

@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, checkKnownOptions, optionError, sleep } from '@tinyllm/core'
+import { AbortError, checkKnownOptions, checkNumber, checkOneOf, optionError, sleep } from '@tinyllm/core'
 import type {
   ChatCallOptions,
   ChatModel,
@@ -9,6 +9,7 @@ import type {
   ToolCall,
 } from '../chat-model.js'
 import { ProviderCallError } from '../provider-errors.js'
+import { unreadableOption } from '../unreadable-option.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
 export type ScriptedReply =
@@ -47,6 +48,25 @@ const optionKeys: ReadonlySet<string> = new Set(
   } satisfies Record<keyof ScriptedChatModelOptions, true>),
 )
 
+const exhaustedModes = ['throw', 'repeat-last'] as const
+
+/** The scripted replies of the `responses` list, checked one by one (a hole is not a reply). */
+function checkReplies(responses: unknown): Array<ScriptedReply | ScriptedResponder> {
+  if (responses === undefined) return []
+  if (!Array.isArray(responses)) {
+    throw optionError('responses', 'a list of replies or a function producing each reply', responses, owner)
+  }
+  const replies: Array<ScriptedReply | ScriptedResponder> = []
+  for (let index = 0; index < responses.length; index++) {
+    const reply: unknown = responses[index]
+    if (typeof reply !== 'string' && typeof reply !== 'function' && (typeof reply !== 'object' || reply === null)) {
+      throw optionError(`responses[${index}]`, 'a reply (a string, an object, an Error or a function)', reply, owner)
+    }
+    replies.push(reply as ScriptedReply | ScriptedResponder)
+  }
+  return replies
+}
+
 const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
 
 /**
@@ -72,18 +92,19 @@ export class ScriptedChatModel implements ChatModel {
 
   constructor(options: ScriptedChatModelOptions = {}) {
     if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-    checkKnownOptions(options, optionKeys, owner)
-    this.modelId = options.modelId ?? 'scripted-model'
-    const responses = options.responses
-    this.responder = typeof responses === 'function' ? responses : undefined
-    this.queue = typeof responses === 'function' || responses === undefined ? [] : [...responses]
-    this.whenExhausted = options.whenExhausted ?? 'throw'
-    this.latencyMs = options.latencyMs ?? 0
-    if (!Number.isFinite(this.latencyMs) || this.latencyMs < 0) {
-      throw new ConfigurationError({
-        option: 'latencyMs',
-        message: `must be a finite number ≥ 0, got ${this.latencyMs}`,
-      })
+    try {
+      checkKnownOptions(options, optionKeys, owner)
+      const modelId = options.modelId
+      if (modelId !== undefined && typeof modelId !== 'string') throw optionError('modelId', 'a string', modelId, owner)
+      this.modelId = modelId ?? 'scripted-model'
+      const responses = options.responses
+      this.responder = typeof responses === 'function' ? responses : undefined
+      this.queue = typeof responses === 'function' ? [] : checkReplies(responses)
+      this.whenExhausted = checkOneOf(options.whenExhausted, 'whenExhausted', exhaustedModes, owner) ?? 'throw'
+      this.latencyMs = checkNumber(options.latencyMs, 'latencyMs', { min: 0, unit: 'ms' }, owner) ?? 0
+    } catch (error) {
+      // Options whose reading throws (a getter, a Proxy) are bad options too.
+      throw unreadableOption(error, 'options', owner)
     }
   }
 
