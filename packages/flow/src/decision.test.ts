@@ -189,6 +189,24 @@ describe('Decision in the original Python tiny-llm’s style', () => {
     })
   })
 
+  it('resolves with the checked choice alone, read once: not the object the decide step returned', async () => {
+    let reads = 0
+    class Tricky extends Decision<unknown, 'good' | 'bad'> {
+      override async run() {
+        return {
+          extra: 'unchecked',
+          get decision() {
+            reads += 1
+            return reads === 1 ? 'good' : 'EVIL'
+          },
+        }
+      }
+    }
+    const output = await new Tricky({ name: 'tricky', choices: ['good', 'bad'] }).invoke(undefined)
+    expect(output).toEqual({ decision: 'good' })
+    expect(reads).toBe(1)
+  })
+
   it('rejects a value outside its choices', async () => {
     const classifier = new CreditClassifier({ name: 'CreditClassification', choices: ['good', 'great'] as never })
     const error = await classifier.invoke({ loan_application: 'missed payments' }).catch((caught: unknown) => caught)

@@ -195,7 +195,9 @@ export class Decision<
     if (branch !== undefined) {
       return context.invoke(branch, input, { key: choice }) as Promise<DecisionOutput<Choice, Branches>>
     }
-    return (typeof answer === 'string' ? { decision: choice } : answer) as DecisionOutput<Choice, Branches>
+    // The checked choice, read once: not the decide step's own object, whose other keys (or a getter answering
+    // differently on a second read) were never checked.
+    return { decision: choice } as DecisionOutput<Choice, Branches>
   }
 
   override describe(): FunctionNode {

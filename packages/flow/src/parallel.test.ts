@@ -167,11 +167,19 @@ describe('Parallel map form', () => {
     expect(await parallel.invoke([])).toEqual([])
   })
 
-  it('fails with a clear error when its input is not a list', async () => {
-    const parallel = new Parallel({ name: 'squares', map: defineFunction({ name: 'id', run: (x: number) => x }) })
-    const error = await parallel.invoke(3 as never).catch((caught: unknown) => caught)
-    expect(FunctionError.isInstance(error)).toBe(true)
+  it('fails with a ValidationError, not retried, when its input is not a list', async () => {
+    let runs = 0
+    const id = defineFunction({ name: 'id', run: (x: number) => x })
+    const parallel = new Parallel({ name: 'squares', map: id, retry: { attempts: 3, initialDelayMs: 0 } })
+    const events: string[] = []
+    const error = await parallel
+      .invoke(3 as never, { onEvent: (event) => event.function === 'squares' && events.push(event.to) })
+      .catch((caught: unknown) => caught)
+    runs = events.filter((state) => state === 'running').length
+    expect((error as TinyLLMError).name).toBe('ValidationError')
+    expect((error as TinyLLMError).retryable).toBe(false)
     expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
+    expect(runs).toBe(1)
   })
 })
 
@@ -368,6 +376,25 @@ describe('Parallel settle-all', () => {
     const output = await new Parallel({ name: 'mixed', children: { ok, bad }, mode: 'settle-all' }).invoke(undefined)
     expect(output.ok).toEqual({ status: 'fulfilled', value: 'done' })
     expect(output.bad.status).toBe('rejected')
+  })
+
+  it('reports a typed error for a child that only looks like a Function and rejects with something else', async () => {
+    const duck = (name: string, invoke: () => Promise<never>) =>
+      ({ name, kind: 'function', invoke, describe: () => ({ kind: 'function', name }) }) as never
+    const output = await new Parallel({
+      name: 'ducks',
+      children: {
+        text: duck('text', () => Promise.reject('raw string')),
+        number: duck('number', () => Promise.reject(42)),
+      },
+      mode: 'settle-all',
+    }).invoke(undefined)
+    for (const [name, settled] of Object.entries(output) as [string, { status: string; error?: unknown }][]) {
+      expect(settled.status).toBe('rejected')
+      expect(FunctionError.isInstance(settled.error)).toBe(true)
+      expect((settled.error as FunctionError).functionName).toBe(name)
+    }
+    expect((output as Record<string, { error: FunctionError }>).text?.error.cause).toBe('raw string')
   })
 })
 

@@ -1,5 +1,14 @@
-import type { FunctionNode, FunctionOptions, RunContext, TinyLLMError } from '@tinyllm/core'
-import { ConfigurationError, checkNumber, checkOneOf, Function, optionError } from '@tinyllm/core'
+import type { FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkNumber,
+  checkOneOf,
+  Function,
+  FunctionError,
+  optionError,
+  TinyLLMError,
+  ValidationError,
+} from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames, unreadableOption } from './combinator-options.js'
@@ -182,7 +191,16 @@ export class Parallel<
     let inputs: ReadonlyArray<unknown> | undefined
     if (this.isMap) {
       if (!Array.isArray(input)) {
-        throw new TypeError(`the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`)
+        throw new ValidationError({
+          functionName: this.name,
+          state: 'running',
+          issues: [
+            {
+              path: [],
+              message: `the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`,
+            },
+          ],
+        })
       }
       if (input.length === 0) return [] as unknown as ParallelOutput<Branches, Mode>
       inputs = input
@@ -282,13 +300,22 @@ class BranchRun {
     return this.context.invoke(this.children[0]!, (this.inputs as ReadonlyArray<unknown>)[index], options)
   }
 
+  /** The name of the child branch `index` ran: its own in a list or object, the one child's in the map form. */
+  private branchName(index: number): string {
+    return (this.inputs === undefined ? this.children[index] : this.children[0])?.name ?? 'branch'
+  }
+
   fulfilled(index: number, value: unknown): void {
     this.results[index] = this.settleAll ? { status: 'fulfilled', value } : value
     this.running -= 1
     this.startMore()
   }
 
-  rejected(index: number, error: unknown): void {
+  rejected(index: number, thrown: unknown): void {
+    // A tinyllm Function always rejects with a typed error; something else that only looks like one may not.
+    const error = TinyLLMError.isInstance(thrown)
+      ? thrown
+      : new FunctionError({ functionName: this.branchName(index), state: 'running', cause: thrown })
     if (this.settleAll) this.results[index] = { status: 'rejected', error }
     else if (this.failure === undefined) {
       this.failure = error as TinyLLMError
