@@ -1,4 +1,4 @@
-import { AbortError } from '@tinyllm/core'
+import { AbortError, ConfigurationError } from '@tinyllm/core'
 import { RateLimitError } from '@tinyllm/llm'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -101,6 +101,24 @@ describe('RedisRateLimiter', () => {
     const permit = await next
     expect(permit.tokens).toBe(0)
     expect((await limiter!.status()).requests).toBe(1)
+  })
+
+  it('refuses a signal that is not one with a rejected ConfigurationError, whether or not the call would wait', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
+    for (let call = 0; call < 2; call++) {
+      // The first call would be granted at once, the second would queue: both are refused the same way, unsent.
+      let acquired: Promise<unknown> | undefined
+      expect(() => {
+        acquired = limiter!.acquire({}, {} as AbortSignal)
+      }).not.toThrow()
+      const error = await (acquired as Promise<unknown>).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/signal must be an AbortSignal, got an object$/)
+    }
+    expect((await limiter!.status()).requests).toBe(0)
+    expect(() => limiter!.settle({} as never, 1)).toThrow(
+      /permit must be a permit this limiter granted, got an object$/,
+    )
   })
 
   it('refuses at once a call that could never fit, and bad options', async () => {

@@ -1,6 +1,6 @@
-import { AbortError, ConfigurationError, checkNumber } from '@tinyllm/core'
+import { AbortError, ConfigurationError, checkNumber, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
-import { RateLimitError, requestedTokens } from '@tinyllm/llm'
+import { checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
@@ -162,6 +162,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     let tokens: number
     try {
       tokens = requestedTokens(request, this.tokensPerMinute, `${owner} ${this.name}`)
+      checkSignal(signal, `${owner} ${this.name}`)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -178,11 +179,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** Replaces a permit's estimated tokens with what the call really used (in the background). */
   settle(permit: RateLimitPermit, actualTokens: number): void {
     if (!(permit instanceof RedisPermit) || permit.limiter !== this) {
-      throw new ConfigurationError({
-        option: 'permit',
-        message: 'permit must be one this limiter granted',
-        functionName: owner,
-      })
+      throw optionError('permit', 'a permit this limiter granted', permit, owner)
     }
     if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
     permit.tokens = actualTokens

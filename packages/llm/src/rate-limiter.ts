@@ -115,10 +115,10 @@ export function requestedTokens(
 }
 
 /**
- * Checks the `signal` an acquisition was given: `undefined` or an AbortSignal of any realm (or one that behaves as one);
- * anything else is a {@link ConfigurationError}, never a listener call that throws.
+ * Checks the `signal` an acquisition was given, as every limiter checks it: `undefined` or an AbortSignal of any realm
+ * (or one that behaves as one); anything else is a {@link ConfigurationError}, never a listener call that throws.
  */
-function checkSignal(signal: unknown): AbortSignal | undefined {
+export function checkSignal(signal: unknown, limiter: string = owner): AbortSignal | undefined {
   if (signal === undefined) return undefined
   let valid: boolean
   try {
@@ -132,7 +132,7 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
   } catch {
     valid = false
   }
-  if (!valid) throw optionError('signal', 'an AbortSignal', signal, owner)
+  if (!valid) throw optionError('signal', 'an AbortSignal', signal, limiter)
   return signal as AbortSignal
 }
 
