@@ -39,7 +39,15 @@ export { Function, type FunctionOptions, functionOptionKeys } from './function.j
 export type { FunctionNode, NodeLayout } from './function-node.js'
 export { assertJsonSafe, type JournalEntry, MemoryJournal, maxJsonBytes, type StepJournal } from './journal.js'
 export { functionLifecycle, type LifecycleState } from './lifecycle.js'
-export { checkKnownOptions, checkNumber, checkOneOf, checkTimeout, type NumberRule, optionError } from './options.js'
+export {
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkTimeout,
+  knownSpelling,
+  type NumberRule,
+  optionError,
+} from './options.js'
 export {
   type AttemptFacts,
   decideRetry,

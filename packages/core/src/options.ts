@@ -113,21 +113,32 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
   }
 }
 
+/** Other libraries' names for an option, in the form {@link knownSpelling} compares: lower case, without `_`. */
 const aliases: ReadonlyMap<string, string> = new Map([
-  ['model_name', 'model'],
-  ['modelName', 'model'],
-  ['max_completion_tokens', 'maxTokens'],
-  ['stop_sequences', 'stop'],
+  ['modelname', 'model'],
+  ['maxcompletiontokens', 'maxTokens'],
+  ['maxoutputtokens', 'maxTokens'],
+  ['stopsequences', 'stop'],
   ['timeout', 'timeoutMs'],
-  ['requestTimeoutMs', 'attemptTimeoutMs'],
+  ['requesttimeoutms', 'attemptTimeoutMs'],
   ['retries', 'retry'],
-  ['maxRetries', 'retry'],
+  ['maxretries', 'retry'],
 ])
 
-/** The known name closest to `key`: an alias, the camelCase of a snake_case name, or one edit or two away. */
-function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
-  const alias = aliases.get(key)
+/**
+ * The known name `key` is another spelling of — another case or snake_case (`TopP`, `top_p`), or another library's
+ * name (`model_name`, `maxOutputTokens`) — or `undefined`. No near misses: an LLM call's input, where other keys may
+ * pass, is checked with it.
+ */
+export function knownSpelling(key: string, known: ReadonlySet<string>): string | undefined {
+  const plain = key.replaceAll('_', '').toLowerCase()
+  const alias = aliases.get(plain)
   if (alias !== undefined && known.has(alias)) return alias
-  const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
-  return known.has(camel) ? camel : closestName(key, known)
+  for (const name of known) if (name.toLowerCase() === plain) return name
+  return undefined
+}
+
+/** The known name closest to `key`: another spelling of it, or one edit or two away. */
+function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
+  return knownSpelling(key, known) ?? closestName(key, known)
 }

@@ -184,6 +184,151 @@ describe('LLMCall basics', () => {
   })
 })
 
+describe('LLMCall bad input', () => {
+  const sent = (responses = ['ok']) => new ScriptedChatModel({ responses, whenExhausted: 'repeat-last' })
+
+  it('refuses a model setting that is not a model id, at construction and per call, before anything is sent', async () => {
+    const model = sent()
+    for (const [bad, shown] of [
+      [42, '42'],
+      [{}, 'an object'],
+      ['', '""'],
+    ] as const) {
+      expect(() => new LLMCall({ name: 'x', model, settings: { model: bad as never } })).toThrow(
+        `x: settings.model must be a non-empty string (a model id), got ${shown}`,
+      )
+    }
+    const chat = new LLMCall({ name: 'chat', model, retry: fastRetry })
+    const record = await chat.trace({ ...ask('x'), model: 42 } as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['model'], message: 'must be a non-empty string (a model id), got 42' },
+    ])
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('never sends an answered request again when the accounting after the answer throws', async () => {
+    const model = sent()
+    const prices = new Proxy(
+      {},
+      {
+        getOwnPropertyDescriptor() {
+          throw new TypeError('price lookup failed')
+        },
+      },
+    )
+    const chat = new LLMCall({ name: 'chat', model, prices, retry: { attempts: 3, ...fastRetry } })
+    const error = await chat.invoke(ask('x')).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect((error as FunctionError).retryable).toBe(false)
+    expect((error as FunctionError).message).toMatch(/price lookup failed/)
+    expect(model.calls).toHaveLength(1)
+  })
+
+  it("refuses every other library's spelling of a setting in the input, as it does in settings", async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const spellings = {
+      modelName: 'model',
+      maxOutputTokens: 'maxTokens',
+      max_output_tokens: 'maxTokens',
+      maxCompletionTokens: 'maxTokens',
+      stopSequences: 'stop',
+      TopP: 'topP',
+      Temperature: 'temperature',
+    }
+    for (const [key, meant] of Object.entries(spellings)) {
+      const record = await chat.trace({ ...ask('x'), [key]: 5 })
+      expect(record.error?.state).toBe('input_validation')
+      expect((record.error as ValidationError).issues).toEqual([
+        { path: [key], message: `is not a chat setting; did you mean ${meant}?` },
+      ])
+      expect(() => new LLMCall({ name: 'x', model, settings: { [key]: 5 } as never })).toThrow(
+        `x: ${key} is not an option; did you mean ${meant}?`,
+      )
+    }
+    expect(model.calls).toHaveLength(0)
+    // Keys that are no setting's spelling pass: in a Chain, the step before may hand over more than the conversation.
+    await expect(chat.invoke({ ...ask('x'), id: 7, text: 'x', tool: 'search' } as never)).resolves.toBe('ok')
+  })
+
+  it('refuses an estimateInputTokens that returns no token count, naming it, before anything is sent', async () => {
+    for (const [estimate, shown] of [
+      [Number.NaN, 'NaN'],
+      [-10_000, '-10000'],
+      ['5', '"5"'],
+    ] as const) {
+      const model = sent()
+      const chat = new LLMCall({ name: 'c', model, estimateInputTokens: () => estimate as number })
+      const error = await chat.invoke(ask('x'), { budget: { maxTokens: 1_000 } }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      )
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe('estimateInputTokens')
+      expect((error as ConfigurationError).message).toBe(
+        `c: estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
+      )
+      expect(model.calls).toHaveLength(0)
+    }
+    const limited = new LLMCall({
+      name: 'c',
+      model: sent(),
+      rateLimiter: new RateLimiter({ tokensPerMinute: 1_000_000 }),
+      estimateInputTokens: () => Number.NaN,
+    })
+    await expect(limited.invoke(ask('x'))).rejects.toThrow('c: estimateInputTokens must return a number of tokens ≥ 0')
+  })
+
+  it('refuses options and settings that would only fail when called, at construction', () => {
+    const model = sent()
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ rateLimiter: {} }, 'x: rateLimiter must be a RateLimiter (with acquire, settle and coolDown), got an object'],
+      [{ estimateInputTokens: 5 }, 'x: estimateInputTokens must be a function (request) => tokens, got 5'],
+      [{ prices: 'cheap' }, 'x: prices must be a price table (definePrices), got "cheap"'],
+      [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of strings, got 42'],
+      [{ settings: { stop: ['END', 1] } }, 'x: settings.stop must be a string or an array of strings, got ["END",1]'],
+      [
+        { settings: { tools: 'x' } },
+        'x: settings.tools must be an array of tool definitions ({ name, parameters }), got "x"',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const build = () => new LLMCall({ name: 'x', model, ...options })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+  })
+
+  it('checks stop and tools per call too', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({ ...ask('x'), stop: 42, tools: [{ name: 'search' }] } as never)
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['stop'], message: 'must be a string or an array of strings, got 42' },
+      {
+        path: ['tools'],
+        message: 'must be an array of tool definitions ({ name, parameters }), got [{"name":"search"}]',
+      },
+    ])
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('says what a model or retry option got, in the one message format', () => {
+    const model = sent()
+    expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(
+      'x: model must be a ChatModel (with doGenerate and doStream), got an object',
+    )
+    expect(() => new LLMCall({ name: 'x', model, retry: 'x' as never })).toThrow(
+      'x: retry must be a retry policy ({ attempts, initialDelayMs, … }), got "x"',
+    )
+    expect(() => new LLMCall({ name: 'x', model, retry: null as never })).toThrow(/x: retry must be a retry policy/)
+  })
+})
+
 describe('LLMCall options', () => {
   it('refuses structuredOutput keys it does not know, suggesting the right name', () => {
     const build = () =>

@@ -9,11 +9,13 @@ import {
   FunctionError,
   type InvokeOptions,
   isPromiseLike,
+  knownSpelling,
   optionError,
   type RetryPolicy,
   type RunContext,
   type StandardSchemaV1,
   type StreamListener,
+  safeStringify,
   TimeoutError,
   TinyLLMError,
   ValidationError,
@@ -151,10 +153,51 @@ const numericSettingRules = {
   frequencyPenalty: { min: -2, max: 2 },
 } as const satisfies Partial<Record<keyof ChatSettings, Parameters<typeof checkNumber>[2]>>
 
-/** What is wrong with a numeric setting, or `undefined` when it is absent or valid. */
-function numericSettingProblem(key: keyof typeof numericSettingRules, value: unknown): string | undefined {
+/** What the other checked settings must be: a model id that is not a string would be sent, then fail in accounting. */
+const settingShapes = {
+  model: {
+    expected: 'a non-empty string (a model id)',
+    accepts: (value: unknown) => typeof value === 'string' && value !== '',
+  },
+  stop: {
+    expected: 'a string or an array of strings',
+    accepts: (value: unknown) =>
+      typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string')),
+  },
+  tools: {
+    expected: 'an array of tool definitions ({ name, parameters })',
+    accepts: (value: unknown) =>
+      Array.isArray(value) &&
+      value.every(
+        (tool: { name?: unknown; parameters?: unknown } | null) =>
+          typeof tool === 'object' &&
+          tool !== null &&
+          typeof tool.name === 'string' &&
+          typeof tool.parameters === 'object' &&
+          tool.parameters !== null,
+      ),
+  },
+} as const satisfies Partial<Record<keyof ChatSettings, { expected: string; accepts: (value: unknown) => boolean }>>
+
+type CheckedSetting = keyof typeof numericSettingRules | keyof typeof settingShapes
+const checkedSettings = [...Object.keys(numericSettingRules), ...Object.keys(settingShapes)] as CheckedSetting[]
+
+/** Checks one setting, throwing `<owner>: <option> must be …, got …`. */
+function checkSetting(key: CheckedSetting, value: unknown, option: string, owner?: string): void {
+  if (value === undefined) return
+  if (key in numericSettingRules) {
+    checkNumber(value, option, numericSettingRules[key as keyof typeof numericSettingRules], owner)
+    return
+  }
+  const shape = settingShapes[key as keyof typeof settingShapes]
+  if (!shape.accepts(value)) throw optionError(option, shape.expected, value, owner)
+}
+
+/** What is wrong with a setting of a call's input, or `undefined` when it is absent or valid. */
+function settingProblem(key: CheckedSetting, value: unknown): string | undefined {
+  if (value === undefined) return undefined
   try {
-    checkNumber(value, key, numericSettingRules[key])
+    checkSetting(key, value, key)
     return undefined
   } catch (error) {
     // `<key> must be …`: the issue's path names the key already.
@@ -163,25 +206,8 @@ function numericSettingProblem(key: keyof typeof numericSettingRules, value: unk
 }
 
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
-const settingAliases: ReadonlyMap<string, string> = new Map([
-  ['model_name', 'model'],
-  ['max_completion_tokens', 'maxTokens'],
-  ['stop_sequences', 'stop'],
-])
-
-/**
- * The setting an input key was meant to be — another library's spelling, like `max_tokens` or `top_p` — or
- * `undefined`. Other extra keys pass: in a Chain, the step before may hand over more than the conversation.
- */
-function misspelledSetting(key: string): string | undefined {
-  if (settingKeySet.has(key)) return undefined
-  // Checked on every call for every key of the input (`messages` at least): the pattern runs only on snake_case keys.
-  if (key.includes('_')) {
-    const camel = key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
-    if (settingKeySet.has(camel)) return camel
-  }
-  return settingAliases.get(key)
-}
+/** The keys an input is read for: one Set lookup per key on the common path. */
+const inputKeySet: ReadonlySet<string> = new Set([...chatSettingKeys, 'messages'])
 
 /** Checks the input's shape cheaply, so a malformed prompt fails in `input_validation` with paths. */
 const inputSchema: StandardSchemaV1<LLMCallInput> = {
@@ -205,12 +231,15 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
       }
-      for (const key of Object.keys(numericSettingRules) as Array<keyof typeof numericSettingRules>) {
-        const problem = numericSettingProblem(key, (value as Record<string, unknown>)[key])
+      for (const key of checkedSettings) {
+        const problem = settingProblem(key, (value as Record<string, unknown>)[key])
         if (problem !== undefined) issues.push({ message: problem, path: [key] })
       }
       for (const key of Object.keys(value)) {
-        const meant = misspelledSetting(key)
+        if (inputKeySet.has(key) || (value as Record<string, unknown>)[key] === undefined) continue
+        // Another library's spelling of a setting (`top_p`, `maxOutputTokens`) fails; other extra keys pass: in a
+        // Chain, the step before may hand over more than the conversation.
+        const meant = knownSpelling(key, settingKeySet)
         if (meant !== undefined) issues.push({ message: `is not a chat setting; did you mean ${meant}?`, path: [key] })
       }
       return issues.length === 0 ? { value: value as LLMCallInput } : { issues }
@@ -272,7 +301,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     super({
       name: options?.name as string,
       input: inputSchema,
-      retry: { ...llmRetryDefaults, ...options?.retry },
+      // A retry that is not an object goes to the base unspread, which refuses it as it is.
+      retry: isObject(options?.retry)
+        ? { ...llmRetryDefaults, ...options.retry }
+        : options?.retry === undefined
+          ? llmRetryDefaults
+          : options.retry,
       ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       durable: options?.durable ?? true,
       // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
@@ -281,11 +315,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     checkKnownOptions(options, llmCallOptionKeySet, name)
     const model = options.model
     if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
-      throw new ConfigurationError({
-        option: 'model',
-        message: 'model must be a ChatModel (with doGenerate and doStream)',
-        functionName: name,
-      })
+      throw optionError('model', 'a ChatModel (with doGenerate and doStream)', model, name)
     }
     if (model.specificationVersion !== 'v1') {
       throw new ConfigurationError({
@@ -300,9 +330,24 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
     this.outputTokenEstimate =
       checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
-    this.countInputTokens = options.estimateInputTokens ?? estimateInputTokens
-    this.rateLimiter = options.rateLimiter
-    this.prices = options.prices ?? defaultPrices
+    const countInputTokens = options.estimateInputTokens ?? estimateInputTokens
+    if (typeof countInputTokens !== 'function') {
+      throw optionError('estimateInputTokens', 'a function (request) => tokens', countInputTokens, name)
+    }
+    this.countInputTokens = countInputTokens
+    const limiter = options.rateLimiter
+    if (
+      limiter !== undefined &&
+      (typeof limiter?.acquire !== 'function' ||
+        typeof limiter.settle !== 'function' ||
+        typeof limiter.coolDown !== 'function')
+    ) {
+      throw optionError('rateLimiter', 'a RateLimiter (with acquire, settle and coolDown)', limiter, name)
+    }
+    this.rateLimiter = limiter
+    const prices = options.prices ?? defaultPrices
+    if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
+    this.prices = prices
     const structured = options.structuredOutput
     this.structuredOutput = structured
     if (structured !== undefined) {
@@ -336,9 +381,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     }
     const settings: Record<string, unknown> = { ...options.settings }
     checkKnownOptions(settings, settingKeySet, name)
-    for (const key of Object.keys(numericSettingRules) as Array<keyof typeof numericSettingRules>) {
-      checkNumber(settings[key], `settings.${key}`, numericSettingRules[key], name)
-    }
+    for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
     if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
     this.settings = Object.freeze(settings) as ChatSettings
   }
@@ -372,6 +415,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       return this.attempt(request, modelId, 0, context)
     // Estimated only when a budget or a limiter needs a figure before the call is sent.
     const estimatedInput = this.countInputTokens(request)
+    if (!(Number.isFinite(estimatedInput) && estimatedInput >= 0)) throw estimateError(estimatedInput, this.name)
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const tokens = estimatedInput + estimatedOutput
     const budget = context.budget
@@ -499,8 +543,25 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     }
   }
 
-  /** Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. */
+  /**
+   * Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. The request was
+   * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again.
+   */
   private complete(
+    result: ChatResult,
+    request: ChatRequest,
+    modelId: string,
+    context: RunContext,
+  ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
+    try {
+      return this.account(result, request, modelId, context)
+    } catch (thrown) {
+      throw this.typedModelError(thrown)
+    }
+  }
+
+  /** {@link complete}'s work, before its errors are typed. */
+  private account(
     result: ChatResult,
     request: ChatRequest,
     modelId: string,
@@ -540,7 +601,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * What a model threw, as a tinyllm error. A model must throw tinyllm errors (the specification says so); anything
-   * else is a bug in it, which trying again will not fix, so it is not retryable.
+   * else is a bug in it, which trying again will not fix, so it is not retryable. The same goes for what the
+   * accounting after an answer throws: sending the request again would pay for it again.
    */
   private typedModelError(thrown: unknown): TinyLLMError {
     if (TinyLLMError.isInstance(thrown)) return thrown
@@ -675,6 +737,21 @@ function unpricedModelError(modelId: string, functionName: string): Configuratio
       ` Give it one: prices: definePrices(defaultPrices, { ${id}: { inputPerMillion, outputPerMillion } })`,
     functionName,
   })
+}
+
+/** The refusal of a token estimate that is not a count: NaN would admit every call of a budget from then on. */
+function estimateError(estimate: unknown, functionName: string): ConfigurationError {
+  const shown = typeof estimate === 'number' ? String(estimate) : safeStringify(estimate, 60)
+  return new ConfigurationError({
+    option: 'estimateInputTokens',
+    message: `estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
+    functionName,
+  })
+}
+
+/** An object, not an array or `null`. */
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Most tokens one call is believed to have used; any real call is orders of magnitude below. */

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { checkKnownOptions, knownSpelling } from './options.js'
+
+describe('knownSpelling', () => {
+  const settings: ReadonlySet<string> = new Set(['model', 'topP', 'maxTokens', 'stop', 'temperature'])
+
+  it("finds the option another case, snake_case or another library's name spells", () => {
+    expect(knownSpelling('TopP', settings)).toBe('topP')
+    expect(knownSpelling('top_p', settings)).toBe('topP')
+    expect(knownSpelling('Temperature', settings)).toBe('temperature')
+    expect(knownSpelling('modelName', settings)).toBe('model')
+    expect(knownSpelling('model_name', settings)).toBe('model')
+    expect(knownSpelling('maxOutputTokens', settings)).toBe('maxTokens')
+    expect(knownSpelling('max_output_tokens', settings)).toBe('maxTokens')
+    expect(knownSpelling('maxCompletionTokens', settings)).toBe('maxTokens')
+    expect(knownSpelling('stopSequences', settings)).toBe('stop')
+  })
+
+  it('suggests no near miss, and no alias the known options lack', () => {
+    expect(knownSpelling('tool', new Set(['tools']))).toBeUndefined()
+    expect(knownSpelling('id', new Set(['n']))).toBeUndefined()
+    expect(knownSpelling('timeout', settings)).toBeUndefined()
+  })
+
+  it('is what checkKnownOptions suggests first', () => {
+    expect(() => checkKnownOptions({ maxOutputTokens: 5 }, settings, 'f')).toThrow(
+      'f: maxOutputTokens is not an option; did you mean maxTokens?',
+    )
+  })
+})
