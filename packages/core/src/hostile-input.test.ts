@@ -148,7 +148,7 @@ describe('whatever a run throws, it ends in a typed error', () => {
       for (const promise of [invoked, traced]) {
         const { error } = await settle(promise as Promise<unknown>)
         expect(ConfigurationError.isInstance(error)).toBe(true)
-        expect((error as Error).message).toMatch(/^f: the options could not be read/)
+        expect((error as Error).message).toMatch(/^f: options could not be read/)
       }
     }
   })
@@ -414,6 +414,18 @@ describe('other options refused with the one message format', () => {
     expect(() => defineFunction({ name: 'g', retry: [1] as never, run: () => 1 })).toThrow(
       /^g: retry must be a retry policy \(\{ attempts, initialDelayMs, … \}\), got \[1\]$/,
     )
+  })
+
+  it('an option whose getter throws is a ConfigurationError, even where no option of that name exists', () => {
+    const definition = {
+      name: 'f',
+      run: () => 1,
+      get bogus(): unknown {
+        throw new Error('boom')
+      },
+    }
+    expect(() => defineFunction(definition)).toThrow(ConfigurationError)
+    expect(() => defineFunction(definition)).toThrow('f: options could not be read: Error: boom')
   })
 
   it('an executor that answers a plain value still gives invoke a promise', async () => {

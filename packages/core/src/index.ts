@@ -47,6 +47,7 @@ export {
   knownSpelling,
   type NumberRule,
   optionError,
+  unreadableOption,
 } from './options.js'
 export {
   type AttemptFacts,
@@ -68,5 +69,5 @@ export type {
 export type { RunRecord, RunStateEntry } from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
-export { addUsageTo, type Budget, emptyUsageTotals, type Usage, type UsageTotals } from './usage.js'
+export type { Budget, Usage, UsageTotals } from './usage.js'
 export { type InferSchemaInput, type InferSchemaOutput, type ValidationSite, Validator } from './validator.js'

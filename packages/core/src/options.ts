@@ -1,5 +1,5 @@
 import { closestName } from '@tinyllm/logger'
-import { ConfigurationError, safeStringify } from './errors.js'
+import { ConfigurationError, describeThrown, safeStringify, TinyLLMError } from './errors.js'
 
 /** The longest delay a timer can wait in one go (2³¹−1 ms, about 24.8 days); longer ones are re-armed. */
 export const maxTimerDelayMs = 2_147_483_647
@@ -100,8 +100,21 @@ function showValue(value: unknown): string {
  * them. Keys whose value is `undefined` are ignored.
  */
 export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string): void {
-  for (const key of Object.keys(options)) {
-    if (known.has(key) || (options as Record<string, unknown>)[key] === undefined) continue
+  let keys: string[]
+  try {
+    keys = Object.keys(options)
+  } catch (cause) {
+    throw unreadableOption(cause, 'options', owner)
+  }
+  for (const key of keys) {
+    if (known.has(key)) continue
+    let value: unknown
+    try {
+      value = (options as Record<string, unknown>)[key]
+    } catch (cause) {
+      throw unreadableOption(cause, 'options', owner)
+    }
+    if (value === undefined) continue
     // A key longer than any option name is quoted cut short, and no name is suggested for it.
     const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
     const suggestion = shown === key ? suggestName(key, known) : undefined
@@ -111,6 +124,20 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
       functionName: owner,
     })
   }
+}
+
+/**
+ * The error for an option whose reading threw (a getter, a Proxy): the error itself when it already is a tinyllm error
+ * (an option check), else a {@link ConfigurationError} naming the option, with what was thrown as its cause.
+ */
+export function unreadableOption(error: unknown, option: string, owner?: string): TinyLLMError {
+  if (TinyLLMError.isInstance(error)) return error
+  return new ConfigurationError({
+    option,
+    message: `${option} could not be read: ${describeThrown(error)}`,
+    functionName: owner,
+    cause: error,
+  })
 }
 
 /** Other libraries' names for an option, in the form {@link knownSpelling} compares: lower case, without `_`. */

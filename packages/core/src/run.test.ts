@@ -210,7 +210,7 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
           },
         },
       ),
-      /f: the options could not be read: Error: trap/,
+      /f: options could not be read: Error: trap/,
     ],
     [
       'a getter that throws',

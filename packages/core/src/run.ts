@@ -4,7 +4,6 @@ import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
   ConfigurationError,
-  describeThrown,
   FunctionError,
   isAbortSignal,
   NonDeterminismError,
@@ -16,7 +15,7 @@ import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, liste
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkKnownOptions, checkNumber, checkTimeout, optionError } from './options.js'
+import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
@@ -128,16 +127,7 @@ export function startRun(
     run = new Run(fn, input, options, recording)
   } catch (error) {
     // Options whose reading throws (a getter, a Proxy) are bad options too.
-    return Promise.reject(
-      TinyLLMError.isInstance(error)
-        ? error
-        : new ConfigurationError({
-            option: 'options',
-            message: `the options could not be read: ${describeThrown(error)}`,
-            functionName: fn.name,
-            cause: error,
-          }),
-    )
+    return Promise.reject(unreadableOption(error, 'options', fn.name))
   }
   if (!recording) return run.execute()
   const record = (): RunRecord => run.record as RunRecord

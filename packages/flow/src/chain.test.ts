@@ -126,7 +126,7 @@ describe('Chain', () => {
     })
     expect(configurationErrorOf(() => new Chain({ name: 'trap', children: unreadable as never }))).toEqual({
       option: 'children',
-      message: 'trap: children could not be read: "trap"',
+      message: 'trap: children could not be read: Error: trap',
     })
   })
 

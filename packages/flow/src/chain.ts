@@ -1,8 +1,8 @@
 import type { ChildInvokeOptions, FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
-import { Function, optionError } from '@tinyllm/core'
+import { Function, optionError, unreadableOption } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { checkFunctionList, describeFunction } from './any-function.js'
-import { checkCombinatorOptions, combinatorOptionNames, unreadableOption } from './combinator-options.js'
+import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
 const chainOptionNames = combinatorOptionNames(['children'])
 

@@ -1,11 +1,4 @@
-import {
-  ConfigurationError,
-  checkKnownOptions,
-  type FunctionOptions,
-  functionOptionKeys,
-  safeStringify,
-  TinyLLMError,
-} from '@tinyllm/core'
+import { checkKnownOptions, type FunctionOptions, functionOptionKeys } from '@tinyllm/core'
 
 /** The option names a combinator knows: every Function's, and its own. */
 export function combinatorOptionNames(own: ReadonlyArray<string>): ReadonlySet<string> {
@@ -26,18 +19,4 @@ export function checkCombinatorOptions(
   builtAsItself: boolean,
 ): void {
   if (builtAsItself) checkKnownOptions(options, known, options.name)
-}
-
-/**
- * The error for an option whose reading threw (a getter, a Proxy): the error itself when it is already a tinyllm error
- * (an option check), else a ConfigurationError naming the option, with what was thrown as its cause.
- */
-export function unreadableOption(error: unknown, option: string, functionName: string): TinyLLMError {
-  if (TinyLLMError.isInstance(error)) return error
-  return new ConfigurationError({
-    option,
-    message: `${option} could not be read: ${safeStringify(error instanceof Error ? error.message : error, 200)}`,
-    functionName,
-    cause: error,
-  })
 }

@@ -134,7 +134,7 @@ describe('Parallel over children', () => {
         throw new Error('getter')
       },
     }
-    expect(refusal(getter)).toEqual({ option: 'children', message: 'p: children could not be read: "getter"' })
+    expect(refusal(getter)).toEqual({ option: 'children', message: 'p: children could not be read: Error: getter' })
     expect(() => new Parallel({ name: 'p', children: getter } as never)).toThrow(ConfigurationError)
   })
 

@@ -7,11 +7,12 @@ import {
   FunctionError,
   optionError,
   TinyLLMError,
+  unreadableOption,
   ValidationError,
 } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
-import { checkCombinatorOptions, combinatorOptionNames, unreadableOption } from './combinator-options.js'
+import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']

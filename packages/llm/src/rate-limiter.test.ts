@@ -338,7 +338,7 @@ describe('RateLimiter', () => {
               throw new Error('getter')
             },
           }),
-        'RateLimiter: tokens could not be read: "getter"',
+        'RateLimiter: tokens could not be read: Error: getter',
       ],
     ]
     for (const [call, message] of cases) {
@@ -363,7 +363,7 @@ describe('RateLimiter', () => {
       },
     )
     expect(() => new RateLimiter(unreadable)).toThrow(ConfigurationError)
-    expect(() => new RateLimiter(unreadable)).toThrow('RateLimiter: options could not be read: "ownKeys trap"')
+    expect(() => new RateLimiter(unreadable)).toThrow('RateLimiter: options could not be read: Error: ownKeys trap')
     const getter = {
       get tokensPerMinute(): number {
         throw new Error('getter')

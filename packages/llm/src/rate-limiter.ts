@@ -1,6 +1,12 @@
-import { AbortError, ConfigurationError, checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
+import {
+  AbortError,
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  unreadableOption,
+} from '@tinyllm/core'
 import { RateLimitError } from './provider-errors.js'
-import { unreadableOption } from './unreadable-option.js'
 
 /** The time source of a {@link RateLimiter}; inject a fake one in tests. Times are in milliseconds. */
 export interface RateLimiterClock {

@@ -38,7 +38,7 @@ describe('ScriptedChatModel', () => {
             throw new Error('getter')
           },
         },
-        'ScriptedChatModel: options could not be read: "getter"',
+        'ScriptedChatModel: options could not be read: Error: getter',
       ],
     ]
     for (const [options, message] of cases) {

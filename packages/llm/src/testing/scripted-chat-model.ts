@@ -1,4 +1,12 @@
-import { AbortError, checkKnownOptions, checkNumber, checkOneOf, optionError, sleep } from '@tinyllm/core'
+import {
+  AbortError,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  optionError,
+  sleep,
+  unreadableOption,
+} from '@tinyllm/core'
 import type {
   ChatCallOptions,
   ChatModel,
@@ -9,7 +17,6 @@ import type {
   ToolCall,
 } from '../chat-model.js'
 import { ProviderCallError } from '../provider-errors.js'
-import { unreadableOption } from '../unreadable-option.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
 export type ScriptedReply =
