@@ -1,9 +1,10 @@
-import type { StandardSchemaV1 } from '@tinyllm/core'
+import { assertJsonSafe, type StandardSchemaV1, ValidationError } from '@tinyllm/core'
 import type { AgentInput } from './agent-outcome.js'
 
 /**
- * An agent's input, checked cheaply (each turn's LLMCall checks the messages themselves): a non-empty string is a
- * user message; otherwise `{ messages, approvals?, stepsTaken? }`.
+ * An agent's input, checked cheaply (each turn's LLMCall checks the messages themselves; here, only what the agent
+ * reads before it: each message is an object, and the tool calls and results that tie a paused run's calls to their
+ * results): a non-empty string is a user message; otherwise `{ messages, approvals?, stepsTaken? }`.
  */
 export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput> = {
   '~standard': {
@@ -21,6 +22,9 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       const issues: StandardSchemaV1.Issue[] = []
       if (!Array.isArray(input.messages)) issues.push({ message: 'expected an array', path: ['messages'] })
       else if (input.messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
+      else {
+        for (const [index, message] of input.messages.entries()) checkMessage(message, ['messages', index], issues)
+      }
       const approvals = input.approvals
       if (approvals !== undefined) {
         if (typeof approvals !== 'object' || approvals === null || Array.isArray(approvals)) {
@@ -37,6 +41,9 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
                 message: 'expected the edited arguments as an object',
                 path: ['approvals', id, 'arguments'],
               })
+            } else if (edited !== undefined) {
+              // They go into the conversation as the call's JSON arguments.
+              checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
             }
           }
         }
@@ -48,4 +55,40 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       return issues.length === 0 ? { value: value as AgentInput } : { issues }
     },
   },
+}
+
+/** What the agent reads of a message before its LLMCall checks it: that it is one, and its tool calls and results. */
+function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: StandardSchemaV1.Issue[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push({ message: 'expected a chat message: an object with a role', path })
+    return
+  }
+  const message = value as { role?: unknown; toolCalls?: unknown; toolCallId?: unknown }
+  if (message.role === 'tool' && typeof message.toolCallId !== 'string') {
+    issues.push({ message: 'expected the id of the tool call it answers', path: [...path, 'toolCallId'] })
+  }
+  if (message.role !== 'assistant' || message.toolCalls === undefined) return
+  if (!Array.isArray(message.toolCalls)) {
+    issues.push({ message: 'expected an array of tool calls', path: [...path, 'toolCalls'] })
+    return
+  }
+  const ids = new Set<string>()
+  message.toolCalls.forEach((call: unknown, index) => {
+    const at = [...path, 'toolCalls', index]
+    const { id, name } = (typeof call === 'object' && call !== null ? call : {}) as { id?: unknown; name?: unknown }
+    if (typeof id !== 'string' || typeof name !== 'string') {
+      issues.push({ message: 'expected a tool call: { id, name, arguments }', path: at })
+    } else if (ids.has(id)) {
+      issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })
+    } else ids.add(id)
+  })
+}
+
+function checkJsonSafe(value: unknown, path: ReadonlyArray<PropertyKey>, issues: StandardSchemaV1.Issue[]): void {
+  try {
+    assertJsonSafe(value, { functionName: 'agent', state: 'input_validation' })
+  } catch (error) {
+    if (!ValidationError.isInstance(error)) throw error
+    for (const issue of error.issues) issues.push({ message: issue.message, path: [...path, ...issue.path] })
+  }
 }

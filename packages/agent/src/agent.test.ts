@@ -504,6 +504,138 @@ describe('Agent: approval', () => {
     expect((changed as Error).name).toBe('NonDeterminismError')
   })
 
+  it('after a resume, the results go back in the order of the calls, whichever ran first', async () => {
+    const { model, llm } = scripted(
+      {
+        toolCalls: [
+          call('send_email', { to: 'ada@example.com', body: 'Approved' }, 'mail'),
+          call('lookup_applicant', { applicantId: 'A-17' }, 'look'),
+        ],
+      },
+      'Done.',
+    )
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('Tell Ada, then look her up')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    expect(paused.messages.at(-1)).toMatchObject({ role: 'tool', toolCallId: 'look' })
+    const done = await agent.resume(paused, { mail: { approved: true } })
+    expect(toolMessages(model, 1).map((message) => message.toolCallId)).toEqual(['mail', 'look'])
+    expect(done.messages.filter((message) => message.role === 'tool').map((message) => message.toolCallId)).toEqual([
+      'mail',
+      'look',
+    ])
+  })
+
+  it('two calls of one turn with the same id: the second gets its own id, and each its own decision', async () => {
+    const ran: number[] = []
+    const act = defineTool({
+      name: 'act',
+      description: 'Acts',
+      input: z.object({ n: z.number() }),
+      needsApproval: ({ n }) => n === 1,
+      run: ({ n }) => {
+        ran.push(n)
+        return `ran ${n}`
+      },
+    })
+    const { model, llm } = scripted({ toolCalls: [call('act', { n: 1 }, 'dup'), call('act', { n: 2 }, 'dup')] }, 'ok')
+    const agent = new Agent({ name: 'actor', model: llm, tools: [act] })
+    const paused = await agent.invoke('go')
+    expect(paused).toMatchObject({
+      status: 'awaiting-approval',
+      approvals: [{ toolCallId: 'dup', arguments: { n: 1 } }],
+    })
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    expect(paused.messages[1]).toMatchObject({ toolCalls: [{ id: 'dup' }, { id: 'dup-2' }] })
+    const done = await agent.resume(paused, { dup: { approved: false, reason: 'no' } })
+    expect(done.status).toBe('complete')
+    expect(ran).toEqual([2])
+    expect(toolMessages(model, 1).map((message) => [message.toolCallId, message.content])).toEqual([
+      ['dup', '{"error":"the user denied this call: no; it was not run"}'],
+      ['dup-2', 'ran 2'],
+    ])
+  })
+
+  it('a decision answers one call: a later call that reuses its id waits for a decision of its own', async () => {
+    sends.length = 0
+    const mail = (body: string) => ({ toolCalls: [call('send_email', { to: 'ada@example.com', body }, 'mail')] })
+    const { llm } = scripted(mail('first'), mail('second'), 'Sent both.')
+    const agent = agentWith(llm, { tools: [send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const again = await agent.resume(paused, { mail: { approved: true } })
+    expect(sends).toEqual(['ada@example.com: first'])
+    expect(again).toMatchObject({
+      status: 'awaiting-approval',
+      approvals: [{ toolCallId: 'mail-2', arguments: { body: 'second' } }],
+    })
+  })
+
+  it('a final answer beside calls that need approval: the run pauses first, and completes with it once they are decided', async () => {
+    sends.length = 0
+    const { model, llm } = scripted({
+      toolCalls: [
+        call('lookup_applicant', { applicantId: 'A-17' }, 'look'),
+        call('send_email', { to: 'ada@example.com', body: 'Approved' }, 'mail'),
+        call('final_answer', { decision: 'approve' }, 'answer'),
+      ],
+    })
+    const agent = new Agent({
+      name: 'reviewer',
+      model: llm,
+      tools: [lookup, send],
+      finalAnswer: { schema: z.object({ decision: z.string() }) },
+    })
+    const paused = await agent.invoke('go')
+    expect(paused).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'mail' }] })
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    expect(sends).toEqual([])
+    // The calls that needed no approval ran before the pause.
+    expect(paused.messages.at(-1)).toMatchObject({ role: 'tool', toolCallId: 'look' })
+    const done = await agent.resume(paused, { mail: { approved: true } })
+    expect(done).toMatchObject({ status: 'complete', output: { decision: 'approve' }, finishedBy: 'final-answer' })
+    expect(sends).toEqual(['ada@example.com: Approved'])
+    expect(model.calls).toHaveLength(1)
+  })
+
+  it('a needsApproval rule that answers neither true nor false fails the run with a ConfigurationError; the call does not run', async () => {
+    sends.length = 0
+    const unsure = defineTool({
+      name: 'unsure',
+      description: 'Sends, unless someone says no',
+      input: z.object({}),
+      needsApproval: () => 'yes' as unknown as boolean,
+      run: () => {
+        sends.push('unsure')
+        return 'sent'
+      },
+    })
+    const { llm } = scripted({ toolCalls: [call('unsure', {})] }, 'ok')
+    const error = await new Agent({ name: 'a', model: llm, tools: [unsure] })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('needsApproval must be true or false')
+    expect(sends).toEqual([])
+    expect(() =>
+      defineTool({ name: 't', description: 'x', input: z.object({}), needsApproval: null as never, run: () => 1 }),
+    ).toThrow(/needsApproval must be true, false, or a function of the arguments, got null/)
+  })
+
+  it('edited arguments that JSON cannot carry are a ValidationError naming the path', async () => {
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: 10n as never } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual([
+      ['approvals', 'mail', 'arguments', 'body'],
+    ])
+  })
+
   it('asks only when needsApproval says so for the arguments', async () => {
     const pay = defineTool({
       name: 'pay',
@@ -583,6 +715,37 @@ describe('Agent: configuration', () => {
         run: () => null,
       }).strict,
     ).toBe(false)
+  })
+
+  it('refuses input messages it cannot read, naming the path', async () => {
+    const agent = agentWith(llm)
+    const inputs: Array<[unknown, Array<PropertyKey>]> = [
+      [{ messages: [null] }, ['messages', 0]],
+      [{ messages: [{ role: 'assistant', content: null, toolCalls: 5 }] }, ['messages', 0, 'toolCalls']],
+      [
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: null, toolCalls: [null] },
+          ],
+        },
+        ['messages', 1, 'toolCalls', 0],
+      ],
+      [
+        {
+          messages: [
+            { role: 'assistant', content: null, toolCalls: [call('a', {}, 'x'), call('b', {}, 'x')] },
+            { role: 'tool', toolCallId: 'x', content: 'r' },
+          ],
+        },
+        ['messages', 0, 'toolCalls', 1, 'id'],
+      ],
+    ]
+    for (const [input, path] of inputs) {
+      const error = await agent.invoke(input as never).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ValidationError).issues.map((issue) => issue.path)[0]).toEqual(path)
+    }
   })
 
   it('describes itself as a group of its model and tools', () => {

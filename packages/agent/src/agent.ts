@@ -10,6 +10,7 @@ import {
   type FunctionNode,
   type InvokeOptions,
   NonDeterminismError,
+  optionError,
   type RunContext,
   type StandardSchemaV1,
   StepLimitError,
@@ -28,6 +29,7 @@ import {
   type ToolCall,
   ToolCallError,
   type ToolDefinition,
+  type ToolMessage,
   toJsonSchema,
 } from '@tinyllm/llm'
 import type { AgentEvent, ToolCallStatus } from './agent-event.js'
@@ -365,6 +367,8 @@ class AgentRun {
   private readonly conversation: ChatMessage[]
   private step: number
   private readonly calls: CallCounter
+  /** The tool call ids of the conversation: a new call that repeats one gets another id. */
+  private readonly callIds: Set<string>
   private readonly stream: ((event: AgentEvent) => void) | undefined
 
   constructor(
@@ -378,6 +382,10 @@ class AgentRun {
     this.conversation = [...input.messages]
     this.step = input.stepsTaken ?? 0
     this.calls = new CallCounter()
+    this.callIds = new Set()
+    for (const message of this.conversation) {
+      if (message.role === 'assistant') for (const call of message.toolCalls ?? []) this.callIds.add(call.id)
+    }
     this.stream = context.stream as ((event: AgentEvent) => void) | undefined
   }
 
@@ -413,7 +421,7 @@ class AgentRun {
           providerErrorType: 'malformed_response',
         })
       }
-      const toolCalls = choice.message.toolCalls ?? []
+      const toolCalls = this.withUniqueIds(choice.message.toolCalls ?? [])
       const message: AssistantMessage =
         toolCalls.length === 0
           ? { role: 'assistant', content: choice.message.content ?? '' }
@@ -500,6 +508,7 @@ class AgentRun {
     const planned: PlannedCall[] = []
     const runnable: PlannedCall[] = []
     const pending: PendingApproval[] = []
+    let answer: { readonly value: unknown } | undefined
     const running = new Set(indexes)
     for (let index = 0; index < toolCalls.length; index++) {
       const call = toolCalls[index] as ToolCall
@@ -507,9 +516,10 @@ class AgentRun {
       if (!running.has(index)) continue
       const finalAnswer = this.finalAnswer
       if (finalAnswer !== undefined && call.name === finalAnswer.name) {
-        const answer = await this.tryFinalAnswer(call)
-        if (answer.ok) return this.complete(answer.value, 'final-answer')
-        planned.push(this.settled(index, call, step, undefined, answer.error))
+        // Taken once the other calls of the turn have settled: those that need approval pause the run first.
+        const tried = await this.tryFinalAnswer(call)
+        if (tried.ok) answer ??= tried
+        else planned.push(this.settled(index, call, step, undefined, tried.error))
         continue
       }
       const offered = this.offered.get(call.name)
@@ -554,7 +564,7 @@ class AgentRun {
         content: undefined,
       }
       planned.push(entry)
-      if (!(await this.needsApproval(offered, arguments_))) {
+      if (!(await this.needsApproval(offered, call, arguments_))) {
         runnable.push(entry)
         continue
       }
@@ -583,11 +593,8 @@ class AgentRun {
       runnable.push(entry)
     }
     await this.execute(runnable, step)
-    for (const entry of planned) {
-      if (entry.content === undefined) continue
-      this.conversation.push({ role: 'tool', toolCallId: entry.call.id, content: entry.content })
-    }
-    if (pending.length === 0) return undefined
+    this.addResults(messageIndex, planned)
+    if (pending.length === 0) return answer === undefined ? undefined : this.complete(answer.value, 'final-answer')
     this.emit({ type: 'approval-requested', approvals: pending })
     this.context.annotate('outcome', 'awaiting-approval')
     this.context.annotate('steps', this.step)
@@ -598,6 +605,39 @@ class AgentRun {
       steps: this.step,
     }
     return paused
+  }
+
+  /**
+   * Puts the results of the calls that settled after the assistant message at `messageIndex`, in the order of its calls
+   * — among the results already there when a paused run goes on.
+   */
+  private addResults(messageIndex: number, planned: ReadonlyArray<PlannedCall>): void {
+    const conversation = this.conversation
+    const message = conversation[messageIndex] as AssistantMessage
+    // After the assistant message come only the tool messages answering it (see lastAssistantIndex).
+    const results = conversation.splice(messageIndex + 1) as ToolMessage[]
+    for (const entry of planned) {
+      if (entry.content !== undefined) results.push({ role: 'tool', toolCallId: entry.call.id, content: entry.content })
+    }
+    const order = new Map((message.toolCalls ?? []).map((call, index) => [call.id, index]))
+    const position = (result: ToolMessage): number => order.get(result.toolCallId) ?? Number.POSITIVE_INFINITY
+    results.sort((first, second) => position(first) - position(second))
+    conversation.push(...results)
+  }
+
+  /**
+   * The calls of a turn, each with an id no other call of the conversation has: a repeated id (two calls of one turn,
+   * or a call of an earlier turn) gets a suffix, `-2`, `-3`…, so that every call gets its own result and its own
+   * approval decision.
+   */
+  private withUniqueIds(toolCalls: ReadonlyArray<ToolCall>): ReadonlyArray<ToolCall> {
+    const ids = this.callIds
+    return toolCalls.map((call) => {
+      let id = call.id
+      for (let suffix = 2; ids.has(id); suffix++) id = `${call.id}-${suffix}`
+      ids.add(id)
+      return id === call.id ? call : { ...call, id }
+    })
   }
 
   /** Runs the calls, at most `toolConcurrency` at once, each a child run; fills in each one's content. */
@@ -678,10 +718,17 @@ class AgentRun {
     return entry
   }
 
-  private async needsApproval(offered: OfferedTool, arguments_: unknown): Promise<boolean> {
+  /** Whether the call waits for approval; a rule that answers anything but true or false fails the run. */
+  private async needsApproval(offered: OfferedTool, call: ToolCall, arguments_: unknown): Promise<boolean> {
     const rule = offered.needsApproval
-    if (typeof rule !== 'function') return rule === true
-    return (await rule(arguments_, this.context)) === true
+    const answer: unknown = typeof rule === 'function' ? await rule(arguments_, this.context) : rule
+    if (typeof answer === 'boolean') return answer
+    throw optionError(
+      'needsApproval',
+      `true or false (its answer for call ${JSON.stringify(call.id)})`,
+      answer,
+      call.name,
+    )
   }
 
   private async tryFinalAnswer(

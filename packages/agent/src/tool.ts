@@ -5,6 +5,7 @@ import {
   Function,
   type FunctionOptions,
   type Invocable,
+  optionError,
   type RunContext,
   type StandardSchemaV1,
   ValidationError,
@@ -13,7 +14,8 @@ import { type JsonSchema, toJsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
 
 /**
  * Whether a call of a tool waits for a person's approval before it runs: always, never, or as a function of the call's
- * arguments (say, only for amounts above a limit).
+ * arguments (say, only for amounts above a limit). The function must answer `true` or `false`: any other answer fails
+ * the run with a ConfigurationError, and the call does not run.
  */
 export type ApprovalRule<Input = unknown> =
   | boolean
@@ -140,13 +142,9 @@ export function checkToolDescription(
       functionName: name,
     })
   }
-  const needsApproval = options.needsApproval ?? false
+  const needsApproval = options.needsApproval === undefined ? false : options.needsApproval
   if (typeof needsApproval !== 'boolean' && typeof needsApproval !== 'function') {
-    throw new ConfigurationError({
-      option: 'needsApproval',
-      message: 'needsApproval must be true, false, or a function of the arguments',
-      functionName: name,
-    })
+    throw optionError('needsApproval', 'true, false, or a function of the arguments', needsApproval, name)
   }
   if (options.strict !== undefined && typeof options.strict !== 'boolean') {
     throw new ConfigurationError({ option: 'strict', message: 'strict must be true or false', functionName: name })

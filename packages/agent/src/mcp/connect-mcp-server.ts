@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ConfigurationError, type RunContext } from '@tinyllm/core'
+import { ConfigurationError, optionError, type RunContext } from '@tinyllm/core'
 import { MCPConnectionError } from './mcp-errors.js'
 import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
 
@@ -38,6 +38,7 @@ export interface MCPToolsOptions {
   readonly prefix?: string
   /**
    * Which calls wait for approval, by tool: e.g. `(tool) => tool.annotations?.destructiveHint === true`. Default none.
+   * It must return `true` or `false`: anything else is a ConfigurationError, not taken as "no approval".
    */
   readonly needsApproval?: (tool: MCPToolInfo) => boolean
 }
@@ -104,15 +105,34 @@ export class MCPServerConnection implements MCPToolConnection {
       cursor = page.nextCursor
     } while (cursor !== undefined)
     const only = options.only === undefined ? undefined : new Set(options.only)
-    return listed
-      .filter((tool) => only === undefined || only.has(tool.name))
-      .map(
-        (tool) =>
-          new MCPTool(this, tool, {
-            name: `${options.prefix ?? ''}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
-            needsApproval: options.needsApproval?.(tool) === true,
-          }),
+    return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, options))
+  }
+
+  /**
+   * One listed tool as a tinyllm tool. A tool that cannot be offered (an input schema that does not compile) is a
+   * ConfigurationError naming the server and the tool, rather than a tool left out without a word: `only` leaves it out.
+   */
+  private toolOf(tool: MCPToolInfo, options: MCPToolsOptions): MCPTool {
+    const needsApproval = options.needsApproval === undefined ? false : options.needsApproval(tool)
+    if (typeof needsApproval !== 'boolean') {
+      throw optionError(
+        'needsApproval',
+        `true or false for tool ${JSON.stringify(tool.name)} of MCP server ${this.name}`,
+        needsApproval,
       )
+    }
+    try {
+      return new MCPTool(this, tool, {
+        name: `${options.prefix ?? ''}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+        needsApproval,
+      })
+    } catch (cause) {
+      throw new ConfigurationError({
+        option: 'only',
+        message: `MCP server ${this.name}: its tool ${JSON.stringify(tool.name)} cannot be offered (${cause instanceof Error ? cause.message : String(cause)}); list the others with tools({ only: [...] })`,
+        cause,
+      })
+    }
   }
 
   /** Closes the connection; calls in flight fail with an MCPConnectionError. */
@@ -178,24 +198,36 @@ export class MCPServerConnection implements MCPToolConnection {
     for (const controller of this.inFlight) controller.abort(error)
   }
 
-  /** `fetch`, watching each response body: one that breaks before its end means the server went away mid-answer. */
+  /**
+   * `fetch`, watching each response body: one whose reading breaks before its end means the server went away
+   * mid-answer. Only a failed read counts: a body its reader cancelled (the SDK drops the empty answer to each
+   * notification it posts, `notifications/cancelled` among them) is no sign of that.
+   */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const response = await fetch(input, init)
     const body = response.body
     if (body === null) return response
     const reader = body.getReader()
+    let cancelled = false
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        let chunk: Awaited<ReturnType<typeof reader.read>>
         try {
-          const { done, value } = await reader.read()
-          if (done) controller.close()
-          else controller.enqueue(value)
+          chunk = await reader.read()
         } catch (cause) {
-          this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+          if (!cancelled) this.lose('a response was cut off before its end (did the server stop?)', false, cause)
           controller.error(cause)
+          return
         }
+        // The reader may have cancelled the body while the read was pending: the stream is closed already.
+        if (cancelled) return
+        if (chunk.done) controller.close()
+        else controller.enqueue(chunk.value)
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: (reason) => {
+        cancelled = true
+        return reader.cancel(reason)
+      },
     })
     return new Response(watched, {
       status: response.status,

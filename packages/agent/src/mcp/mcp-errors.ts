@@ -22,7 +22,10 @@ export class MCPConnectionError extends TinyLLMError {
 }
 brandError(MCPConnectionError, 'MCPConnectionError')
 
-/** The MCP server answered a tool call with an error (`isError`, or a JSON-RPC error); the message is the server's. */
+/**
+ * The MCP server answered a tool call with an error (`isError`, or a JSON-RPC error; the message is the server's), or
+ * with an answer that is not an MCP result (not JSON, or not the shape of one): the server was reached, and answered.
+ */
 export class MCPToolError extends TinyLLMError {
   override readonly name = 'MCPToolError'
   declare static isInstance: (error: unknown) => error is MCPToolError

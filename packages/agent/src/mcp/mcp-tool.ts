@@ -33,8 +33,9 @@ const strictUnsafeKeywords = new Set(['allOf', 'not', 'if', 'then', 'else', 'pat
 /**
  * A tool of an MCP server, as a tinyllm {@link Tool} (kind `mcp-tool`): its arguments are checked against the server's
  * JSON Schema before the call, the call goes through the MCP client (cancelled with the run, bounded by its deadline),
- * and its result is the server's `structuredContent`, or its text, or its content blocks. An `isError` answer fails the
- * run with an {@link MCPToolError}; a server that went away, with an {@link MCPConnectionError}.
+ * and its result is the server's `structuredContent`, or its text, or its content blocks. An `isError` answer, an
+ * error answer and an answer that is not an MCP result fail the run with an {@link MCPToolError}; a server that went
+ * away, with an {@link MCPConnectionError}.
  */
 export class MCPTool extends Tool<Record<string, unknown>, unknown> {
   override readonly kind: string = 'mcp-tool'
@@ -106,6 +107,16 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     if (code === mcpErrorCodes.requestTimeout) {
       return new TimeoutError({ timeoutMs: timeoutMs ?? 0, kind: 'attempt', functionName: this.name, state: 'running' })
     }
+    const malformed = malformedAnswer(error)
+    if (malformed !== undefined) {
+      return new MCPToolError({
+        server: connection.name,
+        toolName: this.serverToolName,
+        message: `the server's answer is malformed: ${malformed}`,
+        cause: error,
+        functionName: this.name,
+      })
+    }
     if (typeof code === 'number') {
       return new MCPToolError({
         server: connection.name,
@@ -124,6 +135,22 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       state: 'running',
     })
   }
+}
+
+/**
+ * What is wrong with the server's answer, when the call failed because the answer reached us but is not an MCP
+ * result: not JSON (a SyntaxError from parsing it), or JSON the SDK's result schema refuses (its issues, with paths).
+ */
+function malformedAnswer(error: unknown): string | undefined {
+  if (error instanceof SyntaxError) return `it is not JSON (${error.message})`
+  const issues = (error as { issues?: unknown } | null)?.issues
+  if (!Array.isArray(issues)) return undefined
+  return issues
+    .map((issue: { path?: unknown; message?: unknown }) => {
+      const path = Array.isArray(issue.path) && issue.path.length > 0 ? issue.path.join('.') : '(root)'
+      return `${path}: ${String(issue.message)}`
+    })
+    .join('; ')
 }
 
 /** A Standard Schema that checks a value against a JSON Schema, with the validator the MCP SDK uses. */

@@ -2,16 +2,17 @@
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent } from '../index.js'
-import { connectMCPServer, MCPConnectionError, type MCPServerConnection, MCPToolError } from './index.js'
+import { connectMCPServer, MCPConnectionError, type MCPServerConnection, type MCPTool, MCPToolError } from './index.js'
 
 const fixture = fileURLToPath(new URL('./__fixtures__/records-server.ts', import.meta.url))
+const oddSchemaFixture = fileURLToPath(new URL('./__fixtures__/odd-schema-server.ts', import.meta.url))
 const opened: Array<{ close(): Promise<void> | void }> = []
 
 afterEach(async () => {
@@ -58,6 +59,13 @@ function agentOver(tools: Agent['tools'], ...replies: ScriptedReply[]) {
   }
 }
 
+/** The tool of that name on its server. */
+function toolNamed(tools: ReadonlyArray<MCPTool>, name: string): MCPTool {
+  const tool = tools.find((candidate) => candidate.name === name)
+  if (tool === undefined) throw new Error(`no tool ${name}`)
+  return tool
+}
+
 function lastToolMessage(model: ScriptedChatModel): ToolMessage | undefined {
   const messages = (model.calls.at(-1) as ChatRequest).messages
   return messages.findLast((message): message is ToolMessage => message.role === 'tool')
@@ -72,6 +80,10 @@ describe('MCP tools over stdio', () => {
       ['add', 'mcp-tool', true],
       ['hang', 'mcp-tool', true],
       ['crash', 'mcp-tool', true],
+      ['block', 'mcp-tool', true],
+      ['blocked', 'mcp-tool', true],
+      ['release', 'mcp-tool', true],
+      ['garble', 'mcp-tool', true],
     ])
     expect(tools[0]?.description).toBe("An applicant's name, monthly income and monthly debt payments, by applicant id")
     expect(tools[0]?.parameters).toEqual({
@@ -83,6 +95,31 @@ describe('MCP tools over stdio', () => {
     expect(picked.map((tool) => [tool.name, tool.serverToolName, tool.needsApproval])).toEqual([
       ['records_add', 'add', true],
     ])
+  })
+
+  it('a needsApproval rule that answers neither true nor false is a ConfigurationError, not "no approval"', async () => {
+    const records = await stdioServer()
+    const error = await records
+      .tools({ needsApproval: () => 'yes' as unknown as boolean })
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/needsApproval must be true or false for tool "lookup_applicant"/)
+  })
+
+  it('a tool whose input schema does not compile: a ConfigurationError naming server and tool; `only` lists the rest', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const error = await odd.tools().catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/^MCP server odd: its tool "broken" cannot be offered \(.*nonsense.*only/)
+    const [echo, ...others] = await odd.tools({ only: ['echo'] })
+    expect(others).toEqual([])
+    expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
   it('an agent calls them: structured content comes back as the result, text as text', async () => {
@@ -186,6 +223,44 @@ describe('MCP tools over streamable HTTP', () => {
     // The optional `note` went out strict (nullable, required); the model's null reached the server as absent.
     const add = openai.chatRequests[0]?.tools?.find((tool) => tool.type === 'function' && tool.function.name === 'add')
     expect(add).toMatchObject({ function: { strict: true, parameters: { required: ['a', 'b', 'note'] } } })
+  })
+
+  it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const tools = await records.tools()
+    const healthy = toolNamed(tools, 'block').invoke({}, { timeoutMs: 60_000 })
+    const cancel = new AbortController()
+    const cancelled = toolNamed(tools, 'block')
+      .invoke({}, { signal: cancel.signal })
+      .catch((caught: unknown) => caught)
+    // Both calls are at the server before one is cancelled, so the SDK tells the server (notifications/cancelled) and
+    // drops the empty body of its answer (202).
+    let waiting = ''
+    while (waiting !== '2') waiting = String(await toolNamed(tools, 'blocked').invoke({}))
+    cancel.abort()
+    expect(AbortError.isInstance(await cancelled), String(await cancelled)).toBe(true)
+    // A whole call after the cancellation's notification: the connection is still up.
+    expect(await toolNamed(tools, 'add').invoke({ a: 1, b: 2 })).toBe('3')
+    await toolNamed(tools, 'release').invoke({})
+    expect(await healthy).toBe('released')
+  })
+
+  it('an answer that is not an MCP result (not JSON, or not its shape) is an MCPToolError that says so', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const garble = toolNamed(await records.tools(), 'garble')
+    for (const as of ['not-json', 'bad-content']) {
+      const error = await garble.invoke({ as }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ server: 'records', toolName: 'garble' })
+      expect((error as Error).message).toContain("the server's answer is malformed")
+    }
+    expect(
+      String(await garble.invoke({ as: 'bad-content' }).catch((caught: unknown) => (caught as Error).message)),
+    ).toContain('content: ')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

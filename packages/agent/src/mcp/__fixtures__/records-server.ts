@@ -1,6 +1,7 @@
 // A real MCP server, written with the SDK's server API, that the MCP tests start as a process of its own:
 // `node records-server.ts stdio` speaks over stdin/stdout; `node records-server.ts http` listens on a free port of
-// 127.0.0.1 (streamable HTTP, stateless) and prints `listening <url>` once it does.
+// 127.0.0.1 (streamable HTTP, stateless) and prints `listening <url>` once it does. `block` waits for `release`, to
+// keep a call in flight as long as a test needs; over HTTP, `garble` gets an answer no MCP server should send.
 import { createServer } from 'node:http'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
@@ -11,6 +12,9 @@ const applicants: Record<string, { name: string; monthlyIncome: number; monthlyD
   'A-17': { name: 'Ada Lovelace', monthlyIncome: 8_000, monthlyDebt: 2_000 },
   'B-42': { name: 'Charles Babbage', monthlyIncome: 3_000, monthlyDebt: 1_800 },
 }
+
+/** The calls of `block` waiting for `release` (the process's, shared by the HTTP server's per-request servers). */
+const blocked: Array<() => void> = []
 
 function recordsServer(): McpServer {
   const server = new McpServer({ name: 'loan-records', version: '1.0.0' })
@@ -42,11 +46,48 @@ function recordsServer(): McpServer {
     setImmediate(() => process.exit(3))
     return new Promise<never>(() => {})
   })
+  server.registerTool(
+    'block',
+    { description: 'Answers once release is called' },
+    () => new Promise((resolve) => blocked.push(() => resolve({ content: [{ type: 'text', text: 'released' }] }))),
+  )
+  server.registerTool('blocked', { description: 'How many calls of block are waiting' }, async () => ({
+    content: [{ type: 'text', text: String(blocked.length) }],
+  }))
+  server.registerTool('release', { description: 'Answers every waiting call of block' }, async () => {
+    const waiting = blocked.splice(0)
+    for (const answer of waiting) answer()
+    return { content: [{ type: 'text', text: String(waiting.length) }] }
+  })
+  server.registerTool(
+    'garble',
+    {
+      description: 'Over HTTP, its answer arrives garbled: not JSON, or a result whose content is not a list',
+      inputSchema: { as: z.enum(['not-json', 'bad-content']) },
+    },
+    async () => ({ content: [{ type: 'text', text: 'not garbled (stdio)' }] }),
+  )
   return server
+}
+
+/** Over HTTP, a call of `garble` gets an answer the SDK's server would never send: the HTTP layer writes it. */
+function garbled(message: unknown): string | undefined {
+  const call = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: { as?: unknown } } }
+  if (call?.method !== 'tools/call' || call.params?.name !== 'garble') return undefined
+  if (call.params.arguments?.as === 'not-json') return '<<not json>>'
+  return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: 'not-a-list' } })
 }
 
 if (process.argv[2] === 'http') {
   const http = createServer(async (request, response) => {
+    let body = ''
+    for await (const chunk of request) body += String(chunk)
+    const message: unknown = body === '' ? undefined : JSON.parse(body)
+    const garbledAnswer = garbled(message)
+    if (garbledAnswer !== undefined) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(garbledAnswer)
+      return
+    }
     // Stateless: a server and a transport per request, as the SDK's stateless examples do.
     const server = recordsServer()
     const transport = new StreamableHTTPServerTransport({})
@@ -55,7 +96,7 @@ if (process.argv[2] === 'http') {
       void server.close()
     })
     await server.connect(transport)
-    await transport.handleRequest(request, response)
+    await transport.handleRequest(request, response, message)
   })
   http.listen(0, '127.0.0.1', () => {
     const address = http.address()
