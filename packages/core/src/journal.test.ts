@@ -169,6 +169,34 @@ describe('assertJsonSafe', () => {
     ])
   })
 
+  it('names the path of a getter that throws, and of a Proxy whose traps throw, as values JSON could not read', () => {
+    const getter = Object.defineProperty({}, 'secretField', {
+      enumerable: true,
+      get() {
+        throw new Error('getter boom')
+      },
+    })
+    const trap = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+      },
+    )
+    let error: ValidationError | undefined
+    try {
+      assertJsonSafe({ nested: getter, list: [trap] }, { functionName: 'f', state: 's' })
+    } catch (thrown) {
+      error = thrown as ValidationError
+    }
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect(error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'nested.secretField: a value that could not be read (Error: getter boom) is not JSON-safe',
+      'list.0: a value that could not be read (Error: trap) is not JSON-safe',
+    ])
+  })
+
   it('refuses JSON larger than the documented cap', () => {
     expect(() => assertJsonSafe('x'.repeat(1024 * 1024 + 1), { functionName: 'f', state: 's' })).toThrow(
       /more than the 1048576/,

@@ -1,4 +1,4 @@
-import { ValidationError, type ValidationIssue } from './errors.js'
+import { describeThrown, ValidationError, type ValidationIssue } from './errors.js'
 import type { UsageTotals } from './usage.js'
 
 /** What a journal keeps of one finished durable step. */
@@ -115,6 +115,22 @@ function collectJsonIssues(
     issues.push({ path: [...path], message: 'a cycle is not JSON-safe' })
     return
   }
+  try {
+    collectObjectIssues(value, path, ancestors, issues)
+  } catch (cause) {
+    // A getter or a Proxy trap that throws: JSON could not read it either.
+    issues.push({ path: [...path], message: unreadable(cause) })
+  } finally {
+    ancestors.delete(value)
+  }
+}
+
+function collectObjectIssues(
+  value: object,
+  path: PropertyKey[],
+  ancestors: Set<object>,
+  issues: ValidationIssue[],
+): void {
   const prototype = Object.getPrototypeOf(value)
   if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name
@@ -133,11 +149,16 @@ function collectJsonIssues(
     }
   } else {
     for (const key of Object.keys(value)) {
-      const item = (value as Record<string, unknown>)[key]
+      let item: unknown
+      try {
+        item = (value as Record<string, unknown>)[key]
+      } catch (cause) {
+        issues.push({ path: [...path, key], message: unreadable(cause) })
+        continue
+      }
       if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
     }
   }
-  ancestors.delete(value)
 }
 
 const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
@@ -145,4 +166,8 @@ const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', func
 function primitiveProblem(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : String(value)
   return unsafeTypes[typeof value]
+}
+
+function unreadable(cause: unknown): string {
+  return `a value that could not be read (${describeThrown(cause)}) is not JSON-safe`
 }

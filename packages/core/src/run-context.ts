@@ -53,7 +53,8 @@ export interface InvokeOptions extends ChildInvokeOptions {
   readonly maxConcurrentRuns?: number
   /**
    * The root run's id, e.g. a job or request id; child ids derive from it and their step's position. Give the same id
-   * again with the same `journal` to resume a run: its finished durable steps replay instead of running again.
+   * again with the same `journal` to resume a run: its finished durable steps replay instead of running again. Runs in
+   * progress at once should have distinct ids: two under one id share their journal entries and a tracer's span.
    */
   readonly runId?: string
   /** Where the tree's durable steps (LLM calls, Functions with `durable: true`) are journaled and replayed from. */

@@ -307,6 +307,32 @@ describe('RunTracer', () => {
     }
   })
 
+  it('redacts an annotation key that holds a secret, and the value under a key named like one', async () => {
+    const secret = 'hunter2-registered-canary-value'
+    const release = registerSecret(secret)
+    try {
+      const { provider, spans } = memoryTracing()
+      const tracing = new RunTracer({ tracerProvider: provider })
+      const annotated = defineFunction({
+        name: 'annotated',
+        run: (_: unknown, context: RunContext) => {
+          context.annotate(secret, 'v')
+          context.annotate('apiKey', 12345678)
+          context.annotate('plain', 3)
+          return 'done'
+        },
+      })
+      await annotated.invoke(undefined, { onEvent: tracing.listener })
+      const attributes = spanOf(await spans(), 'annotated').attributes
+      expect(JSON.stringify(attributes)).not.toContain(secret)
+      expect(attributes['tinyllm.annotation.[REDACTED]']).toBe('v')
+      expect(attributes['tinyllm.annotation.apiKey']).toBe('[REDACTED]')
+      expect(attributes['tinyllm.annotation.plain']).toBe(3)
+    } finally {
+      release()
+    }
+  })
+
   it('shows each retry as a span event with its reason, and the attempts made', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

@@ -18,7 +18,7 @@ import {
   type TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
-import { redactString } from '@tinyllm/logger'
+import { isSecretFieldName, REDACTED, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -257,7 +257,8 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
     if (known !== undefined) {
       if (isOfType(value, known.type)) attributes[known.name] = value
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      attributes[attributeNames.annotationPrefix + key] = value
+      // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
+      attributes[attributeNames.annotationPrefix + redactString(key)] = isSecretFieldName(key) ? REDACTED : value
     }
   }
 }
