@@ -17,7 +17,14 @@ import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
-import { type QueueLocation, type QueueNames, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+import {
+  checkOptionKeys,
+  type QueueLocation,
+  type QueueNames,
+  queueNames,
+  type RunJobData,
+  type RunJobResult,
+} from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 
 /** Options of {@link BullMQExecutor}. */
@@ -110,6 +117,16 @@ class PendingRun {
 }
 
 const owner = 'BullMQExecutor'
+const executorOptionKeys = [
+  'connection',
+  'queue',
+  'prefix',
+  'version',
+  'rerunFailed',
+  'keepResultsSeconds',
+  'pollIntervalMs',
+  'context',
+] satisfies ReadonlyArray<keyof BullMQExecutorOptions>
 const submitChunk = 500
 const lookupChunk = 1_000
 /** Options a run given to `invoke` cannot carry to another process. */
@@ -147,6 +164,7 @@ export class BullMQExecutor implements RunExecutor {
   private closed = false
 
   constructor(options: BullMQExecutorOptions) {
+    checkOptionKeys(options, executorOptionKeys, owner)
     this.version = options.version
     this.rerunFailed = options.rerunFailed === true
     const keepSeconds =

@@ -1,6 +1,7 @@
 import { ConfigurationError, checkNumber, type JournalEntry, type StepJournal } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { checkOptionKeys } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
 export interface RedisJournalOptions {
@@ -39,6 +40,7 @@ export class RedisJournal implements StepJournal {
   private readonly client: Redis
 
   constructor(options: RedisJournalOptions) {
+    checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
     this.prefix = options.prefix ?? 'tinyllm'
     this.ttlMs =
       checkNumber(options.ttlMs, 'ttlMs', { integer: true, min: 1, unit: 'ms' }, 'RedisJournal') ?? defaultTtlMs

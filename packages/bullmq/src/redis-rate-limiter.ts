@@ -10,6 +10,7 @@ import {
   settleScript,
   statusScript,
 } from './redis-rate-limiter-scripts.js'
+import { checkOptionKeys } from './run-job.js'
 
 /** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
 export interface RedisRateLimiterOptions {
@@ -131,6 +132,11 @@ export class RedisRateLimiter implements RateLimiterLike {
   private closed = false
 
   constructor(options: RedisRateLimiterOptions) {
+    checkOptionKeys(
+      options,
+      ['connection', 'name', 'requestsPerMinute', 'tokensPerMinute', 'windowMs', 'maxCoolDownMs', 'prefix'],
+      owner,
+    )
     if (typeof options.name !== 'string' || options.name === '') {
       throw new ConfigurationError({ option: 'name', message: 'name must be a non-empty string', functionName: owner })
     }

@@ -1,4 +1,4 @@
-import type { Budget, UsageTotals } from '@tinyllm/core'
+import { type Budget, checkKnownOptions, optionError, type UsageTotals } from '@tinyllm/core'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
 export interface RunJobData {
@@ -34,6 +34,15 @@ export interface QueueLocation {
   readonly queue?: string
   /** First part of every Redis key; default `tinyllm`. */
   readonly prefix?: string
+}
+
+/**
+ * Checks the options object of a class of this package: an object, holding no key it does not know (a misspelling such
+ * as `requestPerMinute` would otherwise leave a limit off), with a suggestion for the right name.
+ */
+export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, owner: string): void {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  checkKnownOptions(options, new Set(known), owner)
 }
 
 export const defaultQueue = 'runs'

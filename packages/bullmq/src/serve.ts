@@ -18,7 +18,7 @@ import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { RedisJournal } from './redis-journal.js'
-import { type QueueLocation, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+import { checkOptionKeys, type QueueLocation, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
 
 /** A graph a worker serves: any tinyllm Function (a Chain, a Decision, an LLMCall…). */
 export type ServedGraph = Invocable<never, unknown> & DescribedGraph
@@ -68,6 +68,21 @@ export interface GraphWorker {
 }
 
 const owner = 'serve'
+const serveOptionKeys = [
+  'graphs',
+  'connection',
+  'queue',
+  'prefix',
+  'concurrency',
+  'version',
+  'journal',
+  'lockDurationMs',
+  'stalledIntervalMs',
+  'maxStalledCount',
+  'logger',
+  'onError',
+  'context',
+] satisfies ReadonlyArray<keyof ServeOptions>
 
 /**
  * Serves graphs on this process: every root run submitted to the queue (by a {@link BullMQExecutor}) is a job whose
@@ -82,6 +97,7 @@ const owner = 'serve'
  * process.on('SIGTERM', () => worker.close())
  */
 export async function serve(options: ServeOptions): Promise<GraphWorker> {
+  checkOptionKeys(options, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
   const lockDuration =
     checkNumber(options.lockDurationMs, 'lockDurationMs', { integer: true, min: 100, unit: 'ms' }, owner) ?? 30_000

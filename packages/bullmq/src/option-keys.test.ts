@@ -1,0 +1,50 @@
+import { ConfigurationError } from '@tinyllm/core'
+import { describe, expect, it } from 'vitest'
+import { BullMQExecutor } from './bullmq-executor.js'
+import { RedisJournal } from './redis-journal.js'
+import { RedisRateLimiter } from './redis-rate-limiter.js'
+import { serve } from './serve.js'
+
+// A misspelt option must not be dropped: `requestPerMinute` would leave a shared limiter with no request limit at all.
+// Every check here fails before any connection is opened, so no Redis is needed.
+const connection = 'redis://127.0.0.1:1'
+
+function refusal(build: () => unknown): ConfigurationError {
+  try {
+    build()
+  } catch (error) {
+    if (ConfigurationError.isInstance(error)) return error
+    throw error
+  }
+  throw new Error('the options were accepted')
+}
+
+describe('the classes of @tinyllm/bullmq refuse options they do not know, with a suggestion', () => {
+  it('RedisRateLimiter', () => {
+    const error = refusal(() => new RedisRateLimiter({ connection, name: 'l', requestPerMinute: 2 } as never))
+    expect(error.message).toMatch(
+      /^RedisRateLimiter: requestPerMinute is not an option; did you mean requestsPerMinute\?/,
+    )
+  })
+
+  it('BullMQExecutor, and no options at all', () => {
+    const error = refusal(() => new BullMQExecutor({ connection, keepResultSeconds: 5 } as never))
+    expect(error.message).toMatch(
+      /^BullMQExecutor: keepResultSeconds is not an option; did you mean keepResultsSeconds\?/,
+    )
+    expect(refusal(() => new (BullMQExecutor as new () => unknown)()).message).toBe(
+      'BullMQExecutor: options must be an object, got undefined',
+    )
+  })
+
+  it('RedisJournal', () => {
+    const error = refusal(() => new RedisJournal({ connection, ttlMS: 5 } as never))
+    expect(error.message).toMatch(/^RedisJournal: ttlMS is not an option; did you mean ttlMs\?/)
+  })
+
+  it('serve, as a rejected promise', async () => {
+    const error = await serve({ connection, graphs: [], concurency: 2 } as never).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/^serve: concurency is not an option; did you mean concurrency\?/)
+  })
+})
