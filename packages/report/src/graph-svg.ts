@@ -12,11 +12,27 @@ const headerHeight = 18
 const maxLabelCharacters = 40
 
 /**
+ * Most nodes the graph draws. dagre's layout of nested groups grows faster than the number of nodes (a Chain of 2,000
+ * distinct steps overflowed its recursion), and a graph of more boxes than this is no longer read at a glance.
+ */
+export const maxGraphNodes = 200
+/**
+ * Deepest nesting the graph draws: the layout's cost grows faster than the square of the depth (a Function that calls
+ * itself 100 deep took seconds to lay out, 300 deep minutes).
+ */
+export const maxGraphDepth = 10
+
+/**
  * Draws a folded run shape as an SVG: a box per node (a group around nodes with children), coloured by how its runs
  * ended, with an edge from each node to the ones that ran after it. The layout is dagre's (layered, with nested groups);
- * the drawing is a few primitives, so the file stays small and renders without script.
+ * the drawing is a few primitives, so the file stays small and renders without script. A shape of more than
+ * {@link maxGraphNodes} nodes, or nested deeper than {@link maxGraphDepth}, is not drawn: a note says why.
  */
 export function drawRunGraph(shape: RunShape): string {
+  const omitted = whyOmitted(shape)
+  if (omitted !== undefined) {
+    return `<p class="note graph-omitted">Graph omitted: ${omitted}. The timeline lists the runs; select one for its details.</p>`
+  }
   const graph = new dagre.graphlib.Graph({ compound: true })
   graph.setGraph({ rankdir: 'TB', nodesep: 20, ranksep: 32, marginx: 16, marginy: 16 })
   graph.setDefaultEdgeLabel(() => ({}))
@@ -66,10 +82,7 @@ export function drawRunGraph(shape: RunShape): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="run-graph" role="img" aria-label="Run graph" viewBox="0 0 ${round(width)} ${round(height)}" width="${round(width)}" height="${round(height)}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="${fontSize}">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#64748b"/></marker></defs>',
   ]
-  const depth = (node: ShapeNode): number => (node.parent === undefined ? 0 : depth(node.parent) + 1)
-  const groups = shape.nodes
-    .filter((node) => node.children.length > 0)
-    .sort((left, right) => depth(left) - depth(right))
+  const groups = shape.nodes.filter((node) => node.children.length > 0).sort((left, right) => left.depth - right.depth)
   for (const node of groups) {
     const box = graph.node(node.id)
     const header = graph.node(headerId(node))
@@ -116,6 +129,17 @@ export function drawRunGraph(shape: RunShape): string {
   }
   parts.push('</svg>')
   return parts.join('\n')
+}
+
+/** Why the shape is too big to lay out, or `undefined` when it is drawn. */
+function whyOmitted(shape: RunShape): string | undefined {
+  const count = (value: number): string => value.toLocaleString('en-US')
+  if (shape.nodes.length > maxGraphNodes) {
+    return `${count(shape.nodes.length)} nodes, more than ${count(maxGraphNodes)}`
+  }
+  const depth = shape.nodes.reduce((deepest, node) => Math.max(deepest, node.depth), 0)
+  if (depth > maxGraphDepth) return `runs nested ${count(depth)} deep, more than ${count(maxGraphDepth)}`
+  return undefined
 }
 
 function dataAttributes(node: ShapeNode): string {

@@ -1,5 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { defineFunction } from '@tinyllm/core'
+import { Chain } from '@tinyllm/flow'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchReportBrowser, type ReportBrowser } from './__fixtures__/browser.js'
@@ -171,6 +173,28 @@ describe('the run report in Chromium', () => {
 
     await page.locator('.toolbar button[data-filter="all"]').click()
     await checkScreenshot(page, nodes)
+    await expectNoNetwork(opened)
+    await page.close()
+  })
+
+  it('opens a trace too big for the graph: a note in its place, the timeline and details work', async () => {
+    const record = await new Chain({
+      name: 'Long',
+      children: Array.from({ length: 1_000 }, (_, index) =>
+        defineFunction({ name: `Step ${index}`, run: (value: number) => value + 1 }),
+      ),
+    }).trace(0)
+    const opened = await browser.open(renderRunReport(record), 'graph-omitted')
+    const { page } = opened
+
+    expect(await page.locator('.run-graph').count()).toBe(0)
+    expect(await page.locator('.graph-omitted').textContent()).toMatch(/^Graph omitted: 1,001 nodes, more than /)
+    expect(await page.locator('.timeline .row').count()).toBe(1001)
+    expect(await page.locator('.details-body h2').textContent()).toBe('Long')
+    await page.locator('.timeline .row[data-index="500"]').click()
+    const details = page.locator('.details-body')
+    expect(await details.locator('h2').textContent()).toBe('Step 499')
+    expect(await details.locator('h3:text-is("Output") + pre').textContent()).toBe('500')
     await expectNoNetwork(opened)
     await page.close()
   })

@@ -1,6 +1,8 @@
 import { defineFunction, type RunRecord } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
+import { maxGraphDepth, maxGraphNodes } from './graph-svg.js'
 import { renderRunReport } from './render-run-report.js'
 import { foldRuns, outcomeOf } from './run-shape.js'
 
@@ -41,6 +43,90 @@ describe('renderRunReport', () => {
     const output = String(runData(html)[0]!.output)
     expect(output).toContain('[REDACTED]')
     expect(output).toMatch(/… \(\d+ more characters\)$/)
+  })
+
+  it('redacts every name and value before it is cut: graph labels, titles, the timeline and the details', async () => {
+    const registered = 'hunter2-registered-secret-value'
+    const key = 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'
+    const unregister = registerSecret(registered)
+    try {
+      const record = await new Chain({
+        // Longer than a graph label: a cut before redaction would leave the start of the secret.
+        name: `A pipeline with a long name, then ${registered}`,
+        children: [
+          defineFunction({
+            name: 'Chooser',
+            run: (_: undefined, context) => {
+              context.annotate('choice', registered)
+              return 1
+            },
+          }),
+          defineFunction({
+            name: `Step ${key}`,
+            run: (_: number, context) => {
+              context.annotate('choice', key)
+              return 2
+            },
+          }),
+        ],
+      }).trace(undefined)
+      const html = renderRunReport(record)
+      expect(html).not.toContain(registered.slice(0, 10))
+      expect(html).not.toContain(key.slice(0, 12))
+      const labels = [...html.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) => match[1])
+      expect(labels).toEqual([
+        'A pipeline with a long name, then [REDA… (chain)',
+        'Chooser',
+        'function',
+        'choice: [REDACTED]',
+        'Step [REDACTED]',
+        'function',
+        'choice: [REDACTED]',
+      ])
+      expect(html).toMatch(/<title>A pipeline with a long name, then \[REDACTED\] · tinyllm run report<\/title>/)
+      expect(runData(html).map((row) => row.function)).toEqual([
+        'A pipeline with a long name, then [REDACTED]',
+        'Chooser',
+        'Step [REDACTED]',
+      ])
+    } finally {
+      unregister()
+    }
+  })
+
+  it('omits the graph of a trace too big to lay out, says so, and still lists every step', async () => {
+    const steps = 5_000
+    const record = await new Chain({
+      name: 'Long',
+      children: Array.from({ length: steps }, (_, index) =>
+        defineFunction({ name: `Step ${index}`, run: (value: number) => value + 1 }),
+      ),
+    }).trace(0)
+    const html = renderRunReport(record)
+    expect(html).not.toContain('<svg')
+    expect(html).toContain(`Graph omitted: 5,001 nodes, more than ${maxGraphNodes}.`)
+    const rows = runData(html)
+    expect(rows.map((row) => row.function)).toEqual([
+      'Long',
+      ...Array.from({ length: steps }, (_, index) => `Step ${index}`),
+    ])
+    expect(rows.at(-1)).toMatchObject({ status: 'complete', output: '5000' })
+  })
+
+  it('omits the graph of runs nested deeper than it lays out; draws it at that depth', async () => {
+    const recurse = defineFunction({
+      name: 'Recurse',
+      run: async (depth: number, context): Promise<number> =>
+        depth === 0 ? 0 : 1 + (await context.invoke(recurse, depth - 1)),
+    })
+    const deep = renderRunReport(await recurse.trace(maxGraphDepth + 5))
+    expect(deep).not.toContain('<svg')
+    expect(deep).toContain(`Graph omitted: runs nested ${maxGraphDepth + 5} deep, more than ${maxGraphDepth}.`)
+    expect(runData(deep)).toHaveLength(maxGraphDepth + 6)
+
+    const drawn = renderRunReport(await recurse.trace(maxGraphDepth))
+    expect(drawn).toContain('<svg')
+    expect(drawn).not.toContain('Graph omitted')
   })
 
   it('lists at most maxRows runs and says how many it left out', async () => {

@@ -5,6 +5,7 @@ import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
 import { type RunRow, toRow } from './run-rows.js'
 import { foldRuns, type ShapeNode } from './run-shape.js'
+import { runText } from './run-text.js'
 
 /** Options of {@link renderRunReport}. */
 export interface RunReportOptions {
@@ -24,7 +25,8 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  * self-contained HTML page that opens offline: the graph with each node coloured by how its runs ended, a waterfall
  * timeline of every run (start, duration, attempts, the waits between them with the reason each attempt failed), and
  * the details of the selected run (output redacted and cut, tokens, cost, the typed error). Nothing in it loads
- * anything: style, script and data are inline.
+ * anything: style, script and data are inline. A trace too big to lay out (more than 200 graph nodes, or runs nested
+ * more than 10 deep) gets a note in place of the graph; its timeline and details are complete.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -43,7 +45,8 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, o
     checkNumber(options.maxValueLength, 'maxValueLength', { integer: true, min: 1 }, 'renderRunReport') ?? 2_000
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
   const title =
-    options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`)
+    options.title ??
+    runText(roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`)
 
   const shape = foldRuns(roots)
   const now = Date.now()

@@ -1,7 +1,10 @@
-import { type RunRecord, type TinyLLMError, ValidationError } from '@tinyllm/core'
-import { redact, redactString } from '@tinyllm/logger'
+import type { RunRecord } from '@tinyllm/core'
+import { errorDetail, headline, preview, runText } from './run-text.js'
 
-/** One run as the timeline and the details panel show it: times relative to the report's start, values redacted. */
+/**
+ * One run as the timeline and the details panel show it: times relative to the report's start, every name and value
+ * redacted (see `runText`).
+ */
 export interface RunRow {
   readonly runId: string
   readonly function: string
@@ -46,8 +49,8 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   const states = record.states.map((entry) => {
     const at = entry.at - origin
     return entry.error === undefined
-      ? ([entry.state, at, entry.attempt] as const)
-      : ([entry.state, at, entry.attempt, headline(entry.error)] as const)
+      ? ([runText(entry.state), at, entry.attempt] as const)
+      : ([runText(entry.state), at, entry.attempt, headline(entry.error)] as const)
   })
   const retries: Array<{ attempt: number; startMs: number; endMs: number; reason: string }> = []
   record.states.forEach((entry, index) => {
@@ -61,9 +64,9 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     })
   })
   const row: { -readonly [Key in keyof RunRow]: RunRow[Key] } = {
-    runId: record.runId,
-    function: record.function,
-    kind: record.kind,
+    runId: runText(record.runId),
+    function: runText(record.function),
+    kind: runText(record.kind),
     status: record.status,
     depth,
     shape,
@@ -81,34 +84,10 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   if (Object.keys(record.annotations).length > 0) row.annotations = preview(record.annotations, maxValueLength)
   if (record.error !== undefined) {
     row.error = {
-      name: record.error.name,
+      name: runText(record.error.name),
       headline: headline(record.error),
-      detail: preview(withoutStack(record.error), maxValueLength),
+      detail: errorDetail(record.error, maxValueLength),
     }
   }
   return row
-}
-
-/** `Name in state: first line of the message` (each issue, for a validation error), secrets redacted. */
-export function headline(error: TinyLLMError): string {
-  const where = error.state === undefined ? '' : ` in ${error.state}`
-  if (ValidationError.isInstance(error)) {
-    const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
-    return redactString(`${error.name}${where}: ${issues.join('; ')}`)
-  }
-  const end = error.message.indexOf('\n')
-  return redactString(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`)
-}
-
-/** A value as readable text: strings as they are, anything else as indented JSON; redacted, then cut. */
-export function preview(value: unknown, maxLength: number): string {
-  const safe = redact(value)
-  const text = typeof safe === 'string' ? safe : (JSON.stringify(safe, null, 2) ?? String(safe))
-  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
-}
-
-/** An error's fields without its stack, which says where in tinyllm it was thrown rather than what went wrong. */
-function withoutStack(error: TinyLLMError): unknown {
-  const { stack: _stack, ...fields } = redact(error) as unknown as Record<string, unknown>
-  return fields
 }

@@ -1,4 +1,5 @@
 import type { RunRecord } from '@tinyllm/core'
+import { runText } from './run-text.js'
 
 /** How the runs of one shape node ended, taken together. */
 export type ShapeOutcome = 'complete' | 'failed' | 'mixed' | 'running'
@@ -9,9 +10,13 @@ export type ShapeOutcome = 'complete' | 'failed' | 'mixed' | 'running'
  */
 export interface ShapeNode {
   readonly id: string
+  /** The Function's name, redacted. */
   readonly name: string
+  /** The run's kind, redacted. */
   readonly kind: string
   readonly parent: ShapeNode | undefined
+  /** How many nodes it is nested in: 0 for a root. */
+  readonly depth: number
   readonly children: ShapeNode[]
   /** Ids of the runs folded into this node, in the order they were met. */
   readonly runIds: string[]
@@ -20,13 +25,14 @@ export interface ShapeNode {
   running: number
   /** Runs that needed more than one attempt. */
   retried: number
-  /** How often each choice was taken, for the runs that recorded one (a Decision's `choice`). */
+  /** How often each choice was taken, for the runs that recorded one (a Decision's `choice`, redacted). */
   readonly choices: Map<string, number>
 }
 
 /** The folded graph: nodes nested as the run tree nests, and edges between siblings that ran one after another. */
 export interface RunShape {
   readonly roots: ShapeNode[]
+  /** Every node, each after its parent. */
   readonly nodes: ShapeNode[]
   readonly edges: ReadonlyArray<{ readonly from: ShapeNode; readonly to: ShapeNode }>
 }
@@ -49,9 +55,10 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     if (node === undefined) {
       node = {
         id: `s${nodes.length}`,
-        name: record.function,
-        kind: record.kind,
+        name: runText(record.function),
+        kind: runText(record.kind),
         parent,
+        depth: parent === undefined ? 0 : parent.depth + 1,
         children: [],
         runIds: [],
         complete: 0,
@@ -88,7 +95,10 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     else node.running++
     if (record.attempts > 1) node.retried++
     const choice = record.annotations.choice
-    if (typeof choice === 'string') node.choices.set(choice, (node.choices.get(choice) ?? 0) + 1)
+    if (typeof choice === 'string') {
+      const shown = runText(choice)
+      node.choices.set(shown, (node.choices.get(shown) ?? 0) + 1)
+    }
 
     const children = [...record.children].sort((left, right) => left.startedAt - right.startedAt)
     let wave: ShapeNode[] = []

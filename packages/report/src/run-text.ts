@@ -1,0 +1,39 @@
+import { type TinyLLMError, ValidationError } from '@tinyllm/core'
+import { redact, redactString } from '@tinyllm/logger'
+
+/**
+ * Run data as text on the page: strings as they are, anything else as indented JSON, with secrets redacted. Every name,
+ * kind, choice, value and error message the report shows is made text here and nowhere else, and before any cut, so a
+ * cut never leaves part of a secret on the page.
+ */
+export function runText(value: unknown): string {
+  if (typeof value === 'string') return redactString(value)
+  const safe = redact(value)
+  return typeof safe === 'string' ? safe : (JSON.stringify(safe, null, 2) ?? String(safe))
+}
+
+/** A value as {@link runText} writes it, cut at `maxLength` characters with a count of the rest. */
+export function preview(value: unknown, maxLength: number): string {
+  const text = runText(value)
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
+}
+
+/** `Name in state: first line of the message` (each issue, for a validation error), secrets redacted. */
+export function headline(error: TinyLLMError): string {
+  const where = error.state === undefined ? '' : ` in ${error.state}`
+  if (ValidationError.isInstance(error)) {
+    const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    return runText(`${error.name}${where}: ${issues.join('; ')}`)
+  }
+  const end = error.message.indexOf('\n')
+  return runText(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`)
+}
+
+/**
+ * An error's fields without its stack (which says where in tinyllm it was thrown rather than what went wrong), as
+ * {@link preview} writes them.
+ */
+export function errorDetail(error: TinyLLMError, maxLength: number): string {
+  const { stack: _stack, ...fields } = redact(error) as unknown as Record<string, unknown>
+  return preview(fields, maxLength)
+}
