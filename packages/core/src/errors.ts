@@ -201,7 +201,13 @@ export class ValidationError extends TinyLLMError {
     issues: ReadonlyArray<ValidationIssue>
     cause?: unknown
   }) {
-    const what = options.state === 'input_validation' ? 'input' : 'output'
+    const state = options.state
+    const what =
+      state === 'input_validation'
+        ? 'input'
+        : state === 'output_validation' || state === 'processing_output'
+          ? 'output'
+          : 'value'
     const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
       message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,

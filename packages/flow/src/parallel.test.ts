@@ -178,6 +178,7 @@ describe('Parallel map form', () => {
     runs = events.filter((state) => state === 'running').length
     expect((error as TinyLLMError).name).toBe('ValidationError')
     expect((error as TinyLLMError).retryable).toBe(false)
+    expect((error as Error).message).toMatch(/^squares: invalid value \(running, 1 issue\)/)
     expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
     expect(runs).toBe(1)
   })
