@@ -1,22 +1,11 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
-import type {
-  LoopbackResponse,
-  RouteContext,
-  ScriptedServer,
-  ScriptedServerOptions,
-  StrictSchemaRules,
-} from '@tinyllm/testing'
-import {
-  findStrictSchemaViolation,
-  ScriptedLoopbackServer,
-  ScriptedRoute,
-  startScriptedLoopbackServer,
-} from '@tinyllm/testing'
+import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
+import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
+import { messagesRequestProblem } from './messages-request-problem.js'
 import { resolveMessage } from './resolved-message.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
-import { toolResultProblem } from './tool-result-problem.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -80,7 +69,7 @@ async function answerMessages(
   if (options.apiKey !== undefined && presentedKey(request.headers) !== options.apiKey) {
     return errorResponse({ status: 401, message: 'invalid x-api-key' }, requestId)
   }
-  const invalid = validate(request.body, request.headers['anthropic-version'])
+  const invalid = messagesRequestProblem(request.body, request.headers['anthropic-version'])
   if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
   const body = request.body as MessageCreateParams
   const scripted = await messages.next(body, requestIndex)
@@ -125,46 +114,4 @@ function errorResponse(error: ErrorReply['error'], requestId: string): LoopbackR
       request_id: requestId,
     },
   }
-}
-
-/** What Anthropic's structured outputs and strict tools refuse in a schema: an object that is not closed. */
-const anthropicStrictRules: StrictSchemaRules = {
-  closedObjects: true,
-  everyPropertyRequired: false,
-  objectRoot: false,
-  unsupportedKeywords: [],
-}
-
-/** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */
-const removedIn20261021 = ['temperature', 'top_p', 'top_k']
-
-/** The checks Anthropic makes that a client is most likely to fail; returns the error message, if any. */
-function validate(body: unknown, version: string | undefined): string | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body is not valid JSON.'
-  const candidate = body as Record<string, unknown>
-  if (typeof candidate.model !== 'string') return 'model: Field required'
-  if (typeof candidate.max_tokens !== 'number') return 'max_tokens: Field required'
-  if (!Array.isArray(candidate.messages)) return 'messages: Field required'
-  if (candidate.messages.length === 0) return 'messages: at least one message is required'
-  if (version === undefined || version >= '2026-10-21') {
-    const removed = removedIn20261021.find((name) => name in candidate)
-    if (removed !== undefined) return `${removed}: Extra inputs are not permitted`
-  }
-  return toolResultProblem(candidate.messages as MessageCreateParams['messages']) ?? strictSchemaProblem(candidate)
-}
-
-/** Anthropic's answer to an output format, or a strict tool, whose schema has an object that is not closed. */
-function strictSchemaProblem(body: Record<string, unknown>): string | undefined {
-  const closed = "For 'object' type, 'additionalProperties' must be explicitly set to false"
-  const format = (body.output_config as { format?: { schema?: unknown } } | undefined)?.format
-  if (format !== undefined && findStrictSchemaViolation(format.schema, anthropicStrictRules) !== undefined) {
-    return `output_config.format.schema: ${closed}`
-  }
-  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ strict?: unknown; input_schema?: unknown }>) : []
-  for (const [index, tool] of tools.entries()) {
-    if (tool.strict === true && findStrictSchemaViolation(tool.input_schema, anthropicStrictRules) !== undefined) {
-      return `tools.${index}.custom.input_schema: ${closed}`
-    }
-  }
-  return undefined
 }
