@@ -2,6 +2,7 @@ import { ConfigurationError } from '@tinyllm/core'
 import type { ParsedSseEvent } from '@tinyllm/testing'
 import { parseSseEvents } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { AnthropicChatModel } from '../anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './anthropic-compatible-server.js'
 import { startAnthropicCompatibleServer } from './anthropic-compatible-server.js'
 
@@ -137,7 +138,7 @@ describe('startAnthropicCompatibleServer', () => {
     const running = await start()
     const missingMaxTokens = await fetch(`${running.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2026-10-21' },
       body: JSON.stringify({ model: 'm', ...ask }),
     })
     expect(missingMaxTokens.status).toBe(400)
@@ -153,6 +154,142 @@ describe('startAnthropicCompatibleServer', () => {
     expect(legacy.status).toBe(200)
     expect((await post(running, { messages: [] })).status).toBe(400)
     expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses a request without an anthropic-version header; the SDK always sends one', async () => {
+    const running = await start({ replies: ['ok'] })
+    const unversioned = await fetch(`${running.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 100, ...ask }),
+    })
+    expect(unversioned.status).toBe(400)
+    expect(await unversioned.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' },
+    })
+    const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const generated = await model.doGenerate({ messages: [{ role: 'user', content: 'Hi' }] })
+    expect(generated.choices[0]?.message.content).toBe('ok')
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses max_tokens that is negative or not an integer, and takes 0 (a prompt-cache pre-warm)', async () => {
+    const running = await start()
+    for (const [maxTokens, message] of [
+      [-5, 'max_tokens: Input should be greater than or equal to 0'],
+      [1.5, 'max_tokens: Input should be a valid integer'],
+    ] as const) {
+      const refused = await post(running, { ...ask, max_tokens: maxTokens })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, max_tokens: 0 })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('holds temperature and top_p to 0–1 on API version 2023-06-01', async () => {
+    const running = await start()
+    const legacy = { 'anthropic-version': '2023-06-01' }
+    for (const [sampling, message] of [
+      [{ temperature: 1.5 }, 'temperature: Input should be less than or equal to 1'],
+      [{ temperature: -1 }, 'temperature: Input should be greater than or equal to 0'],
+      [{ top_p: 1.5 }, 'top_p: Input should be less than or equal to 1'],
+      [{ top_p: -0.1 }, 'top_p: Input should be greater than or equal to 0'],
+      [{ temperature: '0.5' }, 'temperature: Input should be a valid number'],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...sampling }, legacy)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, temperature: 0 }, legacy)).status).toBe(200)
+    expect((await post(running, { ...ask, temperature: 1, top_p: 0.9 }, legacy)).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(2)
+  })
+
+  it('refuses a message role that is not user, assistant or system', async () => {
+    const running = await start()
+    const refused = await post(running, { messages: [{ role: 'bogus', content: 'Hi' }] })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/^messages\.0\.role: /) },
+    })
+    const withSystemTurn = await post(running, {
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Again' },
+      ],
+    })
+    expect(withSystemTurn.status).toBe(200)
+  })
+
+  it('refuses a custom tool with a name Anthropic does not take, or without an object input_schema', async () => {
+    const running = await start()
+    const schema = { type: 'object', properties: {} }
+    const badName = "name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"
+    for (const [tool, message] of [
+      [{ name: 'get weather!', input_schema: schema }, badName],
+      [{ name: '', input_schema: schema }, badName],
+      [{ name: 'a'.repeat(129), input_schema: schema }, badName],
+      [{ input_schema: schema }, 'name: Field required'],
+      [{ name: 'f' }, 'input_schema: Field required'],
+      [{ name: 'f', input_schema: 'object' }, 'input_schema: Input should be a valid dictionary'],
+      [{ name: 'f', input_schema: { type: 'string' } }, "input_schema.type: Input should be 'object'"],
+    ] as const) {
+      const refused = await post(running, { ...ask, tools: [{ name: 'ok', input_schema: schema }, tool] })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: `tools.1.custom.${message}` },
+      })
+    }
+    const accepted = [
+      { name: 'get_weather-2', input_schema: schema },
+      { name: 'a'.repeat(128), input_schema: schema, type: 'custom' },
+      { type: 'web_search_20250305', name: 'web_search' },
+    ]
+    expect((await post(running, { ...ask, tools: accepted })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses a thinking budget under 1024 or not under max_tokens', async () => {
+    const running = await start()
+    const thinking = (maxTokens: number, budget: number) => ({
+      ...ask,
+      max_tokens: maxTokens,
+      thinking: { type: 'enabled', budget_tokens: budget },
+    })
+    for (const [body, message] of [
+      [thinking(4000, 500), 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'],
+      [thinking(4000, 1500.5), 'thinking.enabled.budget_tokens: Input should be a valid integer'],
+      [thinking(2000, 3000), '`max_tokens` must be greater than `thinking.budget_tokens`'],
+      [thinking(2000, 2000), '`max_tokens` must be greater than `thinking.budget_tokens`'],
+    ] as const) {
+      const refused = await post(running, body)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, thinking(2000, 1024))).status).toBe(200)
+    expect((await post(running, { ...ask, thinking: { type: 'adaptive' } })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(2)
+  })
+
+  it('refuses an output format that is not json_schema, or has no schema', async () => {
+    const running = await start()
+    const schema = { type: 'object', properties: {}, additionalProperties: false }
+    for (const [format, message] of [
+      [{ type: 'bogus', schema }, "output_config.format.type: Input should be 'json_schema'"],
+      [{ type: 'json_schema' }, 'output_config.format.schema: Field required'],
+    ] as const) {
+      const refused = await post(running, { ...ask, output_config: { format } })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, output_config: { format: { type: 'json_schema', schema } } })).status).toBe(
+      200,
+    )
   })
 
   it('refuses tool turns that do not pair up, as Anthropic does, and accepts a multi-turn tool conversation', async () => {

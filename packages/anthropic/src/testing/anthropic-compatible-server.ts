@@ -23,10 +23,14 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * Starts a real HTTP server on 127.0.0.1 that speaks Anthropic's Messages API (`POST /v1/messages`, a JSON message
  * or, with `stream: true`, named server-sent events from `message_start` to `message_stop`), answering from a script,
  * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header. It refuses what the
- * API refuses with a 400 `invalid_request_error`: no model, `max_tokens` or messages, sampling parameters on API
- * version 2026-10-21, tool turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next
- * message, a `tool_result` answering no `tool_use`), and an output format or strict tool whose schema has an object
- * without `additionalProperties: false`.
+ * API refuses with a 400 `invalid_request_error`: no `anthropic-version` header; no model or messages; `max_tokens`
+ * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; sampling
+ * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
+ * under 1024 or not under `max_tokens`; a custom tool whose name does not match `^[a-zA-Z0-9_-]{1,128}$` or whose
+ * `input_schema` is missing or not of type `object`; an output format that is not `json_schema` with a schema; tool
+ * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
+ * answering no `tool_use`); and an output format or strict tool whose schema has an object without
+ * `additionalProperties: false`.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })

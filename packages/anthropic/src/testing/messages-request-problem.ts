@@ -5,34 +5,139 @@ import { toolResultProblem } from './tool-result-problem.js'
 
 /**
  * What Anthropic answers a Messages request it refuses with a 400 `invalid_request_error`, or `undefined`: the checks
- * a client is most likely to fail. `version` is the request's `anthropic-version` header.
+ * a client is most likely to fail, each from the API reference (platform.claude.com/docs/en/api/messages) or the
+ * types of `@anthropic-ai/sdk`. `version` is the request's `anthropic-version` header.
  */
 export function messagesRequestProblem(body: unknown, version: string | undefined): string | undefined {
+  // "When making API requests, you must send an anthropic-version request header" (docs.anthropic.com/en/api/versioning);
+  // the SDK always sends it, so a request without one comes from a client that builds its own.
+  if (version === undefined) return 'anthropic-version: header is required'
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body is not valid JSON.'
   const candidate = body as Record<string, unknown>
   if (typeof candidate.model !== 'string') return 'model: Field required'
-  if (typeof candidate.max_tokens !== 'number') return 'max_tokens: Field required'
-  if (!Array.isArray(candidate.messages)) return 'messages: Field required'
-  if (candidate.messages.length === 0) return 'messages: at least one message is required'
-  if (version === undefined || version >= '2026-10-21') {
-    const removed = removedIn20261021.find((name) => name in candidate)
-    if (removed !== undefined) return `${removed}: Extra inputs are not permitted`
+  return (
+    maxTokensProblem(candidate.max_tokens) ??
+    messagesProblem(candidate.messages) ??
+    samplingProblem(candidate, version) ??
+    thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
+    toolsProblem(candidate.tools) ??
+    outputFormatProblem(candidate.output_config) ??
+    toolResultProblem(candidate.messages as MessageCreateParams['messages'])
+  )
+}
+
+/**
+ * `max_tokens` is a required integer. 0 is valid: the SDK's `MessageCreateParamsBase.max_tokens` says "Set to `0` to
+ * populate the prompt cache without generating a response".
+ */
+function maxTokensProblem(maxTokens: unknown): string | undefined {
+  if (typeof maxTokens !== 'number') return 'max_tokens: Field required'
+  if (!Number.isInteger(maxTokens)) return 'max_tokens: Input should be a valid integer'
+  if (maxTokens < 0) return 'max_tokens: Input should be greater than or equal to 0'
+  return undefined
+}
+
+/** The roles of the SDK's `MessageParam`: `UserMessageParam`, `AssistantMessageParam` and `SystemMessageParam`. */
+const messageRoles: ReadonlySet<unknown> = new Set(['user', 'assistant', 'system'])
+
+function messagesProblem(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return 'messages: Field required'
+  if (messages.length === 0) return 'messages: at least one message is required'
+  for (const [index, message] of messages.entries()) {
+    const role = (message as { role?: unknown } | null)?.role
+    if (!messageRoles.has(role)) return `messages.${index}.role: Input should be 'user', 'assistant' or 'system'`
   }
-  return toolResultProblem(candidate.messages as MessageCreateParams['messages']) ?? strictSchemaProblem(candidate)
+  return undefined
 }
 
 /** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */
 const removedIn20261021 = ['temperature', 'top_p', 'top_k']
 
-/** Anthropic's answer to an output format, or a strict tool, whose schema has an object that is not closed. */
-function strictSchemaProblem(body: Record<string, unknown>): string | undefined {
-  const format = (body.output_config as { format?: { schema?: unknown } } | undefined)?.format
-  if (format !== undefined && findStrictSchemaViolation(format.schema, anthropicStrictRules) !== undefined) {
+function samplingProblem(body: Record<string, unknown>, version: string): string | undefined {
+  if (version >= '2026-10-21') {
+    const removed = removedIn20261021.find((name) => name in body)
+    return removed === undefined ? undefined : `${removed}: Extra inputs are not permitted`
+  }
+  // Where older versions take them, the API reference bounds both: temperature "Ranges from `0.0` to `1.0`"
+  // (minimum 0, maximum 1), and top_p has minimum 0, maximum 1.
+  for (const name of ['temperature', 'top_p']) {
+    const value = body[name]
+    if (value === undefined) continue
+    if (typeof value !== 'number') return `${name}: Input should be a valid number`
+    if (value < 0) return `${name}: Input should be greater than or equal to 0`
+    if (value > 1) return `${name}: Input should be less than or equal to 1`
+  }
+  return undefined
+}
+
+/**
+ * The SDK's `ThinkingConfigEnabled.budget_tokens`: "Must be ≥1024 and less than `max_tokens`". Only manual extended
+ * thinking (`type: 'enabled'`) has a budget.
+ */
+function thinkingProblem(thinking: unknown, maxTokens: number): string | undefined {
+  const config = thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined
+  if (config?.type !== 'enabled') return undefined
+  const budget = config.budget_tokens
+  if (typeof budget !== 'number' || !Number.isInteger(budget)) {
+    return 'thinking.enabled.budget_tokens: Input should be a valid integer'
+  }
+  if (budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'
+  if (budget >= maxTokens) return '`max_tokens` must be greater than `thinking.budget_tokens`'
+  return undefined
+}
+
+/**
+ * The name pattern Anthropic checks a custom tool's name against, as its 400 quotes it
+ * (`tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`), and the API reference gives
+ * `Tool.name` minLength 1 and maxLength 128. Older documentation and errors said 64 characters; refusing 65 to 128
+ * would fail tests on names the API takes.
+ */
+const toolNamePattern = /^[a-zA-Z0-9_-]{1,128}$/
+
+/**
+ * A custom tool (the SDK's `Tool`, with `type` absent, null or `'custom'`) needs a valid name and an `input_schema`
+ * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema.
+ */
+function toolsProblem(tools: unknown): string | undefined {
+  if (!Array.isArray(tools)) return undefined
+  for (const [index, tool] of tools.entries()) {
+    const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown } | null
+    if (candidate?.type !== undefined && candidate.type !== null && candidate.type !== 'custom') continue
+    const path = `tools.${index}.custom`
+    if (typeof candidate?.name !== 'string') return `${path}.name: Field required`
+    if (!toolNamePattern.test(candidate.name)) {
+      return `${path}.name: String should match pattern '${toolNamePattern.source}'`
+    }
+    const schema = candidate.input_schema as { type?: unknown } | null | undefined
+    if (schema === undefined) return `${path}.input_schema: Field required`
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      return `${path}.input_schema: Input should be a valid dictionary`
+    }
+    if (schema.type !== 'object') return `${path}.input_schema.type: Input should be 'object'`
+  }
+  return strictToolProblem(tools)
+}
+
+/**
+ * The SDK's `OutputConfig.format` is a `JSONOutputFormat`: `type: 'json_schema'` and a required `schema`, whose
+ * objects must be closed.
+ */
+function outputFormatProblem(outputConfig: unknown): string | undefined {
+  const format = (outputConfig as { format?: unknown } | null | undefined)?.format
+  if (format === undefined || format === null) return undefined
+  const { type, schema } = format as { type?: unknown; schema?: unknown }
+  if (type !== 'json_schema') return "output_config.format.type: Input should be 'json_schema'"
+  if (schema === undefined) return 'output_config.format.schema: Field required'
+  if (findStrictSchemaViolation(schema, anthropicStrictRules) !== undefined) {
     return `output_config.format.schema: ${notClosed}`
   }
-  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ strict?: unknown; input_schema?: unknown }>) : []
+  return undefined
+}
+
+function strictToolProblem(tools: readonly unknown[]): string | undefined {
   for (const [index, tool] of tools.entries()) {
-    if (tool.strict === true && findStrictSchemaViolation(tool.input_schema, anthropicStrictRules) !== undefined) {
+    const { strict, input_schema } = tool as { strict?: unknown; input_schema?: unknown }
+    if (strict === true && findStrictSchemaViolation(input_schema, anthropicStrictRules) !== undefined) {
       return `tools.${index}.custom.input_schema: ${notClosed}`
     }
   }
