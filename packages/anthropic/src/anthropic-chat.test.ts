@@ -179,6 +179,27 @@ describe('AnthropicChat', () => {
     expect(running.requests).toHaveLength(0)
   })
 
+  it('refuses a tool name Anthropic refuses, at construction and per call, like OpenAIChat', async () => {
+    const running = await start({ replies: ['never'] })
+    const parameters = { type: 'object', properties: {} }
+    const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    expect(() => new AnthropicChat({ ...options, tools: [{ name: 'get weather', parameters }] })).toThrow(
+      'c: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"',
+    )
+    const chat = new AnthropicChat(options)
+    const error = await chat
+      .invoke({
+        ...ask('Hi'),
+        tools: [
+          { name: 'lookup', parameters },
+          { name: 'get.weather', parameters },
+        ],
+      })
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ issues: [{ path: ['tools', 1, 'name'] }] })
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('refuses a base URL with credentials, which fetch cannot send, on either transport, like OpenAIChat', async () => {
     const running = await start()
     const withCredentials = running.baseURL.replace('http://', 'http://tenant:s3cret-pass@')

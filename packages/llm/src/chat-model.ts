@@ -38,6 +38,7 @@ export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolM
 
 /** A tool the model may call; `parameters` is a JSON Schema object. */
 export interface ToolDefinition {
+  /** 1–64 letters, digits, `_` or `-`, the names OpenAI and Anthropic accept; LLMCall refuses any other. */
   readonly name: string
   readonly description?: string
   readonly parameters: Readonly<Record<string, unknown>>
@@ -62,12 +63,13 @@ export type ResponseFormat =
 /** Settings of one call. Every setting a provider accepts must reach its wire; one it cannot honour is an error. */
 export interface ChatSettings {
   readonly model?: string
+  /** ≥ 0; each provider has its own maximum (OpenAI: 2) or refuses it (Anthropic's 2026-10-21 API). */
   readonly temperature?: number
   readonly topP?: number
   readonly maxTokens?: number
   /** Number of choices to generate. */
   readonly n?: number
-  /** Where the model stops: one sequence or several. */
+  /** Where the model stops: one sequence or several (OpenAI takes at most 4). */
   readonly stop?: string | ReadonlyArray<string>
   readonly seed?: number
   readonly presencePenalty?: number

@@ -295,6 +295,21 @@ describe('LLMCall bad input', () => {
         { settings: { tools: 'x' } },
         'x: settings.tools must be an array of tool definitions ({ name, parameters }), got "x"',
       ],
+      [
+        {
+          settings: {
+            tools: [
+              { name: 'search', parameters: {} },
+              { name: 'get weather', parameters: {} },
+            ],
+          },
+        },
+        'x: settings.tools[1].name must be 1–64 letters, digits, _ or -, got "get weather"',
+      ],
+      [
+        { settings: { tools: [{ name: 'a'.repeat(65), parameters: {} }] } },
+        'x: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "aaaa',
+      ],
     ]
     for (const [options, message] of cases) {
       const build = () => new LLMCall({ name: 'x', model, ...options })
@@ -315,6 +330,18 @@ describe('LLMCall bad input', () => {
       },
     ])
     expect(model.calls).toHaveLength(0)
+    const named = await chat.trace({
+      ...ask('x'),
+      tools: [
+        { name: 'search', parameters: {} },
+        { name: '', parameters: {} },
+      ],
+    })
+    expect((named.error as ValidationError).issues).toEqual([
+      { path: ['tools', 1, 'name'], message: 'must be 1–64 letters, digits, _ or -, got ""' },
+    ])
+    await chat.invoke({ ...ask('x'), tools: [{ name: `get_Weather-${'a'.repeat(52)}`, parameters: {} }] })
+    expect(model.calls).toHaveLength(1)
   })
 
   it('says what a model or retry option got, in the one message format', () => {

@@ -142,6 +142,14 @@ export const llmRetryDefaults: Readonly<RetryPolicy> = Object.freeze({
 
 const roles: ReadonlySet<unknown> = new Set(['system', 'user', 'assistant', 'tool'])
 
+/**
+ * The names OpenAI and Anthropic accept for a tool or a response format. OpenAI's API reference: "Must be a-z, A-Z,
+ * 0-9, or contain underscores and dashes, with a maximum length of 64"; Anthropic's tool definitions: "Must match the
+ * regex ^[a-zA-Z0-9_-]{1,64}$".
+ */
+const providerName = /^[A-Za-z0-9_-]{1,64}$/
+const providerNameRule = '1–64 letters, digits, _ or -'
+
 /** What each numeric setting must be; NaN and Infinity would otherwise go out as JSON `null`. */
 const numericSettingRules = {
   temperature: { min: 0 },
@@ -182,7 +190,10 @@ const settingShapes = {
 type CheckedSetting = keyof typeof numericSettingRules | keyof typeof settingShapes
 const checkedSettings = [...Object.keys(numericSettingRules), ...Object.keys(settingShapes)] as CheckedSetting[]
 
-/** Checks one setting, throwing `<owner>: <option> must be …, got …`. */
+/**
+ * Checks one setting, throwing `<owner>: <option> must be …, got …`; a tool whose name the providers refuse is named
+ * by its index (`<option>[1].name`).
+ */
 function checkSetting(key: CheckedSetting, value: unknown, option: string, owner?: string): void {
   if (value === undefined) return
   if (key in numericSettingRules) {
@@ -191,17 +202,26 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
   }
   const shape = settingShapes[key as keyof typeof settingShapes]
   if (!shape.accepts(value)) throw optionError(option, shape.expected, value, owner)
+  if (key !== 'tools') return
+  const tools = value as ReadonlyArray<{ readonly name: string }>
+  const index = tools.findIndex((tool) => !providerName.test(tool.name))
+  if (index !== -1) throw optionError(`${option}[${index}].name`, providerNameRule, tools[index]?.name, owner)
 }
 
 /** What is wrong with a setting of a call's input, or `undefined` when it is absent or valid. */
-function settingProblem(key: CheckedSetting, value: unknown): string | undefined {
+function settingIssue(key: CheckedSetting, value: unknown): StandardSchemaV1.Issue | undefined {
   if (value === undefined) return undefined
   try {
     checkSetting(key, value, key)
     return undefined
   } catch (error) {
-    // `<key> must be …`: the issue's path names the key already.
-    return (error as Error).message.slice(key.length + 1)
+    // `<option> must be …`: the issue's path names the option already.
+    const option = (error as ConfigurationError).option
+    const path = option.split(/[[\].]+/).filter((part) => part !== '')
+    return {
+      message: (error as Error).message.slice(option.length + 1),
+      path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
+    }
   }
 }
 
@@ -232,8 +252,8 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
         }
       }
       for (const key of checkedSettings) {
-        const problem = settingProblem(key, (value as Record<string, unknown>)[key])
-        if (problem !== undefined) issues.push({ message: problem, path: [key] })
+        const issue = settingIssue(key, (value as Record<string, unknown>)[key])
+        if (issue !== undefined) issues.push(issue)
       }
       for (const key of Object.keys(value)) {
         if (inputKeySet.has(key) || (value as Record<string, unknown>)[key] === undefined) continue
@@ -355,10 +375,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
       }
       checkKnownOptions(structured, structuredOutputKeys, name)
-      if (typeof structured.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(structured.name)) {
+      if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
         throw new ConfigurationError({
           option: 'structuredOutput.name',
-          message: 'structuredOutput.name must be 1–64 letters, digits, _ or -',
+          message: `structuredOutput.name must be ${providerNameRule}`,
           functionName: name,
         })
       }

@@ -151,6 +151,45 @@ describe('OpenAIChat', () => {
     ])
   })
 
+  it('refuses a temperature above 2 and more than 4 stop sequences, at construction and per call, sending nothing', async () => {
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
+    const refused: Array<[{ temperature?: number; stop?: string[] }, string]> = [
+      [{ temperature: 3 }, 'c: temperature must be a number ≥ 0 and ≤ 2, got 3'],
+      [
+        { stop: ['a', 'b', 'c', 'd', 'e'] },
+        'c: stop must be at most 4 sequences for OpenAI, got ["a","b","c","d","e"]',
+      ],
+    ]
+    for (const [settings, message] of refused) {
+      const build = () => new OpenAIChat({ ...options, ...settings })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+    const chat = new OpenAIChat({ ...options, temperature: 2, stop: ['a', 'b', 'c', 'd'] })
+    expect(await chat.invoke(ask('x'))).toBe('ok')
+    for (const settings of [{ temperature: 2.5 }, { stop: ['a', 'b', 'c', 'd', 'e'] }]) {
+      const error = await rejection(chat.invoke({ ...ask('x'), ...settings }))
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe(Object.keys(settings)[0])
+    }
+    expect(server.chatRequests).toHaveLength(1)
+  })
+
+  it('refuses a tool name OpenAI refuses, at construction and per call, sending nothing', async () => {
+    const server = await start({ replies: ['ok'] })
+    const parameters = { type: 'object', properties: {} }
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
+    const build = () => new OpenAIChat({ ...options, tools: [{ name: 'get weather', parameters }] })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow('c: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"')
+    const chat = new OpenAIChat(options)
+    const error = await rejection(chat.invoke({ ...ask('x'), tools: [{ name: 'a'.repeat(65), parameters }] }))
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues[0]?.path).toEqual(['tools', 0, 'name'])
+    expect(server.chatRequests).toHaveLength(0)
+  })
+
   it('retries 429 after its retry-after, and 5xx, with exactly one request per attempt at the server', async () => {
     const server = await start({
       replies: ['finally'],

@@ -7,6 +7,7 @@ import {
 } from '@tinyllm/llm'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
+import { assertSupportedSettings } from './openai-request.js'
 
 /**
  * Options of {@link OpenAIChat}: the OpenAI model id, any call settings (`temperature`, `n`, `maxTokens`, `tools`, …),
@@ -19,17 +20,19 @@ export type OpenAIChatOptions<
   Schema extends StandardSchemaV1 = never,
 > = ProviderChatOptions<Mode, Schema, OpenAIClientOptions>
 
-/** How {@link OpenAIChat} builds its chat model from its options. */
+/** How {@link OpenAIChat} builds its chat model from its options, and the settings it refuses. */
 const openAIChat: ProviderChatDefinition<OpenAIChatModelOptions, OpenAIChatModel> = {
   defaultName: 'OpenAIChat',
   connectionKeys: openAIConnectionKeys,
   createModel: (options) => new OpenAIChatModel(options),
+  checkSettings: assertSupportedSettings,
 }
 
 /**
  * An LLMCall bound to OpenAI's chat completions through the official `openai` SDK: every setting you give it is
  * sent, retries (429 after its `retry-after`, 5xx, dropped connections) happen here and never in the SDK, usage and cost
- * are recorded on the run tree. Invoke it with `{ messages }`, which is what a prompt template returns.
+ * are recorded on the run tree. Settings OpenAI refuses (`temperature` above 2, more than 4 `stop` sequences) are a
+ * ConfigurationError here, at construction, and per call. Invoke it with `{ messages }`, which is what a prompt template returns.
  *
  * Pass `baseURL` (and `apiKey`) to use any OpenAI-compatible server — Azure, vLLM, Ollama, LM Studio, or the loopback
  * server of `@tinyllm/openai/testing` — or an SDK `client` you configured yourself. Without `apiKey`, the key is read

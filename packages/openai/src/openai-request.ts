@@ -1,7 +1,8 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, optionError } from '@tinyllm/core'
 import {
   type ChatMessage,
   type ChatRequest,
+  type ChatSettings,
   type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
@@ -18,14 +19,30 @@ import type {
 /** The chat-completions body of a request, streaming or not (the caller sets `stream`). */
 export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>
 
+/** "Up to 4 sequences where the API will stop generating further tokens." */
+const maxStopSequences = 4
+
+/**
+ * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
+ * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
+ * use, between 0 and 2") or more than 4 `stop` sequences. `owner` names the Function (or model) in the message.
+ */
+export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
+  checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
+  if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
+    throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)
+  }
+}
+
 /**
  * Builds the chat-completions body for a request. Every setting of {@link ChatRequest} is mapped to its wire field;
  * `providerOptions.openai` is passed through as is, under the mapped settings (a setting given both ways is sent
  * once, from the typed setting), so fields tinyllm has no name for (`reasoning_effort`, `logprobs`, `service_tier`…)
  * still reach the API. A response format or tool with `strict: true` is sent with its schema made strict-mode valid
- * (see `toStrictJsonSchema`).
+ * (see `toStrictJsonSchema`). Settings OpenAI refuses are a {@link ConfigurationError} (see `assertSupportedSettings`).
  */
 export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAIChatBody {
+  assertSupportedSettings(request)
   const passthrough = request.providerOptions?.openai
   const model = request.model ?? defaultModel
   if (model === '') throw new ConfigurationError({ option: 'model', message: 'an OpenAI model id is required' })

@@ -58,4 +58,48 @@ describe('findStrictSchemaViolation', () => {
       detail: 'oneOf',
     })
   })
+
+  it('counts levels of object nesting, properties and enum values against the limits given, and only those', () => {
+    const limits = { nestingLevels: 3, objectProperties: 4, enumValues: 3 }
+    const limited: StrictSchemaRules = { ...openAI, limits }
+    const object = (properties: Record<string, unknown>) => ({
+      type: 'object',
+      properties,
+      required: Object.keys(properties),
+      additionalProperties: false,
+    })
+    // Three levels, through array items and anyOf branches, which add none of their own.
+    const threeLevels = object({
+      a: { type: 'array', items: object({ b: { anyOf: [object({}), { type: 'null' }] } }) },
+    })
+    expect(findStrictSchemaViolation(threeLevels, limited)).toBeUndefined()
+    expect(findStrictSchemaViolation(object({ wrap: threeLevels }), limited)).toEqual({
+      path: [],
+      rule: 'nestingLevels',
+      count: 4,
+      limit: 3,
+    })
+    expect(findStrictSchemaViolation(object({ wrap: threeLevels }), openAI)).toBeUndefined()
+    // A definition counts from its own root.
+    expect(findStrictSchemaViolation({ ...threeLevels, $defs: { d: threeLevels } }, limited)).toBeUndefined()
+
+    const text = { type: 'string' }
+    const fourProperties = object({ a: object({ b: text }), c: text, d: text })
+    expect(findStrictSchemaViolation(fourProperties, limited)).toBeUndefined()
+    expect(findStrictSchemaViolation({ ...fourProperties, $defs: { e: object({ f: text }) } }, limited)).toEqual({
+      path: [],
+      rule: 'objectProperties',
+      count: 5,
+      limit: 4,
+    })
+
+    const colours = (values: string[]) => object({ c: { type: 'string', enum: values } })
+    expect(findStrictSchemaViolation(colours(['r', 'g', 'b']), limited)).toBeUndefined()
+    expect(findStrictSchemaViolation(object({ x: colours(['r', 'g']), y: colours(['b', 'w']) }), limited)).toEqual({
+      path: [],
+      rule: 'enumValues',
+      count: 4,
+      limit: 3,
+    })
+  })
 })

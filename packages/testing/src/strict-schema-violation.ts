@@ -8,16 +8,49 @@ export interface StrictSchemaRules {
   readonly objectRoot: boolean
   /** Keywords strict mode does not support anywhere (OpenAI: `allOf`, `oneOf`, `not`, …). */
   readonly unsupportedKeywords: ReadonlyArray<string>
+  /** How large a strict schema may be; unlimited where unset. */
+  readonly limits?: StrictSchemaLimits | undefined
+}
+
+/** The size limits of a provider's strict mode (OpenAI: 10 levels, 5000 properties, 1000 enum values). */
+export interface StrictSchemaLimits {
+  /** Levels of object schemas nested in one another, the root object being the first; a definition starts anew. */
+  readonly nestingLevels?: number | undefined
+  /** Properties of all object schemas together, definitions included. */
+  readonly objectProperties?: number | undefined
+  /** Values of all `enum` lists together. */
+  readonly enumValues?: number | undefined
 }
 
 /** The first thing in a schema that strict mode refuses. */
 export interface StrictSchemaViolation {
   /** The keys leading to the offending schema, e.g. `['properties', 'address']`; empty for the schema itself. */
   readonly path: ReadonlyArray<string>
-  /** `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required. */
-  readonly rule: 'root' | 'additionalProperties' | 'required' | 'keyword'
+  /**
+   * `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required;
+   * `keyword`: an unsupported keyword; the others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty).
+   */
+  readonly rule:
+    | 'root'
+    | 'additionalProperties'
+    | 'required'
+    | 'keyword'
+    | 'nestingLevels'
+    | 'objectProperties'
+    | 'enumValues'
   /** The property missing from `required`, the unsupported keyword, or the root's type. */
   readonly detail?: string | undefined
+  /** For an exceeded limit: how many the schema has. */
+  readonly count?: number | undefined
+  /** For an exceeded limit: the limit. */
+  readonly limit?: number | undefined
+}
+
+/** What the walk counts for the limits. */
+interface Tally {
+  nestingLevels: number
+  objectProperties: number
+  enumValues: number
 }
 
 type Schema = Record<string, unknown>
@@ -25,7 +58,7 @@ type Schema = Record<string, unknown>
 /**
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
- * branches and `$defs`/`definitions` are all checked.
+ * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed.
  *
  * @example
  * findStrictSchemaViolation({ type: 'object', properties: { a: { type: 'string' } } }, openAIRules)
@@ -39,19 +72,34 @@ export function findStrictSchemaViolation(
     const type = isSchema(schema) ? schema.type : undefined
     return { path: [], rule: 'root', detail: typeof type === 'string' ? type : 'none' }
   }
-  return check(schema, [], rules, 0)
+  const tally: Tally = { nestingLevels: 0, objectProperties: 0, enumValues: 0 }
+  const found = check(schema, [], rules, 0, 0, tally)
+  if (found !== undefined || rules.limits === undefined) return found
+  for (const rule of ['nestingLevels', 'objectProperties', 'enumValues'] as const) {
+    const limit = rules.limits[rule]
+    if (limit !== undefined && tally[rule] > limit) return { path: [], rule, count: tally[rule], limit }
+  }
+  return undefined
 }
 
+/** `levels`: the object schemas around this one. */
 function check(
   schema: unknown,
   path: ReadonlyArray<string>,
   rules: StrictSchemaRules,
   depth: number,
+  levels: number,
+  tally: Tally,
 ): StrictSchemaViolation | undefined {
   if (!isSchema(schema) || depth > 64) return undefined
   const keyword = rules.unsupportedKeywords.find((name) => name in schema)
   if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
+  if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
+  if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
+  let inner = levels
   if (isObjectSchema(schema)) {
+    inner += 1
+    if (inner > tally.nestingLevels) tally.nestingLevels = inner
     if (rules.closedObjects && schema.additionalProperties !== false) return { path, rule: 'additionalProperties' }
     if (rules.everyPropertyRequired && isSchema(schema.properties)) {
       const required = Array.isArray(schema.required) ? schema.required : []
@@ -62,12 +110,14 @@ function check(
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'properties' || key === '$defs' || key === 'definitions') {
       if (!isSchema(value)) continue
+      // A definition is counted from its own root: where it is used is not known here.
+      const childLevels = key === 'properties' ? inner : 0
       for (const [name, child] of Object.entries(value)) {
-        const found = check(child, [...path, key, name], rules, depth + 1)
+        const found = check(child, [...path, key, name], rules, depth + 1, childLevels, tally)
         if (found !== undefined) return found
       }
     } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
-      const found = check(value, [...path, key], rules, depth + 1)
+      const found = check(value, [...path, key], rules, depth + 1, inner, tally)
       if (found !== undefined) return found
     }
     if (
@@ -75,7 +125,7 @@ function check(
       (key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems' || key === 'items')
     ) {
       for (const [index, child] of value.entries()) {
-        const found = check(child, [...path, key, String(index)], rules, depth + 1)
+        const found = check(child, [...path, key, String(index)], rules, depth + 1, inner, tally)
         if (found !== undefined) return found
       }
     }

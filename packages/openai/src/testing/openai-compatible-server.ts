@@ -3,8 +3,10 @@ import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } fr
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
+import { messageError } from './message-error.js'
 import { messageText } from './message-text.js'
 import { openAIErrorBody } from './openai-error-body.js'
+import { parameterError } from './parameter-error.js'
 import { resolveReply } from './resolved-reply.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
@@ -27,10 +29,15 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
- * It refuses what the API refuses, with a 400 `invalid_request_error`: no model, no messages, tool turns that do not
+ * It refuses what the API reference says the API refuses, with a 400 `invalid_request_error`: no model (or an empty
+ * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls,
+ * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
+ * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
+ * true`), a function or response-format name that is not 1–64 letters, digits, `_` or `-`, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
  * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property
- * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…).
+ * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…, more than 10 levels of nesting,
+ * 5000 properties or 1000 enum values).
  *
  * @example
  * const server = await startOpenAICompatibleServer({ replies: ['Hello!', { toolCalls: [{ name: 'f', arguments: {} }] }] })
@@ -148,13 +155,17 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
     }
   }
   const candidate = body as { model?: unknown; messages?: unknown }
-  if (typeof candidate.model !== 'string') return missing('model')
+  // "Model ID used to generate the response": an empty string names no model.
+  if (typeof candidate.model !== 'string' || candidate.model === '') return missing('model')
   if (!Array.isArray(candidate.messages)) return missing('messages')
   if (candidate.messages.length === 0) {
     return { status: 400, message: "Invalid 'messages': empty array.", param: 'messages', code: 'empty_array' }
   }
+  const request = body as ChatCompletionCreateParams
   return (
-    toolMessageError((body as ChatCompletionCreateParams).messages) ??
-    strictSchemaError(body as ChatCompletionCreateParams)
+    parameterError(request) ??
+    messageError(candidate.messages) ??
+    toolMessageError(request.messages) ??
+    strictSchemaError(request)
   )
 }

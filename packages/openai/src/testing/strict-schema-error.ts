@@ -2,7 +2,12 @@ import { findStrictSchemaViolation, type StrictSchemaRules, type StrictSchemaVio
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import type { ErrorReply } from './scripted-reply.js'
 
-/** What OpenAI's strict mode refuses in a schema (its structured-outputs guide, "Supported schemas"). */
+/**
+ * What OpenAI's strict mode refuses in a schema (its structured-outputs guide, "Supported schemas",
+ * https://developers.openai.com/api/docs/guides/structured-outputs#supported-schemas). The limits are that guide's, not
+ * the SDK's reference: "A schema may have up to 5000 object properties total, with up to 10 levels of nesting" and "A
+ * schema may have up to 1000 enum values across all enum properties".
+ */
 const openAIStrictRules: StrictSchemaRules = {
   closedObjects: true,
   everyPropertyRequired: true,
@@ -20,6 +25,7 @@ const openAIStrictRules: StrictSchemaRules = {
     'unevaluatedProperties',
     'propertyNames',
   ],
+  limits: { nestingLevels: 10, objectProperties: 5000, enumValues: 1000 },
 }
 
 /**
@@ -55,13 +61,15 @@ function invalidSchema(
   param: string,
   code: string | null,
 ): ErrorReply['error'] {
-  const context = `In context=(${violation.path.map((key) => `'${key}'`).join(', ')})`
+  const context = `In context=(${violation.path.map((key) => `'${key}'`).join(', ')}), `
+  // A limit belongs to the whole schema: OpenAI names no context, as in "… 6 levels of nesting exceeds limit of 5.".
+  const where = violation.limit === undefined ? context : ''
   return {
     status: 400,
     type: 'invalid_request_error',
     param,
     code,
-    message: `Invalid schema for ${what}: ${context}, ${reason(violation)}`,
+    message: `Invalid schema for ${what}: ${where}${reason(violation)}`,
   }
 }
 
@@ -75,5 +83,11 @@ function reason(violation: StrictSchemaViolation): string {
       return `'required' is required to be supplied and to be an array including every key in properties. Missing '${violation.detail}'.`
     case 'keyword':
       return `'${violation.detail}' is not permitted.`
+    case 'nestingLevels':
+      return `${violation.count} levels of nesting exceeds limit of ${violation.limit}.`
+    case 'objectProperties':
+      return `${violation.count} object properties exceeds limit of ${violation.limit}.`
+    case 'enumValues':
+      return `${violation.count} enum values exceeds limit of ${violation.limit}.`
   }
 }

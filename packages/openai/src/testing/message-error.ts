@@ -1,0 +1,42 @@
+import type { ErrorReply } from './scripted-reply.js'
+
+/** The roles of `ChatCompletionMessageParam`, the union of the message types OpenAI's API reference lists. */
+const roles: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
+
+/**
+ * What OpenAI answers a message it cannot take, worded as OpenAI words it, or `undefined`: a message that is not an
+ * object, a role it does not know, or an assistant message without content, `tool_calls` or `function_call` (its
+ * content is "Required unless `tool_calls` or `function_call` is specified").
+ */
+export function messageError(messages: readonly unknown[]): ErrorReply['error'] | undefined {
+  for (const [index, message] of messages.entries()) {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      return invalid(
+        `Invalid type for 'messages[${index}]': expected an object, but got ${message === null ? 'null' : Array.isArray(message) ? 'an array' : `a ${typeof message}`} instead.`,
+        `messages[${index}]`,
+        'invalid_type',
+      )
+    }
+    const { role, content, tool_calls: toolCalls, function_call: functionCall } = message as Record<string, unknown>
+    if (!roles.has(role)) {
+      return invalid(
+        `Invalid value: '${String(role)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`,
+        `messages[${index}].role`,
+        'invalid_value',
+      )
+    }
+    const calls = Array.isArray(toolCalls) && toolCalls.length > 0
+    if (role === 'assistant' && content == null && !calls && functionCall == null) {
+      return invalid(
+        `Missing required parameter: 'messages[${index}].content'.`,
+        `messages[${index}].content`,
+        'missing_required_parameter',
+      )
+    }
+  }
+  return undefined
+}
+
+function invalid(message: string, param: string, code: string): ErrorReply['error'] {
+  return { status: 400, message, type: 'invalid_request_error', param, code }
+}

@@ -1,0 +1,236 @@
+import OpenAI, { BadRequestError } from 'openai'
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { OpenAICompatibleServer } from './openai-compatible-server.js'
+import { startOpenAICompatibleServer } from './openai-compatible-server.js'
+
+let server: OpenAICompatibleServer
+let client: OpenAI
+
+beforeAll(async () => {
+  server = await startOpenAICompatibleServer({ replies: ['{}'], cycleReplies: true })
+  client = new OpenAI({ apiKey: 'test', baseURL: server.baseURL, maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await server.close()
+})
+
+const base = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Hi' }] }
+
+/** Sends `base` with `change` over HTTP; the status and error body the server answered. */
+async function send(change: Record<string, unknown>): Promise<{ status: number; error?: unknown }> {
+  const request = { ...base, ...change } as ChatCompletionCreateParams
+  try {
+    const answer = await client.chat.completions.create(request)
+    if (request.stream === true) {
+      for await (const _chunk of answer as AsyncIterable<unknown>) {
+        // drain
+      }
+    }
+    return { status: 200 }
+  } catch (caught) {
+    if (!(caught instanceof BadRequestError)) throw caught
+    return { status: caught.status, error: caught.error }
+  }
+}
+
+const closed = (properties: Record<string, unknown>) => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+})
+/** An object schema with `levels` levels of objects nested in one another. */
+function nested(levels: number): Record<string, unknown> {
+  let schema = closed({ leaf: { type: 'string' } })
+  for (let level = 1; level < levels; level++) schema = closed({ inner: schema })
+  return schema
+}
+const properties = (count: number) =>
+  closed(Object.fromEntries(Array.from({ length: count }, (_, index) => [`p${index}`, { type: 'string' }])))
+const enumValues = (count: number) =>
+  closed({ e: { type: 'string', enum: Array.from({ length: count }, (_, index) => `v${index}`) } })
+const strictFormat = (schema: Record<string, unknown>, name = 'out') => ({
+  response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } },
+})
+const tool = (name: string) => ({
+  type: 'function',
+  function: { name, parameters: { type: 'object', properties: {} } },
+})
+
+describe('startOpenAICompatibleServer refuses what the API reference says OpenAI refuses', () => {
+  it.each<[string, Record<string, unknown>, { param: string | null; code: string | null; message: string }]>([
+    [
+      'temperature above 2',
+      { temperature: 2.5 },
+      {
+        param: 'temperature',
+        code: 'decimal_above_max_value',
+        message: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.",
+      },
+    ],
+    [
+      'temperature below 0',
+      { temperature: -0.5 },
+      { param: 'temperature', code: 'decimal_below_min_value', message: 'Expected a value >= 0, but got -0.5' },
+    ],
+    [
+      'temperature that is not a number',
+      { temperature: 'hot' },
+      { param: 'temperature', code: 'invalid_type', message: 'expected a decimal, but got a string' },
+    ],
+    [
+      'presence_penalty above 2',
+      { presence_penalty: 3 },
+      { param: 'presence_penalty', code: 'decimal_above_max_value', message: 'Expected a value <= 2' },
+    ],
+    [
+      'frequency_penalty below -2',
+      { frequency_penalty: -3 },
+      { param: 'frequency_penalty', code: 'decimal_below_min_value', message: 'Expected a value >= -2' },
+    ],
+    [
+      'a logit_bias value above 100',
+      { logit_bias: { '50256': 500 } },
+      { param: 'logit_bias.50256', code: 'decimal_above_max_value', message: 'Expected a value <= 100' },
+    ],
+    [
+      'a logit_bias value below -100',
+      { logit_bias: { '50256': -101 } },
+      { param: 'logit_bias.50256', code: 'decimal_below_min_value', message: 'Expected a value >= -100' },
+    ],
+    [
+      'top_logprobs without logprobs: true',
+      { top_logprobs: 5 },
+      { param: 'top_logprobs', code: 'invalid_value', message: "'logprobs' must be set to true" },
+    ],
+    [
+      'top_logprobs above 20',
+      { logprobs: true, top_logprobs: 21 },
+      { param: 'top_logprobs', code: 'integer_above_max_value', message: 'Expected a value <= 20' },
+    ],
+    [
+      'more than 4 stop sequences',
+      { stop: ['a', 'b', 'c', 'd', 'e'] },
+      {
+        param: 'stop',
+        code: 'array_above_max_length',
+        message: "Invalid 'stop': array too long. Expected an array with maximum length 4",
+      },
+    ],
+    [
+      'stream_options without stream: true',
+      { stream_options: { include_usage: true } },
+      { param: 'stream_options', code: null, message: "'stream_options' parameter is only allowed when 'stream'" },
+    ],
+    ['an empty model', { model: '' }, { param: 'model', code: 'missing_required_parameter', message: "'model'" }],
+    [
+      'an unknown message role',
+      { messages: [{ role: 'bogus', content: 'x' }] },
+      { param: 'messages[0].role', code: 'invalid_value', message: "Invalid value: 'bogus'. Supported values are" },
+    ],
+    [
+      'an assistant message with neither content nor tool_calls',
+      { messages: [...base.messages, { role: 'assistant' }, { role: 'user', content: 'again' }] },
+      {
+        param: 'messages[1].content',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[1].content'.",
+      },
+    ],
+    [
+      'a tool function name with a space',
+      { tools: [tool('lookup'), tool('get weather')] },
+      {
+        param: 'tools[1].function.name',
+        code: 'invalid_value',
+        message: "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'",
+      },
+    ],
+    [
+      'a tool function name longer than 64',
+      { tools: [tool('a'.repeat(65))] },
+      { param: 'tools[0].function.name', code: 'string_above_max_length', message: 'maximum length 64' },
+    ],
+    [
+      'an empty tool function name',
+      { tools: [tool('')] },
+      { param: 'tools[0].function.name', code: 'empty_string', message: 'minimum length 1' },
+    ],
+    [
+      'a response format name with spaces',
+      strictFormat(closed({}), 'my schema!'),
+      { param: 'response_format.json_schema.name', code: 'invalid_value', message: 'does not match pattern' },
+    ],
+    [
+      'a strict schema with 11 levels of nesting',
+      strictFormat(nested(11)),
+      {
+        param: 'response_format',
+        code: null,
+        message: "Invalid schema for response_format 'out': 11 levels of nesting exceeds limit of 10.",
+      },
+    ],
+    [
+      'a strict schema with 5001 object properties',
+      strictFormat(properties(5001)),
+      { param: 'response_format', code: null, message: '5001 object properties exceeds limit of 5000.' },
+    ],
+    [
+      'a strict schema with 1001 enum values',
+      strictFormat(enumValues(1001)),
+      { param: 'response_format', code: null, message: '1001 enum values exceeds limit of 1000.' },
+    ],
+    [
+      'a strict tool schema over a limit',
+      { tools: [{ type: 'function', function: { name: 'deep', parameters: nested(11), strict: true } }] },
+      {
+        param: 'tools[0].function.parameters',
+        code: 'invalid_function_parameters',
+        message: "Invalid schema for function 'deep': 11 levels of nesting exceeds limit of 10.",
+      },
+    ],
+  ])('refuses %s with a 400', async (_name, change, expected) => {
+    const { status, error } = await send(change)
+    expect(status).toBe(400)
+    expect(error).toEqual({
+      type: 'invalid_request_error',
+      param: expected.param,
+      code: expected.code,
+      message: expect.stringContaining(expected.message),
+    })
+  })
+
+  it('accepts the same parameters at the edge of what is documented', async () => {
+    const accepted = [
+      { temperature: 0, presence_penalty: -2, frequency_penalty: 2 },
+      { temperature: 2, presence_penalty: null, frequency_penalty: null, logit_bias: { '1': 100, '2': -100 } },
+      { logprobs: true, top_logprobs: 20 },
+      { logprobs: true, top_logprobs: 0, top_p: 1 },
+      { top_logprobs: null, stream_options: null },
+      { stop: ['a', 'b', 'c', 'd'] },
+      { stop: 'a' },
+      { stream: true, stream_options: { include_usage: true } },
+      {
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'system', content: 'Be kind.' },
+          ...base.messages,
+          { role: 'assistant', content: 'Hello.' },
+          { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } },
+          { role: 'function', name: 'f', content: 'done' },
+          { role: 'user', content: 'Thanks' },
+        ],
+      },
+      { tools: [tool('a'.repeat(64)), tool('get_weather-2')], ...strictFormat(closed({}), 'Out_put-1') },
+      strictFormat(nested(10)),
+      strictFormat(properties(5000)),
+      strictFormat(enumValues(1000)),
+      // A schema that is not strict is not held to strict mode's limits.
+      { response_format: { type: 'json_schema', json_schema: { name: 'loose', schema: nested(11) } } },
+    ]
+    for (const change of accepted)
+      expect(await send(change), JSON.stringify(change).slice(0, 80)).toEqual({ status: 200 })
+  })
+})

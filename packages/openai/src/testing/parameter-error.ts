@@ -1,0 +1,157 @@
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import type { ErrorReply } from './scripted-reply.js'
+
+interface Range {
+  readonly min: number
+  readonly max: number
+  readonly integer?: boolean
+}
+
+/**
+ * The numeric parameters whose range OpenAI's API reference gives (the text bundled with the `openai` SDK,
+ * `resources/chat/completions/completions.d.ts`), with its sentence.
+ */
+const ranges: Readonly<Record<string, Range>> = {
+  // "What sampling temperature to use, between 0 and 2."
+  temperature: { min: 0, max: 2 },
+  // "Number between -2.0 and 2.0. Positive values penalize new tokens based on whether they appear in the text so far"
+  presence_penalty: { min: -2, max: 2 },
+  // "Number between -2.0 and 2.0. Positive values penalize new tokens based on their existing frequency"
+  frequency_penalty: { min: -2, max: 2 },
+  // "An integer between 0 and 20 specifying the maximum number of most likely tokens to return at each token position"
+  top_logprobs: { min: 0, max: 20, integer: true },
+}
+
+/** "maps tokens (specified by their token ID in the tokenizer) to an associated bias value from -100 to 100" */
+const logitBiasRange: Range = { min: -100, max: 100 }
+
+/** "Up to 4 sequences where the API will stop generating further tokens." */
+const maxStopSequences = 4
+
+/**
+ * Function and response-format names: "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum
+ * length of 64."
+ */
+const namePattern = /^[a-zA-Z0-9_-]+$/
+const maxNameLength = 64
+
+/**
+ * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
+ * a number out of its documented range (`temperature`, the penalties, `logit_bias` values, `top_logprobs`),
+ * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`, and a
+ * function or response-format name that is not 1–64 letters, digits, `_` or `-`.
+ */
+export function parameterError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
+  const fields = body as unknown as Record<string, unknown>
+  for (const [param, range] of Object.entries(ranges)) {
+    const problem = rangeError(fields[param], param, range)
+    if (problem !== undefined) return problem
+  }
+  if (isObject(body.logit_bias)) {
+    for (const [token, bias] of Object.entries(body.logit_bias)) {
+      const problem = rangeError(bias, `logit_bias.${token}`, logitBiasRange)
+      if (problem !== undefined) return problem
+    }
+  }
+  // "`logprobs` must be set to `true` if this parameter is used."
+  if (body.top_logprobs != null && body.logprobs !== true) {
+    return invalid("'logprobs' must be set to true when 'top_logprobs' is used.", 'top_logprobs', 'invalid_value')
+  }
+  if (Array.isArray(body.stop) && body.stop.length > maxStopSequences) {
+    return invalid(
+      `Invalid 'stop': array too long. Expected an array with maximum length ${maxStopSequences}, but got an array with length ${body.stop.length} instead.`,
+      'stop',
+      'array_above_max_length',
+    )
+  }
+  // "Options for streaming response. Only set this when you set `stream: true`."
+  if (body.stream_options != null && body.stream !== true) {
+    return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
+  }
+  for (const [index, tool] of (Array.isArray(body.tools) ? body.tools : []).entries()) {
+    if (tool?.type !== 'function') continue
+    const problem = nameError(tool.function?.name, `tools[${index}].function.name`)
+    if (problem !== undefined) return problem
+  }
+  for (const [index, definition] of (Array.isArray(body.functions) ? body.functions : []).entries()) {
+    const problem = nameError(definition?.name, `functions[${index}].name`)
+    if (problem !== undefined) return problem
+  }
+  const format = body.response_format
+  if (format?.type === 'json_schema') return nameError(format.json_schema?.name, 'response_format.json_schema.name')
+  return undefined
+}
+
+function rangeError(value: unknown, param: string, range: Range): ErrorReply['error'] | undefined {
+  if (value === undefined || value === null) return undefined
+  const kind = range.integer === true ? 'integer' : 'decimal'
+  if (typeof value !== 'number' || !Number.isFinite(value) || (range.integer === true && !Number.isInteger(value))) {
+    return invalid(
+      `Invalid type for '${param}': expected ${kind === 'integer' ? 'an integer' : 'a decimal'}, but got ${typeName(value)} instead.`,
+      param,
+      'invalid_type',
+    )
+  }
+  if (value > range.max) {
+    return invalid(
+      `Invalid '${param}': ${kind} above maximum value. Expected a value <= ${range.max}, but got ${value} instead.`,
+      param,
+      `${kind}_above_max_value`,
+    )
+  }
+  if (value < range.min) {
+    return invalid(
+      `Invalid '${param}': ${kind} below minimum value. Expected a value >= ${range.min}, but got ${value} instead.`,
+      param,
+      `${kind}_below_min_value`,
+    )
+  }
+  return undefined
+}
+
+function nameError(name: unknown, param: string): ErrorReply['error'] | undefined {
+  if (typeof name !== 'string') {
+    return invalid(
+      `Invalid type for '${param}': expected a string, but got ${typeName(name)} instead.`,
+      param,
+      'invalid_type',
+    )
+  }
+  if (name === '') {
+    return invalid(
+      `Invalid '${param}': empty string. Expected a string with minimum length 1, but got an empty string instead.`,
+      param,
+      'empty_string',
+    )
+  }
+  if (name.length > maxNameLength) {
+    return invalid(
+      `Invalid '${param}': string too long. Expected a string with maximum length ${maxNameLength}, but got a string with length ${name.length} instead.`,
+      param,
+      'string_above_max_length',
+    )
+  }
+  if (!namePattern.test(name)) {
+    return invalid(
+      `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '${namePattern.source}'.`,
+      param,
+      'invalid_value',
+    )
+  }
+  return undefined
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function invalid(message: string, param: string, code: string | null): ErrorReply['error'] {
+  return { status: 400, message, type: 'invalid_request_error', param, code }
+}
