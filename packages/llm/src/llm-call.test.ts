@@ -207,6 +207,27 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses an assistant message with null content and no tool calls, which both providers answer with 400', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const conversation = (assistant: Record<string, unknown>) => ({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', ...assistant },
+        { role: 'user', content: 'and?' },
+      ],
+    })
+    const record = await chat.trace(conversation({ content: null }) as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['messages', 1, 'content'], message: 'an assistant message with null content needs tool calls' },
+    ])
+    expect(model.calls).toHaveLength(0)
+    const withCalls = conversation({ content: null, toolCalls: [{ id: 'c1', name: 'lookup', arguments: '{}' }] })
+    withCalls.messages.splice(2, 0, { role: 'tool', content: '{}', toolCallId: 'c1' } as never)
+    expect((await chat.trace(withCalls as never)).status).toBe('complete')
+  })
+
   it('never sends an answered request again when the accounting after the answer throws', async () => {
     const model = sent()
     const prices = new Proxy(

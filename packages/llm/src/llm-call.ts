@@ -241,13 +241,20 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
       if (messages.length === 0) return { issues: [{ message: 'needs at least one message', path: ['messages'] }] }
       const issues: StandardSchemaV1.Issue[] = []
       for (let index = 0; index < messages.length && issues.length < 20; index++) {
-        const message = messages[index] as { role?: unknown; content?: unknown } | null
+        const message = messages[index] as { role?: unknown; content?: unknown; toolCalls?: unknown } | null
         if (typeof message !== 'object' || message === null || !roles.has(message.role)) {
           issues.push({
             message: 'expected a chat message with role system, user, assistant or tool',
             path: ['messages', index],
           })
-        } else if (typeof message.content !== 'string' && !(message.role === 'assistant' && message.content === null)) {
+        } else if (message.content === null && message.role === 'assistant') {
+          // Null content stands for "only tool calls"; without any, both providers refuse the message (HTTP 400).
+          if (!Array.isArray(message.toolCalls) || message.toolCalls.length === 0)
+            issues.push({
+              message: 'an assistant message with null content needs tool calls',
+              path: ['messages', index, 'content'],
+            })
+        } else if (typeof message.content !== 'string') {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
       }
