@@ -89,7 +89,7 @@ try {
       `Completed:  ${number(completed)} (approved ${number(approved)}, referred ${number(referred)})`,
       `Failed:     ${number(failures.length)}${failures.length > 0 ? ` — e.g. ${failures[0]}` : ''}`,
       `Accounted:  ${number(completed)} + ${number(failures.length)} = ${number(completed + failures.length)} of ${number(applications.length)} ${accounted ? '✔' : '✖ MISSING RUNS'}`,
-      `Replayed:   ${number(replayedSteps)} steps replayed from the journal by runs that resumed after a crash`,
+      `Replayed:   ${number(replayedSteps)} steps replayed from the journal by runs that resumed after a crash (a run killed before any step finished runs again from the start)`,
       `Calls:      ${number(calls.length)} model calls for ${number(asked.size)} applications: ${number(calls.length - asked.size)} duplicated (calls in flight on a killed worker, sent again)`,
       `Emails:     ${number(emailsSent)} sent for ${number(referred)} referred applications ${emailsSent === referred ? '✔ none twice' : '✖'}`,
       `Cost:       $${cost.toFixed(4)} for ${number(tokens)} tokens at gpt-4o-mini prices`,

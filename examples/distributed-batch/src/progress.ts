@@ -6,8 +6,8 @@ export interface ProgressStream {
 }
 
 /**
- * Reports how many of `total` runs are done, how many failed and how many resumed after a crash (they replayed
- * steps from the journal). In a terminal: one line, redrawn every 100 ms, with a bar. Otherwise (CI logs, pipes): a
+ * Reports how many of `total` runs are done, how many failed and how many resumed after a crash replaying finished
+ * steps from the journal (a run killed before any of its steps finished starts over, and is not counted). In a terminal: one line, redrawn every 100 ms, with a bar. Otherwise (CI logs, pipes): a
  * line at every 10%. `note` prints a line of its own (a worker killed) without breaking the bar.
  */
 export class Progress {
@@ -55,7 +55,7 @@ export class Progress {
 
   private counts(): string {
     const seconds = ((performance.now() - this.startedAt) / 1000).toFixed(1)
-    return `${this.done}/${this.total} done, ${this.failed} failed, ${this.resumed} resumed after a crash, ${seconds} s`
+    return `${this.done}/${this.total} done, ${this.failed} failed, ${this.resumed} resumed replaying journaled steps, ${seconds} s`
   }
 
   private draw(): void {
