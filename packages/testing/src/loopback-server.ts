@@ -13,7 +13,6 @@ import { pickLatencyMs } from './latency.js'
 import type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
 import type { LoopbackResponse, RouteHandler } from './loopback-response.js'
 import { flushThenDestroy, sleep, write, writeResponse } from './response-writer.js'
-import { redactHeaders } from './secret-redaction.js'
 import { createSeededRandom } from './seeded-random.js'
 
 /** What an error body is built from: the server's own errors (unknown route, handler threw) and status faults. */
@@ -270,7 +269,7 @@ class LoopbackHttpServer implements LoopbackServer {
       method: (request.method ?? 'GET').toUpperCase(),
       path: redactString(url.pathname),
       query: redactString(url.search),
-      headers: redact(redactHeaders(headers)),
+      headers: redact(headers),
       body: undefined,
       receivedAt: Date.now(),
       outcome: 'pending',
