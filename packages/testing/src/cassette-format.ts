@@ -1,3 +1,6 @@
+import { CassetteFileError } from './cassette-file-error.js'
+import { isSseFieldValue } from './sse.js'
+
 /** The version of the cassette file format this toolkit reads and writes. */
 export const cassetteFormatVersion = 1
 
@@ -39,21 +42,75 @@ export interface CassetteFile {
   readonly interactions: readonly CassetteInteraction[]
 }
 
-/** Checks the shape of a parsed cassette file, naming the file and the first problem found. */
-export function parseCassetteFile(value: unknown, path: string): CassetteFile {
-  const fail = (problem: string): never => {
-    throw new Error(`Invalid cassette file ${path}: ${problem}`)
+/**
+ * Parses the text of a cassette file and checks its shape, so that a damaged file fails when it is opened rather than on
+ * every replay. Throws a {@link CassetteFileError} naming the file and the first problem found.
+ */
+export function parseCassetteFile(text: string, path: string): CassetteFile {
+  const fail = (problem: string, cause?: unknown): never => {
+    throw new CassetteFileError({ cassettePath: path, problem, cause })
   }
-  if (typeof value !== 'object' || value === null) return fail('not a JSON object')
-  const file = value as { version?: unknown; interactions?: unknown }
-  if (file.version !== cassetteFormatVersion) return fail(`version is ${String(file.version)}, expected 1`)
-  if (!Array.isArray(file.interactions)) return fail('"interactions" is not an array')
-  file.interactions.forEach((interaction: unknown, index) => {
-    const candidate = interaction as { request?: { method?: unknown; path?: unknown }; response?: { status?: unknown } }
-    if (typeof candidate?.request?.method !== 'string' || typeof candidate.request.path !== 'string') {
-      fail(`interactions[${index}].request needs a string "method" and "path"`)
-    }
-    if (typeof candidate.response?.status !== 'number') fail(`interactions[${index}].response needs a numeric "status"`)
+  if (text.trim() === '') return fail("the file is empty; record it again with mode: 'record'")
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    return fail(`not valid JSON (${reason}); the file may be truncated, record it again with mode: 'record'`, cause)
+  }
+  if (!isRecord(value)) return fail('not a JSON object')
+  if (value.version !== cassetteFormatVersion) return fail(`version is ${String(value.version)}, expected 1`)
+  if (!Array.isArray(value.interactions)) return fail('"interactions" is not an array')
+  value.interactions.forEach((interaction: unknown, index) => {
+    const problem = interactionProblem(interaction)
+    if (problem !== undefined) fail(`interactions[${index}]${problem}`)
   })
-  return value as CassetteFile
+  return value as unknown as CassetteFile
+}
+
+/** What is wrong with one interaction, as a path below it and a problem (`.response.sse is not an array`). */
+function interactionProblem(interaction: unknown): string | undefined {
+  if (!isRecord(interaction)) return ' is not an object'
+  const { request, response } = interaction
+  if (!isRecord(request)) return '.request is not an object'
+  if (typeof request.method !== 'string' || typeof request.path !== 'string') {
+    return '.request needs a string "method" and "path"'
+  }
+  if (!isRecord(response)) return '.response is not an object'
+  const { status, headers, text, sse } = response
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
+    return '.response needs a numeric "status" from 100 to 999'
+  }
+  if (headers !== undefined) {
+    if (!isRecord(headers)) return '.response.headers is not an object'
+    for (const [name, header] of Object.entries(headers)) {
+      if (typeof header !== 'string') return `.response.headers[${JSON.stringify(name)}] is not a string`
+    }
+  }
+  const bodies = ['body', 'text', 'sse'].filter((key) => response[key] !== undefined)
+  if (bodies.length > 1) return `.response has ${bodies.join(' and ')}; it may have at most one of them`
+  if (text !== undefined && typeof text !== 'string') return '.response.text is not a string'
+  if (sse === undefined) return undefined
+  if (!Array.isArray(sse)) return '.response.sse is not an array'
+  for (const [index, event] of sse.entries()) {
+    const problem = sseEventProblem(event)
+    if (problem !== undefined) return `.response.sse[${index}]${problem}`
+  }
+  return undefined
+}
+
+function sseEventProblem(event: unknown): string | undefined {
+  if (!isRecord(event)) return ' is not an object'
+  if (typeof event.data !== 'string') return '.data is not a string'
+  for (const field of ['event', 'id'] as const) {
+    const value = event[field]
+    if (value === undefined) continue
+    if (typeof value !== 'string') return `.${field} is not a string`
+    if (!isSseFieldValue(value)) return `.${field} holds a line break (CR or LF), which an event stream cannot send`
+  }
+  return undefined
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

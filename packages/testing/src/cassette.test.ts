@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCassette } from './cassette.js'
+import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteFile } from './cassette-format.js'
 import { CassetteMissError } from './cassette-miss-error.js'
 import type { LoopbackServer } from './loopback-server.js'
@@ -246,6 +247,114 @@ describe('cassettes', () => {
     await writeFile(invalid, JSON.stringify({ version: 2, interactions: [] }))
     expect(() => createCassette({ path: invalid, mode: 'replay' })).toThrow(/version is 2, expected 1/)
     expect(() => createCassette({ path: invalid, mode: 'record' })).toThrow(/needs an "upstream"/)
+  })
+
+  it('refuses a truncated, empty or misshapen file when it is opened, with a typed error naming the file', async () => {
+    const interaction = (response: object) => ({ request: { method: 'GET', path: '/' }, response })
+    const files: [string, string, RegExp][] = [
+      ['truncated', '{"version":1,"interactions":[', /not valid JSON .*truncated/],
+      ['empty', '', /the file is empty/],
+      [
+        'sse-not-array',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, sse: 'x' })] }),
+        /interactions\[0\]\.response\.sse is not an array/,
+      ],
+      [
+        'sse-data',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, sse: [{ data: 1 }] })] }),
+        /\.response\.sse\[0\]\.data is not a string/,
+      ],
+      [
+        'sse-event',
+        JSON.stringify({
+          version: 1,
+          interactions: [interaction({ status: 200, sse: [{ event: 'a\nb', data: '' }] })],
+        }),
+        /\.response\.sse\[0\]\.event holds a line break/,
+      ],
+      [
+        'headers',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, headers: { a: 1 } })] }),
+        /\.response\.headers\["a"\] is not a string/,
+      ],
+      [
+        'text',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, text: {} })] }),
+        /\.response\.text is not a string/,
+      ],
+      [
+        'two-bodies',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, text: 'a', sse: [] })] }),
+        /has text and sse; it may have at most one/,
+      ],
+      [
+        'status',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 42 })] }),
+        /numeric "status" from 100 to 999/,
+      ],
+      ['interaction', JSON.stringify({ version: 1, interactions: [null] }), /interactions\[0\] is not an object/],
+    ]
+    for (const [name, text, problem] of files) {
+      const path = join(directory, `${name}.cassette.json`)
+      await writeFile(path, text)
+      let error: unknown
+      try {
+        createCassette({ path, mode: 'replay' })
+      } catch (caught) {
+        error = caught
+      }
+      expect(CassetteFileError.isInstance(error), name).toBe(true)
+      const fileError = error as CassetteFileError
+      expect(fileError.cassettePath).toBe(path)
+      expect(fileError.message).toContain(path)
+      expect(fileError.problem).toMatch(problem)
+    }
+    const absent = join(directory, 'absent.cassette.json')
+    expect(() => createCassette({ path: absent, mode: 'replay' })).toThrow(CassetteFileError)
+  })
+
+  it('stores the value of every field named like a secret as [REDACTED], in both bodies and in event streams', async () => {
+    const upstream = await serve({
+      routes: {
+        'POST /v1/login': ({ request }) => ({
+          json: { echoedPassword: (request.body as { password: string }).password, apiKey: 'plain-api-key-value' },
+        }),
+        'GET /v1/events': () => ({
+          headers: { 'content-type': 'text/event-stream', 'x-ratelimit-remaining-tokens': '99' },
+          raw: 'id: password=hunter2\nevent: client_secret=cs-plain\ndata: {"credential":"plain-credential","n":1}\n\ndata: plain text\n\n',
+        }),
+      },
+    })
+    const path = join(directory, 'field-secrets.cassette.json')
+    const recorder = await serve({ cassette: createCassette({ path, mode: 'record', upstream: upstream.url }) })
+    const login = (url: string) =>
+      fetch(`${url}/v1/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'me', password: 'hunter2', client_secret: 'cs-plain' }),
+      })
+    const live = await (await login(recorder.url)).json()
+    expect(live).toEqual({ echoedPassword: 'hunter2', apiKey: 'plain-api-key-value' })
+    await (await fetch(`${recorder.url}/v1/events`)).text()
+    await recorder.close()
+
+    const text = await readFile(path, 'utf8')
+    for (const secret of ['hunter2', 'cs-plain', 'plain-api-key-value', 'plain-credential']) {
+      expect(text).not.toContain(secret)
+    }
+    const file = JSON.parse(text) as CassetteFile
+    const [loginInteraction, eventsInteraction] = file.interactions
+    expect(loginInteraction?.request.body).toEqual({ user: 'me', password: '[REDACTED]', client_secret: '[REDACTED]' })
+    expect(loginInteraction?.response.body).toEqual({ echoedPassword: '[REDACTED]', apiKey: '[REDACTED]' })
+    expect(eventsInteraction?.response.sse).toEqual([
+      { id: 'password=[REDACTED]', event: 'client_secret=[REDACTED]', data: '{"credential":"[REDACTED]","n":1}' },
+      { data: 'plain text' },
+    ])
+    // A rate-limit header counting tokens is not a credential, and is kept.
+    expect(eventsInteraction?.response.headers['x-ratelimit-remaining-tokens']).toBe('99')
+
+    const replay = await serve({ cassette: createCassette({ path, mode: 'replay' }) })
+    expect((await login(replay.url)).status).toBe(200)
   })
 
   it('answers 502 and records nothing when the upstream cannot be reached', async () => {

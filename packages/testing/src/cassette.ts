@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { isSecretFieldName } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
+import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
 import { cassetteFormatVersion, parseCassetteFile } from './cassette-format.js'
 import { CassetteMissError } from './cassette-miss-error.js'
 import { jsonDifferences } from './json-difference.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
-import { isSecretHeader, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import { redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import type { ParsedSseEvent } from './sse.js'
 import { parseSseEvents, sseEvent } from './sse.js'
 
 /** `record` forwards to a real upstream and stores what it answers; `replay` answers from the file, offline. */
@@ -22,8 +25,9 @@ export interface CassetteOptions {
   /** Record mode: the base URL requests are forwarded to, e.g. `https://api.openai.com`. */
   readonly upstream?: string | undefined
   /**
-   * Literal strings to redact wherever they appear, on top of `sk-…` keys and `Bearer …` tokens. Requests are matched
-   * after redaction, so give replay the same list as record.
+   * Literal strings to redact wherever they appear, on top of what `@tinyllm/logger` takes for a secret (fields named
+   * like one, `sk-…` keys, `Bearer …` tokens, registered secrets). Requests are matched after redaction, so give replay
+   * the same list as record.
    */
   readonly secrets?: readonly string[] | undefined
   /** Record mode: the fetch to forward with (defaults to the global one). */
@@ -55,9 +59,11 @@ export interface Cassette {
 }
 
 /**
- * Opens a cassette. Replay mode reads the file now and throws if it is missing or malformed; record mode starts empty
- * and writes the file on `save()`/`close()`. Request headers are never stored; API-key-shaped strings are redacted
- * from stored bodies, paths and response headers.
+ * Opens a cassette. Replay mode reads the file now and throws a {@link CassetteFileError} if it is missing, not JSON or
+ * not shaped like a cassette; record mode starts empty and writes the file on `save()`/`close()`. Request headers are
+ * never stored; in what is stored (paths, bodies, event streams, response headers) secrets are replaced with
+ * `[REDACTED]` by `@tinyllm/logger`'s rules: the value of every field named like a secret, key-shaped strings, and the
+ * literal `secrets` given.
  *
  * @example
  * const cassette = createCassette({ path: 'fixtures/chat.cassette.json', mode: 'replay' })
@@ -100,9 +106,10 @@ class FileCassette implements Cassette {
     try {
       text = readFileSync(this.path, 'utf8')
     } catch (cause) {
-      throw new Error(`Cassette ${this.path} cannot be read; record it first with mode: 'record'`, { cause })
+      const problem = "the file cannot be read; record it first with mode: 'record'"
+      throw new CassetteFileError({ cassettePath: this.path, problem, cause })
     }
-    const file = parseCassetteFile(JSON.parse(text), this.path)
+    const file = parseCassetteFile(text, this.path)
     file.interactions.forEach((interaction, index) => {
       this.#recorded.push(interaction)
       const key = matchKey(interaction.request)
@@ -215,7 +222,7 @@ class FileCassette implements Cassette {
     upstreamResponse.headers.forEach((value, name) => {
       if (hopHeaders.has(name)) return
       passedHeaders[name] = value
-      if (unstoredResponseHeaders.has(name) || isSecretHeader(name)) return
+      if (unstoredResponseHeaders.has(name) || isSecretFieldName(name)) return
       storedHeaders[name] = redactSecretsInText(value, this.#secrets)
     })
     this.#slots[slot] = {
@@ -231,11 +238,7 @@ class FileCassette implements Cassette {
 
   #storedBody(text: string, contentType: string): Pick<CassetteResponse, 'body' | 'text' | 'sse'> {
     if (contentType.includes('text/event-stream')) {
-      return {
-        sse: parseSseEvents(text).map(
-          (event): CassetteSseEvent => ({ ...event, data: redactSecretsInText(event.data, this.#secrets) }),
-        ),
-      }
+      return { sse: parseSseEvents(text).map((event) => this.#storedSseEvent(event)) }
     }
     if (contentType.includes('json')) {
       try {
@@ -245,6 +248,27 @@ class FileCassette implements Cassette {
       }
     }
     return { text: redactSecretsInText(text, this.#secrets) }
+  }
+
+  #storedSseEvent(event: ParsedSseEvent): CassetteSseEvent {
+    const stored: { event?: string; id?: string; data: string } = { data: this.#storedSseData(event.data) }
+    if (event.event !== undefined) stored.event = redactSecretsInText(event.event, this.#secrets)
+    if (event.id !== undefined) stored.id = redactSecretsInText(event.id, this.#secrets)
+    return stored
+  }
+
+  /** Event data as received, secrets replaced; JSON data is re-encoded only when a field named like a secret went. */
+  #storedSseData(data: string): string {
+    const text = redactSecretsInText(data, this.#secrets)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      return text
+    }
+    if (typeof parsed !== 'object' || parsed === null) return text
+    const redacted = JSON.stringify(redactSecretsDeep(parsed, this.#secrets))
+    return redacted === JSON.stringify(parsed) ? text : redacted
   }
 
   #toCassetteRequest(request: LoopbackRequest): CassetteRequest {

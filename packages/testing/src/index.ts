@@ -1,6 +1,7 @@
 export { canonicalJson } from './canonical-json.js'
 export type { Cassette, CassetteMode, CassetteOptions } from './cassette.js'
 export { createCassette } from './cassette.js'
+export { CassetteFileError } from './cassette-file-error.js'
 export type {
   CassetteFile,
   CassetteInteraction,

@@ -330,6 +330,32 @@ describe('startLoopbackServer', () => {
     await expect(fetch(`${running.url}/ok`)).rejects.toThrow()
   })
 
+  it('close() resolves only once every socket has closed and every logged request has its outcome', async () => {
+    let entered: () => void = () => {}
+    const handlerEntered = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    const running = await start({
+      routes: {
+        'GET /ok': () => ({ json: {} }),
+        'GET /stalled': () => {
+          entered()
+          return new Promise(() => {})
+        },
+      },
+    })
+    // One idle keep-alive connection, and one request whose handler never answers.
+    await (await fetch(`${running.url}/ok`)).text()
+    const stalled = fetch(`${running.url}/stalled`).catch(() => 'failed')
+    await handlerEntered
+    await running.close()
+    expect(running.openSockets).toBe(0)
+    expect(running.inFlight).toBe(0)
+    expect(running.requests.map((entry) => entry.outcome)).toEqual(['completed', 'server-closed'])
+    expect(running.requests[1]?.endedAt).toBeTypeOf('number')
+    expect(await stalled).toBe('failed')
+  })
+
   it('works with a plain node:http client', async () => {
     const running = await start({ routes: { 'PUT /raw': ({ request }) => ({ raw: Buffer.from(request.rawBody) }) } })
     const body = await new Promise<string>((resolve, reject) => {

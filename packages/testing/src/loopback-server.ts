@@ -13,7 +13,6 @@ import { pickLatencyMs } from './latency.js'
 import type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
 import type { LoopbackResponse, RouteHandler } from './loopback-response.js'
 import { flushThenDestroy, sleep, write, writeResponse } from './response-writer.js'
-import { redactHeaders } from './secret-redaction.js'
 import { createSeededRandom } from './seeded-random.js'
 
 /** What an error body is built from: the server's own errors (unknown route, handler threw) and status faults. */
@@ -70,7 +69,8 @@ export interface LoopbackServer {
   whenIdle(): Promise<void>
   /**
    * Stops listening, destroys idle and active connections (stalled responses included), saves the cassette if any,
-   * and resolves when all is closed. Calling it again returns the same promise.
+   * and resolves when all is closed: by then `openSockets` and `inFlight` are 0 and every logged request has its
+   * outcome. Calling it again returns the same promise.
    */
   close(): Promise<void>
 }
@@ -155,6 +155,7 @@ class LoopbackHttpServer implements LoopbackServer {
   readonly #controllers = new Set<AbortController>()
   readonly #faultCounts: Record<FaultKind, number>
   readonly #idleWaiters: (() => void)[] = []
+  readonly #socketWaiters: (() => void)[] = []
   #latency: Latency | undefined
   #inFlight = 0
   #port = 0
@@ -174,7 +175,10 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#server = createServer((request, response) => this.#onRequest(request, response))
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
-      socket.once('close', () => this.#sockets.delete(socket))
+      socket.once('close', () => {
+        this.#sockets.delete(socket)
+        if (this.#sockets.size === 0) for (const resolve of this.#socketWaiters.splice(0)) resolve()
+      })
     })
   }
 
@@ -251,8 +255,15 @@ class LoopbackHttpServer implements LoopbackServer {
     for (const controller of this.#controllers) controller.abort()
     this.#server.closeAllConnections()
     for (const socket of this.#sockets) socket.destroy()
-    await closed
+    // The server's close callback can come before the sockets' own `close` events, and so before the request log and
+    // the counters have heard of them: wait for those too.
+    await Promise.all([closed, this.whenIdle(), this.#whenNoSockets()])
     await this.#cassette?.close()
+  }
+
+  #whenNoSockets(): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#socketWaiters.push(resolve))
   }
 
   #onRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -270,7 +281,7 @@ class LoopbackHttpServer implements LoopbackServer {
       method: (request.method ?? 'GET').toUpperCase(),
       path: redactString(url.pathname),
       query: redactString(url.search),
-      headers: redact(redactHeaders(headers)),
+      headers: redact(headers),
       body: undefined,
       receivedAt: Date.now(),
       outcome: 'pending',

@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { redactHeaders, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import { redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
 
 describe('secret redaction', () => {
-  it('redacts credential headers only', () => {
-    expect(
-      redactHeaders({ authorization: 'Bearer x', 'x-api-key': 'k', 'x-goog-api-key': 'g', cookie: 'c', accept: '*/*' }),
-    ).toEqual({
-      authorization: '[REDACTED]',
-      'x-api-key': '[REDACTED]',
-      'x-goog-api-key': '[REDACTED]',
-      cookie: '[REDACTED]',
-      accept: '*/*',
-    })
-  })
-
   it('redacts API-key-shaped strings and literal secrets anywhere in text and JSON', () => {
     expect(redactSecretsInText('key sk-proj-abc_DEF-1234567890abcdef and Bearer eyJhbGciOiJIUzI1NiJ9x-y')).toBe(
       'key [REDACTED] and Bearer [REDACTED]',
@@ -25,6 +13,31 @@ describe('secret redaction', () => {
       n: 1,
       s: '[REDACTED]',
     })
+  })
+
+  it('replaces the whole value of every field named like a secret, as the logger does, and keeps the rest', () => {
+    expect(
+      redactSecretsDeep({
+        password: 'hunter2',
+        nested: [{ client_secret: 'cs-plain', apiKey: { id: 'plain-api-key-value' }, accessToken: 42 }],
+        secret: null,
+        max_tokens: 256,
+        usage: { prompt_tokens: 3, completion_tokens: 5 },
+        content: 'reset your password',
+      }),
+    ).toEqual({
+      password: '[REDACTED]',
+      nested: [{ client_secret: '[REDACTED]', apiKey: '[REDACTED]', accessToken: '[REDACTED]' }],
+      secret: null,
+      max_tokens: 256,
+      usage: { prompt_tokens: 3, completion_tokens: 5 },
+      content: 'reset your password',
+    })
+  })
+
+  it('copies large values whole, where a log line would be cut', () => {
+    const embedding = Array.from({ length: 20_000 }, (_, index) => index / 7)
+    expect(redactSecretsDeep({ data: [{ embedding }] })).toEqual({ data: [{ embedding }] })
   })
 
   it('keeps a __proto__ key of a parsed body as a key, without touching any prototype', () => {

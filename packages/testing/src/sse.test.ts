@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
 
@@ -19,5 +20,22 @@ describe('server-sent events', () => {
   it('parses what it encodes, ignoring comments and CRLF line ends', () => {
     const text = `: comment\r\n\r\n${encodeSseItem(sseEvent({ event: 'e', id: '9', data: 'x\ny' }))}${encodeSseItem('[DONE]')}`
     expect(parseSseEvents(text)).toEqual([{ event: 'e', id: '9', data: 'x\ny' }, { data: '[DONE]' }])
+  })
+
+  it('ends a data line at CRLF, LF or CR, so no part of the data is lost on the way', () => {
+    expect(encodeSseItem(sseEvent({ data: 'a\rb' }))).toBe('data: a\ndata: b\n\n')
+    expect(encodeSseItem('c\r\nd\ne\r\rf')).toBe('data: c\ndata: d\ndata: e\ndata: \ndata: f\n\n')
+    const sent = ['a\rb', 'c\r\nd', 'e\nf'].map((data) => encodeSseItem(sseEvent({ data }))).join('')
+    expect(parseSseEvents(sent).map((event) => event.data)).toEqual(['a\nb', 'c\nd', 'e\nf'])
+  })
+
+  it('refuses an event name or id with a line break, which would end its field early', () => {
+    for (const bad of ['e\nvil', 'e\rvil', 'e\r\nvil']) {
+      expect(() => sseEvent({ event: bad, data: 'z' })).toThrow(ConfigurationError)
+      expect(() => sseEvent({ id: bad, data: 'z' })).toThrow(/sseEvent: id must not hold a line break/)
+    }
+    expect(parseSseEvents(encodeSseItem(sseEvent({ event: 'a b:c', id: 'x y', data: 'z' })))).toEqual([
+      { event: 'a b:c', id: 'x y', data: 'z' },
+    ])
   })
 })

@@ -1,10 +1,15 @@
+import { ConfigurationError } from '@tinyllm/core'
+
 const sseEventMarker: unique symbol = Symbol.for('tinyllm.testing.sse-event')
 
 /** A server-sent event with a name (`event:` line) and/or an id, made with {@link sseEvent}. */
 export interface SseEvent {
   readonly [sseEventMarker]: true
   readonly event: string | undefined
-  /** A string is sent as is (split over `data:` lines at newlines); anything else as JSON. */
+  /**
+   * A string is sent as is, one `data:` line per line: a line ends at `\r\n`, `\n` or `\r`, as the SSE format says, and
+   * a client reads each line break as `\n` (the format cannot carry a `\r`). Anything else is sent as JSON.
+   */
   readonly data: unknown
   readonly id: string | undefined
 }
@@ -16,14 +21,34 @@ export interface SseEvent {
 export type SseItem = string | SseEvent | object
 
 /**
- * Makes a named server-sent event, as Anthropic-style streams need.
+ * Makes a named server-sent event, as Anthropic-style streams need. An event name or id with a line break (CR or LF)
+ * cannot be sent as one field, so it is a `ConfigurationError`.
  *
  * @example
  * sseEvent({ event: 'message_stop', data: { type: 'message_stop' } })
  * // event: message_stop\ndata: {"type":"message_stop"}\n\n
  */
 export function sseEvent(options: { event?: string | undefined; data: unknown; id?: string | undefined }): SseEvent {
+  checkSseField('event', options.event)
+  checkSseField('id', options.id)
   return { [sseEventMarker]: true, event: options.event, data: options.data, id: options.id }
+}
+
+const lineBreak = /[\r\n]/
+const dataLineEnd = /\r\n|\r|\n/
+
+/** Whether a string can be sent as an SSE `event:` or `id:` field: one without CR or LF, which would end the line. */
+export function isSseFieldValue(value: string): boolean {
+  return !lineBreak.test(value)
+}
+
+function checkSseField(field: 'event' | 'id', value: string | undefined): void {
+  if (value === undefined || isSseFieldValue(value)) return
+  throw new ConfigurationError({
+    option: field,
+    message: `${field} must not hold a line break (CR or LF), which would end the field early; got ${JSON.stringify(value)}`,
+    functionName: 'sseEvent',
+  })
 }
 
 /** Whether a value was made by {@link sseEvent} (across duplicated copies of this package, too). */
@@ -45,7 +70,9 @@ export function encodeSseItem(item: SseItem): string {
 
 function dataLines(data: string): string {
   let text = ''
-  for (const line of data.split('\n')) text += `data: ${line}\n`
+  // Most data holds no CR: splitting on a string is cheaper than on the pattern.
+  const lines = data.includes('\r') ? data.split(dataLineEnd) : data.split('\n')
+  for (const line of lines) text += `data: ${line}\n`
   return `${text}\n`
 }
 

@@ -58,6 +58,17 @@ describe('ScriptedChatModel', () => {
     await expect(model.doGenerate(ask('three'))).rejects.toSatisfy(ProviderCallError.isInstance)
   })
 
+  it('gives calls that run at once their own request ids, numbered in the order they started', async () => {
+    const model = new ScriptedChatModel({ responses: ['a', 'b', 'c'] })
+    const results = await Promise.all([
+      model.doGenerate(ask('1')),
+      model.doGenerate(ask('2')),
+      model.doGenerate(ask('3')),
+    ])
+    expect(results.map((result) => result.requestId)).toEqual(['scripted_1', 'scripted_2', 'scripted_3'])
+    expect((await new ScriptedChatModel({ responses: ['x'] }).doGenerate(ask('4'))).requestId).toBe('scripted_1')
+  })
+
   it('answers from a function, and per call via enqueue', async () => {
     const model = new ScriptedChatModel({
       responses: (request, index) => `${index}:${request.messages.at(-1)?.content}`,

@@ -128,7 +128,7 @@ export class ScriptedChatModel implements ChatModel {
     if (this.latencyMs > 0) await sleep(this.latencyMs, options?.signal)
     const reply = await this.nextReply(request, callIndex)
     if (reply instanceof Error) throw reply
-    return this.toResult(request, reply)
+    return this.toResult(request, reply, callIndex)
   }
 
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
@@ -170,7 +170,7 @@ export class ScriptedChatModel implements ChatModel {
     return typeof entry === 'function' ? entry(request, callIndex) : entry
   }
 
-  private toResult(request: ChatRequest, reply: Exclude<ScriptedReply, Error>): ChatResult {
+  private toResult(request: ChatRequest, reply: Exclude<ScriptedReply, Error>, callIndex: number): ChatResult {
     const first = typeof reply === 'string' ? { content: reply } : reply
     const texts = [first.content ?? null, ...(typeof reply === 'string' ? [] : (reply.choices ?? []))]
     const n = request.n ?? 1
@@ -203,7 +203,8 @@ export class ScriptedChatModel implements ChatModel {
       choices,
       usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
       model: request.model ?? this.modelId,
-      requestId: `scripted_${this.calls.length}`,
+      // Numbered from the call's start, so that calls running at once get distinct ids.
+      requestId: `scripted_${callIndex + 1}`,
     }
   }
 }
