@@ -1,6 +1,6 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type { ReplyTurn, WireMessage, WireRequest } from '@tinyllm/conformance'
-import { describeChatModelConformance, replyTurnAt, stallFaults } from '@tinyllm/conformance'
+import { describeChatModelConformance, replyTurnAt, scriptFaults } from '@tinyllm/conformance'
 import { describe } from 'vitest'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { ScriptedReply } from './testing/index.js'
@@ -14,7 +14,7 @@ const suite = {
   startServer: (script: Parameters<typeof replyTurnAt>[0]) =>
     startAnthropicCompatibleServer({
       replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
-      faults: stallFaults(script),
+      faults: scriptFaults(script),
     }),
   readRequest: readMessagesRequest,
 }
@@ -48,10 +48,17 @@ describe('over the fetch transport', () => {
   })
 })
 
+/** The suite's finish reasons as Anthropic's stop reasons. */
+const stopReasons = { stop: 'end_turn', length: 'max_tokens', content_filter: 'refusal' } as const
+
 function toScriptedReply(turn: ReplyTurn): ScriptedReply {
   switch (turn.type) {
     case 'text':
-      return { text: turn.text, usage: turn.usage }
+      return {
+        text: turn.text,
+        stopReason: turn.finishReason === undefined ? undefined : stopReasons[turn.finishReason],
+        usage: turn.usage,
+      }
     case 'tool-calls':
       return {
         text: turn.text,

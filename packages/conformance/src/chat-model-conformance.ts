@@ -13,7 +13,8 @@ import {
 import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { importAnotherCopy, importInstalled } from './another-copy.js'
-import type { ScriptedTurn } from './scripted-turn.js'
+import type { ScriptedFinishReason, ScriptedTurn } from './scripted-turn.js'
+import { type StreamTampering, startStreamProxy } from './stream-proxy.js'
 import type { WireRequest } from './wire-request.js'
 
 /**
@@ -27,11 +28,14 @@ export interface ChatModelConformanceAdapter<Server extends LoopbackServer = Loo
   readonly chatPath: string
   /**
    * Starts the provider's loopback server so that its `i`-th chat request is answered by `script[i]` (see
-   * `stallFaults` and `replyTurnAt` for servers built on `@tinyllm/core/testing`). Each test starts its own server and
+   * `scriptFaults` and `replyTurnAt` for servers built on `@tinyllm/testing`). Each test starts its own server and
    * closes it afterwards.
    */
   startServer(script: readonly ScriptedTurn[]): Promise<Server>
-  /** Builds the provider's chat model pointed at `server`, with a test key and no retries of the SDK's own. */
+  /**
+   * Builds the provider's chat model pointed at `server` (its `url`, or a URL built on it such as a `baseURL`), with a
+   * test key and no retries of the SDK's own.
+   */
   createModel(server: Server): ChatModel
   /** Reads a chat request body, as the server received it, into provider-neutral terms. */
   readRequest(body: unknown): WireRequest
@@ -62,9 +66,10 @@ const waitLimitMs = 5_000
  * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
  * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
  * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
- * result refused by the server as by the API), streaming that assembles to the non-streaming result, usage, error
- * mapping (401, 429, 5xx, and the same for a client from another copy of the SDK when the adapter names it), abort and
- * idle timeout.
+ * result refused by the server as by the API), streaming that assembles to the non-streaming result, finish reasons,
+ * usage, request ids, error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
+ * of the SDK when the adapter names it), connection failures (refused, reset, cut mid-answer, a stream ended early, a
+ * malformed body), abort and idle timeout.
  * Call it at the top level of a provider package's test file.
  *
  * @example
@@ -90,6 +95,13 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
 
     function chatRequests(running: Server): LoggedRequest[] {
       return running.requests.filter((request) => request.path === adapter.chatPath)
+    }
+
+    /** The `x-request-id` the server sent with its answer to chat request `index`. */
+    function requestIdOf(running: Server, index: number): string {
+      const logged = chatRequests(running)[index]
+      if (logged === undefined) throw new Error(`the server received no chat request #${index}`)
+      return logged.requestId
     }
 
     function wire(running: Server, index = 0): WireRequest {
@@ -120,7 +132,7 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect(resultText(result)).toBe('Hello from the loopback server.')
       expect(result.model).toBeTypeOf('string')
       expect(result.model.length).toBeGreaterThan(0)
-      expect(result.requestId).toBeTypeOf('string')
+      expect(result.requestId).toBe(requestIdOf(server, 0))
       expect(chatRequests(server)).toHaveLength(1)
       expect(wire(server)).toMatchObject({ messages: [{ role: 'user', text: 'Say hello.' }], stream: false })
     })
@@ -394,6 +406,7 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       const { parts, result } = await collect(model.doStream(request))
       expect(wire(server, 1).stream).toBe(true)
       expect(comparable(result)).toEqual(comparable(generated))
+      expect(result.requestId).toBe(requestIdOf(server, 1))
       const deltas = parts.filter((part) => part.type === 'text-delta')
       expect(deltas.length).toBeGreaterThan(0)
       expect(deltas.map((part) => part.text).join('')).toBe(text)
@@ -447,46 +460,125 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect((await collect(model.doStream(request))).result.usage).toEqual(expected)
     })
 
-    it('401 → ProviderCallError, not retryable, with status, request id and cause; sent once', async () => {
-      const { server, model } = await start([{ type: 'error', status: 401, message: 'invalid api key' }])
-      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
-      expect(ProviderCallError.isInstance(error)).toBe(true)
-      expect(RateLimitError.isInstance(error)).toBe(false)
-      const failure = error as ProviderCallError
-      expect(failure).toMatchObject({ status: 401, retryable: false, provider: adapter.name })
-      expect(failure.requestId).toBeTypeOf('string')
-      expect(failure.cause).toBeDefined()
-      expect(chatRequests(server)).toHaveLength(1)
-    })
-
-    it('429 → RateLimitError, retryable, with retryAfterMs from retry-after; sent once', async () => {
-      const { server, model } = await start([
-        { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' },
-      ])
-      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
-      expect(RateLimitError.isInstance(error)).toBe(true)
-      expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2_000, provider: adapter.name })
-      expect(chatRequests(server)).toHaveLength(1)
-    })
-
-    it('500 and 503 → ProviderCallError, retryable, with status; each sent once', async () => {
-      const { server, model } = await start([
-        { type: 'error', status: 500, message: 'internal error' },
-        { type: 'error', status: 503, message: 'unavailable' },
-      ])
-      for (const status of [500, 503]) {
-        const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
-        expect(ProviderCallError.isInstance(error)).toBe(true)
-        expect(error).toMatchObject({ status, retryable: true })
+    it('finish reasons: length and content_filter are reported as the server gave them, streamed or not', async () => {
+      const reasons: readonly ScriptedFinishReason[] = ['length', 'content_filter']
+      const { model } = await start(
+        [...reasons, ...reasons].map((finishReason) => ({ type: 'text', text: 'Cut off at the li', finishReason })),
+      )
+      const request: ChatRequest = { messages: [user('Write a long essay.')] }
+      for (const reason of reasons) {
+        const generated = await model.doGenerate(request)
+        expect(generated.choices[0]?.finishReason, `generated, ${reason}`).toBe(reason)
       }
-      expect(chatRequests(server)).toHaveLength(2)
+      for (const reason of reasons) {
+        const { result } = await collect(model.doStream(request))
+        expect(result.choices[0]?.finishReason, `streamed, ${reason}`).toBe(reason)
+        expect(resultText(result)).toBe('Cut off at the li')
+      }
     })
 
-    it('an error status while streaming is mapped the same way', async () => {
-      const { model } = await start([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }])
-      const error = await collect(model.doStream({ messages: [user('Hi')] })).catch((caught: unknown) => caught)
-      expect(RateLimitError.isInstance(error)).toBe(true)
-      expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 1_000 })
+    for (const how of callKinds) {
+      it(`401 → ProviderCallError, not retryable, with status, request id and cause; sent once (${how.name})`, async () => {
+        const { server, model } = await start([{ type: 'error', status: 401, message: 'invalid api key' }])
+        const error = await how.call(model, { messages: [user('Hi')] })
+        expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+        expect(RateLimitError.isInstance(error)).toBe(false)
+        const failure = error as ProviderCallError
+        expect(failure).toMatchObject({ status: 401, retryable: false, provider: adapter.name })
+        expect(failure.requestId).toBe(requestIdOf(server, 0))
+        expect(failure.cause).toBeDefined()
+        expect(chatRequests(server)).toHaveLength(1)
+      })
+
+      it(`429 → RateLimitError, retryable, with retryAfterMs from retry-after; sent once (${how.name})`, async () => {
+        const { server, model } = await start([
+          { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' },
+        ])
+        const error = await how.call(model, { messages: [user('Hi')] })
+        expect(RateLimitError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2_000, provider: adapter.name })
+        expect((error as RateLimitError).requestId).toBe(requestIdOf(server, 0))
+        expect(chatRequests(server)).toHaveLength(1)
+      })
+
+      it(`500 and 503 → ProviderCallError, retryable, with status; each sent once (${how.name})`, async () => {
+        const { server, model } = await start([
+          { type: 'error', status: 500, message: 'internal error' },
+          { type: 'error', status: 503, message: 'unavailable' },
+        ])
+        for (const [index, status] of [500, 503].entries()) {
+          const error = await how.call(model, { messages: [user('Hi')] })
+          expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+          expect(RateLimitError.isInstance(error)).toBe(false)
+          expect(error).toMatchObject({ status, retryable: true, provider: adapter.name })
+          expect((error as ProviderCallError).requestId).toBe(requestIdOf(server, index))
+        }
+        expect(chatRequests(server)).toHaveLength(2)
+      })
+
+      it(`connection refused → ProviderCallError, retryable, without status (${how.name})`, async () => {
+        const closed = await adapter.startServer([])
+        await closed.close()
+        const error = await how.call(adapter.createModel(closed), { messages: [user('Hi')] })
+        expectConnectionFailure(error, adapter.name)
+        expect(error).toMatchObject({ status: undefined })
+      })
+
+      it(`connection reset before the response → ProviderCallError, retryable; sent once (${how.name})`, async () => {
+        const { server, model } = await start([{ type: 'reset' }])
+        expectConnectionFailure(await how.call(model, { messages: [user('Hi')] }), adapter.name)
+        expect(chatRequests(server)).toHaveLength(1)
+      })
+    }
+
+    it('a plain answer that is not JSON → ProviderCallError, retryable; sent once', async () => {
+      const { server, model } = await start([{ type: 'malformed', text: 'This answer arrives garbled.' }])
+      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+      expectConnectionFailure(error, adapter.name)
+      expect(chatRequests(server)).toHaveLength(1)
+    })
+
+    it('connection reset half-way through a plain answer → ProviderCallError, retryable; sent once', async () => {
+      const { server, model } = await start([
+        { type: 'cut', text: 'This answer is cut off half-way through its body.' },
+      ])
+      const error = await model.doGenerate({ messages: [user('Hi')] }).catch((caught: unknown) => caught)
+      expectConnectionFailure(error, adapter.name)
+      expect(chatRequests(server)).toHaveLength(1)
+    })
+
+    /** Streams `longAnswer` through a proxy that tampers with it; the parts before the failure, and the failure. */
+    async function streamThroughProxy(tampering: StreamTampering) {
+      const { server } = await start([{ type: 'text', text: longAnswer }])
+      const proxy = await startStreamProxy(server.url, tampering)
+      try {
+        const model = adapter.createModel(proxy.redirect(server))
+        const streamed = await collectUntilError(model.doStream({ messages: [user('Stream.')] }))
+        expect(chatRequests(server)).toHaveLength(1)
+        return streamed
+      } finally {
+        await proxy.close()
+      }
+    }
+
+    it('a streamed event whose data is not JSON → ProviderCallError, retryable, never a finish part', async () => {
+      const { parts, error } = await streamThroughProxy('garble-first-data')
+      expect(parts.filter((part) => part.type === 'finish')).toEqual([])
+      expectConnectionFailure(error, adapter.name)
+    })
+
+    it('a stream reset part-way fails with a retryable ProviderCallError, never a finish part; sent once', async () => {
+      const { server, model } = await start([{ type: 'cut', text: longAnswer, afterEvents: 4 }])
+      const { parts, error } = await collectUntilError(model.doStream({ messages: [user('Stream.')] }))
+      expect(parts.filter((part) => part.type === 'finish')).toEqual([])
+      expectConnectionFailure(error, adapter.name)
+      expect(chatRequests(server)).toHaveLength(1)
+    })
+
+    it('a stream ended cleanly but early (a gateway closing it) fails with a retryable ProviderCallError, never a finish part', async () => {
+      const { parts, error } = await streamThroughProxy('end-half-way')
+      expect(parts.filter((part) => part.type === 'finish')).toEqual([])
+      expectConnectionFailure(error, adapter.name)
     })
 
     const sdk = adapter.sdk
@@ -576,6 +668,24 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
   })
 }
 
+/** An answer of many words, so a stream cut after a few events is cut mid-text in any provider's format. */
+const longAnswer =
+  'This answer streams one word at a time, and the connection goes away long before the last of its many words arrives.'
+
+/** The two ways of calling a model, each settling with the error it failed with (or the result it returned). */
+const callKinds = [
+  {
+    name: 'doGenerate',
+    call: (model: ChatModel, request: ChatRequest): Promise<unknown> =>
+      model.doGenerate(request).catch((error: unknown) => error),
+  },
+  {
+    name: 'doStream',
+    call: (model: ChatModel, request: ChatRequest): Promise<unknown> =>
+      collect(model.doStream(request)).catch((error: unknown) => error),
+  },
+] as const
+
 async function collect(
   stream: AsyncIterable<ChatStreamPart>,
 ): Promise<{ parts: ChatStreamPart[]; result: ChatResult }> {
@@ -586,6 +696,26 @@ async function collect(
   const last = parts.at(-1)
   if (last?.type !== 'finish') throw new Error('the finish part is not the last part of the stream')
   return { parts, result: last.result }
+}
+
+/** The parts a stream yielded before it failed, and what it failed with (`undefined` if it did not). */
+async function collectUntilError(
+  stream: AsyncIterable<ChatStreamPart>,
+): Promise<{ parts: ChatStreamPart[]; error: unknown }> {
+  const parts: ChatStreamPart[] = []
+  try {
+    for await (const part of stream) parts.push(part)
+  } catch (error) {
+    return { parts, error }
+  }
+  return { parts, error: undefined }
+}
+
+/** A failure of the connection or of the body: a typed, retryable `ProviderCallError`, never the transport's own. */
+function expectConnectionFailure(error: unknown, provider: string): void {
+  expect(ProviderCallError.isInstance(error), `expected a ProviderCallError, got ${String(error)}`).toBe(true)
+  expect(RateLimitError.isInstance(error)).toBe(false)
+  expect(error).toMatchObject({ retryable: true, provider })
 }
 
 /** What must be equal between a generated and a streamed result: all but the raw body and the request id. */

@@ -1,9 +1,13 @@
 export { type ChatModelConformanceAdapter, describeChatModelConformance } from './chat-model-conformance.js'
-export { replyTurnAt, stallFaults } from './loopback-script.js'
+export { replyTurnAt, scriptFaults } from './loopback-script.js'
 export type {
   ChoicesTurn,
+  CutTurn,
   ErrorTurn,
+  MalformedTurn,
   ReplyTurn,
+  ResetTurn,
+  ScriptedFinishReason,
   ScriptedToolCall,
   ScriptedTurn,
   ScriptedUsage,

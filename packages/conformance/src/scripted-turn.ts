@@ -11,10 +11,19 @@ export interface ScriptedToolCall {
   readonly arguments: Readonly<Record<string, unknown>>
 }
 
+/**
+ * Why a scripted text answer stopped, in the specification's terms: `stop` (the model finished), `length` (it ran out
+ * of tokens: OpenAI's `length`, Anthropic's `max_tokens`) or `content_filter` (OpenAI's `content_filter`, Anthropic's
+ * `refusal`).
+ */
+export type ScriptedFinishReason = 'stop' | 'length' | 'content_filter'
+
 /** Answer with one choice of plain text. */
 export interface TextTurn {
   readonly type: 'text'
   readonly text: string
+  /** The finish reason the server reports, in the provider's own terms; `stop` when absent. */
+  readonly finishReason?: ScriptedFinishReason | undefined
   readonly usage?: ScriptedUsage | undefined
 }
 
@@ -50,8 +59,43 @@ export interface StallTurn {
   readonly text?: string | undefined
 }
 
-/** What the provider's loopback server answers one chat request with, in provider-neutral terms. */
-export type ScriptedTurn = TextTurn | ChoicesTurn | ToolCallsTurn | ErrorTurn | StallTurn
+/** Reset the connection before any byte of the response is sent, as a crashed server or a dropped network does. */
+export interface ResetTurn {
+  readonly type: 'reset'
+}
 
-/** The turns a provider's own server renders as a reply (stalls are played by the core toolkit's faults). */
+/**
+ * Start answering with `text`, then drop the connection part-way: after `afterEvents` whole streamed events (a plain
+ * body counts as one chunk, so the default `0` cuts it half-way), half of the next one, then a reset.
+ */
+export interface CutTurn {
+  readonly type: 'cut'
+  readonly text: string
+  readonly afterEvents?: number | undefined
+}
+
+/**
+ * Answer `200` with a body that is not JSON: a plain answer of `text` cut to half its bytes, or a stream whose first
+ * event's data does not parse, followed by the events of `text`.
+ */
+export interface MalformedTurn {
+  readonly type: 'malformed'
+  readonly text: string
+}
+
+/** What the provider's loopback server answers one chat request with, in provider-neutral terms. */
+export type ScriptedTurn =
+  | TextTurn
+  | ChoicesTurn
+  | ToolCallsTurn
+  | ErrorTurn
+  | StallTurn
+  | ResetTurn
+  | CutTurn
+  | MalformedTurn
+
+/**
+ * The turns a provider's own server renders as a reply; stalls, resets, cuts and malformed bodies are played by the
+ * toolkit's faults on the reply of their text (see `scriptFaults`).
+ */
 export type ReplyTurn = TextTurn | ChoicesTurn | ToolCallsTurn | ErrorTurn

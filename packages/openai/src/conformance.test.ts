@@ -1,6 +1,6 @@
 // Runs the provider-neutral conformance suite against OpenAIChatModel and the OpenAI-compatible loopback server.
 import type { ReplyTurn, WireMessage, WireRequest } from '@tinyllm/conformance'
-import { describeChatModelConformance, replyTurnAt, stallFaults } from '@tinyllm/conformance'
+import { describeChatModelConformance, replyTurnAt, scriptFaults } from '@tinyllm/conformance'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { describe } from 'vitest'
 import { OpenAIChatModel } from './openai-chat-model.js'
@@ -15,7 +15,7 @@ const suite = {
   startServer: (script: Parameters<typeof replyTurnAt>[0]) =>
     startOpenAICompatibleServer({
       replies: (_request, { requestIndex }) => toScriptedReply(replyTurnAt(script, requestIndex)),
-      faults: stallFaults(script),
+      faults: scriptFaults(script),
     }),
   readRequest: readChatCompletionRequest,
 }
@@ -56,7 +56,7 @@ function toScriptedReply(turn: ReplyTurn): ScriptedReply {
       : { promptTokens: turn.usage.inputTokens, completionTokens: turn.usage.outputTokens }
   switch (turn.type) {
     case 'text':
-      return { content: turn.text, usage }
+      return { content: turn.text, finishReason: turn.finishReason, usage }
     case 'choices':
       return { choices: turn.texts.map((content) => ({ content })), usage }
     case 'tool-calls':

@@ -19,8 +19,8 @@ import {
 import type { LoopbackResponse, LoopbackServer } from '@tinyllm/testing'
 import { parseSseEvents, startLoopbackServer } from '@tinyllm/testing'
 import type { ChatModelConformanceAdapter } from '../chat-model-conformance.js'
-import { replyTurnAt, stallFaults } from '../loopback-script.js'
-import type { ScriptedTurn } from '../scripted-turn.js'
+import { replyTurnAt, scriptFaults } from '../loopback-script.js'
+import type { ReplyTurn } from '../scripted-turn.js'
 import type { WireMessage, WireRequest } from '../wire-request.js'
 
 /** The wire format of the reference protocol. */
@@ -199,7 +199,7 @@ function fail(error: unknown, signal: AbortSignal | undefined): Error {
 }
 
 /** Renders a reply turn of the script in the reference protocol. */
-function answer(turn: ScriptedTurn, request: ReferenceRequest): LoopbackResponse {
+function answer(turn: ReplyTurn, request: ReferenceRequest): LoopbackResponse {
   if (turn.type === 'error') {
     return { status: turn.status, headers: turn.headers, json: { error: turn.message ?? `HTTP ${turn.status}` } }
   }
@@ -214,8 +214,8 @@ function answer(turn: ScriptedTurn, request: ReferenceRequest): LoopbackResponse
               finish: 'tool_calls',
             },
           ]
-        : [{ text: turn.type === 'text' ? turn.text : (turn.text ?? ''), tool_calls: [], finish: 'stop' }]
-  const usage = turn.type === 'stall' ? undefined : turn.usage
+        : [{ text: turn.text, tool_calls: [], finish: turn.finishReason ?? 'stop' }]
+  const usage = turn.usage
   const response: ReferenceResponse = {
     model: request.model,
     choices,
@@ -266,7 +266,7 @@ export const referenceAdapter: ChatModelConformanceAdapter<LoopbackServer> = {
           return answer(replyTurnAt(script, requestIndex), body)
         },
       },
-      faults: stallFaults(script),
+      faults: scriptFaults(script),
     }),
   createModel: (server) => new ReferenceChatModel(server.url),
   readRequest(body): WireRequest {
