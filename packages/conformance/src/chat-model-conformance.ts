@@ -583,7 +583,10 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
 
     const sdk = adapter.sdk
     if (sdk !== undefined) {
-      it('a client from another copy of the SDK: its errors map the same way, by name and shape, not by class', async () => {
+      // Copying and importing a whole SDK takes seconds, and many more on a loaded machine: a generous limit.
+      it('a client from another copy of the SDK: its errors map the same way, by name and shape, not by class', {
+        timeout: 240_000,
+      }, async () => {
         const copy = await importAnotherCopy(sdk.packageName, sdk.installedFrom)
         try {
           const installed = (await importInstalled(sdk.packageName, sdk.installedFrom)) as Record<string, unknown>
