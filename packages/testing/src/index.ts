@@ -63,6 +63,7 @@ export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
 export {
   findStrictSchemaViolation,
+  type StrictSchemaLimits,
   type StrictSchemaRules,
   type StrictSchemaViolation,
 } from './strict-schema-violation.js'
