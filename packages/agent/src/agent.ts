@@ -196,11 +196,7 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     this.model = options.model
     this.instructions = options.instructions
     if (this.instructions !== undefined && typeof this.instructions !== 'string') {
-      throw new ConfigurationError({
-        option: 'instructions',
-        message: 'instructions must be a string',
-        functionName: name,
-      })
+      throw optionError('instructions', 'a string', this.instructions, name)
     }
     this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
     this.toolConcurrency = checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
@@ -211,7 +207,7 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
 
     const tools = options.tools ?? []
     if (!Array.isArray(tools)) {
-      throw new ConfigurationError({ option: 'tools', message: 'tools must be a list of tools', functionName: name })
+      throw optionError('tools', 'a list of tools', tools, name)
     }
     const offered = new Map<string, OfferedTool>()
     const definitions: ToolDefinition[] = []

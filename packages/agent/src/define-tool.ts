@@ -1,8 +1,8 @@
 import {
-  ConfigurationError,
   checkKnownOptions,
   type FunctionOptions,
   functionOptionKeys,
+  optionError,
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
@@ -69,7 +69,7 @@ class DefinedTool extends Tool<unknown, unknown> {
     super({ ...definition, durable: definition.durable ?? true } as unknown as ConstructorParameters<typeof Tool>[0])
     checkKnownOptions(definition, definitionKeys, this.name)
     if (typeof definition.run !== 'function') {
-      throw new ConfigurationError({ option: 'run', message: 'run must be a function', functionName: this.name })
+      throw optionError('run', 'a function', definition.run, this.name)
     }
     this.work = definition.run
   }

@@ -147,7 +147,7 @@ export function checkToolDescription(
     throw optionError('needsApproval', 'true, false, or a function of the arguments', needsApproval, name)
   }
   if (options.strict !== undefined && typeof options.strict !== 'boolean') {
-    throw new ConfigurationError({ option: 'strict', message: 'strict must be true or false', functionName: name })
+    throw optionError('strict', 'true or false', options.strict, name)
   }
   return { description: options.description, needsApproval, strict: options.strict ?? true }
 }

@@ -6,6 +6,7 @@ import {
   checkNumber,
   type Invocable,
   type InvokeOptions,
+  optionError,
   type RunExecutor,
   TimeoutError,
   TinyLLMError,
@@ -173,11 +174,7 @@ export class BullMQExecutor implements RunExecutor {
     this.pollIntervalMs =
       checkNumber(options.pollIntervalMs, 'pollIntervalMs', { integer: true, min: 10, unit: 'ms' }, owner) ?? 5_000
     if (options.context !== undefined && typeof options.context?.inject !== 'function') {
-      throw new ConfigurationError({
-        option: 'context',
-        message: 'context must be a ContextCarrier, with inject() and extract()',
-        functionName: owner,
-      })
+      throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     }
     this.context = options.context
     this.names = queueNames(options)

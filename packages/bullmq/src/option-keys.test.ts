@@ -47,4 +47,15 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     expect(ConfigurationError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/^serve: concurency is not an option; did you mean concurrency\?/)
   })
+
+  it('checks the values of options in the one message format', async () => {
+    expect(refusal(() => new RedisRateLimiter({ connection, name: '' })).message).toBe(
+      'RedisRateLimiter: name must be a non-empty string, got ""',
+    )
+    expect(refusal(() => new BullMQExecutor({ connection, context: {} as never })).message).toBe(
+      'BullMQExecutor: context must be a ContextCarrier, with inject() and extract(), got an object',
+    )
+    const error = await serve({ connection, graphs: [5 as never] }).catch((caught: unknown) => caught)
+    expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
+  })
 })

@@ -1,4 +1,4 @@
-import { AbortError, ConfigurationError, checkNumber, optionError } from '@tinyllm/core'
+import { AbortError, checkNumber, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
 import { checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
@@ -138,7 +138,7 @@ export class RedisRateLimiter implements RateLimiterLike {
       owner,
     )
     if (typeof options.name !== 'string' || options.name === '') {
-      throw new ConfigurationError({ option: 'name', message: 'name must be a non-empty string', functionName: owner })
+      throw optionError('name', 'a non-empty string', options.name, owner)
     }
     this.name = options.name
     this.requestsPerMinute = checkNumber(

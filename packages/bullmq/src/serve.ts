@@ -7,6 +7,7 @@ import {
   type Invocable,
   type InvokeOptions,
   type LifecycleEvent,
+  optionError,
   type StepJournal,
   TinyLLMError,
   type UsageTotals,
@@ -114,20 +115,12 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   }
   const carrier = options.context
   if (carrier !== undefined && typeof carrier?.extract !== 'function') {
-    throw new ConfigurationError({
-      option: 'context',
-      message: 'context must be a ContextCarrier, with inject() and extract()',
-      functionName: owner,
-    })
+    throw optionError('context', 'a ContextCarrier, with inject() and extract()', carrier, owner)
   }
   const graphs = new Map<string, { graph: ServedGraph; fingerprint: string }>()
   for (const graph of options.graphs) {
     if (typeof graph?.invoke !== 'function' || typeof graph.describe !== 'function') {
-      throw new ConfigurationError({
-        option: 'graphs',
-        message: 'graphs must be tinyllm Functions',
-        functionName: owner,
-      })
+      throw optionError('graphs', 'a list of tinyllm Functions', graph, owner)
     }
     if (graphs.has(graph.name)) {
       throw new ConfigurationError({
