@@ -107,6 +107,20 @@ describe('registerSecret', () => {
     expect(redactString(`pw=${secret}!`)).toBe(`pw=${secret}!`)
   })
 
+  it('redacts a secret in a symbol, a function name and a boxed string, where no field shows it in pieces', () => {
+    const secret = 'tenant-Q7xv93Lm2ZpK'
+    unregister.push(registerSecret(secret))
+    const named = { [secret]: () => {} }[secret]
+    const output = redact({ symbol: Symbol(secret), fn: named, boxed: new String(secret), counted: new Number(3) })
+    expect(output).toEqual({
+      symbol: `Symbol(${REDACTED})`,
+      fn: `[Function: ${REDACTED}]`,
+      boxed: REDACTED,
+      counted: 3,
+    })
+    expect(JSON.stringify(output)).not.toContain('Q7xv93')
+  })
+
   it('replaces the longer of two overlapping secrets whole', () => {
     unregister.push(registerSecret('abcd'), registerSecret('abcdefgh-long'))
     expect(redactString('x abcdefgh-long y abcd')).toBe(`x ${REDACTED} y ${REDACTED}`)

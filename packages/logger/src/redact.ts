@@ -95,7 +95,8 @@ export function isSecretFieldName(name: string): boolean {
  *
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, a bigint its decimal string, a cycle `"[Circular]"`,
- * a `Map` or fetch `Headers` an object, a `Set` an array, and objects with `toJSON` (such as `Date`) what `toJSON` returns.
+ * a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string, number or boolean its value, a symbol or a
+ * function its description (redacted too), and objects with `toJSON` (such as `Date`) what `toJSON` returns.
  *
  * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
@@ -147,9 +148,9 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
     case 'bigint':
       return value.toString()
     case 'symbol':
-      return value.toString()
+      return redactString(value.toString())
     case 'function':
-      return value.name === '' ? '[Function]' : `[Function: ${value.name}]`
+      return value.name === '' ? '[Function]' : `[Function: ${redactString(String(value.name))}]`
     case 'object':
       return value === null ? null : copyObject(value, walk, depth)
     default:
@@ -225,6 +226,9 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     }
     return copy
   }
+  // A boxed primitive is its value, as in JSON: `new String(key)` would otherwise be copied one character per field.
+  if (value instanceof String || value instanceof Number || value instanceof Boolean)
+    return copyValue(value.valueOf(), walk, depth)
   if (ArrayBuffer.isView(value)) return `[${value.constructor.name} (${value.byteLength} bytes)]`
   if (value instanceof RegExp) return redactString(value.toString())
   const toJSON = (value as { toJSON?: unknown }).toJSON
