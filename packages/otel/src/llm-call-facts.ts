@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api'
+import { redact } from '@tinyllm/logger'
 import { attributeNames } from './attributes.js'
 
 /**
@@ -96,7 +97,9 @@ export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
 
 /**
  * The answers in an LLM call's output — its text (or texts), or a whole chat result — each with its finish reason:
- * the result's own, or the one the call annotated for that choice.
+ * the result's own, or the one the call annotated for that choice. A value that is not text (structured output) is
+ * written as the JSON of its redacted copy, as a log line writes it: a field named like a secret is `[REDACTED]`, and a
+ * bigint or a cycle does not throw.
  */
 export function answersOf(
   output: unknown,
@@ -108,11 +111,15 @@ export function answersOf(
   }
   if (typeof output === 'string') return [answer(output, 0)]
   if (Array.isArray(output))
-    return output.map((value, index) => answer(typeof value === 'string' ? value : JSON.stringify(value), index))
+    return output.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
   if (isChatResult(output)) {
     return output.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
   }
-  return [answer(JSON.stringify(output) ?? '', 0)]
+  return [answer(jsonText(output), 0)]
+}
+
+function jsonText(value: unknown): string {
+  return JSON.stringify(redact(value)) ?? ''
 }
 
 function isChatResult(output: unknown): output is ChatResultLike {

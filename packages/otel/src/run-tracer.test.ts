@@ -218,6 +218,35 @@ describe('RunTracer', () => {
     expect(spanOf(await spans(), 'structured').attributes['gen_ai.output.type']).toBe('json')
   })
 
+  it('records structured output redacted as a log line writes it, and ends the span of one JSON cannot hold', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const session = 'opaque-session-77c1f0'
+    const withBigint: StandardSchemaV1<unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => ({ value: { ...(value as object), accountNumber: 12345678901234567890n } }),
+      },
+    }
+    const chat = new LLMCall({
+      name: 'extract',
+      model: new ScriptedChatModel({ responses: [JSON.stringify({ user: 'ann', cookie: session })] }),
+      structuredOutput: { name: 'account', schema: withBigint, jsonSchema: { type: 'object' } },
+    })
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+
+    expect(tracing.openSpans).toBe(0)
+    const call = spanOf(await spans(), 'extract')
+    const output = JSON.parse(String(call.attributes['gen_ai.output.messages']))
+    expect(JSON.parse(output[0].parts[0].content)).toEqual({
+      user: 'ann',
+      cookie: '[REDACTED]',
+      accountNumber: '12345678901234567890',
+    })
+    expect(JSON.stringify(call.attributes)).not.toContain(session)
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
