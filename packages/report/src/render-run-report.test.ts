@@ -94,6 +94,25 @@ describe('renderRunReport', () => {
     }
   })
 
+  it('cuts an error at maxValueLength wherever the page repeats its headline: states, retries, tooltips', async () => {
+    const huge = `socket closed: ${'x'.repeat(200_000)}`
+    const record = await defineFunction({
+      name: 'Flaky',
+      run: () => {
+        throw new Error(huge)
+      },
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1, retryable: () => true },
+    }).trace(undefined)
+    expect(record.attempts).toBe(3)
+    const html = renderRunReport(record, { maxValueLength: 300 })
+    // The page itself is some 20 kB; each of the headline's nine appearances would add 200 kB.
+    expect(html.length).toBeLessThan(100_000)
+    const row = runData(html)[0] as { error: { headline: string }; retries: Array<{ reason: string }> }
+    expect(row.error.headline).toMatch(/^FunctionError in running: .*socket closed: x+… \(\d+ more characters\)$/)
+    expect(row.error.headline.length).toBeLessThan(350)
+    expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline, row.error.headline])
+  })
+
   it('omits the graph of a trace too big to lay out, says so, and still lists every step', async () => {
     const steps = 5_000
     const record = await new Chain({

@@ -11,7 +11,10 @@ import { runText } from './run-text.js'
 export interface RunReportOptions {
   /** The page's title. Default: the root run's function name. */
   readonly title?: string
-  /** Longest output, input, annotations or error shown per run, in characters; the rest is cut. Default 2,000. */
+  /**
+   * Longest output, input, annotations or error (its detail, and its headline wherever a state or a retry repeats it)
+   * shown per run, in characters; the rest is cut. Default 2,000.
+   */
   readonly maxValueLength?: number
   /** Most runs listed in the timeline (the graph counts them all). Default 20,000. */
   readonly maxRows?: number

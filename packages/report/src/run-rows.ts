@@ -50,7 +50,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     const at = entry.at - origin
     return entry.error === undefined
       ? ([runText(entry.state), at, entry.attempt] as const)
-      : ([runText(entry.state), at, entry.attempt, headline(entry.error)] as const)
+      : ([runText(entry.state), at, entry.attempt, headline(entry.error, maxValueLength)] as const)
   })
   const retries: Array<{ attempt: number; startMs: number; endMs: number; reason: string }> = []
   record.states.forEach((entry, index) => {
@@ -60,7 +60,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
       attempt: entry.attempt,
       startMs: entry.at - origin,
       endMs: (next?.at ?? options.now) - origin,
-      reason: entry.error === undefined ? 'no reason recorded' : headline(entry.error),
+      reason: entry.error === undefined ? 'no reason recorded' : headline(entry.error, maxValueLength),
     })
   })
   const row: { -readonly [Key in keyof RunRow]: RunRow[Key] } = {
@@ -85,7 +85,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   if (record.error !== undefined) {
     row.error = {
       name: runText(record.error.name),
-      headline: headline(record.error),
+      headline: headline(record.error, maxValueLength),
       detail: errorDetail(record.error, maxValueLength),
     }
   }

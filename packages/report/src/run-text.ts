@@ -18,15 +18,18 @@ export function preview(value: unknown, maxLength: number): string {
   return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
 }
 
-/** `Name in state: first line of the message` (each issue, for a validation error), secrets redacted. */
-export function headline(error: TinyLLMError): string {
+/**
+ * `Name in state: first line of the message` (each issue, for a validation error), secrets redacted, cut at
+ * `maxLength` characters as {@link preview} cuts: a run repeats it for every retry and in its states.
+ */
+export function headline(error: TinyLLMError, maxLength: number): string {
   const where = error.state === undefined ? '' : ` in ${error.state}`
   if (ValidationError.isInstance(error)) {
     const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
-    return runText(`${error.name}${where}: ${issues.join('; ')}`)
+    return preview(`${error.name}${where}: ${issues.join('; ')}`, maxLength)
   }
   const end = error.message.indexOf('\n')
-  return runText(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`)
+  return preview(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`, maxLength)
 }
 
 /**
