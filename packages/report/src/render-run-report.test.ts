@@ -113,6 +113,20 @@ describe('renderRunReport', () => {
     expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline, row.error.headline])
   })
 
+  it('redacts the title it is given, as every name on the page', async () => {
+    const registered = 'hunter2-registered-title-value'
+    const unregister = registerSecret(registered)
+    try {
+      const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+      const html = renderRunReport(record, { title: `Runs of tenant ${registered}` })
+      expect(html).not.toContain(registered)
+      expect(html).toContain('<title>Runs of tenant [REDACTED] · tinyllm run report</title>')
+      expect(html).toContain('<h1>Runs of tenant [REDACTED]</h1>')
+    } finally {
+      unregister()
+    }
+  })
+
   it('omits the graph of a trace too big to lay out, says so, and still lists every step', async () => {
     const steps = 5_000
     const record = await new Chain({

@@ -9,7 +9,7 @@ import { runText } from './run-text.js'
 
 /** Options of {@link renderRunReport}. */
 export interface RunReportOptions {
-  /** The page's title. Default: the root run's function name. */
+  /** The page's title, redacted like every name on the page. Default: the root run's function name. */
   readonly title?: string
   /**
    * Longest output, input, annotations or error (its detail, and its headline wherever a state or a retry repeats it)
@@ -47,9 +47,9 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, o
   const maxValueLength =
     checkNumber(options.maxValueLength, 'maxValueLength', { integer: true, min: 1 }, 'renderRunReport') ?? 2_000
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
-  const title =
-    options.title ??
-    runText(roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`)
+  const title = runText(
+    options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
+  )
 
   const shape = foldRuns(roots)
   const now = Date.now()
