@@ -173,6 +173,14 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-runs="30"')
   })
 
+  it('renders a batch of 300,000 records, listing maxRows of them and counting them all', async () => {
+    const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)
+    const batch = Array.from({ length: 300_000 }, (_, index) => ({ ...record, runId: `run-${index}` }))
+    const html = renderRunReport(batch, { maxRows: 10 })
+    expect(html).toContain('<b>300,000</b> runs')
+    expect(runData(html)).toHaveLength(10)
+  }, 120_000)
+
   it('refuses what is not a run record, and options it does not know', () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)

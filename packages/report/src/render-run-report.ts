@@ -53,8 +53,13 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, o
 
   const shape = foldRuns(roots)
   const now = Date.now()
-  const origin = Math.min(...roots.map((root) => root.startedAt))
-  const end = Math.max(...roots.map((root) => root.endedAt ?? now))
+  // A loop, not Math.min(...starts): a batch of some 200,000 records is more arguments than a call takes.
+  let origin = Number.POSITIVE_INFINITY
+  let end = Number.NEGATIVE_INFINITY
+  for (const root of roots) {
+    origin = Math.min(origin, root.startedAt)
+    end = Math.max(end, root.endedAt ?? now)
+  }
   const span = Math.max(end - origin, 0.001)
 
   // Depth first, in start order, each run with the shape node it was folded into.
