@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isSecretFieldName, REDACTED, redact, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
@@ -320,6 +321,21 @@ describe('redact', () => {
     expect(copy.stack).toContain('Incorrect API key provided')
     expect((copy.cause as Record<string, unknown>).stack).toContain(REDACTED)
     expect(JSON.stringify(copy)).not.toContain(OPENAI_KEY)
+  })
+
+  it('serialises an error made in another realm, such as a node:vm context, as it does one of its own', () => {
+    const foreign = runInNewContext(
+      "const error = new TypeError('fetch failed for sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'); error.code = 'ECONNRESET'; error",
+    ) as Error
+    expect(foreign instanceof Error).toBe(false)
+    expect(redact({ error: foreign })).toEqual({
+      error: {
+        name: 'TypeError',
+        message: `fetch failed for ${REDACTED}`,
+        stack: expect.stringContaining(`TypeError: fetch failed for ${REDACTED}`),
+        code: 'ECONNRESET',
+      },
+    })
   })
 
   it('serialises the errors of an AggregateError', () => {

@@ -200,7 +200,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     }
     return copy
   }
-  if (value instanceof Error) return copyError(value, walk, depth)
+  if (isError(value)) return copyError(value, walk, depth)
   // fetch `Headers` (as on the errors of the OpenAI SDK) keep their entries out of sight, like a Map.
   if (value instanceof Map || (typeof Headers === 'function' && value instanceof Headers)) {
     const copy: Record<string, unknown> = {}
@@ -236,6 +236,14 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   return copy
+}
+
+/**
+ * Whether `value` is an error, from this realm or another (a `node:vm` context, a test runner's sandbox), where
+ * `instanceof Error` is false: such an error would otherwise be copied as its enumerable fields, `{}`.
+ */
+function isError(value: object): value is Error {
+  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]'
 }
 
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
