@@ -209,6 +209,17 @@ describe('redactString on URLs', () => {
     )
   })
 
+  it('reads a long run of dotted words before :// in time proportional to its length, and a long scheme too', () => {
+    // Each word of the run used to be tried as the start of a scheme read to the run's end: some 30 s for this line.
+    const run = 'x.'.repeat(100_000)
+    const started = performance.now()
+    expect(redactString(`${run}://host.example/x`)).toBe(`${run}://host.example/x`)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(redactString(`${run}://user:pw@host.example/x`)).toBe(`${run}://${REDACTED}@host.example/x`)
+    const scheme = `web+${'a'.repeat(40)}`
+    expect(redactString(`open ${scheme}://user:pw@host`)).toBe(`open ${scheme}://${REDACTED}@host`)
+  })
+
   it('drops the values of query parameters named like credentials: ending in key, sig, signature, token, secret', () => {
     const signature = '0123456789abcdef0123456789abcdef'
     expect(redactString(`GET https://b.s3.amazonaws.com/o?X-Amz-Date=20260101&X-Amz-Signature=${signature}`)).toBe(

@@ -105,8 +105,12 @@ export function isSecretAssignment(name: string, value: string): boolean {
  * The user information of a URL (`https://user:password@host`, `https://token@host`): group 1, the scheme, is kept, and
  * the host after the `@`. The user information runs to the last `@` before the host's `/`, `?`, `#` or whitespace, as
  * a password may hold an `@` (`https://user:p@ss@host` is a valid URL).
+ *
+ * The scheme is read as at most 32 characters, from wherever they start: an unbounded scheme made each word of a long
+ * run such as `a.b.c.d…://host` scan to its end, quadratic in the run's length (a 40 kB log line took over a second).
+ * A longer scheme is matched by its last 32 characters, and the credentials after it still go.
  */
-export const URL_CREDENTIALS_PATTERN = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#"'<>]+@/g
+export const URL_CREDENTIALS_PATTERN = /([A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/)[^\s/?#"'<>]+@/g
 
 /**
  * No key shape is shorter than this (`Basic ` and 8 characters), so shorter strings skip the regular expressions unless
