@@ -66,7 +66,11 @@ function catchRejection(written: unknown): void {
   if (typeof then === 'function') then.call(written, undefined, reportFailure)
 }
 
-function reportFailure(error: unknown): void {
+/**
+ * Reports that the logger underneath failed (to write a line, to make a child, to say whether a level is enabled), once
+ * per process, on stderr, redacted.
+ */
+export function reportFailure(error: unknown): void {
   if (reported) return
   reported = true
   try {

@@ -1,5 +1,5 @@
 import { hasMethods } from './has-methods.js'
-import { LeveledLogger } from './leveled-logger.js'
+import { LeveledLogger, reportFailure } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { mergeRedacted, redactString } from './redact.js'
@@ -46,17 +46,29 @@ export class MethodLogger extends LeveledLogger {
     this.#bindings = bindings
   }
 
+  /** The target's own child when it has one; when it has none, or its `child` throws, bindings merged here. */
   child(bindings: LogFields): Logger {
     const target = this.#target
     if (this.#bindings.length === 0 && isCompleteLogger(target)) {
-      return new MethodLogger(target.child(mergeRedacted([], bindings)), [])
+      try {
+        return new MethodLogger(target.child(mergeRedacted([], bindings)), [])
+      } catch (error) {
+        reportFailure(error)
+      }
     }
     return new MethodLogger(target, [...this.#bindings, bindings])
   }
 
+  /** The target's answer; every level counts as enabled when it has no `isLevelEnabled`, or when that throws. */
   isLevelEnabled(level: WritableLevel): boolean {
     const target = this.#target
-    return target.isLevelEnabled === undefined || target.isLevelEnabled(level)
+    if (target.isLevelEnabled === undefined) return true
+    try {
+      return target.isLevelEnabled(level)
+    } catch (error) {
+      reportFailure(error)
+      return true
+    }
   }
 
   /**

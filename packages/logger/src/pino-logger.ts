@@ -1,5 +1,5 @@
 import { hasMethods } from './has-methods.js'
-import { LeveledLogger } from './leveled-logger.js'
+import { LeveledLogger, reportFailure } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger } from './logger.js'
 import { mergeRedacted, redactString } from './redact.js'
@@ -29,26 +29,43 @@ export function isPinoLike(candidate: unknown): candidate is PinoLike {
   return typeof levels === 'object' && levels !== null
 }
 
-/** Logs through a pino instance: redacted fields and message in pino's order; bindings and levels are pino's own. */
+/**
+ * Logs through a pino instance: redacted fields and message in pino's order; bindings and levels are pino's own. Should
+ * pino's `child` throw, the bindings are merged into each line's fields here instead.
+ */
 export class PinoLogger extends LeveledLogger {
   readonly #pino: PinoLike
+  readonly #bindings: readonly LogFields[]
 
-  constructor(pino: PinoLike) {
+  constructor(pino: PinoLike, bindings: readonly LogFields[] = NO_BINDINGS) {
     super()
     this.#pino = pino
+    this.#bindings = bindings
   }
 
   child(bindings: LogFields): Logger {
-    return new PinoLogger(this.#pino.child(mergeRedacted(NO_BINDINGS, bindings)))
+    if (this.#bindings.length === 0) {
+      try {
+        return new PinoLogger(this.#pino.child(mergeRedacted(NO_BINDINGS, bindings)))
+      } catch (error) {
+        reportFailure(error)
+      }
+    }
+    return new PinoLogger(this.#pino, [...this.#bindings, bindings])
   }
 
+  /** Pino's answer; every level counts as enabled should that throw. */
   isLevelEnabled(level: WritableLevel): boolean {
-    return this.#pino.isLevelEnabled(level)
+    try {
+      return this.#pino.isLevelEnabled(level)
+    } catch (error) {
+      reportFailure(error)
+      return true
+    }
   }
 
   protected log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
-    const pino = this.#pino
-    if (!pino.isLevelEnabled(level)) return undefined
-    return pino[level](mergeRedacted(NO_BINDINGS, fields), redactString(String(message)))
+    if (!this.isLevelEnabled(level)) return undefined
+    return this.#pino[level](mergeRedacted(this.#bindings, fields), redactString(String(message)))
   }
 }

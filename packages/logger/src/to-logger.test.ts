@@ -176,6 +176,67 @@ describe('a logger that throws', () => {
   })
 })
 
+describe('a logger whose child or isLevelEnabled throws', () => {
+  /** Runs `body` with stderr captured, so the once-per-process failure report does not reach the test output. */
+  function quietly(body: () => void): void {
+    const write = process.stderr.write
+    process.stderr.write = (() => true) as typeof process.stderr.write
+    try {
+      body()
+    } finally {
+      process.stderr.write = write
+    }
+  }
+  const boom = (): never => {
+    throw new Error('transport gone')
+  }
+
+  it('makes the child itself, merging its bindings into each line, and counts every level as enabled', () => {
+    const lines: unknown[][] = []
+    const record =
+      (level: string) =>
+      (...args: unknown[]) =>
+        lines.push([level, ...args])
+    const full = {
+      trace: record('trace'),
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      isLevelEnabled: boom,
+      child: boom,
+    }
+    quietly(() => {
+      const logger = toLogger(full)
+      expect(logger.isLevelEnabled('debug')).toBe(true)
+      const child = logger.child({ runId: 'r1', apiKey: 'k' })
+      child.child({ step: 2 }).info('started')
+    })
+    expect(lines).toEqual([['info', 'started', { runId: 'r1', apiKey: '[REDACTED]', step: 2 }]])
+  })
+
+  it('does the same for a pino logger whose child throws', () => {
+    const lines: unknown[][] = []
+    const pinoLike = {
+      levels: { values: { info: 30 } },
+      bindings: () => ({}),
+      child: boom,
+      isLevelEnabled: boom,
+      trace: boom,
+      debug: boom,
+      info: (fields: unknown, message: unknown) => lines.push([fields, message]),
+      warn: boom,
+      error: boom,
+    }
+    quietly(() => {
+      const logger = toLogger(pinoLike)
+      expect(logger.isLevelEnabled('info')).toBe(true)
+      logger.child({ runId: 'r1' }).child({ step: 2 }).info('started', { ms: 3 })
+    })
+    expect(lines).toEqual([[{ runId: 'r1', step: 2, ms: 3 }, 'started']])
+  })
+})
+
 describe('a logger whose methods are async', () => {
   /**
    * Logs through `target` with a fresh copy of this package (its once-per-process report not spent yet) and returns
