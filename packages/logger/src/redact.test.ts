@@ -160,6 +160,16 @@ describe('registerSecret', () => {
     expect(redactString(`echo tenant%2bKey%2f0123%3d`)).toBe(`echo ${REDACTED}`)
   })
 
+  it('redacts a registered value holding a quote or a backslash as a JSON string writes it, in a body or a field', () => {
+    const password = 'Tr0ub4dor"&\\3-horse'
+    unregister.push(registerSecret(password))
+    const body = JSON.stringify({ messages: [{ role: 'user', content: `my password is ${password}` }], password })
+    expect(redactString(body)).toBe(
+      `{"messages":[{"role":"user","content":"my password is ${REDACTED}"}],"password":"${REDACTED}"}`,
+    )
+    expect(JSON.stringify(redact({ body }))).not.toContain('3-horse')
+  })
+
   it('counts registrations: a value stays redacted until every holder released it, and releasing twice is harmless', () => {
     const before = registeredSecretCount()
     const first = registerSecret('shared-tenant-key-1')

@@ -36,7 +36,7 @@ function registry(): SecretRegistry {
 /**
  * Registers an exact secret value (an API key read from the environment, a password) so that every logger, and
  * `redact` and `redactString`, replace it wherever it appears in a string — also URL-encoded, as a server or a proxy
- * may echo it in a query string. Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4
+ * may echo it in a query string, and escaped as in a JSON string (a password holding `"` or `\`, in a request body). Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4
  * characters are ignored, so an unset variable can be passed as is.
  *
  * Registrations are counted: the same value registered twice (two clients with one key) is redacted until both are
@@ -66,7 +66,7 @@ export function registerSecret(value: string | undefined): () => void {
 }
 
 /**
- * How many distinct values the redaction looks for (a secret's URL-encoded forms count apart). For diagnostics and
+ * How many distinct values the redaction looks for (a secret's URL-encoded and JSON-escaped forms count apart). For diagnostics and
  * tests: it should stay flat while tenants come and go.
  */
 export function registeredSecretCount(): number {
@@ -82,9 +82,14 @@ export function replaceRegisteredSecrets(text: string, replacement: string): str
   return replaceRanges(text, ranges, replacement)
 }
 
-/** The value, and its percent-encoded forms (upper- and lower-case escapes) where they differ from it. */
+/**
+ * The value, as written inside a JSON string (a request body, a JSON log line held as text: `"` and `\` escaped), and
+ * its percent-encoded forms (upper- and lower-case escapes), where they differ from it.
+ */
 function withEncodedForms(secret: string): string[] {
   const forms = [secret]
+  const escaped = JSON.stringify(secret).slice(1, -1)
+  if (escaped !== secret) forms.push(escaped)
   let encoded: string
   try {
     encoded = encodeURIComponent(secret)
