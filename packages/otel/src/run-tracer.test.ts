@@ -2,6 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace'
 import {
+  ConfigurationError,
   defineFunction,
   type LifecycleEvent,
   MemoryJournal,
@@ -627,6 +628,18 @@ describe('RunTracer', () => {
 
   it('refuses options it does not know', () => {
     expect(() => new RunTracer({ capture: true } as never)).toThrow(/capture/)
+  })
+
+  it('refuses a tracerProvider without getTracer and a captureContent that is not a boolean, where they are given', async () => {
+    for (const options of [{ tracerProvider: {} }, { tracerProvider: null }, { captureContent: 'yes' }] as never[]) {
+      expect(() => new RunTracer(options)).toThrow(ConfigurationError)
+    }
+    expect(() => new RunTracer({ tracerProvider: {} } as never)).toThrow(
+      'RunTracer: tracerProvider must be a TracerProvider (with getTracer), got an object',
+    )
+    expect(() => new RunTracer({ captureContent: 'yes' } as never)).toThrow(
+      'RunTracer: captureContent must be true or false, got "yes"',
+    )
   })
 })
 

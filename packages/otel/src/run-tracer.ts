@@ -15,6 +15,7 @@ import {
   type LifecycleEvent,
   type LifecycleListener,
   onLifecycleEvent,
+  optionError,
   type TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
@@ -91,8 +92,8 @@ export class RunTracer {
 
   constructor(options: RunTracerOptions = {}) {
     checkKnownOptions(options, optionKeys, 'RunTracer')
-    this.tracerProvider = options.tracerProvider
-    this.captureContent = options.captureContent === true
+    this.tracerProvider = checkTracerProvider(options.tracerProvider)
+    this.captureContent = checkCaptureContent(options.captureContent)
     this.maxContentLength =
       checkNumber(options.maxContentLength, 'maxContentLength', { integer: true, min: 1 }, 'RunTracer') ?? 16_384
     this.listener = (event) => this.onEvent(event)
@@ -224,6 +225,21 @@ export class RunTracer {
     if (typeof proxy.getDelegateTracer === 'function') return proxy.getDelegateTracer(tracerName, tracerVersion)
     return provider.getTracer(tracerName, tracerVersion)
   }
+}
+
+/**
+ * The `tracerProvider` option, checked where it is given: one without `getTracer` would only fail as each run tree
+ * starts, failing the run rather than the tracer's construction.
+ */
+function checkTracerProvider(provider: unknown): TracerProvider | undefined {
+  if (provider === undefined) return undefined
+  if (typeof (provider as { getTracer?: unknown } | null)?.getTracer === 'function') return provider as TracerProvider
+  throw optionError('tracerProvider', 'a TracerProvider (with getTracer)', provider, 'RunTracer')
+}
+
+function checkCaptureContent(capture: unknown): boolean {
+  if (capture === undefined || typeof capture === 'boolean') return capture === true
+  throw optionError('captureContent', 'true or false', capture, 'RunTracer')
 }
 
 /**
