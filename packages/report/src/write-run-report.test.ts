@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineFunction } from '@tinyllm/core'
+import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { renderRunReport } from './render-run-report.js'
 import { writeRunReport } from './write-run-report.js'
@@ -21,5 +21,21 @@ describe('writeRunReport', () => {
     expect(html).toContain('<title>One step · tinyllm run report</title>')
     expect(html.length).toBe(renderRunReport(record, { title: 'One step' }).length)
     expect(await readdir(join(folder, 'nested'))).toEqual(['report.html'])
+  })
+
+  it('leaves no partial file behind when the page cannot be moved into place', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    // A folder where the file should go: the page is written beside it, and the move fails.
+    await mkdir(join(folder, 'report.html'))
+    await expect(writeRunReport(record, join(folder, 'report.html'))).rejects.toThrow(/report\.html/)
+    expect(await readdir(folder)).toEqual(['report.html'])
+  })
+
+  it('refuses a path that is not a string with a ConfigurationError', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    for (const path of [undefined, null, 5, ''] as never[]) {
+      await expect(writeRunReport(record, path)).rejects.toThrow(ConfigurationError)
+    }
   })
 })

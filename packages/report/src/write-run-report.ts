@@ -1,12 +1,13 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import type { RunRecord } from '@tinyllm/core'
+import { optionError, type RunRecord } from '@tinyllm/core'
 import { type RunReportOptions, renderRunReport } from './render-run-report.js'
 
 /**
  * Writes the report of {@link renderRunReport} to `path` (its folder is created if missing) and resolves with the
  * file's absolute path, ready to print or open. The file is written whole and then moved into place, so a reader (or
- * another process writing the same report) never sees half of one.
+ * another process writing the same report) never sees half of one; when that fails (`path` is a folder, the disk is
+ * full), the partial file is removed. A `path` that is not a string is a `ConfigurationError`.
  *
  * @example
  * const path = await writeRunReport(await pipeline.trace(input), 'reports/run.html')
@@ -17,11 +18,17 @@ export async function writeRunReport(
   path: string,
   options?: RunReportOptions,
 ): Promise<string> {
+  if (typeof path !== 'string' || path === '') throw optionError('path', 'a file path', path, 'writeRunReport')
   const html = renderRunReport(records, options)
   const absolute = resolve(path)
   await mkdir(dirname(absolute), { recursive: true })
   const partial = `${absolute}.${process.pid}.${Date.now().toString(36)}.partial`
-  await writeFile(partial, html, 'utf8')
-  await rename(partial, absolute)
+  try {
+    await writeFile(partial, html, 'utf8')
+    await rename(partial, absolute)
+  } catch (error) {
+    await rm(partial, { force: true })
+    throw error
+  }
   return absolute
 }
