@@ -10,6 +10,8 @@ const lineHeight = 16
 const nodePadding = 10
 const headerHeight = 18
 const maxLabelCharacters = 40
+/** Most choices a node's label lists. */
+const maxLabelChoices = 5
 
 /**
  * Most nodes the graph draws. dagre's layout of nested groups grows faster than the number of nodes (a Chain of 2,000
@@ -151,12 +153,19 @@ function groupTitle(node: ShapeNode): string {
   return `${clip(node.name)} (${node.kind})${countsSuffix(node)}${choices === undefined ? '' : ` · ${choices}`}`
 }
 
-/** `choice: bad` for one run, `good ×600, bad ×400` for many. */
+/**
+ * `choice: bad` for one run, `good ×600, bad ×400` for many; past {@link maxLabelChoices} choices the rest are counted
+ * (`…, 995 more`), so a step that records a new choice on every run still draws a node of a few words.
+ */
 function choiceSummary(node: ShapeNode): string | undefined {
   if (node.choices.size === 0) return undefined
-  return [...node.choices]
-    .map(([choice, count]) => (node.runIds.length > 1 ? `${clip(choice)} ×${count}` : `choice: ${clip(choice)}`))
-    .join(', ')
+  const shown: string[] = []
+  for (const [choice, count] of node.choices) {
+    if (shown.length === maxLabelChoices) break
+    shown.push(node.runIds.length > 1 ? `${clip(choice)} ×${count}` : `choice: ${clip(choice)}`)
+  }
+  const more = node.choices.size - shown.length
+  return more > 0 ? `${shown.join(', ')}, ${more.toLocaleString('en-US')} more` : shown.join(', ')
 }
 
 function nodeLines(node: ShapeNode): string[] {

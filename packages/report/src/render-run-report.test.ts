@@ -181,6 +181,22 @@ describe('renderRunReport', () => {
     expect(runData(html)).toHaveLength(10)
   }, 120_000)
 
+  it('lists five choices in a node label and counts the rest, so a choice per run keeps the graph small', async () => {
+    const tag = defineFunction({
+      name: 'Tag',
+      run: (item: number, context) => {
+        context.annotate('choice', `label-${item}`)
+        return item
+      },
+    })
+    const record = await new Parallel({ name: 'Batch', map: tag }).trace(Array.from({ length: 1_000 }, (_, i) => i))
+    const html = renderRunReport(record, { maxRows: 10 })
+    const labels = [...html.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) => match[1])
+    expect(labels.filter((label) => /^(label-\d+ ×1, ){5}995 more$/.test(label ?? ''))).toHaveLength(1)
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'))
+    expect(svg.length).toBeLessThan(5_000)
+  })
+
   it('refuses what is not a run record, and options it does not know', () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)
