@@ -23,10 +23,13 @@ export abstract class BaseLogger extends LeveledLogger {
     return LEVEL_VALUES[level] >= this.threshold
   }
 
-  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): void {
-    if (LEVEL_VALUES[level] >= this.threshold) this.write(level, message, fields)
+  protected log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
+    return LEVEL_VALUES[level] >= this.threshold ? this.write(level, message, fields) : undefined
   }
 
-  /** Writes one line that has passed the level check. */
-  protected abstract write(level: WritableLevel, message: string, fields: LogFields | undefined): void
+  /**
+   * Writes one line that has passed the level check. Returns what the destination returned (a stream whose `write` is
+   * async returns a promise), so that a rejection is caught like a throw.
+   */
+  protected abstract write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown
 }

@@ -7,7 +7,10 @@ import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
 import { mergeRedacted, redactString } from './redact.js'
 
-/** Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. */
+/**
+ * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
+ * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr).
+ */
 export interface LogStream {
   write(line: string): unknown
   /** When `true` and the format is `auto`, lines are pretty and coloured. */
@@ -58,12 +61,12 @@ class ConsoleLogger extends BaseLogger {
     return new ConsoleLogger(this.#output, this.level, [...this.bindings, bindings])
   }
 
-  protected write(level: WritableLevel, message: string, fields: LogFields | undefined): void {
+  protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
     const time = new Date()
     const safeMessage = redactString(String(message))
     const safeFields = mergeRedacted(this.bindings, fields)
-    output.stream.write(
+    return output.stream.write(
       output.pretty
         ? formatPrettyLine(time, level, safeMessage, safeFields, output.colors)
         : formatJsonLine(time, level, safeMessage, safeFields),

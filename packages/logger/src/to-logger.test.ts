@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
-import { createConsoleLogger } from './console-logger.js'
+import { createConsoleLogger, type LogStream } from './console-logger.js'
 import type { LogFields, Logger } from './logger.js'
 import { createMemoryLogger } from './memory-logger.js'
 import type { LogMethods } from './method-logger.js'
@@ -242,9 +242,9 @@ describe('a logger whose methods are async', () => {
    * Logs through `target` with a fresh copy of this package (its once-per-process report not spent yet) and returns
    * what reached stderr and the unhandled rejections the process saw meanwhile.
    */
-  async function logThrough(target: LogMethods, log: (logger: Logger) => void) {
+  async function logThrough(target: LogMethods | LogStream, log: (logger: Logger) => void) {
     vi.resetModules()
-    const fresh = await import('./to-logger.js')
+    const fresh = await import('./index.js')
     const unhandled: unknown[] = []
     const onUnhandledRejection = (reason: unknown) => unhandled.push(reason)
     const written: string[] = []
@@ -255,7 +255,8 @@ describe('a logger whose methods are async', () => {
       return true
     }) as typeof process.stderr.write
     try {
-      const logger = fresh.toLogger(target)
+      const logger =
+        'write' in target ? fresh.createConsoleLogger({ stream: target, format: 'json' }) : fresh.toLogger(target)
       expect(() => log(logger)).not.toThrow()
       // Unhandled rejections are detected once the microtask queue drains; a timer runs after that.
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -284,6 +285,20 @@ describe('a logger whose methods are async', () => {
     })
     expect(unhandled).toEqual([])
     expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: log transport down)\n')
+  })
+
+  it('does the same for a console logger whose stream writes asynchronously and rejects', async () => {
+    const stream = {
+      write: async (_line: string) => {
+        throw new Error('disk full')
+      },
+    }
+    const { stderr, unhandled } = await logThrough(stream, (logger) => {
+      logger.info('one')
+      logger.child({ runId: 'r' }).warn('two')
+    })
+    expect(unhandled).toEqual([])
+    expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: disk full)\n')
   })
 
   it('does the same for a thenable that rejects and for one whose then throws', async () => {
