@@ -69,6 +69,14 @@ describe('redactString', () => {
     for (const text of kept) expect(redactString(text)).toBe(text)
   })
 
+  it('replaces a quoted value whole when it holds an escaped quote, in JSON and in JSON escaped into a string', () => {
+    const body = { password: 'ab"cd-efgh', client_secret: 'x\\y"z', user: 'ann' }
+    const redacted = { password: REDACTED, client_secret: REDACTED, user: 'ann' }
+    expect(redactString(JSON.stringify(body))).toBe(JSON.stringify(redacted))
+    expect(redactString(JSON.stringify(JSON.stringify(body)))).toBe(JSON.stringify(JSON.stringify(redacted)))
+    expect(redactString("api_key='ab\\'cd' next")).toBe(`api_key='${REDACTED}' next`)
+  })
+
   it('replaces secrets in JSON that was escaped into a string', () => {
     const escaped = JSON.stringify(JSON.stringify({ password: 'Hunter2Hunter2', user: 'bob', access_token: 'tok' }))
     expect(redactString(escaped)).toBe(

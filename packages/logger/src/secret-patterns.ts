@@ -67,14 +67,27 @@ export function isSecretQueryName(name: string): boolean {
 }
 
 /**
+ * A quoted value up to its closing quote, escaped quotes inside it included: as JSON writes a string (`"a\"b"`, and
+ * single-quoted alike), as JSON escaped into a string writes one (`\"a\\\"b\"`), and, for any other quoting, up to the
+ * next quote.
+ */
+const QUOTED_VALUE = [
+  String.raw`"(?:[^"\\\n]|\\.)*"`,
+  String.raw`'(?:[^'\\\n]|\\.)*'`,
+  String.raw`\\"(?:[^"\\\n]|\\\\(?:\\["\\]|[^"\\\n]))*\\"`,
+  String.raw`\\*"[^"\n]*"`,
+  String.raw`\\*'[^'\n]*'`,
+].join('|')
+
+/**
  * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
  * only, so that `monkey=` and a sentence's "key=value" stay) inside free text such as a URL, an echoed request body or
  * JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name
- * and group 3 the value: up to the closing quote when quoted, else up to a delimiter. Whether the value is a secret is
- * for `isSecretAssignment` to say.
+ * and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the
+ * value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|secret)(?:\\*["'])?\s*[=:]\s*)(\\*"[^"\n]*"|\\*'[^'\n]*'|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
