@@ -62,6 +62,15 @@ describe('createConsoleLogger levels', () => {
     expect(unknown({ levle: undefined })).not.toThrow()
   })
 
+  it('refuses options that are not an object with a TypeError that says so', () => {
+    expect(() => createConsoleLogger(null as unknown as ConsoleLoggerOptions)).toThrow(
+      new TypeError('createConsoleLogger: options must be an object, got null'),
+    )
+    expect(() => createConsoleLogger('debug' as unknown as ConsoleLoggerOptions)).toThrow(
+      new TypeError('createConsoleLogger: options must be an object, got string'),
+    )
+  })
+
   it('writes nothing at silent', () => {
     const stream = captureStream()
     const logger = createConsoleLogger({ level: 'silent', stream })

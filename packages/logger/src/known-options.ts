@@ -1,9 +1,11 @@
 /**
  * Refuses option keys nobody reads (a misspelling such as `levle`) with a `TypeError` that names the option meant, when
  * one is a near miss, and the known ones: like a wrong `level`, a programming error to fix, not to ignore. Keys whose
- * value is `undefined` are ignored, as everywhere in tinyllm.
+ * value is `undefined` are ignored, as everywhere in tinyllm. Options that are not an object are a `TypeError` too.
  */
 export function checkKnownOptions(options: object, known: Readonly<Record<string, true>>, owner: string): void {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`${owner}: options must be an object, got ${options === null ? 'null' : typeof options}`)
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key) || (options as Record<string, unknown>)[key] === undefined) continue
     const names = Object.keys(known)

@@ -26,6 +26,9 @@ describe('createMemoryLogger', () => {
       new TypeError('createMemoryLogger: levle is not an option; did you mean level? (known: level, bindings)'),
     )
     expect(() => createMemoryLogger({ level: 'debug', bindings: { a: 1 } })).not.toThrow()
+    expect(() => createMemoryLogger(null as unknown as MemoryLoggerOptions)).toThrow(
+      new TypeError('createMemoryLogger: options must be an object, got null'),
+    )
   })
 
   it('keeps only lines at or above its level', () => {

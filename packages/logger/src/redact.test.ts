@@ -116,6 +116,14 @@ describe('registerSecret', () => {
     expect(redactString(`pw=${secret}!`)).toBe(`pw=${secret}!`)
   })
 
+  it('refuses a value that is not a string with a TypeError, and takes undefined as nothing to register', () => {
+    expect(() => registerSecret(12345678 as unknown as string)).toThrow(
+      new TypeError('registerSecret: value must be a string or undefined, got number'),
+    )
+    expect(() => registerSecret(null as unknown as string)).toThrow(/got object/)
+    expect(registerSecret(undefined)).toBeTypeOf('function')
+  })
+
   it('redacts a secret in a symbol, a function name and a boxed string, where no field shows it in pieces', () => {
     const secret = 'tenant-Q7xv93Lm2ZpK'
     unregister.push(registerSecret(secret))

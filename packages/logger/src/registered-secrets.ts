@@ -36,8 +36,9 @@ function registry(): SecretRegistry {
 /**
  * Registers an exact secret value (an API key read from the environment, a password) so that every logger, and
  * `redact` and `redactString`, replace it wherever it appears in a string — also URL-encoded, as a server or a proxy
- * may echo it in a query string, and escaped as in a JSON string (a password holding `"` or `\`, in a request body). Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4
- * characters are ignored, so an unset variable can be passed as is.
+ * may echo it in a query string, and escaped as in a JSON string (a password holding `"` or `\`, in a request body).
+ * Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4 characters are ignored, so an
+ * unset variable can be passed as is. A value that is not a string is a `TypeError`.
  *
  * Registrations are counted: the same value registered twice (two clients with one key) is redacted until both are
  * released. Release what you register when it is no longer in use — a per-tenant key, say — so the registry does not
@@ -52,6 +53,8 @@ function registry(): SecretRegistry {
  * ```
  */
 export function registerSecret(value: string | undefined): () => void {
+  if (value !== undefined && typeof value !== 'string')
+    throw new TypeError(`registerSecret: value must be a string or undefined, got ${typeof value}`)
   const secret = value?.trim() ?? ''
   if (secret.length < MINIMUM_SECRET_LENGTH) return () => {}
   const values = withEncodedForms(secret)
