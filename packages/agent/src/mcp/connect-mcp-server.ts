@@ -27,6 +27,9 @@ export interface MCPHttpServerOptions {
   readonly headers?: Readonly<Record<string, string>>
 }
 
+/** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
+const maxToolPages = 1_000
+
 /** Where an MCP server is: a command to start, or a URL. */
 export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
 
@@ -91,9 +94,13 @@ export class MCPServerConnection implements MCPToolConnection {
     this.client.onclose = () => this.lose('the connection closed', true)
   }
 
-  /** The server's tools (every page of `tools/list`), as tinyllm tools. */
+  /**
+   * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
+   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
+   */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     const listed: MCPToolInfo[] = []
+    const cursors = new Set<string>()
     let cursor: string | undefined
     do {
       const page = await this.client
@@ -103,6 +110,13 @@ export class MCPServerConnection implements MCPToolConnection {
         })
       listed.push(...(page.tools as MCPToolInfo[]))
       cursor = page.nextCursor
+      if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
+        throw new MCPConnectionError({
+          server: this.name,
+          message: `could not list tools: its tools/list pages do not end (${cursors.has(cursor) ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back` : `more than ${maxToolPages} pages`})`,
+        })
+      }
+      if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
     const only = options.only === undefined ? undefined : new Set(options.only)
     return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, options))

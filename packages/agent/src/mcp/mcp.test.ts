@@ -122,6 +122,30 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
+  it('reads every page of the tool list, and refuses pages that never end instead of listing forever', async () => {
+    const oddServer = async (pages: string) => {
+      const odd = await connectMCPServer({
+        name: 'odd',
+        command: process.execPath,
+        args: [oddSchemaFixture, pages],
+        stderr: 'ignore',
+      })
+      opened.push(odd)
+      return odd
+    }
+    const paged = await (await oddServer('paged')).tools()
+    expect(paged.map((tool) => tool.name)).toEqual(['first', 'second'])
+
+    const looping = await (await oddServer('loop')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(looping), String(looping)).toBe(true)
+    expect((looping as Error).message).toBe(
+      'MCP server odd: could not list tools: its tools/list pages do not end (the cursor "again" came back)',
+    )
+    const endless = await (await oddServer('endless')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(endless), String(endless)).toBe(true)
+    expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
+  })
+
   it('an agent calls them: structured content comes back as the result, text as text', async () => {
     const records = await stdioServer()
     const { model, agent } = agentOver(
