@@ -2,7 +2,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ConfigurationError, optionError, type RunContext } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkOneOf,
+  optionError,
+  type RunContext,
+  unreadableOption,
+} from '@tinyllm/core'
 import { MCPConnectionError } from './mcp-errors.js'
 import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
 
@@ -29,6 +36,18 @@ export interface MCPHttpServerOptions {
 
 /** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
 const maxToolPages = 1_000
+
+const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args', 'env', 'cwd', 'stderr'])
+const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
+const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
+
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string')
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((item) => typeof item === 'string')
 
 /** Where an MCP server is: a command to start, or a URL. */
 export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
@@ -58,12 +77,19 @@ export interface MCPToolsOptions {
  * await records.close()
  */
 export async function connectMCPServer(options: MCPServerOptions): Promise<MCPServerConnection> {
-  const name = options?.name
-  if (typeof name !== 'string' || name === '') {
-    throw new ConfigurationError({ option: 'name', message: 'an MCP server needs a name (for errors and tools)' })
+  let connection: MCPServerConnection
+  let transport: Transport
+  try {
+    const name = options?.name
+    if (typeof name !== 'string' || name === '') {
+      throw new ConfigurationError({ option: 'name', message: 'an MCP server needs a name (for errors and tools)' })
+    }
+    connection = new MCPServerConnection(name)
+    transport = connection.transportFor(options)
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'connectMCPServer')
   }
-  const connection = new MCPServerConnection(name)
-  const transport = connection.transportFor(options)
+  const name = connection.name
   try {
     await connection.client.connect(transport)
   } catch (cause) {
@@ -99,6 +125,7 @@ export class MCPServerConnection implements MCPToolConnection {
    * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
+    checkKnownOptions(options, toolsOptionKeys, this.name)
     const listed: MCPToolInfo[] = []
     const cursors = new Set<string>()
     let cursor: string | undefined
@@ -177,27 +204,46 @@ export class MCPServerConnection implements MCPToolConnection {
     }
   }
 
-  /** @internal */
+  /** @internal The transport `options` describe, checked: each option wrong or unknown is a ConfigurationError. */
   transportFor(options: MCPServerOptions): Transport {
-    if ('command' in options && typeof options.command === 'string') {
+    const given = options as Partial<MCPStdioServerOptions & MCPHttpServerOptions>
+    const name = this.name
+    if ((given.command === undefined) === (given.url === undefined)) {
+      throw new ConfigurationError({
+        option: 'command',
+        message: `an MCP server needs a command (stdio) or a url (streamable HTTP)${given.command === undefined ? '' : ', not both'}`,
+        functionName: name,
+      })
+    }
+    if (given.command !== undefined) {
+      checkKnownOptions(given, stdioOptionKeys, name)
+      const { command, args, env, cwd } = given
+      if (typeof command !== 'string' || command === '')
+        throw optionError('command', 'a non-empty string', command, name)
+      if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
+      if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
+      if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
       return new StdioClientTransport({
-        command: options.command,
-        ...(options.args === undefined ? {} : { args: [...options.args] }),
-        ...(options.env === undefined ? {} : { env: { ...options.env } }),
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-        stderr: options.stderr ?? 'inherit',
+        command,
+        ...(args === undefined ? {} : { args: [...args] }),
+        ...(env === undefined ? {} : { env: { ...env } }),
+        ...(cwd === undefined ? {} : { cwd }),
+        stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
     }
-    if ('url' in options && (typeof options.url === 'string' || options.url instanceof URL)) {
-      return new StreamableHTTPClientTransport(new URL(options.url), {
-        ...(options.headers === undefined ? {} : { requestInit: { headers: { ...options.headers } } }),
-        fetch: this.watchedFetch,
-      })
+    checkKnownOptions(given, httpOptionKeys, name)
+    const { url, headers } = given
+    const parsed =
+      (typeof url === 'string' || url instanceof URL) && URL.canParse(String(url)) ? new URL(url) : undefined
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw optionError('url', 'an http:// or https:// URL', url, name)
     }
-    throw new ConfigurationError({
-      option: 'command',
-      message: 'an MCP server needs a command (stdio) or a url (streamable HTTP)',
-      functionName: this.name,
+    if (headers !== undefined && !isStringRecord(headers)) {
+      throw optionError('headers', 'an object of strings', headers, name)
+    }
+    return new StreamableHTTPClientTransport(parsed, {
+      ...(headers === undefined ? {} : { requestInit: { headers: { ...headers } } }),
+      fetch: this.watchedFetch,
     })
   }
 

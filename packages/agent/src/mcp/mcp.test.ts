@@ -9,7 +9,15 @@ import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent } from '../index.js'
-import { connectMCPServer, MCPConnectionError, type MCPServerConnection, type MCPTool, MCPToolError } from './index.js'
+import {
+  connectMCPServer,
+  MCPConnectionError,
+  type MCPServerConnection,
+  type MCPServerOptions,
+  type MCPTool,
+  MCPToolError,
+  type MCPToolsOptions,
+} from './index.js'
 
 const fixture = fileURLToPath(new URL('./__fixtures__/records-server.ts', import.meta.url))
 const oddSchemaFixture = fileURLToPath(new URL('./__fixtures__/odd-schema-server.ts', import.meta.url))
@@ -210,6 +218,40 @@ describe('MCP tools over stdio', () => {
       .invoke('go')
       .catch((caught: unknown) => caught)
     expect(TimeoutError.isInstance(error)).toBe(true)
+  })
+
+  it('refuses a wrong or unknown option with a ConfigurationError naming it, before starting anything', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ name: 'r', url: 'not a url' }, 'r: url must be an http:// or https:// URL, got "not a url"'],
+      [{ name: 'r', url: 'ftp://127.0.0.1/x' }, 'r: url must be an http:// or https:// URL, got "ftp://127.0.0.1/x"'],
+      [{ name: 'r', command: 'node', args: 5 }, 'r: args must be a list of strings, got 5'],
+      [{ name: 'r', command: '' }, 'r: command must be a non-empty string, got ""'],
+      [{ name: 'r', command: 'node', stderr: 'stdout' }, 'r: stderr must be one of'],
+      [{ name: 'r', url: 'http://127.0.0.1:1/mcp', header: {} }, 'r: header is not an option; did you mean headers?'],
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', command: 'node' },
+        'r: an MCP server needs a command (stdio) or a url',
+      ],
+      [
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('unreadable')
+            },
+          },
+        ),
+        'options could not be read: Error: unreadable',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const error = await connectMCPServer(options as MCPServerOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(message)
+    }
+    const records = await stdioServer()
+    const typo = await records.tools({ prefx: 'r_' } as MCPToolsOptions).catch((caught: unknown) => caught)
+    expect((typo as Error).message).toContain('records: prefx is not an option; did you mean prefix?')
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
