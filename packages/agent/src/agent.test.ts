@@ -636,6 +636,31 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('resume never throws: an outcome that is not one, or cannot be read, is a rejected ConfigurationError', async () => {
+    const agent = agentWith(script().llm, { tools: [lookup, send] })
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    for (const [paused, message] of [
+      [undefined, 'paused must be the awaiting-approval outcome to continue, got undefined'],
+      [null, 'paused must be the awaiting-approval outcome to continue, got null'],
+      [hostile, 'reviewer: paused could not be read: Error: unreadable'],
+    ] as const) {
+      let resumed: Promise<unknown> | undefined
+      expect(() => {
+        resumed = agent.resume(paused as never, {})
+      }).not.toThrow()
+      const error = await resumed?.catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(message)
+    }
+  })
+
   it('asks only when needsApproval says so for the arguments', async () => {
     const pay = defineTool({
       name: 'pay',

@@ -15,6 +15,7 @@ import {
   type StandardSchemaV1,
   StepLimitError,
   TinyLLMError,
+  unreadableOption,
   ValidationError,
   Validator,
 } from '@tinyllm/core'
@@ -287,7 +288,14 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     decisions: Readonly<Record<string, ApprovalDecision>>,
     options?: InvokeOptions,
   ): Promise<AgentOutcome<AgentOutput<Schema>>> {
-    return this.invoke(resumeInput(paused, decisions), options)
+    let input: AgentInput
+    try {
+      input = resumeInput(paused, decisions)
+    } catch (error) {
+      // Like `invoke`, it never throws: what cannot be continued is a rejected, typed error.
+      return Promise.reject(unreadableOption(error, 'paused', this.name))
+    }
+    return this.invoke(input, options)
   }
 
   run(input: AgentInput, context: RunContext): Promise<AgentOutcome<AgentOutput<Schema>>> {
@@ -315,6 +323,9 @@ export function resumeInput(
   paused: AgentAwaitingApproval,
   decisions: Readonly<Record<string, ApprovalDecision>>,
 ): AgentInput {
+  if (typeof paused !== 'object' || paused === null) {
+    throw optionError('paused', 'the awaiting-approval outcome to continue', paused)
+  }
   return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
 }
 
