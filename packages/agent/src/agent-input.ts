@@ -35,6 +35,11 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
             if (typeof approved !== 'boolean') {
               issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
             }
+            const reason = (decision as { reason?: unknown } | null)?.reason
+            if (reason !== undefined && typeof reason !== 'string') {
+              // It goes to the model as part of the denial's text.
+              issues.push({ message: 'expected the reason as a string', path: ['approvals', id, 'reason'] })
+            }
             const edited = (decision as { arguments?: unknown } | null)?.arguments
             if (edited !== undefined && (typeof edited !== 'object' || edited === null || Array.isArray(edited))) {
               issues.push({

@@ -636,6 +636,24 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const turns = model.calls.length
+    for (const reason of [Symbol('no'), { why: 'no' }, 7]) {
+      const error = await agent
+        .resume(paused, { mail: { approved: false, reason: reason as never } })
+        .catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ValidationError).issues).toEqual([
+        { message: 'expected the reason as a string', path: ['approvals', 'mail', 'reason'] },
+      ])
+    }
+    expect(model.calls.length).toBe(turns)
+  })
+
   it('resume never throws: an outcome that is not one, or cannot be read, is a rejected ConfigurationError', async () => {
     const agent = agentWith(script().llm, { tools: [lookup, send] })
     const hostile = new Proxy(
