@@ -111,6 +111,8 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal Why the connection is gone for good, once it is. */
   lostReason: MCPConnectionError | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
+  /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
+  private readonly requests = new Map<unknown, AbortController>()
   private closed = false
 
   /** @internal Use {@link connectMCPServer}. */
@@ -261,12 +263,35 @@ export class MCPServerConnection implements MCPToolConnection {
   /**
    * `fetch`, watching each response body: one whose reading breaks before its end means the server went away
    * mid-answer. Only a failed read counts: a body its reader cancelled (the SDK drops the empty answer to each
-   * notification it posts, `notifications/cancelled` among them) is no sign of that.
+   * notification it posts, `notifications/cancelled` among them) is no sign of that, nor is a request closed here.
+   *
+   * A request the client gives up on — its call aborted or out of time — is closed, whatever phase it is in: the SDK
+   * tells the server with `notifications/cancelled`, and that notification closes the HTTP request it names, which the
+   * server might otherwise hold open until the connection closes.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const response = await fetch(input, init)
+    const message = jsonRpcMessage(init?.body)
+    if (message?.method === 'notifications/cancelled') this.requests.get(message.params?.requestId)?.abort()
+    const id = message?.method === undefined ? undefined : message.id
+    const request = id === undefined ? undefined : new AbortController()
+    if (request !== undefined) this.requests.set(id, request)
+    const done = (): void => {
+      if (request !== undefined && this.requests.get(id) === request) this.requests.delete(id)
+    }
+    let response: Response
+    try {
+      const given = init?.signal ?? undefined
+      const signal = given === undefined ? request?.signal : request && AbortSignal.any([request.signal, given])
+      response = await fetch(input, signal === undefined ? init : { ...init, signal })
+    } catch (error) {
+      done()
+      throw error
+    }
     const body = response.body
-    if (body === null) return response
+    if (body === null) {
+      done()
+      return response
+    }
     const reader = body.getReader()
     let cancelled = false
     const watched = new ReadableStream<Uint8Array>({
@@ -275,17 +300,27 @@ export class MCPServerConnection implements MCPToolConnection {
         try {
           chunk = await reader.read()
         } catch (cause) {
-          if (!cancelled) this.lose('a response was cut off before its end (did the server stop?)', false, cause)
-          controller.error(cause)
+          done()
+          if (cancelled) return
+          // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
+          if (request?.signal.aborted === true) controller.close()
+          else {
+            this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+            controller.error(cause)
+          }
           return
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (chunk.done) controller.close()
-        else controller.enqueue(chunk.value)
+        if (!chunk.done) controller.enqueue(chunk.value)
+        else {
+          done()
+          controller.close()
+        }
       },
       cancel: (reason) => {
         cancelled = true
+        done()
         return reader.cancel(reason)
       },
     })
@@ -294,5 +329,18 @@ export class MCPServerConnection implements MCPToolConnection {
       statusText: response.statusText,
       headers: response.headers,
     })
+  }
+}
+
+/** The JSON-RPC message a request posts, if its body is one: its method, id and params. */
+function jsonRpcMessage(
+  body: RequestInit['body'] | undefined,
+): { method?: unknown; id?: unknown; params?: { requestId?: unknown } } | undefined {
+  if (typeof body !== 'string') return undefined
+  try {
+    const message: unknown = JSON.parse(body)
+    return typeof message === 'object' && message !== null ? message : undefined
+  } catch {
+    return undefined
   }
 }

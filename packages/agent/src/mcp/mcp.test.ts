@@ -1,13 +1,18 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { Agent } from '../index.js'
 import {
   connectMCPServer,
@@ -289,6 +294,64 @@ describe('MCP tools over streamable HTTP', () => {
     // The optional `note` went out strict (nullable, required); the model's null reached the server as absent.
     const add = openai.chatRequests[0]?.tools?.find((tool) => tool.type === 'function' && tool.function.name === 'add')
     expect(add).toMatchObject({ function: { strict: true, parameters: { required: ['a', 'b', 'note'] } } })
+  })
+
+  it('a call aborted or out of time closes its HTTP request, which the server would hold open', async () => {
+    // A stateless server in this process, whose `hang` never answers: only the client can end its request.
+    const events: string[] = []
+    const waiting: Array<() => void> = []
+    const record = (event: string): void => {
+      events.push(event)
+      for (const wake of waiting.splice(0)) wake()
+    }
+    const http = createServer(async (request, response) => {
+      let body = ''
+      for await (const chunk of request) body += String(chunk)
+      const message = body === '' ? undefined : JSON.parse(body)
+      const call = message?.method === 'tools/call' ? String(message.params.name) : undefined
+      if (call !== undefined) {
+        record(`${call} received`)
+        response.on('close', () => record(`${call} closed`))
+      }
+      const server = new McpServer({ name: 'hanging', version: '1.0.0' })
+      server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => {}))
+      server.registerTool('echo', { description: 'Answers', inputSchema: { text: z.string() } }, ({ text }) => ({
+        content: [{ type: 'text', text }],
+      }))
+      const transport = new StreamableHTTPServerTransport({})
+      await server.connect(transport)
+      await transport.handleRequest(request, response, message)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({
+      close: () => {
+        http.closeAllConnections()
+        http.close()
+      },
+    })
+    const { port } = http.address() as AddressInfo
+    const hanging = await connectMCPServer({ name: 'hanging', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(hanging)
+    const tools = await hanging.tools()
+    const seen = async (count: number): Promise<void> => {
+      while (events.length < count) await new Promise<void>((resolve) => waiting.push(resolve))
+    }
+
+    // A deadline far above what sending the request takes, even on a loaded machine.
+    const timedOut = await toolNamed(tools, 'hang')
+      .invoke({}, { timeoutMs: 3_000 })
+      .catch((caught: unknown) => caught)
+    expect(TimeoutError.isInstance(timedOut), String(timedOut)).toBe(true)
+    await seen(2)
+    const cancel = new AbortController()
+    const aborted = toolNamed(tools, 'hang').invoke({}, { signal: cancel.signal })
+    await seen(3)
+    cancel.abort()
+    expect(AbortError.isInstance(await aborted.catch((caught: unknown) => caught))).toBe(true)
+    await seen(4)
+    expect(events).toEqual(['hang received', 'hang closed', 'hang received', 'hang closed'])
+    // Closing them is no sign of a lost connection: the next call is answered.
+    expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
   })
 
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
