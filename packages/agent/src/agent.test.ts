@@ -679,6 +679,35 @@ describe('Agent: approval', () => {
     }
   })
 
+  it('a needsApproval function reads the arguments as the schema gives them; ones it refuses are told, not asked', async () => {
+    const seen: unknown[] = []
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays an amount',
+      input: z.object({ amount: z.coerce.number(), currency: z.string().default('EUR') }),
+      needsApproval: (payment) => {
+        seen.push(payment)
+        return payment.amount > 100
+      },
+      run: ({ amount }) => ({ paid: amount }),
+    })
+    const { model, llm } = scripted(
+      { toolCalls: [call('pay', { amount: '500' }, 'big'), { id: 'bad', name: 'pay', arguments: 'null' }] },
+      'Done.',
+    )
+    const agent = new Agent({ name: 'payer', model: llm, tools: [pay] })
+    const paused = await agent.invoke('go')
+    expect(seen).toEqual([{ amount: 500, currency: 'EUR' }])
+    expect(paused).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'big' }] })
+    const told = paused.messages.find((message): message is ToolMessage => message.role === 'tool')
+    expect(told).toEqual({
+      role: 'tool',
+      toolCallId: 'bad',
+      content: '{"error":"invalid arguments: (root): Invalid input: expected object, received null"}',
+    })
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('asks only when needsApproval says so for the arguments', async () => {
     const pay = defineTool({
       name: 'pay',

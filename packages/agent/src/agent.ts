@@ -118,6 +118,8 @@ const agentOptionKeys: ReadonlySet<string> = new Set([
 interface OfferedTool {
   readonly tool: AnyAgentTool
   readonly needsApproval: AgentTool<unknown, unknown>['needsApproval']
+  /** Checks a call's arguments before a `needsApproval` function reads them: it is written for the tool's input. */
+  readonly input: Validator | undefined
 }
 
 /** The final-answer tool, resolved. */
@@ -221,9 +223,15 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           functionName: name,
         })
       }
+      const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
+      const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
       offered.set(definition.name, {
         tool,
-        needsApproval: (tool as AgentTool<unknown, unknown>).needsApproval ?? false,
+        needsApproval,
+        input:
+          inputSchema === undefined
+            ? undefined
+            : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
       })
       definitions.push(definition)
     }
@@ -725,10 +733,24 @@ class AgentRun {
     return entry
   }
 
-  /** Whether the call waits for approval; a rule that answers anything but true or false fails the run. */
+  /**
+   * Whether the call waits for approval; a rule that answers anything but true or false fails the run. A rule reads the
+   * arguments as the tool's schema gives them; arguments the schema refuses never reach it: they need no approval, as
+   * the tool refuses them without running (and the model is told).
+   */
   private async needsApproval(offered: OfferedTool, call: ToolCall, arguments_: unknown): Promise<boolean> {
     const rule = offered.needsApproval
-    const answer: unknown = typeof rule === 'function' ? await rule(arguments_, this.context) : rule
+    let answer: unknown = rule
+    if (typeof rule === 'function') {
+      let input = arguments_
+      try {
+        if (offered.input !== undefined) input = await offered.input.validate(arguments_)
+      } catch (error) {
+        if (ValidationError.isInstance(error)) return false
+        throw error
+      }
+      answer = await rule(input, this.context)
+    }
     if (typeof answer === 'boolean') return answer
     throw optionError(
       'needsApproval',
