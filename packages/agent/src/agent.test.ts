@@ -789,6 +789,14 @@ describe('Agent: configuration', () => {
     ).toBe(false)
   })
 
+  it('asTool refuses an option it does not know: a misspelt needsApproval does not run the tool unasked', () => {
+    const pay = defineFunction({ name: 'pay', input: z.object({ amount: z.number() }), run: ({ amount }) => amount })
+    const misspelt = () => asTool(pay, { description: 'Pays', neddsApproval: true } as never)
+    expect(misspelt).toThrow(ConfigurationError)
+    expect(misspelt).toThrow(/^pay: neddsApproval is not an option; did you mean needsApproval\? \(known: /)
+    expect(asTool(pay, { description: 'Pays', needsApproval: true }).needsApproval).toBe(true)
+  })
+
   it('refuses input messages it cannot read, naming the path', async () => {
     const agent = agentWith(llm)
     const inputs: Array<[unknown, Array<PropertyKey>]> = [
