@@ -216,6 +216,12 @@ describe('MCP tools over stdio', () => {
     expect(JSON.parse(lastToolMessage(later.model)?.content ?? '{}').error).toContain('MCP server records')
   })
 
+  it('a deadline further away than a timer can hold (30 days) does not end the call at once', async () => {
+    const records = await stdioServer()
+    const add = toolNamed(await records.tools(), 'add')
+    expect(await add.invoke({ a: 20, b: 22 }, { deadline: Date.now() + 30 * 24 * 3_600_000 })).toBe('42')
+  })
+
   it('a call that hangs is bounded by the tool deadline', async () => {
     const records = await stdioServer()
     const { agent } = agentOver(await records.tools(), { toolCalls: [call('hang', {})] })
