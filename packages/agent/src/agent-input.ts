@@ -80,9 +80,20 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
   const ids = new Set<string>()
   message.toolCalls.forEach((call: unknown, index) => {
     const at = [...path, 'toolCalls', index]
-    const { id, name } = (typeof call === 'object' && call !== null ? call : {}) as { id?: unknown; name?: unknown }
+    const {
+      id,
+      name,
+      arguments: arguments_,
+    } = (typeof call === 'object' && call !== null ? call : {}) as {
+      id?: unknown
+      name?: unknown
+      arguments?: unknown
+    }
     if (typeof id !== 'string' || typeof name !== 'string') {
       issues.push({ message: 'expected a tool call: { id, name, arguments }', path: at })
+    } else if (typeof arguments_ !== 'string') {
+      // The agent reads them (to run a call left unanswered, to count identical calls) as the model sends them: JSON text.
+      issues.push({ message: 'expected the arguments as JSON text (a string)', path: [...at, 'arguments'] })
     } else if (ids.has(id)) {
       issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })
     } else ids.add(id)

@@ -820,6 +820,20 @@ describe('Agent: configuration', () => {
         },
         ['messages', 0, 'toolCalls', 1, 'id'],
       ],
+      // Arguments that are not JSON text: the call left unanswered would run with them read as `{}`.
+      ...[{ applicantId: 'A-17' }, Symbol('args'), 5].map((arguments_): [unknown, Array<PropertyKey>] => [
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            {
+              role: 'assistant',
+              content: null,
+              toolCalls: [{ id: 'x', name: 'lookup_applicant', arguments: arguments_ }],
+            },
+          ],
+        },
+        ['messages', 1, 'toolCalls', 0, 'arguments'],
+      ]),
     ]
     for (const [input, path] of inputs) {
       const error = await agent.invoke(input as never).catch((caught: unknown) => caught)
