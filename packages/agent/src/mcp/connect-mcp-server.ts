@@ -10,6 +10,7 @@ import {
   type RunContext,
   unreadableOption,
 } from '@tinyllm/core'
+import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
 import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
 
@@ -93,12 +94,15 @@ export async function connectMCPServer(options: MCPServerOptions): Promise<MCPSe
   try {
     await connection.client.connect(transport)
   } catch (cause) {
-    await connection.close().catch(() => {})
-    throw new MCPConnectionError({
+    const error = new MCPConnectionError({
       server: name,
       message: `could not connect (${cause instanceof Error ? cause.message : String(cause)})`,
       cause,
     })
+    // It may quote the credentials (a server echoing them in its refusal): they stay redacted for as long as it lives.
+    connection.keepSecretsFor(error)
+    await connection.close().catch(() => {})
+    throw error
   }
   return connection
 }
@@ -114,6 +118,9 @@ export class MCPServerConnection implements MCPToolConnection {
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
   private closed = false
+  /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
+  private secrets: ClientSecrets | undefined = undefined
+  private releaseSecrets: () => void = () => {}
 
   /** @internal Use {@link connectMCPServer}. */
   constructor(name: string) {
@@ -183,7 +190,16 @@ export class MCPServerConnection implements MCPToolConnection {
     if (this.closed) return
     this.closed = true
     this.lose('the connection was closed', true)
-    await this.client.close()
+    try {
+      await this.client.close()
+    } finally {
+      this.releaseSecrets()
+    }
+  }
+
+  /** @internal Keeps the connection's credentials redacted for as long as `owner` (an error that may quote them) lives. */
+  keepSecretsFor(owner: object): void {
+    if (this.secrets !== undefined) registerClientSecrets(owner, this.secrets)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -243,6 +259,9 @@ export class MCPServerConnection implements MCPToolConnection {
     if (headers !== undefined && !isStringRecord(headers)) {
       throw optionError('headers', 'an object of strings', headers, name)
     }
+    // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
+    this.secrets = { baseURL: parsed.href, headers }
+    this.releaseSecrets = registerClientSecrets(this, this.secrets)
     return new StreamableHTTPClientTransport(parsed, {
       ...(headers === undefined ? {} : { requestInit: { headers: { ...headers } } }),
       fetch: this.watchedFetch,

@@ -360,6 +360,26 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
   })
 
+  it('never shows the credentials of its headers or URL, even when the server echoes them in its refusal', async () => {
+    const secrets = ['mcp-header-key-5j2k9x', 'bearer-token-8h3m2q', 'url-password-4t7w1z']
+    const http = createServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'text/plain' })
+      response.end(`refused key ${request.headers['x-api-key']}, ${request.headers.authorization}, ${request.url}`)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const error = await connectMCPServer({
+      name: 'guarded',
+      url: `http://127.0.0.1:${port}/mcp?password=${secrets[2]}`,
+      headers: { 'x-api-key': secrets[0] as string, Authorization: `Bearer ${secrets[1]}` },
+    }).catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused key [REDACTED], [REDACTED], /mcp?password=[REDACTED]')
+    const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error)].join('\n')
+    for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
+  })
+
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
