@@ -764,6 +764,15 @@ describe('Agent: configuration', () => {
     expect(() => new Agent({ name: 'a', model: llm, tools: [lookup, lookup] })).toThrow(/two tools are named/)
     expect(() => new Agent({ name: 'a', model: llm, maxSteps: 0 })).toThrow(ConfigurationError)
     expect(() => new Agent({ name: 'a', model: llm, max_steps: 3 } as never)).toThrow(/did you mean maxSteps/)
+    const schema = z.object({ decision: z.string() })
+    for (const finalAnswer of [null, schema]) {
+      expect(() => new Agent({ name: 'a', model: llm, finalAnswer: finalAnswer as never })).toThrow(
+        /^a: finalAnswer must be \{ schema, name\?, description\? \}, got (null|an object)$/,
+      )
+    }
+    expect(() => new Agent({ name: 'a', model: llm, finalAnswer: { schema, descripton: 'x' } as never })).toThrow(
+      'a: descripton is not an option; did you mean description? (known: description, name, schema)',
+    )
     expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
       /1–64 letters/,
     )

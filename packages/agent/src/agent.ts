@@ -114,6 +114,8 @@ const agentOptionKeys: ReadonlySet<string> = new Set([
   'timeoutMs',
 ])
 
+const finalAnswerKeys: ReadonlySet<string> = new Set(['schema', 'name', 'description'])
+
 /** One tool as the agent offers it. */
 interface OfferedTool {
   readonly tool: AnyAgentTool
@@ -238,6 +240,11 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     this.tools = Object.freeze([...tools])
     const finalAnswer = options.finalAnswer
     if (finalAnswer !== undefined) {
+      // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
+      if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
+        throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
+      }
+      checkKnownOptions(finalAnswer, finalAnswerKeys, name)
       const answerName = finalAnswer.name ?? 'final_answer'
       checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
       if (offered.has(answerName)) {
