@@ -135,6 +135,15 @@ export class MCPServerConnection implements MCPToolConnection {
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     checkKnownOptions(options, toolsOptionKeys, this.name)
+    if (options.only !== undefined && !isStrings(options.only)) {
+      throw optionError('only', 'a list of tool names', options.only, this.name)
+    }
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+      throw optionError('prefix', 'a string', options.prefix, this.name)
+    }
+    if (options.needsApproval !== undefined && typeof options.needsApproval !== 'function') {
+      throw optionError('needsApproval', 'a function of the tool', options.needsApproval, this.name)
+    }
     const listed: MCPToolInfo[] = []
     const cursors = new Set<string>()
     let cursor: string | undefined

@@ -263,6 +263,15 @@ describe('MCP tools over stdio', () => {
     const records = await stdioServer()
     const typo = await records.tools({ prefx: 'r_' } as MCPToolsOptions).catch((caught: unknown) => caught)
     expect((typo as Error).message).toContain('records: prefx is not an option; did you mean prefix?')
+    for (const [options, message] of [
+      [{ only: 'add' }, 'records: only must be a list of tool names, got "add"'],
+      [{ prefix: 5 }, 'records: prefix must be a string, got 5'],
+      [{ needsApproval: true }, 'records: needsApproval must be a function of the tool, got true'],
+    ] as const) {
+      const error = await records.tools(options as unknown as MCPToolsOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe(message)
+    }
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
