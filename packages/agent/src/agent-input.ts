@@ -92,7 +92,7 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
     if (typeof id !== 'string' || typeof name !== 'string') {
       issues.push({ message: 'expected a tool call: { id, name, arguments }', path: at })
     } else if (typeof arguments_ !== 'string') {
-      // The agent reads them (to run a call left unanswered, to count identical calls) as the model sends them: JSON text.
+      // The agent reads them (to run a call left unanswered, to count identical calls) as a model sends them: JSON.
       issues.push({ message: 'expected the arguments as JSON text (a string)', path: [...at, 'arguments'] })
     } else if (ids.has(id)) {
       issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })

@@ -206,7 +206,7 @@ export class MCPServerConnection implements MCPToolConnection {
     }
   }
 
-  /** @internal Keeps the connection's credentials redacted for as long as `owner` (an error that may quote them) lives. */
+  /** @internal Keeps the connection's credentials redacted while `owner` (an error that may quote them) lives. */
   keepSecretsFor(owner: object): void {
     if (this.secrets !== undefined) registerClientSecrets(owner, this.secrets)
   }
