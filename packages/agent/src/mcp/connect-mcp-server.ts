@@ -156,9 +156,12 @@ export class MCPServerConnection implements MCPToolConnection {
       listed.push(...(page.tools as MCPToolInfo[]))
       cursor = page.nextCursor
       if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
+        const why = cursors.has(cursor)
+          ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back`
+          : `more than ${maxToolPages} pages`
         throw new MCPConnectionError({
           server: this.name,
-          message: `could not list tools: its tools/list pages do not end (${cursors.has(cursor) ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back` : `more than ${maxToolPages} pages`})`,
+          message: `could not list tools: its tools/list pages do not end (${why})`,
         })
       }
       if (cursor !== undefined) cursors.add(cursor)
