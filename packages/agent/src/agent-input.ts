@@ -35,6 +35,11 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
             if (typeof approved !== 'boolean') {
               issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
             }
+            const reason = (decision as { reason?: unknown } | null)?.reason
+            if (reason !== undefined && typeof reason !== 'string') {
+              // It goes to the model as part of the denial's text.
+              issues.push({ message: 'expected the reason as a string', path: ['approvals', id, 'reason'] })
+            }
             const edited = (decision as { arguments?: unknown } | null)?.arguments
             if (edited !== undefined && (typeof edited !== 'object' || edited === null || Array.isArray(edited))) {
               issues.push({
@@ -75,9 +80,20 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
   const ids = new Set<string>()
   message.toolCalls.forEach((call: unknown, index) => {
     const at = [...path, 'toolCalls', index]
-    const { id, name } = (typeof call === 'object' && call !== null ? call : {}) as { id?: unknown; name?: unknown }
+    const {
+      id,
+      name,
+      arguments: arguments_,
+    } = (typeof call === 'object' && call !== null ? call : {}) as {
+      id?: unknown
+      name?: unknown
+      arguments?: unknown
+    }
     if (typeof id !== 'string' || typeof name !== 'string') {
       issues.push({ message: 'expected a tool call: { id, name, arguments }', path: at })
+    } else if (typeof arguments_ !== 'string') {
+      // The agent reads them (to run a call left unanswered, to count identical calls) as a model sends them: JSON.
+      issues.push({ message: 'expected the arguments as JSON text (a string)', path: [...at, 'arguments'] })
     } else if (ids.has(id)) {
       issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })
     } else ids.add(id)

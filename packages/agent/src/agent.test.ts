@@ -636,6 +636,78 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const turns = model.calls.length
+    for (const reason of [Symbol('no'), { why: 'no' }, 7]) {
+      const error = await agent
+        .resume(paused, { mail: { approved: false, reason: reason as never } })
+        .catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ValidationError).issues).toEqual([
+        { message: 'expected the reason as a string', path: ['approvals', 'mail', 'reason'] },
+      ])
+    }
+    expect(model.calls.length).toBe(turns)
+  })
+
+  it('resume never throws: an outcome that is not one, or cannot be read, is a rejected ConfigurationError', async () => {
+    const agent = agentWith(script().llm, { tools: [lookup, send] })
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    for (const [paused, message] of [
+      [undefined, 'paused must be the awaiting-approval outcome to continue, got undefined'],
+      [null, 'paused must be the awaiting-approval outcome to continue, got null'],
+      [hostile, 'reviewer: paused could not be read: Error: unreadable'],
+    ] as const) {
+      let resumed: Promise<unknown> | undefined
+      expect(() => {
+        resumed = agent.resume(paused as never, {})
+      }).not.toThrow()
+      const error = await resumed?.catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(message)
+    }
+  })
+
+  it('a needsApproval function reads the arguments as the schema gives them; ones it refuses are told, not asked', async () => {
+    const seen: unknown[] = []
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays an amount',
+      input: z.object({ amount: z.coerce.number(), currency: z.string().default('EUR') }),
+      needsApproval: (payment) => {
+        seen.push(payment)
+        return payment.amount > 100
+      },
+      run: ({ amount }) => ({ paid: amount }),
+    })
+    const { model, llm } = scripted(
+      { toolCalls: [call('pay', { amount: '500' }, 'big'), { id: 'bad', name: 'pay', arguments: 'null' }] },
+      'Done.',
+    )
+    const agent = new Agent({ name: 'payer', model: llm, tools: [pay] })
+    const paused = await agent.invoke('go')
+    expect(seen).toEqual([{ amount: 500, currency: 'EUR' }])
+    expect(paused).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'big' }] })
+    const told = paused.messages.find((message): message is ToolMessage => message.role === 'tool')
+    expect(told).toEqual({
+      role: 'tool',
+      toolCallId: 'bad',
+      content: '{"error":"invalid arguments: (root): Invalid input: expected object, received null"}',
+    })
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('asks only when needsApproval says so for the arguments', async () => {
     const pay = defineTool({
       name: 'pay',
@@ -692,6 +764,15 @@ describe('Agent: configuration', () => {
     expect(() => new Agent({ name: 'a', model: llm, tools: [lookup, lookup] })).toThrow(/two tools are named/)
     expect(() => new Agent({ name: 'a', model: llm, maxSteps: 0 })).toThrow(ConfigurationError)
     expect(() => new Agent({ name: 'a', model: llm, max_steps: 3 } as never)).toThrow(/did you mean maxSteps/)
+    const schema = z.object({ decision: z.string() })
+    for (const finalAnswer of [null, schema]) {
+      expect(() => new Agent({ name: 'a', model: llm, finalAnswer: finalAnswer as never })).toThrow(
+        /^a: finalAnswer must be \{ schema, name\?, description\? \}, got (null|an object)$/,
+      )
+    }
+    expect(() => new Agent({ name: 'a', model: llm, finalAnswer: { schema, descripton: 'x' } as never })).toThrow(
+      'a: descripton is not an option; did you mean description? (known: description, name, schema)',
+    )
     expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
       /1–64 letters/,
     )
@@ -717,6 +798,14 @@ describe('Agent: configuration', () => {
     ).toBe(false)
   })
 
+  it('asTool refuses an option it does not know: a misspelt needsApproval does not run the tool unasked', () => {
+    const pay = defineFunction({ name: 'pay', input: z.object({ amount: z.number() }), run: ({ amount }) => amount })
+    const misspelt = () => asTool(pay, { description: 'Pays', neddsApproval: true } as never)
+    expect(misspelt).toThrow(ConfigurationError)
+    expect(misspelt).toThrow(/^pay: neddsApproval is not an option; did you mean needsApproval\? \(known: /)
+    expect(asTool(pay, { description: 'Pays', needsApproval: true }).needsApproval).toBe(true)
+  })
+
   it('refuses input messages it cannot read, naming the path', async () => {
     const agent = agentWith(llm)
     const inputs: Array<[unknown, Array<PropertyKey>]> = [
@@ -740,6 +829,20 @@ describe('Agent: configuration', () => {
         },
         ['messages', 0, 'toolCalls', 1, 'id'],
       ],
+      // Arguments that are not JSON text: the call left unanswered would run with them read as `{}`.
+      ...[{ applicantId: 'A-17' }, Symbol('args'), 5].map((arguments_): [unknown, Array<PropertyKey>] => [
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            {
+              role: 'assistant',
+              content: null,
+              toolCalls: [{ id: 'x', name: 'lookup_applicant', arguments: arguments_ }],
+            },
+          ],
+        },
+        ['messages', 1, 'toolCalls', 0, 'arguments'],
+      ]),
     ]
     for (const [input, path] of inputs) {
       const error = await agent.invoke(input as never).catch((caught: unknown) => caught)

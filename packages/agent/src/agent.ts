@@ -15,6 +15,7 @@ import {
   type StandardSchemaV1,
   StepLimitError,
   TinyLLMError,
+  unreadableOption,
   ValidationError,
   Validator,
 } from '@tinyllm/core'
@@ -113,10 +114,14 @@ const agentOptionKeys: ReadonlySet<string> = new Set([
   'timeoutMs',
 ])
 
+const finalAnswerKeys: ReadonlySet<string> = new Set(['schema', 'name', 'description'])
+
 /** One tool as the agent offers it. */
 interface OfferedTool {
   readonly tool: AnyAgentTool
   readonly needsApproval: AgentTool<unknown, unknown>['needsApproval']
+  /** Checks a call's arguments before a `needsApproval` function reads them: it is written for the tool's input. */
+  readonly input: Validator | undefined
 }
 
 /** The final-answer tool, resolved. */
@@ -220,15 +225,26 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           functionName: name,
         })
       }
+      const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
+      const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
       offered.set(definition.name, {
         tool,
-        needsApproval: (tool as AgentTool<unknown, unknown>).needsApproval ?? false,
+        needsApproval,
+        input:
+          inputSchema === undefined
+            ? undefined
+            : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
       })
       definitions.push(definition)
     }
     this.tools = Object.freeze([...tools])
     const finalAnswer = options.finalAnswer
     if (finalAnswer !== undefined) {
+      // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
+      if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
+        throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
+      }
+      checkKnownOptions(finalAnswer, finalAnswerKeys, name)
       const answerName = finalAnswer.name ?? 'final_answer'
       checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
       if (offered.has(answerName)) {
@@ -287,7 +303,14 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     decisions: Readonly<Record<string, ApprovalDecision>>,
     options?: InvokeOptions,
   ): Promise<AgentOutcome<AgentOutput<Schema>>> {
-    return this.invoke(resumeInput(paused, decisions), options)
+    let input: AgentInput
+    try {
+      input = resumeInput(paused, decisions)
+    } catch (error) {
+      // Like `invoke`, it never throws: what cannot be continued is a rejected, typed error.
+      return Promise.reject(unreadableOption(error, 'paused', this.name))
+    }
+    return this.invoke(input, options)
   }
 
   run(input: AgentInput, context: RunContext): Promise<AgentOutcome<AgentOutput<Schema>>> {
@@ -315,6 +338,9 @@ export function resumeInput(
   paused: AgentAwaitingApproval,
   decisions: Readonly<Record<string, ApprovalDecision>>,
 ): AgentInput {
+  if (typeof paused !== 'object' || paused === null) {
+    throw optionError('paused', 'the awaiting-approval outcome to continue', paused)
+  }
   return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
 }
 
@@ -714,10 +740,24 @@ class AgentRun {
     return entry
   }
 
-  /** Whether the call waits for approval; a rule that answers anything but true or false fails the run. */
+  /**
+   * Whether the call waits for approval; a rule that answers anything but true or false fails the run. A rule reads the
+   * arguments as the tool's schema gives them; arguments the schema refuses never reach it: they need no approval, as
+   * the tool refuses them without running (and the model is told).
+   */
   private async needsApproval(offered: OfferedTool, call: ToolCall, arguments_: unknown): Promise<boolean> {
     const rule = offered.needsApproval
-    const answer: unknown = typeof rule === 'function' ? await rule(arguments_, this.context) : rule
+    let answer: unknown = rule
+    if (typeof rule === 'function') {
+      let input = arguments_
+      try {
+        if (offered.input !== undefined) input = await offered.input.validate(arguments_)
+      } catch (error) {
+        if (ValidationError.isInstance(error)) return false
+        throw error
+      }
+      answer = await rule(input, this.context)
+    }
     if (typeof answer === 'boolean') return answer
     throw optionError(
       'needsApproval',

@@ -1,4 +1,10 @@
-import type { FunctionNode, Invocable, RunContext, StandardSchemaV1 } from '@tinyllm/core'
+import {
+  checkKnownOptions,
+  type FunctionNode,
+  type Invocable,
+  type RunContext,
+  type StandardSchemaV1,
+} from '@tinyllm/core'
 import { Tool, type ToolDescription } from './tool.js'
 
 /** A Function to offer as a tool, as {@link asTool} takes it. */
@@ -29,8 +35,20 @@ export function asTool<Input, Output>(
   target: ToolTarget<Input, Output>,
   options: AsToolOptions<Input>,
 ): Tool<Input, Output> {
+  // An option it does not know is refused, not ignored: a misspelt `needsApproval` would run the tool unasked.
+  checkKnownOptions(options, asToolOptionKeys, typeof options?.name === 'string' ? options.name : target?.name)
   return new FunctionTool(target, options)
 }
+
+const asToolOptionKeys: ReadonlySet<string> = new Set([
+  'description',
+  'needsApproval',
+  'strict',
+  'parameters',
+  'name',
+  'input',
+  'durable',
+])
 
 class FunctionTool<Input, Output> extends Tool<Input, Output> {
   private readonly target: ToolTarget<Input, Output>

@@ -320,6 +320,29 @@ describe('Decision configuration', () => {
         '(known: attemptTimeoutMs, branches, choices, decide, durable, input, name, output, processedOutput, retry, timeoutMs)',
     ],
   ]
+  const unreadable = () => {
+    throw new Error('unreadable')
+  }
+  cases.push(
+    [
+      'branches that cannot be read',
+      () => new Decision({ name: 'd', decide, branches: new Proxy({ good: approve }, { ownKeys: unreadable }) }),
+      'branches',
+      'd: branches could not be read: Error: unreadable',
+    ],
+    [
+      'a branch that cannot be read',
+      () => new Decision({ name: 'd', decide, branches: { good: new Proxy(approve, { get: unreadable }) } }),
+      'branches',
+      'd: branches could not be read: Error: unreadable',
+    ],
+    [
+      'choices that cannot be read',
+      () => new Decision({ name: 'd', decide, choices: new Proxy(['good'], { get: unreadable }) }),
+      'choices',
+      'd: choices could not be read: Error: unreadable',
+    ],
+  )
   for (const [what, build, option, message] of cases) {
     it(`refuses ${what} at construction`, () => {
       expect(build).toThrow(ConfigurationError)

@@ -1,5 +1,13 @@
 import type { FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
-import { brandError, ConfigurationError, Function, optionError, safeStringify, TinyLLMError } from '@tinyllm/core'
+import {
+  brandError,
+  ConfigurationError,
+  Function,
+  optionError,
+  safeStringify,
+  TinyLLMError,
+  unreadableOption,
+} from '@tinyllm/core'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
@@ -101,7 +109,21 @@ export class Decision<
     if (options.choices !== undefined && !Array.isArray(options.choices)) {
       throw optionError('choices', 'a list of strings', options.choices, name)
     }
-    const choices = [...(options.choices ?? ((branches === undefined ? [] : Object.keys(branches)) as Choice[]))]
+    // Each read once, into plain values: a getter or a Proxy that throws is a ConfigurationError naming the option.
+    let ownBranches: Map<string, unknown> | undefined
+    let choices: Choice[]
+    try {
+      ownBranches = branches === undefined ? undefined : new Map(Object.entries(branches))
+      for (const [key, branch] of ownBranches ?? [])
+        if (branch !== undefined) assertFunction(branch, `branches.${key}`, name)
+    } catch (error) {
+      throw unreadableOption(error, 'branches', name)
+    }
+    try {
+      choices = options.choices === undefined ? ([...(ownBranches?.keys() ?? [])] as Choice[]) : [...options.choices]
+    } catch (error) {
+      throw unreadableOption(error, 'choices', name)
+    }
     if (choices.length === 0) {
       // Without choices, branches give them: their keys are the choices.
       throw optionError('choices', 'a non-empty list of strings (or give branches)', choices, name)
@@ -116,21 +138,20 @@ export class Decision<
           functionName: name,
         })
       }
-      const branch = branches?.[choice]
-      if (branches !== undefined) {
-        if (branch === undefined || !Object.hasOwn(branches, choice)) {
+      const branch = ownBranches?.get(choice) as AnyFunction | undefined
+      if (ownBranches !== undefined) {
+        if (branch === undefined) {
           throw new ConfigurationError({
             option: `branches.${choice}`,
             message: `branches.${choice} is missing: every choice needs a branch`,
             functionName: name,
           })
         }
-        assertFunction(branch, `branches.${choice}`, name)
       }
       routes.set(choice, branch)
     }
-    if (branches !== undefined) {
-      for (const key of Object.keys(branches)) {
+    if (ownBranches !== undefined) {
+      for (const key of ownBranches.keys()) {
         if (!routes.has(key)) {
           throw new ConfigurationError({
             option: `branches.${key}`,
@@ -141,7 +162,7 @@ export class Decision<
       }
     }
     this.choices = Object.freeze(choices)
-    this.branches = (branches === undefined ? undefined : Object.freeze({ ...branches })) as Branches
+    this.branches = (ownBranches === undefined ? undefined : Object.freeze(Object.fromEntries(ownBranches))) as Branches
     this.routes = routes
 
     // Exactly one decide step. A subclass overriding `run` (the original Python tiny-llm's style) is using it as the decide step: it

@@ -1,4 +1,4 @@
-import { defineFunction, functionLifecycle } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, functionLifecycle } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
@@ -63,6 +63,17 @@ describe('toMermaid', () => {
       ].join('\n'),
     )
     for (const line of graph.split('\n').slice(1)) expect(line.match(/"/g)?.length ?? 0).toBe(2)
+  })
+
+  it('refuses a direction it does not know, and an unknown option, rather than write them into the diagram', () => {
+    const one = step('step')
+    expect(toMermaid(one, { direction: 'LR' }).split('\n')[0]).toBe('flowchart LR')
+    const injected = () => toMermaid(one, { direction: 'LR\nclick n0 href "javascript:alert(1)"' as never })
+    expect(injected).toThrow(ConfigurationError)
+    expect(injected).toThrow(/^toMermaid: direction must be one of 'TD', 'TB', 'BT', 'LR', 'RL', got "LR\\nclick/)
+    expect(() => toMermaid(one, { directon: 'LR' } as never)).toThrow(
+      'toMermaid: directon is not an option; did you mean direction? (known: direction)',
+    )
   })
 
   it('draws a combinator of your own with the sequence layout like a Chain', () => {

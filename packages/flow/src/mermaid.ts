@@ -1,11 +1,14 @@
-import { type FunctionNode, functionLifecycle, type RunRecord } from '@tinyllm/core'
+import { checkKnownOptions, checkOneOf, type FunctionNode, functionLifecycle, type RunRecord } from '@tinyllm/core'
 import { type Describable, describeGraph, type FlowGraph, type GraphNode } from './graph.js'
 
 /** Options of {@link toMermaid}. */
 export interface MermaidOptions {
-  /** Layout direction. Default `TD` (top down). */
+  /** Layout direction. Default `TD` (top down); anything else is a ConfigurationError. */
   readonly direction?: 'TD' | 'TB' | 'BT' | 'LR' | 'RL'
 }
+
+const directions: ReadonlyArray<NonNullable<MermaidOptions['direction']>> = ['TD', 'TB', 'BT', 'LR', 'RL']
+const mermaidOptionNames: ReadonlySet<string> = new Set(['direction'])
 
 /**
  * Draws a composition as a Mermaid `flowchart`, by each node's `layout` (see {@link describeGraph}): a Function
@@ -20,8 +23,11 @@ export interface MermaidOptions {
  * //   …
  */
 export function toMermaid(source: Describable | FunctionNode | FlowGraph, options: MermaidOptions = {}): string {
+  // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
+  checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
+  const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
   const graph = isGraph(source) ? source : describeGraph(source)
-  const lines = [`flowchart ${options.direction ?? 'TD'}`]
+  const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
   for (const node of graph.nodes) {
     const siblings = childrenOf.get(node.parent)

@@ -2,7 +2,15 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ConfigurationError, optionError, type RunContext } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkOneOf,
+  optionError,
+  type RunContext,
+  unreadableOption,
+} from '@tinyllm/core'
+import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
 import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
 
@@ -26,6 +34,21 @@ export interface MCPHttpServerOptions {
   /** Sent with every request (an authorization header, say). */
   readonly headers?: Readonly<Record<string, string>>
 }
+
+/** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
+const maxToolPages = 1_000
+
+const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args', 'env', 'cwd', 'stderr'])
+const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
+const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
+
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string')
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((item) => typeof item === 'string')
 
 /** Where an MCP server is: a command to start, or a URL. */
 export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
@@ -55,21 +78,31 @@ export interface MCPToolsOptions {
  * await records.close()
  */
 export async function connectMCPServer(options: MCPServerOptions): Promise<MCPServerConnection> {
-  const name = options?.name
-  if (typeof name !== 'string' || name === '') {
-    throw new ConfigurationError({ option: 'name', message: 'an MCP server needs a name (for errors and tools)' })
+  let connection: MCPServerConnection
+  let transport: Transport
+  try {
+    const name = options?.name
+    if (typeof name !== 'string' || name === '') {
+      throw new ConfigurationError({ option: 'name', message: 'an MCP server needs a name (for errors and tools)' })
+    }
+    connection = new MCPServerConnection(name)
+    transport = connection.transportFor(options)
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'connectMCPServer')
   }
-  const connection = new MCPServerConnection(name)
-  const transport = connection.transportFor(options)
+  const name = connection.name
   try {
     await connection.client.connect(transport)
   } catch (cause) {
-    await connection.close().catch(() => {})
-    throw new MCPConnectionError({
+    const error = new MCPConnectionError({
       server: name,
       message: `could not connect (${cause instanceof Error ? cause.message : String(cause)})`,
       cause,
     })
+    // It may quote the credentials (a server echoing them in its refusal): they stay redacted for as long as it lives.
+    connection.keepSecretsFor(error)
+    await connection.close().catch(() => {})
+    throw error
   }
   return connection
 }
@@ -82,7 +115,12 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal Why the connection is gone for good, once it is. */
   lostReason: MCPConnectionError | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
+  /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
+  private readonly requests = new Map<unknown, AbortController>()
   private closed = false
+  /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
+  private secrets: ClientSecrets | undefined = undefined
+  private releaseSecrets: () => void = () => {}
 
   /** @internal Use {@link connectMCPServer}. */
   constructor(name: string) {
@@ -91,9 +129,23 @@ export class MCPServerConnection implements MCPToolConnection {
     this.client.onclose = () => this.lose('the connection closed', true)
   }
 
-  /** The server's tools (every page of `tools/list`), as tinyllm tools. */
+  /**
+   * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
+   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
+   */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
+    checkKnownOptions(options, toolsOptionKeys, this.name)
+    if (options.only !== undefined && !isStrings(options.only)) {
+      throw optionError('only', 'a list of tool names', options.only, this.name)
+    }
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+      throw optionError('prefix', 'a string', options.prefix, this.name)
+    }
+    if (options.needsApproval !== undefined && typeof options.needsApproval !== 'function') {
+      throw optionError('needsApproval', 'a function of the tool', options.needsApproval, this.name)
+    }
     const listed: MCPToolInfo[] = []
+    const cursors = new Set<string>()
     let cursor: string | undefined
     do {
       const page = await this.client
@@ -103,6 +155,16 @@ export class MCPServerConnection implements MCPToolConnection {
         })
       listed.push(...(page.tools as MCPToolInfo[]))
       cursor = page.nextCursor
+      if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
+        const why = cursors.has(cursor)
+          ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back`
+          : `more than ${maxToolPages} pages`
+        throw new MCPConnectionError({
+          server: this.name,
+          message: `could not list tools: its tools/list pages do not end (${why})`,
+        })
+      }
+      if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
     const only = options.only === undefined ? undefined : new Set(options.only)
     return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, options))
@@ -140,7 +202,16 @@ export class MCPServerConnection implements MCPToolConnection {
     if (this.closed) return
     this.closed = true
     this.lose('the connection was closed', true)
-    await this.client.close()
+    try {
+      await this.client.close()
+    } finally {
+      this.releaseSecrets()
+    }
+  }
+
+  /** @internal Keeps the connection's credentials redacted while `owner` (an error that may quote them) lives. */
+  keepSecretsFor(owner: object): void {
+    if (this.secrets !== undefined) registerClientSecrets(owner, this.secrets)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -163,27 +234,49 @@ export class MCPServerConnection implements MCPToolConnection {
     }
   }
 
-  /** @internal */
+  /** @internal The transport `options` describe, checked: each option wrong or unknown is a ConfigurationError. */
   transportFor(options: MCPServerOptions): Transport {
-    if ('command' in options && typeof options.command === 'string') {
+    const given = options as Partial<MCPStdioServerOptions & MCPHttpServerOptions>
+    const name = this.name
+    if ((given.command === undefined) === (given.url === undefined)) {
+      throw new ConfigurationError({
+        option: 'command',
+        message: `an MCP server needs a command (stdio) or a url (streamable HTTP)${given.command === undefined ? '' : ', not both'}`,
+        functionName: name,
+      })
+    }
+    if (given.command !== undefined) {
+      checkKnownOptions(given, stdioOptionKeys, name)
+      const { command, args, env, cwd } = given
+      if (typeof command !== 'string' || command === '')
+        throw optionError('command', 'a non-empty string', command, name)
+      if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
+      if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
+      if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
       return new StdioClientTransport({
-        command: options.command,
-        ...(options.args === undefined ? {} : { args: [...options.args] }),
-        ...(options.env === undefined ? {} : { env: { ...options.env } }),
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-        stderr: options.stderr ?? 'inherit',
+        command,
+        ...(args === undefined ? {} : { args: [...args] }),
+        ...(env === undefined ? {} : { env: { ...env } }),
+        ...(cwd === undefined ? {} : { cwd }),
+        stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
     }
-    if ('url' in options && (typeof options.url === 'string' || options.url instanceof URL)) {
-      return new StreamableHTTPClientTransport(new URL(options.url), {
-        ...(options.headers === undefined ? {} : { requestInit: { headers: { ...options.headers } } }),
-        fetch: this.watchedFetch,
-      })
+    checkKnownOptions(given, httpOptionKeys, name)
+    const { url, headers } = given
+    const parsed =
+      (typeof url === 'string' || url instanceof URL) && URL.canParse(String(url)) ? new URL(url) : undefined
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw optionError('url', 'an http:// or https:// URL', url, name)
     }
-    throw new ConfigurationError({
-      option: 'command',
-      message: 'an MCP server needs a command (stdio) or a url (streamable HTTP)',
-      functionName: this.name,
+    if (headers !== undefined && !isStringRecord(headers)) {
+      throw optionError('headers', 'an object of strings', headers, name)
+    }
+    // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
+    this.secrets = { baseURL: parsed.href, headers }
+    this.releaseSecrets = registerClientSecrets(this, this.secrets)
+    return new StreamableHTTPClientTransport(parsed, {
+      ...(headers === undefined ? {} : { requestInit: { headers: { ...headers } } }),
+      fetch: this.watchedFetch,
     })
   }
 
@@ -201,12 +294,35 @@ export class MCPServerConnection implements MCPToolConnection {
   /**
    * `fetch`, watching each response body: one whose reading breaks before its end means the server went away
    * mid-answer. Only a failed read counts: a body its reader cancelled (the SDK drops the empty answer to each
-   * notification it posts, `notifications/cancelled` among them) is no sign of that.
+   * notification it posts, `notifications/cancelled` among them) is no sign of that, nor is a request closed here.
+   *
+   * A request the client gives up on — its call aborted or out of time — is closed, whatever phase it is in: the SDK
+   * tells the server with `notifications/cancelled`, and that notification closes the HTTP request it names, which the
+   * server might otherwise hold open until the connection closes.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const response = await fetch(input, init)
+    const message = jsonRpcMessage(init?.body)
+    if (message?.method === 'notifications/cancelled') this.requests.get(message.params?.requestId)?.abort()
+    const id = message?.method === undefined ? undefined : message.id
+    const request = id === undefined ? undefined : new AbortController()
+    if (request !== undefined) this.requests.set(id, request)
+    const done = (): void => {
+      if (request !== undefined && this.requests.get(id) === request) this.requests.delete(id)
+    }
+    let response: Response
+    try {
+      const given = init?.signal ?? undefined
+      const signal = given === undefined ? request?.signal : request && AbortSignal.any([request.signal, given])
+      response = await fetch(input, signal === undefined ? init : { ...init, signal })
+    } catch (error) {
+      done()
+      throw error
+    }
     const body = response.body
-    if (body === null) return response
+    if (body === null) {
+      done()
+      return response
+    }
     const reader = body.getReader()
     let cancelled = false
     const watched = new ReadableStream<Uint8Array>({
@@ -215,17 +331,27 @@ export class MCPServerConnection implements MCPToolConnection {
         try {
           chunk = await reader.read()
         } catch (cause) {
-          if (!cancelled) this.lose('a response was cut off before its end (did the server stop?)', false, cause)
-          controller.error(cause)
+          done()
+          if (cancelled) return
+          // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
+          if (request?.signal.aborted === true) controller.close()
+          else {
+            this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+            controller.error(cause)
+          }
           return
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (chunk.done) controller.close()
-        else controller.enqueue(chunk.value)
+        if (!chunk.done) controller.enqueue(chunk.value)
+        else {
+          done()
+          controller.close()
+        }
       },
       cancel: (reason) => {
         cancelled = true
+        done()
         return reader.cancel(reason)
       },
     })
@@ -234,5 +360,18 @@ export class MCPServerConnection implements MCPToolConnection {
       statusText: response.statusText,
       headers: response.headers,
     })
+  }
+}
+
+/** The JSON-RPC message a request posts, if its body is one: its method, id and params. */
+function jsonRpcMessage(
+  body: RequestInit['body'] | undefined,
+): { method?: unknown; id?: unknown; params?: { requestId?: unknown } } | undefined {
+  if (typeof body !== 'string') return undefined
+  try {
+    const message: unknown = JSON.parse(body)
+    return typeof message === 'object' && message !== null ? message : undefined
+  } catch {
+    return undefined
   }
 }

@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js'
 import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
@@ -27,6 +28,8 @@ export interface MCPToolConnection {
 
 const validators = new AjvJsonSchemaValidator()
 const mcpErrorCodes = { connectionClosed: -32000, requestTimeout: -32001 }
+/** The longest delay a timer holds. */
+const maxTimerDelayMs = 2_147_483_647
 /** Keywords some providers refuse in a strict schema: such a tool is offered without strict mode. */
 const strictUnsafeKeywords = new Set(['allOf', 'not', 'if', 'then', 'else', 'patternProperties', 'dependentSchemas'])
 
@@ -64,11 +67,16 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     if (lost !== undefined) throw lost
     const call = connection.track(context)
     const deadline = context.deadline
-    const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now())
+    // The SDK's limit on the request: the run's deadline, else the SDK's default. A timer cannot hold more than
+    // 2³¹−1 ms (a longer one fires at once), and a deadline may be further away: the run's own deadline ends it then.
+    const timeoutMs =
+      deadline === undefined
+        ? DEFAULT_REQUEST_TIMEOUT_MSEC
+        : Math.min(maxTimerDelayMs, Math.max(1, deadline - Date.now()))
     try {
       const result = await connection.client.callTool({ name: this.serverToolName, arguments: arguments_ }, undefined, {
         signal: call.signal,
-        ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+        timeout: timeoutMs,
       })
       if (result.isError === true) {
         throw new MCPToolError({
@@ -89,7 +97,7 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
   }
 
   /** What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. */
-  private typed(error: unknown, signal: AbortSignal, timeoutMs: number | undefined): unknown {
+  private typed(error: unknown, signal: AbortSignal, timeoutMs: number): unknown {
     if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason
     if (TinyLLMError.isInstance(error)) return error
     const connection = this.connection
@@ -105,7 +113,7 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       })
     }
     if (code === mcpErrorCodes.requestTimeout) {
-      return new TimeoutError({ timeoutMs: timeoutMs ?? 0, kind: 'attempt', functionName: this.name, state: 'running' })
+      return new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.name, state: 'running' })
     }
     const malformed = malformedAnswer(error)
     if (malformed !== undefined) {

@@ -1,15 +1,28 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { Agent } from '../index.js'
-import { connectMCPServer, MCPConnectionError, type MCPServerConnection, type MCPTool, MCPToolError } from './index.js'
+import {
+  connectMCPServer,
+  MCPConnectionError,
+  type MCPServerConnection,
+  type MCPServerOptions,
+  type MCPTool,
+  MCPToolError,
+  type MCPToolsOptions,
+} from './index.js'
 
 const fixture = fileURLToPath(new URL('./__fixtures__/records-server.ts', import.meta.url))
 const oddSchemaFixture = fileURLToPath(new URL('./__fixtures__/odd-schema-server.ts', import.meta.url))
@@ -122,6 +135,30 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
+  it('reads every page of the tool list, and refuses pages that never end instead of listing forever', async () => {
+    const oddServer = async (pages: string) => {
+      const odd = await connectMCPServer({
+        name: 'odd',
+        command: process.execPath,
+        args: [oddSchemaFixture, pages],
+        stderr: 'ignore',
+      })
+      opened.push(odd)
+      return odd
+    }
+    const paged = await (await oddServer('paged')).tools()
+    expect(paged.map((tool) => tool.name)).toEqual(['first', 'second'])
+
+    const looping = await (await oddServer('loop')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(looping), String(looping)).toBe(true)
+    expect((looping as Error).message).toBe(
+      'MCP server odd: could not list tools: its tools/list pages do not end (the cursor "again" came back)',
+    )
+    const endless = await (await oddServer('endless')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(endless), String(endless)).toBe(true)
+    expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
+  })
+
   it('an agent calls them: structured content comes back as the result, text as text', async () => {
     const records = await stdioServer()
     const { model, agent } = agentOver(
@@ -179,6 +216,12 @@ describe('MCP tools over stdio', () => {
     expect(JSON.parse(lastToolMessage(later.model)?.content ?? '{}').error).toContain('MCP server records')
   })
 
+  it('a deadline further away than a timer can hold (30 days) does not end the call at once', async () => {
+    const records = await stdioServer()
+    const add = toolNamed(await records.tools(), 'add')
+    expect(await add.invoke({ a: 20, b: 22 }, { deadline: Date.now() + 30 * 24 * 3_600_000 })).toBe('42')
+  })
+
   it('a call that hangs is bounded by the tool deadline', async () => {
     const records = await stdioServer()
     const { agent } = agentOver(await records.tools(), { toolCalls: [call('hang', {})] })
@@ -186,6 +229,49 @@ describe('MCP tools over stdio', () => {
       .invoke('go')
       .catch((caught: unknown) => caught)
     expect(TimeoutError.isInstance(error)).toBe(true)
+  })
+
+  it('refuses a wrong or unknown option with a ConfigurationError naming it, before starting anything', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ name: 'r', url: 'not a url' }, 'r: url must be an http:// or https:// URL, got "not a url"'],
+      [{ name: 'r', url: 'ftp://127.0.0.1/x' }, 'r: url must be an http:// or https:// URL, got "ftp://127.0.0.1/x"'],
+      [{ name: 'r', command: 'node', args: 5 }, 'r: args must be a list of strings, got 5'],
+      [{ name: 'r', command: '' }, 'r: command must be a non-empty string, got ""'],
+      [{ name: 'r', command: 'node', stderr: 'stdout' }, 'r: stderr must be one of'],
+      [{ name: 'r', url: 'http://127.0.0.1:1/mcp', header: {} }, 'r: header is not an option; did you mean headers?'],
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', command: 'node' },
+        'r: an MCP server needs a command (stdio) or a url',
+      ],
+      [
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('unreadable')
+            },
+          },
+        ),
+        'options could not be read: Error: unreadable',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const error = await connectMCPServer(options as MCPServerOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(message)
+    }
+    const records = await stdioServer()
+    const typo = await records.tools({ prefx: 'r_' } as MCPToolsOptions).catch((caught: unknown) => caught)
+    expect((typo as Error).message).toContain('records: prefx is not an option; did you mean prefix?')
+    for (const [options, message] of [
+      [{ only: 'add' }, 'records: only must be a list of tool names, got "add"'],
+      [{ prefix: 5 }, 'records: prefix must be a string, got 5'],
+      [{ needsApproval: true }, 'records: needsApproval must be a function of the tool, got true'],
+    ] as const) {
+      const error = await records.tools(options as unknown as MCPToolsOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe(message)
+    }
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
@@ -223,6 +309,84 @@ describe('MCP tools over streamable HTTP', () => {
     // The optional `note` went out strict (nullable, required); the model's null reached the server as absent.
     const add = openai.chatRequests[0]?.tools?.find((tool) => tool.type === 'function' && tool.function.name === 'add')
     expect(add).toMatchObject({ function: { strict: true, parameters: { required: ['a', 'b', 'note'] } } })
+  })
+
+  it('a call aborted or out of time closes its HTTP request, which the server would hold open', async () => {
+    // A stateless server in this process, whose `hang` never answers: only the client can end its request.
+    const events: string[] = []
+    const waiting: Array<() => void> = []
+    const record = (event: string): void => {
+      events.push(event)
+      for (const wake of waiting.splice(0)) wake()
+    }
+    const http = createServer(async (request, response) => {
+      let body = ''
+      for await (const chunk of request) body += String(chunk)
+      const message = body === '' ? undefined : JSON.parse(body)
+      const call = message?.method === 'tools/call' ? String(message.params.name) : undefined
+      if (call !== undefined) {
+        record(`${call} received`)
+        response.on('close', () => record(`${call} closed`))
+      }
+      const server = new McpServer({ name: 'hanging', version: '1.0.0' })
+      server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => {}))
+      server.registerTool('echo', { description: 'Answers', inputSchema: { text: z.string() } }, ({ text }) => ({
+        content: [{ type: 'text', text }],
+      }))
+      const transport = new StreamableHTTPServerTransport({})
+      await server.connect(transport)
+      await transport.handleRequest(request, response, message)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({
+      close: () => {
+        http.closeAllConnections()
+        http.close()
+      },
+    })
+    const { port } = http.address() as AddressInfo
+    const hanging = await connectMCPServer({ name: 'hanging', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(hanging)
+    const tools = await hanging.tools()
+    const seen = async (count: number): Promise<void> => {
+      while (events.length < count) await new Promise<void>((resolve) => waiting.push(resolve))
+    }
+
+    // A deadline far above what sending the request takes, even on a loaded machine.
+    const timedOut = await toolNamed(tools, 'hang')
+      .invoke({}, { timeoutMs: 3_000 })
+      .catch((caught: unknown) => caught)
+    expect(TimeoutError.isInstance(timedOut), String(timedOut)).toBe(true)
+    await seen(2)
+    const cancel = new AbortController()
+    const aborted = toolNamed(tools, 'hang').invoke({}, { signal: cancel.signal })
+    await seen(3)
+    cancel.abort()
+    expect(AbortError.isInstance(await aborted.catch((caught: unknown) => caught))).toBe(true)
+    await seen(4)
+    expect(events).toEqual(['hang received', 'hang closed', 'hang received', 'hang closed'])
+    // Closing them is no sign of a lost connection: the next call is answered.
+    expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it('never shows the credentials of its headers or URL, even when the server echoes them in its refusal', async () => {
+    const secrets = ['mcp-header-key-5j2k9x', 'bearer-token-8h3m2q', 'url-password-4t7w1z']
+    const http = createServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'text/plain' })
+      response.end(`refused key ${request.headers['x-api-key']}, ${request.headers.authorization}, ${request.url}`)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const error = await connectMCPServer({
+      name: 'guarded',
+      url: `http://127.0.0.1:${port}/mcp?password=${secrets[2]}`,
+      headers: { 'x-api-key': secrets[0] as string, Authorization: `Bearer ${secrets[1]}` },
+    }).catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused key [REDACTED], [REDACTED], /mcp?password=[REDACTED]')
+    const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error)].join('\n')
+    for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
   })
 
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {

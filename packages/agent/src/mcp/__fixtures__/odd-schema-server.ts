@@ -1,24 +1,40 @@
 // A real MCP server over stdio, written with the SDK's low-level server API, that lists a tool whose input schema no
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
+// `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
+// over pages with a new cursor each time.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 
+const pages = process.argv[2]
+let listed = 0
+
 const server = new Server({ name: 'odd', version: '1.0.0' }, { capabilities: { tools: {} } })
-server.setRequestHandler(ListToolsRequestSchema, async () => ({
-  tools: [
-    {
-      name: 'echo',
-      description: 'Says its text back',
-      inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
-    },
-    {
-      name: 'broken',
-      description: 'Its schema is not one',
-      inputSchema: { type: 'object', properties: { a: { type: 'nonsense' } } },
-    },
-  ],
-}))
+server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+  listed += 1
+  if (pages === 'paged' && request.params?.cursor === undefined) {
+    return { tools: [{ name: 'first', inputSchema: { type: 'object' } }], nextCursor: 'page-2' }
+  }
+  if (pages === 'paged') return { tools: [{ name: 'second', inputSchema: { type: 'object' } }] }
+  if (pages === 'loop') return { tools: [{ name: 'same', inputSchema: { type: 'object' } }], nextCursor: 'again' }
+  if (pages === 'endless') {
+    return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
+  }
+  return {
+    tools: [
+      {
+        name: 'echo',
+        description: 'Says its text back',
+        inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+      },
+      {
+        name: 'broken',
+        description: 'Its schema is not one',
+        inputSchema: { type: 'object', properties: { a: { type: 'nonsense' } } },
+      },
+    ],
+  }
+})
 server.setRequestHandler(CallToolRequestSchema, async (request) => ({
   content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }],
 }))
