@@ -12,6 +12,7 @@ import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyl
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
+import { RunJobError } from './run-job-error.js'
 import { serve } from './serve.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
 
@@ -242,6 +243,39 @@ describe('BullMQExecutor and serve', () => {
     closing.push(rerunning)
     expect(await order.invoke(undefined, { executor: rerunning, runId: 'order-1' })).toBe('shipped')
     expect(charges).toBe(1)
+  })
+
+  it('refuses a run id that a run of another graph holds, also while this executor still awaits that run', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const first = defineFunction({
+      name: 'first',
+      run: async (value: number) => {
+        await released
+        return `first: ${value}`
+      },
+    })
+    let secondRuns = 0
+    const second = defineFunction({
+      name: 'second',
+      run: (value: number) => {
+        secondRuns += 1
+        return `second: ${value}`
+      },
+    })
+    const { executor } = await setUp({ graphs: [first, second] })
+    const running = first.invoke(1, { executor, runId: 'taken-1' })
+    const refusing = second.invoke(2, { executor, runId: 'taken-1' }).catch((error: unknown) => error)
+    release()
+    expect(await running).toBe('first: 1')
+    const refused = await refusing
+    expect(RunJobError.isInstance(refused)).toBe(true)
+    expect((refused as Error).message).toMatch(/already names a run of graph "first"/)
+    const later = await second.invoke(2, { executor, runId: 'taken-1' }).catch((error: unknown) => error)
+    expect(RunJobError.isInstance(later)).toBe(true)
+    expect(secondRuns).toBe(0)
   })
 
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {

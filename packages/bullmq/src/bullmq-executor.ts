@@ -318,7 +318,8 @@ export class BullMQExecutor implements RunExecutor {
       }
       const existing = this.pending.get(runId)
       if (existing !== undefined) {
-        promises.push(existing.promise)
+        const conflict = runIdConflict(runId, existing.data, fn.name, fingerprint)
+        promises.push(conflict === undefined ? existing.promise : Promise.resolve(conflict))
         continue
       }
       const run = new PendingRun({ ...common, graph: fn.name, fingerprint, input, runId })
@@ -552,17 +553,8 @@ function outcomeOf(
   fingerprint?: string,
 ): RunOutcome<unknown> | undefined {
   const runId = job.id ?? job.data.runId
-  if (job.data.graph !== graph || (fingerprint !== undefined && job.data.fingerprint !== fingerprint)) {
-    return rejected(
-      runId,
-      new RunJobError({
-        runId,
-        reason: `run id ${runId} already names a run of graph "${job.data.graph}" (fingerprint ${job.data.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
-        functionName: graph,
-      }),
-      graph,
-    )
-  }
+  const conflict = runIdConflict(runId, job.data, graph, fingerprint)
+  if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
       job.data.error === undefined
@@ -579,6 +571,28 @@ function outcomeOf(
     usage: result?.usage,
     replayedSteps: result?.replayedSteps ?? 0,
   }
+}
+
+/**
+ * The outcome of a submission whose run id already names a run of another graph (or of another fingerprint of it,
+ * when `fingerprint` is given), in Redis or awaited by this executor; `undefined` when the run is this graph's.
+ */
+function runIdConflict(
+  runId: string,
+  standing: Pick<RunJobData, 'graph' | 'fingerprint'>,
+  graph: string,
+  fingerprint?: string,
+): RunOutcome<never> | undefined {
+  if (standing.graph === graph && (fingerprint === undefined || standing.fingerprint === fingerprint)) return undefined
+  return rejected(
+    runId,
+    new RunJobError({
+      runId,
+      reason: `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
+      functionName: graph,
+    }),
+    graph,
+  )
 }
 
 function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
