@@ -129,5 +129,28 @@ describe('RedisRateLimiter', () => {
     expect(() => new RedisRateLimiter({ connection: redis.url, name: 'x', requestsPerMinute: 1.5 })).toThrow(
       /requestsPerMinute must be an integer/,
     )
+    // A window or a cool-down longer than a timer can hold, as RateLimiter refuses it (Redis could not keep its keys).
+    for (const option of ['windowMs', 'maxCoolDownMs'] as const) {
+      expect(() => new RedisRateLimiter({ connection: redis.url, name: 'x', [option]: 1e19 })).toThrow(
+        new RegExp(`${option} must be an integer ≥ \\d and ≤ 2147483647, got 10000000000000000000$`),
+      )
+    }
+  })
+
+  it('fails an acquisition with a typed error when Redis answers the limiter with an error, instead of waiting forever', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 10 })
+    // Another program wrote a value of another type under one of the limiter's keys.
+    await admin.set(`{tinyllm:limiter:${limiter!.name}}:grants`, 'not a sorted set')
+    const [first, second] = await Promise.all([
+      limiter!.acquire({ tokens: 1 }).catch((thrown: unknown) => thrown),
+      limiter!.acquire({ tokens: 1 }).catch((thrown: unknown) => thrown),
+    ])
+    for (const error of [first, second, await limiter!.status().catch((thrown: unknown) => thrown)]) {
+      expect(RateLimitError.isInstance(error)).toBe(true)
+      expect((error as RateLimitError).retryable).toBe(false)
+      expect((error as Error).message).toMatch(/Redis answered the limiter's script with an error .*WRONGTYPE/)
+    }
+    await admin.del(`{tinyllm:limiter:${limiter!.name}}:grants`)
+    expect(await limiter!.status()).toMatchObject({ requests: 0, waiting: 0 })
   })
 })

@@ -97,6 +97,8 @@ const scripts = {
 const owner = 'RedisRateLimiter'
 /** A waiter told to wait longer than this asks again then: another process may have settled for less. */
 const longestSleepMs = 1_000
+/** The longest window and cool-down, as for `@tinyllm/llm`'s RateLimiter: 2³¹−1 ms, the longest delay a timer holds. */
+const maxTimerDelayMs = 2_147_483_647
 
 /**
  * The contract and guarantee of `@tinyllm/llm`'s `RateLimiter`, shared by every process that uses a limiter of the
@@ -108,8 +110,9 @@ const longestSleepMs = 1_000
  *
  * Within a process waiters are served in arrival order; across processes, whichever asks first once room frees.
  * Waiting is cancellable through the signal (the waiter leaves; a grant that arrives after it left is taken back).
- * While Redis is unreachable, acquisitions wait for it. `settle` and `coolDown` return at once and reach the server
- * in the background.
+ * While Redis is unreachable, acquisitions wait for it; when Redis answers with an error (the limiter's keys hold
+ * another program's values), they fail with a non-retryable {@link RateLimitError}. `settle` and `coolDown` return at
+ * once and reach the server in the background.
  *
  * @example
  * const rateLimiter = new RedisRateLimiter({ connection: redisUrl, name: 'openai', requestsPerMinute: 500, tokensPerMinute: 200_000 })
@@ -148,9 +151,16 @@ export class RedisRateLimiter implements RateLimiterLike {
       owner,
     )
     this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
-    this.windowMs = checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, unit: 'ms' }, owner) ?? 60_000
+    this.windowMs =
+      checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, max: maxTimerDelayMs, unit: 'ms' }, owner) ??
+      60_000
     this.maxCoolDownMs =
-      checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { integer: true, min: 0, unit: 'ms' }, owner) ?? 60_000
+      checkNumber(
+        options.maxCoolDownMs,
+        'maxCoolDownMs',
+        { integer: true, min: 0, max: maxTimerDelayMs, unit: 'ms' },
+        owner,
+      ) ?? 60_000
     this.windowMicros = this.windowMs * 1000
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
     const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`
@@ -206,7 +216,9 @@ export class RedisRateLimiter implements RateLimiterLike {
     const [requests, tokens, coolDownMicros] = (await callScript(this.client, scripts.status[0], [
       ...this.keys,
       this.windowMicros,
-    ])) as [number, string, number]
+    ]).catch((error: unknown) => {
+      throw this.refused(error)
+    })) as [number, string, number]
     return {
       requests,
       tokens: Number(tokens),
@@ -236,15 +248,26 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.draining = true
     try {
       for (let waiter = this.head(); waiter !== undefined; waiter = this.head()) {
-        const answer = (await callScript(this.client, scripts.acquire[0], [
-          ...this.keys,
-          this.windowMicros,
-          this.ttlMs,
-          waiter.tokens,
-          this.requestsPerMinute ?? 0,
-          this.tokensPerMinute ?? 0,
-        ]).catch(() => undefined)) as [0, number] | [1, number, number] | undefined
-        if (answer !== undefined && answer[0] === 1) {
+        let answer: [0, number] | [1, number, number]
+        try {
+          answer = (await callScript(this.client, scripts.acquire[0], [
+            ...this.keys,
+            this.windowMicros,
+            this.ttlMs,
+            waiter.tokens,
+            this.requestsPerMinute ?? 0,
+            this.tokensPerMinute ?? 0,
+          ])) as typeof answer
+        } catch (error) {
+          // Commands wait while Redis is unreachable; this is Redis answering with an error (the limiter's keys hold
+          // another program's values, say), which asking again would only repeat: the waiter fails with it.
+          if (!waiter.done) {
+            this.finish(waiter)
+            waiter.reject(this.refused(error))
+          }
+          continue
+        }
+        if (answer[0] === 1) {
           const permit = new RedisPermit(this, String(answer[1]), answer[2], waiter.tokens)
           if (waiter.done) {
             this.background(scripts.release[0], [permit.id, permit.grantedAtMicros])
@@ -254,8 +277,8 @@ export class RedisRateLimiter implements RateLimiterLike {
           waiter.resolve(permit)
           continue
         }
-        // Refused: wait as long as the server says (a failed call: a moment), unless something changes first.
-        const waitMs = answer === undefined ? 100 : Math.max(1, Math.ceil(answer[1] / 1000))
+        // Refused: wait as long as the server says, unless something changes first.
+        const waitMs = Math.max(1, Math.ceil(answer[1] / 1000))
         if (!waiter.done) await this.sleep(Math.min(waitMs, longestSleepMs))
       }
     } finally {
@@ -271,6 +294,17 @@ export class RedisRateLimiter implements RateLimiterLike {
       this.queueStart = 0
     }
     return this.closed ? undefined : this.queue[this.queueStart]
+  }
+
+  /** Redis answered one of the limiter's scripts with an error. */
+  private refused(cause: unknown): RateLimitError {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    return new RateLimitError({
+      provider: 'rate-limiter',
+      message: `${owner} ${this.name}: Redis answered the limiter's script with an error (does another program write ${this.keys.join(', ')}?): ${detail}`,
+      retryable: false,
+      cause,
+    })
   }
 
   private finish(waiter: Waiter): void {
