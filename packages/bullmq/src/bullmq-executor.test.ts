@@ -330,6 +330,28 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('a run whose signal aborted before it was queued leaves nothing behind: its id runs when submitted again', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const { executor } = await setUp({ graphs: [count] })
+    const controller = new AbortController()
+    controller.abort('not now')
+    const error = await count
+      .invoke(undefined, { executor, runId: 'not-yet-1', signal: controller.signal })
+      .catch((e: unknown) => e)
+    expect(AbortError.isInstance(error)).toBe(true)
+    const outcomes = await executor.map(count, [undefined], { runIds: ['not-yet-2'], signal: controller.signal })
+    expect(outcomes[0]?.status === 'rejected' && AbortError.isInstance(outcomes[0].error)).toBe(true)
+    expect(await count.invoke(undefined, { executor, runId: 'not-yet-1' })).toBe(1)
+    expect(await count.invoke(undefined, { executor, runId: 'not-yet-2' })).toBe(2)
+  })
+
   it('a run cancelled before any worker started it is refused when one takes it', async () => {
     let runs = 0
     const count = defineFunction({

@@ -104,6 +104,8 @@ class PendingRun {
   readonly promise: Promise<RunOutcome<unknown>>
   resolve!: (outcome: RunOutcome<unknown>) => void
   settled = false
+  /** Its job is in Redis, or being added: cancelling it must reach Redis; before that, nothing is there to cancel. */
+  queued = false
   /** Called once when the run settles: lets go of its signal and deadline. */
   cleanup: (() => void) | undefined = undefined
 
@@ -402,7 +404,9 @@ export class BullMQExecutor implements RunExecutor {
         if (run.settled) continue
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         this.settle(run, { status: 'rejected', runId: run.runId, error })
-        requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+        // A run settled before it was queued never will be (`lookUp` skips it): a cancel request would only refuse
+        // the next submission of its id.
+        if (run.queued) requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
       }
     }
     if (signal?.aborted) {
@@ -512,6 +516,7 @@ export class BullMQExecutor implements RunExecutor {
       const [error, value] = replies[index] ?? [null, null]
       if (error !== null) continue
       const [name, finishedOn] = value as [string | null, string | null]
+      run.queued = true
       if (name === null) missing.push(run)
       else if (finishedOn !== null) finished.push(run)
     }
