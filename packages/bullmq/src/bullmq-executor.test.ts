@@ -124,6 +124,35 @@ describe('BullMQExecutor and serve', () => {
     )
   })
 
+  it('refuses a timeoutMs or a signal that invoke in this process refuses, with its ConfigurationError, queuing nothing', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    const bad = [
+      [{ timeoutMs: 3e9 }, 'double: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got 3000000000'],
+      [{ signal: {} as AbortSignal }, 'double: signal must be an AbortSignal, got an object'],
+    ] as const
+    for (const [options, message] of bad) {
+      const here = await double.invoke(1, options).catch((thrown: unknown) => thrown)
+      const there = await double.invoke(1, { ...options, executor, runId: 'bad-options' }).catch((e: unknown) => e)
+      for (const error of [here, there]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toBe(message)
+      }
+    }
+    // map's own options: a signal as above, and no key it does not know (a timeoutMs would be ignored).
+    const mapped = [
+      await executor.map(double, [1], { signal: {} as AbortSignal }).catch((e: unknown) => e),
+      await executor.map(double, [1], { timeoutMs: 100 } as never).catch((e: unknown) => e),
+      await executor.map(double, [1], { runId: ['bad-options'] } as never).catch((e: unknown) => e),
+    ]
+    expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
+      'double: signal must be an AbortSignal, got an object',
+      expect.stringMatching(/^BullMQExecutor: timeoutMs is not an option/),
+      expect.stringMatching(/^BullMQExecutor: runId is not an option; did you mean runIds\?/),
+    ])
+    expect(await executor.result('bad-options')).toBeUndefined()
+  })
+
   it('a worker without the graph refuses the run with a typed error, running nothing', async () => {
     const pipeline = chatPipeline()
     const other = defineFunction({ name: 'other', run: () => 1 })

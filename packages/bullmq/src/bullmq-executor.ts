@@ -4,6 +4,7 @@ import {
   assertJsonSafe,
   ConfigurationError,
   checkNumber,
+  checkTimeout,
   type Invocable,
   type InvokeOptions,
   optionError,
@@ -12,6 +13,7 @@ import {
   TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
+import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
@@ -130,6 +132,7 @@ const executorOptionKeys = [
   'pollIntervalMs',
   'context',
 ] satisfies ReadonlyArray<keyof BullMQExecutorOptions>
+const mapOptionKeys = ['runIds', 'onProgress', 'signal', 'deadline'] satisfies ReadonlyArray<keyof MapOptions<unknown>>
 const submitChunk = 500
 const lookupChunk = 1_000
 /** Options a run given to `invoke` cannot carry to another process. */
@@ -218,6 +221,7 @@ export class BullMQExecutor implements RunExecutor {
     inputs: ReadonlyArray<Input>,
     options: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
+    checkOptionKeys(options, mapOptionKeys, owner)
     const runIds = options.runIds
     const batch = randomUUID()
     const runIdOf =
@@ -359,8 +363,10 @@ export class BullMQExecutor implements RunExecutor {
         functionName: fn.name,
       })
     }
+    // The checks of invoke in this process, with the same messages.
+    checkSignal(options.signal, fn.name)
     const deadline = checkNumber(options.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, fn.name)
-    const timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { above: 0, unit: 'ms' }, fn.name)
+    const timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', fn.name)
     const fromTimeout = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     const effective =
       deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
