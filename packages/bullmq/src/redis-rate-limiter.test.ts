@@ -148,7 +148,9 @@ describe('RedisRateLimiter', () => {
     for (const error of [first, second, await limiter!.status().catch((thrown: unknown) => thrown)]) {
       expect(RateLimitError.isInstance(error)).toBe(true)
       expect((error as RateLimitError).retryable).toBe(false)
-      expect((error as Error).message).toMatch(/Redis answered the limiter's script with an error .*WRONGTYPE/)
+      expect((error as Error).message).toMatch(
+        /Redis answered the limiter's script \(on \{tinyllm:limiter:.*:grants, .*\) with an error: WRONGTYPE/,
+      )
     }
     await admin.del(`{tinyllm:limiter:${limiter!.name}}:grants`)
     expect(await limiter!.status()).toMatchObject({ requests: 0, waiting: 0 })

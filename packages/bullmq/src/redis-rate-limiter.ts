@@ -301,7 +301,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new RateLimitError({
       provider: 'rate-limiter',
-      message: `${owner} ${this.name}: Redis answered the limiter's script with an error (does another program write ${this.keys.join(', ')}?): ${detail}`,
+      message: `${owner} ${this.name}: Redis answered the limiter's script (on ${this.keys.join(', ')}) with an error: ${detail}`,
       retryable: false,
       cause,
     })
