@@ -9,6 +9,7 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
@@ -403,5 +404,25 @@ describe('BullMQExecutor and serve', () => {
     const two = defineFunction({ name: 'same', run: () => 2 })
     await expect(serve({ graphs: [], connection: redis.url })).rejects.toThrow(/graphs must list/)
     await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
+  })
+
+  it('serve rejects with a ConfigurationError when Redis refuses its password, never showing it', async () => {
+    const guarded = await startRedisServer()
+    try {
+      const admin = new Redis(guarded.url)
+      await admin.config('SET', 'requirepass', 'the-right-one')
+      admin.disconnect()
+      const graph = defineFunction({ name: 'graph', run: () => 1 })
+      const connection = `redis://default:wrong-pass-7c1e@127.0.0.1:${guarded.port}`
+      const error = await serve({ graphs: [graph], connection }).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({
+        option: 'connection',
+        message: expect.stringMatching(/^serve: Redis refused this worker: WRONGPASS/),
+      })
+      expect(JSON.stringify(error) + String((error as Error).stack)).not.toContain('wrong-pass-7c1e')
+    } finally {
+      await guarded.stop()
+    }
   })
 })

@@ -91,7 +91,8 @@ const serveOptionKeys = [
  * worker started and could not finish — it crashed, it was killed — is taken over after its lock expires (BullMQ's
  * stalled-job check) and resumes from the journal: finished LLM calls and durable steps replay instead of running
  * again. A failed run fails its job at once (retries are the graph's own retry policies, never BullMQ's); a cancel
- * request reaches the run on whichever worker holds it. Resolves once the worker is connected.
+ * request reaches the run on whichever worker holds it. Resolves once the worker is connected (it waits for Redis to
+ * be reachable); rejects with a ConfigurationError when Redis refuses it (a wrong password).
  *
  * @example
  * const worker = await serve({ graphs: [creditPipeline], connection: 'redis://127.0.0.1:6379', concurrency: 32 })
@@ -138,6 +139,24 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
   const onError = options.onError ?? ignore
   const registered = [...graphs.keys()]
+  const closeConnections = () =>
+    Promise.all([
+      closeRedis(subscriber),
+      closeRedis(client),
+      ownJournal ? (journal as RedisJournal).close() : undefined,
+    ])
+  try {
+    // Unreachable Redis is waited for; Redis that answers with an error (a wrong password) never lets a worker start.
+    await client.ping()
+  } catch (cause) {
+    await closeConnections()
+    throw new ConfigurationError({
+      option: 'connection',
+      message: `Redis refused this worker: ${cause instanceof Error ? cause.message : String(cause)}`,
+      functionName: owner,
+      cause,
+    })
+  }
 
   const processor = async (
     job: Job<RunJobData, RunJobResult>,
@@ -214,8 +233,7 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
 
   async function shutDown(): Promise<void> {
     await worker.close()
-    await Promise.all([closeRedis(subscriber), ownJournal ? (journal as RedisJournal).close() : undefined])
-    await closeRedis(client)
+    await closeConnections()
   }
 
   return {
