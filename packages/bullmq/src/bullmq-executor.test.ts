@@ -406,6 +406,28 @@ describe('BullMQExecutor and serve', () => {
     await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
   })
 
+  it('closes while Redis is away, whether or not it had started listening to the queue', async () => {
+    const lost = await startRedisServer()
+    try {
+      const graph = defineFunction({ name: 'graph', run: (value: number) => value })
+      const worker = await serve({ graphs: [graph], connection: lost.url, queue: 'away' })
+      const listening = new BullMQExecutor({ connection: lost.url, queue: 'away' })
+      expect(await graph.invoke(1, { executor: listening, runId: 'before' })).toBe(1)
+      await worker.close()
+      await lost.kill()
+      const fresh = new BullMQExecutor({ connection: lost.url, queue: 'away' })
+      const error = await graph.invoke(2, { executor: fresh, runId: 'during', timeoutMs: 100 }).catch((e: unknown) => e)
+      expect(TimeoutError.isInstance(error)).toBe(true)
+      // The listener's connection waits to reconnect, with no socket: closing it must not wait for one.
+      const events = (listening as unknown as { eventsClient: Redis }).eventsClient
+      while (events.status !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 10))
+      await listening.close()
+      await fresh.close()
+    } finally {
+      await lost.stop()
+    }
+  })
+
   it('serve rejects with a ConfigurationError when Redis refuses its password, never showing it', async () => {
     const guarded = await startRedisServer()
     try {

@@ -165,6 +165,7 @@ export class BullMQExecutor implements RunExecutor {
   private readonly pending = new Map<string, PendingRun>()
   private readonly fingerprints = new WeakMap<object, string>()
   private events: Promise<QueueEvents> | undefined = undefined
+  private queueEvents: QueueEvents | undefined = undefined
   private poller: ReturnType<typeof setInterval> | undefined = undefined
   private polling = false
   private closed = false
@@ -277,8 +278,8 @@ export class BullMQExecutor implements RunExecutor {
   }
 
   /**
-   * Stops waiting and closes the connections. Runs in progress go on on their workers; the promises still waiting
-   * for them reject with an AbortError.
+   * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
+   * the promises still waiting for them reject with an AbortError.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -293,8 +294,11 @@ export class BullMQExecutor implements RunExecutor {
         }),
       })
     }
-    const events = await this.events?.catch(() => undefined)
-    await events?.close()
+    // BullMQ closes the events' client and waits for its 'end', which ioredis never emits for a client waiting to
+    // reconnect (redis/ioredis#1247): with Redis away, the client is let go (no timer is left) instead of awaited.
+    const closing = this.queueEvents?.close()
+    if (this.eventsClient.status === 'ready') await closing
+    else closing?.catch(ignore)
     await this.queue.close()
     await Promise.all([closeRedis(this.eventsClient), closeRedis(this.client)])
   }
@@ -469,12 +473,14 @@ export class BullMQExecutor implements RunExecutor {
     this.events ??= (async () => {
       // Events from a moment before now on: a run that finishes while the listener starts is not missed.
       const [seconds, micros] = await this.client.time()
+      if (this.closed) throw abortErrorFor('the executor is closed')
       const since = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1
       const events = new QueueEvents(this.names.queue, {
         connection: this.eventsClient,
         prefix: this.names.prefix,
         lastEventId: `${since}-0`,
       })
+      this.queueEvents = events
       events.on('error', ignore)
       const onFinished = ({ jobId }: { jobId: string }): void => {
         const run = this.pending.get(jobId)
@@ -483,7 +489,7 @@ export class BullMQExecutor implements RunExecutor {
       events.on('completed', onFinished)
       events.on('failed', onFinished)
       await events.waitUntilReady()
-      this.poller = setInterval(() => this.poll(), this.pollIntervalMs)
+      if (!this.closed) this.poller = setInterval(() => this.poll(), this.pollIntervalMs)
       return events
     })()
     return this.events
