@@ -125,7 +125,7 @@ describe('BullMQExecutor and serve', () => {
     )
   })
 
-  it('refuses a timeoutMs or a signal that invoke in this process refuses, with its ConfigurationError, queuing nothing', async () => {
+  it('refuses bad options of invoke and map with a ConfigurationError, as invoke in this process does, queuing nothing', async () => {
     const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
     const { executor } = await setUp({ graphs: [double] })
     const bad = [
@@ -145,11 +145,22 @@ describe('BullMQExecutor and serve', () => {
       await executor.map(double, [1], { signal: {} as AbortSignal }).catch((e: unknown) => e),
       await executor.map(double, [1], { timeoutMs: 100 } as never).catch((e: unknown) => e),
       await executor.map(double, [1], { runId: ['bad-options'] } as never).catch((e: unknown) => e),
+      // Inputs and run ids that are not lists, and a progress callback that is not a function.
+      await executor.map(double, new Set([1]) as never).catch((e: unknown) => e),
+      await executor.map(double, 'ab' as never).catch((e: unknown) => e),
+      await executor.map(double, null as never).catch((e: unknown) => e),
+      await executor.map(double, [1, 2], { runIds: 'ab' as never }).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: ['bad-options'], onProgress: 5 as never }).catch((e: unknown) => e),
     ]
     expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
       'double: signal must be an AbortSignal, got an object',
       expect.stringMatching(/^BullMQExecutor: timeoutMs is not an option/),
       expect.stringMatching(/^BullMQExecutor: runId is not an option; did you mean runIds\?/),
+      'BullMQExecutor: inputs must be an array, got an object',
+      'BullMQExecutor: inputs must be an array, got "ab"',
+      'BullMQExecutor: inputs must be an array, got null',
+      'BullMQExecutor: runIds must be a list of run ids or a function of the input and its index, got "ab"',
+      'BullMQExecutor: onProgress must be a function, got 5',
     ])
     expect(await executor.result('bad-options')).toBeUndefined()
   })

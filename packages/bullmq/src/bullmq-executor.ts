@@ -223,7 +223,14 @@ export class BullMQExecutor implements RunExecutor {
     options: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
     checkOptionKeys(options, mapOptionKeys, owner)
+    if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
     const runIds = options.runIds
+    if (runIds !== undefined && !Array.isArray(runIds) && typeof runIds !== 'function') {
+      throw optionError('runIds', 'a list of run ids or a function of the input and its index', runIds, owner)
+    }
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw optionError('onProgress', 'a function', options.onProgress, owner)
+    }
     const batch = randomUUID()
     const runIdOf =
       runIds === undefined
