@@ -341,6 +341,32 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('a run whose deadline passed while it waited for a worker ends in that TimeoutError everywhere, never run', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    const error = await count.invoke(undefined, { executor, runId: 'queued-late', timeoutMs: 100 }).catch((e) => e)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    closing.push(await serve({ graphs: [count], connection: redis.url, queue }))
+    let outcome = await executor.result('queued-late')
+    while (outcome === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      outcome = await executor.result('queued-late')
+    }
+    expect(outcome.status === 'rejected' && TimeoutError.isInstance(outcome.error)).toBe(true)
+    const again = await count.invoke(undefined, { executor, runId: 'queued-late' }).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(again)).toBe(true)
+    expect(runs).toBe(0)
+  })
+
   it('cancels every run of a batch through one signal', async () => {
     const wait = defineFunction({
       name: 'wait',

@@ -416,21 +416,24 @@ export class BullMQExecutor implements RunExecutor {
     const signal = options.signal
     const deadline = runs[0]?.data.deadline
     if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
-    const stop = (reason: unknown): void => {
+    // At the deadline the worker ends the run itself, in the same TimeoutError (the deadline travels in the job): only
+    // an abort is sent to it. A run settled before it was queued never will be (`lookUp` skips it): a cancel request
+    // would only refuse the next submission of its id.
+    const stop = (reason: unknown, cancelOnWorker: boolean): void => {
       for (const run of runs) {
         if (run.settled) continue
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         this.settle(run, { status: 'rejected', runId: run.runId, error })
-        // A run settled before it was queued never will be (`lookUp` skips it): a cancel request would only refuse
-        // the next submission of its id.
-        if (run.queued) requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+        if (cancelOnWorker && run.queued) {
+          requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+        }
       }
     }
     if (signal?.aborted) {
-      queueMicrotask(() => stop(signal.reason))
+      queueMicrotask(() => stop(signal.reason, true))
       return
     }
-    const onAbort = (): void => stop(signal?.reason)
+    const onAbort = (): void => stop(signal?.reason, true)
     signal?.addEventListener('abort', onAbort, { once: true })
     const timer =
       deadline === undefined
@@ -445,6 +448,7 @@ export class BullMQExecutor implements RunExecutor {
                   state: 'running',
                   detail: 'the run passed its deadline before a worker finished it',
                 }),
+                false,
               ),
             Math.max(0, Math.min(deadline - Date.now(), 2_147_483_647)),
           )
