@@ -22,6 +22,7 @@ import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
+  maxTimerDelayMs,
   type QueueLocation,
   type QueueNames,
   queueNames,
@@ -178,7 +179,12 @@ export class BullMQExecutor implements RunExecutor {
       checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
       7 * 24 * 60 * 60
     this.pollIntervalMs =
-      checkNumber(options.pollIntervalMs, 'pollIntervalMs', { integer: true, min: 10, unit: 'ms' }, owner) ?? 5_000
+      checkNumber(
+        options.pollIntervalMs,
+        'pollIntervalMs',
+        { integer: true, min: 10, max: maxTimerDelayMs, unit: 'ms' },
+        owner,
+      ) ?? 5_000
     if (options.context !== undefined && typeof options.context?.inject !== 'function') {
       throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     }
@@ -450,7 +456,7 @@ export class BullMQExecutor implements RunExecutor {
                 }),
                 false,
               ),
-            Math.max(0, Math.min(deadline - Date.now(), 2_147_483_647)),
+            Math.max(0, Math.min(deadline - Date.now(), maxTimerDelayMs)),
           )
     let unsettled = runs.length
     const release = (): void => {

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { RedisJournal } from './redis-journal.js'
@@ -57,5 +57,19 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     )
     const error = await serve({ connection, graphs: [5 as never] }).catch((caught: unknown) => caught)
     expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
+  })
+
+  it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    for (const option of ['lockDurationMs', 'stalledIntervalMs'] as const) {
+      const error = await serve({ connection, graphs, [option]: 3e9 }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        `serve: ${option} must be an integer ≥ 100 and ≤ 2147483647, got 3000000000`,
+      )
+    }
+    expect(refusal(() => new BullMQExecutor({ connection, pollIntervalMs: 3e9 })).message).toBe(
+      'BullMQExecutor: pollIntervalMs must be an integer ≥ 10 and ≤ 2147483647, got 3000000000',
+    )
   })
 })

@@ -10,7 +10,7 @@ import {
   settleScript,
   statusScript,
 } from './redis-rate-limiter-scripts.js'
-import { checkOptionKeys } from './run-job.js'
+import { checkOptionKeys, maxTimerDelayMs } from './run-job.js'
 
 /** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
 export interface RedisRateLimiterOptions {
@@ -97,8 +97,6 @@ const scripts = {
 const owner = 'RedisRateLimiter'
 /** A waiter told to wait longer than this asks again then: another process may have settled for less. */
 const longestSleepMs = 1_000
-/** The longest window and cool-down, as for `@tinyllm/llm`'s RateLimiter: 2³¹−1 ms, the longest delay a timer holds. */
-const maxTimerDelayMs = 2_147_483_647
 
 /**
  * The contract and guarantee of `@tinyllm/llm`'s `RateLimiter`, shared by every process that uses a limiter of the

@@ -45,6 +45,9 @@ export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, 
   checkKnownOptions(options, new Set(known), owner)
 }
 
+/** The longest delay a timer holds, 2³¹−1 ms: a longer one fires at once (Node sets it to 1 ms), so options refuse it. */
+export const maxTimerDelayMs = 2_147_483_647
+
 export const defaultQueue = 'runs'
 export const defaultPrefix = 'tinyllm'
 

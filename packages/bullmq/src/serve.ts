@@ -19,7 +19,14 @@ import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { RedisJournal } from './redis-journal.js'
-import { checkOptionKeys, type QueueLocation, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+import {
+  checkOptionKeys,
+  maxTimerDelayMs,
+  type QueueLocation,
+  queueNames,
+  type RunJobData,
+  type RunJobResult,
+} from './run-job.js'
 
 /** A graph a worker serves: any tinyllm Function (a Chain, a Decision, an LLMCall…). */
 export type ServedGraph = Invocable<never, unknown> & DescribedGraph
@@ -102,10 +109,19 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   checkOptionKeys(options, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
   const lockDuration =
-    checkNumber(options.lockDurationMs, 'lockDurationMs', { integer: true, min: 100, unit: 'ms' }, owner) ?? 30_000
+    checkNumber(
+      options.lockDurationMs,
+      'lockDurationMs',
+      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
+      owner,
+    ) ?? 30_000
   const stalledInterval =
-    checkNumber(options.stalledIntervalMs, 'stalledIntervalMs', { integer: true, min: 100, unit: 'ms' }, owner) ??
-    15_000
+    checkNumber(
+      options.stalledIntervalMs,
+      'stalledIntervalMs',
+      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
+      owner,
+    ) ?? 15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
   if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
     throw new ConfigurationError({
