@@ -675,11 +675,12 @@ function checkRunId(runId: unknown, functionName: string): string {
     !queueKeyNames.has(runId)
   )
     return runId
-  throw new ConfigurationError({
-    option: 'runId',
-    message: `a run id on BullMQ must be a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')}), got ${JSON.stringify(runId)}`,
+  throw optionError(
+    'runId',
+    `a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
+    runId,
     functionName,
-  })
+  )
 }
 
 function runIdOrUnknown(runIdOf: (input: never, index: number) => string, input: unknown, index: number): string {
