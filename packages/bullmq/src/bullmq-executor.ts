@@ -190,8 +190,8 @@ export class BullMQExecutor implements RunExecutor {
     }
     this.context = options.context
     this.names = queueNames(options)
-    this.client = openRedis(options.connection)
-    this.eventsClient = openRedis(options.connection)
+    this.client = openRedis(options.connection, owner)
+    this.eventsClient = openRedis(options.connection, owner)
     this.queue = new Queue<RunJobData, RunJobResult>(this.names.queue, {
       connection: this.client,
       prefix: this.names.prefix,

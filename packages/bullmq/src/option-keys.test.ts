@@ -59,6 +59,28 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
   })
 
+  it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
+    const message =
+      /connection has the keyPrefix "app:", which BullMQ refuses; name tinyllm's keys with the prefix option instead$/
+    const withPrefix = [
+      { host: '127.0.0.1', port: 1, keyPrefix: 'app:' },
+      'redis://127.0.0.1:1/0?keyPrefix=app:',
+    ] as const
+    for (const connection of withPrefix) {
+      for (const build of [
+        () => new BullMQExecutor({ connection }),
+        () => new RedisJournal({ connection }),
+        () => new RedisRateLimiter({ connection, name: 'x' }),
+      ]) {
+        expect(refusal(build).message).toMatch(message)
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection, graphs }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^serve: connection has the keyPrefix "app:"/)
+    }
+  })
+
   it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
     const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
     for (const option of ['lockDurationMs', 'stalledIntervalMs'] as const) {

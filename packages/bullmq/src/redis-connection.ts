@@ -1,14 +1,18 @@
+import { ConfigurationError, safeStringify } from '@tinyllm/core'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
  * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
- * by tinyllm). Every client tinyllm opens from it waits through a lost connection instead of failing its commands
+ * by tinyllm), without ioredis's `keyPrefix` (BullMQ refuses it; the `prefix` option names tinyllm's keys). Every client tinyllm opens from it waits through a lost connection instead of failing its commands
  * (`maxRetriesPerRequest: null`): a run blocked on Redis is ended by its deadline or its signal, not by a blip.
  */
 export type RedisConnection = string | RedisOptions | Redis
 
-/** Opens a client of its own on `connection`; the caller closes it. */
-export function openRedis(connection: RedisConnection): Redis {
+/**
+ * Opens a client of its own on `connection`; the caller closes it. A connection with ioredis's `keyPrefix` (which
+ * BullMQ refuses) is a ConfigurationError naming `owner`, and leaves no client behind.
+ */
+export function openRedis(connection: RedisConnection, owner: string): Redis {
   // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
   const overrides = { maxRetriesPerRequest: null, lazyConnect: false, replyMapping: 'legacy' } as const
   const client =
@@ -19,6 +23,15 @@ export function openRedis(connection: RedisConnection): Redis {
         : new Redis({ ...connection, ...overrides } as RedisOptions & typeof overrides)
   // A client without an error listener prints every failed reconnection; the commands themselves wait and retry.
   client.on('error', ignore)
+  const keyPrefix = client.options.keyPrefix
+  if (keyPrefix) {
+    client.disconnect()
+    throw new ConfigurationError({
+      option: 'connection',
+      message: `connection has the keyPrefix ${safeStringify(keyPrefix, 60)}, which BullMQ refuses; name tinyllm's keys with the prefix option instead`,
+      functionName: owner,
+    })
+  }
   return client
 }
 

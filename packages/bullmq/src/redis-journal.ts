@@ -49,7 +49,7 @@ export class RedisJournal implements StepJournal {
         { integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'ms' },
         'RedisJournal',
       ) ?? defaultTtlMs
-    this.client = openRedis(options.connection)
+    this.client = openRedis(options.connection, 'RedisJournal')
     this.client.defineCommand(writeOnce, { numberOfKeys: 1, lua: writeOnceScript })
   }
 

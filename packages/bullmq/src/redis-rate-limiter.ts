@@ -163,7 +163,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
     const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`
     this.keys = [`${base}:grants`, `${base}:tokens`, `${base}:state`]
-    this.client = openRedis(options.connection)
+    this.client = openRedis(options.connection, owner)
     for (const [command, lua] of Object.values(scripts)) this.client.defineCommand(command, { numberOfKeys: 3, lua })
   }
 

@@ -149,8 +149,8 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
     graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, options.version) })
   }
   const names = queueNames(options)
-  const client = openRedis(options.connection)
-  const subscriber = openRedis(options.connection)
+  const client = openRedis(options.connection, owner)
+  const subscriber = openRedis(options.connection, owner)
   const ownJournal = options.journal === undefined
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
   const onError = options.onError ?? ignore
