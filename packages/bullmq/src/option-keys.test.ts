@@ -81,6 +81,29 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('refuses a connection that is not one, or a URL ioredis cannot read, never showing the URL', async () => {
+    const cases = [
+      [undefined, 'connection must be a redis:// URL, ioredis options or an ioredis client, got undefined'],
+      [6379, 'connection must be a redis:// URL, ioredis options or an ioredis client, got 6379'],
+      [null, 'connection must be a redis:// URL, ioredis options or an ioredis client, got null'],
+      ['redis://default:s3cret-pw@127.0.0.1:99999', 'connection is not a URL ioredis can use (Invalid URL)'],
+    ] as const
+    for (const [connection, message] of cases) {
+      for (const [owner, build] of [
+        ['BullMQExecutor', () => new BullMQExecutor({ connection: connection as never })],
+        ['RedisJournal', () => new RedisJournal({ connection: connection as never })],
+        ['RedisRateLimiter', () => new RedisRateLimiter({ connection: connection as never, name: 'x' })],
+      ] as const) {
+        const error = refusal(build)
+        expect(error.message).toBe(`${owner}: ${message}`)
+        expect(JSON.stringify(error) + String(error.stack)).not.toContain('s3cret-pw')
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+  })
+
   it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
     const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
     for (const option of ['lockDurationMs', 'stalledIntervalMs'] as const) {
