@@ -358,8 +358,14 @@ describe('BullMQExecutor and serve', () => {
     const queue = `q${Math.random().toString(36).slice(2)}`
     const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
     closing.push(executor)
-    const error = await count.invoke(undefined, { executor, runId: 'queued-late', timeoutMs: 100 }).catch((e) => e)
-    expect(TimeoutError.isInstance(error)).toBe(true)
+    const waiting = count.invoke(undefined, { executor, runId: 'queued-late', timeoutMs: 5_000 }).catch((e) => e)
+    // Queued well before its deadline (a run that times out before it is queued is never queued at all).
+    const admin = new Redis(redis.url)
+    while ((await admin.exists(`tinyllm:${queue}:queued-late`)) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    admin.disconnect()
+    expect(TimeoutError.isInstance(await waiting)).toBe(true)
     closing.push(await serve({ graphs: [count], connection: redis.url, queue }))
     let outcome = await executor.result('queued-late')
     while (outcome === undefined) {
