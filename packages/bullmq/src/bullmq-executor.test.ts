@@ -324,6 +324,17 @@ describe('BullMQExecutor and serve', () => {
     expect(secondRuns).toBe(0)
   })
 
+  it('fails a run whose job key holds another program’s value with a RunJobError, instead of waiting forever', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const admin = new Redis(redis.url)
+    await admin.set(`tinyllm:${queue}:foreign-1`, 'not a job')
+    admin.disconnect()
+    const error = await double.invoke(1, { executor, runId: 'foreign-1' }).catch((e: unknown) => e)
+    expect(RunJobError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/^double: the job of run foreign-1 failed: WRONGTYPE/)
+  })
+
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
     const slow = defineFunction({
       name: 'slow',

@@ -543,7 +543,12 @@ export class BullMQExecutor implements RunExecutor {
       const run = runs[index]!
       if (run.settled) continue
       const [error, value] = replies[index] ?? [null, null]
-      if (error !== null) continue
+      if (error !== null) {
+        // Redis answered about this run's job with an error (its key holds another program's value): asking again
+        // would only repeat it.
+        this.settle(run, rejected(run.runId, error, run.graph))
+        continue
+      }
       const [name, finishedOn] = value as [string | null, string | null]
       run.queued = true
       if (name === null) missing.push(run)
