@@ -103,6 +103,20 @@ describe('RedisRateLimiter', () => {
     expect((await limiter!.status()).requests).toBe(1)
   })
 
+  it('counts only the waiters still waiting: cancelled ones behind the head leave the queue at once', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
+    await limiter!.acquire()
+    const head = limiter!.acquire().catch((error: unknown) => error)
+    const controllers = Array.from({ length: 100 }, () => new AbortController())
+    const behind = controllers.map((controller) => limiter!.acquire({}, controller.signal).catch((e: unknown) => e))
+    expect((await limiter!.status()).waiting).toBe(101)
+    for (const controller of controllers) controller.abort('not needed')
+    expect((await Promise.all(behind)).every((error) => AbortError.isInstance(error))).toBe(true)
+    expect((await limiter!.status()).waiting).toBe(1)
+    await limiter!.close()
+    expect(AbortError.isInstance(await head)).toBe(true)
+  })
+
   it('refuses a signal that is not one with a rejected ConfigurationError, whether or not the call would wait', async () => {
     const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
     for (let call = 0; call < 2; call++) {

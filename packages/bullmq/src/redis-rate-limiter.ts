@@ -59,7 +59,7 @@ class RedisPermit implements RateLimitPermit {
   }
 }
 
-/** A queued acquisition of this process; its own abort listener. */
+/** A queued acquisition of this process, a link of the queue; its own abort listener. */
 class Waiter {
   readonly tokens: number
   readonly signal: AbortSignal | undefined
@@ -67,6 +67,8 @@ class Waiter {
   readonly reject: (error: unknown) => void
   private readonly limiter: RedisRateLimiter
   done = false
+  previous: Waiter | undefined = undefined
+  next: Waiter | undefined = undefined
 
   constructor(
     limiter: RedisRateLimiter,
@@ -126,8 +128,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   private readonly keys: readonly [string, string, string]
   private readonly windowMicros: number
   private readonly ttlMs: number
-  private readonly queue: Waiter[] = []
-  private queueStart = 0
+  /** The queue, in arrival order: a waiter that leaves is unlinked at once. */
+  private first: Waiter | undefined = undefined
+  private last: Waiter | undefined = undefined
+  private waiting = 0
   private draining = false
   private wake: (() => void) | undefined = undefined
   private closed = false
@@ -185,7 +189,11 @@ export class RedisRateLimiter implements RateLimiterLike {
     return new Promise<RateLimitPermit>((resolve, reject) => {
       const waiter = new Waiter(this, tokens, signal, resolve, reject)
       signal?.addEventListener('abort', waiter, { once: true })
-      this.queue.push(waiter)
+      waiter.previous = this.last
+      if (this.last === undefined) this.first = waiter
+      else this.last.next = waiter
+      this.last = waiter
+      this.waiting += 1
       if (!this.draining) void this.drain()
     })
   }
@@ -220,7 +228,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     return {
       requests,
       tokens: Number(tokens),
-      waiting: this.queue.length - this.queueStart,
+      waiting: this.waiting,
       coolDownMs: coolDownMicros / 1000,
     }
   }
@@ -228,7 +236,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** Rejects every waiting acquisition and closes the connection. */
   async close(): Promise<void> {
     this.closed = true
-    for (let index = this.queueStart; index < this.queue.length; index++) this.finish(this.queue[index]!)
+    while (this.first !== undefined) this.finish(this.first)
     this.wake?.()
     await closeRedis(this.client)
   }
@@ -236,9 +244,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** @internal A waiter's signal aborted: it leaves the queue, and the next one may go. */
   abandon(waiter: Waiter): void {
     if (waiter.done) return
-    waiter.done = true
+    const wasHead = waiter === this.first
+    this.finish(waiter)
     waiter.reject(new AbortError({ reason: waiter.signal?.reason }))
-    if (this.queue[this.queueStart] === waiter) this.wake?.()
+    if (wasHead) this.wake?.()
   }
 
   /** Serves the queue head first: asks the server, grants, or sleeps as long as it says (at most a second). */
@@ -284,14 +293,9 @@ export class RedisRateLimiter implements RateLimiterLike {
     }
   }
 
-  /** The first waiter still waiting, dropping those that left. */
+  /** The first waiter still waiting. */
   private head(): Waiter | undefined {
-    while (this.queueStart < this.queue.length && this.queue[this.queueStart]!.done) this.queueStart++
-    if (this.queueStart > 1024 && this.queueStart * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueStart)
-      this.queueStart = 0
-    }
-    return this.closed ? undefined : this.queue[this.queueStart]
+    return this.closed ? undefined : this.first
   }
 
   /** Redis answered one of the limiter's scripts with an error. */
@@ -305,10 +309,18 @@ export class RedisRateLimiter implements RateLimiterLike {
     })
   }
 
+  /** The waiter leaves the queue (granted, refused, cancelled or closed). */
   private finish(waiter: Waiter): void {
     if (waiter.done) return
     waiter.done = true
     waiter.signal?.removeEventListener('abort', waiter)
+    if (waiter.previous === undefined) this.first = waiter.next
+    else waiter.previous.next = waiter.next
+    if (waiter.next === undefined) this.last = waiter.previous
+    else waiter.next.previous = waiter.previous
+    waiter.previous = undefined
+    waiter.next = undefined
+    this.waiting -= 1
     if (this.closed) waiter.reject(closedError(this.name))
   }
 
