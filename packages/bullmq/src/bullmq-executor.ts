@@ -18,7 +18,7 @@ import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
-import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
@@ -173,7 +173,10 @@ export class BullMQExecutor implements RunExecutor {
 
   constructor(options: BullMQExecutorOptions) {
     checkOptionKeys(options, executorOptionKeys, owner)
-    this.version = options.version
+    this.version = checkVersion(options.version, owner)
+    if (options.rerunFailed !== undefined && typeof options.rerunFailed !== 'boolean') {
+      throw optionError('rerunFailed', 'true or false', options.rerunFailed, owner)
+    }
     this.rerunFailed = options.rerunFailed === true
     const keepSeconds =
       checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
@@ -189,7 +192,7 @@ export class BullMQExecutor implements RunExecutor {
       throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     }
     this.context = options.context
-    this.names = queueNames(options)
+    this.names = queueNames(options, owner)
     this.client = openRedis(options.connection, owner)
     this.eventsClient = openRedis(options.connection, owner)
     this.queue = new Queue<RunJobData, RunJobResult>(this.names.queue, {

@@ -1,6 +1,7 @@
 import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
+import { graphFingerprint } from './graph-fingerprint.js'
 import { RedisJournal } from './redis-journal.js'
 import { RedisRateLimiter } from './redis-rate-limiter.js'
 import { serve } from './serve.js'
@@ -79,6 +80,36 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       expect(ConfigurationError.isInstance(error)).toBe(true)
       expect((error as Error).message).toMatch(/^serve: connection has the keyPrefix "app:"/)
     }
+  })
+
+  it('refuses values of the wrong kind before opening a connection, in the one message format', async () => {
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    const served = [
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
+      [{ queue: 'a:b' }, 'queue must be a non-empty string without ":", got "a:b"'],
+      [{ prefix: '' }, 'prefix must be a non-empty string, got ""'],
+      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ onError: 5 }, 'onError must be a function, got 5'],
+      [{ journal: {} }, 'journal must be a StepJournal (with read and write), got an object'],
+    ] as const
+    for (const [options, message] of served) {
+      const error = await serve({ connection, graphs, ...(options as object) }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+    const produced = [
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
+      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ rerunFailed: 'yes' }, 'rerunFailed must be true or false, got "yes"'],
+    ] as const
+    for (const [options, message] of produced) {
+      expect(refusal(() => new BullMQExecutor({ connection, ...(options as object) })).message).toBe(
+        `BullMQExecutor: ${message}`,
+      )
+    }
+    expect(refusal(() => graphFingerprint(graphs[0]!, 5 as never)).message).toBe(
+      'graphFingerprint: version must be a string, got 5',
+    )
   })
 
   it('refuses a connection that is not one, or a URL ioredis cannot read, never showing the URL', async () => {

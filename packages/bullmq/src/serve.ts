@@ -15,7 +15,7 @@ import {
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
-import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { RedisJournal } from './redis-journal.js'
@@ -130,6 +130,14 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
       functionName: owner,
     })
   }
+  const version = checkVersion(options.version, owner)
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw optionError('onError', 'a function', options.onError, owner)
+  }
+  const given = options.journal
+  if (given !== undefined && (typeof given?.read !== 'function' || typeof given.write !== 'function')) {
+    throw optionError('journal', 'a StepJournal (with read and write)', given, owner)
+  }
   const carrier = options.context
   if (carrier !== undefined && typeof carrier?.extract !== 'function') {
     throw optionError('context', 'a ContextCarrier, with inject() and extract()', carrier, owner)
@@ -146,9 +154,9 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
         functionName: owner,
       })
     }
-    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, options.version) })
+    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, version) })
   }
-  const names = queueNames(options)
+  const names = queueNames(options, owner)
   const client = openRedis(options.connection, owner)
   const subscriber = openRedis(options.connection, owner)
   const ownJournal = options.journal === undefined
