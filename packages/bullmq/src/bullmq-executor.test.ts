@@ -9,9 +9,11 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
+import { RunJobError } from './run-job-error.js'
 import { serve } from './serve.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
 
@@ -118,9 +120,54 @@ describe('BullMQExecutor and serve', () => {
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'a:b' })).rejects.toThrow(ConfigurationError)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: '42' })).rejects.toThrow(/not an integer/)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'meta' })).rejects.toThrow(/own key names/)
+    // The one message format, and a run id 10 MB long quoted in a few dozen characters.
+    const long = await pipeline.invoke({ text: 'x' }, { executor, runId: `${'x'.repeat(1e7)}:` }).catch((e) => e)
+    expect(ConfigurationError.isInstance(long)).toBe(true)
+    expect((long as Error).message).toMatch(/^ask: runId must be a non-empty string without ":", .*, got "x{10,}/)
+    expect((long as Error).message.length).toBeLessThan(1_000)
     await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
       /onEvent cannot travel to a worker/,
     )
+  })
+
+  it('refuses bad options of invoke and map with a ConfigurationError, as invoke in this process does, queuing nothing', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    const bad = [
+      [{ timeoutMs: 3e9 }, 'double: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got 3000000000'],
+      [{ signal: {} as AbortSignal }, 'double: signal must be an AbortSignal, got an object'],
+    ] as const
+    for (const [options, message] of bad) {
+      const here = await double.invoke(1, options).catch((thrown: unknown) => thrown)
+      const there = await double.invoke(1, { ...options, executor, runId: 'bad-options' }).catch((e: unknown) => e)
+      for (const error of [here, there]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toBe(message)
+      }
+    }
+    // map's own options: a signal as above, and no key it does not know (a timeoutMs would be ignored).
+    const mapped = [
+      await executor.map(double, [1], { signal: {} as AbortSignal }).catch((e: unknown) => e),
+      await executor.map(double, [1], { timeoutMs: 100 } as never).catch((e: unknown) => e),
+      await executor.map(double, [1], { runId: ['bad-options'] } as never).catch((e: unknown) => e),
+      // Inputs and run ids that are not lists, and a progress callback that is not a function.
+      await executor.map(double, new Set([1]) as never).catch((e: unknown) => e),
+      await executor.map(double, 'ab' as never).catch((e: unknown) => e),
+      await executor.map(double, null as never).catch((e: unknown) => e),
+      await executor.map(double, [1, 2], { runIds: 'ab' as never }).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: ['bad-options'], onProgress: 5 as never }).catch((e: unknown) => e),
+    ]
+    expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
+      'double: signal must be an AbortSignal, got an object',
+      expect.stringMatching(/^BullMQExecutor: timeoutMs is not an option/),
+      expect.stringMatching(/^BullMQExecutor: runId is not an option; did you mean runIds\?/),
+      'BullMQExecutor: inputs must be an array, got an object',
+      'BullMQExecutor: inputs must be an array, got "ab"',
+      'BullMQExecutor: inputs must be an array, got null',
+      'BullMQExecutor: runIds must be a list of run ids or a function of the input and its index, got "ab"',
+      'BullMQExecutor: onProgress must be a function, got 5',
+    ])
+    expect(await executor.result('bad-options')).toBeUndefined()
   })
 
   it('a worker without the graph refuses the run with a typed error, running nothing', async () => {
@@ -244,6 +291,50 @@ describe('BullMQExecutor and serve', () => {
     expect(charges).toBe(1)
   })
 
+  it('refuses a run id that a run of another graph holds, also while this executor still awaits that run', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const first = defineFunction({
+      name: 'first',
+      run: async (value: number) => {
+        await released
+        return `first: ${value}`
+      },
+    })
+    let secondRuns = 0
+    const second = defineFunction({
+      name: 'second',
+      run: (value: number) => {
+        secondRuns += 1
+        return `second: ${value}`
+      },
+    })
+    const { executor } = await setUp({ graphs: [first, second] })
+    const running = first.invoke(1, { executor, runId: 'taken-1' })
+    const refusing = second.invoke(2, { executor, runId: 'taken-1' }).catch((error: unknown) => error)
+    release()
+    expect(await running).toBe('first: 1')
+    const refused = await refusing
+    expect(RunJobError.isInstance(refused)).toBe(true)
+    expect((refused as Error).message).toMatch(/already names a run of graph "first"/)
+    const later = await second.invoke(2, { executor, runId: 'taken-1' }).catch((error: unknown) => error)
+    expect(RunJobError.isInstance(later)).toBe(true)
+    expect(secondRuns).toBe(0)
+  })
+
+  it('fails a run whose job key holds another program’s value with a RunJobError, instead of waiting forever', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const admin = new Redis(redis.url)
+    await admin.set(`tinyllm:${queue}:foreign-1`, 'not a job')
+    admin.disconnect()
+    const error = await double.invoke(1, { executor, runId: 'foreign-1' }).catch((e: unknown) => e)
+    expect(RunJobError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/^double: the job of run foreign-1 failed: WRONGTYPE/)
+  })
+
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
     const slow = defineFunction({
       name: 'slow',
@@ -264,6 +355,38 @@ describe('BullMQExecutor and serve', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+  })
+
+  it('a run whose deadline passed while it waited for a worker ends in that TimeoutError everywhere, never run', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    const waiting = count.invoke(undefined, { executor, runId: 'queued-late', timeoutMs: 5_000 }).catch((e) => e)
+    // Queued well before its deadline (a run that times out before it is queued is never queued at all).
+    const admin = new Redis(redis.url)
+    while ((await admin.exists(`tinyllm:${queue}:queued-late`)) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    admin.disconnect()
+    expect(TimeoutError.isInstance(await waiting)).toBe(true)
+    closing.push(await serve({ graphs: [count], connection: redis.url, queue }))
+    let outcome = await executor.result('queued-late')
+    while (outcome === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      outcome = await executor.result('queued-late')
+    }
+    expect(outcome.status === 'rejected' && TimeoutError.isInstance(outcome.error)).toBe(true)
+    const again = await count.invoke(undefined, { executor, runId: 'queued-late' }).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(again)).toBe(true)
+    expect(runs).toBe(0)
   })
 
   it('cancels every run of a batch through one signal', async () => {
@@ -296,6 +419,28 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('a run whose signal aborted before it was queued leaves nothing behind: its id runs when submitted again', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const { executor } = await setUp({ graphs: [count] })
+    const controller = new AbortController()
+    controller.abort('not now')
+    const error = await count
+      .invoke(undefined, { executor, runId: 'not-yet-1', signal: controller.signal })
+      .catch((e: unknown) => e)
+    expect(AbortError.isInstance(error)).toBe(true)
+    const outcomes = await executor.map(count, [undefined], { runIds: ['not-yet-2'], signal: controller.signal })
+    expect(outcomes[0]?.status === 'rejected' && AbortError.isInstance(outcomes[0].error)).toBe(true)
+    expect(await count.invoke(undefined, { executor, runId: 'not-yet-1' })).toBe(1)
+    expect(await count.invoke(undefined, { executor, runId: 'not-yet-2' })).toBe(2)
+  })
+
   it('a run cancelled before any worker started it is refused when one takes it', async () => {
     let runs = 0
     const count = defineFunction({
@@ -318,5 +463,47 @@ describe('BullMQExecutor and serve', () => {
     const two = defineFunction({ name: 'same', run: () => 2 })
     await expect(serve({ graphs: [], connection: redis.url })).rejects.toThrow(/graphs must list/)
     await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
+  })
+
+  it('closes while Redis is away, whether or not it had started listening to the queue', async () => {
+    const lost = await startRedisServer()
+    try {
+      const graph = defineFunction({ name: 'graph', run: (value: number) => value })
+      const worker = await serve({ graphs: [graph], connection: lost.url, queue: 'away' })
+      const listening = new BullMQExecutor({ connection: lost.url, queue: 'away' })
+      expect(await graph.invoke(1, { executor: listening, runId: 'before' })).toBe(1)
+      await worker.close()
+      await lost.kill()
+      const fresh = new BullMQExecutor({ connection: lost.url, queue: 'away' })
+      const error = await graph.invoke(2, { executor: fresh, runId: 'during', timeoutMs: 100 }).catch((e: unknown) => e)
+      expect(TimeoutError.isInstance(error)).toBe(true)
+      // The listener's connection waits to reconnect, with no socket: closing it must not wait for one.
+      const events = (listening as unknown as { eventsClient: Redis }).eventsClient
+      while (events.status !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 10))
+      await listening.close()
+      await fresh.close()
+    } finally {
+      await lost.stop()
+    }
+  })
+
+  it('serve rejects with a ConfigurationError when Redis refuses its password, never showing it', async () => {
+    const guarded = await startRedisServer()
+    try {
+      const admin = new Redis(guarded.url)
+      await admin.config('SET', 'requirepass', 'the-right-one')
+      admin.disconnect()
+      const graph = defineFunction({ name: 'graph', run: () => 1 })
+      const connection = `redis://default:wrong-pass-7c1e@127.0.0.1:${guarded.port}`
+      const error = await serve({ graphs: [graph], connection }).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({
+        option: 'connection',
+        message: expect.stringMatching(/^serve: Redis refused this worker: WRONGPASS/),
+      })
+      expect(JSON.stringify(error) + String((error as Error).stack)).not.toContain('wrong-pass-7c1e')
+    } finally {
+      await guarded.stop()
+    }
   })
 })

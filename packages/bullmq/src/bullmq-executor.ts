@@ -4,6 +4,7 @@ import {
   assertJsonSafe,
   ConfigurationError,
   checkNumber,
+  checkTimeout,
   type Invocable,
   type InvokeOptions,
   optionError,
@@ -12,14 +13,16 @@ import {
   TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
+import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
-import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
+  maxTimerDelayMs,
   type QueueLocation,
   type QueueNames,
   queueNames,
@@ -104,6 +107,8 @@ class PendingRun {
   readonly promise: Promise<RunOutcome<unknown>>
   resolve!: (outcome: RunOutcome<unknown>) => void
   settled = false
+  /** Its job is in Redis, or being added: cancelling it must reach Redis; before that, nothing is there to cancel. */
+  queued = false
   /** Called once when the run settles: lets go of its signal and deadline. */
   cleanup: (() => void) | undefined = undefined
 
@@ -128,6 +133,7 @@ const executorOptionKeys = [
   'pollIntervalMs',
   'context',
 ] satisfies ReadonlyArray<keyof BullMQExecutorOptions>
+const mapOptionKeys = ['runIds', 'onProgress', 'signal', 'deadline'] satisfies ReadonlyArray<keyof MapOptions<unknown>>
 const submitChunk = 500
 const lookupChunk = 1_000
 /** Options a run given to `invoke` cannot carry to another process. */
@@ -160,26 +166,35 @@ export class BullMQExecutor implements RunExecutor {
   private readonly pending = new Map<string, PendingRun>()
   private readonly fingerprints = new WeakMap<object, string>()
   private events: Promise<QueueEvents> | undefined = undefined
+  private queueEvents: QueueEvents | undefined = undefined
   private poller: ReturnType<typeof setInterval> | undefined = undefined
   private polling = false
   private closed = false
 
   constructor(options: BullMQExecutorOptions) {
     checkOptionKeys(options, executorOptionKeys, owner)
-    this.version = options.version
+    this.version = checkVersion(options.version, owner)
+    if (options.rerunFailed !== undefined && typeof options.rerunFailed !== 'boolean') {
+      throw optionError('rerunFailed', 'true or false', options.rerunFailed, owner)
+    }
     this.rerunFailed = options.rerunFailed === true
     const keepSeconds =
       checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
       7 * 24 * 60 * 60
     this.pollIntervalMs =
-      checkNumber(options.pollIntervalMs, 'pollIntervalMs', { integer: true, min: 10, unit: 'ms' }, owner) ?? 5_000
+      checkNumber(
+        options.pollIntervalMs,
+        'pollIntervalMs',
+        { integer: true, min: 10, max: maxTimerDelayMs, unit: 'ms' },
+        owner,
+      ) ?? 5_000
     if (options.context !== undefined && typeof options.context?.inject !== 'function') {
       throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     }
     this.context = options.context
-    this.names = queueNames(options)
-    this.client = openRedis(options.connection)
-    this.eventsClient = openRedis(options.connection)
+    this.names = queueNames(options, owner)
+    this.client = openRedis(options.connection, owner)
+    this.eventsClient = openRedis(options.connection, owner)
     this.queue = new Queue<RunJobData, RunJobResult>(this.names.queue, {
       connection: this.client,
       prefix: this.names.prefix,
@@ -216,7 +231,15 @@ export class BullMQExecutor implements RunExecutor {
     inputs: ReadonlyArray<Input>,
     options: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
+    checkOptionKeys(options, mapOptionKeys, owner)
+    if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
     const runIds = options.runIds
+    if (runIds !== undefined && !Array.isArray(runIds) && typeof runIds !== 'function') {
+      throw optionError('runIds', 'a list of run ids or a function of the input and its index', runIds, owner)
+    }
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw optionError('onProgress', 'a function', options.onProgress, owner)
+    }
     const batch = randomUUID()
     const runIdOf =
       runIds === undefined
@@ -271,8 +294,8 @@ export class BullMQExecutor implements RunExecutor {
   }
 
   /**
-   * Stops waiting and closes the connections. Runs in progress go on on their workers; the promises still waiting
-   * for them reject with an AbortError.
+   * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
+   * the promises still waiting for them reject with an AbortError.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -287,8 +310,11 @@ export class BullMQExecutor implements RunExecutor {
         }),
       })
     }
-    const events = await this.events?.catch(() => undefined)
-    await events?.close()
+    // BullMQ closes the events' client and waits for its 'end', which ioredis never emits for a client waiting to
+    // reconnect (redis/ioredis#1247): with Redis away, the client is let go (no timer is left) instead of awaited.
+    const closing = this.queueEvents?.close()
+    if (this.eventsClient.status === 'ready') await closing
+    else closing?.catch(ignore)
     await this.queue.close()
     await Promise.all([closeRedis(this.eventsClient), closeRedis(this.client)])
   }
@@ -318,7 +344,8 @@ export class BullMQExecutor implements RunExecutor {
       }
       const existing = this.pending.get(runId)
       if (existing !== undefined) {
-        promises.push(existing.promise)
+        const conflict = runIdConflict(runId, existing.data, fn.name, fingerprint)
+        promises.push(conflict === undefined ? existing.promise : Promise.resolve(conflict))
         continue
       }
       const run = new PendingRun({ ...common, graph: fn.name, fingerprint, input, runId })
@@ -356,8 +383,10 @@ export class BullMQExecutor implements RunExecutor {
         functionName: fn.name,
       })
     }
+    // The checks of invoke in this process, with the same messages.
+    checkSignal(options.signal, fn.name)
     const deadline = checkNumber(options.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, fn.name)
-    const timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { above: 0, unit: 'ms' }, fn.name)
+    const timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', fn.name)
     const fromTimeout = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     const effective =
       deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
@@ -396,19 +425,24 @@ export class BullMQExecutor implements RunExecutor {
     const signal = options.signal
     const deadline = runs[0]?.data.deadline
     if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
-    const stop = (reason: unknown): void => {
+    // At the deadline the worker ends the run itself, in the same TimeoutError (the deadline travels in the job): only
+    // an abort is sent to it. A run settled before it was queued never will be (`lookUp` skips it): a cancel request
+    // would only refuse the next submission of its id.
+    const stop = (reason: unknown, cancelOnWorker: boolean): void => {
       for (const run of runs) {
         if (run.settled) continue
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         this.settle(run, { status: 'rejected', runId: run.runId, error })
-        requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+        if (cancelOnWorker && run.queued) {
+          requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+        }
       }
     }
     if (signal?.aborted) {
-      queueMicrotask(() => stop(signal.reason))
+      queueMicrotask(() => stop(signal.reason, true))
       return
     }
-    const onAbort = (): void => stop(signal?.reason)
+    const onAbort = (): void => stop(signal?.reason, true)
     signal?.addEventListener('abort', onAbort, { once: true })
     const timer =
       deadline === undefined
@@ -423,8 +457,9 @@ export class BullMQExecutor implements RunExecutor {
                   state: 'running',
                   detail: 'the run passed its deadline before a worker finished it',
                 }),
+                false,
               ),
-            Math.max(0, Math.min(deadline - Date.now(), 2_147_483_647)),
+            Math.max(0, Math.min(deadline - Date.now(), maxTimerDelayMs)),
           )
     let unsettled = runs.length
     const release = (): void => {
@@ -458,12 +493,14 @@ export class BullMQExecutor implements RunExecutor {
     this.events ??= (async () => {
       // Events from a moment before now on: a run that finishes while the listener starts is not missed.
       const [seconds, micros] = await this.client.time()
+      if (this.closed) throw abortErrorFor('the executor is closed')
       const since = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1
       const events = new QueueEvents(this.names.queue, {
         connection: this.eventsClient,
         prefix: this.names.prefix,
         lastEventId: `${since}-0`,
       })
+      this.queueEvents = events
       events.on('error', ignore)
       const onFinished = ({ jobId }: { jobId: string }): void => {
         const run = this.pending.get(jobId)
@@ -472,7 +509,7 @@ export class BullMQExecutor implements RunExecutor {
       events.on('completed', onFinished)
       events.on('failed', onFinished)
       await events.waitUntilReady()
-      this.poller = setInterval(() => this.poll(), this.pollIntervalMs)
+      if (!this.closed) this.poller = setInterval(() => this.poll(), this.pollIntervalMs)
       return events
     })()
     return this.events
@@ -509,8 +546,14 @@ export class BullMQExecutor implements RunExecutor {
       const run = runs[index]!
       if (run.settled) continue
       const [error, value] = replies[index] ?? [null, null]
-      if (error !== null) continue
+      if (error !== null) {
+        // Redis answered about this run's job with an error (its key holds another program's value): asking again
+        // would only repeat it.
+        this.settle(run, rejected(run.runId, error, run.graph))
+        continue
+      }
       const [name, finishedOn] = value as [string | null, string | null]
+      run.queued = true
       if (name === null) missing.push(run)
       else if (finishedOn !== null) finished.push(run)
     }
@@ -552,17 +595,8 @@ function outcomeOf(
   fingerprint?: string,
 ): RunOutcome<unknown> | undefined {
   const runId = job.id ?? job.data.runId
-  if (job.data.graph !== graph || (fingerprint !== undefined && job.data.fingerprint !== fingerprint)) {
-    return rejected(
-      runId,
-      new RunJobError({
-        runId,
-        reason: `run id ${runId} already names a run of graph "${job.data.graph}" (fingerprint ${job.data.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
-        functionName: graph,
-      }),
-      graph,
-    )
-  }
+  const conflict = runIdConflict(runId, job.data, graph, fingerprint)
+  if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
       job.data.error === undefined
@@ -579,6 +613,28 @@ function outcomeOf(
     usage: result?.usage,
     replayedSteps: result?.replayedSteps ?? 0,
   }
+}
+
+/**
+ * The outcome of a submission whose run id already names a run of another graph (or of another fingerprint of it,
+ * when `fingerprint` is given), in Redis or awaited by this executor; `undefined` when the run is this graph's.
+ */
+function runIdConflict(
+  runId: string,
+  standing: Pick<RunJobData, 'graph' | 'fingerprint'>,
+  graph: string,
+  fingerprint?: string,
+): RunOutcome<never> | undefined {
+  if (standing.graph === graph && (fingerprint === undefined || standing.fingerprint === fingerprint)) return undefined
+  return rejected(
+    runId,
+    new RunJobError({
+      runId,
+      reason: `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
+      functionName: graph,
+    }),
+    graph,
+  )
 }
 
 function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
@@ -627,11 +683,12 @@ function checkRunId(runId: unknown, functionName: string): string {
     !queueKeyNames.has(runId)
   )
     return runId
-  throw new ConfigurationError({
-    option: 'runId',
-    message: `a run id on BullMQ must be a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')}), got ${JSON.stringify(runId)}`,
+  throw optionError(
+    'runId',
+    `a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
+    runId,
     functionName,
-  })
+  )
 }
 
 function runIdOrUnknown(runIdOf: (input: never, index: number) => string, input: unknown, index: number): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FunctionNode } from '@tinyllm/core'
+import { type FunctionNode, optionError } from '@tinyllm/core'
 
 /** What a fingerprint is taken of: a graph that can describe itself (every tinyllm Function can). */
 export interface DescribedGraph {
@@ -17,9 +17,16 @@ export interface DescribedGraph {
  * graphFingerprint(pipeline, '2026-11-30') // 'c1a09e4c5b7d3f21'
  */
 export function graphFingerprint(graph: DescribedGraph, version?: string): string {
+  checkVersion(version, 'graphFingerprint')
   const hash = createHash('sha256')
   hash.update(JSON.stringify(graph.describe()))
   hash.update('\u0000')
   hash.update(version ?? '')
   return hash.digest('hex').slice(0, 16)
+}
+
+/** Checks a `version` option: a string, or `undefined`. */
+export function checkVersion(version: unknown, owner: string): string | undefined {
+  if (version === undefined || typeof version === 'string') return version
+  throw optionError('version', 'a string', version, owner)
 }

@@ -1,6 +1,7 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
+import { graphFingerprint } from './graph-fingerprint.js'
 import { RedisJournal } from './redis-journal.js'
 import { RedisRateLimiter } from './redis-rate-limiter.js'
 import { serve } from './serve.js'
@@ -57,5 +58,94 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     )
     const error = await serve({ connection, graphs: [5 as never] }).catch((caught: unknown) => caught)
     expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
+  })
+
+  it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
+    const message =
+      /connection has the keyPrefix "app:", which BullMQ refuses; name tinyllm's keys with the prefix option instead$/
+    const withPrefix = [
+      { host: '127.0.0.1', port: 1, keyPrefix: 'app:' },
+      'redis://127.0.0.1:1/0?keyPrefix=app:',
+    ] as const
+    for (const connection of withPrefix) {
+      for (const build of [
+        () => new BullMQExecutor({ connection }),
+        () => new RedisJournal({ connection }),
+        () => new RedisRateLimiter({ connection, name: 'x' }),
+      ]) {
+        expect(refusal(build).message).toMatch(message)
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection, graphs }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^serve: connection has the keyPrefix "app:"/)
+    }
+  })
+
+  it('refuses values of the wrong kind before opening a connection, in the one message format', async () => {
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    const served = [
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
+      [{ queue: 'a:b' }, 'queue must be a non-empty string without ":", got "a:b"'],
+      [{ prefix: '' }, 'prefix must be a non-empty string, got ""'],
+      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ onError: 5 }, 'onError must be a function, got 5'],
+      [{ journal: {} }, 'journal must be a StepJournal (with read and write), got an object'],
+    ] as const
+    for (const [options, message] of served) {
+      const error = await serve({ connection, graphs, ...(options as object) }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+    const produced = [
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
+      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ rerunFailed: 'yes' }, 'rerunFailed must be true or false, got "yes"'],
+    ] as const
+    for (const [options, message] of produced) {
+      expect(refusal(() => new BullMQExecutor({ connection, ...(options as object) })).message).toBe(
+        `BullMQExecutor: ${message}`,
+      )
+    }
+    expect(refusal(() => graphFingerprint(graphs[0]!, 5 as never)).message).toBe(
+      'graphFingerprint: version must be a string, got 5',
+    )
+  })
+
+  it('refuses a connection that is not one, or a URL ioredis cannot read, never showing the URL', async () => {
+    const cases = [
+      [undefined, 'connection must be a redis:// URL, ioredis options or an ioredis client, got undefined'],
+      [6379, 'connection must be a redis:// URL, ioredis options or an ioredis client, got 6379'],
+      [null, 'connection must be a redis:// URL, ioredis options or an ioredis client, got null'],
+      ['redis://default:s3cret-pw@127.0.0.1:99999', 'connection is not a URL ioredis can use (Invalid URL)'],
+    ] as const
+    for (const [connection, message] of cases) {
+      for (const [owner, build] of [
+        ['BullMQExecutor', () => new BullMQExecutor({ connection: connection as never })],
+        ['RedisJournal', () => new RedisJournal({ connection: connection as never })],
+        ['RedisRateLimiter', () => new RedisRateLimiter({ connection: connection as never, name: 'x' })],
+      ] as const) {
+        const error = refusal(build)
+        expect(error.message).toBe(`${owner}: ${message}`)
+        expect(JSON.stringify(error) + String(error.stack)).not.toContain('s3cret-pw')
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+  })
+
+  it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    for (const option of ['lockDurationMs', 'stalledIntervalMs'] as const) {
+      const error = await serve({ connection, graphs, [option]: 3e9 }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        `serve: ${option} must be an integer ≥ 100 and ≤ 2147483647, got 3000000000`,
+      )
+    }
+    expect(refusal(() => new BullMQExecutor({ connection, pollIntervalMs: 3e9 })).message).toBe(
+      'BullMQExecutor: pollIntervalMs must be an integer ≥ 10 and ≤ 2147483647, got 3000000000',
+    )
   })
 })

@@ -1,24 +1,53 @@
+import { ConfigurationError, optionError, safeStringify } from '@tinyllm/core'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
  * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
- * by tinyllm). Every client tinyllm opens from it waits through a lost connection instead of failing its commands
+ * by tinyllm), without ioredis's `keyPrefix` (BullMQ refuses it; the `prefix` option names tinyllm's keys). Every
+ * client tinyllm opens from it waits through a lost connection instead of failing its commands
  * (`maxRetriesPerRequest: null`): a run blocked on Redis is ended by its deadline or its signal, not by a blip.
  */
 export type RedisConnection = string | RedisOptions | Redis
 
-/** Opens a client of its own on `connection`; the caller closes it. */
-export function openRedis(connection: RedisConnection): Redis {
+/**
+ * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options or a
+ * client — `undefined` included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis cannot read, and one with
+ * ioredis's `keyPrefix` (which BullMQ refuses) are a ConfigurationError naming `owner` (never the URL, which may hold a
+ * password), and leave no client behind.
+ */
+export function openRedis(connection: RedisConnection, owner: string): Redis {
+  const kind = connection instanceof Redis ? 'client' : typeof connection === 'string' ? 'url' : 'options'
+  if (kind === 'options' && (typeof connection !== 'object' || connection === null || Array.isArray(connection))) {
+    throw optionError('connection', 'a redis:// URL, ioredis options or an ioredis client', connection, owner)
+  }
   // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
   const overrides = { maxRetriesPerRequest: null, lazyConnect: false, replyMapping: 'legacy' } as const
-  const client =
-    connection instanceof Redis
-      ? connection.duplicate(overrides)
-      : typeof connection === 'string'
-        ? new Redis(connection, overrides)
-        : new Redis({ ...connection, ...overrides } as RedisOptions & typeof overrides)
+  let client: Redis
+  try {
+    client =
+      kind === 'client'
+        ? (connection as Redis).duplicate(overrides)
+        : kind === 'url'
+          ? new Redis(connection as string, overrides)
+          : new Redis({ ...(connection as RedisOptions), ...overrides } as RedisOptions & typeof overrides)
+  } catch (error) {
+    throw new ConfigurationError({
+      option: 'connection',
+      message: `connection is not a ${kind === 'url' ? 'URL' : kind} ioredis can use (${error instanceof Error ? error.message : 'it threw'})`,
+      functionName: owner,
+    })
+  }
   // A client without an error listener prints every failed reconnection; the commands themselves wait and retry.
   client.on('error', ignore)
+  const keyPrefix = client.options.keyPrefix
+  if (keyPrefix) {
+    client.disconnect()
+    throw new ConfigurationError({
+      option: 'connection',
+      message: `connection has the keyPrefix ${safeStringify(keyPrefix, 60)}, which BullMQ refuses; name tinyllm's keys with the prefix option instead`,
+      functionName: owner,
+    })
+  }
   return client
 }
 

@@ -60,7 +60,11 @@ describe('RedisJournal', () => {
     }
   })
 
-  it('refuses a ttl that is not a whole number of ms', () => {
+  it('refuses a ttl that is not a whole number of ms, or more than Redis can hold, before any step runs', () => {
     expect(() => new RedisJournal({ connection: redis.url, ttlMs: 0.5 })).toThrow(/ttlMs must be an integer/)
+    // Redis would refuse the write of such an entry only once its step had run (and paid, or sent its email).
+    expect(() => new RedisJournal({ connection: redis.url, ttlMs: 1e19 })).toThrow(
+      'RedisJournal: ttlMs must be an integer ≥ 1 and ≤ 9007199254740991, got 10000000000000000000',
+    )
   })
 })

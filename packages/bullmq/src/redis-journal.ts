@@ -43,8 +43,13 @@ export class RedisJournal implements StepJournal {
     checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
     this.prefix = options.prefix ?? 'tinyllm'
     this.ttlMs =
-      checkNumber(options.ttlMs, 'ttlMs', { integer: true, min: 1, unit: 'ms' }, 'RedisJournal') ?? defaultTtlMs
-    this.client = openRedis(options.connection)
+      checkNumber(
+        options.ttlMs,
+        'ttlMs',
+        { integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'ms' },
+        'RedisJournal',
+      ) ?? defaultTtlMs
+    this.client = openRedis(options.connection, 'RedisJournal')
     this.client.defineCommand(writeOnce, { numberOfKeys: 1, lua: writeOnceScript })
   }
 

@@ -103,6 +103,20 @@ describe('RedisRateLimiter', () => {
     expect((await limiter!.status()).requests).toBe(1)
   })
 
+  it('counts only the waiters still waiting: cancelled ones behind the head leave the queue at once', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
+    await limiter!.acquire()
+    const head = limiter!.acquire().catch((error: unknown) => error)
+    const controllers = Array.from({ length: 100 }, () => new AbortController())
+    const behind = controllers.map((controller) => limiter!.acquire({}, controller.signal).catch((e: unknown) => e))
+    expect((await limiter!.status()).waiting).toBe(101)
+    for (const controller of controllers) controller.abort('not needed')
+    expect((await Promise.all(behind)).every((error) => AbortError.isInstance(error))).toBe(true)
+    expect((await limiter!.status()).waiting).toBe(1)
+    await limiter!.close()
+    expect(AbortError.isInstance(await head)).toBe(true)
+  })
+
   it('refuses a signal that is not one with a rejected ConfigurationError, whether or not the call would wait', async () => {
     const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
     for (let call = 0; call < 2; call++) {
@@ -129,5 +143,30 @@ describe('RedisRateLimiter', () => {
     expect(() => new RedisRateLimiter({ connection: redis.url, name: 'x', requestsPerMinute: 1.5 })).toThrow(
       /requestsPerMinute must be an integer/,
     )
+    // A window or a cool-down longer than a timer can hold, as RateLimiter refuses it (Redis could not keep its keys).
+    for (const option of ['windowMs', 'maxCoolDownMs'] as const) {
+      expect(() => new RedisRateLimiter({ connection: redis.url, name: 'x', [option]: 1e19 })).toThrow(
+        new RegExp(`${option} must be an integer ≥ \\d and ≤ 2147483647, got 10000000000000000000$`),
+      )
+    }
+  })
+
+  it('fails an acquisition with a typed error when Redis answers the limiter with an error, instead of waiting forever', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 10 })
+    // Another program wrote a value of another type under one of the limiter's keys.
+    await admin.set(`{tinyllm:limiter:${limiter!.name}}:grants`, 'not a sorted set')
+    const [first, second] = await Promise.all([
+      limiter!.acquire({ tokens: 1 }).catch((thrown: unknown) => thrown),
+      limiter!.acquire({ tokens: 1 }).catch((thrown: unknown) => thrown),
+    ])
+    for (const error of [first, second, await limiter!.status().catch((thrown: unknown) => thrown)]) {
+      expect(RateLimitError.isInstance(error)).toBe(true)
+      expect((error as RateLimitError).retryable).toBe(false)
+      expect((error as Error).message).toMatch(
+        /Redis answered the limiter's script \(on \{tinyllm:limiter:.*:grants, .*\) with an error: WRONGTYPE/,
+      )
+    }
+    await admin.del(`{tinyllm:limiter:${limiter!.name}}:grants`)
+    expect(await limiter!.status()).toMatchObject({ requests: 0, waiting: 0 })
   })
 })

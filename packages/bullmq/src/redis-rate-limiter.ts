@@ -10,7 +10,7 @@ import {
   settleScript,
   statusScript,
 } from './redis-rate-limiter-scripts.js'
-import { checkOptionKeys } from './run-job.js'
+import { checkOptionKeys, maxTimerDelayMs } from './run-job.js'
 
 /** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
 export interface RedisRateLimiterOptions {
@@ -59,7 +59,7 @@ class RedisPermit implements RateLimitPermit {
   }
 }
 
-/** A queued acquisition of this process; its own abort listener. */
+/** A queued acquisition of this process, a link of the queue; its own abort listener. */
 class Waiter {
   readonly tokens: number
   readonly signal: AbortSignal | undefined
@@ -67,6 +67,8 @@ class Waiter {
   readonly reject: (error: unknown) => void
   private readonly limiter: RedisRateLimiter
   done = false
+  previous: Waiter | undefined = undefined
+  next: Waiter | undefined = undefined
 
   constructor(
     limiter: RedisRateLimiter,
@@ -108,8 +110,9 @@ const longestSleepMs = 1_000
  *
  * Within a process waiters are served in arrival order; across processes, whichever asks first once room frees.
  * Waiting is cancellable through the signal (the waiter leaves; a grant that arrives after it left is taken back).
- * While Redis is unreachable, acquisitions wait for it. `settle` and `coolDown` return at once and reach the server
- * in the background.
+ * While Redis is unreachable, acquisitions wait for it; when Redis answers with an error (the limiter's keys hold
+ * another program's values), they fail with a non-retryable {@link RateLimitError}. `settle` and `coolDown` return at
+ * once and reach the server in the background.
  *
  * @example
  * const rateLimiter = new RedisRateLimiter({ connection: redisUrl, name: 'openai', requestsPerMinute: 500, tokensPerMinute: 200_000 })
@@ -125,8 +128,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   private readonly keys: readonly [string, string, string]
   private readonly windowMicros: number
   private readonly ttlMs: number
-  private readonly queue: Waiter[] = []
-  private queueStart = 0
+  /** The queue, in arrival order: a waiter that leaves is unlinked at once. */
+  private first: Waiter | undefined = undefined
+  private last: Waiter | undefined = undefined
+  private waiting = 0
   private draining = false
   private wake: (() => void) | undefined = undefined
   private closed = false
@@ -148,14 +153,21 @@ export class RedisRateLimiter implements RateLimiterLike {
       owner,
     )
     this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
-    this.windowMs = checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, unit: 'ms' }, owner) ?? 60_000
+    this.windowMs =
+      checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, max: maxTimerDelayMs, unit: 'ms' }, owner) ??
+      60_000
     this.maxCoolDownMs =
-      checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { integer: true, min: 0, unit: 'ms' }, owner) ?? 60_000
+      checkNumber(
+        options.maxCoolDownMs,
+        'maxCoolDownMs',
+        { integer: true, min: 0, max: maxTimerDelayMs, unit: 'ms' },
+        owner,
+      ) ?? 60_000
     this.windowMicros = this.windowMs * 1000
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
     const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`
     this.keys = [`${base}:grants`, `${base}:tokens`, `${base}:state`]
-    this.client = openRedis(options.connection)
+    this.client = openRedis(options.connection, owner)
     for (const [command, lua] of Object.values(scripts)) this.client.defineCommand(command, { numberOfKeys: 3, lua })
   }
 
@@ -177,7 +189,11 @@ export class RedisRateLimiter implements RateLimiterLike {
     return new Promise<RateLimitPermit>((resolve, reject) => {
       const waiter = new Waiter(this, tokens, signal, resolve, reject)
       signal?.addEventListener('abort', waiter, { once: true })
-      this.queue.push(waiter)
+      waiter.previous = this.last
+      if (this.last === undefined) this.first = waiter
+      else this.last.next = waiter
+      this.last = waiter
+      this.waiting += 1
       if (!this.draining) void this.drain()
     })
   }
@@ -206,11 +222,13 @@ export class RedisRateLimiter implements RateLimiterLike {
     const [requests, tokens, coolDownMicros] = (await callScript(this.client, scripts.status[0], [
       ...this.keys,
       this.windowMicros,
-    ])) as [number, string, number]
+    ]).catch((error: unknown) => {
+      throw this.refused(error)
+    })) as [number, string, number]
     return {
       requests,
       tokens: Number(tokens),
-      waiting: this.queue.length - this.queueStart,
+      waiting: this.waiting,
       coolDownMs: coolDownMicros / 1000,
     }
   }
@@ -218,7 +236,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** Rejects every waiting acquisition and closes the connection. */
   async close(): Promise<void> {
     this.closed = true
-    for (let index = this.queueStart; index < this.queue.length; index++) this.finish(this.queue[index]!)
+    while (this.first !== undefined) this.finish(this.first)
     this.wake?.()
     await closeRedis(this.client)
   }
@@ -226,9 +244,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** @internal A waiter's signal aborted: it leaves the queue, and the next one may go. */
   abandon(waiter: Waiter): void {
     if (waiter.done) return
-    waiter.done = true
+    const wasHead = waiter === this.first
+    this.finish(waiter)
     waiter.reject(new AbortError({ reason: waiter.signal?.reason }))
-    if (this.queue[this.queueStart] === waiter) this.wake?.()
+    if (wasHead) this.wake?.()
   }
 
   /** Serves the queue head first: asks the server, grants, or sleeps as long as it says (at most a second). */
@@ -236,15 +255,26 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.draining = true
     try {
       for (let waiter = this.head(); waiter !== undefined; waiter = this.head()) {
-        const answer = (await callScript(this.client, scripts.acquire[0], [
-          ...this.keys,
-          this.windowMicros,
-          this.ttlMs,
-          waiter.tokens,
-          this.requestsPerMinute ?? 0,
-          this.tokensPerMinute ?? 0,
-        ]).catch(() => undefined)) as [0, number] | [1, number, number] | undefined
-        if (answer !== undefined && answer[0] === 1) {
+        let answer: [0, number] | [1, number, number]
+        try {
+          answer = (await callScript(this.client, scripts.acquire[0], [
+            ...this.keys,
+            this.windowMicros,
+            this.ttlMs,
+            waiter.tokens,
+            this.requestsPerMinute ?? 0,
+            this.tokensPerMinute ?? 0,
+          ])) as typeof answer
+        } catch (error) {
+          // Commands wait while Redis is unreachable; this is Redis answering with an error (the limiter's keys hold
+          // another program's values, say), which asking again would only repeat: the waiter fails with it.
+          if (!waiter.done) {
+            this.finish(waiter)
+            waiter.reject(this.refused(error))
+          }
+          continue
+        }
+        if (answer[0] === 1) {
           const permit = new RedisPermit(this, String(answer[1]), answer[2], waiter.tokens)
           if (waiter.done) {
             this.background(scripts.release[0], [permit.id, permit.grantedAtMicros])
@@ -254,8 +284,8 @@ export class RedisRateLimiter implements RateLimiterLike {
           waiter.resolve(permit)
           continue
         }
-        // Refused: wait as long as the server says (a failed call: a moment), unless something changes first.
-        const waitMs = answer === undefined ? 100 : Math.max(1, Math.ceil(answer[1] / 1000))
+        // Refused: wait as long as the server says, unless something changes first.
+        const waitMs = Math.max(1, Math.ceil(answer[1] / 1000))
         if (!waiter.done) await this.sleep(Math.min(waitMs, longestSleepMs))
       }
     } finally {
@@ -263,20 +293,34 @@ export class RedisRateLimiter implements RateLimiterLike {
     }
   }
 
-  /** The first waiter still waiting, dropping those that left. */
+  /** The first waiter still waiting. */
   private head(): Waiter | undefined {
-    while (this.queueStart < this.queue.length && this.queue[this.queueStart]!.done) this.queueStart++
-    if (this.queueStart > 1024 && this.queueStart * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueStart)
-      this.queueStart = 0
-    }
-    return this.closed ? undefined : this.queue[this.queueStart]
+    return this.closed ? undefined : this.first
   }
 
+  /** Redis answered one of the limiter's scripts with an error. */
+  private refused(cause: unknown): RateLimitError {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    return new RateLimitError({
+      provider: 'rate-limiter',
+      message: `${owner} ${this.name}: Redis answered the limiter's script (on ${this.keys.join(', ')}) with an error: ${detail}`,
+      retryable: false,
+      cause,
+    })
+  }
+
+  /** The waiter leaves the queue (granted, refused, cancelled or closed). */
   private finish(waiter: Waiter): void {
     if (waiter.done) return
     waiter.done = true
     waiter.signal?.removeEventListener('abort', waiter)
+    if (waiter.previous === undefined) this.first = waiter.next
+    else waiter.previous.next = waiter.next
+    if (waiter.next === undefined) this.last = waiter.previous
+    else waiter.next.previous = waiter.previous
+    waiter.previous = undefined
+    waiter.next = undefined
+    this.waiting -= 1
     if (this.closed) waiter.reject(closedError(this.name))
   }
 

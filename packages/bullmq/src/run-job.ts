@@ -45,6 +45,9 @@ export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, 
   checkKnownOptions(options, new Set(known), owner)
 }
 
+/** The longest delay a timer holds, 2³¹−1 ms: a longer one fires at once (Node sets it to 1 ms), so options refuse it. */
+export const maxTimerDelayMs = 2_147_483_647
+
 export const defaultQueue = 'runs'
 export const defaultPrefix = 'tinyllm'
 
@@ -58,9 +61,14 @@ export interface QueueNames {
   cancelKey(runId: string): string
 }
 
-export function queueNames(location: QueueLocation): QueueNames {
+/** The queue's names, checked: a queue is a non-empty string without `:` (BullMQ's rule), a prefix a non-empty string. */
+export function queueNames(location: QueueLocation, owner: string): QueueNames {
   const queue = location.queue ?? defaultQueue
   const prefix = location.prefix ?? defaultPrefix
+  if (typeof queue !== 'string' || queue === '' || queue.includes(':')) {
+    throw optionError('queue', 'a non-empty string without ":"', queue, owner)
+  }
+  if (typeof prefix !== 'string' || prefix === '') throw optionError('prefix', 'a non-empty string', prefix, owner)
   return {
     queue,
     prefix,

@@ -15,11 +15,18 @@ import {
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
-import { type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
+import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { RedisJournal } from './redis-journal.js'
-import { checkOptionKeys, type QueueLocation, queueNames, type RunJobData, type RunJobResult } from './run-job.js'
+import {
+  checkOptionKeys,
+  maxTimerDelayMs,
+  type QueueLocation,
+  queueNames,
+  type RunJobData,
+  type RunJobResult,
+} from './run-job.js'
 
 /** A graph a worker serves: any tinyllm Function (a Chain, a Decision, an LLMCall…). */
 export type ServedGraph = Invocable<never, unknown> & DescribedGraph
@@ -91,7 +98,8 @@ const serveOptionKeys = [
  * worker started and could not finish — it crashed, it was killed — is taken over after its lock expires (BullMQ's
  * stalled-job check) and resumes from the journal: finished LLM calls and durable steps replay instead of running
  * again. A failed run fails its job at once (retries are the graph's own retry policies, never BullMQ's); a cancel
- * request reaches the run on whichever worker holds it. Resolves once the worker is connected.
+ * request reaches the run on whichever worker holds it. Resolves once the worker is connected (it waits for Redis to
+ * be reachable); rejects with a ConfigurationError when Redis refuses it (a wrong password).
  *
  * @example
  * const worker = await serve({ graphs: [creditPipeline], connection: 'redis://127.0.0.1:6379', concurrency: 32 })
@@ -101,10 +109,19 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   checkOptionKeys(options, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
   const lockDuration =
-    checkNumber(options.lockDurationMs, 'lockDurationMs', { integer: true, min: 100, unit: 'ms' }, owner) ?? 30_000
+    checkNumber(
+      options.lockDurationMs,
+      'lockDurationMs',
+      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
+      owner,
+    ) ?? 30_000
   const stalledInterval =
-    checkNumber(options.stalledIntervalMs, 'stalledIntervalMs', { integer: true, min: 100, unit: 'ms' }, owner) ??
-    15_000
+    checkNumber(
+      options.stalledIntervalMs,
+      'stalledIntervalMs',
+      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
+      owner,
+    ) ?? 15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
   if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
     throw new ConfigurationError({
@@ -112,6 +129,14 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
       message: 'graphs must list the Functions this worker runs',
       functionName: owner,
     })
+  }
+  const version = checkVersion(options.version, owner)
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw optionError('onError', 'a function', options.onError, owner)
+  }
+  const given = options.journal
+  if (given !== undefined && (typeof given?.read !== 'function' || typeof given.write !== 'function')) {
+    throw optionError('journal', 'a StepJournal (with read and write)', given, owner)
   }
   const carrier = options.context
   if (carrier !== undefined && typeof carrier?.extract !== 'function') {
@@ -129,15 +154,33 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
         functionName: owner,
       })
     }
-    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, options.version) })
+    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, version) })
   }
-  const names = queueNames(options)
-  const client = openRedis(options.connection)
-  const subscriber = openRedis(options.connection)
+  const names = queueNames(options, owner)
+  const client = openRedis(options.connection, owner)
+  const subscriber = openRedis(options.connection, owner)
   const ownJournal = options.journal === undefined
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
   const onError = options.onError ?? ignore
   const registered = [...graphs.keys()]
+  const closeConnections = () =>
+    Promise.all([
+      closeRedis(subscriber),
+      closeRedis(client),
+      ownJournal ? (journal as RedisJournal).close() : undefined,
+    ])
+  try {
+    // Unreachable Redis is waited for; Redis that answers with an error (a wrong password) never lets a worker start.
+    await client.ping()
+  } catch (cause) {
+    await closeConnections()
+    throw new ConfigurationError({
+      option: 'connection',
+      message: `Redis refused this worker: ${cause instanceof Error ? cause.message : String(cause)}`,
+      functionName: owner,
+      cause,
+    })
+  }
 
   const processor = async (
     job: Job<RunJobData, RunJobResult>,
@@ -214,8 +257,7 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
 
   async function shutDown(): Promise<void> {
     await worker.close()
-    await Promise.all([closeRedis(subscriber), ownJournal ? (journal as RedisJournal).close() : undefined])
-    await closeRedis(client)
+    await closeConnections()
   }
 
   return {

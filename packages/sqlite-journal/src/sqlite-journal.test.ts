@@ -155,6 +155,8 @@ describe('SqliteJournal', () => {
       [{ path: freshFile(), table: 'runs; DROP TABLE x' }, 'table', /table must be a name of letters, digits and _/],
       [{ path: freshFile(), table: 'sqlite_master' }, 'table', /not starting with sqlite_/],
       [{ path: freshFile(), busyTimeoutMs: -1 }, 'busyTimeoutMs', /busyTimeoutMs must be an integer ≥ 0/],
+      // SQLite keeps the timeout in a 32-bit int: a longer one would be no wait at all.
+      [{ path: freshFile(), busyTimeoutMs: 2 ** 31 }, 'busyTimeoutMs', /≤ 2147483647, got 2147483648$/],
       [{ path: freshFile(), synchronous: 'off' }, 'synchronous', /one of 'normal', 'full'/],
       [{ path: freshFile(), tabel: 'x' }, 'tabel', /did you mean table\?/],
     ]

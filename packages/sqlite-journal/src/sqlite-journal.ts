@@ -30,6 +30,8 @@ export interface SqliteJournalOptions {
 const owner = 'SqliteJournal'
 const knownOptions: ReadonlySet<string> = new Set(['path', 'table', 'busyTimeoutMs', 'synchronous'])
 const tableNamePattern = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]*$/i
+/** SQLite keeps the busy timeout in a 32-bit int: a longer one reads back as 0, no wait at all. */
+const maxBusyTimeoutMs = 2_147_483_647
 /** SQLite's primary result codes for "another connection holds the lock". */
 const sqliteBusy = 5
 const sqliteLocked = 6
@@ -73,7 +75,12 @@ export class SqliteJournal implements StepJournal {
       throw optionError('table', 'a name of letters, digits and _ not starting with sqlite_', table, owner)
     }
     const busyTimeoutMs =
-      checkNumber(resolved.busyTimeoutMs, 'busyTimeoutMs', { integer: true, min: 0, unit: 'ms' }, owner) ?? 5000
+      checkNumber(
+        resolved.busyTimeoutMs,
+        'busyTimeoutMs',
+        { integer: true, min: 0, max: maxBusyTimeoutMs, unit: 'ms' },
+        owner,
+      ) ?? 5000
     const synchronous = checkOneOf(resolved.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
     const { DatabaseSync } = loadSqlite(owner)
     this.path = resolved.path
