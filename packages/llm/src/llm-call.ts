@@ -789,7 +789,8 @@ function usageProblem(usage: ChatResult['usage'] | undefined): string | undefine
   if (typeof usage !== 'object' || usage === null) return `usage is ${String(usage)}`
   for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
     const value = usage[key]
-    if (typeof value !== 'number' || !(value >= 0 && value <= maxCredibleTokens)) return `${key}: ${String(value)}`
+    if (typeof value === 'number' && value >= 0 && value <= maxCredibleTokens) continue
+    return `${key}: ${typeof value === 'number' ? String(value) : safeStringify(value, 40)}`
   }
   return undefined
 }
