@@ -356,6 +356,29 @@ describe('startLoopbackServer', () => {
     expect(await stalled).toBe('failed')
   })
 
+  it('logs an answer that fails after its headers as server-closed, never as the client going away', async () => {
+    const running = await start({
+      routes: {
+        'GET /source-throws': () => ({
+          sse: (async function* () {
+            yield { n: 1 }
+            throw new Error('the event source broke')
+          })(),
+        }),
+        'GET /unencodable': () => ({ sse: [{ n: 1 }, undefined as unknown as object] }),
+      },
+    })
+    for (const path of ['/source-throws', '/unencodable']) {
+      const read = await fetch(`${running.url}${path}`).then(
+        (response) => response.text(),
+        (error: unknown) => error,
+      )
+      expect(read).toBeInstanceOf(Error)
+    }
+    await running.whenIdle()
+    expect(running.requests.map((entry) => entry.outcome)).toEqual(['server-closed', 'server-closed'])
+  })
+
   it('works with a plain node:http client', async () => {
     const running = await start({ routes: { 'PUT /raw': ({ request }) => ({ raw: Buffer.from(request.rawBody) }) } })
     const body = await new Promise<string>((resolve, reject) => {

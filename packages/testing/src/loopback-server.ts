@@ -294,8 +294,10 @@ class LoopbackHttpServer implements LoopbackServer {
     const controller = new AbortController()
     this.#controllers.add(controller)
     response.on('error', () => {})
+    // Set when the answer failed after its headers went out: the server, not the client, cuts the connection.
+    let cutByServer = false
     response.once('close', () => {
-      entry.outcome = this.#outcomeOf(entry, response)
+      entry.outcome = this.#outcomeOf(entry, response, cutByServer)
       entry.endedAt = Date.now()
       if (response.headersSent) entry.status = response.statusCode
       controller.abort()
@@ -307,6 +309,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#exchange(request, response, entry, url, headers, roll, latencyMs, controller.signal).catch(
       (error: unknown) => {
         if (response.headersSent) {
+          cutByServer = true
           response.destroy()
           return
         }
@@ -316,10 +319,10 @@ class LoopbackHttpServer implements LoopbackServer {
     )
   }
 
-  #outcomeOf(entry: LogEntry, response: ServerResponse): RequestOutcome {
+  #outcomeOf(entry: LogEntry, response: ServerResponse, cutByServer: boolean): RequestOutcome {
     if (entry.fault) return 'fault'
     if (response.writableFinished) return 'completed'
-    if (this.#closing) return 'server-closed'
+    if (this.#closing || cutByServer) return 'server-closed'
     return 'client-closed'
   }
 
