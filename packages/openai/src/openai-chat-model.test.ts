@@ -456,6 +456,14 @@ describe('OpenAIChatModel errors', () => {
       retryable: true,
       requestId: 'req_0',
     })
+    // A compatible server may send an error event with no type, or only text: still an error in the stream, not a
+    // request that "could not be sent".
+    for (const error of [{ message: 'The engine died' }, 'The engine died']) {
+      server.setHandler('POST /v1/chat/completions', () => ({ sse: [{ error }] }))
+      const failure = await rejection(collect(model.doStream(ask('b'))))
+      expect(failure).toMatchObject({ name: 'ProviderCallError', status: undefined })
+      expect((failure as Error).message).toMatch(/^openai: error in stream: The engine died/)
+    }
   })
 
   it('fails a stream cut mid-event, or ended before its finish reason, with a retryable error', async () => {
