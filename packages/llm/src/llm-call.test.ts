@@ -341,6 +341,15 @@ describe('LLMCall bad input', () => {
       [{ rateLimiter: {} }, 'x: rateLimiter must be a RateLimiter (with acquire, settle and coolDown), got an object'],
       [{ estimateInputTokens: 5 }, 'x: estimateInputTokens must be a function (request) => tokens, got 5'],
       [{ prices: 'cheap' }, 'x: prices must be a price table (definePrices), got "cheap"'],
+      [
+        { prices: { 'my-model': { inputPerMillion: Number.NaN, outputPerMillion: 1 } } },
+        'x: prices["my-model"].inputPerMillion must be a number ≥ 0 (USD per 1M tokens), got NaN',
+      ],
+      [
+        { prices: { 'my-model': { inputPerMillion: 1, outputPerMillion: '2' } } },
+        'x: prices["my-model"].outputPerMillion must be a number ≥ 0 (USD per 1M tokens), got "2"',
+      ],
+      [{ prices: { 'my-model': null } }, 'x: prices["my-model"].inputPerMillion must be a number ≥ 0'],
       [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of strings, got 42'],
       [{ settings: { stop: ['END', 1] } }, 'x: settings.stop must be a string or an array of strings, got ["END",1]'],
       [

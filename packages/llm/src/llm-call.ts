@@ -33,7 +33,7 @@ import {
 import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
-import { costOf, defaultPrices, type PriceTable } from './prices.js'
+import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
@@ -416,6 +416,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     this.rateLimiter = limiter
     const prices = options.prices ?? defaultPrices
     if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
+    if (prices !== defaultPrices) checkPriceTable(prices, name)
     this.prices = prices
     const structured = options.structuredOutput
     this.structuredOutput = structured
