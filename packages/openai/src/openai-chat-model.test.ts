@@ -736,6 +736,29 @@ describe('OpenAIChatModel on the wire', () => {
     expect(JSON.parse(result.choices[0]?.message.content ?? '')).toEqual({ city: 'Paris' })
   })
 
+  it('refuses a strict schema whose root is not an object before sending it, as OpenAI would refuse it', async () => {
+    const { server, model } = await start()
+    const roots = [
+      { type: 'array', items: { type: 'string' } },
+      { anyOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'null' }] },
+    ]
+    for (const schema of roots) {
+      for (const request of [
+        ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema, strict: true } }),
+        ask('a', { tools: [{ name: 'lookup', parameters: schema, strict: true }] }),
+      ]) {
+        const error = await rejection(model.doGenerate(request))
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toContain("OpenAI's strict mode needs an object schema at the root")
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    // Not strict: sent as it is, for the API to judge.
+    const loose = ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema: roots[0] ?? {} } })
+    await model.doGenerate(loose)
+    expect(server.requests).toHaveLength(1)
+  })
+
   it('sends a string stop as one stop sequence', async () => {
     const { server, model } = await start({ replies: ['ok'] })
     await model.doGenerate(ask('a', { stop: 'END' as unknown as string[] }))
