@@ -30,12 +30,12 @@ export class FaultPlan {
   configure(options: FaultOptions, nextRequestIndex: number, owner: string): void {
     const faults = options.faults
     if (Array.isArray(faults)) {
-      faults.forEach((fault, index) => {
+      for (const [index, fault] of faults.entries()) {
         if (fault !== undefined && fault !== null) checkFault(fault, `faults[${index}]`, owner)
-      })
+      }
     }
     const mix = options.faultMix ?? defaultFaultMix
-    mix.forEach((entry, index) => checkFault(entry?.fault, `faultMix[${index}].fault`, owner))
+    for (const [index, entry] of mix.entries()) checkFault(entry?.fault, `faultMix[${index}].fault`, owner)
     // Out of [0, 1] is clamped; NaN is no rate at all.
     const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
     this.#schedule = faults
