@@ -710,6 +710,83 @@ describe('AnthropicChatModel on the wire', () => {
     }
   })
 
+  it('fails content blocks and stream events it cannot read with a retryable malformed_response, never as text', async () => {
+    const running = await start()
+    const event = (data: Record<string, unknown>) => sseEvent({ event: data.type as string, data })
+    const opening = event({ type: 'message_start', message: messageStart() })
+    const end = [
+      event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+      event({ type: 'message_stop' }),
+    ]
+    const answers = [
+      {
+        json: { ...messageStart(), content: [{ type: 'text', text: { a: 1 } }] },
+        problem: 'a text block without text',
+      },
+      { json: { ...messageStart(), content: [{ type: 'text' }] }, problem: 'a text block without text' },
+      { json: { ...messageStart(), content: [null] }, problem: 'not an object' },
+      {
+        json: { ...messageStart(), content: [{ type: 'tool_use', name: 'x', input: {} }] },
+        problem: 'without a string id',
+      },
+      {
+        sse: [opening, event({ type: 'content_block_start', index: 0, content_block: null }), ...end],
+        problem: 'not an object',
+      },
+      {
+        sse: [opening, event({ type: 'content_block_start', index: 0, content_block: { type: 'text' } }), ...end],
+        problem: 'without text',
+      },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: null }),
+          ...end,
+        ],
+        problem: 'without a delta',
+      },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 5 } }),
+          ...end,
+        ],
+        problem: 'text is not a string',
+      },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: -1, content_block: { type: 'text', text: '' } }),
+          ...end,
+        ],
+        problem: 'block index of -1',
+      },
+      {
+        sse: [opening, event({ type: 'message_delta', usage: {} }), event({ type: 'message_stop' })],
+        problem: 'without a delta',
+      },
+    ]
+    for (const { problem, ...answer } of answers) {
+      running.setHandler('POST /v1/messages', () => answer)
+      const call = 'sse' in answer ? collect(modelFor(running).doStream(hello)) : modelFor(running).doGenerate(hello)
+      const error = await call.catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain(problem)
+    }
+    // A message_delta without usage is read as no new counts.
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        opening,
+        event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null } }),
+        event({ type: 'message_stop' }),
+      ],
+    }))
+    expect((await collect(modelFor(running).doStream(hello))).result.usage).toMatchObject({ inputTokens: 3 })
+  })
+
   it('names the URL and the cause code of a connection failure, and a doubled /v1 on a 404', async () => {
     const closed = await startAnthropicCompatibleServer()
     const unreachable = closed.baseURL

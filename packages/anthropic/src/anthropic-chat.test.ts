@@ -114,6 +114,31 @@ describe('AnthropicChat', () => {
     expect(record.annotations).toMatchObject({ model: 'claude-haiku-4-5', requestId: 'req_0' })
   })
 
+  it('fails usage figures that are strings as a malformed response quoting them, not as concatenated text', async () => {
+    const running = await start()
+    running.setHandler('POST /v1/messages', () => ({
+      json: {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-haiku-4-5',
+        content: [{ type: 'text', text: 'hi' }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: '5', cache_read_input_tokens: 0, output_tokens: 2 },
+      },
+    }))
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      retry: { attempts: 1 },
+    })
+    const record = await chat.trace(ask('Hi'))
+    expect(record.error).toMatchObject({ name: 'ProviderCallError', providerErrorType: 'malformed_response' })
+    expect(record.error?.message).toContain('inputTokens: "5"')
+  })
+
   it('structured output: the zod schema reaches output_config.format and the answer is parsed and typed', async () => {
     const running = await start({ replies: ['{"verdict":"good","score":0.9}'] })
     const chat = new AnthropicChat({

@@ -31,10 +31,23 @@ export type AnthropicTokenCounts = Partial<
  * specification's `inputTokens` is the whole prompt, so they are added in.
  */
 export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage {
-  const inputTokens =
-    (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0)
-  const outputTokens = usage?.output_tokens ?? 0
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
+  const inputTokens = sum(usage?.input_tokens, usage?.cache_creation_input_tokens, usage?.cache_read_input_tokens)
+  const outputTokens = sum(usage?.output_tokens)
+  return { inputTokens, outputTokens, totalTokens: sum(inputTokens, outputTokens) }
+}
+
+/**
+ * The sum of the figures the server sent (absent ones count 0). A figure that is not a number is returned as it is, not
+ * added (`'5' + 0` would read `'50'`): LLMCall refuses usage that is not token counts as a malformed response.
+ */
+function sum(...figures: ReadonlyArray<number | null | undefined>): number {
+  let total = 0
+  for (const figure of figures) {
+    if (figure === undefined || figure === null) continue
+    if (typeof figure !== 'number') return figure
+    total += figure
+  }
+  return total
 }
 
 /**
@@ -80,6 +93,28 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
 /** A 200 answer that is JSON but not a message (a proxy's page, a wrong endpoint) fails like a malformed body. */
 export function assertMessage(message: unknown, requestId: string | undefined): asserts message is Message {
   const candidate = message as Partial<Message> | null
-  if (typeof candidate === 'object' && candidate !== null && Array.isArray(candidate.content)) return
-  throw malformedResponse(anthropicProfile, 'the body is not a message (no content array)', { requestId })
+  if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.content)) {
+    throw malformedResponse(anthropicProfile, 'the body is not a message (no content array)', { requestId })
+  }
+  for (const [index, block] of candidate.content.entries()) {
+    const problem = blockProblem(block)
+    if (problem !== undefined) {
+      throw malformedResponse(anthropicProfile, `content block ${index} ${problem}`, { requestId })
+    }
+  }
+}
+
+/**
+ * What makes a content block unreadable, or `undefined`: every block is an object with a `type`, a text block has text
+ * and a tool call its id and name. (Blocks of other types are not read.)
+ */
+export function blockProblem(block: unknown): string | undefined {
+  if (typeof block !== 'object' || block === null || Array.isArray(block)) return 'is not an object'
+  const { type, text, id, name } = block as Record<string, unknown>
+  if (typeof type !== 'string') return 'has no type'
+  if (type === 'text' && typeof text !== 'string') return 'is a text block without text'
+  if (type === 'tool_use' && (typeof id !== 'string' || typeof name !== 'string')) {
+    return 'is a tool_use block without a string id and name'
+  }
+  return undefined
 }

@@ -1,8 +1,14 @@
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import { type ChatResult, type ChatStreamPart, incompleteStream } from '@tinyllm/llm'
+import {
+  type ChatResult,
+  type ChatStreamPart,
+  incompleteStream,
+  malformedResponse,
+  type ProviderCallError,
+} from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
 import type { AnthropicTokenCounts } from './anthropic-response.js'
-import { assertMessage, toChatResult } from './anthropic-response.js'
+import { assertMessage, blockProblem, toChatResult } from './anthropic-response.js'
 
 type ContentBlock = Message['content'][number]
 
@@ -39,8 +45,15 @@ export class MessageStreamAssembler {
     this.#requestId = requestId
   }
 
-  /** Reads one event; returns the parts it produces (often none). */
+  /**
+   * Reads one event; returns the parts it produces (often none). An event it cannot read (no type, a block or delta
+   * that is not an object, text that is not a string) is a retryable `malformed_response` ProviderCallError.
+   */
   add(event: RawMessageStreamEvent): ChatStreamPart[] {
+    const problem = eventProblem(event)
+    if (problem !== undefined) {
+      throw this.#malformed(`a ${typeof event?.type === 'string' ? `${event.type} ` : ''}event ${problem}`)
+    }
     switch (event.type) {
       case 'message_start':
         assertMessage(event.message, undefined)
@@ -69,7 +82,7 @@ export class MessageStreamAssembler {
       case 'message_delta':
         this.#stopReason = event.delta.stop_reason
         this.#stopSequence = event.delta.stop_sequence
-        for (const [key, value] of Object.entries(event.usage)) {
+        for (const [key, value] of Object.entries(event.usage ?? {})) {
           if (typeof value === 'number') (this.#usage as Record<string, number>)[key] = value
         }
         return []
@@ -114,6 +127,10 @@ export class MessageStreamAssembler {
     return toChatResult(message, requestId)
   }
 
+  #malformed(what: string): ProviderCallError {
+    return malformedResponse(anthropicProfile, `a stream with ${what}`, { requestId: this.#requestId })
+  }
+
   #startBlock(index: number, block: ContentBlock): ChatStreamPart[] {
     if (block.type === 'text') {
       this.#blocks[index] = { kind: 'text', text: block.text }
@@ -136,6 +153,37 @@ export class MessageStreamAssembler {
     }
     return []
   }
+}
+
+/** Most content blocks one message is believed to hold: a block index past it is not a real one. */
+const maxBlockIndex = 1024
+
+/** What makes a stream event unreadable, or `undefined`. Events of types it does not read are left alone. */
+function eventProblem(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return 'that is not an object'
+  const { type, index, content_block: block, delta, usage } = event as Record<string, unknown>
+  if (typeof type !== 'string') return 'without a type'
+  if (type === 'content_block_start' || type === 'content_block_delta') {
+    if (!(Number.isInteger(index) && (index as number) >= 0 && (index as number) <= maxBlockIndex)) {
+      return `with a block index of ${String(index)}`
+    }
+  }
+  if (type === 'content_block_start') {
+    const problem = blockProblem(block)
+    return problem === undefined ? undefined : `whose content block ${problem}`
+  }
+  if (type === 'content_block_delta' || type === 'message_delta') {
+    if (typeof delta !== 'object' || delta === null) return 'without a delta'
+  }
+  if (type === 'content_block_delta') {
+    const { type: kind, text, partial_json: json } = delta as Record<string, unknown>
+    if (kind === 'text_delta' && typeof text !== 'string') return 'whose text is not a string'
+    if (kind === 'input_json_delta' && typeof json !== 'string') return 'whose partial_json is not a string'
+  }
+  if (type === 'message_delta' && usage !== undefined && (typeof usage !== 'object' || Array.isArray(usage))) {
+    return 'whose usage is not an object'
+  }
+  return undefined
 }
 
 /**

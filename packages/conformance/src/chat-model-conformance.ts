@@ -658,6 +658,11 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       )
       expect(AbortError.isInstance(streamed)).toBe(true)
       expect(chatRequests(server)).toHaveLength(0)
+      // A request sent anyway, without waiting for it, would reach the server before a call made after it, and take
+      // the script's only turn.
+      await model.doGenerate({ messages: [user('After the aborted calls')] })
+      expect(chatRequests(server)).toHaveLength(1)
+      expect(wire(server, 0).messages).toEqual([{ role: 'user', text: 'After the aborted calls' }])
     })
 
     it('idle timeout: through LLMCall, a stream that stalls fails with TimeoutError (idle), and the request is closed', async () => {

@@ -21,4 +21,24 @@ describe('toJsonSchema', () => {
   it('turns a conversion failure into a ConfigurationError', () => {
     expect(() => toJsonSchema(z.custom<string>(() => true))).toThrow(ConfigurationError)
   })
+
+  it('refuses a schema that throws when read, or whose converter gives no object, with a ConfigurationError', () => {
+    const throwing = {
+      get '~standard'(): never {
+        throw new Error('schema getter')
+      },
+    }
+    const noObject = {
+      '~standard': { version: 1, vendor: 'x', validate: () => ({ value: 1 }), jsonSchema: { input: () => null } },
+    }
+    for (const [schema, message] of [
+      [throwing, 'verdict: the schema could not be read (schema getter)'],
+      [noObject, 'the schema library gave no JSON Schema object for the schema'],
+    ] as const) {
+      const read = () =>
+        toJsonSchema(schema as never, { option: 'structuredOutput.jsonSchema', functionName: 'verdict' })
+      expect(read).toThrow(ConfigurationError)
+      expect(read).toThrow(message)
+    }
+  })
 })

@@ -42,8 +42,18 @@ export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJs
     }
     return withoutDialect(options.jsonSchema)
   }
-  const converter = (schema?.['~standard'] as { jsonSchema?: Partial<StandardJsonSchemaConverter> } | undefined)
-    ?.jsonSchema
+  let converter: Partial<StandardJsonSchemaConverter> | undefined
+  try {
+    converter = (schema?.['~standard'] as { jsonSchema?: Partial<StandardJsonSchemaConverter> } | undefined)?.jsonSchema
+  } catch (cause) {
+    // A schema whose properties throw when read (a getter, a Proxy) is refused as a bad option, typed.
+    throw new ConfigurationError({
+      option,
+      message: `the schema could not be read (${describe(cause)})`,
+      cause,
+      ...where,
+    })
+  }
   if (typeof converter?.input !== 'function') {
     throw new ConfigurationError({
       option,
@@ -52,18 +62,33 @@ export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJs
       ...where,
     })
   }
-  let document: Record<string, unknown>
+  let document: unknown
   try {
     document = converter.input({ target: options.target ?? 'draft-2020-12' })
   } catch (cause) {
     throw new ConfigurationError({
       option,
-      message: `the schema library could not convert the schema to JSON Schema (${cause instanceof Error ? cause.message : String(cause)}); pass it explicitly as \`jsonSchema\``,
+      message: `the schema library could not convert the schema to JSON Schema (${describe(cause)}); pass it explicitly as \`jsonSchema\``,
       cause,
       ...where,
     })
   }
-  return withoutDialect(document)
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new ConfigurationError({
+      option,
+      message: 'the schema library gave no JSON Schema object for the schema; pass it explicitly as `jsonSchema`',
+      ...where,
+    })
+  }
+  return withoutDialect(document as JsonSchema)
+}
+
+function describe(cause: unknown): string {
+  try {
+    return cause instanceof Error ? cause.message : String(cause)
+  } catch {
+    return 'an error that cannot be shown'
+  }
 }
 
 function withoutDialect(document: JsonSchema): JsonSchema {

@@ -228,6 +228,37 @@ describe('LLMCall bad input', () => {
     expect((await chat.trace(withCalls as never)).status).toBe('complete')
   })
 
+  it('refuses tool turns a provider cannot send: a tool message without toolCallId, tool calls not of strings', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const call = { id: 'c1', name: 'lookup', arguments: '{}' }
+    const cases: Array<[unknown[], Array<string | number>, string]> = [
+      [[{ role: 'tool', content: 'r' }], ['messages', 1, 'toolCallId'], 'a tool message needs the toolCallId'],
+      [[{ role: 'tool', content: 'r', toolCallId: '' }], ['messages', 1, 'toolCallId'], 'a tool message needs'],
+      [[{ role: 'assistant', content: 'x', toolCalls: 'c1' }], ['messages', 1, 'toolCalls'], 'expected a list'],
+      [[{ role: 'assistant', content: null, toolCalls: [null] }], ['messages', 1, 'toolCalls', 0], 'expected a tool'],
+      [
+        [{ role: 'assistant', content: null, toolCalls: [call, { name: 'lookup', arguments: '{}' }] }],
+        ['messages', 1, 'toolCalls', 1],
+        'with an id',
+      ],
+      [
+        [{ role: 'assistant', content: null, toolCalls: [{ ...call, arguments: { q: 1 } }] }],
+        ['messages', 1, 'toolCalls', 0],
+        'of strings',
+      ],
+    ]
+    for (const [turns, path, message] of cases) {
+      const record = await chat.trace({ messages: [{ role: 'user', content: 'hi' }, ...turns] } as never)
+      expect(record.error?.state, JSON.stringify(turns)).toBe('input_validation')
+      expect((record.error as ValidationError).issues[0]).toMatchObject({
+        path,
+        message: expect.stringContaining(message),
+      })
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('never sends an answered request again when the accounting after the answer throws', async () => {
     const model = sent()
     const prices = new Proxy(
@@ -310,6 +341,15 @@ describe('LLMCall bad input', () => {
       [{ rateLimiter: {} }, 'x: rateLimiter must be a RateLimiter (with acquire, settle and coolDown), got an object'],
       [{ estimateInputTokens: 5 }, 'x: estimateInputTokens must be a function (request) => tokens, got 5'],
       [{ prices: 'cheap' }, 'x: prices must be a price table (definePrices), got "cheap"'],
+      [
+        { prices: { 'my-model': { inputPerMillion: Number.NaN, outputPerMillion: 1 } } },
+        'x: prices["my-model"].inputPerMillion must be a number ≥ 0 (USD per 1M tokens), got NaN',
+      ],
+      [
+        { prices: { 'my-model': { inputPerMillion: 1, outputPerMillion: '2' } } },
+        'x: prices["my-model"].outputPerMillion must be a number ≥ 0 (USD per 1M tokens), got "2"',
+      ],
+      [{ prices: { 'my-model': null } }, 'x: prices["my-model"].inputPerMillion must be a number ≥ 0'],
       [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of strings, got 42'],
       [{ settings: { stop: ['END', 1] } }, 'x: settings.stop must be a string or an array of strings, got ["END",1]'],
       [

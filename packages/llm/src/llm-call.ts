@@ -33,7 +33,7 @@ import {
 import { chatSettingKeys } from './chat-settings.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
-import { costOf, defaultPrices, type PriceTable } from './prices.js'
+import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
@@ -225,6 +225,31 @@ function settingIssue(key: CheckedSetting, value: unknown): StandardSchemaV1.Iss
   }
 }
 
+/**
+ * What is wrong with an assistant message's `toolCalls`, or `undefined`: a list of `{ id, name, arguments }` of strings
+ * (the id non-empty: the tool message answering the call names it), as a model returns them.
+ */
+function toolCallsIssue(toolCalls: unknown): { message: string; path: Array<string | number> } | undefined {
+  if (!Array.isArray(toolCalls)) return { message: 'expected a list of tool calls', path: ['toolCalls'] }
+  for (let index = 0; index < toolCalls.length; index++) {
+    const call = toolCalls[index] as { id?: unknown; name?: unknown; arguments?: unknown } | null
+    if (
+      typeof call !== 'object' ||
+      call === null ||
+      typeof call.id !== 'string' ||
+      call.id === '' ||
+      typeof call.name !== 'string' ||
+      typeof call.arguments !== 'string'
+    ) {
+      return {
+        message: 'expected a tool call { id, name, arguments } of strings, with an id',
+        path: ['toolCalls', index],
+      }
+    }
+  }
+  return undefined
+}
+
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
 /** The keys an input is read for: one Set lookup per key on the common path. */
 const inputKeySet: ReadonlySet<string> = new Set([...chatSettingKeys, 'messages'])
@@ -241,13 +266,30 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
       if (messages.length === 0) return { issues: [{ message: 'needs at least one message', path: ['messages'] }] }
       const issues: StandardSchemaV1.Issue[] = []
       for (let index = 0; index < messages.length && issues.length < 20; index++) {
-        const message = messages[index] as { role?: unknown; content?: unknown; toolCalls?: unknown } | null
+        const message = messages[index] as {
+          role?: unknown
+          content?: unknown
+          toolCalls?: unknown
+          toolCallId?: unknown
+        } | null
         if (typeof message !== 'object' || message === null || !roles.has(message.role)) {
           issues.push({
             message: 'expected a chat message with role system, user, assistant or tool',
             path: ['messages', index],
           })
-        } else if (message.content === null && message.role === 'assistant') {
+          continue
+        }
+        if (message.role === 'tool' && (typeof message.toolCallId !== 'string' || message.toolCallId === '')) {
+          issues.push({
+            message: 'a tool message needs the toolCallId of the call it answers',
+            path: ['messages', index, 'toolCallId'],
+          })
+        }
+        if (message.role === 'assistant' && message.toolCalls !== undefined) {
+          const issue = toolCallsIssue(message.toolCalls)
+          if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
+        }
+        if (message.content === null && message.role === 'assistant') {
           // Null content stands for "only tool calls"; without any, both providers refuse the message (HTTP 400).
           if (!Array.isArray(message.toolCalls) || message.toolCalls.length === 0)
             issues.push({
@@ -374,6 +416,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     this.rateLimiter = limiter
     const prices = options.prices ?? defaultPrices
     if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
+    if (prices !== defaultPrices) checkPriceTable(prices, name)
     this.prices = prices
     const structured = options.structuredOutput
     this.structuredOutput = structured
@@ -789,7 +832,8 @@ function usageProblem(usage: ChatResult['usage'] | undefined): string | undefine
   if (typeof usage !== 'object' || usage === null) return `usage is ${String(usage)}`
   for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
     const value = usage[key]
-    if (typeof value !== 'number' || !(value >= 0 && value <= maxCredibleTokens)) return `${key}: ${String(value)}`
+    if (typeof value === 'number' && value >= 0 && value <= maxCredibleTokens) continue
+    return `${key}: ${typeof value === 'number' ? String(value) : safeStringify(value, 40)}`
   }
   return undefined
 }

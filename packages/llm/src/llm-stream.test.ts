@@ -10,4 +10,44 @@ describe('streamRun', () => {
     await expect(stream.result).rejects.toBe(thrown)
     await expect(stream[Symbol.asyncIterator]().next()).rejects.toBe(thrown)
   })
+
+  it('answers next() calls made before the last one settled, in order, and settles every one at the end', async () => {
+    let push: (part: string) => void = () => {}
+    let finish: (value: string) => void = () => {}
+    const stream = streamRun<string, string>((given) => {
+      push = given
+      return new Promise((resolve) => {
+        finish = resolve
+      })
+    })
+    const iterator = stream[Symbol.asyncIterator]()
+    const asked = [iterator.next(), iterator.next(), iterator.next(), iterator.next()]
+    push('a')
+    push('b')
+    push('c')
+    finish('abc')
+    expect(await Promise.all(asked)).toEqual([
+      { value: 'a', done: false },
+      { value: 'b', done: false },
+      { value: 'c', done: false },
+      { value: undefined, done: true },
+    ])
+    expect(await stream.result).toBe('abc')
+  })
+
+  it('fails the first of the readers waiting when the run fails, and ends the others', async () => {
+    const failure = new Error('run failed')
+    let fail: (error: Error) => void = () => {}
+    const stream = streamRun<string, string>(
+      () =>
+        new Promise((_resolve, reject) => {
+          fail = reject
+        }),
+    )
+    const iterator = stream[Symbol.asyncIterator]()
+    const asked = [iterator.next(), iterator.next()].map((next) => next.catch((error: unknown) => error))
+    fail(failure)
+    expect(await Promise.all(asked)).toEqual([failure, { value: undefined, done: true }])
+    expect(await iterator.next()).toEqual({ value: undefined, done: true })
+  })
 })

@@ -82,7 +82,9 @@ interface Waiting<Part> {
 /**
  * The one-producer, one-consumer queue between a streaming run and its reader. Unbounded on purpose: the producer
  * never waits for the reader, so a slow reader cannot trip an idle timeout, and a response is bounded by the model's
- * maximum output anyway. Read through a moving head (no `shift`), compacted now and then.
+ * maximum output anyway. Read through a moving head (no `shift`), compacted now and then. A reader may ask for several
+ * parts at once (`next()` before the last one settled), as the async iterator protocol allows: they are answered in
+ * order.
  */
 class PartChannel<Part> implements AsyncIterator<Part> {
   private buffer: Part[] = []
@@ -90,24 +92,27 @@ class PartChannel<Part> implements AsyncIterator<Part> {
   private ended = false
   private failure: { readonly error: unknown } | undefined = undefined
   private detached = false
-  private pending: Waiting<Part> | undefined = undefined
+  private waiting: Array<Waiting<Part>> = []
 
   readonly push = (part: Part): void => {
     if (this.ended || this.detached) return
-    const pending = this.pending
-    if (pending !== undefined) {
-      this.pending = undefined
-      pending.resolve({ value: part, done: false })
-    } else this.buffer.push(part)
+    const waiting = this.waiting.shift()
+    if (waiting !== undefined) waiting.resolve({ value: part, done: false })
+    else this.buffer.push(part)
   }
 
   close(): void {
-    this.end()?.resolve({ value: undefined, done: true })
+    for (const waiting of this.end()) waiting.resolve({ value: undefined, done: true })
   }
 
   fail(error: unknown): void {
     if (!this.ended) this.failure = { error }
-    this.end()?.reject(error)
+    const [first, ...rest] = this.end()
+    if (first === undefined) return
+    // The first reader waiting gets the error (and the iteration ends with it); the others, the end.
+    this.detached = true
+    first.reject(error)
+    for (const waiting of rest) waiting.resolve({ value: undefined, done: true })
   }
 
   next(): Promise<IteratorResult<Part>> {
@@ -126,7 +131,7 @@ class PartChannel<Part> implements AsyncIterator<Part> {
     }
     if (this.ended || this.detached) return Promise.resolve({ value: undefined, done: true })
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject }
+      this.waiting.push({ resolve, reject })
     })
   }
 
@@ -134,20 +139,20 @@ class PartChannel<Part> implements AsyncIterator<Part> {
     this.detached = true
     this.buffer = []
     this.head = 0
-    this.takePending()?.resolve({ value: undefined, done: true })
+    for (const waiting of this.takeWaiting()) waiting.resolve({ value: undefined, done: true })
     return Promise.resolve({ value: undefined, done: true })
   }
 
-  /** Marks the end (once) and hands back the reader waiting for it, if any. */
-  private end(): Waiting<Part> | undefined {
-    if (this.ended) return undefined
+  /** Marks the end (once) and hands back the readers waiting for it. */
+  private end(): Array<Waiting<Part>> {
+    if (this.ended) return []
     this.ended = true
-    return this.takePending()
+    return this.takeWaiting()
   }
 
-  private takePending(): Waiting<Part> | undefined {
-    const pending = this.pending
-    this.pending = undefined
-    return pending
+  private takeWaiting(): Array<Waiting<Part>> {
+    const waiting = this.waiting
+    this.waiting = []
+    return waiting
   }
 }

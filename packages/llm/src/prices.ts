@@ -60,21 +60,32 @@ function price(inputPerMillion: number, outputPerMillion: number): ModelPrice {
 export function definePrices(...tables: ReadonlyArray<PriceTable>): PriceTable {
   const merged: Record<string, ModelPrice> = Object.create(null)
   for (const table of tables) {
-    for (const modelId of Object.keys(table)) {
-      const entry = table[modelId]
-      const inputPerMillion = entry?.inputPerMillion
-      const outputPerMillion = entry?.outputPerMillion
-      const option = `prices[${JSON.stringify(modelId)}]`
-      if (!isPrice(inputPerMillion)) throw priceError(`${option}.inputPerMillion`, inputPerMillion)
-      if (!isPrice(outputPerMillion)) throw priceError(`${option}.outputPerMillion`, outputPerMillion)
-      merged[modelId] = price(inputPerMillion, outputPerMillion)
-    }
+    for (const modelId of Object.keys(table)) merged[modelId] = checkedPrice(table, modelId, 'definePrices')
   }
   return Object.freeze(merged)
 }
 
-function priceError(option: string, value: unknown): ConfigurationError {
-  return optionError(option, 'a number ≥ 0 (USD per 1M tokens)', value, 'definePrices')
+/**
+ * Checks every entry of a price table given as it is (not made with {@link definePrices}): a price that is not a
+ * number ≥ 0 would make every cost NaN, negative or a string, and a budget's `maxCostUsd` meaningless.
+ */
+export function checkPriceTable(table: PriceTable, owner: string): void {
+  for (const modelId of Object.keys(table)) checkedPrice(table, modelId, owner)
+}
+
+/** The entry of `modelId`, as a price, or a ConfigurationError naming what is wrong with it. */
+function checkedPrice(table: PriceTable, modelId: string, owner: string): ModelPrice {
+  const entry = table[modelId] as Partial<ModelPrice> | null | undefined
+  const inputPerMillion = entry?.inputPerMillion
+  const outputPerMillion = entry?.outputPerMillion
+  const option = `prices[${JSON.stringify(modelId)}]`
+  if (!isPrice(inputPerMillion)) throw priceError(`${option}.inputPerMillion`, inputPerMillion, owner)
+  if (!isPrice(outputPerMillion)) throw priceError(`${option}.outputPerMillion`, outputPerMillion, owner)
+  return price(inputPerMillion, outputPerMillion)
+}
+
+function priceError(option: string, value: unknown, owner: string): ConfigurationError {
+  return optionError(option, 'a number ≥ 0 (USD per 1M tokens)', value, owner)
 }
 
 function isPrice(value: unknown): value is number {

@@ -456,6 +456,14 @@ describe('OpenAIChatModel errors', () => {
       retryable: true,
       requestId: 'req_0',
     })
+    // A compatible server may send an error event with no type, or only text: still an error in the stream, not a
+    // request that "could not be sent".
+    for (const error of [{ message: 'The engine died' }, 'The engine died']) {
+      server.setHandler('POST /v1/chat/completions', () => ({ sse: [{ error }] }))
+      const failure = await rejection(collect(model.doStream(ask('b'))))
+      expect(failure).toMatchObject({ name: 'ProviderCallError', status: undefined })
+      expect((failure as Error).message).toMatch(/^openai: error in stream: The engine died/)
+    }
   })
 
   it('fails a stream cut mid-event, or ended before its finish reason, with a retryable error', async () => {
@@ -726,6 +734,29 @@ describe('OpenAIChatModel on the wire', () => {
     })
     // The model's null for an optional property that does not accept null is read back as an absent property.
     expect(JSON.parse(result.choices[0]?.message.content ?? '')).toEqual({ city: 'Paris' })
+  })
+
+  it('refuses a strict schema whose root is not an object before sending it, as OpenAI would refuse it', async () => {
+    const { server, model } = await start()
+    const roots = [
+      { type: 'array', items: { type: 'string' } },
+      { anyOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'null' }] },
+    ]
+    for (const schema of roots) {
+      for (const request of [
+        ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema, strict: true } }),
+        ask('a', { tools: [{ name: 'lookup', parameters: schema, strict: true }] }),
+      ]) {
+        const error = await rejection(model.doGenerate(request))
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toContain("OpenAI's strict mode needs an object schema at the root")
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    // Not strict: sent as it is, for the API to judge.
+    const loose = ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema: roots[0] ?? {} } })
+    await model.doGenerate(loose)
+    expect(server.requests).toHaveLength(1)
   })
 
   it('sends a string stop as one stop sequence', async () => {

@@ -383,6 +383,51 @@ describe('OpenAIChat', () => {
     expect(record.usage?.costUsd).toBeCloseTo((1000 * 0.15 + 500 * 0.6) / 1_000_000, 12)
   })
 
+  it('fails usage figures that are not token counts (negative, a string) as a malformed response, streamed or not', async () => {
+    const server = await start()
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      retry: { attempts: 1 },
+    })
+    const completion = (usage: unknown) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      usage,
+    })
+    const chunks = (usage: unknown) => [
+      {
+        id: 'c',
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: null }],
+      },
+      { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      { id: 'c', object: 'chat.completion.chunk', choices: [], usage },
+      '[DONE]',
+    ]
+    const bad = [
+      { usage: { prompt_tokens: -5, completion_tokens: 2, total_tokens: -3 }, problem: 'inputTokens: -5' },
+      { usage: { prompt_tokens: 5, completion_tokens: '2', total_tokens: 7 }, problem: 'outputTokens: "2"' },
+    ]
+    for (const { usage, problem } of bad) {
+      server.setHandler('POST /v1/chat/completions', ({ request }) =>
+        (request.body as { stream?: boolean }).stream === true ? { sse: chunks(usage) } : { json: completion(usage) },
+      )
+      const record = await chat.trace(ask('hi'))
+      expect(record.usage).toBeUndefined()
+      expect(record.error).toMatchObject({ name: 'ProviderCallError', providerErrorType: 'malformed_response' })
+      expect(record.error?.message).toContain(problem)
+      const streamed = await rejection(chat.stream(ask('hi')).result)
+      expect(streamed).toMatchObject({ name: 'ProviderCallError', providerErrorType: 'malformed_response' })
+      expect((streamed as Error).message).toContain(problem)
+    }
+    expect(server.requests).toHaveLength(4)
+  })
+
   it('refuses a base URL with credentials, which fetch cannot send, on either transport, and says what to do', async () => {
     const server = await start()
     const password = 's3cret-pass'

@@ -102,9 +102,7 @@ function toOpenAIResponseFormat(format: ResponseFormat): ChatCompletionCreatePar
     json_schema: {
       name: format.name,
       schema:
-        format.strict === true
-          ? toStrictJsonSchema(format.schema, 'responseFormat.schema').schema
-          : { ...format.schema },
+        format.strict === true ? strictObjectSchema(format.schema, 'responseFormat.schema') : { ...format.schema },
       ...(format.description === undefined ? {} : { description: format.description }),
       ...(format.strict === undefined ? {} : { strict: format.strict }),
     },
@@ -118,12 +116,27 @@ function toOpenAITool(tool: ToolDefinition, index: number): ChatCompletionTool {
       name: tool.name,
       parameters:
         tool.strict === true
-          ? toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema
+          ? strictObjectSchema(tool.parameters, `tools[${index}].parameters`)
           : { ...tool.parameters },
       ...(tool.description === undefined ? {} : { description: tool.description }),
       ...(tool.strict === undefined ? {} : { strict: tool.strict }),
     },
   }
+}
+
+/**
+ * A schema made strict-mode valid for OpenAI, whose strict mode also wants an object schema at the root (not an array,
+ * a string or an `anyOf` of objects): such a schema is a {@link ConfigurationError} before anything is sent, as an
+ * object without listed properties is, instead of a 400 from the API.
+ */
+function strictObjectSchema(schema: Record<string, unknown>, option: string): Record<string, unknown> {
+  const strict = toStrictJsonSchema(schema, option).schema
+  if (strict.type === 'object' && strict.anyOf === undefined) return strict
+  const root = typeof strict.type === 'string' ? `type ${JSON.stringify(strict.type)}` : 'no object type'
+  throw new ConfigurationError({
+    option,
+    message: `${option}: OpenAI's strict mode needs an object schema at the root, and this one has ${root}; wrap the value in an object (z.object({ items: … })), or turn strict off`,
+  })
 }
 
 function toOpenAIToolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {

@@ -25,12 +25,15 @@ export function toFinishReason(reason: unknown): FinishReason {
   }
 }
 
-/** Token usage from an OpenAI `usage` object; zeros when a compatible server sends none. */
+/**
+ * Token usage from an OpenAI `usage` object; zeros when a compatible server sends none. A figure that is there is
+ * passed on as it is, even when it is not a count (`-5`, `"12"`): LLMCall refuses such usage as a malformed response.
+ */
 export function toUsage(usage: unknown): Usage {
   const record = isRecord(usage) ? usage : {}
-  const inputTokens = count(record.prompt_tokens)
-  const outputTokens = count(record.completion_tokens)
-  const total = count(record.total_tokens)
+  const inputTokens = figure(record.prompt_tokens)
+  const outputTokens = figure(record.completion_tokens)
+  const total = figure(record.total_tokens)
   return { inputTokens, outputTokens, totalTokens: total === 0 ? inputTokens + outputTokens : total }
 }
 
@@ -100,8 +103,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0
+/** A usage figure as the server sent it; 0 when it sent none. */
+function figure(value: unknown): number {
+  return value === undefined || value === null ? 0 : (value as number)
 }
 
 /** A string when it is not empty. */

@@ -1,5 +1,6 @@
+import { checkNumber } from '@tinyllm/core'
 import type { Fault, FaultOptions, FaultSchedule, WeightedFault } from './fault.js'
-import { defaultFaultMix } from './fault.js'
+import { checkFault, defaultFaultMix } from './fault.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { RandomSource } from './seeded-random.js'
 
@@ -15,18 +16,33 @@ export class FaultPlan {
   #scheduleStart = 0
   #rate = 0
   #mix: readonly WeightedFault[] = defaultFaultMix
+  #owner = 'startLoopbackServer'
   readonly #random: RandomSource
 
   constructor(random: RandomSource) {
     this.#random = random
   }
 
-  /** Replaces the settings; a list schedule counts from `nextRequestIndex`. */
-  configure(options: FaultOptions, nextRequestIndex: number): void {
-    this.#schedule = options.faults
+  /**
+   * Replaces the settings; a list schedule counts from `nextRequestIndex`. A fault of no known kind, in the list or the
+   * mix, or a `faultRate` that is not a number, is a ConfigurationError naming `owner`.
+   */
+  configure(options: FaultOptions, nextRequestIndex: number, owner: string): void {
+    const faults = options.faults
+    if (Array.isArray(faults)) {
+      for (const [index, fault] of faults.entries()) {
+        if (fault !== undefined && fault !== null) checkFault(fault, `faults[${index}]`, owner)
+      }
+    }
+    const mix = options.faultMix ?? defaultFaultMix
+    for (const [index, entry] of mix.entries()) checkFault(entry?.fault, `faultMix[${index}].fault`, owner)
+    // Out of [0, 1] is clamped; NaN is no rate at all.
+    const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
+    this.#schedule = faults
     this.#scheduleStart = nextRequestIndex
-    this.#rate = Math.min(1, Math.max(0, options.faultRate ?? 0))
-    this.#mix = options.faultMix ?? defaultFaultMix
+    this.#rate = Math.min(1, Math.max(0, rate))
+    this.#mix = mix
+    this.#owner = owner
   }
 
   roll(): FaultRoll {
@@ -37,6 +53,8 @@ export class FaultPlan {
     const schedule = this.#schedule
     if (typeof schedule === 'function') {
       const fault = schedule(requestIndex, request)
+      // What a schedule function returns is checked as it is used: the request fails with a 500 that says why.
+      if (fault) checkFault(fault, `the fault for request ${requestIndex}`, this.#owner)
       if (fault) return fault
     } else if (schedule) {
       const fault = schedule[requestIndex - this.#scheduleStart]

@@ -1,3 +1,4 @@
+import { optionError } from '@tinyllm/core'
 import type { LoopbackRequest } from './loopback-request.js'
 
 /** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
@@ -74,6 +75,17 @@ export const faultKinds: readonly FaultKind[] = [
   'malformed-json',
   'oversized',
 ]
+
+/**
+ * Throws a ConfigurationError naming `option` (`faults[2]`) when `fault` is not a fault of a known kind: a misspelt kind
+ * would otherwise be logged as injected while the request is answered normally.
+ */
+export function checkFault(fault: unknown, option: string, owner: string): asserts fault is Fault {
+  const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined
+  if (faultKinds.includes(kind as FaultKind)) return
+  const kinds = faultKinds.map((name) => `'${name}'`).join(', ')
+  throw optionError(option, `a fault of kind ${kinds}`, fault, owner)
+}
 
 /**
  * Which requests get which fault: a list (entry `i` applies to the `i`-th request after the list was installed;

@@ -1,3 +1,4 @@
+import { optionError } from '@tinyllm/core'
 import type { RandomSource } from './seeded-random.js'
 
 /**
@@ -13,4 +14,17 @@ export function pickLatencyMs(latency: Latency | undefined, random: RandomSource
   const low = Math.max(0, Math.min(latency.minMs, latency.maxMs))
   const high = Math.max(low, latency.maxMs, latency.minMs)
   return low + random() * (high - low)
+}
+
+/**
+ * Throws a ConfigurationError naming `owner` when `latency` is neither a number of ms nor `{ minMs, maxMs }` of numbers:
+ * a delay of NaN would hold every request forever.
+ */
+export function checkLatency(latency: unknown, owner: string): void {
+  if (latency === undefined) return
+  const isMs = (value: unknown): boolean => typeof value === 'number' && !Number.isNaN(value)
+  if (isMs(latency)) return
+  const range = latency as { minMs?: unknown; maxMs?: unknown } | null
+  if (typeof range === 'object' && range !== null && isMs(range.minMs) && isMs(range.maxMs)) return
+  throw optionError('latency', 'a number of ms or { minMs, maxMs }', latency, owner)
 }

@@ -18,7 +18,9 @@ export interface LoopbackRequest {
 
 /**
  * How a logged request ended: `pending` while in flight; `completed` when the whole response was sent; `client-closed`
- * when the client went away first; `fault` when an injected fault shaped the answer; `server-closed` when `close()` cut it.
+ * when the client went away first; `fault` when an injected fault shaped the answer; `server-closed` when `close()` cut it,
+ * or the answer failed after its headers were sent (an SSE source that threw, an item JSON cannot encode), so the
+ * server cut the connection.
  */
 export type RequestOutcome = 'pending' | 'completed' | 'client-closed' | 'fault' | 'server-closed'
 

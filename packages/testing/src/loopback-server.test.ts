@@ -38,6 +38,33 @@ describe('startLoopbackServer', () => {
     )
   })
 
+  it('refuses a fault of no known kind, a NaN rate or latency, and a malformed route, instead of ignoring them', async () => {
+    const cases: Array<[object, string]> = [
+      [{ faults: [null, { kind: 'reset-before-header' }] }, 'startLoopbackServer: faults[1] must be a fault of kind'],
+      [{ faultRate: 0.5, faultMix: [{ fault: { kind: 'stall' } }] }, 'faultMix[0].fault must be a fault of kind'],
+      [{ faultRate: Number.NaN }, 'startLoopbackServer: faultRate must be a number, got NaN'],
+      [{ latency: Number.NaN }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }, got NaN'],
+      [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }'],
+      [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults([{ kind: 'timeout' } as never])).toThrow(
+      'injectFaults: faults[0] must be a fault',
+    )
+    expect(() => running.setLatency(Number.NaN)).toThrow('setLatency: latency must be a number of ms')
+    // A schedule function's fault is checked as it is used: the request fails with a 500 that says why.
+    running.injectFaults(() => ({ kind: 'reset' }) as never)
+    const answer = await fetch(`${running.url}/x`)
+    expect(answer.status).toBe(500)
+    expect(await answer.text()).toContain('the fault for request 0 must be a fault of kind')
+    expect(running.faultCounts).toEqual(Object.fromEntries(Object.keys(running.faultCounts).map((kind) => [kind, 0])))
+  })
+
   it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
     const running = await start({
       routes: {
@@ -354,6 +381,29 @@ describe('startLoopbackServer', () => {
     expect(running.requests.map((entry) => entry.outcome)).toEqual(['completed', 'server-closed'])
     expect(running.requests[1]?.endedAt).toBeTypeOf('number')
     expect(await stalled).toBe('failed')
+  })
+
+  it('logs an answer that fails after its headers as server-closed, never as the client going away', async () => {
+    const running = await start({
+      routes: {
+        'GET /source-throws': () => ({
+          sse: (async function* () {
+            yield { n: 1 }
+            throw new Error('the event source broke')
+          })(),
+        }),
+        'GET /unencodable': () => ({ sse: [{ n: 1 }, undefined as unknown as object] }),
+      },
+    })
+    for (const path of ['/source-throws', '/unencodable']) {
+      const read = await fetch(`${running.url}${path}`).then(
+        (response) => response.text(),
+        (error: unknown) => error,
+      )
+      expect(read).toBeInstanceOf(Error)
+    }
+    await running.whenIdle()
+    expect(running.requests.map((entry) => entry.outcome)).toEqual(['server-closed', 'server-closed'])
   })
 
   it('works with a plain node:http client', async () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { checkKnownOptions, optionError } from '@tinyllm/core'
+import { ConfigurationError, checkKnownOptions, optionError } from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
@@ -9,7 +9,7 @@ import { faultKinds, faultOptionKeys } from './fault.js'
 import type { FaultRoll } from './fault-plan.js'
 import { FaultPlan } from './fault-plan.js'
 import type { Latency } from './latency.js'
-import { pickLatencyMs } from './latency.js'
+import { checkLatency, pickLatencyMs } from './latency.js'
 import type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
 import type { LoopbackResponse, RouteHandler } from './loopback-response.js'
 import { flushThenDestroy, sleep, write, writeResponse } from './response-writer.js'
@@ -166,11 +166,12 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
+    checkLatency(options.latency, 'startLoopbackServer')
     this.#latency = options.latency
     const seed = options.seed ?? 1
     this.#latencyRandom = createSeededRandom(seed)
     this.#faultPlan = new FaultPlan(createSeededRandom(seed ^ 0x9e3779b9))
-    this.#faultPlan.configure(options, 0)
+    this.#faultPlan.configure(options, 0, 'startLoopbackServer')
     this.#faultCounts = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>
     this.#server = createServer((request, response) => this.#onRequest(request, response))
     this.#server.on('connection', (socket) => {
@@ -219,6 +220,7 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   setLatency(latency: Latency | undefined): void {
+    checkLatency(latency, 'setLatency')
     this.#latency = latency
   }
 
@@ -233,11 +235,11 @@ class LoopbackHttpServer implements LoopbackServer {
     const isSchedule = typeof faults === 'function' || Array.isArray(faults)
     if (!isSchedule) checkKnownOptions(faults, faultOptionKeySet, 'injectFaults')
     const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
-    this.#faultPlan.configure(options, this.#log.length)
+    this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
   }
 
   clearFaults(): void {
-    this.#faultPlan.configure({}, this.#log.length)
+    this.#faultPlan.configure({}, this.#log.length, 'clearFaults')
   }
 
   whenIdle(): Promise<void> {
@@ -294,8 +296,10 @@ class LoopbackHttpServer implements LoopbackServer {
     const controller = new AbortController()
     this.#controllers.add(controller)
     response.on('error', () => {})
+    // Set when the answer failed after its headers went out: the server, not the client, cuts the connection.
+    let cutByServer = false
     response.once('close', () => {
-      entry.outcome = this.#outcomeOf(entry, response)
+      entry.outcome = this.#outcomeOf(entry, response, cutByServer)
       entry.endedAt = Date.now()
       if (response.headersSent) entry.status = response.statusCode
       controller.abort()
@@ -307,6 +311,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#exchange(request, response, entry, url, headers, roll, latencyMs, controller.signal).catch(
       (error: unknown) => {
         if (response.headersSent) {
+          cutByServer = true
           response.destroy()
           return
         }
@@ -316,10 +321,10 @@ class LoopbackHttpServer implements LoopbackServer {
     )
   }
 
-  #outcomeOf(entry: LogEntry, response: ServerResponse): RequestOutcome {
+  #outcomeOf(entry: LogEntry, response: ServerResponse, cutByServer: boolean): RequestOutcome {
     if (entry.fault) return 'fault'
     if (response.writableFinished) return 'completed'
-    if (this.#closing) return 'server-closed'
+    if (this.#closing || cutByServer) return 'server-closed'
     return 'client-closed'
   }
 
@@ -433,7 +438,9 @@ async function sendOversized(response: ServerResponse, requestId: string, bytes:
 
 function normaliseRoute(route: string): string {
   const space = route.indexOf(' ')
-  if (space === -1) throw new Error(`Route "${route}" must look like "METHOD /path"`)
+  if (space === -1) {
+    throw new ConfigurationError({ option: 'routes', message: `route "${route}" must look like "METHOD /path"` })
+  }
   return `${route.slice(0, space).toUpperCase()} ${route.slice(space + 1).trim()}`
 }
 

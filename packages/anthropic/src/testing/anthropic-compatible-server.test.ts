@@ -225,6 +225,35 @@ describe('startAnthropicCompatibleServer', () => {
     expect(withSystemTurn.status).toBe(200)
   })
 
+  it('refuses content, system and stop_sequences of the wrong type with a 400, never a 500 of its own', async () => {
+    const running = await start()
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: [{ role: 'user', content: null }] }, 'messages.0.content: Input should be a valid list'],
+      [{ messages: [{ role: 'user', content: 5 }] }, 'messages.0.content: Input should be a valid list'],
+      [{ messages: [{ role: 'user' }] }, 'messages.0.content: Field required'],
+      [{ messages: [null] }, 'messages.0: Input should be a valid dictionary'],
+      [{ messages: [{ role: 'user', content: [null] }] }, 'messages.0.content.0: Input should be a valid dictionary'],
+      [
+        { messages: [{ role: 'user', content: [{ text: 'Hi' }] }] },
+        "messages.0.content.0: Unable to extract tag using discriminator 'type'",
+      ],
+      [{ ...ask, system: 5 }, 'system: Input should be a valid list'],
+      [{ ...ask, system: [{ type: 'image' }] }, "system.0.type: Input should be 'text'"],
+      [{ ...ask, stop_sequences: 5 }, 'stop_sequences: Input should be a valid list'],
+      [{ ...ask, stop_sequences: ['ok', 7] }, 'stop_sequences.1: Input should be a valid string'],
+    ]
+    for (const [body, message] of cases) {
+      const refused = await post(running, body)
+      expect(refused.status, JSON.stringify(body)).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining(message) },
+      })
+    }
+    const system = await post(running, { ...ask, system: [{ type: 'text', text: 'Be brief.' }], stop_sequences: ['x'] })
+    expect(system.status).toBe(200)
+  })
+
   it('refuses a custom tool with a name Anthropic does not take, or without an object input_schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {} }

@@ -18,6 +18,8 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
   return (
     maxTokensProblem(candidate.max_tokens) ??
     messagesProblem(candidate.messages) ??
+    systemProblem(candidate.system) ??
+    stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
     toolsProblem(candidate.tools) ??
@@ -44,10 +46,55 @@ function messagesProblem(messages: unknown): string | undefined {
   if (!Array.isArray(messages)) return 'messages: Field required'
   if (messages.length === 0) return 'messages: at least one message is required'
   for (const [index, message] of messages.entries()) {
-    const role = (message as { role?: unknown } | null)?.role
-    if (!messageRoles.has(role)) return `messages.${index}.role: Input should be 'user', 'assistant' or 'system'`
+    if (!isObject(message)) return `messages.${index}: ${notADictionary}`
+    if (!messageRoles.has(message.role)) {
+      return `messages.${index}.role: Input should be 'user', 'assistant' or 'system'`
+    }
+    const problem = contentProblem(message.content, `messages.${index}.content`)
+    if (problem !== undefined) return problem
   }
   return undefined
+}
+
+/**
+ * `MessageParam.content` is `string | Array<ContentBlockParam>` (the SDK's `MessageContentParam`), and every content
+ * block is an object tagged by its `type`.
+ */
+function contentProblem(content: unknown, path: string): string | undefined {
+  if (content === undefined) return `${path}: Field required`
+  if (typeof content === 'string') return undefined
+  if (!Array.isArray(content)) return `${path}: Input should be a valid list`
+  for (const [index, block] of content.entries()) {
+    if (!isObject(block)) return `${path}.${index}: ${notADictionary}`
+    if (typeof block.type !== 'string') return `${path}.${index}: Unable to extract tag using discriminator 'type'`
+  }
+  return undefined
+}
+
+/** `system` is `string | Array<TextBlockParam>`. */
+function systemProblem(system: unknown): string | undefined {
+  if (system === undefined || typeof system === 'string') return undefined
+  if (!Array.isArray(system)) return 'system: Input should be a valid list'
+  for (const [index, block] of system.entries()) {
+    if (!isObject(block)) return `system.${index}: ${notADictionary}`
+    if (block.type !== 'text') return `system.${index}.type: Input should be 'text'`
+    if (typeof block.text !== 'string') return `system.${index}.text: Input should be a valid string`
+  }
+  return undefined
+}
+
+/** `stop_sequences` is `Array<string>`. */
+function stopSequencesProblem(sequences: unknown): string | undefined {
+  if (sequences === undefined) return undefined
+  if (!Array.isArray(sequences)) return 'stop_sequences: Input should be a valid list'
+  const index = sequences.findIndex((sequence) => typeof sequence !== 'string')
+  return index === -1 ? undefined : `stop_sequences.${index}: Input should be a valid string`
+}
+
+const notADictionary = 'Input should be a valid dictionary or object to extract fields from'
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */

@@ -4,7 +4,7 @@ import type { ChatModel } from '../chat-model.js'
 import { ScriptedChatModel } from '../testing/scripted-chat-model.js'
 import { checkChatModelOptions, toProviderLLMCallOptions } from './provider-chat-options.js'
 
-const connectionKeys = ['client', 'apiKey', 'baseURL', 'maxResponseBytes'] as const
+const connectionKeys = ['client', 'apiKey', 'baseURL', 'maxResponseBytes', 'headers'] as const
 
 function split(options: Record<string, unknown>) {
   const created: Array<Record<string, unknown>> = []
@@ -90,6 +90,23 @@ describe('toProviderLLMCallOptions', () => {
     expect(credentials.option).toBe('baseURL')
     expect(credentials.message).toMatch(/^c: baseURL has credentials in it \(user:password@\), which fetch refuses/)
     expect(credentials.message).not.toContain('s3cret-pass')
+  })
+
+  it('refuses headers that are not an object of strings, by type, never showing a value', () => {
+    const cases: Array<[unknown, string]> = [
+      ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],
+      [[['api-key', 'plain-secret-1']], 'c: headers must be an object of header values, got an array'],
+      // An array or a number would be sent as its string form, and not registered for redaction as a string is.
+      [{ 'api-key': ['plain-secret-1'] }, 'c: headers["api-key"] must be a string, got an array'],
+      [{ Authorization: 4242424242 }, 'c: headers["Authorization"] must be a string, got a number'],
+      [{ 'x-tenant': { id: 1 } }, 'c: headers["x-tenant"] must be a string, got an object'],
+    ]
+    for (const [headers, message] of cases) {
+      const error = thrown(() => split({ name: 'c', model: 'm', headers }))
+      expect(error.message).toBe(message)
+      expect(error.message).not.toContain('plain-secret-1')
+    }
+    expect(() => split({ name: 'c', model: 'm', headers: { 'x-tenant': 'acme', 'x-removed': null } })).not.toThrow()
   })
 })
 

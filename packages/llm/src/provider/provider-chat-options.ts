@@ -125,20 +125,43 @@ export function checkConnectionOptions(
   if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)
+  checkHeaders(options.headers, owner)
 }
 
 /** A string option, or absent; anything else is refused by its type alone, so a key given by mistake is never shown. */
 function checkString(value: unknown, option: string, owner: string): void {
   if (value === undefined || typeof value === 'string') return
-  const type =
-    value === null
-      ? 'null'
-      : Array.isArray(value)
-        ? 'an array'
-        : typeof value === 'object'
-          ? 'an object'
-          : `a ${typeof value}`
-  throw new ConfigurationError({ option, message: `${option} must be a string, got ${type}`, functionName: owner })
+  throw new ConfigurationError({
+    option,
+    message: `${option} must be a string, got ${typeName(value)}`,
+    functionName: owner,
+  })
+}
+
+/**
+ * The `headers` option: an object of string values (`null` removes a header the SDK sends). A value of another kind
+ * would be sent as its string form (`[object Object]`), and one named like a credential would not be registered for
+ * redaction (only strings are): refused by its type, never shown.
+ */
+function checkHeaders(headers: unknown, owner: string): void {
+  if (headers === undefined) return
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new ConfigurationError({
+      option: 'headers',
+      message: `headers must be an object of header values, got ${typeName(headers)}`,
+      functionName: owner,
+    })
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === null) continue
+    checkString(value, `headers[${JSON.stringify(name)}]`, owner)
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 /**

@@ -108,6 +108,12 @@ describe('toProviderError', () => {
       apiError(undefined, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }),
     )
     expect(RateLimitError.isInstance(limited)).toBe(true)
+    // An error event without a type, or with only text, is still an error in the stream.
+    for (const body of [{ error: { message: 'engine died' } }, { message: 'engine died' }, 'engine died']) {
+      const untyped = toProviderError(profile, apiError(undefined, body))
+      expect(untyped).toMatchObject({ status: undefined, retryable: false, providerErrorType: undefined })
+      expect(untyped.message).toBe('example: error in stream: engine died')
+    }
   })
 
   it('recognises SDK errors by name or constructor name, never by class', () => {

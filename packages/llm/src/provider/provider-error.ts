@@ -152,15 +152,10 @@ function sdkErrorName(shape: SdkErrorShape): string | undefined {
 
 /**
  * An `APIError` without a status but with an error body: the server accepted the request, then sent an error event in
- * the stream.
+ * the stream — with a type or without one (an OpenAI-compatible server may send only `{ "error": { "message" } }`).
  */
 function isStreamErrorEvent(shape: SdkErrorShape): boolean {
-  return (
-    shape.status === undefined &&
-    typeof shape.error === 'object' &&
-    shape.error !== null &&
-    errorType(shape) !== undefined
-  )
+  return shape.status === undefined && shape.error !== undefined && shape.error !== null
 }
 
 function fromHttpError(
@@ -215,10 +210,12 @@ function errorType(shape: SdkErrorShape): string | undefined {
   )
 }
 
-/** The server's own words: the error body's message, if it has one. */
+/** The server's own words: the error body's message, if it has one (or the body, when it is only text). */
 function bodyMessage(shape: SdkErrorShape): string | undefined {
-  const body = shape.error as { message?: unknown; error?: { message?: unknown } } | null | undefined
-  return nonEmpty(body?.error?.message) ?? nonEmpty(body?.message)
+  const body = shape.error as { message?: unknown; error?: { message?: unknown } | string } | string | null | undefined
+  if (typeof body === 'string') return nonEmpty(body)
+  const inner = body?.error
+  return nonEmpty(typeof inner === 'string' ? inner : inner?.message) ?? nonEmpty(body?.message)
 }
 
 /** `429 Rate limit reached…`: the status, then the server's words (or the SDK's, which start with the status). */

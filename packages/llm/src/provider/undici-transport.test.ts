@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { gzipSync } from 'node:zlib'
+import * as zlib from 'node:zlib'
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { AbortError, CancelScope } from '@tinyllm/core'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cancelScopeField } from './call-cancellation.js'
@@ -66,6 +67,40 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
     expect(await response.json()).toEqual({ echo: '{"a":1}' })
     expect(received).toMatchObject({ method: 'POST', body: '{"a":1}' })
     expect(received.encoding).toContain('gzip')
+  })
+
+  it('undoes the content codings fetch undoes: stacked ones, raw deflate, zstd; none past five', async () => {
+    const text = JSON.stringify({ answer: 'decoded' })
+    const encodings: Array<[string, (bytes: Buffer) => Buffer]> = [
+      ['gzip, gzip', (bytes) => gzipSync(gzipSync(bytes))],
+      ['deflate, br', (bytes) => brotliCompressSync(deflateSync(bytes))],
+      ['deflate', (bytes) => deflateRawSync(bytes)],
+      ['gzip, identity', (bytes) => bytes], // a coding fetch does not know: the body as it came
+      ['constructor', (bytes) => bytes],
+    ]
+    // zstd where the runtime has it (Node 22.15 and later), as fetch.
+    if (typeof zlib.zstdCompressSync === 'function') encodings.push(['zstd', (bytes) => zlib.zstdCompressSync(bytes)])
+    for (const stream of [false, true]) {
+      for (const [encoding, encode] of encodings) {
+        const url = await serve((_request, response) => {
+          const type = stream ? 'text/event-stream' : 'application/json'
+          response.writeHead(200, { 'content-type': type, 'content-encoding': encoding })
+          response.end(encode(Buffer.from(text)))
+        })
+        const response = await transport(url, { method: 'POST', body: '{}' })
+        expect(await response.text(), `${encoding}, ${stream ? 'streamed' : 'whole'}`).toBe(text)
+      }
+    }
+    const url = await serve((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip,gzip,gzip,gzip,gzip,gzip',
+      })
+      response.end(text)
+    })
+    const refused = await transport(url, { method: 'POST', body: '{}' }).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(TypeError)
+    expect(String((refused as Error).cause)).toContain('too many content-encodings')
   })
 
   it('follows a redirect as fetch does, sending the body again on a 307', async () => {

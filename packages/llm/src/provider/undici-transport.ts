@@ -1,16 +1,5 @@
-import type { Readable } from 'node:stream'
-import {
-  brotliDecompress,
-  brotliDecompressSync,
-  constants,
-  createBrotliDecompress,
-  createGunzip,
-  createInflate,
-  gunzip,
-  gunzipSync,
-  inflate,
-  inflateSync,
-} from 'node:zlib'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
+import * as zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
 import { type RequestCancellation, requestCancellation } from './fetch-transport.js'
 import { countedBody, type FetchFunction, type ResponseSizeCap, responseTooLarge } from './response-size-limit.js'
@@ -48,8 +37,9 @@ const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
  * A `fetch` for an SDK on undici's `request` API over one keep-alive pool: the same requests, answers and failures as
  * `fetch` (a failure to connect rejects with a `TypeError('fetch failed')` whose cause is the socket's error; a
  * cancellation, with the call's AbortError or TimeoutError), at a fraction of its cost per call. JSON answers are read
- * whole before the `Response` is handed over — counted against the size cap as they arrive, inflated (gzip, deflate,
- * brotli) with the cap as their limit; event streams are handed over as they arrive, inflated and counted. Requests
+ * whole before the `Response` is handed over — counted against the size cap as they arrive, their content codings
+ * undone as `fetch` undoes them (gzip, deflate wrapped or raw, brotli, zstd where the runtime has it, up to five
+ * stacked) with the cap as their limit; event streams are handed over as they arrive, decoded and counted. Requests
  * with a body `request` cannot send go through `fallback`, and so do requests made while undici is still loading
  * (creating the transport starts that, if a chat model did not already): no request waits for undici to load. (A base
  * URL with credentials in it never gets here: the provider refuses it, as `fetch` would.)
@@ -127,15 +117,23 @@ function toResponse(
     cancellation?.dispose()
     return new Response(null, init)
   }
-  const encoding = headers.get('content-encoding')?.trim().toLowerCase() ?? ''
+  let codings: readonly Coding[]
+  try {
+    codings = codingsOf(headers.get('content-encoding') ?? '')
+  } catch (error) {
+    // Not read: the connection is closed (undici reports that on the body, which nobody listens to any more).
+    body.on('error', () => {}).destroy()
+    cancellation?.dispose()
+    throw error
+  }
   const tooLarge = (): Error => responseTooLarge(cap, status, headers)
   if ((headers.get('content-type') ?? '').includes('text/event-stream')) {
     const end = cancellation === undefined ? undefined : () => cancellation.dispose()
-    return new Response(countedBody(webStream(inflating(body, encoding)), cap.maxBytes, tooLarge, end), init)
+    return new Response(countedBody(webStream(inflating(body, codings)), cap.maxBytes, tooLarge, end), init)
   }
   // Read whole before the SDK gets the response; a body that fails on the way fails as the SDK's read of it would.
   return readWhole(body, cap.maxBytes, tooLarge)
-    .then((bytes) => decodeBody(bytes, encoding, cap.maxBytes, tooLarge))
+    .then((bytes) => decodeBody(bytes, codings, cap.maxBytes, tooLarge))
     .then(
       (bytes) => {
         cancellation?.dispose()
@@ -170,56 +168,173 @@ function readWhole(body: Readable, maxBytes: number, tooLarge: () => Error): Pro
   })
 }
 
-/** Decodes a whole body as `fetch` would, never past `maxBytes`. */
-function decodeBody(
+/** Decodes a whole body as `fetch` would, each coding in turn, never past `maxBytes`. */
+async function decodeBody(
   bytes: Buffer,
-  encoding: string,
+  codings: readonly Coding[],
   maxBytes: number,
   tooLarge: () => Error,
-): Buffer | Promise<Buffer> {
-  const decode = decoders[encoding]
-  if (decode === undefined || bytes.length === 0) return bytes
-  const options = { maxOutputLength: maxBytes, finishFlush: constants.Z_SYNC_FLUSH }
+): Promise<Buffer> {
+  let decoded = bytes
+  for (const coding of codings) {
+    if (decoded.length === 0) break
+    decoded = await decodeOnce(coding, decoded, maxBytes, tooLarge)
+  }
+  return decoded
+}
+
+function decodeOnce(coding: Coding, bytes: Buffer, maxBytes: number, tooLarge: () => Error): Buffer | Promise<Buffer> {
+  const options = { maxOutputLength: maxBytes, ...coding.flush }
   const overCap = (error: unknown): Error =>
     (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
       ? tooLarge()
       : new TypeError('terminated', { cause: error })
+  const { sync, async } = coding.decoders(bytes)
   if (bytes.length <= syncInflateLimit) {
     try {
-      return decode.sync(bytes, options)
+      return sync(bytes, options)
     } catch (error) {
       throw overCap(error)
     }
   }
   return new Promise((resolve, reject) =>
-    decode.async(bytes, options, (error, result) => (error === null ? resolve(result) : reject(overCap(error)))),
+    async(bytes, options, (error, result) => (error === null ? resolve(result) : reject(overCap(error)))),
   )
 }
 
 type Decode = (bytes: Buffer, options: object) => Buffer
 type DecodeAsync = (bytes: Buffer, options: object, done: (error: Error | null, result: Buffer) => void) => void
 
-const decoders: Readonly<Record<string, { sync: Decode; async: DecodeAsync }>> = {
-  gzip: { sync: gunzipSync, async: gunzip },
-  'x-gzip': { sync: gunzipSync, async: gunzip },
-  deflate: { sync: inflateSync, async: inflate as unknown as DecodeAsync },
-  br: { sync: brotliDecompressSync, async: brotliDecompress },
+/** One content coding: how to undo it on a whole body (given its first bytes) and on a stream. */
+interface Coding {
+  readonly flush: object
+  decoders(head: Buffer): { readonly sync: Decode; readonly async: DecodeAsync }
+  stream(): Transform
 }
 
-/** An event stream's body, inflated as it arrives when it is compressed. */
-function inflating(body: Readable, encoding: string): Readable {
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? createGunzip()
-      : encoding === 'deflate'
-        ? createInflate()
-        : encoding === 'br'
-          ? createBrotliDecompress()
-          : undefined
-  if (decoder === undefined) return body
-  body.on('error', (error) => decoder.destroy(error))
-  decoder.on('close', () => body.destroy())
-  return body.pipe(decoder)
+const zlibFlush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }
+const brotliFlush = {
+  flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+  finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+}
+
+/** A `deflate` body with the zlib wrapper (its first byte names the method, 8) rather than raw DEFLATE. */
+const zlibWrapped = (head: Buffer): boolean => ((head[0] ?? 0) & 0x0f) === 0x08
+
+const gzip: Coding = {
+  flush: zlibFlush,
+  decoders: () => ({ sync: zlib.gunzipSync, async: zlib.gunzip }),
+  stream: () => zlib.createGunzip(zlibFlush),
+}
+
+// Servers send both forms under this name; `fetch` tells them apart by the first byte.
+const deflate: Coding = {
+  flush: zlibFlush,
+  decoders: (head) =>
+    zlibWrapped(head)
+      ? { sync: zlib.inflateSync, async: zlib.inflate as unknown as DecodeAsync }
+      : { sync: zlib.inflateRawSync, async: zlib.inflateRaw as unknown as DecodeAsync },
+  stream: () => new DeflateSniffer(),
+}
+
+const brotli: Coding = {
+  flush: brotliFlush,
+  decoders: () => ({ sync: zlib.brotliDecompressSync, async: zlib.brotliDecompress }),
+  stream: () => zlib.createBrotliDecompress(brotliFlush),
+}
+
+const zstdFlush = { flush: zlib.constants.ZSTD_e_continue, finishFlush: zlib.constants.ZSTD_e_end }
+
+/** zstd where the runtime's zlib has it (Node 22.15 and later), as `fetch` does. */
+const zstd: Coding | undefined =
+  typeof zlib.zstdDecompressSync === 'function'
+    ? {
+        flush: zstdFlush,
+        decoders: () => ({ sync: zlib.zstdDecompressSync, async: zlib.zstdDecompress as unknown as DecodeAsync }),
+        stream: () => zlib.createZstdDecompress(zstdFlush),
+      }
+    : undefined
+
+/** The codings `fetch` undoes, by name. */
+const codingTable: ReadonlyMap<string, Coding> = new Map([
+  ['gzip', gzip],
+  ['x-gzip', gzip],
+  ['deflate', deflate],
+  ['br', brotli],
+  ...(zstd === undefined ? [] : ([['zstd', zstd]] as const)),
+])
+
+/** The most codings one response may stack, as `fetch` allows. */
+const maxContentCodings = 5
+
+/**
+ * The codings of a `content-encoding` header in the order they are undone (the last applied first), as `fetch` reads
+ * it: none when one of them is not known (`identity` included), so the body is passed on as it came; more than
+ * {@link maxContentCodings} fail the response as `fetch` fails it.
+ */
+function codingsOf(header: string): readonly Coding[] {
+  if (header === '') return []
+  const names = header.toLowerCase().split(',')
+  if (names.length > maxContentCodings) {
+    const cause = new Error(
+      `too many content-encodings in response: ${names.length}, maximum allowed is ${maxContentCodings}`,
+    )
+    throw new TypeError('fetch failed', { cause })
+  }
+  const codings: Coding[] = []
+  for (let index = names.length - 1; index >= 0; index--) {
+    const coding = codingTable.get((names[index] as string).trim())
+    if (coding === undefined) return []
+    codings.push(coding)
+  }
+  return codings
+}
+
+/** A `deflate` stream, wrapped or raw, told apart by its first byte as `fetch` does. */
+class DeflateSniffer extends Transform {
+  #inner: Transform | undefined
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#inner === undefined) {
+      if (chunk.length === 0) {
+        done()
+        return
+      }
+      const inner = zlibWrapped(chunk) ? zlib.createInflate(zlibFlush) : zlib.createInflateRaw(zlibFlush)
+      inner.on('data', (data: Buffer) => this.push(data))
+      inner.on('error', (error) => this.destroy(error))
+      this.#inner = inner
+    }
+    this.#inner.write(chunk, () => done())
+  }
+
+  override _flush(done: TransformCallback): void {
+    const inner = this.#inner
+    if (inner === undefined) {
+      done()
+      return
+    }
+    inner.once('end', () => done())
+    inner.end()
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#inner?.destroy()
+    done(error)
+  }
+}
+
+/** An event stream's body, its codings undone as it arrives. */
+function inflating(body: Readable, codings: readonly Coding[]): Readable {
+  let current = body
+  for (const coding of codings) {
+    const upstream = current
+    const decoder = coding.stream()
+    upstream.on('error', (error) => decoder.destroy(error))
+    decoder.on('close', () => upstream.destroy())
+    current = upstream.pipe(decoder)
+  }
+  return current
 }
 
 /** A Node.js body as a web stream, read as fast as it is consumed; its failures are `fetch`'s (`terminated`). */

@@ -48,6 +48,37 @@ describe('ScriptedChatModel', () => {
     }
   })
 
+  it('refuses a reply that is not one, in responses, enqueue or from a responder, with a ConfigurationError naming it', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ responses: [{ contnet: 'x' }] }, 'ScriptedChatModel: contnet is not an option; did you mean content?'],
+      [
+        { responses: ['ok', { content: 5 }] },
+        'ScriptedChatModel: responses[1].content must be a string or null, got 5',
+      ],
+      [
+        { responses: [{ toolCalls: 'x' }] },
+        'responses[0].toolCalls must be a list of { id?, name, arguments } of strings',
+      ],
+      [{ responses: [{ toolCalls: [{ name: 'f', arguments: {} }] }] }, 'responses[0].toolCalls must be a list'],
+      [{ responses: [{ finishReason: 'done' }] }, 'responses[0].finishReason must be one of'],
+      [{ responses: [{ content: 'x', choices: 'ab' }] }, 'responses[0].choices must be a list of strings, got "ab"'],
+      [{ responses: [[]] }, 'responses[0] must be a reply (a string, an object, an Error or a function), got []'],
+    ]
+    for (const [options, message] of cases) {
+      const build = () => new ScriptedChatModel(options as never)
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+    const model = new ScriptedChatModel()
+    expect(() => model.enqueue(null as never)).toThrow('ScriptedChatModel: replies[0] must be a reply')
+    for (const answer of [undefined, 5, { content: 5 }]) {
+      const scripted = new ScriptedChatModel({ responses: () => answer as never })
+      const error = await scripted.doGenerate(ask('hi')).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^ScriptedChatModel: the reply to call #1(\.content)? must be/)
+    }
+  })
+
   it('answers from a list in order and records the calls', async () => {
     const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
     expect(resultText(await model.doGenerate(ask('one')))).toBe('good')

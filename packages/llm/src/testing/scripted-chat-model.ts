@@ -64,14 +64,57 @@ function checkReplies(responses: unknown): Array<ScriptedReply | ScriptedRespond
     throw optionError('responses', 'a list of replies or a function producing each reply', responses, owner)
   }
   const replies: Array<ScriptedReply | ScriptedResponder> = []
-  for (let index = 0; index < responses.length; index++) {
-    const reply: unknown = responses[index]
-    if (typeof reply !== 'string' && typeof reply !== 'function' && (typeof reply !== 'object' || reply === null)) {
-      throw optionError(`responses[${index}]`, 'a reply (a string, an object, an Error or a function)', reply, owner)
-    }
-    replies.push(reply as ScriptedReply | ScriptedResponder)
-  }
+  for (let index = 0; index < responses.length; index++)
+    replies.push(checkReply(responses[index], `responses[${index}]`))
   return replies
+}
+
+const replyKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    content: true,
+    toolCalls: true,
+    finishReason: true,
+    usage: true,
+    choices: true,
+  } satisfies Record<keyof Exclude<ScriptedReply, string | Error>, true>),
+)
+const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error', 'other'] as const
+
+/**
+ * `reply` when it is one — a string, an Error, a `{ content, toolCalls, finishReason, usage, choices }` whose fields
+ * have their types, or (where a responder may stand) a function — else a ConfigurationError naming `where` and what is
+ * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used.
+ */
+function checkReply(reply: unknown, where: string, responder = true): ScriptedReply | ScriptedResponder {
+  if (typeof reply === 'string' || reply instanceof Error || (responder && typeof reply === 'function')) {
+    return reply as ScriptedReply | ScriptedResponder
+  }
+  if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) {
+    const kinds = responder ? 'a string, an object, an Error or a function' : 'a string, an object or an Error'
+    throw optionError(where, `a reply (${kinds})`, reply, owner)
+  }
+  checkKnownOptions(reply, replyKeys, owner)
+  const { content, toolCalls, finishReason, usage, choices } = reply as Record<string, unknown>
+  if (content !== undefined && content !== null && typeof content !== 'string') {
+    throw optionError(`${where}.content`, 'a string or null', content, owner)
+  }
+  if (toolCalls !== undefined && !(Array.isArray(toolCalls) && toolCalls.every(isScriptedToolCall))) {
+    throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
+  }
+  checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
+  if (usage !== undefined && (typeof usage !== 'object' || usage === null)) {
+    throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens }', usage, owner)
+  }
+  if (choices !== undefined && !(Array.isArray(choices) && choices.every((text) => typeof text === 'string'))) {
+    throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
+  }
+  return reply as ScriptedReply
+}
+
+function isScriptedToolCall(call: unknown): boolean {
+  if (typeof call !== 'object' || call === null) return false
+  const { id, name, arguments: args } = call as Record<string, unknown>
+  return (id === undefined || typeof id === 'string') && typeof name === 'string' && typeof args === 'string'
 }
 
 const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
@@ -115,9 +158,9 @@ export class ScriptedChatModel implements ChatModel {
     }
   }
 
-  /** Queues replies for the next calls. */
+  /** Queues replies for the next calls; one that is not a reply is a ConfigurationError, as in `responses`. */
   enqueue(...replies: Array<ScriptedReply | ScriptedResponder>): this {
-    this.queue.push(...replies)
+    this.queue.push(...replies.map((reply, index) => checkReply(reply, `replies[${index}]`)))
     return this
   }
 
@@ -167,7 +210,9 @@ export class ScriptedChatModel implements ChatModel {
       })
     }
     this.last = entry
-    return typeof entry === 'function' ? entry(request, callIndex) : entry
+    if (typeof entry !== 'function') return entry
+    const reply = await entry(request, callIndex)
+    return checkReply(reply, `the reply to call #${callIndex + 1}`, false) as ScriptedReply
   }
 
   private toResult(request: ChatRequest, reply: Exclude<ScriptedReply, Error>, callIndex: number): ChatResult {

@@ -5,14 +5,14 @@ const roles: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'ass
 
 /**
  * What OpenAI answers a message it cannot take, worded as OpenAI words it, or `undefined`: a message that is not an
- * object, a role it does not know, or an assistant message without content, `tool_calls` or `function_call` (its
- * content is "Required unless `tool_calls` or `function_call` is specified").
+ * object, a role it does not know, `tool_calls` that are not a list of objects, or an assistant message without content,
+ * `tool_calls` or `function_call` (its content is "Required unless `tool_calls` or `function_call` is specified").
  */
 export function messageError(messages: readonly unknown[]): ErrorReply['error'] | undefined {
   for (const [index, message] of messages.entries()) {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
       return invalid(
-        `Invalid type for 'messages[${index}]': expected an object, but got ${message === null ? 'null' : Array.isArray(message) ? 'an array' : `a ${typeof message}`} instead.`,
+        `Invalid type for 'messages[${index}]': expected an object, but got ${describe(message)} instead.`,
         `messages[${index}]`,
         'invalid_type',
       )
@@ -25,6 +25,23 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
         'invalid_value',
       )
     }
+    if (toolCalls !== undefined && toolCalls !== null) {
+      if (!Array.isArray(toolCalls)) {
+        return invalid(
+          `Invalid type for 'messages[${index}].tool_calls': expected an array, but got ${describe(toolCalls)} instead.`,
+          `messages[${index}].tool_calls`,
+          'invalid_type',
+        )
+      }
+      const call = toolCalls.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item))
+      if (call !== -1) {
+        return invalid(
+          `Invalid type for 'messages[${index}].tool_calls[${call}]': expected an object, but got ${describe(toolCalls[call])} instead.`,
+          `messages[${index}].tool_calls[${call}]`,
+          'invalid_type',
+        )
+      }
+    }
     const calls = Array.isArray(toolCalls) && toolCalls.length > 0
     if (role === 'assistant' && content == null && !calls && functionCall == null) {
       return invalid(
@@ -35,6 +52,10 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
     }
   }
   return undefined
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
 }
 
 function invalid(message: string, param: string, code: string): ErrorReply['error'] {

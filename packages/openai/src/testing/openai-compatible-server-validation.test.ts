@@ -191,6 +191,51 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
         message: "Invalid schema for function 'deep': 11 levels of nesting exceeds limit of 10.",
       },
     ],
+    [
+      'metadata with 17 pairs',
+      { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v'])) },
+      { param: 'metadata', code: 'object_above_max_properties', message: 'at most 16 properties, but got' },
+    ],
+    [
+      'a metadata key longer than 64',
+      { metadata: { ['k'.repeat(65)]: 'v' } },
+      { param: 'metadata', code: 'string_above_max_length', message: 'key too long' },
+    ],
+    [
+      'a metadata value longer than 512',
+      { metadata: { note: 'v'.repeat(513) } },
+      { param: 'metadata.note', code: 'string_above_max_length', message: 'maximum length 512' },
+    ],
+    [
+      'a metadata value that is not a string',
+      { metadata: { count: 3 } },
+      { param: 'metadata.count', code: 'invalid_type', message: 'expected a string, but got an integer' },
+    ],
+    [
+      'a safety_identifier longer than 128',
+      { safety_identifier: 'u'.repeat(129) },
+      { param: 'safety_identifier', code: 'string_above_max_length', message: 'maximum length 128' },
+    ],
+    [
+      'tools that are not a list',
+      { tools: 5 },
+      { param: 'tools', code: 'invalid_type', message: 'expected an array, but got an integer' },
+    ],
+    [
+      'a tool that is not an object',
+      { tools: [tool('lookup'), null] },
+      { param: 'tools[1]', code: 'invalid_type', message: 'expected an object, but got null' },
+    ],
+    [
+      'tool_calls that are not a list',
+      { messages: [...base.messages, { role: 'assistant', content: 'x', tool_calls: 'call' }] },
+      { param: 'messages[1].tool_calls', code: 'invalid_type', message: 'expected an array, but got a string' },
+    ],
+    [
+      'a tool call that is not an object',
+      { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
+      { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
+    ],
   ])('refuses %s with a 400', async (_name, change, expected) => {
     const { status, error } = await send(change)
     expect(status).toBe(400)
@@ -212,6 +257,14 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { stop: ['a', 'b', 'c', 'd'] },
       { stop: 'a' },
       { stream: true, stream_options: { include_usage: true } },
+      {
+        metadata: {
+          ...Object.fromEntries(Array.from({ length: 15 }, (_, index) => [`k${index}`, 'v'])),
+          ['k'.repeat(64)]: 'v'.repeat(512),
+        },
+        safety_identifier: 'u'.repeat(128),
+      },
+      { metadata: null, safety_identifier: null, tools: null },
       {
         messages: [
           { role: 'developer', content: 'Be brief.' },

@@ -33,7 +33,9 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
  * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls,
  * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
- * true`), a function or response-format name that is not 1–64 letters, digits, `_` or `-`, tool turns that do not
+ * true`), `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
+ * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects, a function or response-format
+ * name that is not 1–64 letters, digits, `_` or `-`, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
  * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property
  * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…, more than 10 levels of nesting,

@@ -25,6 +25,15 @@ const ranges: Readonly<Record<string, Range>> = {
 /** "maps tokens (specified by their token ID in the tokenizer) to an associated bias value from -100 to 100" */
 const logitBiasRange: Range = { min: -100, max: 100 }
 
+/**
+ * `metadata`: "Set of 16 key-value pairs … Keys are strings with a maximum length of 64 characters. Values are strings
+ * with a maximum length of 512 characters."
+ */
+const metadataLimits = { pairs: 16, keyLength: 64, valueLength: 512 }
+
+/** `safety_identifier`: "a string that uniquely identifies each user, with a maximum length of 128 characters". */
+const maxSafetyIdentifierLength = 128
+
 /** "Up to 4 sequences where the API will stop generating further tokens." */
 const maxStopSequences = 4
 
@@ -38,8 +47,10 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a number out of its documented range (`temperature`, the penalties, `logit_bias` values, `top_logprobs`),
- * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`, and a
- * function or response-format name that is not 1–64 letters, digits, `_` or `-`.
+ * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`,
+ * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
+ * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
+ * letters, digits, `_` or `-`.
  */
 export function parameterError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
   const fields = body as unknown as Record<string, unknown>
@@ -68,9 +79,21 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   if (body.stream_options != null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
   }
-  for (const [index, tool] of (Array.isArray(body.tools) ? body.tools : []).entries()) {
-    if (tool?.type !== 'function') continue
-    const problem = nameError(tool.function?.name, `tools[${index}].function.name`)
+  const metadata = metadataError(fields.metadata)
+  if (metadata !== undefined) return metadata
+  const identifier = fields.safety_identifier
+  if (identifier !== undefined && identifier !== null) {
+    if (typeof identifier !== 'string') return typeError('safety_identifier', 'a string', identifier)
+    if (identifier.length > maxSafetyIdentifierLength) {
+      return tooLong('safety_identifier', maxSafetyIdentifierLength, identifier.length)
+    }
+  }
+  const tools = fields.tools
+  if (tools !== undefined && tools !== null && !Array.isArray(tools)) return typeError('tools', 'an array', tools)
+  for (const [index, tool] of (Array.isArray(tools) ? tools : []).entries()) {
+    if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
+    if (tool.type !== 'function') continue
+    const problem = nameError((tool.function as { name?: unknown } | undefined)?.name, `tools[${index}].function.name`)
     if (problem !== undefined) return problem
   }
   for (const [index, definition] of (Array.isArray(body.functions) ? body.functions : []).entries()) {
@@ -80,6 +103,43 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   const format = body.response_format
   if (format?.type === 'json_schema') return nameError(format.json_schema?.name, 'response_format.json_schema.name')
   return undefined
+}
+
+function metadataError(metadata: unknown): ErrorReply['error'] | undefined {
+  if (metadata === undefined || metadata === null) return undefined
+  if (!isObject(metadata)) return typeError('metadata', 'an object', metadata)
+  const entries = Object.entries(metadata)
+  if (entries.length > metadataLimits.pairs) {
+    return invalid(
+      `Invalid 'metadata': too many properties. Expected an object with at most ${metadataLimits.pairs} properties, but got an object with ${entries.length} properties instead.`,
+      'metadata',
+      'object_above_max_properties',
+    )
+  }
+  for (const [key, value] of entries) {
+    if (key.length > metadataLimits.keyLength) return tooLong('metadata', metadataLimits.keyLength, key.length, 'key')
+    if (typeof value !== 'string') return typeError(`metadata.${key}`, 'a string', value)
+    if (value.length > metadataLimits.valueLength) {
+      return tooLong(`metadata.${key}`, metadataLimits.valueLength, value.length)
+    }
+  }
+  return undefined
+}
+
+function typeError(param: string, expected: string, value: unknown): ErrorReply['error'] {
+  return invalid(
+    `Invalid type for '${param}': expected ${expected}, but got ${typeName(value)} instead.`,
+    param,
+    'invalid_type',
+  )
+}
+
+function tooLong(param: string, max: number, length: number, what = 'string'): ErrorReply['error'] {
+  return invalid(
+    `Invalid '${param}': ${what} too long. Expected a ${what} with maximum length ${max}, but got a ${what} with length ${length} instead.`,
+    param,
+    'string_above_max_length',
+  )
 }
 
 function rangeError(value: unknown, param: string, range: Range): ErrorReply['error'] | undefined {
@@ -110,13 +170,7 @@ function rangeError(value: unknown, param: string, range: Range): ErrorReply['er
 }
 
 function nameError(name: unknown, param: string): ErrorReply['error'] | undefined {
-  if (typeof name !== 'string') {
-    return invalid(
-      `Invalid type for '${param}': expected a string, but got ${typeName(name)} instead.`,
-      param,
-      'invalid_type',
-    )
-  }
+  if (typeof name !== 'string') return typeError(param, 'a string', name)
   if (name === '') {
     return invalid(
       `Invalid '${param}': empty string. Expected a string with minimum length 1, but got an empty string instead.`,
@@ -124,13 +178,7 @@ function nameError(name: unknown, param: string): ErrorReply['error'] | undefine
       'empty_string',
     )
   }
-  if (name.length > maxNameLength) {
-    return invalid(
-      `Invalid '${param}': string too long. Expected a string with maximum length ${maxNameLength}, but got a string with length ${name.length} instead.`,
-      param,
-      'string_above_max_length',
-    )
-  }
+  if (name.length > maxNameLength) return tooLong(param, maxNameLength, name.length)
   if (!namePattern.test(name)) {
     return invalid(
       `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '${namePattern.source}'.`,
