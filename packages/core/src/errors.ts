@@ -425,9 +425,18 @@ export function describeThrown(value: unknown, maxLength = 200): string {
  * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
  */
 export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortError | TimeoutError {
-  const cause = isAbortSignal(reason) ? reason.reason : reason
+  const cause = isAbortSignal(reason) ? reasonOf(reason) : reason
   if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
+}
+
+/** A signal's `reason`; the signal itself when reading it throws (a lookalike whose getter throws). */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason
+  } catch {
+    return signal
+  }
 }
 
 /** An `AbortSignal` of any realm (or one that behaves as one); never throws. */

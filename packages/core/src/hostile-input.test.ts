@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { CancelScope } from './cancellation.js'
+import { CancelScope, sleep } from './cancellation.js'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError, FunctionError, NonDeterminismError, TimeoutError, type TinyLLMError } from './errors.js'
+import {
+  AbortError,
+  ConfigurationError,
+  FunctionError,
+  NonDeterminismError,
+  TimeoutError,
+  type TinyLLMError,
+} from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import { hashJson, MemoryJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
@@ -151,6 +158,35 @@ describe('whatever a run throws, it ends in a typed error', () => {
         expect((error as Error).message).toMatch(/^f: options could not be read/)
       }
     }
+  })
+
+  it('an abort reason that looks like a signal whose reason getter throws ends the run in an AbortError', async () => {
+    const lookalike = {
+      addEventListener() {},
+      aborted: true,
+      get reason(): unknown {
+        throw new TypeError('no reason')
+      },
+    }
+    const f = defineFunction({ name: 'f', run: (_: unknown, context: RunContext) => sleep(60_000, context.signal) })
+    const events: string[] = []
+    const controller = new AbortController()
+    const invoked = settle(f.invoke(1, { signal: controller.signal, onEvent: (event) => events.push(event.to) }))
+    const traceController = new AbortController()
+    const traced = f.trace(1, { signal: traceController.signal })
+    await Promise.resolve()
+    controller.abort(lookalike)
+    traceController.abort(lookalike)
+    const { error } = await invoked
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toBe(lookalike)
+    expect(events.at(-1)).toBe('failed')
+    const record = await traced
+    expect(record.status).toBe('failed')
+    expect(AbortError.isInstance(record.error)).toBe(true)
+
+    const slept = settle(sleep(60_000, controller.signal))
+    expect(AbortError.isInstance((await slept).error)).toBe(true)
   })
 })
 
