@@ -341,6 +341,68 @@ describe('a budget cannot be switched off by a bad count', () => {
     expect((error as Error).message).toBe('f: usage.inputTokens must be a number of tokens ≥ 0, got NaN')
   })
 
+  it('usage summed as totals (it has calls) must carry every count and the cost, or a cost budget stops holding', async () => {
+    const costly = (usage: object) =>
+      defineFunction({
+        name: 'costly',
+        run: (_: unknown, context: RunContext) => {
+          context.addUsage(usage as never, 0.5)
+          return context.treeUsage.costUsd
+        },
+      })
+    const spend = defineFunction({
+      name: 'spend',
+      run: (_: unknown, context: RunContext) => {
+        context.reserveBudget({ tokens: 1, costUsd: 1_000 })()
+        return 'sent'
+      },
+    })
+    for (const [usage, message] of [
+      [
+        { inputTokens: 1, outputTokens: 1, totalTokens: 2, calls: 1 },
+        'costly: usage.unpricedCalls must be an integer ≥ 0, got undefined',
+      ],
+      [
+        { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: Number.NaN, unpricedCalls: 0 },
+        'costly: usage.costUsd must be a number of USD ≥ 0, got NaN',
+      ],
+      [
+        { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 0.5, unpricedCalls: 'none' },
+        'costly: usage.unpricedCalls must be an integer ≥ 0, got "none"',
+      ],
+    ] as const) {
+      const root = defineFunction({
+        name: 'root',
+        run: async (_: unknown, context: RunContext) => {
+          const { error } = await settle(context.invoke(costly(usage), undefined))
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toBe(message)
+          const after = await settle(context.invoke(spend, undefined))
+          return [context.treeUsage.costUsd, (after.error as TinyLLMError | undefined)?.name]
+        },
+      })
+      expect(await root.invoke(undefined, { budget: { maxCostUsd: 1 } })).toEqual([0, 'BudgetExceededError'])
+    }
+  })
+
+  it('a journal entry whose usage is not a count is refused, not summed into the totals', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: () => 'done' })
+    const journal = new MemoryJournal()
+    const usage = { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 'free', unpricedCalls: 0 }
+    journal.write('run-1/step#1', {
+      function: 'step',
+      kind: 'function',
+      input: hashJson(1),
+      output: 'done',
+      usage: usage as never,
+      at: 0,
+    })
+    const root = defineFunction({ name: 'root', run: (_: unknown, context: RunContext) => context.invoke(step, 1) })
+    const { error } = await settle(root.invoke(undefined, { runId: 'run-1', journal }))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toBe('step: usage.costUsd must be a number of USD ≥ 0, got "free"')
+  })
+
   it('is read once when the run starts: changing the object afterwards changes nothing', async () => {
     const budget = { maxTokens: 1_000 }
     const admitted: string[] = []
