@@ -109,4 +109,36 @@ describe('TinyLLMError.fromJSON', () => {
     expect(unknown.constructor).toBe(TinyLLMError)
     expect(unknown.retryable).toBe(false)
   })
+
+  it('never lets JSON replace a method: toJSON and toString keep working on the error and on one it caused', () => {
+    const hostile = JSON.parse('{"name":"TimeoutError","message":"m","toJSON":"x","toString":1,"kind":"total"}')
+    const error = TinyLLMError.fromJSON(hostile)
+    expect(String(error)).toBe('TimeoutError: m')
+    expect(error.toJSON()).toMatchObject({ name: 'TimeoutError', message: 'm', kind: 'total' })
+    const wrapper = new FunctionError({ functionName: 'f', state: 'running', cause: error })
+    expect(JSON.parse(JSON.stringify(wrapper)).cause).toMatchObject({ name: 'TimeoutError', message: 'm' })
+  })
+
+  it("quote whatever caused them: a cause whose name or message getter throws, a cause's 10 MB message", () => {
+    const unreadable = (key: 'name' | 'message') => {
+      const cause = new Error('x')
+      Object.defineProperty(cause, key, {
+        get() {
+          throw cause
+        },
+      })
+      return new FunctionError({ functionName: 'f', state: 'running', cause })
+    }
+    expect(JSON.parse(JSON.stringify(unreadable('message'))).cause).toEqual({
+      name: 'Error',
+      message: '[an unreadable value]',
+    })
+    expect(JSON.parse(JSON.stringify(unreadable('name'))).cause).toEqual({
+      name: '[an unreadable value]',
+      message: 'x',
+    })
+    const long = new FunctionError({ functionName: 'f', state: 'running', cause: new Error('x'.repeat(10_000_000)) })
+    expect(long.message.length).toBeLessThan(1_000)
+    expect(JSON.stringify(long).length).toBeLessThan(2_000)
+  })
 })
