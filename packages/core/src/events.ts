@@ -61,7 +61,10 @@ export interface LifecycleSubscription {
   readonly accepts?: (root: { readonly runId: string; readonly function: string; readonly kind: string }) => boolean
 }
 
-/** Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. */
+/**
+ * Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. It is no run's
+ * code: a Function it invokes starts a run tree of its own.
+ */
 export type LifecycleListener = (event: LifecycleEvent) => void
 
 interface Subscriber extends LifecycleSubscription {

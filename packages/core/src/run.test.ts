@@ -435,6 +435,30 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(inner.parentRunId).toBeUndefined()
   })
 
+  it("is not joined by a Function a listener invokes: a listener is no run's code", async () => {
+    const audit = defineFunction({ name: 'audit', run: (what: string) => what })
+    const child = defineFunction({ name: 'child', run: async (text: string) => text })
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (text: string) => `${await child.invoke(text)} ${await child.invoke(text)}`,
+    })
+    const audits: Array<Promise<RunRecord<string>>> = []
+    const hear = (event: LifecycleEvent) => {
+      if (event.function !== 'audit' && event.to === 'complete') audits.push(audit.trace(event.runId))
+    }
+    const stop = onLifecycleEvent(hear)
+    const heardGlobally = await parent.trace('a').finally(stop)
+    const heardPerTree = await parent.trace('b', { onEvent: hear })
+    for (const record of [heardGlobally, heardPerTree]) {
+      expect(record.output).toBe(`${record.input} ${record.input}`)
+      expect(record.children.map((run) => run.function)).toEqual(['child', 'child'])
+    }
+    // Each audit is a tree of its own: it hears no event of its own, so none starts another.
+    const records = await Promise.all(audits)
+    expect(records).toHaveLength(6)
+    for (const record of records) expect(record.parentRunId).toBeUndefined()
+  })
+
   it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {
     const outer = defineFunction({ name: 'outer', run: () => shout.invoke('x', { budget: { maxTokens: 10 } }) })
     const error = await outer.invoke(undefined).catch((thrown: unknown) => thrown)

@@ -600,8 +600,14 @@ class Run implements RunContext {
     if (to === 'complete') event.output = output
     if (this.annotations !== undefined) event.annotations = this.annotations
     if (this.usage !== undefined) event.usage = this.usage
-    if (onEvent !== undefined) this.deliver(onEvent, event)
-    for (const listener of this.tree.listeners) this.deliver(listener, event)
+    const deliverAll = (): void => {
+      if (onEvent !== undefined) this.deliver(onEvent, event)
+      for (const listener of this.tree.listeners) this.deliver(listener, event)
+    }
+    // A listener is no run's code: a Function it invokes starts a tree of its own, as it would outside any run (the
+    // events of a child are emitted while its parent's `run` is the current run of async context).
+    if (runStorage === undefined) deliverAll()
+    else runStorage.exit(deliverAll)
   }
 
   /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
