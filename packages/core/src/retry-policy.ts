@@ -1,4 +1,5 @@
-import { ConfigurationError, type TinyLLMError, ValidationError } from './errors.js'
+import { isPromiseLike } from './cancellation.js'
+import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, optionError } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
@@ -20,7 +21,10 @@ export interface RetryPolicy {
    * again often answers well. Default false: a validation error ends the run.
    */
   readonly retryInvalidOutput?: boolean
-  /** Decides whether an error is worth another attempt. Default {@link isRetryableError}: the error's `retryable`. */
+  /**
+   * Decides whether an error is worth another attempt: `true` or `false` (anything else, a promise included, and a
+   * throw are a {@link ConfigurationError} that ends the run). Default {@link isRetryableError}: the error's `retryable`.
+   */
   readonly retryable?: (error: TinyLLMError, attempt: number) => boolean
 }
 
@@ -46,6 +50,8 @@ export interface AttemptFacts {
   readonly remainingMs: number | undefined
   /** Random number source for jitter, [0, 1). Default `Math.random`. */
   readonly random?: () => number
+  /** Whose policy decides: named in the error when its `retryable` throws or answers neither true nor false. */
+  readonly functionName?: string | undefined
 }
 
 const dontRetry: RetryDecision = Object.freeze({ retry: false })
@@ -59,10 +65,31 @@ const dontRetry: RetryDecision = Object.freeze({ retry: false })
 export function decideRetry(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): RetryDecision {
   if (facts.attempt >= policy.attempts || facts.streamedParts > 0) return dontRetry
   if (ValidationError.isInstance(error) && !policy.retryInvalidOutput) return dontRetry
-  if (!ValidationError.isInstance(error) && !policy.retryable(error, facts.attempt)) return dontRetry
+  if (!ValidationError.isInstance(error) && !askRetryable(policy, error, facts)) return dontRetry
   const delayMs = retryDelay(policy, facts.attempt, error, facts.random)
   if (facts.remainingMs !== undefined && delayMs >= facts.remainingMs) return { retry: false, outOfTime: true }
   return { retry: true, delayMs }
+}
+
+/** The policy's `retryable` answer for `error`: true or false, else a ConfigurationError naming the policy. */
+function askRetryable(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): boolean {
+  let answer: unknown
+  try {
+    answer = policy.retryable(error, facts.attempt)
+  } catch (cause) {
+    throw new ConfigurationError({
+      option: 'retry.retryable',
+      message: `retry.retryable threw ${describeThrown(cause)} deciding whether to retry after ${describeThrown(error)}`,
+      functionName: facts.functionName,
+      cause,
+    })
+  }
+  if (typeof answer === 'boolean') return answer
+  throw new ConfigurationError({
+    option: 'retry.retryable',
+    message: `retry.retryable must answer true or false, got ${isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+    functionName: facts.functionName,
+  })
 }
 
 /**

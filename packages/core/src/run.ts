@@ -412,6 +412,7 @@ class Run implements RunContext {
       attempt: this.attempt,
       streamedParts: this.streamedParts,
       remainingMs,
+      functionName: this.fn.name,
     })
     if (!decision.retry) {
       if (decision.outOfTime !== true) throw error
