@@ -163,6 +163,30 @@ describe('validation never lets a value through unchecked', () => {
     expect(tree.length).toBeLessThan(1_000)
   })
 
+  it('lists the issues a sparse list holds, at once, however long the list', async () => {
+    const failing = (issues: unknown[]) =>
+      defineFunction({ name: 'holes', input: schemaOf(() => ({ issues })), run: () => 1 })
+        .invoke(undefined)
+        .then(
+          () => undefined as never,
+          (caught: unknown) => caught as ValidationError,
+        )
+    const none = await failing(new Array(1_000))
+    expect(none.issues).toEqual([{ path: [], message: 'the schema reported an empty list of issues' }])
+    for (const length of [1_000, 2 ** 32 - 1]) {
+      const sparse = new Array(length)
+      sparse[7] = { message: 'bad', path: ['a'] }
+      sparse[length - 1] = { message: 'worse', path: ['b'] }
+      const error = await failing(sparse)
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect(error.issues).toEqual([
+        { path: ['a'], message: 'bad' },
+        { path: ['b'], message: 'worse' },
+      ])
+      expect(error.message).toBe('holes: invalid input (input_validation, 2 issues)\n  - a: bad\n  - b: worse')
+    }
+  })
+
   it('answers synchronously when the schema does: the output is validated in the same turn', async () => {
     let validatedOutput = false
     const fn = defineFunction({

@@ -86,10 +86,9 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
         { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
       ])
     }
+    const listed = issuesIn(issues)
     throw this.failure(
-      issues.length === 0
-        ? [{ path: [], message: 'the schema reported an empty list of issues' }]
-        : issues.map(toIssue),
+      listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
     )
   }
 
@@ -115,6 +114,19 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
     // A schema whose properties throw when read (a getter, a Proxy) is not one.
     return false
   }
+}
+
+/**
+ * The issues a list holds, made safe to show. Its holes are no issues, and are never visited: a sparse list as long as
+ * 2³²−1 costs what it holds, not its length.
+ */
+function issuesIn(list: unknown[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = []
+  for (const key of Object.keys(list)) {
+    const index = Number(key)
+    if (Number.isInteger(index) && index >= 0 && String(index) === key) issues.push(toIssue(list[index]))
+  }
+  return issues
 }
 
 /** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
