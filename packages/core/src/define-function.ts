@@ -56,7 +56,10 @@ class DefinedFunction extends Function<unknown, unknown, unknown> {
     if (definition.processOutput !== undefined && typeof definition.processOutput !== 'function')
       throw optionError('processOutput', 'a function', definition.processOutput, this.name)
     this.definition = definition
-    this.processesOutput = definition.processOutput !== undefined
+  }
+
+  override get processesOutput(): boolean {
+    return this.definition.processOutput !== undefined
   }
 
   run(input: unknown, context: RunContext): unknown {

@@ -76,8 +76,6 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   readonly outputValidator: Validator | undefined
   /** @internal Checks what `processOutput` returns against `processedOutputSchema`. */
   readonly processedOutputValidator: Validator | undefined
-  /** @internal Whether `processOutput` does anything; decided once, so runs skip the step otherwise. */
-  processesOutput: boolean
 
   constructor(options: FunctionOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -97,7 +95,14 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
     this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
     this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
     this.durable = checkBoolean(options.durable, 'durable', name) ?? false
-    this.processesOutput = this.processOutput !== Function.prototype.processOutput
+  }
+
+  /**
+   * @internal Whether `processOutput` does anything: runs skip the step otherwise. Asked per run, so a `processOutput`
+   * the instance holds itself (a class field, one assigned in a subclass's constructor) counts too.
+   */
+  get processesOutput(): boolean {
+    return this.processOutput !== Function.prototype.processOutput
   }
 
   /** The work of one attempt. Receives the validated input; must honour `context.signal` for prompt cancellation. */
