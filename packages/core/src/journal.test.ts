@@ -197,6 +197,20 @@ describe('assertJsonSafe', () => {
     ])
   })
 
+  it('lists at most 20 issues, and stops looking there: a sparse list as long as 2³²−1 is refused at once', () => {
+    for (const length of [1_000, 2 ** 32 - 1]) {
+      let error: ValidationError | undefined
+      try {
+        assertJsonSafe({ list: new Array(length) }, { functionName: 'f', state: 's' })
+      } catch (thrown) {
+        error = thrown as ValidationError
+      }
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect(error?.issues).toHaveLength(20)
+      expect(error?.issues[19]).toEqual({ path: ['list', 19], message: 'undefined in a list is not JSON-safe' })
+    }
+  })
+
   it('refuses JSON larger than the documented cap', () => {
     expect(() => assertJsonSafe('x'.repeat(1024 * 1024 + 1), { functionName: 'f', state: 's' })).toThrow(
       /more than the 1048576/,
