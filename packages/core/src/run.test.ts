@@ -320,6 +320,29 @@ describe('listeners and loggers cannot break a run or the process', () => {
     }
   })
 
+  it('a stream listener that throws is logged, and the run and its stream go on', async () => {
+    const logger = createMemoryLogger()
+    const streaming = defineFunction({
+      name: 'streaming',
+      run: (_: unknown, context: RunContext) => {
+        for (const part of ['a', 'b', 'c']) context.stream?.(part)
+        return 'done'
+      },
+    })
+    const heard: unknown[] = []
+    const output = await streaming.invoke(undefined, {
+      logger,
+      stream: (part) => {
+        heard.push(part)
+        throw new Error('reader gone')
+      },
+    })
+    expect(output).toBe('done')
+    expect(heard).toEqual(['a', 'b', 'c'])
+    const logged = logger.entries.filter((entry) => entry.message === 'stream listener threw; the run goes on')
+    expect(logged).toHaveLength(3)
+  })
+
   it('an async stream listener that rejects is logged, and the run and the process go on', async () => {
     const logger = createMemoryLogger()
     const unhandled: unknown[] = []

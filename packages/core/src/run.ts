@@ -219,10 +219,15 @@ class Run implements RunContext {
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            const result: unknown = listener(part)
-            // An async listener that rejects is logged, like a lifecycle listener; the stream goes on.
-            if (isPromiseLike(result))
-              result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
+            // A listener that throws, or an async one that rejects, is logged, like a lifecycle listener; the stream
+            // goes on, and the run's code that streamed the part never sees the listener's error.
+            try {
+              const result: unknown = listener(part)
+              if (isPromiseLike(result))
+                result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
+            } catch (error) {
+              this.listenerFailed('stream listener threw', error)
+            }
           }
     // A traced run records itself and, through its record, every run under it.
     if (recording || this.parent?.record !== undefined) this.startRecord()
