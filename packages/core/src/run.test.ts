@@ -672,6 +672,35 @@ describe('hooks for tracing bridges', () => {
     expect(new Set(heard)).toEqual(new Set(['traced']))
   })
 
+  it('a subscriber whose accepts throws hears nothing, is logged, and every run goes on', async () => {
+    const heard: string[] = []
+    const stop = onLifecycleEvent((event) => heard.push(event.to), {
+      accepts: () => {
+        throw new Error('tracer not ready')
+      },
+    })
+    const logger = createMemoryLogger()
+    try {
+      expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+    } finally {
+      stop()
+    }
+    expect(heard).toEqual([])
+    expect(logger.entries.map((entry) => entry.message)).toEqual([
+      "a lifecycle subscription's accepts threw, so its listener does not hear this run; the run goes on",
+    ])
+  })
+
+  it('onLifecycleEvent refuses a listener or an accepts that is not a function, before any run hears it', () => {
+    expect(() => onLifecycleEvent('log' as never)).toThrow('onLifecycleEvent: listener must be a function, got "log"')
+    expect(() => onLifecycleEvent(() => {}, { accepts: true as never })).toThrow(
+      'onLifecycleEvent: accepts must be a function, got true',
+    )
+    expect(() => onLifecycleEvent(() => {}, { accept: () => true } as never)).toThrow(
+      'onLifecycleEvent: accept is not an option; did you mean accepts?',
+    )
+  })
+
   it('a run wrapper surrounds every attempt and processOutput, with the run it is for', async () => {
     const wrapped: string[] = []
     const remove = setRunWrapper((run, call) => {

@@ -205,7 +205,12 @@ class Run implements RunContext {
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       const registry = globalEventRegistry
       if (registry.listeners.length !== registry.subscribers.length) {
-        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind })
+        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
+          this.listenerFailed(
+            "a lifecycle subscription's accepts threw, so its listener does not hear this run",
+            error,
+          ),
+        )
       }
     }
     const listener = options?.stream
