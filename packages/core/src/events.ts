@@ -151,8 +151,13 @@ export function listenersOf(
   return subscribers.filter(hears).map((subscriber) => subscriber.listener)
 }
 
-/** Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. */
+/**
+ * Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. One that
+ * is not a function is a ConfigurationError, and the wrapper in place stays.
+ */
 export function setRunWrapper(wrapper: RunWrapper | undefined): () => void {
+  if (wrapper !== undefined && typeof wrapper !== 'function')
+    throw optionError('wrapper', 'a function, or undefined', wrapper, 'setRunWrapper')
   globalEventRegistry.wrapper = wrapper
   return () => {
     if (globalEventRegistry.wrapper === wrapper) globalEventRegistry.wrapper = undefined

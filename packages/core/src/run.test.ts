@@ -701,6 +701,13 @@ describe('hooks for tracing bridges', () => {
     )
   })
 
+  it('setRunWrapper refuses a wrapper that is not a function, and runs go on as before', async () => {
+    expect(() => setRunWrapper({ wrap: true } as never)).toThrow(
+      'setRunWrapper: wrapper must be a function, or undefined, got an object',
+    )
+    expect(await defineFunction({ name: 'plain', run: () => 'ran' }).invoke(undefined)).toBe('ran')
+  })
+
   it('a run wrapper surrounds every attempt and processOutput, with the run it is for', async () => {
     const wrapped: string[] = []
     const remove = setRunWrapper((run, call) => {
