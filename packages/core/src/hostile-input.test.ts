@@ -526,6 +526,68 @@ describe('other options refused with the one message format', () => {
     expect(() => defineFunction(definition)).toThrow('f: options could not be read: Error: boom')
   })
 
+  it('an option the Function reads whose getter throws is a ConfigurationError too, at any depth', () => {
+    const boom = (): never => {
+      throw new Error('boom')
+    }
+    const cases: Array<[object, string]> = [
+      [
+        {
+          get name() {
+            return boom()
+          },
+          run: () => 1,
+        },
+        'Function: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          get run() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          get retry() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          retry: {
+            get attempts() {
+              return boom()
+            },
+          },
+        },
+        'f: retry could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          get timeoutMs() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+    ]
+    for (const [definition, message] of cases) {
+      expect(() => defineFunction(definition as never)).toThrow(ConfigurationError)
+      expect(() => defineFunction(definition as never)).toThrow(message)
+    }
+  })
+
   it('an executor that answers a plain value still gives invoke a promise', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     const executor = { invoke: () => 5 as never }

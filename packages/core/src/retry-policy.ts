@@ -1,6 +1,6 @@
 import { isPromiseLike } from './cancellation.js'
 import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber, optionError } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, optionError, unreadableOption } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
 export interface RetryPolicy {
@@ -132,8 +132,17 @@ const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 
 /** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value or unknown key. */
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
+  if (policy === undefined) return noRetry
+  try {
+    return checkPolicy(policy, owner)
+  } catch (error) {
+    // A policy whose reading throws (a getter, a Proxy) is a nonsensical one too.
+    throw unreadableOption(error, 'retry', owner)
+  }
+}
+
+function checkPolicy(policy: RetryPolicy, owner: string | undefined): ResolvedRetryPolicy {
   const defaults = noRetry
-  if (policy === undefined) return defaults
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
     throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
   }
