@@ -588,6 +588,23 @@ describe('other options refused with the one message format', () => {
     }
   })
 
+  it('an executor without invoke is a ConfigurationError, and one whose invoke throws is not blamed on the options', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const missing = await settle(f.invoke(1, { executor: {} as never }))
+    expect(ConfigurationError.isInstance(missing.error)).toBe(true)
+    expect((missing.error as Error).message).toBe('f: executor must be a RunExecutor (with invoke), got an object')
+    const closed = new Error('queue closed')
+    const executor = {
+      invoke: () => {
+        throw closed
+      },
+    }
+    const thrown = await settle(f.invoke(1, { executor }))
+    expect(FunctionError.isInstance(thrown.error)).toBe(true)
+    expect((thrown.error as Error).message).toBe('f: executor threw Error: queue closed')
+    expect((thrown.error as Error).cause).toBe(closed)
+  })
+
   it('an executor that answers a plain value still gives invoke a promise', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     const executor = { invoke: () => 5 as never }

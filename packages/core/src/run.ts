@@ -17,7 +17,14 @@ import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from '.
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
-import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
+import type {
+  ChildInvokeOptions,
+  Invocable,
+  InvokeOptions,
+  RunContext,
+  RunExecutor,
+  StreamListener,
+} from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
 import {
   addUsageTo,
@@ -121,8 +128,10 @@ export function startRun(
           message: 'trace runs in this process only; use invoke with an executor',
           functionName: fn.name,
         })
+      if (typeof executor?.invoke !== 'function')
+        throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
-      return Promise.resolve(executor.invoke(fn, input, rest))
+      return handOver(executor, fn, input, rest)
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -132,6 +141,22 @@ export function startRun(
   if (!recording) return run.execute()
   const record = (): RunRecord => run.record as RunRecord
   return run.execute().then(record, record)
+}
+
+/**
+ * Hands a run to an executor, and settles as it does. Never throws: what its `invoke` throws is the rejection — a
+ * tinyllm error as it is, anything else a FunctionError saying the executor threw it.
+ */
+function handOver(executor: RunExecutor, fn: AnyFunction, input: unknown, options: InvokeOptions): Promise<unknown> {
+  try {
+    return Promise.resolve(executor.invoke(fn, input, options))
+  } catch (error) {
+    return Promise.reject(
+      TinyLLMError.isInstance(error)
+        ? error
+        : new FunctionError({ functionName: fn.name, state: 'executor', cause: error }),
+    )
+  }
 }
 
 /** One execution of one Function: all the state of a run lives here, never on the Function. */
