@@ -8,6 +8,7 @@ import {
   isAbortSignal,
   NonDeterminismError,
   StepLimitError,
+  safeStringify,
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
@@ -373,7 +374,7 @@ class Run implements RunContext {
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
-        const read = this.settle(this.journalCall(() => journal.read(this.idempotencyKey)))
+        const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry)
       }
@@ -518,19 +519,32 @@ class Run implements RunContext {
       usage: this.usage,
       at: Date.now(),
     }
-    const written = this.settle(this.journalCall(() => journal.write(this.idempotencyKey, entry)))
+    const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
     return ((isPromiseLike(written) ? await written : written) as JournalEntry).output
   }
 
-  /** A journal's read or write; what it throws that is not a tinyllm error names this step and its key. */
-  private journalCall<T>(call: () => T): T {
+  /**
+   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
+   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
+   */
+  private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.idempotencyKey})`
+    const entryOf = (answer: unknown): unknown => {
+      if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) return answer
+      throw new ConfigurationError({
+        option: 'journal',
+        message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.idempotencyKey})`,
+        functionName: this.fn.name,
+      })
+    }
     try {
       const result = call()
-      if (!isPromiseLike(result)) return result
-      return Promise.resolve(result).catch((cause: unknown) => {
-        throw this.toError(cause, state)
-      }) as T
+      if (!isPromiseLike(result)) return entryOf(result)
+      return Promise.resolve(result)
+        .then(entryOf)
+        .catch((cause: unknown) => {
+          throw this.toError(cause, state)
+        })
     } catch (cause) {
       throw this.toError(cause, state)
     }
