@@ -1,3 +1,4 @@
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { AbortError, FunctionError, formatIssuePath, TimeoutError, TinyLLMError, ValidationError } from './errors.js'
 
@@ -108,6 +109,21 @@ describe('TinyLLMError.fromJSON', () => {
     const unknown = TinyLLMError.fromJSON({ name: 'SomethingElse', message: 'y', retryable: 'yes' })
     expect(unknown.constructor).toBe(TinyLLMError)
     expect(unknown.retryable).toBe(false)
+  })
+
+  it('replace a registered secret in the message and stack of an error rehydrated from JSON, as when constructed', () => {
+    const secret = `tenant-key-${'q'.repeat(24)}`
+    const release = registerSecret(secret)
+    try {
+      // JSON from a process that did not know the secret, and so did not redact it.
+      const error = TinyLLMError.fromJSON({ name: 'TimeoutError', message: `failed with ${secret}` })
+      // Asserted as booleans, so that a failure does not print the secret either.
+      expect(error.message === 'failed with [REDACTED]').toBe(true)
+      expect(String(error.stack).includes(secret)).toBe(false)
+      expect(String(error).includes(secret)).toBe(false)
+    } finally {
+      release()
+    }
   })
 
   it('never lets JSON replace a method: toJSON and toString keep working on the error and on one it caused', () => {

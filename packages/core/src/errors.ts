@@ -84,8 +84,9 @@ export class TinyLLMError extends Error {
       Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
     }
     for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
-    define('name', typeof data.name === 'string' ? data.name : name, true)
-    define('message', typeof data.message === 'string' ? data.message : '', false)
+    // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
+    define('name', typeof data.name === 'string' ? redactString(data.name) : name, true)
+    define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
     define('retryable', data.retryable === true, true)
     define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
     return error
