@@ -1,6 +1,15 @@
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
-import { AbortError, FunctionError, formatIssuePath, TimeoutError, TinyLLMError, ValidationError } from './errors.js'
+import { defineFunction } from './define-function.js'
+import {
+  AbortError,
+  FunctionError,
+  formatIssuePath,
+  safeStringify,
+  TimeoutError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
 
 describe('errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
@@ -124,6 +133,31 @@ describe('TinyLLMError.fromJSON', () => {
     } finally {
       release()
     }
+  })
+
+  it('quote a list by its first entries only: a huge or sparse list in an option or a throw is refused at once', async () => {
+    let reads = 0
+    const counted = new Proxy(new Array(1_000_000).fill(0), {
+      get(target, key, receiver) {
+        reads += 1
+        return Reflect.get(target, key, receiver)
+      },
+    })
+    expect(safeStringify(counted, 60)).toBe(`[${'0,'.repeat(29)}0…`)
+    expect(reads).toBeLessThan(1_000)
+    const f = defineFunction({
+      name: 'f',
+      run: () => {
+        throw new Array(2 ** 32 - 1)
+      },
+    })
+    const refused = await f.invoke(1, { timeoutMs: new Array(2 ** 32 - 1) as never }).catch((error: unknown) => error)
+    expect((refused as Error).message).toBe(
+      `f: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got [${'null,'.repeat(11)}null…`,
+    )
+    const thrown = await f.invoke(1).catch((error: unknown) => error)
+    expect(FunctionError.isInstance(thrown)).toBe(true)
+    expect((thrown as Error).message).toMatch(/^f: running threw \[null,null,/)
   })
 
   it('never lets JSON replace a method: toJSON and toString keep working on the error and on one it caused', () => {

@@ -396,7 +396,11 @@ export class NonDeterminismError extends TinyLLMError {
 }
 brandError(NonDeterminismError, 'NonDeterminismError')
 
-/** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
+/**
+ * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
+ * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
+ * sparse list as long as 2³²−1 renders at once.
+ */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
   try {
@@ -406,7 +410,9 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         ? `${value}n`
         : typeof value === 'function'
           ? String(value)
-          : (JSON.stringify(value) ?? String(value))
+          : (JSON.stringify(value, (_, item: unknown) =>
+              Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item,
+            ) ?? String(value))
   } catch {
     try {
       text = Object.prototype.toString.call(value)
