@@ -14,6 +14,7 @@ import { hashJson, MemoryJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
+import { Validator } from './validator.js'
 
 // What a hostile caller hands the engine: values whose every read throws, options that cannot be honoured, counts that
 // would poison a budget, work that keeps the thread past its deadline. Each must end in a typed error, hold nothing
@@ -603,6 +604,19 @@ describe('other options refused with the one message format', () => {
     expect(FunctionError.isInstance(thrown.error)).toBe(true)
     expect((thrown.error as Error).message).toBe('f: executor threw Error: queue closed')
     expect((thrown.error as Error).cause).toBe(closed)
+  })
+
+  it('Validator refuses a site it could not name its errors with, at construction', () => {
+    const schema: StandardSchemaV1 = { '~standard': { version: 1, vendor: 'test', validate: () => ({ issues: [] }) } }
+    for (const site of [null, {}, { functionName: 'f' }]) {
+      expect(() => new Validator(schema, site as never)).toThrow(ConfigurationError)
+      expect(() => new Validator(schema, site as never)).toThrow(
+        /^Validator: site must be \{ functionName, state \}, both strings, got /,
+      )
+    }
+    expect(() => new Validator(schema, { functionName: 'f', state: 'input_validation' }).validate(1)).toThrow(
+      'f: invalid input (input_validation, 1 issue)',
+    )
   })
 
   it('an executor that answers a plain value still gives invoke a promise', async () => {

@@ -1,5 +1,6 @@
 import { isPromiseLike } from './cancellation.js'
 import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
+import { optionError } from './options.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Infers the type a schema accepts; `unknown` when there is no schema. */
@@ -29,6 +30,9 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   readonly site: ValidationSite
 
   constructor(schema: S, site: ValidationSite = { functionName: 'value', state: 'validation' }) {
+    // The site names every error this validator raises: one it cannot read would fail only then, with a TypeError.
+    if (typeof site?.functionName !== 'string' || typeof site.state !== 'string')
+      throw optionError('site', '{ functionName, state }, both strings', site, 'Validator')
     if (!isStandardSchema(schema)) {
       throw new ConfigurationError({
         option: 'schema',
