@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { createMemoryLogger } from '@tinyllm/logger'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
 import {
@@ -504,6 +504,60 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     const records = await Promise.all(audits)
     expect(records).toHaveLength(6)
     for (const record of records) expect(record.parentRunId).toBeUndefined()
+  })
+
+  it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
+    vi.useFakeTimers()
+    try {
+      const ran: string[] = []
+      const child = defineFunction({
+        name: 'child',
+        run: (input: string, context: RunContext) => {
+          ran.push(`${input} as ${context.stepPath}`)
+          return input
+        },
+      })
+      let releaseStale: () => void = () => {}
+      const stale = new Promise<void>((resolve) => {
+        releaseStale = resolve
+      })
+      let staleOutcome: unknown
+      let staleSettled: () => void = () => {}
+      const staleDone = new Promise<void>((resolve) => {
+        staleSettled = resolve
+      })
+      let attempts = 0
+      const parent = defineFunction({
+        name: 'parent',
+        attemptTimeoutMs: 1_000,
+        retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+        run: async (_: undefined, context: RunContext) => {
+          attempts += 1
+          if (attempts === 1) {
+            // Ignores its signal, and carries on after its attempt timed out.
+            await stale
+            staleOutcome = await context.invoke(child, 'stale').catch((error: unknown) => error)
+            staleSettled()
+            return 'stale'
+          }
+          releaseStale()
+          await staleDone
+          await child.invoke('fresh')
+          return 'fresh'
+        },
+      })
+      const record = parent.trace(undefined)
+      // The first attempt runs out of its time, and the retry waits 0 ms: well within the second attempt's time.
+      await vi.advanceTimersByTimeAsync(1_000)
+      await vi.advanceTimersByTimeAsync(10)
+      const done = await record
+      expect(done.output).toBe('fresh')
+      expect(TimeoutError.isInstance(staleOutcome)).toBe(true)
+      expect((staleOutcome as TimeoutError).kind).toBe('attempt')
+      expect(ran).toEqual(['fresh as child#1'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {

@@ -78,21 +78,21 @@ const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
  * The run whose `run` (or `processOutput`) is executing, where the runtime has async context (`AsyncLocalStorage`
  * in Node, Bun and Deno): a Function invoked there without a context joins that run's tree.
  */
-const runStorage: AsyncLocalStorage<Run> | undefined = (() => {
+const runStorage: AsyncLocalStorage<StepContext> | undefined = (() => {
   try {
     const hooks = globalThis.process?.getBuiltinModule?.('node:async_hooks')
-    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage<Run>()
+    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage<StepContext>()
   } catch {
     return undefined
   }
 })()
 
-function callRun(fn: AnyFunction, input: unknown, run: Run): unknown {
-  return fn.run(input, run)
+function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
+  return fn.run(input, context)
 }
 
-function callProcessOutput(fn: AnyFunction, output: unknown, run: Run): unknown {
-  return fn.processOutput(output, run)
+function callProcessOutput(fn: AnyFunction, output: unknown, context: StepContext): unknown {
+  return fn.processOutput(output, context)
 }
 
 /** What every run of one tree shares. */
@@ -160,8 +160,106 @@ function handOver(executor: RunExecutor, fn: AnyFunction, input: unknown, option
   }
 }
 
+/**
+ * What a Function's code receives as its RunContext: its run as one attempt (or `processOutput`) sees it. The attempt's
+ * number, cancellation and step keys stay with it, so code an attempt left running after it ended (it timed out, say)
+ * cannot slip into the next one: a Function it invokes then is cancelled with its attempt, and takes no step key of the
+ * next attempt.
+ */
+class StepContext implements RunContext {
+  readonly run: Run
+  readonly attempt: number
+  readonly cancelScope: CancelScope
+  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
+  childOptions: InvokeOptions | undefined = undefined
+  /** How many children of each name were invoked without a key: their `name#n` keys. */
+  private callCounts: Map<string, number> | undefined = undefined
+
+  constructor(run: Run, attempt: number, cancelScope: CancelScope) {
+    this.run = run
+    this.attempt = attempt
+    this.cancelScope = cancelScope
+  }
+
+  get runId(): string {
+    return this.run.runId
+  }
+
+  get parentRunId(): string | undefined {
+    return this.run.parentRunId
+  }
+
+  get stepPath(): string {
+    return this.run.stepPath
+  }
+
+  get idempotencyKey(): string {
+    return this.run.idempotencyKey
+  }
+
+  get functionName(): string {
+    return this.run.fn.name
+  }
+
+  get signal(): AbortSignal {
+    return this.cancelScope.signal
+  }
+
+  get deadline(): number | undefined {
+    return this.cancelScope.deadline
+  }
+
+  get logger(): Logger {
+    return this.run.logger
+  }
+
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.run.metadata
+  }
+
+  get budget(): Budget | undefined {
+    return this.run.tree.ledger.budget
+  }
+
+  get treeUsage(): Readonly<UsageTotals> {
+    return this.run.tree.ledger.spent
+  }
+
+  get stream(): StreamListener | undefined {
+    return this.run.stream
+  }
+
+  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
+    if (options === undefined) {
+      this.childOptions ??= { parent: this }
+      return fn.invoke(input, this.childOptions)
+    }
+    return fn.invoke(input, { ...options, parent: this })
+  }
+
+  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
+    this.run.addUsage(usage, costUsd)
+  }
+
+  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    return this.run.tree.ledger.reserve(request, this.run.fn.name)
+  }
+
+  annotate(key: string, value: unknown): void {
+    this.run.annotate(key, value)
+  }
+
+  /** The key of the next child invoked without one: `<name>#<n>`. */
+  nextKey(name: string): string {
+    if (this.callCounts === undefined) this.callCounts = new Map()
+    const count = (this.callCounts.get(name) ?? 0) + 1
+    this.callCounts.set(name, count)
+    return `${escapeKey(name)}#${count}`
+  }
+}
+
 /** One execution of one Function: all the state of a run lives here, never on the Function. */
-class Run implements RunContext {
+class Run {
   readonly fn: AnyFunction
   readonly input: unknown
   readonly parent: Run | undefined
@@ -192,10 +290,6 @@ class Run implements RunContext {
   private id: string | undefined
   private path: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
-  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
-  private childOptions: InvokeOptions | undefined = undefined
-  /** Per attempt, how many children of each name were invoked without a key: their `name#n` keys. */
-  private callCounts: Map<string, number> | undefined = undefined
 
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
     this.fn = fn
@@ -203,23 +297,26 @@ class Run implements RunContext {
     let parent = options?.parent
     if (parent === undefined) {
       const current = runStorage?.getStore()
-      if (current !== undefined && current.state !== 'complete' && current.state !== 'failed') parent = current
+      if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
     }
+    let parentScope = uncancellable
     const metadata = options?.metadata
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
       throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
-      if (!(parent instanceof Run)) {
+      if (!(parent instanceof StepContext)) {
         throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
       }
-      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parent)
-      this.parent = parent
-      this.depth = parent.depth + 1
-      this.tree = parent.tree
-      this.metadata = metadata === undefined ? parent.metadata : { ...parent.metadata, ...metadata }
+      const parentRun = parent.run
+      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parentRun)
+      this.parent = parentRun
+      this.depth = parentRun.depth + 1
+      this.tree = parentRun.tree
+      this.metadata = metadata === undefined ? parentRun.metadata : { ...parentRun.metadata, ...metadata }
       this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
       this.parentAttempt = parent.attempt
       this.id = undefined
+      parentScope = parent.cancelScope
     } else {
       this.parent = undefined
       this.depth = 0
@@ -243,7 +340,7 @@ class Run implements RunContext {
     if (listener !== undefined && typeof listener !== 'function')
       throw optionError('stream', 'a function', listener, fn.name)
     // Last of what can refuse the options: a refused run holds no timer, no listener and no place among the live runs.
-    this.cancelScope = this.openScope(options)
+    this.cancelScope = this.openScope(options, parentScope)
     if (this.parent !== undefined) this.tree.live += 1
     this.stream =
       listener === undefined
@@ -293,40 +390,12 @@ class Run implements RunContext {
     return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
   }
 
-  get functionName(): string {
-    return this.fn.name
-  }
-
-  get signal(): AbortSignal {
-    return this.cancelScope.signal
-  }
-
-  get deadline(): number | undefined {
-    return this.cancelScope.deadline
-  }
-
   get logger(): Logger {
     if (this.boundLogger === undefined) {
       const base = this.tree.logger ?? getDefaultLogger()
       this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
     }
     return this.boundLogger
-  }
-
-  get budget(): Budget | undefined {
-    return this.tree.ledger.budget
-  }
-
-  get treeUsage(): Readonly<UsageTotals> {
-    return this.tree.ledger.spent
-  }
-
-  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
-    if (options === undefined) {
-      this.childOptions ??= { parent: this }
-      return fn.invoke(input, this.childOptions)
-    }
-    return fn.invoke(input, { ...options, parent: this })
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
@@ -342,22 +411,10 @@ class Run implements RunContext {
     }
   }
 
-  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
-    return this.tree.ledger.reserve(request, this.fn.name)
-  }
-
   annotate(key: string, value: unknown): void {
     if (this.annotations === undefined) this.annotations = {}
     this.annotations[key] = value
     if (this.record !== undefined) this.record.annotations[key] = value
-  }
-
-  /** The key of the next child invoked without one: `<name>#<n>`. */
-  private nextKey(name: string): string {
-    if (this.callCounts === undefined) this.callCounts = new Map()
-    const count = (this.callCounts.get(name) ?? 0) + 1
-    this.callCounts.set(name, count)
-    return `${escapeKey(name)}#${count}`
   }
 
   // ---- the lifecycle -------------------------------------------------------------------------------------------
@@ -389,12 +446,11 @@ class Run implements RunContext {
       let value: unknown
       for (;;) {
         this.attempt += 1
-        this.callCounts = undefined
         this.to('running')
         const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          value = this.settle(this.enter(callRun, input))
+          value = this.settle(this.enter(callRun, input, new StepContext(this, this.attempt, this.cancelScope)))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
@@ -408,6 +464,8 @@ class Run implements RunContext {
             attemptScope?.cancelled === true && !scope.cancelled
               ? (attemptScope.reason as TinyLLMError)
               : this.toError(thrown)
+          // A failed attempt is over: what it left running is cancelled with it, not carried into the next attempt.
+          attemptScope?.cancel(error)
         } finally {
           if (attemptScope !== undefined) {
             attemptScope.dispose()
@@ -418,7 +476,7 @@ class Run implements RunContext {
       }
       this.to('processing_output')
       if (fn.processesOutput) {
-        value = this.settle(this.enter(callProcessOutput, value))
+        value = this.settle(this.enter(callProcessOutput, value, new StepContext(this, this.attempt, scope)))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
@@ -470,12 +528,18 @@ class Run implements RunContext {
    * Calls the Function's code as the current run of async context (so Functions it invokes join this run's tree),
    * inside the process's run wrapper, if one is set (so a tracer's span is the active one meanwhile).
    */
-  private enter(call: (fn: AnyFunction, value: unknown, run: Run) => unknown, value: unknown): unknown {
+  private enter(
+    call: (fn: AnyFunction, value: unknown, context: StepContext) => unknown,
+    value: unknown,
+    context: StepContext,
+  ): unknown {
     const wrapper = globalEventRegistry.wrapper
     if (wrapper === undefined)
-      return runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this)
-    return wrapper(this, () =>
-      runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this),
+      return runStorage === undefined
+        ? call(this.fn, value, context)
+        : runStorage.run(context, call, this.fn, value, context)
+    return wrapper(context, () =>
+      runStorage === undefined ? call(this.fn, value, context) : runStorage.run(context, call, this.fn, value, context),
     )
   }
 
@@ -559,8 +623,8 @@ class Run implements RunContext {
     return value
   }
 
-  private openScope(options: InvokeOptions | undefined): CancelScope {
-    const parentScope = this.parent?.cancelScope ?? uncancellable
+  /** The run's cancellation, under `parentScope`: the scope of the parent's attempt (or `processOutput`) it began in. */
+  private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
     const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
     let timeoutMs =
