@@ -75,8 +75,9 @@ const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
   .padStart(7, '0')
 
 /**
- * The run whose `run` (or `processOutput`) is executing, where the runtime has async context (`AsyncLocalStorage`
- * in Node, Bun and Deno): a Function invoked there without a context joins that run's tree.
+ * The context of the attempt (or `processOutput`) whose code is executing, where the runtime has async context
+ * (`AsyncLocalStorage` in Node, Bun and Deno): a Function invoked there without a context joins that run's tree, as
+ * part of that attempt.
  */
 const runStorage: AsyncLocalStorage<StepContext> | undefined = (() => {
   try {
