@@ -154,6 +154,31 @@ describe('sleep', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('cancels with what a timeoutReason that throws threw, never throwing from its timer', async () => {
+    vi.useFakeTimers()
+    const bug = new Error('reason bug')
+    const scope = new CancelScope(undefined, {
+      timeoutMs: 50,
+      timeoutReason: () => {
+        throw bug
+      },
+    })
+    const raced = scope.race(new Promise(() => {})).catch((reason: unknown) => reason)
+    // A timer callback that throws would be an uncaught exception: fake timers rethrow it here.
+    expect(() => vi.advanceTimersByTime(50)).not.toThrow()
+    expect(scope.cancelled).toBe(true)
+    expect(await raced).toBe(bug)
+  })
+
+  it('refuses a timeoutReason that is not a function, and a manual that is not a boolean', () => {
+    expect(() => new CancelScope(undefined, { timeoutMs: 50, timeoutReason: 'late' as never })).toThrow(
+      'CancelScope: timeoutReason must be a function, got "late"',
+    )
+    expect(() => new CancelScope(undefined, { manual: 'yes' as never })).toThrow(
+      'CancelScope: manual must be true or false, got "yes"',
+    )
+  })
+
   it('does not throw for an abort reason that is a hostile Proxy', async () => {
     const hostile = new Proxy(
       {},

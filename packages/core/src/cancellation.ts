@@ -1,5 +1,5 @@
 import { abortErrorFor, isAbortSignal } from './errors.js'
-import { checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -43,7 +43,7 @@ export interface CancelScopeOptions {
   readonly signal?: AbortSignal | undefined
   /** Cancels the scope after this many ms (re-armed past the 2³¹−1 ms limit of timers). */
   readonly timeoutMs?: number | undefined
-  /** The reason a timeout cancels with; default a plain `Error`. */
+  /** Makes the reason a timeout cancels with (what it throws, if it throws); default a plain `Error`. */
   readonly timeoutReason?: (() => unknown) | undefined
   /** Whether the scope will be cancelled by hand (`cancel()`) even without a signal or timeout. */
   readonly manual?: boolean
@@ -82,10 +82,12 @@ export class CancelScope {
         if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
       if (options.signal !== undefined && !isAbortSignal(options.signal))
         throw optionError('signal', 'an AbortSignal', options.signal, 'CancelScope')
+      if (options.timeoutReason !== undefined && typeof options.timeoutReason !== 'function')
+        throw optionError('timeoutReason', 'a function', options.timeoutReason, 'CancelScope')
     }
     const signal = options?.signal
     const timeoutMs = checkNumber(options?.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
-    const manual = options?.manual === true
+    const manual = checkBoolean(options?.manual, 'manual', 'CancelScope') === true
     this.timeoutReason = options?.timeoutReason
     this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
     let deadline = parent?.deadline
@@ -245,8 +247,15 @@ export class CancelScope {
     else this.expire()
   }
 
+  /** Cancels for time, with the reason `timeoutReason` makes — or what it threw: a timer must never throw. */
   private expire(): void {
-    this.cancel(this.timeoutReason === undefined ? new Error('timed out') : this.timeoutReason())
+    let reason: unknown
+    try {
+      reason = this.timeoutReason === undefined ? new Error('timed out') : this.timeoutReason()
+    } catch (thrown) {
+      reason = thrown
+    }
+    this.cancel(reason)
   }
 }
 

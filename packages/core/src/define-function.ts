@@ -1,5 +1,5 @@
 import { Function, type FunctionOptions, functionOptionKeys } from './function.js'
-import { checkKnownOptions, optionError } from './options.js'
+import { checkKnownOptions, optionError, unreadableOption } from './options.js'
 import type { RunContext } from './run-context.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
@@ -46,25 +46,41 @@ export function defineFunction<
 
 const definitionKeys: ReadonlySet<string> = new Set([...functionOptionKeys, 'run', 'processOutput'])
 
-class DefinedFunction extends Function<unknown, unknown, unknown> {
-  private readonly definition: FunctionDefinition<unknown, unknown, unknown, unknown, unknown>
+type Definition = FunctionDefinition<unknown, unknown, unknown, unknown, unknown>
 
-  constructor(definition: FunctionDefinition<unknown, unknown, unknown, unknown, unknown>) {
+class DefinedFunction extends Function<unknown, unknown, unknown> {
+  private readonly definition: Definition
+  // Read once from the definition: what was checked is what runs (called on the definition, as `this`).
+  private readonly work: Definition['run']
+  private readonly process: Definition['processOutput'] | undefined
+
+  constructor(definition: Definition) {
     super(definition as FunctionOptions)
-    checkKnownOptions(definition, definitionKeys, this.name)
-    if (typeof definition.run !== 'function') throw optionError('run', 'a function', definition.run, this.name)
-    if (definition.processOutput !== undefined && typeof definition.processOutput !== 'function')
-      throw optionError('processOutput', 'a function', definition.processOutput, this.name)
-    this.definition = definition
-    this.processesOutput = definition.processOutput !== undefined
+    try {
+      checkKnownOptions(definition, definitionKeys, this.name)
+      const { run, processOutput } = definition
+      if (typeof run !== 'function') throw optionError('run', 'a function', run, this.name)
+      if (processOutput !== undefined && typeof processOutput !== 'function')
+        throw optionError('processOutput', 'a function', processOutput, this.name)
+      this.definition = definition
+      this.work = run
+      this.process = processOutput
+    } catch (error) {
+      // A definition whose reading throws (a getter, a Proxy) is a bad one too.
+      throw unreadableOption(error, 'options', this.name)
+    }
+  }
+
+  override get processesOutput(): boolean {
+    return this.process !== undefined
   }
 
   run(input: unknown, context: RunContext): unknown {
-    return this.definition.run(input, context)
+    return this.work.call(this.definition, input, context)
   }
 
   override processOutput(output: unknown, context: RunContext): unknown {
-    const process = this.definition.processOutput
-    return process === undefined ? output : process(output, context)
+    const process = this.process
+    return process === undefined ? output : process.call(this.definition, output, context)
   }
 }

@@ -1,5 +1,15 @@
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
-import { AbortError, FunctionError, formatIssuePath, TimeoutError, TinyLLMError, ValidationError } from './errors.js'
+import { defineFunction } from './define-function.js'
+import {
+  AbortError,
+  FunctionError,
+  formatIssuePath,
+  safeStringify,
+  TimeoutError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
 
 describe('errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
@@ -108,5 +118,77 @@ describe('TinyLLMError.fromJSON', () => {
     const unknown = TinyLLMError.fromJSON({ name: 'SomethingElse', message: 'y', retryable: 'yes' })
     expect(unknown.constructor).toBe(TinyLLMError)
     expect(unknown.retryable).toBe(false)
+  })
+
+  it('replace a registered secret in the message and stack of an error rehydrated from JSON, as when constructed', () => {
+    const secret = `tenant-key-${'q'.repeat(24)}`
+    const release = registerSecret(secret)
+    try {
+      // JSON from a process that did not know the secret, and so did not redact it.
+      const error = TinyLLMError.fromJSON({ name: 'TimeoutError', message: `failed with ${secret}` })
+      // Asserted as booleans, so that a failure does not print the secret either.
+      expect(error.message === 'failed with [REDACTED]').toBe(true)
+      expect(String(error.stack).includes(secret)).toBe(false)
+      expect(String(error).includes(secret)).toBe(false)
+    } finally {
+      release()
+    }
+  })
+
+  it('quote a list by its first entries only: a huge or sparse list in an option or a throw is refused at once', async () => {
+    let reads = 0
+    const counted = new Proxy(new Array(1_000_000).fill(0), {
+      get(target, key, receiver) {
+        reads += 1
+        return Reflect.get(target, key, receiver)
+      },
+    })
+    expect(safeStringify(counted, 60)).toBe(`[${'0,'.repeat(29)}0…`)
+    expect(reads).toBeLessThan(1_000)
+    const f = defineFunction({
+      name: 'f',
+      run: () => {
+        throw new Array(2 ** 32 - 1)
+      },
+    })
+    const refused = await f.invoke(1, { timeoutMs: new Array(2 ** 32 - 1) as never }).catch((error: unknown) => error)
+    expect((refused as Error).message).toBe(
+      `f: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got [${'null,'.repeat(11)}null…`,
+    )
+    const thrown = await f.invoke(1).catch((error: unknown) => error)
+    expect(FunctionError.isInstance(thrown)).toBe(true)
+    expect((thrown as Error).message).toMatch(/^f: running threw \[null,null,/)
+  })
+
+  it('never lets JSON replace a method: toJSON and toString keep working on the error and on one it caused', () => {
+    const hostile = JSON.parse('{"name":"TimeoutError","message":"m","toJSON":"x","toString":1,"kind":"total"}')
+    const error = TinyLLMError.fromJSON(hostile)
+    expect(String(error)).toBe('TimeoutError: m')
+    expect(error.toJSON()).toMatchObject({ name: 'TimeoutError', message: 'm', kind: 'total' })
+    const wrapper = new FunctionError({ functionName: 'f', state: 'running', cause: error })
+    expect(JSON.parse(JSON.stringify(wrapper)).cause).toMatchObject({ name: 'TimeoutError', message: 'm' })
+  })
+
+  it("quote whatever caused them: a cause whose name or message getter throws, a cause's 10 MB message", () => {
+    const unreadable = (key: 'name' | 'message') => {
+      const cause = new Error('x')
+      Object.defineProperty(cause, key, {
+        get() {
+          throw cause
+        },
+      })
+      return new FunctionError({ functionName: 'f', state: 'running', cause })
+    }
+    expect(JSON.parse(JSON.stringify(unreadable('message'))).cause).toEqual({
+      name: 'Error',
+      message: '[an unreadable value]',
+    })
+    expect(JSON.parse(JSON.stringify(unreadable('name'))).cause).toEqual({
+      name: '[an unreadable value]',
+      message: 'x',
+    })
+    const long = new FunctionError({ functionName: 'f', state: 'running', cause: new Error('x'.repeat(10_000_000)) })
+    expect(long.message.length).toBeLessThan(1_000)
+    expect(JSON.stringify(long).length).toBeLessThan(2_000)
   })
 })

@@ -59,19 +59,15 @@ export class TinyLLMError extends Error {
       if (value !== undefined) json[key] = value
     }
     const cause = this.cause
-    if (cause !== undefined)
-      json.cause = isError(cause)
-        ? errorSummary(cause)
-        : typeof cause === 'string' && cause.length > maxQuotedLength
-          ? `${cause.slice(0, maxQuotedLength)}…`
-          : cause
+    if (cause !== undefined) json.cause = isError(cause) ? errorSummary(cause) : quoted(cause)
     return redact(json)
   }
 
   /**
    * The typed error a `toJSON()` view describes, as another process received it: the same class (any branded class
-   * whose package is loaded, else TinyLLMError), message, `retryable` and fields. Only own data keys are copied, onto a
-   * fresh error: JSON cannot reach a prototype through it.
+   * whose package is loaded, else TinyLLMError), message, `retryable` and fields. Only own data keys the class does not
+   * define itself are copied, onto a fresh error: JSON can neither reach a prototype through it (`__proto__`,
+   * `constructor`) nor replace a method (`toJSON`, `toString`).
    *
    * @example
    * const error = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(timeout)))
@@ -87,9 +83,10 @@ export class TinyLLMError extends Error {
     const define = (key: string, value: unknown, enumerable: boolean): void => {
       Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
     }
-    for (const key of Object.keys(data)) if (!unsafeKeys.has(key)) define(key, data[key], key !== 'message')
-    define('name', typeof data.name === 'string' ? data.name : name, true)
-    define('message', typeof data.message === 'string' ? data.message : '', false)
+    for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
+    // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
+    define('name', typeof data.name === 'string' ? redactString(data.name) : name, true)
+    define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
     define('retryable', data.retryable === true, true)
     define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
     return error
@@ -129,9 +126,6 @@ function hasMarker(error: unknown, marker: symbol): boolean {
 const maxQuotedLength = 1_000
 const maxListedIssues = 20
 
-/** Keys never copied from JSON onto an error: they would reach for a prototype. */
-const unsafeKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
-
 /** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */
 function isError(value: unknown): value is Error {
   try {
@@ -151,8 +145,22 @@ function describeReason(reason: unknown): string {
   }
 }
 
+/** What an error's JSON shows of an error that caused it; never throws (a `name` or `message` getter may). */
 function errorSummary(error: Error): Record<string, unknown> {
-  return TinyLLMError.isInstance(error) ? error.toJSON() : { name: error.name, message: error.message }
+  if (TinyLLMError.isInstance(error)) return error.toJSON()
+  const read = (key: 'name' | 'message'): unknown => {
+    try {
+      return quoted(String(error[key]))
+    } catch {
+      return '[an unreadable value]'
+    }
+  }
+  return { name: read('name'), message: read('message') }
+}
+
+/** A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short. */
+function quoted(value: unknown): unknown {
+  return typeof value === 'string' && value.length > maxQuotedLength ? `${value.slice(0, maxQuotedLength)}…` : value
 }
 
 /** One problem a schema found, with where it is. */
@@ -388,7 +396,11 @@ export class NonDeterminismError extends TinyLLMError {
 }
 brandError(NonDeterminismError, 'NonDeterminismError')
 
-/** Renders any value for an error message without ever throwing (circular values, BigInt, symbols). */
+/**
+ * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
+ * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
+ * sparse list as long as 2³²−1 renders at once.
+ */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
   try {
@@ -398,7 +410,9 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         ? `${value}n`
         : typeof value === 'function'
           ? String(value)
-          : (JSON.stringify(value) ?? String(value))
+          : (JSON.stringify(value, (_, item: unknown) =>
+              Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item,
+            ) ?? String(value))
   } catch {
     try {
       text = Object.prototype.toString.call(value)
@@ -410,10 +424,16 @@ export function safeStringify(value: unknown, maxLength = 200): string {
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
 }
 
-/** `<name>: <message>` of a thrown error, else the value as {@link safeStringify} renders it; never throws. */
+/**
+ * `<name>: <message>` of a thrown error, else the value as {@link safeStringify} renders it, cut at `maxLength`; never
+ * throws.
+ */
 export function describeThrown(value: unknown, maxLength = 200): string {
   try {
-    if (isError(value)) return `${String(value.name)}: ${String(value.message)}`
+    if (isError(value)) {
+      const text = `${String(value.name)}: ${String(value.message)}`
+      return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+    }
   } catch {
     // An error whose `name` or `message` getter throws is described like any other value.
   }
@@ -425,9 +445,18 @@ export function describeThrown(value: unknown, maxLength = 200): string {
  * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
  */
 export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortError | TimeoutError {
-  const cause = isAbortSignal(reason) ? reason.reason : reason
+  const cause = isAbortSignal(reason) ? reasonOf(reason) : reason
   if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
+}
+
+/** A signal's `reason`; the signal itself when reading it throws (a lookalike whose getter throws). */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason
+  } catch {
+    return signal
+  }
 }
 
 /** An `AbortSignal` of any realm (or one that behaves as one); never throws. */

@@ -1,6 +1,7 @@
 import type { TinyLLMError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
 import type { LifecycleState } from './lifecycle.js'
+import { checkKnownOptions, optionError, unreadableOption } from './options.js'
 import type { RunContext } from './run-context.js'
 import type { UsageTotals } from './usage.js'
 
@@ -61,7 +62,10 @@ export interface LifecycleSubscription {
   readonly accepts?: (root: { readonly runId: string; readonly function: string; readonly kind: string }) => boolean
 }
 
-/** Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. */
+/**
+ * Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. It is no run's
+ * code: a Function it invokes starts a run tree of its own.
+ */
 export type LifecycleListener = (event: LifecycleEvent) => void
 
 interface Subscriber extends LifecycleSubscription {
@@ -83,15 +87,18 @@ export const globalEventRegistry: EventRegistry = ((globalThis as Record<symbol,
   | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined }
 ;(globalThis as Record<symbol, unknown>)[registryKey] = globalEventRegistry
 
+const subscriptionKeys: ReadonlySet<string> = new Set(['accepts'])
+
 /**
  * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
- * those `accepts` chooses. Returns a function that unsubscribes.
+ * those `accepts` chooses. Returns a function that unsubscribes. A listener or an `accepts` that is not a function is
+ * a ConfigurationError; an `accepts` that throws is logged, and its subscriber does not hear that tree.
  *
  * @example
  * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))
  */
 export function onLifecycleEvent(listener: LifecycleListener, subscription?: LifecycleSubscription): () => void {
-  const subscriber: Subscriber = { ...subscription, listener }
+  const subscriber = checkSubscriber(listener, subscription)
   // Copy on write: a run iterating the lists is never disturbed by (un)subscription.
   updateSubscribers([...globalEventRegistry.subscribers, subscriber])
   return () => updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
@@ -104,19 +111,53 @@ function updateSubscribers(subscribers: readonly Subscriber[]): void {
     : []
 }
 
-/** The process-wide listeners that hear a tree starting at `root`. */
-export function listenersOf(root: {
-  readonly runId: string
-  readonly function: string
-  readonly kind: string
-}): readonly LifecycleListener[] {
-  const { subscribers, listeners } = globalEventRegistry
-  if (listeners.length === subscribers.length) return listeners
-  return subscribers.filter((subscriber) => subscriber.accepts?.(root) ?? true).map((subscriber) => subscriber.listener)
+/** A subscription read once and checked. */
+function checkSubscriber(listener: LifecycleListener, subscription: LifecycleSubscription | undefined): Subscriber {
+  const owner = 'onLifecycleEvent'
+  if (typeof listener !== 'function') throw optionError('listener', 'a function', listener, owner)
+  if (subscription === undefined) return { listener }
+  if (typeof subscription !== 'object' || subscription === null)
+    throw optionError('subscription', '{ accepts? }', subscription, owner)
+  let accepts: unknown
+  try {
+    checkKnownOptions(subscription, subscriptionKeys, owner)
+    accepts = subscription.accepts
+  } catch (error) {
+    throw unreadableOption(error, 'subscription', owner)
+  }
+  if (accepts === undefined) return { listener }
+  if (typeof accepts !== 'function') throw optionError('accepts', 'a function', accepts, owner)
+  return { listener, accepts: accepts as NonNullable<LifecycleSubscription['accepts']> }
 }
 
-/** Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. */
+/**
+ * The process-wide listeners that hear a tree starting at `root`. A subscriber whose `accepts` throws does not hear it,
+ * and `failed` is told.
+ */
+export function listenersOf(
+  root: { readonly runId: string; readonly function: string; readonly kind: string },
+  failed: (error: unknown) => void,
+): readonly LifecycleListener[] {
+  const { subscribers, listeners } = globalEventRegistry
+  if (listeners.length === subscribers.length) return listeners
+  const hears = (subscriber: Subscriber): boolean => {
+    try {
+      return subscriber.accepts?.(root) ?? true
+    } catch (error) {
+      failed(error)
+      return false
+    }
+  }
+  return subscribers.filter(hears).map((subscriber) => subscriber.listener)
+}
+
+/**
+ * Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. One that
+ * is not a function is a ConfigurationError, and the wrapper in place stays.
+ */
 export function setRunWrapper(wrapper: RunWrapper | undefined): () => void {
+  if (wrapper !== undefined && typeof wrapper !== 'function')
+    throw optionError('wrapper', 'a function, or undefined', wrapper, 'setRunWrapper')
   globalEventRegistry.wrapper = wrapper
   return () => {
     if (globalEventRegistry.wrapper === wrapper) globalEventRegistry.wrapper = undefined

@@ -46,6 +46,49 @@ describe('FSM', () => {
     )
   })
 
+  it('refuses a config that is not a machine with a ConfigurationError in the one message format', () => {
+    const refused = (config: unknown) => {
+      try {
+        new FSM(config as never)
+      } catch (error) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        return (error as Error).message
+      }
+      return 'accepted'
+    }
+    expect(refused(null)).toBe('StateMachineDefinition: config must be { name, initial, transitions }, got null')
+    expect(refused({ name: 'm', initial: 'a' })).toBe(
+      'm: transitions must be an object listing, for each state, the states it may move to, got undefined',
+    )
+    expect(refused({ name: 'm', initial: 'a', transition: { a: [] } })).toMatch(
+      /^StateMachineDefinition: transition is not an option; did you mean transitions\?/,
+    )
+    expect(refused({ name: 'm', initial: 'a', transitions: { a: null } })).toBe(
+      'm: transitions.a must be a list of states, got null',
+    )
+    // A string is not a list of states, though iterating it would give one state per character.
+    expect(refused({ name: 'm', initial: 'a', transitions: { a: 'bc', b: [], c: [] } })).toBe(
+      'm: transitions.a must be a list of states, got "bc"',
+    )
+    expect(refused({ name: 'm', initial: 'a', transitions: { a: ['toString'] } })).toBe(
+      'm: transitions.a must be a list of its states (a), got "toString"',
+    )
+    expect(refused({ name: 'm', initial: 'constructor', transitions: { a: [] } })).toBe(
+      'm: initial must be one of its states (a), got "constructor"',
+    )
+    expect(refused({ name: '', initial: 'a', transitions: { a: [] } })).toBe(
+      'StateMachineDefinition: name must be a non-empty string, got ""',
+    )
+    const getter = {
+      get name(): string {
+        throw new Error('no name')
+      },
+      initial: 'a',
+      transitions: { a: [] },
+    }
+    expect(refused(getter)).toBe('StateMachineDefinition: config could not be read: Error: no name')
+  })
+
   it('describes itself and draws a Mermaid state diagram', () => {
     const description = functionLifecycle.describe()
     expect(description.initial).toBe('init')

@@ -1,4 +1,5 @@
-import { ConfigurationError, InvalidTransitionError } from './errors.js'
+import { InvalidTransitionError } from './errors.js'
+import { checkKnownOptions, optionError, unreadableOption } from './options.js'
 
 /** Every state of `S` mapped to the states it may move to. An empty list marks a terminal state. */
 export type TransitionTable<S extends string> = { readonly [K in S]: ReadonlyArray<S> }
@@ -38,30 +39,18 @@ export class StateMachineDefinition<S extends string> {
   private readonly allowed: ReadonlyMap<S, ReadonlySet<S>>
 
   constructor(config: StateMachineConfig<S>) {
-    const states = Object.keys(config.transitions) as S[]
-    if (!states.includes(config.initial)) {
-      throw new ConfigurationError({
-        option: 'initial',
-        message: `"${config.initial}" is not a state of ${config.name}`,
-      })
+    let checked: CheckedConfig<S>
+    try {
+      checked = checkConfig(config)
+    } catch (error) {
+      // A config whose reading throws (a getter, a Proxy) is a bad config too.
+      throw unreadableOption(error, 'config', 'StateMachineDefinition')
     }
-    const allowed = new Map<S, ReadonlySet<S>>()
-    for (const from of states) {
-      for (const to of config.transitions[from]) {
-        if (!states.includes(to)) {
-          throw new ConfigurationError({
-            option: 'transitions',
-            message: `${config.name}: ${from} → ${to}, "${to}" is not a state`,
-          })
-        }
-      }
-      allowed.set(from, new Set(config.transitions[from]))
-    }
-    this.name = config.name
-    this.initial = config.initial
-    this.states = states
-    this.transitions = config.transitions
-    this.allowed = allowed
+    this.name = checked.name
+    this.initial = checked.initial
+    this.states = checked.states
+    this.transitions = checked.transitions
+    this.allowed = checked.allowed
   }
 
   /** Whether the table allows `from → to`. */
@@ -101,6 +90,41 @@ export class StateMachineDefinition<S extends string> {
     for (const state of this.states) if (this.isTerminal(state)) lines.push(`  ${state} --> [*]`)
     return lines.join('\n')
   }
+}
+
+const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions'])
+
+interface CheckedConfig<S extends string> extends StateMachineConfig<S> {
+  readonly states: S[]
+  readonly allowed: ReadonlyMap<S, ReadonlySet<S>>
+}
+
+/**
+ * A config read once and checked: refused when it is not an object, holds a key it does not know, a name that is not a
+ * non-empty string, a table whose entries are not lists of its states, or an initial state that is not one of them.
+ */
+function checkConfig<S extends string>(config: StateMachineConfig<S>): CheckedConfig<S> {
+  if (typeof config !== 'object' || config === null)
+    throw optionError('config', '{ name, initial, transitions }', config, 'StateMachineDefinition')
+  checkKnownOptions(config, configKeys, 'StateMachineDefinition')
+  const { name, initial, transitions } = config
+  if (typeof name !== 'string' || name === '')
+    throw optionError('name', 'a non-empty string', name, 'StateMachineDefinition')
+  if (typeof transitions !== 'object' || transitions === null || Array.isArray(transitions))
+    throw optionError('transitions', 'an object listing, for each state, the states it may move to', transitions, name)
+  const states = Object.keys(transitions) as S[]
+  const isState = (value: unknown): value is S => typeof value === 'string' && Object.hasOwn(transitions, value)
+  const allowed = new Map<S, ReadonlySet<S>>()
+  for (const from of states) {
+    const targets: unknown = transitions[from]
+    if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
+    for (const to of targets)
+      if (!isState(to))
+        throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
+    allowed.set(from, new Set(targets))
+  }
+  if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
+  return { name, initial, transitions, states, allowed }
 }
 
 /**

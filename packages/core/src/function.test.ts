@@ -144,6 +144,28 @@ describe('Function lifecycle', () => {
     expect(await fn.invoke('hey')).toEqual({ text: 'HEY' })
   })
 
+  it('runs a processOutput the instance holds itself: one assigned in the constructor, or a class field', async () => {
+    class Assigned extends Function<string, string> {
+      constructor() {
+        super({ name: 'assigned' })
+        this.processOutput = (output: string) => output.toUpperCase()
+      }
+      run(input: string) {
+        return input
+      }
+    }
+    expect(await new Assigned().invoke('hey')).toBe('HEY')
+    // What plain JavaScript writes as a class field: set on the instance after the base constructor ran.
+    class Field extends Function<string, string> {
+      run(input: string) {
+        return input
+      }
+    }
+    const field = new Field({ name: 'field' })
+    Object.defineProperty(field, 'processOutput', { value: (output: string) => `${output}!` })
+    expect(await field.invoke('hey')).toBe('hey!')
+  })
+
   it('retries then succeeds, and every attempt is visible', async () => {
     let calls = 0
     const fn = defineFunction({

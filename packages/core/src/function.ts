@@ -1,5 +1,5 @@
 import type { FunctionNode } from './function-node.js'
-import { checkBoolean, checkTimeout, optionError } from './options.js'
+import { checkBoolean, checkTimeout, optionError, unreadableOption } from './options.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry-policy.js'
 import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
@@ -76,28 +76,39 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   readonly outputValidator: Validator | undefined
   /** @internal Checks what `processOutput` returns against `processedOutputSchema`. */
   readonly processedOutputValidator: Validator | undefined
-  /** @internal Whether `processOutput` does anything; decided once, so runs skip the step otherwise. */
-  processesOutput: boolean
 
   constructor(options: FunctionOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw optionError('options', 'an object with a name', options, 'Function')
+    let owner = 'Function'
+    try {
+      if (typeof options !== 'object' || options === null) {
+        throw optionError('options', 'an object with a name', options, owner)
+      }
+      const name = options.name
+      if (typeof name !== 'string' || name.trim() === '') throw optionError('name', 'a non-empty string', name, owner)
+      owner = name
+      this.name = name
+      this.inputSchema = options.input
+      this.outputSchema = options.output
+      this.processedOutputSchema = options.processedOutput
+      this.inputValidator = validatorOf(this.inputSchema, name, 'input_validation')
+      this.outputValidator = validatorOf(this.outputSchema, name, 'output_validation')
+      this.processedOutputValidator = validatorOf(this.processedOutputSchema, name, 'processing_output')
+      this.retry = resolveRetryPolicy(options.retry, name)
+      this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
+      this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
+      this.durable = checkBoolean(options.durable, 'durable', name) ?? false
+    } catch (error) {
+      // Options whose reading throws (a getter, a Proxy) are bad options too.
+      throw unreadableOption(error, 'options', owner)
     }
-    const name = options.name
-    if (typeof name !== 'string' || name.trim() === '')
-      throw optionError('name', 'a non-empty string', name, 'Function')
-    this.name = name
-    this.inputSchema = options.input
-    this.outputSchema = options.output
-    this.processedOutputSchema = options.processedOutput
-    this.inputValidator = validatorOf(options.input, name, 'input_validation')
-    this.outputValidator = validatorOf(options.output, name, 'output_validation')
-    this.processedOutputValidator = validatorOf(options.processedOutput, name, 'processing_output')
-    this.retry = resolveRetryPolicy(options.retry, name)
-    this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
-    this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
-    this.durable = checkBoolean(options.durable, 'durable', name) ?? false
-    this.processesOutput = this.processOutput !== Function.prototype.processOutput
+  }
+
+  /**
+   * @internal Whether `processOutput` does anything: runs skip the step otherwise. Asked per run, so a `processOutput`
+   * the instance holds itself (a class field, one assigned in a subclass's constructor) counts too.
+   */
+  get processesOutput(): boolean {
+    return this.processOutput !== Function.prototype.processOutput
   }
 
   /** The work of one attempt. Receives the validated input; must honour `context.signal` for prompt cancellation. */

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { CancelScope } from './cancellation.js'
+import { CancelScope, sleep } from './cancellation.js'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError, FunctionError, NonDeterminismError, TimeoutError, type TinyLLMError } from './errors.js'
+import {
+  AbortError,
+  ConfigurationError,
+  FunctionError,
+  NonDeterminismError,
+  TimeoutError,
+  type TinyLLMError,
+} from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import { hashJson, MemoryJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
+import { Validator } from './validator.js'
 
 // What a hostile caller hands the engine: values whose every read throws, options that cannot be honoured, counts that
 // would poison a budget, work that keeps the thread past its deadline. Each must end in a typed error, hold nothing
@@ -151,6 +159,35 @@ describe('whatever a run throws, it ends in a typed error', () => {
         expect((error as Error).message).toMatch(/^f: options could not be read/)
       }
     }
+  })
+
+  it('an abort reason that looks like a signal whose reason getter throws ends the run in an AbortError', async () => {
+    const lookalike = {
+      addEventListener() {},
+      aborted: true,
+      get reason(): unknown {
+        throw new TypeError('no reason')
+      },
+    }
+    const f = defineFunction({ name: 'f', run: (_: unknown, context: RunContext) => sleep(60_000, context.signal) })
+    const events: string[] = []
+    const controller = new AbortController()
+    const invoked = settle(f.invoke(1, { signal: controller.signal, onEvent: (event) => events.push(event.to) }))
+    const traceController = new AbortController()
+    const traced = f.trace(1, { signal: traceController.signal })
+    await Promise.resolve()
+    controller.abort(lookalike)
+    traceController.abort(lookalike)
+    const { error } = await invoked
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toBe(lookalike)
+    expect(events.at(-1)).toBe('failed')
+    const record = await traced
+    expect(record.status).toBe('failed')
+    expect(AbortError.isInstance(record.error)).toBe(true)
+
+    const slept = settle(sleep(60_000, controller.signal))
+    expect(AbortError.isInstance((await slept).error)).toBe(true)
   })
 })
 
@@ -305,6 +342,68 @@ describe('a budget cannot be switched off by a bad count', () => {
     expect((error as Error).message).toBe('f: usage.inputTokens must be a number of tokens ≥ 0, got NaN')
   })
 
+  it('usage summed as totals (it has calls) must carry every count and the cost, or a cost budget stops holding', async () => {
+    const costly = (usage: object) =>
+      defineFunction({
+        name: 'costly',
+        run: (_: unknown, context: RunContext) => {
+          context.addUsage(usage as never, 0.5)
+          return context.treeUsage.costUsd
+        },
+      })
+    const spend = defineFunction({
+      name: 'spend',
+      run: (_: unknown, context: RunContext) => {
+        context.reserveBudget({ tokens: 1, costUsd: 1_000 })()
+        return 'sent'
+      },
+    })
+    for (const [usage, message] of [
+      [
+        { inputTokens: 1, outputTokens: 1, totalTokens: 2, calls: 1 },
+        'costly: usage.unpricedCalls must be an integer ≥ 0, got undefined',
+      ],
+      [
+        { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: Number.NaN, unpricedCalls: 0 },
+        'costly: usage.costUsd must be a number of USD ≥ 0, got NaN',
+      ],
+      [
+        { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 0.5, unpricedCalls: 'none' },
+        'costly: usage.unpricedCalls must be an integer ≥ 0, got "none"',
+      ],
+    ] as const) {
+      const root = defineFunction({
+        name: 'root',
+        run: async (_: unknown, context: RunContext) => {
+          const { error } = await settle(context.invoke(costly(usage), undefined))
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toBe(message)
+          const after = await settle(context.invoke(spend, undefined))
+          return [context.treeUsage.costUsd, (after.error as TinyLLMError | undefined)?.name]
+        },
+      })
+      expect(await root.invoke(undefined, { budget: { maxCostUsd: 1 } })).toEqual([0, 'BudgetExceededError'])
+    }
+  })
+
+  it('a journal entry whose usage is not a count is refused, not summed into the totals', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: () => 'done' })
+    const journal = new MemoryJournal()
+    const usage = { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 'free', unpricedCalls: 0 }
+    journal.write('run-1/step#1', {
+      function: 'step',
+      kind: 'function',
+      input: hashJson(1),
+      output: 'done',
+      usage: usage as never,
+      at: 0,
+    })
+    const root = defineFunction({ name: 'root', run: (_: unknown, context: RunContext) => context.invoke(step, 1) })
+    const { error } = await settle(root.invoke(undefined, { runId: 'run-1', journal }))
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toBe('step: usage.costUsd must be a number of USD ≥ 0, got "free"')
+  })
+
   it('is read once when the run starts: changing the object afterwards changes nothing', async () => {
     const budget = { maxTokens: 1_000 }
     const admitted: string[] = []
@@ -426,6 +525,98 @@ describe('other options refused with the one message format', () => {
     }
     expect(() => defineFunction(definition)).toThrow(ConfigurationError)
     expect(() => defineFunction(definition)).toThrow('f: options could not be read: Error: boom')
+  })
+
+  it('an option the Function reads whose getter throws is a ConfigurationError too, at any depth', () => {
+    const boom = (): never => {
+      throw new Error('boom')
+    }
+    const cases: Array<[object, string]> = [
+      [
+        {
+          get name() {
+            return boom()
+          },
+          run: () => 1,
+        },
+        'Function: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          get run() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          get retry() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          retry: {
+            get attempts() {
+              return boom()
+            },
+          },
+        },
+        'f: retry could not be read: Error: boom',
+      ],
+      [
+        {
+          name: 'f',
+          run: () => 1,
+          get timeoutMs() {
+            return boom()
+          },
+        },
+        'f: options could not be read: Error: boom',
+      ],
+    ]
+    for (const [definition, message] of cases) {
+      expect(() => defineFunction(definition as never)).toThrow(ConfigurationError)
+      expect(() => defineFunction(definition as never)).toThrow(message)
+    }
+  })
+
+  it('an executor without invoke is a ConfigurationError, and one whose invoke throws is not blamed on the options', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const missing = await settle(f.invoke(1, { executor: {} as never }))
+    expect(ConfigurationError.isInstance(missing.error)).toBe(true)
+    expect((missing.error as Error).message).toBe('f: executor must be a RunExecutor (with invoke), got an object')
+    const closed = new Error('queue closed')
+    const executor = {
+      invoke: () => {
+        throw closed
+      },
+    }
+    const thrown = await settle(f.invoke(1, { executor }))
+    expect(FunctionError.isInstance(thrown.error)).toBe(true)
+    expect((thrown.error as Error).message).toBe('f: executor threw Error: queue closed')
+    expect((thrown.error as Error).cause).toBe(closed)
+  })
+
+  it('Validator refuses a site it could not name its errors with, at construction', () => {
+    const schema: StandardSchemaV1 = { '~standard': { version: 1, vendor: 'test', validate: () => ({ issues: [] }) } }
+    for (const site of [null, {}, { functionName: 'f' }]) {
+      expect(() => new Validator(schema, site as never)).toThrow(ConfigurationError)
+      expect(() => new Validator(schema, site as never)).toThrow(
+        /^Validator: site must be \{ functionName, state \}, both strings, got /,
+      )
+    }
+    expect(() => new Validator(schema, { functionName: 'f', state: 'input_validation' }).validate(1)).toThrow(
+      'f: invalid input (input_validation, 1 issue)',
+    )
   })
 
   it('an executor that answers a plain value still gives invoke a promise', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
-import { NonDeterminismError, ValidationError } from './errors.js'
+import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import type { Function } from './function.js'
 import { assertJsonSafe, MemoryJournal } from './journal.js'
@@ -197,6 +197,20 @@ describe('assertJsonSafe', () => {
     ])
   })
 
+  it('lists at most 20 issues, and stops looking there: a sparse list as long as 2³²−1 is refused at once', () => {
+    for (const length of [1_000, 2 ** 32 - 1]) {
+      let error: ValidationError | undefined
+      try {
+        assertJsonSafe({ list: new Array(length) }, { functionName: 'f', state: 's' })
+      } catch (thrown) {
+        error = thrown as ValidationError
+      }
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect(error?.issues).toHaveLength(20)
+      expect(error?.issues[19]).toEqual({ path: ['list', 19], message: 'undefined in a list is not JSON-safe' })
+    }
+  })
+
   it('refuses JSON larger than the documented cap', () => {
     expect(() => assertJsonSafe('x'.repeat(1024 * 1024 + 1), { functionName: 'f', state: 's' })).toThrow(
       /more than the 1048576/,
@@ -227,5 +241,27 @@ describe('a journal refuses to replay what no longer fits', () => {
     const error = await fn.invoke('x', { runId: 'r', journal: broken }).catch((thrown: unknown) => thrown)
     expect((error as Error).message).toMatch(/step: journal \(r\) threw Error: disk gone/)
     expect((error as { retryable?: boolean }).retryable).toBe(true)
+  })
+
+  it('a journal that answers something other than an entry fails the run saying so, and is never replayed', async () => {
+    const { fn, runs } = counted('step')
+    const answering = (read: unknown, write: unknown) => ({
+      read: () => read,
+      write: () => write,
+    })
+    for (const [journal, message] of [
+      [answering(null, undefined), 'step: journal.read must answer an entry or undefined, got null (for r)'],
+      [answering('cached', undefined), 'step: journal.read must answer an entry or undefined, got "cached" (for r)'],
+      [answering(undefined, undefined), 'step: journal.write must answer the entry that stands, got undefined (for r)'],
+      [
+        { read: async () => undefined, write: async () => true },
+        'step: journal.write must answer the entry that stands, got true (for r)',
+      ],
+    ] as const) {
+      const error = await fn.invoke('x', { runId: 'r', journal: journal as never }).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(message)
+    }
+    expect(runs.count).toBe(2)
   })
 })

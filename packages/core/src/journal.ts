@@ -98,13 +98,16 @@ export function hashJson(value: unknown): string {
   return createHash === undefined ? text : `sha256:${createHash('sha256').update(text).digest('base64url')}`
 }
 
+/** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */
+const maxJsonIssues = 20
+
 function collectJsonIssues(
   value: unknown,
   path: PropertyKey[],
   ancestors: Set<object>,
   issues: ValidationIssue[],
 ): void {
-  if (issues.length >= 20) return
+  if (issues.length >= maxJsonIssues) return
   const problem = primitiveProblem(value)
   if (problem !== undefined) {
     issues.push({ path: [...path], message: `${problem} is not JSON-safe` })
@@ -142,7 +145,8 @@ function collectObjectIssues(
   }
   ancestors.add(value)
   if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
+    // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
+    for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
       if (value[index] === undefined)
         issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
       else collectJsonIssues(value[index], [...path, index], ancestors, issues)

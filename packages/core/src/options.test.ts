@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkKnownOptions, knownSpelling } from './options.js'
+import { ConfigurationError } from './errors.js'
+import { checkBoolean, checkKnownOptions, knownSpelling } from './options.js'
 
 describe('knownSpelling', () => {
   const settings: ReadonlySet<string> = new Set(['model', 'topP', 'maxTokens', 'stop', 'temperature'])
@@ -26,5 +27,29 @@ describe('knownSpelling', () => {
     expect(() => checkKnownOptions({ maxOutputTokens: 5 }, settings, 'f')).toThrow(
       'f: maxOutputTokens is not an option; did you mean maxTokens?',
     )
+  })
+})
+
+describe('checkBoolean', () => {
+  it('refuses what is not true or false in the one message format, whatever it is', () => {
+    const refused = (value: unknown) => {
+      try {
+        checkBoolean(value, 'durable', 'f')
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    for (const [value, shown] of [
+      ['yes', '"yes"'],
+      [Object.create(null), 'an object'],
+      [{ toString: () => Symbol('x') }, 'an object'],
+      ['y'.repeat(1_000_000), `"${'y'.repeat(59)}…`],
+    ] as const) {
+      const error = refused(value)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(`f: durable must be true or false, got ${shown}`)
+    }
+    expect(checkBoolean(false, 'durable', 'f')).toBe(false)
   })
 })

@@ -61,11 +61,7 @@ function describeRule(rule: NumberRule): string {
 /** Checks a boolean option and returns it (`undefined` when absent). */
 export function checkBoolean(value: unknown, option: string, owner?: string): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value
-  throw new ConfigurationError({
-    option,
-    message: `${option} must be true or false, got ${String(value)}`,
-    functionName: owner,
-  })
+  throw optionError(option, 'true or false', value, owner)
 }
 
 /** Checks that an option is one of `allowed`; returns it (`undefined` when absent). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { TinyLLMError, ValidationError } from './errors.js'
+import { defineFunction } from './define-function.js'
+import { ConfigurationError, TinyLLMError, ValidationError } from './errors.js'
 import { decideRetry, resolveRetryPolicy, retryDelay } from './retry-policy.js'
 
 describe('retry policy', () => {
@@ -55,6 +56,76 @@ describe('retry policy', () => {
     const facts = { attempt: 1, streamedParts: 0, remainingMs: 2_000 }
     expect(decideRetry(policy, hinted, facts)).toEqual({ retry: false, outOfTime: true })
     expect(decideRetry(policy, hinted, { ...facts, remainingMs: 4_000 })).toEqual({ retry: true, delayMs: 3_000 })
+  })
+
+  it('takes only true or false from retryable: an answer of another kind, or a throw, is a ConfigurationError', () => {
+    const refused = new TinyLLMError({ message: 'bad request', retryable: false })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0, functionName: 'f' }
+    const asking = (retryable: (error: TinyLLMError) => unknown) =>
+      resolveRetryPolicy({ attempts: 3, initialDelayMs: 10, retryable: retryable as () => boolean })
+    expect(
+      decideRetry(
+        asking(() => true),
+        refused,
+        facts,
+      ),
+    ).toEqual({ retry: true, delayMs: 10 })
+    expect(
+      decideRetry(
+        asking(() => false),
+        refused,
+        facts,
+      ),
+    ).toEqual({ retry: false })
+    // An async rule answers a promise, which is truthy whatever it will say: taking it for yes retries a 400.
+    expect(() =>
+      decideRetry(
+        asking(async () => false),
+        refused,
+        facts,
+      ),
+    ).toThrow('f: retry.retryable must answer true or false, got a promise (it cannot be async)')
+    expect(() =>
+      decideRetry(
+        asking(() => 1),
+        refused,
+        facts,
+      ),
+    ).toThrow('f: retry.retryable must answer true or false, got 1')
+    const bug = new Error('rule bug')
+    let thrown: unknown
+    try {
+      decideRetry(
+        asking(() => {
+          throw bug
+        }),
+        refused,
+        facts,
+      )
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown)).toBe(true)
+    expect((thrown as ConfigurationError).option).toBe('retry.retryable')
+    expect((thrown as Error).message).toBe(
+      'f: retry.retryable threw Error: rule bug deciding whether to retry after TinyLLMError: bad request',
+    )
+    expect((thrown as Error).cause).toBe(bug)
+  })
+
+  it('ends the run in that ConfigurationError, after one attempt', async () => {
+    let attempts = 0
+    const f = defineFunction({
+      name: 'f',
+      retry: { attempts: 3, initialDelayMs: 1, retryable: (async () => false) as never },
+      run: () => {
+        attempts += 1
+        throw Object.assign(new Error('bad request'), { retryable: false })
+      },
+    })
+    const error = await f.invoke(undefined).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(attempts).toBe(1)
   })
 
   it('rejects a nonsensical policy in the one message format, and unknown keys with a suggestion', () => {

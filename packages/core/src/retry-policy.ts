@@ -1,5 +1,6 @@
-import { ConfigurationError, type TinyLLMError, ValidationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber, optionError } from './options.js'
+import { isPromiseLike } from './cancellation.js'
+import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
+import { checkBoolean, checkKnownOptions, checkNumber, optionError, unreadableOption } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
 export interface RetryPolicy {
@@ -20,7 +21,10 @@ export interface RetryPolicy {
    * again often answers well. Default false: a validation error ends the run.
    */
   readonly retryInvalidOutput?: boolean
-  /** Decides whether an error is worth another attempt. Default {@link isRetryableError}: the error's `retryable`. */
+  /**
+   * Decides whether an error is worth another attempt: `true` or `false` (anything else, a promise included, and a
+   * throw are a {@link ConfigurationError} that ends the run). Default {@link isRetryableError}: the error's `retryable`.
+   */
   readonly retryable?: (error: TinyLLMError, attempt: number) => boolean
 }
 
@@ -46,6 +50,8 @@ export interface AttemptFacts {
   readonly remainingMs: number | undefined
   /** Random number source for jitter, [0, 1). Default `Math.random`. */
   readonly random?: () => number
+  /** Whose policy decides: named in the error when its `retryable` throws or answers neither true nor false. */
+  readonly functionName?: string | undefined
 }
 
 const dontRetry: RetryDecision = Object.freeze({ retry: false })
@@ -59,10 +65,31 @@ const dontRetry: RetryDecision = Object.freeze({ retry: false })
 export function decideRetry(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): RetryDecision {
   if (facts.attempt >= policy.attempts || facts.streamedParts > 0) return dontRetry
   if (ValidationError.isInstance(error) && !policy.retryInvalidOutput) return dontRetry
-  if (!ValidationError.isInstance(error) && !policy.retryable(error, facts.attempt)) return dontRetry
+  if (!ValidationError.isInstance(error) && !askRetryable(policy, error, facts)) return dontRetry
   const delayMs = retryDelay(policy, facts.attempt, error, facts.random)
   if (facts.remainingMs !== undefined && delayMs >= facts.remainingMs) return { retry: false, outOfTime: true }
   return { retry: true, delayMs }
+}
+
+/** The policy's `retryable` answer for `error`: true or false, else a ConfigurationError naming the policy. */
+function askRetryable(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): boolean {
+  let answer: unknown
+  try {
+    answer = policy.retryable(error, facts.attempt)
+  } catch (cause) {
+    throw new ConfigurationError({
+      option: 'retry.retryable',
+      message: `retry.retryable threw ${describeThrown(cause)} deciding whether to retry after ${describeThrown(error)}`,
+      functionName: facts.functionName,
+      cause,
+    })
+  }
+  if (typeof answer === 'boolean') return answer
+  throw new ConfigurationError({
+    option: 'retry.retryable',
+    message: `retry.retryable must answer true or false, got ${isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+    functionName: facts.functionName,
+  })
 }
 
 /**
@@ -105,8 +132,17 @@ const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 
 /** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value or unknown key. */
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
+  if (policy === undefined) return noRetry
+  try {
+    return checkPolicy(policy, owner)
+  } catch (error) {
+    // A policy whose reading throws (a getter, a Proxy) is a nonsensical one too.
+    throw unreadableOption(error, 'retry', owner)
+  }
+}
+
+function checkPolicy(policy: RetryPolicy, owner: string | undefined): ResolvedRetryPolicy {
   const defaults = noRetry
-  if (policy === undefined) return defaults
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
     throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
   }

@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { createMemoryLogger } from '@tinyllm/logger'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
 import {
@@ -163,6 +163,30 @@ describe('validation never lets a value through unchecked', () => {
     expect(tree.length).toBeLessThan(1_000)
   })
 
+  it('lists the issues a sparse list holds, at once, however long the list', async () => {
+    const failing = (issues: unknown[]) =>
+      defineFunction({ name: 'holes', input: schemaOf(() => ({ issues })), run: () => 1 })
+        .invoke(undefined)
+        .then(
+          () => undefined as never,
+          (caught: unknown) => caught as ValidationError,
+        )
+    const none = await failing(new Array(1_000))
+    expect(none.issues).toEqual([{ path: [], message: 'the schema reported an empty list of issues' }])
+    for (const length of [1_000, 2 ** 32 - 1]) {
+      const sparse = new Array(length)
+      sparse[7] = { message: 'bad', path: ['a'] }
+      sparse[length - 1] = { message: 'worse', path: ['b'] }
+      const error = await failing(sparse)
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect(error.issues).toEqual([
+        { path: ['a'], message: 'bad' },
+        { path: ['b'], message: 'worse' },
+      ])
+      expect(error.message).toBe('holes: invalid input (input_validation, 2 issues)\n  - a: bad\n  - b: worse')
+    }
+  })
+
   it('answers synchronously when the schema does: the output is validated in the same turn', async () => {
     let validatedOutput = false
     const fn = defineFunction({
@@ -294,6 +318,29 @@ describe('listeners and loggers cannot break a run or the process', () => {
       stop()
       process.off('unhandledRejection', onUnhandled)
     }
+  })
+
+  it('a stream listener that throws is logged, and the run and its stream go on', async () => {
+    const logger = createMemoryLogger()
+    const streaming = defineFunction({
+      name: 'streaming',
+      run: (_: unknown, context: RunContext) => {
+        for (const part of ['a', 'b', 'c']) context.stream?.(part)
+        return 'done'
+      },
+    })
+    const heard: unknown[] = []
+    const output = await streaming.invoke(undefined, {
+      logger,
+      stream: (part) => {
+        heard.push(part)
+        throw new Error('reader gone')
+      },
+    })
+    expect(output).toBe('done')
+    expect(heard).toEqual(['a', 'b', 'c'])
+    const logged = logger.entries.filter((entry) => entry.message === 'stream listener threw; the run goes on')
+    expect(logged).toHaveLength(3)
   })
 
   it('an async stream listener that rejects is logged, and the run and the process go on', async () => {
@@ -433,6 +480,84 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     const detached = defineFunction({ name: 'detached', run: () => shout.trace('x', { parent: null }) })
     const inner = await detached.invoke(undefined)
     expect(inner.parentRunId).toBeUndefined()
+  })
+
+  it("is not joined by a Function a listener invokes: a listener is no run's code", async () => {
+    const audit = defineFunction({ name: 'audit', run: (what: string) => what })
+    const child = defineFunction({ name: 'child', run: async (text: string) => text })
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (text: string) => `${await child.invoke(text)} ${await child.invoke(text)}`,
+    })
+    const audits: Array<Promise<RunRecord<string>>> = []
+    const hear = (event: LifecycleEvent) => {
+      if (event.function !== 'audit' && event.to === 'complete') audits.push(audit.trace(event.runId))
+    }
+    const stop = onLifecycleEvent(hear)
+    const heardGlobally = await parent.trace('a').finally(stop)
+    const heardPerTree = await parent.trace('b', { onEvent: hear })
+    for (const record of [heardGlobally, heardPerTree]) {
+      expect(record.output).toBe(`${record.input} ${record.input}`)
+      expect(record.children.map((run) => run.function)).toEqual(['child', 'child'])
+    }
+    // Each audit is a tree of its own: it hears no event of its own, so none starts another.
+    const records = await Promise.all(audits)
+    expect(records).toHaveLength(6)
+    for (const record of records) expect(record.parentRunId).toBeUndefined()
+  })
+
+  it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
+    vi.useFakeTimers()
+    try {
+      const ran: string[] = []
+      const child = defineFunction({
+        name: 'child',
+        run: (input: string, context: RunContext) => {
+          ran.push(`${input} as ${context.stepPath}`)
+          return input
+        },
+      })
+      let releaseStale: () => void = () => {}
+      const stale = new Promise<void>((resolve) => {
+        releaseStale = resolve
+      })
+      let staleOutcome: unknown
+      let staleSettled: () => void = () => {}
+      const staleDone = new Promise<void>((resolve) => {
+        staleSettled = resolve
+      })
+      let attempts = 0
+      const parent = defineFunction({
+        name: 'parent',
+        attemptTimeoutMs: 1_000,
+        retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+        run: async (_: undefined, context: RunContext) => {
+          attempts += 1
+          if (attempts === 1) {
+            // Ignores its signal, and carries on after its attempt timed out.
+            await stale
+            staleOutcome = await context.invoke(child, 'stale').catch((error: unknown) => error)
+            staleSettled()
+            return 'stale'
+          }
+          releaseStale()
+          await staleDone
+          await child.invoke('fresh')
+          return 'fresh'
+        },
+      })
+      const record = parent.trace(undefined)
+      // The first attempt runs out of its time, and the retry waits 0 ms: well within the second attempt's time.
+      await vi.advanceTimersByTimeAsync(1_000)
+      await vi.advanceTimersByTimeAsync(10)
+      const done = await record
+      expect(done.output).toBe('fresh')
+      expect(TimeoutError.isInstance(staleOutcome)).toBe(true)
+      expect((staleOutcome as TimeoutError).kind).toBe('attempt')
+      expect(ran).toEqual(['fresh as child#1'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {
@@ -599,6 +724,42 @@ describe('hooks for tracing bridges', () => {
       stop()
     }
     expect(new Set(heard)).toEqual(new Set(['traced']))
+  })
+
+  it('a subscriber whose accepts throws hears nothing, is logged, and every run goes on', async () => {
+    const heard: string[] = []
+    const stop = onLifecycleEvent((event) => heard.push(event.to), {
+      accepts: () => {
+        throw new Error('tracer not ready')
+      },
+    })
+    const logger = createMemoryLogger()
+    try {
+      expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+    } finally {
+      stop()
+    }
+    expect(heard).toEqual([])
+    expect(logger.entries.map((entry) => entry.message)).toEqual([
+      "a lifecycle subscription's accepts threw, so its listener does not hear this run; the run goes on",
+    ])
+  })
+
+  it('onLifecycleEvent refuses a listener or an accepts that is not a function, before any run hears it', () => {
+    expect(() => onLifecycleEvent('log' as never)).toThrow('onLifecycleEvent: listener must be a function, got "log"')
+    expect(() => onLifecycleEvent(() => {}, { accepts: true as never })).toThrow(
+      'onLifecycleEvent: accepts must be a function, got true',
+    )
+    expect(() => onLifecycleEvent(() => {}, { accept: () => true } as never)).toThrow(
+      'onLifecycleEvent: accept is not an option; did you mean accepts?',
+    )
+  })
+
+  it('setRunWrapper refuses a wrapper that is not a function, and runs go on as before', async () => {
+    expect(() => setRunWrapper({ wrap: true } as never)).toThrow(
+      'setRunWrapper: wrapper must be a function, or undefined, got an object',
+    )
+    expect(await defineFunction({ name: 'plain', run: () => 'ran' }).invoke(undefined)).toBe('ran')
   })
 
   it('a run wrapper surrounds every attempt and processOutput, with the run it is for', async () => {

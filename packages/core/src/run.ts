@@ -8,6 +8,7 @@ import {
   isAbortSignal,
   NonDeterminismError,
   StepLimitError,
+  safeStringify,
   TimeoutError,
   TinyLLMError,
 } from './errors.js'
@@ -17,7 +18,14 @@ import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from '.
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
-import type { ChildInvokeOptions, Invocable, InvokeOptions, RunContext, StreamListener } from './run-context.js'
+import type {
+  ChildInvokeOptions,
+  Invocable,
+  InvokeOptions,
+  RunContext,
+  RunExecutor,
+  StreamListener,
+} from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
 import {
   addUsageTo,
@@ -67,24 +75,25 @@ const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
   .padStart(7, '0')
 
 /**
- * The run whose `run` (or `processOutput`) is executing, where the runtime has async context (`AsyncLocalStorage`
- * in Node, Bun and Deno): a Function invoked there without a context joins that run's tree.
+ * The context of the attempt (or `processOutput`) whose code is executing, where the runtime has async context
+ * (`AsyncLocalStorage` in Node, Bun and Deno): a Function invoked there without a context joins that run's tree, as
+ * part of that attempt.
  */
-const runStorage: AsyncLocalStorage<Run> | undefined = (() => {
+const runStorage: AsyncLocalStorage<StepContext> | undefined = (() => {
   try {
     const hooks = globalThis.process?.getBuiltinModule?.('node:async_hooks')
-    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage<Run>()
+    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage<StepContext>()
   } catch {
     return undefined
   }
 })()
 
-function callRun(fn: AnyFunction, input: unknown, run: Run): unknown {
-  return fn.run(input, run)
+function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
+  return fn.run(input, context)
 }
 
-function callProcessOutput(fn: AnyFunction, output: unknown, run: Run): unknown {
-  return fn.processOutput(output, run)
+function callProcessOutput(fn: AnyFunction, output: unknown, context: StepContext): unknown {
+  return fn.processOutput(output, context)
 }
 
 /** What every run of one tree shares. */
@@ -121,8 +130,10 @@ export function startRun(
           message: 'trace runs in this process only; use invoke with an executor',
           functionName: fn.name,
         })
+      if (typeof executor?.invoke !== 'function')
+        throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
-      return Promise.resolve(executor.invoke(fn, input, rest))
+      return handOver(executor, fn, input, rest)
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -134,8 +145,122 @@ export function startRun(
   return run.execute().then(record, record)
 }
 
+/**
+ * Hands a run to an executor, and settles as it does. Never throws: what its `invoke` throws is the rejection — a
+ * tinyllm error as it is, anything else a FunctionError saying the executor threw it.
+ */
+function handOver(executor: RunExecutor, fn: AnyFunction, input: unknown, options: InvokeOptions): Promise<unknown> {
+  try {
+    return Promise.resolve(executor.invoke(fn, input, options))
+  } catch (error) {
+    return Promise.reject(
+      TinyLLMError.isInstance(error)
+        ? error
+        : new FunctionError({ functionName: fn.name, state: 'executor', cause: error }),
+    )
+  }
+}
+
+/**
+ * What a Function's code receives as its RunContext: its run as one attempt (or `processOutput`) sees it. The attempt's
+ * number, cancellation and step keys stay with it, so code an attempt left running after it ended (it timed out, say)
+ * cannot slip into the next one: a Function it invokes then is cancelled with its attempt, and takes no step key of the
+ * next attempt.
+ */
+class StepContext implements RunContext {
+  readonly run: Run
+  readonly attempt: number
+  readonly cancelScope: CancelScope
+  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
+  childOptions: InvokeOptions | undefined = undefined
+  /** How many children of each name were invoked without a key: their `name#n` keys. */
+  private callCounts: Map<string, number> | undefined = undefined
+
+  constructor(run: Run, attempt: number, cancelScope: CancelScope) {
+    this.run = run
+    this.attempt = attempt
+    this.cancelScope = cancelScope
+  }
+
+  get runId(): string {
+    return this.run.runId
+  }
+
+  get parentRunId(): string | undefined {
+    return this.run.parentRunId
+  }
+
+  get stepPath(): string {
+    return this.run.stepPath
+  }
+
+  get idempotencyKey(): string {
+    return this.run.idempotencyKey
+  }
+
+  get functionName(): string {
+    return this.run.fn.name
+  }
+
+  get signal(): AbortSignal {
+    return this.cancelScope.signal
+  }
+
+  get deadline(): number | undefined {
+    return this.cancelScope.deadline
+  }
+
+  get logger(): Logger {
+    return this.run.logger
+  }
+
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.run.metadata
+  }
+
+  get budget(): Budget | undefined {
+    return this.run.tree.ledger.budget
+  }
+
+  get treeUsage(): Readonly<UsageTotals> {
+    return this.run.tree.ledger.spent
+  }
+
+  get stream(): StreamListener | undefined {
+    return this.run.stream
+  }
+
+  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
+    if (options === undefined) {
+      this.childOptions ??= { parent: this }
+      return fn.invoke(input, this.childOptions)
+    }
+    return fn.invoke(input, { ...options, parent: this })
+  }
+
+  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
+    this.run.addUsage(usage, costUsd)
+  }
+
+  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    return this.run.tree.ledger.reserve(request, this.run.fn.name)
+  }
+
+  annotate(key: string, value: unknown): void {
+    this.run.annotate(key, value)
+  }
+
+  /** The key of the next child invoked without one: `<name>#<n>`. */
+  nextKey(name: string): string {
+    if (this.callCounts === undefined) this.callCounts = new Map()
+    const count = (this.callCounts.get(name) ?? 0) + 1
+    this.callCounts.set(name, count)
+    return `${escapeKey(name)}#${count}`
+  }
+}
+
 /** One execution of one Function: all the state of a run lives here, never on the Function. */
-class Run implements RunContext {
+class Run {
   readonly fn: AnyFunction
   readonly input: unknown
   readonly parent: Run | undefined
@@ -166,10 +291,6 @@ class Run implements RunContext {
   private id: string | undefined
   private path: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
-  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
-  private childOptions: InvokeOptions | undefined = undefined
-  /** Per attempt, how many children of each name were invoked without a key: their `name#n` keys. */
-  private callCounts: Map<string, number> | undefined = undefined
 
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
     this.fn = fn
@@ -177,23 +298,26 @@ class Run implements RunContext {
     let parent = options?.parent
     if (parent === undefined) {
       const current = runStorage?.getStore()
-      if (current !== undefined && current.state !== 'complete' && current.state !== 'failed') parent = current
+      if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
     }
+    let parentScope = uncancellable
     const metadata = options?.metadata
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
       throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
-      if (!(parent instanceof Run)) {
+      if (!(parent instanceof StepContext)) {
         throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
       }
-      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parent)
-      this.parent = parent
-      this.depth = parent.depth + 1
-      this.tree = parent.tree
-      this.metadata = metadata === undefined ? parent.metadata : { ...parent.metadata, ...metadata }
+      const parentRun = parent.run
+      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parentRun)
+      this.parent = parentRun
+      this.depth = parentRun.depth + 1
+      this.tree = parentRun.tree
+      this.metadata = metadata === undefined ? parentRun.metadata : { ...parentRun.metadata, ...metadata }
       this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
       this.parentAttempt = parent.attempt
       this.id = undefined
+      parentScope = parent.cancelScope
     } else {
       this.parent = undefined
       this.depth = 0
@@ -205,24 +329,34 @@ class Run implements RunContext {
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       const registry = globalEventRegistry
       if (registry.listeners.length !== registry.subscribers.length) {
-        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind })
+        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
+          this.listenerFailed(
+            "a lifecycle subscription's accepts threw, so its listener does not hear this run",
+            error,
+          ),
+        )
       }
     }
     const listener = options?.stream
     if (listener !== undefined && typeof listener !== 'function')
       throw optionError('stream', 'a function', listener, fn.name)
     // Last of what can refuse the options: a refused run holds no timer, no listener and no place among the live runs.
-    this.cancelScope = this.openScope(options)
+    this.cancelScope = this.openScope(options, parentScope)
     if (this.parent !== undefined) this.tree.live += 1
     this.stream =
       listener === undefined
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            const result: unknown = listener(part)
-            // An async listener that rejects is logged, like a lifecycle listener; the stream goes on.
-            if (isPromiseLike(result))
-              result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
+            // A listener that throws, or an async one that rejects, is logged, like a lifecycle listener; the stream
+            // goes on, and the run's code that streamed the part never sees the listener's error.
+            try {
+              const result: unknown = listener(part)
+              if (isPromiseLike(result))
+                result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
+            } catch (error) {
+              this.listenerFailed('stream listener threw', error)
+            }
           }
     // A traced run records itself and, through its record, every run under it.
     if (recording || this.parent?.record !== undefined) this.startRecord()
@@ -257,40 +391,12 @@ class Run implements RunContext {
     return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
   }
 
-  get functionName(): string {
-    return this.fn.name
-  }
-
-  get signal(): AbortSignal {
-    return this.cancelScope.signal
-  }
-
-  get deadline(): number | undefined {
-    return this.cancelScope.deadline
-  }
-
   get logger(): Logger {
     if (this.boundLogger === undefined) {
       const base = this.tree.logger ?? getDefaultLogger()
       this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
     }
     return this.boundLogger
-  }
-
-  get budget(): Budget | undefined {
-    return this.tree.ledger.budget
-  }
-
-  get treeUsage(): Readonly<UsageTotals> {
-    return this.tree.ledger.spent
-  }
-
-  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
-    if (options === undefined) {
-      this.childOptions ??= { parent: this }
-      return fn.invoke(input, this.childOptions)
-    }
-    return fn.invoke(input, { ...options, parent: this })
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
@@ -306,22 +412,10 @@ class Run implements RunContext {
     }
   }
 
-  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
-    return this.tree.ledger.reserve(request, this.fn.name)
-  }
-
   annotate(key: string, value: unknown): void {
     if (this.annotations === undefined) this.annotations = {}
     this.annotations[key] = value
     if (this.record !== undefined) this.record.annotations[key] = value
-  }
-
-  /** The key of the next child invoked without one: `<name>#<n>`. */
-  private nextKey(name: string): string {
-    if (this.callCounts === undefined) this.callCounts = new Map()
-    const count = (this.callCounts.get(name) ?? 0) + 1
-    this.callCounts.set(name, count)
-    return `${escapeKey(name)}#${count}`
   }
 
   // ---- the lifecycle -------------------------------------------------------------------------------------------
@@ -338,7 +432,7 @@ class Run implements RunContext {
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
-        const read = this.settle(this.journalCall(() => journal.read(this.idempotencyKey)))
+        const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry)
       }
@@ -353,12 +447,11 @@ class Run implements RunContext {
       let value: unknown
       for (;;) {
         this.attempt += 1
-        this.callCounts = undefined
         this.to('running')
         const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          value = this.settle(this.enter(callRun, input))
+          value = this.settle(this.enter(callRun, input, new StepContext(this, this.attempt, this.cancelScope)))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
@@ -372,6 +465,8 @@ class Run implements RunContext {
             attemptScope?.cancelled === true && !scope.cancelled
               ? (attemptScope.reason as TinyLLMError)
               : this.toError(thrown)
+          // A failed attempt is over: what it left running is cancelled with it, not carried into the next attempt.
+          attemptScope?.cancel(error)
         } finally {
           if (attemptScope !== undefined) {
             attemptScope.dispose()
@@ -382,7 +477,7 @@ class Run implements RunContext {
       }
       this.to('processing_output')
       if (fn.processesOutput) {
-        value = this.settle(this.enter(callProcessOutput, value))
+        value = this.settle(this.enter(callProcessOutput, value, new StepContext(this, this.attempt, scope)))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
@@ -412,6 +507,7 @@ class Run implements RunContext {
       attempt: this.attempt,
       streamedParts: this.streamedParts,
       remainingMs,
+      functionName: this.fn.name,
     })
     if (!decision.retry) {
       if (decision.outOfTime !== true) throw error
@@ -433,12 +529,18 @@ class Run implements RunContext {
    * Calls the Function's code as the current run of async context (so Functions it invokes join this run's tree),
    * inside the process's run wrapper, if one is set (so a tracer's span is the active one meanwhile).
    */
-  private enter(call: (fn: AnyFunction, value: unknown, run: Run) => unknown, value: unknown): unknown {
+  private enter(
+    call: (fn: AnyFunction, value: unknown, context: StepContext) => unknown,
+    value: unknown,
+    context: StepContext,
+  ): unknown {
     const wrapper = globalEventRegistry.wrapper
     if (wrapper === undefined)
-      return runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this)
-    return wrapper(this, () =>
-      runStorage === undefined ? call(this.fn, value, this) : runStorage.run(this, call, this.fn, value, this),
+      return runStorage === undefined
+        ? call(this.fn, value, context)
+        : runStorage.run(context, call, this.fn, value, context)
+    return wrapper(context, () =>
+      runStorage === undefined ? call(this.fn, value, context) : runStorage.run(context, call, this.fn, value, context),
     )
   }
 
@@ -482,19 +584,32 @@ class Run implements RunContext {
       usage: this.usage,
       at: Date.now(),
     }
-    const written = this.settle(this.journalCall(() => journal.write(this.idempotencyKey, entry)))
+    const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
     return ((isPromiseLike(written) ? await written : written) as JournalEntry).output
   }
 
-  /** A journal's read or write; what it throws that is not a tinyllm error names this step and its key. */
-  private journalCall<T>(call: () => T): T {
+  /**
+   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
+   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
+   */
+  private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.idempotencyKey})`
+    const entryOf = (answer: unknown): unknown => {
+      if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) return answer
+      throw new ConfigurationError({
+        option: 'journal',
+        message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.idempotencyKey})`,
+        functionName: this.fn.name,
+      })
+    }
     try {
       const result = call()
-      if (!isPromiseLike(result)) return result
-      return Promise.resolve(result).catch((cause: unknown) => {
-        throw this.toError(cause, state)
-      }) as T
+      if (!isPromiseLike(result)) return entryOf(result)
+      return Promise.resolve(result)
+        .then(entryOf)
+        .catch((cause: unknown) => {
+          throw this.toError(cause, state)
+        })
     } catch (cause) {
       throw this.toError(cause, state)
     }
@@ -509,8 +624,8 @@ class Run implements RunContext {
     return value
   }
 
-  private openScope(options: InvokeOptions | undefined): CancelScope {
-    const parentScope = this.parent?.cancelScope ?? uncancellable
+  /** The run's cancellation, under `parentScope`: the scope of the parent's attempt (or `processOutput`) it began in. */
+  private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
     const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
     let timeoutMs =
@@ -600,8 +715,14 @@ class Run implements RunContext {
     if (to === 'complete') event.output = output
     if (this.annotations !== undefined) event.annotations = this.annotations
     if (this.usage !== undefined) event.usage = this.usage
-    if (onEvent !== undefined) this.deliver(onEvent, event)
-    for (const listener of this.tree.listeners) this.deliver(listener, event)
+    const deliverAll = (): void => {
+      if (onEvent !== undefined) this.deliver(onEvent, event)
+      for (const listener of this.tree.listeners) this.deliver(listener, event)
+    }
+    // A listener is no run's code: a Function it invokes starts a tree of its own, as it would outside any run (the
+    // events of a child are emitted while its parent's `run` is the current run of async context).
+    if (runStorage === undefined) deliverAll()
+    else runStorage.exit(deliverAll)
   }
 
   /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */

@@ -1,5 +1,5 @@
 import { BudgetExceededError } from './errors.js'
-import { checkKnownOptions, checkNumber, optionError } from './options.js'
+import { checkKnownOptions, checkNumber, type NumberRule, optionError } from './options.js'
 
 /** Tokens used by one model call. */
 export interface Usage {
@@ -38,14 +38,25 @@ export function emptyUsageTotals(): UsageTotals {
 
 const tokenRule = { min: 0, unit: 'tokens' } as const
 const costRule = { min: 0, unit: 'USD' } as const
+const countRule = { integer: true, min: 0 } as const
 
-/** Refuses usage that would poison the totals (and with them every budget check): counts must be numbers ≥ 0. */
+/**
+ * Refuses usage that would poison the totals (and with them every budget check): counts must be numbers ≥ 0 — of
+ * totals (usage with `calls`, which {@link addUsageTo} sums as totals), every count and the cost too.
+ */
 export function checkUsage(usage: Usage | UsageTotals, costUsd: number | undefined, owner: string): void {
   if (typeof usage !== 'object' || usage === null)
     throw optionError('usage', '{ inputTokens, outputTokens, totalTokens }', usage, owner)
-  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
-    if (checkNumber(usage[field], `usage.${field}`, tokenRule, owner) === undefined)
-      throw optionError(`usage.${field}`, 'a number of tokens ≥ 0', undefined, owner)
+  const required = (field: keyof UsageTotals, rule: NumberRule, expected: string): void => {
+    if (checkNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner) === undefined)
+      throw optionError(`usage.${field}`, expected, undefined, owner)
+  }
+  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const)
+    required(field, tokenRule, 'a number of tokens ≥ 0')
+  if ('calls' in usage) {
+    required('calls', countRule, 'an integer ≥ 0')
+    required('unpricedCalls', countRule, 'an integer ≥ 0')
+    required('costUsd', costRule, 'a number of USD ≥ 0')
   }
   checkNumber(costUsd, 'costUsd', costRule, owner)
 }

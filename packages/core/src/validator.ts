@@ -1,5 +1,6 @@
 import { isPromiseLike } from './cancellation.js'
 import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
+import { optionError } from './options.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Infers the type a schema accepts; `unknown` when there is no schema. */
@@ -29,6 +30,9 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   readonly site: ValidationSite
 
   constructor(schema: S, site: ValidationSite = { functionName: 'value', state: 'validation' }) {
+    // The site names every error this validator raises: one it cannot read would fail only then, with a TypeError.
+    if (typeof site?.functionName !== 'string' || typeof site.state !== 'string')
+      throw optionError('site', '{ functionName, state }, both strings', site, 'Validator')
     if (!isStandardSchema(schema)) {
       throw new ConfigurationError({
         option: 'schema',
@@ -86,10 +90,9 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
         { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
       ])
     }
+    const listed = issuesIn(issues)
     throw this.failure(
-      issues.length === 0
-        ? [{ path: [], message: 'the schema reported an empty list of issues' }]
-        : issues.map(toIssue),
+      listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
     )
   }
 
@@ -115,6 +118,19 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
     // A schema whose properties throw when read (a getter, a Proxy) is not one.
     return false
   }
+}
+
+/**
+ * The issues a list holds, made safe to show. Its holes are no issues, and are never visited: a sparse list as long as
+ * 2³²−1 costs what it holds, not its length.
+ */
+function issuesIn(list: unknown[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = []
+  for (const key of Object.keys(list)) {
+    const index = Number(key)
+    if (Number.isInteger(index) && index >= 0 && String(index) === key) issues.push(toIssue(list[index]))
+  }
+  return issues
 }
 
 /** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
