@@ -64,7 +64,8 @@ export interface LifecycleSubscription {
 
 /**
  * Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. It is no run's
- * code: a Function it invokes starts a run tree of its own.
+ * code: a Function it invokes while it is handed the event starts a run tree of its own (after an `await`, pass
+ * `parent: null` for the same).
  */
 export type LifecycleListener = (event: LifecycleEvent) => void
 

@@ -70,6 +70,8 @@ const invokeOptionKeys: ReadonlySet<string> = new Set([
 ] satisfies ReadonlyArray<keyof InvokeOptions>)
 
 let runCounter = 0
+/** How many lifecycle listeners are being handed an event right now (nested when one invokes a Function). */
+let listenersHearing = 0
 const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
   .toString(36)
   .padStart(7, '0')
@@ -296,7 +298,7 @@ class Run {
     this.fn = fn
     this.input = input
     let parent = options?.parent
-    if (parent === undefined) {
+    if (parent === undefined && listenersHearing === 0) {
       const current = runStorage?.getStore()
       if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
     }
@@ -715,14 +717,15 @@ class Run {
     if (to === 'complete') event.output = output
     if (this.annotations !== undefined) event.annotations = this.annotations
     if (this.usage !== undefined) event.usage = this.usage
-    const deliverAll = (): void => {
+    // A listener is no run's code: a Function it invokes while it hears the event starts a tree of its own, as it would
+    // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
+    listenersHearing += 1
+    try {
       if (onEvent !== undefined) this.deliver(onEvent, event)
       for (const listener of this.tree.listeners) this.deliver(listener, event)
+    } finally {
+      listenersHearing -= 1
     }
-    // A listener is no run's code: a Function it invokes starts a tree of its own, as it would outside any run (the
-    // events of a child are emitted while its parent's `run` is the current run of async context).
-    if (runStorage === undefined) deliverAll()
-    else runStorage.exit(deliverAll)
   }
 
   /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
