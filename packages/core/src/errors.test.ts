@@ -70,6 +70,20 @@ describe('errors', () => {
     expect(JSON.stringify(error).length).toBeLessThan(2_000)
   })
 
+  it('quote a 10 MB abort reason, in a message or in a field of their own, cut short', async () => {
+    const reason = 'z'.repeat(10_000_000)
+    const direct = new AbortError({ reason, functionName: 'f', state: 'running' })
+    const run = await defineFunction({ name: 'f', run: () => 1 })
+      .invoke(undefined, { signal: AbortSignal.abort(reason) })
+      .catch((thrown: unknown) => thrown)
+    for (const error of [direct, run, new AbortError({ reason: new Error(reason) })]) {
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as AbortError).message.length).toBeLessThan(1_000)
+      expect(JSON.stringify(error).length).toBeLessThan(3_000)
+    }
+    expect(direct.reason).toBe(reason)
+  })
+
   it('format issue paths readably', () => {
     expect(formatIssuePath([])).toBe('(root)')
     expect(formatIssuePath(['a', 0, 'b'])).toBe('a[0].b')

@@ -50,16 +50,16 @@ export class TinyLLMError extends Error {
 
   /**
    * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
-   * circular value a Decision received) is made safe, and secrets are replaced, as in a log line.
+   * circular value a Decision received) is made safe, secrets are replaced, as in a log line, and a string the error
+   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters.
    */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, message: this.message }
     for (const key of Object.keys(this)) {
       const value = (this as unknown as Record<string, unknown>)[key]
-      if (value !== undefined) json[key] = value
+      if (value !== undefined) json[key] = quoted(value)
     }
-    const cause = this.cause
-    if (cause !== undefined) json.cause = isError(cause) ? errorSummary(cause) : quoted(cause)
+    if (this.cause !== undefined) json.cause = quoted(this.cause)
     return redact(json)
   }
 
@@ -137,9 +137,9 @@ function isError(value: unknown): value is Error {
 
 /** `: <message>` for an abort reason that is an error or a string, else nothing; never throws. */
 function describeReason(reason: unknown): string {
-  if (typeof reason === 'string') return `: ${reason}`
+  if (typeof reason === 'string') return `: ${cut(reason, 200)}`
   try {
-    return reason instanceof Error ? `: ${String(reason.message)}` : ''
+    return reason instanceof Error ? `: ${cut(String(reason.message), 200)}` : ''
   } catch {
     return ''
   }
@@ -150,7 +150,7 @@ function errorSummary(error: Error): Record<string, unknown> {
   if (TinyLLMError.isInstance(error)) return error.toJSON()
   const read = (key: 'name' | 'message'): unknown => {
     try {
-      return quoted(String(error[key]))
+      return cut(String(error[key]), maxQuotedLength)
     } catch {
       return '[an unreadable value]'
     }
@@ -158,9 +158,18 @@ function errorSummary(error: Error): Record<string, unknown> {
   return { name: read('name'), message: read('message') }
 }
 
-/** A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short. */
+/** `text`, or its first `maxLength` characters and an ellipsis. */
+function cut(text: string, maxLength: number): string {
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+}
+
+/**
+ * A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short, an error as its
+ * summary.
+ */
 function quoted(value: unknown): unknown {
-  return typeof value === 'string' && value.length > maxQuotedLength ? `${value.slice(0, maxQuotedLength)}…` : value
+  if (typeof value === 'string') return cut(value, maxQuotedLength)
+  return isError(value) ? errorSummary(value) : value
 }
 
 /** One problem a schema found, with where it is. */
@@ -190,7 +199,7 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
  */
 export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: number): string[] {
   const lines = issues.slice(0, max).map((issue) => {
-    const message = issue.message.length > 200 ? `${issue.message.slice(0, 200)}…` : issue.message
+    const message = cut(issue.message, 200)
     return `${formatIssuePath(issue.path)}: ${message}`
   })
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
@@ -421,7 +430,7 @@ export function safeStringify(value: unknown, maxLength = 200): string {
       text = '[an unreadable value]'
     }
   }
-  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+  return cut(text, maxLength)
 }
 
 /**
@@ -431,8 +440,7 @@ export function safeStringify(value: unknown, maxLength = 200): string {
 export function describeThrown(value: unknown, maxLength = 200): string {
   try {
     if (isError(value)) {
-      const text = `${String(value.name)}: ${String(value.message)}`
-      return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+      return cut(`${String(value.name)}: ${String(value.message)}`, maxLength)
     }
   } catch {
     // An error whose `name` or `message` getter throws is described like any other value.
