@@ -1,4 +1,4 @@
-import { defineFunction, type RunRecord } from '@tinyllm/core'
+import { defineFunction, type RunRecord, TinyLLMError } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -98,17 +98,18 @@ describe('renderRunReport', () => {
     const huge = `socket closed: ${'x'.repeat(200_000)}`
     const record = await defineFunction({
       name: 'Flaky',
+      // A typed error keeps its message whole (the engine cuts what it quotes of other thrown values).
       run: () => {
-        throw new Error(huge)
+        throw new TinyLLMError({ message: huge, retryable: true })
       },
-      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1, retryable: () => true },
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
     }).trace(undefined)
     expect(record.attempts).toBe(3)
     const html = renderRunReport(record, { maxValueLength: 300 })
     // The page itself is some 20 kB; each of the headline's nine appearances would add 200 kB.
     expect(html.length).toBeLessThan(100_000)
     const row = runData(html)[0] as { error: { headline: string }; retries: Array<{ reason: string }> }
-    expect(row.error.headline).toMatch(/^FunctionError in running: .*socket closed: x+… \(\d+ more characters\)$/)
+    expect(row.error.headline).toMatch(/^TinyLLMError: socket closed: x+… \(\d+ more characters\)$/)
     expect(row.error.headline.length).toBeLessThan(350)
     expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline, row.error.headline])
   })
