@@ -37,6 +37,7 @@ export type AgentEvent =
       readonly step: number
       readonly finishReason: FinishReason
       readonly toolCalls: number
+      /** The tokens the model reported for this turn; `undefined` when it reported none. */
       readonly usage: Usage | undefined
     }
   /** The run pauses: these calls wait for a person. */

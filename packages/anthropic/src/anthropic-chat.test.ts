@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { ConfigurationError, formatRunTree } from '@tinyllm/core'
+import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
 import { RateLimiter } from '@tinyllm/llm'
+import { sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
@@ -112,6 +113,59 @@ describe('AnthropicChat', () => {
     // claude-haiku-4-5: 1 USD per 1M input tokens, 5 USD per 1M output tokens.
     expect(record.usage?.costUsd).toBeCloseTo(1.5, 10)
     expect(record.annotations).toMatchObject({ model: 'claude-haiku-4-5', requestId: 'req_0' })
+  })
+
+  it('counts an answer without usage from its estimate, streamed or not, so a budget fills', async () => {
+    const running = await start()
+    const message = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+    }
+    running.setHandler('POST /v1/messages', ({ request }) =>
+      (request.body as { stream?: boolean }).stream === true
+        ? {
+            sse: [
+              sseEvent({ event: 'message_start', data: { type: 'message_start', message } }),
+              sseEvent({
+                event: 'content_block_start',
+                data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'ok' } },
+              }),
+              sseEvent({ event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } }),
+              sseEvent({
+                event: 'message_delta',
+                data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null } },
+              }),
+              sseEvent({ event: 'message_stop', data: { type: 'message_stop' } }),
+            ],
+          }
+        : { json: { ...message, content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn' } },
+    )
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL, maxTokens: 5 })
+    const loop = defineFunction({
+      name: 'loop',
+      run: async (streamed: boolean, context) => {
+        for (let call = 0; call < 20; call++)
+          await context.invoke(chat, ask('Hi'), streamed ? { stream: () => {} } : undefined)
+      },
+    })
+    for (const streamed of [false, true]) {
+      const before = running.requests.length
+      const record = await loop.trace(streamed, { budget: { maxTokens: 50 } })
+      expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+      const sent = running.requests.length - before
+      expect(sent).toBeGreaterThan(0)
+      expect(sent).toBeLessThan(20)
+      expect((running.requests.at(-1)?.body as { stream?: boolean } | undefined)?.stream ?? false).toBe(streamed)
+      expect(record.usage).toMatchObject({ calls: sent, unpricedCalls: 0 })
+      expect(record.usage?.costUsd).toBeGreaterThan(0)
+      expect(record.children[0]?.output).toBe('ok')
+      expect(record.children[0]?.annotations.usageEstimated).toBe(true)
+    }
   })
 
   it('fails usage figures that are strings as a malformed response quoting them, not as concatenated text', async () => {

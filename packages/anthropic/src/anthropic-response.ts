@@ -28,12 +28,22 @@ export type AnthropicTokenCounts = Partial<
 
 /**
  * Anthropic counts prompt tokens written to and read from the prompt cache apart from `input_tokens`; the
- * specification's `inputTokens` is the whole prompt, so they are added in.
+ * specification's `inputTokens` is the whole prompt, so they are added in. `undefined` when the answer carries no
+ * figure at all (a compatible server without `usage`), so that the call is counted from its estimate, not as 0 tokens.
  */
-export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage {
-  const inputTokens = sum(usage?.input_tokens, usage?.cache_creation_input_tokens, usage?.cache_read_input_tokens)
-  const outputTokens = sum(usage?.output_tokens)
+export function toUsage(usage: AnthropicTokenCounts | null | undefined): Usage | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined
+  const { input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens } = usage
+  if ([input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens].every(absent))
+    return undefined
+  const inputTokens = sum(input_tokens, cache_creation_input_tokens, cache_read_input_tokens)
+  const outputTokens = sum(output_tokens)
   return { inputTokens, outputTokens, totalTokens: sum(inputTokens, outputTokens) }
+}
+
+/** Whether the server left a figure out. */
+function absent(figure: number | null | undefined): boolean {
+  return figure === undefined || figure === null
 }
 
 /**
@@ -74,6 +84,7 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
       })
     }
   }
+  const usage = toUsage(message.usage)
   return {
     choices: [
       {
@@ -82,7 +93,7 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
         finishReason: toFinishReason(message.stop_reason),
       },
     ],
-    usage: toUsage(message.usage),
+    ...(usage === undefined ? {} : { usage }),
     model: message.model,
     ...(requestId === undefined ? {} : { requestId }),
     ...(typeof message.id === 'string' && message.id !== '' ? { responseId: message.id } : {}),

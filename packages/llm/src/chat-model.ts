@@ -101,7 +101,12 @@ export interface ChatChoice {
 /** What a call returned. */
 export interface ChatResult {
   readonly choices: ReadonlyArray<ChatChoice>
-  readonly usage: Usage
+  /**
+   * The tokens the provider reports the call used; absent when it reported none (an OpenAI-compatible server without a
+   * `usage` object, a stream without a usage chunk). A model never invents figures: LLMCall then counts the call from
+   * its estimate.
+   */
+  readonly usage?: Usage | undefined
   /** The model that answered (may be more specific than the one requested). */
   readonly model: string
   readonly requestId?: string

@@ -111,7 +111,7 @@ describe('LLMCall basics', () => {
     const full = new LLMCall({ name: 'full', model, output: 'result' })
     const result: ChatResult = await full.invoke(ask('x'))
     expect(result.choices[0]?.message.content).toBe('only')
-    expect(result.usage.totalTokens).toBeGreaterThan(0)
+    expect(result.usage?.totalTokens).toBeGreaterThan(0)
   })
 
   it('fails in input_validation on a malformed input, before any call', async () => {
@@ -538,6 +538,75 @@ describe('LLMCall usage, cost and budget', () => {
     expect(refused).toHaveLength(1)
     expect(BudgetExceededError.isInstance((refused[0] as PromiseRejectedResult).reason)).toBe(true)
     expect(model.calls).toHaveLength(2)
+  })
+})
+
+describe('LLMCall with a model that reports no usage', () => {
+  const input = ask('hello')
+  const silent = () =>
+    new ScriptedChatModel({ responses: [{ content: 'x', usage: null }], whenExhausted: 'repeat-last' })
+  const loopOf = (chat: LLMCall) =>
+    defineFunction({
+      name: 'loop',
+      run: async (_input: unknown, context) => {
+        for (let call = 0; call < 10; call++) await context.invoke(chat, input)
+      },
+    })
+
+  it('counts each call from its estimate, so a token budget fills and the run says the figures are estimated', async () => {
+    const model = silent()
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o-mini', maxTokens: 10 } })
+    const estimate = estimateInputTokens(chat.buildRequest(input)) + 10
+    const record = await loopOf(chat).trace(undefined, { budget: { maxTokens: 3 * estimate } })
+    expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+    expect(model.calls).toHaveLength(3)
+    expect(record.usage).toMatchObject({ calls: 3, totalTokens: 3 * estimate, unpricedCalls: 0 })
+    expect(record.usage?.costUsd).toBeGreaterThan(0)
+    const first = record.children[0]
+    expect(first?.usage).toMatchObject({ calls: 1, outputTokens: 10, totalTokens: estimate })
+    expect(first?.annotations.usageEstimated).toBe(true)
+  })
+
+  it('counts the estimated cost against a cost budget', async () => {
+    const model = silent()
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o', maxTokens: 100 } })
+    const request = chat.buildRequest(input)
+    const cost = (estimateInputTokens(request) * 2.5 + 100 * 10) / 1_000_000
+    const record = await loopOf(chat).trace(undefined, { budget: { maxCostUsd: 2.5 * cost } })
+    expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+    expect(model.calls).toHaveLength(2)
+    expect(record.usage?.costUsd).toBeCloseTo(2 * cost, 12)
+  })
+
+  it('keeps the estimate in the rate limiter, instead of settling the call with 0 tokens', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    const chat = new LLMCall({ name: 'chat', model: silent(), rateLimiter: limiter, settings: { maxTokens: 10 } })
+    const record = await chat.trace(input)
+    const estimate = estimateInputTokens(chat.buildRequest(input)) + 10
+    expect(limiter.status()).toMatchObject({ requests: 1, tokens: estimate })
+    expect(record.usage?.totalTokens).toBe(estimate)
+    expect(record.annotations.usageEstimated).toBe(true)
+  })
+
+  it('with neither a budget nor a limiter, makes no estimate: it records no usage and says none was reported', async () => {
+    const record = await new LLMCall({ name: 'chat', model: silent() }).trace(input)
+    expect(record.output).toBe('x')
+    expect(record.usage).toBeUndefined()
+    expect(record.annotations.usageReported).toBe(false)
+    expect(record.annotations.usageEstimated).toBeUndefined()
+  })
+
+  it('replays an estimated call from the journal with the usage it recorded, without calling the model', async () => {
+    const model = silent()
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 10 } })
+    const journal = new MemoryJournal()
+    const budget = { maxTokens: 10_000 }
+    const first = await chat.trace(input, { runId: 'silent-1', journal, budget })
+    const second = await chat.trace(input, { runId: 'silent-1', journal, budget })
+    expect(model.calls).toHaveLength(1)
+    expect(second.output).toBe('x')
+    expect(second.usage).toEqual(first.usage)
+    expect(second.usage?.totalTokens).toBeGreaterThan(0)
   })
 })
 

@@ -18,6 +18,7 @@ import {
   safeStringify,
   TimeoutError,
   TinyLLMError,
+  type Usage,
   ValidationError,
   Validator,
 } from '@tinyllm/core'
@@ -324,7 +325,10 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
  *
  * Each attempt: check the budget → acquire from the rate limiter → `model.doGenerate` (or `doStream`) → record usage
  * and cost on the run (`record.usage`, summed up the tree) → settle the limiter with the real token count → shape the
- * output. A 429 with `retry-after` also starts the limiter's shared cool-down.
+ * output. A 429 with `retry-after` also starts the limiter's shared cool-down. When the model reports no usage, the
+ * estimate the budget and the limiter were given stands: it is recorded as the call's usage, annotated
+ * `usageEstimated: true`; with neither a budget nor a limiter, no estimate is made and the run is annotated
+ * `usageReported: false` with no usage.
  *
  * @example
  * const chat = new LLMCall({ name: 'classify', model, settings: { model: 'gpt-4o-mini', temperature: 0 } })
@@ -482,26 +486,34 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const request = this.buildRequest(input)
     const modelId = request.model ?? this.model.modelId
     if (context.budget === undefined && this.rateLimiter === undefined)
-      return this.attempt(request, modelId, 0, context)
+      return this.attempt(request, modelId, undefined, context)
     // Estimated only when a budget or a limiter needs a figure before the call is sent.
     const estimatedInput = this.countInputTokens(request)
     if (!(Number.isFinite(estimatedInput) && estimatedInput >= 0)) throw estimateError(estimatedInput, this.name)
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
-    const tokens = estimatedInput + estimatedOutput
+    const estimate: Usage = {
+      inputTokens: estimatedInput,
+      outputTokens: estimatedOutput,
+      totalTokens: estimatedInput + estimatedOutput,
+    }
     const budget = context.budget
-    if (budget === undefined) return this.attempt(request, modelId, tokens, context)
-    const costUsd = costOf(modelId, { inputTokens: estimatedInput, outputTokens: estimatedOutput }, this.prices)
+    if (budget === undefined) return this.attempt(request, modelId, estimate, context)
+    const costUsd = costOf(modelId, estimate, this.prices)
     // A cost limit cannot admit a call whose cost would be unknown: it would be spent without being counted.
     if (costUsd === undefined && budget.maxCostUsd !== undefined) throw unpricedModelError(modelId, this.name)
     // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
-    const releaseBudget = context.reserveBudget({ tokens, costUsd })
-    return this.attempt(request, modelId, tokens, context).finally(releaseBudget)
+    const releaseBudget = context.reserveBudget({ tokens: estimate.totalTokens, costUsd })
+    return this.attempt(request, modelId, estimate, context).finally(releaseBudget)
   }
 
+  /**
+   * One attempt. `estimate` is the call's estimated usage, made when a budget or a limiter needs one; it stands for the
+   * call's usage when the model reports none.
+   */
   private attempt(
     request: ChatRequest,
     modelId: string,
-    tokens: number,
+    estimate: Usage | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && context.stream === undefined) {
@@ -514,25 +526,32 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       try {
         return this.model
           .doGenerate(request, options)
-          .then((result) => this.complete(this.credible(result), request, modelId, context), this.rethrowTyped)
+          .then(
+            (result) => this.complete(this.credible(result), request, modelId, estimate, context),
+            this.rethrowTyped,
+          )
       } catch (thrown) {
         // A model that throws instead of rejecting (or returns no promise) fails as a rejection would: typed, and not
         // retried unless its error says so.
         return Promise.reject(this.typedModelError(thrown))
       }
     }
-    return this.attemptGuarded(request, modelId, tokens, context)
+    return this.attemptGuarded(request, modelId, estimate, context)
   }
 
   /** An attempt through the rate limiter, a per-call deadline or a stream. */
   private async attemptGuarded(
     request: ChatRequest,
     modelId: string,
-    tokens: number,
+    estimate: Usage | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     const limiter = this.rateLimiter
-    const permit = limiter === undefined ? undefined : await limiter.acquire({ tokens }, context.signal)
+    // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
+    const permit =
+      limiter === undefined
+        ? undefined
+        : await limiter.acquire({ tokens: (estimate as Usage).totalTokens }, context.signal)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {
@@ -563,8 +582,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     } finally {
       scope.dispose()
     }
-    if (limiter !== undefined) limiter.settle(permit as RateLimitPermit, result.usage.totalTokens)
-    return this.complete(result, request, modelId, context)
+    // With no usage reported, nothing replaces the estimate: it stays in the limiter's window.
+    if (limiter !== undefined)
+      limiter.settle(permit as RateLimitPermit, (result.usage ?? (estimate as Usage)).totalTokens)
+    return this.complete(result, request, modelId, estimate, context)
   }
 
   /**
@@ -621,10 +642,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     result: ChatResult,
     request: ChatRequest,
     modelId: string,
+    estimate: Usage | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     try {
-      return this.account(result, request, modelId, context)
+      return this.account(result, request, modelId, estimate, context)
     } catch (thrown) {
       throw this.typedModelError(thrown)
     }
@@ -635,12 +657,18 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     result: ChatResult,
     request: ChatRequest,
     modelId: string,
+    estimate: Usage | undefined,
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
-    const usage = result.usage
     const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
-    const cost = costOf(answeredBy, usage, this.prices)
-    context.addUsage(usage, cost)
+    // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as such;
+    // with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported none.
+    const usage = result.usage ?? estimate
+    if (usage !== undefined) context.addUsage(usage, costOf(answeredBy, usage, this.prices))
+    if (result.usage === undefined) {
+      if (estimate === undefined) context.annotate('usageReported', false)
+      else context.annotate('usageEstimated', true)
+    }
     context.annotate('model', answeredBy)
     // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
     if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
@@ -654,11 +682,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /**
-   * The result, once its usage figures are known to be token counts: believed, 1e308 tokens would block a shared rate
-   * limiter for its whole window and make every total Infinity. Otherwise a (retryable) malformed-response error.
+   * The result, once its usage figures, if any, are known to be token counts: believed, 1e308 tokens would block a
+   * shared rate limiter for its whole window and make every total Infinity. Otherwise a (retryable) malformed-response
+   * error.
    */
   private readonly credible = (result: ChatResult): ChatResult => {
-    const problem = usageProblem(result.usage)
+    const problem = result.usage === undefined ? undefined : usageProblem(result.usage)
     if (problem === undefined) return result
     throw new ProviderCallError({
       provider: this.model.provider,
@@ -828,7 +857,7 @@ function isObject(value: unknown): value is object {
 const maxCredibleTokens = 100_000_000
 
 /** What is wrong with a response's usage figures, or `undefined` when they are token counts. */
-function usageProblem(usage: ChatResult['usage'] | undefined): string | undefined {
+function usageProblem(usage: Usage): string | undefined {
   if (typeof usage !== 'object' || usage === null) return `usage is ${String(usage)}`
   for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
     const value = usage[key]

@@ -29,7 +29,7 @@ interface ChoiceState {
 /**
  * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
  * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, the usage of
- * the final chunk (`stream_options.include_usage`), and the request id (the header's, else the chunks' `id`).
+ * the final chunk (`stream_options.include_usage`; none when no chunk carries usage), and the request id (the header's, else the chunks' `id`).
  */
 export class ChatStreamAssembler {
   private readonly choices: ChoiceState[] = []
@@ -101,9 +101,10 @@ export class ChatStreamAssembler {
       })
     }
     const responseId = nonEmpty(this.id)
+    const usage = toUsage(this.usage)
     const result: ChatResult = {
       choices,
-      usage: toUsage(this.usage),
+      ...(usage === undefined ? {} : { usage }),
       model: this.model,
       raw: this.rawCompletion(choices),
       ...(responseId === undefined ? {} : { responseId }),

@@ -1,4 +1,12 @@
-import { ConfigurationError, formatRunTree, type LifecycleEvent, TimeoutError, ValidationError } from '@tinyllm/core'
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  defineFunction,
+  formatRunTree,
+  type LifecycleEvent,
+  TimeoutError,
+  ValidationError,
+} from '@tinyllm/core'
 import {
   AssistantMessageTemplate,
   PromptTemplate,
@@ -381,6 +389,39 @@ describe('OpenAIChat', () => {
     expect(record.status).toBe('complete')
     expect(record.usage).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 500, totalTokens: 1500 })
     expect(record.usage?.costUsd).toBeCloseTo((1000 * 0.15 + 500 * 0.6) / 1_000_000, 12)
+  })
+
+  it('counts a call whose server reports no usage from its estimate, so a budget fills, streamed or not', async () => {
+    const server = await start({ replies: [{ content: 'ok', usage: null }], cycleReplies: true })
+    const chat = new OpenAIChat({
+      name: 'chat',
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      maxTokens: 5,
+    })
+    const loop = defineFunction({
+      name: 'loop',
+      run: async (streamed: boolean, context) => {
+        for (let call = 0; call < 20; call++) {
+          if (streamed) await context.invoke(chat, ask('hi'), { stream: () => {} })
+          else await context.invoke(chat, ask('hi'))
+        }
+      },
+    })
+    for (const streamed of [false, true]) {
+      const before = server.requests.length
+      const record = await loop.trace(streamed, { budget: { maxTokens: 50 } })
+      expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+      const sent = server.requests.length - before
+      expect(sent).toBeGreaterThan(0)
+      expect(server.chatRequests.at(-1)?.stream ?? false).toBe(streamed)
+      expect(sent).toBeLessThan(20)
+      expect(record.usage?.calls).toBe(sent)
+      expect(record.usage?.totalTokens).toBeGreaterThan(50 - 50 / sent)
+      expect(record.usage?.costUsd).toBeGreaterThan(0)
+      expect(record.children[0]?.annotations.usageEstimated).toBe(true)
+    }
   })
 
   it('fails usage figures that are not token counts (negative, a string) as a malformed response, streamed or not', async () => {

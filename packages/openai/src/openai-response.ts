@@ -26,11 +26,14 @@ export function toFinishReason(reason: unknown): FinishReason {
 }
 
 /**
- * Token usage from an OpenAI `usage` object; zeros when a compatible server sends none. A figure that is there is
- * passed on as it is, even when it is not a count (`-5`, `"12"`): LLMCall refuses such usage as a malformed response.
+ * Token usage from an OpenAI `usage` object; `undefined` when a compatible server sends none (no object, or one with
+ * no figure), so that the call is counted from its estimate rather than as 0 tokens. A figure that is there is passed
+ * on as it is, even when it is not a count (`-5`, `"12"`): LLMCall refuses such usage as a malformed response.
  */
-export function toUsage(usage: unknown): Usage {
-  const record = isRecord(usage) ? usage : {}
+export function toUsage(usage: unknown): Usage | undefined {
+  if (!isRecord(usage)) return undefined
+  const record = usage
+  if ([record.prompt_tokens, record.completion_tokens, record.total_tokens].every(absent)) return undefined
   const inputTokens = figure(record.prompt_tokens)
   const outputTokens = figure(record.completion_tokens)
   const total = figure(record.total_tokens)
@@ -68,9 +71,10 @@ export function toChatResult(body: unknown): ChatResult {
   }
   choices.sort((left, right) => left.index - right.index)
   const responseId = nonEmpty(body.id)
+  const usage = toUsage(body.usage)
   const result: ChatResult = {
     choices,
-    usage: toUsage(body.usage),
+    ...(usage === undefined ? {} : { usage }),
     model: typeof body.model === 'string' ? body.model : '',
     raw: body,
     ...(responseId === undefined ? {} : { responseId }),
@@ -105,7 +109,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** A usage figure as the server sent it; 0 when it sent none. */
 function figure(value: unknown): number {
-  return value === undefined || value === null ? 0 : (value as number)
+  return absent(value) ? 0 : (value as number)
+}
+
+function absent(value: unknown): boolean {
+  return value === undefined || value === null
 }
 
 /** A string when it is not empty. */

@@ -147,6 +147,28 @@ describe('RunTracer', () => {
     expect(spanOf(await spans(), 'Credit analysis').attributes['gen_ai.usage.input_tokens']).toBeUndefined()
   })
 
+  it('writes no GenAI usage for a call whose model reported none: the estimate that stands in is marked as such', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({
+      name: 'silent',
+      model: new ScriptedChatModel({ responses: [{ content: 'ok', usage: null }] }),
+      settings: { model: 'gpt-4o-mini', maxTokens: 4 },
+    })
+    await chat.invoke(
+      { messages: [{ role: 'user', content: 'hi' }] },
+      { onEvent: tracing.listener, budget: { maxTokens: 1_000 } },
+    )
+    const attributes = spanOf(await spans(), 'silent').attributes
+    expect(attributes['gen_ai.usage.input_tokens']).toBeUndefined()
+    expect(attributes['gen_ai.usage.output_tokens']).toBeUndefined()
+    expect(attributes).toMatchObject({
+      'tinyllm.usage.calls': 1,
+      'tinyllm.usage.output_tokens': 4,
+      'tinyllm.annotation.usageEstimated': true,
+    })
+  })
+
   it('records finish reasons when an LLM call returns the whole result', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

@@ -190,7 +190,12 @@ export class RunTracer {
     if (open.recording) {
       const attributes: Attributes = { [attributeNames.attempt]: event.attempt }
       if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
-      if (event.usage !== undefined) usageAttributesOf(attributes, event.usage, open.llmCall)
+      if (event.usage !== undefined) {
+        // The GenAI usage attributes are the provider's figures: an estimate standing in for usage it did not report
+        // stays in tinyllm's own totals, annotated `usageEstimated`.
+        const reported = event.annotations?.usageEstimated !== true
+        usageAttributesOf(attributes, event.usage, open.llmCall && reported)
+      }
       const error = event.error
       if (event.to === 'failed' && error !== undefined) {
         attributes[attributeNames.errorType] = error.name
@@ -284,8 +289,9 @@ function isOfType(value: unknown, type: AnnotationType): value is string | boole
   return typeof value === type
 }
 
-function usageAttributesOf(attributes: Attributes, usage: Readonly<UsageTotals>, llmCall: boolean): void {
-  if (llmCall) {
+/** tinyllm's usage totals, and with `genAi` (an LLM call's own, reported usage) the GenAI usage attributes. */
+function usageAttributesOf(attributes: Attributes, usage: Readonly<UsageTotals>, genAi: boolean): void {
+  if (genAi) {
     attributes[attributeNames.usageInputTokens] = usage.inputTokens
     attributes[attributeNames.usageOutputTokens] = usage.outputTokens
   }

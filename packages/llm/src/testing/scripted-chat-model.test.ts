@@ -123,7 +123,7 @@ describe('ScriptedChatModel', () => {
     expect(tool.choices[0]?.finishReason).toBe('tool_calls')
     const many = await model.doGenerate({ ...ask('y'), n: 2 })
     expect(many.choices.map((choice) => choice.message.content)).toEqual(['a', 'b'])
-    expect(many.usage.totalTokens).toBe(many.usage.inputTokens + many.usage.outputTokens)
+    expect(many.usage?.totalTokens).toBe((many.usage?.inputTokens ?? 0) + (many.usage?.outputTokens ?? 0))
     await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
   })
 

@@ -25,7 +25,8 @@ export type ScriptedReply =
       readonly content?: string | null
       readonly toolCalls?: ReadonlyArray<Omit<ToolCall, 'id'> & { readonly id?: string }>
       readonly finishReason?: FinishReason
-      readonly usage?: { readonly inputTokens: number; readonly outputTokens: number }
+      /** Token counts to report instead of the estimate; `null` reports none, as a server that sends no usage. */
+      readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } | null
       /** Extra choices for `n > 1` requests; the first reply is choice 0. */
       readonly choices?: ReadonlyArray<string>
     }
@@ -102,8 +103,8 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
   }
   checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
-  if (usage !== undefined && (typeof usage !== 'object' || usage === null)) {
-    throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens }', usage, owner)
+  if (usage !== undefined && usage !== null && typeof usage !== 'object') {
+    throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens } or null', usage, owner)
   }
   if (choices !== undefined && !(Array.isArray(choices) && choices.every((text) => typeof text === 'string'))) {
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
@@ -246,7 +247,9 @@ export class ScriptedChatModel implements ChatModel {
       choices.reduce((sum, choice) => sum + estimateTokens(choice.message.content ?? ''), 0)
     return {
       choices,
-      usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+      ...(first.usage === null
+        ? {}
+        : { usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens } }),
       model: request.model ?? this.modelId,
       // Numbered from the call's start, so that calls running at once get distinct ids.
       requestId: `scripted_${callIndex + 1}`,

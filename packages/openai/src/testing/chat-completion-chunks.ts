@@ -26,7 +26,7 @@ export function* toChatCompletionChunks(
     model: reply.model,
     system_fingerprint: 'fp_loopback',
     choices,
-    ...(options.includeUsage ? { usage: null } : {}),
+    ...(options.includeUsage && reply.usage !== undefined ? { usage: null } : {}),
   })
   for (const [index, choice] of reply.choices.entries()) {
     const delta = (content: ChatCompletionChunk.Choice.Delta): ChatCompletionChunk =>
@@ -44,5 +44,5 @@ export function* toChatCompletionChunks(
     }
     yield chunk([{ index, delta: {}, logprobs: null, finish_reason: choice.finishReason }])
   }
-  if (options.includeUsage) yield { ...chunk([]), usage: reply.usage }
+  if (options.includeUsage && reply.usage !== undefined) yield { ...chunk([]), usage: reply.usage }
 }

@@ -27,7 +27,7 @@ export function toChatCompletion(reply: ResolvedReply): ChatCompletion {
       logprobs: null,
       finish_reason: choice.finishReason,
     })),
-    usage: reply.usage,
+    ...(reply.usage === undefined ? {} : { usage: reply.usage }),
     system_fingerprint: 'fp_loopback',
   }
 }

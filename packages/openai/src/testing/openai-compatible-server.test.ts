@@ -115,6 +115,23 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true)
   })
 
+  it('answers a reply with usage: null as a compatible server that reports none, JSON and streamed', async () => {
+    const { client } = await start({ replies: [{ content: 'ok', usage: null }], cycleReplies: true })
+    const json = await client.chat.completions.create({ model: 'gpt-4o', messages: user('hi') })
+    expect(json.choices[0]?.message.content).toBe('ok')
+    expect('usage' in json).toBe(false)
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: user('hi'),
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const chunks: ChatCompletionChunk[] = []
+    for await (const chunk of stream) chunks.push(chunk)
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop')
+    expect(chunks.some((chunk) => 'usage' in chunk)).toBe(false)
+  })
+
   it('answers tool calls, JSON and streamed, with object arguments encoded', async () => {
     const reply = {
       content: null,

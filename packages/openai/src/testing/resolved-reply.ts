@@ -24,7 +24,8 @@ export interface ResolvedReply {
   readonly created: number
   readonly model: string
   readonly choices: readonly ResolvedChoice[]
-  readonly usage: CompletionUsage
+  /** `undefined` when the reply reports no usage. */
+  readonly usage: CompletionUsage | undefined
 }
 
 /** Fills in a scripted reply's defaults: choices for `n`, tool call ids, finish reasons, estimated usage. */
@@ -48,11 +49,14 @@ export function resolveReply(
     created: meta.created,
     model: reply.model ?? request.model,
     choices,
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-    },
+    usage:
+      reply.usage === null
+        ? undefined
+        : {
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: promptTokens + completionTokens,
+          },
   }
 }
 

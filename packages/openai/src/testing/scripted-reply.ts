@@ -27,7 +27,8 @@ export interface ScriptedUsage {
 }
 
 interface ScriptedReplyCommon {
-  readonly usage?: ScriptedUsage | undefined
+  /** `null` answers without usage, as an OpenAI-compatible server that reports none (no usage chunk when streamed). */
+  readonly usage?: ScriptedUsage | null | undefined
   /** The model to report; defaults to the request's. */
   readonly model?: string | undefined
 }
