@@ -114,6 +114,24 @@ describe('renderRunReport', () => {
     expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline, row.error.headline])
   })
 
+  it('marks usage that is an estimate standing in for what the server did not report, on that call only', async () => {
+    const call = defineFunction({
+      name: 'call',
+      run: (_: undefined, context) => {
+        context.addUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 15 }, undefined)
+        context.annotate('usageEstimated', true)
+        return 'ok'
+      },
+    })
+    const record = await new Chain({ name: 'pipeline', children: [call] }).trace(undefined)
+    const html = renderRunReport(record)
+    const [root, row] = runData(html)
+    expect(row).toMatchObject({ function: 'call', usageEstimated: true, usage: { totalTokens: 15 } })
+    expect(root).toMatchObject({ function: 'pipeline', usage: { totalTokens: 15 } })
+    expect(root).not.toHaveProperty('usageEstimated')
+    expect(html).toContain(', estimated: the server reported none')
+  })
+
   it('redacts the title it is given, as every name on the page', async () => {
     const registered = 'hunter2-registered-title-value'
     const unregister = registerSecret(registered)

@@ -79,7 +79,7 @@ export const reportScript = `
     fact('duration', duration(run.durationMs));
     fact('attempts', run.attempts);
     if (run.usage) {
-      fact('tokens', run.usage.totalTokens + ' (in ' + run.usage.inputTokens + ', out ' + run.usage.outputTokens + ') in ' + run.usage.calls + ' call' + (run.usage.calls === 1 ? '' : 's'));
+      fact('tokens', run.usage.totalTokens + ' (in ' + run.usage.inputTokens + ', out ' + run.usage.outputTokens + ') in ' + run.usage.calls + ' call' + (run.usage.calls === 1 ? '' : 's') + (run.usageEstimated ? ', estimated: the server reported none' : ''));
       fact('cost', run.usage.unpricedCalls === run.usage.calls ? 'unknown' : (run.usage.unpricedCalls > 0 ? '≥ ' : '') + '$' + run.usage.costUsd.toFixed(6));
     }
     panel.append(facts);

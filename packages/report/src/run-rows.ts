@@ -30,6 +30,8 @@ export interface RunRow {
   readonly output?: string
   readonly input?: string
   readonly usage?: RunRecord['usage']
+  /** The call's usage is the estimate that stood in for what its server did not report. */
+  readonly usageEstimated?: true
   readonly annotations?: string
   readonly error?: { readonly name: string; readonly headline: string; readonly detail: string }
 }
@@ -81,6 +83,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   const input = (record as { input?: unknown }).input
   if (input !== undefined) row.input = preview(input, maxValueLength)
   if (record.usage !== undefined) row.usage = { ...record.usage }
+  if (record.usage !== undefined && record.annotations.usageEstimated === true) row.usageEstimated = true
   if (Object.keys(record.annotations).length > 0) row.annotations = preview(record.annotations, maxValueLength)
   if (record.error !== undefined) {
     row.error = {
