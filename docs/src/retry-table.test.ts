@@ -91,8 +91,10 @@ describe('docs/guarantees.md › What is retried', () => {
     })
     expect(aborted).toMatchObject({ requests: 1, error: { name: 'AbortError' } })
 
-    const timedOut = await requestsFor({ kind: 'stall-headers' }, () => chatWith().invoke(prompt, { timeoutMs: 300 }))
-    expect(timedOut).toMatchObject({ requests: 1, error: { name: 'TimeoutError', kind: 'total' } })
+    // On a loaded machine the deadline may pass before the request is out: at most one is sent, never a second.
+    const timedOut = await requestsFor({ kind: 'stall-headers' }, () => chatWith().invoke(prompt, { timeoutMs: 500 }))
+    expect(timedOut.error).toMatchObject({ name: 'TimeoutError', kind: 'total' })
+    expect(timedOut.requests).toBeLessThanOrEqual(1)
   })
 })
 
