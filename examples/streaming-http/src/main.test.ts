@@ -73,11 +73,11 @@ it('ends the stream with event: error when the call fails', async () => {
 })
 
 it('closes the request to the model when the client hangs up', async () => {
-  // A slow stream: the client reads the first delta and hangs up long before the last one.
+  // A slow stream (about ten seconds): the client reads the first delta and hangs up long before the last one.
   const upstream = await startOpenAICompatibleServer({
     replies: ['one two three four five six seven eight nine ten'],
     chunkChars: 4,
-    streamEventDelayMs: 200,
+    streamEventDelayMs: 1_000,
   })
   try {
     const url = await start(upstream)
