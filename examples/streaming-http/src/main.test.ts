@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { parseSseEvents } from '@tinyllm/testing'
 import { afterEach, expect, it } from 'vitest'
 
@@ -14,14 +16,19 @@ afterEach(async () => {
   }
 })
 
-/** Starts the example offline on a free port and answers its /chat URL. */
-async function start(): Promise<string> {
+/**
+ * Starts the example on a free port and answers its /chat URL: offline, or "live" against `upstream` (a loopback
+ * server standing in for the API, reached through OPENAI_BASE_URL as the real one would be).
+ */
+async function start(upstream?: { readonly baseURL: string }): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' }
   delete env.OPENAI_API_KEY
   delete env.OPENAI_BASE_URL
+  if (upstream !== undefined)
+    Object.assign(env, { OPENAI_API_KEY: 'sk-test-streaming', OPENAI_BASE_URL: upstream.baseURL })
   child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   for await (const line of createInterface({ input: child.stdout! })) {
-    const url = /^Listening on (\S+) \(offline/.exec(line)?.[1]
+    const url = /^Listening on (\S+) \((?:offline|live)/.exec(line)?.[1]
     if (url) return url
   }
   throw new Error('the example exited before listening')
@@ -41,4 +48,53 @@ it('streams the answer as server-sent events, one per delta, then done', async (
 it('answers 400 to a request without a message', async () => {
   const url = await start()
   expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(400)
+})
+
+it('answers 404 to anything but POST /chat', async () => {
+  const url = await start()
+  expect((await fetch(url)).status).toBe(404)
+  expect((await fetch(new URL('/other', url), { method: 'POST', body: '{"message":"Hi"}' })).status).toBe(404)
+})
+
+it('ends the stream with event: error when the call fails', async () => {
+  const upstream = await startOpenAICompatibleServer({ faults: [{ kind: 'status', status: 400 }] })
+  try {
+    const url = await start(upstream)
+    const response = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'Hello' }) })
+    const events = parseSseEvents(await response.text())
+    expect(events).toHaveLength(1)
+    expect(events[0]?.event).toBe('error')
+    expect(JSON.parse(events[0]?.data ?? '')).toEqual({
+      message: expect.stringMatching(/^ProviderCallError: openai: 400 /),
+    })
+  } finally {
+    await upstream.close()
+  }
+})
+
+it('closes the request to the model when the client hangs up', async () => {
+  // A slow stream (about ten seconds): the client reads the first delta and hangs up long before the last one.
+  const upstream = await startOpenAICompatibleServer({
+    replies: ['one two three four five six seven eight nine ten'],
+    chunkChars: 4,
+    streamEventDelayMs: 1_000,
+  })
+  try {
+    const url = await start(upstream)
+    const firstEvent = await new Promise<string>((resolve, reject) => {
+      const outgoing = request(url, { method: 'POST' }, (response) => {
+        response.once('data', (chunk: Buffer) => {
+          outgoing.destroy()
+          resolve(chunk.toString('utf8'))
+        })
+      })
+      outgoing.once('error', reject)
+      outgoing.end(JSON.stringify({ message: 'Hello' }))
+    })
+    expect(firstEvent).toMatch(/^data: /)
+    await upstream.whenIdle()
+    expect(upstream.requests.map((logged) => logged.outcome)).toEqual(['client-closed'])
+  } finally {
+    await upstream.close()
+  }
 })

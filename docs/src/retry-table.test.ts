@@ -1,0 +1,103 @@
+import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
+import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import type { Fault } from '@tinyllm/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+// The rows of the "What is retried" table in docs/guarantees.md that the reliability suite's `retry-rules.test.ts`
+// does not count: each failure is met by a call allowed 3 attempts, and the requests are counted at the server.
+const prompt = { messages: [{ role: 'user' as const, content: 'Say something' }] }
+
+let server: OpenAICompatibleServer
+beforeAll(async () => {
+  server = await startOpenAICompatibleServer({ replies: ['fine'], cycleReplies: true })
+})
+afterAll(() => server.close())
+
+function chatWith(options: Readonly<Record<string, unknown>> = {}): OpenAIChat {
+  return new OpenAIChat({
+    name: 'retry-table',
+    model: 'gpt-4o-mini',
+    apiKey: 'sk-test-retry-table',
+    baseURL: server.baseURL,
+    retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+    ...options,
+  } as OpenAIChatOptions)
+}
+
+/** Runs `call` with `fault` on every request; answers how many requests reached the server, and the error. */
+async function requestsFor(
+  fault: Fault | undefined,
+  call: () => Promise<unknown>,
+): Promise<{ requests: number; error: unknown }> {
+  if (fault !== undefined) server.injectFaults(() => fault)
+  const before = server.requests.length
+  try {
+    const error = await call().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    )
+    return { requests: server.requests.length - before, error }
+  } finally {
+    server.clearFaults()
+    await server.whenIdle()
+  }
+}
+
+describe('docs/guarantees.md › What is retried', () => {
+  it('JSON that is not a completion is retried, as malformed JSON is', async () => {
+    const bodies = [{ object: 'not-a-completion' }, { id: 'x', object: 'chat.completion', choices: [] }, 'null']
+    for (const body of bodies) {
+      const { requests, error } = await requestsFor({ kind: 'status', status: 200, body }, () =>
+        chatWith().invoke(prompt),
+      )
+      expect(error, JSON.stringify(body)).toMatchObject({ name: 'ProviderCallError', retryable: true })
+      expect(requests, JSON.stringify(body)).toBe(3)
+    }
+  })
+
+  it('an idle stream that handed out no text is retried', async () => {
+    const { requests, error } = await requestsFor({ kind: 'stall-stream', afterEvents: 0 }, async () => {
+      const stream = chatWith({ idleTimeoutMs: 200 }).stream(prompt)
+      for await (const _delta of stream) {
+        // nothing comes
+      }
+      return stream.result
+    })
+    expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
+    expect(requests).toBe(3)
+  })
+
+  it('validation, budget, abort and configuration errors and the total timeout are not retried', async () => {
+    const invalid = await requestsFor(undefined, () => chatWith().invoke({ messages: 'not a list' } as never))
+    expect(invalid).toMatchObject({ requests: 0, error: { name: 'ValidationError' } })
+
+    const overBudget = await requestsFor(undefined, () =>
+      chatWith({ maxTokens: 100 }).invoke(prompt, { budget: { maxTokens: 10 } }),
+    )
+    expect(overBudget).toMatchObject({ requests: 0, error: { name: 'BudgetExceededError' } })
+
+    const unpriced = await requestsFor(undefined, () =>
+      chatWith({ model: 'a-model-with-no-price' }).invoke(prompt, { budget: { maxCostUsd: 1 } }),
+    )
+    expect(unpriced).toMatchObject({ requests: 0, error: { name: 'ConfigurationError' } })
+
+    // The request is held until the client goes away: the abort and the total timeout end it, and no other is sent.
+    const controller = new AbortController()
+    const aborted = await requestsFor({ kind: 'stall-headers' }, async () => {
+      const call = chatWith().invoke(prompt, { signal: controller.signal })
+      await waitFor(() => server.inFlight === 1)
+      controller.abort()
+      return call
+    })
+    expect(aborted).toMatchObject({ requests: 1, error: { name: 'AbortError' } })
+
+    // On a loaded machine the deadline may pass before the request is out: at most one is sent, never a second.
+    const timedOut = await requestsFor({ kind: 'stall-headers' }, () => chatWith().invoke(prompt, { timeoutMs: 500 }))
+    expect(timedOut.error).toMatchObject({ name: 'TimeoutError', kind: 'total' })
+    expect(timedOut.requests).toBeLessThanOrEqual(1)
+  })
+})
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
+}
