@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import { abortErrorFor, checkNumber } from '@tinyllm/core'
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatSettings, ChatStreamPart } from '@tinyllm/llm'
 import {
   checkChatModelOptions,
   type ProviderChatModelOptions,
@@ -13,7 +13,7 @@ import {
 } from '@tinyllm/llm'
 import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { anthropicProfile } from './anthropic-profile.js'
-import { toMessageCreateParams } from './anthropic-request.js'
+import { assertSupportedSettings, toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
 
@@ -66,6 +66,11 @@ export class AnthropicChatModel implements ChatModel {
       options,
       (common) => new Anthropic({ ...common, timeout: sdkTimeoutMs }),
     )
+  }
+
+  /** Refuses settings Anthropic's Messages API cannot honour (`n > 1`, `temperature`, `seed`…), naming `owner`. */
+  checkSettings(settings: ChatSettings, owner: string): void {
+    assertSupportedSettings(settings, owner)
   }
 
   /**

@@ -255,6 +255,8 @@ describe('AnthropicChat', () => {
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)
     expect(ConfigurationError.isInstance(error)).toBe(true)
+    // Named after the call, as at construction.
+    expect((error as ConfigurationError).message).toMatch(/^AnthropicChat: temperature is unsupported/)
     expect(running.requests).toHaveLength(0)
   })
 

@@ -7,7 +7,6 @@ import {
 } from '@tinyllm/llm'
 import { AnthropicChatModel, type AnthropicChatModelOptions } from './anthropic-chat-model.js'
 import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
-import { assertSupportedSettings } from './anthropic-request.js'
 
 /**
  * Options of {@link AnthropicChat}, the same as OpenAIChat's so that swapping providers is changing the constructor:
@@ -26,7 +25,6 @@ const anthropicChat: ProviderChatDefinition<AnthropicChatModelOptions, Anthropic
   defaultName: 'AnthropicChat',
   connectionKeys: anthropicConnectionKeys,
   createModel: (options) => new AnthropicChatModel(options),
-  checkSettings: assertSupportedSettings,
 }
 
 /**

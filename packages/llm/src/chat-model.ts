@@ -154,6 +154,12 @@ export interface ChatModel {
   readonly modelId: string
   doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult>
   doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart>
+  /**
+   * Refuses settings the provider cannot honour (OpenAI: `temperature` above 2; Anthropic: `n > 1`…) with a
+   * `ConfigurationError` naming `owner`, the call's name. `LLMCall` calls it with its settings at construction and
+   * with each call's settings before anything is sent.
+   */
+  checkSettings?(settings: ChatSettings, owner: string): void
 }
 
 /** The text of the first choice, or '' when the model returned only tool calls. */

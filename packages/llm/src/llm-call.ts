@@ -458,6 +458,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
     if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
     this.settings = Object.freeze(settings) as ChatSettings
+    this.model.checkSettings?.(this.settings, name)
   }
 
   /**
@@ -484,6 +485,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
     const request = this.buildRequest(input)
+    // What the provider cannot honour is refused here, named after this call, before anything is sent.
+    this.model.checkSettings?.(request, this.name)
     const modelId = request.model ?? this.model.modelId
     if (context.budget === undefined && this.rateLimiter === undefined)
       return this.attempt(request, modelId, undefined, context)

@@ -1,5 +1,5 @@
 import { abortErrorFor } from '@tinyllm/core'
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatStreamPart } from '@tinyllm/llm'
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatSettings, ChatStreamPart } from '@tinyllm/llm'
 import {
   checkChatModelOptions,
   type ProviderChatModelOptions,
@@ -13,7 +13,7 @@ import { OpenAI } from 'openai'
 import { ChatStreamAssembler } from './chat-stream-assembler.js'
 import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
 import { openAIProfile } from './openai-profile.js'
-import { toOpenAIBody } from './openai-request.js'
+import { assertSupportedSettings, toOpenAIBody } from './openai-request.js'
 import { toChatResult } from './openai-response.js'
 
 /** Options of {@link OpenAIChatModel}: the default model, a client or how to create one, and the SDK's timeout. */
@@ -47,6 +47,11 @@ export class OpenAIChatModel implements ChatModel {
       options,
       (common) => new OpenAI({ ...common, organization: options.organization, project: options.project }),
     )
+  }
+
+  /** Refuses settings OpenAI does not accept (`temperature` above 2, more than 4 `stop` sequences), naming `owner`. */
+  checkSettings(settings: ChatSettings, owner: string): void {
+    assertSupportedSettings(settings, owner)
   }
 
   /**

@@ -176,9 +176,12 @@ describe('OpenAIChat', () => {
     }
     const chat = new OpenAIChat({ ...options, temperature: 2, stop: ['a', 'b', 'c', 'd'] })
     expect(await chat.invoke(ask('x'))).toBe('ok')
-    for (const settings of [{ temperature: 2.5 }, { stop: ['a', 'b', 'c', 'd', 'e'] }]) {
+    for (const [settings, message] of refused) {
       const error = await rejection(chat.invoke({ ...ask('x'), ...settings }))
       expect(ConfigurationError.isInstance(error)).toBe(true)
+      // Per call, the message names the call as at construction: one format wherever an option is refused.
+      expect((error as ConfigurationError).message).toBe(message)
+      expect((error as ConfigurationError).functionName).toBe('c')
       expect((error as ConfigurationError).option).toBe(Object.keys(settings)[0])
     }
     expect(server.chatRequests).toHaveLength(1)

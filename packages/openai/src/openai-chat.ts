@@ -7,7 +7,6 @@ import {
 } from '@tinyllm/llm'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import { type OpenAIClientOptions, openAIConnectionKeys } from './openai-client-options.js'
-import { assertSupportedSettings } from './openai-request.js'
 
 /**
  * Options of {@link OpenAIChat}: the OpenAI model id, any call settings (`temperature`, `n`, `maxTokens`, `tools`, …),
@@ -25,7 +24,6 @@ const openAIChat: ProviderChatDefinition<OpenAIChatModelOptions, OpenAIChatModel
   defaultName: 'OpenAIChat',
   connectionKeys: openAIConnectionKeys,
   createModel: (options) => new OpenAIChatModel(options),
-  checkSettings: assertSupportedSettings,
 }
 
 /**

@@ -1,10 +1,24 @@
 import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import type { ChatModel } from '../chat-model.js'
+import type { ChatModel, ChatSettings } from '../chat-model.js'
+import { LLMCall } from '../llm-call.js'
 import { ScriptedChatModel } from '../testing/scripted-chat-model.js'
 import { checkChatModelOptions, toProviderLLMCallOptions } from './provider-chat-options.js'
 
 const connectionKeys = ['client', 'apiKey', 'baseURL', 'maxResponseBytes', 'headers'] as const
+
+/** A model that, like Anthropic's, answers one choice per call. */
+class OneChoiceModel extends ScriptedChatModel {
+  constructor() {
+    super({ responses: ['ok'] })
+  }
+
+  checkSettings(settings: ChatSettings, owner: string): void {
+    if (settings.n !== undefined && settings.n > 1) {
+      throw new ConfigurationError({ option: 'n', message: 'n must be 1', functionName: owner })
+    }
+  }
+}
 
 function split(options: Record<string, unknown>) {
   const created: Array<Record<string, unknown>> = []
@@ -13,12 +27,7 @@ function split(options: Record<string, unknown>) {
     connectionKeys,
     createModel: (modelOptions: Record<string, unknown>): ChatModel => {
       created.push(modelOptions)
-      return new ScriptedChatModel()
-    },
-    checkSettings: (settings, owner) => {
-      if (settings.n !== undefined && settings.n > 1) {
-        throw new ConfigurationError({ option: 'n', message: 'n must be 1', functionName: owner })
-      }
+      return new OneChoiceModel()
     },
   })
   return { callOptions, modelOptions: created[0] }
@@ -33,6 +42,24 @@ function thrown(run: () => unknown): ConfigurationError {
   }
   throw new Error('expected a ConfigurationError')
 }
+
+describe("a model's checkSettings", () => {
+  it('refuses what the provider cannot honour, named after the call, at construction and per call, sending nothing', async () => {
+    const model = new OneChoiceModel()
+    const construct = () => new LLMCall({ name: 'c', model, settings: { n: 2 } })
+    expect(construct).toThrow(ConfigurationError)
+    expect(construct).toThrow('c: n must be 1')
+    const call = new LLMCall({ name: 'c', model })
+    const error = await call
+      .invoke({ messages: [{ role: 'user', content: 'hi' }], n: 3 })
+      .catch((thrown: unknown) => thrown)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).message).toBe('c: n must be 1')
+    expect((error as ConfigurationError).functionName).toBe('c')
+    expect(model.calls).toHaveLength(0)
+    expect(await call.invoke({ messages: [{ role: 'user', content: 'hi' }], n: 1 })).toBe('ok')
+  })
+})
 
 describe('toProviderLLMCallOptions', () => {
   it('names the call after the class by default, and splits settings, connection and LLMCall options', () => {
@@ -77,7 +104,6 @@ describe('toProviderLLMCallOptions', () => {
     expect(thrown(() => split({ name: 'c', model: 'm', requestTimeoutMs: 1 })).message).toMatch(
       'c: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
-    expect(thrown(() => split({ name: 'c', model: 'm', n: 2 })).message).toBe('c: n must be 1')
     expect(thrown(() => split({ name: 'c', model: 'm', apiKey: 5 })).message).toBe(
       'c: apiKey must be a string, got a number',
     )

@@ -61,8 +61,6 @@ export interface ProviderChatDefinition<ModelOptions, Model extends ChatModel = 
   readonly connectionKeys: ReadonlyArray<string>
   /** Builds the chat model from `{ model, ...connection options }`. */
   readonly createModel: (options: ModelOptions) => Model
-  /** Rejects settings the provider cannot honour, at construction (Anthropic: `n > 1`, `temperature`…). */
-  readonly checkSettings?: ((settings: ChatSettings, owner: string) => void) | undefined
 }
 
 /**
@@ -87,7 +85,6 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
   const rest: Record<string, unknown> = {}
   for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
   const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
-  definition.checkSettings?.(settings, name)
   return {
     ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
     name,
