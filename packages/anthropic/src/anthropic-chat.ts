@@ -20,7 +20,7 @@ export type AnthropicChatOptions<
   Schema extends StandardSchemaV1 = never,
 > = ProviderChatOptions<Mode, Schema, AnthropicClientOptions>
 
-/** How {@link AnthropicChat} builds its chat model from its options, and the settings it refuses. */
+/** How {@link AnthropicChat} builds its chat model from its options. */
 const anthropicChat: ProviderChatDefinition<AnthropicChatModelOptions, AnthropicChatModel> = {
   defaultName: 'AnthropicChat',
   connectionKeys: anthropicConnectionKeys,

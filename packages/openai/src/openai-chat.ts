@@ -19,7 +19,7 @@ export type OpenAIChatOptions<
   Schema extends StandardSchemaV1 = never,
 > = ProviderChatOptions<Mode, Schema, OpenAIClientOptions>
 
-/** How {@link OpenAIChat} builds its chat model from its options, and the settings it refuses. */
+/** How {@link OpenAIChat} builds its chat model from its options. */
 const openAIChat: ProviderChatDefinition<OpenAIChatModelOptions, OpenAIChatModel> = {
   defaultName: 'OpenAIChat',
   connectionKeys: openAIConnectionKeys,
