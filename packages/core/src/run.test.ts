@@ -864,4 +864,22 @@ describe('timestamps of a run record', () => {
     // A timer may fire up to a millisecond early by the clock the records use; the wait still shows.
     expect(secondRunning - retrying).toBeGreaterThanOrEqual(3)
   })
+
+  it('read the clock again when a retry wait ends in cancellation', async () => {
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 2, initialDelayMs: 60_000 },
+      run: () => {
+        throw new Error('always')
+      },
+    })
+    const controller = new AbortController()
+    const traced = flaky.trace(1, { signal: controller.signal })
+    setTimeout(() => controller.abort('stop'), 10)
+    const record = await traced
+    expect(statesOf(record)).toEqual(['init', 'input_validation', 'running', 'retrying', 'failed'])
+    // The run failed after waiting: its end, and its duration, are read after the wait, not copied from before it.
+    expect(atOf(record, 'failed') - atOf(record, 'retrying')).toBeGreaterThanOrEqual(8)
+    expect(record.durationMs).toBeGreaterThanOrEqual(8)
+  })
 })

@@ -523,8 +523,9 @@ class Run {
       })
     }
     this.to('retrying', error)
-    await scope.sleep(decision.delayMs)
+    // The wait ends in the next attempt or in the run's failure: either reads the clock again.
     this.at = undefined
+    await scope.sleep(decision.delayMs)
   }
 
   /**
