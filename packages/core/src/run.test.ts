@@ -506,6 +506,31 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     for (const record of records) expect(record.parentRunId).toBeUndefined()
   })
 
+  it('is joined by what a Function a listener invoked runs: its tree is whole and its cancellation reaches it', async () => {
+    let innerSignal: AbortSignal | undefined
+    const inner = defineFunction({
+      name: 'inner',
+      run: (text: string, context: RunContext) => {
+        innerSignal = context.signal
+        return never
+      },
+    })
+    const outer = defineFunction({ name: 'outer', run: async (text: string) => inner.invoke(text) })
+    const watched = defineFunction({ name: 'watched', run: (text: string) => text })
+    const controller = new AbortController()
+    let traced: Promise<RunRecord<string>> | undefined
+    await watched.invoke('a', {
+      onEvent: (event) => {
+        if (event.to === 'complete') traced = outer.trace(event.runId, { signal: controller.signal })
+      },
+    })
+    controller.abort('enough')
+    const record = await (traced as Promise<RunRecord<string>>)
+    expect(record.parentRunId).toBeUndefined()
+    expect(record.children.map((run) => [run.function, run.status])).toEqual([['inner', 'failed']])
+    expect(innerSignal?.aborted).toBe(true)
+  })
+
   it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
     vi.useFakeTimers()
     try {

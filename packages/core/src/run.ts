@@ -537,14 +537,23 @@ class Run {
     value: unknown,
     context: StepContext,
   ): unknown {
-    const wrapper = globalEventRegistry.wrapper
-    if (wrapper === undefined)
-      return runStorage === undefined
-        ? call(this.fn, value, context)
-        : runStorage.run(context, call, this.fn, value, context)
-    return wrapper(context, () =>
-      runStorage === undefined ? call(this.fn, value, context) : runStorage.run(context, call, this.fn, value, context),
-    )
+    // A run a listener invoked runs code of its own: what that code invokes joins this run, not a tree of its own.
+    const hearing = listenersHearing
+    listenersHearing = 0
+    try {
+      const wrapper = globalEventRegistry.wrapper
+      if (wrapper === undefined)
+        return runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context)
+      return wrapper(context, () =>
+        runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context),
+      )
+    } finally {
+      listenersHearing = hearing
+    }
   }
 
   /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
