@@ -72,6 +72,22 @@ describe('run identity and step keys', () => {
       ['r/leaf#1@2', 'r/leaf#1'],
     ])
   })
+
+  it('counts the children processOutput invokes on from the attempt’s, so each durable one runs and replays as itself', async () => {
+    const { fn: send, runs } = counted('send')
+    const job = defineFunction({
+      name: 'job',
+      run: (draft: string) => send.invoke(draft),
+      processOutput: async (sent: string) => [sent, await send.invoke('final')],
+    })
+    const journal = new MemoryJournal()
+    const record = await job.trace('draft', { runId: 'job-1', journal })
+    expect(record.output).toEqual(['send(draft)', 'send(final)'])
+    expect(record.children.map((child) => child.runId)).toEqual(['job-1/send#1', 'job-1/send#2'])
+    expect(runs.count).toBe(2)
+    expect(await job.invoke('draft', { runId: 'job-1', journal })).toEqual(['send(draft)', 'send(final)'])
+    expect(runs.count).toBe(2)
+  })
 })
 
 describe('a journal replays finished durable steps', () => {

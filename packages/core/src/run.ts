@@ -252,6 +252,17 @@ class StepContext implements RunContext {
     this.run.annotate(key, value)
   }
 
+  /**
+   * The context of the code that continues this attempt (`processOutput`): the children it invokes without a key count
+   * on from this attempt's, so no two children of one run share a key.
+   */
+  continued(cancelScope: CancelScope): StepContext {
+    const next = new StepContext(this.run, this.attempt, cancelScope)
+    this.callCounts ??= new Map()
+    next.callCounts = this.callCounts
+    return next
+  }
+
   /** The key of the next child invoked without one: `<name>#<n>`. */
   nextKey(name: string): string {
     if (this.callCounts === undefined) this.callCounts = new Map()
@@ -447,13 +458,15 @@ class Run {
       // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
       // not a method of its own: an attempt that needs no await costs no promise of its own.
       let value: unknown
+      let context: StepContext
       for (;;) {
         this.attempt += 1
         this.to('running')
         const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          value = this.settle(this.enter(callRun, input, new StepContext(this, this.attempt, this.cancelScope)))
+          context = new StepContext(this, this.attempt, this.cancelScope)
+          value = this.settle(this.enter(callRun, input, context))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
@@ -479,7 +492,7 @@ class Run {
       }
       this.to('processing_output')
       if (fn.processesOutput) {
-        value = this.settle(this.enter(callProcessOutput, value, new StepContext(this, this.attempt, scope)))
+        value = this.settle(this.enter(callProcessOutput, value, context.continued(scope)))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
