@@ -205,4 +205,18 @@ describe('TinyLLMError.fromJSON', () => {
     expect(long.message.length).toBeLessThan(1_000)
     expect(JSON.stringify(long).length).toBeLessThan(2_000)
   })
+
+  it('serialise a cycle of causes, and a chain of them however long, without overflowing the stack', () => {
+    const first = new FunctionError({ functionName: 'f', state: 'running', cause: new Error('x') })
+    const second = new AbortError({ functionName: 'g', state: 'running', reason: first })
+    Object.assign(first, { cause: second })
+    const json = JSON.parse(JSON.stringify(first))
+    expect(json).toMatchObject({
+      name: 'FunctionError',
+      cause: { name: 'AbortError', cause: { name: 'FunctionError' } },
+    })
+    let chain: TinyLLMError = new TinyLLMError({ message: 'root' })
+    for (let index = 0; index < 100_000; index++) chain = new TinyLLMError({ message: `link ${index}`, cause: chain })
+    expect(JSON.stringify(chain).length).toBeLessThan(10_000)
+  })
 })

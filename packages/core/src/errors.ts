@@ -51,7 +51,8 @@ export class TinyLLMError extends Error {
   /**
    * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
    * circular value a Decision received) is made safe, secrets are replaced, as in a log line, and a string the error
-   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters.
+   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters. A tinyllm error that caused it
+   * is shown as its own JSON, eight causes deep; deeper ones (a cycle of causes) by name and message.
    */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, message: this.message }
@@ -145,9 +146,20 @@ function describeReason(reason: unknown): string {
   }
 }
 
+/** How many causes deep an error's JSON shows tinyllm errors whole; deeper ones (a cycle of causes) by name and message. */
+const maxCauseDepth = 8
+let causeDepth = 0
+
 /** What an error's JSON shows of an error that caused it; never throws (a `name` or `message` getter may). */
 function errorSummary(error: Error): Record<string, unknown> {
-  if (TinyLLMError.isInstance(error)) return error.toJSON()
+  if (TinyLLMError.isInstance(error) && causeDepth < maxCauseDepth) {
+    causeDepth += 1
+    try {
+      return error.toJSON()
+    } finally {
+      causeDepth -= 1
+    }
+  }
   const read = (key: 'name' | 'message'): unknown => {
     try {
       return cut(String(error[key]), maxQuotedLength)
