@@ -57,6 +57,9 @@ describe('errors', () => {
       new FunctionError({ functionName: 'classify', state: 'running', cause: `use ${key}` }),
       new AbortError({ reason: new Error(`cancelled while calling with ${key}`) }),
       new FunctionError({ functionName: 'fetch', state: 'running', cause: new Error(`401 for Bearer ${key}`) }),
+      // Quoted as JSON, a line break before the key would read `\n` and hide where the key starts.
+      new FunctionError({ functionName: 'relay', state: 'running', cause: `upstream said:\n${key}` }),
+      new FunctionError({ functionName: 'relay', state: 'running', cause: { detail: `line\n${key}` } }),
     ]
     for (const error of errors) {
       expect(error.message).toContain('[REDACTED]')

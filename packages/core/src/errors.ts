@@ -420,7 +420,7 @@ brandError(NonDeterminismError, 'NonDeterminismError')
 /**
  * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
  * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
- * sparse list as long as 2³²−1 renders at once.
+ * sparse list as long as 2³²−1 renders at once. Secrets in its strings are replaced, as in a log line.
  */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
@@ -432,7 +432,12 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         : typeof value === 'function'
           ? String(value)
           : (JSON.stringify(value, (_, item: unknown) =>
-              Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item,
+              // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
+              typeof item === 'string'
+                ? redactString(item)
+                : Array.isArray(item) && item.length > maxLength
+                  ? item.slice(0, maxLength + 1)
+                  : item,
             ) ?? String(value))
   } catch {
     try {
