@@ -656,6 +656,23 @@ describe('run records serialise, whatever the run held', () => {
     for (let node = json; node.children.length > 0; node = node.children[0]) depth += 1
     expect(depth).toBe(201)
   })
+
+  it('keeps an annotation named __proto__ as a fact of its own, never as the prototype of the annotations', async () => {
+    const events: LifecycleEvent[] = []
+    const noted = defineFunction({
+      name: 'noted',
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('__proto__', { polluted: true })
+      },
+    })
+    const record = await noted.trace(undefined, { onEvent: (event) => events.push(event) })
+    for (const annotations of [record.annotations, events.at(-1)?.annotations]) {
+      expect(Object.getPrototypeOf(annotations)).toBe(Object.prototype)
+      expect((annotations as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.keys(annotations ?? {})).toEqual(['__proto__'])
+    }
+    expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
+  })
 })
 
 describe('deadlines carried as data, and runs handed to an executor', () => {

@@ -426,9 +426,11 @@ class Run {
   }
 
   annotate(key: string, value: unknown): void {
+    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations.
+    const fact = { value, enumerable: true, writable: true, configurable: true }
     if (this.annotations === undefined) this.annotations = {}
-    this.annotations[key] = value
-    if (this.record !== undefined) this.record.annotations[key] = value
+    Object.defineProperty(this.annotations, key, fact)
+    if (this.record !== undefined) Object.defineProperty(this.record.annotations, key, fact)
   }
 
   // ---- the lifecycle -------------------------------------------------------------------------------------------
