@@ -206,14 +206,13 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /**
- * `<path>: <message>` for each of the first `max` issues (a long message cut short), and a last line saying how many
- * more there are: what messages and run trees show of a validation that found many issues.
+ * `<path>: <message>` for each of the first `max` issues (a long path or message cut short), and a last line saying how
+ * many more there are: what messages and run trees show of a validation that found many issues.
  */
 export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: number): string[] {
-  const lines = issues.slice(0, max).map((issue) => {
-    const message = cut(issue.message, 200)
-    return `${formatIssuePath(issue.path)}: ${message}`
-  })
+  const lines = issues
+    .slice(0, max)
+    .map((issue) => `${cut(formatIssuePath(issue.path), 200)}: ${cut(issue.message, 200)}`)
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
   return lines
 }

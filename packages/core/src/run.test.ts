@@ -163,6 +163,20 @@ describe('validation never lets a value through unchecked', () => {
     expect(tree.length).toBeLessThan(1_000)
   })
 
+  it('quotes the path of an issue cut short, when the input has a key 10 MB long', async () => {
+    const key = 'k'.repeat(10_000_000)
+    const fn = defineFunction({
+      name: 'keyed',
+      input: z.record(z.string(), z.number()),
+      run: (value: unknown) => value,
+    })
+    const record = await fn.trace({ [key]: 'not a number' } as never)
+    const error = record.error as ValidationError
+    expect(error.issues[0]?.path).toEqual([key])
+    expect(error.message.length).toBeLessThan(1_000)
+    expect(formatRunTree(record).length).toBeLessThan(1_000)
+  })
+
   it('lists the issues a sparse list holds, at once, however long the list', async () => {
     const failing = (issues: unknown[]) =>
       defineFunction({ name: 'holes', input: schemaOf(() => ({ issues })), run: () => 1 })
