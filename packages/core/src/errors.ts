@@ -245,8 +245,25 @@ export class ValidationError extends TinyLLMError {
     })
     this.issues = options.issues
   }
+
+  /** As every error's JSON, with the path and message of each issue it lists cut at 1,000 characters. */
+  override toJSON(): Record<string, unknown> {
+    const json = super.toJSON()
+    if (Array.isArray(json.issues)) json.issues = json.issues.map(quotedIssue)
+    return json
+  }
 }
 brandError(ValidationError, 'ValidationError')
+
+/** An issue of a ValidationError's JSON with its strings cut short; an entry that is no issue as it is. */
+function quotedIssue(issue: unknown): unknown {
+  if (typeof issue !== 'object' || issue === null) return issue
+  const { path, message } = issue as { path?: unknown; message?: unknown }
+  return {
+    path: Array.isArray(path) ? path.map((segment: unknown) => quoted(segment)) : path,
+    message: quoted(message),
+  }
+}
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
   override readonly name = 'InvalidTransitionError'

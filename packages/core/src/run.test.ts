@@ -163,7 +163,7 @@ describe('validation never lets a value through unchecked', () => {
     expect(tree.length).toBeLessThan(1_000)
   })
 
-  it('quotes the path of an issue cut short, when the input has a key 10 MB long', async () => {
+  it('quotes the path of an issue cut short in its message, JSON and run tree, for an input key 10 MB long', async () => {
     const key = 'k'.repeat(10_000_000)
     const fn = defineFunction({
       name: 'keyed',
@@ -175,6 +175,7 @@ describe('validation never lets a value through unchecked', () => {
     expect(error.issues[0]?.path).toEqual([key])
     expect(error.message.length).toBeLessThan(1_000)
     expect(formatRunTree(record).length).toBeLessThan(1_000)
+    expect(JSON.stringify(error).length).toBeLessThan(10_000)
   })
 
   it('lists the issues a sparse list holds, at once, however long the list', async () => {
