@@ -146,7 +146,7 @@ function describeReason(reason: unknown): string {
   }
 }
 
-/** How many causes deep an error's JSON shows tinyllm errors whole; deeper ones (a cycle of causes) by name and message. */
+/** How many causes deep an error's JSON shows tinyllm errors whole; deeper ones (a cycle) by name and message. */
 const maxCauseDepth = 8
 let causeDepth = 0
 

@@ -73,7 +73,7 @@ describe('run identity and step keys', () => {
     ])
   })
 
-  it('counts the children processOutput invokes on from the attempt’s, so each durable one runs and replays as itself', async () => {
+  it('counts processOutput’s children on from the attempt’s, so each durable one runs and replays as itself', async () => {
     const { fn: send, runs } = counted('send')
     const job = defineFunction({
       name: 'job',

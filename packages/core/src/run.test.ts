@@ -163,7 +163,7 @@ describe('validation never lets a value through unchecked', () => {
     expect(tree.length).toBeLessThan(1_000)
   })
 
-  it('quotes the path of an issue cut short in its message, JSON and run tree, for an input key 10 MB long', async () => {
+  it('cuts an issue’s path short in its message, JSON and run tree, for an input key 10 MB long', async () => {
     const key = 'k'.repeat(10_000_000)
     const fn = defineFunction({
       name: 'keyed',
