@@ -31,6 +31,28 @@ const never = new Promise<never>(() => {})
 const statesOf = (record: RunRecord) => record.states.map((entry) => entry.state)
 
 describe('every phase honours cancellation and the deadline', () => {
+  it('does none of the work of a run cancelled as it starts, at any depth (a fresh stack every 64 levels)', async () => {
+    let ran = 0
+    const leaf = defineFunction({ name: 'leaf', run: () => (ran += 1) })
+    let controller = new AbortController()
+    // The leaf runs `depth` levels down, and the tree is cancelled as soon as it is invoked.
+    const nest: Function<number, unknown> = defineFunction({
+      name: 'nest',
+      run: (depth: number, context: RunContext) => {
+        if (depth > 1) return context.invoke(nest, depth - 1)
+        const pending = context.invoke(leaf, undefined)
+        controller.abort('stop')
+        return pending
+      },
+    })
+    for (const depth of [64, 128]) {
+      controller = new AbortController()
+      const record = await nest.trace(depth, { signal: controller.signal })
+      expect(record.status).toBe('failed')
+    }
+    expect(ran).toBe(0)
+  })
+
   for (const phase of ['input', 'output', 'processedOutput'] as const) {
     it(`a ${phase} schema that never settles ends in a TimeoutError at the run's deadline`, async () => {
       const fn = defineFunction({

@@ -439,11 +439,12 @@ class Run {
     const fn = this.fn
     const scope = this.cancelScope
     try {
-      this.checkLimits()
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
         await undefined
         this.at = undefined
       }
+      // After the move to a fresh stack: a run cancelled meanwhile does none of its work.
+      this.checkLimits()
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
