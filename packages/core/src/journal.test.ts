@@ -91,6 +91,17 @@ describe('run identity and step keys', () => {
 })
 
 describe('a journal replays finished durable steps', () => {
+  it('replays the output the step produced, not the object its caller changed since', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: (item: string) => ({ items: [item] }) })
+    const journal = new MemoryJournal()
+    const first = await step.invoke('a', { runId: 'r', journal })
+    first.items.push('added by the caller')
+    const replayed = await step.invoke('a', { runId: 'r', journal })
+    expect(replayed).toEqual({ items: ['a'] })
+    replayed.items.push('added again')
+    expect(await step.invoke('a', { runId: 'r', journal })).toEqual({ items: ['a'] })
+  })
+
   it('runs each durable step once per run id; a re-run replays output, usage and cost, and shows it', async () => {
     const first = counted('classify')
     const second = counted('summarise')
@@ -132,7 +143,7 @@ describe('a journal replays finished durable steps', () => {
     fail = false
     expect(await flaky.invoke(undefined, { runId: 'x', journal })).toBe('up')
     const winner = journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'first', at: 0 })
-    expect(journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'second', at: 1 })).toBe(
+    expect(journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'second', at: 1 })).toEqual(
       winner,
     )
   })
