@@ -92,6 +92,22 @@ describe('CancelScope', () => {
     expect(scope.cancelled).toBe(true)
   })
 
+  it('restarts its own timeout with a shorter one, and refuses one that is not a number of ms', () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, { timeoutMs: 1_000 })
+    scope.restartTimeout(50)
+    vi.advanceTimersByTime(49)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(scope.cancelled).toBe(true)
+    const other = new CancelScope(undefined, { timeoutMs: 100 })
+    expect(() => other.restartTimeout(Number.NaN)).toThrow('CancelScope: timeoutMs must be a number of ms ≥ 0, got NaN')
+    expect(() => other.restartTimeout(-1)).toThrow(ConfigurationError)
+    vi.advanceTimersByTime(99)
+    expect(other.cancelled).toBe(false)
+    other.dispose()
+  })
+
   it('sleeps cancellably and leaves no timer behind', async () => {
     vi.useFakeTimers()
     const scope = new CancelScope(undefined, { manual: true })

@@ -73,6 +73,8 @@ export class CancelScope {
   private passthrough: AbortSignal | undefined = undefined
   private link: SignalLink | undefined = undefined
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The delay `timer` was armed with. */
+  private timerMs = 0
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
@@ -211,9 +213,15 @@ export class CancelScope {
 
   /** Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life). */
   restartTimeout(timeoutMs: number): void {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
+      throw optionError('timeoutMs', 'a number of ms ≥ 0', timeoutMs, 'CancelScope')
     if (this.cancelled || this.deadlineOwner !== this) return
     this.deadline = Date.now() + timeoutMs
-    this.timer?.refresh()
+    // A refreshed timer waits its first delay again, and re-arms for what is left: a sooner deadline needs a new one.
+    if (timeoutMs < this.timerMs) {
+      clearTimeout(this.timer)
+      this.armTimer()
+    } else this.timer?.refresh()
   }
 
   /** Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. */
@@ -237,8 +245,8 @@ export class CancelScope {
   }
 
   private armTimer(): void {
-    const left = (this.deadline as number) - Date.now()
-    this.timer = setTimeout(() => this.onTimer(), Math.min(Math.max(left, 0), maxTimerDelayMs))
+    this.timerMs = Math.min(Math.max((this.deadline as number) - Date.now(), 0), maxTimerDelayMs)
+    this.timer = setTimeout(() => this.onTimer(), this.timerMs)
   }
 
   private onTimer(): void {

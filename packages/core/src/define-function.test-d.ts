@@ -33,6 +33,23 @@ describe('type inference', () => {
     expectTypeOf(processed.invoke).returns.resolves.toEqualTypeOf<{ doubled: number }>()
   })
 
+  it('resolves invoke with what the processedOutput schema gives', () => {
+    const counted = defineFunction({
+      name: 'counted',
+      run: (text: string) => text,
+      processedOutput: z.string().transform((text) => text.length),
+    })
+    expectTypeOf(counted.invoke).returns.resolves.toEqualTypeOf<number>()
+    const processed = defineFunction({
+      name: 'processed',
+      output: z.number(),
+      run: () => 2,
+      processOutput: (n) => `${n}`,
+      processedOutput: z.string().transform((text) => ({ text })),
+    })
+    expectTypeOf(processed.invoke).returns.resolves.toEqualTypeOf<{ text: string }>()
+  })
+
   it('types class-based Functions from their generics', () => {
     class Upper extends Function<string, string> {
       run(input: string) {

@@ -8,11 +8,11 @@ type ValidatedOf<InSchema, RunIn> = InSchema extends StandardSchemaV1 ? Standard
 type OutputOf<OutSchema, RunOut> = OutSchema extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<OutSchema> : RunOut
 
 /** Everything `defineFunction` needs: the options of any Function, schemas, and the work itself. */
-export interface FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processed>
+export interface FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processed, ProcessedSchema = undefined>
   extends Omit<FunctionOptions, 'input' | 'output' | 'processedOutput'> {
   readonly input?: InSchema
   readonly output?: OutSchema
-  readonly processedOutput?: StandardSchemaV1
+  readonly processedOutput?: ProcessedSchema
   /** The work of one attempt. */
   readonly run: (input: ValidatedOf<InSchema, RunIn>, context: RunContext) => Promise<RunOut> | RunOut
   /** Optional post-processing of the validated output. */
@@ -21,7 +21,8 @@ export interface FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processe
 
 /**
  * Defines a Function from an async function and optional schemas, without a class. Input and output types are
- * inferred from the schemas (or from `run`'s signature when there are none).
+ * inferred from the schemas (or from `run`'s signature when there are none); `invoke` resolves with what the
+ * `processedOutput` schema gives, when there is one.
  *
  * @example
  * const greet = defineFunction({
@@ -38,15 +39,21 @@ export function defineFunction<
   RunIn = unknown,
   RunOut = OutSchema extends StandardSchemaV1 ? StandardSchemaV1.InferInput<OutSchema> : unknown,
   Processed = OutputOf<OutSchema, Awaited<RunOut>>,
+  ProcessedSchema extends StandardSchemaV1 | undefined = undefined,
 >(
-  definition: FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processed>,
-): Function<InputOf<InSchema, RunIn>, OutputOf<OutSchema, Awaited<RunOut>>, Processed, ValidatedOf<InSchema, RunIn>> {
-  return new DefinedFunction(definition as FunctionDefinition<unknown, unknown, unknown, unknown, unknown>) as never
+  definition: FunctionDefinition<InSchema, OutSchema, RunIn, RunOut, Processed, ProcessedSchema>,
+): Function<
+  InputOf<InSchema, RunIn>,
+  OutputOf<OutSchema, Awaited<RunOut>>,
+  OutputOf<ProcessedSchema, Processed>,
+  ValidatedOf<InSchema, RunIn>
+> {
+  return new DefinedFunction(definition as Definition) as never
 }
 
 const definitionKeys: ReadonlySet<string> = new Set([...functionOptionKeys, 'run', 'processOutput'])
 
-type Definition = FunctionDefinition<unknown, unknown, unknown, unknown, unknown>
+type Definition = FunctionDefinition<unknown, unknown, unknown, unknown, unknown, unknown>
 
 class DefinedFunction extends Function<unknown, unknown, unknown> {
   private readonly definition: Definition

@@ -57,6 +57,9 @@ describe('errors', () => {
       new FunctionError({ functionName: 'classify', state: 'running', cause: `use ${key}` }),
       new AbortError({ reason: new Error(`cancelled while calling with ${key}`) }),
       new FunctionError({ functionName: 'fetch', state: 'running', cause: new Error(`401 for Bearer ${key}`) }),
+      // Quoted as JSON, a line break before the key would read `\n` and hide where the key starts.
+      new FunctionError({ functionName: 'relay', state: 'running', cause: `upstream said:\n${key}` }),
+      new FunctionError({ functionName: 'relay', state: 'running', cause: { detail: `line\n${key}` } }),
     ]
     for (const error of errors) {
       expect(error.message).toContain('[REDACTED]')
@@ -204,5 +207,19 @@ describe('TinyLLMError.fromJSON', () => {
     const long = new FunctionError({ functionName: 'f', state: 'running', cause: new Error('x'.repeat(10_000_000)) })
     expect(long.message.length).toBeLessThan(1_000)
     expect(JSON.stringify(long).length).toBeLessThan(2_000)
+  })
+
+  it('serialise a cycle of causes, and a chain of them however long, without overflowing the stack', () => {
+    const first = new FunctionError({ functionName: 'f', state: 'running', cause: new Error('x') })
+    const second = new AbortError({ functionName: 'g', state: 'running', reason: first })
+    Object.assign(first, { cause: second })
+    const json = JSON.parse(JSON.stringify(first))
+    expect(json).toMatchObject({
+      name: 'FunctionError',
+      cause: { name: 'AbortError', cause: { name: 'FunctionError' } },
+    })
+    let chain: TinyLLMError = new TinyLLMError({ message: 'root' })
+    for (let index = 0; index < 100_000; index++) chain = new TinyLLMError({ message: `link ${index}`, cause: chain })
+    expect(JSON.stringify(chain).length).toBeLessThan(10_000)
   })
 })

@@ -51,7 +51,8 @@ export class TinyLLMError extends Error {
   /**
    * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
    * circular value a Decision received) is made safe, secrets are replaced, as in a log line, and a string the error
-   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters.
+   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters. A tinyllm error that caused it
+   * is shown as its own JSON, eight causes deep; deeper ones (a cycle of causes) by name and message.
    */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, message: this.message }
@@ -145,9 +146,20 @@ function describeReason(reason: unknown): string {
   }
 }
 
+/** How many causes deep an error's JSON shows tinyllm errors whole; deeper ones (a cycle) by name and message. */
+const maxCauseDepth = 8
+let causeDepth = 0
+
 /** What an error's JSON shows of an error that caused it; never throws (a `name` or `message` getter may). */
 function errorSummary(error: Error): Record<string, unknown> {
-  if (TinyLLMError.isInstance(error)) return error.toJSON()
+  if (TinyLLMError.isInstance(error) && causeDepth < maxCauseDepth) {
+    causeDepth += 1
+    try {
+      return error.toJSON()
+    } finally {
+      causeDepth -= 1
+    }
+  }
   const read = (key: 'name' | 'message'): unknown => {
     try {
       return cut(String(error[key]), maxQuotedLength)
@@ -194,14 +206,13 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /**
- * `<path>: <message>` for each of the first `max` issues (a long message cut short), and a last line saying how many
- * more there are: what messages and run trees show of a validation that found many issues.
+ * `<path>: <message>` for each of the first `max` issues (a long path or message cut short), and a last line saying how
+ * many more there are: what messages and run trees show of a validation that found many issues.
  */
 export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: number): string[] {
-  const lines = issues.slice(0, max).map((issue) => {
-    const message = cut(issue.message, 200)
-    return `${formatIssuePath(issue.path)}: ${message}`
-  })
+  const lines = issues
+    .slice(0, max)
+    .map((issue) => `${cut(formatIssuePath(issue.path), 200)}: ${cut(issue.message, 200)}`)
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
   return lines
 }
@@ -234,8 +245,25 @@ export class ValidationError extends TinyLLMError {
     })
     this.issues = options.issues
   }
+
+  /** As every error's JSON, with the path and message of each issue it lists cut at 1,000 characters. */
+  override toJSON(): Record<string, unknown> {
+    const json = super.toJSON()
+    if (Array.isArray(json.issues)) json.issues = json.issues.map(quotedIssue)
+    return json
+  }
 }
 brandError(ValidationError, 'ValidationError')
+
+/** An issue of a ValidationError's JSON with its strings cut short; an entry that is no issue as it is. */
+function quotedIssue(issue: unknown): unknown {
+  if (typeof issue !== 'object' || issue === null) return issue
+  const { path, message } = issue as { path?: unknown; message?: unknown }
+  return {
+    path: Array.isArray(path) ? path.map((segment: unknown) => quoted(segment)) : path,
+    message: quoted(message),
+  }
+}
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
   override readonly name = 'InvalidTransitionError'
@@ -408,7 +436,7 @@ brandError(NonDeterminismError, 'NonDeterminismError')
 /**
  * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
  * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
- * sparse list as long as 2³²−1 renders at once.
+ * sparse list as long as 2³²−1 renders at once. Secrets in its strings are replaced, as in a log line.
  */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
@@ -420,7 +448,12 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         : typeof value === 'function'
           ? String(value)
           : (JSON.stringify(value, (_, item: unknown) =>
-              Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item,
+              // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
+              typeof item === 'string'
+                ? redactString(item)
+                : Array.isArray(item) && item.length > maxLength
+                  ? item.slice(0, maxLength + 1)
+                  : item,
             ) ?? String(value))
   } catch {
     try {

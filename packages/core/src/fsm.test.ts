@@ -23,6 +23,30 @@ describe('FSM', () => {
     expect(changes).toEqual(['door:closed>open', 'door:open>closed'])
   })
 
+  it('tells every listener of a change, also when one of them unsubscribes while it is told', () => {
+    const machine = door()
+    const heard: string[] = []
+    const stopFirst = machine.onTransition(() => {
+      heard.push('first')
+      stopFirst()
+    })
+    machine.onTransition((change) => heard.push(`second:${change.to}`))
+    machine.transition('open')
+    machine.transition('closed')
+    expect(heard).toEqual(['first', 'second:open', 'second:closed'])
+  })
+
+  it('keeps the table it was given: changing that object afterwards changes no definition', () => {
+    const transitions: Record<string, string[]> = { closed: ['open'], open: [] }
+    const definition = new StateMachineDefinition({ name: 'door', initial: 'closed', transitions })
+    transitions.open?.push('closed')
+    transitions.jammed = []
+    expect(definition.isTerminal('open')).toBe(true)
+    expect(definition.canTransition('open', 'closed')).toBe(false)
+    expect(definition.describe().transitions).toEqual([{ from: 'closed', to: 'open' }])
+    expect(definition.states).toEqual(['closed', 'open'])
+  })
+
   it('throws a typed error naming machine, state and target on an illegal transition', () => {
     const machine = door()
     machine.transition('open')

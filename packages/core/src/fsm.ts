@@ -112,19 +112,23 @@ function checkConfig<S extends string>(config: StateMachineConfig<S>): CheckedCo
     throw optionError('name', 'a non-empty string', name, 'StateMachineDefinition')
   if (typeof transitions !== 'object' || transitions === null || Array.isArray(transitions))
     throw optionError('transitions', 'an object listing, for each state, the states it may move to', transitions, name)
-  const states = Object.keys(transitions) as S[]
+  const states = Object.freeze(Object.keys(transitions)) as S[]
   const isState = (value: unknown): value is S => typeof value === 'string' && Object.hasOwn(transitions, value)
   const allowed = new Map<S, ReadonlySet<S>>()
+  // A frozen copy of the table: what the caller does to its object afterwards changes no definition.
+  const table: Array<[S, ReadonlyArray<S>]> = []
   for (const from of states) {
     const targets: unknown = transitions[from]
     if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
-    for (const to of targets)
+    const copy = Object.freeze([...targets])
+    for (const to of copy)
       if (!isState(to))
         throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
-    allowed.set(from, new Set(targets))
+    allowed.set(from, new Set(copy))
+    table.push([from, copy])
   }
   if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
-  return { name, initial, transitions, states, allowed }
+  return { name, initial, transitions: Object.freeze(Object.fromEntries(table)) as TransitionTable<S>, states, allowed }
 }
 
 /**
@@ -173,14 +177,14 @@ export class FSM<S extends string> {
 
   /** Calls `listener` after every transition; returns a function that removes it. */
   onTransition(listener: (change: StateChange<S>) => void): () => void {
-    if (this.listeners === undefined) this.listeners = []
-    this.listeners.push(listener)
+    // Copy on write: a listener that (un)subscribes while a change is handed out takes no other listener's turn.
+    this.listeners = [...(this.listeners ?? []), listener]
     return () => {
       const listeners = this.listeners
-      if (listeners === undefined) return
-      const index = listeners.indexOf(listener)
-      if (index !== -1) listeners.splice(index, 1)
-      if (listeners.length === 0) this.listeners = undefined
+      const index = listeners?.indexOf(listener) ?? -1
+      if (index === -1) return
+      const rest = (listeners as Array<(change: StateChange<S>) => void>).filter((_, at) => at !== index)
+      this.listeners = rest.length === 0 ? undefined : rest
     }
   }
 

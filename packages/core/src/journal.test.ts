@@ -72,9 +72,36 @@ describe('run identity and step keys', () => {
       ['r/leaf#1@2', 'r/leaf#1'],
     ])
   })
+
+  it('counts processOutput’s children on from the attempt’s, so each durable one runs and replays as itself', async () => {
+    const { fn: send, runs } = counted('send')
+    const job = defineFunction({
+      name: 'job',
+      run: (draft: string) => send.invoke(draft),
+      processOutput: async (sent: string) => [sent, await send.invoke('final')],
+    })
+    const journal = new MemoryJournal()
+    const record = await job.trace('draft', { runId: 'job-1', journal })
+    expect(record.output).toEqual(['send(draft)', 'send(final)'])
+    expect(record.children.map((child) => child.runId)).toEqual(['job-1/send#1', 'job-1/send#2'])
+    expect(runs.count).toBe(2)
+    expect(await job.invoke('draft', { runId: 'job-1', journal })).toEqual(['send(draft)', 'send(final)'])
+    expect(runs.count).toBe(2)
+  })
 })
 
 describe('a journal replays finished durable steps', () => {
+  it('replays the output the step produced, not the object its caller changed since', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: (item: string) => ({ items: [item] }) })
+    const journal = new MemoryJournal()
+    const first = await step.invoke('a', { runId: 'r', journal })
+    first.items.push('added by the caller')
+    const replayed = await step.invoke('a', { runId: 'r', journal })
+    expect(replayed).toEqual({ items: ['a'] })
+    replayed.items.push('added again')
+    expect(await step.invoke('a', { runId: 'r', journal })).toEqual({ items: ['a'] })
+  })
+
   it('runs each durable step once per run id; a re-run replays output, usage and cost, and shows it', async () => {
     const first = counted('classify')
     const second = counted('summarise')
@@ -116,7 +143,7 @@ describe('a journal replays finished durable steps', () => {
     fail = false
     expect(await flaky.invoke(undefined, { runId: 'x', journal })).toBe('up')
     const winner = journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'first', at: 0 })
-    expect(journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'second', at: 1 })).toBe(
+    expect(journal.write('y', { function: 'flaky', kind: 'function', input: 'i', output: 'second', at: 1 })).toEqual(
       winner,
     )
   })

@@ -34,24 +34,28 @@ export interface StepJournal {
 
 /**
  * A journal in memory: replays finished steps within the process (a retried batch, a resumed run) and is the model of
- * every other journal. It lives as long as the object does.
+ * every other journal. It keeps each entry as JSON, as a journal in a database does: a replay hands out the output the
+ * step produced, not an object its caller has changed since. It lives as long as the object does.
  *
  * @example
  * const journal = new MemoryJournal()
  * await pipeline.invoke(input, { runId: 'batch-7/42', journal }) // a second call with the same runId replays
  */
 export class MemoryJournal implements StepJournal {
-  private readonly entries = new Map<string, JournalEntry>()
+  private readonly entries = new Map<string, string>()
 
   read(key: string): JournalEntry | undefined {
-    return this.entries.get(key)
+    const kept = this.entries.get(key)
+    return kept === undefined ? undefined : JSON.parse(kept)
   }
 
   write(key: string, entry: JournalEntry): JournalEntry {
-    const existing = this.entries.get(key)
-    if (existing !== undefined) return existing
-    this.entries.set(key, entry)
-    return entry
+    let kept = this.entries.get(key)
+    if (kept === undefined) {
+      kept = JSON.stringify(entry)
+      this.entries.set(key, kept)
+    }
+    return JSON.parse(kept)
   }
 
   /** How many steps are journaled. */

@@ -21,7 +21,8 @@ export interface ChildInvokeOptions {
   /**
    * The step's key in its parent: what identifies it in the run id, the step path and the journal. Default: the
    * combinators' positions (a Chain's index, a Parallel's key or index, a Decision's choice), else `<name>#<n>`, the
-   * n-th call of that Function's name in the parent's attempt — stable as long as the parent calls in the same order.
+   * n-th call of that Function's name in the parent's attempt (its `processOutput` counting on from its last attempt) —
+   * stable as long as the parent calls in the same order.
    */
   readonly key?: string
   /**

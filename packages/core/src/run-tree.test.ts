@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
+import { ConfigurationError } from './errors.js'
 import { formatRunTree } from './run-tree.js'
 
 describe('formatRunTree', () => {
+  it('refuses an option it does not know, or of the wrong kind, with a ConfigurationError', async () => {
+    const record = await defineFunction({ name: 'plain', run: () => 1 }).trace(undefined)
+    expect(() => formatRunTree(record, { colours: true } as never)).toThrow(
+      'formatRunTree: colours is not an option; did you mean colors?',
+    )
+    expect(() => formatRunTree(record, { states: 'all' } as never)).toThrow(
+      "formatRunTree: states must be one of 'full', 'compact', got \"all\"",
+    )
+    expect(() => formatRunTree(record, { colors: 'yes' } as never)).toThrow(ConfigurationError)
+    expect(formatRunTree(record, { colors: false, states: 'full' })).toContain('init → input_validation')
+  })
+
   it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {
     let calls = 0
     const flaky = defineFunction({

@@ -1,5 +1,6 @@
 import { redact, redactString } from '@tinyllm/logger'
 import { describeIssues, type TinyLLMError, ValidationError } from './errors.js'
+import { checkBoolean, checkKnownOptions, checkOneOf } from './options.js'
 import type { RunRecord } from './run-record.js'
 
 /** How {@link formatRunTree} renders. */
@@ -20,12 +21,13 @@ const ansi = {
 }
 
 const marks = { complete: ['green', '✔'], failed: ['red', '✖'], running: ['yellow', '…'] } as const
+const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
 
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
  * `stop`, are left out as noise), tokens, cost and the error. Secrets in annotations and schema issues are replaced,
- * as in a log line.
+ * as in a log line. An option it does not know, or of the wrong kind, is a ConfigurationError.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -35,9 +37,12 @@ const marks = { complete: ['green', '✔'], failed: ['red', '✖'], running: ['y
  * // …
  */
 export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions = {}): string {
+  checkKnownOptions(options, formatOptionKeys, 'formatRunTree')
+  const colors = checkBoolean(options.colors, 'colors', 'formatRunTree')
+  const mode = checkOneOf(options.states, 'states', ['full', 'compact'], 'formatRunTree') ?? 'compact'
   const lines: string[] = []
   const paint =
-    options.colors === true
+    colors === true
       ? (code: keyof typeof ansi, text: string) => `${ansi[code]}${text}${ansi.reset}`
       : (_: keyof typeof ansi, text: string) => text
   const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
@@ -59,7 +64,7 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     }
     lines.push(prefix + parts.join(' '))
     const detail = childPrefix + (node.children.length > 0 ? '│  ' : '   ')
-    const path = statePath(node, options.states ?? 'compact')
+    const path = statePath(node, mode)
     if (path !== undefined) lines.push(detail + paint('dim', path))
     for (const entry of node.states) {
       if (entry.state === 'retrying' && entry.error !== undefined) {

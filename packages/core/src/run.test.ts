@@ -31,6 +31,28 @@ const never = new Promise<never>(() => {})
 const statesOf = (record: RunRecord) => record.states.map((entry) => entry.state)
 
 describe('every phase honours cancellation and the deadline', () => {
+  it('does none of the work of a run cancelled as it starts, at any depth (a fresh stack every 64 levels)', async () => {
+    let ran = 0
+    const leaf = defineFunction({ name: 'leaf', run: () => (ran += 1) })
+    let controller = new AbortController()
+    // The leaf runs `depth` levels down, and the tree is cancelled as soon as it is invoked.
+    const nest: Function<number, unknown> = defineFunction({
+      name: 'nest',
+      run: (depth: number, context: RunContext) => {
+        if (depth > 1) return context.invoke(nest, depth - 1)
+        const pending = context.invoke(leaf, undefined)
+        controller.abort('stop')
+        return pending
+      },
+    })
+    for (const depth of [64, 128]) {
+      controller = new AbortController()
+      const record = await nest.trace(depth, { signal: controller.signal })
+      expect(record.status).toBe('failed')
+    }
+    expect(ran).toBe(0)
+  })
+
   for (const phase of ['input', 'output', 'processedOutput'] as const) {
     it(`a ${phase} schema that never settles ends in a TimeoutError at the run's deadline`, async () => {
       const fn = defineFunction({
@@ -161,6 +183,21 @@ describe('validation never lets a value through unchecked', () => {
     const tree = formatRunTree(record)
     expect(tree).toMatch(/\[4\]: bad 4; … and 99995 more/)
     expect(tree.length).toBeLessThan(1_000)
+  })
+
+  it('cuts an issue’s path short in its message, JSON and run tree, for an input key 10 MB long', async () => {
+    const key = 'k'.repeat(10_000_000)
+    const fn = defineFunction({
+      name: 'keyed',
+      input: z.record(z.string(), z.number()),
+      run: (value: unknown) => value,
+    })
+    const record = await fn.trace({ [key]: 'not a number' } as never)
+    const error = record.error as ValidationError
+    expect(error.issues[0]?.path).toEqual([key])
+    expect(error.message.length).toBeLessThan(1_000)
+    expect(formatRunTree(record).length).toBeLessThan(1_000)
+    expect(JSON.stringify(error).length).toBeLessThan(10_000)
   })
 
   it('lists the issues a sparse list holds, at once, however long the list', async () => {
@@ -506,6 +543,31 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     for (const record of records) expect(record.parentRunId).toBeUndefined()
   })
 
+  it('is joined by what a Function a listener invoked runs: its tree is whole and its cancellation reaches it', async () => {
+    let innerSignal: AbortSignal | undefined
+    const inner = defineFunction({
+      name: 'inner',
+      run: (text: string, context: RunContext) => {
+        innerSignal = context.signal
+        return never
+      },
+    })
+    const outer = defineFunction({ name: 'outer', run: async (text: string) => inner.invoke(text) })
+    const watched = defineFunction({ name: 'watched', run: (text: string) => text })
+    const controller = new AbortController()
+    let traced: Promise<RunRecord<string>> | undefined
+    await watched.invoke('a', {
+      onEvent: (event) => {
+        if (event.to === 'complete') traced = outer.trace(event.runId, { signal: controller.signal })
+      },
+    })
+    controller.abort('enough')
+    const record = await (traced as Promise<RunRecord<string>>)
+    expect(record.parentRunId).toBeUndefined()
+    expect(record.children.map((run) => [run.function, run.status])).toEqual([['inner', 'failed']])
+    expect(innerSignal?.aborted).toBe(true)
+  })
+
   it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
     vi.useFakeTimers()
     try {
@@ -630,6 +692,23 @@ describe('run records serialise, whatever the run held', () => {
     let depth = 0
     for (let node = json; node.children.length > 0; node = node.children[0]) depth += 1
     expect(depth).toBe(201)
+  })
+
+  it('keeps an annotation named __proto__ as a fact of its own, never as the prototype of the annotations', async () => {
+    const events: LifecycleEvent[] = []
+    const noted = defineFunction({
+      name: 'noted',
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('__proto__', { polluted: true })
+      },
+    })
+    const record = await noted.trace(undefined, { onEvent: (event) => events.push(event) })
+    for (const annotations of [record.annotations, events.at(-1)?.annotations]) {
+      expect(Object.getPrototypeOf(annotations)).toBe(Object.prototype)
+      expect((annotations as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.keys(annotations ?? {})).toEqual(['__proto__'])
+    }
+    expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
   })
 })
 
@@ -863,5 +942,23 @@ describe('timestamps of a run record', () => {
     const secondRunning = record.states.filter((entry) => entry.state === 'running')[1]?.at as number
     // A timer may fire up to a millisecond early by the clock the records use; the wait still shows.
     expect(secondRunning - retrying).toBeGreaterThanOrEqual(3)
+  })
+
+  it('read the clock again when a retry wait ends in cancellation', async () => {
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 2, initialDelayMs: 60_000 },
+      run: () => {
+        throw new Error('always')
+      },
+    })
+    const controller = new AbortController()
+    const traced = flaky.trace(1, { signal: controller.signal })
+    setTimeout(() => controller.abort('stop'), 10)
+    const record = await traced
+    expect(statesOf(record)).toEqual(['init', 'input_validation', 'running', 'retrying', 'failed'])
+    // The run failed after waiting: its end, and its duration, are read after the wait, not copied from before it.
+    expect(atOf(record, 'failed') - atOf(record, 'retrying')).toBeGreaterThanOrEqual(8)
+    expect(record.durationMs).toBeGreaterThanOrEqual(8)
   })
 })

@@ -252,6 +252,17 @@ class StepContext implements RunContext {
     this.run.annotate(key, value)
   }
 
+  /**
+   * The context of the code that continues this attempt (`processOutput`): the children it invokes without a key count
+   * on from this attempt's, so no two children of one run share a key.
+   */
+  continued(cancelScope: CancelScope): StepContext {
+    const next = new StepContext(this.run, this.attempt, cancelScope)
+    this.callCounts ??= new Map()
+    next.callCounts = this.callCounts
+    return next
+  }
+
   /** The key of the next child invoked without one: `<name>#<n>`. */
   nextKey(name: string): string {
     if (this.callCounts === undefined) this.callCounts = new Map()
@@ -415,9 +426,11 @@ class Run {
   }
 
   annotate(key: string, value: unknown): void {
+    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations.
+    const fact = { value, enumerable: true, writable: true, configurable: true }
     if (this.annotations === undefined) this.annotations = {}
-    this.annotations[key] = value
-    if (this.record !== undefined) this.record.annotations[key] = value
+    Object.defineProperty(this.annotations, key, fact)
+    if (this.record !== undefined) Object.defineProperty(this.record.annotations, key, fact)
   }
 
   // ---- the lifecycle -------------------------------------------------------------------------------------------
@@ -426,11 +439,12 @@ class Run {
     const fn = this.fn
     const scope = this.cancelScope
     try {
-      this.checkLimits()
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
         await undefined
         this.at = undefined
       }
+      // After the move to a fresh stack: a run cancelled meanwhile does none of its work.
+      this.checkLimits()
       const journal = fn.durable ? this.tree.journal : undefined
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
@@ -447,13 +461,15 @@ class Run {
       // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
       // not a method of its own: an attempt that needs no await costs no promise of its own.
       let value: unknown
+      let context: StepContext
       for (;;) {
         this.attempt += 1
         this.to('running')
         const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          value = this.settle(this.enter(callRun, input, new StepContext(this, this.attempt, this.cancelScope)))
+          context = new StepContext(this, this.attempt, this.cancelScope)
+          value = this.settle(this.enter(callRun, input, context))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
@@ -479,7 +495,7 @@ class Run {
       }
       this.to('processing_output')
       if (fn.processesOutput) {
-        value = this.settle(this.enter(callProcessOutput, value, new StepContext(this, this.attempt, scope)))
+        value = this.settle(this.enter(callProcessOutput, value, context.continued(scope)))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
@@ -523,8 +539,9 @@ class Run {
       })
     }
     this.to('retrying', error)
-    await scope.sleep(decision.delayMs)
+    // The wait ends in the next attempt or in the run's failure: either reads the clock again.
     this.at = undefined
+    await scope.sleep(decision.delayMs)
   }
 
   /**
@@ -536,14 +553,23 @@ class Run {
     value: unknown,
     context: StepContext,
   ): unknown {
-    const wrapper = globalEventRegistry.wrapper
-    if (wrapper === undefined)
-      return runStorage === undefined
-        ? call(this.fn, value, context)
-        : runStorage.run(context, call, this.fn, value, context)
-    return wrapper(context, () =>
-      runStorage === undefined ? call(this.fn, value, context) : runStorage.run(context, call, this.fn, value, context),
-    )
+    // A run a listener invoked runs code of its own: what that code invokes joins this run, not a tree of its own.
+    const hearing = listenersHearing
+    listenersHearing = 0
+    try {
+      const wrapper = globalEventRegistry.wrapper
+      if (wrapper === undefined)
+        return runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context)
+      return wrapper(context, () =>
+        runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context),
+      )
+    } finally {
+      listenersHearing = hearing
+    }
   }
 
   /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
