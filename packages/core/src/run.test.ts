@@ -547,7 +547,7 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     let innerSignal: AbortSignal | undefined
     const inner = defineFunction({
       name: 'inner',
-      run: (text: string, context: RunContext) => {
+      run: (_text: string, context: RunContext) => {
         innerSignal = context.signal
         return never
       },
