@@ -88,6 +88,17 @@ describe('redactString', () => {
     )
   })
 
+  it('replaces a key right after an escaped line break or tab, as in a message escaped into JSON', () => {
+    const key = `sk-proj-${'A1b2C3d4'.repeat(4)}`
+    for (const text of [`failed:\n${key}`, `a\t${key} b`, `x\r\n${key}`]) {
+      const escaped = JSON.stringify(text)
+      expect(redactString(escaped)).not.toContain(key)
+      expect(redactString(JSON.stringify(escaped))).not.toContain(key)
+    }
+    // A word that merely ends in one of those letters still makes no key of what follows.
+    expect(redactString(`plan-sk-${'A1b2C3d4'.repeat(4)}`)).toContain('plan-sk-')
+  })
+
   it('leaves ordinary text alone', () => {
     const ordinary = [
       'Used 1234 tokens (max_tokens=4096) for the task-based sk-learn-compatible-pipeline',

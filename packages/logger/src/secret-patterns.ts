@@ -11,8 +11,11 @@
 export const SECRET_KEY_PATTERN =
   /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|secret|cookie|credential|private[-_]?key|token$/i
 
-/** Not preceded by a character that would make the match the tail of a longer word. */
-const START = '(?<![A-Za-z0-9_-])'
+/**
+ * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
+ * (`\n`, `\t`…), as when text holding a line break and then a key was escaped into JSON.
+ */
+const START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt]))'
 
 const KEY_PATTERNS = [
   // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
