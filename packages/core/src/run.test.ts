@@ -519,6 +519,26 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(inner.parentRunId).toBeUndefined()
   })
 
+  it('refuses to be joined through the context of a run that has ended: its record was handed out whole', async () => {
+    let kept: RunContext | undefined
+    const child = defineFunction({ name: 'child', run: (n: number) => n })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (n: number, context: RunContext) => {
+        kept = context
+        return n
+      },
+    })
+    const record = await parent.trace(1)
+    const error = await (kept as RunContext).invoke(child, 2).catch((thrown: unknown) => thrown)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).message).toBe(
+      'child: the run of "parent" it would join has ended (complete); pass parent: null to start a tree of its own',
+    )
+    expect(record.children).toHaveLength(0)
+    expect(await child.invoke(3, { parent: null })).toBe(3)
+  })
+
   it("is not joined by a Function a listener invokes: a listener is no run's code", async () => {
     const audit = defineFunction({ name: 'audit', run: (what: string) => what })
     const child = defineFunction({ name: 'child', run: async (text: string) => text })

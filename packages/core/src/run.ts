@@ -322,6 +322,13 @@ class Run {
         throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
       }
       const parentRun = parent.run
+      // A record that was handed out whole must not grow a child afterwards.
+      if (parentRun.state === 'complete' || parentRun.state === 'failed')
+        throw new ConfigurationError({
+          option: 'parent',
+          message: `the run of "${parentRun.fn.name}" it would join has ended (${parentRun.state}); pass parent: null to start a tree of its own`,
+          functionName: fn.name,
+        })
       if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parentRun)
       this.parent = parentRun
       this.depth = parentRun.depth + 1
