@@ -206,7 +206,8 @@ export class Decision<
 
   private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
     const answer = await this.decide(input, context)
-    const choice = typeof answer === 'object' && answer !== null ? answer.decision : answer
+    // An object without `decision` (a misspelt key, a list) is reported whole: its `decision` would read undefined.
+    const choice = typeof answer === 'object' && answer !== null && 'decision' in answer ? answer.decision : answer
     if (typeof choice !== 'string' || !this.routes.has(choice)) {
       throw new DecisionError({ functionName: this.name, choices: this.choices, received: choice })
     }
