@@ -351,6 +351,40 @@ describe('Agent: stop conditions', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('a tool error that always fails the run cancels the calls still in flight beside it, not waits for them', async () => {
+    let started: () => void = () => {}
+    const waiting = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const wait = defineTool({
+      name: 'wait',
+      description: 'Waits until it is cancelled, or its own deadline passes',
+      input: z.object({}),
+      timeoutMs: 3_000,
+      run: (_arguments, context) =>
+        new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+          started()
+        }),
+    })
+    const misconfigured = defineTool({
+      name: 'misconfigured',
+      description: 'Finds its configuration wrong once the other call runs',
+      input: z.object({}),
+      run: async () => {
+        await waiting
+        throw new ConfigurationError({ option: 'region', message: 'region is not set', functionName: 'misconfigured' })
+      },
+    })
+    const { llm } = scripted({ toolCalls: [call('wait', {}), call('misconfigured', {})] }, 'unused')
+    const record = await new Agent({ name: 'a', model: llm, tools: [wait, misconfigured] }).trace('go')
+    expect(record.status).toBe('failed')
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    const waited = record.children.find((child) => child.function === 'wait')
+    expect(waited?.status).toBe('failed')
+    expect(AbortError.isInstance(waited?.error)).toBe(true)
+  })
+
   it('abort: the run fails with an AbortError, and a tool in flight is cancelled', async () => {
     let toolSignal: AbortSignal | undefined
     const controller = new AbortController()

@@ -665,18 +665,19 @@ class AgentRun {
   /** Runs the calls, at most `toolConcurrency` at once, each a child run; fills in each one's content. */
   private async execute(calls: ReadonlyArray<PlannedCall>, step: number): Promise<void> {
     if (calls.length === 0) return
-    const failFast = this.agent.onToolError === 'fail'
-    const siblings = failFast ? new AbortController() : undefined
+    // A call that throws fails the run (a budget, a step limit, a journal that does not match, any error under
+    // `fail`): its siblings still in flight are cancelled with it, not waited for.
+    const siblings = new AbortController()
     let failure: TinyLLMError | undefined
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < calls.length && failure === undefined) {
         const entry = calls[next++] as PlannedCall
         try {
-          await this.executeOne(entry, step, siblings?.signal)
+          await this.executeOne(entry, step, siblings.signal)
         } catch (error) {
           failure ??= error as TinyLLMError
-          siblings?.abort(error)
+          siblings.abort(error)
         }
       }
     }
@@ -686,7 +687,7 @@ class AgentRun {
     if (failure !== undefined) throw failure
   }
 
-  private async executeOne(entry: PlannedCall, step: number, signal: AbortSignal | undefined): Promise<void> {
+  private async executeOne(entry: PlannedCall, step: number, signal: AbortSignal): Promise<void> {
     const tool = entry.tool as AnyAgentTool
     this.emit({
       type: 'tool-call-started',
@@ -701,7 +702,7 @@ class AgentRun {
         key: entry.key,
         timeoutMs: tool.timeoutMs ?? this.agent.toolTimeoutMs,
         metadata: { toolCallId: entry.call.id },
-        ...(signal === undefined ? {} : { signal }),
+        signal,
       })
       // A Tool checks this itself; a Function of another kind is checked here.
       if (!(tool instanceof Tool)) assertJsonSafe(result, { functionName: tool.name, state: 'processing_output' })
