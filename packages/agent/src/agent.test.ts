@@ -688,7 +688,7 @@ describe('Agent: approval', () => {
     expect(model.calls.length).toBe(turns)
   })
 
-  it('resume never throws: an outcome that is not one, or cannot be read, is a rejected ConfigurationError', async () => {
+  it('resume never throws: an outcome that is not a paused one, or cannot be read, is a rejected ConfigurationError', async () => {
     const agent = agentWith(script().llm, { tools: [lookup, send] })
     const hostile = new Proxy(
       {},
@@ -702,6 +702,14 @@ describe('Agent: approval', () => {
       [undefined, 'paused must be the awaiting-approval outcome to continue, got undefined'],
       [null, 'paused must be the awaiting-approval outcome to continue, got null'],
       [hostile, 'reviewer: paused could not be read: Error: unreadable'],
+      [
+        { status: 'complete', messages: [{ role: 'user', content: 'go' }], steps: 1 },
+        'paused.status must be "awaiting-approval": only a paused run continues, got "complete"',
+      ],
+      [
+        { messages: [{ role: 'user', content: 'go' }], steps: 1 },
+        'paused.status must be "awaiting-approval": only a paused run continues, got undefined',
+      ],
     ] as const) {
       let resumed: Promise<unknown> | undefined
       expect(() => {

@@ -341,6 +341,11 @@ export function resumeInput(
   if (typeof paused !== 'object' || paused === null) {
     throw optionError('paused', 'the awaiting-approval outcome to continue', paused)
   }
+  // A complete outcome has nothing to continue: going on with its conversation would ask the model again.
+  const status: unknown = paused.status
+  if (status !== 'awaiting-approval') {
+    throw optionError('paused.status', '"awaiting-approval": only a paused run continues', status)
+  }
   return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
 }
 
