@@ -796,6 +796,21 @@ describe('Agent: streaming', () => {
       result: { income: 8000, debt: 2000 },
     })
   })
+
+  it('finishes every step it starts: a turn that called a tool that does not exist too', async () => {
+    const { llm } = scripted({ toolCalls: [call('no_such_tool', {})] }, 'Done.')
+    const stream = agentWith(llm).stream('Review A-17')
+    const events: AgentEvent[] = []
+    for await (const event of stream) events.push(event)
+    expect((await stream.result).status).toBe('complete')
+    expect(events.filter((event) => event.type !== 'text-delta')).toEqual([
+      { type: 'step-started', step: 1 },
+      { type: 'step-finished', step: 1, finishReason: 'tool_calls', toolCalls: 0, usage: undefined },
+      expect.objectContaining({ type: 'tool-call-finished', step: 1, toolName: 'no_such_tool', status: 'error' }),
+      { type: 'step-started', step: 2 },
+      expect.objectContaining({ type: 'step-finished', step: 2, finishReason: 'stop', toolCalls: 0 }),
+    ])
+  })
 })
 
 describe('Agent: configuration', () => {

@@ -509,6 +509,8 @@ class AgentRun {
         role: 'user',
         content: `(${agent.name}) Your last answer called the tool "${error.toolName}", which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
       })
+      // The turn ended as every turn does, for a stream to close the step it opened; none of its calls runs.
+      this.emit({ type: 'step-finished', step, finishReason: 'tool_calls', toolCalls: 0, usage: undefined })
       this.emit({
         type: 'tool-call-finished',
         step,
