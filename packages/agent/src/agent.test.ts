@@ -797,6 +797,30 @@ describe('Agent: streaming', () => {
     })
   })
 
+  it('options that cannot be read end the stream with the ConfigurationError invoke gives', async () => {
+    const { llm } = scripted('unused')
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    const agent = agentWith(llm)
+    const invoked = await agent.invoke('go', hostile).catch((caught: unknown) => caught)
+    const stream = agent.stream('go', hostile)
+    const iterated = await (async () => {
+      for await (const _event of stream) {
+      }
+    })().catch((caught: unknown) => caught)
+    const streamed = await stream.result.catch((caught: unknown) => caught)
+    for (const error of [invoked, iterated, streamed]) {
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe('reviewer: options could not be read: Error: unreadable')
+    }
+  })
+
   it('finishes every step it starts: a turn that called a tool that does not exist too', async () => {
     const { llm } = scripted({ toolCalls: [call('no_such_tool', {})] }, 'Done.')
     const stream = agentWith(llm).stream('Review A-17')

@@ -284,9 +284,16 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
    * outcome. The same run as `invoke`, events included.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
-    return streamRun((push: (event: AgentEvent) => void) =>
-      this.invoke(input, { ...options, stream: push as (part: unknown) => void }),
-    )
+    return streamRun((push: (event: AgentEvent) => void) => {
+      let streaming: InvokeOptions
+      try {
+        streaming = { ...options, stream: push as (part: unknown) => void }
+      } catch (error) {
+        // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
+        return Promise.reject(unreadableOption(error, 'options', this.name))
+      }
+      return this.invoke(input, streaming)
+    })
   }
 
   /**
