@@ -932,6 +932,42 @@ describe('Agent: configuration', () => {
     }
   })
 
+  it('options that cannot be read are a ConfigurationError, for the agent and every way of making a tool', () => {
+    const unreadable = (options: object, key: string): never =>
+      Object.defineProperty({ ...options }, key, {
+        enumerable: true,
+        get: () => {
+          throw new Error(`no ${key}`)
+        },
+      }) as never
+    const tool = { name: 'lookup', description: 'Looks up', input: z.object({}), run: () => 1 }
+    const target = defineFunction({ name: 'double', input: z.object({ n: z.number() }), run: ({ n }) => n * 2 })
+    for (const [build, message] of [
+      [
+        () => new Agent(unreadable({ name: 'a', model: llm }, 'tools')),
+        'a: options could not be read: Error: no tools',
+      ],
+      [
+        () => new Agent(unreadable({ name: 'a', model: llm }, 'name')),
+        'Agent: options could not be read: Error: no name',
+      ],
+      [() => defineTool(unreadable(tool, 'run')), 'defineTool: options could not be read: Error: no run'],
+      [
+        () => asTool(target, unreadable({ description: 'd' }, 'input')),
+        'asTool: options could not be read: Error: no input',
+      ],
+    ] as const) {
+      let thrown: unknown
+      try {
+        build()
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toBe(message)
+    }
+  })
+
   it('describes itself as a group of its model and tools', () => {
     expect(agentWith(llm).describe()).toEqual({
       kind: 'agent',

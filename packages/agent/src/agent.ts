@@ -46,7 +46,7 @@ import type {
 import type { AgentStream } from './agent-stream.js'
 import { ApprovalStep } from './approval-step.js'
 import { CallCounter, callSignature } from './call-counter.js'
-import { type AgentTool, checkToolDescription, parametersOf, Tool } from './tool.js'
+import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
 import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
 
 /** Any tool, whatever its arguments and result. */
@@ -176,107 +176,118 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
   private readonly approval = new ApprovalStep()
 
   constructor(options: AgentOptions<Schema>) {
-    super({
-      name: options?.name as string,
-      input: agentInputSchema,
-      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    })
-    const name = this.name
-    checkKnownOptions(options, agentOptionKeys, name)
-    const model = options.model as Partial<LLMCall<'result', never>> | undefined
-    if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
-      throw new ConfigurationError({
-        option: 'model',
-        message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
-        functionName: name,
-      })
-    }
-    if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
-      throw new ConfigurationError({
-        option: 'model',
-        message: `the agent reads each turn's tool calls from the whole result: give the model output: 'result' and no structuredOutput (it has output: '${model.outputMode}'${model.structuredOutput === undefined ? '' : ' and a structuredOutput'}); for a structured answer, give the agent finalAnswer`,
-        functionName: name,
-      })
-    }
-    this.model = options.model
-    this.instructions = options.instructions
-    if (this.instructions !== undefined && typeof this.instructions !== 'string') {
-      throw optionError('instructions', 'a string', this.instructions, name)
-    }
-    this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
-    this.toolConcurrency = checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
-    this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs, 'toolTimeoutMs', name) ?? 60_000
-    this.maxIdenticalCalls =
-      checkNumber(options.maxIdenticalCalls, 'maxIdenticalCalls', { integer: true, min: 1 }, name) ?? 3
-    this.onToolError = checkOneOf(options.onToolError, 'onToolError', ['feed-back', 'fail'], name) ?? 'feed-back'
-
-    const tools = options.tools ?? []
-    if (!Array.isArray(tools)) {
-      throw optionError('tools', 'a list of tools', tools, name)
-    }
-    const offered = new Map<string, OfferedTool>()
-    const definitions: ToolDefinition[] = []
-    for (const [index, tool] of tools.entries()) {
-      const definition = toolDefinition(tool, `tools[${index}]`, name)
-      if (offered.has(definition.name)) {
-        throw new ConfigurationError({
-          option: 'tools',
-          message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
-          functionName: name,
-        })
-      }
-      const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
-      const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
-      offered.set(definition.name, {
-        tool,
-        needsApproval,
-        input:
-          inputSchema === undefined
-            ? undefined
-            : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
-      })
-      definitions.push(definition)
-    }
-    this.tools = Object.freeze([...tools])
-    const finalAnswer = options.finalAnswer
-    if (finalAnswer !== undefined) {
-      // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
-      if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
-        throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
-      }
-      checkKnownOptions(finalAnswer, finalAnswerKeys, name)
-      const answerName = finalAnswer.name ?? 'final_answer'
-      checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
-      if (offered.has(answerName)) {
-        throw new ConfigurationError({
-          option: 'finalAnswer.name',
-          message: `a tool is already named "${answerName}"; give the final answer another name`,
-          functionName: name,
-        })
-      }
-      definitions.push({
-        name: answerName,
-        description:
-          finalAnswer.description ??
-          'Gives your final answer, once you have everything you need. Its arguments are the answer; call it alone.',
-        parameters: parametersOf(
-          answerName,
-          undefined,
-          toJsonSchema(finalAnswer.schema, { option: 'finalAnswer.schema', functionName: name }),
-          true,
-        ),
-        strict: true,
-      })
-      this.finalAnswer = {
-        name: answerName,
-        validator: new Validator(finalAnswer.schema, {
-          functionName: `${name} (${answerName})`,
-          state: 'input_validation',
+    super(
+      readingOptions(
+        () => ({
+          name: options?.name as string,
+          input: agentInputSchema,
+          ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         }),
+        'Agent',
+      ),
+    )
+    const name = this.name
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    try {
+      checkKnownOptions(options, agentOptionKeys, name)
+      const model = options.model as Partial<LLMCall<'result', never>> | undefined
+      if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
+        throw new ConfigurationError({
+          option: 'model',
+          message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
+          functionName: name,
+        })
       }
-    } else this.finalAnswer = undefined
-    this.offered = offered
-    this.toolDefinitions = Object.freeze(definitions)
+      if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
+        throw new ConfigurationError({
+          option: 'model',
+          message: `the agent reads each turn's tool calls from the whole result: give the model output: 'result' and no structuredOutput (it has output: '${model.outputMode}'${model.structuredOutput === undefined ? '' : ' and a structuredOutput'}); for a structured answer, give the agent finalAnswer`,
+          functionName: name,
+        })
+      }
+      this.model = options.model
+      this.instructions = options.instructions
+      if (this.instructions !== undefined && typeof this.instructions !== 'string') {
+        throw optionError('instructions', 'a string', this.instructions, name)
+      }
+      this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
+      this.toolConcurrency =
+        checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
+      this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs, 'toolTimeoutMs', name) ?? 60_000
+      this.maxIdenticalCalls =
+        checkNumber(options.maxIdenticalCalls, 'maxIdenticalCalls', { integer: true, min: 1 }, name) ?? 3
+      this.onToolError = checkOneOf(options.onToolError, 'onToolError', ['feed-back', 'fail'], name) ?? 'feed-back'
+
+      const tools = options.tools ?? []
+      if (!Array.isArray(tools)) {
+        throw optionError('tools', 'a list of tools', tools, name)
+      }
+      const offered = new Map<string, OfferedTool>()
+      const definitions: ToolDefinition[] = []
+      for (const [index, tool] of tools.entries()) {
+        const definition = toolDefinition(tool, `tools[${index}]`, name)
+        if (offered.has(definition.name)) {
+          throw new ConfigurationError({
+            option: 'tools',
+            message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
+            functionName: name,
+          })
+        }
+        const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
+        const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
+        offered.set(definition.name, {
+          tool,
+          needsApproval,
+          input:
+            inputSchema === undefined
+              ? undefined
+              : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
+        })
+        definitions.push(definition)
+      }
+      this.tools = Object.freeze([...tools])
+      const finalAnswer = options.finalAnswer
+      if (finalAnswer !== undefined) {
+        // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
+        if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
+          throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
+        }
+        checkKnownOptions(finalAnswer, finalAnswerKeys, name)
+        const answerName = finalAnswer.name ?? 'final_answer'
+        checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
+        if (offered.has(answerName)) {
+          throw new ConfigurationError({
+            option: 'finalAnswer.name',
+            message: `a tool is already named "${answerName}"; give the final answer another name`,
+            functionName: name,
+          })
+        }
+        definitions.push({
+          name: answerName,
+          description:
+            finalAnswer.description ??
+            'Gives your final answer, once you have everything you need. Its arguments are the answer; call it alone.',
+          parameters: parametersOf(
+            answerName,
+            undefined,
+            toJsonSchema(finalAnswer.schema, { option: 'finalAnswer.schema', functionName: name }),
+            true,
+          ),
+          strict: true,
+        })
+        this.finalAnswer = {
+          name: answerName,
+          validator: new Validator(finalAnswer.schema, {
+            functionName: `${name} (${answerName})`,
+            state: 'input_validation',
+          }),
+        }
+      } else this.finalAnswer = undefined
+      this.offered = offered
+      this.toolDefinitions = Object.freeze(definitions)
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
+    }
   }
 
   /**
