@@ -1,4 +1,11 @@
-import { checkKnownOptions, checkOneOf, type FunctionNode, functionLifecycle, type RunRecord } from '@tinyllm/core'
+import {
+  checkKnownOptions,
+  checkOneOf,
+  type FunctionNode,
+  functionLifecycle,
+  type RunRecord,
+  unreadableOption,
+} from '@tinyllm/core'
 import { type Describable, describeGraph, type FlowGraph, type GraphNode } from './graph.js'
 
 /** Options of {@link toMermaid}. */
@@ -26,7 +33,7 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
   // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
   checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
   const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
-  const graph = isGraph(source) ? source : describeGraph(source)
+  const graph = isGraph(source) ? source : describeGraph(source as Describable | FunctionNode)
   const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
   for (const node of graph.nodes) {
@@ -58,7 +65,13 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
 }
 
 function isGraph(source: Describable | FunctionNode | FlowGraph): source is FlowGraph {
-  return Array.isArray((source as Partial<FlowGraph>).nodes) && Array.isArray((source as Partial<FlowGraph>).edges)
+  const graph = source as Partial<FlowGraph> | null | undefined
+  try {
+    return Array.isArray(graph?.nodes) && Array.isArray(graph.edges)
+  } catch (error) {
+    // A source whose reading throws (a getter, a Proxy) is bad input, not a crash.
+    throw unreadableOption(error, 'source', 'toMermaid')
+  }
 }
 
 function label(node: GraphNode, routed: boolean): string {
