@@ -127,4 +127,24 @@ describe('lifecycleToMermaid', () => {
     )
     expect(diagram).toContain('  classDef visited fill:#e3f5e1,stroke:#2e7d32')
   })
+
+  it('draws only lifecycle states from a record read back from JSON, and refuses what is not a record', async () => {
+    const record = JSON.parse(JSON.stringify(await step('s').trace(1)))
+    record.states.push({ state: 'running\nclick init href "javascript:alert(1)"', at: 0 })
+    const diagram = lifecycleToMermaid(record)
+    expect(diagram).not.toContain('click')
+    expect(
+      diagram.endsWith('  class init,input_validation,running,output_validation,processing_output,complete visited'),
+    ).toBe(true)
+    for (const bad of [{}, null, { states: 'running' }]) {
+      let thrown: unknown
+      try {
+        lifecycleToMermaid(bad as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toContain('lifecycleToMermaid: record')
+    }
+  })
 })

@@ -3,6 +3,7 @@ import {
   checkOneOf,
   type FunctionNode,
   functionLifecycle,
+  optionError,
   type RunRecord,
   unreadableOption,
 } from '@tinyllm/core'
@@ -105,7 +106,8 @@ export function escapeMermaid(text: string): string {
 
 /**
  * The Function lifecycle — the state machine every run walks — as a Mermaid `stateDiagram-v2`. Given a run record,
- * the states that run visited are highlighted.
+ * the states that run visited are highlighted — only the lifecycle's own, whatever text a record read back from JSON
+ * holds; something that is not a run record is a ConfigurationError.
  *
  * @example
  * console.log(lifecycleToMermaid())
@@ -114,7 +116,20 @@ export function escapeMermaid(text: string): string {
 export function lifecycleToMermaid(record?: RunRecord): string {
   const diagram = functionLifecycle.toMermaid()
   if (record === undefined) return diagram
-  const visited = [...new Set(record.states.map((entry) => entry.state))]
-  const style = record.status === 'failed' ? 'fill:#fde2e2,stroke:#c62828' : 'fill:#e3f5e1,stroke:#2e7d32'
-  return `${diagram}\n  classDef visited ${style}\n  class ${visited.join(',')} visited`
+  let visited: string[]
+  let failed: boolean
+  try {
+    const states: unknown = (record as Partial<RunRecord> | null)?.states
+    if (!Array.isArray(states)) throw optionError('record', 'a run record', record, 'lifecycleToMermaid')
+    // Only the lifecycle's own states are drawn: a record read back from JSON may hold any text as a state.
+    const seen = new Set(states.map((entry: Partial<RunRecord['states'][number]> | null) => entry?.state))
+    visited = functionLifecycle.states.filter((state) => seen.has(state))
+    failed = record.status === 'failed'
+  } catch (error) {
+    throw unreadableOption(error, 'record', 'lifecycleToMermaid')
+  }
+  const style = failed ? 'fill:#fde2e2,stroke:#c62828' : 'fill:#e3f5e1,stroke:#2e7d32'
+  return visited.length === 0
+    ? diagram
+    : `${diagram}\n  classDef visited ${style}\n  class ${visited.join(',')} visited`
 }
