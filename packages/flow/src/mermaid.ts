@@ -34,7 +34,7 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
   // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
   checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
   const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
-  const graph = isGraph(source) ? source : describeGraph(source as Describable | FunctionNode)
+  const graph = isGraph(source) ? checkGraph(source) : describeGraph(source as Describable | FunctionNode)
   const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
   for (const node of graph.nodes) {
@@ -73,6 +73,40 @@ function isGraph(source: Describable | FunctionNode | FlowGraph): source is Flow
     // A source whose reading throws (a getter, a Proxy) is bad input, not a crash.
     throw unreadableOption(error, 'source', 'toMermaid')
   }
+}
+
+const idPattern = /^[A-Za-z_][\w-]*$/
+
+/**
+ * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
+ * plain words, and names and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
+ */
+function checkGraph(graph: FlowGraph): FlowGraph {
+  const refuse = (path: string, expected: string, value: unknown): never => {
+    throw optionError(path, expected, value, 'toMermaid')
+  }
+  try {
+    graph.nodes.forEach((node, index) => {
+      if (typeof node?.id !== 'string' || !idPattern.test(node.id))
+        refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -)', node?.id)
+      if (typeof node.name !== 'string' || typeof node.kind !== 'string')
+        refuse(`source.nodes[${index}]`, 'a graph node with a string name and kind', node)
+      if (node.choices !== undefined && !Array.isArray(node.choices))
+        refuse(`source.nodes[${index}].choices`, 'a list of choices', node.choices)
+      if (node.parent !== undefined && (typeof node.parent !== 'string' || !idPattern.test(node.parent)))
+        refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
+    })
+    graph.edges.forEach((edge, index) => {
+      for (const end of ['from', 'to'] as const)
+        if (typeof edge?.[end] !== 'string' || !idPattern.test(edge[end]))
+          refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
+      if (edge.label !== undefined && typeof edge.label !== 'string')
+        refuse(`source.edges[${index}].label`, 'a string', edge.label)
+    })
+  } catch (error) {
+    throw unreadableOption(error, 'source', 'toMermaid')
+  }
+  return graph
 }
 
 function label(node: GraphNode, routed: boolean): string {
