@@ -13,6 +13,7 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { type ChatRequest, LLMCall, ToolCallError, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool } from './index.js'
@@ -285,6 +286,33 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
       expect(example.failsWith(error), String(error)).toBe(true)
     })
   }
+
+  it('a registered secret a schema quotes in its refusal is redacted in what the model and the stream are told', async () => {
+    const secret = 'sk-test-redact-me-0123456789abcdef'
+    const unregister = registerSecret(secret)
+    try {
+      const keyed = defineTool({
+        name: 'keyed',
+        description: 'Needs a key',
+        input: z.object({
+          key: z.string().refine((key) => key.length > 40, { message: `expected a key like ${secret}` }),
+        }),
+        run: () => 'ok',
+      })
+      const { model, llm } = scripted({ toolCalls: [call('keyed', { key: 'short' })] }, 'Sorry.')
+      const events: AgentEvent[] = []
+      const outcome = await agentWith(llm, { tools: [keyed] }).invoke('go', {
+        stream: (event) => events.push(event as AgentEvent),
+      })
+      const told = toolMessages(model, 1)[0]?.content ?? ''
+      // Booleans only: a failing match would print the text, secret and all.
+      expect(/invalid arguments: key: expected a key like \[REDACTED\]/.test(told)).toBe(true)
+      for (const text of [told, JSON.stringify(events), JSON.stringify(outcome)])
+        expect(text.includes(secret)).toBe(false)
+    } finally {
+      unregister()
+    }
+  })
 
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
