@@ -272,7 +272,13 @@ describe('Decision configuration', () => {
       'a choice that is not a string',
       () => new Decision({ name: 'd', choices: [3] as never, decide }),
       'choices[0]',
-      'd: choices[0] must be a string, got 3',
+      'd: choices[0] must be a non-empty string, got 3',
+    ],
+    [
+      'an empty choice (a branch step key cannot be empty)',
+      () => new Decision({ name: 'd', decide, branches: { '': approve } }),
+      'choices[0]',
+      'd: choices[0] must be a non-empty string, got ""',
     ],
     [
       'a repeated choice',

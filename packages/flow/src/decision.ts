@@ -132,7 +132,9 @@ export class Decision<
       }
       const routes = new Map<string, AnyFunction | undefined>()
       for (const [index, choice] of choices.entries()) {
-        if (typeof choice !== 'string') throw optionError(`choices[${index}]`, 'a string', choice, name)
+        // A choice is its branch's step key, which cannot be empty.
+        if (typeof choice !== 'string' || choice === '')
+          throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
         if (routes.has(choice)) {
           throw new ConfigurationError({
             option: 'choices',

@@ -366,6 +366,8 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
     if (Array.isArray(children))
       return checkFunctionList(children, 'children', name).map((child) => [child.name, child])
     return Object.entries(children).map(([key, child]) => {
+      // A key is its branch's step key, which cannot be empty.
+      if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
       assertFunction(child, `children.${key}`, name)
       return [key, child as AnyFunction]
     })
