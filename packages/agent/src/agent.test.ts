@@ -849,6 +849,26 @@ describe('Agent: streaming', () => {
     }
   })
 
+  it('a re-run replayed from the journal streams each turn’s text too, as one delta', async () => {
+    const { model, llm } = scripted(
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] },
+      'Income is 8000.',
+    )
+    const agent = agentWith(llm)
+    const journal = new MemoryJournal()
+    const texts: string[][] = []
+    for (let run = 0; run < 2; run++) {
+      const stream = agent.stream('Review A-17', { runId: 'review-a17', journal })
+      const text: string[] = []
+      for await (const event of stream) if (event.type === 'text-delta') text.push(event.text)
+      expect((await stream.result).status).toBe('complete')
+      texts.push(text)
+    }
+    expect(model.calls).toHaveLength(2)
+    expect(texts[0]?.join('')).toBe('Income is 8000.')
+    expect(texts[1]).toEqual(['Income is 8000.'])
+  })
+
   it('finishes every step it starts: a turn that called a tool that does not exist too', async () => {
     const { llm } = scripted({ toolCalls: [call('no_such_tool', {})] }, 'Done.')
     const stream = agentWith(llm).stream('Review A-17')
