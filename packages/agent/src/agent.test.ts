@@ -13,6 +13,7 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { type ChatRequest, LLMCall, ToolCallError, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool } from './index.js'
@@ -286,6 +287,33 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     })
   }
 
+  it('a registered secret a schema quotes in its refusal is redacted in what the model and the stream are told', async () => {
+    const secret = 'sk-test-redact-me-0123456789abcdef'
+    const unregister = registerSecret(secret)
+    try {
+      const keyed = defineTool({
+        name: 'keyed',
+        description: 'Needs a key',
+        input: z.object({
+          key: z.string().refine((key) => key.length > 40, { message: `expected a key like ${secret}` }),
+        }),
+        run: () => 'ok',
+      })
+      const { model, llm } = scripted({ toolCalls: [call('keyed', { key: 'short' })] }, 'Sorry.')
+      const events: AgentEvent[] = []
+      const outcome = await agentWith(llm, { tools: [keyed] }).invoke('go', {
+        stream: (event) => events.push(event as AgentEvent),
+      })
+      const told = toolMessages(model, 1)[0]?.content ?? ''
+      // Booleans only: a failing match would print the text, secret and all.
+      expect(/invalid arguments: key: expected a key like \[REDACTED\]/.test(told)).toBe(true)
+      for (const text of [told, JSON.stringify(events), JSON.stringify(outcome)])
+        expect(text.includes(secret)).toBe(false)
+    } finally {
+      unregister()
+    }
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')
@@ -349,6 +377,40 @@ describe('Agent: stop conditions', () => {
       .catch((caught: unknown) => caught)
     expect(BudgetExceededError.isInstance(error)).toBe(true)
     expect(model.calls).toHaveLength(1)
+  })
+
+  it('a tool error that always fails the run cancels the calls still in flight beside it, not waits for them', async () => {
+    let started: () => void = () => {}
+    const waiting = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const wait = defineTool({
+      name: 'wait',
+      description: 'Waits until it is cancelled, or its own deadline passes',
+      input: z.object({}),
+      timeoutMs: 3_000,
+      run: (_arguments, context) =>
+        new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+          started()
+        }),
+    })
+    const misconfigured = defineTool({
+      name: 'misconfigured',
+      description: 'Finds its configuration wrong once the other call runs',
+      input: z.object({}),
+      run: async () => {
+        await waiting
+        throw new ConfigurationError({ option: 'region', message: 'region is not set', functionName: 'misconfigured' })
+      },
+    })
+    const { llm } = scripted({ toolCalls: [call('wait', {}), call('misconfigured', {})] }, 'unused')
+    const record = await new Agent({ name: 'a', model: llm, tools: [wait, misconfigured] }).trace('go')
+    expect(record.status).toBe('failed')
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    const waited = record.children.find((child) => child.function === 'wait')
+    expect(waited?.status).toBe('failed')
+    expect(AbortError.isInstance(waited?.error)).toBe(true)
   })
 
   it('abort: the run fails with an AbortError, and a tool in flight is cancelled', async () => {
@@ -654,7 +716,7 @@ describe('Agent: approval', () => {
     expect(model.calls.length).toBe(turns)
   })
 
-  it('resume never throws: an outcome that is not one, or cannot be read, is a rejected ConfigurationError', async () => {
+  it('resume never throws: an outcome that is not a paused one, or cannot be read, is a rejected ConfigurationError', async () => {
     const agent = agentWith(script().llm, { tools: [lookup, send] })
     const hostile = new Proxy(
       {},
@@ -668,6 +730,14 @@ describe('Agent: approval', () => {
       [undefined, 'paused must be the awaiting-approval outcome to continue, got undefined'],
       [null, 'paused must be the awaiting-approval outcome to continue, got null'],
       [hostile, 'reviewer: paused could not be read: Error: unreadable'],
+      [
+        { status: 'complete', messages: [{ role: 'user', content: 'go' }], steps: 1 },
+        'paused.status must be "awaiting-approval": only a paused run continues, got "complete"',
+      ],
+      [
+        { messages: [{ role: 'user', content: 'go' }], steps: 1 },
+        'paused.status must be "awaiting-approval": only a paused run continues, got undefined',
+      ],
     ] as const) {
       let resumed: Promise<unknown> | undefined
       expect(() => {
@@ -753,6 +823,65 @@ describe('Agent: streaming', () => {
       status: 'ok',
       result: { income: 8000, debt: 2000 },
     })
+  })
+
+  it('options that cannot be read end the stream with the ConfigurationError invoke gives', async () => {
+    const { llm } = scripted('unused')
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    const agent = agentWith(llm)
+    const invoked = await agent.invoke('go', hostile).catch((caught: unknown) => caught)
+    const stream = agent.stream('go', hostile)
+    const iterated = await (async () => {
+      for await (const _event of stream) {
+      }
+    })().catch((caught: unknown) => caught)
+    const streamed = await stream.result.catch((caught: unknown) => caught)
+    for (const error of [invoked, iterated, streamed]) {
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe('reviewer: options could not be read: Error: unreadable')
+    }
+  })
+
+  it('a re-run replayed from the journal streams each turn’s text too, as one delta', async () => {
+    const { model, llm } = scripted(
+      { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] },
+      'Income is 8000.',
+    )
+    const agent = agentWith(llm)
+    const journal = new MemoryJournal()
+    const texts: string[][] = []
+    for (let run = 0; run < 2; run++) {
+      const stream = agent.stream('Review A-17', { runId: 'review-a17', journal })
+      const text: string[] = []
+      for await (const event of stream) if (event.type === 'text-delta') text.push(event.text)
+      expect((await stream.result).status).toBe('complete')
+      texts.push(text)
+    }
+    expect(model.calls).toHaveLength(2)
+    expect(texts[0]?.join('')).toBe('Income is 8000.')
+    expect(texts[1]).toEqual(['Income is 8000.'])
+  })
+
+  it('finishes every step it starts: a turn that called a tool that does not exist too', async () => {
+    const { llm } = scripted({ toolCalls: [call('no_such_tool', {})] }, 'Done.')
+    const stream = agentWith(llm).stream('Review A-17')
+    const events: AgentEvent[] = []
+    for await (const event of stream) events.push(event)
+    expect((await stream.result).status).toBe('complete')
+    expect(events.filter((event) => event.type !== 'text-delta')).toEqual([
+      { type: 'step-started', step: 1 },
+      { type: 'step-finished', step: 1, finishReason: 'tool_calls', toolCalls: 0, usage: undefined },
+      expect.objectContaining({ type: 'tool-call-finished', step: 1, toolName: 'no_such_tool', status: 'error' }),
+      { type: 'step-started', step: 2 },
+      expect.objectContaining({ type: 'step-finished', step: 2, finishReason: 'stop', toolCalls: 0 }),
+    ])
   })
 })
 
@@ -848,6 +977,42 @@ describe('Agent: configuration', () => {
       const error = await agent.invoke(input as never).catch((caught: unknown) => caught)
       expect(ValidationError.isInstance(error), String(error)).toBe(true)
       expect((error as ValidationError).issues.map((issue) => issue.path)[0]).toEqual(path)
+    }
+  })
+
+  it('options that cannot be read are a ConfigurationError, for the agent and every way of making a tool', () => {
+    const unreadable = (options: object, key: string): never =>
+      Object.defineProperty({ ...options }, key, {
+        enumerable: true,
+        get: () => {
+          throw new Error(`no ${key}`)
+        },
+      }) as never
+    const tool = { name: 'lookup', description: 'Looks up', input: z.object({}), run: () => 1 }
+    const target = defineFunction({ name: 'double', input: z.object({ n: z.number() }), run: ({ n }) => n * 2 })
+    for (const [build, message] of [
+      [
+        () => new Agent(unreadable({ name: 'a', model: llm }, 'tools')),
+        'a: options could not be read: Error: no tools',
+      ],
+      [
+        () => new Agent(unreadable({ name: 'a', model: llm }, 'name')),
+        'Agent: options could not be read: Error: no name',
+      ],
+      [() => defineTool(unreadable(tool, 'run')), 'defineTool: options could not be read: Error: no run'],
+      [
+        () => asTool(target, unreadable({ description: 'd' }, 'input')),
+        'asTool: options could not be read: Error: no input',
+      ],
+    ] as const) {
+      let thrown: unknown
+      try {
+        build()
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toBe(message)
     }
   })
 

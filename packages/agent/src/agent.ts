@@ -46,7 +46,7 @@ import type {
 import type { AgentStream } from './agent-stream.js'
 import { ApprovalStep } from './approval-step.js'
 import { CallCounter, callSignature } from './call-counter.js'
-import { type AgentTool, checkToolDescription, parametersOf, Tool } from './tool.js'
+import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
 import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
 
 /** Any tool, whatever its arguments and result. */
@@ -176,107 +176,118 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
   private readonly approval = new ApprovalStep()
 
   constructor(options: AgentOptions<Schema>) {
-    super({
-      name: options?.name as string,
-      input: agentInputSchema,
-      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    })
-    const name = this.name
-    checkKnownOptions(options, agentOptionKeys, name)
-    const model = options.model as Partial<LLMCall<'result', never>> | undefined
-    if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
-      throw new ConfigurationError({
-        option: 'model',
-        message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
-        functionName: name,
-      })
-    }
-    if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
-      throw new ConfigurationError({
-        option: 'model',
-        message: `the agent reads each turn's tool calls from the whole result: give the model output: 'result' and no structuredOutput (it has output: '${model.outputMode}'${model.structuredOutput === undefined ? '' : ' and a structuredOutput'}); for a structured answer, give the agent finalAnswer`,
-        functionName: name,
-      })
-    }
-    this.model = options.model
-    this.instructions = options.instructions
-    if (this.instructions !== undefined && typeof this.instructions !== 'string') {
-      throw optionError('instructions', 'a string', this.instructions, name)
-    }
-    this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
-    this.toolConcurrency = checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
-    this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs, 'toolTimeoutMs', name) ?? 60_000
-    this.maxIdenticalCalls =
-      checkNumber(options.maxIdenticalCalls, 'maxIdenticalCalls', { integer: true, min: 1 }, name) ?? 3
-    this.onToolError = checkOneOf(options.onToolError, 'onToolError', ['feed-back', 'fail'], name) ?? 'feed-back'
-
-    const tools = options.tools ?? []
-    if (!Array.isArray(tools)) {
-      throw optionError('tools', 'a list of tools', tools, name)
-    }
-    const offered = new Map<string, OfferedTool>()
-    const definitions: ToolDefinition[] = []
-    for (const [index, tool] of tools.entries()) {
-      const definition = toolDefinition(tool, `tools[${index}]`, name)
-      if (offered.has(definition.name)) {
-        throw new ConfigurationError({
-          option: 'tools',
-          message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
-          functionName: name,
-        })
-      }
-      const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
-      const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
-      offered.set(definition.name, {
-        tool,
-        needsApproval,
-        input:
-          inputSchema === undefined
-            ? undefined
-            : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
-      })
-      definitions.push(definition)
-    }
-    this.tools = Object.freeze([...tools])
-    const finalAnswer = options.finalAnswer
-    if (finalAnswer !== undefined) {
-      // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
-      if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
-        throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
-      }
-      checkKnownOptions(finalAnswer, finalAnswerKeys, name)
-      const answerName = finalAnswer.name ?? 'final_answer'
-      checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
-      if (offered.has(answerName)) {
-        throw new ConfigurationError({
-          option: 'finalAnswer.name',
-          message: `a tool is already named "${answerName}"; give the final answer another name`,
-          functionName: name,
-        })
-      }
-      definitions.push({
-        name: answerName,
-        description:
-          finalAnswer.description ??
-          'Gives your final answer, once you have everything you need. Its arguments are the answer; call it alone.',
-        parameters: parametersOf(
-          answerName,
-          undefined,
-          toJsonSchema(finalAnswer.schema, { option: 'finalAnswer.schema', functionName: name }),
-          true,
-        ),
-        strict: true,
-      })
-      this.finalAnswer = {
-        name: answerName,
-        validator: new Validator(finalAnswer.schema, {
-          functionName: `${name} (${answerName})`,
-          state: 'input_validation',
+    super(
+      readingOptions(
+        () => ({
+          name: options?.name as string,
+          input: agentInputSchema,
+          ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         }),
+        'Agent',
+      ),
+    )
+    const name = this.name
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    try {
+      checkKnownOptions(options, agentOptionKeys, name)
+      const model = options.model as Partial<LLMCall<'result', never>> | undefined
+      if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
+        throw new ConfigurationError({
+          option: 'model',
+          message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
+          functionName: name,
+        })
       }
-    } else this.finalAnswer = undefined
-    this.offered = offered
-    this.toolDefinitions = Object.freeze(definitions)
+      if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
+        throw new ConfigurationError({
+          option: 'model',
+          message: `the agent reads each turn's tool calls from the whole result: give the model output: 'result' and no structuredOutput (it has output: '${model.outputMode}'${model.structuredOutput === undefined ? '' : ' and a structuredOutput'}); for a structured answer, give the agent finalAnswer`,
+          functionName: name,
+        })
+      }
+      this.model = options.model
+      this.instructions = options.instructions
+      if (this.instructions !== undefined && typeof this.instructions !== 'string') {
+        throw optionError('instructions', 'a string', this.instructions, name)
+      }
+      this.maxSteps = checkNumber(options.maxSteps, 'maxSteps', { integer: true, min: 1 }, name) ?? 10
+      this.toolConcurrency =
+        checkNumber(options.toolConcurrency, 'toolConcurrency', { integer: true, min: 1 }, name) ?? 4
+      this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs, 'toolTimeoutMs', name) ?? 60_000
+      this.maxIdenticalCalls =
+        checkNumber(options.maxIdenticalCalls, 'maxIdenticalCalls', { integer: true, min: 1 }, name) ?? 3
+      this.onToolError = checkOneOf(options.onToolError, 'onToolError', ['feed-back', 'fail'], name) ?? 'feed-back'
+
+      const tools = options.tools ?? []
+      if (!Array.isArray(tools)) {
+        throw optionError('tools', 'a list of tools', tools, name)
+      }
+      const offered = new Map<string, OfferedTool>()
+      const definitions: ToolDefinition[] = []
+      for (const [index, tool] of tools.entries()) {
+        const definition = toolDefinition(tool, `tools[${index}]`, name)
+        if (offered.has(definition.name)) {
+          throw new ConfigurationError({
+            option: 'tools',
+            message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
+            functionName: name,
+          })
+        }
+        const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
+        const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
+        offered.set(definition.name, {
+          tool,
+          needsApproval,
+          input:
+            inputSchema === undefined
+              ? undefined
+              : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
+        })
+        definitions.push(definition)
+      }
+      this.tools = Object.freeze([...tools])
+      const finalAnswer = options.finalAnswer
+      if (finalAnswer !== undefined) {
+        // `{ schema }`, not the schema itself; and a key it does not know (a misspelt `description`) is refused.
+        if (typeof finalAnswer !== 'object' || finalAnswer === null || finalAnswer.schema === undefined) {
+          throw optionError('finalAnswer', '{ schema, name?, description? }', finalAnswer, name)
+        }
+        checkKnownOptions(finalAnswer, finalAnswerKeys, name)
+        const answerName = finalAnswer.name ?? 'final_answer'
+        checkToolDescription(answerName, { description: finalAnswer.description ?? 'x' })
+        if (offered.has(answerName)) {
+          throw new ConfigurationError({
+            option: 'finalAnswer.name',
+            message: `a tool is already named "${answerName}"; give the final answer another name`,
+            functionName: name,
+          })
+        }
+        definitions.push({
+          name: answerName,
+          description:
+            finalAnswer.description ??
+            'Gives your final answer, once you have everything you need. Its arguments are the answer; call it alone.',
+          parameters: parametersOf(
+            answerName,
+            undefined,
+            toJsonSchema(finalAnswer.schema, { option: 'finalAnswer.schema', functionName: name }),
+            true,
+          ),
+          strict: true,
+        })
+        this.finalAnswer = {
+          name: answerName,
+          validator: new Validator(finalAnswer.schema, {
+            functionName: `${name} (${answerName})`,
+            state: 'input_validation',
+          }),
+        }
+      } else this.finalAnswer = undefined
+      this.offered = offered
+      this.toolDefinitions = Object.freeze(definitions)
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
+    }
   }
 
   /**
@@ -284,9 +295,16 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
    * outcome. The same run as `invoke`, events included.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
-    return streamRun((push: (event: AgentEvent) => void) =>
-      this.invoke(input, { ...options, stream: push as (part: unknown) => void }),
-    )
+    return streamRun((push: (event: AgentEvent) => void) => {
+      let streaming: InvokeOptions
+      try {
+        streaming = { ...options, stream: push as (part: unknown) => void }
+      } catch (error) {
+        // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
+        return Promise.reject(unreadableOption(error, 'options', this.name))
+      }
+      return this.invoke(input, streaming)
+    })
   }
 
   /**
@@ -340,6 +358,11 @@ export function resumeInput(
 ): AgentInput {
   if (typeof paused !== 'object' || paused === null) {
     throw optionError('paused', 'the awaiting-approval outcome to continue', paused)
+  }
+  // A complete outcome has nothing to continue: going on with its conversation would ask the model again.
+  const status: unknown = paused.status
+  if (status !== 'awaiting-approval') {
+    throw optionError('paused.status', '"awaiting-approval": only a paused run continues', status)
   }
   return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
 }
@@ -481,19 +504,27 @@ class AgentRun {
             ...(this.finalAnswer === undefined ? {} : { toolChoice: 'required' as const }),
           }
     const stream = this.stream
+    let streamed = false
     try {
-      return await this.context.invoke(agent.model, request, {
+      const result = await this.context.invoke(agent.model, request, {
         key: `turn-${step}`,
         ...(stream === undefined
           ? {}
           : {
               stream: (part: unknown) => {
                 const delta = part as LLMStreamDelta
-                if (delta.type === 'text-delta' && delta.choiceIndex === 0)
+                if (delta.type === 'text-delta' && delta.choiceIndex === 0) {
+                  streamed = true
                   stream({ type: 'text-delta', step, text: delta.text })
+                }
               },
             }),
       })
+      // A turn replayed from the journal streams nothing: its text comes as one delta, so a reader sees every turn's.
+      const text = result.choices[0]?.message.content
+      if (stream !== undefined && !streamed && typeof text === 'string' && text !== '')
+        stream({ type: 'text-delta', step, text })
+      return result
     } catch (error) {
       // LLMCall refuses an answer that calls a tool the request did not offer (its tokens are counted): the model is
       // told which tools exist, and asked again, as the next step.
@@ -504,6 +535,8 @@ class AgentRun {
         role: 'user',
         content: `(${agent.name}) Your last answer called the tool "${error.toolName}", which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
       })
+      // The turn ended as every turn does, for a stream to close the step it opened; none of its calls runs.
+      this.emit({ type: 'step-finished', step, finishReason: 'tool_calls', toolCalls: 0, usage: undefined })
       this.emit({
         type: 'tool-call-finished',
         step,
@@ -665,18 +698,19 @@ class AgentRun {
   /** Runs the calls, at most `toolConcurrency` at once, each a child run; fills in each one's content. */
   private async execute(calls: ReadonlyArray<PlannedCall>, step: number): Promise<void> {
     if (calls.length === 0) return
-    const failFast = this.agent.onToolError === 'fail'
-    const siblings = failFast ? new AbortController() : undefined
+    // A call that throws fails the run (a budget, a step limit, a journal that does not match, any error under
+    // `fail`): its siblings still in flight are cancelled with it, not waited for.
+    const siblings = new AbortController()
     let failure: TinyLLMError | undefined
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < calls.length && failure === undefined) {
         const entry = calls[next++] as PlannedCall
         try {
-          await this.executeOne(entry, step, siblings?.signal)
+          await this.executeOne(entry, step, siblings.signal)
         } catch (error) {
           failure ??= error as TinyLLMError
-          siblings?.abort(error)
+          siblings.abort(error)
         }
       }
     }
@@ -686,7 +720,7 @@ class AgentRun {
     if (failure !== undefined) throw failure
   }
 
-  private async executeOne(entry: PlannedCall, step: number, signal: AbortSignal | undefined): Promise<void> {
+  private async executeOne(entry: PlannedCall, step: number, signal: AbortSignal): Promise<void> {
     const tool = entry.tool as AnyAgentTool
     this.emit({
       type: 'tool-call-started',
@@ -701,7 +735,7 @@ class AgentRun {
         key: entry.key,
         timeoutMs: tool.timeoutMs ?? this.agent.toolTimeoutMs,
         metadata: { toolCallId: entry.call.id },
-        ...(signal === undefined ? {} : { signal }),
+        signal,
       })
       // A Tool checks this itself; a Function of another kind is checked here.
       if (!(tool instanceof Tool)) assertJsonSafe(result, { functionName: tool.name, state: 'processing_output' })

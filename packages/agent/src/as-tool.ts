@@ -5,7 +5,7 @@ import {
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
-import { Tool, type ToolDescription } from './tool.js'
+import { readingOptions, Tool, type ToolDescription } from './tool.js'
 
 /** A Function to offer as a tool, as {@link asTool} takes it. */
 export interface ToolTarget<Input, Output> extends Invocable<Input, Output> {
@@ -36,7 +36,9 @@ export function asTool<Input, Output>(
   options: AsToolOptions<Input>,
 ): Tool<Input, Output> {
   // An option it does not know is refused, not ignored: a misspelt `needsApproval` would run the tool unasked.
-  checkKnownOptions(options, asToolOptionKeys, typeof options?.name === 'string' ? options.name : target?.name)
+  readingOptions(() => {
+    checkKnownOptions(options, asToolOptionKeys, typeof options?.name === 'string' ? options.name : target?.name)
+  }, 'asTool')
   return new FunctionTool(target, options)
 }
 
@@ -54,13 +56,17 @@ class FunctionTool<Input, Output> extends Tool<Input, Output> {
   private readonly target: ToolTarget<Input, Output>
 
   constructor(target: ToolTarget<Input, Output>, options: AsToolOptions<Input>) {
-    const input = options.input ?? target.inputSchema
-    super({
-      ...options,
-      name: options.name ?? target.name,
-      input: input as StandardSchemaV1,
-      durable: options.durable ?? true,
-    })
+    super(
+      readingOptions(
+        () => ({
+          ...options,
+          name: options.name ?? target.name,
+          input: (options.input ?? target.inputSchema) as StandardSchemaV1,
+          durable: options.durable ?? true,
+        }),
+        'asTool',
+      ),
+    )
     this.target = target
   }
 

@@ -6,7 +6,7 @@ import {
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
-import { Tool, type ToolDescription } from './tool.js'
+import { readingOptions, Tool, type ToolDescription } from './tool.js'
 
 /** Everything {@link defineTool} needs: a name, a description, an input schema and the work; any Function option too. */
 export interface ToolDefinition<InSchema extends StandardSchemaV1, OutSchema, RunOut>
@@ -66,12 +66,19 @@ class DefinedTool extends Tool<unknown, unknown> {
   private readonly work: ToolDefinition<StandardSchemaV1, undefined, unknown>['run']
 
   constructor(definition: ToolDefinition<StandardSchemaV1, undefined, unknown>) {
-    super({ ...definition, durable: definition.durable ?? true } as unknown as ConstructorParameters<typeof Tool>[0])
-    checkKnownOptions(definition, definitionKeys, this.name)
-    if (typeof definition.run !== 'function') {
-      throw optionError('run', 'a function', definition.run, this.name)
-    }
-    this.work = definition.run
+    super(
+      readingOptions(
+        () =>
+          ({ ...definition, durable: definition.durable ?? true }) as unknown as ConstructorParameters<typeof Tool>[0],
+        'defineTool',
+      ),
+    )
+    const run = readingOptions(() => {
+      checkKnownOptions(definition, definitionKeys, this.name)
+      return definition.run
+    }, this.name)
+    if (typeof run !== 'function') throw optionError('run', 'a function', run, this.name)
+    this.work = run
   }
 
   run(arguments_: unknown, context: RunContext): unknown {

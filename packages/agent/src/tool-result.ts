@@ -1,4 +1,4 @@
-import { AbortError, TimeoutError, type TinyLLMError, ValidationError } from '@tinyllm/core'
+import { AbortError, TimeoutError, type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
 import { ToolCallError } from '@tinyllm/llm'
 
 /** What the model is told a tool returned: a string as it is, anything else as JSON. */
@@ -21,7 +21,9 @@ export function describeToolFailure(error: TinyLLMError): string {
     if (error.reason === 'unknown-tool') return error.message
   }
   if (ValidationError.isInstance(error)) {
-    const issues = error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ')
+    // The issues as the error's JSON gives them: registered secrets redacted, as they are in its message.
+    const listed = (error.toJSON() as { issues: ReadonlyArray<ValidationIssue> }).issues
+    const issues = listed.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ')
     if (error.state === 'input_validation') return `invalid arguments: ${issues}`
     if (error.state === 'processing_output')
       return `the tool's result cannot be sent back (it is not JSON-safe): ${issues}`

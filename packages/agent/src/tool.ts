@@ -8,6 +8,7 @@ import {
   optionError,
   type RunContext,
   type StandardSchemaV1,
+  unreadableOption,
   ValidationError,
 } from '@tinyllm/core'
 import { type JsonSchema, toJsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
@@ -90,12 +91,15 @@ export abstract class Tool<Input = unknown, Output = unknown, RunInput = Input>
   readonly parameters: JsonSchema
 
   constructor(options: ToolOptions<Input>) {
-    super({ ...options, processedOutput: jsonSafe })
-    const described = checkToolDescription(this.name, options)
+    super(readingOptions(() => ({ ...options, processedOutput: jsonSafe }), 'Tool'))
+    const described = readingOptions(() => checkToolDescription(this.name, options), this.name)
     this.description = described.description
     this.needsApproval = described.needsApproval as ApprovalRule<Input>
     this.strict = described.strict
-    this.parameters = parametersOf(this.name, options.input, options.parameters, described.strict)
+    this.parameters = readingOptions(
+      () => parametersOf(this.name, options.input, options.parameters, described.strict),
+      this.name,
+    )
   }
 
   /** The result as it is; the step is there so that the JSON-safety check (`processedOutput`) runs. */
@@ -195,4 +199,16 @@ export function parametersOf(
     }
   }
   return schema
+}
+
+/**
+ * What `read` returns; options whose reading throws (a getter, a Proxy) are a ConfigurationError naming `owner`, as a
+ * Function's own options are. A ConfigurationError `read` throws passes as it is.
+ */
+export function readingOptions<T>(read: () => T, owner: string): T {
+  try {
+    return read()
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
 }

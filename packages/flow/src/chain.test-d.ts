@@ -52,6 +52,16 @@ describe('Chain types', () => {
     expectTypeOf(chain.invoke).returns.resolves.toEqualTypeOf<number>()
   })
 
+  it('types a chain built from a readonly tuple, and checks its links', () => {
+    const steps = [parse, double, format] as const
+    const chain = new Chain({ name: 'c', children: steps })
+    expectTypeOf(chain.invoke).parameter(0).toEqualTypeOf<string>()
+    expectTypeOf(chain.invoke).returns.resolves.toEqualTypeOf<{ text: string }>()
+    const wrong = [format, parse] as const
+    // @ts-expect-error format resolves with { text }, parse needs a string
+    new Chain({ name: 'c', children: wrong })
+  })
+
   it('composes with the other combinators, nested', () => {
     const route = new Decision({
       name: 'route',

@@ -59,7 +59,7 @@ export type LinkedChildren<
   : Children extends readonly []
     ? Checked extends readonly []
       ? readonly [EmptyChain]
-      : Checked
+      : Readonly<Checked>
     : Children
 
 /** Options of a {@link Chain}. */

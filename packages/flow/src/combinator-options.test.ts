@@ -1,6 +1,8 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { Decision } from './decision.js'
+import { Parallel } from './parallel.js'
 
 describe('checkCombinatorOptions', () => {
   const known = combinatorOptionNames(['children'])
@@ -21,5 +23,35 @@ describe('checkCombinatorOptions', () => {
 
   it("leaves a subclass's own options to the subclass", () => {
     expect(() => checkCombinatorOptions({ name: 'c', label: 'mine' } as { name: string }, known, false)).not.toThrow()
+  })
+})
+
+describe('options that cannot be read', () => {
+  const step = defineFunction({ name: 'step', run: (value: number) => value })
+  /** `options` with `key` behind a getter that throws. */
+  const unreadable = (options: object, key: string): never =>
+    Object.defineProperty({ ...options }, key, {
+      enumerable: true,
+      get: () => {
+        throw new Error(`no ${key}`)
+      },
+    }) as never
+
+  it('are a ConfigurationError naming the combinator, for every option of every combinator', () => {
+    for (const [build, key] of [
+      [() => new Parallel(unreadable({ name: 'fan' }, 'map')), 'map'],
+      [() => new Parallel(unreadable({ name: 'fan', map: step }, 'concurrency')), 'concurrency'],
+      [() => new Parallel(unreadable({ name: 'fan', map: step }, 'mode')), 'mode'],
+      [() => new Decision(unreadable({ name: 'fan', choices: ['a'] }, 'decide')), 'decide'],
+    ] as const) {
+      let thrown: unknown
+      try {
+        build()
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toBe(`fan: options could not be read: Error: no ${key}`)
+    }
   })
 })

@@ -108,6 +108,23 @@ describe('Decision with branches', () => {
     expect(error.received).toBe(42)
   })
 
+  it('reports the whole answer when the decide step returns an object without a decision', async () => {
+    for (const [answer, shown] of [
+      [{ choice: 'good' }, '{"choice":"good"}'],
+      [['good'], '["good"]'],
+    ] as const) {
+      const decision = new Decision({
+        name: 'Classify',
+        choices: ['good'],
+        decide: () => answer as unknown as DecisionAnswer,
+      })
+      const error = (await decision.invoke(undefined).catch((caught: unknown) => caught)) as DecisionError
+      expect(DecisionError.isInstance(error)).toBe(true)
+      expect(error.received).toEqual(answer)
+      expect(error.message).toBe(`Classify: decision ${shown} is not one of the choices [good]`)
+    }
+  })
+
   it('fails with the branch’s own error when the branch fails', async () => {
     const broken = defineFunction({
       name: 'Broken',
@@ -255,7 +272,13 @@ describe('Decision configuration', () => {
       'a choice that is not a string',
       () => new Decision({ name: 'd', choices: [3] as never, decide }),
       'choices[0]',
-      'd: choices[0] must be a string, got 3',
+      'd: choices[0] must be a non-empty string, got 3',
+    ],
+    [
+      'an empty choice (a branch step key cannot be empty)',
+      () => new Decision({ name: 'd', decide, branches: { '': approve } }),
+      'choices[0]',
+      'd: choices[0] must be a non-empty string, got ""',
     ],
     [
       'a repeated choice',

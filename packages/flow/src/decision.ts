@@ -101,91 +101,100 @@ export class Decision<
   constructor(options: DecisionOptions<Input, Choice, Branches>) {
     super(options)
     const name = options.name
-    checkCombinatorOptions(options, decisionOptionNames, new.target === Decision)
-    const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
-    if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
-      throw optionError('branches', 'an object with a Function per choice', branches, name)
-    }
-    if (options.choices !== undefined && !Array.isArray(options.choices)) {
-      throw optionError('choices', 'a list of strings', options.choices, name)
-    }
-    // Each read once, into plain values: a getter or a Proxy that throws is a ConfigurationError naming the option.
-    let ownBranches: Map<string, unknown> | undefined
-    let choices: Choice[]
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
     try {
-      ownBranches = branches === undefined ? undefined : new Map(Object.entries(branches))
-      for (const [key, branch] of ownBranches ?? [])
-        if (branch !== undefined) assertFunction(branch, `branches.${key}`, name)
-    } catch (error) {
-      throw unreadableOption(error, 'branches', name)
-    }
-    try {
-      choices = options.choices === undefined ? ([...(ownBranches?.keys() ?? [])] as Choice[]) : [...options.choices]
-    } catch (error) {
-      throw unreadableOption(error, 'choices', name)
-    }
-    if (choices.length === 0) {
-      // Without choices, branches give them: their keys are the choices.
-      throw optionError('choices', 'a non-empty list of strings (or give branches)', choices, name)
-    }
-    const routes = new Map<string, AnyFunction | undefined>()
-    for (const [index, choice] of choices.entries()) {
-      if (typeof choice !== 'string') throw optionError(`choices[${index}]`, 'a string', choice, name)
-      if (routes.has(choice)) {
+      checkCombinatorOptions(options, decisionOptionNames, new.target === Decision)
+      const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
+      if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
+        throw optionError('branches', 'an object with a Function per choice', branches, name)
+      }
+      if (options.choices !== undefined && !Array.isArray(options.choices)) {
+        throw optionError('choices', 'a list of strings', options.choices, name)
+      }
+      // Each read once, into plain values: a getter or a Proxy that throws is a ConfigurationError naming the option.
+      let ownBranches: Map<string, unknown> | undefined
+      let choices: Choice[]
+      try {
+        ownBranches = branches === undefined ? undefined : new Map(Object.entries(branches))
+        for (const [key, branch] of ownBranches ?? [])
+          if (branch !== undefined) assertFunction(branch, `branches.${key}`, name)
+      } catch (error) {
+        throw unreadableOption(error, 'branches', name)
+      }
+      try {
+        choices = options.choices === undefined ? ([...(ownBranches?.keys() ?? [])] as Choice[]) : [...options.choices]
+      } catch (error) {
+        throw unreadableOption(error, 'choices', name)
+      }
+      if (choices.length === 0) {
+        // Without choices, branches give them: their keys are the choices.
+        throw optionError('choices', 'a non-empty list of strings (or give branches)', choices, name)
+      }
+      const routes = new Map<string, AnyFunction | undefined>()
+      for (const [index, choice] of choices.entries()) {
+        // A choice is its branch's step key, which cannot be empty.
+        if (typeof choice !== 'string' || choice === '')
+          throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
+        if (routes.has(choice)) {
+          throw new ConfigurationError({
+            option: 'choices',
+            message: `choices lists "${choice}" twice`,
+            functionName: name,
+          })
+        }
+        const branch = ownBranches?.get(choice) as AnyFunction | undefined
+        if (ownBranches !== undefined) {
+          if (branch === undefined) {
+            throw new ConfigurationError({
+              option: `branches.${choice}`,
+              message: `branches.${choice} is missing: every choice needs a branch`,
+              functionName: name,
+            })
+          }
+        }
+        routes.set(choice, branch)
+      }
+      if (ownBranches !== undefined) {
+        for (const key of ownBranches.keys()) {
+          if (!routes.has(key)) {
+            throw new ConfigurationError({
+              option: `branches.${key}`,
+              message: `branches.${key} is not one of the choices [${choices.join(', ')}]`,
+              functionName: name,
+            })
+          }
+        }
+      }
+      this.choices = Object.freeze(choices)
+      this.branches = (
+        ownBranches === undefined ? undefined : Object.freeze(Object.fromEntries(ownBranches))
+      ) as Branches
+      this.routes = routes
+
+      // Exactly one decide step. A subclass overriding `run` (the original Python tiny-llm's style) is using it as the decide step: it
+      // moves there, and `run` stays the one that checks and routes.
+      const ownRun = this.run
+      const overridesRun = ownRun !== Decision.prototype.run
+      const overridesDecide = this.decide !== Decision.prototype.decide
+      if (options.decide !== undefined && typeof options.decide !== 'function') {
+        throw optionError('decide', 'a function', options.decide, name)
+      }
+      const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
+      if (given !== 1) {
         throw new ConfigurationError({
-          option: 'choices',
-          message: `choices lists "${choice}" twice`,
+          option: 'decide',
+          message:
+            given === 0
+              ? 'decide is missing: give the `decide` option, or a subclass overriding `decide` (or `run`)'
+              : 'decide is given more than once: give one of the `decide` option, an override of `decide`, or an override of `run`',
           functionName: name,
         })
       }
-      const branch = ownBranches?.get(choice) as AnyFunction | undefined
-      if (ownBranches !== undefined) {
-        if (branch === undefined) {
-          throw new ConfigurationError({
-            option: `branches.${choice}`,
-            message: `branches.${choice} is missing: every choice needs a branch`,
-            functionName: name,
-          })
-        }
-      }
-      routes.set(choice, branch)
+      this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : options.decide
+      if (overridesRun) this.run = Decision.prototype.run
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
     }
-    if (ownBranches !== undefined) {
-      for (const key of ownBranches.keys()) {
-        if (!routes.has(key)) {
-          throw new ConfigurationError({
-            option: `branches.${key}`,
-            message: `branches.${key} is not one of the choices [${choices.join(', ')}]`,
-            functionName: name,
-          })
-        }
-      }
-    }
-    this.choices = Object.freeze(choices)
-    this.branches = (ownBranches === undefined ? undefined : Object.freeze(Object.fromEntries(ownBranches))) as Branches
-    this.routes = routes
-
-    // Exactly one decide step. A subclass overriding `run` (the original Python tiny-llm's style) is using it as the decide step: it
-    // moves there, and `run` stays the one that checks and routes.
-    const ownRun = this.run
-    const overridesRun = ownRun !== Decision.prototype.run
-    const overridesDecide = this.decide !== Decision.prototype.decide
-    if (options.decide !== undefined && typeof options.decide !== 'function') {
-      throw optionError('decide', 'a function', options.decide, name)
-    }
-    const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
-    if (given !== 1) {
-      throw new ConfigurationError({
-        option: 'decide',
-        message:
-          given === 0
-            ? 'decide is missing: give the `decide` option, or a subclass overriding `decide` (or `run`)'
-            : 'decide is given more than once: give one of the `decide` option, an override of `decide`, or an override of `run`',
-        functionName: name,
-      })
-    }
-    this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : options.decide
-    if (overridesRun) this.run = Decision.prototype.run
   }
 
   /** Produces the choice for `input`. Override it, or pass the `decide` option. */
@@ -206,7 +215,8 @@ export class Decision<
 
   private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
     const answer = await this.decide(input, context)
-    const choice = typeof answer === 'object' && answer !== null ? answer.decision : answer
+    // An object without `decision` (a misspelt key, a list) is reported whole: its `decision` would read undefined.
+    const choice = typeof answer === 'object' && answer !== null && 'decision' in answer ? answer.decision : answer
     if (typeof choice !== 'string' || !this.routes.has(choice)) {
       throw new DecisionError({ functionName: this.name, choices: this.choices, received: choice })
     }

@@ -1,9 +1,10 @@
-import { defineFunction } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type FunctionNode } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 import { Decision } from './decision.js'
 import { describeGraph } from './graph.js'
+import { toMermaid } from './mermaid.js'
 import { Parallel } from './parallel.js'
 
 const step = (name: string) => defineFunction({ name, run: (input: unknown) => input })
@@ -134,5 +135,39 @@ describe('describeGraph', () => {
     expect(empty.nodes).toEqual([
       { id: 'n0', name: 'empty', kind: 'pipeline', parent: undefined, layout: 'sequence', group: false },
     ])
+  })
+})
+
+describe('describeGraph and toMermaid on what is not a graph node', () => {
+  it('refuse it with a ConfigurationError naming where it is, instead of a TypeError', () => {
+    const throwing = {
+      describe: (): FunctionNode => {
+        throw new Error('no node')
+      },
+    }
+    for (const [source, message] of [
+      [null, 'describeGraph: source must be a graph node { kind, name, … }, as describe() returns, got null'],
+      [{ describe: () => undefined }, 'describeGraph: source must be a graph node'],
+      [
+        { kind: 'chain', name: 'c', layout: 'sequence', children: [{ kind: 'function', name: 'a' }, null] },
+        'describeGraph: source.children[1] must be a graph node',
+      ],
+      [
+        { kind: 'decision', name: 'd', layout: 'choice', branches: [{ choice: 7 }] },
+        'describeGraph: source.branches[0] must be a branch { choice, node? }, got',
+      ],
+      [throwing, 'describeGraph: source could not be read: Error: no node'],
+    ] as const) {
+      for (const draw of [describeGraph, toMermaid]) {
+        let thrown: unknown
+        try {
+          draw(source as never)
+        } catch (error) {
+          thrown = error
+        }
+        expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+        expect((thrown as Error).message).toContain(message)
+      }
+    }
   })
 })

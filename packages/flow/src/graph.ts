@@ -1,4 +1,4 @@
-import type { FunctionNode, NodeLayout } from '@tinyllm/core'
+import { type FunctionNode, type NodeLayout, optionError, unreadableOption } from '@tinyllm/core'
 
 /** One node of a {@link FlowGraph}: a Function, drawn as a box, a decision diamond, or a group around its children. */
 export interface GraphNode {
@@ -52,12 +52,27 @@ export interface Describable {
  */
 export function describeGraph(source: Describable | FunctionNode): FlowGraph {
   const builder = new GraphBuilder()
-  const root = builder.add(isDescribable(source) ? source.describe() : source, undefined)
+  let node: FunctionNode
+  try {
+    node = isDescribable(source) ? source.describe() : source
+  } catch (error) {
+    // A describe() or a node whose reading throws (a getter, a Proxy) is bad input, not a crash.
+    throw unreadableOption(error, 'source', 'describeGraph')
+  }
+  const root = builder.add(node, undefined, 'source')
   return { root: root.id, nodes: builder.nodes, edges: builder.edges }
 }
 
 function isDescribable(source: Describable | FunctionNode): source is Describable {
-  return typeof (source as Partial<Describable>).describe === 'function'
+  return typeof (source as Partial<Describable> | null | undefined)?.describe === 'function'
+}
+
+/** Throws a ConfigurationError naming `path` unless `node` is a node as `describe()` returns one. */
+function checkNode(node: unknown, path: string): asserts node is FunctionNode {
+  const candidate = node as Partial<FunctionNode> | null | undefined
+  if (typeof candidate?.name !== 'string' || typeof candidate.kind !== 'string') {
+    throw optionError(path, 'a graph node { kind, name, … }, as describe() returns', node, 'describeGraph')
+  }
 }
 
 /** Where edges enter and leave a drawn node. */
@@ -73,9 +88,10 @@ class GraphBuilder {
   readonly nodes: GraphNode[] = []
   readonly edges: GraphEdge[] = []
 
-  add(node: FunctionNode, parent: string | undefined): Ends {
+  add(node: FunctionNode, parent: string | undefined, path: string): Ends {
+    checkNode(node, path)
     const id = `n${this.nodes.length}`
-    const children = node.children ?? []
+    const children = Array.isArray(node.children) ? node.children : []
     const layout = node.layout ?? (children.length > 0 ? 'group' : undefined)
     const group = layout !== undefined && layout !== 'choice' && children.length > 0
     const drawn: MutableGraphNode = { id, name: node.name, kind: node.kind, parent, group }
@@ -83,25 +99,35 @@ class GraphBuilder {
     this.nodes.push(drawn)
 
     if (layout === 'choice') {
-      const branches = node.branches ?? []
-      drawn.choices = branches.map((branch) => branch.choice)
-      return this.addChoice(id, branches, parent)
+      const branches = Array.isArray(node.branches) ? node.branches : []
+      drawn.choices = branches.map((branch, index) => {
+        if (typeof branch?.choice !== 'string')
+          throw optionError(`${path}.branches[${index}]`, 'a branch { choice, node? }', branch, 'describeGraph')
+        return branch.choice
+      })
+      return this.addChoice(id, branches, parent, path)
     }
     if (!group) return { id, entries: [id], exits: [id] }
     if (layout === 'group') {
       if (node.map === true) drawn.map = true
-      for (const child of children) this.add(child, id)
+      for (let index = 0; index < children.length; index++) this.add(children[index]!, id, `${path}.children[${index}]`)
       return { id, entries: [id], exits: [id] }
     }
-    return this.addSequence(children, id)
+    return this.addSequence(children, id, path)
   }
 
   /** A diamond with an edge to each branch, labelled with its choice; the branches are drawn beside it. */
-  private addChoice(id: string, branches: NonNullable<FunctionNode['branches']>, parent: string | undefined): Ends {
+  private addChoice(
+    id: string,
+    branches: NonNullable<FunctionNode['branches']>,
+    parent: string | undefined,
+    path: string,
+  ): Ends {
     const exits: string[] = []
-    for (const { choice, node } of branches) {
+    for (let index = 0; index < branches.length; index++) {
+      const { choice, node } = branches[index]!
       if (node === undefined) continue
-      const ends = this.add(node, parent)
+      const ends = this.add(node, parent, `${path}.branches[${index}].node`)
       for (const entry of ends.entries) this.edges.push({ from: id, to: entry, label: choice })
       exits.push(...ends.exits)
     }
@@ -109,11 +135,11 @@ class GraphBuilder {
   }
 
   /** The children inside the group `id`, each one's exits connected to the next one's entries. */
-  private addSequence(children: ReadonlyArray<FunctionNode>, id: string): Ends {
+  private addSequence(children: ReadonlyArray<FunctionNode>, id: string, path: string): Ends {
     let first: Ends | undefined
     let previous: Ends | undefined
-    for (const child of children) {
-      const ends = this.add(child, id)
+    for (let index = 0; index < children.length; index++) {
+      const ends = this.add(children[index]!, id, `${path}.children[${index}]`)
       if (previous === undefined) first = ends
       else for (const from of previous.exits) for (const to of ends.entries) this.edges.push({ from, to })
       previous = ends

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 import { Decision } from './decision.js'
+import { describeGraph } from './graph.js'
 import { escapeMermaid, lifecycleToMermaid, toMermaid } from './mermaid.js'
 import { Parallel } from './parallel.js'
 
@@ -101,6 +102,28 @@ describe('toMermaid', () => {
   it('accepts a described graph as well as a Function', () => {
     const chain = new Chain({ name: 'c', children: [step('a'), step('b')] })
     expect(toMermaid(chain.describe())).toBe(toMermaid(chain))
+    expect(toMermaid(describeGraph(chain))).toBe(toMermaid(chain))
+  })
+
+  it('refuses a graph whose ids would be written into the diagram as code, naming where', () => {
+    const graph = JSON.parse(JSON.stringify(describeGraph(new Chain({ name: 'c', children: [step('a'), step('b')] }))))
+    const injected = 'n1"]\nclick n1 href "javascript:alert(1)"'
+    for (const [change, path] of [
+      [(copy: typeof graph) => (copy.nodes[1].id = injected), 'source.nodes[1].id'],
+      [(copy: typeof graph) => (copy.edges[0].to = injected), 'source.edges[0].to'],
+      [(copy: typeof graph) => (copy.nodes[2].name = 7), 'source.nodes[2]'],
+    ] as const) {
+      const copy = structuredClone(graph)
+      change(copy)
+      let thrown: unknown
+      try {
+        toMermaid(copy)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toContain(`toMermaid: ${path} must be`)
+    }
   })
 })
 
@@ -126,5 +149,25 @@ describe('lifecycleToMermaid', () => {
       '  class init,input_validation,running,output_validation,processing_output,complete visited',
     )
     expect(diagram).toContain('  classDef visited fill:#e3f5e1,stroke:#2e7d32')
+  })
+
+  it('draws only lifecycle states from a record read back from JSON, and refuses what is not a record', async () => {
+    const record = JSON.parse(JSON.stringify(await step('s').trace(1)))
+    record.states.push({ state: 'running\nclick init href "javascript:alert(1)"', at: 0 })
+    const diagram = lifecycleToMermaid(record)
+    expect(diagram).not.toContain('click')
+    expect(
+      diagram.endsWith('  class init,input_validation,running,output_validation,processing_output,complete visited'),
+    ).toBe(true)
+    for (const bad of [{}, null, { states: 'running' }]) {
+      let thrown: unknown
+      try {
+        lifecycleToMermaid(bad as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toContain('lifecycleToMermaid: record')
+    }
   })
 })

@@ -1,4 +1,12 @@
-import { checkKnownOptions, checkOneOf, type FunctionNode, functionLifecycle, type RunRecord } from '@tinyllm/core'
+import {
+  checkKnownOptions,
+  checkOneOf,
+  type FunctionNode,
+  functionLifecycle,
+  optionError,
+  type RunRecord,
+  unreadableOption,
+} from '@tinyllm/core'
 import { type Describable, describeGraph, type FlowGraph, type GraphNode } from './graph.js'
 
 /** Options of {@link toMermaid}. */
@@ -26,7 +34,7 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
   // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
   checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
   const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
-  const graph = isGraph(source) ? source : describeGraph(source)
+  const graph = isGraph(source) ? checkGraph(source) : describeGraph(source as Describable | FunctionNode)
   const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
   for (const node of graph.nodes) {
@@ -58,7 +66,47 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
 }
 
 function isGraph(source: Describable | FunctionNode | FlowGraph): source is FlowGraph {
-  return Array.isArray((source as Partial<FlowGraph>).nodes) && Array.isArray((source as Partial<FlowGraph>).edges)
+  const graph = source as Partial<FlowGraph> | null | undefined
+  try {
+    return Array.isArray(graph?.nodes) && Array.isArray(graph.edges)
+  } catch (error) {
+    // A source whose reading throws (a getter, a Proxy) is bad input, not a crash.
+    throw unreadableOption(error, 'source', 'toMermaid')
+  }
+}
+
+const idPattern = /^[A-Za-z_][\w-]*$/
+
+/**
+ * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
+ * plain words, and names and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
+ */
+function checkGraph(graph: FlowGraph): FlowGraph {
+  const refuse = (path: string, expected: string, value: unknown): never => {
+    throw optionError(path, expected, value, 'toMermaid')
+  }
+  try {
+    graph.nodes.forEach((node, index) => {
+      if (typeof node?.id !== 'string' || !idPattern.test(node.id))
+        refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -)', node?.id)
+      if (typeof node.name !== 'string' || typeof node.kind !== 'string')
+        refuse(`source.nodes[${index}]`, 'a graph node with a string name and kind', node)
+      if (node.choices !== undefined && !Array.isArray(node.choices))
+        refuse(`source.nodes[${index}].choices`, 'a list of choices', node.choices)
+      if (node.parent !== undefined && (typeof node.parent !== 'string' || !idPattern.test(node.parent)))
+        refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
+    })
+    graph.edges.forEach((edge, index) => {
+      for (const end of ['from', 'to'] as const)
+        if (typeof edge?.[end] !== 'string' || !idPattern.test(edge[end]))
+          refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
+      if (edge.label !== undefined && typeof edge.label !== 'string')
+        refuse(`source.edges[${index}].label`, 'a string', edge.label)
+    })
+  } catch (error) {
+    throw unreadableOption(error, 'source', 'toMermaid')
+  }
+  return graph
 }
 
 function label(node: GraphNode, routed: boolean): string {
@@ -92,7 +140,8 @@ export function escapeMermaid(text: string): string {
 
 /**
  * The Function lifecycle — the state machine every run walks — as a Mermaid `stateDiagram-v2`. Given a run record,
- * the states that run visited are highlighted.
+ * the states that run visited are highlighted — only the lifecycle's own, whatever text a record read back from JSON
+ * holds; something that is not a run record is a ConfigurationError.
  *
  * @example
  * console.log(lifecycleToMermaid())
@@ -101,7 +150,20 @@ export function escapeMermaid(text: string): string {
 export function lifecycleToMermaid(record?: RunRecord): string {
   const diagram = functionLifecycle.toMermaid()
   if (record === undefined) return diagram
-  const visited = [...new Set(record.states.map((entry) => entry.state))]
-  const style = record.status === 'failed' ? 'fill:#fde2e2,stroke:#c62828' : 'fill:#e3f5e1,stroke:#2e7d32'
-  return `${diagram}\n  classDef visited ${style}\n  class ${visited.join(',')} visited`
+  let visited: string[]
+  let failed: boolean
+  try {
+    const states: unknown = (record as Partial<RunRecord> | null)?.states
+    if (!Array.isArray(states)) throw optionError('record', 'a run record', record, 'lifecycleToMermaid')
+    // Only the lifecycle's own states are drawn: a record read back from JSON may hold any text as a state.
+    const seen = new Set(states.map((entry: Partial<RunRecord['states'][number]> | null) => entry?.state))
+    visited = functionLifecycle.states.filter((state) => seen.has(state))
+    failed = record.status === 'failed'
+  } catch (error) {
+    throw unreadableOption(error, 'record', 'lifecycleToMermaid')
+  }
+  const style = failed ? 'fill:#fde2e2,stroke:#c62828' : 'fill:#e3f5e1,stroke:#2e7d32'
+  return visited.length === 0
+    ? diagram
+    : `${diagram}\n  classDef visited ${style}\n  class ${visited.join(',')} visited`
 }

@@ -86,6 +86,11 @@ describe('Parallel over children', () => {
     const empty = 'p: children must be a non-empty list or object of Functions, got'
     expect(refusal({ children: [] })).toEqual({ option: 'children', message: `${empty} []` })
     expect(refusal({ children: {} })).toEqual({ option: 'children', message: `${empty} an object` })
+    // An empty key is the step key of its branch, which cannot be empty: refused before any branch runs.
+    expect(refusal({ children: { '': a, b: alsoA } })).toEqual({
+      option: 'children',
+      message: 'p: children must be an object whose keys are not empty, got an object',
+    })
     expect(refusal({ children: 3 })).toEqual({
       option: 'children',
       message: 'p: children must be a list or an object of Functions, got 3',

@@ -140,52 +140,57 @@ export class Parallel<
   constructor(options: ParallelOptions<Branches, Mode>) {
     super(options)
     const name = options.name
-    checkCombinatorOptions(options, parallelOptionNames, new.target === Parallel)
-    const concurrency =
-      checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name) ??
-      Number.POSITIVE_INFINITY
-    this.concurrency = concurrency
-    this.limit = concurrency === Number.POSITIVE_INFINITY ? unboundedConcurrency : concurrency
-    this.mode = (checkOneOf(options.mode, 'mode', parallelModes, name) ?? 'fail-fast') as Mode
-    const { children, map } = options as { children?: unknown; map?: unknown }
-    if ((children === undefined) === (map === undefined)) {
-      throw new ConfigurationError({
-        option: 'children',
-        message:
-          children === undefined
-            ? 'children or map is missing: give `children` (run on the same input) or `map` (run over a list)'
-            : 'children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
-        functionName: name,
-      })
-    }
-    if (map !== undefined) {
-      assertFunction(map, 'map', name)
-      this.isMap = true
-      this.children = Object.freeze([map as AnyFunction])
-      this.keys = Object.freeze([])
-      return
-    }
-    this.isMap = false
-    if (typeof children !== 'object' || children === null) {
-      throw optionError('children', 'a list or an object of Functions', children, name)
-    }
-    const entries = branchEntries(children, name)
-    if (entries.length === 0) {
-      throw optionError('children', 'a non-empty list or object of Functions', children, name)
-    }
-    const seen = new Set<string>()
-    for (const [key] of entries) {
-      if (seen.has(key)) {
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    try {
+      checkCombinatorOptions(options, parallelOptionNames, new.target === Parallel)
+      const concurrency =
+        checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name) ??
+        Number.POSITIVE_INFINITY
+      this.concurrency = concurrency
+      this.limit = concurrency === Number.POSITIVE_INFINITY ? unboundedConcurrency : concurrency
+      this.mode = (checkOneOf(options.mode, 'mode', parallelModes, name) ?? 'fail-fast') as Mode
+      const { children, map } = options as { children?: unknown; map?: unknown }
+      if ((children === undefined) === (map === undefined)) {
         throw new ConfigurationError({
           option: 'children',
-          message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+          message:
+            children === undefined
+              ? 'children or map is missing: give `children` (run on the same input) or `map` (run over a list)'
+              : 'children and map are both given: give `children` (run on the same input) or `map` (run over a list)',
           functionName: name,
         })
       }
-      seen.add(key)
+      if (map !== undefined) {
+        assertFunction(map, 'map', name)
+        this.isMap = true
+        this.children = Object.freeze([map as AnyFunction])
+        this.keys = Object.freeze([])
+        return
+      }
+      this.isMap = false
+      if (typeof children !== 'object' || children === null) {
+        throw optionError('children', 'a list or an object of Functions', children, name)
+      }
+      const entries = branchEntries(children, name)
+      if (entries.length === 0) {
+        throw optionError('children', 'a non-empty list or object of Functions', children, name)
+      }
+      const seen = new Set<string>()
+      for (const [key] of entries) {
+        if (seen.has(key)) {
+          throw new ConfigurationError({
+            option: 'children',
+            message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+            functionName: name,
+          })
+        }
+        seen.add(key)
+      }
+      this.children = Object.freeze(entries.map((entry) => entry[1]))
+      this.keys = Object.freeze(entries.map((entry) => entry[0]))
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
     }
-    this.children = Object.freeze(entries.map((entry) => entry[1]))
-    this.keys = Object.freeze(entries.map((entry) => entry[0]))
   }
 
   async run(input: ParallelInput<Branches>, context: RunContext): Promise<ParallelOutput<Branches, Mode>> {
@@ -361,6 +366,8 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
     if (Array.isArray(children))
       return checkFunctionList(children, 'children', name).map((child) => [child.name, child])
     return Object.entries(children).map(([key, child]) => {
+      // A key is its branch's step key, which cannot be empty.
+      if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
       assertFunction(child, `children.${key}`, name)
       return [key, child as AnyFunction]
     })
