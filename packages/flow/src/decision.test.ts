@@ -3,6 +3,7 @@ import {
   defineFunction,
   Function,
   formatRunTree,
+  MemoryJournal,
   type RunContext,
   TinyLLMError,
 } from '@tinyllm/core'
@@ -388,5 +389,30 @@ describe('Decision configuration', () => {
   it('is a Function like any other', () => {
     const decision = new Decision({ name: 'd', choices: ['good'], decide })
     expect(decision).toBeInstanceOf(Function)
+  })
+
+  it('asks again on a retry under a journal when the call is keyed by attempt; keyed alike, it replays the answer', async () => {
+    const ada: Application = { applicant: 'Ada', score: 810 }
+    const decider = (keyed: boolean) => {
+      const answers = ['maybe', 'good']
+      const ask = defineFunction({ name: 'ask', durable: true, run: () => answers.shift() ?? 'none' })
+      return new Decision({
+        name: 'Classify',
+        choices: ['good', 'bad'],
+        branches: { good: approve, bad: approve },
+        retry: { attempts: 2, initialDelayMs: 1, retryable: (error) => DecisionError.isInstance(error) },
+        decide: (_: Application, context: RunContext) =>
+          context.invoke(ask, undefined, keyed ? { key: `ask@${context.attempt}` } : undefined),
+      })
+    }
+    expect(await decider(true).invoke(ada, { runId: 'keyed', journal: new MemoryJournal() })).toEqual({
+      approved: true,
+      applicant: 'Ada',
+    })
+    // The first attempt's call finished and was journaled: the second attempt, keyed alike, replays its answer.
+    const replayed = await decider(false)
+      .invoke(ada, { runId: 'alike', journal: new MemoryJournal() })
+      .catch((error: unknown) => error)
+    expect(DecisionError.isInstance(replayed)).toBe(true)
   })
 })
