@@ -15,7 +15,7 @@ import {
 import type { LifecycleEvent } from './events.js'
 import { onLifecycleEvent, setRunWrapper } from './events.js'
 import { Function } from './function.js'
-import type { RunContext } from './run-context.js'
+import type { InvokeOptions, RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
@@ -780,6 +780,38 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     expect(await fn.invoke('x', { executor, runId: 'job-1' })).toBe('remote result')
     expect(calls).toEqual([[fn, 'x', { runId: 'job-1' }]])
     await expect(fn.trace('x', { executor })).rejects.toThrow(/trace runs in this process only/)
+  })
+
+  it("hands over the caller's cancellation and deadline when invoked inside a run, with its own beside them", async () => {
+    const handed: InvokeOptions[] = []
+    const executor = {
+      invoke: (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return new Promise<never>(() => {})
+      },
+    }
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    const own = new AbortController()
+    const caller = new AbortController()
+    const root = defineFunction({
+      name: 'root',
+      run: () => leaf.invoke('x', { executor, signal: own.signal, deadline: Date.now() + 3_600_000 }),
+    })
+    const settled = root
+      .invoke(undefined, { signal: caller.signal, timeoutMs: 60_000 })
+      .catch((error: unknown) => error)
+    await vi.waitFor(() => expect(handed).toHaveLength(1))
+    const [options] = handed as [InvokeOptions]
+    // The sooner deadline (the caller's, in a minute) and both signals.
+    expect(options.deadline).toBeLessThanOrEqual(Date.now() + 60_000)
+    expect(options.signal?.aborted).toBe(false)
+    caller.abort('caller left')
+    expect(options.signal?.aborted).toBe(true)
+    expect(AbortError.isInstance(await settled)).toBe(true)
+    // Outside any run, or with parent: null, the options go as they were given.
+    leaf.invoke('y', { executor, parent: null }).catch(() => {})
+    leaf.invoke('z', { executor }).catch(() => {})
+    expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
   })
 })
 

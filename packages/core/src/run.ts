@@ -135,7 +135,7 @@ export function startRun(
       if (typeof executor?.invoke !== 'function')
         throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
-      return handOver(executor, fn, input, rest)
+      return handOver(executor, fn, input, withCaller(rest))
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -145,6 +145,23 @@ export function startRun(
   if (!recording) return run.execute()
   const record = (): RunRecord => run.record as RunRecord
   return run.execute().then(record, record)
+}
+
+/**
+ * The options of a run handed to an executor from inside another run's code (joined through async context, as a plain
+ * `invoke` would be): the caller's cancellation and deadline go with it, beside its own. Another process cannot join
+ * the caller's tree, so nothing else does.
+ */
+function withCaller(options: InvokeOptions): InvokeOptions {
+  if (options.parent !== undefined || listenersHearing !== 0) return options
+  const caller = runStorage?.getStore()
+  if (caller === undefined || !caller.cancelScope.cancellable) return options
+  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
+  const deadline =
+    caller.deadline === undefined || (options.deadline !== undefined && options.deadline <= caller.deadline)
+      ? options.deadline
+      : caller.deadline
+  return deadline === undefined ? { ...options, signal } : { ...options, signal, deadline }
 }
 
 /**
