@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError } from './errors.js'
+import { ConfigurationError, TinyLLMError } from './errors.js'
+import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 
 describe('formatRunTree', () => {
@@ -15,6 +16,13 @@ describe('formatRunTree', () => {
     )
     expect(() => formatRunTree(record, { colors: 'yes' } as never)).toThrow(ConfigurationError)
     expect(formatRunTree(record, { colors: false, states: 'full' })).toContain('init → input_validation')
+  })
+
+  it('prints a ValidationError read back from JSON without its issues by its message', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
+    const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'f: invalid output', state: 'running' })
+    const failed = { ...record, status: 'failed', error } as RunRecord
+    expect(formatRunTree(failed)).toContain('ValidationError in running: f: invalid output')
   })
 
   it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {

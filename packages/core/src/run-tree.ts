@@ -91,7 +91,8 @@ function isRoutine(key: string, value: unknown): boolean {
 
 function errorHeadline(error: TinyLLMError): string {
   const where = error.state !== undefined ? ` in ${error.state}` : ''
-  return ValidationError.isInstance(error)
+  // A ValidationError read back from JSON that lost its issues is shown by its message.
+  return ValidationError.isInstance(error) && Array.isArray(error.issues)
     ? `${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`
     : `${error.name}${where}: ${firstLine(error.message)}`
 }
