@@ -122,6 +122,17 @@ function jsonText(value: unknown): string {
   return JSON.stringify(redact(value)) ?? ''
 }
 
+/**
+ * Whether `output` is a whole chat result: each of its choices has a message whose content is text or `null`. A
+ * structured output may have a `choices` field of its own (`{ choices: ['approve', 'refer'] }`), written as JSON.
+ */
 function isChatResult(output: unknown): output is ChatResultLike {
-  return typeof output === 'object' && output !== null && Array.isArray((output as ChatResultLike).choices)
+  const choices = (output as { choices?: unknown } | null)?.choices
+  return Array.isArray(choices) && choices.every(isChatChoice)
+}
+
+function isChatChoice(choice: unknown): boolean {
+  const message = (choice as { message?: unknown } | null)?.message
+  const content = (message as { content?: unknown } | null)?.content
+  return typeof message === 'object' && message !== null && (typeof content === 'string' || content === null)
 }

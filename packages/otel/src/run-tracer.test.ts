@@ -270,6 +270,24 @@ describe('RunTracer', () => {
     expect(JSON.stringify(call.attributes)).not.toContain(session)
   })
 
+  it('records a structured output that has a choices field as JSON, and ends its span', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const anyValue: StandardSchemaV1<unknown> = {
+      '~standard': { version: 1, vendor: 'test', validate: (value) => ({ value }) },
+    }
+    const chat = new LLMCall({
+      name: 'options',
+      model: new ScriptedChatModel({ responses: ['{"choices":["approve","refer"]}'] }),
+      structuredOutput: { name: 'options', schema: anyValue, jsonSchema: { type: 'object' } },
+    })
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+
+    expect(tracing.openSpans).toBe(0)
+    const output = JSON.parse(String(spanOf(await spans(), 'options').attributes['gen_ai.output.messages']))
+    expect(JSON.parse(output[0].parts[0].content)).toEqual({ choices: ['approve', 'refer'] })
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

@@ -187,39 +187,43 @@ export class RunTracer {
     this.spans.delete(event.runId)
     if (this.spans.size === 0) releaseRunWrapper(this.spans)
     const span = open.span
-    if (open.recording) {
-      const attributes: Attributes = { [attributeNames.attempt]: event.attempt }
-      if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
-      if (event.usage !== undefined) {
-        // The GenAI usage attributes are the provider's figures: an estimate standing in for usage it did not report
-        // stays in tinyllm's own totals, annotated `usageEstimated`.
-        const reported = event.annotations?.usageEstimated !== true
-        usageAttributesOf(attributes, event.usage, open.llmCall && reported)
+    // Whatever the run's output or error holds, its span ends: a span left open is never exported.
+    try {
+      if (open.recording) {
+        const attributes: Attributes = { [attributeNames.attempt]: event.attempt }
+        if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
+        if (event.usage !== undefined) {
+          // The GenAI usage attributes are the provider's figures: an estimate standing in for usage it did not report
+          // stays in tinyllm's own totals, annotated `usageEstimated`.
+          const reported = event.annotations?.usageEstimated !== true
+          usageAttributesOf(attributes, event.usage, open.llmCall && reported)
+        }
+        const error = event.error
+        if (event.to === 'failed' && error !== undefined) {
+          attributes[attributeNames.errorType] = error.name
+          if (error.state !== undefined) attributes[attributeNames.errorState] = error.state
+        }
+        span.setAttributes(redactedAttributes(attributes))
+        if (open.llmCall && this.captureContent && event.to === 'complete') {
+          const finishReasons = event.annotations?.finishReasons
+          const answers = answersOf(event.output, Array.isArray(finishReasons) ? finishReasons : undefined)
+          span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
+        }
+        if (event.to === 'failed' && error !== undefined) {
+          span.recordException(
+            {
+              name: redactString(error.name),
+              message: redactString(error.message),
+              ...(error.stack === undefined ? {} : { stack: redactString(error.stack) }),
+            },
+            event.at,
+          )
+          span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(headline(error)) })
+        }
       }
-      const error = event.error
-      if (event.to === 'failed' && error !== undefined) {
-        attributes[attributeNames.errorType] = error.name
-        if (error.state !== undefined) attributes[attributeNames.errorState] = error.state
-      }
-      span.setAttributes(redactedAttributes(attributes))
-      if (open.llmCall && this.captureContent && event.to === 'complete') {
-        const finishReasons = event.annotations?.finishReasons
-        const answers = answersOf(event.output, Array.isArray(finishReasons) ? finishReasons : undefined)
-        span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
-      }
-      if (event.to === 'failed' && error !== undefined) {
-        span.recordException(
-          {
-            name: redactString(error.name),
-            message: redactString(error.message),
-            ...(error.stack === undefined ? {} : { stack: redactString(error.stack) }),
-          },
-          event.at,
-        )
-        span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(headline(error)) })
-      }
+    } finally {
+      span.end(event.at)
     }
-    span.end(event.at)
   }
 
   /** The tracer for a new run tree, or `undefined` when no tracer provider is registered: then nothing is built. */
