@@ -132,6 +132,29 @@ describe('renderRunReport', () => {
     expect(html).toContain(', estimated: the server reported none')
   })
 
+  it('redacts an error message whole before its headline takes the first line, so no line of a secret shows', async () => {
+    const firstLine = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'
+    const registered = `${firstLine}\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj`
+    const record = await defineFunction({
+      name: 'Load key',
+      run: () => {
+        throw new TinyLLMError({ message: `cannot parse key ${registered}`, retryable: true })
+      },
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+    }).trace(undefined)
+    // Registered once the run has ended, as a key read later in the process is: the record still holds it.
+    const unregister = registerSecret(registered)
+    try {
+      const html = renderRunReport(record)
+      expect(html).not.toContain(firstLine)
+      const row = runData(html)[0] as { error: { headline: string }; retries: Array<{ reason: string }> }
+      expect(row.error.headline).toBe('TinyLLMError: cannot parse key [REDACTED]')
+      expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline])
+    } finally {
+      unregister()
+    }
+  })
+
   it('redacts the title it is given, as every name on the page', async () => {
     const registered = 'hunter2-registered-title-value'
     const unregister = registerSecret(registered)

@@ -19,8 +19,9 @@ export function preview(value: unknown, maxLength: number): string {
 }
 
 /**
- * `Name in state: first line of the message` (each issue, for a validation error), secrets redacted, cut at
- * `maxLength` characters as {@link preview} cuts: a run repeats it for every retry and in its states.
+ * `Name in state: first line of the message` (each issue, for a validation error), secrets redacted (the message whole,
+ * before its first line is taken), cut at `maxLength` characters as {@link preview} cuts: a run repeats it for every
+ * retry and in its states.
  */
 export function headline(error: TinyLLMError, maxLength: number): string {
   const where = error.state === undefined ? '' : ` in ${error.state}`
@@ -28,8 +29,10 @@ export function headline(error: TinyLLMError, maxLength: number): string {
     const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
     return preview(`${error.name}${where}: ${issues.join('; ')}`, maxLength)
   }
-  const end = error.message.indexOf('\n')
-  return preview(`${error.name}${where}: ${end === -1 ? error.message : error.message.slice(0, end)}`, maxLength)
+  // Redacted whole before its first line is taken: the first line of a secret that spans lines is not recognised alone.
+  const message = redactString(error.message)
+  const end = message.indexOf('\n')
+  return preview(`${error.name}${where}: ${end === -1 ? message : message.slice(0, end)}`, maxLength)
 }
 
 /**
