@@ -8,6 +8,7 @@ import {
   MemoryJournal,
   type RunContext,
   type StandardSchemaV1,
+  TinyLLMError,
 } from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall, ProviderCallError } from '@tinyllm/llm'
@@ -372,6 +373,35 @@ describe('RunTracer', () => {
       expect(input[0].parts[0].content).toBe('my key: [REDACTED] a… (7 more characters)')
       expect(output[0].parts[0].content).toBe('yours: [REDACTED], k… (3 more characters)')
       expect(JSON.stringify(call.attributes)).not.toContain(key.slice(0, 8))
+    } finally {
+      release()
+    }
+  })
+
+  it('redacts an error message whole before a retry reason or status takes its first line', async () => {
+    const firstLine = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'
+    const key = `${firstLine}\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj`
+    let release = (): void => {}
+    try {
+      const { provider, spans } = memoryTracing()
+      const tracing = new RunTracer({ tracerProvider: provider })
+      const load = defineFunction({
+        name: 'load',
+        retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+        run: () => {
+          const error = new TinyLLMError({ message: `cannot parse key ${key}`, retryable: true })
+          // Registered after the error was made, as a key read later in the process is: its message still holds it.
+          release()
+          release = registerSecret(key)
+          throw error
+        },
+      })
+      await expect(load.invoke(undefined, { onEvent: tracing.listener })).rejects.toThrow(TinyLLMError)
+      const span = spanOf(await spans(), 'load')
+      const retry = span.events.find((event) => event.name === 'retrying')!
+      expect(retry.attributes?.['tinyllm.retry.reason']).toBe('TinyLLMError: cannot parse key [REDACTED]')
+      expect(span.status.message).toBe('TinyLLMError: cannot parse key [REDACTED]')
+      expect(JSON.stringify([span.attributes, span.events, span.status])).not.toContain(firstLine)
     } finally {
       release()
     }

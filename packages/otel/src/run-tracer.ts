@@ -306,9 +306,13 @@ function usageAttributesOf(attributes: Attributes, usage: Readonly<UsageTotals>,
   if (usage.unpricedCalls > 0) attributes[attributeNames.usageUnpricedCalls] = usage.unpricedCalls
 }
 
-/** `Name in state: first line of the message`, as the run gave it: redact it before it reaches a span. */
+/**
+ * `Name in state: first line of the message`, the message redacted whole before its first line is taken (the first
+ * line of a secret that spans lines is not recognised alone); redact the rest before it reaches a span.
+ */
 function headline(error: TinyLLMError): string {
-  const end = error.message.indexOf('\n')
-  const message = end === -1 ? error.message : error.message.slice(0, end)
+  const text = redactString(error.message)
+  const end = text.indexOf('\n')
+  const message = end === -1 ? text : text.slice(0, end)
   return `${error.name}${error.state === undefined ? '' : ` in ${error.state}`}: ${message}`
 }
