@@ -16,34 +16,35 @@ type MessagePart =
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
  * redacted as in every log line and each text, once redacted, cut to `maxLength` characters. The messages are read as
- * given, before the call validates them: what is not a message is left out.
+ * given, before the call validates them, as `redact` reads them (at most 10,000): what is not a message is left out.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
+  // Read once, as a log line reads its fields: the first 10,000 messages, so a sparse list of 2³²−1 holes takes no time,
+  // and a message whose reading throws is left out, not thrown into the run.
+  const copy = redact(messages) as unknown[]
   return JSON.stringify(
-    redact(
-      messages.filter(isMessage).map((message) => {
-        const parts: MessagePart[] = []
-        if (message.role === 'tool') {
-          parts.push({
-            type: 'tool_call_response',
-            id: message.toolCallId ?? '',
-            response: redactedAndCut(message.content, maxLength),
-          })
-        } else if (typeof message.content === 'string') {
-          parts.push({ type: 'text', content: redactedAndCut(message.content, maxLength) })
-        }
-        for (const call of Array.isArray(message.toolCalls) ? message.toolCalls : []) {
-          if (typeof call !== 'object' || call === null) continue
-          parts.push({
-            type: 'tool_call',
-            id: call.id,
-            name: call.name,
-            arguments: redactedAndCut(call.arguments, maxLength),
-          })
-        }
-        return { role: message.role, parts }
-      }),
-    ),
+    copy.filter(isMessage).map((message) => {
+      const parts: MessagePart[] = []
+      if (message.role === 'tool') {
+        parts.push({
+          type: 'tool_call_response',
+          id: message.toolCallId ?? '',
+          response: redactedAndCut(message.content, maxLength),
+        })
+      } else if (typeof message.content === 'string') {
+        parts.push({ type: 'text', content: redactedAndCut(message.content, maxLength) })
+      }
+      for (const call of Array.isArray(message.toolCalls) ? message.toolCalls : []) {
+        if (typeof call !== 'object' || call === null) continue
+        parts.push({
+          type: 'tool_call',
+          id: call.id,
+          name: call.name,
+          arguments: redactedAndCut(call.arguments, maxLength),
+        })
+      }
+      return { role: message.role, parts }
+    }),
   )
 }
 

@@ -9,6 +9,7 @@ import {
   type RunContext,
   type StandardSchemaV1,
   TinyLLMError,
+  ValidationError,
 } from '@tinyllm/core'
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall, ProviderCallError } from '@tinyllm/llm'
@@ -287,6 +288,32 @@ describe('RunTracer', () => {
     expect(tracing.openSpans).toBe(0)
     const output = JSON.parse(String(spanOf(await spans(), 'options').attributes['gen_ai.output.messages']))
     expect(JSON.parse(output[0].parts[0].content)).toEqual({ choices: ['approve', 'refer'] })
+  })
+
+  it('reads captured messages as redact does, so one that throws or a sparse list fails the call at once', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const chat = new LLMCall({ name: 'unreadable', model: new ScriptedChatModel({ responses: [] }) })
+    const throwing = {
+      role: 'user',
+      get content(): string {
+        throw new Error('not readable')
+      },
+    }
+    const sparse: unknown[] = []
+    sparse[2 ** 32 - 2] = { role: 'user', content: 'last' }
+    for (const messages of [[{ role: 'user', content: 'hi' }, throwing], sparse]) {
+      await expect(chat.invoke({ messages } as never, { onEvent: tracing.listener })).rejects.toThrow(ValidationError)
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const [first, second] = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
+    expect(first?.status.code).toBe(SpanStatusCode.ERROR)
+    expect(JSON.parse(String(first?.attributes['gen_ai.input.messages']))).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+    ])
+    expect(second?.status.code).toBe(SpanStatusCode.ERROR)
+    expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
   })
 
   it('records the cost of priced models on the call and on every ancestor', async () => {
