@@ -33,6 +33,14 @@ describe('renderRunReport', () => {
     expect(runData(html)[1]!.output).toBe('</script><script>alert(2)</script>')
   })
 
+  it('escapes a status that is not one of its own, as in a record read back from storage', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const stored = { ...record, status: '"><img src=x onerror=alert(1)>' } as unknown as RunRecord
+    const html = renderRunReport(stored)
+    expect(html).not.toContain('<img src=x')
+    expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
+  })
+
   it('redacts secrets and cuts long values', async () => {
     const record = await defineFunction({
       name: 'Leaky',

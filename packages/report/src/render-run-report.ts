@@ -85,7 +85,7 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, o
   const failedRoots = roots.filter((root) => root.status === 'failed').length
   const retried = rows.filter((row) => row.attempts > 1).length
   const summary = [
-    `<span><b>${roots.length === 1 ? roots[0]!.status : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
+    `<span><b>${roots.length === 1 ? escapeHtml(roots[0]!.status) : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
     `<span><b>${total.toLocaleString('en-US')}</b> runs</span>`,
     `<span><b>${formatDuration(end - origin)}</b> wall time</span>`,
     `<span><b>${retried.toLocaleString('en-US')}</b> retried</span>`,
@@ -150,7 +150,7 @@ function renderRow(row: RunRow, index: number, origin: number, span: number): st
   const meta = [row.durationMs === undefined ? 'not finished' : formatDuration(row.durationMs)]
   if (row.attempts > 1) meta.push(`${row.attempts} attempts`)
   const tooltip = row.error === undefined ? '' : ` title="${escapeHtml(row.error.headline)}"`
-  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${row.status}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks[row.status]}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
+  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${escapeHtml(row.status)}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks[row.status]}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
 }
 
 function addUsage(sum: UsageTotals | undefined, usage: UsageTotals | undefined): UsageTotals | undefined {
