@@ -81,7 +81,9 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
   if (typeof choices === 'number' && choices !== 1) attributes[attributeNames.requestChoiceCount] = choices
   const stop = setting('stop')
   if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
-  else if (Array.isArray(stop)) attributes[attributeNames.requestStopSequences] = stop.map(String)
+  // Read as a log line reads a list (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
+  else if (Array.isArray(stop))
+    attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
   const formatType = (format as { type?: unknown } | undefined)?.type

@@ -316,6 +316,23 @@ describe('RunTracer', () => {
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
   })
 
+  it('reads the stop sequences of an LLM call as redact does, so a sparse list takes no time', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const stop: unknown[] = ['END']
+    stop[2 ** 32 - 2] = 'last'
+    const chatModel = { provider: 'test', modelId: 'm', doGenerate: () => {} }
+    const source = { name: 'chat', kind: 'llm', model: chatModel } as unknown as LifecycleEvent['source']
+    const event = { runId: 'stop-1', parentRunId: undefined, function: 'chat', kind: 'llm', source, attempt: 1 }
+    tracing.listener({ ...event, from: 'init', to: 'input_validation', at: 1, input: { stop } })
+    tracing.listener({ ...event, from: 'input_validation', to: 'complete', at: 2 })
+
+    const sequences = spanOf(await spans(), 'chat').attributes['gen_ai.request.stop_sequences'] as string[]
+    expect(sequences).toHaveLength(10_001)
+    expect(sequences[0]).toBe('END')
+    expect(sequences[10_000]).toBe('[4294957295 more items]')
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
