@@ -350,11 +350,14 @@ describe('LLMCall bad input', () => {
         'x: prices["my-model"].outputPerMillion must be a number ≥ 0 (USD per 1M tokens), got "2"',
       ],
       [{ prices: { 'my-model': null } }, 'x: prices["my-model"].inputPerMillion must be a number ≥ 0'],
-      [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of strings, got 42'],
-      [{ settings: { stop: ['END', 1] } }, 'x: settings.stop must be a string or an array of strings, got ["END",1]'],
+      [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of at most 10,000 strings, got 42'],
+      [
+        { settings: { stop: ['END', 1] } },
+        'x: settings.stop must be a string or an array of at most 10,000 strings, got ["END",1]',
+      ],
       [
         { settings: { tools: 'x' } },
-        'x: settings.tools must be an array of tool definitions ({ name, parameters }), got "x"',
+        'x: settings.tools must be an array of at most 10,000 tool definitions ({ name, parameters }), got "x"',
       ],
       [
         {
@@ -379,15 +382,25 @@ describe('LLMCall bad input', () => {
     }
   })
 
+  it('refuses a sparse list of stop sequences or tools at once, without walking its holes', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const stop: string[] = []
+    stop[2 ** 32 - 2] = 'END'
+    const record = await chat.trace({ ...ask('x'), stop, tools: stop } as never)
+    expect((record.error as ValidationError).issues.map((issue) => issue.path)).toEqual([['stop'], ['tools']])
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('checks stop and tools per call too', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
     const record = await chat.trace({ ...ask('x'), stop: 42, tools: [{ name: 'search' }] } as never)
     expect((record.error as ValidationError).issues).toEqual([
-      { path: ['stop'], message: 'must be a string or an array of strings, got 42' },
+      { path: ['stop'], message: 'must be a string or an array of at most 10,000 strings, got 42' },
       {
         path: ['tools'],
-        message: 'must be an array of tool definitions ({ name, parameters }), got [{"name":"search"}]',
+        message: 'must be an array of at most 10,000 tool definitions ({ name, parameters }), got [{"name":"search"}]',
       },
     ])
     expect(model.calls).toHaveLength(0)

@@ -162,21 +162,27 @@ const numericSettingRules = {
   frequencyPenalty: { min: -2, max: 2 },
 } as const satisfies Partial<Record<keyof ChatSettings, Parameters<typeof checkNumber>[2]>>
 
+/** The most stop sequences or tools a call may give: far more than any provider takes. */
+const maxListedSettings = 10_000
+
 /** What the other checked settings must be: a model id that is not a string would be sent, then fail in accounting. */
 const settingShapes = {
   model: {
     expected: 'a non-empty string (a model id)',
     accepts: (value: unknown) => typeof value === 'string' && value !== '',
   },
+  // Lists are bounded before they are read: a sparse list of length 2³²−1 would take minutes to walk.
   stop: {
-    expected: 'a string or an array of strings',
+    expected: 'a string or an array of at most 10,000 strings',
     accepts: (value: unknown) =>
-      typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string')),
+      typeof value === 'string' ||
+      (Array.isArray(value) && value.length <= maxListedSettings && value.every((item) => typeof item === 'string')),
   },
   tools: {
-    expected: 'an array of tool definitions ({ name, parameters })',
+    expected: 'an array of at most 10,000 tool definitions ({ name, parameters })',
     accepts: (value: unknown) =>
       Array.isArray(value) &&
+      value.length <= maxListedSettings &&
       value.every(
         (tool: { name?: unknown; parameters?: unknown } | null) =>
           typeof tool === 'object' &&
