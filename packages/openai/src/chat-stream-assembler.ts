@@ -30,6 +30,7 @@ interface ChoiceState {
  * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
  * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, the usage of
  * the final chunk (`stream_options.include_usage`; none when no chunk carries usage), and the request id (the header's, else the chunks' `id`).
+ * A tool call whose deltas never gave it an id or a name is a malformed response, as it is in a JSON response.
  */
 export class ChatStreamAssembler {
   private readonly choices: ChoiceState[] = []
@@ -94,6 +95,11 @@ export class ChatStreamAssembler {
         throw this.incomplete(`the stream ended before choice ${state.index} finished`)
       }
       const toolCalls: ToolCall[] = state.toolCalls.filter((call) => call !== undefined)
+      // A JSON response's tool call without an id or a name is malformed; assembled from deltas, it is too.
+      const unnamed = toolCalls.find((call) => call.id === '' || call.name === '')
+      if (unnamed !== undefined) {
+        throw this.malformed(`a tool call of choice ${state.index} without ${unnamed.id === '' ? 'an id' : 'a name'}`)
+      }
       choices.push({
         index: state.index,
         message: toAssistantMessage(state.hasContent ? state.content : null, toolCalls),

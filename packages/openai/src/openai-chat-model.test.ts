@@ -490,6 +490,26 @@ describe('OpenAIChatModel errors', () => {
     })
   })
 
+  it('fails a stream whose tool call never got an id or a name with a retryable malformed_response', async () => {
+    const { server, model } = await start()
+    const chunk = (toolCall: Record<string, unknown>) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall }] }, finish_reason: 'tool_calls' }],
+    })
+    const tools = [weatherTool]
+    for (const [toolCall, missing] of [
+      [{ function: { name: 'get_weather', arguments: '{}' } }, 'an id'],
+      [{ id: 'call_1', function: { arguments: '{}' } }, 'a name'],
+    ] as const) {
+      server.setHandler('POST /v1/chat/completions', () => ({ sse: [chunk(toolCall), '[DONE]'] }))
+      const error = await rejection(collect(model.doStream(ask('a', { tools }))))
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain(`a tool call of choice 0 without ${missing}`)
+    }
+  })
+
   it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {
     const { server, model } = await start({
       replies: ['one two three four five'],
