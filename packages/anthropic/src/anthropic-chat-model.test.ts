@@ -188,6 +188,31 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     })
   })
 
+  it('never lets providerOptions change the messages, model or maxTokens, nor make doGenerate stream', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const extras = {
+      messages: [{ role: 'user', content: 'other' }],
+      model: 'claude-opus-4-1',
+      max_tokens: 100_000,
+      stream: true,
+      service_tier: 'standard_only',
+    }
+    const result = await modelFor(running).doGenerate({
+      ...hello,
+      maxTokens: 10,
+      providerOptions: { anthropic: extras },
+    })
+    expect(resultText(result)).toBe('ok')
+    expect(running.messageRequests).toHaveLength(1)
+    expect(running.messageRequests[0]).toMatchObject({
+      messages: [{ role: 'user', content: 'Hello' }],
+      model: modelId,
+      max_tokens: 10,
+      service_tier: 'standard_only',
+    })
+    expect(running.messageRequests[0]).not.toHaveProperty('stream')
+  })
+
   it('sends the headers option with every request', async () => {
     const running = await start({ replies: ['ok'] })
     const model = new AnthropicChatModel({
