@@ -481,6 +481,30 @@ describe('AnthropicChatModel: streaming', () => {
     expect((error as Error).message).toContain('message_stop')
   })
 
+  it('ignores what a stream sends after message_stop, as the OpenAI stream does after [DONE]', async () => {
+    const running = await start()
+    const event = (data: { type: string } & Record<string, unknown>) => sseEvent({ event: data.type, data })
+    const text = (index: number, value: string) =>
+      event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: value } })
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        event({ type: 'message_start', message: messageStart() }),
+        event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+        text(0, 'Hello'),
+        event({ type: 'content_block_stop', index: 0 }),
+        event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+        event({ type: 'message_stop' }),
+        text(0, ' and more'),
+        event({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: {} }),
+      ],
+    }))
+    const { parts, result } = await collect(modelFor(running).doStream(hello))
+    expect(parts.filter((part) => part.type === 'text-delta')).toEqual([
+      { type: 'text-delta', choiceIndex: 0, text: 'Hello' },
+    ])
+    expect(result.choices[0]).toMatchObject({ message: { content: 'Hello' }, finishReason: 'stop' })
+  })
+
   it('a consumer that stops early closes the request', async () => {
     const running = await start({ replies: ['many words that keep coming one after another'], streamEventDelayMs: 20 })
     for await (const part of modelFor(running).doStream(hello)) {
