@@ -508,6 +508,12 @@ describe('OpenAIChatModel errors', () => {
       expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
       expect((error as Error).message).toContain(`a tool call of choice 0 without ${missing}`)
     }
+    // An empty name is a name, as in a JSON response: LLMCall refuses it as a tool the request did not offer.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk({ id: 'call_1', function: { name: '', arguments: '{}' } }), '[DONE]'],
+    }))
+    const { result } = await collect(model.doStream(ask('a', { tools })))
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
   it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {
