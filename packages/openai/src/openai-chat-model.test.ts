@@ -188,6 +188,18 @@ describe('OpenAIChatModel settings', () => {
     expect(body).not.toHaveProperty('x')
   })
 
+  it('refuses an n in providerOptions, which a budget would not count, at construction and per call', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const settings = { maxTokens: 100, providerOptions: { openai: { n: 8 } } }
+    expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(
+      'chat: providerOptions.openai.n must be absent (set n instead), got 8',
+    )
+    const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as Error).message).toBe('chat: providerOptions.openai.n must be absent (set n instead), got 8')
+    expect(server.requests).toHaveLength(0)
+  })
+
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
     const { server, model } = await start({ replies: ['streamed'] })
     await collect(
