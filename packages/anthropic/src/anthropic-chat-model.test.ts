@@ -188,6 +188,31 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     })
   })
 
+  it('never lets providerOptions change the messages, model or maxTokens, nor make doGenerate stream', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const extras = {
+      messages: [{ role: 'user', content: 'other' }],
+      model: 'claude-opus-4-1',
+      max_tokens: 100_000,
+      stream: true,
+      service_tier: 'standard_only',
+    }
+    const result = await modelFor(running).doGenerate({
+      ...hello,
+      maxTokens: 10,
+      providerOptions: { anthropic: extras },
+    })
+    expect(resultText(result)).toBe('ok')
+    expect(running.messageRequests).toHaveLength(1)
+    expect(running.messageRequests[0]).toMatchObject({
+      messages: [{ role: 'user', content: 'Hello' }],
+      model: modelId,
+      max_tokens: 10,
+      service_tier: 'standard_only',
+    })
+    expect(running.messageRequests[0]).not.toHaveProperty('stream')
+  })
+
   it('sends the headers option with every request', async () => {
     const running = await start({ replies: ['ok'] })
     const model = new AnthropicChatModel({
@@ -454,6 +479,30 @@ describe('AnthropicChatModel: streaming', () => {
     expect(ProviderCallError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ retryable: true, requestId: 'req_0' })
     expect((error as Error).message).toContain('message_stop')
+  })
+
+  it('ignores what a stream sends after message_stop, as the OpenAI stream does after [DONE]', async () => {
+    const running = await start()
+    const event = (data: { type: string } & Record<string, unknown>) => sseEvent({ event: data.type, data })
+    const text = (index: number, value: string) =>
+      event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: value } })
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        event({ type: 'message_start', message: messageStart() }),
+        event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+        text(0, 'Hello'),
+        event({ type: 'content_block_stop', index: 0 }),
+        event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+        event({ type: 'message_stop' }),
+        text(0, ' and more'),
+        event({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: {} }),
+      ],
+    }))
+    const { parts, result } = await collect(modelFor(running).doStream(hello))
+    expect(parts.filter((part) => part.type === 'text-delta')).toEqual([
+      { type: 'text-delta', choiceIndex: 0, text: 'Hello' },
+    ])
+    expect(result.choices[0]).toMatchObject({ message: { content: 'Hello' }, finishReason: 'stop' })
   })
 
   it('a consumer that stops early closes the request', async () => {

@@ -75,7 +75,8 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
  * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
  * is rejected with a {@link ConfigurationError} naming it, before anything is sent. A JSON-schema response format
  * (which Anthropic always enforces) and tools with `strict: true` are sent with their schemas made strict-mode valid
- * (see `toStrictJsonSchema`).
+ * (see `toStrictJsonSchema`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
+ * ways is sent from the request), never with its `stream`.
  */
 export function toMessageCreateParams(
   request: ChatRequest,
@@ -102,10 +103,12 @@ export function toMessageCreateParams(
   }
   const extras = request.providerOptions?.anthropic
   if (extras === undefined) return body
-  const merged = { ...body, ...extras } as MessageCreateParamsNonStreaming
+  // Extras go under what the request maps, so they cannot change its messages, model or maxTokens, nor make it stream.
+  const merged = { ...extras, ...body } as MessageCreateParamsNonStreaming & { stream?: unknown }
+  delete merged.stream
   // Extras such as { output_config: { effort } } add to the structured-output format rather than replace it.
   if (body.output_config !== undefined && typeof extras.output_config === 'object' && extras.output_config !== null) {
-    merged.output_config = { ...body.output_config, ...(extras.output_config as object) }
+    merged.output_config = { ...(extras.output_config as object), ...body.output_config }
   }
   return merged
 }

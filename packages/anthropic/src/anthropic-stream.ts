@@ -47,9 +47,11 @@ export class MessageStreamAssembler {
 
   /**
    * Reads one event; returns the parts it produces (often none). An event it cannot read (no type, a block or delta
-   * that is not an object, text that is not a string) is a retryable `malformed_response` ProviderCallError.
+   * that is not an object, text that is not a string) is a retryable `malformed_response` ProviderCallError. Events
+   * after `message_stop` are not part of the message: they are ignored, as an OpenAI stream's data after `[DONE]` is.
    */
   add(event: RawMessageStreamEvent): ChatStreamPart[] {
+    if (this.#stopped) return []
     const problem = eventProblem(event)
     if (problem !== undefined) {
       throw this.#malformed(`a ${typeof event?.type === 'string' ? `${event.type} ` : ''}event ${problem}`)

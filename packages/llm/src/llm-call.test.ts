@@ -374,6 +374,15 @@ describe('LLMCall bad input', () => {
         { settings: { tools: [{ name: 'a'.repeat(65), parameters: {} }] } },
         'x: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "aaaa',
       ],
+      // Spread into the body, a string would be sent as the fields "0", "1" and "2".
+      [
+        { settings: { providerOptions: { openai: 'abc' } } },
+        'x: settings.providerOptions must be an object of objects, keyed by provider name, got an object',
+      ],
+      [
+        { settings: { providerOptions: ['x'] } },
+        'x: settings.providerOptions must be an object of objects, keyed by provider name, got ["x"]',
+      ],
     ]
     for (const [options, message] of cases) {
       const build = () => new LLMCall({ name: 'x', model, ...options })
@@ -392,16 +401,22 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
-  it('checks stop and tools per call too', async () => {
+  it('checks stop, tools and providerOptions per call too', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
-    const record = await chat.trace({ ...ask('x'), stop: 42, tools: [{ name: 'search' }] } as never)
+    const record = await chat.trace({
+      ...ask('x'),
+      stop: 42,
+      tools: [{ name: 'search' }],
+      providerOptions: { anthropic: ['x'] },
+    } as never)
     expect((record.error as ValidationError).issues).toEqual([
       { path: ['stop'], message: 'must be a string or an array of at most 10,000 strings, got 42' },
       {
         path: ['tools'],
         message: 'must be an array of at most 10,000 tool definitions ({ name, parameters }), got [{"name":"search"}]',
       },
+      { path: ['providerOptions'], message: 'must be an object of objects, keyed by provider name, got an object' },
     ])
     expect(model.calls).toHaveLength(0)
     const named = await chat.trace({

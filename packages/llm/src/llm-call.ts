@@ -192,7 +192,17 @@ const settingShapes = {
           tool.parameters !== null,
       ),
   },
+  providerOptions: {
+    expected: 'an object of objects, keyed by provider name',
+    // Spread into a request body, a string would be sent as fields "0", "1"…, and an array as its indices.
+    accepts: (value: unknown) =>
+      isPlainObject(value) && Object.values(value).every((entry) => entry === undefined || isPlainObject(entry)),
+  },
 } as const satisfies Partial<Record<keyof ChatSettings, { expected: string; accepts: (value: unknown) => boolean }>>
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
 
 type CheckedSetting = keyof typeof numericSettingRules | keyof typeof settingShapes
 const checkedSettings = [...Object.keys(numericSettingRules), ...Object.keys(settingShapes)] as CheckedSetting[]

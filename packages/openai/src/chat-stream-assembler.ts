@@ -13,8 +13,9 @@ import { openAIProfile } from './openai-profile.js'
 import { isRecord, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {
-  id: string
-  name: string
+  /** Undefined until a delta carries one: a JSON response's tool call needs an id and a name (an empty one will do). */
+  id: string | undefined
+  name: string | undefined
   arguments: string
 }
 
@@ -30,6 +31,7 @@ interface ChoiceState {
  * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
  * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, the usage of
  * the final chunk (`stream_options.include_usage`; none when no chunk carries usage), and the request id (the header's, else the chunks' `id`).
+ * A tool call whose deltas never gave it an id or a name is a malformed response, as it is in a JSON response.
  */
 export class ChatStreamAssembler {
   private readonly choices: ChoiceState[] = []
@@ -93,7 +95,16 @@ export class ChatStreamAssembler {
       if (state.finishReason === undefined) {
         throw this.incomplete(`the stream ended before choice ${state.index} finished`)
       }
-      const toolCalls: ToolCall[] = state.toolCalls.filter((call) => call !== undefined)
+      const toolCalls: ToolCall[] = []
+      for (const call of state.toolCalls) {
+        if (call === undefined) continue // an index no delta used
+        const { id, name, arguments: args } = call
+        if (id === undefined || name === undefined) {
+          // A JSON response's tool call without an id or a name is malformed; assembled from deltas, it is too.
+          throw this.malformed(`a tool call of choice ${state.index} without ${id === undefined ? 'an id' : 'a name'}`)
+        }
+        toolCalls.push({ id, name, arguments: args })
+      }
       choices.push({
         index: state.index,
         message: toAssistantMessage(state.hasContent ? state.content : null, toolCalls),
@@ -135,11 +146,11 @@ export class ChatStreamAssembler {
     const argumentsDelta = typeof fn.arguments === 'string' ? fn.arguments : ''
     let call = choice.toolCalls[toolCallIndex]
     if (call === undefined) {
-      call = { id: '', name: '', arguments: '' }
+      call = { id: undefined, name: undefined, arguments: '' }
       choice.toolCalls[toolCallIndex] = call
     }
-    if (id !== undefined) call.id = id
-    if (name !== undefined) call.name = name
+    if (typeof rawCall.id === 'string') call.id = id ?? call.id ?? ''
+    if (typeof fn.name === 'string') call.name = name ?? call.name ?? ''
     call.arguments += argumentsDelta
     parts.push({
       type: 'tool-call-delta',

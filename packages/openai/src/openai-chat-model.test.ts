@@ -188,6 +188,18 @@ describe('OpenAIChatModel settings', () => {
     expect(body).not.toHaveProperty('x')
   })
 
+  it('refuses an n in providerOptions, which a budget would not count, at construction and per call', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const settings = { maxTokens: 100, providerOptions: { openai: { n: 8 } } }
+    expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(
+      'chat: providerOptions.openai.n must be absent (set n instead), got 8',
+    )
+    const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as Error).message).toBe('chat: providerOptions.openai.n must be absent (set n instead), got 8')
+    expect(server.requests).toHaveLength(0)
+  })
+
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
     const { server, model } = await start({ replies: ['streamed'] })
     await collect(
@@ -488,6 +500,32 @@ describe('OpenAIChatModel errors', () => {
       providerErrorType: 'incomplete_stream',
       retryable: true,
     })
+  })
+
+  it('fails a stream whose tool call never got an id or a name with a retryable malformed_response', async () => {
+    const { server, model } = await start()
+    const chunk = (toolCall: Record<string, unknown>) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall }] }, finish_reason: 'tool_calls' }],
+    })
+    const tools = [weatherTool]
+    for (const [toolCall, missing] of [
+      [{ function: { name: 'get_weather', arguments: '{}' } }, 'an id'],
+      [{ id: 'call_1', function: { arguments: '{}' } }, 'a name'],
+    ] as const) {
+      server.setHandler('POST /v1/chat/completions', () => ({ sse: [chunk(toolCall), '[DONE]'] }))
+      const error = await rejection(collect(model.doStream(ask('a', { tools }))))
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain(`a tool call of choice 0 without ${missing}`)
+    }
+    // An empty name is a name, as in a JSON response: LLMCall refuses it as a tool the request did not offer.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk({ id: 'call_1', function: { name: '', arguments: '{}' } }), '[DONE]'],
+    }))
+    const { result } = await collect(model.doStream(ask('a', { tools })))
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
   it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {

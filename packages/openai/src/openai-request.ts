@@ -25,10 +25,16 @@ const maxStopSequences = 4
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
- * use, between 0 and 2") or more than 4 `stop` sequences. `owner` names the Function (or model) in the message.
+ * use, between 0 and 2") or more than 4 `stop` sequences, and an `n` in `providerOptions.openai`, which a budget would not
+ * count (the `n` setting is the number of choices). `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
+  // The number of choices is the `n` setting: a budget and a rate limiter count `maxTokens` for each of them.
+  const passedChoices = settings.providerOptions?.openai?.n
+  if (passedChoices !== undefined) {
+    throw optionError('providerOptions.openai.n', 'absent (set n instead)', passedChoices, owner)
+  }
   if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
     throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)
   }

@@ -130,6 +130,9 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
     const field = options.field ?? 'message'
     // Checked here: a field that is not a string would still make a template (`{5}`), reading the wrong input.
     if (typeof field !== 'string') throw optionError('field', 'the name of an input field', field, options.name)
+    // A brace would make `{field}` a template of other text or other fields (`{{x` renders '{' and the field x).
+    if (/[{}]/.test(field))
+      throw optionError('field', 'the name of an input field, without braces', field, options.name)
     super(options, 'user', options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
   }
 }

@@ -70,6 +70,15 @@ describe('message templates', () => {
         () => new UserMessageTemplate({ name: 'u', field: 5 as never }),
         'u: field must be the name of an input field, got 5',
       ],
+      // A brace would have made the field a template: `{{x` rendered '{' and the input's x.
+      [
+        () => new UserMessageTemplate({ name: 'u', field: '{{x' }),
+        'u: field must be the name of an input field, without braces, got "{{x"',
+      ],
+      [
+        () => new UserMessageTemplate({ name: 'u', field: 'a}{b' }),
+        'u: field must be the name of an input field, without braces, got "a}{b"',
+      ],
       [
         () => new PromptTemplate({ name: 'p', sections: 'x' as never }),
         'p: sections must be a non-empty list of Functions, got "x"',
