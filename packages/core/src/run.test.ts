@@ -90,6 +90,31 @@ describe('every phase honours cancellation and the deadline', () => {
     })
   }
 
+  for (const state of ['running', 'processing_output'] as const) {
+    it(`a listener that cancels the run on '${state}' keeps the code of that state from being called`, async () => {
+      const calls: string[] = []
+      const controller = new AbortController()
+      const fn = defineFunction({
+        name: 'stopped',
+        run: (value: number) => {
+          calls.push('run')
+          return value
+        },
+        processOutput: (value: number) => {
+          calls.push('processOutput')
+          return value
+        },
+      })
+      const onEvent = (event: LifecycleEvent) => {
+        if (event.to === state) controller.abort('heard enough')
+      }
+      const error = await fn.invoke(1, { signal: controller.signal, onEvent }).catch((thrown: unknown) => thrown)
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as AbortError).reason).toBe('heard enough')
+      expect(calls).toEqual(state === 'running' ? [] : ['run'])
+    })
+  }
+
   it('a synchronous run that outlasts the deadline fails with the TimeoutError, not its value', async () => {
     const fn = defineFunction({
       name: 'busy',

@@ -577,6 +577,9 @@ class Run {
     value: unknown,
     context: StepContext,
   ): unknown {
+    // A listener that heard the state this code runs in may have cancelled the run: then none of it is called.
+    const scope = this.cancelScope
+    if (scope.cancellable) scope.throwIfCancelled()
     // A run a listener invoked runs code of its own: what that code invokes joins this run, not a tree of its own.
     const hearing = listenersHearing
     listenersHearing = 0
