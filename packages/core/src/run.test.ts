@@ -613,6 +613,40 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(innerSignal?.aborted).toBe(true)
   })
 
+  it('cancels what a failed attempt left running before the next attempt starts, with no attempt time limit', async () => {
+    let leftSignal: AbortSignal | undefined
+    const left = defineFunction({
+      name: 'left',
+      run: (_: undefined, context: RunContext) =>
+        new Promise((_resolve, reject) => {
+          leftSignal = context.signal
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+        }),
+    })
+    let leftRun: Promise<unknown> | undefined
+    const seenAtRetry: Array<boolean | undefined> = []
+    const parent = defineFunction({
+      name: 'parent',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      run: (_: undefined, context: RunContext) => {
+        if (context.attempt === 1) {
+          // Started and not awaited: the attempt then fails, leaving it behind.
+          leftRun = context.invoke(left, undefined).catch((error: unknown) => error)
+          throw new Error('first attempt fails')
+        }
+        seenAtRetry.push(leftSignal?.aborted)
+        return 'second'
+      },
+    })
+    const record = await parent.trace(undefined)
+    expect(record.output).toBe('second')
+    expect(seenAtRetry).toEqual([true])
+    const leftError = await leftRun
+    expect(AbortError.isInstance(leftError)).toBe(true)
+    expect(String((leftError as AbortError).message)).toMatch(/first attempt fails/)
+    expect(record.children.map((run) => [run.function, run.status])).toEqual([['left', 'failed']])
+  })
+
   it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
     vi.useFakeTimers()
     try {

@@ -489,7 +489,11 @@ class Run {
       for (;;) {
         this.attempt += 1
         this.to('running')
-        const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
+        // An attempt that may be followed by another has a scope of its own: what it leaves running ends with it.
+        const attemptScope =
+          fn.attemptTimeoutMs === undefined && fn.retry.attempts === 1
+            ? undefined
+            : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
           context = new StepContext(this, this.attempt, this.cancelScope)
@@ -711,11 +715,12 @@ class Run {
     })
   }
 
-  private openAttemptScope(timeoutMs: number): CancelScope {
+  private openAttemptScope(timeoutMs: number | undefined): CancelScope {
     const scope = new CancelScope(this.cancelScope === uncancellable ? undefined : this.cancelScope, {
       timeoutMs,
+      manual: true,
       timeoutReason: () =>
-        new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.fn.name, state: this.state }),
+        new TimeoutError({ timeoutMs: timeoutMs ?? 0, kind: 'attempt', functionName: this.fn.name, state: this.state }),
     })
     this.cancelScope = scope
     return scope

@@ -39,7 +39,7 @@ afterEach(() => {
 })
 
 describe('LLMCall basics', () => {
-  it('hands the model a signal only when the run can be cancelled', async () => {
+  it('hands the model a signal only when the attempt can be cancelled: by a signal, a timeout or its own failure', async () => {
     const seen: Array<AbortSignal | undefined> = []
     const model: ChatModel = {
       specificationVersion: 'v1',
@@ -57,12 +57,17 @@ describe('LLMCall basics', () => {
         throw new Error('not used')
       },
     }
-    const chat = new LLMCall({ name: 'chat', model })
-    await chat.invoke(ask('no signal, no timeout'))
+    // One attempt, no signal, no timeout: nothing can cancel the call, and the model is handed nothing.
+    const once = new LLMCall({ name: 'once', model, retry: { attempts: 1 } })
+    await once.invoke(ask('no signal, no timeout'))
     const controller = new AbortController()
-    await chat.invoke(ask('cancellable'), { signal: controller.signal })
+    await once.invoke(ask('cancellable'), { signal: controller.signal })
     expect(seen[0]).toBeUndefined()
     expect(seen[1]).toBe(controller.signal)
+    // An attempt that may be followed by another is cancelled when it fails, so its model call gets a signal of its own.
+    await new LLMCall({ name: 'retrying', model }).invoke(ask('default retries'))
+    expect(seen[2]).toBeInstanceOf(AbortSignal)
+    expect(seen[2]?.aborted).toBe(false)
   })
 
   it('runs the original Python tiny-llm’s pipeline: template → LLMCall, returning the first choice text', async () => {
