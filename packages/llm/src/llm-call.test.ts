@@ -1025,7 +1025,8 @@ describe('LLMCall streaming', () => {
 
   it('fails with an idle TimeoutError when a stream stalls after output, without retrying', async () => {
     const model = new StallingModel(2)
-    const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 20, retry: fastRetry })
+    // The deltas come at once; the idle timeout is generous so that a busy machine's pause between them never reaches it.
+    const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 500, retry: fastRetry })
     const stream = chat.stream(ask('x'))
     const { deltas, error } = await collect(stream)
     expect(deltas).toHaveLength(2)

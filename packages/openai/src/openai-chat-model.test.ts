@@ -533,8 +533,9 @@ describe('OpenAIChatModel errors', () => {
       replies: ['one two three four five'],
       faults: [{ kind: 'stall-stream', afterEvents: 2 }],
     })
-    // The idle timeout is LLMCall's: it cancels the call, whose signal closes the model's request.
-    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 100, retry: { attempts: 1 } })
+    // The idle timeout is LLMCall's: it cancels the call, whose signal closes the model's request. (Generous, so that a
+    // busy machine's own pause before the first chunks never reaches it: only the stall does.)
+    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 2_000, retry: { attempts: 1 } })
     const parts: unknown[] = []
     const error = await rejection(
       (async () => {
@@ -542,7 +543,7 @@ describe('OpenAIChatModel errors', () => {
       })(),
     )
     expect(TimeoutError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 100, retryable: true })
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 2_000, retryable: true })
     expect(parts.length).toBeGreaterThan(0)
     // The stall lasts until a side closes: the exchange ending means the client closed it.
     await server.whenIdle()

@@ -268,9 +268,10 @@ describe('deadlines cancel like an abort, with a TimeoutError', () => {
   })
 
   it('an idle stream times out and its response is closed', async () => {
-    const chat = chatAt('slow-stream/v1', { idleTimeoutMs: 100 })
+    // Generous: a busy machine's own pause before the first chunks must not reach it (the call would then be retried).
+    const chat = chatAt('slow-stream/v1', { idleTimeoutMs: 1_000 })
     const { error, requests } = await cancel(
-      'stream idle timeout (100 ms)',
+      'stream idle timeout (1,000 ms)',
       (signal) => chat.stream(prompt, { signal }).result,
       () => true,
       () => {},

@@ -247,7 +247,8 @@ describe('one retry layer: the SDK underneath never retries', () => {
   })
 
   it('a stream is retried until it has handed out text, never after', async () => {
-    const chat = chatWith({ idleTimeoutMs: 200 })
+    // Generous: a busy machine's pause before the first chunk must not time out (and retry) a stream the test counts.
+    const chat = chatWith({ idleTimeoutMs: 2_000 })
     for (const [afterEvents, expected] of [
       [0, 3],
       [3, 1],

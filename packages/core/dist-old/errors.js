@@ -1,0 +1,436 @@
+import { redact, redactString } from '@tinyllm/logger'
+
+/** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
+const errorClasses = new Map()
+/**
+ * The base of every error tinyllm throws. Recognise one with `TinyLLMError.isInstance(error)` — it works across
+ * duplicated copies of the package, where `instanceof` does not.
+ */
+export class TinyLLMError extends Error {
+  name = 'TinyLLMError'
+  functionName
+  state
+  retryable
+  retryAfterMs
+  constructor(options) {
+    // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
+    // trees and terminals: secrets are replaced as in a log line.
+    super(redactString(options.message), options.cause === undefined ? undefined : { cause: options.cause })
+    this.functionName = options.functionName
+    this.state = options.state
+    this.retryable = options.retryable ?? false
+    this.retryAfterMs = options.retryAfterMs
+  }
+  /**
+   * A JSON-safe view, for logs, run records and transport between processes: what JSON cannot hold (a BigInt, a
+   * circular value a Decision received) is made safe, secrets are replaced, as in a log line, and a string the error
+   * quotes (its cause, an abort reason, a value received) is cut at 1,000 characters. A tinyllm error that caused it
+   * is shown as its own JSON, eight causes deep; deeper ones (a cycle of causes) by name and message.
+   */
+  toJSON() {
+    const json = { name: this.name, message: this.message }
+    for (const key of Object.keys(this)) {
+      const value = this[key]
+      if (value !== undefined) json[key] = quoted(value)
+    }
+    if (this.cause !== undefined) json.cause = quoted(this.cause)
+    return redact(json)
+  }
+  /**
+   * The typed error a `toJSON()` view describes, as another process received it: the same class (any branded class
+   * whose package is loaded, else TinyLLMError), message, `retryable` and fields. Only own data keys the class does not
+   * define itself are copied, onto a fresh error: JSON can neither reach a prototype through it (`__proto__`,
+   * `constructor`) nor replace a method (`toJSON`, `toString`).
+   *
+   * @example
+   * const error = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(timeout)))
+   * TimeoutError.isInstance(error) // true; error.kind, error.timeoutMs and error.retryable as they were
+   */
+  static fromJSON(json) {
+    const data = typeof json === 'object' && json !== null ? json : { message: String(json) }
+    const name = typeof data.name === 'string' && errorClasses.has(data.name) ? data.name : 'TinyLLMError'
+    const error = Object.create((errorClasses.get(name) ?? TinyLLMError).prototype)
+    const define = (key, value, enumerable) => {
+      Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
+    }
+    for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
+    // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
+    define('name', typeof data.name === 'string' ? redactString(data.name) : name, true)
+    define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
+    define('retryable', data.retryable === true, true)
+    define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
+    return error
+  }
+}
+brandError(TinyLLMError, 'TinyLLMError')
+/**
+ * Gives an error class its own `isInstance`, recognised across duplicated copies of its package through a `Symbol.for`
+ * marker (where `instanceof` fails), and lets {@link TinyLLMError.fromJSON} rehydrate it. Every tinyllm error class is
+ * branded; an error class of another package calls it once after the class, with the class's `name`.
+ *
+ * @example
+ * class TemplateError extends TinyLLMError {
+ *   override readonly name = 'TemplateError'
+ *   declare static isInstance: (error: unknown) => error is TemplateError
+ * }
+ * brandError(TemplateError, 'TemplateError')
+ */
+export function brandError(target, name) {
+  const marker = Symbol.for(`tinyllm.error.${name}`)
+  Object.defineProperty(target.prototype, marker, { value: true })
+  Object.defineProperty(target, 'isInstance', { value: (error) => hasMarker(error, marker), writable: true })
+  errorClasses.set(name, target)
+}
+function hasMarker(error, marker) {
+  if (typeof error !== 'object' || error === null) return false
+  try {
+    return error[marker] === true
+  } catch {
+    // A hostile value (a Proxy whose traps throw) is not a tinyllm error.
+    return false
+  }
+}
+/** The longest thrown string an error's JSON quotes whole, and the most issues a ValidationError's message lists. */
+const maxQuotedLength = 1_000
+const maxListedIssues = 20
+/** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */
+function isError(value) {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
+}
+/** `: <message>` for an abort reason that is an error or a string, else nothing; never throws. */
+function describeReason(reason) {
+  if (typeof reason === 'string') return `: ${cut(reason, 200)}`
+  try {
+    return reason instanceof Error ? `: ${cut(String(reason.message), 200)}` : ''
+  } catch {
+    return ''
+  }
+}
+/** How many causes deep an error's JSON shows tinyllm errors whole; deeper ones (a cycle) by name and message. */
+const maxCauseDepth = 8
+let causeDepth = 0
+/** What an error's JSON shows of an error that caused it; never throws (a `name` or `message` getter may). */
+function errorSummary(error) {
+  if (TinyLLMError.isInstance(error) && causeDepth < maxCauseDepth) {
+    causeDepth += 1
+    try {
+      return error.toJSON()
+    } finally {
+      causeDepth -= 1
+    }
+  }
+  const read = (key) => {
+    try {
+      return cut(String(error[key]), maxQuotedLength)
+    } catch {
+      return '[an unreadable value]'
+    }
+  }
+  return { name: read('name'), message: read('message') }
+}
+/** `text`, or its first `maxLength` characters and an ellipsis. */
+function cut(text, maxLength) {
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+}
+/**
+ * A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short, an error as its
+ * summary.
+ */
+function quoted(value) {
+  if (typeof value === 'string') return cut(value, maxQuotedLength)
+  return isError(value) ? errorSummary(value) : value
+}
+/** Formats a path as `applicant.incomes[0]`, or `(root)` when empty. */
+export function formatIssuePath(path) {
+  if (path.length === 0) return '(root)'
+  let text = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`
+    else {
+      const key = String(segment)
+      text += /^[A-Za-z_$][\w$]*$/.test(key) ? (text === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+    }
+  }
+  return text
+}
+/**
+ * `<path>: <message>` for each of the first `max` issues (a long path or message cut short), and a last line saying how
+ * many more there are: what messages and run trees show of a validation that found many issues.
+ */
+export function describeIssues(issues, max) {
+  const lines = issues
+    .slice(0, max)
+    .map((issue) => `${cut(formatIssuePath(issue.path), 200)}: ${cut(issue.message, 200)}`)
+  if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
+  return lines
+}
+/** Input, output or processed output did not match its schema. Lists each issue with its path. */
+export class ValidationError extends TinyLLMError {
+  name = 'ValidationError'
+  issues
+  constructor(options) {
+    const state = options.state
+    const what =
+      state === 'input_validation'
+        ? 'input'
+        : state === 'output_validation' || state === 'processing_output'
+          ? 'output'
+          : 'value'
+    const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
+    super({
+      message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause: options.cause,
+    })
+    this.issues = options.issues
+  }
+  /** As every error's JSON, with the path and message of each issue it lists cut at 1,000 characters. */
+  toJSON() {
+    const json = super.toJSON()
+    if (Array.isArray(json.issues)) json.issues = json.issues.map(quotedIssue)
+    return json
+  }
+}
+brandError(ValidationError, 'ValidationError')
+/** An issue of a ValidationError's JSON with its strings cut short; an entry that is no issue as it is. */
+function quotedIssue(issue) {
+  if (typeof issue !== 'object' || issue === null) return issue
+  const { path, message } = issue
+  return {
+    path: Array.isArray(path) ? path.map((segment) => quoted(segment)) : path,
+    message: quoted(message),
+  }
+}
+/** A state machine was asked to move along a transition its table does not allow. */
+export class InvalidTransitionError extends TinyLLMError {
+  name = 'InvalidTransitionError'
+  machine
+  from
+  to
+  constructor(options) {
+    const allowed = options.allowed.length === 0 ? 'none (terminal state)' : options.allowed.join(', ')
+    super({
+      message: `${options.machine}: illegal transition ${options.from} → ${options.to} (allowed from ${options.from}: ${allowed})`,
+      state: options.from,
+    })
+    this.machine = options.machine
+    this.from = options.from
+    this.to = options.to
+  }
+}
+brandError(InvalidTransitionError, 'InvalidTransitionError')
+/** A run, an attempt or a stream exceeded its time limit. */
+export class TimeoutError extends TinyLLMError {
+  name = 'TimeoutError'
+  timeoutMs
+  kind
+  /** `detail` says what happened, when it is more than "timed out after N ms". */
+  constructor(options) {
+    const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
+    super({
+      message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
+      functionName: options.functionName,
+      state: options.state,
+      // An attempt that timed out may succeed when tried again; a run out of total time may not.
+      retryable: options.kind !== 'total',
+    })
+    this.timeoutMs = options.timeoutMs
+    this.kind = options.kind
+  }
+}
+brandError(TimeoutError, 'TimeoutError')
+/** The run was cancelled through its AbortSignal. `reason` is the signal's reason. */
+export class AbortError extends TinyLLMError {
+  name = 'AbortError'
+  reason
+  constructor(options) {
+    const reason = options.reason
+    super({
+      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause: reason,
+    })
+    this.reason = reason
+  }
+}
+brandError(AbortError, 'AbortError')
+/** A call was stopped before it was sent because it would exceed the run tree's token or cost budget. */
+export class BudgetExceededError extends TinyLLMError {
+  name = 'BudgetExceededError'
+  limit
+  budget
+  spent
+  requested
+  constructor(options) {
+    const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
+    super({
+      message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
+      functionName: options.functionName,
+      state: options.state,
+    })
+    this.limit = options.limit
+    this.budget = options.budget
+    this.spent = options.spent
+    this.requested = options.requested
+  }
+}
+brandError(BudgetExceededError, 'BudgetExceededError')
+/**
+ * A Function, policy or model was given an invalid option: thrown at construction, or the rejection of a call given
+ * one. The message reads `<Function name>: <what is wrong with the option>`; `option` names it.
+ */
+export class ConfigurationError extends TinyLLMError {
+  name = 'ConfigurationError'
+  option
+  constructor(options) {
+    super({
+      message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}`,
+      functionName: options.functionName,
+      cause: options.cause,
+    })
+    this.option = options.option
+  }
+}
+brandError(ConfigurationError, 'ConfigurationError')
+/** A construct that can loop (retries, tool loops, graphs) went past its step limit. */
+export class StepLimitError extends TinyLLMError {
+  name = 'StepLimitError'
+  limit
+  /** What was counted (`nested runs`, `model turns`…): which limit this is. */
+  what
+  constructor(options) {
+    const what = options.what ?? 'steps'
+    super({
+      message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${what} reached`,
+      functionName: options.functionName,
+      state: options.state,
+    })
+    this.limit = options.limit
+    this.what = what
+  }
+}
+brandError(StepLimitError, 'StepLimitError')
+/**
+ * A Function's own code threw something that is not a tinyllm error. The original is kept as `cause`, and the
+ * message says which Function and state it came from.
+ */
+export class FunctionError extends TinyLLMError {
+  name = 'FunctionError'
+  constructor(options) {
+    const cause = options.cause
+    super({
+      message: `${options.functionName}: ${options.state} threw ${describeThrown(cause)}`,
+      functionName: options.functionName,
+      state: options.state,
+      cause,
+      retryable: options.retryable,
+    })
+  }
+}
+brandError(FunctionError, 'FunctionError')
+/**
+ * A durable run was replayed from its journal, and the step at some position is not the one that ran there before: the
+ * graph (or a custom `run`'s order of calls) changed. Replaying would hand the wrong output to the wrong step.
+ */
+export class NonDeterminismError extends TinyLLMError {
+  name = 'NonDeterminismError'
+  /** The step's idempotency key. */
+  key
+  expected
+  found
+  constructor(options) {
+    super({
+      message: `${options.functionName}: the journal holds ${options.expected} at ${options.key}, but ${options.found} ran there; the graph changed since the run was journaled (run it under a new runId)`,
+      functionName: options.functionName,
+      state: 'init',
+    })
+    this.key = options.key
+    this.expected = options.expected
+    this.found = options.found
+  }
+}
+brandError(NonDeterminismError, 'NonDeterminismError')
+/**
+ * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
+ * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
+ * sparse list as long as 2³²−1 renders at once. Secrets in its strings are replaced, as in a log line.
+ */
+export function safeStringify(value, maxLength = 200) {
+  let text
+  try {
+    // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
+    text =
+      typeof value === 'bigint'
+        ? `${value}n`
+        : typeof value === 'function'
+          ? String(value)
+          : (JSON.stringify(value, (_, item) =>
+              // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
+              typeof item === 'string'
+                ? redactString(item)
+                : Array.isArray(item) && item.length > maxLength
+                  ? item.slice(0, maxLength + 1)
+                  : item,
+            ) ?? String(value))
+  } catch {
+    try {
+      text = Object.prototype.toString.call(value)
+    } catch {
+      // A Proxy whose traps throw has no text at all.
+      text = '[an unreadable value]'
+    }
+  }
+  return cut(text, maxLength)
+}
+/**
+ * `<name>: <message>` of a thrown error, else the value as {@link safeStringify} renders it, cut at `maxLength`; never
+ * throws.
+ */
+export function describeThrown(value, maxLength = 200) {
+  try {
+    if (isError(value)) {
+      return cut(`${String(value.name)}: ${String(value.message)}`, maxLength)
+    }
+  } catch {
+    // An error whose `name` or `message` getter throws is described like any other value.
+  }
+  return safeStringify(value, maxLength)
+}
+/**
+ * The tinyllm error for an operation cancelled with `reason` (an abort reason, or an aborted signal): the reason itself
+ * when it already is an {@link AbortError} or a {@link TimeoutError}, else an AbortError carrying it.
+ */
+export function abortErrorFor(reason, where) {
+  const cause = isAbortSignal(reason) ? reasonOf(reason) : reason
+  if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
+  return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
+}
+/** A signal's `reason`; the signal itself when reading it throws (a lookalike whose getter throws). */
+function reasonOf(signal) {
+  try {
+    return signal.reason
+  } catch {
+    return signal
+  }
+}
+/** An `AbortSignal` of any realm (or one that behaves as one); never throws. */
+export function isAbortSignal(value) {
+  try {
+    const signal = value
+    return (
+      typeof signal === 'object' &&
+      signal !== null &&
+      typeof signal.addEventListener === 'function' &&
+      'aborted' in signal
+    )
+  } catch {
+    return false
+  }
+}
+//# sourceMappingURL=errors.js.map

@@ -1,0 +1,102 @@
+import type { TinyLLMError } from './errors.js'
+import type { FunctionNode } from './function-node.js'
+import type { LifecycleState } from './lifecycle.js'
+import type { RunContext } from './run-context.js'
+import type { UsageTotals } from './usage.js'
+/** One transition of one run. Built only when someone listens. */
+export interface LifecycleEvent {
+  readonly runId: string
+  readonly parentRunId: string | undefined
+  /** Name of the Function. */
+  readonly function: string
+  /** The Function's kind (`function`, `chain`, `llm-call`…). */
+  readonly kind: string
+  /** The Function itself, for a listener that needs more than its name (an LLM call's model and settings, say). */
+  readonly source: FunctionLike
+  readonly from: LifecycleState
+  readonly to: LifecycleState
+  /**
+   * Epoch milliseconds, sub-millisecond precision. Transitions the engine makes back to back, with no user code or wait
+   * between them, share one reading of the clock.
+   */
+  readonly at: number
+  /** Attempt number, from 1; 0 before the first attempt starts. */
+  readonly attempt: number
+  /** Why the run is retrying or failed. */
+  readonly error?: TinyLLMError
+  /**
+   * What the run has recorded about itself so far, as a bridge to a tracing system needs it when it happens: a
+   * Decision's `choice`, an LLM call's `model` and `requestId`, `replayed` for a step replayed from a journal.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>>
+  /** Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call. */
+  readonly usage?: Readonly<UsageTotals>
+  /** On the event leaving `init`: the run's input, as given. */
+  readonly input?: unknown
+  /** On the `complete` event: the run's output. */
+  readonly output?: unknown
+}
+/** What an event's `source` offers: every Function is one. */
+export interface FunctionLike {
+  readonly name: string
+  readonly kind: string
+  describe(): FunctionNode
+}
+/**
+ * Code run around every attempt of every run (and its `processOutput`), with the run's context: how a tracing bridge
+ * makes a run's span the active one while it executes, so spans started inside it (an SDK's HTTP client span) nest
+ * under it. It must call `call` exactly once and return what it returns.
+ */
+export type RunWrapper = <Result>(run: RunContext, call: () => Result) => Result
+/** Options of {@link onLifecycleEvent}. */
+export interface LifecycleSubscription {
+  /**
+   * Decides once per run tree, when its root starts, whether this listener hears that tree: no event is built for a
+   * tree nobody hears. Default: every tree.
+   */
+  readonly accepts?: (root: { readonly runId: string; readonly function: string; readonly kind: string }) => boolean
+}
+/**
+ * Receives lifecycle events. It must not throw; if it does, the error is logged and the run goes on. It is no run's
+ * code: a Function it invokes while it is handed the event starts a run tree of its own (after an `await`, pass
+ * `parent: null` for the same).
+ */
+export type LifecycleListener = (event: LifecycleEvent) => void
+interface Subscriber extends LifecycleSubscription {
+  readonly listener: LifecycleListener
+}
+interface EventRegistry {
+  subscribers: readonly Subscriber[]
+  /** The listeners of every subscriber that hears every tree: what a tree gets when none filters. */
+  listeners: readonly LifecycleListener[]
+  wrapper: RunWrapper | undefined
+}
+/** Shared through `globalThis`, so duplicated copies of core see the same subscribers. */
+export declare const globalEventRegistry: EventRegistry
+/**
+ * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
+ * those `accepts` chooses. Returns a function that unsubscribes. A listener or an `accepts` that is not a function is
+ * a ConfigurationError; an `accepts` that throws is logged, and its subscriber does not hear that tree.
+ *
+ * @example
+ * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))
+ */
+export declare function onLifecycleEvent(listener: LifecycleListener, subscription?: LifecycleSubscription): () => void
+/**
+ * The process-wide listeners that hear a tree starting at `root`. A subscriber whose `accepts` throws does not hear it,
+ * and `failed` is told.
+ */
+export declare function listenersOf(
+  root: {
+    readonly runId: string
+    readonly function: string
+    readonly kind: string
+  },
+  failed: (error: unknown) => void,
+): readonly LifecycleListener[]
+/**
+ * Sets the {@link RunWrapper} every run executes inside (one at a time); returns a function that removes it. One that
+ * is not a function is a ConfigurationError, and the wrapper in place stays.
+ */
+export declare function setRunWrapper(wrapper: RunWrapper | undefined): () => void
+//# sourceMappingURL=events.d.ts.map

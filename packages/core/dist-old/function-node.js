@@ -1,0 +1,2 @@
+export {}
+//# sourceMappingURL=function-node.js.map

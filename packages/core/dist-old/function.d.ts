@@ -1,0 +1,98 @@
+import type { FunctionNode } from './function-node.js'
+import { type ResolvedRetryPolicy, type RetryPolicy } from './retry-policy.js'
+import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
+import type { RunRecord } from './run-record.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
+import { Validator } from './validator.js'
+/** Options every Function accepts. Immutable once the Function is built. */
+export interface FunctionOptions {
+  /** Shown in errors, logs, events, run trees and graphs. */
+  readonly name: string
+  /** Validates (and may transform) the input before `run`. */
+  readonly input?: StandardSchemaV1
+  /** Validates (and may transform) what `run` returns. */
+  readonly output?: StandardSchemaV1
+  /** Validates what `processOutput` returns. */
+  readonly processedOutput?: StandardSchemaV1
+  /** Retry policy for `run`. Default: one attempt. */
+  readonly retry?: RetryPolicy
+  /** Limit on the whole run, retries included, in ms. */
+  readonly timeoutMs?: number
+  /** Limit on each attempt of `run`, in ms; an attempt that exceeds it fails with a retryable TimeoutError. */
+  readonly attemptTimeoutMs?: number
+  /**
+   * Journal the run's output when its tree has a journal, and replay it from there on a re-run instead of running it
+   * again: for steps with side effects or a cost (LLM calls are durable by default). Default false: the run re-runs,
+   * and its durable children replay.
+   */
+  readonly durable?: boolean
+}
+/** The keys of {@link FunctionOptions}, for classes that check their options for unknown keys. */
+export declare const functionOptionKeys: readonly [
+  'name',
+  'input',
+  'output',
+  'processedOutput',
+  'retry',
+  'timeoutMs',
+  'attemptTimeoutMs',
+  'durable',
+]
+/**
+ * The unit of every tinyllm graph. Subclass it and implement `run` (and optionally `processOutput`); call `invoke`.
+ * Every run walks `init → input_validation → running → output_validation → processing_output → complete`, or ends in
+ * `failed`; a retry shows as `running → retrying → running`. State belongs to the run: one instance serves any number
+ * of concurrent runs. A Function invoked while another one's `run` is executing joins that run's tree (its
+ * cancellation, deadline, budget, logger and record), as if invoked through `context.invoke`.
+ *
+ * @example
+ * class Greet extends Function<{ name: string }, string> {
+ *   async run(input: { name: string }) { return `Hello, ${input.name}` }
+ * }
+ * await new Greet({ name: 'greet' }).invoke({ name: 'Ada' }) // 'Hello, Ada'
+ */
+export declare abstract class Function<Input = unknown, Output = unknown, Processed = Output, RunInput = Input>
+  implements Invocable<Input, Processed>
+{
+  readonly name: string
+  /** What kind of node this is in graphs and run trees. */
+  readonly kind: string
+  readonly inputSchema: StandardSchemaV1 | undefined
+  readonly outputSchema: StandardSchemaV1 | undefined
+  readonly processedOutputSchema: StandardSchemaV1 | undefined
+  readonly retry: ResolvedRetryPolicy
+  readonly timeoutMs: number | undefined
+  readonly attemptTimeoutMs: number | undefined
+  /** Whether the run is journaled and replayed when its tree has a journal. */
+  readonly durable: boolean
+  /** @internal Checks the input against `inputSchema`. */
+  readonly inputValidator: Validator | undefined
+  /** @internal Checks what `run` returns against `outputSchema`. */
+  readonly outputValidator: Validator | undefined
+  /** @internal Checks what `processOutput` returns against `processedOutputSchema`. */
+  readonly processedOutputValidator: Validator | undefined
+  constructor(options: FunctionOptions)
+  /**
+   * @internal Whether `processOutput` does anything: runs skip the step otherwise. Asked per run, so a `processOutput`
+   * the instance holds itself (a class field, one assigned in a subclass's constructor) counts too.
+   */
+  get processesOutput(): boolean
+  /** The work of one attempt. Receives the validated input; must honour `context.signal` for prompt cancellation. */
+  abstract run(input: RunInput, context: RunContext): Promise<Output> | Output
+  /** Turns a validated output into the run's final value. Default: the output itself. */
+  processOutput(output: Output, _context: RunContext): Promise<Processed> | Processed
+  /**
+   * Runs the Function and resolves with its (processed) output, or rejects with a typed {@link TinyLLMError} — bad
+   * options included: `invoke` never throws.
+   */
+  invoke(input: Input, options?: InvokeOptions): Promise<Processed>
+  /**
+   * Runs the Function and resolves with its full {@link RunRecord} (state history, attempts, duration, output or
+   * error, children) whether it succeeded or not. For debugging and for callers who want a settled result. Rejects
+   * only when the options are invalid and no run could start.
+   */
+  trace(input: Input, options?: InvokeOptions): Promise<RunRecord<Processed>>
+  /** This Function as a graph node. Combinators override it to describe their children. */
+  describe(): FunctionNode
+}
+//# sourceMappingURL=function.d.ts.map

@@ -1,0 +1,133 @@
+import { closestName } from '@tinyllm/logger'
+import { ConfigurationError, describeThrown, safeStringify, TinyLLMError } from './errors.js'
+/** The longest delay a timer can wait in one go (2³¹−1 ms, about 24.8 days); longer ones are re-armed. */
+export const maxTimerDelayMs = 2_147_483_647
+/**
+ * Checks a numeric option and returns it (`undefined` when absent). Anything else is a {@link ConfigurationError} in
+ * the one format every option of tinyllm uses: `<owner>: <option> must be …, got …`.
+ *
+ * @example
+ * checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1, orInfinity: true }, name)
+ */
+export function checkNumber(value, option, rule, owner) {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && !Number.isNaN(value)) {
+    if (value === Number.POSITIVE_INFINITY ? rule.orInfinity === true : withinRule(value, rule)) return value
+  }
+  throw optionError(option, describeRule(rule), value, owner)
+}
+/** A timeout or delay in ms: a number > 0, at most 2³¹−1 (2,147,483,647), the longest delay a timer can hold. */
+export function checkTimeout(value, option, owner) {
+  return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)
+}
+function withinRule(value, rule) {
+  if (!Number.isFinite(value)) return false
+  if (rule.integer === true && !Number.isInteger(value)) return false
+  if (rule.min !== undefined && value < rule.min) return false
+  if (rule.above !== undefined && value <= rule.above) return false
+  return rule.max === undefined || value <= rule.max
+}
+function describeRule(rule) {
+  const unit = rule.unit === undefined ? '' : ` ${rule.unit}`
+  let text = rule.integer === true ? 'an integer' : `a number${unit === '' ? '' : ` of${unit}`}`
+  const low = rule.min !== undefined ? `≥ ${rule.min}` : rule.above !== undefined ? `> ${rule.above}` : undefined
+  if (low !== undefined && rule.max !== undefined) text += ` ${low} and ≤ ${rule.max}`
+  else if (low !== undefined) text += ` ${low}`
+  else if (rule.max !== undefined) text += ` ≤ ${rule.max}`
+  return rule.orInfinity === true ? `${text}, or Infinity` : text
+}
+/** Checks a boolean option and returns it (`undefined` when absent). */
+export function checkBoolean(value, option, owner) {
+  if (value === undefined || typeof value === 'boolean') return value
+  throw optionError(option, 'true or false', value, owner)
+}
+/** Checks that an option is one of `allowed`; returns it (`undefined` when absent). */
+export function checkOneOf(value, option, allowed, owner) {
+  if (value === undefined || allowed.includes(value)) return value
+  throw optionError(option, `one of ${allowed.map((choice) => `'${choice}'`).join(', ')}`, value, owner)
+}
+/** A {@link ConfigurationError} saying `<owner>: <option> must be <expected>, got <value>`. */
+export function optionError(option, expected, value, owner) {
+  return new ConfigurationError({
+    option,
+    message: `${option} must be ${expected}, got ${showValue(value)}`,
+    functionName: owner,
+  })
+}
+function showValue(value) {
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return 'an object'
+  return safeStringify(value, 60)
+}
+/**
+ * Rejects option keys nobody reads — a misspelling, or another library's name for a setting (`max_tokens`,
+ * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
+ * them. Keys whose value is `undefined` are ignored.
+ */
+export function checkKnownOptions(options, known, owner) {
+  let keys
+  try {
+    keys = Object.keys(options)
+  } catch (cause) {
+    throw unreadableOption(cause, 'options', owner)
+  }
+  for (const key of keys) {
+    if (known.has(key)) continue
+    let value
+    try {
+      value = options[key]
+    } catch (cause) {
+      throw unreadableOption(cause, 'options', owner)
+    }
+    if (value === undefined) continue
+    // A key longer than any option name is quoted cut short, and no name is suggested for it.
+    const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
+    const suggestion = shown === key ? suggestName(key, known) : undefined
+    throw new ConfigurationError({
+      option: shown,
+      message: `${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
+      functionName: owner,
+    })
+  }
+}
+/**
+ * The error for an option whose reading threw (a getter, a Proxy): the error itself when it already is a tinyllm error
+ * (an option check), else a {@link ConfigurationError} naming the option, with what was thrown as its cause.
+ */
+export function unreadableOption(error, option, owner) {
+  if (TinyLLMError.isInstance(error)) return error
+  return new ConfigurationError({
+    option,
+    message: `${option} could not be read: ${describeThrown(error)}`,
+    functionName: owner,
+    cause: error,
+  })
+}
+/** Other libraries' names for an option, in the form {@link knownSpelling} compares: lower case, without `_`. */
+const aliases = new Map([
+  ['modelname', 'model'],
+  ['maxcompletiontokens', 'maxTokens'],
+  ['maxoutputtokens', 'maxTokens'],
+  ['stopsequences', 'stop'],
+  ['timeout', 'timeoutMs'],
+  ['requesttimeoutms', 'attemptTimeoutMs'],
+  ['retries', 'retry'],
+  ['maxretries', 'retry'],
+])
+/**
+ * The known name `key` is another spelling of — another case or snake_case (`TopP`, `top_p`), or another library's
+ * name (`model_name`, `maxOutputTokens`) — or `undefined`. No near misses: an LLM call's input, where other keys may
+ * pass, is checked with it.
+ */
+export function knownSpelling(key, known) {
+  const plain = key.replaceAll('_', '').toLowerCase()
+  const alias = aliases.get(plain)
+  if (alias !== undefined && known.has(alias)) return alias
+  for (const name of known) if (name.toLowerCase() === plain) return name
+  return undefined
+}
+/** The known name closest to `key`: another spelling of it, or one edit or two away. */
+function suggestName(key, known) {
+  return knownSpelling(key, known) ?? closestName(key, known)
+}
+//# sourceMappingURL=options.js.map

@@ -1,0 +1,2 @@
+export {}
+//# sourceMappingURL=run-context.js.map

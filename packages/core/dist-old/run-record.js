@@ -1,0 +1,2 @@
+export {}
+//# sourceMappingURL=run-record.js.map

@@ -1,0 +1,861 @@
+import { getDefaultLogger, redact, toLogger } from '@tinyllm/logger'
+import { CancelScope, isPromiseLike } from './cancellation.js'
+import {
+  abortErrorFor,
+  ConfigurationError,
+  FunctionError,
+  isAbortSignal,
+  NonDeterminismError,
+  StepLimitError,
+  safeStringify,
+  TimeoutError,
+  TinyLLMError,
+} from './errors.js'
+import { globalEventRegistry, listenersOf } from './events.js'
+import { assertJsonSafe, hashJson } from './journal.js'
+import { functionLifecycle } from './lifecycle.js'
+import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
+import { decideRetry } from './retry-policy.js'
+import { addUsageTo, checkBudget, checkUsage, emptyUsageTotals, UsageLedger } from './usage.js'
+
+/** Runs nested deeper than this fail with a StepLimitError: such a tree is a cycle in a graph, or endless recursion. */
+const maxRunDepth = 1_000
+/**
+ * A child run starts its work synchronously inside its parent's `run`, so nesting grows the call stack; every this many
+ * levels a run starts on a fresh stack instead, and no depth up to {@link maxRunDepth} can overflow it.
+ */
+const freshStackEvery = 64
+/** Runs of one tree in progress at once, by default; past it a graph is taken to be fanning out into itself. */
+const defaultMaxConcurrentRuns = 100_000
+const emptyMetadata = Object.freeze({})
+/** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
+const uncancellable = new CancelScope(undefined)
+// The origin is read once (the getter computes it on every read); `now` is called bound, which skips the receiver check.
+const timeOrigin = performance.timeOrigin
+const performanceNow = performance.now.bind(performance)
+const now = () => timeOrigin + performanceNow()
+const rootOnlyOptions = ['logger', 'onEvent', 'budget', 'maxConcurrentRuns', 'runId', 'journal', 'executor']
+const invokeOptionKeys = new Set([
+  ...rootOnlyOptions,
+  'signal',
+  'timeoutMs',
+  'metadata',
+  'stream',
+  'key',
+  'deadline',
+  'parent',
+])
+let runCounter = 0
+/** How many lifecycle listeners are being handed an event right now (nested when one invokes a Function). */
+let listenersHearing = 0
+const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(36)
+  .padStart(7, '0')
+/**
+ * The context of the attempt (or `processOutput`) whose code is executing, where the runtime has async context
+ * (`AsyncLocalStorage` in Node, Bun and Deno): a Function invoked there without a context joins that run's tree, as
+ * part of that attempt.
+ */
+const runStorage = (() => {
+  try {
+    const hooks = globalThis.process?.getBuiltinModule?.('node:async_hooks')
+    return hooks === undefined ? undefined : new hooks.AsyncLocalStorage()
+  } catch {
+    return undefined
+  }
+})()
+function callRun(fn, input, context) {
+  return fn.run(input, context)
+}
+function callProcessOutput(fn, output, context) {
+  return fn.processOutput(output, context)
+}
+/**
+ * Starts a run of `fn` and settles with its output — or, `recording`, with its record whatever happened. Never throws:
+ * bad options are a rejected ConfigurationError.
+ */
+export function startRun(fn, input, options, recording) {
+  let run
+  try {
+    if (options !== undefined) checkInvokeOptions(options, fn.name)
+    const executor = options?.executor
+    if (executor !== undefined) {
+      if (recording)
+        throw new ConfigurationError({
+          option: 'executor',
+          message: 'trace runs in this process only; use invoke with an executor',
+          functionName: fn.name,
+        })
+      if (typeof executor?.invoke !== 'function')
+        throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
+      const { executor: _, ...rest } = options
+      return handOver(executor, fn, input, withCaller(rest))
+    }
+    run = new Run(fn, input, options, recording)
+  } catch (error) {
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    return Promise.reject(unreadableOption(error, 'options', fn.name))
+  }
+  if (!recording) return run.execute()
+  const record = () => run.record
+  return run.execute().then(record, record)
+}
+/**
+ * The options of a run handed to an executor from inside another run's code (joined through async context, as a plain
+ * `invoke` would be): the caller's cancellation and deadline go with it, beside its own. Another process cannot join
+ * the caller's tree, so nothing else does.
+ */
+function withCaller(options) {
+  if (options.parent !== undefined || listenersHearing !== 0) return options
+  const caller = runStorage?.getStore()
+  if (caller === undefined || !caller.cancelScope.cancellable) return options
+  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
+  const deadline =
+    caller.deadline === undefined || (options.deadline !== undefined && options.deadline <= caller.deadline)
+      ? options.deadline
+      : caller.deadline
+  return deadline === undefined ? { ...options, signal } : { ...options, signal, deadline }
+}
+/**
+ * Hands a run to an executor, and settles as it does. Never throws: what its `invoke` throws is the rejection — a
+ * tinyllm error as it is, anything else a FunctionError saying the executor threw it.
+ */
+function handOver(executor, fn, input, options) {
+  try {
+    return Promise.resolve(executor.invoke(fn, input, options))
+  } catch (error) {
+    return Promise.reject(
+      TinyLLMError.isInstance(error)
+        ? error
+        : new FunctionError({ functionName: fn.name, state: 'executor', cause: error }),
+    )
+  }
+}
+/**
+ * What a Function's code receives as its RunContext: its run as one attempt (or `processOutput`) sees it. The attempt's
+ * number, cancellation and step keys stay with it, so code an attempt left running after it ended (it timed out, say)
+ * cannot slip into the next one: a Function it invokes then is cancelled with its attempt, and takes no step key of the
+ * next attempt.
+ */
+class StepContext {
+  run
+  attempt
+  cancelScope
+  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
+  childOptions = undefined
+  /** How many children of each name were invoked without a key: their `name#n` keys. */
+  callCounts = undefined
+  constructor(run, attempt, cancelScope) {
+    this.run = run
+    this.attempt = attempt
+    this.cancelScope = cancelScope
+  }
+  get runId() {
+    return this.run.runId
+  }
+  get parentRunId() {
+    return this.run.parentRunId
+  }
+  get stepPath() {
+    return this.run.stepPath
+  }
+  get idempotencyKey() {
+    return this.run.idempotencyKey
+  }
+  get functionName() {
+    return this.run.fn.name
+  }
+  get signal() {
+    return this.cancelScope.signal
+  }
+  get deadline() {
+    return this.cancelScope.deadline
+  }
+  get logger() {
+    return this.run.logger
+  }
+  get metadata() {
+    return this.run.metadata
+  }
+  get budget() {
+    return this.run.tree.ledger.budget
+  }
+  get treeUsage() {
+    return this.run.tree.ledger.spent
+  }
+  get stream() {
+    return this.run.stream
+  }
+  invoke(fn, input, options) {
+    if (options === undefined) {
+      this.childOptions ??= { parent: this }
+      return fn.invoke(input, this.childOptions)
+    }
+    return fn.invoke(input, { ...options, parent: this })
+  }
+  addUsage(usage, costUsd) {
+    this.run.addUsage(usage, costUsd)
+  }
+  reserveBudget(request) {
+    return this.run.tree.ledger.reserve(request, this.run.fn.name)
+  }
+  annotate(key, value) {
+    this.run.annotate(key, value)
+  }
+  /**
+   * The context of the code that continues this attempt (`processOutput`): the children it invokes without a key count
+   * on from this attempt's, so no two children of one run share a key.
+   */
+  continued(cancelScope) {
+    const next = new StepContext(this.run, this.attempt, cancelScope)
+    this.callCounts ??= new Map()
+    next.callCounts = this.callCounts
+    return next
+  }
+  /** The key of the next child invoked without one: `<name>#<n>`. */
+  nextKey(name) {
+    if (this.callCounts === undefined) this.callCounts = new Map()
+    const count = (this.callCounts.get(name) ?? 0) + 1
+    this.callCounts.set(name, count)
+    return `${escapeKey(name)}#${count}`
+  }
+}
+/** One execution of one Function: all the state of a run lives here, never on the Function. */
+class Run {
+  fn
+  input
+  parent
+  tree
+  metadata
+  /** How many ancestors this run has. */
+  depth
+  /** The step's key in its parent ('' for the root). */
+  key
+  /** The parent's attempt this run was started in: a retried parent's children get ids of their own. */
+  parentAttempt
+  /** The run's cancellation; during an attempt with a time limit of its own, that attempt's scope. */
+  cancelScope
+  stream
+  state = 'init'
+  attempt = 0
+  record = undefined
+  /** Tokens and cost of this run and everything under it, once it has any. */
+  usage = undefined
+  /** What the run recorded about itself (`annotate`), once it has anything. */
+  annotations = undefined
+  streamedParts = 0
+  /**
+   * The clock reading of the run's last transition, until user code runs or the run waits: transitions the engine
+   * makes back to back share it, so a step whose work is synchronous reads the clock twice, not at each of its states.
+   */
+  at = undefined
+  id
+  path = undefined
+  boundLogger = undefined
+  constructor(fn, input, options, recording) {
+    this.fn = fn
+    this.input = input
+    let parent = options?.parent
+    if (parent === undefined && listenersHearing === 0) {
+      const current = runStorage?.getStore()
+      if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
+    }
+    let parentScope = uncancellable
+    const metadata = options?.metadata
+    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
+      throw optionError('metadata', 'an object', metadata, fn.name)
+    if (parent !== undefined && parent !== null) {
+      if (!(parent instanceof StepContext)) {
+        throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
+      }
+      const parentRun = parent.run
+      // A record that was handed out whole must not grow a child afterwards.
+      if (parentRun.state === 'complete' || parentRun.state === 'failed')
+        throw new ConfigurationError({
+          option: 'parent',
+          message: `the run of "${parentRun.fn.name}" it would join has ended (${parentRun.state}); pass parent: null to start a tree of its own`,
+          functionName: fn.name,
+        })
+      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parentRun)
+      this.parent = parentRun
+      this.depth = parentRun.depth + 1
+      this.tree = parentRun.tree
+      this.metadata = metadata === undefined ? parentRun.metadata : { ...parentRun.metadata, ...metadata }
+      this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
+      this.parentAttempt = parent.attempt
+      this.id = undefined
+      parentScope = parent.cancelScope
+    } else {
+      this.parent = undefined
+      this.depth = 0
+      this.tree = createTree(options, fn.name)
+      this.metadata = metadata ?? emptyMetadata
+      if (options?.key !== undefined) checkKey(options.key, fn.name)
+      this.key = ''
+      this.parentAttempt = 0
+      this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
+      const registry = globalEventRegistry
+      if (registry.listeners.length !== registry.subscribers.length) {
+        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
+          this.listenerFailed(
+            "a lifecycle subscription's accepts threw, so its listener does not hear this run",
+            error,
+          ),
+        )
+      }
+    }
+    const listener = options?.stream
+    if (listener !== undefined && typeof listener !== 'function')
+      throw optionError('stream', 'a function', listener, fn.name)
+    // Last of what can refuse the options: a refused run holds no timer, no listener and no place among the live runs.
+    this.cancelScope = this.openScope(options, parentScope)
+    if (this.parent !== undefined) this.tree.live += 1
+    this.stream =
+      listener === undefined
+        ? undefined
+        : (part) => {
+            this.streamedParts += 1
+            // A listener that throws, or an async one that rejects, is logged, like a lifecycle listener; the stream
+            // goes on, and the run's code that streamed the part never sees the listener's error.
+            try {
+              const result = listener(part)
+              if (isPromiseLike(result))
+                result.then(undefined, (error) => this.listenerFailed('stream listener rejected', error))
+            } catch (error) {
+              this.listenerFailed('stream listener threw', error)
+            }
+          }
+    // A traced run records itself and, through its record, every run under it.
+    if (recording || this.parent?.record !== undefined) this.startRecord()
+  }
+  // ---- RunContext ----------------------------------------------------------------------------------------------
+  get runId() {
+    if (this.id === undefined) {
+      const parent = this.parent
+      if (parent === undefined) this.id = `${runIdPrefix}-${(++runCounter).toString(36)}`
+      else this.id = `${parent.runId}/${this.key}${this.parentAttempt > 1 ? `@${this.parentAttempt}` : ''}`
+    }
+    return this.id
+  }
+  get parentRunId() {
+    return this.parent?.runId
+  }
+  get stepPath() {
+    if (this.path === undefined) {
+      const parentPath = this.parent?.stepPath
+      this.path = parentPath === undefined ? '' : parentPath === '' ? this.key : `${parentPath}/${this.key}`
+    }
+    return this.path
+  }
+  get idempotencyKey() {
+    let root = this
+    while (root.parent !== undefined) root = root.parent
+    return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
+  }
+  get logger() {
+    if (this.boundLogger === undefined) {
+      const base = this.tree.logger ?? getDefaultLogger()
+      this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
+    }
+    return this.boundLogger
+  }
+  addUsage(usage, costUsd) {
+    checkUsage(usage, costUsd, this.fn.name)
+    addUsageTo(this.tree.ledger.spent, usage, costUsd)
+    // Each run's usage is its own subtree's: this run's and every ancestor's.
+    for (let run = this; run !== undefined; run = run.parent) {
+      if (run.usage === undefined) {
+        run.usage = emptyUsageTotals()
+        if (run.record !== undefined) run.record.usage = run.usage
+      }
+      addUsageTo(run.usage, usage, costUsd)
+    }
+  }
+  annotate(key, value) {
+    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations.
+    const fact = { value, enumerable: true, writable: true, configurable: true }
+    if (this.annotations === undefined) this.annotations = {}
+    Object.defineProperty(this.annotations, key, fact)
+    if (this.record !== undefined) Object.defineProperty(this.record.annotations, key, fact)
+  }
+  // ---- the lifecycle -------------------------------------------------------------------------------------------
+  async execute() {
+    const fn = this.fn
+    const scope = this.cancelScope
+    try {
+      if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
+        await undefined
+        this.at = undefined
+      }
+      // After the move to a fresh stack: a run cancelled meanwhile does none of its work.
+      this.checkLimits()
+      const journal = fn.durable ? this.tree.journal : undefined
+      if (journal !== undefined) {
+        assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
+        const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
+        const entry = isPromiseLike(read) ? await read : read
+        if (entry !== undefined) return this.replay(entry)
+      }
+      this.to('input_validation')
+      let input = this.input
+      if (fn.inputValidator !== undefined) {
+        input = this.settle(fn.inputValidator.validate(input))
+        if (isPromiseLike(input)) input = await input
+      }
+      // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
+      // not a method of its own: an attempt that needs no await costs no promise of its own.
+      let value
+      let context
+      for (;;) {
+        this.attempt += 1
+        this.to('running')
+        const attemptScope = fn.attemptTimeoutMs === undefined ? undefined : this.openAttemptScope(fn.attemptTimeoutMs)
+        let error
+        try {
+          context = new StepContext(this, this.attempt, this.cancelScope)
+          value = this.settle(this.enter(callRun, input, context))
+          if (isPromiseLike(value)) value = await value
+          this.to('output_validation')
+          if (fn.outputValidator !== undefined) {
+            value = this.settle(fn.outputValidator.validate(value))
+            if (isPromiseLike(value)) value = await value
+          }
+          break
+        } catch (thrown) {
+          // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
+          error = attemptScope?.cancelled === true && !scope.cancelled ? attemptScope.reason : this.toError(thrown)
+          // A failed attempt is over: what it left running is cancelled with it, not carried into the next attempt.
+          attemptScope?.cancel(error)
+        } finally {
+          if (attemptScope !== undefined) {
+            attemptScope.dispose()
+            this.cancelScope = scope
+          }
+        }
+        await this.retryAfter(error)
+      }
+      this.to('processing_output')
+      if (fn.processesOutput) {
+        value = this.settle(this.enter(callProcessOutput, value, context.continued(scope)))
+        if (isPromiseLike(value)) value = await value
+      }
+      // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
+      if (fn.processedOutputValidator !== undefined) {
+        value = this.settle(fn.processedOutputValidator.validate(value))
+        if (isPromiseLike(value)) value = await value
+      }
+      if (journal !== undefined) value = await this.journal(journal, value)
+      this.to('complete', undefined, value)
+      return value
+    } catch (thrown) {
+      const error = this.toError(thrown)
+      this.to('failed', error)
+      throw error
+    } finally {
+      scope.dispose()
+      this.tree.live -= 1
+    }
+  }
+  /** After a failed attempt: `retrying` and the wait the retry policy decides, or the error the run ends in. */
+  async retryAfter(error) {
+    const scope = this.cancelScope
+    if (scope.cancelled) throw this.abortError(scope.reason)
+    const remainingMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now()
+    const decision = decideRetry(this.fn.retry, error, {
+      attempt: this.attempt,
+      streamedParts: this.streamedParts,
+      remainingMs,
+      functionName: this.fn.name,
+    })
+    if (!decision.retry) {
+      if (decision.outOfTime !== true) throw error
+      const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
+      throw new TimeoutError({
+        timeoutMs: leftMs,
+        kind: 'total',
+        functionName: this.fn.name,
+        state: this.state,
+        detail: `the wait before the next attempt would outlast the ${leftMs} ms left of the run; it ends now in the timeout it would end in (last error: ${error.message})`,
+      })
+    }
+    this.to('retrying', error)
+    // The wait ends in the next attempt or in the run's failure: either reads the clock again.
+    this.at = undefined
+    await scope.sleep(decision.delayMs)
+  }
+  /**
+   * Calls the Function's code as the current run of async context (so Functions it invokes join this run's tree),
+   * inside the process's run wrapper, if one is set (so a tracer's span is the active one meanwhile).
+   */
+  enter(call, value, context) {
+    // A run a listener invoked runs code of its own: what that code invokes joins this run, not a tree of its own.
+    const hearing = listenersHearing
+    listenersHearing = 0
+    try {
+      const wrapper = globalEventRegistry.wrapper
+      if (wrapper === undefined)
+        return runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context)
+      return wrapper(context, () =>
+        runStorage === undefined
+          ? call(this.fn, value, context)
+          : runStorage.run(context, call, this.fn, value, context),
+      )
+    } finally {
+      listenersHearing = hearing
+    }
+  }
+  /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
+  replay(entry) {
+    const fn = this.fn
+    const input = hashJson(this.input)
+    if (entry.function !== fn.name || entry.kind !== fn.kind || entry.input !== input) {
+      const changed =
+        entry.input === undefined
+          ? ' (the journal kept no digest of its input)'
+          : entry.input !== input
+            ? ' with another input'
+            : ''
+      throw new NonDeterminismError({
+        key: this.idempotencyKey,
+        expected: `${entry.function} (${entry.kind})`,
+        found: `${fn.name} (${fn.kind})${changed}`,
+        functionName: fn.name,
+      })
+    }
+    this.annotate('replayed', true)
+    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
+    this.to('input_validation')
+    this.attempt = 1
+    this.to('running')
+    this.to('output_validation')
+    this.to('processing_output')
+    this.to('complete', undefined, entry.output)
+    return entry.output
+  }
+  /** Writes a finished durable step to the journal; the entry that stands (the first writer's) is the output. */
+  async journal(journal, output) {
+    assertJsonSafe(output, { functionName: this.fn.name, state: 'processing_output' })
+    const entry = {
+      function: this.fn.name,
+      kind: this.fn.kind,
+      input: hashJson(this.input),
+      output,
+      usage: this.usage,
+      at: Date.now(),
+    }
+    const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
+    return (isPromiseLike(written) ? await written : written).output
+  }
+  /**
+   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
+   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
+   */
+  journalCall(operation, call) {
+    const state = `journal (${this.idempotencyKey})`
+    const entryOf = (answer) => {
+      if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) return answer
+      throw new ConfigurationError({
+        option: 'journal',
+        message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.idempotencyKey})`,
+        functionName: this.fn.name,
+      })
+    }
+    try {
+      const result = call()
+      if (!isPromiseLike(result)) return entryOf(result)
+      return Promise.resolve(result)
+        .then(entryOf)
+        .catch((cause) => {
+          throw this.toError(cause, state)
+        })
+    } catch (cause) {
+      throw this.toError(cause, state)
+    }
+  }
+  /** The value of a step, or the promise of it raced against cancellation; a synchronous step checks the deadline. */
+  settle(value) {
+    this.at = undefined
+    const scope = this.cancelScope
+    if (isPromiseLike(value)) return scope.race(value)
+    if (scope.cancellable) scope.throwIfCancelled()
+    return value
+  }
+  /** The run's cancellation, under `parentScope`: the scope of the parent's attempt (or `processOutput`) it began in. */
+  openScope(options, parentScope) {
+    const signal = options?.signal
+    const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
+    let timeoutMs =
+      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
+    // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
+    if (deadline !== undefined)
+      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
+    if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
+    if (signal !== undefined && !isAbortSignal(signal))
+      throw optionError('signal', 'an AbortSignal', signal, this.fn.name)
+    return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
+      signal,
+      timeoutMs,
+      timeoutReason:
+        timeoutMs === undefined
+          ? undefined
+          : () =>
+              new TimeoutError({
+                timeoutMs,
+                kind: 'total',
+                functionName: this.fn.name,
+                state: this.state,
+                detail:
+                  timeoutMs === 0 && deadline !== undefined
+                    ? `its deadline (${new Date(deadline).toISOString()}) had passed before it started`
+                    : undefined,
+              }),
+    })
+  }
+  openAttemptScope(timeoutMs) {
+    const scope = new CancelScope(this.cancelScope === uncancellable ? undefined : this.cancelScope, {
+      timeoutMs,
+      timeoutReason: () =>
+        new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.fn.name, state: this.state }),
+    })
+    this.cancelScope = scope
+    return scope
+  }
+  checkLimits() {
+    const scope = this.cancelScope
+    if (scope.cancellable) scope.throwIfCancelled()
+    if (this.depth > maxRunDepth) {
+      throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
+    }
+    if (this.tree.live > this.tree.maxConcurrentRuns) {
+      throw new StepLimitError({
+        limit: this.tree.maxConcurrentRuns,
+        what: 'runs in progress at once in one run tree (maxConcurrentRuns; a graph that fans out into itself?)',
+        functionName: this.fn.name,
+        state: 'init',
+      })
+    }
+  }
+  to(state, error, output) {
+    const from = this.state
+    functionLifecycle.assertTransition(from, state)
+    this.state = state
+    const record = this.record
+    const onEvent = this.tree.onEvent
+    const heard = onEvent !== undefined || this.tree.listeners.length !== 0
+    if (record === undefined && !heard) return
+    // One timestamp for the record and the event of one transition.
+    const at = this.at ?? now()
+    this.at = at
+    if (record !== undefined) record.transition(at, state, this.attempt, output, error)
+    if (heard) this.emit(at, from, state, output, error)
+  }
+  emit(at, from, to, output, error) {
+    const onEvent = this.tree.onEvent
+    const event = {
+      runId: this.runId,
+      parentRunId: this.parentRunId,
+      function: this.fn.name,
+      kind: this.fn.kind,
+      source: this.fn,
+      from,
+      to,
+      at,
+      attempt: this.attempt,
+    }
+    if (error !== undefined) event.error = error
+    if (from === 'init') event.input = this.input
+    if (to === 'complete') event.output = output
+    if (this.annotations !== undefined) event.annotations = this.annotations
+    if (this.usage !== undefined) event.usage = this.usage
+    // A listener is no run's code: a Function it invokes while it hears the event starts a tree of its own, as it would
+    // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
+    listenersHearing += 1
+    try {
+      if (onEvent !== undefined) this.deliver(onEvent, event)
+      for (const listener of this.tree.listeners) this.deliver(listener, event)
+    } finally {
+      listenersHearing -= 1
+    }
+  }
+  /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
+  deliver(listener, event) {
+    try {
+      const result = listener(event)
+      if (isPromiseLike(result))
+        result.then(undefined, (listenerError) => this.listenerFailed('lifecycle listener threw', listenerError, event))
+    } catch (listenerError) {
+      this.listenerFailed('lifecycle listener threw', listenerError, event)
+    }
+  }
+  listenerFailed(what, listenerError, event) {
+    try {
+      this.logger.error(`${what}; the run goes on`, {
+        error: listenerError,
+        event: event === undefined ? undefined : `${event.from}→${event.to}`,
+      })
+    } catch {
+      // A logger that throws too has nowhere left to report to; the run must not fail for it.
+    }
+  }
+  // ---- records -------------------------------------------------------------------------------------------------
+  startRecord() {
+    this.at = now()
+    const record = new TracedRecord(this, this.at)
+    this.record = record
+    this.parent?.record?.children.push(record)
+  }
+  // ---- errors --------------------------------------------------------------------------------------------------
+  abortError(reason) {
+    return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
+  }
+  toError(thrown, state = this.state) {
+    // A cancelled run ends in its cancellation, whatever the work threw on the way out.
+    const scope = this.cancelScope
+    if (scope.cancelled) return this.abortError(scope.reason)
+    if (TinyLLMError.isInstance(thrown)) return thrown
+    // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
+    return new FunctionError({
+      functionName: this.fn.name,
+      state,
+      cause: thrown,
+      retryable: !hasRetryableFalse(thrown),
+    })
+  }
+}
+/**
+ * A traced run's record: one class, so every record has one shape (built field by field, not copied from a literal).
+ * It serialises whatever it holds: outputs, inputs and annotations that JSON cannot take (a cycle, a BigInt, a `toJSON`
+ * that throws) are made safe and secrets replaced, as in a log line; children serialise the same way one by one, so a
+ * deep tree is neither cut nor copied twice.
+ */
+class TracedRecord {
+  runId
+  parentRunId
+  function
+  kind
+  input
+  status
+  states
+  attempts
+  startedAt
+  endedAt
+  durationMs
+  annotations
+  children
+  constructor(run, at) {
+    this.runId = run.runId
+    this.parentRunId = run.parentRunId
+    this.function = run.fn.name
+    this.kind = run.fn.kind
+    this.input = run.input
+    this.status = 'running'
+    this.states = [{ state: 'init', at, attempt: 0 }]
+    this.attempts = 0
+    this.startedAt = at
+    this.endedAt = undefined
+    this.durationMs = undefined
+    this.annotations = {}
+    this.children = []
+  }
+  transition(at, state, attempt, output, error) {
+    this.states.push(error === undefined ? { state, at, attempt } : { state, at, attempt, error })
+    this.attempts = attempt
+    if (state === 'complete' || state === 'failed') {
+      this.status = state
+      this.endedAt = at
+      this.durationMs = at - this.startedAt
+      if (state === 'complete') this.output = output
+      if (error !== undefined) this.error = error
+    }
+  }
+  toJSON() {
+    const { children, ...fields } = this
+    return { ...redact(fields), children }
+  }
+}
+function hasRetryableFalse(error) {
+  try {
+    return typeof error === 'object' && error !== null && error.retryable === false
+  } catch {
+    return false
+  }
+}
+/** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
+function checkInvokeOptions(options, functionName) {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, functionName)
+  // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
+  for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
+}
+function checkKey(key, functionName, option = 'key') {
+  if (typeof key === 'string' && key !== '') return key
+  throw optionError(option, 'a non-empty string', key, functionName)
+}
+/** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */
+function escapeKey(key) {
+  // A scan of char codes: a regular expression test costs more than the rest of a short key's handling.
+  for (let index = 0; index < key.length; index++) {
+    const code = key.charCodeAt(index)
+    if (code === 0x25 || code === 0x2f || code === 0x40 || code === 0x23)
+      return key.replace(/[%/@#]/g, (character) => `%${character.charCodeAt(0).toString(16)}`)
+  }
+  return key
+}
+function createTree(options, functionName) {
+  let logger
+  if (options?.logger !== undefined) {
+    try {
+      logger = toLogger(options.logger)
+    } catch (cause) {
+      throw new ConfigurationError({
+        option: 'logger',
+        message:
+          'logger must be a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods',
+        functionName,
+        cause,
+      })
+    }
+  }
+  const onEvent = options?.onEvent
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw optionError('onEvent', 'a function', onEvent, functionName)
+  }
+  const journal = options?.journal
+  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function')) {
+    throw optionError('journal', 'a StepJournal (with read and write)', journal, functionName)
+  }
+  return {
+    onEvent,
+    listeners: globalEventRegistry.listeners,
+    logger,
+    ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
+    journal,
+    maxConcurrentRuns:
+      checkNumber(options?.maxConcurrentRuns, 'maxConcurrentRuns', { integer: true, min: 1 }, functionName) ??
+      defaultMaxConcurrentRuns,
+    live: 1,
+  }
+}
+function rejectRootOptions(options, functionName, parent) {
+  // One test of every root-only option, on the hot path of every child invoked with options (a Chain's step keys).
+  if (
+    options.logger === undefined &&
+    options.onEvent === undefined &&
+    options.budget === undefined &&
+    options.maxConcurrentRuns === undefined &&
+    options.runId === undefined &&
+    options.journal === undefined &&
+    options.executor === undefined
+  )
+    return
+  for (const key of rootOnlyOptions) {
+    if (options[key] === undefined) continue
+    throw new ConfigurationError({
+      option: key,
+      message: `${key} belongs to a whole run tree, and this run joins the tree of "${parent.fn.name}"; give it where the tree starts, or pass parent: null to start a new one`,
+      functionName,
+    })
+  }
+}
+//# sourceMappingURL=run.js.map

@@ -1,0 +1,2 @@
+export {}
+//# sourceMappingURL=standard-schema.js.map

@@ -1,0 +1,125 @@
+import { isPromiseLike } from './cancellation.js'
+import { ConfigurationError, describeThrown, safeStringify, ValidationError } from './errors.js'
+import { optionError } from './options.js'
+/**
+ * Checks values against one Standard Schema (zod 4, valibot, arktype, …) on behalf of a Function and a lifecycle
+ * state, so that a failure says whose value, at which step, and what is wrong where. A synchronous schema is answered
+ * synchronously; an asynchronous one (any thenable) is awaited. A schema that throws, or answers with something that
+ * is not a Standard Schema result, fails with a {@link ValidationError} too: a value is never let through unchecked.
+ *
+ * @example
+ * const validator = new Validator(z.object({ name: z.string() }), { functionName: 'greet', state: 'input_validation' })
+ * const value = await validator.validate(input) // or a ValidationError naming `greet`, the state and each path
+ */
+export class Validator {
+  schema
+  site
+  constructor(schema, site = { functionName: 'value', state: 'validation' }) {
+    // The site names every error this validator raises: one it cannot read would fail only then, with a TypeError.
+    if (typeof site?.functionName !== 'string' || typeof site.state !== 'string')
+      throw optionError('site', '{ functionName, state }, both strings', site, 'Validator')
+    if (!isStandardSchema(schema)) {
+      throw new ConfigurationError({
+        option: 'schema',
+        message: `${site.state} schema must be a Standard Schema v1 object (zod 4, valibot, arktype, …), got ${safeStringify(schema, 40)}`,
+        functionName: site.functionName,
+      })
+    }
+    this.schema = schema
+    this.site = site
+  }
+  /** The schema's output for `value`, or a {@link ValidationError} listing every issue; a promise only if the schema is async. */
+  validate(value) {
+    let answer
+    try {
+      answer = this.schema['~standard'].validate(value)
+    } catch (cause) {
+      throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
+    }
+    let async
+    try {
+      async = isPromiseLike(answer)
+    } catch (cause) {
+      throw this.unreadable(cause)
+    }
+    if (!async) return this.outcome(answer)
+    return Promise.resolve(answer).then(
+      (result) => this.outcome(result),
+      (cause) => {
+        throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
+      },
+    )
+  }
+  /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
+  outcome(result) {
+    try {
+      return this.read(result)
+    } catch (cause) {
+      throw ValidationError.isInstance(cause) ? cause : this.unreadable(cause)
+    }
+  }
+  read(result) {
+    if (typeof result !== 'object' || result === null) {
+      throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
+    }
+    const issues = result.issues
+    if (issues === undefined) {
+      if ('value' in result) return result.value
+      throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
+    }
+    if (!Array.isArray(issues)) {
+      throw this.failure([
+        { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
+      ])
+    }
+    const listed = issuesIn(issues)
+    throw this.failure(
+      listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
+    )
+  }
+  failure(issues, cause) {
+    return new ValidationError({ functionName: this.site.functionName, state: this.site.state, issues, cause })
+  }
+  unreadable(cause) {
+    return this.failure(
+      [{ path: [], message: `the schema's answer could not be read: ${describeThrown(cause)}` }],
+      cause,
+    )
+  }
+}
+/** True when `value` implements Standard Schema v1. */
+export function isStandardSchema(value) {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false
+  try {
+    const props = value['~standard']
+    return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function'
+  } catch {
+    // A schema whose properties throw when read (a getter, a Proxy) is not one.
+    return false
+  }
+}
+/**
+ * The issues a list holds, made safe to show. Its holes are no issues, and are never visited: a sparse list as long as
+ * 2³²−1 costs what it holds, not its length.
+ */
+function issuesIn(list) {
+  const issues = []
+  for (const key of Object.keys(list)) {
+    const index = Number(key)
+    if (Number.isInteger(index) && index >= 0 && String(index) === key) issues.push(toIssue(list[index]))
+  }
+  return issues
+}
+/** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
+function toIssue(issue) {
+  const { message, path } = typeof issue === 'object' && issue !== null ? issue : {}
+  return {
+    path: Array.isArray(path) ? path.map(toPathKey) : [],
+    message: typeof message === 'string' ? message : safeStringify(message ?? issue, 200),
+  }
+}
+function toPathKey(segment) {
+  const key = typeof segment === 'object' && segment !== null ? segment.key : segment
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol' ? key : String(key)
+}
+//# sourceMappingURL=validator.js.map
