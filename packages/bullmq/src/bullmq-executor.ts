@@ -22,6 +22,7 @@ import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fin
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
+  checkTimerMs,
   maxTimerDelayMs,
   type QueueLocation,
   type QueueNames,
@@ -181,13 +182,7 @@ export class BullMQExecutor implements RunExecutor {
     const keepSeconds =
       checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
       7 * 24 * 60 * 60
-    this.pollIntervalMs =
-      checkNumber(
-        options.pollIntervalMs,
-        'pollIntervalMs',
-        { integer: true, min: 10, max: maxTimerDelayMs, unit: 'ms' },
-        owner,
-      ) ?? 5_000
+    this.pollIntervalMs = checkTimerMs(options.pollIntervalMs, 'pollIntervalMs', 10, owner) ?? 5_000
     if (options.context !== undefined && typeof options.context?.inject !== 'function') {
       throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     }

@@ -1,6 +1,6 @@
-import { AbortError, checkNumber, optionError } from '@tinyllm/core'
+import { AbortError, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
-import { checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
+import { checkLimits, checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
@@ -10,7 +10,7 @@ import {
   settleScript,
   statusScript,
 } from './redis-rate-limiter-scripts.js'
-import { checkOptionKeys, maxTimerDelayMs } from './run-job.js'
+import { checkOptionKeys, checkTimerMs } from './run-job.js'
 
 /** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
 export interface RedisRateLimiterOptions {
@@ -146,23 +146,11 @@ export class RedisRateLimiter implements RateLimiterLike {
       throw optionError('name', 'a non-empty string', options.name, owner)
     }
     this.name = options.name
-    this.requestsPerMinute = checkNumber(
-      options.requestsPerMinute,
-      'requestsPerMinute',
-      { integer: true, min: 1 },
-      owner,
-    )
-    this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
-    this.windowMs =
-      checkNumber(options.windowMs, 'windowMs', { integer: true, min: 1, max: maxTimerDelayMs, unit: 'ms' }, owner) ??
-      60_000
-    this.maxCoolDownMs =
-      checkNumber(
-        options.maxCoolDownMs,
-        'maxCoolDownMs',
-        { integer: true, min: 0, max: maxTimerDelayMs, unit: 'ms' },
-        owner,
-      ) ?? 60_000
+    const limits = checkLimits(options, owner)
+    this.requestsPerMinute = limits.requestsPerMinute
+    this.tokensPerMinute = limits.tokensPerMinute
+    this.windowMs = checkTimerMs(options.windowMs, 'windowMs', 1, owner) ?? 60_000
+    this.maxCoolDownMs = checkTimerMs(options.maxCoolDownMs, 'maxCoolDownMs', 0, owner) ?? 60_000
     this.windowMicros = this.windowMs * 1000
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
     const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`

@@ -1,4 +1,4 @@
-import { type Budget, checkKnownOptions, optionError, type UsageTotals } from '@tinyllm/core'
+import { type Budget, checkKnownOptions, checkNumber, optionError, type UsageTotals } from '@tinyllm/core'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
 export interface RunJobData {
@@ -47,6 +47,11 @@ export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, 
 
 /** The longest delay a timer holds, 2³¹−1 ms: a longer one fires at once (Node sets it to 1 ms), so options refuse it. */
 export const maxTimerDelayMs = 2_147_483_647
+
+/** Checks a duration option in ms: a whole number from `min` up to {@link maxTimerDelayMs}; `undefined` when absent. */
+export function checkTimerMs(value: unknown, option: string, min: number, owner: string): number | undefined {
+  return checkNumber(value, option, { integer: true, min, max: maxTimerDelayMs, unit: 'ms' }, owner)
+}
 
 export const defaultQueue = 'runs'
 export const defaultPrefix = 'tinyllm'

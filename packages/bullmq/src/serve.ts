@@ -21,7 +21,7 @@ import { closeRedis, openRedis, type RedisConnection } from './redis-connection.
 import { RedisJournal } from './redis-journal.js'
 import {
   checkOptionKeys,
-  maxTimerDelayMs,
+  checkTimerMs,
   type QueueLocation,
   queueNames,
   type RunJobData,
@@ -108,20 +108,8 @@ const serveOptionKeys = [
 export async function serve(options: ServeOptions): Promise<GraphWorker> {
   checkOptionKeys(options, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
-  const lockDuration =
-    checkNumber(
-      options.lockDurationMs,
-      'lockDurationMs',
-      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
-      owner,
-    ) ?? 30_000
-  const stalledInterval =
-    checkNumber(
-      options.stalledIntervalMs,
-      'stalledIntervalMs',
-      { integer: true, min: 100, max: maxTimerDelayMs, unit: 'ms' },
-      owner,
-    ) ?? 15_000
+  const lockDuration = checkTimerMs(options.lockDurationMs, 'lockDurationMs', 100, owner) ?? 30_000
+  const stalledInterval = checkTimerMs(options.stalledIntervalMs, 'stalledIntervalMs', 100, owner) ?? 15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
   if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
     throw new ConfigurationError({

@@ -67,6 +67,7 @@ export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
 export { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from './provider-errors.js'
 export {
+  checkLimits,
   checkSignal,
   RateLimiter,
   type RateLimiterClock,

@@ -665,39 +665,29 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     try {
-      return this.account(result, request, modelId, estimate, context)
+      const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
+      // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as
+      // such; with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported
+      // none.
+      const usage = result.usage ?? estimate
+      if (usage !== undefined) context.addUsage(usage, costOf(answeredBy, usage, this.prices))
+      if (result.usage === undefined) {
+        if (estimate === undefined) context.annotate('usageReported', false)
+        else context.annotate('usageEstimated', true)
+      }
+      context.annotate('model', answeredBy)
+      // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
+      if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
+      if (result.responseId !== undefined) context.annotate('responseId', result.responseId)
+      context.annotate(
+        'finishReasons',
+        result.choices.map((choice) => choice.finishReason),
+      )
+      assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
+      return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
     } catch (thrown) {
       throw this.typedModelError(thrown)
     }
-  }
-
-  /** {@link complete}'s work, before its errors are typed. */
-  private account(
-    result: ChatResult,
-    request: ChatRequest,
-    modelId: string,
-    estimate: Usage | undefined,
-    context: RunContext,
-  ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
-    const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
-    // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as such;
-    // with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported none.
-    const usage = result.usage ?? estimate
-    if (usage !== undefined) context.addUsage(usage, costOf(answeredBy, usage, this.prices))
-    if (result.usage === undefined) {
-      if (estimate === undefined) context.annotate('usageReported', false)
-      else context.annotate('usageEstimated', true)
-    }
-    context.annotate('model', answeredBy)
-    // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
-    if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
-    if (result.responseId !== undefined) context.annotate('responseId', result.responseId)
-    context.annotate(
-      'finishReasons',
-      result.choices.map((choice) => choice.finishReason),
-    )
-    assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
-    return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
   }
 
   /**

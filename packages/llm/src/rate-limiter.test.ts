@@ -4,7 +4,7 @@ import { createSeededRandom } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
 import { FakeClock, flush } from './__fixtures__/fake-clock.js'
 import { RateLimitError } from './provider-errors.js'
-import { RateLimiter, type RateLimitPermit } from './rate-limiter.js'
+import { checkLimits, RateLimiter, type RateLimitPermit } from './rate-limiter.js'
 
 const minute = 60_000
 
@@ -257,6 +257,20 @@ describe('RateLimiter', () => {
     // A cool-down longer than a timer can hold would fire at once and re-arm forever.
     expect(() => new RateLimiter({ maxCoolDownMs: 3e9 })).toThrow(
       'RateLimiter: maxCoolDownMs must be a number of ms ≥ 0 and ≤ 2147483647, got 3000000000',
+    )
+  })
+
+  it('checkLimits checks the limits of any limiter as RateLimiter checks its own, naming that limiter', () => {
+    expect(checkLimits({}, 'SharedLimiter')).toEqual({ requestsPerMinute: undefined, tokensPerMinute: undefined })
+    expect(checkLimits({ requestsPerMinute: 10, tokensPerMinute: 2.5 }, 'SharedLimiter')).toEqual({
+      requestsPerMinute: 10,
+      tokensPerMinute: 2.5,
+    })
+    expect(() => checkLimits({ requestsPerMinute: 0.5 }, 'SharedLimiter')).toThrow(
+      'SharedLimiter: requestsPerMinute must be an integer ≥ 1, got 0.5',
+    )
+    expect(() => checkLimits({ tokensPerMinute: 0 }, 'SharedLimiter')).toThrow(
+      'SharedLimiter: tokensPerMinute must be a number ≥ 1, got 0',
     )
   })
 

@@ -91,6 +91,21 @@ const optionKeys: ReadonlySet<string> = new Set(
 )
 
 /**
+ * A limiter's `requestsPerMinute` and `tokensPerMinute`, checked as every limiter checks them: each absent, or a number
+ * ≥ 1, a whole one for requests. Anything else is a {@link ConfigurationError}.
+ */
+export function checkLimits(
+  options: Pick<RateLimiterOptions, 'requestsPerMinute' | 'tokensPerMinute'>,
+  limiter: string,
+): { readonly requestsPerMinute: number | undefined; readonly tokensPerMinute: number | undefined } {
+  return {
+    // A fraction of a request per minute could never be granted: the window would never hold room for one.
+    requestsPerMinute: checkNumber(options.requestsPerMinute, 'requestsPerMinute', { integer: true, min: 1 }, limiter),
+    tokensPerMinute: checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, limiter),
+  }
+}
+
+/**
  * The tokens `request` asks a limiter for, checked as every limiter checks them: an object (or `undefined`) whose
  * `tokens` is a count ≥ 0, and never more than `tokensPerMinute` (a call that could never be served is a non-retryable
  * {@link RateLimitError}). Anything else, or a request whose reading throws, is a {@link ConfigurationError}.
@@ -258,14 +273,9 @@ export class RateLimiter implements RateLimiterLike {
     if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
     try {
       checkKnownOptions(options, optionKeys, owner)
-      // A fraction of a request per minute could never be granted: the window would never hold room for one.
-      this.requestsPerMinute = checkNumber(
-        options.requestsPerMinute,
-        'requestsPerMinute',
-        { integer: true, min: 1 },
-        owner,
-      )
-      this.tokensPerMinute = checkNumber(options.tokensPerMinute, 'tokensPerMinute', { min: 1 }, owner)
+      const limits = checkLimits(options, owner)
+      this.requestsPerMinute = limits.requestsPerMinute
+      this.tokensPerMinute = limits.tokensPerMinute
       this.maxCoolDownMs =
         checkNumber(options.maxCoolDownMs, 'maxCoolDownMs', { min: 0, max: maxTimerDelayMs, unit: 'ms' }, owner) ??
         60_000
