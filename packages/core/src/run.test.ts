@@ -90,12 +90,16 @@ describe('every phase honours cancellation and the deadline', () => {
     })
   }
 
-  for (const state of ['running', 'processing_output'] as const) {
+  for (const state of ['input_validation', 'running', 'processing_output'] as const) {
     it(`a listener that cancels the run on '${state}' keeps the code of that state from being called`, async () => {
       const calls: string[] = []
       const controller = new AbortController()
       const fn = defineFunction({
         name: 'stopped',
+        input: schemaOf((value) => {
+          calls.push('input schema')
+          return { value }
+        }),
         run: (value: number) => {
           calls.push('run')
           return value
@@ -111,7 +115,8 @@ describe('every phase honours cancellation and the deadline', () => {
       const error = await fn.invoke(1, { signal: controller.signal, onEvent }).catch((thrown: unknown) => thrown)
       expect(AbortError.isInstance(error)).toBe(true)
       expect((error as AbortError).reason).toBe('heard enough')
-      expect(calls).toEqual(state === 'running' ? [] : ['run'])
+      const before = { input_validation: [], running: ['input schema'], processing_output: ['input schema', 'run'] }
+      expect(calls).toEqual(before[state])
     })
   }
 

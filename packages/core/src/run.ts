@@ -581,9 +581,6 @@ class Run {
     value: unknown,
     context: StepContext,
   ): unknown {
-    // A listener that heard the state this code runs in may have cancelled the run: then none of it is called.
-    const scope = this.cancelScope
-    if (scope.cancellable) scope.throwIfCancelled()
     // A run a listener invoked runs code of its own: what that code invokes joins this run, not a tree of its own.
     const hearing = listenersHearing
     listenersHearing = 0
@@ -754,7 +751,10 @@ class Run {
     const at = this.at ?? now()
     this.at = at
     if (record !== undefined) record.transition(at, state, this.attempt, output, error)
-    if (heard) this.emit(at, from, state, output, error)
+    if (!heard) return
+    this.emit(at, from, state, output, error)
+    // A listener that heard the state may have cancelled the run: then none of the state's work is done.
+    if (this.cancelScope.cancelled && state !== 'complete' && state !== 'failed') throw this.cancelScope.reason
   }
 
   private emit(at: number, from: LifecycleState, to: LifecycleState, output: unknown, error?: TinyLLMError): void {
