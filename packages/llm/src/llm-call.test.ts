@@ -1141,4 +1141,60 @@ describe('LLMCall is durable by default', () => {
     expect(await notDurable.invoke(ask('a'), { runId: 'r', journal })).toBe('x')
     expect(await notDurable.invoke(ask('a'), { runId: 'r', journal })).toBe('y')
   })
+
+  it('streams a replayed call: the reader gets the recorded answer as deltas, the model is not called', async () => {
+    const model = new ScriptedChatModel({ responses: ['the applicant is good'] })
+    const chat = new LLMCall({ name: 'classify', model })
+    const journal = new MemoryJournal()
+    const textOf = (deltas: LLMStreamDelta[]) =>
+      deltas.map((delta) => (delta.type === 'text-delta' ? delta.text : '')).join('')
+    const first = await collect(chat.stream(ask('x'), { runId: 'streamed-1', journal }))
+    const replayed = chat.stream(ask('x'), { runId: 'streamed-1', journal })
+    const second = await collect(replayed)
+    expect(model.calls).toHaveLength(1)
+    expect(first.deltas.length).toBeGreaterThan(1)
+    expect(textOf(second.deltas)).toBe('the applicant is good')
+    expect(textOf(second.deltas)).toBe(textOf(first.deltas))
+    expect(await replayed.result).toBe('the applicant is good')
+  })
+
+  it('streams a replayed call in every output mode: texts per choice, a result with its tool calls, structured JSON', async () => {
+    const journal = new MemoryJournal()
+    const toolCall = { name: 'lookup', arguments: '{"id":1}' }
+    const tools = [{ name: 'lookup', parameters: { type: 'object' } }]
+    const cases = [
+      { output: 'texts' as const, responses: [{ content: 'a b', choices: ['c d'] }], settings: { n: 2 } },
+      { output: 'result' as const, responses: [{ content: 'looking', toolCalls: [toolCall] }], settings: { tools } },
+    ]
+    for (const [index, { output, responses, settings }] of cases.entries()) {
+      const model = new ScriptedChatModel({ responses })
+      const chat = new LLMCall({ name: `mode-${output}`, model, output, settings })
+      const first = await collect(chat.stream(ask('x'), { runId: `modes-${index}`, journal }))
+      const second = await collect(chat.stream(ask('x'), { runId: `modes-${index}`, journal }))
+      expect(model.calls).toHaveLength(1)
+      // Deltas differ in how they are cut; put back together, they say the same.
+      const joined = (deltas: LLMStreamDelta[]) => {
+        const parts = new Map<string, string>()
+        for (const delta of deltas) {
+          const key =
+            delta.type === 'text-delta'
+              ? `text ${delta.choiceIndex}`
+              : `tool ${delta.choiceIndex}.${delta.toolCallIndex}`
+          const piece = delta.type === 'text-delta' ? delta.text : `${delta.name ?? ''}${delta.argumentsDelta}`
+          parts.set(key, (parts.get(key) ?? '') + piece)
+        }
+        return Object.fromEntries(parts)
+      }
+      expect(joined(second.deltas)).toEqual(joined(first.deltas))
+      expect(Object.keys(joined(second.deltas)).length).toBeGreaterThan(1)
+    }
+    const structured = new LLMCall({
+      name: 'verdict',
+      model: new ScriptedChatModel({ responses: ['{"verdict":"good"}'] }),
+      structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+    })
+    await collect(structured.stream(ask('x'), { runId: 'structured-1', journal }))
+    const again = await collect(structured.stream(ask('x'), { runId: 'structured-1', journal }))
+    expect(again.deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: '{"verdict":"good"}' }])
+  })
 })

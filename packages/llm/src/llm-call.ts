@@ -479,12 +479,23 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * Runs the call streaming: iterate the returned object for deltas, await its `result` for the final output. Same
-   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`.
+   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`. A call that
+   * completes without having streamed anything — replayed from a journal, or answered by a model that sent its whole
+   * answer in the `finish` part — hands out its output as deltas when it completes, so a reader that puts the text
+   * together from the deltas reads the same answer either way.
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
-    return streamRun((push: (delta: LLMStreamDelta) => void) =>
-      this.invoke(input, streamingOptions(options, push as (part: unknown) => void)),
-    )
+    return streamRun((push: (delta: LLMStreamDelta) => void) => {
+      let streamed = false
+      const handOut = (delta: unknown): void => {
+        streamed = true
+        push(delta as LLMStreamDelta)
+      }
+      return this.invoke(input, streamingOptions(options, handOut)).then((output) => {
+        if (!streamed) for (const delta of deltasOf(output, this.outputMode)) push(delta)
+        return output
+      })
+    })
   }
 
   /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */
@@ -890,4 +901,36 @@ function stripCodeFence(text: string): string {
   if (!trimmed.startsWith('```')) return trimmed
   const match = /^```[A-Za-z0-9_-]*\s*\n([\s\S]*?)\n?```$/.exec(trimmed)
   return match === null ? trimmed : (match[1] as string).trim()
+}
+
+/**
+ * The deltas that stream `output`, a completed call's output in `mode`: its text (structured output as JSON) and tool
+ * calls, per choice. An output a subclass made that JSON cannot write (a cycle) streams no text; `result` still has it.
+ */
+function deltasOf(output: unknown, mode: LLMCallOutputMode): LLMStreamDelta[] {
+  const text = (choiceIndex: number, value: unknown): LLMStreamDelta[] => {
+    let content = ''
+    try {
+      content = typeof value === 'string' ? value : (JSON.stringify(value) ?? '')
+    } catch {
+      // Nothing to hand out as text: the reader still has the output itself in `result`.
+    }
+    return content === '' ? [] : [{ type: 'text-delta', choiceIndex, text: content }]
+  }
+  if (mode === 'text') return text(0, output)
+  if (mode === 'texts') return Array.isArray(output) ? output.flatMap((value, index) => text(index, value)) : []
+  const choices = (output as Partial<ChatResult> | undefined)?.choices ?? []
+  return choices.flatMap((choice) => [
+    ...text(choice.index, choice.message.content ?? undefined),
+    ...(choice.message.toolCalls ?? []).map(
+      (call, toolCallIndex): LLMStreamDelta => ({
+        type: 'tool-call-delta',
+        choiceIndex: choice.index,
+        toolCallIndex,
+        id: call.id,
+        name: call.name,
+        argumentsDelta: call.arguments,
+      }),
+    ),
+  ])
 }
