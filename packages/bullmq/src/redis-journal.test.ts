@@ -41,7 +41,7 @@ describe('RedisJournal', () => {
       const before = await step.invoke(5, { runId: 'order/7', journal })
       const after = await step.invoke(5, { runId: 'order/7', journal: other })
       expect(after).toEqual(before)
-      expect(before).toEqual({ charged: 5, key: 'order/7' })
+      expect(before).toEqual({ charged: 5, key: 'order%2f7' })
       expect(calls).toBe(1)
     } finally {
       await other.close()

@@ -73,6 +73,39 @@ describe('run identity and step keys', () => {
     ])
   })
 
+  it('keeps a root whose run id holds "/" apart from another root’s nested step, on one journal', async () => {
+    const keys: string[] = []
+    const c = defineFunction({
+      name: 'c',
+      durable: true,
+      run: (_: undefined, context: RunContext) => {
+        keys.push(context.idempotencyKey)
+        return `run ${keys.length}`
+      },
+    })
+    const b = defineFunction({
+      name: 'b',
+      run: (_: undefined, context: RunContext) => context.invoke(c, undefined, { key: 'c' }),
+    })
+    const nested = defineFunction({
+      name: 'root',
+      run: (_: undefined, context: RunContext) => context.invoke(b, undefined, { key: 'b' }),
+    })
+    const flat = defineFunction({
+      name: 'root',
+      run: (_: undefined, context: RunContext) => context.invoke(c, undefined, { key: 'c' }),
+    })
+    const journal = new MemoryJournal()
+    expect(await nested.invoke(undefined, { runId: 'a', journal })).toBe('run 1')
+    const record = await flat.trace(undefined, { runId: 'a/b', journal })
+    expect(record.output).toBe('run 2')
+    expect(record.children[0]?.annotations.replayed).toBeUndefined()
+    expect(keys).toEqual(['a/b/c', 'a%2fb/c'])
+    // Each still replays under its own run id.
+    expect((await flat.trace(undefined, { runId: 'a/b', journal })).children[0]?.annotations.replayed).toBe(true)
+    expect(keys).toHaveLength(2)
+  })
+
   it('counts processOutput’s children on from the attempt’s, so each durable one runs and replays as itself', async () => {
     const { fn: send, runs } = counted('send')
     const job = defineFunction({

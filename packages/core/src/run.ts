@@ -425,7 +425,9 @@ class Run {
   get idempotencyKey(): string {
     let root: Run = this
     while (root.parent !== undefined) root = root.parent
-    return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
+    // The root's id is escaped as a step key is: root `a/b` cannot pass for step `b` under root `a`.
+    const rootKey = escapeKey(root.runId)
+    return this.parent === undefined ? rootKey : `${rootKey}/${this.stepPath}`
   }
 
   get logger(): Logger {
