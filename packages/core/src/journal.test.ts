@@ -160,6 +160,37 @@ describe('a journal replays finished durable steps', () => {
     expect([first.runs.count, second.runs.count]).toEqual([2, 2])
   })
 
+  it('replays the annotations the step made beside replayed: true, as its record’s JSON shows them', async () => {
+    let runs = 0
+    const estimated = defineFunction({
+      name: 'estimated call',
+      durable: true,
+      run: (prompt: string, context: RunContext) => {
+        runs += 1
+        context.addUsage({ inputTokens: 12, outputTokens: 0, totalTokens: 12 }, undefined)
+        context.annotate('usageEstimated', true)
+        context.annotate('model', 'm-1')
+        context.annotate('finishedAt', new Date(0))
+        context.annotate('header', 'Bearer sk-live-0123456789abcdefghij')
+        return `answer to ${prompt}`
+      },
+    })
+    const journal = new MemoryJournal()
+    const first = await estimated.trace('q', { runId: 'estimate-1', journal })
+    const replayed = await estimated.trace('q', { runId: 'estimate-1', journal })
+    expect(runs).toBe(1)
+    expect(first.annotations.replayed).toBeUndefined()
+    expect(replayed.output).toBe('answer to q')
+    expect(replayed.annotations).toEqual({
+      usageEstimated: true,
+      model: 'm-1',
+      finishedAt: '1970-01-01T00:00:00.000Z',
+      header: 'Bearer [REDACTED]',
+      replayed: true,
+    })
+    expect(JSON.stringify(journal.read('estimate-1'))).not.toContain('sk-live')
+  })
+
   it('journals nothing for a failed step, and the first writer wins', async () => {
     let fail = true
     const flaky = defineFunction({

@@ -16,6 +16,11 @@ export interface JournalEntry {
   readonly input: string
   /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
   readonly usage?: UsageTotals | undefined
+  /**
+   * What the step annotated about itself (an LLM call's `model`, `usageEstimated`…), as its record's JSON shows it:
+   * JSON-safe, secrets replaced. A replay annotates them again, beside `replayed: true`.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>> | undefined
   /** Epoch ms the step finished. */
   readonly at: number
 }

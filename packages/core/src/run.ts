@@ -598,7 +598,10 @@ class Run {
     }
   }
 
-  /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
+  /**
+   * A durable step found in the journal: the lifecycle walks through, the recorded output, usage and annotations stand
+   * in.
+   */
   private replay(entry: JournalEntry): unknown {
     const fn = this.fn
     const input = hashJson(this.input)
@@ -616,6 +619,9 @@ class Run {
         functionName: fn.name,
       })
     }
+    const annotations = entry.annotations
+    if (typeof annotations === 'object' && annotations !== null)
+      for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
     this.to('input_validation')
@@ -636,6 +642,8 @@ class Run {
       input: hashJson(this.input),
       output,
       usage: this.usage,
+      // As the record's JSON shows them: a journal keeps JSON, and no secret a step annotated reaches its storage.
+      annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
     const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
