@@ -10,7 +10,7 @@ import { Chain } from '@tinyllm/flow'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { RunJobError } from './run-job-error.js'
@@ -354,6 +354,48 @@ describe('BullMQExecutor and serve', () => {
         break
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })
+
+  it('waits out a deadline further ahead than one timer can wait (2³¹−1 ms, about 24.8 days) before failing the run', async () => {
+    const idle = defineFunction({ name: 'idle', run: () => 'done' })
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    // No worker: the runs stay queued, and only the producer's watch can end them. A first run, cancelled once queued,
+    // connects the executor and starts its listener on real timers.
+    const admin = new Redis(redis.url)
+    const warm = new AbortController()
+    const warming = idle.invoke(undefined, { executor, runId: 'warm', signal: warm.signal }).catch((e: unknown) => e)
+    while ((await admin.exists(`tinyllm:${queue}:warm`)) === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    admin.disconnect()
+    warm.abort('warmed up')
+    expect(AbortError.isInstance(await warming)).toBe(true)
+    const day = 24 * 60 * 60 * 1000
+    const turns = async () => {
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve))
+    }
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      let outcome: unknown = 'pending'
+      const far = idle
+        .invoke(undefined, { executor, runId: 'far', deadline: Date.now() + 30 * day })
+        .then(
+          (value) => value,
+          (error: unknown) => error,
+        )
+        .then((settled) => {
+          outcome = settled
+        })
+      await vi.advanceTimersByTimeAsync(29 * day)
+      await turns()
+      expect(outcome).toBe('pending')
+      await vi.advanceTimersByTimeAsync(day + 1)
+      await far
+      expect(TimeoutError.isInstance(outcome)).toBe(true)
+      expect(outcome).toMatchObject({ kind: 'total' })
+    } finally {
+      vi.useRealTimers()
     }
   })
 

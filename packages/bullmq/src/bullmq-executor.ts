@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   abortErrorFor,
   assertJsonSafe,
+  CancelScope,
   ConfigurationError,
   checkNumber,
   checkTimeout,
@@ -437,31 +438,32 @@ export class BullMQExecutor implements RunExecutor {
       queueMicrotask(() => stop(signal.reason, true))
       return
     }
-    const onAbort = (): void => stop(signal?.reason, true)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              stop(
-                new TimeoutError({
-                  timeoutMs: 0,
-                  kind: 'total',
-                  functionName: runs[0]?.graph,
-                  state: 'running',
-                  detail: 'the run passed its deadline before a worker finished it',
-                }),
-                false,
-              ),
-            Math.max(0, Math.min(deadline - Date.now(), maxTimerDelayMs)),
-          )
+    // Core's one scope for cancellation: cancelled by the signal, or at the deadline however far ahead it lies (its
+    // timer re-arms past the 2³¹−1 ms one timer can wait).
+    let timedOut = false
+    const scope = new CancelScope(undefined, {
+      signal,
+      timeoutMs: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
+      timeoutReason: () => {
+        timedOut = true
+        return new TimeoutError({
+          timeoutMs: 0,
+          kind: 'total',
+          functionName: runs[0]?.graph,
+          state: 'running',
+          detail: 'the run passed its deadline before a worker finished it',
+        })
+      },
+    })
+    const scopeSignal = scope.signal
+    const onCancel = (): void => stop(scopeSignal.reason, !timedOut)
+    scopeSignal.addEventListener('abort', onCancel, { once: true })
     let unsettled = runs.length
     const release = (): void => {
       unsettled -= 1
       if (unsettled > 0) return
-      signal?.removeEventListener('abort', onAbort)
-      clearTimeout(timer)
+      scopeSignal.removeEventListener('abort', onCancel)
+      scope.dispose()
     }
     for (const run of runs) run.cleanup = release
   }

@@ -33,15 +33,17 @@ describe('RedisJournal', () => {
       durable: true,
       run: (amount: number, context: RunContext) => {
         calls += 1
+        context.annotate('usageEstimated', true)
         return { charged: amount, key: context.idempotencyKey }
       },
     })
     const other = new RedisJournal({ connection: redis.url, prefix: 'journal-test' })
     try {
       const before = await step.invoke(5, { runId: 'order/7', journal })
-      const after = await step.invoke(5, { runId: 'order/7', journal: other })
-      expect(after).toEqual(before)
-      expect(before).toEqual({ charged: 5, key: 'order/7' })
+      const after = await step.trace(5, { runId: 'order/7', journal: other })
+      expect(after.output).toEqual(before)
+      expect(after.annotations).toEqual({ usageEstimated: true, replayed: true })
+      expect(before).toEqual({ charged: 5, key: 'order%2f7' })
       expect(calls).toBe(1)
     } finally {
       await other.close()

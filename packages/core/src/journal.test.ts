@@ -73,6 +73,39 @@ describe('run identity and step keys', () => {
     ])
   })
 
+  it('keeps a root whose run id holds "/" apart from another root’s nested step, on one journal', async () => {
+    const keys: string[] = []
+    const c = defineFunction({
+      name: 'c',
+      durable: true,
+      run: (_: undefined, context: RunContext) => {
+        keys.push(context.idempotencyKey)
+        return `run ${keys.length}`
+      },
+    })
+    const b = defineFunction({
+      name: 'b',
+      run: (_: undefined, context: RunContext) => context.invoke(c, undefined, { key: 'c' }),
+    })
+    const nested = defineFunction({
+      name: 'root',
+      run: (_: undefined, context: RunContext) => context.invoke(b, undefined, { key: 'b' }),
+    })
+    const flat = defineFunction({
+      name: 'root',
+      run: (_: undefined, context: RunContext) => context.invoke(c, undefined, { key: 'c' }),
+    })
+    const journal = new MemoryJournal()
+    expect(await nested.invoke(undefined, { runId: 'a', journal })).toBe('run 1')
+    const record = await flat.trace(undefined, { runId: 'a/b', journal })
+    expect(record.output).toBe('run 2')
+    expect(record.children[0]?.annotations.replayed).toBeUndefined()
+    expect(keys).toEqual(['a/b/c', 'a%2fb/c'])
+    // Each still replays under its own run id.
+    expect((await flat.trace(undefined, { runId: 'a/b', journal })).children[0]?.annotations.replayed).toBe(true)
+    expect(keys).toHaveLength(2)
+  })
+
   it('counts processOutput’s children on from the attempt’s, so each durable one runs and replays as itself', async () => {
     const { fn: send, runs } = counted('send')
     const job = defineFunction({
@@ -125,6 +158,37 @@ describe('a journal replays finished durable steps', () => {
     // Another run id runs everything again.
     await pipeline.invoke('a', { runId: 'batch/2', journal })
     expect([first.runs.count, second.runs.count]).toEqual([2, 2])
+  })
+
+  it('replays the annotations the step made beside replayed: true, as its record’s JSON shows them', async () => {
+    let runs = 0
+    const estimated = defineFunction({
+      name: 'estimated call',
+      durable: true,
+      run: (prompt: string, context: RunContext) => {
+        runs += 1
+        context.addUsage({ inputTokens: 12, outputTokens: 0, totalTokens: 12 }, undefined)
+        context.annotate('usageEstimated', true)
+        context.annotate('model', 'm-1')
+        context.annotate('finishedAt', new Date(0))
+        context.annotate('header', 'Bearer sk-live-0123456789abcdefghij')
+        return `answer to ${prompt}`
+      },
+    })
+    const journal = new MemoryJournal()
+    const first = await estimated.trace('q', { runId: 'estimate-1', journal })
+    const replayed = await estimated.trace('q', { runId: 'estimate-1', journal })
+    expect(runs).toBe(1)
+    expect(first.annotations.replayed).toBeUndefined()
+    expect(replayed.output).toBe('answer to q')
+    expect(replayed.annotations).toEqual({
+      usageEstimated: true,
+      model: 'm-1',
+      finishedAt: '1970-01-01T00:00:00.000Z',
+      header: 'Bearer [REDACTED]',
+      replayed: true,
+    })
+    expect(JSON.stringify(journal.read('estimate-1'))).not.toContain('sk-live')
   })
 
   it('journals nothing for a failed step, and the first writer wins', async () => {

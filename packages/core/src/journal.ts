@@ -16,14 +16,20 @@ export interface JournalEntry {
   readonly input: string
   /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
   readonly usage?: UsageTotals | undefined
+  /**
+   * What the step annotated about itself (an LLM call's `model`, `usageEstimated`…), as its record's JSON shows it:
+   * JSON-safe, secrets replaced. A replay annotates them again, beside `replayed: true`.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>> | undefined
   /** Epoch ms the step finished. */
   readonly at: number
 }
 
 /**
- * Where finished durable steps are kept, by their idempotency key (`<root run id>/<step path>`). A run given a journal
- * reads each durable step's entry before running it — a step found there is replayed, not run — and writes the entry
- * of each one it finishes. Failures are never written. Reads and writes may be synchronous or return promises.
+ * Where finished durable steps are kept, by their idempotency key (`<root run id>/<step path>`, the root run id escaped
+ * as a step key is: `batch-7/42` is `batch-7%2f42`, so no root's id can pass for another root's step). A run given a
+ * journal reads each durable step's entry before running it — a step found there is replayed, not run — and writes
+ * the entry of each one it finishes. Failures are never written. Reads and writes may be synchronous or return promises.
  */
 export interface StepJournal {
   /** The entry written for `key`, if any. */

@@ -425,7 +425,9 @@ class Run {
   get idempotencyKey(): string {
     let root: Run = this
     while (root.parent !== undefined) root = root.parent
-    return this.parent === undefined ? root.runId : `${root.runId}/${this.stepPath}`
+    // The root's id is escaped as a step key is: root `a/b` cannot pass for step `b` under root `a`.
+    const rootKey = escapeKey(root.runId)
+    return this.parent === undefined ? rootKey : `${rootKey}/${this.stepPath}`
   }
 
   get logger(): Logger {
@@ -600,7 +602,10 @@ class Run {
     }
   }
 
-  /** A durable step found in the journal: the lifecycle walks through, the recorded output and usage stand in. */
+  /**
+   * A durable step found in the journal: the lifecycle walks through, the recorded output, usage and annotations stand
+   * in.
+   */
   private replay(entry: JournalEntry): unknown {
     const fn = this.fn
     const input = hashJson(this.input)
@@ -618,6 +623,9 @@ class Run {
         functionName: fn.name,
       })
     }
+    const annotations = entry.annotations
+    if (typeof annotations === 'object' && annotations !== null)
+      for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
     this.to('input_validation')
@@ -638,6 +646,8 @@ class Run {
       input: hashJson(this.input),
       output,
       usage: this.usage,
+      // As the record's JSON shows them: a journal keeps JSON, and no secret a step annotated reaches its storage.
+      annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
     const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))

@@ -629,7 +629,7 @@ describe('LLMCall with a model that reports no usage', () => {
     expect(record.annotations.usageEstimated).toBeUndefined()
   })
 
-  it('replays an estimated call from the journal with the usage it recorded, without calling the model', async () => {
+  it('replays an estimated call from the journal with the usage and annotations it recorded, without calling the model', async () => {
     const model = silent()
     const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 10 } })
     const journal = new MemoryJournal()
@@ -640,6 +640,9 @@ describe('LLMCall with a model that reports no usage', () => {
     expect(second.output).toBe('x')
     expect(second.usage).toEqual(first.usage)
     expect(second.usage?.totalTokens).toBeGreaterThan(0)
+    // Still marked as an estimate: the replayed figures are no more reported by the server than the first ones.
+    expect(second.annotations).toEqual({ ...first.annotations, replayed: true })
+    expect(second.annotations.usageEstimated).toBe(true)
   })
 })
 

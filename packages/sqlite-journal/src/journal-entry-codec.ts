@@ -3,8 +3,9 @@ import type { JournalEntry } from '@tinyllm/core'
 const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
 
 /**
- * The text a journal stores for an entry: its JSON. An `input`, `output` or `usage` that is `undefined` is left out,
- * and read back as `undefined`. The input's digest is kept: without it, a step given another input would be replayed.
+ * The text a journal stores for an entry: its JSON. An `input`, `output`, `usage` or `annotations` that is `undefined`
+ * is left out, and read back as `undefined`. The input's digest is kept: without it, a step given another input would
+ * be replayed.
  */
 export function encodeJournalEntry(entry: JournalEntry): string {
   return JSON.stringify({
@@ -13,6 +14,7 @@ export function encodeJournalEntry(entry: JournalEntry): string {
     input: entry.input,
     output: entry.output,
     usage: entry.usage,
+    annotations: entry.annotations,
     at: entry.at,
   })
 }
@@ -40,5 +42,11 @@ export function decodeJournalEntry(text: unknown): JournalEntry | string {
       if (typeof count !== 'number' || !Number.isFinite(count)) return `usage.${field} is not a number`
     }
   }
+  const annotations = entry.annotations
+  if (
+    annotations !== undefined &&
+    (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations))
+  )
+    return 'annotations is not an object'
   return entry as unknown as JournalEntry
 }

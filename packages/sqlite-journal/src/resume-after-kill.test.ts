@@ -228,7 +228,7 @@ it('resumes a batch killed with SIGKILL: finished calls are not sent again, side
   // A decision recorded before the kill was not written again.
   for (const step of finishedBeforeKill) {
     if (step.startsWith('record ')) {
-      const key = `credit-batch/${step.slice(7)}/record#1`
+      const key = `credit-batch%2f${step.slice(7)}/record#1`
       expect(batch.ledger.attempts.get(key), key).toBe(1)
     }
   }

@@ -25,9 +25,13 @@ const entry = (output: unknown, at = 1): JournalEntry => ({
 const usage = { calls: 1, inputTokens: 20, outputTokens: 1, totalTokens: 21, costUsd: 0.0000036, unpricedCalls: 0 }
 
 describe('SqliteJournal', () => {
-  it('keeps entries as JSON and reads them back as they were written', () => {
+  it('keeps entries as JSON and reads them back as they were written, annotations included', () => {
     const journal = new SqliteJournal(freshFile())
-    const written: JournalEntry = { ...entry({ label: 'bad', scores: [0.1, 0.9], note: null }), usage }
+    const written: JournalEntry = {
+      ...entry({ label: 'bad', scores: [0.1, 0.9], note: null }),
+      usage,
+      annotations: { model: 'm-1', usageEstimated: true, finishReasons: ['stop'] },
+    }
     expect(journal.write('batch/1/classify', written)).toBe(written)
     expect(journal.read('batch/1/classify')).toEqual(written)
     expect(journal.read('batch/2/classify')).toBeUndefined()
@@ -82,9 +86,10 @@ describe('SqliteJournal', () => {
     insert.run('r/not-an-object', '[1,2]')
     insert.run('r/no-function', '{"kind":"llm-call","output":"x","at":1}')
     insert.run('r/bad-usage', JSON.stringify({ ...entry('x'), usage: { ...usage, costUsd: 'free' } }))
+    insert.run('r/bad-annotations', JSON.stringify({ ...entry('x'), annotations: ['replayed'] }))
     database.close()
     const problems: Record<string, string> = {}
-    for (const key of ['r/not-json', 'r/not-an-object', 'r/no-function', 'r/bad-usage']) {
+    for (const key of ['r/not-json', 'r/not-an-object', 'r/no-function', 'r/bad-usage', 'r/bad-annotations']) {
       const error = catching(() => journal.read(key))
       expect(CorruptJournalEntryError.isInstance(error)).toBe(true)
       expect(SqliteJournalError.isInstance(error)).toBe(true)
@@ -97,6 +102,7 @@ describe('SqliteJournal', () => {
       'r/not-an-object': 'its JSON is not an object',
       'r/no-function': 'function is not a string',
       'r/bad-usage': 'usage.costUsd is not a number',
+      'r/bad-annotations': 'annotations is not an object',
     })
     // A write that loses to a corrupt row does not hand the corrupt row to the step either.
     expect(CorruptJournalEntryError.isInstance(catching(() => journal.write('r/no-function', entry('y'))))).toBe(true)
@@ -129,6 +135,7 @@ describe('SqliteJournal', () => {
       durable: true,
       run: (amount: number, context: RunContext) => {
         ran += 1
+        context.annotate('usageEstimated', true)
         return { charged: amount, key: context.idempotencyKey }
       },
     })
@@ -140,7 +147,7 @@ describe('SqliteJournal', () => {
     expect(ran).toBe(1)
     expect(record.output).toEqual(output)
     expect(record.output).toEqual({ charged: 12, key: 'order-9' })
-    expect(record.annotations.replayed).toBe(true)
+    expect(record.annotations).toEqual({ usageEstimated: true, replayed: true })
     // The same step handed another amount under the same run id is not replayed: the file kept the input's digest.
     const changed = await step.invoke(13, { runId: 'order-9', journal: second }).catch((error: unknown) => error)
     expect(TinyLLMError.isInstance(changed) && changed.name).toBe('NonDeterminismError')
