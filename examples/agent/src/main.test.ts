@@ -38,7 +38,7 @@ describe('the loan-review agent example', () => {
     expect(stdout).toContain('(no terminal to ask: approving; pass --deny to deny)')
     expect(stdout).toContain('← send_decision_email {"sent":true}')
     expect(stdout).toContain('Decision: approve (debt-to-income 0.3), emailed: yes')
-    expect(stdout).toContain('Outbox: to ada@example.com (approve, key loan-review/A-17/turn-3-0)')
+    expect(stdout).toContain('Outbox: to ada@example.com (approve, key loan-review-A-17/turn-3-0)')
     expect(stdout).toMatch(/^✔ loan-review \(agent\) .* outcome=final-answer steps=4 /m)
     expect(stdout).toMatch(/^├─ ✔ approval \(approval\) .* tool=send_decision_email approved=true$/m)
     expect(stdout).toMatch(/^└─ ✔ model \(openai-chat\) .* tokens=\d+ cost=\$/m)

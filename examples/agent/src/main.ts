@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   for (const line of connection.notice) console.log(line)
   console.log('\n── Review loan application A-17 ──')
   // One run id for the run and its continuation: step ids, and the email's idempotency key, stay the same across the pause.
-  const runId = 'loan-review/A-17'
+  const runId = 'loan-review-A-17'
   let record = (await agent.trace('Review loan application A-17.', { runId, stream: printEvent })) as RunRecord<Outcome>
   while (record.status === 'complete' && record.output?.status === 'awaiting-approval') {
     const paused = record.output

@@ -91,7 +91,8 @@ export interface RunContext {
   readonly stepPath: string
   /**
    * `<root run id>/<step path>`: the same on every attempt and every re-run of the same root run id, so a side effect
-   * written with it as its key happens once.
+   * written with it as its key happens once. The root run id in it is escaped as step keys are (`%`, `/`, `@` and `#`
+   * as `%25`, `%2f`, `%40`, `%23`), so root `a/b` never shares a key with step `b` of root `a`.
    */
   readonly idempotencyKey: string
   /** Name of the Function being run. */
