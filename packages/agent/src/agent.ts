@@ -504,7 +504,6 @@ class AgentRun {
             ...(this.finalAnswer === undefined ? {} : { toolChoice: 'required' as const }),
           }
     const stream = this.stream
-    let streamed = false
     try {
       const result = await this.context.invoke(agent.model, request, {
         key: `turn-${step}`,
@@ -513,17 +512,12 @@ class AgentRun {
           : {
               stream: (part: unknown) => {
                 const delta = part as LLMStreamDelta
-                if (delta.type === 'text-delta' && delta.choiceIndex === 0) {
-                  streamed = true
+                // A turn replayed from the journal streams its recorded text too (LLMCall.replayParts).
+                if (delta.type === 'text-delta' && delta.choiceIndex === 0)
                   stream({ type: 'text-delta', step, text: delta.text })
-                }
               },
             }),
       })
-      // A turn replayed from the journal streams nothing: its text comes as one delta, so a reader sees every turn's.
-      const text = result.choices[0]?.message.content
-      if (stream !== undefined && !streamed && typeof text === 'string' && text !== '')
-        stream({ type: 'text-delta', step, text })
       return result
     } catch (error) {
       // LLMCall refuses an answer that calls a tool the request did not offer (its tokens are counted): the model is

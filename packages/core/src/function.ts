@@ -120,6 +120,14 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   }
 
   /**
+   * What a run replayed from a journal hands its `stream` listener, in place of the parts `run` streamed the first
+   * time: built from the recorded output (an LLMCall's answer as deltas). Default: nothing.
+   */
+  replayParts(_output: Processed): Iterable<unknown> {
+    return []
+  }
+
+  /**
    * Runs the Function and resolves with its (processed) output, or rejects with a typed {@link TinyLLMError} — bad
    * options included: `invoke` never throws.
    */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
-import type { Function } from './function.js'
+import { Function } from './function.js'
 import { assertJsonSafe, MemoryJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
 
@@ -158,6 +158,33 @@ describe('a journal replays finished durable steps', () => {
     // Another run id runs everything again.
     await pipeline.invoke('a', { runId: 'batch/2', journal })
     expect([first.runs.count, second.runs.count]).toEqual([2, 2])
+  })
+
+  it('hands a replayed step’s stream listener the parts its Function rebuilds from the recorded output', async () => {
+    class Words extends Function<string, string> {
+      run(text: string, context: RunContext): string {
+        for (const word of text.split(' ')) context.stream?.(word)
+        return text.toUpperCase()
+      }
+      override replayParts(output: string): string[] {
+        return output.toLowerCase().split(' ')
+      }
+    }
+    const words = new Words({ name: 'words', durable: true })
+    const journal = new MemoryJournal()
+    const heard: unknown[][] = [[], []]
+    for (const run of [0, 1])
+      await words.invoke('one two', { runId: 'w', journal, stream: (part) => heard[run]?.push(part) })
+    expect(heard).toEqual([
+      ['one', 'two'],
+      ['one', 'two'],
+    ])
+    // A Function that says nothing of its parts streams none when replayed.
+    const plain = defineFunction({ name: 'plain', durable: true, run: (text: string) => text })
+    const parts: unknown[] = []
+    await plain.invoke('x', { runId: 'p', journal })
+    await plain.invoke('x', { runId: 'p', journal, stream: (part) => parts.push(part) })
+    expect(parts).toEqual([])
   })
 
   it('replays the annotations the step made beside replayed: true, as its record’s JSON shows them', async () => {

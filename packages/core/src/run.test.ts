@@ -100,11 +100,11 @@ describe('every phase honours cancellation and the deadline', () => {
           calls.push('input schema')
           return { value }
         }),
-        run: (value: number) => {
+        run: (value: unknown) => {
           calls.push('run')
           return value
         },
-        processOutput: (value: number) => {
+        processOutput: (value: unknown) => {
           calls.push('processOutput')
           return value
         },

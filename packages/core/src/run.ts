@@ -628,6 +628,7 @@ class Run {
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
+    if (this.stream !== undefined) for (const part of fn.replayParts(entry.output)) this.stream(part)
     this.to('input_validation')
     this.attempt = 1
     this.to('running')

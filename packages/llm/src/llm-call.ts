@@ -479,23 +479,21 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * Runs the call streaming: iterate the returned object for deltas, await its `result` for the final output. Same
-   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`. A call that
-   * completes without having streamed anything — replayed from a journal, or answered by a model that sent its whole
-   * answer in the `finish` part — hands out its output as deltas when it completes, so a reader that puts the text
-   * together from the deltas reads the same answer either way.
+   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`. A call replayed
+   * from a journal streams its recorded answer (see {@link LLMCall.replayParts}).
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
-    return streamRun((push: (delta: LLMStreamDelta) => void) => {
-      let streamed = false
-      const handOut = (delta: unknown): void => {
-        streamed = true
-        push(delta as LLMStreamDelta)
-      }
-      return this.invoke(input, streamingOptions(options, handOut)).then((output) => {
-        if (!streamed) for (const delta of deltasOf(output, this.outputMode)) push(delta)
-        return output
-      })
-    })
+    return streamRun((push: (delta: LLMStreamDelta) => void) =>
+      this.invoke(input, streamingOptions(options, push as (part: unknown) => void)),
+    )
+  }
+
+  /**
+   * The deltas a call replayed from a journal streams: its recorded answer, per choice — the text (structured output as
+   * its JSON) and the tool calls — so a reader that puts the answer together from the deltas reads the same on a re-run.
+   */
+  override replayParts(output: LLMCallOutput<Mode, Schema>): LLMStreamDelta[] {
+    return deltasOf(output, this.outputMode)
   }
 
   /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */
