@@ -839,6 +839,24 @@ describe('LLMCall with a rate limiter', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('holds one listener on a signal shared by many calls queued at the limiter, and none once they settled', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter })
+    const controller = new AbortController()
+    const calls = Array.from({ length: 50 }, () =>
+      chat.invoke(ask('x'), { signal: controller.signal }).catch((caught: unknown) => caught),
+    )
+    await vi.waitFor(() => expect(limiter.status().waiting).toBe(49))
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    const outcomes = await Promise.all(calls)
+    // The one granted may have been answered before the abort, or aborted in flight.
+    expect(outcomes.filter((outcome) => AbortError.isInstance(outcome)).length).toBeGreaterThanOrEqual(49)
+    expect(limiter.status().waiting).toBe(0)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
   it('rejects promptly with an AbortError when aborted while queued or in flight', async () => {
     const limiter = new RateLimiter({ requestsPerMinute: 1 })
     const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', latencyMs: 10_000 })

@@ -568,9 +568,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const limiter = this.rateLimiter
     // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
     const permit =
-      limiter === undefined
-        ? undefined
-        : await limiter.acquire({ tokens: (estimate as Usage).totalTokens }, context.signal)
+      limiter === undefined ? undefined : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {
@@ -865,6 +863,20 @@ function estimateError(estimate: unknown, functionName: string): ConfigurationEr
     message: `estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
     functionName,
   })
+}
+
+/**
+ * A permit of `limiter`, waited for in a scope of its own under the run's: the limiter listens to that scope's signal,
+ * never to a caller's signal that any number of runs share (which then holds one listener however many calls queue).
+ */
+async function acquire(limiter: RateLimiterLike, tokens: number, runScope: CancelScope): Promise<RateLimitPermit> {
+  if (!runScope.cancellable) return limiter.acquire({ tokens })
+  const waiting = new CancelScope(runScope, { manual: true })
+  try {
+    return await limiter.acquire({ tokens }, waiting.signal)
+  } finally {
+    waiting.dispose()
+  }
 }
 
 /** An object, not an array or `null`. */
