@@ -1049,6 +1049,28 @@ describe('LLMCall streaming', () => {
     expect(model.calls).toBe(1)
   })
 
+  it('leaves no idle timer behind when the model throws instead of streaming', async () => {
+    vi.useFakeTimers()
+    const models: ChatModel[] = [
+      () => {
+        throw new Error('bug in model')
+      },
+      () => null,
+    ].map((doStream) => ({
+      specificationVersion: 'v1',
+      provider: 'buggy',
+      modelId: 'buggy',
+      doGenerate: () => Promise.reject(new Error('not called')),
+      doStream: doStream as unknown as ChatModel['doStream'],
+    }))
+    for (const model of models) {
+      const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 600_000, retry: { attempts: 1 } })
+      const error = await chat.stream(ask('x')).result.catch((caught: unknown) => caught)
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect(vi.getTimerCount()).toBe(0)
+    }
+  })
+
   it('retries a stream that stalls before any output', async () => {
     const model = new StallingModel(0)
     const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 10, retry: fastRetry })

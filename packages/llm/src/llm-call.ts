@@ -621,9 +621,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
             timeoutReason: () =>
               new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle', functionName: this.name, state: 'running' }),
           })
-    const iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
+    let iterator: AsyncIterator<ChatStreamPart> | undefined
     let finished = false
     try {
+      // Inside the try: a model that throws here (or returns no stream) still has its idle scope ended below.
+      iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
       for (;;) {
         const step: IteratorResult<ChatStreamPart> = await scope.race(iterator.next())
         if (step.done === true) {
@@ -647,7 +649,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           new ProviderCallError({ provider: this.model.provider, message: `${this.name}: stream abandoned` }),
         )
       if (scope !== callScope) scope.dispose()
-      closeQuietly(iterator)
+      if (iterator !== undefined) closeQuietly(iterator)
     }
   }
 
