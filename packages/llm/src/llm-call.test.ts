@@ -733,6 +733,29 @@ describe('LLMCall retries', () => {
     expect(buggy.calls).toHaveLength(1)
   })
 
+  it('never sends a request again whose answer is no result at all, with or without a limiter', async () => {
+    for (const rateLimiter of [undefined, new RateLimiter()]) {
+      let calls = 0
+      const model: ChatModel = {
+        specificationVersion: 'v1',
+        provider: 'buggy',
+        modelId: 'buggy',
+        doGenerate: async () => {
+          calls += 1
+          return null as unknown as ChatResult
+        },
+        doStream: () => {
+          throw new Error('not streamed')
+        },
+      }
+      const chat = new LLMCall({ name: 'chat', model, retry: fastRetry, ...(rateLimiter && { rateLimiter }) })
+      const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect(calls).toBe(1)
+    }
+  })
+
   it('treats a model that throws synchronously as one that rejects: typed, and not retried', async () => {
     for (const method of ['doGenerate', 'doStream'] as const) {
       let calls = 0

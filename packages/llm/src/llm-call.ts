@@ -545,10 +545,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       try {
         return this.model
           .doGenerate(request, options)
-          .then(
-            (result) => this.complete(this.credible(result), request, modelId, estimate, context),
-            this.rethrowTyped,
-          )
+          .then((result) => this.complete(result, request, modelId, estimate, context), this.rethrowTyped)
       } catch (thrown) {
         // A model that throws instead of rejecting (or returns no promise) fails as a rejection would: typed, and not
         // retried unless its error says so.
@@ -655,7 +652,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. The request was
-   * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again.
+   * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again
+   * — an answer that is no result at all (`null`, say) included.
    */
   private complete(
     result: ChatResult,
@@ -665,7 +663,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     try {
-      return this.account(result, request, modelId, estimate, context)
+      // Checked here for every path (a result through the limiter was checked before it settled: it passes again).
+      return this.account(this.credible(result), request, modelId, estimate, context)
     } catch (thrown) {
       throw this.typedModelError(thrown)
     }
