@@ -443,6 +443,55 @@ describe('LLMCall bad input', () => {
     )
     expect(() => new LLMCall({ name: 'x', model, retry: null as never })).toThrow(/x: retry must be a retry policy/)
   })
+
+  it('refuses options whose reading throws (a getter, a Proxy) with a ConfigurationError, the retry policy included', () => {
+    const model = sent()
+    const boom = (): never => {
+      throw new Error('boom')
+    }
+    const unreadable = new Proxy({}, { ownKeys: boom, get: boom })
+    const refusal = (make: () => unknown): unknown => {
+      try {
+        make()
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    const cases: Array<[() => unknown, string]> = [
+      [
+        () =>
+          new LLMCall({
+            name: 'x',
+            model,
+            retry: {
+              get attempts(): number {
+                return boom()
+              },
+            },
+          }),
+        'x: retry could not be read: Error: boom',
+      ],
+      [() => new LLMCall({ name: 'x', model, retry: unreadable }), 'x: retry could not be read: Error: boom'],
+      [() => new LLMCall({ name: 'x', model, settings: unreadable }), 'x: options could not be read: Error: boom'],
+      [
+        () =>
+          new LLMCall({
+            name: 'x',
+            get model(): ChatModel {
+              return boom()
+            },
+          }),
+        'x: options could not be read: Error: boom',
+      ],
+      [() => new LLMCall(unreadable as never), 'options could not be read: Error: boom'],
+    ]
+    for (const [make, message] of cases) {
+      const error = refusal(make)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).message).toBe(message)
+    }
+  })
 })
 
 describe('LLMCall options', () => {

@@ -7,6 +7,7 @@ import {
   checkTimeout,
   Function,
   FunctionError,
+  type FunctionOptions,
   type InvokeOptions,
   isPromiseLike,
   knownSpelling,
@@ -19,6 +20,7 @@ import {
   TimeoutError,
   TinyLLMError,
   type Usage,
+  unreadableOption,
   ValidationError,
   Validator,
 } from '@tinyllm/core'
@@ -387,94 +389,87 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   private readonly structuredValidator: Validator | undefined
 
   constructor(options: LLMCallOptions<Mode, Schema>) {
-    super({
-      name: options?.name as string,
-      input: inputSchema,
-      // A retry that is not an object goes to the base unspread, which refuses it as it is.
-      retry: isObject(options?.retry)
-        ? { ...llmRetryDefaults, ...options.retry }
-        : options?.retry === undefined
-          ? llmRetryDefaults
-          : options.retry,
-      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      durable: options?.durable ?? true,
-      // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
-    })
+    super(baseOptions(options))
     const name = this.name
-    checkKnownOptions(options, llmCallOptionKeySet, name)
-    const model = options.model
-    if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
-      throw optionError('model', 'a ChatModel (with doGenerate and doStream)', model, name)
-    }
-    if (model.specificationVersion !== 'v1') {
-      throw new ConfigurationError({
-        option: 'model',
-        message: `model implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
-        functionName: name,
-      })
-    }
-    this.model = model
-    this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
-    this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
-    this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
-    this.outputTokenEstimate =
-      checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
-    const countInputTokens = options.estimateInputTokens ?? estimateInputTokens
-    if (typeof countInputTokens !== 'function') {
-      throw optionError('estimateInputTokens', 'a function (request) => tokens', countInputTokens, name)
-    }
-    this.countInputTokens = countInputTokens
-    const limiter = options.rateLimiter
-    if (
-      limiter !== undefined &&
-      (typeof limiter?.acquire !== 'function' ||
-        typeof limiter.settle !== 'function' ||
-        typeof limiter.coolDown !== 'function')
-    ) {
-      throw optionError('rateLimiter', 'a RateLimiter (with acquire, settle and coolDown)', limiter, name)
-    }
-    this.rateLimiter = limiter
-    const prices = options.prices ?? defaultPrices
-    if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
-    if (prices !== defaultPrices) checkPriceTable(prices, name)
-    this.prices = prices
-    const structured = options.structuredOutput
-    this.structuredOutput = structured
-    if (structured !== undefined) {
-      if (typeof structured !== 'object' || structured === null) {
-        throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    try {
+      checkKnownOptions(options, llmCallOptionKeySet, name)
+      const model = options.model
+      if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
+        throw optionError('model', 'a ChatModel (with doGenerate and doStream)', model, name)
       }
-      checkKnownOptions(structured, structuredOutputKeys, name)
-      if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
+      if (model.specificationVersion !== 'v1') {
         throw new ConfigurationError({
-          option: 'structuredOutput.name',
-          message: `structuredOutput.name must be ${providerNameRule}`,
+          option: 'model',
+          message: `model implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
           functionName: name,
         })
       }
-      const schema = toJsonSchema(structured.schema, {
-        ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),
-        option: 'structuredOutput.jsonSchema',
-        functionName: name,
-      })
-      this.responseFormat = {
-        type: 'json_schema',
-        name: structured.name,
-        schema,
-        ...(structured.description === undefined ? {} : { description: structured.description }),
-        ...(structured.strict === undefined ? {} : { strict: structured.strict }),
+      this.model = model
+      this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
+      this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
+      this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
+      this.outputTokenEstimate =
+        checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
+      const countInputTokens = options.estimateInputTokens ?? estimateInputTokens
+      if (typeof countInputTokens !== 'function') {
+        throw optionError('estimateInputTokens', 'a function (request) => tokens', countInputTokens, name)
       }
-      this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
-    } else {
-      this.responseFormat = undefined
-      this.structuredValidator = undefined
+      this.countInputTokens = countInputTokens
+      const limiter = options.rateLimiter
+      if (
+        limiter !== undefined &&
+        (typeof limiter?.acquire !== 'function' ||
+          typeof limiter.settle !== 'function' ||
+          typeof limiter.coolDown !== 'function')
+      ) {
+        throw optionError('rateLimiter', 'a RateLimiter (with acquire, settle and coolDown)', limiter, name)
+      }
+      this.rateLimiter = limiter
+      const prices = options.prices ?? defaultPrices
+      if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
+      if (prices !== defaultPrices) checkPriceTable(prices, name)
+      this.prices = prices
+      const structured = options.structuredOutput
+      this.structuredOutput = structured
+      if (structured !== undefined) {
+        if (typeof structured !== 'object' || structured === null) {
+          throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+        }
+        checkKnownOptions(structured, structuredOutputKeys, name)
+        if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
+          throw new ConfigurationError({
+            option: 'structuredOutput.name',
+            message: `structuredOutput.name must be ${providerNameRule}`,
+            functionName: name,
+          })
+        }
+        const schema = toJsonSchema(structured.schema, {
+          ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),
+          option: 'structuredOutput.jsonSchema',
+          functionName: name,
+        })
+        this.responseFormat = {
+          type: 'json_schema',
+          name: structured.name,
+          schema,
+          ...(structured.description === undefined ? {} : { description: structured.description }),
+          ...(structured.strict === undefined ? {} : { strict: structured.strict }),
+        }
+        this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
+      } else {
+        this.responseFormat = undefined
+        this.structuredValidator = undefined
+      }
+      const settings: Record<string, unknown> = { ...options.settings }
+      checkKnownOptions(settings, settingKeySet, name)
+      for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
+      if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
+      this.settings = Object.freeze(settings) as ChatSettings
+      this.model.checkSettings?.(this.settings, name)
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
     }
-    const settings: Record<string, unknown> = { ...options.settings }
-    checkKnownOptions(settings, settingKeySet, name)
-    for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
-    if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
-    this.settings = Object.freeze(settings) as ChatSettings
-    this.model.checkSettings?.(this.settings, name)
   }
 
   /**
@@ -864,6 +859,47 @@ function estimateError(estimate: unknown, functionName: string): ConfigurationEr
     message: `estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
     functionName,
   })
+}
+
+/**
+ * The options an LLMCall hands its base Function: its retry policy merged over {@link llmRetryDefaults}, and its
+ * `attemptTimeoutMs` left out (enforced around the model call, so that queueing for the limiter does not eat it).
+ * Options whose reading throws (a getter, a Proxy) are a ConfigurationError, as the base's are.
+ */
+function baseOptions(options: LLMCallOptions<LLMCallOutputMode, StandardSchemaV1>): FunctionOptions {
+  const name = nameOf(options)
+  try {
+    const retry = options?.retry
+    return {
+      name: options?.name as string,
+      input: inputSchema,
+      // A retry that is not an object goes to the base unspread, which refuses it as it is.
+      retry: isObject(retry) ? withRetryDefaults(retry, name) : retry === undefined ? llmRetryDefaults : retry,
+      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      durable: options?.durable ?? true,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
+}
+
+/** `retry` merged over {@link llmRetryDefaults}; a policy whose reading throws is a ConfigurationError naming it. */
+function withRetryDefaults(retry: RetryPolicy, name: string | undefined): RetryPolicy {
+  try {
+    return { ...llmRetryDefaults, ...retry }
+  } catch (error) {
+    throw unreadableOption(error, 'retry', name)
+  }
+}
+
+/** An options object's `name` for an error message, if it can be read and is a string. */
+function nameOf(options: unknown): string | undefined {
+  try {
+    const name = (options as { name?: unknown } | undefined)?.name
+    return typeof name === 'string' ? name : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
