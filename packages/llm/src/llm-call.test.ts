@@ -575,6 +575,40 @@ describe('LLMCall usage, cost and budget', () => {
     expect(record.usage?.calls).toBe(1)
   })
 
+  it('counts the cost of a call answered by a model with no price at the price of the model it asked for', async () => {
+    // An OpenAI-compatible server may name the model that answered as it likes: a deployment, a route.
+    let calls = 0
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'compatible',
+      modelId: 'gpt-4o',
+      doGenerate: async () => {
+        calls += 1
+        return {
+          choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finishReason: 'stop' }],
+          usage: { inputTokens: 1_000, outputTokens: 200, totalTokens: 1_200 },
+          model: 'my-deployment',
+        }
+      },
+      doStream: () => {
+        throw new Error('not streamed')
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 200 } })
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => {
+        for (let index = 0; index < 10; index++) await context.invoke(chat, ask('hi'))
+      },
+    })
+    const record = await pipeline.trace(undefined, { budget: { maxCostUsd: 0.005 } })
+    expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+    expect(calls).toBe(1)
+    expect(record.usage?.costUsd).toBeCloseTo((1_000 * 2.5 + 200 * 10) / 1e6, 12)
+    expect(record.usage?.unpricedCalls).toBe(0)
+    expect(record.children[0]?.annotations.model).toBe('my-deployment')
+  })
+
   it('refuses to send a call whose model has no price when the budget limits cost, and says how to give one', async () => {
     const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', modelId: 'my-finetune' })
     const chat = new LLMCall({ name: 'chat', model, settings: { model: 'my-finetune', maxTokens: 10 } })

@@ -107,7 +107,8 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   readonly rateLimiter?: RateLimiterLike
   /**
    * Prices for cost accounting. Default {@link defaultPrices}; an unknown model's cost is recorded as unknown, and under
-   * a budget with `maxCostUsd` a call to it is refused before it is sent (a ConfigurationError naming the model).
+   * a budget with `maxCostUsd` a call to it is refused before it is sent (a ConfigurationError naming the model). A call
+   * is priced as the model that answered (`result.model`), or, when that one has no price, as the model it asked for.
    */
   readonly prices?: PriceTable
   /** What `invoke` returns. Default `text`. */
@@ -677,7 +678,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as such;
     // with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported none.
     const usage = result.usage ?? estimate
-    if (usage !== undefined) context.addUsage(usage, costOf(answeredBy, usage, this.prices))
+    // Priced as the model that answered; when that one has no price, as the model asked for, the price the call was
+    // admitted under: a cost budget that admitted it must count what it spent.
+    if (usage !== undefined)
+      context.addUsage(usage, costOf(answeredBy, usage, this.prices) ?? costOf(modelId, usage, this.prices))
     if (result.usage === undefined) {
       if (estimate === undefined) context.annotate('usageReported', false)
       else context.annotate('usageEstimated', true)
