@@ -874,8 +874,11 @@ describe('LLMCall retries', () => {
   })
 
   it('does not count waiting for the rate limiter against the attempt timeout', async () => {
+    // On a fake clock: the call waits 30 s at the limiter, then is answered with no time passing, however busy the
+    // machine; counted from before the wait, its 10 ms would have run out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] })
     const limiter = new RateLimiter({ requestsPerMinute: 1 })
-    limiter.coolDown(30)
+    limiter.coolDown(30_000)
     const model = new ScriptedChatModel({ responses: ['ok'] })
     const chat = new LLMCall({
       name: 'chat',
@@ -884,7 +887,10 @@ describe('LLMCall retries', () => {
       attemptTimeoutMs: 10,
       retry: { attempts: 1 },
     })
-    expect(await chat.invoke(ask('x'))).toBe('ok')
+    const answer = chat.invoke(ask('x'))
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(await answer).toBe('ok')
+    expect(model.calls).toHaveLength(1)
   })
 })
 
