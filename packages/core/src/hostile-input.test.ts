@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { CancelScope, sleep } from './cancellation.js'
 import { defineFunction } from './define-function.js'
 import {
@@ -198,6 +198,11 @@ describe('work that keeps the thread past its deadline is refused, async or not'
     busy(150)
     return 'late'
   }
+  /** Spins past the deadline, then throws what a socket would. */
+  const fail = (): never => {
+    busy(150)
+    throw new Error('socket hang up')
+  }
   const spinningAfterAWait = async (): Promise<string> => {
     await new Promise((resolve) => setTimeout(resolve, 1))
     busy(150)
@@ -215,6 +220,40 @@ describe('work that keeps the thread past its deadline is refused, async or not'
     expect(value).toBeUndefined()
     expect(TimeoutError.isInstance(error)).toBe(true)
     expect((error as TimeoutError).kind).toBe('total')
+  })
+
+  it.each([
+    ['a synchronous run that throws', { run: (): never => fail() }],
+    ['a synchronous processOutput that throws', { run: (): string => 'done', processOutput: (): never => fail() }],
+  ] as const)('ends in its timeout, not in what %s past the deadline threw', async (_, steps) => {
+    const f = defineFunction({ name: 'f', retry: { attempts: 3, initialDelayMs: 0 }, ...steps })
+    const { error } = await settle(f.invoke(undefined, { timeoutMs: 50 }))
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    expect((error as TimeoutError).kind).toBe('total')
+    expect((error as TimeoutError).message).toBe('f: run timed out after 50 ms')
+  })
+
+  it('ends an attempt that throws past its own time in its (retryable) attempt timeout', async () => {
+    // Only the clock is faked: the first attempt moves it past its deadline before its timer can run, and the second
+    // attempt, whose clock then stands still, cannot run out of time however slow the machine.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    let attempts = 0
+    const f = defineFunction({
+      name: 'f',
+      attemptTimeoutMs: 60_000,
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: () => {
+        attempts += 1
+        if (attempts > 1) return 'second'
+        vi.setSystemTime(Date.now() + 61_000)
+        throw new Error('socket hang up')
+      },
+    })
+    const record = await f.trace(undefined).finally(() => vi.useRealTimers())
+    expect(record.output).toBe('second')
+    const retried = record.states.find((entry) => entry.state === 'retrying')?.error
+    expect(TimeoutError.isInstance(retried)).toBe(true)
+    expect((retried as TimeoutError).kind).toBe('attempt')
   })
 
   it('CancelScope.race refuses a result that arrives after the deadline', async () => {

@@ -837,8 +837,16 @@ class Run {
   }
 
   private toError(thrown: unknown, state: string = this.state): TinyLLMError {
-    // A cancelled run ends in its cancellation, whatever the work threw on the way out.
+    // A cancelled run ends in its cancellation, whatever the work threw on the way out — also when its deadline passed
+    // while synchronous work kept the thread busy, and no timer could fire before the work threw.
     const scope = this.cancelScope
+    if (scope.cancellable && !scope.cancelled) {
+      try {
+        scope.throwIfCancelled()
+      } catch {
+        // Its deadline had passed: the scope is cancelled now.
+      }
+    }
     if (scope.cancelled) return this.abortError(scope.reason)
     if (TinyLLMError.isInstance(thrown)) return thrown
     // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.

@@ -448,6 +448,55 @@ describe('LLMCall bad input', () => {
     )
     expect(() => new LLMCall({ name: 'x', model, retry: null as never })).toThrow(/x: retry must be a retry policy/)
   })
+
+  it('refuses options whose reading throws (a getter, a Proxy) with a ConfigurationError, the retry policy included', () => {
+    const model = sent()
+    const boom = (): never => {
+      throw new Error('boom')
+    }
+    const unreadable = new Proxy({}, { ownKeys: boom, get: boom })
+    const refusal = (make: () => unknown): unknown => {
+      try {
+        make()
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    const cases: Array<[() => unknown, string]> = [
+      [
+        () =>
+          new LLMCall({
+            name: 'x',
+            model,
+            retry: {
+              get attempts(): number {
+                return boom()
+              },
+            },
+          }),
+        'x: retry could not be read: Error: boom',
+      ],
+      [() => new LLMCall({ name: 'x', model, retry: unreadable }), 'x: retry could not be read: Error: boom'],
+      [() => new LLMCall({ name: 'x', model, settings: unreadable }), 'x: options could not be read: Error: boom'],
+      [
+        () =>
+          new LLMCall({
+            name: 'x',
+            get model(): ChatModel {
+              return boom()
+            },
+          }),
+        'x: options could not be read: Error: boom',
+      ],
+      [() => new LLMCall(unreadable as never), 'options could not be read: Error: boom'],
+    ]
+    for (const [make, message] of cases) {
+      const error = refusal(make)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).message).toBe(message)
+    }
+  })
 })
 
 describe('LLMCall options', () => {
@@ -529,6 +578,40 @@ describe('LLMCall usage, cost and budget', () => {
     expect(model.calls).toHaveLength(1)
     expect(record.children[1]?.attempts).toBe(1)
     expect(record.usage?.calls).toBe(1)
+  })
+
+  it('counts the cost of a call answered by a model with no price at the price of the model it asked for', async () => {
+    // An OpenAI-compatible server may name the model that answered as it likes: a deployment, a route.
+    let calls = 0
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'compatible',
+      modelId: 'gpt-4o',
+      doGenerate: async () => {
+        calls += 1
+        return {
+          choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finishReason: 'stop' }],
+          usage: { inputTokens: 1_000, outputTokens: 200, totalTokens: 1_200 },
+          model: 'my-deployment',
+        }
+      },
+      doStream: () => {
+        throw new Error('not streamed')
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 200 } })
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => {
+        for (let index = 0; index < 10; index++) await context.invoke(chat, ask('hi'))
+      },
+    })
+    const record = await pipeline.trace(undefined, { budget: { maxCostUsd: 0.005 } })
+    expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+    expect(calls).toBe(1)
+    expect(record.usage?.costUsd).toBeCloseTo((1_000 * 2.5 + 200 * 10) / 1e6, 12)
+    expect(record.usage?.unpricedCalls).toBe(0)
+    expect(record.children[0]?.annotations.model).toBe('my-deployment')
   })
 
   it('refuses to send a call whose model has no price when the budget limits cost, and says how to give one', async () => {
@@ -741,6 +824,29 @@ describe('LLMCall retries', () => {
     expect(buggy.calls).toHaveLength(1)
   })
 
+  it('never sends a request again whose answer is no result at all, with or without a limiter', async () => {
+    for (const rateLimiter of [undefined, new RateLimiter()]) {
+      let calls = 0
+      const model: ChatModel = {
+        specificationVersion: 'v1',
+        provider: 'buggy',
+        modelId: 'buggy',
+        doGenerate: async () => {
+          calls += 1
+          return null as unknown as ChatResult
+        },
+        doStream: () => {
+          throw new Error('not streamed')
+        },
+      }
+      const chat = new LLMCall({ name: 'chat', model, retry: fastRetry, ...(rateLimiter && { rateLimiter }) })
+      const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect(calls).toBe(1)
+    }
+  })
+
   it('treats a model that throws synchronously as one that rejects: typed, and not retried', async () => {
     for (const method of ['doGenerate', 'doStream'] as const) {
       let calls = 0
@@ -776,8 +882,11 @@ describe('LLMCall retries', () => {
   })
 
   it('does not count waiting for the rate limiter against the attempt timeout', async () => {
+    // On a fake clock: the call waits 30 s at the limiter, then is answered with no time passing, however busy the
+    // machine; counted from before the wait, its 10 ms would have run out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] })
     const limiter = new RateLimiter({ requestsPerMinute: 1 })
-    limiter.coolDown(30)
+    limiter.coolDown(30_000)
     const model = new ScriptedChatModel({ responses: ['ok'] })
     const chat = new LLMCall({
       name: 'chat',
@@ -786,7 +895,10 @@ describe('LLMCall retries', () => {
       attemptTimeoutMs: 10,
       retry: { attempts: 1 },
     })
-    expect(await chat.invoke(ask('x'))).toBe('ok')
+    const answer = chat.invoke(ask('x'))
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(await answer).toBe('ok')
+    expect(model.calls).toHaveLength(1)
   })
 })
 
@@ -844,6 +956,24 @@ describe('LLMCall with a rate limiter', () => {
       Array.from({ length: 500 }, () => chat.invoke(ask('x'), { signal: controller.signal })),
     )
     expect(outputs).toHaveLength(500)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('holds one listener on a signal shared by many calls queued at the limiter, and none once they settled', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter })
+    const controller = new AbortController()
+    const calls = Array.from({ length: 50 }, () =>
+      chat.invoke(ask('x'), { signal: controller.signal }).catch((caught: unknown) => caught),
+    )
+    await vi.waitFor(() => expect(limiter.status().waiting).toBe(49))
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    const outcomes = await Promise.all(calls)
+    // The one granted may have been answered before the abort, or aborted in flight.
+    expect(outcomes.filter((outcome) => AbortError.isInstance(outcome)).length).toBeGreaterThanOrEqual(49)
+    expect(limiter.status().waiting).toBe(0)
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
@@ -1038,6 +1168,28 @@ describe('LLMCall streaming', () => {
     await expect(stream.result).rejects.toBe(error)
     // Retrying would repeat text the reader has already seen.
     expect(model.calls).toBe(1)
+  })
+
+  it('leaves no idle timer behind when the model throws instead of streaming', async () => {
+    vi.useFakeTimers()
+    const models: ChatModel[] = [
+      () => {
+        throw new Error('bug in model')
+      },
+      () => null,
+    ].map((doStream) => ({
+      specificationVersion: 'v1',
+      provider: 'buggy',
+      modelId: 'buggy',
+      doGenerate: () => Promise.reject(new Error('not called')),
+      doStream: doStream as unknown as ChatModel['doStream'],
+    }))
+    for (const model of models) {
+      const chat = new LLMCall({ name: 'chat', model, idleTimeoutMs: 600_000, retry: { attempts: 1 } })
+      const error = await chat.stream(ask('x')).result.catch((caught: unknown) => caught)
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect(vi.getTimerCount()).toBe(0)
+    }
   })
 
   it('retries a stream that stalls before any output', async () => {

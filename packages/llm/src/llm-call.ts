@@ -7,6 +7,7 @@ import {
   checkTimeout,
   Function,
   FunctionError,
+  type FunctionOptions,
   type InvokeOptions,
   isPromiseLike,
   knownSpelling,
@@ -19,6 +20,7 @@ import {
   TimeoutError,
   TinyLLMError,
   type Usage,
+  unreadableOption,
   ValidationError,
   Validator,
 } from '@tinyllm/core'
@@ -105,7 +107,8 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   readonly rateLimiter?: RateLimiterLike
   /**
    * Prices for cost accounting. Default {@link defaultPrices}; an unknown model's cost is recorded as unknown, and under
-   * a budget with `maxCostUsd` a call to it is refused before it is sent (a ConfigurationError naming the model).
+   * a budget with `maxCostUsd` a call to it is refused before it is sent (a ConfigurationError naming the model). A call
+   * is priced as the model that answered (`result.model`), or, when that one has no price, as the model it asked for.
    */
   readonly prices?: PriceTable
   /** What `invoke` returns. Default `text`. */
@@ -387,94 +390,87 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   private readonly structuredValidator: Validator | undefined
 
   constructor(options: LLMCallOptions<Mode, Schema>) {
-    super({
-      name: options?.name as string,
-      input: inputSchema,
-      // A retry that is not an object goes to the base unspread, which refuses it as it is.
-      retry: isObject(options?.retry)
-        ? { ...llmRetryDefaults, ...options.retry }
-        : options?.retry === undefined
-          ? llmRetryDefaults
-          : options.retry,
-      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      durable: options?.durable ?? true,
-      // attemptTimeoutMs is enforced here, around the model call, so that queueing for the limiter does not eat it.
-    })
+    super(baseOptions(options))
     const name = this.name
-    checkKnownOptions(options, llmCallOptionKeySet, name)
-    const model = options.model
-    if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
-      throw optionError('model', 'a ChatModel (with doGenerate and doStream)', model, name)
-    }
-    if (model.specificationVersion !== 'v1') {
-      throw new ConfigurationError({
-        option: 'model',
-        message: `model implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
-        functionName: name,
-      })
-    }
-    this.model = model
-    this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
-    this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
-    this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
-    this.outputTokenEstimate =
-      checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
-    const countInputTokens = options.estimateInputTokens ?? estimateInputTokens
-    if (typeof countInputTokens !== 'function') {
-      throw optionError('estimateInputTokens', 'a function (request) => tokens', countInputTokens, name)
-    }
-    this.countInputTokens = countInputTokens
-    const limiter = options.rateLimiter
-    if (
-      limiter !== undefined &&
-      (typeof limiter?.acquire !== 'function' ||
-        typeof limiter.settle !== 'function' ||
-        typeof limiter.coolDown !== 'function')
-    ) {
-      throw optionError('rateLimiter', 'a RateLimiter (with acquire, settle and coolDown)', limiter, name)
-    }
-    this.rateLimiter = limiter
-    const prices = options.prices ?? defaultPrices
-    if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
-    if (prices !== defaultPrices) checkPriceTable(prices, name)
-    this.prices = prices
-    const structured = options.structuredOutput
-    this.structuredOutput = structured
-    if (structured !== undefined) {
-      if (typeof structured !== 'object' || structured === null) {
-        throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    try {
+      checkKnownOptions(options, llmCallOptionKeySet, name)
+      const model = options.model
+      if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
+        throw optionError('model', 'a ChatModel (with doGenerate and doStream)', model, name)
       }
-      checkKnownOptions(structured, structuredOutputKeys, name)
-      if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
+      if (model.specificationVersion !== 'v1') {
         throw new ConfigurationError({
-          option: 'structuredOutput.name',
-          message: `structuredOutput.name must be ${providerNameRule}`,
+          option: 'model',
+          message: `model implements chat-model specification ${String(model.specificationVersion)}; this version of tinyllm supports v1`,
           functionName: name,
         })
       }
-      const schema = toJsonSchema(structured.schema, {
-        ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),
-        option: 'structuredOutput.jsonSchema',
-        functionName: name,
-      })
-      this.responseFormat = {
-        type: 'json_schema',
-        name: structured.name,
-        schema,
-        ...(structured.description === undefined ? {} : { description: structured.description }),
-        ...(structured.strict === undefined ? {} : { strict: structured.strict }),
+      this.model = model
+      this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
+      this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
+      this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
+      this.outputTokenEstimate =
+        checkNumber(options.outputTokenEstimate, 'outputTokenEstimate', { integer: true, min: 1 }, name) ?? 512
+      const countInputTokens = options.estimateInputTokens ?? estimateInputTokens
+      if (typeof countInputTokens !== 'function') {
+        throw optionError('estimateInputTokens', 'a function (request) => tokens', countInputTokens, name)
       }
-      this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
-    } else {
-      this.responseFormat = undefined
-      this.structuredValidator = undefined
+      this.countInputTokens = countInputTokens
+      const limiter = options.rateLimiter
+      if (
+        limiter !== undefined &&
+        (typeof limiter?.acquire !== 'function' ||
+          typeof limiter.settle !== 'function' ||
+          typeof limiter.coolDown !== 'function')
+      ) {
+        throw optionError('rateLimiter', 'a RateLimiter (with acquire, settle and coolDown)', limiter, name)
+      }
+      this.rateLimiter = limiter
+      const prices = options.prices ?? defaultPrices
+      if (!isObject(prices)) throw optionError('prices', 'a price table (definePrices)', prices, name)
+      if (prices !== defaultPrices) checkPriceTable(prices, name)
+      this.prices = prices
+      const structured = options.structuredOutput
+      this.structuredOutput = structured
+      if (structured !== undefined) {
+        if (typeof structured !== 'object' || structured === null) {
+          throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
+        }
+        checkKnownOptions(structured, structuredOutputKeys, name)
+        if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
+          throw new ConfigurationError({
+            option: 'structuredOutput.name',
+            message: `structuredOutput.name must be ${providerNameRule}`,
+            functionName: name,
+          })
+        }
+        const schema = toJsonSchema(structured.schema, {
+          ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),
+          option: 'structuredOutput.jsonSchema',
+          functionName: name,
+        })
+        this.responseFormat = {
+          type: 'json_schema',
+          name: structured.name,
+          schema,
+          ...(structured.description === undefined ? {} : { description: structured.description }),
+          ...(structured.strict === undefined ? {} : { strict: structured.strict }),
+        }
+        this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
+      } else {
+        this.responseFormat = undefined
+        this.structuredValidator = undefined
+      }
+      const settings: Record<string, unknown> = { ...options.settings }
+      checkKnownOptions(settings, settingKeySet, name)
+      for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
+      if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
+      this.settings = Object.freeze(settings) as ChatSettings
+      this.model.checkSettings?.(this.settings, name)
+    } catch (error) {
+      throw unreadableOption(error, 'options', name)
     }
-    const settings: Record<string, unknown> = { ...options.settings }
-    checkKnownOptions(settings, settingKeySet, name)
-    for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
-    if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
-    this.settings = Object.freeze(settings) as ChatSettings
-    this.model.checkSettings?.(this.settings, name)
   }
 
   /**
@@ -554,10 +550,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       try {
         return this.model
           .doGenerate(request, options)
-          .then(
-            (result) => this.complete(this.credible(result), request, modelId, estimate, context),
-            this.rethrowTyped,
-          )
+          .then((result) => this.complete(result, request, modelId, estimate, context), this.rethrowTyped)
       } catch (thrown) {
         // A model that throws instead of rejecting (or returns no promise) fails as a rejection would: typed, and not
         // retried unless its error says so.
@@ -577,9 +570,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const limiter = this.rateLimiter
     // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
     const permit =
-      limiter === undefined
-        ? undefined
-        : await limiter.acquire({ tokens: (estimate as Usage).totalTokens }, context.signal)
+      limiter === undefined ? undefined : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {
@@ -632,9 +623,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
             timeoutReason: () =>
               new TimeoutError({ timeoutMs: idleTimeoutMs, kind: 'idle', functionName: this.name, state: 'running' }),
           })
-    const iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
+    let iterator: AsyncIterator<ChatStreamPart> | undefined
     let finished = false
     try {
+      // Inside the try: a model that throws here (or returns no stream) still has its idle scope ended below.
+      iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
       for (;;) {
         const step: IteratorResult<ChatStreamPart> = await scope.race(iterator.next())
         if (step.done === true) {
@@ -658,13 +651,14 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           new ProviderCallError({ provider: this.model.provider, message: `${this.name}: stream abandoned` }),
         )
       if (scope !== callScope) scope.dispose()
-      closeQuietly(iterator)
+      if (iterator !== undefined) closeQuietly(iterator)
     }
   }
 
   /**
    * Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. The request was
-   * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again.
+   * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again
+   * — an answer that is no result at all (`null`, say) included.
    */
   private complete(
     result: ChatResult,
@@ -674,26 +668,31 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     context: RunContext,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     try {
-      const answeredBy = typeof result.model === 'string' && result.model !== '' ? result.model : modelId
+      // Checked here for every path (a result through the limiter was checked before it settled: it passes again).
+      const answer = this.credible(result)
+      const answeredBy = typeof answer.model === 'string' && answer.model !== '' ? answer.model : modelId
       // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as
       // such; with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported
       // none.
-      const usage = result.usage ?? estimate
-      if (usage !== undefined) context.addUsage(usage, costOf(answeredBy, usage, this.prices))
-      if (result.usage === undefined) {
+      const usage = answer.usage ?? estimate
+      // Priced as the model that answered; when that one has no price, as the model asked for, the price the call was
+      // admitted under: a cost budget that admitted it must count what it spent.
+      if (usage !== undefined)
+        context.addUsage(usage, costOf(answeredBy, usage, this.prices) ?? costOf(modelId, usage, this.prices))
+      if (answer.usage === undefined) {
         if (estimate === undefined) context.annotate('usageReported', false)
         else context.annotate('usageEstimated', true)
       }
       context.annotate('model', answeredBy)
       // Tokens and cost are on the record's `usage` (this call and every ancestor); only what usage lacks is annotated.
-      if (result.requestId !== undefined) context.annotate('requestId', result.requestId)
-      if (result.responseId !== undefined) context.annotate('responseId', result.responseId)
+      if (answer.requestId !== undefined) context.annotate('requestId', answer.requestId)
+      if (answer.responseId !== undefined) context.annotate('responseId', answer.responseId)
       context.annotate(
         'finishReasons',
-        result.choices.map((choice) => choice.finishReason),
+        answer.choices.map((choice) => choice.finishReason),
       )
-      assertKnownTools(result, request.tools, { functionName: this.name, state: 'running' })
-      return this.shapeOutput(result) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
+      assertKnownTools(answer, request.tools, { functionName: this.name, state: 'running' })
+      return this.shapeOutput(answer) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
     } catch (thrown) {
       throw this.typedModelError(thrown)
     }
@@ -864,6 +863,61 @@ function estimateError(estimate: unknown, functionName: string): ConfigurationEr
     message: `estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
     functionName,
   })
+}
+
+/**
+ * The options an LLMCall hands its base Function: its retry policy merged over {@link llmRetryDefaults}, and its
+ * `attemptTimeoutMs` left out (enforced around the model call, so that queueing for the limiter does not eat it).
+ * Options whose reading throws (a getter, a Proxy) are a ConfigurationError, as the base's are.
+ */
+function baseOptions(options: LLMCallOptions<LLMCallOutputMode, StandardSchemaV1>): FunctionOptions {
+  const name = nameOf(options)
+  try {
+    const retry = options?.retry
+    return {
+      name: options?.name as string,
+      input: inputSchema,
+      // A retry that is not an object goes to the base unspread, which refuses it as it is.
+      retry: isObject(retry) ? withRetryDefaults(retry, name) : retry === undefined ? llmRetryDefaults : retry,
+      ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      durable: options?.durable ?? true,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
+}
+
+/** `retry` merged over {@link llmRetryDefaults}; a policy whose reading throws is a ConfigurationError naming it. */
+function withRetryDefaults(retry: RetryPolicy, name: string | undefined): RetryPolicy {
+  try {
+    return { ...llmRetryDefaults, ...retry }
+  } catch (error) {
+    throw unreadableOption(error, 'retry', name)
+  }
+}
+
+/** An options object's `name` for an error message, if it can be read and is a string. */
+function nameOf(options: unknown): string | undefined {
+  try {
+    const name = (options as { name?: unknown } | undefined)?.name
+    return typeof name === 'string' ? name : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A permit of `limiter`, waited for in a scope of its own under the run's: the limiter listens to that scope's signal,
+ * never to a caller's signal that any number of runs share (which then holds one listener however many calls queue).
+ */
+async function acquire(limiter: RateLimiterLike, tokens: number, runScope: CancelScope): Promise<RateLimitPermit> {
+  if (!runScope.cancellable) return limiter.acquire({ tokens })
+  const waiting = new CancelScope(runScope, { manual: true })
+  try {
+    return await limiter.acquire({ tokens }, waiting.signal)
+  } finally {
+    waiting.dispose()
+  }
 }
 
 /** An object, not an array or `null`. */
