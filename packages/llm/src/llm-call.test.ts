@@ -730,6 +730,43 @@ describe('LLMCall with a model that reports no usage', () => {
 })
 
 describe('LLMCall budget guarantee', () => {
+  it('keeps the estimate of a call that failed after it was sent in the budget; a 4xx refusal gives it back', async () => {
+    const input = ask('the applicant missed three payments this year')
+    const reserved = estimateInputTokens(input) + 100
+    const failing = (status: number) =>
+      new ScriptedChatModel({
+        responses: () => new ProviderCallError({ provider: 'scripted', message: `HTTP ${status}`, status }),
+      })
+    // Room for two calls' estimates, and not three.
+    const budget = { maxTokens: Math.floor(reserved * 2.5) }
+    for (const [status, sent, streamed] of [
+      [500, 2, false],
+      [400, 5, false],
+      [500, 2, true],
+      [400, 5, true],
+    ] as const) {
+      const model = failing(status)
+      const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 100 }, retry: { attempts: 1 } })
+      const loop = defineFunction({
+        name: 'loop',
+        run: async (_input: unknown, context) => {
+          const errors: string[] = []
+          for (let call = 0; call < 5; call++)
+            errors.push(
+              await context
+                .invoke(chat, input, streamed ? { stream: () => {} } : undefined)
+                .then(String, (error: Error) => error.name),
+            )
+          return errors
+        },
+      })
+      const errors = await loop.invoke(undefined, { budget })
+      // A 5xx may have been worked on: its tokens are unknown, and its estimate stays spent.
+      expect(model.calls).toHaveLength(sent)
+      expect(errors.filter((name) => name === 'BudgetExceededError')).toHaveLength(5 - sent)
+    }
+  })
+
   it('with maxTokens set, a tree never spends past its token budget, even when every answer uses all it may', async () => {
     // Worst case: each call's real usage equals its estimate (input bytes + framing, and maxTokens of output).
     const input = ask('申请人今年三次逾期还款')

@@ -525,9 +525,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const costUsd = costOf(modelId, estimate, this.prices)
     // A cost limit cannot admit a call whose cost would be unknown: it would be spent without being counted.
     if (costUsd === undefined && budget.maxCostUsd !== undefined) throw unpricedModelError(modelId, this.name)
-    // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together.
-    const releaseBudget = context.reserveBudget({ tokens: estimate.totalTokens, costUsd })
-    return this.attempt(request, modelId, estimate, context).finally(releaseBudget)
+    // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together;
+    // kept for good by an attempt that failed after its request may have been worked on (see mayHaveUsedTokens).
+    const hold: BudgetHold = { release: context.reserveBudget({ tokens: estimate.totalTokens, costUsd }), kept: false }
+    return this.attempt(request, modelId, estimate, context, hold).finally(() => {
+      if (!hold.kept) hold.release()
+    })
   }
 
   /**
@@ -539,6 +542,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     modelId: string,
     estimate: Usage | undefined,
     context: RunContext,
+    hold?: BudgetHold,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     if (this.rateLimiter === undefined && this.callTimeoutMs === undefined && context.stream === undefined) {
       // The common call: no limiter to wait for, no deadline of its own, no stream. One promise chain and no suspended
@@ -548,16 +552,23 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const scope = context.cancelScope
       const options = scope.cancellable ? new CallCancellation(scope) : undefined
       try {
-        return this.model
-          .doGenerate(request, options)
-          .then((result) => this.complete(result, request, modelId, estimate, context), this.rethrowTyped)
+        return this.model.doGenerate(request, options).then(
+          (result) => this.complete(result, request, modelId, estimate, context),
+          hold === undefined
+            ? this.rethrowTyped
+            : (thrown: unknown) => {
+                const error = this.typedModelError(thrown)
+                hold.kept = mayHaveUsedTokens(error)
+                throw error
+              },
+        )
       } catch (thrown) {
         // A model that throws instead of rejecting (or returns no promise) fails as a rejection would: typed, and not
         // retried unless its error says so.
         return Promise.reject(this.typedModelError(thrown))
       }
     }
-    return this.attemptGuarded(request, modelId, estimate, context)
+    return this.attemptGuarded(request, modelId, estimate, context, hold)
   }
 
   /** An attempt through the rate limiter, a per-call deadline or a stream. */
@@ -566,6 +577,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     modelId: string,
     estimate: Usage | undefined,
     context: RunContext,
+    hold: BudgetHold | undefined,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     const limiter = this.rateLimiter
     // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
@@ -597,6 +609,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           ? scope.reason
           : this.typedModelError(thrown)
       if (limiter !== undefined) this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
+      if (hold !== undefined) hold.kept = mayHaveUsedTokens(error)
       throw error
     } finally {
       scope.dispose()
@@ -737,15 +750,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         limiter.coolDown(Math.min(hint, this.retry.maxRetryAfterMs))
       }
     }
-    // A 4xx answer means the request was refused, not processed; anything else may have consumed tokens.
-    if (
-      ProviderCallError.isInstance(error) &&
-      error.status !== undefined &&
-      error.status >= 400 &&
-      error.status < 500
-    ) {
-      limiter.settle(permit, 0)
-    }
+    if (!mayHaveUsedTokens(error)) limiter.settle(permit, 0)
   }
 
   private shapeOutput(result: ChatResult): unknown {
@@ -918,6 +923,26 @@ async function acquire(limiter: RateLimiterLike, tokens: number, runScope: Cance
   } finally {
     waiting.dispose()
   }
+}
+
+/** A call's budget reservation, and whether a failed attempt keeps it for good. */
+interface BudgetHold {
+  readonly release: () => void
+  kept: boolean
+}
+
+/**
+ * Whether a call that failed with `error` after its request was sent may have used tokens: a 4xx answer means the
+ * request was refused, not worked on; anything else (a 5xx, a cut stream, a timeout, an abort) may have. Such a call
+ * keeps its estimate in the rate limiter's window and in the budget: what it used is unknown, and not taken as zero.
+ */
+function mayHaveUsedTokens(error: unknown): boolean {
+  return !(
+    ProviderCallError.isInstance(error) &&
+    error.status !== undefined &&
+    error.status >= 400 &&
+    error.status < 500
+  )
 }
 
 /** An object, not an array or `null`. */
