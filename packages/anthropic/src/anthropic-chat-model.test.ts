@@ -175,6 +175,15 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     ])
   })
 
+  it('tells an estimate of the tool-use system prompt Anthropic adds to a request with tools, and of nothing else', () => {
+    const model = new AnthropicChatModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test' })
+    const tools = [{ name: 'f', parameters: { type: 'object' } }]
+    // Above the largest figure Anthropic documents (530 tokens).
+    expect(model.addedInputTokens({ ...hello, tools })).toBe(600)
+    expect(model.addedInputTokens(hello)).toBe(0)
+    expect(model.addedInputTokens({ ...hello, tools: [] })).toBe(0)
+  })
+
   it('passes providerOptions.anthropic through, merging output_config with the JSON-schema format', async () => {
     const running = await start({ replies: ['{}'] })
     await modelFor(running).doGenerate({

@@ -20,6 +20,12 @@ import { MessageStreamAssembler } from './anthropic-stream.js'
 /** `max_tokens` sent when a request sets no `maxTokens` (Anthropic requires one). */
 export const defaultAnthropicMaxTokens = 4096
 
+/**
+ * What an estimate counts for the system prompt Anthropic adds to a request that sends tools: more than the largest
+ * figure its documentation lists (530 tokens, Claude 3 Opus with `tool_choice: auto`).
+ */
+const toolUseSystemPromptTokens = 600
+
 /** The SDK's own limit on one HTTP request, a last resort under tinyllm's time limits: 10 minutes. */
 const sdkTimeoutMs = 600_000
 
@@ -71,6 +77,14 @@ export class AnthropicChatModel implements ChatModel {
   /** Refuses settings Anthropic's Messages API cannot honour (`n > 1`, `temperature`, `seed`…), naming `owner`. */
   checkSettings(settings: ChatSettings, owner: string): void {
     assertSupportedSettings(settings, owner)
+  }
+
+  /**
+   * The tool-use system prompt Anthropic adds to a request that sends tools, and bills as input: 159 to 530 tokens by
+   * model and tool choice in its documentation (tool use pricing), so {@link toolUseSystemPromptTokens} for any.
+   */
+  addedInputTokens(request: ChatRequest): number {
+    return request.tools !== undefined && request.tools.length > 0 ? toolUseSystemPromptTokens : 0
   }
 
   /**

@@ -160,6 +160,11 @@ export interface ChatModel {
    * with each call's settings before anything is sent.
    */
   checkSettings?(settings: ChatSettings, owner: string): void
+  /**
+   * Input tokens the provider adds to `request` on its side and bills (Anthropic's tool-use system prompt): what no
+   * count of the request itself sees. `LLMCall` adds them to its estimate, so that it stays an upper bound.
+   */
+  addedInputTokens?(request: ChatRequest): number
 }
 
 /** The text of the first choice, or '' when the model returned only tool calls. */

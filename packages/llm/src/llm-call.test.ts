@@ -730,6 +730,21 @@ describe('LLMCall with a model that reports no usage', () => {
 })
 
 describe('LLMCall budget guarantee', () => {
+  it('counts the input tokens a provider adds on its side (model.addedInputTokens) in the estimate', async () => {
+    const input = ask('the applicant missed three payments this year')
+    const withAdded = (added: unknown) =>
+      Object.assign(new ScriptedChatModel({ responses: () => 'ok' }), { addedInputTokens: () => added as number })
+    const estimate = estimateInputTokens(input) + 100 + 500
+    const call = (added: unknown, maxTokens: number) =>
+      new LLMCall({ name: 'chat', model: withAdded(added), settings: { maxTokens: 100 } })
+        .invoke(input, { budget: { maxTokens } })
+        .catch((error: unknown) => error)
+    expect(await call(500, estimate)).toBe('ok')
+    expect(BudgetExceededError.isInstance(await call(500, estimate - 1))).toBe(true)
+    const bad = await call(Number.NaN, estimate)
+    expect(ConfigurationError.isInstance(bad) && bad.option).toBe('model.addedInputTokens')
+  })
+
   it('keeps the estimate of a call that failed after it was sent in the budget; a 4xx refusal gives it back', async () => {
     const input = ask('the applicant missed three payments this year')
     const reserved = estimateInputTokens(input) + 100

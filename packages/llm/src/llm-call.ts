@@ -512,8 +512,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     if (context.budget === undefined && this.rateLimiter === undefined)
       return this.attempt(request, modelId, undefined, context)
     // Estimated only when a budget or a limiter needs a figure before the call is sent.
-    const estimatedInput = this.countInputTokens(request)
-    if (!(Number.isFinite(estimatedInput) && estimatedInput >= 0)) throw estimateError(estimatedInput, this.name)
+    const counted = this.countInputTokens(request)
+    if (!(Number.isFinite(counted) && counted >= 0)) throw estimateError(counted, this.name)
+    const added = this.model.addedInputTokens?.(request) ?? 0
+    if (!(Number.isFinite(added) && added >= 0)) throw estimateError(added, this.name, 'model.addedInputTokens')
+    const estimatedInput = counted + added
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const estimate: Usage = {
       inputTokens: estimatedInput,
@@ -861,11 +864,11 @@ function unpricedModelError(modelId: string, functionName: string): Configuratio
 }
 
 /** The refusal of a token estimate that is not a count: NaN would admit every call of a budget from then on. */
-function estimateError(estimate: unknown, functionName: string): ConfigurationError {
+function estimateError(estimate: unknown, functionName: string, option = 'estimateInputTokens'): ConfigurationError {
   const shown = typeof estimate === 'number' ? String(estimate) : safeStringify(estimate, 60)
   return new ConfigurationError({
-    option: 'estimateInputTokens',
-    message: `estimateInputTokens must return a number of tokens ≥ 0, got ${shown}`,
+    option,
+    message: `${option} must return a number of tokens ≥ 0, got ${shown}`,
     functionName,
   })
 }
