@@ -77,6 +77,29 @@ describe('redactString', () => {
     expect(redactString("api_key='ab\\'cd' next")).toBe(`api_key='${REDACTED}' next`)
   })
 
+  it('replaces the whole of a password holding a quote in JSON escaped one, two and three times into strings', () => {
+    let text = JSON.stringify({ password: 'ab"cd-secret-tail', user: 'ann' })
+    let expected = JSON.stringify({ password: REDACTED, user: 'ann' })
+    for (const depth of [1, 2, 3]) {
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+      const redacted = redactString(text)
+      expect(redacted, `escaped ${depth} times`).toBe(expected)
+      expect(redacted).not.toContain('secret-tail')
+    }
+  })
+
+  it('ends an escaped quoted value at its own closing quote, after escaped backslashes, and keeps what follows', () => {
+    const body = { password: 'ends-in\\', secret: 'a\\"b\\', note: 'kept "as is"' }
+    let text = JSON.stringify(body)
+    let expected = JSON.stringify({ password: REDACTED, secret: REDACTED, note: 'kept "as is"' })
+    for (const depth of [0, 1, 2, 3]) {
+      expect(redactString(text), `escaped ${depth} times`).toBe(expected)
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+    }
+  })
+
   it('replaces secrets in JSON that was escaped into a string', () => {
     const escaped = JSON.stringify(JSON.stringify({ password: 'Hunter2Hunter2', user: 'bob', access_token: 'tok' }))
     expect(redactString(escaped)).toBe(
