@@ -394,6 +394,23 @@ describe('redact', () => {
     expect(JSON.stringify(copy)).not.toContain(OPENAI_KEY)
   })
 
+  it('cuts the strings of an error at 1,000 characters, a 10 MB string that caused it included, and keeps its frames', () => {
+    const huge = `${'x'.repeat(10_000_000)} ${OPENAI_KEY}`
+    const error = Object.assign(new Error(`failed: ${'m'.repeat(5_000)}`, { cause: huge }), { body: huge, code: 'E1' })
+    const copy = redact({ error }).error as unknown as Record<string, string>
+    expect(JSON.stringify(copy).length).toBeLessThan(20_000)
+    expect(copy.cause).toBe(`${'x'.repeat(1_000)}…`)
+    expect(copy.body).toBe(`${'x'.repeat(1_000)}…`)
+    expect(copy.code).toBe('E1')
+    expect(copy.message).toBe(`failed: ${'m'.repeat(992)}…`)
+    expect(copy.stack).toMatch(/^Error: failed: m{992}…\n\s+at /)
+    // The secret is redacted before the cut, so no part of it is left at the end of what is kept.
+    const nearEnd = redact(new Error('x', { cause: `${'y'.repeat(989)} ${OPENAI_KEY}` })) as unknown as {
+      cause: string
+    }
+    expect(nearEnd.cause).toBe(`${'y'.repeat(989)} ${REDACTED}`)
+  })
+
   it('serialises an error made in another realm, such as a node:vm context, as it does one of its own', () => {
     const foreign = runInNewContext(
       "const error = new TypeError('fetch failed for sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'); error.code = 'ECONNRESET'; error",
