@@ -187,7 +187,7 @@ describe('createConsoleLogger JSON lines', () => {
       expect(stream.text().length).toBeLessThan(20_000)
       expect(stream.text()).toContain(`${'z'.repeat(1_000)}…`)
     }
-  })
+  }, 60_000)
 
   it('does not throw on circular structures or bigints', () => {
     const stream = captureStream()

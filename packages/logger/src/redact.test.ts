@@ -98,6 +98,8 @@ describe('redactString', () => {
       text = JSON.stringify(text)
       expected = JSON.stringify(expected)
     }
+    // Quoting that matches no depth still ends at the next quote.
+    expect(redactString('password=\\"hunter2" next')).not.toContain('hunter2')
   })
 
   it('replaces secrets in JSON that was escaped into a string', () => {
@@ -409,7 +411,7 @@ describe('redact', () => {
       cause: string
     }
     expect(nearEnd.cause).toBe(`${'y'.repeat(989)} ${REDACTED}`)
-  })
+  }, 60_000)
 
   it('serialises an error made in another realm, such as a node:vm context, as it does one of its own', () => {
     const foreign = runInNewContext(

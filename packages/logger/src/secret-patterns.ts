@@ -80,12 +80,13 @@ const CLOSING_QUOTE = String.raw`(?:\k<open>\k<open>\\\\)*\k<open>"`
  * JSON was escaped into strings: the opening quote comes after `2^d - 1` backslashes (none in JSON, `\"` in JSON
  * escaped once, `\\\"` twice), and a quote inside the value after more (`\"` in JSON, `\\\"` escaped once,
  * `\\\\\\\"` twice), so the value runs to the first quote after as many backslashes as the opening one, escaped
- * backslashes aside. Single quotes, which JSON does not escape, end at a quote after no backslash or an escaped one, or
- * for any other quoting at the next quote.
+ * backslashes aside. Single quotes, which JSON does not escape, end at a quote after no backslash or an escaped one;
+ * any other quoting (`\"a"`) at the next quote.
  */
 const QUOTED_VALUE = [
   String.raw`(?<open>\\*)"(?:[^"\\\n]|\\+[^"\\\n]|(?!${CLOSING_QUOTE})\\*")*${CLOSING_QUOTE}`,
   String.raw`'(?:[^'\\\n]|\\.)*'`,
+  String.raw`\\*"[^"\n]*"`,
   String.raw`\\*'[^'\n]*'`,
 ].join('|')
 
