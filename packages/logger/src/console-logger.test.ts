@@ -179,6 +179,16 @@ describe('createConsoleLogger JSON lines', () => {
     expect(written.stack).toMatch(/^Error: Provider call failed\n\s+at /)
   })
 
+  it('writes a line of a few kilobytes, not megabytes, for an error caused by a 10 MB thrown string', () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const stream = captureStream()
+      const error = new Error('step failed', { cause: 'z'.repeat(10_000_000) })
+      createConsoleLogger({ stream, format }).error('call failed', { error })
+      expect(stream.text().length).toBeLessThan(20_000)
+      expect(stream.text()).toContain(`${'z'.repeat(1_000)}…`)
+    }
+  }, 60_000)
+
   it('does not throw on circular structures or bigints', () => {
     const stream = captureStream()
     const circular: Record<string, unknown> = { name: 'loop' }

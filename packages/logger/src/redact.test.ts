@@ -77,6 +77,31 @@ describe('redactString', () => {
     expect(redactString("api_key='ab\\'cd' next")).toBe(`api_key='${REDACTED}' next`)
   })
 
+  it('replaces the whole of a password holding a quote in JSON escaped one, two and three times into strings', () => {
+    let text = JSON.stringify({ password: 'ab"cd-secret-tail', user: 'ann' })
+    let expected = JSON.stringify({ password: REDACTED, user: 'ann' })
+    for (const depth of [1, 2, 3]) {
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+      const redacted = redactString(text)
+      expect(redacted, `escaped ${depth} times`).toBe(expected)
+      expect(redacted).not.toContain('secret-tail')
+    }
+  })
+
+  it('ends an escaped quoted value at its own closing quote, after escaped backslashes, and keeps what follows', () => {
+    const body = { password: 'ends-in\\', secret: 'a\\"b\\', note: 'kept "as is"' }
+    let text = JSON.stringify(body)
+    let expected = JSON.stringify({ password: REDACTED, secret: REDACTED, note: 'kept "as is"' })
+    for (const depth of [0, 1, 2, 3]) {
+      expect(redactString(text), `escaped ${depth} times`).toBe(expected)
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+    }
+    // Quoting that matches no depth still ends at the next quote.
+    expect(redactString('password=\\"hunter2" next')).not.toContain('hunter2')
+  })
+
   it('replaces secrets in JSON that was escaped into a string', () => {
     const escaped = JSON.stringify(JSON.stringify({ password: 'Hunter2Hunter2', user: 'bob', access_token: 'tok' }))
     expect(redactString(escaped)).toBe(
@@ -370,6 +395,23 @@ describe('redact', () => {
     expect((copy.cause as Record<string, unknown>).stack).toContain(REDACTED)
     expect(JSON.stringify(copy)).not.toContain(OPENAI_KEY)
   })
+
+  it('cuts the strings of an error at 1,000 characters, a 10 MB string that caused it included, and keeps its frames', () => {
+    const huge = `${'x'.repeat(10_000_000)} ${OPENAI_KEY}`
+    const error = Object.assign(new Error(`failed: ${'m'.repeat(5_000)}`, { cause: huge }), { body: huge, code: 'E1' })
+    const copy = redact({ error }).error as unknown as Record<string, string>
+    expect(JSON.stringify(copy).length).toBeLessThan(20_000)
+    expect(copy.cause).toBe(`${'x'.repeat(1_000)}…`)
+    expect(copy.body).toBe(`${'x'.repeat(1_000)}…`)
+    expect(copy.code).toBe('E1')
+    expect(copy.message).toBe(`failed: ${'m'.repeat(992)}…`)
+    expect(copy.stack).toMatch(/^Error: failed: m{992}…\n\s+at /)
+    // The secret is redacted before the cut, so no part of it is left at the end of what is kept.
+    const nearEnd = redact(new Error('x', { cause: `${'y'.repeat(989)} ${OPENAI_KEY}` })) as unknown as {
+      cause: string
+    }
+    expect(nearEnd.cause).toBe(`${'y'.repeat(989)} ${REDACTED}`)
+  }, 60_000)
 
   it('serialises an error made in another realm, such as a node:vm context, as it does one of its own', () => {
     const foreign = runInNewContext(

@@ -94,9 +94,11 @@ export function isSecretFieldName(name: string): boolean {
  * are kept, so a missing key stays visible), and secret-looking substrings of every string (see `redactString`).
  *
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
- * `{ name, message, stack, ...own enumerable properties, cause }`, a bigint its decimal string, a cycle `"[Circular]"`,
- * a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string, number or boolean its value, a symbol or a
- * function its description (redacted too), and objects with `toJSON` (such as `Date`) what `toJSON` returns.
+ * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
+ * too, and the message in the stack) cut at 1,000 characters and an ellipsis, as a tinyllm error's JSON; a bigint its
+ * decimal string, a cycle `"[Circular]"`, a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
+ * number or boolean its value, a symbol or a function its description (redacted too), and objects with `toJSON` (such
+ * as `Date`) what `toJSON` returns.
  *
  * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
@@ -246,16 +248,39 @@ function isError(value: object): value is Error {
   return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]'
 }
 
+/**
+ * The copy of an error: its strings (name, message, own fields, a thrown string that caused it) redacted, then cut at
+ * 1,000 characters, as a tinyllm error's JSON cuts what it quotes; its stack keeps its frames, with the message in it
+ * cut as the message is.
+ */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
-  const copy: Record<string, unknown> = {
-    name: redactString(String(error.name)),
-    message: redactString(String(error.message)),
-  }
-  if (typeof error.stack === 'string') copy.stack = redactString(error.stack)
+  const message = redactString(String(error.message))
+  const copy: Record<string, unknown> = { name: redactString(String(error.name)), message }
+  if (typeof error.stack === 'string') copy.stack = cutStack(redactString(error.stack), message)
   copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth)
   if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
   if (error.cause !== undefined) copy.cause = copyValue(error.cause, walk, depth)
+  for (const key of Object.keys(copy)) {
+    const value = copy[key]
+    if (key !== 'stack' && typeof value === 'string') copy[key] = cut(value)
+  }
   return copy
+}
+
+/** The longest string an error's copy keeps whole, as in a tinyllm error's JSON. */
+const MAX_ERROR_STRING = 1_000
+
+/** `text`, or its first 1,000 characters and an ellipsis. */
+function cut(text: string): string {
+  return text.length > MAX_ERROR_STRING ? `${text.slice(0, MAX_ERROR_STRING)}…` : text
+}
+
+/** A stack with the message its first line quotes cut as the message is, and its frames kept. */
+function cutStack(stack: string, message: string): string {
+  if (message.length <= MAX_ERROR_STRING) return stack
+  const at = stack.indexOf(message)
+  if (at === -1) return cut(stack)
+  return `${stack.slice(0, at)}${cut(message)}${stack.slice(at + message.length)}`
 }
 
 function copyEntries(

@@ -70,14 +70,22 @@ export function isSecretQueryName(name: string): boolean {
 }
 
 /**
- * A quoted value up to its closing quote, escaped quotes inside it included: as JSON writes a string (`"a\"b"`, and
- * single-quoted alike), as JSON escaped into a string writes one (`\"a\\\"b\"`), and, for any other quoting, up to the
- * next quote.
+ * The closing quote of a double-quoted value whose opening quote came after the backslashes captured as `open`: as
+ * many backslashes and a quote, after any number of escaped backslashes of the same depth (`open` twice and two more).
+ */
+const CLOSING_QUOTE = String.raw`(?:\k<open>\k<open>\\\\)*\k<open>"`
+
+/**
+ * A quoted value up to its closing quote, escaped quotes inside it included. Double quotes are read at whatever depth
+ * JSON was escaped into strings: the opening quote comes after `2^d - 1` backslashes (none in JSON, `\"` in JSON
+ * escaped once, `\\\"` twice), and a quote inside the value after more (`\"` in JSON, `\\\"` escaped once,
+ * `\\\\\\\"` twice), so the value runs to the first quote after as many backslashes as the opening one, escaped
+ * backslashes aside. Single quotes, which JSON does not escape, end at a quote after no backslash or an escaped one;
+ * any other quoting (`\"a"`) at the next quote.
  */
 const QUOTED_VALUE = [
-  String.raw`"(?:[^"\\\n]|\\.)*"`,
+  String.raw`(?<open>\\*)"(?:[^"\\\n]|\\+[^"\\\n]|(?!${CLOSING_QUOTE})\\*")*${CLOSING_QUOTE}`,
   String.raw`'(?:[^'\\\n]|\\.)*'`,
-  String.raw`\\"(?:[^"\\\n]|\\\\(?:\\["\\]|[^"\\\n]))*\\"`,
   String.raw`\\*"[^"\n]*"`,
   String.raw`\\*'[^'\n]*'`,
 ].join('|')

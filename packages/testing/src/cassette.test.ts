@@ -372,4 +372,21 @@ describe('cassettes', () => {
     expect(await response.json()).toMatchObject({ error: { type: 'cassette_upstream_error' } })
     expect(cassette.interactions).toEqual([])
   })
+
+  it('answers 502 without the credentials of an upstream URL that fetch refuses and quotes', async () => {
+    const upstream = await startUpstream()
+    const cassette = createCassette({
+      path: join(directory, 'userinfo.cassette.json'),
+      mode: 'record',
+      upstream: upstream.url.replace('http://', 'http://user:cassette-pw-9f3k@'),
+    })
+    const proxy = await serve({ cassette })
+    const response = await fetch(`${proxy.url}/v1/models`)
+    expect(response.status).toBe(502)
+    const text = await response.text()
+    expect(text).not.toContain('cassette-pw-9f3k')
+    expect(JSON.parse(text)).toMatchObject({
+      error: { type: 'cassette_upstream_error', message: expect.stringContaining('http://[REDACTED]@127.0.0.1') },
+    })
+  })
 })

@@ -204,7 +204,8 @@ class FileCassette implements Cassette {
       })
       bytes = Buffer.from(await upstreamResponse.arrayBuffer())
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
+      // fetch quotes the URL, credentials and all: secrets are replaced as in the request log.
+      const message = redactSecretsInText(error instanceof Error ? error.message : String(error))
       return {
         status: 502,
         json: {

@@ -113,6 +113,30 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
+  it('replaces secrets in the message of a throwing handler as in a log line', async () => {
+    const secret = 'handler-canary-7d2e9b'
+    const release = registerSecret(secret)
+    try {
+      const running = await start({
+        routes: {
+          'GET /boom': () => {
+            throw new Error(`upstream refused ${secret} and key sk-proj-Abc123def456ghi789jkl`)
+          },
+        },
+      })
+      const response = await fetch(`${running.url}/boom`)
+      expect(response.status).toBe(500)
+      const text = await response.text()
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain('sk-proj-Abc123def456ghi789jkl')
+      expect(JSON.parse(text)).toMatchObject({
+        error: { message: 'Loopback handler failed: upstream refused [REDACTED] and key [REDACTED]' },
+      })
+    } finally {
+      release()
+    }
+  })
+
   it('sends x-request-id req_<n> on every response unless the response overrides it or leaves it out', async () => {
     const running = await start({
       routes: {

@@ -315,7 +315,8 @@ class LoopbackHttpServer implements LoopbackServer {
           response.destroy()
           return
         }
-        const message = error instanceof Error ? error.message : String(error)
+        // The thrown message may quote a request or a key: secrets are replaced as in the request log.
+        const message = redactString(error instanceof Error ? error.message : String(error))
         this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
       },
     )

@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk'
 import { ConfigurationError } from '@tinyllm/core'
 import type { ParsedSseEvent } from '@tinyllm/testing'
 import { parseSseEvents } from '@tinyllm/testing'
@@ -281,6 +282,48 @@ describe('startAnthropicCompatibleServer', () => {
     ]
     expect((await post(running, { ...ask, tools: accepted })).status).toBe(200)
     expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses a tool_choice naming a tool it was not offered, or sent without tools, through the SDK', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const client = new Anthropic({ apiKey: 'test', baseURL: running.baseURL, maxRetries: 0 })
+    const tool = (name: string) => ({ name, input_schema: { type: 'object' as const, properties: {} } })
+    const send = async (change: Partial<Anthropic.MessageCreateParamsNonStreaming>) => {
+      try {
+        await client.messages.create({
+          model: 'claude-haiku-4-5',
+          max_tokens: 100,
+          messages: [{ role: 'user', content: 'Hi' }],
+          ...change,
+        })
+        return { status: 200 }
+      } catch (caught) {
+        if (!(caught instanceof Anthropic.BadRequestError)) throw caught
+        return { status: caught.status, error: caught.error }
+      }
+    }
+    const refused = (message: string) => ({
+      status: 400,
+      error: { type: 'error', error: { type: 'invalid_request_error', message }, request_id: expect.any(String) },
+    })
+    const withoutTools = refused('tool_choice may only be specified while providing tools.')
+    expect(await send({ tools: [tool('lookup')], tool_choice: { type: 'tool', name: 'get_weather' } })).toEqual(
+      refused("Tool 'get_weather' not found in provided tools"),
+    )
+    expect(await send({ tool_choice: { type: 'tool', name: 'lookup' } })).toEqual(withoutTools)
+    expect(await send({ tools: [], tool_choice: { type: 'any' } })).toEqual(withoutTools)
+    expect(await send({ tool_choice: { type: 'auto' } })).toEqual(withoutTools)
+    const accepted: Partial<Anthropic.MessageCreateParamsNonStreaming>[] = [
+      { tools: [tool('lookup'), tool('get_weather')], tool_choice: { type: 'tool', name: 'get_weather' } },
+      {
+        tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+        tool_choice: { type: 'tool', name: 'web_search' },
+      },
+      { tools: [tool('lookup')], tool_choice: { type: 'any' } },
+      { tools: [tool('lookup')], tool_choice: { type: 'auto' } },
+      { tool_choice: { type: 'none' } },
+    ]
+    for (const change of accepted) expect(await send(change), JSON.stringify(change)).toEqual({ status: 200 })
   })
 
   it('refuses a thinking budget under 1024 or not under max_tokens', async () => {

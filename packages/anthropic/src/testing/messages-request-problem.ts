@@ -23,6 +23,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
     toolsProblem(candidate.tools) ??
+    toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
     toolResultProblem(candidate.messages as MessageCreateParams['messages'])
   )
@@ -163,6 +164,19 @@ function toolsProblem(tools: unknown): string | undefined {
     if (schema.type !== 'object') return `${path}.input_schema.type: Input should be 'object'`
   }
   return strictToolProblem(tools)
+}
+
+/**
+ * A `tool_choice` must choose among the tools sent: any but `none` needs `tools` ("tool_choice may only be specified
+ * while providing tools."), and `{ type: 'tool', name }` a tool of that name.
+ */
+function toolChoiceProblem(toolChoice: unknown, tools: unknown): string | undefined {
+  const choice = toolChoice as { type?: unknown; name?: unknown } | null | undefined
+  if (choice === undefined || choice === null || choice.type === 'none') return undefined
+  const offered = Array.isArray(tools) ? (tools as ({ name?: unknown } | null)[]) : []
+  if (offered.length === 0) return 'tool_choice may only be specified while providing tools.'
+  if (choice.type !== 'tool' || offered.some((tool) => tool?.name === choice.name)) return undefined
+  return `Tool '${String(choice.name)}' not found in provided tools`
 }
 
 /**

@@ -236,6 +236,35 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
     ],
+    [
+      'a tool_choice naming a function that tools does not offer',
+      { tools: [tool('lookup')], tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+      {
+        param: 'tool_choice',
+        code: null,
+        message:
+          "Invalid value for 'tool_choice': no function named 'get_weather' was specified in the 'tools' parameter.",
+      },
+    ],
+    [
+      'a named tool_choice without tools',
+      { tool_choice: { type: 'function', function: { name: 'lookup' } } },
+      {
+        param: 'tool_choice',
+        code: null,
+        message: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      },
+    ],
+    [
+      'tool_choice required with an empty tools list',
+      { tools: [], tool_choice: 'required' },
+      { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
+    ],
+    [
+      'tool_choice auto without tools',
+      { tool_choice: 'auto' },
+      { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
+    ],
   ])('refuses %s with a 400', async (_name, change, expected) => {
     const { status, error } = await send(change)
     expect(status).toBe(400)
@@ -277,6 +306,11 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
         ],
       },
       { tools: [tool('a'.repeat(64)), tool('get_weather-2')], ...strictFormat(closed({}), 'Out_put-1') },
+      { tools: [tool('lookup'), tool('get_weather')], tool_choice: { type: 'function', function: { name: 'lookup' } } },
+      { tools: [tool('lookup')], tool_choice: 'required' },
+      { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
+      { tool_choice: 'none' },
+      { tool_choice: null },
       strictFormat(nested(10)),
       strictFormat(properties(5000)),
       strictFormat(enumValues(1000)),

@@ -10,6 +10,7 @@ import { parameterError } from './parameter-error.js'
 import { resolveReply } from './resolved-reply.js'
 import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
+import { toolChoiceError } from './tool-choice-error.js'
 import { toolMessageError } from './tool-message-error.js'
 
 /** Options of {@link startOpenAICompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
@@ -35,7 +36,8 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
  * true`), `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
  * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects, a function or response-format
- * name that is not 1–64 letters, digits, `_` or `-`, tool turns that do not
+ * name that is not 1–64 letters, digits, `_` or `-`, a `tool_choice` other than `'none'` without `tools`, a
+ * `tool_choice` naming a function that `tools` does not offer, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
  * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property
  * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…, more than 10 levels of nesting,
@@ -166,6 +168,7 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
   const request = body as ChatCompletionCreateParams
   return (
     parameterError(request) ??
+    toolChoiceError(request) ??
     messageError(candidate.messages) ??
     toolMessageError(request.messages) ??
     strictSchemaError(request)
