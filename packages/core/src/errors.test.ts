@@ -37,6 +37,24 @@ describe('errors', () => {
     expect(json.cause).toEqual({ name: 'Error', message: 'socket hang up' })
   })
 
+  it('quote no part of a secret where they cut a long string they were given', () => {
+    const secret = 'correct-horse-battery-staple'
+    const unregister = registerSecret(secret)
+    try {
+      const long = `${'x'.repeat(1_000 - 10)}${secret}${'z'.repeat(5_000)}`
+      const error = new FunctionError({ functionName: 'fetch', state: 'running', cause: long })
+      const json = JSON.stringify(error)
+      expect(json).not.toContain(secret.slice(0, 10))
+      // The message quotes 200 characters of what was thrown: a secret there is replaced whole, too.
+      const thrown = `${'x'.repeat(200 - 15)}${secret}`
+      expect(new FunctionError({ functionName: 'f', state: 'running', cause: thrown }).message).not.toContain(
+        secret.slice(0, 10),
+      )
+    } finally {
+      unregister()
+    }
+  })
+
   it('serialise to JSON whatever their fields hold: BigInt as digits, cycles cut', () => {
     const circular: Record<string, unknown> = { choice: 'maybe' }
     circular.self = circular

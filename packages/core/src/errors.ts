@@ -1,4 +1,4 @@
-import { redact, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 
 /** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
 const errorClasses = new Map<string, { readonly prototype: TinyLLMError }>()
@@ -170,9 +170,12 @@ function errorSummary(error: Error): Record<string, unknown> {
   return { name: read('name'), message: read('message') }
 }
 
-/** `text`, or its first `maxLength` characters and an ellipsis. */
+/**
+ * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: a secret the cut falls inside
+ * is replaced whole, never shown in part.
+ */
 function cut(text: string, maxLength: number): string {
-  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text
+  return redactAndCut(text, maxLength)
 }
 
 /**

@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isSecretFieldName, REDACTED, redact, redactString } from './redact.js'
+import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
 
@@ -150,6 +150,34 @@ describe('registerSecret', () => {
     expect(redact({ note: `is ${secret}`, list: [secret] })).toEqual({ note: `is ${REDACTED}`, list: [REDACTED] })
     unregister.pop()?.()
     expect(redactString(`pw=${secret}!`)).toBe(`pw=${secret}!`)
+  })
+
+  it('replaces a secret the cut of a long string falls inside whole, before cutting (redactAndCut)', () => {
+    const secret = 'correct-horse-battery-staple'
+    unregister.push(registerSecret(secret))
+    const key = `sk-proj-${'A1b2C3d4'.repeat(6)}`
+    for (const planted of [secret, key]) {
+      // The cut at 1,000 falls in the middle of the secret.
+      const text = `${'x'.repeat(1_000 - 11)} ${planted} and more text after it`
+      const shown = redactAndCut(text, 1_000)
+      expect(shown.endsWith('…')).toBe(true)
+      expect(shown.length).toBeLessThanOrEqual(1_001)
+      expect(shown).not.toContain(planted.slice(0, 10))
+      expect(redactAndCut(`${planted} short`, 1_000)).toBe(`${REDACTED} short`)
+    }
+    // A long string is read only as far as it can show.
+    expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
+  })
+
+  it('copies an error whose message and cause are long strings cut, with no part of a secret at the cut', () => {
+    const secret = 'correct-horse-battery-staple'
+    unregister.push(registerSecret(secret))
+    const long = `${'x'.repeat(1_000 - 10)}${secret}${'z'.repeat(10_000_000)}`
+    const copy = redact({ error: new Error(long, { cause: long }) }) as { error: Record<string, string> }
+    for (const field of ['message', 'cause', 'stack'] as const) {
+      expect(copy.error[field]).not.toContain(secret.slice(0, 10))
+      expect(copy.error[field]?.length).toBeLessThan(5_000)
+    }
   })
 
   it('refuses a value that is not a string with a TypeError, and takes undefined as nothing to register', () => {

@@ -69,6 +69,25 @@ export function redactString(text: string): string {
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
 }
 
+/** How far past a cut {@link redactAndCut} reads: a secret starting before the cut and up to this long goes whole. */
+const SECRET_SPAN = 4_096
+
+/**
+ * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
+ * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
+ * only the head that can show is read, so a 10 MB string costs no more than a short one.
+ *
+ * @example
+ * ```ts
+ * redactAndCut(`${'x'.repeat(990)} sk-proj-Abc123…`, 1_000) // 'xxx… [REDACTED]'
+ * ```
+ */
+export function redactAndCut(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return redactString(text)
+  const redacted = redactString(text.slice(0, maxLength + SECRET_SPAN))
+  return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
+}
+
 /** Whether a short string may hold `secret=x`: the separator is cheaper to look for than the pattern. */
 function mayHoldAssignment(text: string): boolean {
   return text.length >= SHORTEST_ASSIGNMENT_MATCH && (text.includes('=') || text.includes(':'))
@@ -254,12 +273,17 @@ function isError(value: object): value is Error {
  * cut as the message is.
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
-  const message = redactString(String(error.message))
-  const copy: Record<string, unknown> = { name: redactString(String(error.name)), message }
-  if (typeof error.stack === 'string') copy.stack = cutStack(redactString(error.stack), message)
-  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth)
+  const fullMessage = String(error.message)
+  const message = redactAndCut(fullMessage, MAX_ERROR_STRING)
+  const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
+  if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
+  // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
+  const bound = MAX_ERROR_STRING + SECRET_SPAN
+  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, bound)
   if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
-  if (error.cause !== undefined) copy.cause = copyValue(error.cause, walk, depth)
+  const cause = error.cause
+  if (cause !== undefined)
+    copy.cause = copyValue(typeof cause === 'string' ? cause.slice(0, bound) : cause, walk, depth)
   for (const key of Object.keys(copy)) {
     const value = copy[key]
     if (key !== 'stack' && typeof value === 'string') copy[key] = cut(value)
@@ -275,19 +299,20 @@ function cut(text: string): string {
   return text.length > MAX_ERROR_STRING ? `${text.slice(0, MAX_ERROR_STRING)}…` : text
 }
 
-/** A stack with the message its first line quotes cut as the message is, and its frames kept. */
-function cutStack(stack: string, message: string): string {
-  if (message.length <= MAX_ERROR_STRING) return stack
-  const at = stack.indexOf(message)
-  if (at === -1) return cut(stack)
-  return `${stack.slice(0, at)}${cut(message)}${stack.slice(at + message.length)}`
+/** A stack with the message its first line quotes cut as the message is (`shown`), its frames kept, secrets replaced. */
+function cutStack(stack: string, message: string, shown: string): string {
+  const at = message.length <= MAX_ERROR_STRING ? -1 : stack.indexOf(message)
+  if (at === -1) return message.length <= MAX_ERROR_STRING ? redactString(stack) : redactAndCut(stack, MAX_ERROR_STRING)
+  return `${redactString(stack.slice(0, at))}${shown}${redactString(stack.slice(at + message.length))}`
 }
 
+/** Copies `source`'s own entries; with `bound`, a string is read no further than that many characters. */
 function copyEntries(
   target: Record<string, unknown>,
   source: Readonly<Record<string, unknown>>,
   walk: Walk,
   depth: number,
+  bound?: number,
 ): void {
   const keys = Object.keys(source)
   for (let index = 0; index < keys.length; index++) {
@@ -296,7 +321,8 @@ function copyEntries(
       return
     }
     const key = keys[index] as string
-    setEntry(target, key, source[key], walk, depth)
+    const value = source[key]
+    setEntry(target, key, bound !== undefined && typeof value === 'string' ? value.slice(0, bound) : value, walk, depth)
   }
 }
 
