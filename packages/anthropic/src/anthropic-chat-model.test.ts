@@ -161,7 +161,7 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
   })
 
   it('maps each tool choice', async () => {
-    const running = await start({ replies: ['a', 'b', 'c', 'd'] })
+    const running = await start({ replies: ['a', 'b', 'c', 'd', 'e', 'f'] })
     const model = modelFor(running)
     const tools = [{ name: 'f', parameters: { type: 'object' } }]
     for (const toolChoice of ['auto', 'none', 'required', { name: 'f' }] as const) {
@@ -172,6 +172,12 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
       { type: 'none' },
       { type: 'any' },
       { type: 'tool', name: 'f' },
+    ])
+    // Without tools, `auto` and `none` ask for nothing, and the API refuses a tool_choice then: they are left out.
+    for (const toolChoice of ['auto', 'none'] as const) await model.doGenerate({ ...hello, toolChoice, tools: [] })
+    expect(running.messageRequests.slice(4).map((request) => [request.tools, request.tool_choice])).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
     ])
   })
 

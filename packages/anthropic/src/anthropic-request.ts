@@ -14,6 +14,7 @@ import {
   type ChatSettings,
   type ToolChoice,
   type ToolDefinition,
+  toolsToSend,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
@@ -93,8 +94,9 @@ export function toMessageCreateParams(
   if (system !== undefined) body.system = system
   const stop = toStopSequences(request.stop)
   if (stop !== undefined) body.stop_sequences = stop
-  if (request.tools !== undefined && request.tools.length > 0) body.tools = request.tools.map(toAnthropicTool)
-  if (request.toolChoice !== undefined) body.tool_choice = toAnthropicToolChoice(request.toolChoice)
+  const { tools, toolChoice } = toolsToSend(request)
+  if (tools !== undefined) body.tools = tools.map(toAnthropicTool)
+  if (toolChoice !== undefined) body.tool_choice = toAnthropicToolChoice(toolChoice)
   if (request.user !== undefined) body.metadata = { user_id: request.user }
   const format = request.responseFormat
   if (format?.type === 'json_schema') {

@@ -6,6 +6,7 @@ import {
   type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
+  toolsToSend,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
@@ -64,8 +65,9 @@ export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAI
   if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
   if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
   if (request.responseFormat !== undefined) body.response_format = toOpenAIResponseFormat(request.responseFormat)
-  if (request.tools !== undefined) body.tools = request.tools.map(toOpenAITool)
-  if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
+  const { tools, toolChoice } = toolsToSend(request)
+  if (tools !== undefined) body.tools = tools.map(toOpenAITool)
+  if (toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(toolChoice)
   if (request.user !== undefined) body.user = request.user
   delete body.stream
   delete body.stream_options

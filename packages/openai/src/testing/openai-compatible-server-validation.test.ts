@@ -265,6 +265,11 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tool_choice: 'auto' },
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
+    [
+      'tool_choice none without tools',
+      { tool_choice: 'none' },
+      { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
+    ],
   ])('refuses %s with a 400', async (_name, change, expected) => {
     const { status, error } = await send(change)
     expect(status).toBe(400)
@@ -309,7 +314,7 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('lookup'), tool('get_weather')], tool_choice: { type: 'function', function: { name: 'lookup' } } },
       { tools: [tool('lookup')], tool_choice: 'required' },
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
-      { tool_choice: 'none' },
+      { tools: [tool('lookup')], tool_choice: 'none' },
       { tool_choice: null },
       strictFormat(nested(10)),
       strictFormat(properties(5000)),

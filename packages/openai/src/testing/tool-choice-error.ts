@@ -4,12 +4,11 @@ import type { ErrorReply } from './scripted-reply.js'
 /**
  * What OpenAI answers a `tool_choice` that asks for a tool it was not offered, worded as OpenAI words it, or
  * `undefined`: a `tool_choice` without `tools` (absent or empty), and a function named in
- * `{ type: 'function', function: { name } }` that no function tool in `tools` has. `'none'`, which asks for no tool
- * and is the API reference's default "when no tools are present", is taken without tools.
+ * `{ type: 'function', function: { name } }` that no function tool in `tools` has (`none` too: any `tool_choice`).
  */
 export function toolChoiceError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
   const choice = body.tool_choice
-  if (choice === undefined || choice === null || choice === 'none') return undefined
+  if (choice === undefined || choice === null) return undefined
   const tools = Array.isArray(body.tools) ? body.tools : []
   if (tools.length === 0) {
     return invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.")

@@ -1,0 +1,16 @@
+import type { ChatRequest, ToolChoice, ToolDefinition } from '../chat-model.js'
+
+/**
+ * The tools and tool choice a provider sends for `request`: the tools when there are any, and the tool choice with
+ * them. Without tools, `auto` and `none` ask for nothing a model could do, and the APIs refuse a `tool_choice` then, so
+ * it is left out; `required` or a tool's name is sent, for the provider to refuse as it does.
+ */
+export function toolsToSend(request: Pick<ChatRequest, 'tools' | 'toolChoice'>): {
+  readonly tools: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice: ToolChoice | undefined
+} {
+  const tools = request.tools !== undefined && request.tools.length > 0 ? request.tools : undefined
+  const choice = request.toolChoice
+  const toolChoice = tools === undefined && (choice === 'auto' || choice === 'none') ? undefined : choice
+  return { tools, toolChoice }
+}
