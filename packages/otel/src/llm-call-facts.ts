@@ -99,9 +99,10 @@ export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
 
 /**
  * The answers in an LLM call's output — its text (or texts), or a whole chat result — each with its finish reason:
- * the result's own, or the one the call annotated for that choice. A value that is not text (structured output) is
- * written as the JSON of its redacted copy, as a log line writes it: a field named like a secret is `[REDACTED]`, and a
- * bigint or a cycle does not throw.
+ * the result's own, or the one the call annotated for that choice. The output is read once, as a log line reads its
+ * fields (see {@link redact}): a list's first 10,000 items, so a sparse list of 2³²−1 holes (or one in a `choices`
+ * field) takes no time. A value that is not text (structured output) is written as the JSON of that redacted copy: a
+ * field named like a secret is `[REDACTED]`, and a bigint or a cycle does not throw.
  */
 export function answersOf(
   output: unknown,
@@ -111,17 +112,19 @@ export function answersOf(
     const finishReason = finishReasons?.[index]
     return typeof finishReason === 'string' ? { text, finishReason } : { text }
   }
-  if (typeof output === 'string') return [answer(output, 0)]
-  if (Array.isArray(output))
-    return output.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
-  if (isChatResult(output)) {
-    return output.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
+  const copy = redact(output)
+  if (typeof copy === 'string') return [answer(copy, 0)]
+  if (Array.isArray(copy))
+    return copy.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
+  if (isChatResult(copy)) {
+    return copy.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
   }
-  return [answer(jsonText(output), 0)]
+  return [answer(jsonText(copy), 0)]
 }
 
-function jsonText(value: unknown): string {
-  return JSON.stringify(redact(value)) ?? ''
+/** A redacted copy as JSON text. */
+function jsonText(copy: unknown): string {
+  return JSON.stringify(copy) ?? ''
 }
 
 /**

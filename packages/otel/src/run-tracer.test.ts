@@ -333,6 +333,52 @@ describe('RunTracer', () => {
     expect(sequences[10_000]).toBe('[4294957295 more items]')
   })
 
+  it('reads an annotated list of finish reasons as redact does, so a sparse list takes no time', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const sparse: unknown[] = ['stop']
+    sparse[2 ** 32 - 2] = 'length'
+    const step = defineFunction({
+      name: 'annotated',
+      run: (value: number, context: RunContext) => {
+        context.annotate('finishReasons', sparse)
+        return value
+      },
+    })
+    await step.invoke(1, { onEvent: tracing.listener })
+
+    expect(tracing.openSpans).toBe(0)
+    expect(spanOf(await spans(), 'annotated').attributes['gen_ai.response.finish_reasons']).toBeUndefined()
+  })
+
+  it('reads a captured output as redact does, so a sparse list in it takes no time', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const sparse: unknown[] = ['first']
+    sparse[2 ** 32 - 2] = 'last'
+    for (const [name, value] of [
+      ['list', sparse],
+      ['choices', { choices: sparse }],
+    ] as const) {
+      const toSparse: StandardSchemaV1<unknown> = {
+        '~standard': { version: 1, vendor: 'test', validate: () => ({ value }) },
+      }
+      const chat = new LLMCall({
+        name,
+        model: new ScriptedChatModel({ responses: ['{}'] }),
+        structuredOutput: { name: 'sparse', schema: toSparse, jsonSchema: { type: 'object' } },
+      })
+      await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const list = JSON.parse(String(spanOf(await spans(), 'list').attributes['gen_ai.output.messages']))
+    expect(list.length).toBeLessThanOrEqual(10_001)
+    expect(list[0].parts[0].content).toBe('first')
+    const choices = JSON.parse(String(spanOf(await spans(), 'choices').attributes['gen_ai.output.messages']))
+    expect(choices[0].parts[0].content).toMatch(/^\{"choices":\["first",null,/)
+  })
+
   it('records the cost of priced models on the call and on every ancestor', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

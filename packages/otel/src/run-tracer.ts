@@ -19,7 +19,7 @@ import {
   type TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
-import { isSecretFieldName, REDACTED, redactString } from '@tinyllm/logger'
+import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -280,7 +280,9 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
     const value = annotations[key]
     const known = annotationAttributes.get(key)
     if (known !== undefined) {
-      if (isOfType(value, known.type)) attributes[known.name] = value
+      // A list is read as a log line reads one (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
+      const read = Array.isArray(value) ? redact(value) : value
+      if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
       attributes[attributeNames.annotationPrefix + redactString(key)] = isSecretFieldName(key) ? REDACTED : value
