@@ -27,11 +27,6 @@ interface ChatSettingsLike {
   readonly responseFormat?: unknown
 }
 
-/** What an LLM call is given: a conversation, with settings of its own that override the call's. */
-interface ChatRequestLike extends ChatSettingsLike {
-  readonly messages?: unknown
-}
-
 /** A chat result, when an LLM call's output is the whole result (its `output: 'result'` mode). */
 interface ChatResultLike {
   readonly choices: ReadonlyArray<{
@@ -65,8 +60,7 @@ export function llmCallOf(source: object): LLMCallLike | undefined {
  */
 export function requestAttributes(call: LLMCallLike, input: unknown): Attributes {
   const settings: ChatSettingsLike = call.settings ?? {}
-  const given: ChatRequestLike = typeof input === 'object' && input !== null ? input : {}
-  const setting = (key: keyof ChatSettingsLike): unknown => given[key] ?? settings[key]
+  const setting = (key: keyof ChatSettingsLike): unknown => fieldOf(input, key) ?? settings[key]
   const model = setting('model')
   const attributes: Attributes = {
     [attributeNames.operationName]: 'chat',
@@ -86,15 +80,28 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
     attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
-  const formatType = (format as { type?: unknown } | undefined)?.type
+  const formatType = fieldOf(format, 'type')
   attributes[attributeNames.outputType] = formatType === 'json_schema' || formatType === 'json_object' ? 'json' : 'text'
   return attributes
 }
 
 /** The messages an LLM call was given, if its input has them. */
 export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
-  const messages = (input as ChatRequestLike | undefined)?.messages
+  const messages = fieldOf(input, 'messages')
   return Array.isArray(messages) ? messages : undefined
+}
+
+/**
+ * A field of what an LLM call was given, or `undefined` when it cannot be read (a getter or a `Proxy` that throws): the
+ * call refuses such an input, and its span records the failure like any other.
+ */
+function fieldOf(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null) return undefined
+  try {
+    return (value as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
 }
 
 /**

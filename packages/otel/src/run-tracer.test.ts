@@ -316,6 +316,31 @@ describe('RunTracer', () => {
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
   })
 
+  it('records the failure of an LLM call whose input has a field that throws when read', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const chat = new LLMCall({ name: 'unreadable', model: new ScriptedChatModel({ responses: [] }) })
+    const messages = [{ role: 'user', content: 'hi' }]
+    const throwing = (field: string) =>
+      new Proxy(
+        { messages, temperature: 0, stop: 'END', responseFormat: { type: 'text' } },
+        {
+          get(target, key) {
+            if (key === field) throw new Error('not readable')
+            return Reflect.get(target, key)
+          },
+        },
+      )
+    const fields = ['temperature', 'stop', 'messages', 'responseFormat']
+    for (const field of fields) {
+      await expect(chat.invoke(throwing(field) as never, { onEvent: tracing.listener })).rejects.toThrow()
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const failed = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
+    expect(failed.map((span) => span.status.code)).toEqual(fields.map(() => SpanStatusCode.ERROR))
+  })
+
   it('reads the stop sequences of an LLM call as redact does, so a sparse list takes no time', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
