@@ -44,10 +44,11 @@ const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsAp
 
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string')
+/** An object of strings, as a literal writes one: a `Headers` or a `Map` (iterable) holds no own properties to copy. */
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' &&
   value !== null &&
-  !Array.isArray(value) &&
+  !(Symbol.iterator in value) &&
   Object.values(value).every((item) => typeof item === 'string')
 
 /** Where an MCP server is: a command to start, or a URL. */
