@@ -1,4 +1,4 @@
-import { defineFunction, type RunRecord, TinyLLMError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type RunRecord, TinyLLMError } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -250,6 +250,10 @@ describe('renderRunReport', () => {
   it('refuses what is not a run record, and options it does not know', () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)
+    // A hole is not a record: a sparse list of 2³²−1 is refused at its first hole, not walked whole.
+    const sparse = new Array<RunRecord>(2 ** 32 - 1)
+    sparse[0] = { runId: 'x', children: [] } as unknown as RunRecord
+    expect(() => renderRunReport(sparse)).toThrow(ConfigurationError)
     expect(() =>
       renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
     ).toThrow(/colour/)

@@ -38,7 +38,7 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
 export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, options: RunReportOptions = {}): string {
   checkKnownOptions(options, optionKeys, 'renderRunReport')
   const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
-  if (roots.length === 0 || roots.some((root) => typeof root?.runId !== 'string' || !Array.isArray(root.children))) {
+  if (roots.length === 0 || !everyIndex(roots, isRunRecord)) {
     throw new ConfigurationError({
       option: 'records',
       message: 'renderRunReport takes a run record or a list of them (what trace() resolves with)',
@@ -136,6 +136,19 @@ ${omitted > 0 ? `<p class="note">${omitted.toLocaleString('en-US')} more runs ar
 </body>
 </html>
 `
+}
+
+function isRunRecord(value: unknown): boolean {
+  return typeof (value as RunRecord | undefined)?.runId === 'string' && Array.isArray((value as RunRecord).children)
+}
+
+/**
+ * Whether every index of `list` holds a value that passes: a hole fails, where `every` would skip it and walk all
+ * 2³²−1 indices of a sparse list before any other check.
+ */
+function everyIndex<T>(list: ReadonlyArray<T>, passes: (value: T | undefined) => boolean): boolean {
+  for (let index = 0; index < list.length; index++) if (!passes(list[index])) return false
+  return true
 }
 
 function renderRow(row: RunRow, index: number, origin: number, span: number): string {
