@@ -269,6 +269,16 @@ export class MCPServerConnection implements MCPToolConnection {
     if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
       throw optionError('url', 'an http:// or https:// URL', url, name)
     }
+    if (parsed.username !== '' || parsed.password !== '') {
+      // fetch refuses such a URL, and its refusal quotes it whole: said here, as a provider's baseURL is, never shown.
+      throw new ConfigurationError({
+        option: 'url',
+        message:
+          'url has credentials in it (user:password@), which fetch refuses to send: leave them out of the URL and' +
+          " send them as a header, e.g. headers: { authorization: 'Basic ' + btoa('user:password') }",
+        functionName: name,
+      })
+    }
     if (headers !== undefined && !isStringRecord(headers)) {
       throw optionError('headers', 'an object of strings', headers, name)
     }

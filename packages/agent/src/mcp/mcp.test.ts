@@ -248,6 +248,8 @@ describe('MCP tools over stdio', () => {
         { name: 'r', command: 'node', env: new Map([['TOKEN', 't0ken-1']]) },
         'r: env must be an object of strings, got',
       ],
+      // fetch refuses it, quoting the URL whole in an error an MCPConnectionError would hold as its cause.
+      [{ name: 'r', url: 'http://user:t0ken-1@127.0.0.1:1/mcp' }, 'r: url has credentials in it (user:password@)'],
       [
         { name: 'r', url: 'http://127.0.0.1:1/mcp', command: 'node' },
         'r: an MCP server needs a command (stdio) or a url',
