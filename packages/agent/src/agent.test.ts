@@ -314,6 +314,21 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     }
   })
 
+  it('arguments with more than 10,000 issues: the model is told the first 10,000 and how many more', async () => {
+    const tags = defineTool({
+      name: 'tags',
+      description: 'Stores tags',
+      input: z.object({ tags: z.array(z.string()) }),
+      run: () => 'ok',
+    })
+    const { model, llm } = scripted({ toolCalls: [call('tags', { tags: Array(10_005).fill(1) })] }, 'Sorry.')
+    const outcome = await agentWith(llm, { tools: [tags] }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Sorry.' })
+    const told = JSON.parse(toolMessages(model, 1)[0]?.content ?? '{}').error as string
+    expect(told.startsWith('invalid arguments: tags[0]: Invalid input: expected string, received number; ')).toBe(true)
+    expect(told.endsWith('; [5 more items]')).toBe(true)
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')
