@@ -1,4 +1,4 @@
-import { ConfigurationError, defineFunction, type RunRecord, TinyLLMError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type RunRecord, type StandardSchemaV1, TinyLLMError } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -39,6 +39,23 @@ describe('renderRunReport', () => {
     const html = renderRunReport(stored)
     expect(html).not.toContain('<img src=x')
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
+  })
+
+  it('shows a validation error read back from storage with more than 10,000 issues, the rest counted', async () => {
+    const issues = Array.from({ length: 10_005 }, (_, index) => ({
+      message: 'expected a name',
+      path: ['items', index],
+    }))
+    const refusing: StandardSchemaV1<unknown> = {
+      '~standard': { version: 1, vendor: 'test', validate: () => ({ issues }) },
+    }
+    const record = await defineFunction({ name: 'Step', input: refusing, run: () => 'done' }).trace(undefined)
+    // Its JSON, as another process sends it, lists 10,000 issues and then a count of the rest.
+    const stored = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(record.error)))
+    const row = runData(renderRunReport({ ...record, error: stored } as RunRecord))[0] as {
+      error: { headline: string }
+    }
+    expect(row.error.headline).toMatch(/^ValidationError in input_validation: items\.0: expected a name; /)
   })
 
   it('redacts secrets and cuts long values', async () => {
