@@ -826,6 +826,18 @@ describe('RunTracer', () => {
       'RunTracer: captureContent must be true or false, got "yes"',
     )
   })
+
+  it('refuses options whose reading throws with a ConfigurationError', () => {
+    for (const key of ['tracerProvider', 'captureContent', 'maxContentLength']) {
+      const unreadable = Object.defineProperty({}, key, {
+        enumerable: true,
+        get() {
+          throw new Error('not readable')
+        },
+      })
+      expect(() => new RunTracer(unreadable)).toThrow('RunTracer: options could not be read: Error: not readable')
+    }
+  })
 })
 
 function hrToMs([seconds, nanoseconds]: readonly [number, number]): number {

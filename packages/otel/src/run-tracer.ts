@@ -18,6 +18,7 @@ import {
   optionError,
   type TinyLLMError,
   type UsageTotals,
+  unreadableOption,
 } from '@tinyllm/core'
 import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
@@ -90,8 +91,9 @@ export class RunTracer {
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
 
-  constructor(options: RunTracerOptions = {}) {
-    checkKnownOptions(options, optionKeys, 'RunTracer')
+  constructor(given: RunTracerOptions = {}) {
+    checkKnownOptions(given, optionKeys, 'RunTracer')
+    const options = readOptions(given)
     this.tracerProvider = checkTracerProvider(options.tracerProvider)
     this.captureContent = checkCaptureContent(options.captureContent)
     this.maxContentLength =
@@ -233,6 +235,18 @@ export class RunTracer {
     const proxy = provider as { getDelegateTracer?: (name: string, version?: string) => Tracer | undefined }
     if (typeof proxy.getDelegateTracer === 'function') return proxy.getDelegateTracer(tracerName, tracerVersion)
     return provider.getTracer(tracerName, tracerVersion)
+  }
+}
+
+/** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readOptions(given: RunTracerOptions): {
+  [Key in keyof RunTracerOptions]-?: RunTracerOptions[Key] | undefined
+} {
+  try {
+    const { tracerProvider, captureContent, maxContentLength } = given
+    return { tracerProvider, captureContent, maxContentLength }
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'RunTracer')
   }
 }
 

@@ -274,6 +274,18 @@ describe('renderRunReport', () => {
     expect(() =>
       renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
     ).toThrow(/colour/)
+    const record = { runId: 'x', children: [] } as unknown as RunRecord
+    const unreadable = {
+      get title(): string {
+        throw new Error('not readable')
+      },
+    }
+    expect(() => renderRunReport(record, unreadable)).toThrow(
+      'renderRunReport: options could not be read: Error: not readable',
+    )
+    expect(() => renderRunReport(record, { title: { name: 'x' } } as never)).toThrow(
+      'renderRunReport: title must be a string, got an object',
+    )
   })
 })
 
