@@ -633,6 +633,36 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('gives a turn of thousands of calls under one id their own ids in a number of steps that grows with the calls', async () => {
+    const echo = defineTool({
+      name: 'echo',
+      description: 'Echoes',
+      input: z.object({ n: z.number() }),
+      run: ({ n }) => n,
+    })
+    const count = 3_000
+    const calls = Array.from({ length: count }, (_, n) => call('echo', { n }, 'same'))
+    const { model, llm } = scripted({ toolCalls: calls }, 'ok')
+    // Lookups counted, not time: one suffix tried after another for every call would be some 4.5 million.
+    const has = Set.prototype.has
+    let lookups = 0
+    Set.prototype.has = function (this: Set<unknown>, value: unknown) {
+      lookups++
+      return has.call(this, value)
+    }
+    try {
+      expect(await agentWith(llm, { tools: [echo], toolConcurrency: 64 }).invoke('go')).toMatchObject({
+        status: 'complete',
+      })
+    } finally {
+      Set.prototype.has = has
+    }
+    expect(lookups).toBeLessThan(1_000_000)
+    const ids = toolMessages(model, 1).map((message) => message.toolCallId)
+    expect(ids.slice(0, 3)).toEqual(['same', 'same-2', 'same-3'])
+    expect(new Set(ids).size).toBe(count)
+  })
+
   it('a decision answers one call: a later call that reuses its id waits for a decision of its own', async () => {
     sends.length = 0
     const mail = (body: string) => ({ toolCalls: [call('send_email', { to: 'ada@example.com', body }, 'mail')] })
