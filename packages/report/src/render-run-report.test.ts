@@ -315,6 +315,39 @@ describe('foldRuns', () => {
     ])
   })
 
+  it('connects two batches of thousands of runs side by side in a number of steps that grows with the runs', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const count = 3_000
+    // Every first-batch run overlaps the others and ends before the second batch starts.
+    const run = (name: string, startedAt: number) => ({
+      ...record,
+      runId: `${name}-${startedAt}`,
+      function: name,
+      startedAt,
+      endedAt: startedAt + 10_000,
+      children: [],
+    })
+    const children = [
+      ...Array.from({ length: count }, (_, index) => run('First', index)),
+      ...Array.from({ length: count }, (_, index) => run('Second', 20_000 + index)),
+    ]
+    // Lookups counted, not time: every second-batch run connected to every first-batch run would be 9 million.
+    const has = Set.prototype.has
+    let lookups = 0
+    Set.prototype.has = function (this: Set<unknown>, value: unknown) {
+      lookups++
+      return has.call(this, value)
+    }
+    let shape: ReturnType<typeof foldRuns>
+    try {
+      shape = foldRuns([{ ...record, children } as unknown as RunRecord])
+    } finally {
+      Set.prototype.has = has
+    }
+    expect(lookups).toBeLessThan(100_000)
+    expect(shape.edges.map(({ from, to }) => `${from.name} → ${to.name}`)).toEqual(['First → Second'])
+  })
+
   it('folds the runs of one Function at one place into one node, with how they ended', async () => {
     const record = await new Parallel({
       name: 'Batch',
