@@ -314,6 +314,21 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     }
   })
 
+  it('arguments with more than 10,000 issues: the model is told the first 10,000 and how many more', async () => {
+    const tags = defineTool({
+      name: 'tags',
+      description: 'Stores tags',
+      input: z.object({ tags: z.array(z.string()) }),
+      run: () => 'ok',
+    })
+    const { model, llm } = scripted({ toolCalls: [call('tags', { tags: Array(10_005).fill(1) })] }, 'Sorry.')
+    const outcome = await agentWith(llm, { tools: [tags] }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Sorry.' })
+    const told = JSON.parse(toolMessages(model, 1)[0]?.content ?? '{}').error as string
+    expect(told.startsWith('invalid arguments: tags[0]: Invalid input: expected string, received number; ')).toBe(true)
+    expect(told.endsWith('; [5 more items]')).toBe(true)
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')
@@ -616,6 +631,36 @@ describe('Agent: approval', () => {
       ['dup', '{"error":"the user denied this call: no; it was not run"}'],
       ['dup-2', 'ran 2'],
     ])
+  })
+
+  it('gives a turn of thousands of calls under one id their own ids in a number of steps that grows with the calls', async () => {
+    const echo = defineTool({
+      name: 'echo',
+      description: 'Echoes',
+      input: z.object({ n: z.number() }),
+      run: ({ n }) => n,
+    })
+    const count = 3_000
+    const calls = Array.from({ length: count }, (_, n) => call('echo', { n }, 'same'))
+    const { model, llm } = scripted({ toolCalls: calls }, 'ok')
+    // Lookups counted, not time: one suffix tried after another for every call would be some 4.5 million.
+    const has = Set.prototype.has
+    let lookups = 0
+    Set.prototype.has = function (this: Set<unknown>, value: unknown) {
+      lookups++
+      return has.call(this, value)
+    }
+    try {
+      expect(await agentWith(llm, { tools: [echo], toolConcurrency: 64 }).invoke('go')).toMatchObject({
+        status: 'complete',
+      })
+    } finally {
+      Set.prototype.has = has
+    }
+    expect(lookups).toBeLessThan(1_000_000)
+    const ids = toolMessages(model, 1).map((message) => message.toolCallId)
+    expect(ids.slice(0, 3)).toEqual(['same', 'same-2', 'same-3'])
+    expect(new Set(ids).size).toBe(count)
   })
 
   it('a decision answers one call: a later call that reuses its id waits for a decision of its own', async () => {

@@ -414,6 +414,8 @@ class AgentRun {
   private readonly calls: CallCounter
   /** The tool call ids of the conversation: a new call that repeats one gets another id. */
   private readonly callIds: Set<string>
+  /** For each id given again, the first suffix not yet tried: every suffix below it is taken. */
+  private readonly nextSuffix = new Map<string, number>()
   private readonly stream: ((event: AgentEvent) => void) | undefined
 
   constructor(
@@ -683,7 +685,13 @@ class AgentRun {
     const ids = this.callIds
     return toolCalls.map((call) => {
       let id = call.id
-      for (let suffix = 2; ids.has(id); suffix++) id = `${call.id}-${suffix}`
+      if (ids.has(id)) {
+        // Counted on from the last suffix given, so a turn of n calls under one id takes n steps, not n²/2.
+        let suffix = this.nextSuffix.get(call.id) ?? 2
+        while (ids.has(`${call.id}-${suffix}`)) suffix++
+        id = `${call.id}-${suffix}`
+        this.nextSuffix.set(call.id, suffix + 1)
+      }
       ids.add(id)
       return id === call.id ? call : { ...call, id }
     })

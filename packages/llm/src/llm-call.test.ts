@@ -212,6 +212,25 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses an input with a setting that throws when read in input_validation, not retried', async () => {
+    for (const setting of ['responseFormat', 'toolChoice', 'user']) {
+      const model = sent()
+      let reads = 0
+      const input = new Proxy(ask('x'), {
+        get(target, key) {
+          if (key !== setting) return Reflect.get(target, key)
+          reads++
+          throw new Error('not readable')
+        },
+      })
+      const record = await new LLMCall({ name: 'chat', model, retry: fastRetry }).trace(input)
+      expect(record.error, setting).toBeInstanceOf(ValidationError)
+      expect(record.error?.state).toBe('input_validation')
+      expect(reads).toBe(1)
+      expect(model.calls).toHaveLength(0)
+    }
+  })
+
   it('refuses an assistant message with null content and no tool calls, which both providers answer with 400', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })

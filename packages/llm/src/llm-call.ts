@@ -209,6 +209,7 @@ function isPlainObject(value: unknown): value is object {
 
 type CheckedSetting = keyof typeof numericSettingRules | keyof typeof settingShapes
 const checkedSettings = [...Object.keys(numericSettingRules), ...Object.keys(settingShapes)] as CheckedSetting[]
+const checkedSettingSet: ReadonlySet<string> = new Set(checkedSettings)
 
 /**
  * Checks one setting, throwing `<owner>: <option> must be …, got …`; a tool whose name the providers refuse is named
@@ -320,8 +321,11 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
       }
-      for (const key of checkedSettings) {
-        const issue = settingIssue(key, (value as Record<string, unknown>)[key])
+      // Every setting is read here, checked or not, so one that cannot be read (a getter or a Proxy that throws) fails
+      // validation once rather than every attempt.
+      for (const key of chatSettingKeys) {
+        const setting = (value as Record<string, unknown>)[key]
+        const issue = checkedSettingSet.has(key) ? settingIssue(key as CheckedSetting, setting) : undefined
         if (issue !== undefined) issues.push(issue)
       }
       for (const key of Object.keys(value)) {

@@ -60,6 +60,25 @@ describe('assertKnownTools', () => {
     expect(() => assertKnownTools(result('other'), tools)).toThrow(/offered: lookup/)
     expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
   })
+
+  it('reads each offered name once, however many calls an answer makes', () => {
+    let reads = 0
+    const tools = Array.from({ length: 1_000 }, (_, index) => ({
+      get name() {
+        reads++
+        return `tool_${index}`
+      },
+      parameters: {},
+    }))
+    const calls = Array.from({ length: 1_000 }, (_, index) => ({ ...call('{}', 'tool_999'), id: `c${index}` }))
+    const [choice] = result('tool_999').choices
+    assertKnownTools(
+      { ...result('tool_999'), choices: [{ ...choice!, message: { ...choice!.message, toolCalls: calls } }] },
+      tools,
+    )
+    // Walking the tools for every call would read a million names.
+    expect(reads).toBe(1_000)
+  })
 })
 
 describe('tool-call errors quote what the model sent, within bounds', () => {

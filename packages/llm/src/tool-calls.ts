@@ -100,11 +100,14 @@ export function assertKnownTools(
   tools: ReadonlyArray<ToolDefinition> | undefined,
   location?: { readonly functionName?: string; readonly state?: string },
 ): void {
+  // The names offered, read once when a call is to be checked: each call is then one lookup, not a walk of the tools.
+  let offered: ReadonlySet<string> | undefined
   for (const choice of result.choices) {
     const calls = choice.message.toolCalls
     if (calls === undefined || calls.length === 0) continue
+    offered ??= new Set((tools ?? []).map((tool) => tool.name))
     for (const call of calls) {
-      if (tools?.some((tool) => tool.name === call.name)) continue
+      if (offered.has(call.name)) continue
       const availableTools = (tools ?? []).map((tool) => tool.name)
       throw new ToolCallError({
         reason: 'unknown-tool',

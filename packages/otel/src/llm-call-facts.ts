@@ -27,11 +27,6 @@ interface ChatSettingsLike {
   readonly responseFormat?: unknown
 }
 
-/** What an LLM call is given: a conversation, with settings of its own that override the call's. */
-interface ChatRequestLike extends ChatSettingsLike {
-  readonly messages?: unknown
-}
-
 /** A chat result, when an LLM call's output is the whole result (its `output: 'result'` mode). */
 interface ChatResultLike {
   readonly choices: ReadonlyArray<{
@@ -65,8 +60,7 @@ export function llmCallOf(source: object): LLMCallLike | undefined {
  */
 export function requestAttributes(call: LLMCallLike, input: unknown): Attributes {
   const settings: ChatSettingsLike = call.settings ?? {}
-  const given: ChatRequestLike = typeof input === 'object' && input !== null ? input : {}
-  const setting = (key: keyof ChatSettingsLike): unknown => given[key] ?? settings[key]
+  const setting = (key: keyof ChatSettingsLike): unknown => fieldOf(input, key) ?? settings[key]
   const model = setting('model')
   const attributes: Attributes = {
     [attributeNames.operationName]: 'chat',
@@ -86,22 +80,36 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
     attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
-  const formatType = (format as { type?: unknown } | undefined)?.type
+  const formatType = fieldOf(format, 'type')
   attributes[attributeNames.outputType] = formatType === 'json_schema' || formatType === 'json_object' ? 'json' : 'text'
   return attributes
 }
 
 /** The messages an LLM call was given, if its input has them. */
 export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
-  const messages = (input as ChatRequestLike | undefined)?.messages
+  const messages = fieldOf(input, 'messages')
   return Array.isArray(messages) ? messages : undefined
 }
 
 /**
+ * A field of what an LLM call was given, or `undefined` when it cannot be read (a getter or a `Proxy` that throws): the
+ * call refuses such an input, and its span records the failure like any other.
+ */
+function fieldOf(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null) return undefined
+  try {
+    return (value as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The answers in an LLM call's output — its text (or texts), or a whole chat result — each with its finish reason:
- * the result's own, or the one the call annotated for that choice. A value that is not text (structured output) is
- * written as the JSON of its redacted copy, as a log line writes it: a field named like a secret is `[REDACTED]`, and a
- * bigint or a cycle does not throw.
+ * the result's own, or the one the call annotated for that choice. The output is read once, as a log line reads its
+ * fields (see {@link redact}): a list's first 10,000 items, so a sparse list of 2³²−1 holes (or one in a `choices`
+ * field) takes no time. A value that is not text (structured output) is written as the JSON of that redacted copy: a
+ * field named like a secret is `[REDACTED]`, and a bigint or a cycle does not throw.
  */
 export function answersOf(
   output: unknown,
@@ -111,17 +119,19 @@ export function answersOf(
     const finishReason = finishReasons?.[index]
     return typeof finishReason === 'string' ? { text, finishReason } : { text }
   }
-  if (typeof output === 'string') return [answer(output, 0)]
-  if (Array.isArray(output))
-    return output.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
-  if (isChatResult(output)) {
-    return output.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
+  const copy = redact(output)
+  if (typeof copy === 'string') return [answer(copy, 0)]
+  if (Array.isArray(copy))
+    return copy.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
+  if (isChatResult(copy)) {
+    return copy.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
   }
-  return [answer(jsonText(output), 0)]
+  return [answer(jsonText(copy), 0)]
 }
 
-function jsonText(value: unknown): string {
-  return JSON.stringify(redact(value)) ?? ''
+/** A redacted copy as JSON text. */
+function jsonText(copy: unknown): string {
+  return JSON.stringify(copy) ?? ''
 }
 
 /**

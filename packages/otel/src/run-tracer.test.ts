@@ -316,6 +316,31 @@ describe('RunTracer', () => {
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
   })
 
+  it('records the failure of an LLM call whose input has a field that throws when read', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const chat = new LLMCall({ name: 'unreadable', model: new ScriptedChatModel({ responses: [] }) })
+    const messages = [{ role: 'user', content: 'hi' }]
+    const throwing = (field: string) =>
+      new Proxy(
+        { messages, temperature: 0, stop: 'END', responseFormat: { type: 'text' } },
+        {
+          get(target, key) {
+            if (key === field) throw new Error('not readable')
+            return Reflect.get(target, key)
+          },
+        },
+      )
+    const fields = ['temperature', 'stop', 'messages', 'responseFormat']
+    for (const field of fields) {
+      await expect(chat.invoke(throwing(field) as never, { onEvent: tracing.listener })).rejects.toThrow()
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const failed = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
+    expect(failed.map((span) => span.status.code)).toEqual(fields.map(() => SpanStatusCode.ERROR))
+  })
+
   it('reads the stop sequences of an LLM call as redact does, so a sparse list takes no time', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -331,6 +356,52 @@ describe('RunTracer', () => {
     expect(sequences).toHaveLength(10_001)
     expect(sequences[0]).toBe('END')
     expect(sequences[10_000]).toBe('[4294957295 more items]')
+  })
+
+  it('reads an annotated list of finish reasons as redact does, so a sparse list takes no time', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const sparse: unknown[] = ['stop']
+    sparse[2 ** 32 - 2] = 'length'
+    const step = defineFunction({
+      name: 'annotated',
+      run: (value: number, context: RunContext) => {
+        context.annotate('finishReasons', sparse)
+        return value
+      },
+    })
+    await step.invoke(1, { onEvent: tracing.listener })
+
+    expect(tracing.openSpans).toBe(0)
+    expect(spanOf(await spans(), 'annotated').attributes['gen_ai.response.finish_reasons']).toBeUndefined()
+  })
+
+  it('reads a captured output as redact does, so a sparse list in it takes no time', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const sparse: unknown[] = ['first']
+    sparse[2 ** 32 - 2] = 'last'
+    for (const [name, value] of [
+      ['list', sparse],
+      ['choices', { choices: sparse }],
+    ] as const) {
+      const toSparse: StandardSchemaV1<unknown> = {
+        '~standard': { version: 1, vendor: 'test', validate: () => ({ value }) },
+      }
+      const chat = new LLMCall({
+        name,
+        model: new ScriptedChatModel({ responses: ['{}'] }),
+        structuredOutput: { name: 'sparse', schema: toSparse, jsonSchema: { type: 'object' } },
+      })
+      await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const list = JSON.parse(String(spanOf(await spans(), 'list').attributes['gen_ai.output.messages']))
+    expect(list.length).toBeLessThanOrEqual(10_001)
+    expect(list[0].parts[0].content).toBe('first')
+    const choices = JSON.parse(String(spanOf(await spans(), 'choices').attributes['gen_ai.output.messages']))
+    expect(choices[0].parts[0].content).toMatch(/^\{"choices":\["first",null,/)
   })
 
   it('records the cost of priced models on the call and on every ancestor', async () => {
@@ -754,6 +825,18 @@ describe('RunTracer', () => {
     expect(() => new RunTracer({ captureContent: 'yes' } as never)).toThrow(
       'RunTracer: captureContent must be true or false, got "yes"',
     )
+  })
+
+  it('refuses options whose reading throws with a ConfigurationError', () => {
+    for (const key of ['tracerProvider', 'captureContent', 'maxContentLength']) {
+      const unreadable = Object.defineProperty({}, key, {
+        enumerable: true,
+        get() {
+          throw new Error('not readable')
+        },
+      })
+      expect(() => new RunTracer(unreadable)).toThrow('RunTracer: options could not be read: Error: not readable')
+    }
   })
 })
 

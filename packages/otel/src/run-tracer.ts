@@ -18,8 +18,9 @@ import {
   optionError,
   type TinyLLMError,
   type UsageTotals,
+  unreadableOption,
 } from '@tinyllm/core'
-import { isSecretFieldName, REDACTED, redactString } from '@tinyllm/logger'
+import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -90,8 +91,9 @@ export class RunTracer {
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
 
-  constructor(options: RunTracerOptions = {}) {
-    checkKnownOptions(options, optionKeys, 'RunTracer')
+  constructor(given: RunTracerOptions = {}) {
+    checkKnownOptions(given, optionKeys, 'RunTracer')
+    const options = readOptions(given)
     this.tracerProvider = checkTracerProvider(options.tracerProvider)
     this.captureContent = checkCaptureContent(options.captureContent)
     this.maxContentLength =
@@ -236,6 +238,18 @@ export class RunTracer {
   }
 }
 
+/** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readOptions(given: RunTracerOptions): {
+  [Key in keyof RunTracerOptions]-?: RunTracerOptions[Key] | undefined
+} {
+  try {
+    const { tracerProvider, captureContent, maxContentLength } = given
+    return { tracerProvider, captureContent, maxContentLength }
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'RunTracer')
+  }
+}
+
 /**
  * The `tracerProvider` option, checked where it is given: one without `getTracer` would only fail as each run tree
  * starts, failing the run rather than the tracer's construction.
@@ -280,7 +294,9 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
     const value = annotations[key]
     const known = annotationAttributes.get(key)
     if (known !== undefined) {
-      if (isOfType(value, known.type)) attributes[known.name] = value
+      // A list is read as a log line reads one (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
+      const read = Array.isArray(value) ? redact(value) : value
+      if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
       attributes[attributeNames.annotationPrefix + redactString(key)] = isSecretFieldName(key) ? REDACTED : value

@@ -82,6 +82,21 @@ describe('W3C trace context, without a registered propagator', () => {
         theirs && { ...theirs, traceState: theirs.traceState?.serialize() },
       )
     }
+    // From another process, through a queue: fields of any kind are read as the SDK reads them, never thrown on.
+    const { traceparent = '', tracestate = '' } = referenceInject(sampled)
+    const odd = [
+      { traceparent: 5 },
+      { traceparent: [traceparent, 'second'] },
+      { traceparent, tracestate: [tracestate, 'more=2'] },
+      { traceparent: null, tracestate: {} },
+    ] as unknown as Array<Record<string, string>>
+    for (const carried of odd) {
+      const ours = extracted(carried)
+      const theirs = referenceExtract(carried)
+      expect(ours && { ...ours, traceState: ours.traceState?.serialize() }, JSON.stringify(carried)).toEqual(
+        theirs && { ...theirs, traceState: theirs.traceState?.serialize() },
+      )
+    }
     expect(extracted(referenceInject(sampled))).toMatchObject({
       traceId: sampled.traceId,
       spanId: sampled.spanId,

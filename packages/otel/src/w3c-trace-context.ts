@@ -21,13 +21,17 @@ export function injectTraceContext(context: Context, carried: Record<string, str
  * itself when they describe none (absent, malformed, all-zero ids, version `ff`).
  */
 export function extractTraceContext(context: Context, carried: Readonly<Record<string, string>>): Context {
-  const match = traceparentPattern.exec(carried.traceparent?.trim() ?? '')
+  // Read as the SDK's propagator reads them (a list's first traceparent, its tracestates joined), and only as strings:
+  // what was carried comes from another process, through a queue, and may be anything.
+  const fields = (typeof carried === 'object' && carried !== null ? carried : {}) as Readonly<Record<string, unknown>>
+  const traceparent = Array.isArray(fields.traceparent) ? fields.traceparent[0] : fields.traceparent
+  const match = traceparentPattern.exec(typeof traceparent === 'string' ? traceparent.trim() : '')
   if (match === null) return context
   const [, version, traceId = '', spanId = '', flags = '', extra] = match
   if (version === 'ff' || (version === '00' && extra !== undefined)) return context
   const spanContext: SpanContext = { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true }
   if (!isSpanContextValid(spanContext)) return context
-  const state = carried.tracestate
-  if (state) spanContext.traceState = createTraceState(state)
+  const state = Array.isArray(fields.tracestate) ? fields.tracestate.join(',') : fields.tracestate
+  if (typeof state === 'string' && state !== '') spanContext.traceState = createTraceState(state)
   return trace.setSpanContext(context, spanContext)
 }

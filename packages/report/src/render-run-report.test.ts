@@ -1,4 +1,4 @@
-import { defineFunction, type RunRecord, TinyLLMError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type RunRecord, type StandardSchemaV1, TinyLLMError } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -39,6 +39,23 @@ describe('renderRunReport', () => {
     const html = renderRunReport(stored)
     expect(html).not.toContain('<img src=x')
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
+  })
+
+  it('shows a validation error read back from storage with more than 10,000 issues, the rest counted', async () => {
+    const issues = Array.from({ length: 10_005 }, (_, index) => ({
+      message: 'expected a name',
+      path: ['items', index],
+    }))
+    const refusing: StandardSchemaV1<unknown> = {
+      '~standard': { version: 1, vendor: 'test', validate: () => ({ issues }) },
+    }
+    const record = await defineFunction({ name: 'Step', input: refusing, run: () => 'done' }).trace(undefined)
+    // Its JSON, as another process sends it, lists 10,000 issues and then a count of the rest.
+    const stored = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(record.error)))
+    const row = runData(renderRunReport({ ...record, error: stored } as RunRecord))[0] as {
+      error: { headline: string }
+    }
+    expect(row.error.headline).toMatch(/^ValidationError in input_validation: items\.0: expected a name; /)
   })
 
   it('redacts secrets and cuts long values', async () => {
@@ -250,9 +267,25 @@ describe('renderRunReport', () => {
   it('refuses what is not a run record, and options it does not know', () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)
+    // A hole is not a record: a sparse list of 2³²−1 is refused at its first hole, not walked whole.
+    const sparse = new Array<RunRecord>(2 ** 32 - 1)
+    sparse[0] = { runId: 'x', children: [] } as unknown as RunRecord
+    expect(() => renderRunReport(sparse)).toThrow(ConfigurationError)
     expect(() =>
       renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
     ).toThrow(/colour/)
+    const record = { runId: 'x', children: [] } as unknown as RunRecord
+    const unreadable = {
+      get title(): string {
+        throw new Error('not readable')
+      },
+    }
+    expect(() => renderRunReport(record, unreadable)).toThrow(
+      'renderRunReport: options could not be read: Error: not readable',
+    )
+    expect(() => renderRunReport(record, { title: { name: 'x' } } as never)).toThrow(
+      'renderRunReport: title must be a string, got an object',
+    )
   })
 })
 
@@ -280,6 +313,39 @@ describe('foldRuns', () => {
       ['Left', 'complete'],
       ['Right', 'complete'],
     ])
+  })
+
+  it('connects two batches of thousands of runs side by side in a number of steps that grows with the runs', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const count = 3_000
+    // Every first-batch run overlaps the others and ends before the second batch starts.
+    const run = (name: string, startedAt: number) => ({
+      ...record,
+      runId: `${name}-${startedAt}`,
+      function: name,
+      startedAt,
+      endedAt: startedAt + 10_000,
+      children: [],
+    })
+    const children = [
+      ...Array.from({ length: count }, (_, index) => run('First', index)),
+      ...Array.from({ length: count }, (_, index) => run('Second', 20_000 + index)),
+    ]
+    // Lookups counted, not time: every second-batch run connected to every first-batch run would be 9 million.
+    const has = Set.prototype.has
+    let lookups = 0
+    Set.prototype.has = function (this: Set<unknown>, value: unknown) {
+      lookups++
+      return has.call(this, value)
+    }
+    let shape: ReturnType<typeof foldRuns>
+    try {
+      shape = foldRuns([{ ...record, children } as unknown as RunRecord])
+    } finally {
+      Set.prototype.has = has
+    }
+    expect(lookups).toBeLessThan(100_000)
+    expect(shape.edges.map(({ from, to }) => `${from.name} → ${to.name}`)).toEqual(['First → Second'])
   })
 
   it('folds the runs of one Function at one place into one node, with how they ended', async () => {

@@ -1,4 +1,12 @@
-import { ConfigurationError, checkKnownOptions, checkNumber, type RunRecord, type UsageTotals } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  type RunRecord,
+  type UsageTotals,
+  unreadableOption,
+} from '@tinyllm/core'
 import { drawRunGraph } from './graph-svg.js'
 import { escapeHtml, formatDuration, scriptJson } from './html.js'
 import { outcomeColors } from './outcome-colors.js'
@@ -35,10 +43,11 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  * const record = await pipeline.trace(input)
  * await writeFile('run-report.html', renderRunReport(record))
  */
-export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, options: RunReportOptions = {}): string {
-  checkKnownOptions(options, optionKeys, 'renderRunReport')
+export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, given: RunReportOptions = {}): string {
+  checkKnownOptions(given, optionKeys, 'renderRunReport')
+  const options = readOptions(given)
   const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
-  if (roots.length === 0 || roots.some((root) => typeof root?.runId !== 'string' || !Array.isArray(root.children))) {
+  if (roots.length === 0 || !everyIndex(roots, isRunRecord)) {
     throw new ConfigurationError({
       option: 'records',
       message: 'renderRunReport takes a run record or a list of them (what trace() resolves with)',
@@ -47,6 +56,8 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, o
   const maxValueLength =
     checkNumber(options.maxValueLength, 'maxValueLength', { integer: true, min: 1 }, 'renderRunReport') ?? 2_000
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
+  if (options.title !== undefined && typeof options.title !== 'string')
+    throw optionError('title', 'a string', options.title, 'renderRunReport')
   const title = runText(
     options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
   )
@@ -136,6 +147,31 @@ ${omitted > 0 ? `<p class="note">${omitted.toLocaleString('en-US')} more runs ar
 </body>
 </html>
 `
+}
+
+/** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readOptions(given: RunReportOptions): {
+  [Key in keyof RunReportOptions]-?: RunReportOptions[Key] | undefined
+} {
+  try {
+    const { title, maxValueLength, maxRows } = given
+    return { title, maxValueLength, maxRows }
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'renderRunReport')
+  }
+}
+
+function isRunRecord(value: unknown): boolean {
+  return typeof (value as RunRecord | undefined)?.runId === 'string' && Array.isArray((value as RunRecord).children)
+}
+
+/**
+ * Whether every index of `list` holds a value that passes: a hole fails, where `every` would skip it and walk all
+ * 2³²−1 indices of a sparse list before any other check.
+ */
+function everyIndex<T>(list: ReadonlyArray<T>, passes: (value: T | undefined) => boolean): boolean {
+  for (let index = 0; index < list.length; index++) if (!passes(list[index])) return false
+  return true
 }
 
 function renderRow(row: RunRow, index: number, origin: number, span: number): string {

@@ -101,18 +101,20 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     }
 
     const children = [...record.children].sort((left, right) => left.startedAt - right.startedAt)
-    let wave: ShapeNode[] = []
+    // The shape nodes of a wave, each once: a batch of runs of one Function side by side is one node, so the next
+    // wave's runs connect to it once each, not once for every run of the batch (n² for two batches of n).
+    let wave = new Set<ShapeNode>()
     let waveEnd = Number.NEGATIVE_INFINITY
-    let previousWave: ShapeNode[] = []
+    let previousWave = new Set<ShapeNode>()
     for (const child of children) {
       const shape = shapeOf(child, node)
-      if (wave.length > 0 && child.startedAt >= waveEnd) {
+      if (wave.size > 0 && child.startedAt >= waveEnd) {
         previousWave = wave
-        wave = []
+        wave = new Set()
         waveEnd = Number.NEGATIVE_INFINITY
       }
       for (const from of previousWave) connect(from, shape)
-      wave.push(shape)
+      wave.add(shape)
       waveEnd = Math.max(waveEnd, child.endedAt ?? Number.POSITIVE_INFINITY)
     }
     for (let index = children.length - 1; index >= 0; index--) {

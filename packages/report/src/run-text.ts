@@ -1,4 +1,4 @@
-import { type TinyLLMError, ValidationError } from '@tinyllm/core'
+import { type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 
 /**
@@ -26,7 +26,10 @@ export function preview(value: unknown, maxLength: number): string {
 export function headline(error: TinyLLMError, maxLength: number): string {
   const where = error.state === undefined ? '' : ` in ${error.state}`
   if (ValidationError.isInstance(error)) {
-    const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    // Rebuilt from its JSON (a run in another process), the list ends past 10,000 issues with a count of the rest.
+    const issues = (error.issues as ReadonlyArray<ValidationIssue | string>).map((issue) =>
+      typeof issue === 'string' ? issue : `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+    )
     return preview(`${error.name}${where}: ${issues.join('; ')}`, maxLength)
   }
   // Redacted whole before its first line is taken: the first line of a secret that spans lines is not recognised alone.

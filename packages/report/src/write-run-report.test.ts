@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError, defineFunction } from '@tinyllm/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { renderRunReport } from './render-run-report.js'
 import { writeRunReport } from './write-run-report.js'
 
@@ -29,6 +29,24 @@ describe('writeRunReport', () => {
     // A folder where the file should go: the page is written beside it, and the move fails.
     await mkdir(join(folder, 'report.html'))
     await expect(writeRunReport(record, join(folder, 'report.html'))).rejects.toThrow(/report\.html/)
+    expect(await readdir(folder)).toEqual(['report.html'])
+  })
+
+  it('writes two reports to one path at the same moment, each whole, without a failure', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
+    const first = await defineFunction({ name: 'First', run: () => 'one' }).trace(undefined)
+    const second = await defineFunction({ name: 'Second', run: () => 'two' }).trace(undefined)
+    const path = join(folder, 'report.html')
+    // The same millisecond for both: their partial files must still be two.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      await Promise.all([writeRunReport(first, path), writeRunReport(second, path)])
+    } finally {
+      vi.useRealTimers()
+    }
+    expect([renderRunReport(first).length, renderRunReport(second).length]).toContain(
+      (await readFile(path, 'utf8')).length,
+    )
     expect(await readdir(folder)).toEqual(['report.html'])
   })
 

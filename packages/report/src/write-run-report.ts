@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { optionError, type RunRecord } from '@tinyllm/core'
@@ -22,7 +23,8 @@ export async function writeRunReport(
   const html = renderRunReport(records, options)
   const absolute = resolve(path)
   await mkdir(dirname(absolute), { recursive: true })
-  const partial = `${absolute}.${process.pid}.${Date.now().toString(36)}.partial`
+  // A name of its own for every write, even two of one process in the same millisecond: each moves its own file.
+  const partial = `${absolute}.${randomUUID()}.partial`
   try {
     await writeFile(partial, html, 'utf8')
     await rename(partial, absolute)

@@ -44,10 +44,11 @@ const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsAp
 
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string')
+/** An object of strings, as a literal writes one: a `Headers` or a `Map` (iterable) holds no own properties to copy. */
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' &&
   value !== null &&
-  !Array.isArray(value) &&
+  !(Symbol.iterator in value) &&
   Object.values(value).every((item) => typeof item === 'string')
 
 /** Where an MCP server is: a command to start, or a URL. */
@@ -267,6 +268,16 @@ export class MCPServerConnection implements MCPToolConnection {
       (typeof url === 'string' || url instanceof URL) && URL.canParse(String(url)) ? new URL(url) : undefined
     if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
       throw optionError('url', 'an http:// or https:// URL', url, name)
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      // fetch refuses such a URL, and its refusal quotes it whole: said here, as a provider's baseURL is, never shown.
+      throw new ConfigurationError({
+        option: 'url',
+        message:
+          'url has credentials in it (user:password@), which fetch refuses to send: leave them out of the URL and' +
+          " send them as a header, e.g. headers: { authorization: 'Basic ' + btoa('user:password') }",
+        functionName: name,
+      })
     }
     if (headers !== undefined && !isStringRecord(headers)) {
       throw optionError('headers', 'an object of strings', headers, name)

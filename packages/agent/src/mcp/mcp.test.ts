@@ -239,6 +239,17 @@ describe('MCP tools over stdio', () => {
       [{ name: 'r', command: '' }, 'r: command must be a non-empty string, got ""'],
       [{ name: 'r', command: 'node', stderr: 'stdout' }, 'r: stderr must be one of'],
       [{ name: 'r', url: 'http://127.0.0.1:1/mcp', header: {} }, 'r: header is not an option; did you mean headers?'],
+      // Copied as an object, a Headers or a Map would lose every header (its authorization, say) without a word.
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: new Headers({ authorization: 'Bearer t0ken-1' }) },
+        'r: headers must be an object of strings, got',
+      ],
+      [
+        { name: 'r', command: 'node', env: new Map([['TOKEN', 't0ken-1']]) },
+        'r: env must be an object of strings, got',
+      ],
+      // fetch refuses it, quoting the URL whole in an error an MCPConnectionError would hold as its cause.
+      [{ name: 'r', url: 'http://user:t0ken-1@127.0.0.1:1/mcp' }, 'r: url has credentials in it (user:password@)'],
       [
         { name: 'r', url: 'http://127.0.0.1:1/mcp', command: 'node' },
         'r: an MCP server needs a command (stdio) or a url',
@@ -259,6 +270,7 @@ describe('MCP tools over stdio', () => {
       const error = await connectMCPServer(options as MCPServerOptions).catch((caught: unknown) => caught)
       expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
       expect((error as Error).message).toContain(message)
+      expect((error as Error).message).not.toContain('t0ken-1')
     }
     const records = await stdioServer()
     const typo = await records.tools({ prefx: 'r_' } as MCPToolsOptions).catch((caught: unknown) => caught)

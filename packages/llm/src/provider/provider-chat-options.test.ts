@@ -122,6 +122,9 @@ describe('toProviderLLMCallOptions', () => {
     const cases: Array<[unknown, string]> = [
       ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],
       [[['api-key', 'plain-secret-1']], 'c: headers must be an object of header values, got an array'],
+      // Sent by the SDKs, but its entries are not properties: the credential would not be registered for redaction.
+      [new Headers({ 'api-key': 'plain-secret-1' }), 'c: headers must be an object of header values, got a Headers'],
+      [new Map([['api-key', 'plain-secret-1']]), 'c: headers must be an object of header values, got a Map'],
       // An array or a number would be sent as its string form, and not registered for redaction as a string is.
       [{ 'api-key': ['plain-secret-1'] }, 'c: headers["api-key"] must be a string, got an array'],
       [{ Authorization: 4242424242 }, 'c: headers["Authorization"] must be a string, got a number'],

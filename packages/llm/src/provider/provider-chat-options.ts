@@ -138,11 +138,12 @@ function checkString(value: unknown, option: string, owner: string): void {
 /**
  * The `headers` option: an object of string values (`null` removes a header the SDK sends). A value of another kind
  * would be sent as its string form (`[object Object]`), and one named like a credential would not be registered for
- * redaction (only strings are): refused by its type, never shown.
+ * redaction (only strings are): refused by its type, never shown. So is a `Headers` or a `Map`, which the SDKs would
+ * send but whose entries are not its own properties, where the credentials registered for redaction are read.
  */
 function checkHeaders(headers: unknown, owner: string): void {
   if (headers === undefined) return
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+  if (typeof headers !== 'object' || headers === null || Symbol.iterator in headers) {
     throw new ConfigurationError({
       option: 'headers',
       message: `headers must be an object of header values, got ${typeName(headers)}`,
@@ -158,6 +159,8 @@ function checkHeaders(headers: unknown, owner: string): void {
 function typeName(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object' && Symbol.iterator in value)
+    return `a ${Object.prototype.toString.call(value).slice(8, -1)}`
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
