@@ -119,6 +119,18 @@ describe('errors', () => {
 })
 
 describe('TinyLLMError.fromJSON', () => {
+  it('rehydrates a ValidationError of more issues than its JSON lists with issues only, and how many were left out', () => {
+    const issues = Array.from({ length: 10_005 }, (_, index) => ({ path: [index], message: 'bad' }))
+    const original = new ValidationError({ functionName: 'f', state: 'input_validation', issues })
+    const copy = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(original))) as ValidationError & {
+      issuesLeftOut?: number
+    }
+    expect(ValidationError.isInstance(copy)).toBe(true)
+    expect(copy.issues).toHaveLength(10_000)
+    expect(copy.issues.every((issue) => typeof issue === 'object' && issue.message === 'bad')).toBe(true)
+    expect(copy.issuesLeftOut).toBe(5)
+  })
+
   it('rehydrates the same typed error across a process boundary: class, message, retryable and fields', () => {
     const errors = [
       new TimeoutError({ timeoutMs: 500, kind: 'attempt', functionName: 'chat', state: 'running' }),

@@ -249,10 +249,17 @@ export class ValidationError extends TinyLLMError {
     this.issues = options.issues
   }
 
-  /** As every error's JSON, with the path and message of each issue it lists cut at 1,000 characters. */
+  /**
+   * As every error's JSON, with the path and message of each issue it lists cut at 1,000 characters. A JSON view holds
+   * issues only: past the most a list in it holds (10,000), `issuesLeftOut` says how many more there were.
+   */
   override toJSON(): Record<string, unknown> {
     const json = super.toJSON()
-    if (Array.isArray(json.issues)) json.issues = json.issues.map(quotedIssue)
+    if (Array.isArray(json.issues)) {
+      const issues = json.issues.filter((issue) => typeof issue === 'object' && issue !== null).map(quotedIssue)
+      json.issues = issues
+      if (this.issues.length > issues.length) json.issuesLeftOut = this.issues.length - issues.length
+    }
     return json
   }
 }

@@ -8,6 +8,7 @@ import {
   NonDeterminismError,
   TimeoutError,
   type TinyLLMError,
+  ValidationError,
 } from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import { hashJson, MemoryJournal } from './journal.js'
@@ -311,6 +312,43 @@ describe('a schema answering nonsense is a ValidationError, never retried as a f
     expect((error as TinyLLMError).name).toBe('ValidationError')
     expect((error as TinyLLMError).state).toBe('output_validation')
     expect(runs).toBe(1)
+  })
+})
+
+describe('a value no promise can carry (its `then` cannot be read) is a ValidationError, not retried', () => {
+  const unreadableThen = () => ({
+    get then(): unknown {
+      throw new Error('then is off limits')
+    },
+  })
+  const passThrough: StandardSchemaV1 = {
+    '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+  }
+
+  it('as the input, through a schema that passes it on', async () => {
+    const fn = defineFunction({ name: 'takes', input: passThrough, run: (value: unknown) => value })
+    const record = await fn.trace(unreadableThen())
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    expect(record.error).toMatchObject({ state: 'input_validation', retryable: false })
+    expect(record.error?.message).toMatch(/then: could not be read \(Error: then is off limits\)/)
+  })
+
+  it('as the output of run and of processOutput, with retries allowed', async () => {
+    for (const where of ['run', 'processOutput'] as const) {
+      let runs = 0
+      const fn = defineFunction({
+        name: 'gives',
+        retry: { attempts: 3, initialDelayMs: 0, jitter: 0 },
+        run: () => {
+          runs += 1
+          return where === 'run' ? unreadableThen() : 'fine'
+        },
+        processOutput: (value: unknown) => (where === 'processOutput' ? unreadableThen() : value),
+      })
+      const error = await fn.invoke(undefined).catch((thrown: unknown) => thrown)
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect(runs).toBe(1)
+    }
   })
 })
 

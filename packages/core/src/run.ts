@@ -4,6 +4,7 @@ import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
   ConfigurationError,
+  describeThrown,
   FunctionError,
   isAbortSignal,
   NonDeterminismError,
@@ -11,6 +12,7 @@ import {
   safeStringify,
   TimeoutError,
   TinyLLMError,
+  ValidationError,
 } from './errors.js'
 import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, listenersOf } from './events.js'
 import type { Function } from './function.js'
@@ -686,7 +688,21 @@ class Run {
   private settle(value: unknown): unknown {
     this.at = undefined
     const scope = this.cancelScope
-    if (isPromiseLike(value)) return scope.race(value)
+    let thenable: boolean
+    try {
+      thenable = isPromiseLike(value)
+    } catch (cause) {
+      // No promise can hand such a value on (resolving one reads `then`): refused here, typed, not retried.
+      throw new ValidationError({
+        functionName: this.fn.name,
+        state: this.state,
+        issues: [
+          { path: ['then'], message: `could not be read (${describeThrown(cause)}), so no promise can carry it` },
+        ],
+        cause,
+      })
+    }
+    if (thenable) return scope.race(value as PromiseLike<unknown>)
     if (scope.cancellable) scope.throwIfCancelled()
     return value
   }
