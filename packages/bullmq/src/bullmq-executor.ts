@@ -24,7 +24,6 @@ import { closeRedis, openRedis, type RedisConnection } from './redis-connection.
 import {
   checkOptionKeys,
   checkTimerMs,
-  maxTimerDelayMs,
   type QueueLocation,
   type QueueNames,
   queueNames,

@@ -316,11 +316,16 @@ describe('a schema answering nonsense is a ValidationError, never retried as a f
 })
 
 describe('a value no promise can carry (its `then` cannot be read) is a ValidationError, not retried', () => {
-  const unreadableThen = () => ({
-    get then(): unknown {
-      throw new Error('then is off limits')
-    },
-  })
+  const unreadableThen = () =>
+    new Proxy(
+      {},
+      {
+        get(_, key) {
+          if (key === 'then') throw new Error('then is off limits')
+          return undefined
+        },
+      },
+    )
   const passThrough: StandardSchemaV1 = {
     '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
   }

@@ -1,2 +1,0 @@
-export {}
-//# sourceMappingURL=function-node.js.map

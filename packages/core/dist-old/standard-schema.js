@@ -1,2 +1,0 @@
-export {}
-//# sourceMappingURL=standard-schema.js.map
