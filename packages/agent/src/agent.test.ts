@@ -326,7 +326,7 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect(outcome).toMatchObject({ status: 'complete', output: 'Sorry.' })
     const told = JSON.parse(toolMessages(model, 1)[0]?.content ?? '{}').error as string
     expect(told.startsWith('invalid arguments: tags[0]: Invalid input: expected string, received number; ')).toBe(true)
-    expect(told.endsWith('; [5 more items]')).toBe(true)
+    expect(told.endsWith('; … and 5 more')).toBe(true)
   })
 
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {

@@ -22,11 +22,11 @@ export function describeToolFailure(error: TinyLLMError): string {
   }
   if (ValidationError.isInstance(error)) {
     // The issues as the error's JSON gives them: registered secrets redacted, as they are in its message, and past
-    // 10,000 of them a count of the rest in their place (`[190000 more items]`), as a log line lists them.
-    const listed = (error.toJSON() as { issues: ReadonlyArray<ValidationIssue | string> }).issues
-    const issues = listed
-      .map((issue) => (typeof issue === 'string' ? issue : `${formatPath(issue.path)}: ${issue.message}`))
-      .join('; ')
+    // 10,000 of them a count of the rest (`issuesLeftOut`).
+    const json = error.toJSON() as { issues: ReadonlyArray<ValidationIssue>; issuesLeftOut?: number }
+    const listed = json.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)
+    if (json.issuesLeftOut !== undefined) listed.push(`… and ${json.issuesLeftOut} more`)
+    const issues = listed.join('; ')
     if (error.state === 'input_validation') return `invalid arguments: ${issues}`
     if (error.state === 'processing_output')
       return `the tool's result cannot be sent back (it is not JSON-safe): ${issues}`
