@@ -120,10 +120,16 @@ describe('BullMQExecutor and serve', () => {
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'a:b' })).rejects.toThrow(ConfigurationError)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: '42' })).rejects.toThrow(/not an integer/)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'meta' })).rejects.toThrow(/own key names/)
+    // Redis keeps a job id as UTF-8, where a lone surrogate is U+FFFD: the run's answer would never be found.
+    const surrogate = await pipeline.invoke({ text: 'x' }, { executor, runId: 'a-\uD800' }).catch((e) => e)
+    expect(ConfigurationError.isInstance(surrogate)).toBe(true)
+    expect((surrogate as Error).message).toMatch(/without ":" or a lone surrogate, .*, got "a-\\ud800"$/)
     // The one message format, and a run id 10 MB long quoted in a few dozen characters.
     const long = await pipeline.invoke({ text: 'x' }, { executor, runId: `${'x'.repeat(1e7)}:` }).catch((e) => e)
     expect(ConfigurationError.isInstance(long)).toBe(true)
-    expect((long as Error).message).toMatch(/^ask: runId must be a non-empty string without ":", .*, got "x{10,}/)
+    expect((long as Error).message).toMatch(
+      /^ask: runId must be a non-empty string without ":" or a lone surrogate, .*, got "x{10,}/,
+    )
     expect((long as Error).message.length).toBeLessThan(1_000)
     await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
       /onEvent cannot travel to a worker/,

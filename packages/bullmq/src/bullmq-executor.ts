@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
-import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
   checkTimerMs,
@@ -677,12 +677,13 @@ function checkRunId(runId: unknown, functionName: string): string {
     runId !== '' &&
     !runId.includes(':') &&
     `${Number.parseInt(runId, 10)}` !== runId &&
-    !queueKeyNames.has(runId)
+    !queueKeyNames.has(runId) &&
+    !hasLoneSurrogate(runId)
   )
     return runId
   throw optionError(
     'runId',
-    `a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
+    `a non-empty string without ":" or a lone surrogate, not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
     runId,
     functionName,
   )
