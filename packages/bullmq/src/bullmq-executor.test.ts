@@ -124,6 +124,13 @@ describe('BullMQExecutor and serve', () => {
     const surrogate = await pipeline.invoke({ text: 'x' }, { executor, runId: 'a-\uD800' }).catch((e) => e)
     expect(ConfigurationError.isInstance(surrogate)).toBe(true)
     expect((surrogate as Error).message).toMatch(/without ":" or a lone surrogate, .*, got "a-\\ud800"$/)
+    // result and cancel refuse what invoke refuses: a-\uD800 would read (or cancel) run a-\uFFFD, id is a queue key.
+    await pipeline.invoke({ text: 'x' }, { executor, runId: 'a-\uFFFD' })
+    for (const runId of ['a-\uD800', 'id', '']) {
+      await expect(executor.result(runId), runId).rejects.toThrow(ConfigurationError)
+      await expect(executor.cancel(runId), runId).rejects.toThrow(ConfigurationError)
+    }
+    expect(await executor.result('a-\uFFFD')).toMatchObject({ status: 'fulfilled', runId: 'a-\uFFFD' })
     // The one message format, and a run id 10 MB long quoted in a few dozen characters.
     const long = await pipeline.invoke({ text: 'x' }, { executor, runId: `${'x'.repeat(1e7)}:` }).catch((e) => e)
     expect(ConfigurationError.isInstance(long)).toBe(true)

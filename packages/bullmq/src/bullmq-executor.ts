@@ -273,20 +273,21 @@ export class BullMQExecutor implements RunExecutor {
 
   /**
    * The outcome of run `runId` if it has finished, read from Redis without submitting anything; `undefined` while it
-   * runs or waits, or when no run has that id (or its result is no longer kept).
+   * runs or waits, or when no run has that id (or its result is no longer kept). An id no run can have is a
+   * ConfigurationError, as it is for `invoke`.
    */
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, checkRunId(runId, owner))
     if (job === undefined || !job.finishedOn) return undefined
     return outcomeOf(job, job.data.graph)
   }
 
   /**
    * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
-   * that has not started it yet refuses it.
+   * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
-    await requestCancel(this.client, this.names, runId, reason)
+    await requestCancel(this.client, this.names, checkRunId(runId, owner), reason)
   }
 
   /**
