@@ -227,6 +227,23 @@ describe('BullMQExecutor and serve', () => {
     expect(model.requests.length - before).toBe(40)
   })
 
+  it('fails map with the error of an onProgress that throws or rejects, never the process', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    const throwing = executor.map(double, [1, 2], {
+      onProgress: () => {
+        throw new Error('the progress bar broke')
+      },
+    })
+    await expect(throwing).rejects.toThrow('the progress bar broke')
+    // Returned unhandled, the rejection would end the process.
+    const rejecting = executor.map(double, [3, 4], { onProgress: () => Promise.reject(new Error('the bar rejected')) })
+    await expect(rejecting).rejects.toThrow('the bar rejected')
+    // One that never settles holds nothing up.
+    const outcomes = await executor.map(double, [5], { onProgress: () => new Promise<void>(() => {}) })
+    expect(outcomes).toMatchObject([{ status: 'fulfilled', value: 10 }])
+  })
+
   it('settles each input on its own: a bad input is rejected, the others run', async () => {
     const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
     const { executor } = await setUp({ graphs: [double] })

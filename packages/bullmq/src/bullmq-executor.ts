@@ -90,7 +90,10 @@ export interface MapOptions<Input> {
    * others resume from their journal.
    */
   readonly runIds?: ReadonlyArray<string> | ((input: Input, index: number) => string)
-  /** Called after each run settles. */
+  /**
+   * Called after each run settles. One that throws, or an async one that rejects, fails `map` with its error (the runs
+   * go on, and their results stay in Redis).
+   */
   readonly onProgress?: (progress: MapProgress) => void
   /** Cancels every run of the batch that has not settled. */
   readonly signal?: AbortSignal
@@ -258,16 +261,26 @@ export class BullMQExecutor implements RunExecutor {
     const outcomes = new Array<RunOutcome<Output>>(inputs.length)
     let settled = 0
     let failed = 0
-    await Promise.all(
-      promises.map((promise, index) =>
-        promise.then((outcome) => {
-          outcomes[index] = outcome as RunOutcome<Output>
-          settled += 1
-          if (outcome.status === 'rejected') failed += 1
-          options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
-        }),
+    // An async onProgress that rejects fails map as one that throws does, not the process (an unhandled rejection);
+    // one that never settles holds nothing up.
+    let progressFailed: (error: unknown) => void = ignore
+    const progressFailure = new Promise<never>((_, reject) => {
+      progressFailed = reject
+    })
+    await Promise.race([
+      Promise.all(
+        promises.map((promise, index) =>
+          promise.then((outcome) => {
+            outcomes[index] = outcome as RunOutcome<Output>
+            settled += 1
+            if (outcome.status === 'rejected') failed += 1
+            const progress: unknown = options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
+            if (progress !== undefined) Promise.resolve(progress).catch(progressFailed)
+          }),
+        ),
       ),
-    )
+      progressFailure,
+    ])
     return outcomes
   }
 
