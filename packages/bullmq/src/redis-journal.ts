@@ -1,7 +1,7 @@
 import { ConfigurationError, checkNumber, type JournalEntry, optionError, type StepJournal } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
-import { checkOptionKeys } from './run-job.js'
+import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
 export interface RedisJournalOptions {
@@ -86,7 +86,7 @@ export class RedisJournal implements StepJournal {
         functionName: 'RedisJournal',
       })
     }
-    return `${this.prefix}:journal:${key}`
+    return `${this.prefix}:${journalKeySegment}:${key}`
   }
 }
 
