@@ -16,7 +16,10 @@ import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-e
 export interface SqliteJournalOptions {
   /** The database file, created when missing. `':memory:'` keeps the journal in this process's memory. */
   readonly path: string
-  /** The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. */
+  /**
+   * The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. As in SQL, case
+   * does not tell tables apart: `Runs` and `runs` are one table, whose entries both journals share.
+   */
   readonly table?: string
   /** How long a read or write waits for another process's write to end before it fails, in ms. Default 5000. */
   readonly busyTimeoutMs?: number
