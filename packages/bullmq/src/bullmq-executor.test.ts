@@ -354,6 +354,37 @@ describe('BullMQExecutor and serve', () => {
     expect(secondRuns).toBe(0)
   })
 
+  it('refuses a run id that names a run given another input, instead of answering with that run’s output', async () => {
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (order: { amount: number }) => {
+        charges += 1
+        return { charged: order.amount }
+      },
+    })
+    const { executor } = await setUp({ graphs: [charge] })
+    expect(await charge.invoke({ amount: 40 }, { executor, runId: 'order-7' })).toEqual({ charged: 40 })
+    // In this process, the journal refuses to replay the step for another input: so does the run id on the workers.
+    const finished = await charge.invoke({ amount: 99 }, { executor, runId: 'order-7' }).catch((error) => error)
+    expect(RunJobError.isInstance(finished)).toBe(true)
+    expect((finished as Error).message).toMatch(
+      /run id order-7 already names a run of graph "charge" given another input/,
+    )
+    expect(await charge.invoke({ amount: 40 }, { executor, runId: 'order-7' })).toEqual({ charged: 40 })
+    // The same within one batch, while the first run is still awaited.
+    const outcomes = await executor.map(charge, [{ amount: 1 }, { amount: 2 }, { amount: 1 }], {
+      runIds: ['order-8', 'order-8', 'order-8'],
+    })
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : outcome.error.name))).toEqual([
+      { charged: 1 },
+      'RunJobError',
+      { charged: 1 },
+    ])
+    expect(charges).toBe(2)
+  })
+
   it('fails a run whose job key holds another program’s value with a RunJobError, instead of waiting forever', async () => {
     const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
     const { executor, queue } = await setUp({ graphs: [double] })

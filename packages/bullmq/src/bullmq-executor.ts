@@ -354,7 +354,7 @@ export class BullMQExecutor implements RunExecutor {
       }
       const existing = this.pending.get(runId)
       if (existing !== undefined) {
-        const conflict = runIdConflict(runId, existing.data, fn.name, fingerprint)
+        const conflict = runIdConflict(runId, existing.data, fn.name, { fingerprint, input })
         promises.push(conflict === undefined ? existing.promise : Promise.resolve(conflict))
         continue
       }
@@ -581,12 +581,18 @@ export class BullMQExecutor implements RunExecutor {
   private async read(run: PendingRun, submitted: boolean): Promise<void> {
     const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
     if (job === undefined || run.settled) return
-    if (submitted && this.rerunFailed && job.failedReason && (await job.getState()) === 'failed') {
+    if (
+      submitted &&
+      this.rerunFailed &&
+      job.failedReason &&
+      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined &&
+      (await job.getState()) === 'failed'
+    ) {
       await forgetCancel(this.client, this.names, run.runId)
       await job.retry('failed')
       return
     }
-    const outcome = outcomeOf(job, run.graph, run.data.fingerprint)
+    const outcome = outcomeOf(job, run.graph, run.data)
     if (outcome !== undefined) this.settle(run, outcome)
   }
 
@@ -603,10 +609,10 @@ export class BullMQExecutor implements RunExecutor {
 function outcomeOf(
   job: Job<RunJobData, RunJobResult>,
   graph: string,
-  fingerprint?: string,
+  submitted?: Submission,
 ): RunOutcome<unknown> | undefined {
   const runId = job.id ?? job.data.runId
-  const conflict = runIdConflict(runId, job.data, graph, fingerprint)
+  const conflict = runIdConflict(runId, job.data, graph, submitted)
   if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
@@ -626,26 +632,30 @@ function outcomeOf(
   }
 }
 
+/** What a submission asks for besides its graph: the graph's fingerprint, and the input. */
+type Submission = Pick<RunJobData, 'fingerprint' | 'input'>
+
 /**
- * The outcome of a submission whose run id already names a run of another graph (or of another fingerprint of it,
- * when `fingerprint` is given), in Redis or awaited by this executor; `undefined` when the run is this graph's.
+ * The outcome of a submission whose run id already names another run, in Redis or awaited by this executor: a run of
+ * another graph, or (when `submitted` is given) of another fingerprint of it, or given another input — whose answer
+ * would be handed out for this input, as a journal never replays a step given another input. `undefined` when the run
+ * is this one.
  */
 function runIdConflict(
   runId: string,
-  standing: Pick<RunJobData, 'graph' | 'fingerprint'>,
+  standing: Pick<RunJobData, 'graph' | 'fingerprint' | 'input'>,
   graph: string,
-  fingerprint?: string,
+  submitted?: Submission,
 ): RunOutcome<never> | undefined {
-  if (standing.graph === graph && (fingerprint === undefined || standing.fingerprint === fingerprint)) return undefined
-  return rejected(
-    runId,
-    new RunJobError({
-      runId,
-      reason: `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
-      functionName: graph,
-    }),
-    graph,
-  )
+  const sameGraph =
+    standing.graph === graph && (submitted === undefined || standing.fingerprint === submitted.fingerprint)
+  // Both inputs are JSON-safe, and the standing one came back from JSON: equal inputs have equal JSON.
+  if (sameGraph && (submitted === undefined || JSON.stringify(standing.input) === JSON.stringify(submitted.input)))
+    return undefined
+  const reason = sameGraph
+    ? `run id ${runId} already names a run of graph "${graph}" given another input; give this run an id of its own`
+    : `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${submitted?.fingerprint}); give this run an id of its own`
+  return rejected(runId, new RunJobError({ runId, reason, functionName: graph }), graph)
 }
 
 function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
