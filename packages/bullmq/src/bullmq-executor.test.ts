@@ -120,10 +120,23 @@ describe('BullMQExecutor and serve', () => {
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'a:b' })).rejects.toThrow(ConfigurationError)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: '42' })).rejects.toThrow(/not an integer/)
     await expect(pipeline.invoke({ text: 'x' }, { executor, runId: 'meta' })).rejects.toThrow(/own key names/)
+    // Redis keeps a job id as UTF-8, where a lone surrogate is U+FFFD: the run's answer would never be found.
+    const surrogate = await pipeline.invoke({ text: 'x' }, { executor, runId: 'a-\uD800' }).catch((e) => e)
+    expect(ConfigurationError.isInstance(surrogate)).toBe(true)
+    expect((surrogate as Error).message).toMatch(/without ":" or a lone surrogate, .*, got "a-\\ud800"$/)
+    // result and cancel refuse what invoke refuses: a-\uD800 would read (or cancel) run a-\uFFFD, id is a queue key.
+    await pipeline.invoke({ text: 'x' }, { executor, runId: 'a-\uFFFD' })
+    for (const runId of ['a-\uD800', 'id', '']) {
+      await expect(executor.result(runId), runId).rejects.toThrow(ConfigurationError)
+      await expect(executor.cancel(runId), runId).rejects.toThrow(ConfigurationError)
+    }
+    expect(await executor.result('a-\uFFFD')).toMatchObject({ status: 'fulfilled', runId: 'a-\uFFFD' })
     // The one message format, and a run id 10 MB long quoted in a few dozen characters.
     const long = await pipeline.invoke({ text: 'x' }, { executor, runId: `${'x'.repeat(1e7)}:` }).catch((e) => e)
     expect(ConfigurationError.isInstance(long)).toBe(true)
-    expect((long as Error).message).toMatch(/^ask: runId must be a non-empty string without ":", .*, got "x{10,}/)
+    expect((long as Error).message).toMatch(
+      /^ask: runId must be a non-empty string without ":" or a lone surrogate, .*, got "x{10,}/,
+    )
     expect((long as Error).message.length).toBeLessThan(1_000)
     await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
       /onEvent cannot travel to a worker/,
@@ -212,6 +225,23 @@ describe('BullMQExecutor and serve', () => {
       outcomes.map((outcome) => outcome.status === 'fulfilled' && outcome.value),
     )
     expect(model.requests.length - before).toBe(40)
+  })
+
+  it('fails map with the error of an onProgress that throws or rejects, never the process', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    const throwing = executor.map(double, [1, 2], {
+      onProgress: () => {
+        throw new Error('the progress bar broke')
+      },
+    })
+    await expect(throwing).rejects.toThrow('the progress bar broke')
+    // Returned unhandled, the rejection would end the process.
+    const rejecting = executor.map(double, [3, 4], { onProgress: () => Promise.reject(new Error('the bar rejected')) })
+    await expect(rejecting).rejects.toThrow('the bar rejected')
+    // One that never settles holds nothing up.
+    const outcomes = await executor.map(double, [5], { onProgress: () => new Promise<void>(() => {}) })
+    expect(outcomes).toMatchObject([{ status: 'fulfilled', value: 10 }])
   })
 
   it('settles each input on its own: a bad input is rejected, the others run', async () => {
@@ -322,6 +352,37 @@ describe('BullMQExecutor and serve', () => {
     const later = await second.invoke(2, { executor, runId: 'taken-1' }).catch((error: unknown) => error)
     expect(RunJobError.isInstance(later)).toBe(true)
     expect(secondRuns).toBe(0)
+  })
+
+  it('refuses a run id that names a run given another input, instead of answering with that run’s output', async () => {
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (order: { amount: number }) => {
+        charges += 1
+        return { charged: order.amount }
+      },
+    })
+    const { executor } = await setUp({ graphs: [charge] })
+    expect(await charge.invoke({ amount: 40 }, { executor, runId: 'order-7' })).toEqual({ charged: 40 })
+    // In this process, the journal refuses to replay the step for another input: so does the run id on the workers.
+    const finished = await charge.invoke({ amount: 99 }, { executor, runId: 'order-7' }).catch((error) => error)
+    expect(RunJobError.isInstance(finished)).toBe(true)
+    expect((finished as Error).message).toMatch(
+      /run id order-7 already names a run of graph "charge" given another input/,
+    )
+    expect(await charge.invoke({ amount: 40 }, { executor, runId: 'order-7' })).toEqual({ charged: 40 })
+    // The same within one batch, while the first run is still awaited.
+    const outcomes = await executor.map(charge, [{ amount: 1 }, { amount: 2 }, { amount: 1 }], {
+      runIds: ['order-8', 'order-8', 'order-8'],
+    })
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : outcome.error.name))).toEqual([
+      { charged: 1 },
+      'RunJobError',
+      { charged: 1 },
+    ])
+    expect(charges).toBe(2)
   })
 
   it('fails a run whose job key holds another program’s value with a RunJobError, instead of waiting forever', async () => {

@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
-import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
   checkTimerMs,
@@ -89,7 +89,10 @@ export interface MapOptions<Input> {
    * others resume from their journal.
    */
   readonly runIds?: ReadonlyArray<string> | ((input: Input, index: number) => string)
-  /** Called after each run settles. */
+  /**
+   * Called after each run settles. One that throws, or an async one that rejects, fails `map` with its error (the runs
+   * go on, and their results stay in Redis).
+   */
   readonly onProgress?: (progress: MapProgress) => void
   /** Cancels every run of the batch that has not settled. */
   readonly signal?: AbortSignal
@@ -257,35 +260,46 @@ export class BullMQExecutor implements RunExecutor {
     const outcomes = new Array<RunOutcome<Output>>(inputs.length)
     let settled = 0
     let failed = 0
-    await Promise.all(
-      promises.map((promise, index) =>
-        promise.then((outcome) => {
-          outcomes[index] = outcome as RunOutcome<Output>
-          settled += 1
-          if (outcome.status === 'rejected') failed += 1
-          options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
-        }),
+    // An async onProgress that rejects fails map as one that throws does, not the process (an unhandled rejection);
+    // one that never settles holds nothing up.
+    let progressFailed: (error: unknown) => void = ignore
+    const progressFailure = new Promise<never>((_, reject) => {
+      progressFailed = reject
+    })
+    await Promise.race([
+      Promise.all(
+        promises.map((promise, index) =>
+          promise.then((outcome) => {
+            outcomes[index] = outcome as RunOutcome<Output>
+            settled += 1
+            if (outcome.status === 'rejected') failed += 1
+            const progress: unknown = options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
+            if (progress !== undefined) Promise.resolve(progress).catch(progressFailed)
+          }),
+        ),
       ),
-    )
+      progressFailure,
+    ])
     return outcomes
   }
 
   /**
    * The outcome of run `runId` if it has finished, read from Redis without submitting anything; `undefined` while it
-   * runs or waits, or when no run has that id (or its result is no longer kept).
+   * runs or waits, or when no run has that id (or its result is no longer kept). An id no run can have is a
+   * ConfigurationError, as it is for `invoke`.
    */
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, checkRunId(runId, owner))
     if (job === undefined || !job.finishedOn) return undefined
     return outcomeOf(job, job.data.graph)
   }
 
   /**
    * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
-   * that has not started it yet refuses it.
+   * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
-    await requestCancel(this.client, this.names, runId, reason)
+    await requestCancel(this.client, this.names, checkRunId(runId, owner), reason)
   }
 
   /**
@@ -339,7 +353,7 @@ export class BullMQExecutor implements RunExecutor {
       }
       const existing = this.pending.get(runId)
       if (existing !== undefined) {
-        const conflict = runIdConflict(runId, existing.data, fn.name, fingerprint)
+        const conflict = runIdConflict(runId, existing.data, fn.name, { fingerprint, input })
         promises.push(conflict === undefined ? existing.promise : Promise.resolve(conflict))
         continue
       }
@@ -566,12 +580,18 @@ export class BullMQExecutor implements RunExecutor {
   private async read(run: PendingRun, submitted: boolean): Promise<void> {
     const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
     if (job === undefined || run.settled) return
-    if (submitted && this.rerunFailed && job.failedReason && (await job.getState()) === 'failed') {
+    if (
+      submitted &&
+      this.rerunFailed &&
+      job.failedReason &&
+      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined &&
+      (await job.getState()) === 'failed'
+    ) {
       await forgetCancel(this.client, this.names, run.runId)
       await job.retry('failed')
       return
     }
-    const outcome = outcomeOf(job, run.graph, run.data.fingerprint)
+    const outcome = outcomeOf(job, run.graph, run.data)
     if (outcome !== undefined) this.settle(run, outcome)
   }
 
@@ -588,10 +608,10 @@ export class BullMQExecutor implements RunExecutor {
 function outcomeOf(
   job: Job<RunJobData, RunJobResult>,
   graph: string,
-  fingerprint?: string,
+  submitted?: Submission,
 ): RunOutcome<unknown> | undefined {
   const runId = job.id ?? job.data.runId
-  const conflict = runIdConflict(runId, job.data, graph, fingerprint)
+  const conflict = runIdConflict(runId, job.data, graph, submitted)
   if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
@@ -611,26 +631,30 @@ function outcomeOf(
   }
 }
 
+/** What a submission asks for besides its graph: the graph's fingerprint, and the input. */
+type Submission = Pick<RunJobData, 'fingerprint' | 'input'>
+
 /**
- * The outcome of a submission whose run id already names a run of another graph (or of another fingerprint of it,
- * when `fingerprint` is given), in Redis or awaited by this executor; `undefined` when the run is this graph's.
+ * The outcome of a submission whose run id already names another run, in Redis or awaited by this executor: a run of
+ * another graph, or (when `submitted` is given) of another fingerprint of it, or given another input — whose answer
+ * would be handed out for this input, as a journal never replays a step given another input. `undefined` when the run
+ * is this one.
  */
 function runIdConflict(
   runId: string,
-  standing: Pick<RunJobData, 'graph' | 'fingerprint'>,
+  standing: Pick<RunJobData, 'graph' | 'fingerprint' | 'input'>,
   graph: string,
-  fingerprint?: string,
+  submitted?: Submission,
 ): RunOutcome<never> | undefined {
-  if (standing.graph === graph && (fingerprint === undefined || standing.fingerprint === fingerprint)) return undefined
-  return rejected(
-    runId,
-    new RunJobError({
-      runId,
-      reason: `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${fingerprint}); give this run an id of its own`,
-      functionName: graph,
-    }),
-    graph,
-  )
+  const sameGraph =
+    standing.graph === graph && (submitted === undefined || standing.fingerprint === submitted.fingerprint)
+  // Both inputs are JSON-safe, and the standing one came back from JSON: equal inputs have equal JSON.
+  if (sameGraph && (submitted === undefined || JSON.stringify(standing.input) === JSON.stringify(submitted.input)))
+    return undefined
+  const reason = sameGraph
+    ? `run id ${runId} already names a run of graph "${graph}" given another input; give this run an id of its own`
+    : `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${submitted?.fingerprint}); give this run an id of its own`
+  return rejected(runId, new RunJobError({ runId, reason, functionName: graph }), graph)
 }
 
 function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
@@ -676,12 +700,13 @@ function checkRunId(runId: unknown, functionName: string): string {
     runId !== '' &&
     !runId.includes(':') &&
     `${Number.parseInt(runId, 10)}` !== runId &&
-    !queueKeyNames.has(runId)
+    !queueKeyNames.has(runId) &&
+    !hasLoneSurrogate(runId)
   )
     return runId
   throw optionError(
     'runId',
-    `a non-empty string without ":", not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
+    `a non-empty string without ":" or a lone surrogate, not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
     runId,
     functionName,
   )

@@ -2,7 +2,7 @@ import { brandError, TinyLLMError } from '@tinyllm/core'
 
 /**
  * The context a {@link ContextCarrier} gave for a run cannot travel in its job: it is not an object of strings, it is
- * larger than a context may be, or `inject()` threw. Raised by the producer before anything is queued.
+ * larger than a context may be, it could not be read, or `inject()` threw. Raised by the producer before anything is queued.
  */
 export class CarriedContextError extends TinyLLMError {
   override readonly name = 'CarriedContextError'

@@ -1,3 +1,4 @@
+import { safeStringify } from '@tinyllm/core'
 import { CarriedContextError } from './carried-context-error.js'
 
 /**
@@ -39,23 +40,33 @@ export function injectContext(
   } catch (cause) {
     throw new CarriedContextError({ reason: "the carrier's inject() threw", functionName, cause })
   }
-  if (typeof injected !== 'object' || injected === null || Array.isArray(injected)) {
+  let entries: Array<[string, unknown]> | string
+  try {
+    entries = entriesOf(injected)
+  } catch (cause) {
+    // A getter or a Proxy trap that throws: JSON could not read it either.
     throw new CarriedContextError({
-      reason: `the carrier's inject() must return an object of strings, got ${kindOf(injected)}`,
+      reason: "what the carrier's inject() returned could not be read",
+      functionName,
+      cause,
+    })
+  }
+  if (typeof entries === 'string') {
+    throw new CarriedContextError({
+      reason: `the carrier's inject() must return an object of strings, got ${entries}`,
       functionName,
     })
   }
-  const entries = Object.entries(injected)
   if (entries.length === 0) return undefined
   for (const [key, value] of entries) {
     if (typeof value !== 'string') {
       throw new CarriedContextError({
-        reason: `the carrier's inject() returned ${kindOf(value)} under "${key}"; only strings travel`,
+        reason: `the carrier's inject() returned ${kindOf(value)} under ${safeStringify(key, 60)}; only strings travel`,
         functionName,
       })
     }
   }
-  const carried: Record<string, string> = Object.fromEntries(entries)
+  const carried = Object.fromEntries(entries) as Record<string, string>
   const length = JSON.stringify(carried).length
   if (length > maxCarriedContextLength) {
     throw new CarriedContextError({
@@ -64,6 +75,20 @@ export function injectContext(
     })
   }
   return carried
+}
+
+/**
+ * The entries of an object of the `{}` kind (of any realm: its prototype is null or an `Object.prototype`), or what
+ * `value` is instead: a Promise (an async `inject()`), a Map or another class's instance would carry nothing.
+ */
+function entriesOf(value: unknown): Array<[string, unknown]> | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return kindOf(value)
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    return `an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'}`
+  }
+  return Object.entries(value)
 }
 
 function kindOf(value: unknown): string {

@@ -85,8 +85,10 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
   it('refuses values of the wrong kind before opening a connection, in the one message format', async () => {
     const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
     const served = [
-      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
-      [{ queue: 'a:b' }, 'queue must be a non-empty string without ":", got "a:b"'],
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", other than "journal", got 5'],
+      [{ queue: 'a:b' }, 'queue must be a non-empty string without ":", other than "journal", got "a:b"'],
+      // Its jobs' keys would be the journal's: tinyllm:journal:<run id> is a job's hash and a durable step's entry.
+      [{ queue: 'journal' }, 'queue must be a non-empty string without ":", other than "journal", got "journal"'],
       [{ prefix: '' }, 'prefix must be a non-empty string, got ""'],
       [{ version: 5 }, 'version must be a string, got 5'],
       [{ onError: 5 }, 'onError must be a function, got 5'],
@@ -98,7 +100,8 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       expect((error as Error).message).toBe(`serve: ${message}`)
     }
     const produced = [
-      [{ queue: 5 }, 'queue must be a non-empty string without ":", got 5'],
+      [{ queue: 5 }, 'queue must be a non-empty string without ":", other than "journal", got 5'],
+      [{ queue: 'journal' }, 'queue must be a non-empty string without ":", other than "journal", got "journal"'],
       [{ version: 5 }, 'version must be a string, got 5'],
       [{ rerunFailed: 'yes' }, 'rerunFailed must be true or false, got "yes"'],
     ] as const

@@ -67,6 +67,16 @@ export async function closeRedis(client: Redis): Promise<void> {
 
 function ignore(): void {}
 
+const loneSurrogate = /\p{Surrogate}/u
+
+/**
+ * Whether `text` holds a lone surrogate (half of a UTF-16 pair). Redis keeps strings as UTF-8, in which every lone
+ * surrogate becomes U+FFFD: two names that differ only there would name one key — one run, one journal entry.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return loneSurrogate.test(text)
+}
+
 /** Runs a Lua script defined on `client` with `defineCommand` (EVALSHA, and EVAL again after a server restart). */
 export function callScript(client: Redis, name: string, args: ReadonlyArray<string | number>): Promise<unknown> {
   const command = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]

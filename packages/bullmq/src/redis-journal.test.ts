@@ -1,4 +1,4 @@
-import { defineFunction, type RunContext } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type RunContext } from '@tinyllm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisJournal } from './redis-journal.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
@@ -47,6 +47,45 @@ describe('RedisJournal', () => {
       expect(calls).toBe(1)
     } finally {
       await other.close()
+    }
+  })
+
+  it('refuses a step key with a lone surrogate before its step runs, instead of replaying another run', async () => {
+    // Redis keeps keys as UTF-8, where a lone surrogate is U+FFFD: both orders would be one key, one charge.
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number) => {
+        charges += 1
+        return { charged: amount }
+      },
+    })
+    for (const runId of ['order-\uD800', 'order-\uDC00']) {
+      const error = await charge.invoke(40, { runId, journal }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(`the step key ${JSON.stringify(runId)} holds a lone surrogate`)
+    }
+    expect(charges).toBe(0)
+    await expect(journal.read('run/\uD83D')).rejects.toThrow(ConfigurationError)
+    expect(await journal.read('order-\uFFFD')).toBeUndefined()
+    // A whole pair is a character like any other.
+    const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
+    expect(await journal.write('run/\uD83D\uDE00', entry)).toEqual(entry)
+    expect(await journal.read('run/\uD83D\uDE00')).toEqual(entry)
+  })
+
+  it('refuses a prefix that is not a non-empty string of whole characters', () => {
+    for (const prefix of [42, '', 'tiny\uD800']) {
+      const error = (() => {
+        try {
+          return new RedisJournal({ connection: redis.url, prefix: prefix as string })
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ option: 'prefix' })
     }
   })
 

@@ -1,7 +1,7 @@
-import { ConfigurationError, checkNumber, type JournalEntry, type StepJournal } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, type JournalEntry, optionError, type StepJournal } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
-import { checkOptionKeys } from './run-job.js'
+import { callScript, closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
+import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
 export interface RedisJournalOptions {
@@ -41,7 +41,11 @@ export class RedisJournal implements StepJournal {
 
   constructor(options: RedisJournalOptions) {
     checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
-    this.prefix = options.prefix ?? 'tinyllm'
+    const prefix = options.prefix ?? 'tinyllm'
+    if (typeof prefix !== 'string' || prefix === '' || hasLoneSurrogate(prefix)) {
+      throw optionError('prefix', 'a non-empty string without a lone surrogate', prefix, 'RedisJournal')
+    }
+    this.prefix = prefix
     this.ttlMs =
       checkNumber(
         options.ttlMs,
@@ -70,8 +74,19 @@ export class RedisJournal implements StepJournal {
     return closeRedis(this.client)
   }
 
+  /**
+   * The Redis key of a step's idempotency key. One with a lone surrogate is refused, before its step runs: Redis would
+   * store it as the key of another step (see {@link hasLoneSurrogate}), whose entry it would then replay.
+   */
   private keyOf(key: string): string {
-    return `${this.prefix}:journal:${key}`
+    if (hasLoneSurrogate(key)) {
+      throw new ConfigurationError({
+        option: 'key',
+        message: `the step key ${JSON.stringify(key)} holds a lone surrogate, which Redis would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+        functionName: 'RedisJournal',
+      })
+    }
+    return `${this.prefix}:${journalKeySegment}:${key}`
   }
 }
 

@@ -66,12 +66,18 @@ export interface QueueNames {
   cancelKey(runId: string): string
 }
 
-/** The queue's names, checked: a queue is a non-empty string without `:` (BullMQ's rule), a prefix a non-empty string. */
+/** The second part of every journal key, `<prefix>:journal:<idempotency key>`: no queue may have it as its name. */
+export const journalKeySegment = 'journal'
+
+/**
+ * The queue's names, checked: a queue is a non-empty string without `:` (BullMQ's rule) other than `journal` (its
+ * jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a non-empty string.
+ */
 export function queueNames(location: QueueLocation, owner: string): QueueNames {
   const queue = location.queue ?? defaultQueue
   const prefix = location.prefix ?? defaultPrefix
-  if (typeof queue !== 'string' || queue === '' || queue.includes(':')) {
-    throw optionError('queue', 'a non-empty string without ":"', queue, owner)
+  if (typeof queue !== 'string' || queue === '' || queue.includes(':') || queue === journalKeySegment) {
+    throw optionError('queue', `a non-empty string without ":", other than "${journalKeySegment}"`, queue, owner)
   }
   if (typeof prefix !== 'string' || prefix === '') throw optionError('prefix', 'a non-empty string', prefix, owner)
   return {

@@ -156,6 +156,32 @@ describe('SqliteJournal', () => {
     second.close()
   })
 
+  it('refuses a step key with a lone surrogate before its step runs, instead of replaying another run', async () => {
+    // UTF-8 has no lone surrogates: both run ids would be stored as order-\uFFFD, one order replaying the other's charge.
+    const journal = new SqliteJournal(freshFile())
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number) => {
+        charges += 1
+        return { charged: amount }
+      },
+    })
+    for (const runId of ['order-\uD800', 'order-\uDC00']) {
+      const error = await charge.invoke(40, { runId, journal }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain(`the step key ${JSON.stringify(runId)} holds a lone surrogate`)
+    }
+    expect(charges).toBe(0)
+    expect(journal.size).toBe(0)
+    expect(ConfigurationError.isInstance(catching(() => journal.write('run/\uD83D', entry('x'))))).toBe(true)
+    // A whole pair is a character like any other.
+    expect(journal.write('run/\uD83D\uDE00', entry('x'))).toEqual(entry('x'))
+    expect(journal.read('run/\uD83D\uDE00')).toEqual(entry('x'))
+    journal.close()
+  })
+
   it('refuses bad options with a ConfigurationError naming the option', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ path: '' }, 'path', /path must be the path of a database file/],

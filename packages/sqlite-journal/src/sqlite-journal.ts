@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import {
+  ConfigurationError,
   checkKnownOptions,
   checkNumber,
   checkOneOf,
@@ -15,7 +16,10 @@ import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-e
 export interface SqliteJournalOptions {
   /** The database file, created when missing. `':memory:'` keeps the journal in this process's memory. */
   readonly path: string
-  /** The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. */
+  /**
+   * The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. As in SQL, case
+   * does not tell tables apart: `Runs` and `runs` are one table, whose entries both journals share.
+   */
   readonly table?: string
   /** How long a read or write waits for another process's write to end before it fails, in ms. Default 5000. */
   readonly busyTimeoutMs?: number
@@ -35,6 +39,7 @@ const maxBusyTimeoutMs = 2_147_483_647
 /** SQLite's primary result codes for "another connection holds the lock". */
 const sqliteBusy = 5
 const sqliteLocked = 6
+const loneSurrogate = /\p{Surrogate}/u
 
 /**
  * A step journal in one SQLite file, on Node's built-in `node:sqlite`: finished durable steps (LLM calls, Functions
@@ -108,6 +113,7 @@ export class SqliteJournal implements StepJournal {
   /** The entry written for `key`, if any; a row that is not an entry is a {@link CorruptJournalEntryError}. */
   read(key: string): JournalEntry | undefined {
     this.#assertOpen(key)
+    this.#checkKey(key)
     let row: Record<string, unknown> | undefined
     try {
       row = this.#select.get(key) as Record<string, unknown> | undefined
@@ -125,6 +131,7 @@ export class SqliteJournal implements StepJournal {
   /** Writes `entry` unless `key` already has one (the first committed write wins); answers the entry that stands. */
   write(key: string, entry: JournalEntry): JournalEntry {
     this.#assertOpen(key)
+    this.#checkKey(key)
     let inserted: boolean
     try {
       inserted = this.#insert.run(key, encodeJournalEntry(entry)).changes > 0
@@ -162,6 +169,19 @@ export class SqliteJournal implements StepJournal {
       path: this.path,
       table: this.table,
       key,
+    })
+  }
+
+  /**
+   * Refuses a key holding a lone surrogate (half of a UTF-16 pair), before its step runs: SQLite stores text as UTF-8,
+   * in which every lone surrogate becomes U+FFFD, so the key would be another step's, and its entry replayed.
+   */
+  #checkKey(key: string): void {
+    if (!loneSurrogate.test(key)) return
+    throw new ConfigurationError({
+      option: 'key',
+      message: `the step key ${JSON.stringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+      functionName: owner,
     })
   }
 
