@@ -588,6 +588,23 @@ describe('other options refused with the one message format', () => {
     )
   })
 
+  it('a run id, step key or Function name with a lone surrogate, which UTF-8 stores would merge with another', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    await expect(f.invoke(1, { runId: 'order-\uD800' })).rejects.toThrow(
+      'f: runId must be well-formed Unicode, without a lone surrogate, got "order-\\ud800"',
+    )
+    const parent = defineFunction({
+      name: 'parent',
+      run: (input: number, context: RunContext) => context.invoke(f, input, { key: 'step-\uDC00' }),
+    })
+    await expect(parent.invoke(1)).rejects.toMatchObject({ name: 'ConfigurationError', option: 'key' })
+    expect(() => defineFunction({ name: 'charge-\uD800', run: () => 1 })).toThrow(
+      /name must be well-formed Unicode, without a lone surrogate/,
+    )
+    // A well-formed pair is a character like any other.
+    expect(await f.invoke(1, { runId: 'order-😀' })).toBe(1)
+  })
+
   it('metadata that is not an object, a root key that is not a string, a non-object retry', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     await expect(f.invoke(1, { metadata: 'x' as never })).rejects.toThrow('f: metadata must be an object, got "x"')

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
@@ -285,6 +286,15 @@ describe('assertJsonSafe', () => {
       'map: an instance of Map is not JSON-safe',
       'cyclic.self: a cycle is not JSON-safe',
     ])
+  })
+
+  it('passes plain objects and lists made in another realm (node:vm), and still names an instance made there', () => {
+    const foreign = runInNewContext('({ a: 1, list: [{ b: 2 }], nested: Object.create(null) })')
+    expect(() => assertJsonSafe(foreign, { functionName: 'f', state: 's' })).not.toThrow()
+    const instance = runInNewContext('new (class Account {})()')
+    expect(() => assertJsonSafe({ instance }, { functionName: 'f', state: 's' })).toThrow(
+      /instance: an instance of Account is not JSON-safe/,
+    )
   })
 
   it('names the path of a getter that throws, and of a Proxy whose traps throw, as values JSON could not read', () => {

@@ -145,7 +145,7 @@ function collectObjectIssues(
   issues: ValidationIssue[],
 ): void {
   const prototype = Object.getPrototypeOf(value)
-  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
+  if (!Array.isArray(value) && !isPlainPrototype(prototype)) {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name
     issues.push({
       path: [...path],
@@ -184,4 +184,16 @@ function primitiveProblem(value: unknown): string | undefined {
 
 function unreadable(cause: unknown): string {
   return `a value that could not be read (${describeThrown(cause)}) is not JSON-safe`
+}
+
+/** The prototype of a plain object: `Object.prototype` of this realm or of another one (a `node:vm` context), or none. */
+function isPlainPrototype(prototype: object | null): boolean {
+  if (prototype === Object.prototype || prototype === null) return true
+  const constructor = (prototype as { constructor?: unknown }).constructor
+  return (
+    Object.getPrototypeOf(prototype) === null &&
+    typeof constructor === 'function' &&
+    constructor.name === 'Object' &&
+    constructor.prototype === prototype
+  )
 }

@@ -165,3 +165,11 @@ export function knownSpelling(key: string, known: ReadonlySet<string>): string |
 function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
   return knownSpelling(key, known) ?? closestName(key, known)
 }
+
+/**
+ * Whether `text` holds a lone surrogate (half of a UTF-16 pair): UTF-8 cannot hold one, so a store that keeps UTF-8
+ * (SQLite, Redis, an outside API) turns it into U+FFFD, and two texts that differ only there become one.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return /\p{Cs}/u.test(text)
+}

@@ -18,7 +18,14 @@ import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, liste
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkTimeout,
+  hasLoneSurrogate,
+  optionError,
+  unreadableOption,
+} from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type {
   ChildInvokeOptions,
@@ -948,9 +955,16 @@ function checkInvokeOptions(options: object, functionName: string): void {
   for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
 }
 
+/**
+ * A run id or step key: a non-empty string of well-formed Unicode. A lone surrogate (half of a UTF-16 pair) would turn
+ * into U+FFFD in any store that keeps UTF-8 (SQLite, Redis, an outside API given the idempotency key), where two ids
+ * that differ only there would be one.
+ */
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
-  if (typeof key === 'string' && key !== '') return key
-  throw optionError(option, 'a non-empty string', key, functionName)
+  if (typeof key !== 'string' || key === '') throw optionError(option, 'a non-empty string', key, functionName)
+  if (hasLoneSurrogate(key))
+    throw optionError(option, 'well-formed Unicode, without a lone surrogate', key, functionName)
+  return key
 }
 
 /** A step key as it appears in paths: `/` separates steps, `@` marks a retry, `#` counts calls, `%` escapes. */
