@@ -81,7 +81,7 @@ export class AnthropicChatModel implements ChatModel {
 
   /**
    * The tool-use system prompt Anthropic adds to a request that sends tools, and bills as input: 159 to 530 tokens by
-   * model and tool choice in its documentation (tool use pricing), so {@link toolUseSystemPromptTokens} for any.
+   * model and tool choice in its documentation (tool use pricing), so 600 for any.
    */
   addedInputTokens(request: ChatRequest): number {
     return request.tools !== undefined && request.tools.length > 0 ? toolUseSystemPromptTokens : 0
