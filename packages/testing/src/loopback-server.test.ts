@@ -93,6 +93,18 @@ describe('startLoopbackServer', () => {
     expect(running.faultCounts['cut-stream']).toBe(0)
   })
 
+  it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
+    for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
+      const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })
+      await expect(started, route).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(`route ${JSON.stringify(route)} must look like "METHOD /path"`)
+    }
+    const running = await start()
+    expect(() => running.setHandler('POST v1/chat', () => ({ json: {} }))).toThrow('must look like "METHOD /path"')
+    running.setHandler(' get  /x ', () => ({ json: { ok: true } }))
+    expect(await (await fetch(`${running.url}/x?ignored=1`)).json()).toEqual({ ok: true })
+  })
+
   it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
     const running = await start({
       routes: {

@@ -437,12 +437,16 @@ async function sendOversized(response: ServerResponse, requestId: string, bytes:
   response.end(suffix)
 }
 
+// A method is an HTTP token; a path starts with `/` and holds no query, fragment or white space (routes match the path alone).
+const routePattern = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\/[^\s?#]*)$/
+
 function normaliseRoute(route: string): string {
-  const space = route.indexOf(' ')
-  if (space === -1) {
-    throw new ConfigurationError({ option: 'routes', message: `route "${route}" must look like "METHOD /path"` })
+  const match = typeof route === 'string' ? routePattern.exec(route.trim()) : null
+  if (!match) {
+    const message = `route ${JSON.stringify(route)} must look like "METHOD /path" (a path without query string)`
+    throw new ConfigurationError({ option: 'routes', message })
   }
-  return `${route.slice(0, space).toUpperCase()} ${route.slice(space + 1).trim()}`
+  return `${match[1]!.toUpperCase()} ${match[2]}`
 }
 
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
