@@ -448,7 +448,10 @@ describe('startAnthropicCompatibleServer', () => {
       },
     })
     const strictTool = { name: 'lookup', input_schema: open, strict: true }
-    const refusedTool = await post(running, { ...ask, tools: [{ ...strictTool, name: 'loose', strict: false }, strictTool] })
+    const refusedTool = await post(running, {
+      ...ask,
+      tools: [{ ...strictTool, name: 'loose', strict: false }, strictTool],
+    })
     expect(refusedTool.status).toBe(400)
     expect(await refusedTool.json()).toMatchObject({ error: { message: expect.stringContaining('tools.1.custom') } })
     expect((await post(running, { ...ask, ...format(closed) })).status).toBe(200)
