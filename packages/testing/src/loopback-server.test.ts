@@ -99,8 +99,12 @@ describe('startLoopbackServer', () => {
       await expect(started, route).rejects.toSatisfy(ConfigurationError.isInstance)
       await expect(started).rejects.toThrow(`route ${JSON.stringify(route)} must look like "METHOD /path"`)
     }
+    const answer = startLoopbackServer({ routes: { 'GET /x': { json: { ok: true } } as never } })
+    await expect(answer).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(answer).rejects.toThrow('routes["GET /x"] must be a route handler (a function), got an object')
     const running = await start()
     expect(() => running.setHandler('POST v1/chat', () => ({ json: {} }))).toThrow('must look like "METHOD /path"')
+    expect(() => running.setHandler('GET /y', 'handler' as never)).toThrow('routes["GET /y"] must be a route handler')
     running.setHandler(' get  /x ', () => ({ json: { ok: true } }))
     expect(await (await fetch(`${running.url}/x?ignored=1`)).json()).toEqual({ ok: true })
   })

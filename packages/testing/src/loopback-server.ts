@@ -226,8 +226,10 @@ class LoopbackHttpServer implements LoopbackServer {
 
   setHandler(route: string, handler: RouteHandler | undefined): void {
     const key = normaliseRoute(route)
-    if (handler) this.#routes.set(key, handler)
-    else this.#routes.delete(key)
+    if (handler === undefined || handler === null) this.#routes.delete(key)
+    else if (typeof handler === 'function') this.#routes.set(key, handler)
+    // An answer given where its handler belongs (`{ json }`) would fail every request with a 500.
+    else throw optionError(`routes[${JSON.stringify(route)}]`, 'a route handler (a function)', handler)
   }
 
   injectFaults(faults: FaultSchedule | FaultOptions): void {
