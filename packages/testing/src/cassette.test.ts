@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConfigurationError } from '@tinyllm/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
@@ -247,6 +248,28 @@ describe('cassettes', () => {
     await writeFile(invalid, JSON.stringify({ version: 2, interactions: [] }))
     expect(() => createCassette({ path: invalid, mode: 'replay' })).toThrow(/version is 2, expected 1/)
     expect(() => createCassette({ path: invalid, mode: 'record' })).toThrow(/needs an "upstream"/)
+  })
+
+  it('refuses a misspelt option, an unknown mode and a record mode without a usable upstream, with a typed error', async () => {
+    const path = join(directory, 'options.cassette.json')
+    const cases: Array<[object, string]> = [
+      [
+        { path, mode: 'record', upstream: 'http://127.0.0.1:1', secret: ['hide-me'] },
+        'secret is not an option; did you mean secrets?',
+      ],
+      [{ path, mode: 'recrod', upstream: 'http://127.0.0.1:1' }, "createCassette: mode must be 'record' or 'replay'"],
+      [{ path, mode: 'record' }, 'createCassette: upstream must be a base URL'],
+      [{ path, mode: 'record', upstream: 'not a url' }, 'createCassette: upstream must be a base URL'],
+      [
+        { path, mode: 'record', upstream: 'http://127.0.0.1:1', secrets: 'hide-me' },
+        'secrets must be a list of strings',
+      ],
+      [{ mode: 'replay' }, 'createCassette: path must be a file path'],
+    ]
+    for (const [options, message] of cases) {
+      expect(() => createCassette(options as never), JSON.stringify(options)).toThrow(message)
+      expect(() => createCassette(options as never)).toThrow(ConfigurationError)
+    }
   })
 
   it('refuses a truncated, empty or misshapen file when it is opened, with a typed error naming the file', async () => {

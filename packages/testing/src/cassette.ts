@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { optionError } from '@tinyllm/core'
 import { isSecretFieldName } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
 import { CassetteFileError } from './cassette-file-error.js'
@@ -10,6 +11,7 @@ import { CassetteMissError } from './cassette-miss-error.js'
 import { jsonDifferences } from './json-difference.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
+import { checkServerOptions } from './loopback-server.js'
 import { redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
 import type { ParsedSseEvent } from './sse.js'
 import { parseSseEvents, sseEvent } from './sse.js'
@@ -93,15 +95,13 @@ class FileCassette implements Cassette {
   readonly #slots: (CassetteInteraction | undefined)[] = []
 
   constructor(options: CassetteOptions) {
+    checkCassetteOptions(options)
     this.path = options.path
     this.mode = options.mode
     this.#secrets = options.secrets ?? []
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#upstream = options.upstream?.replace(/\/+$/, '')
-    if (this.mode === 'record') {
-      if (!this.#upstream) throw new Error(`Cassette ${this.path}: record mode needs an "upstream" base URL`)
-      return
-    }
+    if (this.mode === 'record') return
     let text: string
     try {
       text = readFileSync(this.path, 'utf8')
@@ -293,6 +293,35 @@ class FileCassette implements Cassette {
     }
     return best
   }
+}
+
+const cassetteOptionKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    path: true,
+    mode: true,
+    upstream: true,
+    secrets: true,
+    fetch: true,
+  } satisfies Record<keyof CassetteOptions, true>),
+)
+
+/**
+ * A misspelt option (`secret` for `secrets`), a mode that is neither `record` nor `replay`, or record mode without an
+ * upstream URL is a ConfigurationError: ignored, each would replay instead of record or store a secret it was told to hide.
+ */
+function checkCassetteOptions(options: CassetteOptions): void {
+  const owner = 'createCassette'
+  checkServerOptions(options, [...cassetteOptionKeys], owner)
+  const { path, mode, upstream, secrets, fetch } = options
+  if (typeof path !== 'string' || path === '') throw optionError('path', 'a file path', path, owner)
+  if (mode !== 'record' && mode !== 'replay') throw optionError('mode', "'record' or 'replay'", mode, owner)
+  if (mode === 'record' && (typeof upstream !== 'string' || !URL.canParse(upstream))) {
+    throw optionError('upstream', 'a base URL (record mode needs an "upstream" to forward to)', upstream, owner)
+  }
+  if (secrets !== undefined && !(Array.isArray(secrets) && secrets.every((secret) => typeof secret === 'string'))) {
+    throw optionError('secrets', 'a list of strings', secrets, owner)
+  }
+  if (fetch !== undefined && typeof fetch !== 'function') throw optionError('fetch', 'a function', fetch, owner)
 }
 
 function matchKey(request: CassetteRequest): string {

@@ -1,4 +1,5 @@
-import { optionError } from '@tinyllm/core'
+import type { NumberRule } from '@tinyllm/core'
+import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import type { LoopbackRequest } from './loopback-request.js'
 
 /** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
@@ -76,15 +77,53 @@ export const faultKinds: readonly FaultKind[] = [
   'oversized',
 ]
 
+interface FieldRule {
+  readonly rule: NumberRule
+  readonly required?: boolean
+}
+
+const wholeCount: FieldRule = { rule: { integer: true, min: 0 }, required: true }
+const delayMs: FieldRule = { rule: { min: 0, orInfinity: true, unit: 'ms' } }
+
+/** The fields each kind of fault takes besides `kind`, with the rule of each numeric one; `required` ones must be set. */
+const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule | undefined>>>> = {
+  status: {
+    status: { rule: { integer: true, min: 100, max: 999 }, required: true },
+    headers: undefined,
+    body: undefined,
+  },
+  'reset-before-headers': {},
+  'reset-after-headers': {},
+  'stall-headers': { ms: delayMs },
+  'stall-stream': { afterEvents: wholeCount, ms: delayMs },
+  'cut-stream': { afterEvents: wholeCount },
+  'malformed-json': {},
+  oversized: { bytes: { rule: { integer: true, min: 0 }, required: true } },
+}
+
 /**
- * Throws a ConfigurationError naming `option` (`faults[2]`) when `fault` is not a fault of a known kind: a misspelt kind
- * would otherwise be logged as injected while the request is answered normally.
+ * Throws a ConfigurationError naming `option` (`faults[2]`) when `fault` is not a fault of a known kind with the fields
+ * that kind takes: a misspelt kind or field, or a missing or non-numeric `afterEvents`, `status`, `bytes` or `ms`,
+ * would otherwise be logged as injected while the request is answered normally (or held forever).
  */
 export function checkFault(fault: unknown, option: string, owner: string): asserts fault is Fault {
-  const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined
-  if (faultKinds.includes(kind as FaultKind)) return
-  const kinds = faultKinds.map((name) => `'${name}'`).join(', ')
-  throw optionError(option, `a fault of kind ${kinds}`, fault, owner)
+  try {
+    const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined
+    if (!faultKinds.includes(kind as FaultKind)) {
+      const kinds = faultKinds.map((name) => `'${name}'`).join(', ')
+      throw optionError(option, `a fault of kind ${kinds}`, fault, owner)
+    }
+    const fields = faultFields[kind as FaultKind]
+    checkKnownOptions(fault as object, new Set(['kind', ...Object.keys(fields)]), `${owner}: ${option}`)
+    for (const [name, field] of Object.entries(fields)) {
+      if (!field) continue
+      const value = (fault as Record<string, unknown>)[name]
+      const checked = checkNumber(value, `${option}.${name}`, field.rule, owner)
+      if (checked === undefined && field.required) throw optionError(`${option}.${name}`, 'set', value, owner)
+    }
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
 }
 
 /**

@@ -65,6 +65,50 @@ describe('startLoopbackServer', () => {
     expect(running.faultCounts).toEqual(Object.fromEntries(Object.keys(running.faultCounts).map((kind) => [kind, 0])))
   })
 
+  it('refuses a fault whose fields are missing, misspelt or not numbers, instead of answering normally', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ kind: 'cut-stream' }, 'startLoopbackServer: faults[0].afterEvents must be set'],
+      [{ kind: 'cut-stream', afterEvent: 1 }, 'afterEvent is not an option; did you mean afterEvents?'],
+      [{ kind: 'stall-stream', afterEvents: 'one' }, 'faults[0].afterEvents must be an integer'],
+      [{ kind: 'stall-headers', ms: 'x' }, 'faults[0].ms must be a number of ms'],
+      [{ kind: 'status', status: 1000 }, 'faults[0].status must be an integer ≥ 100'],
+      [{ kind: 'status', statuss: 429 }, 'statuss is not an option; did you mean status?'],
+      [{ kind: 'oversized' }, 'faults[0].bytes must be set'],
+    ]
+    for (const [fault, message] of cases) {
+      const started = startLoopbackServer({ faults: [fault as never] })
+      await expect(started, JSON.stringify(fault)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() =>
+      running.injectFaults({ faultRate: 1, faultMix: [{ fault: { kind: 'cut-stream' } as never }] }),
+    ).toThrow('injectFaults: faultMix[0].fault.afterEvents must be set')
+    // A schedule function's fault is checked as it is used: the request fails with a 500 that says why, and no fault
+    // is counted as injected.
+    running.injectFaults(() => ({ kind: 'cut-stream', afterEvent: 1 }) as never)
+    const answer = await fetch(`${running.url}/x`)
+    expect(answer.status).toBe(500)
+    expect(await answer.text()).toContain('afterEvent is not an option; did you mean afterEvents?')
+    expect(running.faultCounts['cut-stream']).toBe(0)
+  })
+
+  it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
+    for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
+      const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })
+      await expect(started, route).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(`route ${JSON.stringify(route)} must look like "METHOD /path"`)
+    }
+    const answer = startLoopbackServer({ routes: { 'GET /x': { json: { ok: true } } as never } })
+    await expect(answer).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(answer).rejects.toThrow('routes["GET /x"] must be a route handler (a function), got an object')
+    const running = await start()
+    expect(() => running.setHandler('POST v1/chat', () => ({ json: {} }))).toThrow('must look like "METHOD /path"')
+    expect(() => running.setHandler('GET /y', 'handler' as never)).toThrow('routes["GET /y"] must be a route handler')
+    running.setHandler(' get  /x ', () => ({ json: { ok: true } }))
+    expect(await (await fetch(`${running.url}/x?ignored=1`)).json()).toEqual({ ok: true })
+  })
+
   it('listens on 127.0.0.1 on a free port and routes by method and path', async () => {
     const running = await start({
       routes: {

@@ -226,8 +226,10 @@ class LoopbackHttpServer implements LoopbackServer {
 
   setHandler(route: string, handler: RouteHandler | undefined): void {
     const key = normaliseRoute(route)
-    if (handler) this.#routes.set(key, handler)
-    else this.#routes.delete(key)
+    if (handler === undefined || handler === null) this.#routes.delete(key)
+    else if (typeof handler === 'function') this.#routes.set(key, handler)
+    // An answer given where its handler belongs (`{ json }`) would fail every request with a 500.
+    else throw optionError(`routes[${JSON.stringify(route)}]`, 'a route handler (a function)', handler)
   }
 
   injectFaults(faults: FaultSchedule | FaultOptions): void {
@@ -437,12 +439,16 @@ async function sendOversized(response: ServerResponse, requestId: string, bytes:
   response.end(suffix)
 }
 
+// A method is an HTTP token; a path starts with `/` and holds no query, fragment or white space (routes match the path alone).
+const routePattern = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\/[^\s?#]*)$/
+
 function normaliseRoute(route: string): string {
-  const space = route.indexOf(' ')
-  if (space === -1) {
-    throw new ConfigurationError({ option: 'routes', message: `route "${route}" must look like "METHOD /path"` })
+  const match = typeof route === 'string' ? routePattern.exec(route.trim()) : null
+  if (!match) {
+    const message = `route ${JSON.stringify(route)} must look like "METHOD /path" (a path without query string)`
+    throw new ConfigurationError({ option: 'routes', message })
   }
-  return `${route.slice(0, space).toUpperCase()} ${route.slice(space + 1).trim()}`
+  return `${match[1]!.toUpperCase()} ${match[2]}`
 }
 
 function flattenHeaders(request: IncomingMessage): Record<string, string> {

@@ -255,6 +255,41 @@ describe('startAnthropicCompatibleServer', () => {
     expect(system.status).toBe(200)
   })
 
+  it('refuses empty messages, empty or blank text blocks and repeated tool names, as Anthropic does', async () => {
+    const running = await start()
+    const tool = { name: 'lookup', input_schema: { type: 'object', properties: {} } }
+    const nonEmpty = 'all messages must have non-empty content except for the optional final assistant message'
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: [{ role: 'user', content: '' }] }, `messages.0: ${nonEmpty}`],
+      [{ messages: [{ role: 'user', content: [] }] }, `messages.0: ${nonEmpty}`],
+      [
+        { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }, ask.messages[0]] },
+        `messages.1: ${nonEmpty}`,
+      ],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] },
+        'text content blocks must be non-empty',
+      ],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'text', text: ' \n' }] }] },
+        'text content blocks must contain non-whitespace text',
+      ],
+      [{ ...ask, tools: [tool, { ...tool }] }, 'tools: Tool names must be unique.'],
+    ]
+    for (const [body, message] of cases) {
+      const refused = await post(running, body)
+      expect(refused.status, JSON.stringify(body)).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining(message) },
+      })
+    }
+    // The final assistant message, a prefill, may be empty.
+    const prefill = await post(running, { messages: [ask.messages[0], { role: 'assistant', content: '' }] })
+    expect(prefill.status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
   it('refuses a custom tool with a name Anthropic does not take, or without an object input_schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {} }
@@ -413,7 +448,10 @@ describe('startAnthropicCompatibleServer', () => {
       },
     })
     const strictTool = { name: 'lookup', input_schema: open, strict: true }
-    const refusedTool = await post(running, { ...ask, tools: [{ ...strictTool, strict: false }, strictTool] })
+    const refusedTool = await post(running, {
+      ...ask,
+      tools: [{ ...strictTool, name: 'loose', strict: false }, strictTool],
+    })
     expect(refusedTool.status).toBe(400)
     expect(await refusedTool.json()).toMatchObject({ error: { message: expect.stringContaining('tools.1.custom') } })
     expect((await post(running, { ...ask, ...format(closed) })).status).toBe(200)

@@ -53,6 +53,26 @@ function messagesProblem(messages: unknown): string | undefined {
     }
     const problem = contentProblem(message.content, `messages.${index}.content`)
     if (problem !== undefined) return problem
+    const finalAssistant = index === messages.length - 1 && message.role === 'assistant'
+    if (!finalAssistant && (message.content === '' || (message.content as unknown[]).length === 0)) {
+      return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`
+    }
+  }
+  return textBlocksProblem(messages as Record<string, unknown>[])
+}
+
+/**
+ * Every text block of every message must hold text, and more than white space: the API answers
+ * "messages: text content blocks must be non-empty" and "…must contain non-whitespace text".
+ */
+function textBlocksProblem(messages: readonly Record<string, unknown>[]): string | undefined {
+  for (const { content } of messages) {
+    if (!Array.isArray(content)) continue
+    for (const block of content as Record<string, unknown>[]) {
+      if (block.type !== 'text' || typeof block.text !== 'string') continue
+      if (block.text === '') return 'messages: text content blocks must be non-empty'
+      if (block.text.trim() === '') return 'messages: text content blocks must contain non-whitespace text'
+    }
   }
   return undefined
 }
@@ -163,6 +183,8 @@ function toolsProblem(tools: unknown): string | undefined {
     }
     if (schema.type !== 'object') return `${path}.input_schema.type: Input should be 'object'`
   }
+  const names = tools.map((tool) => (tool as { name?: unknown } | null)?.name).filter((name) => name !== undefined)
+  if (new Set(names).size < names.length) return 'tools: Tool names must be unique.'
   return strictToolProblem(tools)
 }
 

@@ -79,6 +79,28 @@ describe('ScriptedChatModel', () => {
     }
   })
 
+  it('refuses usage whose token counts are not whole numbers of at least 0, or whose keys are misspelt', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ inputTokens: '12', outputTokens: 3 }, 'responses[0].usage.inputTokens must be an integer'],
+      [{ inputTokens: 1, outputTokens: -3 }, 'responses[0].usage.outputTokens must be an integer'],
+      [{ inputTokens: 1.5, outputTokens: 3 }, 'responses[0].usage.inputTokens must be an integer'],
+      [{ inputToken: 1, outputTokens: 3 }, 'inputToken is not an option; did you mean inputTokens?'],
+      [[1, 2], 'responses[0].usage must be an object { inputTokens, outputTokens } or null'],
+    ]
+    for (const [usage, message] of cases) {
+      const build = () => new ScriptedChatModel({ responses: [{ content: 'x', usage: usage as never }] })
+      expect(build, JSON.stringify(usage)).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+    const scripted = new ScriptedChatModel({
+      responses: () => ({ content: 'x', usage: { inputTokens: Number.NaN } }) as never,
+    })
+    const error = await scripted.doGenerate(ask('hi')).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    const counted = new ScriptedChatModel({ responses: [{ content: 'x', usage: { inputTokens: 0, outputTokens: 7 } }] })
+    expect((await counted.doGenerate(ask('hi'))).usage).toEqual({ inputTokens: 0, outputTokens: 7, totalTokens: 7 })
+  })
+
   it('answers from a list in order and records the calls', async () => {
     const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
     expect(resultText(await model.doGenerate(ask('one')))).toBe('good')

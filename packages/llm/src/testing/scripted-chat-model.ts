@@ -79,6 +79,7 @@ const replyKeys: ReadonlySet<string> = new Set(
     choices: true,
   } satisfies Record<keyof Exclude<ScriptedReply, string | Error>, true>),
 )
+const usageKeys: ReadonlySet<string> = new Set(['inputTokens', 'outputTokens'])
 const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error', 'other'] as const
 
 /**
@@ -103,8 +104,15 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
   }
   checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
-  if (usage !== undefined && usage !== null && typeof usage !== 'object') {
-    throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens } or null', usage, owner)
+  if (usage !== undefined && usage !== null) {
+    if (typeof usage !== 'object' || Array.isArray(usage)) {
+      throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens } or null', usage, owner)
+    }
+    checkKnownOptions(usage, usageKeys, owner)
+    for (const key of usageKeys) {
+      const count = (usage as Record<string, unknown>)[key]
+      checkNumber(count, `${where}.usage.${key}`, { integer: true, min: 0, unit: 'tokens' }, owner)
+    }
   }
   if (choices !== undefined && !(Array.isArray(choices) && choices.every((text) => typeof text === 'string'))) {
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)

@@ -20,6 +20,10 @@ const ranges: Readonly<Record<string, Range>> = {
   frequency_penalty: { min: -2, max: 2 },
   // "An integer between 0 and 20 specifying the maximum number of most likely tokens to return at each token position"
   top_logprobs: { min: 0, max: 20, integer: true },
+  // Not in the SDK's text; OpenAI's OpenAPI description of the request: `top_p` "minimum: 0, maximum: 1" (a
+  // probability mass) and `n` an "integer, minimum: 1, maximum: 128".
+  top_p: { min: 0, max: 1 },
+  n: { min: 1, max: 128, integer: true },
 }
 
 /** "maps tokens (specified by their token ID in the tokenizer) to an associated bias value from -100 to 100" */
@@ -46,7 +50,7 @@ const maxNameLength = 64
 
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
- * a number out of its documented range (`temperature`, the penalties, `logit_bias` values, `top_logprobs`),
+ * a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`,
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
