@@ -64,7 +64,8 @@ describe('RedisJournal', () => {
     for (const runId of ['order-\uD800', 'order-\uDC00']) {
       const error = await charge.invoke(40, { runId, journal }).catch((caught: unknown) => caught)
       expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
-      expect((error as Error).message).toContain(`the step key ${JSON.stringify(runId)} holds a lone surrogate`)
+      // Refused where the run id is read (core), before the journal sees it; the journal refuses such a key too (below).
+      expect((error as Error).message).toMatch(/lone surrogate/)
     }
     expect(charges).toBe(0)
     await expect(journal.read('run/\uD83D')).rejects.toThrow(ConfigurationError)
