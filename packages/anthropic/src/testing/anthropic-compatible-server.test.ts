@@ -348,6 +348,15 @@ describe('startAnthropicCompatibleServer', () => {
     expect(await send({ tool_choice: { type: 'tool', name: 'lookup' } })).toEqual(withoutTools)
     expect(await send({ tools: [], tool_choice: { type: 'any' } })).toEqual(withoutTools)
     expect(await send({ tool_choice: { type: 'auto' } })).toEqual(withoutTools)
+    // A tool choice is an object tagged by its type, never a bare string or another tag.
+    expect(await send({ tools: [tool('lookup')], tool_choice: 'auto' as never })).toEqual(
+      refused('tool_choice: Input should be a valid dictionary or object to extract fields from'),
+    )
+    expect(await send({ tools: [tool('lookup')], tool_choice: { type: 'required' } as never })).toEqual(
+      refused(
+        "tool_choice: Input tag 'required' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'",
+      ),
+    )
     const accepted: Partial<Anthropic.MessageCreateParamsNonStreaming>[] = [
       { tools: [tool('lookup'), tool('get_weather')], tool_choice: { type: 'tool', name: 'get_weather' } },
       {

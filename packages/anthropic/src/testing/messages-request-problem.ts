@@ -113,6 +113,7 @@ function stopSequencesProblem(sequences: unknown): string | undefined {
 }
 
 const notADictionary = 'Input should be a valid dictionary or object to extract fields from'
+const toolChoiceTypes: ReadonlySet<unknown> = new Set(['auto', 'any', 'tool', 'none'])
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -193,8 +194,13 @@ function toolsProblem(tools: unknown): string | undefined {
  * while providing tools."), and `{ type: 'tool', name }` a tool of that name.
  */
 function toolChoiceProblem(toolChoice: unknown, tools: unknown): string | undefined {
-  const choice = toolChoice as { type?: unknown; name?: unknown } | null | undefined
-  if (choice === undefined || choice === null || choice.type === 'none') return undefined
+  if (toolChoice === undefined || toolChoice === null) return undefined
+  // The SDK's `ToolChoice` is an object tagged by `type` (`'auto'`, `'any'`, `'tool'`, `'none'`), never a bare string.
+  if (!isObject(toolChoice)) return `tool_choice: ${notADictionary}`
+  const choice = toolChoice as { type?: unknown; name?: unknown }
+  if (!toolChoiceTypes.has(choice.type))
+    return `tool_choice: Input tag '${String(choice.type)}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'`
+  if (choice.type === 'none') return undefined
   const offered = Array.isArray(tools) ? (tools as ({ name?: unknown } | null)[]) : []
   if (offered.length === 0) return 'tool_choice may only be specified while providing tools.'
   if (choice.type !== 'tool' || offered.some((tool) => tool?.name === choice.name)) return undefined
