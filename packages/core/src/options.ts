@@ -171,5 +171,7 @@ function suggestName(key: string, known: ReadonlySet<string>): string | undefine
  * (SQLite, Redis, an outside API) turns it into U+FFFD, and two texts that differ only there become one.
  */
 export function hasLoneSurrogate(text: string): boolean {
-  return /\p{Cs}/u.test(text)
+  return loneSurrogate.test(text)
 }
+
+const loneSurrogate = /\p{Cs}/u

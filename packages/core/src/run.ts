@@ -633,7 +633,7 @@ class Run {
       })
     }
     const annotations = entry.annotations
-    if (typeof annotations === 'object' && annotations !== null)
+    if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations))
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
@@ -863,14 +863,13 @@ class Run {
     // A cancelled run ends in its cancellation, whatever the work threw on the way out — also when its deadline passed
     // while synchronous work kept the thread busy, and no timer could fire before the work threw.
     const scope = this.cancelScope
-    if (scope.cancellable && !scope.cancelled) {
+    if (scope.cancellable) {
       try {
         scope.throwIfCancelled()
-      } catch {
-        // Its deadline had passed: the scope is cancelled now.
+      } catch (reason) {
+        return this.abortError(reason)
       }
     }
-    if (scope.cancelled) return this.abortError(scope.reason)
     if (TinyLLMError.isInstance(thrown)) return thrown
     // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
     return new FunctionError({
