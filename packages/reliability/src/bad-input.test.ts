@@ -114,11 +114,15 @@ describe('__proto__ and constructor keys', () => {
     const input = { ...polluting(), ...says('hi') }
     expect(await chat().invoke(input as ReturnType<typeof says>)).toBe('fine')
     expect(lastRequestBody().temperature).toBeUndefined()
-    expect(
-      await chat().invoke({ ...says('hi'), providerOptions: { openai: polluting() } } as ReturnType<typeof says>),
-    ).toBe('fine')
+    // Sent as plain keys: the server reads an own top-level parameter named `__proto__`, which OpenAI refuses as
+    // unknown (a refused request is not among the server's chat requests; the cassette test below reads its body).
+    const refused = await typedError(() =>
+      chat().invoke({ ...says('hi'), providerOptions: { openai: polluting() } } as ReturnType<typeof says>),
+    )
+    expect(refused).toMatchObject({ status: 400, retryable: false })
+    expect(refused.message).toContain('Unrecognized request argument supplied: __proto__')
     tried.push(['__proto__/constructor keys in an LLM call input', 'handled: ignored'])
-    tried.push(['__proto__/constructor keys in providerOptions', 'handled: sent as plain keys'])
+    tried.push(['__proto__/constructor keys in providerOptions', 'handled: sent as plain keys, refused as unknown'])
   })
 
   it('in validated inputs (zod), in metadata, in log bindings and fields', async () => {
@@ -166,7 +170,11 @@ describe('__proto__ and constructor keys', () => {
         cassette: createCassette({ path, mode: 'record', upstream: server.url }),
       })
       const recorded = chat({ baseURL: `${front.url}/v1` })
-      expect(await recorded.invoke({ ...says('hi'), providerOptions: { openai: polluting() } } as never)).toBe('fine')
+      // The server refuses a parameter named `__proto__`; the cassette records the request and its refusal.
+      const refused = await typedError(() =>
+        recorded.invoke({ ...says('hi'), providerOptions: { openai: polluting() } } as never),
+      )
+      expect(refused).toMatchObject({ status: 400 })
       await front.close()
       const body = JSON.parse(readFileSync(path, 'utf8')).interactions[0].request.body
       expect(Object.hasOwn(body, '__proto__')).toBe(true)

@@ -153,6 +153,14 @@ describe('startAnthropicCompatibleServer', () => {
     })
     const legacy = await post(running, { ...ask, temperature: 1 }, { 'anthropic-version': '2023-06-01' })
     expect(legacy.status).toBe(200)
+    // A parameter the API has in no version (OpenAI's, a misspelling) is refused by every version.
+    for (const version of ['2026-10-21', '2023-06-01']) {
+      const unknown = await post(running, { ...ask, max_completion_tokens: 10 }, { 'anthropic-version': version })
+      expect(unknown.status).toBe(400)
+      expect(await unknown.json()).toMatchObject({
+        error: { type: 'invalid_request_error', message: 'max_completion_tokens: Extra inputs are not permitted' },
+      })
+    }
     expect((await post(running, { messages: [] })).status).toBe(400)
     expect(running.messageRequests).toHaveLength(1)
   })

@@ -23,7 +23,9 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * Starts a real HTTP server on 127.0.0.1 that speaks Anthropic's Messages API (`POST /v1/messages`, a JSON message
  * or, with `stream: true`, named server-sent events from `message_start` to `message_stop`), answering from a script,
  * a function, a cassette, or by echo. Errors come in Anthropic's shape with a `request-id` header. It refuses what the
- * API refuses with a 400 `invalid_request_error`: no `anthropic-version` header; no model or messages; `max_tokens`
+ * API refuses with a 400 `invalid_request_error`: no `anthropic-version` header; a top-level parameter the request's
+ * API version does not have ("Extra inputs are not permitted", e.g. OpenAI's `max_completion_tokens`); no model or
+ * messages; `max_tokens`
  * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
  * is not a string or a list of blocks tagged by `type`, a `system` that is not a string or text blocks, and
  * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500); sampling

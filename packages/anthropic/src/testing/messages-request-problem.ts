@@ -1,4 +1,4 @@
-import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
+import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
 import { toolResultProblem } from './tool-result-problem.js'
@@ -16,6 +16,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
   const candidate = body as Record<string, unknown>
   if (typeof candidate.model !== 'string') return 'model: Field required'
   return (
+    unknownParameterProblem(candidate, version) ??
     maxTokensProblem(candidate.max_tokens) ??
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
@@ -119,14 +120,47 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Sampling parameters that Messages API version 2026-10-21 rejects, even at their defaults. */
-const removedIn20261021 = ['temperature', 'top_p', 'top_k']
+/**
+ * Every top-level parameter of a Messages request, as the `@anthropic-ai/sdk` types list them (the type check fails
+ * when the SDK adds or drops one).
+ */
+const knownParameters: ReadonlySet<string> = new Set(
+  Object.keys({
+    max_tokens: 0,
+    messages: 0,
+    model: 0,
+    cache_control: 0,
+    container: 0,
+    diagnostics: 0,
+    inference_geo: 0,
+    metadata: 0,
+    output_config: 0,
+    service_tier: 0,
+    speed: 0,
+    stop_sequences: 0,
+    stream: 0,
+    system: 0,
+    thinking: 0,
+    tool_choice: 0,
+    tools: 0,
+    user_profile_id: 0,
+    workspace_id: 0,
+  } satisfies Record<keyof MessageCreateParamsBase, 0>),
+)
+
+/** Sampling parameters that API versions before 2026-10-21 take, and that version rejects even at their defaults. */
+const removedIn20261021: ReadonlySet<string> = new Set(['temperature', 'top_p', 'top_k'])
+
+/** A parameter the request's API version does not have (a misspelling, another provider's): "Extra inputs…". */
+function unknownParameterProblem(body: Record<string, unknown>, version: string): string | undefined {
+  const unknown = Object.keys(body).find(
+    (name) => !knownParameters.has(name) && (version >= '2026-10-21' || !removedIn20261021.has(name)),
+  )
+  return unknown === undefined ? undefined : `${unknown}: Extra inputs are not permitted`
+}
 
 function samplingProblem(body: Record<string, unknown>, version: string): string | undefined {
-  if (version >= '2026-10-21') {
-    const removed = removedIn20261021.find((name) => name in body)
-    return removed === undefined ? undefined : `${removed}: Extra inputs are not permitted`
-  }
+  if (version >= '2026-10-21') return undefined
   // Where older versions take them, the API reference bounds both: temperature "Ranges from `0.0` to `1.0`"
   // (minimum 0, maximum 1), and top_p has minimum 0, maximum 1.
   for (const name of ['temperature', 'top_p']) {

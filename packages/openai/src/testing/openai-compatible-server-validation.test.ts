@@ -283,6 +283,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tool_choice: 'none' },
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
+    [
+      "a parameter the API does not have (Anthropic's top_k)",
+      { top_k: 40 },
+      { param: null, code: null, message: 'Unrecognized request argument supplied: top_k' },
+    ],
+    [
+      'a misspelt parameter',
+      { max_token: 10 },
+      { param: null, code: null, message: 'Unrecognized request argument supplied: max_token' },
+    ],
   ])('refuses %s with a 400', async (_name, change, expected) => {
     const { status, error } = await send(change)
     expect(status).toBe(400)

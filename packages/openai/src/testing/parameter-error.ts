@@ -1,5 +1,51 @@
-import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import type { ChatCompletionCreateParams, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions'
 import type { ErrorReply } from './scripted-reply.js'
+
+/**
+ * Every top-level parameter of a chat completion request, as the `openai` SDK's types list them (the type check fails
+ * when the SDK adds or drops one): OpenAI refuses any other with "Unrecognized request argument supplied".
+ */
+const knownParameters: ReadonlySet<string> = new Set(
+  Object.keys({
+    messages: 0,
+    model: 0,
+    audio: 0,
+    frequency_penalty: 0,
+    function_call: 0,
+    functions: 0,
+    logit_bias: 0,
+    logprobs: 0,
+    max_completion_tokens: 0,
+    max_tokens: 0,
+    metadata: 0,
+    modalities: 0,
+    moderation: 0,
+    n: 0,
+    parallel_tool_calls: 0,
+    prediction: 0,
+    presence_penalty: 0,
+    prompt_cache_key: 0,
+    prompt_cache_options: 0,
+    prompt_cache_retention: 0,
+    reasoning_effort: 0,
+    response_format: 0,
+    safety_identifier: 0,
+    seed: 0,
+    service_tier: 0,
+    stop: 0,
+    store: 0,
+    stream: 0,
+    stream_options: 0,
+    temperature: 0,
+    tool_choice: 0,
+    tools: 0,
+    top_logprobs: 0,
+    top_p: 0,
+    user: 0,
+    verbosity: 0,
+    web_search_options: 0,
+  } satisfies Record<keyof ChatCompletionCreateParamsBase, 0>),
+)
 
 interface Range {
   readonly min: number
@@ -50,7 +96,7 @@ const maxNameLength = 64
 
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
- * a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
+ * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`,
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
@@ -58,6 +104,16 @@ const maxNameLength = 64
  */
 export function parameterError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
   const fields = body as unknown as Record<string, unknown>
+  for (const param of Object.keys(fields)) {
+    if (!knownParameters.has(param))
+      return {
+        status: 400,
+        message: `Unrecognized request argument supplied: ${param}`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      }
+  }
   for (const [param, range] of Object.entries(ranges)) {
     const problem = rangeError(fields[param], param, range)
     if (problem !== undefined) return problem
