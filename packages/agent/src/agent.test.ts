@@ -950,6 +950,12 @@ describe('Agent: configuration', () => {
     expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
       /1–64 letters/,
     )
+    // A final answer's name that is not a string is refused as it is, not read as text that happens to match.
+    for (const name of [7, ['final_answer'], { toString: () => 'final' }]) {
+      expect(() => new Agent({ name: 'a', model: llm, finalAnswer: { schema, name: name as never } })).toThrow(
+        /1–64 letters, digits, _ and -; got (7|\["final_answer"\]|\{\})$/,
+      )
+    }
     expect(() => defineTool({ name: 'nodesc', description: '', input: z.object({}), run: () => null })).toThrow(
       /needs a description/,
     )

@@ -8,6 +8,7 @@ import {
   optionError,
   type RunContext,
   type StandardSchemaV1,
+  safeStringify,
   unreadableOption,
   ValidationError,
 } from '@tinyllm/core'
@@ -133,11 +134,12 @@ export function checkToolDescription(
   name: string,
   options: ToolDescription<never>,
 ): { description: string; needsApproval: ApprovalRule<never>; strict: boolean } {
-  if (!toolNamePattern.test(name)) {
+  // A name that is not a string (a final answer's `name: 7`) is refused as it is: `test` would read it as text.
+  if (typeof name !== 'string' || !toolNamePattern.test(name)) {
     throw new ConfigurationError({
       option: 'name',
-      message: `a tool's name is sent to the model, which accepts 1–64 letters, digits, _ and -; got "${name}"`,
-      functionName: name,
+      message: `a tool's name is sent to the model, which accepts 1–64 letters, digits, _ and -; got ${safeStringify(name, 80)}`,
+      functionName: typeof name === 'string' ? name : undefined,
     })
   }
   if (typeof options.description !== 'string' || options.description.trim() === '') {
