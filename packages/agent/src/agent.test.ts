@@ -950,6 +950,18 @@ describe('Agent: configuration', () => {
     expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
       /1–64 letters/,
     )
+    // A tool's processed output is its JSON-safe result: a processedOutput given would be dropped without a word.
+    expect(() =>
+      defineTool({
+        name: 'five',
+        description: 'x',
+        input: z.object({}),
+        processedOutput: z.string(),
+        run: () => 5,
+      } as never),
+    ).toThrow(
+      "five: processedOutput is not an option of a tool: its result goes back to the model as it is, checked to be JSON-safe; check the result with 'output'",
+    )
     // A final answer's name that is not a string is refused as it is, not read as text that happens to match.
     for (const name of [7, ['final_answer'], { toString: () => 'final' }]) {
       expect(() => new Agent({ name: 'a', model: llm, finalAnswer: { schema, name: name as never } })).toThrow(
