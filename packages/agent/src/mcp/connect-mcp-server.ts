@@ -12,7 +12,7 @@ import {
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
+import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer } from './mcp-tool.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -152,7 +152,12 @@ export class MCPServerConnection implements MCPToolConnection {
       const page = await this.client
         .listTools(cursor === undefined ? undefined : { cursor })
         .catch((cause: unknown) => {
-          throw this.lostReason ?? new MCPConnectionError({ server: this.name, message: 'could not list tools', cause })
+          if (this.lostReason !== undefined) throw this.lostReason
+          // Why, in the message: an answer the SDK refuses names where it is wrong (`tools.1.inputSchema.type: …`).
+          const why = malformedAnswer(cause) ?? (cause instanceof Error ? cause.message : String(cause))
+          const error = new MCPConnectionError({ server: this.name, message: `could not list tools (${why})`, cause })
+          this.keepSecretsFor(error)
+          throw error
         })
       listed.push(...(page.tools as MCPToolInfo[]))
       cursor = page.nextCursor

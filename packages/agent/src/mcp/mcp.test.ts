@@ -159,6 +159,21 @@ describe('MCP tools over stdio', () => {
     expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
   })
 
+  it('says what is wrong with a tool list the SDK refuses, and where', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'not-object'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const refused = await odd.tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toBe(
+      'MCP server odd: could not list tools (tools.1.inputSchema.type: Invalid input: expected "object")',
+    )
+  })
+
   it('an agent calls them: structured content comes back as the result, text as text', async () => {
     const records = await stdioServer()
     const { model, agent } = agentOver(
