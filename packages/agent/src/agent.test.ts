@@ -581,6 +581,28 @@ describe('Agent: approval', () => {
     expect((changed as Error).name).toBe('NonDeterminismError')
   })
 
+  it('replays the same decision read back with its keys in another order (a JSON column), and refuses another', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const journal = new MemoryJournal()
+    const messages = [{ role: 'user' as const, content: 'Review and tell Ada' }]
+    expect((await agent.invoke({ messages }, { runId: 'loan-8', journal })).status).toBe('awaiting-approval')
+    const edited = { approved: true, arguments: { to: 'ada@example.com', body: 'Approved!' } } as const
+    const decided = await agent.invoke({ messages, approvals: { mail: edited } }, { runId: 'loan-8', journal })
+    expect(decided.status).toBe('complete')
+    const reordered = { arguments: { body: 'Approved!', to: 'ada@example.com' }, approved: true } as const
+    const again = await agent.invoke({ messages, approvals: { mail: reordered } }, { runId: 'loan-8', journal })
+    expect(again).toEqual(decided)
+    expect(sends).toHaveLength(1)
+    expect(model.calls).toHaveLength(2)
+    const other = { approved: true, arguments: { to: 'bob@example.com', body: 'Approved!' } } as const
+    const changed = await agent
+      .invoke({ messages, approvals: { mail: other } }, { runId: 'loan-8', journal })
+      .catch((caught: unknown) => caught)
+    expect((changed as Error).name).toBe('NonDeterminismError')
+  })
+
   it('after a resume, the results go back in the order of the calls, whichever ran first', async () => {
     const { model, llm } = scripted(
       {
