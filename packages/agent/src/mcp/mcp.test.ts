@@ -117,6 +117,28 @@ describe('MCP tools over stdio', () => {
       .catch((caught: unknown) => caught)
     expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
     expect((error as Error).message).toMatch(/needsApproval must be true or false for tool "lookup_applicant"/)
+    // Nor is a rule that throws, or options whose reading throws: each a ConfigurationError, not the raw error.
+    const unreadableOnly = new Proxy(['add'], {
+      get: (target, key) => {
+        if (key === 'length') throw new Error('no length')
+        return Reflect.get(target, key)
+      },
+    })
+    for (const [options, message] of [
+      [
+        {
+          needsApproval: () => {
+            throw new Error('rule broke')
+          },
+        },
+        'records: needsApproval could not be read: Error: rule broke',
+      ],
+      [{ only: unreadableOnly }, 'records: options could not be read: Error: no length'],
+    ] as const) {
+      const refused = await records.tools(options as MCPToolsOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toBe(message)
+    }
   })
 
   it('a tool whose input schema does not compile: a ConfigurationError naming server and tool; `only` lists the rest', async () => {
