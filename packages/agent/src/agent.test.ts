@@ -1020,6 +1020,15 @@ describe('Agent: configuration', () => {
     expect(asTool(pay, { description: 'Pays', needsApproval: true }).needsApproval).toBe(true)
   })
 
+  it('asTool refuses a target that is not a Function when it is built, not at every call', () => {
+    const input = z.object({})
+    for (const target of [null, { name: 'x' }, { name: 'x', invoke: () => 1 }]) {
+      const wrap = () => asTool(target as never, { description: 'd', input, name: 'x' })
+      expect(wrap).toThrow(ConfigurationError)
+      expect(wrap).toThrow(/^asTool: target must be a Function \(with invoke and describe\), got /)
+    }
+  })
+
   it('refuses input messages it cannot read, naming the path', async () => {
     const agent = agentWith(llm)
     const inputs: Array<[unknown, Array<PropertyKey>]> = [
