@@ -581,6 +581,28 @@ describe('Agent: approval', () => {
     expect((changed as Error).name).toBe('NonDeterminismError')
   })
 
+  it('replays the same decision read back with its keys in another order (a JSON column), and refuses another', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const journal = new MemoryJournal()
+    const messages = [{ role: 'user' as const, content: 'Review and tell Ada' }]
+    expect((await agent.invoke({ messages }, { runId: 'loan-8', journal })).status).toBe('awaiting-approval')
+    const edited = { approved: true, arguments: { to: 'ada@example.com', body: 'Approved!' } } as const
+    const decided = await agent.invoke({ messages, approvals: { mail: edited } }, { runId: 'loan-8', journal })
+    expect(decided.status).toBe('complete')
+    const reordered = { arguments: { body: 'Approved!', to: 'ada@example.com' }, approved: true } as const
+    const again = await agent.invoke({ messages, approvals: { mail: reordered } }, { runId: 'loan-8', journal })
+    expect(again).toEqual(decided)
+    expect(sends).toHaveLength(1)
+    expect(model.calls).toHaveLength(2)
+    const other = { approved: true, arguments: { to: 'bob@example.com', body: 'Approved!' } } as const
+    const changed = await agent
+      .invoke({ messages, approvals: { mail: other } }, { runId: 'loan-8', journal })
+      .catch((caught: unknown) => caught)
+    expect((changed as Error).name).toBe('NonDeterminismError')
+  })
+
   it('after a resume, the results go back in the order of the calls, whichever ran first', async () => {
     const { model, llm } = scripted(
       {
@@ -950,6 +972,24 @@ describe('Agent: configuration', () => {
     expect(() => defineTool({ name: 'bad name', description: 'x', input: z.object({}), run: () => null })).toThrow(
       /1–64 letters/,
     )
+    // A tool's processed output is its JSON-safe result: a processedOutput given would be dropped without a word.
+    expect(() =>
+      defineTool({
+        name: 'five',
+        description: 'x',
+        input: z.object({}),
+        processedOutput: z.string(),
+        run: () => 5,
+      } as never),
+    ).toThrow(
+      "five: processedOutput is not an option of a tool: its result goes back to the model as it is, checked to be JSON-safe; check the result with 'output'",
+    )
+    // A final answer's name that is not a string is refused as it is, not read as text that happens to match.
+    for (const name of [7, ['final_answer'], { toString: () => 'final' }]) {
+      expect(() => new Agent({ name: 'a', model: llm, finalAnswer: { schema, name: name as never } })).toThrow(
+        /1–64 letters, digits, _ and -; got (7|\["final_answer"\]|\{\})$/,
+      )
+    }
     expect(() => defineTool({ name: 'nodesc', description: '', input: z.object({}), run: () => null })).toThrow(
       /needs a description/,
     )
@@ -978,6 +1018,15 @@ describe('Agent: configuration', () => {
     expect(misspelt).toThrow(ConfigurationError)
     expect(misspelt).toThrow(/^pay: neddsApproval is not an option; did you mean needsApproval\? \(known: /)
     expect(asTool(pay, { description: 'Pays', needsApproval: true }).needsApproval).toBe(true)
+  })
+
+  it('asTool refuses a target that is not a Function when it is built, not at every call', () => {
+    const input = z.object({})
+    for (const target of [null, { name: 'x' }, { name: 'x', invoke: () => 1 }]) {
+      const wrap = () => asTool(target as never, { description: 'd', input, name: 'x' })
+      expect(wrap).toThrow(ConfigurationError)
+      expect(wrap).toThrow(/^asTool: target must be a Function \(with invoke and describe\), got /)
+    }
   })
 
   it('refuses input messages it cannot read, naming the path', async () => {

@@ -44,7 +44,7 @@ import type {
   PendingApproval,
 } from './agent-outcome.js'
 import type { AgentStream } from './agent-stream.js'
-import { ApprovalStep } from './approval-step.js'
+import { ApprovalStep, recordedDecision } from './approval-step.js'
 import { CallCounter, callSignature } from './call-counter.js'
 import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
 import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
@@ -620,11 +620,13 @@ class AgentRun {
         continue
       }
       const approvals = this.input.approvals
-      const decision = approvals !== undefined && Object.hasOwn(approvals, call.id) ? approvals[call.id] : undefined
-      if (decision === undefined) {
+      const given = approvals !== undefined && Object.hasOwn(approvals, call.id) ? approvals[call.id] : undefined
+      if (given === undefined) {
         pending.push({ toolCallId: call.id, toolName: call.name, arguments: arguments_, step })
         continue
       }
+      // In one order wherever it came from: the approval step, the tool and the next turn are journaled with it.
+      const decision = recordedDecision(given)
       await this.context.invoke(
         this.approval,
         { toolCallId: call.id, toolName: call.name, arguments: arguments_, decision },

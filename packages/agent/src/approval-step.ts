@@ -28,3 +28,29 @@ export class ApprovalStep extends Function<ApprovalRecord, ApprovalDecision> {
     return record.decision
   }
 }
+
+/**
+ * @internal A person's decision as the run records and acts on it: only what the agent reads, in one order, the keys
+ * of edited arguments sorted. So the same decision read back from a store that orders keys its own way (a JSON column)
+ * replays on a re-run, instead of being taken for another decision.
+ */
+export function recordedDecision(decision: ApprovalDecision): ApprovalDecision {
+  if (!decision.approved) {
+    return decision.reason === undefined ? { approved: false } : { approved: false, reason: decision.reason }
+  }
+  return decision.arguments === undefined
+    ? { approved: true }
+    : { approved: true, arguments: sortedKeys(decision.arguments) as Record<string, unknown> }
+}
+
+/** A JSON value with the keys of every object in sorted order (`fromEntries` keeps a `__proto__` key a key). */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys)
+  if (typeof value !== 'object' || value === null) return value
+  const object = value as Record<string, unknown>
+  return Object.fromEntries(
+    Object.keys(object)
+      .sort()
+      .map((key) => [key, sortedKeys(object[key])]),
+  )
+}

@@ -2,6 +2,7 @@ import {
   checkKnownOptions,
   type FunctionNode,
   type Invocable,
+  optionError,
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
@@ -37,7 +38,11 @@ export function asTool<Input, Output>(
 ): Tool<Input, Output> {
   // An option it does not know is refused, not ignored: a misspelt `needsApproval` would run the tool unasked.
   readingOptions(() => {
-    checkKnownOptions(options, asToolOptionKeys, typeof options?.name === 'string' ? options.name : target?.name)
+    // What it runs and draws is the target's `invoke` and `describe`: anything without them fails here, not at a call.
+    const candidate = target as Partial<ToolTarget<Input, Output>> | null | undefined
+    if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function')
+      throw optionError('target', 'a Function (with invoke and describe)', target, 'asTool')
+    checkKnownOptions(options, asToolOptionKeys, typeof options?.name === 'string' ? options.name : target.name)
   }, 'asTool')
   return new FunctionTool(target, options)
 }

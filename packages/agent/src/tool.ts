@@ -8,6 +8,7 @@ import {
   optionError,
   type RunContext,
   type StandardSchemaV1,
+  safeStringify,
   unreadableOption,
   ValidationError,
 } from '@tinyllm/core'
@@ -44,7 +45,7 @@ export interface ToolDescription<Input = unknown> {
 }
 
 /** Options of a {@link Tool}: those of every Function, an input schema (required), and how the model sees the tool. */
-export interface ToolOptions<Input = unknown> extends FunctionOptions, ToolDescription<Input> {
+export interface ToolOptions<Input = unknown> extends Omit<FunctionOptions, 'processedOutput'>, ToolDescription<Input> {
   readonly input: StandardSchemaV1
 }
 
@@ -91,7 +92,21 @@ export abstract class Tool<Input = unknown, Output = unknown, RunInput = Input>
   readonly parameters: JsonSchema
 
   constructor(options: ToolOptions<Input>) {
-    super(readingOptions(() => ({ ...options, processedOutput: jsonSafe }), 'Tool'))
+    super(
+      readingOptions(() => {
+        // A tool's processed output is its result as the model gets it, checked JSON-safe here: one given would be
+        // replaced without a word.
+        if ((options as FunctionOptions | undefined)?.processedOutput !== undefined) {
+          throw new ConfigurationError({
+            option: 'processedOutput',
+            message:
+              "processedOutput is not an option of a tool: its result goes back to the model as it is, checked to be JSON-safe; check the result with 'output'",
+            functionName: typeof options.name === 'string' ? options.name : undefined,
+          })
+        }
+        return { ...options, processedOutput: jsonSafe }
+      }, 'Tool'),
+    )
     const described = readingOptions(() => checkToolDescription(this.name, options), this.name)
     this.description = described.description
     this.needsApproval = described.needsApproval as ApprovalRule<Input>
@@ -133,11 +148,12 @@ export function checkToolDescription(
   name: string,
   options: ToolDescription<never>,
 ): { description: string; needsApproval: ApprovalRule<never>; strict: boolean } {
-  if (!toolNamePattern.test(name)) {
+  // A name that is not a string (a final answer's `name: 7`) is refused as it is: `test` would read it as text.
+  if (typeof name !== 'string' || !toolNamePattern.test(name)) {
     throw new ConfigurationError({
       option: 'name',
-      message: `a tool's name is sent to the model, which accepts 1–64 letters, digits, _ and -; got "${name}"`,
-      functionName: name,
+      message: `a tool's name is sent to the model, which accepts 1–64 letters, digits, _ and -; got ${safeStringify(name, 80)}`,
+      functionName: typeof name === 'string' ? name : undefined,
     })
   }
   if (typeof options.description !== 'string' || options.description.trim() === '') {

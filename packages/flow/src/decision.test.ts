@@ -282,6 +282,12 @@ describe('Decision configuration', () => {
       'd: choices[0] must be a non-empty string, got ""',
     ],
     [
+      'a choice with a lone surrogate (a branch step key cannot hold one)',
+      () => new Decision({ name: 'd', decide, branches: { 'ok\uDC00': approve } }),
+      'choices[0]',
+      'd: choices[0] must be well-formed Unicode, without a lone surrogate, got "ok\\udc00"',
+    ],
+    [
       'a repeated choice',
       () => new Decision({ name: 'd', choices: ['a', 'a'], decide }),
       'choices',

@@ -10,6 +10,7 @@ import {
 } from '@tinyllm/core'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { hasLoneSurrogate } from './step-key.js'
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
 
@@ -135,6 +136,8 @@ export class Decision<
         // A choice is its branch's step key, which cannot be empty.
         if (typeof choice !== 'string' || choice === '')
           throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
+        if (hasLoneSurrogate(choice))
+          throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
         if (routes.has(choice)) {
           throw new ConfigurationError({
             option: 'choices',

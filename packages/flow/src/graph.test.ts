@@ -170,4 +170,47 @@ describe('describeGraph and toMermaid on what is not a graph node', () => {
       }
     }
   })
+
+  it('refuse a node whose parts throw when read, at any depth, and a node that contains itself', () => {
+    const unreadable = {
+      kind: 'chain',
+      name: 'c',
+      layout: 'sequence',
+      children: [
+        {
+          kind: 'function',
+          get name(): string {
+            throw new Error('no name')
+          },
+        },
+      ],
+    }
+    const cyclic: { kind: string; name: string; layout: 'sequence'; children: unknown[] } = {
+      kind: 'chain',
+      name: 'c',
+      layout: 'sequence',
+      children: [],
+    }
+    cyclic.children.push({ kind: 'chain', name: 'inner', layout: 'sequence', children: [cyclic] })
+    for (const [source, message] of [
+      [unreadable, 'describeGraph: source could not be read: Error: no name'],
+      [cyclic, 'describeGraph: source.children[0].children[0] must be a graph node that does not contain itself'],
+    ] as const) {
+      for (const draw of [describeGraph, toMermaid]) {
+        let thrown: unknown
+        try {
+          draw(source as never)
+        } catch (error) {
+          thrown = error
+        }
+        expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+        expect((thrown as Error).message).toContain(message)
+      }
+    }
+    // The same node twice side by side is not a cycle: it is drawn twice.
+    const leaf = { kind: 'function', name: 'leaf' }
+    expect(describeGraph({ kind: 'chain', name: 'c', layout: 'sequence', children: [leaf, leaf] }).nodes).toHaveLength(
+      3,
+    )
+  })
 })

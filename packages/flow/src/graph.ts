@@ -52,15 +52,13 @@ export interface Describable {
  */
 export function describeGraph(source: Describable | FunctionNode): FlowGraph {
   const builder = new GraphBuilder()
-  let node: FunctionNode
   try {
-    node = isDescribable(source) ? source.describe() : source
+    const root = builder.add(isDescribable(source) ? source.describe() : source, undefined, 'source')
+    return { root: root.id, nodes: builder.nodes, edges: builder.edges }
   } catch (error) {
-    // A describe() or a node whose reading throws (a getter, a Proxy) is bad input, not a crash.
+    // A describe() or a node whose reading throws (a getter, a Proxy), at any depth, is bad input, not a crash.
     throw unreadableOption(error, 'source', 'describeGraph')
   }
-  const root = builder.add(node, undefined, 'source')
-  return { root: root.id, nodes: builder.nodes, edges: builder.edges }
 }
 
 function isDescribable(source: Describable | FunctionNode): source is Describable {
@@ -87,9 +85,23 @@ type MutableGraphNode = { -readonly [Key in keyof GraphNode]: GraphNode[Key] }
 class GraphBuilder {
   readonly nodes: GraphNode[] = []
   readonly edges: GraphEdge[] = []
+  /** The nodes being drawn, from the root down to the current one: a node among its own descendants is a cycle. */
+  private readonly drawing = new Set<FunctionNode>()
 
   add(node: FunctionNode, parent: string | undefined, path: string): Ends {
     checkNode(node, path)
+    // A node object built by hand may hold itself; drawing it would never end.
+    if (this.drawing.has(node))
+      throw optionError(path, 'a graph node that does not contain itself', node, 'describeGraph')
+    this.drawing.add(node)
+    try {
+      return this.addNode(node, parent, path)
+    } finally {
+      this.drawing.delete(node)
+    }
+  }
+
+  private addNode(node: FunctionNode, parent: string | undefined, path: string): Ends {
     const id = `n${this.nodes.length}`
     const children = Array.isArray(node.children) ? node.children : []
     const layout = node.layout ?? (children.length > 0 ? 'group' : undefined)

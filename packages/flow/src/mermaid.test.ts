@@ -112,6 +112,9 @@ describe('toMermaid', () => {
       [(copy: typeof graph) => (copy.nodes[1].id = injected), 'source.nodes[1].id'],
       [(copy: typeof graph) => (copy.edges[0].to = injected), 'source.edges[0].to'],
       [(copy: typeof graph) => (copy.nodes[2].name = 7), 'source.nodes[2]'],
+      // A group holding a node of its own id would be drawn inside itself without end.
+      [(copy: typeof graph) => (copy.nodes[1].id = 'n0'), 'source.nodes[1].id'],
+      [(copy: typeof graph) => (copy.nodes[1].choices = [{ toString: () => 'x' }]), 'source.nodes[1].choices'],
     ] as const) {
       const copy = structuredClone(graph)
       change(copy)

@@ -79,20 +79,27 @@ const idPattern = /^[A-Za-z_][\w-]*$/
 
 /**
  * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
- * plain words, and names and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
+ * unique plain words, and names, choices and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
  */
 function checkGraph(graph: FlowGraph): FlowGraph {
   const refuse = (path: string, expected: string, value: unknown): never => {
     throw optionError(path, expected, value, 'toMermaid')
   }
   try {
+    // Ids are unique: a group holding a node of its own id would be drawn inside itself without end.
+    const ids = new Set<string>()
     graph.nodes.forEach((node, index) => {
       if (typeof node?.id !== 'string' || !idPattern.test(node.id))
         refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -)', node?.id)
+      if (ids.has(node.id)) refuse(`source.nodes[${index}].id`, 'an id no other node has', node.id)
+      ids.add(node.id)
       if (typeof node.name !== 'string' || typeof node.kind !== 'string')
         refuse(`source.nodes[${index}]`, 'a graph node with a string name and kind', node)
-      if (node.choices !== undefined && !Array.isArray(node.choices))
-        refuse(`source.nodes[${index}].choices`, 'a list of choices', node.choices)
+      if (
+        node.choices !== undefined &&
+        (!Array.isArray(node.choices) || !node.choices.every((choice) => typeof choice === 'string'))
+      )
+        refuse(`source.nodes[${index}].choices`, 'a list of strings', node.choices)
       if (node.parent !== undefined && (typeof node.parent !== 'string' || !idPattern.test(node.parent)))
         refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
     })

@@ -91,6 +91,12 @@ describe('Parallel over children', () => {
       option: 'children',
       message: 'p: children must be an object whose keys are not empty, got an object',
     })
+    // Nor can it hold a lone surrogate, which core refuses in a step key when the run starts: refused when it is built.
+    expect(refusal({ children: { '\uD800': a, b: alsoA } })).toEqual({
+      option: 'children',
+      message:
+        'p: children must be an object whose keys are well-formed Unicode, without a lone surrogate, got "\\ud800"',
+    })
     expect(refusal({ children: 3 })).toEqual({
       option: 'children',
       message: 'p: children must be a list or an object of Functions, got 3',

@@ -13,6 +13,7 @@ import {
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { hasLoneSurrogate } from './step-key.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
@@ -368,6 +369,13 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
     return Object.entries(children).map(([key, child]) => {
       // A key is its branch's step key, which cannot be empty.
       if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
+      if (hasLoneSurrogate(key))
+        throw optionError(
+          'children',
+          'an object whose keys are well-formed Unicode, without a lone surrogate',
+          key,
+          name,
+        )
       assertFunction(child, `children.${key}`, name)
       return [key, child as AnyFunction]
     })

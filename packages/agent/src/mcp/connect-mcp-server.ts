@@ -12,7 +12,7 @@ import {
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo } from './mcp-tool.js'
+import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer } from './mcp-tool.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -135,15 +135,23 @@ export class MCPServerConnection implements MCPToolConnection {
    * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
-    checkKnownOptions(options, toolsOptionKeys, this.name)
-    if (options.only !== undefined && !isStrings(options.only)) {
-      throw optionError('only', 'a list of tool names', options.only, this.name)
+    // Each option read once, into plain values: options whose reading throws (a getter, a Proxy) are bad options too.
+    let chosen: {
+      only: ReadonlySet<string> | undefined
+      prefix: string
+      needsApproval: MCPToolsOptions['needsApproval']
     }
-    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-      throw optionError('prefix', 'a string', options.prefix, this.name)
-    }
-    if (options.needsApproval !== undefined && typeof options.needsApproval !== 'function') {
-      throw optionError('needsApproval', 'a function of the tool', options.needsApproval, this.name)
+    try {
+      checkKnownOptions(options, toolsOptionKeys, this.name)
+      const { only, prefix, needsApproval } = options
+      if (only !== undefined && !isStrings(only)) throw optionError('only', 'a list of tool names', only, this.name)
+      if (prefix !== undefined && typeof prefix !== 'string') throw optionError('prefix', 'a string', prefix, this.name)
+      if (needsApproval !== undefined && typeof needsApproval !== 'function') {
+        throw optionError('needsApproval', 'a function of the tool', needsApproval, this.name)
+      }
+      chosen = { only: only === undefined ? undefined : new Set(only), prefix: prefix ?? '', needsApproval }
+    } catch (error) {
+      throw unreadableOption(error, 'options', this.name)
     }
     const listed: MCPToolInfo[] = []
     const cursors = new Set<string>()
@@ -152,7 +160,12 @@ export class MCPServerConnection implements MCPToolConnection {
       const page = await this.client
         .listTools(cursor === undefined ? undefined : { cursor })
         .catch((cause: unknown) => {
-          throw this.lostReason ?? new MCPConnectionError({ server: this.name, message: 'could not list tools', cause })
+          if (this.lostReason !== undefined) throw this.lostReason
+          // Why, in the message: an answer the SDK refuses names where it is wrong (`tools.1.inputSchema.type: …`).
+          const why = malformedAnswer(cause) ?? (cause instanceof Error ? cause.message : String(cause))
+          const error = new MCPConnectionError({ server: this.name, message: `could not list tools (${why})`, cause })
+          this.keepSecretsFor(error)
+          throw error
         })
       listed.push(...(page.tools as MCPToolInfo[]))
       cursor = page.nextCursor
@@ -167,16 +180,25 @@ export class MCPServerConnection implements MCPToolConnection {
       }
       if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
-    const only = options.only === undefined ? undefined : new Set(options.only)
-    return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, options))
+    const { only } = chosen
+    return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, chosen))
   }
 
   /**
    * One listed tool as a tinyllm tool. A tool that cannot be offered (an input schema that does not compile) is a
    * ConfigurationError naming the server and the tool, rather than a tool left out without a word: `only` leaves it out.
    */
-  private toolOf(tool: MCPToolInfo, options: MCPToolsOptions): MCPTool {
-    const needsApproval = options.needsApproval === undefined ? false : options.needsApproval(tool)
+  private toolOf(
+    tool: MCPToolInfo,
+    options: { readonly prefix: string; readonly needsApproval: MCPToolsOptions['needsApproval'] },
+  ): MCPTool {
+    let needsApproval: unknown
+    try {
+      needsApproval = options.needsApproval === undefined ? false : options.needsApproval(tool)
+    } catch (error) {
+      // A rule that throws gives no answer: a ConfigurationError, as any answer but true or false is.
+      throw unreadableOption(error, 'needsApproval', this.name)
+    }
     if (typeof needsApproval !== 'boolean') {
       throw optionError(
         'needsApproval',
@@ -186,7 +208,7 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     try {
       return new MCPTool(this, tool, {
-        name: `${options.prefix ?? ''}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+        name: `${options.prefix}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
         needsApproval,
       })
     } catch (cause) {

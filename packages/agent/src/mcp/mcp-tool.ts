@@ -146,10 +146,10 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
 }
 
 /**
- * What is wrong with the server's answer, when the call failed because the answer reached us but is not an MCP
- * result: not JSON (a SyntaxError from parsing it), or JSON the SDK's result schema refuses (its issues, with paths).
+ * @internal What is wrong with the server's answer, when a request failed because the answer reached us but is not an
+ * MCP result: not JSON (a SyntaxError from parsing it), or JSON the SDK's result schema refuses (its issues, with paths).
  */
-function malformedAnswer(error: unknown): string | undefined {
+export function malformedAnswer(error: unknown): string | undefined {
   if (error instanceof SyntaxError) return `it is not JSON (${error.message})`
   const issues = (error as { issues?: unknown } | null)?.issues
   if (!Array.isArray(issues)) return undefined

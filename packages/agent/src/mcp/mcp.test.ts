@@ -117,6 +117,28 @@ describe('MCP tools over stdio', () => {
       .catch((caught: unknown) => caught)
     expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
     expect((error as Error).message).toMatch(/needsApproval must be true or false for tool "lookup_applicant"/)
+    // Nor is a rule that throws, or options whose reading throws: each a ConfigurationError, not the raw error.
+    const unreadableOnly = new Proxy(['add'], {
+      get: (target, key) => {
+        if (key === 'length') throw new Error('no length')
+        return Reflect.get(target, key)
+      },
+    })
+    for (const [options, message] of [
+      [
+        {
+          needsApproval: () => {
+            throw new Error('rule broke')
+          },
+        },
+        'records: needsApproval could not be read: Error: rule broke',
+      ],
+      [{ only: unreadableOnly }, 'records: options could not be read: Error: no length'],
+    ] as const) {
+      const refused = await records.tools(options as MCPToolsOptions).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toBe(message)
+    }
   })
 
   it('a tool whose input schema does not compile: a ConfigurationError naming server and tool; `only` lists the rest', async () => {
@@ -157,6 +179,21 @@ describe('MCP tools over stdio', () => {
     const endless = await (await oddServer('endless')).tools().catch((caught: unknown) => caught)
     expect(MCPConnectionError.isInstance(endless), String(endless)).toBe(true)
     expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
+  })
+
+  it('says what is wrong with a tool list the SDK refuses, and where', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'not-object'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const refused = await odd.tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toBe(
+      'MCP server odd: could not list tools (tools.1.inputSchema.type: Invalid input: expected "object")',
+    )
   })
 
   it('an agent calls them: structured content comes back as the result, text as text', async () => {

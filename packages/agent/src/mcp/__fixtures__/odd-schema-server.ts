@@ -1,7 +1,8 @@
 // A real MCP server over stdio, written with the SDK's low-level server API, that lists a tool whose input schema no
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
-// over pages with a new cursor each time.
+// over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
+// SDK's client refuses in the whole list.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
@@ -17,6 +18,14 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
   }
   if (pages === 'paged') return { tools: [{ name: 'second', inputSchema: { type: 'object' } }] }
   if (pages === 'loop') return { tools: [{ name: 'same', inputSchema: { type: 'object' } }], nextCursor: 'again' }
+  if (pages === 'not-object') {
+    return {
+      tools: [
+        { name: 'fine', inputSchema: { type: 'object' } },
+        { name: 'text_only', inputSchema: { type: 'string' } },
+      ],
+    }
+  }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
   }
