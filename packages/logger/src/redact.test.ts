@@ -202,6 +202,20 @@ describe('registerSecret', () => {
     expect(JSON.stringify(output)).not.toContain('Q7xv93')
   })
 
+  it('unboxes a string, number or boolean made in another realm, so a secret in one is not shown in pieces', () => {
+    const secret = 'tenant-R8yw04Mn3AqL'
+    unregister.push(registerSecret(secret))
+    const foreign = runInNewContext(
+      `({ boxed: new String(${JSON.stringify(secret)}), counted: new Number(3), flag: new Boolean(false) })`,
+    ) as Record<string, unknown>
+    expect(foreign.boxed instanceof String).toBe(false)
+    const output = redact(foreign)
+    expect(output).toEqual({ boxed: REDACTED, counted: 3, flag: false })
+    expect(JSON.stringify(output)).not.toContain('R8yw')
+    // What only claims to be a boxed string is not taken for one.
+    expect(redact({ claim: { [Symbol.toStringTag]: 'String', note: secret } })).toEqual({ claim: '[Unserializable]' })
+  })
+
   it('replaces the longer of two overlapping secrets whole', () => {
     unregister.push(registerSecret('abcd'), registerSecret('abcdefgh-long'))
     expect(redactString('x abcdefgh-long y abcd')).toBe(`x ${REDACTED} y ${REDACTED}`)
