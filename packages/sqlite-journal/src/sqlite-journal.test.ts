@@ -217,6 +217,27 @@ describe('SqliteJournal', () => {
     expect((closed as Error).message).toMatch(/is closed/)
   })
 
+  it('fails with a SqliteJournalError when the database refuses a read, a write or the count of its entries', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const other = new DatabaseSync(path)
+    other.exec('DROP TABLE tinyllm_journal')
+    other.close()
+    const failures = [
+      catching(() => journal.read('k')),
+      catching(() => journal.write('k', entry('good'))),
+      catching(() => journal.size),
+    ]
+    for (const failure of failures) {
+      expect(SqliteJournalError.isInstance(failure)).toBe(true)
+      expect(failure).toMatchObject({ path, table: 'tinyllm_journal', retryable: false })
+      expect((failure as Error).message).toMatch(/no such table: tinyllm_journal/)
+      expect((failure as Error).cause).toBeInstanceOf(Error)
+    }
+    expect((failures[2] as Error).message).toMatch(/^SqliteJournal: counting the entries on .* failed: /)
+    journal.close()
+  })
+
   it('rehydrates its errors as the same classes from JSON', () => {
     const error = new CorruptJournalEntryError({ path: 'runs.db', table: 't', key: 'k', problem: 'at is not a number' })
     const copy = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error)))

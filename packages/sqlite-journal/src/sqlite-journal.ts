@@ -152,7 +152,11 @@ export class SqliteJournal implements StepJournal {
   /** How many steps are journaled. */
   get size(): number {
     this.#assertOpen(undefined)
-    return Number((this.#count.get() as { size: number | bigint }).size)
+    try {
+      return Number((this.#count.get() as { size: number | bigint }).size)
+    } catch (cause) {
+      throw this.#failure('counting the entries', undefined, cause)
+    }
   }
 
   /** Closes the database file; reads and writes fail from then on. Calling it again does nothing. */
