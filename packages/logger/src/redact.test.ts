@@ -254,6 +254,19 @@ describe('registerSecret', () => {
     expect(redactString(`echo tenant%2bKey%2f0123%3d`)).toBe(`echo ${REDACTED}`)
   })
 
+  it("redacts a registered value echoed as a form body or URLSearchParams writes it: a space as +, !'()~ escaped", () => {
+    const password = "correct horse (it's) battery~staple!"
+    unregister.push(registerSecret(password))
+    const url = new URL('https://auth.example.com/token')
+    url.searchParams.set('assertion', password)
+    expect(url.search).toBe('?assertion=correct+horse+%28it%27s%29+battery%7Estaple%21')
+    expect(redactString(`POST ${url.href}`)).toBe(`POST https://auth.example.com/token?assertion=${REDACTED}`)
+    const body = new URLSearchParams({ grant: 'x', assertion: password }).toString()
+    expect(redactString(body.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()))).toBe(
+      `grant=x&assertion=${REDACTED}`,
+    )
+  })
+
   it('redacts a registered value holding a quote or a backslash as a JSON string writes it, in a body or a field', () => {
     const password = 'Tr0ub4dor"&\\3-horse'
     unregister.push(registerSecret(password))
