@@ -109,6 +109,29 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it('quotes no part of a corrupt row in its error, where a cut could leave part of a secret', () => {
+    const secret = 'sk-proj-Q7xv93Lm2ZpKa8Rt51Wd'
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const database = new DatabaseSync(path)
+    const insert = database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)')
+    insert.run('r/secret', `${secret} was written here by something else`)
+    insert.run('r/cut-short', '{"function":"classify",')
+    database.close()
+    try {
+      const error = catching(() => journal.read('r/secret')) as CorruptJournalEntryError
+      expect(error.problem).toBe('it is not JSON')
+      for (const text of [error.message, String(error.stack), JSON.stringify(error)])
+        expect(text).not.toContain('sk-proj')
+      // What the parser says without quoting the row stays.
+      expect((catching(() => journal.read('r/cut-short')) as CorruptJournalEntryError).problem).toMatch(
+        /^it is not JSON \(.+\)$/,
+      )
+    } finally {
+      journal.close()
+    }
+  })
+
   it('fails a run whose durable step finds a corrupt row, instead of replaying it', async () => {
     const path = freshFile()
     const journal = new SqliteJournal(path)
