@@ -216,6 +216,29 @@ describe('SqliteJournal', () => {
       [{ path: freshFile(), busyTimeoutMs: 2 ** 31 }, 'busyTimeoutMs', /≤ 2147483647, got 2147483648$/],
       [{ path: freshFile(), synchronous: 'off' }, 'synchronous', /one of 'normal', 'full'/],
       [{ path: freshFile(), tabel: 'x' }, 'tabel', /did you mean table\?/],
+      // Options whose reading throws: a getter, a Proxy.
+      [
+        {
+          get path(): string {
+            throw new Error('not readable')
+          },
+        },
+        'options',
+        /options could not be read: Error: not readable/,
+      ],
+      [
+        new Proxy(
+          { path: freshFile(), table: 'runs' },
+          {
+            get(target, key) {
+              if (key === 'table') throw new Error('not readable')
+              return Reflect.get(target, key)
+            },
+          },
+        ),
+        'options',
+        /options could not be read/,
+      ],
     ]
     for (const [options, option, message] of cases) {
       const error = catching(() => new SqliteJournal(options as never))

@@ -7,6 +7,7 @@ import {
   type JournalEntry,
   optionError,
   type StepJournal,
+  unreadableOption,
 } from '@tinyllm/core'
 import { decodeJournalEntry, encodeJournalEntry } from './journal-entry-codec.js'
 import { loadSqlite } from './load-sqlite.js'
@@ -41,6 +42,18 @@ const sqliteBusy = 5
 const sqliteLocked = 6
 const loneSurrogate = /\p{Surrogate}/u
 
+/** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readOptions(given: SqliteJournalOptions): {
+  [Key in keyof SqliteJournalOptions]-?: SqliteJournalOptions[Key] | undefined
+} {
+  try {
+    const { path, table, busyTimeoutMs, synchronous } = given
+    return { path, table, busyTimeoutMs, synchronous }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+}
+
 /**
  * A step journal in one SQLite file, on Node's built-in `node:sqlite`: finished durable steps (LLM calls, Functions
  * with `durable: true`) outlive the process, so a batch killed half-way resumes under the same run ids without paying
@@ -72,27 +85,28 @@ export class SqliteJournal implements StepJournal {
       throw optionError('options', 'a path or an object of options', resolved, owner)
     }
     checkKnownOptions(resolved, knownOptions, owner)
-    if (typeof resolved.path !== 'string' || resolved.path === '') {
-      throw optionError('path', 'the path of a database file', resolved.path, owner)
+    const given = readOptions(resolved)
+    if (typeof given.path !== 'string' || given.path === '') {
+      throw optionError('path', 'the path of a database file', given.path, owner)
     }
-    const table = resolved.table ?? 'tinyllm_journal'
+    const table = given.table ?? 'tinyllm_journal'
     if (typeof table !== 'string' || !tableNamePattern.test(table)) {
       throw optionError('table', 'a name of letters, digits and _ not starting with sqlite_', table, owner)
     }
     const busyTimeoutMs =
       checkNumber(
-        resolved.busyTimeoutMs,
+        given.busyTimeoutMs,
         'busyTimeoutMs',
         { integer: true, min: 0, max: maxBusyTimeoutMs, unit: 'ms' },
         owner,
       ) ?? 5000
-    const synchronous = checkOneOf(resolved.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
+    const synchronous = checkOneOf(given.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
     const { DatabaseSync } = loadSqlite(owner)
-    this.path = resolved.path
+    this.path = given.path
     this.table = table
     let database: DatabaseSync | undefined
     try {
-      database = new DatabaseSync(resolved.path)
+      database = new DatabaseSync(given.path)
       // The busy timeout first: switching to WAL and creating the table wait for other processes opening the file.
       database.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
       database.exec('PRAGMA journal_mode = WAL')
