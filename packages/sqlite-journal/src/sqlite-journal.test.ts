@@ -132,6 +132,30 @@ describe('SqliteJournal', () => {
     }
   })
 
+  it('quotes a long step key in its errors cut short, the whole key kept in the key field', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const long = `run-${'r'.repeat(1_000_000)}`
+    const database = new DatabaseSync(path)
+    database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)').run(long, '[]')
+    const corrupt = catching(() => journal.read(long)) as CorruptJournalEntryError
+    const surrogate = catching(() => journal.read(`${long}\uD800`)) as ConfigurationError
+    database.exec('DROP TABLE tinyllm_journal')
+    database.close()
+    const failed = catching(() => journal.write(long, entry('x'))) as SqliteJournalError
+    expect(CorruptJournalEntryError.isInstance(corrupt)).toBe(true)
+    expect(ConfigurationError.isInstance(surrogate)).toBe(true)
+    expect(SqliteJournalError.isInstance(failed)).toBe(true)
+    for (const error of [corrupt, surrogate, failed]) {
+      expect(error.message).toMatch(/"run-rrr/)
+      expect(error.message.length).toBeLessThan(1_000)
+      expect(JSON.stringify(error).length).toBeLessThan(2_000)
+    }
+    expect(corrupt.key).toBe(long)
+    expect(failed.key).toBe(long)
+    journal.close()
+  })
+
   it('fails a run whose durable step finds a corrupt row, instead of replaying it', async () => {
     const path = freshFile()
     const journal = new SqliteJournal(path)

@@ -7,6 +7,7 @@ import {
   type JournalEntry,
   optionError,
   type StepJournal,
+  safeStringify,
   unreadableOption,
 } from '@tinyllm/core'
 import { decodeJournalEntry, encodeJournalEntry } from './journal-entry-codec.js'
@@ -156,7 +157,7 @@ export class SqliteJournal implements StepJournal {
     const standing = this.read(key)
     if (standing !== undefined) return standing
     throw new SqliteJournalError({
-      message: `writing ${JSON.stringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
+      message: `writing ${safeStringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
       path: this.path,
       table: this.table,
       key,
@@ -198,7 +199,7 @@ export class SqliteJournal implements StepJournal {
     if (!loneSurrogate.test(key)) return
     throw new ConfigurationError({
       option: 'key',
-      message: `the step key ${JSON.stringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+      message: `the step key ${safeStringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
       functionName: owner,
     })
   }
@@ -208,7 +209,7 @@ export class SqliteJournal implements StepJournal {
     const primary = typeof code === 'number' ? code & 0xff : undefined
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new SqliteJournalError({
-      message: `${action}${key === undefined ? '' : ` ${JSON.stringify(key)}`} on ${this.path} failed: ${detail}`,
+      message: `${action}${key === undefined ? '' : ` ${safeStringify(key)}`} on ${this.path} failed: ${detail}`,
       path: this.path,
       table: this.table,
       key,
