@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
+import { createMemoryLogger } from './memory-logger.js'
 
 afterEach(() => {
   vi.unstubAllEnvs()
@@ -45,8 +46,36 @@ describe('createConsoleLogger levels', () => {
 
   it('rejects an unknown format', () => {
     expect(() => createConsoleLogger({ format: 'prety' as 'pretty' })).toThrow(
-      "createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got prety",
+      "createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got \"prety\"",
     )
+  })
+
+  it('quotes what an option error was given with its secrets replaced, cut short', () => {
+    const key = 'sk-proj-Q7xv93Lm2ZpKa8Rt51WdYb'
+    const long = 'x'.repeat(10_000_000)
+    const refusals = [
+      () => createConsoleLogger({ level: key as 'info' }),
+      () => createConsoleLogger({ format: key as 'json' }),
+      () => createConsoleLogger({ [key]: true } as ConsoleLoggerOptions),
+      () => createConsoleLogger({ level: long as 'info' }),
+      () => createConsoleLogger({ format: long as 'json' }),
+      () => createConsoleLogger({ [long]: true } as ConsoleLoggerOptions),
+      () => createMemoryLogger({ level: { toString: () => key } as unknown as 'info' }),
+    ]
+    for (const refuse of refusals) {
+      const error = (() => {
+        try {
+          refuse()
+        } catch (caught) {
+          return caught as Error
+        }
+        throw new Error('not refused')
+      })()
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error.message).not.toContain('Q7xv')
+      expect(error.message.length).toBeLessThan(1_000)
+    }
+    expect(() => createConsoleLogger({ level: 20 as unknown as 'info' })).toThrow(/^Unknown log level 20;/)
   })
 
   it('refuses an option it does not know, suggesting the one meant', () => {

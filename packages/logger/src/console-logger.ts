@@ -1,7 +1,7 @@
 import { BaseLogger } from './base-logger.js'
 import { readEnvironment } from './environment.js'
 import { formatJsonLine } from './json-line.js'
-import { checkKnownOptions } from './known-options.js'
+import { checkKnownOptions, quoteGiven } from './known-options.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
@@ -93,7 +93,9 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   const stream = options.stream ?? defaultStream()
   const format = options.format ?? 'auto'
   if (format !== 'auto' && format !== 'pretty' && format !== 'json')
-    throw new TypeError(`createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got ${String(format)}`)
+    throw new TypeError(
+      `createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got ${quoteGiven(format)}`,
+    )
   const isTerminal = stream.isTTY === true
   const output: ConsoleOutput = {
     stream,

@@ -1,3 +1,5 @@
+import { redactAndCut } from './redact.js'
+
 /**
  * Refuses option keys nobody reads (a misspelling such as `levle`) with a `TypeError` that names the option meant, when
  * one is a near miss, and the known ones: like a wrong `level`, a programming error to fix, not to ignore. Keys whose
@@ -9,11 +11,26 @@ export function checkKnownOptions(options: object, known: Readonly<Record<string
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key) || (options as Record<string, unknown>)[key] === undefined) continue
     const names = Object.keys(known)
-    const suggestion = closestName(key, names)
+    // A key longer than any option name is quoted cut short, and no name is suggested for it.
+    const shown = redactAndCut(key, MAX_QUOTED_LENGTH)
+    const suggestion = shown === key ? closestName(key, names) : undefined
     throw new TypeError(
-      `${owner}: ${key} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${names.join(', ')})`,
+      `${owner}: ${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${names.join(', ')})`,
     )
   }
+}
+
+/** The longest text an option error quotes of what it was given. */
+const MAX_QUOTED_LENGTH = 64
+
+/**
+ * A value given as an option, as an option error quotes it: text JSON-quoted, its secrets replaced before it is cut at
+ * 64 characters; a number or boolean as it is; anything else by its type, which reading cannot make throw.
+ */
+export function quoteGiven(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(redactAndCut(value, MAX_QUOTED_LENGTH))
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return value === null ? 'null' : `a ${typeof value}`
 }
 
 /**

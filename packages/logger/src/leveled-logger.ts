@@ -1,7 +1,8 @@
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger } from './logger.js'
 import { LOGGER_BRAND } from './logger-brand.js'
-import { redactString } from './redact.js'
+import { escapeControls } from './pretty-line.js'
+import { redactAndCut } from './redact.js'
 
 /**
  * The five level methods of `Logger`, written once for every logger of this package: each hands its level to `log`,
@@ -56,6 +57,9 @@ export abstract class LeveledLogger implements Logger {
   }
 }
 
+/** The longest failure the report quotes, as an error's strings are cut in a line. */
+const MAX_DETAIL_LENGTH = 1_000
+
 /** Whether a logger's failure was reported already: once per process is enough to say the logger is broken. */
 let reported = false
 
@@ -68,16 +72,17 @@ function catchRejection(written: unknown): void {
 
 /**
  * Reports that the logger underneath failed (to write a line, to make a child, to say whether a level is enabled), once
- * per process, on stderr, redacted.
+ * per process, on stderr, redacted, cut at 1,000 characters and with its control characters escaped.
  */
 export function reportFailure(error: unknown): void {
   if (reported) return
   reported = true
   try {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    globalThis.process?.stderr?.write(
-      `tinyllm: a logger failed to write a line and dropped it (${redactString(detail)})\n`,
-    )
+    // The failure may quote the line it could not write: cut as an error's strings are in a line, and its control
+    // characters escaped as in a pretty line, so it writes no terminal escape and passes for no line of its own.
+    const shown = escapeControls(redactAndCut(detail, MAX_DETAIL_LENGTH), false)
+    globalThis.process?.stderr?.write(`tinyllm: a logger failed to write a line and dropped it (${shown})\n`)
   } catch {
     // Nowhere left to report to, or an error that cannot even be described.
   }

@@ -1,4 +1,5 @@
 import { readEnvironment } from './environment.js'
+import { quoteGiven } from './known-options.js'
 import type { LogLevel } from './logger.js'
 
 /** A level a line can be written at: every level except `silent`. */
@@ -35,7 +36,7 @@ export function resolveLogLevel(
   if (option !== undefined) {
     if (!isLogLevel(option)) {
       throw new TypeError(
-        `Unknown log level ${JSON.stringify(option)}; expected one of ${Object.keys(LEVEL_VALUES).join(', ')}`,
+        `Unknown log level ${quoteGiven(option)}; expected one of ${Object.keys(LEVEL_VALUES).join(', ')}`,
       )
     }
     return option

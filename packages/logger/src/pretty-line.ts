@@ -98,7 +98,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g
 const CONTROL_CHARACTERS_AND_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/g
 
 /** `text` with control characters written as escapes (`\n`, `\u001b`), newlines kept when they separate lines. */
-function escapeControls(text: string, keepNewlines: boolean): string {
+export function escapeControls(text: string, keepNewlines: boolean): string {
   return text.replace(keepNewlines ? CONTROL_CHARACTERS : CONTROL_CHARACTERS_AND_NEWLINE, escapeCharacter)
 }
 

@@ -202,6 +202,20 @@ describe('registerSecret', () => {
     expect(JSON.stringify(output)).not.toContain('Q7xv93')
   })
 
+  it('unboxes a string, number or boolean made in another realm, so a secret in one is not shown in pieces', () => {
+    const secret = 'tenant-R8yw04Mn3AqL'
+    unregister.push(registerSecret(secret))
+    const foreign = runInNewContext(
+      `({ boxed: new String(${JSON.stringify(secret)}), counted: new Number(3), flag: new Boolean(false) })`,
+    ) as Record<string, unknown>
+    expect(foreign.boxed instanceof String).toBe(false)
+    const output = redact(foreign)
+    expect(output).toEqual({ boxed: REDACTED, counted: 3, flag: false })
+    expect(JSON.stringify(output)).not.toContain('R8yw')
+    // What only claims to be a boxed string is not taken for one.
+    expect(redact({ claim: { [Symbol.toStringTag]: 'String', note: secret } })).toEqual({ claim: '[Unserializable]' })
+  })
+
   it('replaces the longer of two overlapping secrets whole', () => {
     unregister.push(registerSecret('abcd'), registerSecret('abcdefgh-long'))
     expect(redactString('x abcdefgh-long y abcd')).toBe(`x ${REDACTED} y ${REDACTED}`)
@@ -238,6 +252,19 @@ describe('registerSecret', () => {
     expect(encoded).toBe('tenant%2BKey%2F0123%3D')
     expect(redactString(`GET /v1/models?x=${encoded}&y=1`)).toBe(`GET /v1/models?x=${REDACTED}&y=1`)
     expect(redactString(`echo tenant%2bKey%2f0123%3d`)).toBe(`echo ${REDACTED}`)
+  })
+
+  it("redacts a registered value echoed as a form body or URLSearchParams writes it: a space as +, !'()~ escaped", () => {
+    const password = "correct horse (it's) battery~staple!"
+    unregister.push(registerSecret(password))
+    const url = new URL('https://auth.example.com/token')
+    url.searchParams.set('assertion', password)
+    expect(url.search).toBe('?assertion=correct+horse+%28it%27s%29+battery%7Estaple%21')
+    expect(redactString(`POST ${url.href}`)).toBe(`POST https://auth.example.com/token?assertion=${REDACTED}`)
+    const body = new URLSearchParams({ grant: 'x', assertion: password }).toString()
+    expect(redactString(body.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()))).toBe(
+      `grant=x&assertion=${REDACTED}`,
+    )
   })
 
   it('redacts a registered value holding a quote or a backslash as a JSON string writes it, in a body or a field', () => {

@@ -248,8 +248,8 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     return copy
   }
   // A boxed primitive is its value, as in JSON: `new String(key)` would otherwise be copied one character per field.
-  if (value instanceof String || value instanceof Number || value instanceof Boolean)
-    return copyValue(value.valueOf(), walk, depth)
+  const unbox = unboxers.get(Object.prototype.toString.call(value))
+  if (unbox !== undefined) return copyValue(unbox.call(value), walk, depth)
   if (ArrayBuffer.isView(value)) return `[${value.constructor.name} (${value.byteLength} bytes)]`
   if (value instanceof RegExp) return redactString(value.toString())
   const toJSON = (value as { toJSON?: unknown }).toJSON
@@ -258,6 +258,17 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   return copy
 }
+
+/**
+ * How a boxed string, number or boolean gives its value, by its tag: from this realm or another (a `node:vm` context),
+ * where `instanceof String` is false. An object that only claims the tag (`Symbol.toStringTag`) throws when unboxed, and
+ * is written `"[Unserializable]"`.
+ */
+const unboxers: ReadonlyMap<string, (this: unknown) => unknown> = new Map<string, (this: unknown) => unknown>([
+  ['[object String]', String.prototype.valueOf],
+  ['[object Number]', Number.prototype.valueOf],
+  ['[object Boolean]', Boolean.prototype.valueOf],
+])
 
 /**
  * Whether `value` is an error, from this realm or another (a `node:vm` context, a test runner's sandbox), where

@@ -87,7 +87,8 @@ export function replaceRegisteredSecrets(text: string, replacement: string): str
 
 /**
  * The value, as written inside a JSON string (a request body, a JSON log line held as text: `"` and `\` escaped), and
- * its percent-encoded forms (upper- and lower-case escapes), where they differ from it.
+ * its percent-encoded forms (upper- and lower-case escapes), where they differ from it: as `encodeURIComponent` writes
+ * it, and as a form body or `URLSearchParams` (a URL's `searchParams`) does, a space as `+` and `!'()~` escaped.
  */
 function withEncodedForms(secret: string): string[] {
   const forms = [secret]
@@ -99,10 +100,12 @@ function withEncodedForms(secret: string): string[] {
   } catch {
     return forms // a lone surrogate cannot be encoded, nor echoed encoded
   }
-  if (encoded !== secret) {
-    forms.push(encoded)
-    const lower = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
-    if (lower !== encoded) forms.push(lower)
+  const formEncoded = new URLSearchParams([['', secret]]).toString().slice(1)
+  for (const form of new Set([encoded, formEncoded])) {
+    if (form === secret) continue
+    forms.push(form)
+    const lower = form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+    if (lower !== form) forms.push(lower)
   }
   return forms
 }

@@ -301,6 +301,23 @@ describe('a logger whose methods are async', () => {
     expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: disk full)\n')
   })
 
+  it('reports a failure that quotes the line it dropped cut, with no terminal escape and no line of its own', async () => {
+    const quoting = {
+      debug: ignore,
+      info: (message: string) => {
+        throw new Error(`cannot write ${message}`)
+      },
+      warn: ignore,
+      error: ignore,
+    }
+    const { stderr } = await logThrough(quoting, (logger) => {
+      logger.info(`model said \u001b[2J\u009b31m\r\n12:00:00.000 ERROR forged ${'x'.repeat(5_000)}`)
+    })
+    expect(stderr).toBe(
+      `tinyllm: a logger failed to write a line and dropped it (Error: cannot write model said \\u001b[2J\\u009b31m\\r\\n12:00:00.000 ERROR forged ${'x'.repeat(933)}…)\n`,
+    )
+  })
+
   it('does the same for a thenable that rejects and for one whose then throws', async () => {
     const rejecting = () => ({
       // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about.

@@ -76,8 +76,7 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
   const stop = setting('stop')
   if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
   // Read as a log line reads a list (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
-  else if (Array.isArray(stop))
-    attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
+  else if (isList(stop)) attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
   const formatType = fieldOf(format, 'type')
@@ -88,7 +87,19 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
 /** The messages an LLM call was given, if its input has them. */
 export function messagesOf(input: unknown): ReadonlyArray<unknown> | undefined {
   const messages = fieldOf(input, 'messages')
-  return Array.isArray(messages) ? messages : undefined
+  return isList(messages) ? messages : undefined
+}
+
+/**
+ * Whether a value the run holds is a list. A revoked `Proxy` throws when asked, so it is not one: read as a log line
+ * reads it, never thrown into the span that records it.
+ */
+export function isList(value: unknown): value is ReadonlyArray<unknown> {
+  try {
+    return Array.isArray(value)
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -341,6 +341,36 @@ describe('RunTracer', () => {
     expect(failed.map((span) => span.status.code)).toEqual(fields.map(() => SpanStatusCode.ERROR))
   })
 
+  it('records the failure of a run that holds a revoked Proxy where a list may be: messages, stop, finish reasons', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const { proxy: revoked, revoke } = Proxy.revocable([], {})
+    revoke()
+    const messages = [{ role: 'user', content: 'hi' }]
+    const chat = new LLMCall({ name: 'unreadable', model: new ScriptedChatModel({ responses: [] }) })
+    for (const input of [{ messages: revoked }, { messages, stop: revoked }]) {
+      await expect(chat.invoke(input as never, { onEvent: tracing.listener })).rejects.toThrow(ValidationError)
+    }
+    const annotated = defineFunction({
+      name: 'annotated',
+      retry: { attempts: 1 },
+      run: (_value: number, context: RunContext) => {
+        context.annotate('finishReasons', revoked)
+        throw new Error('failed after annotating')
+      },
+    })
+    await expect(annotated.invoke(1, { onEvent: tracing.listener })).rejects.toThrow('failed after annotating')
+
+    expect(tracing.openSpans).toBe(0)
+    const finished = await spans()
+    const calls = finished.filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
+    expect(calls.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR])
+    const failed = spanOf(finished, 'annotated')
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR)
+    expect(failed.attributes['error.type']).toBe('FunctionError')
+    expect(eventNames(failed)).toContain('exception')
+  })
+
   it('reads the stop sequences of an LLM call as redact does, so a sparse list takes no time', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

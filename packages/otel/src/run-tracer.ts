@@ -24,7 +24,7 @@ import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logg
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
-import { answersOf, llmCallOf, messagesOf, requestAttributes } from './llm-call-facts.js'
+import { answersOf, isList, llmCallOf, messagesOf, requestAttributes } from './llm-call-facts.js'
 
 const tracerName = '@tinyllm/otel'
 const tracerVersion = '0.1.0'
@@ -208,7 +208,7 @@ export class RunTracer {
         span.setAttributes(redactedAttributes(attributes))
         if (open.llmCall && this.captureContent && event.to === 'complete') {
           const finishReasons = event.annotations?.finishReasons
-          const answers = answersOf(event.output, Array.isArray(finishReasons) ? finishReasons : undefined)
+          const answers = answersOf(event.output, isList(finishReasons) ? finishReasons : undefined)
           span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
         }
         if (event.to === 'failed' && error !== undefined) {
@@ -295,7 +295,7 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
     const known = annotationAttributes.get(key)
     if (known !== undefined) {
       // A list is read as a log line reads one (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
-      const read = Array.isArray(value) ? redact(value) : value
+      const read = isList(value) ? redact(value) : value
       if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
@@ -305,7 +305,7 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
 }
 
 function isOfType(value: unknown, type: AnnotationType): value is string | boolean | string[] {
-  if (type === 'strings') return Array.isArray(value) && value.every((item) => typeof item === 'string')
+  if (type === 'strings') return isList(value) && value.every((item) => typeof item === 'string')
   return typeof value === type
 }
 

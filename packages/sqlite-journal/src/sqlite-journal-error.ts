@@ -1,4 +1,4 @@
-import { brandError, TinyLLMError } from '@tinyllm/core'
+import { brandError, safeStringify, TinyLLMError } from '@tinyllm/core'
 
 /** Where in which journal something went wrong. */
 export interface SqliteJournalErrorOptions {
@@ -45,7 +45,7 @@ export class CorruptJournalEntryError extends SqliteJournalError {
 
   constructor(options: { path: string; table: string; key: string; problem: string }) {
     super({
-      message: `the entry at ${JSON.stringify(options.key)} in ${options.path} (table ${options.table}) is corrupt: ${options.problem}`,
+      message: `the entry at ${safeStringify(options.key)} in ${options.path} (table ${options.table}) is corrupt: ${options.problem}`,
       path: options.path,
       table: options.table,
       key: options.key,

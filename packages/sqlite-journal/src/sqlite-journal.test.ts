@@ -109,6 +109,53 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it('quotes no part of a corrupt row in its error, where a cut could leave part of a secret', () => {
+    const secret = 'sk-proj-Q7xv93Lm2ZpKa8Rt51Wd'
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const database = new DatabaseSync(path)
+    const insert = database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)')
+    insert.run('r/secret', `${secret} was written here by something else`)
+    insert.run('r/cut-short', '{"function":"classify",')
+    database.close()
+    try {
+      const error = catching(() => journal.read('r/secret')) as CorruptJournalEntryError
+      expect(error.problem).toBe('it is not JSON')
+      for (const text of [error.message, String(error.stack), JSON.stringify(error)])
+        expect(text).not.toContain('sk-proj')
+      // What the parser says without quoting the row stays.
+      expect((catching(() => journal.read('r/cut-short')) as CorruptJournalEntryError).problem).toMatch(
+        /^it is not JSON \(.+\)$/,
+      )
+    } finally {
+      journal.close()
+    }
+  })
+
+  it('quotes a long step key in its errors cut short, the whole key kept in the key field', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const long = `run-${'r'.repeat(1_000_000)}`
+    const database = new DatabaseSync(path)
+    database.prepare('INSERT INTO tinyllm_journal (key, entry) VALUES (?, ?)').run(long, '[]')
+    const corrupt = catching(() => journal.read(long)) as CorruptJournalEntryError
+    const surrogate = catching(() => journal.read(`${long}\uD800`)) as ConfigurationError
+    database.exec('DROP TABLE tinyllm_journal')
+    database.close()
+    const failed = catching(() => journal.write(long, entry('x'))) as SqliteJournalError
+    expect(CorruptJournalEntryError.isInstance(corrupt)).toBe(true)
+    expect(ConfigurationError.isInstance(surrogate)).toBe(true)
+    expect(SqliteJournalError.isInstance(failed)).toBe(true)
+    for (const error of [corrupt, surrogate, failed]) {
+      expect(error.message).toMatch(/"run-rrr/)
+      expect(error.message.length).toBeLessThan(1_000)
+      expect(JSON.stringify(error).length).toBeLessThan(2_000)
+    }
+    expect(corrupt.key).toBe(long)
+    expect(failed.key).toBe(long)
+    journal.close()
+  })
+
   it('fails a run whose durable step finds a corrupt row, instead of replaying it', async () => {
     const path = freshFile()
     const journal = new SqliteJournal(path)
@@ -193,6 +240,29 @@ describe('SqliteJournal', () => {
       [{ path: freshFile(), busyTimeoutMs: 2 ** 31 }, 'busyTimeoutMs', /≤ 2147483647, got 2147483648$/],
       [{ path: freshFile(), synchronous: 'off' }, 'synchronous', /one of 'normal', 'full'/],
       [{ path: freshFile(), tabel: 'x' }, 'tabel', /did you mean table\?/],
+      // Options whose reading throws: a getter, a Proxy.
+      [
+        {
+          get path(): string {
+            throw new Error('not readable')
+          },
+        },
+        'options',
+        /options could not be read: Error: not readable/,
+      ],
+      [
+        new Proxy(
+          { path: freshFile(), table: 'runs' },
+          {
+            get(target, key) {
+              if (key === 'table') throw new Error('not readable')
+              return Reflect.get(target, key)
+            },
+          },
+        ),
+        'options',
+        /options could not be read/,
+      ],
     ]
     for (const [options, option, message] of cases) {
       const error = catching(() => new SqliteJournal(options as never))
@@ -215,6 +285,27 @@ describe('SqliteJournal', () => {
     const closed = catching(() => journal.read('k'))
     expect(SqliteJournalError.isInstance(closed)).toBe(true)
     expect((closed as Error).message).toMatch(/is closed/)
+  })
+
+  it('fails with a SqliteJournalError when the database refuses a read, a write or the count of its entries', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const other = new DatabaseSync(path)
+    other.exec('DROP TABLE tinyllm_journal')
+    other.close()
+    const failures = [
+      catching(() => journal.read('k')),
+      catching(() => journal.write('k', entry('good'))),
+      catching(() => journal.size),
+    ]
+    for (const failure of failures) {
+      expect(SqliteJournalError.isInstance(failure)).toBe(true)
+      expect(failure).toMatchObject({ path, table: 'tinyllm_journal', retryable: false })
+      expect((failure as Error).message).toMatch(/no such table: tinyllm_journal/)
+      expect((failure as Error).cause).toBeInstanceOf(Error)
+    }
+    expect((failures[2] as Error).message).toMatch(/^SqliteJournal: counting the entries on .* failed: /)
+    journal.close()
   })
 
   it('rehydrates its errors as the same classes from JSON', () => {

@@ -7,6 +7,8 @@ import {
   type JournalEntry,
   optionError,
   type StepJournal,
+  safeStringify,
+  unreadableOption,
 } from '@tinyllm/core'
 import { decodeJournalEntry, encodeJournalEntry } from './journal-entry-codec.js'
 import { loadSqlite } from './load-sqlite.js'
@@ -41,6 +43,18 @@ const sqliteBusy = 5
 const sqliteLocked = 6
 const loneSurrogate = /\p{Surrogate}/u
 
+/** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readOptions(given: SqliteJournalOptions): {
+  [Key in keyof SqliteJournalOptions]-?: SqliteJournalOptions[Key] | undefined
+} {
+  try {
+    const { path, table, busyTimeoutMs, synchronous } = given
+    return { path, table, busyTimeoutMs, synchronous }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+}
+
 /**
  * A step journal in one SQLite file, on Node's built-in `node:sqlite`: finished durable steps (LLM calls, Functions
  * with `durable: true`) outlive the process, so a batch killed half-way resumes under the same run ids without paying
@@ -72,27 +86,28 @@ export class SqliteJournal implements StepJournal {
       throw optionError('options', 'a path or an object of options', resolved, owner)
     }
     checkKnownOptions(resolved, knownOptions, owner)
-    if (typeof resolved.path !== 'string' || resolved.path === '') {
-      throw optionError('path', 'the path of a database file', resolved.path, owner)
+    const given = readOptions(resolved)
+    if (typeof given.path !== 'string' || given.path === '') {
+      throw optionError('path', 'the path of a database file', given.path, owner)
     }
-    const table = resolved.table ?? 'tinyllm_journal'
+    const table = given.table ?? 'tinyllm_journal'
     if (typeof table !== 'string' || !tableNamePattern.test(table)) {
       throw optionError('table', 'a name of letters, digits and _ not starting with sqlite_', table, owner)
     }
     const busyTimeoutMs =
       checkNumber(
-        resolved.busyTimeoutMs,
+        given.busyTimeoutMs,
         'busyTimeoutMs',
         { integer: true, min: 0, max: maxBusyTimeoutMs, unit: 'ms' },
         owner,
       ) ?? 5000
-    const synchronous = checkOneOf(resolved.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
+    const synchronous = checkOneOf(given.synchronous, 'synchronous', ['normal', 'full'], owner) ?? 'normal'
     const { DatabaseSync } = loadSqlite(owner)
-    this.path = resolved.path
+    this.path = given.path
     this.table = table
     let database: DatabaseSync | undefined
     try {
-      database = new DatabaseSync(resolved.path)
+      database = new DatabaseSync(given.path)
       // The busy timeout first: switching to WAL and creating the table wait for other processes opening the file.
       database.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
       database.exec('PRAGMA journal_mode = WAL')
@@ -142,7 +157,7 @@ export class SqliteJournal implements StepJournal {
     const standing = this.read(key)
     if (standing !== undefined) return standing
     throw new SqliteJournalError({
-      message: `writing ${JSON.stringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
+      message: `writing ${safeStringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
       path: this.path,
       table: this.table,
       key,
@@ -152,7 +167,11 @@ export class SqliteJournal implements StepJournal {
   /** How many steps are journaled. */
   get size(): number {
     this.#assertOpen(undefined)
-    return Number((this.#count.get() as { size: number | bigint }).size)
+    try {
+      return Number((this.#count.get() as { size: number | bigint }).size)
+    } catch (cause) {
+      throw this.#failure('counting the entries', undefined, cause)
+    }
   }
 
   /** Closes the database file; reads and writes fail from then on. Calling it again does nothing. */
@@ -180,7 +199,7 @@ export class SqliteJournal implements StepJournal {
     if (!loneSurrogate.test(key)) return
     throw new ConfigurationError({
       option: 'key',
-      message: `the step key ${JSON.stringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+      message: `the step key ${safeStringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
       functionName: owner,
     })
   }
@@ -190,7 +209,7 @@ export class SqliteJournal implements StepJournal {
     const primary = typeof code === 'number' ? code & 0xff : undefined
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new SqliteJournalError({
-      message: `${action}${key === undefined ? '' : ` ${JSON.stringify(key)}`} on ${this.path} failed: ${detail}`,
+      message: `${action}${key === undefined ? '' : ` ${safeStringify(key)}`} on ${this.path} failed: ${detail}`,
       path: this.path,
       table: this.table,
       key,
