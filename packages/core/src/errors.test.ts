@@ -1,3 +1,4 @@
+import { format, inspect } from 'node:util'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
@@ -50,6 +51,23 @@ describe('errors', () => {
       expect(new FunctionError({ functionName: 'f', state: 'running', cause: thrown }).message).not.toContain(
         secret.slice(0, 10),
       )
+    } finally {
+      unregister()
+    }
+  })
+
+  it('print with secrets replaced in Node, also those of the cause they keep as it was thrown', () => {
+    const secret = 'correct-horse-battery-staple'
+    const unregister = registerSecret(secret)
+    try {
+      const cause = Object.assign(new Error(`the server echoed ${secret}`), { sent: { authorization: secret } })
+      const error = new FunctionError({ functionName: 'fetch', state: 'running', cause })
+      expect(error.cause).toBe(cause)
+      for (const text of [inspect(error), inspect({ wrapped: [error] }, { depth: null }), format('%o', error)]) {
+        expect(text).not.toContain(secret)
+        expect(text).toContain('[cause]: Error: the server echoed [REDACTED]')
+      }
+      expect(inspect(error, { depth: 0 })).not.toContain(secret)
     } finally {
       unregister()
     }

@@ -65,6 +65,20 @@ export class TinyLLMError extends Error {
   }
 
   /**
+   * What `console.log(error)` and `util.inspect(error)` print in Node: the usual text, with secrets replaced as in a log
+   * line — also in the `cause`, which is kept as it was thrown (an SDK error that quotes a request header, say).
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: { readonly depth?: number | null },
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return redactString(
+      inspect(this, { ...options, depth: options.depth === null ? null : depth, customInspect: false }),
+    )
+  }
+
+  /**
    * The typed error a `toJSON()` view describes, as another process received it: the same class (any branded class
    * whose package is loaded, else TinyLLMError), message, `retryable` and fields. Only own data keys the class does not
    * define itself are copied, onto a fresh error: JSON can neither reach a prototype through it (`__proto__`,

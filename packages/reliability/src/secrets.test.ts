@@ -43,9 +43,9 @@ const look = (place: string, text: string | undefined): void => {
   places.push([place, text ?? ''])
 }
 /**
- * Every way a user might print or store an error. `console.error` / `util.inspect` views are checked too, except where
- * the caller put the canary in themselves (`callerSupplied`): an error keeps the abort reason or the answer it was
- * given as it is, and inspecting it shows the caller's own value.
+ * Every way a user might print or store an error, `console.error` / `util.inspect` included. Where the caller put the
+ * canary in themselves (`callerSupplied`), the error keeps the abort reason or the answer it was given as it is, so
+ * inspecting that value on its own (the cause) shows the caller's own value; the error printed whole does not.
  */
 function lookAtError(place: string, error: unknown, callerSupplied = false): void {
   expect(TinyLLMError.isInstance(error), `${place}: a typed error`).toBe(true)
@@ -53,8 +53,8 @@ function lookAtError(place: string, error: unknown, callerSupplied = false): voi
   look(`${place}: message`, typed.message)
   look(`${place}: stack`, typed.stack)
   look(`${place}: JSON`, JSON.stringify(typed))
-  if (callerSupplied) return
   look(`${place}: util.inspect`, inspect(typed, { depth: 20 }))
+  if (callerSupplied) return
   for (let cause = typed.cause, depth = 1; cause !== undefined && depth < 8; depth++) {
     look(`${place}: cause ${depth}`, inspect(cause, { depth: 20, showHidden: true }))
     cause = (cause as { cause?: unknown }).cause
