@@ -42,7 +42,10 @@ export interface Invocable<Input, Output> {
 export interface InvokeOptions extends ChildInvokeOptions {
   /** Logger for the run tree (a tinyllm Logger, a pino instance, …); default the process default (`setDefaultLogger`). */
   readonly logger?: LoggerLike
-  /** Receives every lifecycle event of the run tree. */
+  /**
+   * Receives every lifecycle event of the run tree, once: a listener also subscribed with `onLifecycleEvent` is not
+   * handed the same event twice.
+   */
   readonly onEvent?: (event: LifecycleEvent) => void
   /** Limit on tokens or cost for the whole run tree. */
   readonly budget?: Budget

@@ -387,6 +387,29 @@ describe('listeners and loggers cannot break a run or the process', () => {
     }
   })
 
+  it('a listener subscribed process-wide and given as onEvent too hears each event once', async () => {
+    const heard: string[] = []
+    const listener = (event: LifecycleEvent) => heard.push(`${event.function}:${event.to}`)
+    const other: string[] = []
+    const stop = onLifecycleEvent(listener)
+    const stopOther = onLifecycleEvent((event) => other.push(`${event.function}:${event.to}`))
+    try {
+      const child = defineFunction({ name: 'child', run: () => 'ok' })
+      const parent = defineFunction({
+        name: 'parent',
+        run: (_: unknown, context: RunContext) => context.invoke(child, 1),
+      })
+      await parent.invoke(undefined, { onEvent: listener })
+      expect(heard).toHaveLength(10)
+      expect(new Set(heard).size).toBe(10)
+      // Another process-wide listener still hears every event.
+      expect(other).toEqual(heard)
+    } finally {
+      stop()
+      stopOther()
+    }
+  })
+
   it('a stream listener that throws is logged, and the run and its stream go on', async () => {
     const logger = createMemoryLogger()
     const streaming = defineFunction({

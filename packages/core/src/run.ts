@@ -814,7 +814,8 @@ class Run {
     listenersHearing += 1
     try {
       if (onEvent !== undefined) this.deliver(onEvent, event)
-      for (const listener of this.tree.listeners) this.deliver(listener, event)
+      // A listener subscribed process-wide and given as the tree's `onEvent` too (a tracer, say) hears each event once.
+      for (const listener of this.tree.listeners) if (listener !== onEvent) this.deliver(listener, event)
     } finally {
       listenersHearing -= 1
     }
