@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigurationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, knownSpelling } from './options.js'
+import { checkBoolean, checkKnownOptions, knownSpelling, optionError } from './options.js'
 
 describe('knownSpelling', () => {
   const settings: ReadonlySet<string> = new Set(['model', 'topP', 'maxTokens', 'stop', 'temperature'])
@@ -51,5 +51,18 @@ describe('checkBoolean', () => {
       expect((error as Error).message).toBe(`f: durable must be true or false, got ${shown}`)
     }
     expect(checkBoolean(false, 'durable', 'f')).toBe(false)
+  })
+})
+
+describe('optionError', () => {
+  it('says a revoked Proxy it was given is unreadable, instead of throwing', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const error = optionError('title', 'a string', proxy, 'report')
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(error.message).toBe('report: title must be a string, got [an unreadable value]')
+    expect(optionError('title', 'a string', { a: 1 }, 'report').message).toBe(
+      'report: title must be a string, got an object',
+    )
   })
 })

@@ -86,8 +86,17 @@ export function optionError(option: string, expected: string, value: unknown, ow
 
 function showValue(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return 'an object'
+  if (typeof value === 'object' && value !== null && isPlainObjectLike(value)) return 'an object'
   return safeStringify(value, 60)
+}
+
+/** Not a list; false for a revoked Proxy too (`Array.isArray` throws for it), which safeStringify calls unreadable. */
+function isPlainObjectLike(value: object): boolean {
+  try {
+    return !Array.isArray(value)
+  } catch {
+    return false
+  }
 }
 
 /**
