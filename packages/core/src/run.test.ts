@@ -652,6 +652,49 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(record.children.map((run) => [run.function, run.status])).toEqual([['left', 'failed']])
   })
 
+  it('cancels with the run what an attempt that succeeded left running, for a Function that may retry or has attemptTimeoutMs', async () => {
+    for (const limits of [{ retry: { attempts: 2 } }, { attemptTimeoutMs: 60_000 }]) {
+      const started: Array<() => void> = []
+      let leftSignal: AbortSignal | undefined
+      const left = defineFunction({
+        name: 'left',
+        run: (_: undefined, context: RunContext) =>
+          new Promise((_resolve, reject) => {
+            leftSignal = context.signal
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+            started.pop()?.()
+          }),
+      })
+      const leftStarted = new Promise<void>((resolve) => started.push(resolve))
+      let leftRun: Promise<unknown> | undefined
+      let heldSignal: AbortSignal | undefined
+      const controller = new AbortController()
+      const parent = defineFunction({
+        name: 'parent',
+        ...limits,
+        run: (_: undefined, context: RunContext) => {
+          // Started and not awaited: the attempt succeeds, leaving it (and code holding its context) behind.
+          leftRun = left.invoke(undefined).catch((error: unknown) => error)
+          heldSignal = context.signal
+          return 'done'
+        },
+        processOutput: async (output: string, context: RunContext) => {
+          await leftStarted
+          controller.abort('the caller left')
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }))
+          return output
+        },
+      })
+      const record = await parent.trace(undefined, { signal: controller.signal })
+      expect(record.error?.name).toBe('AbortError')
+      expect(record.children.map((run) => run.function)).toEqual(['left'])
+      expect(leftSignal?.aborted).toBe(true)
+      const leftError = await leftRun
+      expect(AbortError.isInstance(leftError) && String(leftError.message)).toMatch(/the caller left/)
+      expect(heldSignal?.aborted).toBe(true)
+    }
+  })
+
   it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
     vi.useFakeTimers()
     try {

@@ -473,6 +473,9 @@ class Run {
   async execute(): Promise<unknown> {
     const fn = this.fn
     const scope = this.cancelScope
+    // The scope of the attempt that succeeded, kept until the run ends: what its code left running (a child not
+    // awaited, code holding its context) is cancelled with the run meanwhile, as it is when attempts share its scope.
+    let succeeded: CancelScope | undefined
     try {
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
         await undefined
@@ -515,6 +518,7 @@ class Run {
             value = this.settle(fn.outputValidator.validate(value))
             if (isPromiseLike(value)) value = await value
           }
+          succeeded = attemptScope
           break
         } catch (thrown) {
           // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
@@ -525,10 +529,7 @@ class Run {
           // A failed attempt is over: what it left running is cancelled with it, not carried into the next attempt.
           attemptScope?.cancel(error)
         } finally {
-          if (attemptScope !== undefined) {
-            attemptScope.dispose()
-            this.cancelScope = scope
-          }
+          if (attemptScope !== undefined) this.cancelScope = scope
         }
         await this.retryAfter(error)
       }
@@ -550,6 +551,7 @@ class Run {
       this.to('failed', error)
       throw error
     } finally {
+      succeeded?.dispose()
       scope.dispose()
       this.tree.live -= 1
     }
