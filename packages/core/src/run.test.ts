@@ -337,6 +337,50 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     }
   })
 
+  it('context.invoke refuses what invoke refuses, rejected and never thrown: bad options, and no Function at all', async () => {
+    const unreadable = Object.defineProperty({}, 'signal', {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter boom')
+      },
+    })
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('trap ownKeys')
+        },
+      },
+    )
+    const cases: Array<[unknown, unknown, RegExp]> = [
+      [fn, 5, /^f: options must be an object, got 5/],
+      [fn, 'fast', /^f: options must be an object, got "fast"/],
+      [fn, null, /^f: options must be an object, got null/],
+      [fn, unreadable, /^f: options could not be read: Error: getter boom/],
+      [fn, trap, /^f: options could not be read: Error: trap ownKeys/],
+      [undefined, undefined, /^parent: fn must be a Function \(with invoke\), got undefined/],
+      [{ name: 'lookalike' }, undefined, /^parent: fn must be a Function \(with invoke\), got an object/],
+    ]
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (_: undefined, context: RunContext) => {
+        const outcomes: unknown[] = []
+        for (const [child, options, message] of cases) {
+          let result: Promise<unknown> | undefined
+          expect(() => {
+            result = context.invoke(child as typeof fn, undefined, options as never)
+          }).not.toThrow()
+          const error = await (result as Promise<unknown>).catch((caught: unknown) => caught)
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toMatch(message)
+          outcomes.push(error)
+        }
+        return outcomes.length
+      },
+    })
+    expect(await parent.invoke(undefined)).toBe(cases.length)
+  })
+
   it('a stream option that is not a function fails before the run starts', async () => {
     let runs = 0
     const streaming = defineFunction({

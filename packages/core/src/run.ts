@@ -259,11 +259,19 @@ class StepContext implements RunContext {
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
-    if (options === undefined) {
-      this.childOptions ??= { parent: this }
-      return fn.invoke(input, this.childOptions)
+    let owner = this.run.fn.name
+    let childOptions: InvokeOptions
+    try {
+      if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
+      owner = fn.name
+      if (options === undefined) childOptions = this.childOptions ??= { parent: this }
+      else if (typeof options === 'object' && options !== null) childOptions = { ...options, parent: this }
+      else throw optionError('options', 'an object', options, owner)
+    } catch (error) {
+      // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
+      return Promise.reject(unreadableOption(error, 'options', owner))
     }
-    return fn.invoke(input, { ...options, parent: this })
+    return fn.invoke(input, childOptions)
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
