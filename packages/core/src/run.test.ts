@@ -964,6 +964,38 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     leaf.invoke('z', { executor }).catch(() => {})
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
   })
+
+  it('refuses a signal or deadline handed to an executor that is not one, inside a run or not: never replaced by the caller’s', async () => {
+    const handed: InvokeOptions[] = []
+    const executor = {
+      invoke: async (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return 'remote'
+      },
+    }
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ deadline: 'tomorrow' }, /^leaf: deadline must be a number of epoch ms ≥ 0, got "tomorrow"/],
+      [{ deadline: Number.NaN }, /^leaf: deadline must be a number of epoch ms ≥ 0, got NaN/],
+      [{ signal: { aborted: false } }, /^leaf: signal must be an AbortSignal, got an object/],
+    ]
+    const root = defineFunction({
+      name: 'root',
+      timeoutMs: 60_000,
+      run: () => Promise.all(bad.map(([options]) => leaf.invoke('x', { executor, ...options }).catch((e) => e))),
+    })
+    const inside = await root.invoke(undefined)
+    const outside = await Promise.all(
+      bad.map(([options]) => leaf.invoke('x', { executor, ...options }).catch((e) => e)),
+    )
+    for (const errors of [inside, outside]) {
+      errors.forEach((error: unknown, index) => {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toMatch(bad[index]![1])
+      })
+    }
+    expect(handed).toEqual([])
+  })
 })
 
 describe('events carry what a bridge needs when it happens', () => {

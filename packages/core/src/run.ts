@@ -143,6 +143,8 @@ export function startRun(
         })
       if (typeof executor?.invoke !== 'function')
         throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
+      // Checked before they are merged with the caller's: a bad one is refused, not replaced by the caller's.
+      checkCancellation(options, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
       return handOver(executor, fn, input, withCaller(rest))
     }
@@ -727,15 +729,13 @@ class Run {
   /** The run's cancellation, under `parentScope`: the scope of the parent's attempt (or `processOutput`) it began in. */
   private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
-    const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
+    const deadline = checkCancellation(options, this.fn.name)
     let timeoutMs =
       options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
     // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
     if (deadline !== undefined)
       timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
-    if (signal !== undefined && !isAbortSignal(signal))
-      throw optionError('signal', 'an AbortSignal', signal, this.fn.name)
     return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
       signal,
       timeoutMs,
@@ -955,6 +955,14 @@ function hasRetryableFalse(error: unknown): boolean {
   } catch {
     return false
   }
+}
+
+/** Checks the `signal` and `deadline` of a run's options, what its cancellation is made of; returns the deadline. */
+function checkCancellation(options: InvokeOptions | undefined, functionName: string): number | undefined {
+  const signal = options?.signal
+  if (signal !== undefined && !isAbortSignal(signal))
+    throw optionError('signal', 'an AbortSignal', signal, functionName)
+  return checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, functionName)
 }
 
 /** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
