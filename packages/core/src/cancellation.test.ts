@@ -189,6 +189,23 @@ describe('bad options', () => {
     await expect(sleep(-5)).rejects.toThrow(ConfigurationError)
     await expect(sleep(5, 'stop' as never)).rejects.toThrow(/sleep: signal must be an AbortSignal/)
   })
+
+  it("a scope's sleep, and sleep without a delay, reject a delay that is not a number ≥ 0 (a string would wait for ever)", async () => {
+    vi.useFakeTimers()
+    const scopes = [new CancelScope(undefined), new CancelScope(undefined, { timeoutMs: 1_000 })]
+    for (const scope of scopes) {
+      for (const ms of ['100', -1, Number.NaN, undefined, null]) {
+        let slept: Promise<void> | undefined
+        expect(() => {
+          slept = scope.sleep(ms as number)
+        }).not.toThrow()
+        await expect(slept).rejects.toThrow(/^CancelScope: ms must be a number of ms ≥ 0, got /)
+      }
+      scope.dispose()
+    }
+    await expect(sleep(undefined as never)).rejects.toThrow('sleep: ms must be a number of ms ≥ 0, got undefined')
+    expect(vi.getTimerCount()).toBe(0)
+  })
 })
 
 describe('sleep', () => {

@@ -193,8 +193,16 @@ export class CancelScope {
     })
   }
 
-  /** Resolves after `ms`, or rejects with the reason as soon as the scope is cancelled; leaves no timer behind. */
+  /**
+   * Resolves after `ms`, or rejects with the reason as soon as the scope is cancelled; leaves no timer behind. A delay
+   * that is not a number ≥ 0 is a rejected ConfigurationError.
+   */
   sleep(ms: number): Promise<void> {
+    try {
+      checkDelay(ms, 'CancelScope')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.cancelled) return Promise.reject(this.reason)
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -304,7 +312,7 @@ export class CancelScope {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   let scope: CancelScope
   try {
-    checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'sleep')
+    checkDelay(ms, 'sleep')
     if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
     scope = new CancelScope(undefined, { signal })
   } catch (error) {
@@ -318,6 +326,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       throw abortErrorFor(reason)
     },
   )
+}
+
+/** Refuses a delay that is not a number of ms ≥ 0 (a string would be added to the clock as text, `NaN` warn). */
+function checkDelay(ms: unknown, owner: string): void {
+  if (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner) === undefined)
+    throw optionError('ms', 'a number of ms ≥ 0', ms, owner)
 }
 
 /** True for a promise of any realm and for any other thenable: what `await` would wait for. */
