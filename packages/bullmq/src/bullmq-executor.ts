@@ -4,6 +4,7 @@ import {
   assertJsonSafe,
   CancelScope,
   ConfigurationError,
+  checkBudget,
   checkNumber,
   checkTimeout,
   type Invocable,
@@ -399,13 +400,27 @@ export class BullMQExecutor implements RunExecutor {
     const fromTimeout = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     const effective =
       deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
-    if (options.metadata !== undefined) assertJsonSafe(options.metadata, { functionName: fn.name, state: 'init' })
+    // What travels is checked as the worker's invoke will check it: a bad option is refused here, before a job is
+    // queued whose failure would stand for its run id.
+    const metadata = options.metadata
+    if (metadata !== undefined) {
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+        throw optionError('metadata', 'an object', metadata, fn.name)
+      assertJsonSafe(metadata, { functionName: fn.name, state: 'init' })
+    }
+    const budget = checkBudget(options.budget, fn.name)
+    const maxConcurrentRuns = checkNumber(
+      options.maxConcurrentRuns,
+      'maxConcurrentRuns',
+      { integer: true, min: 1 },
+      fn.name,
+    )
     const context = this.context === undefined ? undefined : injectContext(this.context, fn.name)
     return {
       ...(effective === undefined ? {} : { deadline: effective }),
-      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-      ...(options.budget === undefined ? {} : { budget: options.budget }),
-      ...(options.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: options.maxConcurrentRuns }),
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(budget === undefined ? {} : { budget }),
+      ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
       ...(context === undefined ? {} : { context }),
     }
   }
