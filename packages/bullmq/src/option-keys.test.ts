@@ -138,6 +138,44 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('refuses a graph that cannot describe itself as JSON with a ConfigurationError, in serve and in the executor', async () => {
+    const throwing = defineFunction({ name: 'throwing', run: () => 1 })
+    throwing.describe = () => {
+      throw new Error('describe broke')
+    }
+    const cyclic = defineFunction({ name: 'cyclic', run: () => 1 })
+    cyclic.describe = () => {
+      const node: Record<string, unknown> = { kind: 'function', name: 'cyclic' }
+      node.self = node
+      return node as never
+    }
+    const empty = defineFunction({ name: 'empty', run: () => 1 })
+    empty.describe = () => undefined as never
+    const cases = [
+      [throwing, 'throwing: describe() could not be read: Error: describe broke'],
+      [cyclic, /^cyclic: describe\(\) could not be read: TypeError: Converting circular structure to JSON/],
+      [empty, 'empty: describe() could not be read: TypeError: it gave nothing JSON can hold'],
+    ] as const
+    const executor = new BullMQExecutor({ connection })
+    try {
+      for (const [graph, message] of cases) {
+        const errors = [
+          await Promise.resolve()
+            .then(() => graphFingerprint(graph))
+            .catch((caught: unknown) => caught),
+          await serve({ connection, graphs: [graph] }).catch((caught: unknown) => caught),
+          await graph.invoke(undefined, { executor, runId: 'never-queued' }).catch((caught: unknown) => caught),
+        ]
+        for (const error of errors) {
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toMatch(message)
+        }
+      }
+    } finally {
+      await executor.close()
+    }
+  })
+
   it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
     const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
     for (const option of ['lockDurationMs', 'stalledIntervalMs'] as const) {
