@@ -290,7 +290,9 @@ export class BullMQExecutor implements RunExecutor {
    * ConfigurationError, as it is for `invoke`.
    */
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, checkRunId(runId, owner))
+    checkRunId(runId, owner)
+    this.checkOpen()
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
     if (job === undefined || !job.finishedOn) return undefined
     return outcomeOf(job, job.data.graph)
   }
@@ -300,12 +302,14 @@ export class BullMQExecutor implements RunExecutor {
    * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
-    await requestCancel(this.client, this.names, checkRunId(runId, owner), reason)
+    checkRunId(runId, owner)
+    this.checkOpen()
+    await requestCancel(this.client, this.names, runId, reason)
   }
 
   /**
    * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
-   * the promises still waiting for them reject with an AbortError.
+   * the promises still waiting for them reject with an AbortError, as `invoke`, `map`, `result` and `cancel` do after.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -327,6 +331,11 @@ export class BullMQExecutor implements RunExecutor {
     else closing?.catch(ignore)
     await this.queue.close()
     await Promise.all([closeRedis(this.eventsClient), closeRedis(this.client)])
+  }
+
+  /** A closed executor has no connection left: what needs one is refused with the AbortError `invoke` gets. */
+  private checkOpen(): void {
+    if (this.closed) throw abortErrorFor('the executor is closed', { functionName: owner })
   }
 
   // ---- submission ------------------------------------------------------------------------------------------------

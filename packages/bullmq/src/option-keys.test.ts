@@ -1,4 +1,4 @@
-import { ConfigurationError, defineFunction } from '@tinyllm/core'
+import { AbortError, ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { graphFingerprint } from './graph-fingerprint.js'
@@ -174,6 +174,23 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     } finally {
       await executor.close()
     }
+  })
+
+  it('a closed executor rejects result and cancel with an AbortError, as it does invoke, not a Redis client error', async () => {
+    const executor = new BullMQExecutor({ connection })
+    await executor.close()
+    const graph = defineFunction({ name: 'graph', run: () => 1 })
+    const errors = [
+      await executor.result('run-1').catch((caught: unknown) => caught),
+      await executor.cancel('run-1').catch((caught: unknown) => caught),
+      await graph.invoke(undefined, { executor, runId: 'run-1' }).catch((caught: unknown) => caught),
+    ]
+    for (const error of errors) {
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/the executor is closed/)
+    }
+    // A run id no run can have is still refused as such.
+    expect(ConfigurationError.isInstance(await executor.result('a:b').catch((caught: unknown) => caught))).toBe(true)
   })
 
   it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {
