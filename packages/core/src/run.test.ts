@@ -1055,8 +1055,28 @@ describe('hooks for tracing bridges', () => {
     }
     expect(heard).toEqual([])
     expect(logger.entries.map((entry) => entry.message)).toEqual([
-      "a lifecycle subscription's accepts threw, so its listener does not hear this run; the run goes on",
+      "a lifecycle subscription's accepts failed, so its listener does not hear this run; the run goes on",
     ])
+  })
+
+  it('a subscriber whose accepts answers neither true nor false (an async one) hears nothing, and is logged', async () => {
+    for (const [accepts, shown] of [
+      [async () => false, 'a promise (it cannot be async)'],
+      [() => 'yes', '"yes"'],
+    ] as const) {
+      const heard: string[] = []
+      const stop = onLifecycleEvent((event) => heard.push(event.to), { accepts: accepts as never })
+      const logger = createMemoryLogger()
+      try {
+        expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+      } finally {
+        stop()
+      }
+      expect(heard).toEqual([])
+      expect(String((logger.entries[0]?.fields?.error as Error | undefined)?.message)).toBe(
+        `onLifecycleEvent: accepts must answer true or false, got ${shown}`,
+      )
+    }
   })
 
   it('onLifecycleEvent refuses a listener or an accepts that is not a function, before any run hears it', () => {

@@ -387,7 +387,7 @@ class Run {
       if (registry.listeners.length !== registry.subscribers.length) {
         this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
           this.listenerFailed(
-            "a lifecycle subscription's accepts threw, so its listener does not hear this run",
+            "a lifecycle subscription's accepts failed, so its listener does not hear this run",
             error,
           ),
         )
