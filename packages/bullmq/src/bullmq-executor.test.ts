@@ -149,6 +149,14 @@ describe('BullMQExecutor and serve', () => {
     const bad = [
       [{ timeoutMs: 3e9 }, 'double: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got 3000000000'],
       [{ signal: {} as AbortSignal }, 'double: signal must be an AbortSignal, got an object'],
+      // Options that travel to the worker: refused here, never queued as a job whose failure holds the run id.
+      [{ budget: { maxTokens: Number.NaN } }, 'double: budget.maxTokens must be a number of tokens ≥ 0, got NaN'],
+      [
+        { budget: { maxToken: 5 } as never },
+        'double: maxToken is not an option; did you mean maxTokens? (known: maxCostUsd, maxTokens)',
+      ],
+      [{ maxConcurrentRuns: 0 }, 'double: maxConcurrentRuns must be an integer ≥ 1, got 0'],
+      [{ metadata: [1] as never }, 'double: metadata must be an object, got [1]'],
     ] as const
     for (const [options, message] of bad) {
       const here = await double.invoke(1, options).catch((thrown: unknown) => thrown)

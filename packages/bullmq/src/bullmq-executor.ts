@@ -4,6 +4,7 @@ import {
   assertJsonSafe,
   CancelScope,
   ConfigurationError,
+  checkBudget,
   checkNumber,
   checkTimeout,
   type Invocable,
@@ -289,7 +290,9 @@ export class BullMQExecutor implements RunExecutor {
    * ConfigurationError, as it is for `invoke`.
    */
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, checkRunId(runId, owner))
+    checkRunId(runId, owner)
+    this.checkOpen()
+    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
     if (job === undefined || !job.finishedOn) return undefined
     return outcomeOf(job, job.data.graph)
   }
@@ -299,12 +302,14 @@ export class BullMQExecutor implements RunExecutor {
    * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
-    await requestCancel(this.client, this.names, checkRunId(runId, owner), reason)
+    checkRunId(runId, owner)
+    this.checkOpen()
+    await requestCancel(this.client, this.names, runId, reason)
   }
 
   /**
    * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
-   * the promises still waiting for them reject with an AbortError.
+   * the promises still waiting for them reject with an AbortError, as `invoke`, `map`, `result` and `cancel` do after.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -326,6 +331,11 @@ export class BullMQExecutor implements RunExecutor {
     else closing?.catch(ignore)
     await this.queue.close()
     await Promise.all([closeRedis(this.eventsClient), closeRedis(this.client)])
+  }
+
+  /** A closed executor has no connection left: what needs one is refused with the AbortError `invoke` gets. */
+  private checkOpen(): void {
+    if (this.closed) throw abortErrorFor('the executor is closed', { functionName: owner })
   }
 
   // ---- submission ------------------------------------------------------------------------------------------------
@@ -399,13 +409,27 @@ export class BullMQExecutor implements RunExecutor {
     const fromTimeout = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     const effective =
       deadline === undefined ? fromTimeout : fromTimeout === undefined ? deadline : Math.min(deadline, fromTimeout)
-    if (options.metadata !== undefined) assertJsonSafe(options.metadata, { functionName: fn.name, state: 'init' })
+    // What travels is checked as the worker's invoke will check it: a bad option is refused here, before a job is
+    // queued whose failure would stand for its run id.
+    const metadata = options.metadata
+    if (metadata !== undefined) {
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+        throw optionError('metadata', 'an object', metadata, fn.name)
+      assertJsonSafe(metadata, { functionName: fn.name, state: 'init' })
+    }
+    const budget = checkBudget(options.budget, fn.name)
+    const maxConcurrentRuns = checkNumber(
+      options.maxConcurrentRuns,
+      'maxConcurrentRuns',
+      { integer: true, min: 1 },
+      fn.name,
+    )
     const context = this.context === undefined ? undefined : injectContext(this.context, fn.name)
     return {
       ...(effective === undefined ? {} : { deadline: effective }),
-      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-      ...(options.budget === undefined ? {} : { budget: options.budget }),
-      ...(options.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: options.maxConcurrentRuns }),
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(budget === undefined ? {} : { budget }),
+      ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
       ...(context === undefined ? {} : { context }),
     }
   }

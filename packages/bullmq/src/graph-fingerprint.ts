@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type FunctionNode, optionError } from '@tinyllm/core'
+import { type FunctionNode, optionError, unreadableOption } from '@tinyllm/core'
 
 /** What a fingerprint is taken of: a graph that can describe itself (every tinyllm Function can). */
 export interface DescribedGraph {
@@ -18,8 +18,16 @@ export interface DescribedGraph {
  */
 export function graphFingerprint(graph: DescribedGraph, version?: string): string {
   checkVersion(version, 'graphFingerprint')
+  let structure: unknown
+  try {
+    structure = JSON.stringify(graph.describe())
+    if (typeof structure !== 'string') throw new TypeError('it gave nothing JSON can hold')
+  } catch (cause) {
+    // A graph that cannot describe itself as JSON (its describe() throws, or holds a cycle) has no fingerprint.
+    throw unreadableOption(cause, 'describe()', graph.name)
+  }
   const hash = createHash('sha256')
-  hash.update(JSON.stringify(graph.describe()))
+  hash.update(structure)
   hash.update('\u0000')
   hash.update(version ?? '')
   return hash.digest('hex').slice(0, 16)

@@ -1,4 +1,4 @@
-import { ConfigurationError, defineFunction } from '@tinyllm/core'
+import { AbortError, ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { graphFingerprint } from './graph-fingerprint.js'
@@ -136,6 +136,61 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
       expect((error as Error).message).toBe(`serve: ${message}`)
     }
+  })
+
+  it('refuses a graph that cannot describe itself as JSON with a ConfigurationError, in serve and in the executor', async () => {
+    const throwing = defineFunction({ name: 'throwing', run: () => 1 })
+    throwing.describe = () => {
+      throw new Error('describe broke')
+    }
+    const cyclic = defineFunction({ name: 'cyclic', run: () => 1 })
+    cyclic.describe = () => {
+      const node: Record<string, unknown> = { kind: 'function', name: 'cyclic' }
+      node.self = node
+      return node as never
+    }
+    const empty = defineFunction({ name: 'empty', run: () => 1 })
+    empty.describe = () => undefined as never
+    const cases = [
+      [throwing, 'throwing: describe() could not be read: Error: describe broke'],
+      [cyclic, /^cyclic: describe\(\) could not be read: TypeError: Converting circular structure to JSON/],
+      [empty, 'empty: describe() could not be read: TypeError: it gave nothing JSON can hold'],
+    ] as const
+    const executor = new BullMQExecutor({ connection })
+    try {
+      for (const [graph, message] of cases) {
+        const errors = [
+          await Promise.resolve()
+            .then(() => graphFingerprint(graph))
+            .catch((caught: unknown) => caught),
+          await serve({ connection, graphs: [graph] }).catch((caught: unknown) => caught),
+          await graph.invoke(undefined, { executor, runId: 'never-queued' }).catch((caught: unknown) => caught),
+        ]
+        for (const error of errors) {
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toMatch(message)
+        }
+      }
+    } finally {
+      await executor.close()
+    }
+  })
+
+  it('a closed executor rejects result and cancel with an AbortError, as it does invoke, not a Redis client error', async () => {
+    const executor = new BullMQExecutor({ connection })
+    await executor.close()
+    const graph = defineFunction({ name: 'graph', run: () => 1 })
+    const errors = [
+      await executor.result('run-1').catch((caught: unknown) => caught),
+      await executor.cancel('run-1').catch((caught: unknown) => caught),
+      await graph.invoke(undefined, { executor, runId: 'run-1' }).catch((caught: unknown) => caught),
+    ]
+    for (const error of errors) {
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/the executor is closed/)
+    }
+    // A run id no run can have is still refused as such.
+    expect(ConfigurationError.isInstance(await executor.result('a:b').catch((caught: unknown) => caught))).toBe(true)
   })
 
   it('refuses intervals longer than a timer can hold, which Node would run every millisecond', async () => {

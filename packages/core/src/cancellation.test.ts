@@ -108,6 +108,39 @@ describe('CancelScope', () => {
     other.dispose()
   })
 
+  it('passes a restarted timeout on to the scopes under it: none expires it early, and their own timeouts still hold', () => {
+    vi.useFakeTimers()
+    // A child whose deadline is its parent's does not expire the parent at the deadline the parent had before.
+    const idle = new CancelScope(undefined, { timeoutMs: 100 })
+    const under = new CancelScope(idle)
+    vi.advanceTimersByTime(60)
+    idle.restartTimeout(300)
+    vi.advanceTimersByTime(80)
+    expect(() => under.throwIfCancelled()).not.toThrow()
+    expect(idle.cancelled).toBe(false)
+    expect(under.deadline).toBe(idle.deadline)
+    idle.dispose()
+    // A child with a longer timeout of its own times out when it is due, however often its parent restarts.
+    const parent = new CancelScope(undefined, { timeoutMs: 100 })
+    const child = new CancelScope(parent, { timeoutMs: 150 })
+    for (let elapsed = 0; elapsed < 120; elapsed += 30) {
+      vi.advanceTimersByTime(30)
+      parent.restartTimeout(100)
+    }
+    vi.advanceTimersByTime(29)
+    expect(child.cancelled).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(child.cancelled).toBe(true)
+    expect(parent.cancelled).toBe(false)
+    // A restart to a sooner deadline than a child's own reaches the child through its parent.
+    const late = new CancelScope(parent, { timeoutMs: 1_000 })
+    parent.restartTimeout(20)
+    expect(late.deadline).toBe(parent.deadline)
+    vi.advanceTimersByTime(20)
+    expect(late.cancelled).toBe(true)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('sleeps cancellably and leaves no timer behind', async () => {
     vi.useFakeTimers()
     const scope = new CancelScope(undefined, { manual: true })
@@ -155,6 +188,23 @@ describe('bad options', () => {
     await expect(sleep(Number.NaN)).rejects.toThrow(/sleep: ms must be a number of ms ≥ 0, got NaN/)
     await expect(sleep(-5)).rejects.toThrow(ConfigurationError)
     await expect(sleep(5, 'stop' as never)).rejects.toThrow(/sleep: signal must be an AbortSignal/)
+  })
+
+  it("a scope's sleep, and sleep without a delay, reject a delay that is not a number ≥ 0 (a string would wait for ever)", async () => {
+    vi.useFakeTimers()
+    const scopes = [new CancelScope(undefined), new CancelScope(undefined, { timeoutMs: 1_000 })]
+    for (const scope of scopes) {
+      for (const ms of ['100', -1, Number.NaN, undefined, null]) {
+        let slept: Promise<void> | undefined
+        expect(() => {
+          slept = scope.sleep(ms as number)
+        }).not.toThrow()
+        await expect(slept).rejects.toThrow(/^CancelScope: ms must be a number of ms ≥ 0, got /)
+      }
+      scope.dispose()
+    }
+    await expect(sleep(undefined as never)).rejects.toThrow('sleep: ms must be a number of ms ≥ 0, got undefined')
+    expect(vi.getTimerCount()).toBe(0)
   })
 })
 

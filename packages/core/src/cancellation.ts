@@ -64,7 +64,9 @@ export class CancelScope {
   reason: unknown = undefined
   cancelled = false
   /** The scope whose timer sets `deadline`: the one to expire when it passes. */
-  private readonly deadlineOwner: CancelScope | undefined
+  private deadlineOwner: CancelScope | undefined
+  /** Epoch ms of this scope's own timeout, if it has one, whether or not an ancestor's deadline comes sooner. */
+  private ownDeadline: number | undefined = undefined
   private readonly timeoutReason: (() => unknown) | undefined
   private children: Set<CancelScope> | undefined = undefined
   private listeners: Set<CancelListener> | undefined = undefined
@@ -94,9 +96,12 @@ export class CancelScope {
     this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
     let deadline = parent?.deadline
     let owner = parent?.deadlineOwner
-    if (timeoutMs !== undefined && (deadline === undefined || Date.now() + timeoutMs < deadline)) {
-      deadline = Date.now() + timeoutMs
-      owner = this
+    if (timeoutMs !== undefined) {
+      this.ownDeadline = Date.now() + timeoutMs
+      if (deadline === undefined || this.ownDeadline < deadline) {
+        deadline = this.ownDeadline
+        owner = this
+      }
     }
     this.deadline = deadline
     this.deadlineOwner = owner
@@ -188,8 +193,16 @@ export class CancelScope {
     })
   }
 
-  /** Resolves after `ms`, or rejects with the reason as soon as the scope is cancelled; leaves no timer behind. */
+  /**
+   * Resolves after `ms`, or rejects with the reason as soon as the scope is cancelled; leaves no timer behind. A delay
+   * that is not a number ≥ 0 is a rejected ConfigurationError.
+   */
   sleep(ms: number): Promise<void> {
+    try {
+      checkDelay(ms, 'CancelScope')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.cancelled) return Promise.reject(this.reason)
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -211,17 +224,16 @@ export class CancelScope {
     })
   }
 
-  /** Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life). */
+  /**
+   * Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life); the scopes
+   * under it see the new deadline. A scope without a timeout of its own has none to restart.
+   */
   restartTimeout(timeoutMs: number): void {
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
       throw optionError('timeoutMs', 'a number of ms ≥ 0', timeoutMs, 'CancelScope')
-    if (this.cancelled || this.deadlineOwner !== this) return
-    this.deadline = Date.now() + timeoutMs
-    // A refreshed timer waits its first delay again, and re-arms for what is left: a sooner deadline needs a new one.
-    if (timeoutMs < this.timerMs) {
-      clearTimeout(this.timer)
-      this.armTimer()
-    } else this.timer?.refresh()
+    if (this.cancelled || this.ownDeadline === undefined) return
+    this.ownDeadline = Date.now() + timeoutMs
+    this.refreshDeadline()
   }
 
   /** Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. */
@@ -242,6 +254,32 @@ export class CancelScope {
     this.timer = undefined
     this.link?.remove(this)
     this.link = undefined
+  }
+
+  /**
+   * Takes the sooner of its own deadline and its parent's again, with the timer that goes with it, and passes the
+   * change on to the scopes under it, whose deadline may be this one's.
+   */
+  private refreshDeadline(): void {
+    const inherited = this.parent?.deadline
+    const own = this.ownDeadline
+    if (own !== undefined && (inherited === undefined || own < inherited)) {
+      const owned = this.deadlineOwner === this && this.timer !== undefined
+      this.deadline = own
+      this.deadlineOwner = this
+      // A refreshed timer waits its first delay again, and re-arms for what is left: a sooner deadline needs a new one.
+      if (owned && own - Date.now() >= this.timerMs) this.timer?.refresh()
+      else {
+        clearTimeout(this.timer)
+        this.armTimer()
+      }
+    } else {
+      this.deadline = inherited
+      this.deadlineOwner = this.parent?.deadlineOwner
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    if (this.children !== undefined) for (const child of this.children) child.refreshDeadline()
   }
 
   private armTimer(): void {
@@ -274,7 +312,7 @@ export class CancelScope {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   let scope: CancelScope
   try {
-    checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'sleep')
+    checkDelay(ms, 'sleep')
     if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
     scope = new CancelScope(undefined, { signal })
   } catch (error) {
@@ -288,6 +326,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       throw abortErrorFor(reason)
     },
   )
+}
+
+/** Refuses a delay that is not a number of ms ≥ 0 (a string would be added to the clock as text, `NaN` warn). */
+function checkDelay(ms: unknown, owner: string): void {
+  if (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner) === undefined)
+    throw optionError('ms', 'a number of ms ≥ 0', ms, owner)
 }
 
 /** True for a promise of any realm and for any other thenable: what `await` would wait for. */

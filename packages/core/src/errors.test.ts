@@ -1,4 +1,5 @@
 import { format, inspect } from 'node:util'
+import { runInNewContext } from 'node:vm'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
@@ -132,6 +133,24 @@ describe('errors', () => {
   it('describe an abort with its reason', () => {
     expect(new AbortError({ reason: 'user left', functionName: 'f', state: 'running' }).message).toBe(
       'f: aborted in running: user left',
+    )
+  })
+
+  it('describe an error of another realm (node:vm) by its name and message, as one of this realm', async () => {
+    const foreign = runInNewContext('new TypeError("x is not a function")') as Error
+    expect(foreign instanceof Error).toBe(false)
+    const thrower = defineFunction({
+      name: 'f',
+      run: () => {
+        throw foreign
+      },
+    })
+    const error = await thrower.invoke(undefined).catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(error) && error.message).toBe('f: running threw TypeError: x is not a function')
+    expect((error as FunctionError).toJSON().cause).toEqual({ name: 'TypeError', message: 'x is not a function' })
+    const reason = runInNewContext('new Error("the user left")') as Error
+    expect(new AbortError({ reason, functionName: 'f', state: 'running' }).message).toBe(
+      'f: aborted in running: the user left',
     )
   })
 })

@@ -141,10 +141,16 @@ function hasMarker(error: unknown, marker: symbol): boolean {
 const maxQuotedLength = 1_000
 const maxListedIssues = 20
 
-/** `value instanceof Error`, without throwing for a hostile value (a Proxy whose traps throw). */
+/**
+ * Whether `value` is an error, of this realm or another (a `node:vm` context, a test runner's sandbox), where
+ * `instanceof Error` is false; never throws for a hostile value (a Proxy whose traps throw).
+ */
 function isError(value: unknown): value is Error {
   try {
-    return value instanceof Error
+    return (
+      value instanceof Error ||
+      (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]')
+    )
   } catch {
     return false
   }
@@ -154,7 +160,7 @@ function isError(value: unknown): value is Error {
 function describeReason(reason: unknown): string {
   if (typeof reason === 'string') return `: ${cut(reason, 200)}`
   try {
-    return reason instanceof Error ? `: ${cut(String(reason.message), 200)}` : ''
+    return isError(reason) ? `: ${cut(String(reason.message), 200)}` : ''
   } catch {
     return ''
   }

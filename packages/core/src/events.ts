@@ -1,4 +1,5 @@
-import type { TinyLLMError } from './errors.js'
+import { isPromiseLike } from './cancellation.js'
+import { ConfigurationError, safeStringify, type TinyLLMError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
 import type { LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, optionError, unreadableOption } from './options.js'
@@ -57,7 +58,8 @@ export type RunWrapper = <Result>(run: RunContext, call: () => Result) => Result
 export interface LifecycleSubscription {
   /**
    * Decides once per run tree, when its root starts, whether this listener hears that tree: no event is built for a
-   * tree nobody hears. Default: every tree.
+   * tree nobody hears. It answers `true` or `false`; anything else (a promise included) is logged, and the listener
+   * does not hear the tree. Default: every tree.
    */
   readonly accepts?: (root: { readonly runId: string; readonly function: string; readonly kind: string }) => boolean
 }
@@ -132,8 +134,8 @@ function checkSubscriber(listener: LifecycleListener, subscription: LifecycleSub
 }
 
 /**
- * The process-wide listeners that hear a tree starting at `root`. A subscriber whose `accepts` throws does not hear it,
- * and `failed` is told.
+ * The process-wide listeners that hear a tree starting at `root`. A subscriber whose `accepts` throws, or answers
+ * neither true nor false, does not hear it, and `failed` is told.
  */
 export function listenersOf(
   root: { readonly runId: string; readonly function: string; readonly kind: string },
@@ -142,12 +144,23 @@ export function listenersOf(
   const { subscribers, listeners } = globalEventRegistry
   if (listeners.length === subscribers.length) return listeners
   const hears = (subscriber: Subscriber): boolean => {
+    let answer: unknown
     try {
-      return subscriber.accepts?.(root) ?? true
+      answer = subscriber.accepts?.(root) ?? true
     } catch (error) {
       failed(error)
       return false
     }
+    if (typeof answer === 'boolean') return answer
+    // A promise (an async accepts) would be taken for a yes whatever it resolves to.
+    failed(
+      new ConfigurationError({
+        option: 'accepts',
+        message: `accepts must answer true or false, got ${isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+        functionName: 'onLifecycleEvent',
+      }),
+    )
+    return false
   }
   return subscribers.filter(hears).map((subscriber) => subscriber.listener)
 }

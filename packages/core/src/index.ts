@@ -69,5 +69,5 @@ export type {
 export type { RunRecord, RunStateEntry } from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
-export type { Budget, Usage, UsageTotals } from './usage.js'
+export { type Budget, checkBudget, type Usage, type UsageTotals } from './usage.js'
 export { type InferSchemaInput, type InferSchemaOutput, type ValidationSite, Validator } from './validator.js'

@@ -120,7 +120,10 @@ export interface RunContext {
   readonly treeUsage: Readonly<UsageTotals>
   /** Where this run's streamed parts go when its caller streams it; `undefined` when nobody does. */
   readonly stream: StreamListener | undefined
-  /** Runs `fn` as a child of this run: it joins the run tree, and inherits its cancellation, logger, listeners and budget. */
+  /**
+   * Runs `fn` as a child of this run: it joins the run tree, and inherits its cancellation, logger, listeners and budget.
+   * Never throws: bad options (and an `fn` that is no Function) are a rejected ConfigurationError, as for `invoke`.
+   */
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output>
   /** Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. */
   addUsage(usage: Usage, costUsd: number | undefined): void

@@ -337,6 +337,50 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     }
   })
 
+  it('context.invoke refuses what invoke refuses, rejected and never thrown: bad options, and no Function at all', async () => {
+    const unreadable = Object.defineProperty({}, 'signal', {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter boom')
+      },
+    })
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('trap ownKeys')
+        },
+      },
+    )
+    const cases: Array<[unknown, unknown, RegExp]> = [
+      [fn, 5, /^f: options must be an object, got 5/],
+      [fn, 'fast', /^f: options must be an object, got "fast"/],
+      [fn, null, /^f: options must be an object, got null/],
+      [fn, unreadable, /^f: options could not be read: Error: getter boom/],
+      [fn, trap, /^f: options could not be read: Error: trap ownKeys/],
+      [undefined, undefined, /^parent: fn must be a Function \(with invoke\), got undefined/],
+      [{ name: 'lookalike' }, undefined, /^parent: fn must be a Function \(with invoke\), got an object/],
+    ]
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (_: undefined, context: RunContext) => {
+        const outcomes: unknown[] = []
+        for (const [child, options, message] of cases) {
+          let result: Promise<unknown> | undefined
+          expect(() => {
+            result = context.invoke(child as typeof fn, undefined, options as never)
+          }).not.toThrow()
+          const error = await (result as Promise<unknown>).catch((caught: unknown) => caught)
+          expect(ConfigurationError.isInstance(error)).toBe(true)
+          expect((error as Error).message).toMatch(message)
+          outcomes.push(error)
+        }
+        return outcomes.length
+      },
+    })
+    expect(await parent.invoke(undefined)).toBe(cases.length)
+  })
+
   it('a stream option that is not a function fails before the run starts', async () => {
     let runs = 0
     const streaming = defineFunction({
@@ -675,6 +719,49 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(record.children.map((run) => [run.function, run.status])).toEqual([['left', 'failed']])
   })
 
+  it('cancels with the run what an attempt that succeeded left running, for a Function that may retry or has attemptTimeoutMs', async () => {
+    for (const limits of [{ retry: { attempts: 2 } }, { attemptTimeoutMs: 60_000 }]) {
+      const started: Array<() => void> = []
+      let leftSignal: AbortSignal | undefined
+      const left = defineFunction({
+        name: 'left',
+        run: (_: undefined, context: RunContext) =>
+          new Promise((_resolve, reject) => {
+            leftSignal = context.signal
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+            started.pop()?.()
+          }),
+      })
+      const leftStarted = new Promise<void>((resolve) => started.push(resolve))
+      let leftRun: Promise<unknown> | undefined
+      let heldSignal: AbortSignal | undefined
+      const controller = new AbortController()
+      const parent = defineFunction({
+        name: 'parent',
+        ...limits,
+        run: (_: undefined, context: RunContext) => {
+          // Started and not awaited: the attempt succeeds, leaving it (and code holding its context) behind.
+          leftRun = left.invoke(undefined).catch((error: unknown) => error)
+          heldSignal = context.signal
+          return 'done'
+        },
+        processOutput: async (output: string, context: RunContext) => {
+          await leftStarted
+          controller.abort('the caller left')
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }))
+          return output
+        },
+      })
+      const record = await parent.trace(undefined, { signal: controller.signal })
+      expect(record.error?.name).toBe('AbortError')
+      expect(record.children.map((run) => run.function)).toEqual(['left'])
+      expect(leftSignal?.aborted).toBe(true)
+      const leftError = await leftRun
+      expect(AbortError.isInstance(leftError) && String(leftError.message)).toMatch(/the caller left/)
+      expect(heldSignal?.aborted).toBe(true)
+    }
+  })
+
   it("is not joined by code an attempt left running after it timed out: that is cancelled, and keys stay the next attempt's", async () => {
     vi.useFakeTimers()
     try {
@@ -900,6 +987,38 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     leaf.invoke('z', { executor }).catch(() => {})
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
   })
+
+  it('refuses a signal or deadline handed to an executor that is not one, inside a run or not: never replaced by the caller’s', async () => {
+    const handed: InvokeOptions[] = []
+    const executor = {
+      invoke: async (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return 'remote'
+      },
+    }
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ deadline: 'tomorrow' }, /^leaf: deadline must be a number of epoch ms ≥ 0, got "tomorrow"/],
+      [{ deadline: Number.NaN }, /^leaf: deadline must be a number of epoch ms ≥ 0, got NaN/],
+      [{ signal: { aborted: false } }, /^leaf: signal must be an AbortSignal, got an object/],
+    ]
+    const root = defineFunction({
+      name: 'root',
+      timeoutMs: 60_000,
+      run: () => Promise.all(bad.map(([options]) => leaf.invoke('x', { executor, ...options }).catch((e) => e))),
+    })
+    const inside = await root.invoke(undefined)
+    const outside = await Promise.all(
+      bad.map(([options]) => leaf.invoke('x', { executor, ...options }).catch((e) => e)),
+    )
+    for (const errors of [inside, outside]) {
+      errors.forEach((error: unknown, index) => {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toMatch(bad[index]![1])
+      })
+    }
+    expect(handed).toEqual([])
+  })
 })
 
 describe('events carry what a bridge needs when it happens', () => {
@@ -959,8 +1078,28 @@ describe('hooks for tracing bridges', () => {
     }
     expect(heard).toEqual([])
     expect(logger.entries.map((entry) => entry.message)).toEqual([
-      "a lifecycle subscription's accepts threw, so its listener does not hear this run; the run goes on",
+      "a lifecycle subscription's accepts failed, so its listener does not hear this run; the run goes on",
     ])
+  })
+
+  it('a subscriber whose accepts answers neither true nor false (an async one) hears nothing, and is logged', async () => {
+    for (const [accepts, shown] of [
+      [async () => false, 'a promise (it cannot be async)'],
+      [() => 'yes', '"yes"'],
+    ] as const) {
+      const heard: string[] = []
+      const stop = onLifecycleEvent((event) => heard.push(event.to), { accepts: accepts as never })
+      const logger = createMemoryLogger()
+      try {
+        expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+      } finally {
+        stop()
+      }
+      expect(heard).toEqual([])
+      expect(String((logger.entries[0]?.fields?.error as Error | undefined)?.message)).toBe(
+        `onLifecycleEvent: accepts must answer true or false, got ${shown}`,
+      )
+    }
   })
 
   it('onLifecycleEvent refuses a listener or an accepts that is not a function, before any run hears it', () => {

@@ -143,6 +143,8 @@ export function startRun(
         })
       if (typeof executor?.invoke !== 'function')
         throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
+      // Checked before they are merged with the caller's: a bad one is refused, not replaced by the caller's.
+      checkCancellation(options, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
       return handOver(executor, fn, input, withCaller(rest))
     }
@@ -259,11 +261,19 @@ class StepContext implements RunContext {
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
-    if (options === undefined) {
-      this.childOptions ??= { parent: this }
-      return fn.invoke(input, this.childOptions)
+    let owner = this.run.fn.name
+    let childOptions: InvokeOptions
+    try {
+      if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
+      owner = fn.name
+      if (options === undefined) childOptions = this.childOptions ??= { parent: this }
+      else if (typeof options === 'object' && options !== null) childOptions = { ...options, parent: this }
+      else throw optionError('options', 'an object', options, owner)
+    } catch (error) {
+      // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
+      return Promise.reject(unreadableOption(error, 'options', owner))
     }
-    return fn.invoke(input, { ...options, parent: this })
+    return fn.invoke(input, childOptions)
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
@@ -377,7 +387,7 @@ class Run {
       if (registry.listeners.length !== registry.subscribers.length) {
         this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
           this.listenerFailed(
-            "a lifecycle subscription's accepts threw, so its listener does not hear this run",
+            "a lifecycle subscription's accepts failed, so its listener does not hear this run",
             error,
           ),
         )
@@ -473,6 +483,9 @@ class Run {
   async execute(): Promise<unknown> {
     const fn = this.fn
     const scope = this.cancelScope
+    // The scope of the attempt that succeeded, kept until the run ends: what its code left running (a child not
+    // awaited, code holding its context) is cancelled with the run meanwhile, as it is when attempts share its scope.
+    let succeeded: CancelScope | undefined
     try {
       if (this.depth !== 0 && this.depth % freshStackEvery === 0) {
         await undefined
@@ -515,6 +528,7 @@ class Run {
             value = this.settle(fn.outputValidator.validate(value))
             if (isPromiseLike(value)) value = await value
           }
+          succeeded = attemptScope
           break
         } catch (thrown) {
           // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
@@ -525,10 +539,7 @@ class Run {
           // A failed attempt is over: what it left running is cancelled with it, not carried into the next attempt.
           attemptScope?.cancel(error)
         } finally {
-          if (attemptScope !== undefined) {
-            attemptScope.dispose()
-            this.cancelScope = scope
-          }
+          if (attemptScope !== undefined) this.cancelScope = scope
         }
         await this.retryAfter(error)
       }
@@ -550,6 +561,7 @@ class Run {
       this.to('failed', error)
       throw error
     } finally {
+      succeeded?.dispose()
       scope.dispose()
       this.tree.live -= 1
     }
@@ -717,15 +729,13 @@ class Run {
   /** The run's cancellation, under `parentScope`: the scope of the parent's attempt (or `processOutput`) it began in. */
   private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
-    const deadline = checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, this.fn.name)
+    const deadline = checkCancellation(options, this.fn.name)
     let timeoutMs =
       options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
     // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
     if (deadline !== undefined)
       timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
-    if (signal !== undefined && !isAbortSignal(signal))
-      throw optionError('signal', 'an AbortSignal', signal, this.fn.name)
     return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
       signal,
       timeoutMs,
@@ -946,6 +956,14 @@ function hasRetryableFalse(error: unknown): boolean {
   } catch {
     return false
   }
+}
+
+/** Checks the `signal` and `deadline` of a run's options, what its cancellation is made of; returns the deadline. */
+function checkCancellation(options: InvokeOptions | undefined, functionName: string): number | undefined {
+  const signal = options?.signal
+  if (signal !== undefined && !isAbortSignal(signal))
+    throw optionError('signal', 'an AbortSignal', signal, functionName)
+  return checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, functionName)
 }
 
 /** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
