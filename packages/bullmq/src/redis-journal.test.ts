@@ -69,6 +69,10 @@ describe('RedisJournal', () => {
     }
     expect(charges).toBe(0)
     await expect(journal.read('run/\uD83D')).rejects.toThrow(ConfigurationError)
+    // Its error quotes a long key cut short, as every error quotes what it was given.
+    const long = await journal.read(`${'k'.repeat(1_000_000)}\uD800`).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(long)).toBe(true)
+    expect((long as Error).message.length).toBeLessThan(1_000)
     expect(await journal.read('order-\uFFFD')).toBeUndefined()
     // A whole pair is a character like any other.
     const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }

@@ -1,4 +1,11 @@
-import { ConfigurationError, checkNumber, type JournalEntry, optionError, type StepJournal } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkNumber,
+  type JournalEntry,
+  optionError,
+  type StepJournal,
+  safeStringify,
+} from '@tinyllm/core'
 import type { Redis } from 'ioredis'
 import { callScript, closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
 import { checkOptionKeys, journalKeySegment } from './run-job.js'
@@ -82,7 +89,7 @@ export class RedisJournal implements StepJournal {
     if (hasLoneSurrogate(key)) {
       throw new ConfigurationError({
         option: 'key',
-        message: `the step key ${JSON.stringify(key)} holds a lone surrogate, which Redis would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+        message: `the step key ${safeStringify(key)} holds a lone surrogate, which Redis would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
         functionName: 'RedisJournal',
       })
     }
