@@ -236,6 +236,21 @@ describe('sleep', () => {
     expect(await raced).toBe(bug)
   })
 
+  it('a race whose work has a then that throws rejects with it and keeps no listener on the scope', async () => {
+    const scope = new CancelScope(undefined, { manual: true })
+    const listenerCount = () => (scope as unknown as { listeners?: Set<unknown> }).listeners?.size ?? 0
+    const bug = new Error('then bug')
+    const hostile = {
+      // biome-ignore lint/suspicious/noThenProperty: a hostile thenable is the point of the test
+      then() {
+        throw bug
+      },
+    }
+    for (let index = 0; index < 3; index++) await expect(scope.race(hostile)).rejects.toBe(bug)
+    expect(listenerCount()).toBe(0)
+    scope.dispose()
+  })
+
   it('refuses a timeoutReason that is not a function, and a manual that is not a boolean', () => {
     expect(() => new CancelScope(undefined, { timeoutMs: 50, timeoutReason: 'late' as never })).toThrow(
       'CancelScope: timeoutReason must be a function, got "late"',

@@ -186,10 +186,15 @@ export class CancelScope {
         }
         settled()
       }
-      work.then(
-        (value) => settle(() => resolve(value)),
-        (error: unknown) => settle(() => reject(error)),
-      )
+      try {
+        work.then(
+          (value) => settle(() => resolve(value)),
+          (error: unknown) => settle(() => reject(error)),
+        )
+      } catch (error) {
+        // A `then` that throws settles the race now: its listener must not stay on a scope that may live long.
+        settle(() => reject(error))
+      }
     })
   }
 
