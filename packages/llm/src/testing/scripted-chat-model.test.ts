@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { AbortError, ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatStreamPart } from '../chat-model.js'
@@ -147,6 +148,19 @@ describe('ScriptedChatModel', () => {
     expect(many.choices.map((choice) => choice.message.content)).toEqual(['a', 'b'])
     expect(many.usage?.totalTokens).toBe((many.usage?.inputTokens ?? 0) + (many.usage?.outputTokens ?? 0))
     await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
+  })
+
+  it('throws a scripted Error made in another realm, from the list, enqueue or a responder', async () => {
+    const foreign = (): Error => runInNewContext('new TypeError("provider down over there")') as Error
+    expect(foreign()).not.toBeInstanceOf(Error)
+    const models = [
+      new ScriptedChatModel({ responses: [foreign()] }),
+      new ScriptedChatModel().enqueue(foreign()),
+      new ScriptedChatModel({ responses: () => foreign() }),
+    ]
+    for (const model of models) {
+      await expect(model.doGenerate(ask('x'))).rejects.toThrow('provider down over there')
+    }
   })
 
   it('streams deltas that assemble to the same result', async () => {

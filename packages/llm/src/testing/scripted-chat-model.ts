@@ -88,7 +88,7 @@ const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error'
  * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used.
  */
 function checkReply(reply: unknown, where: string, responder = true): ScriptedReply | ScriptedResponder {
-  if (typeof reply === 'string' || reply instanceof Error || (responder && typeof reply === 'function')) {
+  if (typeof reply === 'string' || isError(reply) || (responder && typeof reply === 'function')) {
     return reply as ScriptedReply | ScriptedResponder
   }
   if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) {
@@ -118,6 +118,17 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
   }
   return reply as ScriptedReply
+}
+
+/** An Error of any realm: one made in a `node:vm` context or another frame is not `instanceof Error` here. */
+function isError(value: unknown): value is Error {
+  if (value instanceof Error) return true
+  try {
+    return Object.prototype.toString.call(value) === '[object Error]'
+  } catch {
+    // A Proxy whose traps throw: checked as a reply, which names what cannot be read.
+    return false
+  }
 }
 
 function isScriptedToolCall(call: unknown): boolean {
@@ -179,7 +190,7 @@ export class ScriptedChatModel implements ChatModel {
     if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
     if (this.latencyMs > 0) await sleep(this.latencyMs, options?.signal)
     const reply = await this.nextReply(request, callIndex)
-    if (reply instanceof Error) throw reply
+    if (isError(reply)) throw reply
     return this.toResult(request, reply, callIndex)
   }
 
