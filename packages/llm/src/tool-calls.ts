@@ -72,8 +72,8 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
     })
   }
   if (schema === undefined) return value as StandardSchemaV1.InferOutput<Schema>
-  let result = schema['~standard'].validate(value)
-  if (result instanceof Promise) result = await result
+  // Awaited whatever it is: an async validator's promise may come from another realm, or be any thenable.
+  const result = await schema['~standard'].validate(value)
   if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>
   const issues = result.issues.map((issue) => ({
     path:
