@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ChatMessage } from './chat-model.js'
+import type { ChatMessage, ChatRequest } from './chat-model.js'
 import { estimateInputTokens } from './token-estimate.js'
 
 // Byte-level tokenizers never produce more tokens than the UTF-8 bytes they encode, so an estimate at or above the byte
@@ -63,5 +63,12 @@ describe('estimateInputTokens', () => {
       responseFormat: { type: 'json_schema', name, description, schema },
     })
     expect(described - bare).toBeGreaterThanOrEqual(new TextEncoder().encode(`${name}${description}`).length - 1)
+  })
+
+  it('counts the provider options, which reach the body as they are and may carry input', () => {
+    const system = 'Follow the house style. '.repeat(100)
+    const request: ChatRequest = { messages: [{ role: 'user', content: 'x' }] }
+    const withOptions = estimateInputTokens({ ...request, providerOptions: { anthropic: { system } } })
+    expect(withOptions - estimateInputTokens(request)).toBeGreaterThanOrEqual(new TextEncoder().encode(system).length)
   })
 })
