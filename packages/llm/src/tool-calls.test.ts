@@ -42,7 +42,10 @@ describe('parseToolArguments', () => {
         : { issues: [{ message: 'expected a number', path: ['id'] }] }
     // An async validate made in another realm (a schema library loaded in a vm context) answers with its Promise.
     const foreign = runInNewContext('(check) => async (value) => check(value)')(check)
-    const thenable = (value: unknown) => ({ then: (resolve: (result: unknown) => void) => resolve(check(value)) })
+    const thenable = (value: unknown) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a validator answering a thenable is what this test is about.
+      then: (resolve: (result: unknown) => void) => resolve(check(value)),
+    })
     for (const validate of [foreign, thenable]) {
       const schema = { '~standard': { version: 1 as const, vendor: 'test', validate } }
       const error = await failure(parseToolArguments(call('{"id":"x"}'), schema))
