@@ -304,6 +304,30 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('never sends a request again because a rate limiter broke while settling it, answered or refused', async () => {
+    const permit = { tokens: 1, grantedAt: 0 }
+    const rateLimiter = {
+      acquire: async () => permit,
+      settle: () => {
+        throw new TypeError('limiter store unreachable')
+      },
+      coolDown: () => {},
+    }
+    const refused = new ProviderCallError({ provider: 'acme', status: 400, message: 'bad request', retryable: false })
+    for (const reply of ['ok', refused]) {
+      const model = new ScriptedChatModel({ responses: [reply], whenExhausted: 'repeat-last' })
+      const chat = new LLMCall({ name: 'chat', model, rateLimiter, retry: { attempts: 3, ...fastRetry } })
+      const error = await chat.invoke(ask('x')).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      )
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect((error as FunctionError).message).toMatch(/limiter store unreachable/)
+      expect(model.calls).toHaveLength(1)
+    }
+  })
+
   it("refuses every other library's spelling of a setting in the input, as it does in settings", async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })

@@ -615,15 +615,28 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         scope.cancelled && !context.cancelScope.cancelled && TimeoutError.isInstance(scope.reason)
           ? scope.reason
           : this.typedModelError(thrown)
-      if (limiter !== undefined) this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
       if (hold !== undefined) hold.kept = mayHaveUsedTokens(error)
+      if (limiter !== undefined) {
+        // A limiter that breaks here does not make the failure retryable (a 400 sent again, say).
+        try {
+          this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
+        } catch (broken) {
+          throw this.typedModelError(broken)
+        }
+      }
       throw error
     } finally {
       scope.dispose()
     }
-    // With no usage reported, nothing replaces the estimate: it stays in the limiter's window.
-    if (limiter !== undefined)
-      limiter.settle(permit as RateLimitPermit, (result.usage ?? (estimate as Usage)).totalTokens)
+    // With no usage reported, nothing replaces the estimate: it stays in the limiter's window. A limiter that breaks
+    // here fails the call as the rest of the accounting would, unretried: the answered request is not sent again.
+    if (limiter !== undefined) {
+      try {
+        limiter.settle(permit as RateLimitPermit, (result.usage ?? (estimate as Usage)).totalTokens)
+      } catch (broken) {
+        throw this.typedModelError(broken)
+      }
+    }
     return this.complete(result, request, modelId, estimate, context)
   }
 
