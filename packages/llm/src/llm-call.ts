@@ -182,17 +182,20 @@ const settingShapes = {
       (Array.isArray(value) && value.length <= maxListedSettings && value.every((item) => typeof item === 'string')),
   },
   tools: {
-    expected: 'an array of at most 10,000 tool definitions ({ name, parameters })',
+    expected:
+      'an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean })',
     accepts: (value: unknown) =>
       Array.isArray(value) &&
       value.length <= maxListedSettings &&
       value.every(
-        (tool: { name?: unknown; parameters?: unknown } | null) =>
+        (tool: { name?: unknown; parameters?: unknown; description?: unknown; strict?: unknown } | null) =>
           typeof tool === 'object' &&
           tool !== null &&
           typeof tool.name === 'string' &&
           typeof tool.parameters === 'object' &&
-          tool.parameters !== null,
+          tool.parameters !== null &&
+          (tool.description === undefined || typeof tool.description === 'string') &&
+          (tool.strict === undefined || typeof tool.strict === 'boolean'),
       ),
   },
   providerOptions: {
