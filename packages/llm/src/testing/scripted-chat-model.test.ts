@@ -173,6 +173,16 @@ describe('ScriptedChatModel', () => {
     expect(finish?.type === 'finish' && resultText(finish.result)).toBe(text)
   })
 
+  it('never splits a surrogate pair between two deltas, so each one prints as it is', async () => {
+    const answer = 'abc😀 and 日本語 🎉🎉 ok'
+    const model = new ScriptedChatModel({ responses: [answer] })
+    const texts: string[] = []
+    for await (const part of model.doStream(ask('x'))) if (part.type === 'text-delta') texts.push(part.text)
+    expect(texts.join('')).toBe(answer)
+    const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+    expect(texts.filter((text) => loneSurrogate.test(text))).toEqual([])
+  })
+
   it('honours an abort during its latency', async () => {
     const model = new ScriptedChatModel({ responses: ['late'], latencyMs: 10_000 })
     const controller = new AbortController()

@@ -198,9 +198,13 @@ export class ScriptedChatModel implements ChatModel {
     const result = await this.doGenerate(request, options)
     for (const choice of result.choices) {
       const text = choice.message.content ?? ''
-      for (let start = 0; start < text.length; start += 4) {
+      for (let start = 0, end = 0; start < text.length; start = end) {
         if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
-        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, start + 4) }
+        end = start + 4
+        // Never between the halves of a surrogate pair (an emoji): each delta is text a reader can print.
+        const last = text.charCodeAt(end - 1)
+        if (last >= 0xd800 && last <= 0xdbff) end += 1
+        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, end) }
       }
       const toolCalls = choice.message.toolCalls ?? []
       for (const [toolCallIndex, call] of toolCalls.entries()) {
