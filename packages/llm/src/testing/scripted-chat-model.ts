@@ -16,6 +16,7 @@ import type {
   FinishReason,
   ToolCall,
 } from '../chat-model.js'
+import { isError } from '../is-error.js'
 import { ProviderCallError } from '../provider-errors.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
@@ -118,17 +119,6 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
   }
   return reply as ScriptedReply
-}
-
-/** An Error of any realm: one made in a `node:vm` context or another frame is not `instanceof Error` here. */
-function isError(value: unknown): value is Error {
-  if (value instanceof Error) return true
-  try {
-    return Object.prototype.toString.call(value) === '[object Error]'
-  } catch {
-    // A Proxy whose traps throw: checked as a reply, which names what cannot be read.
-    return false
-  }
 }
 
 function isScriptedToolCall(call: unknown): boolean {
