@@ -8,10 +8,10 @@ const encoder = new TextEncoder()
  * A tokenizer-free estimate of a request's input tokens that is never below the real count: the UTF-8 bytes of every
  * text the request sends (messages, tool calls and the ids that pair them with their results, tool definitions, the
  * response format's name, description and schema, the provider options passed through to the body) plus message
- * framing. Byte-level
- * tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with `maxTokens` set a budget
- * or rate limiter that counts this estimate is never overrun. It overestimates English about fourfold; pass
- * `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter needs it.
+ * framing. Byte-level tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with
+ * `maxTokens` set a budget or rate limiter that counts this estimate is never overrun. It overestimates English about
+ * fourfold; pass `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter
+ * needs it.
  */
 export function estimateInputTokens(request: ChatRequest): number {
   let bytes = 0
