@@ -55,6 +55,20 @@ describe('parseToolArguments', () => {
     }
   })
 
+  it('fails arguments that make the schema throw, or that it answers with no result, as invalid arguments', async () => {
+    // A refinement that assumed a shape the model did not produce throws instead of reporting an issue.
+    const refined = z
+      .object({ range: z.object({ min: z.number() }).optional() })
+      .refine((value) => (value.range as { min: number }).min > 0, 'range.min must be above 0')
+    const threw = await failure(parseToolArguments(call('{}'), refined))
+    expect(threw.reason).toBe('invalid-arguments')
+    expect(threw.message).toMatch(/the schema itself threw: TypeError/)
+    const noResult = { '~standard': { version: 1 as const, vendor: 'test', validate: () => ({}) as never } }
+    const empty = await failure(parseToolArguments(call('{"id":1}'), noResult))
+    expect(empty.reason).toBe('invalid-arguments')
+    expect(empty.message).toMatch(/neither a value nor issues/)
+  })
+
   it('keeps a "__proto__" key as plain data, never as a prototype', async () => {
     const parsed = (await parseToolArguments(call('{"__proto__":{"polluted":true},"a":1}'))) as Record<string, unknown>
     expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype)
