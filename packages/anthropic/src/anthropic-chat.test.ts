@@ -115,6 +115,21 @@ describe('AnthropicChat', () => {
     expect(record.annotations).toMatchObject({ model: 'claude-haiku-4-5', requestId: 'req_0' })
   })
 
+  it('counts a system prompt passed through providerOptions in the estimate, so a budget refuses what would overrun it', async () => {
+    const running = await start({ replies: ['ok'] })
+    const system = 'Follow the house style. '.repeat(2_000) // about 12,000 tokens at the server
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 10,
+      providerOptions: { anthropic: { system } },
+    })
+    const error = await chat.invoke(ask('Hi'), { budget: { maxTokens: 2_000 } }).catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('counts an answer without usage from its estimate, streamed or not, so a budget fills', async () => {
     const running = await start()
     const message = {

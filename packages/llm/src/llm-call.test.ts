@@ -304,6 +304,30 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('never sends a request again because a rate limiter broke while settling it, answered or refused', async () => {
+    const permit = { tokens: 1, grantedAt: 0 }
+    const rateLimiter = {
+      acquire: async () => permit,
+      settle: () => {
+        throw new TypeError('limiter store unreachable')
+      },
+      coolDown: () => {},
+    }
+    const refused = new ProviderCallError({ provider: 'acme', status: 400, message: 'bad request', retryable: false })
+    for (const reply of ['ok', refused]) {
+      const model = new ScriptedChatModel({ responses: [reply], whenExhausted: 'repeat-last' })
+      const chat = new LLMCall({ name: 'chat', model, rateLimiter, retry: { attempts: 3, ...fastRetry } })
+      const error = await chat.invoke(ask('x')).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      )
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect((error as FunctionError).message).toMatch(/limiter store unreachable/)
+      expect(model.calls).toHaveLength(1)
+    }
+  })
+
   it("refuses every other library's spelling of a setting in the input, as it does in settings", async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
@@ -381,7 +405,16 @@ describe('LLMCall bad input', () => {
       ],
       [
         { settings: { tools: 'x' } },
-        'x: settings.tools must be an array of at most 10,000 tool definitions ({ name, parameters }), got "x"',
+        'x: settings.tools must be an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean }), got "x"',
+      ],
+      // Sent as it is, a description that is not text is refused by the API; counted, it made the estimate NaN.
+      [
+        { settings: { tools: [{ name: 'search', description: 5, parameters: {} }] } },
+        'x: settings.tools must be an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean }), got [{"name":"search","description":5',
+      ],
+      [
+        { settings: { tools: [{ name: 'search', parameters: {}, strict: 'yes' }] } },
+        'x: settings.tools must be an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean }), got [{"name":"search","parameters":{},"strict":"yes"',
       ],
       [
         {
@@ -425,6 +458,16 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('names a tool description that is not text, under a budget too, instead of blaming the estimate', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const tools = [{ name: 'search', description: 5, parameters: {} }]
+    const record = await chat.trace({ ...ask('x'), tools } as never, { budget: { maxTokens: 10_000 } })
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    expect((record.error as ValidationError).issues.map((issue) => issue.path)).toEqual([['tools']])
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('checks stop, tools and providerOptions per call too', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
@@ -438,7 +481,8 @@ describe('LLMCall bad input', () => {
       { path: ['stop'], message: 'must be a string or an array of at most 10,000 strings, got 42' },
       {
         path: ['tools'],
-        message: 'must be an array of at most 10,000 tool definitions ({ name, parameters }), got [{"name":"search"}]',
+        message:
+          'must be an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean }), got [{"name":"search"}]',
       },
       { path: ['providerOptions'], message: 'must be an object of objects, keyed by provider name, got an object' },
     ])

@@ -182,17 +182,20 @@ const settingShapes = {
       (Array.isArray(value) && value.length <= maxListedSettings && value.every((item) => typeof item === 'string')),
   },
   tools: {
-    expected: 'an array of at most 10,000 tool definitions ({ name, parameters })',
+    expected:
+      'an array of at most 10,000 tool definitions ({ name, parameters, description?: string, strict?: boolean })',
     accepts: (value: unknown) =>
       Array.isArray(value) &&
       value.length <= maxListedSettings &&
       value.every(
-        (tool: { name?: unknown; parameters?: unknown } | null) =>
+        (tool: { name?: unknown; parameters?: unknown; description?: unknown; strict?: unknown } | null) =>
           typeof tool === 'object' &&
           tool !== null &&
           typeof tool.name === 'string' &&
           typeof tool.parameters === 'object' &&
-          tool.parameters !== null,
+          tool.parameters !== null &&
+          (tool.description === undefined || typeof tool.description === 'string') &&
+          (tool.strict === undefined || typeof tool.strict === 'boolean'),
       ),
   },
   providerOptions: {
@@ -615,15 +618,28 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         scope.cancelled && !context.cancelScope.cancelled && TimeoutError.isInstance(scope.reason)
           ? scope.reason
           : this.typedModelError(thrown)
-      if (limiter !== undefined) this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
       if (hold !== undefined) hold.kept = mayHaveUsedTokens(error)
+      if (limiter !== undefined) {
+        // A limiter that breaks here does not make the failure retryable (a 400 sent again, say).
+        try {
+          this.releaseAfterFailure(limiter, permit as RateLimitPermit, error)
+        } catch (broken) {
+          throw this.typedModelError(broken)
+        }
+      }
       throw error
     } finally {
       scope.dispose()
     }
-    // With no usage reported, nothing replaces the estimate: it stays in the limiter's window.
-    if (limiter !== undefined)
-      limiter.settle(permit as RateLimitPermit, (result.usage ?? (estimate as Usage)).totalTokens)
+    // With no usage reported, nothing replaces the estimate: it stays in the limiter's window. A limiter that breaks
+    // here fails the call as the rest of the accounting would, unretried: the answered request is not sent again.
+    if (limiter !== undefined) {
+      try {
+        limiter.settle(permit as RateLimitPermit, (result.usage ?? (estimate as Usage)).totalTokens)
+      } catch (broken) {
+        throw this.typedModelError(broken)
+      }
+    }
     return this.complete(result, request, modelId, estimate, context)
   }
 

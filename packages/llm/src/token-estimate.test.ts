@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ChatMessage, ChatRequest } from './chat-model.js'
 import { estimateInputTokens } from './token-estimate.js'
 
 // Byte-level tokenizers never produce more tokens than the UTF-8 bytes they encode, so an estimate at or above the byte
@@ -33,5 +34,41 @@ describe('estimateInputTokens', () => {
     expect(withTools - base).toBeGreaterThanOrEqual(
       new TextEncoder().encode('lookup{"id":"日本"}lookupFinds a record{"type":"object"}{"type":"object"}').length,
     )
+  })
+
+  it('counts the ids that pair tool calls with their results, and the response format name and description', () => {
+    // A tool loop with empty arguments and results: the ids are most of what is sent, and a tokenizer counts them.
+    const id = (index: number): string => `call_${index}Xq7Wv3Lp9Rt2Yz8Mn4Bc6Df1Gh5Jk0`
+    const messages: ChatMessage[] = [{ role: 'user', content: 'go' }]
+    for (let index = 0; index < 20; index++) {
+      messages.push({ role: 'assistant', content: null, toolCalls: [{ id: id(index), name: 'f', arguments: '{}' }] })
+      messages.push({ role: 'tool', toolCallId: id(index), content: '' })
+    }
+    const sent = messages.flatMap((message) =>
+      message.role === 'tool'
+        ? [message.toolCallId]
+        : message.role === 'assistant'
+          ? (message.toolCalls ?? []).flatMap((call) => [call.id, call.name, call.arguments])
+          : [message.content],
+    )
+    const bytes = new TextEncoder().encode(sent.join('')).length
+    expect(estimateInputTokens({ messages })).toBeGreaterThanOrEqual(bytes)
+
+    const schema = { type: 'object' }
+    const name = 'loan_verdict_'.repeat(4)
+    const description = 'Überprüfung des Kreditantrags. '.repeat(8)
+    const bare = estimateInputTokens({ messages: [], responseFormat: { type: 'json_schema', name: 'v', schema } })
+    const described = estimateInputTokens({
+      messages: [],
+      responseFormat: { type: 'json_schema', name, description, schema },
+    })
+    expect(described - bare).toBeGreaterThanOrEqual(new TextEncoder().encode(`${name}${description}`).length - 1)
+  })
+
+  it('counts the provider options, which reach the body as they are and may carry input', () => {
+    const system = 'Follow the house style. '.repeat(100)
+    const request: ChatRequest = { messages: [{ role: 'user', content: 'x' }] }
+    const withOptions = estimateInputTokens({ ...request, providerOptions: { anthropic: { system } } })
+    expect(withOptions - estimateInputTokens(request)).toBeGreaterThanOrEqual(new TextEncoder().encode(system).length)
   })
 })

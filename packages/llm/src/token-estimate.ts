@@ -6,10 +6,12 @@ const encoder = new TextEncoder()
 
 /**
  * A tokenizer-free estimate of a request's input tokens that is never below the real count: the UTF-8 bytes of every
- * text the request sends (messages, tool calls, tool definitions, the response schema) plus message framing. Byte-level
- * tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with `maxTokens` set a budget
- * or rate limiter that counts this estimate is never overrun. It overestimates English about fourfold; pass
- * `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter needs it.
+ * text the request sends (messages, tool calls and the ids that pair them with their results, tool definitions, the
+ * response format's name, description and schema, the provider options passed through to the body) plus message
+ * framing. Byte-level tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with
+ * `maxTokens` set a budget or rate limiter that counts this estimate is never overrun. It overestimates English about
+ * fourfold; pass `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter
+ * needs it.
  */
 export function estimateInputTokens(request: ChatRequest): number {
   let bytes = 0
@@ -17,8 +19,11 @@ export function estimateInputTokens(request: ChatRequest): number {
   for (const message of request.messages) {
     messages += 1
     if (typeof message.content === 'string') bytes += utf8Length(message.content)
+    if (message.role === 'tool') bytes += utf8Length(message.toolCallId)
     if (message.role === 'assistant' && message.toolCalls !== undefined) {
-      for (const call of message.toolCalls) bytes += utf8Length(call.name) + utf8Length(call.arguments)
+      for (const call of message.toolCalls) {
+        bytes += utf8Length(call.id) + utf8Length(call.name) + utf8Length(call.arguments)
+      }
     }
   }
   if (request.tools !== undefined) {
@@ -26,7 +31,10 @@ export function estimateInputTokens(request: ChatRequest): number {
       bytes += utf8Length(tool.name) + utf8Length(tool.description ?? '') + jsonLength(tool.parameters)
     }
   }
-  if (request.responseFormat?.type === 'json_schema') bytes += jsonLength(request.responseFormat.schema)
+  // The whole format: its name and description are sent with the schema.
+  if (request.responseFormat?.type === 'json_schema') bytes += jsonLength(request.responseFormat)
+  // Passed through to the body as they are, so they may carry input (Anthropic's `system`, say).
+  if (request.providerOptions !== undefined) bytes += jsonLength(request.providerOptions)
   return bytes + messages * tokensPerMessage + 3
 }
 

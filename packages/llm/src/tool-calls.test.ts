@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { ChatResult } from './chat-model.js'
@@ -32,6 +33,40 @@ describe('parseToolArguments', () => {
     expect(error.reason).toBe('invalid-arguments')
     expect(error.issues?.map((issue) => issue.path)).toEqual([['id']])
     expect(error.message).toMatch(/id: /)
+  })
+
+  it('awaits a validator whose answer is a promise of another realm, or any thenable', async () => {
+    const check = (value: unknown) =>
+      typeof (value as { id?: unknown }).id === 'number'
+        ? { value }
+        : { issues: [{ message: 'expected a number', path: ['id'] }] }
+    // An async validate made in another realm (a schema library loaded in a vm context) answers with its Promise.
+    const foreign = runInNewContext('(check) => async (value) => check(value)')(check)
+    const thenable = (value: unknown) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a validator answering a thenable is what this test is about.
+      then: (resolve: (result: unknown) => void) => resolve(check(value)),
+    })
+    for (const validate of [foreign, thenable]) {
+      const schema = { '~standard': { version: 1 as const, vendor: 'test', validate } }
+      const error = await failure(parseToolArguments(call('{"id":"x"}'), schema))
+      expect(error.reason).toBe('invalid-arguments')
+      expect(error.issues?.map((issue) => issue.path)).toEqual([['id']])
+      await expect(parseToolArguments(call('{"id":1}'), schema)).resolves.toEqual({ id: 1 })
+    }
+  })
+
+  it('fails arguments that make the schema throw, or that it answers with no result, as invalid arguments', async () => {
+    // A refinement that assumed a shape the model did not produce throws instead of reporting an issue.
+    const refined = z
+      .object({ range: z.object({ min: z.number() }).optional() })
+      .refine((value) => (value.range as { min: number }).min > 0, 'range.min must be above 0')
+    const threw = await failure(parseToolArguments(call('{}'), refined))
+    expect(threw.reason).toBe('invalid-arguments')
+    expect(threw.message).toMatch(/the schema itself threw: TypeError/)
+    const noResult = { '~standard': { version: 1 as const, vendor: 'test', validate: () => ({}) as never } }
+    const empty = await failure(parseToolArguments(call('{"id":1}'), noResult))
+    expect(empty.reason).toBe('invalid-arguments')
+    expect(empty.message).toMatch(/neither a value nor issues/)
   })
 
   it('keeps a "__proto__" key as plain data, never as a prototype', async () => {

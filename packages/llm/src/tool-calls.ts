@@ -1,4 +1,12 @@
-import { brandError, type StandardSchemaV1, safeStringify, TinyLLMError, type ValidationIssue } from '@tinyllm/core'
+import {
+  brandError,
+  type StandardSchemaV1,
+  safeStringify,
+  TinyLLMError,
+  ValidationError,
+  type ValidationIssue,
+  Validator,
+} from '@tinyllm/core'
 import type { ChatResult, ToolCall, ToolDefinition } from './chat-model.js'
 
 /**
@@ -45,6 +53,9 @@ export class ToolCallError extends TinyLLMError {
 }
 brandError(ToolCallError, 'ToolCallError')
 
+/** Names the validation of tool arguments in the ValidationError that {@link parseToolArguments} turns into its own. */
+const validationSite = { functionName: 'parseToolArguments', state: 'validation' }
+
 /**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty
  * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues).
@@ -72,23 +83,22 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
     })
   }
   if (schema === undefined) return value as StandardSchemaV1.InferOutput<Schema>
-  let result = schema['~standard'].validate(value)
-  if (result instanceof Promise) result = await result
-  if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>
-  const issues = result.issues.map((issue) => ({
-    path:
-      issue.path === undefined
-        ? []
-        : issue.path.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
-    message: issue.message,
-  }))
-  throw new ToolCallError({
-    reason: 'invalid-arguments',
-    message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
-    toolName: call.name,
-    toolCallId: call.id,
-    issues,
-  })
+  try {
+    // The one reading of a schema's answer: an async one of any realm or any thenable awaited, a schema that throws
+    // (a refinement that assumed a shape the model did not produce) or answers no result failing like any mismatch.
+    return await new Validator(schema, validationSite).validate(value)
+  } catch (error) {
+    if (!ValidationError.isInstance(error)) throw error
+    const issues = error.issues
+    throw new ToolCallError({
+      reason: 'invalid-arguments',
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      toolName: call.name,
+      toolCallId: call.id,
+      issues,
+      cause: error.cause,
+    })
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { AbortError, TimeoutError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -189,5 +190,17 @@ describe('malformedResponse and incompleteStream', () => {
       providerErrorType: 'incomplete_stream',
       retryable: true,
     })
+  })
+
+  it('scrubs the secrets of an SDK error from another realm, which it keeps as the cause', () => {
+    const key = 'example-key-Xs81mQc0pLk3vT9wZZ'
+    registerSecret(key)
+    const foreign = runInNewContext(
+      `Object.assign(new Error('500 upstream echoed ${key}'), { status: 500, error: { message: 'echoed ${key}' } })`,
+    ) as Error
+    const error = toProviderError(profile, foreign)
+    expect(ProviderCallError.isInstance(error)).toBe(true)
+    expect((error.cause as Error).message).toBe('500 upstream echoed [REDACTED]')
+    expect(JSON.stringify((error.cause as { error?: unknown }).error)).not.toContain(key)
   })
 })

@@ -1,5 +1,6 @@
 import { AbortError, abortErrorFor, TinyLLMError } from '@tinyllm/core'
 import { redactString } from '@tinyllm/logger'
+import { isError } from '../is-error.js'
 import { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from '../provider-errors.js'
 import type { ProviderEndpoint } from './endpoint.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -48,7 +49,7 @@ export function toProviderError(
   const signal = call.signal
   if (signal?.aborted) return abortErrorFor(signal)
   if (TinyLLMError.isInstance(error)) return error
-  if (error instanceof Error) redactErrorInPlace(error)
+  if (isError(error)) redactErrorInPlace(error)
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape
   const where = call.endpoint === undefined ? '' : `${call.endpoint.description}: `
   switch (sdkErrorName(shape)) {
@@ -256,7 +257,7 @@ function isTransportFailure(shape: SdkErrorShape): boolean {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message
+  if (isError(error)) return error.message
   if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
     return (error as { message: string }).message
   }

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util'
+import { runInNewContext } from 'node:vm'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { redactErrorInPlace } from './redact-error.js'
@@ -44,5 +45,17 @@ describe('redactErrorInPlace', () => {
     redactErrorInPlace(error)
     expect(error.headers).toBe(headers)
     expect(error.error).toEqual(body)
+  })
+
+  it('scrubs an error of another realm, and one in the cause chain of a local error', () => {
+    const foreign = (): Error => runInNewContext(`new Error(${JSON.stringify(`upstream echoed ${key}`)})`) as Error
+    expect(foreign()).not.toBeInstanceOf(Error)
+    const alone = foreign()
+    redactErrorInPlace(alone)
+    expect(alone.message).toBe('upstream echoed [REDACTED]')
+    const wrapped = new Error('wrapper', { cause: foreign() })
+    redactErrorInPlace(wrapped)
+    expect((wrapped.cause as Error).message).toBe('upstream echoed [REDACTED]')
+    expect(inspect(wrapped, { depth: 20, showHidden: true })).not.toContain(key)
   })
 })

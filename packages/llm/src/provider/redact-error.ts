@@ -1,12 +1,14 @@
 import { redact, redactString } from '@tinyllm/logger'
+import { isError } from '../is-error.js'
 
 /**
  * Scrubs secrets from an error, down its cause chain: its message and stack, and what it carries of the server's answer
  * — any string field, the parsed error body, the response headers. Provider packages call it on the SDK error they keep
  * as `cause`, which ends up in logs, run records and `console.error` output (a server may echo the key it was sent).
+ * Errors of another realm (a `node:vm` context, a test runner's sandbox) are scrubbed too.
  */
 export function redactErrorInPlace(error: Error): void {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
+  for (let current: unknown = error, depth = 0; isError(current) && depth < 8; depth += 1) {
     const message = redactString(current.message)
     if (message !== current.message) {
       trySet(current, 'message', message, false)
@@ -25,7 +27,7 @@ export function redactErrorInPlace(error: Error): void {
 /** The field with secrets replaced, or the field itself when it holds none (or is an error, scrubbed on its own). */
 function redactField(value: unknown): unknown {
   if (typeof value === 'string') return redactString(value)
-  if (typeof value !== 'object' || value === null || value instanceof Error) return value
+  if (typeof value !== 'object' || value === null || isError(value)) return value
   if (typeof Headers === 'function' && value instanceof Headers) {
     let changed = false
     const headers = new Headers()

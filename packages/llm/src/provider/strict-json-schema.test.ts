@@ -141,6 +141,28 @@ describe('toStrictJsonSchema', () => {
     })
     expect(restored).toEqual({ name: 'root', children: [{ name: 'leaf' }] })
   })
+
+  it('leaves as it is a value under a $ref that does not resolve, a malformed percent-escape included', () => {
+    const note = { type: 'object', properties: { note: { type: 'string' } } }
+    const schema = {
+      type: 'object',
+      properties: { a: { $ref: '#/$defs/50%' }, b: { $ref: '#/$defs/%FF' } },
+      required: ['a', 'b'],
+      $defs: { '50%': note, '%FF': note },
+    }
+    const answer = { a: { note: null }, b: { note: null } }
+    expect(toStrictJsonSchema(schema).restore(answer)).toBe(answer)
+    const text = JSON.stringify(answer)
+    const answered: ChatResult = {
+      choices: [{ index: 0, finishReason: 'stop', message: { role: 'assistant', content: text } }],
+      model: 'm',
+    }
+    const request: ChatRequest = {
+      messages: [{ role: 'user', content: 'x' }],
+      responseFormat: { type: 'json_schema', name: 'notes', schema, strict: true },
+    }
+    expect(restoreStrictAnswers(answered, request, {})).toBe(answered)
+  })
 })
 
 describe('restoreStrictAnswers', () => {

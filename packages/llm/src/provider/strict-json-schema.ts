@@ -270,15 +270,30 @@ function matchingBranches(value: Record<string, unknown>, schema: Schema): unkno
   return branches
 }
 
-/** A local `$ref`: `#`, `#/$defs/Name`, `#/definitions/Name` (JSON-pointer escapes included). */
+/**
+ * A local `$ref`: `#`, `#/$defs/Name`, `#/definitions/Name` (JSON-pointer escapes included); `undefined` for any other,
+ * and for one that does not resolve (a malformed percent-escape among them).
+ */
 function resolve(ref: unknown, root: JsonSchema): Schema | undefined {
   if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined
   let target: unknown = root
   for (const part of ref.slice(1).split('/').slice(1)) {
-    if (!isSchema(target)) return undefined
-    target = target[decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~')]
+    const name = pointerSegment(part)
+    if (!isSchema(target) || name === undefined) return undefined
+    target = target[name]
   }
   return isSchema(target) ? target : undefined
+}
+
+/** A segment of a JSON pointer in a URI fragment, decoded; `undefined` when its escapes are malformed (`50%`). */
+function pointerSegment(part: string): string | undefined {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(part)
+  } catch {
+    return undefined
+  }
+  return decoded.replaceAll('~1', '/').replaceAll('~0', '~')
 }
 
 function isObjectSchema(schema: Schema): boolean {

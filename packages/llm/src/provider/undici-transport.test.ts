@@ -188,6 +188,22 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
   })
 })
 
+describe('a cap above the largest Buffer', () => {
+  const huge = { ...cap, maxBytes: 2 ** 60 }
+
+  it.each(Object.entries({ undici: undiciTransport(huge, fetchTransport(huge)), fetch: fetchTransport(huge) }))(
+    'reads a compressed answer on the %s transport as no cap at all',
+    async (_name, transport) => {
+      const url = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+        response.end(gzipSync(JSON.stringify({ text: 'ok' })))
+      })
+      const response = await transport(url, { method: 'POST', body: '{}' })
+      expect(await response.json()).toEqual({ text: 'ok' })
+    },
+  )
+})
+
 describe('loading undici', () => {
   afterEach(() => {
     vi.doUnmock('undici')

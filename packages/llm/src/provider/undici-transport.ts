@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer'
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import * as zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
@@ -184,7 +185,8 @@ async function decodeBody(
 }
 
 function decodeOnce(coding: Coding, bytes: Buffer, maxBytes: number, tooLarge: () => Error): Buffer | Promise<Buffer> {
-  const options = { maxOutputLength: maxBytes, ...coding.flush }
+  // zlib refuses a limit above the largest Buffer (a cap of 2⁶⁰ bytes, say), which no body can outgrow anyway.
+  const options = { maxOutputLength: Math.min(maxBytes, bufferConstants.MAX_LENGTH), ...coding.flush }
   const overCap = (error: unknown): Error =>
     (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
       ? tooLarge()

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { AbortError, ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatStreamPart } from '../chat-model.js'
@@ -149,6 +150,19 @@ describe('ScriptedChatModel', () => {
     await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
   })
 
+  it('throws a scripted Error made in another realm, from the list, enqueue or a responder', async () => {
+    const foreign = (): Error => runInNewContext('new TypeError("provider down over there")') as Error
+    expect(foreign()).not.toBeInstanceOf(Error)
+    const models = [
+      new ScriptedChatModel({ responses: [foreign()] }),
+      new ScriptedChatModel().enqueue(foreign()),
+      new ScriptedChatModel({ responses: () => foreign() }),
+    ]
+    for (const model of models) {
+      await expect(model.doGenerate(ask('x'))).rejects.toThrow('provider down over there')
+    }
+  })
+
   it('streams deltas that assemble to the same result', async () => {
     const model = new ScriptedChatModel({ responses: ['a longer streamed answer'] })
     const parts: ChatStreamPart[] = []
@@ -157,6 +171,16 @@ describe('ScriptedChatModel', () => {
     const finish = parts.at(-1)
     expect(text).toBe('a longer streamed answer')
     expect(finish?.type === 'finish' && resultText(finish.result)).toBe(text)
+  })
+
+  it('never splits a surrogate pair between two deltas, so each one prints as it is', async () => {
+    const answer = 'abc😀 and 日本語 🎉🎉 ok'
+    const model = new ScriptedChatModel({ responses: [answer] })
+    const texts: string[] = []
+    for await (const part of model.doStream(ask('x'))) if (part.type === 'text-delta') texts.push(part.text)
+    expect(texts.join('')).toBe(answer)
+    const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+    expect(texts.filter((text) => loneSurrogate.test(text))).toEqual([])
   })
 
   it('honours an abort during its latency', async () => {

@@ -16,6 +16,7 @@ import type {
   FinishReason,
   ToolCall,
 } from '../chat-model.js'
+import { isError } from '../is-error.js'
 import { ProviderCallError } from '../provider-errors.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
@@ -88,7 +89,7 @@ const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error'
  * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used.
  */
 function checkReply(reply: unknown, where: string, responder = true): ScriptedReply | ScriptedResponder {
-  if (typeof reply === 'string' || reply instanceof Error || (responder && typeof reply === 'function')) {
+  if (typeof reply === 'string' || isError(reply) || (responder && typeof reply === 'function')) {
     return reply as ScriptedReply | ScriptedResponder
   }
   if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) {
@@ -179,7 +180,7 @@ export class ScriptedChatModel implements ChatModel {
     if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
     if (this.latencyMs > 0) await sleep(this.latencyMs, options?.signal)
     const reply = await this.nextReply(request, callIndex)
-    if (reply instanceof Error) throw reply
+    if (isError(reply)) throw reply
     return this.toResult(request, reply, callIndex)
   }
 
@@ -187,9 +188,13 @@ export class ScriptedChatModel implements ChatModel {
     const result = await this.doGenerate(request, options)
     for (const choice of result.choices) {
       const text = choice.message.content ?? ''
-      for (let start = 0; start < text.length; start += 4) {
+      for (let start = 0, end = 0; start < text.length; start = end) {
         if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
-        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, start + 4) }
+        end = start + 4
+        // Never between the halves of a surrogate pair (an emoji): each delta is text a reader can print.
+        const last = text.charCodeAt(end - 1)
+        if (last >= 0xd800 && last <= 0xdbff) end += 1
+        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, end) }
       }
       const toolCalls = choice.message.toolCalls ?? []
       for (const [toolCallIndex, call] of toolCalls.entries()) {
