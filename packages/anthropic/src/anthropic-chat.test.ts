@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
 import { RateLimiter } from '@tinyllm/llm'
-import { sseEvent } from '@tinyllm/testing'
+import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
@@ -33,6 +33,37 @@ describe('AnthropicChat', () => {
     expect(chat.model).toBeInstanceOf(AnthropicChatModel)
     expect(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] })).toBe('Hello from Claude.')
   })
+
+  it.each(['undici', 'fetch'] as const)(
+    'never follows a redirect to another origin on the %s transport, so x-api-key goes nowhere else',
+    async (transport) => {
+      const other = await start({ replies: ['answered by another origin'] })
+      const redirecting = await startLoopbackServer({
+        routes: {
+          'POST /v1/messages': () => ({ status: 307, headers: { location: `${other.baseURL}/v1/messages` }, raw: '' }),
+        },
+      })
+      try {
+        const chat = new AnthropicChat({
+          model: 'claude-haiku-4-5',
+          apiKey: 'sk-ant-redirected-key',
+          baseURL: redirecting.url,
+          transport,
+        })
+        const error = await chat.invoke(ask('Hi')).catch((caught: unknown) => caught)
+        expect(error).toMatchObject({
+          name: 'ProviderCallError',
+          providerErrorType: 'cross_origin_redirect',
+          retryable: false,
+        })
+        expect(other.requests).toHaveLength(0)
+        // Not retried: one request, refused before it left the first origin.
+        expect(redirecting.requests).toHaveLength(1)
+      } finally {
+        await redirecting.close()
+      }
+    },
+  )
 
   it('rejects options it does not know, suggesting the right one, like OpenAIChat', () => {
     for (const [option, suggestion] of [

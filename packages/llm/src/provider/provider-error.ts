@@ -64,6 +64,8 @@ export function toProviderError(
         cause: error,
       })
     case 'APIConnectionError':
+      // A request the transport refused with a tinyllm error (a redirect to another origin) fails with that error.
+      if (TinyLLMError.isInstance(shape.cause)) return shape.cause
       return providerError(profile, {
         message: `connection failed: ${where}${transportDetail(shape.cause ?? error)}`,
         retryable: true,

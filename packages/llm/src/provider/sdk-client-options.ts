@@ -2,6 +2,7 @@ import { readEnvironment, resolveApiKey } from './api-key.js'
 import { fetchTransport } from './fetch-transport.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import type { ProviderProfile } from './provider-profile.js'
+import { sameOriginRedirects } from './redirects.js'
 import { defaultMaxResponseBytes, type FetchFunction, type ResponseSizeCap } from './response-size-limit.js'
 import { type SdkLogger, sdkLogger } from './sdk-logger.js'
 import { loadUndici, undiciTransport } from './undici-transport.js'
@@ -68,10 +69,13 @@ export function prepareTransport(options: ProviderConnectionOptions & { readonly
   if (options.client === undefined && options.transport !== 'fetch') loadUndici().then(undefined, () => {})
 }
 
-/** The `fetch` an SDK client is given: undici's `request` API (the default), or the global `fetch`. */
+/**
+ * The `fetch` an SDK client is given: undici's `request` API (the default), or the global `fetch`; either follows
+ * redirects within the API's origin only.
+ */
 function transportFor(transport: 'undici' | 'fetch' | undefined, cap: ResponseSizeCap): FetchFunction {
   const fetch = fetchTransport(cap)
-  return transport === 'fetch' ? fetch : undiciTransport(cap, fetch)
+  return sameOriginRedirects(transport === 'fetch' ? fetch : undiciTransport(cap, fetch), cap.provider)
 }
 
 /** The per-request options tinyllm sends with every SDK call: no retries, and the call's signal, if it can abort. */

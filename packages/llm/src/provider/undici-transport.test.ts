@@ -6,6 +6,7 @@ import { AbortError, CancelScope } from '@tinyllm/core'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cancelScopeField } from './call-cancellation.js'
 import { fetchTransport } from './fetch-transport.js'
+import { sameOriginRedirects } from './redirects.js'
 import type { FetchFunction } from './response-size-limit.js'
 import { loadUndici, undiciTransport } from './undici-transport.js'
 
@@ -110,11 +111,12 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
     expect(String((refused as Error).cause)).toContain('too many content-encodings')
   })
 
-  it('follows a redirect as fetch does, sending the body again on a 307', async () => {
+  it('follows a redirect within the origin as fetch does: the body sent again on a 307, a 303 turned into a GET', async () => {
+    const following = sameOriginRedirects(transport, 'acme')
     const url = await serve((request, response) => {
-      if (request.url === '/v1/chat') {
-        response.writeHead(307, { location: '/v1/moved' })
-        response.end()
+      if (request.url === '/v1/chat' || request.url === '/v1/see-other') {
+        response.writeHead(request.url === '/v1/chat' ? 307 : 303, { location: '/v1/moved' })
+        response.end('moved')
         return
       }
       let body = ''
@@ -123,11 +125,48 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
       })
       request.on('end', () => {
         response.writeHead(200, { 'content-type': 'application/json' })
-        response.end(JSON.stringify({ path: request.url, body }))
+        response.end(
+          JSON.stringify({ method: request.method, path: request.url, body, type: request.headers['content-type'] }),
+        )
       })
     })
-    const response = await transport(url, { method: 'POST', body: '{"a":1}' })
-    expect(await response.json()).toEqual({ path: '/v1/moved', body: '{"a":1}' })
+    const headers = { 'content-type': 'application/json' }
+    const response = await following(url, { method: 'POST', body: '{"a":1}', headers })
+    expect(await response.json()).toEqual({
+      method: 'POST',
+      path: '/v1/moved',
+      body: '{"a":1}',
+      type: 'application/json',
+    })
+    const seeOther = await following(url.replace('/v1/chat', '/v1/see-other'), {
+      method: 'POST',
+      body: '{"a":1}',
+      headers,
+    })
+    expect(await seeOther.json()).toEqual({ method: 'GET', path: '/v1/moved', body: '' })
+  })
+
+  it('never follows a redirect to another origin, so the key in its headers goes nowhere else', async () => {
+    let reachedOther = 0
+    const other = await serve((_request, response) => {
+      reachedOther += 1
+      response.end('{}')
+    })
+    const url = await serve((_request, response) => {
+      response.writeHead(307, { location: other })
+      response.end()
+    })
+    const following = sameOriginRedirects(transport, 'acme')
+    const headers = { 'x-api-key': 'sk-ant-secret', 'api-key': 'azure-secret' }
+    const refused = await following(url, { method: 'POST', body: '{}', headers }).catch((error: unknown) => error)
+    expect(refused).toMatchObject({
+      name: 'ProviderCallError',
+      status: 307,
+      providerErrorType: 'cross_origin_redirect',
+      retryable: false,
+    })
+    expect((refused as Error).message).toContain(`to another origin, ${new URL(other).origin}`)
+    expect(reachedOther).toBe(0)
   })
 
   it('fails a compressed body that inflates past the cap with a non-retryable response_too_large error', async () => {

@@ -21,10 +21,8 @@ export function loadUndici(): Promise<Undici> {
   loading ??= import('undici').then((module) => {
     undici = module
     // No timers of undici's own: a call's time limits are cancellations (tinyllm's scopes, the SDK's timeout).
-    // Redirects are followed as `fetch` follows them (at most 20).
-    pool = new module.Agent({ headersTimeout: 0, bodyTimeout: 0 }).compose(
-      module.interceptors.redirect({ maxRedirections: 20 }),
-    )
+    // No redirects followed here either: the provider's transport follows those within the API's origin only.
+    pool = new module.Agent({ headersTimeout: 0, bodyTimeout: 0 })
     return module
   })
   return loading
