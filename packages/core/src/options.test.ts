@@ -5,9 +5,12 @@ import { checkBoolean, checkKnownOptions, knownSpelling, optionError } from './o
 describe('knownSpelling', () => {
   const settings: ReadonlySet<string> = new Set(['model', 'topP', 'maxTokens', 'stop', 'temperature'])
 
-  it("finds the option another case, snake_case or another library's name spells", () => {
+  it("finds the option another case, snake_case, kebab-case or another library's name spells", () => {
     expect(knownSpelling('TopP', settings)).toBe('topP')
     expect(knownSpelling('top_p', settings)).toBe('topP')
+    expect(knownSpelling('top-p', settings)).toBe('topP')
+    expect(knownSpelling('max-tokens', settings)).toBe('maxTokens')
+    expect(knownSpelling('max-output-tokens', settings)).toBe('maxTokens')
     expect(knownSpelling('Temperature', settings)).toBe('temperature')
     expect(knownSpelling('modelName', settings)).toBe('model')
     expect(knownSpelling('model_name', settings)).toBe('model')

@@ -158,12 +158,12 @@ const aliases: ReadonlyMap<string, string> = new Map([
 ])
 
 /**
- * The known name `key` is another spelling of — another case or snake_case (`TopP`, `top_p`), or another library's
- * name (`model_name`, `maxOutputTokens`) — or `undefined`. No near misses: an LLM call's input, where other keys may
- * pass, is checked with it.
+ * The known name `key` is another spelling of — another case, snake_case or kebab-case (`TopP`, `top_p`, `top-p`), or
+ * another library's name (`model_name`, `maxOutputTokens`) — or `undefined`. No near misses: an LLM call's input, where
+ * other keys may pass, is checked with it.
  */
 export function knownSpelling(key: string, known: ReadonlySet<string>): string | undefined {
-  const plain = key.replaceAll('_', '').toLowerCase()
+  const plain = key.replace(/[_-]/g, '').toLowerCase()
   const alias = aliases.get(plain)
   if (alias !== undefined && known.has(alias)) return alias
   for (const name of known) if (name.toLowerCase() === plain) return name

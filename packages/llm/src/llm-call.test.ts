@@ -339,6 +339,8 @@ describe('LLMCall bad input', () => {
       stopSequences: 'stop',
       TopP: 'topP',
       Temperature: 'temperature',
+      'max-tokens': 'maxTokens',
+      'top-p': 'topP',
     }
     for (const [key, meant] of Object.entries(spellings)) {
       const record = await chat.trace({ ...ask('x'), [key]: 5 })
