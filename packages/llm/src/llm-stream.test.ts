@@ -11,6 +11,12 @@ describe('streamRun', () => {
     await expect(stream[Symbol.asyncIterator]().next()).rejects.toBe(thrown)
   })
 
+  it('never throws: a start that answers a plain value ends the stream with it as the result', async () => {
+    const stream = streamRun<string, string>(() => 'done' as unknown as Promise<string>)
+    expect(await stream.result).toBe('done')
+    expect(await stream[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true })
+  })
+
   it('answers next() calls made before the last one settled, in order, and settles every one at the end', async () => {
     let push: (part: string) => void = () => {}
     let finish: (value: string) => void = () => {}

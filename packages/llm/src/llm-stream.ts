@@ -40,7 +40,8 @@ export function streamRun<Part, Result>(
   const channel = new PartChannel<Part>()
   let result: Promise<Result>
   try {
-    result = start(channel.push)
+    // A start written without async may answer a value, or another realm's promise: the result is a promise all the same.
+    result = Promise.resolve(start(channel.push))
   } catch (error) {
     // The stream is the one place its run's failure shows: `stream()` itself never throws.
     result = Promise.reject(error)
