@@ -34,16 +34,15 @@ describe('AnthropicChat', () => {
     expect(await chat.invoke({ messages: [{ role: 'user', content: 'Hi' }] })).toBe('Hello from Claude.')
   })
 
-  it.each(['undici', 'fetch'] as const)(
-    'never follows a redirect to another origin on the %s transport, so x-api-key goes nowhere else',
-    async (transport) => {
-      const other = await start({ replies: ['answered by another origin'] })
-      const redirecting = await startLoopbackServer({
-        routes: {
-          'POST /v1/messages': () => ({ status: 307, headers: { location: `${other.baseURL}/v1/messages` }, raw: '' }),
-        },
-      })
-      try {
+  it('never follows a redirect to another origin, on either transport, so x-api-key goes nowhere else', async () => {
+    const other = await start({ replies: ['answered by another origin'] })
+    const redirecting = await startLoopbackServer({
+      routes: {
+        'POST /v1/messages': () => ({ status: 307, headers: { location: `${other.baseURL}/v1/messages` }, raw: '' }),
+      },
+    })
+    try {
+      for (const transport of ['undici', 'fetch'] as const) {
         const chat = new AnthropicChat({
           model: 'claude-haiku-4-5',
           apiKey: 'sk-ant-redirected-key',
@@ -51,19 +50,19 @@ describe('AnthropicChat', () => {
           transport,
         })
         const error = await chat.invoke(ask('Hi')).catch((caught: unknown) => caught)
-        expect(error).toMatchObject({
+        expect(error, transport).toMatchObject({
           name: 'ProviderCallError',
           providerErrorType: 'cross_origin_redirect',
           retryable: false,
         })
-        expect(other.requests).toHaveLength(0)
-        // Not retried: one request, refused before it left the first origin.
-        expect(redirecting.requests).toHaveLength(1)
-      } finally {
-        await redirecting.close()
       }
-    },
-  )
+      expect(other.requests).toHaveLength(0)
+      // Not retried: one request per transport, refused before it left the first origin.
+      expect(redirecting.requests).toHaveLength(2)
+    } finally {
+      await redirecting.close()
+    }
+  })
 
   it('rejects options it does not know, suggesting the right one, like OpenAIChat', () => {
     for (const [option, suggestion] of [
