@@ -40,6 +40,12 @@ describe('the distributed-batch example', () => {
     expect(error).toMatchObject({ code: 2 })
     expect((error as { stderr: string }).stderr).toContain('--kill-a-worker needs --workers 2 or more')
   })
+
+  it('refuses an option given no number instead of reading it as 0', async () => {
+    const error = await run(process.execPath, [main, '--seed=']).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 2 })
+    expect((error as { stderr: string }).stderr).toContain('--seed must be an integer ≥ 0, got ""')
+  })
 })
 
 describe('the generated applications and the offline model', () => {
