@@ -50,6 +50,18 @@ it('answers 400 to a request without a message', async () => {
   expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(400)
 })
 
+it('answers 413 to a body over a million bytes without reading the rest, and serves the next request', async () => {
+  const url = await start()
+  const tooLong = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'x'.repeat(2_000_000) }) }).then(
+    (response) => response.status,
+    (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+  )
+  // The server answers 413 and closes the connection; a client still sending may see the reset instead.
+  expect([413, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']).toContain(tooLong)
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'Hello' }) })
+  expect(parseSseEvents(await response.text()).at(-1)).toMatchObject({ event: 'done' })
+})
+
 it('answers 404 to anything but POST /chat', async () => {
   const url = await start()
   expect((await fetch(url)).status).toBe(404)

@@ -22,6 +22,9 @@ const chat = new OpenAIChat({
   ...(upstream ? { baseURL: upstream.baseURL, apiKey: 'offline' } : {}),
 })
 
+/** The largest request body read: a message of up to a million bytes. */
+const maxBodyBytes = 1_000_000
+
 const server = createServer(async (request, response) => {
   if (request.method !== 'POST' || request.url !== '/chat') {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /chat with {"message": "…"}\n')
@@ -29,8 +32,17 @@ const server = createServer(async (request, response) => {
   }
   let message: unknown
   try {
+    // A body is read up to a limit, so that no client can make the server hold more.
     const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
+    let size = 0
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length
+      if (size > maxBodyBytes) {
+        response.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('message too long\n')
+        return
+      }
+      chunks.push(chunk as Buffer)
+    }
     message = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown }).message
   } catch {}
   if (typeof message !== 'string' || message === '') {
