@@ -1,4 +1,5 @@
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
+import { redactString } from '@tinyllm/logger'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { type Cassette, createCassette } from '@tinyllm/testing'
 import { cassettePath, readCassetteFacts } from './cassettes.ts'
@@ -48,7 +49,7 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
     return {
       client: { baseURL: server.baseURL },
       notice: [
-        `Recording: calling ${options.upstream} (${options.model}) through a loopback proxy on 127.0.0.1;`,
+        `Recording: calling ${redactString(options.upstream)} (${options.model}) through a loopback proxy on 127.0.0.1;`,
         `the answers are saved to ${shown} when the run ends (request headers are not stored, keys are redacted).`,
       ],
       cassetteMisses: () => 0,

@@ -127,4 +127,52 @@ describe('the loan-review agent example', () => {
       await connection.close()
     }
   })
+
+  it('answers a bad approval request (a malformed escape, a body that is not decisions) and keeps the run waiting', async () => {
+    const connection = await connect({
+      provider: 'openai',
+      mode: 'offline',
+      model: 'gpt-4o-mini',
+      upstream: '',
+      keyVariable: 'OPENAI_API_KEY',
+      approval: undefined,
+    })
+    const model = new OpenAIChat({
+      name: 'model',
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      output: 'result',
+      ...connection.client,
+    })
+    const server = createReviewServer(loanReviewAgent(model)).listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+      const paused = parseSseEvents(await (await fetch(`${base}/review?applicant=A-17`)).text())
+      const { runId } = JSON.parse(paused.at(-1)?.data ?? '{}') as { runId: string }
+      const approve = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', body })
+      const malformed = await approve('/approvals/review%E0%A4%A', '{}')
+      expect([malformed.status, await malformed.json()]).toEqual([
+        404,
+        { error: 'no run review%E0%A4%A awaits approval' },
+      ])
+      for (const body of ['not json', 'null', '[]']) {
+        const refused = await approve(`/approvals/${encodeURIComponent(runId)}`, body)
+        expect(refused.status, body).toBe(400)
+        expect(await refused.json(), body).toEqual({ error: expect.stringContaining('expected the decisions') })
+      }
+      // The run still waits; of two approvals sent at once, one resumes it and the other finds it gone.
+      const decisions = JSON.stringify({ call_email: { approved: true } })
+      const both = await Promise.all([0, 1].map(() => approve(`/approvals/${encodeURIComponent(runId)}`, decisions)))
+      expect(both.map((response) => response.status).sort()).toEqual([200, 404])
+      const resumed = both.find((response) => response.status === 200) as Response
+      expect(JSON.parse(parseSseEvents(await resumed.text()).at(-1)?.data ?? '{}')).toMatchObject({
+        status: 'complete',
+        output: { decision: 'approve', emailed: true },
+      })
+    } finally {
+      server.close()
+      await connection.close()
+    }
+  })
 })

@@ -29,12 +29,28 @@ export function createReviewServer(agent: StreamingAgent): Server {
     }
     const approval = /^\/approvals\/([^/]+)$/.exec(url.pathname)
     if (request.method === 'POST' && approval !== null) {
-      const runId = decodeURIComponent(approval[1] as string)
-      const waiting = paused.get(runId)
-      if (waiting === undefined) return reply(response, 404, { error: `no run ${runId} awaits approval` })
-      const decisions = JSON.parse(await readBody(request)) as Record<string, ApprovalDecision>
+      // A bad request is answered and leaves the paused run waiting; it never takes the server down.
+      const body = await readBody(request).catch(() => undefined)
+      if (body === undefined) return // the client went away while sending
+      const segment = approval[1] as string
+      const runId = decodeRunId(segment)
+      // Looked up after the body is read, so two requests for one run cannot both resume it.
+      const waiting = runId === undefined ? undefined : paused.get(runId)
+      if (runId === undefined || waiting === undefined) {
+        return reply(response, 404, { error: `no run ${runId ?? segment} awaits approval` })
+      }
+      const decisions = readJson(body)
+      if (typeof decisions !== 'object' || decisions === null || Array.isArray(decisions)) {
+        return reply(response, 400, { error: 'expected the decisions by tool call id: {"<id>": {"approved": true}}' })
+      }
       paused.delete(runId)
-      await streamRun(agent, resumeInput(waiting, decisions), runId, paused, response)
+      await streamRun(
+        agent,
+        resumeInput(waiting, decisions as Record<string, ApprovalDecision>),
+        runId,
+        paused,
+        response,
+      )
       return
     }
     reply(response, 404, { error: 'GET /review?applicant=… or POST /approvals/<run id>' })
@@ -72,6 +88,24 @@ async function streamRun(
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/** The run id of an `/approvals/<run id>` path; `undefined` for a malformed escape. */
+function decodeRunId(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return undefined
+  }
+}
+
+/** The body as JSON; `undefined` when it is not JSON. */
+function readJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -45,14 +45,15 @@ export function readCommandLine(argv: readonly string[]): BatchOptions | undefin
     strict: true,
   })
   if (values.help) return undefined
+  // Digits only: Number() would read an empty value (`--seed=`) or blanks as 0.
   const integer = (option: string, text: string, minimum: number) => {
-    const value = Number(text)
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
     if (!Number.isSafeInteger(value) || value < minimum) {
       throw new UsageError(`--${option} must be an integer ≥ ${minimum}, got "${text}"`)
     }
     return value
   }
-  const faultRate = Number(values['fault-rate'])
+  const faultRate = /^(\d+\.?\d*|\.\d+)$/.test(values['fault-rate']) ? Number(values['fault-rate']) : Number.NaN
   if (!(faultRate >= 0 && faultRate <= 1)) {
     throw new UsageError(`--fault-rate must be between 0 and 1, got "${values['fault-rate']}"`)
   }

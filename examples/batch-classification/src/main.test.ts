@@ -78,6 +78,19 @@ describe('the batch-classification example', () => {
     expect(error).toMatchObject({ code: 2 })
     expect((error as { stderr: string }).stderr).toContain('--count must be an integer ≥ 1, got "many"')
   })
+
+  it('refuses an option given no number (an empty value, blanks) instead of reading it as 0', async () => {
+    for (const [args, reason] of [
+      [['--seed='], '--seed must be an integer ≥ 0, got ""'],
+      [['--seed', ' '], '--seed must be an integer ≥ 0, got " "'],
+      [['--fault-rate='], '--fault-rate must be between 0 and 1, got ""'],
+      [['--fault-rate', '\t'], '--fault-rate must be between 0 and 1, got "\t"'],
+    ] as const) {
+      const error = await batch([...args]).catch((caught: unknown) => caught)
+      expect(error, args.join(' ')).toMatchObject({ code: 2 })
+      expect((error as { stderr: string }).stderr, args.join(' ')).toContain(reason)
+    }
+  })
 })
 
 describe('the generated applications and the scripted underwriter', () => {

@@ -1,14 +1,16 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { expect, it } from 'vitest'
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url))
 
-/** Runs the chat offline, typing `lines` into it, and answers what it printed. */
-function chat(lines: string[]): Promise<string> {
+/** Runs the chat, offline unless `live` sets a key and a base URL, typing `lines` into it; answers what it printed. */
+function chat(lines: string[], live: Record<string, string> = {}): Promise<string> {
   const env = { ...process.env }
   delete env.OPENAI_API_KEY
   delete env.OPENAI_BASE_URL
+  Object.assign(env, live)
   return new Promise((resolve, reject) => {
     const child = execFile(process.execPath, [main], { env, encoding: 'utf8' }, (error, stdout) =>
       error ? reject(error) : resolve(stdout),
@@ -28,4 +30,19 @@ it('sends the whole conversation each turn and prints the streamed answers', asy
 
 it('ends at the end of the input', async () => {
   expect(await chat(['One question'])).toContain('Bye: 1 turn.')
+})
+
+it('prints the base URL it chats with without the api-key query value it carries', async () => {
+  const server = await startOpenAICompatibleServer({ replies: () => 'Hello.' })
+  try {
+    const output = await chat(['Hi'], {
+      OPENAI_API_KEY: 'sk-test-chat',
+      OPENAI_BASE_URL: `${server.baseURL}?api-key=QueryValue7f3e9a`,
+    })
+    expect(output).toContain(`Chatting with ${server.baseURL}?api-key=[REDACTED].`)
+    expect(output).not.toContain('QueryValue7f3e9a')
+    expect(output).toContain('Bye: 1 turn.')
+  } finally {
+    await server.close()
+  }
 })

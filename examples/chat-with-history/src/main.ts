@@ -6,6 +6,7 @@
 // without it, to a loopback OpenAI-compatible server on 127.0.0.1 whose answers show what it received.
 import { createInterface } from 'node:readline'
 import type { ChatMessage } from '@tinyllm/llm'
+import { redactString } from '@tinyllm/logger'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 
@@ -29,7 +30,9 @@ const chat = new OpenAIChat({
 })
 const history: ChatMessage[] = [{ role: 'system', content: 'You are a helpful assistant. Answer in a few sentences.' }]
 
-console.log(live ? `Chatting with ${process.env.OPENAI_BASE_URL ?? 'OpenAI'}.` : 'Offline: a loopback server answers.')
+// The base URL is printed as the logger would write it: a password or an `?api-key=` value in it is replaced.
+const upstream = process.env.OPENAI_BASE_URL ? redactString(process.env.OPENAI_BASE_URL) : 'OpenAI'
+console.log(live ? `Chatting with ${upstream}.` : 'Offline: a loopback server answers.')
 const terminal = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY })
 let inputOpen = true
 terminal.once('close', () => {

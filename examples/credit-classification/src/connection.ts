@@ -1,4 +1,5 @@
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
+import { redactString } from '@tinyllm/logger'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { type Cassette, createCassette } from '@tinyllm/testing'
 import { cassettePath, readCassetteFacts } from './cassettes.ts'
@@ -39,7 +40,7 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
       notice: [
         options.baseURL === undefined
           ? `Live: calling ${label} (${options.model}) with the key in ${options.keyVariable}.`
-          : `Live: calling the ${label}-compatible server at ${redactURL(options.baseURL)} (${options.baseURLVariable}), ` +
+          : `Live: calling the ${label}-compatible server at ${shownURL(options.baseURL)} (${options.baseURLVariable}), ` +
             `model ${options.model}, with the key in ${options.keyVariable}.`,
       ],
       cassetteMisses: () => 0,
@@ -53,7 +54,7 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
     return {
       client: { baseURL: server.baseURL },
       notice: [
-        `Recording: calling ${options.upstream} (${options.model}) through a loopback proxy on 127.0.0.1;`,
+        `Recording: calling ${shownURL(options.upstream)} (${options.model}) through a loopback proxy on 127.0.0.1;`,
         `the answers are saved to ${shown} when the run ends (request headers are not stored, keys are redacted).`,
       ],
       cassetteMisses: () => 0,
@@ -80,16 +81,12 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
   }
 }
 
-/** A base URL as it can be printed: without the user and password it may carry. */
-function redactURL(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.username = ''
-    parsed.password = ''
-    return parsed.href.replace(/\/$/, '')
-  } catch {
-    return url
-  }
+/**
+ * A URL as it can be printed: the user and password it may carry and credential query values (`?api-key=`) replaced,
+ * as the logger and the provider's errors replace them.
+ */
+function shownURL(url: string): string {
+  return redactString(url).replace(/\/$/, '')
 }
 
 /** Breaks a paragraph into lines of at most `width` characters, at spaces. */

@@ -93,6 +93,27 @@ describe('the credit-classification example', () => {
     }
   })
 
+  it('prints the base URL without the credentials it carries (a password, an api-key query value)', async () => {
+    const server = await startOpenAICompatibleServer({ replies: () => 'good' })
+    try {
+      const inQuery = await example([], {
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: `${server.baseURL}?api-key=QueryValue7f3e9a`,
+      }).catch((caught: { stdout: string }) => caught)
+      expect(inQuery.stdout).toContain(`server at ${server.baseURL}?api-key=[REDACTED] (OPENAI_BASE_URL)`)
+      expect(inQuery.stdout).not.toContain('QueryValue7f3e9a')
+      // A password in the URL fails the calls with a ConfigurationError; the line before them must not show it.
+      const inUserInfo = await example([], {
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: server.baseURL.replace('http://', 'http://ada:Password7f3e9a@'),
+      }).catch((caught: { stdout: string }) => caught)
+      expect(inUserInfo.stdout).toContain('Live: calling the OpenAI-compatible server at http://[REDACTED]@127.0.0.1:')
+      expect(inUserInfo.stdout).not.toContain('Password7f3e9a')
+    } finally {
+      await server.close()
+    }
+  })
+
   it('calls Anthropic when its key is set, with the model from ANTHROPIC_MODEL', async () => {
     const server = await startAnthropicCompatibleServer({
       replies: (request) => (JSON.stringify(request.messages).includes('excellent') ? 'good' : 'bad'),

@@ -48,8 +48,9 @@ export function readCommandLine(argv: readonly string[]): DistributedOptions | u
     strict: true,
   })
   if (values.help) return undefined
+  // Digits only: Number() would read an empty value (`--seed=`) or blanks as 0.
   const integer = (option: string, text: string, minimum: number) => {
-    const value = Number(text)
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
     if (!Number.isSafeInteger(value) || value < minimum) {
       throw new UsageError(`--${option} must be an integer ≥ ${minimum}, got "${text}"`)
     }

@@ -1,4 +1,10 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -39,6 +45,44 @@ describe('the distributed-batch example', () => {
     )
     expect(error).toMatchObject({ code: 2 })
     expect((error as { stderr: string }).stderr).toContain('--kill-a-worker needs --workers 2 or more')
+  })
+
+  it('stops its redis-server and removes its data directory when it is interrupted mid-batch', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'distributed-interrupted-'))
+    try {
+      const child = spawn(process.execPath, [main, '--count', '20000', '--workers', '1'], {
+        env: { ...process.env, TMPDIR: scratch },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+      const exited = once(child, 'exit')
+      let port: number | undefined
+      for await (const line of createInterface({ input: child.stdout! })) {
+        const redisUrl = /redis:\/\/127\.0\.0\.1:(\d+)/.exec(line)
+        if (redisUrl) port = Number(redisUrl[1])
+        if (line === '') break // the header is printed: the workers are serving
+      }
+      expect(port).toBeGreaterThan(0)
+      child.kill('SIGTERM')
+      expect(await exited).toEqual([128 + 15, null])
+      const refused = await new Promise((resolve) => {
+        const socket = connect(port!, '127.0.0.1')
+        socket.once('connect', () => {
+          socket.destroy()
+          resolve(false)
+        })
+        socket.once('error', () => resolve(true))
+      })
+      expect(refused).toBe(true)
+      expect(readdirSync(scratch)).toEqual([])
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  it('refuses an option given no number instead of reading it as 0', async () => {
+    const error = await run(process.execPath, [main, '--seed=']).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 2 })
+    expect((error as { stderr: string }).stderr).toContain('--seed must be an integer ≥ 0, got ""')
   })
 })
 

@@ -3,6 +3,7 @@
 // the workers, submits every application as a run, and accounts for every one. `--kill-a-worker` kills the first worker
 // with SIGKILL at 30% and shows its runs resuming on the others from the journal in Redis.
 import { type ChildProcess, fork } from 'node:child_process'
+import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { BullMQExecutor } from '@tinyllm/bullmq'
 import { startRedisServer } from '@tinyllm/bullmq/testing'
@@ -17,13 +18,21 @@ const options = readOptions()
 const applications = generateApplications(options.count, options.seed)
 const number = (value: number) => value.toLocaleString('en-US')
 
+const workers: ChildProcess[] = []
 const redis = await startRedisServer()
+// Interrupted (Ctrl-C, kill, a closed terminal), it stops what it started as its end does: the workers, and
+// redis-server with its data directory.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const worker of workers) worker.kill('SIGKILL')
+    void redis.stop().finally(() => process.exit(128 + constants.signals[signal]))
+  })
+}
 const model = await startOpenAICompatibleServer({
   replies: underwrite,
   latency: { minMs: 50, maxMs: 150 },
   seed: options.seed,
 })
-const workers: ChildProcess[] = []
 const executor = new BullMQExecutor({ connection: redis.url, pollIntervalMs: 1_000 })
 process.exitCode = 1
 try {

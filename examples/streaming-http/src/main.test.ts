@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { request } from 'node:http'
 import { createInterface } from 'node:readline'
@@ -48,6 +48,30 @@ it('streams the answer as server-sent events, one per delta, then done', async (
 it('answers 400 to a request without a message', async () => {
   const url = await start()
   expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(400)
+})
+
+it('answers 413 to a body over a million bytes without reading the rest, and serves the next request', async () => {
+  const url = await start()
+  const tooLong = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'x'.repeat(2_000_000) }) }).then(
+    (response) => response.status,
+    (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+  )
+  // The server answers 413 and closes the connection; a client still sending may see the reset instead.
+  expect([413, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']).toContain(tooLong)
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify({ message: 'Hello' }) })
+  expect(parseSseEvents(await response.text()).at(-1)).toMatchObject({ event: 'done' })
+})
+
+it('refuses a PORT that is not a port number, saying so, before it starts anything', async () => {
+  for (const port of ['abc', '', '3000x', '70000', '-1']) {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const refused = execFile(process.execPath, [main], { env: { ...process.env, PORT: port } }, (_error, _out, err) =>
+        resolve({ code: refused.exitCode, stderr: err }),
+      )
+    })
+    expect(code, port).toBe(2)
+    expect(stderr, port).toBe(`PORT must be a port number, 0 to 65535 (0: any free port), got "${port}"\n`)
+  }
 })
 
 it('answers 404 to anything but POST /chat', async () => {

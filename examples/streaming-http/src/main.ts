@@ -9,6 +9,12 @@ import { createServer } from 'node:http'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 
+// PORT is read before anything starts: a value that is not a port stops here, saying so.
+const port = /^\d{1,5}$/.test(process.env.PORT ?? '3000') ? Number(process.env.PORT ?? 3000) : Number.NaN
+if (!(port <= 65_535)) {
+  console.error(`PORT must be a port number, 0 to 65535 (0: any free port), got "${process.env.PORT}"`)
+  process.exit(2)
+}
 const live = (process.env.OPENAI_API_KEY ?? '') !== ''
 const upstream = live
   ? undefined
@@ -22,6 +28,9 @@ const chat = new OpenAIChat({
   ...(upstream ? { baseURL: upstream.baseURL, apiKey: 'offline' } : {}),
 })
 
+/** The largest request body read: a message of up to a million bytes. */
+const maxBodyBytes = 1_000_000
+
 const server = createServer(async (request, response) => {
   if (request.method !== 'POST' || request.url !== '/chat') {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /chat with {"message": "…"}\n')
@@ -29,8 +38,17 @@ const server = createServer(async (request, response) => {
   }
   let message: unknown
   try {
+    // A body is read up to a limit, so that no client can make the server hold more.
     const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
+    let size = 0
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length
+      if (size > maxBodyBytes) {
+        response.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('message too long\n')
+        return
+      }
+      chunks.push(chunk as Buffer)
+    }
     message = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown }).message
   } catch {}
   if (typeof message !== 'string' || message === '') {
@@ -53,10 +71,10 @@ const server = createServer(async (request, response) => {
   }
 })
 
-server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+server.listen(port, '127.0.0.1', () => {
   const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 3000
-  console.log(`Listening on http://127.0.0.1:${port}/chat (${live ? 'live' : 'offline: a loopback server answers'})`)
+  const bound = typeof address === 'object' && address !== null ? address.port : port
+  console.log(`Listening on http://127.0.0.1:${bound}/chat (${live ? 'live' : 'offline: a loopback server answers'})`)
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
