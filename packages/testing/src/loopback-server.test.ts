@@ -93,6 +93,40 @@ describe('startLoopbackServer', () => {
     expect(running.faultCounts['cut-stream']).toBe(0)
   })
 
+  it('refuses faults that are not a list or a function, a faultMix that is not a list and bad weights or headers', async () => {
+    const cases: Array<[object, string]> = [
+      [
+        { faults: { kind: 'status', status: 429 } },
+        'startLoopbackServer: faults must be a list of faults or a function',
+      ],
+      [{ faults: 'status' }, 'faults must be a list of faults or a function of the request, got "status"'],
+      [{ faultRate: 1, faultMix: { fault: { kind: 'status', status: 503 } } }, 'faultMix must be a list'],
+      [{ faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 }, weight: 'heavy' }] }, 'weight must be'],
+      [
+        { faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 }, weight: -1 }] },
+        'weight must be a number ≥ 0',
+      ],
+      [{ faults: [{ kind: 'status', status: 429, headers: 'retry-after: 1' }] }, 'faults[0].headers must be an object'],
+      [
+        { faults: [{ kind: 'status', status: 429, headers: { 'retry-after': 1 } }] },
+        'faults[0].headers["retry-after"]',
+      ],
+      [{ faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '1\r\nx: y' } }] }, 'without line breaks'],
+      [{ faults: [{ kind: 'status', status: 429, headers: { 'retry after': '1' } }] }, 'under a valid header name'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults({ kind: 'status', status: 429 } as never)).toThrow('kind is not an option')
+    expect(() => running.injectFaults(5 as never)).toThrow('injectFaults: options must be an object, got 5')
+    expect(() => running.injectFaults({ faults: 'x' } as never)).toThrow('injectFaults: faults must be a list')
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    expect(running.faultCounts).toEqual(Object.fromEntries(Object.keys(running.faultCounts).map((kind) => [kind, 0])))
+  })
+
   it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
     for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
       const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })

@@ -119,8 +119,6 @@ export function checkServerOptions(options: object, known: ReadonlyArray<string>
   checkKnownOptions(options, new Set(known), owner)
 }
 
-const faultOptionKeySet: ReadonlySet<string> = new Set(faultOptionKeys)
-
 type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
 
 const defaultErrorTypes: Readonly<Record<number, string>> = {
@@ -235,7 +233,7 @@ class LoopbackHttpServer implements LoopbackServer {
   injectFaults(faults: FaultSchedule | FaultOptions): void {
     // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
     const isSchedule = typeof faults === 'function' || Array.isArray(faults)
-    if (!isSchedule) checkKnownOptions(faults, faultOptionKeySet, 'injectFaults')
+    if (!isSchedule) checkServerOptions(faults, faultOptionKeys, 'injectFaults')
     const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
     this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
   }
