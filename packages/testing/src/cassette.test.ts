@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError } from '@tinyllm/core'
+import { registeredSecretCount } from '@tinyllm/logger'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
@@ -145,6 +146,32 @@ describe('cassettes', () => {
       'event: start\ndata: {"type":"start"}\n\ndata: {"delta":"stream me"}\n\ndata: {"delta":"seen Bearer [REDACTED]"}\n\ndata: [DONE]\n\n',
     )
     expect(replayer.misses).toEqual([])
+  })
+
+  it('redacts a literal secret URL-encoded in the path, the query and a body, and releases it when closed', async () => {
+    const secret = 'tenant+pass/word=Q9'
+    const encoded = encodeURIComponent(secret)
+    const path = join(directory, 'encoded-secret.cassette.json')
+    const upstream = await serve({
+      routes: { 'GET /v1/next': ({ request }) => ({ json: { next: `/v1/next${request.query}` } }) },
+    })
+    const before = registeredSecretCount()
+    const recorder = createCassette({ path, mode: 'record', upstream: upstream.url, secrets: [secret] })
+    const proxy = await serve({ cassette: recorder })
+    const answer = await fetch(`${proxy.url}/v1/next?q=${encoded}`)
+    expect(await answer.json()).toEqual({ next: `/v1/next?q=${encoded}` }) // the client got the real answer
+    await proxy.close()
+    expect(registeredSecretCount()).toBe(before)
+    const text = await readFile(path, 'utf8')
+    // Booleans, so a failure does not print the secret.
+    expect(text.includes(encoded)).toBe(false)
+    expect(text.includes('tenant')).toBe(false)
+    expect((JSON.parse(text) as CassetteFile).interactions[0]?.request.path).toBe('/v1/next?q=[REDACTED]')
+
+    const replay = await serve({ cassette: createCassette({ path, mode: 'replay', secrets: [secret] }) })
+    const replayed = await fetch(`${replay.url}/v1/next?q=${encoded}`)
+    expect(replayed.status).toBe(200)
+    expect(await replayed.json()).toEqual({ next: '/v1/next?q=[REDACTED]' })
   })
 
   it('matches on canonical JSON (key order ignored) and replays repeats in recorded order', async () => {

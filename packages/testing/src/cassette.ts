@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { optionError } from '@tinyllm/core'
-import { isSecretFieldName } from '@tinyllm/logger'
+import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
@@ -27,9 +27,10 @@ export interface CassetteOptions {
   /** Record mode: the base URL requests are forwarded to, e.g. `https://api.openai.com`. */
   readonly upstream?: string | undefined
   /**
-   * Literal strings to redact wherever they appear, on top of what `@tinyllm/logger` takes for a secret (fields named
-   * like one, `sk-…` keys, `Bearer …` tokens, registered secrets). Requests are matched after redaction, so give replay
-   * the same list as record.
+   * Literal strings to redact wherever they appear, URL-encoded forms included, on top of what `@tinyllm/logger` takes
+   * for a secret (fields named like one, `sk-…` keys, `Bearer …` tokens, registered secrets): they are registered with
+   * `@tinyllm/logger` until the cassette closes. Requests are matched after redaction, so give replay the same list as
+   * record.
    */
   readonly secrets?: readonly string[] | undefined
   /** Record mode: the fetch to forward with (defaults to the global one). */
@@ -56,7 +57,7 @@ export interface Cassette {
   match(request: CassetteRequest): CassetteInteraction
   /** Record mode: writes the file atomically (temporary file, then rename). Replay mode: does nothing. */
   save(): Promise<void>
-  /** Same as {@link Cassette.save}; called by the loopback server's `close()`. */
+  /** Saves as {@link Cassette.save} does, then unregisters the literal `secrets`; called by the loopback server's `close()`. */
   close(): Promise<void>
 }
 
@@ -86,6 +87,7 @@ class FileCassette implements Cassette {
   readonly misses: CassetteMissError[] = []
   readonly handle: RouteHandler = (context) => this.#handle(context)
   readonly #secrets: readonly string[]
+  readonly #releaseSecrets: (() => void)[]
   readonly #upstream: string | undefined
   readonly #fetch: typeof globalThis.fetch
   readonly #recorded: CassetteInteraction[] = []
@@ -101,7 +103,12 @@ class FileCassette implements Cassette {
     this.#secrets = options.secrets ?? []
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#upstream = options.upstream?.replace(/\/+$/, '')
-    if (this.mode === 'record') return
+    if (this.mode === 'replay') this.#load()
+    // Registered, the literal secrets are found URL-encoded too (a query string, a link in a body) until close().
+    this.#releaseSecrets = this.#secrets.map((secret) => registerSecret(secret))
+  }
+
+  #load(): void {
     let text: string
     try {
       text = readFileSync(this.path, 'utf8')
@@ -157,8 +164,12 @@ class FileCassette implements Cassette {
     }
   }
 
-  close(): Promise<void> {
-    return this.save()
+  async close(): Promise<void> {
+    try {
+      await this.save()
+    } finally {
+      for (const release of this.#releaseSecrets.splice(0)) release()
+    }
   }
 
   #handle(context: RouteContext): Promise<LoopbackResponse> | LoopbackResponse {
