@@ -191,6 +191,35 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
+  it('answers in the default shape, and stays up, when formatError throws or builds no JSON', async () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const running = await start({
+      routes: { 'GET /ok': () => ({ json: { ok: true } }) },
+      formatError: ({ status }) => {
+        if (status === 404 || status === 500) throw new Error('formatter broke')
+        return status === 429 ? cyclic : { ours: status }
+      },
+    })
+    const missing = await fetch(`${running.url}/nowhere`)
+    expect(missing.status).toBe(500)
+    expect(await missing.json()).toEqual({
+      error: {
+        message: 'Loopback handler failed: formatter broke (formatError failed: formatter broke)',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    })
+    running.injectFaults([{ kind: 'status', status: 429 }])
+    const limited = await fetch(`${running.url}/ok`)
+    expect(limited.status).toBe(500)
+    expect(await limited.json()).toMatchObject({ error: { message: expect.stringContaining('formatError failed') } })
+    expect(await (await fetch(`${running.url}/ok`)).json()).toEqual({ ok: true })
+    await running.whenIdle()
+    expect(running.requests.map((request) => request.outcome)).toEqual(['completed', 'fault', 'completed'])
+  })
+
   it('replaces secrets in the message of a throwing handler as in a log line', async () => {
     const secret = 'handler-canary-7d2e9b'
     const release = registerSecret(secret)

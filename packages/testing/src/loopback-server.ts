@@ -413,7 +413,15 @@ class LoopbackHttpServer implements LoopbackServer {
 
   #sendError(response: ServerResponse, requestId: string, status: number, message: string): void {
     if (response.destroyed) return
-    const text = JSON.stringify(this.#formatError({ status, message, type: errorTypeOf(status) }))
+    const details = { status, message, type: errorTypeOf(status) }
+    let text: string
+    try {
+      text = JSON.stringify(this.#formatError(details)) ?? 'null'
+    } catch (error) {
+      // The last answer to a failed request: a formatError that throws (or builds no JSON) must not end the process.
+      const reason = redactString(error instanceof Error ? error.message : String(error))
+      text = JSON.stringify(defaultFormatError({ ...details, message: `${message} (formatError failed: ${reason})` }))
+    }
     response.writeHead(status, { 'x-request-id': requestId, 'content-type': 'application/json' }).end(text)
   }
 }
