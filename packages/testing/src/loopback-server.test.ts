@@ -127,6 +127,24 @@ describe('startLoopbackServer', () => {
     expect(running.faultCounts).toEqual(Object.fromEntries(Object.keys(running.faultCounts).map((kind) => [kind, 0])))
   })
 
+  it('refuses a port, seed, fallback, formatError or cassette of the wrong type, before listening', async () => {
+    const cases: Array<[object, string]> = [
+      [{ fallback: { json: {} } }, 'startLoopbackServer: fallback must be a function, got an object'],
+      [{ port: 'abc' }, 'startLoopbackServer: port must be an integer ≥ 0 and ≤ 65535, got "abc"'],
+      [{ port: -1 }, 'port must be an integer ≥ 0 and ≤ 65535, got -1'],
+      [{ port: 70_000 }, 'port must be an integer ≥ 0 and ≤ 65535, got 70000'],
+      [{ seed: 'abc', faultRate: 0.5 }, 'startLoopbackServer: seed must be a number, got "abc"'],
+      [{ seed: Number.NaN }, 'seed must be a number, got NaN'],
+      [{ formatError: 'openai' }, 'startLoopbackServer: formatError must be a function, got "openai"'],
+      [{ cassette: { path: 'x.cassette.json' } }, 'cassette must be a cassette made with createCassette'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+  })
+
   it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
     for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
       const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })

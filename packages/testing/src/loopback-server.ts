@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { ConfigurationError, checkKnownOptions, optionError } from '@tinyllm/core'
+import { ConfigurationError, checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
@@ -89,6 +89,7 @@ export interface LoopbackServer {
  */
 export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
   checkServerOptions(options, loopbackServerOptionKeys, 'startLoopbackServer')
+  checkServerValues(options, 'startLoopbackServer')
   const server = new LoopbackHttpServer(options)
   await server.listen(options.port ?? 0)
   return server
@@ -117,6 +118,24 @@ export const loopbackServerOptionKeys = Object.freeze(
 export function checkServerOptions(options: object, known: ReadonlyArray<string>, owner: string): void {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   checkKnownOptions(options, new Set(known), owner)
+}
+
+/**
+ * The options a server cannot do without checking their type: a port that is not a number would listen on a named
+ * pipe (a string) or fail with a RangeError, a seed that is not a number gives every such seed the same rolls, and a
+ * fallback, formatError or cassette that cannot be called would fail every request it should answer.
+ */
+function checkServerValues(options: LoopbackServerOptions, owner: string): void {
+  checkNumber(options.port, 'port', { integer: true, min: 0, max: 65_535 }, owner)
+  checkNumber(options.seed, 'seed', {}, owner)
+  for (const name of ['fallback', 'formatError'] as const) {
+    const value = options[name]
+    if (value != null && typeof value !== 'function') throw optionError(name, 'a function', value, owner)
+  }
+  const cassette = options.cassette
+  if (cassette != null && (typeof cassette.handle !== 'function' || typeof cassette.close !== 'function')) {
+    throw optionError('cassette', 'a cassette made with createCassette', cassette, owner)
+  }
 }
 
 type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
