@@ -407,6 +407,24 @@ describe('cassettes', () => {
     expect((await login(replay.url)).status).toBe(200)
   })
 
+  it('saves concurrently without failing: one save at a time per cassette, a temporary file of its own each', async () => {
+    const path = join(directory, 'concurrent', 'saves.cassette.json')
+    const upstream = await startUpstream()
+    const first = createCassette({ path, mode: 'record', upstream: upstream.url })
+    const second = createCassette({ path, mode: 'record', upstream: upstream.url })
+    const proxy = await serve({ cassette: first })
+    await send(proxy.url, '/v1/models?limit=1')
+    // Saves of one cassette, and of two cassettes writing the same file, all at once.
+    const saves = Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? first : second).save())
+    await expect(Promise.all(saves)).resolves.toHaveLength(8)
+    expect(await readdir(join(directory, 'concurrent'))).toEqual(['saves.cassette.json'])
+    const saved = JSON.parse(await readFile(path, 'utf8')) as CassetteFile
+    expect(saved.version).toBe(1)
+    expect([[], first.interactions]).toContainEqual(saved.interactions)
+    await first.save()
+    expect((JSON.parse(await readFile(path, 'utf8')) as CassetteFile).interactions).toEqual(first.interactions)
+  })
+
   it('answers 502 and records nothing when the upstream cannot be reached', async () => {
     const unreachable = await serve({})
     const upstreamUrl = unreachable.url

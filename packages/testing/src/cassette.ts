@@ -55,7 +55,10 @@ export interface Cassette {
    * requests get their recordings in recorded order; throws {@link CassetteMissError} when there is none.
    */
   match(request: CassetteRequest): CassetteInteraction
-  /** Record mode: writes the file atomically (temporary file, then rename). Replay mode: does nothing. */
+  /**
+   * Record mode: writes the file atomically (temporary file, then rename), one save at a time, so saves called together
+   * all succeed. Replay mode: does nothing.
+   */
   save(): Promise<void>
   /** Saves as {@link Cassette.save} does, then unregisters the literal `secrets`; called by the loopback server's `close()`. */
   close(): Promise<void>
@@ -76,6 +79,9 @@ export function createCassette(options: CassetteOptions): Cassette {
   return new FileCassette(options)
 }
 
+/** How many temporary files this process has written cassettes to: each save gets its own. */
+let temporaryFiles = 0
+
 // Headers that describe one hop or one encoding of the body, not the response.
 const hopHeaders = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'])
 const unstoredResponseHeaders = new Set(['date', 'set-cookie'])
@@ -88,6 +94,7 @@ class FileCassette implements Cassette {
   readonly handle: RouteHandler = (context) => this.#handle(context)
   readonly #secrets: readonly string[]
   readonly #releaseSecrets: (() => void)[]
+  #saved: Promise<void> = Promise.resolve()
   readonly #upstream: string | undefined
   readonly #fetch: typeof globalThis.fetch
   readonly #recorded: CassetteInteraction[] = []
@@ -150,11 +157,19 @@ class FileCassette implements Cassette {
     })
   }
 
-  async save(): Promise<void> {
-    if (this.mode !== 'record') return
+  save(): Promise<void> {
+    if (this.mode !== 'record') return Promise.resolve()
+    // One save at a time, each writing what was recorded by then: a later call never loses to an earlier one.
+    const saving = this.#saved.then(() => this.#write())
+    this.#saved = saving.catch(() => {})
+    return saving
+  }
+
+  async #write(): Promise<void> {
     const text = `${JSON.stringify({ version: cassetteFormatVersion, interactions: this.interactions }, null, 2)}\n`
     await mkdir(dirname(this.path), { recursive: true })
-    const temporary = `${this.path}.${process.pid}.${Date.now()}.tmp`
+    // Its own temporary file, even beside another cassette of this process saving to the same path at the same time.
+    const temporary = `${this.path}.${process.pid}.${++temporaryFiles}.tmp`
     try {
       await writeFile(temporary, text, 'utf8')
       await rename(temporary, this.path)
