@@ -297,6 +297,16 @@ describe('cassettes', () => {
       expect(() => createCassette(options as never), JSON.stringify(options)).toThrow(message)
       expect(() => createCassette(options as never)).toThrow(ConfigurationError)
     }
+    const unreadable = {
+      path,
+      mode: 'record',
+      upstream: 'http://127.0.0.1:1',
+      get secrets(): string[] {
+        throw new Error('getter failed')
+      },
+    } as const
+    expect(() => createCassette(unreadable)).toThrow('createCassette: options could not be read: Error: getter failed')
+    expect(() => createCassette(unreadable)).toThrow(ConfigurationError)
   })
 
   it('refuses a truncated, empty or misshapen file when it is opened, with a typed error naming the file', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { optionError } from '@tinyllm/core'
+import { optionError, unreadableOption } from '@tinyllm/core'
 import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
 import { CassetteFileError } from './cassette-file-error.js'
@@ -76,7 +76,12 @@ export interface Cassette {
  * const server = await startLoopbackServer({ cassette })
  */
 export function createCassette(options: CassetteOptions): Cassette {
-  return new FileCassette(options)
+  try {
+    return new FileCassette(options)
+  } catch (error) {
+    // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
+    throw unreadableOption(error, 'options', 'createCassette')
+  }
 }
 
 /** How many temporary files this process has written cassettes to: each save gets its own. */

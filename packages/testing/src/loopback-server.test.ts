@@ -145,6 +145,95 @@ describe('startLoopbackServer', () => {
     }
   })
 
+  it('refuses an option whose getter or Proxy throws with a ConfigurationError, and reads a latency range once', async () => {
+    const fail = (): never => {
+      throw new Error('getter failed')
+    }
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    const cases: Array<[object, string]> = [
+      [
+        {
+          get routes() {
+            return fail()
+          },
+        },
+        'startLoopbackServer: options could not be read: Error: getter failed',
+      ],
+      [
+        {
+          routes: {
+            get 'GET /x'() {
+              return fail()
+            },
+          },
+        },
+        'startLoopbackServer: options could not be read',
+      ],
+      [
+        {
+          faultRate: 1,
+          faultMix: [
+            {
+              fault: { kind: 'status', status: 500 },
+              get weight() {
+                return fail()
+              },
+            },
+          ],
+        },
+        'could not be read',
+      ],
+      [
+        {
+          latency: {
+            minMs: 1,
+            get maxMs() {
+              return fail()
+            },
+          },
+        },
+        'startLoopbackServer: latency could not be read',
+      ],
+      [revoked.proxy, 'startLoopbackServer: options could not be read: TypeError'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults(revoked.proxy as never)).toThrow(
+      'injectFaults: faults could not be read: TypeError',
+    )
+    expect(() =>
+      running.injectFaults({
+        get faults() {
+          return fail()
+        },
+      }),
+    ).toThrow(ConfigurationError)
+    expect(() =>
+      running.setLatency({
+        minMs: 0,
+        get maxMs() {
+          return fail()
+        },
+      }),
+    ).toThrow('setLatency: latency could not be read')
+    // A range is read when it is set, not again as each request draws its delay (an exception there would be uncaught).
+    let reads = 0
+    running.setLatency({
+      minMs: 0,
+      get maxMs() {
+        reads += 1
+        return reads > 1 ? fail() : 1
+      },
+    })
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    expect(reads).toBe(1)
+  })
+
   it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
     for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
       const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { ConfigurationError, checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
+import { ConfigurationError, checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
@@ -88,10 +88,19 @@ export interface LoopbackServer {
  * await server.close()
  */
 export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
-  checkServerOptions(options, loopbackServerOptionKeys, 'startLoopbackServer')
-  checkServerValues(options, 'startLoopbackServer')
-  const server = new LoopbackHttpServer(options)
-  await server.listen(options.port ?? 0)
+  const owner = 'startLoopbackServer'
+  let server: LoopbackHttpServer
+  let port: number
+  try {
+    checkServerOptions(options, loopbackServerOptionKeys, owner)
+    checkServerValues(options, owner)
+    server = new LoopbackHttpServer(options)
+    port = options.port ?? 0
+  } catch (error) {
+    // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
+    throw unreadableOption(error, 'options', owner)
+  }
+  await server.listen(port)
   return server
 }
 
@@ -183,8 +192,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
-    checkLatency(options.latency, 'startLoopbackServer')
-    this.#latency = options.latency
+    this.#latency = checkLatency(options.latency, 'startLoopbackServer')
     const seed = options.seed ?? 1
     this.#latencyRandom = createSeededRandom(seed)
     this.#faultPlan = new FaultPlan(createSeededRandom(seed ^ 0x9e3779b9))
@@ -237,8 +245,7 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   setLatency(latency: Latency | undefined): void {
-    checkLatency(latency, 'setLatency')
-    this.#latency = latency
+    this.#latency = checkLatency(latency, 'setLatency')
   }
 
   setHandler(route: string, handler: RouteHandler | undefined): void {
@@ -250,11 +257,15 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   injectFaults(faults: FaultSchedule | FaultOptions): void {
-    // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
-    const isSchedule = typeof faults === 'function' || Array.isArray(faults)
-    if (!isSchedule) checkServerOptions(faults, faultOptionKeys, 'injectFaults')
-    const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
-    this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
+    try {
+      // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
+      const isSchedule = typeof faults === 'function' || Array.isArray(faults)
+      if (!isSchedule) checkServerOptions(faults, faultOptionKeys, 'injectFaults')
+      const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
+      this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
+    } catch (error) {
+      throw unreadableOption(error, 'faults', 'injectFaults')
+    }
   }
 
   clearFaults(): void {

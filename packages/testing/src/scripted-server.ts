@@ -1,4 +1,4 @@
-import { checkNumber, optionError } from '@tinyllm/core'
+import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 import type { RouteHandler } from './loopback-response.js'
 import {
@@ -76,13 +76,18 @@ export async function startScriptedLoopbackServer(
   options: ScriptedServerOptions<unknown>,
   api: ScriptedApi,
 ): Promise<LoopbackServer> {
-  checkServerOptions(options, [...scriptedServerOptionKeys, ...(api.optionKeys ?? [])], api.name)
-  checkScriptOptions(options, api.name)
   const toolkitOptions: Record<string, unknown> = {}
-  for (const key of loopbackServerOptionKeys) toolkitOptions[key] = options[key as keyof typeof options]
+  try {
+    checkServerOptions(options, [...scriptedServerOptionKeys, ...(api.optionKeys ?? [])], api.name)
+    checkScriptOptions(options, api.name)
+    for (const key of loopbackServerOptionKeys) toolkitOptions[key] = options[key as keyof typeof options]
+  } catch (error) {
+    throw unreadableOption(error, 'options', api.name)
+  }
+  const { cassette, routes } = toolkitOptions as LoopbackServerOptions
   return startLoopbackServer({
     ...(toolkitOptions as LoopbackServerOptions),
-    routes: options.cassette ? options.routes : { ...options.routes, ...api.routes },
+    routes: cassette ? routes : { ...routes, ...api.routes },
     formatError: api.formatError,
   })
 }
