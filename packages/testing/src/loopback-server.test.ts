@@ -298,6 +298,43 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
+  it('answers a 500, and stays up, when a handler throws something no string can be made of', async () => {
+    const messageless = new Error('hidden')
+    Object.defineProperty(messageless, 'message', {
+      get() {
+        throw new Error('message getter failed')
+      },
+    })
+    const thrown: Record<string, unknown> = {
+      '/bare': Object.create(null),
+      '/trapped': new Proxy(new Error('x'), {
+        get() {
+          throw new Error('trap')
+        },
+      }),
+      '/messageless': messageless,
+    }
+    const routes = Object.fromEntries(
+      Object.entries(thrown).map(([path, value]) => [
+        `GET ${path}`,
+        () => {
+          throw value
+        },
+      ]),
+    )
+    const running = await start({ routes })
+    const answers = []
+    for (const path of Object.keys(thrown)) {
+      const response = await fetch(`${running.url}${path}`)
+      answers.push([response.status, ((await response.json()) as { error: { message: string } }).error.message])
+    }
+    expect(answers).toEqual([
+      [500, 'Loopback handler failed: {}'],
+      [500, 'Loopback handler failed: [an unreadable value]'],
+      [500, 'Loopback handler failed: {}'],
+    ])
+  })
+
   it('answers in the default shape, and stays up, when formatError throws or builds no JSON', async () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic

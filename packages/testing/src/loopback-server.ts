@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { ConfigurationError, checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  safeStringify,
+  unreadableOption,
+} from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
@@ -346,7 +353,7 @@ class LoopbackHttpServer implements LoopbackServer {
           return
         }
         // The thrown message may quote a request or a key: secrets are replaced as in the request log.
-        const message = redactString(error instanceof Error ? error.message : String(error))
+        const message = redactString(thrownMessage(error))
         this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
       },
     )
@@ -449,10 +456,22 @@ class LoopbackHttpServer implements LoopbackServer {
       text = JSON.stringify(this.#formatError(details)) ?? 'null'
     } catch (error) {
       // The last answer to a failed request: a formatError that throws (or builds no JSON) must not end the process.
-      const reason = redactString(error instanceof Error ? error.message : String(error))
+      const reason = redactString(thrownMessage(error))
       text = JSON.stringify(defaultFormatError({ ...details, message: `${message} (formatError failed: ${reason})` }))
     }
     response.writeHead(status, { 'x-request-id': requestId, 'content-type': 'application/json' }).end(text)
+  }
+}
+
+/**
+ * The message of what a handler or formatter threw, whatever it is: an object without a prototype, or whose `message`
+ * getter throws, must not turn the server's last answer into an exception nobody catches.
+ */
+function thrownMessage(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error)
+  } catch {
+    return safeStringify(error, 200)
   }
 }
 
