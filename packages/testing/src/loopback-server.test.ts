@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { ConfigurationError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -332,6 +333,28 @@ describe('startLoopbackServer', () => {
       [500, 'Loopback handler failed: {}'],
       [500, 'Loopback handler failed: [an unreadable value]'],
       [500, 'Loopback handler failed: {}'],
+    ])
+  })
+
+  it('logs and answers a request whose target is no URL, instead of throwing in its request listener', async () => {
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(running.port, '127.0.0.1', () => {
+        socket.write('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
+      })
+      let received = ''
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1')
+      })
+      socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''))
+      socket.on('error', reject)
+    })
+    expect(statusLine).toBe('HTTP/1.1 404 Not Found')
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    await running.whenIdle()
+    expect(running.requests.map((request) => [request.path, request.status])).toEqual([
+      ['/http%3A%2F%2F%5B', 404],
+      ['/x', 200],
     ])
   })
 

@@ -311,7 +311,7 @@ class LoopbackHttpServer implements LoopbackServer {
     // Random draws happen at arrival, so they follow arrival order whatever the bodies' timing.
     const roll = this.#faultPlan.roll()
     const latencyMs = pickLatencyMs(this.#latency, this.#latencyRandom)
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1')
+    const url = targetUrl(request.url ?? '/')
     const headers = flattenHeaders(request)
     // The log is redacted as it is written, while the secrets of the client that sent the request are registered.
     const entry: LogEntry = {
@@ -461,6 +461,15 @@ class LoopbackHttpServer implements LoopbackServer {
     }
     response.writeHead(status, { 'x-request-id': requestId, 'content-type': 'application/json' }).end(text)
   }
+}
+
+/**
+ * The request target as a URL. One that is none (`GET http://[ HTTP/1.1`) would throw in the server's request listener
+ * and end the process: it is kept whole, encoded, as a path no route matches, so it is logged and answered.
+ */
+function targetUrl(target: string): URL {
+  const base = 'http://127.0.0.1'
+  return URL.parse(target, base) ?? new URL(`/${encodeURIComponent(target)}`, base)
 }
 
 /**
