@@ -180,14 +180,27 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
     })
 
     if (adapter.multipleChoices) {
-      it('multiple choices: n reaches the wire and every choice comes back, indexed', async () => {
-        const { server, model } = await start([{ type: 'choices', texts: ['First.', 'Second.'] }])
-        const result = await model.doGenerate({ n: 2, messages: [user('Two answers, please.')] })
+      it('multiple choices: n reaches the wire and every choice comes back, indexed, streamed or not', async () => {
+        const texts = ['First.', 'Second.']
+        const { server, model } = await start([
+          { type: 'choices', texts },
+          { type: 'choices', texts },
+        ])
+        const request: ChatRequest = { n: 2, messages: [user('Two answers, please.')] }
+        const generated = await model.doGenerate(request)
         expect(wire(server).n).toBe(2)
-        expect(result.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
+        const indexed = (result: ChatResult) => result.choices.map((choice) => [choice.index, choice.message.content])
+        expect(indexed(generated)).toEqual([
           [0, 'First.'],
           [1, 'Second.'],
         ])
+        const { parts, result: streamed } = await collect(model.doStream(request))
+        expect(wire(server, 1)).toMatchObject({ n: 2, stream: true })
+        expect(indexed(streamed)).toEqual(indexed(generated))
+        // Each choice's deltas, by their choiceIndex, assemble to that choice's text.
+        const assembled = ['', '']
+        for (const part of parts) if (part.type === 'text-delta') assembled[part.choiceIndex] += part.text
+        expect(assembled).toEqual(texts)
       })
     } else {
       it('multiple choices: n > 1 is a typed "unsupported" ConfigurationError, and nothing is sent', async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError } from '@tinyllm/core'
+import { registeredSecretCount } from '@tinyllm/logger'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
@@ -147,6 +148,32 @@ describe('cassettes', () => {
     expect(replayer.misses).toEqual([])
   })
 
+  it('redacts a literal secret URL-encoded in the path, the query and a body, and releases it when closed', async () => {
+    const secret = 'tenant+pass/word=Q9'
+    const encoded = encodeURIComponent(secret)
+    const path = join(directory, 'encoded-secret.cassette.json')
+    const upstream = await serve({
+      routes: { 'GET /v1/next': ({ request }) => ({ json: { next: `/v1/next${request.query}` } }) },
+    })
+    const before = registeredSecretCount()
+    const recorder = createCassette({ path, mode: 'record', upstream: upstream.url, secrets: [secret] })
+    const proxy = await serve({ cassette: recorder })
+    const answer = await fetch(`${proxy.url}/v1/next?q=${encoded}`)
+    expect(await answer.json()).toEqual({ next: `/v1/next?q=${encoded}` }) // the client got the real answer
+    await proxy.close()
+    expect(registeredSecretCount()).toBe(before)
+    const text = await readFile(path, 'utf8')
+    // Booleans, so a failure does not print the secret.
+    expect(text.includes(encoded)).toBe(false)
+    expect(text.includes('tenant')).toBe(false)
+    expect((JSON.parse(text) as CassetteFile).interactions[0]?.request.path).toBe('/v1/next?q=[REDACTED]')
+
+    const replay = await serve({ cassette: createCassette({ path, mode: 'replay', secrets: [secret] }) })
+    const replayed = await fetch(`${replay.url}/v1/next?q=${encoded}`)
+    expect(replayed.status).toBe(200)
+    expect(await replayed.json()).toEqual({ next: '/v1/next?q=[REDACTED]' })
+  })
+
   it('matches on canonical JSON (key order ignored) and replays repeats in recorded order', async () => {
     const path = join(directory, 'order.cassette.json')
     await writeFile(
@@ -270,6 +297,16 @@ describe('cassettes', () => {
       expect(() => createCassette(options as never), JSON.stringify(options)).toThrow(message)
       expect(() => createCassette(options as never)).toThrow(ConfigurationError)
     }
+    const unreadable = {
+      path,
+      mode: 'record',
+      upstream: 'http://127.0.0.1:1',
+      get secrets(): string[] {
+        throw new Error('getter failed')
+      },
+    } as const
+    expect(() => createCassette(unreadable)).toThrow('createCassette: options could not be read: Error: getter failed')
+    expect(() => createCassette(unreadable)).toThrow(ConfigurationError)
   })
 
   it('refuses a truncated, empty or misshapen file when it is opened, with a typed error naming the file', async () => {
@@ -378,6 +415,24 @@ describe('cassettes', () => {
 
     const replay = await serve({ cassette: createCassette({ path, mode: 'replay' }) })
     expect((await login(replay.url)).status).toBe(200)
+  })
+
+  it('saves concurrently without failing: one save at a time per cassette, a temporary file of its own each', async () => {
+    const path = join(directory, 'concurrent', 'saves.cassette.json')
+    const upstream = await startUpstream()
+    const first = createCassette({ path, mode: 'record', upstream: upstream.url })
+    const second = createCassette({ path, mode: 'record', upstream: upstream.url })
+    const proxy = await serve({ cassette: first })
+    await send(proxy.url, '/v1/models?limit=1')
+    // Saves of one cassette, and of two cassettes writing the same file, all at once.
+    const saves = Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? first : second).save())
+    await expect(Promise.all(saves)).resolves.toHaveLength(8)
+    expect(await readdir(join(directory, 'concurrent'))).toEqual(['saves.cassette.json'])
+    const saved = JSON.parse(await readFile(path, 'utf8')) as CassetteFile
+    expect(saved.version).toBe(1)
+    expect([[], first.interactions]).toContainEqual(saved.interactions)
+    await first.save()
+    expect((JSON.parse(await readFile(path, 'utf8')) as CassetteFile).interactions).toEqual(first.interactions)
   })
 
   it('answers 502 and records nothing when the upstream cannot be reached', async () => {

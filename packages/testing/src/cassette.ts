@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { optionError } from '@tinyllm/core'
-import { isSecretFieldName } from '@tinyllm/logger'
+import { optionError, unreadableOption } from '@tinyllm/core'
+import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
@@ -27,9 +27,10 @@ export interface CassetteOptions {
   /** Record mode: the base URL requests are forwarded to, e.g. `https://api.openai.com`. */
   readonly upstream?: string | undefined
   /**
-   * Literal strings to redact wherever they appear, on top of what `@tinyllm/logger` takes for a secret (fields named
-   * like one, `sk-…` keys, `Bearer …` tokens, registered secrets). Requests are matched after redaction, so give replay
-   * the same list as record.
+   * Literal strings to redact wherever they appear, URL-encoded forms included, on top of what `@tinyllm/logger` takes
+   * for a secret (fields named like one, `sk-…` keys, `Bearer …` tokens, registered secrets): they are registered with
+   * `@tinyllm/logger` until the cassette closes. Requests are matched after redaction, so give replay the same list as
+   * record.
    */
   readonly secrets?: readonly string[] | undefined
   /** Record mode: the fetch to forward with (defaults to the global one). */
@@ -54,9 +55,12 @@ export interface Cassette {
    * requests get their recordings in recorded order; throws {@link CassetteMissError} when there is none.
    */
   match(request: CassetteRequest): CassetteInteraction
-  /** Record mode: writes the file atomically (temporary file, then rename). Replay mode: does nothing. */
+  /**
+   * Record mode: writes the file atomically (temporary file, then rename), one save at a time, so saves called together
+   * all succeed. Replay mode: does nothing.
+   */
   save(): Promise<void>
-  /** Same as {@link Cassette.save}; called by the loopback server's `close()`. */
+  /** Saves as {@link Cassette.save} does, then unregisters the literal `secrets`; called by the loopback server's `close()`. */
   close(): Promise<void>
 }
 
@@ -72,8 +76,16 @@ export interface Cassette {
  * const server = await startLoopbackServer({ cassette })
  */
 export function createCassette(options: CassetteOptions): Cassette {
-  return new FileCassette(options)
+  try {
+    return new FileCassette(options)
+  } catch (error) {
+    // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
+    throw unreadableOption(error, 'options', 'createCassette')
+  }
 }
+
+/** How many temporary files this process has written cassettes to: each save gets its own. */
+let temporaryFiles = 0
 
 // Headers that describe one hop or one encoding of the body, not the response.
 const hopHeaders = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'])
@@ -86,6 +98,8 @@ class FileCassette implements Cassette {
   readonly misses: CassetteMissError[] = []
   readonly handle: RouteHandler = (context) => this.#handle(context)
   readonly #secrets: readonly string[]
+  readonly #releaseSecrets: (() => void)[]
+  #saved: Promise<void> = Promise.resolve()
   readonly #upstream: string | undefined
   readonly #fetch: typeof globalThis.fetch
   readonly #recorded: CassetteInteraction[] = []
@@ -101,7 +115,12 @@ class FileCassette implements Cassette {
     this.#secrets = options.secrets ?? []
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#upstream = options.upstream?.replace(/\/+$/, '')
-    if (this.mode === 'record') return
+    if (this.mode === 'replay') this.#load()
+    // Registered, the literal secrets are found URL-encoded too (a query string, a link in a body) until close().
+    this.#releaseSecrets = this.#secrets.map((secret) => registerSecret(secret))
+  }
+
+  #load(): void {
     let text: string
     try {
       text = readFileSync(this.path, 'utf8')
@@ -143,11 +162,19 @@ class FileCassette implements Cassette {
     })
   }
 
-  async save(): Promise<void> {
-    if (this.mode !== 'record') return
+  save(): Promise<void> {
+    if (this.mode !== 'record') return Promise.resolve()
+    // One save at a time, each writing what was recorded by then: a later call never loses to an earlier one.
+    const saving = this.#saved.then(() => this.#write())
+    this.#saved = saving.catch(() => {})
+    return saving
+  }
+
+  async #write(): Promise<void> {
     const text = `${JSON.stringify({ version: cassetteFormatVersion, interactions: this.interactions }, null, 2)}\n`
     await mkdir(dirname(this.path), { recursive: true })
-    const temporary = `${this.path}.${process.pid}.${Date.now()}.tmp`
+    // Its own temporary file, even beside another cassette of this process saving to the same path at the same time.
+    const temporary = `${this.path}.${process.pid}.${++temporaryFiles}.tmp`
     try {
       await writeFile(temporary, text, 'utf8')
       await rename(temporary, this.path)
@@ -157,8 +184,12 @@ class FileCassette implements Cassette {
     }
   }
 
-  close(): Promise<void> {
-    return this.save()
+  async close(): Promise<void> {
+    try {
+      await this.save()
+    } finally {
+      for (const release of this.#releaseSecrets.splice(0)) release()
+    }
   }
 
   #handle(context: RouteContext): Promise<LoopbackResponse> | LoopbackResponse {

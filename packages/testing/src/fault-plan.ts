@@ -1,4 +1,4 @@
-import { checkNumber } from '@tinyllm/core'
+import { checkNumber, optionError } from '@tinyllm/core'
 import type { Fault, FaultOptions, FaultSchedule, WeightedFault } from './fault.js'
 import { checkFault, defaultFaultMix } from './fault.js'
 import type { LoopbackRequest } from './loopback-request.js'
@@ -33,9 +33,16 @@ export class FaultPlan {
       for (const [index, fault] of faults.entries()) {
         if (fault !== undefined && fault !== null) checkFault(fault, `faults[${index}]`, owner)
       }
+    } else if (faults !== undefined && typeof faults !== 'function') {
+      // A single fault given for a list would otherwise be read by index: ignored, or a string's letters taken for faults.
+      throw optionError('faults', 'a list of faults or a function of the request', faults, owner)
     }
     const mix = options.faultMix ?? defaultFaultMix
-    for (const [index, entry] of mix.entries()) checkFault(entry?.fault, `faultMix[${index}].fault`, owner)
+    if (!Array.isArray(mix)) throw optionError('faultMix', 'a list of { fault, weight }', mix, owner)
+    for (const [index, entry] of mix.entries()) {
+      checkFault(entry?.fault, `faultMix[${index}].fault`, owner)
+      checkNumber(entry.weight, `faultMix[${index}].weight`, { min: 0 }, owner)
+    }
     // Out of [0, 1] is clamped; NaN is no rate at all.
     const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
     this.#schedule = faults

@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { NumberRule } from '@tinyllm/core'
 import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import type { LoopbackRequest } from './loopback-request.js'
@@ -121,8 +122,33 @@ export function checkFault(fault: unknown, option: string, owner: string): asser
       const checked = checkNumber(value, `${option}.${name}`, field.rule, owner)
       if (checked === undefined && field.required) throw optionError(`${option}.${name}`, 'set', value, owner)
     }
+    if (kind === 'status') checkHeaders((fault as StatusFault).headers, `${option}.headers`, owner)
   } catch (error) {
     throw unreadableOption(error, option, owner)
+  }
+}
+
+/** A status fault's headers: names and values an HTTP response can carry, or each request would fail with a 500. */
+function checkHeaders(headers: unknown, option: string, owner: string): void {
+  if (headers === undefined) return
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw optionError(option, 'an object of header names and string values', headers, owner)
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string' || !isValidHeader(name, value)) {
+      const expected = 'a string without line breaks, under a valid header name'
+      throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
+    }
+  }
+}
+
+function isValidHeader(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name)
+    validateHeaderValue(name, value)
+    return true
+  } catch {
+    return false
   }
 }
 

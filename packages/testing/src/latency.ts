@@ -1,4 +1,4 @@
-import { optionError } from '@tinyllm/core'
+import { optionError, unreadableOption } from '@tinyllm/core'
 import type { RandomSource } from './seeded-random.js'
 
 /**
@@ -17,14 +17,21 @@ export function pickLatencyMs(latency: Latency | undefined, random: RandomSource
 }
 
 /**
- * Throws a ConfigurationError naming `owner` when `latency` is neither a number of ms nor `{ minMs, maxMs }` of numbers:
- * a delay of NaN would hold every request forever.
+ * Returns `latency` as read once (a range copied), or throws a ConfigurationError naming `owner` when it is neither a
+ * number of ms nor `{ minMs, maxMs }` of numbers (a delay of NaN would hold every request forever), or cannot be read.
  */
-export function checkLatency(latency: unknown, owner: string): void {
-  if (latency === undefined) return
-  const isMs = (value: unknown): boolean => typeof value === 'number' && !Number.isNaN(value)
-  if (isMs(latency)) return
-  const range = latency as { minMs?: unknown; maxMs?: unknown } | null
-  if (typeof range === 'object' && range !== null && isMs(range.minMs) && isMs(range.maxMs)) return
+export function checkLatency(latency: unknown, owner: string): Latency | undefined {
+  try {
+    if (latency === undefined) return undefined
+    const isMs = (value: unknown): value is number => typeof value === 'number' && !Number.isNaN(value)
+    if (isMs(latency)) return latency
+    if (typeof latency === 'object' && latency !== null) {
+      // Read once: a getter is not asked again as each request draws its delay.
+      const { minMs, maxMs } = latency as { minMs?: unknown; maxMs?: unknown }
+      if (isMs(minMs) && isMs(maxMs)) return { minMs, maxMs }
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'latency', owner)
+  }
   throw optionError('latency', 'a number of ms or { minMs, maxMs }', latency, owner)
 }

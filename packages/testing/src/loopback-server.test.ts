@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { ConfigurationError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -93,6 +94,147 @@ describe('startLoopbackServer', () => {
     expect(running.faultCounts['cut-stream']).toBe(0)
   })
 
+  it('refuses faults that are not a list or a function, a faultMix that is not a list and bad weights or headers', async () => {
+    const cases: Array<[object, string]> = [
+      [
+        { faults: { kind: 'status', status: 429 } },
+        'startLoopbackServer: faults must be a list of faults or a function',
+      ],
+      [{ faults: 'status' }, 'faults must be a list of faults or a function of the request, got "status"'],
+      [{ faultRate: 1, faultMix: { fault: { kind: 'status', status: 503 } } }, 'faultMix must be a list'],
+      [{ faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 }, weight: 'heavy' }] }, 'weight must be'],
+      [
+        { faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 }, weight: -1 }] },
+        'weight must be a number ≥ 0',
+      ],
+      [{ faults: [{ kind: 'status', status: 429, headers: 'retry-after: 1' }] }, 'faults[0].headers must be an object'],
+      [
+        { faults: [{ kind: 'status', status: 429, headers: { 'retry-after': 1 } }] },
+        'faults[0].headers["retry-after"]',
+      ],
+      [{ faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '1\r\nx: y' } }] }, 'without line breaks'],
+      [{ faults: [{ kind: 'status', status: 429, headers: { 'retry after': '1' } }] }, 'under a valid header name'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults({ kind: 'status', status: 429 } as never)).toThrow('kind is not an option')
+    expect(() => running.injectFaults(5 as never)).toThrow('injectFaults: options must be an object, got 5')
+    expect(() => running.injectFaults({ faults: 'x' } as never)).toThrow('injectFaults: faults must be a list')
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    expect(running.faultCounts).toEqual(Object.fromEntries(Object.keys(running.faultCounts).map((kind) => [kind, 0])))
+  })
+
+  it('refuses a port, seed, fallback, formatError or cassette of the wrong type, before listening', async () => {
+    const cases: Array<[object, string]> = [
+      [{ fallback: { json: {} } }, 'startLoopbackServer: fallback must be a function, got an object'],
+      [{ port: 'abc' }, 'startLoopbackServer: port must be an integer ≥ 0 and ≤ 65535, got "abc"'],
+      [{ port: -1 }, 'port must be an integer ≥ 0 and ≤ 65535, got -1'],
+      [{ port: 70_000 }, 'port must be an integer ≥ 0 and ≤ 65535, got 70000'],
+      [{ seed: 'abc', faultRate: 0.5 }, 'startLoopbackServer: seed must be a number, got "abc"'],
+      [{ seed: Number.NaN }, 'seed must be a number, got NaN'],
+      [{ formatError: 'openai' }, 'startLoopbackServer: formatError must be a function, got "openai"'],
+      [{ cassette: { path: 'x.cassette.json' } }, 'cassette must be a cassette made with createCassette'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+  })
+
+  it('refuses an option whose getter or Proxy throws with a ConfigurationError, and reads a latency range once', async () => {
+    const fail = (): never => {
+      throw new Error('getter failed')
+    }
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    const cases: Array<[object, string]> = [
+      [
+        {
+          get routes() {
+            return fail()
+          },
+        },
+        'startLoopbackServer: options could not be read: Error: getter failed',
+      ],
+      [
+        {
+          routes: {
+            get 'GET /x'() {
+              return fail()
+            },
+          },
+        },
+        'startLoopbackServer: options could not be read',
+      ],
+      [
+        {
+          faultRate: 1,
+          faultMix: [
+            {
+              fault: { kind: 'status', status: 500 },
+              get weight() {
+                return fail()
+              },
+            },
+          ],
+        },
+        'could not be read',
+      ],
+      [
+        {
+          latency: {
+            minMs: 1,
+            get maxMs() {
+              return fail()
+            },
+          },
+        },
+        'startLoopbackServer: latency could not be read',
+      ],
+      [revoked.proxy, 'startLoopbackServer: options could not be read: TypeError'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults(revoked.proxy as never)).toThrow(
+      'injectFaults: faults could not be read: TypeError',
+    )
+    expect(() =>
+      running.injectFaults({
+        get faults() {
+          return fail()
+        },
+      }),
+    ).toThrow(ConfigurationError)
+    expect(() =>
+      running.setLatency({
+        minMs: 0,
+        get maxMs() {
+          return fail()
+        },
+      }),
+    ).toThrow('setLatency: latency could not be read')
+    // A range is read when it is set, not again as each request draws its delay (an exception there would be uncaught).
+    let reads = 0
+    running.setLatency({
+      minMs: 0,
+      get maxMs() {
+        reads += 1
+        return reads > 1 ? fail() : 1
+      },
+    })
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    expect(reads).toBe(1)
+  })
+
   it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
     for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
       const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })
@@ -155,6 +297,94 @@ describe('startLoopbackServer', () => {
     const response = await fetch(`${running.url}/boom`)
     expect(response.status).toBe(500)
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
+  })
+
+  it('answers a 500, and stays up, when a handler throws something no string can be made of', async () => {
+    const messageless = new Error('hidden')
+    Object.defineProperty(messageless, 'message', {
+      get() {
+        throw new Error('message getter failed')
+      },
+    })
+    const thrown: Record<string, unknown> = {
+      '/bare': Object.create(null),
+      '/trapped': new Proxy(new Error('x'), {
+        get() {
+          throw new Error('trap')
+        },
+      }),
+      '/messageless': messageless,
+    }
+    const routes = Object.fromEntries(
+      Object.entries(thrown).map(([path, value]) => [
+        `GET ${path}`,
+        () => {
+          throw value
+        },
+      ]),
+    )
+    const running = await start({ routes })
+    const answers = []
+    for (const path of Object.keys(thrown)) {
+      const response = await fetch(`${running.url}${path}`)
+      answers.push([response.status, ((await response.json()) as { error: { message: string } }).error.message])
+    }
+    expect(answers).toEqual([
+      [500, 'Loopback handler failed: {}'],
+      [500, 'Loopback handler failed: [an unreadable value]'],
+      [500, 'Loopback handler failed: {}'],
+    ])
+  })
+
+  it('logs and answers a request whose target is no URL, instead of throwing in its request listener', async () => {
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(running.port, '127.0.0.1', () => {
+        socket.write('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
+      })
+      let received = ''
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1')
+      })
+      socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''))
+      socket.on('error', reject)
+    })
+    expect(statusLine).toBe('HTTP/1.1 404 Not Found')
+    expect((await fetch(`${running.url}/x`)).status).toBe(200)
+    await running.whenIdle()
+    expect(running.requests.map((request) => [request.path, request.status])).toEqual([
+      ['/http%3A%2F%2F%5B', 404],
+      ['/x', 200],
+    ])
+  })
+
+  it('answers in the default shape, and stays up, when formatError throws or builds no JSON', async () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const running = await start({
+      routes: { 'GET /ok': () => ({ json: { ok: true } }) },
+      formatError: ({ status }) => {
+        if (status === 404 || status === 500) throw new Error('formatter broke')
+        return status === 429 ? cyclic : { ours: status }
+      },
+    })
+    const missing = await fetch(`${running.url}/nowhere`)
+    expect(missing.status).toBe(500)
+    expect(await missing.json()).toEqual({
+      error: {
+        message: 'Loopback handler failed: formatter broke (formatError failed: formatter broke)',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    })
+    running.injectFaults([{ kind: 'status', status: 429 }])
+    const limited = await fetch(`${running.url}/ok`)
+    expect(limited.status).toBe(500)
+    expect(await limited.json()).toMatchObject({ error: { message: expect.stringContaining('formatError failed') } })
+    expect(await (await fetch(`${running.url}/ok`)).json()).toEqual({ ok: true })
+    await running.whenIdle()
+    expect(running.requests.map((request) => request.outcome)).toEqual(['completed', 'fault', 'completed'])
   })
 
   it('replaces secrets in the message of a throwing handler as in a log line', async () => {

@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { ConfigurationError, checkKnownOptions, optionError } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  safeStringify,
+  unreadableOption,
+} from '@tinyllm/core'
 import { redact, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
@@ -88,9 +95,19 @@ export interface LoopbackServer {
  * await server.close()
  */
 export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
-  checkServerOptions(options, loopbackServerOptionKeys, 'startLoopbackServer')
-  const server = new LoopbackHttpServer(options)
-  await server.listen(options.port ?? 0)
+  const owner = 'startLoopbackServer'
+  let server: LoopbackHttpServer
+  let port: number
+  try {
+    checkServerOptions(options, loopbackServerOptionKeys, owner)
+    checkServerValues(options, owner)
+    server = new LoopbackHttpServer(options)
+    port = options.port ?? 0
+  } catch (error) {
+    // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
+    throw unreadableOption(error, 'options', owner)
+  }
+  await server.listen(port)
   return server
 }
 
@@ -119,7 +136,23 @@ export function checkServerOptions(options: object, known: ReadonlyArray<string>
   checkKnownOptions(options, new Set(known), owner)
 }
 
-const faultOptionKeySet: ReadonlySet<string> = new Set(faultOptionKeys)
+/**
+ * The options a server cannot do without checking their type: a port that is not a number would listen on a named
+ * pipe (a string) or fail with a RangeError, a seed that is not a number gives every such seed the same rolls, and a
+ * fallback, formatError or cassette that cannot be called would fail every request it should answer.
+ */
+function checkServerValues(options: LoopbackServerOptions, owner: string): void {
+  checkNumber(options.port, 'port', { integer: true, min: 0, max: 65_535 }, owner)
+  checkNumber(options.seed, 'seed', {}, owner)
+  for (const name of ['fallback', 'formatError'] as const) {
+    const value = options[name]
+    if (value != null && typeof value !== 'function') throw optionError(name, 'a function', value, owner)
+  }
+  const cassette = options.cassette
+  if (cassette != null && (typeof cassette.handle !== 'function' || typeof cassette.close !== 'function')) {
+    throw optionError('cassette', 'a cassette made with createCassette', cassette, owner)
+  }
+}
 
 type LogEntry = { -readonly [Key in keyof LoggedRequest]: LoggedRequest[Key] }
 
@@ -166,8 +199,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
-    checkLatency(options.latency, 'startLoopbackServer')
-    this.#latency = options.latency
+    this.#latency = checkLatency(options.latency, 'startLoopbackServer')
     const seed = options.seed ?? 1
     this.#latencyRandom = createSeededRandom(seed)
     this.#faultPlan = new FaultPlan(createSeededRandom(seed ^ 0x9e3779b9))
@@ -220,8 +252,7 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   setLatency(latency: Latency | undefined): void {
-    checkLatency(latency, 'setLatency')
-    this.#latency = latency
+    this.#latency = checkLatency(latency, 'setLatency')
   }
 
   setHandler(route: string, handler: RouteHandler | undefined): void {
@@ -233,11 +264,15 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   injectFaults(faults: FaultSchedule | FaultOptions): void {
-    // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
-    const isSchedule = typeof faults === 'function' || Array.isArray(faults)
-    if (!isSchedule) checkKnownOptions(faults, faultOptionKeySet, 'injectFaults')
-    const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
-    this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
+    try {
+      // Array.isArray does not narrow readonly arrays out of a union, hence the casts.
+      const isSchedule = typeof faults === 'function' || Array.isArray(faults)
+      if (!isSchedule) checkServerOptions(faults, faultOptionKeys, 'injectFaults')
+      const options = isSchedule ? { faults: faults as FaultSchedule } : (faults as FaultOptions)
+      this.#faultPlan.configure(options, this.#log.length, 'injectFaults')
+    } catch (error) {
+      throw unreadableOption(error, 'faults', 'injectFaults')
+    }
   }
 
   clearFaults(): void {
@@ -276,7 +311,7 @@ class LoopbackHttpServer implements LoopbackServer {
     // Random draws happen at arrival, so they follow arrival order whatever the bodies' timing.
     const roll = this.#faultPlan.roll()
     const latencyMs = pickLatencyMs(this.#latency, this.#latencyRandom)
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1')
+    const url = targetUrl(request.url ?? '/')
     const headers = flattenHeaders(request)
     // The log is redacted as it is written, while the secrets of the client that sent the request are registered.
     const entry: LogEntry = {
@@ -318,7 +353,7 @@ class LoopbackHttpServer implements LoopbackServer {
           return
         }
         // The thrown message may quote a request or a key: secrets are replaced as in the request log.
-        const message = redactString(error instanceof Error ? error.message : String(error))
+        const message = redactString(thrownMessage(error))
         this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
       },
     )
@@ -415,8 +450,37 @@ class LoopbackHttpServer implements LoopbackServer {
 
   #sendError(response: ServerResponse, requestId: string, status: number, message: string): void {
     if (response.destroyed) return
-    const text = JSON.stringify(this.#formatError({ status, message, type: errorTypeOf(status) }))
+    const details = { status, message, type: errorTypeOf(status) }
+    let text: string
+    try {
+      text = JSON.stringify(this.#formatError(details)) ?? 'null'
+    } catch (error) {
+      // The last answer to a failed request: a formatError that throws (or builds no JSON) must not end the process.
+      const reason = redactString(thrownMessage(error))
+      text = JSON.stringify(defaultFormatError({ ...details, message: `${message} (formatError failed: ${reason})` }))
+    }
     response.writeHead(status, { 'x-request-id': requestId, 'content-type': 'application/json' }).end(text)
+  }
+}
+
+/**
+ * The request target as a URL. One that is none (`GET http://[ HTTP/1.1`) would throw in the server's request listener
+ * and end the process: it is kept whole, encoded, as a path no route matches, so it is logged and answered.
+ */
+function targetUrl(target: string): URL {
+  const base = 'http://127.0.0.1'
+  return URL.parse(target, base) ?? new URL(`/${encodeURIComponent(target)}`, base)
+}
+
+/**
+ * The message of what a handler or formatter threw, whatever it is: an object without a prototype, or whose `message`
+ * getter throws, must not turn the server's last answer into an exception nobody catches.
+ */
+function thrownMessage(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error)
+  } catch {
+    return safeStringify(error, 200)
   }
 }
 

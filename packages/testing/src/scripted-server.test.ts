@@ -68,6 +68,27 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
     await expect(startEcho({ echoPrefix: '>', replies: ['x'], seed: 3 } as never)).resolves.toBeDefined()
   })
 
+  it('refuses a chunkChars, pause, replies or cycleReplies it could not use, instead of losing or mangling replies', async () => {
+    const cases: Array<[object, string]> = [
+      [{ chunkChars: Number.NaN }, 'startEchoServer: chunkChars must be an integer ≥ 1, got NaN'],
+      [{ chunkChars: 0 }, 'chunkChars must be an integer ≥ 1, got 0'],
+      [{ chunkChars: '2' }, 'chunkChars must be an integer ≥ 1, got "2"'],
+      [{ streamEventDelayMs: Number.NaN }, 'startEchoServer: streamEventDelayMs must be a number of ms ≥ 0, got NaN'],
+      [{ replies: 'hello' }, 'startEchoServer: replies must be a list of replies or a function of the request'],
+      [{ replies: { text: 'hi' } }, 'replies must be a list of replies or a function of the request, got an object'],
+      [{ replies: ['a'], cycleReplies: 'no' }, 'startEchoServer: cycleReplies must be a boolean, got "no"'],
+    ]
+    for (const [options, message] of cases) {
+      const started = startEcho(options as never)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+    const server = await startEcho({ chunkChars: 2, streamEventDelayMs: 0, replies: ['x'], cycleReplies: false })
+    expect(() => server.setReplies('hello' as never)).toThrow('setReplies: replies must be a list of replies')
+    server.setReplies(['x'])
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'x' })
+  })
+
   it('leaves the API routes out when a cassette answers instead', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'tinyllm-scripted-'))
     try {

@@ -1,3 +1,4 @@
+import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 import type { RouteHandler } from './loopback-response.js'
 import {
@@ -75,14 +76,37 @@ export async function startScriptedLoopbackServer(
   options: ScriptedServerOptions<unknown>,
   api: ScriptedApi,
 ): Promise<LoopbackServer> {
-  checkServerOptions(options, [...scriptedServerOptionKeys, ...(api.optionKeys ?? [])], api.name)
   const toolkitOptions: Record<string, unknown> = {}
-  for (const key of loopbackServerOptionKeys) toolkitOptions[key] = options[key as keyof typeof options]
+  try {
+    checkServerOptions(options, [...scriptedServerOptionKeys, ...(api.optionKeys ?? [])], api.name)
+    checkScriptOptions(options, api.name)
+    for (const key of loopbackServerOptionKeys) toolkitOptions[key] = options[key as keyof typeof options]
+  } catch (error) {
+    throw unreadableOption(error, 'options', api.name)
+  }
+  const { cassette, routes } = toolkitOptions as LoopbackServerOptions
   return startLoopbackServer({
     ...(toolkitOptions as LoopbackServerOptions),
-    routes: options.cassette ? options.routes : { ...options.routes, ...api.routes },
+    routes: cassette ? routes : { ...routes, ...api.routes },
     formatError: api.formatError,
   })
+}
+
+/**
+ * The script's own options: a `chunkChars` that is not a whole number ≥ 1 would lose the streamed text, `replies` that
+ * are neither a list nor a function (a single reply) would be read letter by letter or not at all.
+ */
+function checkScriptOptions(options: ScriptedServerOptions<unknown>, owner: string): void {
+  checkReplies(options.replies, owner)
+  checkNumber(options.chunkChars, 'chunkChars', { integer: true, min: 1 }, owner)
+  checkNumber(options.streamEventDelayMs, 'streamEventDelayMs', { min: 0, unit: 'ms' }, owner)
+  const cycle = options.cycleReplies
+  if (cycle !== undefined && typeof cycle !== 'boolean') throw optionError('cycleReplies', 'a boolean', cycle, owner)
+}
+
+function checkReplies(replies: unknown, owner: string): void {
+  if (replies === undefined || Array.isArray(replies) || typeof replies === 'function') return
+  throw optionError('replies', 'a list of replies or a function of the request', replies, owner)
 }
 
 /**
@@ -113,6 +137,7 @@ export class ScriptedLoopbackServer<Request, Context, Reply>
     replies: ReplyScriptSource<Request, Context, Reply> | undefined,
     options: { readonly cycle?: boolean | undefined } = {},
   ): void {
+    checkReplies(replies, 'setReplies')
     this.route.setReplies(replies, options.cycle ?? false)
   }
 }

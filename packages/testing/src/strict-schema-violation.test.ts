@@ -7,6 +7,10 @@ const openAI: StrictSchemaRules = {
   objectRoot: true,
   unsupportedKeywords: ['allOf', 'oneOf', 'not'],
 }
+/** An object schema of these properties, every one required. */
+function openAIShape(properties: Record<string, unknown>) {
+  return { type: 'object', properties, required: Object.keys(properties) }
+}
 const closedOnly: StrictSchemaRules = {
   closedObjects: true,
   everyPropertyRequired: false,
@@ -29,6 +33,33 @@ const strict = {
 }
 
 describe('findStrictSchemaViolation', () => {
+  it('returns at once for a schema that contains itself, however many times', () => {
+    // Three branches back to the schema would triple the walk at every level: 3^64 steps. Its reads are counted, so a walk
+    // that goes round the loop fails the test at once instead of holding its thread.
+    let reads = 0
+    const properties: Record<string, unknown> = {}
+    const schema = {
+      type: 'object',
+      get properties() {
+        reads += 1
+        if (reads > 1_000) throw new Error('the walk went round the loop')
+        return properties
+      },
+      required: ['a', 'b', 'c'],
+      additionalProperties: false,
+    }
+    Object.assign(properties, { a: schema, b: schema, c: { type: 'array', items: schema } })
+    expect(findStrictSchemaViolation(schema, openAI)).toBeUndefined()
+    const open = { type: 'object', properties: {}, required: [], additionalProperties: false }
+    const outer = { ...openAIShape({ loop: schema, d: open }), additionalProperties: false }
+    expect(findStrictSchemaViolation(outer, openAI)).toBeUndefined()
+    open.additionalProperties = true as never
+    expect(findStrictSchemaViolation(outer, openAI)).toEqual({
+      path: ['properties', 'd'],
+      rule: 'additionalProperties',
+    })
+  })
+
   it('accepts a strict schema', () => {
     expect(findStrictSchemaViolation(strict, openAI)).toBeUndefined()
   })

@@ -46,11 +46,12 @@ export interface StrictSchemaViolation {
   readonly limit?: number | undefined
 }
 
-/** What the walk counts for the limits. */
+/** What the walk counts for the limits, and the schemas it is inside of (a schema met inside itself is not entered). */
 interface Tally {
   nestingLevels: number
   objectProperties: number
   enumValues: number
+  readonly within: Set<object>
 }
 
 type Schema = Record<string, unknown>
@@ -58,7 +59,8 @@ type Schema = Record<string, unknown>
 /**
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
- * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed.
+ * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. A schema
+ * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends.
  *
  * @example
  * findStrictSchemaViolation({ type: 'object', properties: { a: { type: 'string' } } }, openAIRules)
@@ -72,7 +74,7 @@ export function findStrictSchemaViolation(
     const type = isSchema(schema) ? schema.type : undefined
     return { path: [], rule: 'root', detail: typeof type === 'string' ? type : 'none' }
   }
-  const tally: Tally = { nestingLevels: 0, objectProperties: 0, enumValues: 0 }
+  const tally: Tally = { nestingLevels: 0, objectProperties: 0, enumValues: 0, within: new Set() }
   const found = check(schema, [], rules, 0, 0, tally)
   if (found !== undefined || rules.limits === undefined) return found
   for (const rule of ['nestingLevels', 'objectProperties', 'enumValues'] as const) {
@@ -91,7 +93,25 @@ function check(
   levels: number,
   tally: Tally,
 ): StrictSchemaViolation | undefined {
-  if (!isSchema(schema) || depth > 64) return undefined
+  // A schema that contains itself is no JSON a provider could receive; walked, each branch back to it would multiply the
+  // walk at every level, and a call would never return.
+  if (!isSchema(schema) || depth > 64 || tally.within.has(schema)) return undefined
+  tally.within.add(schema)
+  try {
+    return checkSchema(schema, path, rules, depth, levels, tally)
+  } finally {
+    tally.within.delete(schema)
+  }
+}
+
+function checkSchema(
+  schema: Schema,
+  path: ReadonlyArray<string>,
+  rules: StrictSchemaRules,
+  depth: number,
+  levels: number,
+  tally: Tally,
+): StrictSchemaViolation | undefined {
   const keyword = rules.unsupportedKeywords.find((name) => name in schema)
   if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
   if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length

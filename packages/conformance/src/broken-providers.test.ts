@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { expect, it } from 'vitest'
+
+const packageDirectory = fileURLToPath(new URL('..', import.meta.url))
+
+/** Runs the suite against a broken provider in a vitest of its own; resolves with its exit code and output. */
+function runFixture(fixture: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'pnpm',
+      ['exec', 'vitest', 'run', '--testTimeout=30000'],
+      {
+        cwd: packageDirectory,
+        env: { ...process.env, TINYLLM_CONFORMANCE_FIXTURE: fixture, FORCE_COLOR: '0', NO_COLOR: '1' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
+        resolve({ code, output: `${stdout}\n${stderr}` })
+      },
+    )
+  })
+}
+
+it('fails a provider that streams only the first of several choices, n left off the wire', {
+  timeout: 180_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/streamed-choices-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(
+    /× .*multiple choices: n reaches the wire and every choice comes back, indexed, streamed or not/,
+  )
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})
