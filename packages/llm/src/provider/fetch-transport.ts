@@ -52,16 +52,17 @@ export function requestCancellation(init: RequestInit | undefined): RequestCance
 
 /**
  * The plain-`fetch` transport (the fallback of the undici one): `fetchFunction` (default: the global `fetch`) with the
- * response size cap, the request cancelled through the call's scope when the SDK was handed one in `fetchOptions`
+ * response size cap, redirects handed back unfollowed, the request cancelled through the call's scope when the SDK was handed one in `fetchOptions`
  * instead of a signal.
  */
 export function fetchTransport(cap: ResponseSizeCap, fetchFunction: FetchFunction = globalThis.fetch): FetchFunction {
   const limit = (response: Response): Response => capResponse(response, cap)
   return (input, init) => {
     const cancellation = requestCancellation(init)
-    if (cancellation === undefined) return fetchFunction(input, init).then(limit)
+    // Redirects come back as they are: the provider's transport follows those within the API's origin only.
+    if (cancellation === undefined) return fetchFunction(input, { ...init, redirect: 'manual' }).then(limit)
     const end = (): void => cancellation.dispose()
-    return fetchFunction(input, { ...init, signal: cancellation.signal }).then(
+    return fetchFunction(input, { ...init, signal: cancellation.signal, redirect: 'manual' }).then(
       (response) => capResponse(response, cap, end),
       (error: unknown) => {
         end()

@@ -8,35 +8,49 @@ const maxRedirects = 20
 const bodyHeaders = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']
 
 /**
- * `fetchFunction` (which must not follow redirects itself) following redirects as `fetch` does — at most 20; a 303, or
- * a 301 or 302 answering a POST, turns the request into a GET without its body — but only within the origin the
- * request was sent to. A redirect to another origin fails the request with a non-retryable {@link ProviderCallError}
+ * `fetchFunction` (which must not follow redirects itself: tinyllm's transports ask for `redirect: 'manual'`) following
+ * redirects as `fetch` does — at most 20; a 303, or a 301 or 302 answering a POST, turns the request into a GET
+ * without its body — but only within the origin the request was sent to. A redirect to another origin fails the request with a non-retryable {@link ProviderCallError}
  * of type `cross_origin_redirect`: the request's headers carry the API key (`Authorization`, `x-api-key`, Azure's
  * `api-key`…), and `fetch` would send all but `Authorization` on to the other host.
  */
 export function sameOriginRedirects(fetchFunction: FetchFunction, provider: string): FetchFunction {
-  return async (input, init) => {
-    if (typeof input !== 'string' && !(input instanceof URL))
-      return fetchFunction(input, { ...init, redirect: 'manual' })
-    let url = new URL(input)
-    let request: RequestInit = { ...init, redirect: 'manual' }
-    for (let redirects = 0; ; redirects++) {
-      const response = await fetchFunction(url.href, request)
-      const location = redirectStatuses.has(response.status) ? response.headers.get('location') : null
-      if (location === null) return response
-      await response.body?.cancel().catch(() => {})
-      const next = new URL(location, url)
-      if (next.origin !== url.origin) throw crossOriginRedirect(provider, response.status, url, next)
-      if (redirects === maxRedirects)
-        throw new TypeError('fetch failed', { cause: new Error(`more than ${maxRedirects} redirects`) })
-      const method = (request.method ?? 'GET').toUpperCase()
-      if (
-        (response.status === 303 && method !== 'GET' && method !== 'HEAD') ||
-        (response.status <= 302 && method === 'POST')
-      )
-        request = withoutBody(request)
-      url = next
-    }
+  // The common answer is no redirect: it costs one status check, no URL parsed and no request copied.
+  return (input, init) =>
+    fetchFunction(input, init).then((response) =>
+      redirectStatuses.has(response.status) && response.headers.has('location')
+        ? follow(fetchFunction, provider, input, init, response)
+        : response,
+    )
+}
+
+async function follow(
+  fetchFunction: FetchFunction,
+  provider: string,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  first: Response,
+): Promise<Response> {
+  // A Request carries its own URL and body: its redirect is handed back as it came, not followed.
+  if (typeof input !== 'string' && !(input instanceof URL)) return first
+  let url = new URL(input)
+  let request: RequestInit = { ...init }
+  let response = first
+  for (let redirects = 1; ; redirects++) {
+    const next = new URL(response.headers.get('location') as string, url)
+    await response.body?.cancel().catch(() => {})
+    if (next.origin !== url.origin) throw crossOriginRedirect(provider, response.status, url, next)
+    if (redirects > maxRedirects)
+      throw new TypeError('fetch failed', { cause: new Error(`more than ${maxRedirects} redirects`) })
+    const method = (request.method ?? 'GET').toUpperCase()
+    if (
+      (response.status === 303 && method !== 'GET' && method !== 'HEAD') ||
+      (response.status <= 302 && method === 'POST')
+    )
+      request = withoutBody(request)
+    url = next
+    response = await fetchFunction(url.href, request)
+    if (!redirectStatuses.has(response.status) || !response.headers.has('location')) return response
   }
 }
 
