@@ -175,9 +175,9 @@ export class CancelScope {
     }
     if (!this.cancellable) return Promise.resolve(work)
     return new Promise<T>((resolve, reject) => {
-      const listeners = this.listen(reject)
+      this.listen(reject)
       const settle = (settled: () => void): void => {
-        listeners.delete(reject)
+        this.unlisten(reject)
         try {
           this.throwIfCancelled()
         } catch (reason) {
@@ -216,12 +216,12 @@ export class CancelScope {
         clearTimeout(timer)
         reject(reason)
       }
-      const listeners = this.cancellable ? this.listen(onCancel) : undefined
+      this.listen(onCancel)
       const wake = (): void => {
         const left = until - Date.now()
         if (left > 0) timer = setTimeout(wake, Math.min(left, maxTimerDelayMs))
         else {
-          listeners?.delete(onCancel)
+          this.unlisten(onCancel)
           resolve()
         }
       }
@@ -248,10 +248,16 @@ export class CancelScope {
     this.parent?.children?.delete(this)
   }
 
-  private listen(listener: CancelListener): Set<CancelListener> {
+  /** Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). */
+  listen(listener: CancelListener): void {
+    if (!this.cancellable || this.cancelled) return
     if (this.listeners === undefined) this.listeners = new Set()
     this.listeners.add(listener)
-    return this.listeners
+  }
+
+  /** Removes a listener given to {@link listen}. */
+  unlisten(listener: CancelListener): void {
+    this.listeners?.delete(listener)
   }
 
   private release(): void {

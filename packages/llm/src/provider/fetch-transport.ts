@@ -1,4 +1,4 @@
-import { abortErrorFor, CancelScope } from '@tinyllm/core'
+import { abortErrorFor, type CancelScope } from '@tinyllm/core'
 import { cancelScopeField, type ScopedCallOptions } from './call-cancellation.js'
 import { capResponse, type FetchFunction, type ResponseSizeCap } from './response-size-limit.js'
 
@@ -10,44 +10,51 @@ export type ScopedRequestInit = RequestInit & Pick<ScopedCallOptions, typeof can
  * per-request signal (its timeout). Its `signal`, the one the HTTP client is handed, aborts with a tinyllm AbortError
  * (or the TimeoutError the call ran out of time with), never with the caller's reason as it is: the HTTP client reads
  * that reason (undici destroys the response body with it), and a caller may abort with anything, even an object whose
- * every read throws.
+ * every read throws. It listens to each source once and holds one controller, whatever the call's depth.
  */
 export class RequestCancellation {
   /** Aborts when the request is cancelled, with a tinyllm error as its reason. */
   readonly signal: AbortSignal
-  readonly #source: AbortSignal
+  readonly #source: AbortSignal | undefined
   readonly #scope: CancelScope | undefined
   readonly #controller = new AbortController()
+  readonly #onCancel = (reason: unknown): void => this.#abort(reason)
 
-  constructor(source: AbortSignal, scope: CancelScope | undefined) {
+  constructor(source: AbortSignal | undefined, scope: CancelScope | undefined) {
     this.signal = this.#controller.signal
     this.#source = source
     this.#scope = scope
-    if (source.aborted) this.handleEvent()
-    else source.addEventListener('abort', this, { once: true })
+    if (scope?.cancelled) this.#abort(scope.reason)
+    else if (source?.aborted) this.handleEvent()
+    else {
+      source?.addEventListener('abort', this, { once: true })
+      scope?.listen(this.#onCancel)
+    }
   }
 
-  /** The source aborted: abort the request with the tinyllm error for its reason. */
+  /** The SDK's signal aborted: abort the request with the tinyllm error for its reason. */
   handleEvent(): void {
-    this.#controller.abort(abortErrorFor(this.#source.reason))
+    this.#abort((this.#source as AbortSignal).reason)
   }
 
   /** The request is over: nothing cancels it any more. */
   dispose(): void {
-    this.#source.removeEventListener('abort', this)
-    this.#scope?.dispose()
+    this.#source?.removeEventListener('abort', this)
+    this.#scope?.unlisten(this.#onCancel)
+  }
+
+  #abort(reason: unknown): void {
+    this.dispose()
+    this.#controller.abort(abortErrorFor(reason))
   }
 }
 
 /** The cancellation of the request `init` describes, or `undefined` when nothing can cancel it. */
 export function requestCancellation(init: RequestInit | undefined): RequestCancellation | undefined {
   const call = (init as ScopedRequestInit | undefined)?.[cancelScopeField]
+  const scope = call?.cancellable ? call : undefined
   const signal = init?.signal ?? undefined
-  if (call?.cancellable) {
-    const scope = new CancelScope(call, { signal })
-    return new RequestCancellation(scope.signal, scope)
-  }
-  return signal === undefined ? undefined : new RequestCancellation(signal, undefined)
+  return scope === undefined && signal === undefined ? undefined : new RequestCancellation(signal, scope)
 }
 
 /**
