@@ -306,12 +306,13 @@ describe('OpenAIChat', () => {
       model: 'gpt-4o-mini',
       apiKey: 'k',
       baseURL: server.baseURL,
-      idleTimeoutMs: 100,
+      // Generous: a busy machine's pause before the first two events must not reach it (that would be retried).
+      idleTimeoutMs: 2_000,
     })
     const stream = chat.stream(ask('hi'))
     const error = await rejection(stream.result)
     expect(TimeoutError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 100 })
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 2_000 })
     await server.whenIdle()
   })
 
