@@ -267,6 +267,21 @@ describe('registerSecret', () => {
     )
   })
 
+  it('redacts a registered value echoed with only some of its characters escaped, as new URL writes a path and a query', () => {
+    const password = 'Zürich/Geheim $42'
+    unregister.push(registerSecret(password))
+    const url = new URL(`https://h.example/v1/${password}?q=${password}&n=1`)
+    expect(url.href).toBe('https://h.example/v1/Z%C3%BCrich/Geheim%20$42?q=Z%C3%BCrich/Geheim%20$42&n=1')
+    expect(redactString(`GET ${url.href} 50%25 done`)).toBe(
+      `GET https://h.example/v1/${REDACTED}?q=${REDACTED}&n=1 50%25 done`,
+    )
+    expect(redactString(`€ %E2%82%AC Z%c3%bcrich/Geheim%20$42%`)).toBe(`€ %E2%82%AC ${REDACTED}%`)
+    // Among thousands of values, found by the scan as well.
+    const tenants = Array.from({ length: 100 }, (_, tenant) => registerSecret(`tenant-${tenant}-key`))
+    unregister.push(...tenants)
+    expect(redactString(`GET ${url.href}`)).toBe(`GET https://h.example/v1/${REDACTED}?q=${REDACTED}&n=1`)
+  })
+
   it('redacts a registered value holding a quote or a backslash as a JSON string writes it, in a body or a field', () => {
     const password = 'Tr0ub4dor"&\\3-horse'
     unregister.push(registerSecret(password))
