@@ -169,6 +169,18 @@ describe('registerSecret', () => {
     expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
   })
 
+  it('replaces a registered secret longer than 4,096 characters whole where a cut falls inside it, escaped or not', () => {
+    const privateKey = `-----BEGIN PRIVATE KEY-----\n${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.repeat(190)}\n-----END PRIVATE KEY-----`
+    unregister.push(registerSecret(privateKey))
+    const body = 'MIIEvQIBADANBgkq'
+    for (const planted of [privateKey, encodeURIComponent(privateKey)]) {
+      const text = `${'x'.repeat(900)}${planted} after`
+      expect(redactAndCut(text, 1_000)).toBe(`${'x'.repeat(900)}${REDACTED} after`)
+      const copy = redact({ error: new Error(text, { cause: text }), cause: new Error('c', { cause: text }) })
+      expect(JSON.stringify(copy)).not.toContain(body)
+    }
+  })
+
   it('copies an error whose message and cause are long strings cut, with no part of a secret at the cut', () => {
     const secret = 'correct-horse-battery-staple'
     unregister.push(registerSecret(secret))

@@ -1,5 +1,5 @@
 import type { LogFields } from './logger.js'
-import { replaceRegisteredSecrets } from './registered-secrets.js'
+import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
   isSecretAssignment,
   SECRET_ASSIGNMENT_PATTERN,
@@ -69,8 +69,17 @@ export function redactString(text: string): string {
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
 }
 
-/** How far past a cut {@link redactAndCut} reads: a secret starting before the cut and up to this long goes whole. */
+/** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
 const SECRET_SPAN = 4_096
+
+/**
+ * How far past a cut to read so that a secret starting before it goes whole: 4,096 characters, or for a longer
+ * registered secret (a PEM private key, say) as far as it can run written with every character escaped — at most nine
+ * characters for each of its own (`€` is `%E2%82%AC`).
+ */
+function secretSpan(): number {
+  return Math.max(SECRET_SPAN, 9 * longestRegisteredSecret())
+}
 
 /**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
@@ -84,7 +93,7 @@ const SECRET_SPAN = 4_096
  */
 export function redactAndCut(text: string, maxLength: number): string {
   if (text.length <= maxLength) return redactString(text)
-  const redacted = redactString(text.slice(0, maxLength + SECRET_SPAN))
+  const redacted = redactString(text.slice(0, maxLength + secretSpan()))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
 }
 
@@ -289,7 +298,7 @@ function copyError(error: Error, walk: Walk, depth: number): Record<string, unkn
   const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
   if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
   // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
-  const bound = MAX_ERROR_STRING + SECRET_SPAN
+  const bound = MAX_ERROR_STRING + secretSpan()
   copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, bound)
   if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
   const cause = error.cause

@@ -78,6 +78,16 @@ export function registeredSecretCount(): number {
 }
 
 /**
+ * The length of the longest value the redaction looks for (0 with none), for code that reads only the head of a long
+ * text and must read far enough to find a secret starting in it whole.
+ */
+export function longestRegisteredSecret(): number {
+  let longest = 0
+  for (const value of registry().holders.keys()) longest = Math.max(longest, value.length)
+  return longest
+}
+
+/**
  * Replaces every registered value in `text` with `replacement`, also where the text percent-encodes any of its
  * characters (see {@link percentDecoded}); where two matches overlap, their union goes.
  */
