@@ -41,6 +41,22 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('leaves out a usage whose fields are not numbers, as in a record read back from storage: no markup, no key', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const key = `sk-proj-${'Ab12'.repeat(6)}`
+    const usage = { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: `<img src=x onerror=alert(1)> ${key}` }
+    const stored = { ...record, usage: { ...usage, costUsd: 0, unpricedCalls: 1 } } as unknown as RunRecord
+    for (const records of [stored, [stored, stored]]) {
+      const html = renderRunReport(records)
+      expect(html).not.toContain('<img src=x')
+      expect(html).not.toContain(key.slice(0, 12))
+      expect(html).not.toContain('tokens in')
+      expect(runData(html)[0]!.usage).toBeUndefined()
+    }
+    const priced = { ...record, usage: { ...usage, totalTokens: 3, costUsd: '0.5', unpricedCalls: 0 } }
+    expect(renderRunReport(priced as unknown as RunRecord)).not.toContain('tokens in')
+  })
+
   it('shows a validation error read back from storage with more than 10,000 issues, the rest counted', async () => {
     const issues = Array.from({ length: 10_005 }, (_, index) => ({
       message: 'expected a name',

@@ -11,7 +11,7 @@ import { drawRunGraph } from './graph-svg.js'
 import { escapeHtml, formatDuration, scriptJson } from './html.js'
 import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
-import { type RunRow, toRow } from './run-rows.js'
+import { type RunRow, toRow, usageOf } from './run-rows.js'
 import { foldRuns, type ShapeNode } from './run-shape.js'
 import { runText } from './run-text.js'
 
@@ -92,7 +92,7 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
       stack.push({ record: children[index]!, depth: depth + 1 })
   }
 
-  const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, root.usage), undefined)
+  const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, usageOf(root)), undefined)
   const failedRoots = roots.filter((root) => root.status === 'failed').length
   const retried = rows.filter((row) => row.attempts > 1).length
   const summary = [
