@@ -280,7 +280,7 @@ describe('renderRunReport', () => {
     expect(svg.length).toBeLessThan(5_000)
   })
 
-  it('refuses what is not a run record, and options it does not know', () => {
+  it('refuses what is not a run record, and options it does not know', async () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)
     // A hole is not a record: a sparse list of 2³²−1 is refused at its first hole, not walked whole.
@@ -290,7 +290,7 @@ describe('renderRunReport', () => {
     expect(() =>
       renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
     ).toThrow(/colour/)
-    const record = { runId: 'x', children: [] } as unknown as RunRecord
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     const unreadable = {
       get title(): string {
         throw new Error('not readable')
@@ -302,6 +302,36 @@ describe('renderRunReport', () => {
     expect(() => renderRunReport(record, { title: { name: 'x' } } as never)).toThrow(
       'renderRunReport: title must be a string, got an object',
     )
+  })
+  it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [defineFunction({ name: 'Step', run: () => 'done' })],
+    }).trace(undefined)
+    type Stored = Record<string, unknown> & { children: Array<Record<string, unknown>> }
+    const stored = (): Stored => JSON.parse(JSON.stringify(record))
+    const broken: Array<[(run: Stored) => void, string]> = [
+      [(run) => delete run.children[0]!.states, 'records.children[0] with no list of states'],
+      [(run) => delete run.children[0]!.children, 'records.children[0] with no list of children'],
+      [(run) => (run.children[0] = null as never), 'records.children[0] with no run record'],
+      [(run) => delete run.annotations, 'records with no annotations'],
+      [(run) => (run.durationMs = '500' as never), 'records with a duration that is not a number'],
+      [(run) => (run.children[0]!.states = [{ state: 'running' }]), 'records.children[0].states[0] with no time'],
+    ]
+    for (const [breakIt, where] of broken) {
+      const run = stored()
+      breakIt(run)
+      expect(() => renderRunReport(run as unknown as RunRecord)).toThrow(ConfigurationError)
+      expect(() => renderRunReport([stored(), run] as unknown as RunRecord[])).toThrow(
+        where.replace('records', 'records[1]'),
+      )
+    }
+    const cyclic = stored()
+    cyclic.children[0]!.children = [cyclic]
+    expect(() => renderRunReport(cyclic as unknown as RunRecord)).toThrow(
+      'records.children[0].children[0], a run inside itself',
+    )
+    expect(renderRunReport(stored() as unknown as RunRecord)).toMatch(/^<!doctype html>/)
   })
 })
 
