@@ -303,6 +303,21 @@ describe('renderRunReport', () => {
       'renderRunReport: title must be a string, got an object',
     )
   })
+  it('shows a validation error read back from storage whose issues are not a list of issues', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const cases: Array<[unknown, string]> = [
+      [5, 'ValidationError: input is not valid'],
+      [{}, 'ValidationError: input is not valid'],
+      [[null, 'kept as text'], 'ValidationError: null; kept as text'],
+      [[{ path: 'a.b', message: 'not a path' }], '"message": "not a path"'],
+    ]
+    for (const [issues, shown] of cases) {
+      const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'input is not valid', issues })
+      const html = renderRunReport({ ...record, status: 'failed', error } as RunRecord)
+      expect((runData(html)[0]!.error as { headline: string }).headline).toContain(shown)
+    }
+  })
+
   it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
     const record = await new Chain({
       name: 'Chain',
