@@ -344,6 +344,21 @@ describe('redactString on URLs', () => {
     )
   })
 
+  it('drops the user information of a URL written with escaped slashes, as JSON may, or percent-encoded whole', () => {
+    const url = 'https://admin:hunter2pw@api.example.com/v1?x=1'
+    expect(redactString(JSON.stringify({ url }).replaceAll('/', '\\/'))).toBe(
+      `{"url":"https:\\/\\/${REDACTED}@api.example.com\\/v1?x=1"}`,
+    )
+    expect(redactString(`GET /login?next=${encodeURIComponent(url)}&y=2`)).toBe(
+      `GET /login?next=https%3A%2F%2F${REDACTED}%40api.example.com%2Fv1%3Fx%3D1&y=2`,
+    )
+    const lowerCase = encodeURIComponent('http://user:p@ss@host/a').toLowerCase()
+    expect(redactString(`next=${lowerCase}`)).toBe(`next=http%3a%2f%2f${REDACTED}%40host%2fa`)
+    // No user information: an @ in the path stays.
+    const plain = `next=${encodeURIComponent('https://example.com/a@b')}`
+    expect(redactString(plain)).toBe(plain)
+  })
+
   it('drops user information whose password holds an @, up to the last @ before the host', () => {
     const url = 'https://admin:p@ssw0rd@db.example.com/x'
     expect(new URL(url).host).toBe('db.example.com')

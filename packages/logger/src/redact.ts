@@ -2,6 +2,7 @@ import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
   isSecretAssignment,
+  mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_KEY_PATTERN,
   SECRET_VALUE_PATTERN,
@@ -32,6 +33,16 @@ interface Walk {
   remaining: number
 }
 
+function replaceUrlCredentials(
+  _match: string,
+  scheme: string | undefined,
+  at: string | undefined,
+  encodedScheme: string,
+  encodedAt: string,
+): string {
+  return scheme === undefined ? `${encodedScheme}${REDACTED}${encodedAt}` : `${scheme}${REDACTED}${at}`
+}
+
 function replaceKnownValue(_match: string, scheme: string | undefined): string {
   return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`
 }
@@ -49,7 +60,8 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
 /**
  * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
  * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs), the
- * credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`),
+ * credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`,
+ * also with its slashes escaped or percent-encoded whole),
  * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
  * Ordinary text is left alone.
@@ -63,7 +75,7 @@ export function redactString(text: string): string {
   let result = replaceRegisteredSecrets(text, REDACTED)
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
-  if (result.includes('://')) result = result.replace(URL_CREDENTIALS_PATTERN, `$1${REDACTED}@`)
+  if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
   return result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
