@@ -169,6 +169,18 @@ describe('registerSecret', () => {
     expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
   })
 
+  it('replaces a registered secret longer than 4,096 characters whole where a cut falls inside it, escaped or not', () => {
+    const privateKey = `-----BEGIN PRIVATE KEY-----\n${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.repeat(190)}\n-----END PRIVATE KEY-----`
+    unregister.push(registerSecret(privateKey))
+    const body = 'MIIEvQIBADANBgkq'
+    for (const planted of [privateKey, encodeURIComponent(privateKey)]) {
+      const text = `${'x'.repeat(900)}${planted} after`
+      expect(redactAndCut(text, 1_000)).toBe(`${'x'.repeat(900)}${REDACTED} after`)
+      const copy = redact({ error: new Error(text, { cause: text }), cause: new Error('c', { cause: text }) })
+      expect(JSON.stringify(copy)).not.toContain(body)
+    }
+  })
+
   it('copies an error whose message and cause are long strings cut, with no part of a secret at the cut', () => {
     const secret = 'correct-horse-battery-staple'
     unregister.push(registerSecret(secret))
@@ -267,6 +279,21 @@ describe('registerSecret', () => {
     )
   })
 
+  it('redacts a registered value echoed with only some of its characters escaped, as new URL writes a path and a query', () => {
+    const password = 'Zürich/Geheim $42'
+    unregister.push(registerSecret(password))
+    const url = new URL(`https://h.example/v1/${password}?q=${password}&n=1`)
+    expect(url.href).toBe('https://h.example/v1/Z%C3%BCrich/Geheim%20$42?q=Z%C3%BCrich/Geheim%20$42&n=1')
+    expect(redactString(`GET ${url.href} 50%25 done`)).toBe(
+      `GET https://h.example/v1/${REDACTED}?q=${REDACTED}&n=1 50%25 done`,
+    )
+    expect(redactString(`€ %E2%82%AC Z%c3%bcrich/Geheim%20$42%`)).toBe(`€ %E2%82%AC ${REDACTED}%`)
+    // Among thousands of values, found by the scan as well.
+    const tenants = Array.from({ length: 100 }, (_, tenant) => registerSecret(`tenant-${tenant}-key`))
+    unregister.push(...tenants)
+    expect(redactString(`GET ${url.href}`)).toBe(`GET https://h.example/v1/${REDACTED}?q=${REDACTED}&n=1`)
+  })
+
   it('redacts a registered value holding a quote or a backslash as a JSON string writes it, in a body or a field', () => {
     const password = 'Tr0ub4dor"&\\3-horse'
     unregister.push(registerSecret(password))
@@ -315,6 +342,21 @@ describe('redactString on URLs', () => {
     expect(redactString('see https://github.com/@someone and mail me@example.com')).toBe(
       'see https://github.com/@someone and mail me@example.com',
     )
+  })
+
+  it('drops the user information of a URL written with escaped slashes, as JSON may, or percent-encoded whole', () => {
+    const url = 'https://admin:hunter2pw@api.example.com/v1?x=1'
+    expect(redactString(JSON.stringify({ url }).replaceAll('/', '\\/'))).toBe(
+      `{"url":"https:\\/\\/${REDACTED}@api.example.com\\/v1?x=1"}`,
+    )
+    expect(redactString(`GET /login?next=${encodeURIComponent(url)}&y=2`)).toBe(
+      `GET /login?next=https%3A%2F%2F${REDACTED}%40api.example.com%2Fv1%3Fx%3D1&y=2`,
+    )
+    const lowerCase = encodeURIComponent('http://user:p@ss@host/a').toLowerCase()
+    expect(redactString(`next=${lowerCase}`)).toBe(`next=http%3a%2f%2f${REDACTED}%40host%2fa`)
+    // No user information: an @ in the path stays.
+    const plain = `next=${encodeURIComponent('https://example.com/a@b')}`
+    expect(redactString(plain)).toBe(plain)
   })
 
   it('drops user information whose password holds an @, up to the last @ before the host', () => {

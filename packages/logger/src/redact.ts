@@ -1,7 +1,8 @@
 import type { LogFields } from './logger.js'
-import { replaceRegisteredSecrets } from './registered-secrets.js'
+import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
   isSecretAssignment,
+  mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_KEY_PATTERN,
   SECRET_VALUE_PATTERN,
@@ -32,6 +33,16 @@ interface Walk {
   remaining: number
 }
 
+function replaceUrlCredentials(
+  _match: string,
+  scheme: string | undefined,
+  at: string | undefined,
+  encodedScheme: string,
+  encodedAt: string,
+): string {
+  return scheme === undefined ? `${encodedScheme}${REDACTED}${encodedAt}` : `${scheme}${REDACTED}${at}`
+}
+
 function replaceKnownValue(_match: string, scheme: string | undefined): string {
   return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`
 }
@@ -49,7 +60,8 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
 /**
  * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
  * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs), the
- * credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`),
+ * credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`,
+ * also with its slashes escaped or percent-encoded whole),
  * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
  * Ordinary text is left alone.
@@ -63,14 +75,23 @@ export function redactString(text: string): string {
   let result = replaceRegisteredSecrets(text, REDACTED)
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
-  if (result.includes('://')) result = result.replace(URL_CREDENTIALS_PATTERN, `$1${REDACTED}@`)
+  if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
   return result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
 }
 
-/** How far past a cut {@link redactAndCut} reads: a secret starting before the cut and up to this long goes whole. */
+/** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
 const SECRET_SPAN = 4_096
+
+/**
+ * How far past a cut to read so that a secret starting before it goes whole: 4,096 characters, or for a longer
+ * registered secret (a PEM private key, say) as far as it can run written with every character escaped — at most nine
+ * characters for each of its own (`€` is `%E2%82%AC`).
+ */
+function secretSpan(): number {
+  return Math.max(SECRET_SPAN, 9 * longestRegisteredSecret())
+}
 
 /**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
@@ -84,7 +105,7 @@ const SECRET_SPAN = 4_096
  */
 export function redactAndCut(text: string, maxLength: number): string {
   if (text.length <= maxLength) return redactString(text)
-  const redacted = redactString(text.slice(0, maxLength + SECRET_SPAN))
+  const redacted = redactString(text.slice(0, maxLength + secretSpan()))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
 }
 
@@ -289,7 +310,7 @@ function copyError(error: Error, walk: Walk, depth: number): Record<string, unkn
   const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
   if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
   // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
-  const bound = MAX_ERROR_STRING + SECRET_SPAN
+  const bound = MAX_ERROR_STRING + secretSpan()
   copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, bound)
   if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
   const cause = error.cause

@@ -35,8 +35,9 @@ function registry(): SecretRegistry {
 
 /**
  * Registers an exact secret value (an API key read from the environment, a password) so that every logger, and
- * `redact` and `redactString`, replace it wherever it appears in a string — also URL-encoded, as a server or a proxy
- * may echo it in a query string, and escaped as in a JSON string (a password holding `"` or `\`, in a request body).
+ * `redact` and `redactString`, replace it wherever it appears in a string — also URL-encoded, any of its characters
+ * escaped (as `new URL`, `encodeURIComponent` or a form body write it), as a server or a proxy may echo it in a URL, and
+ * escaped as in a JSON string (a password holding `"` or `\`, in a request body).
  * Surrounding whitespace is ignored; empty values, `undefined` and values shorter than 4 characters are ignored, so an
  * unset variable can be passed as is. A value that is not a string is a `TypeError`.
  *
@@ -69,44 +70,142 @@ export function registerSecret(value: string | undefined): () => void {
 }
 
 /**
- * How many distinct values the redaction looks for (a secret's URL-encoded and JSON-escaped forms count apart). For diagnostics and
- * tests: it should stay flat while tenants come and go.
+ * How many distinct values the redaction looks for (a secret's JSON-escaped form and its form with spaces as `+` count
+ * apart). For diagnostics and tests: it should stay flat while tenants come and go.
  */
 export function registeredSecretCount(): number {
   return registry().holders.size
 }
 
-/** Replaces every registered value in `text` with `replacement`; where two matches overlap, their union goes. */
+/**
+ * The length of the longest value the redaction looks for (0 with none), for code that reads only the head of a long
+ * text and must read far enough to find a secret starting in it whole.
+ */
+export function longestRegisteredSecret(): number {
+  let longest = 0
+  for (const value of registry().holders.keys()) longest = Math.max(longest, value.length)
+  return longest
+}
+
+/**
+ * Replaces every registered value in `text` with `replacement`, also where the text percent-encodes any of its
+ * characters (see {@link percentDecoded}); where two matches overlap, their union goes.
+ */
 export function replaceRegisteredSecrets(text: string, replacement: string): string {
   const { holders, buckets } = registry()
   if (holders.size === 0 || text.length < MINIMUM_SECRET_LENGTH) return text
-  const ranges = holders.size <= VALUE_BY_VALUE_LIMIT ? findEach(text, holders.keys()) : scan(text, buckets)
+  const find = (view: string): number[] | undefined =>
+    holders.size <= VALUE_BY_VALUE_LIMIT ? findEach(view, holders.keys()) : scan(view, buckets)
+  let ranges = find(text)
+  const decoded = text.includes('%') ? percentDecoded(text) : undefined
+  const found = decoded === undefined ? undefined : find(decoded.text)
+  if (decoded !== undefined && found !== undefined) {
+    ranges ??= []
+    for (const at of found) ranges.push(decoded.originalOffset(at))
+  }
   if (ranges === undefined) return text
   return replaceRanges(text, ranges, replacement)
 }
 
+/** A run of percent escapes (`%C3%BC%2F`). */
+const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g
+
+/** The text with its percent escapes decoded, and where each of its offsets lies in the text it was decoded from. */
+interface DecodedText {
+  readonly text: string
+  originalOffset(offset: number): number
+}
+
 /**
- * The value, as written inside a JSON string (a request body, a JSON log line held as text: `"` and `\` escaped), and
- * its percent-encoded forms (upper- and lower-case escapes), where they differ from it: as `encodeURIComponent` writes
- * it, and as a form body or `URLSearchParams` (a URL's `searchParams`) does, a space as `+` and `!'()~` escaped.
+ * `text` with every percent escape that encodes a character (in UTF-8) decoded, or `undefined` when none does. A
+ * secret is echoed in a URL with whatever of its characters the writer chose to escape: `new URL` escapes `ü` and a
+ * space in a path or query but not `/`, `+` or `$`, which `encodeURIComponent` escapes, so no fixed list of encoded
+ * forms finds them all; its decoded text holds the secret as it was registered. Only the escapes are mapped, so a
+ * text costs memory in proportion to its escapes, not its length.
+ */
+function percentDecoded(text: string): DecodedText | undefined {
+  const parts: string[] = []
+  let length = 0
+  let copied = 0
+  // Where each decoded character stands (decoded offset, original offset); text between them is copied as it was.
+  const decodedAt: number[] = []
+  const originalAt: number[] = []
+  for (const run of text.matchAll(ESCAPES)) {
+    const end = run.index + run[0].length
+    let at = run.index
+    while (at < end) {
+      // The whole run at once when it is valid UTF-8, as it nearly always is; else one character's escapes at a time.
+      const whole = at === run.index ? decodeEscapes(run[0]) : undefined
+      const characters = whole ?? decodeEscapes(text.slice(at, Math.min(at + 3 * utf8Length(text, at), end)))
+      if (characters === undefined) {
+        at += 3
+        continue
+      }
+      parts.push(text.slice(copied, at), characters)
+      length += at - copied
+      for (let index = 0; index < characters.length; index++) {
+        const code = characters.charCodeAt(index)
+        // A character outside the BMP is a surrogate pair: four bytes, two UTF-16 units.
+        const units = code >= 0xd800 && code <= 0xdbff ? 2 : 1
+        const bytes = units === 2 ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3
+        decodedAt.push(length, length + units)
+        originalAt.push(at, at + 3 * bytes)
+        length += units
+        at += 3 * bytes
+        index += units - 1
+      }
+      copied = at
+    }
+  }
+  if (decodedAt.length === 0) return undefined
+  parts.push(text.slice(copied))
+  const decoded = parts.join('')
+  return {
+    text: decoded,
+    originalOffset(offset) {
+      // The last mapped point at or before `offset`: inside a decoded character it is that character's start.
+      let low = 0
+      let high = decodedAt.length - 1
+      if (offset < (decodedAt[0] as number)) return offset
+      while (low < high) {
+        const middle = (low + high + 1) >> 1
+        if ((decodedAt[middle] as number) <= offset) low = middle
+        else high = middle - 1
+      }
+      const point = decodedAt[low] as number
+      // Points come in pairs, a decoded character's start and end: after an end, text was copied as it was.
+      return low % 2 === 1 ? (originalAt[low] as number) + offset - point : (originalAt[low] as number)
+    },
+  }
+}
+
+/** How many escapes, from the one at `at`, encode one character in UTF-8, by its first byte. */
+function utf8Length(text: string, at: number): number {
+  const lead = Number.parseInt(text.slice(at + 1, at + 3), 16)
+  return lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4
+}
+
+/** The character that escapes encode, or `undefined` when they encode none (a stray continuation byte, say). */
+function decodeEscapes(escapes: string): string | undefined {
+  try {
+    return decodeURIComponent(escapes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The value, and where they differ from it, the forms of it a text may hold that decoding its percent escapes does not
+ * give back (see {@link replaceRegisteredSecrets}): as written inside a JSON string (a request body, a JSON log line
+ * held as text: `"` and `\` escaped), and with each space a `+`, as a form body or `URLSearchParams` (a URL's
+ * `searchParams`) writes one.
  */
 function withEncodedForms(secret: string): string[] {
   const forms = [secret]
   const escaped = JSON.stringify(secret).slice(1, -1)
   if (escaped !== secret) forms.push(escaped)
-  let encoded: string
-  try {
-    encoded = encodeURIComponent(secret)
-  } catch {
-    return forms // a lone surrogate cannot be encoded, nor echoed encoded
-  }
-  const formEncoded = new URLSearchParams([['', secret]]).toString().slice(1)
-  for (const form of new Set([encoded, formEncoded])) {
-    if (form === secret) continue
-    forms.push(form)
-    const lower = form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
-    if (lower !== form) forms.push(lower)
-  }
+  const spacesAsPlus = secret.replaceAll(' ', '+')
+  if (spacesAsPlus !== secret) forms.push(spacesAsPlus)
   return forms
 }
 

@@ -133,8 +133,19 @@ export function isSecretAssignment(name: string, value: string): boolean {
  * The scheme is read as at most 32 characters, from wherever they start: an unbounded scheme made each word of a long
  * run such as `a.b.c.d…://host` scan to its end, quadratic in the run's length (a 40 kB log line took over a second).
  * A longer scheme is matched by its last 32 characters, and the credentials after it still go.
+ *
+ * A URL is also read as JSON writes it with its slashes escaped (`https:\/\/user:pw@host`, as PHP does) and
+ * percent-encoded as a whole, as in a query parameter that holds a URL (`?next=https%3A%2F%2Fuser%3Apw%40host`): there
+ * the user information runs to the last `%40` before the host's `%2F`, `%3F` or `%23`, as it runs to the last `@`.
+ * Groups 1 and 2 are the scheme and the `@` of the first form, groups 3 and 4 of the encoded one.
  */
-export const URL_CREDENTIALS_PATTERN = /([A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/)[^\s/?#"'<>]+@/g
+export const URL_CREDENTIALS_PATTERN =
+  /([A-Za-z][A-Za-z0-9+.-]{0,31}:(?:\\*\/){2})[^\s/?#"'<>]+(@)|([A-Za-z][A-Za-z0-9+.-]{0,31}%3[Aa]%2[Ff]%2[Ff])(?:[^\s/?#"'<>%&]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})+(%40)/g
+
+/** Whether a text may hold a URL in one of the forms {@link URL_CREDENTIALS_PATTERN} reads: cheaper than the pattern. */
+export function mayHoldUrl(text: string): boolean {
+  return text.includes(':/') || text.includes(':\\/') || text.includes('%2F') || text.includes('%2f')
+}
 
 /**
  * No key shape is shorter than this (`Basic ` and 8 characters), so shorter strings skip the regular expressions unless

@@ -1,4 +1,5 @@
 import { redact, redactString } from '@tinyllm/logger'
+import { redactedList } from './llm-call-facts.js'
 
 /** A chat message as LLM calls send them (the provider-neutral specification's shape, read structurally). */
 interface ChatMessageLike {
@@ -19,9 +20,8 @@ type MessagePart =
  * given, before the call validates them, as `redact` reads them (at most 10,000): what is not a message is left out.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
-  // Read once, as a log line reads its fields: the first 10,000 messages, so a sparse list of 2³²−1 holes takes no
-  // time, and a message whose reading throws is left out, not thrown into the run.
-  const copy = redact(messages) as unknown[]
+  // Read once, as a log line reads its fields: a message whose reading throws is left out, not thrown into the run.
+  const copy = redactedList(messages)
   return JSON.stringify(
     copy.filter(isMessage).map((message) => {
       const parts: MessagePart[] = []

@@ -75,8 +75,7 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
   if (typeof choices === 'number' && choices !== 1) attributes[attributeNames.requestChoiceCount] = choices
   const stop = setting('stop')
   if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
-  // Read as a log line reads a list (its first 10,000 items): a sparse list of 2³²−1 holes takes no time.
-  else if (isList(stop)) attributes[attributeNames.requestStopSequences] = (redact(stop) as unknown[]).map(String)
+  else if (isList(stop)) attributes[attributeNames.requestStopSequences] = redactedList(stop).map(String)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
   const formatType = fieldOf(format, 'type')
@@ -100,6 +99,16 @@ export function isList(value: unknown): value is ReadonlyArray<unknown> {
   } catch {
     return false
   }
+}
+
+/**
+ * A list the run holds, read as a log line reads one (see {@link redact}): its first 10,000 items, redacted, so a sparse
+ * list of 2³²−1 holes takes no time; empty when reading it throws (a `Proxy` whose `length` throws), never thrown into
+ * the span that records it.
+ */
+export function redactedList(list: ReadonlyArray<unknown>): unknown[] {
+  const copy = redact(list)
+  return Array.isArray(copy) ? copy : []
 }
 
 /**

@@ -316,6 +316,29 @@ describe('RunTracer', () => {
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
   })
 
+  it('records the failure of an LLM call whose messages or stop sequences are a list whose reading throws', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const chat = new LLMCall({ name: 'unreadable', model: new ScriptedChatModel({ responses: [] }) })
+    const unreadable = (list: unknown[]) =>
+      new Proxy(list, {
+        get(target, key) {
+          if (key === 'length') throw new Error('not readable')
+          return Reflect.get(target, key)
+        },
+      })
+    const messages = [{ role: 'user', content: 'hi' }]
+    for (const input of [{ messages: unreadable(messages) }, { messages, stop: unreadable(['END']) }]) {
+      await expect(chat.invoke(input as never, { onEvent: tracing.listener })).rejects.toThrow(ValidationError)
+    }
+
+    expect(tracing.openSpans).toBe(0)
+    const calls = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
+    expect(calls.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR])
+    expect(calls[0]?.attributes['gen_ai.input.messages']).toBe('[]')
+    expect(calls[1]?.attributes['gen_ai.request.stop_sequences']).toEqual([])
+  })
+
   it('records the failure of an LLM call whose input has a field that throws when read', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })

@@ -41,6 +41,22 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('leaves out a usage whose fields are not numbers, as in a record read back from storage: no markup, no key', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const key = `sk-proj-${'Ab12'.repeat(6)}`
+    const usage = { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: `<img src=x onerror=alert(1)> ${key}` }
+    const stored = { ...record, usage: { ...usage, costUsd: 0, unpricedCalls: 1 } } as unknown as RunRecord
+    for (const records of [stored, [stored, stored]]) {
+      const html = renderRunReport(records)
+      expect(html).not.toContain('<img src=x')
+      expect(html).not.toContain(key.slice(0, 12))
+      expect(html).not.toContain('tokens in')
+      expect(runData(html)[0]!.usage).toBeUndefined()
+    }
+    const priced = { ...record, usage: { ...usage, totalTokens: 3, costUsd: '0.5', unpricedCalls: 0 } }
+    expect(renderRunReport(priced as unknown as RunRecord)).not.toContain('tokens in')
+  })
+
   it('shows a validation error read back from storage with more than 10,000 issues, the rest counted', async () => {
     const issues = Array.from({ length: 10_005 }, (_, index) => ({
       message: 'expected a name',
@@ -264,7 +280,7 @@ describe('renderRunReport', () => {
     expect(svg.length).toBeLessThan(5_000)
   })
 
-  it('refuses what is not a run record, and options it does not know', () => {
+  it('refuses what is not a run record, and options it does not know', async () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)
     // A hole is not a record: a sparse list of 2³²−1 is refused at its first hole, not walked whole.
@@ -274,7 +290,7 @@ describe('renderRunReport', () => {
     expect(() =>
       renderRunReport({ runId: 'x', children: [] } as unknown as RunRecord, { colour: true } as never),
     ).toThrow(/colour/)
-    const record = { runId: 'x', children: [] } as unknown as RunRecord
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     const unreadable = {
       get title(): string {
         throw new Error('not readable')
@@ -286,6 +302,51 @@ describe('renderRunReport', () => {
     expect(() => renderRunReport(record, { title: { name: 'x' } } as never)).toThrow(
       'renderRunReport: title must be a string, got an object',
     )
+  })
+  it('shows a validation error read back from storage whose issues are not a list of issues', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const cases: Array<[unknown, string]> = [
+      [5, 'ValidationError: input is not valid'],
+      [{}, 'ValidationError: input is not valid'],
+      [[null, 'kept as text'], 'ValidationError: null; kept as text'],
+      [[{ path: 'a.b', message: 'not a path' }], '"message": "not a path"'],
+    ]
+    for (const [issues, shown] of cases) {
+      const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'input is not valid', issues })
+      const html = renderRunReport({ ...record, status: 'failed', error } as RunRecord)
+      expect((runData(html)[0]!.error as { headline: string }).headline).toContain(shown)
+    }
+  })
+
+  it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [defineFunction({ name: 'Step', run: () => 'done' })],
+    }).trace(undefined)
+    type Stored = Record<string, unknown> & { children: Array<Record<string, unknown>> }
+    const stored = (): Stored => JSON.parse(JSON.stringify(record))
+    const broken: Array<[(run: Stored) => void, string]> = [
+      [(run) => delete run.children[0]!.states, 'records.children[0] with no list of states'],
+      [(run) => delete run.children[0]!.children, 'records.children[0] with no list of children'],
+      [(run) => (run.children[0] = null as never), 'records.children[0] with no run record'],
+      [(run) => delete run.annotations, 'records with no annotations'],
+      [(run) => (run.durationMs = '500' as never), 'records with a duration that is not a number'],
+      [(run) => (run.children[0]!.states = [{ state: 'running' }]), 'records.children[0].states[0] with no time'],
+    ]
+    for (const [breakIt, where] of broken) {
+      const run = stored()
+      breakIt(run)
+      expect(() => renderRunReport(run as unknown as RunRecord)).toThrow(ConfigurationError)
+      expect(() => renderRunReport([stored(), run] as unknown as RunRecord[])).toThrow(
+        where.replace('records', 'records[1]'),
+      )
+    }
+    const cyclic = stored()
+    cyclic.children[0]!.children = [cyclic]
+    expect(() => renderRunReport(cyclic as unknown as RunRecord)).toThrow(
+      'records.children[0].children[0], a run inside itself',
+    )
+    expect(renderRunReport(stored() as unknown as RunRecord)).toMatch(/^<!doctype html>/)
   })
 })
 

@@ -11,7 +11,7 @@ import { drawRunGraph } from './graph-svg.js'
 import { escapeHtml, formatDuration, scriptJson } from './html.js'
 import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
-import { type RunRow, toRow } from './run-rows.js'
+import { type RunRow, toRow, usageOf } from './run-rows.js'
 import { foldRuns, type ShapeNode } from './run-shape.js'
 import { runText } from './run-text.js'
 
@@ -39,6 +39,9 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  * anything: style, script and data are inline. A trace too big to lay out (more than 200 graph nodes, or runs nested
  * more than 10 deep) gets a note in place of the graph; its timeline and details are complete.
  *
+ * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
+ * from storage) lacks what the page reads — its id, children, states, annotations or times — or holds a run inside
+ * itself; the message says which run (`records[0].children[2] with no list of states`).
  * @example
  * const record = await pipeline.trace(input)
  * await writeFile('run-report.html', renderRunReport(record))
@@ -47,10 +50,11 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
   checkKnownOptions(given, optionKeys, 'renderRunReport')
   const options = readOptions(given)
   const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
-  if (roots.length === 0 || !everyIndex(roots, isRunRecord)) {
+  const malformed = roots.length === 0 ? 'an empty list' : malformedRecord(roots, Array.isArray(records))
+  if (malformed !== undefined) {
     throw new ConfigurationError({
       option: 'records',
-      message: 'renderRunReport takes a run record or a list of them (what trace() resolves with)',
+      message: `renderRunReport takes a run record or a list of them (what trace() resolves with), not ${malformed}`,
     })
   }
   const maxValueLength =
@@ -92,7 +96,7 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
       stack.push({ record: children[index]!, depth: depth + 1 })
   }
 
-  const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, root.usage), undefined)
+  const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, usageOf(root)), undefined)
   const failedRoots = roots.filter((root) => root.status === 'failed').length
   const retried = rows.filter((row) => row.attempts > 1).length
   const summary = [
@@ -161,17 +165,71 @@ function readOptions(given: RunReportOptions): {
   }
 }
 
-function isRunRecord(value: unknown): boolean {
-  return typeof (value as RunRecord | undefined)?.runId === 'string' && Array.isArray((value as RunRecord).children)
+/**
+ * Where the records, or a run below them, lack what the page reads of a run (a record read back from storage may hold
+ * anything) or hold a run inside itself: `records[0].children[2] with no list of states`, say; `undefined` when every
+ * run has what the page reads. Lists are read index by index, so a hole is refused where it is, where `every` would
+ * skip it and walk all 2³²−1 indices of a sparse list first.
+ */
+function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string | undefined {
+  // The runs on the path to the one read: a run among them again is a cycle, which the page would walk forever.
+  const ancestors = new Set<unknown>()
+  for (let root = 0; root < roots.length; root++) {
+    const pending: Array<{ record: unknown; path: string } | { leaving: unknown }> = [
+      { record: roots[root], path: isList ? `records[${root}]` : 'records' },
+    ]
+    while (pending.length > 0) {
+      const next = pending.pop()!
+      if ('leaving' in next) {
+        ancestors.delete(next.leaving)
+        continue
+      }
+      const { record, path } = next
+      const lack = lackingField(record)
+      if (lack !== undefined) return `${path} with ${lack}`
+      if (ancestors.has(record)) return `${path}, a run inside itself`
+      ancestors.add(record)
+      pending.push({ leaving: record })
+      const { children, states } = record as RunRecord
+      for (let index = 0; index < states.length; index++) {
+        const entry = states[index] as unknown
+        if (typeof entry !== 'object' || entry === null || !isTime(entry, 'at'))
+          return `${path}.states[${index}] with no time`
+        if (!isErrorLike((entry as { error?: unknown }).error))
+          return `${path}.states[${index}] with an error with no message`
+      }
+      for (let index = children.length - 1; index >= 0; index--)
+        pending.push({ record: children[index], path: `${path}.children[${index}]` })
+    }
+  }
+  return undefined
 }
 
-/**
- * Whether every index of `list` holds a value that passes: a hole fails, where `every` would skip it and walk all
- * 2³²−1 indices of a sparse list before any other check.
- */
-function everyIndex<T>(list: ReadonlyArray<T>, passes: (value: T | undefined) => boolean): boolean {
-  for (let index = 0; index < list.length; index++) if (!passes(list[index])) return false
-  return true
+/** What a run lacks of the fields the page reads, or `undefined`. */
+function lackingField(record: unknown): string | undefined {
+  if (typeof record !== 'object' || record === null) return 'no run record'
+  const run = record as Readonly<Record<string, unknown>>
+  if (typeof run.runId !== 'string') return 'no run id'
+  if (!Array.isArray(run.children)) return 'no list of children'
+  if (!Array.isArray(run.states)) return 'no list of states'
+  if (typeof run.annotations !== 'object' || run.annotations === null) return 'no annotations'
+  if (!isTime(run, 'startedAt')) return 'no start time'
+  if (run.endedAt !== undefined && !isTime(run, 'endedAt')) return 'an end time that is not a number'
+  if (run.durationMs !== undefined && !isTime(run, 'durationMs')) return 'a duration that is not a number'
+  if (!isErrorLike(run.error)) return 'an error with no message'
+  return undefined
+}
+
+function isTime(value: object, field: string): boolean {
+  const time = (value as Readonly<Record<string, unknown>>)[field]
+  return typeof time === 'number' && Number.isFinite(time)
+}
+
+/** No error, or one whose message is text, as the page's headline reads it. */
+function isErrorLike(error: unknown): boolean {
+  return (
+    error === undefined || (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string')
+  )
 }
 
 function renderRow(row: RunRow, index: number, origin: number, span: number): string {

@@ -1,4 +1,4 @@
-import type { RunRecord } from '@tinyllm/core'
+import type { RunRecord, UsageTotals } from '@tinyllm/core'
 import { errorDetail, headline, preview, runText } from './run-text.js'
 
 /**
@@ -82,8 +82,9 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   // Core's records do not hold the input yet; a record that carries one shows it.
   const input = (record as { input?: unknown }).input
   if (input !== undefined) row.input = preview(input, maxValueLength)
-  if (record.usage !== undefined) row.usage = { ...record.usage }
-  if (record.usage !== undefined && record.annotations.usageEstimated === true) row.usageEstimated = true
+  const usage = usageOf(record)
+  if (usage !== undefined) row.usage = usage
+  if (usage !== undefined && record.annotations.usageEstimated === true) row.usageEstimated = true
   if (Object.keys(record.annotations).length > 0) row.annotations = preview(record.annotations, maxValueLength)
   if (record.error !== undefined) {
     row.error = {
@@ -93,4 +94,23 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     }
   }
   return row
+}
+
+/** The usage fields, each a count or an amount the page writes as a number. */
+const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
+
+/**
+ * A run's usage when it has one whose every field is a finite number, else `undefined`: a record read back from storage
+ * may hold anything there, and the page writes these fields as numbers, neither escaped nor redacted.
+ */
+export function usageOf(record: RunRecord): UsageTotals | undefined {
+  const usage = record.usage as Readonly<Record<string, unknown>> | undefined
+  if (typeof usage !== 'object' || usage === null) return undefined
+  const copy: Record<string, number> = {}
+  for (const field of usageFields) {
+    const value = usage[field]
+    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+    copy[field] = value
+  }
+  return copy as unknown as UsageTotals
 }

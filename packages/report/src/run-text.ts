@@ -25,11 +25,10 @@ export function preview(value: unknown, maxLength: number): string {
  */
 export function headline(error: TinyLLMError, maxLength: number): string {
   const where = error.state === undefined ? '' : ` in ${error.state}`
-  if (ValidationError.isInstance(error)) {
-    // Rebuilt from its JSON (a run in another process), the list ends past 10,000 issues with a count of the rest.
-    const issues = (error.issues as ReadonlyArray<ValidationIssue | string>).map((issue) =>
-      typeof issue === 'string' ? issue : `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
-    )
+  // Rebuilt from its JSON (a run in another process), the list ends past 10,000 issues with a count of the rest, and
+  // may hold anything else JSON can: what is not a list of issues is left to the message.
+  if (ValidationError.isInstance(error) && Array.isArray(error.issues)) {
+    const issues = (error.issues as ReadonlyArray<unknown>).map(issueText)
     return preview(`${error.name}${where}: ${issues.join('; ')}`, maxLength)
   }
   // Redacted whole before its first line is taken: the first line of a secret that spans lines is not recognised alone.
@@ -45,4 +44,12 @@ export function headline(error: TinyLLMError, maxLength: number): string {
 export function errorDetail(error: TinyLLMError, maxLength: number): string {
   const { stack: _stack, ...fields } = redact(error) as unknown as Record<string, unknown>
   return preview(fields, maxLength)
+}
+
+/** `path: message` of a validation issue (`(root)` for an empty path); an issue that is not one, as it is. */
+function issueText(issue: unknown): string {
+  if (typeof issue === 'string') return issue
+  const { path, message } = (typeof issue === 'object' && issue !== null ? issue : {}) as Partial<ValidationIssue>
+  if (!Array.isArray(path) || typeof message !== 'string') return runText(issue)
+  return `${path.map(String).join('.') || '(root)'}: ${message}`
 }
