@@ -457,8 +457,8 @@ class Run {
     return this.boundLogger
   }
 
-  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
-    checkUsage(usage, costUsd, this.fn.name)
+  addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+    const usage = checkUsage(given, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's.
     for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
