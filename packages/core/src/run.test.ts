@@ -816,6 +816,49 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     }
   })
 
+  it('hands the caller no part streamed by an attempt that timed out, nor by code still running after the run ended', async () => {
+    vi.useFakeTimers()
+    try {
+      let releaseStale: () => void = () => {}
+      const stale = new Promise<void>((resolve) => {
+        releaseStale = resolve
+      })
+      let staleStreamed: () => void = () => {}
+      const staleDone = new Promise<void>((resolve) => {
+        staleStreamed = resolve
+      })
+      let held: RunContext | undefined
+      const parent = defineFunction({
+        name: 'parent',
+        attemptTimeoutMs: 1_000,
+        retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+        run: async (_: undefined, context: RunContext) => {
+          if (context.attempt === 1) {
+            // Ignores its signal, and streams after its attempt timed out.
+            await stale
+            context.stream?.('from the attempt that timed out')
+            staleStreamed()
+            return 'stale'
+          }
+          releaseStale()
+          await staleDone
+          context.stream?.('fresh')
+          held = context
+          return 'fresh'
+        },
+      })
+      const parts: unknown[] = []
+      const output = parent.invoke(undefined, { stream: (part) => parts.push(part) })
+      await vi.advanceTimersByTimeAsync(1_000)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(await output).toBe('fresh')
+      held?.stream?.('after the run ended')
+      expect(parts).toEqual(['fresh'])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {
     const outer = defineFunction({ name: 'outer', run: () => shout.invoke('x', { budget: { maxTokens: 10 } }) })
     const error = await outer.invoke(undefined).catch((thrown: unknown) => thrown)

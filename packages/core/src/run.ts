@@ -203,6 +203,8 @@ class StepContext implements RunContext {
   readonly cancelScope: CancelScope
   /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
   childOptions: InvokeOptions | undefined = undefined
+  /** What `stream` hands this attempt's code, once asked. */
+  private streamPart: StreamListener | undefined = undefined
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
 
@@ -256,8 +258,15 @@ class StepContext implements RunContext {
     return this.run.tree.ledger.spent
   }
 
+  /** The run's stream as this attempt streams to it: parts of an attempt that ended (failed, or the run did) are dropped. */
   get stream(): StreamListener | undefined {
-    return this.run.stream
+    const stream = this.run.stream
+    if (stream === undefined) return undefined
+    const run = this.run
+    this.streamPart ??= (part) => {
+      if (!this.cancelScope.cancelled && run.state !== 'complete' && run.state !== 'failed') stream(part)
+    }
+    return this.streamPart
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
