@@ -80,6 +80,8 @@ interface EventRegistry {
   /** The listeners of every subscriber that hears every tree: what a tree gets when none filters. */
   listeners: readonly LifecycleListener[]
   wrapper: RunWrapper | undefined
+  /** How many subscriptions ended: a tree whose count is behind drops the listeners no longer subscribed. */
+  unsubscribed: number
 }
 
 const registryKey = Symbol.for('tinyllm.events.global')
@@ -87,15 +89,17 @@ const registryKey = Symbol.for('tinyllm.events.global')
 /** Shared through `globalThis`, so duplicated copies of core see the same subscribers. */
 export const globalEventRegistry: EventRegistry = ((globalThis as Record<symbol, unknown>)[registryKey] as
   | EventRegistry
-  | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined }
+  | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined, unsubscribed: 0 }
 ;(globalThis as Record<symbol, unknown>)[registryKey] = globalEventRegistry
+globalEventRegistry.unsubscribed ??= 0
 
 const subscriptionKeys: ReadonlySet<string> = new Set(['accepts'])
 
 /**
  * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
- * those `accepts` chooses. Returns a function that unsubscribes. A listener or an `accepts` that is not a function is
- * a ConfigurationError; an `accepts` that throws is logged, and its subscriber does not hear that tree.
+ * those `accepts` chooses. Returns a function that unsubscribes: from then on the listener hears no event, of trees
+ * already running included. A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts`
+ * that throws is logged, and its subscriber does not hear that tree.
  *
  * @example
  * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))
@@ -104,7 +108,16 @@ export function onLifecycleEvent(listener: LifecycleListener, subscription?: Lif
   const subscriber = checkSubscriber(listener, subscription)
   // Copy on write: a run iterating the lists is never disturbed by (un)subscription.
   updateSubscribers([...globalEventRegistry.subscribers, subscriber])
-  return () => updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
+  return () => {
+    updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
+    globalEventRegistry.unsubscribed += 1
+  }
+}
+
+/** Those of a tree's `listeners` still subscribed. */
+export function stillSubscribed(listeners: readonly LifecycleListener[]): readonly LifecycleListener[] {
+  const subscribed = new Set(globalEventRegistry.subscribers.map((subscriber) => subscriber.listener))
+  return listeners.filter((listener) => subscribed.has(listener))
 }
 
 function updateSubscribers(subscribers: readonly Subscriber[]): void {

@@ -1106,6 +1106,38 @@ describe('hooks for tracing bridges', () => {
     expect(new Set(heard)).toEqual(new Set(['traced']))
   })
 
+  it('a subscriber that unsubscribes hears no more events, of a tree already running included', async () => {
+    for (const subscription of [undefined, { accepts: () => true }]) {
+      const heard: string[] = []
+      const stayed: string[] = []
+      const stop = onLifecycleEvent((event) => heard.push(`${event.function}:${event.to}`), subscription)
+      const stopOther = onLifecycleEvent((event) => stayed.push(`${event.function}:${event.to}`), subscription)
+      let release: () => void = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const child = defineFunction({ name: 'child', run: () => 'ok' })
+      const parent = defineFunction({
+        name: 'parent',
+        run: async (_: unknown, context: RunContext) => {
+          await released
+          return context.invoke(child, 1)
+        },
+      })
+      try {
+        const running = parent.invoke(undefined)
+        await Promise.resolve()
+        stop()
+        release()
+        await running
+      } finally {
+        stopOther()
+      }
+      expect(heard).toEqual(['parent:input_validation', 'parent:running'])
+      expect(stayed).toHaveLength(10)
+    }
+  })
+
   it('a subscriber whose accepts throws hears nothing, is logged, and every run goes on', async () => {
     const heard: string[] = []
     const stop = onLifecycleEvent((event) => heard.push(event.to), {

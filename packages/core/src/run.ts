@@ -14,7 +14,13 @@ import {
   TinyLLMError,
   ValidationError,
 } from './errors.js'
-import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, listenersOf } from './events.js'
+import {
+  globalEventRegistry,
+  type LifecycleEvent,
+  type LifecycleListener,
+  listenersOf,
+  stillSubscribed,
+} from './events.js'
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
@@ -112,6 +118,8 @@ interface RunTree {
   readonly onEvent: LifecycleListener | undefined
   /** The process-wide listeners that hear this tree, chosen when its root started. */
   listeners: readonly LifecycleListener[]
+  /** The registry's count of ended subscriptions when `listeners` was last checked against it. */
+  unsubscribed: number
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
@@ -797,8 +805,14 @@ class Run {
     functionLifecycle.assertTransition(from, state)
     this.state = state
     const record = this.record
-    const onEvent = this.tree.onEvent
-    const heard = onEvent !== undefined || this.tree.listeners.length !== 0
+    const tree = this.tree
+    const onEvent = tree.onEvent
+    // A listener unsubscribed while the tree runs hears no more of it.
+    if (tree.unsubscribed !== globalEventRegistry.unsubscribed) {
+      tree.unsubscribed = globalEventRegistry.unsubscribed
+      tree.listeners = stillSubscribed(tree.listeners)
+    }
+    const heard = onEvent !== undefined || tree.listeners.length !== 0
     if (record === undefined && !heard) return
     // One timestamp for the record and the event of one transition.
     const at = this.at ?? now()
@@ -1031,6 +1045,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
   return {
     onEvent,
     listeners: globalEventRegistry.listeners,
+    unsubscribed: globalEventRegistry.unsubscribed,
     logger,
     ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
     journal,
