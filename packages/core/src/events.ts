@@ -32,7 +32,10 @@ export interface LifecycleEvent {
    * Decision's `choice`, an LLM call's `model` and `requestId`, `replayed` for a step replayed from a journal.
    */
   readonly annotations?: Readonly<Record<string, unknown>>
-  /** Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call. */
+  /**
+   * Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call: a copy, as of
+   * this event, like `annotations`.
+   */
   readonly usage?: Readonly<UsageTotals>
   /** On the event leaving `init`: the run's input, as given. */
   readonly input?: unknown

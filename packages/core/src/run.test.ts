@@ -1080,6 +1080,31 @@ describe('events carry what a bridge needs when it happens', () => {
     expect(complete?.annotations).toEqual({ model: 'gpt-4o-mini' })
     expect(complete?.usage).toMatchObject({ calls: 1, totalTokens: 5, costUsd: 0.0001 })
   })
+
+  it('an event kept for later shows the usage and annotations of when it happened, and a listener cannot change them', async () => {
+    const events: LifecycleEvent[] = []
+    const call = defineFunction({
+      name: 'call',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('attempt', context.attempt)
+        context.addUsage({ inputTokens: 10, outputTokens: 0, totalTokens: 10 }, undefined)
+        if (context.attempt === 1) throw new Error('the stream was cut')
+        return 'ok'
+      },
+    })
+    const record = await call.trace(undefined, {
+      onEvent: (event) => {
+        events.push(event)
+        if (event.to !== 'complete') return
+        ;(event.usage as { totalTokens: number }).totalTokens = 0
+        ;(event.annotations as Record<string, unknown>).attempt = 'changed'
+      },
+    })
+    const retrying = events.find((event) => event.to === 'retrying')
+    expect([retrying?.usage?.totalTokens, retrying?.annotations]).toEqual([10, { attempt: 1 }])
+    expect([record.usage?.totalTokens, record.annotations]).toEqual([20, { attempt: 2 }])
+  })
 })
 
 describe('hooks for tracing bridges', () => {

@@ -840,8 +840,9 @@ class Run {
     if (error !== undefined) event.error = error
     if (from === 'init') event.input = this.input
     if (to === 'complete') event.output = output
-    if (this.annotations !== undefined) event.annotations = this.annotations
-    if (this.usage !== undefined) event.usage = this.usage
+    // Copies: an event kept for later shows what the run had when it happened, and a listener cannot change the run's.
+    if (this.annotations !== undefined) event.annotations = { ...this.annotations }
+    if (this.usage !== undefined) event.usage = { ...this.usage }
     // A listener is no run's code: a Function it invokes while it hears the event starts a tree of its own, as it would
     // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
     listenersHearing += 1
