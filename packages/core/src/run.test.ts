@@ -1031,6 +1031,36 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
   })
 
+  it('hands over nothing of a caller whose run has ended, as a plain invoke there joins nothing', async () => {
+    const handed: InvokeOptions[] = []
+    const executor = {
+      invoke: (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return Promise.resolve('remote')
+      },
+    }
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    let release: () => void = () => {}
+    const ended = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let later: Promise<unknown> | undefined
+    const caller = new AbortController()
+    const root = defineFunction({
+      name: 'root',
+      run: () => {
+        // Code the run leaves behind in its async context: it goes on after the run ended.
+        later = ended.then(() => leaf.invoke('x', { executor }))
+        return 'done'
+      },
+    })
+    expect(await root.invoke(undefined, { signal: caller.signal, timeoutMs: 60_000 })).toBe('done')
+    caller.abort('the request ended')
+    release()
+    expect(await later).toBe('remote')
+    expect(handed.map((options) => [options.signal, options.deadline])).toEqual([[undefined, undefined]])
+  })
+
   it('refuses a signal or deadline handed to an executor that is not one, inside a run or not: never replaced by the caller’s', async () => {
     const handed: InvokeOptions[] = []
     const executor = {

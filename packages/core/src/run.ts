@@ -105,6 +105,18 @@ const runStorage: AsyncLocalStorage<StepContext> | undefined = (() => {
   }
 })()
 
+/**
+ * The attempt whose code is executing, if its run has not ended: what a Function invoked there without a parent joins.
+ * A listener hearing an event is no run's code.
+ */
+function currentStep(): StepContext | undefined {
+  if (listenersHearing !== 0) return undefined
+  const current = runStorage?.getStore()
+  return current === undefined || current.run.state === 'complete' || current.run.state === 'failed'
+    ? undefined
+    : current
+}
+
 function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
   return fn.run(input, context)
 }
@@ -172,8 +184,7 @@ export function startRun(
  * the caller's tree, so nothing else does.
  */
 function withCaller(options: InvokeOptions): InvokeOptions {
-  if (options.parent !== undefined || listenersHearing !== 0) return options
-  const caller = runStorage?.getStore()
+  const caller = options.parent === undefined ? currentStep() : undefined
   if (caller === undefined || !caller.cancelScope.cancellable) return options
   const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
   const deadline =
@@ -361,11 +372,7 @@ class Run {
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
     this.fn = fn
     this.input = input
-    let parent = options?.parent
-    if (parent === undefined && listenersHearing === 0) {
-      const current = runStorage?.getStore()
-      if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
-    }
+    const parent = options?.parent === undefined ? currentStep() : options.parent
     let parentScope = uncancellable
     const metadata = options?.metadata
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
