@@ -394,6 +394,45 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     await expect(streaming.invoke(undefined, { stream: 5 as never })).rejects.toThrow(/stream must be a function/)
     expect(runs).toBe(0)
   })
+
+  it('context.invoke never throws: an Invocable whose invoke throws is a rejected FunctionError, and one that changes the options it was given changes no other child', async () => {
+    const leaf = defineFunction({
+      name: 'leaf',
+      run: (_: string, context: RunContext) => (context.deadline === undefined ? 'no deadline' : 'a deadline'),
+    })
+    const throwing = {
+      name: 'throwing',
+      invoke: (): Promise<string> => {
+        throw new Error('not ready')
+      },
+    }
+    const withDefaultTimeout = {
+      name: 'timed',
+      invoke: (input: string, options?: InvokeOptions) => {
+        ;(options as { timeoutMs?: number }).timeoutMs ??= 5_000
+        return leaf.invoke(input, options)
+      },
+    }
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: undefined, context: RunContext) => {
+        let thrown: unknown
+        let outcome: unknown
+        try {
+          outcome = await context.invoke(throwing, 'x').catch((error: unknown) => error)
+        } catch (error) {
+          thrown = error
+        }
+        const changed = await context.invoke(withDefaultTimeout, 'x').catch((error: unknown) => error)
+        return { thrown, outcome, changed, next: await context.invoke(leaf, 'x') }
+      },
+    })
+    const { thrown, outcome, changed, next } = await root.invoke(undefined)
+    expect(thrown).toBeUndefined()
+    expect(FunctionError.isInstance(outcome) && outcome.message).toMatch(/^throwing: invoke threw Error: not ready/)
+    expect(FunctionError.isInstance(changed)).toBe(true)
+    expect(next).toBe('no deadline')
+  })
 })
 
 describe('listeners and loggers cannot break a run or the process', () => {

@@ -208,17 +208,29 @@ function withCaller(options: InvokeOptions): InvokeOptions {
 }
 
 /**
- * Hands a run to an executor, and settles as it does. Never throws: what its `invoke` throws is the rejection — a
- * tinyllm error as it is, anything else a FunctionError saying the executor threw it.
+ * Hands a run to an executor — or, without one, to the Invocable itself (`context.invoke`) — and settles as it does.
+ * Never throws: what its `invoke` throws is the rejection — a tinyllm error as it is, anything else a FunctionError
+ * saying the executor (or the Invocable) threw it.
  */
-function handOver(executor: RunExecutor, fn: AnyFunction, input: unknown, options: InvokeOptions): Promise<unknown> {
+function handOver(
+  executor: RunExecutor | undefined,
+  fn: Invocable<unknown, unknown>,
+  input: unknown,
+  options: InvokeOptions,
+): Promise<unknown> {
   try {
-    return Promise.resolve(executor.invoke(fn, input, options))
+    return Promise.resolve(
+      executor === undefined ? fn.invoke(input, options) : executor.invoke(fn as AnyFunction, input, options),
+    )
   } catch (error) {
     return Promise.reject(
       TinyLLMError.isInstance(error)
         ? error
-        : new FunctionError({ functionName: fn.name, state: 'executor', cause: error }),
+        : new FunctionError({
+            functionName: fn.name,
+            state: executor === undefined ? 'invoke' : 'executor',
+            cause: error,
+          }),
     )
   }
 }
@@ -309,14 +321,15 @@ class StepContext implements RunContext {
     try {
       if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
       owner = fn.name
-      if (options === undefined) childOptions = this.childOptions ??= { parent: this }
+      // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
+      if (options === undefined) childOptions = this.childOptions ??= Object.freeze({ parent: this })
       else if (typeof options === 'object' && options !== null) childOptions = { ...options, parent: this }
       else throw optionError('options', 'an object', options, owner)
     } catch (error) {
       // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
       return Promise.reject(unreadableOption(error, 'options', owner))
     }
-    return fn.invoke(input, childOptions)
+    return handOver(undefined, fn, input, childOptions) as Promise<Output>
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
