@@ -32,7 +32,10 @@ export interface LifecycleEvent {
    * Decision's `choice`, an LLM call's `model` and `requestId`, `replayed` for a step replayed from a journal.
    */
   readonly annotations?: Readonly<Record<string, unknown>>
-  /** Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call. */
+  /**
+   * Tokens and cost of the run and everything under it so far, once it made (or replayed) a model call: a copy, as of
+   * this event, like `annotations`.
+   */
   readonly usage?: Readonly<UsageTotals>
   /** On the event leaving `init`: the run's input, as given. */
   readonly input?: unknown
@@ -80,6 +83,8 @@ interface EventRegistry {
   /** The listeners of every subscriber that hears every tree: what a tree gets when none filters. */
   listeners: readonly LifecycleListener[]
   wrapper: RunWrapper | undefined
+  /** How many subscriptions ended: a tree whose count is behind drops the listeners no longer subscribed. */
+  unsubscribed: number
 }
 
 const registryKey = Symbol.for('tinyllm.events.global')
@@ -87,15 +92,17 @@ const registryKey = Symbol.for('tinyllm.events.global')
 /** Shared through `globalThis`, so duplicated copies of core see the same subscribers. */
 export const globalEventRegistry: EventRegistry = ((globalThis as Record<symbol, unknown>)[registryKey] as
   | EventRegistry
-  | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined }
+  | undefined) ?? { subscribers: [], listeners: [], wrapper: undefined, unsubscribed: 0 }
 ;(globalThis as Record<symbol, unknown>)[registryKey] = globalEventRegistry
+globalEventRegistry.unsubscribed ??= 0
 
 const subscriptionKeys: ReadonlySet<string> = new Set(['accepts'])
 
 /**
  * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
- * those `accepts` chooses. Returns a function that unsubscribes. A listener or an `accepts` that is not a function is
- * a ConfigurationError; an `accepts` that throws is logged, and its subscriber does not hear that tree.
+ * those `accepts` chooses. Returns a function that unsubscribes: from then on the listener hears no event, of trees
+ * already running included. A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts`
+ * that throws is logged, and its subscriber does not hear that tree.
  *
  * @example
  * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))
@@ -104,7 +111,16 @@ export function onLifecycleEvent(listener: LifecycleListener, subscription?: Lif
   const subscriber = checkSubscriber(listener, subscription)
   // Copy on write: a run iterating the lists is never disturbed by (un)subscription.
   updateSubscribers([...globalEventRegistry.subscribers, subscriber])
-  return () => updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
+  return () => {
+    updateSubscribers(globalEventRegistry.subscribers.filter((candidate) => candidate !== subscriber))
+    globalEventRegistry.unsubscribed += 1
+  }
+}
+
+/** Those of a tree's `listeners` still subscribed. */
+export function stillSubscribed(listeners: readonly LifecycleListener[]): readonly LifecycleListener[] {
+  const subscribed = new Set(globalEventRegistry.subscribers.map((subscriber) => subscriber.listener))
+  return listeners.filter((listener) => subscribed.has(listener))
 }
 
 function updateSubscribers(subscribers: readonly Subscriber[]): void {

@@ -254,10 +254,11 @@ describe('Function lifecycle', () => {
   it('times out the whole run with a TimeoutError', async () => {
     const fn = defineFunction({
       name: 'slow',
-      timeoutMs: 20,
+      // Long enough that a loaded machine still reaches `running` before it passes.
+      timeoutMs: 500,
       run: (_input: unknown, context: RunContext) =>
         new Promise((resolve) => {
-          const timer = setTimeout(resolve, 5_000)
+          const timer = setTimeout(resolve, 60_000)
           context.signal.addEventListener('abort', () => clearTimeout(timer))
         }),
     })

@@ -424,6 +424,38 @@ describe('a budget cannot be switched off by a bad count', () => {
     expect((error as Error).message).toBe('f: usage.inputTokens must be a number of tokens ≥ 0, got NaN')
   })
 
+  it('usage is read once: a getter that answers a count to the check and NaN afterwards cannot switch the budget off', async () => {
+    let reads = 0
+    const shifty = {
+      inputTokens: 400,
+      outputTokens: 0,
+      get totalTokens() {
+        reads += 1
+        return reads === 1 ? 400 : Number.NaN
+      },
+    }
+    const shiftyCall = defineFunction({
+      name: 'shifty',
+      run: (_: unknown, context: RunContext) => context.addUsage(shifty, undefined),
+    })
+    const call = spender(() => ({ tokens: 400 }))
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: unknown, context: RunContext) => {
+        await context.invoke(shiftyCall, undefined)
+        const admitted: Array<string | undefined> = []
+        for (let index = 0; index < 2; index++) {
+          const { error } = await settle(context.invoke(call, undefined))
+          admitted.push((error as TinyLLMError | undefined)?.name)
+        }
+        return [context.treeUsage.totalTokens, admitted, reads]
+      },
+    })
+    const record = await root.trace(undefined, { budget: { maxTokens: 1_000 } })
+    expect(record.output).toEqual([800, [undefined, 'BudgetExceededError'], 1])
+    expect(record.usage?.totalTokens).toBe(800)
+  })
+
   it('usage summed as totals (it has calls) must carry every count and the cost, or a cost budget stops holding', async () => {
     const costly = (usage: object) =>
       defineFunction({

@@ -394,6 +394,45 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     await expect(streaming.invoke(undefined, { stream: 5 as never })).rejects.toThrow(/stream must be a function/)
     expect(runs).toBe(0)
   })
+
+  it('context.invoke never throws: an Invocable whose invoke throws is a rejected FunctionError, and one that changes the options it was given changes no other child', async () => {
+    const leaf = defineFunction({
+      name: 'leaf',
+      run: (_: string, context: RunContext) => (context.deadline === undefined ? 'no deadline' : 'a deadline'),
+    })
+    const throwing = {
+      name: 'throwing',
+      invoke: (): Promise<string> => {
+        throw new Error('not ready')
+      },
+    }
+    const withDefaultTimeout = {
+      name: 'timed',
+      invoke: (input: string, options?: InvokeOptions) => {
+        ;(options as { timeoutMs?: number }).timeoutMs ??= 5_000
+        return leaf.invoke(input, options)
+      },
+    }
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: undefined, context: RunContext) => {
+        let thrown: unknown
+        let outcome: unknown
+        try {
+          outcome = await context.invoke(throwing, 'x').catch((error: unknown) => error)
+        } catch (error) {
+          thrown = error
+        }
+        const changed = await context.invoke(withDefaultTimeout, 'x').catch((error: unknown) => error)
+        return { thrown, outcome, changed, next: await context.invoke(leaf, 'x') }
+      },
+    })
+    const { thrown, outcome, changed, next } = await root.invoke(undefined)
+    expect(thrown).toBeUndefined()
+    expect(FunctionError.isInstance(outcome) && outcome.message).toMatch(/^throwing: invoke threw Error: not ready/)
+    expect(FunctionError.isInstance(changed)).toBe(true)
+    expect(next).toBe('no deadline')
+  })
 })
 
 describe('listeners and loggers cannot break a run or the process', () => {
@@ -816,6 +855,96 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     }
   })
 
+  it('joins a Function a schema invokes to the run it validates: cancelled with it, keyed apart from its attempts', async () => {
+    let moderationSignal: AbortSignal | undefined
+    const started: Array<() => void> = []
+    const moderate = defineFunction({
+      name: 'moderate',
+      run: (text: string, context: RunContext) => {
+        if (text !== 'slow') return true
+        moderationSignal = context.signal
+        started.pop()?.()
+        return never
+      },
+    })
+    const moderated = schemaOf(async (value) => {
+      await moderate.invoke(value as string)
+      return { value }
+    })
+    const answer = defineFunction({
+      name: 'answer',
+      input: moderated,
+      output: moderated,
+      processedOutput: moderated,
+      run: (text: unknown) => moderate.invoke(text as string).then(() => text),
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (text: string, context: RunContext) => context.invoke(answer, text as never),
+    })
+    const record = await parent.trace('fine')
+    expect(record.children.map((run) => run.function)).toEqual(['answer'])
+    expect(record.children[0]?.children.map((run) => run.runId.split('/').pop())).toEqual([
+      'moderate#1',
+      'moderate#2',
+      'moderate#3',
+      'moderate#4',
+    ])
+
+    const controller = new AbortController()
+    const moderationStarted = new Promise<void>((resolve) => started.push(resolve))
+    const traced = answer.trace('slow', { signal: controller.signal })
+    await moderationStarted
+    controller.abort('the user left')
+    const cancelled = await traced
+    expect(cancelled.error?.name).toBe('AbortError')
+    expect(cancelled.children.map((run) => [run.function, run.status])).toEqual([['moderate', 'failed']])
+    expect(moderationSignal?.aborted).toBe(true)
+  })
+
+  it('hands the caller no part streamed by an attempt that timed out, nor by code still running after the run ended', async () => {
+    vi.useFakeTimers()
+    try {
+      let releaseStale: () => void = () => {}
+      const stale = new Promise<void>((resolve) => {
+        releaseStale = resolve
+      })
+      let staleStreamed: () => void = () => {}
+      const staleDone = new Promise<void>((resolve) => {
+        staleStreamed = resolve
+      })
+      let held: RunContext | undefined
+      const parent = defineFunction({
+        name: 'parent',
+        attemptTimeoutMs: 1_000,
+        retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+        run: async (_: undefined, context: RunContext) => {
+          if (context.attempt === 1) {
+            // Ignores its signal, and streams after its attempt timed out.
+            await stale
+            context.stream?.('from the attempt that timed out')
+            staleStreamed()
+            return 'stale'
+          }
+          releaseStale()
+          await staleDone
+          context.stream?.('fresh')
+          held = context
+          return 'fresh'
+        },
+      })
+      const parts: unknown[] = []
+      const output = parent.invoke(undefined, { stream: (part) => parts.push(part) })
+      await vi.advanceTimersByTimeAsync(1_000)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(await output).toBe('fresh')
+      held?.stream?.('after the run ended')
+      expect(parts).toEqual(['fresh'])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('refuses options that belong to a whole tree when it joins one, saying how to start a new tree', async () => {
     const outer = defineFunction({ name: 'outer', run: () => shout.invoke('x', { budget: { maxTokens: 10 } }) })
     const error = await outer.invoke(undefined).catch((thrown: unknown) => thrown)
@@ -988,6 +1117,36 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
   })
 
+  it('hands over nothing of a caller whose run has ended, as a plain invoke there joins nothing', async () => {
+    const handed: InvokeOptions[] = []
+    const executor = {
+      invoke: (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return Promise.resolve('remote')
+      },
+    }
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    let release: () => void = () => {}
+    const ended = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let later: Promise<unknown> | undefined
+    const caller = new AbortController()
+    const root = defineFunction({
+      name: 'root',
+      run: () => {
+        // Code the run leaves behind in its async context: it goes on after the run ended.
+        later = ended.then(() => leaf.invoke('x', { executor }))
+        return 'done'
+      },
+    })
+    expect(await root.invoke(undefined, { signal: caller.signal, timeoutMs: 60_000 })).toBe('done')
+    caller.abort('the request ended')
+    release()
+    expect(await later).toBe('remote')
+    expect(handed.map((options) => [options.signal, options.deadline])).toEqual([[undefined, undefined]])
+  })
+
   it('refuses a signal or deadline handed to an executor that is not one, inside a run or not: never replaced by the caller’s', async () => {
     const handed: InvokeOptions[] = []
     const executor = {
@@ -1037,6 +1196,31 @@ describe('events carry what a bridge needs when it happens', () => {
     expect(complete?.annotations).toEqual({ model: 'gpt-4o-mini' })
     expect(complete?.usage).toMatchObject({ calls: 1, totalTokens: 5, costUsd: 0.0001 })
   })
+
+  it('an event kept for later shows the usage and annotations of when it happened, and a listener cannot change them', async () => {
+    const events: LifecycleEvent[] = []
+    const call = defineFunction({
+      name: 'call',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('attempt', context.attempt)
+        context.addUsage({ inputTokens: 10, outputTokens: 0, totalTokens: 10 }, undefined)
+        if (context.attempt === 1) throw new Error('the stream was cut')
+        return 'ok'
+      },
+    })
+    const record = await call.trace(undefined, {
+      onEvent: (event) => {
+        events.push(event)
+        if (event.to !== 'complete') return
+        ;(event.usage as { totalTokens: number }).totalTokens = 0
+        ;(event.annotations as Record<string, unknown>).attempt = 'changed'
+      },
+    })
+    const retrying = events.find((event) => event.to === 'retrying')
+    expect([retrying?.usage?.totalTokens, retrying?.annotations]).toEqual([10, { attempt: 1 }])
+    expect([record.usage?.totalTokens, record.annotations]).toEqual([20, { attempt: 2 }])
+  })
 })
 
 describe('hooks for tracing bridges', () => {
@@ -1061,6 +1245,38 @@ describe('hooks for tracing bridges', () => {
       stop()
     }
     expect(new Set(heard)).toEqual(new Set(['traced']))
+  })
+
+  it('a subscriber that unsubscribes hears no more events, of a tree already running included', async () => {
+    for (const subscription of [undefined, { accepts: () => true }]) {
+      const heard: string[] = []
+      const stayed: string[] = []
+      const stop = onLifecycleEvent((event) => heard.push(`${event.function}:${event.to}`), subscription)
+      const stopOther = onLifecycleEvent((event) => stayed.push(`${event.function}:${event.to}`), subscription)
+      let release: () => void = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const child = defineFunction({ name: 'child', run: () => 'ok' })
+      const parent = defineFunction({
+        name: 'parent',
+        run: async (_: unknown, context: RunContext) => {
+          await released
+          return context.invoke(child, 1)
+        },
+      })
+      try {
+        const running = parent.invoke(undefined)
+        await Promise.resolve()
+        stop()
+        release()
+        await running
+      } finally {
+        stopOther()
+      }
+      expect(heard).toEqual(['parent:input_validation', 'parent:running'])
+      expect(stayed).toHaveLength(10)
+    }
   })
 
   it('a subscriber whose accepts throws hears nothing, is logged, and every run goes on', async () => {

@@ -14,7 +14,13 @@ import {
   TinyLLMError,
   ValidationError,
 } from './errors.js'
-import { globalEventRegistry, type LifecycleEvent, type LifecycleListener, listenersOf } from './events.js'
+import {
+  globalEventRegistry,
+  type LifecycleEvent,
+  type LifecycleListener,
+  listenersOf,
+  stillSubscribed,
+} from './events.js'
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
@@ -99,6 +105,18 @@ const runStorage: AsyncLocalStorage<StepContext> | undefined = (() => {
   }
 })()
 
+/**
+ * The attempt whose code is executing, if its run has not ended: what a Function invoked there without a parent joins.
+ * A listener hearing an event is no run's code.
+ */
+function currentStep(): StepContext | undefined {
+  if (listenersHearing !== 0) return undefined
+  const current = runStorage?.getStore()
+  return current === undefined || current.run.state === 'complete' || current.run.state === 'failed'
+    ? undefined
+    : current
+}
+
 function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
   return fn.run(input, context)
 }
@@ -107,11 +125,26 @@ function callProcessOutput(fn: AnyFunction, output: unknown, context: StepContex
   return fn.processOutput(output, context)
 }
 
+// A schema is the run's code too: a Function it invokes (a moderation call, say) joins the run and ends with it.
+function validateInput(fn: AnyFunction, input: unknown): unknown {
+  return fn.inputValidator?.validate(input)
+}
+
+function validateOutput(fn: AnyFunction, output: unknown): unknown {
+  return fn.outputValidator?.validate(output)
+}
+
+function validateProcessed(fn: AnyFunction, output: unknown): unknown {
+  return fn.processedOutputValidator?.validate(output)
+}
+
 /** What every run of one tree shares. */
 interface RunTree {
   readonly onEvent: LifecycleListener | undefined
   /** The process-wide listeners that hear this tree, chosen when its root started. */
   listeners: readonly LifecycleListener[]
+  /** The registry's count of ended subscriptions when `listeners` was last checked against it. */
+  unsubscribed: number
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
@@ -164,8 +197,7 @@ export function startRun(
  * the caller's tree, so nothing else does.
  */
 function withCaller(options: InvokeOptions): InvokeOptions {
-  if (options.parent !== undefined || listenersHearing !== 0) return options
-  const caller = runStorage?.getStore()
+  const caller = options.parent === undefined ? currentStep() : undefined
   if (caller === undefined || !caller.cancelScope.cancellable) return options
   const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
   const deadline =
@@ -176,17 +208,29 @@ function withCaller(options: InvokeOptions): InvokeOptions {
 }
 
 /**
- * Hands a run to an executor, and settles as it does. Never throws: what its `invoke` throws is the rejection — a
- * tinyllm error as it is, anything else a FunctionError saying the executor threw it.
+ * Hands a run to an executor — or, without one, to the Invocable itself (`context.invoke`) — and settles as it does.
+ * Never throws: what its `invoke` throws is the rejection — a tinyllm error as it is, anything else a FunctionError
+ * saying the executor (or the Invocable) threw it.
  */
-function handOver(executor: RunExecutor, fn: AnyFunction, input: unknown, options: InvokeOptions): Promise<unknown> {
+function handOver(
+  executor: RunExecutor | undefined,
+  fn: Invocable<unknown, unknown>,
+  input: unknown,
+  options: InvokeOptions,
+): Promise<unknown> {
   try {
-    return Promise.resolve(executor.invoke(fn, input, options))
+    return Promise.resolve(
+      executor === undefined ? fn.invoke(input, options) : executor.invoke(fn as AnyFunction, input, options),
+    )
   } catch (error) {
     return Promise.reject(
       TinyLLMError.isInstance(error)
         ? error
-        : new FunctionError({ functionName: fn.name, state: 'executor', cause: error }),
+        : new FunctionError({
+            functionName: fn.name,
+            state: executor === undefined ? 'invoke' : 'executor',
+            cause: error,
+          }),
     )
   }
 }
@@ -203,13 +247,17 @@ class StepContext implements RunContext {
   readonly cancelScope: CancelScope
   /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
   childOptions: InvokeOptions | undefined = undefined
+  /** What `stream` hands this attempt's code, once asked. */
+  private streamPart: StreamListener | undefined = undefined
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
 
-  constructor(run: Run, attempt: number, cancelScope: CancelScope) {
+  /** `after`: the context of the input's validation, whose children this attempt's keys count on from. */
+  constructor(run: Run, attempt: number, cancelScope: CancelScope, after?: StepContext) {
     this.run = run
     this.attempt = attempt
     this.cancelScope = cancelScope
+    if (after?.callCounts !== undefined) this.callCounts = new Map(after.callCounts)
   }
 
   get runId(): string {
@@ -256,8 +304,15 @@ class StepContext implements RunContext {
     return this.run.tree.ledger.spent
   }
 
+  /** The run's stream as this attempt streams to it: parts of an attempt that ended (failed, or the run did) are dropped. */
   get stream(): StreamListener | undefined {
-    return this.run.stream
+    const stream = this.run.stream
+    if (stream === undefined) return undefined
+    const run = this.run
+    this.streamPart ??= (part) => {
+      if (!this.cancelScope.cancelled && run.state !== 'complete' && run.state !== 'failed') stream(part)
+    }
+    return this.streamPart
   }
 
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
@@ -266,14 +321,15 @@ class StepContext implements RunContext {
     try {
       if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
       owner = fn.name
-      if (options === undefined) childOptions = this.childOptions ??= { parent: this }
+      // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
+      if (options === undefined) childOptions = this.childOptions ??= Object.freeze({ parent: this })
       else if (typeof options === 'object' && options !== null) childOptions = { ...options, parent: this }
       else throw optionError('options', 'an object', options, owner)
     } catch (error) {
       // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
       return Promise.reject(unreadableOption(error, 'options', owner))
     }
-    return fn.invoke(input, childOptions)
+    return handOver(undefined, fn, input, childOptions) as Promise<Output>
   }
 
   addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
@@ -344,11 +400,7 @@ class Run {
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
     this.fn = fn
     this.input = input
-    let parent = options?.parent
-    if (parent === undefined && listenersHearing === 0) {
-      const current = runStorage?.getStore()
-      if (current !== undefined && current.run.state !== 'complete' && current.run.state !== 'failed') parent = current
-    }
+    const parent = options?.parent === undefined ? currentStep() : options.parent
     let parentScope = uncancellable
     const metadata = options?.metadata
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
@@ -457,8 +509,8 @@ class Run {
     return this.boundLogger
   }
 
-  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
-    checkUsage(usage, costUsd, this.fn.name)
+  addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+    const usage = checkUsage(given, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's.
     for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
@@ -502,8 +554,10 @@ class Run {
       }
       this.to('input_validation')
       let input = this.input
+      let validating: StepContext | undefined
       if (fn.inputValidator !== undefined) {
-        input = this.settle(fn.inputValidator.validate(input))
+        validating = new StepContext(this, 0, scope)
+        input = this.settle(this.enter(validateInput, input, validating))
         if (isPromiseLike(input)) input = await input
       }
       // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
@@ -520,12 +574,12 @@ class Run {
             : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          context = new StepContext(this, this.attempt, this.cancelScope)
+          context = new StepContext(this, this.attempt, this.cancelScope, validating)
           value = this.settle(this.enter(callRun, input, context))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
-            value = this.settle(fn.outputValidator.validate(value))
+            value = this.settle(this.enter(validateOutput, value, context))
             if (isPromiseLike(value)) value = await value
           }
           succeeded = attemptScope
@@ -544,13 +598,15 @@ class Run {
         await this.retryAfter(error)
       }
       this.to('processing_output')
+      let processing: StepContext | undefined
       if (fn.processesOutput) {
-        value = this.settle(this.enter(callProcessOutput, value, context.continued(scope)))
+        processing = context.continued(scope)
+        value = this.settle(this.enter(callProcessOutput, value, processing))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
       if (fn.processedOutputValidator !== undefined) {
-        value = this.settle(fn.processedOutputValidator.validate(value))
+        value = this.settle(this.enter(validateProcessed, value, processing ?? context.continued(scope)))
         if (isPromiseLike(value)) value = await value
       }
       if (journal !== undefined) value = await this.journal(journal, value)
@@ -788,8 +844,14 @@ class Run {
     functionLifecycle.assertTransition(from, state)
     this.state = state
     const record = this.record
-    const onEvent = this.tree.onEvent
-    const heard = onEvent !== undefined || this.tree.listeners.length !== 0
+    const tree = this.tree
+    const onEvent = tree.onEvent
+    // A listener unsubscribed while the tree runs hears no more of it.
+    if (tree.unsubscribed !== globalEventRegistry.unsubscribed) {
+      tree.unsubscribed = globalEventRegistry.unsubscribed
+      tree.listeners = stillSubscribed(tree.listeners)
+    }
+    const heard = onEvent !== undefined || tree.listeners.length !== 0
     if (record === undefined && !heard) return
     // One timestamp for the record and the event of one transition.
     const at = this.at ?? now()
@@ -817,8 +879,9 @@ class Run {
     if (error !== undefined) event.error = error
     if (from === 'init') event.input = this.input
     if (to === 'complete') event.output = output
-    if (this.annotations !== undefined) event.annotations = this.annotations
-    if (this.usage !== undefined) event.usage = this.usage
+    // Copies: an event kept for later shows what the run had when it happened, and a listener cannot change the run's.
+    if (this.annotations !== undefined) event.annotations = { ...this.annotations }
+    if (this.usage !== undefined) event.usage = { ...this.usage }
     // A listener is no run's code: a Function it invokes while it hears the event starts a tree of its own, as it would
     // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
     listenersHearing += 1
@@ -1022,6 +1085,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
   return {
     onEvent,
     listeners: globalEventRegistry.listeners,
+    unsubscribed: globalEventRegistry.unsubscribed,
     logger,
     ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
     journal,

@@ -42,14 +42,21 @@ const countRule = { integer: true, min: 0 } as const
 
 /**
  * Refuses usage that would poison the totals (and with them every budget check): counts must be numbers ≥ 0 — of
- * totals (usage with `calls`, which {@link addUsageTo} sums as totals), every count and the cost too.
+ * totals (usage with `calls`, which {@link addUsageTo} sums as totals), every count and the cost too. Returns the
+ * counts as read, once: a getter cannot answer a checked number here and `NaN` to the sum.
  */
-export function checkUsage(usage: Usage | UsageTotals, costUsd: number | undefined, owner: string): void {
+export function checkUsage(
+  usage: Usage | UsageTotals,
+  costUsd: number | undefined,
+  owner: string,
+): Usage | UsageTotals {
   if (typeof usage !== 'object' || usage === null)
     throw optionError('usage', '{ inputTokens, outputTokens, totalTokens }', usage, owner)
+  const checked: Record<string, number> = {}
   const required = (field: keyof UsageTotals, rule: NumberRule, expected: string): void => {
-    if (checkNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner) === undefined)
-      throw optionError(`usage.${field}`, expected, undefined, owner)
+    const count = checkNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner)
+    if (count === undefined) throw optionError(`usage.${field}`, expected, undefined, owner)
+    checked[field] = count
   }
   for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const)
     required(field, tokenRule, 'a number of tokens ≥ 0')
@@ -59,6 +66,7 @@ export function checkUsage(usage: Usage | UsageTotals, costUsd: number | undefin
     required('costUsd', costRule, 'a number of USD ≥ 0')
   }
   checkNumber(costUsd, 'costUsd', costRule, owner)
+  return checked as unknown as Usage | UsageTotals
 }
 
 /** Adds one call's usage (and cost, `undefined` when unknown) — or other totals — to `totals`. */
