@@ -12,7 +12,7 @@ import {
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer } from './mcp-tool.js'
+import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer, outputValidators } from './mcp-tool.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -126,7 +126,7 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal Use {@link connectMCPServer}. */
   constructor(name: string) {
     this.name = name
-    this.client = new Client({ name: 'tinyllm', version: '1' })
+    this.client = new Client({ name: 'tinyllm', version: '1' }, { jsonSchemaValidator: outputValidators })
     this.client.onclose = () => this.lose('the connection closed', true)
   }
 

@@ -1,7 +1,10 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
-import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js'
+import type {
+  JsonSchemaType,
+  jsonSchemaValidator as ValidatorProvider,
+} from '@modelcontextprotocol/sdk/validation/types.js'
 import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import { type JsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
 import { Tool } from '../tool.js'
@@ -13,6 +16,8 @@ export interface MCPToolInfo {
   readonly title?: string | undefined
   readonly description?: string | undefined
   readonly inputSchema: Readonly<Record<string, unknown>>
+  /** The JSON Schema of its `structuredContent`, if it has one: the SDK's client checks each answer against it. */
+  readonly outputSchema?: Readonly<Record<string, unknown>> | undefined
   readonly annotations?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -27,6 +32,22 @@ export interface MCPToolConnection {
 }
 
 const validators = new AjvJsonSchemaValidator()
+
+/**
+ * @internal The validators the SDK's client compiles for the output schemas of the tools it lists. An output schema
+ * that does not compile fails only its own tool — a ConfigurationError naming it when the tools are listed, which
+ * `only` leaves out — where the SDK's own would fail the whole tool list.
+ */
+export const outputValidators: ValidatorProvider = {
+  getValidator<T>(schema: JsonSchemaType) {
+    try {
+      return validators.getValidator<T>(schema)
+    } catch (error) {
+      const errorMessage = `its output schema does not compile (${error instanceof Error ? error.message : String(error)})`
+      return () => ({ valid: false, data: undefined, errorMessage })
+    }
+  },
+}
 const mcpErrorCodes = { connectionClosed: -32000, requestTimeout: -32001 }
 /** The longest delay a timer holds. */
 const maxTimerDelayMs = 2_147_483_647
@@ -57,6 +78,8 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       needsApproval: options.needsApproval,
       durable: true,
     })
+    // Compiled as the SDK's client compiles it: one that does not compile makes the tool one that cannot be offered.
+    if (info.outputSchema !== undefined) validators.getValidator(info.outputSchema as JsonSchemaType)
     this.serverToolName = info.name
     this.connection = connection
   }

@@ -157,6 +157,24 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
+  it('a tool whose output schema does not compile: a ConfigurationError naming it too, and `only` lists the rest', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'bad-output'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const error = await odd.tools().catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(
+      /^MCP server odd: its tool "broken_output" cannot be offered \(.*nonsense.*only/,
+    )
+    const [echo, ...others] = await odd.tools({ only: ['echo'] })
+    expect(others).toEqual([])
+    expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
+  })
+
   it('reads every page of the tool list, and refuses pages that never end instead of listing forever', async () => {
     const oddServer = async (pages: string) => {
       const odd = await connectMCPServer({

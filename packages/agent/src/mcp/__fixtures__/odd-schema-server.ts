@@ -2,7 +2,7 @@
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
-// SDK's client refuses in the whole list.
+// SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
@@ -23,6 +23,18 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       tools: [
         { name: 'fine', inputSchema: { type: 'object' } },
         { name: 'text_only', inputSchema: { type: 'string' } },
+      ],
+    }
+  }
+  if (pages === 'bad-output') {
+    return {
+      tools: [
+        { name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
+        {
+          name: 'broken_output',
+          inputSchema: { type: 'object' },
+          outputSchema: { type: 'object', properties: { a: { type: 'nonsense' } } },
+        },
       ],
     }
   }
