@@ -207,10 +207,14 @@ export class MCPServerConnection implements MCPToolConnection {
       )
     }
     try {
-      return new MCPTool(this, tool, {
+      const offered = new MCPTool(this, tool, {
         name: `${options.prefix}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
         needsApproval,
       })
+      // Its results may quote the credentials (a server echoing them): they stay redacted in the run records holding
+      // them for as long as the tool lives, as a provider's for as long as its model lives — after close() too.
+      this.keepSecretsFor(offered)
+      return offered
     } catch (cause) {
       throw new ConfigurationError({
         option: 'only',

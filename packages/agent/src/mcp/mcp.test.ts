@@ -4,9 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, formatRunTree, TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
@@ -454,6 +455,71 @@ describe('MCP tools over streamable HTTP', () => {
     expect((error as Error).message).toContain('refused key [REDACTED], [REDACTED], /mcp?password=[REDACTED]')
     const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error)].join('\n')
     for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
+  })
+
+  it('credentials the server echoes in an answer or an error stay redacted in the run record after close()', async () => {
+    const secret = 'mcp-echoed-key-3v8n6c'
+    // A server that quotes the key it was sent: in a tool's result, and in a JSON-RPC error answering a call.
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', () => {
+        // No event stream to open (GET) or session to end (DELETE): JSON answers to posts only.
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        const key = request.headers['x-api-key']
+        const answer = (reply: object) =>
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, ...reply }))
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({
+            result: { protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'e', version: '1' } },
+          })
+        }
+        if (message.method === 'tools/list') {
+          const inputSchema = { type: 'object', properties: { fail: { type: 'boolean' } } }
+          return answer({ result: { tools: [{ name: 'whoami', inputSchema }] } })
+        }
+        const { fail } = message.params.arguments as { fail: boolean }
+        if (fail) return answer({ error: { code: -32003, message: `key ${key} is not allowed` } })
+        answer({ result: { content: [{ type: 'text', text: `you are ${key}` }] } })
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const echoing = await connectMCPServer({
+      name: 'echoing',
+      url: `http://127.0.0.1:${port}/mcp`,
+      headers: { 'x-api-key': secret },
+    })
+    const tools = await echoing.tools()
+    const answered = agentOver(tools, { toolCalls: [call('whoami', { fail: false })] }, 'Done.')
+    const record = await answered.agent().trace('Who am I?')
+    const refused = agentOver(tools, { toolCalls: [call('whoami', { fail: true })] })
+    const error = await refused
+      .agent({ onToolError: 'fail' })
+      .invoke('Who am I?')
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    await echoing.close()
+
+    const shown = [
+      JSON.stringify(record),
+      formatRunTree(record),
+      JSON.stringify(error),
+      inspect(error, { depth: 10 }),
+      String((error as Error).stack),
+    ].join('\n')
+    expect(shown).toContain('you are [REDACTED]')
+    expect(shown).toContain('key [REDACTED] is not allowed')
+    expect(shown.includes(secret)).toBe(false)
+    expect(tools).toHaveLength(1) // the tools, still held, keep the key redacted in what they returned
   })
 
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
