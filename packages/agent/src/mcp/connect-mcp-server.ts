@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js'
 import {
   ConfigurationError,
   checkKnownOptions,
@@ -127,7 +128,7 @@ export class MCPServerConnection implements MCPToolConnection {
   constructor(name: string) {
     this.name = name
     this.client = new Client({ name: 'tinyllm', version: '1' }, { jsonSchemaValidator: outputValidators })
-    this.client.onclose = () => this.lose('the connection closed', true)
+    this.client.onclose = () => this.lose('the connection closed')
   }
 
   /**
@@ -228,7 +229,7 @@ export class MCPServerConnection implements MCPToolConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.lose('the connection was closed', true)
+    this.lose('the connection was closed')
     try {
       await this.client.close()
     } finally {
@@ -317,15 +318,26 @@ export class MCPServerConnection implements MCPToolConnection {
     })
   }
 
-  /**
-   * Fails every call in flight with an MCPConnectionError — and, `for good`, every later one. The SDK rejects calls
-   * itself when a stdio server exits; an HTTP response cut before its answer (the server died mid-call) it would leave
-   * waiting for the request timeout.
-   */
-  private lose(reason: string, forGood: boolean, cause?: unknown): void {
-    const error = new MCPConnectionError({ server: this.name, message: reason, cause })
-    if (forGood && this.lostReason === undefined) this.lostReason = error
+  /** Fails every call in flight with an MCPConnectionError, and every later one. */
+  private lose(reason: string): void {
+    const error = new MCPConnectionError({ server: this.name, message: reason })
+    this.lostReason ??= error
     for (const controller of this.inFlight) controller.abort(error)
+  }
+
+  /**
+   * Fails the request `id`, whose HTTP response was cut off before its end (the server died mid-call, or dropped this
+   * one answer): an event stream cut off the SDK would leave waiting for the request timeout. The calls beside it are
+   * left alone — if the server went away, their responses are cut off too.
+   */
+  private cutOff(id: unknown): void {
+    if (id === undefined) return
+    const message = 'a response was cut off before its end (did the server stop?)'
+    this.client.transport?.onmessage?.({
+      jsonrpc: '2.0',
+      id: id as string | number,
+      error: { code: ErrorCode.ConnectionClosed, message },
+    })
   }
 
   /**
@@ -373,7 +385,7 @@ export class MCPServerConnection implements MCPToolConnection {
           // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
           if (request?.signal.aborted === true) controller.close()
           else {
-            this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+            this.cutOff(id)
             controller.error(cause)
           }
           return

@@ -522,6 +522,62 @@ describe('MCP tools over streamable HTTP', () => {
     expect(tools).toHaveLength(1) // the tools, still held, keep the key redacted in what they returned
   })
 
+  it('a response cut off fails its own call at once, and leaves the calls beside it alone', async () => {
+    // Answers as event streams; cuts the answer to `cut` off midway, and holds the one to `held` until told.
+    let received: () => void = () => {}
+    const heldReceived = new Promise<void>((resolve) => {
+      received = resolve
+    })
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', async () => {
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        const answer = (result: object) =>
+          response.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: message.id, result })}\n\n`)
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({ protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'c', version: '1' } })
+        }
+        if (message.method === 'tools/list') {
+          return answer({ tools: ['cut', 'held'].map((name) => ({ name, inputSchema: { type: 'object' } })) })
+        }
+        if (message.params.name === 'cut') {
+          response.write('event: message\ndata: {"jsonrpc"')
+          return void setImmediate(() => response.destroy())
+        }
+        received()
+        await released
+        answer({ content: [{ type: 'text', text: 'answered' }] })
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const connection = await connectMCPServer({ name: 'cutting', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(connection)
+    const tools = await connection.tools()
+    const held = toolNamed(tools, 'held').invoke({}, { timeoutMs: 60_000 })
+    await heldReceived
+    // The deadline is far: a typed connection error, not a TimeoutError, shows the call did not wait for it.
+    const cut = await toolNamed(tools, 'cut')
+      .invoke({}, { timeoutMs: 60_000 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(cut), String(cut)).toBe(true)
+    expect((cut as Error).message).toMatch(/a response was cut off before its end/)
+    release()
+    expect(await held).toBe('answered')
+  })
+
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
