@@ -333,10 +333,15 @@ export class MCPServerConnection implements MCPToolConnection {
   private cutOff(id: unknown): void {
     if (id === undefined) return
     const message = 'a response was cut off before its end (did the server stop?)'
+    // The call's error is the answer's data: no server's answer can carry one.
     this.client.transport?.onmessage?.({
       jsonrpc: '2.0',
       id: id as string | number,
-      error: { code: ErrorCode.ConnectionClosed, message },
+      error: {
+        code: ErrorCode.ConnectionClosed,
+        message,
+        data: new MCPConnectionError({ server: this.name, message }),
+      },
     })
   }
 

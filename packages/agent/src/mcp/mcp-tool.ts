@@ -48,7 +48,7 @@ export const outputValidators: ValidatorProvider = {
     }
   },
 }
-const mcpErrorCodes = { connectionClosed: -32000, requestTimeout: -32001 }
+const mcpErrorCodes = { requestTimeout: -32001 }
 /** The longest delay a timer holds. */
 const maxTimerDelayMs = 2_147_483_647
 /** Keywords some providers refuse in a strict schema: such a tool is offered without strict mode. */
@@ -119,23 +119,21 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     }
   }
 
-  /** What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. */
+  /**
+   * What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. The SDK reports a
+   * lost connection and its own timeout with error codes a server may answer with too (-32000 is the first of those
+   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The connection's loss
+   * aborts the call's signal first (or comes as the answer's data, for a response cut off); the SDK's timeout carries
+   * the limit it was given.
+   */
   private typed(error: unknown, signal: AbortSignal, timeoutMs: number): unknown {
     if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason
     if (TinyLLMError.isInstance(error)) return error
     const connection = this.connection
-    const code = (error as { code?: unknown } | null)?.code
+    const { code, data } = (error ?? {}) as { code?: unknown; data?: unknown }
     const message = error instanceof Error ? error.message : String(error)
-    if (code === mcpErrorCodes.connectionClosed) {
-      return new MCPConnectionError({
-        server: connection.name,
-        message: `the connection closed during the call (${message})`,
-        cause: error,
-        functionName: this.name,
-        state: 'running',
-      })
-    }
-    if (code === mcpErrorCodes.requestTimeout) {
+    if (MCPConnectionError.isInstance(data)) return data
+    if (code === mcpErrorCodes.requestTimeout && (data as { timeout?: unknown } | undefined)?.timeout === timeoutMs) {
       return new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.name, state: 'running' })
     }
     const malformed = malformedAnswer(error)

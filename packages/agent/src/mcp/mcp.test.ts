@@ -258,6 +258,26 @@ describe('MCP tools over stdio', () => {
     expect(error).toMatchObject({ server: 'records', toolName: 'lookup_applicant' })
   })
 
+  it("a server's error answer is an MCPToolError whatever its code, those the SDK uses for itself too", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // -32000 (the first code JSON-RPC leaves to servers) is the SDK's "connection closed", -32001 its "timed out".
+    for (const code of [-32000, -32001, -32603]) {
+      const error = await echo?.invoke({ fail: code }, { timeoutMs: 60_000 }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ server: 'odd', toolName: 'echo', code })
+      expect((error as Error).message).toMatch(/the database is down$/)
+    }
+    // The connection is fine.
+    expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
+  })
+
   it('a server that dies mid-call: an MCPConnectionError, then every later call fails the same way at once', async () => {
     const records = await stdioServer()
     const tools = await records.tools()

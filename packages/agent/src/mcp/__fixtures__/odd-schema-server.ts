@@ -5,7 +5,7 @@
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 const pages = process.argv[2]
 let listed = 0
@@ -56,7 +56,10 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     ],
   }
 })
-server.setRequestHandler(CallToolRequestSchema, async (request) => ({
-  content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }],
-}))
+server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  // `fail` with a JSON-RPC error code answers with that error.
+  const code = request.params.arguments?.fail
+  if (typeof code === 'number') throw new McpError(code, 'the database is down')
+  return { content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }] }
+})
 await server.connect(new StdioServerTransport())
