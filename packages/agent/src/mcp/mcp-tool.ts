@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import type {
@@ -147,11 +148,13 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       })
     }
     if (typeof code === 'number') {
+      // An HTTP refusal's code is its status (or -1, an answer of another content type), not a JSON-RPC error code.
+      const http = error instanceof StreamableHTTPError
       return new MCPToolError({
         server: connection.name,
         toolName: this.serverToolName,
-        message,
-        code,
+        message: http && code > 0 ? `HTTP ${code}: ${message}` : message,
+        code: http ? undefined : code,
         cause: error,
         functionName: this.name,
       })

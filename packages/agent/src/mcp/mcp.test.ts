@@ -598,6 +598,41 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await held).toBe('answered')
   })
 
+  it('an HTTP refusal of a call is an MCPToolError with its status in the message, not as a JSON-RPC code', async () => {
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', () => {
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        const answer = (result: object) =>
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({ protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'r', version: '1' } })
+        }
+        if (message.method === 'tools/list')
+          return answer({ tools: [{ name: 'busy', inputSchema: { type: 'object' } }] })
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('over capacity')
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const refusing = await connectMCPServer({ name: 'refusing', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(refusing)
+    const [busy] = await refusing.tools()
+    const error = await busy?.invoke({}).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ server: 'refusing', toolName: 'busy', code: undefined })
+    expect((error as Error).message).toMatch(/^HTTP 503: .*over capacity/)
+  })
+
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
