@@ -4,6 +4,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/p
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
 import type {
   JsonSchemaType,
+  JsonSchemaValidator,
   jsonSchemaValidator as ValidatorProvider,
 } from '@modelcontextprotocol/sdk/validation/types.js'
 import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
@@ -32,7 +33,13 @@ export interface MCPToolConnection {
   readonly lostReason: MCPConnectionError | undefined
 }
 
-const validators = new AjvJsonSchemaValidator()
+/**
+ * A validator of `schema`, compiled on a validator of its own: one shared would keep the `$id` the schema declares
+ * registered, and check the schema of another tool with the same `$id` — of this server or another — against this one.
+ */
+function compile<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
+  return new AjvJsonSchemaValidator().getValidator<T>(schema)
+}
 
 /**
  * @internal The validators the SDK's client compiles for the output schemas of the tools it lists. An output schema
@@ -42,7 +49,7 @@ const validators = new AjvJsonSchemaValidator()
 export const outputValidators: ValidatorProvider = {
   getValidator<T>(schema: JsonSchemaType) {
     try {
-      return validators.getValidator<T>(schema)
+      return compile<T>(schema)
     } catch (error) {
       const errorMessage = `its output schema does not compile (${error instanceof Error ? error.message : String(error)})`
       return () => ({ valid: false, data: undefined, errorMessage })
@@ -80,7 +87,7 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       durable: true,
     })
     // Compiled as the SDK's client compiles it: one that does not compile makes the tool one that cannot be offered.
-    if (info.outputSchema !== undefined) validators.getValidator(info.outputSchema as JsonSchemaType)
+    if (info.outputSchema !== undefined) compile(info.outputSchema as JsonSchemaType)
     this.serverToolName = info.name
     this.connection = connection
   }
@@ -187,7 +194,7 @@ export function malformedAnswer(error: unknown): string | undefined {
 
 /** A Standard Schema that checks a value against a JSON Schema, with the validator the MCP SDK uses. */
 function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string, unknown>> {
-  const validate = validators.getValidator<Record<string, unknown>>(schema as JsonSchemaType)
+  const validate = compile<Record<string, unknown>>(schema as JsonSchemaType)
   return {
     '~standard': {
       version: 1,

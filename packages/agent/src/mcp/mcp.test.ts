@@ -176,6 +176,23 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
+  it("checks each tool's arguments against its own schema, when two schemas declare the same $id", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'same-id'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools()
+    expect(await toolNamed(tools, 'named').invoke({ name: 'Ada' })).toBe('{"name":"Ada"}')
+    expect(await toolNamed(tools, 'counted').invoke({ count: 3 })).toBe('{"count":3}')
+    const refused = await toolNamed(tools, 'counted')
+      .invoke({ name: 'Ada' })
+      .catch((caught: unknown) => caught)
+    expect((refused as Error).message).toMatch(/required property 'count'/)
+  })
+
   it('reads every page of the tool list, and refuses pages that never end instead of listing forever', async () => {
     const oddServer = async (pages: string) => {
       const odd = await connectMCPServer({

@@ -2,7 +2,8 @@
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
-// SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile.
+// SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
+// two tools whose different input schemas declare the same `$id`.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
@@ -23,6 +24,21 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       tools: [
         { name: 'fine', inputSchema: { type: 'object' } },
         { name: 'text_only', inputSchema: { type: 'string' } },
+      ],
+    }
+  }
+  if (pages === 'same-id') {
+    const $id = 'https://example.com/input.json'
+    return {
+      tools: [
+        {
+          name: 'named',
+          inputSchema: { $id, type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        {
+          name: 'counted',
+          inputSchema: { $id, type: 'object', properties: { count: { type: 'number' } }, required: ['count'] },
+        },
       ],
     }
   }
@@ -60,6 +76,10 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   // `fail` with a JSON-RPC error code answers with that error.
   const code = request.params.arguments?.fail
   if (typeof code === 'number') throw new McpError(code, 'the database is down')
-  return { content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }] }
+  return {
+    content: [
+      { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },
+    ],
+  }
 })
 await server.connect(new StdioServerTransport())
