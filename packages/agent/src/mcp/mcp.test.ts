@@ -295,6 +295,22 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
   })
 
+  it("an error quoting a server's long answer keeps it under 1,000 characters, as every tinyllm error", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    const long = await echo?.invoke({ fail: -32603, repeat: 100_000 }).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(long), String(long)).toBe(true)
+    expect((long as Error).message).toMatch(/^"MCP error -32603: .*the database is down.*…$/)
+    expect((long as Error).message.length).toBeLessThan(1_100)
+    expect(JSON.stringify(long).length).toBeLessThan(3_000)
+  })
+
   it('a server that dies mid-call: an MCPConnectionError, then every later call fails the same way at once', async () => {
     const records = await stdioServer()
     const tools = await records.tools()

@@ -73,9 +73,10 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
   }
 })
 server.setRequestHandler(CallToolRequestSchema, async (request) => {
-  // `fail` with a JSON-RPC error code answers with that error.
+  // `fail` with a JSON-RPC error code answers with that error, its message `repeat` times as long.
   const code = request.params.arguments?.fail
-  if (typeof code === 'number') throw new McpError(code, 'the database is down')
+  const repeat = Number(request.params.arguments?.repeat ?? 1)
+  if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
   return {
     content: [
       { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },
