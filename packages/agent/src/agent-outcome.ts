@@ -44,7 +44,10 @@ export interface AgentCompleted<Output> {
   /** The model's last text, or the final-answer tool's arguments validated by its schema. */
   readonly output: Output
   readonly finishedBy: AgentFinish
-  /** The conversation, from the input's messages to the model's answer (the agent's instructions left out). */
+  /**
+   * The conversation, from the input's messages to the model's answer (the agent's instructions left out). Each tool
+   * call in it has its result, the final answer's too: add a user message to carry it on.
+   */
   readonly messages: ReadonlyArray<ChatMessage>
   /** Model turns taken, those of a continued run included. */
   readonly steps: number

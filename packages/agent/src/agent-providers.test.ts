@@ -194,3 +194,28 @@ for (const provider of providers) {
     })
   })
 }
+
+describe('Agent over HTTP: a conversation it completed', () => {
+  it('carries on after a final answer: every call in it has its result, as the API requires', async () => {
+    // Decides on the first turn; asked again, decides once more, with the earlier decision in the conversation.
+    const server = await startOpenAICompatibleServer({
+      replies: (request) => {
+        const asked = request.messages.filter((message) => message.role === 'user').length
+        return { toolCalls: [{ name: 'final_answer', arguments: { decision: asked === 1 ? 'approve' : 'decline' } }] }
+      },
+    })
+    running = server
+    const model = new OpenAIChat({
+      name: 'model',
+      model: 'gpt-4o-mini',
+      baseURL: server.baseURL,
+      apiKey: 'sk-test',
+      output: 'result',
+    })
+    const agent = new Agent({ name: 'decider', model, finalAnswer: { schema: z.object({ decision: z.string() }) } })
+    const first = await agent.invoke('Decide on A-17.')
+    expect(first).toMatchObject({ status: 'complete', output: { decision: 'approve' }, finishedBy: 'final-answer' })
+    const again = await agent.invoke({ messages: [...first.messages, { role: 'user', content: 'Once more.' }] })
+    expect(again).toMatchObject({ status: 'complete', output: { decision: 'decline' } })
+  })
+})

@@ -560,6 +560,8 @@ class AgentRun {
     const runnable: PlannedCall[] = []
     const pending: PendingApproval[] = []
     let answer: { readonly value: unknown } | undefined
+    /** The final-answer calls whose arguments are valid: answered in the conversation once the run completes. */
+    const answerCalls: PlannedCall[] = []
     const running = new Set(indexes)
     for (let index = 0; index < toolCalls.length; index++) {
       const call = toolCalls[index] as ToolCall
@@ -569,8 +571,18 @@ class AgentRun {
       if (finalAnswer !== undefined && call.name === finalAnswer.name) {
         // Taken once the other calls of the turn have settled: those that need approval pause the run first.
         const tried = await this.tryFinalAnswer(call)
-        if (tried.ok) answer ??= tried
-        else planned.push(this.settled(index, call, step, undefined, tried.error))
+        if (!tried.ok) planned.push(this.settled(index, call, step, undefined, tried.error))
+        else {
+          answer ??= tried
+          answerCalls.push({
+            index,
+            call,
+            key: `turn-${step}-${index}`,
+            tool: undefined,
+            arguments: tried.value,
+            content: undefined,
+          })
+        }
         continue
       }
       const offered = this.offered.get(call.name)
@@ -646,6 +658,12 @@ class AgentRun {
       runnable.push(entry)
     }
     await this.execute(runnable, step)
+    // A complete conversation answers each of its calls, the final answer's too, so it can be carried on: a provider
+    // refuses a tool call without its result. A paused run leaves it unanswered, to be taken when the run goes on.
+    if (pending.length === 0) {
+      for (const entry of answerCalls) entry.content = toolResultContent('answer received')
+      planned.push(...answerCalls)
+    }
     this.addResults(messageIndex, planned)
     if (pending.length === 0) return answer === undefined ? undefined : this.complete(answer.value, 'final-answer')
     this.emit({ type: 'approval-requested', approvals: pending })

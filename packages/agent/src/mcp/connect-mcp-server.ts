@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js'
 import {
   ConfigurationError,
   checkKnownOptions,
@@ -12,7 +13,7 @@ import {
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer } from './mcp-tool.js'
+import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer, outputValidators } from './mcp-tool.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -126,8 +127,8 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal Use {@link connectMCPServer}. */
   constructor(name: string) {
     this.name = name
-    this.client = new Client({ name: 'tinyllm', version: '1' })
-    this.client.onclose = () => this.lose('the connection closed', true)
+    this.client = new Client({ name: 'tinyllm', version: '1' }, { jsonSchemaValidator: outputValidators })
+    this.client.onclose = () => this.lose('the connection closed')
   }
 
   /**
@@ -207,10 +208,14 @@ export class MCPServerConnection implements MCPToolConnection {
       )
     }
     try {
-      return new MCPTool(this, tool, {
+      const offered = new MCPTool(this, tool, {
         name: `${options.prefix}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
         needsApproval,
       })
+      // Its results may quote the credentials (a server echoing them): they stay redacted in the run records holding
+      // them for as long as the tool lives, as a provider's for as long as its model lives — after close() too.
+      this.keepSecretsFor(offered)
+      return offered
     } catch (cause) {
       throw new ConfigurationError({
         option: 'only',
@@ -224,7 +229,7 @@ export class MCPServerConnection implements MCPToolConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.lose('the connection was closed', true)
+    this.lose('the connection was closed')
     try {
       await this.client.close()
     } finally {
@@ -313,15 +318,31 @@ export class MCPServerConnection implements MCPToolConnection {
     })
   }
 
-  /**
-   * Fails every call in flight with an MCPConnectionError — and, `for good`, every later one. The SDK rejects calls
-   * itself when a stdio server exits; an HTTP response cut before its answer (the server died mid-call) it would leave
-   * waiting for the request timeout.
-   */
-  private lose(reason: string, forGood: boolean, cause?: unknown): void {
-    const error = new MCPConnectionError({ server: this.name, message: reason, cause })
-    if (forGood && this.lostReason === undefined) this.lostReason = error
+  /** Fails every call in flight with an MCPConnectionError, and every later one. */
+  private lose(reason: string): void {
+    const error = new MCPConnectionError({ server: this.name, message: reason })
+    this.lostReason ??= error
     for (const controller of this.inFlight) controller.abort(error)
+  }
+
+  /**
+   * Fails the request `id`, whose HTTP response was cut off before its end (the server died mid-call, or dropped this
+   * one answer): an event stream cut off the SDK would leave waiting for the request timeout. The calls beside it are
+   * left alone — if the server went away, their responses are cut off too.
+   */
+  private cutOff(id: unknown): void {
+    if (id === undefined) return
+    const message = 'a response was cut off before its end (did the server stop?)'
+    // The call's error is the answer's data: no server's answer can carry one.
+    this.client.transport?.onmessage?.({
+      jsonrpc: '2.0',
+      id: id as string | number,
+      error: {
+        code: ErrorCode.ConnectionClosed,
+        message,
+        data: new MCPConnectionError({ server: this.name, message }),
+      },
+    })
   }
 
   /**
@@ -369,7 +390,7 @@ export class MCPServerConnection implements MCPToolConnection {
           // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
           if (request?.signal.aborted === true) controller.close()
           else {
-            this.lose('a response was cut off before its end (did the server stop?)', false, cause)
+            this.cutOff(id)
             controller.error(cause)
           }
           return

@@ -1,4 +1,15 @@
-import { brandError, TinyLLMError } from '@tinyllm/core'
+import { brandError, safeStringify, TinyLLMError } from '@tinyllm/core'
+
+/** The longest message an MCP error quotes whole. */
+const maxMessageLength = 1_000
+
+/**
+ * `message` as an MCP error gives it: whole, or — quoting a server's text longer than 1,000 characters — that text as
+ * a JSON string cut there, its secrets replaced before the cut, as every tinyllm error keeps what it quotes short.
+ */
+function quoted(message: string): string {
+  return message.length <= maxMessageLength ? message : safeStringify(message, maxMessageLength)
+}
 
 /**
  * The MCP server cannot be reached, or went away: it could not be started or connected to, its process exited, or
@@ -12,7 +23,7 @@ export class MCPConnectionError extends TinyLLMError {
 
   constructor(options: { server: string; message: string; cause?: unknown; functionName?: string; state?: string }) {
     super({
-      message: `MCP server ${options.server}: ${options.message}`,
+      message: `MCP server ${options.server}: ${quoted(options.message)}`,
       cause: options.cause,
       functionName: options.functionName,
       state: options.state,
@@ -43,7 +54,7 @@ export class MCPToolError extends TinyLLMError {
     functionName?: string
   }) {
     super({
-      message: options.message,
+      message: quoted(options.message),
       cause: options.cause,
       functionName: options.functionName,
       state: 'running',

@@ -1,7 +1,12 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv'
-import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js'
+import type {
+  JsonSchemaType,
+  JsonSchemaValidator,
+  jsonSchemaValidator as ValidatorProvider,
+} from '@modelcontextprotocol/sdk/validation/types.js'
 import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import { type JsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
 import { Tool } from '../tool.js'
@@ -13,6 +18,8 @@ export interface MCPToolInfo {
   readonly title?: string | undefined
   readonly description?: string | undefined
   readonly inputSchema: Readonly<Record<string, unknown>>
+  /** The JSON Schema of its `structuredContent`, if it has one: the SDK's client checks each answer against it. */
+  readonly outputSchema?: Readonly<Record<string, unknown>> | undefined
   readonly annotations?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -26,8 +33,30 @@ export interface MCPToolConnection {
   readonly lostReason: MCPConnectionError | undefined
 }
 
-const validators = new AjvJsonSchemaValidator()
-const mcpErrorCodes = { connectionClosed: -32000, requestTimeout: -32001 }
+/**
+ * A validator of `schema`, compiled on a validator of its own: one shared would keep the `$id` the schema declares
+ * registered, and check the schema of another tool with the same `$id` — of this server or another — against this one.
+ */
+function compile<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
+  return new AjvJsonSchemaValidator().getValidator<T>(schema)
+}
+
+/**
+ * @internal The validators the SDK's client compiles for the output schemas of the tools it lists. An output schema
+ * that does not compile fails only its own tool — a ConfigurationError naming it when the tools are listed, which
+ * `only` leaves out — where the SDK's own would fail the whole tool list.
+ */
+export const outputValidators: ValidatorProvider = {
+  getValidator<T>(schema: JsonSchemaType) {
+    try {
+      return compile<T>(schema)
+    } catch (error) {
+      const errorMessage = `its output schema does not compile (${error instanceof Error ? error.message : String(error)})`
+      return () => ({ valid: false, data: undefined, errorMessage })
+    }
+  },
+}
+const mcpErrorCodes = { requestTimeout: -32001 }
 /** The longest delay a timer holds. */
 const maxTimerDelayMs = 2_147_483_647
 /** Keywords some providers refuse in a strict schema: such a tool is offered without strict mode. */
@@ -57,6 +86,8 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       needsApproval: options.needsApproval,
       durable: true,
     })
+    // Compiled as the SDK's client compiles it: one that does not compile makes the tool one that cannot be offered.
+    if (info.outputSchema !== undefined) compile(info.outputSchema as JsonSchemaType)
     this.serverToolName = info.name
     this.connection = connection
   }
@@ -96,23 +127,21 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     }
   }
 
-  /** What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. */
+  /**
+   * What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. The SDK reports a
+   * lost connection and its own timeout with error codes a server may answer with too (-32000 is the first of those
+   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The connection's loss
+   * aborts the call's signal first (or comes as the answer's data, for a response cut off); the SDK's timeout carries
+   * the limit it was given.
+   */
   private typed(error: unknown, signal: AbortSignal, timeoutMs: number): unknown {
     if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason
     if (TinyLLMError.isInstance(error)) return error
     const connection = this.connection
-    const code = (error as { code?: unknown } | null)?.code
+    const { code, data } = (error ?? {}) as { code?: unknown; data?: unknown }
     const message = error instanceof Error ? error.message : String(error)
-    if (code === mcpErrorCodes.connectionClosed) {
-      return new MCPConnectionError({
-        server: connection.name,
-        message: `the connection closed during the call (${message})`,
-        cause: error,
-        functionName: this.name,
-        state: 'running',
-      })
-    }
-    if (code === mcpErrorCodes.requestTimeout) {
+    if (MCPConnectionError.isInstance(data)) return data
+    if (code === mcpErrorCodes.requestTimeout && (data as { timeout?: unknown } | undefined)?.timeout === timeoutMs) {
       return new TimeoutError({ timeoutMs, kind: 'attempt', functionName: this.name, state: 'running' })
     }
     const malformed = malformedAnswer(error)
@@ -126,11 +155,13 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
       })
     }
     if (typeof code === 'number') {
+      // An HTTP refusal's code is its status (or -1, an answer of another content type), not a JSON-RPC error code.
+      const http = error instanceof StreamableHTTPError
       return new MCPToolError({
         server: connection.name,
         toolName: this.serverToolName,
-        message,
-        code,
+        message: http && code > 0 ? `HTTP ${code}: ${message}` : message,
+        code: http ? undefined : code,
         cause: error,
         functionName: this.name,
       })
@@ -163,7 +194,7 @@ export function malformedAnswer(error: unknown): string | undefined {
 
 /** A Standard Schema that checks a value against a JSON Schema, with the validator the MCP SDK uses. */
 function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string, unknown>> {
-  const validate = validators.getValidator<Record<string, unknown>>(schema as JsonSchemaType)
+  const validate = compile<Record<string, unknown>>(schema as JsonSchemaType)
   return {
     '~standard': {
       version: 1,

@@ -4,9 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, formatRunTree, TimeoutError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
@@ -157,6 +158,41 @@ describe('MCP tools over stdio', () => {
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
   })
 
+  it('a tool whose output schema does not compile: a ConfigurationError naming it too, and `only` lists the rest', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'bad-output'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const error = await odd.tools().catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(
+      /^MCP server odd: its tool "broken_output" cannot be offered \(.*nonsense.*only/,
+    )
+    const [echo, ...others] = await odd.tools({ only: ['echo'] })
+    expect(others).toEqual([])
+    expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
+  })
+
+  it("checks each tool's arguments against its own schema, when two schemas declare the same $id", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'same-id'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools()
+    expect(await toolNamed(tools, 'named').invoke({ name: 'Ada' })).toBe('{"name":"Ada"}')
+    expect(await toolNamed(tools, 'counted').invoke({ count: 3 })).toBe('{"count":3}')
+    const refused = await toolNamed(tools, 'counted')
+      .invoke({ name: 'Ada' })
+      .catch((caught: unknown) => caught)
+    expect((refused as Error).message).toMatch(/required property 'count'/)
+  })
+
   it('reads every page of the tool list, and refuses pages that never end instead of listing forever', async () => {
     const oddServer = async (pages: string) => {
       const odd = await connectMCPServer({
@@ -237,6 +273,42 @@ describe('MCP tools over stdio', () => {
       .catch((caught: unknown) => caught)
     expect(MCPToolError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ server: 'records', toolName: 'lookup_applicant' })
+  })
+
+  it("a server's error answer is an MCPToolError whatever its code, those the SDK uses for itself too", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // -32000 (the first code JSON-RPC leaves to servers) is the SDK's "connection closed", -32001 its "timed out".
+    for (const code of [-32000, -32001, -32603]) {
+      const error = await echo?.invoke({ fail: code }, { timeoutMs: 60_000 }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ server: 'odd', toolName: 'echo', code })
+      expect((error as Error).message).toMatch(/the database is down$/)
+    }
+    // The connection is fine.
+    expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it("an error quoting a server's long answer keeps it under 1,000 characters, as every tinyllm error", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    const long = await echo?.invoke({ fail: -32603, repeat: 100_000 }).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(long), String(long)).toBe(true)
+    expect((long as Error).message).toMatch(/^"MCP error -32603: .*the database is down.*…$/)
+    expect((long as Error).message.length).toBeLessThan(1_100)
+    expect(JSON.stringify(long).length).toBeLessThan(3_000)
   })
 
   it('a server that dies mid-call: an MCPConnectionError, then every later call fails the same way at once', async () => {
@@ -436,6 +508,162 @@ describe('MCP tools over streamable HTTP', () => {
     expect((error as Error).message).toContain('refused key [REDACTED], [REDACTED], /mcp?password=[REDACTED]')
     const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error)].join('\n')
     for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
+  })
+
+  it('credentials the server echoes in an answer or an error stay redacted in the run record after close()', async () => {
+    const secret = 'mcp-echoed-key-3v8n6c'
+    // A server that quotes the key it was sent: in a tool's result, and in a JSON-RPC error answering a call.
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', () => {
+        // No event stream to open (GET) or session to end (DELETE): JSON answers to posts only.
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        const key = request.headers['x-api-key']
+        const answer = (reply: object) =>
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, ...reply }))
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({
+            result: { protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'e', version: '1' } },
+          })
+        }
+        if (message.method === 'tools/list') {
+          const inputSchema = { type: 'object', properties: { fail: { type: 'boolean' } } }
+          return answer({ result: { tools: [{ name: 'whoami', inputSchema }] } })
+        }
+        const { fail } = message.params.arguments as { fail: boolean }
+        if (fail) return answer({ error: { code: -32003, message: `key ${key} is not allowed` } })
+        answer({ result: { content: [{ type: 'text', text: `you are ${key}` }] } })
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const echoing = await connectMCPServer({
+      name: 'echoing',
+      url: `http://127.0.0.1:${port}/mcp`,
+      headers: { 'x-api-key': secret },
+    })
+    const tools = await echoing.tools()
+    const answered = agentOver(tools, { toolCalls: [call('whoami', { fail: false })] }, 'Done.')
+    const record = await answered.agent().trace('Who am I?')
+    const refused = agentOver(tools, { toolCalls: [call('whoami', { fail: true })] })
+    const error = await refused
+      .agent({ onToolError: 'fail' })
+      .invoke('Who am I?')
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    await echoing.close()
+
+    const shown = [
+      JSON.stringify(record),
+      formatRunTree(record),
+      JSON.stringify(error),
+      inspect(error, { depth: 10 }),
+      String((error as Error).stack),
+    ].join('\n')
+    expect(shown).toContain('you are [REDACTED]')
+    expect(shown).toContain('key [REDACTED] is not allowed')
+    expect(shown.includes(secret)).toBe(false)
+    expect(tools).toHaveLength(1) // the tools, still held, keep the key redacted in what they returned
+  })
+
+  it('a response cut off fails its own call at once, and leaves the calls beside it alone', async () => {
+    // Answers as event streams; cuts the answer to `cut` off midway, and holds the one to `held` until told.
+    let received: () => void = () => {}
+    const heldReceived = new Promise<void>((resolve) => {
+      received = resolve
+    })
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', async () => {
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        const answer = (result: object) =>
+          response.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: message.id, result })}\n\n`)
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({ protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'c', version: '1' } })
+        }
+        if (message.method === 'tools/list') {
+          return answer({ tools: ['cut', 'held'].map((name) => ({ name, inputSchema: { type: 'object' } })) })
+        }
+        if (message.params.name === 'cut') {
+          response.write('event: message\ndata: {"jsonrpc"')
+          return void setImmediate(() => response.destroy())
+        }
+        received()
+        await released
+        answer({ content: [{ type: 'text', text: 'answered' }] })
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const connection = await connectMCPServer({ name: 'cutting', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(connection)
+    const tools = await connection.tools()
+    const held = toolNamed(tools, 'held').invoke({}, { timeoutMs: 60_000 })
+    await heldReceived
+    // The deadline is far: a typed connection error, not a TimeoutError, shows the call did not wait for it.
+    const cut = await toolNamed(tools, 'cut')
+      .invoke({}, { timeoutMs: 60_000 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(cut), String(cut)).toBe(true)
+    expect((cut as Error).message).toMatch(/a response was cut off before its end/)
+    release()
+    expect(await held).toBe('answered')
+  })
+
+  it('an HTTP refusal of a call is an MCPToolError with its status in the message, not as a JSON-RPC code', async () => {
+    const http = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += String(chunk)
+      })
+      request.on('end', () => {
+        if (request.method !== 'POST') return void response.writeHead(405).end()
+        const message = JSON.parse(body) as { id?: number; method: string; params: Record<string, unknown> }
+        if (message.id === undefined) return void response.writeHead(202).end()
+        const answer = (result: object) =>
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+        if (message.method === 'initialize') {
+          const { protocolVersion } = message.params
+          return answer({ protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'r', version: '1' } })
+        }
+        if (message.method === 'tools/list')
+          return answer({ tools: [{ name: 'busy', inputSchema: { type: 'object' } }] })
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('over capacity')
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    const refusing = await connectMCPServer({ name: 'refusing', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(refusing)
+    const [busy] = await refusing.tools()
+    const error = await busy?.invoke({}).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ server: 'refusing', toolName: 'busy', code: undefined })
+    expect((error as Error).message).toMatch(/^HTTP 503: .*over capacity/)
   })
 
   it('cancelling one call leaves the calls beside it alone: they get their answers', async () => {

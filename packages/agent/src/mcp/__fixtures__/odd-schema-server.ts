@@ -2,10 +2,11 @@
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
-// SDK's client refuses in the whole list.
+// SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
+// two tools whose different input schemas declare the same `$id`.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 const pages = process.argv[2]
 let listed = 0
@@ -23,6 +24,33 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       tools: [
         { name: 'fine', inputSchema: { type: 'object' } },
         { name: 'text_only', inputSchema: { type: 'string' } },
+      ],
+    }
+  }
+  if (pages === 'same-id') {
+    const $id = 'https://example.com/input.json'
+    return {
+      tools: [
+        {
+          name: 'named',
+          inputSchema: { $id, type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        {
+          name: 'counted',
+          inputSchema: { $id, type: 'object', properties: { count: { type: 'number' } }, required: ['count'] },
+        },
+      ],
+    }
+  }
+  if (pages === 'bad-output') {
+    return {
+      tools: [
+        { name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
+        {
+          name: 'broken_output',
+          inputSchema: { type: 'object' },
+          outputSchema: { type: 'object', properties: { a: { type: 'nonsense' } } },
+        },
       ],
     }
   }
@@ -44,7 +72,15 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     ],
   }
 })
-server.setRequestHandler(CallToolRequestSchema, async (request) => ({
-  content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }],
-}))
+server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  // `fail` with a JSON-RPC error code answers with that error, its message `repeat` times as long.
+  const code = request.params.arguments?.fail
+  const repeat = Number(request.params.arguments?.repeat ?? 1)
+  if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
+  return {
+    content: [
+      { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },
+    ],
+  }
+})
 await server.connect(new StdioServerTransport())
