@@ -855,53 +855,6 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     }
   })
 
-  it('joins a Function a schema invokes to the run it validates: cancelled with it, keyed apart from its attempts', async () => {
-    let moderationSignal: AbortSignal | undefined
-    const started: Array<() => void> = []
-    const moderate = defineFunction({
-      name: 'moderate',
-      run: (text: string, context: RunContext) => {
-        if (text !== 'slow') return true
-        moderationSignal = context.signal
-        started.pop()?.()
-        return never
-      },
-    })
-    const moderated = schemaOf(async (value) => {
-      await moderate.invoke(value as string)
-      return { value }
-    })
-    const answer = defineFunction({
-      name: 'answer',
-      input: moderated,
-      output: moderated,
-      processedOutput: moderated,
-      run: (text: unknown) => moderate.invoke(text as string).then(() => text),
-    })
-    const parent = defineFunction({
-      name: 'parent',
-      run: (text: string, context: RunContext) => context.invoke(answer, text as never),
-    })
-    const record = await parent.trace('fine')
-    expect(record.children.map((run) => run.function)).toEqual(['answer'])
-    expect(record.children[0]?.children.map((run) => run.runId.split('/').pop())).toEqual([
-      'moderate#1',
-      'moderate#2',
-      'moderate#3',
-      'moderate#4',
-    ])
-
-    const controller = new AbortController()
-    const moderationStarted = new Promise<void>((resolve) => started.push(resolve))
-    const traced = answer.trace('slow', { signal: controller.signal })
-    await moderationStarted
-    controller.abort('the user left')
-    const cancelled = await traced
-    expect(cancelled.error?.name).toBe('AbortError')
-    expect(cancelled.children.map((run) => [run.function, run.status])).toEqual([['moderate', 'failed']])
-    expect(moderationSignal?.aborted).toBe(true)
-  })
-
   it('hands the caller no part streamed by an attempt that timed out, nor by code still running after the run ended', async () => {
     vi.useFakeTimers()
     try {

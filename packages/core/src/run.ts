@@ -125,19 +125,6 @@ function callProcessOutput(fn: AnyFunction, output: unknown, context: StepContex
   return fn.processOutput(output, context)
 }
 
-// A schema is the run's code too: a Function it invokes (a moderation call, say) joins the run and ends with it.
-function validateInput(fn: AnyFunction, input: unknown): unknown {
-  return fn.inputValidator?.validate(input)
-}
-
-function validateOutput(fn: AnyFunction, output: unknown): unknown {
-  return fn.outputValidator?.validate(output)
-}
-
-function validateProcessed(fn: AnyFunction, output: unknown): unknown {
-  return fn.processedOutputValidator?.validate(output)
-}
-
 /** What every run of one tree shares. */
 interface RunTree {
   readonly onEvent: LifecycleListener | undefined
@@ -252,12 +239,10 @@ class StepContext implements RunContext {
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
 
-  /** `after`: the context of the input's validation, whose children this attempt's keys count on from. */
-  constructor(run: Run, attempt: number, cancelScope: CancelScope, after?: StepContext) {
+  constructor(run: Run, attempt: number, cancelScope: CancelScope) {
     this.run = run
     this.attempt = attempt
     this.cancelScope = cancelScope
-    if (after?.callCounts !== undefined) this.callCounts = new Map(after.callCounts)
   }
 
   get runId(): string {
@@ -554,10 +539,8 @@ class Run {
       }
       this.to('input_validation')
       let input = this.input
-      let validating: StepContext | undefined
       if (fn.inputValidator !== undefined) {
-        validating = new StepContext(this, 0, scope)
-        input = this.settle(this.enter(validateInput, input, validating))
+        input = this.settle(fn.inputValidator.validate(input))
         if (isPromiseLike(input)) input = await input
       }
       // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
@@ -574,12 +557,12 @@ class Run {
             : this.openAttemptScope(fn.attemptTimeoutMs)
         let error: TinyLLMError
         try {
-          context = new StepContext(this, this.attempt, this.cancelScope, validating)
+          context = new StepContext(this, this.attempt, this.cancelScope)
           value = this.settle(this.enter(callRun, input, context))
           if (isPromiseLike(value)) value = await value
           this.to('output_validation')
           if (fn.outputValidator !== undefined) {
-            value = this.settle(this.enter(validateOutput, value, context))
+            value = this.settle(fn.outputValidator.validate(value))
             if (isPromiseLike(value)) value = await value
           }
           succeeded = attemptScope
@@ -598,15 +581,13 @@ class Run {
         await this.retryAfter(error)
       }
       this.to('processing_output')
-      let processing: StepContext | undefined
       if (fn.processesOutput) {
-        processing = context.continued(scope)
-        value = this.settle(this.enter(callProcessOutput, value, processing))
+        value = this.settle(this.enter(callProcessOutput, value, context.continued(scope)))
         if (isPromiseLike(value)) value = await value
       }
       // Without a `processOutput` the output is the processed output, and its schema holds for it all the same.
       if (fn.processedOutputValidator !== undefined) {
-        value = this.settle(this.enter(validateProcessed, value, processing ?? context.continued(scope)))
+        value = this.settle(fn.processedOutputValidator.validate(value))
         if (isPromiseLike(value)) value = await value
       }
       if (journal !== undefined) value = await this.journal(journal, value)
