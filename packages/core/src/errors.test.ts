@@ -74,6 +74,26 @@ describe('errors', () => {
     }
   })
 
+  it('print a secret of the cause replaced when printing would escape or cut it: quotes, control characters, length', () => {
+    for (const secret of [
+      `q'uo"te\`s-secret-1234567`,
+      'bell\u0007secret-12345678',
+      `${'L'.repeat(12_000)}longsecret`,
+    ]) {
+      const unregister = registerSecret(secret)
+      try {
+        const cause = Object.assign(new Error('boom'), { echoed: secret, nested: { deep: [secret] } })
+        const text = inspect(new FunctionError({ functionName: 'fetch', state: 'running', cause }), { depth: null })
+        // The secret's first 12 characters, as they are and as printing escapes them.
+        for (const piece of [secret.slice(0, 12), inspect(secret).slice(1, 13)]) expect(text).not.toContain(piece)
+        expect(text).toContain("echoed: '[REDACTED]'")
+        expect(text).toMatch(/^FunctionError: fetch: running threw Error: boom\n {4}at /)
+      } finally {
+        unregister()
+      }
+    }
+  })
+
   it('serialise to JSON whatever their fields hold: BigInt as digits, cycles cut', () => {
     const circular: Record<string, unknown> = { choice: 'maybe' }
     circular.self = circular

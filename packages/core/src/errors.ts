@@ -73,8 +73,13 @@ export class TinyLLMError extends Error {
     options: { readonly depth?: number | null },
     inspect: (value: unknown, options: object) => string,
   ): string {
+    // Values are redacted before they are printed: printed, a secret may be escaped (quotes, control characters) or cut.
     return redactString(
-      inspect(this, { ...options, depth: options.depth === null ? null : depth, customInspect: false }),
+      inspect(redactedForPrint(this, 0), {
+        ...options,
+        depth: options.depth === null ? null : depth,
+        customInspect: false,
+      }),
     )
   }
 
@@ -462,6 +467,31 @@ export class NonDeterminismError extends TinyLLMError {
   }
 }
 brandError(NonDeterminismError, 'NonDeterminismError')
+
+/**
+ * `value` to print: an error as an error of its class whose own fields (its causes, eight deep) hold redacted copies;
+ * anything else as {@link redact} copies it. What cannot be read is printed as it is, and redacted as text.
+ */
+function redactedForPrint(value: unknown, depth: number): unknown {
+  if (!(value instanceof Error)) return typeof value === 'object' && value !== null ? redact(value) : value
+  if (depth > 8) return `${value.name}: ${redactString(value.message)}`
+  try {
+    const shown = Object.create(Object.getPrototypeOf(value)) as Error
+    for (const key of Reflect.ownKeys(value)) {
+      // Read, not copied as described: V8's `stack` is an accessor that reads nothing on another object.
+      const field = Reflect.get(value, key)
+      Object.defineProperty(shown, key, {
+        value: typeof field === 'string' ? redactString(field) : redactedForPrint(field, depth + 1),
+        enumerable: Object.prototype.propertyIsEnumerable.call(value, key),
+        writable: true,
+        configurable: true,
+      })
+    }
+    return shown
+  } catch {
+    return value
+  }
+}
 
 /**
  * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
