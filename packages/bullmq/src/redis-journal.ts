@@ -1,13 +1,13 @@
-import {
-  ConfigurationError,
-  checkNumber,
-  type JournalEntry,
-  optionError,
-  type StepJournal,
-  safeStringify,
-} from '@tinyllm/core'
+import { ConfigurationError, checkNumber, type JournalEntry, type StepJournal, safeStringify } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import { callScript, closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
+import {
+  callScript,
+  checkKeyName,
+  closeRedis,
+  hasLoneSurrogate,
+  openRedis,
+  type RedisConnection,
+} from './redis-connection.js'
 import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
@@ -48,11 +48,7 @@ export class RedisJournal implements StepJournal {
 
   constructor(options: RedisJournalOptions) {
     checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
-    const prefix = options.prefix ?? 'tinyllm'
-    if (typeof prefix !== 'string' || prefix === '' || hasLoneSurrogate(prefix)) {
-      throw optionError('prefix', 'a non-empty string without a lone surrogate', prefix, 'RedisJournal')
-    }
-    this.prefix = prefix
+    this.prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', 'RedisJournal')
     this.ttlMs =
       checkNumber(
         options.ttlMs,

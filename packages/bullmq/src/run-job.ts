@@ -1,4 +1,5 @@
 import { type Budget, checkKnownOptions, checkNumber, optionError, type UsageTotals } from '@tinyllm/core'
+import { checkKeyName, hasLoneSurrogate } from './redis-connection.js'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
 export interface RunJobData {
@@ -70,16 +71,27 @@ export interface QueueNames {
 export const journalKeySegment = 'journal'
 
 /**
- * The queue's names, checked: a queue is a non-empty string without `:` (BullMQ's rule) other than `journal` (its
- * jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a non-empty string.
+ * The queue's names, checked before any connection is opened: a queue is a non-empty string without `:` (BullMQ's
+ * rule) other than `journal` (its jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a
+ * non-empty string; neither holds a lone surrogate, which Redis would keep as U+FFFD, another queue's keys.
  */
 export function queueNames(location: QueueLocation, owner: string): QueueNames {
   const queue = location.queue ?? defaultQueue
-  const prefix = location.prefix ?? defaultPrefix
-  if (typeof queue !== 'string' || queue === '' || queue.includes(':') || queue === journalKeySegment) {
-    throw optionError('queue', `a non-empty string without ":", other than "${journalKeySegment}"`, queue, owner)
+  const prefix = checkKeyName(location.prefix ?? defaultPrefix, 'prefix', owner)
+  if (
+    typeof queue !== 'string' ||
+    queue === '' ||
+    queue.includes(':') ||
+    queue === journalKeySegment ||
+    hasLoneSurrogate(queue)
+  ) {
+    throw optionError(
+      'queue',
+      `a non-empty string without ":" or a lone surrogate, other than "${journalKeySegment}"`,
+      queue,
+      owner,
+    )
   }
-  if (typeof prefix !== 'string' || prefix === '') throw optionError('prefix', 'a non-empty string', prefix, owner)
   return {
     queue,
     prefix,
