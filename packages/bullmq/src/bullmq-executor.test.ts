@@ -35,6 +35,11 @@ afterEach(async () => {
   for (const item of closing.splice(0).reverse()) await item.close()
 })
 
+/** A Proxy trap that throws, for lists whose reading throws. */
+function throwing(): never {
+  throw new Error('no reading this list')
+}
+
 /** A worker and an executor on a queue of their own. */
 async function setUp(options: {
   graphs: Parameters<typeof serve>[0]['graphs']
@@ -177,6 +182,9 @@ describe('BullMQExecutor and serve', () => {
       await executor.map(double, null as never).catch((e: unknown) => e),
       await executor.map(double, [1, 2], { runIds: 'ab' as never }).catch((e: unknown) => e),
       await executor.map(double, [1], { runIds: ['bad-options'], onProgress: 5 as never }).catch((e: unknown) => e),
+      // Lists whose reading throws (a Proxy, a getter): a bad option, not an untyped rejection or a failed run.
+      await executor.map(double, new Proxy([1], { get: throwing })).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: new Proxy(['bad-options'], { get: throwing }) }).catch((e) => e),
     ]
     expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
       'double: signal must be an AbortSignal, got an object',
@@ -187,6 +195,8 @@ describe('BullMQExecutor and serve', () => {
       'BullMQExecutor: inputs must be an array, got null',
       'BullMQExecutor: runIds must be a list of run ids or a function of the input and its index, got "ab"',
       'BullMQExecutor: onProgress must be a function, got 5',
+      'BullMQExecutor: inputs could not be read: Error: no reading this list',
+      'BullMQExecutor: runIds could not be read: Error: no reading this list',
     ])
     expect(await executor.result('bad-options')).toBeUndefined()
   })

@@ -14,6 +14,7 @@ import {
   TimeoutError,
   TinyLLMError,
   type UsageTotals,
+  unreadableOption,
 } from '@tinyllm/core'
 import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
@@ -232,10 +233,13 @@ export class BullMQExecutor implements RunExecutor {
   ): Promise<Array<RunOutcome<Output>>> {
     checkOptionKeys(options, mapOptionKeys, owner)
     if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
-    const runIds = options.runIds
-    if (runIds !== undefined && !Array.isArray(runIds) && typeof runIds !== 'function') {
-      throw optionError('runIds', 'a list of run ids or a function of the input and its index', runIds, owner)
+    const given = options.runIds
+    if (given !== undefined && !Array.isArray(given) && typeof given !== 'function') {
+      throw optionError('runIds', 'a list of run ids or a function of the input and its index', given, owner)
     }
+    // Both lists read once, before anything is queued: one whose reading throws is a bad option, not a failed run.
+    const list = readList(inputs, 'inputs')
+    const runIds = Array.isArray(given) ? readList(given, 'runIds') : given
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw optionError('onProgress', 'a function', options.onProgress, owner)
     }
@@ -246,10 +250,10 @@ export class BullMQExecutor implements RunExecutor {
         : typeof runIds === 'function'
           ? (runIds as (input: unknown, index: number) => string)
           : (_input: unknown, index: number) => runIds[index] as string
-    if (Array.isArray(runIds) && runIds.length !== inputs.length) {
+    if (Array.isArray(runIds) && runIds.length !== list.length) {
       throw new ConfigurationError({
         option: 'runIds',
-        message: `runIds has ${runIds.length} ids for ${inputs.length} inputs`,
+        message: `runIds has ${runIds.length} ids for ${list.length} inputs`,
         functionName: owner,
       })
     }
@@ -257,8 +261,8 @@ export class BullMQExecutor implements RunExecutor {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     }
-    const promises = this.submit(fn as unknown as SubmittedGraph, inputs, runIdOf, invokeOptions)
-    const outcomes = new Array<RunOutcome<Output>>(inputs.length)
+    const promises = this.submit(fn as unknown as SubmittedGraph, list, runIdOf, invokeOptions)
+    const outcomes = new Array<RunOutcome<Output>>(list.length)
     let settled = 0
     let failed = 0
     // An async onProgress that rejects fails map as one that throws does, not the process (an unhandled rejection);
@@ -274,7 +278,7 @@ export class BullMQExecutor implements RunExecutor {
             outcomes[index] = outcome as RunOutcome<Output>
             settled += 1
             if (outcome.status === 'rejected') failed += 1
-            const progress: unknown = options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
+            const progress: unknown = options.onProgress?.({ settled, failed, total: list.length, index, outcome })
             if (progress !== undefined) Promise.resolve(progress).catch(progressFailed)
           }),
         ),
@@ -734,6 +738,15 @@ function checkRunId(runId: unknown, functionName: string): string {
     runId,
     functionName,
   )
+}
+
+/** A copy of a list option, read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readList<Item>(list: ReadonlyArray<Item>, option: string): Item[] {
+  try {
+    return Array.from(list)
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
 }
 
 function runIdOrUnknown(runIdOf: (input: never, index: number) => string, input: unknown, index: number): string {
