@@ -177,8 +177,8 @@ export class BullMQExecutor implements RunExecutor {
   private polling = false
   private closed = false
 
-  constructor(options: BullMQExecutorOptions) {
-    checkOptionKeys(options, executorOptionKeys, owner)
+  constructor(given: BullMQExecutorOptions) {
+    const options = checkOptionKeys(given, executorOptionKeys, owner)
     this.version = checkVersion(options.version, owner)
     if (options.rerunFailed !== undefined && typeof options.rerunFailed !== 'boolean') {
       throw optionError('rerunFailed', 'true or false', options.rerunFailed, owner)
@@ -229,17 +229,17 @@ export class BullMQExecutor implements RunExecutor {
   async map<Input, Output>(
     fn: Invocable<Input, Output> & DescribedGraph,
     inputs: ReadonlyArray<Input>,
-    options: MapOptions<Input> = {},
+    given: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
-    checkOptionKeys(options, mapOptionKeys, owner)
+    const options = checkOptionKeys(given, mapOptionKeys, owner)
     if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
-    const given = options.runIds
-    if (given !== undefined && !Array.isArray(given) && typeof given !== 'function') {
-      throw optionError('runIds', 'a list of run ids or a function of the input and its index', given, owner)
+    const ids = options.runIds
+    if (ids !== undefined && !Array.isArray(ids) && typeof ids !== 'function') {
+      throw optionError('runIds', 'a list of run ids or a function of the input and its index', ids, owner)
     }
     // Both lists read once, before anything is queued: one whose reading throws is a bad option, not a failed run.
     const list = readList(inputs, 'inputs')
-    const runIds = Array.isArray(given) ? readList(given, 'runIds') : given
+    const runIds = Array.isArray(ids) ? readList(ids, 'runIds') : ids
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw optionError('onProgress', 'a function', options.onProgress, owner)
     }

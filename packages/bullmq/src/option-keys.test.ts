@@ -72,6 +72,40 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
   })
 
+  it('refuses options whose reading throws (a getter, a Proxy) with a ConfigurationError, in every class alike', async () => {
+    const unreadable = <Options extends object>(options: Options, key: string): Options =>
+      Object.defineProperty({ ...options }, key, {
+        enumerable: true,
+        get() {
+          throw new Error('no reading this option')
+        },
+      })
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    const executor = new BullMQExecutor({ connection })
+    try {
+      const errors = [
+        await Promise.resolve()
+          .then(() => new RedisJournal(unreadable({ connection }, 'prefix')))
+          .catch((caught: unknown) => caught),
+        await Promise.resolve()
+          .then(() => new RedisRateLimiter(unreadable({ connection, name: 'l' }, 'requestsPerMinute')))
+          .catch((caught: unknown) => caught),
+        await Promise.resolve()
+          .then(() => new BullMQExecutor(unreadable({ connection }, 'version')))
+          .catch((caught: unknown) => caught),
+        await serve(unreadable({ connection, graphs }, 'concurrency')).catch((caught: unknown) => caught),
+        await executor.map(graphs[0]!, [1], unreadable({}, 'signal')).catch((caught: unknown) => caught),
+      ]
+      expect(errors.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual(
+        ['RedisJournal', 'RedisRateLimiter', 'BullMQExecutor', 'serve', 'BullMQExecutor'].map(
+          (owner) => `${owner}: options could not be read: Error: no reading this option`,
+        ),
+      )
+    } finally {
+      await executor.close()
+    }
+  })
+
   it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
     const message =
       /connection has the keyPrefix "app:", which BullMQ refuses; name tinyllm's keys with the prefix option instead$/

@@ -46,8 +46,8 @@ export class RedisJournal implements StepJournal {
   readonly ttlMs: number
   private readonly client: Redis
 
-  constructor(options: RedisJournalOptions) {
-    checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
+  constructor(given: RedisJournalOptions) {
+    const options = checkOptionKeys(given, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
     this.prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', 'RedisJournal')
     this.ttlMs =
       checkNumber(

@@ -136,9 +136,9 @@ export class RedisRateLimiter implements RateLimiterLike {
   private wake: (() => void) | undefined = undefined
   private closed = false
 
-  constructor(options: RedisRateLimiterOptions) {
-    checkOptionKeys(
-      options,
+  constructor(given: RedisRateLimiterOptions) {
+    const options = checkOptionKeys(
+      given,
       ['connection', 'name', 'requestsPerMinute', 'tokensPerMinute', 'windowMs', 'maxCoolDownMs', 'prefix'],
       owner,
     )

@@ -1,4 +1,11 @@
-import { type Budget, checkKnownOptions, checkNumber, optionError, type UsageTotals } from '@tinyllm/core'
+import {
+  type Budget,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  type UsageTotals,
+  unreadableOption,
+} from '@tinyllm/core'
 import { checkKeyName, hasLoneSurrogate } from './redis-connection.js'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
@@ -38,12 +45,27 @@ export interface QueueLocation {
 }
 
 /**
- * Checks the options object of a class of this package: an object, holding no key it does not know (a misspelling such
- * as `requestPerMinute` would otherwise leave a limit off), with a suggestion for the right name.
+ * Checks the options object of a class of this package — an object, holding no key it does not know (a misspelling
+ * such as `requestPerMinute` would otherwise leave a limit off), with a suggestion for the right name — and answers a
+ * copy of it, each option read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError.
  */
-export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, owner: string): void {
+export function checkOptionKeys<Options extends object>(
+  options: Options,
+  known: ReadonlyArray<keyof Options & string>,
+  owner: string,
+): Options {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   checkKnownOptions(options, new Set(known), owner)
+  const read: Record<string, unknown> = {}
+  try {
+    for (const key of known) {
+      const value = options[key]
+      if (value !== undefined) read[key] = value
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+  return read as Options
 }
 
 /** The longest delay a timer holds, 2³¹−1 ms: a longer one fires at once (Node sets it to 1 ms), so options refuse it. */

@@ -105,8 +105,8 @@ const serveOptionKeys = [
  * const worker = await serve({ graphs: [creditPipeline], connection: 'redis://127.0.0.1:6379', concurrency: 32 })
  * process.on('SIGTERM', () => worker.close())
  */
-export async function serve(options: ServeOptions): Promise<GraphWorker> {
-  checkOptionKeys(options, serveOptionKeys, owner)
+export async function serve(given: ServeOptions): Promise<GraphWorker> {
+  const options = checkOptionKeys(given, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
   const lockDuration = checkTimerMs(options.lockDurationMs, 'lockDurationMs', 100, owner) ?? 30_000
   const stalledInterval = checkTimerMs(options.stalledIntervalMs, 'stalledIntervalMs', 100, owner) ?? 15_000
@@ -122,9 +122,12 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw optionError('onError', 'a function', options.onError, owner)
   }
-  const given = options.journal
-  if (given !== undefined && (typeof given?.read !== 'function' || typeof given.write !== 'function')) {
-    throw optionError('journal', 'a StepJournal (with read and write)', given, owner)
+  const journalOption = options.journal
+  if (
+    journalOption !== undefined &&
+    (typeof journalOption?.read !== 'function' || typeof journalOption.write !== 'function')
+  ) {
+    throw optionError('journal', 'a StepJournal (with read and write)', journalOption, owner)
   }
   const carrier = options.context
   if (carrier !== undefined && typeof carrier?.extract !== 'function') {
