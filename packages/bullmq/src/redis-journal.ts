@@ -93,8 +93,17 @@ export class RedisJournal implements StepJournal {
   }
 }
 
+/**
+ * The entry stored as `text`; text that is not one is a ConfigurationError. Text that is not JSON is said to be so, not
+ * quoted: the parser's message quotes its first characters, cut where a secret may be, too short for redaction.
+ */
 function parseEntry(text: string, key: string): JournalEntry {
-  const entry = JSON.parse(text) as JournalEntry
+  let entry: JournalEntry | undefined
+  try {
+    entry = JSON.parse(text) as JournalEntry
+  } catch {
+    entry = undefined
+  }
   if (
     typeof entry !== 'object' ||
     entry === null ||
