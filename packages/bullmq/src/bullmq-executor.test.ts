@@ -13,6 +13,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
+import { queueNames } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 import { serve } from './serve.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
@@ -306,6 +307,49 @@ describe('BullMQExecutor and serve', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+  })
+
+  it('a cancel request published while the worker was cut off from Redis still reaches the run once it is back', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        started()
+        // Long enough to be cancelled many times over; a run the request never reaches ends here, 'finished'.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 20_000)
+          context.signal.addEventListener('abort', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+        context.signal.throwIfAborted()
+        return 'finished'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [slow] })
+    const waiting = slow.invoke(null, { executor, runId: 'cut-off-1' }).catch((e: unknown) => e)
+    await running
+    // One transaction: the worker's subscription is cut (as when Redis goes away and comes back), and the request is
+    // kept and published before it can subscribe again. Nobody hears the message; the kept request says it.
+    const names = queueNames({ queue }, 'test')
+    const client = new Redis(redis.url)
+    try {
+      await client
+        .multi()
+        .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+        .set(names.cancelKey('cut-off-1'), 'stop it', 'PX', 60_000)
+        .publish(names.cancelChannel, JSON.stringify({ runId: 'cut-off-1', reason: 'stop it' }))
+        .exec()
+    } finally {
+      client.disconnect()
+    }
+    const error = await waiting
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/stop it/)
   })
 
   it('answers a failed run id with its failure again, or runs it again with rerunFailed, replaying what finished', async () => {

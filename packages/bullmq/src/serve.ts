@@ -154,6 +154,8 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
   const onError = options.onError ?? ignore
   const registered = [...graphs.keys()]
+  /** The ids of the runs this worker is running. */
+  const holding = new Set<string>()
   const closeConnections = () =>
     Promise.all([
       closeRedis(subscriber),
@@ -180,6 +182,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   ): Promise<RunJobResult> => {
     const data = job.data
     const runId = job.id ?? data.runId
+    holding.add(runId)
     try {
       const served = graphs.get(data.graph)
       if (served === undefined || served.fingerprint !== data.fingerprint) {
@@ -220,6 +223,8 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
       // The typed error travels in the job; the job fails at once, never retried by BullMQ.
       await job.updateData({ ...data, error: error.toJSON() })
       throw new UnrecoverableError(error.message)
+    } finally {
+      holding.delete(runId)
     }
   }
 
@@ -238,13 +243,30 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     const request = parseCancelRequest(message)
     if (request !== undefined) worker.cancelJob(request.runId, request.reason)
   })
+  /**
+   * Subscribes to cancel requests, then reads the request kept for each run this worker holds: one published while
+   * it was not subscribed (it was starting, or Redis was away and came back) was heard by no one.
+   */
+  const listen = async (): Promise<void> => {
+    await subscriber.subscribe(names.cancelChannel)
+    const held = [...holding]
+    if (held.length === 0) return
+    const reasons = await client.mget(held.map((runId) => names.cancelKey(runId)))
+    held.forEach((runId, index) => {
+      const reason = reasons[index]
+      if (reason !== null && reason !== undefined) worker.cancelJob(runId, reason)
+    })
+  }
   try {
     await worker.waitUntilReady()
-    await subscriber.subscribe(names.cancelChannel)
+    await listen()
   } catch (error) {
     await shutDown()
     throw error
   }
+  subscriber.on('ready', () => {
+    listen().catch(onError)
+  })
 
   async function shutDown(): Promise<void> {
     await worker.close()
