@@ -1,4 +1,11 @@
-import { ConfigurationError, checkNumber, type JournalEntry, type StepJournal, safeStringify } from '@tinyllm/core'
+import {
+  abortErrorFor,
+  ConfigurationError,
+  checkNumber,
+  type JournalEntry,
+  type StepJournal,
+  safeStringify,
+} from '@tinyllm/core'
 import type { Redis } from 'ioredis'
 import {
   callScript,
@@ -45,6 +52,7 @@ export class RedisJournal implements StepJournal {
   readonly prefix: string
   readonly ttlMs: number
   private readonly client: Redis
+  private closed = false
 
   constructor(given: RedisJournalOptions) {
     const options = checkOptionKeys(given, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
@@ -61,20 +69,28 @@ export class RedisJournal implements StepJournal {
   }
 
   async read(key: string): Promise<JournalEntry | undefined> {
+    this.checkOpen()
     const text = await this.client.get(this.keyOf(key))
     return text === null ? undefined : parseEntry(text, key)
   }
 
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
+    this.checkOpen()
     const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
       | string
       | null
     return standing === null ? entry : parseEntry(standing, key)
   }
 
-  /** Closes the journal's connection. */
+  /** Closes the journal's connection; reads and writes reject with an AbortError from then on. */
   close(): Promise<void> {
+    this.closed = true
     return closeRedis(this.client)
+  }
+
+  /** A closed journal has no connection left: a read or write is refused as such, not with a Redis client's error. */
+  private checkOpen(): void {
+    if (this.closed) throw abortErrorFor('the journal is closed', { functionName: 'RedisJournal' })
   }
 
   /**

@@ -206,6 +206,8 @@ export class RedisRateLimiter implements RateLimiterLike {
 
   /** The shared window's requests and tokens, this process's queue, and the cool-down left. */
   async status(): Promise<RedisRateLimiterStatus> {
+    // A closed limiter has no connection: not Redis answering with an error.
+    if (this.closed) throw closedError(this.name)
     const [requests, tokens, coolDownMicros] = (await callScript(this.client, scripts.status[0], [
       ...this.keys,
       this.windowMicros,
