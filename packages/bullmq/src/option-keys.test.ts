@@ -149,7 +149,7 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
         { queue: 'runs\uDC00' },
         'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "runs\\udc00"',
       ],
-      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ version: 5 }, 'version must be a string without a lone surrogate, got 5'],
       [{ onError: 5 }, 'onError must be a function, got 5'],
       [{ journal: {} }, 'journal must be a StepJournal (with read and write), got an object'],
     ] as const
@@ -164,7 +164,7 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
         { queue: 'journal' },
         'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "journal"',
       ],
-      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ version: 5 }, 'version must be a string without a lone surrogate, got 5'],
       [{ rerunFailed: 'yes' }, 'rerunFailed must be true or false, got "yes"'],
       [{ prefix: 'tiny\uD800' }, 'prefix must be a non-empty string without a lone surrogate, got "tiny\\ud800"'],
     ] as const
@@ -174,7 +174,14 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       )
     }
     expect(refusal(() => graphFingerprint(graphs[0]!, 5 as never)).message).toBe(
-      'graphFingerprint: version must be a string, got 5',
+      'graphFingerprint: version must be a string without a lone surrogate, got 5',
+    )
+    // Hashed as UTF-8, v\uD800 and v\uD801 would be one fingerprint: a worker of one would run the other's jobs.
+    expect(refusal(() => graphFingerprint(graphs[0]!, 'v\uD800')).message).toBe(
+      'graphFingerprint: version must be a string without a lone surrogate, got "v\\ud800"',
+    )
+    expect(refusal(() => new BullMQExecutor({ connection, version: 'v\uDC00' })).message).toBe(
+      'BullMQExecutor: version must be a string without a lone surrogate, got "v\\udc00"',
     )
   })
 
