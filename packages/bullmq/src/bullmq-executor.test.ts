@@ -383,6 +383,45 @@ describe('BullMQExecutor and serve', () => {
     expect(charges).toBe(1)
   })
 
+  it('producers that submit one failed run id with rerunFailed at once all await the one run again', async () => {
+    let runs = 0
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const flaky = defineFunction({
+      name: 'flaky',
+      run: async () => {
+        runs += 1
+        if (runs === 1) throw new Error('the warehouse is closed')
+        await released
+        return 'shipped'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [flaky] })
+    expect(await flaky.invoke(undefined, { executor, runId: 'rerun-race' }).catch((e: unknown) => e)).toMatchObject({
+      name: 'FunctionError',
+    })
+    const producers = Array.from(
+      { length: 4 },
+      () => new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 }),
+    )
+    closing.push(...producers)
+    // Each producer sees the failed job; one runs it again first, and the others find it running, not failed.
+    const outcomes = Promise.all(
+      producers.map((producer) => producer.map(flaky, [undefined], { runIds: ['rerun-race'] })),
+    )
+    while (runs < 2) await new Promise((resolve) => setTimeout(resolve, 20))
+    release()
+    expect((await outcomes).map(([outcome]) => outcome?.status === 'fulfilled' && outcome.value)).toEqual([
+      'shipped',
+      'shipped',
+      'shipped',
+      'shipped',
+    ])
+    expect(runs).toBe(2)
+  })
+
   it('refuses a run id that a run of another graph holds, also while this executor still awaits that run', async () => {
     let release!: () => void
     const released = new Promise<void>((resolve) => {

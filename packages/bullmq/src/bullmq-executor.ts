@@ -612,11 +612,14 @@ export class BullMQExecutor implements RunExecutor {
       submitted &&
       this.rerunFailed &&
       job.failedReason &&
-      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined &&
-      (await job.getState()) === 'failed'
+      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined
     ) {
-      await forgetCancel(this.client, this.names, run.runId)
-      await job.retry('failed')
+      // Run it again, unless another producer has just done so (it is no longer failed, or the retry finds it so):
+      // either way the run is awaited as an unfinished one is, its job read again when it finishes.
+      if ((await job.getState()) === 'failed') {
+        await forgetCancel(this.client, this.names, run.runId)
+        await job.retry('failed').catch(ignore)
+      }
       return
     }
     const outcome = outcomeOf(job, run.graph, run.data)
