@@ -39,8 +39,9 @@ export interface RedisServer {
 
 /**
  * Starts a real `redis-server` (Debian's `redis-server` package, or any Redis ≥ 6.2 on the PATH) on 127.0.0.1, in a
- * temporary directory, and resolves once it answers — it, not another server holding the port, which makes it reject. No password and no network beyond the loopback address: a server
- * for one test or one example, stopped with `stop()`.
+ * temporary directory, and resolves once it answers — it, not another server holding the port, which makes it
+ * reject. No password and no network beyond the loopback address: a server for one test or one example, stopped with
+ * `stop()`.
  *
  * @example
  * const redis = await startRedisServer()
