@@ -13,6 +13,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
+import { queueNames } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 import { serve } from './serve.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
@@ -34,6 +35,11 @@ const closing: Array<{ close(): Promise<void> }> = []
 afterEach(async () => {
   for (const item of closing.splice(0).reverse()) await item.close()
 })
+
+/** A Proxy trap that throws, for lists whose reading throws. */
+function throwing(): never {
+  throw new Error('no reading this list')
+}
 
 /** A worker and an executor on a queue of their own. */
 async function setUp(options: {
@@ -177,6 +183,9 @@ describe('BullMQExecutor and serve', () => {
       await executor.map(double, null as never).catch((e: unknown) => e),
       await executor.map(double, [1, 2], { runIds: 'ab' as never }).catch((e: unknown) => e),
       await executor.map(double, [1], { runIds: ['bad-options'], onProgress: 5 as never }).catch((e: unknown) => e),
+      // Lists whose reading throws (a Proxy, a getter): a bad option, not an untyped rejection or a failed run.
+      await executor.map(double, new Proxy([1], { get: throwing })).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: new Proxy(['bad-options'], { get: throwing }) }).catch((e) => e),
     ]
     expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
       'double: signal must be an AbortSignal, got an object',
@@ -187,6 +196,8 @@ describe('BullMQExecutor and serve', () => {
       'BullMQExecutor: inputs must be an array, got null',
       'BullMQExecutor: runIds must be a list of run ids or a function of the input and its index, got "ab"',
       'BullMQExecutor: onProgress must be a function, got 5',
+      'BullMQExecutor: inputs could not be read: Error: no reading this list',
+      'BullMQExecutor: runIds could not be read: Error: no reading this list',
     ])
     expect(await executor.result('bad-options')).toBeUndefined()
   })
@@ -298,6 +309,49 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('a cancel request published while the worker was cut off from Redis still reaches the run once it is back', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        started()
+        // Long enough to be cancelled many times over; a run the request never reaches ends here, 'finished'.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 20_000)
+          context.signal.addEventListener('abort', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+        context.signal.throwIfAborted()
+        return 'finished'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [slow] })
+    const waiting = slow.invoke(null, { executor, runId: 'cut-off-1' }).catch((e: unknown) => e)
+    await running
+    // One transaction: the worker's subscription is cut (as when Redis goes away and comes back), and the request is
+    // kept and published before it can subscribe again. Nobody hears the message; the kept request says it.
+    const names = queueNames({ queue }, 'test')
+    const client = new Redis(redis.url)
+    try {
+      await client
+        .multi()
+        .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+        .set(names.cancelKey('cut-off-1'), 'stop it', 'PX', 60_000)
+        .publish(names.cancelChannel, JSON.stringify({ runId: 'cut-off-1', reason: 'stop it' }))
+        .exec()
+    } finally {
+      client.disconnect()
+    }
+    const error = await waiting
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/stop it/)
+  })
+
   it('answers a failed run id with its failure again, or runs it again with rerunFailed, replaying what finished', async () => {
     let charges = 0
     let healthy = false
@@ -327,6 +381,45 @@ describe('BullMQExecutor and serve', () => {
     closing.push(rerunning)
     expect(await order.invoke(undefined, { executor: rerunning, runId: 'order-1' })).toBe('shipped')
     expect(charges).toBe(1)
+  })
+
+  it('producers that submit one failed run id with rerunFailed at once all await the one run again', async () => {
+    let runs = 0
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const flaky = defineFunction({
+      name: 'flaky',
+      run: async () => {
+        runs += 1
+        if (runs === 1) throw new Error('the warehouse is closed')
+        await released
+        return 'shipped'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [flaky] })
+    expect(await flaky.invoke(undefined, { executor, runId: 'rerun-race' }).catch((e: unknown) => e)).toMatchObject({
+      name: 'FunctionError',
+    })
+    const producers = Array.from(
+      { length: 4 },
+      () => new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 }),
+    )
+    closing.push(...producers)
+    // Each producer sees the failed job; one runs it again first, and the others find it running, not failed.
+    const outcomes = Promise.all(
+      producers.map((producer) => producer.map(flaky, [undefined], { runIds: ['rerun-race'] })),
+    )
+    while (runs < 2) await new Promise((resolve) => setTimeout(resolve, 20))
+    release()
+    expect((await outcomes).map(([outcome]) => outcome?.status === 'fulfilled' && outcome.value)).toEqual([
+      'shipped',
+      'shipped',
+      'shipped',
+      'shipped',
+    ])
+    expect(runs).toBe(2)
   })
 
   it('refuses a run id that a run of another graph holds, also while this executor still awaits that run', async () => {

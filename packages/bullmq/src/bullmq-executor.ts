@@ -14,6 +14,7 @@ import {
   TimeoutError,
   TinyLLMError,
   type UsageTotals,
+  unreadableOption,
 } from '@tinyllm/core'
 import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
@@ -176,8 +177,8 @@ export class BullMQExecutor implements RunExecutor {
   private polling = false
   private closed = false
 
-  constructor(options: BullMQExecutorOptions) {
-    checkOptionKeys(options, executorOptionKeys, owner)
+  constructor(given: BullMQExecutorOptions) {
+    const options = checkOptionKeys(given, executorOptionKeys, owner)
     this.version = checkVersion(options.version, owner)
     if (options.rerunFailed !== undefined && typeof options.rerunFailed !== 'boolean') {
       throw optionError('rerunFailed', 'true or false', options.rerunFailed, owner)
@@ -228,14 +229,17 @@ export class BullMQExecutor implements RunExecutor {
   async map<Input, Output>(
     fn: Invocable<Input, Output> & DescribedGraph,
     inputs: ReadonlyArray<Input>,
-    options: MapOptions<Input> = {},
+    given: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
-    checkOptionKeys(options, mapOptionKeys, owner)
+    const options = checkOptionKeys(given, mapOptionKeys, owner)
     if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
-    const runIds = options.runIds
-    if (runIds !== undefined && !Array.isArray(runIds) && typeof runIds !== 'function') {
-      throw optionError('runIds', 'a list of run ids or a function of the input and its index', runIds, owner)
+    const ids = options.runIds
+    if (ids !== undefined && !Array.isArray(ids) && typeof ids !== 'function') {
+      throw optionError('runIds', 'a list of run ids or a function of the input and its index', ids, owner)
     }
+    // Both lists read once, before anything is queued: one whose reading throws is a bad option, not a failed run.
+    const list = readList(inputs, 'inputs')
+    const runIds = Array.isArray(ids) ? readList(ids, 'runIds') : ids
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw optionError('onProgress', 'a function', options.onProgress, owner)
     }
@@ -246,10 +250,10 @@ export class BullMQExecutor implements RunExecutor {
         : typeof runIds === 'function'
           ? (runIds as (input: unknown, index: number) => string)
           : (_input: unknown, index: number) => runIds[index] as string
-    if (Array.isArray(runIds) && runIds.length !== inputs.length) {
+    if (Array.isArray(runIds) && runIds.length !== list.length) {
       throw new ConfigurationError({
         option: 'runIds',
-        message: `runIds has ${runIds.length} ids for ${inputs.length} inputs`,
+        message: `runIds has ${runIds.length} ids for ${list.length} inputs`,
         functionName: owner,
       })
     }
@@ -257,8 +261,8 @@ export class BullMQExecutor implements RunExecutor {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     }
-    const promises = this.submit(fn as unknown as SubmittedGraph, inputs, runIdOf, invokeOptions)
-    const outcomes = new Array<RunOutcome<Output>>(inputs.length)
+    const promises = this.submit(fn as unknown as SubmittedGraph, list, runIdOf, invokeOptions)
+    const outcomes = new Array<RunOutcome<Output>>(list.length)
     let settled = 0
     let failed = 0
     // An async onProgress that rejects fails map as one that throws does, not the process (an unhandled rejection);
@@ -274,7 +278,7 @@ export class BullMQExecutor implements RunExecutor {
             outcomes[index] = outcome as RunOutcome<Output>
             settled += 1
             if (outcome.status === 'rejected') failed += 1
-            const progress: unknown = options.onProgress?.({ settled, failed, total: inputs.length, index, outcome })
+            const progress: unknown = options.onProgress?.({ settled, failed, total: list.length, index, outcome })
             if (progress !== undefined) Promise.resolve(progress).catch(progressFailed)
           }),
         ),
@@ -608,11 +612,14 @@ export class BullMQExecutor implements RunExecutor {
       submitted &&
       this.rerunFailed &&
       job.failedReason &&
-      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined &&
-      (await job.getState()) === 'failed'
+      runIdConflict(run.runId, job.data, run.graph, run.data) === undefined
     ) {
-      await forgetCancel(this.client, this.names, run.runId)
-      await job.retry('failed')
+      // Run it again, unless another producer has just done so (it is no longer failed, or the retry finds it so):
+      // either way the run is awaited as an unfinished one is, its job read again when it finishes.
+      if ((await job.getState()) === 'failed') {
+        await forgetCancel(this.client, this.names, run.runId)
+        await job.retry('failed').catch(ignore)
+      }
       return
     }
     const outcome = outcomeOf(job, run.graph, run.data)
@@ -734,6 +741,15 @@ function checkRunId(runId: unknown, functionName: string): string {
     runId,
     functionName,
   )
+}
+
+/** A copy of a list option, read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
+function readList<Item>(list: ReadonlyArray<Item>, option: string): Item[] {
+  try {
+    return Array.from(list)
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
 }
 
 function runIdOrUnknown(runIdOf: (input: never, index: number) => string, input: unknown, index: number): string {

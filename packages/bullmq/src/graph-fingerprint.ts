@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type FunctionNode, optionError, unreadableOption } from '@tinyllm/core'
+import { hasLoneSurrogate } from './redis-connection.js'
 
 /** What a fingerprint is taken of: a graph that can describe itself (every tinyllm Function can). */
 export interface DescribedGraph {
@@ -33,8 +34,11 @@ export function graphFingerprint(graph: DescribedGraph, version?: string): strin
   return hash.digest('hex').slice(0, 16)
 }
 
-/** Checks a `version` option: a string, or `undefined`. */
+/**
+ * Checks a `version` option: a string without a lone surrogate, or `undefined`. The hash reads the version as UTF-8,
+ * where every lone surrogate is U+FFFD: `v\uD800` and `v\uD801` would be one version, one fingerprint.
+ */
 export function checkVersion(version: unknown, owner: string): string | undefined {
-  if (version === undefined || typeof version === 'string') return version
-  throw optionError('version', 'a string', version, owner)
+  if (version === undefined || (typeof version === 'string' && !hasLoneSurrogate(version))) return version
+  throw optionError('version', 'a string without a lone surrogate', version, owner)
 }

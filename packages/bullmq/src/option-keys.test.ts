@@ -51,13 +51,59 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
 
   it('checks the values of options in the one message format', async () => {
     expect(refusal(() => new RedisRateLimiter({ connection, name: '' })).message).toBe(
-      'RedisRateLimiter: name must be a non-empty string, got ""',
+      'RedisRateLimiter: name must be a non-empty string without a lone surrogate, got ""',
     )
+    // Redis keeps keys as UTF-8, where a lone surrogate is U+FFFD: limiters "team-\uD800" and "team-\uD801" would
+    // share one window, and a prefix that is not a string would name keys nobody asked for.
+    for (const [options, message] of [
+      [{ name: 'team-\uD800' }, 'name must be a non-empty string without a lone surrogate, got "team-\\ud800"'],
+      [{ prefix: 42 }, 'prefix must be a non-empty string without a lone surrogate, got 42'],
+      [{ prefix: '' }, 'prefix must be a non-empty string without a lone surrogate, got ""'],
+      [{ prefix: 'x\uDC00' }, 'prefix must be a non-empty string without a lone surrogate, got "x\\udc00"'],
+    ] as const) {
+      expect(refusal(() => new RedisRateLimiter({ connection, name: 'l', ...(options as object) })).message).toBe(
+        `RedisRateLimiter: ${message}`,
+      )
+    }
     expect(refusal(() => new BullMQExecutor({ connection, context: {} as never })).message).toBe(
       'BullMQExecutor: context must be a ContextCarrier, with inject() and extract(), got an object',
     )
     const error = await serve({ connection, graphs: [5 as never] }).catch((caught: unknown) => caught)
     expect((error as Error).message).toBe('serve: graphs must be a list of tinyllm Functions, got 5')
+  })
+
+  it('refuses options whose reading throws (a getter, a Proxy) with a ConfigurationError, in every class alike', async () => {
+    const unreadable = <Options extends object>(options: Options, key: string): Options =>
+      Object.defineProperty({ ...options }, key, {
+        enumerable: true,
+        get() {
+          throw new Error('no reading this option')
+        },
+      })
+    const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+    const executor = new BullMQExecutor({ connection })
+    try {
+      const errors = [
+        await Promise.resolve()
+          .then(() => new RedisJournal(unreadable({ connection }, 'prefix')))
+          .catch((caught: unknown) => caught),
+        await Promise.resolve()
+          .then(() => new RedisRateLimiter(unreadable({ connection, name: 'l' }, 'requestsPerMinute')))
+          .catch((caught: unknown) => caught),
+        await Promise.resolve()
+          .then(() => new BullMQExecutor(unreadable({ connection }, 'version')))
+          .catch((caught: unknown) => caught),
+        await serve(unreadable({ connection, graphs }, 'concurrency')).catch((caught: unknown) => caught),
+        await executor.map(graphs[0]!, [1], unreadable({}, 'signal')).catch((caught: unknown) => caught),
+      ]
+      expect(errors.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual(
+        ['RedisJournal', 'RedisRateLimiter', 'BullMQExecutor', 'serve', 'BullMQExecutor'].map(
+          (owner) => `${owner}: options could not be read: Error: no reading this option`,
+        ),
+      )
+    } finally {
+      await executor.close()
+    }
   })
 
   it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
@@ -85,12 +131,25 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
   it('refuses values of the wrong kind before opening a connection, in the one message format', async () => {
     const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
     const served = [
-      [{ queue: 5 }, 'queue must be a non-empty string without ":", other than "journal", got 5'],
-      [{ queue: 'a:b' }, 'queue must be a non-empty string without ":", other than "journal", got "a:b"'],
+      [{ queue: 5 }, 'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got 5'],
+      [
+        { queue: 'a:b' },
+        'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "a:b"',
+      ],
       // Its jobs' keys would be the journal's: tinyllm:journal:<run id> is a job's hash and a durable step's entry.
-      [{ queue: 'journal' }, 'queue must be a non-empty string without ":", other than "journal", got "journal"'],
-      [{ prefix: '' }, 'prefix must be a non-empty string, got ""'],
-      [{ version: 5 }, 'version must be a string, got 5'],
+      [
+        { queue: 'journal' },
+        'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "journal"',
+      ],
+      [{ prefix: '' }, 'prefix must be a non-empty string without a lone surrogate, got ""'],
+      // Redis keeps keys as UTF-8, where a lone surrogate is U+FFFD: the queue of another prefix. Refused before the
+      // worker opens its connections, which a refusal must not leave open.
+      [{ prefix: 'tiny\uD800' }, 'prefix must be a non-empty string without a lone surrogate, got "tiny\\ud800"'],
+      [
+        { queue: 'runs\uDC00' },
+        'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "runs\\udc00"',
+      ],
+      [{ version: 5 }, 'version must be a string without a lone surrogate, got 5'],
       [{ onError: 5 }, 'onError must be a function, got 5'],
       [{ journal: {} }, 'journal must be a StepJournal (with read and write), got an object'],
     ] as const
@@ -100,10 +159,14 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       expect((error as Error).message).toBe(`serve: ${message}`)
     }
     const produced = [
-      [{ queue: 5 }, 'queue must be a non-empty string without ":", other than "journal", got 5'],
-      [{ queue: 'journal' }, 'queue must be a non-empty string without ":", other than "journal", got "journal"'],
-      [{ version: 5 }, 'version must be a string, got 5'],
+      [{ queue: 5 }, 'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got 5'],
+      [
+        { queue: 'journal' },
+        'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "journal"',
+      ],
+      [{ version: 5 }, 'version must be a string without a lone surrogate, got 5'],
       [{ rerunFailed: 'yes' }, 'rerunFailed must be true or false, got "yes"'],
+      [{ prefix: 'tiny\uD800' }, 'prefix must be a non-empty string without a lone surrogate, got "tiny\\ud800"'],
     ] as const
     for (const [options, message] of produced) {
       expect(refusal(() => new BullMQExecutor({ connection, ...(options as object) })).message).toBe(
@@ -111,7 +174,14 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       )
     }
     expect(refusal(() => graphFingerprint(graphs[0]!, 5 as never)).message).toBe(
-      'graphFingerprint: version must be a string, got 5',
+      'graphFingerprint: version must be a string without a lone surrogate, got 5',
+    )
+    // Hashed as UTF-8, v\uD800 and v\uD801 would be one fingerprint: a worker of one would run the other's jobs.
+    expect(refusal(() => graphFingerprint(graphs[0]!, 'v\uD800')).message).toBe(
+      'graphFingerprint: version must be a string without a lone surrogate, got "v\\ud800"',
+    )
+    expect(refusal(() => new BullMQExecutor({ connection, version: 'v\uDC00' })).message).toBe(
+      'BullMQExecutor: version must be a string without a lone surrogate, got "v\\udc00"',
     )
   })
 

@@ -77,6 +77,15 @@ export function hasLoneSurrogate(text: string): boolean {
   return loneSurrogate.test(text)
 }
 
+/**
+ * A name that is part of Redis keys (a prefix, a limiter's name), checked: a non-empty string without a lone
+ * surrogate — two names that differ only there would name the same keys, one queue, one journal, one limiter's window.
+ */
+export function checkKeyName(value: unknown, option: string, owner: string): string {
+  if (typeof value === 'string' && value !== '' && !hasLoneSurrogate(value)) return value
+  throw optionError(option, 'a non-empty string without a lone surrogate', value, owner)
+}
+
 /** Runs a Lua script defined on `client` with `defineCommand` (EVALSHA, and EVAL again after a server restart). */
 export function callScript(client: Redis, name: string, args: ReadonlyArray<string | number>): Promise<unknown> {
   const command = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]

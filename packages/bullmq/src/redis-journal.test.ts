@@ -1,6 +1,8 @@
-import { ConfigurationError, defineFunction, type RunContext } from '@tinyllm/core'
+import { AbortError, ConfigurationError, defineFunction, type RunContext } from '@tinyllm/core'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisJournal } from './redis-journal.js'
+import { RedisRateLimiter } from './redis-rate-limiter.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
 
 let redis: RedisServer
@@ -78,6 +80,42 @@ describe('RedisJournal', () => {
     const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
     expect(await journal.write('run/\uD83D\uDE00', entry)).toEqual(entry)
     expect(await journal.read('run/\uD83D\uDE00')).toEqual(entry)
+  })
+
+  it('fails a step whose entry is not JSON with a ConfigurationError that quotes none of it', async () => {
+    // What another program left under the key, an API key first: the parser's message would quote "sk-proj-A1", a
+    // piece of the key too short for redaction to recognise.
+    const apiKey = `sk-proj-${'A1b2C3d4E5'.repeat(4)}`
+    const client = new Redis(redis.url)
+    try {
+      await client.set('journal-test:journal:not-json', `${apiKey} was here`)
+    } finally {
+      client.disconnect()
+    }
+    const step = defineFunction({ name: 'step', durable: true, run: (value: number) => value })
+    const record = await step.trace(1, { runId: 'not-json', journal })
+    expect(record.status).toBe('failed')
+    expect(ConfigurationError.isInstance(record.error), String(record.error)).toBe(true)
+    expect(record.error?.message).toMatch(/the entry at not-json is not a journal entry/)
+    expect(JSON.stringify(record) + String(record.error?.stack)).not.toContain('sk-proj')
+  })
+
+  it('a closed journal refuses reads and writes with an AbortError, as a closed limiter does status, not a client error', async () => {
+    const closed = new RedisJournal({ connection: redis.url, prefix: 'journal-test' })
+    const limiter = new RedisRateLimiter({ connection: redis.url, name: 'closed-test', requestsPerMinute: 1 })
+    await closed.close()
+    await limiter.close()
+    const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
+    const errors = [
+      await closed.read('closed/0').catch((caught: unknown) => caught),
+      await closed.write('closed/0', entry).catch((caught: unknown) => caught),
+      await limiter.status().catch((caught: unknown) => caught),
+    ]
+    expect(errors.map((error) => AbortError.isInstance(error) && (error as Error).message)).toEqual([
+      expect.stringMatching(/the journal is closed/),
+      expect.stringMatching(/the journal is closed/),
+      expect.stringMatching(/rate limiter closed-test was closed/),
+    ])
   })
 
   it('refuses a prefix that is not a non-empty string of whole characters', () => {

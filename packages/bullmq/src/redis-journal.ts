@@ -1,13 +1,20 @@
 import {
+  abortErrorFor,
   ConfigurationError,
   checkNumber,
   type JournalEntry,
-  optionError,
   type StepJournal,
   safeStringify,
 } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import { callScript, closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
+import {
+  callScript,
+  checkKeyName,
+  closeRedis,
+  hasLoneSurrogate,
+  openRedis,
+  type RedisConnection,
+} from './redis-connection.js'
 import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
@@ -45,14 +52,11 @@ export class RedisJournal implements StepJournal {
   readonly prefix: string
   readonly ttlMs: number
   private readonly client: Redis
+  private closed = false
 
-  constructor(options: RedisJournalOptions) {
-    checkOptionKeys(options, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
-    const prefix = options.prefix ?? 'tinyllm'
-    if (typeof prefix !== 'string' || prefix === '' || hasLoneSurrogate(prefix)) {
-      throw optionError('prefix', 'a non-empty string without a lone surrogate', prefix, 'RedisJournal')
-    }
-    this.prefix = prefix
+  constructor(given: RedisJournalOptions) {
+    const options = checkOptionKeys(given, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
+    this.prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', 'RedisJournal')
     this.ttlMs =
       checkNumber(
         options.ttlMs,
@@ -65,20 +69,28 @@ export class RedisJournal implements StepJournal {
   }
 
   async read(key: string): Promise<JournalEntry | undefined> {
+    this.checkOpen()
     const text = await this.client.get(this.keyOf(key))
     return text === null ? undefined : parseEntry(text, key)
   }
 
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
+    this.checkOpen()
     const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
       | string
       | null
     return standing === null ? entry : parseEntry(standing, key)
   }
 
-  /** Closes the journal's connection. */
+  /** Closes the journal's connection; reads and writes reject with an AbortError from then on. */
   close(): Promise<void> {
+    this.closed = true
     return closeRedis(this.client)
+  }
+
+  /** A closed journal has no connection left: a read or write is refused as such, not with a Redis client's error. */
+  private checkOpen(): void {
+    if (this.closed) throw abortErrorFor('the journal is closed', { functionName: 'RedisJournal' })
   }
 
   /**
@@ -97,8 +109,17 @@ export class RedisJournal implements StepJournal {
   }
 }
 
+/**
+ * The entry stored as `text`; text that is not one is a ConfigurationError. Text that is not JSON is said to be so, not
+ * quoted: the parser's message quotes its first characters, cut where a secret may be, too short for redaction.
+ */
 function parseEntry(text: string, key: string): JournalEntry {
-  const entry = JSON.parse(text) as JournalEntry
+  let entry: JournalEntry | undefined
+  try {
+    entry = JSON.parse(text) as JournalEntry
+  } catch {
+    entry = undefined
+  }
   if (
     typeof entry !== 'object' ||
     entry === null ||

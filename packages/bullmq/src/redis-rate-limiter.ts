@@ -2,7 +2,7 @@ import { AbortError, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
 import { checkLimits, checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
-import { callScript, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { callScript, checkKeyName, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   acquireScript,
   coolDownScript,
@@ -136,16 +136,15 @@ export class RedisRateLimiter implements RateLimiterLike {
   private wake: (() => void) | undefined = undefined
   private closed = false
 
-  constructor(options: RedisRateLimiterOptions) {
-    checkOptionKeys(
-      options,
+  constructor(given: RedisRateLimiterOptions) {
+    const options = checkOptionKeys(
+      given,
       ['connection', 'name', 'requestsPerMinute', 'tokensPerMinute', 'windowMs', 'maxCoolDownMs', 'prefix'],
       owner,
     )
-    if (typeof options.name !== 'string' || options.name === '') {
-      throw optionError('name', 'a non-empty string', options.name, owner)
-    }
-    this.name = options.name
+    // Redis keeps keys as UTF-8: names that differ only in a lone surrogate would share one window.
+    this.name = checkKeyName(options.name, 'name', owner)
+    const prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', owner)
     const limits = checkLimits(options, owner)
     this.requestsPerMinute = limits.requestsPerMinute
     this.tokensPerMinute = limits.tokensPerMinute
@@ -153,7 +152,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.maxCoolDownMs = checkTimerMs(options.maxCoolDownMs, 'maxCoolDownMs', 0, owner) ?? 60_000
     this.windowMicros = this.windowMs * 1000
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
-    const base = `{${options.prefix ?? 'tinyllm'}:limiter:${this.name}}`
+    const base = `{${prefix}:limiter:${this.name}}`
     this.keys = [`${base}:grants`, `${base}:tokens`, `${base}:state`]
     this.client = openRedis(options.connection, owner)
     for (const [command, lua] of Object.values(scripts)) this.client.defineCommand(command, { numberOfKeys: 3, lua })
@@ -207,6 +206,8 @@ export class RedisRateLimiter implements RateLimiterLike {
 
   /** The shared window's requests and tokens, this process's queue, and the cool-down left. */
   async status(): Promise<RedisRateLimiterStatus> {
+    // A closed limiter has no connection: not Redis answering with an error.
+    if (this.closed) throw closedError(this.name)
     const [requests, tokens, coolDownMicros] = (await callScript(this.client, scripts.status[0], [
       ...this.keys,
       this.windowMicros,

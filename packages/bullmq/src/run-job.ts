@@ -1,4 +1,12 @@
-import { type Budget, checkKnownOptions, checkNumber, optionError, type UsageTotals } from '@tinyllm/core'
+import {
+  type Budget,
+  checkKnownOptions,
+  checkNumber,
+  optionError,
+  type UsageTotals,
+  unreadableOption,
+} from '@tinyllm/core'
+import { checkKeyName, hasLoneSurrogate } from './redis-connection.js'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
 export interface RunJobData {
@@ -37,12 +45,27 @@ export interface QueueLocation {
 }
 
 /**
- * Checks the options object of a class of this package: an object, holding no key it does not know (a misspelling such
- * as `requestPerMinute` would otherwise leave a limit off), with a suggestion for the right name.
+ * Checks the options object of a class of this package — an object, holding no key it does not know (a misspelling
+ * such as `requestPerMinute` would otherwise leave a limit off), with a suggestion for the right name — and answers a
+ * copy of it, each option read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError.
  */
-export function checkOptionKeys(options: unknown, known: ReadonlyArray<string>, owner: string): void {
+export function checkOptionKeys<Options extends object>(
+  options: Options,
+  known: ReadonlyArray<keyof Options & string>,
+  owner: string,
+): Options {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   checkKnownOptions(options, new Set(known), owner)
+  const read: Record<string, unknown> = {}
+  try {
+    for (const key of known) {
+      const value = options[key]
+      if (value !== undefined) read[key] = value
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+  return read as Options
 }
 
 /** The longest delay a timer holds, 2³¹−1 ms: a longer one fires at once (Node sets it to 1 ms), so options refuse it. */
@@ -70,16 +93,27 @@ export interface QueueNames {
 export const journalKeySegment = 'journal'
 
 /**
- * The queue's names, checked: a queue is a non-empty string without `:` (BullMQ's rule) other than `journal` (its
- * jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a non-empty string.
+ * The queue's names, checked before any connection is opened: a queue is a non-empty string without `:` (BullMQ's
+ * rule) other than `journal` (its jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a
+ * non-empty string; neither holds a lone surrogate, which Redis would keep as U+FFFD, another queue's keys.
  */
 export function queueNames(location: QueueLocation, owner: string): QueueNames {
   const queue = location.queue ?? defaultQueue
-  const prefix = location.prefix ?? defaultPrefix
-  if (typeof queue !== 'string' || queue === '' || queue.includes(':') || queue === journalKeySegment) {
-    throw optionError('queue', `a non-empty string without ":", other than "${journalKeySegment}"`, queue, owner)
+  const prefix = checkKeyName(location.prefix ?? defaultPrefix, 'prefix', owner)
+  if (
+    typeof queue !== 'string' ||
+    queue === '' ||
+    queue.includes(':') ||
+    queue === journalKeySegment ||
+    hasLoneSurrogate(queue)
+  ) {
+    throw optionError(
+      'queue',
+      `a non-empty string without ":" or a lone surrogate, other than "${journalKeySegment}"`,
+      queue,
+      owner,
+    )
   }
-  if (typeof prefix !== 'string' || prefix === '') throw optionError('prefix', 'a non-empty string', prefix, owner)
   return {
     queue,
     prefix,

@@ -105,8 +105,8 @@ const serveOptionKeys = [
  * const worker = await serve({ graphs: [creditPipeline], connection: 'redis://127.0.0.1:6379', concurrency: 32 })
  * process.on('SIGTERM', () => worker.close())
  */
-export async function serve(options: ServeOptions): Promise<GraphWorker> {
-  checkOptionKeys(options, serveOptionKeys, owner)
+export async function serve(given: ServeOptions): Promise<GraphWorker> {
+  const options = checkOptionKeys(given, serveOptionKeys, owner)
   const concurrency = checkNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }, owner) ?? 16
   const lockDuration = checkTimerMs(options.lockDurationMs, 'lockDurationMs', 100, owner) ?? 30_000
   const stalledInterval = checkTimerMs(options.stalledIntervalMs, 'stalledIntervalMs', 100, owner) ?? 15_000
@@ -122,9 +122,12 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw optionError('onError', 'a function', options.onError, owner)
   }
-  const given = options.journal
-  if (given !== undefined && (typeof given?.read !== 'function' || typeof given.write !== 'function')) {
-    throw optionError('journal', 'a StepJournal (with read and write)', given, owner)
+  const journalOption = options.journal
+  if (
+    journalOption !== undefined &&
+    (typeof journalOption?.read !== 'function' || typeof journalOption.write !== 'function')
+  ) {
+    throw optionError('journal', 'a StepJournal (with read and write)', journalOption, owner)
   }
   const carrier = options.context
   if (carrier !== undefined && typeof carrier?.extract !== 'function') {
@@ -151,6 +154,8 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
   const onError = options.onError ?? ignore
   const registered = [...graphs.keys()]
+  /** The ids of the runs this worker is running. */
+  const holding = new Set<string>()
   const closeConnections = () =>
     Promise.all([
       closeRedis(subscriber),
@@ -177,6 +182,7 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
   ): Promise<RunJobResult> => {
     const data = job.data
     const runId = job.id ?? data.runId
+    holding.add(runId)
     try {
       const served = graphs.get(data.graph)
       if (served === undefined || served.fingerprint !== data.fingerprint) {
@@ -217,6 +223,8 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
       // The typed error travels in the job; the job fails at once, never retried by BullMQ.
       await job.updateData({ ...data, error: error.toJSON() })
       throw new UnrecoverableError(error.message)
+    } finally {
+      holding.delete(runId)
     }
   }
 
@@ -235,13 +243,30 @@ export async function serve(options: ServeOptions): Promise<GraphWorker> {
     const request = parseCancelRequest(message)
     if (request !== undefined) worker.cancelJob(request.runId, request.reason)
   })
+  /**
+   * Subscribes to cancel requests, then reads the request kept for each run this worker holds: one published while
+   * it was not subscribed (it was starting, or Redis was away and came back) was heard by no one.
+   */
+  const listen = async (): Promise<void> => {
+    await subscriber.subscribe(names.cancelChannel)
+    const held = [...holding]
+    if (held.length === 0) return
+    const reasons = await client.mget(held.map((runId) => names.cancelKey(runId)))
+    held.forEach((runId, index) => {
+      const reason = reasons[index]
+      if (reason !== null && reason !== undefined) worker.cancelJob(runId, reason)
+    })
+  }
   try {
     await worker.waitUntilReady()
-    await subscriber.subscribe(names.cancelChannel)
+    await listen()
   } catch (error) {
     await shutDown()
     throw error
   }
+  subscriber.on('ready', () => {
+    listen().catch(onError)
+  })
 
   async function shutDown(): Promise<void> {
     await worker.close()

@@ -233,6 +233,8 @@ describe('SqliteJournal', () => {
   it('refuses bad options with a ConfigurationError naming the option', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ path: '' }, 'path', /path must be the path of a database file/],
+      // Stored as UTF-8, tenant-\uD800.db and tenant-\uD801.db would both be tenant-\uFFFD.db: one tenant's journal.
+      [{ path: join(tmpdir(), 'tenant-\uD800.db') }, 'path', /without a lone surrogate, got ".*tenant-\\ud800\.db"$/],
       [{ path: freshFile(), table: 'runs; DROP TABLE x' }, 'table', /table must be a name of letters, digits and _/],
       [{ path: freshFile(), table: 'sqlite_master' }, 'table', /not starting with sqlite_/],
       [{ path: freshFile(), busyTimeoutMs: -1 }, 'busyTimeoutMs', /busyTimeoutMs must be an integer ≥ 0/],

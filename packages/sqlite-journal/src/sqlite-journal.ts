@@ -16,7 +16,10 @@ import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-e
 
 /** Options of a {@link SqliteJournal}. */
 export interface SqliteJournalOptions {
-  /** The database file, created when missing. `':memory:'` keeps the journal in this process's memory. */
+  /**
+   * The database file, created when missing. `':memory:'` keeps the journal in this process's memory. A path holding a
+   * lone surrogate is refused: the file system would name the file with U+FFFD, another path's file.
+   */
   readonly path: string
   /**
    * The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. As in SQL, case
@@ -87,8 +90,9 @@ export class SqliteJournal implements StepJournal {
     }
     checkKnownOptions(resolved, knownOptions, owner)
     const given = readOptions(resolved)
-    if (typeof given.path !== 'string' || given.path === '') {
-      throw optionError('path', 'the path of a database file', given.path, owner)
+    // The file system keeps names as UTF-8 too: paths that differ only in a lone surrogate would open one file.
+    if (typeof given.path !== 'string' || given.path === '' || loneSurrogate.test(given.path)) {
+      throw optionError('path', 'the path of a database file, without a lone surrogate', given.path, owner)
     }
     const table = given.table ?? 'tinyllm_journal'
     if (typeof table !== 'string' || !tableNamePattern.test(table)) {

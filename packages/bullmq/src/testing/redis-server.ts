@@ -6,7 +6,7 @@ import { join } from 'node:path'
 
 /** Options of {@link startRedisServer}. */
 export interface RedisServerOptions {
-  /** Port on 127.0.0.1; default a free one. */
+  /** Port on 127.0.0.1; default a free one. A port another server holds makes the start reject. */
   readonly port?: number
   /**
    * Keep every write in an append-only file, synced on each write, so that a server killed and started again on the
@@ -31,7 +31,7 @@ export interface RedisServer {
   readonly pid: number | undefined
   /** Kills the server at once (SIGKILL), as a crash would; `start` brings it back on the same port and directory. */
   kill(): Promise<void>
-  /** Starts the server again after `kill`, on the same port and directory. */
+  /** Starts the server again after `kill`, on the same port and directory; rejects if another server took the port. */
   start(): Promise<void>
   /** Stops the server and removes the directory it created. Calling it again does nothing. */
   stop(): Promise<void>
@@ -39,8 +39,9 @@ export interface RedisServer {
 
 /**
  * Starts a real `redis-server` (Debian's `redis-server` package, or any Redis ≥ 6.2 on the PATH) on 127.0.0.1, in a
- * temporary directory, and resolves once it answers. No password and no network beyond the loopback address: a server
- * for one test or one example, stopped with `stop()`.
+ * temporary directory, and resolves once it answers — it, not another server holding the port, which makes it
+ * reject. No password and no network beyond the loopback address: a server for one test or one example, stopped with
+ * `stop()`.
  *
  * @example
  * const redis = await startRedisServer()
@@ -132,7 +133,7 @@ class LocalRedisServer implements RedisServer {
     child.once('exit', () => {
       if (this.process === child) this.process = undefined
     })
-    await Promise.race([this.waitUntilAnswering(), exited])
+    await Promise.race([this.waitUntilAnswering(child), exited])
     child.stdout?.removeListener('data', collect)
     child.stderr?.removeListener('data', collect)
     child.stdout?.resume()
@@ -158,18 +159,24 @@ class LocalRedisServer implements RedisServer {
     await exited
   }
 
-  /** Polls with a PING until the server answers PONG (it loads its append-only file first). */
-  private async waitUntilAnswering(): Promise<void> {
+  /**
+   * Polls until this server answers a PING (it loads its append-only file first). Another server answering on the
+   * port does not count: this one then fails to listen and exits, and `start` rejects with its complaint.
+   */
+  private async waitUntilAnswering(child: ChildProcess): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (await ping(this.host, this.port)) return
+      if (await answers(this.host, this.port, child.pid)) return
       if (this.process === undefined) throw new Error('redis-server exited')
       await new Promise((resolve) => setTimeout(resolve, Math.min(20 * (attempt + 1), 200)))
     }
   }
 }
 
-/** Whether a Redis server on host:port answers a PING. */
-function ping(host: string, port: number): Promise<boolean> {
+/**
+ * Whether the Redis server on host:port answers a PING, and is process `pid`: a server started earlier on a port
+ * given twice, or taken between a `kill` and a `start`, answers too, and its `INFO` says whose it is.
+ */
+function answers(host: string, port: number, pid: number | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket()
     let answer = ''
@@ -181,9 +188,15 @@ function ping(host: string, port: number): Promise<boolean> {
     socket.once('error', () => done(false))
     socket.on('data', (chunk) => {
       answer += chunk.toString('utf8')
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'))
+      // An error (-LOADING while the append-only file loads) instead of PONG: not yet.
+      if (!answer.startsWith('+PONG\r\n')) {
+        if (answer.includes('\r\n')) done(false)
+        return
+      }
+      const serverPid = /\r\nprocess_id:(\d+)\r\n/.exec(answer)?.[1]
+      if (serverPid !== undefined) done(Number(serverPid) === pid)
     })
-    socket.connect(port, host, () => socket.write('PING\r\n'))
+    socket.connect(port, host, () => socket.write('PING\r\nINFO server\r\n'))
   })
 }
 
