@@ -130,4 +130,18 @@ describe('tool-call errors quote what the model sent, within bounds', () => {
     ).catch((error: unknown) => error)
     expect((mismatched as Error).message.length).toBeLessThan(500)
   })
+
+  it('lists at most 20 issues, each cut short, however many the arguments make and however long what they quote', async () => {
+    const items = Array.from({ length: 5_000 }, () => 'x'.repeat(50))
+    const many = await failure(
+      parseToolArguments(call(JSON.stringify({ items })), z.object({ items: z.array(z.number()) })),
+    )
+    expect(many.reason).toBe('invalid-arguments')
+    expect(many.issues).toHaveLength(5_000)
+    expect(many.message).toMatch(/items\[19\]: .*; … and 4980 more$/)
+    expect(many.message.length).toBeLessThan(3_000)
+    const quoting = z.object({ q: z.string().refine(() => false, `no: ${'y'.repeat(100_000)}`) })
+    const long = await failure(parseToolArguments(call('{"q":"a"}'), quoting))
+    expect(long.message.length).toBeLessThan(500)
+  })
 })

@@ -90,9 +90,16 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
   } catch (error) {
     if (!ValidationError.isInstance(error)) throw error
     const issues = error.issues
+    // The issues as the validation's own message lists them — the first 20, each cut short — never all of them: the
+    // model's arguments decide how many there are, and how long what they quote is.
+    const listed = error.message
+      .split('\n  - ')
+      .slice(1)
+      .map((line) => line.replace(/\n/g, ' '))
+      .join('; ')
     throw new ToolCallError({
       reason: 'invalid-arguments',
-      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${listed}`,
       toolName: call.name,
       toolCallId: call.id,
       issues,
