@@ -451,6 +451,32 @@ describe('cassettes', () => {
     expect(cassette.interactions).toEqual([])
   })
 
+  it('records a redirect and hands it back, never following it to another origin with the credentials', async () => {
+    const elsewhere = await serve({ routes: { 'POST /v1/chat': () => ({ json: { taken: true } }) } })
+    const upstream = await serve({
+      routes: { 'POST /v1/chat': () => ({ status: 307, headers: { location: `${elsewhere.url}/v1/chat` }, raw: '' }) },
+    })
+    const cassette = createCassette({
+      path: join(directory, 'redirect.cassette.json'),
+      mode: 'record',
+      upstream: upstream.url,
+    })
+    const proxy = await serve({ cassette })
+    const response = await fetch(`${proxy.url}/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': canaryKey },
+      body: JSON.stringify({ messages: [{ content: 'hi' }] }),
+      redirect: 'manual',
+    })
+    expect(response.status).toBe(307)
+    expect(response.headers.get('location')).toBe(`${elsewhere.url}/v1/chat`)
+    expect(elsewhere.requests).toHaveLength(0)
+    expect(cassette.interactions[0]?.response).toMatchObject({
+      status: 307,
+      headers: { location: `${elsewhere.url}/v1/chat` },
+    })
+  })
+
   it('answers 502 without the credentials of an upstream URL that fetch refuses and quotes', async () => {
     const upstream = await startUpstream()
     const cassette = createCassette({

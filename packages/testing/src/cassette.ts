@@ -231,6 +231,10 @@ class FileCassette implements Cassette {
         method: request.method,
         headers,
         ...(request.rawBody.length > 0 ? { body: new Uint8Array(request.rawBody) } : {}),
+        // A redirect is recorded and handed back as it came, never followed here: the request carries the caller's
+        // credentials (`api-key`, `x-api-key`…), which fetch would send on to another origin. The caller's own client
+        // decides whether to follow it.
+        redirect: 'manual',
         signal: context.signal,
       })
       bytes = Buffer.from(await upstreamResponse.arrayBuffer())
