@@ -185,7 +185,7 @@ describe('toProviderError', () => {
       incompleteStream(profile, 'the stream ended before choice 0 finished', requestId),
       toProviderError(profile, apiError(500, { error: { message: 'boom' } }, { 'x-request-id': requestId })),
     ]) {
-      expect(error.requestId).toBe(requestId)
+      expect(error).toMatchObject({ name: 'ProviderCallError', requestId })
       expect(error.message).toMatch(/\(request chatcmpl-x+…\)$/)
       expect(error.message.length).toBeLessThan(600)
     }
