@@ -460,6 +460,27 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses a short list of stop sequences or tools with a hole in it, at construction and per call, as any bad entry', async () => {
+    const model = sent()
+    const tool = { name: 'search', parameters: {} }
+    // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this test is about.
+    const stop = ['a', , 'b']
+    // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this test is about.
+    const tools = [tool, , tool]
+    for (const [key, value] of [
+      ['stop', stop],
+      ['stop', new Array(3)],
+      ['tools', tools],
+    ] as const) {
+      const build = () => new LLMCall({ name: 'x', model, settings: { [key]: value } })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(new RegExp(`^x: settings\\.${key} must be (a string or )?an array of at most 10,000`))
+      const record = await new LLMCall({ name: 'chat', model }).trace({ ...ask('x'), [key]: value } as never)
+      expect((record.error as ValidationError).issues.map((issue) => issue.path)).toEqual([[key]])
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('names a tool description that is not text, under a budget too, instead of blaming the estimate', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })

@@ -179,7 +179,9 @@ const settingShapes = {
     expected: 'a string or an array of at most 10,000 strings',
     accepts: (value: unknown) =>
       typeof value === 'string' ||
-      (Array.isArray(value) && value.length <= maxListedSettings && value.every((item) => typeof item === 'string')),
+      (Array.isArray(value) &&
+        value.length <= maxListedSettings &&
+        everyEntry(value, (item) => typeof item === 'string')),
   },
   tools: {
     expected:
@@ -187,7 +189,8 @@ const settingShapes = {
     accepts: (value: unknown) =>
       Array.isArray(value) &&
       value.length <= maxListedSettings &&
-      value.every(
+      everyEntry(
+        value,
         (tool: { name?: unknown; parameters?: unknown; description?: unknown; strict?: unknown } | null) =>
           typeof tool === 'object' &&
           tool !== null &&
@@ -205,6 +208,15 @@ const settingShapes = {
       isPlainObject(value) && Object.values(value).every((entry) => entry === undefined || isPlainObject(entry)),
   },
 } as const satisfies Partial<Record<keyof ChatSettings, { expected: string; accepts: (value: unknown) => boolean }>>
+
+/**
+ * Whether every entry of `list` is accepted, holes included: a hole reads as `undefined` (which `every` skips, so a
+ * sparse list of stop sequences would go out with `null`s in it).
+ */
+function everyEntry<Entry>(list: ReadonlyArray<Entry>, accepts: (entry: Entry) => boolean): boolean {
+  for (let index = 0; index < list.length; index++) if (!accepts(list[index] as Entry)) return false
+  return true
+}
 
 function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
