@@ -34,6 +34,7 @@ import {
   resultText,
 } from './chat-model.js'
 import { chatSettingKeys } from './chat-settings.js'
+import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
 import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
@@ -208,15 +209,6 @@ const settingShapes = {
       isPlainObject(value) && Object.values(value).every((entry) => entry === undefined || isPlainObject(entry)),
   },
 } as const satisfies Partial<Record<keyof ChatSettings, { expected: string; accepts: (value: unknown) => boolean }>>
-
-/**
- * Whether every entry of `list` is accepted, holes included: a hole reads as `undefined` (which `every` skips, so a
- * sparse list of stop sequences would go out with `null`s in it).
- */
-function everyEntry<Entry>(list: ReadonlyArray<Entry>, accepts: (entry: Entry) => boolean): boolean {
-  for (let index = 0; index < list.length; index++) if (!accepts(list[index] as Entry)) return false
-  return true
-}
 
 function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
