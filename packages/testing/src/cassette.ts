@@ -112,7 +112,8 @@ class FileCassette implements Cassette {
     checkCassetteOptions(options)
     this.path = options.path
     this.mode = options.mode
-    this.#secrets = options.secrets ?? []
+    // A copy: what the caller's list becomes later is not what was checked.
+    this.#secrets = [...(options.secrets ?? [])]
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#upstream = options.upstream?.replace(/\/+$/, '')
     if (this.mode === 'replay') this.#load()
@@ -353,7 +354,11 @@ function checkCassetteOptions(options: CassetteOptions): void {
   if (mode === 'record' && (typeof upstream !== 'string' || !URL.canParse(upstream))) {
     throw optionError('upstream', 'a base URL (record mode needs an "upstream" to forward to)', upstream, owner)
   }
-  if (secrets !== undefined && !(Array.isArray(secrets) && secrets.every((secret) => typeof secret === 'string'))) {
+  // Spread, a hole reads as `undefined`: `every` would skip it, and the hole would fail every redaction later.
+  if (
+    secrets !== undefined &&
+    !(Array.isArray(secrets) && [...secrets].every((secret) => typeof secret === 'string'))
+  ) {
     throw optionError('secrets', 'a list of strings', secrets, owner)
   }
   if (fetch !== undefined && typeof fetch !== 'function') throw optionError('fetch', 'a function', fetch, owner)
