@@ -53,6 +53,8 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ models: 'gpt-4o' }, /^startOpenAICompatibleServer: models must be a list of model ids, got "gpt-4o"/],
       [{ created: 'yesterday' }, /^startOpenAICompatibleServer: created must be/],
+      // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this case is about.
+      [{ models: ['gpt-4o', , 'gpt-4o-mini'] }, /^startOpenAICompatibleServer: models must be a list of model ids/],
       [
         {
           get models() {

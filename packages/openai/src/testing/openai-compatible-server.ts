@@ -104,14 +104,16 @@ interface ServerSettings {
 function readOptions(options: OpenAICompatibleServerOptions): ServerSettings {
   try {
     if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
-    const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+    const given = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+    // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
+    const models = Array.isArray(given) ? [...given] : given
     if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
-      throw optionError('models', 'a list of model ids', models, name)
+      throw optionError('models', 'a list of model ids', given, name)
     }
     return {
       replies: options.replies,
       cycleReplies: options.cycleReplies,
-      models: [...models],
+      models,
       created: checkNumber(options.created, 'created', { integer: true, min: 0 }, name),
       chunkChars: options.chunkChars,
       streamEventDelayMs: options.streamEventDelayMs,
