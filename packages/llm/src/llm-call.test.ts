@@ -1189,6 +1189,26 @@ describe('LLMCall structured output', () => {
     ])
   })
 
+  it('reads an answer that opens a fence and then sends only newlines in one pass, so its time limit holds', async () => {
+    // Cut off at maxTokens inside the fence: an answer no fence pattern matches, which one that backtracked over every
+    // newline took minutes to refuse, the thread blocked (no timeout could fire) — here it takes milliseconds.
+    const content = `\`\`\`json${'\n'.repeat(300_000)}{"verdict":`
+    const model = new ScriptedChatModel({ responses: [{ content, finishReason: 'length' }] })
+    const chat = new LLMCall({ name: 'verdict', model, structuredOutput })
+    const started = performance.now()
+    const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/raise maxTokens/)
+    const fenced = new ScriptedChatModel({
+      responses: [`\`\`\`json${' \n'.repeat(300_000)}{"verdict":"good","confidence":1}\n\`\`\``],
+    })
+    expect(await new LLMCall({ name: 'fenced', model: fenced, structuredOutput }).invoke(ask('x'))).toEqual({
+      verdict: 'good',
+      confidence: 1,
+    })
+  })
+
   it('takes an explicit JSON Schema for libraries without Standard JSON Schema, and says so when missing', async () => {
     const plain = {
       '~standard': {
