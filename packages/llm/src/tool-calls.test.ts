@@ -96,6 +96,24 @@ describe('assertKnownTools', () => {
     expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
   })
 
+  it('names at most 20 offered tools in its message, and keeps them all in availableTools', () => {
+    const tools = Array.from({ length: 10_000 }, (_, index) => ({
+      name: `tool_${index}_${'x'.repeat(50)}`,
+      parameters: {},
+    }))
+    const error = (() => {
+      try {
+        assertKnownTools(result('other'), tools)
+      } catch (caught) {
+        return caught as ToolCallError
+      }
+      throw new Error('expected a ToolCallError')
+    })()
+    expect(error.availableTools).toHaveLength(10_000)
+    expect(error.message).toMatch(/offered: tool_0_x+, .*tool_19_x+, … and 9980 more\)$/)
+    expect(error.message.length).toBeLessThan(2_000)
+  })
+
   it('reads each offered name once, however many calls an answer makes', () => {
     let reads = 0
     const tools = Array.from({ length: 1_000 }, (_, index) => ({

@@ -128,7 +128,7 @@ export function assertKnownTools(
       const availableTools = (tools ?? []).map((tool) => tool.name)
       throw new ToolCallError({
         reason: 'unknown-tool',
-        message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${availableTools.length === 0 ? 'none' : availableTools.join(', ')})`,
+        message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${listed(availableTools)})`,
         toolName: call.name,
         toolCallId: call.id,
         availableTools,
@@ -136,4 +136,14 @@ export function assertKnownTools(
       })
     }
   }
+}
+
+/** Most offered tools an `unknown-tool` message names; `availableTools` holds them all. */
+const maxListedTools = 20
+
+/** The offered tool names as a message lists them: the first 20, then how many more (a request may offer 10,000). */
+function listed(names: ReadonlyArray<string>): string {
+  if (names.length === 0) return 'none'
+  const shown = names.slice(0, maxListedTools).join(', ')
+  return names.length > maxListedTools ? `${shown}, … and ${names.length - maxListedTools} more` : shown
 }
