@@ -460,6 +460,27 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses a short list of stop sequences or tools with a hole in it, at construction and per call, as any bad entry', async () => {
+    const model = sent()
+    const tool = { name: 'search', parameters: {} }
+    // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this test is about.
+    const stop = ['a', , 'b']
+    // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this test is about.
+    const tools = [tool, , tool]
+    for (const [key, value] of [
+      ['stop', stop],
+      ['stop', new Array(3)],
+      ['tools', tools],
+    ] as const) {
+      const build = () => new LLMCall({ name: 'x', model, settings: { [key]: value } })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(new RegExp(`^x: settings\\.${key} must be (a string or )?an array of at most 10,000`))
+      const record = await new LLMCall({ name: 'chat', model }).trace({ ...ask('x'), [key]: value } as never)
+      expect((record.error as ValidationError).issues.map((issue) => issue.path)).toEqual([[key]])
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('names a tool description that is not text, under a budget too, instead of blaming the estimate', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
@@ -1166,6 +1187,26 @@ describe('LLMCall structured output', () => {
       { verdict: 'good', confidence: 1 },
       { verdict: 'bad', confidence: 0.1 },
     ])
+  })
+
+  it('reads an answer that opens a fence and then sends only newlines in one pass, so its time limit holds', async () => {
+    // Cut off at maxTokens inside the fence: an answer no fence pattern matches, which one that backtracked over every
+    // newline took minutes to refuse, the thread blocked (no timeout could fire) — here it takes milliseconds.
+    const content = `\`\`\`json${'\n'.repeat(300_000)}{"verdict":`
+    const model = new ScriptedChatModel({ responses: [{ content, finishReason: 'length' }] })
+    const chat = new LLMCall({ name: 'verdict', model, structuredOutput })
+    const started = performance.now()
+    const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/raise maxTokens/)
+    const fenced = new ScriptedChatModel({
+      responses: [`\`\`\`json${' \n'.repeat(300_000)}{"verdict":"good","confidence":1}\n\`\`\``],
+    })
+    expect(await new LLMCall({ name: 'fenced', model: fenced, structuredOutput }).invoke(ask('x'))).toEqual({
+      verdict: 'good',
+      confidence: 1,
+    })
   })
 
   it('takes an explicit JSON Schema for libraries without Standard JSON Schema, and says so when missing', async () => {

@@ -34,6 +34,7 @@ import {
   resultText,
 } from './chat-model.js'
 import { chatSettingKeys } from './chat-settings.js'
+import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
 import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
@@ -179,7 +180,9 @@ const settingShapes = {
     expected: 'a string or an array of at most 10,000 strings',
     accepts: (value: unknown) =>
       typeof value === 'string' ||
-      (Array.isArray(value) && value.length <= maxListedSettings && value.every((item) => typeof item === 'string')),
+      (Array.isArray(value) &&
+        value.length <= maxListedSettings &&
+        everyEntry(value, (item) => typeof item === 'string')),
   },
   tools: {
     expected:
@@ -187,7 +190,8 @@ const settingShapes = {
     accepts: (value: unknown) =>
       Array.isArray(value) &&
       value.length <= maxListedSettings &&
-      value.every(
+      everyEntry(
+        value,
         (tool: { name?: unknown; parameters?: unknown; description?: unknown; strict?: unknown } | null) =>
           typeof tool === 'object' &&
           tool !== null &&
@@ -996,11 +1000,17 @@ function closeQuietly(iterator: AsyncIterator<unknown>): void {
   }
 }
 
+/**
+ * The answer inside a Markdown code fence (```` ```json ````, a newline, the answer, ```` ``` ````), else the answer
+ * trimmed. Read by position, in one pass: a pattern that backtracked over the answer took seconds for one that opened a
+ * fence and then sent tens of thousands of newlines, and the thread could not time out meanwhile.
+ */
 function stripCodeFence(text: string): string {
   const trimmed = text.trim()
-  if (!trimmed.startsWith('```')) return trimmed
-  const match = /^```[A-Za-z0-9_-]*\s*\n([\s\S]*?)\n?```$/.exec(trimmed)
-  return match === null ? trimmed : (match[1] as string).trim()
+  if (!trimmed.startsWith('```') || !trimmed.endsWith('```')) return trimmed
+  const firstLineEnd = trimmed.indexOf('\n')
+  if (firstLineEnd === -1 || !/^[A-Za-z0-9_-]*$/.test(trimmed.slice(3, firstLineEnd).trimEnd())) return trimmed
+  return trimmed.slice(firstLineEnd + 1, -3).trim()
 }
 
 /**

@@ -96,6 +96,24 @@ describe('assertKnownTools', () => {
     expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
   })
 
+  it('names at most 20 offered tools in its message, and keeps them all in availableTools', () => {
+    const tools = Array.from({ length: 10_000 }, (_, index) => ({
+      name: `tool_${index}_${'x'.repeat(50)}`,
+      parameters: {},
+    }))
+    const error = (() => {
+      try {
+        assertKnownTools(result('other'), tools)
+      } catch (caught) {
+        return caught as ToolCallError
+      }
+      throw new Error('expected a ToolCallError')
+    })()
+    expect(error.availableTools).toHaveLength(10_000)
+    expect(error.message).toMatch(/offered: tool_0_x+, .*tool_19_x+, … and 9980 more\)$/)
+    expect(error.message.length).toBeLessThan(2_000)
+  })
+
   it('reads each offered name once, however many calls an answer makes', () => {
     let reads = 0
     const tools = Array.from({ length: 1_000 }, (_, index) => ({
@@ -129,5 +147,19 @@ describe('tool-call errors quote what the model sent, within bounds', () => {
       z.object({ id: z.number() }),
     ).catch((error: unknown) => error)
     expect((mismatched as Error).message.length).toBeLessThan(500)
+  })
+
+  it('lists at most 20 issues, each cut short, however many the arguments make and however long what they quote', async () => {
+    const items = Array.from({ length: 5_000 }, () => 'x'.repeat(50))
+    const many = await failure(
+      parseToolArguments(call(JSON.stringify({ items })), z.object({ items: z.array(z.number()) })),
+    )
+    expect(many.reason).toBe('invalid-arguments')
+    expect(many.issues).toHaveLength(5_000)
+    expect(many.message).toMatch(/items\[19\]: .*; … and 4980 more$/)
+    expect(many.message.length).toBeLessThan(3_000)
+    const quoting = z.object({ q: z.string().refine(() => false, `no: ${'y'.repeat(100_000)}`) })
+    const long = await failure(parseToolArguments(call('{"q":"a"}'), quoting))
+    expect(long.message.length).toBeLessThan(500)
   })
 })

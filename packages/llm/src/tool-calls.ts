@@ -90,9 +90,16 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
   } catch (error) {
     if (!ValidationError.isInstance(error)) throw error
     const issues = error.issues
+    // The issues as the validation's own message lists them — the first 20, each cut short — never all of them: the
+    // model's arguments decide how many there are, and how long what they quote is.
+    const listed = error.message
+      .split('\n  - ')
+      .slice(1)
+      .map((line) => line.replace(/\n/g, ' '))
+      .join('; ')
     throw new ToolCallError({
       reason: 'invalid-arguments',
-      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${listed}`,
       toolName: call.name,
       toolCallId: call.id,
       issues,
@@ -121,7 +128,7 @@ export function assertKnownTools(
       const availableTools = (tools ?? []).map((tool) => tool.name)
       throw new ToolCallError({
         reason: 'unknown-tool',
-        message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${availableTools.length === 0 ? 'none' : availableTools.join(', ')})`,
+        message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${listed(availableTools)})`,
         toolName: call.name,
         toolCallId: call.id,
         availableTools,
@@ -129,4 +136,14 @@ export function assertKnownTools(
       })
     }
   }
+}
+
+/** Most offered tools an `unknown-tool` message names; `availableTools` holds them all. */
+const maxListedTools = 20
+
+/** The offered tool names as a message lists them: the first 20, then how many more (a request may offer 10,000). */
+function listed(names: ReadonlyArray<string>): string {
+  if (names.length === 0) return 'none'
+  const shown = names.slice(0, maxListedTools).join(', ')
+  return names.length > maxListedTools ? `${shown}, … and ${names.length - maxListedTools} more` : shown
 }

@@ -12,6 +12,7 @@ import {
   PromptTemplate,
   ProviderCallError,
   RateLimitError,
+  RateLimiter,
   SystemMessageTemplate,
   UserMessageTemplate,
 } from '@tinyllm/llm'
@@ -471,6 +472,55 @@ describe('OpenAIChat', () => {
       expect((streamed as Error).message).toContain(problem)
     }
     expect(server.requests).toHaveLength(4)
+  })
+
+  it('counts a total_tokens below its parts as the parts, in the run, the budget and the rate limiter, streamed or not', async () => {
+    const server = await start()
+    // A compatible server whose total counts only part of the call: 800 tokens used, a total of 1 reported.
+    const usage = { prompt_tokens: 400, completion_tokens: 400, total_tokens: 1 }
+    server.setHandler('POST /v1/chat/completions', ({ request }) =>
+      (request.body as { stream?: boolean }).stream === true
+        ? {
+            sse: [
+              { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'ok' } }] },
+              { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+              { id: 'c', object: 'chat.completion.chunk', choices: [], usage },
+              '[DONE]',
+            ],
+          }
+        : {
+            json: {
+              id: 'chatcmpl-1',
+              object: 'chat.completion',
+              model: 'gpt-4o-mini',
+              choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+              usage,
+            },
+          },
+    )
+    for (const streamed of [false, true]) {
+      const limiter = new RateLimiter({ tokensPerMinute: 100_000 })
+      const chat = new OpenAIChat({
+        name: 'chat',
+        model: 'gpt-4o-mini',
+        apiKey: 'k',
+        baseURL: server.baseURL,
+        maxTokens: 400,
+        rateLimiter: limiter,
+      })
+      const twice = defineFunction({
+        name: 'twice',
+        run: async (_: null, context) => {
+          for (let call = 0; call < 2; call++)
+            await context.invoke(chat, ask('hi'), streamed ? { stream: () => {} } : {})
+        },
+      })
+      const record = await twice.trace(null, { budget: { maxTokens: 1_000 } })
+      // The second call is refused: the first spent 800 of the 1,000 tokens.
+      expect(BudgetExceededError.isInstance(record.error)).toBe(true)
+      expect(record.usage).toMatchObject({ calls: 1, inputTokens: 400, outputTokens: 400, totalTokens: 800 })
+      expect(limiter.status().tokens).toBe(800)
+    }
   })
 
   it('refuses a base URL with credentials, which fetch cannot send, on either transport, and says what to do', async () => {

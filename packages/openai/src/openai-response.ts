@@ -37,7 +37,11 @@ export function toUsage(usage: unknown): Usage | undefined {
   const inputTokens = figure(record.prompt_tokens)
   const outputTokens = figure(record.completion_tokens)
   const total = figure(record.total_tokens)
-  return { inputTokens, outputTokens, totalTokens: total === 0 ? inputTokens + outputTokens : total }
+  // A total is never below its parts: one that is (0 from a server that leaves it out, or a total counting only part
+  // of the call) would let a rate limiter and a budget, which count totals, pass tokens that were used.
+  const parts = inputTokens + outputTokens
+  const totalTokens = typeof total === 'number' && typeof parts === 'number' && total < parts ? parts : total
+  return { inputTokens, outputTokens, totalTokens }
 }
 
 /**

@@ -291,6 +291,16 @@ describe('cassettes', () => {
         { path, mode: 'record', upstream: 'http://127.0.0.1:1', secrets: 'hide-me' },
         'secrets must be a list of strings',
       ],
+      // A hole is not a secret: let through, it failed every redaction and the server's close.
+      [
+        {
+          path,
+          mode: 'record',
+          upstream: 'http://127.0.0.1:1',
+          secrets: Object.assign(new Array(3), { 0: 'hide-me-0123456789', 2: 'and-me-0123456789' }),
+        },
+        'secrets must be a list of strings',
+      ],
       [{ mode: 'replay' }, 'createCassette: path must be a file path'],
     ]
     for (const [options, message] of cases) {
@@ -449,6 +459,32 @@ describe('cassettes', () => {
     expect(response.status).toBe(502)
     expect(await response.json()).toMatchObject({ error: { type: 'cassette_upstream_error' } })
     expect(cassette.interactions).toEqual([])
+  })
+
+  it('records a redirect and hands it back, never following it to another origin with the credentials', async () => {
+    const elsewhere = await serve({ routes: { 'POST /v1/chat': () => ({ json: { taken: true } }) } })
+    const upstream = await serve({
+      routes: { 'POST /v1/chat': () => ({ status: 307, headers: { location: `${elsewhere.url}/v1/chat` }, raw: '' }) },
+    })
+    const cassette = createCassette({
+      path: join(directory, 'redirect.cassette.json'),
+      mode: 'record',
+      upstream: upstream.url,
+    })
+    const proxy = await serve({ cassette })
+    const response = await fetch(`${proxy.url}/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': canaryKey },
+      body: JSON.stringify({ messages: [{ content: 'hi' }] }),
+      redirect: 'manual',
+    })
+    expect(response.status).toBe(307)
+    expect(response.headers.get('location')).toBe(`${elsewhere.url}/v1/chat`)
+    expect(elsewhere.requests).toHaveLength(0)
+    expect(cassette.interactions[0]?.response).toMatchObject({
+      status: 307,
+      headers: { location: `${elsewhere.url}/v1/chat` },
+    })
   })
 
   it('answers 502 without the credentials of an upstream URL that fetch refuses and quotes', async () => {

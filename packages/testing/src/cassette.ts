@@ -112,7 +112,8 @@ class FileCassette implements Cassette {
     checkCassetteOptions(options)
     this.path = options.path
     this.mode = options.mode
-    this.#secrets = options.secrets ?? []
+    // A copy: what the caller's list becomes later is not what was checked.
+    this.#secrets = [...(options.secrets ?? [])]
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#upstream = options.upstream?.replace(/\/+$/, '')
     if (this.mode === 'replay') this.#load()
@@ -231,6 +232,10 @@ class FileCassette implements Cassette {
         method: request.method,
         headers,
         ...(request.rawBody.length > 0 ? { body: new Uint8Array(request.rawBody) } : {}),
+        // A redirect is recorded and handed back as it came, never followed here: the request carries the caller's
+        // credentials (`api-key`, `x-api-key`…), which fetch would send on to another origin. The caller's own client
+        // decides whether to follow it.
+        redirect: 'manual',
         signal: context.signal,
       })
       bytes = Buffer.from(await upstreamResponse.arrayBuffer())
@@ -349,7 +354,11 @@ function checkCassetteOptions(options: CassetteOptions): void {
   if (mode === 'record' && (typeof upstream !== 'string' || !URL.canParse(upstream))) {
     throw optionError('upstream', 'a base URL (record mode needs an "upstream" to forward to)', upstream, owner)
   }
-  if (secrets !== undefined && !(Array.isArray(secrets) && secrets.every((secret) => typeof secret === 'string'))) {
+  // Spread, a hole reads as `undefined`: `every` would skip it, and the hole would fail every redaction later.
+  if (
+    secrets !== undefined &&
+    !(Array.isArray(secrets) && [...secrets].every((secret) => typeof secret === 'string'))
+  ) {
     throw optionError('secrets', 'a list of strings', secrets, owner)
   }
   if (fetch !== undefined && typeof fetch !== 'function') throw optionError('fetch', 'a function', fetch, owner)

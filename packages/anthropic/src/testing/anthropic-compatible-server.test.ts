@@ -47,6 +47,37 @@ describe('startAnthropicCompatibleServer', () => {
     await running.close()
   })
 
+  it('refuses an apiKey that is not a string, or options that throw as they are read, before it starts', async () => {
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('unreadable')
+        },
+        ownKeys: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    const cases: Array<[unknown, RegExp]> = [
+      [{ apiKey: 12345 }, /^startAnthropicCompatibleServer: apiKey must be a string, got 12345/],
+      [
+        {
+          get apiKey() {
+            throw new Error('unreadable')
+          },
+        },
+        /^startAnthropicCompatibleServer: options could not be read: Error: unreadable/,
+      ],
+      [throwing, /^startAnthropicCompatibleServer: options could not be read: Error: unreadable/],
+    ]
+    for (const [options, message] of cases) {
+      const started = startAnthropicCompatibleServer(options as never)
+      await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+  })
+
   it('answers a message in Anthropic’s shape, with a request-id header; by default it echoes', async () => {
     const running = await start()
     const response = await post(running, ask)

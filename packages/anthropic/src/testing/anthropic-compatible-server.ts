@@ -1,4 +1,5 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
+import { optionError, unreadableOption } from '@tinyllm/core'
 import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
 import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
@@ -46,19 +47,55 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
 export async function startAnthropicCompatibleServer(
   options: AnthropicCompatibleServerOptions = {},
 ): Promise<AnthropicCompatibleServer> {
+  const settings = readOptions(options)
   const messages: MessagesRoute = new ScriptedRoute({
-    ...options,
+    replies: settings.replies,
+    cycleReplies: settings.cycleReplies,
     requestName: 'Messages request',
     echo,
     context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
   })
   const server = await startScriptedLoopbackServer(options, {
-    name: 'startAnthropicCompatibleServer',
+    name,
     optionKeys: anthropicServerOptionKeys,
-    routes: { 'POST /v1/messages': (context) => answerMessages(messages, options, context) },
+    routes: { 'POST /v1/messages': (context) => answerMessages(messages, settings, context) },
     formatError: anthropicErrorBody,
   })
   return new AnthropicCompatibleLoopbackServer(server, messages)
+}
+
+const name = 'startAnthropicCompatibleServer'
+
+/** The options a request is answered with, read once. */
+interface ServerSettings {
+  readonly replies: ReplySource | undefined
+  readonly cycleReplies: boolean | undefined
+  readonly apiKey: string | undefined
+  readonly chunkChars: number | undefined
+  readonly streamEventDelayMs: number | undefined
+}
+
+/**
+ * The options the server's own route uses, each read once before the server starts: an `apiKey` that is not a string
+ * (which no request could present), or an option that throws as it is read (a getter, a Proxy), is a
+ * ConfigurationError naming the server, not a failure of every request. The toolkit's options are checked by the
+ * toolkit.
+ */
+function readOptions(options: AnthropicCompatibleServerOptions): ServerSettings {
+  try {
+    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
+    const apiKey = options.apiKey
+    if (apiKey !== undefined && typeof apiKey !== 'string') throw optionError('apiKey', 'a string', apiKey, name)
+    return {
+      replies: options.replies,
+      cycleReplies: options.cycleReplies,
+      apiKey,
+      chunkChars: options.chunkChars,
+      streamEventDelayMs: options.streamEventDelayMs,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
 }
 
 /** The options the Anthropic-compatible server adds to the toolkit's scripted server. */
@@ -71,7 +108,7 @@ type MessagesRoute = ScriptedRoute<MessageCreateParams, ReplyContext, ScriptedRe
 
 async function answerMessages(
   messages: MessagesRoute,
-  options: AnthropicCompatibleServerOptions,
+  options: ServerSettings,
   { request, requestIndex, requestId }: RouteContext,
 ): Promise<LoopbackResponse> {
   const headers = { 'request-id': requestId }

@@ -170,6 +170,27 @@ describe('toProviderError', () => {
     expect(error.message).not.toContain(key)
   })
 
+  it('quotes the type of a stream error event within the same bound, however long the server made it', () => {
+    const type = `overloaded_${'x'.repeat(2_000_000)}`
+    const mapped = toProviderError(profile, apiError(undefined, { error: { type, message: 'boom' } }))
+    expect(mapped).toMatchObject({ name: 'ProviderCallError', providerErrorType: type, retryable: true })
+    expect(mapped.message).toMatch(/^example: error in stream \(overloaded_x+…\): boom$/)
+    expect(mapped.message.length).toBeLessThan(600)
+  })
+
+  it('quotes a request id within the same bound, as a body that is not what the API promises may carry any id', () => {
+    const requestId = `chatcmpl-${'x'.repeat(1_000_000)}`
+    for (const error of [
+      malformedResponse(profile, 'an empty `choices` array', { requestId }),
+      incompleteStream(profile, 'the stream ended before choice 0 finished', requestId),
+      toProviderError(profile, apiError(500, { error: { message: 'boom' } }, { 'x-request-id': requestId })),
+    ]) {
+      expect(error).toMatchObject({ name: 'ProviderCallError', requestId })
+      expect(error.message).toMatch(/\(request chatcmpl-x+…\)$/)
+      expect(error.message.length).toBeLessThan(600)
+    }
+  })
+
   it('adds the base URL hint to a 404', () => {
     const endpoint = providerEndpoint(profile, 'http://127.0.0.1:1')
     expect(toProviderError(profile, apiError(404, {}), { endpoint }).message).toContain(

@@ -185,7 +185,7 @@ function fromHttpError(
   const hint = status === 404 && call.endpoint?.notFoundHint !== undefined ? ` (${call.endpoint.notFoundHint})` : ''
   const what =
     status === undefined
-      ? `error in stream${type === undefined ? '' : ` (${type})`}: ${quote(bodyMessage(shape) ?? String(shape.message))}`
+      ? `error in stream${type === undefined ? '' : ` (${quote(type)})`}: ${quote(bodyMessage(shape) ?? String(shape.message))}`
       : quote(statusMessage(status, shape))
   const options: ProviderCallErrorOptions = {
     provider: profile.provider,
@@ -272,8 +272,9 @@ function quote(text: string): string {
   return redacted.length > maxQuotedLength ? `${redacted.slice(0, maxQuotedLength)}…` : redacted
 }
 
+/** ` (request <id>)`, the id quoted as the server's other words are: a body's `id` may be anything it sent. */
 function requestSuffix(requestId: string | undefined): string {
-  return requestId === undefined ? '' : ` (request ${requestId})`
+  return requestId === undefined ? '' : ` (request ${quote(requestId)})`
 }
 
 function headerReader(headers: unknown): HeaderReader | undefined {

@@ -64,6 +64,15 @@ describe('ScriptedChatModel', () => {
       [{ responses: [{ finishReason: 'done' }] }, 'responses[0].finishReason must be one of'],
       [{ responses: [{ content: 'x', choices: 'ab' }] }, 'responses[0].choices must be a list of strings, got "ab"'],
       [{ responses: [[]] }, 'responses[0] must be a reply (a string, an object, an Error or a function), got []'],
+      // A list with a hole is not a list of tool calls or texts: the hole would become a missing call or choice.
+      [
+        { responses: [{ toolCalls: Object.assign(new Array(3), { 0: { name: 'f', arguments: '{}' } }) }] },
+        'responses[0].toolCalls must be a list',
+      ],
+      [
+        { responses: [{ content: 'a', choices: Object.assign(new Array(3), { 0: 'b', 2: 'c' }) }] },
+        'responses[0].choices must be a list of strings',
+      ],
     ]
     for (const [options, message] of cases) {
       const build = () => new ScriptedChatModel(options as never)

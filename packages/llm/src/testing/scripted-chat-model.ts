@@ -16,6 +16,7 @@ import type {
   FinishReason,
   ToolCall,
 } from '../chat-model.js'
+import { everyEntry } from '../every-entry.js'
 import { isError } from '../is-error.js'
 import { ProviderCallError } from '../provider-errors.js'
 
@@ -101,7 +102,7 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
   if (content !== undefined && content !== null && typeof content !== 'string') {
     throw optionError(`${where}.content`, 'a string or null', content, owner)
   }
-  if (toolCalls !== undefined && !(Array.isArray(toolCalls) && toolCalls.every(isScriptedToolCall))) {
+  if (toolCalls !== undefined && !(Array.isArray(toolCalls) && everyEntry(toolCalls, isScriptedToolCall))) {
     throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
   }
   checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
@@ -115,7 +116,7 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
       checkNumber(count, `${where}.usage.${key}`, { integer: true, min: 0, unit: 'tokens' }, owner)
     }
   }
-  if (choices !== undefined && !(Array.isArray(choices) && choices.every((text) => typeof text === 'string'))) {
+  if (choices !== undefined && !(Array.isArray(choices) && everyEntry(choices, (text) => typeof text === 'string'))) {
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
   }
   return reply as ScriptedReply

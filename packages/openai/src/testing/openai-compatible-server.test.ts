@@ -38,6 +38,40 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     await server.close()
   })
 
+  it('refuses its own options of the wrong kind, or that throw as they are read, before it starts', async () => {
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('unreadable')
+        },
+        ownKeys: () => {
+          throw new Error('unreadable')
+        },
+      },
+    )
+    const cases: Array<[unknown, RegExp]> = [
+      [{ models: 'gpt-4o' }, /^startOpenAICompatibleServer: models must be a list of model ids, got "gpt-4o"/],
+      [{ created: 'yesterday' }, /^startOpenAICompatibleServer: created must be/],
+      // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this case is about.
+      [{ models: ['gpt-4o', , 'gpt-4o-mini'] }, /^startOpenAICompatibleServer: models must be a list of model ids/],
+      [
+        {
+          get models() {
+            throw new Error('unreadable')
+          },
+        },
+        /^startOpenAICompatibleServer: options could not be read: Error: unreadable/,
+      ],
+      [throwing, /^startOpenAICompatibleServer: options could not be read: Error: unreadable/],
+    ]
+    for (const [options, message] of cases) {
+      const started = startOpenAICompatibleServer(options as never)
+      await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+    }
+  })
+
   it('answers a JSON chat completion by echoing the last user message, with estimated usage', async () => {
     const { client } = await start({ created: 1_700_000_000 })
     const completion = await client.chat.completions.create({

@@ -1,3 +1,4 @@
+import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
 import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
@@ -53,25 +54,26 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 export async function startOpenAICompatibleServer(
   options: OpenAICompatibleServerOptions = {},
 ): Promise<OpenAICompatibleServer> {
+  const settings = readOptions(options)
   const chat: ChatRoute = new ScriptedRoute({
-    ...options,
+    replies: settings.replies,
+    cycleReplies: settings.cycleReplies,
     requestName: 'chat request',
     echo,
     context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
   })
-  const models = options.models ?? ['gpt-4o-mini', 'gpt-4o']
   const server = await startScriptedLoopbackServer(options, {
-    name: 'startOpenAICompatibleServer',
+    name,
     optionKeys: openAIServerOptionKeys,
     routes: {
-      'POST /v1/chat/completions': (context) => answerChat(chat, options, context),
+      'POST /v1/chat/completions': (context) => answerChat(chat, settings, context),
       'GET /v1/models': () => ({
         json: {
           object: 'list',
-          data: models.map((id) => ({
+          data: settings.models.map((id) => ({
             id,
             object: 'model',
-            created: options.created ?? 0,
+            created: settings.created ?? 0,
             owned_by: 'tinyllm-loopback',
           })),
         },
@@ -80,6 +82,45 @@ export async function startOpenAICompatibleServer(
     formatError: openAIErrorBody,
   })
   return new OpenAICompatibleLoopbackServer(server, chat, '/v1')
+}
+
+const name = 'startOpenAICompatibleServer'
+
+/** The options a request is answered with, read once. */
+interface ServerSettings {
+  readonly replies: ReplySource | undefined
+  readonly cycleReplies: boolean | undefined
+  readonly models: readonly string[]
+  readonly created: number | undefined
+  readonly chunkChars: number | undefined
+  readonly streamEventDelayMs: number | undefined
+}
+
+/**
+ * The options the server's own routes use, each read once before the server starts: one that is not what it should be
+ * (`models: 'gpt-4o'`), or that throws as it is read (a getter, a Proxy), is a ConfigurationError naming the server,
+ * not a 500 on every request. The toolkit's options are checked by the toolkit.
+ */
+function readOptions(options: OpenAICompatibleServerOptions): ServerSettings {
+  try {
+    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
+    const given = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+    // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
+    const models = Array.isArray(given) ? [...given] : given
+    if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
+      throw optionError('models', 'a list of model ids', given, name)
+    }
+    return {
+      replies: options.replies,
+      cycleReplies: options.cycleReplies,
+      models,
+      created: checkNumber(options.created, 'created', { integer: true, min: 0 }, name),
+      chunkChars: options.chunkChars,
+      streamEventDelayMs: options.streamEventDelayMs,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
 }
 
 /** The options the OpenAI-compatible server adds to the toolkit's scripted server. */
@@ -92,7 +133,7 @@ type ChatRoute = ScriptedRoute<ChatCompletionCreateParams, ReplyContext, Scripte
 
 async function answerChat(
   chat: ChatRoute,
-  options: OpenAICompatibleServerOptions,
+  options: ServerSettings,
   { request, requestIndex }: RouteContext,
 ): Promise<LoopbackResponse> {
   const invalid = validate(request.body)
