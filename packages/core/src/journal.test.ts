@@ -1,5 +1,5 @@
 import { runInNewContext } from 'node:vm'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
@@ -354,6 +354,31 @@ describe('a journal refuses to replay what no longer fits', () => {
     const error = await fn.invoke('second input', { runId: 'r', journal }).catch((thrown: unknown) => thrown)
     expect(NonDeterminismError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/with another input/)
+  })
+
+  it('a run that loses the race to journal a step with another input gets a NonDeterminismError, not the winner’s output', async () => {
+    const gates = new Map<string, () => void>()
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number) =>
+        new Promise<{ charged: number }>((resolve) => gates.set(String(amount), () => resolve({ charged: amount }))),
+    })
+    const journal = new MemoryJournal()
+    const first = charge.invoke(40, { runId: 'order-7', journal })
+    const second = charge.invoke(99, { runId: 'order-7', journal }).catch((thrown: unknown) => thrown)
+    await vi.waitFor(() => expect(gates.size).toBe(2))
+    gates.get('40')?.()
+    expect(await first).toEqual({ charged: 40 })
+    gates.get('99')?.()
+    const error = await second
+    expect(NonDeterminismError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(/with another input/)
+    // The same input racing is no conflict: both runs get the output that stands.
+    const again = [charge.invoke(5, { runId: 'order-8', journal }), charge.invoke(5, { runId: 'order-8', journal })]
+    await vi.waitFor(() => expect(gates.has('5')).toBe(true))
+    gates.get('5')?.()
+    expect(await Promise.race(again)).toEqual({ charged: 5 })
   })
 
   it('a journal that throws fails the run with an error naming the step and its key', async () => {

@@ -666,21 +666,7 @@ class Run {
    */
   private replay(entry: JournalEntry): unknown {
     const fn = this.fn
-    const input = hashJson(this.input)
-    if (entry.function !== fn.name || entry.kind !== fn.kind || entry.input !== input) {
-      const changed =
-        entry.input === undefined
-          ? ' (the journal kept no digest of its input)'
-          : entry.input !== input
-            ? ' with another input'
-            : ''
-      throw new NonDeterminismError({
-        key: this.idempotencyKey,
-        expected: `${entry.function} (${entry.kind})`,
-        found: `${fn.name} (${fn.kind})${changed}`,
-        functionName: fn.name,
-      })
-    }
+    this.assertWrittenHere(entry, hashJson(this.input))
     const annotations = entry.annotations
     if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations))
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
@@ -709,8 +695,29 @@ class Run {
       annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
-    const written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
-    return ((isPromiseLike(written) ? await written : written) as JournalEntry).output
+    let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
+    if (isPromiseLike(written)) written = await written
+    // Another run under this run id may have written the step first, for another input: its output is not this one's.
+    this.assertWrittenHere(written as JournalEntry, entry.input as string)
+    return (written as JournalEntry).output
+  }
+
+  /** Throws a NonDeterminismError unless `entry` is this step's: the same Function, kind and digest of the input. */
+  private assertWrittenHere(entry: JournalEntry, input: string): void {
+    const fn = this.fn
+    if (entry.function === fn.name && entry.kind === fn.kind && entry.input === input) return
+    const changed =
+      entry.input === undefined
+        ? ' (the journal kept no digest of its input)'
+        : entry.input !== input
+          ? ' with another input'
+          : ''
+    throw new NonDeterminismError({
+      key: this.idempotencyKey,
+      expected: `${entry.function} (${entry.kind})`,
+      found: `${fn.name} (${fn.kind})${changed}`,
+      functionName: fn.name,
+    })
   }
 
   /**
