@@ -174,6 +174,38 @@ describe('cassettes', () => {
     expect(await replayed.json()).toEqual({ next: '/v1/next?q=[REDACTED]' })
   })
 
+  it('redacts a secret a stream sends in pieces across its events, and keeps the rest of the stream as it came', async () => {
+    const secret = 'tenant-Passphrase-7781'
+    const path = join(directory, 'split-secret.cassette.json')
+    const pieces = ['the key is ', secret.slice(0, 9), secret.slice(9, 15), `${secret.slice(15)} ok`]
+    const upstream = await serve({
+      routes: {
+        'POST /v1/chat': () => ({ sse: [...pieces.map((content) => ({ id: 'c1', delta: { content } })), '[DONE]'] }),
+      },
+    })
+    const recorder = createCassette({ path, mode: 'record', upstream: upstream.url, secrets: [secret] })
+    const proxy = await serve({ cassette: recorder })
+    const answer = await fetch(`${proxy.url}/v1/chat`, { method: 'POST', body: '{}' })
+    expect((await answer.text()).includes(secret.slice(0, 9))).toBe(true) // the client got the real stream
+    await proxy.close()
+    const stored = (JSON.parse(await readFile(path, 'utf8')) as CassetteFile).interactions[0]?.response.sse ?? []
+    // Booleans, so a failure does not print the secret.
+    expect(
+      stored.some((event) => [secret.slice(0, 9), secret.slice(9, 15)].some((part) => event.data.includes(part))),
+    ).toBe(false)
+    const contents = stored
+      .slice(0, 4)
+      .map((event) => (JSON.parse(event.data) as { delta: { content: string } }).delta.content)
+    expect(contents.join('')).toBe('the key is [REDACTED] ok')
+    expect(stored.map((event) => (event.data === '[DONE]' ? event.data : JSON.parse(event.data).id))).toEqual([
+      'c1',
+      'c1',
+      'c1',
+      'c1',
+      '[DONE]',
+    ])
+  })
+
   it('matches on canonical JSON (key order ignored) and replays repeats in recorded order', async () => {
     const path = join(directory, 'order.cassette.json')
     await writeFile(

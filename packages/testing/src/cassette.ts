@@ -12,7 +12,7 @@ import { jsonDifferences } from './json-difference.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
 import { checkServerOptions } from './loopback-server.js'
-import { redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import { redactAcrossEvents, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
 import type { ParsedSseEvent } from './sse.js'
 import { parseSseEvents, sseEvent } from './sse.js'
 
@@ -275,7 +275,7 @@ class FileCassette implements Cassette {
 
   #storedBody(text: string, contentType: string): Pick<CassetteResponse, 'body' | 'text' | 'sse'> {
     if (contentType.includes('text/event-stream')) {
-      return { sse: parseSseEvents(text).map((event) => this.#storedSseEvent(event)) }
+      return { sse: this.#storedSseEvents(parseSseEvents(text).map((event) => this.#storedSseEvent(event))) }
     }
     if (contentType.includes('json')) {
       try {
@@ -285,6 +285,21 @@ class FileCassette implements Cassette {
       }
     }
     return { text: redactSecretsInText(text, this.#secrets) }
+  }
+
+  /** The events, with a secret the stream sent in pieces (a key split across deltas) replaced as well. */
+  #storedSseEvents(events: CassetteSseEvent[]): CassetteSseEvent[] {
+    const parsed = events.map((event) => {
+      try {
+        return JSON.parse(event.data) as unknown
+      } catch {
+        return undefined
+      }
+    })
+    const changed = redactAcrossEvents(parsed, this.#secrets)
+    return events.map((event, index) =>
+      changed.has(index) ? { ...event, data: JSON.stringify(parsed[index]) } : event,
+    )
   }
 
   #storedSseEvent(event: ParsedSseEvent): CassetteSseEvent {

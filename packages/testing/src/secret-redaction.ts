@@ -31,3 +31,53 @@ export function redactSecretsDeep(value: unknown, secrets: readonly string[] = [
   }
   return value
 }
+
+/** A string a stream's event holds, where it sits: `holder[key]`, in event `event`. */
+interface StreamedPiece {
+  readonly holder: Record<string, unknown>
+  readonly key: string
+  readonly event: number
+}
+
+/**
+ * Replaces a secret a stream sends in pieces — a key split across the deltas of several events — in the parsed JSON of
+ * each event, in place. The strings at one path (`choices.0.delta.content`) are read as the one text they add up to;
+ * the span where its redaction differs is cut from the pieces, and the first piece it touches takes the marker. Answers
+ * the indexes of the events it changed.
+ */
+export function redactAcrossEvents(events: readonly unknown[], secrets: readonly string[] = []): Set<number> {
+  const paths = new Map<string, StreamedPiece[]>()
+  const collect = (value: unknown, path: string, event: number): void => {
+    if (typeof value !== 'object' || value === null) return
+    for (const [key, field] of Object.entries(value)) {
+      const at = `${path}.${key}`
+      if (typeof field !== 'string') collect(field, at, event)
+      else if (paths.has(at)) paths.get(at)?.push({ holder: value as Record<string, unknown>, key, event })
+      else paths.set(at, [{ holder: value as Record<string, unknown>, key, event }])
+    }
+  }
+  for (let event = 0; event < events.length; event++) collect(events[event], '', event)
+  const changed = new Set<number>()
+  for (const pieces of paths.values()) {
+    if (pieces.length < 2) continue
+    const joined = pieces.map((piece) => piece.holder[piece.key] as string).join('')
+    const redacted = redactSecretsInText(joined, secrets)
+    if (redacted === joined) continue
+    let start = 0
+    while (joined[start] === redacted[start]) start++
+    let end = joined.length
+    while (end > start && joined[end - 1] === redacted[redacted.length - joined.length + end - 1]) end--
+    let offset = 0
+    for (const piece of pieces) {
+      const text = piece.holder[piece.key] as string
+      const from = Math.max(start - offset, 0)
+      const to = Math.min(end - offset, text.length)
+      if (from < to) {
+        setOwn(piece.holder, piece.key, text.slice(0, from) + (start >= offset ? REDACTED : '') + text.slice(to))
+        changed.add(piece.event)
+      }
+      offset += text.length
+    }
+  }
+  return changed
+}
