@@ -1,3 +1,4 @@
+import { checkKnownOptions } from '@tinyllm/core'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
 /** Options of a {@link ScriptedRoute}. */
@@ -12,11 +13,16 @@ export interface ScriptedRouteOptions<Request, Context, Reply> {
   readonly echo: (request: Request) => Reply
   /** What a reply function receives besides the request: built from its arrival index and its index on this route. */
   readonly context: (requestIndex: number, index: number) => Context
+  /**
+   * The fields a reply object may have. A reply with another (a misspelling, another provider's name for a field) is
+   * answered with an HTTP 400 that names it and suggests the right one, instead of a reply that leaves it out.
+   */
+  readonly replyKeys?: ReadonlySet<string> | undefined
 }
 
-/** The reply of a route whose list of replies is used up: an HTTP 500 that says so. */
+/** The reply of a route whose list of replies is used up (an HTTP 500), or that has a field it does not know (a 400). */
 export interface UsedUpReply {
-  readonly error: { readonly status: 500; readonly message: string }
+  readonly error: { readonly status: 500 | 400; readonly message: string }
 }
 
 /**
@@ -34,11 +40,13 @@ export class ScriptedRoute<Request, Context, Reply> {
   readonly #script: ReplyScript<Request, Context, Reply>
   readonly #requestName: string
   readonly #context: (requestIndex: number, index: number) => Context
+  readonly #replyKeys: ReadonlySet<string> | undefined
 
   constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
     this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, options.echo)
     this.#requestName = options.requestName
     this.#context = options.context
+    this.#replyKeys = options.replyKeys
   }
 
   /** Replaces where replies come from (a list starts from its first entry). */
@@ -50,6 +58,17 @@ export class ScriptedRoute<Request, Context, Reply> {
   async next(request: Request, requestIndex: number): Promise<Reply | UsedUpReply> {
     const index = this.requests.push(request) - 1
     const reply = await this.#script.next(request, this.#context(requestIndex, index))
+    if (reply !== undefined && this.#replyKeys !== undefined && typeof reply === 'object' && reply !== null) {
+      try {
+        checkKnownOptions(
+          reply,
+          this.#replyKeys,
+          `the loopback server's scripted reply to ${this.#requestName} #${index}`,
+        )
+      } catch (error) {
+        return { error: { status: 400, message: (error as Error).message } }
+      }
+    }
     if (reply !== undefined) return reply
     return {
       error: {

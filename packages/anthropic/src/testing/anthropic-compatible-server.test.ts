@@ -140,6 +140,20 @@ describe('startAnthropicCompatibleServer', () => {
     })
   })
 
+  it('answers a scripted reply with a field it does not know with a 400 that names it and suggests the right one', async () => {
+    const running = await start({
+      replies: [{ toolCalls: [{ name: 'f', input: {} }] }, { text: 'ok', tool_uses: [] }] as never,
+    })
+    const misspelt = await post(running, ask)
+    expect(misspelt.status).toBe(400)
+    const body = (await misspelt.json()) as { error: { type: string; message: string } }
+    expect(body.error.type).toBe('invalid_request_error')
+    expect(body.error.message).toContain('scripted reply to Messages request #0')
+    expect(body.error.message).toContain('toolCalls')
+    const snakeCase = (await (await post(running, ask)).json()) as { error: { message: string } }
+    expect(snakeCase.error.message).toMatch(/tool_uses.*toolUses/)
+  })
+
   it('answers scripted errors in Anthropic’s shape with their headers', async () => {
     const running = await start({
       replies: [{ error: { status: 429, message: 'Too many', headers: { 'retry-after': '3' } } }],

@@ -6,7 +6,13 @@ import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.j
 import { toMessageEvents } from './message-events.js'
 import { messagesRequestProblem } from './messages-request-problem.js'
 import { resolveMessage } from './resolved-message.js'
-import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
+import {
+  type ErrorReply,
+  type ReplyContext,
+  type ReplySource,
+  replyKeys,
+  type ScriptedReply,
+} from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -52,6 +58,7 @@ export async function startAnthropicCompatibleServer(
     replies: settings.replies,
     cycleReplies: settings.cycleReplies,
     requestName: 'Messages request',
+    replyKeys,
     echo,
     context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
   })

@@ -59,3 +59,11 @@ export type ReplySource = ReplyScriptSource<MessageCreateParams, ReplyContext, S
 
 /** Computes the reply to one Messages request. */
 export type ReplyFunction = Extract<ReplySource, (...args: never[]) => unknown>
+
+/** Every field a reply object may have: a reply with another is answered with a 400 that names it. */
+export const replyKeys: ReadonlySet<string> = new Set(
+  Object.keys({ text: 0, toolUses: 0, stopReason: 0, usage: 0, model: 0, error: 0 } satisfies Record<
+    keyof MessageReply | keyof ErrorReply,
+    0
+  >),
+)

@@ -111,6 +111,18 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     expect(server.chatRequests).toHaveLength(3)
   })
 
+  it('answers a scripted reply with a field it does not know with a 400 that names it and suggests the right one', async () => {
+    const replies = [{ toolUses: [{ name: 'f', input: {} }] }, { content: 'fine', finish_reason: 'stop' }]
+    const { client } = await start({ replies: replies as never })
+    const ask = () => client.chat.completions.create({ model: 'm', messages: user('q') })
+    const misspelt = await ask().catch((caught: unknown) => caught)
+    expect(misspelt).toBeInstanceOf(BadRequestError)
+    expect((misspelt as BadRequestError).message).toContain('scripted reply to chat request #0')
+    expect((misspelt as BadRequestError).message).toContain('toolUses')
+    const snakeCase = await ask().catch((caught: unknown) => caught)
+    expect((snakeCase as BadRequestError).message).toMatch(/finish_reason.*finishReason/)
+  })
+
   it('cycles scripted replies when asked, and setReplies swaps the source mid-test', async () => {
     const { client, server } = await start({ replies: ['a', 'b'], cycleReplies: true })
     const ask = async () =>

@@ -9,7 +9,13 @@ import { messageText } from './message-text.js'
 import { openAIErrorBody } from './openai-error-body.js'
 import { parameterError } from './parameter-error.js'
 import { resolveReply } from './resolved-reply.js'
-import type { ErrorReply, ReplyContext, ReplySource, ScriptedReply } from './scripted-reply.js'
+import {
+  type ErrorReply,
+  type ReplyContext,
+  type ReplySource,
+  replyKeys,
+  type ScriptedReply,
+} from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
 import { toolChoiceError } from './tool-choice-error.js'
 import { toolMessageError } from './tool-message-error.js'
@@ -59,6 +65,7 @@ export async function startOpenAICompatibleServer(
     replies: settings.replies,
     cycleReplies: settings.cycleReplies,
     requestName: 'chat request',
+    replyKeys,
     echo,
     context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
   })

@@ -69,3 +69,11 @@ export type ReplySource = ReplyScriptSource<ChatCompletionCreateParams, ReplyCon
 
 /** Computes the reply to one chat completion request. */
 export type ReplyFunction = Extract<ReplySource, (...args: never[]) => unknown>
+
+/** Every field a reply object may have: a reply with another is answered with a 400 that names it. */
+export const replyKeys: ReadonlySet<string> = new Set(
+  Object.keys({ content: 0, toolCalls: 0, finishReason: 0, usage: 0, model: 0, choices: 0, error: 0 } satisfies Record<
+    keyof SingleChoiceReply | keyof MultipleChoiceReply | keyof ErrorReply,
+    0
+  >),
+)
