@@ -133,6 +133,24 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      'a stop sequence that is not a string',
+      { stop: ['a', null] },
+      {
+        param: 'stop[1]',
+        code: 'invalid_type',
+        message: "Invalid type for 'stop[1]': expected a string, but got null",
+      },
+    ],
+    [
+      'a stop that is neither a string nor a list',
+      { stop: 5 },
+      {
+        param: 'stop',
+        code: 'invalid_type',
+        message: "Invalid type for 'stop': expected a string or an array of strings",
+      },
+    ],
+    [
       'stream_options without stream: true',
       { stream_options: { include_usage: true } },
       { param: 'stream_options', code: null, message: "'stream_options' parameter is only allowed when 'stream'" },

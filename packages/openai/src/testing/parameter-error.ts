@@ -97,7 +97,7 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
- * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences, `stream_options` without `stream: true`,
+ * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -135,6 +135,12 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       'array_above_max_length',
     )
   }
+  // "string / array / null": a list holds strings only.
+  if (Array.isArray(body.stop)) {
+    for (let index = 0; index < body.stop.length; index++)
+      if (typeof body.stop[index] !== 'string') return typeError(`stop[${index}]`, 'a string', body.stop[index])
+  } else if (body.stop != null && typeof body.stop !== 'string')
+    return typeError('stop', 'a string or an array of strings', body.stop)
   // "Options for streaming response. Only set this when you set `stream: true`."
   if (body.stream_options != null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
