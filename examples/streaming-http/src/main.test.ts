@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { request } from 'node:http'
+import { type IncomingMessage, request } from 'node:http'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
@@ -116,6 +117,38 @@ it('closes the request to the model when the client hangs up', async () => {
       outgoing.end(JSON.stringify({ message: 'Hello' }))
     })
     expect(firstEvent).toMatch(/^data: /)
+    await upstream.whenIdle()
+    expect(upstream.requests.map((logged) => logged.outcome)).toEqual(['client-closed'])
+  } finally {
+    await upstream.close()
+  }
+})
+
+it('stops at Ctrl-C with a request still arriving and a stream in flight, closing the request to the model', async () => {
+  // A stream of about a minute: Ctrl-C comes after its first delta.
+  const upstream = await startOpenAICompatibleServer({
+    replies: ['one two three four five six seven eight nine ten'],
+    chunkChars: 4,
+    streamEventDelayMs: 5_000,
+  })
+  try {
+    const url = new URL(await start(upstream))
+    // One client has sent its headers and part of its body, and stops there.
+    const arriving = connect(Number(url.port), url.hostname)
+    arriving.once('error', () => {})
+    await once(arriving, 'connect')
+    arriving.write(`POST /chat HTTP/1.1\r\nhost: ${url.host}\r\ncontent-length: 100\r\n\r\n{"mess`)
+    // Another reads a stream that has started.
+    const streaming = request(url, { method: 'POST' })
+    streaming.once('error', () => {})
+    streaming.end(JSON.stringify({ message: 'Hello' }))
+    const [response] = (await once(streaming, 'response')) as [IncomingMessage]
+    response.once('error', () => {})
+    await once(response, 'data')
+    child?.kill('SIGINT')
+    const [code] = await once(child as ChildProcess, 'exit')
+    expect(code).toBe(0)
+    arriving.destroy()
     await upstream.whenIdle()
     expect(upstream.requests.map((logged) => logged.outcome)).toEqual(['client-closed'])
   } finally {

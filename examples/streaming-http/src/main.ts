@@ -76,9 +76,12 @@ server.listen(port, '127.0.0.1', () => {
   const bound = typeof address === 'object' && address !== null ? address.port : port
   console.log(`Listening on http://127.0.0.1:${bound}/chat (${live ? 'live' : 'offline: a loopback server answers'})`)
 })
+// Ctrl-C stops it at once: every connection is closed, a request still arriving or a stream in flight, and closing a
+// stream's response cancels its call as a client hanging up does.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close()
+    server.closeAllConnections()
     void upstream?.close()
   })
 }
