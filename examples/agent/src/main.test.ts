@@ -156,7 +156,14 @@ describe('the loan-review agent example', () => {
         404,
         { error: 'no run review%E0%A4%A awaits approval' },
       ])
-      for (const body of ['not json', 'null', '[]']) {
+      for (const body of [
+        'not json',
+        'null',
+        '[]',
+        '{"call_email":"yes"}',
+        '{"call_email":{"approved":"yes"}}',
+        '{"call_email":{"approved":true,"arguments":5}}',
+      ]) {
         const refused = await approve(`/approvals/${encodeURIComponent(runId)}`, body)
         expect(refused.status, body).toBe(400)
         expect(await refused.json(), body).toEqual({ error: expect.stringContaining('expected the decisions') })

@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AgentAwaitingApproval, AgentInput, AgentStream, ApprovalDecision } from '@tinyllm/agent'
 import { resumeInput } from '@tinyllm/agent'
-import type { InvokeOptions } from '@tinyllm/core'
+import type { InvokeOptions, StandardSchemaV1 } from '@tinyllm/core'
 
-/** What the server needs of an agent: that it streams. */
+/** What the server needs of an agent: that it streams, and the schema its input is checked by. */
 interface StreamingAgent {
+  readonly inputSchema: StandardSchemaV1 | undefined
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<unknown>
 }
+
+const expectedDecisions = 'expected the decisions by tool call id: {"<id>": {"approved": true}}'
 
 /**
  * An HTTP server that streams the agent's progress as server-sent events, one per AgentEvent (`event: tool-call-started`,
@@ -41,16 +44,17 @@ export function createReviewServer(agent: StreamingAgent): Server {
       }
       const decisions = readJson(body)
       if (typeof decisions !== 'object' || decisions === null || Array.isArray(decisions)) {
-        return reply(response, 400, { error: 'expected the decisions by tool call id: {"<id>": {"approved": true}}' })
+        return reply(response, 400, { error: expectedDecisions })
       }
+      // Decisions the agent would refuse (`{"call_email": "yes"}`) are refused here, by the agent's own input schema,
+      // before the run stops waiting.
+      const input = resumeInput(waiting, decisions as Record<string, ApprovalDecision>)
+      const issues = await inputIssues(agent, input)
+      if (issues !== undefined) return reply(response, 400, { error: `${expectedDecisions}; ${issues}` })
+      // Another approval may have resumed it while the decisions were checked.
+      if (paused.get(runId) !== waiting) return reply(response, 404, { error: `no run ${runId} awaits approval` })
       paused.delete(runId)
-      await streamRun(
-        agent,
-        resumeInput(waiting, decisions as Record<string, ApprovalDecision>),
-        runId,
-        paused,
-        response,
-      )
+      await streamRun(agent, input, runId, paused, response)
       return
     }
     reply(response, 404, { error: 'GET /review?applicant=… or POST /approvals/<run id>' })
@@ -88,6 +92,18 @@ async function streamRun(
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/** What the agent's input schema finds wrong with `input`, one `path: message` per issue; `undefined` when it fits. */
+async function inputIssues(agent: StreamingAgent, input: AgentInput): Promise<string | undefined> {
+  const result = await agent.inputSchema?.['~standard'].validate(input)
+  if (result?.issues === undefined) return undefined
+  return result.issues
+    .map((issue) => {
+      const path = (issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment))
+      return `${path.join('.') || '(input)'}: ${issue.message}`
+    })
+    .join('; ')
 }
 
 /** The run id of an `/approvals/<run id>` path; `undefined` for a malformed escape. */
