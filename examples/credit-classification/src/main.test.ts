@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
@@ -111,6 +112,56 @@ describe('the credit-classification example', () => {
       expect(inUserInfo.stdout).not.toContain('Password7f3e9a')
     } finally {
       await server.close()
+    }
+  })
+
+  it('replaces the cassette with a recording only when both applications went through', async () => {
+    // A copy of the example, so that the cassette it records is its own: src/ and cassettes/ side by side, as here.
+    const copy = mkdtempSync(join(fileURLToPath(new URL('..', import.meta.url)), '.record-test-'))
+    try {
+      cpSync(fileURLToPath(new URL('.', import.meta.url)), join(copy, 'src'), { recursive: true })
+      cpSync(fileURLToPath(new URL('../cassettes', import.meta.url)), join(copy, 'cassettes'), { recursive: true })
+      const cassette = join(copy, 'cassettes', 'openai.cassette.json')
+      const shipped = readFileSync(cassette, 'utf8')
+      const record = (upstream: string) =>
+        run(process.execPath, [join(copy, 'src', 'main.ts'), '--record', '--upstream', upstream], {
+          env: environment({ OPENAI_API_KEY: 'sk-test-recording' }),
+          encoding: 'utf8',
+        }).catch((caught: { code: number; stdout: string }) => caught)
+
+      // A wrong key: the API answers 401, the run fails, and the cassette stays the one that was there.
+      const refusing = await startOpenAICompatibleServer({ faults: () => ({ kind: 'status', status: 401 }) })
+      try {
+        const refused = await record(new URL(refusing.baseURL).origin)
+        expect(refused).toMatchObject({
+          code: 1,
+          stdout: expect.stringContaining('Failed: ProviderCallError: openai: 401'),
+        })
+        expect(refused.stdout).toContain(
+          'Not recorded: an application failed, so cassettes/openai.cassette.json is left',
+        )
+      } finally {
+        await refusing.close()
+      }
+      expect(readFileSync(cassette, 'utf8')).toBe(shipped)
+      expect(readdirSync(join(copy, 'cassettes')).sort()).toEqual(['anthropic.cassette.json', 'openai.cassette.json'])
+
+      // An API that answers: both applications go through and the recording replaces the cassette.
+      const answering = await startOpenAICompatibleServer({
+        replies: (request) => (JSON.stringify(request.messages).includes('excellent') ? 'good' : 'bad'),
+      })
+      try {
+        expect(await record(new URL(answering.baseURL).origin)).toMatchObject({
+          stdout: expect.stringContaining('Outcome: approved'),
+        })
+      } finally {
+        await answering.close()
+      }
+      const recorded = JSON.parse(readFileSync(cassette, 'utf8')) as { synthetic?: string; interactions: unknown[] }
+      expect(recorded.synthetic).toBeUndefined()
+      expect(recorded.interactions).toHaveLength(2)
+    } finally {
+      rmSync(copy, { recursive: true, force: true })
     }
   })
 

@@ -128,7 +128,7 @@ async function main(): Promise<number> {
   }
 
   console.log(`\nGraph (Mermaid):\n${toMermaid(creditAnalysisChain)}`)
-  await connection.close()
+  await connection.close(!failed)
   if (connection.cassetteMisses() > 0) {
     console.log(
       `\nThe cassette had no recording for ${connection.cassetteMisses()} request(s): the prompt or settings changed ` +
