@@ -1,3 +1,4 @@
+import { rename, rm } from 'node:fs/promises'
 import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { redactString } from '@tinyllm/logger'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
@@ -13,8 +14,11 @@ export interface Connection {
   readonly notice: readonly string[]
   /** Requests the cassette could not answer (offline only): the pipeline asked something that was not recorded. */
   readonly cassetteMisses: () => number
-  /** Stops the loopback server; in record mode this writes the cassette. */
-  close(): Promise<void>
+  /**
+   * Stops the loopback server. Recording, it replaces the cassette with the recording when `succeeded` (the run went
+   * through), and otherwise leaves the cassette as it was and drops the recording.
+   */
+  close(succeeded: boolean): Promise<void>
 }
 
 /** A loopback server of either provider, serving a cassette. */
@@ -44,16 +48,26 @@ export async function connect(options: ExampleOptions): Promise<Connection> {
   }
   if (options.mode === 'record') {
     const key = process.env[options.keyVariable] ?? ''
-    const cassette = createCassette({ path, mode: 'record', upstream: options.upstream, secrets: [key] })
+    // Recorded beside the cassette, which it replaces only when the run went through: a recording of a wrong key's
+    // 401s or of an unreachable API would otherwise leave nothing to replay.
+    const recording = `${path}.recording`
+    const cassette = createCassette({ path: recording, mode: 'record', upstream: options.upstream, secrets: [key] })
     const server = await start({ cassette })
     return {
       client: { baseURL: server.baseURL },
       notice: [
         `Recording: calling ${redactString(options.upstream)} (${options.model}) through a loopback proxy on 127.0.0.1;`,
-        `the answers are saved to ${shown} when the run ends (request headers are not stored, keys are redacted).`,
+        `the answers replace ${shown} if the run goes through (request headers are not stored, keys are redacted).`,
       ],
       cassetteMisses: () => 0,
-      close: () => server.close(),
+      close: async (succeeded) => {
+        await server.close()
+        if (succeeded) await rename(recording, path)
+        else {
+          await rm(recording, { force: true })
+          console.log(`\nNot recorded: the run failed, so ${shown} is left as it was.`)
+        }
+      },
     }
   }
   const cassette = createCassette({ path, mode: 'replay' })

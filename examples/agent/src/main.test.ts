@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { OpenAIChat } from '@tinyllm/openai'
+import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { parseSseEvents } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
 import { connect } from './connection.ts'
@@ -27,6 +30,52 @@ async function example(args: string[], extra: Record<string, string> = {}) {
 }
 
 describe('the loan-review agent example', () => {
+  it('replaces the cassette with a recording only when the run went through', async () => {
+    // A copy of the example, so that the cassette it records is its own: src/ and cassettes/ side by side, as here.
+    const copy = mkdtempSync(join(fileURLToPath(new URL('..', import.meta.url)), '.record-test-'))
+    try {
+      cpSync(fileURLToPath(new URL('.', import.meta.url)), join(copy, 'src'), { recursive: true })
+      cpSync(fileURLToPath(new URL('../cassettes', import.meta.url)), join(copy, 'cassettes'), { recursive: true })
+      const cassette = join(copy, 'cassettes', 'openai.cassette.json')
+      const shipped = readFileSync(cassette, 'utf8')
+      const record = (upstream: string) =>
+        run(process.execPath, [join(copy, 'src', 'main.ts'), '--record', '--upstream', upstream, '--approve'], {
+          env: environment({ OPENAI_API_KEY: 'sk-test-recording' }),
+          encoding: 'utf8',
+        }).catch((caught: { code: number; stdout: string }) => caught)
+
+      // A wrong key: the API answers 401, the run fails, and the cassette stays the one that was there.
+      const refusing = await startOpenAICompatibleServer({ faults: () => ({ kind: 'status', status: 401 }) })
+      try {
+        const refused = await record(new URL(refusing.baseURL).origin)
+        expect(refused).toMatchObject({
+          code: 1,
+          stdout: expect.stringContaining('Failed: ProviderCallError: openai: 401'),
+        })
+        expect(refused.stdout).toContain(
+          'Not recorded: the run failed, so cassettes/openai.cassette.json is left as it was.',
+        )
+      } finally {
+        await refusing.close()
+      }
+      expect(readFileSync(cassette, 'utf8')).toBe(shipped)
+      expect(readdirSync(join(copy, 'cassettes')).sort()).toEqual(['anthropic.cassette.json', 'openai.cassette.json'])
+
+      // The scripted model answers: the run goes through and the recording replaces the cassette.
+      const answering = await scriptedUpstreams.openai()
+      try {
+        expect(await record(answering.url)).toMatchObject({ stdout: expect.stringContaining('emailed: yes') })
+      } finally {
+        await answering.close()
+      }
+      const recorded = JSON.parse(readFileSync(cassette, 'utf8')) as { synthetic?: string; interactions: unknown[] }
+      expect(recorded.synthetic).toBeUndefined()
+      expect(recorded.interactions.length).toBeGreaterThan(0)
+    } finally {
+      rmSync(copy, { recursive: true, force: true })
+    }
+  })
+
   it('runs offline on OpenAI: tools, a pause for approval, the email approved, the answer and both run trees', async () => {
     const { stdout } = await example([])
     expect(stdout).toContain('tinyllm loan-review agent: openai, model gpt-4o-mini')
@@ -124,7 +173,7 @@ describe('the loan-review agent example', () => {
       })
     } finally {
       server.close()
-      await connection.close()
+      await connection.close(true)
     }
   })
 
@@ -179,7 +228,7 @@ describe('the loan-review agent example', () => {
       })
     } finally {
       server.close()
-      await connection.close()
+      await connection.close(true)
     }
   })
 })

@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   } else console.log(`\nFailed: ${record.error?.name}: ${record.error?.message.split('\n')[0]}`)
   for (const email of outbox) console.log(`Outbox: ${email}`)
   console.log(`\nRun tree:\n${tree(record)}`)
-  await connection.close()
+  await connection.close(record.status === 'complete')
   if (connection.cassetteMisses() > 0) {
     console.log(
       `\nThe cassette had no recording for ${connection.cassetteMisses()} request(s): the prompt, the tools or the ` +
