@@ -64,6 +64,28 @@ describe('AnthropicChat', () => {
     }
   })
 
+  it('fails a redirect loop within the origin with a redirect_loop error, on either transport, not retried', async () => {
+    const looping = await startLoopbackServer({
+      routes: { 'POST /v1/messages': () => ({ status: 307, headers: { location: '/v1/messages' }, raw: '' }) },
+    })
+    try {
+      for (const transport of ['undici', 'fetch'] as const) {
+        const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: looping.url, transport })
+        const error = await chat.invoke(ask('Hi')).catch((caught: unknown) => caught)
+        expect(error, transport).toMatchObject({
+          name: 'ProviderCallError',
+          providerErrorType: 'redirect_loop',
+          retryable: false,
+        })
+        expect((error as Error).message).toContain('more than 20 times (a redirect loop)')
+      }
+      // The first request and 20 redirects followed, once per transport: no attempt after the first.
+      expect(looping.requests).toHaveLength(42)
+    } finally {
+      await looping.close()
+    }
+  })
+
   it('rejects options it does not know, suggesting the right one, like OpenAIChat', () => {
     for (const [option, suggestion] of [
       ['max_tokens', 'maxTokens'],

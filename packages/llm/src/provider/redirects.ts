@@ -10,8 +10,9 @@ const bodyHeaders = ['content-type', 'content-length', 'content-encoding', 'cont
 /**
  * `fetchFunction` (which must not follow redirects itself: tinyllm's transports ask for `redirect: 'manual'`) following
  * redirects as `fetch` does — at most 20; a 303, or a 301 or 302 answering a POST, turns the request into a GET
- * without its body — but only within the origin the request was sent to. A redirect to another origin fails the request with a non-retryable {@link ProviderCallError}
- * of type `cross_origin_redirect`: the request's headers carry the API key (`Authorization`, `x-api-key`, Azure's
+ * without its body — but only within the origin the request was sent to; more than 20 fail it with a non-retryable
+ * {@link ProviderCallError} of type `redirect_loop`. A redirect to another origin fails the request with a non-retryable
+ * {@link ProviderCallError} of type `cross_origin_redirect`: the request's headers carry the API key (`Authorization`, `x-api-key`, Azure's
  * `api-key`…), and `fetch` would send all but `Authorization` on to the other host.
  */
 export function sameOriginRedirects(fetchFunction: FetchFunction, provider: string): FetchFunction {
@@ -40,8 +41,7 @@ async function follow(
     const next = new URL(response.headers.get('location') as string, url)
     await response.body?.cancel().catch(() => {})
     if (next.origin !== url.origin) throw crossOriginRedirect(provider, response.status, url, next)
-    if (redirects > maxRedirects)
-      throw new TypeError('fetch failed', { cause: new Error(`more than ${maxRedirects} redirects`) })
+    if (redirects > maxRedirects) throw redirectLoop(provider, url)
     const method = (request.method ?? 'GET').toUpperCase()
     if (
       (response.status === 303 && method !== 'GET' && method !== 'HEAD') ||
@@ -58,6 +58,16 @@ function withoutBody(request: RequestInit): RequestInit {
   const headers = new Headers(request.headers)
   for (const name of bodyHeaders) headers.delete(name)
   return { ...request, method: 'GET', body: null, headers }
+}
+
+/** More redirects than `fetch` follows: the server's configuration, which no retry mends. */
+function redirectLoop(provider: string, url: URL): ProviderCallError {
+  return new ProviderCallError({
+    provider,
+    providerErrorType: 'redirect_loop',
+    message: `${provider}: the server at ${url.origin} redirected the request more than ${maxRedirects} times (a redirect loop); it is not retried. Point baseURL at where the API is`,
+    retryable: false,
+  })
 }
 
 function crossOriginRedirect(provider: string, status: number, from: URL, to: URL): ProviderCallError {
