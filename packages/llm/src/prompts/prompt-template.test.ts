@@ -1,4 +1,4 @@
-import { ConfigurationError, defineFunction, ValidationError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type Function, ValidationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { SystemMessage } from '../chat-model.js'
@@ -189,5 +189,41 @@ describe('PromptTemplate', () => {
 
   it('fails when a section fails, with the section error', async () => {
     await expect(template.invoke({})).rejects.toSatisfy(TemplateError.isInstance)
+  })
+})
+
+describe('a template over an input whose reading throws', () => {
+  it('fails once with a TemplateError (unreadable) naming the placeholder, with the thrown error as its cause', async () => {
+    const thrown = new Error('trap: sk-not-quoted')
+    const trap = () => {
+      throw thrown
+    }
+    const proxy = new Proxy({ message: 'm' }, { getOwnPropertyDescriptor: trap, ownKeys: trap, has: trap })
+    const revocable = Proxy.revocable({ applicant: { name: 'Ada' } }, {})
+    revocable.revoke()
+    const nested = { applicant: new Proxy({ name: 'Ada' }, { getOwnPropertyDescriptor: trap }) }
+    const prompt = new PromptTemplate({
+      name: 'prompt',
+      sections: [role, new UserMessageTemplate({ name: 'application' })],
+    })
+    const named = new UserMessageTemplate({ name: 'named', content: 'Dear {applicant.name}' })
+    const cases: Array<[Function<object, unknown>, object, string]> = [
+      [prompt, proxy, '{message} could not be read: the input threw'],
+      [named, revocable.proxy, '{applicant.name} could not be read: the input threw'],
+      [named, nested, "{applicant.name} could not be read: 'applicant' threw"],
+    ]
+    for (const [template, input, message] of cases) {
+      const record = await template.trace(input)
+      expect(record.status).toBe('failed')
+      // Not retryable: reading the same input again throws again.
+      expect(record.attempts).toBe(1)
+      const error = record.error
+      expect(TemplateError.isInstance(error) && error.reason).toBe('unreadable')
+      expect(error?.retryable).toBe(false)
+      expect(error?.message).toContain(message)
+      expect(error?.message).not.toContain('sk-not-quoted')
+    }
+    const error = await named.invoke(nested).catch((caught: unknown) => caught)
+    expect((error as Error).cause).toBe(thrown)
   })
 })

@@ -125,7 +125,8 @@ function syntaxError(message: string, location: TemplateLocation | undefined): T
  * Renders a template by plain lookup: each `{a.b}` is replaced by the own property `b` of the own property `a` of
  * `variables`. Nothing is evaluated, prototypes are never read, getters are never called. Values must be strings,
  * finite numbers, bigints or booleans. Throws {@link TemplateError}: `missing` (naming the placeholder and listing the
- * keys available there), `not-scalar`, `forbidden` or `syntax`.
+ * keys available there), `not-scalar`, `unreadable` (an object whose reading throws, such as a `Proxy`), `forbidden` or
+ * `syntax`.
  *
  * @example
  * renderTemplate('Hello {user.name}!', { user: { name: 'Ada' } }) // 'Hello Ada!'
@@ -158,9 +159,12 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
         ...location,
       })
     }
-    const descriptor = Object.hasOwn(current, segment) ? Object.getOwnPropertyDescriptor(current, segment) : undefined
+    const holder = current
+    const descriptor = readVariable(placeholder, path, depth, location, () =>
+      Object.hasOwn(holder, segment) ? Object.getOwnPropertyDescriptor(holder, segment) : undefined,
+    )
     if (descriptor === undefined || !('value' in descriptor) || descriptor.value === undefined) {
-      const keys = Object.keys(current)
+      const keys = readVariable(placeholder, path, depth, location, () => Object.keys(holder))
       const listed = keys.length > maxListedKeys ? keys.slice(0, maxListedKeys) : keys
       const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
       const reason =
@@ -195,6 +199,32 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
     placeholder: placeholder.source,
     ...location,
   })
+}
+
+/**
+ * Reads the input where a lookup has reached, through `read`: an object whose reading throws (a `Proxy`, a revoked one)
+ * is a TemplateError (`unreadable`), not retryable — reading it again throws again. The thrown error is its `cause`,
+ * never its message, which may quote the input.
+ */
+function readVariable<Value>(
+  placeholder: TemplatePlaceholder,
+  path: ReadonlyArray<string>,
+  depth: number,
+  location: TemplateLocation | undefined,
+  read: () => Value,
+): Value {
+  try {
+    return read()
+  } catch (cause) {
+    const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
+    throw new TemplateError({
+      reason: 'unreadable',
+      message: `variable {${placeholder.source}} could not be read: ${where} threw when its properties were read (a Proxy?)`,
+      placeholder: placeholder.source,
+      cause,
+      ...location,
+    })
+  }
 }
 
 function quotedKey(key: string): string {
