@@ -442,6 +442,27 @@ describe('Parallel abort', () => {
       }
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
     })
+
+    it(`stops a map of branches that settle at once when a timer aborts it (${mode})`, async () => {
+      // Each branch settles the moment it starts and starts the next: without a break for the event loop, the timer
+      // that aborts would run only after the last of them.
+      let calls = 0
+      const instant = defineFunction({
+        name: 'instant',
+        run: (value: number) => {
+          calls += 1
+          return value
+        },
+      })
+      const controller = new AbortController()
+      const parallel = new Parallel({ name: 'batch', map: instant, mode })
+      const pending = parallel.trace(new Array<number>(100_000).fill(1), { signal: controller.signal })
+      setTimeout(() => controller.abort(new Error('shutting down')), 0)
+      const record = await pending
+      expect(record.status).toBe('failed')
+      expect(AbortError.isInstance(record.error)).toBe(true)
+      expect(calls).toBeLessThan(100_000)
+    })
   }
 })
 

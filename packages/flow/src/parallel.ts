@@ -72,6 +72,14 @@ export type ParallelOutput<
  */
 export const unboundedConcurrency = 1_024
 
+/**
+ * Most branches one turn of the event loop starts. Branches that settle at once (a synchronous Function) start the next
+ * within the same turn, so without a break a map over 100,000 of them would keep timers and I/O waiting until the last
+ * one — a caller's `abort()` from a timer included, which could then never stop it. After this many starts the loop
+ * lets the event loop run once before it starts more.
+ */
+const startsPerTurn = 1_024
+
 interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
   /**
    * Most branches running at once: an integer ≥ 1, or `Infinity` (the default), which still runs at most
@@ -249,6 +257,10 @@ class BranchRun {
   private next = 0
   private running = 0
   private starting = false
+  /** Branches started in this turn of the event loop; past {@link startsPerTurn}, the loop waits for the next turn. */
+  private startedThisTurn = 0
+  /** Whether the loop is waiting for the next turn of the event loop to start more. */
+  private waitingForTurn = false
   private finish: (() => void) | undefined = undefined
   private readonly children: ReadonlyArray<Function<unknown, unknown>>
   private readonly settleAll: boolean
@@ -335,14 +347,29 @@ class BranchRun {
   private startMore(): void {
     // A branch that settles while this loop is starting others (a child whose `invoke` throws at once) leaves the
     // starting to the loop already running, so the stack does not grow with the number of branches.
-    if (this.starting) return
+    if (this.starting || this.waitingForTurn) return
     this.starting = true
     while (this.running < this.limit && this.next < this.count && this.failure === undefined && !this.signal.aborted) {
+      if (this.startedThisTurn === startsPerTurn) {
+        this.waitForTurn()
+        break
+      }
+      this.startedThisTurn += 1
       this.running += 1
       void runBranch(this, this.next++)
     }
     this.starting = false
-    if (this.running === 0) this.finish!()
+    if (this.running === 0 && !this.waitingForTurn) this.finish!()
+  }
+
+  /** Lets timers and I/O run (an abort among them), then starts more branches. */
+  private waitForTurn(): void {
+    this.waitingForTurn = true
+    setImmediate(() => {
+      this.waitingForTurn = false
+      this.startedThisTurn = 0
+      this.startMore()
+    })
   }
 }
 
