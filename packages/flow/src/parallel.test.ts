@@ -193,6 +193,46 @@ describe('Parallel map form', () => {
     expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
     expect(runs).toBe(1)
   })
+
+  it('fails with a ValidationError, not retried, when its list cannot be read or has no list’s length', async () => {
+    let calls = 0
+    const id = defineFunction({
+      name: 'id',
+      run: (x: number) => {
+        calls += 1
+        return x
+      },
+    })
+    const parallel = new Parallel({ name: 'squares', map: id, retry: { attempts: 3, initialDelayMs: 0 } })
+    const thrown = new Error('length trap')
+    const revocable = Proxy.revocable([1, 2], {})
+    revocable.revoke()
+    const lists: Array<[unknown, string]> = [
+      [
+        new Proxy([1, 2], {
+          get: (target, key) => {
+            if (key === 'length') throw thrown
+            return Reflect.get(target, key)
+          },
+        }),
+        'got one that throws when read',
+      ],
+      [revocable.proxy, 'got one that throws when read'],
+      [
+        new Proxy([1, 2], { get: (target, key) => (key === 'length' ? 1e12 : Reflect.get(target, key)) }),
+        'got one whose length is 1000000000000',
+      ],
+    ]
+    for (const [list, message] of lists) {
+      const record = await parallel.trace(list as number[])
+      expect(record.status).toBe('failed')
+      expect(record.attempts).toBe(1)
+      expect(record.error?.name).toBe('ValidationError')
+      expect(record.error?.retryable).toBe(false)
+      expect(record.error?.message).toContain(`the map form of Parallel runs over a list; ${message}`)
+    }
+    expect(calls).toBe(0)
+  })
 })
 
 describe('Parallel concurrency', () => {

@@ -204,21 +204,11 @@ export class Parallel<
 
   async run(input: ParallelInput<Branches>, context: RunContext): Promise<ParallelOutput<Branches, Mode>> {
     let inputs: ReadonlyArray<unknown> | undefined
+    let count = this.children.length
     if (this.isMap) {
-      if (!Array.isArray(input)) {
-        throw new ValidationError({
-          functionName: this.name,
-          state: 'running',
-          issues: [
-            {
-              path: [],
-              message: `the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`,
-            },
-          ],
-        })
-      }
-      if (input.length === 0) return [] as unknown as ParallelOutput<Branches, Mode>
-      inputs = input
+      inputs = input as ReadonlyArray<unknown>
+      count = listLength(input, this.name)
+      if (count === 0) return [] as unknown as ParallelOutput<Branches, Mode>
     }
     const branches = new BranchRun(
       this.children,
@@ -228,6 +218,7 @@ export class Parallel<
       context,
       input,
       inputs,
+      count,
     )
     await branches.run()
     if (branches.failure !== undefined) throw branches.failure
@@ -282,6 +273,7 @@ class BranchRun {
     context: RunContext,
     input: unknown,
     inputs: ReadonlyArray<unknown> | undefined,
+    count: number,
   ) {
     this.children = children as unknown as ReadonlyArray<Function<unknown, unknown>>
     this.settleAll = settleAll
@@ -291,7 +283,7 @@ class BranchRun {
     this.signal = context.signal
     this.input = input
     this.inputs = inputs
-    this.count = inputs === undefined ? children.length : inputs.length
+    this.count = count
     this.results = new Array(this.count)
     // Fail-fast siblings are aborted through one signal of their own. The parent's signal reaches every branch
     // already: each child run links to it.
@@ -372,6 +364,33 @@ class BranchRun {
     })
   }
 }
+
+/**
+ * The length of the map form's input list, read once: anything that is not a list — a value of another kind, a `Proxy`
+ * whose reading throws or whose length no list can have — is a ValidationError, not retried (reading it again fails
+ * again).
+ */
+function listLength(input: unknown, functionName: string): number {
+  let problem: string
+  let cause: unknown
+  try {
+    if (Array.isArray(input)) {
+      const length: unknown = input.length
+      if (Number.isInteger(length) && (length as number) >= 0 && (length as number) <= maxListLength)
+        return length as number
+      problem = `the map form of Parallel runs over a list; got one whose length is ${String(length)}`
+    } else {
+      problem = `the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`
+    }
+  } catch (error) {
+    problem = 'the map form of Parallel runs over a list; got one that throws when read (a Proxy?)'
+    cause = error
+  }
+  throw new ValidationError({ functionName, state: 'running', issues: [{ path: [], message: problem }], cause })
+}
+
+/** The longest a JavaScript array can be. */
+const maxListLength = 2 ** 32 - 1
 
 /** Runs branch `index` of `run` and reports how it settled; a plain function, so no closure is made per branch. */
 async function runBranch(run: BranchRun, index: number): Promise<void> {
