@@ -192,6 +192,53 @@ describe('PromptTemplate', () => {
   })
 })
 
+describe('a template over a section’s output whose reading throws', () => {
+  it('fails once with a ValidationError naming the section, the thrown error as its cause', async () => {
+    const thrown = new Error('trap')
+    const trap = () => {
+      throw thrown
+    }
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const unreadable = new Proxy(
+      { role: 'user', content: 'x' },
+      { get: (_target, key) => (key === 'then' ? undefined : trap()) },
+    )
+    for (const output of [
+      unreadable,
+      [unreadable],
+      [revocable.proxy],
+      {
+        get messages() {
+          return trap()
+        },
+      },
+    ]) {
+      const section = defineFunction({ name: 'section', run: () => output as never })
+      const prompt = new PromptTemplate({ name: 'prompt', sections: [role, section] })
+      // A parent that retries what is retryable, as a Chain with a retry policy would.
+      const parent = defineFunction({
+        name: 'parent',
+        retry: { attempts: 3, initialDelayMs: 0 },
+        run: (input: object, context) => context.invoke(prompt, input),
+      })
+      const record = await parent.trace({})
+      expect(record.status).toBe('failed')
+      // Not retryable: reading the same output again throws again.
+      expect(record.attempts).toBe(1)
+      const error = record.error
+      expect(ValidationError.isInstance(error) && error.issues).toEqual([
+        {
+          path: ['sections', 1],
+          message: 'a section must return a chat message ({ role, content }), an array of them, or { messages }',
+        },
+      ])
+      expect(error?.functionName).toBe('prompt')
+      expect((error as Error).cause).toBeInstanceOf(Error)
+    }
+  })
+})
+
 describe('a template over an input whose reading throws', () => {
   it('fails once with a TemplateError (unreadable) naming the placeholder, with the thrown error as its cause', async () => {
     const thrown = new Error('trap: sk-not-quoted')
