@@ -274,3 +274,18 @@ describe('a template over an input whose reading throws', () => {
     expect((error as Error).cause).toBe(thrown)
   })
 })
+
+describe('a template whose text would outgrow a string', () => {
+  it('fails once with a TemplateError (too-long), so a parent does not retry it', async () => {
+    const long = new UserMessageTemplate({ name: 'long', content: '{a}'.repeat(600) })
+    const parent = defineFunction({
+      name: 'parent',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: (input: object, context) => context.invoke(long, input),
+    })
+    const record = await parent.trace({ a: 'x'.repeat(1_000_000) })
+    expect(record.status).toBe('failed')
+    expect(record.attempts).toBe(1)
+    expect(TemplateError.isInstance(record.error) && record.error.reason).toBe('too-long')
+  })
+})

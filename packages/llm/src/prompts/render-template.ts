@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { TemplateError } from './template-error.js'
 
 /** A template split once into literal text and placeholders, ready to render many times. */
@@ -125,8 +126,8 @@ function syntaxError(message: string, location: TemplateLocation | undefined): T
  * Renders a template by plain lookup: each `{a.b}` is replaced by the own property `b` of the own property `a` of
  * `variables`. Nothing is evaluated, prototypes are never read, getters are never called. Values must be strings,
  * finite numbers, bigints or booleans. Throws {@link TemplateError}: `missing` (naming the placeholder and listing the
- * keys available there), `not-scalar`, `unreadable` (an object whose reading throws, such as a `Proxy`), `forbidden` or
- * `syntax`.
+ * keys available there), `not-scalar`, `unreadable` (an object whose reading throws, such as a `Proxy`), `too-long` (the
+ * text would be longer than a string can be), `forbidden` or `syntax`.
  *
  * @example
  * renderTemplate('Hello {user.name}!', { user: { name: 'Ada' } }) // 'Hello Ada!'
@@ -140,7 +141,16 @@ export function renderTemplate(
   const parsed = typeof template === 'string' ? parseTemplate(template, location) : template
   let output = ''
   for (const part of parsed.parts) {
-    output += typeof part === 'string' ? part : lookup(part, variables, location)
+    const text = typeof part === 'string' ? part : lookup(part, variables, location)
+    if (output.length + text.length > constants.MAX_STRING_LENGTH) {
+      throw new TemplateError({
+        reason: 'too-long',
+        message: `the rendered text would be longer than the longest string JavaScript can hold (${constants.MAX_STRING_LENGTH} characters)${typeof part === 'string' ? '' : ` at {${part.source}}`}`,
+        ...(typeof part === 'string' ? {} : { placeholder: part.source }),
+        ...location,
+      })
+    }
+    output += text
   }
   return output
 }
