@@ -385,6 +385,33 @@ describe('LLMCall bad input', () => {
     await expect(limited.invoke(ask('x'))).rejects.toThrow('c: estimateInputTokens must return a number of tokens ≥ 0')
   })
 
+  it('fails once, not retried, when the model’s check of a call’s settings meets a setting that throws when read', async () => {
+    // As the providers do: a model reads its own entry of providerOptions to refuse what it cannot honour.
+    const model = Object.assign(sent(), {
+      checkSettings: (settings: { providerOptions?: { acme?: { n?: unknown } } }) => {
+        if (settings.providerOptions?.acme?.n !== undefined) throw new Error('n is set')
+      },
+    })
+    const chat = new LLMCall({ name: 'c', model, retry: { initialDelayMs: 0 } })
+    const thrown = new Error('unreadable setting')
+    const input = {
+      ...ask('x'),
+      providerOptions: {
+        acme: {
+          get n(): number {
+            throw thrown
+          },
+        },
+      },
+    }
+    const record = await chat.trace(input)
+    expect(record.status).toBe('failed')
+    expect(record.attempts).toBe(1)
+    expect(record.error?.retryable).toBe(false)
+    expect(record.error?.message).toBe('c: running threw Error: unreadable setting')
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('fails once, not retried, with a ConfigurationError naming a token count that throws', async () => {
     const thrown = new Error('tokenizer broke')
     const broken = () => {

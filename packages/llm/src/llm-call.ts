@@ -517,8 +517,13 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
     const request = this.buildRequest(input)
-    // What the provider cannot honour is refused here, named after this call, before anything is sent.
-    this.model.checkSettings?.(request, this.name)
+    // What the provider cannot honour is refused here, named after this call, before anything is sent. A check that
+    // throws something else (a setting that throws when read, a Proxy) is not retried: it would throw again.
+    try {
+      this.model.checkSettings?.(request, this.name)
+    } catch (thrown) {
+      throw this.typedModelError(thrown)
+    }
     const modelId = request.model ?? this.model.modelId
     if (context.budget === undefined && this.rateLimiter === undefined)
       return this.attempt(request, modelId, undefined, context)
