@@ -126,6 +126,38 @@ describe('Decision with branches', () => {
     }
   })
 
+  it('fails with a DecisionError, once, when the answer’s decision cannot be read (a getter or a Proxy that throws)', async () => {
+    const trap = () => {
+      throw new Error('unreadable')
+    }
+    for (const answer of [
+      {
+        get decision(): string {
+          return trap()
+        },
+      },
+      new Proxy({ decision: 'good' }, { has: trap }),
+      new Proxy(
+        { decision: 'good' },
+        { has: () => true, get: (_target, key) => (key === 'then' ? undefined : trap()) },
+      ),
+    ]) {
+      const decision = new Decision({
+        name: 'Classify',
+        choices: ['good'],
+        retry: { attempts: 3, initialDelayMs: 1 },
+        decide: () => answer as DecisionAnswer,
+      })
+      const record = await decision.trace(undefined)
+      expect(record.status).toBe('failed')
+      expect(record.attempts).toBe(1)
+      const error = record.error as DecisionError
+      expect(DecisionError.isInstance(error)).toBe(true)
+      expect(error.message).toMatch(/^Classify: decision .* is not one of the choices \[good\]$/)
+      expect(JSON.stringify(error.toJSON())).toContain('DecisionError')
+    }
+  })
+
   it('fails with the branch’s own error when the branch fails', async () => {
     const broken = defineFunction({
       name: 'Broken',

@@ -219,7 +219,13 @@ export class Decision<
   private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
     const answer = await this.decide(input, context)
     // An object without `decision` (a misspelt key, a list) is reported whole: its `decision` would read undefined.
-    const choice = typeof answer === 'object' && answer !== null && 'decision' in answer ? answer.decision : answer
+    let choice: unknown
+    try {
+      choice = typeof answer === 'object' && answer !== null && 'decision' in answer ? answer.decision : answer
+    } catch {
+      // An answer whose `decision` cannot be read (a getter or a Proxy that throws) is not a choice either.
+      choice = answer
+    }
     if (typeof choice !== 'string' || !this.routes.has(choice)) {
       throw new DecisionError({ functionName: this.name, choices: this.choices, received: choice })
     }

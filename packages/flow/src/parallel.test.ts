@@ -193,6 +193,46 @@ describe('Parallel map form', () => {
     expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
     expect(runs).toBe(1)
   })
+
+  it('fails with a ValidationError, not retried, when its list cannot be read or has no list’s length', async () => {
+    let calls = 0
+    const id = defineFunction({
+      name: 'id',
+      run: (x: number) => {
+        calls += 1
+        return x
+      },
+    })
+    const parallel = new Parallel({ name: 'squares', map: id, retry: { attempts: 3, initialDelayMs: 0 } })
+    const thrown = new Error('length trap')
+    const revocable = Proxy.revocable([1, 2], {})
+    revocable.revoke()
+    const lists: Array<[unknown, string]> = [
+      [
+        new Proxy([1, 2], {
+          get: (target, key) => {
+            if (key === 'length') throw thrown
+            return Reflect.get(target, key)
+          },
+        }),
+        'got one that throws when read',
+      ],
+      [revocable.proxy, 'got one that throws when read'],
+      [
+        new Proxy([1, 2], { get: (target, key) => (key === 'length' ? 1e12 : Reflect.get(target, key)) }),
+        'got one whose length is 1000000000000',
+      ],
+    ]
+    for (const [list, message] of lists) {
+      const record = await parallel.trace(list as number[])
+      expect(record.status).toBe('failed')
+      expect(record.attempts).toBe(1)
+      expect(record.error?.name).toBe('ValidationError')
+      expect(record.error?.retryable).toBe(false)
+      expect(record.error?.message).toContain(`the map form of Parallel runs over a list; ${message}`)
+    }
+    expect(calls).toBe(0)
+  })
 })
 
 describe('Parallel concurrency', () => {
@@ -441,6 +481,27 @@ describe('Parallel abort', () => {
         expect(AbortError.isInstance(child.error)).toBe(true)
       }
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    })
+
+    it(`stops a map of branches that settle at once when a timer aborts it (${mode})`, async () => {
+      // Each branch settles the moment it starts and starts the next: without a break for the event loop, the timer
+      // that aborts would run only after the last of them.
+      let calls = 0
+      const instant = defineFunction({
+        name: 'instant',
+        run: (value: number) => {
+          calls += 1
+          return value
+        },
+      })
+      const controller = new AbortController()
+      const parallel = new Parallel({ name: 'batch', map: instant, mode })
+      const pending = parallel.trace(new Array<number>(100_000).fill(1), { signal: controller.signal })
+      setTimeout(() => controller.abort(new Error('shutting down')), 0)
+      const record = await pending
+      expect(record.status).toBe('failed')
+      expect(AbortError.isInstance(record.error)).toBe(true)
+      expect(calls).toBeLessThan(100_000)
     })
   }
 })

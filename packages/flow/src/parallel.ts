@@ -72,6 +72,14 @@ export type ParallelOutput<
  */
 export const unboundedConcurrency = 1_024
 
+/**
+ * Most branches one turn of the event loop starts. Branches that settle at once (a synchronous Function) start the next
+ * within the same turn, so without a break a map over 100,000 of them would keep timers and I/O waiting until the last
+ * one — a caller's `abort()` from a timer included, which could then never stop it. After this many starts the loop
+ * lets the event loop run once before it starts more.
+ */
+const startsPerTurn = 1_024
+
 interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
   /**
    * Most branches running at once: an integer ≥ 1, or `Infinity` (the default), which still runs at most
@@ -196,21 +204,11 @@ export class Parallel<
 
   async run(input: ParallelInput<Branches>, context: RunContext): Promise<ParallelOutput<Branches, Mode>> {
     let inputs: ReadonlyArray<unknown> | undefined
+    let count = this.children.length
     if (this.isMap) {
-      if (!Array.isArray(input)) {
-        throw new ValidationError({
-          functionName: this.name,
-          state: 'running',
-          issues: [
-            {
-              path: [],
-              message: `the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`,
-            },
-          ],
-        })
-      }
-      if (input.length === 0) return [] as unknown as ParallelOutput<Branches, Mode>
-      inputs = input
+      inputs = input as ReadonlyArray<unknown>
+      count = listLength(input, this.name)
+      if (count === 0) return [] as unknown as ParallelOutput<Branches, Mode>
     }
     const branches = new BranchRun(
       this.children,
@@ -220,6 +218,7 @@ export class Parallel<
       context,
       input,
       inputs,
+      count,
     )
     await branches.run()
     if (branches.failure !== undefined) throw branches.failure
@@ -249,6 +248,10 @@ class BranchRun {
   private next = 0
   private running = 0
   private starting = false
+  /** Branches started in this turn of the event loop; past {@link startsPerTurn}, the loop waits for the next turn. */
+  private startedThisTurn = 0
+  /** Whether the loop is waiting for the next turn of the event loop to start more. */
+  private waitingForTurn = false
   private finish: (() => void) | undefined = undefined
   private readonly children: ReadonlyArray<Function<unknown, unknown>>
   private readonly settleAll: boolean
@@ -270,6 +273,7 @@ class BranchRun {
     context: RunContext,
     input: unknown,
     inputs: ReadonlyArray<unknown> | undefined,
+    count: number,
   ) {
     this.children = children as unknown as ReadonlyArray<Function<unknown, unknown>>
     this.settleAll = settleAll
@@ -279,7 +283,7 @@ class BranchRun {
     this.signal = context.signal
     this.input = input
     this.inputs = inputs
-    this.count = inputs === undefined ? children.length : inputs.length
+    this.count = count
     this.results = new Array(this.count)
     // Fail-fast siblings are aborted through one signal of their own. The parent's signal reaches every branch
     // already: each child run links to it.
@@ -335,16 +339,58 @@ class BranchRun {
   private startMore(): void {
     // A branch that settles while this loop is starting others (a child whose `invoke` throws at once) leaves the
     // starting to the loop already running, so the stack does not grow with the number of branches.
-    if (this.starting) return
+    if (this.starting || this.waitingForTurn) return
     this.starting = true
     while (this.running < this.limit && this.next < this.count && this.failure === undefined && !this.signal.aborted) {
+      if (this.startedThisTurn === startsPerTurn) {
+        this.waitForTurn()
+        break
+      }
+      this.startedThisTurn += 1
       this.running += 1
       void runBranch(this, this.next++)
     }
     this.starting = false
-    if (this.running === 0) this.finish!()
+    if (this.running === 0 && !this.waitingForTurn) this.finish!()
+  }
+
+  /** Lets timers and I/O run (an abort among them), then starts more branches. */
+  private waitForTurn(): void {
+    this.waitingForTurn = true
+    setImmediate(() => {
+      this.waitingForTurn = false
+      this.startedThisTurn = 0
+      this.startMore()
+    })
   }
 }
+
+/**
+ * The length of the map form's input list, read once: anything that is not a list — a value of another kind, a `Proxy`
+ * whose reading throws or whose length no list can have — is a ValidationError, not retried (reading it again fails
+ * again).
+ */
+function listLength(input: unknown, functionName: string): number {
+  let problem: string
+  let cause: unknown
+  try {
+    if (Array.isArray(input)) {
+      const length: unknown = input.length
+      if (Number.isInteger(length) && (length as number) >= 0 && (length as number) <= maxListLength)
+        return length as number
+      problem = `the map form of Parallel runs over a list; got one whose length is ${String(length)}`
+    } else {
+      problem = `the map form of Parallel runs over a list; got ${input === null ? 'null' : typeof input}`
+    }
+  } catch (error) {
+    problem = 'the map form of Parallel runs over a list; got one that throws when read (a Proxy?)'
+    cause = error
+  }
+  throw new ValidationError({ functionName, state: 'running', issues: [{ path: [], message: problem }], cause })
+}
+
+/** The longest a JavaScript array can be. */
+const maxListLength = 2 ** 32 - 1
 
 /** Runs branch `index` of `run` and reports how it settled; a plain function, so no closure is made per branch. */
 async function runBranch(run: BranchRun, index: number): Promise<void> {

@@ -385,6 +385,58 @@ describe('LLMCall bad input', () => {
     await expect(limited.invoke(ask('x'))).rejects.toThrow('c: estimateInputTokens must return a number of tokens ≥ 0')
   })
 
+  it('fails once, not retried, when the model’s check of a call’s settings meets a setting that throws when read', async () => {
+    // As the providers do: a model reads its own entry of providerOptions to refuse what it cannot honour.
+    const model = Object.assign(sent(), {
+      checkSettings: (settings: { providerOptions?: { acme?: { n?: unknown } } }) => {
+        if (settings.providerOptions?.acme?.n !== undefined) throw new Error('n is set')
+      },
+    })
+    const chat = new LLMCall({ name: 'c', model, retry: { initialDelayMs: 0 } })
+    const thrown = new Error('unreadable setting')
+    const input = {
+      ...ask('x'),
+      providerOptions: {
+        acme: {
+          get n(): number {
+            throw thrown
+          },
+        },
+      },
+    }
+    const record = await chat.trace(input)
+    expect(record.status).toBe('failed')
+    expect(record.attempts).toBe(1)
+    expect(record.error?.retryable).toBe(false)
+    expect(record.error?.message).toBe('c: running threw Error: unreadable setting')
+    expect(model.calls).toHaveLength(0)
+  })
+
+  it('fails once, not retried, with a ConfigurationError naming a token count that throws', async () => {
+    const thrown = new Error('tokenizer broke')
+    const broken = () => {
+      throw thrown
+    }
+    for (const [options, option] of [
+      [{ estimateInputTokens: broken }, 'estimateInputTokens'],
+      [{ model: Object.assign(sent(), { addedInputTokens: broken }) }, 'model.addedInputTokens'],
+    ] as const) {
+      const model = (options as { model?: ScriptedChatModel }).model ?? sent()
+      const chat = new LLMCall({ name: 'c', model, retry: { initialDelayMs: 0 }, ...options })
+      const record = await chat.trace(ask('x'), { budget: { maxTokens: 1_000 } })
+      expect(record.status).toBe('failed')
+      expect(record.attempts).toBe(1)
+      const error = record.error
+      expect(ConfigurationError.isInstance(error) && error.option).toBe(option)
+      expect(error?.retryable).toBe(false)
+      expect(error?.message).toBe(
+        `c: ${option} threw instead of returning a number of tokens ≥ 0 (the thrown error is the cause)`,
+      )
+      expect((error as Error).cause).toBe(thrown)
+      expect(model.calls).toHaveLength(0)
+    }
+  })
+
   it('refuses options and settings that would only fail when called, at construction', () => {
     const model = sent()
     const cases: Array<[Record<string, unknown>, string]> = [

@@ -517,16 +517,19 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
     const request = this.buildRequest(input)
-    // What the provider cannot honour is refused here, named after this call, before anything is sent.
-    this.model.checkSettings?.(request, this.name)
+    // What the provider cannot honour is refused here, named after this call, before anything is sent. A check that
+    // throws something else (a setting that throws when read, a Proxy) is not retried: it would throw again.
+    try {
+      this.model.checkSettings?.(request, this.name)
+    } catch (thrown) {
+      throw this.typedModelError(thrown)
+    }
     const modelId = request.model ?? this.model.modelId
     if (context.budget === undefined && this.rateLimiter === undefined)
       return this.attempt(request, modelId, undefined, context)
     // Estimated only when a budget or a limiter needs a figure before the call is sent.
-    const counted = this.countInputTokens(request)
-    if (!(Number.isFinite(counted) && counted >= 0)) throw estimateError(counted, this.name)
-    const added = this.model.addedInputTokens?.(request) ?? 0
-    if (!(Number.isFinite(added) && added >= 0)) throw estimateError(added, this.name, 'model.addedInputTokens')
+    const counted = countTokens(() => this.countInputTokens(request), this.name, 'estimateInputTokens')
+    const added = countTokens(() => this.model.addedInputTokens?.(request) ?? 0, this.name, 'model.addedInputTokens')
     const estimatedInput = counted + added
     const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
     const estimate: Usage = {
@@ -885,6 +888,26 @@ function unpricedModelError(modelId: string, functionName: string): Configuratio
       ` Give it one: prices: definePrices(defaultPrices, { ${id}: { inputPerMillion, outputPerMillion } })`,
     functionName,
   })
+}
+
+/**
+ * A token count from `option` (the call's tokenizer, or the model's added tokens). One that throws, or is not a count,
+ * is a ConfigurationError, not retried: asking again gives the same answer.
+ */
+function countTokens(count: () => unknown, functionName: string, option: string): number {
+  let tokens: unknown
+  try {
+    tokens = count()
+  } catch (cause) {
+    throw new ConfigurationError({
+      option,
+      message: `${option} threw instead of returning a number of tokens ≥ 0 (the thrown error is the cause)`,
+      functionName,
+      cause,
+    })
+  }
+  if (typeof tokens === 'number' && Number.isFinite(tokens) && tokens >= 0) return tokens
+  throw estimateError(tokens, functionName, option)
 }
 
 /** The refusal of a token estimate that is not a count: NaN would admit every call of a budget from then on. */

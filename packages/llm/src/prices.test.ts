@@ -47,4 +47,39 @@ describe('prices', () => {
       'definePrices: prices["x"].inputPerMillion must be a number ≥ 0 (USD per 1M tokens), got "cheap"',
     )
   })
+
+  it('refuses a table that is not one, or cannot be read, with a ConfigurationError naming it', () => {
+    const trap = () => {
+      throw new Error('trap')
+    }
+    const cases: Array<[unknown, string]> = [
+      [
+        null,
+        'definePrices: tables[1] must be a price table (model ids to { inputPerMillion, outputPerMillion }), got null',
+      ],
+      [undefined, 'definePrices: tables[1] must be a price table'],
+      [new Proxy({}, { ownKeys: trap }), 'definePrices: tables[1] could not be read: Error: trap'],
+      [
+        {
+          x: {
+            get inputPerMillion(): number {
+              return trap()
+            },
+            outputPerMillion: 1,
+          },
+        },
+        'definePrices: tables[1] could not be read: Error: trap',
+      ],
+    ]
+    for (const [table, message] of cases) {
+      let error: unknown
+      try {
+        definePrices(defaultPrices, table as never)
+      } catch (caught) {
+        error = caught
+      }
+      expect(ConfigurationError.isInstance(error) && error.option).toBe('tables[1]')
+      expect((error as Error).message.startsWith(message)).toBe(true)
+    }
+  })
 })

@@ -1,4 +1,4 @@
-import { type ConfigurationError, optionError, type Usage } from '@tinyllm/core'
+import { type ConfigurationError, optionError, type Usage, unreadableOption } from '@tinyllm/core'
 
 /** The price of one model, in USD per 1,000,000 tokens. */
 export interface ModelPrice {
@@ -49,6 +49,8 @@ function price(inputPerMillion: number, outputPerMillion: number): ModelPrice {
   return Object.freeze({ inputPerMillion, outputPerMillion })
 }
 
+const owner = 'definePrices'
+
 /**
  * Builds a price table from one or more tables; later tables override earlier ones. Every price is checked (finite,
  * ≥ 0), so a typo fails here rather than as a wrong cost.
@@ -59,8 +61,18 @@ function price(inputPerMillion: number, outputPerMillion: number): ModelPrice {
  */
 export function definePrices(...tables: ReadonlyArray<PriceTable>): PriceTable {
   const merged: Record<string, ModelPrice> = Object.create(null)
-  for (const table of tables) {
-    for (const modelId of Object.keys(table)) merged[modelId] = checkedPrice(table, modelId, 'definePrices')
+  for (let index = 0; index < tables.length; index++) {
+    const table: unknown = tables[index]
+    const option = `tables[${index}]`
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+      throw optionError(option, 'a price table (model ids to { inputPerMillion, outputPerMillion })', table, owner)
+    }
+    // A table whose reading throws (a getter, a Proxy) is a bad option too.
+    try {
+      for (const modelId of Object.keys(table)) merged[modelId] = checkedPrice(table as PriceTable, modelId, owner)
+    } catch (error) {
+      throw unreadableOption(error, option, owner)
+    }
   }
   return Object.freeze(merged)
 }

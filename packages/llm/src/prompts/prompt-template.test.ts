@@ -1,4 +1,4 @@
-import { ConfigurationError, defineFunction, ValidationError } from '@tinyllm/core'
+import { ConfigurationError, defineFunction, type Function, ValidationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { SystemMessage } from '../chat-model.js'
@@ -189,5 +189,103 @@ describe('PromptTemplate', () => {
 
   it('fails when a section fails, with the section error', async () => {
     await expect(template.invoke({})).rejects.toSatisfy(TemplateError.isInstance)
+  })
+})
+
+describe('a template over a section’s output whose reading throws', () => {
+  it('fails once with a ValidationError naming the section, the thrown error as its cause', async () => {
+    const thrown = new Error('trap')
+    const trap = () => {
+      throw thrown
+    }
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const unreadable = new Proxy(
+      { role: 'user', content: 'x' },
+      { get: (_target, key) => (key === 'then' ? undefined : trap()) },
+    )
+    for (const output of [
+      unreadable,
+      [unreadable],
+      [revocable.proxy],
+      {
+        get messages() {
+          return trap()
+        },
+      },
+    ]) {
+      const section = defineFunction({ name: 'section', run: () => output as never })
+      const prompt = new PromptTemplate({ name: 'prompt', sections: [role, section] })
+      // A parent that retries what is retryable, as a Chain with a retry policy would.
+      const parent = defineFunction({
+        name: 'parent',
+        retry: { attempts: 3, initialDelayMs: 0 },
+        run: (input: object, context) => context.invoke(prompt, input),
+      })
+      const record = await parent.trace({})
+      expect(record.status).toBe('failed')
+      // Not retryable: reading the same output again throws again.
+      expect(record.attempts).toBe(1)
+      const error = record.error
+      expect(ValidationError.isInstance(error) && error.issues).toEqual([
+        {
+          path: ['sections', 1],
+          message: 'a section must return a chat message ({ role, content }), an array of them, or { messages }',
+        },
+      ])
+      expect(error?.functionName).toBe('prompt')
+      expect((error as Error).cause).toBeInstanceOf(Error)
+    }
+  })
+})
+
+describe('a template over an input whose reading throws', () => {
+  it('fails once with a TemplateError (unreadable) naming the placeholder, with the thrown error as its cause', async () => {
+    const thrown = new Error('trap: sk-not-quoted')
+    const trap = () => {
+      throw thrown
+    }
+    const proxy = new Proxy({ message: 'm' }, { getOwnPropertyDescriptor: trap, ownKeys: trap, has: trap })
+    const revocable = Proxy.revocable({ applicant: { name: 'Ada' } }, {})
+    revocable.revoke()
+    const nested = { applicant: new Proxy({ name: 'Ada' }, { getOwnPropertyDescriptor: trap }) }
+    const prompt = new PromptTemplate({
+      name: 'prompt',
+      sections: [role, new UserMessageTemplate({ name: 'application' })],
+    })
+    const named = new UserMessageTemplate({ name: 'named', content: 'Dear {applicant.name}' })
+    const cases: Array<[Function<object, unknown>, object, string]> = [
+      [prompt, proxy, '{message} could not be read: the input threw'],
+      [named, revocable.proxy, '{applicant.name} could not be read: the input threw'],
+      [named, nested, "{applicant.name} could not be read: 'applicant' threw"],
+    ]
+    for (const [template, input, message] of cases) {
+      const record = await template.trace(input)
+      expect(record.status).toBe('failed')
+      // Not retryable: reading the same input again throws again.
+      expect(record.attempts).toBe(1)
+      const error = record.error
+      expect(TemplateError.isInstance(error) && error.reason).toBe('unreadable')
+      expect(error?.retryable).toBe(false)
+      expect(error?.message).toContain(message)
+      expect(error?.message).not.toContain('sk-not-quoted')
+    }
+    const error = await named.invoke(nested).catch((caught: unknown) => caught)
+    expect((error as Error).cause).toBe(thrown)
+  })
+})
+
+describe('a template whose text would outgrow a string', () => {
+  it('fails once with a TemplateError (too-long), so a parent does not retry it', async () => {
+    const long = new UserMessageTemplate({ name: 'long', content: '{a}'.repeat(600) })
+    const parent = defineFunction({
+      name: 'parent',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: (input: object, context) => context.invoke(long, input),
+    })
+    const record = await parent.trace({ a: 'x'.repeat(1_000_000) })
+    expect(record.status).toBe('failed')
+    expect(record.attempts).toBe(1)
+    expect(TemplateError.isInstance(record.error) && record.error.reason).toBe('too-long')
   })
 })

@@ -77,13 +77,20 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
     const sections = this.sections
     for (let index = 0; index < sections.length; index++) {
       const output = await context.invoke(sections[index] as PromptSection<Input>, input)
-      if (Array.isArray(output)) {
-        for (const message of output as ReadonlyArray<ChatMessage>)
-          messages.push(checkMessage(message, index, this.name))
-      } else if (isPromptOutput(output)) {
-        for (const message of output.messages) messages.push(checkMessage(message, index, this.name))
-      } else {
-        messages.push(checkMessage(output as ChatMessage, index, this.name))
+      try {
+        if (Array.isArray(output)) {
+          for (const message of output as ReadonlyArray<ChatMessage>)
+            messages.push(checkMessage(message, index, this.name))
+        } else if (isPromptOutput(output)) {
+          for (const message of output.messages) messages.push(checkMessage(message, index, this.name))
+        } else {
+          messages.push(checkMessage(output as ChatMessage, index, this.name))
+        }
+      } catch (error) {
+        // What a section returned that throws when read (a getter, a Proxy) is no message either: reading it again on
+        // a retry would throw again.
+        if (ValidationError.isInstance(error)) throw error
+        throw sectionError(index, this.name, error)
       }
     }
     return { messages }
@@ -107,7 +114,11 @@ const roles: ReadonlySet<unknown> = new Set(['system', 'user', 'assistant', 'too
 
 function checkMessage(message: ChatMessage, sectionIndex: number, functionName: string): ChatMessage {
   if (typeof message === 'object' && message !== null && roles.has(message.role)) return message
-  throw new ValidationError({
+  throw sectionError(sectionIndex, functionName)
+}
+
+function sectionError(sectionIndex: number, functionName: string, cause?: unknown): ValidationError {
+  return new ValidationError({
     functionName,
     state: 'running',
     issues: [
@@ -116,5 +127,6 @@ function checkMessage(message: ChatMessage, sectionIndex: number, functionName: 
         message: 'a section must return a chat message ({ role, content }), an array of them, or { messages }',
       },
     ],
+    cause,
   })
 }

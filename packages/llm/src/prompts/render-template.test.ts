@@ -125,4 +125,17 @@ describe('renderTemplate', () => {
     expect(error.state).toBe('running')
     expect(error.message.startsWith('greeting: ')).toBe(true)
   })
+
+  it('fails with a TemplateError (too-long), not a RangeError, when the text would outgrow a string', () => {
+    // 600 copies of a 1,000,000-character value: longer than any JavaScript string can be.
+    const error = failure(() =>
+      renderTemplate('{a}'.repeat(600), { a: 'x'.repeat(1_000_000) }, { functionName: 'long', state: 'running' }),
+    )
+    expect(error.reason).toBe('too-long')
+    expect(error.placeholder).toBe('a')
+    expect(error.retryable).toBe(false)
+    expect(error.message).toMatch(
+      /^long: the rendered text would be longer than the longest string JavaScript can hold/,
+    )
+  })
 })

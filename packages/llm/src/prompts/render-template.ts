@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { TemplateError } from './template-error.js'
 
 /** A template split once into literal text and placeholders, ready to render many times. */
@@ -125,7 +126,8 @@ function syntaxError(message: string, location: TemplateLocation | undefined): T
  * Renders a template by plain lookup: each `{a.b}` is replaced by the own property `b` of the own property `a` of
  * `variables`. Nothing is evaluated, prototypes are never read, getters are never called. Values must be strings,
  * finite numbers, bigints or booleans. Throws {@link TemplateError}: `missing` (naming the placeholder and listing the
- * keys available there), `not-scalar`, `forbidden` or `syntax`.
+ * keys available there), `not-scalar`, `unreadable` (an object whose reading throws, such as a `Proxy`), `too-long` (the
+ * text would be longer than a string can be), `forbidden` or `syntax`.
  *
  * @example
  * renderTemplate('Hello {user.name}!', { user: { name: 'Ada' } }) // 'Hello Ada!'
@@ -139,7 +141,16 @@ export function renderTemplate(
   const parsed = typeof template === 'string' ? parseTemplate(template, location) : template
   let output = ''
   for (const part of parsed.parts) {
-    output += typeof part === 'string' ? part : lookup(part, variables, location)
+    const text = typeof part === 'string' ? part : lookup(part, variables, location)
+    if (output.length + text.length > constants.MAX_STRING_LENGTH) {
+      throw new TemplateError({
+        reason: 'too-long',
+        message: `the rendered text would be longer than the longest string JavaScript can hold (${constants.MAX_STRING_LENGTH} characters)${typeof part === 'string' ? '' : ` at {${part.source}}`}`,
+        ...(typeof part === 'string' ? {} : { placeholder: part.source }),
+        ...location,
+      })
+    }
+    output += text
   }
   return output
 }
@@ -158,9 +169,12 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
         ...location,
       })
     }
-    const descriptor = Object.hasOwn(current, segment) ? Object.getOwnPropertyDescriptor(current, segment) : undefined
+    const holder = current
+    const descriptor = readVariable(placeholder, path, depth, location, () =>
+      Object.hasOwn(holder, segment) ? Object.getOwnPropertyDescriptor(holder, segment) : undefined,
+    )
     if (descriptor === undefined || !('value' in descriptor) || descriptor.value === undefined) {
-      const keys = Object.keys(current)
+      const keys = readVariable(placeholder, path, depth, location, () => Object.keys(holder))
       const listed = keys.length > maxListedKeys ? keys.slice(0, maxListedKeys) : keys
       const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
       const reason =
@@ -195,6 +209,32 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
     placeholder: placeholder.source,
     ...location,
   })
+}
+
+/**
+ * Reads the input where a lookup has reached, through `read`: an object whose reading throws (a `Proxy`, a revoked one)
+ * is a TemplateError (`unreadable`), not retryable — reading it again throws again. The thrown error is its `cause`,
+ * never its message, which may quote the input.
+ */
+function readVariable<Value>(
+  placeholder: TemplatePlaceholder,
+  path: ReadonlyArray<string>,
+  depth: number,
+  location: TemplateLocation | undefined,
+  read: () => Value,
+): Value {
+  try {
+    return read()
+  } catch (cause) {
+    const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
+    throw new TemplateError({
+      reason: 'unreadable',
+      message: `variable {${placeholder.source}} could not be read: ${where} threw when its properties were read (a Proxy?)`,
+      placeholder: placeholder.source,
+      cause,
+      ...location,
+    })
+  }
 }
 
 function quotedKey(key: string): string {

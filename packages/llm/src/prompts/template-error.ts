@@ -3,9 +3,10 @@ import { brandError, TinyLLMError } from '@tinyllm/core'
 /**
  * Why a template could not be rendered: `syntax` (unbalanced brace, bad placeholder name), `forbidden` (a path segment
  * such as `__proto__`, `prototype` or `constructor`), `missing` (no own property of that name), `not-scalar` (the value
- * is not a string, finite number, bigint or boolean).
+ * is not a string, finite number, bigint or boolean), `unreadable` (reading the input threw: a `Proxy`, a revoked one;
+ * the thrown error is the `cause`), `too-long` (the rendered text would be longer than a JavaScript string can be).
  */
-export type TemplateErrorReason = 'syntax' | 'forbidden' | 'missing' | 'not-scalar'
+export type TemplateErrorReason = 'syntax' | 'forbidden' | 'missing' | 'not-scalar' | 'unreadable' | 'too-long'
 
 /**
  * A prompt template could not be rendered. Names the placeholder and, for a missing variable, the keys that were
@@ -27,11 +28,13 @@ export class TemplateError extends TinyLLMError {
     availableKeys?: ReadonlyArray<string> | undefined
     functionName?: string | undefined
     state?: string | undefined
+    cause?: unknown
   }) {
     super({
       message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
       functionName: options.functionName,
       state: options.state,
+      cause: options.cause,
     })
     this.reason = options.reason
     this.placeholder = options.placeholder
