@@ -80,6 +80,10 @@ export const unboundedConcurrency = 1_024
  */
 const startsPerTurn = 1_024
 
+/** The next turn of the event loop: `setImmediate` where the runtime has it (Node, Bun), else a timer. */
+const nextTurn: (callback: () => void) => void =
+  typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0)
+
 interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
   /**
    * Most branches running at once: an integer ≥ 1, or `Infinity` (the default), which still runs at most
@@ -357,7 +361,7 @@ class BranchRun {
   /** Lets timers and I/O run (an abort among them), then starts more branches. */
   private waitForTurn(): void {
     this.waitingForTurn = true
-    setImmediate(() => {
+    nextTurn(() => {
       this.waitingForTurn = false
       this.startedThisTurn = 0
       this.startMore()
