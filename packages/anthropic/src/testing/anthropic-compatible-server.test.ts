@@ -445,6 +445,48 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(2)
   })
 
+  it('refuses thinking with a forced tool choice, or a tool loop whose assistant turn lost its thinking block', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    const tools = [{ name: 'lookup', input_schema: { type: 'object' } }]
+    const enabled = { type: 'enabled', budget_tokens: 1024 }
+    const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: {} }
+    const loop = (...assistant: Record<string, unknown>[]) => [
+      { role: 'user', content: 'Look it up.' },
+      { role: 'assistant', content: assistant },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'found' }] },
+    ]
+    for (const [body, message] of [
+      [
+        { ...ask, thinking: enabled, tools, tool_choice: { type: 'any' } },
+        /^Thinking may not be enabled when tool_choice forces tool use\.$/,
+      ],
+      [
+        { ...ask, thinking: { type: 'adaptive' }, tools, tool_choice: { type: 'tool', name: 'lookup' } },
+        /^Thinking may not be enabled when tool_choice forces tool use\.$/,
+      ],
+      [
+        { messages: loop(toolUse), thinking: enabled, tools },
+        /^messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`\. When `thinking` is enabled/,
+      ],
+    ] as const) {
+      const refused = await post(running, { max_tokens: 4000, ...body })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(message) },
+      })
+    }
+    const thought = { type: 'thinking', thinking: 'Look it up.', signature: 'sig' }
+    for (const body of [
+      { messages: loop(thought, toolUse), thinking: enabled, tools },
+      { messages: loop({ type: 'redacted_thinking', data: 'x' }, toolUse), thinking: { type: 'adaptive' }, tools },
+      { messages: loop(toolUse), tools, tool_choice: { type: 'any' } },
+      { ...ask, thinking: enabled, tools, tool_choice: { type: 'auto' } },
+    ]) {
+      expect((await post(running, { max_tokens: 4000, ...body })).status, JSON.stringify(body)).toBe(200)
+    }
+  })
+
   it('refuses an output format that is not json_schema, or has no schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {}, additionalProperties: false }

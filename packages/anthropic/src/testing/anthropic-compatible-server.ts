@@ -41,8 +41,9 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * `input_schema` is missing or not of type `object`; a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
- * answering no `tool_use`); and an output format or strict tool whose schema has an object without
- * `additionalProperties: false`.
+ * answering no `tool_use`); an output format or strict tool whose schema has an object without
+ * `additionalProperties: false`; and thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or
+ * with a tool loop whose assistant turn does not start with its thinking block.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })

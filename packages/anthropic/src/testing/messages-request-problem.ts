@@ -26,7 +26,8 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     toolsProblem(candidate.tools) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
-    toolResultProblem(candidate.messages as MessageCreateParams['messages'])
+    toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
+    thinkingToolProblem(candidate.thinking, candidate.tool_choice, candidate.messages as Record<string, unknown>[])
   )
 }
 
@@ -187,6 +188,40 @@ function thinkingProblem(thinking: unknown, maxTokens: number): string | undefin
   if (budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'
   if (budget >= maxTokens) return '`max_tokens` must be greater than `thinking.budget_tokens`'
   return undefined
+}
+
+/**
+ * What thinking (`enabled` or `adaptive`) demands of tool use. The extended-thinking guide: "Thinking isn't compatible
+ * with … forced tool use", so a `tool_choice` of `any` or `tool` is refused. And in a tool loop, the assistant turn
+ * whose `tool_use` blocks the last user turn answers must start with the thinking block it was answered with, sent
+ * back unchanged; the API's 400 says so in the words below.
+ */
+function thinkingToolProblem(
+  thinking: unknown,
+  toolChoice: unknown,
+  messages: readonly Record<string, unknown>[],
+): string | undefined {
+  const type = (thinking as { type?: unknown } | null | undefined)?.type
+  if (type !== 'enabled' && type !== 'adaptive') return undefined
+  const forced = (toolChoice as { type?: unknown } | null | undefined)?.type
+  if (forced === 'any' || forced === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.'
+  const last = messages.at(-1)
+  const answersTools =
+    last?.role === 'user' &&
+    Array.isArray(last.content) &&
+    (last.content as Record<string, unknown>[]).some((block) => block.type === 'tool_result')
+  const index = messages.length - 2
+  const turn = messages[index]
+  if (!answersTools || turn?.role !== 'assistant') return undefined
+  const first = typeof turn.content === 'string' ? 'text' : (turn.content as Record<string, unknown>[])[0]?.type
+  if (first === 'thinking' || first === 'redacted_thinking') return undefined
+  return (
+    `messages.${index}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first)}\`. ` +
+    'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the ' +
+    'lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous ' +
+    'turns. To avoid this requirement, disable `thinking`. Please consult our documentation at ' +
+    'https://docs.claude.com/en/docs/build-with-claude/extended-thinking'
+  )
 }
 
 /**
