@@ -162,7 +162,7 @@ describe('OpenAIChatModel settings', () => {
     const { server, model } = await start({ replies: ['a', 'b', 'c'] })
     await model.doGenerate(ask('one'))
     await model.doGenerate(
-      ask('two', { toolChoice: 'required', tools: [weatherTool], responseFormat: { type: 'json_object' } }),
+      ask('two, as JSON', { toolChoice: 'required', tools: [weatherTool], responseFormat: { type: 'json_object' } }),
     )
     await model.doGenerate(ask('three', { toolChoice: 'none', temperature: 0, responseFormat: { type: 'text' } }))
     expect(server.requests.map((request) => request.body)).toEqual([

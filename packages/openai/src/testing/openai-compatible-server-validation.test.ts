@@ -302,6 +302,29 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
     [
+      'parallel_tool_calls without tools',
+      { parallel_tool_calls: false, tools: [] },
+      {
+        param: 'parallel_tool_calls',
+        code: null,
+        message:
+          "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
+      },
+    ],
+    [
+      'JSON mode with messages that never say json',
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'An object, please' }] }],
+      },
+      {
+        param: 'messages',
+        code: null,
+        message:
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      },
+    ],
+    [
       "a parameter the API does not have (Anthropic's top_k)",
       { top_k: 40 },
       { param: null, code: null, message: 'Unrecognized request argument supplied: top_k' },
@@ -360,6 +383,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
       { tools: [tool('lookup')], tool_choice: 'none' },
       { tool_choice: null },
+      { tools: [tool('lookup')], parallel_tool_calls: false },
+      { parallel_tool_calls: null },
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'system', content: 'Answer in JSON.' }, ...base.messages],
+      },
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'as Json' }] }],
+      },
       strictFormat(nested(10)),
       strictFormat(properties(5000)),
       strictFormat(enumValues(1000)),
