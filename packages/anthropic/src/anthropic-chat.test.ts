@@ -305,6 +305,23 @@ describe('AnthropicChat', () => {
     expect(running.requests).toHaveLength(0)
   })
 
+  it('refuses a stop sequence that is empty or only white space, which OpenAI takes and Anthropic does not', async () => {
+    const running = await start({ replies: ['one\ntwo'], cycleReplies: true })
+    const options = { name: 'classify', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    for (const stop of [['\n'], '\n\n', ['END', ''], ['\u3000']]) {
+      expect(() => new AnthropicChat({ ...options, stop })).toThrow(
+        /^classify: stop "[^"]*" is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space/,
+      )
+    }
+    const chat = new AnthropicChat(options)
+    const record = await chat.trace({ ...ask('Hi'), stop: ['END', ' \t'] })
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('stop " \\t" is unsupported')
+    expect(record.attempts).toBe(1)
+    expect(running.requests).toHaveLength(0)
+    expect(await chat.invoke({ ...ask('Hi'), stop: [' END\n'] })).toBe('one\ntwo')
+  })
+
   it('refuses a tool name Anthropic refuses, at construction and per call, like OpenAIChat', async () => {
     const running = await start({ replies: ['never'] })
     const parameters = { type: 'object', properties: {} }

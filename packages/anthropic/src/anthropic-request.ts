@@ -45,8 +45,8 @@ const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
 
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
- * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, or a `maxTokens` that is not a
- * positive integer. `owner` names the Function (or model) in the message.
+ * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not a
+ * positive integer, or a `stop` sequence that is empty or only white space. `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -62,6 +62,18 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
     }
   }
   checkNumber(settings.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner)
+  // The API answers 400 "each stop sequence must contain non-whitespace" (or "must be non-empty"), even to the '\n'
+  // that OpenAI takes, so a prompt moved over from OpenAIChat fails here, not at every call.
+  const blank = toStopSequences(settings.stop)?.find(
+    (sequence) => typeof sequence === 'string' && sequence.trim() === '',
+  )
+  if (blank !== undefined) {
+    throw new ConfigurationError({
+      option: 'stop',
+      message: `stop ${JSON.stringify(blank)} is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space`,
+      functionName: owner,
+    })
+  }
   if (settings.responseFormat?.type === 'json_object') {
     throw new ConfigurationError({
       option: 'responseFormat',

@@ -445,6 +445,20 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(2)
   })
 
+  it('refuses a stop sequence that is empty or only white space, as Anthropic does', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    for (const [stop, message] of [
+      [['END', ''], 'stop_sequences: each stop sequence must be non-empty'],
+      [['\n'], 'stop_sequences: each stop sequence must contain non-whitespace'],
+      [[' \t\u3000'], 'stop_sequences: each stop sequence must contain non-whitespace'],
+    ] as const) {
+      const refused = await post(running, { ...ask, stop_sequences: stop })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, stop_sequences: ['\nHuman:', ' END '] })).status).toBe(200)
+  })
+
   it('refuses thinking with a forced tool choice, or a tool loop whose assistant turn lost its thinking block', async () => {
     const running = await start({ cycleReplies: true, replies: ['ok'] })
     const tools = [{ name: 'lookup', input_schema: { type: 'object' } }]

@@ -35,7 +35,8 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * messages; `max_tokens`
  * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
  * is not a string or a list of blocks tagged by `type`, a `system` that is not a string or text blocks, and
- * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500); sampling
+ * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one
+ * that is empty or only white space; sampling
  * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
  * under 1024 or not under `max_tokens`; a custom tool whose name does not match `^[a-zA-Z0-9_-]{1,128}$` or whose
  * `input_schema` is missing or not of type `object`; a `tool_choice` other than `none` without `tools`, or one naming

@@ -106,12 +106,20 @@ function systemProblem(system: unknown): string | undefined {
   return undefined
 }
 
-/** `stop_sequences` is `Array<string>`. */
+/**
+ * `stop_sequences` is `Array<string>`, and the API refuses a sequence that is empty ("each stop sequence must be
+ * non-empty") or only white space ("each stop sequence must contain non-whitespace"), such as the `'\n'` OpenAI takes.
+ */
 function stopSequencesProblem(sequences: unknown): string | undefined {
   if (sequences === undefined) return undefined
   if (!Array.isArray(sequences)) return 'stop_sequences: Input should be a valid list'
   const index = sequences.findIndex((sequence) => typeof sequence !== 'string')
-  return index === -1 ? undefined : `stop_sequences.${index}: Input should be a valid string`
+  if (index !== -1) return `stop_sequences.${index}: Input should be a valid string`
+  if (sequences.includes('')) return 'stop_sequences: each stop sequence must be non-empty'
+  if (sequences.some((sequence: string) => sequence.trim() === '')) {
+    return 'stop_sequences: each stop sequence must contain non-whitespace'
+  }
+  return undefined
 }
 
 const notADictionary = 'Input should be a valid dictionary or object to extract fields from'
