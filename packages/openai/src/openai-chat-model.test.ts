@@ -207,6 +207,29 @@ describe('OpenAIChatModel settings', () => {
     expect(server.requests).toHaveLength(0)
   })
 
+  it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    const message =
+      'chat: providerOptions.openai.max_tokens must be absent when maxTokens is set (OpenAI refuses max_tokens and max_completion_tokens together), got 50'
+    for (const settings of [
+      { maxTokens: 100, providerOptions: { openai: { max_tokens: 50 } } },
+      { providerOptions: { openai: { max_tokens: 50, max_completion_tokens: 60 } } },
+    ]) {
+      expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
+      const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toBe(message)
+    }
+    expect(server.requests).toHaveLength(0)
+    // Either one alone still reaches the wire.
+    await model.doGenerate(ask('a', { providerOptions: { openai: { max_tokens: 50 } } }))
+    await model.doGenerate(ask('a', { maxTokens: 100 }))
+    expect(server.chatRequests.map((body) => [body.max_tokens, body.max_completion_tokens])).toEqual([
+      [50, undefined],
+      [undefined, 100],
+    ])
+  })
+
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
     const { server, model } = await start({ replies: ['streamed'] })
     await collect(

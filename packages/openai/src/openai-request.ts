@@ -26,8 +26,9 @@ const maxStopSequences = 4
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
- * use, between 0 and 2") or more than 4 `stop` sequences, and an `n` in `providerOptions.openai`, which a budget would not
- * count (the `n` setting is the number of choices). `owner` names the Function (or model) in the message.
+ * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
+ * count (the `n` setting is the number of choices), and a `max_tokens` there beside `maxTokens` (or
+ * `max_completion_tokens`), which OpenAI refuses together. `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
@@ -35,6 +36,20 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
   const passedChoices = settings.providerOptions?.openai?.n
   if (passedChoices !== undefined) {
     throw optionError('providerOptions.openai.n', 'absent (set n instead)', passedChoices, owner)
+  }
+  // maxTokens goes out as max_completion_tokens, and OpenAI answers a body with max_tokens too with a 400 ("Setting
+  // 'max_tokens' and 'max_completion_tokens' at the same time is not supported.").
+  const legacyMaxTokens = settings.providerOptions?.openai?.max_tokens
+  if (
+    legacyMaxTokens !== undefined &&
+    (settings.maxTokens !== undefined || settings.providerOptions?.openai?.max_completion_tokens !== undefined)
+  ) {
+    throw optionError(
+      'providerOptions.openai.max_tokens',
+      'absent when maxTokens is set (OpenAI refuses max_tokens and max_completion_tokens together)',
+      legacyMaxTokens,
+      owner,
+    )
   }
   if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
     throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)

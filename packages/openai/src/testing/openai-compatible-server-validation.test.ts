@@ -302,6 +302,15 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
     [
+      'max_tokens beside max_completion_tokens',
+      { max_tokens: 50, max_completion_tokens: 60 },
+      {
+        param: 'max_tokens',
+        code: 'invalid_parameter_combination',
+        message: "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+      },
+    ],
+    [
       'parallel_tool_calls without tools',
       { parallel_tool_calls: false, tools: [] },
       {
@@ -385,6 +394,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tool_choice: null },
       { tools: [tool('lookup')], parallel_tool_calls: false },
       { parallel_tool_calls: null },
+      { max_tokens: 50 },
+      { max_completion_tokens: 60, max_tokens: null },
       {
         response_format: { type: 'json_object' },
         messages: [{ role: 'system', content: 'Answer in JSON.' }, ...base.messages],

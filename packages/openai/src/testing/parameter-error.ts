@@ -98,7 +98,7 @@ const maxNameLength = 64
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
- * `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
+ * `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -145,6 +145,14 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   // "Options for streaming response. Only set this when you set `stream: true`."
   if (body.stream_options != null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
+  }
+  // `max_tokens` is the deprecated name of `max_completion_tokens`: OpenAI refuses a request that sets both.
+  if (body.max_tokens != null && body.max_completion_tokens != null) {
+    return invalid(
+      "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+      'max_tokens',
+      'invalid_parameter_combination',
+    )
   }
   // "Whether to enable parallel function calling during tool use": OpenAI refuses it when there are no tools.
   const tools = fields.tools
