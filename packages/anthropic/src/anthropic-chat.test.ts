@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
-import { RateLimiter } from '@tinyllm/llm'
+import { RateLimiter, toJsonSchema } from '@tinyllm/llm'
 import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -252,6 +252,48 @@ describe('AnthropicChat', () => {
     expect(running.messageRequests[0]?.output_config?.format).toMatchObject({
       type: 'json_schema',
       schema: { type: 'object', properties: { verdict: { enum: ['good', 'bad'] } } },
+    })
+  })
+
+  it('structured output and strict tools with bounds: sent in descriptions, which Anthropic takes, and still checked', async () => {
+    const Verdict = z.object({
+      score: z.number().min(0).max(1).describe('How sure'),
+      votes: z.int(),
+      name: z.string().min(2),
+      tags: z.array(z.string()).min(2).max(4),
+      any: z.array(z.string()).min(1),
+    })
+    const answer = { score: 0.5, votes: 3, name: 'ok', tags: ['a', 'b'], any: ['x'] }
+    const running = await start({
+      replies: [JSON.stringify(answer), JSON.stringify({ ...answer, score: 2 }), { toolUses: [] }],
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      structuredOutput: { name: 'verdict', schema: Verdict },
+    })
+    expect(await chat.invoke(ask('Judge.'))).toEqual(answer)
+    const properties = running.messageRequests[0]?.output_config?.format?.schema.properties as Record<string, object>
+    expect(properties.score).toEqual({ type: 'number', description: 'How sure\n\n{minimum: 0, maximum: 1}' })
+    expect(properties.votes).toEqual({
+      type: 'integer',
+      description: '{minimum: -9007199254740991, maximum: 9007199254740991}',
+    })
+    expect(properties.name).toEqual({ type: 'string', description: '{minLength: 2}' })
+    expect(properties.tags).toMatchObject({ type: 'array', description: '{minItems: 2, maxItems: 4}' })
+    expect(properties.any).toMatchObject({ type: 'array', minItems: 1 })
+    // The caller's schema still holds the model to the bounds.
+    const outOfBounds = await chat.trace(ask('Judge.'))
+    expect(outOfBounds.error).toMatchObject({ name: 'ValidationError' })
+    expect(outOfBounds.error?.message).toContain('score')
+
+    const tools = [{ name: 'rate', parameters: toJsonSchema(Verdict), strict: true }]
+    const caller = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL, tools })
+    await caller.invoke(ask('Rate.'))
+    expect(running.messageRequests.at(-1)?.tools?.[0]).toMatchObject({
+      strict: true,
+      input_schema: { properties: { score: { type: 'number', description: 'How sure\n\n{minimum: 0, maximum: 1}' } } },
     })
   })
 

@@ -18,6 +18,7 @@ import {
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
+import { withoutRefusedConstraints } from './anthropic-schema.js'
 
 /** The defaults a request falls back on. */
 export interface RequestDefaults {
@@ -88,7 +89,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
  * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
  * is rejected with a {@link ConfigurationError} naming it, before anything is sent. A JSON-schema response format
  * (which Anthropic always enforces) and tools with `strict: true` are sent with their schemas made strict-mode valid
- * (see `toStrictJsonSchema`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
+ * (see `toStrictJsonSchema`), the constraints Anthropic refuses moved into descriptions (see `withoutRefusedConstraints`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
  * ways is sent from the request), never with its `stream`.
  */
 export function toMessageCreateParams(
@@ -112,7 +113,7 @@ export function toMessageCreateParams(
   if (request.user !== undefined) body.metadata = { user_id: request.user }
   const format = request.responseFormat
   if (format?.type === 'json_schema') {
-    const schema = toStrictJsonSchema(format.schema, 'responseFormat.schema').schema
+    const schema = withoutRefusedConstraints(toStrictJsonSchema(format.schema, 'responseFormat.schema').schema)
     body.output_config = { format: { type: 'json_schema', schema: { ...schema } } }
   }
   const extras = request.providerOptions?.anthropic
@@ -210,7 +211,9 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
 
 function toAnthropicTool(tool: ToolDefinition, index: number): Tool {
   const parameters =
-    tool.strict === true ? toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema : tool.parameters
+    tool.strict === true
+      ? withoutRefusedConstraints(toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema)
+      : tool.parameters
   const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...parameters } }
   if (tool.description !== undefined) definition.description = tool.description
   if (tool.strict !== undefined) definition.strict = tool.strict

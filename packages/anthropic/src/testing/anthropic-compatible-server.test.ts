@@ -578,6 +578,51 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(3)
   })
 
+  it('refuses bounds on numbers, string lengths and array sizes in an output format or strict tool, as Anthropic does', async () => {
+    const running = await start({ cycleReplies: true, replies: ['{}'] })
+    const closed = (properties: Record<string, unknown>) => ({
+      type: 'object',
+      properties,
+      additionalProperties: false,
+    })
+    const format = (schema: object) => ({ output_config: { format: { type: 'json_schema', schema } } })
+    const strictTool = (schema: object) => ({ tools: [{ name: 'rate', input_schema: schema, strict: true }] })
+    for (const [body, message] of [
+      [
+        format(closed({ score: { type: 'number', minimum: 0, maximum: 1 } })),
+        "output_config.format.schema: For 'number' type, properties maximum, minimum are not supported",
+      ],
+      [
+        format(closed({ n: { type: ['integer', 'null'], minimum: 1 } })),
+        "output_config.format.schema: For 'integer' type, property 'minimum' is not supported",
+      ],
+      [
+        format({ ...closed({ a: { $ref: '#/$defs/t' } }), $defs: { t: { type: 'array', minItems: 2 } } }),
+        "output_config.format.schema: For 'array' type, 'minItems' values other than 0 or 1 are not supported",
+      ],
+      [
+        strictTool(closed({ name: { type: 'string', maxLength: 9 } })),
+        "tools.0.custom.input_schema: For 'string' type, property 'maxLength' is not supported",
+      ],
+      [
+        strictTool(closed({ tags: { type: 'array', items: { type: 'string' }, maxItems: 3 } })),
+        "tools.0.custom.input_schema: For 'array' type, property 'maxItems' is not supported",
+      ],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...body })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    const accepted = closed({
+      n: { type: 'integer', description: '{minimum: 1}' },
+      tags: { type: 'array', items: { type: 'string', format: 'email' }, minItems: 1 },
+      none: { type: 'array', minItems: 0 },
+    })
+    expect((await post(running, { ...ask, ...format(accepted) })).status).toBe(200)
+    const loose = { name: 'rate', input_schema: closed({ n: { type: 'integer', minimum: 1 } }) }
+    expect((await post(running, { ...ask, tools: [loose] })).status).toBe(200)
+  })
+
   it('checks the key when given one, from x-api-key or a bearer token', async () => {
     const running = await start({ apiKey: 'right' })
     expect((await post(running, ask, { 'x-api-key': 'wrong' })).status).toBe(401)

@@ -1,5 +1,5 @@
 import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
-import type { StrictSchemaRules } from '@tinyllm/testing'
+import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -294,28 +294,52 @@ function outputFormatProblem(outputConfig: unknown): string | undefined {
   const { type, schema } = format as { type?: unknown; schema?: unknown }
   if (type !== 'json_schema') return "output_config.format.type: Input should be 'json_schema'"
   if (schema === undefined) return 'output_config.format.schema: Field required'
-  if (findStrictSchemaViolation(schema, anthropicStrictRules) !== undefined) {
-    return `output_config.format.schema: ${notClosed}`
-  }
-  return undefined
+  const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
+  return violation === undefined ? undefined : `output_config.format.schema: ${strictProblem(violation)}`
 }
 
 function strictToolProblem(tools: readonly unknown[]): string | undefined {
   for (const [index, tool] of tools.entries()) {
     const { strict, input_schema } = tool as { strict?: unknown; input_schema?: unknown }
-    if (strict === true && findStrictSchemaViolation(input_schema, anthropicStrictRules) !== undefined) {
-      return `tools.${index}.custom.input_schema: ${notClosed}`
-    }
+    const violation = strict === true ? findStrictSchemaViolation(input_schema, anthropicStrictRules) : undefined
+    if (violation !== undefined) return `tools.${index}.custom.input_schema: ${strictProblem(violation)}`
   }
   return undefined
 }
 
-/** What Anthropic's structured outputs and strict tools refuse in a schema: an object that is not closed. */
+/** Keywords that bound a number, refused by Anthropic's structured outputs. */
+const numberBounds: ReadonlySet<string> = new Set([
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+])
+
+/**
+ * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
+ * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
+ * than 0 or 1.
+ */
 const anthropicStrictRules: StrictSchemaRules = {
   closedObjects: true,
   everyPropertyRequired: false,
   objectRoot: false,
   unsupportedKeywords: [],
+  unsupportedConstraint: (type, keyword, value) => {
+    if (type === 'number' || type === 'integer') return numberBounds.has(keyword)
+    if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
+    if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
+    return false
+  },
 }
 
-const notClosed = "For 'object' type, 'additionalProperties' must be explicitly set to false"
+/** Anthropic's words for a schema its strict mode refuses, e.g. "For 'number' type, property 'minimum' is not supported". */
+function strictProblem({ rule, detail: type, keywords = [] }: StrictSchemaViolation): string {
+  if (rule !== 'constraint') return "For 'object' type, 'additionalProperties' must be explicitly set to false"
+  if (type === 'array' && keywords.includes('minItems')) {
+    return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
+  }
+  if (keywords.length === 1) return `For '${type}' type, property '${keywords[0]}' is not supported`
+  return `For '${type}' type, properties ${keywords.join(', ')} are not supported`
+}
