@@ -518,7 +518,7 @@ describe('startAnthropicCompatibleServer', () => {
   })
 
   it('refuses tool turns that do not pair up, as Anthropic does, and accepts a multi-turn tool conversation', async () => {
-    const running = await start({ replies: ['ok'] })
+    const running = await start({ replies: ['ok'], cycleReplies: true })
     const asked = { role: 'user', content: 'Weather in Paris and Rome?' }
     const assistant = {
       role: 'assistant',
@@ -546,6 +546,20 @@ describe('startAnthropicCompatibleServer', () => {
     expect(await stray.json()).toMatchObject({
       error: { message: expect.stringContaining('messages.1.content.0: unexpected `tool_use_id`') },
     })
+    const textFirst = results('toolu_1', 'toolu_2')
+    const late = await post(running, {
+      messages: [asked, assistant, { ...textFirst, content: [{ type: 'text', text: 'Here:' }, ...textFirst.content] }],
+    })
+    expect(late.status).toBe(400)
+    expect(await late.json()).toMatchObject({
+      error: {
+        message: expect.stringContaining(
+          'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1, toolu_2',
+        ),
+      },
+    })
+    const textAfter = { ...textFirst, content: [...textFirst.content, { type: 'text', text: 'Thanks.' }] }
+    expect((await post(running, { messages: [asked, assistant, textAfter] })).status).toBe(200)
     const reply = await post(running, { messages: [asked, assistant, results('toolu_2', 'toolu_1')] })
     expect(reply.status).toBe(200)
     expect(await firstText(reply)).toBe('ok')
