@@ -207,6 +207,19 @@ describe('OpenAIChatModel settings', () => {
     expect(server.requests).toHaveLength(0)
   })
 
+  it('refuses more than 128 tools, which OpenAI refuses, at construction and per call', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const tools = Array.from({ length: 129 }, (_, index) => ({ ...weatherTool, name: `tool_${index}` }))
+    expect(() => new LLMCall({ name: 'chat', model, settings: { tools } })).toThrow(
+      'chat: tools must be at most 128 for OpenAI, got 129',
+    )
+    const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', { tools })))
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(server.requests).toHaveLength(0)
+    await model.doGenerate(ask('a', { tools: tools.slice(0, 128) }))
+    expect(server.chatRequests[0]?.tools).toHaveLength(128)
+  })
+
   it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     const message =

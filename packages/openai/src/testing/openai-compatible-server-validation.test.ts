@@ -302,6 +302,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
     [
+      'more than 128 tools',
+      { tools: Array.from({ length: 129 }, (_, index) => tool(`t${index}`)) },
+      {
+        param: 'tools',
+        code: 'array_above_max_length',
+        message:
+          "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 129 instead.",
+      },
+    ],
+    [
       'max_tokens beside max_completion_tokens',
       { max_tokens: 50, max_completion_tokens: 60 },
       {
@@ -394,6 +404,7 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tool_choice: null },
       { tools: [tool('lookup')], parallel_tool_calls: false },
       { parallel_tool_calls: null },
+      { tools: Array.from({ length: 128 }, (_, index) => tool(`t${index}`)) },
       { max_tokens: 50 },
       { max_completion_tokens: 60, max_tokens: null },
       {

@@ -87,6 +87,9 @@ const maxSafetyIdentifierLength = 128
 /** "Up to 4 sequences where the API will stop generating further tokens." */
 const maxStopSequences = 4
 
+/** The function-calling guide: "A max of 128 functions are supported." */
+const maxTools = 128
+
 /**
  * Function and response-format names: "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum
  * length of 64."
@@ -98,7 +101,7 @@ const maxNameLength = 64
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
- * `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
+ * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -182,6 +185,13 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
     }
   }
   if (tools !== undefined && tools !== null && !Array.isArray(tools)) return typeError('tools', 'an array', tools)
+  if (Array.isArray(tools) && tools.length > maxTools) {
+    return invalid(
+      `Invalid 'tools': array too long. Expected an array with maximum length ${maxTools}, but got an array with length ${tools.length} instead.`,
+      'tools',
+      'array_above_max_length',
+    )
+  }
   for (const [index, tool] of (Array.isArray(tools) ? tools : []).entries()) {
     if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
     if (tool.type !== 'function') continue
