@@ -302,6 +302,30 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
     [
+      'a user message without content',
+      { messages: [{ role: 'user' }] },
+      {
+        param: 'messages[0].content',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[0].content'.",
+      },
+    ],
+    [
+      'a user message whose content holds no object',
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: [null] },
+        ],
+      },
+      {
+        param: 'messages[1].content[0]',
+        code: 'invalid_type',
+        message:
+          "Invalid type for 'messages[1].content[0]': expected one of a string or array of objects, but got null",
+      },
+    ],
+    [
       'more than 128 tools',
       { tools: Array.from({ length: 129 }, (_, index) => tool(`t${index}`)) },
       {
