@@ -364,6 +364,32 @@ describe('AnthropicChat', () => {
     expect(await chat.invoke({ ...ask('Hi'), stop: [' END\n'] })).toBe('one\ntwo')
   })
 
+  it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {
+    const running = await start({ replies: ['never'] })
+    const parameters = toJsonSchema(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('city'), city: z.string() }),
+        z.object({ kind: z.literal('zip'), zip: z.string() }),
+      ]),
+    )
+    const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    for (const strict of [false, true]) {
+      expect(() => new AnthropicChat({ ...options, tools: [{ name: 'lookup', parameters, strict }] })).toThrow(
+        "c: tools[0].parameters has oneOf at the top level, which Anthropic's input_schema does not support; wrap the union in an object",
+      )
+    }
+    const record = await new AnthropicChat(options).trace({
+      ...ask('Hi'),
+      tools: [
+        { name: 'ok', parameters: { type: 'object', properties: {} } },
+        { name: 'lookup', parameters },
+      ],
+    })
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('tools[1].parameters has oneOf at the top level')
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('refuses a tool name Anthropic refuses, at construction and per call, like OpenAIChat', async () => {
     const running = await start({ replies: ['never'] })
     const parameters = { type: 'object', properties: {} }

@@ -44,10 +44,13 @@ const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
   ['frequencyPenalty', "Anthropic's Messages API has no frequency penalty"],
 ]
 
+const topLevelUnions = ['anyOf', 'oneOf', 'allOf'] as const
+
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
  * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not a
- * positive integer, or a `stop` sequence that is empty or only white space. `owner` names the Function (or model) in the message.
+ * positive integer, a `stop` sequence that is empty or only white space, or a tool whose parameters are a union
+ * (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -74,6 +77,17 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
       message: `stop ${JSON.stringify(blank)} is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space`,
       functionName: owner,
     })
+  }
+  // "input_schema does not support oneOf, allOf, or anyOf at the top level", strict or not.
+  for (const [index, tool] of (settings.tools ?? []).entries()) {
+    const union = topLevelUnions.find((keyword) => tool?.parameters?.[keyword] !== undefined)
+    if (union !== undefined) {
+      throw new ConfigurationError({
+        option: `tools[${index}].parameters`,
+        message: `tools[${index}].parameters has ${union} at the top level, which Anthropic's input_schema does not support; wrap the union in an object (z.object({ value: … }))`,
+        functionName: owner,
+      })
+    }
   }
   if (settings.responseFormat?.type === 'json_object') {
     throw new ConfigurationError({

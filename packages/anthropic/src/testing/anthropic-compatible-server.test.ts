@@ -343,6 +343,26 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses a custom tool whose input_schema has a union at the top level, strict or not, as Anthropic does', async () => {
+    const running = await start()
+    const branch = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false }
+    for (const keyword of ['anyOf', 'oneOf', 'allOf']) {
+      const refused = await post(running, {
+        ...ask,
+        tools: [{ name: 'lookup', input_schema: { type: 'object', [keyword]: [branch] } }],
+      })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        error: {
+          type: 'invalid_request_error',
+          message: 'tools.0.custom.input_schema: input_schema does not support oneOf, allOf, or anyOf at the top level',
+        },
+      })
+    }
+    const nested = { type: 'object', properties: { where: { anyOf: [branch, { type: 'null' }] } } }
+    expect((await post(running, { ...ask, tools: [{ name: 'lookup', input_schema: nested }] })).status).toBe(200)
+  })
+
   it('refuses a custom tool with a name Anthropic does not take, or without an object input_schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {} }

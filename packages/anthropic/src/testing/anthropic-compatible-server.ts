@@ -39,7 +39,7 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * that is empty or only white space; sampling
  * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
  * under 1024 or not under `max_tokens`; a custom tool whose name does not match `^[a-zA-Z0-9_-]{1,128}$` or whose
- * `input_schema` is missing or not of type `object`; a `tool_choice` other than `none` without `tools`, or one naming
+ * `input_schema` is missing, not of type `object`, or has `oneOf`/`allOf`/`anyOf` at the top level; a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
  * answering no `tool_use`); an output format or strict tool whose schema has an object without

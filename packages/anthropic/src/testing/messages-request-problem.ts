@@ -254,12 +254,15 @@ function toolsProblem(tools: unknown): string | undefined {
     if (!toolNamePattern.test(candidate.name)) {
       return `${path}.name: String should match pattern '${toolNamePattern.source}'`
     }
-    const schema = candidate.input_schema as { type?: unknown } | null | undefined
+    const schema = candidate.input_schema as Record<string, unknown> | null | undefined
     if (schema === undefined) return `${path}.input_schema: Field required`
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
       return `${path}.input_schema: Input should be a valid dictionary`
     }
     if (schema.type !== 'object') return `${path}.input_schema.type: Input should be 'object'`
+    if (['oneOf', 'allOf', 'anyOf'].some((keyword) => keyword in schema)) {
+      return `${path}.input_schema: input_schema does not support oneOf, allOf, or anyOf at the top level`
+    }
   }
   const names = tools.map((tool) => (tool as { name?: unknown } | null)?.name).filter((name) => name !== undefined)
   if (new Set(names).size < names.length) return 'tools: Tool names must be unique.'
