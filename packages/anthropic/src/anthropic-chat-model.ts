@@ -41,7 +41,7 @@ const owner = 'AnthropicChatModel'
  * Anthropic's Messages API as a tinyllm {@link ChatModel}, over the official `@anthropic-ai/sdk` (API version
  * 2026-10-21). System messages go to the `system` field, tool calls and results to `tool_use`/`tool_result` blocks, a
  * JSON-schema response format to `output_config.format`; `max_tokens` is always sent. Settings the API does not accept
- * (`n > 1`, `temperature`, `topP`, `seed`, penalties, `json_object`) are a {@link @tinyllm/core!ConfigurationError} before anything
+ * (`n > 1`, `temperature`, `topP`, `seed`, penalties, `json_object`, a blank `stop` sequence) are a {@link @tinyllm/core!ConfigurationError} before anything
  * is sent. The SDK's own retries are off, so the calling Function's retry policy is the only one. The SDK client is
  * created at the first call, so a missing `ANTHROPIC_API_KEY` is an error of that call, not of the import. The API key
  * and any credentials in the base URL are redacted from tinyllm's errors and logs for as long as the model lives.

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
-import { RateLimiter } from '@tinyllm/llm'
+import { RateLimiter, toJsonSchema } from '@tinyllm/llm'
 import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -277,6 +277,48 @@ describe('AnthropicChat', () => {
     })
   })
 
+  it('structured output and strict tools with bounds: sent in descriptions, which Anthropic takes, and still checked', async () => {
+    const Verdict = z.object({
+      score: z.number().min(0).max(1).describe('How sure'),
+      votes: z.int(),
+      name: z.string().min(2),
+      tags: z.array(z.string()).min(2).max(4),
+      any: z.array(z.string()).min(1),
+    })
+    const answer = { score: 0.5, votes: 3, name: 'ok', tags: ['a', 'b'], any: ['x'] }
+    const running = await start({
+      replies: [JSON.stringify(answer), JSON.stringify({ ...answer, score: 2 }), { toolUses: [] }],
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      structuredOutput: { name: 'verdict', schema: Verdict },
+    })
+    expect(await chat.invoke(ask('Judge.'))).toEqual(answer)
+    const properties = running.messageRequests[0]?.output_config?.format?.schema.properties as Record<string, object>
+    expect(properties.score).toEqual({ type: 'number', description: 'How sure\n\n{minimum: 0, maximum: 1}' })
+    expect(properties.votes).toEqual({
+      type: 'integer',
+      description: '{minimum: -9007199254740991, maximum: 9007199254740991}',
+    })
+    expect(properties.name).toEqual({ type: 'string', description: '{minLength: 2}' })
+    expect(properties.tags).toMatchObject({ type: 'array', description: '{minItems: 2, maxItems: 4}' })
+    expect(properties.any).toMatchObject({ type: 'array', minItems: 1 })
+    // The caller's schema still holds the model to the bounds.
+    const outOfBounds = await chat.trace(ask('Judge.'))
+    expect(outOfBounds.error).toMatchObject({ name: 'ValidationError' })
+    expect(outOfBounds.error?.message).toContain('score')
+
+    const tools = [{ name: 'rate', parameters: toJsonSchema(Verdict), strict: true }]
+    const caller = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL, tools })
+    await caller.invoke(ask('Rate.'))
+    expect(running.messageRequests.at(-1)?.tools?.[0]).toMatchObject({
+      strict: true,
+      input_schema: { properties: { score: { type: 'number', description: 'How sure\n\n{minimum: 0, maximum: 1}' } } },
+    })
+  })
+
   it('streams deltas and resolves with the text', async () => {
     const running = await start({ replies: ['streamed word by word'] })
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
@@ -324,6 +366,49 @@ describe('AnthropicChat', () => {
     expect(ConfigurationError.isInstance(error)).toBe(true)
     // Named after the call, as at construction.
     expect((error as ConfigurationError).message).toMatch(/^AnthropicChat: temperature is unsupported/)
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses a stop sequence that is empty or only white space, which OpenAI takes and Anthropic does not', async () => {
+    const running = await start({ replies: ['one\ntwo'], cycleReplies: true })
+    const options = { name: 'classify', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    for (const stop of [['\n'], '\n\n', ['END', ''], ['\u3000']]) {
+      expect(() => new AnthropicChat({ ...options, stop })).toThrow(
+        /^classify: stop "[^"]*" is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space/,
+      )
+    }
+    const chat = new AnthropicChat(options)
+    const record = await chat.trace({ ...ask('Hi'), stop: ['END', ' \t'] })
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('stop " \\t" is unsupported')
+    expect(record.attempts).toBe(1)
+    expect(running.requests).toHaveLength(0)
+    expect(await chat.invoke({ ...ask('Hi'), stop: [' END\n'] })).toBe('one\ntwo')
+  })
+
+  it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {
+    const running = await start({ replies: ['never'] })
+    const parameters = toJsonSchema(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('city'), city: z.string() }),
+        z.object({ kind: z.literal('zip'), zip: z.string() }),
+      ]),
+    )
+    const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    for (const strict of [false, true]) {
+      expect(() => new AnthropicChat({ ...options, tools: [{ name: 'lookup', parameters, strict }] })).toThrow(
+        "c: tools[0].parameters has oneOf at the top level, which Anthropic's input_schema does not support; wrap the union in an object",
+      )
+    }
+    const record = await new AnthropicChat(options).trace({
+      ...ask('Hi'),
+      tools: [
+        { name: 'ok', parameters: { type: 'object', properties: {} } },
+        { name: 'lookup', parameters },
+      ],
+    })
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('tools[1].parameters has oneOf at the top level')
     expect(running.requests).toHaveLength(0)
   })
 

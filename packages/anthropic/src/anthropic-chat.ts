@@ -31,7 +31,7 @@ const anthropicChat: ProviderChatDefinition<AnthropicChatModelOptions, Anthropic
  * An LLMCall bound to Anthropic's Messages API through the official `@anthropic-ai/sdk`: retries of what is
  * retryable (429 after its `retry-after`, 5xx and 529, dropped connections) happen here and never in the SDK, usage
  * and cost are recorded on the run tree, and structured output, streaming and tool calls work as with any LLMCall.
- * Settings Anthropic cannot honour (`n > 1`, `temperature`, `topP`, `seed`, penalties) are a ConfigurationError here,
+ * Settings Anthropic cannot honour (`n > 1`, `temperature`, `topP`, `seed`, penalties, a blank `stop` sequence) are a ConfigurationError here,
  * at construction. Invoke it with `{ messages }`, which is what a prompt template returns.
  *
  * Without `apiKey`, the key is read from `ANTHROPIC_API_KEY` at the first call. Pass `baseURL` for the loopback server

@@ -18,6 +18,7 @@ import {
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
+import { withoutRefusedConstraints } from './anthropic-schema.js'
 
 /** The defaults a request falls back on. */
 export interface RequestDefaults {
@@ -43,10 +44,13 @@ const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
   ['frequencyPenalty', "Anthropic's Messages API has no frequency penalty"],
 ]
 
+const topLevelUnions = ['anyOf', 'oneOf', 'allOf'] as const
+
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
- * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, or a `maxTokens` that is not a
- * positive integer. `owner` names the Function (or model) in the message.
+ * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not a
+ * positive integer, a `stop` sequence that is empty or only white space, or a tool whose parameters are a union
+ * (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -62,6 +66,29 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
     }
   }
   checkNumber(settings.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner)
+  // The API answers 400 "each stop sequence must contain non-whitespace" (or "must be non-empty"), even to the '\n'
+  // that OpenAI takes, so a prompt moved over from OpenAIChat fails here, not at every call.
+  const blank = toStopSequences(settings.stop)?.find(
+    (sequence) => typeof sequence === 'string' && sequence.trim() === '',
+  )
+  if (blank !== undefined) {
+    throw new ConfigurationError({
+      option: 'stop',
+      message: `stop ${JSON.stringify(blank)} is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space`,
+      functionName: owner,
+    })
+  }
+  // "input_schema does not support oneOf, allOf, or anyOf at the top level", strict or not.
+  for (const [index, tool] of (settings.tools ?? []).entries()) {
+    const union = topLevelUnions.find((keyword) => tool?.parameters?.[keyword] !== undefined)
+    if (union !== undefined) {
+      throw new ConfigurationError({
+        option: `tools[${index}].parameters`,
+        message: `tools[${index}].parameters has ${union} at the top level, which Anthropic's input_schema does not support; wrap the union in an object (z.object({ value: … }))`,
+        functionName: owner,
+      })
+    }
+  }
   if (settings.responseFormat?.type === 'json_object') {
     throw new ConfigurationError({
       option: 'responseFormat',
@@ -76,7 +103,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
  * Builds the body of `POST /v1/messages` from a provider-neutral request. Every setting either reaches the body or
  * is rejected with a {@link ConfigurationError} naming it, before anything is sent. A JSON-schema response format
  * (which Anthropic always enforces) and tools with `strict: true` are sent with their schemas made strict-mode valid
- * (see `toStrictJsonSchema`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
+ * (see `toStrictJsonSchema`), the constraints Anthropic refuses moved into descriptions (see `withoutRefusedConstraints`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
  * ways is sent from the request), never with its `stream`.
  */
 export function toMessageCreateParams(
@@ -100,7 +127,7 @@ export function toMessageCreateParams(
   if (request.user !== undefined) body.metadata = { user_id: request.user }
   const format = request.responseFormat
   if (format?.type === 'json_schema') {
-    const schema = toStrictJsonSchema(format.schema, 'responseFormat.schema').schema
+    const schema = withoutRefusedConstraints(toStrictJsonSchema(format.schema, 'responseFormat.schema').schema)
     body.output_config = { format: { type: 'json_schema', schema: { ...schema } } }
   }
   const extras = request.providerOptions?.anthropic
@@ -198,7 +225,9 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
 
 function toAnthropicTool(tool: ToolDefinition, index: number): Tool {
   const parameters =
-    tool.strict === true ? toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema : tool.parameters
+    tool.strict === true
+      ? withoutRefusedConstraints(toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema)
+      : tool.parameters
   const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...parameters } }
   if (tool.description !== undefined) definition.description = tool.description
   if (tool.strict !== undefined) definition.strict = tool.strict

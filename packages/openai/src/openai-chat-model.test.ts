@@ -162,7 +162,7 @@ describe('OpenAIChatModel settings', () => {
     const { server, model } = await start({ replies: ['a', 'b', 'c'] })
     await model.doGenerate(ask('one'))
     await model.doGenerate(
-      ask('two', { toolChoice: 'required', tools: [weatherTool], responseFormat: { type: 'json_object' } }),
+      ask('two, as JSON', { toolChoice: 'required', tools: [weatherTool], responseFormat: { type: 'json_object' } }),
     )
     await model.doGenerate(ask('three', { toolChoice: 'none', temperature: 0, responseFormat: { type: 'text' } }))
     expect(server.requests.map((request) => request.body)).toEqual([
@@ -205,6 +205,42 @@ describe('OpenAIChatModel settings', () => {
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as Error).message).toBe('chat: providerOptions.openai.n must be absent (set n instead), got 8')
     expect(server.requests).toHaveLength(0)
+  })
+
+  it('refuses more than 128 tools, which OpenAI refuses, at construction and per call', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const tools = Array.from({ length: 129 }, (_, index) => ({ ...weatherTool, name: `tool_${index}` }))
+    expect(() => new LLMCall({ name: 'chat', model, settings: { tools } })).toThrow(
+      'chat: tools must be at most 128 for OpenAI, got 129',
+    )
+    const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', { tools })))
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(server.requests).toHaveLength(0)
+    await model.doGenerate(ask('a', { tools: tools.slice(0, 128) }))
+    expect(server.chatRequests[0]?.tools).toHaveLength(128)
+  })
+
+  it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    const message =
+      'chat: providerOptions.openai.max_tokens must be absent when maxTokens is set (OpenAI refuses max_tokens and max_completion_tokens together), got 50'
+    for (const settings of [
+      { maxTokens: 100, providerOptions: { openai: { max_tokens: 50 } } },
+      { providerOptions: { openai: { max_tokens: 50, max_completion_tokens: 60 } } },
+    ]) {
+      expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
+      const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toBe(message)
+    }
+    expect(server.requests).toHaveLength(0)
+    // Either one alone still reaches the wire.
+    await model.doGenerate(ask('a', { providerOptions: { openai: { max_tokens: 50 } } }))
+    await model.doGenerate(ask('a', { maxTokens: 100 }))
+    expect(server.chatRequests.map((body) => [body.max_tokens, body.max_completion_tokens])).toEqual([
+      [50, undefined],
+      [undefined, 100],
+    ])
   })
 
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {

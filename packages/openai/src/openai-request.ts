@@ -23,11 +23,15 @@ export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'st
 /** "Up to 4 sequences where the API will stop generating further tokens." */
 const maxStopSequences = 4
 
+/** The function-calling guide: "A max of 128 functions are supported." */
+const maxTools = 128
+
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
- * use, between 0 and 2") or more than 4 `stop` sequences, and an `n` in `providerOptions.openai`, which a budget would not
- * count (the `n` setting is the number of choices). `owner` names the Function (or model) in the message.
+ * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
+ * count (the `n` setting is the number of choices), and a `max_tokens` there beside `maxTokens` (or
+ * `max_completion_tokens`), which OpenAI refuses together, and more than 128 tools. `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
@@ -36,8 +40,29 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
   if (passedChoices !== undefined) {
     throw optionError('providerOptions.openai.n', 'absent (set n instead)', passedChoices, owner)
   }
+  // maxTokens goes out as max_completion_tokens, and OpenAI answers a body with max_tokens too with a 400 ("Setting
+  // 'max_tokens' and 'max_completion_tokens' at the same time is not supported.").
+  const legacyMaxTokens = settings.providerOptions?.openai?.max_tokens
+  if (
+    legacyMaxTokens !== undefined &&
+    (settings.maxTokens !== undefined || settings.providerOptions?.openai?.max_completion_tokens !== undefined)
+  ) {
+    throw optionError(
+      'providerOptions.openai.max_tokens',
+      'absent when maxTokens is set (OpenAI refuses max_tokens and max_completion_tokens together)',
+      legacyMaxTokens,
+      owner,
+    )
+  }
   if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
     throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)
+  }
+  if (Array.isArray(settings.tools) && settings.tools.length > maxTools) {
+    throw new ConfigurationError({
+      option: 'tools',
+      message: `tools must be at most ${maxTools} for OpenAI, got ${settings.tools.length}`,
+      functionName: owner,
+    })
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Cuts a text into the pieces a loopback server streams: `chunkChars` characters each, or — without `chunkChars` and
- * with `byWords` — word by word, each word with the space before it, as models stream text.
+ * with `byWords` — word by word, each word with the space before it, as models stream text. A piece never ends inside
+ * a character written as a surrogate pair (an emoji): it takes the pair's second half too, as a provider never streams
+ * half a character.
  *
  * @example
  * splitText('The quick fox', undefined, true) // ['The', ' quick', ' fox']
@@ -10,6 +12,20 @@ export function splitText(text: string, chunkChars: number | undefined, byWords:
   if (chunkChars === undefined && byWords) return text.match(/\s*\S+|\s+$/g) ?? [text]
   const size = Math.max(1, chunkChars ?? text.length)
   const pieces: string[] = []
-  for (let start = 0; start < text.length; start += size) pieces.push(text.slice(start, start + size))
+  let start = 0
+  while (start < text.length) {
+    let end = Math.min(start + size, text.length)
+    if (isHighSurrogate(text.charCodeAt(end - 1)) && isLowSurrogate(text.charCodeAt(end))) end += 1
+    pieces.push(text.slice(start, end))
+    start = end
+  }
   return pieces
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
 }

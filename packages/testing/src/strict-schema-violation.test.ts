@@ -133,4 +133,38 @@ describe('findStrictSchemaViolation', () => {
       limit: 3,
     })
   })
+
+  it('finds constraints of a type that the rules refuse, naming every one of that schema', () => {
+    const numeric = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf']
+    const noBounds: StrictSchemaRules = {
+      ...closedOnly,
+      unsupportedConstraint: (type, keyword, value) =>
+        ((type === 'number' || type === 'integer') && numeric.includes(keyword)) ||
+        (type === 'array' && keyword === 'minItems' && value !== 0 && value !== 1),
+    }
+    const closed = (properties: Record<string, unknown>) => ({
+      type: 'object',
+      properties,
+      additionalProperties: false,
+    })
+    expect(
+      findStrictSchemaViolation(closed({ n: { type: 'integer' }, s: { type: 'string', minLength: 2 } }), noBounds),
+    ).toBeUndefined()
+    expect(
+      findStrictSchemaViolation(
+        closed({ score: { type: ['number', 'null'], maximum: 1, minimum: 0, description: 'x' } }),
+        noBounds,
+      ),
+    ).toEqual({ path: ['properties', 'score'], rule: 'constraint', detail: 'number', keywords: ['maximum', 'minimum'] })
+    const tags = { type: 'array', items: { type: 'string' } }
+    expect(findStrictSchemaViolation(closed({ tags: { ...tags, minItems: 1 } }), noBounds)).toBeUndefined()
+    expect(findStrictSchemaViolation({ $defs: { t: { ...tags, minItems: 2 } } }, noBounds)).toEqual({
+      path: ['$defs', 't'],
+      rule: 'constraint',
+      detail: 'array',
+      keywords: ['minItems'],
+    })
+    // Rules without the predicate take every constraint.
+    expect(findStrictSchemaViolation(closed({ n: { type: 'number', minimum: 0 } }), closedOnly)).toBeUndefined()
+  })
 })

@@ -10,6 +10,11 @@ export interface StrictSchemaRules {
   readonly unsupportedKeywords: ReadonlyArray<string>
   /** How large a strict schema may be; unlimited where unset. */
   readonly limits?: StrictSchemaLimits | undefined
+  /**
+   * Whether a keyword that constrains values of a type (`minimum` of a number, `maxLength` of a string, `minItems` of an
+   * array) is refused with that value; every such keyword is allowed where unset (Anthropic refuses most of them).
+   */
+  readonly unsupportedConstraint?: ((type: string, keyword: string, value: unknown) => boolean) | undefined
 }
 
 /** The size limits of a provider's strict mode (OpenAI: 10 levels, 5000 properties, 1000 enum values). */
@@ -28,18 +33,22 @@ export interface StrictSchemaViolation {
   readonly path: ReadonlyArray<string>
   /**
    * `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required;
-   * `keyword`: an unsupported keyword; the others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty).
+   * `keyword`: an unsupported keyword; `constraint`: constraints of a type that are refused (see `keywords`); the
+   * others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty).
    */
   readonly rule:
     | 'root'
     | 'additionalProperties'
     | 'required'
     | 'keyword'
+    | 'constraint'
     | 'nestingLevels'
     | 'objectProperties'
     | 'enumValues'
-  /** The property missing from `required`, the unsupported keyword, or the root's type. */
+  /** The property missing from `required`, the unsupported keyword, the root's type, or the constrained type. */
   readonly detail?: string | undefined
+  /** For a refused constraint: every refused keyword of that schema and type, in alphabetical order. */
+  readonly keywords?: ReadonlyArray<string> | undefined
   /** For an exceeded limit: how many the schema has. */
   readonly count?: number | undefined
   /** For an exceeded limit: the limit. */
@@ -114,6 +123,8 @@ function checkSchema(
 ): StrictSchemaViolation | undefined {
   const keyword = rules.unsupportedKeywords.find((name) => name in schema)
   if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
+  const constraint = constraintViolation(schema, path, rules)
+  if (constraint !== undefined) return constraint
   if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
   if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
   let inner = levels
@@ -149,6 +160,25 @@ function checkSchema(
         if (found !== undefined) return found
       }
     }
+  }
+  return undefined
+}
+
+/** The first type of `schema` (as listed in its `type`) with constraints `rules` refuse, naming all of them. */
+function constraintViolation(
+  schema: Schema,
+  path: ReadonlyArray<string>,
+  rules: StrictSchemaRules,
+): StrictSchemaViolation | undefined {
+  const refused = rules.unsupportedConstraint
+  if (refused === undefined) return undefined
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type]
+  for (const type of types) {
+    if (typeof type !== 'string') continue
+    const keywords = Object.keys(schema)
+      .filter((key) => refused(type, key, schema[key]))
+      .sort()
+    if (keywords.length > 0) return { path, rule: 'constraint', detail: type, keywords }
   }
   return undefined
 }

@@ -343,6 +343,26 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses a custom tool whose input_schema has a union at the top level, strict or not, as Anthropic does', async () => {
+    const running = await start()
+    const branch = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false }
+    for (const keyword of ['anyOf', 'oneOf', 'allOf']) {
+      const refused = await post(running, {
+        ...ask,
+        tools: [{ name: 'lookup', input_schema: { type: 'object', [keyword]: [branch] } }],
+      })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        error: {
+          type: 'invalid_request_error',
+          message: 'tools.0.custom.input_schema: input_schema does not support oneOf, allOf, or anyOf at the top level',
+        },
+      })
+    }
+    const nested = { type: 'object', properties: { where: { anyOf: [branch, { type: 'null' }] } } }
+    expect((await post(running, { ...ask, tools: [{ name: 'lookup', input_schema: nested }] })).status).toBe(200)
+  })
+
   it('refuses a custom tool with a name Anthropic does not take, or without an object input_schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {} }
@@ -445,6 +465,62 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(2)
   })
 
+  it('refuses a stop sequence that is empty or only white space, as Anthropic does', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    for (const [stop, message] of [
+      [['END', ''], 'stop_sequences: each stop sequence must be non-empty'],
+      [['\n'], 'stop_sequences: each stop sequence must contain non-whitespace'],
+      [[' \t\u3000'], 'stop_sequences: each stop sequence must contain non-whitespace'],
+    ] as const) {
+      const refused = await post(running, { ...ask, stop_sequences: stop })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, stop_sequences: ['\nHuman:', ' END '] })).status).toBe(200)
+  })
+
+  it('refuses thinking with a forced tool choice, or a tool loop whose assistant turn lost its thinking block', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    const tools = [{ name: 'lookup', input_schema: { type: 'object' } }]
+    const enabled = { type: 'enabled', budget_tokens: 1024 }
+    const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: {} }
+    const loop = (...assistant: Record<string, unknown>[]) => [
+      { role: 'user', content: 'Look it up.' },
+      { role: 'assistant', content: assistant },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'found' }] },
+    ]
+    for (const [body, message] of [
+      [
+        { ...ask, thinking: enabled, tools, tool_choice: { type: 'any' } },
+        /^Thinking may not be enabled when tool_choice forces tool use\.$/,
+      ],
+      [
+        { ...ask, thinking: { type: 'adaptive' }, tools, tool_choice: { type: 'tool', name: 'lookup' } },
+        /^Thinking may not be enabled when tool_choice forces tool use\.$/,
+      ],
+      [
+        { messages: loop(toolUse), thinking: enabled, tools },
+        /^messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`\. When `thinking` is enabled/,
+      ],
+    ] as const) {
+      const refused = await post(running, { max_tokens: 4000, ...body })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(message) },
+      })
+    }
+    const thought = { type: 'thinking', thinking: 'Look it up.', signature: 'sig' }
+    for (const body of [
+      { messages: loop(thought, toolUse), thinking: enabled, tools },
+      { messages: loop({ type: 'redacted_thinking', data: 'x' }, toolUse), thinking: { type: 'adaptive' }, tools },
+      { messages: loop(toolUse), tools, tool_choice: { type: 'any' } },
+      { ...ask, thinking: enabled, tools, tool_choice: { type: 'auto' } },
+    ]) {
+      expect((await post(running, { max_tokens: 4000, ...body })).status, JSON.stringify(body)).toBe(200)
+    }
+  })
+
   it('refuses an output format that is not json_schema, or has no schema', async () => {
     const running = await start()
     const schema = { type: 'object', properties: {}, additionalProperties: false }
@@ -462,7 +538,7 @@ describe('startAnthropicCompatibleServer', () => {
   })
 
   it('refuses tool turns that do not pair up, as Anthropic does, and accepts a multi-turn tool conversation', async () => {
-    const running = await start({ replies: ['ok'] })
+    const running = await start({ replies: ['ok'], cycleReplies: true })
     const asked = { role: 'user', content: 'Weather in Paris and Rome?' }
     const assistant = {
       role: 'assistant',
@@ -490,6 +566,20 @@ describe('startAnthropicCompatibleServer', () => {
     expect(await stray.json()).toMatchObject({
       error: { message: expect.stringContaining('messages.1.content.0: unexpected `tool_use_id`') },
     })
+    const textFirst = results('toolu_1', 'toolu_2')
+    const late = await post(running, {
+      messages: [asked, assistant, { ...textFirst, content: [{ type: 'text', text: 'Here:' }, ...textFirst.content] }],
+    })
+    expect(late.status).toBe(400)
+    expect(await late.json()).toMatchObject({
+      error: {
+        message: expect.stringContaining(
+          'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1, toolu_2',
+        ),
+      },
+    })
+    const textAfter = { ...textFirst, content: [...textFirst.content, { type: 'text', text: 'Thanks.' }] }
+    expect((await post(running, { messages: [asked, assistant, textAfter] })).status).toBe(200)
     const reply = await post(running, { messages: [asked, assistant, results('toolu_2', 'toolu_1')] })
     expect(reply.status).toBe(200)
     expect(await firstText(reply)).toBe('ok')
@@ -520,6 +610,51 @@ describe('startAnthropicCompatibleServer', () => {
     expect((await post(running, { ...ask, tools: [{ ...strictTool, input_schema: closed }] })).status).toBe(200)
     expect((await post(running, { ...ask, tools: [{ ...strictTool, strict: false }] })).status).toBe(200)
     expect(running.messageRequests).toHaveLength(3)
+  })
+
+  it('refuses bounds on numbers, string lengths and array sizes in an output format or strict tool, as Anthropic does', async () => {
+    const running = await start({ cycleReplies: true, replies: ['{}'] })
+    const closed = (properties: Record<string, unknown>) => ({
+      type: 'object',
+      properties,
+      additionalProperties: false,
+    })
+    const format = (schema: object) => ({ output_config: { format: { type: 'json_schema', schema } } })
+    const strictTool = (schema: object) => ({ tools: [{ name: 'rate', input_schema: schema, strict: true }] })
+    for (const [body, message] of [
+      [
+        format(closed({ score: { type: 'number', minimum: 0, maximum: 1 } })),
+        "output_config.format.schema: For 'number' type, properties maximum, minimum are not supported",
+      ],
+      [
+        format(closed({ n: { type: ['integer', 'null'], minimum: 1 } })),
+        "output_config.format.schema: For 'integer' type, property 'minimum' is not supported",
+      ],
+      [
+        format({ ...closed({ a: { $ref: '#/$defs/t' } }), $defs: { t: { type: 'array', minItems: 2 } } }),
+        "output_config.format.schema: For 'array' type, 'minItems' values other than 0 or 1 are not supported",
+      ],
+      [
+        strictTool(closed({ name: { type: 'string', maxLength: 9 } })),
+        "tools.0.custom.input_schema: For 'string' type, property 'maxLength' is not supported",
+      ],
+      [
+        strictTool(closed({ tags: { type: 'array', items: { type: 'string' }, maxItems: 3 } })),
+        "tools.0.custom.input_schema: For 'array' type, property 'maxItems' is not supported",
+      ],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...body })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    const accepted = closed({
+      n: { type: 'integer', description: '{minimum: 1}' },
+      tags: { type: 'array', items: { type: 'string', format: 'email' }, minItems: 1 },
+      none: { type: 'array', minItems: 0 },
+    })
+    expect((await post(running, { ...ask, ...format(accepted) })).status).toBe(200)
+    const loose = { name: 'rate', input_schema: closed({ n: { type: 'integer', minimum: 1 } }) }
+    expect((await post(running, { ...ask, tools: [loose] })).status).toBe(200)
   })
 
   it('checks the key when given one, from x-api-key or a bearer token', async () => {

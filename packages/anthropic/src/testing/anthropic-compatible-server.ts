@@ -35,14 +35,17 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * messages; `max_tokens`
  * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
  * is not a string or a list of blocks tagged by `type`, a `system` that is not a string or text blocks, and
- * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500); sampling
+ * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one
+ * that is empty or only white space; sampling
  * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
  * under 1024 or not under `max_tokens`; a custom tool whose name does not match `^[a-zA-Z0-9_-]{1,128}$` or whose
- * `input_schema` is missing or not of type `object`; a `tool_choice` other than `none` without `tools`, or one naming
+ * `input_schema` is missing, not of type `object`, or has `oneOf`/`allOf`/`anyOf` at the top level; a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
- * answering no `tool_use`); and an output format or strict tool whose schema has an object without
- * `additionalProperties: false`.
+ * answering no `tool_use`); an output format or strict tool whose schema has an object without
+ * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or
+ * `minItems` other than 0 or 1; and thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or
+ * with a tool loop whose assistant turn does not start with its thinking block.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })

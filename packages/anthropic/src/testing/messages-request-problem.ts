@@ -1,5 +1,5 @@
 import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
-import type { StrictSchemaRules } from '@tinyllm/testing'
+import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -26,7 +26,8 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     toolsProblem(candidate.tools) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
-    toolResultProblem(candidate.messages as MessageCreateParams['messages'])
+    toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
+    thinkingToolProblem(candidate.thinking, candidate.tool_choice, candidate.messages as Record<string, unknown>[])
   )
 }
 
@@ -105,12 +106,20 @@ function systemProblem(system: unknown): string | undefined {
   return undefined
 }
 
-/** `stop_sequences` is `Array<string>`. */
+/**
+ * `stop_sequences` is `Array<string>`, and the API refuses a sequence that is empty ("each stop sequence must be
+ * non-empty") or only white space ("each stop sequence must contain non-whitespace"), such as the `'\n'` OpenAI takes.
+ */
 function stopSequencesProblem(sequences: unknown): string | undefined {
   if (sequences === undefined) return undefined
   if (!Array.isArray(sequences)) return 'stop_sequences: Input should be a valid list'
   const index = sequences.findIndex((sequence) => typeof sequence !== 'string')
-  return index === -1 ? undefined : `stop_sequences.${index}: Input should be a valid string`
+  if (index !== -1) return `stop_sequences.${index}: Input should be a valid string`
+  if (sequences.includes('')) return 'stop_sequences: each stop sequence must be non-empty'
+  if (sequences.some((sequence: string) => sequence.trim() === '')) {
+    return 'stop_sequences: each stop sequence must contain non-whitespace'
+  }
+  return undefined
 }
 
 const notADictionary = 'Input should be a valid dictionary or object to extract fields from'
@@ -190,6 +199,40 @@ function thinkingProblem(thinking: unknown, maxTokens: number): string | undefin
 }
 
 /**
+ * What thinking (`enabled` or `adaptive`) demands of tool use. The extended-thinking guide: "Thinking isn't compatible
+ * with … forced tool use", so a `tool_choice` of `any` or `tool` is refused. And in a tool loop, the assistant turn
+ * whose `tool_use` blocks the last user turn answers must start with the thinking block it was answered with, sent
+ * back unchanged; the API's 400 says so in the words below.
+ */
+function thinkingToolProblem(
+  thinking: unknown,
+  toolChoice: unknown,
+  messages: readonly Record<string, unknown>[],
+): string | undefined {
+  const type = (thinking as { type?: unknown } | null | undefined)?.type
+  if (type !== 'enabled' && type !== 'adaptive') return undefined
+  const forced = (toolChoice as { type?: unknown } | null | undefined)?.type
+  if (forced === 'any' || forced === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.'
+  const last = messages.at(-1)
+  const answersTools =
+    last?.role === 'user' &&
+    Array.isArray(last.content) &&
+    (last.content as Record<string, unknown>[]).some((block) => block.type === 'tool_result')
+  const index = messages.length - 2
+  const turn = messages[index]
+  if (!answersTools || turn?.role !== 'assistant') return undefined
+  const first = typeof turn.content === 'string' ? 'text' : (turn.content as Record<string, unknown>[])[0]?.type
+  if (first === 'thinking' || first === 'redacted_thinking') return undefined
+  return (
+    `messages.${index}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first)}\`. ` +
+    'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the ' +
+    'lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous ' +
+    'turns. To avoid this requirement, disable `thinking`. Please consult our documentation at ' +
+    'https://docs.claude.com/en/docs/build-with-claude/extended-thinking'
+  )
+}
+
+/**
  * The name pattern Anthropic checks a custom tool's name against, as its 400 quotes it
  * (`tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`), and the API reference gives
  * `Tool.name` minLength 1 and maxLength 128. Older documentation and errors said 64 characters; refusing 65 to 128
@@ -211,12 +254,15 @@ function toolsProblem(tools: unknown): string | undefined {
     if (!toolNamePattern.test(candidate.name)) {
       return `${path}.name: String should match pattern '${toolNamePattern.source}'`
     }
-    const schema = candidate.input_schema as { type?: unknown } | null | undefined
+    const schema = candidate.input_schema as Record<string, unknown> | null | undefined
     if (schema === undefined) return `${path}.input_schema: Field required`
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
       return `${path}.input_schema: Input should be a valid dictionary`
     }
     if (schema.type !== 'object') return `${path}.input_schema.type: Input should be 'object'`
+    if (['oneOf', 'allOf', 'anyOf'].some((keyword) => keyword in schema)) {
+      return `${path}.input_schema: input_schema does not support oneOf, allOf, or anyOf at the top level`
+    }
   }
   const names = tools.map((tool) => (tool as { name?: unknown } | null)?.name).filter((name) => name !== undefined)
   if (new Set(names).size < names.length) return 'tools: Tool names must be unique.'
@@ -251,28 +297,52 @@ function outputFormatProblem(outputConfig: unknown): string | undefined {
   const { type, schema } = format as { type?: unknown; schema?: unknown }
   if (type !== 'json_schema') return "output_config.format.type: Input should be 'json_schema'"
   if (schema === undefined) return 'output_config.format.schema: Field required'
-  if (findStrictSchemaViolation(schema, anthropicStrictRules) !== undefined) {
-    return `output_config.format.schema: ${notClosed}`
-  }
-  return undefined
+  const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
+  return violation === undefined ? undefined : `output_config.format.schema: ${strictProblem(violation)}`
 }
 
 function strictToolProblem(tools: readonly unknown[]): string | undefined {
   for (const [index, tool] of tools.entries()) {
     const { strict, input_schema } = tool as { strict?: unknown; input_schema?: unknown }
-    if (strict === true && findStrictSchemaViolation(input_schema, anthropicStrictRules) !== undefined) {
-      return `tools.${index}.custom.input_schema: ${notClosed}`
-    }
+    const violation = strict === true ? findStrictSchemaViolation(input_schema, anthropicStrictRules) : undefined
+    if (violation !== undefined) return `tools.${index}.custom.input_schema: ${strictProblem(violation)}`
   }
   return undefined
 }
 
-/** What Anthropic's structured outputs and strict tools refuse in a schema: an object that is not closed. */
+/** Keywords that bound a number, refused by Anthropic's structured outputs. */
+const numberBounds: ReadonlySet<string> = new Set([
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+])
+
+/**
+ * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
+ * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
+ * than 0 or 1.
+ */
 const anthropicStrictRules: StrictSchemaRules = {
   closedObjects: true,
   everyPropertyRequired: false,
   objectRoot: false,
   unsupportedKeywords: [],
+  unsupportedConstraint: (type, keyword, value) => {
+    if (type === 'number' || type === 'integer') return numberBounds.has(keyword)
+    if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
+    if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
+    return false
+  },
 }
 
-const notClosed = "For 'object' type, 'additionalProperties' must be explicitly set to false"
+/** Anthropic's words for a schema its strict mode refuses, e.g. "For 'number' type, property 'minimum' is not supported". */
+function strictProblem({ rule, detail: type, keywords = [] }: StrictSchemaViolation): string {
+  if (rule !== 'constraint') return "For 'object' type, 'additionalProperties' must be explicitly set to false"
+  if (type === 'array' && keywords.includes('minItems')) {
+    return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
+  }
+  if (keywords.length === 1) return `For '${type}' type, property '${keywords[0]}' is not supported`
+  return `For '${type}' type, properties ${keywords.join(', ')} are not supported`
+}

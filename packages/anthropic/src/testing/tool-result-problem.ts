@@ -2,8 +2,9 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
 
 /**
  * What Anthropic answers a conversation whose tool turns do not pair up, or `undefined`: an assistant message with
- * `tool_use` blocks must be followed by a user message with a `tool_result` block for each id, and a `tool_result` must
- * answer a `tool_use` of the message before it. Multi-turn tool use (an agent) fails here the way it would against the
+ * `tool_use` blocks must be followed by a user message that starts with a `tool_result` block for each id (its text
+ * after them: "tool_result blocks must come FIRST in the content array"), and a `tool_result` must answer a `tool_use`
+ * of the message before it. Multi-turn tool use (an agent) fails here the way it would against the
  * API.
  */
 export function toolResultProblem(messages: readonly MessageParam[]): string | undefined {
@@ -12,12 +13,17 @@ export function toolResultProblem(messages: readonly MessageParam[]): string | u
   for (const [index, message] of messages.entries()) {
     const blocks = typeof message.content === 'string' ? [] : message.content
     const answered = new Set<string>()
+    // Results come first: one after other content (text before it) does not answer "immediately after".
+    let leading = true
     for (const [blockIndex, block] of blocks.entries()) {
-      if (block.type !== 'tool_result') continue
+      if (block.type !== 'tool_result') {
+        leading = false
+        continue
+      }
       if (message.role !== 'user' || !open.has(block.tool_use_id)) {
         return `messages.${index}.content.${blockIndex}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${block.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`
       }
-      answered.add(block.tool_use_id)
+      if (leading) answered.add(block.tool_use_id)
     }
     const missing = [...open].filter((id) => !answered.has(id))
     if (missing.length > 0) {

@@ -5,8 +5,9 @@ const roles: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'ass
 
 /**
  * What OpenAI answers a message it cannot take, worded as OpenAI words it, or `undefined`: a message that is not an
- * object, a role it does not know, `tool_calls` that are not a list of objects, or an assistant message without content,
- * `tool_calls` or `function_call` (its content is "Required unless `tool_calls` or `function_call` is specified").
+ * object, a role it does not know, `tool_calls` that are not a list of objects, another message without content or with
+ * content that is neither a string nor a list of objects, or an assistant message without content, `tool_calls` or
+ * `function_call` (its content is "Required unless `tool_calls` or `function_call` is specified").
  */
 export function messageError(messages: readonly unknown[]): ErrorReply['error'] | undefined {
   for (const [index, message] of messages.entries()) {
@@ -38,6 +39,27 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
         return invalid(
           `Invalid type for 'messages[${index}].tool_calls[${call}]': expected an object, but got ${describe(toolCalls[call])} instead.`,
           `messages[${index}].tool_calls[${call}]`,
+          'invalid_type',
+        )
+      }
+    }
+    // Every other message's content is required: a string or a list of content parts (`null` only for `function`).
+    if (role !== 'assistant' && !(role === 'function' && content === null)) {
+      if (content === undefined || content === null) {
+        return invalid(
+          `Missing required parameter: 'messages[${index}].content'.`,
+          `messages[${index}].content`,
+          'missing_required_parameter',
+        )
+      }
+      const part = Array.isArray(content)
+        ? content.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item))
+        : -1
+      if (typeof content !== 'string' && (!Array.isArray(content) || part !== -1)) {
+        const where = part === -1 ? `messages[${index}].content` : `messages[${index}].content[${part}]`
+        return invalid(
+          `Invalid type for '${where}': expected one of a string or array of objects, but got ${describe(part === -1 ? content : (content as unknown[])[part])} instead.`,
+          where,
           'invalid_type',
         )
       }

@@ -302,6 +302,72 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
     ],
     [
+      'a user message without content',
+      { messages: [{ role: 'user' }] },
+      {
+        param: 'messages[0].content',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[0].content'.",
+      },
+    ],
+    [
+      'a user message whose content holds no object',
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: [null] },
+        ],
+      },
+      {
+        param: 'messages[1].content[0]',
+        code: 'invalid_type',
+        message:
+          "Invalid type for 'messages[1].content[0]': expected one of a string or array of objects, but got null",
+      },
+    ],
+    [
+      'more than 128 tools',
+      { tools: Array.from({ length: 129 }, (_, index) => tool(`t${index}`)) },
+      {
+        param: 'tools',
+        code: 'array_above_max_length',
+        message:
+          "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 129 instead.",
+      },
+    ],
+    [
+      'max_tokens beside max_completion_tokens',
+      { max_tokens: 50, max_completion_tokens: 60 },
+      {
+        param: 'max_tokens',
+        code: 'invalid_parameter_combination',
+        message: "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+      },
+    ],
+    [
+      'parallel_tool_calls without tools',
+      { parallel_tool_calls: false, tools: [] },
+      {
+        param: 'parallel_tool_calls',
+        code: null,
+        message:
+          "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
+      },
+    ],
+    [
+      'JSON mode with messages that never say json',
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'An object, please' }] }],
+      },
+      {
+        param: 'messages',
+        code: null,
+        message:
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      },
+    ],
+    [
       "a parameter the API does not have (Anthropic's top_k)",
       { top_k: 40 },
       { param: null, code: null, message: 'Unrecognized request argument supplied: top_k' },
@@ -360,6 +426,19 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
       { tools: [tool('lookup')], tool_choice: 'none' },
       { tool_choice: null },
+      { tools: [tool('lookup')], parallel_tool_calls: false },
+      { parallel_tool_calls: null },
+      { tools: Array.from({ length: 128 }, (_, index) => tool(`t${index}`)) },
+      { max_tokens: 50 },
+      { max_completion_tokens: 60, max_tokens: null },
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'system', content: 'Answer in JSON.' }, ...base.messages],
+      },
+      {
+        response_format: { type: 'json_object' },
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'as Json' }] }],
+      },
       strictFormat(nested(10)),
       strictFormat(properties(5000)),
       strictFormat(enumValues(1000)),

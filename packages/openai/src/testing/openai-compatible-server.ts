@@ -39,11 +39,12 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
  * It refuses what the API reference says the API refuses, with a 400 `invalid_request_error`: a top-level parameter
  * the API does not have ("Unrecognized request argument supplied", e.g. Anthropic's `top_k`), no model (or an empty
- * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls,
+ * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls, any
+ * other message without content or with content that is neither a string nor a list of objects,
  * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
- * true`), `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
- * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects, a function or response-format
+ * true`), `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
+ * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects, more than 128 `tools`, a function or response-format
  * name that is not 1–64 letters, digits, `_` or `-`, any `tool_choice` (`'none'` too) without `tools`, a
  * `tool_choice` naming a function that `tools` does not offer, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no

@@ -87,6 +87,9 @@ const maxSafetyIdentifierLength = 128
 /** "Up to 4 sequences where the API will stop generating further tokens." */
 const maxStopSequences = 4
 
+/** The function-calling guide: "A max of 128 functions are supported." */
+const maxTools = 128
+
 /**
  * Function and response-format names: "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum
  * length of 64."
@@ -98,6 +101,7 @@ const maxNameLength = 64
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
+ * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -145,6 +149,32 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   if (body.stream_options != null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
   }
+  // `max_tokens` is the deprecated name of `max_completion_tokens`: OpenAI refuses a request that sets both.
+  if (body.max_tokens != null && body.max_completion_tokens != null) {
+    return invalid(
+      "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+      'max_tokens',
+      'invalid_parameter_combination',
+    )
+  }
+  // "Whether to enable parallel function calling during tool use": OpenAI refuses it when there are no tools.
+  const tools = fields.tools
+  if (body.parallel_tool_calls != null && !(Array.isArray(tools) && tools.length > 0)) {
+    return invalid(
+      "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
+      'parallel_tool_calls',
+      null,
+    )
+  }
+  // JSON mode: "the model will not generate JSON without a system or user message instructing it to do so" (the
+  // SDK's `ResponseFormatJSONObject`); OpenAI refuses a request whose messages never say "json".
+  if (body.response_format?.type === 'json_object' && !mentionsJson(body.messages)) {
+    return invalid(
+      "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      'messages',
+      null,
+    )
+  }
   const metadata = metadataError(fields.metadata)
   if (metadata !== undefined) return metadata
   const identifier = fields.safety_identifier
@@ -154,8 +184,14 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       return tooLong('safety_identifier', maxSafetyIdentifierLength, identifier.length)
     }
   }
-  const tools = fields.tools
   if (tools !== undefined && tools !== null && !Array.isArray(tools)) return typeError('tools', 'an array', tools)
+  if (Array.isArray(tools) && tools.length > maxTools) {
+    return invalid(
+      `Invalid 'tools': array too long. Expected an array with maximum length ${maxTools}, but got an array with length ${tools.length} instead.`,
+      'tools',
+      'array_above_max_length',
+    )
+  }
   for (const [index, tool] of (Array.isArray(tools) ? tools : []).entries()) {
     if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
     if (tool.type !== 'function') continue
@@ -169,6 +205,19 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   const format = body.response_format
   if (format?.type === 'json_schema') return nameError(format.json_schema?.name, 'response_format.json_schema.name')
   return undefined
+}
+
+/** Whether some message's text (a string, or the text of its parts) says "json", in any case. */
+function mentionsJson(messages: unknown): boolean {
+  if (!Array.isArray(messages)) return false
+  return messages.some((message) => {
+    const content = (message as { content?: unknown } | null)?.content
+    const parts = Array.isArray(content) ? content : [content]
+    return parts.some((part) => {
+      const text = typeof part === 'string' ? part : (part as { text?: unknown } | null)?.text
+      return typeof text === 'string' && text.toLowerCase().includes('json')
+    })
+  })
 }
 
 function metadataError(metadata: unknown): ErrorReply['error'] | undefined {

@@ -83,6 +83,8 @@ function reason(violation: StrictSchemaViolation): string {
       return `'required' is required to be supplied and to be an array including every key in properties. Missing '${violation.detail}'.`
     case 'keyword':
       return `'${violation.detail}' is not permitted.`
+    case 'constraint': // OpenAI's rules refuse no constraint; worded as a keyword it does not permit
+      return `'${violation.keywords?.[0]}' is not permitted.`
     case 'nestingLevels':
       return `${violation.count} levels of nesting exceeds limit of ${violation.limit}.`
     case 'objectProperties':
