@@ -133,6 +133,9 @@ export interface RunContext {
    * is recorded (or the call failed). Without a budget it does nothing.
    */
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void
-  /** Records a fact about this run on its run record (e.g. a Decision's choice). */
+  /**
+   * Records a fact about this run on its run record (e.g. a Decision's choice). A string longer than 1,000 characters
+   * is kept cut, with an ellipsis, as an error quotes one.
+   */
   annotate(key: string, value: unknown): void
 }

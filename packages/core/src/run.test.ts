@@ -986,6 +986,34 @@ describe('run records serialise, whatever the run held', () => {
     }
     expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
   })
+
+  it('keeps what a server sent in kilobytes: a 1 MB annotation, and errors as their own JSON shows them', async () => {
+    // What an SDK's 400 looks like: the body, megabytes of it, on the error that is the cause of a tinyllm error.
+    const body = { error: { message: 'E'.repeat(3_000_000), param: 'P'.repeat(3_000_000) } }
+    const rejected = Object.assign(new Error('400 bad request'), { status: 400, error: body })
+    let attempt = 0
+    const call = defineFunction({
+      name: 'call',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('model', 'M'.repeat(1_000_000))
+        attempt += 1
+        throw new TinyLLMError({ message: 'call: the server refused', retryable: attempt === 1, cause: rejected })
+      },
+    })
+    const record = await call.trace(undefined)
+    expect(record.attempts).toBe(2)
+    expect(String(record.annotations.model).length).toBeLessThanOrEqual(1_001)
+    expect(record.error?.cause).toBe(rejected)
+    const json = JSON.stringify(record)
+    expect(json.length).toBeLessThan(20_000)
+    const parsed = JSON.parse(json)
+    expect(parsed.error).toEqual(JSON.parse(JSON.stringify(record.error)))
+    expect(parsed.states.find((entry: { state: string }) => entry.state === 'retrying').error.message).toBe(
+      'call: the server refused',
+    )
+    expect(formatRunTree(record).length).toBeLessThan(5_000)
+  })
 })
 
 describe('deadlines carried as data, and runs handed to an executor', () => {

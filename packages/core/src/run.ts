@@ -1,5 +1,5 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { getDefaultLogger, type Logger, redact, toLogger } from '@tinyllm/logger'
+import { getDefaultLogger, type Logger, redact, redactAndCut, toLogger } from '@tinyllm/logger'
 import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
@@ -508,8 +508,14 @@ class Run {
   }
 
   annotate(key: string, value: unknown): void {
-    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations.
-    const fact = { value, enumerable: true, writable: true, configurable: true }
+    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations. A
+    // string is kept as an error quotes one, cut at 1,000 characters: a server's 1 MB model name is no fact to keep.
+    const fact = {
+      value: typeof value === 'string' && value.length > 1_000 ? redactAndCut(value, 1_000) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    }
     if (this.annotations === undefined) this.annotations = {}
     Object.defineProperty(this.annotations, key, fact)
     if (this.record !== undefined) Object.defineProperty(this.record.annotations, key, fact)
@@ -996,8 +1002,24 @@ class TracedRecord implements RunRecord {
   }
 
   toJSON(): unknown {
-    const { children, ...fields } = this
+    const { children, ...rest } = this
+    const fields: Record<string, unknown> = rest
+    // Errors as their own JSON shows them, with what they quote cut short: a 400 whose body holds megabytes of text
+    // makes a record of kilobytes.
+    fields.states = this.states.map((entry) =>
+      entry.error === undefined ? entry : { ...entry, error: errorJson(entry.error) },
+    )
+    if (this.error !== undefined) fields.error = errorJson(this.error)
     return { ...redact(fields), children }
+  }
+}
+
+/** A record's error as its `toJSON` shows it; as a log line shows an error when that throws (a subclass's override). */
+function errorJson(error: TinyLLMError): unknown {
+  try {
+    return error.toJSON()
+  } catch {
+    return redact(error)
   }
 }
 
