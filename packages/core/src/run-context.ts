@@ -125,7 +125,10 @@ export interface RunContext {
    * Never throws: bad options (and an `fn` that is no Function) are a rejected ConfigurationError, as for `invoke`.
    */
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output>
-  /** Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. */
+  /**
+   * Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. Like
+   * `reserveBudget` and `annotate`, a ConfigurationError once the run has ended: its record was handed out whole.
+   */
   addUsage(usage: Usage, costUsd: number | undefined): void
   /**
    * Checks that spending `request` more would stay within the tree's budget, counting what calls in flight have

@@ -987,6 +987,40 @@ describe('run records serialise, whatever the run held', () => {
     expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
   })
 
+  it('stays as handed out: code holding the context of a run that ended can add no usage, annotation or reservation', async () => {
+    let saved: RunContext | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        saved = context
+        context.addUsage({ inputTokens: 5, outputTokens: 5, totalTokens: 10 }, 0.01)
+      },
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (_: undefined, context: RunContext) => {
+        await context.invoke(child, undefined)
+        // The child has ended while its parent runs on: its record is whole already.
+        expect(() => saved?.annotate('late', true)).toThrow(
+          'child: annotate is refused: the run has ended (complete) and its record was handed out; call it before the run returns',
+        )
+        return 'done'
+      },
+    })
+    const record = await parent.trace(undefined, { budget: { maxTokens: 100 } })
+    expect(record.output).toBe('done')
+    const before = JSON.stringify(record)
+    const late = [
+      () => saved?.addUsage({ inputTokens: 50, outputTokens: 0, totalTokens: 50 }, 1),
+      () => saved?.annotate('late', 'x'),
+      () => saved?.reserveBudget({ tokens: 10 }),
+    ]
+    for (const call of late) expect(call).toThrow(ConfigurationError)
+    expect(JSON.stringify(record)).toBe(before)
+    expect(record.usage?.totalTokens).toBe(10)
+    expect(saved?.treeUsage.totalTokens).toBe(10)
+  })
+
   it('keeps what a server sent in kilobytes: a 1 MB annotation, and errors as their own JSON shows them', async () => {
     // What an SDK's 400 looks like: the body, megabytes of it, on the error that is the cause of a tinyllm error.
     const body = { error: { message: 'E'.repeat(3_000_000), param: 'P'.repeat(3_000_000) } }

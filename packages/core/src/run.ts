@@ -322,6 +322,7 @@ class StepContext implements RunContext {
   }
 
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    this.run.refuseIfEnded('reserveBudget')
     return this.run.tree.ledger.reserve(request, this.run.fn.name)
   }
 
@@ -494,7 +495,18 @@ class Run {
     return this.boundLogger
   }
 
+  /** A run that ended was handed out whole: its record, usage and budget take nothing from code still holding it. */
+  refuseIfEnded(what: string): void {
+    if (this.state === 'complete' || this.state === 'failed')
+      throw new ConfigurationError({
+        option: what,
+        message: `${what} is refused: the run has ended (${this.state}) and its record was handed out; call it before the run returns`,
+        functionName: this.fn.name,
+      })
+  }
+
   addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+    this.refuseIfEnded('addUsage')
     const usage = checkUsage(given, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's.
@@ -508,6 +520,7 @@ class Run {
   }
 
   annotate(key: string, value: unknown): void {
+    this.refuseIfEnded('annotate')
     // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations. A
     // string is kept as an error quotes one, cut at 1,000 characters: a server's 1 MB model name is no fact to keep.
     const fact = {
