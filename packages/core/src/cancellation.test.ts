@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events'
+import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CancelScope, isPromiseLike, sleep } from './cancellation.js'
 import { AbortError, ConfigurationError, TimeoutError } from './errors.js'
@@ -28,6 +29,34 @@ describe('CancelScope', () => {
     expect(grandchild.reason).toBe('stop')
     expect(grandchild.signal.aborted).toBe(true)
     await expect(pending).rejects.toBe('stop')
+  })
+
+  it('cancels every listener and child after a listener that throws, logs what it threw, and throws nothing', async () => {
+    const logger = createMemoryLogger()
+    setDefaultLogger(logger)
+    try {
+      for (const cancel of ['by hand', 'by its signal'] as const) {
+        const controller = new AbortController()
+        const root = new CancelScope(undefined, { signal: controller.signal, manual: true })
+        const heard: unknown[] = []
+        root.listen(() => {
+          throw new Error('cleanup failed')
+        })
+        root.listen((reason) => heard.push(reason))
+        const child = new CancelScope(root)
+        const sleeping = child.sleep(60_000)
+        if (cancel === 'by hand') expect(() => root.cancel('stop')).not.toThrow()
+        // An abort listener that throws would be an uncaught exception: the process would end.
+        else expect(() => controller.abort('stop')).not.toThrow()
+        expect(heard).toEqual(['stop'])
+        expect(child.cancelled).toBe(true)
+        await expect(sleeping).rejects.toBe('stop')
+      }
+      const logged = logger.entries.filter((entry) => entry.message.startsWith('a cancellation listener threw'))
+      expect(logged).toHaveLength(2)
+    } finally {
+      setDefaultLogger(undefined)
+    }
   })
 
   it('puts one listener on an outside signal however many scopes link to it, and removes it when they end', () => {

@@ -1,3 +1,4 @@
+import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, isAbortSignal } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
 
@@ -154,7 +155,7 @@ export class CancelScope {
     const children = this.children
     this.listeners = undefined
     this.children = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener(reason)
+    if (listeners !== undefined) for (const listener of listeners) notify(listener, reason)
     if (children !== undefined) for (const child of children) child.cancel(reason)
   }
 
@@ -248,7 +249,10 @@ export class CancelScope {
     this.parent?.children?.delete(this)
   }
 
-  /** Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). */
+  /**
+   * Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). One that
+   * throws is logged through the default logger, and cancellation goes on: the listeners and scopes after it hear it.
+   */
   listen(listener: CancelListener): void {
     if (!this.cancellable || this.cancelled) return
     if (this.listeners === undefined) this.listeners = new Set()
@@ -359,5 +363,18 @@ function silence(work: PromiseLike<unknown>): void {
     work.then(undefined, () => {})
   } catch {
     // A thenable whose then throws has nothing left to report.
+  }
+}
+
+/** Hands a cancellation to a listener; what it throws is logged, never thrown into whatever cancelled the scope. */
+function notify(listener: CancelListener, reason: unknown): void {
+  try {
+    listener(reason)
+  } catch (error) {
+    try {
+      getDefaultLogger().error('a cancellation listener threw; cancellation goes on', { error })
+    } catch {
+      // A logger that throws too has nowhere left to report to; the other listeners must still hear it.
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { runInNewContext } from 'node:vm'
-import { createMemoryLogger } from '@tinyllm/logger'
+import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
@@ -436,6 +436,41 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
 })
 
 describe('listeners and loggers cannot break a run or the process', () => {
+  it("rejects an aborted run, and cancels its child, when the run's own cancellation listener throws", async () => {
+    const logger = createMemoryLogger()
+    let childSignal: AbortSignal | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        childSignal = context.signal
+        return never
+      },
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: undefined, context: RunContext) => {
+        context.cancelScope.listen(() => {
+          throw new Error('cleanup failed')
+        })
+        return context.invoke(child, undefined)
+      },
+    })
+    const controller = new AbortController()
+    setDefaultLogger(logger)
+    try {
+      const pending = parent.invoke(undefined, { signal: controller.signal })
+      await vi.waitFor(() => expect(childSignal).toBeDefined())
+      controller.abort('the user left')
+      await expect(pending).rejects.toThrow('parent: aborted in running: the user left')
+      expect(childSignal?.aborted).toBe(true)
+      expect(logger.entries.map((entry) => entry.message)).toContain(
+        'a cancellation listener threw; cancellation goes on',
+      )
+    } finally {
+      setDefaultLogger(undefined)
+    }
+  })
+
   it('an async onEvent listener that rejects is logged, and the run goes on', async () => {
     const logger = createMemoryLogger()
     const fn = defineFunction({ name: 'f', run: () => 'ok' })
