@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { runInNewContext } from 'node:vm'
 import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { describe, expect, it, vi } from 'vitest'
@@ -1165,6 +1166,47 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     leaf.invoke('y', { executor, parent: null }).catch(() => {})
     leaf.invoke('z', { executor }).catch(() => {})
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
+  })
+
+  it('hands an executor, inside a run, any signal invoke takes (one that only behaves as one), and lets go of it once settled', async () => {
+    const handed: InvokeOptions[] = []
+    let answer: (value: string) => void = () => {}
+    const executor = {
+      invoke: (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return new Promise<string>((resolve) => {
+          answer = resolve
+        })
+      },
+    }
+    // What a polyfill hands out: an EventTarget with `aborted` and `reason`, which AbortSignal.any refuses.
+    const lookalike = Object.assign(new EventTarget(), { aborted: false, reason: undefined as unknown })
+    const signal = lookalike as unknown as AbortSignal
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    const root = defineFunction({
+      name: 'root',
+      timeoutMs: 60_000,
+      run: async () => {
+        const output = await leaf.invoke('x', { executor, signal })
+        // The hand-over settled: nothing of it listens to the signal any more, while the caller runs on.
+        expect(getEventListeners(lookalike, 'abort')).toHaveLength(0)
+        return output
+      },
+    })
+    const first = root.invoke(undefined)
+    await vi.waitFor(() => expect(handed).toHaveLength(1))
+    expect(handed[0]?.signal?.aborted).toBe(false)
+    answer('remote')
+    expect(await first).toBe('remote')
+    const second = root.invoke(undefined).catch((error: unknown) => error)
+    await vi.waitFor(() => expect(handed).toHaveLength(2))
+    lookalike.aborted = true
+    lookalike.reason = 'the user left'
+    lookalike.dispatchEvent(new Event('abort'))
+    expect(handed[1]?.signal?.aborted).toBe(true)
+    expect(handed[1]?.signal?.reason).toBe('the user left')
+    answer('remote')
+    expect(await second).toBe('remote')
   })
 
   it('hands over nothing of a caller whose run has ended, as a plain invoke there joins nothing', async () => {

@@ -166,7 +166,7 @@ export function startRun(
       // Checked before they are merged with the caller's: a bad one is refused, not replaced by the caller's.
       checkCancellation(options, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
-      return handOver(executor, fn, input, withCaller(rest))
+      return handOverWithCaller(executor, fn, input, rest)
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -179,19 +179,33 @@ export function startRun(
 }
 
 /**
- * The options of a run handed to an executor from inside another run's code (joined through async context, as a plain
- * `invoke` would be): the caller's cancellation and deadline go with it, beside its own. Another process cannot join
+ * Hands a run to an executor; from inside another run's code (joined through async context, as a plain `invoke` would
+ * be), the caller's cancellation and deadline go with it, beside its own: its signal is linked to the caller's by a
+ * scope, as every cancellation is (so any signal `invoke` takes will do), until it settles. Another process cannot join
  * the caller's tree, so nothing else does.
  */
-function withCaller(options: InvokeOptions): InvokeOptions {
+function handOverWithCaller(
+  executor: RunExecutor,
+  fn: AnyFunction,
+  input: unknown,
+  options: InvokeOptions,
+): Promise<unknown> {
   const caller = options.parent === undefined ? currentStep() : undefined
-  if (caller === undefined || !caller.cancelScope.cancellable) return options
-  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
+  if (caller === undefined || !caller.cancelScope.cancellable) return handOver(executor, fn, input, options)
+  const scope =
+    options.signal === undefined ? undefined : new CancelScope(caller.cancelScope, { signal: options.signal })
+  const signal = scope === undefined ? caller.signal : scope.signal
   const deadline =
     caller.deadline === undefined || (options.deadline !== undefined && options.deadline <= caller.deadline)
       ? options.deadline
       : caller.deadline
-  return deadline === undefined ? { ...options, signal } : { ...options, signal, deadline }
+  const settled = handOver(
+    executor,
+    fn,
+    input,
+    deadline === undefined ? { ...options, signal } : { ...options, signal, deadline },
+  )
+  return scope === undefined ? settled : settled.finally(() => scope.dispose())
 }
 
 /**
