@@ -39,6 +39,25 @@ describe('formatRunTree', () => {
     for (const line of lines) expect(line.length).toBeLessThan(1_100)
   })
 
+  it('prints a ValidationError read back from JSON whose issues have another shape, never throwing', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
+    const issues = [
+      { message: 'no path' },
+      null,
+      { path: 'a.b', message: 'a path as text' },
+      { path: [{}], message: 5 },
+    ]
+    const error = TinyLLMError.fromJSON({
+      name: 'ValidationError',
+      message: 'f: invalid output',
+      state: 'running',
+      issues,
+    })
+    expect(formatRunTree({ ...record, status: 'failed', error } as RunRecord)).toContain(
+      'ValidationError in running: (root): no path; (root): undefined; ["a.b"]: a path as text; ["[object Object]"]: 5',
+    )
+  })
+
   it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {
     let calls = 0
     const flaky = defineFunction({
