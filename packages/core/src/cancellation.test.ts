@@ -59,6 +59,31 @@ describe('CancelScope', () => {
     }
   })
 
+  it('disposed while scopes under it live, still cancels them by its deadline and signal, and lets go when they end', () => {
+    vi.useFakeTimers()
+    const timed = new CancelScope(undefined, { timeoutMs: 1_000 })
+    const left = new CancelScope(timed)
+    timed.dispose()
+    vi.advanceTimersByTime(1_000)
+    expect(left.cancelled).toBe(true)
+    const controller = new AbortController()
+    const linked = new CancelScope(undefined, { signal: controller.signal, timeoutMs: 1_000 })
+    const first = new CancelScope(linked)
+    const second = new CancelScope(new CancelScope(linked))
+    linked.dispose()
+    first.dispose()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort('the caller left')
+    expect(second.reason).toBe('the caller left')
+    const parent = new CancelScope(undefined, { signal: new AbortController().signal, timeoutMs: 1_000 })
+    const child = new CancelScope(parent)
+    parent.dispose()
+    expect(vi.getTimerCount()).toBe(1)
+    child.dispose()
+    // The last scope under it ended: no timer, no listener is left behind.
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('puts one listener on an outside signal however many scopes link to it, and removes it when they end', () => {
     const controller = new AbortController()
     const scopes = Array.from({ length: 10_000 }, () => new CancelScope(undefined, { signal: controller.signal }))
@@ -148,6 +173,7 @@ describe('CancelScope', () => {
     expect(() => under.throwIfCancelled()).not.toThrow()
     expect(idle.cancelled).toBe(false)
     expect(under.deadline).toBe(idle.deadline)
+    under.dispose()
     idle.dispose()
     // A child with a longer timeout of its own times out when it is due, however often its parent restarts.
     const parent = new CancelScope(undefined, { timeoutMs: 100 })

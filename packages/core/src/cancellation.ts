@@ -78,6 +78,8 @@ export class CancelScope {
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   /** The delay `timer` was armed with. */
   private timerMs = 0
+  /** Disposed while scopes under it lived: it lets go when they have all left. */
+  private disposed = false
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
@@ -149,7 +151,7 @@ export class CancelScope {
     this.reason = reason
     this.release()
     // A scope cancelled on its own (its timeout, its signal) leaves its parent, which may live much longer.
-    this.parent?.children?.delete(this)
+    this.leave()
     this.controller?.abort(reason)
     const listeners = this.listeners
     const children = this.children
@@ -242,11 +244,27 @@ export class CancelScope {
     this.refreshDeadline()
   }
 
-  /** Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. */
+  /**
+   * Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. While scopes
+   * under it live (work its owner left running), it holds on for them — its signal and deadline still cancel them — and
+   * lets go when the last one ends.
+   */
   dispose(): void {
     if (!this.cancellable || this.cancelled) return
+    if (this.children !== undefined && this.children.size > 0) {
+      this.disposed = true
+      return
+    }
     this.release()
-    this.parent?.children?.delete(this)
+    this.leave()
+  }
+
+  /** Leaves its parent: one disposed while this scope lived lets go once its last child has left. */
+  private leave(): void {
+    const parent = this.parent
+    if (parent?.children === undefined) return
+    parent.children.delete(this)
+    if (parent.disposed && parent.children.size === 0) parent.dispose()
   }
 
   /**

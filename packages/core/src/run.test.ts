@@ -32,6 +32,32 @@ const never = new Promise<never>(() => {})
 const statesOf = (record: RunRecord) => record.states.map((entry) => entry.state)
 
 describe('every phase honours cancellation and the deadline', () => {
+  it('cancels a child its parent left running after the parent ended, when the caller aborts', async () => {
+    let childSignal: AbortSignal | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        childSignal = context.signal
+        return never
+      },
+    })
+    let left: Promise<unknown> | undefined
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: undefined, context: RunContext) => {
+        left = context.invoke(child, undefined).catch((error: unknown) => error)
+        return 'done'
+      },
+    })
+    const controller = new AbortController()
+    expect(await parent.invoke(undefined, { signal: controller.signal, timeoutMs: 3_600_000 })).toBe('done')
+    expect(childSignal?.aborted).toBe(false)
+    controller.abort('the caller left')
+    expect(childSignal?.aborted).toBe(true)
+    expect(String(await left)).toBe('AbortError: child: aborted in running: the caller left')
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
   it('does none of the work of a run cancelled as it starts, at any depth (a fresh stack every 64 levels)', async () => {
     let ran = 0
     const leaf = defineFunction({ name: 'leaf', run: () => (ran += 1) })
