@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events'
+import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CancelScope, isPromiseLike, sleep } from './cancellation.js'
 import { AbortError, ConfigurationError, TimeoutError } from './errors.js'
@@ -28,6 +29,59 @@ describe('CancelScope', () => {
     expect(grandchild.reason).toBe('stop')
     expect(grandchild.signal.aborted).toBe(true)
     await expect(pending).rejects.toBe('stop')
+  })
+
+  it('cancels every listener and child after a listener that throws, logs what it threw, and throws nothing', async () => {
+    const logger = createMemoryLogger()
+    setDefaultLogger(logger)
+    try {
+      for (const cancel of ['by hand', 'by its signal'] as const) {
+        const controller = new AbortController()
+        const root = new CancelScope(undefined, { signal: controller.signal, manual: true })
+        const heard: unknown[] = []
+        root.listen(() => {
+          throw new Error('cleanup failed')
+        })
+        root.listen((reason) => heard.push(reason))
+        const child = new CancelScope(root)
+        const sleeping = child.sleep(60_000)
+        if (cancel === 'by hand') expect(() => root.cancel('stop')).not.toThrow()
+        // An abort listener that throws would be an uncaught exception: the process would end.
+        else expect(() => controller.abort('stop')).not.toThrow()
+        expect(heard).toEqual(['stop'])
+        expect(child.cancelled).toBe(true)
+        await expect(sleeping).rejects.toBe('stop')
+      }
+      const logged = logger.entries.filter((entry) => entry.message.startsWith('a cancellation listener threw'))
+      expect(logged).toHaveLength(2)
+    } finally {
+      setDefaultLogger(undefined)
+    }
+  })
+
+  it('disposed while scopes under it live, still cancels them by its deadline and signal, and lets go when they end', () => {
+    vi.useFakeTimers()
+    const timed = new CancelScope(undefined, { timeoutMs: 1_000 })
+    const left = new CancelScope(timed)
+    timed.dispose()
+    vi.advanceTimersByTime(1_000)
+    expect(left.cancelled).toBe(true)
+    const controller = new AbortController()
+    const linked = new CancelScope(undefined, { signal: controller.signal, timeoutMs: 1_000 })
+    const first = new CancelScope(linked)
+    const second = new CancelScope(new CancelScope(linked))
+    linked.dispose()
+    first.dispose()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort('the caller left')
+    expect(second.reason).toBe('the caller left')
+    const parent = new CancelScope(undefined, { signal: new AbortController().signal, timeoutMs: 1_000 })
+    const child = new CancelScope(parent)
+    parent.dispose()
+    expect(vi.getTimerCount()).toBe(1)
+    child.dispose()
+    // The last scope under it ended: no timer, no listener is left behind.
+    expect(vi.getTimerCount()).toBe(0)
   })
 
   it('puts one listener on an outside signal however many scopes link to it, and removes it when they end', () => {
@@ -119,6 +173,7 @@ describe('CancelScope', () => {
     expect(() => under.throwIfCancelled()).not.toThrow()
     expect(idle.cancelled).toBe(false)
     expect(under.deadline).toBe(idle.deadline)
+    under.dispose()
     idle.dispose()
     // A child with a longer timeout of its own times out when it is due, however often its parent restarts.
     const parent = new CancelScope(undefined, { timeoutMs: 100 })

@@ -1,3 +1,4 @@
+import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, isAbortSignal } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
 
@@ -77,6 +78,8 @@ export class CancelScope {
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   /** The delay `timer` was armed with. */
   private timerMs = 0
+  /** Disposed while scopes under it lived: it lets go when they have all left. */
+  private disposed = false
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     this.parent = parent
@@ -148,13 +151,13 @@ export class CancelScope {
     this.reason = reason
     this.release()
     // A scope cancelled on its own (its timeout, its signal) leaves its parent, which may live much longer.
-    this.parent?.children?.delete(this)
+    this.leave()
     this.controller?.abort(reason)
     const listeners = this.listeners
     const children = this.children
     this.listeners = undefined
     this.children = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener(reason)
+    if (listeners !== undefined) for (const listener of listeners) notify(listener, reason)
     if (children !== undefined) for (const child of children) child.cancel(reason)
   }
 
@@ -241,14 +244,33 @@ export class CancelScope {
     this.refreshDeadline()
   }
 
-  /** Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. */
+  /**
+   * Ends the scope without cancelling it: unlinks it from its parent and its signal, and stops its timer. While scopes
+   * under it live (work its owner left running), it holds on for them — its signal and deadline still cancel them — and
+   * lets go when the last one ends.
+   */
   dispose(): void {
     if (!this.cancellable || this.cancelled) return
+    if (this.children !== undefined && this.children.size > 0) {
+      this.disposed = true
+      return
+    }
     this.release()
-    this.parent?.children?.delete(this)
+    this.leave()
   }
 
-  /** Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). */
+  /** Leaves its parent: one disposed while this scope lived lets go once its last child has left. */
+  private leave(): void {
+    const parent = this.parent
+    if (parent?.children === undefined) return
+    parent.children.delete(this)
+    if (parent.disposed && parent.children.size === 0) parent.dispose()
+  }
+
+  /**
+   * Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). One that
+   * throws is logged through the default logger, and cancellation goes on: the listeners and scopes after it hear it.
+   */
   listen(listener: CancelListener): void {
     if (!this.cancellable || this.cancelled) return
     if (this.listeners === undefined) this.listeners = new Set()
@@ -359,5 +381,18 @@ function silence(work: PromiseLike<unknown>): void {
     work.then(undefined, () => {})
   } catch {
     // A thenable whose then throws has nothing left to report.
+  }
+}
+
+/** Hands a cancellation to a listener; what it throws is logged, never thrown into whatever cancelled the scope. */
+function notify(listener: CancelListener, reason: unknown): void {
+  try {
+    listener(reason)
+  } catch (error) {
+    try {
+      getDefaultLogger().error('a cancellation listener threw; cancellation goes on', { error })
+    } catch {
+      // A logger that throws too has nowhere left to report to; the other listeners must still hear it.
+    }
   }
 }

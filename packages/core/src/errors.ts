@@ -235,12 +235,15 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * `<path>: <message>` for each of the first `max` issues (a long path or message cut short), and a last line saying how
- * many more there are: what messages and run trees show of a validation that found many issues.
+ * many more there are: what messages and run trees show of a validation that found many issues. Issues read back from
+ * another process's JSON may have any shape: what is not a path or a message is shown as text.
  */
 export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: number): string[] {
-  const lines = issues
-    .slice(0, max)
-    .map((issue) => `${cut(formatIssuePath(issue.path), 200)}: ${cut(issue.message, 200)}`)
+  const lines = issues.slice(0, max).map((issue: Partial<ValidationIssue> | null) => {
+    const path = issue?.path
+    const shown = Array.isArray(path) ? path : path === undefined ? [] : [String(path)]
+    return `${cut(formatIssuePath(shown), 200)}: ${cut(String(issue?.message), 200)}`
+  })
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
   return lines
 }

@@ -500,6 +500,38 @@ describe('a budget cannot be switched off by a bad count', () => {
     }
   })
 
+  it('admits calls whose costs add up to the budget exactly, however binary fractions round, and no more', async () => {
+    const spend = (costUsd: number) =>
+      defineFunction({
+        name: `spend ${costUsd}`,
+        run: async (_: unknown, context: RunContext) => {
+          const release = context.reserveBudget({ tokens: 0, costUsd })
+          await Promise.resolve()
+          release()
+          return costUsd
+        },
+      })
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: unknown, context: RunContext) => {
+        // Reserved at once (0.1 + 0.2 is 0.30000000000000004 in binary), then released, leaving no trace behind.
+        const together = await Promise.all([
+          context.invoke(spend(0.1), undefined),
+          context.invoke(spend(0.2), undefined),
+        ])
+        const whole = await context.invoke(spend(0.3), undefined)
+        const over = await settle(context.invoke(spend(0.300001), undefined))
+        return [...together, whole, (over.error as TinyLLMError | undefined)?.name]
+      },
+    })
+    expect(await root.invoke(undefined, { budget: { maxCostUsd: 0.3 } })).toEqual([
+      0.1,
+      0.2,
+      0.3,
+      'BudgetExceededError',
+    ])
+  })
+
   it('a journal entry whose usage is not a count is refused, not summed into the totals', async () => {
     const step = defineFunction({ name: 'step', durable: true, run: () => 'done' })
     const journal = new MemoryJournal()

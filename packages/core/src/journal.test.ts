@@ -325,6 +325,19 @@ describe('assertJsonSafe', () => {
     ])
   })
 
+  it('refuses, as a ValidationError, a value whose getter answers JSON something else than it answered the check', () => {
+    let reads = 0
+    const fickle = {
+      get amount() {
+        reads += 1
+        return reads === 1 ? 1 : 10n
+      },
+    }
+    expect(() => assertJsonSafe(fickle, { functionName: 'f', state: 's' })).toThrow(
+      /^f: invalid value \(s, 1 issue\)\n {2}- \(root\): a value that could not be read \(TypeError: Do not know how to serialize a BigInt\) is not JSON-safe$/,
+    )
+  })
+
   it('lists at most 20 issues, and stops looking there: a sparse list as long as 2³²−1 is refused at once', () => {
     for (const length of [1_000, 2 ** 32 - 1]) {
       let error: ValidationError | undefined

@@ -83,9 +83,14 @@ export function assertJsonSafe(value: unknown, where: { readonly functionName: s
   const issues: ValidationIssue[] = []
   collectJsonIssues(value, [], new Set(), issues)
   if (issues.length === 0) {
-    const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
-    if (bytes <= maxJsonBytes) return
-    issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxJsonBytes} allowed` })
+    try {
+      const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
+      if (bytes <= maxJsonBytes) return
+      issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxJsonBytes} allowed` })
+    } catch (cause) {
+      // A getter that answers another value when JSON reads it again (a BigInt, or a throw).
+      issues.push({ path: [], message: unreadable(cause) })
+    }
   }
   throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
 }

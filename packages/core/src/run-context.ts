@@ -125,7 +125,10 @@ export interface RunContext {
    * Never throws: bad options (and an `fn` that is no Function) are a rejected ConfigurationError, as for `invoke`.
    */
   invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output>
-  /** Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. */
+  /**
+   * Records one model call's usage and cost (`undefined` = unknown) on this run and every ancestor. Like
+   * `reserveBudget` and `annotate`, a ConfigurationError once the run has ended: its record was handed out whole.
+   */
   addUsage(usage: Usage, costUsd: number | undefined): void
   /**
    * Checks that spending `request` more would stay within the tree's budget, counting what calls in flight have
@@ -133,6 +136,9 @@ export interface RunContext {
    * is recorded (or the call failed). Without a budget it does nothing.
    */
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void
-  /** Records a fact about this run on its run record (e.g. a Decision's choice). */
+  /**
+   * Records a fact about this run on its run record (e.g. a Decision's choice). A string longer than 1,000 characters
+   * is kept cut, with an ellipsis, as an error quotes one.
+   */
   annotate(key: string, value: unknown): void
 }

@@ -17,7 +17,7 @@ export interface RunStateEntry {
 
 /**
  * What happened in one run, with its children: the answer to "what happened in my pipeline?". JSON-serialisable
- * (errors serialise through their `toJSON`).
+ * (errors serialise through their `toJSON`, which cuts what they quote).
  */
 export interface RunRecord<Output = unknown> {
   readonly runId: string

@@ -25,6 +25,39 @@ describe('formatRunTree', () => {
     expect(formatRunTree(failed)).toContain('ValidationError in running: f: invalid output')
   })
 
+  it('prints at most 1,000 characters of an annotation or an error message on a line', async () => {
+    const record = await defineFunction({
+      name: 'wordy',
+      run: (_: undefined, context) => {
+        context.annotate('finishReasons', ['F'.repeat(1_000_000)])
+        throw new TinyLLMError({ message: `wordy: ${'E'.repeat(1_000_000)}` })
+      },
+    }).trace(undefined)
+    const lines = formatRunTree(record).split('\n')
+    expect(lines[0]).toContain('finishReasons=["FFF')
+    expect(lines.at(-1)).toMatch(/^ {3}TinyLLMError: wordy: E+…$/)
+    for (const line of lines) expect(line.length).toBeLessThan(1_100)
+  })
+
+  it('prints a ValidationError read back from JSON whose issues have another shape, never throwing', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
+    const issues = [
+      { message: 'no path' },
+      null,
+      { path: 'a.b', message: 'a path as text' },
+      { path: [{}], message: 5 },
+    ]
+    const error = TinyLLMError.fromJSON({
+      name: 'ValidationError',
+      message: 'f: invalid output',
+      state: 'running',
+      issues,
+    })
+    expect(formatRunTree({ ...record, status: 'failed', error } as RunRecord)).toContain(
+      'ValidationError in running: (root): no path; (root): undefined; ["a.b"]: a path as text; ["[object Object]"]: 5',
+    )
+  })
+
   it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {
     let calls = 0
     const flaky = defineFunction({

@@ -1,5 +1,5 @@
-import { redact, redactString } from '@tinyllm/logger'
-import { describeIssues, type TinyLLMError, ValidationError } from './errors.js'
+import { redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkOneOf } from './options.js'
 import type { RunRecord } from './run-record.js'
 
@@ -27,7 +27,7 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
  * `stop`, are left out as noise), tokens, cost and the error. Secrets in annotations and schema issues are replaced,
- * as in a log line. An option it does not know, or of the wrong kind, is a ConfigurationError.
+ * as in a log line, and a line shows at most 1,000 characters of an annotation or an error message. An option it does not know, or of the wrong kind, is a ConfigurationError.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -94,7 +94,7 @@ function errorHeadline(error: TinyLLMError): string {
   // A ValidationError read back from JSON that lost its issues is shown by its message.
   return ValidationError.isInstance(error) && Array.isArray(error.issues)
     ? `${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`
-    : `${error.name}${where}: ${firstLine(error.message)}`
+    : `${error.name}${where}: ${redactAndCut(firstLine(error.message), maxShown)}`
 }
 
 const happyPath = 'init>input_validation>running>output_validation>processing_output>complete'
@@ -111,13 +111,11 @@ function formatDuration(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`
 }
 
+/** The most characters of one annotation or error message a line shows: a server's 1 MB model name is not printed. */
+const maxShown = 1_000
+
 function formatValue(value: unknown): string {
-  if (typeof value === 'string') return value
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
+  return typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown)
 }
 
 function firstLine(text: string): string {

@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events'
 import { runInNewContext } from 'node:vm'
-import { createMemoryLogger } from '@tinyllm/logger'
+import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
@@ -31,6 +32,32 @@ const never = new Promise<never>(() => {})
 const statesOf = (record: RunRecord) => record.states.map((entry) => entry.state)
 
 describe('every phase honours cancellation and the deadline', () => {
+  it('cancels a child its parent left running after the parent ended, when the caller aborts', async () => {
+    let childSignal: AbortSignal | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        childSignal = context.signal
+        return never
+      },
+    })
+    let left: Promise<unknown> | undefined
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: undefined, context: RunContext) => {
+        left = context.invoke(child, undefined).catch((error: unknown) => error)
+        return 'done'
+      },
+    })
+    const controller = new AbortController()
+    expect(await parent.invoke(undefined, { signal: controller.signal, timeoutMs: 3_600_000 })).toBe('done')
+    expect(childSignal?.aborted).toBe(false)
+    controller.abort('the caller left')
+    expect(childSignal?.aborted).toBe(true)
+    expect(String(await left)).toBe('AbortError: child: aborted in running: the caller left')
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
   it('does none of the work of a run cancelled as it starts, at any depth (a fresh stack every 64 levels)', async () => {
     let ran = 0
     const leaf = defineFunction({ name: 'leaf', run: () => (ran += 1) })
@@ -436,6 +463,41 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
 })
 
 describe('listeners and loggers cannot break a run or the process', () => {
+  it("rejects an aborted run, and cancels its child, when the run's own cancellation listener throws", async () => {
+    const logger = createMemoryLogger()
+    let childSignal: AbortSignal | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        childSignal = context.signal
+        return never
+      },
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: undefined, context: RunContext) => {
+        context.cancelScope.listen(() => {
+          throw new Error('cleanup failed')
+        })
+        return context.invoke(child, undefined)
+      },
+    })
+    const controller = new AbortController()
+    setDefaultLogger(logger)
+    try {
+      const pending = parent.invoke(undefined, { signal: controller.signal })
+      await vi.waitFor(() => expect(childSignal).toBeDefined())
+      controller.abort('the user left')
+      await expect(pending).rejects.toThrow('parent: aborted in running: the user left')
+      expect(childSignal?.aborted).toBe(true)
+      expect(logger.entries.map((entry) => entry.message)).toContain(
+        'a cancellation listener threw; cancellation goes on',
+      )
+    } finally {
+      setDefaultLogger(undefined)
+    }
+  })
+
   it('an async onEvent listener that rejects is logged, and the run goes on', async () => {
     const logger = createMemoryLogger()
     const fn = defineFunction({ name: 'f', run: () => 'ok' })
@@ -986,6 +1048,68 @@ describe('run records serialise, whatever the run held', () => {
     }
     expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
   })
+
+  it('stays as handed out: code holding the context of a run that ended can add no usage, annotation or reservation', async () => {
+    let saved: RunContext | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) => {
+        saved = context
+        context.addUsage({ inputTokens: 5, outputTokens: 5, totalTokens: 10 }, 0.01)
+      },
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (_: undefined, context: RunContext) => {
+        await context.invoke(child, undefined)
+        // The child has ended while its parent runs on: its record is whole already.
+        expect(() => saved?.annotate('late', true)).toThrow(
+          'child: annotate is refused: the run has ended (complete) and its record was handed out; call it before the run returns',
+        )
+        return 'done'
+      },
+    })
+    const record = await parent.trace(undefined, { budget: { maxTokens: 100 } })
+    expect(record.output).toBe('done')
+    const before = JSON.stringify(record)
+    const late = [
+      () => saved?.addUsage({ inputTokens: 50, outputTokens: 0, totalTokens: 50 }, 1),
+      () => saved?.annotate('late', 'x'),
+      () => saved?.reserveBudget({ tokens: 10 }),
+    ]
+    for (const call of late) expect(call).toThrow(ConfigurationError)
+    expect(JSON.stringify(record)).toBe(before)
+    expect(record.usage?.totalTokens).toBe(10)
+    expect(saved?.treeUsage.totalTokens).toBe(10)
+  })
+
+  it('keeps what a server sent in kilobytes: a 1 MB annotation, and errors as their own JSON shows them', async () => {
+    // What an SDK's 400 looks like: the body, megabytes of it, on the error that is the cause of a tinyllm error.
+    const body = { error: { message: 'E'.repeat(3_000_000), param: 'P'.repeat(3_000_000) } }
+    const rejected = Object.assign(new Error('400 bad request'), { status: 400, error: body })
+    let attempt = 0
+    const call = defineFunction({
+      name: 'call',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: (_: undefined, context: RunContext) => {
+        context.annotate('model', 'M'.repeat(1_000_000))
+        attempt += 1
+        throw new TinyLLMError({ message: 'call: the server refused', retryable: attempt === 1, cause: rejected })
+      },
+    })
+    const record = await call.trace(undefined)
+    expect(record.attempts).toBe(2)
+    expect(String(record.annotations.model).length).toBeLessThanOrEqual(1_001)
+    expect(record.error?.cause).toBe(rejected)
+    const json = JSON.stringify(record)
+    expect(json.length).toBeLessThan(20_000)
+    const parsed = JSON.parse(json)
+    expect(parsed.error).toEqual(JSON.parse(JSON.stringify(record.error)))
+    expect(parsed.states.find((entry: { state: string }) => entry.state === 'retrying').error.message).toBe(
+      'call: the server refused',
+    )
+    expect(formatRunTree(record).length).toBeLessThan(5_000)
+  })
 })
 
 describe('deadlines carried as data, and runs handed to an executor', () => {
@@ -1068,6 +1192,47 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     leaf.invoke('y', { executor, parent: null }).catch(() => {})
     leaf.invoke('z', { executor }).catch(() => {})
     expect(handed.slice(1).map((options) => options.signal)).toEqual([undefined, undefined])
+  })
+
+  it('hands an executor, inside a run, any signal invoke takes (one that only behaves as one), and lets go of it once settled', async () => {
+    const handed: InvokeOptions[] = []
+    let answer: (value: string) => void = () => {}
+    const executor = {
+      invoke: (_: unknown, __: unknown, options: InvokeOptions) => {
+        handed.push(options)
+        return new Promise<string>((resolve) => {
+          answer = resolve
+        })
+      },
+    }
+    // What a polyfill hands out: an EventTarget with `aborted` and `reason`, which AbortSignal.any refuses.
+    const lookalike = Object.assign(new EventTarget(), { aborted: false, reason: undefined as unknown })
+    const signal = lookalike as unknown as AbortSignal
+    const leaf = defineFunction({ name: 'leaf', run: () => 'local' })
+    const root = defineFunction({
+      name: 'root',
+      timeoutMs: 60_000,
+      run: async () => {
+        const output = await leaf.invoke('x', { executor, signal })
+        // The hand-over settled: nothing of it listens to the signal any more, while the caller runs on.
+        expect(getEventListeners(lookalike, 'abort')).toHaveLength(0)
+        return output
+      },
+    })
+    const first = root.invoke(undefined)
+    await vi.waitFor(() => expect(handed).toHaveLength(1))
+    expect(handed[0]?.signal?.aborted).toBe(false)
+    answer('remote')
+    expect(await first).toBe('remote')
+    const second = root.invoke(undefined).catch((error: unknown) => error)
+    await vi.waitFor(() => expect(handed).toHaveLength(2))
+    lookalike.aborted = true
+    lookalike.reason = 'the user left'
+    lookalike.dispatchEvent(new Event('abort'))
+    expect(handed[1]?.signal?.aborted).toBe(true)
+    expect(handed[1]?.signal?.reason).toBe('the user left')
+    answer('remote')
+    expect(await second).toBe('remote')
   })
 
   it('hands over nothing of a caller whose run has ended, as a plain invoke there joins nothing', async () => {

@@ -1,5 +1,5 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { getDefaultLogger, type Logger, redact, toLogger } from '@tinyllm/logger'
+import { getDefaultLogger, type Logger, redact, redactAndCut, toLogger } from '@tinyllm/logger'
 import { CancelScope, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
@@ -166,7 +166,7 @@ export function startRun(
       // Checked before they are merged with the caller's: a bad one is refused, not replaced by the caller's.
       checkCancellation(options, fn.name)
       const { executor: _, ...rest } = options as InvokeOptions
-      return handOver(executor, fn, input, withCaller(rest))
+      return handOverWithCaller(executor, fn, input, rest)
     }
     run = new Run(fn, input, options, recording)
   } catch (error) {
@@ -179,19 +179,33 @@ export function startRun(
 }
 
 /**
- * The options of a run handed to an executor from inside another run's code (joined through async context, as a plain
- * `invoke` would be): the caller's cancellation and deadline go with it, beside its own. Another process cannot join
+ * Hands a run to an executor; from inside another run's code (joined through async context, as a plain `invoke` would
+ * be), the caller's cancellation and deadline go with it, beside its own: its signal is linked to the caller's by a
+ * scope, as every cancellation is (so any signal `invoke` takes will do), until it settles. Another process cannot join
  * the caller's tree, so nothing else does.
  */
-function withCaller(options: InvokeOptions): InvokeOptions {
+function handOverWithCaller(
+  executor: RunExecutor,
+  fn: AnyFunction,
+  input: unknown,
+  options: InvokeOptions,
+): Promise<unknown> {
   const caller = options.parent === undefined ? currentStep() : undefined
-  if (caller === undefined || !caller.cancelScope.cancellable) return options
-  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
+  if (caller === undefined || !caller.cancelScope.cancellable) return handOver(executor, fn, input, options)
+  const scope =
+    options.signal === undefined ? undefined : new CancelScope(caller.cancelScope, { signal: options.signal })
+  const signal = scope === undefined ? caller.signal : scope.signal
   const deadline =
     caller.deadline === undefined || (options.deadline !== undefined && options.deadline <= caller.deadline)
       ? options.deadline
       : caller.deadline
-  return deadline === undefined ? { ...options, signal } : { ...options, signal, deadline }
+  const settled = handOver(
+    executor,
+    fn,
+    input,
+    deadline === undefined ? { ...options, signal } : { ...options, signal, deadline },
+  )
+  return scope === undefined ? settled : settled.finally(() => scope.dispose())
 }
 
 /**
@@ -322,6 +336,7 @@ class StepContext implements RunContext {
   }
 
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
+    this.run.refuseIfEnded('reserveBudget')
     return this.run.tree.ledger.reserve(request, this.run.fn.name)
   }
 
@@ -494,7 +509,18 @@ class Run {
     return this.boundLogger
   }
 
+  /** A run that ended was handed out whole: its record, usage and budget take nothing from code still holding it. */
+  refuseIfEnded(what: string): void {
+    if (this.state === 'complete' || this.state === 'failed')
+      throw new ConfigurationError({
+        option: what,
+        message: `${what} is refused: the run has ended (${this.state}) and its record was handed out; call it before the run returns`,
+        functionName: this.fn.name,
+      })
+  }
+
   addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+    this.refuseIfEnded('addUsage')
     const usage = checkUsage(given, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's.
@@ -508,8 +534,15 @@ class Run {
   }
 
   annotate(key: string, value: unknown): void {
-    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations.
-    const fact = { value, enumerable: true, writable: true, configurable: true }
+    this.refuseIfEnded('annotate')
+    // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations. A
+    // string is kept as an error quotes one, cut at 1,000 characters: a server's 1 MB model name is no fact to keep.
+    const fact = {
+      value: typeof value === 'string' && value.length > 1_000 ? redactAndCut(value, 1_000) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    }
     if (this.annotations === undefined) this.annotations = {}
     Object.defineProperty(this.annotations, key, fact)
     if (this.record !== undefined) Object.defineProperty(this.record.annotations, key, fact)
@@ -996,8 +1029,24 @@ class TracedRecord implements RunRecord {
   }
 
   toJSON(): unknown {
-    const { children, ...fields } = this
+    const { children, ...rest } = this
+    const fields: Record<string, unknown> = rest
+    // Errors as their own JSON shows them, with what they quote cut short: a 400 whose body holds megabytes of text
+    // makes a record of kilobytes.
+    fields.states = this.states.map((entry) =>
+      entry.error === undefined ? entry : { ...entry, error: errorJson(entry.error) },
+    )
+    if (this.error !== undefined) fields.error = errorJson(this.error)
     return { ...redact(fields), children }
+  }
+}
+
+/** A record's error as its `toJSON` shows it; as a log line shows an error when that throws (a subclass's override). */
+function errorJson(error: TinyLLMError): unknown {
+  try {
+    return error.toJSON()
+  } catch {
+    return redact(error)
   }
 }
 

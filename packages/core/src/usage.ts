@@ -115,7 +115,13 @@ export class UsageLedger {
       new BudgetExceededError({ limit, budget: max, spent, requested, functionName, state: 'running' })
     if (budget.maxTokens !== undefined && spentTokens + tokens > budget.maxTokens)
       throw exceeded('tokens', budget.maxTokens, spentTokens, tokens)
-    if (budget.maxCostUsd !== undefined && costUsd !== undefined && spentCostUsd + costUsd > budget.maxCostUsd)
+    // Sums of USD carry binary rounding (0.1 + 0.2 is 0.30000000000000004, a released reservation leaves 1e-17 behind):
+    // compared at 12 significant digits, a call that fits exactly fits.
+    if (
+      budget.maxCostUsd !== undefined &&
+      costUsd !== undefined &&
+      Number((spentCostUsd + costUsd).toPrecision(12)) > budget.maxCostUsd
+    )
       throw exceeded('cost', budget.maxCostUsd, spentCostUsd, costUsd)
     this.reservedTokens += tokens
     this.reservedCostUsd += costUsd ?? 0
