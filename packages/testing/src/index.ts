@@ -51,10 +51,12 @@ export { startLoopbackServer } from './loopback-server.js'
 export { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 export { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
 export {
+  readScriptedOptions,
   type ScriptedApi,
   ScriptedLoopbackServer,
   type ScriptedServer,
   type ScriptedServerOptions,
+  type ScriptSettings,
   startScriptedLoopbackServer,
 } from './scripted-server.js'
 export { createSeededRandom, type RandomSource } from './seeded-random.js'

@@ -43,6 +43,37 @@ const scriptedServerOptionKeys = Object.freeze([
   ...Object.keys(scriptKeys),
 ])
 
+/** The script's options, as a provider's route reads them once before its server starts. */
+export type ScriptSettings<Source> = Pick<
+  ScriptedServerOptions<Source>,
+  'replies' | 'cycleReplies' | 'chunkChars' | 'streamEventDelayMs'
+>
+
+/**
+ * Reads a provider server's options once, before it starts: the script's, and the provider's own through `readOwn`.
+ * Options that are not an object, an own option `readOwn` refuses, or one whose reading throws (a getter, a Proxy) are a
+ * ConfigurationError naming the server, not a failure of every request. The toolkit's options are checked by the
+ * toolkit.
+ */
+export function readScriptedOptions<Options extends ScriptedServerOptions<unknown>, Own extends object>(
+  options: Options,
+  name: string,
+  readOwn: (options: Options) => Own,
+): ScriptSettings<Options['replies']> & Own {
+  try {
+    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
+    return {
+      replies: options.replies,
+      cycleReplies: options.cycleReplies,
+      chunkChars: options.chunkChars,
+      streamEventDelayMs: options.streamEventDelayMs,
+      ...readOwn(options),
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
+}
+
 /** A running provider loopback server that answers from a script. */
 export interface ScriptedServer<Source> extends LoopbackServer {
   /** What to give the provider's SDK as `baseURL`. */

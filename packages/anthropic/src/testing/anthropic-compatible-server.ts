@@ -1,7 +1,12 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
-import { optionError, unreadableOption } from '@tinyllm/core'
+import { optionError } from '@tinyllm/core'
 import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
-import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
+import {
+  readScriptedOptions,
+  ScriptedLoopbackServer,
+  ScriptedRoute,
+  startScriptedLoopbackServer,
+} from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { messagesRequestProblem } from './messages-request-problem.js'
@@ -77,35 +82,15 @@ export async function startAnthropicCompatibleServer(
 const name = 'startAnthropicCompatibleServer'
 
 /** The options a request is answered with, read once. */
-interface ServerSettings {
-  readonly replies: ReplySource | undefined
-  readonly cycleReplies: boolean | undefined
-  readonly apiKey: string | undefined
-  readonly chunkChars: number | undefined
-  readonly streamEventDelayMs: number | undefined
-}
+type ServerSettings = ReturnType<typeof readOptions>
 
-/**
- * The options the server's own route uses, each read once before the server starts: an `apiKey` that is not a string
- * (which no request could present), or an option that throws as it is read (a getter, a Proxy), is a
- * ConfigurationError naming the server, not a failure of every request. The toolkit's options are checked by the
- * toolkit.
- */
-function readOptions(options: AnthropicCompatibleServerOptions): ServerSettings {
-  try {
-    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
-    const apiKey = options.apiKey
+/** The options the server's own route uses: an `apiKey` that is not a string is one no request could present. */
+function readOptions(options: AnthropicCompatibleServerOptions) {
+  return readScriptedOptions(options, name, (given) => {
+    const apiKey = given.apiKey
     if (apiKey !== undefined && typeof apiKey !== 'string') throw optionError('apiKey', 'a string', apiKey, name)
-    return {
-      replies: options.replies,
-      cycleReplies: options.cycleReplies,
-      apiKey,
-      chunkChars: options.chunkChars,
-      streamEventDelayMs: options.streamEventDelayMs,
-    }
-  } catch (error) {
-    throw unreadableOption(error, 'options', name)
-  }
+    return { apiKey }
+  })
 }
 
 /** The options the Anthropic-compatible server adds to the toolkit's scripted server. */

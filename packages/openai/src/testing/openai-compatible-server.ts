@@ -1,6 +1,11 @@
-import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
+import { checkNumber, optionError } from '@tinyllm/core'
 import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
-import { ScriptedLoopbackServer, ScriptedRoute, startScriptedLoopbackServer } from '@tinyllm/testing'
+import {
+  readScriptedOptions,
+  ScriptedLoopbackServer,
+  ScriptedRoute,
+  startScriptedLoopbackServer,
+} from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
@@ -95,40 +100,22 @@ export async function startOpenAICompatibleServer(
 const name = 'startOpenAICompatibleServer'
 
 /** The options a request is answered with, read once. */
-interface ServerSettings {
-  readonly replies: ReplySource | undefined
-  readonly cycleReplies: boolean | undefined
-  readonly models: readonly string[]
-  readonly created: number | undefined
-  readonly chunkChars: number | undefined
-  readonly streamEventDelayMs: number | undefined
-}
+type ServerSettings = ReturnType<typeof readOptions>
 
-/**
- * The options the server's own routes use, each read once before the server starts: one that is not what it should be
- * (`models: 'gpt-4o'`), or that throws as it is read (a getter, a Proxy), is a ConfigurationError naming the server,
- * not a 500 on every request. The toolkit's options are checked by the toolkit.
- */
-function readOptions(options: OpenAICompatibleServerOptions): ServerSettings {
-  try {
-    if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
-    const given = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+/** The options the server's own routes use: `models: 'gpt-4o'` or `created: 'yesterday'` would fail every request. */
+function readOptions(options: OpenAICompatibleServerOptions) {
+  return readScriptedOptions(options, name, (given) => {
+    const listed = given.models ?? ['gpt-4o-mini', 'gpt-4o']
     // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
-    const models = Array.isArray(given) ? [...given] : given
+    const models = Array.isArray(listed) ? [...listed] : listed
     if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
-      throw optionError('models', 'a list of model ids', given, name)
+      throw optionError('models', 'a list of model ids', listed, name)
     }
     return {
-      replies: options.replies,
-      cycleReplies: options.cycleReplies,
-      models,
-      created: checkNumber(options.created, 'created', { integer: true, min: 0 }, name),
-      chunkChars: options.chunkChars,
-      streamEventDelayMs: options.streamEventDelayMs,
+      models: models as readonly string[],
+      created: checkNumber(given.created, 'created', { integer: true, min: 0 }, name),
     }
-  } catch (error) {
-    throw unreadableOption(error, 'options', name)
-  }
+  })
 }
 
 /** The options the OpenAI-compatible server adds to the toolkit's scripted server. */
