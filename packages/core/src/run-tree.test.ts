@@ -25,6 +25,26 @@ describe('formatRunTree', () => {
     expect(formatRunTree(failed)).toContain('ValidationError in running: f: invalid output')
   })
 
+  it('writes the control characters a run was handed as escapes, so no terminal escape or extra line is printed', async () => {
+    const record = await defineFunction({
+      name: 'name\u001b[2J',
+      run: (_: undefined, context) => {
+        context.annotate('model\u009b31m', 'gpt\u001b]0;title\u0007')
+        context.annotate('finishReasons', ['length\r\nfake line'])
+        throw new TinyLLMError({ message: 'boom \u001b[31mred\u007f' })
+      },
+    }).trace(undefined)
+    const tree = formatRunTree(record)
+    expect(tree).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    expect(tree.split('\n')).toHaveLength(3)
+    expect(tree).toContain('name\\u001b[2J')
+    expect(tree).toContain('model\\u009b31m=gpt\\u001b]0;title\\u0007')
+    expect(tree).toContain('finishReasons=["length\\r\\nfake line"]')
+    expect(tree).toContain('TinyLLMError: boom \\u001b[31mred\\u007f')
+    const coloured = formatRunTree(record, { colors: true })
+    expect(coloured).toContain('\u001b[1mname\\u001b[2J\u001b[0m')
+  })
+
   it('prints at most 1,000 characters of an annotation or an error message on a line', async () => {
     const record = await defineFunction({
       name: 'wordy',

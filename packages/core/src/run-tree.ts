@@ -1,4 +1,4 @@
-import { redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkOneOf } from './options.js'
 import type { RunRecord } from './run-record.js'
@@ -27,7 +27,9 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
  * `stop`, are left out as noise), tokens, cost and the error. Secrets in annotations and schema issues are replaced,
- * as in a log line, and a line shows at most 1,000 characters of an annotation or an error message. An option it does not know, or of the wrong kind, is a ConfigurationError.
+ * as in a log line, a line shows at most 1,000 characters of an annotation or an error message, and control
+ * characters (an ESC that would start a terminal escape, a newline that would start a line of its own) are written as
+ * escapes. An option it does not know, or of the wrong kind, is a ConfigurationError.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -47,12 +49,15 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
       : (_: keyof typeof ansi, text: string) => text
   const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
     const [colour, mark] = marks[node.status]
-    const parts = [`${paint(colour, mark)} ${paint('bold', node.function)}`, paint('dim', `(${node.kind})`)]
+    const parts = [
+      `${paint(colour, mark)} ${paint('bold', shown(node.function))}`,
+      paint('dim', `(${shown(node.kind)})`),
+    ]
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
     for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>)) {
-      if (!isRoutine(key, value)) parts.push(`${key}=${formatValue(value)}`)
+      if (!isRoutine(key, value)) parts.push(`${shown(key)}=${formatValue(value)}`)
     }
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
@@ -93,8 +98,8 @@ function errorHeadline(error: TinyLLMError): string {
   const where = error.state !== undefined ? ` in ${error.state}` : ''
   // A ValidationError read back from JSON that lost its issues is shown by its message.
   return ValidationError.isInstance(error) && Array.isArray(error.issues)
-    ? `${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`
-    : `${error.name}${where}: ${redactAndCut(firstLine(error.message), maxShown)}`
+    ? shown(`${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`)
+    : shown(`${error.name}${where}: ${redactAndCut(firstLine(error.message), maxShown)}`)
 }
 
 const happyPath = 'init>input_validation>running>output_validation>processing_output>complete'
@@ -115,7 +120,12 @@ function formatDuration(ms: number): string {
 const maxShown = 1_000
 
 function formatValue(value: unknown): string {
-  return typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown)
+  return shown(typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown))
+}
+
+/** Text a run was handed, fit for a terminal: a control character (an ESC, a newline) is written as its escape. */
+function shown(text: string): string {
+  return escapeControls(text, false)
 }
 
 function firstLine(text: string): string {

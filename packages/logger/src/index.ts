@@ -7,6 +7,7 @@ export type { MemoryLogEntry, MemoryLogger, MemoryLoggerOptions } from './memory
 export { createMemoryLogger } from './memory-logger.js'
 export type { LogMethod, LogMethods } from './method-logger.js'
 export type { PinoLike, PinoLogMethod } from './pino-logger.js'
+export { escapeControls } from './pretty-line.js'
 export { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
 export { registeredSecretCount, registerSecret } from './registered-secrets.js'
 export { isSecretQueryName } from './secret-patterns.js'
