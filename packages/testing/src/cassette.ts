@@ -201,6 +201,8 @@ class FileCassette implements Cassette {
     } catch (error) {
       if (!CassetteMissError.isInstance(error)) throw error
       this.misses.push(error)
+      // The error's JSON: the same bounded excerpts of the request, the nearest recording and the differences.
+      const { request, nearest, differences, differenceCount } = error.toJSON()
       return {
         status: 404,
         json: {
@@ -209,9 +211,10 @@ class FileCassette implements Cassette {
             type: 'cassette_miss',
             param: null,
             code: error.reason === 'exhausted' ? 'cassette_exhausted' : 'cassette_miss',
-            request: error.request,
-            nearest: error.nearest ?? null,
-            differences: error.differences,
+            request,
+            nearest: nearest ?? null,
+            differences,
+            differenceCount,
           },
         },
       }
