@@ -9,6 +9,7 @@ import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteFile } from './cassette-format.js'
 import { CassetteMissError } from './cassette-miss-error.js'
+import type { Fault } from './fault.js'
 import type { LoopbackServer } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
 import { sseEvent } from './sse.js'
@@ -242,6 +243,31 @@ describe('cassettes', () => {
     expect(exhausted.status).toBe(404)
     expect(await exhausted.json()).toMatchObject({ error: { type: 'cassette_miss', code: 'cassette_exhausted' } })
     expect(cassette.misses[0]?.reason).toBe('exhausted')
+  })
+
+  it('leaves the recording of a faulted request for the request after it, whatever the fault', async () => {
+    const path = join(directory, 'faulted.cassette.json')
+    const recorded = { method: 'POST', path: '/v1/chat', body: { q: 1 } }
+    const response = { status: 200, headers: {}, body: { answer: 'recorded, and long enough to be cut in half' } }
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+    const faults: Fault[] = [
+      { kind: 'status', status: 503 },
+      { kind: 'reset-after-headers' },
+      { kind: 'cut-stream', afterEvents: 0 },
+      { kind: 'malformed-json' },
+      { kind: 'stall-stream', afterEvents: 0, ms: 0 },
+    ]
+    for (const fault of faults) {
+      const cassette = createCassette({ path, mode: 'replay' })
+      const server = await serve({ cassette, faults: [fault] })
+      const send = () => fetch(`${server.url}/v1/chat`, { method: 'POST', body: '{"q":1}' })
+      await send()
+        .then((answer) => answer.text())
+        .catch(() => 'cut')
+      expect(await (await send()).json(), fault.kind).toEqual(response.body)
+      expect((await send()).status, fault.kind).toBe(404)
+      expect(cassette.misses.map((miss) => miss.reason)).toEqual(['exhausted'])
+    }
   })
 
   it('answers a request with no recording with a 404 naming the nearest recording and the differences', async () => {

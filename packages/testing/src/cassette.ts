@@ -145,12 +145,17 @@ class FileCassette implements Cassette {
   }
 
   match(request: CassetteRequest): CassetteInteraction {
+    return this.#match(request, true)
+  }
+
+  /** The recording for `request`; without `consume`, it is left for the next identical request. */
+  #match(request: CassetteRequest, consume: boolean): CassetteInteraction {
     const key = matchKey(request)
     const indices = this.#byKey.get(key) ?? []
     const used = this.#replayed.get(key) ?? 0
     const index = indices[used]
     if (index !== undefined) {
-      this.#replayed.set(key, used + 1)
+      if (consume) this.#replayed.set(key, used + 1)
       return this.#recorded[index]!
     }
     const nearest = indices.length > 0 ? this.#recorded[indices[0]!]?.request : this.#nearest(request)
@@ -197,7 +202,8 @@ class FileCassette implements Cassette {
     if (this.mode === 'record') return this.#record(context)
     const request = this.#toCassetteRequest(context.request)
     try {
-      return replayResponse(this.match(request).response)
+      // A request given a fault does not get the recording whole: its retry does.
+      return replayResponse(this.#match(request, context.fault === undefined).response)
     } catch (error) {
       if (!CassetteMissError.isInstance(error)) throw error
       this.misses.push(error)
