@@ -320,6 +320,13 @@ describe('Decision configuration', () => {
       'd: choices[0] must be well-formed Unicode, without a lone surrogate, got "ok\\udc00"',
     ],
     [
+      // Refused at its first hole, not copied whole first: the copy would run the process out of memory.
+      'a sparse list of choices as long as a list can be',
+      () => new Decision({ name: 'd', choices: Object.assign(['good'], { length: 2 ** 32 - 1 }), decide }),
+      'choices[1]',
+      'd: choices[1] must be a non-empty string, got undefined',
+    ],
+    [
       'a repeated choice',
       () => new Decision({ name: 'd', choices: ['a', 'a'], decide }),
       'choices',

@@ -109,8 +109,9 @@ export class Decision<
       if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
         throw optionError('branches', 'an object with a Function per choice', branches, name)
       }
-      if (options.choices !== undefined && !Array.isArray(options.choices)) {
-        throw optionError('choices', 'a list of strings', options.choices, name)
+      const givenChoices: unknown = options.choices
+      if (givenChoices !== undefined && !Array.isArray(givenChoices)) {
+        throw optionError('choices', 'a list of strings', givenChoices, name)
       }
       // Each read once, into plain values: a getter or a Proxy that throws is a ConfigurationError naming the option.
       let ownBranches: Map<string, unknown> | undefined
@@ -123,21 +124,16 @@ export class Decision<
         throw unreadableOption(error, 'branches', name)
       }
       try {
-        choices = options.choices === undefined ? ([...(ownBranches?.keys() ?? [])] as Choice[]) : [...options.choices]
+        // Without choices, branches give them: their keys are the choices.
+        choices = readChoices(givenChoices ?? [...(ownBranches?.keys() ?? [])], name) as Choice[]
       } catch (error) {
         throw unreadableOption(error, 'choices', name)
       }
       if (choices.length === 0) {
-        // Without choices, branches give them: their keys are the choices.
         throw optionError('choices', 'a non-empty list of strings (or give branches)', choices, name)
       }
       const routes = new Map<string, AnyFunction | undefined>()
-      for (const [index, choice] of choices.entries()) {
-        // A choice is its branch's step key, which cannot be empty.
-        if (typeof choice !== 'string' || choice === '')
-          throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
-        if (hasLoneSurrogate(choice))
-          throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
+      for (const choice of choices) {
         if (routes.has(choice)) {
           throw new ConfigurationError({
             option: 'choices',
@@ -249,4 +245,22 @@ export class Decision<
       branches: this.choices.map((choice) => ({ choice, node: routes.get(choice)?.describe() })),
     }
   }
+}
+
+/**
+ * The choices, read once by index and each checked as it is read: a choice is its branch's step key, so a non-empty
+ * string of well-formed Unicode. A hole is refused where it is, so a sparse list as long as 2³²−1 fails at once instead
+ * of being copied whole.
+ */
+function readChoices(list: ReadonlyArray<unknown>, name: string): string[] {
+  const choices: string[] = []
+  for (let index = 0; index < list.length; index++) {
+    const choice = list[index]
+    if (typeof choice !== 'string' || choice === '')
+      throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
+    if (hasLoneSurrogate(choice))
+      throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
+    choices.push(choice)
+  }
+  return choices
 }

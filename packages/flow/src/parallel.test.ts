@@ -233,6 +233,41 @@ describe('Parallel map form', () => {
     }
     expect(calls).toBe(0)
   })
+
+  it('fails with its own ValidationError naming the index, not the child’s error, when an item cannot be read', async () => {
+    const seen: number[] = []
+    const id = defineFunction({
+      name: 'id',
+      run: (x: number) => {
+        seen.push(x)
+        return x
+      },
+    })
+    const thrown = new Error('item trap')
+    const list = [1, 2, 3]
+    Object.defineProperty(list, 1, {
+      get: () => {
+        throw thrown
+      },
+    })
+    const failFast = new Parallel({ name: 'squares', map: id, retry: { attempts: 3, initialDelayMs: 0 } })
+    const record = await failFast.trace(list)
+    expect(record.attempts).toBe(1)
+    expect(record.error?.name).toBe('ValidationError')
+    expect(record.error?.functionName).toBe('squares')
+    expect(record.error?.message).toBe(
+      'squares: invalid value (running, 1 issue)\n  - [1]: the item could not be read (a getter or a Proxy that throws)',
+    )
+    expect((record.error as Error).cause).toBe(thrown)
+    expect(seen).toEqual([1])
+
+    const settled = await new Parallel({ name: 'squares', map: id, mode: 'settle-all' }).invoke(list)
+    expect(settled[1]).toMatchObject({
+      status: 'rejected',
+      error: { name: 'ValidationError', functionName: 'squares' },
+    })
+    expect(settled[2]).toEqual({ status: 'fulfilled', value: 3 })
+  })
 })
 
 describe('Parallel concurrency', () => {

@@ -312,7 +312,8 @@ class BranchRun {
     const key = mapped ? String(index) : this.keys[index]!
     const options = this.controller === undefined ? { key } : { key, signal: this.controller.signal }
     if (!mapped) return this.context.invoke(this.children[index]!, this.input, options)
-    return this.context.invoke(this.children[0]!, (this.inputs as ReadonlyArray<unknown>)[index], options)
+    const item = readItem(this.inputs as ReadonlyArray<unknown>, index, this.context.functionName)
+    return this.context.invoke(this.children[0]!, item, options)
   }
 
   /** The name of the child branch `index` ran: its own in a list or object, the one child's in the map form. */
@@ -391,6 +392,20 @@ function listLength(input: unknown, functionName: string): number {
     cause = error
   }
   throw new ValidationError({ functionName, state: 'running', issues: [{ path: [], message: problem }], cause })
+}
+
+/**
+ * Item `index` of the map form's list, read as its branch starts. One whose reading throws (a getter, a Proxy) is a
+ * ValidationError of the Parallel naming the index, like a list that cannot be read, not a failure of the child,
+ * which never ran.
+ */
+function readItem(inputs: ReadonlyArray<unknown>, index: number, functionName: string): unknown {
+  try {
+    return inputs[index]
+  } catch (error) {
+    const message = 'the item could not be read (a getter or a Proxy that throws)'
+    throw new ValidationError({ functionName, state: 'running', issues: [{ path: [index], message }], cause: error })
+  }
 }
 
 /** The longest a JavaScript array can be. */

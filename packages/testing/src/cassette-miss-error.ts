@@ -1,15 +1,43 @@
+import { createHash } from 'node:crypto'
 import { brandError, TinyLLMError } from '@tinyllm/core'
+import { redact } from '@tinyllm/logger'
+import { canonicalJson } from './canonical-json.js'
 import type { CassetteRequest } from './cassette-format.js'
 import type { JsonDifference } from './json-difference.js'
 
-const excerptLength = 1_500
+/** How much of a path, a body and each side of a difference a miss quotes, and how many differences it lists. */
+const pathLength = 200
+const bodyLength = 300
+const valueLength = 100
+const listedDifferences = 5
 
 /** Why a replaying cassette had no answer. */
 export type CassetteMissReason = 'not-recorded' | 'exhausted'
 
+/** What a miss quotes of a request, in its message and its JSON alike: bounded, whatever the size of the request. */
+export interface CassetteRequestExcerpt {
+  readonly method: string
+  /** Path and query, cut at 200 characters (`…` marks a cut). */
+  readonly path: string
+  /** `sha256:` and 16 hex digits of the whole body's canonical JSON, as it is matched; absent without a body. */
+  readonly bodyDigest?: string
+  /** The body's canonical JSON, cut at 300 characters; absent without a body. */
+  readonly body?: string
+}
+
+/** A {@link JsonDifference} as a miss quotes it: each side as JSON text, cut at 100 characters. */
+export interface CassetteDifferenceExcerpt {
+  readonly path: string
+  readonly expected: string
+  readonly actual: string
+}
+
 /**
  * Raised (and answered over HTTP as a 404 error body) when a replaying cassette has no recording for a request. It names
- * the request, the nearest recorded request and where the two differ, so a changed prompt is easy to spot.
+ * the request, the nearest recorded request and where the two differ, so a changed prompt is easy to spot. Its message
+ * and its JSON (which the 404 body carries) quote the same excerpts — method, path, a digest and a cut of each body, the
+ * first differences cut short — so neither grows with the request; `request`, `nearest` and `differences` hold them
+ * whole, as matched (secrets redacted), but are left out of its JSON and of what `console.log` prints.
  */
 export class CassetteMissError extends TinyLLMError {
   override readonly name = 'CassetteMissError'
@@ -17,21 +45,37 @@ export class CassetteMissError extends TinyLLMError {
   /** The cassette file that was searched. */
   readonly cassettePath: string
   /** The request that found no recording (secrets redacted, as matched). */
-  readonly request: CassetteRequest
+  declare readonly request: CassetteRequest
   /** The most similar recorded request, if the cassette holds any. */
-  readonly nearest: CassetteRequest | undefined
+  declare readonly nearest: CassetteRequest | undefined
   /** Where `request` differs from `nearest` (`expected` is the recorded side). */
-  readonly differences: readonly JsonDifference[]
+  declare readonly differences: readonly JsonDifference[]
   /** `exhausted`: identical requests were recorded, but fewer times than they were replayed. */
   readonly reason: CassetteMissReason
 
   constructor(miss: CassetteMiss) {
     super({ message: describeMiss(miss) })
     this.cassettePath = miss.cassettePath
-    this.request = miss.request
-    this.nearest = miss.nearest
-    this.differences = miss.differences
     this.reason = miss.reason
+    // Not enumerable: the JSON view and a printed error show the excerpts, not a request of any size.
+    Object.defineProperties(this, {
+      request: { value: miss.request },
+      nearest: { value: miss.nearest },
+      differences: { value: miss.differences },
+    })
+  }
+
+  /** The error's JSON view, with the excerpts its message quotes in place of the whole requests: what the 404 body carries. */
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      ...redact({
+        request: excerptRequest(this.request),
+        nearest: this.nearest && excerptRequest(this.nearest),
+        differences: this.differences.slice(0, listedDifferences).map(excerptDifference),
+        differenceCount: this.differences.length,
+      }),
+    }
   }
 }
 // Recognised across duplicated copies of this package, where `instanceof` fails.
@@ -42,28 +86,52 @@ type CassetteMiss = Pick<CassetteMissError, 'cassettePath' | 'request' | 'neares
 
 function describeMiss(options: CassetteMiss): string {
   const { request, nearest, differences } = options
+  const missed = `${request.method} ${cut(request.path, pathLength)}`
   const lines = [
     options.reason === 'exhausted'
-      ? `Cassette ${options.cassettePath} replayed every recording of ${request.method} ${request.path} already; this request is one more than was recorded.`
-      : `Cassette ${options.cassettePath} has no recording of ${request.method} ${request.path}.`,
+      ? `Cassette ${options.cassettePath} replayed every recording of ${missed} already; this request is one more than was recorded.`
+      : `Cassette ${options.cassettePath} has no recording of ${missed}.`,
     `  request: ${describeRequest(request)}`,
     nearest ? `  nearest recorded: ${describeRequest(nearest)}` : '  nearest recorded: none (the cassette is empty)',
   ]
   if (nearest && differences.length > 0) {
     lines.push('  differences (recorded → received):')
-    for (const difference of differences.slice(0, 10)) {
-      lines.push(`    ${difference.path}: ${excerpt(difference.expected, 200)} → ${excerpt(difference.actual, 200)}`)
+    for (const difference of differences.slice(0, listedDifferences).map(excerptDifference)) {
+      lines.push(`    ${difference.path}: ${difference.expected} → ${difference.actual}`)
     }
-    if (differences.length > 10) lines.push(`    … and ${differences.length - 10} more`)
+    if (differences.length > listedDifferences) lines.push(`    … and ${differences.length - listedDifferences} more`)
   }
   return lines.join('\n')
 }
 
 function describeRequest(request: CassetteRequest): string {
-  return `${request.method} ${request.path} ${request.body === undefined ? '(no body)' : excerpt(request.body, excerptLength)}`
+  const { method, path, bodyDigest, body } = excerptRequest(request)
+  return `${method} ${path} ${bodyDigest === undefined ? '(no body)' : `body ${bodyDigest} ${body}`}`
 }
 
-function excerpt(value: unknown, length: number): string {
-  const text = value === undefined ? '(absent)' : JSON.stringify(value)
-  return text.length > length ? `${text.slice(0, length)}…` : text
+function excerptRequest(request: CassetteRequest): CassetteRequestExcerpt {
+  const excerpt = { method: request.method, path: cut(request.path, pathLength) }
+  if (request.body === undefined) return excerpt
+  const json = canonicalJson(request.body)
+  const bodyDigest = `sha256:${createHash('sha256').update(json).digest('hex').slice(0, 16)}`
+  return { ...excerpt, bodyDigest, body: cut(json, bodyLength) }
+}
+
+function excerptDifference(difference: JsonDifference): CassetteDifferenceExcerpt {
+  return {
+    path: cut(difference.path, pathLength),
+    expected: excerptValue(difference.expected),
+    actual: excerptValue(difference.actual),
+  }
+}
+
+function excerptValue(value: unknown): string {
+  return value === undefined ? '(absent)' : cut(JSON.stringify(value), valueLength)
+}
+
+/** `text` cut at `length` characters, never between the halves of a surrogate pair. */
+function cut(text: string, length: number): string {
+  if (text.length <= length) return text
+  const end = /[\ud800-\udbff]/.test(text.charAt(length - 1)) ? length - 1 : length
+  return `${text.slice(0, end)}…`
 }

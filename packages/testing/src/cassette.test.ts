@@ -4,10 +4,12 @@ import { join } from 'node:path'
 import { ConfigurationError } from '@tinyllm/core'
 import { registeredSecretCount } from '@tinyllm/logger'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { canonicalJson } from './canonical-json.js'
 import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteFile } from './cassette-format.js'
 import { CassetteMissError } from './cassette-miss-error.js'
+import type { Fault } from './fault.js'
 import type { LoopbackServer } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
 import { sseEvent } from './sse.js'
@@ -243,6 +245,31 @@ describe('cassettes', () => {
     expect(cassette.misses[0]?.reason).toBe('exhausted')
   })
 
+  it('leaves the recording of a faulted request for the request after it, whatever the fault', async () => {
+    const path = join(directory, 'faulted.cassette.json')
+    const recorded = { method: 'POST', path: '/v1/chat', body: { q: 1 } }
+    const response = { status: 200, headers: {}, body: { answer: 'recorded, and long enough to be cut in half' } }
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+    const faults: Fault[] = [
+      { kind: 'status', status: 503 },
+      { kind: 'reset-after-headers' },
+      { kind: 'cut-stream', afterEvents: 0 },
+      { kind: 'malformed-json' },
+      { kind: 'stall-stream', afterEvents: 0, ms: 0 },
+    ]
+    for (const fault of faults) {
+      const cassette = createCassette({ path, mode: 'replay' })
+      const server = await serve({ cassette, faults: [fault] })
+      const send = () => fetch(`${server.url}/v1/chat`, { method: 'POST', body: '{"q":1}' })
+      await send()
+        .then((answer) => answer.text())
+        .catch(() => 'cut')
+      expect(await (await send()).json(), fault.kind).toEqual(response.body)
+      expect((await send()).status, fault.kind).toBe(404)
+      expect(cassette.misses.map((miss) => miss.reason)).toEqual(['exhausted'])
+    }
+  })
+
   it('answers a request with no recording with a 404 naming the nearest recording and the differences', async () => {
     const path = join(directory, 'miss.cassette.json')
     await writeFile(
@@ -273,13 +300,14 @@ describe('cassettes', () => {
     expect(body.error.nearest).toEqual({
       method: 'POST',
       path: '/v1/chat',
-      body: chatRequest('What is the capital of France?'),
+      bodyDigest: expect.stringMatching(/^sha256:[0-9a-f]{16}$/),
+      body: canonicalJson(chatRequest('What is the capital of France?')),
     })
     expect(body.error.differences).toEqual([
       {
         path: '$.body.messages[0].content',
-        expected: 'What is the capital of France?',
-        actual: 'What is the capital of Spain?',
+        expected: '"What is the capital of France?"',
+        actual: '"What is the capital of Spain?"',
       },
     ])
     expect(body.error.message).toContain('has no recording of POST /v1/chat')
@@ -297,6 +325,44 @@ describe('cassettes', () => {
     expect(miss?.nearest?.body).toEqual(chatRequest('What is the capital of France?'))
 
     expect(() => cassette.match({ method: 'DELETE', path: '/v1/files' })).toThrow(CassetteMissError)
+  })
+
+  it('bounds what a miss says of a large request — message, JSON and 404 body alike — with secrets redacted', async () => {
+    const path = join(directory, 'large.cassette.json')
+    const longChat = (letter: string) =>
+      chatRequest(`${letter.repeat(50_000)} token=hunter2-secret`, {
+        tools: Array.from({ length: 40 }, (_, index) => ({ name: `${letter}${index}` })),
+      })
+    const recorded = { method: 'POST', path: '/v1/chat', body: longChat('a') }
+    const response = { status: 200, headers: {}, body: {} }
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+    const cassette = createCassette({ path, mode: 'replay' })
+    const server = await serve({ cassette })
+    const sent = longChat('b')
+    const answer = await fetch(`${server.url}/v1/chat?api_key=sk-live-0123456789abcdefghij`, {
+      method: 'POST',
+      body: JSON.stringify(sent),
+    })
+    expect(answer.status).toBe(404)
+    const text = await answer.text()
+    const [miss] = cassette.misses
+    if (!miss) throw new Error('no miss was recorded')
+    const json = JSON.stringify(miss)
+    for (const quoted of [miss.message, json, text]) {
+      expect(quoted.length).toBeLessThan(8_000)
+      expect(quoted).not.toContain('hunter2-secret')
+      expect(quoted).not.toContain('0123456789abcdefghij')
+    }
+    // What was missed: method, path, a digest of the whole body and the start of it; the same in the JSON.
+    const digest = miss.toJSON().request as { bodyDigest: string; body: string }
+    expect(digest.bodyDigest).toMatch(/^sha256:[0-9a-f]{16}$/)
+    expect(miss.message).toContain(`has no recording of POST /v1/chat?api_key=[REDACTED].`)
+    expect(miss.message).toContain(`request: POST /v1/chat?api_key=[REDACTED] body ${digest.bodyDigest} ${digest.body}`)
+    expect(digest.body.startsWith(canonicalJson(sent).slice(0, 100))).toBe(true)
+    expect(miss.message).toContain('… and ')
+    expect(JSON.parse(text).error).toMatchObject({ request: miss.toJSON().request, differenceCount: 42 })
+    // The error still holds the request as matched, for a test to inspect.
+    expect(miss.request.body).toMatchObject({ model: 'm1' })
   })
 
   it('explains a missing or malformed cassette file, and record mode without an upstream', async () => {

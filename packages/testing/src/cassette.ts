@@ -145,12 +145,17 @@ class FileCassette implements Cassette {
   }
 
   match(request: CassetteRequest): CassetteInteraction {
+    return this.#match(request, true)
+  }
+
+  /** The recording for `request`; without `consume`, it is left for the next identical request. */
+  #match(request: CassetteRequest, consume: boolean): CassetteInteraction {
     const key = matchKey(request)
     const indices = this.#byKey.get(key) ?? []
     const used = this.#replayed.get(key) ?? 0
     const index = indices[used]
     if (index !== undefined) {
-      this.#replayed.set(key, used + 1)
+      if (consume) this.#replayed.set(key, used + 1)
       return this.#recorded[index]!
     }
     const nearest = indices.length > 0 ? this.#recorded[indices[0]!]?.request : this.#nearest(request)
@@ -197,10 +202,13 @@ class FileCassette implements Cassette {
     if (this.mode === 'record') return this.#record(context)
     const request = this.#toCassetteRequest(context.request)
     try {
-      return replayResponse(this.match(request).response)
+      // A request given a fault does not get the recording whole: its retry does.
+      return replayResponse(this.#match(request, context.fault === undefined).response)
     } catch (error) {
       if (!CassetteMissError.isInstance(error)) throw error
       this.misses.push(error)
+      // The error's JSON: the same bounded excerpts of the request, the nearest recording and the differences.
+      const { request, nearest, differences, differenceCount } = error.toJSON()
       return {
         status: 404,
         json: {
@@ -209,9 +217,10 @@ class FileCassette implements Cassette {
             type: 'cassette_miss',
             param: null,
             code: error.reason === 'exhausted' ? 'cassette_exhausted' : 'cassette_miss',
-            request: error.request,
-            nearest: error.nearest ?? null,
-            differences: error.differences,
+            request,
+            nearest: nearest ?? null,
+            differences,
+            differenceCount,
           },
         },
       }

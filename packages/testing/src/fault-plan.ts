@@ -1,6 +1,6 @@
 import { checkNumber, optionError } from '@tinyllm/core'
 import type { Fault, FaultOptions, FaultSchedule, WeightedFault } from './fault.js'
-import { checkFault, defaultFaultMix } from './fault.js'
+import { defaultFaultMix, readFault } from './fault.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { RandomSource } from './seeded-random.js'
 
@@ -12,7 +12,8 @@ export interface FaultRoll {
 
 /** Decides which fault, if any, each request gets. */
 export class FaultPlan {
-  #schedule: FaultSchedule | undefined
+  /** A function of the request, or a list's faults by their index in it. */
+  #schedule: ScheduleFunction | ReadonlyMap<number, Fault> | undefined
   #scheduleStart = 0
   #rate = 0
   #mix: readonly WeightedFault[] = defaultFaultMix
@@ -25,27 +26,28 @@ export class FaultPlan {
 
   /**
    * Replaces the settings; a list schedule counts from `nextRequestIndex`. A fault of no known kind, in the list or the
-   * mix, or a `faultRate` that is not a number, is a ConfigurationError naming `owner`.
+   * mix, or a `faultRate` that is not a number, is a ConfigurationError naming `owner`. The faults are read once, into
+   * copies: what the caller's list or objects become afterwards is not what was checked, and changes nothing.
    */
   configure(options: FaultOptions, nextRequestIndex: number, owner: string): void {
     const faults = options.faults
-    if (Array.isArray(faults)) {
-      for (const [index, fault] of faults.entries()) {
-        if (fault !== undefined && fault !== null) checkFault(fault, `faults[${index}]`, owner)
-      }
-    } else if (faults !== undefined && typeof faults !== 'function') {
-      // A single fault given for a list would otherwise be read by index: ignored, or a string's letters taken for faults.
-      throw optionError('faults', 'a list of faults or a function of the request', faults, owner)
-    }
-    const mix = options.faultMix ?? defaultFaultMix
-    if (!Array.isArray(mix)) throw optionError('faultMix', 'a list of { fault, weight }', mix, owner)
-    for (const [index, entry] of mix.entries()) {
-      checkFault(entry?.fault, `faultMix[${index}].fault`, owner)
-      checkNumber(entry.weight, `faultMix[${index}].weight`, { min: 0 }, owner)
+    let schedule: ScheduleFunction | ReadonlyMap<number, Fault> | undefined
+    if (Array.isArray(faults)) schedule = readFaultList(faults, owner)
+    else if (faults === undefined || typeof faults === 'function') schedule = faults
+    // A single fault given for a list would otherwise be read by index: ignored, or a string's letters taken for faults.
+    else throw optionError('faults', 'a list of faults or a function of the request', faults, owner)
+    const given = options.faultMix ?? defaultFaultMix
+    if (!Array.isArray(given)) throw optionError('faultMix', 'a list of { fault, weight }', given, owner)
+    const mix: WeightedFault[] = []
+    for (let index = 0; index < given.length; index++) {
+      const entry: WeightedFault | undefined = given[index]
+      const fault = readFault(entry?.fault, `faultMix[${index}].fault`, owner)
+      const weight = checkNumber(entry?.weight, `faultMix[${index}].weight`, { min: 0 }, owner)
+      mix.push({ fault, weight })
     }
     // Out of [0, 1] is clamped; NaN is no rate at all.
     const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
-    this.#schedule = faults
+    this.#schedule = schedule
     this.#scheduleStart = nextRequestIndex
     this.#rate = Math.min(1, Math.max(0, rate))
     this.#mix = mix
@@ -61,15 +63,32 @@ export class FaultPlan {
     if (typeof schedule === 'function') {
       const fault = schedule(requestIndex, request)
       // What a schedule function returns is checked as it is used: the request fails with a 500 that says why.
-      if (fault) checkFault(fault, `the fault for request ${requestIndex}`, this.#owner)
-      if (fault) return fault
+      if (fault) return readFault(fault, `the fault for request ${requestIndex}`, this.#owner)
     } else if (schedule) {
-      const fault = schedule[requestIndex - this.#scheduleStart]
+      const fault = schedule.get(requestIndex - this.#scheduleStart)
       if (fault) return fault
     }
     if (this.#rate > 0 && roll.rate < this.#rate) return pickWeighted(this.#mix, roll.pick)
     return undefined
   }
+}
+
+type ScheduleFunction = Extract<FaultSchedule, (...args: never[]) => unknown>
+
+/**
+ * A list schedule's faults by index, each read and checked once. Only the list's own entries are visited, so a sparse
+ * list as long as a list can be is read at once; holes, `undefined` and `null` are requests without a fault.
+ */
+function readFaultList(faults: ReadonlyArray<unknown>, owner: string): ReadonlyMap<number, Fault> {
+  const scheduled = new Map<number, Fault>()
+  for (const key of Object.keys(faults)) {
+    const index = Number(key)
+    // Other own keys of the list (`faults.note = …`) are no entries of it.
+    if (!Number.isInteger(index) || index < 0 || String(index) !== key) continue
+    const fault = faults[index]
+    if (fault !== undefined && fault !== null) scheduled.set(index, readFault(fault, `faults[${index}]`, owner))
+  }
+  return scheduled
 }
 
 function pickWeighted(mix: readonly WeightedFault[], pick: number): Fault | undefined {

@@ -2,6 +2,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { NumberRule } from '@tinyllm/core'
 import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import type { LoopbackRequest } from './loopback-request.js'
+import { setOwn } from './set-own.js'
 
 /** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
 export interface StatusFault {
@@ -103,11 +104,13 @@ const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule 
 }
 
 /**
- * Throws a ConfigurationError naming `option` (`faults[2]`) when `fault` is not a fault of a known kind with the fields
- * that kind takes: a misspelt kind or field, or a missing or non-numeric `afterEvents`, `status`, `bytes` or `ms`,
- * would otherwise be logged as injected while the request is answered normally (or held forever).
+ * The fault `fault` describes, read once into a copy of its own: a ConfigurationError naming `option` (`faults[2]`)
+ * when it is not a fault of a known kind with the fields that kind takes — a misspelt kind or field, or a missing or
+ * non-numeric `afterEvents`, `status`, `bytes` or `ms`, would otherwise be logged as injected while the request is
+ * answered normally (or held forever). The copy is what was checked: changing the object given afterwards changes
+ * nothing.
  */
-export function checkFault(fault: unknown, option: string, owner: string): asserts fault is Fault {
+export function readFault(fault: unknown, option: string, owner: string): Fault {
   try {
     const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined
     if (!faultKinds.includes(kind as FaultKind)) {
@@ -116,30 +119,40 @@ export function checkFault(fault: unknown, option: string, owner: string): asser
     }
     const fields = faultFields[kind as FaultKind]
     checkKnownOptions(fault as object, new Set(['kind', ...Object.keys(fields)]), `${owner}: ${option}`)
+    const copy: Record<string, unknown> = { kind }
     for (const [name, field] of Object.entries(fields)) {
-      if (!field) continue
       const value = (fault as Record<string, unknown>)[name]
-      const checked = checkNumber(value, `${option}.${name}`, field.rule, owner)
-      if (checked === undefined && field.required) throw optionError(`${option}.${name}`, 'set', value, owner)
+      if (field) {
+        const checked = checkNumber(value, `${option}.${name}`, field.rule, owner)
+        if (checked === undefined && field.required) throw optionError(`${option}.${name}`, 'set', value, owner)
+      }
+      if (value !== undefined) copy[name] = value
     }
-    if (kind === 'status') checkHeaders((fault as StatusFault).headers, `${option}.headers`, owner)
+    if (kind === 'status') copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
+    return copy as unknown as Fault
   } catch (error) {
     throw unreadableOption(error, option, owner)
   }
 }
 
-/** A status fault's headers: names and values an HTTP response can carry, or each request would fail with a 500. */
-function checkHeaders(headers: unknown, option: string, owner: string): void {
-  if (headers === undefined) return
+/**
+ * A status fault's headers, copied: names and values an HTTP response can carry, or each request would fail with a
+ * 500.
+ */
+function readHeaders(headers: unknown, option: string, owner: string): Record<string, string> | undefined {
+  if (headers === undefined) return undefined
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw optionError(option, 'an object of header names and string values', headers, owner)
   }
+  const copy: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (typeof value !== 'string' || !isValidHeader(name, value)) {
       const expected = 'a string without line breaks, under a valid header name'
       throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
     }
+    setOwn(copy, name, value)
   }
+  return copy
 }
 
 function isValidHeader(name: string, value: string): boolean {

@@ -10,7 +10,11 @@ export type {
   CassetteSseEvent,
 } from './cassette-format.js'
 export { cassetteFormatVersion } from './cassette-format.js'
-export type { CassetteMissReason } from './cassette-miss-error.js'
+export type {
+  CassetteDifferenceExcerpt,
+  CassetteMissReason,
+  CassetteRequestExcerpt,
+} from './cassette-miss-error.js'
 export { CassetteMissError } from './cassette-miss-error.js'
 export { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 export type {

@@ -1,3 +1,4 @@
+import type { Fault } from './fault.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { SseItem } from './sse.js'
 
@@ -40,6 +41,11 @@ export interface RouteContext {
   readonly requestId: string
   /** Aborted when the client goes away or the server closes: stop producing events. */
   readonly signal: AbortSignal
+  /**
+   * The fault injected into this request, if any: the answer is what it damages (cuts, garbles, stalls). A cassette
+   * leaves the recording it replays for such a request to the next identical one, the client's retry.
+   */
+  readonly fault?: Fault | undefined
 }
 
 /** Answers one request. Throwing sends a 500 error body with the error's message. */

@@ -227,6 +227,44 @@ describe('loopback server faults', () => {
     expect((await fetch(`${running.url}/json`)).status).toBe(200)
   })
 
+  it('keeps the faults it checked: a list, a mix or a fault changed afterwards changes nothing', async () => {
+    const status: { kind: 'status'; status: number; headers: Record<string, string> } = {
+      kind: 'status',
+      status: 503,
+      headers: { 'retry-after': '1' },
+    }
+    const faults: Array<Fault | undefined> = [status]
+    const running = await start({ faults })
+    faults.push({ kind: 'typo' } as never, { kind: 'stall-headers', ms: 'forever' } as never)
+    status.status = 200
+    status.headers['retry-after'] = 'a\nb'
+    const first = await fetch(`${running.url}/json`)
+    expect([first.status, first.headers.get('retry-after')]).toEqual([503, '1'])
+    expect((await fetch(`${running.url}/json`)).status).toBe(200)
+    expect((await fetch(`${running.url}/json`)).status).toBe(200)
+
+    const mix = [{ fault: { kind: 'status', status: 418 } as Fault }]
+    running.injectFaults({ faultRate: 1, faultMix: mix })
+    mix[0] = { fault: { kind: 'nonsense' } as never }
+    expect((await fetch(`${running.url}/json`)).status).toBe(418)
+    await running.whenIdle()
+    expect(running.requests.map((request) => request.outcome)).toEqual(['fault', 'completed', 'completed', 'fault'])
+    expect(Object.keys(running.faultCounts)).toHaveLength(8)
+  })
+
+  it('reads a sparse list of faults as long as a list can be at once, by its entries', async () => {
+    const faults: Array<Fault | undefined> = []
+    faults.length = 2 ** 32 - 1
+    faults[1] = { kind: 'status', status: 500 }
+    const running = await start({})
+    running.injectFaults(faults)
+    const statuses = []
+    for (let index = 0; index < 3; index++) statuses.push((await fetch(`${running.url}/json`)).status)
+    expect(statuses).toEqual([200, 500, 200])
+    faults[2] = { kind: 'typo' } as never
+    expect(() => running.injectFaults(faults)).toThrow("injectFaults: faults[2] must be a fault of kind 'status'")
+  })
+
   it('faultRate draws from a weighted mix, reproducibly for a given seed', async () => {
     const sequence = async (seed: number): Promise<number[]> => {
       const running = await startLoopbackServer({

@@ -414,19 +414,24 @@ class LoopbackHttpServer implements LoopbackServer {
         break
     }
 
-    const answer = await this.#route(request, entry, signal)
+    const answer = await this.#route(request, entry, signal, fault)
     if (signal.aborted) return
     await writeResponse(response, answer, entry.requestId, fault?.kind === 'stall-headers' ? undefined : fault, signal)
   }
 
-  #route(request: LoopbackRequest, entry: LogEntry, signal: AbortSignal): LoopbackResponse | Promise<LoopbackResponse> {
+  #route(
+    request: LoopbackRequest,
+    entry: LogEntry,
+    signal: AbortSignal,
+    fault: Fault | undefined,
+  ): LoopbackResponse | Promise<LoopbackResponse> {
     const handler =
       this.#routes.get(`${request.method} ${request.path}`) ?? this.#fallback ?? this.#cassette?.handle ?? undefined
     if (!handler) {
       const message = `No loopback route for ${request.method} ${request.path}`
       return { status: 404, json: this.#formatError({ status: 404, message, type: errorTypeOf(404) }) }
     }
-    return handler({ request, requestIndex: entry.index, requestId: entry.requestId, signal })
+    return handler({ request, requestIndex: entry.index, requestId: entry.requestId, signal, fault })
   }
 
   #sendStatusFault(response: ServerResponse, requestId: string, fault: Fault & { kind: 'status' }): void {

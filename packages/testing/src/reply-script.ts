@@ -38,8 +38,11 @@ export class ReplyScript<Request, Context, Reply> {
     return typeof this.#source === 'object' ? this.#source.length : 0
   }
 
-  /** The reply to `request`, or `undefined` when a list is used up. */
-  async next(request: Request, context: Context): Promise<Reply | undefined> {
+  /**
+   * The reply to `request`, or `undefined` when a list is used up. With `keep`, a list's reply is read but left for the
+   * next request: the one a faulted request would have had is the one its retry gets.
+   */
+  async next(request: Request, context: Context, keep = false): Promise<Reply | undefined> {
     const source = this.#source
     if (source === undefined) return this.#fallback(request)
     if (typeof source === 'function') return source(request, context)
@@ -48,6 +51,8 @@ export class ReplyScript<Request, Context, Reply> {
       if (!this.#cycle) return undefined
       this.#next = 0
     }
-    return source[this.#next++]
+    const reply = source[this.#next]
+    if (!keep) this.#next++
+    return reply
   }
 }

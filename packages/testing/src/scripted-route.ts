@@ -41,6 +41,7 @@ export class ScriptedRoute<Request, Context, Reply> {
   readonly #requestName: string
   readonly #context: (requestIndex: number, index: number) => Context
   readonly #replyKeys: ReadonlySet<string> | undefined
+  #faulted: (requestIndex: number) => boolean = () => false
 
   constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
     this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, options.echo)
@@ -54,10 +55,20 @@ export class ScriptedRoute<Request, Context, Reply> {
     this.#script.set(replies, cycle)
   }
 
+  /**
+   * Tells the route which of the server's requests were given a fault (a reset, a status, a cut stream…): the reply a
+   * list gives such a request is not used up, so the request after it — the client's retry — gets it.
+   * `ScriptedLoopbackServer` calls it with its request log.
+   */
+  watchFaults(faulted: (requestIndex: number) => boolean): void {
+    this.#faulted = faulted
+  }
+
   /** Records `request`, the server's request number `requestIndex`, and returns its reply. */
   async next(request: Request, requestIndex: number): Promise<Reply | UsedUpReply> {
     const index = this.requests.push(request) - 1
-    const reply = await this.#script.next(request, this.#context(requestIndex, index))
+    const keep = this.#faulted(requestIndex)
+    const reply = await this.#script.next(request, this.#context(requestIndex, index), keep)
     if (reply !== undefined && this.#replyKeys !== undefined && typeof reply === 'object' && reply !== null) {
       try {
         checkKnownOptions(

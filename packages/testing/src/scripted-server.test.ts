@@ -5,6 +5,7 @@ import { ConfigurationError } from '@tinyllm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type EchoContext, type EchoReply, type EchoRequest, echoRoute } from './__fixtures__/echo-route.js'
 import { createCassette } from './cassette.js'
+import type { Fault } from './fault.js'
 import type { RouteContext } from './loopback-response.js'
 import type { LoopbackServer } from './loopback-server.js'
 import { ScriptedLoopbackServer, type ScriptedServerOptions, startScriptedLoopbackServer } from './scripted-server.js'
@@ -87,6 +88,32 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
     expect(() => server.setReplies('hello' as never)).toThrow('setReplies: replies must be a list of replies')
     server.setReplies(['x'])
     expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'x' })
+  })
+
+  it('leaves the reply of a faulted request for the request after it, whatever the fault', async () => {
+    const faults: Fault[] = [
+      { kind: 'status', status: 503 },
+      { kind: 'reset-before-headers' },
+      { kind: 'reset-after-headers' },
+      { kind: 'cut-stream', afterEvents: 0 },
+      { kind: 'malformed-json' },
+      { kind: 'stall-stream', afterEvents: 0, ms: 0 },
+    ]
+    for (const fault of faults) {
+      const server = await startEcho()
+      server.setReplies(['first', 'second'])
+      server.injectFaults([fault])
+      await post(`${server.baseURL}/echo`, { text: 'hi' })
+        .then((response) => response.text())
+        .catch(() => 'cut')
+      const retry = await post(`${server.baseURL}/echo`, { text: 'hi' })
+      expect(await retry.json(), fault.kind).toEqual({ text: 'first' })
+      expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json(), fault.kind).toEqual({
+        text: 'second',
+      })
+      await server.whenIdle()
+      expect(server.requests.map((request) => request.outcome)).toEqual(['fault', 'completed', 'completed'])
+    }
   })
 
   it('leaves the API routes out when a cassette answers instead', async () => {

@@ -158,6 +158,8 @@ export class ScriptedLoopbackServer<Request, Context, Reply>
     super(server)
     this.route = route
     this.#baseURLPath = baseURLPath
+    // The log has a request's fault before its route is asked for a reply.
+    route.watchFaults((requestIndex) => server.requests[requestIndex]?.fault !== undefined)
   }
 
   get baseURL(): string {
