@@ -117,6 +117,16 @@ function currentStep(): StepContext | undefined {
     : current
 }
 
+/** Calls the Function's code with `context` as the current run of async context, where the runtime has one. */
+function callInContext(
+  call: (fn: AnyFunction, value: unknown, context: StepContext) => unknown,
+  fn: AnyFunction,
+  value: unknown,
+  context: StepContext,
+): unknown {
+  return runStorage === undefined ? call(fn, value, context) : runStorage.run(context, call, fn, value, context)
+}
+
 function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
   return fn.run(input, context)
 }
@@ -456,15 +466,8 @@ class Run {
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            // A listener that throws, or an async one that rejects, is logged, like a lifecycle listener; the stream
-            // goes on, and the run's code that streamed the part never sees the listener's error.
-            try {
-              const result: unknown = listener(part)
-              if (isPromiseLike(result))
-                result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
-            } catch (error) {
-              this.listenerFailed('stream listener threw', error)
-            }
+            // The run's code that streamed the part never sees the listener's error.
+            this.deliver(listener, part)
           }
     // A traced run records itself and, through its record, every run under it.
     if (recording || this.parent?.record !== undefined) this.startRecord()
@@ -679,15 +682,8 @@ class Run {
     listenersHearing = 0
     try {
       const wrapper = globalEventRegistry.wrapper
-      if (wrapper === undefined)
-        return runStorage === undefined
-          ? call(this.fn, value, context)
-          : runStorage.run(context, call, this.fn, value, context)
-      return wrapper(context, () =>
-        runStorage === undefined
-          ? call(this.fn, value, context)
-          : runStorage.run(context, call, this.fn, value, context),
-      )
+      if (wrapper === undefined) return callInContext(call, this.fn, value, context)
+      return wrapper(context, () => callInContext(call, this.fn, value, context))
     } finally {
       listenersHearing = hearing
     }
@@ -907,24 +903,31 @@ class Run {
     // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
     listenersHearing += 1
     try {
-      if (onEvent !== undefined) this.deliver(onEvent, event)
+      if (onEvent !== undefined) this.deliver(onEvent, event, event)
       // A listener subscribed process-wide and given as the tree's `onEvent` too (a tracer, say) hears each event once.
-      for (const listener of this.tree.listeners) if (listener !== onEvent) this.deliver(listener, event)
+      for (const listener of this.tree.listeners) if (listener !== onEvent) this.deliver(listener, event, event)
     } finally {
       listenersHearing -= 1
     }
   }
 
-  /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
-  private deliver(listener: LifecycleListener, event: LifecycleEvent): void {
+  /**
+   * Hands a lifecycle listener its `event`, or a stream listener (without one) its part; what it throws (or rejects
+   * with, if it is async) is logged, and the run goes on.
+   */
+  private deliver<Value>(listener: (value: Value) => unknown, value: Value, event?: LifecycleEvent): void {
     try {
-      const result: unknown = listener(event)
+      const result: unknown = listener(value)
       if (isPromiseLike(result))
-        result.then(undefined, (listenerError: unknown) =>
-          this.listenerFailed('lifecycle listener threw', listenerError, event),
+        result.then(undefined, (error: unknown) =>
+          this.listenerFailed(
+            event === undefined ? 'stream listener rejected' : 'lifecycle listener threw',
+            error,
+            event,
+          ),
         )
-    } catch (listenerError) {
-      this.listenerFailed('lifecycle listener threw', listenerError, event)
+    } catch (error) {
+      this.listenerFailed(event === undefined ? 'stream listener threw' : 'lifecycle listener threw', error, event)
     }
   }
 
@@ -988,14 +991,14 @@ class TracedRecord implements RunRecord {
   readonly function: string
   readonly kind: string
   readonly input: unknown
-  status: 'running' | 'complete' | 'failed'
+  status: 'running' | 'complete' | 'failed' = 'running'
   readonly states: RunStateEntry[]
-  attempts: number
+  attempts = 0
   readonly startedAt: number
-  endedAt: number | undefined
-  durationMs: number | undefined
-  readonly annotations: Record<string, unknown>
-  readonly children: RunRecord[]
+  endedAt: number | undefined = undefined
+  durationMs: number | undefined = undefined
+  readonly annotations: Record<string, unknown> = {}
+  readonly children: RunRecord[] = []
   declare output?: unknown
   declare error?: TinyLLMError
   declare usage?: UsageTotals
@@ -1006,14 +1009,8 @@ class TracedRecord implements RunRecord {
     this.function = run.fn.name
     this.kind = run.fn.kind
     this.input = run.input
-    this.status = 'running'
     this.states = [{ state: 'init', at, attempt: 0 }]
-    this.attempts = 0
     this.startedAt = at
-    this.endedAt = undefined
-    this.durationMs = undefined
-    this.annotations = {}
-    this.children = []
   }
 
   transition(at: number, state: LifecycleState, attempt: number, output: unknown, error?: TinyLLMError): void {
