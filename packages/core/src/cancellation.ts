@@ -1,6 +1,6 @@
 import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, isAbortSignal } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError, requireNumber } from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -363,8 +363,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** Refuses a delay that is not a number of ms ≥ 0 (a string would be added to the clock as text, `NaN` warn). */
 function checkDelay(ms: unknown, owner: string): void {
-  if (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner) === undefined)
-    throw optionError('ms', 'a number of ms ≥ 0', ms, owner)
+  requireNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner)
 }
 
 /** True for a promise of any realm and for any other thenable: what `await` would wait for. */

@@ -35,6 +35,13 @@ export function checkNumber(value: unknown, option: string, rule: NumberRule, ow
   throw optionError(option, describeRule(rule), value, owner)
 }
 
+/** Checks a numeric option that must be given, as {@link checkNumber} checks one, and returns it. */
+export function requireNumber(value: unknown, option: string, rule: NumberRule, owner?: string): number {
+  const checked = checkNumber(value, option, rule, owner)
+  if (checked === undefined) throw optionError(option, describeRule(rule), value, owner)
+  return checked
+}
+
 /** A timeout or delay in ms: a number > 0, at most 2³¹−1 (2,147,483,647), the longest delay a timer can hold. */
 export function checkTimeout(value: unknown, option: string, owner?: string): number | undefined {
   return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)

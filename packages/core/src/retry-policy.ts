@@ -142,17 +142,16 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: stri
 }
 
 function checkPolicy(policy: RetryPolicy, owner: string | undefined): ResolvedRetryPolicy {
-  const defaults = noRetry
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
     throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
   }
   checkKnownOptions(policy, policyKeys, owner)
   const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
-    checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (defaults[key] as number)
-  const retryable = policy.retryable ?? defaults.retryable
+    checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (noRetry[key] as number)
+  const retryable = policy.retryable ?? noRetry.retryable
   if (typeof retryable !== 'function') throw optionError('retry.retryable', 'a function', retryable, owner)
   const retryInvalidOutput =
-    checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? defaults.retryInvalidOutput
+    checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? noRetry.retryInvalidOutput
   return Object.freeze({
     attempts: number('attempts', { integer: true, min: 1 }),
     initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),
