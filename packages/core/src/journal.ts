@@ -134,49 +134,39 @@ function collectJsonIssues(
     return
   }
   try {
-    collectObjectIssues(value, path, ancestors, issues)
+    if (!Array.isArray(value) && !isPlainPrototype(Object.getPrototypeOf(value))) {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+      issues.push({
+        path: [...path],
+        message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
+      })
+      return
+    }
+    ancestors.add(value)
+    if (Array.isArray(value)) {
+      // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
+      for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
+        if (value[index] === undefined)
+          issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
+        else collectJsonIssues(value[index], [...path, index], ancestors, issues)
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        let item: unknown
+        try {
+          item = (value as Record<string, unknown>)[key]
+        } catch (cause) {
+          issues.push({ path: [...path, key], message: unreadable(cause) })
+          continue
+        }
+        if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
+      }
+    }
   } catch (cause) {
     // A getter or a Proxy trap that throws: JSON could not read it either.
     issues.push({ path: [...path], message: unreadable(cause) })
   } finally {
     ancestors.delete(value)
-  }
-}
-
-function collectObjectIssues(
-  value: object,
-  path: PropertyKey[],
-  ancestors: Set<object>,
-  issues: ValidationIssue[],
-): void {
-  const prototype = Object.getPrototypeOf(value)
-  if (!Array.isArray(value) && !isPlainPrototype(prototype)) {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    issues.push({
-      path: [...path],
-      message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
-    })
-    return
-  }
-  ancestors.add(value)
-  if (Array.isArray(value)) {
-    // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
-    for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
-      if (value[index] === undefined)
-        issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
-      else collectJsonIssues(value[index], [...path, index], ancestors, issues)
-    }
-  } else {
-    for (const key of Object.keys(value)) {
-      let item: unknown
-      try {
-        item = (value as Record<string, unknown>)[key]
-      } catch (cause) {
-        issues.push({ path: [...path, key], message: unreadable(cause) })
-        continue
-      }
-      if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
-    }
   }
 }
 

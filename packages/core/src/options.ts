@@ -129,7 +129,8 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
     if (value === undefined) continue
     // A key longer than any option name is quoted cut short, and no name is suggested for it.
     const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
-    const suggestion = shown === key ? suggestName(key, known) : undefined
+    // Another spelling of a known name, or one edit or two away.
+    const suggestion = shown === key ? (knownSpelling(key, known) ?? closestName(key, known)) : undefined
     throw new ConfigurationError({
       option: shown,
       message: `${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
@@ -175,11 +176,6 @@ export function knownSpelling(key: string, known: ReadonlySet<string>): string |
   if (alias !== undefined && known.has(alias)) return alias
   for (const name of known) if (name.toLowerCase() === plain) return name
   return undefined
-}
-
-/** The known name closest to `key`: another spelling of it, or one edit or two away. */
-function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
-  return knownSpelling(key, known) ?? closestName(key, known)
 }
 
 /**
