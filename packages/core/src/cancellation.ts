@@ -36,6 +36,8 @@ class SignalLink {
 }
 
 const links = new WeakMap<AbortSignal, SignalLink>()
+/** A delay must be a number of ms ≥ 0: a string would be added to the clock as text, and `NaN` warn. */
+const delayRule = { min: 0, unit: 'ms' } as const
 const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'timeoutReason', 'manual'])
 
 /** Options of a {@link CancelScope}. */
@@ -207,7 +209,7 @@ export class CancelScope {
    */
   sleep(ms: number): Promise<void> {
     try {
-      checkDelay(ms, 'CancelScope')
+      requireNumber(ms, 'ms', delayRule, 'CancelScope')
     } catch (error) {
       return Promise.reject(error)
     }
@@ -345,7 +347,7 @@ export class CancelScope {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   let scope: CancelScope
   try {
-    checkDelay(ms, 'sleep')
+    requireNumber(ms, 'ms', delayRule, 'sleep')
     if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
     scope = new CancelScope(undefined, { signal })
   } catch (error) {
@@ -359,11 +361,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       throw abortErrorFor(reason)
     },
   )
-}
-
-/** Refuses a delay that is not a number of ms ≥ 0 (a string would be added to the clock as text, `NaN` warn). */
-function checkDelay(ms: unknown, owner: string): void {
-  requireNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner)
 }
 
 /** True for a promise of any realm and for any other thenable: what `await` would wait for. */

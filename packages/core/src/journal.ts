@@ -115,6 +115,8 @@ export function hashJson(value: unknown): string {
 
 /** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */
 const maxJsonIssues = 20
+/** What JSON cannot carry, by `typeof`; a number that is not finite is named by itself. */
+const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
 
 function collectJsonIssues(
   value: unknown,
@@ -123,7 +125,8 @@ function collectJsonIssues(
   issues: ValidationIssue[],
 ): void {
   if (issues.length >= maxJsonIssues) return
-  const problem = primitiveProblem(value)
+  const problem =
+    typeof value === 'number' ? (Number.isFinite(value) ? undefined : String(value)) : unsafeTypes[typeof value]
   if (problem !== undefined) {
     issues.push({ path: [...path], message: `${problem} is not JSON-safe` })
     return
@@ -168,13 +171,6 @@ function collectJsonIssues(
   } finally {
     ancestors.delete(value)
   }
-}
-
-const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
-
-function primitiveProblem(value: unknown): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : String(value)
-  return unsafeTypes[typeof value]
 }
 
 function unreadable(cause: unknown): string {
