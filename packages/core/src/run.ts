@@ -470,7 +470,11 @@ class Run {
             this.deliver(listener, part)
           }
     // A traced run records itself and, through its record, every run under it.
-    if (recording || this.parent?.record !== undefined) this.startRecord()
+    if (recording || this.parent?.record !== undefined) {
+      this.at = now()
+      this.record = new TracedRecord(this, this.at)
+      this.parent?.record?.children.push(this.record)
+    }
   }
 
   // ---- RunContext ----------------------------------------------------------------------------------------------
@@ -940,15 +944,6 @@ class Run {
     } catch {
       // A logger that throws too has nowhere left to report to; the run must not fail for it.
     }
-  }
-
-  // ---- records -------------------------------------------------------------------------------------------------
-
-  private startRecord(): void {
-    this.at = now()
-    const record = new TracedRecord(this, this.at)
-    this.record = record
-    this.parent?.record?.children.push(record)
   }
 
   // ---- errors --------------------------------------------------------------------------------------------------

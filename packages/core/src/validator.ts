@@ -70,30 +70,26 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
   private outcome(result: unknown): StandardSchemaV1.InferOutput<S> {
     try {
-      return this.read(result)
+      if (typeof result !== 'object' || result === null) {
+        throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
+      }
+      const issues = (result as { issues?: unknown }).issues
+      if (issues === undefined) {
+        if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
+        throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
+      }
+      if (!Array.isArray(issues)) {
+        throw this.failure([
+          { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
+        ])
+      }
+      const listed = issuesIn(issues)
+      throw this.failure(
+        listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
+      )
     } catch (cause) {
       throw ValidationError.isInstance(cause) ? cause : this.unreadable(cause)
     }
-  }
-
-  private read(result: unknown): StandardSchemaV1.InferOutput<S> {
-    if (typeof result !== 'object' || result === null) {
-      throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
-    }
-    const issues = (result as { issues?: unknown }).issues
-    if (issues === undefined) {
-      if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
-      throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
-    }
-    if (!Array.isArray(issues)) {
-      throw this.failure([
-        { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
-      ])
-    }
-    const listed = issuesIn(issues)
-    throw this.failure(
-      listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
-    )
   }
 
   private failure(issues: ValidationIssue[], cause?: unknown): ValidationError {
