@@ -99,17 +99,8 @@ export class CancelScope {
     const manual = checkBoolean(options?.manual, 'manual', 'CancelScope') === true
     this.timeoutReason = options?.timeoutReason
     this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
-    let deadline = parent?.deadline
-    let owner = parent?.deadlineOwner
-    if (timeoutMs !== undefined) {
-      this.ownDeadline = Date.now() + timeoutMs
-      if (deadline === undefined || this.ownDeadline < deadline) {
-        deadline = this.ownDeadline
-        owner = this
-      }
-    }
-    this.deadline = deadline
-    this.deadlineOwner = owner
+    if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
+    this.takeDeadline()
     if (!this.cancellable) return
     if (parent?.cancellable === true) {
       if (parent.cancelled) {
@@ -132,7 +123,7 @@ export class CancelScope {
       link.scopes.add(this)
       this.link = link
     }
-    if (owner === this) this.armTimer()
+    if (this.deadlineOwner === this) this.armTimer()
   }
 
   /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
@@ -185,11 +176,11 @@ export class CancelScope {
         this.unlisten(reject)
         try {
           this.throwIfCancelled()
+          // Resolving or rejecting never throws: what is caught is the cancellation.
+          settled()
         } catch (reason) {
           reject(reason)
-          return
         }
-        settled()
       }
       try {
         work.then(
@@ -296,25 +287,29 @@ export class CancelScope {
    * change on to the scopes under it, whose deadline may be this one's.
    */
   private refreshDeadline(): void {
-    const inherited = this.parent?.deadline
-    const own = this.ownDeadline
-    if (own !== undefined && (inherited === undefined || own < inherited)) {
-      const owned = this.deadlineOwner === this && this.timer !== undefined
-      this.deadline = own
-      this.deadlineOwner = this
+    const owned = this.deadlineOwner === this && this.timer !== undefined
+    if (this.takeDeadline()) {
       // A refreshed timer waits its first delay again, and re-arms for what is left: a sooner deadline needs a new one.
-      if (owned && own - Date.now() >= this.timerMs) this.timer?.refresh()
+      if (owned && (this.deadline as number) - Date.now() >= this.timerMs) this.timer?.refresh()
       else {
         clearTimeout(this.timer)
         this.armTimer()
       }
     } else {
-      this.deadline = inherited
-      this.deadlineOwner = this.parent?.deadlineOwner
       clearTimeout(this.timer)
       this.timer = undefined
     }
     if (this.children !== undefined) for (const child of this.children) child.refreshDeadline()
+  }
+
+  /** Takes the sooner of its own deadline and its parent's, and the scope that owns it; true when its own is sooner. */
+  private takeDeadline(): boolean {
+    const own = this.ownDeadline
+    const inherited = this.parent?.deadline
+    const mine = own !== undefined && (inherited === undefined || own < inherited)
+    this.deadline = mine ? own : inherited
+    this.deadlineOwner = mine ? this : this.parent?.deadlineOwner
+    return mine
   }
 
   private armTimer(): void {
