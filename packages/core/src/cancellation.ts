@@ -18,6 +18,7 @@ class SignalLink {
   constructor(signal: AbortSignal) {
     this.signal = signal
     signal.addEventListener('abort', this, { once: true })
+    links.set(signal, this)
   }
 
   handleEvent(): void {
@@ -115,11 +116,7 @@ export class CancelScope {
         this.cancel(signal.reason)
         return
       }
-      let link = links.get(signal)
-      if (link === undefined) {
-        link = new SignalLink(signal)
-        links.set(signal, link)
-      }
+      const link = links.get(signal) ?? new SignalLink(signal)
       link.scopes.add(this)
       this.link = link
     }
