@@ -510,9 +510,7 @@ export function safeStringify(value: unknown, maxLength = 200): string {
  */
 export function describeThrown(value: unknown, maxLength = 200): string {
   try {
-    if (isError(value)) {
-      return redactAndCut(`${String(value.name)}: ${String(value.message)}`, maxLength)
-    }
+    if (isError(value)) return redactAndCut(`${String(value.name)}: ${String(value.message)}`, maxLength)
   } catch {
     // An error whose `name` or `message` getter throws is described like any other value.
   }

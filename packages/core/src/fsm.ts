@@ -85,9 +85,8 @@ export class StateMachineDefinition<S extends string> {
 
   /** Throws {@link InvalidTransitionError} unless the table allows `from → to`. */
   assertTransition(from: S, to: S): void {
-    if (!this.canTransition(from, to)) {
+    if (!this.canTransition(from, to))
       throw new InvalidTransitionError({ machine: this.name, from, to, allowed: this.transitions[from] ?? [] })
-    }
   }
 
   /** True for states with no way out. */

@@ -134,9 +134,8 @@ const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
   if (policy === undefined) return noRetry
   try {
-    if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
       throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
-    }
     checkKnownOptions(policy, policyKeys, owner)
     const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
       checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (noRetry[key] as number)

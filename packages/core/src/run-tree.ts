@@ -51,9 +51,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
-    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>))
       if (!isRoutine(key, value)) parts.push(`${key}=${formatValue(value)}`)
-    }
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
       parts.push(

@@ -416,9 +416,8 @@ class Run {
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
       throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
-      if (!(parent instanceof StepContext)) {
+      if (!(parent instanceof StepContext))
         throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
-      }
       const parentRun = parent.run
       // A record that was handed out whole must not grow a child afterwards.
       if (parentRun.state === 'complete' || parentRun.state === 'failed')
@@ -847,9 +846,8 @@ class Run {
   private checkLimits(): void {
     const scope = this.cancelScope
     if (scope.cancellable) scope.throwIfCancelled()
-    if (this.depth > maxRunDepth) {
+    if (this.depth > maxRunDepth)
       throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
-    }
     if (this.tree.live > this.tree.maxConcurrentRuns) {
       throw new StepLimitError({
         limit: this.tree.maxConcurrentRuns,
@@ -1104,13 +1102,11 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     }
   }
   const onEvent = options?.onEvent
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
+  if (onEvent !== undefined && typeof onEvent !== 'function')
     throw optionError('onEvent', 'a function', onEvent, functionName)
-  }
   const journal = options?.journal
-  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function')) {
+  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function'))
     throw optionError('journal', 'a StepJournal (with read and write)', journal, functionName)
-  }
   return {
     onEvent,
     listeners: globalEventRegistry.listeners,

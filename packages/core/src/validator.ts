@@ -70,9 +70,8 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
   private outcome(result: unknown): StandardSchemaV1.InferOutput<S> {
     try {
-      if (typeof result !== 'object' || result === null) {
+      if (typeof result !== 'object' || result === null)
         throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
-      }
       const issues = (result as { issues?: unknown }).issues
       if (issues === undefined) {
         if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
