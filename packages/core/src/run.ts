@@ -445,14 +445,13 @@ class Run {
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       const registry = globalEventRegistry
-      if (registry.listeners.length !== registry.subscribers.length) {
+      if (registry.listeners.length !== registry.subscribers.length)
         this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
           this.listenerFailed(
             "a lifecycle subscription's accepts failed, so its listener does not hear this run",
             error,
           ),
         )
-      }
     }
     const listener = options?.stream
     if (listener !== undefined && typeof listener !== 'function')
@@ -848,14 +847,13 @@ class Run {
     if (scope.cancellable) scope.throwIfCancelled()
     if (this.depth > maxRunDepth)
       throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
-    if (this.tree.live > this.tree.maxConcurrentRuns) {
+    if (this.tree.live > this.tree.maxConcurrentRuns)
       throw new StepLimitError({
         limit: this.tree.maxConcurrentRuns,
         what: 'runs in progress at once in one run tree (maxConcurrentRuns; a graph that fans out into itself?)',
         functionName: this.fn.name,
         state: 'init',
       })
-    }
   }
 
   private to(state: LifecycleState, error?: TinyLLMError, output?: unknown): void {
