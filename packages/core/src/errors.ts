@@ -283,14 +283,10 @@ export class ValidationError extends TinyLLMError {
 }
 brandError(ValidationError, 'ValidationError')
 
-/** An issue of a ValidationError's JSON with its strings cut short; an entry that is no issue as it is. */
-function quotedIssue(issue: unknown): unknown {
-  if (typeof issue !== 'object' || issue === null) return issue
-  const { path, message } = issue as { path?: unknown; message?: unknown }
-  return {
-    path: Array.isArray(path) ? path.map((segment: unknown) => quoted(segment)) : path,
-    message: quoted(message),
-  }
+/** An issue of a ValidationError's JSON with its strings cut short. */
+function quotedIssue(issue: { path?: unknown; message?: unknown }): unknown {
+  const { path, message } = issue
+  return { path: Array.isArray(path) ? path.map(quoted) : path, message: quoted(message) }
 }
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
