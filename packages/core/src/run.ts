@@ -360,8 +360,7 @@ class StepContext implements RunContext {
    */
   continued(cancelScope: CancelScope): StepContext {
     const next = new StepContext(this.run, this.attempt, cancelScope)
-    this.callCounts ??= new Map()
-    next.callCounts = this.callCounts
+    next.callCounts = this.callCounts ??= new Map()
     return next
   }
 
@@ -507,10 +506,7 @@ class Run {
   }
 
   get logger(): Logger {
-    if (this.boundLogger === undefined) {
-      const base = this.tree.logger ?? getDefaultLogger()
-      this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
-    }
+    this.boundLogger ??= (this.tree.logger ?? getDefaultLogger()).child({ runId: this.runId, function: this.fn.name })
     return this.boundLogger
   }
 
