@@ -1,6 +1,6 @@
 import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, isAbortSignal } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError, requireNumber } from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -18,6 +18,7 @@ class SignalLink {
   constructor(signal: AbortSignal) {
     this.signal = signal
     signal.addEventListener('abort', this, { once: true })
+    links.set(signal, this)
   }
 
   handleEvent(): void {
@@ -36,6 +37,8 @@ class SignalLink {
 }
 
 const links = new WeakMap<AbortSignal, SignalLink>()
+/** A delay must be a number of ms ≥ 0: a string would be added to the clock as text, and `NaN` warn. */
+const delayRule = { min: 0, unit: 'ms' } as const
 const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'timeoutReason', 'manual'])
 
 /** Options of a {@link CancelScope}. */
@@ -97,17 +100,8 @@ export class CancelScope {
     const manual = checkBoolean(options?.manual, 'manual', 'CancelScope') === true
     this.timeoutReason = options?.timeoutReason
     this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
-    let deadline = parent?.deadline
-    let owner = parent?.deadlineOwner
-    if (timeoutMs !== undefined) {
-      this.ownDeadline = Date.now() + timeoutMs
-      if (deadline === undefined || this.ownDeadline < deadline) {
-        deadline = this.ownDeadline
-        owner = this
-      }
-    }
-    this.deadline = deadline
-    this.deadlineOwner = owner
+    if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
+    this.takeDeadline()
     if (!this.cancellable) return
     if (parent?.cancellable === true) {
       if (parent.cancelled) {
@@ -122,15 +116,11 @@ export class CancelScope {
         this.cancel(signal.reason)
         return
       }
-      let link = links.get(signal)
-      if (link === undefined) {
-        link = new SignalLink(signal)
-        links.set(signal, link)
-      }
+      const link = links.get(signal) ?? new SignalLink(signal)
       link.scopes.add(this)
       this.link = link
     }
-    if (owner === this) this.armTimer()
+    if (this.deadlineOwner === this) this.armTimer()
   }
 
   /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
@@ -183,11 +173,11 @@ export class CancelScope {
         this.unlisten(reject)
         try {
           this.throwIfCancelled()
+          // Resolving or rejecting never throws: what is caught is the cancellation.
+          settled()
         } catch (reason) {
           reject(reason)
-          return
         }
-        settled()
       }
       try {
         work.then(
@@ -207,7 +197,7 @@ export class CancelScope {
    */
   sleep(ms: number): Promise<void> {
     try {
-      checkDelay(ms, 'CancelScope')
+      requireNumber(ms, 'ms', delayRule, 'CancelScope')
     } catch (error) {
       return Promise.reject(error)
     }
@@ -294,25 +284,29 @@ export class CancelScope {
    * change on to the scopes under it, whose deadline may be this one's.
    */
   private refreshDeadline(): void {
-    const inherited = this.parent?.deadline
-    const own = this.ownDeadline
-    if (own !== undefined && (inherited === undefined || own < inherited)) {
-      const owned = this.deadlineOwner === this && this.timer !== undefined
-      this.deadline = own
-      this.deadlineOwner = this
+    const owned = this.deadlineOwner === this && this.timer !== undefined
+    if (this.takeDeadline()) {
       // A refreshed timer waits its first delay again, and re-arms for what is left: a sooner deadline needs a new one.
-      if (owned && own - Date.now() >= this.timerMs) this.timer?.refresh()
+      if (owned && (this.deadline as number) - Date.now() >= this.timerMs) this.timer?.refresh()
       else {
         clearTimeout(this.timer)
         this.armTimer()
       }
     } else {
-      this.deadline = inherited
-      this.deadlineOwner = this.parent?.deadlineOwner
       clearTimeout(this.timer)
       this.timer = undefined
     }
     if (this.children !== undefined) for (const child of this.children) child.refreshDeadline()
+  }
+
+  /** Takes the sooner of its own deadline and its parent's, and the scope that owns it; true when its own is sooner. */
+  private takeDeadline(): boolean {
+    const own = this.ownDeadline
+    const inherited = this.parent?.deadline
+    const mine = own !== undefined && (inherited === undefined || own < inherited)
+    this.deadline = mine ? own : inherited
+    this.deadlineOwner = mine ? this : this.parent?.deadlineOwner
+    return mine
   }
 
   private armTimer(): void {
@@ -345,7 +339,7 @@ export class CancelScope {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   let scope: CancelScope
   try {
-    checkDelay(ms, 'sleep')
+    requireNumber(ms, 'ms', delayRule, 'sleep')
     if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
     scope = new CancelScope(undefined, { signal })
   } catch (error) {
@@ -359,12 +353,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       throw abortErrorFor(reason)
     },
   )
-}
-
-/** Refuses a delay that is not a number of ms ≥ 0 (a string would be added to the clock as text, `NaN` warn). */
-function checkDelay(ms: unknown, owner: string): void {
-  if (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, owner) === undefined)
-    throw optionError('ms', 'a number of ms ≥ 0', ms, owner)
 }
 
 /** True for a promise of any realm and for any other thenable: what `await` would wait for. */

@@ -163,9 +163,9 @@ function isError(value: unknown): value is Error {
 
 /** `: <message>` for an abort reason that is an error or a string, else nothing; never throws. */
 function describeReason(reason: unknown): string {
-  if (typeof reason === 'string') return `: ${cut(reason, 200)}`
+  if (typeof reason === 'string') return `: ${redactAndCut(reason, 200)}`
   try {
-    return isError(reason) ? `: ${cut(String(reason.message), 200)}` : ''
+    return isError(reason) ? `: ${redactAndCut(String(reason.message), 200)}` : ''
   } catch {
     return ''
   }
@@ -187,7 +187,7 @@ function errorSummary(error: Error): Record<string, unknown> {
   }
   const read = (key: 'name' | 'message'): unknown => {
     try {
-      return cut(String(error[key]), maxQuotedLength)
+      return redactAndCut(String(error[key]), maxQuotedLength)
     } catch {
       return '[an unreadable value]'
     }
@@ -196,19 +196,11 @@ function errorSummary(error: Error): Record<string, unknown> {
 }
 
 /**
- * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: a secret the cut falls inside
- * is replaced whole, never shown in part.
- */
-function cut(text: string, maxLength: number): string {
-  return redactAndCut(text, maxLength)
-}
-
-/**
  * A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short, an error as its
  * summary.
  */
 function quoted(value: unknown): unknown {
-  if (typeof value === 'string') return cut(value, maxQuotedLength)
+  if (typeof value === 'string') return redactAndCut(value, maxQuotedLength)
   return isError(value) ? errorSummary(value) : value
 }
 
@@ -242,7 +234,7 @@ export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: numb
   const lines = issues.slice(0, max).map((issue: Partial<ValidationIssue> | null) => {
     const path = issue?.path
     const shown = Array.isArray(path) ? path : path === undefined ? [] : [String(path)]
-    return `${cut(formatIssuePath(shown), 200)}: ${cut(String(issue?.message), 200)}`
+    return `${redactAndCut(formatIssuePath(shown), 200)}: ${redactAndCut(String(issue?.message), 200)}`
   })
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
   return lines
@@ -269,10 +261,8 @@ export class ValidationError extends TinyLLMError {
           : 'value'
     const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
+      ...options,
       message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause: options.cause,
     })
     this.issues = options.issues
   }
@@ -293,14 +283,10 @@ export class ValidationError extends TinyLLMError {
 }
 brandError(ValidationError, 'ValidationError')
 
-/** An issue of a ValidationError's JSON with its strings cut short; an entry that is no issue as it is. */
-function quotedIssue(issue: unknown): unknown {
-  if (typeof issue !== 'object' || issue === null) return issue
-  const { path, message } = issue as { path?: unknown; message?: unknown }
-  return {
-    path: Array.isArray(path) ? path.map((segment: unknown) => quoted(segment)) : path,
-    message: quoted(message),
-  }
+/** An issue of a ValidationError's JSON with its strings cut short. */
+function quotedIssue(issue: { path?: unknown; message?: unknown }): unknown {
+  const { path, message } = issue
+  return { path: Array.isArray(path) ? path.map(quoted) : path, message: quoted(message) }
 }
 /** A state machine was asked to move along a transition its table does not allow. */
 export class InvalidTransitionError extends TinyLLMError {
@@ -335,9 +321,8 @@ export class TimeoutError extends TinyLLMError {
   ) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
+      ...options,
       message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
-      functionName: options.functionName,
-      state: options.state,
       // An attempt that timed out may succeed when tried again; a run out of total time may not.
       retryable: options.kind !== 'total',
     })
@@ -355,9 +340,8 @@ export class AbortError extends TinyLLMError {
   constructor(options: ErrorLocation & { reason?: unknown }) {
     const reason = options.reason
     super({
+      ...options,
       message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
-      functionName: options.functionName,
-      state: options.state,
       cause: reason,
     })
     this.reason = reason
@@ -376,9 +360,8 @@ export class BudgetExceededError extends TinyLLMError {
   constructor(options: ErrorLocation & { limit: 'tokens' | 'cost'; budget: number; spent: number; requested: number }) {
     const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
     super({
+      ...options,
       message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
-      functionName: options.functionName,
-      state: options.state,
     })
     this.limit = options.limit
     this.budget = options.budget
@@ -397,11 +380,7 @@ export class ConfigurationError extends TinyLLMError {
   readonly option: string
 
   constructor(options: { option: string; message: string; functionName?: string | undefined; cause?: unknown }) {
-    super({
-      message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}`,
-      functionName: options.functionName,
-      cause: options.cause,
-    })
+    super({ ...options, message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}` })
     this.option = options.option
   }
 }
@@ -417,9 +396,8 @@ export class StepLimitError extends TinyLLMError {
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
     const what = options.what ?? 'steps'
     super({
+      ...options,
       message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${what} reached`,
-      functionName: options.functionName,
-      state: options.state,
     })
     this.limit = options.limit
     this.what = what
@@ -435,14 +413,7 @@ export class FunctionError extends TinyLLMError {
   declare static isInstance: (error: unknown) => error is FunctionError
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
-    const cause = options.cause
-    super({
-      message: `${options.functionName}: ${options.state} threw ${describeThrown(cause)}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause,
-      retryable: options.retryable,
-    })
+    super({ ...options, message: `${options.functionName}: ${options.state} threw ${describeThrown(options.cause)}` })
   }
 }
 brandError(FunctionError, 'FunctionError')
@@ -460,8 +431,8 @@ export class NonDeterminismError extends TinyLLMError {
 
   constructor(options: { key: string; expected: string; found: string; functionName: string }) {
     super({
+      ...options,
       message: `${options.functionName}: the journal holds ${options.expected} at ${options.key}, but ${options.found} ran there; the graph changed since the run was journaled (run it under a new runId)`,
-      functionName: options.functionName,
       state: 'init',
     })
     this.key = options.key
@@ -526,7 +497,7 @@ export function safeStringify(value: unknown, maxLength = 200): string {
       text = '[an unreadable value]'
     }
   }
-  return cut(text, maxLength)
+  return redactAndCut(text, maxLength)
 }
 
 /**
@@ -535,9 +506,7 @@ export function safeStringify(value: unknown, maxLength = 200): string {
  */
 export function describeThrown(value: unknown, maxLength = 200): string {
   try {
-    if (isError(value)) {
-      return cut(`${String(value.name)}: ${String(value.message)}`, maxLength)
-    }
+    if (isError(value)) return redactAndCut(`${String(value.name)}: ${String(value.message)}`, maxLength)
   } catch {
     // An error whose `name` or `message` getter throws is described like any other value.
   }

@@ -157,8 +157,6 @@ export function listenersOf(
   root: { readonly runId: string; readonly function: string; readonly kind: string },
   failed: (error: unknown) => void,
 ): readonly LifecycleListener[] {
-  const { subscribers, listeners } = globalEventRegistry
-  if (listeners.length === subscribers.length) return listeners
   const hears = (subscriber: Subscriber): boolean => {
     let answer: unknown
     try {
@@ -178,7 +176,7 @@ export function listenersOf(
     )
     return false
   }
-  return subscribers.filter(hears).map((subscriber) => subscriber.listener)
+  return globalEventRegistry.subscribers.filter(hears).map((subscriber) => subscriber.listener)
 }
 
 /**

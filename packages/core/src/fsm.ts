@@ -39,18 +39,43 @@ export class StateMachineDefinition<S extends string> {
   private readonly allowed: ReadonlyMap<S, ReadonlySet<S>>
 
   constructor(config: StateMachineConfig<S>) {
-    let checked: CheckedConfig<S>
+    // The config is read once and checked: refused when it is not an object, holds a key it does not know, a name that
+    // is not a non-empty string, a table whose entries are not lists of its states, or an initial state not among them.
+    const owner = 'StateMachineDefinition'
     try {
-      checked = checkConfig(config)
+      if (typeof config !== 'object' || config === null)
+        throw optionError('config', '{ name, initial, transitions }', config, owner)
+      checkKnownOptions(config, configKeys, owner)
+      const { name, initial, transitions } = config
+      if (typeof name !== 'string' || name === '') throw optionError('name', 'a non-empty string', name, owner)
+      const expectedTable = 'an object listing, for each state, the states it may move to'
+      if (typeof transitions !== 'object' || transitions === null || Array.isArray(transitions))
+        throw optionError('transitions', expectedTable, transitions, name)
+      const states = Object.freeze(Object.keys(transitions)) as S[]
+      const isState = (value: unknown): value is S => typeof value === 'string' && Object.hasOwn(transitions, value)
+      const allowed = new Map<S, ReadonlySet<S>>()
+      // A frozen copy of the table: what the caller does to its object afterwards changes no definition.
+      const copies: Array<[S, ReadonlyArray<S>]> = []
+      for (const from of states) {
+        const targets: unknown = transitions[from]
+        if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
+        const copy = Object.freeze([...targets])
+        for (const to of copy)
+          if (!isState(to))
+            throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
+        allowed.set(from, new Set(copy))
+        copies.push([from, copy])
+      }
+      if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
+      this.name = name
+      this.initial = initial
+      this.states = states
+      this.transitions = Object.freeze(Object.fromEntries(copies)) as TransitionTable<S>
+      this.allowed = allowed
     } catch (error) {
       // A config whose reading throws (a getter, a Proxy) is a bad config too.
-      throw unreadableOption(error, 'config', 'StateMachineDefinition')
+      throw unreadableOption(error, 'config', owner)
     }
-    this.name = checked.name
-    this.initial = checked.initial
-    this.states = checked.states
-    this.transitions = checked.transitions
-    this.allowed = checked.allowed
   }
 
   /** Whether the table allows `from → to`. */
@@ -60,9 +85,8 @@ export class StateMachineDefinition<S extends string> {
 
   /** Throws {@link InvalidTransitionError} unless the table allows `from → to`. */
   assertTransition(from: S, to: S): void {
-    if (!this.canTransition(from, to)) {
+    if (!this.canTransition(from, to))
       throw new InvalidTransitionError({ machine: this.name, from, to, allowed: this.transitions[from] ?? [] })
-    }
   }
 
   /** True for states with no way out. */
@@ -93,43 +117,6 @@ export class StateMachineDefinition<S extends string> {
 }
 
 const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions'])
-
-interface CheckedConfig<S extends string> extends StateMachineConfig<S> {
-  readonly states: S[]
-  readonly allowed: ReadonlyMap<S, ReadonlySet<S>>
-}
-
-/**
- * A config read once and checked: refused when it is not an object, holds a key it does not know, a name that is not a
- * non-empty string, a table whose entries are not lists of its states, or an initial state that is not one of them.
- */
-function checkConfig<S extends string>(config: StateMachineConfig<S>): CheckedConfig<S> {
-  if (typeof config !== 'object' || config === null)
-    throw optionError('config', '{ name, initial, transitions }', config, 'StateMachineDefinition')
-  checkKnownOptions(config, configKeys, 'StateMachineDefinition')
-  const { name, initial, transitions } = config
-  if (typeof name !== 'string' || name === '')
-    throw optionError('name', 'a non-empty string', name, 'StateMachineDefinition')
-  if (typeof transitions !== 'object' || transitions === null || Array.isArray(transitions))
-    throw optionError('transitions', 'an object listing, for each state, the states it may move to', transitions, name)
-  const states = Object.freeze(Object.keys(transitions)) as S[]
-  const isState = (value: unknown): value is S => typeof value === 'string' && Object.hasOwn(transitions, value)
-  const allowed = new Map<S, ReadonlySet<S>>()
-  // A frozen copy of the table: what the caller does to its object afterwards changes no definition.
-  const table: Array<[S, ReadonlyArray<S>]> = []
-  for (const from of states) {
-    const targets: unknown = transitions[from]
-    if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
-    const copy = Object.freeze([...targets])
-    for (const to of copy)
-      if (!isState(to))
-        throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
-    allowed.set(from, new Set(copy))
-    table.push([from, copy])
-  }
-  if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
-  return { name, initial, transitions: Object.freeze(Object.fromEntries(table)) as TransitionTable<S>, states, allowed }
-}
 
 /**
  * A small typed finite state machine: an explicit transition table, listeners, and a self-description.

@@ -80,9 +80,8 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   constructor(options: FunctionOptions) {
     let owner = 'Function'
     try {
-      if (typeof options !== 'object' || options === null) {
+      if (typeof options !== 'object' || options === null)
         throw optionError('options', 'an object with a name', options, owner)
-      }
       const name = options.name
       if (typeof name !== 'string' || name.trim() === '') throw optionError('name', 'a non-empty string', name, owner)
       // A lone surrogate (half of a UTF-16 pair) would make step keys that UTF-8 stores cannot keep apart.

@@ -115,6 +115,8 @@ export function hashJson(value: unknown): string {
 
 /** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */
 const maxJsonIssues = 20
+/** What JSON cannot carry, by `typeof`; a number that is not finite is named by itself. */
+const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
 
 function collectJsonIssues(
   value: unknown,
@@ -123,7 +125,8 @@ function collectJsonIssues(
   issues: ValidationIssue[],
 ): void {
   if (issues.length >= maxJsonIssues) return
-  const problem = primitiveProblem(value)
+  const problem =
+    typeof value === 'number' ? (Number.isFinite(value) ? undefined : String(value)) : unsafeTypes[typeof value]
   if (problem !== undefined) {
     issues.push({ path: [...path], message: `${problem} is not JSON-safe` })
     return
@@ -134,57 +137,40 @@ function collectJsonIssues(
     return
   }
   try {
-    collectObjectIssues(value, path, ancestors, issues)
+    if (!Array.isArray(value) && !isPlainPrototype(Object.getPrototypeOf(value))) {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+      issues.push({
+        path: [...path],
+        message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
+      })
+      return
+    }
+    ancestors.add(value)
+    if (Array.isArray(value)) {
+      // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
+      for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
+        if (value[index] === undefined)
+          issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
+        else collectJsonIssues(value[index], [...path, index], ancestors, issues)
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        let item: unknown
+        try {
+          item = (value as Record<string, unknown>)[key]
+        } catch (cause) {
+          issues.push({ path: [...path, key], message: unreadable(cause) })
+          continue
+        }
+        if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
+      }
+    }
   } catch (cause) {
     // A getter or a Proxy trap that throws: JSON could not read it either.
     issues.push({ path: [...path], message: unreadable(cause) })
   } finally {
     ancestors.delete(value)
   }
-}
-
-function collectObjectIssues(
-  value: object,
-  path: PropertyKey[],
-  ancestors: Set<object>,
-  issues: ValidationIssue[],
-): void {
-  const prototype = Object.getPrototypeOf(value)
-  if (!Array.isArray(value) && !isPlainPrototype(prototype)) {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    issues.push({
-      path: [...path],
-      message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
-    })
-    return
-  }
-  ancestors.add(value)
-  if (Array.isArray(value)) {
-    // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
-    for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
-      if (value[index] === undefined)
-        issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
-      else collectJsonIssues(value[index], [...path, index], ancestors, issues)
-    }
-  } else {
-    for (const key of Object.keys(value)) {
-      let item: unknown
-      try {
-        item = (value as Record<string, unknown>)[key]
-      } catch (cause) {
-        issues.push({ path: [...path, key], message: unreadable(cause) })
-        continue
-      }
-      if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
-    }
-  }
-}
-
-const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
-
-function primitiveProblem(value: unknown): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : String(value)
-  return unsafeTypes[typeof value]
 }
 
 function unreadable(cause: unknown): string {

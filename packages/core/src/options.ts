@@ -35,6 +35,13 @@ export function checkNumber(value: unknown, option: string, rule: NumberRule, ow
   throw optionError(option, describeRule(rule), value, owner)
 }
 
+/** Checks a numeric option that must be given, as {@link checkNumber} checks one, and returns it. */
+export function requireNumber(value: unknown, option: string, rule: NumberRule, owner?: string): number {
+  const checked = checkNumber(value, option, rule, owner)
+  if (checked === undefined) throw optionError(option, describeRule(rule), value, owner)
+  return checked
+}
+
 /** A timeout or delay in ms: a number > 0, at most 2³¹−1 (2,147,483,647), the longest delay a timer can hold. */
 export function checkTimeout(value: unknown, option: string, owner?: string): number | undefined {
   return checkNumber(value, option, { above: 0, max: maxTimerDelayMs, unit: 'ms' }, owner)
@@ -122,7 +129,8 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
     if (value === undefined) continue
     // A key longer than any option name is quoted cut short, and no name is suggested for it.
     const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
-    const suggestion = shown === key ? suggestName(key, known) : undefined
+    // Another spelling of a known name, or one edit or two away.
+    const suggestion = shown === key ? (knownSpelling(key, known) ?? closestName(key, known)) : undefined
     throw new ConfigurationError({
       option: shown,
       message: `${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
@@ -168,11 +176,6 @@ export function knownSpelling(key: string, known: ReadonlySet<string>): string |
   if (alias !== undefined && known.has(alias)) return alias
   for (const name of known) if (name.toLowerCase() === plain) return name
   return undefined
-}
-
-/** The known name closest to `key`: another spelling of it, or one edit or two away. */
-function suggestName(key: string, known: ReadonlySet<string>): string | undefined {
-  return knownSpelling(key, known) ?? closestName(key, known)
 }
 
 /**

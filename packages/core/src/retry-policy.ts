@@ -134,33 +134,27 @@ const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
   if (policy === undefined) return noRetry
   try {
-    return checkPolicy(policy, owner)
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
+      throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
+    checkKnownOptions(policy, policyKeys, owner)
+    const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
+      checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (noRetry[key] as number)
+    const retryable = policy.retryable ?? noRetry.retryable
+    if (typeof retryable !== 'function') throw optionError('retry.retryable', 'a function', retryable, owner)
+    const retryInvalidOutput =
+      checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? noRetry.retryInvalidOutput
+    return Object.freeze({
+      attempts: number('attempts', { integer: true, min: 1 }),
+      initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),
+      maxDelayMs: number('maxDelayMs', { min: 0, unit: 'ms' }),
+      multiplier: number('multiplier', { min: 1 }),
+      jitter: number('jitter', { min: 0, max: 1 }),
+      maxRetryAfterMs: number('maxRetryAfterMs', { min: 0, unit: 'ms' }),
+      retryInvalidOutput,
+      retryable,
+    })
   } catch (error) {
     // A policy whose reading throws (a getter, a Proxy) is a nonsensical one too.
     throw unreadableOption(error, 'retry', owner)
   }
-}
-
-function checkPolicy(policy: RetryPolicy, owner: string | undefined): ResolvedRetryPolicy {
-  const defaults = noRetry
-  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
-    throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
-  }
-  checkKnownOptions(policy, policyKeys, owner)
-  const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
-    checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (defaults[key] as number)
-  const retryable = policy.retryable ?? defaults.retryable
-  if (typeof retryable !== 'function') throw optionError('retry.retryable', 'a function', retryable, owner)
-  const retryInvalidOutput =
-    checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? defaults.retryInvalidOutput
-  return Object.freeze({
-    attempts: number('attempts', { integer: true, min: 1 }),
-    initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),
-    maxDelayMs: number('maxDelayMs', { min: 0, unit: 'ms' }),
-    multiplier: number('multiplier', { min: 1 }),
-    jitter: number('jitter', { min: 0, max: 1 }),
-    maxRetryAfterMs: number('maxRetryAfterMs', { min: 0, unit: 'ms' }),
-    retryInvalidOutput,
-    retryable,
-  })
 }

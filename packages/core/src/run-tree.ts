@@ -43,10 +43,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
   const colors = checkBoolean(options.colors, 'colors', 'formatRunTree')
   const mode = checkOneOf(options.states, 'states', ['full', 'compact'], 'formatRunTree') ?? 'compact'
   const lines: string[] = []
-  const paint =
-    colors === true
-      ? (code: keyof typeof ansi, text: string) => `${ansi[code]}${text}${ansi.reset}`
-      : (_: keyof typeof ansi, text: string) => text
+  const paint = (code: keyof typeof ansi, text: string): string =>
+    colors === true ? `${ansi[code]}${text}${ansi.reset}` : text
   const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
     const [colour, mark] = marks[node.status]
     const parts = [
@@ -56,9 +54,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
-    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>))
       if (!isRoutine(key, value)) parts.push(`${shown(key)}=${formatValue(value)}`)
-    }
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
       parts.push(
@@ -71,13 +68,11 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     const detail = childPrefix + (node.children.length > 0 ? '│  ' : '   ')
     const path = statePath(node, mode)
     if (path !== undefined) lines.push(detail + paint('dim', path))
-    for (const entry of node.states) {
-      if (entry.state === 'retrying' && entry.error !== undefined) {
+    for (const entry of node.states)
+      if (entry.state === 'retrying' && entry.error !== undefined)
         lines.push(
           detail + paint('yellow', `↻ attempt ${entry.attempt} failed, retrying: ${errorHeadline(entry.error)}`),
         )
-      }
-    }
     if (node.error !== undefined) lines.push(detail + paint('red', errorHeadline(node.error)))
     node.children.forEach((child, index) => {
       const last = index === node.children.length - 1

@@ -117,6 +117,16 @@ function currentStep(): StepContext | undefined {
     : current
 }
 
+/** Calls the Function's code with `context` as the current run of async context, where the runtime has one. */
+function callInContext(
+  call: (fn: AnyFunction, value: unknown, context: StepContext) => unknown,
+  fn: AnyFunction,
+  value: unknown,
+  context: StepContext,
+): unknown {
+  return runStorage === undefined ? call(fn, value, context) : runStorage.run(context, call, fn, value, context)
+}
+
 function callRun(fn: AnyFunction, input: unknown, context: StepContext): unknown {
   return fn.run(input, context)
 }
@@ -350,8 +360,7 @@ class StepContext implements RunContext {
    */
   continued(cancelScope: CancelScope): StepContext {
     const next = new StepContext(this.run, this.attempt, cancelScope)
-    this.callCounts ??= new Map()
-    next.callCounts = this.callCounts
+    next.callCounts = this.callCounts ??= new Map()
     return next
   }
 
@@ -406,9 +415,8 @@ class Run {
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
       throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
-      if (!(parent instanceof StepContext)) {
+      if (!(parent instanceof StepContext))
         throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
-      }
       const parentRun = parent.run
       // A record that was handed out whole must not grow a child afterwards.
       if (parentRun.state === 'complete' || parentRun.state === 'failed')
@@ -436,14 +444,13 @@ class Run {
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       const registry = globalEventRegistry
-      if (registry.listeners.length !== registry.subscribers.length) {
+      if (registry.listeners.length !== registry.subscribers.length)
         this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
           this.listenerFailed(
             "a lifecycle subscription's accepts failed, so its listener does not hear this run",
             error,
           ),
         )
-      }
     }
     const listener = options?.stream
     if (listener !== undefined && typeof listener !== 'function')
@@ -456,18 +463,15 @@ class Run {
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            // A listener that throws, or an async one that rejects, is logged, like a lifecycle listener; the stream
-            // goes on, and the run's code that streamed the part never sees the listener's error.
-            try {
-              const result: unknown = listener(part)
-              if (isPromiseLike(result))
-                result.then(undefined, (error: unknown) => this.listenerFailed('stream listener rejected', error))
-            } catch (error) {
-              this.listenerFailed('stream listener threw', error)
-            }
+            // The run's code that streamed the part never sees the listener's error.
+            this.deliver(listener, part)
           }
     // A traced run records itself and, through its record, every run under it.
-    if (recording || this.parent?.record !== undefined) this.startRecord()
+    if (recording || this.parent?.record !== undefined) {
+      this.at = now()
+      this.record = new TracedRecord(this, this.at)
+      this.parent?.record?.children.push(this.record)
+    }
   }
 
   // ---- RunContext ----------------------------------------------------------------------------------------------
@@ -502,10 +506,7 @@ class Run {
   }
 
   get logger(): Logger {
-    if (this.boundLogger === undefined) {
-      const base = this.tree.logger ?? getDefaultLogger()
-      this.boundLogger = base.child({ runId: this.runId, function: this.fn.name })
-    }
+    this.boundLogger ??= (this.tree.logger ?? getDefaultLogger()).child({ runId: this.runId, function: this.fn.name })
     return this.boundLogger
   }
 
@@ -679,15 +680,8 @@ class Run {
     listenersHearing = 0
     try {
       const wrapper = globalEventRegistry.wrapper
-      if (wrapper === undefined)
-        return runStorage === undefined
-          ? call(this.fn, value, context)
-          : runStorage.run(context, call, this.fn, value, context)
-      return wrapper(context, () =>
-        runStorage === undefined
-          ? call(this.fn, value, context)
-          : runStorage.run(context, call, this.fn, value, context),
-      )
+      if (wrapper === undefined) return callInContext(call, this.fn, value, context)
+      return wrapper(context, () => callInContext(call, this.fn, value, context))
     } finally {
       listenersHearing = hearing
     }
@@ -847,17 +841,15 @@ class Run {
   private checkLimits(): void {
     const scope = this.cancelScope
     if (scope.cancellable) scope.throwIfCancelled()
-    if (this.depth > maxRunDepth) {
+    if (this.depth > maxRunDepth)
       throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
-    }
-    if (this.tree.live > this.tree.maxConcurrentRuns) {
+    if (this.tree.live > this.tree.maxConcurrentRuns)
       throw new StepLimitError({
         limit: this.tree.maxConcurrentRuns,
         what: 'runs in progress at once in one run tree (maxConcurrentRuns; a graph that fans out into itself?)',
         functionName: this.fn.name,
         state: 'init',
       })
-    }
   }
 
   private to(state: LifecycleState, error?: TinyLLMError, output?: unknown): void {
@@ -907,24 +899,31 @@ class Run {
     // outside any run. A counter, not a switch of async context: that would cost as much as the rest of the event.
     listenersHearing += 1
     try {
-      if (onEvent !== undefined) this.deliver(onEvent, event)
+      if (onEvent !== undefined) this.deliver(onEvent, event, event)
       // A listener subscribed process-wide and given as the tree's `onEvent` too (a tracer, say) hears each event once.
-      for (const listener of this.tree.listeners) if (listener !== onEvent) this.deliver(listener, event)
+      for (const listener of this.tree.listeners) if (listener !== onEvent) this.deliver(listener, event, event)
     } finally {
       listenersHearing -= 1
     }
   }
 
-  /** Hands an event to a listener; what it throws (or rejects with, if it is async) is logged, and the run goes on. */
-  private deliver(listener: LifecycleListener, event: LifecycleEvent): void {
+  /**
+   * Hands a lifecycle listener its `event`, or a stream listener (without one) its part; what it throws (or rejects
+   * with, if it is async) is logged, and the run goes on.
+   */
+  private deliver<Value>(listener: (value: Value) => unknown, value: Value, event?: LifecycleEvent): void {
     try {
-      const result: unknown = listener(event)
+      const result: unknown = listener(value)
       if (isPromiseLike(result))
-        result.then(undefined, (listenerError: unknown) =>
-          this.listenerFailed('lifecycle listener threw', listenerError, event),
+        result.then(undefined, (error: unknown) =>
+          this.listenerFailed(
+            event === undefined ? 'stream listener rejected' : 'lifecycle listener threw',
+            error,
+            event,
+          ),
         )
-    } catch (listenerError) {
-      this.listenerFailed('lifecycle listener threw', listenerError, event)
+    } catch (error) {
+      this.listenerFailed(event === undefined ? 'stream listener threw' : 'lifecycle listener threw', error, event)
     }
   }
 
@@ -937,15 +936,6 @@ class Run {
     } catch {
       // A logger that throws too has nowhere left to report to; the run must not fail for it.
     }
-  }
-
-  // ---- records -------------------------------------------------------------------------------------------------
-
-  private startRecord(): void {
-    this.at = now()
-    const record = new TracedRecord(this, this.at)
-    this.record = record
-    this.parent?.record?.children.push(record)
   }
 
   // ---- errors --------------------------------------------------------------------------------------------------
@@ -988,14 +978,14 @@ class TracedRecord implements RunRecord {
   readonly function: string
   readonly kind: string
   readonly input: unknown
-  status: 'running' | 'complete' | 'failed'
+  status: 'running' | 'complete' | 'failed' = 'running'
   readonly states: RunStateEntry[]
-  attempts: number
+  attempts = 0
   readonly startedAt: number
-  endedAt: number | undefined
-  durationMs: number | undefined
-  readonly annotations: Record<string, unknown>
-  readonly children: RunRecord[]
+  endedAt: number | undefined = undefined
+  durationMs: number | undefined = undefined
+  readonly annotations: Record<string, unknown> = {}
+  readonly children: RunRecord[] = []
   declare output?: unknown
   declare error?: TinyLLMError
   declare usage?: UsageTotals
@@ -1006,14 +996,8 @@ class TracedRecord implements RunRecord {
     this.function = run.fn.name
     this.kind = run.fn.kind
     this.input = run.input
-    this.status = 'running'
     this.states = [{ state: 'init', at, attempt: 0 }]
-    this.attempts = 0
     this.startedAt = at
-    this.endedAt = undefined
-    this.durationMs = undefined
-    this.annotations = {}
-    this.children = []
   }
 
   transition(at: number, state: LifecycleState, attempt: number, output: unknown, error?: TinyLLMError): void {
@@ -1112,13 +1096,11 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     }
   }
   const onEvent = options?.onEvent
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
+  if (onEvent !== undefined && typeof onEvent !== 'function')
     throw optionError('onEvent', 'a function', onEvent, functionName)
-  }
   const journal = options?.journal
-  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function')) {
+  if (journal !== undefined && (typeof journal?.read !== 'function' || typeof journal.write !== 'function'))
     throw optionError('journal', 'a StepJournal (with read and write)', journal, functionName)
-  }
   return {
     onEvent,
     listeners: globalEventRegistry.listeners,

@@ -1,5 +1,5 @@
 import { BudgetExceededError } from './errors.js'
-import { checkKnownOptions, checkNumber, type NumberRule, optionError } from './options.js'
+import { checkKnownOptions, checkNumber, type NumberRule, optionError, requireNumber } from './options.js'
 
 /** Tokens used by one model call. */
 export interface Usage {
@@ -53,17 +53,14 @@ export function checkUsage(
   if (typeof usage !== 'object' || usage === null)
     throw optionError('usage', '{ inputTokens, outputTokens, totalTokens }', usage, owner)
   const checked: Record<string, number> = {}
-  const required = (field: keyof UsageTotals, rule: NumberRule, expected: string): void => {
-    const count = checkNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner)
-    if (count === undefined) throw optionError(`usage.${field}`, expected, undefined, owner)
-    checked[field] = count
+  const required = (field: keyof UsageTotals, rule: NumberRule): void => {
+    checked[field] = requireNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner)
   }
-  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const)
-    required(field, tokenRule, 'a number of tokens ≥ 0')
+  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) required(field, tokenRule)
   if ('calls' in usage) {
-    required('calls', countRule, 'an integer ≥ 0')
-    required('unpricedCalls', countRule, 'an integer ≥ 0')
-    required('costUsd', costRule, 'a number of USD ≥ 0')
+    required('calls', countRule)
+    required('unpricedCalls', countRule)
+    required('costUsd', costRule)
   }
   checkNumber(costUsd, 'costUsd', costRule, owner)
   return checked as unknown as Usage | UsageTotals
@@ -104,8 +101,7 @@ export class UsageLedger {
     functionName: string,
   ): () => void {
     // A count that is NaN or absent would let every later call through: refused, like a negative one.
-    const tokens = checkNumber(request?.tokens, 'tokens', tokenRule, functionName)
-    if (tokens === undefined) throw optionError('tokens', 'a number of tokens ≥ 0', undefined, functionName)
+    const tokens = requireNumber(request?.tokens, 'tokens', tokenRule, functionName)
     const costUsd = checkNumber(request.costUsd, 'costUsd', costRule, functionName)
     const budget = this.budget
     if (budget === undefined) return releaseNothing
@@ -145,12 +141,11 @@ const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])
  */
 export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
   if (budget === undefined) return undefined
-  if (typeof budget !== 'object' || budget === null) {
+  if (typeof budget !== 'object' || budget === null)
     throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
-  }
   checkKnownOptions(budget, budgetKeys, owner)
-  const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', { min: 0, unit: 'tokens' }, owner)
-  const maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', { min: 0, unit: 'USD' }, owner)
+  const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', tokenRule, owner)
+  const maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', costRule, owner)
   const checked: { maxTokens?: number; maxCostUsd?: number } = {}
   if (maxTokens !== undefined) checked.maxTokens = maxTokens
   if (maxCostUsd !== undefined) checked.maxCostUsd = maxCostUsd

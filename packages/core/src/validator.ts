@@ -33,13 +33,12 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
     // The site names every error this validator raises: one it cannot read would fail only then, with a TypeError.
     if (typeof site?.functionName !== 'string' || typeof site.state !== 'string')
       throw optionError('site', '{ functionName, state }, both strings', site, 'Validator')
-    if (!isStandardSchema(schema)) {
+    if (!isStandardSchema(schema))
       throw new ConfigurationError({
         option: 'schema',
         message: `${site.state} schema must be a Standard Schema v1 object (zod 4, valibot, arktype, …), got ${safeStringify(schema, 40)}`,
         functionName: site.functionName,
       })
-    }
     this.schema = schema
     this.site = site
   }
@@ -70,30 +69,24 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
   private outcome(result: unknown): StandardSchemaV1.InferOutput<S> {
     try {
-      return this.read(result)
+      if (typeof result !== 'object' || result === null)
+        throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
+      const issues = (result as { issues?: unknown }).issues
+      if (issues === undefined) {
+        if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
+        throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
+      }
+      if (!Array.isArray(issues))
+        throw this.failure([
+          { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
+        ])
+      const listed = issuesIn(issues)
+      throw this.failure(
+        listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
+      )
     } catch (cause) {
       throw ValidationError.isInstance(cause) ? cause : this.unreadable(cause)
     }
-  }
-
-  private read(result: unknown): StandardSchemaV1.InferOutput<S> {
-    if (typeof result !== 'object' || result === null) {
-      throw this.failure([{ path: [], message: `the schema answered ${safeStringify(result, 40)}, not a result` }])
-    }
-    const issues = (result as { issues?: unknown }).issues
-    if (issues === undefined) {
-      if ('value' in result) return (result as { value: StandardSchemaV1.InferOutput<S> }).value
-      throw this.failure([{ path: [], message: 'the schema answered a result with neither a value nor issues' }])
-    }
-    if (!Array.isArray(issues)) {
-      throw this.failure([
-        { path: [], message: `the schema answered issues that are not a list: ${safeStringify(issues, 40)}` },
-      ])
-    }
-    const listed = issuesIn(issues)
-    throw this.failure(
-      listed.length === 0 ? [{ path: [], message: 'the schema reported an empty list of issues' }] : listed,
-    )
   }
 
   private failure(issues: ValidationIssue[], cause?: unknown): ValidationError {
