@@ -2,18 +2,19 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js'
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
   ConfigurationError,
   checkKnownOptions,
   checkOneOf,
   optionError,
-  type RunContext,
+  safeStringify,
   unreadableOption,
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
 import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer, outputValidators } from './mcp-tool.js'
+import { NotAMessageError, reportLinesOf } from './stdio-lines.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -93,18 +94,24 @@ export async function connectMCPServer(options: MCPServerOptions): Promise<MCPSe
     throw unreadableOption(error, 'options', 'connectMCPServer')
   }
   const name = connection.name
+  const connecting = connection.track(undefined)
   try {
-    await connection.client.connect(transport)
+    await connection.client.connect(transport, { signal: connecting.signal })
   } catch (cause) {
+    // A connection lost while connecting says why it was lost (a line on its stdout that is not a message, say).
+    const lost = (cause as { data?: unknown } | null)?.data
+    const why = lost !== undefined && lost === connection.lostReason ? connection.lostBecause : undefined
     const error = new MCPConnectionError({
       server: name,
-      message: `could not connect (${cause instanceof Error ? cause.message : String(cause)})`,
+      message: `could not connect (${why ?? (cause instanceof Error ? cause.message : String(cause))})`,
       cause,
     })
     // It may quote the credentials (a server echoing them in its refusal): they stay redacted for as long as it lives.
     connection.keepSecretsFor(error)
     await connection.close().catch(() => {})
     throw error
+  } finally {
+    connecting.done()
   }
   return connection
 }
@@ -116,6 +123,8 @@ export class MCPServerConnection implements MCPToolConnection {
   readonly client: Client
   /** @internal Why the connection is gone for good, once it is. */
   lostReason: MCPConnectionError | undefined = undefined
+  /** @internal The reason of {@link lostReason}, without the server's name before it. */
+  lostBecause: string | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
@@ -158,8 +167,10 @@ export class MCPServerConnection implements MCPToolConnection {
     const cursors = new Set<string>()
     let cursor: string | undefined
     do {
+      const listing = this.track(undefined)
       const page = await this.client
-        .listTools(cursor === undefined ? undefined : { cursor })
+        .listTools(cursor === undefined ? undefined : { cursor }, { signal: listing.signal })
+        .finally(listing.done)
         .catch((cause: unknown) => {
           if (this.lostReason !== undefined) throw this.lostReason
           // Why, in the message: an answer the SDK refuses names where it is wrong (`tools.1.inputSchema.type: …`).
@@ -246,18 +257,19 @@ export class MCPServerConnection implements MCPToolConnection {
     await this.close()
   }
 
-  /** @internal */
-  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void } {
+  /** @internal Tracks a request in flight, aborted with `signal` (a run's, say) or when the connection is lost. */
+  track(signal: AbortSignal | undefined): { readonly signal: AbortSignal; readonly done: () => void } {
     const controller = new AbortController()
-    const stop = (): void => controller.abort(context.signal.reason)
-    if (context.signal.aborted) stop()
-    else context.signal.addEventListener('abort', stop, { once: true })
+    const stop = (): void => controller.abort(signal?.reason)
+    if (signal?.aborted === true) stop()
+    else signal?.addEventListener('abort', stop, { once: true })
+    if (this.lostReason !== undefined) controller.abort(this.abortReason())
     this.inFlight.add(controller)
     return {
       signal: controller.signal,
       done: () => {
         this.inFlight.delete(controller)
-        context.signal.removeEventListener('abort', stop)
+        signal?.removeEventListener('abort', stop)
       },
     }
   }
@@ -281,13 +293,26 @@ export class MCPServerConnection implements MCPToolConnection {
       if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
       if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
       if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
-      return new StdioClientTransport({
+      const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),
         ...(env === undefined ? {} : { env: { ...env } }),
         ...(cwd === undefined ? {} : { cwd }),
         stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
+      // The SDK drops a line of the server's stdout that is not a JSON-RPC message, and the call it may have been the
+      // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else
+      // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
+      reportLinesOf(transport)
+      transport.onerror = (error) => {
+        if (!(error instanceof NotAMessageError)) return
+        const line = safeStringify(error.line, 200)
+        this.lose(
+          `it wrote a line to its stdout that is not a JSON-RPC message: ${line} (stdout carries MCP messages alone; write logs to stderr)`,
+        )
+        this.client.close().catch(() => {})
+      }
+      return transport
     }
     checkKnownOptions(given, httpOptionKeys, name)
     const { url, headers } = given
@@ -320,9 +345,20 @@ export class MCPServerConnection implements MCPToolConnection {
 
   /** Fails every call in flight with an MCPConnectionError, and every later one. */
   private lose(reason: string): void {
-    const error = new MCPConnectionError({ server: this.name, message: reason })
-    this.lostReason ??= error
-    for (const controller of this.inFlight) controller.abort(error)
+    if (this.lostReason === undefined) {
+      this.lostReason = new MCPConnectionError({ server: this.name, message: reason })
+      this.lostBecause = reason
+    }
+    for (const controller of this.inFlight) controller.abort(this.abortReason())
+  }
+
+  /**
+   * What a request in flight is aborted with once the connection is lost. The SDK fails the request with an McpError
+   * it is aborted with as it is (with any other reason, with an McpError of its own quoting it): this one carries the
+   * loss as its data, as the answer to a request whose response was cut off does.
+   */
+  private abortReason(): McpError {
+    return new McpError(ErrorCode.ConnectionClosed, this.lostBecause ?? 'the connection was lost', this.lostReason)
   }
 
   /**

@@ -27,8 +27,11 @@ export interface MCPToolInfo {
 export interface MCPToolConnection {
   readonly name: string
   readonly client: Client
-  /** Tracks a call in flight: the signal aborts when the connection is lost; call the returned function when done. */
-  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void }
+  /**
+   * Tracks a call in flight: the signal aborts with `signal` (the run's), or when the connection is lost; call the
+   * returned function when done.
+   */
+  track(signal: AbortSignal): { readonly signal: AbortSignal; readonly done: () => void }
   /** Why the connection was lost, if it was. */
   readonly lostReason: MCPConnectionError | undefined
 }
@@ -96,7 +99,7 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     const connection = this.connection
     const lost = connection.lostReason
     if (lost !== undefined) throw lost
-    const call = connection.track(context)
+    const call = connection.track(context.signal)
     const deadline = context.deadline
     // The SDK's limit on the request: the run's deadline, else the SDK's default. A timer cannot hold more than
     // 2³¹−1 ms (a longer one fires at once), and a deadline may be further away: the run's own deadline ends it then.
@@ -130,9 +133,10 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
   /**
    * What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. The SDK reports a
    * lost connection and its own timeout with error codes a server may answer with too (-32000 is the first of those
-   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The connection's loss
-   * aborts the call's signal first (or comes as the answer's data, for a response cut off); the SDK's timeout carries
-   * the limit it was given.
+   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The run's abort comes as
+   * the reason of the call's signal; the connection's loss as the data of the error the call fails with (the signal's
+   * reason, or the answer to a response cut off), which no server's answer can carry; the SDK's timeout carries the
+   * limit it was given.
    */
   private typed(error: unknown, signal: AbortSignal, timeoutMs: number): unknown {
     if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason

@@ -395,6 +395,49 @@ describe('MCP tools over stdio', () => {
     }
   })
 
+  it('a line on its stdout that is not a JSON-RPC message fails the connection at once, the line in the error', async () => {
+    const odd = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // Long deadlines: without the line told, each call would wait for its own, and the test for its timeout.
+    const beside = echo?.invoke({ stdout: '{"level":"info","msg":"not a message"}' }, { timeoutMs: 600_000 })
+    const logged = await echo
+      ?.invoke({ stdout: 'debug: key sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789' }, { timeoutMs: 600_000 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(logged), String(logged)).toBe(true)
+    // The first line written is the one told, in the calls in flight, and in every later one.
+    const told =
+      'MCP server odd: it wrote a line to its stdout that is not a JSON-RPC message: ' +
+      '"{\\"level\\":\\"info\\",\\"msg\\":\\"not a message\\"}" (stdout carries MCP messages alone; write logs to stderr)'
+    expect((logged as Error).message).toBe(told)
+    expect(await beside?.catch((caught: unknown) => caught)).toBe(logged)
+    expect(await echo?.invoke({ text: 'later' }).catch((caught: unknown) => caught)).toBe(logged)
+    expect(await odd.tools().catch((caught: unknown) => caught)).toBe(logged)
+
+    // Said while connecting, it fails the connection; the line is cut short and its secrets are redacted.
+    const banner = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'banner'],
+    })
+      .then(() => 'connected')
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(banner), String(banner)).toBe(true)
+    expect((banner as Error).message).toMatch(
+      /^MCP server odd: could not connect \(it wrote a line to its stdout that is not a JSON-RPC message: "odd server starting" \(/,
+    )
+    const noisy = await connectMCPServer({ name: 'noisy', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(noisy)
+    const [noisyEcho] = await noisy.tools({ only: ['echo'] })
+    const long = await noisyEcho
+      ?.invoke({ stdout: `key sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789 ${'x'.repeat(100_000)}` })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(long), String(long)).toBe(true)
+    expect((long as Error).message).toMatch(/not a JSON-RPC message: "key \[REDACTED\] x+…/)
+    expect((long as Error).message.length).toBeLessThan(500)
+    expect(inspect(long)).not.toContain('Abcdefghijklmnopqrstuvwxyz')
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',

@@ -3,13 +3,16 @@
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
-// two tools whose different input schemas declare the same `$id`.
+// two tools whose different input schemas declare the same `$id`; `banner` writes
+// a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
+// its stdout as a line, and answers nothing.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 const pages = process.argv[2]
 let listed = 0
+if (pages === 'banner') process.stdout.write('odd server starting\n')
 
 const server = new Server({ name: 'odd', version: '1.0.0' }, { capabilities: { tools: {} } })
 server.setRequestHandler(ListToolsRequestSchema, async (request) => {
@@ -77,6 +80,11 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   const code = request.params.arguments?.fail
   const repeat = Number(request.params.arguments?.repeat ?? 1)
   if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
+  const stdout = request.params.arguments?.stdout
+  if (typeof stdout === 'string') {
+    process.stdout.write(`${stdout}\n`)
+    return new Promise<never>(() => {})
+  }
   return {
     content: [
       { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },

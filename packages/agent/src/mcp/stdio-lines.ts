@@ -1,0 +1,59 @@
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import {
+  deserializeMessage,
+  ReadBuffer,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+} from '@modelcontextprotocol/sdk/shared/stdio.js'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+
+/** @internal A line a stdio server wrote to its stdout that is not a JSON-RPC message, as its transport reports it. */
+export class NotAMessageError extends Error {
+  readonly line: string
+
+  constructor(line: string, cause: unknown) {
+    super('a line of the server stdout is not a JSON-RPC message', { cause })
+    this.line = line
+  }
+}
+
+/**
+ * The lines of a stdio server's stdout, read as the SDK's read buffer reads them — one JSON-RPC message a line, at most
+ * as many bytes buffered — except that a line that is not a message throws a {@link NotAMessageError} holding it: the
+ * SDK's throws the parser's error, which does not say what the line was.
+ */
+class LineBuffer extends ReadBuffer {
+  private buffered: Buffer | undefined = undefined
+
+  override append(chunk: Buffer): void {
+    if ((this.buffered?.length ?? 0) + chunk.length > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+      this.clear()
+      throw new Error(`ReadBuffer exceeded maximum size of ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes`)
+    }
+    this.buffered = this.buffered === undefined ? chunk : Buffer.concat([this.buffered, chunk])
+  }
+
+  override readMessage(): JSONRPCMessage | null {
+    const index = this.buffered?.indexOf('\n') ?? -1
+    if (this.buffered === undefined || index === -1) return null
+    const line = this.buffered.toString('utf8', 0, index).replace(/\r$/, '')
+    this.buffered = this.buffered.subarray(index + 1)
+    try {
+      return deserializeMessage(line)
+    } catch (cause) {
+      throw new NotAMessageError(line, cause)
+    }
+  }
+
+  override clear(): void {
+    this.buffered = undefined
+  }
+}
+
+/**
+ * @internal Has `transport` report a line of the server's stdout that is not a JSON-RPC message to its `onerror` as a
+ * {@link NotAMessageError}, the line in it. The SDK's transport keeps its read buffer in a field of its own: this one
+ * takes its place (the MCP tests check that it does).
+ */
+export function reportLinesOf(transport: StdioClientTransport): void {
+  Reflect.set(transport, '_readBuffer', new LineBuffer())
+}
