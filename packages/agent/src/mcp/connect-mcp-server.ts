@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
   ConfigurationError,
   checkKnownOptions,
@@ -126,6 +126,11 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal The reason of {@link lostReason}, without the server's name before it. */
   lostBecause: string | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
+  /**
+   * The tools whose schemas, as the server listed them last, have a key named `__proto__`, by name: where it is. The
+   * SDK's client leaves such a key out when it reads the list — a property of that name would be dropped without a word.
+   */
+  private readonly protoKeys = new Map<string, string>()
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
   private closed = false
@@ -219,6 +224,10 @@ export class MCPServerConnection implements MCPToolConnection {
       )
     }
     try {
+      const protoKey = this.protoKeys.get(tool.name)
+      if (protoKey !== undefined) {
+        throw new Error(`its schema has a key named __proto__, at ${protoKey}, which the MCP SDK leaves out reading it`)
+      }
       const offered = new MCPTool(this, tool, {
         name: `${options.prefix}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
         needsApproval,
@@ -300,6 +309,7 @@ export class MCPServerConnection implements MCPToolConnection {
         ...(cwd === undefined ? {} : { cwd }),
         stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
+      this.watch(transport)
       // The SDK drops a line of the server's stdout that is not a JSON-RPC message, and the call it may have been the
       // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else
       // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
@@ -337,10 +347,29 @@ export class MCPServerConnection implements MCPToolConnection {
     // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
     this.secrets = { baseURL: parsed.href, headers }
     this.releaseSecrets = registerClientSecrets(this, this.secrets)
-    return new StreamableHTTPClientTransport(parsed, {
+    const transport = new StreamableHTTPClientTransport(parsed, {
       ...(headers === undefined ? {} : { requestInit: { headers: { ...headers } } }),
       fetch: this.watchedFetch,
     })
+    this.watch(transport)
+    return transport
+  }
+
+  /**
+   * Reads each message of the server before the SDK's client does (which keeps the handler found on the transport):
+   * the tools a tool list holds with a key named `__proto__` in their schemas are noted, as the SDK leaves it out.
+   */
+  private watch(transport: Transport): void {
+    transport.onmessage = (message: JSONRPCMessage) => {
+      const tools = (message as { result?: { tools?: unknown } }).result?.tools
+      if (!Array.isArray(tools)) return
+      for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown; outputSchema?: unknown }>) {
+        if (typeof tool?.name !== 'string') continue
+        const at = protoKeyIn(tool.inputSchema, 'inputSchema') ?? protoKeyIn(tool.outputSchema, 'outputSchema')
+        if (at === undefined) this.protoKeys.delete(tool.name)
+        else this.protoKeys.set(tool.name, at)
+      }
+    }
   }
 
   /** Fails every call in flight with an MCPConnectionError, and every later one. */
@@ -451,6 +480,34 @@ export class MCPServerConnection implements MCPToolConnection {
       headers: response.headers,
     })
   }
+}
+
+/**
+ * Where `value` (read from JSON) has a key named `__proto__`, if it has one: its path from `name`, like
+ * `inputSchema.properties.__proto__`. Read without recursion: a schema nested deeper than the stack still gets an answer.
+ */
+function protoKeyIn(value: unknown, name: string): string | undefined {
+  interface Node {
+    readonly value: unknown
+    readonly key: string
+    readonly parent: Node | undefined
+  }
+  const pending: Node[] = [{ value, key: name, parent: undefined }]
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (typeof node.value !== 'object' || node.value === null) continue
+    for (const [key, item] of Object.entries(node.value)) {
+      const child: Node = { value: item, key, parent: node }
+      if (key !== '__proto__') {
+        pending.push(child)
+        continue
+      }
+      const path: string[] = []
+      for (let at: Node | undefined = child; at !== undefined; at = at.parent) path.push(at.key)
+      const joined = path.reverse().join('.')
+      return joined.length <= 200 ? joined : `…${joined.slice(-200)}`
+    }
+  }
+  return undefined
 }
 
 /** The JSON-RPC message a request posts, if its body is one: its method, id and params. */

@@ -39,9 +39,35 @@ export interface MCPToolConnection {
 /**
  * A validator of `schema`, compiled on a validator of its own: one shared would keep the `$id` the schema declares
  * registered, and check the schema of another tool with the same `$id` — of this server or another — against this one.
+ *
+ * ajv reads a property an object inherits as one it has: every object would have a `constructor` and a `toString`, so
+ * a schema naming one would refuse a value without it (`must be string`), and miss it when required. It checks a copy
+ * of the value made of its own properties alone; the value it gives back is the one it was given.
  */
 function compile<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
-  return new AjvJsonSchemaValidator().getValidator<T>(schema)
+  const validate = new AjvJsonSchemaValidator().getValidator<T>(schema)
+  return (input) => {
+    const result = validate(ownPropertiesOf(input, new Map()))
+    return result.valid ? { ...result, data: input as T } : result
+  }
+}
+
+/**
+ * `value` with each object in it copied without a prototype — own properties alone, as JSON has them — and each list
+ * as a list of as many items (holes kept: a sparse one costs its items, not its length).
+ */
+function ownPropertiesOf(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  const copied = copies.get(value)
+  if (copied !== undefined) return copied
+  const copy: object = Array.isArray(value) ? new Array(value.length) : Object.create(null)
+  copies.set(value, copy)
+  for (const key of Object.keys(value)) {
+    const item = ownPropertiesOf((value as Record<string, unknown>)[key], copies)
+    // Defined, not set: `__proto__` is a key like any other, not the prototype's setter.
+    Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
+  }
+  return copy
 }
 
 /**

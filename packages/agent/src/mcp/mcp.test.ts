@@ -438,6 +438,51 @@ describe('MCP tools over stdio', () => {
     expect(inspect(long)).not.toContain('Abcdefghijklmnopqrstuvwxyz')
   })
 
+  it('a schema naming a property every object inherits (constructor, toString, valueOf) checks what the value has', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'own-keys'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools({ only: ['inherited_names', 'inherited_output'] })
+    const names = toolNamed(tools, 'inherited_names')
+    expect(await names.invoke({ constructor: {}, prototype: true })).toBe('{"constructor":{},"prototype":true}')
+    // A property the value does not have is missing, not the one every object inherits.
+    const missing = await names.invoke({ toString: 'text' }).catch((caught: unknown) => caught)
+    expect((missing as Error).message).toMatch(/must have required property 'constructor'$/)
+    const wrong = await names.invoke({ constructor: {}, toString: 5 }).catch((caught: unknown) => caught)
+    expect((wrong as Error).message).toMatch(/data\/toString must be string$/)
+    // The SDK's client checks an answer against the output schema with the same validator.
+    expect(await toolNamed(tools, 'inherited_output').invoke({})).toEqual({ count: 1 })
+  })
+
+  it('a tool whose schema has a key __proto__ (which the SDK leaves out reading it) cannot be offered: a ConfigurationError', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'own-keys'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    for (const [only, where] of [
+      [
+        undefined,
+        'its tool "proto_input" cannot be offered (its schema has a key named __proto__, at inputSchema.properties.__proto__,',
+      ],
+      [
+        ['proto_output'],
+        'its tool "proto_output" cannot be offered (its schema has a key named __proto__, at outputSchema.properties.a.properties.__proto__,',
+      ],
+    ] as const) {
+      const refused = await odd.tools(only === undefined ? {} : { only }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toContain(`MCP server odd: ${where}`)
+    }
+    expect(({} as Record<string, unknown>).type).toBeUndefined()
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',

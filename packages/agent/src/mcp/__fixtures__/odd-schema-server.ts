@@ -3,7 +3,8 @@
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
-// two tools whose different input schemas declare the same `$id`; `banner` writes
+// two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
+// object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
 // its stdout as a line, and answers nothing.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
@@ -57,6 +58,41 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       ],
     }
   }
+  if (pages === 'own-keys') {
+    return {
+      tools: [
+        {
+          name: 'inherited_names',
+          inputSchema: {
+            type: 'object',
+            properties: {
+              constructor: { type: 'object' },
+              toString: { type: 'string' },
+              prototype: { type: 'boolean' },
+            },
+            required: ['constructor'],
+          },
+        },
+        {
+          name: 'inherited_output',
+          inputSchema: { type: 'object' },
+          outputSchema: { type: 'object', properties: { valueOf: { type: 'string' }, count: { type: 'number' } } },
+        },
+        // As JSON.parse reads them: `__proto__` is a key of its own, which an object literal cannot write.
+        {
+          name: 'proto_input',
+          inputSchema: JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}'),
+        },
+        {
+          name: 'proto_output',
+          inputSchema: { type: 'object' },
+          outputSchema: JSON.parse(
+            '{"type":"object","properties":{"a":{"type":"object","properties":{"__proto__":{}}}}}',
+          ),
+        },
+      ],
+    }
+  }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
   }
@@ -85,6 +121,7 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
     process.stdout.write(`${stdout}\n`)
     return new Promise<never>(() => {})
   }
+  if (request.params.name === 'inherited_output') return { content: [], structuredContent: { count: 1 } }
   return {
     content: [
       { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },
