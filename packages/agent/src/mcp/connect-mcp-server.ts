@@ -13,7 +13,14 @@ import {
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer, outputValidators } from './mcp-tool.js'
+import {
+  MCPTool,
+  type MCPToolConnection,
+  type MCPToolInfo,
+  malformedAnswer,
+  outputValidators,
+  UnreadableAnswer,
+} from './mcp-tool.js'
 import { NotAMessageError, reportLinesOf } from './stdio-lines.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
@@ -356,12 +363,27 @@ export class MCPServerConnection implements MCPToolConnection {
   }
 
   /**
-   * Reads each message of the server before the SDK's client does (which keeps the handler found on the transport):
-   * the tools a tool list holds with a key named `__proto__` in their schemas are noted, as the SDK leaves it out.
+   * Reads each message of the server before the SDK's client does (which keeps the handler found on the transport),
+   * for a key named `__proto__`, which the SDK leaves out: the tools a tool list holds with one in their schemas are
+   * noted; an answer with one in its `structuredContent` fails its call, rather than answer it without.
    */
   private watch(transport: Transport): void {
     transport.onmessage = (message: JSONRPCMessage) => {
-      const tools = (message as { result?: { tools?: unknown } }).result?.tools
+      const { id, result } = message as {
+        id?: string | number
+        result?: { tools?: unknown; structuredContent?: unknown }
+      }
+      const structured = result?.structuredContent
+      if (
+        id !== undefined &&
+        typeof structured === 'object' &&
+        structured !== null &&
+        Object.hasOwn(structured, '__proto__')
+      ) {
+        const why = 'its structuredContent has a key named __proto__, which the MCP SDK leaves out reading it'
+        this.answerWithError(id, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+      }
+      const tools = result?.tools
       if (!Array.isArray(tools)) return
       for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown; outputSchema?: unknown }>) {
         if (typeof tool?.name !== 'string') continue
@@ -398,16 +420,20 @@ export class MCPServerConnection implements MCPToolConnection {
   private cutOff(id: unknown): void {
     if (id === undefined) return
     const message = 'a response was cut off before its end (did the server stop?)'
-    // The call's error is the answer's data: no server's answer can carry one.
-    this.client.transport?.onmessage?.({
-      jsonrpc: '2.0',
-      id: id as string | number,
-      error: {
-        code: ErrorCode.ConnectionClosed,
-        message,
-        data: new MCPConnectionError({ server: this.name, message }),
-      },
-    })
+    this.answerWithError(
+      id as string | number,
+      ErrorCode.ConnectionClosed,
+      message,
+      new MCPConnectionError({ server: this.name, message }),
+    )
+  }
+
+  /**
+   * Answers the request `id` with an error, before any answer of the server's: the call's error is the answer's data,
+   * which no server's answer can carry. An answer of the server's that comes after it answers nothing.
+   */
+  private answerWithError(id: string | number, code: number, message: string, data: unknown): void {
+    this.client.transport?.onmessage?.({ jsonrpc: '2.0', id, error: { code, message, data } })
   }
 
   /**

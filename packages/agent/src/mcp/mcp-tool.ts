@@ -207,11 +207,26 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
 }
 
 /**
+ * @internal The data of the error answer a server's answer is replaced with when the SDK would read it otherwise than
+ * it was sent (leaving out a key of it): why. No server's answer can carry one.
+ */
+export class UnreadableAnswer {
+  readonly why: string
+
+  constructor(why: string) {
+    this.why = why
+  }
+}
+
+/**
  * @internal What is wrong with the server's answer, when a request failed because the answer reached us but is not an
- * MCP result: not JSON (a SyntaxError from parsing it), or JSON the SDK's result schema refuses (its issues, with paths).
+ * MCP result: not JSON (a SyntaxError from parsing it), JSON the SDK's result schema refuses (its issues, with paths),
+ * or JSON the SDK would read otherwise than it was sent (an {@link UnreadableAnswer}).
  */
 export function malformedAnswer(error: unknown): string | undefined {
   if (error instanceof SyntaxError) return `it is not JSON (${error.message})`
+  const data = (error as { data?: unknown } | null)?.data
+  if (data instanceof UnreadableAnswer) return data.why
   const issues = (error as { issues?: unknown } | null)?.issues
   if (!Array.isArray(issues)) return undefined
   return issues

@@ -790,6 +790,14 @@ describe('MCP tools over streamable HTTP', () => {
     expect(
       String(await garble.invoke({ as: 'bad-content' }).catch((caught: unknown) => (caught as Error).message)),
     ).toContain('content: ')
+    // A key the SDK would leave out: the call fails, rather than answer without it.
+    const protoKey = await garble.invoke({ as: 'proto-key' }).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(protoKey), String(protoKey)).toBe(true)
+    expect((protoKey as Error).message).toBe(
+      "the server's answer is malformed: its structuredContent has a key named __proto__, which the MCP SDK leaves out reading it",
+    )
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

@@ -62,8 +62,9 @@ function recordsServer(): McpServer {
   server.registerTool(
     'garble',
     {
-      description: 'Over HTTP, its answer arrives garbled: not JSON, or a result whose content is not a list',
-      inputSchema: { as: z.enum(['not-json', 'bad-content']) },
+      description:
+        'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, or one with a key __proto__',
+      inputSchema: { as: z.enum(['not-json', 'bad-content', 'proto-key']) },
     },
     async () => ({ content: [{ type: 'text', text: 'not garbled (stdio)' }] }),
   )
@@ -75,6 +76,11 @@ function garbled(message: unknown): string | undefined {
   const call = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: { as?: unknown } } }
   if (call?.method !== 'tools/call' || call.params?.name !== 'garble') return undefined
   if (call.params.arguments?.as === 'not-json') return '<<not json>>'
+  if (call.params.arguments?.as === 'proto-key') {
+    // As JSON.stringify cannot write it: `__proto__` a key of the structured content's own.
+    const structured = '{"__proto__":{"polluted":true},"count":1}'
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[],"structuredContent":${structured}}}`
+  }
   return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: 'not-a-list' } })
 }
 
