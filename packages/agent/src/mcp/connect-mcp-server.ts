@@ -140,6 +140,8 @@ export class MCPServerConnection implements MCPToolConnection {
   private readonly protoKeys = new Map<string, string>()
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
+  /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
+  private readonly unanswered = new Set<unknown>()
   private closed = false
   /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
   private secrets: ClientSecrets | undefined = undefined
@@ -373,6 +375,7 @@ export class MCPServerConnection implements MCPToolConnection {
         id?: string | number
         result?: { tools?: unknown; structuredContent?: unknown }
       }
+      if (!('method' in message)) this.unanswered.delete(id)
       const structured = result?.structuredContent
       if (
         id !== undefined &&
@@ -437,6 +440,22 @@ export class MCPServerConnection implements MCPToolConnection {
   }
 
   /**
+   * Answers the request `id`, whose event stream ended, with an error if the SDK read no answer from it — once the SDK
+   * has read the stream to its end: its reading runs on promises, all settled before the next turn of the event loop.
+   */
+  private answerIfUnanswered(id: unknown, resumable: boolean): void {
+    if (resumable) {
+      this.unanswered.delete(id)
+      return
+    }
+    setImmediate(() => {
+      if (!this.unanswered.delete(id)) return
+      const why = 'its event stream ended without an answer the MCP SDK could read, and with no event id to resume from'
+      this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+    })
+  }
+
+  /**
    * `fetch`, watching each response body: one whose reading breaks before its end means the server went away
    * mid-answer. Only a failed read counts: a body its reader cancelled (the SDK drops the empty answer to each
    * notification it posts, `notifications/cancelled` among them) is no sign of that, nor is a request closed here.
@@ -444,6 +463,10 @@ export class MCPServerConnection implements MCPToolConnection {
    * A request the client gives up on — its call aborted or out of time — is closed, whatever phase it is in: the SDK
    * tells the server with `notifications/cancelled`, and that notification closes the HTTP request it names, which the
    * server might otherwise hold open until the connection closes.
+   *
+   * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
+   * leaves the call waiting for its deadline, unless it gave an event id to resume it from (the SDK asks for the rest
+   * of it then): without one, the request is answered with an error that says so.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -470,6 +493,9 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     const reader = body.getReader()
     let cancelled = false
+    const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+    const eventIds = id !== undefined && contentType === 'text/event-stream' ? new EventIdWatch() : undefined
+    if (eventIds !== undefined) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -477,6 +503,7 @@ export class MCPServerConnection implements MCPToolConnection {
           chunk = await reader.read()
         } catch (cause) {
           done()
+          this.unanswered.delete(id)
           if (cancelled) return
           // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
           if (request?.signal.aborted === true) controller.close()
@@ -488,15 +515,19 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (!chunk.done) controller.enqueue(chunk.value)
-        else {
+        if (!chunk.done) {
+          eventIds?.read(chunk.value)
+          controller.enqueue(chunk.value)
+        } else {
           done()
           controller.close()
+          if (eventIds !== undefined) this.answerIfUnanswered(id, eventIds.found)
         }
       },
       cancel: (reason) => {
         cancelled = true
         done()
+        this.unanswered.delete(id)
         return reader.cancel(reason)
       },
     })
@@ -534,6 +565,30 @@ function protoKeyIn(value: unknown, name: string): string | undefined {
     }
   }
   return undefined
+}
+
+/**
+ * Reads an event stream's lines as they come, for an `id` field with a value — the SDK resumes a stream that gave one
+ * — keeping the head of the line it is in alone: a line of megabytes costs no more.
+ */
+class EventIdWatch {
+  found = false
+  private head = ''
+
+  read(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length && !this.found; at++) {
+      const byte = bytes[at] as number
+      if (byte === 0x0a || byte === 0x0d) this.head = ''
+      else if (this.head.length < 5) {
+        this.head += String.fromCharCode(byte)
+        this.found = /^id:(?: .|[^ ])/.test(this.head)
+      } else {
+        // The rest of the line cannot make it an id: on to its end.
+        const ends = [bytes.indexOf(0x0a, at), bytes.indexOf(0x0d, at)].filter((end) => end !== -1)
+        at = (ends.length === 0 ? bytes.length : Math.min(...ends)) - 1
+      }
+    }
+  }
 }
 
 /** The JSON-RPC message a request posts, if its body is one: its method, id and params. */

@@ -798,6 +798,15 @@ describe('MCP tools over streamable HTTP', () => {
     )
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
+    // An event stream that ends without an answer the SDK can read (it drops one that is not JSON), and with no event
+    // id to resume it from: its call fails then, not at its deadline (which the test's own timeout comes before).
+    for (const as of ['empty-stream', 'not-json-event']) {
+      const ended = await garble.invoke({ as }, { timeoutMs: 600_000 }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(ended), String(ended)).toBe(true)
+      expect((ended as Error).message).toBe(
+        "the server's answer is malformed: its event stream ended without an answer the MCP SDK could read, and with no event id to resume from",
+      )
+    }
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

@@ -63,8 +63,9 @@ function recordsServer(): McpServer {
     'garble',
     {
       description:
-        'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, or one with a key __proto__',
-      inputSchema: { as: z.enum(['not-json', 'bad-content', 'proto-key']) },
+        'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, one with a key ' +
+        '__proto__, or an event stream that ends with no answer or an event that is not JSON',
+      inputSchema: { as: z.enum(['not-json', 'bad-content', 'proto-key', 'empty-stream', 'not-json-event']) },
     },
     async () => ({ content: [{ type: 'text', text: 'not garbled (stdio)' }] }),
   )
@@ -76,6 +77,8 @@ function garbled(message: unknown): string | undefined {
   const call = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: { as?: unknown } } }
   if (call?.method !== 'tools/call' || call.params?.name !== 'garble') return undefined
   if (call.params.arguments?.as === 'not-json') return '<<not json>>'
+  if (call.params.arguments?.as === 'empty-stream') return ': an event stream with no answer\n\n'
+  if (call.params.arguments?.as === 'not-json-event') return 'event: message\ndata: <<not json>>\n\n'
   if (call.params.arguments?.as === 'proto-key') {
     // As JSON.stringify cannot write it: `__proto__` a key of the structured content's own.
     const structured = '{"__proto__":{"polluted":true},"count":1}'
@@ -91,7 +94,8 @@ if (process.argv[2] === 'http') {
     const message: unknown = body === '' ? undefined : JSON.parse(body)
     const garbledAnswer = garbled(message)
     if (garbledAnswer !== undefined) {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(garbledAnswer)
+      const stream = garbledAnswer.startsWith(':') || garbledAnswer.startsWith('event:')
+      response.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' }).end(garbledAnswer)
       return
     }
     // Stateless: a server and a transport per request, as the SDK's stateless examples do.
