@@ -246,7 +246,16 @@ function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string
       vendor: 'mcp',
       validate(value) {
         const result = validate(value)
-        return result.valid ? { value: result.data } : { issues: [{ message: result.errorMessage }] }
+        if (!result.valid) return { issues: [{ message: result.errorMessage }] }
+        // The arguments go to the server as JSON: a value JSON cannot hold (a cycle, a BigInt) is invalid input, not a
+        // call that fails as if the server could not be reached.
+        try {
+          JSON.stringify(value)
+        } catch (cause) {
+          const why = cause instanceof Error ? cause.message : String(cause)
+          return { issues: [{ message: `the arguments cannot be sent as JSON (${why})` }] }
+        }
+        return { value: result.data }
       },
     },
   }

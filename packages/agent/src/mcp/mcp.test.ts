@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { AbortError, ConfigurationError, formatRunTree, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, formatRunTree, TimeoutError, ValidationError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
@@ -481,6 +481,28 @@ describe('MCP tools over stdio', () => {
       expect((refused as Error).message).toContain(`MCP server odd: ${where}`)
     }
     expect(({} as Record<string, unknown>).type).toBeUndefined()
+  })
+
+  it('arguments JSON cannot hold (a cycle, a BigInt) are invalid input, not a server that cannot be reached', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    const cyclic: Record<string, unknown> = { text: 'round' }
+    cyclic.self = cyclic
+    for (const [arguments_, why] of [
+      [cyclic, /the arguments cannot be sent as JSON \(Converting circular structure to JSON/],
+      [{ text: 'big', count: 10n }, /the arguments cannot be sent as JSON \(Do not know how to serialize a BigInt\)/],
+    ] as const) {
+      const refused = await echo?.invoke(arguments_).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toMatch(why)
+    }
+    expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
