@@ -327,7 +327,7 @@ export class MCPServerConnection implements MCPToolConnection {
         if (!(error instanceof NotAMessageError)) return
         const line = safeStringify(error.line, 200)
         this.lose(
-          `it wrote a line to its stdout that is not a JSON-RPC message: ${line} (stdout carries MCP messages alone; write logs to stderr)`,
+          `it wrote a line to its stdout that ${error.what}: ${line} (stdout carries MCP messages alone; write logs to stderr)`,
         )
         this.client.close().catch(() => {})
       }

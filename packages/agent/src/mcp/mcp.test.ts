@@ -436,6 +436,17 @@ describe('MCP tools over stdio', () => {
     expect((long as Error).message).toMatch(/not a JSON-RPC message: "key \[REDACTED\] x+…/)
     expect((long as Error).message.length).toBeLessThan(500)
     expect(inspect(long)).not.toContain('Abcdefghijklmnopqrstuvwxyz')
+    // Longer than the SDK reads (10 MB): said so, with the line's head.
+    const huge = await connectMCPServer({ name: 'huge', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(huge)
+    const [hugeEcho] = await huge.tools({ only: ['echo'] })
+    const tooLong = await hugeEcho
+      ?.invoke({ stdout: 'head ', repeat: 3 * 1024 * 1024 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(tooLong), String(tooLong)).toBe(true)
+    expect((tooLong as Error).message).toMatch(
+      /^MCP server huge: it wrote a line to its stdout that is longer than the 10485760 bytes the MCP SDK reads: "(head ?)+… \(stdout carries/,
+    )
   })
 
   it('a schema naming a property every object inherits (constructor, toString, valueOf) checks what the value has', async () => {

@@ -6,13 +6,18 @@ import {
 } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 
-/** @internal A line a stdio server wrote to its stdout that is not a JSON-RPC message, as its transport reports it. */
+/**
+ * @internal A line a stdio server wrote to its stdout that is not a JSON-RPC message, or longer than the SDK reads, as
+ * its transport reports it: the line (its head, for one too long), and what is wrong with it (`is not …`).
+ */
 export class NotAMessageError extends Error {
   readonly line: string
+  readonly what: string
 
-  constructor(line: string, cause: unknown) {
-    super('a line of the server stdout is not a JSON-RPC message', { cause })
+  constructor(line: string, what: string, cause?: unknown) {
+    super(`a line of the server's stdout ${what}`, { cause })
     this.line = line
+    this.what = what
   }
 }
 
@@ -26,8 +31,9 @@ class LineBuffer extends ReadBuffer {
 
   override append(chunk: Buffer): void {
     if ((this.buffered?.length ?? 0) + chunk.length > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+      const head = (this.buffered ?? chunk).subarray(0, 1_000).toString('utf8')
       this.clear()
-      throw new Error(`ReadBuffer exceeded maximum size of ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes`)
+      throw new NotAMessageError(head, `is longer than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes the MCP SDK reads`)
     }
     this.buffered = this.buffered === undefined ? chunk : Buffer.concat([this.buffered, chunk])
   }
@@ -40,7 +46,7 @@ class LineBuffer extends ReadBuffer {
     try {
       return deserializeMessage(line)
     } catch (cause) {
-      throw new NotAMessageError(line, cause)
+      throw new NotAMessageError(line, 'is not a JSON-RPC message', cause)
     }
   }
 

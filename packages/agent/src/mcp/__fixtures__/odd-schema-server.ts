@@ -6,7 +6,7 @@
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
 // object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
-// its stdout as a line, and answers nothing.
+// its stdout as a line (`repeat` times over), and answers nothing.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
@@ -118,7 +118,7 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
   const stdout = request.params.arguments?.stdout
   if (typeof stdout === 'string') {
-    process.stdout.write(`${stdout}\n`)
+    process.stdout.write(`${stdout.repeat(repeat)}\n`)
     return new Promise<never>(() => {})
   }
   if (request.params.name === 'inherited_output') return { content: [], structuredContent: { count: 1 } }
