@@ -568,8 +568,8 @@ function protoKeyIn(value: unknown, name: string): string | undefined {
 }
 
 /**
- * Reads an event stream's lines as they come, for an `id` field with a value — the SDK resumes a stream that gave one
- * — keeping the head of the line it is in alone: a line of megabytes costs no more.
+ * Reads an event stream's bytes as they come, for an `id` field with a value — the SDK resumes a stream that gave one
+ * — keeping the first five characters of the line it is in alone: one pass, whatever the lines' lengths.
  */
 class EventIdWatch {
   found = false
@@ -582,10 +582,6 @@ class EventIdWatch {
       else if (this.head.length < 5) {
         this.head += String.fromCharCode(byte)
         this.found = /^id:(?: .|[^ ])/.test(this.head)
-      } else {
-        // The rest of the line cannot make it an id: on to its end.
-        const ends = [bytes.indexOf(0x0a, at), bytes.indexOf(0x0d, at)].filter((end) => end !== -1)
-        at = (ends.length === 0 ? bytes.length : Math.min(...ends)) - 1
       }
     }
   }

@@ -840,6 +840,8 @@ describe('MCP tools over streamable HTTP', () => {
         "the server's answer is malformed: its event stream ended without an answer the MCP SDK could read, and with no event id to resume from",
       )
     }
+    // One with an event id is resumed by the SDK, and answered then.
+    expect(await garble.invoke({ as: 'resumable-stream' })).toBe('resumed')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
