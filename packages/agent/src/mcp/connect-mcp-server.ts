@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -32,7 +33,10 @@ export interface MCPStdioServerOptions {
   /** The process's environment; default the SDK's safe subset of this one's (PATH, HOME, …). */
   readonly env?: Readonly<Record<string, string>>
   readonly cwd?: string
-  /** Where the server's stderr goes. Default `inherit`. */
+  /**
+   * Where the server's stderr goes. Default `inherit`. With `pipe`, read it from the connection's `stderr`: a server
+   * whose piped stderr nobody reads blocks (or fails) writing to it once the pipe is full.
+   */
   readonly stderr?: 'inherit' | 'ignore' | 'pipe'
 }
 
@@ -143,6 +147,7 @@ export class MCPServerConnection implements MCPToolConnection {
   /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
   private readonly unanswered = new Set<unknown>()
   private closed = false
+  private piped: Readable | null = null
   /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
   private secrets: ClientSecrets | undefined = undefined
   private releaseSecrets: () => void = () => {}
@@ -254,6 +259,18 @@ export class MCPServerConnection implements MCPToolConnection {
     }
   }
 
+  /**
+   * The server's stderr, when it was started with `stderr: 'pipe'` (else `null`), from its start: read it (a server
+   * whose piped stderr nobody reads blocks, or fails, writing to it once the pipe is full).
+   *
+   * @example
+   * const records = await connectMCPServer({ name: 'records', command: 'node', args: ['records-server.js'], stderr: 'pipe' })
+   * records.stderr?.on('data', (chunk) => log.debug(String(chunk)))
+   */
+  get stderr(): Readable | null {
+    return this.piped
+  }
+
   /** Closes the connection; calls in flight fail with an MCPConnectionError. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -318,6 +335,7 @@ export class MCPServerConnection implements MCPToolConnection {
         ...(cwd === undefined ? {} : { cwd }),
         stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
+      this.piped = transport.stderr as Readable | null
       this.watch(transport)
       // The SDK drops a line of the server's stdout that is not a JSON-RPC message, and the call it may have been the
       // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else

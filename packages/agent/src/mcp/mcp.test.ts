@@ -1,6 +1,7 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -514,6 +515,31 @@ describe('MCP tools over stdio', () => {
       expect((refused as Error).message).toMatch(why)
     }
     expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it("with stderr: 'pipe', the server's stderr is read from the connection, and a chatty server keeps answering", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'pipe',
+    })
+    opened.push(odd)
+    let logged = 0
+    odd.stderr?.on('data', (chunk: Buffer) => {
+      logged += chunk.length
+    })
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // Far more than a pipe holds (64 KiB): unread, the server's writes would block, and its answers with them.
+    for (let call = 0; call < 5; call++)
+      expect(await echo?.invoke({ stderr: 'log line ', repeat: 50_000 })).toBe('logged')
+    const ended = once(odd.stderr as NodeJS.ReadableStream, 'end')
+    await odd.close()
+    await ended
+    expect(logged).toBe(5 * 50_000 * 'log line '.length)
+    const inherited = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(inherited)
+    expect(inherited.stderr).toBeNull()
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {

@@ -6,7 +6,9 @@
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
 // object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
-// its stdout as a line (`repeat` times over), and answers nothing.
+// its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
+// stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`.
+import { writeSync } from 'node:fs'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
@@ -116,6 +118,19 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   const code = request.params.arguments?.fail
   const repeat = Number(request.params.arguments?.repeat ?? 1)
   if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
+  const stderr = request.params.arguments?.stderr
+  if (typeof stderr === 'string') {
+    // Written whole before answering, as a process whose writes block does: a pipe full and unread holds it here.
+    let unwritten = Buffer.from(stderr.repeat(repeat))
+    while (unwritten.length > 0) {
+      try {
+        unwritten = unwritten.subarray(writeSync(2, unwritten))
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'EAGAIN') throw error
+      }
+    }
+    return { content: [{ type: 'text', text: 'logged' }] }
+  }
   const stdout = request.params.arguments?.stdout
   if (typeof stdout === 'string') {
     process.stdout.write(`${stdout.repeat(repeat)}\n`)
