@@ -400,6 +400,8 @@ describe('MCP tools over stdio', () => {
     const odd = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
     opened.push(odd)
     const [echo] = await odd.tools({ only: ['echo'] })
+    // Blank lines carry nothing, and hide no answer: passed over.
+    expect(await echo?.invoke({ text: 'after blank lines', blank: true })).toBe('after blank lines')
     // Long deadlines: without the line told, each call would wait for its own, and the test for its timeout.
     const beside = echo?.invoke({ stdout: '{"level":"info","msg":"not a message"}' }, { timeoutMs: 600_000 })
     const logged = await echo

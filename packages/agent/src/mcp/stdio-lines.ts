@@ -23,8 +23,8 @@ export class NotAMessageError extends Error {
 
 /**
  * The lines of a stdio server's stdout, read as the SDK's read buffer reads them — one JSON-RPC message a line, at most
- * as many bytes buffered — except that a line that is not a message throws a {@link NotAMessageError} holding it: the
- * SDK's throws the parser's error, which does not say what the line was.
+ * as many bytes buffered — except that a line that is not a message throws a {@link NotAMessageError} holding it (the
+ * SDK's throws the parser's error, which does not say what the line was), and a blank line is passed over.
  */
 class LineBuffer extends ReadBuffer {
   private buffered: Buffer | undefined = undefined
@@ -39,10 +39,14 @@ class LineBuffer extends ReadBuffer {
   }
 
   override readMessage(): JSONRPCMessage | null {
-    const index = this.buffered?.indexOf('\n') ?? -1
-    if (this.buffered === undefined || index === -1) return null
-    const line = this.buffered.toString('utf8', 0, index).replace(/\r$/, '')
-    this.buffered = this.buffered.subarray(index + 1)
+    let line = ''
+    // A blank line carries nothing, and hides no message: passed over (a server may end each message with two).
+    while (line.trim() === '') {
+      const index = this.buffered?.indexOf('\n') ?? -1
+      if (this.buffered === undefined || index === -1) return null
+      line = this.buffered.toString('utf8', 0, index).replace(/\r$/, '')
+      this.buffered = this.buffered.subarray(index + 1)
+    }
     try {
       return deserializeMessage(line)
     } catch (cause) {

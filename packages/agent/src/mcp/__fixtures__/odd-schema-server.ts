@@ -131,6 +131,7 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
     }
     return { content: [{ type: 'text', text: 'logged' }] }
   }
+  if (request.params.arguments?.blank === true) process.stdout.write('\n \r\n\t\n')
   const stdout = request.params.arguments?.stdout
   if (typeof stdout === 'string') {
     process.stdout.write(`${stdout.repeat(repeat)}\n`)
