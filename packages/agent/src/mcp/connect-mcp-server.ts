@@ -1,19 +1,28 @@
+import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js'
+import { ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
   ConfigurationError,
   checkKnownOptions,
   checkOneOf,
   optionError,
-  type RunContext,
+  safeStringify,
   unreadableOption,
 } from '@tinyllm/core'
 import { type ClientSecrets, registerClientSecrets } from '@tinyllm/llm'
 import { MCPConnectionError } from './mcp-errors.js'
-import { MCPTool, type MCPToolConnection, type MCPToolInfo, malformedAnswer, outputValidators } from './mcp-tool.js'
+import {
+  MCPTool,
+  type MCPToolConnection,
+  type MCPToolInfo,
+  malformedAnswer,
+  outputValidators,
+  UnreadableAnswer,
+} from './mcp-tool.js'
+import { NotAMessageError, reportLinesOf } from './stdio-lines.js'
 
 /** An MCP server started as a process of its own, spoken to over its stdin and stdout. */
 export interface MCPStdioServerOptions {
@@ -24,7 +33,10 @@ export interface MCPStdioServerOptions {
   /** The process's environment; default the SDK's safe subset of this one's (PATH, HOME, …). */
   readonly env?: Readonly<Record<string, string>>
   readonly cwd?: string
-  /** Where the server's stderr goes. Default `inherit`. */
+  /**
+   * Where the server's stderr goes. Default `inherit`. With `pipe`, read it from the connection's `stderr`: a server
+   * whose piped stderr nobody reads blocks (or fails) writing to it once the pipe is full.
+   */
   readonly stderr?: 'inherit' | 'ignore' | 'pipe'
 }
 
@@ -93,18 +105,24 @@ export async function connectMCPServer(options: MCPServerOptions): Promise<MCPSe
     throw unreadableOption(error, 'options', 'connectMCPServer')
   }
   const name = connection.name
+  const connecting = connection.track(undefined)
   try {
-    await connection.client.connect(transport)
+    await connection.client.connect(transport, { signal: connecting.signal })
   } catch (cause) {
+    // A connection lost while connecting says why it was lost (a line on its stdout that is not a message, say).
+    const lost = (cause as { data?: unknown } | null)?.data
+    const why = lost !== undefined && lost === connection.lostReason ? connection.lostBecause : undefined
     const error = new MCPConnectionError({
       server: name,
-      message: `could not connect (${cause instanceof Error ? cause.message : String(cause)})`,
+      message: `could not connect (${why ?? (cause instanceof Error ? cause.message : String(cause))})`,
       cause,
     })
     // It may quote the credentials (a server echoing them in its refusal): they stay redacted for as long as it lives.
     connection.keepSecretsFor(error)
     await connection.close().catch(() => {})
     throw error
+  } finally {
+    connecting.done()
   }
   return connection
 }
@@ -116,10 +134,20 @@ export class MCPServerConnection implements MCPToolConnection {
   readonly client: Client
   /** @internal Why the connection is gone for good, once it is. */
   lostReason: MCPConnectionError | undefined = undefined
+  /** @internal The reason of {@link lostReason}, without the server's name before it. */
+  lostBecause: string | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
+  /**
+   * The tools whose schemas, as the server listed them last, have a key named `__proto__`, by name: where it is. The
+   * SDK's client leaves such a key out when it reads the list — a property of that name would be dropped without a word.
+   */
+  private readonly protoKeys = new Map<string, string>()
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
+  /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
+  private readonly unanswered = new Set<unknown>()
   private closed = false
+  private piped: Readable | null = null
   /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
   private secrets: ClientSecrets | undefined = undefined
   private releaseSecrets: () => void = () => {}
@@ -158,8 +186,10 @@ export class MCPServerConnection implements MCPToolConnection {
     const cursors = new Set<string>()
     let cursor: string | undefined
     do {
+      const listing = this.track(undefined)
       const page = await this.client
-        .listTools(cursor === undefined ? undefined : { cursor })
+        .listTools(cursor === undefined ? undefined : { cursor }, { signal: listing.signal })
+        .finally(listing.done)
         .catch((cause: unknown) => {
           if (this.lostReason !== undefined) throw this.lostReason
           // Why, in the message: an answer the SDK refuses names where it is wrong (`tools.1.inputSchema.type: …`).
@@ -208,6 +238,10 @@ export class MCPServerConnection implements MCPToolConnection {
       )
     }
     try {
+      const protoKey = this.protoKeys.get(tool.name)
+      if (protoKey !== undefined) {
+        throw new Error(`its schema has a key named __proto__, at ${protoKey}, which the MCP SDK leaves out reading it`)
+      }
       const offered = new MCPTool(this, tool, {
         name: `${options.prefix}${tool.name}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
         needsApproval,
@@ -223,6 +257,18 @@ export class MCPServerConnection implements MCPToolConnection {
         cause,
       })
     }
+  }
+
+  /**
+   * The server's stderr, when it was started with `stderr: 'pipe'` (else `null`), from its start: read it (a server
+   * whose piped stderr nobody reads blocks, or fails, writing to it once the pipe is full).
+   *
+   * @example
+   * const records = await connectMCPServer({ name: 'records', command: 'node', args: ['records-server.js'], stderr: 'pipe' })
+   * records.stderr?.on('data', (chunk) => log.debug(String(chunk)))
+   */
+  get stderr(): Readable | null {
+    return this.piped
   }
 
   /** Closes the connection; calls in flight fail with an MCPConnectionError. */
@@ -246,18 +292,19 @@ export class MCPServerConnection implements MCPToolConnection {
     await this.close()
   }
 
-  /** @internal */
-  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void } {
+  /** @internal Tracks a request in flight, aborted with `signal` (a run's, say) or when the connection is lost. */
+  track(signal: AbortSignal | undefined): { readonly signal: AbortSignal; readonly done: () => void } {
     const controller = new AbortController()
-    const stop = (): void => controller.abort(context.signal.reason)
-    if (context.signal.aborted) stop()
-    else context.signal.addEventListener('abort', stop, { once: true })
+    const stop = (): void => controller.abort(signal?.reason)
+    if (signal?.aborted === true) stop()
+    else signal?.addEventListener('abort', stop, { once: true })
+    if (this.lostReason !== undefined) controller.abort(this.abortReason())
     this.inFlight.add(controller)
     return {
       signal: controller.signal,
       done: () => {
         this.inFlight.delete(controller)
-        context.signal.removeEventListener('abort', stop)
+        signal?.removeEventListener('abort', stop)
       },
     }
   }
@@ -281,13 +328,28 @@ export class MCPServerConnection implements MCPToolConnection {
       if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
       if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
       if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
-      return new StdioClientTransport({
+      const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),
         ...(env === undefined ? {} : { env: { ...env } }),
         ...(cwd === undefined ? {} : { cwd }),
         stderr: checkOneOf(given.stderr, 'stderr', ['inherit', 'ignore', 'pipe'], name) ?? 'inherit',
       })
+      this.piped = transport.stderr as Readable | null
+      this.watch(transport)
+      // The SDK drops a line of the server's stdout that is not a JSON-RPC message, and the call it may have been the
+      // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else
+      // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
+      reportLinesOf(transport)
+      transport.onerror = (error) => {
+        if (!(error instanceof NotAMessageError)) return
+        const line = safeStringify(error.line, 200)
+        this.lose(
+          `it wrote a line to its stdout that ${error.what}: ${line} (stdout carries MCP messages alone; write logs to stderr)`,
+        )
+        this.client.close().catch(() => {})
+      }
+      return transport
     }
     checkKnownOptions(given, httpOptionKeys, name)
     const { url, headers } = given
@@ -312,17 +374,63 @@ export class MCPServerConnection implements MCPToolConnection {
     // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
     this.secrets = { baseURL: parsed.href, headers }
     this.releaseSecrets = registerClientSecrets(this, this.secrets)
-    return new StreamableHTTPClientTransport(parsed, {
+    const transport = new StreamableHTTPClientTransport(parsed, {
       ...(headers === undefined ? {} : { requestInit: { headers: { ...headers } } }),
       fetch: this.watchedFetch,
     })
+    this.watch(transport)
+    return transport
+  }
+
+  /**
+   * Reads each message of the server before the SDK's client does (which keeps the handler found on the transport),
+   * for a key named `__proto__`, which the SDK leaves out: the tools a tool list holds with one in their schemas are
+   * noted; an answer with one in its `structuredContent` fails its call, rather than answer it without.
+   */
+  private watch(transport: Transport): void {
+    transport.onmessage = (message: JSONRPCMessage) => {
+      const { id, result } = message as {
+        id?: string | number
+        result?: { tools?: unknown; structuredContent?: unknown }
+      }
+      if (!('method' in message)) this.unanswered.delete(id)
+      const structured = result?.structuredContent
+      if (
+        id !== undefined &&
+        typeof structured === 'object' &&
+        structured !== null &&
+        Object.hasOwn(structured, '__proto__')
+      ) {
+        const why = 'its structuredContent has a key named __proto__, which the MCP SDK leaves out reading it'
+        this.answerWithError(id, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+      }
+      const tools = result?.tools
+      if (!Array.isArray(tools)) return
+      for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown; outputSchema?: unknown }>) {
+        if (typeof tool?.name !== 'string') continue
+        const at = protoKeyIn(tool.inputSchema, 'inputSchema') ?? protoKeyIn(tool.outputSchema, 'outputSchema')
+        if (at === undefined) this.protoKeys.delete(tool.name)
+        else this.protoKeys.set(tool.name, at)
+      }
+    }
   }
 
   /** Fails every call in flight with an MCPConnectionError, and every later one. */
   private lose(reason: string): void {
-    const error = new MCPConnectionError({ server: this.name, message: reason })
-    this.lostReason ??= error
-    for (const controller of this.inFlight) controller.abort(error)
+    if (this.lostReason === undefined) {
+      this.lostReason = new MCPConnectionError({ server: this.name, message: reason })
+      this.lostBecause = reason
+    }
+    for (const controller of this.inFlight) controller.abort(this.abortReason())
+  }
+
+  /**
+   * What a request in flight is aborted with once the connection is lost. The SDK fails the request with an McpError
+   * it is aborted with as it is (with any other reason, with an McpError of its own quoting it): this one carries the
+   * loss as its data, as the answer to a request whose response was cut off does.
+   */
+  private abortReason(): McpError {
+    return new McpError(ErrorCode.ConnectionClosed, this.lostBecause ?? 'the connection was lost', this.lostReason)
   }
 
   /**
@@ -333,15 +441,35 @@ export class MCPServerConnection implements MCPToolConnection {
   private cutOff(id: unknown): void {
     if (id === undefined) return
     const message = 'a response was cut off before its end (did the server stop?)'
-    // The call's error is the answer's data: no server's answer can carry one.
-    this.client.transport?.onmessage?.({
-      jsonrpc: '2.0',
-      id: id as string | number,
-      error: {
-        code: ErrorCode.ConnectionClosed,
-        message,
-        data: new MCPConnectionError({ server: this.name, message }),
-      },
+    this.answerWithError(
+      id as string | number,
+      ErrorCode.ConnectionClosed,
+      message,
+      new MCPConnectionError({ server: this.name, message }),
+    )
+  }
+
+  /**
+   * Answers the request `id` with an error, before any answer of the server's: the call's error is the answer's data,
+   * which no server's answer can carry. An answer of the server's that comes after it answers nothing.
+   */
+  private answerWithError(id: string | number, code: number, message: string, data: unknown): void {
+    this.client.transport?.onmessage?.({ jsonrpc: '2.0', id, error: { code, message, data } })
+  }
+
+  /**
+   * Answers the request `id`, whose event stream ended, with an error if the SDK read no answer from it — once the SDK
+   * has read the stream to its end: its reading runs on promises, all settled before the next turn of the event loop.
+   */
+  private answerIfUnanswered(id: unknown, resumable: boolean): void {
+    if (resumable) {
+      this.unanswered.delete(id)
+      return
+    }
+    setImmediate(() => {
+      if (!this.unanswered.delete(id)) return
+      const why = 'its event stream ended without an answer the MCP SDK could read, and with no event id to resume from'
+      this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
     })
   }
 
@@ -353,6 +481,10 @@ export class MCPServerConnection implements MCPToolConnection {
    * A request the client gives up on — its call aborted or out of time — is closed, whatever phase it is in: the SDK
    * tells the server with `notifications/cancelled`, and that notification closes the HTTP request it names, which the
    * server might otherwise hold open until the connection closes.
+   *
+   * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
+   * leaves the call waiting for its deadline, unless it gave an event id to resume it from (the SDK asks for the rest
+   * of it then): without one, the request is answered with an error that says so.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -379,6 +511,9 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     const reader = body.getReader()
     let cancelled = false
+    const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+    const eventIds = id !== undefined && contentType === 'text/event-stream' ? new EventIdWatch() : undefined
+    if (eventIds !== undefined) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -386,6 +521,7 @@ export class MCPServerConnection implements MCPToolConnection {
           chunk = await reader.read()
         } catch (cause) {
           done()
+          this.unanswered.delete(id)
           if (cancelled) return
           // The request was closed because its call was cancelled: its answer ends here, and no one waits for it.
           if (request?.signal.aborted === true) controller.close()
@@ -397,15 +533,19 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (!chunk.done) controller.enqueue(chunk.value)
-        else {
+        if (!chunk.done) {
+          eventIds?.read(chunk.value)
+          controller.enqueue(chunk.value)
+        } else {
           done()
           controller.close()
+          if (eventIds !== undefined) this.answerIfUnanswered(id, eventIds.found)
         }
       },
       cancel: (reason) => {
         cancelled = true
         done()
+        this.unanswered.delete(id)
         return reader.cancel(reason)
       },
     })
@@ -414,6 +554,54 @@ export class MCPServerConnection implements MCPToolConnection {
       statusText: response.statusText,
       headers: response.headers,
     })
+  }
+}
+
+/**
+ * Where `value` (read from JSON) has a key named `__proto__`, if it has one: its path from `name`, like
+ * `inputSchema.properties.__proto__`. Read without recursion: a schema nested deeper than the stack still gets an answer.
+ */
+function protoKeyIn(value: unknown, name: string): string | undefined {
+  interface Node {
+    readonly value: unknown
+    readonly key: string
+    readonly parent: Node | undefined
+  }
+  const pending: Node[] = [{ value, key: name, parent: undefined }]
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (typeof node.value !== 'object' || node.value === null) continue
+    for (const [key, item] of Object.entries(node.value)) {
+      const child: Node = { value: item, key, parent: node }
+      if (key !== '__proto__') {
+        pending.push(child)
+        continue
+      }
+      const path: string[] = []
+      for (let at: Node | undefined = child; at !== undefined; at = at.parent) path.push(at.key)
+      const joined = path.reverse().join('.')
+      return joined.length <= 200 ? joined : `…${joined.slice(-200)}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Reads an event stream's bytes as they come, for an `id` field with a value — the SDK resumes a stream that gave one
+ * — keeping the first five characters of the line it is in alone: one pass, whatever the lines' lengths.
+ */
+class EventIdWatch {
+  found = false
+  private head = ''
+
+  read(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length && !this.found; at++) {
+      const byte = bytes[at] as number
+      if (byte === 0x0a || byte === 0x0d) this.head = ''
+      else if (this.head.length < 5) {
+        this.head += String.fromCharCode(byte)
+        this.found = /^id:(?: .|[^ ])/.test(this.head)
+      }
+    }
   }
 }
 

@@ -27,8 +27,11 @@ export interface MCPToolInfo {
 export interface MCPToolConnection {
   readonly name: string
   readonly client: Client
-  /** Tracks a call in flight: the signal aborts when the connection is lost; call the returned function when done. */
-  track(context: RunContext): { readonly signal: AbortSignal; readonly done: () => void }
+  /**
+   * Tracks a call in flight: the signal aborts with `signal` (the run's), or when the connection is lost; call the
+   * returned function when done.
+   */
+  track(signal: AbortSignal): { readonly signal: AbortSignal; readonly done: () => void }
   /** Why the connection was lost, if it was. */
   readonly lostReason: MCPConnectionError | undefined
 }
@@ -36,9 +39,35 @@ export interface MCPToolConnection {
 /**
  * A validator of `schema`, compiled on a validator of its own: one shared would keep the `$id` the schema declares
  * registered, and check the schema of another tool with the same `$id` — of this server or another — against this one.
+ *
+ * ajv reads a property an object inherits as one it has: every object would have a `constructor` and a `toString`, so
+ * a schema naming one would refuse a value without it (`must be string`), and miss it when required. It checks a copy
+ * of the value made of its own properties alone; the value it gives back is the one it was given.
  */
 function compile<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
-  return new AjvJsonSchemaValidator().getValidator<T>(schema)
+  const validate = new AjvJsonSchemaValidator().getValidator<T>(schema)
+  return (input) => {
+    const result = validate(ownPropertiesOf(input, new Map()))
+    return result.valid ? { ...result, data: input as T } : result
+  }
+}
+
+/**
+ * `value` with each object in it copied without a prototype — own properties alone, as JSON has them — and each list
+ * as a list of as many items (holes kept: a sparse one costs its items, not its length).
+ */
+function ownPropertiesOf(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  const copied = copies.get(value)
+  if (copied !== undefined) return copied
+  const copy: object = Array.isArray(value) ? new Array(value.length) : Object.create(null)
+  copies.set(value, copy)
+  for (const key of Object.keys(value)) {
+    const item = ownPropertiesOf((value as Record<string, unknown>)[key], copies)
+    // Defined, not set: `__proto__` is a key like any other, not the prototype's setter.
+    Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
+  }
+  return copy
 }
 
 /**
@@ -96,7 +125,7 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     const connection = this.connection
     const lost = connection.lostReason
     if (lost !== undefined) throw lost
-    const call = connection.track(context)
+    const call = connection.track(context.signal)
     const deadline = context.deadline
     // The SDK's limit on the request: the run's deadline, else the SDK's default. A timer cannot hold more than
     // 2³¹−1 ms (a longer one fires at once), and a deadline may be further away: the run's own deadline ends it then.
@@ -130,9 +159,10 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
   /**
    * What a call threw, as a tinyllm error: the connection's loss, the server's error, or a timeout. The SDK reports a
    * lost connection and its own timeout with error codes a server may answer with too (-32000 is the first of those
-   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The connection's loss
-   * aborts the call's signal first (or comes as the answer's data, for a response cut off); the SDK's timeout carries
-   * the limit it was given.
+   * JSON-RPC leaves to servers): a server's error answer is an MCPToolError whatever its code. The run's abort comes as
+   * the reason of the call's signal; the connection's loss as the data of the error the call fails with (the signal's
+   * reason, or the answer to a response cut off), which no server's answer can carry; the SDK's timeout carries the
+   * limit it was given.
    */
   private typed(error: unknown, signal: AbortSignal, timeoutMs: number): unknown {
     if (signal.aborted && TinyLLMError.isInstance(signal.reason)) return signal.reason
@@ -177,11 +207,26 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
 }
 
 /**
+ * @internal The data of the error answer a server's answer is replaced with when the SDK would read it otherwise than
+ * it was sent (leaving out a key of it): why. No server's answer can carry one.
+ */
+export class UnreadableAnswer {
+  readonly why: string
+
+  constructor(why: string) {
+    this.why = why
+  }
+}
+
+/**
  * @internal What is wrong with the server's answer, when a request failed because the answer reached us but is not an
- * MCP result: not JSON (a SyntaxError from parsing it), or JSON the SDK's result schema refuses (its issues, with paths).
+ * MCP result: not JSON (a SyntaxError from parsing it), JSON the SDK's result schema refuses (its issues, with paths),
+ * or JSON the SDK would read otherwise than it was sent (an {@link UnreadableAnswer}).
  */
 export function malformedAnswer(error: unknown): string | undefined {
   if (error instanceof SyntaxError) return `it is not JSON (${error.message})`
+  const data = (error as { data?: unknown } | null)?.data
+  if (data instanceof UnreadableAnswer) return data.why
   const issues = (error as { issues?: unknown } | null)?.issues
   if (!Array.isArray(issues)) return undefined
   return issues
@@ -201,7 +246,16 @@ function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string
       vendor: 'mcp',
       validate(value) {
         const result = validate(value)
-        return result.valid ? { value: result.data } : { issues: [{ message: result.errorMessage }] }
+        if (!result.valid) return { issues: [{ message: result.errorMessage }] }
+        // The arguments go to the server as JSON: a value JSON cannot hold (a cycle, a BigInt) is invalid input, not a
+        // call that fails as if the server could not be reached.
+        try {
+          JSON.stringify(value)
+        } catch (cause) {
+          const why = cause instanceof Error ? cause.message : String(cause)
+          return { issues: [{ message: `the arguments cannot be sent as JSON (${why})` }] }
+        }
+        return { value: result.data }
       },
     },
   }

@@ -1,13 +1,14 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { AbortError, ConfigurationError, formatRunTree, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, formatRunTree, TimeoutError, ValidationError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
@@ -395,6 +396,154 @@ describe('MCP tools over stdio', () => {
     }
   })
 
+  it('a line on its stdout that is not a JSON-RPC message fails the connection at once, the line in the error', async () => {
+    const odd = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // Blank lines carry nothing, and hide no answer: passed over.
+    expect(await echo?.invoke({ text: 'after blank lines', blank: true })).toBe('after blank lines')
+    // Long deadlines: without the line told, each call would wait for its own, and the test for its timeout.
+    const beside = echo?.invoke({ stdout: '{"level":"info","msg":"not a message"}' }, { timeoutMs: 600_000 })
+    const logged = await echo
+      ?.invoke({ stdout: 'debug: key sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789' }, { timeoutMs: 600_000 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(logged), String(logged)).toBe(true)
+    // The first line written is the one told, in the calls in flight, and in every later one.
+    const told =
+      'MCP server odd: it wrote a line to its stdout that is not a JSON-RPC message: ' +
+      '"{\\"level\\":\\"info\\",\\"msg\\":\\"not a message\\"}" (stdout carries MCP messages alone; write logs to stderr)'
+    expect((logged as Error).message).toBe(told)
+    expect(await beside?.catch((caught: unknown) => caught)).toBe(logged)
+    expect(await echo?.invoke({ text: 'later' }).catch((caught: unknown) => caught)).toBe(logged)
+    expect(await odd.tools().catch((caught: unknown) => caught)).toBe(logged)
+
+    // Said while connecting, it fails the connection; the line is cut short and its secrets are redacted.
+    const banner = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'banner'],
+    })
+      .then(() => 'connected')
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(banner), String(banner)).toBe(true)
+    expect((banner as Error).message).toMatch(
+      /^MCP server odd: could not connect \(it wrote a line to its stdout that is not a JSON-RPC message: "odd server starting" \(/,
+    )
+    const noisy = await connectMCPServer({ name: 'noisy', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(noisy)
+    const [noisyEcho] = await noisy.tools({ only: ['echo'] })
+    const long = await noisyEcho
+      ?.invoke({ stdout: `key sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789 ${'x'.repeat(100_000)}` })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(long), String(long)).toBe(true)
+    expect((long as Error).message).toMatch(/not a JSON-RPC message: "key \[REDACTED\] x+…/)
+    expect((long as Error).message.length).toBeLessThan(500)
+    expect(inspect(long)).not.toContain('Abcdefghijklmnopqrstuvwxyz')
+    // Longer than the SDK reads (10 MB): said so, with the line's head.
+    const huge = await connectMCPServer({ name: 'huge', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(huge)
+    const [hugeEcho] = await huge.tools({ only: ['echo'] })
+    const tooLong = await hugeEcho
+      ?.invoke({ stdout: 'head ', repeat: 3 * 1024 * 1024 })
+      .catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(tooLong), String(tooLong)).toBe(true)
+    expect((tooLong as Error).message).toMatch(
+      /^MCP server huge: it wrote a line to its stdout that is longer than the 10485760 bytes the MCP SDK reads: "(head ?)+… \(stdout carries/,
+    )
+  })
+
+  it('a schema naming a property every object inherits (constructor, toString, valueOf) checks what the value has', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'own-keys'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools({ only: ['inherited_names', 'inherited_output'] })
+    const names = toolNamed(tools, 'inherited_names')
+    expect(await names.invoke({ constructor: {}, prototype: true })).toBe('{"constructor":{},"prototype":true}')
+    // A property the value does not have is missing, not the one every object inherits.
+    const missing = await names.invoke({ toString: 'text' }).catch((caught: unknown) => caught)
+    expect((missing as Error).message).toMatch(/must have required property 'constructor'$/)
+    const wrong = await names.invoke({ constructor: {}, toString: 5 }).catch((caught: unknown) => caught)
+    expect((wrong as Error).message).toMatch(/data\/toString must be string$/)
+    // The SDK's client checks an answer against the output schema with the same validator.
+    expect(await toolNamed(tools, 'inherited_output').invoke({})).toEqual({ count: 1 })
+  })
+
+  it('a tool whose schema has a key __proto__ (which the SDK leaves out reading it) cannot be offered: a ConfigurationError', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'own-keys'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    for (const [only, where] of [
+      [
+        undefined,
+        'its tool "proto_input" cannot be offered (its schema has a key named __proto__, at inputSchema.properties.__proto__,',
+      ],
+      [
+        ['proto_output'],
+        'its tool "proto_output" cannot be offered (its schema has a key named __proto__, at outputSchema.properties.a.properties.__proto__,',
+      ],
+    ] as const) {
+      const refused = await odd.tools(only === undefined ? {} : { only }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toContain(`MCP server odd: ${where}`)
+    }
+    expect(({} as Record<string, unknown>).type).toBeUndefined()
+  })
+
+  it('arguments JSON cannot hold (a cycle, a BigInt) are invalid input, not a server that cannot be reached', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    const cyclic: Record<string, unknown> = { text: 'round' }
+    cyclic.self = cyclic
+    for (const [arguments_, why] of [
+      [cyclic, /the arguments cannot be sent as JSON \(Converting circular structure to JSON/],
+      [{ text: 'big', count: 10n }, /the arguments cannot be sent as JSON \(Do not know how to serialize a BigInt\)/],
+    ] as const) {
+      const refused = await echo?.invoke(arguments_).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(refused), String(refused)).toBe(true)
+      expect((refused as Error).message).toMatch(why)
+    }
+    expect(await echo?.invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it("with stderr: 'pipe', the server's stderr is read from the connection, and a chatty server keeps answering", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'pipe',
+    })
+    opened.push(odd)
+    let logged = 0
+    odd.stderr?.on('data', (chunk: Buffer) => {
+      logged += chunk.length
+    })
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // Far more than a pipe holds (64 KiB): unread, the server's writes would block, and its answers with them.
+    for (let call = 0; call < 5; call++)
+      expect(await echo?.invoke({ stderr: 'log line ', repeat: 50_000 })).toBe('logged')
+    const ended = once(odd.stderr as NodeJS.ReadableStream, 'end')
+    await odd.close()
+    await ended
+    expect(logged).toBe(5 * 50_000 * 'log line '.length)
+    const inherited = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(inherited)
+    expect(inherited.stderr).toBeNull()
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',
@@ -702,6 +851,25 @@ describe('MCP tools over streamable HTTP', () => {
     expect(
       String(await garble.invoke({ as: 'bad-content' }).catch((caught: unknown) => (caught as Error).message)),
     ).toContain('content: ')
+    // A key the SDK would leave out: the call fails, rather than answer without it.
+    const protoKey = await garble.invoke({ as: 'proto-key' }).catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(protoKey), String(protoKey)).toBe(true)
+    expect((protoKey as Error).message).toBe(
+      "the server's answer is malformed: its structuredContent has a key named __proto__, which the MCP SDK leaves out reading it",
+    )
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
+    // An event stream that ends without an answer the SDK can read (it drops one that is not JSON), and with no event
+    // id to resume it from: its call fails then, not at its deadline (which the test's own timeout comes before).
+    for (const as of ['empty-stream', 'not-json-event']) {
+      const ended = await garble.invoke({ as }, { timeoutMs: 600_000 }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(ended), String(ended)).toBe(true)
+      expect((ended as Error).message).toBe(
+        "the server's answer is malformed: its event stream ended without an answer the MCP SDK could read, and with no event id to resume from",
+      )
+    }
+    // One with an event id is resumed by the SDK, and answered then.
+    expect(await garble.invoke({ as: 'resumable-stream' })).toBe('resumed')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

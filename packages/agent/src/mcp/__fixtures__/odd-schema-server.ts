@@ -3,13 +3,19 @@
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
 // over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
-// two tools whose different input schemas declare the same `$id`.
+// two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
+// object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
+// a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
+// its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
+// stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`.
+import { writeSync } from 'node:fs'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
 
 const pages = process.argv[2]
 let listed = 0
+if (pages === 'banner') process.stdout.write('odd server starting\n')
 
 const server = new Server({ name: 'odd', version: '1.0.0' }, { capabilities: { tools: {} } })
 server.setRequestHandler(ListToolsRequestSchema, async (request) => {
@@ -54,6 +60,41 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       ],
     }
   }
+  if (pages === 'own-keys') {
+    return {
+      tools: [
+        {
+          name: 'inherited_names',
+          inputSchema: {
+            type: 'object',
+            properties: {
+              constructor: { type: 'object' },
+              toString: { type: 'string' },
+              prototype: { type: 'boolean' },
+            },
+            required: ['constructor'],
+          },
+        },
+        {
+          name: 'inherited_output',
+          inputSchema: { type: 'object' },
+          outputSchema: { type: 'object', properties: { valueOf: { type: 'string' }, count: { type: 'number' } } },
+        },
+        // As JSON.parse reads them: `__proto__` is a key of its own, which an object literal cannot write.
+        {
+          name: 'proto_input',
+          inputSchema: JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}'),
+        },
+        {
+          name: 'proto_output',
+          inputSchema: { type: 'object' },
+          outputSchema: JSON.parse(
+            '{"type":"object","properties":{"a":{"type":"object","properties":{"__proto__":{}}}}}',
+          ),
+        },
+      ],
+    }
+  }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
   }
@@ -77,6 +118,26 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   const code = request.params.arguments?.fail
   const repeat = Number(request.params.arguments?.repeat ?? 1)
   if (typeof code === 'number') throw new McpError(code, 'the database is down'.repeat(repeat))
+  const stderr = request.params.arguments?.stderr
+  if (typeof stderr === 'string') {
+    // Written whole before answering, as a process whose writes block does: a pipe full and unread holds it here.
+    let unwritten = Buffer.from(stderr.repeat(repeat))
+    while (unwritten.length > 0) {
+      try {
+        unwritten = unwritten.subarray(writeSync(2, unwritten))
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'EAGAIN') throw error
+      }
+    }
+    return { content: [{ type: 'text', text: 'logged' }] }
+  }
+  if (request.params.arguments?.blank === true) process.stdout.write('\n \r\n\t\n')
+  const stdout = request.params.arguments?.stdout
+  if (typeof stdout === 'string') {
+    process.stdout.write(`${stdout.repeat(repeat)}\n`)
+    return new Promise<never>(() => {})
+  }
+  if (request.params.name === 'inherited_output') return { content: [], structuredContent: { count: 1 } }
   return {
     content: [
       { type: 'text', text: String(request.params.arguments?.text ?? JSON.stringify(request.params.arguments)) },

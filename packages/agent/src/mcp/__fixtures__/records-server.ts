@@ -62,19 +62,39 @@ function recordsServer(): McpServer {
   server.registerTool(
     'garble',
     {
-      description: 'Over HTTP, its answer arrives garbled: not JSON, or a result whose content is not a list',
-      inputSchema: { as: z.enum(['not-json', 'bad-content']) },
+      description:
+        'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, one with a key ' +
+        '__proto__, or an event stream that ends with no answer or an event that is not JSON; `resumable-stream` ends ' +
+        'its event stream with no answer but an event id, and answers once the client resumes it from there',
+      inputSchema: {
+        as: z.enum(['not-json', 'bad-content', 'proto-key', 'empty-stream', 'not-json-event', 'resumable-stream']),
+      },
     },
     async () => ({ content: [{ type: 'text', text: 'not garbled (stdio)' }] }),
   )
   return server
 }
 
+/** The id of the call of `garble` whose event stream ended to be resumed. */
+let resumable: unknown
+
 /** Over HTTP, a call of `garble` gets an answer the SDK's server would never send: the HTTP layer writes it. */
 function garbled(message: unknown): string | undefined {
   const call = message as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: { as?: unknown } } }
   if (call?.method !== 'tools/call' || call.params?.name !== 'garble') return undefined
   if (call.params.arguments?.as === 'not-json') return '<<not json>>'
+  if (call.params.arguments?.as === 'empty-stream') return ': an event stream with no answer\n\n'
+  if (call.params.arguments?.as === 'not-json-event') return 'event: message\ndata: <<not json>>\n\n'
+  if (call.params.arguments?.as === 'resumable-stream') {
+    // An event id to resume from, and a reconnection delay of 1 ms.
+    resumable = call.id
+    return 'retry: 1\nid: garble-1\ndata: \n\n'
+  }
+  if (call.params.arguments?.as === 'proto-key') {
+    // As JSON.stringify cannot write it: `__proto__` a key of the structured content's own.
+    const structured = '{"__proto__":{"polluted":true},"count":1}'
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[],"structuredContent":${structured}}}`
+  }
   return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: 'not-a-list' } })
 }
 
@@ -83,9 +103,16 @@ if (process.argv[2] === 'http') {
     let body = ''
     for await (const chunk of request) body += String(chunk)
     const message: unknown = body === '' ? undefined : JSON.parse(body)
+    if (request.method === 'GET' && request.headers['last-event-id'] === 'garble-1') {
+      // The rest of the resumable stream: the answer.
+      const answer = { jsonrpc: '2.0', id: resumable, result: { content: [{ type: 'text', text: 'resumed' }] } }
+      response.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${JSON.stringify(answer)}\n\n`)
+      return
+    }
     const garbledAnswer = garbled(message)
     if (garbledAnswer !== undefined) {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(garbledAnswer)
+      const stream = /^(:|event:|retry:)/.test(garbledAnswer)
+      response.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' }).end(garbledAnswer)
       return
     }
     // Stateless: a server and a transport per request, as the SDK's stateless examples do.
