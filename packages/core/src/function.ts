@@ -1,5 +1,5 @@
 import type { FunctionNode } from './function-node.js'
-import { checkBoolean, checkTimeout, hasLoneSurrogate, optionError, unreadableOption } from './options.js'
+import { checkBoolean, checkTimeout, optionError, unreadableOption } from './options.js'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry-policy.js'
 import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
@@ -85,8 +85,7 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       const name = options.name
       if (typeof name !== 'string' || name.trim() === '') throw optionError('name', 'a non-empty string', name, owner)
       // A lone surrogate (half of a UTF-16 pair) would make step keys that UTF-8 stores cannot keep apart.
-      if (hasLoneSurrogate(name))
-        throw optionError('name', 'well-formed Unicode, without a lone surrogate', name, owner)
+      if (!name.isWellFormed()) throw optionError('name', 'well-formed Unicode, without a lone surrogate', name, owner)
       owner = name
       this.name = name
       this.inputSchema = options.input

@@ -177,13 +177,3 @@ export function knownSpelling(key: string, known: ReadonlySet<string>): string |
   for (const name of known) if (name.toLowerCase() === plain) return name
   return undefined
 }
-
-/**
- * Whether `text` holds a lone surrogate (half of a UTF-16 pair): UTF-8 cannot hold one, so a store that keeps UTF-8
- * (SQLite, Redis, an outside API) turns it into U+FFFD, and two texts that differ only there become one.
- */
-export function hasLoneSurrogate(text: string): boolean {
-  return loneSurrogate.test(text)
-}
-
-const loneSurrogate = /\p{Cs}/u

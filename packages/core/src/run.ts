@@ -24,14 +24,7 @@ import {
 import type { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import {
-  checkKnownOptions,
-  checkNumber,
-  checkTimeout,
-  hasLoneSurrogate,
-  optionError,
-  unreadableOption,
-} from './options.js'
+import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type {
   ChildInvokeOptions,
@@ -1064,8 +1057,7 @@ function checkInvokeOptions(options: object, functionName: string): void {
  */
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
   if (typeof key !== 'string' || key === '') throw optionError(option, 'a non-empty string', key, functionName)
-  if (hasLoneSurrogate(key))
-    throw optionError(option, 'well-formed Unicode, without a lone surrogate', key, functionName)
+  if (!key.isWellFormed()) throw optionError(option, 'well-formed Unicode, without a lone surrogate', key, functionName)
   return key
 }
 

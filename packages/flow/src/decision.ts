@@ -10,7 +10,6 @@ import {
 } from '@tinyllm/core'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
-import { hasLoneSurrogate } from './step-key.js'
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
 
@@ -258,7 +257,7 @@ function readChoices(list: ReadonlyArray<unknown>, name: string): string[] {
     const choice = list[index]
     if (typeof choice !== 'string' || choice === '')
       throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
-    if (hasLoneSurrogate(choice))
+    if (!choice.isWellFormed())
       throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
     choices.push(choice)
   }

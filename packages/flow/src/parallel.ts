@@ -13,7 +13,6 @@ import {
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
-import { hasLoneSurrogate } from './step-key.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
@@ -434,7 +433,7 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
     return Object.entries(children).map(([key, child]) => {
       // A key is its branch's step key, which cannot be empty.
       if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
-      if (hasLoneSurrogate(key))
+      if (!key.isWellFormed())
         throw optionError(
           'children',
           'an object whose keys are well-formed Unicode, without a lone surrogate',
