@@ -831,6 +831,34 @@ describe('AnthropicChatModel on the wire', () => {
         sse: [opening, event({ type: 'message_delta', usage: {} }), event({ type: 'message_stop' })],
         problem: 'without a delta',
       },
+      // Thinking goes back to the API as it came: a block that cannot be is refused here, not by the next turn.
+      {
+        json: { ...messageStart(), content: [{ type: 'thinking', signature: 's' }] },
+        problem: 'a thinking block without thinking',
+      },
+      {
+        json: { ...messageStart(), content: [{ type: 'thinking', thinking: 't', signature: 5 }] },
+        problem: 'signature is not a string',
+      },
+      { json: { ...messageStart(), content: [{ type: 'redacted_thinking' }] }, problem: 'without data' },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: null } }),
+          ...end,
+        ],
+        problem: 'thinking is not a string',
+      },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: {} } }),
+          ...end,
+        ],
+        problem: 'signature is not a string',
+      },
     ]
     for (const { problem, ...answer } of answers) {
       running.setHandler('POST /v1/messages', () => answer)

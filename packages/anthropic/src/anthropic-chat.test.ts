@@ -1,13 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
-import { RateLimiter, toJsonSchema } from '@tinyllm/llm'
+import { type ChatMessage, type LLMCallInput, RateLimiter, resultText, toJsonSchema } from '@tinyllm/llm'
 import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
-import { startAnthropicCompatibleServer } from './testing/index.js'
+import { startAnthropicCompatibleServer, thinkingSignature } from './testing/index.js'
 
 let server: AnthropicCompatibleServer | undefined
 
@@ -327,6 +327,97 @@ describe('AnthropicChat', () => {
     for await (const delta of stream) if (delta.type === 'text-delta') texts.push(delta.text)
     expect(texts.join('')).toBe('streamed word by word')
     expect(await stream.result).toBe('streamed word by word')
+  })
+
+  it('carries extended thinking through a tool loop: the next turn sends it back unchanged and is accepted, streamed or not', async () => {
+    const running = await start({
+      replies: (body) =>
+        body.messages.length === 1
+          ? {
+              thinking: ['The user wants x; look it up.', { redactedData: 'EncryptedThought==' }],
+              text: 'Let me check.',
+              toolUses: [{ id: 'toolu_1', name: 'lookup', input: { q: 'x' } }],
+            }
+          : 'x is 42.',
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      output: 'result',
+      maxTokens: 4000,
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const question = { role: 'user', content: 'What is x?' } as const
+    for (const streamed of [false, true]) {
+      const call = (input: LLMCallInput) => (streamed ? chat.stream(input).result : chat.invoke(input))
+      const first = await call({ messages: [question] })
+      const turn = first.choices[0]?.message
+      expect(turn, `streamed: ${streamed}`).toEqual({
+        role: 'assistant',
+        content: 'Let me check.',
+        toolCalls: [{ id: 'toolu_1', name: 'lookup', arguments: '{"q":"x"}' }],
+        reasoning: [
+          {
+            text: 'The user wants x; look it up.',
+            provider: 'anthropic',
+            signature: thinkingSignature('The user wants x; look it up.'),
+          },
+          { text: '', provider: 'anthropic', redactedData: 'EncryptedThought==' },
+        ],
+      })
+      // Stored as JSON between the turns, as a journal, a cassette or a job's data keeps it.
+      const kept = JSON.parse(JSON.stringify(turn)) as ChatMessage
+      const second = await call({ messages: [question, kept, { role: 'tool', toolCallId: 'toolu_1', content: '42' }] })
+      expect(resultText(second)).toBe('x is 42.')
+      expect(running.messageRequests.at(-1)?.messages[1]).toEqual({
+        role: 'assistant',
+        content: [
+          {
+            type: 'thinking',
+            thinking: 'The user wants x; look it up.',
+            signature: thinkingSignature('The user wants x; look it up.'),
+          },
+          { type: 'redacted_thinking', data: 'EncryptedThought==' },
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'x' } },
+        ],
+      })
+    }
+    expect(running.requests.map((request) => request.status)).toEqual([200, 200, 200, 200])
+  })
+
+  it('sends back only the reasoning Anthropic made with its signature or data, and refuses reasoning that is not a list of parts', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const reasoning = [
+      { text: 'from another provider', provider: 'openai', signature: 's' },
+      { text: 'unsigned', provider: 'anthropic' },
+      { text: 'signed', provider: 'anthropic', signature: thinkingSignature('signed') },
+    ]
+    await chat.invoke({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.', reasoning },
+        { role: 'user', content: 'Again' },
+      ],
+    })
+    expect(running.messageRequests[0]?.messages[1]?.content).toEqual([
+      { type: 'thinking', thinking: 'signed', signature: thinkingSignature('signed') },
+      { type: 'text', text: 'Hello.' },
+    ])
+    const error = await chat
+      .invoke({
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello.', reasoning: [{ text: 1, provider: 'anthropic' }] as never },
+        ],
+      })
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ name: 'ValidationError' })
+    expect((error as Error).message).toContain('messages[1].reasoning[0]: expected a reasoning part')
+    expect(running.messageRequests).toHaveLength(1)
   })
 
   it('settings and the input reach the wire; the default max_tokens is the constructor’s', async () => {

@@ -283,6 +283,46 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it("refuses an assistant message's reasoning that is not a list of { text, provider } parts of strings, and passes one that is", async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const part = { text: 'Thought.', provider: 'anthropic', signature: 'proof' }
+    const cases: Array<[unknown, Array<string | number>]> = [
+      ['Thought.', ['messages', 1, 'reasoning']],
+      [[null], ['messages', 1, 'reasoning', 0]],
+      [
+        [part, { text: 'Thought.' }],
+        ['messages', 1, 'reasoning', 1],
+      ],
+      [[{ ...part, signature: 7 }], ['messages', 1, 'reasoning', 0]],
+      [[{ text: '', provider: 'anthropic', redactedData: { data: 'x' } }], ['messages', 1, 'reasoning', 0]],
+    ]
+    const turns = (reasoning: unknown) => ({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'Hello.', reasoning },
+        { role: 'user', content: 'again' },
+      ],
+    })
+    for (const [reasoning, path] of cases) {
+      const record = await chat.trace(turns(reasoning) as never)
+      expect(record.error?.state, JSON.stringify(reasoning)).toBe('input_validation')
+      expect((record.error as ValidationError).issues[0]).toMatchObject({
+        path,
+        message: expect.stringContaining('reasoning'),
+      })
+    }
+    expect(model.calls).toHaveLength(0)
+    expect((await chat.trace(turns([part, { text: '', provider: 'x', redactedData: 'y' }]) as never)).status).toBe(
+      'complete',
+    )
+    expect(model.calls[0]?.messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Hello.',
+      reasoning: [part, { text: '', provider: 'x', redactedData: 'y' }],
+    })
+  })
+
   it('never sends an answered request again when the accounting after the answer throws', async () => {
     const model = sent()
     const prices = new Proxy(

@@ -159,6 +159,24 @@ describe('ScriptedChatModel', () => {
     await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
   })
 
+  it("returns scripted reasoning on the first choice's message, and refuses reasoning that is not parts of strings", async () => {
+    const reasoning = [{ text: 'Look it up.', provider: 'anthropic', signature: 'proof' }]
+    const model = new ScriptedChatModel({
+      responses: [{ content: null, toolCalls: [{ name: 'lookup', arguments: '{}' }], reasoning }],
+    })
+    expect((await model.doGenerate(ask('x'))).choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: null,
+      toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{}' }],
+      reasoning,
+    })
+    for (const bad of ['thought', [{ text: 'x' }], [{ text: 'x', provider: 'p', signature: 1 }]]) {
+      expect(() => new ScriptedChatModel({ responses: [{ content: 'a', reasoning: bad as never }] })).toThrow(
+        ConfigurationError,
+      )
+    }
+  })
+
   it('throws a scripted Error made in another realm, from the list, enqueue or a responder', async () => {
     const foreign = (): Error => runInNewContext('new TypeError("provider down over there")') as Error
     expect(foreign()).not.toBeInstanceOf(Error)
