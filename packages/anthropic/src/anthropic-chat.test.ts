@@ -388,6 +388,27 @@ describe('AnthropicChat', () => {
     expect(running.requests.map((request) => request.status)).toEqual([200, 200, 200, 200])
   })
 
+  it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', async () => {
+    // 40 thinking deltas 40 ms apart: the stream is never silent for long, though no text comes for over a second.
+    const thought = Array.from({ length: 40 }, (_, index) => `step${index}`).join(' ')
+    const running = await start({ replies: [{ thinking: [thought], text: 'Answer.' }], streamEventDelayMs: 40 })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 4000,
+      idleTimeoutMs: 800,
+      retry: { attempts: 1 },
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const stream = chat.stream(ask('Think it through.'))
+    const reasoning: string[] = []
+    for await (const delta of stream) if (delta.type === 'reasoning-delta') reasoning.push(delta.text)
+    expect(await stream.result).toBe('Answer.')
+    expect(reasoning.join('')).toBe(thought)
+    expect(running.requests).toHaveLength(1)
+  })
+
   it('sends back only the reasoning Anthropic made with its signature or data, and refuses reasoning that is not a list of parts', async () => {
     const running = await start({ cycleReplies: true, replies: ['ok'] })
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })

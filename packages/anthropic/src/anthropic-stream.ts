@@ -92,12 +92,15 @@ export class MessageStreamAssembler {
           return [{ type: 'tool-call-delta', choiceIndex: 0, toolCallIndex, argumentsDelta: delta.partial_json }]
         }
         if (delta.type === 'thinking_delta' || delta.type === 'signature_delta') {
-          // Reasoning goes into the assembled message (to be sent back), not into the stream's parts.
+          // Reasoning goes into the assembled message, to be sent back; its text is streamed too, as the model's work.
           const block = this.#blocks[event.index]
           if (block?.kind !== 'thinking') return []
-          if (delta.type === 'thinking_delta') block.thinking += delta.thinking
-          else block.signature = (block.signature ?? '') + delta.signature
-          return []
+          if (delta.type === 'signature_delta') {
+            block.signature = (block.signature ?? '') + delta.signature
+            return []
+          }
+          block.thinking += delta.thinking
+          return delta.thinking === '' ? [] : [{ type: 'reasoning-delta', choiceIndex: 0, text: delta.thinking }]
         }
         return [] // citation deltas are not part of the specification
       }
@@ -164,7 +167,7 @@ export class MessageStreamAssembler {
     }
     if (block.type === 'thinking') {
       this.#blocks[index] = { kind: 'thinking', thinking: block.thinking, signature: block.signature ?? undefined }
-      return []
+      return block.thinking === '' ? [] : [{ type: 'reasoning-delta', choiceIndex: 0, text: block.thinking }]
     }
     if (block.type === 'redacted_thinking') {
       this.#blocks[index] = { kind: 'redacted_thinking', data: block.data }

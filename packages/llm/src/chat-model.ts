@@ -139,9 +139,14 @@ export interface ChatResult {
   readonly raw?: unknown
 }
 
-/** A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result. */
+/**
+ * A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result.
+ * `reasoning-delta` is reasoning text as it comes (Anthropic's thinking): the model is at work, so it counts against an
+ * idle timeout as text does, and it is the finish result's message `reasoning`, not its text.
+ */
 export type ChatStreamPart =
   | { readonly type: 'text-delta'; readonly choiceIndex: number; readonly text: string }
+  | { readonly type: 'reasoning-delta'; readonly choiceIndex: number; readonly text: string }
   | {
       readonly type: 'tool-call-delta'
       readonly choiceIndex: number

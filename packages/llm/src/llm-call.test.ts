@@ -1582,10 +1582,10 @@ describe('LLMCall is durable by default', () => {
         const parts = new Map<string, string>()
         for (const delta of deltas) {
           const key =
-            delta.type === 'text-delta'
-              ? `text ${delta.choiceIndex}`
-              : `tool ${delta.choiceIndex}.${delta.toolCallIndex}`
-          const piece = delta.type === 'text-delta' ? delta.text : `${delta.name ?? ''}${delta.argumentsDelta}`
+            delta.type === 'tool-call-delta'
+              ? `tool ${delta.choiceIndex}.${delta.toolCallIndex}`
+              : `${delta.type} ${delta.choiceIndex}`
+          const piece = delta.type === 'tool-call-delta' ? `${delta.name ?? ''}${delta.argumentsDelta}` : delta.text
           parts.set(key, (parts.get(key) ?? '') + piece)
         }
         return Object.fromEntries(parts)

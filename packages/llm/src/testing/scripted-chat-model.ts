@@ -212,6 +212,9 @@ export class ScriptedChatModel implements ChatModel {
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const result = await this.doGenerate(request, options)
     for (const choice of result.choices) {
+      for (const part of choice.message.reasoning ?? []) {
+        if (part.text !== '') yield { type: 'reasoning-delta', choiceIndex: choice.index, text: part.text }
+      }
       const text = choice.message.content ?? ''
       for (let start = 0, end = 0; start < text.length; start = end) {
         if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
