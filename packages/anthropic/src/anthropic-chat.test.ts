@@ -409,6 +409,33 @@ describe('AnthropicChat', () => {
     expect(running.requests).toHaveLength(1)
   })
 
+  it('a tool-use turn whose text is only white space, as the model may answer, goes back without it and is accepted', async () => {
+    const running = await start({
+      replies: (body) =>
+        body.messages.length === 1
+          ? { text: '\n\n', toolUses: [{ id: 'toolu_1', name: 'lookup', input: {} }] }
+          : 'Done.',
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      output: 'result',
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
+    })
+    const question = { role: 'user', content: 'Look it up.' } as const
+    for (const streamed of [false, true]) {
+      const call = (input: LLMCallInput) => (streamed ? chat.stream(input).result : chat.invoke(input))
+      const turn = (await call({ messages: [question] })).choices[0]?.message as ChatMessage
+      expect(turn).toMatchObject({ content: '\n\n' })
+      const second = await call({ messages: [question, turn, { role: 'tool', toolCallId: 'toolu_1', content: 'r' }] })
+      expect(resultText(second)).toBe('Done.')
+      expect(running.messageRequests.at(-1)?.messages[1]?.content).toEqual([
+        { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: {} },
+      ])
+    }
+  })
+
   it('sends back only the reasoning Anthropic made with its signature or data, and refuses reasoning that is not a list of parts', async () => {
     const running = await start({ cycleReplies: true, replies: ['ok'] })
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })

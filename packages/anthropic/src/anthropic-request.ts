@@ -194,7 +194,8 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
 
 /**
  * An assistant turn's blocks in the order the model produced them: its thinking (sent back unchanged, as the API
- * requires of the turn a tool loop answers), its text, then its tool calls. A turn with text alone stays a string.
+ * requires of the turn a tool loop answers), its text (unless only white space), then its tool calls. A turn with text
+ * alone stays a string.
  */
 function assistantContent(
   message: Extract<ChatMessage, { role: 'assistant' }>,
@@ -203,7 +204,8 @@ function assistantContent(
   const toolCalls = message.toolCalls ?? []
   const blocks = thinkingBlocks(message.reasoning)
   if (toolCalls.length === 0 && blocks.length === 0) return message.content ?? ''
-  if (message.content) blocks.push({ type: 'text', text: message.content } satisfies TextBlockParam)
+  // The model may put white space before its tool calls ("\n\n"), which the API refuses in a text block it is sent.
+  if (message.content?.trim()) blocks.push({ type: 'text', text: message.content } satisfies TextBlockParam)
   for (const [callIndex, call] of toolCalls.entries()) {
     blocks.push({
       type: 'tool_use',
