@@ -563,6 +563,33 @@ describe('AnthropicChatModel: errors', () => {
     expect(running.requests).toHaveLength(statuses.length)
   })
 
+  it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
+    const running = await start()
+    const throwing = {
+      role: 'assistant',
+      content: 'Hello.',
+      get reasoning(): never {
+        throw new Error('unreadable reasoning')
+      },
+    }
+    const requests = [
+      { messages: [{ role: 'user', content: 'Hi' }, throwing, { role: 'user', content: 'Again' }] },
+      { messages: 5 },
+    ] as unknown as ChatRequest[]
+    for (const request of requests) {
+      for (const call of [
+        () => modelFor(running).doGenerate(request),
+        () => collect(modelFor(running).doStream(request)),
+      ]) {
+        const error = await call().catch((caught: unknown) => caught)
+        expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({ retryable: false, providerErrorType: 'invalid_request' })
+        expect((error as Error).message).toContain('the request could not be sent')
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
   it("honours Anthropic's x-should-retry header", async () => {
     const running = await start({
       replies: [
