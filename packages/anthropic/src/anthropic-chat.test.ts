@@ -1,6 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
-import { type ChatMessage, type LLMCallInput, RateLimiter, resultText, toJsonSchema } from '@tinyllm/llm'
+import {
+  type ChatMessage,
+  type ChatStreamPart,
+  type LLMCallInput,
+  RateLimiter,
+  resultText,
+  toJsonSchema,
+} from '@tinyllm/llm'
 import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -391,7 +398,11 @@ describe('AnthropicChat', () => {
   it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', async () => {
     // 40 thinking deltas 40 ms apart: the stream is never silent for long, though no text comes for over a second.
     const thought = Array.from({ length: 40 }, (_, index) => `step${index}`).join(' ')
-    const running = await start({ replies: [{ thinking: [thought], text: 'Answer.' }], streamEventDelayMs: 40 })
+    const running = await start({
+      cycleReplies: true,
+      replies: [{ thinking: [thought], text: 'Answer.' }],
+      streamEventDelayMs: 40,
+    })
     const chat = new AnthropicChat({
       model: 'claude-haiku-4-5',
       apiKey: 'k',
@@ -399,14 +410,45 @@ describe('AnthropicChat', () => {
       maxTokens: 4000,
       idleTimeoutMs: 800,
       retry: { attempts: 1 },
+      output: 'result',
       providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
     })
     const stream = chat.stream(ask('Think it through.'))
-    const reasoning: string[] = []
-    for await (const delta of stream) if (delta.type === 'reasoning-delta') reasoning.push(delta.text)
-    expect(await stream.result).toBe('Answer.')
-    expect(reasoning.join('')).toBe(thought)
+    const deltas: string[] = []
+    for await (const delta of stream) deltas.push(delta.type)
+    // The reader gets the answer's deltas; the reasoning is on the result.
+    expect(new Set(deltas)).toEqual(new Set(['text-delta']))
+    expect((await stream.result).choices[0]?.message.reasoning?.[0]?.text).toBe(thought)
     expect(running.requests).toHaveLength(1)
+    const parts: ChatStreamPart[] = []
+    // The model itself streams the thinking as it comes.
+    const thinking = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const request = { ...ask('Think it through.'), maxTokens: 4000, providerOptions: { anthropic: thinking } }
+    for await (const part of chat.model.doStream(request)) parts.push(part)
+    const reasoning = parts.flatMap((part) => (part.type === 'reasoning-delta' ? [part.text] : []))
+    expect(reasoning.join('')).toBe(thought)
+  })
+
+  it('retries a stream cut while the model thinks: the reader has seen nothing of the answer yet', async () => {
+    const running = await start({
+      cycleReplies: true,
+      replies: [{ thinking: ['one two three four five six'], text: 'Answer.' }],
+    })
+    running.injectFaults([{ kind: 'cut-stream', afterEvents: 6 }])
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 4000,
+      retry: { attempts: 2, initialDelayMs: 1 },
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const stream = chat.stream(ask('Think it through.'))
+    const texts: string[] = []
+    for await (const delta of stream) if (delta.type === 'text-delta') texts.push(delta.text)
+    expect(await stream.result).toBe('Answer.')
+    expect(texts.join('')).toBe('Answer.')
+    expect(running.requests).toHaveLength(2)
   })
 
   it('a tool-use turn whose text is only white space, as the model may answer, goes back without it and is accepted', async () => {

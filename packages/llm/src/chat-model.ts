@@ -141,8 +141,9 @@ export interface ChatResult {
 
 /**
  * A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result.
- * `reasoning-delta` is reasoning text as it comes (Anthropic's thinking): the model is at work, so it counts against an
- * idle timeout as text does, and it is the finish result's message `reasoning`, not its text.
+ * `reasoning-delta` is reasoning text as it comes (Anthropic's thinking), which the finish result's message carries as
+ * `reasoning`: it shows the model at work, so LLMCall restarts its idle timeout on it as on text, but does not pass it
+ * on to its own stream, so that a call failing while the model thinks is still retried.
  */
 export type ChatStreamPart =
   | { readonly type: 'text-delta'; readonly choiceIndex: number; readonly text: string }

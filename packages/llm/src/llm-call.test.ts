@@ -1406,6 +1406,45 @@ describe('LLMCall streaming', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('restarts the idle timeout on reasoning but does not pass it on, so a stream that fails while the model thinks is retried', async () => {
+    // Thinks for 20 × 20 ms, longer than the idle timeout, then fails once with a retryable error; then answers.
+    let calls = 0
+    const thinking: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'thinking',
+      modelId: 'thinking',
+      doGenerate: () => Promise.reject(new Error('streams only')),
+      async *doStream(): AsyncIterable<ChatStreamPart> {
+        calls += 1
+        for (let index = 0; index < 20; index++) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          yield { type: 'reasoning-delta', choiceIndex: 0, text: `step ${index}. ` }
+        }
+        if (calls === 1) throw new ProviderCallError({ provider: 'thinking', message: 'overloaded', retryable: true })
+        yield { type: 'text-delta', choiceIndex: 0, text: 'Answer.' }
+        const message = {
+          role: 'assistant' as const,
+          content: 'Answer.',
+          reasoning: [{ text: 'thought', provider: 'thinking' }],
+        }
+        yield { type: 'finish', result: { choices: [{ index: 0, message, finishReason: 'stop' }], model: 'thinking' } }
+      },
+    }
+    const chat = new LLMCall({
+      name: 'chat',
+      model: thinking,
+      idleTimeoutMs: 300,
+      retry: { attempts: 2, initialDelayMs: 1 },
+      output: 'result',
+    })
+    const stream = chat.stream(ask('x'))
+    const { deltas, error } = await collect(stream)
+    expect(error).toBeUndefined()
+    expect(deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: 'Answer.' }])
+    expect((await stream.result).choices[0]?.message.reasoning).toEqual([{ text: 'thought', provider: 'thinking' }])
+    expect(calls).toBe(2)
+  })
+
   it('fails with an idle TimeoutError when a stream stalls after output, without retrying', async () => {
     const model = new StallingModel(2)
     // The deltas come at once; the idle timeout is generous so that a busy machine's pause between them never reaches it.
@@ -1582,10 +1621,10 @@ describe('LLMCall is durable by default', () => {
         const parts = new Map<string, string>()
         for (const delta of deltas) {
           const key =
-            delta.type === 'tool-call-delta'
-              ? `tool ${delta.choiceIndex}.${delta.toolCallIndex}`
-              : `${delta.type} ${delta.choiceIndex}`
-          const piece = delta.type === 'tool-call-delta' ? `${delta.name ?? ''}${delta.argumentsDelta}` : delta.text
+            delta.type === 'text-delta'
+              ? `text ${delta.choiceIndex}`
+              : `tool ${delta.choiceIndex}.${delta.toolCallIndex}`
+          const piece = delta.type === 'text-delta' ? delta.text : `${delta.name ?? ''}${delta.argumentsDelta}`
           parts.set(key, (parts.get(key) ?? '') + piece)
         }
         return Object.fromEntries(parts)

@@ -681,8 +681,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /**
-   * One streaming attempt: forwards each delta to the run's stream as it arrives, fails with a (retryable) idle
-   * TimeoutError when the model stays silent for `idleTimeoutMs`, resolves with the finish part's result. A stalled
+   * One streaming attempt: forwards each delta to the run's stream as it arrives (reasoning only restarts the idle
+   * timeout), fails with a (retryable) idle TimeoutError when the model stays silent for `idleTimeoutMs`, resolves
+   * with the finish part's result. A stalled
    * read is abandoned, not awaited, so a model that ignores its signal cannot hang the run; leaving early for any
    * reason cancels the call's scope, which closes the request.
    */
@@ -716,7 +717,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           return part.result
         }
         if (idleTimeoutMs !== undefined) scope.restartTimeout(idleTimeoutMs)
-        stream(part)
+        // Reasoning shows the model at work, so it counts against the idle timeout, but it is not passed on: the reader
+        // has seen nothing of the answer yet, so a call that fails while the model thinks is still retried.
+        if (part.type !== 'reasoning-delta') stream(part)
       }
     } finally {
       if (!finished)
