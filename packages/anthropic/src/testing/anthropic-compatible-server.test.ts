@@ -558,6 +558,9 @@ describe('startAnthropicCompatibleServer', () => {
     ]
     const back = await post(running, { messages: loop(message.content[0] ?? {}), max_tokens: 4000, thinking, tools })
     expect(back.status).toBe(200)
+    // A signature the server did not give (a conversation recorded from the API) cannot be checked, and is taken.
+    const recorded = { type: 'thinking', thinking: 'Look it up.', signature: 'EqoBCkgIARABGAIiQL2UoU0b1OHY' }
+    expect((await post(running, { messages: loop(recorded), max_tokens: 4000, thinking, tools })).status).toBe(200)
     for (const [changed, problem] of [
       [
         { type: 'thinking', thinking: 'Look it up!', signature },

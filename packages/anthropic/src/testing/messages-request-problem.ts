@@ -1,7 +1,7 @@
 import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
-import { thinkingSignature } from './resolved-message.js'
+import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
 /**
@@ -201,8 +201,9 @@ function thinkingProblem(thinking: unknown, maxTokens: number): string | undefin
 }
 
 /**
- * A thinking block sent back must be the one the model produced: its text and signature as they came (the signature
- * this server gave it, see `thinkingSignature`), and a redacted one its data.
+ * A thinking block sent back must be the one the model produced: its text and signature as they came, and a redacted
+ * one its data. A signature this server gave (see `thinkingSignature`) must still match the text; one it did not give
+ * (a conversation recorded from the API) cannot be checked here, so it is taken.
  */
 function thinkingBlocksProblem(messages: readonly Record<string, unknown>[]): string | undefined {
   for (const [index, message] of messages.entries()) {
@@ -215,7 +216,7 @@ function thinkingBlocksProblem(messages: readonly Record<string, unknown>[]): st
       if (block.type !== 'thinking') continue
       if (typeof block.thinking !== 'string') return `${path}.thinking.thinking: Field required`
       if (typeof block.signature !== 'string') return `${path}.thinking.signature: Field required`
-      if (block.signature !== thinkingSignature(block.thinking)) {
+      if (block.signature.startsWith(signaturePrefix) && block.signature !== thinkingSignature(block.thinking)) {
         return `${path}: Invalid \`signature\` in \`thinking\` block`
       }
     }

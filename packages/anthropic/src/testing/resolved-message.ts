@@ -83,8 +83,11 @@ export function resolveMessage(
  * another block's signature) is refused, as the API refuses one whose signature does not verify.
  */
 export function thinkingSignature(thinking: string): string {
-  return `loopback-${createHash('sha256').update(thinking).digest('base64')}`
+  return `${signaturePrefix}${createHash('sha256').update(thinking).digest('base64')}`
 }
+
+/** What every signature this server gives starts with. */
+export const signaturePrefix = 'loopback-'
 
 function firstStopSequence(
   text: string,
