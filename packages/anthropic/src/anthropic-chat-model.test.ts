@@ -563,6 +563,33 @@ describe('AnthropicChatModel: errors', () => {
     expect(running.requests).toHaveLength(statuses.length)
   })
 
+  it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
+    const running = await start()
+    const throwing = {
+      role: 'assistant',
+      content: 'Hello.',
+      get reasoning(): never {
+        throw new Error('unreadable reasoning')
+      },
+    }
+    const requests = [
+      { messages: [{ role: 'user', content: 'Hi' }, throwing, { role: 'user', content: 'Again' }] },
+      { messages: 5 },
+    ] as unknown as ChatRequest[]
+    for (const request of requests) {
+      for (const call of [
+        () => modelFor(running).doGenerate(request),
+        () => collect(modelFor(running).doStream(request)),
+      ]) {
+        const error = await call().catch((caught: unknown) => caught)
+        expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({ retryable: false, providerErrorType: 'invalid_request' })
+        expect((error as Error).message).toContain('the request could not be sent')
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
   it("honours Anthropic's x-should-retry header", async () => {
     const running = await start({
       replies: [
@@ -830,6 +857,34 @@ describe('AnthropicChatModel on the wire', () => {
       {
         sse: [opening, event({ type: 'message_delta', usage: {} }), event({ type: 'message_stop' })],
         problem: 'without a delta',
+      },
+      // Thinking goes back to the API as it came: a block that cannot be is refused here, not by the next turn.
+      {
+        json: { ...messageStart(), content: [{ type: 'thinking', signature: 's' }] },
+        problem: 'a thinking block without thinking',
+      },
+      {
+        json: { ...messageStart(), content: [{ type: 'thinking', thinking: 't', signature: 5 }] },
+        problem: 'signature is not a string',
+      },
+      { json: { ...messageStart(), content: [{ type: 'redacted_thinking' }] }, problem: 'without data' },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: null } }),
+          ...end,
+        ],
+        problem: 'thinking is not a string',
+      },
+      {
+        sse: [
+          opening,
+          event({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: {} } }),
+          ...end,
+        ],
+        problem: 'signature is not a string',
       },
     ]
     for (const { problem, ...answer } of answers) {

@@ -94,12 +94,12 @@ export class AnthropicChatModel implements ChatModel {
    */
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
     const sdk = this.#sdk
-    const body = this.#body(request)
     const cancelled = sdk.cancellation(options)
     if (cancelled !== undefined) throw cancelled
-    const client = sdk.client
     try {
-      const { data, request_id, response } = await client.messages
+      // Inside the try: a request that cannot be read (a getter that throws) fails as one that could not be sent.
+      const body = this.#body(request)
+      const { data, request_id, response } = await sdk.client.messages
         .create(body, sdk.requestOptions(options))
         .withResponse()
       const result = toChatResult(data, request_id || response.headers.get('x-request-id') || undefined)
@@ -115,14 +115,13 @@ export class AnthropicChatModel implements ChatModel {
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const outer = options?.signal
-    const body = this.#body(request)
     if (outer?.aborted) throw abortErrorFor(outer)
-    const client = this.#sdk.client
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,
+      // The body is built here, so that a request that cannot be read fails as one that could not be sent.
       open: async (signal) => {
-        const { data, request_id, response } = await client.messages
-          .create({ ...body, stream: true }, sdkRequestOptions(signal))
+        const { data, request_id, response } = await this.#sdk.client.messages
+          .create({ ...this.#body(request), stream: true }, sdkRequestOptions(signal))
           .withResponse()
         return {
           events: data[Symbol.asyncIterator](),

@@ -1,13 +1,20 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
-import { RateLimiter, toJsonSchema } from '@tinyllm/llm'
+import {
+  type ChatMessage,
+  type ChatStreamPart,
+  type LLMCallInput,
+  RateLimiter,
+  resultText,
+  toJsonSchema,
+} from '@tinyllm/llm'
 import { sseEvent, startLoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { z } from 'zod'
 import { AnthropicChat, type AnthropicChatOptions } from './anthropic-chat.js'
 import { AnthropicChatModel } from './anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './testing/index.js'
-import { startAnthropicCompatibleServer } from './testing/index.js'
+import { startAnthropicCompatibleServer, thinkingSignature } from './testing/index.js'
 
 let server: AnthropicCompatibleServer | undefined
 
@@ -327,6 +334,180 @@ describe('AnthropicChat', () => {
     for await (const delta of stream) if (delta.type === 'text-delta') texts.push(delta.text)
     expect(texts.join('')).toBe('streamed word by word')
     expect(await stream.result).toBe('streamed word by word')
+  })
+
+  it('carries extended thinking through a tool loop: the next turn sends it back unchanged and is accepted, streamed or not', async () => {
+    const running = await start({
+      replies: (body) =>
+        body.messages.length === 1
+          ? {
+              thinking: ['The user wants x; look it up.', { redactedData: 'EncryptedThought==' }],
+              text: 'Let me check.',
+              toolUses: [{ id: 'toolu_1', name: 'lookup', input: { q: 'x' } }],
+            }
+          : 'x is 42.',
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      output: 'result',
+      maxTokens: 4000,
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const question = { role: 'user', content: 'What is x?' } as const
+    for (const streamed of [false, true]) {
+      const call = (input: LLMCallInput) => (streamed ? chat.stream(input).result : chat.invoke(input))
+      const first = await call({ messages: [question] })
+      const turn = first.choices[0]?.message
+      expect(turn, `streamed: ${streamed}`).toEqual({
+        role: 'assistant',
+        content: 'Let me check.',
+        toolCalls: [{ id: 'toolu_1', name: 'lookup', arguments: '{"q":"x"}' }],
+        reasoning: [
+          {
+            text: 'The user wants x; look it up.',
+            provider: 'anthropic',
+            signature: thinkingSignature('The user wants x; look it up.'),
+          },
+          { text: '', provider: 'anthropic', redactedData: 'EncryptedThought==' },
+        ],
+      })
+      // Stored as JSON between the turns, as a journal, a cassette or a job's data keeps it.
+      const kept = JSON.parse(JSON.stringify(turn)) as ChatMessage
+      const second = await call({ messages: [question, kept, { role: 'tool', toolCallId: 'toolu_1', content: '42' }] })
+      expect(resultText(second)).toBe('x is 42.')
+      expect(running.messageRequests.at(-1)?.messages[1]).toEqual({
+        role: 'assistant',
+        content: [
+          {
+            type: 'thinking',
+            thinking: 'The user wants x; look it up.',
+            signature: thinkingSignature('The user wants x; look it up.'),
+          },
+          { type: 'redacted_thinking', data: 'EncryptedThought==' },
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'x' } },
+        ],
+      })
+    }
+    expect(running.requests.map((request) => request.status)).toEqual([200, 200, 200, 200])
+  })
+
+  it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', async () => {
+    // 40 thinking deltas 40 ms apart: the stream is never silent for long, though no text comes for over a second.
+    const thought = Array.from({ length: 40 }, (_, index) => `step${index}`).join(' ')
+    const running = await start({
+      cycleReplies: true,
+      replies: [{ thinking: [thought], text: 'Answer.' }],
+      streamEventDelayMs: 40,
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 4000,
+      idleTimeoutMs: 800,
+      retry: { attempts: 1 },
+      output: 'result',
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const stream = chat.stream(ask('Think it through.'))
+    const deltas: string[] = []
+    for await (const delta of stream) deltas.push(delta.type)
+    // The reader gets the answer's deltas; the reasoning is on the result.
+    expect(new Set(deltas)).toEqual(new Set(['text-delta']))
+    expect((await stream.result).choices[0]?.message.reasoning?.[0]?.text).toBe(thought)
+    expect(running.requests).toHaveLength(1)
+    const parts: ChatStreamPart[] = []
+    // The model itself streams the thinking as it comes.
+    const thinking = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const request = { ...ask('Think it through.'), maxTokens: 4000, providerOptions: { anthropic: thinking } }
+    for await (const part of chat.model.doStream(request)) parts.push(part)
+    const reasoning = parts.flatMap((part) => (part.type === 'reasoning-delta' ? [part.text] : []))
+    expect(reasoning.join('')).toBe(thought)
+  })
+
+  it('retries a stream cut while the model thinks: the reader has seen nothing of the answer yet', async () => {
+    const running = await start({
+      cycleReplies: true,
+      replies: [{ thinking: ['one two three four five six'], text: 'Answer.' }],
+    })
+    running.injectFaults([{ kind: 'cut-stream', afterEvents: 6 }])
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 4000,
+      retry: { attempts: 2, initialDelayMs: 1 },
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+    })
+    const stream = chat.stream(ask('Think it through.'))
+    const texts: string[] = []
+    for await (const delta of stream) if (delta.type === 'text-delta') texts.push(delta.text)
+    expect(await stream.result).toBe('Answer.')
+    expect(texts.join('')).toBe('Answer.')
+    expect(running.requests).toHaveLength(2)
+  })
+
+  it('a tool-use turn whose text is only white space, as the model may answer, goes back without it and is accepted', async () => {
+    const running = await start({
+      replies: (body) =>
+        body.messages.length === 1
+          ? { text: '\n\n', toolUses: [{ id: 'toolu_1', name: 'lookup', input: {} }] }
+          : 'Done.',
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      output: 'result',
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
+    })
+    const question = { role: 'user', content: 'Look it up.' } as const
+    for (const streamed of [false, true]) {
+      const call = (input: LLMCallInput) => (streamed ? chat.stream(input).result : chat.invoke(input))
+      const turn = (await call({ messages: [question] })).choices[0]?.message as ChatMessage
+      expect(turn).toMatchObject({ content: '\n\n' })
+      const second = await call({ messages: [question, turn, { role: 'tool', toolCallId: 'toolu_1', content: 'r' }] })
+      expect(resultText(second)).toBe('Done.')
+      expect(running.messageRequests.at(-1)?.messages[1]?.content).toEqual([
+        { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: {} },
+      ])
+    }
+  })
+
+  it('sends back only the reasoning Anthropic made with its signature or data, and refuses reasoning that is not a list of parts', async () => {
+    const running = await start({ cycleReplies: true, replies: ['ok'] })
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const reasoning = [
+      { text: 'from another provider', provider: 'openai', signature: 's' },
+      { text: 'unsigned', provider: 'anthropic' },
+      { text: 'signed', provider: 'anthropic', signature: thinkingSignature('signed') },
+    ]
+    await chat.invoke({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.', reasoning },
+        { role: 'user', content: 'Again' },
+      ],
+    })
+    expect(running.messageRequests[0]?.messages[1]?.content).toEqual([
+      { type: 'thinking', thinking: 'signed', signature: thinkingSignature('signed') },
+      { type: 'text', text: 'Hello.' },
+    ])
+    const error = await chat
+      .invoke({
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello.', reasoning: [{ text: 1, provider: 'anthropic' }] as never },
+        ],
+      })
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ name: 'ValidationError' })
+    expect((error as Error).message).toContain('messages[1].reasoning[0]: expected a reasoning part')
+    expect(running.messageRequests).toHaveLength(1)
   })
 
   it('settings and the input reach the wire; the default max_tokens is the constructor’s', async () => {

@@ -9,15 +9,18 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages'
 import { ConfigurationError, checkNumber } from '@tinyllm/core'
 import {
+  type AssistantMessage,
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
+  type ReasoningPart,
   type ToolChoice,
   type ToolDefinition,
   toolsToSend,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
+import { anthropicProfile } from './anthropic-profile.js'
 import { withoutRefusedConstraints } from './anthropic-schema.js'
 
 /** The defaults a request falls back on. */
@@ -189,14 +192,20 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
   return { system: system.length === 0 ? undefined : system.join('\n\n'), messages }
 }
 
+/**
+ * An assistant turn's blocks in the order the model produced them: its thinking (sent back unchanged, as the API
+ * requires of the turn a tool loop answers), its text (unless only white space), then its tool calls. A turn with text
+ * alone stays a string.
+ */
 function assistantContent(
   message: Extract<ChatMessage, { role: 'assistant' }>,
   index: number,
 ): string | ContentBlockParam[] {
   const toolCalls = message.toolCalls ?? []
-  if (toolCalls.length === 0) return message.content ?? ''
-  const blocks: ContentBlockParam[] = []
-  if (message.content) blocks.push({ type: 'text', text: message.content } satisfies TextBlockParam)
+  const blocks = thinkingBlocks(message.reasoning)
+  if (toolCalls.length === 0 && blocks.length === 0) return message.content ?? ''
+  // The model may put white space before its tool calls ("\n\n"), which the API refuses in a text block it is sent.
+  if (message.content?.trim()) blocks.push({ type: 'text', text: message.content } satisfies TextBlockParam)
   for (const [callIndex, call] of toolCalls.entries()) {
     blocks.push({
       type: 'tool_use',
@@ -204,6 +213,24 @@ function assistantContent(
       name: call.name,
       input: parseToolArguments(call.arguments, `messages[${index}].toolCalls[${callIndex}].arguments`),
     })
+  }
+  return blocks
+}
+
+/**
+ * The reasoning Anthropic produced, as the `thinking` (text and signature) and `redacted_thinking` (data) blocks it came
+ * as. Reasoning from another provider, or without the signature or data Anthropic checks it by, is not sent: the API
+ * would refuse it.
+ */
+function thinkingBlocks(reasoning: AssistantMessage['reasoning']): ContentBlockParam[] {
+  const blocks: ContentBlockParam[] = []
+  if (!Array.isArray(reasoning)) return blocks
+  for (const part of reasoning as ReadonlyArray<Partial<ReasoningPart> | null>) {
+    if (part?.provider !== anthropicProfile.provider) continue
+    if (typeof part.redactedData === 'string') blocks.push({ type: 'redacted_thinking', data: part.redactedData })
+    else if (typeof part.signature === 'string' && typeof part.text === 'string') {
+      blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature })
+    }
   }
   return blocks
 }

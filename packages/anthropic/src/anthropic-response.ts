@@ -1,6 +1,13 @@
 import type { Usage as AnthropicUsage, Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
 import type { Usage } from '@tinyllm/core'
-import { type ChatResult, type FinishReason, malformedResponse, type ToolCall, toAssistantMessage } from '@tinyllm/llm'
+import {
+  type ChatResult,
+  type FinishReason,
+  malformedResponse,
+  type ReasoningPart,
+  type ToolCall,
+  toAssistantMessage,
+} from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
 
 /** Anthropic's stop reasons in the specification's terms. */
@@ -61,8 +68,9 @@ function sum(...figures: ReadonlyArray<number | null | undefined>): number {
 }
 
 /**
- * A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments. The
- * request id is the header's, else the message's own `id`.
+ * A Messages API response as one choice: text blocks joined, `tool_use` blocks as tool calls with JSON arguments,
+ * `thinking` and `redacted_thinking` blocks as the message's reasoning, in order. The request id is the header's, else
+ * the message's own `id`.
  */
 export function toChatResult(message: Message, requestIdHeader: string | undefined): ChatResult {
   assertMessage(message, requestIdHeader)
@@ -70,8 +78,16 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
   let text = ''
   let hasText = false
   const toolCalls: ToolCall[] = []
+  const reasoning: ReasoningPart[] = []
+  const provider = anthropicProfile.provider
   for (const block of message.content) {
-    if (block.type === 'text') {
+    if (block.type === 'thinking') {
+      // A stream that brought no signature leaves none (a compatible server may send `null`): nothing to send back.
+      const signature = block.signature as string | null | undefined
+      reasoning.push({ text: block.thinking, provider, ...(typeof signature === 'string' ? { signature } : {}) })
+    } else if (block.type === 'redacted_thinking') {
+      reasoning.push({ text: '', provider, redactedData: block.data })
+    } else if (block.type === 'text') {
       text += block.text
       hasText = true
     } else if (block.type === 'tool_use') {
@@ -89,7 +105,7 @@ export function toChatResult(message: Message, requestIdHeader: string | undefin
     choices: [
       {
         index: 0,
-        message: toAssistantMessage(hasText ? text : null, toolCalls),
+        message: toAssistantMessage(hasText ? text : null, toolCalls, reasoning),
         finishReason: toFinishReason(message.stop_reason),
       },
     ],
@@ -116,14 +132,21 @@ export function assertMessage(message: unknown, requestId: string | undefined): 
 }
 
 /**
- * What makes a content block unreadable, or `undefined`: every block is an object with a `type`, a text block has text
- * and a tool call its id and name. (Blocks of other types are not read.)
+ * What makes a content block unreadable, or `undefined`: every block is an object with a `type`, a text block has text,
+ * a tool call its id and name, a thinking block its thinking (and a string signature, if any), a redacted one its data. (Blocks of other
+ * types are not read.)
  */
 export function blockProblem(block: unknown): string | undefined {
   if (typeof block !== 'object' || block === null || Array.isArray(block)) return 'is not an object'
-  const { type, text, id, name } = block as Record<string, unknown>
+  const { type, text, id, name, thinking, signature, data } = block as Record<string, unknown>
   if (typeof type !== 'string') return 'has no type'
   if (type === 'text' && typeof text !== 'string') return 'is a text block without text'
+  // Sent back to the API as they came. A stream starts a thinking block without its signature, which a delta brings.
+  if (type === 'thinking' && typeof thinking !== 'string') return 'is a thinking block without thinking'
+  if (type === 'thinking' && signature !== undefined && signature !== null && typeof signature !== 'string') {
+    return 'is a thinking block whose signature is not a string'
+  }
+  if (type === 'redacted_thinking' && typeof data !== 'string') return 'is a redacted_thinking block without data'
   if (type === 'tool_use' && (typeof id !== 'string' || typeof name !== 'string')) {
     return 'is a tool_use block without a string id and name'
   }

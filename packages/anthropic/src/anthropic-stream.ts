@@ -17,6 +17,18 @@ interface TextInProgress {
   text: string
 }
 
+interface ThinkingInProgress {
+  readonly kind: 'thinking'
+  thinking: string
+  signature: string | undefined
+}
+
+/** A `redacted_thinking` block, which comes whole in its `content_block_start`. */
+interface RedactedThinking {
+  readonly kind: 'redacted_thinking'
+  readonly data: string
+}
+
 interface ToolCallInProgress {
   readonly kind: 'tool_use'
   readonly id: string
@@ -36,7 +48,7 @@ export class MessageStreamAssembler {
   #stopReason: Message['stop_reason'] = null
   #stopSequence: string | null = null
   /** Content blocks by their stream index (blocks of other kinds leave holes); tool calls also in their own order. */
-  readonly #blocks: Array<TextInProgress | ToolCallInProgress | undefined> = []
+  readonly #blocks: Array<TextInProgress | ThinkingInProgress | RedactedThinking | ToolCallInProgress | undefined> = []
   readonly #toolCalls: ToolCallInProgress[] = []
   readonly #toolCallIndexOf = new Map<number, number>()
   readonly #requestId: string | undefined
@@ -79,7 +91,18 @@ export class MessageStreamAssembler {
           call.arguments += delta.partial_json
           return [{ type: 'tool-call-delta', choiceIndex: 0, toolCallIndex, argumentsDelta: delta.partial_json }]
         }
-        return [] // thinking, signature and citation deltas are not part of the specification
+        if (delta.type === 'thinking_delta' || delta.type === 'signature_delta') {
+          // Reasoning goes into the assembled message, to be sent back; its text is streamed too, as the model's work.
+          const block = this.#blocks[event.index]
+          if (block?.kind !== 'thinking') return []
+          if (delta.type === 'signature_delta') {
+            block.signature = (block.signature ?? '') + delta.signature
+            return []
+          }
+          block.thinking += delta.thinking
+          return delta.thinking === '' ? [] : [{ type: 'reasoning-delta', choiceIndex: 0, text: delta.thinking }]
+        }
+        return [] // citation deltas are not part of the specification
       }
       case 'message_delta':
         this.#stopReason = event.delta.stop_reason
@@ -115,6 +138,10 @@ export class MessageStreamAssembler {
           input: toolInput(block),
           caller: { type: 'direct' },
         } as ContentBlock)
+      } else if (block.kind === 'thinking') {
+        content.push({ type: 'thinking', thinking: block.thinking, signature: block.signature } as ContentBlock)
+      } else if (block.kind === 'redacted_thinking') {
+        content.push({ type: 'redacted_thinking', data: block.data })
       } else {
         content.push({ type: 'text', text: block.text, citations: null })
       }
@@ -137,6 +164,14 @@ export class MessageStreamAssembler {
     if (block.type === 'text') {
       this.#blocks[index] = { kind: 'text', text: block.text }
       return block.text === '' ? [] : [{ type: 'text-delta', choiceIndex: 0, text: block.text }]
+    }
+    if (block.type === 'thinking') {
+      this.#blocks[index] = { kind: 'thinking', thinking: block.thinking, signature: block.signature ?? undefined }
+      return block.thinking === '' ? [] : [{ type: 'reasoning-delta', choiceIndex: 0, text: block.thinking }]
+    }
+    if (block.type === 'redacted_thinking') {
+      this.#blocks[index] = { kind: 'redacted_thinking', data: block.data }
+      return []
     }
     if (block.type === 'tool_use') {
       const call: ToolCallInProgress = {
@@ -181,6 +216,9 @@ function eventProblem(event: unknown): string | undefined {
     const { type: kind, text, partial_json: json } = delta as Record<string, unknown>
     if (kind === 'text_delta' && typeof text !== 'string') return 'whose text is not a string'
     if (kind === 'input_json_delta' && typeof json !== 'string') return 'whose partial_json is not a string'
+    const { thinking, signature } = delta as Record<string, unknown>
+    if (kind === 'thinking_delta' && typeof thinking !== 'string') return 'whose thinking is not a string'
+    if (kind === 'signature_delta' && typeof signature !== 'string') return 'whose signature is not a string'
   }
   if (type === 'message_delta' && usage !== undefined && (typeof usage !== 'object' || Array.isArray(usage))) {
     return 'whose usage is not an object'

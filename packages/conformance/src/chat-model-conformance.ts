@@ -63,7 +63,7 @@ const waitLimitMs = 5_000
 
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
- * multi-turn, multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
+ * multi-turn (another provider's reasoning in it left out), multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
  * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
  * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
  * result refused by the server as by the API), streaming that assembles to the non-streaming result, finish reasons,
@@ -177,6 +177,22 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
         { role: 'assistant', text: 'Ada.', toolCalls: [] },
         { role: 'user', text: 'And the colour of the sky?' },
       ])
+    })
+
+    it("another provider's reasoning in an assistant turn is not sent: the turn reaches the wire as without it", async () => {
+      const { server, model } = await start([{ type: 'text', text: 'Blue.' }])
+      const reasoning = [{ text: 'Reasoning made elsewhere.', provider: 'another-provider', signature: 'opaque-proof' }]
+      await model.doGenerate({
+        messages: [user('Hello.'), { role: 'assistant', content: 'Hello.', reasoning }, user('The sky?')],
+      })
+      expect(wire(server).messages).toEqual([
+        { role: 'user', text: 'Hello.' },
+        { role: 'assistant', text: 'Hello.', toolCalls: [] },
+        { role: 'user', text: 'The sky?' },
+      ])
+      const body = JSON.stringify(chatRequests(server)[0]?.body)
+      expect(body).not.toContain('Reasoning made elsewhere.')
+      expect(body).not.toContain('opaque-proof')
     })
 
     if (adapter.multipleChoices) {

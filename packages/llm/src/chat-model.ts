@@ -19,11 +19,34 @@ export interface ToolCall {
   readonly arguments: string
 }
 
+/**
+ * Reasoning the model produced before its answer (Anthropic's extended thinking), kept so that it can go back to the
+ * provider that made it: with thinking on, Anthropic requires the thinking of the assistant turn a tool loop answers
+ * sent back unchanged. Plain JSON strings, so it survives journals, cassettes and job data. Reasoning text is model
+ * output, redacted where output is.
+ */
+export interface ReasoningPart {
+  /** The reasoning text as the model gave it; `''` when the provider sent it only encrypted (see `redactedData`). */
+  readonly text: string
+  /** The provider that produced it (its `ChatModel.provider`): only that provider's models send it back. */
+  readonly provider: string
+  /** The provider's opaque proof that `text` is unchanged (Anthropic's `signature`), sent back with it. */
+  readonly signature?: string
+  /** Reasoning the provider sent only encrypted (Anthropic's `redacted_thinking` data), sent back unchanged. */
+  readonly redactedData?: string
+}
+
 /** A message from the model: text, tool calls, or both. */
 export interface AssistantMessage {
   readonly role: 'assistant'
   readonly content: string | null
   readonly toolCalls?: ReadonlyArray<ToolCall>
+  /**
+   * The model's reasoning, in the order it came, when the provider returns reasoning it needs back (Anthropic with
+   * thinking on). Keep it when you send the message back, as a tool loop does: the provider that made it sends it
+   * before the text and tool calls, the order its model produced them in; other providers leave it out.
+   */
+  readonly reasoning?: ReadonlyArray<ReasoningPart>
 }
 
 /** The result of a tool call, sent back to the model. */
@@ -116,9 +139,15 @@ export interface ChatResult {
   readonly raw?: unknown
 }
 
-/** A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result. */
+/**
+ * A piece of a streamed answer. The stream ends with exactly one `finish` part carrying the assembled result.
+ * `reasoning-delta` is reasoning text as it comes (Anthropic's thinking), which the finish result's message carries as
+ * `reasoning`: it shows the model at work, so LLMCall restarts its idle timeout on it as on text, but does not pass it
+ * on to its own stream, so that a call failing while the model thinks is still retried.
+ */
 export type ChatStreamPart =
   | { readonly type: 'text-delta'; readonly choiceIndex: number; readonly text: string }
+  | { readonly type: 'reasoning-delta'; readonly choiceIndex: number; readonly text: string }
   | {
       readonly type: 'tool-call-delta'
       readonly choiceIndex: number

@@ -283,6 +283,46 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it("refuses an assistant message's reasoning that is not a list of { text, provider } parts of strings, and passes one that is", async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const part = { text: 'Thought.', provider: 'anthropic', signature: 'proof' }
+    const cases: Array<[unknown, Array<string | number>]> = [
+      ['Thought.', ['messages', 1, 'reasoning']],
+      [[null], ['messages', 1, 'reasoning', 0]],
+      [
+        [part, { text: 'Thought.' }],
+        ['messages', 1, 'reasoning', 1],
+      ],
+      [[{ ...part, signature: 7 }], ['messages', 1, 'reasoning', 0]],
+      [[{ text: '', provider: 'anthropic', redactedData: { data: 'x' } }], ['messages', 1, 'reasoning', 0]],
+    ]
+    const turns = (reasoning: unknown) => ({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'Hello.', reasoning },
+        { role: 'user', content: 'again' },
+      ],
+    })
+    for (const [reasoning, path] of cases) {
+      const record = await chat.trace(turns(reasoning) as never)
+      expect(record.error?.state, JSON.stringify(reasoning)).toBe('input_validation')
+      expect((record.error as ValidationError).issues[0]).toMatchObject({
+        path,
+        message: expect.stringContaining('reasoning'),
+      })
+    }
+    expect(model.calls).toHaveLength(0)
+    expect((await chat.trace(turns([part, { text: '', provider: 'x', redactedData: 'y' }]) as never)).status).toBe(
+      'complete',
+    )
+    expect(model.calls[0]?.messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Hello.',
+      reasoning: [part, { text: '', provider: 'x', redactedData: 'y' }],
+    })
+  })
+
   it('never sends an answered request again when the accounting after the answer throws', async () => {
     const model = sent()
     const prices = new Proxy(
@@ -1364,6 +1404,45 @@ describe('LLMCall streaming', () => {
     expect(BudgetExceededError.isInstance(error)).toBe(true)
     await expect(stopped.result).rejects.toSatisfy(BudgetExceededError.isInstance)
     expect(model.calls).toHaveLength(1)
+  })
+
+  it('restarts the idle timeout on reasoning but does not pass it on, so a stream that fails while the model thinks is retried', async () => {
+    // Thinks for 20 × 20 ms, longer than the idle timeout, then fails once with a retryable error; then answers.
+    let calls = 0
+    const thinking: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'thinking',
+      modelId: 'thinking',
+      doGenerate: () => Promise.reject(new Error('streams only')),
+      async *doStream(): AsyncIterable<ChatStreamPart> {
+        calls += 1
+        for (let index = 0; index < 20; index++) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          yield { type: 'reasoning-delta', choiceIndex: 0, text: `step ${index}. ` }
+        }
+        if (calls === 1) throw new ProviderCallError({ provider: 'thinking', message: 'overloaded', retryable: true })
+        yield { type: 'text-delta', choiceIndex: 0, text: 'Answer.' }
+        const message = {
+          role: 'assistant' as const,
+          content: 'Answer.',
+          reasoning: [{ text: 'thought', provider: 'thinking' }],
+        }
+        yield { type: 'finish', result: { choices: [{ index: 0, message, finishReason: 'stop' }], model: 'thinking' } }
+      },
+    }
+    const chat = new LLMCall({
+      name: 'chat',
+      model: thinking,
+      idleTimeoutMs: 300,
+      retry: { attempts: 2, initialDelayMs: 1 },
+      output: 'result',
+    })
+    const stream = chat.stream(ask('x'))
+    const { deltas, error } = await collect(stream)
+    expect(error).toBeUndefined()
+    expect(deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: 'Answer.' }])
+    expect((await stream.result).choices[0]?.message.reasoning).toEqual([{ text: 'thought', provider: 'thinking' }])
+    expect(calls).toBe(2)
   })
 
   it('fails with an idle TimeoutError when a stream stalls after output, without retrying', async () => {

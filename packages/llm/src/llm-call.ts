@@ -278,6 +278,31 @@ function toolCallsIssue(toolCalls: unknown): { message: string; path: Array<stri
   return undefined
 }
 
+/**
+ * What is wrong with an assistant message's `reasoning`, or `undefined`: a list of `{ text, provider }` of strings, with
+ * `signature` and `redactedData` strings when present, as a model returns them.
+ */
+function reasoningIssue(reasoning: unknown): { message: string; path: Array<string | number> } | undefined {
+  if (!Array.isArray(reasoning)) return { message: 'expected a list of reasoning parts', path: ['reasoning'] }
+  for (let index = 0; index < reasoning.length; index++) {
+    const part = reasoning[index] as Record<string, unknown> | null
+    if (
+      typeof part !== 'object' ||
+      part === null ||
+      typeof part.text !== 'string' ||
+      typeof part.provider !== 'string' ||
+      !(part.signature === undefined || typeof part.signature === 'string') ||
+      !(part.redactedData === undefined || typeof part.redactedData === 'string')
+    ) {
+      return {
+        message: 'expected a reasoning part { text, provider, signature?, redactedData? } of strings',
+        path: ['reasoning', index],
+      }
+    }
+  }
+  return undefined
+}
+
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
 /** The keys an input is read for: one Set lookup per key on the common path. */
 const inputKeySet: ReadonlySet<string> = new Set([...chatSettingKeys, 'messages'])
@@ -299,6 +324,7 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           content?: unknown
           toolCalls?: unknown
           toolCallId?: unknown
+          reasoning?: unknown
         } | null
         if (typeof message !== 'object' || message === null || !roles.has(message.role)) {
           issues.push({
@@ -315,6 +341,10 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
         }
         if (message.role === 'assistant' && message.toolCalls !== undefined) {
           const issue = toolCallsIssue(message.toolCalls)
+          if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
+        }
+        if (message.role === 'assistant' && message.reasoning !== undefined) {
+          const issue = reasoningIssue(message.reasoning)
           if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
         }
         if (message.content === null && message.role === 'assistant') {
@@ -651,8 +681,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /**
-   * One streaming attempt: forwards each delta to the run's stream as it arrives, fails with a (retryable) idle
-   * TimeoutError when the model stays silent for `idleTimeoutMs`, resolves with the finish part's result. A stalled
+   * One streaming attempt: forwards each delta to the run's stream as it arrives (reasoning only restarts the idle
+   * timeout), fails with a (retryable) idle TimeoutError when the model stays silent for `idleTimeoutMs`, resolves
+   * with the finish part's result. A stalled
    * read is abandoned, not awaited, so a model that ignores its signal cannot hang the run; leaving early for any
    * reason cancels the call's scope, which closes the request.
    */
@@ -686,7 +717,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           return part.result
         }
         if (idleTimeoutMs !== undefined) scope.restartTimeout(idleTimeoutMs)
-        stream(part)
+        // Reasoning shows the model at work, so it counts against the idle timeout, but it is not passed on: the reader
+        // has seen nothing of the answer yet, so a call that fails while the model thinks is still retried.
+        if (part.type !== 'reasoning-delta') stream(part)
       }
     } finally {
       if (!finished)

@@ -2,7 +2,7 @@ import type { InvokeOptions } from '@tinyllm/core'
 import type { ChatStreamPart } from './chat-model.js'
 
 /** A piece of a streamed answer as an LLMCall hands it out: text or tool-call arguments, as they arrive. */
-export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' }>
+export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' | 'reasoning-delta' }>
 
 /**
  * A run that streams: iterate it for its parts as they arrive, and await `result` for what the run resolves with (the

@@ -36,6 +36,24 @@ describe('estimateInputTokens', () => {
     )
   })
 
+  it('counts the reasoning an assistant message sends back: its text, signature and encrypted data', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: 'y' },
+    ]
+    const base = estimateInputTokens({ messages })
+    const reasoning = [
+      { text: '考えてみる', provider: 'anthropic', signature: 'EqoBCkgIARAB' },
+      { text: '', provider: 'anthropic', redactedData: 'EmwKAhgBEgy3' },
+    ]
+    const withReasoning = estimateInputTokens({
+      messages: [messages[0] as ChatMessage, { role: 'assistant', content: 'y', reasoning }],
+    })
+    expect(withReasoning - base).toBeGreaterThanOrEqual(
+      new TextEncoder().encode('考えてみるEqoBCkgIARABEmwKAhgBEgy3').length,
+    )
+  })
+
   it('counts the ids that pair tool calls with their results, and the response format name and description', () => {
     // A tool loop with empty arguments and results: the ids are most of what is sent, and a tokenizer counts them.
     const id = (index: number): string => `call_${index}Xq7Wv3Lp9Rt2Yz8Mn4Bc6Df1Gh5Jk0`

@@ -6,9 +6,9 @@ const encoder = new TextEncoder()
 
 /**
  * A tokenizer-free estimate of a request's input tokens that is never below the real count: the UTF-8 bytes of every
- * text the request sends (messages, tool calls and the ids that pair them with their results, tool definitions, the
- * response format's name, description and schema, the provider options passed through to the body) plus message
- * framing. Byte-level tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with
+ * text the request sends (messages, tool calls and the ids that pair them with their results, reasoning sent back,
+ * tool definitions, the response format's name, description and schema, the provider options passed through to the
+ * body) plus message framing. Byte-level tokenizers (OpenAI's, Anthropic's) never make more tokens than bytes, in any script, so with
  * `maxTokens` set a budget or rate limiter that counts this estimate is never overrun. It overestimates English about
  * fourfold; pass `estimateInputTokens` to LLMCall for an exact tokenizer. Computed only when a budget or a rate limiter
  * needs it.
@@ -23,6 +23,12 @@ export function estimateInputTokens(request: ChatRequest): number {
     if (message.role === 'assistant' && message.toolCalls !== undefined) {
       for (const call of message.toolCalls) {
         bytes += utf8Length(call.id) + utf8Length(call.name) + utf8Length(call.arguments)
+      }
+    }
+    if (message.role === 'assistant' && message.reasoning !== undefined) {
+      // Sent back whole (its signature or encrypted data too); a provider that bills less of it is still under this.
+      for (const part of message.reasoning) {
+        bytes += utf8Length(part.text) + utf8Length(part.signature ?? '') + utf8Length(part.redactedData ?? '')
       }
     }
   }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AnthropicChatModel } from '../anthropic-chat-model.js'
 import type { AnthropicCompatibleServer, AnthropicCompatibleServerOptions } from './anthropic-compatible-server.js'
 import { startAnthropicCompatibleServer } from './anthropic-compatible-server.js'
+import { thinkingSignature } from './resolved-message.js'
 
 let server: AnthropicCompatibleServer | undefined
 
@@ -510,7 +511,7 @@ describe('startAnthropicCompatibleServer', () => {
         error: { type: 'invalid_request_error', message: expect.stringMatching(message) },
       })
     }
-    const thought = { type: 'thinking', thinking: 'Look it up.', signature: 'sig' }
+    const thought = { type: 'thinking', thinking: 'Look it up.', signature: thinkingSignature('Look it up.') }
     for (const body of [
       { messages: loop(thought, toolUse), thinking: enabled, tools },
       { messages: loop({ type: 'redacted_thinking', data: 'x' }, toolUse), thinking: { type: 'adaptive' }, tools },
@@ -518,6 +519,58 @@ describe('startAnthropicCompatibleServer', () => {
       { ...ask, thinking: enabled, tools, tool_choice: { type: 'auto' } },
     ]) {
       expect((await post(running, { max_tokens: 4000, ...body })).status, JSON.stringify(body)).toBe(200)
+    }
+  })
+
+  it('answers with scripted thinking blocks, signed, streamed as thinking and signature deltas, and refuses one sent back changed', async () => {
+    const reply = { thinking: ['Look it up.', { redactedData: 'opaque' }], toolUses: [{ name: 'lookup', input: {} }] }
+    const running = await start({ cycleReplies: true, replies: [reply] })
+    const tools = [{ name: 'lookup', input_schema: { type: 'object' } }]
+    const thinking = { type: 'enabled', budget_tokens: 1024 }
+    const answered = await post(running, { ...ask, max_tokens: 4000, thinking, tools })
+    const message = (await answered.json()) as { content: Record<string, unknown>[] }
+    const signature = thinkingSignature('Look it up.')
+    expect(message.content.slice(0, 2)).toEqual([
+      { type: 'thinking', thinking: 'Look it up.', signature },
+      { type: 'redacted_thinking', data: 'opaque' },
+    ])
+    const streamed = await post(running, { ...ask, max_tokens: 4000, thinking, tools, stream: true })
+    const events = parseSseEvents(await streamed.text()).map((event) => JSON.parse(event.data))
+    expect(events.filter((event) => event.type === 'content_block_start').map((event) => event.content_block)).toEqual([
+      { type: 'thinking', thinking: '' },
+      { type: 'redacted_thinking', data: 'opaque' },
+      expect.objectContaining({ type: 'tool_use' }),
+    ])
+    const deltas = events.filter((event) => event.index === 0 && event.type === 'content_block_delta')
+    expect(deltas.map((event) => event.delta.type)).toEqual([
+      'thinking_delta',
+      'thinking_delta',
+      'thinking_delta',
+      'signature_delta',
+    ])
+    expect(deltas.map((event) => event.delta.thinking ?? event.delta.signature).join('')).toBe(
+      `Look it up.${signature}`,
+    )
+    const loop = (first: Record<string, unknown>) => [
+      ask.messages[0],
+      { role: 'assistant', content: [first, message.content[1], message.content[2]] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.content[2]?.id, content: 'found' }] },
+    ]
+    const back = await post(running, { messages: loop(message.content[0] ?? {}), max_tokens: 4000, thinking, tools })
+    expect(back.status).toBe(200)
+    // A signature the server did not give (a conversation recorded from the API) cannot be checked, and is taken.
+    const recorded = { type: 'thinking', thinking: 'Look it up.', signature: 'EqoBCkgIARABGAIiQL2UoU0b1OHY' }
+    expect((await post(running, { messages: loop(recorded), max_tokens: 4000, thinking, tools })).status).toBe(200)
+    for (const [changed, problem] of [
+      [
+        { type: 'thinking', thinking: 'Look it up!', signature },
+        'messages.1.content.0: Invalid `signature` in `thinking` block',
+      ],
+      [{ type: 'thinking', thinking: 'Look it up.' }, 'messages.1.content.0.thinking.signature: Field required'],
+    ] as const) {
+      const refused = await post(running, { messages: loop(changed), max_tokens: 4000, thinking, tools })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ error: { type: 'invalid_request_error', message: problem } })
     }
   })
 

@@ -49,8 +49,9 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
  * answering no `tool_use`); an output format or strict tool whose schema has an object without
  * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or
- * `minItems` other than 0 or 1; and thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or
- * with a tool loop whose assistant turn does not start with its thinking block.
+ * `minItems` other than 0 or 1; a thinking block sent back changed (the signature it gives is a digest of the text); and
+ * thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or with a tool loop whose assistant turn
+ * does not start with its thinking block. A reply's `thinking` makes the message start with thinking blocks.
  *
  * @example
  * const server = await startAnthropicCompatibleServer({ replies: ['Hello!', { toolUses: [{ name: 'f', input: {} }] }] })

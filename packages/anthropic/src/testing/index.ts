@@ -5,7 +5,7 @@ export { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.j
 export type { MessageEventOptions } from './message-events.js'
 export { toMessageEvents } from './message-events.js'
 export type { ResolvedMessage } from './resolved-message.js'
-export { estimateTokens, resolveMessage } from './resolved-message.js'
+export { estimateTokens, resolveMessage, thinkingSignature } from './resolved-message.js'
 export type {
   ErrorReply,
   MessageReply,
@@ -13,6 +13,7 @@ export type {
   ReplyFunction,
   ReplySource,
   ScriptedReply,
+  ScriptedThinking,
   ScriptedToolUse,
   ScriptedUsage,
 } from './scripted-reply.js'

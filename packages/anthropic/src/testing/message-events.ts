@@ -11,7 +11,8 @@ export interface MessageEventOptions {
 
 /**
  * Renders a message as the named server-sent events of a Messages API stream, in Anthropic's order:
- * `message_start` (empty content, input usage), a `ping`, per content block `content_block_start`, its deltas and
+ * `message_start` (empty content, input usage), a `ping`, per content block `content_block_start`, its deltas (a
+ * thinking block's text, then its signature) and
  * `content_block_stop`, then `message_delta` (stop reason, output usage) and `message_stop`.
  */
 export function* toMessageEvents(resolved: ResolvedMessage, options: MessageEventOptions = {}): Generator<SseEvent> {
@@ -33,6 +34,17 @@ export function* toMessageEvents(resolved: ResolvedMessage, options: MessageEven
       for (const piece of splitText(block.text, options.chunkChars, true)) {
         yield event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } })
       }
+    } else if (block.type === 'thinking') {
+      // As the API streams it: the block starts empty, its text comes in deltas and its signature in one at the end.
+      yield event({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '' } as never })
+      for (const piece of splitText(block.thinking, options.chunkChars, true)) {
+        yield event({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } })
+      }
+      yield event({
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'signature_delta', signature: block.signature },
+      })
     } else if (block.type === 'tool_use') {
       const json = resolved.toolInputJson[toolUseIndex++] ?? JSON.stringify(block.input)
       yield event({ type: 'content_block_start', index, content_block: { ...block, input: {} } })

@@ -1,6 +1,7 @@
 import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
+import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
 /**
@@ -26,6 +27,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     toolsProblem(candidate.tools) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
+    thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
     toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
     thinkingToolProblem(candidate.thinking, candidate.tool_choice, candidate.messages as Record<string, unknown>[])
   )
@@ -195,6 +197,30 @@ function thinkingProblem(thinking: unknown, maxTokens: number): string | undefin
   }
   if (budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'
   if (budget >= maxTokens) return '`max_tokens` must be greater than `thinking.budget_tokens`'
+  return undefined
+}
+
+/**
+ * A thinking block sent back must be the one the model produced: its text and signature as they came, and a redacted
+ * one its data. A signature this server gave (see `thinkingSignature`) must still match the text; one it did not give
+ * (a conversation recorded from the API) cannot be checked here, so it is taken.
+ */
+function thinkingBlocksProblem(messages: readonly Record<string, unknown>[]): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue
+    for (const [blockIndex, block] of (message.content as Record<string, unknown>[]).entries()) {
+      const path = `messages.${index}.content.${blockIndex}`
+      if (block.type === 'redacted_thinking' && typeof block.data !== 'string') {
+        return `${path}.redacted_thinking.data: Field required`
+      }
+      if (block.type !== 'thinking') continue
+      if (typeof block.thinking !== 'string') return `${path}.thinking.thinking: Field required`
+      if (typeof block.signature !== 'string') return `${path}.thinking.signature: Field required`
+      if (block.signature.startsWith(signaturePrefix) && block.signature !== thinkingSignature(block.thinking)) {
+        return `${path}: Invalid \`signature\` in \`thinking\` block`
+      }
+    }
+  }
   return undefined
 }
 

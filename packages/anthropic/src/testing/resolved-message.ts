@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { ContentBlock, Message, MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages'
 import type { MessageReply } from './scripted-reply.js'
 
@@ -13,7 +14,7 @@ export interface ResolvedMessage {
   readonly toolInputJson: readonly string[]
 }
 
-/** Fills in a scripted reply's defaults: ids, stop sequences, stop reason, estimated usage. */
+/** Fills in a scripted reply's defaults: ids, thinking signatures, stop sequences, stop reason, estimated usage. */
 export function resolveMessage(
   reply: MessageReply,
   request: MessageCreateParams,
@@ -29,7 +30,11 @@ export function resolveMessage(
       stopSequence = found.sequence
     }
   }
-  const content: ContentBlock[] = []
+  const content: ContentBlock[] = (reply.thinking ?? []).map((block) =>
+    typeof block === 'string'
+      ? { type: 'thinking', thinking: block, signature: thinkingSignature(block) }
+      : { type: 'redacted_thinking', data: block.redactedData },
+  )
   if (text !== undefined && (text !== '' || toolUses.length === 0))
     content.push({ type: 'text', text, citations: null })
   const toolInputJson: string[] = []
@@ -60,7 +65,8 @@ export function resolveMessage(
     diagnostics: null,
     usage: {
       input_tokens: usage.inputTokens ?? estimateTokens(promptText(request)),
-      output_tokens: usage.outputTokens ?? estimateTokens((text ?? '') + toolInputJson.join('')),
+      output_tokens:
+        usage.outputTokens ?? estimateTokens(thinkingText(content) + (text ?? '') + toolInputJson.join('')),
       cache_creation_input_tokens: usage.cacheCreationInputTokens ?? 0,
       cache_read_input_tokens: usage.cacheReadInputTokens ?? 0,
       cache_creation: null,
@@ -71,6 +77,17 @@ export function resolveMessage(
   } as Message
   return { message, toolInputJson }
 }
+
+/**
+ * The signature the server gives a thinking block: a digest of its text, so that a block sent back changed (or with
+ * another block's signature) is refused, as the API refuses one whose signature does not verify.
+ */
+export function thinkingSignature(thinking: string): string {
+  return `${signaturePrefix}${createHash('sha256').update(thinking).digest('base64')}`
+}
+
+/** What every signature this server gives starts with. */
+export const signaturePrefix = 'loopback-'
 
 function firstStopSequence(
   text: string,
@@ -90,6 +107,11 @@ function parseOrKeep(json: string): unknown {
   } catch {
     return json
   }
+}
+
+/** The text of the thinking blocks, billed as output. */
+function thinkingText(content: readonly ContentBlock[]): string {
+  return content.map((block) => (block.type === 'thinking' ? block.thinking : '')).join('')
 }
 
 /** The request's text, for the input-token estimate. */

@@ -18,8 +18,16 @@ export interface ScriptedUsage {
   readonly cacheReadInputTokens?: number | undefined
 }
 
-/** One assistant message: a text block (if any text), then `tool_use` blocks. */
+/**
+ * One block of extended thinking: a string is a `thinking` block with that text, which the server signs (and checks
+ * the signature of when it comes back); `{ redactedData }` a `redacted_thinking` block with that data.
+ */
+export type ScriptedThinking = string | { readonly redactedData: string }
+
+/** One assistant message: its thinking blocks (if any), a text block (if any text), then `tool_use` blocks. */
 export interface MessageReply {
+  /** Thinking blocks the message starts with, as a model with `thinking` enabled answers. */
+  readonly thinking?: readonly ScriptedThinking[] | undefined
   readonly text?: string | null | undefined
   readonly toolUses?: readonly ScriptedToolUse[] | undefined
   /**
@@ -62,7 +70,7 @@ export type ReplyFunction = Extract<ReplySource, (...args: never[]) => unknown>
 
 /** Every field a reply object may have: a reply with another is answered with a 400 that names it. */
 export const replyKeys: ReadonlySet<string> = new Set(
-  Object.keys({ text: 0, toolUses: 0, stopReason: 0, usage: 0, model: 0, error: 0 } satisfies Record<
+  Object.keys({ thinking: 0, text: 0, toolUses: 0, stopReason: 0, usage: 0, model: 0, error: 0 } satisfies Record<
     keyof MessageReply | keyof ErrorReply,
     0
   >),

@@ -159,6 +159,28 @@ describe('ScriptedChatModel', () => {
     await expect(model.doGenerate(ask('z'))).rejects.toThrow('provider down')
   })
 
+  it("returns scripted reasoning on the first choice's message, streamed as reasoning-delta, and refuses reasoning that is not parts of strings", async () => {
+    const reasoning = [{ text: 'Look it up.', provider: 'anthropic', signature: 'proof' }]
+    const model = new ScriptedChatModel({
+      responses: [{ content: null, toolCalls: [{ name: 'lookup', arguments: '{}' }], reasoning }],
+      whenExhausted: 'repeat-last',
+    })
+    expect((await model.doGenerate(ask('x'))).choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: null,
+      toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{}' }],
+      reasoning,
+    })
+    const parts: ChatStreamPart[] = []
+    for await (const part of model.doStream(ask('x'))) parts.push(part)
+    expect(parts[0]).toEqual({ type: 'reasoning-delta', choiceIndex: 0, text: 'Look it up.' })
+    for (const bad of ['thought', [{ text: 'x' }], [{ text: 'x', provider: 'p', signature: 1 }]]) {
+      expect(() => new ScriptedChatModel({ responses: [{ content: 'a', reasoning: bad as never }] })).toThrow(
+        ConfigurationError,
+      )
+    }
+  })
+
   it('throws a scripted Error made in another realm, from the list, enqueue or a responder', async () => {
     const foreign = (): Error => runInNewContext('new TypeError("provider down over there")') as Error
     expect(foreign()).not.toBeInstanceOf(Error)

@@ -8,12 +8,14 @@ import {
   unreadableOption,
 } from '@tinyllm/core'
 import type {
+  AssistantMessage,
   ChatCallOptions,
   ChatModel,
   ChatRequest,
   ChatResult,
   ChatStreamPart,
   FinishReason,
+  ReasoningPart,
   ToolCall,
 } from '../chat-model.js'
 import { everyEntry } from '../every-entry.js'
@@ -26,6 +28,8 @@ export type ScriptedReply =
   | {
       readonly content?: string | null
       readonly toolCalls?: ReadonlyArray<Omit<ToolCall, 'id'> & { readonly id?: string }>
+      /** The first choice's reasoning, as a provider that needs it back (Anthropic with thinking on) returns it. */
+      readonly reasoning?: ReadonlyArray<ReasoningPart>
       readonly finishReason?: FinishReason
       /** Token counts to report instead of the estimate; `null` reports none, as a server that sends no usage. */
       readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } | null
@@ -76,6 +80,7 @@ const replyKeys: ReadonlySet<string> = new Set(
   Object.keys({
     content: true,
     toolCalls: true,
+    reasoning: true,
     finishReason: true,
     usage: true,
     choices: true,
@@ -85,7 +90,7 @@ const usageKeys: ReadonlySet<string> = new Set(['inputTokens', 'outputTokens'])
 const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error', 'other'] as const
 
 /**
- * `reply` when it is one — a string, an Error, a `{ content, toolCalls, finishReason, usage, choices }` whose fields
+ * `reply` when it is one — a string, an Error, a `{ content, toolCalls, reasoning, finishReason, usage, choices }` whose fields
  * have their types, or (where a responder may stand) a function — else a ConfigurationError naming `where` and what is
  * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used.
  */
@@ -98,12 +103,20 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(where, `a reply (${kinds})`, reply, owner)
   }
   checkKnownOptions(reply, replyKeys, owner)
-  const { content, toolCalls, finishReason, usage, choices } = reply as Record<string, unknown>
+  const { content, toolCalls, reasoning, finishReason, usage, choices } = reply as Record<string, unknown>
   if (content !== undefined && content !== null && typeof content !== 'string') {
     throw optionError(`${where}.content`, 'a string or null', content, owner)
   }
   if (toolCalls !== undefined && !(Array.isArray(toolCalls) && everyEntry(toolCalls, isScriptedToolCall))) {
     throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
+  }
+  if (reasoning !== undefined && !(Array.isArray(reasoning) && everyEntry(reasoning, isReasoningPart))) {
+    throw optionError(
+      `${where}.reasoning`,
+      'a list of { text, provider, signature?, redactedData? } of strings',
+      reasoning,
+      owner,
+    )
   }
   checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
   if (usage !== undefined && usage !== null) {
@@ -120,6 +133,17 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
     throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
   }
   return reply as ScriptedReply
+}
+
+function isReasoningPart(part: unknown): boolean {
+  if (typeof part !== 'object' || part === null) return false
+  const { text, provider, signature, redactedData } = part as Record<string, unknown>
+  return (
+    typeof text === 'string' &&
+    typeof provider === 'string' &&
+    (signature === undefined || typeof signature === 'string') &&
+    (redactedData === undefined || typeof redactedData === 'string')
+  )
 }
 
 function isScriptedToolCall(call: unknown): boolean {
@@ -188,6 +212,9 @@ export class ScriptedChatModel implements ChatModel {
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const result = await this.doGenerate(request, options)
     for (const choice of result.choices) {
+      for (const part of choice.message.reasoning ?? []) {
+        if (part.text !== '') yield { type: 'reasoning-delta', choiceIndex: choice.index, text: part.text }
+      }
       const text = choice.message.content ?? ''
       for (let start = 0, end = 0; start < text.length; start = end) {
         if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
@@ -245,14 +272,10 @@ export class ScriptedChatModel implements ChatModel {
             }))
           : undefined
       const finishReason: FinishReason = first.finishReason ?? (toolCalls !== undefined ? 'tool_calls' : 'stop')
-      return {
-        index,
-        message:
-          toolCalls === undefined
-            ? { role: 'assistant' as const, content }
-            : { role: 'assistant' as const, content, toolCalls },
-        finishReason,
-      }
+      const message: AssistantMessage =
+        toolCalls === undefined ? { role: 'assistant', content } : { role: 'assistant', content, toolCalls }
+      const reasoning = index === 0 ? first.reasoning : undefined
+      return { index, message: reasoning === undefined ? message : { ...message, reasoning }, finishReason }
     })
     const promptText = request.messages.map((message) => message.content ?? '').join('\n')
     const inputTokens = first.usage?.inputTokens ?? estimateTokens(promptText)
