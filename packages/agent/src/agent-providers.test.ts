@@ -219,3 +219,43 @@ describe('Agent over HTTP: a conversation it completed', () => {
     expect(again).toMatchObject({ status: 'complete', output: { decision: 'decline' } })
   })
 })
+
+describe('Agent over HTTP: Anthropic with extended thinking', () => {
+  for (const streamed of [false, true]) {
+    it(`sends the model's thinking back with its tool-use turn, which the API requires (${streamed ? 'streamed' : 'generated'})`, async () => {
+      const server = await startAnthropicCompatibleServer({
+        replies: (request) =>
+          request.messages.length === 1
+            ? {
+                thinking: ['Look the applicant up first.'],
+                toolUses: [{ name: 'lookup_applicant', input: { applicantId: 'A-17' } }],
+              }
+            : 'Income 8000, debt 2000: approve.',
+      })
+      running = server
+      const model = new AnthropicChat({
+        name: 'model',
+        model: 'claude-sonnet-4-5',
+        baseURL: server.baseURL,
+        apiKey: 'sk-ant-test',
+        output: 'result',
+        maxTokens: 4_000,
+        providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1_024 } } },
+      })
+      const agent = new Agent({ name: 'loan-review', model, tools: [lookup] })
+      if (streamed) {
+        const stream = agent.stream('Review applicant A-17')
+        for await (const _ of stream);
+        expect(await stream.result).toMatchObject({ status: 'complete', output: 'Income 8000, debt 2000: approve.' })
+      } else {
+        const record = await agent.trace('Review applicant A-17')
+        expect(record.status, formatRunTree(record)).toBe('complete')
+      }
+      const second = server.messageRequests[1]!.messages[1]!
+      expect(second.role).toBe('assistant')
+      const blocks = typeof second.content === 'string' ? [] : second.content
+      expect(blocks.map((block) => block.type)).toEqual(['thinking', 'tool_use'])
+      expect(blocks[0]).toMatchObject({ thinking: 'Look the applicant up first.' })
+    })
+  }
+})

@@ -469,10 +469,12 @@ class AgentRun {
         })
       }
       const toolCalls = this.withUniqueIds(choice.message.toolCalls ?? [])
+      // The model's reasoning goes back with its turn: Anthropic refuses a tool loop whose thinking was left out.
+      const reasoning = choice.message.reasoning !== undefined ? { reasoning: choice.message.reasoning } : {}
       const message: AssistantMessage =
         toolCalls.length === 0
-          ? { role: 'assistant', content: choice.message.content ?? '' }
-          : { role: 'assistant', content: choice.message.content, toolCalls }
+          ? { role: 'assistant', content: choice.message.content ?? '', ...reasoning }
+          : { role: 'assistant', content: choice.message.content, toolCalls, ...reasoning }
       conversation.push(message)
       this.emit({
         type: 'step-finished',
