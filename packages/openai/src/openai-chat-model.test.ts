@@ -355,6 +355,26 @@ describe('OpenAIChatModel results', () => {
 })
 
 describe('OpenAIChatModel errors', () => {
+  it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
+    const { server, model } = await start()
+    const throwing = {
+      role: 'user',
+      get content(): never {
+        throw new Error('unreadable content')
+      },
+    }
+    const requests = [{ messages: [throwing] }, { messages: 5 }] as unknown as ChatRequest[]
+    for (const request of requests) {
+      for (const call of [() => model.doGenerate(request), () => collect(model.doStream(request))]) {
+        const error = await rejection(call())
+        expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({ retryable: false, providerErrorType: 'invalid_request' })
+        expect((error as Error).message).toContain('the request could not be sent')
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+  })
+
   it.each([400, 401, 403, 404, 422])(
     'maps %i to a non-retryable ProviderCallError with status and request id',
     async (status) => {

@@ -89,16 +89,16 @@ export class OpenAIChatModel implements ChatModel {
     const outer = options?.signal
     if (outer?.aborted) throw abortErrorFor(outer)
     const client = this.#sdk.client
-    const body = toOpenAIBody(request, this.modelId)
-    const passedStreamOptions = request.providerOptions?.openai?.stream_options
-    const streamOptions = {
-      ...(typeof passedStreamOptions === 'object' ? passedStreamOptions : {}),
-      include_usage: true,
-    }
-
     yield* streamProviderParts<unknown>({
       signal: outer,
+      // The body is built here, so that a request that cannot be read fails as one that could not be sent.
       open: async (signal) => {
+        const body = toOpenAIBody(request, this.modelId)
+        const passedStreamOptions = request.providerOptions?.openai?.stream_options
+        const streamOptions = {
+          ...(typeof passedStreamOptions === 'object' ? passedStreamOptions : {}),
+          include_usage: true,
+        }
         const response = await client.chat.completions
           .create({ ...body, stream: true, stream_options: streamOptions }, sdkRequestOptions(signal))
           .withResponse()
