@@ -6,6 +6,21 @@ import { toJsonSchema } from '../json-schema.js'
 import { restoreStrictAnswers, toStrictJsonSchema } from './strict-json-schema.js'
 
 describe('toStrictJsonSchema', () => {
+  it('keeps properties named __proto__ and constructor as properties, writing the schema and reading the answer', () => {
+    const schema = JSON.parse(
+      '{"type":"object","properties":{"__proto__":{"type":"object","properties":{"note":{"type":"string"}}},"a":{"type":"string"}},"required":["a"]}',
+    )
+    const strict = toStrictJsonSchema(schema)
+    const properties = (strict.schema as { properties: object }).properties
+    expect(Object.keys(properties)).toEqual(['__proto__', 'a'])
+    expect((strict.schema as { required: string[] }).required).toEqual(['__proto__', 'a'])
+    expect(Object.getPrototypeOf(properties)).toBe(Object.prototype)
+    const restored = strict.restore(JSON.parse('{"__proto__":{"note":null},"a":"x","constructor":null}')) as object
+    expect(Object.getPrototypeOf(restored)).toBe(Object.prototype)
+    expect(Object.hasOwn(restored, '__proto__')).toBe(true)
+    expect(JSON.stringify(restored)).toBe('{"__proto__":{},"a":"x","constructor":null}')
+  })
+
   it('closes every object, requires every property and makes the optional ones nullable', () => {
     const schema = toJsonSchema(
       z.object({

@@ -156,15 +156,15 @@ function strictNode(node: unknown, path: string, state: { restores: boolean; rea
     })
   }
   const required = new Set(Array.isArray(copy.required) ? copy.required : [])
-  const strictProperties: Schema = {}
-  for (const [name, property] of Object.entries(properties)) {
-    const strictProperty = strictNode(property, `${path}/properties/${name}`, state)
-    if (required.has(name) || acceptsNull(property)) strictProperties[name] = strictProperty
-    else {
-      strictProperties[name] = nullable(strictProperty)
+  // Built from entries, so a property named `__proto__` (JSON.parse keeps it as a key of its own) stays one.
+  const strictProperties: Schema = Object.fromEntries(
+    Object.entries(properties).map(([name, property]) => {
+      const strictProperty = strictNode(property, `${path}/properties/${name}`, state)
+      if (required.has(name) || acceptsNull(property)) return [name, strictProperty]
       state.restores = true
-    }
-  }
+      return [name, nullable(strictProperty)]
+    }),
+  )
   copy.properties = strictProperties
   copy.required = Object.keys(strictProperties)
   copy.additionalProperties = false
@@ -215,7 +215,7 @@ function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: 
   if (isSchema(properties)) {
     const required = new Set(Array.isArray(target.required) ? target.required : [])
     for (const [name, item] of Object.entries(value)) {
-      const property = properties[name]
+      const property = Object.hasOwn(properties, name) ? properties[name] : undefined
       if (property === undefined) continue
       if (item === null && !required.has(name) && !acceptsNull(property)) {
         if (result === value) result = { ...value }
@@ -225,7 +225,8 @@ function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: 
       const restored = restoreValue(item, property, root, depth + 1)
       if (restored !== item) {
         if (result === value) result = { ...value }
-        result[name] = restored
+        // Defined, not assigned: an answer's key `__proto__` is a key of its own, not the copy's prototype.
+        Object.defineProperty(result, name, { value: restored, enumerable: true, writable: true, configurable: true })
       }
     }
   }
