@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events'
+import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
-import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
+import { createMemoryLogger, registerSecret, setDefaultLogger } from '@tinyllm/logger'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
@@ -1109,6 +1110,38 @@ describe('run records serialise, whatever the run held', () => {
       'call: the server refused',
     )
     expect(formatRunTree(record).length).toBeLessThan(5_000)
+  })
+})
+
+describe('a record printed in Node', () => {
+  it('prints with secrets replaced, in its input, output, annotations, errors and children, as its JSON shows them', async () => {
+    const key = 'sk-proj-PrintedRecordCanary0123456789abcdef'
+    const release = registerSecret(key)
+    try {
+      const echo = defineFunction({ name: 'echo', run: (text: string) => `the key is ${text}` })
+      const root = defineFunction({
+        name: 'root',
+        run: async (text: string, context: RunContext) => {
+          context.annotate('model', text)
+          return { answer: await context.invoke(echo, text) }
+        },
+      })
+      const record = await root.trace(key)
+      expect(record.children[0]?.output).toBe(`the key is ${key}`)
+      const printed = inspect(record, { depth: null })
+      expect(printed).not.toContain(key)
+      expect(printed).toContain('[REDACTED]')
+      expect(printed).toContain("function: 'echo'")
+      const failed = await defineFunction({
+        name: 'failing',
+        run: () => {
+          throw new TinyLLMError({ message: 'refused', cause: new Error(`header ${key}`) })
+        },
+      }).trace(undefined)
+      expect(inspect(failed, { depth: null })).not.toContain(key)
+    } finally {
+      release()
+    }
   })
 })
 

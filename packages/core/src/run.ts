@@ -1016,6 +1016,15 @@ class TracedRecord implements RunRecord {
     if (this.error !== undefined) fields.error = errorJson(this.error)
     return { ...redact(fields), children }
   }
+
+  /** What `console.log(record)` prints in Node: the record as its JSON shows it, secrets replaced. */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: { readonly depth?: number | null },
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return inspect(this.toJSON(), { ...options, depth: options.depth === null ? null : depth })
+  }
 }
 
 /** A record's error as its `toJSON` shows it; as a log line shows an error when that throws (a subclass's override). */
