@@ -35,6 +35,7 @@ describe('formatRunTree', () => {
       },
     }).trace(undefined)
     const tree = formatRunTree(record)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it checks.
     expect(tree).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
     expect(tree.split('\n')).toHaveLength(3)
     expect(tree).toContain('name\\u001b[2J')
