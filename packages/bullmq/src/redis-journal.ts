@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   checkNumber,
   type JournalEntry,
+  journalEntryProblem,
   type StepJournal,
   safeStringify,
 } from '@tinyllm/core'
@@ -74,8 +75,20 @@ export class RedisJournal implements StepJournal {
     return text === null ? undefined : parseEntry(text, key)
   }
 
+  /**
+   * Writes `entry` unless `key` already has one (the first writer wins); answers the entry that stands. An entry that no
+   * journal would replay (see `journalEntryProblem`) is a ConfigurationError, and is not written.
+   */
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
     this.checkOpen()
+    const problem = journalEntryProblem(entry)
+    if (problem !== undefined) {
+      throw new ConfigurationError({
+        option: 'entry',
+        message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+        functionName: 'RedisJournal',
+      })
+    }
     const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
       | string
       | null
@@ -110,26 +123,23 @@ export class RedisJournal implements StepJournal {
 }
 
 /**
- * The entry stored as `text`; text that is not one is a ConfigurationError. Text that is not JSON is said to be so, not
- * quoted: the parser's message quotes its first characters, cut where a secret may be, too short for redaction.
+ * The entry stored as `text`; text that is not one (see `journalEntryProblem`, the check every journal makes) is a
+ * ConfigurationError saying what is wrong. Text that is not JSON is said to be so, not quoted: the parser's message
+ * quotes its first characters, cut where a secret may be, too short for redaction.
  */
 function parseEntry(text: string, key: string): JournalEntry {
-  let entry: JournalEntry | undefined
+  let entry: unknown
+  let problem: string | undefined
   try {
-    entry = JSON.parse(text) as JournalEntry
+    entry = JSON.parse(text)
+    problem = journalEntryProblem(entry)
   } catch {
-    entry = undefined
+    problem = 'it is not JSON'
   }
-  if (
-    typeof entry !== 'object' ||
-    entry === null ||
-    typeof entry.function !== 'string' ||
-    typeof entry.kind !== 'string'
-  )
-    throw new ConfigurationError({
-      option: 'journal',
-      message: `the entry at ${key} is not a journal entry (another program writes under this prefix?)`,
-      functionName: 'RedisJournal',
-    })
-  return entry
+  if (problem === undefined) return entry as JournalEntry
+  throw new ConfigurationError({
+    option: 'journal',
+    message: `the entry at ${key} is not a journal entry: ${problem} (another program writes under this prefix?)`,
+    functionName: 'RedisJournal',
+  })
 }
