@@ -79,8 +79,10 @@ class EndingRedis extends Redis {
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return
   const ended = new Promise((resolve) => client.once('end', resolve))
-  if (client.status !== 'ready') client.disconnect()
-  else await client.quit().catch(() => client.disconnect())
+  // One that loses Redis while it quits (its socket was already dead) would wait to reconnect: it ends instead.
+  client.on('reconnecting', () => client.disconnect())
+  if (client.status === 'ready') client.quit().catch(ignore)
+  else client.disconnect()
   await ended
 }
 

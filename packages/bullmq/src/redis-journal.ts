@@ -71,7 +71,7 @@ export class RedisJournal implements StepJournal {
 
   async read(key: string): Promise<JournalEntry | undefined> {
     this.checkOpen()
-    const text = await this.client.get(this.keyOf(key))
+    const text = await this.client.get(this.keyOf(key)).catch(this.closedOr)
     return text === null ? undefined : parseEntry(text, key)
   }
 
@@ -89,13 +89,15 @@ export class RedisJournal implements StepJournal {
         functionName: 'RedisJournal',
       })
     }
-    const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
-      | string
-      | null
+    const written = callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])
+    const standing = (await written.catch(this.closedOr)) as string | null
     return standing === null ? entry : parseEntry(standing, key)
   }
 
-  /** Closes the journal's connection; reads and writes reject with an AbortError from then on. */
+  /**
+   * Closes the journal's connection; reads and writes reject with an AbortError from then on, those waiting for Redis
+   * (it is away) included.
+   */
   close(): Promise<void> {
     this.closed = true
     return closeRedis(this.client)
@@ -104,6 +106,12 @@ export class RedisJournal implements StepJournal {
   /** A closed journal has no connection left: a read or write is refused as such, not with a Redis client's error. */
   private checkOpen(): void {
     if (this.closed) throw abortErrorFor('the journal is closed', { functionName: 'RedisJournal' })
+  }
+
+  /** What a command failed with, or, when the journal was closed meanwhile (which failed it), that. */
+  private readonly closedOr = (error: unknown): never => {
+    this.checkOpen()
+    throw error
   }
 
   /**
@@ -139,7 +147,7 @@ function parseEntry(text: string, key: string): JournalEntry {
   if (problem === undefined) return entry as JournalEntry
   throw new ConfigurationError({
     option: 'journal',
-    message: `the entry at ${key} is not a journal entry: ${problem} (another program writes under this prefix?)`,
+    message: `the entry at ${safeStringify(key)} is not a journal entry: ${problem} (another program writes under this prefix?)`,
     functionName: 'RedisJournal',
   })
 }
