@@ -44,6 +44,16 @@ const table: ReadonlyArray<readonly [string, unknown, string | undefined]> = [
   ['null', null, 'it is not a plain object'],
 ]
 
+/** Entries no JSON text holds, refused by every journal's write alike (`MemoryJournal` would keep what JSON makes of them). */
+const cyclic: Record<string, unknown> = {}
+cyclic.self = cyclic
+const notJson: typeof table = [
+  ['an output that is a BigInt', { ...entry, output: { n: 1n } }, 'output.n: a BigInt is not JSON-safe'],
+  ['an output that is a Date', { ...entry, output: new Date(0) }, 'output: an instance of Date is not JSON-safe'],
+  ['an output that is NaN', { ...entry, output: [Number.NaN] }, 'output.0: NaN is not JSON-safe'],
+  ['a cyclic output', { ...entry, output: cyclic }, 'output.self: a cycle is not JSON-safe'],
+]
+
 let redis: RedisServer
 let raw: Redis
 const folder = mkdtempSync(join(tmpdir(), 'tinyllm-journal-entries-'))
@@ -104,7 +114,7 @@ describe('every journal keeps, refuses and replays the same entries', () => {
 
   it('writes the same entries, and refuses to write the ones no journal would replay', async () => {
     for (const { name, journal } of journals) {
-      for (const [index, [label, value, problem]] of table.entries()) {
+      for (const [index, [label, value, problem]] of [...table, ...notJson].entries()) {
         const { value: written, error } = await settle(() => journal.write(`write/${index}`, value as JournalEntry))
         if (problem === undefined) {
           expect(written, `${name}: ${label}`).toBe(value)

@@ -76,16 +76,19 @@ const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'cos
  * What keeps `value` from being a {@link JournalEntry}, or `undefined` when it is one: the one check a journal makes of
  * an entry it is asked to write and of one it reads back, so that every journal keeps and replays the same entries. An
  * entry is a plain object whose `function` and `kind` are strings, `input` a string (an entry without one is kept but
- * never replayed), `at` a finite number, `usage` (when there) a plain object of finite counts and `annotations` (when
- * there) a plain object.
+ * never replayed), `output` JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain
+ * object of finite counts and `annotations` (when there) a plain object.
  */
 export function journalEntryProblem(value: unknown): string | undefined {
   try {
     if (!isPlainObject(value)) return 'it is not a plain object'
-    const { function: name, kind, input, at, usage, annotations } = value as Record<string, unknown>
+    const { function: name, kind, input, output, at, usage, annotations } = value as Record<string, unknown>
     if (typeof name !== 'string') return 'function is not a string'
     if (typeof kind !== 'string') return 'kind is not a string'
     if (input !== undefined && typeof input !== 'string') return 'input is not a string'
+    const issues: ValidationIssue[] = []
+    collectJsonIssues(output, ['output'], new Set(), issues)
+    if (issues[0] !== undefined) return `${issues[0].path.join('.')}: ${issues[0].message}`
     if (!Number.isFinite(at)) return 'at is not a finite number'
     if (usage !== undefined) {
       if (!isPlainObject(usage)) return 'usage is not a plain object'
