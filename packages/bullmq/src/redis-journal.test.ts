@@ -153,6 +153,22 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
+    const client = new Redis(redis.url)
+    try {
+      await client.rpush('journal-test:journal:wrong-type', 'a list')
+    } finally {
+      client.disconnect()
+    }
+    const step = defineFunction({ name: 'step', durable: true, run: (value: number) => value })
+    const record = await step.trace(1, { runId: 'wrong-type', journal })
+    expect(ConfigurationError.isInstance(record.error), String(record.error)).toBe(true)
+    expect(record.error?.retryable).toBe(false)
+    expect(record.error?.message).toMatch(/on "wrong-type" with an error: WRONGTYPE/)
+    const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
+    await expect(journal.write('wrong-type', entry)).rejects.toThrow(ConfigurationError)
+  })
+
   it('refuses a prefix that is not a non-empty string of whole characters', () => {
     for (const prefix of [42, '', 'tiny\uD800']) {
       const error = (() => {

@@ -71,7 +71,7 @@ export class RedisJournal implements StepJournal {
 
   async read(key: string): Promise<JournalEntry | undefined> {
     this.checkOpen()
-    const text = await this.client.get(this.keyOf(key)).catch(this.closedOr)
+    const text = await this.client.get(this.keyOf(key)).catch(this.failed(key))
     return text === null ? undefined : parseEntry(text, key)
   }
 
@@ -90,7 +90,7 @@ export class RedisJournal implements StepJournal {
       })
     }
     const written = callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])
-    const standing = (await written.catch(this.closedOr)) as string | null
+    const standing = (await written.catch(this.failed(key))) as string | null
     return standing === null ? entry : parseEntry(standing, key)
   }
 
@@ -108,10 +108,20 @@ export class RedisJournal implements StepJournal {
     if (this.closed) throw abortErrorFor('the journal is closed', { functionName: 'RedisJournal' })
   }
 
-  /** What a command failed with, or, when the journal was closed meanwhile (which failed it), that. */
-  private readonly closedOr = (error: unknown): never => {
-    this.checkOpen()
-    throw error
+  /**
+   * A command on `key` failed: the journal was closed meanwhile (which failed it), or Redis answered with an error (the
+   * key holds another program's value, say), which asking again would only repeat — a ConfigurationError saying so.
+   */
+  private failed(key: string): (error: unknown) => never {
+    return (error) => {
+      this.checkOpen()
+      throw new ConfigurationError({
+        option: 'journal',
+        message: `Redis answered the journal's command on ${safeStringify(key)} with an error: ${error instanceof Error ? error.message : safeStringify(error)}`,
+        functionName: 'RedisJournal',
+        cause: error,
+      })
+    }
   }
 
   /**
