@@ -26,10 +26,10 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
   try {
     client =
       kind === 'client'
-        ? (connection as Redis).duplicate(overrides)
+        ? new EndingRedis({ ...(connection as Redis).options, ...overrides })
         : kind === 'url'
-          ? new Redis(connection as string, overrides)
-          : new Redis({ ...(connection as RedisOptions), ...overrides } as RedisOptions & typeof overrides)
+          ? new EndingRedis(connection as string, overrides)
+          : new EndingRedis({ ...(connection as RedisOptions), ...overrides } as RedisOptions & typeof overrides)
   } catch (error) {
     throw new ConfigurationError({
       option: 'connection',
@@ -51,18 +51,39 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
   return client
 }
 
-/** Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise. */
+/**
+ * An ioredis client whose `disconnect()` ends it whatever its state. ioredis's own, called while the client waits to
+ * reconnect (Redis is away), stops the wait but leaves the client `reconnecting` for ever: the commands waiting for
+ * Redis never fail and `end` never comes — and BullMQ's `close` waits for both. Such a client makes one last attempt
+ * instead, which ends it (refused), or is closed as soon as it is ready (answered). Its duplicates, the connections
+ * BullMQ opens beside it, are of this class too.
+ */
+class EndingRedis extends Redis {
+  override disconnect(reconnect = false): void {
+    const stranded = !reconnect && this.status === 'reconnecting'
+    super.disconnect(reconnect)
+    if (!stranded) return
+    this.once('ready', () => super.disconnect())
+    this.connect().catch(ignore)
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    return new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
+  }
+}
+
+/**
+ * Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise; resolves once it has
+ * ended, its socket closed and its commands settled.
+ */
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return
-  if (client.status !== 'ready') {
-    client.disconnect()
-    return
-  }
-  try {
-    await client.quit()
-  } catch {
-    client.disconnect()
-  }
+  const ended = new Promise((resolve) => client.once('end', resolve))
+  // One that loses Redis while it quits (its socket was already dead) would wait to reconnect: it ends instead.
+  client.on('reconnecting', () => client.disconnect())
+  if (client.status === 'ready') client.quit().catch(ignore)
+  else client.disconnect()
+  await ended
 }
 
 function ignore(): void {}

@@ -96,8 +96,19 @@ describe('RedisJournal', () => {
     const record = await step.trace(1, { runId: 'not-json', journal })
     expect(record.status).toBe('failed')
     expect(ConfigurationError.isInstance(record.error), String(record.error)).toBe(true)
-    expect(record.error?.message).toMatch(/the entry at not-json is not a journal entry/)
+    expect(record.error?.message).toMatch(/the entry at "not-json" is not a journal entry: it is not JSON/)
     expect(JSON.stringify(record) + String(record.error?.stack)).not.toContain('sk-proj')
+    // A long key is quoted cut short, as every error quotes what it was given.
+    const long = 'k'.repeat(200_000)
+    const client2 = new Redis(redis.url)
+    try {
+      await client2.set(`journal-test:journal:${long}`, 'not JSON')
+    } finally {
+      client2.disconnect()
+    }
+    const error = await journal.read(long).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message.length).toBeLessThan(1_000)
   })
 
   it('a closed journal refuses reads and writes with an AbortError, as a closed limiter does status, not a client error', async () => {
@@ -116,6 +127,46 @@ describe('RedisJournal', () => {
       expect.stringMatching(/the journal is closed/),
       expect.stringMatching(/rate limiter closed-test was closed/),
     ])
+  })
+
+  it('closed while Redis is away, fails the reads and writes waiting for it with an AbortError, instead of never', async () => {
+    const away = await startRedisServer()
+    const closing = new RedisJournal({ connection: away.url, prefix: 'journal-test' })
+    try {
+      expect(await closing.read('away/0')).toBeUndefined()
+      await away.kill()
+      const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
+      const waiting = [closing.read('away/1'), closing.write('away/1', entry)].map((pending) =>
+        pending.then(
+          () => 'answered',
+          (error: unknown) => AbortError.isInstance(error) && (error as Error).message,
+        ),
+      )
+      await closing.close()
+      expect(await Promise.all(waiting)).toEqual([
+        expect.stringMatching(/the journal is closed/),
+        expect.stringMatching(/the journal is closed/),
+      ])
+    } finally {
+      await closing.close()
+      await away.stop()
+    }
+  })
+
+  it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
+    const client = new Redis(redis.url)
+    try {
+      await client.rpush('journal-test:journal:wrong-type', 'a list')
+    } finally {
+      client.disconnect()
+    }
+    const step = defineFunction({ name: 'step', durable: true, run: (value: number) => value })
+    const record = await step.trace(1, { runId: 'wrong-type', journal })
+    expect(ConfigurationError.isInstance(record.error), String(record.error)).toBe(true)
+    expect(record.error?.retryable).toBe(false)
+    expect(record.error?.message).toMatch(/on "wrong-type" with an error: WRONGTYPE/)
+    const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 }
+    await expect(journal.write('wrong-type', entry)).rejects.toThrow(ConfigurationError)
   })
 
   it('refuses a prefix that is not a non-empty string of whole characters', () => {

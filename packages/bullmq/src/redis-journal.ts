@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   checkNumber,
   type JournalEntry,
+  journalEntryProblem,
   type StepJournal,
   safeStringify,
 } from '@tinyllm/core'
@@ -70,19 +71,33 @@ export class RedisJournal implements StepJournal {
 
   async read(key: string): Promise<JournalEntry | undefined> {
     this.checkOpen()
-    const text = await this.client.get(this.keyOf(key))
+    const text = await this.client.get(this.keyOf(key)).catch(this.failed(key))
     return text === null ? undefined : parseEntry(text, key)
   }
 
+  /**
+   * Writes `entry` unless `key` already has one (the first writer wins); answers the entry that stands. An entry that no
+   * journal would replay (see `journalEntryProblem`) is a ConfigurationError, and is not written.
+   */
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
     this.checkOpen()
-    const standing = (await callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])) as
-      | string
-      | null
+    const problem = journalEntryProblem(entry)
+    if (problem !== undefined) {
+      throw new ConfigurationError({
+        option: 'entry',
+        message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+        functionName: 'RedisJournal',
+      })
+    }
+    const written = callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])
+    const standing = (await written.catch(this.failed(key))) as string | null
     return standing === null ? entry : parseEntry(standing, key)
   }
 
-  /** Closes the journal's connection; reads and writes reject with an AbortError from then on. */
+  /**
+   * Closes the journal's connection; reads and writes reject with an AbortError from then on, those waiting for Redis
+   * (it is away) included.
+   */
   close(): Promise<void> {
     this.closed = true
     return closeRedis(this.client)
@@ -91,6 +106,22 @@ export class RedisJournal implements StepJournal {
   /** A closed journal has no connection left: a read or write is refused as such, not with a Redis client's error. */
   private checkOpen(): void {
     if (this.closed) throw abortErrorFor('the journal is closed', { functionName: 'RedisJournal' })
+  }
+
+  /**
+   * A command on `key` failed: the journal was closed meanwhile (which failed it), or Redis answered with an error (the
+   * key holds another program's value, say), which asking again would only repeat — a ConfigurationError saying so.
+   */
+  private failed(key: string): (error: unknown) => never {
+    return (error) => {
+      this.checkOpen()
+      throw new ConfigurationError({
+        option: 'journal',
+        message: `Redis answered the journal's command on ${safeStringify(key)} with an error: ${error instanceof Error ? error.message : safeStringify(error)}`,
+        functionName: 'RedisJournal',
+        cause: error,
+      })
+    }
   }
 
   /**
@@ -110,26 +141,23 @@ export class RedisJournal implements StepJournal {
 }
 
 /**
- * The entry stored as `text`; text that is not one is a ConfigurationError. Text that is not JSON is said to be so, not
- * quoted: the parser's message quotes its first characters, cut where a secret may be, too short for redaction.
+ * The entry stored as `text`; text that is not one (see `journalEntryProblem`, the check every journal makes) is a
+ * ConfigurationError saying what is wrong. Text that is not JSON is said to be so, not quoted: the parser's message
+ * quotes its first characters, cut where a secret may be, too short for redaction.
  */
 function parseEntry(text: string, key: string): JournalEntry {
-  let entry: JournalEntry | undefined
+  let entry: unknown
+  let problem: string | undefined
   try {
-    entry = JSON.parse(text) as JournalEntry
+    entry = JSON.parse(text)
+    problem = journalEntryProblem(entry)
   } catch {
-    entry = undefined
+    problem = 'it is not JSON'
   }
-  if (
-    typeof entry !== 'object' ||
-    entry === null ||
-    typeof entry.function !== 'string' ||
-    typeof entry.kind !== 'string'
-  )
-    throw new ConfigurationError({
-      option: 'journal',
-      message: `the entry at ${key} is not a journal entry (another program writes under this prefix?)`,
-      functionName: 'RedisJournal',
-    })
-  return entry
+  if (problem === undefined) return entry as JournalEntry
+  throw new ConfigurationError({
+    option: 'journal',
+    message: `the entry at ${safeStringify(key)} is not a journal entry: ${problem} (another program writes under this prefix?)`,
+    functionName: 'RedisJournal',
+  })
 }

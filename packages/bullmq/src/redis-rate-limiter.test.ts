@@ -169,4 +169,21 @@ describe('RedisRateLimiter', () => {
     await admin.del(`{tinyllm:limiter:${limiter!.name}}:grants`)
     expect(await limiter!.status()).toMatchObject({ requests: 0, waiting: 0 })
   })
+
+  it('closed while Redis is away, fails a status waiting for it as closed, not as Redis answering with an error', async () => {
+    const away = await startRedisServer()
+    const limiter = new RedisRateLimiter({ connection: away.url, name: 'away', requestsPerMinute: 10 })
+    try {
+      expect(await limiter.status()).toMatchObject({ requests: 0 })
+      await away.kill()
+      const waiting = limiter.status().catch((thrown: unknown) => thrown)
+      await limiter.close()
+      const error = await waiting
+      expect(AbortError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/rate limiter away was closed/)
+    } finally {
+      await limiter.close()
+      await away.stop()
+    }
+  })
 })

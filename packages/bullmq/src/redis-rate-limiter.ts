@@ -212,7 +212,8 @@ export class RedisRateLimiter implements RateLimiterLike {
       ...this.keys,
       this.windowMicros,
     ]).catch((error: unknown) => {
-      throw this.refused(error)
+      // Closed meanwhile, which failed the command: not Redis answering with an error either.
+      throw this.closed ? closedError(this.name) : this.refused(error)
     })) as [number, string, number]
     return {
       requests,

@@ -53,6 +53,14 @@ export interface ServeOptions extends QueueLocation {
   readonly stalledIntervalMs?: number
   /** How many times a run may be recovered from a dead worker before it fails with a RunJobError; default 3. */
   readonly maxStalledCount?: number
+  /**
+   * How long `close()` waits for the runs in progress and for BullMQ to close, in ms; default 30,000. Past it (Redis
+   * unreachable, a run that does not end), the worker closes as a crashed one would: its connections are cut, the runs
+   * still in progress are cancelled without their failure being written (their locks expire and another worker resumes
+   * them from the journal), and `close()` resolves: whatever BullMQ does, within twice this time (and a last attempt
+   * to connect, which ends each client).
+   */
+  readonly closeTimeoutMs?: number
   /** Logger for the runs (a tinyllm Logger, pino…); default the process default. */
   readonly logger?: InvokeOptions['logger']
   /** Receives connection and queue errors (the worker waits for Redis and goes on); default: nothing. */
@@ -71,7 +79,10 @@ export interface GraphWorker {
   readonly worker: Worker<RunJobData, RunJobResult>
   /** Each served graph's fingerprint, by name. */
   readonly fingerprints: Readonly<Record<string, string>>
-  /** Stops taking runs, waits for the runs in progress to finish, and closes every connection. */
+  /**
+   * Stops taking runs, waits for the runs in progress to finish, and closes every connection; past `closeTimeoutMs`, it
+   * cuts the connections and cancels the runs left, whose locks expire for another worker to resume them.
+   */
   close(): Promise<void>
 }
 
@@ -87,6 +98,7 @@ const serveOptionKeys = [
   'lockDurationMs',
   'stalledIntervalMs',
   'maxStalledCount',
+  'closeTimeoutMs',
   'logger',
   'onError',
   'context',
@@ -111,6 +123,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   const lockDuration = checkTimerMs(options.lockDurationMs, 'lockDurationMs', 100, owner) ?? 30_000
   const stalledInterval = checkTimerMs(options.stalledIntervalMs, 'stalledIntervalMs', 100, owner) ?? 15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
+  const closeTimeoutMs = checkTimerMs(options.closeTimeoutMs, 'closeTimeoutMs', 0, owner) ?? 30_000
   if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
     throw new ConfigurationError({
       option: 'graphs',
@@ -268,8 +281,20 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     listen().catch(onError)
   })
 
+  /**
+   * BullMQ's close, which waits for the runs in progress and for Redis (with Redis unreachable it can wait forever),
+   * bounded by `closeTimeoutMs`: past it, the connections are cut first — so that nothing more is written, and every
+   * command waiting for Redis fails — then the runs left are cancelled, and BullMQ's close ends.
+   */
   async function shutDown(): Promise<void> {
-    await worker.close()
+    const closing = worker.close()
+    if (!(await settlesWithin(closing, closeTimeoutMs))) {
+      client.disconnect()
+      subscriber.disconnect()
+      worker.cancelAllJobs('the worker was closed')
+      // Whatever BullMQ does then, close resolves.
+      await settlesWithin(closing, closeTimeoutMs)
+    }
     await closeConnections()
   }
 
@@ -298,3 +323,16 @@ class RunTally {
 }
 
 function ignore(): void {}
+
+/** Whether `promise` settles within `ms`; the timer is cleared either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false)
+  })
+  try {
+    return await Promise.race([promise.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -37,7 +37,14 @@ export {
 } from './fsm.js'
 export { Function, type FunctionOptions, functionOptionKeys } from './function.js'
 export type { FunctionNode, NodeLayout } from './function-node.js'
-export { assertJsonSafe, type JournalEntry, MemoryJournal, maxJsonBytes, type StepJournal } from './journal.js'
+export {
+  assertJsonSafe,
+  type JournalEntry,
+  journalEntryProblem,
+  MemoryJournal,
+  maxJsonBytes,
+  type StepJournal,
+} from './journal.js'
 export { functionLifecycle, type LifecycleState } from './lifecycle.js'
 export {
   checkKnownOptions,

@@ -70,6 +70,38 @@ export class MemoryJournal implements StepJournal {
   }
 }
 
+const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
+
+/**
+ * What keeps `value` from being a {@link JournalEntry}, or `undefined` when it is one: the one check a journal makes of
+ * an entry it is asked to write and of one it reads back, so that every journal keeps and replays the same entries. An
+ * entry is a plain object whose `function` and `kind` are strings, `input` a string (an entry without one is kept but
+ * never replayed), `output` JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain
+ * object of finite counts and `annotations` (when there) a plain object.
+ */
+export function journalEntryProblem(value: unknown): string | undefined {
+  try {
+    if (!isPlainObject(value)) return 'it is not a plain object'
+    const { function: name, kind, input, output, at, usage, annotations } = value as Record<string, unknown>
+    if (typeof name !== 'string') return 'function is not a string'
+    if (typeof kind !== 'string') return 'kind is not a string'
+    if (input !== undefined && typeof input !== 'string') return 'input is not a string'
+    const issues: ValidationIssue[] = []
+    collectJsonIssues(output, ['output'], new Set(), issues)
+    if (issues[0] !== undefined) return `${issues[0].path.join('.')}: ${issues[0].message}`
+    if (!Number.isFinite(at)) return 'at is not a finite number'
+    if (usage !== undefined) {
+      if (!isPlainObject(usage)) return 'usage is not a plain object'
+      const field = usageFields.find((field) => !Number.isFinite((usage as Record<string, unknown>)[field]))
+      if (field !== undefined) return `usage.${field} is not a finite number`
+    }
+    if (annotations !== undefined && !isPlainObject(annotations)) return 'annotations is not a plain object'
+    return undefined
+  } catch (cause) {
+    return `it could not be read (${describeThrown(cause)})`
+  }
+}
+
 /** The largest JSON a journal entry's output (or a value sent to another process) may take: 1 MiB. */
 export const maxJsonBytes = 1024 * 1024
 
@@ -175,6 +207,10 @@ function collectJsonIssues(
 
 function unreadable(cause: unknown): string {
   return `a value that could not be read (${describeThrown(cause)}) is not JSON-safe`
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && isPlainPrototype(Object.getPrototypeOf(value))
 }
 
 /** The prototype of a plain object: `Object.prototype` of this realm or of another one (a `node:vm` context), or none. */

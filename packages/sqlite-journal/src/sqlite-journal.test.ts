@@ -99,10 +99,10 @@ describe('SqliteJournal', () => {
     }
     expect(problems['r/not-json']).toMatch(/^it is not JSON/)
     expect(problems).toMatchObject({
-      'r/not-an-object': 'its JSON is not an object',
+      'r/not-an-object': 'it is not a plain object',
       'r/no-function': 'function is not a string',
-      'r/bad-usage': 'usage.costUsd is not a number',
-      'r/bad-annotations': 'annotations is not an object',
+      'r/bad-usage': 'usage.costUsd is not a finite number',
+      'r/bad-annotations': 'annotations is not a plain object',
     })
     // A write that loses to a corrupt row does not hand the corrupt row to the step either.
     expect(CorruptJournalEntryError.isInstance(catching(() => journal.write('r/no-function', entry('y'))))).toBe(true)

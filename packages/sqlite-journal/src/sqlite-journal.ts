@@ -5,6 +5,7 @@ import {
   checkNumber,
   checkOneOf,
   type JournalEntry,
+  journalEntryProblem,
   optionError,
   type StepJournal,
   safeStringify,
@@ -147,10 +148,21 @@ export class SqliteJournal implements StepJournal {
     return entry
   }
 
-  /** Writes `entry` unless `key` already has one (the first committed write wins); answers the entry that stands. */
+  /**
+   * Writes `entry` unless `key` already has one (the first committed write wins); answers the entry that stands. An
+   * entry that no journal would replay (see `journalEntryProblem`) is a ConfigurationError, and is not written.
+   */
   write(key: string, entry: JournalEntry): JournalEntry {
     this.#assertOpen(key)
     this.#checkKey(key)
+    const problem = journalEntryProblem(entry)
+    if (problem !== undefined) {
+      throw new ConfigurationError({
+        option: 'entry',
+        message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+        functionName: owner,
+      })
+    }
     let inserted: boolean
     try {
       inserted = this.#insert.run(key, encodeJournalEntry(entry)).changes > 0

@@ -1,0 +1,73 @@
+import { defineFunction, type RunContext } from '@tinyllm/core'
+import { Queue } from 'bullmq'
+import { describe, expect, it } from 'vitest'
+import { BullMQExecutor } from './bullmq-executor.js'
+import { serve } from './serve.js'
+import { startRedisServer } from './testing/index.js'
+
+/** Timers and sockets of this process, by kind. */
+function handles(): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const kind of process.getActiveResourcesInfo())
+    if (kind === 'Timeout' || kind === 'TCPSocketWrap') counts[kind] = (counts[kind] ?? 0) + 1
+  return counts
+}
+
+/** The kinds of which the process has more now than `before`, after waiting (up to a generous bound) for them to go. */
+async function leftSince(before: Record<string, number>): Promise<string[]> {
+  const more = () => Object.entries(handles()).flatMap(([kind, count]) => (count > (before[kind] ?? 0) ? [kind] : []))
+  for (let waited = 0; waited < 10_000 && more().length > 0; waited += 100)
+    await new Promise((resolve) => setTimeout(resolve, 100).unref())
+  return more()
+}
+
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'still waiting'> =>
+  Promise.race([promise, new Promise<'still waiting'>((resolve) => setTimeout(resolve, ms, 'still waiting').unref())])
+
+describe('serve: close', () => {
+  it('settles within closeTimeoutMs when Redis went away under it, leaving no timer or socket, and no run failed', async () => {
+    const redis = await startRedisServer({ appendOnly: true })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let cancelled = false
+    // A run in progress when Redis goes: it cannot be finished in Redis, and BullMQ's close waits for it.
+    const wait = defineFunction({
+      name: 'wait',
+      run: (_: number, context: RunContext) =>
+        new Promise((resolve) => {
+          started()
+          context.signal.addEventListener('abort', () => {
+            cancelled = true
+            resolve('stopped')
+          })
+        }),
+    })
+    const before = handles()
+    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs: 500 })
+    const executor = new BullMQExecutor({ connection: redis.url })
+    const submitted = wait.invoke(1, { executor, runId: 'in-progress' }).catch((error: unknown) => error)
+    await running
+    await executor.close()
+    await submitted
+    await redis.kill()
+    try {
+      // Without a bound, BullMQ's close waits for Redis for ever.
+      expect(await within(worker.close(), 20_000)).toBeUndefined()
+      expect(cancelled).toBe(true)
+      expect(await leftSince(before)).toEqual([])
+      // The run's failure was not written: its job is still active, for another worker to take over once its lock
+      // expires, and resume from the journal.
+      await redis.start()
+      const queue = new Queue('runs', { connection: { host: '127.0.0.1', port: redis.port }, prefix: 'tinyllm' })
+      try {
+        expect(await queue.getJobState('in-progress')).toBe('active')
+      } finally {
+        await queue.close()
+      }
+    } finally {
+      await redis.stop()
+    }
+  })
+})
