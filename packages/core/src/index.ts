@@ -42,7 +42,6 @@ export {
   type JournalEntry,
   journalEntryProblem,
   MemoryJournal,
-  maxJsonBytes,
   type StepJournal,
 } from './journal.js'
 export { functionLifecycle, type LifecycleState } from './lifecycle.js'

@@ -103,12 +103,12 @@ export function journalEntryProblem(value: unknown): string | undefined {
 }
 
 /** The largest JSON a journal entry's output (or a value sent to another process) may take: 1 MiB. */
-export const maxJsonBytes = 1024 * 1024
+const maxJsonBytes = 1024 * 1024
 
 /**
  * Throws a {@link ValidationError} naming the path of every part of `value` that JSON would not carry to another
  * process as it is — a BigInt, a function, a symbol, `NaN` or `Infinity`, `undefined` in a list, a cycle, a class
- * instance (a `Date`, a `Map`, an object of your own class) — or when its JSON is larger than {@link maxJsonBytes}.
+ * instance (a `Date`, a `Map`, an object of your own class) — or when its JSON is larger than 1 MiB.
  * Plain objects, arrays, strings, finite numbers, booleans and `null` pass.
  */
 export function assertJsonSafe(value: unknown, where: { readonly functionName: string; readonly state: string }): void {
