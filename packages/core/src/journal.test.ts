@@ -240,6 +240,21 @@ describe('a journal replays finished durable steps', () => {
     )
   })
 
+  it('MemoryJournal refuses to write an entry no journal would replay, as RedisJournal and SqliteJournal do', () => {
+    const journal = new MemoryJournal()
+    const entry = { function: 'f', kind: 'function', input: 'i', output: 1, at: 0 }
+    for (const [bad, problem] of [
+      [{ ...entry, at: 'yesterday' }, 'at is not a finite number'],
+      [{ ...entry, annotations: ['a'] }, 'annotations is not a plain object'],
+      [{ ...entry, output: 10n }, 'output'],
+    ] as const) {
+      expect(() => journal.write('k', bad as never)).toThrow(ConfigurationError)
+      expect(() => journal.write('k', bad as never)).toThrow(problem)
+    }
+    expect(journal.size).toBe(0)
+    expect(journal.write('k', entry)).toEqual(entry)
+  })
+
   it('refuses to replay into a different Function at the same position (the graph changed)', async () => {
     const journal = new MemoryJournal()
     const make = (child: Function<string, string>) =>

@@ -1,4 +1,4 @@
-import { describeThrown, ValidationError, type ValidationIssue } from './errors.js'
+import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
 import type { UsageTotals } from './usage.js'
 
 /** What a journal keeps of one finished durable step. */
@@ -55,9 +55,18 @@ export class MemoryJournal implements StepJournal {
     return kept === undefined ? undefined : JSON.parse(kept)
   }
 
+  /** Writes `entry` unless `key` has one; an entry no journal would replay (see {@link journalEntryProblem}) is a ConfigurationError. */
   write(key: string, entry: JournalEntry): JournalEntry {
     let kept = this.entries.get(key)
     if (kept === undefined) {
+      const problem = journalEntryProblem(entry)
+      if (problem !== undefined) {
+        throw new ConfigurationError({
+          option: 'entry',
+          message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+          functionName: 'MemoryJournal',
+        })
+      }
       kept = JSON.stringify(entry)
       this.entries.set(key, kept)
     }
