@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis'
 import { forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
-import { closeRedis, hasLoneSurrogate, openRedis, type RedisConnection } from './redis-connection.js'
+import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
   checkOptionKeys,
   checkTimerMs,
@@ -732,7 +732,7 @@ function checkRunId(runId: unknown, functionName: string): string {
     !runId.includes(':') &&
     `${Number.parseInt(runId, 10)}` !== runId &&
     !queueKeyNames.has(runId) &&
-    !hasLoneSurrogate(runId)
+    runId.isWellFormed()
   )
     return runId
   throw optionError(

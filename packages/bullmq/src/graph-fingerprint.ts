@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { type FunctionNode, optionError, unreadableOption } from '@tinyllm/core'
-import { hasLoneSurrogate } from './redis-connection.js'
 
 /** What a fingerprint is taken of: a graph that can describe itself (every tinyllm Function can). */
 export interface DescribedGraph {
@@ -39,6 +38,6 @@ export function graphFingerprint(graph: DescribedGraph, version?: string): strin
  * where every lone surrogate is U+FFFD: `v\uD800` and `v\uD801` would be one version, one fingerprint.
  */
 export function checkVersion(version: unknown, owner: string): string | undefined {
-  if (version === undefined || (typeof version === 'string' && !hasLoneSurrogate(version))) return version
+  if (version === undefined || (typeof version === 'string' && version.isWellFormed())) return version
   throw optionError('version', 'a string without a lone surrogate', version, owner)
 }

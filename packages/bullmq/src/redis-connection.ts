@@ -88,22 +88,12 @@ export async function closeRedis(client: Redis): Promise<void> {
 
 function ignore(): void {}
 
-const loneSurrogate = /\p{Surrogate}/u
-
-/**
- * Whether `text` holds a lone surrogate (half of a UTF-16 pair). Redis keeps strings as UTF-8, in which every lone
- * surrogate becomes U+FFFD: two names that differ only there would name one key — one run, one journal entry.
- */
-export function hasLoneSurrogate(text: string): boolean {
-  return loneSurrogate.test(text)
-}
-
 /**
  * A name that is part of Redis keys (a prefix, a limiter's name), checked: a non-empty string without a lone
  * surrogate — two names that differ only there would name the same keys, one queue, one journal, one limiter's window.
  */
 export function checkKeyName(value: unknown, option: string, owner: string): string {
-  if (typeof value === 'string' && value !== '' && !hasLoneSurrogate(value)) return value
+  if (typeof value === 'string' && value !== '' && value.isWellFormed()) return value
   throw optionError(option, 'a non-empty string without a lone surrogate', value, owner)
 }
 

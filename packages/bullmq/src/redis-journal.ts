@@ -8,14 +8,7 @@ import {
   safeStringify,
 } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import {
-  callScript,
-  checkKeyName,
-  closeRedis,
-  hasLoneSurrogate,
-  openRedis,
-  type RedisConnection,
-} from './redis-connection.js'
+import { callScript, checkKeyName, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
@@ -125,11 +118,12 @@ export class RedisJournal implements StepJournal {
   }
 
   /**
-   * The Redis key of a step's idempotency key. One with a lone surrogate is refused, before its step runs: Redis would
-   * store it as the key of another step (see {@link hasLoneSurrogate}), whose entry it would then replay.
+   * The Redis key of a step's idempotency key. One with a lone surrogate is refused, before its step runs: Redis keeps
+   * strings as UTF-8, in which every lone surrogate becomes U+FFFD, so it would store it as the key of another step,
+   * whose entry it would then replay.
    */
   private keyOf(key: string): string {
-    if (hasLoneSurrogate(key)) {
+    if (!key.isWellFormed()) {
       throw new ConfigurationError({
         option: 'key',
         message: `the step key ${safeStringify(key)} holds a lone surrogate, which Redis would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,

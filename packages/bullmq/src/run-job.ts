@@ -6,7 +6,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
-import { checkKeyName, hasLoneSurrogate } from './redis-connection.js'
+import { checkKeyName } from './redis-connection.js'
 
 /** What a run's job carries from the producer to a worker. JSON, as everything in Redis. */
 export interface RunJobData {
@@ -105,7 +105,7 @@ export function queueNames(location: QueueLocation, owner: string): QueueNames {
     queue === '' ||
     queue.includes(':') ||
     queue === journalKeySegment ||
-    hasLoneSurrogate(queue)
+    !queue.isWellFormed()
   ) {
     throw optionError(
       'queue',
