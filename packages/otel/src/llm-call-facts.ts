@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api'
 import { redact } from '@tinyllm/logger'
 import { attributeNames } from './attributes.js'
+import type { ChatMessageLike } from './chat-content.js'
 
 /**
  * An LLM call (`@tinyllm/llm`'s LLMCall, OpenAIChat, AnthropicChat…) as the bridge reads it from an event's `source`,
@@ -30,9 +31,15 @@ interface ChatSettingsLike {
 /** A chat result, when an LLM call's output is the whole result (its `output: 'result'` mode). */
 interface ChatResultLike {
   readonly choices: ReadonlyArray<{
-    readonly message: { readonly content: string | null }
+    readonly message: Omit<ChatMessageLike, 'role'> & { readonly content: string | null }
     readonly finishReason: string
   }>
+}
+
+/** One answer of an LLM call: the message the model answered with, and why it stopped when that is known. */
+export interface Answer {
+  readonly message: Omit<ChatMessageLike, 'role'>
+  readonly finishReason?: string
 }
 
 /** Numeric settings and the request attribute each one is written to. */
@@ -126,25 +133,25 @@ function fieldOf(value: unknown, key: string): unknown {
 
 /**
  * The answers in an LLM call's output — its text (or texts), or a whole chat result — each with its finish reason:
- * the result's own, or the one the call annotated for that choice. The output is read once, as a log line reads its
- * fields (see {@link redact}): a list's first 10,000 items, so a sparse list of 2³²−1 holes (or one in a `choices`
- * field) takes no time. A value that is not text (structured output) is written as the JSON of that redacted copy: a
- * field named like a secret is `[REDACTED]`, and a bigint or a cycle does not throw.
+ * the result's own, or the one the call annotated for that choice. A chat result's answers are its choices' messages,
+ * reasoning and tool calls included. The output is read once, as a log line reads its fields (see {@link redact}): a
+ * list's first 10,000 items, so a sparse list of 2³²−1 holes (or one in a `choices` field) takes no time. A value that
+ * is not text (structured output) is written as the JSON of that redacted copy: a field named like a secret is
+ * `[REDACTED]`, and a bigint or a cycle does not throw.
  */
-export function answersOf(
-  output: unknown,
-  finishReasons: ReadonlyArray<unknown> | undefined,
-): Array<{ text: string; finishReason?: string }> {
-  const answer = (text: string, index: number): { text: string; finishReason?: string } => {
+export function answersOf(output: unknown, finishReasons: ReadonlyArray<unknown> | undefined): Answer[] {
+  const answer = (text: string, index: number): Answer => {
     const finishReason = finishReasons?.[index]
-    return typeof finishReason === 'string' ? { text, finishReason } : { text }
+    return typeof finishReason === 'string'
+      ? { message: { content: text }, finishReason }
+      : { message: { content: text } }
   }
   const copy = redact(output)
   if (typeof copy === 'string') return [answer(copy, 0)]
   if (Array.isArray(copy))
     return copy.map((value, index) => answer(typeof value === 'string' ? value : jsonText(value), index))
   if (isChatResult(copy)) {
-    return copy.choices.map((choice) => ({ text: choice.message.content ?? '', finishReason: choice.finishReason }))
+    return copy.choices.map((choice) => ({ message: choice.message, finishReason: choice.finishReason }))
   }
   return [answer(jsonText(copy), 0)]
 }

@@ -489,6 +489,74 @@ describe('RunTracer', () => {
     ])
   })
 
+  it("records a whole result's reasoning and tool calls as the conventions' parts, and a message's reasoning sent back, redacted", async () => {
+    const key = 'sk-ant-api03-Abcdefghijklmnopqrstuvwxyz0123456789'
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const reasoning = [
+      { text: `The key is ${key}; look it up.`, provider: 'anthropic', signature: 'proof' },
+      { text: '', provider: 'anthropic', redactedData: 'encrypted' },
+    ]
+    const chat = new LLMCall({
+      name: 'thinking',
+      model: new ScriptedChatModel({
+        responses: [{ content: null, toolCalls: [{ id: 'call_7', name: 'lookup', arguments: '{"q":1}' }], reasoning }],
+      }),
+      output: 'result',
+      settings: { tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }] },
+    })
+    const messages = [
+      { role: 'user' as const, content: 'q' },
+      { role: 'assistant' as const, content: 'Looking.', reasoning },
+      { role: 'user' as const, content: 'again' },
+    ]
+    await chat.invoke({ messages }, { onEvent: tracing.listener })
+
+    const call = spanOf(await spans(), 'thinking')
+    const thought = { type: 'reasoning', content: 'The key is [REDACTED]; look it up.' }
+    expect(JSON.parse(String(call.attributes['gen_ai.input.messages']))[1]).toEqual({
+      role: 'assistant',
+      parts: [thought, { type: 'text', content: 'Looking.' }],
+    })
+    expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
+      {
+        role: 'assistant',
+        parts: [thought, { type: 'tool_call', id: 'call_7', name: 'lookup', arguments: '{"q":1}' }],
+        finish_reason: 'tool_calls',
+      },
+    ])
+    expect(JSON.stringify(call.attributes)).not.toContain(key)
+  })
+
+  it("cuts every text of a captured message part at maxContentLength, a tool call's id and name as well", async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true, maxContentLength: 10 })
+    const long = 'x'.repeat(100_000)
+    const cut = (text: string) => `${text.slice(0, 10)}… (${text.length - 10} more characters)`
+    const args = JSON.stringify({ q: long })
+    const chat = new LLMCall({
+      name: 'long',
+      model: new ScriptedChatModel({
+        responses: [{ content: null, toolCalls: [{ id: long, name: 'lookup', arguments: args }] }],
+      }),
+      output: 'result',
+      settings: { tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }] },
+    })
+    const messages = [
+      { role: 'user' as const, content: 'q' },
+      { role: 'assistant' as const, content: null, toolCalls: [{ id: long, name: long, arguments: '{}' }] },
+      { role: 'tool' as const, toolCallId: long, content: 'r' },
+    ]
+    await chat.invoke({ messages }, { onEvent: tracing.listener })
+
+    const call = spanOf(await spans(), 'long')
+    const input = JSON.parse(String(call.attributes['gen_ai.input.messages']))
+    expect(input[1].parts).toEqual([{ type: 'tool_call', id: cut(long), name: cut(long), arguments: '{}' }])
+    expect(input[2].parts).toEqual([{ type: 'tool_call_response', id: cut(long), response: 'r' }])
+    const output = JSON.parse(String(call.attributes['gen_ai.output.messages']))
+    expect(output[0].parts).toEqual([{ type: 'tool_call', id: cut(long), name: 'lookup', arguments: cut(args) }])
+  })
+
   it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {
     const key = 'tenant7-key-0f3a9c2e5b1d4e6f'
     const server = await startOpenAICompatibleServer()

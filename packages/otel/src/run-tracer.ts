@@ -34,11 +34,15 @@ export interface RunTracerOptions {
   /** Where spans go. Default: the global tracer provider, looked up as each run tree starts. */
   readonly tracerProvider?: TracerProvider
   /**
-   * Record LLM calls' messages and answers (`gen_ai.input.messages`, `gen_ai.output.messages`), with secrets redacted
-   * as in every log line. Default false: prompts and answers often hold personal data.
+   * Record LLM calls' messages and answers (`gen_ai.input.messages`, `gen_ai.output.messages`): their text, tool calls
+   * and results, and the model's reasoning, with secrets redacted as in every log line. Default false: prompts and
+   * answers often hold personal data.
    */
   readonly captureContent?: boolean
-  /** Longest text recorded per message part when `captureContent` is on, in characters. Default 16,384. */
+  /**
+   * Longest text recorded per message part when `captureContent` is on (a tool call's id and name as well as its
+   * arguments), in characters. Default 16,384.
+   */
   readonly maxContentLength?: number
 }
 
