@@ -221,4 +221,27 @@ describe('ScriptedChatModel', () => {
     controller.abort('cancel')
     await expect(pending).rejects.toSatisfy(AbortError.isInstance)
   })
+
+  it('ends a stream aborted after any part with an AbortError, never its finish: reasoning, text or tool calls', async () => {
+    const reasoning = [{ text: 'Think.', provider: 'anthropic', signature: 'proof' }]
+    const replies = [
+      { content: null, toolCalls: [{ name: 'lookup', arguments: '{}' }], reasoning },
+      { content: 'ok', reasoning },
+      { content: null, toolCalls: [{ name: 'lookup', arguments: '{}' }] },
+      'ok',
+    ]
+    for (const reply of replies) {
+      const model = new ScriptedChatModel({ responses: [reply] })
+      const controller = new AbortController()
+      const parts: string[] = []
+      const reading = (async () => {
+        for await (const part of model.doStream(ask('x'), { signal: controller.signal })) {
+          parts.push(part.type)
+          controller.abort('cancel')
+        }
+      })()
+      await expect(reading, JSON.stringify(reply)).rejects.toSatisfy(AbortError.isInstance)
+      expect(parts).toHaveLength(1)
+    }
+  })
 })

@@ -211,32 +211,11 @@ export class ScriptedChatModel implements ChatModel {
 
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
     const result = await this.doGenerate(request, options)
-    for (const choice of result.choices) {
-      for (const part of choice.message.reasoning ?? []) {
-        if (part.text !== '') yield { type: 'reasoning-delta', choiceIndex: choice.index, text: part.text }
-      }
-      const text = choice.message.content ?? ''
-      for (let start = 0, end = 0; start < text.length; start = end) {
-        if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
-        end = start + 4
-        // Never between the halves of a surrogate pair (an emoji): each delta is text a reader can print.
-        const last = text.charCodeAt(end - 1)
-        if (last >= 0xd800 && last <= 0xdbff) end += 1
-        yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, end) }
-      }
-      const toolCalls = choice.message.toolCalls ?? []
-      for (const [toolCallIndex, call] of toolCalls.entries()) {
-        yield {
-          type: 'tool-call-delta',
-          choiceIndex: choice.index,
-          toolCallIndex,
-          id: call.id,
-          name: call.name,
-          argumentsDelta: call.arguments,
-        }
-      }
+    for (const part of streamParts(result)) {
+      // Checked before every part, the finish part included: a call aborted mid-stream never ends with its result.
+      if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
+      yield part
     }
-    yield { type: 'finish', result }
   }
 
   private async nextReply(request: ChatRequest, callIndex: number): Promise<ScriptedReply> {
@@ -292,4 +271,35 @@ export class ScriptedChatModel implements ChatModel {
       requestId: `scripted_${callIndex + 1}`,
     }
   }
+}
+
+/**
+ * A result as stream parts: each choice's reasoning, its text four characters at a time, its tool calls, then one
+ * `finish` part with the result.
+ */
+function* streamParts(result: ChatResult): Generator<ChatStreamPart> {
+  for (const choice of result.choices) {
+    for (const part of choice.message.reasoning ?? []) {
+      if (part.text !== '') yield { type: 'reasoning-delta', choiceIndex: choice.index, text: part.text }
+    }
+    const text = choice.message.content ?? ''
+    for (let start = 0, end = 0; start < text.length; start = end) {
+      end = start + 4
+      // Never between the halves of a surrogate pair (an emoji): each delta is text a reader can print.
+      const last = text.charCodeAt(end - 1)
+      if (last >= 0xd800 && last <= 0xdbff) end += 1
+      yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, end) }
+    }
+    for (const [toolCallIndex, call] of (choice.message.toolCalls ?? []).entries()) {
+      yield {
+        type: 'tool-call-delta',
+        choiceIndex: choice.index,
+        toolCallIndex,
+        id: call.id,
+        name: call.name,
+        argumentsDelta: call.arguments,
+      }
+    }
+  }
+  yield { type: 'finish', result }
 }
