@@ -128,7 +128,10 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
       }
       if (value !== undefined) copy[name] = value
     }
-    if (kind === 'status') copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
+    if (kind === 'status') {
+      copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
+      copy.body = readBody(copy.body, `${option}.body`, owner)
+    }
     return copy as unknown as Fault
   } catch (error) {
     throw unreadableOption(error, option, owner)
@@ -153,6 +156,23 @@ function readHeaders(headers: unknown, option: string, owner: string): Record<st
     setOwn(copy, name, value)
   }
   return copy
+}
+
+/**
+ * A status fault's body, copied: a string as it is, anything else as the JSON it is sent as. A body that is no JSON (a
+ * cycle, a BigInt, a getter that throws) would fail each request with a 500; an object changed afterwards would change
+ * the answer.
+ */
+function readBody(body: unknown, option: string, owner: string): unknown {
+  if (body === undefined || typeof body === 'string') return body
+  let text: string | undefined
+  try {
+    text = JSON.stringify(body)
+  } catch {
+    text = undefined
+  }
+  if (text === undefined) throw optionError(option, 'a string or a JSON value', body, owner)
+  return JSON.parse(text)
 }
 
 function isValidHeader(name: string, value: string): boolean {

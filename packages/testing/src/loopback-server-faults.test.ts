@@ -252,6 +252,27 @@ describe('loopback server faults', () => {
     expect(Object.keys(running.faultCounts)).toHaveLength(8)
   })
 
+  it("keeps a status fault's body as the JSON it checked, and refuses one that is no JSON", async () => {
+    const body: Record<string, unknown> = { error: { message: 'as injected' } }
+    const running = await start({ faults: [{ kind: 'status', status: 503, body }] })
+    body.error = { message: 'changed afterwards' }
+    const answer = await fetch(`${running.url}/json`)
+    expect([answer.status, await answer.json()]).toEqual([503, { error: { message: 'as injected' } }])
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const throwing = {
+      get message(): never {
+        throw new Error('unreadable')
+      },
+    }
+    for (const bad of [cyclic, throwing, 1n, Symbol('body')]) {
+      expect(() => running.injectFaults([{ kind: 'status', status: 500, body: bad }])).toThrow(
+        'injectFaults: faults[0].body must be a string or a JSON value',
+      )
+    }
+    expect((await fetch(`${running.url}/json`)).status).toBe(200)
+  })
+
   it('reads a sparse list of faults as long as a list can be at once, by its entries', async () => {
     const faults: Array<Fault | undefined> = []
     faults.length = 2 ** 32 - 1
