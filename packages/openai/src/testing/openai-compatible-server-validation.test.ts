@@ -263,6 +263,11 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'messages[1].tool_calls', code: 'invalid_type', message: 'expected an array, but got a string' },
     ],
     [
+      'an empty list of tool_calls',
+      { messages: [...base.messages, { role: 'assistant', content: 'x', tool_calls: [] }] },
+      { param: 'messages[1].tool_calls', code: 'empty_array', message: 'Expected an array with minimum length 1' },
+    ],
+    [
       'a tool call that is not an object',
       { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
