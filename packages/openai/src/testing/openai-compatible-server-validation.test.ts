@@ -420,6 +420,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
           { role: 'system', content: 'Be kind.' },
           ...base.messages,
           { role: 'assistant', content: 'Hello.' },
+          // A null list of tool calls is no calls: nothing to answer before the next message.
+          { role: 'assistant', content: 'Hello again.', tool_calls: null },
           { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } },
           { role: 'function', name: 'f', content: 'done' },
           { role: 'user', content: 'Thanks' },
