@@ -4,7 +4,7 @@ import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@
 import type { LoopbackRequest } from './loopback-request.js'
 import { setOwn } from './set-own.js'
 
-/** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
+/** Answer with this final status (200 to 999: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
 export interface StatusFault {
   readonly kind: 'status'
   readonly status: number
@@ -90,7 +90,8 @@ const delayMs: FieldRule = { rule: { min: 0, orInfinity: true, unit: 'ms' } }
 /** The fields each kind of fault takes besides `kind`, with the rule of each numeric one; `required` ones must be set. */
 const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule | undefined>>>> = {
   status: {
-    status: { rule: { integer: true, min: 100, max: 999 }, required: true },
+    // A final status: a 1xx is informational, and a client given one as the answer waits for another forever.
+    status: { rule: { integer: true, min: 200, max: 999 }, required: true },
     headers: undefined,
     body: undefined,
   },
