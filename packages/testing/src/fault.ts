@@ -139,9 +139,13 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
   }
 }
 
+/** The headers that frame a response's body, which the server sets from the body it sends. */
+const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding'])
+
 /**
  * A status fault's headers, copied: names and values an HTTP response can carry, or each request would fail with a
- * 500.
+ * 500, and none that frames the body: the server sets `content-length` from the body, so a given one would be
+ * silently replaced, and a `transfer-encoding` beside it would make the answer one no client can read.
  */
 function readHeaders(headers: unknown, option: string, owner: string): Record<string, string> | undefined {
   if (headers === undefined) return undefined
@@ -152,6 +156,10 @@ function readHeaders(headers: unknown, option: string, owner: string): Record<st
   for (const [name, value] of Object.entries(headers)) {
     if (typeof value !== 'string' || !isValidHeader(name, value)) {
       const expected = 'a string without line breaks, under a valid header name'
+      throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
+    }
+    if (framingHeaders.has(name.toLowerCase())) {
+      const expected = 'absent (the server sets the framing of the body it sends)'
       throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
     }
     setOwn(copy, name, value)

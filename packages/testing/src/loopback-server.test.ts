@@ -115,6 +115,12 @@ describe('startLoopbackServer', () => {
       ],
       [{ faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '1\r\nx: y' } }] }, 'without line breaks'],
       [{ faults: [{ kind: 'status', status: 429, headers: { 'retry after': '1' } }] }, 'under a valid header name'],
+      // The server frames the body: a content-length would be replaced, a transfer-encoding beside it unreadable.
+      [
+        { faults: [{ kind: 'status', status: 503, headers: { 'Transfer-Encoding': 'chunked' } }] },
+        'faults[0].headers["Transfer-Encoding"] must be absent (the server sets the framing of the body it sends)',
+      ],
+      [{ faults: [{ kind: 'status', status: 503, headers: { 'content-length': '0' } }] }, 'must be absent'],
     ]
     for (const [options, message] of cases) {
       const started = startLoopbackServer(options)
