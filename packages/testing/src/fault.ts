@@ -109,7 +109,7 @@ const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule 
  * when it is not a fault of a known kind with the fields that kind takes — a misspelt kind or field, or a missing or
  * non-numeric `afterEvents`, `status`, `bytes` or `ms`, would otherwise be logged as injected while the request is
  * answered normally (or held forever). The copy is what was checked: changing the object given afterwards changes
- * nothing.
+ * nothing, and the copy is frozen.
  */
 export function readFault(fault: unknown, option: string, owner: string): Fault {
   try {
@@ -133,7 +133,8 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
       copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
       copy.body = readBody(copy.body, `${option}.body`, owner)
     }
-    return copy as unknown as Fault
+    // Frozen: a route handler is given it as `fault`, and a list's or a mix's copy is what later requests get too.
+    return Object.freeze(copy) as unknown as Fault
   } catch (error) {
     throw unreadableOption(error, option, owner)
   }
