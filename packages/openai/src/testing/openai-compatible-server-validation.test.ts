@@ -263,6 +263,24 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'messages[1].tool_calls', code: 'invalid_type', message: 'expected an array, but got a string' },
     ],
     [
+      "a tool_choice mode OpenAI does not have (Anthropic's any)",
+      { tools: [tool('lookup')], tool_choice: 'any' },
+      {
+        param: 'tool_choice',
+        code: 'invalid_value',
+        message: "Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'.",
+      },
+    ],
+    [
+      'a response_format of another type',
+      { response_format: { type: 'json' } },
+      {
+        param: 'response_format.type',
+        code: 'invalid_value',
+        message: "Invalid value: 'json'. Supported values are: 'text', 'json_object', and 'json_schema'.",
+      },
+    ],
+    [
       'an empty list of tool_calls',
       { messages: [...base.messages, { role: 'assistant', content: 'x', tool_calls: [] }] },
       { param: 'messages[1].tool_calls', code: 'empty_array', message: 'Expected an array with minimum length 1' },
@@ -432,6 +450,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('lookup')], tool_choice: 'required' },
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
       { tools: [tool('lookup')], tool_choice: 'none' },
+      { response_format: { type: 'text' } },
+      { response_format: null },
       { tool_choice: null },
       { tools: [tool('lookup')], parallel_tool_calls: false },
       { parallel_tool_calls: null },
