@@ -13,6 +13,12 @@ describe('canonicalJson', () => {
     expect(canonicalJson(undefined)).toBe('')
   })
 
+  it('writes a value with toJSON as JSON does: two different dates are two different texts', () => {
+    expect(canonicalJson({ at: new Date(0) })).toBe('{"at":"1970-01-01T00:00:00.000Z"}')
+    expect(canonicalJson({ at: new Date(0) })).not.toBe(canonicalJson({ at: new Date(1) }))
+    expect(canonicalJson({ b: { toJSON: () => ({ y: 1, x: 2 }) }, a: 1 })).toBe('{"a":1,"b":{"x":2,"y":1}}')
+  })
+
   it('keeps a __proto__ key of a parsed body as a key', () => {
     const body = JSON.parse('{"b":1,"__proto__":{"x":1}}')
     expect(canonicalJson(body)).toBe('{"__proto__":{"x":1},"b":1}')

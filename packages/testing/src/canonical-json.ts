@@ -2,18 +2,17 @@ import { setOwn } from './set-own.js'
 
 /**
  * Serialises a JSON-like value with object keys sorted at every depth, so two values that differ only in key order
- * serialise identically. `undefined` serialises as `''`.
+ * serialise identically. Otherwise it is `JSON.stringify`'s JSON (a `Date` as its `toJSON` string); `undefined`
+ * serialises as `''`.
  */
 export function canonicalJson(value: unknown): string {
-  return value === undefined ? '' : JSON.stringify(sortKeys(value))
+  return value === undefined ? '' : JSON.stringify(value, sortKeys)
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys)
-  if (typeof value === 'object' && value !== null) {
-    const result: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) setOwn(result, key, sortKeys((value as Record<string, unknown>)[key]))
-    return result
-  }
-  return value
+/** `JSON.stringify`'s replacer: it is handed each value after `toJSON`, and an object is written with its keys sorted. */
+function sortKeys(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const result: Record<string, unknown> = {}
+  for (const key of Object.keys(value).sort()) setOwn(result, key, (value as Record<string, unknown>)[key])
+  return result
 }

@@ -36,8 +36,9 @@ export interface CassetteDifferenceExcerpt {
  * Raised (and answered over HTTP as a 404 error body) when a replaying cassette has no recording for a request. It names
  * the request, the nearest recorded request and where the two differ, so a changed prompt is easy to spot. Its message
  * and its JSON (which the 404 body carries) quote the same excerpts — method, path, a digest and a cut of each body, the
- * first differences cut short — so neither grows with the request; `request`, `nearest` and `differences` hold them
- * whole, as matched (secrets redacted), but are left out of its JSON and of what `console.log` prints.
+ * first differences cut short, and how many there are — so neither grows with the request; `request` and `nearest`
+ * hold them whole, as matched (secrets redacted), and `differences` the first 50, but are left out of its JSON and of
+ * what `console.log` prints.
  */
 export class CassetteMissError extends TinyLLMError {
   override readonly name = 'CassetteMissError'
@@ -48,8 +49,10 @@ export class CassetteMissError extends TinyLLMError {
   declare readonly request: CassetteRequest
   /** The most similar recorded request, if the cassette holds any. */
   declare readonly nearest: CassetteRequest | undefined
-  /** Where `request` differs from `nearest` (`expected` is the recorded side). */
+  /** The first 50 places where `request` differs from `nearest` (`expected` is the recorded side). */
   declare readonly differences: readonly JsonDifference[]
+  /** How many places differ in all: `differences` lists the first 50 of them. */
+  readonly differenceCount: number
   /** `exhausted`: identical requests were recorded, but fewer times than they were replayed. */
   readonly reason: CassetteMissReason
 
@@ -57,6 +60,7 @@ export class CassetteMissError extends TinyLLMError {
     super({ message: describeMiss(miss) })
     this.cassettePath = miss.cassettePath
     this.reason = miss.reason
+    this.differenceCount = miss.differenceCount
     // Not enumerable: the JSON view and a printed error show the excerpts, not a request of any size.
     Object.defineProperties(this, {
       request: { value: miss.request },
@@ -73,7 +77,7 @@ export class CassetteMissError extends TinyLLMError {
         request: excerptRequest(this.request),
         nearest: this.nearest && excerptRequest(this.nearest),
         differences: this.differences.slice(0, listedDifferences).map(excerptDifference),
-        differenceCount: this.differences.length,
+        differenceCount: this.differenceCount,
       }),
     }
   }
@@ -82,10 +86,13 @@ export class CassetteMissError extends TinyLLMError {
 brandError(CassetteMissError, 'CassetteMissError')
 
 /** What a {@link CassetteMissError} reports, as its fields say. */
-type CassetteMiss = Pick<CassetteMissError, 'cassettePath' | 'request' | 'nearest' | 'differences' | 'reason'>
+type CassetteMiss = Pick<
+  CassetteMissError,
+  'cassettePath' | 'request' | 'nearest' | 'differences' | 'differenceCount' | 'reason'
+>
 
 function describeMiss(options: CassetteMiss): string {
-  const { request, nearest, differences } = options
+  const { request, nearest, differences, differenceCount } = options
   const missed = `${request.method} ${cut(request.path, pathLength)}`
   const lines = [
     options.reason === 'exhausted'
@@ -99,7 +106,7 @@ function describeMiss(options: CassetteMiss): string {
     for (const difference of differences.slice(0, listedDifferences).map(excerptDifference)) {
       lines.push(`    ${difference.path}: ${difference.expected} → ${difference.actual}`)
     }
-    if (differences.length > listedDifferences) lines.push(`    … and ${differences.length - listedDifferences} more`)
+    if (differenceCount > listedDifferences) lines.push(`    … and ${differenceCount - listedDifferences} more`)
   }
   return lines.join('\n')
 }

@@ -365,6 +365,24 @@ describe('cassettes', () => {
     expect(miss.request.body).toMatchObject({ model: 'm1' })
   })
 
+  it('counts every difference of a miss, past the 50 it keeps: its message, JSON and 404 body say how many', async () => {
+    const path = join(directory, 'many-differences.cassette.json')
+    const numbers = (sign: number) =>
+      Object.fromEntries(Array.from({ length: 200 }, (_, index) => [`k${index}`, sign * index]))
+    const recorded = { method: 'POST', path: '/v1/chat', body: numbers(1) }
+    const response = { status: 200, headers: {}, body: {} }
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+    const cassette = createCassette({ path, mode: 'replay' })
+    const server = await serve({ cassette })
+    const answer = await fetch(`${server.url}/v1/chat`, { method: 'POST', body: JSON.stringify(numbers(-1)) })
+    const [miss] = cassette.misses
+    if (!miss) throw new Error('no miss was recorded')
+    // k0 is 0 on both sides: 199 places differ.
+    expect([miss.differenceCount, miss.differences.length]).toEqual([199, 50])
+    expect(miss.message).toContain('… and 194 more')
+    expect(((await answer.json()) as { error: unknown }).error).toMatchObject({ differenceCount: 199 })
+  })
+
   it('explains a missing or malformed cassette file, and record mode without an upstream', async () => {
     expect(() => createCassette({ path: join(directory, 'absent.cassette.json'), mode: 'replay' })).toThrow(
       /cannot be read; record it first/,

@@ -159,11 +159,13 @@ class FileCassette implements Cassette {
       return this.#recorded[index]!
     }
     const nearest = indices.length > 0 ? this.#recorded[indices[0]!]?.request : this.#nearest(request)
+    const { differences, count } = nearest ? jsonDifferences(nearest, request) : { differences: [], count: 0 }
     throw new CassetteMissError({
       cassettePath: this.path,
       request,
       nearest,
-      differences: nearest ? jsonDifferences(nearest, request) : [],
+      differences,
+      differenceCount: count,
       reason: indices.length > 0 ? 'exhausted' : 'not-recorded',
     })
   }
@@ -343,7 +345,7 @@ class FileCassette implements Cassette {
     let bestScore = Number.POSITIVE_INFINITY
     for (const interaction of this.#recorded) {
       const candidate = interaction.request
-      let score = jsonDifferences(candidate.body, request.body, 1_000).length
+      let score = jsonDifferences(candidate.body, request.body, 0).count
       if (candidate.method !== request.method) score += 10_000
       if (candidate.path !== request.path) score += 5_000
       if (score < bestScore) {

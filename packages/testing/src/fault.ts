@@ -4,7 +4,7 @@ import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@
 import type { LoopbackRequest } from './loopback-request.js'
 import { setOwn } from './set-own.js'
 
-/** Answer with this status (any: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
+/** Answer with this final status (200 to 999: 429, 500, 503…), these headers (`retry-after`, `x-request-id`…) and this body. */
 export interface StatusFault {
   readonly kind: 'status'
   readonly status: number
@@ -90,7 +90,8 @@ const delayMs: FieldRule = { rule: { min: 0, orInfinity: true, unit: 'ms' } }
 /** The fields each kind of fault takes besides `kind`, with the rule of each numeric one; `required` ones must be set. */
 const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule | undefined>>>> = {
   status: {
-    status: { rule: { integer: true, min: 100, max: 999 }, required: true },
+    // A final status: a 1xx is informational, and a client given one as the answer waits for another forever.
+    status: { rule: { integer: true, min: 200, max: 999 }, required: true },
     headers: undefined,
     body: undefined,
   },
@@ -108,7 +109,7 @@ const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule 
  * when it is not a fault of a known kind with the fields that kind takes — a misspelt kind or field, or a missing or
  * non-numeric `afterEvents`, `status`, `bytes` or `ms`, would otherwise be logged as injected while the request is
  * answered normally (or held forever). The copy is what was checked: changing the object given afterwards changes
- * nothing.
+ * nothing, and the copy is frozen.
  */
 export function readFault(fault: unknown, option: string, owner: string): Fault {
   try {
@@ -128,16 +129,24 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
       }
       if (value !== undefined) copy[name] = value
     }
-    if (kind === 'status') copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
-    return copy as unknown as Fault
+    if (kind === 'status') {
+      copy.headers = readHeaders(copy.headers, `${option}.headers`, owner)
+      copy.body = readBody(copy.body, `${option}.body`, owner)
+    }
+    // Frozen: a route handler is given it as `fault`, and a list's or a mix's copy is what later requests get too.
+    return Object.freeze(copy) as unknown as Fault
   } catch (error) {
     throw unreadableOption(error, option, owner)
   }
 }
 
+/** The headers that frame a response's body, which the server sets from the body it sends. */
+const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding'])
+
 /**
  * A status fault's headers, copied: names and values an HTTP response can carry, or each request would fail with a
- * 500.
+ * 500, and none that frames the body: the server sets `content-length` from the body, so a given one would be
+ * silently replaced, and a `transfer-encoding` beside it would make the answer one no client can read.
  */
 function readHeaders(headers: unknown, option: string, owner: string): Record<string, string> | undefined {
   if (headers === undefined) return undefined
@@ -150,9 +159,30 @@ function readHeaders(headers: unknown, option: string, owner: string): Record<st
       const expected = 'a string without line breaks, under a valid header name'
       throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
     }
+    if (framingHeaders.has(name.toLowerCase())) {
+      const expected = 'absent (the server sets the framing of the body it sends)'
+      throw optionError(`${option}[${JSON.stringify(name)}]`, expected, value, owner)
+    }
     setOwn(copy, name, value)
   }
   return copy
+}
+
+/**
+ * A status fault's body, copied: a string as it is, anything else as the JSON it is sent as. A body that is no JSON (a
+ * cycle, a BigInt, a getter that throws) would fail each request with a 500; an object changed afterwards would change
+ * the answer.
+ */
+function readBody(body: unknown, option: string, owner: string): unknown {
+  if (body === undefined || typeof body === 'string') return body
+  let text: string | undefined
+  try {
+    text = JSON.stringify(body)
+  } catch {
+    text = undefined
+  }
+  if (text === undefined) throw optionError(option, 'a string or a JSON value', body, owner)
+  return JSON.parse(text)
 }
 
 function isValidHeader(name: string, value: string): boolean {

@@ -7,7 +7,7 @@ describe('jsonDifferences', () => {
       jsonDifferences(
         { model: 'a', messages: [{ content: 'x' }], 'odd-key': 1 },
         { model: 'a', messages: [{ content: 'y' }, { content: 'z' }], extra: true },
-      ),
+      ).differences,
     ).toEqual([
       { path: '$.extra', expected: undefined, actual: true },
       { path: '$.messages[0].content', expected: 'x', actual: 'y' },
@@ -16,8 +16,10 @@ describe('jsonDifferences', () => {
     ])
   })
 
-  it('finds no difference between equal values and stops at the limit', () => {
-    expect(jsonDifferences({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toEqual([])
-    expect(jsonDifferences([1, 2, 3], [4, 5, 6], 2)).toHaveLength(2)
+  it('finds no difference between equal values, and counts those past the limit without listing them', () => {
+    expect(jsonDifferences({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toEqual({ differences: [], count: 0 })
+    const capped = jsonDifferences([1, 2, 3], [4, 5, 6], 2)
+    expect(capped.differences.map((difference) => difference.path)).toEqual(['$[0]', '$[1]'])
+    expect(capped.count).toBe(3)
   })
 })

@@ -42,7 +42,8 @@ export interface RouteContext {
   /** Aborted when the client goes away or the server closes: stop producing events. */
   readonly signal: AbortSignal
   /**
-   * The fault injected into this request, if any: the answer is what it damages (cuts, garbles, stalls). A cassette
+   * The fault injected into this request, if any, frozen (it is the server's checked copy, which later requests may
+   * get too): the answer is what it damages (cuts, garbles, stalls). A cassette
    * leaves the recording it replays for such a request to the next identical one, the client's retry.
    */
   readonly fault?: Fault | undefined

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Fault } from './fault.js'
+import type { RouteContext } from './loopback-response.js'
 import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
 
@@ -250,6 +251,50 @@ describe('loopback server faults', () => {
     await running.whenIdle()
     expect(running.requests.map((request) => request.outcome)).toEqual(['fault', 'completed', 'completed', 'fault'])
     expect(Object.keys(running.faultCounts)).toHaveLength(8)
+  })
+
+  it("keeps a status fault's body as the JSON it checked, and refuses one that is no JSON", async () => {
+    const body: Record<string, unknown> = { error: { message: 'as injected' } }
+    const running = await start({ faults: [{ kind: 'status', status: 503, body }] })
+    body.error = { message: 'changed afterwards' }
+    const answer = await fetch(`${running.url}/json`)
+    expect([answer.status, await answer.json()]).toEqual([503, { error: { message: 'as injected' } }])
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const throwing = {
+      get message(): never {
+        throw new Error('unreadable')
+      },
+    }
+    for (const bad of [cyclic, throwing, 1n, Symbol('body')]) {
+      expect(() => running.injectFaults([{ kind: 'status', status: 500, body: bad }])).toThrow(
+        'injectFaults: faults[0].body must be a string or a JSON value',
+      )
+    }
+    expect((await fetch(`${running.url}/json`)).status).toBe(200)
+  })
+
+  it('hands route handlers the fault frozen: changing it cannot change how this request or later ones fail', async () => {
+    const refused: string[] = []
+    const handler = ({ fault }: RouteContext) => {
+      try {
+        Object.assign(fault as object, { afterEvents: 2 })
+      } catch (error) {
+        refused.push((error as Error).name)
+      }
+      return { sse: [{ n: 1 }, { n: 2 }, { n: 3 }, '[DONE]'] }
+    }
+    const running = await start({
+      routes: { 'GET /stream': handler },
+      faultRate: 1,
+      faultMix: [{ fault: { kind: 'cut-stream', afterEvents: 1 } }],
+    })
+    for (let index = 0; index < 2; index++) {
+      const { text, error } = await readAll(await fetch(`${running.url}/stream`))
+      expect(error).toBeDefined()
+      expect([text.includes('"n":1'), text.includes('"n":2')], `request ${index}`).toEqual([true, false])
+    }
+    expect(refused).toEqual(['TypeError', 'TypeError'])
   })
 
   it('reads a sparse list of faults as long as a list can be at once, by its entries', async () => {

@@ -72,7 +72,8 @@ describe('startLoopbackServer', () => {
       [{ kind: 'cut-stream', afterEvent: 1 }, 'afterEvent is not an option; did you mean afterEvents?'],
       [{ kind: 'stall-stream', afterEvents: 'one' }, 'faults[0].afterEvents must be an integer'],
       [{ kind: 'stall-headers', ms: 'x' }, 'faults[0].ms must be a number of ms'],
-      [{ kind: 'status', status: 1000 }, 'faults[0].status must be an integer ≥ 100'],
+      [{ kind: 'status', status: 1000 }, 'faults[0].status must be an integer ≥ 200'],
+      [{ kind: 'status', status: 103 }, 'faults[0].status must be an integer ≥ 200 and ≤ 999, got 103'],
       [{ kind: 'status', statuss: 429 }, 'statuss is not an option; did you mean status?'],
       [{ kind: 'oversized' }, 'faults[0].bytes must be set'],
     ]
@@ -114,6 +115,12 @@ describe('startLoopbackServer', () => {
       ],
       [{ faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '1\r\nx: y' } }] }, 'without line breaks'],
       [{ faults: [{ kind: 'status', status: 429, headers: { 'retry after': '1' } }] }, 'under a valid header name'],
+      // The server frames the body: a content-length would be replaced, a transfer-encoding beside it unreadable.
+      [
+        { faults: [{ kind: 'status', status: 503, headers: { 'Transfer-Encoding': 'chunked' } }] },
+        'faults[0].headers["Transfer-Encoding"] must be absent (the server sets the framing of the body it sends)',
+      ],
+      [{ faults: [{ kind: 'status', status: 503, headers: { 'content-length': '0' } }] }, 'must be absent'],
     ]
     for (const [options, message] of cases) {
       const started = startLoopbackServer(options)

@@ -86,6 +86,16 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
     }
     const server = await startEcho({ chunkChars: 2, streamEventDelayMs: 0, replies: ['x'], cycleReplies: false })
     expect(() => server.setReplies('hello' as never)).toThrow('setReplies: replies must be a list of replies')
+    // Its options are checked as the server's are: a misspelt or mistyped cycle is not ignored.
+    const badOptions: Array<[unknown, string]> = [
+      [{ cylce: true }, 'setReplies: cylce is not an option; did you mean cycle?'],
+      [{ cycle: 'yes' }, 'setReplies: cycle must be a boolean, got "yes"'],
+      [null, 'setReplies: options must be an object'],
+    ]
+    for (const [options, message] of badOptions) {
+      expect(() => server.setReplies(['y'], options as never), JSON.stringify(options)).toThrow(message)
+      expect(() => server.setReplies(['y'], options as never)).toThrow(ConfigurationError)
+    }
     server.setReplies(['x'])
     expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: 'x' })
   })

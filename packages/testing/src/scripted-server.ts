@@ -166,11 +166,24 @@ export class ScriptedLoopbackServer<Request, Context, Reply>
     return `${this.server.url}${this.#baseURLPath}`
   }
 
+  /**
+   * Replaces where replies come from (a list starts from its first entry); `cycle` starts a list over when it runs out.
+   * Replies that are neither a list nor a function, and options that are not `{ cycle }` with a boolean (a misspelt
+   * `cylce` would be ignored), are a ConfigurationError naming `setReplies`.
+   */
   setReplies(
     replies: ReplyScriptSource<Request, Context, Reply> | undefined,
     options: { readonly cycle?: boolean | undefined } = {},
   ): void {
-    checkReplies(replies, 'setReplies')
-    this.route.setReplies(replies, options.cycle ?? false)
+    let cycle: unknown
+    try {
+      checkReplies(replies, 'setReplies')
+      checkServerOptions(options, ['cycle'], 'setReplies')
+      cycle = options.cycle ?? false
+    } catch (error) {
+      throw unreadableOption(error, 'options', 'setReplies')
+    }
+    if (typeof cycle !== 'boolean') throw optionError('cycle', 'a boolean', cycle, 'setReplies')
+    this.route.setReplies(replies, cycle)
   }
 }

@@ -5,7 +5,7 @@ const roles: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'ass
 
 /**
  * What OpenAI answers a message it cannot take, worded as OpenAI words it, or `undefined`: a message that is not an
- * object, a role it does not know, `tool_calls` that are not a list of objects, another message without content or with
+ * object, a role it does not know, `tool_calls` that are not a list of objects or are an empty list, another message without content or with
  * content that is neither a string nor a list of objects, or an assistant message without content, `tool_calls` or
  * `function_call` (its content is "Required unless `tool_calls` or `function_call` is specified").
  */
@@ -32,6 +32,14 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
           `Invalid type for 'messages[${index}].tool_calls': expected an array, but got ${describe(toolCalls)} instead.`,
           `messages[${index}].tool_calls`,
           'invalid_type',
+        )
+      }
+      // The API wants at least one call: an empty list is refused, not read as no calls.
+      if (toolCalls.length === 0) {
+        return invalid(
+          `Invalid 'messages[${index}].tool_calls': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+          `messages[${index}].tool_calls`,
+          'empty_array',
         )
       }
       const call = toolCalls.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item))

@@ -263,6 +263,29 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'messages[1].tool_calls', code: 'invalid_type', message: 'expected an array, but got a string' },
     ],
     [
+      "a tool_choice mode OpenAI does not have (Anthropic's any)",
+      { tools: [tool('lookup')], tool_choice: 'any' },
+      {
+        param: 'tool_choice',
+        code: 'invalid_value',
+        message: "Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'.",
+      },
+    ],
+    [
+      'a response_format of another type',
+      { response_format: { type: 'json' } },
+      {
+        param: 'response_format.type',
+        code: 'invalid_value',
+        message: "Invalid value: 'json'. Supported values are: 'text', 'json_object', and 'json_schema'.",
+      },
+    ],
+    [
+      'an empty list of tool_calls',
+      { messages: [...base.messages, { role: 'assistant', content: 'x', tool_calls: [] }] },
+      { param: 'messages[1].tool_calls', code: 'empty_array', message: 'Expected an array with minimum length 1' },
+    ],
+    [
       'a tool call that is not an object',
       { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
@@ -415,6 +438,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
           { role: 'system', content: 'Be kind.' },
           ...base.messages,
           { role: 'assistant', content: 'Hello.' },
+          // A null list of tool calls is no calls: nothing to answer before the next message.
+          { role: 'assistant', content: 'Hello again.', tool_calls: null },
           { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } },
           { role: 'function', name: 'f', content: 'done' },
           { role: 'user', content: 'Thanks' },
@@ -425,6 +450,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('lookup')], tool_choice: 'required' },
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
       { tools: [tool('lookup')], tool_choice: 'none' },
+      { response_format: { type: 'text' } },
+      { response_format: null },
       { tool_choice: null },
       { tools: [tool('lookup')], parallel_tool_calls: false },
       { parallel_tool_calls: null },

@@ -81,6 +81,9 @@ const logitBiasRange: Range = { min: -100, max: 100 }
  */
 const metadataLimits = { pairs: 16, keyLength: 64, valueLength: 512 }
 
+/** The types of `response_format`. */
+const responseFormatTypes: ReadonlySet<unknown> = new Set(['text', 'json_object', 'json_schema'])
+
 /** `safety_identifier`: "a string that uniquely identifies each user, with a maximum length of 128 characters". */
 const maxSafetyIdentifierLength = 128
 
@@ -100,7 +103,7 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
- * `top_logprobs` without `logprobs: true`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
+ * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
@@ -164,6 +167,16 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
       'parallel_tool_calls',
       null,
+    )
+  }
+  // The SDK's `response_format` is `ResponseFormatText | ResponseFormatJSONSchema | ResponseFormatJSONObject`: a
+  // format of another type (`json`) is refused.
+  const formatType = isObject(body.response_format) ? body.response_format.type : undefined
+  if (body.response_format != null && !responseFormatTypes.has(formatType)) {
+    return invalid(
+      `Invalid value: '${String(formatType)}'. Supported values are: 'text', 'json_object', and 'json_schema'.`,
+      'response_format.type',
+      'invalid_value',
     )
   }
   // JSON mode: "the model will not generate JSON without a system or user message instructing it to do so" (the

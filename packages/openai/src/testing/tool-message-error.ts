@@ -21,7 +21,8 @@ export function toolMessageError(messages: readonly ChatCompletionMessageParam[]
     }
     if (open !== undefined && open.size > 0) return unanswered(open)
     open = undefined
-    if (message.role === 'assistant' && message.tool_calls !== undefined && message.tool_calls.length > 0) {
+    // `tool_calls: null` is no calls, as `messageError` reads it.
+    if (message.role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
       open = new Set(message.tool_calls.map((call) => call.id))
     }
   }
