@@ -534,6 +534,15 @@ describe('LLMCall bad input', () => {
         { settings: { providerOptions: ['x'] } },
         'x: settings.providerOptions must be an object of objects, keyed by provider name, got ["x"]',
       ],
+      // Values from plain JavaScript that neither API has: sent as they were, each was a 400 from the server.
+      [
+        { settings: { toolChoice: 'any' } },
+        `x: settings.toolChoice must be 'auto', 'none', 'required' or { name: string }, got "any"`,
+      ],
+      [
+        { settings: { responseFormat: { type: 'json' } } },
+        `x: settings.responseFormat must be { type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema }, got an object`,
+      ],
     ]
     for (const [options, message] of cases) {
       const build = () => new LLMCall({ name: 'x', model, ...options })

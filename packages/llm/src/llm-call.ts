@@ -202,6 +202,23 @@ const settingShapes = {
           (tool.strict === undefined || typeof tool.strict === 'boolean'),
       ),
   },
+  toolChoice: {
+    expected: "'auto', 'none', 'required' or { name: string }",
+    accepts: (value: unknown) =>
+      value === 'auto' ||
+      value === 'none' ||
+      value === 'required' ||
+      (isPlainObject(value) && typeof (value as { name?: unknown }).name === 'string'),
+  },
+  responseFormat: {
+    expected: "{ type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema }",
+    accepts: (value: unknown) => {
+      if (!isPlainObject(value)) return false
+      const format = value as { type?: unknown; name?: unknown; schema?: unknown }
+      if (format.type === 'text' || format.type === 'json_object') return true
+      return format.type === 'json_schema' && typeof format.name === 'string' && isPlainObject(format.schema)
+    },
+  },
   providerOptions: {
     expected: 'an object of objects, keyed by provider name',
     // Spread into a request body, a string would be sent as fields "0", "1"…, and an array as its indices.
