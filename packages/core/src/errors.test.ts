@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { format, inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { registerSecret } from '@tinyllm/logger'
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
 import {
   AbortError,
+  brandError,
   FunctionError,
   formatIssuePath,
   safeStringify,
@@ -176,6 +178,19 @@ describe('errors', () => {
 })
 
 describe('TinyLLMError.fromJSON', () => {
+  it('rehydrates an error class of another package branded as the README shows, as that class', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const [, className, key] = /brandError\((\w+), '([^']*)'\)/.exec(readme) ?? []
+    expect(className).toBe('QuotaError')
+    class QuotaError extends TinyLLMError {
+      override readonly name = 'QuotaError'
+      declare static isInstance: (error: unknown) => error is QuotaError
+    }
+    brandError(QuotaError, key as string)
+    const error = new QuotaError({ message: 'monthly quota used up' })
+    expect(QuotaError.isInstance(TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error))))).toBe(true)
+  })
+
   it('rehydrates a ValidationError of more issues than its JSON lists with issues only, and how many were left out', () => {
     const issues = Array.from({ length: 10_005 }, (_, index) => ({ path: [index], message: 'bad' }))
     const original = new ValidationError({ functionName: 'f', state: 'input_validation', issues })
