@@ -6,9 +6,13 @@ import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
 import {
   AbortError,
+  BudgetExceededError,
   brandError,
+  ConfigurationError,
   FunctionError,
   formatIssuePath,
+  NonDeterminismError,
+  StepLimitError,
   safeStringify,
   TimeoutError,
   TinyLLMError,
@@ -174,6 +178,36 @@ describe('errors', () => {
     expect(new AbortError({ reason, functionName: 'f', state: 'running' }).message).toBe(
       'f: aborted in running: the user left',
     )
+  })
+})
+
+describe('errors that are never retried', () => {
+  it('stay unretryable, without a retry-after hint, whatever else their options carry', async () => {
+    // Options built from another object (an error's fields, say) may carry `retryable` and `retryAfterMs`.
+    const extra = { retryable: true, retryAfterMs: 5 } as object
+    const errors = [
+      new ConfigurationError({ option: 'x', message: 'x must be 1', ...extra }),
+      new ValidationError({ functionName: 'f', state: 'running', issues: [], ...extra }),
+      new AbortError({ reason: 'the user left', ...extra }),
+      new BudgetExceededError({ limit: 'tokens', budget: 1, spent: 1, requested: 1, ...extra }),
+      new StepLimitError({ limit: 1, ...extra }),
+      new NonDeterminismError({ key: 'k', expected: 'a', found: 'b', functionName: 'f', ...extra }),
+      new TimeoutError({ timeoutMs: 1, kind: 'total', ...extra }),
+    ]
+    for (const error of errors) {
+      expect([error.name, error.retryable, error.retryAfterMs]).toEqual([error.name, false, undefined])
+      let calls = 0
+      const fn = defineFunction({
+        name: 'f',
+        retry: { attempts: 3, initialDelayMs: 0 },
+        run: () => {
+          calls += 1
+          throw error
+        },
+      })
+      await fn.invoke(undefined).catch(() => {})
+      expect([error.name, calls]).toEqual([error.name, 1])
+    }
   })
 })
 
