@@ -223,6 +223,27 @@ describe('CancelScope', () => {
     expect(late.reason).toBe('end')
   })
 
+  it('leaves nothing in its parent for a lookalike signal that throws when listened to, and sleep refuses one typed', async () => {
+    vi.useFakeTimers()
+    const lookalike = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: () => {
+        throw new Error('no listeners here')
+      },
+      removeEventListener: () => {},
+    } as unknown as AbortSignal
+    const parent = new CancelScope(undefined, { manual: true })
+    for (let index = 0; index < 100; index++)
+      expect(() => new CancelScope(parent, { signal: lookalike, timeoutMs: 10 })).toThrow('no listeners here')
+    expect((parent as unknown as { children?: Set<CancelScope> }).children?.size ?? 0).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+    const slept = sleep(10, lookalike)
+    await expect(slept).rejects.toThrow(ConfigurationError)
+    await expect(slept).rejects.toThrow('sleep: signal could not be read: Error: no listeners here')
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('is unaffected by a disposed child, and a child made under a cancelled parent starts cancelled', () => {
     const parent = new CancelScope(undefined, { manual: true })
     const child = new CancelScope(parent)

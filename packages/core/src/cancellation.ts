@@ -1,6 +1,14 @@
 import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, isAbortSignal } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkNumber, maxTimerDelayMs, optionError, requireNumber } from './options.js'
+import {
+  checkBoolean,
+  checkKnownOptions,
+  checkNumber,
+  maxTimerDelayMs,
+  optionError,
+  requireNumber,
+  unreadableOption,
+} from './options.js'
 
 /** A signal that never aborts: what a scope that nothing can cancel hands out. */
 const neverAborted: AbortSignal = new AbortController().signal
@@ -103,14 +111,11 @@ export class CancelScope {
     if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
     this.takeDeadline()
     if (!this.cancellable) return
-    if (parent?.cancellable === true) {
-      if (parent.cancelled) {
-        this.cancel(parent.reason)
-        return
-      }
-      if (parent.children === undefined) parent.children = new Set()
-      parent.children.add(this)
-    } else if (signal !== undefined && timeoutMs === undefined && !manual) this.passthrough = signal
+    if (parent?.cancelled === true) {
+      this.cancel(parent.reason)
+      return
+    }
+    // The signal is linked before the scope joins its parent: a lookalike signal that throws leaves nothing behind.
     if (signal !== undefined && signal !== parent?.controller?.signal) {
       if (signal.aborted) {
         this.cancel(signal.reason)
@@ -120,6 +125,10 @@ export class CancelScope {
       link.scopes.add(this)
       this.link = link
     }
+    if (parent?.cancellable === true) {
+      if (parent.children === undefined) parent.children = new Set()
+      parent.children.add(this)
+    } else if (signal !== undefined && timeoutMs === undefined && !manual) this.passthrough = signal
     if (this.deadlineOwner === this) this.armTimer()
   }
 
@@ -343,7 +352,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal !== undefined && !isAbortSignal(signal)) throw optionError('signal', 'an AbortSignal', signal, 'sleep')
     scope = new CancelScope(undefined, { signal })
   } catch (error) {
-    return Promise.reject(error)
+    // A signal that throws when listened to (a lookalike) is a bad option too.
+    return Promise.reject(unreadableOption(error, 'signal', 'sleep'))
   }
   const slept = scope.sleep(ms)
   if (!scope.cancellable) return slept

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { format, inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { registerSecret } from '@tinyllm/logger'
@@ -5,8 +6,13 @@ import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
 import {
   AbortError,
+  BudgetExceededError,
+  brandError,
+  ConfigurationError,
   FunctionError,
   formatIssuePath,
+  NonDeterminismError,
+  StepLimitError,
   safeStringify,
   TimeoutError,
   TinyLLMError,
@@ -175,7 +181,50 @@ describe('errors', () => {
   })
 })
 
+describe('errors that are never retried', () => {
+  it('stay unretryable, without a retry-after hint, whatever else their options carry', async () => {
+    // Options built from another object (an error's fields, say) may carry `retryable` and `retryAfterMs`.
+    const extra = { retryable: true, retryAfterMs: 5 } as object
+    const errors = [
+      new ConfigurationError({ option: 'x', message: 'x must be 1', ...extra }),
+      new ValidationError({ functionName: 'f', state: 'running', issues: [], ...extra }),
+      new AbortError({ reason: 'the user left', ...extra }),
+      new BudgetExceededError({ limit: 'tokens', budget: 1, spent: 1, requested: 1, ...extra }),
+      new StepLimitError({ limit: 1, ...extra }),
+      new NonDeterminismError({ key: 'k', expected: 'a', found: 'b', functionName: 'f', ...extra }),
+      new TimeoutError({ timeoutMs: 1, kind: 'total', ...extra }),
+    ]
+    for (const error of errors) {
+      expect([error.name, error.retryable, error.retryAfterMs]).toEqual([error.name, false, undefined])
+      let calls = 0
+      const fn = defineFunction({
+        name: 'f',
+        retry: { attempts: 3, initialDelayMs: 0 },
+        run: () => {
+          calls += 1
+          throw error
+        },
+      })
+      await fn.invoke(undefined).catch(() => {})
+      expect([error.name, calls]).toEqual([error.name, 1])
+    }
+  })
+})
+
 describe('TinyLLMError.fromJSON', () => {
+  it('rehydrates an error class of another package branded as the README shows, as that class', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const [, className, key] = /brandError\((\w+), '([^']*)'\)/.exec(readme) ?? []
+    expect(className).toBe('QuotaError')
+    class QuotaError extends TinyLLMError {
+      override readonly name = 'QuotaError'
+      declare static isInstance: (error: unknown) => error is QuotaError
+    }
+    brandError(QuotaError, key as string)
+    const error = new QuotaError({ message: 'monthly quota used up' })
+    expect(QuotaError.isInstance(TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error))))).toBe(true)
+  })
+
   it('rehydrates a ValidationError of more issues than its JSON lists with issues only, and how many were left out', () => {
     const issues = Array.from({ length: 10_005 }, (_, index) => ({ path: [index], message: 'bad' }))
     const original = new ValidationError({ functionName: 'f', state: 'input_validation', issues })

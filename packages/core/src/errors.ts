@@ -240,6 +240,15 @@ export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: numb
   return lines
 }
 
+/**
+ * Where an error happened, taken from its options: an error class hands the base that and what it means itself, never
+ * its options whole — a `retryable: true` or `retryAfterMs` among them would make an abort, a bad option or a budget
+ * retried.
+ */
+function locationOf(options: ErrorLocation): ErrorLocation {
+  return { functionName: options.functionName, state: options.state }
+}
+
 /** Input, output or processed output did not match its schema. Lists each issue with its path. */
 export class ValidationError extends TinyLLMError {
   override readonly name = 'ValidationError'
@@ -261,7 +270,8 @@ export class ValidationError extends TinyLLMError {
           : 'value'
     const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
-      ...options,
+      ...locationOf(options),
+      cause: options.cause,
       message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
     })
     this.issues = options.issues
@@ -321,7 +331,7 @@ export class TimeoutError extends TinyLLMError {
   ) {
     const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
-      ...options,
+      ...locationOf(options),
       message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
       // An attempt that timed out may succeed when tried again; a run out of total time may not.
       retryable: options.kind !== 'total',
@@ -340,7 +350,7 @@ export class AbortError extends TinyLLMError {
   constructor(options: ErrorLocation & { reason?: unknown }) {
     const reason = options.reason
     super({
-      ...options,
+      ...locationOf(options),
       message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
       cause: reason,
     })
@@ -360,7 +370,7 @@ export class BudgetExceededError extends TinyLLMError {
   constructor(options: ErrorLocation & { limit: 'tokens' | 'cost'; budget: number; spent: number; requested: number }) {
     const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
     super({
-      ...options,
+      ...locationOf(options),
       message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
     })
     this.limit = options.limit
@@ -380,7 +390,11 @@ export class ConfigurationError extends TinyLLMError {
   readonly option: string
 
   constructor(options: { option: string; message: string; functionName?: string | undefined; cause?: unknown }) {
-    super({ ...options, message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}` })
+    super({
+      functionName: options.functionName,
+      cause: options.cause,
+      message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}`,
+    })
     this.option = options.option
   }
 }
@@ -396,7 +410,7 @@ export class StepLimitError extends TinyLLMError {
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
     const what = options.what ?? 'steps'
     super({
-      ...options,
+      ...locationOf(options),
       message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${what} reached`,
     })
     this.limit = options.limit
@@ -431,7 +445,7 @@ export class NonDeterminismError extends TinyLLMError {
 
   constructor(options: { key: string; expected: string; found: string; functionName: string }) {
     super({
-      ...options,
+      functionName: options.functionName,
       message: `${options.functionName}: the journal holds ${options.expected} at ${options.key}, but ${options.found} ran there; the graph changed since the run was journaled (run it under a new runId)`,
       state: 'init',
     })

@@ -111,6 +111,11 @@ describe('FSM', () => {
       transitions: { a: [] },
     }
     expect(refused(getter)).toBe('StateMachineDefinition: config could not be read: Error: no name')
+    // Refused at its first hole, not copied whole first: the copy would run the process out of memory.
+    const sparse = Object.assign(['a'], { length: 2 ** 32 - 1 })
+    expect(refused({ name: 'm', initial: 'a', transitions: { a: sparse } })).toBe(
+      'm: transitions.a must be a list of its states (a), got undefined',
+    )
   })
 
   it('describes itself and draws a Mermaid state diagram', () => {

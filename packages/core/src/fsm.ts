@@ -59,12 +59,17 @@ export class StateMachineDefinition<S extends string> {
       for (const from of states) {
         const targets: unknown = transitions[from]
         if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
-        const copy = Object.freeze([...targets])
-        for (const to of copy)
+        // Read by index, each target checked as it is read: a sparse list as long as 2³²−1 is refused at its first
+        // hole instead of being copied whole.
+        const copy: S[] = []
+        for (let index = 0; index < targets.length; index++) {
+          const to: unknown = targets[index]
           if (!isState(to))
             throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
+          copy.push(to)
+        }
         allowed.set(from, new Set(copy))
-        copies.push([from, copy])
+        copies.push([from, Object.freeze(copy)])
       }
       if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
       this.name = name

@@ -255,6 +255,32 @@ describe('a journal replays finished durable steps', () => {
     expect(journal.write('k', entry)).toEqual(entry)
   })
 
+  it('MemoryJournal refuses with a ConfigurationError an entry its JSON cannot hold or would keep as something else', () => {
+    const journal = new MemoryJournal()
+    const entry = { function: 'f', kind: 'function', input: 'i', output: 1, at: 0 }
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    for (const [bad, problem] of [
+      [
+        { ...entry, annotations: { count: 10n } },
+        'JSON cannot hold it (TypeError: Do not know how to serialize a BigInt)',
+      ],
+      [{ ...entry, annotations: cycle }, 'JSON cannot hold it (TypeError: Converting circular structure to JSON'],
+      [{ ...entry, toJSON: () => 5 }, 'it is not a plain object'],
+    ] as const) {
+      expect(() => journal.write('k', bad as never)).toThrow(ConfigurationError)
+      expect(() => journal.write('k', bad as never)).toThrow(
+        `MemoryJournal: the entry for "k" is not a journal entry: ${problem}`,
+      )
+    }
+    expect(journal.size).toBe(0)
+    // What JSON writes as null (NaN in an annotation, as a record's JSON shows it) is kept so.
+    expect(journal.write('k', { ...entry, annotations: { score: Number.NaN } })).toEqual({
+      ...entry,
+      annotations: { score: null },
+    })
+  })
+
   it('refuses to replay into a different Function at the same position (the graph changed)', async () => {
     const journal = new MemoryJournal()
     const make = (child: Function<string, string>) =>

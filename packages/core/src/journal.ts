@@ -55,19 +55,15 @@ export class MemoryJournal implements StepJournal {
     return kept === undefined ? undefined : JSON.parse(kept)
   }
 
-  /** Writes `entry` unless `key` has one; an entry no journal would replay (see {@link journalEntryProblem}) is a ConfigurationError. */
+  /**
+   * Writes `entry` unless `key` has one; an entry no journal would replay (see {@link journalEntryProblem}), before or
+   * as its JSON keeps it (a BigInt or a cycle among its annotations, a `toJSON` that answers something else), is a
+   * ConfigurationError.
+   */
   write(key: string, entry: JournalEntry): JournalEntry {
     let kept = this.entries.get(key)
     if (kept === undefined) {
-      const problem = journalEntryProblem(entry)
-      if (problem !== undefined) {
-        throw new ConfigurationError({
-          option: 'entry',
-          message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
-          functionName: 'MemoryJournal',
-        })
-      }
-      kept = JSON.stringify(entry)
+      kept = entryJson(key, entry)
       this.entries.set(key, kept)
     }
     return JSON.parse(kept)
@@ -77,6 +73,26 @@ export class MemoryJournal implements StepJournal {
   get size(): number {
     return this.entries.size
   }
+}
+
+/** The JSON a MemoryJournal keeps of `entry`, checked before and as it is kept; else a ConfigurationError. */
+function entryJson(key: string, entry: JournalEntry): string {
+  let problem = journalEntryProblem(entry)
+  let json = ''
+  if (problem === undefined) {
+    try {
+      json = JSON.stringify(entry)
+      problem = journalEntryProblem(JSON.parse(json))
+    } catch (cause) {
+      problem = `JSON cannot hold it (${describeThrown(cause)})`
+    }
+  }
+  if (problem === undefined) return json
+  throw new ConfigurationError({
+    option: 'entry',
+    message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+    functionName: 'MemoryJournal',
+  })
 }
 
 const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const

@@ -1,3 +1,4 @@
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
@@ -44,6 +45,32 @@ describe('formatRunTree', () => {
     expect(tree).toContain('TinyLLMError: boom \\u001b[31mred\\u007f')
     const coloured = formatRunTree(record, { colors: true })
     expect(coloured).toContain('\u001b[1mname\\u001b[2J\u001b[0m')
+  })
+
+  it('replaces a secret in a Function’s name, an error’s name or state, as the record’s JSON does', async () => {
+    const key = 'sk-proj-RunTreeNameCanary0123456789abcdef'
+    const release = registerSecret(key)
+    try {
+      class LeakyError extends TinyLLMError {
+        override readonly name = `LeakyError ${key}`
+      }
+      const record = await defineFunction({
+        name: `child ${key}`,
+        retry: { attempts: 2, initialDelayMs: 0 },
+        run: () => {
+          throw new LeakyError({ message: 'refused', state: `running ${key}`, retryable: true })
+        },
+      }).trace(undefined)
+      // Checked as booleans: a failure must not print the key.
+      expect(JSON.stringify(record).includes(key)).toBe(false)
+      const tree = formatRunTree(record)
+      expect(tree.includes(key)).toBe(false)
+      expect(tree).toContain('✖ child [REDACTED] (function)')
+      expect(tree).toContain('↻ attempt 1 failed, retrying: LeakyError [REDACTED] in running [REDACTED]: refused')
+      expect(formatRunTree(record, { colors: true }).includes(key)).toBe(false)
+    } finally {
+      release()
+    }
   })
 
   it('prints at most 1,000 characters of an annotation or an error message on a line', async () => {

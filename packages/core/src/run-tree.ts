@@ -26,10 +26,11 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
- * `stop`, are left out as noise), tokens, cost and the error. Secrets in annotations and schema issues are replaced,
- * as in a log line, a line shows at most 1,000 characters of an annotation or an error message, and control
- * characters (an ESC that would start a terminal escape, a newline that would start a line of its own) are written as
- * escapes. An option it does not know, or of the wrong kind, is a ConfigurationError.
+ * `stop`, are left out as noise), tokens, cost and the error. Secrets are replaced wherever they are (annotations,
+ * schema issues, a Function's or an error's name, an error's state), as in a log line, a line shows at most 1,000
+ * characters of an annotation or an error message, and control characters (an ESC that would start a terminal escape,
+ * a newline that would start a line of its own) are written as escapes. An option it does not know, or of the wrong
+ * kind, is a ConfigurationError.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -93,7 +94,7 @@ function errorHeadline(error: TinyLLMError): string {
   const where = error.state !== undefined ? ` in ${error.state}` : ''
   // A ValidationError read back from JSON that lost its issues is shown by its message.
   return ValidationError.isInstance(error) && Array.isArray(error.issues)
-    ? shown(`${error.name}${where}: ${redactString(describeIssues(error.issues, 5).join('; '))}`)
+    ? shown(`${error.name}${where}: ${describeIssues(error.issues, 5).join('; ')}`)
     : shown(`${error.name}${where}: ${redactAndCut(firstLine(error.message), maxShown)}`)
 }
 
@@ -118,9 +119,12 @@ function formatValue(value: unknown): string {
   return shown(typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown))
 }
 
-/** Text a run was handed, fit for a terminal: a control character (an ESC, a newline) is written as its escape. */
+/**
+ * Text a run was handed, fit for a terminal and a log: its secrets replaced, as its record's JSON replaces them (in a
+ * Function's name, an error's name and state too), and a control character (an ESC, a newline) written as its escape.
+ */
 function shown(text: string): string {
-  return escapeControls(text, false)
+  return escapeControls(redactString(text), false)
 }
 
 function firstLine(text: string): string {

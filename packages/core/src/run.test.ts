@@ -282,6 +282,32 @@ describe('validation never lets a value through unchecked', () => {
     }
   })
 
+  it('keeps the first 1,000 segments of an issue’s path, so a path as long as 2³²−1 fails the run at once', async () => {
+    // A path that says it is as long as a list can be, and throws past its 2,000th segment read: read whole, it would
+    // hang the process (a sparse list) or show as a wrong error, not as this one.
+    let reads = 0
+    const isIndex = (key: PropertyKey): boolean => typeof key === 'string' && /^\d+$/.test(key)
+    const path = new Proxy(['items', 3], {
+      get: (target, key, receiver) => {
+        if (key === 'length') return 2 ** 32 - 1
+        if (isIndex(key) && ++reads > 2_000) throw new Error('read past the segments an issue keeps')
+        return Reflect.get(target, key, receiver)
+      },
+      has: (target, key) => isIndex(key) || Reflect.has(target, key),
+    })
+    const fn = defineFunction({
+      name: 'deep',
+      input: schemaOf(() => ({ issues: [{ message: 'bad', path }] })),
+      run: () => 1,
+    })
+    const error = (await fn.invoke(undefined).catch((caught: unknown) => caught)) as ValidationError
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect(error.issues[0]?.message).toBe('bad')
+    expect(error.issues[0]?.path).toHaveLength(1_000)
+    expect(error.issues[0]?.path.slice(0, 3)).toEqual(['items', 3, 'undefined'])
+    expect(error.message.length).toBeLessThan(1_000)
+  })
+
   it('answers synchronously when the schema does: the output is validated in the same turn', async () => {
     let validatedOutput = false
     const fn = defineFunction({

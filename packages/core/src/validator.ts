@@ -20,6 +20,7 @@ export interface ValidationSite {
  * state, so that a failure says whose value, at which step, and what is wrong where. A synchronous schema is answered
  * synchronously; an asynchronous one (any thenable) is awaited. A schema that throws, or answers with something that
  * is not a Standard Schema result, fails with a {@link ValidationError} too: a value is never let through unchecked.
+ * An issue keeps the first 1,000 segments of its path.
  *
  * @example
  * const validator = new Validator(z.object({ name: z.string() }), { functionName: 'greet', state: 'input_validation' })
@@ -133,9 +134,22 @@ function toIssue(issue: unknown): ValidationIssue {
     path?: unknown
   }
   return {
-    path: Array.isArray(path) ? path.map(toPathKey) : [],
+    path: Array.isArray(path) ? pathKeys(path) : [],
     message: typeof message === 'string' ? message : safeStringify(message ?? issue, 200),
   }
+}
+
+/**
+ * The most segments of a path an issue keeps: no value a Function is handed is nested that deep, and a path as long as
+ * 2³²−1 (a sparse list from a schema gone wrong) is neither copied nor printed whole.
+ */
+const maxPathSegments = 1_000
+
+/** A path as plain keys, read by index: its first {@link maxPathSegments} segments (a hole as `undefined`). */
+function pathKeys(path: unknown[]): PropertyKey[] {
+  const keys: PropertyKey[] = []
+  for (let index = 0; index < path.length && index < maxPathSegments; index++) keys.push(toPathKey(path[index]))
+  return keys
 }
 
 function toPathKey(segment: unknown): PropertyKey {

@@ -333,6 +333,25 @@ describe('Decision configuration', () => {
       'd: choices lists "a" twice',
     ],
     [
+      // Refused at its first repeat: a Proxy answering one choice at every index of 2³²−1 is never copied whole (it
+      // throws past its hundredth read, so a copy shows as a wrong message, not as a run out of memory).
+      'a list as long as a list can be that repeats one choice',
+      () => {
+        let reads = 0
+        const choices = new Proxy(['a'], {
+          get: (target, key, receiver) => {
+            if (key === 'length') return 2 ** 32 - 1
+            if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key, receiver)
+            if (++reads > 100) throw new Error('read past the first repeat')
+            return 'a'
+          },
+        })
+        return new Decision({ name: 'd', choices, decide })
+      },
+      'choices',
+      'd: choices lists "a" twice',
+    ],
+    [
       'branches that are not an object',
       () => new Decision({ name: 'd', decide, branches: 3 as never }),
       'branches',

@@ -133,13 +133,6 @@ export class Decision<
       }
       const routes = new Map<string, AnyFunction | undefined>()
       for (const choice of choices) {
-        if (routes.has(choice)) {
-          throw new ConfigurationError({
-            option: 'choices',
-            message: `choices lists "${choice}" twice`,
-            functionName: name,
-          })
-        }
         const branch = ownBranches?.get(choice) as AnyFunction | undefined
         if (ownBranches !== undefined) {
           if (branch === undefined) {
@@ -248,18 +241,24 @@ export class Decision<
 
 /**
  * The choices, read once by index and each checked as it is read: a choice is its branch's step key, so a non-empty
- * string of well-formed Unicode. A hole is refused where it is, so a sparse list as long as 2³²−1 fails at once instead
- * of being copied whole.
+ * string of well-formed Unicode, listed once. A hole or a repeat is refused where it is, so a list as long as 2³²−1
+ * (sparse, or a Proxy answering one choice at every index) fails at once instead of being copied whole.
  */
 function readChoices(list: ReadonlyArray<unknown>, name: string): string[] {
-  const choices: string[] = []
+  const choices = new Set<string>()
   for (let index = 0; index < list.length; index++) {
     const choice = list[index]
     if (typeof choice !== 'string' || choice === '')
       throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
     if (!choice.isWellFormed())
       throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
-    choices.push(choice)
+    if (choices.has(choice))
+      throw new ConfigurationError({
+        option: 'choices',
+        message: `choices lists "${choice}" twice`,
+        functionName: name,
+      })
+    choices.add(choice)
   }
-  return choices
+  return [...choices]
 }

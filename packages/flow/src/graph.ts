@@ -112,11 +112,15 @@ class GraphBuilder {
 
     if (layout === 'choice') {
       const branches = Array.isArray(node.branches) ? node.branches : []
-      drawn.choices = branches.map((branch, index) => {
+      // An index loop: a hole of a sparse list as long as 2³²−1 is refused at once, where `map` would visit every index.
+      const choices: string[] = []
+      for (let index = 0; index < branches.length; index++) {
+        const branch = branches[index]
         if (typeof branch?.choice !== 'string')
           throw optionError(`${path}.branches[${index}]`, 'a branch { choice, node? }', branch, 'describeGraph')
-        return branch.choice
-      })
+        choices.push(branch.choice)
+      }
+      drawn.choices = choices
       return this.addChoice(id, branches, parent, path)
     }
     if (!group) return { id, entries: [id], exits: [id] }

@@ -130,6 +130,55 @@ describe('toMermaid', () => {
   })
 })
 
+/**
+ * A sparse list as long as a list can be, holding `items` first. Walking it whole (`forEach`, `every` and `map` ask of
+ * every index whether it is there) throws past the thousandth question: a stand-in for the minutes a real one takes.
+ */
+function endless(items: unknown[]): unknown[] {
+  let asked = 0
+  return new Proxy(Object.assign([...items], { length: 2 ** 32 - 1 }), {
+    has: (target, key) => {
+      if (++asked > 1_000) throw new Error('walked the holes')
+      return Reflect.has(target, key)
+    },
+  })
+}
+
+describe('toMermaid and lifecycleToMermaid on a sparse list as long as a list can be', () => {
+  const refusal = (draw: () => unknown): string => {
+    try {
+      draw()
+    } catch (error) {
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      return (error as Error).message
+    }
+    return 'drawn'
+  }
+
+  it('refuse it at its first hole, naming where', () => {
+    const node = { id: 'n0', name: 'x', kind: 'function' }
+    expect(refusal(() => toMermaid({ nodes: endless([node]), edges: [] } as never))).toBe(
+      'toMermaid: source.nodes[1].id must be a plain word (letters, digits, _ and -), got undefined',
+    )
+    const choice = { ...node, layout: 'choice', choices: endless(['yes']) }
+    expect(refusal(() => toMermaid({ nodes: [choice], edges: [] } as never))).toMatch(
+      /^toMermaid: source\.nodes\[0\]\.choices must be a list of strings, got/,
+    )
+    const edge = { from: 'n0', to: 'n0' }
+    expect(refusal(() => toMermaid({ nodes: [node], edges: endless([edge]) } as never))).toBe(
+      'toMermaid: source.edges[1].from must be a node id, got undefined',
+    )
+    const states = endless([{ state: 'init', at: 0, attempt: 0 }])
+    expect(refusal(() => lifecycleToMermaid({ status: 'complete', states } as never))).toBe(
+      'lifecycleToMermaid: record.states[1] must be a state entry { state, at, attempt }, got undefined',
+    )
+    const branches = endless([{ choice: 'yes' }])
+    expect(refusal(() => toMermaid({ kind: 'decision', name: 'd', layout: 'choice', branches } as never))).toBe(
+      'describeGraph: source.branches[1] must be a branch { choice, node? }, got undefined',
+    )
+  })
+})
+
 describe('lifecycleToMermaid', () => {
   it('is the Function lifecycle as a Mermaid state diagram', () => {
     const diagram = lifecycleToMermaid()

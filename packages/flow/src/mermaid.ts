@@ -7,7 +7,7 @@ import {
   type RunRecord,
   unreadableOption,
 } from '@tinyllm/core'
-import { type Describable, describeGraph, type FlowGraph, type GraphNode } from './graph.js'
+import { type Describable, describeGraph, type FlowGraph, type GraphEdge, type GraphNode } from './graph.js'
 
 /** Options of {@link toMermaid}. */
 export interface MermaidOptions {
@@ -88,28 +88,35 @@ function checkGraph(graph: FlowGraph): FlowGraph {
   try {
     // Ids are unique: a group holding a node of its own id would be drawn inside itself without end.
     const ids = new Set<string>()
-    graph.nodes.forEach((node, index) => {
+    // Index loops, each entry checked as it is read: a hole is refused where it is, so a sparse list as long as 2³²−1
+    // fails at once instead of being walked whole (`forEach` and `every` visit every index to skip the holes).
+    const { nodes, edges } = graph
+    for (let index = 0; index < nodes.length; index++) {
+      const node = nodes[index] as GraphNode
       if (typeof node?.id !== 'string' || !idPattern.test(node.id))
         refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -)', node?.id)
       if (ids.has(node.id)) refuse(`source.nodes[${index}].id`, 'an id no other node has', node.id)
       ids.add(node.id)
       if (typeof node.name !== 'string' || typeof node.kind !== 'string')
         refuse(`source.nodes[${index}]`, 'a graph node with a string name and kind', node)
-      if (
-        node.choices !== undefined &&
-        (!Array.isArray(node.choices) || !node.choices.every((choice) => typeof choice === 'string'))
-      )
-        refuse(`source.nodes[${index}].choices`, 'a list of strings', node.choices)
+      const choices: unknown = node.choices
+      if (choices !== undefined) {
+        if (!Array.isArray(choices)) refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
+        for (let at = 0; at < (choices as unknown[]).length; at++)
+          if (typeof (choices as unknown[])[at] !== 'string')
+            refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
+      }
       if (node.parent !== undefined && (typeof node.parent !== 'string' || !idPattern.test(node.parent)))
         refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
-    })
-    graph.edges.forEach((edge, index) => {
+    }
+    for (let index = 0; index < edges.length; index++) {
+      const edge = edges[index] as GraphEdge
       for (const end of ['from', 'to'] as const)
         if (typeof edge?.[end] !== 'string' || !idPattern.test(edge[end]))
           refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
       if (edge.label !== undefined && typeof edge.label !== 'string')
         refuse(`source.edges[${index}].label`, 'a string', edge.label)
-    })
+    }
   } catch (error) {
     throw unreadableOption(error, 'source', 'toMermaid')
   }
@@ -162,8 +169,20 @@ export function lifecycleToMermaid(record?: RunRecord): string {
   try {
     const states: unknown = (record as Partial<RunRecord> | null)?.states
     if (!Array.isArray(states)) throw optionError('record', 'a run record', record, 'lifecycleToMermaid')
-    // Only the lifecycle's own states are drawn: a record read back from JSON may hold any text as a state.
-    const seen = new Set(states.map((entry: Partial<RunRecord['states'][number]> | null) => entry?.state))
+    // Only the lifecycle's own states are drawn: a record read back from JSON may hold any text as a state. Read by
+    // index, an entry that is not one (a hole of a sparse list as long as 2³²−1) refused where it is.
+    const seen = new Set<unknown>()
+    for (let index = 0; index < states.length; index++) {
+      const entry: unknown = states[index]
+      if (typeof entry !== 'object' || entry === null)
+        throw optionError(
+          `record.states[${index}]`,
+          'a state entry { state, at, attempt }',
+          entry,
+          'lifecycleToMermaid',
+        )
+      seen.add((entry as { state?: unknown }).state)
+    }
     visited = functionLifecycle.states.filter((state) => seen.has(state))
     failed = record.status === 'failed'
   } catch (error) {
