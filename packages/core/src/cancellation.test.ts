@@ -146,6 +146,19 @@ describe('CancelScope', () => {
     expect(scope.cancelled).toBe(true)
   })
 
+  it('arms no timer when restarted after it was disposed, and refuses an infinite timeout as its constructor does', () => {
+    vi.useFakeTimers()
+    const scope = new CancelScope(undefined, { timeoutMs: 100 })
+    scope.dispose()
+    scope.restartTimeout(100)
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(200)
+    expect(scope.cancelled).toBe(false)
+    const other = new CancelScope(undefined, { timeoutMs: 100 })
+    expect(() => other.restartTimeout(Number.POSITIVE_INFINITY)).toThrow(ConfigurationError)
+    other.dispose()
+  })
+
   it('restarts its own timeout with a shorter one, and refuses one that is not a number of ms', () => {
     vi.useFakeTimers()
     const scope = new CancelScope(undefined, { timeoutMs: 1_000 })

@@ -236,9 +236,9 @@ export class CancelScope {
    * under it see the new deadline. A scope without a timeout of its own has none to restart.
    */
   restartTimeout(timeoutMs: number): void {
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
-      throw optionError('timeoutMs', 'a number of ms ≥ 0', timeoutMs, 'CancelScope')
-    if (this.cancelled || this.ownDeadline === undefined) return
+    requireNumber(timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
+    // A disposed scope's owner has ended: a timer armed now would cancel what it holds on for, later.
+    if (this.cancelled || this.disposed || this.ownDeadline === undefined) return
     this.ownDeadline = Date.now() + timeoutMs
     this.refreshDeadline()
   }
@@ -250,10 +250,8 @@ export class CancelScope {
    */
   dispose(): void {
     if (!this.cancellable || this.cancelled) return
-    if (this.children !== undefined && this.children.size > 0) {
-      this.disposed = true
-      return
-    }
+    this.disposed = true
+    if (this.children !== undefined && this.children.size > 0) return
     this.release()
     this.leave()
   }
