@@ -379,6 +379,7 @@ export class MCPServerConnection implements MCPToolConnection {
       fetch: this.watchedFetch,
     })
     this.watch(transport)
+    this.watchResumption(transport)
     return transport
   }
 
@@ -412,6 +413,24 @@ export class MCPServerConnection implements MCPToolConnection {
         if (at === undefined) this.protoKeys.delete(tool.name)
         else this.protoKeys.set(tool.name, at)
       }
+    }
+  }
+
+  /**
+   * Has the SDK's transport say when it reads an event id on the event stream of a request it posted: it resumes that
+   * stream from there if it ends without the answer, which is then no longer awaited on it. The SDK's parser alone
+   * knows which ids count (one in an event with data, ended by a blank line, after a byte order mark…).
+   */
+  private watchResumption(transport: StreamableHTTPClientTransport): void {
+    const send = transport.send.bind(transport)
+    transport.send = (message, options) => {
+      const id = !Array.isArray(message) && 'method' in message && 'id' in message ? message.id : undefined
+      if (id === undefined) return send(message, options)
+      const onresumptiontoken = (token: string): void => {
+        this.unanswered.delete(id)
+        options?.onresumptiontoken?.(token)
+      }
+      return send(message, { ...options, onresumptiontoken })
     }
   }
 
@@ -458,14 +477,11 @@ export class MCPServerConnection implements MCPToolConnection {
   }
 
   /**
-   * Answers the request `id`, whose event stream ended, with an error if the SDK read no answer from it — once the SDK
-   * has read the stream to its end: its reading runs on promises, all settled before the next turn of the event loop.
+   * Answers the request `id`, whose event stream ended, with an error if the SDK read neither an answer nor an event id
+   * to resume from on it — once the SDK has read the stream to its end: its reading runs on promises, all settled
+   * before the next turn of the event loop.
    */
-  private answerIfUnanswered(id: unknown, resumable: boolean): void {
-    if (resumable) {
-      this.unanswered.delete(id)
-      return
-    }
+  private answerIfUnanswered(id: unknown): void {
     setImmediate(() => {
       if (!this.unanswered.delete(id)) return
       const why = 'its event stream ended without an answer the MCP SDK could read, and with no event id to resume from'
@@ -483,8 +499,8 @@ export class MCPServerConnection implements MCPToolConnection {
    * server might otherwise hold open until the connection closes.
    *
    * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
-   * leaves the call waiting for its deadline, unless it gave an event id to resume it from (the SDK asks for the rest
-   * of it then): without one, the request is answered with an error that says so.
+   * leaves the call waiting for its deadline, unless the SDK read an event id on it to resume it from (it asks for the
+   * rest of it then): without one, the request is answered with an error that says so.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -512,8 +528,8 @@ export class MCPServerConnection implements MCPToolConnection {
     const reader = body.getReader()
     let cancelled = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
-    const eventIds = id !== undefined && contentType === 'text/event-stream' ? new EventIdWatch() : undefined
-    if (eventIds !== undefined) this.unanswered.add(id)
+    const eventStream = id !== undefined && contentType === 'text/event-stream'
+    if (eventStream) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -533,13 +549,11 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (!chunk.done) {
-          eventIds?.read(chunk.value)
-          controller.enqueue(chunk.value)
-        } else {
+        if (!chunk.done) controller.enqueue(chunk.value)
+        else {
           done()
           controller.close()
-          if (eventIds !== undefined) this.answerIfUnanswered(id, eventIds.found)
+          if (eventStream) this.answerIfUnanswered(id)
         }
       },
       cancel: (reason) => {
@@ -583,26 +597,6 @@ function protoKeyIn(value: unknown, name: string): string | undefined {
     }
   }
   return undefined
-}
-
-/**
- * Reads an event stream's bytes as they come, for an `id` field with a value — the SDK resumes a stream that gave one
- * — keeping the first five characters of the line it is in alone: one pass, whatever the lines' lengths.
- */
-class EventIdWatch {
-  found = false
-  private head = ''
-
-  read(bytes: Uint8Array): void {
-    for (let at = 0; at < bytes.length && !this.found; at++) {
-      const byte = bytes[at] as number
-      if (byte === 0x0a || byte === 0x0d) this.head = ''
-      else if (this.head.length < 5) {
-        this.head += String.fromCharCode(byte)
-        this.found = /^id:(?: .|[^ ])/.test(this.head)
-      }
-    }
-  }
 }
 
 /** The JSON-RPC message a request posts, if its body is one: its method, id and params. */

@@ -861,7 +861,7 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
     // An event stream that ends without an answer the SDK can read (it drops one that is not JSON), and with no event
     // id to resume it from: its call fails then, not at its deadline (which the test's own timeout comes before).
-    for (const as of ['empty-stream', 'not-json-event']) {
+    for (const as of ['empty-stream', 'not-json-event', 'id-only-event']) {
       const ended = await garble.invoke({ as }, { timeoutMs: 600_000 }).catch((caught: unknown) => caught)
       expect(MCPToolError.isInstance(ended), String(ended)).toBe(true)
       expect((ended as Error).message).toBe(
@@ -870,6 +870,7 @@ describe('MCP tools over streamable HTTP', () => {
     }
     // One with an event id is resumed by the SDK, and answered then.
     expect(await garble.invoke({ as: 'resumable-stream' })).toBe('resumed')
+    expect(await garble.invoke({ as: 'bom-resumable-stream' })).toBe('resumed')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
