@@ -497,7 +497,7 @@ describe('MCP tools over stdio', () => {
     expect(({} as Record<string, unknown>).type).toBeUndefined()
   })
 
-  it('arguments JSON cannot hold (a cycle, a BigInt) are invalid input, not a server that cannot be reached', async () => {
+  it('arguments JSON cannot hold as they are (a cycle, a BigInt, NaN, a toJSON) are invalid input, not sent', async () => {
     const odd = await connectMCPServer({
       name: 'odd',
       command: process.execPath,
@@ -509,8 +509,11 @@ describe('MCP tools over stdio', () => {
     const cyclic: Record<string, unknown> = { text: 'round' }
     cyclic.self = cyclic
     for (const [arguments_, why] of [
-      [cyclic, /the arguments cannot be sent as JSON \(Converting circular structure to JSON/],
-      [{ text: 'big', count: 10n }, /the arguments cannot be sent as JSON \(Do not know how to serialize a BigInt\)/],
+      [cyclic, /- self: cannot be sent as JSON: a cycle is not JSON-safe/],
+      [{ text: 'big', count: 10n }, /- count: cannot be sent as JSON: a BigInt is not JSON-safe/],
+      // JSON would send null, which the schema refuses, and the other value: what is checked is what would be sent.
+      [{ text: 'nan', count: Number.NaN }, /- count: cannot be sent as JSON: NaN is not JSON-safe/],
+      [{ text: 'mine', toJSON: () => ({ text: 7 }) }, /- toJSON: cannot be sent as JSON: a function is not JSON-safe/],
     ] as const) {
       const refused = await echo?.invoke(arguments_).catch((caught: unknown) => caught)
       expect(ValidationError.isInstance(refused), String(refused)).toBe(true)
