@@ -55,8 +55,12 @@ const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args',
 const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
 const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
 
-const isStrings = (value: unknown): value is string[] =>
-  Array.isArray(value) && value.every((item) => typeof item === 'string')
+/** A list of strings, holes too read (a hole is no string): a sparse list as long as 2³²−1 is refused at once. */
+function isStrings(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false
+  for (let index = 0; index < value.length; index++) if (typeof value[index] !== 'string') return false
+  return true
+}
 /** An object of strings, as a literal writes one: a `Headers` or a `Map` (iterable) holds no own properties to copy. */
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' &&

@@ -346,6 +346,15 @@ describe('MCP tools over stdio', () => {
       [{ name: 'r', url: 'not a url' }, 'r: url must be an http:// or https:// URL, got "not a url"'],
       [{ name: 'r', url: 'ftp://127.0.0.1/x' }, 'r: url must be an http:// or https:// URL, got "ftp://127.0.0.1/x"'],
       [{ name: 'r', command: 'node', args: 5 }, 'r: args must be a list of strings, got 5'],
+      // A hole is no string; a sparse list as long as a list can be is refused at once, not copied hole by hole.
+      [
+        { name: 'r', command: 'node', args: Object.assign(['-e'], { 2: '1' }) },
+        'r: args must be a list of strings, got',
+      ],
+      [
+        { name: 'r', command: 'node', args: Object.assign(new Array(2 ** 32 - 1), { 0: '-e' }) },
+        'r: args must be a list',
+      ],
       [{ name: 'r', command: '' }, 'r: command must be a non-empty string, got ""'],
       [{ name: 'r', command: 'node', stderr: 'stdout' }, 'r: stderr must be one of'],
       [{ name: 'r', url: 'http://127.0.0.1:1/mcp', header: {} }, 'r: header is not an option; did you mean headers?'],
