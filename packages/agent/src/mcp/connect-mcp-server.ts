@@ -275,12 +275,17 @@ export class MCPServerConnection implements MCPToolConnection {
     return this.piped
   }
 
-  /** Closes the connection; calls in flight fail with an MCPConnectionError. */
+  /**
+   * Closes the connection; calls in flight fail with an MCPConnectionError. It ends the server's process (stdio), or
+   * its session (HTTP: the server is told with a DELETE, given up on after 2 s, as the SDK gives a process to end).
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.lose('the connection was closed')
     try {
+      const transport = this.client.transport
+      if (transport instanceof StreamableHTTPClientTransport) await endSession(transport)
       await this.client.close()
     } finally {
       this.releaseSecrets()
@@ -601,6 +606,29 @@ function protoKeyIn(value: unknown, name: string): string | undefined {
     }
   }
   return undefined
+}
+
+/** How long closing a connection waits for the server to end its session (HTTP). */
+const endSessionTimeoutMs = 2_000
+
+/**
+ * Ends the session of `transport`, if the server gave one: the SDK's client leaves it open on close. A server that
+ * refuses or does not answer in time leaves it to end on its own; closing the transport then aborts the request.
+ */
+async function endSession(transport: StreamableHTTPClientTransport): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([
+      transport.terminateSession(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, endSessionTimeoutMs)
+      }),
+    ])
+  } catch {
+    // Refused, or the server is gone: there is no session left to end, or none it lets a client end.
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** The JSON-RPC message a request posts, if its body is one: its method, id and params. */

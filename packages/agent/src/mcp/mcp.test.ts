@@ -1,6 +1,7 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -649,6 +650,47 @@ describe('MCP tools over streamable HTTP', () => {
     expect(events).toEqual(['hang received', 'hang closed', 'hang received', 'hang closed'])
     // Closing them is no sign of a lost connection: the next call is answered.
     expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it('close() ends the session of a server that keeps one: the server is told, with a DELETE', async () => {
+    const ended: string[] = []
+    const sessions = new Map<string, StreamableHTTPServerTransport>()
+    const http = createServer(async (request, response) => {
+      let body = ''
+      for await (const chunk of request) body += String(chunk)
+      const message = body === '' ? undefined : JSON.parse(body)
+      const session = request.headers['mcp-session-id']
+      let transport = typeof session === 'string' ? sessions.get(session) : undefined
+      if (transport === undefined) {
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, created),
+          onsessionclosed: (id) => void ended.push(id),
+        })
+        const server = new McpServer({ name: 'sessions', version: '1.0.0' })
+        server.registerTool('echo', { description: 'Answers', inputSchema: { text: z.string() } }, ({ text }) => ({
+          content: [{ type: 'text', text }],
+        }))
+        await server.connect(created)
+        transport = created
+      }
+      await transport.handleRequest(request, response, message)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({
+      close: () => {
+        http.closeAllConnections()
+        http.close()
+      },
+    })
+    const { port } = http.address() as AddressInfo
+    const connection = await connectMCPServer({ name: 'sessions', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(connection)
+    expect(await toolNamed(await connection.tools(), 'echo').invoke({ text: 'hi' })).toBe('hi')
+    expect(ended).toEqual([])
+    await connection.close()
+    expect(ended).toEqual([...sessions.keys()])
+    expect(ended).toHaveLength(1)
   })
 
   it('never shows the credentials of its headers or URL, even when the server echoes them in its refusal', async () => {
