@@ -68,6 +68,18 @@ const isStringRecord = (value: unknown): value is Record<string, string> =>
   !(Symbol.iterator in value) &&
   Object.values(value).every((item) => typeof item === 'string')
 
+/** The name of the first of `headers` that fetch refuses to send, if one is: its name, or its value, is not valid. */
+function unsendableHeader(headers: Readonly<Record<string, string>>): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    try {
+      new Headers([[key, value]])
+    } catch {
+      return key
+    }
+  }
+  return undefined
+}
+
 /** Where an MCP server is: a command to start, or a URL. */
 export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
 
@@ -379,6 +391,15 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     if (headers !== undefined && !isStringRecord(headers)) {
       throw optionError('headers', 'an object of strings', headers, name)
+    }
+    const unsendable = headers === undefined ? undefined : unsendableHeader(headers)
+    if (unsendable !== undefined) {
+      // Named, its value never shown (it may be the credentials): fetch would refuse it at the first request.
+      throw new ConfigurationError({
+        option: 'headers',
+        message: `headers: fetch cannot send the header ${safeStringify(unsendable, 100)} (a name must be an HTTP token, a value made of characters up to U+00FF)`,
+        functionName: name,
+      })
     }
     // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
     this.secrets = { baseURL: parsed.href, headers }

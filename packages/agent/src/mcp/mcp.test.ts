@@ -368,6 +368,15 @@ describe('MCP tools over stdio', () => {
         { name: 'r', command: 'node', env: new Map([['TOKEN', 't0ken-1']]) },
         'r: env must be an object of strings, got',
       ],
+      // Headers fetch refuses to send: named, never shown.
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: { 'x api key': 't0ken-1' } },
+        'r: headers: fetch cannot send the header "x api key"',
+      ],
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: { authorization: 'Bearer t0ken-1€' } },
+        'r: headers: fetch cannot send the header "authorization"',
+      ],
       // fetch refuses it, quoting the URL whole in an error an MCPConnectionError would hold as its cause.
       [{ name: 'r', url: 'http://user:t0ken-1@127.0.0.1:1/mcp' }, 'r: url has credentials in it (user:password@)'],
       [
