@@ -349,6 +349,22 @@ export class MCPServerConnection implements MCPToolConnection {
       if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
       if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
       if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
+      // A process cannot be given a NUL character (Node refuses one, quoting the value: an env var's may be a key).
+      const withNul = (
+        [
+          ['command', [command]],
+          ['args', args ?? []],
+          ['env', Object.entries(env ?? {}).flat()],
+          ['cwd', cwd === undefined ? [] : [cwd]],
+        ] as const
+      ).find(([, values]) => values.some((value) => value.includes('\0')))
+      if (withNul !== undefined) {
+        throw new ConfigurationError({
+          option: withNul[0],
+          message: `${withNul[0]} has a NUL character in it, which a process cannot be given`,
+          functionName: name,
+        })
+      }
       const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),

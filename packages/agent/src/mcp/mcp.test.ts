@@ -368,6 +368,10 @@ describe('MCP tools over stdio', () => {
         { name: 'r', command: 'node', env: new Map([['TOKEN', 't0ken-1']]) },
         'r: env must be an object of strings, got',
       ],
+      // A NUL character, which no process can be given: named, its value never shown (an env var's may be a key).
+      [{ name: 'r', command: 'node', env: { API_KEY: 't0ken-1\0' } }, 'r: env has a NUL character in it'],
+      [{ name: 'r', command: 'node', args: ['--key=t0ken-1\0'] }, 'r: args has a NUL character in it'],
+      [{ name: 'r', command: 'node\0' }, 'r: command has a NUL character in it'],
       // Headers fetch refuses to send: named, never shown.
       [
         { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: { 'x api key': 't0ken-1' } },
