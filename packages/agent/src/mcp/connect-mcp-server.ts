@@ -162,7 +162,8 @@ export class MCPServerConnection implements MCPToolConnection {
   private readonly requests = new Map<unknown, AbortController>()
   /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
   private readonly unanswered = new Set<unknown>()
-  private closed = false
+  /** The closing of the connection, once `close` was called: every call of `close` resolves when it is done. */
+  private closing: Promise<void> | undefined = undefined
   private piped: Readable | null = null
   /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
   private secrets: ClientSecrets | undefined = undefined
@@ -290,10 +291,14 @@ export class MCPServerConnection implements MCPToolConnection {
   /**
    * Closes the connection; calls in flight fail with an MCPConnectionError. It ends the server's process (stdio), or
    * its session (HTTP: the server is told with a DELETE, given up on after 2 s, as the SDK gives a process to end).
+   * Called again, it resolves when the first call is done, not before.
    */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
+  close(): Promise<void> {
+    this.closing ??= this.end()
+    return this.closing
+  }
+
+  private async end(): Promise<void> {
     this.lose('the connection was closed')
     try {
       const transport = this.client.transport

@@ -7,6 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { AbortError, ConfigurationError, formatRunTree, TimeoutError, ValidationError } from '@tinyllm/core'
@@ -568,6 +569,17 @@ describe('MCP tools over stdio', () => {
     const inherited = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
     opened.push(inherited)
     expect(inherited.stderr).toBeNull()
+  })
+
+  it('close() called twice resolves, both times, once the server process has ended', async () => {
+    const records = await stdioServer()
+    const pid = (records.client.transport as StdioClientTransport).pid
+    expect(pid).toBeTypeOf('number')
+    const first = records.close()
+    await records.close()
+    // Signal 0 only asks whether the process is there: it is gone, not left to end after close() resolved.
+    expect(() => process.kill(pid as number, 0)).toThrow(/ESRCH/)
+    await first
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
