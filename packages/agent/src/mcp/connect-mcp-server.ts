@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -383,6 +384,7 @@ export class MCPServerConnection implements MCPToolConnection {
       // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else
       // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
       reportLinesOf(transport)
+      this.watchStdoutEnd(transport)
       transport.onerror = (error) => {
         if (!(error instanceof NotAMessageError)) return
         const line = safeStringify(error.line, 200)
@@ -464,6 +466,24 @@ export class MCPServerConnection implements MCPToolConnection {
         if (at === undefined) this.protoKeys.delete(tool.name)
         else this.protoKeys.set(tool.name, at)
       }
+    }
+  }
+
+  /**
+   * Loses the connection once the server's stdout ends: no answer can come after it. The SDK notices a server gone
+   * when its process closes — once its stderr has been read to its end too, which a piped stderr not read (yet: not
+   * before `connectMCPServer` resolves) never is, and a call would wait for its deadline. The SDK's transport keeps
+   * the process in a field of its own once started (the MCP tests check that it does).
+   */
+  private watchStdoutEnd(transport: StdioClientTransport): void {
+    const start = transport.start.bind(transport)
+    transport.start = async () => {
+      await start()
+      const stdout = (Reflect.get(transport, '_process') as ChildProcess | undefined)?.stdout
+      stdout?.once('end', () => {
+        this.lose('the server closed its stdout (did its process exit?)')
+        this.client.close().catch(() => {})
+      })
     }
   }
 

@@ -571,6 +571,21 @@ describe('MCP tools over stdio', () => {
     expect(inherited.stderr).toBeNull()
   })
 
+  it('a server that exits at its start, its piped stderr full and not yet read, fails connecting at once', async () => {
+    // Its process does not close until its stderr is read to its end: no one can read it before connecting resolves.
+    const error = await connectMCPServer({
+      name: 'crashing',
+      command: process.execPath,
+      args: ['-e', "process.stderr.write('E'.repeat(1_000_000)); process.exit(1)"],
+      stderr: 'pipe',
+    }).catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    // Not the SDK's timeout of the connection's first request (60 s, past the test's own timeout).
+    expect((error as Error).message).toBe(
+      'MCP server crashing: could not connect (the server closed its stdout (did its process exit?))',
+    )
+  })
+
   it('close() called twice resolves, both times, once the server process has ended', async () => {
     const records = await stdioServer()
     const pid = (records.client.transport as StdioClientTransport).pid
