@@ -1,6 +1,9 @@
 import { assertJsonSafe, type StandardSchemaV1, ValidationError } from '@tinyllm/core'
 import type { AgentInput } from './agent-outcome.js'
 
+/** The most issues an agent's input is refused with: past them, looking further only costs time. */
+const maxIssues = 20
+
 /**
  * An agent's input, checked cheaply (each turn's LLMCall checks the messages themselves; here, only what the agent
  * reads before it: each message is an object, and the tool calls and results that tie a paused run's calls to their
@@ -23,7 +26,12 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       if (!Array.isArray(input.messages)) issues.push({ message: 'expected an array', path: ['messages'] })
       else if (input.messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
       else {
-        for (const [index, message] of input.messages.entries()) checkMessage(message, ['messages', index], issues)
+        // Each index, holes too (a hole is no message), up to the last issue listed: a sparse list as long as 2³²−1
+        // is refused at once, not walked hole by hole.
+        const messages: ReadonlyArray<unknown> = input.messages
+        for (let index = 0; index < messages.length && issues.length < maxIssues; index++) {
+          checkMessage(messages[index], ['messages', index], issues)
+        }
       }
       const approvals = input.approvals
       if (approvals !== undefined) {
@@ -78,7 +86,10 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
     return
   }
   const ids = new Set<string>()
-  message.toolCalls.forEach((call: unknown, index) => {
+  const calls: ReadonlyArray<unknown> = message.toolCalls
+  // Holes too (a hole is no call), as the messages are.
+  for (let index = 0; index < calls.length && issues.length < maxIssues; index++) {
+    const call = calls[index]
     const at = [...path, 'toolCalls', index]
     const {
       id,
@@ -97,7 +108,7 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
     } else if (ids.has(id)) {
       issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })
     } else ids.add(id)
-  })
+  }
 }
 
 function checkJsonSafe(value: unknown, path: ReadonlyArray<PropertyKey>, issues: StandardSchemaV1.Issue[]): void {

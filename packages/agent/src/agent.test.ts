@@ -1074,6 +1074,34 @@ describe('Agent: configuration', () => {
     }
   })
 
+  it('refuses a sparse list of messages or tool calls at its first hole, however long the list', async () => {
+    const agent = agentWith(llm)
+    // As long as a list can be: walked hole by hole, its issues alone would not fit in memory.
+    const messages: unknown[] = new Array(2 ** 32 - 1)
+    messages[0] = { role: 'user', content: 'hi' }
+    const toolCalls: unknown[] = new Array(2 ** 32 - 1)
+    toolCalls[0] = { id: 'x', name: 'lookup_applicant', arguments: '{}' }
+    const inputs: Array<[unknown, Array<PropertyKey>]> = [
+      [{ messages }, ['messages', 1]],
+      [
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: null, toolCalls },
+          ],
+        },
+        ['messages', 1, 'toolCalls', 1],
+      ],
+    ]
+    for (const [input, path] of inputs) {
+      const error = await agent.invoke(input as never).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      const { issues } = error as ValidationError
+      expect(issues[0]?.path).toEqual(path)
+      expect(issues.length).toBeLessThanOrEqual(20)
+    }
+  })
+
   it('options that cannot be read are a ConfigurationError, for the agent and every way of making a tool', () => {
     const unreadable = (options: object, key: string): never =>
       Object.defineProperty({ ...options }, key, {

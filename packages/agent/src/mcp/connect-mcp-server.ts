@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -55,14 +56,30 @@ const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args',
 const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
 const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
 
-const isStrings = (value: unknown): value is string[] =>
-  Array.isArray(value) && value.every((item) => typeof item === 'string')
+/** A list of strings, holes too read (a hole is no string): a sparse list as long as 2³²−1 is refused at once. */
+function isStrings(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false
+  for (let index = 0; index < value.length; index++) if (typeof value[index] !== 'string') return false
+  return true
+}
 /** An object of strings, as a literal writes one: a `Headers` or a `Map` (iterable) holds no own properties to copy. */
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' &&
   value !== null &&
   !(Symbol.iterator in value) &&
   Object.values(value).every((item) => typeof item === 'string')
+
+/** The name of the first of `headers` that fetch refuses to send, if one is: its name, or its value, is not valid. */
+function unsendableHeader(headers: Readonly<Record<string, string>>): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    try {
+      new Headers([[key, value]])
+    } catch {
+      return key
+    }
+  }
+  return undefined
+}
 
 /** Where an MCP server is: a command to start, or a URL. */
 export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
@@ -146,7 +163,8 @@ export class MCPServerConnection implements MCPToolConnection {
   private readonly requests = new Map<unknown, AbortController>()
   /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
   private readonly unanswered = new Set<unknown>()
-  private closed = false
+  /** The closing of the connection, once `close` was called: every call of `close` resolves when it is done. */
+  private closing: Promise<void> | undefined = undefined
   private piped: Readable | null = null
   /** The credentials of the URL and the headers, registered for redaction while the connection is open. */
   private secrets: ClientSecrets | undefined = undefined
@@ -271,12 +289,21 @@ export class MCPServerConnection implements MCPToolConnection {
     return this.piped
   }
 
-  /** Closes the connection; calls in flight fail with an MCPConnectionError. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
+  /**
+   * Closes the connection; calls in flight fail with an MCPConnectionError. It ends the server's process (stdio), or
+   * its session (HTTP: the server is told with a DELETE, given up on after 2 s, as the SDK gives a process to end).
+   * Called again, it resolves when the first call is done, not before.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.end()
+    return this.closing
+  }
+
+  private async end(): Promise<void> {
     this.lose('the connection was closed')
     try {
+      const transport = this.client.transport
+      if (transport instanceof StreamableHTTPClientTransport) await endSession(transport)
       await this.client.close()
     } finally {
       this.releaseSecrets()
@@ -328,6 +355,22 @@ export class MCPServerConnection implements MCPToolConnection {
       if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
       if (env !== undefined && !isStringRecord(env)) throw optionError('env', 'an object of strings', env, name)
       if (cwd !== undefined && typeof cwd !== 'string') throw optionError('cwd', 'a string', cwd, name)
+      // A process cannot be given a NUL character (Node refuses one, quoting the value: an env var's may be a key).
+      const withNul = (
+        [
+          ['command', [command]],
+          ['args', args ?? []],
+          ['env', Object.entries(env ?? {}).flat()],
+          ['cwd', cwd === undefined ? [] : [cwd]],
+        ] as const
+      ).find(([, values]) => values.some((value) => value.includes('\0')))
+      if (withNul !== undefined) {
+        throw new ConfigurationError({
+          option: withNul[0],
+          message: `${withNul[0]} has a NUL character in it, which a process cannot be given`,
+          functionName: name,
+        })
+      }
       const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),
@@ -341,6 +384,7 @@ export class MCPServerConnection implements MCPToolConnection {
       // answer to waits for its deadline. Its stdout carries MCP messages alone: a server that writes anything else
       // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
       reportLinesOf(transport)
+      this.watchStdoutEnd(transport)
       transport.onerror = (error) => {
         if (!(error instanceof NotAMessageError)) return
         const line = safeStringify(error.line, 200)
@@ -371,6 +415,15 @@ export class MCPServerConnection implements MCPToolConnection {
     if (headers !== undefined && !isStringRecord(headers)) {
       throw optionError('headers', 'an object of strings', headers, name)
     }
+    const unsendable = headers === undefined ? undefined : unsendableHeader(headers)
+    if (unsendable !== undefined) {
+      // Named, its value never shown (it may be the credentials): fetch would refuse it at the first request.
+      throw new ConfigurationError({
+        option: 'headers',
+        message: `headers: fetch cannot send the header ${safeStringify(unsendable, 100)} (a name must be an HTTP token, a value made of characters up to U+00FF)`,
+        functionName: name,
+      })
+    }
     // Credentials in the URL or the headers are never shown (a server may echo them in an error), as a provider's.
     this.secrets = { baseURL: parsed.href, headers }
     this.releaseSecrets = registerClientSecrets(this, this.secrets)
@@ -379,6 +432,7 @@ export class MCPServerConnection implements MCPToolConnection {
       fetch: this.watchedFetch,
     })
     this.watch(transport)
+    this.watchResumption(transport)
     return transport
   }
 
@@ -412,6 +466,42 @@ export class MCPServerConnection implements MCPToolConnection {
         if (at === undefined) this.protoKeys.delete(tool.name)
         else this.protoKeys.set(tool.name, at)
       }
+    }
+  }
+
+  /**
+   * Loses the connection once the server's stdout ends: no answer can come after it. The SDK notices a server gone
+   * when its process closes — once its stderr has been read to its end too, which a piped stderr not read (yet: not
+   * before `connectMCPServer` resolves) never is, and a call would wait for its deadline. The SDK's transport keeps
+   * the process in a field of its own once started (the MCP tests check that it does).
+   */
+  private watchStdoutEnd(transport: StdioClientTransport): void {
+    const start = transport.start.bind(transport)
+    transport.start = async () => {
+      await start()
+      const stdout = (Reflect.get(transport, '_process') as ChildProcess | undefined)?.stdout
+      stdout?.once('end', () => {
+        this.lose('the server closed its stdout (did its process exit?)')
+        this.client.close().catch(() => {})
+      })
+    }
+  }
+
+  /**
+   * Has the SDK's transport say when it reads an event id on the event stream of a request it posted: it resumes that
+   * stream from there if it ends without the answer, which is then no longer awaited on it. The SDK's parser alone
+   * knows which ids count (one in an event with data, ended by a blank line, after a byte order mark…).
+   */
+  private watchResumption(transport: StreamableHTTPClientTransport): void {
+    const send = transport.send.bind(transport)
+    transport.send = (message, options) => {
+      const id = !Array.isArray(message) && 'method' in message && 'id' in message ? message.id : undefined
+      if (id === undefined) return send(message, options)
+      const onresumptiontoken = (token: string): void => {
+        this.unanswered.delete(id)
+        options?.onresumptiontoken?.(token)
+      }
+      return send(message, { ...options, onresumptiontoken })
     }
   }
 
@@ -458,14 +548,11 @@ export class MCPServerConnection implements MCPToolConnection {
   }
 
   /**
-   * Answers the request `id`, whose event stream ended, with an error if the SDK read no answer from it — once the SDK
-   * has read the stream to its end: its reading runs on promises, all settled before the next turn of the event loop.
+   * Answers the request `id`, whose event stream ended, with an error if the SDK read neither an answer nor an event id
+   * to resume from on it — once the SDK has read the stream to its end: its reading runs on promises, all settled
+   * before the next turn of the event loop.
    */
-  private answerIfUnanswered(id: unknown, resumable: boolean): void {
-    if (resumable) {
-      this.unanswered.delete(id)
-      return
-    }
+  private answerIfUnanswered(id: unknown): void {
     setImmediate(() => {
       if (!this.unanswered.delete(id)) return
       const why = 'its event stream ended without an answer the MCP SDK could read, and with no event id to resume from'
@@ -483,8 +570,8 @@ export class MCPServerConnection implements MCPToolConnection {
    * server might otherwise hold open until the connection closes.
    *
    * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
-   * leaves the call waiting for its deadline, unless it gave an event id to resume it from (the SDK asks for the rest
-   * of it then): without one, the request is answered with an error that says so.
+   * leaves the call waiting for its deadline, unless the SDK read an event id on it to resume it from (it asks for the
+   * rest of it then): without one, the request is answered with an error that says so.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -512,8 +599,8 @@ export class MCPServerConnection implements MCPToolConnection {
     const reader = body.getReader()
     let cancelled = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
-    const eventIds = id !== undefined && contentType === 'text/event-stream' ? new EventIdWatch() : undefined
-    if (eventIds !== undefined) this.unanswered.add(id)
+    const eventStream = id !== undefined && contentType === 'text/event-stream'
+    if (eventStream) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -533,13 +620,11 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        if (!chunk.done) {
-          eventIds?.read(chunk.value)
-          controller.enqueue(chunk.value)
-        } else {
+        if (!chunk.done) controller.enqueue(chunk.value)
+        else {
           done()
           controller.close()
-          if (eventIds !== undefined) this.answerIfUnanswered(id, eventIds.found)
+          if (eventStream) this.answerIfUnanswered(id)
         }
       },
       cancel: (reason) => {
@@ -585,23 +670,26 @@ function protoKeyIn(value: unknown, name: string): string | undefined {
   return undefined
 }
 
-/**
- * Reads an event stream's bytes as they come, for an `id` field with a value — the SDK resumes a stream that gave one
- * — keeping the first five characters of the line it is in alone: one pass, whatever the lines' lengths.
- */
-class EventIdWatch {
-  found = false
-  private head = ''
+/** How long closing a connection waits for the server to end its session (HTTP). */
+const endSessionTimeoutMs = 2_000
 
-  read(bytes: Uint8Array): void {
-    for (let at = 0; at < bytes.length && !this.found; at++) {
-      const byte = bytes[at] as number
-      if (byte === 0x0a || byte === 0x0d) this.head = ''
-      else if (this.head.length < 5) {
-        this.head += String.fromCharCode(byte)
-        this.found = /^id:(?: .|[^ ])/.test(this.head)
-      }
-    }
+/**
+ * Ends the session of `transport`, if the server gave one: the SDK's client leaves it open on close. A server that
+ * refuses or does not answer in time leaves it to end on its own; closing the transport then aborts the request.
+ */
+async function endSession(transport: StreamableHTTPClientTransport): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([
+      transport.terminateSession(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, endSessionTimeoutMs)
+      }),
+    ])
+  } catch {
+    // Refused, or the server is gone: there is no session left to end, or none it lets a client end.
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -7,7 +7,14 @@ import type {
   JsonSchemaValidator,
   jsonSchemaValidator as ValidatorProvider,
 } from '@modelcontextprotocol/sdk/validation/types.js'
-import { type RunContext, type StandardSchemaV1, TimeoutError, TinyLLMError } from '@tinyllm/core'
+import {
+  assertJsonSafe,
+  type RunContext,
+  type StandardSchemaV1,
+  TimeoutError,
+  TinyLLMError,
+  ValidationError,
+} from '@tinyllm/core'
 import { type JsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
 import { Tool } from '../tool.js'
 import { MCPConnectionError, MCPToolError } from './mcp-errors.js'
@@ -247,13 +254,16 @@ function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string
       validate(value) {
         const result = validate(value)
         if (!result.valid) return { issues: [{ message: result.errorMessage }] }
-        // The arguments go to the server as JSON: a value JSON cannot hold (a cycle, a BigInt) is invalid input, not a
-        // call that fails as if the server could not be reached.
+        // The arguments go to the server as JSON, checked as they are sent: a value JSON cannot hold as it is (a cycle,
+        // a BigInt; NaN, which it sends as null; a toJSON, which sends another value) is invalid input, not a call
+        // that fails as if the server could not be reached, or that sends what the schema refuses.
         try {
-          JSON.stringify(value)
-        } catch (cause) {
-          const why = cause instanceof Error ? cause.message : String(cause)
-          return { issues: [{ message: `the arguments cannot be sent as JSON (${why})` }] }
+          assertJsonSafe(value, { functionName: 'mcp-tool', state: 'input_validation' })
+        } catch (error) {
+          if (!ValidationError.isInstance(error)) throw error
+          return {
+            issues: error.issues.map(({ message, path }) => ({ message: `cannot be sent as JSON: ${message}`, path })),
+          }
         }
         return { value: result.data }
       },

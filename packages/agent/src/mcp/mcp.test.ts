@@ -1,11 +1,13 @@
 // Tools from a real MCP server process, written with the SDK's server API (`__fixtures__/records-server.ts`), started
 // by each test over stdio or streamable HTTP. Nothing is mocked: the SDK's client talks to the SDK's server.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { AbortError, ConfigurationError, formatRunTree, TimeoutError, ValidationError } from '@tinyllm/core'
@@ -346,6 +348,15 @@ describe('MCP tools over stdio', () => {
       [{ name: 'r', url: 'not a url' }, 'r: url must be an http:// or https:// URL, got "not a url"'],
       [{ name: 'r', url: 'ftp://127.0.0.1/x' }, 'r: url must be an http:// or https:// URL, got "ftp://127.0.0.1/x"'],
       [{ name: 'r', command: 'node', args: 5 }, 'r: args must be a list of strings, got 5'],
+      // A hole is no string; a sparse list as long as a list can be is refused at once, not copied hole by hole.
+      [
+        { name: 'r', command: 'node', args: Object.assign(['-e'], { 2: '1' }) },
+        'r: args must be a list of strings, got',
+      ],
+      [
+        { name: 'r', command: 'node', args: Object.assign(new Array(2 ** 32 - 1), { 0: '-e' }) },
+        'r: args must be a list',
+      ],
       [{ name: 'r', command: '' }, 'r: command must be a non-empty string, got ""'],
       [{ name: 'r', command: 'node', stderr: 'stdout' }, 'r: stderr must be one of'],
       [{ name: 'r', url: 'http://127.0.0.1:1/mcp', header: {} }, 'r: header is not an option; did you mean headers?'],
@@ -357,6 +368,19 @@ describe('MCP tools over stdio', () => {
       [
         { name: 'r', command: 'node', env: new Map([['TOKEN', 't0ken-1']]) },
         'r: env must be an object of strings, got',
+      ],
+      // A NUL character, which no process can be given: named, its value never shown (an env var's may be a key).
+      [{ name: 'r', command: 'node', env: { API_KEY: 't0ken-1\0' } }, 'r: env has a NUL character in it'],
+      [{ name: 'r', command: 'node', args: ['--key=t0ken-1\0'] }, 'r: args has a NUL character in it'],
+      [{ name: 'r', command: 'node\0' }, 'r: command has a NUL character in it'],
+      // Headers fetch refuses to send: named, never shown.
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: { 'x api key': 't0ken-1' } },
+        'r: headers: fetch cannot send the header "x api key"',
+      ],
+      [
+        { name: 'r', url: 'http://127.0.0.1:1/mcp', headers: { authorization: 'Bearer t0ken-1€' } },
+        'r: headers: fetch cannot send the header "authorization"',
       ],
       // fetch refuses it, quoting the URL whole in an error an MCPConnectionError would hold as its cause.
       [{ name: 'r', url: 'http://user:t0ken-1@127.0.0.1:1/mcp' }, 'r: url has credentials in it (user:password@)'],
@@ -497,7 +521,7 @@ describe('MCP tools over stdio', () => {
     expect(({} as Record<string, unknown>).type).toBeUndefined()
   })
 
-  it('arguments JSON cannot hold (a cycle, a BigInt) are invalid input, not a server that cannot be reached', async () => {
+  it('arguments JSON cannot hold as they are (a cycle, a BigInt, NaN, a toJSON) are invalid input, not sent', async () => {
     const odd = await connectMCPServer({
       name: 'odd',
       command: process.execPath,
@@ -509,8 +533,11 @@ describe('MCP tools over stdio', () => {
     const cyclic: Record<string, unknown> = { text: 'round' }
     cyclic.self = cyclic
     for (const [arguments_, why] of [
-      [cyclic, /the arguments cannot be sent as JSON \(Converting circular structure to JSON/],
-      [{ text: 'big', count: 10n }, /the arguments cannot be sent as JSON \(Do not know how to serialize a BigInt\)/],
+      [cyclic, /- self: cannot be sent as JSON: a cycle is not JSON-safe/],
+      [{ text: 'big', count: 10n }, /- count: cannot be sent as JSON: a BigInt is not JSON-safe/],
+      // JSON would send null, which the schema refuses, and the other value: what is checked is what would be sent.
+      [{ text: 'nan', count: Number.NaN }, /- count: cannot be sent as JSON: NaN is not JSON-safe/],
+      [{ text: 'mine', toJSON: () => ({ text: 7 }) }, /- toJSON: cannot be sent as JSON: a function is not JSON-safe/],
     ] as const) {
       const refused = await echo?.invoke(arguments_).catch((caught: unknown) => caught)
       expect(ValidationError.isInstance(refused), String(refused)).toBe(true)
@@ -542,6 +569,32 @@ describe('MCP tools over stdio', () => {
     const inherited = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
     opened.push(inherited)
     expect(inherited.stderr).toBeNull()
+  })
+
+  it('a server that exits at its start, its piped stderr full and not yet read, fails connecting at once', async () => {
+    // Its process does not close until its stderr is read to its end: no one can read it before connecting resolves.
+    const error = await connectMCPServer({
+      name: 'crashing',
+      command: process.execPath,
+      args: ['-e', "process.stderr.write('E'.repeat(1_000_000)); process.exit(1)"],
+      stderr: 'pipe',
+    }).catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    // Not the SDK's timeout of the connection's first request (60 s, past the test's own timeout).
+    expect((error as Error).message).toBe(
+      'MCP server crashing: could not connect (the server closed its stdout (did its process exit?))',
+    )
+  })
+
+  it('close() called twice resolves, both times, once the server process has ended', async () => {
+    const records = await stdioServer()
+    const pid = (records.client.transport as StdioClientTransport).pid
+    expect(pid).toBeTypeOf('number')
+    const first = records.close()
+    await records.close()
+    // Signal 0 only asks whether the process is there: it is gone, not left to end after close() resolved.
+    expect(() => process.kill(pid as number, 0)).toThrow(/ESRCH/)
+    await first
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
@@ -637,6 +690,47 @@ describe('MCP tools over streamable HTTP', () => {
     expect(events).toEqual(['hang received', 'hang closed', 'hang received', 'hang closed'])
     // Closing them is no sign of a lost connection: the next call is answered.
     expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it('close() ends the session of a server that keeps one: the server is told, with a DELETE', async () => {
+    const ended: string[] = []
+    const sessions = new Map<string, StreamableHTTPServerTransport>()
+    const http = createServer(async (request, response) => {
+      let body = ''
+      for await (const chunk of request) body += String(chunk)
+      const message = body === '' ? undefined : JSON.parse(body)
+      const session = request.headers['mcp-session-id']
+      let transport = typeof session === 'string' ? sessions.get(session) : undefined
+      if (transport === undefined) {
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, created),
+          onsessionclosed: (id) => void ended.push(id),
+        })
+        const server = new McpServer({ name: 'sessions', version: '1.0.0' })
+        server.registerTool('echo', { description: 'Answers', inputSchema: { text: z.string() } }, ({ text }) => ({
+          content: [{ type: 'text', text }],
+        }))
+        await server.connect(created)
+        transport = created
+      }
+      await transport.handleRequest(request, response, message)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({
+      close: () => {
+        http.closeAllConnections()
+        http.close()
+      },
+    })
+    const { port } = http.address() as AddressInfo
+    const connection = await connectMCPServer({ name: 'sessions', url: `http://127.0.0.1:${port}/mcp` })
+    opened.push(connection)
+    expect(await toolNamed(await connection.tools(), 'echo').invoke({ text: 'hi' })).toBe('hi')
+    expect(ended).toEqual([])
+    await connection.close()
+    expect(ended).toEqual([...sessions.keys()])
+    expect(ended).toHaveLength(1)
   })
 
   it('never shows the credentials of its headers or URL, even when the server echoes them in its refusal', async () => {
@@ -861,7 +955,7 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
     // An event stream that ends without an answer the SDK can read (it drops one that is not JSON), and with no event
     // id to resume it from: its call fails then, not at its deadline (which the test's own timeout comes before).
-    for (const as of ['empty-stream', 'not-json-event']) {
+    for (const as of ['empty-stream', 'not-json-event', 'id-only-event']) {
       const ended = await garble.invoke({ as }, { timeoutMs: 600_000 }).catch((caught: unknown) => caught)
       expect(MCPToolError.isInstance(ended), String(ended)).toBe(true)
       expect((ended as Error).message).toBe(
@@ -870,6 +964,7 @@ describe('MCP tools over streamable HTTP', () => {
     }
     // One with an event id is resumed by the SDK, and answered then.
     expect(await garble.invoke({ as: 'resumable-stream' })).toBe('resumed')
+    expect(await garble.invoke({ as: 'bom-resumable-stream' })).toBe('resumed')
   })
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

@@ -64,10 +64,20 @@ function recordsServer(): McpServer {
     {
       description:
         'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, one with a key ' +
-        '__proto__, or an event stream that ends with no answer or an event that is not JSON; `resumable-stream` ends ' +
-        'its event stream with no answer but an event id, and answers once the client resumes it from there',
+        '__proto__, or an event stream that ends with no answer or an event that is not JSON, or with an event id in ' +
+        'an event the client does not read (no data); `resumable-stream` ends its event stream with no answer but an ' +
+        'event id (`bom-resumable-stream` too, after a byte order mark), and answers once the client resumes it from there',
       inputSchema: {
-        as: z.enum(['not-json', 'bad-content', 'proto-key', 'empty-stream', 'not-json-event', 'resumable-stream']),
+        as: z.enum([
+          'not-json',
+          'bad-content',
+          'proto-key',
+          'empty-stream',
+          'not-json-event',
+          'id-only-event',
+          'resumable-stream',
+          'bom-resumable-stream',
+        ]),
       },
     },
     async () => ({ content: [{ type: 'text', text: 'not garbled (stdio)' }] }),
@@ -85,10 +95,12 @@ function garbled(message: unknown): string | undefined {
   if (call.params.arguments?.as === 'not-json') return '<<not json>>'
   if (call.params.arguments?.as === 'empty-stream') return ': an event stream with no answer\n\n'
   if (call.params.arguments?.as === 'not-json-event') return 'event: message\ndata: <<not json>>\n\n'
-  if (call.params.arguments?.as === 'resumable-stream') {
-    // An event id to resume from, and a reconnection delay of 1 ms.
+  // An event without data is not dispatched: the client never reads its id.
+  if (call.params.arguments?.as === 'id-only-event') return 'retry: 1\nid: garble-2\n\n'
+  if (call.params.arguments?.as === 'resumable-stream' || call.params.arguments?.as === 'bom-resumable-stream') {
+    // An event id to resume from, and a reconnection delay of 1 ms; a byte order mark before it is read as none.
     resumable = call.id
-    return 'retry: 1\nid: garble-1\ndata: \n\n'
+    return `${call.params.arguments.as === 'bom-resumable-stream' ? '\ufeff' : ''}retry: 1\nid: garble-1\ndata: \n\n`
   }
   if (call.params.arguments?.as === 'proto-key') {
     // As JSON.stringify cannot write it: `__proto__` a key of the structured content's own.
@@ -111,7 +123,7 @@ if (process.argv[2] === 'http') {
     }
     const garbledAnswer = garbled(message)
     if (garbledAnswer !== undefined) {
-      const stream = /^(:|event:|retry:)/.test(garbledAnswer)
+      const stream = /^\ufeff?(:|event:|retry:)/.test(garbledAnswer)
       response.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' }).end(garbledAnswer)
       return
     }
