@@ -567,6 +567,30 @@ describe('AnthropicChat', () => {
     expect(await chat.invoke({ ...ask('Hi'), stop: [' END\n'] })).toBe('one\ntwo')
   })
 
+  it('refuses a tool choice that forces tool use while extended thinking is on, before anything is sent', async () => {
+    const running = await start({ replies: ['never'] })
+    const tools = [{ name: 'lookup', parameters: { type: 'object', properties: {} } }]
+    const chat = new AnthropicChat({
+      name: 'classify',
+      model: 'claude-sonnet-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      maxTokens: 4_000,
+      tools,
+      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1_024 } } },
+    })
+    for (const toolChoice of ['required', { name: 'lookup' }] as const) {
+      const record = await chat.trace({ ...ask('Hi'), toolChoice })
+      expect(ConfigurationError.isInstance(record.error)).toBe(true)
+      expect(record.error?.message).toMatch(
+        /^classify: toolChoice .* is unsupported with extended thinking: Anthropic's Messages API refuses a tool choice that forces tool use/,
+      )
+      expect(record.attempts).toBe(1)
+    }
+    expect(running.requests).toHaveLength(0)
+    expect(await chat.invoke({ ...ask('Hi'), toolChoice: 'auto' })).toBe('never')
+  })
+
   it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {
     const running = await start({ replies: ['never'] })
     const parameters = toJsonSchema(

@@ -7,7 +7,7 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import { ConfigurationError, checkNumber } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, safeStringify } from '@tinyllm/core'
 import {
   type AssistantMessage,
   type ChatMessage,
@@ -91,6 +91,16 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
         functionName: owner,
       })
     }
+  }
+  // "Thinking may not be enabled when tool_choice forces tool use."
+  const thinking = (settings.providerOptions?.anthropic as { thinking?: { type?: unknown } } | undefined)?.thinking
+  const forced = settings.toolChoice === 'required' || typeof settings.toolChoice === 'object'
+  if (forced && (thinking?.type === 'enabled' || thinking?.type === 'adaptive')) {
+    throw new ConfigurationError({
+      option: 'toolChoice',
+      message: `toolChoice ${safeStringify(settings.toolChoice)} is unsupported with extended thinking: Anthropic's Messages API refuses a tool choice that forces tool use while thinking is on; use 'auto', or turn thinking off`,
+      functionName: owner,
+    })
   }
   if (settings.responseFormat?.type === 'json_object') {
     throw new ConfigurationError({
