@@ -312,7 +312,8 @@ export class BullMQExecutor implements RunExecutor {
   }
 
   /**
-   * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
+   * Stops waiting and closes the connections, at once when Redis is away, cutting them when Redis has not answered
+   * within 2 s (frozen, or cut off without the connection closing). Runs in progress go on on their workers;
    * the promises still waiting for them reject with an AbortError, as `invoke`, `map`, `result` and `cancel` do after.
    */
   async close(): Promise<void> {

@@ -72,18 +72,45 @@ class EndingRedis extends Redis {
   }
 }
 
+/** How long `close()` waits for Redis to answer before it cuts the connection, in ms (a worker's is `closeTimeoutMs`). */
+export const closeGraceMs = 2_000
+
 /**
- * Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise; resolves once it has
- * ended, its socket closed and its commands settled.
+ * Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise; a Redis that has not
+ * answered within `withinMs` (frozen, or cut off without the connection closing) has the connection cut. Resolves once
+ * the client has ended, its socket closed and its commands settled.
  */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: Redis, withinMs = closeGraceMs): Promise<void> {
   if (client.status === 'end') return
   const ended = new Promise((resolve) => client.once('end', resolve))
   // One that loses Redis while it quits (its socket was already dead) would wait to reconnect: it ends instead.
   client.on('reconnecting', () => client.disconnect())
   if (client.status === 'ready') client.quit().catch(ignore)
   else client.disconnect()
+  if (!(await settlesWithin(ended, withinMs))) cutRedis(client)
   await ended
+}
+
+/**
+ * Cuts a client's connection at once, as a crash would: its socket is destroyed rather than shut politely (a Redis that
+ * does not answer would keep it open), its commands fail, and it ends.
+ */
+export function cutRedis(client: Redis): void {
+  client.disconnect()
+  client.stream?.destroy()
+}
+
+/** Whether `promise` settles within `ms`; the timer is cleared either way. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false)
+  })
+  try {
+    return await Promise.race([promise.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function ignore(): void {}

@@ -153,6 +153,23 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('closes when Redis stops answering with its connection open, instead of waiting for ever for QUIT', async () => {
+    const frozen = await startRedisServer()
+    const closing = new RedisJournal({ connection: frozen.url, prefix: 'journal-test' })
+    try {
+      expect(await closing.read('frozen/0')).toBeUndefined()
+      process.kill(frozen.pid as number, 'SIGSTOP')
+      const waiting = closing.read('frozen/1').catch((error: unknown) => AbortError.isInstance(error))
+      const closed = closing.close().then(() => 'closed')
+      const late = new Promise((resolve) => setTimeout(resolve, 20_000, 'still waiting').unref())
+      expect(await Promise.race([closed, late])).toBe('closed')
+      expect(await waiting).toBe(true)
+    } finally {
+      process.kill(frozen.pid as number, 'SIGCONT')
+      await frozen.stop()
+    }
+  })
+
   it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
     const client = new Redis(redis.url)
     try {

@@ -70,4 +70,20 @@ describe('serve: close', () => {
       await redis.stop()
     }
   })
+
+  it('settles within closeTimeoutMs when Redis stops answering with its connections open, leaving no timer or socket', async () => {
+    const redis = await startRedisServer()
+    const idle = defineFunction({ name: 'idle', run: (value: number) => value })
+    const before = handles()
+    const worker = await serve({ graphs: [idle], connection: redis.url, closeTimeoutMs: 500 })
+    // A frozen server (or one cut off by the network) keeps every socket open and answers nothing, QUIT included.
+    process.kill(redis.pid as number, 'SIGSTOP')
+    try {
+      expect(await within(worker.close(), 20_000)).toBeUndefined()
+      expect(await leftSince(before)).toEqual([])
+    } finally {
+      process.kill(redis.pid as number, 'SIGCONT')
+      await redis.stop()
+    }
+  })
 })
