@@ -59,6 +59,27 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
  * BullMQ opens beside it, are of this class too.
  */
 class EndingRedis extends Redis {
+  /** The clients made with `duplicate()` (BullMQ's blocking connection): cut with this one. */
+  private readonly duplicates: EndingRedis[] = []
+  /** Cut: it never connects again, whoever asks (BullMQ reconnects its blocking connection while it closes). */
+  private cut = false
+
+  override connect(callback?: () => void): Promise<void> {
+    if (this.cut) return Promise.reject(new Error('Connection is closed.'))
+    return super.connect(callback)
+  }
+
+  /**
+   * Cuts its connection at once, as a crash would — its socket destroyed rather than shut politely, which a Redis that
+   * does not answer would keep open — and those of its duplicates; none connects again.
+   */
+  sever(): void {
+    for (const duplicate of this.duplicates) duplicate.sever()
+    this.disconnect()
+    this.stream?.destroy()
+    this.cut = true
+  }
+
   override disconnect(reconnect = false): void {
     const stranded = !reconnect && this.status === 'reconnecting'
     super.disconnect(reconnect)
@@ -68,7 +89,9 @@ class EndingRedis extends Redis {
   }
 
   override duplicate(override?: Partial<RedisOptions>): Redis {
-    return new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
+    const duplicate = new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
+    this.duplicates.push(duplicate)
+    return duplicate
   }
 }
 
@@ -92,12 +115,11 @@ export async function closeRedis(client: Redis, withinMs = closeGraceMs): Promis
 }
 
 /**
- * Cuts a client's connection at once, as a crash would: its socket is destroyed rather than shut politely (a Redis that
- * does not answer would keep it open), its commands fail, and it ends.
+ * Cuts the connection of a client opened with {@link openRedis}, and of the clients BullMQ duplicated from it, at once
+ * and for good, as a crash would: their commands fail, and they end.
  */
 export function cutRedis(client: Redis): void {
-  client.disconnect()
-  client.stream?.destroy()
+  ;(client as EndingRedis).sever()
 }
 
 /** Whether `promise` settles within `ms`; the timer is cleared either way. */
