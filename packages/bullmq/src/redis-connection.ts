@@ -5,7 +5,8 @@ import { Redis, type RedisOptions } from 'ioredis'
  * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
  * by tinyllm), without ioredis's `keyPrefix` (BullMQ refuses it; the `prefix` option names tinyllm's keys). Every
  * client tinyllm opens from it waits through a lost connection instead of failing its commands
- * (`maxRetriesPerRequest: null`): a run blocked on Redis is ended by its deadline or its signal, not by a blip.
+ * (`maxRetriesPerRequest: null`, and `enableOfflineQueue: true` whatever the options say): a run blocked on Redis is
+ * ended by its deadline or its signal, not by a blip.
  */
 export type RedisConnection = string | RedisOptions | Redis
 
@@ -21,7 +22,12 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
     throw optionError('connection', 'a redis:// URL, ioredis options or an ioredis client', connection, owner)
   }
   // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
-  const overrides = { maxRetriesPerRequest: null, lazyConnect: false, replyMapping: 'legacy' } as const
+  const overrides = {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+    replyMapping: 'legacy',
+  } as const
   let client: Redis
   try {
     client =

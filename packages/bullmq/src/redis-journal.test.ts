@@ -170,6 +170,19 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('waits for Redis when the connection options turn the offline queue of ioredis off, instead of failing as refused', async () => {
+    // Its first read is sent while the client still connects: a client without an offline queue fails it at once.
+    const offline = new RedisJournal({
+      connection: { host: '127.0.0.1', port: redis.port, enableOfflineQueue: false },
+      prefix: 'journal-test',
+    })
+    try {
+      expect(await offline.read('offline/0')).toBeUndefined()
+    } finally {
+      await offline.close()
+    }
+  })
+
   it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
     const client = new Redis(redis.url)
     try {
