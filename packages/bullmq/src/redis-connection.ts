@@ -5,8 +5,8 @@ import { Redis, type RedisOptions } from 'ioredis'
  * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
  * by tinyllm), without ioredis's `keyPrefix` (BullMQ refuses it; the `prefix` option names tinyllm's keys). Every
  * client tinyllm opens from it waits through a lost connection instead of failing its commands
- * (`maxRetriesPerRequest: null`, and `enableOfflineQueue: true` whatever the options say): a run blocked on Redis is
- * ended by its deadline or its signal, not by a blip.
+ * (`maxRetriesPerRequest: null`, `enableOfflineQueue: true` and no `commandTimeout`, whatever the options say): a run
+ * blocked on Redis is ended by its deadline or its signal, not by a blip.
  */
 export type RedisConnection = string | RedisOptions | Redis
 
@@ -25,6 +25,7 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
   const overrides = {
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
+    commandTimeout: undefined,
     lazyConnect: false,
     replyMapping: 'legacy',
   } as const

@@ -183,6 +183,26 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('waits through a lost connection when the connection options set a commandTimeout, instead of failing as refused', async () => {
+    const blip = await startRedisServer({ appendOnly: true })
+    const waiting = new RedisJournal({
+      connection: { host: '127.0.0.1', port: blip.port, commandTimeout: 100 },
+      prefix: 'journal-test',
+    })
+    try {
+      expect(await waiting.read('blip/0')).toBeUndefined()
+      await blip.kill()
+      const read = waiting.read('blip/1').catch((error: unknown) => error)
+      // Far longer than the commandTimeout: a client that keeps it fails the read meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      await blip.start()
+      expect(await read).toBeUndefined()
+    } finally {
+      await waiting.close()
+      await blip.stop()
+    }
+  })
+
   it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
     const client = new Redis(redis.url)
     try {
