@@ -11,14 +11,15 @@ import { Redis, type RedisOptions } from 'ioredis'
 export type RedisConnection = string | RedisOptions | Redis
 
 /**
- * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options or a
- * client — `undefined` included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis cannot read, and one with
+ * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options (a plain
+ * object) or a client — `undefined` or a Cluster included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis
+ * cannot read, and one with
  * ioredis's `keyPrefix` (which BullMQ refuses) are a ConfigurationError naming `owner` (never the URL, which may hold a
  * password), and leave no client behind.
  */
 export function openRedis(connection: RedisConnection, owner: string): Redis {
   const kind = connection instanceof Redis ? 'client' : typeof connection === 'string' ? 'url' : 'options'
-  if (kind === 'options' && (typeof connection !== 'object' || connection === null || Array.isArray(connection))) {
+  if (kind === 'options' && !isPlainObject(connection)) {
     throw optionError('connection', 'a redis:// URL, ioredis options or an ioredis client', connection, owner)
   }
   // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
@@ -143,6 +144,21 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
 }
 
 function ignore(): void {}
+
+/**
+ * Whether `value` is a plain object, as ioredis options are (from any realm). Any other object — a Cluster, a client of
+ * another copy of ioredis — would be read as options naming no host, which ioredis takes for 127.0.0.1:6379: another
+ * server than the one meant.
+ */
+function isPlainObject(value: unknown): boolean {
+  try {
+    if (typeof value !== 'object' || value === null) return false
+    const prototype = Object.getPrototypeOf(value)
+    return prototype === null || Object.getPrototypeOf(prototype) === null
+  } catch {
+    return false
+  }
+}
 
 /**
  * A name that is part of Redis keys (a prefix, a limiter's name), checked: a non-empty string without a lone
