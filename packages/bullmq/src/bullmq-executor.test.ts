@@ -669,6 +669,17 @@ describe('BullMQExecutor and serve', () => {
     await expect(serve({ graphs: [one, two], connection: redis.url })).rejects.toThrow(/two graphs are named "same"/)
   })
 
+  it('closed again while it closes, resolves only once its connections have ended, as the first close does', async () => {
+    const graph = defineFunction({ name: 'graph', run: (value: number) => value })
+    const { executor } = await setUp({ graphs: [graph] })
+    expect(await graph.invoke(1, { executor, runId: 'closed-twice' })).toBe(1)
+    const connections = executor as unknown as { client: Redis; eventsClient: Redis }
+    const first = executor.close()
+    await executor.close()
+    expect([connections.client.status, connections.eventsClient.status]).toEqual(['end', 'end'])
+    await first
+  })
+
   it('closes while Redis is away, whether or not it had started listening to the queue', async () => {
     const lost = await startRedisServer()
     try {

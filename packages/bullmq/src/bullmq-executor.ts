@@ -176,6 +176,7 @@ export class BullMQExecutor implements RunExecutor {
   private poller: ReturnType<typeof setInterval> | undefined = undefined
   private polling = false
   private closed = false
+  private closing: Promise<void> | undefined = undefined
 
   constructor(given: BullMQExecutorOptions) {
     const options = checkOptionKeys(given, executorOptionKeys, owner)
@@ -312,11 +313,17 @@ export class BullMQExecutor implements RunExecutor {
   }
 
   /**
-   * Stops waiting and closes the connections, at once when Redis is away. Runs in progress go on on their workers;
+   * Stops waiting and closes the connections, at once when Redis is away, cutting them when Redis has not answered
+   * within 2 s (frozen, or cut off without the connection closing). Runs in progress go on on their workers;
    * the promises still waiting for them reject with an AbortError, as `invoke`, `map`, `result` and `cancel` do after.
+   * Called again, it answers the same promise: it resolves once the connections are closed.
    */
-  async close(): Promise<void> {
-    if (this.closed) return
+  close(): Promise<void> {
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true
     clearInterval(this.poller)
     for (const run of [...this.pending.values()]) {

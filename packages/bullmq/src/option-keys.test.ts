@@ -1,4 +1,5 @@
 import { AbortError, ConfigurationError, defineFunction } from '@tinyllm/core'
+import { Cluster } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
 import { graphFingerprint } from './graph-fingerprint.js'
@@ -190,6 +191,11 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
       [undefined, 'connection must be a redis:// URL, ioredis options or an ioredis client, got undefined'],
       [6379, 'connection must be a redis:// URL, ioredis options or an ioredis client, got 6379'],
       [null, 'connection must be a redis:// URL, ioredis options or an ioredis client, got null'],
+      // Read as options, a Cluster names no host: ioredis would connect to 127.0.0.1:6379, another server.
+      [
+        new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true }),
+        'connection must be a redis:// URL, ioredis options or an ioredis client, got an object',
+      ],
       ['redis://default:s3cret-pw@127.0.0.1:99999', 'connection is not a URL ioredis can use (Invalid URL)'],
     ] as const
     for (const [connection, message] of cases) {

@@ -5,23 +5,31 @@ import { Redis, type RedisOptions } from 'ioredis'
  * Where Redis is: a `redis://` URL, ioredis options, or an ioredis client (which is duplicated, never used or closed
  * by tinyllm), without ioredis's `keyPrefix` (BullMQ refuses it; the `prefix` option names tinyllm's keys). Every
  * client tinyllm opens from it waits through a lost connection instead of failing its commands
- * (`maxRetriesPerRequest: null`): a run blocked on Redis is ended by its deadline or its signal, not by a blip.
+ * (`maxRetriesPerRequest: null`, `enableOfflineQueue: true` and no `commandTimeout`, whatever the options say): a run
+ * blocked on Redis is ended by its deadline or its signal, not by a blip.
  */
 export type RedisConnection = string | RedisOptions | Redis
 
 /**
- * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options or a
- * client — `undefined` included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis cannot read, and one with
+ * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options (a plain
+ * object) or a client — `undefined` or a Cluster included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis
+ * cannot read, and one with
  * ioredis's `keyPrefix` (which BullMQ refuses) are a ConfigurationError naming `owner` (never the URL, which may hold a
  * password), and leave no client behind.
  */
 export function openRedis(connection: RedisConnection, owner: string): Redis {
   const kind = connection instanceof Redis ? 'client' : typeof connection === 'string' ? 'url' : 'options'
-  if (kind === 'options' && (typeof connection !== 'object' || connection === null || Array.isArray(connection))) {
+  if (kind === 'options' && !isPlainObject(connection)) {
     throw optionError('connection', 'a redis:// URL, ioredis options or an ioredis client', connection, owner)
   }
   // BullMQ reads RESP2-shaped replies, and so do tinyllm's scripts.
-  const overrides = { maxRetriesPerRequest: null, lazyConnect: false, replyMapping: 'legacy' } as const
+  const overrides = {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    commandTimeout: undefined,
+    lazyConnect: false,
+    replyMapping: 'legacy',
+  } as const
   let client: Redis
   try {
     client =
@@ -59,6 +67,27 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
  * BullMQ opens beside it, are of this class too.
  */
 class EndingRedis extends Redis {
+  /** The clients made with `duplicate()` (BullMQ's blocking connection): cut with this one. */
+  private readonly duplicates: EndingRedis[] = []
+  /** Cut: it never connects again, whoever asks (BullMQ reconnects its blocking connection while it closes). */
+  private cut = false
+
+  override connect(callback?: () => void): Promise<void> {
+    if (this.cut) return Promise.reject(new Error('Connection is closed.'))
+    return super.connect(callback)
+  }
+
+  /**
+   * Cuts its connection at once, as a crash would — its socket destroyed rather than shut politely, which a Redis that
+   * does not answer would keep open — and those of its duplicates; none connects again.
+   */
+  sever(): void {
+    for (const duplicate of this.duplicates) duplicate.sever()
+    this.disconnect()
+    this.stream?.destroy()
+    this.cut = true
+  }
+
   override disconnect(reconnect = false): void {
     const stranded = !reconnect && this.status === 'reconnecting'
     super.disconnect(reconnect)
@@ -68,25 +97,68 @@ class EndingRedis extends Redis {
   }
 
   override duplicate(override?: Partial<RedisOptions>): Redis {
-    return new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
+    const duplicate = new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
+    this.duplicates.push(duplicate)
+    return duplicate
   }
 }
 
+/** How long `close()` waits for Redis to answer before it cuts the connection, in ms (a worker's is `closeTimeoutMs`). */
+export const closeGraceMs = 2_000
+
 /**
- * Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise; resolves once it has
- * ended, its socket closed and its commands settled.
+ * Closes a client opened with {@link openRedis}: politely when it is connected, at once otherwise; a Redis that has not
+ * answered within `withinMs` (frozen, or cut off without the connection closing) has the connection cut. Resolves once
+ * the client has ended, its socket closed and its commands settled.
  */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: Redis, withinMs = closeGraceMs): Promise<void> {
   if (client.status === 'end') return
   const ended = new Promise((resolve) => client.once('end', resolve))
   // One that loses Redis while it quits (its socket was already dead) would wait to reconnect: it ends instead.
   client.on('reconnecting', () => client.disconnect())
   if (client.status === 'ready') client.quit().catch(ignore)
   else client.disconnect()
+  if (!(await settlesWithin(ended, withinMs))) cutRedis(client)
   await ended
 }
 
+/**
+ * Cuts the connection of a client opened with {@link openRedis}, and of the clients BullMQ duplicated from it, at once
+ * and for good, as a crash would: their commands fail, and they end.
+ */
+export function cutRedis(client: Redis): void {
+  ;(client as EndingRedis).sever()
+}
+
+/** Whether `promise` settles within `ms`; the timer is cleared either way. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false)
+  })
+  try {
+    return await Promise.race([promise.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function ignore(): void {}
+
+/**
+ * Whether `value` is a plain object, as ioredis options are (from any realm). Any other object — a Cluster, a client of
+ * another copy of ioredis — would be read as options naming no host, which ioredis takes for 127.0.0.1:6379: another
+ * server than the one meant.
+ */
+function isPlainObject(value: unknown): boolean {
+  try {
+    if (typeof value !== 'object' || value === null) return false
+    const prototype = Object.getPrototypeOf(value)
+    return prototype === null || Object.getPrototypeOf(prototype) === null
+  } catch {
+    return false
+  }
+}
 
 /**
  * A name that is part of Redis keys (a prefix, a limiter's name), checked: a non-empty string without a lone

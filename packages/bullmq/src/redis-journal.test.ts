@@ -153,6 +153,56 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('closes when Redis stops answering with its connection open, instead of waiting for ever for QUIT', async () => {
+    const frozen = await startRedisServer()
+    const closing = new RedisJournal({ connection: frozen.url, prefix: 'journal-test' })
+    try {
+      expect(await closing.read('frozen/0')).toBeUndefined()
+      process.kill(frozen.pid as number, 'SIGSTOP')
+      const waiting = closing.read('frozen/1').catch((error: unknown) => AbortError.isInstance(error))
+      const closed = closing.close().then(() => 'closed')
+      const late = new Promise((resolve) => setTimeout(resolve, 20_000, 'still waiting').unref())
+      expect(await Promise.race([closed, late])).toBe('closed')
+      expect(await waiting).toBe(true)
+    } finally {
+      process.kill(frozen.pid as number, 'SIGCONT')
+      await frozen.stop()
+    }
+  })
+
+  it('waits for Redis when the connection options turn the offline queue of ioredis off, instead of failing as refused', async () => {
+    // Its first read is sent while the client still connects: a client without an offline queue fails it at once.
+    const offline = new RedisJournal({
+      connection: { host: '127.0.0.1', port: redis.port, enableOfflineQueue: false },
+      prefix: 'journal-test',
+    })
+    try {
+      expect(await offline.read('offline/0')).toBeUndefined()
+    } finally {
+      await offline.close()
+    }
+  })
+
+  it('waits through a lost connection when the connection options set a commandTimeout, instead of failing as refused', async () => {
+    const blip = await startRedisServer({ appendOnly: true })
+    const waiting = new RedisJournal({
+      connection: { host: '127.0.0.1', port: blip.port, commandTimeout: 100 },
+      prefix: 'journal-test',
+    })
+    try {
+      expect(await waiting.read('blip/0')).toBeUndefined()
+      await blip.kill()
+      const read = waiting.read('blip/1').catch((error: unknown) => error)
+      // Far longer than the commandTimeout: a client that keeps it fails the read meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      await blip.start()
+      expect(await read).toBeUndefined()
+    } finally {
+      await waiting.close()
+      await blip.stop()
+    }
+  })
+
   it('fails a step whose key holds another type of value with a ConfigurationError, not a retryable Redis error', async () => {
     const client = new Redis(redis.url)
     try {

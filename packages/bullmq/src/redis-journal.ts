@@ -8,7 +8,14 @@ import {
   safeStringify,
 } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import { callScript, checkKeyName, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import {
+  callScript,
+  checkKeyName,
+  closeGraceMs,
+  closeRedis,
+  openRedis,
+  type RedisConnection,
+} from './redis-connection.js'
 import { checkOptionKeys, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
@@ -30,6 +37,9 @@ return false
 `
 
 const writeOnce = 'tinyllmJournalWriteOnce'
+
+/** A journal's `close()` bounded by the time given: how a worker closes its own journal within `closeTimeoutMs`. */
+export const closeWithin = Symbol('closeWithin')
 const defaultTtlMs = 7 * 24 * 60 * 60 * 1000
 
 /**
@@ -89,11 +99,17 @@ export class RedisJournal implements StepJournal {
 
   /**
    * Closes the journal's connection; reads and writes reject with an AbortError from then on, those waiting for Redis
-   * (it is away) included.
+   * (it is away) included. A Redis that has not answered within 2 s (frozen, or cut off without the connection
+   * closing) has the connection cut.
    */
   close(): Promise<void> {
+    return this[closeWithin](closeGraceMs)
+  }
+
+  /** `close()`, cutting the connection when Redis has not answered within `withinMs`. */
+  [closeWithin](withinMs: number): Promise<void> {
     this.closed = true
-    return closeRedis(this.client)
+    return closeRedis(this.client, withinMs)
   }
 
   /** A closed journal has no connection left: a read or write is refused as such, not with a Redis client's error. */

@@ -223,7 +223,10 @@ export class RedisRateLimiter implements RateLimiterLike {
     }
   }
 
-  /** Rejects every waiting acquisition and closes the connection. */
+  /**
+   * Rejects every waiting acquisition and closes the connection; a Redis that has not answered within 2 s (frozen, or
+   * cut off without the connection closing) has it cut.
+   */
   async close(): Promise<void> {
     this.closed = true
     while (this.first !== undefined) this.finish(this.first)

@@ -13,10 +13,10 @@ function handles(): Record<string, number> {
   return counts
 }
 
-/** The kinds of which the process has more now than `before`, after waiting (up to a generous bound) for them to go. */
-async function leftSince(before: Record<string, number>): Promise<string[]> {
+/** The kinds of which the process has more now than `before`, after waiting (up to `boundMs`) for them to go. */
+async function leftSince(before: Record<string, number>, boundMs = 10_000): Promise<string[]> {
   const more = () => Object.entries(handles()).flatMap(([kind, count]) => (count > (before[kind] ?? 0) ? [kind] : []))
-  for (let waited = 0; waited < 10_000 && more().length > 0; waited += 100)
+  for (let waited = 0; waited < boundMs && more().length > 0; waited += 100)
     await new Promise((resolve) => setTimeout(resolve, 100).unref())
   return more()
 }
@@ -67,6 +67,41 @@ describe('serve: close', () => {
         await queue.close()
       }
     } finally {
+      await redis.stop()
+    }
+  })
+
+  it('settles within closeTimeoutMs when Redis stops answering with its connections open, leaving no timer or socket', async () => {
+    const redis = await startRedisServer()
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const wait = defineFunction({
+      name: 'wait',
+      run: (_: number, context: RunContext) =>
+        new Promise((resolve) => {
+          started()
+          context.signal.addEventListener('abort', () => resolve('stopped'))
+        }),
+    })
+    const before = handles()
+    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs: 500 })
+    const executor = new BullMQExecutor({ connection: redis.url })
+    const submitted = wait.invoke(1, { executor, runId: 'frozen' }).catch((error: unknown) => error)
+    await running
+    await executor.close()
+    await submitted
+    // A frozen server (or one cut off by the network) keeps every socket open and answers nothing, QUIT included.
+    process.kill(redis.pid as number, 'SIGSTOP')
+    try {
+      // Long enough for BullMQ to give up on its blocking command and open its blocking connection again.
+      await new Promise((resolve) => setTimeout(resolve, 6_000))
+      expect(await within(worker.close(), 20_000)).toBeUndefined()
+      // ioredis's own guard destroys a socket it shut 2 s after; what BullMQ opened again meanwhile is cut too.
+      expect(await leftSince(before, 5_000)).toEqual([])
+    } finally {
+      process.kill(redis.pid as number, 'SIGCONT')
       await redis.stop()
     }
   })

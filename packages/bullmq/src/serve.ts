@@ -17,8 +17,8 @@ import { parseCancelRequest } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
-import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
-import { RedisJournal } from './redis-journal.js'
+import { closeRedis, cutRedis, openRedis, type RedisConnection, settlesWithin } from './redis-connection.js'
+import { closeWithin, RedisJournal } from './redis-journal.js'
 import {
   checkOptionKeys,
   checkTimerMs,
@@ -54,8 +54,9 @@ export interface ServeOptions extends QueueLocation {
   /** How many times a run may be recovered from a dead worker before it fails with a RunJobError; default 3. */
   readonly maxStalledCount?: number
   /**
-   * How long `close()` waits for the runs in progress and for BullMQ to close, in ms; default 30,000. Past it (Redis
-   * unreachable, a run that does not end), the worker closes as a crashed one would: its connections are cut, the runs
+   * How long `close()` waits for the runs in progress and for BullMQ to close, then for Redis to answer its connections'
+   * QUIT, in ms; default 30,000. Past it (Redis unreachable or frozen, a run that does not end), the worker closes as a
+   * crashed one would: its connections are cut, the runs
    * still in progress are cancelled without their failure being written (their locks expire and another worker resumes
    * them from the journal), and `close()` resolves: whatever BullMQ does, within twice this time (and a last attempt
    * to connect, which ends each client).
@@ -169,17 +170,18 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   const registered = [...graphs.keys()]
   /** The ids of the runs this worker is running. */
   const holding = new Set<string>()
-  const closeConnections = () =>
+  /** Closes every connection of the worker, cutting those to a Redis that has not answered within `withinMs`. */
+  const closeConnections = (withinMs: number) =>
     Promise.all([
-      closeRedis(subscriber),
-      closeRedis(client),
-      ownJournal ? (journal as RedisJournal).close() : undefined,
+      closeRedis(subscriber, withinMs),
+      closeRedis(client, withinMs),
+      ownJournal ? (journal as RedisJournal)[closeWithin](withinMs) : undefined,
     ])
   try {
     // Unreachable Redis is waited for; Redis that answers with an error (a wrong password) never lets a worker start.
     await client.ping()
   } catch (cause) {
-    await closeConnections()
+    await closeConnections(closeTimeoutMs)
     throw new ConfigurationError({
       option: 'connection',
       message: `Redis refused this worker: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -283,19 +285,22 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
 
   /**
    * BullMQ's close, which waits for the runs in progress and for Redis (with Redis unreachable it can wait forever),
-   * bounded by `closeTimeoutMs`: past it, the connections are cut first — so that nothing more is written, and every
-   * command waiting for Redis fails — then the runs left are cancelled, and BullMQ's close ends.
+   * bounded by `closeTimeoutMs`, then the connections', bounded by it too. Past it, the connections are cut first — so
+   * that nothing more is written, and every command waiting for Redis fails — then the runs left are cancelled, and
+   * BullMQ's close ends.
    */
   async function shutDown(): Promise<void> {
     const closing = worker.close()
-    if (!(await settlesWithin(closing, closeTimeoutMs))) {
-      client.disconnect()
-      subscriber.disconnect()
-      worker.cancelAllJobs('the worker was closed')
-      // Whatever BullMQ does then, close resolves.
-      await settlesWithin(closing, closeTimeoutMs)
+    if (await settlesWithin(closing, closeTimeoutMs)) {
+      await closeConnections(closeTimeoutMs)
+      return
     }
-    await closeConnections()
+    cutRedis(client)
+    cutRedis(subscriber)
+    const cut = closeConnections(0)
+    worker.cancelAllJobs('the worker was closed')
+    // Whatever BullMQ does then, close resolves.
+    await Promise.all([cut, settlesWithin(closing, closeTimeoutMs)])
   }
 
   return {
@@ -323,16 +328,3 @@ class RunTally {
 }
 
 function ignore(): void {}
-
-/** Whether `promise` settles within `ms`; the timer is cleared either way. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, ms, false)
-  })
-  try {
-    return await Promise.race([promise.then(() => true), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
