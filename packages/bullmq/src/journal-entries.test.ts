@@ -52,6 +52,13 @@ const notJson: typeof table = [
   ['an output that is a Date', { ...entry, output: new Date(0) }, 'output: an instance of Date is not JSON-safe'],
   ['an output that is NaN', { ...entry, output: [Number.NaN] }, 'output.0: NaN is not JSON-safe'],
   ['a cyclic output', { ...entry, output: cyclic }, 'output.self: a cycle is not JSON-safe'],
+  ['annotations holding a BigInt', { ...entry, annotations: { n: 1n } }, 'JSON cannot hold it'],
+  [
+    'annotations whose toJSON answers a list',
+    { ...entry, annotations: { toJSON: () => ['x'] } },
+    'annotations is not a plain object',
+  ],
+  ['an entry whose toJSON answers a word', { ...entry, toJSON: () => 'x' }, 'it is not a plain object'],
 ]
 
 let redis: RedisServer

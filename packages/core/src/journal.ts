@@ -78,16 +78,14 @@ export class MemoryJournal implements StepJournal {
 /** The JSON a MemoryJournal keeps of `entry`, checked before and as it is kept; else a ConfigurationError. */
 function entryJson(key: string, entry: JournalEntry): string {
   let problem = journalEntryProblem(entry)
-  let json = ''
   if (problem === undefined) {
     try {
-      json = JSON.stringify(entry)
-      problem = journalEntryProblem(JSON.parse(json))
+      return JSON.stringify(entry)
     } catch (cause) {
+      // A getter that answers another value on its second read.
       problem = `JSON cannot hold it (${describeThrown(cause)})`
     }
   }
-  if (problem === undefined) return json
   throw new ConfigurationError({
     option: 'entry',
     message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
@@ -102,9 +100,23 @@ const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'cos
  * an entry it is asked to write and of one it reads back, so that every journal keeps and replays the same entries. An
  * entry is a plain object whose `function` and `kind` are strings, `input` a string (an entry without one is kept but
  * never replayed), `output` JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain
- * object of finite counts and `annotations` (when there) a plain object.
+ * object of finite counts and `annotations` (when there) a plain object — as given, and as its JSON keeps it.
  */
 export function journalEntryProblem(value: unknown): string | undefined {
+  const problem = fieldProblem(value)
+  if (problem !== undefined) return problem
+  // As its JSON keeps it, which is what every journal stores: a BigInt or a cycle among the annotations, or a `toJSON`
+  // answering something else, is refused here alike, not as one journal's encoding error or a corrupt entry later.
+  let kept: unknown
+  try {
+    kept = JSON.parse(JSON.stringify(value))
+  } catch (cause) {
+    return `JSON cannot hold it (${describeThrown(cause)})`
+  }
+  return fieldProblem(kept)
+}
+
+function fieldProblem(value: unknown): string | undefined {
   try {
     if (!isPlainObject(value)) return 'it is not a plain object'
     const { function: name, kind, input, output, at, usage, annotations } = value as Record<string, unknown>
