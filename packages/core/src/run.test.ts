@@ -788,6 +788,27 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     for (const record of records) expect(record.parentRunId).toBeUndefined()
   })
 
+  it("is not joined by a Function a stream listener invokes: a stream listener is no run's code", async () => {
+    const audit = defineFunction({ name: 'audit', run: (part: unknown) => String(part) })
+    const streamer = defineFunction({
+      name: 'streamer',
+      run: (text: string, context: RunContext) => {
+        context.stream?.('one')
+        context.stream?.('two')
+        return text
+      },
+    })
+    const audits: Array<Promise<RunRecord<string>>> = []
+    const record = await streamer.trace('a', { stream: (part) => audits.push(audit.trace(part)) })
+    expect(record.output).toBe('a')
+    expect(record.children).toHaveLength(0)
+    const heard = await Promise.all(audits)
+    expect(heard.map((run) => [run.output, run.parentRunId])).toEqual([
+      ['one', undefined],
+      ['two', undefined],
+    ])
+  })
+
   it('is joined by what a Function a listener invoked runs: its tree is whole and its cancellation reaches it', async () => {
     let innerSignal: AbortSignal | undefined
     const inner = defineFunction({

@@ -456,8 +456,14 @@ class Run {
         ? undefined
         : (part) => {
             this.streamedParts += 1
-            // The run's code that streamed the part never sees the listener's error.
-            this.deliver(listener, part)
+            // The run's code that streamed the part never sees the listener's error; and, as a lifecycle listener, a
+            // stream listener is no run's code: a Function it invokes starts a tree of its own.
+            listenersHearing += 1
+            try {
+              this.deliver(listener, part)
+            } finally {
+              listenersHearing -= 1
+            }
           }
     // A traced run records itself and, through its record, every run under it.
     if (recording || this.parent?.record !== undefined) {
