@@ -136,6 +136,23 @@ describe('a journal replays finished durable steps', () => {
     expect(await step.invoke('a', { runId: 'r', journal })).toEqual({ items: ['a'] })
   })
 
+  it('replays a step whose code changed its input (a chat history it appended to): the digest is of the input as given', async () => {
+    let runs = 0
+    const reply = defineFunction({
+      name: 'reply',
+      durable: true,
+      run: (history: { messages: string[] }) => {
+        runs += 1
+        history.messages.push('assistant: hi')
+        return 'hi'
+      },
+    })
+    const journal = new MemoryJournal()
+    expect(await reply.invoke({ messages: ['user: hello'] }, { runId: 'r', journal })).toBe('hi')
+    const again = await reply.trace({ messages: ['user: hello'] }, { runId: 'r', journal })
+    expect([again.status, again.output, again.annotations.replayed, runs]).toEqual(['complete', 'hi', true, 1])
+  })
+
   it('runs each durable step once per run id; a re-run replays output, usage and cost, and shows it', async () => {
     const first = counted('classify')
     const second = counted('summarise')

@@ -564,11 +564,14 @@ class Run {
       // After the move to a fresh stack: a run cancelled meanwhile does none of its work.
       this.checkLimits()
       const journal = fn.durable ? this.tree.journal : undefined
+      // The digest of the input as given, before any code could change it (a step appending to its chat history).
+      let inputDigest = ''
       if (journal !== undefined) {
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
+        inputDigest = hashJson(this.input)
         const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
-        if (entry !== undefined) return this.replay(entry)
+        if (entry !== undefined) return this.replay(entry, inputDigest)
       }
       this.to('input_validation')
       let input = this.input
@@ -623,7 +626,7 @@ class Run {
         value = this.settle(fn.processedOutputValidator.validate(value))
         if (isPromiseLike(value)) value = await value
       }
-      if (journal !== undefined) value = await this.journal(journal, value)
+      if (journal !== undefined) value = await this.journal(journal, value, inputDigest)
       this.to('complete', undefined, value)
       return value
     } catch (thrown) {
@@ -690,9 +693,9 @@ class Run {
    * A durable step found in the journal: the lifecycle walks through, the recorded output, usage and annotations stand
    * in.
    */
-  private replay(entry: JournalEntry): unknown {
+  private replay(entry: JournalEntry, inputDigest: string): unknown {
     const fn = this.fn
-    this.assertWrittenHere(entry, hashJson(this.input))
+    this.assertWrittenHere(entry, inputDigest)
     const annotations = entry.annotations
     if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations))
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
@@ -709,12 +712,12 @@ class Run {
   }
 
   /** Writes a finished durable step to the journal; the entry that stands (the first writer's) is the output. */
-  private async journal(journal: StepJournal, output: unknown): Promise<unknown> {
+  private async journal(journal: StepJournal, output: unknown, inputDigest: string): Promise<unknown> {
     assertJsonSafe(output, { functionName: this.fn.name, state: 'processing_output' })
     const entry: JournalEntry = {
       function: this.fn.name,
       kind: this.fn.kind,
-      input: hashJson(this.input),
+      input: inputDigest,
       output,
       usage: this.usage,
       // As the record's JSON shows them: a journal keeps JSON, and no secret a step annotated reaches its storage.
