@@ -868,6 +868,34 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(record.children.map((run) => [run.function, run.status])).toEqual([['left', 'failed']])
   })
 
+  it('cancels what a failed run left running, for a run given a signal or a time limit, with its one attempt', async () => {
+    for (const options of [{ signal: new AbortController().signal }, { timeoutMs: 60_000 }]) {
+      let leftSignal: AbortSignal | undefined
+      const left = defineFunction({
+        name: 'left',
+        run: (_: undefined, context: RunContext) =>
+          new Promise((_resolve, reject) => {
+            leftSignal = context.signal
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+          }),
+      })
+      let leftRun: Promise<unknown> | undefined
+      const parent = defineFunction({
+        name: 'parent',
+        run: (_: undefined, context: RunContext) => {
+          leftRun = context.invoke(left, undefined).catch((error: unknown) => error)
+          throw new Error('the run fails')
+        },
+      })
+      const record = await parent.trace(undefined, options)
+      expect(record.status).toBe('failed')
+      expect(leftSignal?.aborted).toBe(true)
+      const leftError = await leftRun
+      expect(AbortError.isInstance(leftError)).toBe(true)
+      expect(String((leftError as AbortError).message)).toMatch(/the run fails/)
+    }
+  })
+
   it('cancels with the run what an attempt that succeeded left running, for a Function that may retry or has attemptTimeoutMs', async () => {
     for (const limits of [{ retry: { attempts: 2 } }, { attemptTimeoutMs: 60_000 }]) {
       const started: Array<() => void> = []

@@ -631,6 +631,9 @@ class Run {
       return value
     } catch (thrown) {
       const error = this.toError(thrown)
+      // What the run left running (a child not awaited, a request given its signal) ends with it, as with a failed
+      // attempt's; a run that cannot be cancelled (no signal, time limit or retries) has handed out no scope to end.
+      scope.cancel(error)
       this.to('failed', error)
       throw error
     } finally {
