@@ -554,6 +554,7 @@ export function isAbortSignal(value: unknown): value is AbortSignal {
       typeof signal === 'object' &&
       signal !== null &&
       typeof signal.addEventListener === 'function' &&
+      typeof signal.removeEventListener === 'function' &&
       'aborted' in signal
     )
   } catch {

@@ -338,6 +338,11 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     ],
     ['budget typo', { budget: { maxToken: 5 } }, /did you mean maxTokens/],
     ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
+    [
+      'a signal with no removeEventListener',
+      { signal: { aborted: false, addEventListener: () => {} } },
+      /f: signal must be an AbortSignal, got an object/,
+    ],
     ['maxConcurrentRuns', { maxConcurrentRuns: 0 }, /f: maxConcurrentRuns must be an integer ≥ 1, got 0/],
     ['onEvent', { onEvent: 'log' }, /onEvent must be a function/],
     ['a misspelt key', { timeoutMS: 5 }, /f: timeoutMS is not an option; did you mean timeoutMs\?/],
