@@ -51,6 +51,13 @@ describe('retry policy', () => {
     expect(decideRetry(opted, invalid, facts)).toEqual({ retry: true, delayMs: 10 })
   })
 
+  it('never retries an invalid input, even when the policy retries invalid output (a child refused what it was handed)', () => {
+    const invalidInput = new ValidationError({ functionName: 'child', state: 'input_validation', issues: [] })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0 }
+    const opted = resolveRetryPolicy({ attempts: 3, initialDelayMs: 10, retryInvalidOutput: true })
+    expect(decideRetry(opted, invalidInput, facts)).toEqual({ retry: false })
+  })
+
   it('ends a run whose next wait would outlast its deadline, instead of waiting for the timeout', () => {
     const hinted = new TinyLLMError({ message: 'x', retryable: true, retryAfterMs: 3_000 })
     const facts = { attempt: 1, streamedParts: 0, remainingMs: 2_000 }

@@ -58,14 +58,18 @@ const dontRetry: RetryDecision = Object.freeze({ retry: false })
 
 /**
  * The one place tinyllm decides whether a failed attempt is tried again, and after how long: not past the last
- * attempt, not after output was streamed, not a validation failure unless the policy opts in, only what the policy
- * calls retryable (by default, what says so itself: `error.retryable`); then after the server's `retry-after` hint
- * (clamped to `maxRetryAfterMs`) or an exponential backoff with jitter — unless that wait outlasts the deadline.
+ * attempt, not after output was streamed, not a validation failure unless the policy opts in (and then only of an
+ * output), only what the policy calls retryable (by default, what says so itself: `error.retryable`); then after the
+ * server's `retry-after` hint (clamped to `maxRetryAfterMs`) or an exponential backoff with jitter — unless that wait
+ * outlasts the deadline.
  */
 export function decideRetry(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: AttemptFacts): RetryDecision {
   if (facts.attempt >= policy.attempts || facts.streamedParts > 0) return dontRetry
-  if (ValidationError.isInstance(error) && !policy.retryInvalidOutput) return dontRetry
-  if (!ValidationError.isInstance(error) && !askRetryable(policy, error, facts)) return dontRetry
+  if (ValidationError.isInstance(error)) {
+    // An output that fails its schema, when the policy opts in; never an input (a child's, thrown through this run's
+    // code), which another attempt would hand over the same. `retryable` is not asked about validation failures.
+    if (!policy.retryInvalidOutput || error.state === 'input_validation') return dontRetry
+  } else if (!askRetryable(policy, error, facts)) return dontRetry
   const delayMs = retryDelay(policy, facts.attempt, error, facts.random)
   if (facts.remainingMs !== undefined && delayMs >= facts.remainingMs) return { retry: false, outOfTime: true }
   return { retry: true, delayMs }
