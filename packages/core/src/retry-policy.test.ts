@@ -58,6 +58,16 @@ describe('retry policy', () => {
     expect(decideRetry(opted, invalidInput, facts)).toEqual({ retry: false })
   })
 
+  it('waits no time after any number of attempts when initialDelayMs is 0, and at most maxDelayMs however it grows', () => {
+    const none = resolveRetryPolicy({ attempts: 5_000, initialDelayMs: 0, multiplier: 1e200 })
+    const grown = resolveRetryPolicy({ attempts: 5_000, initialDelayMs: 1, multiplier: 1e200, maxDelayMs: 50 })
+    const error = new TinyLLMError({ message: 'x', retryable: true })
+    for (const attempt of [1, 3, 1_025, 4_000]) {
+      expect(retryDelay(none, attempt, error, () => 0)).toBe(0)
+      expect(retryDelay(grown, attempt, error, () => 0)).toBe(attempt === 1 ? 1 : 50)
+    }
+  })
+
   it('ends a run whose next wait would outlast its deadline, instead of waiting for the timeout', () => {
     const hinted = new TinyLLMError({ message: 'x', retryable: true, retryAfterMs: 3_000 })
     const facts = { attempt: 1, streamedParts: 0, remainingMs: 2_000 }

@@ -117,7 +117,11 @@ export function retryDelay(
 ): number {
   const hint = error.retryAfterMs
   if (typeof hint === 'number' && Number.isFinite(hint)) return Math.min(Math.max(hint, 0), policy.maxRetryAfterMs)
-  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1))
+  // No delay grows no delay: 0 × a growth past the largest number would be NaN.
+  const base =
+    policy.initialDelayMs === 0
+      ? 0
+      : Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1))
   return base - base * policy.jitter * random()
 }
 
