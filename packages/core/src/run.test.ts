@@ -793,6 +793,32 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     for (const record of records) expect(record.parentRunId).toBeUndefined()
   })
 
+  it('records when a run that worked synchronously and then threw failed, not when it started running', async () => {
+    // The run's clock is performance.now(): measured by it, the work lasts at least `ms`.
+    const busy = (ms: number) => {
+      const end = performance.now() + ms
+      while (performance.now() < end) {
+        // working
+      }
+    }
+    let attempts = 0
+    const fails = defineFunction({
+      name: 'fails',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      run: () => {
+        attempts += 1
+        busy(30)
+        throw new Error(`gave up after attempt ${attempts}`)
+      },
+    })
+    const record = await fails.trace(undefined)
+    const at = (state: string, attempt: number) =>
+      record.states.find((entry) => entry.state === state && entry.attempt === attempt)?.at as number
+    expect(at('retrying', 1) - at('running', 1)).toBeGreaterThanOrEqual(29)
+    expect(at('failed', 2) - at('running', 2)).toBeGreaterThanOrEqual(29)
+    expect(record.durationMs).toBeGreaterThanOrEqual(58)
+  })
+
   it("is not joined by a Function a stream listener invokes: a stream listener is no run's code", async () => {
     const audit = defineFunction({ name: 'audit', run: (part: unknown) => String(part) })
     const streamer = defineFunction({

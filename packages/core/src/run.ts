@@ -604,6 +604,8 @@ class Run {
           succeeded = attemptScope
           break
         } catch (thrown) {
+          // Code that threw without handing back a value (synchronously) may have worked long: read the clock anew.
+          this.at = undefined
           // An attempt that ran out of its own time fails with that (retryable) timeout, whatever the work threw.
           error =
             attemptScope?.cancelled === true && !scope.cancelled
@@ -630,6 +632,7 @@ class Run {
       this.to('complete', undefined, value)
       return value
     } catch (thrown) {
+      this.at = undefined
       const error = this.toError(thrown)
       // What the run left running (a child not awaited, a request given its signal) ends with it, as with a failed
       // attempt's; a run that cannot be cancelled (no signal, time limit or retries) has handed out no scope to end.
