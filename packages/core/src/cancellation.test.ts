@@ -31,6 +31,16 @@ describe('CancelScope', () => {
     await expect(pending).rejects.toBe('stop')
   })
 
+  it('calls a listener given after the scope was cancelled at once, with the reason; never, for a scope nothing cancels', () => {
+    const scope = new CancelScope(undefined, { manual: true })
+    scope.cancel('user left')
+    const heard: unknown[] = []
+    scope.listen((reason) => heard.push(reason))
+    expect(heard).toEqual(['user left'])
+    new CancelScope(undefined).listen((reason) => heard.push(reason))
+    expect(heard).toEqual(['user left'])
+  })
+
   it('cancels every listener and child after a listener that throws, logs what it threw, and throws nothing', async () => {
     const logger = createMemoryLogger()
     setDefaultLogger(logger)

@@ -265,11 +265,13 @@ export class CancelScope {
   }
 
   /**
-   * Calls `listener` with the reason when this scope is cancelled (never, for a scope nothing can cancel). One that
-   * throws is logged through the default logger, and cancellation goes on: the listeners and scopes after it hear it.
+   * Calls `listener` with the reason when this scope is cancelled — at once, if it already is (never, for a scope
+   * nothing can cancel). One that throws is logged through the default logger, and cancellation goes on: the listeners
+   * and scopes after it hear it.
    */
   listen(listener: CancelListener): void {
-    if (!this.cancellable || this.cancelled) return
+    if (this.cancelled) return notify(listener, this.reason)
+    if (!this.cancellable) return
     if (this.listeners === undefined) this.listeners = new Set()
     this.listeners.add(listener)
   }
