@@ -270,8 +270,8 @@ export class CancelScope {
    * and scopes after it hear it.
    */
   listen(listener: CancelListener): void {
-    if (this.cancelled) return notify(listener, this.reason)
-    if (!this.cancellable) return
+    if (this.cancelled) notify(listener, this.reason)
+    if (this.cancelled || !this.cancellable) return
     if (this.listeners === undefined) this.listeners = new Set()
     this.listeners.add(listener)
   }
