@@ -1,3 +1,4 @@
+import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { ConfigurationError, InvalidTransitionError, TinyLLMError } from './errors.js'
 import { FSM, StateMachineDefinition } from './fsm.js'
@@ -34,6 +35,40 @@ describe('FSM', () => {
     machine.transition('open')
     machine.transition('closed')
     expect(heard).toEqual(['first', 'second:open', 'second:closed'])
+  })
+
+  it('hands out a change a listener makes after every listener heard the one before it', () => {
+    const machine = door()
+    const heard: string[] = []
+    machine.onTransition((change) => {
+      heard.push(`first:${change.from}>${change.to}`)
+      if (change.to === 'open') machine.transition('closed')
+    })
+    machine.onTransition((change) => heard.push(`second:${change.from}>${change.to}`))
+    machine.transition('open')
+    expect(machine.state).toBe('closed')
+    expect(heard).toEqual(['first:closed>open', 'second:closed>open', 'first:open>closed', 'second:open>closed'])
+  })
+
+  it('logs a listener that throws; the others still hear the change and transition throws nothing', () => {
+    const logger = createMemoryLogger()
+    setDefaultLogger(logger)
+    try {
+      const machine = door()
+      const heard: string[] = []
+      machine.onTransition(() => {
+        throw new Error('listener bug')
+      })
+      machine.onTransition((change) => heard.push(change.to))
+      expect(() => machine.transition('open')).not.toThrow()
+      expect(machine.state).toBe('open')
+      expect(heard).toEqual(['open'])
+      expect(logger.entries.map((entry) => entry.message)).toEqual([
+        'a state machine listener threw; the others still hear the change',
+      ])
+    } finally {
+      setDefaultLogger(undefined)
+    }
   })
 
   it('keeps the table it was given: changing that object afterwards changes no definition', () => {

@@ -1,3 +1,4 @@
+import { getDefaultLogger } from '@tinyllm/logger'
 import { InvalidTransitionError } from './errors.js'
 import { checkKnownOptions, optionError, unreadableOption } from './options.js'
 
@@ -135,6 +136,8 @@ export class FSM<S extends string> {
   readonly definition: StateMachineDefinition<S>
   private current: S
   private listeners: Array<(change: StateChange<S>) => void> | undefined
+  /** While listeners hear a change: the changes still to hand out, that one first. */
+  private pending: Array<StateChange<S>> | undefined
 
   constructor(config: StateMachineConfig<S> | StateMachineDefinition<S>) {
     this.definition = config instanceof StateMachineDefinition ? config : new StateMachineDefinition(config)
@@ -151,15 +154,28 @@ export class FSM<S extends string> {
     return this.definition.canTransition(this.current, to)
   }
 
-  /** Moves to `to`, or throws {@link InvalidTransitionError}. Listeners run after the state changed. */
+  /**
+   * Moves to `to`, or throws {@link InvalidTransitionError}. Listeners run after the state changed, each change in the
+   * order it happened: one a listener makes is handed out after every listener heard the change before it. A listener
+   * that throws is logged through the default logger, and the others still hear the change.
+   */
   transition(to: S): void {
     const from = this.current
     this.definition.assertTransition(from, to)
     this.current = to
-    const listeners = this.listeners
-    if (listeners === undefined) return
+    if (this.listeners === undefined) return
     const change: StateChange<S> = { machine: this.definition.name, from, to }
-    for (const listener of listeners) listener(change)
+    if (this.pending !== undefined) {
+      this.pending.push(change)
+      return
+    }
+    this.pending = [change]
+    try {
+      for (let index = 0; index < this.pending.length; index++)
+        for (const listener of this.listeners) hand(listener, this.pending[index] as StateChange<S>)
+    } finally {
+      this.pending = undefined
+    }
   }
 
   /** Whether the machine is in a state with no way out. */
@@ -188,5 +204,22 @@ export class FSM<S extends string> {
   /** A Mermaid `stateDiagram-v2` of the machine. */
   toMermaid(): string {
     return this.definition.toMermaid()
+  }
+}
+
+/** Hands a listener a change; what it throws is logged, and the other listeners still hear the change. */
+function hand<S extends string>(listener: (change: StateChange<S>) => void, change: StateChange<S>): void {
+  try {
+    listener(change)
+  } catch (error) {
+    try {
+      getDefaultLogger().error('a state machine listener threw; the others still hear the change', {
+        machine: change.machine,
+        change: `${change.from}→${change.to}`,
+        error,
+      })
+    } catch {
+      // A logger that throws too has nowhere left to report to.
+    }
   }
 }
