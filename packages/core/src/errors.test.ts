@@ -80,6 +80,21 @@ describe('errors', () => {
     }
   })
 
+  it('print, and never throw, when the cause is a Proxy whose traps throw', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+      },
+    )
+    const error = new FunctionError({ functionName: 'fetch', state: 'running', cause: hostile })
+    const text = inspect(error, { depth: null })
+    expect(text).toMatch(/^FunctionError: fetch: running threw/)
+    expect(text).toContain("[cause]: '[an unreadable value]'")
+  })
+
   it('print a secret of the cause replaced when printing would escape or cut it: quotes, control characters, length', () => {
     for (const secret of [
       `q'uo"te\`s-secret-1234567`,

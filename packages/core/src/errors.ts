@@ -461,7 +461,12 @@ brandError(NonDeterminismError, 'NonDeterminismError')
  * anything else as {@link redact} copies it. What cannot be read is printed as it is, and redacted as text.
  */
 function redactedForPrint(value: unknown, depth: number): unknown {
-  if (!(value instanceof Error)) return typeof value === 'object' && value !== null ? redact(value) : value
+  try {
+    if (!(value instanceof Error)) return typeof value === 'object' && value !== null ? redact(value) : value
+  } catch {
+    // A Proxy whose traps throw: Node's own printing would throw on it too.
+    return '[an unreadable value]'
+  }
   if (depth > 8) return `${value.name}: ${redactString(value.message)}`
   try {
     const shown = Object.create(Object.getPrototypeOf(value)) as Error
