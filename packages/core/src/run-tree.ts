@@ -56,7 +56,7 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
     for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>))
-      if (!isRoutine(key, value)) parts.push(`${shown(key)}=${formatValue(value)}`)
+      if (!isRoutine(key, value)) parts.push(`${shown(redactAndCut(key, maxKeyShown))}=${formatValue(value)}`)
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
       parts.push(
@@ -114,6 +114,8 @@ function formatDuration(ms: number): string {
 
 /** The most characters of one annotation or error message a line shows: a server's 1 MB model name is not printed. */
 const maxShown = 1_000
+/** An annotation's key is a name: the line has room for its value after it. */
+const maxKeyShown = 100
 
 function formatValue(value: unknown): string {
   return shown(typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown))
