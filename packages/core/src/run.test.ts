@@ -417,6 +417,7 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       [fn, null, /^f: options must be an object, got null/],
       [fn, unreadable, /^f: options could not be read: Error: getter boom/],
       [fn, trap, /^f: options could not be read: Error: trap ownKeys/],
+      [fn, { parent: null }, /^f: parent cannot be given to context.invoke, whose child is part of this run; call f/],
       [undefined, undefined, /^parent: fn must be a Function \(with invoke\), got undefined/],
       [{ name: 'lookalike' }, undefined, /^parent: fn must be a Function \(with invoke\), got an object/],
     ]

@@ -325,8 +325,16 @@ class StepContext implements RunContext {
       owner = fn.name
       // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
       if (options === undefined) childOptions = this.childOptions ??= Object.freeze({ parent: this })
-      else if (typeof options === 'object' && options !== null) childOptions = { ...options, parent: this }
-      else throw optionError('options', 'an object', options, owner)
+      else if (typeof options === 'object' && options !== null) {
+        // `context.invoke` makes the child part of this run: a `parent` of another kind (from plain JavaScript) is refused.
+        if ((options as InvokeOptions).parent !== undefined)
+          throw new ConfigurationError({
+            option: 'parent',
+            message: `parent cannot be given to context.invoke, whose child is part of this run; call ${owner}.invoke(input, { parent: null }) to start a tree of its own`,
+            functionName: owner,
+          })
+        childOptions = { ...options, parent: this }
+      } else throw optionError('options', 'an object', options, owner)
     } catch (error) {
       // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
       return Promise.reject(unreadableOption(error, 'options', owner))
