@@ -26,6 +26,17 @@ describe('knownSpelling', () => {
     expect(knownSpelling('timeout', settings)).toBeUndefined()
   })
 
+  it('checkKnownOptions refuses options that are not an object, never naming a character or an entry as an option', () => {
+    for (const [options, shown] of [
+      ['abc', 'got "abc"'],
+      [['a'], 'got ["a"]'],
+      [null, 'got null'],
+    ] as const)
+      expect(() => checkKnownOptions(options as unknown as object, settings, 'f')).toThrow(
+        `f: options must be an object, ${shown}`,
+      )
+  })
+
   it('is what checkKnownOptions suggests first', () => {
     expect(() => checkKnownOptions({ maxOutputTokens: 5 }, settings, 'f')).toThrow(
       'f: maxOutputTokens is not an option; did you mean maxTokens?',

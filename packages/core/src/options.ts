@@ -112,6 +112,9 @@ function isPlainObjectLike(value: object): boolean {
  * them. Keys whose value is `undefined` are ignored.
  */
 export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string): void {
+  // A string's characters or a list's entries are no options: the index of the first would be named as one.
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw optionError('options', 'an object', options, owner)
   let keys: string[]
   try {
     keys = Object.keys(options)
