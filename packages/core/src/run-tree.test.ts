@@ -84,7 +84,7 @@ describe('formatRunTree', () => {
     }).trace(undefined)
     const lines = formatRunTree(record).split('\n')
     expect(lines[0]).toContain('finishReasons=["FFF')
-    expect(lines[0].match(/ (K+…)=V+…/)?.[1]?.length).toBeLessThanOrEqual(101)
+    expect(lines[0]?.match(/ (K+…)=V+…/)?.[1]?.length).toBeLessThanOrEqual(101)
     expect(lines.at(-1)).toMatch(/^ {3}TinyLLMError: wordy: E+…$/)
     for (const line of lines) expect(line.length).toBeLessThan(2_300)
   })
