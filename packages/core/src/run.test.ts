@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { defineFunction } from './define-function.js'
 import {
   AbortError,
+  BudgetExceededError,
   ConfigurationError,
   FunctionError,
   StepLimitError,
@@ -21,6 +22,7 @@ import type { InvokeOptions, RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
+import type { UsageTotals } from './usage.js'
 
 /** A Standard Schema whose `validate` is the given function. */
 function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
@@ -1189,6 +1191,52 @@ describe('run records serialise, whatever the run held', () => {
     expect(JSON.stringify(record)).toBe(before)
     expect(record.usage?.totalTokens).toBe(10)
     expect(saved?.treeUsage.totalTokens).toBe(10)
+  })
+
+  it("keeps an ended parent's usage as it was handed out when a child it left running spends; the budget counts it", async () => {
+    let finish: (() => void) | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: (_: undefined, context: RunContext) =>
+        new Promise<string>((resolve) => {
+          finish = () => {
+            context.addUsage({ inputTokens: 5, outputTokens: 5, totalTokens: 10 }, 0.5)
+            resolve('late')
+          }
+        }),
+    })
+    let treeUsage: (() => Readonly<UsageTotals>) | undefined
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: undefined, context: RunContext) => {
+        void context.invoke(child, undefined)
+        treeUsage = () => context.treeUsage
+        return 'done'
+      },
+    })
+    const record = await parent.trace(undefined)
+    expect([record.status, record.usage]).toEqual(['complete', undefined])
+    finish?.()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(record.usage).toBeUndefined()
+    expect(treeUsage?.().totalTokens).toBe(10)
+  })
+
+  it('hands out the tree usage as a copy: changing it changes neither the totals nor the budget', async () => {
+    const spend = defineFunction({
+      name: 'spend',
+      run: (_: undefined, context: RunContext) => {
+        context.addUsage({ inputTokens: 600, outputTokens: 0, totalTokens: 600 }, undefined)
+        const seen = context.treeUsage as UsageTotals
+        expect(() => {
+          seen.totalTokens = 0
+        }).toThrow(TypeError)
+        expect(context.treeUsage.totalTokens).toBe(600)
+        return context.reserveBudget({ tokens: 600 })
+      },
+    })
+    const error = await spend.invoke(undefined, { budget: { maxTokens: 1_000 } }).catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
   })
 
   it('keeps what a server sent in kilobytes: a 1 MB annotation, and errors as their own JSON shows them', async () => {

@@ -303,7 +303,8 @@ class StepContext implements RunContext {
   }
 
   get treeUsage(): Readonly<UsageTotals> {
-    return this.run.tree.ledger.spent
+    // A copy: the ledger's own totals are what the budget is checked against.
+    return Object.freeze({ ...this.run.tree.ledger.spent })
   }
 
   /** The run's stream as this attempt streams to it: parts of an attempt that ended (failed, or the run did) are dropped. */
@@ -531,8 +532,10 @@ class Run {
     this.refuseIfEnded('addUsage')
     const usage = checkUsage(given, costUsd, this.fn.name)
     addUsageTo(this.tree.ledger.spent, usage, costUsd)
-    // Each run's usage is its own subtree's: this run's and every ancestor's.
+    // Each run's usage is its own subtree's: this run's and every ancestor's — but for one that ended, whose record was
+    // handed out whole (a child it left running still spends: the tree's ledger and its budget count it).
     for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
+      if (run.state === 'complete' || run.state === 'failed') continue
       if (run.usage === undefined) {
         run.usage = emptyUsageTotals()
         if (run.record !== undefined) run.record.usage = run.usage
