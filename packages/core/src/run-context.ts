@@ -133,7 +133,9 @@ export interface RunContext {
   /**
    * Checks that spending `request` more would stay within the tree's budget, counting what calls in flight have
    * reserved, and reserves it; throws BudgetExceededError otherwise. Call the returned function once the real usage
-   * is recorded (or the call failed). Without a budget it does nothing.
+   * is recorded (or the call failed): a reservation never released stays reserved for the rest of the tree, as
+   * `LLMCall` keeps the estimate of a call that failed after the provider may have worked on it. Without a budget it
+   * does nothing.
    */
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void
   /**
