@@ -53,7 +53,8 @@ export interface FunctionLike {
 /**
  * Code run around every attempt of every run (and its `processOutput`), with the run's context: how a tracing bridge
  * makes a run's span the active one while it executes, so spans started inside it (an SDK's HTTP client span) nest
- * under it. It must call `call` exactly once and return what it returns.
+ * under it. It must call `call` exactly once, before it returns, and return what it returns: a wrapper that does not
+ * call it, or calls it again, fails the run with a ConfigurationError.
  */
 export type RunWrapper = <Result>(run: RunContext, call: () => Result) => Result
 

@@ -15,7 +15,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from './errors.js'
-import type { LifecycleEvent } from './events.js'
+import type { LifecycleEvent, RunWrapper } from './events.js'
 import { onLifecycleEvent, setRunWrapper } from './events.js'
 import { Function } from './function.js'
 import type { InvokeOptions, RunContext } from './run-context.js'
@@ -1655,6 +1655,34 @@ describe('hooks for tracing bridges', () => {
       remove()
     }
     expect(wrapped).toEqual(['parent', 'child', 'child'])
+  })
+
+  it('a run wrapper that skips the call, or calls it twice, fails the run with a ConfigurationError', async () => {
+    let ran = 0
+    const step = defineFunction({
+      name: 'step',
+      run: () => {
+        ran += 1
+        return 'ran'
+      },
+    })
+    const wrappers: Array<[RunWrapper, RegExp, number]> = [
+      [(() => undefined) as unknown as RunWrapper, /the run wrapper returned without calling the run/, 0],
+      [(_, call) => (call(), call()), /the run wrapper called the run a second time/, 1],
+    ]
+    for (const [wrapper, message, runs] of wrappers) {
+      ran = 0
+      const remove = setRunWrapper(wrapper)
+      try {
+        const record = await step.trace(undefined)
+        expect(record.status).toBe('failed')
+        expect(ConfigurationError.isInstance(record.error)).toBe(true)
+        expect(record.error?.message).toMatch(message)
+        expect(ran).toBe(runs)
+      } finally {
+        remove()
+      }
+    }
   })
 
   it('a traced record keeps the input, redacted when serialised', async () => {

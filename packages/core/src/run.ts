@@ -700,7 +700,15 @@ class Run {
     try {
       const wrapper = globalEventRegistry.wrapper
       if (wrapper === undefined) return callInContext(call, this.fn, value, context)
-      return wrapper(context, () => callInContext(call, this.fn, value, context))
+      // A wrapper that skips the call would complete the run without its code; one that repeats it, run it twice.
+      let calls = 0
+      const result = wrapper(context, () => {
+        calls += 1
+        if (calls > 1) throw wrapperError('called the run a second time')
+        return callInContext(call, this.fn, value, context)
+      })
+      if (calls === 0) throw wrapperError('returned without calling the run')
+      return result
     } finally {
       listenersHearing = hearing
     }
@@ -1060,6 +1068,14 @@ function errorJson(error: TinyLLMError): unknown {
   } catch {
     return redact(error)
   }
+}
+
+/** A run wrapper (`setRunWrapper`) that broke its contract: to call the run once, while it is called. */
+function wrapperError(what: string): ConfigurationError {
+  return new ConfigurationError({
+    option: 'setRunWrapper',
+    message: `the run wrapper ${what}; it must call it exactly once, before it returns`,
+  })
 }
 
 function hasRetryableFalse(error: unknown): boolean {
