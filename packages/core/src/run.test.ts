@@ -1668,7 +1668,14 @@ describe('hooks for tracing bridges', () => {
     })
     const wrappers: Array<[RunWrapper, RegExp, number]> = [
       [(() => undefined) as unknown as RunWrapper, /the run wrapper returned without calling the run/, 0],
-      [(_, call) => (call(), call()), /the run wrapper called the run a second time/, 1],
+      [
+        (_, call) => {
+          call()
+          return call()
+        },
+        /the run wrapper called the run a second time/,
+        1,
+      ],
     ]
     for (const [wrapper, message, runs] of wrappers) {
       ran = 0
