@@ -260,16 +260,22 @@ describe('a journal replays finished durable steps', () => {
   it('MemoryJournal refuses to write an entry no journal would replay, as RedisJournal and SqliteJournal do', () => {
     const journal = new MemoryJournal()
     const entry = { function: 'f', kind: 'function', input: 'i', output: 1, at: 0 }
+    const usage = { calls: 1, inputTokens: 5, outputTokens: 5, totalTokens: 10, costUsd: 0.5, unpricedCalls: 0 }
     for (const [bad, problem] of [
       [{ ...entry, at: 'yesterday' }, 'at is not a finite number'],
       [{ ...entry, annotations: ['a'] }, 'annotations is not a plain object'],
       [{ ...entry, output: 10n }, 'output'],
+      [{ ...entry, usage: { ...usage, totalTokens: -5 } }, 'usage.totalTokens must be a number of tokens ≥ 0, got -5'],
+      [{ ...entry, usage: { ...usage, calls: 1.5 } }, 'usage.calls must be an integer ≥ 0, got 1.5'],
+      [{ ...entry, usage: { ...usage, costUsd: -1 } }, 'usage.costUsd must be'],
     ] as const) {
       expect(() => journal.write('k', bad as never)).toThrow(ConfigurationError)
       expect(() => journal.write('k', bad as never)).toThrow(problem)
     }
     expect(journal.size).toBe(0)
-    expect(journal.write('k', entry)).toEqual(entry)
+    expect(journal.write('k', { ...entry, usage })).toEqual({ ...entry, usage })
+    // The key is taken now: a bad entry is refused all the same, as RedisJournal and SqliteJournal refuse it.
+    expect(() => journal.write('k', { ...entry, output: 10n } as never)).toThrow(ConfigurationError)
   })
 
   it('MemoryJournal refuses with a ConfigurationError an entry its JSON cannot hold or would keep as something else', () => {

@@ -1,5 +1,5 @@
 import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
-import type { UsageTotals } from './usage.js'
+import { checkUsage, type UsageTotals } from './usage.js'
 
 /** What a journal keeps of one finished durable step. */
 export interface JournalEntry {
@@ -61,9 +61,11 @@ export class MemoryJournal implements StepJournal {
    * ConfigurationError.
    */
   write(key: string, entry: JournalEntry): JournalEntry {
+    // Checked whether or not the key is taken, as the other journals check it: a bad entry is refused alike.
+    const json = entryJson(key, entry)
     let kept = this.entries.get(key)
     if (kept === undefined) {
-      kept = entryJson(key, entry)
+      kept = json
       this.entries.set(key, kept)
     }
     return JSON.parse(kept)
@@ -131,6 +133,12 @@ function fieldProblem(value: unknown): string | undefined {
       if (!isPlainObject(usage)) return 'usage is not a plain object'
       const field = usageFields.find((field) => !Number.isFinite((usage as Record<string, unknown>)[field]))
       if (field !== undefined) return `usage.${field} is not a finite number`
+      // Replayed through addUsage: what it would refuse (a negative count, 1.5 calls), no journal keeps.
+      try {
+        checkUsage(usage as UsageTotals, undefined, 'journal')
+      } catch (cause) {
+        return (cause as Error).message.replace(/^journal: /, '')
+      }
     }
     if (annotations !== undefined && !isPlainObject(annotations)) return 'annotations is not a plain object'
     return undefined
