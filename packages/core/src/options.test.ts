@@ -1,3 +1,4 @@
+import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { ConfigurationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, knownSpelling, optionError } from './options.js'
@@ -35,6 +36,24 @@ describe('knownSpelling', () => {
       expect(() => checkKnownOptions(options as unknown as object, settings, 'f')).toThrow(
         `f: options must be an object, ${shown}`,
       )
+  })
+
+  it('checkKnownOptions replaces a secret in an unknown key before it cuts the key short', () => {
+    const secret = 'tenant-secret-Zq9xCanary7Hk2PabcdefghijklmnopQRST'
+    const unregister = registerSecret(secret)
+    try {
+      const error = (() => {
+        try {
+          checkKnownOptions({ [`${'x'.repeat(40)}${secret}`]: 1 }, settings, 'f')
+        } catch (caught) {
+          return caught as ConfigurationError
+        }
+      })()
+      expect(error?.message).toMatch(/^f: x{40}\[REDACTED\] is not an option/)
+      for (const text of [error?.message, JSON.stringify(error)]) expect(text).not.toContain(secret.slice(0, 16))
+    } finally {
+      unregister()
+    }
   })
 
   it('is what checkKnownOptions suggests first', () => {

@@ -1,4 +1,4 @@
-import { closestName } from '@tinyllm/logger'
+import { closestName, redactAndCut } from '@tinyllm/logger'
 import { ConfigurationError, describeThrown, safeStringify, TinyLLMError } from './errors.js'
 
 /** The longest delay a timer can wait in one go (2³¹−1 ms, about 24.8 days); longer ones are re-armed. */
@@ -131,7 +131,8 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
     }
     if (value === undefined) continue
     // A key longer than any option name is quoted cut short, and no name is suggested for it.
-    const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key
+    // Secrets go before the cut: cut first, a secret the cut falls inside would no longer be recognised.
+    const shown = key.length > 64 ? redactAndCut(key, 64) : key
     // Another spelling of a known name, or one edit or two away.
     const suggestion = shown === key ? (knownSpelling(key, known) ?? closestName(key, known)) : undefined
     throw new ConfigurationError({
