@@ -756,7 +756,7 @@ describe('other options refused with the one message format', () => {
     }
   })
 
-  it('an executor without invoke is a ConfigurationError, and one whose invoke throws is not blamed on the options', async () => {
+  it('an executor without invoke is a ConfigurationError, and one whose invoke throws or rejects is not blamed on the options', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     const missing = await settle(f.invoke(1, { executor: {} as never }))
     expect(ConfigurationError.isInstance(missing.error)).toBe(true)
@@ -771,6 +771,11 @@ describe('other options refused with the one message format', () => {
     expect(FunctionError.isInstance(thrown.error)).toBe(true)
     expect((thrown.error as Error).message).toBe('f: executor threw Error: queue closed')
     expect((thrown.error as Error).cause).toBe(closed)
+    // Rejected rather than thrown (a queue whose connection dropped): typed the same way.
+    const rejected = await settle(f.invoke(1, { executor: { invoke: () => Promise.reject(closed) } }))
+    expect(FunctionError.isInstance(rejected.error)).toBe(true)
+    expect((rejected.error as Error).message).toBe('f: executor threw Error: queue closed')
+    expect((rejected.error as Error).cause).toBe(closed)
   })
 
   it('Validator refuses a site it could not name its errors with, at construction', () => {

@@ -214,7 +214,7 @@ function handOverWithCaller(
 /**
  * Hands a run to an executor — or, without one, to the Invocable itself (`context.invoke`) — and settles as it does.
  * Never throws: what its `invoke` throws is the rejection — a tinyllm error as it is, anything else a FunctionError
- * saying the executor (or the Invocable) threw it.
+ * saying the executor (or the Invocable) threw it; what an executor rejects with is typed the same way.
  */
 function handOver(
   executor: RunExecutor | undefined,
@@ -222,20 +222,22 @@ function handOver(
   input: unknown,
   options: InvokeOptions,
 ): Promise<unknown> {
+  const typed = (error: unknown): TinyLLMError =>
+    TinyLLMError.isInstance(error)
+      ? error
+      : new FunctionError({
+          functionName: fn.name,
+          state: executor === undefined ? 'invoke' : 'executor',
+          cause: error,
+        })
   try {
-    return Promise.resolve(
-      executor === undefined ? fn.invoke(input, options) : executor.invoke(fn as AnyFunction, input, options),
-    )
+    if (executor === undefined) return Promise.resolve(fn.invoke(input, options))
+    // An executor's rejection is typed as its throw is: it is another program's code, as a Function's run is.
+    return Promise.resolve(executor.invoke(fn as AnyFunction, input, options)).then(undefined, (error: unknown) => {
+      throw typed(error)
+    })
   } catch (error) {
-    return Promise.reject(
-      TinyLLMError.isInstance(error)
-        ? error
-        : new FunctionError({
-            functionName: fn.name,
-            state: executor === undefined ? 'invoke' : 'executor',
-            cause: error,
-          }),
-    )
+    return Promise.reject(typed(error))
   }
 }
 
