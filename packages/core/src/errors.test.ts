@@ -240,6 +240,22 @@ describe('TinyLLMError.fromJSON', () => {
     expect(QuotaError.isInstance(TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error))))).toBe(true)
   })
 
+  it('brandError refuses a class that is no tinyllm error, and a name of one of core’s own classes', () => {
+    class QuotaError extends TinyLLMError {
+      override readonly name = 'QuotaError'
+    }
+    for (const [target, name, message] of [
+      [Object, 'TinyLLMError', /^brandError: target must be a class extending TinyLLMError/],
+      [class Plain extends Error {}, 'Plain', /^brandError: target must be a class extending TinyLLMError/],
+      [QuotaError, 'TimeoutError', /^brandError: name must be a name of its own, not one of tinyllm's error classes/],
+      [QuotaError, '', /^brandError: name must be a class name, got ""/],
+    ] as const)
+      expect(() => brandError(target as never, name)).toThrow(message)
+    expect(TinyLLMError.isInstance({})).toBe(false)
+    expect(TimeoutError.isInstance(new QuotaError({ message: 'x' }))).toBe(false)
+    expect(TimeoutError.isInstance(TinyLLMError.fromJSON({ name: 'TimeoutError', message: 'x' }))).toBe(true)
+  })
+
   it('rehydrates a ValidationError of more issues than its JSON lists with issues only, and how many were left out', () => {
     const issues = Array.from({ length: 10_005 }, (_, index) => ({ path: [index], message: 'bad' }))
     const original = new ValidationError({ functionName: 'f', state: 'input_validation', issues })

@@ -2,6 +2,8 @@ import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 
 /** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
 const errorClasses = new Map<string, { readonly prototype: TinyLLMError }>()
+/** The names of core's own error classes, once they are all branded: no other class may take one. */
+let coreErrorNames: ReadonlySet<string> | undefined
 
 /** Where in a Function's lifecycle something went wrong. */
 export interface ErrorLocation {
@@ -126,6 +128,20 @@ brandError(TinyLLMError, 'TinyLLMError')
  * brandError(TemplateError, 'TemplateError')
  */
 export function brandError(target: { readonly prototype: TinyLLMError }, name: string): void {
+  // Brands decide what `isInstance` and `fromJSON` answer for every error: only a TinyLLMError class takes one, and the
+  // name of one of core's own classes stays that class's.
+  const refuse = (option: string, expected: string, value: unknown): ConfigurationError =>
+    new ConfigurationError({
+      option,
+      message: `${option} must be ${expected}, got ${safeStringify(value, 60)}`,
+      functionName: 'brandError',
+    })
+  const given: unknown = target
+  if (typeof given !== 'function' || !(given === TinyLLMError || given.prototype instanceof TinyLLMError))
+    throw refuse('target', 'a class extending TinyLLMError', given)
+  if (typeof name !== 'string' || name === '') throw refuse('name', 'a class name', name)
+  if (coreErrorNames?.has(name) === true && errorClasses.get(name) !== target)
+    throw refuse('name', "a name of its own, not one of tinyllm's error classes", name)
   const marker = Symbol.for(`tinyllm.error.${name}`)
   Object.defineProperty(target.prototype, marker, { value: true })
   Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
@@ -455,6 +471,7 @@ export class NonDeterminismError extends TinyLLMError {
   }
 }
 brandError(NonDeterminismError, 'NonDeterminismError')
+coreErrorNames = new Set(errorClasses.keys())
 
 /**
  * `value` to print: an error as an error of its class whose own fields (its causes, eight deep) hold redacted copies;
