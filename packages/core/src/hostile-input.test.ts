@@ -421,7 +421,28 @@ describe('a budget cannot be switched off by a bad count', () => {
     })
     const { error } = await settle(f.invoke(undefined))
     expect(ConfigurationError.isInstance(error)).toBe(true)
-    expect((error as Error).message).toBe('f: usage.inputTokens must be a number of tokens ≥ 0, got NaN')
+    expect((error as Error).message).toBe(
+      'f: usage.inputTokens must be a number of tokens ≥ 0 and ≤ 9007199254740991, got NaN',
+    )
+  })
+
+  it('usage too large to add up is refused, so the totals never reach Infinity (null in JSON)', async () => {
+    const spends = (count: number) =>
+      defineFunction({
+        name: 'f',
+        run: (_: unknown, context: RunContext) => {
+          context.addUsage({ inputTokens: count, outputTokens: 0, totalTokens: count }, count)
+          context.addUsage({ inputTokens: count, outputTokens: 0, totalTokens: count }, count)
+          return context.treeUsage
+        },
+      })
+    const { error } = await settle(spends(1e308).invoke(undefined))
+    expect((error as Error).message).toBe(
+      'f: usage.inputTokens must be a number of tokens ≥ 0 and ≤ 9007199254740991, got 1e+308',
+    )
+    const most = await spends(Number.MAX_SAFE_INTEGER).trace(undefined)
+    expect(Number.isFinite(most.usage?.totalTokens)).toBe(true)
+    expect(JSON.parse(JSON.stringify(most)).usage.costUsd).toBe(2 * Number.MAX_SAFE_INTEGER)
   })
 
   it('usage is read once: a getter that answers a count to the check and NaN afterwards cannot switch the budget off', async () => {
@@ -475,15 +496,15 @@ describe('a budget cannot be switched off by a bad count', () => {
     for (const [usage, message] of [
       [
         { inputTokens: 1, outputTokens: 1, totalTokens: 2, calls: 1 },
-        'costly: usage.unpricedCalls must be an integer ≥ 0, got undefined',
+        'costly: usage.unpricedCalls must be an integer ≥ 0 and ≤ 9007199254740991, got undefined',
       ],
       [
         { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: Number.NaN, unpricedCalls: 0 },
-        'costly: usage.costUsd must be a number of USD ≥ 0, got NaN',
+        'costly: usage.costUsd must be a number of USD ≥ 0 and ≤ 9007199254740991, got NaN',
       ],
       [
         { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 0.5, unpricedCalls: 'none' },
-        'costly: usage.unpricedCalls must be an integer ≥ 0, got "none"',
+        'costly: usage.unpricedCalls must be an integer ≥ 0 and ≤ 9007199254740991, got "none"',
       ],
     ] as const) {
       const root = defineFunction({
@@ -551,7 +572,9 @@ describe('a budget cannot be switched off by a bad count', () => {
     const root = defineFunction({ name: 'root', run: (_: unknown, context: RunContext) => context.invoke(step, 1) })
     const { error } = await settle(root.invoke(undefined, { runId: 'run-1', journal }))
     expect(ConfigurationError.isInstance(error)).toBe(true)
-    expect((error as Error).message).toBe('step: usage.costUsd must be a number of USD ≥ 0, got "free"')
+    expect((error as Error).message).toBe(
+      'step: usage.costUsd must be a number of USD ≥ 0 and ≤ 9007199254740991, got "free"',
+    )
   })
 
   it('is read once when the run starts: changing the object afterwards changes nothing', async () => {

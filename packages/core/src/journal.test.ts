@@ -265,8 +265,14 @@ describe('a journal replays finished durable steps', () => {
       [{ ...entry, at: 'yesterday' }, 'at is not a finite number'],
       [{ ...entry, annotations: ['a'] }, 'annotations is not a plain object'],
       [{ ...entry, output: 10n }, 'output'],
-      [{ ...entry, usage: { ...usage, totalTokens: -5 } }, 'usage.totalTokens must be a number of tokens ≥ 0, got -5'],
-      [{ ...entry, usage: { ...usage, calls: 1.5 } }, 'usage.calls must be an integer ≥ 0, got 1.5'],
+      [
+        { ...entry, usage: { ...usage, totalTokens: -5 } },
+        'usage.totalTokens must be a number of tokens ≥ 0 and ≤ 9007199254740991, got -5',
+      ],
+      [
+        { ...entry, usage: { ...usage, calls: 1.5 } },
+        'usage.calls must be an integer ≥ 0 and ≤ 9007199254740991, got 1.5',
+      ],
       [{ ...entry, usage: { ...usage, costUsd: -1 } }, 'usage.costUsd must be'],
     ] as const) {
       expect(() => journal.write('k', bad as never)).toThrow(ConfigurationError)

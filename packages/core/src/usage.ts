@@ -38,7 +38,10 @@ export function emptyUsageTotals(): UsageTotals {
 
 const tokenRule = { min: 0, unit: 'tokens' } as const
 const costRule = { min: 0, unit: 'USD' } as const
-const countRule = { integer: true, min: 0 } as const
+// What a call spent is added up: bounded, so no sum of them reaches Infinity (which JSON writes as null).
+const spentTokenRule = { ...tokenRule, max: Number.MAX_SAFE_INTEGER } as const
+const spentCostRule = { ...costRule, max: Number.MAX_SAFE_INTEGER } as const
+const countRule = { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER } as const
 
 /**
  * Refuses usage that would poison the totals (and with them every budget check): counts must be numbers ≥ 0 — of
@@ -56,13 +59,13 @@ export function checkUsage(
   const required = (field: keyof UsageTotals, rule: NumberRule): void => {
     checked[field] = requireNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner)
   }
-  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) required(field, tokenRule)
+  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) required(field, spentTokenRule)
   if ('calls' in usage) {
     required('calls', countRule)
     required('unpricedCalls', countRule)
-    required('costUsd', costRule)
+    required('costUsd', spentCostRule)
   }
-  checkNumber(costUsd, 'costUsd', costRule, owner)
+  checkNumber(costUsd, 'costUsd', spentCostRule, owner)
   return checked as unknown as Usage | UsageTotals
 }
 
