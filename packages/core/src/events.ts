@@ -101,8 +101,9 @@ const subscriptionKeys: ReadonlySet<string> = new Set(['accepts'])
 
 /**
  * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
- * those `accepts` chooses. Returns a function that unsubscribes: from then on the listener hears no event, of trees
- * already running included. A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts`
+ * those `accepts` chooses. Returns a function that unsubscribes: from the next event on the listener hears none, of
+ * trees already running included (an event being handed out when it is called still reaches the listeners after it).
+ * Each subscription is its own: a listener subscribed twice hears each event twice, and once after one unsubscribes. A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts`
  * that throws is logged, and its subscriber does not hear that tree.
  *
  * @example
@@ -118,10 +119,18 @@ export function onLifecycleEvent(listener: LifecycleListener, subscription?: Lif
   }
 }
 
-/** Those of a tree's `listeners` still subscribed. */
+/**
+ * Those of a tree's `listeners` still subscribed: a listener subscribed twice and unsubscribed once stays once, as a
+ * tree that starts now would hear it.
+ */
 export function stillSubscribed(listeners: readonly LifecycleListener[]): readonly LifecycleListener[] {
-  const subscribed = new Set(globalEventRegistry.subscribers.map((subscriber) => subscriber.listener))
-  return listeners.filter((listener) => subscribed.has(listener))
+  const left = new Map<LifecycleListener, number>()
+  for (const { listener } of globalEventRegistry.subscribers) left.set(listener, (left.get(listener) ?? 0) + 1)
+  return listeners.filter((listener) => {
+    const count = left.get(listener) ?? 0
+    left.set(listener, count - 1)
+    return count > 0
+  })
 }
 
 function updateSubscribers(subscribers: readonly Subscriber[]): void {

@@ -1553,6 +1553,35 @@ describe('hooks for tracing bridges', () => {
     expect(new Set(heard)).toEqual(new Set(['traced']))
   })
 
+  it('a listener subscribed twice hears each event once, of a tree already running, after one subscription ends', async () => {
+    const heard: string[] = []
+    const listener = (event: LifecycleEvent) => heard.push(`${event.function}:${event.to}`)
+    const stopFirst = onLifecycleEvent(listener)
+    const stopSecond = onLifecycleEvent(listener)
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const f = defineFunction({
+      name: 'f',
+      run: async () => {
+        await released
+        return 'ok'
+      },
+    })
+    try {
+      const running = f.invoke(undefined)
+      await Promise.resolve()
+      expect(heard).toEqual(['f:input_validation', 'f:input_validation', 'f:running', 'f:running'])
+      stopFirst()
+      release()
+      await running
+    } finally {
+      stopSecond()
+    }
+    expect(heard.slice(4)).toEqual(['f:output_validation', 'f:processing_output', 'f:complete'])
+  })
+
   it('a subscriber that unsubscribes hears no more events, of a tree already running included', async () => {
     for (const subscription of [undefined, { accepts: () => true }]) {
       const heard: string[] = []
