@@ -14,7 +14,7 @@ import {
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall, ProviderCallError } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
-import { registerSecret } from '@tinyllm/logger'
+import { createMemoryLogger, registerSecret } from '@tinyllm/logger'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -756,6 +756,42 @@ describe('RunTracer', () => {
       expect(span.attributes['error.type']).toBe('AbortError')
     }
     expect(tracing.openSpans).toBe(0)
+  })
+
+  it('ends the span of every run, and holds none open, when the tracer’s spans throw as events and attributes are added', async () => {
+    const { provider, spans } = memoryTracing()
+    const throwing = {
+      getTracer(name: string, version?: string) {
+        const tracer = provider.getTracer(name, version)
+        return {
+          startSpan(...args: Parameters<typeof tracer.startSpan>) {
+            const span = tracer.startSpan(...args)
+            return Object.assign(span, {
+              addEvent() {
+                throw new Error('addEvent failed')
+              },
+              setAttribute() {
+                throw new Error('setAttribute failed')
+              },
+            })
+          },
+          startActiveSpan: tracer.startActiveSpan.bind(tracer),
+        }
+      },
+    }
+    const tracing = new RunTracer({ tracerProvider: throwing, captureContent: true })
+    const logger = createMemoryLogger()
+    const model = new ScriptedChatModel({ responses: ['good'] })
+
+    await expect(classifier(model).invoke('Steady income.', { onEvent: tracing.listener, logger })).resolves.toBe(
+      'approved',
+    )
+
+    expect(tracing.openSpans).toBe(0)
+    expect((await spans()).map((span) => span.attributes['tinyllm.function']).sort()).toEqual(
+      ['Approve', 'Credit analysis', 'Label', 'Prompt', 'classify'].sort(),
+    )
+    expect(logger.entries.some((entry) => entry.message.includes('listener threw'))).toBe(true)
   })
 
   it('parents every branch of a Parallel fan-out to the Parallel', async () => {

@@ -130,16 +130,20 @@ export class RunTracer {
       open = this.open(event)
       if (open === undefined) return
     }
-    if (open.recording) {
-      const attributes: Attributes = { [attributeNames.from]: event.from, [attributeNames.attempt]: event.attempt }
-      const error = event.error
-      if (event.to === 'retrying' && error !== undefined) {
-        attributes[attributeNames.errorType] = error.name
-        attributes[attributeNames.retryReason] = headline(error)
+    // A span that throws as an event is added (a tracer of another vendor's) still ends with its run.
+    try {
+      if (open.recording) {
+        const attributes: Attributes = { [attributeNames.from]: event.from, [attributeNames.attempt]: event.attempt }
+        const error = event.error
+        if (event.to === 'retrying' && error !== undefined) {
+          attributes[attributeNames.errorType] = error.name
+          attributes[attributeNames.retryReason] = headline(error)
+        }
+        open.span.addEvent(event.to, redactedAttributes(attributes), event.at)
       }
-      open.span.addEvent(event.to, redactedAttributes(attributes), event.at)
+    } finally {
+      if (event.to === 'complete' || event.to === 'failed') this.close(open, event)
     }
-    if (event.to === 'complete' || event.to === 'failed') this.close(open, event)
   }
 
   private open(event: LifecycleEvent): OpenSpan | undefined {
@@ -178,14 +182,15 @@ export class RunTracer {
       recording: span.isRecording(),
       llmCall: llmCall !== undefined,
     }
+    // Held before anything else is asked of the span, so that a span which throws then still ends with its run.
+    if (this.spans.size === 0) holdRunWrapper(this.spans)
+    this.spans.set(event.runId, open)
     if (open.llmCall && open.recording && this.captureContent) {
       const messages = messagesOf(event.input)
       if (messages !== undefined) {
         span.setAttribute(attributeNames.inputMessages, inputMessagesJson(messages, this.maxContentLength))
       }
     }
-    if (this.spans.size === 0) holdRunWrapper(this.spans)
-    this.spans.set(event.runId, open)
     return open
   }
 
