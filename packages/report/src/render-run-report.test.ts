@@ -332,6 +332,8 @@ describe('renderRunReport', () => {
       [(run) => delete run.annotations, 'records with no annotations'],
       [(run) => (run.durationMs = '500' as never), 'records with a duration that is not a number'],
       [(run) => (run.children[0]!.states = [{ state: 'running' }]), 'records.children[0].states[0] with no time'],
+      [(run) => (run.status = 42), 'records with a status that is not text'],
+      [(run) => (run.children[0]!.function = { name: 'Step' }), 'records.children[0] with no function name'],
     ]
     for (const [breakIt, where] of broken) {
       const run = stored()

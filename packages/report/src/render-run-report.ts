@@ -40,7 +40,7 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  * more than 10 deep) gets a note in place of the graph; its timeline and details are complete.
  *
  * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
- * from storage) lacks what the page reads — its id, children, states, annotations or times — or holds a run inside
+ * from storage) lacks what the page reads — its id, function name, status, children, states, annotations or times — or holds a run inside
  * itself; the message says which run (`records[0].children[2] with no list of states`).
  * @example
  * const record = await pipeline.trace(input)
@@ -210,6 +210,8 @@ function lackingField(record: unknown): string | undefined {
   if (typeof record !== 'object' || record === null) return 'no run record'
   const run = record as Readonly<Record<string, unknown>>
   if (typeof run.runId !== 'string') return 'no run id'
+  if (typeof run.function !== 'string') return 'no function name'
+  if (typeof run.status !== 'string') return 'a status that is not text'
   if (!Array.isArray(run.children)) return 'no list of children'
   if (!Array.isArray(run.states)) return 'no list of states'
   if (typeof run.annotations !== 'object' || run.annotations === null) return 'no annotations'
