@@ -343,6 +343,25 @@ describe('renderRunReport', () => {
         where.replace('records', 'records[1]'),
       )
     }
+    const unreadable = stored()
+    Object.defineProperty(unreadable.children[0]!, 'states', {
+      get() {
+        throw new Error('not readable')
+      },
+    })
+    for (const records of [
+      unreadable,
+      new Proxy(stored(), {
+        get() {
+          throw new Error('not readable')
+        },
+      }),
+    ]) {
+      expect(() => renderRunReport(records as unknown as RunRecord)).toThrow(ConfigurationError)
+    }
+    expect(() => renderRunReport(unreadable as unknown as RunRecord)).toThrow(
+      'renderRunReport: records could not be read: Error: not readable',
+    )
     const cyclic = stored()
     cyclic.children[0]!.children = [cyclic]
     expect(() => renderRunReport(cyclic as unknown as RunRecord)).toThrow(

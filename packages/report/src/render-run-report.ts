@@ -41,7 +41,8 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  *
  * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
  * from storage) lacks what the page reads — its id, function name, status, children, states, annotations or times — or holds a run inside
- * itself; the message says which run (`records[0].children[2] with no list of states`).
+ * itself; the message says which run (`records[0].children[2] with no list of states`). Records whose reading throws
+ * (a getter, a `Proxy`) are a ConfigurationError too.
  * @example
  * const record = await pipeline.trace(input)
  * await writeFile('run-report.html', renderRunReport(record))
@@ -49,8 +50,15 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
 export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, given: RunReportOptions = {}): string {
   checkKnownOptions(given, optionKeys, 'renderRunReport')
   const options = readOptions(given)
-  const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
-  const malformed = roots.length === 0 ? 'an empty list' : malformedRecord(roots, Array.isArray(records))
+  let roots: ReadonlyArray<RunRecord>
+  let malformed: string | undefined
+  // Records whose reading throws (a getter, a `Proxy`, a revoked one) are bad input like records that lack a field.
+  try {
+    roots = Array.isArray(records) ? records : [records as RunRecord]
+    malformed = roots.length === 0 ? 'an empty list' : malformedRecord(roots, Array.isArray(records))
+  } catch (error) {
+    throw unreadableOption(error, 'records', 'renderRunReport')
+  }
   if (malformed !== undefined) {
     throw new ConfigurationError({
       option: 'records',
