@@ -225,6 +225,25 @@ describe('RunTracer', () => {
     })
   })
 
+  it('cuts a megabyte model name or stop sequence from the input at 1,000 characters, a key at the cut replaced whole', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({ name: 'huge', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    const key = `sk-proj-${'Q7xv'.repeat(8)}`
+    const huge = `${'m'.repeat(990)}${key}${'m'.repeat(1_000_000)}`
+    await chat.invoke(
+      { messages: [{ role: 'user', content: 'hi' }], model: huge, stop: [huge, 'END'] },
+      { onEvent: tracing.listener },
+    )
+    const call = spanOf(await spans(), 'huge')
+    expect(call.name.length).toBeLessThanOrEqual(1_010)
+    expect(String(call.attributes['gen_ai.request.model']).length).toBeLessThanOrEqual(1_001)
+    const stop = call.attributes['gen_ai.request.stop_sequences'] as string[]
+    expect(stop[0]!.length).toBeLessThanOrEqual(1_001)
+    expect(stop[1]).toBe('END')
+    expect(JSON.stringify([call.name, call.attributes])).not.toContain('Q7xv')
+  })
+
   it('records JSON output for a call with structured output, whatever its input asks for', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })

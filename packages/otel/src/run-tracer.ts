@@ -20,7 +20,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
-import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logger'
+import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -278,20 +278,28 @@ function checkCaptureContent(capture: unknown): boolean {
  * Every attribute the tracer writes but the captured messages (which `chat-content` redacts as structured data before
  * cutting) passes through here: any text in it may have come from a run — a model name or request id the server sent,
  * an annotation, a setting, an error's name — and so may hold a key, so each string, alone or in an array, is redacted
- * as in every log line. Redacts in place and returns `attributes`; a span's name is taken from them once redacted.
+ * as in every log line, then cut at 1,000 characters. Redacts in place and returns `attributes`; a span's name is taken
+ * from them once redacted.
  */
 function redactedAttributes(attributes: Attributes): Attributes {
   for (const name of Object.keys(attributes)) {
     const value = attributes[name]
-    if (typeof value === 'string') attributes[name] = redactString(value)
+    if (typeof value === 'string') attributes[name] = redactAndCut(value, maxAttributeLength)
     else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
       attributes[name] = (value as ReadonlyArray<string | null | undefined>).map((item) =>
-        typeof item === 'string' ? redactString(item) : item,
+        typeof item === 'string' ? redactAndCut(item, maxAttributeLength) : item,
       )
     }
   }
   return attributes
 }
+
+/**
+ * The longest text an attribute (or the span's name) keeps, as an error's message quotes what it was given: a model
+ * name or stop sequence of megabytes from a run's input would otherwise make a span no collector accepts, and with it
+ * the batch of other spans it is exported in.
+ */
+const maxAttributeLength = 1_000
 
 /**
  * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
@@ -308,7 +316,9 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
       if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
-      attributes[attributeNames.annotationPrefix + redactString(key)] = isSecretFieldName(key) ? REDACTED : value
+      attributes[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = isSecretFieldName(key)
+        ? REDACTED
+        : value
     }
   }
 }
