@@ -967,6 +967,41 @@ describe('RunTracer', () => {
     expect(await spans()).toHaveLength(1)
   })
 
+  it('traces the trees in progress when stopped to their end, and none that start afterwards', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started: () => void = () => {}
+    const slowStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'Slow',
+      run: async () => {
+        started()
+        await gate
+        return 'slow'
+      },
+    })
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const outer = new Chain({ name: 'Outer', children: [slow, step] })
+    const stop = tracing.start()
+    const running = outer.invoke(undefined)
+    await slowStarted
+    expect(tracing.openSpans).toBe(2)
+    stop()
+    await step.invoke(undefined)
+    release()
+    await running
+    await step.invoke(undefined)
+
+    expect(tracing.openSpans).toBe(0)
+    expect((await spans()).map((span) => span.name).sort()).toEqual(['Outer', 'Slow', 'Step'])
+  })
+
   it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer()

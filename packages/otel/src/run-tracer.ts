@@ -94,6 +94,8 @@ export class RunTracer {
   private readonly captureContent: boolean
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
+  /** What to do once no span is open: the subscriptions of `start()` stopped while runs they traced were in progress. */
+  private readonly afterLastSpan: Array<() => void> = []
 
   constructor(given: RunTracerOptions = {}) {
     checkKnownOptions(given, optionKeys, 'RunTracer')
@@ -107,10 +109,18 @@ export class RunTracer {
 
   /**
    * Traces every run tree of the process that starts while a tracer provider is registered (the one given, or the
-   * global one as each tree starts); core builds no event for the others. Returns the function that stops it.
+   * global one as each tree starts); core builds no event for the others. Returns the function that stops it: no tree
+   * that starts afterwards is traced, and the trees in progress are traced to their end, so that no span is left open.
    */
   start(): () => void {
-    return onLifecycleEvent(this.listener, { accepts: () => this.tracer() !== undefined })
+    let stopped = false
+    const unsubscribe = onLifecycleEvent(this.listener, { accepts: () => !stopped && this.tracer() !== undefined })
+    return () => {
+      if (stopped) return
+      stopped = true
+      if (this.spans.size === 0) unsubscribe()
+      else this.afterLastSpan.push(unsubscribe)
+    }
   }
 
   /** Spans of runs in progress. */
@@ -196,7 +206,10 @@ export class RunTracer {
 
   private close(open: OpenSpan, event: LifecycleEvent): void {
     this.spans.delete(event.runId)
-    if (this.spans.size === 0) releaseRunWrapper(this.spans)
+    if (this.spans.size === 0) {
+      releaseRunWrapper(this.spans)
+      for (const unsubscribe of this.afterLastSpan.splice(0)) unsubscribe()
+    }
     const span = open.span
     // Whatever the run's output or error holds, its span ends: a span left open is never exported.
     try {
