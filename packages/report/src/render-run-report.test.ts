@@ -41,6 +41,24 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('cuts names of megabytes read back from storage at 1,000 characters: function, kind, run id, state, choice, title', async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [defineFunction({ name: 'Step', run: () => 'done' })],
+    }).trace(undefined)
+    const huge = (tag: string) => `${tag}${'n'.repeat(1_000_000)}`
+    const stored = JSON.parse(JSON.stringify(record)) as RunRecord & { children: Array<Record<string, unknown>> }
+    const child = stored.children[0]!
+    Object.assign(child, { function: huge('f'), kind: huge('k'), runId: huge('r'), annotations: { choice: huge('c') } })
+    ;(child.states as Array<{ state: string }>)[0]!.state = huge('s')
+    const html = renderRunReport(stored, { title: huge('t') })
+    expect(html.length).toBeLessThan(100_000)
+    const row = runData(html)[1]!
+    for (const field of ['function', 'kind', 'runId'] as const) {
+      expect(String(row[field])).toMatch(/^.n{999}… \(\d+ more characters\)$/)
+    }
+  })
+
   it('leaves out a usage whose fields are not numbers, as in a record read back from storage: no markup, no key', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     const key = `sk-proj-${'Ab12'.repeat(6)}`

@@ -13,7 +13,7 @@ import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
 import { type RunRow, toRow, usageOf } from './run-rows.js'
 import { foldRuns, type ShapeNode } from './run-shape.js'
-import { runText } from './run-text.js'
+import { nameText } from './run-text.js'
 
 /** Options of {@link renderRunReport}. */
 export interface RunReportOptions {
@@ -70,7 +70,7 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
   if (options.title !== undefined && typeof options.title !== 'string')
     throw optionError('title', 'a string', options.title, 'renderRunReport')
-  const title = runText(
+  const title = nameText(
     options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
   )
 

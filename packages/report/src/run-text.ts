@@ -18,6 +18,17 @@ export function preview(value: unknown, maxLength: number): string {
   return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
 }
 
+/** The longest name the page shows (a function's, a kind, a run id, a state, a choice, the title), in characters. */
+const maxNameLength = 1_000
+
+/**
+ * A name as {@link preview} writes it, cut at 1,000 characters: a record read back from storage may hold a name of
+ * megabytes, which every row, tooltip and graph node would otherwise repeat whole.
+ */
+export function nameText(value: unknown): string {
+  return preview(value, maxNameLength)
+}
+
 /**
  * `Name in state: first line of the message` (each issue, for a validation error), secrets redacted (the message whole,
  * before its first line is taken), cut at `maxLength` characters as {@link preview} cuts: a run repeats it for every
