@@ -55,7 +55,7 @@ describe('renderRunReport', () => {
     expect(html.length).toBeLessThan(100_000)
     const row = runData(html)[1]!
     for (const field of ['function', 'kind', 'runId'] as const) {
-      expect(String(row[field])).toMatch(/^.n{999}… \(\d+ more characters\)$/)
+      expect(String(row[field])).toMatch(/^.n{999}…$/)
     }
   })
 
