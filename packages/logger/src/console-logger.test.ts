@@ -100,6 +100,39 @@ describe('createConsoleLogger levels', () => {
     )
   })
 
+  it('refuses a stream without write, colors that are not a boolean, and options whose reading throws, with a TypeError', () => {
+    for (const stream of [{}, 5, 'stderr']) {
+      expect(() => createConsoleLogger({ stream } as unknown as ConsoleLoggerOptions)).toThrow(
+        /^createConsoleLogger: stream must have a write method, got /,
+      )
+    }
+    expect(() => createConsoleLogger({ stream: captureStream(), colors: 'yes' as unknown as boolean })).toThrow(
+      new TypeError('createConsoleLogger: colors must be true or false, got "yes"'),
+    )
+    const unreadable = Object.defineProperty({}, 'level', {
+      enumerable: true,
+      get() {
+        throw new Error('not readable')
+      },
+    })
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('not readable')
+        },
+      },
+    )
+    for (const options of [unreadable, trap]) {
+      expect(() => createConsoleLogger(options)).toThrow(
+        new TypeError('createConsoleLogger: options could not be read: Error: not readable'),
+      )
+      expect(() => createMemoryLogger(options)).toThrow(
+        new TypeError('createMemoryLogger: options could not be read: Error: not readable'),
+      )
+    }
+  })
+
   it('writes nothing at silent', () => {
     const stream = captureStream()
     const logger = createConsoleLogger({ level: 'silent', stream })

@@ -86,12 +86,17 @@ class ConsoleLogger extends BaseLogger {
  * logger.info('classified', { label: 'credit', ms: 412 })
  * ```
  *
- * @throws TypeError on an unknown `level` or `format`, or an option key it does not know (`levle`: did you mean `level`?).
+ * @throws TypeError on an unknown `level` or `format`, a `stream` without `write`, a `colors` that is not a boolean, an
+ * option key it does not know (`levle`: did you mean `level`?), or options whose reading throws.
  */
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
-  checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
-  const stream = options.stream ?? defaultStream()
-  const format = options.format ?? 'auto'
+  const given = checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
+  const stream = given.stream ?? defaultStream()
+  if (typeof (stream as { write?: unknown } | null)?.write !== 'function')
+    throw new TypeError(`createConsoleLogger: stream must have a write method, got ${quoteGiven(stream)}`)
+  if (given.colors != null && typeof given.colors !== 'boolean')
+    throw new TypeError(`createConsoleLogger: colors must be true or false, got ${quoteGiven(given.colors)}`)
+  const format = given.format ?? 'auto'
   if (format !== 'auto' && format !== 'pretty' && format !== 'json')
     throw new TypeError(
       `createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got ${quoteGiven(format)}`,
@@ -100,10 +105,10 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   const output: ConsoleOutput = {
     stream,
     pretty: format === 'pretty' || (format === 'auto' && isTerminal),
-    colors: options.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
+    colors: given.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
   }
-  const bindings = options.bindings === undefined ? [] : [options.bindings]
-  return new ConsoleLogger(output, resolveLogLevel(options.level, 'info', true), bindings)
+  const bindings = given.bindings === undefined ? [] : [given.bindings]
+  return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
 }
 
 function defaultStream(): LogStream {

@@ -3,13 +3,19 @@ import { redactAndCut } from './redact.js'
 /**
  * Refuses option keys nobody reads (a misspelling such as `levle`) with a `TypeError` that names the option meant, when
  * one is a near miss, and the known ones: like a wrong `level`, a programming error to fix, not to ignore. Keys whose
- * value is `undefined` are ignored, as everywhere in tinyllm. Options that are not an object are a `TypeError` too.
+ * value is `undefined` are ignored, as everywhere in tinyllm. Options that are not an object, or whose reading throws,
+ * are a `TypeError` too. Returns the options as read, each once: read them there, not again from what was given.
  */
-export function checkKnownOptions(options: object, known: Readonly<Record<string, true>>, owner: string): void {
+export function checkKnownOptions<Options extends object>(
+  options: Options,
+  known: Readonly<Record<string, true>>,
+  owner: string,
+): Partial<Options> {
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`${owner}: options must be an object, got ${options === null ? 'null' : typeof options}`)
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(known, key) || (options as Record<string, unknown>)[key] === undefined) continue
+  const given = readOnce(options, owner)
+  for (const key of Object.keys(given)) {
+    if (Object.hasOwn(known, key) || given[key] === undefined) continue
     const names = Object.keys(known)
     // A key longer than any option name is quoted cut short, and no name is suggested for it.
     const shown = redactAndCut(key, MAX_QUOTED_LENGTH)
@@ -17,6 +23,31 @@ export function checkKnownOptions(options: object, known: Readonly<Record<string
     throw new TypeError(
       `${owner}: ${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${names.join(', ')})`,
     )
+  }
+  return given as Partial<Options>
+}
+
+/**
+ * The options' own keys and values, each read once: options whose reading throws (a getter, a `Proxy`) are a
+ * `TypeError` saying so, and a getter that answers differently each time is not asked twice.
+ */
+function readOnce(options: object, owner: string): Record<string, unknown> {
+  try {
+    const copy: Record<string, unknown> = {}
+    for (const key of Object.keys(options)) {
+      Object.defineProperty(copy, key, {
+        value: (options as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    return copy
+  } catch (error) {
+    const thrown = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    throw new TypeError(`${owner}: options could not be read: ${redactAndCut(thrown, MAX_QUOTED_LENGTH)}`, {
+      cause: error,
+    })
   }
 }
 

@@ -66,7 +66,7 @@ class InMemoryLogger extends BaseLogger implements MemoryLogger {
  * @throws TypeError on an unknown `level` or an option key it does not know (`levle`: did you mean `level`?).
  */
 export function createMemoryLogger(options: MemoryLoggerOptions = {}): MemoryLogger {
-  checkKnownOptions(options, OPTION_NAMES, 'createMemoryLogger')
-  const bindings = options.bindings === undefined ? [] : [options.bindings]
-  return new InMemoryLogger([], resolveLogLevel(options.level, 'trace', false), bindings)
+  const given = checkKnownOptions(options, OPTION_NAMES, 'createMemoryLogger')
+  const bindings = given.bindings === undefined ? [] : [given.bindings]
+  return new InMemoryLogger([], resolveLogLevel(given.level, 'trace', false), bindings)
 }

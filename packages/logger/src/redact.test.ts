@@ -60,6 +60,23 @@ describe('redactString', () => {
     )
   })
 
+  it('replaces the value of a secret key named as configuration files and environments name it, and a PEM private key', () => {
+    expect(redactString('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe(
+      `aws_secret_access_key = ${REDACTED}`,
+    )
+    expect(redactString('SECRET_KEY=django-insecure-abc, secretKey: "minio123", SIGNING_KEY=x')).toBe(
+      `SECRET_KEY=${REDACTED}, secretKey: "${REDACTED}", SIGNING_KEY=${REDACTED}`,
+    )
+    const pem =
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwgg+/Sj=\n-----END RSA PRIVATE KEY-----'
+    expect(redactString(`loaded ${pem} from disk`)).toBe(`loaded ${REDACTED} from disk`)
+    expect(redactString(JSON.stringify({ private_key: pem }))).toBe(`{"private_key":"${REDACTED}"}`)
+    expect(redactString(`private_key: ${pem}`)).not.toContain('MIIEvQ')
+    const kept =
+      'the secretary: JohnSmith1; public_key=AAAAB3Nza; -----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
+    expect(redactString(kept)).toBe(kept)
+  })
+
   it('keeps placeholders under secret names, and short or plain values under weaker ones such as token', () => {
     const kept = [
       'password: undefined, secret=null, api_key=None, "password": "", access_token=false',

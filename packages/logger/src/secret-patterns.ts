@@ -39,6 +39,9 @@ const KEY_PATTERNS = [
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
   // JSON Web Tokens.
   String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
+  // A PEM private key, its lines broken or escaped into JSON (`\n`): the base64 between its armour lines cannot hold
+  // the armour's `-`, so the search from one BEGIN stops where its body does, in time linear in the text.
+  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*-----END [A-Z ]*PRIVATE KEY-----`,
 ]
 
 /** Known key shapes anywhere in a string. Group 1 is the authorization scheme, which is kept. */
@@ -91,6 +94,12 @@ const QUOTED_VALUE = [
 ].join('|')
 
 /**
+ * Names of keys that are secrets, as configuration files and environment variables spell them: `secret_key`,
+ * `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`.
+ */
+const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption)[-_]?key`
+
+/**
  * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
  * only, so that `monkey=` and a sentence's "key=value" stay) inside free text such as a URL, an echoed request body or
  * JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name
@@ -98,12 +107,15 @@ const QUOTED_VALUE = [
  * value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|${SECRET_KEY_NAME}|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
-const STRONG_SECRET_NAME = /(?:api[-_]?key|passw(?:or)?d|secret|(?:access|refresh|auth)[-_]?token)$/i
+const STRONG_SECRET_NAME = new RegExp(
+  `(?:api[-_]?key|passw(?:or)?d|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
+  'i',
+)
 
 /** What stands in for a value that is not there: `password: undefined`, `"secret": ""`, `api_key=***` stay. */
 const PLACEHOLDER_VALUE = /^(?:undefined|null|none|true|false|\[REDACTED\]|\**)$/i

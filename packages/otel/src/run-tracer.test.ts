@@ -14,7 +14,7 @@ import {
 import { Chain, Decision, Parallel } from '@tinyllm/flow'
 import { LLMCall, ProviderCallError } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
-import { registerSecret } from '@tinyllm/logger'
+import { createMemoryLogger, registerSecret } from '@tinyllm/logger'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -223,6 +223,25 @@ describe('RunTracer', () => {
       'gen_ai.output.type': 'text',
       'gen_ai.response.finish_reasons': ['stop', 'stop'],
     })
+  })
+
+  it('cuts a megabyte model name or stop sequence from the input at 1,000 characters, a key at the cut replaced whole', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({ name: 'huge', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    const key = `sk-proj-${'Q7xv'.repeat(8)}`
+    const huge = `${'m'.repeat(990)}${key}${'m'.repeat(1_000_000)}`
+    await chat.invoke(
+      { messages: [{ role: 'user', content: 'hi' }], model: huge, stop: [huge, 'END'] },
+      { onEvent: tracing.listener },
+    )
+    const call = spanOf(await spans(), 'huge')
+    expect(call.name.length).toBeLessThanOrEqual(1_010)
+    expect(String(call.attributes['gen_ai.request.model']).length).toBeLessThanOrEqual(1_001)
+    const stop = call.attributes['gen_ai.request.stop_sequences'] as string[]
+    expect(stop[0]!.length).toBeLessThanOrEqual(1_001)
+    expect(stop[1]).toBe('END')
+    expect(JSON.stringify([call.name, call.attributes])).not.toContain('Q7xv')
   })
 
   it('records JSON output for a call with structured output, whatever its input asks for', async () => {
@@ -758,6 +777,42 @@ describe('RunTracer', () => {
     expect(tracing.openSpans).toBe(0)
   })
 
+  it('ends the span of every run, and holds none open, when the tracer’s spans throw as events and attributes are added', async () => {
+    const { provider, spans } = memoryTracing()
+    const throwing = {
+      getTracer(name: string, version?: string) {
+        const tracer = provider.getTracer(name, version)
+        return {
+          startSpan(...args: Parameters<typeof tracer.startSpan>) {
+            const span = tracer.startSpan(...args)
+            return Object.assign(span, {
+              addEvent() {
+                throw new Error('addEvent failed')
+              },
+              setAttribute() {
+                throw new Error('setAttribute failed')
+              },
+            })
+          },
+          startActiveSpan: tracer.startActiveSpan.bind(tracer),
+        }
+      },
+    }
+    const tracing = new RunTracer({ tracerProvider: throwing, captureContent: true })
+    const logger = createMemoryLogger()
+    const model = new ScriptedChatModel({ responses: ['good'] })
+
+    await expect(classifier(model).invoke('Steady income.', { onEvent: tracing.listener, logger })).resolves.toBe(
+      'approved',
+    )
+
+    expect(tracing.openSpans).toBe(0)
+    expect((await spans()).map((span) => span.attributes['tinyllm.function']).sort()).toEqual(
+      ['Approve', 'Credit analysis', 'Label', 'Prompt', 'classify'].sort(),
+    )
+    expect(logger.entries.some((entry) => entry.message.includes('listener threw'))).toBe(true)
+  })
+
   it('parents every branch of a Parallel fan-out to the Parallel', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -910,6 +965,41 @@ describe('RunTracer', () => {
     }
     await step.invoke(undefined)
     expect(await spans()).toHaveLength(1)
+  })
+
+  it('traces the trees in progress when stopped to their end, and none that start afterwards', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started: () => void = () => {}
+    const slowStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'Slow',
+      run: async () => {
+        started()
+        await gate
+        return 'slow'
+      },
+    })
+    const step = defineFunction({ name: 'Step', run: () => 'done' })
+    const outer = new Chain({ name: 'Outer', children: [slow, step] })
+    const stop = tracing.start()
+    const running = outer.invoke(undefined)
+    await slowStarted
+    expect(tracing.openSpans).toBe(2)
+    stop()
+    await step.invoke(undefined)
+    release()
+    await running
+    await step.invoke(undefined)
+
+    expect(tracing.openSpans).toBe(0)
+    expect((await spans()).map((span) => span.name).sort()).toEqual(['Outer', 'Slow', 'Step'])
   })
 
   it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {

@@ -20,7 +20,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
-import { isSecretFieldName, REDACTED, redact, redactString } from '@tinyllm/logger'
+import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -94,6 +94,8 @@ export class RunTracer {
   private readonly captureContent: boolean
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
+  /** What to do once no span is open: the subscriptions of `start()` stopped while runs they traced were in progress. */
+  private readonly afterLastSpan: Array<() => void> = []
 
   constructor(given: RunTracerOptions = {}) {
     checkKnownOptions(given, optionKeys, 'RunTracer')
@@ -107,10 +109,18 @@ export class RunTracer {
 
   /**
    * Traces every run tree of the process that starts while a tracer provider is registered (the one given, or the
-   * global one as each tree starts); core builds no event for the others. Returns the function that stops it.
+   * global one as each tree starts); core builds no event for the others. Returns the function that stops it: no tree
+   * that starts afterwards is traced, and the trees in progress are traced to their end, so that no span is left open.
    */
   start(): () => void {
-    return onLifecycleEvent(this.listener, { accepts: () => this.tracer() !== undefined })
+    let stopped = false
+    const unsubscribe = onLifecycleEvent(this.listener, { accepts: () => !stopped && this.tracer() !== undefined })
+    return () => {
+      if (stopped) return
+      stopped = true
+      if (this.spans.size === 0) unsubscribe()
+      else this.afterLastSpan.push(unsubscribe)
+    }
   }
 
   /** Spans of runs in progress. */
@@ -130,16 +140,20 @@ export class RunTracer {
       open = this.open(event)
       if (open === undefined) return
     }
-    if (open.recording) {
-      const attributes: Attributes = { [attributeNames.from]: event.from, [attributeNames.attempt]: event.attempt }
-      const error = event.error
-      if (event.to === 'retrying' && error !== undefined) {
-        attributes[attributeNames.errorType] = error.name
-        attributes[attributeNames.retryReason] = headline(error)
+    // A span that throws as an event is added (a tracer of another vendor's) still ends with its run.
+    try {
+      if (open.recording) {
+        const attributes: Attributes = { [attributeNames.from]: event.from, [attributeNames.attempt]: event.attempt }
+        const error = event.error
+        if (event.to === 'retrying' && error !== undefined) {
+          attributes[attributeNames.errorType] = error.name
+          attributes[attributeNames.retryReason] = headline(error)
+        }
+        open.span.addEvent(event.to, redactedAttributes(attributes), event.at)
       }
-      open.span.addEvent(event.to, redactedAttributes(attributes), event.at)
+    } finally {
+      if (event.to === 'complete' || event.to === 'failed') this.close(open, event)
     }
-    if (event.to === 'complete' || event.to === 'failed') this.close(open, event)
   }
 
   private open(event: LifecycleEvent): OpenSpan | undefined {
@@ -178,20 +192,24 @@ export class RunTracer {
       recording: span.isRecording(),
       llmCall: llmCall !== undefined,
     }
+    // Held before anything else is asked of the span, so that a span which throws then still ends with its run.
+    if (this.spans.size === 0) holdRunWrapper(this.spans)
+    this.spans.set(event.runId, open)
     if (open.llmCall && open.recording && this.captureContent) {
       const messages = messagesOf(event.input)
       if (messages !== undefined) {
         span.setAttribute(attributeNames.inputMessages, inputMessagesJson(messages, this.maxContentLength))
       }
     }
-    if (this.spans.size === 0) holdRunWrapper(this.spans)
-    this.spans.set(event.runId, open)
     return open
   }
 
   private close(open: OpenSpan, event: LifecycleEvent): void {
     this.spans.delete(event.runId)
-    if (this.spans.size === 0) releaseRunWrapper(this.spans)
+    if (this.spans.size === 0) {
+      releaseRunWrapper(this.spans)
+      for (const unsubscribe of this.afterLastSpan.splice(0)) unsubscribe()
+    }
     const span = open.span
     // Whatever the run's output or error holds, its span ends: a span left open is never exported.
     try {
@@ -273,20 +291,28 @@ function checkCaptureContent(capture: unknown): boolean {
  * Every attribute the tracer writes but the captured messages (which `chat-content` redacts as structured data before
  * cutting) passes through here: any text in it may have come from a run — a model name or request id the server sent,
  * an annotation, a setting, an error's name — and so may hold a key, so each string, alone or in an array, is redacted
- * as in every log line. Redacts in place and returns `attributes`; a span's name is taken from them once redacted.
+ * as in every log line, then cut at 1,000 characters. Redacts in place and returns `attributes`; a span's name is taken
+ * from them once redacted.
  */
 function redactedAttributes(attributes: Attributes): Attributes {
   for (const name of Object.keys(attributes)) {
     const value = attributes[name]
-    if (typeof value === 'string') attributes[name] = redactString(value)
+    if (typeof value === 'string') attributes[name] = redactAndCut(value, maxAttributeLength)
     else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
       attributes[name] = (value as ReadonlyArray<string | null | undefined>).map((item) =>
-        typeof item === 'string' ? redactString(item) : item,
+        typeof item === 'string' ? redactAndCut(item, maxAttributeLength) : item,
       )
     }
   }
   return attributes
 }
+
+/**
+ * The longest text an attribute (or the span's name) keeps, as an error's message quotes what it was given: a model
+ * name or stop sequence of megabytes from a run's input would otherwise make a span no collector accepts, and with it
+ * the batch of other spans it is exported in.
+ */
+const maxAttributeLength = 1_000
 
 /**
  * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
@@ -303,7 +329,9 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
       if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
-      attributes[attributeNames.annotationPrefix + redactString(key)] = isSecretFieldName(key) ? REDACTED : value
+      attributes[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = isSecretFieldName(key)
+        ? REDACTED
+        : value
     }
   }
 }

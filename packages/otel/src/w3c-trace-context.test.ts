@@ -97,6 +97,17 @@ describe('W3C trace context, without a registered propagator', () => {
         theirs && { ...theirs, traceState: theirs.traceState?.serialize() },
       )
     }
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    const unreadable = [
+      Object.defineProperty({}, 'traceparent', {
+        get() {
+          throw new Error('not readable')
+        },
+      }),
+      revoked.proxy,
+    ] as unknown as Array<Record<string, string>>
+    for (const carried of unreadable) expect(extracted(carried)).toBeUndefined()
     expect(extracted(referenceInject(sampled))).toMatchObject({
       traceId: sampled.traceId,
       spanId: sampled.spanId,

@@ -21,6 +21,16 @@ export function injectTraceContext(context: Context, carried: Record<string, str
  * itself when they describe none (absent, malformed, all-zero ids, version `ff`).
  */
 export function extractTraceContext(context: Context, carried: Readonly<Record<string, string>>): Context {
+  // Fields whose reading throws (a getter, a revoked `Proxy`) describe nothing, as for the SDK's propagators, which
+  // the API calls inside a catch: the run goes on without the remote parent rather than fail for its tracing.
+  try {
+    return readTraceContext(context, carried)
+  } catch {
+    return context
+  }
+}
+
+function readTraceContext(context: Context, carried: Readonly<Record<string, string>>): Context {
   // Read as the SDK's propagator reads them (a list's first traceparent, its tracestates joined), and only as strings:
   // what was carried comes from another process, through a queue, and may be anything.
   const fields = (typeof carried === 'object' && carried !== null ? carried : {}) as Readonly<Record<string, unknown>>

@@ -41,6 +41,24 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('cuts names of megabytes read back from storage at 1,000 characters: function, kind, run id, state, choice, title', async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [defineFunction({ name: 'Step', run: () => 'done' })],
+    }).trace(undefined)
+    const huge = (tag: string) => `${tag}${'n'.repeat(1_000_000)}`
+    const stored = JSON.parse(JSON.stringify(record)) as RunRecord & { children: Array<Record<string, unknown>> }
+    const child = stored.children[0]!
+    Object.assign(child, { function: huge('f'), kind: huge('k'), runId: huge('r'), annotations: { choice: huge('c') } })
+    ;(child.states as Array<{ state: string }>)[0]!.state = huge('s')
+    const html = renderRunReport(stored, { title: huge('t') })
+    expect(html.length).toBeLessThan(100_000)
+    const row = runData(html)[1]!
+    for (const field of ['function', 'kind', 'runId'] as const) {
+      expect(String(row[field])).toMatch(/^.n{999}…$/)
+    }
+  })
+
   it('leaves out a usage whose fields are not numbers, as in a record read back from storage: no markup, no key', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     const key = `sk-proj-${'Ab12'.repeat(6)}`
@@ -332,6 +350,8 @@ describe('renderRunReport', () => {
       [(run) => delete run.annotations, 'records with no annotations'],
       [(run) => (run.durationMs = '500' as never), 'records with a duration that is not a number'],
       [(run) => (run.children[0]!.states = [{ state: 'running' }]), 'records.children[0].states[0] with no time'],
+      [(run) => (run.status = 42), 'records with a status that is not text'],
+      [(run) => (run.children[0]!.function = { name: 'Step' }), 'records.children[0] with no function name'],
     ]
     for (const [breakIt, where] of broken) {
       const run = stored()
@@ -341,6 +361,25 @@ describe('renderRunReport', () => {
         where.replace('records', 'records[1]'),
       )
     }
+    const unreadable = stored()
+    Object.defineProperty(unreadable.children[0]!, 'states', {
+      get() {
+        throw new Error('not readable')
+      },
+    })
+    for (const records of [
+      unreadable,
+      new Proxy(stored(), {
+        get() {
+          throw new Error('not readable')
+        },
+      }),
+    ]) {
+      expect(() => renderRunReport(records as unknown as RunRecord)).toThrow(ConfigurationError)
+    }
+    expect(() => renderRunReport(unreadable as unknown as RunRecord)).toThrow(
+      'renderRunReport: records could not be read: Error: not readable',
+    )
     const cyclic = stored()
     cyclic.children[0]!.children = [cyclic]
     expect(() => renderRunReport(cyclic as unknown as RunRecord)).toThrow(

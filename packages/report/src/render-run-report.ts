@@ -13,7 +13,7 @@ import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
 import { type RunRow, toRow, usageOf } from './run-rows.js'
 import { foldRuns, type ShapeNode } from './run-shape.js'
-import { runText } from './run-text.js'
+import { nameText } from './run-text.js'
 
 /** Options of {@link renderRunReport}. */
 export interface RunReportOptions {
@@ -40,8 +40,9 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
  * more than 10 deep) gets a note in place of the graph; its timeline and details are complete.
  *
  * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
- * from storage) lacks what the page reads — its id, children, states, annotations or times — or holds a run inside
- * itself; the message says which run (`records[0].children[2] with no list of states`).
+ * from storage) lacks what the page reads — its id, function name, status, children, states, annotations or times — or holds a run inside
+ * itself; the message says which run (`records[0].children[2] with no list of states`). Records whose reading throws
+ * (a getter, a `Proxy`) are a ConfigurationError too.
  * @example
  * const record = await pipeline.trace(input)
  * await writeFile('run-report.html', renderRunReport(record))
@@ -49,8 +50,15 @@ const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', 
 export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, given: RunReportOptions = {}): string {
   checkKnownOptions(given, optionKeys, 'renderRunReport')
   const options = readOptions(given)
-  const roots: ReadonlyArray<RunRecord> = Array.isArray(records) ? records : [records as RunRecord]
-  const malformed = roots.length === 0 ? 'an empty list' : malformedRecord(roots, Array.isArray(records))
+  let roots: ReadonlyArray<RunRecord>
+  let malformed: string | undefined
+  // Records whose reading throws (a getter, a `Proxy`, a revoked one) are bad input like records that lack a field.
+  try {
+    roots = Array.isArray(records) ? records : [records as RunRecord]
+    malformed = roots.length === 0 ? 'an empty list' : malformedRecord(roots, Array.isArray(records))
+  } catch (error) {
+    throw unreadableOption(error, 'records', 'renderRunReport')
+  }
   if (malformed !== undefined) {
     throw new ConfigurationError({
       option: 'records',
@@ -62,7 +70,7 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
   if (options.title !== undefined && typeof options.title !== 'string')
     throw optionError('title', 'a string', options.title, 'renderRunReport')
-  const title = runText(
+  const title = nameText(
     options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
   )
 
@@ -210,6 +218,8 @@ function lackingField(record: unknown): string | undefined {
   if (typeof record !== 'object' || record === null) return 'no run record'
   const run = record as Readonly<Record<string, unknown>>
   if (typeof run.runId !== 'string') return 'no run id'
+  if (typeof run.function !== 'string') return 'no function name'
+  if (typeof run.status !== 'string') return 'a status that is not text'
   if (!Array.isArray(run.children)) return 'no list of children'
   if (!Array.isArray(run.states)) return 'no list of states'
   if (typeof run.annotations !== 'object' || run.annotations === null) return 'no annotations'

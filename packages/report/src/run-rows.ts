@@ -1,9 +1,9 @@
 import type { RunRecord, UsageTotals } from '@tinyllm/core'
-import { errorDetail, headline, preview, runText } from './run-text.js'
+import { errorDetail, headline, nameText, preview } from './run-text.js'
 
 /**
  * One run as the timeline and the details panel show it: times relative to the report's start, every name and value
- * redacted (see `runText`).
+ * redacted and names cut (see `runText` and `nameText`).
  */
 export interface RunRow {
   readonly runId: string
@@ -51,8 +51,8 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   const states = record.states.map((entry) => {
     const at = entry.at - origin
     return entry.error === undefined
-      ? ([runText(entry.state), at, entry.attempt] as const)
-      : ([runText(entry.state), at, entry.attempt, headline(entry.error, maxValueLength)] as const)
+      ? ([nameText(entry.state), at, entry.attempt] as const)
+      : ([nameText(entry.state), at, entry.attempt, headline(entry.error, maxValueLength)] as const)
   })
   const retries: Array<{ attempt: number; startMs: number; endMs: number; reason: string }> = []
   record.states.forEach((entry, index) => {
@@ -66,9 +66,9 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     })
   })
   const row: { -readonly [Key in keyof RunRow]: RunRow[Key] } = {
-    runId: runText(record.runId),
-    function: runText(record.function),
-    kind: runText(record.kind),
+    runId: nameText(record.runId),
+    function: nameText(record.function),
+    kind: nameText(record.kind),
     status: record.status,
     depth,
     shape,
@@ -88,7 +88,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
   if (Object.keys(record.annotations).length > 0) row.annotations = preview(record.annotations, maxValueLength)
   if (record.error !== undefined) {
     row.error = {
-      name: runText(record.error.name),
+      name: nameText(record.error.name),
       headline: headline(record.error, maxValueLength),
       detail: errorDetail(record.error, maxValueLength),
     }

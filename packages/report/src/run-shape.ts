@@ -1,5 +1,5 @@
 import type { RunRecord } from '@tinyllm/core'
-import { runText } from './run-text.js'
+import { nameText } from './run-text.js'
 
 /** How the runs of one shape node ended, taken together. */
 export type ShapeOutcome = 'complete' | 'failed' | 'mixed' | 'running'
@@ -55,8 +55,8 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     if (node === undefined) {
       node = {
         id: `s${nodes.length}`,
-        name: runText(record.function),
-        kind: runText(record.kind),
+        name: nameText(record.function),
+        kind: nameText(record.kind),
         parent,
         depth: parent === undefined ? 0 : parent.depth + 1,
         children: [],
@@ -96,7 +96,7 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     if (record.attempts > 1) node.retried++
     const choice = record.annotations.choice
     if (typeof choice === 'string') {
-      const shown = runText(choice)
+      const shown = nameText(choice)
       node.choices.set(shown, (node.choices.get(shown) ?? 0) + 1)
     }
 

@@ -1,5 +1,5 @@
 import { type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
-import { redact, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 
 /**
  * Run data as text on the page: strings as they are, anything else as indented JSON, with secrets redacted. Every name,
@@ -16,6 +16,18 @@ export function runText(value: unknown): string {
 export function preview(value: unknown, maxLength: number): string {
   const text = runText(value)
   return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
+}
+
+/** The longest name the page shows (a function's, a kind, a run id, a state, a choice, the title), in characters. */
+const maxNameLength = 1_000
+
+/**
+ * A name as {@link runText} writes it, cut at 1,000 characters and an ellipsis: a record read back from storage may hold
+ * a name of megabytes, which every row, tooltip and graph node would otherwise repeat whole. Text is read only as far
+ * as it can show (see `redactAndCut`), so such a name costs no more than a short one.
+ */
+export function nameText(value: unknown): string {
+  return redactAndCut(typeof value === 'string' ? value : runText(value), maxNameLength)
 }
 
 /**
