@@ -9,6 +9,7 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
@@ -495,6 +496,39 @@ describe('BullMQExecutor and serve', () => {
     const error = await double.invoke(1, { executor, runId: 'foreign-1' }).catch((e: unknown) => e)
     expect(RunJobError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/^double: the job of run foreign-1 failed: WRONGTYPE/)
+  })
+
+  it('fails a job whose data is not a run’s (null, text, no graph) with a RunJobError saying so, read back typed', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const connection = { host: '127.0.0.1', port: Number(new URL(redis.url).port) }
+    const foreign = new Queue(queue, { connection, prefix: 'tinyllm' })
+    const events = new QueueEvents(queue, { connection, prefix: 'tinyllm' })
+    await events.waitUntilReady()
+    try {
+      const cases = [
+        ['null-data', null, "its data is null, not a run's"],
+        ['text-data', 'text', "its data is a string, not a run's"],
+        ['no-graph', { graph: 42, fingerprint: 'f', input: 1 }, "its data is not a run's: graph is not a string"],
+      ] as const
+      for (const [runId, data, problem] of cases) {
+        const job = await foreign.add('double', data as never, { jobId: runId, attempts: 3 })
+        const failed = await job.waitUntilFinished(events, 60_000).catch((e: unknown) => e)
+        expect((failed as Error).message).toBe(`run: the job of run ${runId} failed: ${problem}`)
+        expect((await foreign.getJob(runId))?.attemptsMade).toBe(1)
+        const outcome = await executor.result(runId)
+        expect(outcome?.status).toBe('rejected')
+        const read = outcome?.status === 'rejected' ? outcome.error : undefined
+        expect(RunJobError.isInstance(read)).toBe(true)
+        expect(read).toMatchObject({ runId, reason: problem })
+        const submitted = await double.invoke(1, { executor, runId }).catch((e: unknown) => e)
+        expect(RunJobError.isInstance(submitted)).toBe(true)
+        expect((submitted as Error).message).toBe(`double: the job of run ${runId} failed: ${problem}`)
+      }
+    } finally {
+      await events.close()
+      await foreign.close()
+    }
   })
 
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {

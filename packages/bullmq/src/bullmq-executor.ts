@@ -31,6 +31,7 @@ import {
   queueNames,
   type RunJobData,
   type RunJobResult,
+  runJobDataProblem,
 } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 
@@ -299,7 +300,7 @@ export class BullMQExecutor implements RunExecutor {
     this.checkOpen()
     const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
     if (job === undefined || !job.finishedOn) return undefined
-    return outcomeOf(job, job.data.graph)
+    return outcomeOf(job, undefined)
   }
 
   /**
@@ -619,6 +620,7 @@ export class BullMQExecutor implements RunExecutor {
       submitted &&
       this.rerunFailed &&
       job.failedReason &&
+      runJobDataProblem(job.data) === undefined &&
       runIdConflict(run.runId, job.data, run.graph, run.data) === undefined
     ) {
       // Run it again, unless another producer has just done so (it is no longer failed, or the retry finds it so):
@@ -642,19 +644,27 @@ export class BullMQExecutor implements RunExecutor {
   }
 }
 
-/** A finished job's outcome: its output, its typed error, or why it failed outside the run. */
+/**
+ * A finished job's outcome: its output, its typed error, or why it failed outside the run. `graph` is the graph it was
+ * submitted for; `undefined` reads the job whatever its graph.
+ */
 function outcomeOf(
   job: Job<RunJobData, RunJobResult>,
-  graph: string,
+  graph: string | undefined,
   submitted?: Submission,
 ): RunOutcome<unknown> | undefined {
-  const runId = job.id ?? job.data.runId
-  const conflict = runIdConflict(runId, job.data, graph, submitted)
+  const runId = job.id as string
+  // A job another program queued, or one whose data was changed in Redis, may hold anything.
+  const problem = runJobDataProblem(job.data)
+  if (problem !== undefined) {
+    return { status: 'rejected', runId, error: new RunJobError({ runId, reason: problem, functionName: graph }) }
+  }
+  const conflict = graph === undefined ? undefined : runIdConflict(runId, job.data, graph, submitted)
   if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
       job.data.error === undefined
-        ? new RunJobError({ runId, reason: job.failedReason, functionName: graph })
+        ? new RunJobError({ runId, reason: job.failedReason, functionName: graph ?? job.data.graph })
         : TinyLLMError.fromJSON(job.data.error)
     return { status: 'rejected', runId, error }
   }
