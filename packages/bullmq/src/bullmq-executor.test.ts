@@ -696,6 +696,22 @@ describe('BullMQExecutor and serve', () => {
     expect(runs).toBe(0)
   })
 
+  it('refuses a cancel reason that is not a string with a ConfigurationError, keeping no request', async () => {
+    const count = defineFunction({ name: 'count', run: () => 'ran' })
+    const { executor } = await setUp({ graphs: [count] })
+    const unprintable = {
+      toString() {
+        throw new Error('no text')
+      },
+    }
+    for (const reason of [unprintable, null, 42]) {
+      const error = await executor.cancel('reasonless', reason as never).catch((e: unknown) => e)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^BullMQExecutor: reason must be a string, got/)
+    }
+    expect(await count.invoke(undefined, { executor, runId: 'reasonless' })).toBe('ran')
+  })
+
   it('serve refuses a worker without graphs, or with two graphs of one name', async () => {
     const one = defineFunction({ name: 'same', run: () => 1 })
     const two = defineFunction({ name: 'same', run: () => 2 })

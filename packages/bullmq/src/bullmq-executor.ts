@@ -305,10 +305,12 @@ export class BullMQExecutor implements RunExecutor {
 
   /**
    * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
-   * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
+   * that has not started it yet refuses it. An id no run can have, or a reason that is not a string, is a
+   * ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
     checkRunId(runId, owner)
+    if (typeof reason !== 'string') throw optionError('reason', 'a string', reason, owner)
     this.checkOpen()
     await requestCancel(this.client, this.names, runId, reason)
   }
