@@ -967,6 +967,22 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await garble.invoke({ as: 'bom-resumable-stream' })).toBe('resumed')
   })
 
+  it('an answer larger than the SDK reads over stdio (10 MiB) fails its call with an MCPToolError; the connection goes on', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const garble = toolNamed(await records.tools(), 'garble')
+    // Held whole in memory, an answer without end would take all of it: the call fails past the limit, not at its end.
+    for (const as of ['huge', 'huge-stream']) {
+      const error = await garble.invoke({ as }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        "the server's answer is malformed: it is larger than the 10485760 bytes the MCP SDK reads of an answer over stdio",
+      )
+    }
+    expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
+  }, 120_000)
+
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
