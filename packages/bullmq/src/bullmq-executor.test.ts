@@ -531,6 +531,31 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('result() answers a run whose job is not JSON, or another program’s value, with a RunJobError, as a submission does', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    expect(await double.invoke(1, { executor, runId: 'corrupt-1' })).toBe(2)
+    const admin = new Redis(redis.url)
+    await admin.hset(`tinyllm:${queue}:corrupt-1`, 'data', '{"note":"sk-corrupt-secret-1234')
+    await admin.set(`tinyllm:${queue}:foreign-2`, 'not a job')
+    admin.disconnect()
+    const corrupt = await executor.result('corrupt-1')
+    expect(corrupt?.status).toBe('rejected')
+    const read = corrupt?.status === 'rejected' ? corrupt.error : undefined
+    expect(RunJobError.isInstance(read)).toBe(true)
+    expect((read as Error).message).toBe(
+      'run: the job of run corrupt-1 failed: its job in Redis holds a field that is not JSON (another program wrote it?)',
+    )
+    const submitted = await double.invoke(1, { executor, runId: 'corrupt-1' }).catch((e: unknown) => e)
+    expect(RunJobError.isInstance(submitted)).toBe(true)
+    expect((submitted as Error).message).not.toContain('sk-corrupt')
+    const foreign = await executor.result('foreign-2')
+    expect(foreign?.status === 'rejected' && RunJobError.isInstance(foreign.error)).toBe(true)
+    expect(foreign?.status === 'rejected' && foreign.error.message).toMatch(
+      /^run: the job of run foreign-2 failed: WRONGTYPE/,
+    )
+  })
+
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
     const slow = defineFunction({
       name: 'slow',

@@ -298,7 +298,15 @@ export class BullMQExecutor implements RunExecutor {
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
     checkRunId(runId, owner)
     this.checkOpen()
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    let job: Job<RunJobData, RunJobResult> | undefined
+    try {
+      job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    } catch (error) {
+      // Closed meanwhile, said so; else its key holds another program's value, or its data or result is not JSON: the
+      // run cannot be read, as a submission of its id finds.
+      this.checkOpen()
+      return rejected(runId, error, undefined)
+    }
     if (job === undefined || !job.finishedOn) return undefined
     return outcomeOf(job, undefined)
   }
@@ -707,14 +715,16 @@ function runIdConflict(
   return rejected(runId, new RunJobError({ runId, reason, functionName: graph }), graph)
 }
 
-function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
-  return {
-    status: 'rejected',
-    runId,
-    error: TinyLLMError.isInstance(error)
-      ? error
-      : new RunJobError({ runId, reason: error instanceof Error ? error.message : String(error), functionName }),
-  }
+function rejected(runId: string, error: unknown, functionName: string | undefined): RunOutcome<never> {
+  if (TinyLLMError.isInstance(error)) return { status: 'rejected', runId, error }
+  // The parser's message quotes the text's first characters, cut where a secret may be: said, not quoted.
+  const reason =
+    error instanceof SyntaxError
+      ? 'its job in Redis holds a field that is not JSON (another program wrote it?)'
+      : error instanceof Error
+        ? error.message
+        : String(error)
+  return { status: 'rejected', runId, error: new RunJobError({ runId, reason, functionName }) }
 }
 
 /** Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. */
