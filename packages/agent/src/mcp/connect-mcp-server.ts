@@ -372,6 +372,11 @@ export class MCPServerConnection implements MCPToolConnection {
           functionName: name,
         })
       }
+      // The values of variables named like a credential (`GITHUB_TOKEN`, `API_KEY`) are never shown, as a header's.
+      if (env !== undefined) {
+        this.secrets = { headers: env }
+        this.releaseSecrets = registerClientSecrets(this, this.secrets)
+      }
       const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),

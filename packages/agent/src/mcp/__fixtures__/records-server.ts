@@ -42,6 +42,14 @@ function recordsServer(): McpServer {
     async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
   )
   server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => {}))
+  server.registerTool(
+    'check_token',
+    { description: 'Refuses the token it was started with, quoting it' },
+    async () => ({
+      content: [{ type: 'text', text: `refused token ${process.env.RECORDS_TOKEN}` }],
+      isError: true,
+    }),
+  )
   server.registerTool('crash', { description: 'The server process dies while answering' }, () => {
     setImmediate(() => process.exit(3))
     return new Promise<never>(() => {})
