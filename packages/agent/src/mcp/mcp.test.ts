@@ -96,6 +96,7 @@ describe('MCP tools over stdio', () => {
       ['lookup_applicant', 'mcp-tool', true],
       ['add', 'mcp-tool', true],
       ['hang', 'mcp-tool', true],
+      ['check_token', 'mcp-tool', true],
       ['crash', 'mcp-tool', true],
       ['block', 'mcp-tool', true],
       ['blocked', 'mcp-tool', true],
