@@ -556,6 +556,37 @@ describe('BullMQExecutor and serve', () => {
     )
   })
 
+  it('settles a run whose job became unreadable while it ran with a RunJobError, instead of waiting for ever', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let finish!: () => void
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    const slow = defineFunction({
+      name: 'slow',
+      run: async () => {
+        started()
+        await gate
+        return 'done'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [slow] })
+    const waiting = slow.invoke(undefined, { executor, runId: 'corrupted-while-running' }).catch((e: unknown) => e)
+    await running
+    const admin = new Redis(redis.url)
+    await admin.hset(`tinyllm:${queue}:corrupted-while-running`, 'data', '{"note":')
+    admin.disconnect()
+    finish()
+    const error = await waiting
+    expect(RunJobError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toBe(
+      'slow: the job of run corrupted-while-running failed: its job in Redis holds a field that is not JSON (another program wrote it?)',
+    )
+  })
+
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
     const slow = defineFunction({
       name: 'slow',

@@ -624,7 +624,14 @@ export class BullMQExecutor implements RunExecutor {
 
   /** Settles a run from its finished job (or, with `rerunFailed` at submission, runs a failed one again). */
   private async read(run: PendingRun, submitted: boolean): Promise<void> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    let job: Job<RunJobData, RunJobResult> | undefined
+    try {
+      job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    } catch (error) {
+      // Its key holds another program's value, or a field that is not JSON: reading it again would fail again.
+      this.settle(run, rejected(run.runId, error, run.graph))
+      return
+    }
     if (job === undefined || run.settled) return
     if (
       submitted &&
