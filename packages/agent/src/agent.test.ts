@@ -685,6 +685,28 @@ describe('Agent: approval', () => {
     expect(new Set(ids).size).toBe(count)
   })
 
+  it('gives calls the model sent without an id ids of their own, so the conversation goes on to the next turn', async () => {
+    const ran: number[] = []
+    const echo = defineTool({
+      name: 'echo',
+      description: 'Echoes',
+      input: z.object({ n: z.number() }),
+      run: ({ n }) => {
+        ran.push(n)
+        return n
+      },
+    })
+    const { model, llm } = scripted({ toolCalls: [call('echo', { n: 1 }, ''), call('echo', { n: 2 }, '')] }, 'ok')
+    const outcome = await agentWith(llm, { tools: [echo] }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'ok' })
+    expect(ran).toEqual([1, 2])
+    expect(model.calls[1]?.messages[1]).toMatchObject({ toolCalls: [{ id: 'call' }, { id: 'call-2' }] })
+    expect(toolMessages(model, 1).map((message) => [message.toolCallId, message.content])).toEqual([
+      ['call', '1'],
+      ['call-2', '2'],
+    ])
+  })
+
   it('a decision answers one call: a later call that reuses its id waits for a decision of its own', async () => {
     sends.length = 0
     const mail = (body: string) => ({ toolCalls: [call('send_email', { to: 'ada@example.com', body }, 'mail')] })

@@ -700,19 +700,21 @@ class AgentRun {
 
   /**
    * The calls of a turn, each with an id no other call of the conversation has: a repeated id (two calls of one turn,
-   * or a call of an earlier turn) gets a suffix, `-2`, `-3`…, so that every call gets its own result and its own
-   * approval decision.
+   * or a call of an earlier turn) gets a suffix, `-2`, `-3`…, and a call without one is `call`, so that every call gets
+   * its own result and its own approval decision.
    */
   private withUniqueIds(toolCalls: ReadonlyArray<ToolCall>): ReadonlyArray<ToolCall> {
     const ids = this.callIds
     return toolCalls.map((call) => {
-      let id = call.id
+      // A call without an id (some OpenAI-compatible servers send `""`) gets one: the result that answers it names it.
+      const given = call.id === '' ? 'call' : call.id
+      let id = given
       if (ids.has(id)) {
         // Counted on from the last suffix given, so a turn of n calls under one id takes n steps, not n²/2.
-        let suffix = this.nextSuffix.get(call.id) ?? 2
-        while (ids.has(`${call.id}-${suffix}`)) suffix++
-        id = `${call.id}-${suffix}`
-        this.nextSuffix.set(call.id, suffix + 1)
+        let suffix = this.nextSuffix.get(given) ?? 2
+        while (ids.has(`${given}-${suffix}`)) suffix++
+        id = `${given}-${suffix}`
+        this.nextSuffix.set(given, suffix + 1)
       }
       ids.add(id)
       return id === call.id ? call : { ...call, id }

@@ -9,6 +9,7 @@ import {
 import { Chain } from '@tinyllm/flow'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
+import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
@@ -497,6 +498,95 @@ describe('BullMQExecutor and serve', () => {
     expect((error as Error).message).toMatch(/^double: the job of run foreign-1 failed: WRONGTYPE/)
   })
 
+  it('fails a job whose data is not a run’s (null, text, no graph) with a RunJobError saying so, read back typed', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const connection = { host: '127.0.0.1', port: Number(new URL(redis.url).port) }
+    const foreign = new Queue(queue, { connection, prefix: 'tinyllm' })
+    const events = new QueueEvents(queue, { connection, prefix: 'tinyllm' })
+    await events.waitUntilReady()
+    try {
+      const cases = [
+        ['null-data', null, "its data is null, not a run's"],
+        ['text-data', 'text', "its data is a string, not a run's"],
+        ['no-graph', { graph: 42, fingerprint: 'f', input: 1 }, "its data is not a run's: graph is not a string"],
+      ] as const
+      for (const [runId, data, problem] of cases) {
+        const job = await foreign.add('double', data as never, { jobId: runId, attempts: 3 })
+        const failed = await job.waitUntilFinished(events, 60_000).catch((e: unknown) => e)
+        expect((failed as Error).message).toBe(`run: the job of run ${runId} failed: ${problem}`)
+        expect((await foreign.getJob(runId))?.attemptsMade).toBe(1)
+        const outcome = await executor.result(runId)
+        expect(outcome?.status).toBe('rejected')
+        const read = outcome?.status === 'rejected' ? outcome.error : undefined
+        expect(RunJobError.isInstance(read)).toBe(true)
+        expect(read).toMatchObject({ runId, reason: problem })
+        const submitted = await double.invoke(1, { executor, runId }).catch((e: unknown) => e)
+        expect(RunJobError.isInstance(submitted)).toBe(true)
+        expect((submitted as Error).message).toBe(`double: the job of run ${runId} failed: ${problem}`)
+      }
+    } finally {
+      await events.close()
+      await foreign.close()
+    }
+  })
+
+  it('result() answers a run whose job is not JSON, or another program’s value, with a RunJobError, as a submission does', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    expect(await double.invoke(1, { executor, runId: 'corrupt-1' })).toBe(2)
+    const admin = new Redis(redis.url)
+    await admin.hset(`tinyllm:${queue}:corrupt-1`, 'data', '{"note":"sk-corrupt-secret-1234')
+    await admin.set(`tinyllm:${queue}:foreign-2`, 'not a job')
+    admin.disconnect()
+    const corrupt = await executor.result('corrupt-1')
+    expect(corrupt?.status).toBe('rejected')
+    const read = corrupt?.status === 'rejected' ? corrupt.error : undefined
+    expect(RunJobError.isInstance(read)).toBe(true)
+    expect((read as Error).message).toBe(
+      'run: the job of run corrupt-1 failed: its job in Redis holds a field that is not JSON (another program wrote it?)',
+    )
+    const submitted = await double.invoke(1, { executor, runId: 'corrupt-1' }).catch((e: unknown) => e)
+    expect(RunJobError.isInstance(submitted)).toBe(true)
+    expect((submitted as Error).message).not.toContain('sk-corrupt')
+    const foreign = await executor.result('foreign-2')
+    expect(foreign?.status === 'rejected' && RunJobError.isInstance(foreign.error)).toBe(true)
+    expect(foreign?.status === 'rejected' && foreign.error.message).toMatch(
+      /^run: the job of run foreign-2 failed: WRONGTYPE/,
+    )
+  })
+
+  it('settles a run whose job became unreadable while it ran with a RunJobError, instead of waiting for ever', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let finish!: () => void
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    const slow = defineFunction({
+      name: 'slow',
+      run: async () => {
+        started()
+        await gate
+        return 'done'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [slow] })
+    const waiting = slow.invoke(undefined, { executor, runId: 'corrupted-while-running' }).catch((e: unknown) => e)
+    await running
+    const admin = new Redis(redis.url)
+    await admin.hset(`tinyllm:${queue}:corrupted-while-running`, 'data', '{"note":')
+    admin.disconnect()
+    finish()
+    const error = await waiting
+    expect(RunJobError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toBe(
+      'slow: the job of run corrupted-while-running failed: its job in Redis holds a field that is not JSON (another program wrote it?)',
+    )
+  })
+
   it('fails a run at its deadline with a TimeoutError, as in-process, and the deadline travels to the worker', async () => {
     const slow = defineFunction({
       name: 'slow',
@@ -660,6 +750,22 @@ describe('BullMQExecutor and serve', () => {
     expect(AbortError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/changed my mind/)
     expect(runs).toBe(0)
+  })
+
+  it('refuses a cancel reason that is not a string with a ConfigurationError, keeping no request', async () => {
+    const count = defineFunction({ name: 'count', run: () => 'ran' })
+    const { executor } = await setUp({ graphs: [count] })
+    const unprintable = {
+      toString() {
+        throw new Error('no text')
+      },
+    }
+    for (const reason of [unprintable, null, 42]) {
+      const error = await executor.cancel('reasonless', reason as never).catch((e: unknown) => e)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^BullMQExecutor: reason must be a string, got/)
+    }
+    expect(await count.invoke(undefined, { executor, runId: 'reasonless' })).toBe('ran')
   })
 
   it('serve refuses a worker without graphs, or with two graphs of one name', async () => {

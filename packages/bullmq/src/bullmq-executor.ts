@@ -31,6 +31,7 @@ import {
   queueNames,
   type RunJobData,
   type RunJobResult,
+  runJobDataProblem,
 } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 
@@ -297,17 +298,27 @@ export class BullMQExecutor implements RunExecutor {
   async result(runId: string): Promise<RunOutcome<unknown> | undefined> {
     checkRunId(runId, owner)
     this.checkOpen()
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    let job: Job<RunJobData, RunJobResult> | undefined
+    try {
+      job = await Job.fromId<RunJobData, RunJobResult>(this.queue, runId)
+    } catch (error) {
+      // Closed meanwhile, said so; else its key holds another program's value, or its data or result is not JSON: the
+      // run cannot be read, as a submission of its id finds.
+      this.checkOpen()
+      return rejected(runId, error, undefined)
+    }
     if (job === undefined || !job.finishedOn) return undefined
-    return outcomeOf(job, job.data.graph)
+    return outcomeOf(job, undefined)
   }
 
   /**
    * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
-   * that has not started it yet refuses it. An id no run can have is a ConfigurationError, as it is for `invoke`.
+   * that has not started it yet refuses it. An id no run can have, or a reason that is not a string, is a
+   * ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
     checkRunId(runId, owner)
+    if (typeof reason !== 'string') throw optionError('reason', 'a string', reason, owner)
     this.checkOpen()
     await requestCancel(this.client, this.names, runId, reason)
   }
@@ -613,12 +624,20 @@ export class BullMQExecutor implements RunExecutor {
 
   /** Settles a run from its finished job (or, with `rerunFailed` at submission, runs a failed one again). */
   private async read(run: PendingRun, submitted: boolean): Promise<void> {
-    const job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    let job: Job<RunJobData, RunJobResult> | undefined
+    try {
+      job = await Job.fromId<RunJobData, RunJobResult>(this.queue, run.runId)
+    } catch (error) {
+      // Its key holds another program's value, or a field that is not JSON: reading it again would fail again.
+      this.settle(run, rejected(run.runId, error, run.graph))
+      return
+    }
     if (job === undefined || run.settled) return
     if (
       submitted &&
       this.rerunFailed &&
       job.failedReason &&
+      runJobDataProblem(job.data) === undefined &&
       runIdConflict(run.runId, job.data, run.graph, run.data) === undefined
     ) {
       // Run it again, unless another producer has just done so (it is no longer failed, or the retry finds it so):
@@ -642,19 +661,27 @@ export class BullMQExecutor implements RunExecutor {
   }
 }
 
-/** A finished job's outcome: its output, its typed error, or why it failed outside the run. */
+/**
+ * A finished job's outcome: its output, its typed error, or why it failed outside the run. `graph` is the graph it was
+ * submitted for; `undefined` reads the job whatever its graph.
+ */
 function outcomeOf(
   job: Job<RunJobData, RunJobResult>,
-  graph: string,
+  graph: string | undefined,
   submitted?: Submission,
 ): RunOutcome<unknown> | undefined {
-  const runId = job.id ?? job.data.runId
-  const conflict = runIdConflict(runId, job.data, graph, submitted)
+  const runId = job.id as string
+  // A job another program queued, or one whose data was changed in Redis, may hold anything.
+  const problem = runJobDataProblem(job.data)
+  if (problem !== undefined) {
+    return { status: 'rejected', runId, error: new RunJobError({ runId, reason: problem, functionName: graph }) }
+  }
+  const conflict = graph === undefined ? undefined : runIdConflict(runId, job.data, graph, submitted)
   if (conflict !== undefined) return conflict
   if (job.failedReason) {
     const error =
       job.data.error === undefined
-        ? new RunJobError({ runId, reason: job.failedReason, functionName: graph })
+        ? new RunJobError({ runId, reason: job.failedReason, functionName: graph ?? job.data.graph })
         : TinyLLMError.fromJSON(job.data.error)
     return { status: 'rejected', runId, error }
   }
@@ -695,14 +722,16 @@ function runIdConflict(
   return rejected(runId, new RunJobError({ runId, reason, functionName: graph }), graph)
 }
 
-function rejected(runId: string, error: unknown, functionName: string): RunOutcome<never> {
-  return {
-    status: 'rejected',
-    runId,
-    error: TinyLLMError.isInstance(error)
-      ? error
-      : new RunJobError({ runId, reason: error instanceof Error ? error.message : String(error), functionName }),
-  }
+function rejected(runId: string, error: unknown, functionName: string | undefined): RunOutcome<never> {
+  if (TinyLLMError.isInstance(error)) return { status: 'rejected', runId, error }
+  // The parser's message quotes the text's first characters, cut where a secret may be: said, not quoted.
+  const reason =
+    error instanceof SyntaxError
+      ? 'its job in Redis holds a field that is not JSON (another program wrote it?)'
+      : error instanceof Error
+        ? error.message
+        : String(error)
+  return { status: 'rejected', runId, error: new RunJobError({ runId, reason, functionName }) }
 }
 
 /** Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. */

@@ -2,7 +2,8 @@ import { brandError, TinyLLMError } from '@tinyllm/core'
 
 /**
  * A run's job failed outside the run itself, so there is no typed error of the run to report: BullMQ gave up on it
- * (it stalled more often than `maxStalledCount` allows, say), or the job under the run id belongs to another graph.
+ * (it stalled more often than `maxStalledCount` allows, say), the job under the run id belongs to another graph, or its
+ * data is not a run's (another program queued it).
  */
 export class RunJobError extends TinyLLMError {
   override readonly name = 'RunJobError'

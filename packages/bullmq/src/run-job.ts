@@ -27,6 +27,20 @@ export interface RunJobData {
   readonly error?: Record<string, unknown>
 }
 
+/**
+ * What keeps a job's data from being a run's, or `undefined` when it is one: a job that another program queued, or
+ * whose data was changed in Redis, may hold anything (`null`, a string, an object naming no graph).
+ */
+export function runJobDataProblem(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return `its data is ${data === null ? 'null' : Array.isArray(data) ? 'a list' : `a ${typeof data}`}, not a run's`
+  }
+  const { graph, fingerprint } = data as Partial<Record<keyof RunJobData, unknown>>
+  if (typeof graph !== 'string') return "its data is not a run's: graph is not a string"
+  if (typeof fingerprint !== 'string') return "its data is not a run's: fingerprint is not a string"
+  return undefined
+}
+
 /** What a completed run's job returns. */
 export interface RunJobResult {
   readonly output: unknown

@@ -26,7 +26,9 @@ import {
   queueNames,
   type RunJobData,
   type RunJobResult,
+  runJobDataProblem,
 } from './run-job.js'
+import { RunJobError } from './run-job-error.js'
 
 /** A graph a worker serves: any tinyllm Function (a Chain, a Decision, an LLMCall…). */
 export type ServedGraph = Invocable<never, unknown> & DescribedGraph
@@ -196,9 +198,11 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     signal?: AbortSignal,
   ): Promise<RunJobResult> => {
     const data = job.data
-    const runId = job.id ?? data.runId
+    const problem = runJobDataProblem(data)
+    const runId = job.id ?? (problem === undefined ? data.runId : '')
     holding.add(runId)
     try {
+      if (problem !== undefined) throw new RunJobError({ runId, reason: problem })
       const served = graphs.get(data.graph)
       if (served === undefined || served.fingerprint !== data.fingerprint) {
         throw new GraphMismatchError({
@@ -235,8 +239,9 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
       const error = TinyLLMError.isInstance(thrown)
         ? thrown
         : new FunctionError({ functionName: data.graph, state: 'running', cause: thrown })
-      // The typed error travels in the job; the job fails at once, never retried by BullMQ.
-      await job.updateData({ ...data, error: error.toJSON() })
+      // The typed error travels in the job (but in one whose data is not a run's, which a reader refuses as this run
+      // did); the job fails at once, never retried by BullMQ.
+      if (problem === undefined) await job.updateData({ ...data, error: error.toJSON() })
       throw new UnrecoverableError(error.message)
     } finally {
       holding.delete(runId)

@@ -339,6 +339,20 @@ describe('with a canary key set as OPENAI_API_KEY and passed as apiKey, at debug
     look('process stdout and stderr', processOutput)
     expect(memory.entries.length).toBeGreaterThan(100)
 
+    // The figures below are asserted: the ten kinds of error raised, and every log line written to both loggers.
+    expect([...errorKinds].sort()).toEqual([
+      'AbortError',
+      'BudgetExceededError',
+      'ConfigurationError',
+      'DecisionError',
+      'ProviderCallError',
+      'RateLimitError',
+      'StepLimitError',
+      'TimeoutError',
+      'ToolCallError',
+      'ValidationError',
+    ])
+    expect(jsonLines.split('\n').length - 1).toBe(memory.entries.length)
     const leaks = places.filter(([, text]) => text.includes(canary)).map(([place]) => place)
     expect(leaks).toEqual([])
     // The canary did reach the server, where it belongs: the suite looked at the right key.

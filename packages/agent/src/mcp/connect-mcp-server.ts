@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js'
 import {
@@ -371,6 +372,11 @@ export class MCPServerConnection implements MCPToolConnection {
           functionName: name,
         })
       }
+      // The values of variables named like a credential (`GITHUB_TOKEN`, `API_KEY`) are never shown, as a header's.
+      if (env !== undefined) {
+        this.secrets = { headers: env }
+        this.releaseSecrets = registerClientSecrets(this, this.secrets)
+      }
       const transport = new StdioClientTransport({
         command,
         ...(args === undefined ? {} : { args: [...args] }),
@@ -598,6 +604,7 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     const reader = body.getReader()
     let cancelled = false
+    let received = 0
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
     const eventStream = id !== undefined && contentType === 'text/event-stream'
     if (eventStream) this.unanswered.add(id)
@@ -620,6 +627,18 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
+        received += chunk.done ? 0 : chunk.value.byteLength
+        if (id !== undefined && received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+          // An answer is held whole in memory: one without end would take all of it. Its request fails and is closed.
+          const why = `it is larger than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes the MCP SDK reads of an answer over stdio`
+          done()
+          this.unanswered.delete(id)
+          this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+          cancelled = true
+          reader.cancel().catch(() => {})
+          controller.error(new Error(`the server's answer ${why}`))
+          return
+        }
         if (!chunk.done) controller.enqueue(chunk.value)
         else {
           done()

@@ -96,6 +96,7 @@ describe('MCP tools over stdio', () => {
       ['lookup_applicant', 'mcp-tool', true],
       ['add', 'mcp-tool', true],
       ['hang', 'mcp-tool', true],
+      ['check_token', 'mcp-tool', true],
       ['crash', 'mcp-tool', true],
       ['block', 'mcp-tool', true],
       ['blocked', 'mcp-tool', true],
@@ -597,6 +598,25 @@ describe('MCP tools over stdio', () => {
     await first
   })
 
+  it('never shows the value of an env variable named like a credential, even when the server echoes it', async () => {
+    const secret = 'records-env-token-7q2w9e'
+    const records = await connectMCPServer({
+      name: 'records',
+      command: process.execPath,
+      args: [fixture, 'stdio'],
+      env: { RECORDS_TOKEN: secret },
+      stderr: 'ignore',
+    })
+    opened.push(records)
+    const error = await toolNamed(await records.tools(), 'check_token')
+      .invoke({})
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused token [REDACTED]')
+    const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
+    for (const place of shown) expect(place.includes(secret)).toBe(false)
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',
@@ -966,6 +986,22 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await garble.invoke({ as: 'resumable-stream' })).toBe('resumed')
     expect(await garble.invoke({ as: 'bom-resumable-stream' })).toBe('resumed')
   })
+
+  it('an answer larger than the SDK reads over stdio (10 MiB) fails its call with an MCPToolError; the connection goes on', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    const garble = toolNamed(await records.tools(), 'garble')
+    // Held whole in memory, an answer without end would take all of it: the call fails past the limit, not at its end.
+    for (const as of ['huge', 'huge-stream']) {
+      const error = await garble.invoke({ as }).catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        "the server's answer is malformed: it is larger than the 10485760 bytes the MCP SDK reads of an answer over stdio",
+      )
+    }
+    expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
+  }, 120_000)
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
     const { url } = await httpServerProcess()

@@ -2,7 +2,7 @@
 // `node records-server.ts stdio` speaks over stdin/stdout; `node records-server.ts http` listens on a free port of
 // 127.0.0.1 (streamable HTTP, stateless) and prints `listening <url>` once it does. `block` waits for `release`, to
 // keep a call in flight as long as a test needs; over HTTP, `garble` gets an answer no MCP server should send.
-import { createServer } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
@@ -42,6 +42,14 @@ function recordsServer(): McpServer {
     async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
   )
   server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => {}))
+  server.registerTool(
+    'check_token',
+    { description: 'Refuses the token it was started with, quoting it' },
+    async () => ({
+      content: [{ type: 'text', text: `refused token ${process.env.RECORDS_TOKEN}` }],
+      isError: true,
+    }),
+  )
   server.registerTool('crash', { description: 'The server process dies while answering' }, () => {
     setImmediate(() => process.exit(3))
     return new Promise<never>(() => {})
@@ -66,7 +74,8 @@ function recordsServer(): McpServer {
         'Over HTTP, its answer arrives garbled: not JSON, a result whose content is not a list, one with a key ' +
         '__proto__, or an event stream that ends with no answer or an event that is not JSON, or with an event id in ' +
         'an event the client does not read (no data); `resumable-stream` ends its event stream with no answer but an ' +
-        'event id (`bom-resumable-stream` too, after a byte order mark), and answers once the client resumes it from there',
+        'event id (`bom-resumable-stream` too, after a byte order mark), and answers once the client resumes it from there; ' +
+        '`huge` answers with text of 64 MiB, as JSON or in an event stream (`huge-stream`), unless the client closes it first',
       inputSchema: {
         as: z.enum([
           'not-json',
@@ -77,6 +86,8 @@ function recordsServer(): McpServer {
           'id-only-event',
           'resumable-stream',
           'bom-resumable-stream',
+          'huge',
+          'huge-stream',
         ]),
       },
     },
@@ -110,6 +121,27 @@ function garbled(message: unknown): string | undefined {
   return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { content: 'not-a-list' } })
 }
 
+/** An answer whose text is 64 MiB, written a MiB at a time as the client reads it; it stops when the client closes it. */
+function hugeAnswer(response: ServerResponse, id: unknown, stream: boolean): void {
+  response.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' })
+  response.write(
+    `${stream ? 'data: ' : ''}{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"content":[{"type":"text","text":"`,
+  )
+  const mebibyte = 'x'.repeat(1024 * 1024)
+  let left = 64
+  const write = (): void => {
+    while (left > 0 && !response.destroyed) {
+      left -= 1
+      if (!response.write(mebibyte)) {
+        response.once('drain', write)
+        return
+      }
+    }
+    if (!response.destroyed) response.end(`"}]}}${stream ? '\n\n' : ''}`)
+  }
+  write()
+}
+
 if (process.argv[2] === 'http') {
   const http = createServer(async (request, response) => {
     let body = ''
@@ -119,6 +151,11 @@ if (process.argv[2] === 'http') {
       // The rest of the resumable stream: the answer.
       const answer = { jsonrpc: '2.0', id: resumable, result: { content: [{ type: 'text', text: 'resumed' }] } }
       response.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${JSON.stringify(answer)}\n\n`)
+      return
+    }
+    const huge = (message as { params?: { arguments?: { as?: unknown } } } | undefined)?.params?.arguments?.as
+    if ((huge === 'huge' || huge === 'huge-stream') && garbled(message) !== undefined) {
+      hugeAnswer(response, (message as { id: unknown }).id, huge === 'huge-stream')
       return
     }
     const garbledAnswer = garbled(message)
