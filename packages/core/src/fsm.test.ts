@@ -168,6 +168,29 @@ describe('FSM', () => {
     expect(mermaid).toContain('  complete --> [*]')
   })
 
+  it('draws a state whose name is no plain word, or a Mermaid keyword, under an id with its name as an escaped label', () => {
+    const injected = 'x\nclick y href "javascript:alert(1)"'
+    const machine = new FSM({
+      name: 'f',
+      initial: 'ok',
+      transitions: { ok: [injected, 'end', '%%{init: {}}%%'], [injected]: [], end: [], '%%{init: {}}%%': [] },
+    })
+    const lines = machine.definition.toMermaid().split('\n')
+    expect(lines).toEqual([
+      'stateDiagram-v2',
+      '  state "x click y href #34;javascript:alert(1)#34;" as state_1',
+      '  state "end" as state_2',
+      '  state "#37;#37;{init: {}}#37;#37;" as state_3',
+      '  [*] --> ok',
+      '  ok --> state_1',
+      '  ok --> state_2',
+      '  ok --> state_3',
+      '  state_1 --> [*]',
+      '  state_2 --> [*]',
+      '  state_3 --> [*]',
+    ])
+  })
+
   it('refuses to leave a terminal lifecycle state', () => {
     expect(() => functionLifecycle.assertTransition('complete', 'running')).toThrow(/allowed from complete: none/)
     expect(functionLifecycle.canTransition('retrying', 'running')).toBe(true)

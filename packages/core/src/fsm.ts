@@ -113,16 +113,53 @@ export class StateMachineDefinition<S extends string> {
     }
   }
 
-  /** A Mermaid `stateDiagram-v2` of the machine. */
+  /**
+   * A Mermaid `stateDiagram-v2` of the machine. A state whose name is not a plain word (or is one of Mermaid's
+   * keywords) is drawn under an id of its own, its name an escaped label: no name can write code into the diagram.
+   */
   toMermaid(): string {
-    const lines = ['stateDiagram-v2', `  [*] --> ${this.initial}`]
-    for (const from of this.states) for (const to of this.transitions[from]) lines.push(`  ${from} --> ${to}`)
-    for (const state of this.states) if (this.isTerminal(state)) lines.push(`  ${state} --> [*]`)
+    const lines = ['stateDiagram-v2']
+    const ids = new Map<S, string>()
+    for (const [index, state] of this.states.entries()) {
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(state) && !mermaidKeywords.has(state.toLowerCase())) ids.set(state, state)
+      else {
+        ids.set(state, `state_${index}`)
+        lines.push(`  state "${escapeLabel(state)}" as state_${index}`)
+      }
+    }
+    const id = (state: S): string => ids.get(state) as string
+    lines.push(`  [*] --> ${id(this.initial)}`)
+    for (const from of this.states) for (const to of this.transitions[from]) lines.push(`  ${id(from)} --> ${id(to)}`)
+    for (const state of this.states) if (this.isTerminal(state)) lines.push(`  ${id(state)} --> [*]`)
     return lines.join('\n')
   }
 }
 
 const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions'])
+
+/** Words a Mermaid state diagram reads as its own: a state named so is drawn under an id. */
+const mermaidKeywords: ReadonlySet<string> = new Set([
+  'state',
+  'note',
+  'end',
+  'as',
+  'direction',
+  'class',
+  'classdef',
+  'click',
+  'style',
+  'linkstyle',
+  'acctitle',
+  'accdescr',
+  'default',
+  'graph',
+  'subgraph',
+])
+
+/** A state's name as a Mermaid label: on one line, its quotes and Mermaid's entity and comment marks as entities. */
+function escapeLabel(name: string): string {
+  return name.replace(/[\r\n]+/g, ' ').replace(/["#%&<>;`|]/g, (character) => `#${character.codePointAt(0)};`)
+}
 
 /**
  * A small typed finite state machine: an explicit transition table, listeners, and a self-description.
