@@ -66,6 +66,17 @@ describe('toMermaid', () => {
     for (const line of graph.split('\n').slice(1)) expect(line.match(/"/g)?.length ?? 0).toBe(2)
   })
 
+  it('escapes % in names and labels, so no name can start a Mermaid directive or comment', () => {
+    const directive = '%%{init: {"theme": "dark", "securityLevel": "loose"}}%%'
+    const graph = toMermaid(
+      new Decision({ name: `a%%b ${directive}`, decide: () => 'x', branches: { [`%%${directive}`]: step('%% c') } }),
+    )
+    expect(escapeMermaid('50% off')).toBe('50#37; off')
+    expect(graph).not.toContain('%')
+    expect(graph).toContain('n0{"a#37;#37;b #37;#37;{init: {#quot;theme#quot;: #quot;dark#quot;')
+    expect(graph).toContain('n1["#37;#37; c"]')
+  })
+
   it('refuses a direction it does not know, and an unknown option, rather than write them into the diagram', () => {
     const one = step('step')
     expect(toMermaid(one, { direction: 'LR' }).split('\n')[0]).toBe('flowchart LR')

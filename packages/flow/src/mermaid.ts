@@ -136,6 +136,7 @@ function label(node: GraphNode, routed: boolean): string {
 const replacements: Readonly<Record<string, string>> = {
   '"': '#quot;',
   '#': '#35;',
+  '%': '#37;',
   '&': '#38;',
   '<': '#60;',
   '>': '#62;',
@@ -145,11 +146,12 @@ const replacements: Readonly<Record<string, string>> = {
 }
 
 /**
- * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `&`, `<`, `>`, `|`, backticks and `;` become
- * Mermaid entity codes, and line breaks become spaces.
+ * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
+ * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
+ * become spaces.
  */
 export function escapeMermaid(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/["#&<>|`;]/g, (character) => replacements[character]!)
+  return text.replace(/[\r\n]+/g, ' ').replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
 }
 
 /**
