@@ -644,9 +644,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     hold: BudgetHold | undefined,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     const limiter = this.rateLimiter
-    // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
+    // A limiter is never without an estimate: `run` makes one whenever there is a limiter. A limiter that breaks (its
+    // `acquire` throws something that is not a tinyllm error) is a bug or a misconfiguration, not a failed call: unretried.
     const permit =
-      limiter === undefined ? undefined : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope)
+      limiter === undefined
+        ? undefined
+        : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope).catch(this.rethrowTyped)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {
