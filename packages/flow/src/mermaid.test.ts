@@ -126,6 +126,11 @@ describe('toMermaid', () => {
       // A group holding a node of its own id would be drawn inside itself without end.
       [(copy: typeof graph) => (copy.nodes[1].id = 'n0'), 'source.nodes[1].id'],
       [(copy: typeof graph) => (copy.nodes[1].choices = [{ toString: () => 'x' }]), 'source.nodes[1].choices'],
+      // Mermaid keywords: `end` closes the subgraph, `style` and `click` start statements.
+      [(copy: typeof graph) => (copy.nodes[1].id = 'end'), 'source.nodes[1].id'],
+      [(copy: typeof graph) => (copy.nodes[2].parent = 'subgraph'), 'source.nodes[2].parent'],
+      [(copy: typeof graph) => (copy.edges[0].from = 'style'), 'source.edges[0].from'],
+      [(copy: typeof graph) => (copy.edges[0].to = 'click'), 'source.edges[0].to'],
     ] as const) {
       const copy = structuredClone(graph)
       change(copy)
@@ -169,7 +174,7 @@ describe('toMermaid and lifecycleToMermaid on a sparse list as long as a list ca
   it('refuse it at its first hole, naming where', () => {
     const node = { id: 'n0', name: 'x', kind: 'function' }
     expect(refusal(() => toMermaid({ nodes: endless([node]), edges: [] } as never))).toBe(
-      'toMermaid: source.nodes[1].id must be a plain word (letters, digits, _ and -), got undefined',
+      'toMermaid: source.nodes[1].id must be a plain word (letters, digits, _ and -) that is no Mermaid keyword, got undefined',
     )
     const choice = { ...node, layout: 'choice', choices: endless(['yes']) }
     expect(refusal(() => toMermaid({ nodes: [choice], edges: [] } as never))).toMatch(
