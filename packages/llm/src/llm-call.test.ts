@@ -338,9 +338,9 @@ describe('LLMCall bad input', () => {
       () => undefined,
       (thrown: unknown) => thrown,
     )
-    expect(FunctionError.isInstance(error)).toBe(true)
-    expect((error as FunctionError).retryable).toBe(false)
-    expect((error as FunctionError).message).toMatch(/price lookup failed/)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).retryable).toBe(false)
+    expect((error as ConfigurationError).message).toMatch(/prices could not be read: TypeError: price lookup failed/)
     expect(model.calls).toHaveLength(1)
   })
 
