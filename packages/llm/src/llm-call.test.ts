@@ -547,6 +547,18 @@ describe('LLMCall bad input', () => {
         },
         'x: settings.tools[1].name must be 1–64 letters, digits, _ or -, got "get weather"',
       ],
+      // A tool call names its tool: two tools of one name cannot be told apart.
+      [
+        {
+          settings: {
+            tools: [
+              { name: 'search', parameters: {} },
+              { name: 'search', parameters: { type: 'object' } },
+            ],
+          },
+        },
+        'x: settings.tools[1].name must be a name no other tool has, got "search"',
+      ],
       [
         { settings: { tools: [{ name: 'a'.repeat(65), parameters: {} }] } },
         'x: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "aaaa',

@@ -251,6 +251,14 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
   const tools = value as ReadonlyArray<{ readonly name: string }>
   const index = tools.findIndex((tool) => !providerName.test(tool.name))
   if (index !== -1) throw optionError(`${option}[${index}].name`, providerNameRule, tools[index]?.name, owner)
+  // A tool call names its tool: with two tools of one name, which one the model called cannot be told (and Anthropic
+  // refuses the request).
+  const names = new Set<string>()
+  for (let at = 0; at < tools.length; at++) {
+    const name = (tools[at] as { readonly name: string }).name
+    if (names.has(name)) throw optionError(`${option}[${at}].name`, 'a name no other tool has', name, owner)
+    names.add(name)
+  }
 }
 
 /** What is wrong with a setting of a call's input, or `undefined` when it is absent or valid. */
