@@ -116,6 +116,20 @@ describe('toProviderLLMCallOptions', () => {
     expect(credentials.option).toBe('baseURL')
     expect(credentials.message).toMatch(/^c: baseURL has credentials in it \(user:password@\), which fetch refuses/)
     expect(credentials.message).not.toContain('s3cret-pass')
+    // No request can go to these: each failed as a retried connection failure at every attempt of every call.
+    for (const baseURL of [
+      'localhost:11434/v1',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'tenant:s3cret-pass',
+      '',
+    ]) {
+      const refused = thrown(() => split({ name: 'c', model: 'm', baseURL }))
+      expect(refused.option).toBe('baseURL')
+      expect(refused.message).toBe(
+        'c: baseURL must be an absolute http:// or https:// URL, such as http://localhost:8080/v1 (not host:port/v1)',
+      )
+    }
   })
 
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {

@@ -9,7 +9,7 @@ import {
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
-import { baseURLCredentialsError } from './endpoint.js'
+import { baseURLError } from './endpoint.js'
 import { transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
@@ -95,8 +95,9 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` without
- * credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a known `transport`.
+ * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` that is an
+ * absolute http(s) URL without credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a
+ * known `transport`.
  */
 export function checkConnectionOptions(
   options: Readonly<Record<string, unknown>>,
@@ -118,7 +119,7 @@ export function checkConnectionOptions(
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
   const baseURL = options.baseURL
-  const refused = typeof baseURL === 'string' ? baseURLCredentialsError(baseURL, 'baseURL', owner) : undefined
+  const refused = typeof baseURL === 'string' ? baseURLError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)

@@ -2,7 +2,7 @@ import type { TinyLLMError } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
 import { callSignal, cancellationError, cancelScopeField, readCallOptions } from './call-cancellation.js'
 import { registerClientSecrets } from './client-secrets.js'
-import { baseURLCredentialsError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
+import { baseURLError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -78,7 +78,7 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (options.baseURL === undefined) {
       registerClientSecrets(this, { baseURL: client.baseURL })
       const source = this.#profile.baseURLVariable ?? 'the base URL read from the environment'
-      const refused = baseURLCredentialsError(client.baseURL, source)
+      const refused = baseURLError(client.baseURL, source)
       if (refused !== undefined) throw refused
     }
     this.#client = client
