@@ -132,6 +132,35 @@ describe('toProviderLLMCallOptions', () => {
     }
   })
 
+  it('refuses options whose reading throws (a getter, a Proxy, a header getter) with a ConfigurationError naming the call', () => {
+    const fail = (): never => {
+      throw new Error('unreadable')
+    }
+    const proxy = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail })
+    const apiKey = {
+      name: 'c',
+      model: 'm',
+      get apiKey(): never {
+        return fail()
+      },
+    }
+    const headers = {
+      name: 'c',
+      model: 'm',
+      headers: {
+        get 'x-tenant'(): never {
+          return fail()
+        },
+      },
+    }
+    expect(thrown(() => split(proxy)).message).toBe('ExampleChat: options could not be read: Error: unreadable')
+    expect(thrown(() => split(apiKey)).message).toBe('c: options could not be read: Error: unreadable')
+    expect(thrown(() => split(headers)).message).toBe('c: headers could not be read: Error: unreadable')
+    const check = () =>
+      checkChatModelOptions({ model: 'm', headers: headers.headers }, connectionKeys, 'ExampleChatModel')
+    expect(thrown(check).message).toBe('ExampleChatModel: headers could not be read: Error: unreadable')
+  })
+
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {
     const cases: Array<[unknown, string]> = [
       ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],

@@ -5,6 +5,7 @@ import {
   checkOneOf,
   optionError,
   type StandardSchemaV1,
+  unreadableOption,
 } from '@tinyllm/core'
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
@@ -76,20 +77,26 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
   if (typeof options !== 'object' || options === null) {
     throw optionError('options', 'an object', options, definition.defaultName)
   }
-  const name = options.name ?? definition.defaultName
-  checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
-  const source = options as Record<string, unknown>
-  const modelOptions: Record<string, unknown> = { model: options.model }
-  for (const key of definition.connectionKeys) modelOptions[key] = source[key]
-  checkConnectionOptions(modelOptions, definition.connectionKeys, name)
-  const rest: Record<string, unknown> = {}
-  for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
-  const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
-  return {
-    ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
-    name,
-    model: definition.createModel(modelOptions as ModelOptions),
-    settings,
+  let name: string = definition.defaultName
+  // Each option read once, here: a getter or a Proxy that throws is a ConfigurationError naming the call.
+  try {
+    name = options.name ?? name
+    checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
+    const source = options as Record<string, unknown>
+    const modelOptions: Record<string, unknown> = { model: options.model }
+    for (const key of definition.connectionKeys) modelOptions[key] = source[key]
+    checkConnectionOptions(modelOptions, definition.connectionKeys, name)
+    const rest: Record<string, unknown> = {}
+    for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
+    const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
+    return {
+      ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
+      name,
+      model: definition.createModel(modelOptions as ModelOptions),
+      settings,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', typeof name === 'string' ? name : definition.defaultName)
   }
 }
 
@@ -151,7 +158,13 @@ function checkHeaders(headers: unknown, owner: string): void {
       functionName: owner,
     })
   }
-  for (const [name, value] of Object.entries(headers)) {
+  let entries: Array<[string, unknown]>
+  try {
+    entries = Object.entries(headers)
+  } catch (error) {
+    throw unreadableOption(error, 'headers', owner)
+  }
+  for (const [name, value] of entries) {
     if (value === null) continue
     checkString(value, `headers[${JSON.stringify(name)}]`, owner)
   }
