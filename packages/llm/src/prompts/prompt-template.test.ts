@@ -92,6 +92,20 @@ describe('message templates', () => {
         () => new PromptTemplate({ name: 'p', sections: [role, , role] as never }),
         'p: sections[1] must be a Function (something with `invoke`), got undefined',
       ],
+      // A list whose reading throws (a Proxy) is a bad option too, not the thrown error itself.
+      [
+        () =>
+          new PromptTemplate({
+            name: 'p',
+            sections: new Proxy([role], {
+              get(target, key) {
+                if (key === '0') throw new Error('unreadable section')
+                return Reflect.get(target, key)
+              },
+            }),
+          }),
+        'p: sections could not be read: Error: unreadable section',
+      ],
     ]
     for (const [build, message] of cases) {
       expect(build).toThrow(ConfigurationError)
