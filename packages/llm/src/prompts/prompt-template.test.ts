@@ -113,6 +113,26 @@ describe('message templates', () => {
     }
   })
 
+  it('refuse options whose reading throws (a getter, a Proxy) with a ConfigurationError, not the thrown error', () => {
+    const fail = (): never => {
+      throw new Error('unreadable')
+    }
+    const proxy = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, has: fail })
+    const getter = (options: object, key: string) =>
+      Object.defineProperty({ ...options }, key, { get: fail, enumerable: true })
+    const builds: Array<[string, (options: never) => unknown, object]> = [
+      ['UserMessageTemplate', (options) => new UserMessageTemplate(options), { name: 'u', content: 'x' }],
+      ['SystemMessageTemplate', (options) => new SystemMessageTemplate(options), { name: 's', content: 'x' }],
+      ['PromptTemplate', (options) => new PromptTemplate(options), { name: 'p', sections: [role] }],
+    ]
+    for (const [owner, build, options] of builds) {
+      for (const given of [proxy, ...Object.keys(options).map((key) => getter(options, key))]) {
+        expect(() => build(given as never)).toThrow(ConfigurationError)
+        expect(() => build(given as never)).toThrow(`${owner}: options could not be read: Error: unreadable`)
+      }
+    }
+  })
+
   it('refuse option keys they do not know, suggesting the right name', () => {
     const builds = [
       () => new UserMessageTemplate({ name: 'user', contnet: 'x' } as never),

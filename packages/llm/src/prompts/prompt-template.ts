@@ -10,7 +10,7 @@ import {
 } from '@tinyllm/core'
 import type { ChatMessage } from '../chat-model.js'
 import type { TemplateVariables } from './message-template.js'
-import { checkTemplateOptions } from './template-options.js'
+import { readTemplateOptions } from './template-options.js'
 
 /** What a prompt template produces: the conversation to send, ready to pass to an LLMCall. */
 export interface PromptOutput {
@@ -57,7 +57,7 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
   readonly sections: ReadonlyArray<PromptSection<Input>>
 
   constructor(options: PromptTemplateOptions<Input>) {
-    checkTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate)
+    options = readTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate, 'PromptTemplate')
     super(options)
     // Read once, each section as it is checked: a getter or a Proxy that throws is a ConfigurationError naming it.
     const checked: Array<PromptSection<Input>> = []
