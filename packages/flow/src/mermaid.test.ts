@@ -86,6 +86,15 @@ describe('toMermaid', () => {
     expect(() => toMermaid(one, { directon: 'LR' } as never)).toThrow(
       'toMermaid: directon is not an option; did you mean direction? (known: direction)',
     )
+    // Options whose reading throws are bad options too, not the thrown error.
+    const unreadable = {
+      get direction(): never {
+        throw new Error('direction getter')
+      },
+    }
+    expect(() => toMermaid(one, unreadable)).toThrow(ConfigurationError)
+    expect(() => toMermaid(one, unreadable)).toThrow('toMermaid: options could not be read: Error: direction getter')
+    expect(() => toMermaid(one, null as never)).toThrow(ConfigurationError)
   })
 
   it('draws a combinator of your own with the sequence layout like a Chain', () => {

@@ -32,8 +32,14 @@ const mermaidOptionNames: ReadonlySet<string> = new Set(['direction'])
  */
 export function toMermaid(source: Describable | FunctionNode | FlowGraph, options: MermaidOptions = {}): string {
   // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
-  checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
-  const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
+  let direction: MermaidOptions['direction']
+  try {
+    checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
+    direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
+  } catch (error) {
+    // Options that are not an object, or whose reading throws (a getter, a Proxy), are bad options too.
+    throw unreadableOption(error, 'options', 'toMermaid')
+  }
   const graph = isGraph(source) ? checkGraph(source) : describeGraph(source as Describable | FunctionNode)
   const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
