@@ -65,6 +65,10 @@ describe('prices', () => {
         () => costOf('x', usage, { x: { inputPerMillion: -3, outputPerMillion: 1 } }),
         'costOf: prices["x"].inputPerMillion',
       ],
+      [
+        () => costOf('x', usage, Object.freeze({ x: { inputPerMillion: 1, outputPerMillion: Number.NaN } })),
+        'costOf: prices["x"].outputPerMillion',
+      ],
       [() => costOf(7 as never, usage), 'costOf: modelId must be a model id (a string), got 7'],
       [() => findPrice(null as never), 'findPrice: modelId must be a model id (a string), got null'],
       [() => findPrice('gpt-4o', null as never), 'findPrice: prices must be a price table'],

@@ -142,8 +142,8 @@ function lookUp(modelId: string, prices: PriceTable, owner: string): ModelPrice 
 function ownPrice(prices: PriceTable, modelId: string, owner: string): ModelPrice | undefined {
   if (!Object.hasOwn(prices, modelId)) return undefined
   const entry = prices[modelId]
-  // The defaults and tables made by definePrices are frozen and checked: only another table's entry is checked here.
-  if (Object.isFrozen(prices) || (isPrice(entry?.inputPerMillion) && isPrice(entry.outputPerMillion))) return entry
+  // Two comparisons, no allocation: an entry of a table definePrices did not check is refused, never priced.
+  if (isPrice(entry?.inputPerMillion) && isPrice(entry.outputPerMillion)) return entry
   return checkedPrice(prices, modelId, owner)
 }
 
