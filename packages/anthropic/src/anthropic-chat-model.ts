@@ -114,7 +114,7 @@ export class AnthropicChatModel implements ChatModel {
    * as the call would have returned without streaming. Called by the framework.
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const outer = options?.signal
+    const outer = this.#sdk.signal(options)
     if (outer?.aborted) throw abortErrorFor(outer)
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,

@@ -66,6 +66,17 @@ describe('toMermaid', () => {
     for (const line of graph.split('\n').slice(1)) expect(line.match(/"/g)?.length ?? 0).toBe(2)
   })
 
+  it('escapes % in names and labels, so no name can start a Mermaid directive or comment', () => {
+    const directive = '%%{init: {"theme": "dark", "securityLevel": "loose"}}%%'
+    const graph = toMermaid(
+      new Decision({ name: `a%%b ${directive}`, decide: () => 'x', branches: { [`%%${directive}`]: step('%% c') } }),
+    )
+    expect(escapeMermaid('50% off')).toBe('50#37; off')
+    expect(graph).not.toContain('%')
+    expect(graph).toContain('n0{"a#37;#37;b #37;#37;{init: {#quot;theme#quot;: #quot;dark#quot;')
+    expect(graph).toContain('n1["#37;#37; c"]')
+  })
+
   it('refuses a direction it does not know, and an unknown option, rather than write them into the diagram', () => {
     const one = step('step')
     expect(toMermaid(one, { direction: 'LR' }).split('\n')[0]).toBe('flowchart LR')
@@ -75,6 +86,15 @@ describe('toMermaid', () => {
     expect(() => toMermaid(one, { directon: 'LR' } as never)).toThrow(
       'toMermaid: directon is not an option; did you mean direction? (known: direction)',
     )
+    // Options whose reading throws are bad options too, not the thrown error.
+    const unreadable = {
+      get direction(): never {
+        throw new Error('direction getter')
+      },
+    }
+    expect(() => toMermaid(one, unreadable)).toThrow(ConfigurationError)
+    expect(() => toMermaid(one, unreadable)).toThrow('toMermaid: options could not be read: Error: direction getter')
+    expect(() => toMermaid(one, null as never)).toThrow(ConfigurationError)
   })
 
   it('draws a combinator of your own with the sequence layout like a Chain', () => {
@@ -115,6 +135,11 @@ describe('toMermaid', () => {
       // A group holding a node of its own id would be drawn inside itself without end.
       [(copy: typeof graph) => (copy.nodes[1].id = 'n0'), 'source.nodes[1].id'],
       [(copy: typeof graph) => (copy.nodes[1].choices = [{ toString: () => 'x' }]), 'source.nodes[1].choices'],
+      // Mermaid keywords: `end` closes the subgraph, `style` and `click` start statements.
+      [(copy: typeof graph) => (copy.nodes[1].id = 'end'), 'source.nodes[1].id'],
+      [(copy: typeof graph) => (copy.nodes[2].parent = 'subgraph'), 'source.nodes[2].parent'],
+      [(copy: typeof graph) => (copy.edges[0].from = 'style'), 'source.edges[0].from'],
+      [(copy: typeof graph) => (copy.edges[0].to = 'click'), 'source.edges[0].to'],
     ] as const) {
       const copy = structuredClone(graph)
       change(copy)
@@ -158,7 +183,7 @@ describe('toMermaid and lifecycleToMermaid on a sparse list as long as a list ca
   it('refuse it at its first hole, naming where', () => {
     const node = { id: 'n0', name: 'x', kind: 'function' }
     expect(refusal(() => toMermaid({ nodes: endless([node]), edges: [] } as never))).toBe(
-      'toMermaid: source.nodes[1].id must be a plain word (letters, digits, _ and -), got undefined',
+      'toMermaid: source.nodes[1].id must be a plain word (letters, digits, _ and -) that is no Mermaid keyword, got undefined',
     )
     const choice = { ...node, layout: 'choice', choices: endless(['yes']) }
     expect(refusal(() => toMermaid({ nodes: [choice], edges: [] } as never))).toMatch(

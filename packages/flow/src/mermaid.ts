@@ -32,8 +32,14 @@ const mermaidOptionNames: ReadonlySet<string> = new Set(['direction'])
  */
 export function toMermaid(source: Describable | FunctionNode | FlowGraph, options: MermaidOptions = {}): string {
   // The direction is written into the diagram as it is: anything but a direction is refused, not drawn.
-  checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
-  const direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
+  let direction: MermaidOptions['direction']
+  try {
+    checkKnownOptions(options, mermaidOptionNames, 'toMermaid')
+    direction = checkOneOf(options.direction, 'direction', directions, 'toMermaid') ?? 'TD'
+  } catch (error) {
+    // Options that are not an object, or whose reading throws (a getter, a Proxy), are bad options too.
+    throw unreadableOption(error, 'options', 'toMermaid')
+  }
   const graph = isGraph(source) ? checkGraph(source) : describeGraph(source as Describable | FunctionNode)
   const lines = [`flowchart ${direction}`]
   const childrenOf = new Map<string | undefined, GraphNode[]>()
@@ -77,9 +83,35 @@ function isGraph(source: Describable | FunctionNode | FlowGraph): source is Flow
 
 const idPattern = /^[A-Za-z_][\w-]*$/
 
+/** Words Mermaid's flowchart reads as keywords wherever they stand: a node with one as its id breaks the diagram. */
+const mermaidKeywords: ReadonlySet<string> = new Set([
+  'end',
+  'subgraph',
+  'graph',
+  'flowchart',
+  'flowchart-elk',
+  'direction',
+  'style',
+  'linkStyle',
+  'classDef',
+  'class',
+  'click',
+  'call',
+  'href',
+  'default',
+  'interpolate',
+  'accTitle',
+  'accDescr',
+])
+
+/** Whether `value` can be written into the diagram as a node id: a plain word that is not a Mermaid keyword. */
+function isNodeId(value: unknown): value is string {
+  return typeof value === 'string' && idPattern.test(value) && !mermaidKeywords.has(value)
+}
+
 /**
  * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
- * unique plain words, and names, choices and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
+ * unique plain words that are no Mermaid keyword (`end` closes a subgraph), and names, choices and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
  */
 function checkGraph(graph: FlowGraph): FlowGraph {
   const refuse = (path: string, expected: string, value: unknown): never => {
@@ -93,8 +125,12 @@ function checkGraph(graph: FlowGraph): FlowGraph {
     const { nodes, edges } = graph
     for (let index = 0; index < nodes.length; index++) {
       const node = nodes[index] as GraphNode
-      if (typeof node?.id !== 'string' || !idPattern.test(node.id))
-        refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -)', node?.id)
+      if (!isNodeId(node?.id))
+        refuse(
+          `source.nodes[${index}].id`,
+          'a plain word (letters, digits, _ and -) that is no Mermaid keyword',
+          node?.id,
+        )
       if (ids.has(node.id)) refuse(`source.nodes[${index}].id`, 'an id no other node has', node.id)
       ids.add(node.id)
       if (typeof node.name !== 'string' || typeof node.kind !== 'string')
@@ -106,14 +142,13 @@ function checkGraph(graph: FlowGraph): FlowGraph {
           if (typeof (choices as unknown[])[at] !== 'string')
             refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
       }
-      if (node.parent !== undefined && (typeof node.parent !== 'string' || !idPattern.test(node.parent)))
+      if (node.parent !== undefined && !isNodeId(node.parent))
         refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
     }
     for (let index = 0; index < edges.length; index++) {
       const edge = edges[index] as GraphEdge
       for (const end of ['from', 'to'] as const)
-        if (typeof edge?.[end] !== 'string' || !idPattern.test(edge[end]))
-          refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
+        if (!isNodeId(edge?.[end])) refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
       if (edge.label !== undefined && typeof edge.label !== 'string')
         refuse(`source.edges[${index}].label`, 'a string', edge.label)
     }
@@ -136,6 +171,7 @@ function label(node: GraphNode, routed: boolean): string {
 const replacements: Readonly<Record<string, string>> = {
   '"': '#quot;',
   '#': '#35;',
+  '%': '#37;',
   '&': '#38;',
   '<': '#60;',
   '>': '#62;',
@@ -145,11 +181,12 @@ const replacements: Readonly<Record<string, string>> = {
 }
 
 /**
- * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `&`, `<`, `>`, `|`, backticks and `;` become
- * Mermaid entity codes, and line breaks become spaces.
+ * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
+ * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
+ * become spaces.
  */
 export function escapeMermaid(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/["#&<>|`;]/g, (character) => replacements[character]!)
+  return text.replace(/[\r\n]+/g, ' ').replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
 }
 
 /**

@@ -18,6 +18,45 @@ describe('toJsonSchema', () => {
     )
   })
 
+  it('refuses options it cannot use (not an object, a misspelt key, an unknown target, a getter that throws) with a ConfigurationError', () => {
+    const schema = z.object({ city: z.string() })
+    const throwing = {
+      get jsonSchema(): never {
+        throw new Error('options getter')
+      },
+    }
+    const unreadableSchema = new Proxy(
+      {},
+      {
+        ownKeys: () => [],
+        getOwnPropertyDescriptor: () => {
+          throw new Error('schema descriptor')
+        },
+      },
+    )
+    const cases: Array<[unknown, string | RegExp]> = [
+      [null, 'toJsonSchema: options must be an object, got null'],
+      [{ jsonschema: { type: 'object' } }, /^toJsonSchema: jsonschema is not an option; did you mean jsonSchema\?/],
+      [{ target: 'draft-03' }, "toJsonSchema: target must be one of 'draft-2020-12', 'draft-07', got \"draft-03\""],
+      [throwing, 'toJsonSchema: options could not be read: Error: options getter'],
+      [
+        { jsonSchema: unreadableSchema, functionName: 'f' },
+        'f: jsonSchema could not be read: Error: schema descriptor',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      let thrown: unknown
+      try {
+        toJsonSchema(schema, options as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      if (typeof message === 'string') expect((thrown as Error).message).toBe(message)
+      else expect((thrown as Error).message).toMatch(message)
+    }
+  })
+
   it('turns a conversion failure into a ConfigurationError', () => {
     expect(() => toJsonSchema(z.custom<string>(() => true))).toThrow(ConfigurationError)
   })

@@ -1,4 +1,11 @@
-import { ConfigurationError, optionError, type StandardSchemaV1 } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkKnownOptions,
+  checkOneOf,
+  optionError,
+  type StandardSchemaV1,
+  unreadableOption,
+} from '@tinyllm/core'
 
 /** A JSON Schema document, as sent to providers in response formats and tool definitions. */
 export type JsonSchema = Readonly<Record<string, unknown>>
@@ -34,13 +41,17 @@ export interface ToJsonSchemaOptions {
  * const tools = [{ name: 'weather', description: 'Current weather', parameters }]
  */
 export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJsonSchemaOptions = {}): JsonSchema {
-  const option = options.option ?? 'jsonSchema'
-  const where = options.functionName === undefined ? {} : { functionName: options.functionName }
-  if (options.jsonSchema !== undefined) {
-    if (typeof options.jsonSchema !== 'object' || options.jsonSchema === null || Array.isArray(options.jsonSchema)) {
-      throw optionError(option, 'a JSON Schema object', options.jsonSchema, options.functionName)
+  const { jsonSchema, target, option, functionName } = readOptions(options)
+  const where = functionName === undefined ? {} : { functionName }
+  if (jsonSchema !== undefined) {
+    if (typeof jsonSchema !== 'object' || jsonSchema === null || Array.isArray(jsonSchema)) {
+      throw optionError(option, 'a JSON Schema object', jsonSchema, functionName)
     }
-    return withoutDialect(options.jsonSchema)
+    try {
+      return withoutDialect(jsonSchema as JsonSchema)
+    } catch (error) {
+      throw unreadableOption(error, option, functionName)
+    }
   }
   let converter: Partial<StandardJsonSchemaConverter> | undefined
   try {
@@ -64,7 +75,7 @@ export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJs
   }
   let document: unknown
   try {
-    document = converter.input({ target: options.target ?? 'draft-2020-12' })
+    document = converter.input({ target })
   } catch (cause) {
     throw new ConfigurationError({
       option,
@@ -81,6 +92,35 @@ export function toJsonSchema(schema: StandardSchemaV1 | undefined, options: ToJs
     })
   }
   return withoutDialect(document as JsonSchema)
+}
+
+const owner = 'toJsonSchema'
+const optionNames: ReadonlySet<string> = new Set(['jsonSchema', 'target', 'option', 'functionName'])
+const targets: ReadonlyArray<NonNullable<ToJsonSchemaOptions['target']>> = ['draft-2020-12', 'draft-07']
+
+/**
+ * The options, read once and checked: options that are not an object, a key nobody reads (a typo), a `target` no
+ * schema library knows, or a getter or Proxy that throws are a ConfigurationError, not a plain error nor ignored.
+ */
+function readOptions(options: ToJsonSchemaOptions): {
+  jsonSchema: unknown
+  target: NonNullable<ToJsonSchemaOptions['target']>
+  option: string
+  functionName: string | undefined
+} {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  try {
+    checkKnownOptions(options, optionNames, owner)
+    const { jsonSchema, target, option, functionName } = options
+    return {
+      jsonSchema,
+      target: checkOneOf(target, 'target', targets, owner) ?? 'draft-2020-12',
+      option: option ?? 'jsonSchema',
+      functionName,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
 }
 
 function describe(cause: unknown): string {

@@ -19,7 +19,7 @@ import type { LLMStreamDelta } from './llm-stream.js'
 import { SystemMessageTemplate, UserMessageTemplate } from './prompts/message-template.js'
 import { PromptTemplate } from './prompts/prompt-template.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
-import { RateLimiter } from './rate-limiter.js'
+import { RateLimiter, type RateLimitPermit } from './rate-limiter.js'
 import { ScriptedChatModel } from './testing/scripted-chat-model.js'
 import { estimateInputTokens } from './token-estimate.js'
 import { ToolCallError } from './tool-calls.js'
@@ -338,9 +338,9 @@ describe('LLMCall bad input', () => {
       () => undefined,
       (thrown: unknown) => thrown,
     )
-    expect(FunctionError.isInstance(error)).toBe(true)
-    expect((error as FunctionError).retryable).toBe(false)
-    expect((error as FunctionError).message).toMatch(/price lookup failed/)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect((error as ConfigurationError).retryable).toBe(false)
+    expect((error as ConfigurationError).message).toMatch(/prices could not be read: TypeError: price lookup failed/)
     expect(model.calls).toHaveLength(1)
   })
 
@@ -365,6 +365,32 @@ describe('LLMCall bad input', () => {
       expect((error as FunctionError).retryable).toBe(false)
       expect((error as FunctionError).message).toMatch(/limiter store unreachable/)
       expect(model.calls).toHaveLength(1)
+    }
+  })
+
+  it('never retries a call because its rate limiter broke while acquiring, thrown or rejected', async () => {
+    for (const broken of ['throws', 'rejects']) {
+      let acquired = 0
+      const rateLimiter = {
+        acquire: (): Promise<RateLimitPermit> => {
+          acquired++
+          if (broken === 'throws') throw new TypeError('limiter store unreachable')
+          return Promise.reject(new TypeError('limiter store unreachable'))
+        },
+        settle: () => {},
+        coolDown: () => {},
+      }
+      const model = new ScriptedChatModel({ responses: ['ok'] })
+      const chat = new LLMCall({ name: 'chat', model, rateLimiter, retry: { attempts: 3, ...fastRetry } })
+      const error = await chat.invoke(ask('x')).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      )
+      expect(FunctionError.isInstance(error)).toBe(true)
+      expect((error as FunctionError).retryable).toBe(false)
+      expect((error as FunctionError).message).toMatch(/limiter store unreachable/)
+      expect(acquired).toBe(1)
+      expect(model.calls).toHaveLength(0)
     }
   })
 
@@ -520,6 +546,18 @@ describe('LLMCall bad input', () => {
           },
         },
         'x: settings.tools[1].name must be 1–64 letters, digits, _ or -, got "get weather"',
+      ],
+      // A tool call names its tool: two tools of one name cannot be told apart.
+      [
+        {
+          settings: {
+            tools: [
+              { name: 'search', parameters: {} },
+              { name: 'search', parameters: { type: 'object' } },
+            ],
+          },
+        },
+        'x: settings.tools[1].name must be a name no other tool has, got "search"',
       ],
       [
         { settings: { tools: [{ name: 'a'.repeat(65), parameters: {} }] } },

@@ -251,6 +251,14 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
   const tools = value as ReadonlyArray<{ readonly name: string }>
   const index = tools.findIndex((tool) => !providerName.test(tool.name))
   if (index !== -1) throw optionError(`${option}[${index}].name`, providerNameRule, tools[index]?.name, owner)
+  // A tool call names its tool: with two tools of one name, which one the model called cannot be told (and Anthropic
+  // refuses the request).
+  const names = new Set<string>()
+  for (let at = 0; at < tools.length; at++) {
+    const name = (tools[at] as { readonly name: string }).name
+    if (names.has(name)) throw optionError(`${option}[${at}].name`, 'a name no other tool has', name, owner)
+    names.add(name)
+  }
 }
 
 /** What is wrong with a setting of a call's input, or `undefined` when it is absent or valid. */
@@ -644,9 +652,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     hold: BudgetHold | undefined,
   ): Promise<LLMCallOutput<Mode, Schema>> {
     const limiter = this.rateLimiter
-    // A limiter is never without an estimate: `run` makes one whenever there is a limiter.
+    // A limiter is never without an estimate: `run` makes one whenever there is a limiter. A limiter that breaks (its
+    // `acquire` throws something that is not a tinyllm error) is a bug or a misconfiguration, not a failed call: unretried.
     const permit =
-      limiter === undefined ? undefined : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope)
+      limiter === undefined
+        ? undefined
+        : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope).catch(this.rethrowTyped)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {

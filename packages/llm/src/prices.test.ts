@@ -48,6 +48,38 @@ describe('prices', () => {
     )
   })
 
+  it('refuses to price what it cannot (a model id or usage that is not one, an unchecked table) rather than answer a wrong cost', () => {
+    const usage = { inputTokens: 1_000_000, outputTokens: 0 }
+    const unreadable = {
+      outputTokens: 0,
+      get inputTokens(): never {
+        throw new Error('usage getter')
+      },
+    }
+    const cases: Array<[() => unknown, string]> = [
+      [() => costOf('gpt-4o', { inputTokens: -1_000_000, outputTokens: 0 }), 'costOf: usage.inputTokens must be'],
+      [() => costOf('gpt-4o', { inputTokens: 0, outputTokens: Number.NaN }), 'costOf: usage.outputTokens must be'],
+      [() => costOf('gpt-4o', null as never), 'costOf: usage could not be read'],
+      [() => costOf('gpt-4o', unreadable), 'costOf: usage could not be read: Error: usage getter'],
+      [
+        () => costOf('x', usage, { x: { inputPerMillion: -3, outputPerMillion: 1 } }),
+        'costOf: prices["x"].inputPerMillion',
+      ],
+      [
+        () => costOf('x', usage, Object.freeze({ x: { inputPerMillion: 1, outputPerMillion: Number.NaN } })),
+        'costOf: prices["x"].outputPerMillion',
+      ],
+      [() => costOf(7 as never, usage), 'costOf: modelId must be a model id (a string), got 7'],
+      [() => findPrice(null as never), 'findPrice: modelId must be a model id (a string), got null'],
+      [() => findPrice('gpt-4o', null as never), 'findPrice: prices must be a price table'],
+    ]
+    for (const [price, message] of cases) {
+      expect(price).toThrow(ConfigurationError)
+      expect(price).toThrow(message)
+    }
+    expect(costOf('x', usage, { x: { inputPerMillion: 3, outputPerMillion: 1 } })).toBe(3)
+  })
+
   it('refuses a table that is not one, or cannot be read, with a ConfigurationError naming it', () => {
     const trap = () => {
       throw new Error('trap')

@@ -100,6 +100,10 @@ function priceError(option: string, value: unknown, owner: string): Configuratio
   return optionError(option, 'a number ≥ 0 (USD per 1M tokens)', value, owner)
 }
 
+function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
 function isPrice(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
 }
@@ -113,14 +117,34 @@ const dateSuffix = /-(?:\d{4}-\d{2}-\d{2}|\d{8})$/
  * `-latest` suffix. Undefined when the model is not in the table.
  */
 export function findPrice(modelId: string, prices: PriceTable = defaultPrices): ModelPrice | undefined {
-  const exact = ownPrice(prices, modelId)
-  if (exact !== undefined) return exact
-  const base = modelId.replace(dateSuffix, '').replace(/-latest$/, '')
-  return base === modelId ? undefined : ownPrice(prices, base)
+  return lookUp(modelId, prices, 'findPrice')
 }
 
-function ownPrice(prices: PriceTable, modelId: string): ModelPrice | undefined {
-  return Object.hasOwn(prices, modelId) ? prices[modelId] : undefined
+/**
+ * {@link findPrice} for `owner`: a model id that is not a string, a table that is not an object, and an entry that is
+ * not a price (a table not made by {@link definePrices}) are ConfigurationErrors naming `owner`, never a plain
+ * TypeError nor a negative or NaN cost.
+ */
+function lookUp(modelId: string, prices: PriceTable, owner: string): ModelPrice | undefined {
+  if (typeof modelId !== 'string') throw optionError('modelId', 'a model id (a string)', modelId, owner)
+  if (typeof prices !== 'object' || prices === null)
+    throw optionError('prices', 'a price table (model ids to { inputPerMillion, outputPerMillion })', prices, owner)
+  try {
+    const exact = ownPrice(prices, modelId, owner)
+    if (exact !== undefined) return exact
+    const base = modelId.replace(dateSuffix, '').replace(/-latest$/, '')
+    return base === modelId ? undefined : ownPrice(prices, base, owner)
+  } catch (error) {
+    throw unreadableOption(error, 'prices', owner)
+  }
+}
+
+function ownPrice(prices: PriceTable, modelId: string, owner: string): ModelPrice | undefined {
+  if (!Object.hasOwn(prices, modelId)) return undefined
+  const entry = prices[modelId]
+  // Two comparisons, no allocation: an entry of a table definePrices did not check is refused, never priced.
+  if (isPrice(entry?.inputPerMillion) && isPrice(entry.outputPerMillion)) return entry
+  return checkedPrice(prices, modelId, owner)
 }
 
 /**
@@ -135,7 +159,18 @@ export function costOf(
   usage: Pick<Usage, 'inputTokens' | 'outputTokens'>,
   prices: PriceTable = defaultPrices,
 ): number | undefined {
-  const entry = findPrice(modelId, prices)
+  const entry = lookUp(modelId, prices, 'costOf')
   if (entry === undefined) return undefined
-  return (usage.inputTokens * entry.inputPerMillion + usage.outputTokens * entry.outputPerMillion) / 1_000_000
+  let inputTokens: unknown
+  let outputTokens: unknown
+  try {
+    ;({ inputTokens, outputTokens } = usage)
+  } catch (error) {
+    throw unreadableOption(error, 'usage', 'costOf')
+  }
+  if (!isTokenCount(inputTokens))
+    throw optionError('usage.inputTokens', 'a number of tokens ≥ 0', inputTokens, 'costOf')
+  if (!isTokenCount(outputTokens))
+    throw optionError('usage.outputTokens', 'a number of tokens ≥ 0', outputTokens, 'costOf')
+  return (inputTokens * entry.inputPerMillion + outputTokens * entry.outputPerMillion) / 1_000_000
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatMessage, ChatRequest } from './chat-model.js'
 import { estimateInputTokens } from './token-estimate.js'
@@ -20,6 +21,25 @@ describe('estimateInputTokens', () => {
       expect(estimateInputTokens({ messages: [{ role: 'user', content: text }] })).toBeGreaterThanOrEqual(bytes)
     })
   }
+
+  it('refuses what is not a chat request (null, no messages, a getter that throws, a text that is no string) with a ConfigurationError', () => {
+    const unreadable = {
+      get messages(): never {
+        throw new Error('messages getter')
+      },
+    }
+    const numberId = { messages: [{ role: 'tool', toolCallId: 7, content: 'x' }] }
+    const cases: Array<[unknown, string]> = [
+      [null, 'estimateInputTokens: request must be a chat request { messages, … }, got null'],
+      [{ message: [] }, 'estimateInputTokens: request must be a chat request { messages, … }, got an object'],
+      [unreadable, 'estimateInputTokens: request could not be read: Error: messages getter'],
+      [numberId, 'estimateInputTokens: request must be a chat request whose texts are strings'],
+    ]
+    for (const [request, message] of cases) {
+      expect(() => estimateInputTokens(request as ChatRequest)).toThrow(ConfigurationError)
+      expect(() => estimateInputTokens(request as ChatRequest)).toThrow(message)
+    }
+  })
 
   it('counts tool calls, tool definitions and the response schema too', () => {
     const base = estimateInputTokens({ messages: [{ role: 'user', content: 'x' }] })

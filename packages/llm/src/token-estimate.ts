@@ -1,3 +1,4 @@
+import { optionError, unreadableOption } from '@tinyllm/core'
 import type { ChatRequest } from './chat-model.js'
 
 /** Per-message framing tokens most chat formats add. */
@@ -14,6 +15,22 @@ const encoder = new TextEncoder()
  * needs it.
  */
 export function estimateInputTokens(request: ChatRequest): number {
+  let estimate: number
+  try {
+    if (typeof request !== 'object' || request === null || !Array.isArray(request.messages))
+      throw optionError('request', 'a chat request { messages, … }', request, owner)
+    estimate = countTokens(request)
+  } catch (error) {
+    throw unreadableOption(error, 'request', owner)
+  }
+  // Text that is not a string (a number as a tool call id) counts as NaN: not a request LLMCall would send.
+  if (!Number.isFinite(estimate)) throw optionError('request', 'a chat request whose texts are strings', request, owner)
+  return estimate
+}
+
+const owner = 'estimateInputTokens'
+
+function countTokens(request: ChatRequest): number {
   let bytes = 0
   let messages = 0
   for (const message of request.messages) {

@@ -1,4 +1,5 @@
 import { runInNewContext } from 'node:vm'
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { ChatResult } from './chat-model.js'
@@ -13,6 +14,28 @@ async function failure(promise: Promise<unknown>): Promise<ToolCallError> {
 }
 
 describe('parseToolArguments', () => {
+  it('rejects something that is not a tool call (null, arguments already parsed, a getter that throws) with a ConfigurationError', async () => {
+    const unreadable = {
+      id: 'call_1',
+      name: 'lookup',
+      get arguments(): never {
+        throw new Error('unreadable arguments')
+      },
+    }
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /^parseToolArguments: call must be a tool call \{ id, name, arguments \}, got null/],
+      [{ id: 'call_1', name: 'lookup', arguments: { id: 1 } }, /^parseToolArguments: call\.arguments must be a string/],
+      [{ id: 'call_1', name: 'lookup', arguments: 5 }, /^parseToolArguments: call\.arguments must be a string/],
+      [unreadable, /^parseToolArguments: call could not be read: Error: unreadable arguments/],
+    ]
+    for (const [given, message] of cases) {
+      const error = await parseToolArguments(given as never).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(await parseToolArguments({ id: 'call_1', name: 'lookup' } as never)).toEqual({})
+  })
+
   it('parses JSON arguments, and validates them against a schema with typed output', async () => {
     expect(await parseToolArguments(call('{"id":1}'))).toEqual({ id: 1 })
     const args = await parseToolArguments(call('{"id":"7"}'), z.object({ id: z.coerce.number() }))

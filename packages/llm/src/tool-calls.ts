@@ -1,8 +1,10 @@
 import {
   brandError,
+  optionError,
   type StandardSchemaV1,
   safeStringify,
   TinyLLMError,
+  unreadableOption,
   ValidationError,
   type ValidationIssue,
   Validator,
@@ -57,8 +59,28 @@ brandError(ToolCallError, 'ToolCallError')
 const validationSite = { functionName: 'parseToolArguments', state: 'validation' }
 
 /**
+ * A tool call's id, name and trimmed arguments, read once: something that is not a tool call — not an object, arguments
+ * that are not a string of JSON (an object already parsed), a getter or Proxy that throws — is a ConfigurationError,
+ * never a plain TypeError nor arguments quietly taken as `{}`.
+ */
+function readToolCall(call: ToolCall): { id: string; name: string; text: string } {
+  const owner = 'parseToolArguments'
+  if (typeof call !== 'object' || call === null)
+    throw optionError('call', 'a tool call { id, name, arguments }', call, owner)
+  try {
+    const { id, name, arguments: text } = call as { id: unknown; name: unknown; arguments: unknown }
+    if (text !== undefined && typeof text !== 'string')
+      throw optionError('call.arguments', 'a string of JSON (or undefined)', text, owner)
+    return { id: id as string, name: name as string, text: text === undefined ? '' : text.trim() }
+  } catch (error) {
+    throw unreadableOption(error, 'call', owner)
+  }
+}
+
+/**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty
- * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues).
+ * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues);
+ * something that is not a tool call is a ConfigurationError.
  *
  * @example
  * for (const call of result.choices[0]?.message.toolCalls ?? []) {
@@ -69,16 +91,16 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
   call: ToolCall,
   schema?: Schema,
 ): Promise<StandardSchemaV1.InferOutput<Schema>> {
-  const text = typeof call.arguments === 'string' ? call.arguments.trim() : ''
+  const { id, name, text } = readToolCall(call)
   let value: unknown
   try {
     value = text === '' ? {} : JSON.parse(text)
   } catch (cause) {
     throw new ToolCallError({
       reason: 'invalid-json',
-      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are not valid JSON (${(cause as Error).message})`,
-      toolName: call.name,
-      toolCallId: call.id,
+      message: `the arguments of tool call ${safeStringify(id, 100)} (${safeStringify(name, 100)}) are not valid JSON (${(cause as Error).message})`,
+      toolName: name,
+      toolCallId: id,
       cause,
     })
   }
@@ -99,9 +121,9 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
       .join('; ')
     throw new ToolCallError({
       reason: 'invalid-arguments',
-      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) do not match its schema: ${listed}`,
-      toolName: call.name,
-      toolCallId: call.id,
+      message: `the arguments of tool call ${safeStringify(id, 100)} (${safeStringify(name, 100)}) do not match its schema: ${listed}`,
+      toolName: name,
+      toolCallId: id,
       issues,
       cause: error.cause,
     })

@@ -375,6 +375,35 @@ describe('OpenAIChatModel errors', () => {
     expect(server.requests).toHaveLength(0)
   })
 
+  it('call options it cannot read (a signal getter or Proxy that throws, a signal that is none) reject with a ConfigurationError, generated or streamed, unsent', async () => {
+    const { server, model } = await start()
+    const throwingSignal = {
+      get signal(): never {
+        throw new Error('unreadable signal')
+      },
+    }
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('hostile proxy')
+        },
+      },
+    )
+    for (const options of [throwingSignal, proxy, { signal: 'stop' }, 42]) {
+      let generated: Promise<ChatResult> | undefined
+      expect(() => {
+        generated = model.doGenerate(ask('hi'), options as never)
+      }).not.toThrow()
+      for (const call of [() => generated, () => collect(model.doStream(ask('hi'), options as never))]) {
+        const error = await rejection(call() as Promise<unknown>)
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toMatch(/^OpenAIChatModel: (options|signal)/)
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+  })
+
   it.each([400, 401, 403, 404, 422])(
     'maps %i to a non-retryable ProviderCallError with status and request id',
     async (status) => {

@@ -86,7 +86,7 @@ export class OpenAIChatModel implements ChatModel {
    * deadline). Called by the framework.
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const outer = options?.signal
+    const outer = this.#sdk.signal(options)
     if (outer?.aborted) throw abortErrorFor(outer)
     const client = this.#sdk.client
     yield* streamProviderParts<unknown>({

@@ -6,7 +6,7 @@ import type {
 } from '../chat-model.js'
 import { type ParsedTemplate, parseTemplate, renderTemplate } from './render-template.js'
 import { TemplateError } from './template-error.js'
-import { checkTemplateOptions } from './template-options.js'
+import { readTemplateOptions } from './template-options.js'
 
 /**
  * What prompt Functions render from: any object whose own properties hold the template's variables, e.g.
@@ -80,7 +80,12 @@ export class SystemMessageTemplate extends MessageTemplate<SystemChatMessage> {
   override readonly kind: string = 'system-message'
 
   constructor(options: MessageTemplateOptions) {
-    checkTemplateOptions(options, messageTemplateOptionKeys, new.target === SystemMessageTemplate)
+    options = readTemplateOptions(
+      options,
+      messageTemplateOptionKeys,
+      new.target === SystemMessageTemplate,
+      'SystemMessageTemplate',
+    )
     super(options, 'system', options.content, 'content')
   }
 }
@@ -119,7 +124,12 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
   override readonly kind: string = 'user-message'
 
   constructor(options: UserMessageTemplateOptions) {
-    checkTemplateOptions(options, userMessageTemplateOptionKeys, new.target === UserMessageTemplate)
+    options = readTemplateOptions(
+      options,
+      userMessageTemplateOptionKeys,
+      new.target === UserMessageTemplate,
+      'UserMessageTemplate',
+    )
     if (options.field !== undefined && options.content !== undefined) {
       throw new ConfigurationError({
         option: 'field',
@@ -147,7 +157,12 @@ export class AssistantMessageTemplate extends MessageTemplate<AssistantChatMessa
   override readonly kind: string = 'assistant-message'
 
   constructor(options: MessageTemplateOptions) {
-    checkTemplateOptions(options, messageTemplateOptionKeys, new.target === AssistantMessageTemplate)
+    options = readTemplateOptions(
+      options,
+      messageTemplateOptionKeys,
+      new.target === AssistantMessageTemplate,
+      'AssistantMessageTemplate',
+    )
     super(options, 'assistant', options.content, 'content')
   }
 }

@@ -92,10 +92,44 @@ describe('message templates', () => {
         () => new PromptTemplate({ name: 'p', sections: [role, , role] as never }),
         'p: sections[1] must be a Function (something with `invoke`), got undefined',
       ],
+      // A list whose reading throws (a Proxy) is a bad option too, not the thrown error itself.
+      [
+        () =>
+          new PromptTemplate({
+            name: 'p',
+            sections: new Proxy([role], {
+              get(target, key) {
+                if (key === '0') throw new Error('unreadable section')
+                return Reflect.get(target, key)
+              },
+            }),
+          }),
+        'p: sections could not be read: Error: unreadable section',
+      ],
     ]
     for (const [build, message] of cases) {
       expect(build).toThrow(ConfigurationError)
       expect(build).toThrow(message)
+    }
+  })
+
+  it('refuse options whose reading throws (a getter, a Proxy) with a ConfigurationError, not the thrown error', () => {
+    const fail = (): never => {
+      throw new Error('unreadable')
+    }
+    const proxy = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, has: fail })
+    const getter = (options: object, key: string) =>
+      Object.defineProperty({ ...options }, key, { get: fail, enumerable: true })
+    const builds: Array<[string, (options: never) => unknown, object]> = [
+      ['UserMessageTemplate', (options) => new UserMessageTemplate(options), { name: 'u', content: 'x' }],
+      ['SystemMessageTemplate', (options) => new SystemMessageTemplate(options), { name: 's', content: 'x' }],
+      ['PromptTemplate', (options) => new PromptTemplate(options), { name: 'p', sections: [role] }],
+    ]
+    for (const [owner, build, options] of builds) {
+      for (const given of [proxy, ...Object.keys(options).map((key) => getter(options, key))]) {
+        expect(() => build(given as never)).toThrow(ConfigurationError)
+        expect(() => build(given as never)).toThrow(`${owner}: options could not be read: Error: unreadable`)
+      }
     }
   })
 

@@ -5,11 +5,12 @@ import {
   optionError,
   type RunContext,
   type StandardSchemaV1,
+  unreadableOption,
   ValidationError,
 } from '@tinyllm/core'
 import type { ChatMessage } from '../chat-model.js'
 import type { TemplateVariables } from './message-template.js'
-import { checkTemplateOptions } from './template-options.js'
+import { readTemplateOptions } from './template-options.js'
 
 /** What a prompt template produces: the conversation to send, ready to pass to an LLMCall. */
 export interface PromptOutput {
@@ -56,20 +57,27 @@ export class PromptTemplate<Input extends TemplateVariables = TemplateVariables>
   readonly sections: ReadonlyArray<PromptSection<Input>>
 
   constructor(options: PromptTemplateOptions<Input>) {
-    checkTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate)
+    options = readTemplateOptions(options, promptTemplateOptionKeys, new.target === PromptTemplate, 'PromptTemplate')
     super(options)
-    const sections: unknown = options.sections
-    if (!Array.isArray(sections) || sections.length === 0) {
-      throw optionError('sections', 'a non-empty list of Functions', sections, options.name)
-    }
-    // An index loop: `forEach` skips holes, which would reach the run as missing sections.
-    for (let index = 0; index < sections.length; index++) {
-      const section = sections[index] as { invoke?: unknown } | null | undefined
-      if (typeof section?.invoke !== 'function') {
-        throw optionError(`sections[${index}]`, 'a Function (something with `invoke`)', section, options.name)
+    // Read once, each section as it is checked: a getter or a Proxy that throws is a ConfigurationError naming it.
+    const checked: Array<PromptSection<Input>> = []
+    try {
+      const sections: unknown = options.sections
+      if (!Array.isArray(sections) || sections.length === 0) {
+        throw optionError('sections', 'a non-empty list of Functions', sections, this.name)
       }
+      // An index loop: `forEach` skips holes, which would reach the run as missing sections.
+      for (let index = 0; index < sections.length; index++) {
+        const section = sections[index] as { invoke?: unknown } | null | undefined
+        if (typeof section?.invoke !== 'function') {
+          throw optionError(`sections[${index}]`, 'a Function (something with `invoke`)', section, this.name)
+        }
+        checked.push(section as PromptSection<Input>)
+      }
+    } catch (error) {
+      throw unreadableOption(error, 'sections', this.name)
     }
-    this.sections = Object.freeze([...sections]) as ReadonlyArray<PromptSection<Input>>
+    this.sections = Object.freeze(checked)
   }
 
   async run(input: Input, context: RunContext): Promise<PromptOutput> {

@@ -1,5 +1,6 @@
-import { abortErrorFor, type CancelScope, type TinyLLMError } from '@tinyllm/core'
+import { abortErrorFor, type CancelScope, optionError, type TinyLLMError, unreadableOption } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
+import { checkSignal } from '../rate-limiter.js'
 
 /**
  * The field through which a call's {@link CancelScope} travels: on the call options LLMCall hands a model, and on the
@@ -30,15 +31,38 @@ export class CallCancellation implements ScopedCallOptions {
   }
 }
 
-/** The scope of `options`, when a tinyllm caller passed one. */
-export function cancelScopeOf(options: ChatCallOptions | undefined): CancelScope | undefined {
-  return (options as ScopedCallOptions | undefined)?.[cancelScopeField]
+/** What a model reads of its call options: the caller's scope (tinyllm's callers), else its signal. */
+export interface ReadCallOptions {
+  readonly scope?: CancelScope | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Reads `options` once, as every provider reads them: options that are not an object, a getter or Proxy that throws,
+ * or a `signal` that is not an AbortSignal are a ConfigurationError naming `owner`, never a plain error or a sync throw
+ * from the provider's call. A scope is taken as it is, and its signal (made only when read) left unread.
+ */
+export function readCallOptions(options: ChatCallOptions | undefined, owner: string): ReadCallOptions {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  try {
+    const scope = (options as ScopedCallOptions)[cancelScopeField]
+    if (scope !== undefined) return { scope }
+    return { signal: checkSignal(options.signal, owner) }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+}
+
+/** The signal that cancels a call with these options, read once: its scope's, else the caller's. */
+export function callSignal(options: ReadCallOptions): AbortSignal | undefined {
+  return options.scope === undefined ? options.signal : options.scope.signal
 }
 
 /** The call's cancellation, as an AbortError (or the TimeoutError it was cancelled with), once it was cancelled. */
-export function cancellationError(options: ChatCallOptions | undefined): TinyLLMError | undefined {
-  const scope = cancelScopeOf(options)
+export function cancellationError(options: ReadCallOptions): TinyLLMError | undefined {
+  const scope = options.scope
   if (scope !== undefined) return scope.cancelled ? abortErrorFor(scope.reason) : undefined
-  const signal = options?.signal
+  const signal = options.signal
   return signal?.aborted === true ? abortErrorFor(signal) : undefined
 }

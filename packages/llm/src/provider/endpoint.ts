@@ -45,21 +45,27 @@ export function displayURL(url: URL): string {
 }
 
 /**
- * The refusal of a base URL with a user or password in it (`http://user:password@host/v1`): `fetch` refuses to send a
- * request to such a URL, so no call could ever go out. It says what to do instead — the URL without them, and the
- * credentials as a header — and never shows them. `undefined` for any other URL. `source` names where the URL came
+ * The refusal of a base URL no request can be sent to, or `undefined` for one it can: a URL that is not an absolute
+ * `http://` or `https://` URL (`localhost:11434/v1`, which reads as the scheme `localhost:`, or `file:///…`), which
+ * would fail as a retried connection failure at every attempt of every call; and one with a user or password in it
+ * (`http://user:password@host/v1`), which `fetch` refuses to send — said with what to do instead (the URL without them,
+ * and the credentials as a header). The URL itself is never shown: it may hold a key. `source` names where it came
  * from: the `baseURL` option, or the environment variable the SDK read it from (`OPENAI_BASE_URL`).
  */
-export function baseURLCredentialsError(
-  baseURL: string,
-  source: string,
-  owner?: string,
-): ConfigurationError | undefined {
-  let url: URL
+export function baseURLError(baseURL: string, source: string, owner?: string): ConfigurationError | undefined {
+  let url: URL | undefined
   try {
     url = new URL(baseURL)
   } catch {
-    return undefined
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    return new ConfigurationError({
+      option: 'baseURL',
+      // Without the URL or its scheme: `token:secret` reads as the scheme `token:`.
+      message: `${source} must be an absolute http:// or https:// URL, such as http://localhost:8080/v1 (not host:port/v1)`,
+      functionName: owner,
+    })
   }
   if (url.username === '' && url.password === '') return undefined
   return new ConfigurationError({

@@ -116,6 +116,49 @@ describe('toProviderLLMCallOptions', () => {
     expect(credentials.option).toBe('baseURL')
     expect(credentials.message).toMatch(/^c: baseURL has credentials in it \(user:password@\), which fetch refuses/)
     expect(credentials.message).not.toContain('s3cret-pass')
+    // No request can go to these: each failed as a retried connection failure at every attempt of every call.
+    for (const baseURL of [
+      'localhost:11434/v1',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'tenant:s3cret-pass',
+      '',
+    ]) {
+      const refused = thrown(() => split({ name: 'c', model: 'm', baseURL }))
+      expect(refused.option).toBe('baseURL')
+      expect(refused.message).toBe(
+        'c: baseURL must be an absolute http:// or https:// URL, such as http://localhost:8080/v1 (not host:port/v1)',
+      )
+    }
+  })
+
+  it('refuses options whose reading throws (a getter, a Proxy, a header getter) with a ConfigurationError naming the call', () => {
+    const fail = (): never => {
+      throw new Error('unreadable')
+    }
+    const proxy = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail })
+    const apiKey = {
+      name: 'c',
+      model: 'm',
+      get apiKey(): never {
+        return fail()
+      },
+    }
+    const headers = {
+      name: 'c',
+      model: 'm',
+      headers: {
+        get 'x-tenant'(): never {
+          return fail()
+        },
+      },
+    }
+    expect(thrown(() => split(proxy)).message).toBe('ExampleChat: options could not be read: Error: unreadable')
+    expect(thrown(() => split(apiKey)).message).toBe('c: options could not be read: Error: unreadable')
+    expect(thrown(() => split(headers)).message).toBe('c: headers could not be read: Error: unreadable')
+    const check = () =>
+      checkChatModelOptions({ model: 'm', headers: headers.headers }, connectionKeys, 'ExampleChatModel')
+    expect(thrown(check).message).toBe('ExampleChatModel: headers could not be read: Error: unreadable')
   })
 
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {

@@ -5,11 +5,12 @@ import {
   checkOneOf,
   optionError,
   type StandardSchemaV1,
+  unreadableOption,
 } from '@tinyllm/core'
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
-import { baseURLCredentialsError } from './endpoint.js'
+import { baseURLError } from './endpoint.js'
 import { transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
@@ -76,27 +77,34 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
   if (typeof options !== 'object' || options === null) {
     throw optionError('options', 'an object', options, definition.defaultName)
   }
-  const name = options.name ?? definition.defaultName
-  checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
-  const source = options as Record<string, unknown>
-  const modelOptions: Record<string, unknown> = { model: options.model }
-  for (const key of definition.connectionKeys) modelOptions[key] = source[key]
-  checkConnectionOptions(modelOptions, definition.connectionKeys, name)
-  const rest: Record<string, unknown> = {}
-  for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
-  const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
-  return {
-    ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
-    name,
-    model: definition.createModel(modelOptions as ModelOptions),
-    settings,
+  let name: string = definition.defaultName
+  // Each option read once, here: a getter or a Proxy that throws is a ConfigurationError naming the call.
+  try {
+    name = options.name ?? name
+    checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
+    const source = options as Record<string, unknown>
+    const modelOptions: Record<string, unknown> = { model: options.model }
+    for (const key of definition.connectionKeys) modelOptions[key] = source[key]
+    checkConnectionOptions(modelOptions, definition.connectionKeys, name)
+    const rest: Record<string, unknown> = {}
+    for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
+    const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
+    return {
+      ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
+      name,
+      model: definition.createModel(modelOptions as ModelOptions),
+      settings,
+    }
+  } catch (error) {
+    throw unreadableOption(error, 'options', typeof name === 'string' ? name : definition.defaultName)
   }
 }
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` without
- * credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a known `transport`.
+ * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` that is an
+ * absolute http(s) URL without credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a
+ * known `transport`.
  */
 export function checkConnectionOptions(
   options: Readonly<Record<string, unknown>>,
@@ -118,7 +126,7 @@ export function checkConnectionOptions(
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
   const baseURL = options.baseURL
-  const refused = typeof baseURL === 'string' ? baseURLCredentialsError(baseURL, 'baseURL', owner) : undefined
+  const refused = typeof baseURL === 'string' ? baseURLError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)
@@ -150,7 +158,13 @@ function checkHeaders(headers: unknown, owner: string): void {
       functionName: owner,
     })
   }
-  for (const [name, value] of Object.entries(headers)) {
+  let entries: Array<[string, unknown]>
+  try {
+    entries = Object.entries(headers)
+  } catch (error) {
+    throw unreadableOption(error, 'headers', owner)
+  }
+  for (const [name, value] of entries) {
     if (value === null) continue
     checkString(value, `headers[${JSON.stringify(name)}]`, owner)
   }

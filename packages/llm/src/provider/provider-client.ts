@@ -1,8 +1,8 @@
 import type { TinyLLMError } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
-import { cancellationError, cancelScopeField, cancelScopeOf } from './call-cancellation.js'
+import { callSignal, cancellationError, cancelScopeField, readCallOptions } from './call-cancellation.js'
 import { registerClientSecrets } from './client-secrets.js'
-import { baseURLCredentialsError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
+import { baseURLError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -44,6 +44,7 @@ export class ProviderClient<Client extends SdkClientShape> {
   readonly #profile: ProviderProfile
   readonly #options: ProviderClientOptions<Client>
   readonly #create: (common: SdkClientOptions) => Client
+  readonly #owner: string
   #client: Client | undefined
   #endpoint: ProviderEndpoint | undefined
 
@@ -55,6 +56,7 @@ export class ProviderClient<Client extends SdkClientShape> {
     this.#profile = profile
     this.#options = options
     this.#create = create
+    this.#owner = `${profile.displayName}ChatModel`
     const client = options.client
     this.#client = client
     // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
@@ -76,7 +78,7 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (options.baseURL === undefined) {
       registerClientSecrets(this, { baseURL: client.baseURL })
       const source = this.#profile.baseURLVariable ?? 'the base URL read from the environment'
-      const refused = baseURLCredentialsError(client.baseURL, source)
+      const refused = baseURLError(client.baseURL, source)
       if (refused !== undefined) throw refused
     }
     this.#client = client
@@ -90,22 +92,35 @@ export class ProviderClient<Client extends SdkClientShape> {
    * otherwise the SDK gets the call's signal, if any.
    */
   requestOptions(options: ChatCallOptions | undefined): SdkRequestOptions {
-    const scope = cancelScopeOf(options)
+    const read = readCallOptions(options, this.#owner)
+    const scope = read.scope
     if (scope !== undefined && this.#options.client === undefined) {
       return scope.cancellable ? { maxRetries: 0, fetchOptions: { [cancelScopeField]: scope } } : noRetries
     }
-    const signal = options?.signal
+    const signal = callSignal(read)
     return signal === undefined ? noRetries : { maxRetries: 0, signal }
+  }
+
+  /** The signal that cancels a call with `options` (a stream's); options that cannot be read are a ConfigurationError. */
+  signal(options: ChatCallOptions | undefined): AbortSignal | undefined {
+    return callSignal(readCallOptions(options, this.#owner))
   }
 
   /** What one call threw, as a typed tinyllm error: the call's cancellation once it was cancelled, else {@link toError}. */
   callError(error: unknown, options: ChatCallOptions | undefined): TinyLLMError {
-    return cancellationError(options) ?? this.toError(error, undefined)
+    return this.cancellation(options) ?? this.toError(error, undefined)
   }
 
-  /** The call's cancellation (its AbortError or TimeoutError) when it was cancelled before it could be sent. */
+  /**
+   * The call's cancellation (its AbortError or TimeoutError) when it was cancelled before it could be sent, or the
+   * ConfigurationError of options that cannot be read; never thrown.
+   */
   cancellation(options: ChatCallOptions | undefined): TinyLLMError | undefined {
-    return cancellationError(options)
+    try {
+      return cancellationError(readCallOptions(options, this.#owner))
+    } catch (error) {
+      return error as TinyLLMError
+    }
   }
 
   /** Whatever a call through the client threw, as a typed tinyllm error naming the endpoint. */

@@ -111,6 +111,22 @@ describe('ScriptedChatModel', () => {
     expect((await counted.doGenerate(ask('hi'))).usage).toEqual({ inputTokens: 0, outputTokens: 7, totalTokens: 7 })
   })
 
+  it('rejects call options it cannot read (a signal getter that throws, a signal that is none) with a ConfigurationError', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const throwing = {
+      get signal(): never {
+        throw new Error('unreadable signal')
+      },
+    }
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }] }
+    for (const options of [throwing, { signal: 'stop' }]) {
+      await expect(model.doGenerate(request, options as never)).rejects.toSatisfy(ConfigurationError.isInstance)
+      const stream = model.doStream(request, options as never)[Symbol.asyncIterator]()
+      await expect(stream.next()).rejects.toThrow(/^ScriptedChatModel: (options|signal)/)
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('answers from a list in order and records the calls', async () => {
     const model = new ScriptedChatModel({ responses: ['good', 'bad'] })
     expect(resultText(await model.doGenerate(ask('one')))).toBe('good')

@@ -20,6 +20,7 @@ import type {
 } from '../chat-model.js'
 import { everyEntry } from '../every-entry.js'
 import { isError } from '../is-error.js'
+import { callSignal, readCallOptions } from '../provider/call-cancellation.js'
 import { ProviderCallError } from '../provider-errors.js'
 
 /** A scripted answer: plain text, a full reply, an Error to throw, or a function of the request. */
@@ -200,20 +201,22 @@ export class ScriptedChatModel implements ChatModel {
   }
 
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
+    const signal = callSignal(readCallOptions(options, owner))
     const callIndex = this.calls.length
     this.calls.push(request)
-    if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
-    if (this.latencyMs > 0) await sleep(this.latencyMs, options?.signal)
+    if (signal?.aborted) throw new AbortError({ reason: signal.reason })
+    if (this.latencyMs > 0) await sleep(this.latencyMs, signal)
     const reply = await this.nextReply(request, callIndex)
     if (isError(reply)) throw reply
     return this.toResult(request, reply, callIndex)
   }
 
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const result = await this.doGenerate(request, options)
+    const signal = callSignal(readCallOptions(options, owner))
+    const result = await this.doGenerate(request, signal === undefined ? undefined : { signal })
     for (const part of streamParts(result)) {
       // Checked before every part, the finish part included: a call aborted mid-stream never ends with its result.
-      if (options?.signal?.aborted) throw new AbortError({ reason: options.signal.reason })
+      if (signal?.aborted) throw new AbortError({ reason: signal.reason })
       yield part
     }
   }
