@@ -108,3 +108,30 @@ export function readCommandLine(
     approval: values.approve ? 'approve' : values.deny ? 'deny' : undefined,
   }
 }
+
+/**
+ * Reads the command line as `readCommandLine` does, for a script: `--help` prints the usage and exits 0, a command
+ * line that cannot be run prints why and the usage and exits 2.
+ */
+export function readOptions(argv: readonly string[] = process.argv.slice(2)): ExampleOptions {
+  try {
+    const parsed = readCommandLine(argv)
+    if (parsed === undefined) {
+      console.log(usage)
+      process.exit(0)
+    }
+    return parsed
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
+    process.exit(error instanceof UsageError || (error as { code?: unknown }).code !== undefined ? 2 : 1)
+  }
+}
+
+/** The port `serve` listens on: `PORT`, 3000 without it, 0 for any free port. */
+export function readPort(environment: NodeJS.ProcessEnv = process.env): number {
+  const port = environment.PORT ?? '3000'
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) {
+    throw new UsageError(`PORT must be a port number, 0 to 65535 (0: any free port), got "${port}"`)
+  }
+  return Number(port)
+}
