@@ -118,6 +118,26 @@ describe('toProviderLLMCallOptions', () => {
     expect(credentials.message).not.toContain('s3cret-pass')
   })
 
+  it('refuses a baseURL that is empty, not a URL or not http(s) at construction, never showing it', () => {
+    const secret = 'sk-pasted-by-mistake-0123456789'
+    for (const [baseURL, got] of [
+      ['', 'an empty string (leave baseURL out to call the provider’s API)'],
+      ['  ', 'an empty string (leave baseURL out to call the provider’s API)'],
+      [`localhost:8000/v1?key=${secret}`, 'a URL of protocol localhost:'],
+      [`not a url ${secret}`, 'a string that is not a URL'],
+      [`ftp://127.0.0.1/${secret}`, 'a URL of protocol ftp:'],
+    ] as const) {
+      const refused = thrown(() => split({ name: 'c', model: 'm', baseURL }))
+      expect(refused.option, baseURL).toBe('baseURL')
+      expect(refused.message, baseURL).toBe(
+        `c: baseURL must be an http or https URL such as http://127.0.0.1:8000/v1, got ${got}`,
+      )
+    }
+    for (const baseURL of ['http://127.0.0.1:8000/v1', 'https://example.openai.azure.com/openai?api-version=1']) {
+      expect(() => split({ name: 'c', model: 'm', baseURL })).not.toThrow()
+    }
+  })
+
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {
     const cases: Array<[unknown, string]> = [
       ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],

@@ -118,11 +118,33 @@ export function checkConnectionOptions(
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
   const baseURL = options.baseURL
+  if (typeof baseURL === 'string') checkBaseURL(baseURL, owner)
   const refused = typeof baseURL === 'string' ? baseURLCredentialsError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
   checkNumber(options.maxResponseBytes, 'maxResponseBytes', { integer: true, above: 0, unit: 'bytes' }, owner)
   checkOneOf(options.transport, 'transport', transports, owner)
   checkHeaders(options.headers, owner)
+}
+
+/**
+ * A `baseURL` is an absolute http or https URL. An empty one would send the calls to the provider's own API (the SDK
+ * falls back to it), and one that is not a URL or of another protocol could never be sent: each is refused here,
+ * described by its kind, never shown, since a key pasted by mistake may be in it.
+ */
+function checkBaseURL(baseURL: string, owner: string): void {
+  let got: string | undefined
+  if (baseURL.trim() === '') got = 'an empty string (leave baseURL out to call the provider’s API)'
+  else if (!URL.canParse(baseURL)) got = 'a string that is not a URL'
+  else {
+    const protocol = new URL(baseURL).protocol
+    if (protocol !== 'http:' && protocol !== 'https:') got = `a URL of protocol ${protocol}`
+  }
+  if (got === undefined) return
+  throw new ConfigurationError({
+    option: 'baseURL',
+    message: `baseURL must be an http or https URL such as http://127.0.0.1:8000/v1, got ${got}`,
+    functionName: owner,
+  })
 }
 
 /** A string option, or absent; anything else is refused by its type alone, so a key given by mistake is never shown. */
