@@ -234,6 +234,18 @@ describe('the loan-review agent example', () => {
       await connection.close(true)
     }
   })
+  it('refuses an --upstream that is not an http or https URL, with the reason and the usage', async () => {
+    for (const upstream of ['not a url', 'ftp://127.0.0.1:1']) {
+      const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(refused, upstream).toMatchObject({ code: 2 })
+      expect((refused as { stderr: string }).stderr, upstream).toMatch(
+        new RegExp(`^--upstream must be an http or https URL, got "${upstream}"\n\nUsage: `),
+      )
+    }
+  })
+
   it('serve refuses a bad PORT, a port in use and a bad command line with a line saying so, and prints the port it got', async () => {
     const serve = fileURLToPath(new URL('./serve.ts', import.meta.url))
     const refused = (args: string[], extra: Record<string, string>) =>
