@@ -89,6 +89,9 @@ export function readCommandLine(
   if (values.record && values.offline) throw new UsageError('--record and --offline exclude each other')
   if (values.record && !hasKey) throw new UsageError(`--record calls the real API: set ${settings.keyVariable}`)
   if (values.upstream !== undefined && !values.record) throw new UsageError('--upstream only applies with --record')
+  if (values.upstream !== undefined && !/^https?:$/.test(URL.parse(values.upstream)?.protocol ?? '')) {
+    throw new UsageError(`--upstream must be an http or https URL, got "${values.upstream}"`)
+  }
   if (values.approve && values.deny) throw new UsageError('--approve and --deny exclude each other')
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
   // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
@@ -107,4 +110,31 @@ export function readCommandLine(
     keyVariable: settings.keyVariable,
     approval: values.approve ? 'approve' : values.deny ? 'deny' : undefined,
   }
+}
+
+/**
+ * Reads the command line as `readCommandLine` does, for a script: `--help` prints the usage and exits 0, a command
+ * line that cannot be run prints why and the usage and exits 2.
+ */
+export function readOptions(argv: readonly string[] = process.argv.slice(2)): ExampleOptions {
+  try {
+    const parsed = readCommandLine(argv)
+    if (parsed === undefined) {
+      console.log(usage)
+      process.exit(0)
+    }
+    return parsed
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
+    process.exit(error instanceof UsageError || (error as { code?: unknown }).code !== undefined ? 2 : 1)
+  }
+}
+
+/** The port `serve` listens on: `PORT`, 3000 without it, 0 for any free port. */
+export function readPort(environment: NodeJS.ProcessEnv = process.env): number {
+  const port = environment.PORT ?? '3000'
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) {
+    throw new UsageError(`PORT must be a port number, 0 to 65535 (0: any free port), got "${port}"`)
+  }
+  return Number(port)
 }

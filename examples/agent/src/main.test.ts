@@ -1,6 +1,9 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { OpenAIChat } from '@tinyllm/openai'
@@ -229,6 +232,63 @@ describe('the loan-review agent example', () => {
     } finally {
       server.close()
       await connection.close(true)
+    }
+  })
+  it('refuses an --upstream that is not an http or https URL, with the reason and the usage', async () => {
+    for (const upstream of ['not a url', 'ftp://127.0.0.1:1']) {
+      const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(refused, upstream).toMatchObject({ code: 2 })
+      expect((refused as { stderr: string }).stderr, upstream).toMatch(
+        new RegExp(`^--upstream must be an http or https URL, got "${upstream}"\n\nUsage: `),
+      )
+    }
+  })
+
+  it('serve refuses a bad PORT, a port in use and a bad command line with a line saying so, and prints the port it got', async () => {
+    const serve = fileURLToPath(new URL('./serve.ts', import.meta.url))
+    const refused = (args: string[], extra: Record<string, string>) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [serve, ...args], { env: environment(extra) }, (_error, _out, err) =>
+          resolve({ code: child.exitCode, stderr: err }),
+        )
+      })
+    for (const port of ['abc', '', '70000', '-1']) {
+      expect(await refused([], { PORT: port }), port).toEqual({
+        code: 2,
+        stderr: `PORT must be a port number, 0 to 65535 (0: any free port), got "${port}"\n`,
+      })
+    }
+    const bad = await refused(['--provider', 'foo'], { PORT: '0' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^--provider must be openai or anthropic, got "foo"\n\nUsage: /)
+    const taken = createServer().listen(0, '127.0.0.1')
+    await once(taken, 'listening')
+    const port = String((taken.address() as { port: number }).port)
+    try {
+      expect(await refused([], { PORT: port })).toEqual({
+        code: 2,
+        stderr: `port ${port} on 127.0.0.1 is in use: set PORT to another port (0: any free port)\n`,
+      })
+    } finally {
+      taken.close()
+    }
+    const child = spawn(process.execPath, [serve], {
+      env: environment({ PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      let url: string | undefined
+      for await (const line of createInterface({ input: child.stdout })) {
+        url = /^Streaming reviews on (\S+) /.exec(line)?.[1]
+        if (url) break
+      }
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/review\?applicant=A-17$/)
+      expect((await fetch(new URL('/nothing', url))).status).toBe(404)
+    } finally {
+      child.kill('SIGTERM')
+      if (child.exitCode === null) await once(child, 'exit')
     }
   })
 })

@@ -11,7 +11,7 @@ import { formatRunTree, type RunRecord } from '@tinyllm/core'
 import type { LLMCall } from '@tinyllm/llm'
 import { OpenAIChat } from '@tinyllm/openai'
 import type { z } from 'zod'
-import { readCommandLine, UsageError, usage } from './command-line.ts'
+import { readOptions } from './command-line.ts'
 import { connect } from './connection.ts'
 import { loanReviewAgent, outbox, type verdict } from './loan-review.ts'
 
@@ -104,20 +104,6 @@ async function askApproval(toolName: string, arguments_: unknown): Promise<Appro
 
 function tree(record: RunRecord): string {
   return formatRunTree(record, { colors: process.stdout.isTTY === true })
-}
-
-function readOptions() {
-  try {
-    const parsed = readCommandLine(process.argv.slice(2))
-    if (parsed === undefined) {
-      console.log(usage)
-      process.exit(0)
-    }
-    return parsed
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
-    process.exit(error instanceof UsageError || (error as { code?: unknown }).code !== undefined ? 2 : 1)
-  }
 }
 
 process.exitCode = await main()

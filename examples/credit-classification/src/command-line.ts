@@ -91,6 +91,9 @@ export function readCommandLine(
   if (values.record && values.offline) throw new UsageError('--record and --offline exclude each other')
   if (values.record && !hasKey) throw new UsageError(`--record calls the real API: set ${settings.keyVariable}`)
   if (values.upstream !== undefined && !values.record) throw new UsageError('--upstream only applies with --record')
+  if (values.upstream !== undefined && !/^https?:$/.test(URL.parse(values.upstream)?.protocol ?? '')) {
+    throw new UsageError(`--upstream must be an http or https URL, got "${values.upstream}"`)
+  }
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
   // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
   const recordedModel = mode === 'offline' ? (readCassetteFacts(provider).model ?? settings.defaultModel) : undefined

@@ -192,5 +192,14 @@ describe('the credit-classification example', () => {
       'offline, the cassette answers for gpt-4o-mini only; --model gpt-4o needs OPENAI_API_KEY',
     )
     expect((error as { stderr: string }).stderr).toContain('--provider openai|anthropic')
+    for (const upstream of ['not a url', 'ftp://127.0.0.1:1', '127.0.0.1:8000']) {
+      const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(refused, upstream).toMatchObject({ code: 2 })
+      expect((refused as { stderr: string }).stderr, upstream).toMatch(
+        new RegExp(`^--upstream must be an http or https URL, got "${upstream}"\n\nUsage: `),
+      )
+    }
   })
 })

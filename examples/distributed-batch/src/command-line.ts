@@ -17,13 +17,16 @@ Classifies generated loan applications with the credit pipeline on N worker proc
 redis-server), offline against a loopback OpenAI-compatible server, and accounts for every one of them.
 
   --count <n>          applications to generate (default 10000)
-  --workers <n>        worker processes (default 3)
+  --workers <n>        worker processes, at most 64 (default 3)
   --concurrency <n>    runs in progress at once per worker (default 64)
   --seed <n>           seed of the generator and the latency (default 42)
   --kill-a-worker      kill -9 the first worker at 30% and watch its runs resume on the others
   --rpm <n>            shared rate limiter: requests per minute, all workers together (default 100000)
   --tpm <n>            shared rate limiter: tokens per minute (default 20000000)
   --help               show this text`
+
+/** The most worker processes the example starts. */
+const maxWorkers = 64
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -49,14 +52,16 @@ export function readCommandLine(argv: readonly string[]): DistributedOptions | u
   })
   if (values.help) return undefined
   // Digits only: Number() would read an empty value (`--seed=`) or blanks as 0.
-  const integer = (option: string, text: string, minimum: number) => {
+  const integer = (option: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) => {
     const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-    if (!Number.isSafeInteger(value) || value < minimum) {
-      throw new UsageError(`--${option} must be an integer ≥ ${minimum}, got "${text}"`)
+    if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+      const range = maximum === Number.MAX_SAFE_INTEGER ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`
+      throw new UsageError(`--${option} must be an integer ${range}, got "${text}"`)
     }
     return value
   }
-  const workers = integer('workers', values.workers, 1)
+  // Each worker is a Node process: a few dozen make the point, thousands would exhaust the machine.
+  const workers = integer('workers', values.workers, 1, maxWorkers)
   if (values['kill-a-worker'] && workers < 2) throw new UsageError('--kill-a-worker needs --workers 2 or more')
   return {
     count: integer('count', values.count, 1),

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { generateApplications, underwrite } from './applications.ts'
+import { readCommandLine, UsageError } from './command-line.ts'
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url))
 const run = promisify(execFile)
@@ -87,6 +88,14 @@ describe('the distributed-batch example', () => {
     const error = await run(process.execPath, [main, '--seed=']).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 2 })
     expect((error as { stderr: string }).stderr).toContain('--seed must be an integer ≥ 0, got ""')
+  })
+
+  it('refuses more worker processes than it starts, before starting any', () => {
+    // Read as the example reads it, so that nothing is started even if the check were gone.
+    expect(() => readCommandLine(['--workers', '100000'])).toThrow(
+      new UsageError('--workers must be an integer from 1 to 64, got "100000"'),
+    )
+    expect(readCommandLine(['--workers', '64'])?.workers).toBe(64)
   })
 })
 

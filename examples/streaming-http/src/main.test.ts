@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { type IncomingMessage, request } from 'node:http'
+import { createServer, type IncomingMessage, request } from 'node:http'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -72,6 +72,23 @@ it('refuses a PORT that is not a port number, saying so, before it starts anythi
     })
     expect(code, port).toBe(2)
     expect(stderr, port).toBe(`PORT must be a port number, 0 to 65535 (0: any free port), got "${port}"\n`)
+  }
+})
+
+it('says a PORT that is in use is in use, exits 2 and prints no stack', async () => {
+  const taken = createServer().listen(0, '127.0.0.1')
+  await once(taken, 'listening')
+  const port = String((taken.address() as { port: number }).port)
+  try {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const refused = execFile(process.execPath, [main], { env: { ...process.env, PORT: port } }, (_error, _out, err) =>
+        resolve({ code: refused.exitCode, stderr: err }),
+      )
+    })
+    expect(code).toBe(2)
+    expect(stderr).toBe(`port ${port} on 127.0.0.1 is in use: set PORT to another port (0: any free port)\n`)
+  } finally {
+    taken.close()
   }
 })
 

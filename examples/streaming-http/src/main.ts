@@ -71,6 +71,13 @@ const server = createServer(async (request, response) => {
   }
 })
 
+// A port that is taken (or not ours to open) stops here, saying so, rather than as an unhandled 'error' event.
+server.once('error', (error: NodeJS.ErrnoException) => {
+  const why = error.code === 'EADDRINUSE' ? 'is in use' : `cannot be opened (${error.code ?? error.message})`
+  console.error(`port ${port} on 127.0.0.1 ${why}: set PORT to another port (0: any free port)`)
+  process.exitCode = 2
+  void upstream?.close()
+})
 server.listen(port, '127.0.0.1', () => {
   const address = server.address()
   const bound = typeof address === 'object' && address !== null ? address.port : port

@@ -268,6 +268,37 @@ describe('Parallel map form', () => {
     })
     expect(settled[2]).toEqual({ status: 'fulfilled', value: 3 })
   })
+
+  it('refuses a list with a hole at the hole, in either mode, so a sparse list as long as 2³²−1 fails at once', async () => {
+    const seen: unknown[] = []
+    const id = defineFunction({
+      name: 'id',
+      run: (x: unknown) => {
+        seen.push(x)
+        return x
+      },
+    })
+    const sparse: unknown[] = ['first']
+    sparse.length = 2 ** 32 - 1
+    for (const mode of ['fail-fast', 'settle-all'] as const) {
+      seen.length = 0
+      const record = await new Parallel({ name: 'all', map: id, mode }).trace(sparse)
+      expect(record.status, mode).toBe('failed')
+      expect(record.attempts, mode).toBe(1)
+      expect(record.error?.message, mode).toBe(
+        'all: invalid value (running, 1 issue)\n  - [1]: the list has a hole here; the map form runs over a list without holes',
+      )
+      expect(seen, mode).toEqual(['first'])
+    }
+    // A hole among items is refused where it is, and nothing after it starts.
+    const gapped: unknown[] = [1, 2, 3]
+    delete gapped[1]
+    seen.length = 0
+    await expect(new Parallel({ name: 'all', map: id, concurrency: 1 }).invoke(gapped)).rejects.toThrow(
+      /- \[1\]: the list has a hole/,
+    )
+    expect(seen).toEqual([1])
+  })
 })
 
 describe('Parallel concurrency', () => {

@@ -312,6 +312,21 @@ class BranchRun {
     const options = this.controller === undefined ? { key } : { key, signal: this.controller.signal }
     if (!mapped) return this.context.invoke(this.children[index]!, this.input, options)
     const item = readItem(this.inputs as ReadonlyArray<unknown>, index, this.context.functionName)
+    if (item === hole) {
+      // A hole is no item: the list is refused where it is, in either mode, and no branch starts after it, so a
+      // sparse list as long as 2³²−1 fails at once instead of running billions of branches.
+      const message = 'the list has a hole here; the map form runs over a list without holes'
+      const error = new ValidationError({
+        functionName: this.context.functionName,
+        state: 'running',
+        issues: [{ path: [index], message }],
+      })
+      if (this.failure === undefined) {
+        this.failure = error
+        this.controller?.abort(error)
+      }
+      throw error
+    }
     return this.context.invoke(this.children[0]!, item, options)
   }
 
@@ -394,18 +409,21 @@ function listLength(input: unknown, functionName: string): number {
 }
 
 /**
- * Item `index` of the map form's list, read as its branch starts. One whose reading throws (a getter, a Proxy) is a
- * ValidationError of the Parallel naming the index, like a list that cannot be read, not a failure of the child,
- * which never ran.
+ * Item `index` of the map form's list, read as its branch starts, or {@link hole} where it has none. One whose reading
+ * throws (a getter, a Proxy) is a ValidationError of the Parallel naming the index, like a list that cannot be read,
+ * not a failure of the child, which never ran.
  */
 function readItem(inputs: ReadonlyArray<unknown>, index: number, functionName: string): unknown {
   try {
-    return inputs[index]
+    return index in inputs ? inputs[index] : hole
   } catch (error) {
     const message = 'the item could not be read (a getter or a Proxy that throws)'
     throw new ValidationError({ functionName, state: 'running', issues: [{ path: [index], message }], cause: error })
   }
 }
+
+/** What {@link readItem} returns for an index the list has no item at. */
+const hole: unique symbol = Symbol('hole')
 
 /** The longest a JavaScript array can be. */
 const maxListLength = 2 ** 32 - 1

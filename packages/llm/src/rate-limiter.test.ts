@@ -364,6 +364,12 @@ describe('RateLimiter', () => {
     const free = new RateLimiter({ clock: new FakeClock() })
     const error = await rejection(() => free.acquire({ tokens: 1 }, {} as never))
     expect(ConfigurationError.isInstance(error)).toBe(true)
+    // So is a misspelt key, which would count the call as no tokens at all.
+    const misspelt = await rejection(() => free.acquire({ token: 500 } as never))
+    expect(ConfigurationError.isInstance(misspelt)).toBe(true)
+    expect((misspelt as Error).message).toBe(
+      'RateLimiter: token is not an option; did you mean tokens? (known: tokens)',
+    )
     expect(limiter.status().waiting).toBe(0)
   })
 

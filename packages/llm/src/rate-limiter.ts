@@ -105,6 +105,9 @@ export function checkLimits(
   }
 }
 
+/** The keys of an acquisition request. */
+const requestKeys: ReadonlySet<string> = new Set(['tokens'])
+
 /**
  * The tokens `request` asks a limiter for, checked as every limiter checks them: an object (or `undefined`) whose
  * `tokens` is a count ≥ 0, and never more than `tokensPerMinute` (a call that could never be served is a non-retryable
@@ -121,6 +124,8 @@ export function requestedTokens(
   }
   let given: unknown
   try {
+    // A misspelt key (`token`) would count the call as 0 tokens: it is refused, with the right name.
+    checkKnownOptions(request, requestKeys, limiter)
     given = request.tokens
   } catch (error) {
     throw unreadableOption(error, 'tokens', limiter)

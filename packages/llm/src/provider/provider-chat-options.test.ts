@@ -161,6 +161,26 @@ describe('toProviderLLMCallOptions', () => {
     expect(thrown(check).message).toBe('ExampleChatModel: headers could not be read: Error: unreadable')
   })
 
+  it('refuses a baseURL that is empty, not a URL or not http(s) at construction, never showing it', () => {
+    const secret = 'sk-pasted-by-mistake-0123456789'
+    for (const baseURL of [
+      '',
+      '  ',
+      `localhost:8000/v1?key=${secret}`,
+      `not a url ${secret}`,
+      `ftp://127.0.0.1/${secret}`,
+    ]) {
+      const refused = thrown(() => split({ name: 'c', model: 'm', baseURL }))
+      expect(refused.option, baseURL).toBe('baseURL')
+      expect(refused.message, baseURL).toBe(
+        'c: baseURL must be an absolute http:// or https:// URL, such as http://localhost:8080/v1 (not host:port/v1)',
+      )
+    }
+    for (const baseURL of ['http://127.0.0.1:8000/v1', 'https://example.openai.azure.com/openai?api-version=1']) {
+      expect(() => split({ name: 'c', model: 'm', baseURL })).not.toThrow()
+    }
+  })
+
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {
     const cases: Array<[unknown, string]> = [
       ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],
