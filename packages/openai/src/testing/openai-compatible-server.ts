@@ -1,11 +1,11 @@
 import { checkNumber, optionError } from '@tinyllm/core'
-import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
-import {
-  readScriptedOptions,
-  ScriptedLoopbackServer,
-  ScriptedRoute,
-  startScriptedLoopbackServer,
+import type {
+  LoopbackResponse,
+  ScriptedApiDefinition,
+  ScriptedApiServer,
+  ScriptedServerOptions,
 } from '@tinyllm/testing'
+import { startScriptedApiServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
@@ -33,10 +33,51 @@ export interface OpenAICompatibleServerOptions extends ScriptedServerOptions<Rep
   readonly created?: number | undefined
 }
 
-/** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. */
-export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
-  /** The bodies of the chat completion requests received, in the order they were answered. */
-  readonly chatRequests: readonly ChatCompletionCreateParams[]
+/** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. `chatRequests` are the bodies of the chat completion requests received, in the order they were answered. */
+export type OpenAICompatibleServer = ScriptedApiServer<
+  ChatCompletionCreateParams,
+  ReplyContext,
+  ScriptedReply,
+  'chatRequests'
+>
+
+/** OpenAI's chat completions API, as the loopback server speaks it. */
+const chatCompletionsApi: ScriptedApiDefinition<
+  ChatCompletionCreateParams,
+  ReplyContext,
+  ScriptedReply,
+  Own,
+  'chatRequests'
+> = {
+  name: 'startOpenAICompatibleServer',
+  optionKeys: Object.keys({ models: true, created: true } satisfies Record<keyof Own, true>),
+  readOptions,
+  route: 'POST /v1/chat/completions',
+  requestsName: 'chatRequests',
+  baseURLPath: '/v1',
+  requestName: 'chat request',
+  replyKeys,
+  echo,
+  context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
+  refusal: ({ request }) => validate(request.body),
+  respond: (scripted, body, { requestIndex }, { created, chunkChars, streamEventDelayMs }) => {
+    const reply = typeof scripted === 'string' ? { content: scripted } : scripted
+    const resolved = resolveReply(reply, body, { requestIndex, created: created ?? Math.floor(Date.now() / 1000) })
+    if (!body.stream) return { json: toChatCompletion(resolved) }
+    const includeUsage = body.stream_options?.include_usage === true
+    const chunks = toChatCompletionChunks(resolved, { includeUsage, chunkChars })
+    return { sse: [...chunks, '[DONE]'], sseEventDelayMs: streamEventDelayMs }
+  },
+  errorResponse,
+  otherRoutes: ({ models, created }) => ({
+    'GET /v1/models': () => ({
+      json: {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created: created ?? 0, owned_by: 'tinyllm-loopback' })),
+      },
+    }),
+  }),
+  formatError: openAIErrorBody,
 }
 
 /**
@@ -66,95 +107,26 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 export async function startOpenAICompatibleServer(
   options: OpenAICompatibleServerOptions = {},
 ): Promise<OpenAICompatibleServer> {
-  const settings = readOptions(options)
-  const chat: ChatRoute = new ScriptedRoute({
-    replies: settings.replies,
-    cycleReplies: settings.cycleReplies,
-    requestName: 'chat request',
-    replyKeys,
-    echo,
-    context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
-  })
-  const server = await startScriptedLoopbackServer(options, {
-    name,
-    optionKeys: openAIServerOptionKeys,
-    routes: {
-      'POST /v1/chat/completions': (context) => answerChat(chat, settings, context),
-      'GET /v1/models': () => ({
-        json: {
-          object: 'list',
-          data: settings.models.map((id) => ({
-            id,
-            object: 'model',
-            created: settings.created ?? 0,
-            owned_by: 'tinyllm-loopback',
-          })),
-        },
-      }),
-    },
-    formatError: openAIErrorBody,
-  })
-  return new OpenAICompatibleLoopbackServer(server, chat, '/v1')
+  return startScriptedApiServer(options, chatCompletionsApi)
 }
 
-const name = 'startOpenAICompatibleServer'
-
-/** The options a request is answered with, read once. */
-type ServerSettings = ReturnType<typeof readOptions>
-
-/** The options the server's own routes use: `models: 'gpt-4o'` or `created: 'yesterday'` would fail every request. */
-function readOptions(options: OpenAICompatibleServerOptions) {
-  return readScriptedOptions(options, name, (given) => {
-    const listed = given.models ?? ['gpt-4o-mini', 'gpt-4o']
-    // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
-    const models = Array.isArray(listed) ? [...listed] : listed
-    if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
-      throw optionError('models', 'a list of model ids', listed, name)
-    }
-    return {
-      models: models as readonly string[],
-      created: checkNumber(given.created, 'created', { integer: true, min: 0 }, name),
-    }
-  })
+/** The options the OpenAI-compatible server adds to the toolkit's scripted server, as its routes read them. */
+interface Own {
+  readonly models: readonly string[]
+  readonly created: number | undefined
 }
 
-/** The options the OpenAI-compatible server adds to the toolkit's scripted server. */
-const openAIServerOptionKeys = Object.keys({ models: true, created: true } satisfies Record<
-  Exclude<keyof OpenAICompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>,
-  true
->)
-
-type ChatRoute = ScriptedRoute<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
-
-async function answerChat(
-  chat: ChatRoute,
-  options: ServerSettings,
-  { request, requestIndex }: RouteContext,
-): Promise<LoopbackResponse> {
-  const invalid = validate(request.body)
-  if (invalid) return errorResponse(invalid)
-  const body = request.body as ChatCompletionCreateParams
-  const scripted = await chat.next(body, requestIndex)
-  const reply = typeof scripted === 'string' ? { content: scripted } : scripted
-  if ('error' in reply) return errorResponse(reply.error)
-  const resolved = resolveReply(reply, body, {
-    requestIndex,
-    created: options.created ?? Math.floor(Date.now() / 1000),
-  })
-  if (!body.stream) return { json: toChatCompletion(resolved) }
-  const chunks = toChatCompletionChunks(resolved, {
-    includeUsage: body.stream_options?.include_usage === true,
-    chunkChars: options.chunkChars,
-  })
-  return { sse: [...chunks, '[DONE]'], sseEventDelayMs: options.streamEventDelayMs }
-}
-
-class OpenAICompatibleLoopbackServer
-  extends ScriptedLoopbackServer<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
-  implements OpenAICompatibleServer
-{
-  get chatRequests(): readonly ChatCompletionCreateParams[] {
-    return this.route.requests
+/** `models: 'gpt-4o'` or `created: 'yesterday'` would fail every request. */
+function readOptions(options: Record<string, unknown>): Own {
+  const listed = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+  // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
+  const models: unknown = Array.isArray(listed) ? [...listed] : listed
+  if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
+    throw optionError('models', 'a list of model ids', listed, chatCompletionsApi.name)
+  }
+  return {
+    models,
+    created: checkNumber(options.created, 'created', { integer: true, min: 0 }, chatCompletionsApi.name),
   }
 }
 
