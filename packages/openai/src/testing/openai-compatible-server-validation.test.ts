@@ -94,6 +94,36 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     ['n above 128', { n: 129 }, { param: 'n', code: 'integer_above_max_value', message: 'Expected a value <= 128' }],
     ['n that is not a whole number', { n: 1.5 }, { param: 'n', code: 'invalid_type', message: 'expected an integer' }],
     [
+      'max_tokens of 0',
+      { max_tokens: 0 },
+      { param: 'max_tokens', code: 'integer_below_min_value', message: 'Expected a value >= 1, but got 0' },
+    ],
+    [
+      'a negative max_completion_tokens',
+      { max_completion_tokens: -5 },
+      { param: 'max_completion_tokens', code: 'integer_below_min_value', message: 'Expected a value >= 1' },
+    ],
+    [
+      'max_completion_tokens that is not a whole number',
+      { max_completion_tokens: 1.5 },
+      { param: 'max_completion_tokens', code: 'invalid_type', message: 'expected an integer, but got a decimal' },
+    ],
+    [
+      'max_tokens given as a string',
+      { max_tokens: '5' },
+      { param: 'max_tokens', code: 'invalid_type', message: 'expected an integer, but got a string' },
+    ],
+    [
+      'seed that is not a whole number',
+      { seed: 1.5 },
+      { param: 'seed', code: 'invalid_type', message: 'expected an integer' },
+    ],
+    [
+      'logprobs given as a count',
+      { logprobs: 1 },
+      { param: 'logprobs', code: 'invalid_type', message: 'expected a boolean' },
+    ],
+    [
       'presence_penalty above 2',
       { presence_penalty: 3 },
       { param: 'presence_penalty', code: 'decimal_above_max_value', message: 'Expected a value <= 2' },
@@ -418,6 +448,8 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { logprobs: true, top_logprobs: 20 },
       { logprobs: true, top_logprobs: 0, top_p: 1 },
       { top_p: 0, n: 1 },
+      { max_tokens: 1, seed: -42, logprobs: false },
+      { max_completion_tokens: 4096, seed: 0 },
       { top_p: 0.5, n: 128 },
       { top_p: null, n: null },
       { top_logprobs: null, stream_options: null },

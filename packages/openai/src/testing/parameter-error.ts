@@ -70,6 +70,11 @@ const ranges: Readonly<Record<string, Range>> = {
   // probability mass) and `n` an "integer, minimum: 1, maximum: 128".
   top_p: { min: 0, max: 1 },
   n: { min: 1, max: 128, integer: true },
+  // The same description: `max_tokens` and `max_completion_tokens` are integers of at least 1 (a count of tokens to
+  // generate), and `seed` an integer (a 64-bit one).
+  max_tokens: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+  max_completion_tokens: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+  seed: { min: -(2 ** 63), max: 2 ** 63 - 1, integer: true },
 }
 
 /** "maps tokens (specified by their token ID in the tokenizer) to an associated bias value from -100 to 100" */
@@ -103,6 +108,7 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
+ * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs` that is not a boolean,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
@@ -131,6 +137,9 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       if (problem !== undefined) return problem
     }
   }
+  // "Whether to return log probabilities of the output tokens or not": a boolean, not a count.
+  if (body.logprobs != null && typeof body.logprobs !== 'boolean')
+    return typeError('logprobs', 'a boolean', body.logprobs)
   // "`logprobs` must be set to `true` if this parameter is used."
   if (body.top_logprobs != null && body.logprobs !== true) {
     return invalid("'logprobs' must be set to true when 'top_logprobs' is used.", 'top_logprobs', 'invalid_value')
