@@ -234,6 +234,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      'a strict schema requiring a key that is no property',
+      strictFormat({ ...closed({ a: { type: 'string' } }), required: ['a', 'b'] }),
+      {
+        param: 'response_format',
+        code: null,
+        message:
+          "Invalid schema for response_format 'out': In context=(), 'required' is required to be supplied and to be an array including every key in properties. Extra required key 'b' supplied.",
+      },
+    ],
+    [
       'a strict schema with 5001 object properties',
       strictFormat(properties(5001)),
       { param: 'response_format', code: null, message: '5001 object properties exceeds limit of 5000.' },
