@@ -54,6 +54,8 @@ const enumValues = (count: number) =>
 const strictFormat = (schema: Record<string, unknown>, name = 'out') => ({
   response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } },
 })
+/** An assistant turn with `call`, answered by a tool message. */
+const called = (call: Record<string, unknown>) => ({ role: 'assistant', content: null, tool_calls: [call] })
 const tool = (name: string) => ({
   type: 'function',
   function: { name, parameters: { type: 'object', properties: {} } },
@@ -329,6 +331,48 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       'a tool call that is not an object',
       { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
+    ],
+    [
+      'a tool call without an id',
+      { messages: [...base.messages, called({ type: 'function', function: { name: 'f', arguments: '{}' } })] },
+      {
+        param: 'messages[1].tool_calls[0].id',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[1].tool_calls[0].id'.",
+      },
+    ],
+    [
+      'a tool call whose arguments are an object, not JSON text',
+      { messages: [...base.messages, called({ id: 'c1', type: 'function', function: { name: 'f', arguments: {} } })] },
+      {
+        param: 'messages[1].tool_calls[0].function.arguments',
+        code: 'invalid_type',
+        message: 'expected a string, but got an object',
+      },
+    ],
+    [
+      'a tool call without a function name',
+      { messages: [...base.messages, called({ id: 'c1', type: 'function', function: { arguments: '{}' } })] },
+      {
+        param: 'messages[1].tool_calls[0].function.name',
+        code: 'missing_required_parameter',
+        message: 'Missing required parameter',
+      },
+    ],
+    [
+      'an empty list of content parts',
+      { messages: [{ role: 'user', content: [] }] },
+      { param: 'messages[0].content', code: 'empty_array', message: 'Expected an array with minimum length 1' },
+    ],
+    [
+      'a content part of a type the API does not have',
+      { messages: [{ role: 'user', content: [{ type: 'bogus', text: 'x' }] }] },
+      { param: 'messages[0].content[0].type', code: 'invalid_value', message: "Invalid value: 'bogus'." },
+    ],
+    [
+      'a text part without its text',
+      { messages: [{ role: 'user', content: [{ type: 'text' }] }] },
+      { param: 'messages[0].content[0].text', code: 'missing_required_parameter', message: 'Missing required' },
     ],
     [
       'a tool_choice naming a function that tools does not offer',
