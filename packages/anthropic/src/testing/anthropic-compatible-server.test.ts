@@ -309,6 +309,34 @@ describe('startAnthropicCompatibleServer', () => {
     expect(system.status).toBe(200)
   })
 
+  it('refuses a block, thinking or metadata the SDK types do not have, and a text block without its text', async () => {
+    const running = await start()
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [
+        { messages: [{ role: 'user', content: [{ type: 'bogus', text: 'Hi' }] }] },
+        "messages.0.content.0: Input tag 'bogus' found using 'type' does not match any of the expected tags: 'text', 'image'",
+      ],
+      [{ messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages.0.content.0.text: Field required'],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] },
+        'messages.0.content.0.text: Input should be a valid string',
+      ],
+      [{ ...ask, thinking: { type: 'on' } }, "thinking: Input tag 'on' found using 'type' does not match"],
+      [{ ...ask, thinking: 'enabled' }, 'thinking: Input should be a valid dictionary'],
+      [{ ...ask, metadata: { user_id: 'u', session: 's' } }, 'metadata.session: Extra inputs are not permitted'],
+      [{ ...ask, metadata: { user_id: ['u'] } }, 'metadata.user_id: Input should be a valid string'],
+    ]
+    for (const [body, message] of cases) {
+      const refused = await post(running, body)
+      expect(refused.status, JSON.stringify(body)).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        error: { type: 'invalid_request_error', message: expect.stringContaining(message) },
+      })
+    }
+    const accepted = await post(running, { ...ask, metadata: { user_id: null }, thinking: { type: 'disabled' } })
+    expect(accepted.status).toBe(200)
+  })
+
   it('refuses empty messages, empty or blank text blocks and repeated tool names, as Anthropic does', async () => {
     const running = await start()
     const tool = { name: 'lookup', input_schema: { type: 'object', properties: {} } }

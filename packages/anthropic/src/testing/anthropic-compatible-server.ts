@@ -66,7 +66,8 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * API version does not have ("Extra inputs are not permitted", e.g. OpenAI's `max_completion_tokens`); no model or
  * messages; `max_tokens`
  * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
- * is not a string or a list of blocks tagged by `type`, a `system` that is not a string or text blocks, and
+ * is not a string or a list of blocks tagged by a block `type` the SDK has (a `text` block with its `text`), `metadata`
+ * other than a string `user_id`, a `thinking` of a type the SDK does not have, a `system` that is not a string or text blocks, and
  * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one
  * that is empty or only white space; sampling
  * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
