@@ -666,6 +666,32 @@ describe('startAnthropicCompatibleServer', () => {
     expect(await firstText(reply)).toBe('ok')
   })
 
+  it('refuses two tool_use blocks with one id, and a final assistant turn ending in white space', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    const call = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }
+    const twice = await post(running, {
+      messages: [
+        asked,
+        { role: 'assistant', content: [call, call] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '20 °C' }] },
+      ],
+    })
+    expect(twice.status).toBe(400)
+    expect(await twice.json()).toMatchObject({
+      error: { message: 'messages.1.content.1: `tool_use` ids must be unique' },
+    })
+    for (const content of ['The answer is ', [{ type: 'text', text: 'The answer is\n' }]]) {
+      const prefill = await post(running, { messages: [asked, { role: 'assistant', content }] })
+      expect(prefill.status, JSON.stringify(content)).toBe(400)
+      expect(await prefill.json()).toMatchObject({
+        error: { message: 'messages: final assistant content cannot end with trailing whitespace' },
+      })
+    }
+    const trimmed = await post(running, { messages: [asked, { role: 'assistant', content: 'The answer is' }] })
+    expect(trimmed.status).toBe(200)
+  })
+
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
     const running = await start()
     const open = { type: 'object', properties: { city: { type: 'string' } } }

@@ -75,7 +75,7 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * `input_schema` is missing, not of type `object`, or has `oneOf`/`allOf`/`anyOf` at the top level; a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
- * answering no `tool_use`); an output format or strict tool whose schema has an object without
+ * answering no `tool_use`, two `tool_use` blocks with one id); a final assistant turn ending in white space; an output format or strict tool whose schema has an object without
  * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or
  * `minItems` other than 0 or 1; a thinking block sent back changed (the signature it gives is a digest of the text); and
  * thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or with a tool loop whose assistant turn

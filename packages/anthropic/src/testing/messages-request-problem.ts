@@ -68,8 +68,19 @@ function messagesProblem(messages: unknown): string | undefined {
     if (!finalAssistant && (message.content === '' || (message.content as unknown[]).length === 0)) {
       return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`
     }
+    // A final assistant message prefills the answer, which the model continues: it may not end in white space.
+    if (finalAssistant && /\s$/.test(finalText(message.content))) {
+      return 'messages: final assistant content cannot end with trailing whitespace'
+    }
   }
   return textBlocksProblem(messages as Record<string, unknown>[])
+}
+
+/** The text a message ends with: its string content, or the text of its last block when that is a text block. */
+function finalText(content: unknown): string {
+  if (typeof content === 'string') return content
+  const last = Array.isArray(content) ? (content.at(-1) as Record<string, unknown> | undefined) : undefined
+  return last?.type === 'text' && typeof last.text === 'string' ? last.text : ''
 }
 
 /**
