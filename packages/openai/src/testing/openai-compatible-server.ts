@@ -31,6 +31,11 @@ export interface OpenAICompatibleServerOptions extends ScriptedServerOptions<Rep
   readonly models?: readonly string[] | undefined
   /** The `created` timestamp (seconds) to report, for byte-stable output; default: now. */
   readonly created?: number | undefined
+  /**
+   * When set, a request whose bearer token (or Azure's `api-key` header) is missing or differs is answered 401, as
+   * OpenAI would; the answer never quotes the key presented.
+   */
+  readonly apiKey?: string | undefined
 }
 
 /** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. `chatRequests` are the bodies of the chat completion requests received, in the order they were answered. */
@@ -50,7 +55,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
   'chatRequests'
 > = {
   name: 'startOpenAICompatibleServer',
-  optionKeys: Object.keys({ models: true, created: true } satisfies Record<keyof Own, true>),
+  optionKeys: Object.keys({ models: true, created: true, apiKey: true } satisfies Record<keyof Own, true>),
   readOptions,
   route: 'POST /v1/chat/completions',
   requestsName: 'chatRequests',
@@ -59,7 +64,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
   replyKeys,
   echo,
   context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
-  refusal: ({ request }) => validate(request.body),
+  refusal: ({ request }, { apiKey }) => keyError(request.headers, apiKey) ?? validate(request.body),
   respond: (scripted, body, { requestIndex }, { created, chunkChars, streamEventDelayMs }) => {
     const reply = typeof scripted === 'string' ? { content: scripted } : scripted
     const resolved = resolveReply(reply, body, { requestIndex, created: created ?? Math.floor(Date.now() / 1000) })
@@ -69,13 +74,17 @@ const chatCompletionsApi: ScriptedApiDefinition<
     return { sse: [...chunks, '[DONE]'], sseEventDelayMs: streamEventDelayMs }
   },
   errorResponse,
-  otherRoutes: ({ models, created }) => ({
-    'GET /v1/models': () => ({
-      json: {
-        object: 'list',
-        data: models.map((id) => ({ id, object: 'model', created: created ?? 0, owned_by: 'tinyllm-loopback' })),
-      },
-    }),
+  otherRoutes: ({ models, created, apiKey }) => ({
+    'GET /v1/models': ({ request }) => {
+      const refused = keyError(request.headers, apiKey)
+      if (refused !== undefined) return errorResponse(refused)
+      return {
+        json: {
+          object: 'list',
+          data: models.map((id) => ({ id, object: 'model', created: created ?? 0, owned_by: 'tinyllm-loopback' })),
+        },
+      }
+    },
   }),
   formatError: openAIErrorBody,
 }
@@ -83,6 +92,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
+ * Given `apiKey`, a request without that key is answered 401, as OpenAI would.
  * It refuses what the API reference says the API refuses, with a 400 `invalid_request_error`: a top-level parameter
  * the API does not have ("Unrecognized request argument supplied", e.g. Anthropic's `top_k`), no model (or an empty
  * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls, any
@@ -114,9 +124,10 @@ export async function startOpenAICompatibleServer(
 interface Own {
   readonly models: readonly string[]
   readonly created: number | undefined
+  readonly apiKey: string | undefined
 }
 
-/** `models: 'gpt-4o'` or `created: 'yesterday'` would fail every request. */
+/** `models: 'gpt-4o'`, `created: 'yesterday'` or an `apiKey` no request could present would fail every request. */
 function readOptions(options: Record<string, unknown>): Own {
   const listed = options.models ?? ['gpt-4o-mini', 'gpt-4o']
   // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
@@ -124,9 +135,14 @@ function readOptions(options: Record<string, unknown>): Own {
   if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
     throw optionError('models', 'a list of model ids', listed, chatCompletionsApi.name)
   }
+  const apiKey = options.apiKey
+  if (apiKey !== undefined && typeof apiKey !== 'string') {
+    throw optionError('apiKey', 'a string', apiKey, chatCompletionsApi.name)
+  }
   return {
     models,
     created: checkNumber(options.created, 'created', { integer: true, min: 0 }, chatCompletionsApi.name),
+    apiKey,
   }
 }
 
@@ -182,4 +198,25 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
     toolMessageError(request.messages) ??
     strictSchemaError(request)
   )
+}
+
+/** OpenAI's 401 when a server `apiKey` is set and the request presents no key or another one, never quoting it. */
+function keyError(
+  headers: Readonly<Record<string, string>>,
+  apiKey: string | undefined,
+): ErrorReply['error'] | undefined {
+  if (apiKey === undefined) return undefined
+  const presented = headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? headers['api-key']
+  if (presented === apiKey) return undefined
+  const message =
+    presented === undefined
+      ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+      : 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.'
+  return {
+    status: 401,
+    message,
+    type: 'invalid_request_error',
+    param: null,
+    code: presented === undefined ? null : 'invalid_api_key',
+  }
 }
