@@ -333,6 +333,34 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
     ],
     [
+      'a tool of a type the API does not have',
+      { tools: [{ type: 'retrieval', function: { name: 'f' } }] },
+      {
+        param: 'tools[0].type',
+        code: 'invalid_value',
+        message: "Invalid value: 'retrieval'. Supported values are: 'function' and 'custom'.",
+      },
+    ],
+    [
+      'function parameters whose root is not an object schema',
+      { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] },
+      {
+        param: 'tools[0].function.parameters',
+        code: 'invalid_function_parameters',
+        message: `Invalid schema for function 'f': schema must be a JSON Schema of 'type: "object"', got 'type: "string"'.`,
+      },
+    ],
+    [
+      'a reasoning_effort the API does not have',
+      { reasoning_effort: 'extreme' },
+      { param: 'reasoning_effort', code: 'invalid_value', message: "Invalid value: 'extreme'. Supported values are:" },
+    ],
+    [
+      'a service_tier the API does not have',
+      { service_tier: 'gold' },
+      { param: 'service_tier', code: 'invalid_value', message: "Invalid value: 'gold'." },
+    ],
+    [
       'a tool call without an id',
       { messages: [...base.messages, called({ type: 'function', function: { name: 'f', arguments: '{}' } })] },
       {
@@ -503,7 +531,7 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { logprobs: true, top_logprobs: 0, top_p: 1 },
       { top_p: 0, n: 1 },
       { max_tokens: 1, seed: -42, logprobs: false },
-      { max_completion_tokens: 4096, seed: 0 },
+      { max_completion_tokens: 4096, seed: 0, reasoning_effort: 'low', service_tier: 'auto' },
       { top_p: 0.5, n: 128 },
       { top_p: null, n: null },
       { top_logprobs: null, stream_options: null },

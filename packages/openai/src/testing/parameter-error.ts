@@ -1,4 +1,9 @@
-import type { ChatCompletionCreateParams, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions'
+import type {
+  ChatCompletionCreateParams,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions'
+import type { ReasoningEffort } from 'openai/resources/shared'
 import type { ErrorReply } from './scripted-reply.js'
 
 /**
@@ -85,6 +90,25 @@ const logitBiasRange: Range = { min: -100, max: 100 }
  * with a maximum length of 512 characters."
  */
 const metadataLimits = { pairs: 16, keyLength: 64, valueLength: 512 }
+
+/** The values of the SDK's `ReasoningEffort`, `service_tier` and tool `type`: another is refused. */
+const enumerations: Readonly<Record<string, ReadonlySet<unknown>>> = {
+  reasoning_effort: new Set(
+    Object.keys({ none: 0, minimal: 0, low: 0, medium: 0, high: 0, xhigh: 0, max: 0 } satisfies Record<
+      NonNullable<ReasoningEffort>,
+      0
+    >),
+  ),
+  service_tier: new Set(
+    Object.keys({ auto: 0, default: 0, flex: 0, scale: 0, priority: 0, fast: 0 } satisfies Record<
+      NonNullable<ChatCompletionCreateParamsBase['service_tier']>,
+      0
+    >),
+  ),
+}
+const toolTypes: ReadonlySet<unknown> = new Set(
+  Object.keys({ function: 0, custom: 0 } satisfies Record<ChatCompletionTool['type'], 0>),
+)
 
 /** The types of `response_format`. */
 const responseFormatTypes: ReadonlySet<unknown> = new Set(['text', 'json_object', 'json_schema'])
@@ -214,11 +238,27 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       'array_above_max_length',
     )
   }
+  for (const [param, values] of Object.entries(enumerations)) {
+    const value = fields[param]
+    if (value !== undefined && value !== null && !values.has(value)) return valueError(param, value, values)
+  }
   for (const [index, tool] of (Array.isArray(tools) ? tools : []).entries()) {
     if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
+    if (!toolTypes.has(tool.type)) return valueError(`tools[${index}].type`, tool.type, toolTypes)
     if (tool.type !== 'function') continue
-    const problem = nameError((tool.function as { name?: unknown } | undefined)?.name, `tools[${index}].function.name`)
+    const definition = tool.function as { name?: unknown; parameters?: unknown } | undefined
+    const problem = nameError(definition?.name, `tools[${index}].function.name`)
     if (problem !== undefined) return problem
+    // "The parameters the functions accepts, described as a JSON Schema object": its root is an object schema.
+    const parameters = definition?.parameters
+    if (parameters !== undefined && !(isObject(parameters) && parameters.type === 'object')) {
+      const type = isObject(parameters) && typeof parameters.type === 'string' ? parameters.type : 'none'
+      return invalid(
+        `Invalid schema for function '${String(definition?.name)}': schema must be a JSON Schema of 'type: "object"', got 'type: "${type}"'.`,
+        `tools[${index}].function.parameters`,
+        'invalid_function_parameters',
+      )
+    }
   }
   for (const [index, definition] of (Array.isArray(body.functions) ? body.functions : []).entries()) {
     const problem = nameError(definition?.name, `functions[${index}].name`)
@@ -269,6 +309,13 @@ function typeError(param: string, expected: string, value: unknown): ErrorReply[
     param,
     'invalid_type',
   )
+}
+
+function valueError(param: string, value: unknown, values: ReadonlySet<unknown>): ErrorReply['error'] {
+  const listed = [...values].map((item) => `'${String(item)}'`)
+  const supported =
+    listed.length === 2 ? listed.join(' and ') : `${listed.slice(0, -1).join(', ')}, and ${listed.at(-1)}`
+  return invalid(`Invalid value: '${String(value)}'. Supported values are: ${supported}.`, param, 'invalid_value')
 }
 
 function tooLong(param: string, max: number, length: number, what = 'string'): ErrorReply['error'] {
