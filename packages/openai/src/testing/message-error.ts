@@ -70,6 +70,19 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
       const problem = partsError(content, `messages[${index}].content`)
       if (problem !== undefined) return problem
     }
+    const name = (message as Record<string, unknown>).name
+    if (role !== 'function' && name !== undefined && name !== null) {
+      const problem = stringError(name, `messages[${index}].name`)
+      if (problem !== undefined) return problem
+      // A participant's name: no white space, `<`, `|`, `\`, `/` or `>`.
+      if (!participantName.test(name as string)) {
+        return invalid(
+          `Invalid 'messages[${index}].name': string does not match pattern. Expected a string that matches the pattern '${participantName.source}'.`,
+          `messages[${index}].name`,
+          'invalid_value',
+        )
+      }
+    }
     const calls = Array.isArray(toolCalls) && toolCalls.length > 0
     if (role === 'assistant' && content == null && !calls && functionCall == null) {
       return invalid(
@@ -81,6 +94,9 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
   }
   return undefined
 }
+
+/** The pattern of a message's `name`, as OpenAI quotes it when it refuses one. */
+const participantName = /^[^\s<|\\/>]+$/
 
 /** The types of a content part, as `ChatCompletionContentPart` and its assistant's refusal list them. */
 const partTypes: ReadonlySet<unknown> = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal'])

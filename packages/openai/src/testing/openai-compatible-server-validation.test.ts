@@ -361,6 +361,15 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'service_tier', code: 'invalid_value', message: "Invalid value: 'gold'." },
     ],
     [
+      'a message name with white space',
+      { messages: [{ role: 'user', content: 'Hi', name: 'Ada Lovelace' }] },
+      {
+        param: 'messages[0].name',
+        code: 'invalid_value',
+        message: "Invalid 'messages[0].name': string does not match pattern.",
+      },
+    ],
+    [
       'a tool call without an id',
       { messages: [...base.messages, called({ type: 'function', function: { name: 'f', arguments: '{}' } })] },
       {
@@ -530,7 +539,12 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { logprobs: true, top_logprobs: 20 },
       { logprobs: true, top_logprobs: 0, top_p: 1 },
       { top_p: 0, n: 1 },
-      { max_tokens: 1, seed: -42, logprobs: false },
+      {
+        max_tokens: 1,
+        seed: -42,
+        logprobs: false,
+        messages: [{ role: 'user', content: 'Hi', name: 'ada_lovelace-1' }],
+      },
       { max_completion_tokens: 4096, seed: 0, reasoning_effort: 'low', service_tier: 'auto' },
       { top_p: 0.5, n: 128 },
       { top_p: null, n: null },
