@@ -624,10 +624,16 @@ describe('AnthropicChatModel: errors', () => {
     }
   })
 
-  it('skips an unnamed malformed event in a stream, as the SDK does (Anthropic names every event)', async () => {
-    const running = await start({ replies: ['still fine'] })
+  it('fails a stream whose first event is malformed with a retryable ProviderCallError, never a finish part', async () => {
+    const running = await start({ replies: ['never seen'] })
     running.injectFaults([{ kind: 'malformed-json' }])
-    expect(resultText((await collect(modelFor(running).doStream(hello))).result)).toBe('still fine')
+    const parts: string[] = []
+    const error = await (async () => {
+      for await (const part of modelFor(running).doStream(hello)) parts.push(part.type)
+    })().catch((caught: unknown) => caught)
+    expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ retryable: true })
+    expect(parts).not.toContain('finish')
   })
 
   it('leaves no abort listener on a shared signal after many calls', async () => {

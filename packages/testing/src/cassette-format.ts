@@ -1,4 +1,5 @@
 import { CassetteFileError } from './cassette-file-error.js'
+import { maxJsonDepth, nestsDeeperThan } from './json-depth.js'
 import { isSseFieldValue } from './sse.js'
 
 /** The version of the cassette file format this toolkit reads and writes. */
@@ -76,6 +77,7 @@ function interactionProblem(interaction: unknown): string | undefined {
   if (typeof request.method !== 'string' || typeof request.path !== 'string') {
     return '.request needs a string "method" and "path"'
   }
+  if (nestsDeeperThan(request.body)) return `.request.body nests more than ${maxJsonDepth} levels deep`
   if (!isRecord(response)) return '.response is not an object'
   const { status, headers, text, sse } = response
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
@@ -90,6 +92,7 @@ function interactionProblem(interaction: unknown): string | undefined {
   const bodies = ['body', 'text', 'sse'].filter((key) => response[key] !== undefined)
   if (bodies.length > 1) return `.response has ${bodies.join(' and ')}; it may have at most one of them`
   if (text !== undefined && typeof text !== 'string') return '.response.text is not a string'
+  if (nestsDeeperThan(response.body)) return `.response.body nests more than ${maxJsonDepth} levels deep`
   if (sse === undefined) return undefined
   if (!Array.isArray(sse)) return '.response.sse is not an array'
   for (const [index, event] of sse.entries()) {

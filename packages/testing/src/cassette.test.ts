@@ -619,4 +619,31 @@ describe('cassettes', () => {
       error: { type: 'cassette_upstream_error', message: expect.stringContaining('http://[REDACTED]@127.0.0.1') },
     })
   })
+  it('answers a request nested 5,000 deep with a 400 in both modes, and records a response that deep as text', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+    const path = join(directory, 'deep.cassette.json')
+    const deepAnswer = await serve({
+      routes: { 'POST /v1/deep': () => ({ raw: nested(5000), headers: { 'content-type': 'application/json' } }) },
+    })
+    const recorder = createCassette({ path, mode: 'record', upstream: deepAnswer.url })
+    const proxy = await serve({ cassette: recorder })
+    const recorded = await fetch(`${proxy.url}/v1/deep`, { method: 'POST', body: '{"q":1}' })
+    expect(recorded.status).toBe(200)
+    expect(await recorded.text()).toBe(nested(5000))
+    await recorder.close()
+    const deepRequest = await fetch(`${proxy.url}/v1/deep`, { method: 'POST', body: nested(5000) })
+    expect(deepRequest.status).toBe(400)
+    const replayer = createCassette({ path, mode: 'replay' })
+    const replay = await serve({ cassette: replayer })
+    expect(await (await fetch(`${replay.url}/v1/deep`, { method: 'POST', body: '{"q":1}' })).text()).toBe(nested(5000))
+    const refused = await fetch(`${replay.url}/v1/deep`, { method: 'POST', body: nested(5000) })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      error: { code: 'body_too_deep', message: expect.stringContaining('more than 1000 levels deep') },
+    })
+    const deepFile = join(directory, 'deep-file.cassette.json')
+    const interaction = `{"request":{"method":"POST","path":"/v1/deep","body":${nested(5000)}},"response":{"status":200}}`
+    await writeFile(deepFile, `{"version":1,"interactions":[${interaction}]}`)
+    expect(() => createCassette({ path: deepFile, mode: 'replay' })).toThrow(/request\.body nests more than 1000/)
+  })
 })

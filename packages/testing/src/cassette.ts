@@ -8,6 +8,7 @@ import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
 import { cassetteFormatVersion, parseCassetteFile } from './cassette-format.js'
 import { CassetteMissError } from './cassette-miss-error.js'
+import { maxJsonDepth, nestsDeeperThan } from './json-depth.js'
 import { jsonDifferences } from './json-difference.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
@@ -201,6 +202,7 @@ class FileCassette implements Cassette {
   }
 
   #handle(context: RouteContext): Promise<LoopbackResponse> | LoopbackResponse {
+    if (nestsDeeperThan(context.request.body)) return tooDeepResponse(this.mode)
     if (this.mode === 'record') return this.#record(context)
     const request = this.#toCassetteRequest(context.request)
     try {
@@ -290,7 +292,9 @@ class FileCassette implements Cassette {
     }
     if (contentType.includes('json')) {
       try {
-        return { body: redactSecretsDeep(JSON.parse(text), this.#secrets) }
+        const body: unknown = JSON.parse(text)
+        // Too deep to walk as JSON: kept as text, its secrets replaced all the same.
+        if (!nestsDeeperThan(body)) return { body: redactSecretsDeep(body, this.#secrets) }
       } catch {
         // Not JSON after all: keep it as text.
       }
@@ -302,7 +306,8 @@ class FileCassette implements Cassette {
   #storedSseEvents(events: CassetteSseEvent[]): CassetteSseEvent[] {
     const parsed = events.map((event) => {
       try {
-        return JSON.parse(event.data) as unknown
+        const data: unknown = JSON.parse(event.data)
+        return nestsDeeperThan(data) ? undefined : data
       } catch {
         return undefined
       }
@@ -329,7 +334,7 @@ class FileCassette implements Cassette {
     } catch {
       return text
     }
-    if (typeof parsed !== 'object' || parsed === null) return text
+    if (typeof parsed !== 'object' || parsed === null || nestsDeeperThan(parsed)) return text
     const redacted = JSON.stringify(redactSecretsDeep(parsed, this.#secrets))
     return redacted === JSON.stringify(parsed) ? text : redacted
   }
@@ -388,6 +393,21 @@ function checkCassetteOptions(options: CassetteOptions): void {
     throw optionError('secrets', 'a list of strings', secrets, owner)
   }
   if (fetch !== undefined && typeof fetch !== 'function') throw optionError('fetch', 'a function', fetch, owner)
+}
+
+/** The answer to a request whose JSON body is too deep to redact, record or match. */
+function tooDeepResponse(mode: CassetteMode): LoopbackResponse {
+  return {
+    status: 400,
+    json: {
+      error: {
+        message: `The cassette cannot ${mode} a request whose JSON body nests more than ${maxJsonDepth} levels deep.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'body_too_deep',
+      },
+    },
+  }
 }
 
 function matchKey(request: CassetteRequest): string {

@@ -42,7 +42,10 @@ export interface CutStreamFault {
   readonly afterEvents: number
 }
 
-/** Answer 200 with a body that is not valid JSON (for a stream: an event whose data is not valid JSON comes first). */
+/**
+ * Answer 200 with a body that is not valid JSON (for a stream: an event whose data is not valid JSON comes first, named
+ * as the stream's first event is).
+ */
 export interface MalformedJsonFault {
   readonly kind: 'malformed-json'
 }

@@ -57,10 +57,13 @@ export { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './sc
 export {
   readScriptedOptions,
   type ScriptedApi,
+  type ScriptedApiDefinition,
+  type ScriptedApiServer,
   ScriptedLoopbackServer,
   type ScriptedServer,
   type ScriptedServerOptions,
   type ScriptSettings,
+  startScriptedApiServer,
   startScriptedLoopbackServer,
 } from './scripted-server.js'
 export { createSeededRandom, type RandomSource } from './seeded-random.js'

@@ -4,6 +4,7 @@ import type { Fault } from './fault.js'
 import type { RouteContext } from './loopback-response.js'
 import type { LoopbackServer, LoopbackServerOptions } from './loopback-server.js'
 import { startLoopbackServer } from './loopback-server.js'
+import { parseSseEvents, sseEvent } from './sse.js'
 
 let server: LoopbackServer | undefined
 
@@ -192,6 +193,15 @@ describe('loopback server faults', () => {
     const firstData = stream.split('\n\n')[0]?.replace(/^data: /, '') ?? ''
     expect(() => JSON.parse(firstData)).toThrow(SyntaxError)
     expect(stream).toContain('data: [DONE]')
+  })
+
+  it('malformed-json: a named stream gets a broken first event of the same name, which a client reading names meets', async () => {
+    const named = () => ({ sse: [sseEvent({ event: 'message_start', data: { type: 'message_start' } })] })
+    const running = await start({ faults: [{ kind: 'malformed-json' }], routes: { 'GET /named': named } })
+    const events = parseSseEvents(await (await fetch(`${running.url}/named`)).text())
+    expect(events.map((event) => event.event)).toEqual(['message_start', 'message_start'])
+    expect(() => JSON.parse(events[0]?.data ?? '')).toThrow(SyntaxError)
+    expect(JSON.parse(events[1]?.data ?? '')).toEqual({ type: 'message_start' })
   })
 
   it('oversized: a valid JSON body of exactly the requested size', async () => {

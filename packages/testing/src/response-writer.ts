@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { Fault } from './fault.js'
 import type { LoopbackResponse } from './loopback-response.js'
 import type { SseItem } from './sse.js'
-import { encodeSseItem } from './sse.js'
+import { encodeSseItem, isSseEvent, sseEvent } from './sse.js'
 
 const maxTimerMs = 2_147_483_647
 
@@ -133,9 +133,19 @@ async function* encodeEvents(
   }
 }
 
+/**
+ * The stream with a first event whose data is not JSON, named as the stream's first event is: a client that reads only
+ * the events its API names (Anthropic's SDK skips an unnamed one) meets it all the same.
+ */
 async function* withMalformedFirst(items: Iterable<SseItem> | AsyncIterable<SseItem>): AsyncIterable<SseItem> {
-  yield '{"malformed": '
-  yield* items
+  const data = '{"malformed": '
+  let first = true
+  for await (const item of items) {
+    if (first) yield isSseEvent(item) && item.event !== undefined ? sseEvent({ event: item.event, data }) : data
+    first = false
+    yield item
+  }
+  if (first) yield data
 }
 
 function malformedJson(body: Buffer): Buffer {

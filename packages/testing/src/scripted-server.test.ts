@@ -8,7 +8,13 @@ import { createCassette } from './cassette.js'
 import type { Fault } from './fault.js'
 import type { RouteContext } from './loopback-response.js'
 import type { LoopbackServer } from './loopback-server.js'
-import { ScriptedLoopbackServer, type ScriptedServerOptions, startScriptedLoopbackServer } from './scripted-server.js'
+import {
+  type ScriptedApiDefinition,
+  ScriptedLoopbackServer,
+  type ScriptedServerOptions,
+  startScriptedApiServer,
+  startScriptedLoopbackServer,
+} from './scripted-server.js'
 
 class EchoServer extends ScriptedLoopbackServer<EchoRequest, EchoContext, EchoReply> {
   get echoRequests(): readonly EchoRequest[] {
@@ -139,5 +145,65 @@ describe('startScriptedLoopbackServer and ScriptedLoopbackServer', () => {
     } finally {
       await rm(directory, { recursive: true, force: true })
     }
+  })
+})
+
+describe('startScriptedApiServer', () => {
+  const running: LoopbackServer[] = []
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.close()))
+  })
+
+  const echoApi: ScriptedApiDefinition<EchoRequest, EchoContext, EchoReply, { prefix: string }, 'echoRequests'> = {
+    name: 'startEchoApiServer',
+    optionKeys: ['prefix'],
+    readOptions: ({ prefix = '' }) => {
+      if (typeof prefix !== 'string')
+        throw new ConfigurationError({ option: 'prefix', message: 'prefix must be a string' })
+      return { prefix }
+    },
+    route: 'POST /v1/echo',
+    requestsName: 'echoRequests',
+    baseURLPath: '/v1',
+    requestName: 'echo request',
+    echo: (request) => request.text,
+    context: (requestIndex, echoIndex) => ({ requestIndex, echoIndex }),
+    refusal: ({ request }) =>
+      typeof (request.body as EchoRequest).text === 'string' ? undefined : { status: 400, message: 'no text' },
+    respond: (reply, _body, _request, { prefix }) => ({ json: { text: `${prefix}${reply}` } }),
+    errorResponse: (error, { requestId }) => ({ status: error.status, json: { problem: error.message, requestId } }),
+    otherRoutes: ({ prefix }) => ({ 'GET /v1/prefix': () => ({ json: { prefix } }) }),
+    formatError: ({ status, message }) => ({ problem: `${status} ${message}` }),
+  }
+  const post = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  it("answers the API's route from the script in its wire shape, refusals and used-up scripts in its error shape", async () => {
+    const options = { prefix: '> ', replies: ['one', { error: { status: 429, message: 'slow down' } }] }
+    const server = await startScriptedApiServer(options, echoApi)
+    running.push(server)
+    expect(server.baseURL).toBe(`${server.url}/v1`)
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'hi' })).json()).toEqual({ text: '> one' })
+    const refused = await post(`${server.baseURL}/echo`, { words: 'hi' })
+    expect([refused.status, await refused.json()]).toEqual([400, { problem: 'no text', requestId: 'req_1' }])
+    const scripted = await post(`${server.baseURL}/echo`, { text: 'hi' })
+    expect([scripted.status, ((await scripted.json()) as { problem: string }).problem]).toEqual([429, 'slow down'])
+    const usedUp = await post(`${server.baseURL}/echo`, { text: 'hi' })
+    expect([usedUp.status, ((await usedUp.json()) as { problem: string }).problem]).toEqual([
+      500,
+      expect.stringContaining('used up'),
+    ])
+    expect(server.echoRequests).toEqual([{ text: 'hi' }, { text: 'hi' }, { text: 'hi' }])
+    expect(await (await fetch(`${server.baseURL}/prefix`)).json()).toEqual({ prefix: '> ' })
+    server.setReplies(undefined)
+    expect(await (await post(`${server.baseURL}/echo`, { text: 'echoed' })).json()).toEqual({ text: '> echoed' })
+  })
+
+  it('rejects, never throws, with the ConfigurationError of an option the API or the toolkit refuses', async () => {
+    const refused = startScriptedApiServer({ prefix: 3 } as never, echoApi)
+    await expect(refused).rejects.toThrow(/prefix must be a string/)
+    await expect(startScriptedApiServer({ prefx: '>' } as never, echoApi)).rejects.toThrow(
+      /^startEchoApiServer: prefx is not an option; did you mean prefix\?/,
+    )
   })
 })

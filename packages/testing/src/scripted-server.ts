@@ -1,6 +1,6 @@
 import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
-import type { RouteHandler } from './loopback-response.js'
+import type { LoopbackResponse, RouteContext, RouteHandler, RouteKey } from './loopback-response.js'
 import {
   checkServerOptions,
   type ErrorBodyFormatter,
@@ -10,7 +10,7 @@ import {
   startLoopbackServer,
 } from './loopback-server.js'
 import type { ReplyScriptSource } from './reply-script.js'
-import type { ScriptedRoute } from './scripted-route.js'
+import { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
 
 /**
  * The options every provider's scripted loopback server takes, besides the toolkit's own (latency, faults, seed,
@@ -186,4 +186,95 @@ export class ScriptedLoopbackServer<Request, Context, Reply>
     if (typeof cycle !== 'boolean') throw optionError('cycle', 'a boolean', cycle, 'setReplies')
     this.route.setReplies(replies, cycle)
   }
+}
+
+/** What a scripted reply that is an error holds: the provider's error, with at least a status and a message. */
+type ErrorOf<Reply> = Extract<Reply, { readonly error: unknown }>['error']
+
+/**
+ * A provider's API as its scripted loopback server speaks it: the one route that answers from the script, what the
+ * API refuses, and how replies and errors are written on the wire. Each provider keeps its wire rules; the way a
+ * request becomes an answer is the toolkit's.
+ */
+export interface ScriptedApiDefinition<Request, Context, Reply, Own extends object, RequestsName extends string>
+  extends Pick<ScriptedRouteOptions<Request, Context, Reply>, 'requestName' | 'replyKeys' | 'echo' | 'context'> {
+  /** The function that starts the server, e.g. `startOpenAICompatibleServer`: its option errors name it. */
+  readonly name: string
+  /** The options the provider adds to {@link ScriptedServerOptions} (`models`, `apiKey`…). */
+  readonly optionKeys: readonly string[]
+  /** Reads those options once, before the server starts; one it refuses is a ConfigurationError naming `name`. */
+  readonly readOptions: (options: Record<string, unknown>) => Own
+  /** The route the script answers, e.g. `'POST /v1/chat/completions'`. */
+  readonly route: RouteKey
+  /** The server's property listing the request bodies the route received, e.g. `chatRequests`. */
+  readonly requestsName: RequestsName
+  /** What the SDK wants after the server's `url` as its `baseURL`: `/v1` for OpenAI's, nothing for Anthropic's. */
+  readonly baseURLPath?: string | undefined
+  /** The error the API answers a request with, or `undefined` for one it accepts. */
+  readonly refusal: (request: RouteContext, options: ScriptSettings<unknown> & Own) => ErrorOf<Reply> | undefined
+  /** The API's answer to an accepted request with its scripted reply. */
+  readonly respond: (
+    reply: Exclude<Reply, { readonly error: unknown }>,
+    body: Request,
+    request: RouteContext,
+    options: ScriptSettings<unknown> & Own,
+  ) => LoopbackResponse
+  /**
+   * The API's answer with an error: a refusal, a scripted error, or a script that is used up ({@link UsedUpReply}: a
+   * status and a message, so every other field of the provider's error must be optional).
+   */
+  readonly errorResponse: (error: ErrorOf<Reply>, request: RouteContext) => LoopbackResponse
+  /** The API's other routes, e.g. `'GET /v1/models'`. */
+  readonly otherRoutes?: ((options: Own) => Readonly<Record<string, RouteHandler>>) | undefined
+  /** The API's error body, for unknown routes, handlers that threw, and status faults. */
+  readonly formatError: ErrorBodyFormatter
+}
+
+/** The server {@link startScriptedApiServer} starts: the scripted server, and the requests its route received. */
+export type ScriptedApiServer<Request, Context, Reply, RequestsName extends string> = ScriptedServer<
+  ReplyScriptSource<Request, Context, Reply>
+> & { readonly [Name in RequestsName]: readonly Request[] }
+
+/**
+ * Starts a provider's scripted loopback server, one way for every provider: its options read and checked once, then
+ * each request of the API's route is refused as the API refuses it, or recorded and answered with its scripted reply
+ * (an echo by default) in the API's wire format. A scripted error, or a script used up, is answered in the API's error
+ * shape.
+ *
+ * @example
+ * export const startMyServer = (options = {}) => startScriptedApiServer(options, { name: 'startMyServer', route: 'POST /v1/chat', ... })
+ */
+export async function startScriptedApiServer<Request, Context, Reply, Own extends object, RequestsName extends string>(
+  options: ScriptedServerOptions<ReplyScriptSource<Request, Context, Reply>>,
+  api: ScriptedApiDefinition<Request, Context, Reply, Own, RequestsName>,
+): Promise<ScriptedApiServer<Request, Context, Reply, RequestsName>> {
+  const settings = readScriptedOptions(options, api.name, (given) => api.readOptions(given as Record<string, unknown>))
+  const route = new ScriptedRoute({
+    replies: settings.replies,
+    cycleReplies: settings.cycleReplies,
+    requestName: api.requestName,
+    replyKeys: api.replyKeys,
+    echo: api.echo,
+    context: api.context,
+  })
+  const answer = async (request: RouteContext): Promise<LoopbackResponse> => {
+    const refused = api.refusal(request, settings)
+    if (refused !== undefined) return api.errorResponse(refused, request)
+    const body = request.request.body as Request
+    const reply = await route.next(body, request.requestIndex)
+    if (typeof reply === 'object' && reply !== null && 'error' in reply) {
+      return api.errorResponse(reply.error as ErrorOf<Reply>, request)
+    }
+    return api.respond(reply as Exclude<Reply, { readonly error: unknown }>, body, request, settings)
+  }
+  const server = await startScriptedLoopbackServer(options, {
+    name: api.name,
+    optionKeys: api.optionKeys,
+    routes: { ...api.otherRoutes?.(settings), [api.route]: answer },
+    formatError: api.formatError,
+  })
+  const scripted = new ScriptedLoopbackServer(server, route, api.baseURLPath)
+  Object.defineProperty(scripted, api.requestsName, { get: () => route.requests })
+  return scripted as ScriptedLoopbackServer<Request, Context, Reply> &
+    ScriptedApiServer<Request, Context, Reply, RequestsName>
 }

@@ -74,6 +74,9 @@ describe('findStrictSchemaViolation', () => {
     const optional = { ...strict, required: ['name', 'tags'] }
     expect(findStrictSchemaViolation(optional, openAI)).toEqual({ path: [], rule: 'required', detail: 'choice' })
     expect(findStrictSchemaViolation(optional, closedOnly)).toBeUndefined()
+    const extra = { ...strict, required: [...strict.required, 'nickname'] }
+    expect(findStrictSchemaViolation(extra, openAI)).toEqual({ path: [], rule: 'extraRequired', detail: 'nickname' })
+    expect(findStrictSchemaViolation(extra, closedOnly)).toBeUndefined()
   })
 
   it('refuses a root that is not an object, and unsupported keywords', () => {

@@ -33,6 +33,7 @@ export interface StrictSchemaViolation {
   readonly path: ReadonlyArray<string>
   /**
    * `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required;
+   * `extraRequired`: a required key that is no property (with `everyPropertyRequired`);
    * `keyword`: an unsupported keyword; `constraint`: constraints of a type that are refused (see `keywords`); the
    * others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty).
    */
@@ -40,12 +41,16 @@ export interface StrictSchemaViolation {
     | 'root'
     | 'additionalProperties'
     | 'required'
+    | 'extraRequired'
     | 'keyword'
     | 'constraint'
     | 'nestingLevels'
     | 'objectProperties'
     | 'enumValues'
-  /** The property missing from `required`, the unsupported keyword, the root's type, or the constrained type. */
+  /**
+   * The property missing from `required`, the required key that is no property, the unsupported keyword, the root's
+   * type, or the constrained type.
+   */
   readonly detail?: string | undefined
   /** For a refused constraint: every refused keyword of that schema and type, in alphabetical order. */
   readonly keywords?: ReadonlyArray<string> | undefined
@@ -136,6 +141,11 @@ function checkSchema(
       const required = Array.isArray(schema.required) ? schema.required : []
       const missing = Object.keys(schema.properties).find((name) => !required.includes(name))
       if (missing !== undefined) return { path, rule: 'required', detail: missing }
+      // A required key no property names: no object could have it and be closed.
+      const extra = required.find(
+        (name) => typeof name !== 'string' || !Object.hasOwn(schema.properties as Schema, name),
+      )
+      if (extra !== undefined) return { path, rule: 'extraRequired', detail: String(extra) }
     }
   }
   for (const [key, value] of Object.entries(schema)) {

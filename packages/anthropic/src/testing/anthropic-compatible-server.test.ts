@@ -309,6 +309,34 @@ describe('startAnthropicCompatibleServer', () => {
     expect(system.status).toBe(200)
   })
 
+  it('refuses a block, thinking or metadata the SDK types do not have, and a text block without its text', async () => {
+    const running = await start()
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [
+        { messages: [{ role: 'user', content: [{ type: 'bogus', text: 'Hi' }] }] },
+        "messages.0.content.0: Input tag 'bogus' found using 'type' does not match any of the expected tags: 'text', 'image'",
+      ],
+      [{ messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages.0.content.0.text: Field required'],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] },
+        'messages.0.content.0.text: Input should be a valid string',
+      ],
+      [{ ...ask, thinking: { type: 'on' } }, "thinking: Input tag 'on' found using 'type' does not match"],
+      [{ ...ask, thinking: 'enabled' }, 'thinking: Input should be a valid dictionary'],
+      [{ ...ask, metadata: { user_id: 'u', session: 's' } }, 'metadata.session: Extra inputs are not permitted'],
+      [{ ...ask, metadata: { user_id: ['u'] } }, 'metadata.user_id: Input should be a valid string'],
+    ]
+    for (const [body, message] of cases) {
+      const refused = await post(running, body)
+      expect(refused.status, JSON.stringify(body)).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        error: { type: 'invalid_request_error', message: expect.stringContaining(message) },
+      })
+    }
+    const accepted = await post(running, { ...ask, metadata: { user_id: null }, thinking: { type: 'disabled' } })
+    expect(accepted.status).toBe(200)
+  })
+
   it('refuses empty messages, empty or blank text blocks and repeated tool names, as Anthropic does', async () => {
     const running = await start()
     const tool = { name: 'lookup', input_schema: { type: 'object', properties: {} } }
@@ -636,6 +664,32 @@ describe('startAnthropicCompatibleServer', () => {
     const reply = await post(running, { messages: [asked, assistant, results('toolu_2', 'toolu_1')] })
     expect(reply.status).toBe(200)
     expect(await firstText(reply)).toBe('ok')
+  })
+
+  it('refuses two tool_use blocks with one id, and a final assistant turn ending in white space', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    const call = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }
+    const twice = await post(running, {
+      messages: [
+        asked,
+        { role: 'assistant', content: [call, call] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '20 °C' }] },
+      ],
+    })
+    expect(twice.status).toBe(400)
+    expect(await twice.json()).toMatchObject({
+      error: { message: 'messages.1.content.1: `tool_use` ids must be unique' },
+    })
+    for (const content of ['The answer is ', [{ type: 'text', text: 'The answer is\n' }]]) {
+      const prefill = await post(running, { messages: [asked, { role: 'assistant', content }] })
+      expect(prefill.status, JSON.stringify(content)).toBe(400)
+      expect(await prefill.json()).toMatchObject({
+        error: { message: 'messages: final assistant content cannot end with trailing whitespace' },
+      })
+    }
+    const trimmed = await post(running, { messages: [asked, { role: 'assistant', content: 'The answer is' }] })
+    expect(trimmed.status).toBe(200)
   })
 
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {

@@ -1,23 +1,12 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import { optionError } from '@tinyllm/core'
-import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
-import {
-  readScriptedOptions,
-  ScriptedLoopbackServer,
-  ScriptedRoute,
-  startScriptedLoopbackServer,
-} from '@tinyllm/testing'
+import type { ScriptedApiDefinition, ScriptedApiServer, ScriptedServerOptions } from '@tinyllm/testing'
+import { startScriptedApiServer } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { messagesRequestProblem } from './messages-request-problem.js'
 import { resolveMessage } from './resolved-message.js'
-import {
-  type ErrorReply,
-  type ReplyContext,
-  type ReplySource,
-  replyKeys,
-  type ScriptedReply,
-} from './scripted-reply.js'
+import { type ReplyContext, type ReplySource, replyKeys, type ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -25,10 +14,48 @@ export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<
   readonly apiKey?: string | undefined
 }
 
-/** A running Anthropic-compatible loopback server; its `baseURL` is its `url`, as the SDK adds `/v1/messages` itself. */
-export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
-  /** The bodies of the Messages requests received, in the order they were answered. */
-  readonly messageRequests: readonly MessageCreateParams[]
+/** A running Anthropic-compatible loopback server; its `baseURL` is its `url`, as the SDK adds `/v1/messages` itself. `messageRequests` are the bodies of the Messages requests received, in the order they were answered. */
+export type AnthropicCompatibleServer = ScriptedApiServer<
+  MessageCreateParams,
+  ReplyContext,
+  ScriptedReply,
+  'messageRequests'
+>
+
+/** Anthropic's Messages API, as the loopback server speaks it. */
+const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, ScriptedReply, Own, 'messageRequests'> = {
+  name: 'startAnthropicCompatibleServer',
+  optionKeys: Object.keys({ apiKey: true } satisfies Record<keyof Own, true>),
+  readOptions,
+  route: 'POST /v1/messages',
+  requestsName: 'messageRequests',
+  requestName: 'Messages request',
+  replyKeys,
+  echo,
+  context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
+  refusal: ({ request }, { apiKey }) => {
+    if (apiKey !== undefined && presentedKey(request.headers) !== apiKey) {
+      return { status: 401, message: 'invalid x-api-key' }
+    }
+    const invalid = messagesRequestProblem(request.body, request.headers['anthropic-version'])
+    return invalid === undefined ? undefined : { status: 400, message: invalid }
+  },
+  respond: (scripted, body, { requestIndex, requestId }, { chunkChars, streamEventDelayMs }) => {
+    const resolved = resolveMessage(typeof scripted === 'string' ? { text: scripted } : scripted, body, requestIndex)
+    const headers = { 'request-id': requestId }
+    if (!body.stream) return { json: resolved.message, headers }
+    return { sse: [...toMessageEvents(resolved, { chunkChars })], sseEventDelayMs: streamEventDelayMs, headers }
+  },
+  errorResponse: (error, { requestId }) => ({
+    status: error.status,
+    headers: { 'request-id': requestId, ...error.headers },
+    json: {
+      type: 'error',
+      error: { type: error.type ?? anthropicErrorType(error.status), message: error.message },
+      request_id: requestId,
+    },
+  }),
+  formatError: anthropicErrorBody,
 }
 
 /**
@@ -39,7 +66,8 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * API version does not have ("Extra inputs are not permitted", e.g. OpenAI's `max_completion_tokens`); no model or
  * messages; `max_tokens`
  * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
- * is not a string or a list of blocks tagged by `type`, a `system` that is not a string or text blocks, and
+ * is not a string or a list of blocks tagged by a block `type` the SDK has (a `text` block with its `text`), `metadata`
+ * other than a string `user_id`, a `thinking` of a type the SDK does not have, a `system` that is not a string or text blocks, and
  * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one
  * that is empty or only white space; sampling
  * parameters on API version 2026-10-21, and `temperature` or `top_p` outside 0–1 on older versions; a thinking budget
@@ -47,7 +75,7 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
  * `input_schema` is missing, not of type `object`, or has `oneOf`/`allOf`/`anyOf` at the top level; a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
- * answering no `tool_use`); an output format or strict tool whose schema has an object without
+ * answering no `tool_use`, two `tool_use` blocks with one id); a final assistant turn ending in white space; an output format or strict tool whose schema has an object without
  * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or
  * `minItems` other than 0 or 1; a thinking block sent back changed (the signature it gives is a digest of the text); and
  * thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or with a tool loop whose assistant turn
@@ -62,74 +90,19 @@ export interface AnthropicCompatibleServer extends ScriptedServer<ReplySource> {
 export async function startAnthropicCompatibleServer(
   options: AnthropicCompatibleServerOptions = {},
 ): Promise<AnthropicCompatibleServer> {
-  const settings = readOptions(options)
-  const messages: MessagesRoute = new ScriptedRoute({
-    replies: settings.replies,
-    cycleReplies: settings.cycleReplies,
-    requestName: 'Messages request',
-    replyKeys,
-    echo,
-    context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
-  })
-  const server = await startScriptedLoopbackServer(options, {
-    name,
-    optionKeys: anthropicServerOptionKeys,
-    routes: { 'POST /v1/messages': (context) => answerMessages(messages, settings, context) },
-    formatError: anthropicErrorBody,
-  })
-  return new AnthropicCompatibleLoopbackServer(server, messages)
+  return startScriptedApiServer(options, messagesApi)
 }
 
-const name = 'startAnthropicCompatibleServer'
+/** The options the Anthropic-compatible server adds to the toolkit's scripted server, as its route reads them. */
+type Own = Required<Omit<AnthropicCompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>>
 
-/** The options a request is answered with, read once. */
-type ServerSettings = ReturnType<typeof readOptions>
-
-/** The options the server's own route uses: an `apiKey` that is not a string is one no request could present. */
-function readOptions(options: AnthropicCompatibleServerOptions) {
-  return readScriptedOptions(options, name, (given) => {
-    const apiKey = given.apiKey
-    if (apiKey !== undefined && typeof apiKey !== 'string') throw optionError('apiKey', 'a string', apiKey, name)
-    return { apiKey }
-  })
-}
-
-/** The options the Anthropic-compatible server adds to the toolkit's scripted server. */
-const anthropicServerOptionKeys = Object.keys({ apiKey: true } satisfies Record<
-  Exclude<keyof AnthropicCompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>,
-  true
->)
-
-type MessagesRoute = ScriptedRoute<MessageCreateParams, ReplyContext, ScriptedReply>
-
-async function answerMessages(
-  messages: MessagesRoute,
-  options: ServerSettings,
-  { request, requestIndex, requestId }: RouteContext,
-): Promise<LoopbackResponse> {
-  const headers = { 'request-id': requestId }
-  if (options.apiKey !== undefined && presentedKey(request.headers) !== options.apiKey) {
-    return errorResponse({ status: 401, message: 'invalid x-api-key' }, requestId)
+/** An `apiKey` that is not a string is one no request could present. */
+function readOptions(options: Record<string, unknown>): Own {
+  const apiKey = options.apiKey
+  if (apiKey !== undefined && typeof apiKey !== 'string') {
+    throw optionError('apiKey', 'a string', apiKey, messagesApi.name)
   }
-  const invalid = messagesRequestProblem(request.body, request.headers['anthropic-version'])
-  if (invalid) return errorResponse({ status: 400, message: invalid }, requestId)
-  const body = request.body as MessageCreateParams
-  const scripted = await messages.next(body, requestIndex)
-  const reply = typeof scripted === 'string' ? { text: scripted } : scripted
-  if ('error' in reply) return errorResponse(reply.error, requestId)
-  const resolved = resolveMessage(reply, body, requestIndex)
-  if (!body.stream) return { json: resolved.message, headers }
-  const events = toMessageEvents(resolved, { chunkChars: options.chunkChars })
-  return { sse: [...events], sseEventDelayMs: options.streamEventDelayMs, headers }
-}
-
-class AnthropicCompatibleLoopbackServer
-  extends ScriptedLoopbackServer<MessageCreateParams, ReplyContext, ScriptedReply>
-  implements AnthropicCompatibleServer
-{
-  get messageRequests(): readonly MessageCreateParams[] {
-    return this.route.requests
-  }
+  return { apiKey }
 }
 
 function presentedKey(headers: Readonly<Record<string, string>>): string | undefined {
@@ -144,16 +117,4 @@ function echo(body: MessageCreateParams): ScriptedReply {
   let text = ''
   for (const block of content ?? []) if (block.type === 'text') text += block.text
   return { text }
-}
-
-function errorResponse(error: ErrorReply['error'], requestId: string): LoopbackResponse {
-  return {
-    status: error.status,
-    headers: { 'request-id': requestId, ...error.headers },
-    json: {
-      type: 'error',
-      error: { type: error.type ?? anthropicErrorType(error.status), message: error.message },
-      request_id: requestId,
-    },
-  }
 }

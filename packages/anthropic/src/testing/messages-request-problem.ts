@@ -1,4 +1,10 @@
-import type { MessageCreateParams, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
+import type {
+  ContentBlockParam,
+  MessageCreateParams,
+  MessageCreateParamsBase,
+  Metadata,
+  ThinkingConfigParam,
+} from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
@@ -21,6 +27,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     maxTokensProblem(candidate.max_tokens) ??
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
+    metadataProblem(candidate.metadata) ??
     stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
@@ -61,8 +68,19 @@ function messagesProblem(messages: unknown): string | undefined {
     if (!finalAssistant && (message.content === '' || (message.content as unknown[]).length === 0)) {
       return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`
     }
+    // A final assistant message prefills the answer, which the model continues: it may not end in white space.
+    if (finalAssistant && /\s$/.test(finalText(message.content))) {
+      return 'messages: final assistant content cannot end with trailing whitespace'
+    }
   }
   return textBlocksProblem(messages as Record<string, unknown>[])
+}
+
+/** The text a message ends with: its string content, or the text of its last block when that is a text block. */
+function finalText(content: unknown): string {
+  if (typeof content === 'string') return content
+  const last = Array.isArray(content) ? (content.at(-1) as Record<string, unknown> | undefined) : undefined
+  return last?.type === 'text' && typeof last.text === 'string' ? last.text : ''
 }
 
 /**
@@ -92,6 +110,60 @@ function contentProblem(content: unknown, path: string): string | undefined {
   for (const [index, block] of content.entries()) {
     if (!isObject(block)) return `${path}.${index}: ${notADictionary}`
     if (typeof block.type !== 'string') return `${path}.${index}: Unable to extract tag using discriminator 'type'`
+    if (!blockTypes.has(block.type)) return tagProblem(`${path}.${index}`, block.type, blockTypes)
+    if (block.type === 'text' && typeof block.text !== 'string') {
+      return `${path}.${index}.text: ${block.text === undefined ? 'Field required' : 'Input should be a valid string'}`
+    }
+  }
+  return undefined
+}
+
+/** The types of the SDK's `ContentBlockParam`: a block of another type is refused by its tag. */
+const blockTypes: ReadonlySet<string> = new Set(
+  Object.keys({
+    text: 0,
+    image: 0,
+    document: 0,
+    search_result: 0,
+    thinking: 0,
+    redacted_thinking: 0,
+    tool_use: 0,
+    tool_result: 0,
+    server_tool_use: 0,
+    web_search_tool_result: 0,
+    web_fetch_tool_result: 0,
+    code_execution_tool_result: 0,
+    bash_code_execution_tool_result: 0,
+    text_editor_code_execution_tool_result: 0,
+    tool_search_tool_result: 0,
+    container_upload: 0,
+  } satisfies Record<ContentBlockParam['type'], 0>),
+)
+
+/** The types of the SDK's `ThinkingConfigParam`. */
+const thinkingTypes: ReadonlySet<string> = new Set(
+  Object.keys({ enabled: 0, disabled: 0, between_tools: 0, adaptive: 0 } satisfies Record<
+    ThinkingConfigParam['type'],
+    0
+  >),
+)
+
+/** A tagged union's answer to a tag it does not have. */
+function tagProblem(path: string, tag: string, tags: ReadonlySet<string>): string {
+  const expected = [...tags].map((name) => `'${name}'`).join(', ')
+  return `${path}: Input tag '${tag}' found using 'type' does not match any of the expected tags: ${expected}`
+}
+
+/** `metadata` is the SDK's `Metadata`: only `user_id`, a string or null. */
+function metadataProblem(metadata: unknown): string | undefined {
+  if (metadata === undefined || metadata === null) return undefined
+  if (!isObject(metadata)) return `metadata: ${notADictionary}`
+  const known = Object.keys({ user_id: 0 } satisfies Record<keyof Metadata, 0>)
+  const extra = Object.keys(metadata).find((key) => !known.includes(key))
+  if (extra !== undefined) return `metadata.${extra}: Extra inputs are not permitted`
+  const userId = metadata.user_id
+  if (userId !== undefined && userId !== null && typeof userId !== 'string') {
+    return 'metadata.user_id: Input should be a valid string'
   }
   return undefined
 }
@@ -189,8 +261,12 @@ function samplingProblem(body: Record<string, unknown>, version: string): string
  * thinking (`type: 'enabled'`) has a budget.
  */
 function thinkingProblem(thinking: unknown, maxTokens: number): string | undefined {
-  const config = thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined
-  if (config?.type !== 'enabled') return undefined
+  if (thinking === undefined || thinking === null) return undefined
+  if (!isObject(thinking)) return `thinking: ${notADictionary}`
+  if (typeof thinking.type !== 'string') return "thinking: Unable to extract tag using discriminator 'type'"
+  if (!thinkingTypes.has(thinking.type)) return tagProblem('thinking', thinking.type, thinkingTypes)
+  const config = thinking as { type?: unknown; budget_tokens?: unknown }
+  if (config.type !== 'enabled') return undefined
   const budget = config.budget_tokens
   if (typeof budget !== 'number' || !Number.isInteger(budget)) {
     return 'thinking.enabled.budget_tokens: Input should be a valid integer'

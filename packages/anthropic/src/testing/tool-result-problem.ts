@@ -4,7 +4,7 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
  * What Anthropic answers a conversation whose tool turns do not pair up, or `undefined`: an assistant message with
  * `tool_use` blocks must be followed by a user message that starts with a `tool_result` block for each id (its text
  * after them: "tool_result blocks must come FIRST in the content array"), and a `tool_result` must answer a `tool_use`
- * of the message before it. Multi-turn tool use (an agent) fails here the way it would against the
+ * of the message before it; the `tool_use` ids of a message must differ. Multi-turn tool use (an agent) fails here the way it would against the
  * API.
  */
 export function toolResultProblem(messages: readonly MessageParam[]): string | undefined {
@@ -31,7 +31,12 @@ export function toolResultProblem(messages: readonly MessageParam[]): string | u
     }
     open = new Set()
     if (message.role === 'assistant') {
-      for (const block of blocks) if (block.type === 'tool_use') open.add(block.id)
+      for (const [blockIndex, block] of blocks.entries()) {
+        if (block.type !== 'tool_use') continue
+        // Each result names the call it answers: two calls with one id could not both be answered.
+        if (open.has(block.id)) return `messages.${index}.content.${blockIndex}: \`tool_use\` ids must be unique`
+        open.add(block.id)
+      }
       openedAt = index
     }
   }

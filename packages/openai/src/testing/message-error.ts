@@ -42,13 +42,9 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
           'empty_array',
         )
       }
-      const call = toolCalls.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item))
-      if (call !== -1) {
-        return invalid(
-          `Invalid type for 'messages[${index}].tool_calls[${call}]': expected an object, but got ${describe(toolCalls[call])} instead.`,
-          `messages[${index}].tool_calls[${call}]`,
-          'invalid_type',
-        )
+      for (const [call, item] of toolCalls.entries()) {
+        const problem = toolCallError(item, `messages[${index}].tool_calls[${call}]`)
+        if (problem !== undefined) return problem
       }
     }
     // Every other message's content is required: a string or a list of content parts (`null` only for `function`).
@@ -60,15 +56,30 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
           'missing_required_parameter',
         )
       }
-      const part = Array.isArray(content)
-        ? content.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item))
-        : -1
+      const part = Array.isArray(content) ? content.findIndex((item) => !isObject(item)) : -1
       if (typeof content !== 'string' && (!Array.isArray(content) || part !== -1)) {
         const where = part === -1 ? `messages[${index}].content` : `messages[${index}].content[${part}]`
         return invalid(
           `Invalid type for '${where}': expected one of a string or array of objects, but got ${describe(part === -1 ? content : (content as unknown[])[part])} instead.`,
           where,
           'invalid_type',
+        )
+      }
+    }
+    if (Array.isArray(content)) {
+      const problem = partsError(content, `messages[${index}].content`)
+      if (problem !== undefined) return problem
+    }
+    const name = (message as Record<string, unknown>).name
+    if (role !== 'function' && name !== undefined && name !== null) {
+      const problem = stringError(name, `messages[${index}].name`)
+      if (problem !== undefined) return problem
+      // A participant's name: no white space, `<`, `|`, `\`, `/` or `>`.
+      if (!participantName.test(name as string)) {
+        return invalid(
+          `Invalid 'messages[${index}].name': string does not match pattern. Expected a string that matches the pattern '${participantName.source}'.`,
+          `messages[${index}].name`,
+          'invalid_value',
         )
       }
     }
@@ -84,8 +95,85 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
   return undefined
 }
 
+/** The pattern of a message's `name`, as OpenAI quotes it when it refuses one. */
+const participantName = /^[^\s<|\\/>]+$/
+
+/** The types of a content part, as `ChatCompletionContentPart` and its assistant's refusal list them. */
+const partTypes: ReadonlySet<unknown> = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal'])
+
+/** A list of content parts must hold one at least, each of a known type, and a text part its `text`. */
+function partsError(parts: readonly unknown[], where: string): ErrorReply['error'] | undefined {
+  if (parts.length === 0) {
+    return invalid(
+      `Invalid '${where}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+      where,
+      'empty_array',
+    )
+  }
+  for (const [index, part] of parts.entries()) {
+    if (!isObject(part)) continue
+    if (!partTypes.has(part.type)) {
+      return invalid(
+        `Invalid value: '${String(part.type)}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', and 'file'.`,
+        `${where}[${index}].type`,
+        'invalid_value',
+      )
+    }
+    if (part.type === 'text') {
+      const problem = stringError(part.text, `${where}[${index}].text`)
+      if (problem !== undefined) return problem
+    }
+  }
+  return undefined
+}
+
+/** A call an assistant made: an object with an `id`, `type: 'function'` and a `function` with `name` and `arguments` strings. */
+function toolCallError(call: unknown, where: string): ErrorReply['error'] | undefined {
+  if (!isObject(call)) {
+    return invalid(
+      `Invalid type for '${where}': expected an object, but got ${describe(call)} instead.`,
+      where,
+      'invalid_type',
+    )
+  }
+  const id = stringError(call.id, `${where}.id`)
+  if (id !== undefined) return id
+  if (call.type === 'custom') return undefined
+  if (call.type !== 'function') {
+    return invalid(
+      `Invalid value: '${String(call.type)}'. Supported values are: 'function' and 'custom'.`,
+      `${where}.type`,
+      'invalid_value',
+    )
+  }
+  if (!isObject(call.function)) return stringError(call.function, `${where}.function`, 'an object')
+  return (
+    stringError(call.function.name, `${where}.function.name`) ??
+    stringError(call.function.arguments, `${where}.function.arguments`)
+  )
+}
+
+/** A required field: missing, or not of the type expected (a string by default). */
+function stringError(value: unknown, param: string, expected = 'a string'): ErrorReply['error'] | undefined {
+  if (value === undefined || value === null) {
+    return invalid(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter')
+  }
+  if (expected === 'a string' && typeof value === 'string') return undefined
+  return invalid(
+    `Invalid type for '${param}': expected ${expected}, but got ${describe(value)} instead.`,
+    param,
+    'invalid_type',
+  )
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 function invalid(message: string, param: string, code: string): ErrorReply['error'] {

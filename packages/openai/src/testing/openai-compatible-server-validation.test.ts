@@ -54,6 +54,8 @@ const enumValues = (count: number) =>
 const strictFormat = (schema: Record<string, unknown>, name = 'out') => ({
   response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } },
 })
+/** An assistant turn with `call`, answered by a tool message. */
+const called = (call: Record<string, unknown>) => ({ role: 'assistant', content: null, tool_calls: [call] })
 const tool = (name: string) => ({
   type: 'function',
   function: { name, parameters: { type: 'object', properties: {} } },
@@ -93,6 +95,36 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     ['n of 0', { n: 0 }, { param: 'n', code: 'integer_below_min_value', message: 'Expected a value >= 1' }],
     ['n above 128', { n: 129 }, { param: 'n', code: 'integer_above_max_value', message: 'Expected a value <= 128' }],
     ['n that is not a whole number', { n: 1.5 }, { param: 'n', code: 'invalid_type', message: 'expected an integer' }],
+    [
+      'max_tokens of 0',
+      { max_tokens: 0 },
+      { param: 'max_tokens', code: 'integer_below_min_value', message: 'Expected a value >= 1, but got 0' },
+    ],
+    [
+      'a negative max_completion_tokens',
+      { max_completion_tokens: -5 },
+      { param: 'max_completion_tokens', code: 'integer_below_min_value', message: 'Expected a value >= 1' },
+    ],
+    [
+      'max_completion_tokens that is not a whole number',
+      { max_completion_tokens: 1.5 },
+      { param: 'max_completion_tokens', code: 'invalid_type', message: 'expected an integer, but got a decimal' },
+    ],
+    [
+      'max_tokens given as a string',
+      { max_tokens: '5' },
+      { param: 'max_tokens', code: 'invalid_type', message: 'expected an integer, but got a string' },
+    ],
+    [
+      'seed that is not a whole number',
+      { seed: 1.5 },
+      { param: 'seed', code: 'invalid_type', message: 'expected an integer' },
+    ],
+    [
+      'logprobs given as a count',
+      { logprobs: 1 },
+      { param: 'logprobs', code: 'invalid_type', message: 'expected a boolean' },
+    ],
     [
       'presence_penalty above 2',
       { presence_penalty: 3 },
@@ -204,6 +236,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      'a strict schema requiring a key that is no property',
+      strictFormat({ ...closed({ a: { type: 'string' } }), required: ['a', 'b'] }),
+      {
+        param: 'response_format',
+        code: null,
+        message:
+          "Invalid schema for response_format 'out': In context=(), 'required' is required to be supplied and to be an array including every key in properties. Extra required key 'b' supplied.",
+      },
+    ],
+    [
       'a strict schema with 5001 object properties',
       strictFormat(properties(5001)),
       { param: 'response_format', code: null, message: '5001 object properties exceeds limit of 5000.' },
@@ -289,6 +331,85 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       'a tool call that is not an object',
       { messages: [...base.messages, { role: 'assistant', content: null, tool_calls: [null] }] },
       { param: 'messages[1].tool_calls[0]', code: 'invalid_type', message: 'expected an object, but got null' },
+    ],
+    [
+      'a tool of a type the API does not have',
+      { tools: [{ type: 'retrieval', function: { name: 'f' } }] },
+      {
+        param: 'tools[0].type',
+        code: 'invalid_value',
+        message: "Invalid value: 'retrieval'. Supported values are: 'function' and 'custom'.",
+      },
+    ],
+    [
+      'function parameters whose root is not an object schema',
+      { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] },
+      {
+        param: 'tools[0].function.parameters',
+        code: 'invalid_function_parameters',
+        message: `Invalid schema for function 'f': schema must be a JSON Schema of 'type: "object"', got 'type: "string"'.`,
+      },
+    ],
+    [
+      'a reasoning_effort the API does not have',
+      { reasoning_effort: 'extreme' },
+      { param: 'reasoning_effort', code: 'invalid_value', message: "Invalid value: 'extreme'. Supported values are:" },
+    ],
+    [
+      'a service_tier the API does not have',
+      { service_tier: 'gold' },
+      { param: 'service_tier', code: 'invalid_value', message: "Invalid value: 'gold'." },
+    ],
+    [
+      'a message name with white space',
+      { messages: [{ role: 'user', content: 'Hi', name: 'Ada Lovelace' }] },
+      {
+        param: 'messages[0].name',
+        code: 'invalid_value',
+        message: "Invalid 'messages[0].name': string does not match pattern.",
+      },
+    ],
+    [
+      'a tool call without an id',
+      { messages: [...base.messages, called({ type: 'function', function: { name: 'f', arguments: '{}' } })] },
+      {
+        param: 'messages[1].tool_calls[0].id',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[1].tool_calls[0].id'.",
+      },
+    ],
+    [
+      'a tool call whose arguments are an object, not JSON text',
+      { messages: [...base.messages, called({ id: 'c1', type: 'function', function: { name: 'f', arguments: {} } })] },
+      {
+        param: 'messages[1].tool_calls[0].function.arguments',
+        code: 'invalid_type',
+        message: 'expected a string, but got an object',
+      },
+    ],
+    [
+      'a tool call without a function name',
+      { messages: [...base.messages, called({ id: 'c1', type: 'function', function: { arguments: '{}' } })] },
+      {
+        param: 'messages[1].tool_calls[0].function.name',
+        code: 'missing_required_parameter',
+        message: 'Missing required parameter',
+      },
+    ],
+    [
+      'an empty list of content parts',
+      { messages: [{ role: 'user', content: [] }] },
+      { param: 'messages[0].content', code: 'empty_array', message: 'Expected an array with minimum length 1' },
+    ],
+    [
+      'a content part of a type the API does not have',
+      { messages: [{ role: 'user', content: [{ type: 'bogus', text: 'x' }] }] },
+      { param: 'messages[0].content[0].type', code: 'invalid_value', message: "Invalid value: 'bogus'." },
+    ],
+    [
+      'a text part without its text',
+      { messages: [{ role: 'user', content: [{ type: 'text' }] }] },
+      { param: 'messages[0].content[0].text', code: 'missing_required_parameter', message: 'Missing required' },
     ],
     [
       'a tool_choice naming a function that tools does not offer',
@@ -418,6 +539,13 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { logprobs: true, top_logprobs: 20 },
       { logprobs: true, top_logprobs: 0, top_p: 1 },
       { top_p: 0, n: 1 },
+      {
+        max_tokens: 1,
+        seed: -42,
+        logprobs: false,
+        messages: [{ role: 'user', content: 'Hi', name: 'ada_lovelace-1' }],
+      },
+      { max_completion_tokens: 4096, seed: 0, reasoning_effort: 'low', service_tier: 'auto' },
       { top_p: 0.5, n: 128 },
       { top_p: null, n: null },
       { top_logprobs: null, stream_options: null },

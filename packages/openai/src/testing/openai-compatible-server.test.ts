@@ -53,6 +53,7 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ models: 'gpt-4o' }, /^startOpenAICompatibleServer: models must be a list of model ids, got "gpt-4o"/],
       [{ created: 'yesterday' }, /^startOpenAICompatibleServer: created must be/],
+      [{ apiKey: 42 }, /^startOpenAICompatibleServer: apiKey must be a string, got 42/],
       // biome-ignore lint/suspicious/noSparseArray: a list with a hole is what this case is about.
       [{ models: ['gpt-4o', , 'gpt-4o-mini'] }, /^startOpenAICompatibleServer: models must be a list of model ids/],
       [
@@ -364,6 +365,36 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
       }
     }
     await expect(read()).rejects.toThrow()
+  })
+
+  it('checks the key when given one, as OpenAI does: 401 for a missing or wrong key, never quoting it', async () => {
+    const { server } = await start({ apiKey: 'sk-loopback-right-key-0123456789' })
+    const chat = (key: string | undefined) =>
+      new OpenAI({
+        apiKey: key ?? 'unused',
+        baseURL: server.baseURL,
+        maxRetries: 0,
+        defaultHeaders: key ? {} : { authorization: null },
+      }).chat.completions
+        .create({ model: 'gpt-4o-mini', messages: user('Hi') })
+        .then(
+          () => 200,
+          (error: { status?: number; error?: unknown }) => [error.status, error.error],
+        )
+    const wrong = await chat('sk-loopback-wrong-key-0123456789')
+    expect(wrong).toEqual([401, expect.objectContaining({ type: 'invalid_request_error', code: 'invalid_api_key' })])
+    expect(JSON.stringify(wrong)).not.toContain('wrong-key')
+    expect(await chat(undefined)).toEqual([
+      401,
+      expect.objectContaining({ message: expect.stringContaining("didn't provide an API key") }),
+    ])
+    expect(await chat('sk-loopback-right-key-0123456789')).toBe(200)
+    const azure = await fetch(`${server.baseURL}/models`, {
+      headers: { 'api-key': 'sk-loopback-right-key-0123456789' },
+    })
+    expect(azure.status).toBe(200)
+    expect((await fetch(`${server.baseURL}/models`)).status).toBe(401)
+    expect(server.chatRequests).toHaveLength(1)
   })
 
   it('lists models', async () => {

@@ -1,11 +1,11 @@
 import { checkNumber, optionError } from '@tinyllm/core'
-import type { LoopbackResponse, RouteContext, ScriptedServer, ScriptedServerOptions } from '@tinyllm/testing'
-import {
-  readScriptedOptions,
-  ScriptedLoopbackServer,
-  ScriptedRoute,
-  startScriptedLoopbackServer,
+import type {
+  LoopbackResponse,
+  ScriptedApiDefinition,
+  ScriptedApiServer,
+  ScriptedServerOptions,
 } from '@tinyllm/testing'
+import { startScriptedApiServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
@@ -31,17 +31,68 @@ export interface OpenAICompatibleServerOptions extends ScriptedServerOptions<Rep
   readonly models?: readonly string[] | undefined
   /** The `created` timestamp (seconds) to report, for byte-stable output; default: now. */
   readonly created?: number | undefined
+  /**
+   * When set, a request whose bearer token (or Azure's `api-key` header) is missing or differs is answered 401, as
+   * OpenAI would; the answer never quotes the key presented.
+   */
+  readonly apiKey?: string | undefined
 }
 
-/** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. */
-export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
-  /** The bodies of the chat completion requests received, in the order they were answered. */
-  readonly chatRequests: readonly ChatCompletionCreateParams[]
+/** A running OpenAI-compatible loopback server; its `baseURL` is `url` + `/v1`. `chatRequests` are the bodies of the chat completion requests received, in the order they were answered. */
+export type OpenAICompatibleServer = ScriptedApiServer<
+  ChatCompletionCreateParams,
+  ReplyContext,
+  ScriptedReply,
+  'chatRequests'
+>
+
+/** OpenAI's chat completions API, as the loopback server speaks it. */
+const chatCompletionsApi: ScriptedApiDefinition<
+  ChatCompletionCreateParams,
+  ReplyContext,
+  ScriptedReply,
+  Own,
+  'chatRequests'
+> = {
+  name: 'startOpenAICompatibleServer',
+  optionKeys: Object.keys({ models: true, created: true, apiKey: true } satisfies Record<keyof Own, true>),
+  readOptions,
+  route: 'POST /v1/chat/completions',
+  requestsName: 'chatRequests',
+  baseURLPath: '/v1',
+  requestName: 'chat request',
+  replyKeys,
+  echo,
+  context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
+  refusal: ({ request }, { apiKey }) => keyError(request.headers, apiKey) ?? validate(request.body),
+  respond: (scripted, body, { requestIndex }, { created, chunkChars, streamEventDelayMs }) => {
+    const reply = typeof scripted === 'string' ? { content: scripted } : scripted
+    const resolved = resolveReply(reply, body, { requestIndex, created: created ?? Math.floor(Date.now() / 1000) })
+    if (!body.stream) return { json: toChatCompletion(resolved) }
+    const includeUsage = body.stream_options?.include_usage === true
+    const chunks = toChatCompletionChunks(resolved, { includeUsage, chunkChars })
+    return { sse: [...chunks, '[DONE]'], sseEventDelayMs: streamEventDelayMs }
+  },
+  errorResponse,
+  otherRoutes: ({ models, created, apiKey }) => ({
+    'GET /v1/models': ({ request }) => {
+      const refused = keyError(request.headers, apiKey)
+      if (refused !== undefined) return errorResponse(refused)
+      return {
+        json: {
+          object: 'list',
+          data: models.map((id) => ({ id, object: 'model', created: created ?? 0, owned_by: 'tinyllm-loopback' })),
+        },
+      }
+    },
+  }),
+  formatError: openAIErrorBody,
 }
 
 /**
  * Starts a real HTTP server on 127.0.0.1 that speaks OpenAI's chat completions API (`POST /v1/chat/completions`,
  * JSON or SSE with `stream: true`) and `GET /v1/models`, answering from a script, a function, a cassette, or by echo.
+ * Given `apiKey`, a request without that key is answered 401, as OpenAI would.
  * It refuses what the API reference says the API refuses, with a 400 `invalid_request_error`: a top-level parameter
  * the API does not have ("Unrecognized request argument supplied", e.g. Anthropic's `top_k`), no model (or an empty
  * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls, any
@@ -66,95 +117,32 @@ export interface OpenAICompatibleServer extends ScriptedServer<ReplySource> {
 export async function startOpenAICompatibleServer(
   options: OpenAICompatibleServerOptions = {},
 ): Promise<OpenAICompatibleServer> {
-  const settings = readOptions(options)
-  const chat: ChatRoute = new ScriptedRoute({
-    replies: settings.replies,
-    cycleReplies: settings.cycleReplies,
-    requestName: 'chat request',
-    replyKeys,
-    echo,
-    context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
-  })
-  const server = await startScriptedLoopbackServer(options, {
-    name,
-    optionKeys: openAIServerOptionKeys,
-    routes: {
-      'POST /v1/chat/completions': (context) => answerChat(chat, settings, context),
-      'GET /v1/models': () => ({
-        json: {
-          object: 'list',
-          data: settings.models.map((id) => ({
-            id,
-            object: 'model',
-            created: settings.created ?? 0,
-            owned_by: 'tinyllm-loopback',
-          })),
-        },
-      }),
-    },
-    formatError: openAIErrorBody,
-  })
-  return new OpenAICompatibleLoopbackServer(server, chat, '/v1')
+  return startScriptedApiServer(options, chatCompletionsApi)
 }
 
-const name = 'startOpenAICompatibleServer'
-
-/** The options a request is answered with, read once. */
-type ServerSettings = ReturnType<typeof readOptions>
-
-/** The options the server's own routes use: `models: 'gpt-4o'` or `created: 'yesterday'` would fail every request. */
-function readOptions(options: OpenAICompatibleServerOptions) {
-  return readScriptedOptions(options, name, (given) => {
-    const listed = given.models ?? ['gpt-4o-mini', 'gpt-4o']
-    // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
-    const models = Array.isArray(listed) ? [...listed] : listed
-    if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
-      throw optionError('models', 'a list of model ids', listed, name)
-    }
-    return {
-      models: models as readonly string[],
-      created: checkNumber(given.created, 'created', { integer: true, min: 0 }, name),
-    }
-  })
+/** The options the OpenAI-compatible server adds to the toolkit's scripted server, as its routes read them. */
+interface Own {
+  readonly models: readonly string[]
+  readonly created: number | undefined
+  readonly apiKey: string | undefined
 }
 
-/** The options the OpenAI-compatible server adds to the toolkit's scripted server. */
-const openAIServerOptionKeys = Object.keys({ models: true, created: true } satisfies Record<
-  Exclude<keyof OpenAICompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>,
-  true
->)
-
-type ChatRoute = ScriptedRoute<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
-
-async function answerChat(
-  chat: ChatRoute,
-  options: ServerSettings,
-  { request, requestIndex }: RouteContext,
-): Promise<LoopbackResponse> {
-  const invalid = validate(request.body)
-  if (invalid) return errorResponse(invalid)
-  const body = request.body as ChatCompletionCreateParams
-  const scripted = await chat.next(body, requestIndex)
-  const reply = typeof scripted === 'string' ? { content: scripted } : scripted
-  if ('error' in reply) return errorResponse(reply.error)
-  const resolved = resolveReply(reply, body, {
-    requestIndex,
-    created: options.created ?? Math.floor(Date.now() / 1000),
-  })
-  if (!body.stream) return { json: toChatCompletion(resolved) }
-  const chunks = toChatCompletionChunks(resolved, {
-    includeUsage: body.stream_options?.include_usage === true,
-    chunkChars: options.chunkChars,
-  })
-  return { sse: [...chunks, '[DONE]'], sseEventDelayMs: options.streamEventDelayMs }
-}
-
-class OpenAICompatibleLoopbackServer
-  extends ScriptedLoopbackServer<ChatCompletionCreateParams, ReplyContext, ScriptedReply>
-  implements OpenAICompatibleServer
-{
-  get chatRequests(): readonly ChatCompletionCreateParams[] {
-    return this.route.requests
+/** `models: 'gpt-4o'`, `created: 'yesterday'` or an `apiKey` no request could present would fail every request. */
+function readOptions(options: Record<string, unknown>): Own {
+  const listed = options.models ?? ['gpt-4o-mini', 'gpt-4o']
+  // Spread, a hole reads as `undefined`, which is no model id (`every` would skip it).
+  const models: unknown = Array.isArray(listed) ? [...listed] : listed
+  if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
+    throw optionError('models', 'a list of model ids', listed, chatCompletionsApi.name)
+  }
+  const apiKey = options.apiKey
+  if (apiKey !== undefined && typeof apiKey !== 'string') {
+    throw optionError('apiKey', 'a string', apiKey, chatCompletionsApi.name)
+  }
+  return {
+    models,
+    created: checkNumber(options.created, 'created', { integer: true, min: 0 }, chatCompletionsApi.name),
+    apiKey,
   }
 }
 
@@ -210,4 +198,25 @@ function validate(body: unknown): ErrorReply['error'] | undefined {
     toolMessageError(request.messages) ??
     strictSchemaError(request)
   )
+}
+
+/** OpenAI's 401 when a server `apiKey` is set and the request presents no key or another one, never quoting it. */
+function keyError(
+  headers: Readonly<Record<string, string>>,
+  apiKey: string | undefined,
+): ErrorReply['error'] | undefined {
+  if (apiKey === undefined) return undefined
+  const presented = headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? headers['api-key']
+  if (presented === apiKey) return undefined
+  const message =
+    presented === undefined
+      ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+      : 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.'
+  return {
+    status: 401,
+    message,
+    type: 'invalid_request_error',
+    param: null,
+    code: presented === undefined ? null : 'invalid_api_key',
+  }
 }

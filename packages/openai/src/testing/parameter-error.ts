@@ -1,4 +1,9 @@
-import type { ChatCompletionCreateParams, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions'
+import type {
+  ChatCompletionCreateParams,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions'
+import type { ReasoningEffort } from 'openai/resources/shared'
 import type { ErrorReply } from './scripted-reply.js'
 
 /**
@@ -70,6 +75,11 @@ const ranges: Readonly<Record<string, Range>> = {
   // probability mass) and `n` an "integer, minimum: 1, maximum: 128".
   top_p: { min: 0, max: 1 },
   n: { min: 1, max: 128, integer: true },
+  // The same description: `max_tokens` and `max_completion_tokens` are integers of at least 1 (a count of tokens to
+  // generate), and `seed` an integer (a 64-bit one).
+  max_tokens: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+  max_completion_tokens: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+  seed: { min: -(2 ** 63), max: 2 ** 63 - 1, integer: true },
 }
 
 /** "maps tokens (specified by their token ID in the tokenizer) to an associated bias value from -100 to 100" */
@@ -80,6 +90,25 @@ const logitBiasRange: Range = { min: -100, max: 100 }
  * with a maximum length of 512 characters."
  */
 const metadataLimits = { pairs: 16, keyLength: 64, valueLength: 512 }
+
+/** The values of the SDK's `ReasoningEffort`, `service_tier` and tool `type`: another is refused. */
+const enumerations: Readonly<Record<string, ReadonlySet<unknown>>> = {
+  reasoning_effort: new Set(
+    Object.keys({ none: 0, minimal: 0, low: 0, medium: 0, high: 0, xhigh: 0, max: 0 } satisfies Record<
+      NonNullable<ReasoningEffort>,
+      0
+    >),
+  ),
+  service_tier: new Set(
+    Object.keys({ auto: 0, default: 0, flex: 0, scale: 0, priority: 0, fast: 0 } satisfies Record<
+      NonNullable<ChatCompletionCreateParamsBase['service_tier']>,
+      0
+    >),
+  ),
+}
+const toolTypes: ReadonlySet<unknown> = new Set(
+  Object.keys({ function: 0, custom: 0 } satisfies Record<ChatCompletionTool['type'], 0>),
+)
 
 /** The types of `response_format`. */
 const responseFormatTypes: ReadonlySet<unknown> = new Set(['text', 'json_object', 'json_schema'])
@@ -103,6 +132,7 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
+ * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs` that is not a boolean,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
@@ -131,6 +161,9 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       if (problem !== undefined) return problem
     }
   }
+  // "Whether to return log probabilities of the output tokens or not": a boolean, not a count.
+  if (body.logprobs != null && typeof body.logprobs !== 'boolean')
+    return typeError('logprobs', 'a boolean', body.logprobs)
   // "`logprobs` must be set to `true` if this parameter is used."
   if (body.top_logprobs != null && body.logprobs !== true) {
     return invalid("'logprobs' must be set to true when 'top_logprobs' is used.", 'top_logprobs', 'invalid_value')
@@ -205,11 +238,27 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       'array_above_max_length',
     )
   }
+  for (const [param, values] of Object.entries(enumerations)) {
+    const value = fields[param]
+    if (value !== undefined && value !== null && !values.has(value)) return valueError(param, value, values)
+  }
   for (const [index, tool] of (Array.isArray(tools) ? tools : []).entries()) {
     if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
+    if (!toolTypes.has(tool.type)) return valueError(`tools[${index}].type`, tool.type, toolTypes)
     if (tool.type !== 'function') continue
-    const problem = nameError((tool.function as { name?: unknown } | undefined)?.name, `tools[${index}].function.name`)
+    const definition = tool.function as { name?: unknown; parameters?: unknown } | undefined
+    const problem = nameError(definition?.name, `tools[${index}].function.name`)
     if (problem !== undefined) return problem
+    // "The parameters the functions accepts, described as a JSON Schema object": its root is an object schema.
+    const parameters = definition?.parameters
+    if (parameters !== undefined && !(isObject(parameters) && parameters.type === 'object')) {
+      const type = isObject(parameters) && typeof parameters.type === 'string' ? parameters.type : 'none'
+      return invalid(
+        `Invalid schema for function '${String(definition?.name)}': schema must be a JSON Schema of 'type: "object"', got 'type: "${type}"'.`,
+        `tools[${index}].function.parameters`,
+        'invalid_function_parameters',
+      )
+    }
   }
   for (const [index, definition] of (Array.isArray(body.functions) ? body.functions : []).entries()) {
     const problem = nameError(definition?.name, `functions[${index}].name`)
@@ -260,6 +309,13 @@ function typeError(param: string, expected: string, value: unknown): ErrorReply[
     param,
     'invalid_type',
   )
+}
+
+function valueError(param: string, value: unknown, values: ReadonlySet<unknown>): ErrorReply['error'] {
+  const listed = [...values].map((item) => `'${String(item)}'`)
+  const supported =
+    listed.length === 2 ? listed.join(' and ') : `${listed.slice(0, -1).join(', ')}, and ${listed.at(-1)}`
+  return invalid(`Invalid value: '${String(value)}'. Supported values are: ${supported}.`, param, 'invalid_value')
 }
 
 function tooLong(param: string, max: number, length: number, what = 'string'): ErrorReply['error'] {

@@ -81,6 +81,8 @@ function reason(violation: StrictSchemaViolation): string {
       return "'additionalProperties' is required to be supplied and to be false."
     case 'required':
       return `'required' is required to be supplied and to be an array including every key in properties. Missing '${violation.detail}'.`
+    case 'extraRequired':
+      return `'required' is required to be supplied and to be an array including every key in properties. Extra required key '${violation.detail}' supplied.`
     case 'keyword':
       return `'${violation.detail}' is not permitted.`
     case 'constraint': // OpenAI's rules refuse no constraint; worded as a keyword it does not permit
