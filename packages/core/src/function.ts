@@ -7,6 +7,9 @@ import type { RunRecord } from './run-record.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { Validator } from './validator.js'
 
+/** The longest Function name: errors, log lines and run trees quote it. */
+const maxNameLength = 200
+
 /** Options every Function accepts. Immutable once the Function is built. */
 export interface FunctionOptions {
   /** Shown in errors, logs, events, run trees and graphs. */
@@ -84,6 +87,9 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
         throw optionError('options', 'an object with a name', options, owner)
       const name = options.name
       if (typeof name !== 'string' || name.trim() === '') throw optionError('name', 'a non-empty string', name, owner)
+      // Every error, log line and record of its runs quotes it: kept short, they stay short.
+      if (name.length > maxNameLength)
+        throw optionError('name', `a string of at most ${maxNameLength} characters`, name, owner)
       // A lone surrogate (half of a UTF-16 pair) would make step keys that UTF-8 stores cannot keep apart.
       if (!name.isWellFormed()) throw optionError('name', 'well-formed Unicode, without a lone surrogate', name, owner)
       owner = name

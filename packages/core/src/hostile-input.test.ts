@@ -721,7 +721,7 @@ describe('other options refused with the one message format', () => {
     const boom = (): never => {
       throw new Error('boom')
     }
-    const cases: Array<[object, string]> = [
+    const cases: Array<[object, string | RegExp]> = [
       [
         {
           get name() {
@@ -730,6 +730,10 @@ describe('other options refused with the one message format', () => {
           run: () => 1,
         },
         'Function: options could not be read: Error: boom',
+      ],
+      [
+        { name: 'N'.repeat(10_000_000), run: () => 1 },
+        /^Function: name must be a string of at most 200 characters, got "N{10,}/,
       ],
       [
         {

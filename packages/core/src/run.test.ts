@@ -375,6 +375,11 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       /getter boom/,
     ],
     ['a 10 MB key', { ['A'.repeat(10_000_000)]: 1 }, /^f: A{64}… is not an option \(known: /],
+    [
+      'a 10 MB runId',
+      { runId: 'R'.repeat(10_000_000) },
+      /^f: runId must be a string of at most 1,000 characters, got "R{10,}/,
+    ],
     ['a 10 MB key in the budget', { budget: { ['B'.repeat(10_000_000)]: 1 } }, /^f: B{64}… is not an option/],
   ]
   for (const [label, options, message] of cases) {

@@ -1110,6 +1110,8 @@ function checkInvokeOptions(options: object, functionName: string): void {
  */
 function checkKey(key: unknown, functionName: string, option = 'key'): string {
   if (typeof key !== 'string' || key === '') throw optionError(option, 'a non-empty string', key, functionName)
+  // Run ids are made of keys, and every log line of the run carries its id.
+  if (key.length > 1_000) throw optionError(option, 'a string of at most 1,000 characters', key, functionName)
   if (!key.isWellFormed()) throw optionError(option, 'well-formed Unicode, without a lone surrogate', key, functionName)
   return key
 }
