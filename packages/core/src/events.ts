@@ -75,7 +75,8 @@ export interface LifecycleSubscription {
  */
 export type LifecycleListener = (event: LifecycleEvent) => void
 
-interface Subscriber extends LifecycleSubscription {
+/** One subscription: removing it removes this record, whichever other subscriptions share its listener. */
+export interface Subscriber extends LifecycleSubscription {
   readonly listener: LifecycleListener
 }
 
@@ -119,18 +120,10 @@ export function onLifecycleEvent(listener: LifecycleListener, subscription?: Lif
   }
 }
 
-/**
- * Those of a tree's `listeners` still subscribed: a listener subscribed twice and unsubscribed once stays once, as a
- * tree that starts now would hear it.
- */
-export function stillSubscribed(listeners: readonly LifecycleListener[]): readonly LifecycleListener[] {
-  const left = new Map<LifecycleListener, number>()
-  for (const { listener } of globalEventRegistry.subscribers) left.set(listener, (left.get(listener) ?? 0) + 1)
-  return listeners.filter((listener) => {
-    const count = left.get(listener) ?? 0
-    left.set(listener, count - 1)
-    return count > 0
-  })
+/** Those of a tree's subscriptions that have not ended. */
+export function stillSubscribed(subscribers: readonly Subscriber[]): readonly Subscriber[] {
+  const current = new Set(globalEventRegistry.subscribers)
+  return subscribers.filter((subscriber) => current.has(subscriber))
 }
 
 function updateSubscribers(subscribers: readonly Subscriber[]): void {
@@ -166,7 +159,7 @@ function checkSubscriber(listener: LifecycleListener, subscription: LifecycleSub
 export function listenersOf(
   root: { readonly runId: string; readonly function: string; readonly kind: string },
   failed: (error: unknown) => void,
-): readonly LifecycleListener[] {
+): readonly Subscriber[] {
   const hears = (subscriber: Subscriber): boolean => {
     let answer: unknown
     try {
@@ -186,7 +179,7 @@ export function listenersOf(
     )
     return false
   }
-  return globalEventRegistry.subscribers.filter(hears).map((subscriber) => subscriber.listener)
+  return globalEventRegistry.subscribers.filter(hears)
 }
 
 /**

@@ -1587,6 +1587,29 @@ describe('hooks for tracing bridges', () => {
     expect(heard.slice(4)).toEqual(['f:output_validation', 'f:processing_output', 'f:complete'])
   })
 
+  it('a listener hears no more of a tree once the subscription that chose it ends, whatever its other subscriptions', async () => {
+    const heard: string[] = []
+    const listener = (event: LifecycleEvent) => heard.push(`${event.function}:${event.to}`)
+    let stopChoosing: () => void = () => {}
+    const child = defineFunction({ name: 'child', run: (value: number) => value })
+    const watched = defineFunction({
+      name: 'watched',
+      run: async (_: undefined, context: RunContext) => {
+        stopChoosing()
+        heard.length = 0
+        return context.invoke(child, 1)
+      },
+    })
+    stopChoosing = onLifecycleEvent(listener, { accepts: (root) => root.function === 'watched' })
+    const stopOther = onLifecycleEvent(listener, { accepts: (root) => root.function === 'another' })
+    try {
+      expect(await watched.invoke(undefined)).toBe(1)
+    } finally {
+      stopOther()
+    }
+    expect(heard).toEqual([])
+  })
+
   it('a subscriber that unsubscribes hears no more events, of a tree already running included', async () => {
     for (const subscription of [undefined, { accepts: () => true }]) {
       const heard: string[] = []

@@ -19,6 +19,7 @@ import {
   type LifecycleEvent,
   type LifecycleListener,
   listenersOf,
+  type Subscriber,
   stillSubscribed,
 } from './events.js'
 import type { Function } from './function.js'
@@ -131,7 +132,8 @@ function callProcessOutput(fn: AnyFunction, output: unknown, context: StepContex
 /** What every run of one tree shares. */
 interface RunTree {
   readonly onEvent: LifecycleListener | undefined
-  /** The process-wide listeners that hear this tree, chosen when its root started. */
+  /** The process-wide subscriptions that hear this tree, chosen when its root started, and their listeners. */
+  subscribers: readonly Subscriber[]
   listeners: readonly LifecycleListener[]
   /** The registry's count of ended subscriptions when `listeners` was last checked against it. */
   unsubscribed: number
@@ -448,13 +450,15 @@ class Run {
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       const registry = globalEventRegistry
-      if (registry.listeners.length !== registry.subscribers.length)
-        this.tree.listeners = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
+      if (registry.listeners.length !== registry.subscribers.length) {
+        this.tree.subscribers = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
           this.listenerFailed(
             "a lifecycle subscription's accepts failed, so its listener does not hear this run",
             error,
           ),
         )
+        this.tree.listeners = this.tree.subscribers.map((subscriber) => subscriber.listener)
+      }
     }
     const listener = options?.stream
     if (listener !== undefined && typeof listener !== 'function')
@@ -891,7 +895,8 @@ class Run {
     // A listener unsubscribed while the tree runs hears no more of it.
     if (tree.unsubscribed !== globalEventRegistry.unsubscribed) {
       tree.unsubscribed = globalEventRegistry.unsubscribed
-      tree.listeners = stillSubscribed(tree.listeners)
+      tree.subscribers = stillSubscribed(tree.subscribers)
+      tree.listeners = tree.subscribers.map((subscriber) => subscriber.listener)
     }
     const heard = onEvent !== undefined || tree.listeners.length !== 0
     if (record === undefined && !heard) return
@@ -1150,6 +1155,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     throw optionError('journal', 'a StepJournal (with read and write)', journal, functionName)
   return {
     onEvent,
+    subscribers: globalEventRegistry.subscribers,
     listeners: globalEventRegistry.listeners,
     unsubscribed: globalEventRegistry.unsubscribed,
     logger,
