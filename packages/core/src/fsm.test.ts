@@ -37,6 +37,18 @@ describe('FSM', () => {
     expect(heard).toEqual(['first', 'second:open', 'second:closed'])
   })
 
+  it('removes one subscription per unsubscribe, however often it is called', () => {
+    const machine = door()
+    const heard: string[] = []
+    const listener = (change: { to: string }) => heard.push(change.to)
+    const stop = machine.onTransition(listener)
+    machine.onTransition(listener)
+    stop()
+    stop()
+    machine.transition('open')
+    expect(heard).toEqual(['open'])
+  })
+
   it('hands out a change a listener makes after every listener heard the one before it', () => {
     const machine = door()
     const heard: string[] = []
@@ -188,6 +200,22 @@ describe('FSM', () => {
       '  state_1 --> [*]',
       '  state_2 --> [*]',
       '  state_3 --> [*]',
+    ])
+  })
+
+  it('draws a state under an id no other state has, when a state is named like the id it would get', () => {
+    const machine = new FSM({
+      name: 'review',
+      initial: 'in review',
+      transitions: { 'in review': ['state_0'], state_0: ['approved'], approved: ['state_0'] },
+    })
+    expect(machine.definition.toMermaid().split('\n')).toEqual([
+      'stateDiagram-v2',
+      '  state "in review" as state_0_',
+      '  [*] --> state_0_',
+      '  state_0_ --> state_0',
+      '  state_0 --> approved',
+      '  approved --> state_0',
     ])
   })
 

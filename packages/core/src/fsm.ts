@@ -120,11 +120,16 @@ export class StateMachineDefinition<S extends string> {
   toMermaid(): string {
     const lines = ['stateDiagram-v2']
     const ids = new Map<S, string>()
+    // An id drawn for a state is none of the names drawn as they are: `state_1` may be a state of its own.
+    const taken = new Set<string>(this.states)
     for (const [index, state] of this.states.entries()) {
       if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(state) && !mermaidKeywords.has(state.toLowerCase())) ids.set(state, state)
       else {
-        ids.set(state, `state_${index}`)
-        lines.push(`  state "${escapeLabel(state)}" as state_${index}`)
+        let id = `state_${index}`
+        while (taken.has(id)) id = `${id}_`
+        taken.add(id)
+        ids.set(state, id)
+        lines.push(`  state "${escapeLabel(state)}" as ${id}`)
       }
     }
     const id = (state: S): string => ids.get(state) as string
@@ -224,7 +229,11 @@ export class FSM<S extends string> {
   onTransition(listener: (change: StateChange<S>) => void): () => void {
     // Copy on write: a listener that (un)subscribes while a change is handed out takes no other listener's turn.
     this.listeners = [...(this.listeners ?? []), listener]
+    let removed = false
     return () => {
+      // Once: a second call would remove another subscription of the same listener.
+      if (removed) return
+      removed = true
       const listeners = this.listeners
       const index = listeners?.indexOf(listener) ?? -1
       if (index === -1) return
