@@ -1714,7 +1714,7 @@ describe('hooks for tracing bridges', () => {
     expect(wrapped).toEqual(['parent', 'child', 'child'])
   })
 
-  it('a run wrapper that skips the call, or calls it twice, fails the run with a ConfigurationError', async () => {
+  it('a run wrapper that skips the call, calls it twice or later, or replaces its output, fails the run with a ConfigurationError', async () => {
     let ran = 0
     const step = defineFunction({
       name: 'step',
@@ -1733,7 +1733,21 @@ describe('hooks for tracing bridges', () => {
         /the run wrapper called the run a second time/,
         1,
       ],
+      [
+        ((_: unknown, call: () => unknown) => {
+          kept = call
+          return undefined
+        }) as unknown as RunWrapper,
+        /the run wrapper returned without calling the run/,
+        0,
+      ],
+      [
+        ((_: unknown, call: () => unknown) => `${call()}, replaced`) as unknown as RunWrapper,
+        /returned something else/,
+        1,
+      ],
     ]
+    let kept: (() => unknown) | undefined
     for (const [wrapper, message, runs] of wrappers) {
       ran = 0
       const remove = setRunWrapper(wrapper)
@@ -1747,6 +1761,9 @@ describe('hooks for tracing bridges', () => {
         remove()
       }
     }
+    // The call kept for later is refused, the run having ended without it.
+    expect(() => kept?.()).toThrow(/the run wrapper called the run after it had returned/)
+    expect(ran).toBe(1)
   })
 
   it('a traced record keeps the input, redacted when serialised', async () => {

@@ -706,14 +706,25 @@ class Run {
     try {
       const wrapper = globalEventRegistry.wrapper
       if (wrapper === undefined) return callInContext(call, this.fn, value, context)
-      // A wrapper that skips the call would complete the run without its code; one that repeats it, run it twice.
+      // A wrapper that skips the call would complete the run without its code; one that repeats it, or keeps it for
+      // later, would run it twice or after the run ended; one that returns something else would replace its output.
       let calls = 0
-      const result = wrapper(context, () => {
-        calls += 1
-        if (calls > 1) throw wrapperError('called the run a second time')
-        return callInContext(call, this.fn, value, context)
-      })
+      let returned = false
+      let output: unknown
+      let result: unknown
+      try {
+        result = wrapper(context, () => {
+          if (returned) throw wrapperError('called the run after it had returned')
+          calls += 1
+          if (calls > 1) throw wrapperError('called the run a second time')
+          output = callInContext(call, this.fn, value, context)
+          return output
+        })
+      } finally {
+        returned = true
+      }
       if (calls === 0) throw wrapperError('returned without calling the run')
+      if (result !== output) throw wrapperError('returned something else than what the run returned')
       return result
     } finally {
       listenersHearing = hearing
