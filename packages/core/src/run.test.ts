@@ -339,6 +339,7 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       /f: budget.maxTokens must be a number of tokens ≥ 0, got NaN/,
     ],
     ['budget typo', { budget: { maxToken: 5 } }, /did you mean maxTokens/],
+    ['budget: a list', { budget: [] }, /^f: budget must be \{ maxTokens\?, maxCostUsd\? \}, got \[\]/],
     ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
     [
       'a signal with no removeEventListener',
@@ -348,6 +349,7 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     ['maxConcurrentRuns', { maxConcurrentRuns: 0 }, /f: maxConcurrentRuns must be an integer ≥ 1, got 0/],
     ['onEvent', { onEvent: 'log' }, /onEvent must be a function/],
     ['a misspelt key', { timeoutMS: 5 }, /f: timeoutMS is not an option; did you mean timeoutMs\?/],
+    ['options: an empty list', [], /^f: options must be an object, got \[\]/],
     ['stream: 5', { stream: 5 }, /f: stream must be a function, got 5/],
     [
       'options whose reading throws',

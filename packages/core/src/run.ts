@@ -1114,7 +1114,8 @@ function checkCancellation(options: InvokeOptions | undefined, functionName: str
 
 /** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
 function checkInvokeOptions(options: object, functionName: string): void {
-  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, functionName)
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
   for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
 }

@@ -144,7 +144,7 @@ const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])
  */
 export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
   if (budget === undefined) return undefined
-  if (typeof budget !== 'object' || budget === null)
+  if (typeof budget !== 'object' || budget === null || Array.isArray(budget))
     throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
   checkKnownOptions(budget, budgetKeys, owner)
   const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', tokenRule, owner)
