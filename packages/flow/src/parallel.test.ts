@@ -286,7 +286,7 @@ describe('Parallel map form', () => {
       expect(record.status, mode).toBe('failed')
       expect(record.attempts, mode).toBe(1)
       expect(record.error?.message, mode).toBe(
-        'all: invalid value (running, 1 issue)\n  - [1]: the list has a hole here; the map form runs over a list without holes',
+        'all: invalid input (input_validation, 1 issue)\n  - [1]: the list has a hole here; the map form runs over a list without holes',
       )
       expect(seen, mode).toEqual(['first'])
     }
@@ -298,6 +298,13 @@ describe('Parallel map form', () => {
       /- \[1\]: the list has a hole/,
     )
     expect(seen).toEqual([1])
+    // An input fault: another attempt would be handed the same list, so retrying invalid output does not retry it.
+    const retrying = new Parallel({
+      name: 'all',
+      map: id,
+      retry: { attempts: 3, initialDelayMs: 0, retryInvalidOutput: true },
+    })
+    expect((await retrying.trace(gapped)).attempts).toBe(1)
   })
 })
 

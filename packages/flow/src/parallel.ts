@@ -316,9 +316,10 @@ class BranchRun {
       // A hole is no item: the list is refused where it is, in either mode, and no branch starts after it, so a
       // sparse list as long as 2³²−1 fails at once instead of running billions of branches.
       const message = 'the list has a hole here; the map form runs over a list without holes'
+      // An input fault, named so: another attempt would be handed the same list (`retryInvalidOutput` retries none).
       const error = new ValidationError({
         functionName: this.context.functionName,
-        state: 'running',
+        state: 'input_validation',
         issues: [{ path: [index], message }],
       })
       if (this.failure === undefined) {
