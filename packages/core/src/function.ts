@@ -7,8 +7,20 @@ import type { RunRecord } from './run-record.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { Validator } from './validator.js'
 
-/** The longest Function name: errors, log lines and run trees quote it. */
+/** The longest Function name, in characters: errors, log lines and run trees quote it. */
 const maxNameLength = 200
+
+/** Whether `text` has more than `max` characters (code points: an emoji is one), counted no further than that. */
+function codePointsBeyond(text: string, max: number): boolean {
+  let count = 0
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index)
+    // The high half of a pair counts; its low half does not.
+    if (unit < 0xdc00 || unit > 0xdfff) count += 1
+    if (count > max) return true
+  }
+  return false
+}
 
 /** Options every Function accepts. Immutable once the Function is built. */
 export interface FunctionOptions {
@@ -62,7 +74,7 @@ export const functionOptionKeys = Object.freeze([
 export abstract class Function<Input = unknown, Output = unknown, Processed = Output, RunInput = Input>
   implements Invocable<Input, Processed>
 {
-  readonly name: string
+  declare readonly name: string
   /** What kind of node this is in graphs and run trees. */
   readonly kind: string = 'function'
   readonly inputSchema: StandardSchemaV1 | undefined
@@ -88,12 +100,13 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       const name = options.name
       if (typeof name !== 'string' || name.trim() === '') throw optionError('name', 'a non-empty string', name, owner)
       // Every error, log line and record of its runs quotes it: kept short, they stay short.
-      if (name.length > maxNameLength)
+      if (name.length > maxNameLength && codePointsBeyond(name, maxNameLength))
         throw optionError('name', `a string of at most ${maxNameLength} characters`, name, owner)
       // A lone surrogate (half of a UTF-16 pair) would make step keys that UTF-8 stores cannot keep apart.
       if (!name.isWellFormed()) throw optionError('name', 'well-formed Unicode, without a lone surrogate', name, owner)
       owner = name
-      this.name = name
+      // Not writable: errors, records and journals name the Function by it (and it was checked for them).
+      Object.defineProperty(this, 'name', { value: name, enumerable: true, writable: false, configurable: false })
       this.inputSchema = options.input
       this.outputSchema = options.output
       this.processedOutputSchema = options.processedOutput

@@ -783,6 +783,18 @@ describe('other options refused with the one message format', () => {
     }
   })
 
+  it('a Function name counts characters (an emoji is one) up to 200, and cannot be replaced afterwards', async () => {
+    const named = defineFunction({ name: '😀'.repeat(200), run: () => 1 })
+    expect(() => defineFunction({ name: '😀'.repeat(201), run: () => 1 })).toThrow(
+      'Function: name must be a string of at most 200 characters',
+    )
+    expect(() => {
+      ;(named as { name: string }).name = 'N'.repeat(10_000_000)
+    }).toThrow(TypeError)
+    expect(named.name).toBe('😀'.repeat(200))
+    expect(await named.invoke(undefined)).toBe(1)
+  })
+
   it('an executor without invoke is a ConfigurationError, and one whose invoke throws or rejects is not blamed on the options', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     const missing = await settle(f.invoke(1, { executor: {} as never }))
