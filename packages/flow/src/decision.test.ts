@@ -327,6 +327,12 @@ describe('Decision configuration', () => {
       'd: choices[1] must be a non-empty string, got undefined',
     ],
     [
+      'a choice longer than a step key can be',
+      () => new Decision({ name: 'd', choices: ['c'.repeat(1_001)], decide }),
+      'choices[0]',
+      `d: choices[0] must be a string of at most 1,000 characters, got "${'c'.repeat(59)}…`,
+    ],
+    [
       'a repeated choice',
       () => new Decision({ name: 'd', choices: ['a', 'a'], decide }),
       'choices',

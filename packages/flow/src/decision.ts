@@ -250,6 +250,9 @@ function readChoices(list: ReadonlyArray<unknown>, name: string): string[] {
     const choice = list[index]
     if (typeof choice !== 'string' || choice === '')
       throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)
+    // A choice is its branch's step key, at most 1,000 characters: refused here, not at every invocation.
+    if (choice.length > 1_000)
+      throw optionError(`choices[${index}]`, 'a string of at most 1,000 characters', choice, name)
     if (!choice.isWellFormed())
       throw optionError(`choices[${index}]`, 'well-formed Unicode, without a lone surrogate', choice, name)
     if (choices.has(choice))

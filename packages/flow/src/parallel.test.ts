@@ -146,6 +146,10 @@ describe('Parallel over children', () => {
       },
     }
     expect(refusal(getter)).toEqual({ option: 'children', message: 'p: children could not be read: Error: getter' })
+    // A key is its branch's step key: one longer than a step key can be is refused here, not at every invocation.
+    expect(refusal({ ['k'.repeat(1_001)]: a })?.message).toMatch(
+      /^p: children must be an object whose keys are at most 1,000 characters, got "k+/,
+    )
     expect(() => new Parallel({ name: 'p', children: getter } as never)).toThrow(ConfigurationError)
   })
 

@@ -452,6 +452,9 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
     return Object.entries(children).map(([key, child]) => {
       // A key is its branch's step key, which cannot be empty.
       if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
+      // A step key is at most 1,000 characters: refused here, not at every invocation.
+      if (key.length > 1_000)
+        throw optionError('children', 'an object whose keys are at most 1,000 characters', key, name)
       if (!key.isWellFormed())
         throw optionError(
           'children',
