@@ -142,9 +142,13 @@ describe('BullMQExecutor and serve', () => {
     const long = await pipeline.invoke({ text: 'x' }, { executor, runId: `${'x'.repeat(1e7)}:` }).catch((e) => e)
     expect(ConfigurationError.isInstance(long)).toBe(true)
     expect((long as Error).message).toMatch(
-      /^ask: runId must be a non-empty string without ":" or a lone surrogate, .*, got "x{10,}/,
+      /^ask: runId must be a non-empty string of at most 1,000 characters without ":" or a lone surrogate, .*, got "x{10,}/,
     )
     expect((long as Error).message.length).toBeLessThan(1_000)
+    // Longer than a run id can be: refused before it becomes a job key, not by the worker.
+    const longer = await pipeline.invoke({ text: 'x' }, { executor, runId: 'y'.repeat(1_001) }).catch((e) => e)
+    expect(ConfigurationError.isInstance(longer)).toBe(true)
+    expect((longer as Error).message).toMatch(/^ask: runId must be a non-empty string of at most 1,000 characters/)
     await expect(pipeline.invoke({ text: 'x' }, { executor, onEvent: () => {} })).rejects.toThrow(
       /onEvent cannot travel to a worker/,
     )

@@ -765,6 +765,8 @@ function checkRunId(runId: unknown, functionName: string): string {
   if (
     typeof runId === 'string' &&
     runId !== '' &&
+    // As core takes a run id: at most 1,000 characters (a job key, and every log line of the run, carries it).
+    runId.length <= 1_000 &&
     !runId.includes(':') &&
     `${Number.parseInt(runId, 10)}` !== runId &&
     !queueKeyNames.has(runId) &&
@@ -773,7 +775,7 @@ function checkRunId(runId: unknown, functionName: string): string {
     return runId
   throw optionError(
     'runId',
-    `a non-empty string without ":" or a lone surrogate, not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
+    `a non-empty string of at most 1,000 characters without ":" or a lone surrogate, not an integer and not one of the queue's own key names (${[...queueKeyNames].join(', ')})`,
     runId,
     functionName,
   )
