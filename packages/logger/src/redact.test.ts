@@ -101,6 +101,11 @@ describe('redactString', () => {
     expect(redactString(`loaded ${pem} from disk`)).toBe(`loaded ${REDACTED} from disk`)
     expect(redactString(JSON.stringify({ private_key: pem }))).toBe(`{"private_key":"${REDACTED}"}`)
     expect(redactString(`private_key: ${pem}`)).not.toContain('MIIEvQ')
+    const encrypted =
+      '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,5E22A2BD85A653FB\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----'
+    expect(redactString(`loaded ${encrypted} from disk`)).toBe(`loaded ${REDACTED} from disk`)
+    // cut before its END line, as a message cut short quotes it
+    expect(redactString('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwgg+/Sj')).toBe(REDACTED)
     const kept =
       'the secretary: JohnSmith1; public_key=AAAAB3Nza; -----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
     expect(redactString(kept)).toBe(kept)

@@ -47,9 +47,11 @@ const KEY_PATTERNS = [
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
   // JSON Web Tokens.
   String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
-  // A PEM private key, its lines broken or escaped into JSON (`\n`): the base64 between its armour lines cannot hold
-  // the armour's `-`, so the search from one BEGIN stops where its body does, in time linear in the text.
-  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*-----END [A-Z ]*PRIVATE KEY-----`,
+  // A PEM private key, its lines broken or escaped into JSON (`\n`), with the headers of an encrypted one
+  // (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,…`), and without its END line when it was cut: from BEGIN as far
+  // as base64 and headers run. A `-` is read only where it does not start the next armour line, so the search from
+  // one BEGIN stops where its body does, in time linear in the text.
+  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s\\:,]|-(?!----))*(?:-----END [A-Z ]*PRIVATE KEY-----)?`,
 ]
 
 /** Known key shapes anywhere in a string. Groups 1 and 2 are the authorization scheme, which is kept. */
