@@ -96,6 +96,17 @@ describe('redactString', () => {
     expect(redactString('SECRET_KEY=django-insecure-abc, secretKey: "minio123", SIGNING_KEY=x')).toBe(
       `SECRET_KEY=${REDACTED}, secretKey: "${REDACTED}", SIGNING_KEY=${REDACTED}`,
     )
+    expect(redactString('Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef')).toBe(
+      `Ocp-Apim-Subscription-Key: ${REDACTED}`,
+    )
+    expect(
+      redactString(
+        'DefaultEndpointsProtocol=https;AccountName=ada;AccountKey=abc+def/ghi==;EndpointSuffix=core.windows.net',
+      ),
+    ).toBe(`DefaultEndpointsProtocol=https;AccountName=ada;AccountKey=${REDACTED};EndpointSuffix=core.windows.net`)
+    expect(
+      redactString('Endpoint=sb://ada.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc='),
+    ).toBe(`Endpoint=sb://ada.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=${REDACTED}`)
     const pem =
       '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwgg+/Sj=\n-----END RSA PRIVATE KEY-----'
     expect(redactString(`loaded ${pem} from disk`)).toBe(`loaded ${REDACTED} from disk`)

@@ -104,10 +104,11 @@ const QUOTED_VALUE = [
 ].join('|')
 
 /**
- * Names of keys that are secrets, as configuration files and environment variables spell them: `secret_key`,
- * `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`.
+ * Names of keys that are secrets, as configuration files, environment variables, headers and connection strings spell
+ * them: `secret_key`, `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`,
+ * `Ocp-Apim-Subscription-Key` (Azure API Management), `AccountKey` and `SharedAccessKey` (Azure connection strings).
  */
-const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption)[-_]?key`
+const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|subscription|account|shared[-_]?access)[-_]?key`
 
 /**
  * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
