@@ -18,7 +18,7 @@ export const SECRET_KEY_PATTERN =
 const START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt]))'
 
 /** What a credential holds and a word does not: a digit, base64 punctuation (`+/=_~`) or a capital after the first. */
-const CREDENTIAL_MARK = String.raw`[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
+const CREDENTIAL_MARK = `[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
 
 const KEY_PATTERNS = [
   // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic` and
