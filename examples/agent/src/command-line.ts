@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { redactString } from '@tinyllm/logger'
 import { readCassetteFacts } from './cassettes.ts'
 
 /** The providers this example can run on. */
@@ -89,9 +90,7 @@ export function readCommandLine(
   if (values.record && values.offline) throw new UsageError('--record and --offline exclude each other')
   if (values.record && !hasKey) throw new UsageError(`--record calls the real API: set ${settings.keyVariable}`)
   if (values.upstream !== undefined && !values.record) throw new UsageError('--upstream only applies with --record')
-  if (values.upstream !== undefined && !/^https?:$/.test(URL.parse(values.upstream)?.protocol ?? '')) {
-    throw new UsageError(`--upstream must be an http or https URL, got "${values.upstream}"`)
-  }
+  if (values.upstream !== undefined) checkUpstream(values.upstream, settings.keyVariable)
   if (values.approve && values.deny) throw new UsageError('--approve and --deny exclude each other')
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
   // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
@@ -109,6 +108,22 @@ export function readCommandLine(
     upstream: values.upstream ?? settings.api,
     keyVariable: settings.keyVariable,
     approval: values.approve ? 'approve' : values.deny ? 'deny' : undefined,
+  }
+}
+
+/**
+ * Refuses an upstream the recording proxy cannot call: one that is not http or https, or that holds a user or
+ * password (fetch refuses to send them). Credentials are never quoted.
+ */
+function checkUpstream(upstream: string, keyVariable: string): void {
+  const url = URL.parse(upstream)
+  if (url === null || !/^https?:$/.test(url.protocol)) {
+    throw new UsageError(`--upstream must be an http or https URL, got "${redactString(upstream)}"`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(
+      `--upstream must not hold a user or password, which fetch refuses to send; the key is read from ${keyVariable}`,
+    )
   }
 }
 

@@ -246,6 +246,23 @@ describe('the loan-review agent example', () => {
     }
   })
 
+  it('refuses an --upstream with a user or password in it, and never quotes them', async () => {
+    for (const [upstream, reason] of [
+      [
+        'ftp://ada:hunter2-upstream@127.0.0.1:1',
+        '--upstream must be an http or https URL, got "ftp://[REDACTED]@127.0.0.1:1"',
+      ],
+      ['https://ada:hunter2-upstream@127.0.0.1:1/v1', '--upstream must not hold a user or password'],
+    ] as const) {
+      const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(refused, upstream).toMatchObject({ code: 2 })
+      expect((refused as { stderr: string }).stderr, upstream).toContain(reason)
+      expect((refused as { stderr: string }).stderr, upstream).not.toContain('hunter2')
+    }
+  })
+
   it('serve refuses a bad PORT, a port in use and a bad command line with a line saying so, and prints the port it got', async () => {
     const serve = fileURLToPath(new URL('./serve.ts', import.meta.url))
     const refused = (args: string[], extra: Record<string, string>) =>

@@ -15,13 +15,16 @@ export const usage = `Usage: pnpm batch [options]   (or: pnpm --filter @tinyllm/
 Classifies generated loan applications through one Parallel, offline, against a loopback OpenAI-compatible server
 with realistic latency and injected faults, and accounts for every one of them.
 
-  --count <n>          applications to generate (default 1000)
+  --count <n>          applications to generate, at most 1000000 (default 1000)
   --concurrency <n>    most calls in flight at once (default 32)
   --seed <n>           seed of the generator, the latency and the faults (default 42)
   --fault-rate <0..1>  share of requests answered with a fault: 429, 500, 503 or a reset connection (default 0.03)
   --rpm <n>            rate limiter: requests per minute (default 10000)
   --tpm <n>            rate limiter: tokens per minute (default 2000000)
   --help               show this text`
+
+/** The most applications the example generates: all are held in memory, and every one is classified. */
+const maxCount = 1_000_000
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -46,10 +49,11 @@ export function readCommandLine(argv: readonly string[]): BatchOptions | undefin
   })
   if (values.help) return undefined
   // Digits only: Number() would read an empty value (`--seed=`) or blanks as 0.
-  const integer = (option: string, text: string, minimum: number) => {
+  const integer = (option: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) => {
     const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-    if (!Number.isSafeInteger(value) || value < minimum) {
-      throw new UsageError(`--${option} must be an integer ≥ ${minimum}, got "${text}"`)
+    if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+      const range = maximum === Number.MAX_SAFE_INTEGER ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`
+      throw new UsageError(`--${option} must be an integer ${range}, got "${text}"`)
     }
     return value
   }
@@ -58,7 +62,7 @@ export function readCommandLine(argv: readonly string[]): BatchOptions | undefin
     throw new UsageError(`--fault-rate must be between 0 and 1, got "${values['fault-rate']}"`)
   }
   return {
-    count: integer('count', values.count, 1),
+    count: integer('count', values.count, 1, maxCount),
     concurrency: integer('concurrency', values.concurrency, 1),
     seed: integer('seed', values.seed, 0),
     faultRate,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { generateApplications } from './applications.ts'
+import { readCommandLine, UsageError } from './command-line.ts'
 import { underwrite } from './scripted-underwriter.ts'
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url))
@@ -76,7 +77,15 @@ describe('the batch-classification example', () => {
   it('refuses options it cannot run', async () => {
     const error = await batch(['--count', 'many']).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 2 })
-    expect((error as { stderr: string }).stderr).toContain('--count must be an integer ≥ 1, got "many"')
+    expect((error as { stderr: string }).stderr).toContain('--count must be an integer from 1 to 1000000, got "many"')
+  })
+
+  it('refuses more applications than it can hold, before generating any', () => {
+    // Read as the example reads it, so that nothing is generated even if the check were gone.
+    expect(() => readCommandLine(['--count', '100000000000'])).toThrow(
+      new UsageError('--count must be an integer from 1 to 1000000, got "100000000000"'),
+    )
+    expect(readCommandLine(['--count', '1000000'])?.count).toBe(1_000_000)
   })
 
   it('refuses an option given no number (an empty value, blanks) instead of reading it as 0', async () => {

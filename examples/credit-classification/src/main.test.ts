@@ -202,4 +202,21 @@ describe('the credit-classification example', () => {
       )
     }
   })
+
+  it('refuses an --upstream with a user or password in it, and never quotes them', async () => {
+    for (const [upstream, reason] of [
+      [
+        'ftp://ada:hunter2-upstream@127.0.0.1:1',
+        '--upstream must be an http or https URL, got "ftp://[REDACTED]@127.0.0.1:1"',
+      ],
+      ['https://ada:hunter2-upstream@127.0.0.1:1/v1', '--upstream must not hold a user or password'],
+    ] as const) {
+      const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(refused, upstream).toMatchObject({ code: 2 })
+      expect((refused as { stderr: string }).stderr, upstream).toContain(reason)
+      expect((refused as { stderr: string }).stderr, upstream).not.toContain('hunter2')
+    }
+  })
 })

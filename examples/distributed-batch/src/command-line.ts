@@ -16,7 +16,7 @@ export const usage = `Usage: pnpm distributed [options]
 Classifies generated loan applications with the credit pipeline on N worker processes (BullMQ on a private
 redis-server), offline against a loopback OpenAI-compatible server, and accounts for every one of them.
 
-  --count <n>          applications to generate (default 10000)
+  --count <n>          applications to generate, at most 1000000 (default 10000)
   --workers <n>        worker processes, at most 64 (default 3)
   --concurrency <n>    runs in progress at once per worker (default 64)
   --seed <n>           seed of the generator and the latency (default 42)
@@ -27,6 +27,9 @@ redis-server), offline against a loopback OpenAI-compatible server, and accounts
 
 /** The most worker processes the example starts. */
 const maxWorkers = 64
+
+/** The most applications the example generates: all are held in memory, and every one is classified. */
+const maxCount = 1_000_000
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -64,7 +67,7 @@ export function readCommandLine(argv: readonly string[]): DistributedOptions | u
   const workers = integer('workers', values.workers, 1, maxWorkers)
   if (values['kill-a-worker'] && workers < 2) throw new UsageError('--kill-a-worker needs --workers 2 or more')
   return {
-    count: integer('count', values.count, 1),
+    count: integer('count', values.count, 1, maxCount),
     workers,
     concurrency: integer('concurrency', values.concurrency, 1),
     seed: integer('seed', values.seed, 0),

@@ -97,6 +97,13 @@ describe('the distributed-batch example', () => {
     )
     expect(readCommandLine(['--workers', '64'])?.workers).toBe(64)
   })
+
+  it('refuses more applications than it can hold, before generating any', () => {
+    expect(() => readCommandLine(['--count', '100000000000'])).toThrow(
+      new UsageError('--count must be an integer from 1 to 1000000, got "100000000000"'),
+    )
+    expect(readCommandLine(['--count', '1000000'])?.count).toBe(1_000_000)
+  })
 })
 
 describe('the generated applications and the offline model', () => {

@@ -133,6 +133,40 @@ describe('createConsoleLogger levels', () => {
     }
   })
 
+  it('refuses a stream whose write or isTTY throws when read with a TypeError, the secret in what it threw replaced', () => {
+    const key = 'sk-proj-Abc123def456ghi789jkl012'
+    const throwingWrite = Object.defineProperty({}, 'write', {
+      get() {
+        throw new Error(`no write for ${key}`)
+      },
+    })
+    const throwingTerminal = Object.defineProperty({ write() {} }, 'isTTY', {
+      get() {
+        throw new Error(`no tty for ${key}`)
+      },
+    })
+    const trap = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error(`no write for ${key}`)
+        },
+      },
+    )
+    for (const stream of [throwingWrite, trap, throwingTerminal]) {
+      let thrown: unknown
+      try {
+        createConsoleLogger({ stream } as unknown as ConsoleLoggerOptions)
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect((thrown as Error).message).toMatch(
+        /^createConsoleLogger: options could not be read: Error: no (write|tty) for \[REDACTED\]$/,
+      )
+    }
+  })
+
   it('writes nothing at silent', () => {
     const stream = captureStream()
     const logger = createConsoleLogger({ level: 'silent', stream })

@@ -1,7 +1,7 @@
 import { BaseLogger } from './base-logger.js'
 import { readEnvironment } from './environment.js'
 import { formatJsonLine } from './json-line.js'
-import { checkKnownOptions, quoteGiven } from './known-options.js'
+import { checkKnownOptions, quoteGiven, unreadableOptions } from './known-options.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
@@ -92,7 +92,8 @@ class ConsoleLogger extends BaseLogger {
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const given = checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = given.stream ?? defaultStream()
-  if (typeof (stream as { write?: unknown } | null)?.write !== 'function')
+  const { write, isTTY } = readStream(stream)
+  if (typeof write !== 'function')
     throw new TypeError(`createConsoleLogger: stream must have a write method, got ${quoteGiven(stream)}`)
   if (given.colors != null && typeof given.colors !== 'boolean')
     throw new TypeError(`createConsoleLogger: colors must be true or false, got ${quoteGiven(given.colors)}`)
@@ -101,7 +102,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
     throw new TypeError(
       `createConsoleLogger: format must be one of 'auto', 'pretty', 'json', got ${quoteGiven(format)}`,
     )
-  const isTerminal = stream.isTTY === true
+  const isTerminal = isTTY === true
   const output: ConsoleOutput = {
     stream,
     pretty: format === 'pretty' || (format === 'auto' && isTerminal),
@@ -109,6 +110,15 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   }
   const bindings = given.bindings === undefined ? [] : [given.bindings]
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
+}
+
+/** The stream's `write` and `isTTY`, as read once: a stream whose reading throws (a getter, a `Proxy`) is a `TypeError`. */
+function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown } {
+  try {
+    return { write: stream?.write, isTTY: stream?.isTTY }
+  } catch (error) {
+    throw unreadableOptions('createConsoleLogger', error)
+  }
 }
 
 function defaultStream(): LogStream {

@@ -44,11 +44,21 @@ function readOnce(options: object, owner: string): Record<string, unknown> {
     }
     return copy
   } catch (error) {
-    const thrown = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    throw new TypeError(`${owner}: options could not be read: ${redactAndCut(thrown, MAX_QUOTED_LENGTH)}`, {
-      cause: error,
-    })
+    throw unreadableOptions(owner, error)
   }
+}
+
+/** The `TypeError` for options whose reading threw `error`: what was thrown, its secrets replaced and cut short. */
+export function unreadableOptions(owner: string, error: unknown): TypeError {
+  let thrown: string
+  try {
+    thrown = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  } catch {
+    thrown = 'a value that cannot be shown'
+  }
+  return new TypeError(`${owner}: options could not be read: ${redactAndCut(thrown, MAX_QUOTED_LENGTH)}`, {
+    cause: error,
+  })
 }
 
 /** The longest text an option error quotes of what it was given. */

@@ -40,6 +40,35 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('drops any credential after an Authorization header of scheme Token, Basic or Bearer, and keeps plain words', () => {
+    expect(redactString('Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b')).toBe(
+      `Authorization: Token ${REDACTED}`,
+    )
+    // btoa('a:b'), shorter than the 8 characters asked of a credential outside a header
+    expect(redactString('Authorization: Basic YTpi')).toBe(`Authorization: Basic ${REDACTED}`)
+    expect(redactString('{\\"Authorization\\":\\"Token 5ec4e7\\"}')).toBe(
+      `{\\"Authorization\\":\\"Token ${REDACTED}\\"}`,
+    )
+    expect(redactString("headers: { authorization: 'Bearer abc1' }")).toBe(
+      `headers: { authorization: 'Bearer ${REDACTED}' }`,
+    )
+    const prose = [
+      'Authorization: Token expired',
+      'Authorization: Basic realm required',
+      'the Token abc1 was read',
+      'Authorization header missing',
+    ]
+    for (const text of prose) expect(redactString(text)).toBe(text)
+  })
+
+  it('replaces the password of a connection string, Pwd=... or pwd=..., and keeps a working directory and the pwd command', () => {
+    expect(redactString('Server=db;Uid=sa;Pwd=hunter2;')).toBe(`Server=db;Uid=sa;Pwd=${REDACTED};`)
+    expect(redactString('Driver={ODBC};UID=sa;pwd=x')).toBe(`Driver={ODBC};UID=sa;pwd=${REDACTED}`)
+    expect(redactString('pwd=x')).toBe(`pwd=${REDACTED}`)
+    const prose = ['PWD=/home/ada', 'pwd=~/src', 'bash: pwd: command not found', 'cwd=/tmp mypwd=1']
+    for (const text of prose) expect(redactString(text)).toBe(text)
+  })
+
   it('replaces the value of api_key=... and "password": "..." assignments in free text', () => {
     expect(redactString('GET /v1/models?api_key=Zz9Yy8Xx7Ww6&limit=5')).toBe(
       `GET /v1/models?api_key=${REDACTED}&limit=5`,
@@ -67,11 +96,27 @@ describe('redactString', () => {
     expect(redactString('SECRET_KEY=django-insecure-abc, secretKey: "minio123", SIGNING_KEY=x')).toBe(
       `SECRET_KEY=${REDACTED}, secretKey: "${REDACTED}", SIGNING_KEY=${REDACTED}`,
     )
+    expect(redactString('Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef')).toBe(
+      `Ocp-Apim-Subscription-Key: ${REDACTED}`,
+    )
+    expect(
+      redactString(
+        'DefaultEndpointsProtocol=https;AccountName=ada;AccountKey=abc+def/ghi==;EndpointSuffix=core.windows.net',
+      ),
+    ).toBe(`DefaultEndpointsProtocol=https;AccountName=ada;AccountKey=${REDACTED};EndpointSuffix=core.windows.net`)
+    expect(
+      redactString('Endpoint=sb://ada.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc='),
+    ).toBe(`Endpoint=sb://ada.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=${REDACTED}`)
     const pem =
       '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwgg+/Sj=\n-----END RSA PRIVATE KEY-----'
     expect(redactString(`loaded ${pem} from disk`)).toBe(`loaded ${REDACTED} from disk`)
     expect(redactString(JSON.stringify({ private_key: pem }))).toBe(`{"private_key":"${REDACTED}"}`)
     expect(redactString(`private_key: ${pem}`)).not.toContain('MIIEvQ')
+    const encrypted =
+      '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,5E22A2BD85A653FB\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----'
+    expect(redactString(`loaded ${encrypted} from disk`)).toBe(`loaded ${REDACTED} from disk`)
+    // cut before its END line, as a message cut short quotes it
+    expect(redactString('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwgg+/Sj')).toBe(REDACTED)
     const kept =
       'the secretary: JohnSmith1; public_key=AAAAB3Nza; -----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
     expect(redactString(kept)).toBe(kept)
@@ -470,6 +515,25 @@ describe('redact', () => {
         clientSecret: REDACTED,
       },
       nested: [{ GITHUB_TOKEN: REDACTED, privateKey: REDACTED, credentials: REDACTED }],
+    })
+  })
+
+  it('replaces a string under auth, pass or pwd, and keeps an auth object, a pass count and a working directory', () => {
+    const input = {
+      request: { host: 'db', auth: 'ada:hunter2' },
+      boxed: { AUTH: new String('ada:hunter2') },
+      login: { pass: 'hunter2', Pwd: 's3' },
+      auth: { user: 'ada', pass: 'hunter2', password: 'p' },
+      tests: { pass: 12, passes: 'all' },
+      env: { PWD: '/home/ada' },
+    }
+    expect(redact(input)).toEqual({
+      request: { host: 'db', auth: REDACTED },
+      boxed: { AUTH: REDACTED },
+      login: { pass: REDACTED, Pwd: REDACTED },
+      auth: { user: 'ada', pass: REDACTED, password: REDACTED },
+      tests: { pass: 12, passes: 'all' },
+      env: { PWD: '/home/ada' },
     })
   })
 

@@ -2,6 +2,7 @@ import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
   isSecretAssignment,
+  isSecretStringField,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_KEY_PATTERN,
@@ -43,8 +44,9 @@ function replaceUrlCredentials(
   return scheme === undefined ? `${encodedScheme}${REDACTED}${encodedAt}` : `${scheme}${REDACTED}${at}`
 }
 
-function replaceKnownValue(_match: string, scheme: string | undefined): string {
-  return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`
+function replaceKnownValue(_match: string, headerScheme: string | undefined, scheme: string | undefined): string {
+  const kept = headerScheme ?? scheme
+  return kept === undefined ? REDACTED : `${kept} ${REDACTED}`
 }
 
 /** The opening quote of a quoted value, backslashes included when the quotes were escaped (`\"secret\"`). */
@@ -360,8 +362,10 @@ function copyEntries(
 
 function setEntry(target: Record<string, unknown>, key: string, value: unknown, walk: Walk, depth: number): void {
   const safeKey = redactString(key)
-  const safeValue =
+  let safeValue =
     value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
+  // Read on the copy, so that a boxed string or a `toJSON` that gives one counts as a string.
+  if (typeof safeValue === 'string' && isSecretStringField(key, safeValue)) safeValue = REDACTED
   // Assigning `__proto__` would set the copy's prototype instead of copying the field.
   if (safeKey === '__proto__')
     Object.defineProperty(target, safeKey, { value: safeValue, enumerable: true, writable: true, configurable: true })

@@ -17,11 +17,19 @@ export const SECRET_KEY_PATTERN =
  */
 const START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt]))'
 
+/** What a credential holds and a word does not: a digit, base64 punctuation (`+/=_~`) or a capital after the first. */
+const CREDENTIAL_MARK = `[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
+
 const KEY_PATTERNS = [
+  // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic` and
+  // `Token` (as Django REST Framework spells it): `Authorization: Token 9944b0…`, `"Authorization":"Basic YTpi"`; but
+  // "Authorization: Token expired" stays. The lookbehind is bounded, so a long run of spaces or backslashes costs
+  // linear time.
+  String.raw`(?<=\b[Aa]uthorization(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)([Bb]earer|[Bb]asic|[Tt]oken)[ \t]+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*`,
   // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
   // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
   // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
-  String.raw`\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z])[A-Za-z0-9._~+/-]{8,}=*`,
+  String.raw`\b([Bb]earer|[Bb]asic)\s+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
   // OpenAI (sk-..., sk-proj-..., sk-svcacct-...) and Anthropic (sk-ant-api03-...). A digit or capital is required so
   // that "sk-learn-compatible-pipeline" stays.
   `${START}sk-(?=[A-Za-z0-9_-]*[0-9A-Z])[A-Za-z0-9_-]{20,}`,
@@ -39,12 +47,14 @@ const KEY_PATTERNS = [
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
   // JSON Web Tokens.
   String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
-  // A PEM private key, its lines broken or escaped into JSON (`\n`): the base64 between its armour lines cannot hold
-  // the armour's `-`, so the search from one BEGIN stops where its body does, in time linear in the text.
-  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*-----END [A-Z ]*PRIVATE KEY-----`,
+  // A PEM private key, its lines broken or escaped into JSON (`\n`), with the headers of an encrypted one
+  // (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,…`), and without its END line when it was cut: from BEGIN as far
+  // as base64 and headers run. A `-` is read only where it does not start the next armour line, so the search from
+  // one BEGIN stops where its body does, in time linear in the text.
+  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s\\:,]|-(?!----))*(?:-----END [A-Z ]*PRIVATE KEY-----)?`,
 ]
 
-/** Known key shapes anywhere in a string. Group 1 is the authorization scheme, which is kept. */
+/** Known key shapes anywhere in a string. Groups 1 and 2 are the authorization scheme, which is kept. */
 export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
@@ -94,10 +104,11 @@ const QUOTED_VALUE = [
 ].join('|')
 
 /**
- * Names of keys that are secrets, as configuration files and environment variables spell them: `secret_key`,
- * `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`.
+ * Names of keys that are secrets, as configuration files, environment variables, headers and connection strings spell
+ * them: `secret_key`, `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`,
+ * `Ocp-Apim-Subscription-Key` (Azure API Management), `AccountKey` and `SharedAccessKey` (Azure connection strings).
  */
-const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption)[-_]?key`
+const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|subscription|account|shared[-_]?access)[-_]?key`
 
 /**
  * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
@@ -107,18 +118,35 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption)[-
  * value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|client[-_]?secret|${SECRET_KEY_NAME}|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
 const STRONG_SECRET_NAME = new RegExp(
-  `(?:api[-_]?key|passw(?:or)?d|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
+  `(?:api[-_]?key|passw(?:or)?d|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
   'i',
 )
 
 /** What stands in for a value that is not there: `password: undefined`, `"secret": ""`, `api_key=***` stay. */
 const PLACEHOLDER_VALUE = /^(?:undefined|null|none|true|false|\[REDACTED\]|\**)$/i
+
+/** Whether `value` under `name` is the shell's working directory (`PWD=/home/ada` in an environment), not a password. */
+function isWorkingDirectory(name: string, value: string): boolean {
+  return /^pwd$/i.test(name) && /^[/~]/.test(value)
+}
+
+/**
+ * Field names whose values are secrets when they are strings: `auth` (`http.request` takes `auth: 'user:password'`; an
+ * `auth` object keeps its structure), `pass` and `pwd` (a `pass` count stays). A `pwd` that is a path is the working
+ * directory, and stays.
+ */
+const SECRET_STRING_KEY_PATTERN = /^(?:auth|pass|pwd)$/i
+
+/** Whether the string `value` of the field `name` is a secret, though the name alone does not say so (`auth`, `pass`). */
+export function isSecretStringField(name: string, value: string): boolean {
+  return SECRET_STRING_KEY_PATTERN.test(name) && !isWorkingDirectory(name, value)
+}
 
 /**
  * Under any other name (`token`, `?key=`, `&sig=`), a value is only taken for a secret when it has at least 8
@@ -129,11 +157,11 @@ const SHORTEST_WEAK_SECRET = 8
 
 /**
  * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
- * (`password`, `passwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
+ * (`password`, `passwd`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
  * but a placeholder; under any other, one of at least 8 characters with a digit or a capital.
  */
 export function isSecretAssignment(name: string, value: string): boolean {
-  if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value)
+  if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value) && !isWorkingDirectory(name, value)
   return value.length >= SHORTEST_WEAK_SECRET && SECRET_LIKE_VALUE.test(value)
 }
 
@@ -165,5 +193,5 @@ export function mayHoldUrl(text: string): boolean {
  */
 export const SHORTEST_PATTERN_MATCH = 14
 
-/** The shortest assignment that is redacted, `secret=x`: shorter strings skip the regular expressions. */
-export const SHORTEST_ASSIGNMENT_MATCH = 8
+/** The shortest assignment that is redacted, `pwd=x`: shorter strings skip the regular expressions. */
+export const SHORTEST_ASSIGNMENT_MATCH = 5

@@ -673,6 +673,8 @@ describe('RunTracer', () => {
         run: (_: unknown, context: RunContext) => {
           context.annotate(secret, 'v')
           context.annotate('apiKey', 12345678)
+          context.annotate('auth', 'ada:hunter2')
+          context.annotate('pass', 3)
           context.annotate('plain', 3)
           return 'done'
         },
@@ -682,6 +684,8 @@ describe('RunTracer', () => {
       expect(JSON.stringify(attributes)).not.toContain(secret)
       expect(attributes['tinyllm.annotation.[REDACTED]']).toBe('v')
       expect(attributes['tinyllm.annotation.apiKey']).toBe('[REDACTED]')
+      expect(attributes['tinyllm.annotation.auth']).toBe('[REDACTED]')
+      expect(attributes['tinyllm.annotation.pass']).toBe(3)
       expect(attributes['tinyllm.annotation.plain']).toBe(3)
     } finally {
       release()

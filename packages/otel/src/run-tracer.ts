@@ -20,7 +20,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
-import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -328,10 +328,10 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
       const read = isList(value) ? redact(value) : value
       if (isOfType(read, known.type)) attributes[known.name] = read
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      // The key is text from the run too; and under a key named like a secret, the value is one, whatever its type.
-      attributes[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = isSecretFieldName(key)
-        ? REDACTED
-        : value
+      // The key is text from the run too; and under a key named like a secret (`apiKey`, or `auth` for a string), the
+      // value is one, as a log line's field is (its key redacted too, so the copy's one value is read, not its key).
+      const [safe] = Object.values(redact({ [key]: value })) as [string | number | boolean]
+      attributes[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = safe
     }
   }
 }

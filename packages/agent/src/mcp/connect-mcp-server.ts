@@ -604,7 +604,9 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     const reader = body.getReader()
     let cancelled = false
+    // Bytes of the message being read: the whole body, or on an event stream the event since the last blank line.
     let received = 0
+    let lineEmpty = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
     const eventStream = id !== undefined && contentType === 'text/event-stream'
     if (eventStream) this.unanswered.add(id)
@@ -627,7 +629,18 @@ export class MCPServerConnection implements MCPToolConnection {
         }
         // The reader may have cancelled the body while the read was pending: the stream is closed already.
         if (cancelled) return
-        received += chunk.done ? 0 : chunk.value.byteLength
+        if (!eventStream) received += chunk.done ? 0 : chunk.value.byteLength
+        else if (!chunk.done) {
+          // An event stream may carry any number of events before the answer (progress, logs, keep-alive comments):
+          // each is read and dropped as it ends, so only the event being read is held.
+          for (const byte of chunk.value) {
+            received++
+            if (byte === LINE_FEED) {
+              if (lineEmpty) received = 0
+              lineEmpty = true
+            } else if (byte !== CARRIAGE_RETURN) lineEmpty = false
+          }
+        }
         if (id !== undefined && received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
           // An answer is held whole in memory: one without end would take all of it. Its request fails and is closed.
           const why = `it is larger than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes the MCP SDK reads of an answer over stdio`
@@ -660,6 +673,9 @@ export class MCPServerConnection implements MCPToolConnection {
     })
   }
 }
+
+const LINE_FEED = 0x0a
+const CARRIAGE_RETURN = 0x0d
 
 /**
  * Where `value` (read from JSON) has a key named `__proto__`, if it has one: its path from `name`, like

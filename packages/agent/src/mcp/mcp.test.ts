@@ -1003,6 +1003,14 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await garble.invoke({ as: 'bad-content' }).catch(() => 'still answering')).toBe('still answering')
   }, 120_000)
 
+  it('an event stream carrying more than 10 MiB of small events before its answer is read to the answer', async () => {
+    const { url } = await httpServerProcess()
+    const records = await connectMCPServer({ name: 'records', url })
+    opened.push(records)
+    // Only the event being read is held: 12 events of 1 MiB are not one answer of 12 MiB.
+    expect(await toolNamed(await records.tools(), 'garble').invoke({ as: 'chatty-stream' })).toBe('chatted')
+  }, 120_000)
+
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })

@@ -75,7 +75,8 @@ function recordsServer(): McpServer {
         '__proto__, or an event stream that ends with no answer or an event that is not JSON, or with an event id in ' +
         'an event the client does not read (no data); `resumable-stream` ends its event stream with no answer but an ' +
         'event id (`bom-resumable-stream` too, after a byte order mark), and answers once the client resumes it from there; ' +
-        '`huge` answers with text of 64 MiB, as JSON or in an event stream (`huge-stream`), unless the client closes it first',
+        '`huge` answers with text of 64 MiB, as JSON or in an event stream (`huge-stream`), unless the client closes it first; ' +
+        '`chatty-stream` sends 12 comments of 1 MiB on its event stream before a short answer',
       inputSchema: {
         as: z.enum([
           'not-json',
@@ -88,6 +89,7 @@ function recordsServer(): McpServer {
           'bom-resumable-stream',
           'huge',
           'huge-stream',
+          'chatty-stream',
         ]),
       },
     },
@@ -142,6 +144,25 @@ function hugeAnswer(response: ServerResponse, id: unknown, stream: boolean): voi
   write()
 }
 
+/** An event stream of 12 comments of 1 MiB (12 MiB in all, each event small), then a short answer. */
+function chattyAnswer(response: ServerResponse, id: unknown): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream' })
+  const comment = `: ${'x'.repeat(1024 * 1024)}\n\n`
+  let left = 12
+  const write = (): void => {
+    while (left > 0 && !response.destroyed) {
+      left -= 1
+      if (!response.write(comment)) {
+        response.once('drain', write)
+        return
+      }
+    }
+    const answer = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'chatted' }] } }
+    if (!response.destroyed) response.end(`data: ${JSON.stringify(answer)}\n\n`)
+  }
+  write()
+}
+
 if (process.argv[2] === 'http') {
   const http = createServer(async (request, response) => {
     let body = ''
@@ -154,6 +175,10 @@ if (process.argv[2] === 'http') {
       return
     }
     const huge = (message as { params?: { arguments?: { as?: unknown } } } | undefined)?.params?.arguments?.as
+    if (huge === 'chatty-stream' && garbled(message) !== undefined) {
+      chattyAnswer(response, (message as { id: unknown }).id)
+      return
+    }
     if ((huge === 'huge' || huge === 'huge-stream') && garbled(message) !== undefined) {
       hugeAnswer(response, (message as { id: unknown }).id, huge === 'huge-stream')
       return
