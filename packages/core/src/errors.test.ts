@@ -227,6 +227,12 @@ describe('errors that are never retried', () => {
 })
 
 describe('TinyLLMError.fromJSON', () => {
+  it('cuts a name of megabytes read back from JSON, as a name is cut, in the error and its stack', () => {
+    const error = TinyLLMError.fromJSON({ name: 'N'.repeat(1_000_000), message: 'm' })
+    expect(error.name.length).toBeLessThanOrEqual(201)
+    expect(String(error.stack).length).toBeLessThan(1_000)
+  })
+
   it('rehydrates an error class of another package branded as the README shows, as that class', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
     const [, className, key] = /brandError\((\w+), '([^']*)'\)/.exec(readme) ?? []

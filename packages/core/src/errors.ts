@@ -107,7 +107,8 @@ export class TinyLLMError extends Error {
     }
     for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
     // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
-    define('name', typeof data.name === 'string' ? redactString(data.name) : name, true)
+    // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
+    define('name', typeof data.name === 'string' ? redactAndCut(data.name, 200) : name, true)
     define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
     define('retryable', data.retryable === true, true)
     define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
