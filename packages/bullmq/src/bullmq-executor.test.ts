@@ -756,7 +756,7 @@ describe('BullMQExecutor and serve', () => {
     expect(runs).toBe(0)
   })
 
-  it('refuses a cancel reason that is not a string with a ConfigurationError, keeping no request', async () => {
+  it('refuses a cancel reason that is not a string, or is longer than 1,000 characters, with a ConfigurationError, keeping no request', async () => {
     const count = defineFunction({ name: 'count', run: () => 'ran' })
     const { executor } = await setUp({ graphs: [count] })
     const unprintable = {
@@ -764,10 +764,12 @@ describe('BullMQExecutor and serve', () => {
         throw new Error('no text')
       },
     }
-    for (const reason of [unprintable, null, 42]) {
+    for (const reason of [unprintable, null, 42, 'x'.repeat(1_001)]) {
       const error = await executor.cancel('reasonless', reason as never).catch((e: unknown) => e)
       expect(ConfigurationError.isInstance(error)).toBe(true)
-      expect((error as Error).message).toMatch(/^BullMQExecutor: reason must be a string, got/)
+      expect((error as Error).message).toMatch(
+        /^BullMQExecutor: reason must be a string of at most 1,000 characters, got/,
+      )
     }
     expect(await count.invoke(undefined, { executor, runId: 'reasonless' })).toBe('ran')
   })

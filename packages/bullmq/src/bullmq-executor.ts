@@ -318,7 +318,9 @@ export class BullMQExecutor implements RunExecutor {
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
     checkRunId(runId, owner)
-    if (typeof reason !== 'string') throw optionError('reason', 'a string', reason, owner)
+    // Stored in Redis and published to every worker: a line, not a document.
+    if (typeof reason !== 'string' || reason.length > 1_000)
+      throw optionError('reason', 'a string of at most 1,000 characters', reason, owner)
     this.checkOpen()
     await requestCancel(this.client, this.names, runId, reason)
   }
