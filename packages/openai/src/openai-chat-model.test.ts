@@ -220,6 +220,34 @@ describe('OpenAIChatModel settings', () => {
     expect(server.chatRequests[0]?.tools).toHaveLength(128)
   })
 
+  it('refuses an n above 128 and a top_logprobs outside 0-20 or without logprobs, which OpenAI refuses, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    const refused: Array<[Partial<ChatRequest>, string]> = [
+      [{ n: 200 }, 'chat: n must be an integer ≥ 1 and ≤ 128, got 200'],
+      [
+        { providerOptions: { openai: { logprobs: true, top_logprobs: 50 } } },
+        'chat: providerOptions.openai.top_logprobs must be an integer ≥ 0 and ≤ 20, got 50',
+      ],
+      [
+        { providerOptions: { openai: { logprobs: true, top_logprobs: 1.5 } } },
+        'chat: providerOptions.openai.top_logprobs must be an integer ≥ 0 and ≤ 20, got 1.5',
+      ],
+      [
+        { providerOptions: { openai: { top_logprobs: 3 } } },
+        'chat: providerOptions.openai.logprobs must be true when top_logprobs is set (OpenAI refuses it otherwise), got undefined',
+      ],
+    ]
+    for (const [settings, message] of refused) {
+      expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
+      const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toBe(message)
+    }
+    expect(server.requests).toHaveLength(0)
+    await model.doGenerate(ask('a', { n: 128, providerOptions: { openai: { logprobs: true, top_logprobs: 20 } } }))
+    expect(server.chatRequests[0]).toMatchObject({ n: 128, logprobs: true, top_logprobs: 20 })
+  })
+
   it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     const message =
