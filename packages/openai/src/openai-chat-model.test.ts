@@ -793,6 +793,18 @@ describe('OpenAIChatModel configuration and secrets', () => {
     expect(started.requests).toHaveLength(1)
   })
 
+  it('refuses an organization or project that is not a string, naming the option, at construction', () => {
+    for (const [key, value] of [
+      ['organization', 5],
+      ['project', { id: 'proj-1' }],
+    ] as const) {
+      const options = { model: 'gpt-4o', apiKey: 'x', [key]: value } as unknown as OpenAIChatModelOptions
+      expect(() => new OpenAIChatModel(options)).toThrow(ConfigurationError)
+      expect(() => new OpenAIChat(options)).toThrow(`OpenAIChat: ${key} must be a string, got a`)
+    }
+    expect(new OpenAIChatModel({ model: 'gpt-4o', apiKey: 'x', organization: 'org-1' }).modelId).toBe('gpt-4o')
+  })
+
   it('rejects contradictory or invalid options at construction', () => {
     const client = new OpenAI({ apiKey: 'x' })
     const contradictory = { client, apiKey: 'y', model: 'gpt-4o' } as unknown as OpenAIChatModelOptions

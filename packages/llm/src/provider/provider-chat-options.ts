@@ -11,7 +11,7 @@ import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
 import { baseURLError } from './endpoint.js'
-import { transports } from './provider-connection-options.js'
+import { providerConnectionKeys, transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
 export type ExistingClientOptions<Client, Connection extends object> = { readonly client: Client } & {
@@ -102,7 +102,8 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` that is an
+ * (not both — the first clashing option is named), an `apiKey`, a `baseURL` and a provider's own connection options
+ * (OpenAI's `organization` and `project`) that are strings, a `baseURL` that is an
  * absolute http(s) URL without credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a
  * known `transport`.
  */
@@ -125,6 +126,10 @@ export function checkConnectionOptions(
   }
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
+  // A provider's own connection options (OpenAI's organization and project) are ids, sent as header values.
+  for (const key of connectionKeys) {
+    if (!(providerConnectionKeys as ReadonlyArray<string>).includes(key)) checkString(options[key], key, owner)
+  }
   const baseURL = options.baseURL
   const refused = typeof baseURL === 'string' ? baseURLError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
