@@ -432,6 +432,22 @@ describe('OpenAIChatModel errors', () => {
     expect(server.requests).toHaveLength(0)
   })
 
+  it('call options holding something other than a cancel scope under its public symbol reject with a ConfigurationError, unsent', async () => {
+    const { server, model } = await start()
+    for (const forged of [null, 5, {}]) {
+      const options = { [Symbol.for('tinyllm.cancelScope')]: forged } as never
+      for (const call of [
+        () => model.doGenerate(ask('hi'), options),
+        () => collect(model.doStream(ask('hi'), options)),
+      ]) {
+        const error = await rejection(call())
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toMatch(/^OpenAIChatModel: options\[cancelScope\] must be a CancelScope, got /)
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+  })
+
   it.each([400, 401, 403, 404, 422])(
     'maps %i to a non-retryable ProviderCallError with status and request id',
     async (status) => {
