@@ -153,6 +153,23 @@ describe('toMermaid', () => {
       expect((thrown as Error).message).toContain(`toMermaid: ${path} must be`)
     }
   })
+
+  it('draws what it checked: a getter cannot answer a plain id to the check and code to the diagram', () => {
+    let reads = 0
+    const node = {
+      get id(): string {
+        reads += 1
+        return reads === 1 ? 'a' : 'a["x"]\n  click a href "javascript:alert(1)"'
+      },
+      name: 'A',
+      kind: 'function',
+      parent: undefined,
+      group: false,
+    }
+    const diagram = toMermaid({ root: 'a', nodes: [node], edges: [] })
+    expect(diagram).toBe('flowchart TD\n  a["A"]')
+    expect(reads).toBe(1)
+  })
 })
 
 /**
