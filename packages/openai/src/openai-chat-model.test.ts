@@ -821,6 +821,25 @@ describe('OpenAIChatModel configuration and secrets', () => {
     expect(new OpenAIChatModel({ model: 'gpt-4o', apiKey: 'x', organization: 'org-1' }).modelId).toBe('gpt-4o')
   })
 
+  it('reads each option once and calls with what it checked: a baseURL getter cannot swap in another URL later', async () => {
+    const started = await startOpenAICompatibleServer({ replies: ['checked'] })
+    server = started
+    let reads = 0
+    const options = {
+      model: 'gpt-4o-mini',
+      apiKey: 'test-key',
+      get baseURL(): string {
+        reads += 1
+        return reads === 1 ? started.baseURL : 'file:///etc/passwd'
+      },
+    }
+    const model = new OpenAIChatModel(options)
+    const result = await model.doGenerate(ask('a'))
+    expect(result.choices[0]?.message.content).toBe('checked')
+    expect(reads).toBe(1)
+    expect(started.requests).toHaveLength(1)
+  })
+
   it('rejects contradictory or invalid options at construction', () => {
     const client = new OpenAI({ apiKey: 'x' })
     const contradictory = { client, apiKey: 'y', model: 'gpt-4o' } as unknown as OpenAIChatModelOptions

@@ -1,4 +1,5 @@
 import { checkKnownOptions, optionError, unreadableOption } from '@tinyllm/core'
+import { copyOptions } from '../options-copy.js'
 
 /**
  * A prompt template's options, read once into a plain copy that the constructor then uses: options that are not an
@@ -17,10 +18,7 @@ export function readTemplateOptions<Options>(
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   let copy: Record<string, unknown>
   try {
-    copy = { ...(options as Record<string, unknown>) }
-    for (const key of known) {
-      if (!Object.hasOwn(copy, key) && key in options) copy[key] = (options as Record<string, unknown>)[key]
-    }
+    copy = copyOptions(options, known)
   } catch (error) {
     throw unreadableOption(error, 'options', owner)
   }

@@ -10,6 +10,7 @@ import {
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
+import { copyOptions } from '../options-copy.js'
 import { baseURLError } from './endpoint.js'
 import { providerConnectionKeys, transports } from './provider-connection-options.js'
 
@@ -186,17 +187,26 @@ function typeName(value: unknown): string {
 /**
  * Checks a provider chat model's own options: no unknown key (a typo, another library's name), then
  * {@link checkConnectionOptions}. `extraKeys` are options the provider adds (Anthropic's `maxTokens`), which it checks
- * itself.
+ * itself. Returns the options as they were checked, each read once: the model uses this copy, so a getter cannot answer
+ * a checked `baseURL` and then another; options whose reading throws are a ConfigurationError naming `owner`.
  */
-export function checkChatModelOptions(
-  options: object,
+export function checkChatModelOptions<Options extends object>(
+  options: Options,
   connectionKeys: ReadonlyArray<string>,
   owner: string,
   extraKeys: ReadonlyArray<string> = [],
-): void {
+): Options {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-  checkKnownOptions(options, knownKeys(connectionKeys, ['model', ...extraKeys]), owner)
-  checkConnectionOptions(options as Readonly<Record<string, unknown>>, connectionKeys, owner)
+  const known = knownKeys(connectionKeys, ['model', ...extraKeys])
+  let copy: Record<string, unknown>
+  try {
+    copy = copyOptions(options, known)
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+  checkKnownOptions(copy, known, owner)
+  checkConnectionOptions(copy, connectionKeys, owner)
+  return copy as Options
 }
 
 const knownKeysCache = new WeakMap<ReadonlyArray<string>, Map<string, ReadonlySet<string>>>()
