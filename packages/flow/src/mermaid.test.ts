@@ -77,6 +77,13 @@ describe('toMermaid', () => {
     expect(graph).toContain('n1["#37;#37; c"]')
   })
 
+  it('escapeMermaid refuses text that is not a string with a ConfigurationError, not a TypeError', () => {
+    for (const text of [null, undefined, 5, { toString: () => 'x' }]) {
+      expect(() => escapeMermaid(text as never)).toThrow(ConfigurationError)
+      expect(() => escapeMermaid(text as never)).toThrow('escapeMermaid: text must be a string, got ')
+    }
+  })
+
   it('refuses a direction it does not know, and an unknown option, rather than write them into the diagram', () => {
     const one = step('step')
     expect(toMermaid(one, { direction: 'LR' }).split('\n')[0]).toBe('flowchart LR')

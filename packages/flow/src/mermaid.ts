@@ -206,9 +206,10 @@ const replacements: Readonly<Record<string, string>> = {
 /**
  * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
  * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
- * become spaces.
+ * become spaces. Text that is not a string is a ConfigurationError.
  */
 export function escapeMermaid(text: string): string {
+  if (typeof text !== 'string') throw optionError('text', 'a string', text, 'escapeMermaid')
   return text.replace(/[\r\n]+/g, ' ').replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
 }
 
