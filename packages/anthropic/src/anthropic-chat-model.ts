@@ -60,7 +60,7 @@ export class AnthropicChatModel implements ChatModel {
   readonly #sdk: ProviderClient<Anthropic>
 
   constructor(options: AnthropicChatModelOptions) {
-    checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
+    options = checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
     prepareTransport(options)
     this.modelId = options.model
     this.#maxTokens =

@@ -13,6 +13,23 @@ import { checkCombinatorOptions, combinatorOptionNames } from './combinator-opti
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
 
+/** The most choices, and the most characters of each, an error message lists. */
+const listedChoices = 20
+const listedChoiceLength = 60
+
+/**
+ * The choices as an error message lists them: the first {@link listedChoices}, each cut to {@link listedChoiceLength}
+ * characters, then how many more, so that a decision of 100,000 choices or of long ones does not make every error
+ * it fails with as long.
+ */
+function listChoices(choices: ReadonlyArray<string>): string {
+  const shown = choices
+    .slice(0, listedChoices)
+    .map((choice) => (choice.length > listedChoiceLength ? `${choice.slice(0, listedChoiceLength)}…` : choice))
+  const more = choices.length - shown.length
+  return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ')
+}
+
 /** A Decision produced a value that is not one of its declared choices. */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
@@ -22,7 +39,7 @@ export class DecisionError extends TinyLLMError {
 
   constructor(options: { functionName: string; choices: ReadonlyArray<string>; received: unknown; state?: string }) {
     super({
-      message: `${options.functionName}: decision ${safeStringify(options.received)} is not one of the choices [${options.choices.join(', ')}]`,
+      message: `${options.functionName}: decision ${safeStringify(options.received)} is not one of the choices [${listChoices(options.choices)}]`,
       functionName: options.functionName,
       state: options.state ?? 'running',
     })
@@ -150,7 +167,7 @@ export class Decision<
           if (!routes.has(key)) {
             throw new ConfigurationError({
               option: `branches.${key}`,
-              message: `branches.${key} is not one of the choices [${choices.join(', ')}]`,
+              message: `branches.${key} is not one of the choices [${listChoices(choices)}]`,
               functionName: name,
             })
           }

@@ -77,6 +77,13 @@ describe('toMermaid', () => {
     expect(graph).toContain('n1["#37;#37; c"]')
   })
 
+  it('escapeMermaid refuses text that is not a string with a ConfigurationError, not a TypeError', () => {
+    for (const text of [null, undefined, 5, { toString: () => 'x' }]) {
+      expect(() => escapeMermaid(text as never)).toThrow(ConfigurationError)
+      expect(() => escapeMermaid(text as never)).toThrow('escapeMermaid: text must be a string, got ')
+    }
+  })
+
   it('refuses a direction it does not know, and an unknown option, rather than write them into the diagram', () => {
     const one = step('step')
     expect(toMermaid(one, { direction: 'LR' }).split('\n')[0]).toBe('flowchart LR')
@@ -152,6 +159,23 @@ describe('toMermaid', () => {
       expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
       expect((thrown as Error).message).toContain(`toMermaid: ${path} must be`)
     }
+  })
+
+  it('draws what it checked: a getter cannot answer a plain id to the check and code to the diagram', () => {
+    let reads = 0
+    const node = {
+      get id(): string {
+        reads += 1
+        return reads === 1 ? 'a' : 'a["x"]\n  click a href "javascript:alert(1)"'
+      },
+      name: 'A',
+      kind: 'function',
+      parent: undefined,
+      group: false,
+    }
+    const diagram = toMermaid({ root: 'a', nodes: [node], edges: [] })
+    expect(diagram).toBe('flowchart TD\n  a["A"]')
+    expect(reads).toBe(1)
   })
 })
 

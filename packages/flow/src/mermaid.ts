@@ -111,7 +111,9 @@ function isNodeId(value: unknown): value is string {
 
 /**
  * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
- * unique plain words that are no Mermaid keyword (`end` closes a subgraph), and names, choices and labels strings (they are escaped). Anything else is a ConfigurationError naming where.
+ * unique plain words that are no Mermaid keyword (`end` closes a subgraph), and names, choices and labels strings (they
+ * are escaped). Anything else is a ConfigurationError naming where. What is drawn is a copy of what was checked, each
+ * field read once: a getter cannot answer a checked value, then another.
  */
 function checkGraph(graph: FlowGraph): FlowGraph {
   const refuse = (path: string, expected: string, value: unknown): never => {
@@ -120,42 +122,63 @@ function checkGraph(graph: FlowGraph): FlowGraph {
   try {
     // Ids are unique: a group holding a node of its own id would be drawn inside itself without end.
     const ids = new Set<string>()
+    const checkedNodes: GraphNode[] = []
+    const checkedEdges: GraphEdge[] = []
     // Index loops, each entry checked as it is read: a hole is refused where it is, so a sparse list as long as 2³²−1
     // fails at once instead of being walked whole (`forEach` and `every` visit every index to skip the holes).
-    const { nodes, edges } = graph
+    const { root, nodes, edges } = graph
     for (let index = 0; index < nodes.length; index++) {
-      const node = nodes[index] as GraphNode
-      if (!isNodeId(node?.id))
-        refuse(
-          `source.nodes[${index}].id`,
-          'a plain word (letters, digits, _ and -) that is no Mermaid keyword',
-          node?.id,
-        )
-      if (ids.has(node.id)) refuse(`source.nodes[${index}].id`, 'an id no other node has', node.id)
-      ids.add(node.id)
-      if (typeof node.name !== 'string' || typeof node.kind !== 'string')
+      const node = nodes[index] as GraphNode | undefined
+      const id: unknown = node?.id
+      if (!isNodeId(id))
+        refuse(`source.nodes[${index}].id`, 'a plain word (letters, digits, _ and -) that is no Mermaid keyword', id)
+      if (ids.has(id as string)) refuse(`source.nodes[${index}].id`, 'an id no other node has', id)
+      ids.add(id as string)
+      const { name, kind, parent, layout, group, map } = node as GraphNode
+      if (typeof name !== 'string' || typeof kind !== 'string')
         refuse(`source.nodes[${index}]`, 'a graph node with a string name and kind', node)
-      const choices: unknown = node.choices
+      const choices: unknown = (node as GraphNode).choices
+      let checkedChoices: string[] | undefined
       if (choices !== undefined) {
         if (!Array.isArray(choices)) refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
-        for (let at = 0; at < (choices as unknown[]).length; at++)
-          if (typeof (choices as unknown[])[at] !== 'string')
-            refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
+        checkedChoices = []
+        for (let at = 0; at < (choices as unknown[]).length; at++) {
+          const choice: unknown = (choices as unknown[])[at]
+          if (typeof choice !== 'string') refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
+          checkedChoices.push(choice as string)
+        }
       }
-      if (node.parent !== undefined && !isNodeId(node.parent))
-        refuse(`source.nodes[${index}].parent`, 'a node id', node.parent)
+      if (parent !== undefined && !isNodeId(parent)) refuse(`source.nodes[${index}].parent`, 'a node id', parent)
+      checkedNodes.push({
+        id: id as string,
+        name,
+        kind,
+        parent,
+        group: Boolean(group),
+        ...(layout === undefined ? {} : { layout }),
+        ...(checkedChoices === undefined ? {} : { choices: checkedChoices }),
+        ...(map === true ? { map } : {}),
+      })
     }
     for (let index = 0; index < edges.length; index++) {
-      const edge = edges[index] as GraphEdge
-      for (const end of ['from', 'to'] as const)
-        if (!isNodeId(edge?.[end])) refuse(`source.edges[${index}].${end}`, 'a node id', edge?.[end])
-      if (edge.label !== undefined && typeof edge.label !== 'string')
-        refuse(`source.edges[${index}].label`, 'a string', edge.label)
+      const edge = edges[index] as GraphEdge | undefined
+      const from: unknown = edge?.from
+      const to: unknown = edge?.to
+      if (!isNodeId(from)) refuse(`source.edges[${index}].from`, 'a node id', from)
+      if (!isNodeId(to)) refuse(`source.edges[${index}].to`, 'a node id', to)
+      const edgeLabel: unknown = (edge as GraphEdge).label
+      if (edgeLabel !== undefined && typeof edgeLabel !== 'string')
+        refuse(`source.edges[${index}].label`, 'a string', edgeLabel)
+      checkedEdges.push({
+        from: from as string,
+        to: to as string,
+        ...(edgeLabel === undefined ? {} : { label: edgeLabel as string }),
+      })
     }
+    return { root, nodes: checkedNodes, edges: checkedEdges }
   } catch (error) {
     throw unreadableOption(error, 'source', 'toMermaid')
   }
-  return graph
 }
 
 function label(node: GraphNode, routed: boolean): string {
@@ -183,9 +206,10 @@ const replacements: Readonly<Record<string, string>> = {
 /**
  * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
  * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
- * become spaces.
+ * become spaces. Text that is not a string is a ConfigurationError.
  */
 export function escapeMermaid(text: string): string {
+  if (typeof text !== 'string') throw optionError('text', 'a string', text, 'escapeMermaid')
   return text.replace(/[\r\n]+/g, ' ').replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
 }
 

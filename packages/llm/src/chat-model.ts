@@ -1,4 +1,4 @@
-import type { Usage } from '@tinyllm/core'
+import { optionError, type Usage } from '@tinyllm/core'
 
 /** A system instruction. */
 export interface SystemMessage {
@@ -196,7 +196,17 @@ export interface ChatModel {
   addedInputTokens?(request: ChatRequest): number
 }
 
-/** The text of the first choice, or '' when the model returned only tool calls. */
+/**
+ * The text of the first choice, or '' when the model returned only tool calls. A result that is not one (`null`, no
+ * `choices`, a choice without a `message`) is a `ConfigurationError`.
+ */
 export function resultText(result: ChatResult): string {
-  return result.choices[0]?.message.content ?? ''
+  const choices = typeof result === 'object' && result !== null ? result.choices : undefined
+  if (!Array.isArray(choices)) throw optionError('result', 'a chat result { choices }', result, 'resultText')
+  if (choices.length === 0) return ''
+  const choice = choices[0] as Partial<ChatChoice> | null
+  if (typeof choice !== 'object' || choice === null || typeof choice.message !== 'object' || choice.message === null) {
+    throw optionError('result.choices[0]', 'a choice { message }', choice, 'resultText')
+  }
+  return choice.message.content ?? ''
 }

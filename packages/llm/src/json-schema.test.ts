@@ -57,6 +57,29 @@ describe('toJsonSchema', () => {
     }
   })
 
+  it('refuses an option or functionName that is not a string, which would name the error, with a ConfigurationError', () => {
+    const unprintable = {
+      toString(): never {
+        throw new Error('toString')
+      },
+    }
+    const cases: Array<[unknown, string]> = [
+      [{ option: 5 }, 'toJsonSchema: option must be a string, got 5'],
+      [{ functionName: unprintable }, 'toJsonSchema: functionName must be a string, got an object'],
+      [{ jsonSchema: 5, option: {} }, 'toJsonSchema: option must be a string, got an object'],
+    ]
+    for (const [options, message] of cases) {
+      let thrown: unknown
+      try {
+        toJsonSchema({} as never, options as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toBe(message)
+    }
+  })
+
   it('turns a conversion failure into a ConfigurationError', () => {
     expect(() => toJsonSchema(z.custom<string>(() => true))).toThrow(ConfigurationError)
   })

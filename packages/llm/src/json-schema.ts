@@ -100,7 +100,8 @@ const targets: ReadonlyArray<NonNullable<ToJsonSchemaOptions['target']>> = ['dra
 
 /**
  * The options, read once and checked: options that are not an object, a key nobody reads (a typo), a `target` no
- * schema library knows, or a getter or Proxy that throws are a ConfigurationError, not a plain error nor ignored.
+ * schema library knows, an `option` or `functionName` that is not a string, or a getter or Proxy that throws are a
+ * ConfigurationError, not a plain error nor ignored.
  */
 function readOptions(options: ToJsonSchemaOptions): {
   jsonSchema: unknown
@@ -112,6 +113,10 @@ function readOptions(options: ToJsonSchemaOptions): {
   try {
     checkKnownOptions(options, optionNames, owner)
     const { jsonSchema, target, option, functionName } = options
+    // Both name the error: anything but a string would be shown as its string form, or throw when shown.
+    if (option !== undefined && typeof option !== 'string') throw optionError('option', 'a string', option, owner)
+    if (functionName !== undefined && typeof functionName !== 'string')
+      throw optionError('functionName', 'a string', functionName, owner)
     return {
       jsonSchema,
       target: checkOneOf(target, 'target', targets, owner) ?? 'draft-2020-12',

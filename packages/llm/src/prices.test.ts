@@ -80,6 +80,24 @@ describe('prices', () => {
     expect(costOf('x', usage, { x: { inputPerMillion: 3, outputPerMillion: 1 } })).toBe(3)
   })
 
+  it('prices a call with the prices it checked, so a price getter that changes its answer cannot make a cost negative', () => {
+    let reads = 0
+    const table = {
+      x: {
+        get inputPerMillion(): number {
+          reads += 1
+          return reads === 1 ? 1 : -1e9
+        },
+        outputPerMillion: 1,
+      },
+    }
+    const price = () => costOf('x', { inputTokens: 1_000_000, outputTokens: 0 }, table)
+    expect(price).toThrow(ConfigurationError)
+    expect(price).toThrow(
+      'costOf: prices["x"].inputPerMillion must be a number ≥ 0 (USD per 1M tokens), got -1000000000',
+    )
+  })
+
   it('refuses a table that is not one, or cannot be read, with a ConfigurationError naming it', () => {
     const trap = () => {
       throw new Error('trap')

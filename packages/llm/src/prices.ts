@@ -161,6 +161,17 @@ export function costOf(
 ): number | undefined {
   const entry = lookUp(modelId, prices, 'costOf')
   if (entry === undefined) return undefined
+  // Each price read once, and the cost made of what was checked: a getter answering a price, then -1e9, is refused.
+  let inputPerMillion: unknown
+  let outputPerMillion: unknown
+  try {
+    ;({ inputPerMillion, outputPerMillion } = entry)
+  } catch (error) {
+    throw unreadableOption(error, 'prices', 'costOf')
+  }
+  const option = `prices[${JSON.stringify(modelId)}]`
+  if (!isPrice(inputPerMillion)) throw priceError(`${option}.inputPerMillion`, inputPerMillion, 'costOf')
+  if (!isPrice(outputPerMillion)) throw priceError(`${option}.outputPerMillion`, outputPerMillion, 'costOf')
   let inputTokens: unknown
   let outputTokens: unknown
   try {
@@ -172,5 +183,5 @@ export function costOf(
     throw optionError('usage.inputTokens', 'a number of tokens ≥ 0', inputTokens, 'costOf')
   if (!isTokenCount(outputTokens))
     throw optionError('usage.outputTokens', 'a number of tokens ≥ 0', outputTokens, 'costOf')
-  return (inputTokens * entry.inputPerMillion + outputTokens * entry.outputPerMillion) / 1_000_000
+  return (inputTokens * inputPerMillion + outputTokens * outputPerMillion) / 1_000_000
 }

@@ -34,11 +34,21 @@ describe('estimateInputTokens', () => {
       [{ message: [] }, 'estimateInputTokens: request must be a chat request { messages, … }, got an object'],
       [unreadable, 'estimateInputTokens: request could not be read: Error: messages getter'],
       [numberId, 'estimateInputTokens: request must be a chat request whose texts are strings'],
+      [
+        { messages: [{ role: 'user', content: 5 }] },
+        'estimateInputTokens: request must be a chat request whose texts are strings',
+      ],
+      [
+        { messages: [{ role: 'user', content: { text: 'x'.repeat(1000) } }] },
+        'estimateInputTokens: request must be a chat request whose texts are strings',
+      ],
     ]
     for (const [request, message] of cases) {
       expect(() => estimateInputTokens(request as ChatRequest)).toThrow(ConfigurationError)
       expect(() => estimateInputTokens(request as ChatRequest)).toThrow(message)
     }
+    const toolTurn = { role: 'assistant', content: null, toolCalls: [{ id: 'c', name: 'f', arguments: '{}' }] }
+    expect(estimateInputTokens({ messages: [toolTurn] } as ChatRequest)).toBeGreaterThan(0)
   })
 
   it('counts tool calls, tool definitions and the response schema too', () => {

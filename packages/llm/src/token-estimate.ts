@@ -35,7 +35,10 @@ function countTokens(request: ChatRequest): number {
   let messages = 0
   for (const message of request.messages) {
     messages += 1
-    if (typeof message.content === 'string') bytes += utf8Length(message.content)
+    // No text (an assistant's `null` beside its tool calls) counts nothing; text that is no string is no request.
+    const content: unknown = message.content
+    if (content !== null && content !== undefined)
+      bytes += typeof content === 'string' ? utf8Length(content) : Number.NaN
     if (message.role === 'tool') bytes += utf8Length(message.toolCallId)
     if (message.role === 'assistant' && message.toolCalls !== undefined) {
       for (const call of message.toolCalls) {

@@ -220,6 +220,34 @@ describe('OpenAIChatModel settings', () => {
     expect(server.chatRequests[0]?.tools).toHaveLength(128)
   })
 
+  it('refuses an n above 128 and a top_logprobs outside 0-20 or without logprobs, which OpenAI refuses, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    const refused: Array<[Partial<ChatRequest>, string]> = [
+      [{ n: 200 }, 'chat: n must be an integer ≥ 1 and ≤ 128, got 200'],
+      [
+        { providerOptions: { openai: { logprobs: true, top_logprobs: 50 } } },
+        'chat: providerOptions.openai.top_logprobs must be an integer ≥ 0 and ≤ 20, got 50',
+      ],
+      [
+        { providerOptions: { openai: { logprobs: true, top_logprobs: 1.5 } } },
+        'chat: providerOptions.openai.top_logprobs must be an integer ≥ 0 and ≤ 20, got 1.5',
+      ],
+      [
+        { providerOptions: { openai: { top_logprobs: 3 } } },
+        'chat: providerOptions.openai.logprobs must be true when top_logprobs is set (OpenAI refuses it otherwise), got undefined',
+      ],
+    ]
+    for (const [settings, message] of refused) {
+      expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
+      const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toBe(message)
+    }
+    expect(server.requests).toHaveLength(0)
+    await model.doGenerate(ask('a', { n: 128, providerOptions: { openai: { logprobs: true, top_logprobs: 20 } } }))
+    expect(server.chatRequests[0]).toMatchObject({ n: 128, logprobs: true, top_logprobs: 20 })
+  })
+
   it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     const message =
@@ -399,6 +427,22 @@ describe('OpenAIChatModel errors', () => {
         const error = await rejection(call() as Promise<unknown>)
         expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
         expect((error as Error).message).toMatch(/^OpenAIChatModel: (options|signal)/)
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it('call options holding something other than a cancel scope under its public symbol reject with a ConfigurationError, unsent', async () => {
+    const { server, model } = await start()
+    for (const forged of [null, 5, {}]) {
+      const options = { [Symbol.for('tinyllm.cancelScope')]: forged } as never
+      for (const call of [
+        () => model.doGenerate(ask('hi'), options),
+        () => collect(model.doStream(ask('hi'), options)),
+      ]) {
+        const error = await rejection(call())
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toMatch(/^OpenAIChatModel: options\[cancelScope\] must be a CancelScope, got /)
       }
     }
     expect(server.requests).toHaveLength(0)
@@ -762,6 +806,37 @@ describe('OpenAIChatModel configuration and secrets', () => {
     const model = new OpenAIChatModel({ model: 'llama3.2', baseURL: started.baseURL, apiKey: 'unused' })
     const result = await model.doGenerate(ask('b'))
     expect(result.choices[0]?.message.content).toBe('local answer')
+    expect(started.requests).toHaveLength(1)
+  })
+
+  it('refuses an organization or project that is not a string, naming the option, at construction', () => {
+    for (const [key, value] of [
+      ['organization', 5],
+      ['project', { id: 'proj-1' }],
+    ] as const) {
+      const options = { model: 'gpt-4o', apiKey: 'x', [key]: value } as unknown as OpenAIChatModelOptions
+      expect(() => new OpenAIChatModel(options)).toThrow(ConfigurationError)
+      expect(() => new OpenAIChat(options)).toThrow(`OpenAIChat: ${key} must be a string, got a`)
+    }
+    expect(new OpenAIChatModel({ model: 'gpt-4o', apiKey: 'x', organization: 'org-1' }).modelId).toBe('gpt-4o')
+  })
+
+  it('reads each option once and calls with what it checked: a baseURL getter cannot swap in another URL later', async () => {
+    const started = await startOpenAICompatibleServer({ replies: ['checked'] })
+    server = started
+    let reads = 0
+    const options = {
+      model: 'gpt-4o-mini',
+      apiKey: 'test-key',
+      get baseURL(): string {
+        reads += 1
+        return reads === 1 ? started.baseURL : 'file:///etc/passwd'
+      },
+    }
+    const model = new OpenAIChatModel(options)
+    const result = await model.doGenerate(ask('a'))
+    expect(result.choices[0]?.message.content).toBe('checked')
+    expect(reads).toBe(1)
     expect(started.requests).toHaveLength(1)
   })
 

@@ -39,7 +39,7 @@ export class OpenAIChatModel implements ChatModel {
   readonly #sdk: ProviderClient<OpenAI>
 
   constructor(options: OpenAIChatModelOptions) {
-    checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
+    options = checkChatModelOptions(options, openAIConnectionKeys, 'OpenAIChatModel')
     prepareTransport(options)
     this.modelId = options.model
     this.#sdk = new ProviderClient(

@@ -23,6 +23,9 @@ export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'st
 /** "Up to 4 sequences where the API will stop generating further tokens." */
 const maxStopSequences = 4
 
+/** OpenAI's OpenAPI description of the request: `n` has "maximum: 128". */
+const maxChoices = 128
+
 /** The function-calling guide: "A max of 128 functions are supported." */
 const maxTools = 128
 
@@ -31,10 +34,27 @@ const maxTools = 128
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
  * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
  * count (the `n` setting is the number of choices), and a `max_tokens` there beside `maxTokens` (or
- * `max_completion_tokens`), which OpenAI refuses together, and more than 128 tools. `owner` names the Function (or model) in the message.
+ * `max_completion_tokens`), which OpenAI refuses together, more than 128 tools, an `n` above 128, and a `top_logprobs`
+ * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`. `owner` names the
+ * Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
+  // OpenAI's OpenAPI description of the request: `n` is an "integer, minimum: 1, maximum: 128".
+  checkNumber(settings.n, 'n', { integer: true, min: 1, max: maxChoices }, owner)
+  // "An integer between 0 and 20 [...] `logprobs` must be set to `true` if this parameter is used."
+  // `null` is OpenAI's absent.
+  const topLogprobs = settings.providerOptions?.openai?.top_logprobs ?? undefined
+  checkNumber(topLogprobs, 'providerOptions.openai.top_logprobs', { integer: true, min: 0, max: 20 }, owner)
+  const logprobs = settings.providerOptions?.openai?.logprobs
+  if (topLogprobs !== undefined && logprobs !== true) {
+    throw optionError(
+      'providerOptions.openai.logprobs',
+      'true when top_logprobs is set (OpenAI refuses it otherwise)',
+      logprobs,
+      owner,
+    )
+  }
   // The number of choices is the `n` setting: a budget and a rate limiter count `maxTokens` for each of them.
   const passedChoices = settings.providerOptions?.openai?.n
   if (passedChoices !== undefined) {

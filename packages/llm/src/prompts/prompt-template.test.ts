@@ -133,6 +133,37 @@ describe('message templates', () => {
     }
   })
 
+  it('refuse options that are not an object with a ConfigurationError naming the class, not a TypeError', () => {
+    const builds: Array<[string, (options: never) => unknown]> = [
+      ['UserMessageTemplate', (options) => new UserMessageTemplate(options)],
+      ['SystemMessageTemplate', (options) => new SystemMessageTemplate(options)],
+      ['AssistantMessageTemplate', (options) => new AssistantMessageTemplate(options)],
+      ['PromptTemplate', (options) => new PromptTemplate(options)],
+    ]
+    for (const [owner, build] of builds) {
+      for (const given of [null, undefined, 5, 'name']) {
+        expect(() => build(given as never)).toThrow(ConfigurationError)
+        expect(() => build(given as never)).toThrow(`${owner}: options must be an object`)
+      }
+    }
+  })
+
+  it('read options a class instance or a prototype holds, as they read their own', async () => {
+    class Options {
+      get name(): string {
+        return 'p'
+      }
+      get sections(): ReadonlyArray<typeof role> {
+        return [role]
+      }
+    }
+    const fromClass = new PromptTemplate(new Options())
+    expect(fromClass.name).toBe('p')
+    expect((await fromClass.invoke({})).messages).toHaveLength(1)
+    const inherited = new SystemMessageTemplate(Object.create({ name: 's', content: 'Hi {who}.' }))
+    expect(await inherited.invoke({ who: 'Ada' })).toEqual({ role: 'system', content: 'Hi Ada.' })
+  })
+
   it('refuse option keys they do not know, suggesting the right name', () => {
     const builds = [
       () => new UserMessageTemplate({ name: 'user', contnet: 'x' } as never),

@@ -1,11 +1,13 @@
-import { checkKnownOptions, unreadableOption } from '@tinyllm/core'
+import { checkKnownOptions, optionError, unreadableOption } from '@tinyllm/core'
+import { copyOptions } from '../options-copy.js'
 
 /**
- * A prompt template's options, read once into a plain copy that the constructor then uses: options whose reading
- * throws (a getter, a `Proxy`) are a ConfigurationError naming `owner`, never the thrown error itself. An option the
- * template does not know is refused, with a suggestion, when the template is built as itself: a subclass may take
- * options of its own, which only it knows. Options that are not an object are handed back as they are, for the base
- * class to report.
+ * A prompt template's options, read once into a plain copy that the constructor then uses: options that are not an
+ * object, or whose reading throws (a getter, a `Proxy`), are a ConfigurationError naming `owner`, never a TypeError or
+ * the thrown error itself. The copy holds the options' own keys and the `known` options they hold otherwise (a getter
+ * of a class instance, a prototype's), as reading them directly would. An option the template does not know is
+ * refused, with a suggestion, when the template is built as itself: a subclass may take options of its own, which only
+ * it knows.
  */
 export function readTemplateOptions<Options>(
   options: Options,
@@ -13,14 +15,14 @@ export function readTemplateOptions<Options>(
   builtAsItself: boolean,
   owner: string,
 ): Options {
-  if (typeof options !== 'object' || options === null) return options
-  let copy: Options
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  let copy: Record<string, unknown>
   try {
-    copy = { ...options }
+    copy = copyOptions(options, known)
   } catch (error) {
     throw unreadableOption(error, 'options', owner)
   }
-  const name = (copy as { name?: unknown }).name
-  if (builtAsItself) checkKnownOptions(copy as object, known, typeof name === 'string' ? name : owner)
-  return copy
+  const name = copy.name
+  if (builtAsItself) checkKnownOptions(copy, known, typeof name === 'string' ? name : owner)
+  return copy as Options
 }

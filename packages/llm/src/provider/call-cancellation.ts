@@ -1,4 +1,4 @@
-import { abortErrorFor, type CancelScope, optionError, type TinyLLMError, unreadableOption } from '@tinyllm/core'
+import { abortErrorFor, CancelScope, optionError, type TinyLLMError, unreadableOption } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
 import { checkSignal } from '../rate-limiter.js'
 
@@ -39,15 +39,17 @@ export interface ReadCallOptions {
 
 /**
  * Reads `options` once, as every provider reads them: options that are not an object, a getter or Proxy that throws,
- * or a `signal` that is not an AbortSignal are a ConfigurationError naming `owner`, never a plain error or a sync throw
+ * a `signal` that is not an AbortSignal, or a cancel scope that is not one, are a ConfigurationError naming `owner`, never a plain error or a sync throw
  * from the provider's call. A scope is taken as it is, and its signal (made only when read) left unread.
  */
 export function readCallOptions(options: ChatCallOptions | undefined, owner: string): ReadCallOptions {
   if (options === undefined) return {}
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   try {
-    const scope = (options as ScopedCallOptions)[cancelScopeField]
-    if (scope !== undefined) return { scope }
+    const scope: unknown = (options as ScopedCallOptions)[cancelScopeField]
+    if (scope instanceof CancelScope) return { scope }
+    // The field's key is public (Symbol.for): anything but a scope there is refused, not read as one.
+    if (scope !== undefined) throw optionError('options[cancelScope]', 'a CancelScope', scope, owner)
     return { signal: checkSignal(options.signal, owner) }
   } catch (error) {
     throw unreadableOption(error, 'options', owner)

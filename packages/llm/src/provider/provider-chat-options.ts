@@ -10,8 +10,9 @@ import {
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { chatSettingKeys, splitChatSettings } from '../chat-settings.js'
 import { type LLMCallOptions, type LLMCallOutputMode, llmCallOptionKeys } from '../llm-call.js'
+import { copyOptions } from '../options-copy.js'
 import { baseURLError } from './endpoint.js'
-import { transports } from './provider-connection-options.js'
+import { providerConnectionKeys, transports } from './provider-connection-options.js'
 
 /** Use an SDK client you built; tinyllm still sends every request with `maxRetries: 0` (it owns retries). */
 export type ExistingClientOptions<Client, Connection extends object> = { readonly client: Client } & {
@@ -102,7 +103,8 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 
 /**
  * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey` and a `baseURL` that are strings, a `baseURL` that is an
+ * (not both — the first clashing option is named), an `apiKey`, a `baseURL` and a provider's own connection options
+ * (OpenAI's `organization` and `project`) that are strings, a `baseURL` that is an
  * absolute http(s) URL without credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a
  * known `transport`.
  */
@@ -125,6 +127,10 @@ export function checkConnectionOptions(
   }
   checkString(options.apiKey, 'apiKey', owner)
   checkString(options.baseURL, 'baseURL', owner)
+  // A provider's own connection options (OpenAI's organization and project) are ids, sent as header values.
+  for (const key of connectionKeys) {
+    if (!(providerConnectionKeys as ReadonlyArray<string>).includes(key)) checkString(options[key], key, owner)
+  }
   const baseURL = options.baseURL
   const refused = typeof baseURL === 'string' ? baseURLError(baseURL, 'baseURL', owner) : undefined
   if (refused !== undefined) throw refused
@@ -181,17 +187,26 @@ function typeName(value: unknown): string {
 /**
  * Checks a provider chat model's own options: no unknown key (a typo, another library's name), then
  * {@link checkConnectionOptions}. `extraKeys` are options the provider adds (Anthropic's `maxTokens`), which it checks
- * itself.
+ * itself. Returns the options as they were checked, each read once: the model uses this copy, so a getter cannot answer
+ * a checked `baseURL` and then another; options whose reading throws are a ConfigurationError naming `owner`.
  */
-export function checkChatModelOptions(
-  options: object,
+export function checkChatModelOptions<Options extends object>(
+  options: Options,
   connectionKeys: ReadonlyArray<string>,
   owner: string,
   extraKeys: ReadonlyArray<string> = [],
-): void {
+): Options {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-  checkKnownOptions(options, knownKeys(connectionKeys, ['model', ...extraKeys]), owner)
-  checkConnectionOptions(options as Readonly<Record<string, unknown>>, connectionKeys, owner)
+  const known = knownKeys(connectionKeys, ['model', ...extraKeys])
+  let copy: Record<string, unknown>
+  try {
+    copy = copyOptions(options, known)
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+  checkKnownOptions(copy, known, owner)
+  checkConnectionOptions(copy, connectionKeys, owner)
+  return copy as Options
 }
 
 const knownKeysCache = new WeakMap<ReadonlyArray<string>, Map<string, ReadonlySet<string>>>()

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { retryAfterMs } from './retry-after.js'
 
@@ -108,5 +109,23 @@ describe('retryAfterMs (Anthropic cases)', () => {
 
   it('passes a huge value on unclamped: clamping is the retry policy’s job', () => {
     expect(retryAfterMs(headers({ 'retry-after': '86400' }))).toBe(86_400_000)
+  })
+})
+
+describe('retryAfterMs given headers it cannot read', () => {
+  it('reads no headers from null, ignores values that are not text, and refuses what has no get with a ConfigurationError', () => {
+    expect(retryAfterMs(null as never)).toBeUndefined()
+    const numbers = { get: (name: string) => (name === 'retry-after' ? 5 : null) }
+    expect(retryAfterMs(numbers as never)).toBeUndefined()
+    for (const headers of [{ 'retry-after': '1' }, 5, 'retry-after: 1']) {
+      expect(() => retryAfterMs(headers as never)).toThrow(ConfigurationError)
+      expect(() => retryAfterMs(headers as never)).toThrow('retryAfterMs: headers must be')
+    }
+    const throwing = {
+      get(): never {
+        throw new Error('unreadable header')
+      },
+    }
+    expect(() => retryAfterMs(throwing)).toThrow('retryAfterMs: headers could not be read: Error: unreadable header')
   })
 })

@@ -1,3 +1,4 @@
+import { optionError, unreadableOption } from '@tinyllm/core'
 import { parseHttpDate } from './http-date.js'
 
 /** Anything with a case-insensitive `get`, like fetch `Headers`. */
@@ -14,7 +15,8 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  * Values that are negative, empty, not a plain decimal number (`1e3`, `Infinity`, `soon`) or not an HTTP date in one
  * of the forms of RFC 9110 (IMF-fixdate, RFC 850, asctime; `Dec 12` is not one) are ignored: the result is
  * `undefined` and the caller falls back to its own backoff. A date in the past means "now" (0). Huge values are returned as they are;
- * the retry policy clamps them to its `maxRetryAfterMs`.
+ * the retry policy clamps them to its `maxRetryAfterMs`. No headers (`undefined`, `null`) is `undefined`; headers without a
+ * `get` method, or whose reading throws, are a ConfigurationError.
  *
  * @param now - the current time in epoch ms, for HTTP dates (injectable for tests).
  * @example
@@ -22,19 +24,31 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  * retryAfterMs(new Headers({ 'retry-after': '-1' })) // undefined
  */
 export function retryAfterMs(headers: HeaderReader | undefined, now: number = Date.now()): number | undefined {
-  if (headers === undefined) return undefined
-  const milliseconds = parseDecimal(headers.get('retry-after-ms'))
-  if (milliseconds !== undefined) return milliseconds
-  const value = headers.get('retry-after')?.trim()
-  if (value === undefined || value === '') return undefined
+  if (headers === undefined || headers === null) return undefined
+  if (typeof (headers as Partial<HeaderReader>).get !== 'function') {
+    throw optionError('headers', 'headers with a get(name) method, such as a Headers', headers, 'retryAfterMs')
+  }
+  let milliseconds: unknown
+  let retryAfter: unknown
+  try {
+    milliseconds = headers.get('retry-after-ms')
+    retryAfter = headers.get('retry-after')
+  } catch (error) {
+    throw unreadableOption(error, 'headers', 'retryAfterMs')
+  }
+  const wait = parseDecimal(milliseconds)
+  if (wait !== undefined) return wait
+  // A value that is not text (a reader of another kind) is ignored, as garbage is.
+  const value = typeof retryAfter === 'string' ? retryAfter.trim() : ''
+  if (value === '') return undefined
   const seconds = parseDecimal(value)
   if (seconds !== undefined) return seconds * 1000
   const at = parseHttpDate(value, now)
   return at === undefined ? undefined : Math.max(0, at - now)
 }
 
-function parseDecimal(value: string | null | undefined): number | undefined {
-  if (value === null || value === undefined) return undefined
+function parseDecimal(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
   const text = value.trim()
   if (!decimalNumber.test(text)) return undefined
   const number = Number(text)
