@@ -56,4 +56,18 @@ describe('ScriptedRoute', () => {
       })
     }
   })
+
+  it('answers a scripted error whose status is no final HTTP status (a 1xx leaves the client waiting) with a 400', async () => {
+    for (const status of [101, 199, 1000, 2.5, Number.NaN]) {
+      const route = echoRoute({ replies: [{ error: { status, message: 'x' } }] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: {
+          status: 400,
+          message: expect.stringContaining('scripted reply to echo request #0: error.status must be'),
+        },
+      })
+    }
+    const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow' } }] })
+    expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow' } })
+  })
 })

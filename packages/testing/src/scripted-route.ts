@@ -1,4 +1,5 @@
-import { checkKnownOptions, optionError } from '@tinyllm/core'
+import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
+import { finalStatus } from './fault.js'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
 /** Options of a {@link ScriptedRoute}. */
@@ -74,9 +75,13 @@ export class ScriptedRoute<Request, Context, Reply> {
     if (reply !== undefined && typeof reply !== 'string' && (typeof reply !== 'object' || reply === null)) {
       return { error: { status: 400, message: optionError('reply', 'a string or an object', reply, owner).message } }
     }
-    if (reply !== undefined && this.#replyKeys !== undefined && typeof reply === 'object' && reply !== null) {
+    if (reply !== undefined && typeof reply === 'object' && reply !== null) {
       try {
-        checkKnownOptions(reply, this.#replyKeys, owner)
+        if (this.#replyKeys !== undefined) checkKnownOptions(reply, this.#replyKeys, owner)
+        const error = (reply as { readonly error?: unknown }).error
+        if (typeof error === 'object' && error !== null) {
+          checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
+        }
       } catch (error) {
         return { error: { status: 400, message: (error as Error).message } }
       }
