@@ -336,6 +336,24 @@ describe('startAnthropicCompatibleServer', () => {
     expect(system.status).toBe(200)
   })
 
+  it('refuses an empty system text block, as the API does, and takes a system of white space', async () => {
+    const running = await start()
+    const refused = await post(running, {
+      ...ask,
+      system: [
+        { type: 'text', text: 'Be brief.' },
+        { type: 'text', text: '' },
+      ],
+    })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'system: text content blocks must be non-empty' },
+    })
+    expect((await post(running, { ...ask, system: [{ type: 'text', text: ' ' }] })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
   it('refuses a block, thinking or metadata the SDK types do not have, and a text block without its text', async () => {
     const running = await start()
     const cases: Array<[Record<string, unknown>, string]> = [

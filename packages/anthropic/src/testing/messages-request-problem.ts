@@ -176,6 +176,7 @@ function systemProblem(system: unknown): string | undefined {
     if (!isObject(block)) return `system.${index}: ${notADictionary}`
     if (block.type !== 'text') return `system.${index}.type: Input should be 'text'`
     if (typeof block.text !== 'string') return `system.${index}.text: Input should be a valid string`
+    if (block.text === '') return 'system: text content blocks must be non-empty'
   }
   return undefined
 }
