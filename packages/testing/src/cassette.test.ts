@@ -646,4 +646,25 @@ describe('cassettes', () => {
     await writeFile(deepFile, `{"version":1,"interactions":[${interaction}]}`)
     expect(() => createCassette({ path: deepFile, mode: 'replay' })).toThrow(/request\.body nests more than 1000/)
   })
+
+  it('records a response too deep to walk as JSON without the values of its fields named like secrets', async () => {
+    const nested = (inner: string) => `${'{"a":'.repeat(2000)}${inner}${'}'.repeat(2000)}`
+    const secrets =
+      '{"token":"tok-deep-4f9a","credentials":{"user":"u","pw":"pw-deep-7c2e"},"cookie":"sid=ck-deep-1b8d","n":null}'
+    const path = join(directory, 'deep-secrets.cassette.json')
+    const deepAnswer = await serve({
+      routes: {
+        'POST /v1/deep': () => ({ raw: nested(secrets), headers: { 'content-type': 'application/json' } }),
+        'POST /v1/deep-stream': () => ({ sse: [nested(secrets)] }),
+      },
+    })
+    const recorder = createCassette({ path, mode: 'record', upstream: deepAnswer.url })
+    const proxy = await serve({ cassette: recorder })
+    expect((await fetch(`${proxy.url}/v1/deep`, { method: 'POST', body: '{}' })).status).toBe(200)
+    expect((await fetch(`${proxy.url}/v1/deep-stream`, { method: 'POST', body: '{}' })).status).toBe(200)
+    await recorder.close()
+    const file = await readFile(path, 'utf8')
+    for (const secret of ['tok-deep-4f9a', 'pw-deep-7c2e', 'ck-deep-1b8d']) expect(file.includes(secret)).toBe(false)
+    expect(file).toContain('\\"n\\":null')
+  })
 })

@@ -13,7 +13,12 @@ import { jsonDifferences } from './json-difference.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { LoopbackResponse, RouteContext, RouteHandler } from './loopback-response.js'
 import { checkServerOptions } from './loopback-server.js'
-import { redactAcrossEvents, redactSecretsDeep, redactSecretsInText } from './secret-redaction.js'
+import {
+  redactAcrossEvents,
+  redactSecretsDeep,
+  redactSecretsInJsonText,
+  redactSecretsInText,
+} from './secret-redaction.js'
 import type { ParsedSseEvent } from './sse.js'
 import { parseSseEvents, sseEvent } from './sse.js'
 
@@ -293,8 +298,9 @@ class FileCassette implements Cassette {
     if (contentType.includes('json')) {
       try {
         const body: unknown = JSON.parse(text)
-        // Too deep to walk as JSON: kept as text, its secrets replaced all the same.
         if (!nestsDeeperThan(body)) return { body: redactSecretsDeep(body, this.#secrets) }
+        // Too deep to walk as JSON: kept as text, its secrets replaced all the same.
+        return { text: redactSecretsInJsonText(text, this.#secrets) }
       } catch {
         // Not JSON after all: keep it as text.
       }
@@ -334,7 +340,8 @@ class FileCassette implements Cassette {
     } catch {
       return text
     }
-    if (typeof parsed !== 'object' || parsed === null || nestsDeeperThan(parsed)) return text
+    if (typeof parsed !== 'object' || parsed === null) return text
+    if (nestsDeeperThan(parsed)) return redactSecretsInJsonText(text, this.#secrets)
     const redacted = JSON.stringify(redactSecretsDeep(parsed, this.#secrets))
     return redacted === JSON.stringify(parsed) ? text : redacted
   }

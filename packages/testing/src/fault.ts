@@ -87,14 +87,16 @@ interface FieldRule {
   readonly required?: boolean
 }
 
+/** A final status: a 1xx is informational, and a client given one as the answer waits for another forever. */
+export const finalStatus: NumberRule = { integer: true, min: 200, max: 999 }
+
 const wholeCount: FieldRule = { rule: { integer: true, min: 0 }, required: true }
 const delayMs: FieldRule = { rule: { min: 0, orInfinity: true, unit: 'ms' } }
 
 /** The fields each kind of fault takes besides `kind`, with the rule of each numeric one; `required` ones must be set. */
 const faultFields: Readonly<Record<FaultKind, Readonly<Record<string, FieldRule | undefined>>>> = {
   status: {
-    // A final status: a 1xx is informational, and a client given one as the answer waits for another forever.
-    status: { rule: { integer: true, min: 200, max: 999 }, required: true },
+    status: { rule: finalStatus, required: true },
     headers: undefined,
     body: undefined,
   },

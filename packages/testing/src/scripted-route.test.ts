@@ -42,4 +42,32 @@ describe('ScriptedRoute', () => {
       { requestIndex: 7, echoIndex: 1 },
     ])
   })
+
+  it('answers a scripted reply that is neither text nor an object with a 400 naming the request, never as a reply', async () => {
+    for (const reply of [42, null, true]) {
+      const route = echoRoute({ replies: [reply as unknown as string] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: {
+          status: 400,
+          message: expect.stringContaining(
+            'scripted reply to echo request #0: reply must be a string or an object, got',
+          ),
+        },
+      })
+    }
+  })
+
+  it('answers a scripted error whose status is no final HTTP status (a 1xx leaves the client waiting) with a 400', async () => {
+    for (const status of [101, 199, 1000, 2.5, Number.NaN]) {
+      const route = echoRoute({ replies: [{ error: { status, message: 'x' } }] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: {
+          status: 400,
+          message: expect.stringContaining('scripted reply to echo request #0: error.status must be'),
+        },
+      })
+    }
+    const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow' } }] })
+    expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow' } })
+  })
 })

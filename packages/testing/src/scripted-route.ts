@@ -1,4 +1,5 @@
-import { checkKnownOptions } from '@tinyllm/core'
+import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
+import { finalStatus } from './fault.js'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
 /** Options of a {@link ScriptedRoute}. */
@@ -69,13 +70,18 @@ export class ScriptedRoute<Request, Context, Reply> {
     const index = this.requests.push(request) - 1
     const keep = this.#faulted(requestIndex)
     const reply = await this.#script.next(request, this.#context(requestIndex, index), keep)
-    if (reply !== undefined && this.#replyKeys !== undefined && typeof reply === 'object' && reply !== null) {
+    const owner = `the loopback server's scripted reply to ${this.#requestName} #${index}`
+    // A number or null is no reply the wire format can write: answered, it became an empty answer or a 500.
+    if (reply !== undefined && typeof reply !== 'string' && (typeof reply !== 'object' || reply === null)) {
+      return { error: { status: 400, message: optionError('reply', 'a string or an object', reply, owner).message } }
+    }
+    if (reply !== undefined && typeof reply === 'object' && reply !== null) {
       try {
-        checkKnownOptions(
-          reply,
-          this.#replyKeys,
-          `the loopback server's scripted reply to ${this.#requestName} #${index}`,
-        )
+        if (this.#replyKeys !== undefined) checkKnownOptions(reply, this.#replyKeys, owner)
+        const error = (reply as { readonly error?: unknown }).error
+        if (typeof error === 'object' && error !== null) {
+          checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
+        }
       } catch (error) {
         return { error: { status: 400, message: (error as Error).message } }
       }

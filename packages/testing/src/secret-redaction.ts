@@ -13,6 +13,71 @@ export function redactSecretsInText(text: string, secrets: readonly string[] = [
 }
 
 /**
+ * The text of a JSON value too deep to parse and walk, with secrets replaced as {@link redactSecretsDeep} replaces them:
+ * the whole value of a field named like a secret (`null` kept), then {@link redactSecretsInText}. Read in one pass
+ * without recursion, so any depth is fine; text that is not JSON comes out as {@link redactSecretsInText} leaves it.
+ */
+export function redactSecretsInJsonText(text: string, secrets: readonly string[] = []): string {
+  let result = ''
+  let copied = 0
+  for (let index = 0; index < text.length; index++) {
+    if (text[index] !== '"') continue
+    const keyEnd = stringEnd(text, index)
+    let colon = keyEnd
+    while (/\s/.test(text[colon] ?? '')) colon++
+    if (text[colon] !== ':') {
+      index = keyEnd - 1
+      continue
+    }
+    let valueStart = colon + 1
+    while (/\s/.test(text[valueStart] ?? '')) valueStart++
+    let key: unknown
+    try {
+      key = JSON.parse(text.slice(index, keyEnd))
+    } catch {
+      key = undefined
+    }
+    // The value's end is looked for only behind a secret's name, so the text is read once however deep it nests.
+    const valueEnd = typeof key === 'string' && isSecretFieldName(key) ? jsonValueEnd(text, valueStart) : undefined
+    if (valueEnd !== undefined && text.slice(valueStart, valueEnd) !== 'null') {
+      result += `${text.slice(copied, valueStart)}${JSON.stringify(REDACTED)}`
+      copied = valueEnd
+      index = valueEnd - 1
+    } else {
+      index = colon
+    }
+  }
+  return redactSecretsInText(result + text.slice(copied), secrets)
+}
+
+/** Where the JSON string that opens at `start` ends (just past its closing quote, or the end of the text). */
+function stringEnd(text: string, start: number): number {
+  for (let index = start + 1; index < text.length; index++) {
+    if (text[index] === '\\') index++
+    else if (text[index] === '"') return index + 1
+  }
+  return text.length
+}
+
+/** Where the JSON value that starts at `start` ends: a string, an object or array however deep, or a literal. */
+function jsonValueEnd(text: string, start: number): number {
+  let depth = 0
+  for (let index = start; index < text.length; index++) {
+    const char = text[index]
+    if (char === '"') {
+      index = stringEnd(text, index) - 1
+      if (depth === 0) return index + 1
+    } else if (char === '{' || char === '[') depth++
+    else if (char === '}' || char === ']') {
+      if (depth === 0) return index
+      depth--
+      if (depth === 0) return index + 1
+    } else if (depth === 0 && (char === ',' || /\s/.test(char ?? ''))) return index
+  }
+  return text.length
+}
+
+/**
  * A copy of a JSON value with secrets replaced as `@tinyllm/logger`'s `redact` replaces them: the whole value of a field
  * named like a secret (`password`, `apiKey`, `client_secret`…; `null` is kept, so a missing key stays visible), and
  * secret-looking parts of every other string and key. Unlike `redact` the copy is complete, however large, because a

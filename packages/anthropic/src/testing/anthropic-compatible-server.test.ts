@@ -262,6 +262,33 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(2)
   })
 
+  it('refuses temperature other than 1, top_p under 0.95 and top_k with thinking on API version 2023-06-01', async () => {
+    const running = await start()
+    const legacy = { 'anthropic-version': '2023-06-01' }
+    const thinking = { thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2048 }
+    for (const [sampling, message] of [
+      [{ ...thinking, temperature: 0.5 }, '`temperature` may only be set to 1 when thinking is enabled'],
+      [
+        { thinking: { type: 'adaptive' }, temperature: 0 },
+        '`temperature` may only be set to 1 when thinking is enabled',
+      ],
+      [{ ...thinking, top_p: 0.9 }, '`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled'],
+      [{ ...thinking, top_k: 5 }, '`top_k` is not compatible with thinking'],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...sampling }, legacy)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining(message) },
+      })
+    }
+    expect((await post(running, { ...ask, ...thinking, temperature: 1, top_p: 0.95 }, legacy)).status).toBe(200)
+    expect(
+      (await post(running, { ...ask, thinking: { type: 'disabled' }, temperature: 0, top_k: 5 }, legacy)).status,
+    ).toBe(200)
+    expect(running.messageRequests).toHaveLength(2)
+  })
+
   it('refuses a message role that is not user, assistant or system', async () => {
     const running = await start()
     const refused = await post(running, { messages: [{ role: 'bogus', content: 'Hi' }] })
@@ -307,6 +334,24 @@ describe('startAnthropicCompatibleServer', () => {
     }
     const system = await post(running, { ...ask, system: [{ type: 'text', text: 'Be brief.' }], stop_sequences: ['x'] })
     expect(system.status).toBe(200)
+  })
+
+  it('refuses an empty system text block, as the API does, and takes a system of white space', async () => {
+    const running = await start()
+    const refused = await post(running, {
+      ...ask,
+      system: [
+        { type: 'text', text: 'Be brief.' },
+        { type: 'text', text: '' },
+      ],
+    })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'system: text content blocks must be non-empty' },
+    })
+    expect((await post(running, { ...ask, system: [{ type: 'text', text: ' ' }] })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
   })
 
   it('refuses a block, thinking or metadata the SDK types do not have, and a text block without its text', async () => {

@@ -176,6 +176,7 @@ function systemProblem(system: unknown): string | undefined {
     if (!isObject(block)) return `system.${index}: ${notADictionary}`
     if (block.type !== 'text') return `system.${index}.type: Input should be 'text'`
     if (typeof block.text !== 'string') return `system.${index}.text: Input should be a valid string`
+    if (block.text === '') return 'system: text content blocks must be non-empty'
   }
   return undefined
 }
@@ -253,6 +254,23 @@ function samplingProblem(body: Record<string, unknown>, version: string): string
     if (value < 0) return `${name}: Input should be greater than or equal to 0`
     if (value > 1) return `${name}: Input should be less than or equal to 1`
   }
+  return thinkingSamplingProblem(body)
+}
+
+/**
+ * The extended-thinking guide: "Thinking isn't compatible with temperature or top_k modifications", and with thinking
+ * on, top_p may be set "to values between 1 and 0.95".
+ */
+function thinkingSamplingProblem(body: Record<string, unknown>): string | undefined {
+  const type = (body.thinking as { type?: unknown } | null | undefined)?.type
+  if (type !== 'enabled' && type !== 'adaptive') return undefined
+  if (body.temperature !== undefined && body.temperature !== 1) {
+    return '`temperature` may only be set to 1 when thinking is enabled or in adaptive mode. Please consult our documentation at https://platform.claude.com/docs/en/build-with-claude/extended-thinking'
+  }
+  if (typeof body.top_p === 'number' && body.top_p < 0.95) {
+    return '`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled'
+  }
+  if (body.top_k !== undefined) return '`top_k` is not compatible with thinking'
   return undefined
 }
 

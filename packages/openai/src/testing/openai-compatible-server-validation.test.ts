@@ -433,7 +433,7 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     [
       'tool_choice required with an empty tools list',
       { tools: [], tool_choice: 'required' },
-      { param: 'tool_choice', code: null, message: "'tool_choice' is only allowed when 'tools' are specified." },
+      { param: 'tools', code: 'empty_array', message: "Invalid 'tools': empty array." },
     ],
     [
       'tool_choice auto without tools',
@@ -477,6 +477,16 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
         code: 'array_above_max_length',
         message:
           "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 129 instead.",
+      },
+    ],
+    [
+      'an empty list of tools',
+      { tools: [] },
+      {
+        param: 'tools',
+        code: 'empty_array',
+        message:
+          "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
       },
     ],
     [

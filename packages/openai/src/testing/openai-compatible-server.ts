@@ -100,7 +100,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
  * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
  * true`), `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `response_format` type other than `text`, `json_object` and `json_schema`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
- * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects (or an empty list of `tool_calls`), more than 128 `tools`, a function or response-format
+ * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects (or an empty list), more than 128 `tools`, a function or response-format
  * name that is not 1–64 letters, digits, `_` or `-`, a `tool_choice` string other than `none`, `auto` and `required`, any `tool_choice` (`'none'` too) without `tools`, a
  * `tool_choice` naming a function that `tools` does not offer, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no

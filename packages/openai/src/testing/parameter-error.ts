@@ -136,7 +136,7 @@ const maxNameLength = 64
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
- * characters, `tools` that are not a list of objects, and a function or response-format name that is not 1–64
+ * characters, `tools` that are not a list of objects (or an empty list), and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
  */
 export function parameterError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
@@ -231,6 +231,13 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
     }
   }
   if (tools !== undefined && tools !== null && !Array.isArray(tools)) return typeError('tools', 'an array', tools)
+  if (Array.isArray(tools) && tools.length === 0) {
+    return invalid(
+      "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'tools',
+      'empty_array',
+    )
+  }
   if (Array.isArray(tools) && tools.length > maxTools) {
     return invalid(
       `Invalid 'tools': array too long. Expected an array with maximum length ${maxTools}, but got an array with length ${tools.length} instead.`,
