@@ -35,6 +35,24 @@ describe('secret redaction', () => {
     })
   })
 
+  it('replaces a string under auth, pass or pwd as the logger does, and keeps an auth object, a pass count and a path', () => {
+    expect(
+      redactSecretsDeep({
+        request: { auth: 'ada:hunter2' },
+        login: { pass: 'hunter2', pwd: 's3cret' },
+        auth: { user: 'ada' },
+        tests: { pass: 12 },
+        env: { PWD: '/home/ada' },
+      }),
+    ).toEqual({
+      request: { auth: '[REDACTED]' },
+      login: { pass: '[REDACTED]', pwd: '[REDACTED]' },
+      auth: { user: 'ada' },
+      tests: { pass: 12 },
+      env: { PWD: '/home/ada' },
+    })
+  })
+
   it('copies large values whole, where a log line would be cut', () => {
     const embedding = Array.from({ length: 20_000 }, (_, index) => index / 7)
     expect(redactSecretsDeep({ data: [{ embedding }] })).toEqual({ data: [{ embedding }] })

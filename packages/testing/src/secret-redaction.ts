@@ -1,4 +1,4 @@
-import { isSecretFieldName, REDACTED, redactString } from '@tinyllm/logger'
+import { isSecretFieldName, isSecretStringField, REDACTED, redactString } from '@tinyllm/logger'
 import { setOwn } from './set-own.js'
 
 /**
@@ -89,7 +89,10 @@ export function redactSecretsDeep(value: unknown, secrets: readonly string[] = [
   if (typeof value === 'object' && value !== null) {
     const result: Record<string, unknown> = {}
     for (const [key, item] of Object.entries(value)) {
-      const secret = item !== null && item !== undefined && isSecretFieldName(key)
+      const secret =
+        item !== null &&
+        item !== undefined &&
+        (isSecretFieldName(key) || (typeof item === 'string' && isSecretStringField(key, item)))
       setOwn(result, redactSecretsInText(key, secrets), secret ? REDACTED : redactSecretsDeep(item, secrets))
     }
     return result
