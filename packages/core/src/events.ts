@@ -104,8 +104,9 @@ const subscriptionKeys: ReadonlySet<string> = new Set(['accepts'])
  * Subscribes to the lifecycle events of the runs of the process: of every run tree that starts from now on, or of
  * those `accepts` chooses. Returns a function that unsubscribes: from the next event on the listener hears none, of
  * trees already running included (an event being handed out when it is called still reaches the listeners after it).
- * Each subscription is its own: a listener subscribed twice hears each event twice, and once after one unsubscribes. A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts`
- * that throws is logged, and its subscriber does not hear that tree.
+ * Each subscription is its own: a listener subscribed twice hears each event twice, and once after one unsubscribes.
+ * A listener or an `accepts` that is not a function is a ConfigurationError; an `accepts` that throws is logged, and
+ * its subscriber does not hear that tree.
  *
  * @example
  * const stop = onLifecycleEvent((event) => console.log(event.function, event.from, '→', event.to))

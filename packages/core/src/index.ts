@@ -36,7 +36,7 @@ export {
   type TransitionTable,
 } from './fsm.js'
 export { Function, type FunctionOptions, functionOptionKeys } from './function.js'
-export type { FunctionNode, NodeLayout } from './function-node.js'
+export type * from './function-node.js'
 export {
   assertJsonSafe,
   type JournalEntry,
@@ -64,15 +64,8 @@ export {
   type RetryPolicy,
   resolveRetryPolicy,
 } from './retry-policy.js'
-export type {
-  ChildInvokeOptions,
-  Invocable,
-  InvokeOptions,
-  RunContext,
-  RunExecutor,
-  StreamListener,
-} from './run-context.js'
-export type { RunRecord, RunStateEntry } from './run-record.js'
+export type * from './run-context.js'
+export type * from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
 export { type Budget, checkBudget, type Usage, type UsageTotals } from './usage.js'
