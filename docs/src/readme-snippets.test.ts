@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { type AnthropicCompatibleServer, startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
@@ -42,7 +42,9 @@ const collected = readmes.map((readme) => {
   }
   mkdirSync(join(scratch, folder), { recursive: true })
   const written = snippets.map((snippet): WrittenSnippet => {
-    const file = `${folder}/snippet-${String(snippet.number).padStart(2, '0')}.ts`
+    // A test suite is named as vitest finds one.
+    const suffix = snippet.runner === 'vitest' ? '.test.ts' : '.ts'
+    const file = `${folder}/snippet-${String(snippet.number).padStart(2, '0')}${suffix}`
     writeFileSync(join(scratch, file), snippet.code)
     return { ...snippet, file }
   })
@@ -105,8 +107,14 @@ describe('README snippets', () => {
 
       for (const snippet of snippets) {
         const title = `#${snippet.number} (line ${snippet.line})`
-        if (snippet.notRun !== undefined) {
-          it.skip(`${title} is type-checked, not run: ${snippet.notRun}`, () => {})
+        if (snippet.runner === 'vitest') {
+          it(`${title} is a test suite, and every test of it passes under vitest`, {
+            timeout: runLimitMs + 30_000,
+          }, async () => {
+            const output = await runSuite(snippet)
+            expect(output).toMatch(/Tests\s+[1-9]\d* passed/)
+            expect(output).not.toMatch(/\bfailed\b|\bskipped\b|\btodo\b/)
+          })
           continue
         }
         it.concurrent(`${title} runs offline and prints what it promises`, { timeout: runLimitMs + 30_000 }, async ({
@@ -174,6 +182,26 @@ async function runSnippet(snippet: WrittenSnippet, servers: Servers): Promise<{ 
   }
 }
 
+/** Runs a snippet that is a test suite with vitest, offline, in its folder; the summary vitest printed. */
+async function runSuite(snippet: WrittenSnippet): Promise<string> {
+  const file = join(scratch, snippet.file)
+  const vitest = join(repositoryRoot, 'node_modules/.bin/vitest')
+  try {
+    const { stdout, stderr } = await run(vitest, ['run', '--root', dirname(file), basename(file)], {
+      cwd: dirname(file),
+      env: { ...environment({}), TMPDIR: snippetTmp, NO_COLOR: '1' },
+      timeout: runLimitMs,
+      maxBuffer: 16 * 1024 * 1024,
+    })
+    return stdout + stderr
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string; message: string }
+    throw new Error(
+      `${snippet.readme}:${snippet.line} (snippet #${snippet.number}) failed under vitest: ${failure.message}\n--- stdout\n${inReadmeTerms(failure.stdout ?? '')}\n--- stderr\n${inReadmeTerms(failure.stderr ?? '')}`,
+    )
+  }
+}
+
 /**
  * The environment a snippet runs in: no API key and no base URL of any provider — a snippet that forgot its loopback
  * server fails for want of a key, before anything is sent — unless the harness started a server for it. No colours
@@ -213,7 +241,7 @@ function isLogLine(line: string): boolean {
 /** Rewrites `core/snippet-03.ts(5,10)` and `…/snippet-03.ts:5:10` into the README line they stand for. */
 function inReadmeTerms(text: string): string {
   return text.replace(
-    /(?:[^\s()]*\/)?([\w-]+\/snippet-\d+\.ts)(?:\((\d+),(\d+)\)|:(\d+):(\d+))/g,
+    /(?:[^\s()]*\/)?([\w-]+\/snippet-\d+(?:\.test)?\.ts)(?:\((\d+),(\d+)\)|:(\d+):(\d+))/g,
     (whole, file, ...at) => {
       const snippet = everySnippet.find((candidate) => candidate.file === file)
       const [line, column] = (at[0] === undefined ? [at[2], at[3]] : [at[0], at[1]]) as [string, string]

@@ -8,7 +8,7 @@ const readme = [
   'console.log(1 + 1) // 2', // 4
   '```', // 5
   '', // 6
-  '<!-- not run: needs a real key -->', // 7
+  '<!-- runs under vitest -->', // 7
   '', // 8
   '```ts', // 9
   "const key = 'sk'", // 10
@@ -20,11 +20,17 @@ const readme = [
 ].join('\n')
 
 describe('extractSnippets', () => {
-  it('finds each ```ts block with its README line, and the reason a marked one is not run', () => {
+  it('finds each ```ts block with its README line, and runs a marked one under vitest', () => {
     expect(extractSnippets(readme, 'README.md')).toEqual([
-      { readme: 'README.md', number: 1, line: 4, code: 'console.log(1 + 1) // 2\n', notRun: undefined },
-      { readme: 'README.md', number: 2, line: 10, code: "const key = 'sk'\n", notRun: 'needs a real key' },
+      { readme: 'README.md', number: 1, line: 4, code: 'console.log(1 + 1) // 2\n', runner: 'node' },
+      { readme: 'README.md', number: 2, line: 10, code: "const key = 'sk'\n", runner: 'vitest' },
     ])
+  })
+
+  it('refuses a block marked as not to be run: every snippet runs', () => {
+    expect(() => extractSnippets('<!-- not run: needs a key -->\n```ts\nx\n```\n', 'README.md')).toThrow(
+      /README.md:1: every snippet runs/,
+    )
   })
 
   it('refuses TypeScript that would escape the checks by its spelling', () => {

@@ -7,8 +7,8 @@ export interface Snippet {
   /** The README line of its first line of code. */
   readonly line: number
   readonly code: string
-  /** Why it is not run, when the block is marked `<!-- not run: reason -->`; it is still type-checked. */
-  readonly notRun: string | undefined
+  /** What runs it: Node, or vitest for a test suite (the block is marked `<!-- runs under vitest -->`). */
+  readonly runner: 'node' | 'vitest'
 }
 
 /** What a `console.log(…) // text` line promises the program prints. */
@@ -20,12 +20,14 @@ export interface PromisedOutput {
 }
 
 const fence = /^```(.*)$/
-const notRunMarker = /^<!--\s*not run:\s*(.+?)\s*-->$/
+const vitestMarker = /^<!--\s*runs under vitest\s*-->$/
+const notRunMarker = /^<!--\s*not run\b/
 
 /**
- * The ```ts blocks of a README, in order. A block marked `<!-- not run: reason -->` on the line before it (blank lines
- * allowed between) is type-checked but not run. Any other TypeScript-looking fence (```typescript, ```ts no-run, an
- * indented ```ts) is refused, so that no TypeScript in a README escapes the checks by its spelling.
+ * The ```ts blocks of a README, in order. Every one is run: by Node, or by vitest when it is marked
+ * `<!-- runs under vitest -->` on the line before it (blank lines allowed between). A block marked as not to be run,
+ * and any other TypeScript-looking fence (```typescript, ```ts no-run, an indented ```ts), is refused, so that no
+ * TypeScript in a README escapes the checks.
  */
 export function extractSnippets(markdown: string, readme: string): Snippet[] {
   const lines = markdown.split('\n')
@@ -42,7 +44,7 @@ export function extractSnippets(markdown: string, readme: string): Snippet[] {
     const info = (opening[1] ?? '').trim()
     if (/^(ts|typescript|tsx)\b/.test(info) && (info !== 'ts' || trimmed !== line)) {
       throw new Error(
-        `${readme}:${index + 1}: write a TypeScript block as a plain \`\`\`ts fence at the start of the line (mark one that must not run with <!-- not run: reason --> before it), not \`${line.trim()}\``,
+        `${readme}:${index + 1}: write a TypeScript block as a plain \`\`\`ts fence at the start of the line (mark a test suite with <!-- runs under vitest --> before it), not \`${line.trim()}\``,
       )
     }
     const end = lines.findIndex((candidate, at) => at > index && candidate.trimStart().startsWith('```'))
@@ -53,7 +55,7 @@ export function extractSnippets(markdown: string, readme: string): Snippet[] {
         number: snippets.length + 1,
         line: index + 2,
         code: `${lines.slice(index + 1, end).join('\n')}\n`,
-        notRun: notRunReason(lines, index),
+        runner: runnerOf(lines, index, readme),
       })
     }
     index = end + 1
@@ -61,11 +63,13 @@ export function extractSnippets(markdown: string, readme: string): Snippet[] {
   return snippets
 }
 
-function notRunReason(lines: readonly string[], fenceIndex: number): string | undefined {
+function runnerOf(lines: readonly string[], fenceIndex: number, readme: string): 'node' | 'vitest' {
   let before = fenceIndex - 1
   while (before >= 0 && (lines[before] as string).trim() === '') before -= 1
-  if (before < 0) return undefined
-  return notRunMarker.exec((lines[before] as string).trim())?.[1]
+  const marker = before < 0 ? '' : (lines[before] as string).trim()
+  if (notRunMarker.test(marker))
+    throw new Error(`${readme}:${before + 1}: every snippet runs; mark a test suite with <!-- runs under vitest -->`)
+  return vitestMarker.test(marker) ? 'vitest' : 'node'
 }
 
 const promise = /^\s*console\.log\(.*\) \/\/ (.+)$/
