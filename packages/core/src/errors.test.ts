@@ -325,6 +325,43 @@ describe('TinyLLMError.fromJSON', () => {
     }
   })
 
+  it('quote a value whose parts are shared many times over by what they show: each part is read while text is shown', async () => {
+    let reads = 0
+    let shared: unknown = 'x'
+    for (let level = 0; level < 40; level++) {
+      const next = shared
+      shared = {
+        get a() {
+          reads += 1
+          return next
+        },
+        get b() {
+          reads += 1
+          return next
+        },
+      }
+    }
+    // 2⁴⁰ paths: read along each, the quote would never end.
+    expect(safeStringify(shared, 60)).toMatch(/^\{"a":\{"a":\{.*…$/)
+    expect(reads).toBeLessThan(200)
+    const f = defineFunction({
+      name: 'f',
+      run: () => {
+        throw shared
+      },
+    })
+    reads = 0
+    const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect(reads).toBeLessThan(1_000)
+    reads = 0
+    const refused = await f.invoke(1, { timeoutMs: shared as never }).catch((thrown: unknown) => thrown)
+    expect(ConfigurationError.isInstance(refused)).toBe(true)
+    expect(reads).toBeLessThan(1_000)
+    // A long string is cut before its secrets are looked for: a megabyte costs what the quote shows.
+    expect(safeStringify(['y'.repeat(1_000_000), 'z'.repeat(1_000_000)], 20)).toBe(`["${'y'.repeat(18)}…`)
+  })
+
   it('quote a list by its first entries only: a huge or sparse list in an option or a throw is refused at once', async () => {
     let reads = 0
     const counted = new Proxy(new Array(1_000_000).fill(0), {

@@ -506,11 +506,15 @@ function redactedForPrint(value: unknown, depth: number): unknown {
 
 /**
  * Renders any value for an error message without ever throwing (circular values, BigInt, symbols), in time bounded by
- * `maxLength`: a list is rendered from its first `maxLength` entries only (each takes at least a character), so a
- * sparse list as long as 2³²−1 renders at once. Secrets in its strings are replaced, as in a log line.
+ * `maxLength`: past `maxLength` characters nothing more is read, so a list as long as 2³²−1, an object whose parts are
+ * shared many times over (each level holding the next twice) and a megabyte string all render at once. Secrets in its
+ * strings are replaced, as in a log line.
  */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
+  // A lower bound of the characters let through so far: a string shows its quotes and itself, anything else that JSON
+  // prints at least a character.
+  let shown = 0
   try {
     // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
     text =
@@ -518,14 +522,18 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         ? `${value}n`
         : typeof value === 'function'
           ? String(value)
-          : (JSON.stringify(value, (_, item: unknown) =>
-              // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
-              typeof item === 'string'
-                ? redactString(item)
-                : Array.isArray(item) && item.length > maxLength
-                  ? item.slice(0, maxLength + 1)
-                  : item,
-            ) ?? String(value))
+          : (JSON.stringify(value, (_, item: unknown) => {
+              // What would be let through past the cut is never shown: it is not read either.
+              if (shown > maxLength) return undefined
+              if (typeof item === 'string') {
+                // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
+                const cut = redactAndCut(item, maxLength)
+                shown += cut.length + 2
+                return cut
+              }
+              if (item !== undefined && typeof item !== 'function' && typeof item !== 'symbol') shown += 1
+              return Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item
+            }) ?? String(value))
   } catch {
     try {
       text = Object.prototype.toString.call(value)
