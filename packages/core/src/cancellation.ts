@@ -132,6 +132,11 @@ export class CancelScope {
     if (this.deadlineOwner === this) this.armTimer()
   }
 
+  /** Whether `deadline` is this scope's own timeout, not an ancestor's. */
+  get ownsDeadline(): boolean {
+    return this.deadlineOwner === this
+  }
+
   /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
   get signal(): AbortSignal {
     if (this.passthrough !== undefined) return this.passthrough

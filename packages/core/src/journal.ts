@@ -126,7 +126,7 @@ function fieldProblem(value: unknown): string | undefined {
     if (typeof kind !== 'string') return 'kind is not a string'
     if (input !== undefined && typeof input !== 'string') return 'input is not a string'
     const issues: ValidationIssue[] = []
-    collectJsonIssues(output, ['output'], new Set(), issues)
+    collectJsonIssues(output, ['output'], new Set(), { issues, size: 0 })
     if (issues[0] !== undefined) return `${issues[0].path.join('.')}: ${issues[0].message}`
     if (!Number.isFinite(at)) return 'at is not a finite number'
     if (usage !== undefined) {
@@ -157,8 +157,9 @@ const maxJsonBytes = 1024 * 1024
  * Plain objects, arrays, strings, finite numbers, booleans and `null` pass.
  */
 export function assertJsonSafe(value: unknown, where: { readonly functionName: string; readonly state: string }): void {
-  const issues: ValidationIssue[] = []
-  collectJsonIssues(value, [], new Set(), issues)
+  const walk: JsonWalk = { issues: [], size: 0 }
+  const issues = walk.issues
+  collectJsonIssues(value, [], new Set(), walk)
   if (issues.length === 0) {
     try {
       const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
@@ -192,16 +193,30 @@ export function hashJson(value: unknown): string {
 
 /** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */
 const maxJsonIssues = 20
+
+/**
+ * What a walk of a value for {@link assertJsonSafe} has found: its issues, and a lower bound of its JSON's size in
+ * characters, counted as it goes — a value whose parts are shared many times over is refused once that passes 1 MiB,
+ * not walked along each of its paths.
+ */
+interface JsonWalk {
+  readonly issues: ValidationIssue[]
+  size: number
+}
 /** What JSON cannot carry, by `typeof`; a number that is not finite is named by itself. */
 const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
 
-function collectJsonIssues(
-  value: unknown,
-  path: PropertyKey[],
-  ancestors: Set<object>,
-  issues: ValidationIssue[],
-): void {
-  if (issues.length >= maxJsonIssues) return
+function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<object>, walk: JsonWalk): void {
+  const issues = walk.issues
+  if (issues.length >= maxJsonIssues || walk.size > maxJsonBytes) return
+  // A key and its quotes, or a separator; the value's own text below.
+  const key = path.at(-1)
+  walk.size += typeof key === 'string' ? key.length + 4 : 1
+  walk.size += typeof value === 'string' ? value.length + 2 : typeof value === 'object' ? 2 : 4
+  if (walk.size > maxJsonBytes) {
+    issues.push({ path: [], message: `its JSON is more than the ${maxJsonBytes} bytes allowed` })
+    return
+  }
   const problem =
     typeof value === 'number' ? (Number.isFinite(value) ? undefined : String(value)) : unsafeTypes[typeof value]
   if (problem !== undefined) {
@@ -222,13 +237,19 @@ function collectJsonIssues(
       })
       return
     }
+    // JSON writes what a `toJSON` returns, not the value: two values that differ would share a digest. One a walk of
+    // the keys does not see (not enumerable, or on a list) is refused as an enumerable one is.
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      issues.push({ path: [...path, 'toJSON'], message: 'a function is not JSON-safe' })
+      return
+    }
     ancestors.add(value)
     if (Array.isArray(value)) {
       // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
       for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
         if (value[index] === undefined)
           issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
-        else collectJsonIssues(value[index], [...path, index], ancestors, issues)
+        else collectJsonIssues(value[index], [...path, index], ancestors, walk)
       }
     } else {
       for (const key of Object.keys(value)) {
@@ -239,7 +260,7 @@ function collectJsonIssues(
           issues.push({ path: [...path, key], message: unreadable(cause) })
           continue
         }
-        if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, issues)
+        if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, walk)
       }
     }
   } catch (cause) {

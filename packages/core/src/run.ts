@@ -195,7 +195,13 @@ function handOverWithCaller(
   input: unknown,
   options: InvokeOptions,
 ): Promise<unknown> {
-  const caller = options.parent === undefined ? currentStep() : undefined
+  // The caller is the run `context.invoke` (or `parent`) names, else the one joined through async context; another
+  // process cannot join it, so `parent` itself does not go along.
+  const { parent, ...handed } = options
+  const caller = parent === undefined ? currentStep() : parent instanceof StepContext ? parent : undefined
+  if (parent !== undefined && parent !== null && caller === undefined)
+    throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
+  options = parent === null ? options : handed
   if (caller === undefined || !caller.cancelScope.cancellable) return handOver(executor, fn, input, options)
   const scope =
     options.signal === undefined ? undefined : new CancelScope(caller.cancelScope, { signal: options.signal })
@@ -654,6 +660,7 @@ class Run {
       // What the run left running (a child not awaited, a request given its signal) ends with it, as with a failed
       // attempt's; a run that cannot be cancelled (no signal, time limit or retries) has handed out no scope to end.
       scope.cancel(error)
+      succeeded?.cancel(error)
       this.to('failed', error)
       throw error
     } finally {
@@ -667,7 +674,9 @@ class Run {
   private async retryAfter(error: TinyLLMError): Promise<void> {
     const scope = this.cancelScope
     if (scope.cancelled) throw this.abortError(scope.reason)
-    const remainingMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now()
+    // Only the run's own limit ends it early: an ancestor's (its attempt's time limit, say) ends it in that ancestor's
+    // error, when it passes.
+    const remainingMs = scope.ownsDeadline ? (scope.deadline as number) - Date.now() : undefined
     const decision = decideRetry(this.fn.retry, error, {
       attempt: this.attempt,
       streamedParts: this.streamedParts,
@@ -712,18 +721,26 @@ class Run {
       let returned = false
       let output: unknown
       let result: unknown
+      let threw: { readonly error: unknown } | undefined
       try {
         result = wrapper(context, () => {
           if (returned) throw wrapperError('called the run after it had returned')
           calls += 1
           if (calls > 1) throw wrapperError('called the run a second time')
-          output = callInContext(call, this.fn, value, context)
+          try {
+            output = callInContext(call, this.fn, value, context)
+          } catch (error) {
+            threw = { error }
+            throw error
+          }
           return output
         })
       } finally {
         returned = true
       }
       if (calls === 0) throw wrapperError('returned without calling the run')
+      // A wrapper that caught what the run threw must not complete the run without it.
+      if (threw !== undefined) throw threw.error
       if (result !== output) throw wrapperError('returned something else than what the run returned')
       return result
     } finally {
@@ -854,6 +871,9 @@ class Run {
     return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
       signal,
       timeoutMs,
+      // The run cancels its scope when it fails: its code gets a signal of its own, never the caller's, which only the
+      // caller can abort.
+      manual: true,
       timeoutReason:
         timeoutMs === undefined
           ? undefined

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest'
+import { sleep } from './cancellation.js'
+import { defineFunction } from './define-function.js'
+import { TimeoutError } from './errors.js'
+import { setRunWrapper } from './events.js'
+import { Function } from './function.js'
+import { MemoryJournal } from './journal.js'
+import type { InvokeOptions, RunContext } from './run-context.js'
+
+// What a run leaves behind when it fails, and what it hands on: the work its code started ends with it; a wrapper, an
+// executor or a child's retry cannot make it end otherwise than the docs say.
+
+describe('what a failed run left running ends with it', () => {
+  it('a run given only a signal aborts the signal it handed its code when it fails', async () => {
+    let held: AbortSignal | undefined
+    const f = defineFunction({
+      name: 'f',
+      run: (_: number, context) => {
+        held = context.signal
+        throw new Error('fails')
+      },
+    })
+    const caller = new AbortController()
+    await expect(f.invoke(1, { signal: caller.signal })).rejects.toThrow('fails')
+    expect(held?.aborted).toBe(true)
+    // The caller's own signal is the caller's: the run's failure does not abort it.
+    expect(caller.signal.aborted).toBe(false)
+  })
+
+  it('a run that may retry cancels what its succeeded attempt left running when processOutput then fails', async () => {
+    let childSignal: AbortSignal | undefined
+    const child = defineFunction({
+      name: 'child',
+      run: async (_: number, context) => {
+        childSignal = context.signal
+        await sleep(60_000, context.signal)
+        return 1
+      },
+    })
+    class Parent extends Function<number, string> {
+      override run(_: number, context: RunContext): string {
+        context.invoke(child, 1).catch(() => {})
+        return 'ok'
+      }
+      override processOutput(): string {
+        throw new Error('boom')
+      }
+    }
+    await expect(new Parent({ name: 'parent', retry: { attempts: 2 } }).invoke(0)).rejects.toThrow('boom')
+    expect(childSignal?.aborted).toBe(true)
+  })
+})
+
+describe("a child's retry wait and its parent's attempt time limit", () => {
+  it('a child whose backoff outlasts its parent attempt leaves the parent free to retry', async () => {
+    let parentAttempts = 0
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 3, initialDelayMs: 600_000, jitter: 0 },
+      run: (): number => {
+        throw new Error('503')
+      },
+    })
+    const parent = defineFunction({
+      name: 'parent',
+      retry: { attempts: 2, initialDelayMs: 1, jitter: 0 },
+      attemptTimeoutMs: 200,
+      run: async (value: number) => {
+        parentAttempts += 1
+        if (parentAttempts === 2) return 'second attempt'
+        return String(await flaky.invoke(value))
+      },
+    })
+    // Before, the child ended at once in a TimeoutError of the whole run (not retryable), taken from its parent's
+    // attempt limit: the parent failed after one attempt.
+    expect(await parent.invoke(1)).toBe('second attempt')
+  })
+
+  it("a child's wait that outlasts its own time limit still ends it at once, in its own timeout", async () => {
+    const flaky = defineFunction({
+      name: 'flaky',
+      retry: { attempts: 3, initialDelayMs: 600_000, jitter: 0 },
+      run: (): number => {
+        throw new Error('503')
+      },
+    })
+    const error = await flaky.invoke(1, { timeoutMs: 5_000 }).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error) && error.kind).toBe('total')
+  })
+})
+
+describe('a run wrapper cannot swallow what the run threw', () => {
+  it('a wrapper that catches the run throwing does not complete the run', async () => {
+    const off = setRunWrapper((_context, call) => {
+      try {
+        return call()
+      } catch {
+        return undefined as never
+      }
+    })
+    try {
+      const f = defineFunction({
+        name: 'f',
+        run: (): number => {
+          throw new Error('run failed')
+        },
+      })
+      await expect(f.invoke(1)).rejects.toThrow('run failed')
+    } finally {
+      off()
+    }
+  })
+})
+
+describe('a durable input whose JSON is not its data', () => {
+  it('is refused, so that two inputs never share a digest', async () => {
+    const hidden = (value: object): object =>
+      Object.defineProperty(value, 'toJSON', { value: () => 'same', enumerable: false })
+    const transfer = defineFunction({
+      name: 'transfer',
+      durable: true,
+      run: (input: { amount: number }) => ({ sent: input.amount }),
+    })
+    const journal = new MemoryJournal()
+    await expect(
+      transfer.invoke(hidden({ amount: 10 }) as { amount: number }, { runId: 'job', journal }),
+    ).rejects.toThrow(/toJSON/)
+    await expect(
+      transfer.invoke(Object.assign([10], { toJSON: () => 'same' }) as never, { runId: 'job', journal }),
+    ).rejects.toThrow(/toJSON/)
+  })
+})
+
+describe('an executor reached through context.invoke', () => {
+  it("is handed the caller's cancellation and deadline, never the in-process context", async () => {
+    const seen: string[][] = []
+    const executor = {
+      invoke: async (_fn: unknown, _input: unknown, options: InvokeOptions) => {
+        seen.push(Object.keys(options).sort())
+        return 1
+      },
+    }
+    const remote = defineFunction({ name: 'remote', run: (value: number) => value })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (value: number, context) => context.invoke(remote, value, { executor } as never),
+    })
+    await parent.invoke(1, { timeoutMs: 600_000 })
+    expect(seen).toEqual([['deadline', 'signal']])
+  })
+})
