@@ -334,6 +334,27 @@ describe('a journal replays finished durable steps', () => {
 })
 
 describe('assertJsonSafe', () => {
+  it('refuses a value whose parts are shared many times over once its JSON passes 1 MiB, without walking every path', () => {
+    let reads = 0
+    let shared: unknown = 'x'.repeat(1_000)
+    for (let level = 0; level < 40; level++) {
+      const next = shared
+      shared = {
+        get a() {
+          reads += 1
+          return next
+        },
+        get b() {
+          reads += 1
+          return next
+        },
+      }
+    }
+    // 2⁴⁰ paths, and a JSON of petabytes: walked along each, the check would never end.
+    expect(() => assertJsonSafe(shared, { functionName: 'f', state: 's' })).toThrow(/more than the 1048576 bytes/)
+    expect(reads).toBeLessThan(10_000)
+  })
+
   it('passes JSON data, and names every part JSON would not carry as it is', () => {
     expect(() =>
       assertJsonSafe({ a: [1, 'x', null, true, { b: undefined }] }, { functionName: 'f', state: 's' }),
