@@ -21,11 +21,13 @@ import {
 
 describe('errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
-    // A structurally separate copy: an object whose prototype carries the same global symbols.
-    const foreign = Object.create({
-      [Symbol.for('tinyllm.error.TinyLLMError')]: true,
-      [Symbol.for('tinyllm.error.TimeoutError')]: true,
-    })
+    // A structurally separate copy: an error whose prototype carries the same global symbols.
+    const foreign = Object.create(
+      Object.assign(Object.create(Error.prototype), {
+        [Symbol.for('tinyllm.error.TinyLLMError')]: true,
+        [Symbol.for('tinyllm.error.TimeoutError')]: true,
+      }),
+    )
     expect(TinyLLMError.isInstance(foreign)).toBe(true)
     expect(TimeoutError.isInstance(foreign)).toBe(true)
     expect(ValidationError.isInstance(foreign)).toBe(false)
@@ -323,6 +325,31 @@ describe('TinyLLMError.fromJSON', () => {
     } finally {
       release()
     }
+  })
+
+  it('are recognised only as errors: an object carrying the marker is not one, and a cause whose toJSON throws is shown', async () => {
+    const marked = { [Symbol.for('tinyllm.error.TinyLLMError')]: true, message: 'not an error' }
+    expect(TinyLLMError.isInstance(marked)).toBe(false)
+    const f = defineFunction({
+      name: 'f',
+      run: () => {
+        throw marked
+      },
+    })
+    const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(Error)
+    expect(FunctionError.isInstance(error)).toBe(true)
+    class BrokenJsonError extends TinyLLMError {
+      override toJSON(): Record<string, unknown> {
+        throw new Error('no JSON')
+      }
+    }
+    const wrapped = new FunctionError({
+      functionName: 'f',
+      state: 'running',
+      cause: new BrokenJsonError({ message: 'm' }),
+    })
+    expect(JSON.parse(JSON.stringify(wrapped)).cause).toEqual({ name: 'TinyLLMError', message: 'm' })
   })
 
   it('quote a value whose parts are shared many times over by what they show: each part is read while text is shown', async () => {

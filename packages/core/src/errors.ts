@@ -152,7 +152,8 @@ export function brandError(target: { readonly prototype: TinyLLMError }, name: s
 function hasMarker(error: unknown, marker: symbol): boolean {
   if (typeof error !== 'object' || error === null) return false
   try {
-    return (error as Record<symbol, unknown>)[marker] === true
+    // An error, of any realm: a plain object carrying the marker is not one.
+    return (error as Record<symbol, unknown>)[marker] === true && isError(error)
   } catch {
     // A hostile value (a Proxy whose traps throw) is not a tinyllm error.
     return false
@@ -197,7 +198,10 @@ function errorSummary(error: Error): Record<string, unknown> {
   if (TinyLLMError.isInstance(error) && causeDepth < maxCauseDepth) {
     causeDepth += 1
     try {
-      return error.toJSON()
+      const json: unknown = error.toJSON()
+      if (typeof json === 'object' && json !== null) return json as Record<string, unknown>
+    } catch {
+      // A subclass's `toJSON` that throws (or an error without one): shown by name and message, as any error.
     } finally {
       causeDepth -= 1
     }

@@ -4,10 +4,13 @@ import { ProviderCallError, RateLimitError } from './provider-errors.js'
 
 describe('provider errors', () => {
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
-    const foreign = Object.create({
-      [Symbol.for('tinyllm.error.TinyLLMError')]: true,
-      [Symbol.for('tinyllm.error.RateLimitError')]: true,
-    })
+    // An error of another copy: its prototype carries the same global symbols.
+    const foreign = Object.create(
+      Object.assign(Object.create(Error.prototype), {
+        [Symbol.for('tinyllm.error.TinyLLMError')]: true,
+        [Symbol.for('tinyllm.error.RateLimitError')]: true,
+      }),
+    )
     expect(TinyLLMError.isInstance(foreign)).toBe(true)
     expect(RateLimitError.isInstance(foreign)).toBe(true)
     expect(ProviderCallError.isInstance(foreign)).toBe(false)
