@@ -261,6 +261,17 @@ describe('TinyLLMError.fromJSON', () => {
       expect(() => brandError(target as never, name)).toThrow(message)
     expect(TinyLLMError.isInstance({})).toBe(false)
     expect(TimeoutError.isInstance(new QuotaError({ message: 'x' }))).toBe(false)
+    // A class keeps its brand: TimeoutError branded as another name would let that name's errors pass for timeouts.
+    expect(() => brandError(TimeoutError, 'QuotaError')).toThrow(
+      /^brandError: name must be its own brand, TimeoutError/,
+    )
+    class OtherQuotaError extends TinyLLMError {
+      override readonly name = 'OtherQuotaError'
+    }
+    brandError(OtherQuotaError, 'OtherQuotaError')
+    expect(() => brandError(OtherQuotaError, 'Renamed')).toThrow(/its own brand, OtherQuotaError/)
+    brandError(OtherQuotaError, 'OtherQuotaError')
+    expect(TimeoutError.isInstance(new OtherQuotaError({ message: 'x' }))).toBe(false)
     expect(TimeoutError.isInstance(TinyLLMError.fromJSON({ name: 'TimeoutError', message: 'x' }))).toBe(true)
   })
 

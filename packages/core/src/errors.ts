@@ -143,6 +143,9 @@ export function brandError(target: { readonly prototype: TinyLLMError }, name: s
   if (typeof name !== 'string' || name === '') throw refuse('name', 'a class name', name)
   if (coreErrorNames?.has(name) === true && errorClasses.get(name) !== target)
     throw refuse('name', "a name of its own, not one of tinyllm's error classes", name)
+  // A class keeps the brand it has: branded again under another name, its errors would pass for another class's.
+  for (const [branded, errorClass] of errorClasses)
+    if (errorClass === target && branded !== name) throw refuse('name', `its own brand, ${branded}`, name)
   const marker = Symbol.for(`tinyllm.error.${name}`)
   Object.defineProperty(target.prototype, marker, { value: true })
   Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
@@ -327,18 +330,26 @@ export class InvalidTransitionError extends TinyLLMError {
   readonly from: string
   readonly to: string
 
-  constructor(options: { machine: string; from: string; to: string; allowed: ReadonlyArray<string> }) {
-    const allowed = options.allowed.length === 0 ? 'none (terminal state)' : options.allowed.join(', ')
+  /** `from` and `to` are quoted as given, cut at 200 characters: a caller may pass anything as a state. */
+  constructor(options: { machine: string; from: unknown; to: unknown; allowed: ReadonlyArray<string> }) {
+    const from = quotedState(options.from)
+    const to = quotedState(options.to)
+    const allowed = options.allowed.length === 0 ? 'none (terminal state)' : options.allowed.map(quotedState).join(', ')
     super({
-      message: `${options.machine}: illegal transition ${options.from} → ${options.to} (allowed from ${options.from}: ${allowed})`,
-      state: options.from,
+      message: `${quotedState(options.machine)}: illegal transition ${from} → ${to} (allowed from ${from}: ${allowed})`,
+      state: from,
     })
     this.machine = options.machine
-    this.from = options.from
-    this.to = options.to
+    this.from = from
+    this.to = to
   }
 }
 brandError(InvalidTransitionError, 'InvalidTransitionError')
+
+/** A state as an error names it: a string cut at 200 characters, anything else as {@link safeStringify} renders it. */
+function quotedState(state: unknown): string {
+  return typeof state === 'string' ? redactAndCut(state, 200) : safeStringify(state, 200)
+}
 /** A run, an attempt or a stream exceeded its time limit. */
 export class TimeoutError extends TinyLLMError {
   override readonly name = 'TimeoutError'

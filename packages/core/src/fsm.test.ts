@@ -111,6 +111,39 @@ describe('FSM', () => {
     expect(machine.state).toBe('open')
   })
 
+  it('throws the typed error for any target a caller passes, quoting it cut short', () => {
+    const door = new FSM({ name: 'door', initial: 'closed', transitions: { closed: ['open'], open: ['closed'] } })
+    const refusal = (to: unknown): unknown => {
+      try {
+        door.transition(to as 'open')
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    const unprintable = {
+      toString() {
+        throw new Error('no text')
+      },
+    }
+    for (const to of [Symbol('x'), unprintable, 'x'.repeat(10_000_000), 42]) {
+      const error = refusal(to)
+      expect(InvalidTransitionError.isInstance(error)).toBe(true)
+      expect((error as Error).message.length).toBeLessThan(600)
+      expect(JSON.stringify(error).length).toBeLessThan(1_500)
+    }
+    expect(door.state).toBe('closed')
+    const unreadable = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('no prototype')
+        },
+      },
+    )
+    expect(() => new FSM(unreadable as never)).toThrow(ConfigurationError)
+  })
+
   it('rejects a table that names unknown states', () => {
     expect(() => new StateMachineDefinition({ name: 'bad', initial: 'a', transitions: { a: ['b' as 'a'] } })).toThrow(
       ConfigurationError,

@@ -91,8 +91,10 @@ export class StateMachineDefinition<S extends string> {
 
   /** Throws {@link InvalidTransitionError} unless the table allows `from → to`. */
   assertTransition(from: S, to: S): void {
-    if (!this.canTransition(from, to))
-      throw new InvalidTransitionError({ machine: this.name, from, to, allowed: this.transitions[from] ?? [] })
+    if (this.canTransition(from, to)) return
+    // `from` may be anything a caller passed: only a state of the table is looked up in it.
+    const allowed = typeof from === 'string' && Object.hasOwn(this.transitions, from) ? this.transitions[from] : []
+    throw new InvalidTransitionError({ machine: this.name, from, to, allowed })
   }
 
   /** True for states with no way out. */
@@ -182,7 +184,14 @@ export class FSM<S extends string> {
   private pending: Array<StateChange<S>> | undefined
 
   constructor(config: StateMachineConfig<S> | StateMachineDefinition<S>) {
-    this.definition = config instanceof StateMachineDefinition ? config : new StateMachineDefinition(config)
+    let given: boolean
+    try {
+      given = config instanceof StateMachineDefinition
+    } catch (error) {
+      // A Proxy whose prototype cannot be read is a config that cannot be read.
+      throw unreadableOption(error, 'config', 'FSM')
+    }
+    this.definition = given ? (config as StateMachineDefinition<S>) : new StateMachineDefinition(config)
     this.current = this.definition.initial
   }
 
