@@ -242,7 +242,13 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`
     else {
-      const key = String(segment)
+      // A path read back from another process's JSON may hold anything: quoted as any value, never thrown on.
+      const key =
+        typeof segment === 'string'
+          ? segment
+          : typeof segment === 'symbol'
+            ? segment.toString()
+            : safeStringify(segment)
       text += /^[A-Za-z_$][\w$]*$/.test(key) ? (text === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`
     }
   }
@@ -258,7 +264,8 @@ export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: numb
   const lines = issues.slice(0, max).map((issue: Partial<ValidationIssue> | null) => {
     const path = issue?.path
     const shown = Array.isArray(path) ? path : path === undefined ? [] : [String(path)]
-    return `${redactAndCut(formatIssuePath(shown), 200)}: ${redactAndCut(String(issue?.message), 200)}`
+    const message = issue?.message
+    return `${redactAndCut(formatIssuePath(shown), 200)}: ${typeof message === 'string' ? redactAndCut(message, 200) : safeStringify(message, 200)}`
   })
   if (issues.length > max) lines.push(`… and ${issues.length - max} more`)
   return lines

@@ -2,7 +2,7 @@ import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError, TinyLLMError } from './errors.js'
+import { ConfigurationError, TinyLLMError, ValidationError } from './errors.js'
 import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 
@@ -104,8 +104,32 @@ describe('formatRunTree', () => {
       issues,
     })
     expect(formatRunTree({ ...record, status: 'failed', error } as RunRecord)).toContain(
-      'ValidationError in running: (root): no path; (root): undefined; ["a.b"]: a path as text; ["[object Object]"]: 5',
+      'ValidationError in running: (root): no path; (root): undefined; ["a.b"]: a path as text; ["{}"]: 5',
     )
+  })
+
+  it('prints an error read back from JSON whatever its fields hold, on one line of at most 1,000 characters', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
+    const odd = { toString: 1 }
+    const errors = [
+      TinyLLMError.fromJSON({
+        name: 'ValidationError',
+        message: 'm',
+        state: odd,
+        issues: [{ path: [odd], message: odd }],
+      }),
+      TinyLLMError.fromJSON({ name: 'TimeoutError', message: 'm', state: 's'.repeat(10_000_000) }),
+      TinyLLMError.fromJSON({ name: 'TinyLLMError', message: '\nthe message after a newline' }),
+      new ValidationError({
+        functionName: 'f',
+        state: 'input_validation',
+        issues: Array.from({ length: 10 }, () => ({ path: ['p'.repeat(500)], message: 'm'.repeat(500) })),
+      }),
+    ]
+    const printed = errors.map((error) => formatRunTree({ ...record, status: 'failed', error } as RunRecord))
+    for (const text of printed) for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(1_010)
+    expect(printed[0]).toContain('ValidationError in {"toString":1}: ["{\\"toString\\":1}"]: {"toString":1}')
+    expect(printed[2]).toContain('TinyLLMError: the message after a newline')
   })
 
   it('renders a finished tree with status, kind, state path, annotations, usage and errors', async () => {

@@ -90,12 +90,23 @@ function isRoutine(key: string, value: unknown): boolean {
   return key === 'finishReasons' && Array.isArray(value) && value.every((reason) => reason === 'stop')
 }
 
+/**
+ * An error on one line of at most {@link maxShown} characters. An error read back from another process's JSON may hold
+ * anything in its fields (a 10 MB state, an object for a message): each is quoted as an error quotes a value.
+ */
 function errorHeadline(error: TinyLLMError): string {
-  const where = error.state !== undefined ? ` in ${error.state}` : ''
+  const where = error.state !== undefined ? ` in ${quote(error.state, 200)}` : ''
+  const name = quote(error.name, 200)
   // A ValidationError read back from JSON that lost its issues is shown by its message.
-  return ValidationError.isInstance(error) && Array.isArray(error.issues)
-    ? shown(`${error.name}${where}: ${describeIssues(error.issues, 5).join('; ')}`)
-    : shown(`${error.name}${where}: ${redactAndCut(firstLine(error.message), maxShown)}`)
+  const text =
+    ValidationError.isInstance(error) && Array.isArray(error.issues)
+      ? `${name}${where}: ${describeIssues(error.issues, 5).join('; ')}`
+      : `${name}${where}: ${firstLine(quote(error.message, maxShown * 2))}`
+  return shown(redactAndCut(text, maxShown))
+}
+
+function quote(value: unknown, maxLength: number): string {
+  return typeof value === 'string' ? redactAndCut(value, maxLength) : safeStringify(value, maxLength)
 }
 
 const happyPath = 'init>input_validation>running>output_validation>processing_output>complete'
@@ -129,7 +140,7 @@ function shown(text: string): string {
   return escapeControls(redactString(text), false)
 }
 
+/** The first line of `text` that holds anything: a message may begin with a newline. */
 function firstLine(text: string): string {
-  const end = text.indexOf('\n')
-  return end === -1 ? text : text.slice(0, end)
+  return text.split('\n', 20).find((line) => line.trim() !== '') ?? ''
 }
