@@ -573,8 +573,33 @@ describe('a budget cannot be switched off by a bad count', () => {
     const { error } = await settle(root.invoke(undefined, { runId: 'run-1', journal }))
     expect(ConfigurationError.isInstance(error)).toBe(true)
     expect((error as Error).message).toBe(
-      'step: usage.costUsd must be a number of USD ≥ 0 and ≤ 9007199254740991, got "free"',
+      'step: journal.read answered an entry no journal would keep: usage.costUsd is not a finite number (for run-1/step#1)',
     )
+  })
+
+  it('a journal of its own answering what no journal keeps is refused, never replayed', async () => {
+    let runs = 0
+    const step = defineFunction({
+      name: 'step',
+      durable: true,
+      run: () => {
+        runs += 1
+        return 'done'
+      },
+    })
+    const entry = { function: 'step', kind: 'function', input: hashJson(1), output: 'done', at: 0 }
+    for (const [odd, problem] of [
+      [{ output: 10n }, 'output: a BigInt is not JSON-safe'],
+      [{ annotations: ['a'] }, 'annotations is not a plain object'],
+      [{ at: 'yesterday' }, 'at is not a finite number'],
+    ] as const) {
+      const journal: StepJournal = { read: () => ({ ...entry, ...odd }) as never, write: (_, given) => given }
+      const root = defineFunction({ name: 'root', run: (_: unknown, context: RunContext) => context.invoke(step, 1) })
+      const { error } = await settle(root.invoke(undefined, { runId: 'run-1', journal }))
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toContain(`journal.read answered an entry no journal would keep: ${problem}`)
+    }
+    expect(runs).toBe(0)
   })
 
   it('is read once when the run starts: changing the object afterwards changes nothing', async () => {

@@ -23,7 +23,7 @@ import {
   stillSubscribed,
 } from './events.js'
 import type { Function } from './function.js'
-import { assertJsonSafe, hashJson, type JournalEntry, type StepJournal } from './journal.js'
+import { assertJsonSafe, hashJson, type JournalEntry, journalEntryProblem, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -815,7 +815,16 @@ class Run {
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.idempotencyKey})`
     const entryOf = (answer: unknown): unknown => {
-      if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) return answer
+      if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) {
+        // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps.
+        const problem = answer === undefined ? undefined : journalEntryProblem(answer)
+        if (problem === undefined) return answer
+        throw new ConfigurationError({
+          option: 'journal',
+          message: `journal.${operation} answered an entry no journal would keep: ${problem} (for ${this.idempotencyKey})`,
+          functionName: this.fn.name,
+        })
+      }
       throw new ConfigurationError({
         option: 'journal',
         message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.idempotencyKey})`,
