@@ -450,6 +450,42 @@ describe('assertJsonSafe', () => {
   })
 })
 
+describe('a step replayed in the tree that ran it', () => {
+  it('is paid once: a retried parent replaying its durable child does not count the child again', async () => {
+    let paid = 0
+    const call = defineFunction({
+      name: 'call',
+      durable: true,
+      run: (input: string, context) => {
+        paid += 600
+        context.addUsage({ inputTokens: 500, outputTokens: 100, totalTokens: 600 }, 0.01)
+        return `answer to ${input}`
+      },
+    })
+    let attempts = 0
+    const step = defineFunction({
+      name: 'step',
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: async (input: string, context) => {
+        const answer = await context.invoke(call, input)
+        attempts += 1
+        if (attempts === 1) throw new Error('post-processing failed once')
+        return { answer, treeTokens: context.treeUsage.totalTokens }
+      },
+    })
+    const journal = new MemoryJournal()
+    const record = await step.trace('q', { journal, runId: 'job-1', budget: { maxTokens: 1_000 } })
+    expect(paid).toBe(600)
+    expect(record.status).toBe('complete')
+    expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+    expect(record.output).toMatchObject({ treeTokens: 600 })
+    // Another run under the same id (a resumed job) did not pay for it: it counts the step's usage as the journal holds it.
+    const resumed = await step.trace('q', { journal, runId: 'job-1' })
+    expect(paid).toBe(600)
+    expect(resumed.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+  })
+})
+
 describe('a journal refuses to replay what no longer fits', () => {
   it('a durable step handed another input than the one journaled is not replayed: NonDeterminismError', async () => {
     const { fn } = counted('step')

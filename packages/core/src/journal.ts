@@ -14,7 +14,10 @@ export interface JournalEntry {
    * it; an entry without one is not replayed.
    */
   readonly input: string
-  /** Tokens and cost of the step and everything under it, counted again when it is replayed. */
+  /**
+   * Tokens and cost of the step and everything under it, counted again when another run replays it (the tree that ran
+   * the step, replaying it in a retried parent, has counted it once).
+   */
   readonly usage?: UsageTotals | undefined
   /**
    * What the step annotated about itself (an LLM call's `model`, `usageEstimated`…), as its record's JSON shows it:

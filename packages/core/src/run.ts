@@ -140,6 +140,8 @@ interface RunTree {
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
+  /** The keys of the durable steps this tree ran and journaled: replayed in it again (a retried parent), paid once. */
+  journaled: Set<string> | undefined
   readonly maxConcurrentRuns: number
   /** Runs started and not yet ended. */
   live: number
@@ -759,7 +761,9 @@ class Run {
     if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations))
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
-    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined)
+    // A step this tree ran itself is counted already: its usage is added again only when another run paid for it.
+    if (entry.usage !== undefined && this.tree.journaled?.has(this.idempotencyKey) !== true)
+      this.addUsage(entry.usage, undefined)
     if (this.stream !== undefined) for (const part of fn.replayParts(entry.output)) this.stream(part)
     this.to('input_validation')
     this.attempt = 1
@@ -785,6 +789,8 @@ class Run {
     }
     let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
     if (isPromiseLike(written)) written = await written
+    this.tree.journaled ??= new Set()
+    this.tree.journaled.add(this.idempotencyKey)
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
     this.assertWrittenHere(written as JournalEntry, entry.input as string)
     return (written as JournalEntry).output
@@ -1202,6 +1208,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     logger,
     ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
     journal,
+    journaled: undefined,
     maxConcurrentRuns:
       checkNumber(options?.maxConcurrentRuns, 'maxConcurrentRuns', { integer: true, min: 1 }, functionName) ??
       defaultMaxConcurrentRuns,
