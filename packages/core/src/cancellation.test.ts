@@ -2,10 +2,34 @@ import { getEventListeners } from 'node:events'
 import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CancelScope, isPromiseLike, sleep } from './cancellation.js'
+import { defineFunction } from './define-function.js'
 import { AbortError, ConfigurationError, TimeoutError } from './errors.js'
 
 afterEach(() => {
   vi.useRealTimers()
+})
+
+describe('a scope is read-only to the code it is handed to', () => {
+  it("a run's code cannot cancel, or poison, the scope other runs share", async () => {
+    const poison = defineFunction({
+      name: 'poison',
+      run: (_: number, context) => {
+        const scope = context.cancelScope as unknown as Record<string, unknown>
+        for (const field of ['cancelled', 'reason', 'deadline'])
+          expect(() => {
+            scope[field] = field === 'deadline' ? 0 : 'poisoned'
+          }).toThrow(TypeError)
+        return 1
+      },
+    })
+    await poison.invoke(1)
+    expect(await defineFunction({ name: 'other', run: () => 2 }).invoke(1)).toBe(2)
+    const scope = new CancelScope(undefined, { manual: true })
+    expect(() => {
+      ;(scope as unknown as { cancelled: boolean }).cancelled = true
+    }).toThrow(TypeError)
+    expect(scope.cancelled).toBe(false)
+  })
 })
 
 describe('CancelScope', () => {
@@ -278,6 +302,17 @@ describe('CancelScope', () => {
 })
 
 describe('bad options', () => {
+  it('refuses a parent that is no scope, work that is no promise and a listener that is no function, typed', async () => {
+    expect(() => new CancelScope(42 as never)).toThrow(
+      /^CancelScope: parent must be a CancelScope or undefined, got 42/,
+    )
+    const scope = new CancelScope(undefined, { manual: true })
+    const raced = await scope.race(42 as never).catch((error: unknown) => error)
+    expect(ConfigurationError.isInstance(raced)).toBe(true)
+    expect((raced as Error).message).toBe('CancelScope.race: work must be a promise, got 42')
+    expect(() => scope.listen(42 as never)).toThrow(ConfigurationError)
+  })
+
   it('a scope refuses a timeout that is not a number ≥ 0, and sleep rejects a bad delay or signal', async () => {
     for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
       expect(() => new CancelScope(undefined, { timeoutMs: timeoutMs as number })).toThrow(

@@ -70,11 +70,10 @@ export class CancelScope {
   readonly parent: CancelScope | undefined
   /** Whether anything can ever cancel this scope. */
   readonly cancellable: boolean
-  /** Epoch ms by which the scope is cancelled for time: its own deadline or an ancestor's, whichever is sooner. */
-  deadline: number | undefined
-  /** Set once cancelled: why. */
-  reason: unknown = undefined
-  cancelled = false
+  // Read-only to code outside: one run's code must not cancel, or uncancel, a scope other runs share.
+  #deadline: number | undefined = undefined
+  #reason: unknown = undefined
+  #cancelled = false
   /** The scope whose timer sets `deadline`: the one to expire when it passes. */
   private deadlineOwner: CancelScope | undefined
   /** Epoch ms of this scope's own timeout, if it has one, whether or not an ancestor's deadline comes sooner. */
@@ -93,6 +92,8 @@ export class CancelScope {
   private disposed = false
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
+    if (parent !== undefined && !(parent instanceof CancelScope))
+      throw optionError('parent', 'a CancelScope or undefined', parent, 'CancelScope')
     this.parent = parent
     if (options !== undefined) {
       // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
@@ -132,6 +133,21 @@ export class CancelScope {
     if (this.deadlineOwner === this) this.armTimer()
   }
 
+  /** Epoch ms by which the scope is cancelled for time: its own deadline or an ancestor's, whichever is sooner. */
+  get deadline(): number | undefined {
+    return this.#deadline
+  }
+
+  /** Set once cancelled: why. */
+  get reason(): unknown {
+    return this.#reason
+  }
+
+  /** Whether the scope has been cancelled. */
+  get cancelled(): boolean {
+    return this.#cancelled
+  }
+
   /** Whether `deadline` is this scope's own timeout, not an ancestor's. */
   get ownsDeadline(): boolean {
     return this.deadlineOwner === this
@@ -151,8 +167,8 @@ export class CancelScope {
   /** Cancels this scope and every scope under it with `reason`. Later calls do nothing. */
   cancel(reason: unknown): void {
     if (this.cancelled || !this.cancellable) return
-    this.cancelled = true
-    this.reason = reason
+    this.#cancelled = true
+    this.#reason = reason
     this.release()
     // A scope cancelled on its own (its timeout, its signal) leaves its parent, which may live much longer.
     this.leave()
@@ -176,6 +192,7 @@ export class CancelScope {
    * settles after the deadline passed (its timer not yet run, because the work kept the thread busy) is refused too.
    */
   race<T>(work: PromiseLike<T>): Promise<T> {
+    if (!isPromiseLike(work)) return Promise.reject(optionError('work', 'a promise', work, 'CancelScope.race'))
     if (this.cancelled) {
       silence(work)
       return Promise.reject(this.reason)
@@ -275,6 +292,7 @@ export class CancelScope {
    * and scopes after it hear it.
    */
   listen(listener: CancelListener): void {
+    if (typeof listener !== 'function') throw optionError('listener', 'a function', listener, 'CancelScope.listen')
     if (this.cancelled) notify(listener, this.reason)
     if (this.cancelled || !this.cancellable) return
     if (this.listeners === undefined) this.listeners = new Set()
@@ -318,7 +336,7 @@ export class CancelScope {
     const own = this.ownDeadline
     const inherited = this.parent?.deadline
     const mine = own !== undefined && (inherited === undefined || own < inherited)
-    this.deadline = mine ? own : inherited
+    this.#deadline = mine ? own : inherited
     this.deadlineOwner = mine ? this : this.parent?.deadlineOwner
     return mine
   }
