@@ -330,12 +330,37 @@ describe('a value no promise can carry (its `then` cannot be read) is a Validati
     '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
   }
 
-  it('as the input, through a schema that passes it on', async () => {
-    const fn = defineFunction({ name: 'takes', input: passThrough, run: (value: unknown) => value })
-    const record = await fn.trace(unreadableThen())
+  it('as the input, through a schema that passes it on, is handed to the code as it is; returned, it is refused', async () => {
+    let seen: unknown
+    const fn = defineFunction({
+      name: 'takes',
+      input: passThrough,
+      run: (value: unknown) => {
+        seen = value
+        return value
+      },
+    })
+    const given = unreadableThen()
+    const record = await fn.trace(given)
+    expect(seen).toBe(given)
     expect(ValidationError.isInstance(record.error)).toBe(true)
-    expect(record.error).toMatchObject({ state: 'input_validation', retryable: false })
+    expect(record.error).toMatchObject({ state: 'running', retryable: false })
     expect(record.error?.message).toMatch(/then: could not be read \(Error: then is off limits\)/)
+  })
+
+  it('a thenable input that a schema passes on is handed to the code as it is, never awaited', async () => {
+    let thenCalls = 0
+    const query = {
+      // A query builder: awaiting it runs the query.
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a value with its own `then`.
+      then(resolve: (rows: string) => void) {
+        thenCalls += 1
+        resolve('ROWS')
+      },
+    }
+    const fn = defineFunction({ name: 'takes', input: passThrough, run: (value: unknown) => value === query })
+    expect(await fn.invoke(query)).toBe(true)
+    expect(thenCalls).toBe(0)
   })
 
   it('as the output of run and of processOutput, with retries allowed', async () => {

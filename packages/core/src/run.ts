@@ -601,8 +601,10 @@ class Run {
       this.to('input_validation')
       let input = this.input
       if (fn.inputValidator !== undefined) {
-        input = this.settle(fn.inputValidator.validate(input))
-        if (isPromiseLike(input)) input = await input
+        // Wrapped: an input that is itself a thenable (a query builder) is handed to the code as it is, never awaited.
+        let checked = this.settle(fn.inputValidator.validateResult(input))
+        if (isPromiseLike(checked)) checked = await checked
+        input = (checked as { readonly value: unknown }).value
       }
       // `running` (and output validation) until an attempt succeeds or the retry policy says stop. The loop is inline,
       // not a method of its own: an attempt that needs no await costs no promise of its own.

@@ -46,25 +46,47 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
 
   /** The schema's output for `value`, or a {@link ValidationError} listing every issue; a promise only if the schema is async. */
   validate(value: unknown): StandardSchemaV1.InferOutput<S> | Promise<StandardSchemaV1.InferOutput<S>> {
-    let answer: unknown
+    const answer = this.ask(value)
+    return this.answeredLater(answer) ? this.later(answer, (result) => this.outcome(result)) : this.outcome(answer)
+  }
+
+  /**
+   * As {@link validate}, the output wrapped as a Standard Schema success result (`{ value }`): for a caller that must
+   * not take an output that is itself a thenable (a query builder, say) for the schema answering asynchronously.
+   */
+  validateResult(
+    value: unknown,
+  ):
+    | { readonly value: StandardSchemaV1.InferOutput<S> }
+    | Promise<{ readonly value: StandardSchemaV1.InferOutput<S> }> {
+    const answer = this.ask(value)
+    return this.answeredLater(answer)
+      ? this.later(answer, (result) => ({ value: this.outcome(result) }))
+      : { value: this.outcome(answer) }
+  }
+
+  /** What the schema answers for `value`; a ValidationError when it throws. */
+  private ask(value: unknown): unknown {
     try {
-      answer = this.schema['~standard'].validate(value)
+      return this.schema['~standard'].validate(value)
     } catch (cause) {
       throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
     }
-    let async: boolean
+  }
+
+  /** Whether the schema answered with a promise (any thenable); a ValidationError when that cannot be read. */
+  private answeredLater(answer: unknown): answer is PromiseLike<unknown> {
     try {
-      async = isPromiseLike(answer)
+      return isPromiseLike(answer)
     } catch (cause) {
       throw this.unreadable(cause)
     }
-    if (!async) return this.outcome(answer)
-    return Promise.resolve(answer).then(
-      (result) => this.outcome(result),
-      (cause: unknown) => {
-        throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
-      },
-    )
+  }
+
+  private later<T>(answer: PromiseLike<unknown>, settled: (result: unknown) => T): Promise<T> {
+    return Promise.resolve(answer).then(settled, (cause: unknown) => {
+      throw this.failure([{ path: [], message: `the schema itself threw: ${describeThrown(cause)}` }], cause)
+    })
   }
 
   /** The value of a Standard Schema result; else a ValidationError, also when the answer cannot be read. */
