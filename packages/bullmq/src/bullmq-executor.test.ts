@@ -164,7 +164,7 @@ describe('BullMQExecutor and serve', () => {
       [{ budget: { maxTokens: Number.NaN } }, 'double: budget.maxTokens must be a number of tokens ≥ 0, got NaN'],
       [
         { budget: { maxToken: 5 } as never },
-        'double: maxToken is not an option; did you mean maxTokens? (known: maxCostUsd, maxTokens)',
+        'double: budget.maxToken is not an option; did you mean budget.maxTokens? (known: maxCostUsd, maxTokens)',
       ],
       [{ maxConcurrentRuns: 0 }, 'double: maxConcurrentRuns must be an integer ≥ 1, got 0'],
       [{ metadata: [1] as never }, 'double: metadata must be an object, got [1]'],

@@ -109,12 +109,15 @@ function isPlainObjectLike(value: object): boolean {
 /**
  * Rejects option keys nobody reads — a misspelling, or another library's name for a setting (`max_tokens`,
  * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
- * them. Keys whose value is `undefined` are ignored.
+ * them. Keys whose value is `undefined` are ignored. `within` names the option that holds these (`retry`): its keys are
+ * then named `retry.attempts`.
  */
-export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string): void {
+export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string, within?: string): void {
+  // Named as the option holding them names theirs: `retry.attempts`, not `attempts`.
+  const named = (key: string): string => (within === undefined ? key : `${within}.${key}`)
   // A string's characters or a list's entries are no options: the index of the first would be named as one.
   if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw optionError('options', 'an object', options, owner)
+    throw optionError(within ?? 'options', 'an object', options, owner)
   let keys: string[]
   try {
     keys = Object.keys(options)
@@ -136,8 +139,8 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
     // Another spelling of a known name, or one edit or two away.
     const suggestion = shown === key ? (knownSpelling(key, known) ?? closestName(key, known)) : undefined
     throw new ConfigurationError({
-      option: shown,
-      message: `${shown} is not an option${suggestion === undefined ? '' : `; did you mean ${suggestion}?`} (known: ${[...known].sort().join(', ')})`,
+      option: named(shown),
+      message: `${named(shown)} is not an option${suggestion === undefined ? '' : `; did you mean ${named(suggestion)}?`} (known: ${[...known].sort().join(', ')})`,
       functionName: owner,
     })
   }

@@ -144,7 +144,7 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: stri
   try {
     if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
       throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
-    checkKnownOptions(policy, policyKeys, owner)
+    checkKnownOptions(policy, policyKeys, owner, 'retry')
     const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
       checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (noRetry[key] as number)
     const retryable = policy.retryable ?? noRetry.retryable

@@ -338,7 +338,11 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       { budget: { maxTokens: Number.NaN } },
       /f: budget.maxTokens must be a number of tokens ≥ 0, got NaN/,
     ],
-    ['budget typo', { budget: { maxToken: 5 } }, /did you mean maxTokens/],
+    [
+      'budget typo',
+      { budget: { maxToken: 5 } },
+      /^f: budget.maxToken is not an option; did you mean budget.maxTokens\?/,
+    ],
     ['budget: a list', { budget: [] }, /^f: budget must be \{ maxTokens\?, maxCostUsd\? \}, got \[\]/],
     ['signal', { signal: 'stop' }, /f: signal must be an AbortSignal/],
     [
@@ -382,7 +386,7 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
       { runId: 'R'.repeat(10_000_000) },
       /^f: runId must be a string of at most 1,000 characters, got "R{10,}/,
     ],
-    ['a 10 MB key in the budget', { budget: { ['B'.repeat(10_000_000)]: 1 } }, /^f: B{64}… is not an option/],
+    ['a 10 MB key in the budget', { budget: { ['B'.repeat(10_000_000)]: 1 } }, /^f: budget.B{64}… is not an option/],
   ]
   for (const [label, options, message] of cases) {
     it(label, async () => {

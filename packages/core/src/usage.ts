@@ -146,7 +146,7 @@ export function checkBudget(budget: Budget | undefined, owner?: string): Budget 
   if (budget === undefined) return undefined
   if (typeof budget !== 'object' || budget === null || Array.isArray(budget))
     throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
-  checkKnownOptions(budget, budgetKeys, owner)
+  checkKnownOptions(budget, budgetKeys, owner, 'budget')
   const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', tokenRule, owner)
   const maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', costRule, owner)
   const checked: { maxTokens?: number; maxCostUsd?: number } = {}
