@@ -186,6 +186,38 @@ describe('every phase honours cancellation and the deadline', () => {
 })
 
 describe('validation never lets a value through unchecked', () => {
+  it('says what each branch of a union found, never a bare "Invalid input"', async () => {
+    const f = defineFunction({
+      name: 'f',
+      input: z.object({ items: z.array(z.union([z.string(), z.number()])) }),
+      run: () => 1,
+    })
+    const error = await f.invoke({ items: [true] } as never).catch((thrown: unknown) => thrown)
+    expect((error as ValidationError).issues).toEqual([
+      {
+        path: ['items', 0],
+        message:
+          'Invalid input (Invalid input: expected string, received boolean; or Invalid input: expected number, received boolean)',
+      },
+    ])
+    // A path segment that is an item of a set, or an object as a map's key, is shown, not taken for an unreadable answer.
+    const sets = defineFunction({
+      name: 'sets',
+      input: schemaOf(() => ({
+        issues: [
+          { message: 'bad item', path: [{ key: null }] },
+          { message: 'bad key', path: [{ key: Object.create(null) }] },
+        ],
+      })),
+      run: () => 1,
+    })
+    const refused = await sets.invoke(1).catch((thrown: unknown) => thrown)
+    expect((refused as ValidationError).issues).toEqual([
+      { path: ['(item)'], message: 'bad item' },
+      { path: ['{}'], message: 'bad key' },
+    ])
+  })
+
   it('awaits a thenable, and a promise from another realm', async () => {
     const thenable = defineFunction({
       name: 'thenable',

@@ -149,17 +149,32 @@ function issuesIn(list: unknown[]): ValidationIssue[] {
   return issues
 }
 
-/** One issue as a schema reported it, made safe to show: a string message and a path of plain keys. */
+/**
+ * One issue as a schema reported it, made safe to show: a string message and a path of plain keys. An issue of a union
+ * that no branch accepted says what each branch found (zod lists them under `errors`, valibot under `issues`), never a
+ * bare "Invalid input".
+ */
 function toIssue(issue: unknown): ValidationIssue {
-  const { message, path } = (typeof issue === 'object' && issue !== null ? issue : {}) as {
+  const { message, path, errors, issues } = (typeof issue === 'object' && issue !== null ? issue : {}) as {
     message?: unknown
     path?: unknown
+    errors?: unknown
+    issues?: unknown
   }
+  const text = typeof message === 'string' ? message : safeStringify(message ?? issue, 200)
+  const branches = Array.isArray(errors) ? errors : Array.isArray(issues) ? issues.map((branch) => [branch]) : []
+  const found = branches
+    .slice(0, maxBranchesShown)
+    .map((branch) => (Array.isArray(branch) ? branch[0] : undefined)?.message)
+    .filter((branchMessage): branchMessage is string => typeof branchMessage === 'string')
   return {
     path: Array.isArray(path) ? pathKeys(path) : [],
-    message: typeof message === 'string' ? message : safeStringify(message ?? issue, 200),
+    message: found.length === 0 ? text : `${text} (${found.map((line) => line.slice(0, 200)).join('; or ')})`,
   }
 }
+
+/** The most branches of a union an issue names what they found. */
+const maxBranchesShown = 5
 
 /**
  * The most segments of a path an issue keeps: no value a Function is handed is nested that deep, and a path as long as
@@ -176,5 +191,7 @@ function pathKeys(path: unknown[]): PropertyKey[] {
 
 function toPathKey(segment: unknown): PropertyKey {
   const key = typeof segment === 'object' && segment !== null ? (segment as { key?: unknown }).key : segment
-  return typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol' ? key : String(key)
+  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol') return key
+  // An item of a set has no key (valibot says `null`); a map's key may be any value, an object without a prototype too.
+  return key === null ? '(item)' : safeStringify(key, 60)
 }
