@@ -450,6 +450,27 @@ describe('assertJsonSafe', () => {
   })
 })
 
+describe('a durable step given a large input', () => {
+  it('runs and replays an input larger than a journal entry may be, of which only the digest is kept', async () => {
+    let runs = 0
+    const step = defineFunction({
+      name: 'step',
+      durable: true,
+      run: (prompt: string) => {
+        runs += 1
+        return prompt.length
+      },
+    })
+    const journal = new MemoryJournal()
+    const prompt = 'p'.repeat(1_500_000)
+    expect(await step.invoke(prompt, { runId: 'big', journal })).toBe(1_500_000)
+    expect(await step.invoke(prompt, { runId: 'big', journal })).toBe(1_500_000)
+    expect(runs).toBe(1)
+    const error = await step.invoke('p'.repeat(17 * 1024 * 1024), { runId: 'bigger', journal }).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/more than the 16777216 bytes allowed/)
+  })
+})
+
 describe('a step replayed in the tree that ran it', () => {
   it('is paid once: a retried parent replaying its durable child does not count the child again', async () => {
     let paid = 0

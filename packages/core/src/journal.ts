@@ -129,7 +129,7 @@ function fieldProblem(value: unknown): string | undefined {
     if (typeof kind !== 'string') return 'kind is not a string'
     if (input !== undefined && typeof input !== 'string') return 'input is not a string'
     const issues: ValidationIssue[] = []
-    collectJsonIssues(output, ['output'], new Set(), { issues, size: 0 })
+    collectJsonIssues(output, ['output'], new Set(), { issues, size: 0, limit: maxJsonBytes })
     if (issues[0] !== undefined) return `${issues[0].path.join('.')}: ${issues[0].message}`
     if (!Number.isFinite(at)) return 'at is not a finite number'
     if (usage !== undefined) {
@@ -156,18 +156,22 @@ const maxJsonBytes = 1024 * 1024
 /**
  * Throws a {@link ValidationError} naming the path of every part of `value` that JSON would not carry to another
  * process as it is — a BigInt, a function, a symbol, `NaN` or `Infinity`, `undefined` in a list, a cycle, a class
- * instance (a `Date`, a `Map`, an object of your own class) — or when its JSON is larger than 1 MiB.
+ * instance (a `Date`, a `Map`, an object of your own class) — or when its JSON is larger than `maxBytes` (1 MiB).
  * Plain objects, arrays, strings, finite numbers, booleans and `null` pass.
  */
-export function assertJsonSafe(value: unknown, where: { readonly functionName: string; readonly state: string }): void {
-  const walk: JsonWalk = { issues: [], size: 0 }
+export function assertJsonSafe(
+  value: unknown,
+  where: { readonly functionName: string; readonly state: string },
+  maxBytes: number = maxJsonBytes,
+): void {
+  const walk: JsonWalk = { issues: [], size: 0, limit: maxBytes }
   const issues = walk.issues
   collectJsonIssues(value, [], new Set(), walk)
   if (issues.length === 0) {
     try {
       const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
-      if (bytes <= maxJsonBytes) return
-      issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxJsonBytes} allowed` })
+      if (bytes <= maxBytes) return
+      issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxBytes} allowed` })
     } catch (cause) {
       // A getter that answers another value when JSON reads it again (a BigInt, or a throw).
       issues.push({ path: [], message: unreadable(cause) })
@@ -205,19 +209,20 @@ const maxJsonIssues = 20
 interface JsonWalk {
   readonly issues: ValidationIssue[]
   size: number
+  readonly limit: number
 }
 /** What JSON cannot carry, by `typeof`; a number that is not finite is named by itself. */
 const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
 
 function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<object>, walk: JsonWalk): void {
   const issues = walk.issues
-  if (issues.length >= maxJsonIssues || walk.size > maxJsonBytes) return
+  if (issues.length >= maxJsonIssues || walk.size > walk.limit) return
   // A key and its quotes, or a separator; the value's own text below.
   const key = path.at(-1)
   walk.size += typeof key === 'string' ? key.length + 4 : 1
   walk.size += typeof value === 'string' ? value.length + 2 : typeof value === 'object' ? 2 : 4
-  if (walk.size > maxJsonBytes) {
-    issues.push({ path: [], message: `its JSON is more than the ${maxJsonBytes} bytes allowed` })
+  if (walk.size > walk.limit) {
+    issues.push({ path: [], message: `its JSON is more than the ${walk.limit} bytes allowed` })
     return
   }
   const problem =

@@ -57,6 +57,8 @@ const maxRunDepth = 1_000
  * levels a run starts on a fresh stack instead, and no depth up to {@link maxRunDepth} can overflow it.
  */
 const freshStackEvery = 64
+/** The largest JSON of a durable step's input, of which a journal keeps the digest only. */
+const maxDigestedInputBytes = 16 * 1024 * 1024
 /** Runs of one tree in progress at once, by default; past it a graph is taken to be fanning out into itself. */
 const defaultMaxConcurrentRuns = 100_000
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
@@ -592,7 +594,8 @@ class Run {
       // The digest of the input as given, before any code could change it (a step appending to its chat history).
       let inputDigest = ''
       if (journal !== undefined) {
-        assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' })
+        // Only its digest is kept: an input may be larger than what a journal keeps (a long prompt), up to 16 MiB.
+        assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' }, maxDigestedInputBytes)
         inputDigest = hashJson(this.input)
         const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
