@@ -363,6 +363,26 @@ describe('TinyLLMError.fromJSON', () => {
     expect(JSON.parse(JSON.stringify(wrapped)).cause).toEqual({ name: 'TinyLLMError', message: 'm' })
   })
 
+  it('are made, and read back, from whatever plain JavaScript hands them, without a TypeError', () => {
+    expect(new TinyLLMError(undefined as never).message).toBe('')
+    expect(new TinyLLMError({} as never).message).toBe('')
+    const noIssues = new ValidationError({ functionName: 'f', state: 'input_validation' } as never)
+    expect(noIssues.issues).toEqual([])
+    expect(noIssues.message).toBe('f: invalid input (input_validation, 0 issues)\n')
+    const unreadable = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys')
+        },
+      },
+    )
+    const error = TinyLLMError.fromJSON(unreadable)
+    expect(TinyLLMError.isInstance(error)).toBe(true)
+    expect(error.message).toBe('an error that could not be read back: Error: no keys')
+    expect(TinyLLMError.fromJSON(Symbol('s')).message).toBe('Symbol(s)')
+  })
+
   it('quote a value whose parts are shared many times over by what they show: each part is read while text is shown', async () => {
     let reads = 0
     let shared: unknown = 'x'

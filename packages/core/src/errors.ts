@@ -36,12 +36,17 @@ export class TinyLLMError extends Error {
 
   constructor(options: TinyLLMErrorOptions) {
     // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
-    // trees and terminals: secrets are replaced as in a log line.
-    super(redactString(options.message), options.cause === undefined ? undefined : { cause: options.cause })
-    this.functionName = options.functionName
-    this.state = options.state
-    this.retryable = options.retryable ?? false
-    this.retryAfterMs = options.retryAfterMs
+    // trees and terminals: secrets are replaced as in a log line. An error made without options (from plain
+    // JavaScript) is an error all the same, with an empty message.
+    const message = options?.message
+    super(
+      typeof message === 'string' ? redactString(message) : message === undefined ? '' : safeStringify(message, 1_000),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.functionName = options?.functionName
+    this.state = options?.state
+    this.retryable = options?.retryable ?? false
+    this.retryAfterMs = options?.retryAfterMs
   }
 
   /**
@@ -96,26 +101,33 @@ export class TinyLLMError extends Error {
    * TimeoutError.isInstance(error) // true; error.kind, error.timeoutMs and error.retryable as they were
    */
   static fromJSON(json: unknown): TinyLLMError {
-    const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<
-      string,
-      unknown
-    >
-    const name = typeof data.name === 'string' && errorClasses.has(data.name) ? data.name : 'TinyLLMError'
-    const error = Object.create((errorClasses.get(name) ?? TinyLLMError).prototype) as TinyLLMError
-    const define = (key: string, value: unknown, enumerable: boolean): void => {
-      Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
+    try {
+      return rehydrate(json)
+    } catch (cause) {
+      // Not JSON: a Proxy or a getter that throws, a symbol.
+      return new TinyLLMError({ message: `an error that could not be read back: ${describeThrown(cause)}`, cause })
     }
-    for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
-    // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
-    // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
-    define('name', typeof data.name === 'string' ? redactAndCut(data.name, 200) : name, true)
-    define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
-    define('retryable', data.retryable === true, true)
-    define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
-    return error
   }
 }
 brandError(TinyLLMError, 'TinyLLMError')
+
+/** The error {@link TinyLLMError.fromJSON} reads back from `json`; throws what reading it throws. */
+function rehydrate(json: unknown): TinyLLMError {
+  const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<string, unknown>
+  const name = typeof data.name === 'string' && errorClasses.has(data.name) ? data.name : 'TinyLLMError'
+  const error = Object.create((errorClasses.get(name) ?? TinyLLMError).prototype) as TinyLLMError
+  const define = (key: string, value: unknown, enumerable: boolean): void => {
+    Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
+  }
+  for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
+  // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
+  // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
+  define('name', typeof data.name === 'string' ? redactAndCut(data.name, 200) : name, true)
+  define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
+  define('retryable', data.retryable === true, true)
+  define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
+  return error
+}
 /**
  * Gives an error class its own `isInstance`, recognised across duplicated copies of its package through a `Symbol.for`
  * marker (where `instanceof` fails), and lets {@link TinyLLMError.fromJSON} rehydrate it. Every tinyllm error class is
@@ -299,13 +311,15 @@ export class ValidationError extends TinyLLMError {
         : state === 'output_validation' || state === 'processing_output'
           ? 'output'
           : 'value'
-    const lines = describeIssues(options.issues, maxListedIssues).map((line) => `  - ${line}`)
+    // Issues read from plain JavaScript may be missing: none is listed then, never a TypeError.
+    const issues = Array.isArray(options.issues) ? options.issues : []
+    const lines = describeIssues(issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
       ...locationOf(options),
       cause: options.cause,
-      message: `${options.functionName}: invalid ${what} (${options.state}, ${options.issues.length} issue${options.issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
+      message: `${options.functionName}: invalid ${what} (${options.state}, ${issues.length} issue${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
     })
-    this.issues = options.issues
+    this.issues = issues
   }
 
   /**

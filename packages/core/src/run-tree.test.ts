@@ -108,6 +108,16 @@ describe('formatRunTree', () => {
     )
   })
 
+  it('refuses options whose reading throws with a ConfigurationError', async () => {
+    const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
+    const options = {
+      get colors(): boolean {
+        throw new Error('no colours')
+      },
+    }
+    expect(() => formatRunTree(record, options)).toThrow(ConfigurationError)
+  })
+
   it('prints an error read back from JSON whatever its fields hold, on one line of at most 1,000 characters', async () => {
     const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
     const odd = { toString: 1 }

@@ -1,6 +1,6 @@
 import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkOneOf } from './options.js'
+import { checkBoolean, checkKnownOptions, checkOneOf, unreadableOption } from './options.js'
 import type { RunRecord } from './run-record.js'
 
 /** How {@link formatRunTree} renders. */
@@ -40,9 +40,16 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
  * // …
  */
 export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions = {}): string {
-  checkKnownOptions(options, formatOptionKeys, 'formatRunTree')
-  const colors = checkBoolean(options.colors, 'colors', 'formatRunTree')
-  const mode = checkOneOf(options.states, 'states', ['full', 'compact'], 'formatRunTree') ?? 'compact'
+  let colors: boolean | undefined
+  let mode: 'full' | 'compact'
+  try {
+    checkKnownOptions(options, formatOptionKeys, 'formatRunTree')
+    colors = checkBoolean(options.colors, 'colors', 'formatRunTree')
+    mode = checkOneOf(options.states, 'states', ['full', 'compact'], 'formatRunTree') ?? 'compact'
+  } catch (error) {
+    // Options whose reading throws (a getter, a Proxy) are bad options too.
+    throw unreadableOption(error, 'options', 'formatRunTree')
+  }
   const lines: string[] = []
   const paint = (code: keyof typeof ansi, text: string): string =>
     colors === true ? `${ansi[code]}${text}${ansi.reset}` : text
