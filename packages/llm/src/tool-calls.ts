@@ -79,7 +79,8 @@ function readToolCall(call: ToolCall): { id: string; name: string; text: string 
 
 /**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty
- * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues);
+ * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json`, or `invalid-arguments` (with issues)
+ * when they are not a JSON object (`5`, `"5"`, a list, `null`) or do not match the schema;
  * something that is not a tool call is a ConfigurationError.
  *
  * @example
@@ -102,6 +103,18 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
       toolName: name,
       toolCallId: id,
       cause,
+    })
+  }
+  // Tool arguments are a JSON object by every provider's spec: a number, a string or a list is no set of arguments.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`
+    const message = `must be a JSON object, got ${kind}`
+    throw new ToolCallError({
+      reason: 'invalid-arguments',
+      message: `the arguments of tool call ${safeStringify(id, 100)} (${safeStringify(name, 100)}) ${message}`,
+      toolName: name,
+      toolCallId: id,
+      issues: [{ path: [], message }],
     })
   }
   if (schema === undefined) return value as StandardSchemaV1.InferOutput<Schema>
