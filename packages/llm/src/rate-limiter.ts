@@ -357,10 +357,15 @@ export class RateLimiter implements RateLimiterLike {
 
   /**
    * Pauses every acquisition for `ms` (clamped to `maxCoolDownMs`), e.g. after a 429 with `retry-after`. Cool-downs
-   * overlap rather than add up: the pause ends at the latest end asked for.
+   * overlap rather than add up: the pause ends at the latest end asked for; `0` pauses nothing. A pause that is not a
+   * finite number ≥ 0 (`NaN`, `Infinity`, `-1`, `'5'`) is a ConfigurationError, not a call quietly ignored.
    */
   coolDown(ms: number): void {
-    if (!(ms > 0)) return
+    const rule = { min: 0, unit: 'ms' }
+    if (checkNumber(ms, 'ms', rule, `${owner}.coolDown`) === undefined) {
+      throw optionError('ms', 'a number of ms ≥ 0', ms, `${owner}.coolDown`)
+    }
+    if (ms === 0) return
     const until = this.clock.now() + Math.min(ms, this.maxCoolDownMs)
     if (until <= this.coolDownUntil) return
     this.coolDownUntil = until
