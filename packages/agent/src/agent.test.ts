@@ -914,6 +914,55 @@ describe('Agent: streaming', () => {
     })
   })
 
+  it('leaving the loop before the run ended cancels the run: the tool running sees the abort', async () => {
+    let toolStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => {
+      toolStarted = resolve
+    })
+    let toolAborted = false
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Waits until it is cancelled',
+      input: z.object({}),
+      run: (_arguments, context) =>
+        new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => {
+            toolAborted = true
+            reject(context.signal.reason)
+          })
+          toolStarted()
+        }),
+    })
+    const { model, llm } = scripted({ toolCalls: [call('slow', {})] }, 'Never reached.')
+    const agent = new Agent({ name: 'reviewer', model: llm, tools: [slow] })
+    const outside = new AbortController()
+    const stream = agent.stream('go', { signal: outside.signal })
+    for await (const event of stream) {
+      if (event.type === 'tool-call-started') {
+        await started
+        break
+      }
+    }
+    const error = await stream.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+    expect(toolAborted).toBe(true)
+    expect(model.calls).toHaveLength(1)
+    expect(outside.signal.aborted).toBe(false)
+  })
+
+  it('reading a stream to its end cancels nothing, and the signal given to stream still cancels the run', async () => {
+    const { llm } = scripted('Done.')
+    const stream = agentWith(llm).stream('Review A-17')
+    for await (const _event of stream) {
+    }
+    expect((await stream.result).status).toBe('complete')
+    const controller = new AbortController()
+    controller.abort(new Error('stop'))
+    const aborted = agentWith(scripted('Done.').llm).stream('Review A-17', { signal: controller.signal })
+    const error = await aborted.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+  })
+
   it('options that cannot be read end the stream with the ConfigurationError invoke gives', async () => {
     const { llm } = scripted('unused')
     const hostile = new Proxy(

@@ -1,6 +1,7 @@
 import {
   assertJsonSafe,
   BudgetExceededError,
+  CancelScope,
   ConfigurationError,
   checkKnownOptions,
   checkNumber,
@@ -292,19 +293,36 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
 
   /**
    * Runs the agent streaming its progress: iterate the result for {@link AgentEvent}s, await its `result` for the
-   * outcome. The same run as `invoke`, events included.
+   * outcome. The same run as `invoke`, events included. Leaving the loop before the run ended (a `break`, a `return`,
+   * a throw in the loop's body) cancels the run: what it is doing stops, and `result` rejects with an `AbortError`.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
-    return streamRun((push: (event: AgentEvent) => void) => {
-      let streaming: InvokeOptions
-      try {
-        streaming = { ...options, stream: push as (part: unknown) => void }
-      } catch (error) {
-        // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
-        return Promise.reject(unreadableOption(error, 'options', this.name))
-      }
-      return this.invoke(input, streaming)
-    })
+    let scope: CancelScope | undefined
+    return streamRun(
+      (push: (event: AgentEvent) => void) => {
+        let streaming: InvokeOptions
+        try {
+          streaming = { ...options, stream: push as (part: unknown) => void }
+        } catch (error) {
+          // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
+          return Promise.reject(unreadableOption(error, 'options', this.name))
+        }
+        try {
+          // The caller's signal still cancels the run; leaving the loop does too.
+          scope = new CancelScope(undefined, { signal: streaming.signal, manual: true })
+          streaming = { ...streaming, signal: scope.signal }
+        } catch {
+          // A signal that is not one: `invoke` refuses it with its typed error.
+        }
+        const run = this.invoke(input, streaming)
+        run.then(
+          () => scope?.dispose(),
+          () => scope?.dispose(),
+        )
+        return run
+      },
+      () => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`)),
+    )
   }
 
   /**

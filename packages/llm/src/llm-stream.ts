@@ -28,6 +28,8 @@ export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> 
 /**
  * Streams a run: `start` starts it with a `push` to hand each part to the reader (a Function's `stream` option) and
  * returns the run's promise. How `LLMCall.stream` and `Agent.stream` are built, for a Function of your own that streams.
+ * `onLeave`, if given, is called once when the reader leaves the loop before the run ended (a `break`, a `return`, a
+ * throw in the loop's body): to cancel the run, say.
  *
  * @example
  * stream(input: Input, options?: InvokeOptions): ResultStream<string, Output> {
@@ -36,8 +38,9 @@ export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> 
  */
 export function streamRun<Part, Result>(
   start: (push: (part: Part) => void) => Promise<Result>,
+  onLeave?: () => void,
 ): ResultStream<Part, Result> {
-  const channel = new PartChannel<Part>()
+  const channel = new PartChannel<Part>(onLeave)
   let result: Promise<Result>
   try {
     // A start written without async may answer a value, or another realm's promise: the result is a promise all the same.
@@ -95,6 +98,8 @@ class PartChannel<Part> implements AsyncIterator<Part> {
   private detached = false
   private waiting: Array<Waiting<Part>> = []
 
+  constructor(private readonly onLeave: (() => void) | undefined) {}
+
   readonly push = (part: Part): void => {
     if (this.ended || this.detached) return
     const waiting = this.waiting.shift()
@@ -137,10 +142,12 @@ class PartChannel<Part> implements AsyncIterator<Part> {
   }
 
   return(): Promise<IteratorResult<Part>> {
+    const leaving = !this.ended && !this.detached
     this.detached = true
     this.buffer = []
     this.head = 0
     for (const waiting of this.takeWaiting()) waiting.resolve({ value: undefined, done: true })
+    if (leaving) this.onLeave?.()
     return Promise.resolve({ value: undefined, done: true })
   }
 
