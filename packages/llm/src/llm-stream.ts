@@ -1,5 +1,5 @@
 import type { InvokeOptions } from '@tinyllm/core'
-import type { ChatStreamPart } from './chat-model.js'
+import type { ChatChoice, ChatStreamPart } from './chat-model.js'
 
 /** A piece of a streamed answer as an LLMCall hands it out: text or tool-call arguments, as they arrive. */
 export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' | 'reasoning-delta' }>
@@ -24,6 +24,20 @@ export interface ResultStream<Part, Result> extends AsyncIterable<Part> {
  * const text = await stream.result
  */
 export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> {}
+
+/** A choice's tool calls as stream parts, each whole in one delta: how a result that is already complete streams. */
+export function toolCallDeltas(
+  choice: ChatChoice,
+): Array<Extract<ChatStreamPart, { readonly type: 'tool-call-delta' }>> {
+  return (choice.message.toolCalls ?? []).map((call, toolCallIndex) => ({
+    type: 'tool-call-delta',
+    choiceIndex: choice.index,
+    toolCallIndex,
+    id: call.id,
+    name: call.name,
+    argumentsDelta: call.arguments,
+  }))
+}
 
 /**
  * Streams a run: `start` starts it with a `push` to hand each part to the reader (a Function's `stream` option) and
