@@ -329,6 +329,28 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect(told.endsWith('; … and 5 more')).toBe(true)
   })
 
+  it('a tool name or call id of a megabyte is quoted cut short in what the model is told and in the error', async () => {
+    const huge = 'i'.repeat(1_000_000)
+    const { model, llm } = scripted(
+      { toolCalls: [call(huge, {})] },
+      { toolCalls: [call('lookup_applicant', '{bad', huge)] },
+      'Fine.',
+    )
+    const outcome = await agentWith(llm).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Fine.' })
+    const told = (model.calls[2]?.messages ?? []).slice(1).map((message) => String(message.content))
+    expect(told).toHaveLength(3)
+    expect(told[0]).toContain(`"${'i'.repeat(50)}`)
+    expect(told[2]).toContain('not valid JSON')
+    for (const content of told) expect(content.length).toBeLessThan(2_000)
+    const { llm: failing } = scripted({ toolCalls: [call('lookup_applicant', '{bad', huge)] })
+    const error = await agentWith(failing, { onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(ToolCallError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message.length).toBeLessThan(2_000)
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')

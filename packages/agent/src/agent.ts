@@ -15,6 +15,7 @@ import {
   type RunContext,
   type StandardSchemaV1,
   StepLimitError,
+  safeStringify,
   TinyLLMError,
   unreadableOption,
   ValidationError,
@@ -549,7 +550,7 @@ class AgentRun {
       const names = agent.toolDefinitions.map((tool) => tool.name).join(', ')
       this.conversation.push({
         role: 'user',
-        content: `(${agent.name}) Your last answer called the tool "${error.toolName}", which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
+        content: `(${agent.name}) Your last answer called the tool ${safeStringify(error.toolName, 100)}, which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
       })
       // The turn ended as every turn does, for a stream to close the step it opened; none of its calls runs.
       this.emit({ type: 'step-finished', step, finishReason: 'tool_calls', toolCalls: 0, usage: undefined })
@@ -609,7 +610,7 @@ class AgentRun {
       if (offered === undefined) {
         const error = new ToolCallError({
           reason: 'unknown-tool',
-          message: `the model called tool ${JSON.stringify(call.name)}, which does not exist (the tools are: ${[...this.offered.keys()].join(', ')})`,
+          message: `the model called tool ${safeStringify(call.name, 100)}, which does not exist (the tools are: ${[...this.offered.keys()].join(', ')})`,
           toolName: call.name,
           toolCallId: call.id,
           availableTools: [...this.offered.keys()],
@@ -839,7 +840,7 @@ class AgentRun {
     if (typeof answer === 'boolean') return answer
     throw optionError(
       'needsApproval',
-      `true or false (its answer for call ${JSON.stringify(call.id)})`,
+      `true or false (its answer for call ${safeStringify(call.id, 100)})`,
       answer,
       call.name,
     )
@@ -928,7 +929,7 @@ function parseArguments(call: ToolCall, agentName: string): unknown {
   } catch (cause) {
     throw new ToolCallError({
       reason: 'invalid-json',
-      message: `the arguments of tool call ${JSON.stringify(call.id)} (${call.name}) are not valid JSON (${(cause as Error).message})`,
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are not valid JSON (${(cause as Error).message})`,
       toolName: call.name,
       toolCallId: call.id,
       functionName: agentName,
