@@ -57,9 +57,20 @@ export function describeGraph(source: Describable | FunctionNode): FlowGraph {
     const root = builder.add(isDescribable(source) ? source.describe() : source, undefined, 'source')
     return { root: root.id, nodes: builder.nodes, edges: builder.edges }
   } catch (error) {
+    // A composition nested so deep that describing it ran out of stack (each describe() calls its children's) is
+    // refused as too deep, as a node past maxGraphDepth is.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw tooDeep()
     // A describe() or a node whose reading throws (a getter, a Proxy), at any depth, is bad input, not a crash.
     throw unreadableOption(error, 'source', 'describeGraph')
   }
+}
+
+function tooDeep(): ConfigurationError {
+  return new ConfigurationError({
+    option: 'source',
+    message: `source is nested more than ${maxGraphDepth} levels deep, deeper than a graph is drawn`,
+    functionName: 'describeGraph',
+  })
 }
 
 function isDescribable(source: Describable | FunctionNode): source is Describable {
@@ -100,13 +111,7 @@ class GraphBuilder {
     // A node object built by hand may hold itself; drawing it would never end.
     if (this.drawing.has(node))
       throw optionError(path, 'a graph node that does not contain itself', node, 'describeGraph')
-    if (this.drawing.size >= maxGraphDepth) {
-      throw new ConfigurationError({
-        option: 'source',
-        message: `source is nested more than ${maxGraphDepth} levels deep, deeper than a graph is drawn`,
-        functionName: 'describeGraph',
-      })
-    }
+    if (this.drawing.size >= maxGraphDepth) throw tooDeep()
     this.drawing.add(node)
     try {
       return this.addNode(node, parent, path)
