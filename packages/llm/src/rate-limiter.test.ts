@@ -261,6 +261,24 @@ describe('RateLimiter', () => {
     expect(limiter.status().coolDownMs).toBe(500)
   })
 
+  it('refuses to settle tokens that are not a finite number >= 0, keeping the permit as it was', async () => {
+    const limiter = new RateLimiter({ tokensPerMinute: 1_000, clock: new FakeClock() })
+    const permit = await limiter.acquire({ tokens: 100 })
+    for (const tokens of [Number.NaN, Number.POSITIVE_INFINITY, -1, '5', undefined]) {
+      let error: unknown
+      try {
+        limiter.settle(permit, tokens as never)
+      } catch (thrown) {
+        error = thrown
+      }
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).message).toMatch(/^RateLimiter\.settle: actualTokens must be /)
+    }
+    expect(limiter.status().tokens).toBe(100)
+    limiter.settle(permit, 40)
+    expect(limiter.status().tokens).toBe(40)
+  })
+
   it('without limits, only cool-downs make callers wait', async () => {
     const clock = new FakeClock()
     const limiter = new RateLimiter({ clock })
