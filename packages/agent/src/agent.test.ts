@@ -529,6 +529,28 @@ describe('Agent: approval', () => {
     expect(toolMessages(model, 1).map((message) => message.toolCallId)).toEqual(['look', 'mail'])
   })
 
+  it('refuses a decision with a key it does not know (a misspelt arguments), running nothing', async () => {
+    sends.length = 0
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('Review and tell Ada')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const edited = { to: 'bob@example.com', body: 'Edited' }
+    for (const key of ['argument', 'args']) {
+      const error = await agent
+        .resume(paused, { mail: { approved: true, [key]: edited } as never })
+        .catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ValidationError).issues).toEqual([
+        {
+          path: ['approvals', 'mail', key],
+          message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
+        },
+      ])
+    }
+    expect(sends).toEqual([])
+  })
+
   it('resume with deny tells the model, and edited arguments replace the model’s in the conversation', async () => {
     sends.length = 0
     const denied = script()
