@@ -303,6 +303,21 @@ describe('Decision in the original Python tiny-llm’s style', () => {
 })
 
 describe('Decision configuration', () => {
+  it('reads decide once, so the decide step is the function that was checked', async () => {
+    let reads = 0
+    const options = {
+      name: 'D',
+      choices: ['good', 'bad'],
+      get decide() {
+        reads += 1
+        return reads === 1 ? () => 'good' : 'not a function'
+      },
+    }
+    const decision = new Decision(options as never)
+    expect(reads).toBe(1)
+    expect(await decision.invoke({})).toEqual({ decision: 'good' })
+  })
+
   const decide = (): string => 'good'
   const cases: Array<[string, () => unknown, string, string]> = [
     [

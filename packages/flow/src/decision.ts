@@ -191,10 +191,10 @@ export class Decision<
       const ownRun = this.run
       const overridesRun = ownRun !== Decision.prototype.run
       const overridesDecide = this.decide !== Decision.prototype.decide
-      if (options.decide !== undefined && typeof options.decide !== 'function') {
-        throw optionError('decide', 'a function', options.decide, name)
-      }
-      const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
+      // Read once: a getter cannot answer the check a function and the decide step something else.
+      const decide: unknown = options.decide
+      if (decide !== undefined && typeof decide !== 'function') throw optionError('decide', 'a function', decide, name)
+      const given = Number(overridesRun) + Number(overridesDecide) + Number(decide !== undefined)
       if (given !== 1) {
         throw new ConfigurationError({
           option: 'decide',
@@ -205,7 +205,7 @@ export class Decision<
           functionName: name,
         })
       }
-      this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : options.decide
+      this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : (decide as DecideFunction<Input>)
       if (overridesRun) this.run = Decision.prototype.run
     } catch (error) {
       throw unreadableOption(error, 'options', name)
