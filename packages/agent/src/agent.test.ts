@@ -1069,6 +1069,22 @@ describe('Agent: streaming', () => {
 
 describe('Agent: configuration', () => {
   const { llm } = scripted('x')
+  it('keeps the model it checked: a getter answering another value later is never read again', async () => {
+    const { llm: checked } = scripted('From the checked model.')
+    let reads = 0
+    const agent = new Agent({
+      name: 'a',
+      tools: [lookup],
+      get model() {
+        reads += 1
+        return (reads === 1 ? checked : 'not a model') as never
+      },
+    })
+    expect(reads).toBe(1)
+    expect(agent.model).toBe(checked)
+    expect(await agent.invoke('go')).toMatchObject({ status: 'complete', output: 'From the checked model.' })
+  })
+
   it('refuses what it cannot run, naming the option', () => {
     const text = new LLMCall({ name: 'text', model: new ScriptedChatModel() })
     expect(() => new Agent({ name: 'a', model: text as never })).toThrow(/output: 'result'/)

@@ -207,7 +207,8 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           functionName: name,
         })
       }
-      this.model = options.model
+      // The model checked above, not the option read again: a getter cannot answer the check one model and keep another.
+      this.model = model as LLMCall<'result', never>
       this.instructions = options.instructions
       if (this.instructions !== undefined && typeof this.instructions !== 'string') {
         throw optionError('instructions', 'a string', this.instructions, name)
