@@ -10,6 +10,7 @@ import {
   Validator,
 } from '@tinyllm/core'
 import type { ChatResult, ToolCall, ToolDefinition } from './chat-model.js'
+import { locatedError } from './located-error.js'
 
 /**
  * Why a tool call is unusable: `unknown-tool` (the model named a tool the request did not offer), `invalid-json`
@@ -40,12 +41,7 @@ export class ToolCallError extends TinyLLMError {
     state?: string
     cause?: unknown
   }) {
-    super({
-      message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause: options.cause,
-    })
+    super(locatedError(options))
     this.reason = options.reason
     this.toolName = options.toolName
     this.toolCallId = options.toolCallId

@@ -1,4 +1,5 @@
 import { brandError, TinyLLMError } from '@tinyllm/core'
+import { locatedError } from '../located-error.js'
 
 /**
  * Why a template could not be rendered: `syntax` (unbalanced brace, bad placeholder name), `forbidden` (a path segment
@@ -45,12 +46,7 @@ export class TemplateError extends TinyLLMError {
     state?: string | undefined
     cause?: unknown
   }) {
-    super({
-      message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause: options.cause,
-    })
+    super(locatedError(options))
     this.reason = options.reason
     this.placeholder = options.placeholder
     const keys = options.availableKeys
