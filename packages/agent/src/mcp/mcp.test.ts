@@ -475,7 +475,7 @@ describe('MCP tools over stdio', () => {
     expect((tooLong as Error).message).toMatch(
       /^MCP server huge: it wrote a line to its stdout that is longer than the 10485760 bytes the MCP SDK reads: "(head ?)+… \(stdout carries/,
     )
-  })
+  }, 120_000)
 
   it('a schema naming a property every object inherits (constructor, toString, valueOf) checks what the value has', async () => {
     const odd = await connectMCPServer({
