@@ -143,7 +143,8 @@ export function checkConnectionOptions(
 }
 
 /** A string option, or absent; anything else is refused by its type alone, so a key given by mistake is never shown. */
-function checkString(value: unknown, option: string, owner: string): void {
+/** Throws a ConfigurationError naming `option` unless `value` is a string or absent; the value is named by its type only. */
+export function checkString(value: unknown, option: string, owner: string): void {
   if (value === undefined || typeof value === 'string') return
   throw new ConfigurationError({
     option,
