@@ -88,6 +88,11 @@ describe('renderTemplate', () => {
     expect(manyError.availableKeysLeftOut).toBe(99_950)
     expect(manyError.message).toMatch(/key_49, … \(100000 in all\)$/)
     expect(JSON.stringify(manyError).length).toBeLessThan(5_000)
+    // A secret the cut falls inside is replaced whole, before the cut: no part of it shows.
+    const secret = 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'
+    const keyed = failure(() => renderTemplate('{message}', { [`${'x'.repeat(50)} ${secret}`]: 1 }))
+    for (const shown of [keyed.message, ...(keyed.availableKeys ?? [])]) expect(shown).not.toContain('sk-proj-Abc')
+    expect(keyed.availableKeys).toEqual([`${'x'.repeat(50)} [REDACTED]`])
     const built = new TemplateError({ reason: 'missing', message: 'm', availableKeys: Object.keys(many) })
     expect(built.availableKeys).toHaveLength(50)
     expect(built.availableKeysLeftOut).toBe(99_950)

@@ -1,4 +1,5 @@
 import { brandError, TinyLLMError } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
 import { locatedError } from '../located-error.js'
 
 /**
@@ -14,9 +15,12 @@ export const maxListedKeys = 50
 /** Keys come from the input: a TemplateError holds, and its message quotes, each one up to this many characters. */
 export const maxQuotedKeyLength = 64
 
-/** A key as a TemplateError holds and quotes it: cut at {@link maxQuotedKeyLength} characters, marked by `…`. */
+/**
+ * A key as a TemplateError holds and quotes it: cut at {@link maxQuotedKeyLength} characters, marked by `…`, its
+ * secrets replaced before the cut, so that no part of one shows where the cut falls inside it.
+ */
 export function quotedKey(key: string): string {
-  return key.length > maxQuotedKeyLength ? `${key.slice(0, maxQuotedKeyLength)}…` : key
+  return key.length > maxQuotedKeyLength ? redactAndCut(key, maxQuotedKeyLength) : key
 }
 
 /**
