@@ -50,7 +50,7 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
             if (unknown !== undefined) {
               issues.push({
                 message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
-                path: ['approvals', id, unknown.length > 64 ? `${unknown.slice(0, 64)}…` : unknown],
+                path: ['approvals', id, unknown],
               })
             }
             const approved = (decision as { approved?: unknown } | null)?.approved

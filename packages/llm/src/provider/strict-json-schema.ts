@@ -1,4 +1,5 @@
 import { ConfigurationError, optionError } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
 import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
 import type { JsonSchema } from '../json-schema.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -144,7 +145,7 @@ function strictNode(node: unknown, path: string, state: StrictState): unknown {
       ? `is nested more than ${maxSchemaDepth} levels deep`
       : undefined
   if (problem !== undefined) {
-    const where = path.length > 200 ? `${path.slice(0, 200)}…` : path
+    const where = redactAndCut(path, 200)
     throw new ConfigurationError({
       option: state.option,
       message: `${state.option}: the schema at ${where} ${problem}`,
