@@ -4,6 +4,9 @@ import type { AgentInput } from './agent-outcome.js'
 /** The most issues an agent's input is refused with: past them, looking further only costs time. */
 const maxIssues = 20
 
+/** The keys of a decision on a call awaiting approval. */
+const decisionKeys: ReadonlySet<string> = new Set(['approved', 'arguments', 'reason'])
+
 /**
  * An agent's input, checked cheaply (each turn's LLMCall checks the messages themselves; here, only what the agent
  * reads before it: each message is an object, and the tool calls and results that tie a paused run's calls to their
@@ -39,6 +42,17 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
           issues.push({ message: 'expected decisions by tool call id', path: ['approvals'] })
         } else {
           for (const [id, decision] of Object.entries(approvals)) {
+            // A misspelt key (`argument`, `args`) would run the call with the model's arguments, not the edited ones.
+            const unknown =
+              typeof decision === 'object' && decision !== null
+                ? Object.keys(decision).find((key) => !decisionKeys.has(key))
+                : undefined
+            if (unknown !== undefined) {
+              issues.push({
+                message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
+                path: ['approvals', id, unknown],
+              })
+            }
             const approved = (decision as { approved?: unknown } | null)?.approved
             if (typeof approved !== 'boolean') {
               issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })

@@ -329,6 +329,28 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect(told.endsWith('; … and 5 more')).toBe(true)
   })
 
+  it('a tool name or call id of a megabyte is quoted cut short in what the model is told and in the error', async () => {
+    const huge = 'i'.repeat(1_000_000)
+    const { model, llm } = scripted(
+      { toolCalls: [call(huge, {})] },
+      { toolCalls: [call('lookup_applicant', '{bad', huge)] },
+      'Fine.',
+    )
+    const outcome = await agentWith(llm).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Fine.' })
+    const told = (model.calls[2]?.messages ?? []).slice(1).map((message) => String(message.content))
+    expect(told).toHaveLength(3)
+    expect(told[0]).toContain(`"${'i'.repeat(50)}`)
+    expect(told[2]).toContain('not valid JSON')
+    for (const content of told) expect(content.length).toBeLessThan(2_000)
+    const { llm: failing } = scripted({ toolCalls: [call('lookup_applicant', '{bad', huge)] })
+    const error = await agentWith(failing, { onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(ToolCallError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message.length).toBeLessThan(2_000)
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')
@@ -505,6 +527,28 @@ describe('Agent: approval', () => {
     ])
     expect(record.children[0]?.annotations).toMatchObject({ tool: 'send_email', approved: true })
     expect(toolMessages(model, 1).map((message) => message.toolCallId)).toEqual(['look', 'mail'])
+  })
+
+  it('refuses a decision with a key it does not know (a misspelt arguments), running nothing', async () => {
+    sends.length = 0
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('Review and tell Ada')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const edited = { to: 'bob@example.com', body: 'Edited' }
+    for (const key of ['argument', 'args']) {
+      const error = await agent
+        .resume(paused, { mail: { approved: true, [key]: edited } as never })
+        .catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ValidationError).issues).toEqual([
+        {
+          path: ['approvals', 'mail', key],
+          message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
+        },
+      ])
+    }
+    expect(sends).toEqual([])
   })
 
   it('resume with deny tells the model, and edited arguments replace the model’s in the conversation', async () => {
@@ -914,6 +958,55 @@ describe('Agent: streaming', () => {
     })
   })
 
+  it('leaving the loop before the run ended cancels the run: the tool running sees the abort', async () => {
+    let toolStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => {
+      toolStarted = resolve
+    })
+    let toolAborted = false
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Waits until it is cancelled',
+      input: z.object({}),
+      run: (_arguments, context) =>
+        new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => {
+            toolAborted = true
+            reject(context.signal.reason)
+          })
+          toolStarted()
+        }),
+    })
+    const { model, llm } = scripted({ toolCalls: [call('slow', {})] }, 'Never reached.')
+    const agent = new Agent({ name: 'reviewer', model: llm, tools: [slow] })
+    const outside = new AbortController()
+    const stream = agent.stream('go', { signal: outside.signal })
+    for await (const event of stream) {
+      if (event.type === 'tool-call-started') {
+        await started
+        break
+      }
+    }
+    const error = await stream.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+    expect(toolAborted).toBe(true)
+    expect(model.calls).toHaveLength(1)
+    expect(outside.signal.aborted).toBe(false)
+  })
+
+  it('reading a stream to its end cancels nothing, and the signal given to stream still cancels the run', async () => {
+    const { llm } = scripted('Done.')
+    const stream = agentWith(llm).stream('Review A-17')
+    for await (const _event of stream) {
+    }
+    expect((await stream.result).status).toBe('complete')
+    const controller = new AbortController()
+    controller.abort(new Error('stop'))
+    const aborted = agentWith(scripted('Done.').llm).stream('Review A-17', { signal: controller.signal })
+    const error = await aborted.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+  })
+
   it('options that cannot be read end the stream with the ConfigurationError invoke gives', async () => {
     const { llm } = scripted('unused')
     const hostile = new Proxy(
@@ -976,6 +1069,22 @@ describe('Agent: streaming', () => {
 
 describe('Agent: configuration', () => {
   const { llm } = scripted('x')
+  it('keeps the model it checked: a getter answering another value later is never read again', async () => {
+    const { llm: checked } = scripted('From the checked model.')
+    let reads = 0
+    const agent = new Agent({
+      name: 'a',
+      tools: [lookup],
+      get model() {
+        reads += 1
+        return (reads === 1 ? checked : 'not a model') as never
+      },
+    })
+    expect(reads).toBe(1)
+    expect(agent.model).toBe(checked)
+    expect(await agent.invoke('go')).toMatchObject({ status: 'complete', output: 'From the checked model.' })
+  })
+
   it('refuses what it cannot run, naming the option', () => {
     const text = new LLMCall({ name: 'text', model: new ScriptedChatModel() })
     expect(() => new Agent({ name: 'a', model: text as never })).toThrow(/output: 'result'/)

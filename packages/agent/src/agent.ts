@@ -1,6 +1,7 @@
 import {
   assertJsonSafe,
   BudgetExceededError,
+  CancelScope,
   ConfigurationError,
   checkKnownOptions,
   checkNumber,
@@ -14,6 +15,7 @@ import {
   type RunContext,
   type StandardSchemaV1,
   StepLimitError,
+  safeStringify,
   TinyLLMError,
   unreadableOption,
   ValidationError,
@@ -205,7 +207,8 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           functionName: name,
         })
       }
-      this.model = options.model
+      // The model checked above, not the option read again: a getter cannot answer the check one model and keep another.
+      this.model = model as LLMCall<'result', never>
       this.instructions = options.instructions
       if (this.instructions !== undefined && typeof this.instructions !== 'string') {
         throw optionError('instructions', 'a string', this.instructions, name)
@@ -292,19 +295,36 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
 
   /**
    * Runs the agent streaming its progress: iterate the result for {@link AgentEvent}s, await its `result` for the
-   * outcome. The same run as `invoke`, events included.
+   * outcome. The same run as `invoke`, events included. Leaving the loop before the run ended (a `break`, a `return`,
+   * a throw in the loop's body) cancels the run: what it is doing stops, and `result` rejects with an `AbortError`.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
-    return streamRun((push: (event: AgentEvent) => void) => {
-      let streaming: InvokeOptions
-      try {
-        streaming = { ...options, stream: push as (part: unknown) => void }
-      } catch (error) {
-        // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
-        return Promise.reject(unreadableOption(error, 'options', this.name))
-      }
-      return this.invoke(input, streaming)
-    })
+    let scope: CancelScope | undefined
+    return streamRun(
+      (push: (event: AgentEvent) => void) => {
+        let streaming: InvokeOptions
+        try {
+          streaming = { ...options, stream: push as (part: unknown) => void }
+        } catch (error) {
+          // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
+          return Promise.reject(unreadableOption(error, 'options', this.name))
+        }
+        try {
+          // The caller's signal still cancels the run; leaving the loop does too.
+          scope = new CancelScope(undefined, { signal: streaming.signal, manual: true })
+          streaming = { ...streaming, signal: scope.signal }
+        } catch {
+          // A signal that is not one: `invoke` refuses it with its typed error.
+        }
+        const run = this.invoke(input, streaming)
+        run.then(
+          () => scope?.dispose(),
+          () => scope?.dispose(),
+        )
+        return run
+      },
+      () => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`)),
+    )
   }
 
   /**
@@ -531,7 +551,7 @@ class AgentRun {
       const names = agent.toolDefinitions.map((tool) => tool.name).join(', ')
       this.conversation.push({
         role: 'user',
-        content: `(${agent.name}) Your last answer called the tool "${error.toolName}", which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
+        content: `(${agent.name}) Your last answer called the tool ${safeStringify(error.toolName, 100)}, which does not exist, so it was not run. The tools are: ${names}. Call one of them, or answer.`,
       })
       // The turn ended as every turn does, for a stream to close the step it opened; none of its calls runs.
       this.emit({ type: 'step-finished', step, finishReason: 'tool_calls', toolCalls: 0, usage: undefined })
@@ -591,7 +611,7 @@ class AgentRun {
       if (offered === undefined) {
         const error = new ToolCallError({
           reason: 'unknown-tool',
-          message: `the model called tool ${JSON.stringify(call.name)}, which does not exist (the tools are: ${[...this.offered.keys()].join(', ')})`,
+          message: `the model called tool ${safeStringify(call.name, 100)}, which does not exist (the tools are: ${[...this.offered.keys()].join(', ')})`,
           toolName: call.name,
           toolCallId: call.id,
           availableTools: [...this.offered.keys()],
@@ -821,7 +841,7 @@ class AgentRun {
     if (typeof answer === 'boolean') return answer
     throw optionError(
       'needsApproval',
-      `true or false (its answer for call ${JSON.stringify(call.id)})`,
+      `true or false (its answer for call ${safeStringify(call.id, 100)})`,
       answer,
       call.name,
     )
@@ -910,7 +930,7 @@ function parseArguments(call: ToolCall, agentName: string): unknown {
   } catch (cause) {
     throw new ToolCallError({
       reason: 'invalid-json',
-      message: `the arguments of tool call ${JSON.stringify(call.id)} (${call.name}) are not valid JSON (${(cause as Error).message})`,
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are not valid JSON (${(cause as Error).message})`,
       toolName: call.name,
       toolCallId: call.id,
       functionName: agentName,

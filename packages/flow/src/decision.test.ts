@@ -82,7 +82,7 @@ describe('Decision with branches', () => {
     expect(record.annotations).toEqual({})
   })
 
-  it('lists at most 20 choices, each cut to 60 characters, in its message, however many and long they are', async () => {
+  it('holds and lists at most 20 choices, each cut to 60 characters, however many and long they are', async () => {
     const branches: Record<string, typeof approve> = {}
     for (let index = 0; index < 100_000; index++) branches[`choice_${index}_${'x'.repeat(200)}`] = approve
     const decision = new Decision({ name: 'Many', decide: () => 'none', branches })
@@ -92,7 +92,10 @@ describe('Decision with branches', () => {
     expect(message).toMatch(/^Many: decision "none" is not one of the choices \[choice_0_x+…, choice_1_x+…, /)
     expect(message).toMatch(/, … 99980 more\]$/)
     expect(message.length).toBeLessThan(2_000)
-    expect((error as DecisionError).choices).toHaveLength(100_000)
+    expect((error as DecisionError).choices).toHaveLength(20)
+    expect((error as DecisionError).choices[0]).toBe(`choice_0_${'x'.repeat(51)}…`)
+    expect((error as DecisionError).choicesLeftOut).toBe(99_980)
+    expect(JSON.stringify(error).length).toBeLessThan(4_000)
   })
 
   it('gives a DecisionError that serialises whatever was received (BigInt, cycles) and rehydrates from JSON', () => {
@@ -300,6 +303,21 @@ describe('Decision in the original Python tiny-llm’s style', () => {
 })
 
 describe('Decision configuration', () => {
+  it('reads decide once, so the decide step is the function that was checked', async () => {
+    let reads = 0
+    const options = {
+      name: 'D',
+      choices: ['good', 'bad'],
+      get decide() {
+        reads += 1
+        return reads === 1 ? () => 'good' : 'not a function'
+      },
+    }
+    const decision = new Decision(options as never)
+    expect(reads).toBe(1)
+    expect(await decision.invoke({})).toEqual({ decision: 'good' })
+  })
+
   const decide = (): string => 'good'
   const cases: Array<[string, () => unknown, string, string]> = [
     [

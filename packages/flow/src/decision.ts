@@ -13,28 +13,34 @@ import { checkCombinatorOptions, combinatorOptionNames } from './combinator-opti
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
 
-/** The most choices, and the most characters of each, an error message lists. */
+/** The most choices, and the most characters of each, a DecisionError holds and its message lists. */
 const listedChoices = 20
 const listedChoiceLength = 60
 
-/**
- * The choices as an error message lists them: the first {@link listedChoices}, each cut to {@link listedChoiceLength}
- * characters, then how many more, so that a decision of 100,000 choices or of long ones does not make every error
- * it fails with as long.
- */
+/** A choice as a DecisionError holds and lists it: cut at {@link listedChoiceLength} characters, marked by `…`. */
+function quotedChoice(choice: string): string {
+  return choice.length > listedChoiceLength ? `${choice.slice(0, listedChoiceLength)}…` : choice
+}
+
+/** The choices as a message lists them: the first {@link listedChoices}, each cut, then how many more. */
 function listChoices(choices: ReadonlyArray<string>): string {
-  const shown = choices
-    .slice(0, listedChoices)
-    .map((choice) => (choice.length > listedChoiceLength ? `${choice.slice(0, listedChoiceLength)}…` : choice))
+  const shown = choices.slice(0, listedChoices).map(quotedChoice)
   const more = choices.length - shown.length
   return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ')
 }
 
-/** A Decision produced a value that is not one of its declared choices. */
+/**
+ * A Decision produced a value that is not one of its declared choices. It holds, and its message lists, the first
+ * {@link listedChoices} choices, each cut to {@link listedChoiceLength} characters, and how many more there are, so that
+ * a decision of 100,000 choices or of long ones does not make every error it fails with, and its JSON, as long.
+ */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
   declare static isInstance: (error: unknown) => error is DecisionError
+  /** The first 20 choices, in order, each cut at 60 characters (`…` marks a cut). */
   readonly choices: ReadonlyArray<string>
+  /** How many choices {@link DecisionError.choices} leaves out (0 when it holds them all). */
+  readonly choicesLeftOut: number
   readonly received: unknown
 
   constructor(options: { functionName: string; choices: ReadonlyArray<string>; received: unknown; state?: string }) {
@@ -43,7 +49,8 @@ export class DecisionError extends TinyLLMError {
       functionName: options.functionName,
       state: options.state ?? 'running',
     })
-    this.choices = options.choices
+    this.choices = options.choices.slice(0, listedChoices).map(quotedChoice)
+    this.choicesLeftOut = options.choices.length - this.choices.length
     this.received = options.received
   }
 }
@@ -184,10 +191,10 @@ export class Decision<
       const ownRun = this.run
       const overridesRun = ownRun !== Decision.prototype.run
       const overridesDecide = this.decide !== Decision.prototype.decide
-      if (options.decide !== undefined && typeof options.decide !== 'function') {
-        throw optionError('decide', 'a function', options.decide, name)
-      }
-      const given = Number(overridesRun) + Number(overridesDecide) + Number(options.decide !== undefined)
+      // Read once: a getter cannot answer the check a function and the decide step something else.
+      const decide: unknown = options.decide
+      if (decide !== undefined && typeof decide !== 'function') throw optionError('decide', 'a function', decide, name)
+      const given = Number(overridesRun) + Number(overridesDecide) + Number(decide !== undefined)
       if (given !== 1) {
         throw new ConfigurationError({
           option: 'decide',
@@ -198,7 +205,7 @@ export class Decision<
           functionName: name,
         })
       }
-      this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : options.decide
+      this.decider = overridesRun ? (ownRun as unknown as DecideFunction<Input>) : (decide as DecideFunction<Input>)
       if (overridesRun) this.run = Decision.prototype.run
     } catch (error) {
       throw unreadableOption(error, 'options', name)

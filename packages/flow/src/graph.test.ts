@@ -213,4 +213,41 @@ describe('describeGraph and toMermaid on what is not a graph node', () => {
       3,
     )
   })
+
+  it('refuse a node nested deeper than 1,000 levels with a ConfigurationError saying so, not a stack overflow', () => {
+    const nested = (depth: number): FunctionNode => {
+      let node: FunctionNode = { kind: 'function', name: 'leaf' }
+      for (let level = 0; level < depth; level++)
+        node = { kind: 'chain', name: 'c', layout: 'sequence', children: [node] }
+      return node
+    }
+    for (const draw of [describeGraph, toMermaid]) {
+      let thrown: unknown
+      try {
+        draw(nested(20_000))
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toBe(
+        'describeGraph: source is nested more than 1000 levels deep, deeper than a graph is drawn',
+      )
+      expect((thrown as Error).cause).toBeUndefined()
+    }
+    // Composed of Functions, each describe() describing its children: the stack runs out before a node is drawn.
+    let chain: Chain<never> = new Chain({ name: 'c', children: [step('leaf')] }) as never
+    for (let level = 0; level < 20_000; level++) chain = new Chain({ name: 'c', children: [chain] }) as never
+    let thrown: unknown
+    try {
+      describeGraph(chain)
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+    expect((thrown as Error).message).toBe(
+      'describeGraph: source is nested more than 1000 levels deep, deeper than a graph is drawn',
+    )
+    expect(describeGraph(nested(999)).nodes).toHaveLength(1_000)
+    expect(toMermaid(nested(999))).toContain('leaf')
+  })
 })

@@ -1,4 +1,4 @@
-import { type FunctionNode, type NodeLayout, optionError, unreadableOption } from '@tinyllm/core'
+import { ConfigurationError, type FunctionNode, type NodeLayout, optionError, unreadableOption } from '@tinyllm/core'
 
 /** One node of a {@link FlowGraph}: a Function, drawn as a box, a decision diamond, or a group around its children. */
 export interface GraphNode {
@@ -40,7 +40,8 @@ export interface Describable {
 }
 
 /**
- * Describes a composition as nodes and edges, before it runs. How a node is drawn depends only on its `layout`: a
+ * Describes a composition as nodes and edges, before it runs. A node nested more than 1,000 levels deep is a
+ * ConfigurationError. How a node is drawn depends only on its `layout`: a
  * `sequence` connects its children in order, a `choice` connects to each branch with the choice as the label, a
  * `group` is drawn around its children and its neighbours connect to it as a whole. A node with children but no
  * layout is drawn as a group. So a combinator of your own draws like a Chain when its `describe()` returns
@@ -56,9 +57,20 @@ export function describeGraph(source: Describable | FunctionNode): FlowGraph {
     const root = builder.add(isDescribable(source) ? source.describe() : source, undefined, 'source')
     return { root: root.id, nodes: builder.nodes, edges: builder.edges }
   } catch (error) {
+    // A composition nested so deep that describing it ran out of stack (each describe() calls its children's) is
+    // refused as too deep, as a node past maxGraphDepth is.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw tooDeep()
     // A describe() or a node whose reading throws (a getter, a Proxy), at any depth, is bad input, not a crash.
     throw unreadableOption(error, 'source', 'describeGraph')
   }
+}
+
+function tooDeep(): ConfigurationError {
+  return new ConfigurationError({
+    option: 'source',
+    message: `source is nested more than ${maxGraphDepth} levels deep, deeper than a graph is drawn`,
+    functionName: 'describeGraph',
+  })
 }
 
 function isDescribable(source: Describable | FunctionNode): source is Describable {
@@ -82,6 +94,12 @@ interface Ends {
 
 type MutableGraphNode = { -readonly [Key in keyof GraphNode]: GraphNode[Key] }
 
+/**
+ * The deepest nesting drawn. No composition a diagram can show is nested this deep; past it, a graph built by hand (or
+ * by a loop) is refused with a ConfigurationError, before the stack runs out.
+ */
+const maxGraphDepth = 1_000
+
 class GraphBuilder {
   readonly nodes: GraphNode[] = []
   readonly edges: GraphEdge[] = []
@@ -93,6 +111,7 @@ class GraphBuilder {
     // A node object built by hand may hold itself; drawing it would never end.
     if (this.drawing.has(node))
       throw optionError(path, 'a graph node that does not contain itself', node, 'describeGraph')
+    if (this.drawing.size >= maxGraphDepth) throw tooDeep()
     this.drawing.add(node)
     try {
       return this.addNode(node, parent, path)

@@ -36,7 +36,7 @@ import {
 import { chatSettingKeys } from './chat-settings.js'
 import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
-import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun } from './llm-stream.js'
+import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolCallDeltas } from './llm-stream.js'
 import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
@@ -1116,15 +1116,6 @@ function deltasOf(output: unknown, mode: LLMCallOutputMode): LLMStreamDelta[] {
   const choices = (output as Partial<ChatResult> | undefined)?.choices ?? []
   return choices.flatMap((choice) => [
     ...text(choice.index, choice.message.content ?? undefined),
-    ...(choice.message.toolCalls ?? []).map(
-      (call, toolCallIndex): LLMStreamDelta => ({
-        type: 'tool-call-delta',
-        choiceIndex: choice.index,
-        toolCallIndex,
-        id: call.id,
-        name: call.name,
-        argumentsDelta: call.arguments,
-      }),
-    ),
+    ...toolCallDeltas(choice),
   ])
 }

@@ -17,6 +17,39 @@ describe('streamRun', () => {
     expect(await stream[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true })
   })
 
+  it('calls onLeave once when the reader leaves before the run ended, and never after the end', async () => {
+    let left = 0
+    let finish: (value: string) => void = () => {}
+    const stream = streamRun<number, string>(
+      (push) => {
+        push(1)
+        push(2)
+        return new Promise((resolve) => {
+          finish = resolve
+        })
+      },
+      () => {
+        left += 1
+      },
+    )
+    for await (const part of stream) if (part === 1) break
+    expect(left).toBe(1)
+    finish('done')
+    expect(await stream.result).toBe('done')
+    const ended = streamRun<number, string>(
+      async (push) => {
+        push(1)
+        return 'done'
+      },
+      () => {
+        left += 1
+      },
+    )
+    await ended.result
+    for await (const _part of ended) break
+    expect(left).toBe(1)
+  })
+
   it('answers next() calls made before the last one settled, in order, and settles every one at the end', async () => {
     let push: (part: string) => void = () => {}
     let finish: (value: string) => void = () => {}

@@ -1,5 +1,5 @@
 import type { InvokeOptions } from '@tinyllm/core'
-import type { ChatStreamPart } from './chat-model.js'
+import type { ChatChoice, ChatStreamPart } from './chat-model.js'
 
 /** A piece of a streamed answer as an LLMCall hands it out: text or tool-call arguments, as they arrive. */
 export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' | 'reasoning-delta' }>
@@ -25,9 +25,25 @@ export interface ResultStream<Part, Result> extends AsyncIterable<Part> {
  */
 export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> {}
 
+/** A choice's tool calls as stream parts, each whole in one delta: how a result that is already complete streams. */
+export function toolCallDeltas(
+  choice: ChatChoice,
+): Array<Extract<ChatStreamPart, { readonly type: 'tool-call-delta' }>> {
+  return (choice.message.toolCalls ?? []).map((call, toolCallIndex) => ({
+    type: 'tool-call-delta',
+    choiceIndex: choice.index,
+    toolCallIndex,
+    id: call.id,
+    name: call.name,
+    argumentsDelta: call.arguments,
+  }))
+}
+
 /**
  * Streams a run: `start` starts it with a `push` to hand each part to the reader (a Function's `stream` option) and
  * returns the run's promise. How `LLMCall.stream` and `Agent.stream` are built, for a Function of your own that streams.
+ * `onLeave`, if given, is called once when the reader leaves the loop before the run ended (a `break`, a `return`, a
+ * throw in the loop's body): to cancel the run, say.
  *
  * @example
  * stream(input: Input, options?: InvokeOptions): ResultStream<string, Output> {
@@ -36,8 +52,9 @@ export interface LLMStream<Output> extends ResultStream<LLMStreamDelta, Output> 
  */
 export function streamRun<Part, Result>(
   start: (push: (part: Part) => void) => Promise<Result>,
+  onLeave?: () => void,
 ): ResultStream<Part, Result> {
-  const channel = new PartChannel<Part>()
+  const channel = new PartChannel<Part>(onLeave)
   let result: Promise<Result>
   try {
     // A start written without async may answer a value, or another realm's promise: the result is a promise all the same.
@@ -95,6 +112,8 @@ class PartChannel<Part> implements AsyncIterator<Part> {
   private detached = false
   private waiting: Array<Waiting<Part>> = []
 
+  constructor(private readonly onLeave: (() => void) | undefined) {}
+
   readonly push = (part: Part): void => {
     if (this.ended || this.detached) return
     const waiting = this.waiting.shift()
@@ -137,10 +156,12 @@ class PartChannel<Part> implements AsyncIterator<Part> {
   }
 
   return(): Promise<IteratorResult<Part>> {
+    const leaving = !this.ended && !this.detached
     this.detached = true
     this.buffer = []
     this.head = 0
     for (const waiting of this.takeWaiting()) waiting.resolve({ value: undefined, done: true })
+    if (leaving) this.onLeave?.()
     return Promise.resolve({ value: undefined, done: true })
   }
 

@@ -214,12 +214,10 @@ describe('RateLimiter', () => {
     // Everyone goes as soon as the last cool-down ends: ~2.1 s in all, not 50 × 2 s.
     expect(Math.max(...grantedAt)).toBe(98 + 2_000)
     expect(new Set(grantedAt).size).toBe(1)
-    // A shorter cool-down never shortens a running one; absurd values are clamped or ignored.
+    // A shorter cool-down never shortens a running one; absurd lengths are clamped.
     limiter.coolDown(5_000)
     limiter.coolDown(1_000)
     expect(limiter.status().coolDownMs).toBe(5_000)
-    limiter.coolDown(Number.NaN)
-    limiter.coolDown(-1)
     limiter.coolDown(10 * minute)
     expect(limiter.status().coolDownMs).toBe(minute)
   })
@@ -241,6 +239,44 @@ describe('RateLimiter', () => {
     expect(() => limiter.settle({ tokens: 1, grantedAt: 0 }, 1)).toThrow(
       'RateLimiter: permit must be one this limiter granted, got an object',
     )
+  })
+
+  it('refuses a cool-down that is not a finite number of ms >= 0, and pauses nothing for 0', () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ clock })
+    for (const ms of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, '5', undefined, null]) {
+      let error: unknown
+      try {
+        limiter.coolDown(ms as never)
+      } catch (thrown) {
+        error = thrown
+      }
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).message).toMatch(/^RateLimiter\.coolDown: ms must be /)
+    }
+    expect(limiter.status().coolDownMs).toBe(0)
+    limiter.coolDown(0)
+    expect(limiter.status().coolDownMs).toBe(0)
+    limiter.coolDown(500)
+    expect(limiter.status().coolDownMs).toBe(500)
+  })
+
+  it('refuses to settle tokens that are not a finite number >= 0, keeping the permit as it was', async () => {
+    const limiter = new RateLimiter({ tokensPerMinute: 1_000, clock: new FakeClock() })
+    const permit = await limiter.acquire({ tokens: 100 })
+    for (const tokens of [Number.NaN, Number.POSITIVE_INFINITY, -1, '5', undefined]) {
+      let error: unknown
+      try {
+        limiter.settle(permit, tokens as never)
+      } catch (thrown) {
+        error = thrown
+      }
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as ConfigurationError).message).toMatch(/^RateLimiter\.settle: actualTokens must be /)
+    }
+    expect(limiter.status().tokens).toBe(100)
+    limiter.settle(permit, 40)
+    expect(limiter.status().tokens).toBe(40)
   })
 
   it('without limits, only cool-downs make callers wait', async () => {

@@ -41,6 +41,13 @@ export interface RateLimitPermit {
   readonly grantedAt: number
 }
 
+/** Throws a ConfigurationError naming `option` unless `value` is a finite number ≥ 0 of `unit`. */
+function requireCount(value: unknown, option: string, unit: string, owner: string): void {
+  if (checkNumber(value, option, { min: 0, unit }, owner) === undefined) {
+    throw optionError(option, `a number of ${unit} ≥ 0`, value, owner)
+  }
+}
+
 /**
  * What LLMCall needs of a rate limiter: the contract of {@link RateLimiter}, so that another implementation (one shared
  * by many processes through a server, say) plugs in. Its guarantee must be RateLimiter's: in any 60-second window, no
@@ -338,13 +345,14 @@ export class RateLimiter implements RateLimiterLike {
 
   /**
    * Replaces a permit's estimated tokens with what the call really used. Using less frees capacity for waiters at
-   * once; using more counts against the window it was granted in. Settling again replaces the previous value.
+   * once; using more counts against the window it was granted in. Settling again replaces the previous value. Tokens
+   * that are not a finite number ≥ 0 (`NaN`, `-1`, `'5'`) are a ConfigurationError, not a settlement quietly ignored.
    */
   settle(permit: RateLimitPermit, actualTokens: number): void {
     if (!(permit instanceof Grant) || permit.limiter !== this) {
       throw optionError('permit', 'one this limiter granted', permit, owner)
     }
-    if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
+    requireCount(actualTokens, 'actualTokens', 'tokens', `${owner}.settle`)
     // Settling may count more than the limit: the surplus weighs on the window it was granted in.
     const counted = countedTokens(actualTokens)
     const delta = counted - permit.counted
@@ -357,10 +365,12 @@ export class RateLimiter implements RateLimiterLike {
 
   /**
    * Pauses every acquisition for `ms` (clamped to `maxCoolDownMs`), e.g. after a 429 with `retry-after`. Cool-downs
-   * overlap rather than add up: the pause ends at the latest end asked for.
+   * overlap rather than add up: the pause ends at the latest end asked for; `0` pauses nothing. A pause that is not a
+   * finite number ≥ 0 (`NaN`, `Infinity`, `-1`, `'5'`) is a ConfigurationError, not a call quietly ignored.
    */
   coolDown(ms: number): void {
-    if (!(ms > 0)) return
+    requireCount(ms, 'ms', 'ms', `${owner}.coolDown`)
+    if (ms === 0) return
     const until = this.clock.now() + Math.min(ms, this.maxCoolDownMs)
     if (until <= this.coolDownUntil) return
     this.coolDownUntil = until

@@ -51,6 +51,23 @@ describe('parseToolArguments', () => {
     expect(error.retryable).toBe(false)
   })
 
+  it('rejects arguments that are not a JSON object, with or without a schema, naming the tool', async () => {
+    for (const [text, kind] of [
+      ['"5"', 'a string'],
+      ['5', 'a number'],
+      ['[1, 2]', 'a list'],
+      ['null', 'null'],
+      ['true', 'a boolean'],
+    ] as const) {
+      for (const schema of [undefined, z.unknown()]) {
+        const error = await failure(parseToolArguments(call(text), schema))
+        expect(error.reason).toBe('invalid-arguments')
+        expect(error.toolName).toBe('lookup')
+        expect(error.message).toBe(`the arguments of tool call "call_1" ("lookup") must be a JSON object, got ${kind}`)
+      }
+    }
+  })
+
   it('rejects arguments that do not match the schema, with the path of each issue', async () => {
     const error = await failure(parseToolArguments(call('{"id":"x"}'), z.object({ id: z.number() })))
     expect(error.reason).toBe('invalid-arguments')

@@ -10,6 +10,7 @@ import {
   Validator,
 } from '@tinyllm/core'
 import type { ChatResult, ToolCall, ToolDefinition } from './chat-model.js'
+import { locatedError } from './located-error.js'
 
 /**
  * Why a tool call is unusable: `unknown-tool` (the model named a tool the request did not offer), `invalid-json`
@@ -40,12 +41,7 @@ export class ToolCallError extends TinyLLMError {
     state?: string
     cause?: unknown
   }) {
-    super({
-      message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause: options.cause,
-    })
+    super(locatedError(options))
     this.reason = options.reason
     this.toolName = options.toolName
     this.toolCallId = options.toolCallId
@@ -79,7 +75,8 @@ function readToolCall(call: ToolCall): { id: string; name: string; text: string 
 
 /**
  * Parses a tool call's JSON arguments and, given a schema, validates them and returns the schema's output. Empty
- * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json` or `invalid-arguments` (with issues);
+ * arguments count as `{}`. Rejects with {@link ToolCallError}: `invalid-json`, or `invalid-arguments` (with issues)
+ * when they are not a JSON object (`5`, `"5"`, a list, `null`) or do not match the schema;
  * something that is not a tool call is a ConfigurationError.
  *
  * @example
@@ -102,6 +99,18 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
       toolName: name,
       toolCallId: id,
       cause,
+    })
+  }
+  // Tool arguments are a JSON object by every provider's spec: a number, a string or a list is no set of arguments.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`
+    const message = `must be a JSON object, got ${kind}`
+    throw new ToolCallError({
+      reason: 'invalid-arguments',
+      message: `the arguments of tool call ${safeStringify(id, 100)} (${safeStringify(name, 100)}) ${message}`,
+      toolName: name,
+      toolCallId: id,
+      issues: [{ path: [], message }],
     })
   }
   if (schema === undefined) return value as StandardSchemaV1.InferOutput<Schema>

@@ -372,9 +372,9 @@ export class MCPServerConnection implements MCPToolConnection {
           functionName: name,
         })
       }
-      // The values of variables named like a credential (`GITHUB_TOKEN`, `API_KEY`) are never shown, as a header's.
+      // The values of variables named like a credential (`GITHUB_TOKEN`, `API_KEY`, `MYSQL_PWD`) are never shown.
       if (env !== undefined) {
-        this.secrets = { headers: env }
+        this.secrets = { env }
         this.releaseSecrets = registerClientSecrets(this, this.secrets)
       }
       const transport = new StdioClientTransport({

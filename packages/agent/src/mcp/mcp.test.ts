@@ -475,7 +475,7 @@ describe('MCP tools over stdio', () => {
     expect((tooLong as Error).message).toMatch(
       /^MCP server huge: it wrote a line to its stdout that is longer than the 10485760 bytes the MCP SDK reads: "(head ?)+… \(stdout carries/,
     )
-  })
+  }, 120_000)
 
   it('a schema naming a property every object inherits (constructor, toString, valueOf) checks what the value has', async () => {
     const odd = await connectMCPServer({
@@ -598,23 +598,25 @@ describe('MCP tools over stdio', () => {
     await first
   })
 
-  it('never shows the value of an env variable named like a credential, even when the server echoes it', async () => {
-    const secret = 'records-env-token-7q2w9e'
-    const records = await connectMCPServer({
-      name: 'records',
-      command: process.execPath,
-      args: [fixture, 'stdio'],
-      env: { RECORDS_TOKEN: secret },
-      stderr: 'ignore',
-    })
-    opened.push(records)
-    const error = await toolNamed(await records.tools(), 'check_token')
-      .invoke({})
-      .catch((caught: unknown) => caught)
-    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
-    expect((error as Error).message).toContain('refused token [REDACTED]')
-    const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
-    for (const place of shown) expect(place.includes(secret)).toBe(false)
+  it('never shows the value of an env variable named like a credential or a password, even when the server echoes it', async () => {
+    for (const variable of ['RECORDS_TOKEN', 'MYSQL_PWD', 'SMTP_PASS']) {
+      const secret = `records-env-${variable.toLowerCase()}-7q2w9e`
+      const records = await connectMCPServer({
+        name: 'records',
+        command: process.execPath,
+        args: [fixture, 'stdio'],
+        env: { TOKEN_VARIABLE: variable, [variable]: secret },
+        stderr: 'ignore',
+      })
+      opened.push(records)
+      const error = await toolNamed(await records.tools(), 'check_token')
+        .invoke({})
+        .catch((caught: unknown) => caught)
+      expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toContain('refused token [REDACTED]')
+      const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
+      for (const place of shown) expect(place.includes(secret), `${variable} in ${place}`).toBe(false)
+    }
   })
 
   it('a command that is not an MCP server is an MCPConnectionError', async () => {

@@ -75,11 +75,27 @@ describe('renderTemplate', () => {
     expect(failure(() => renderTemplate('{a}', null)).message).toMatch(/input is not an object/)
   })
 
-  it('keeps the message short when the input has huge keys, and lists them in full on the error', () => {
+  it('keeps the message and the error short when the input has huge keys, or a great many', () => {
     const huge = 'k'.repeat(1_000_000)
     const error = failure(() => renderTemplate('{message}', { [huge]: 'x', other: 'y' }))
     expect(error.message).toBe(`missing variable {message}; the input has keys: ${'k'.repeat(64)}…, other`)
-    expect(error.availableKeys).toEqual([huge, 'other'])
+    expect(error.availableKeys).toEqual([`${'k'.repeat(64)}…`, 'other'])
+    expect(error.availableKeysLeftOut).toBe(0)
+    const many = Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`key_${index}`, index]))
+    const manyError = failure(() => renderTemplate('{message}', many))
+    expect(manyError.availableKeys).toHaveLength(50)
+    expect(manyError.availableKeys?.[49]).toBe('key_49')
+    expect(manyError.availableKeysLeftOut).toBe(99_950)
+    expect(manyError.message).toMatch(/key_49, … \(100000 in all\)$/)
+    expect(JSON.stringify(manyError).length).toBeLessThan(5_000)
+    // A secret the cut falls inside is replaced whole, before the cut: no part of it shows.
+    const secret = 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'
+    const keyed = failure(() => renderTemplate('{message}', { [`${'x'.repeat(50)} ${secret}`]: 1 }))
+    for (const shown of [keyed.message, ...(keyed.availableKeys ?? [])]) expect(shown).not.toContain('sk-proj-Abc')
+    expect(keyed.availableKeys).toEqual([`${'x'.repeat(50)} [REDACTED]`])
+    const built = new TemplateError({ reason: 'missing', message: 'm', availableKeys: Object.keys(many) })
+    expect(built.availableKeys).toHaveLength(50)
+    expect(built.availableKeysLeftOut).toBe(99_950)
   })
 
   it('rejects objects, arrays, null and non-finite numbers instead of printing [object Object]', () => {

@@ -1,5 +1,5 @@
 import { constants } from 'node:buffer'
-import { TemplateError } from './template-error.js'
+import { maxListedKeys, quotedKey, TemplateError } from './template-error.js'
 
 /** A template split once into literal text and placeholders, ready to render many times. */
 export interface ParsedTemplate {
@@ -28,9 +28,6 @@ export interface TemplateLocation {
 /** Path segments that would reach into prototypes; rejected wherever they appear. */
 const forbiddenSegments: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor'])
 const segmentPattern = /^[\p{L}\p{N}_$-]+$/u
-const maxListedKeys = 50
-/** Keys come from the input: an error message quotes each one up to this many characters. */
-const maxQuotedKeyLength = 64
 
 /**
  * Splits a template into text and placeholders. `{name}` and `{applicant.name}` are placeholders; `{{` and `}}` are
@@ -187,7 +184,7 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
             : `keys: ${listed.map(quotedKey).join(', ')}${keys.length > listed.length ? `, … (${keys.length} in all)` : ''}`
         }`,
         placeholder: placeholder.source,
-        availableKeys: listed,
+        availableKeys: keys,
         ...location,
       })
     }
@@ -235,10 +232,6 @@ function readVariable<Value>(
       ...location,
     })
   }
-}
-
-function quotedKey(key: string): string {
-  return key.length > maxQuotedKeyLength ? `${key.slice(0, maxQuotedKeyLength)}…` : key
 }
 
 function describeValue(value: unknown): string {

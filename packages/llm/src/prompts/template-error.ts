@@ -1,4 +1,6 @@
 import { brandError, TinyLLMError } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
+import { locatedError } from '../located-error.js'
 
 /**
  * Why a template could not be rendered: `syntax` (unbalanced brace, bad placeholder name), `forbidden` (a path segment
@@ -7,6 +9,19 @@ import { brandError, TinyLLMError } from '@tinyllm/core'
  * the thrown error is the `cause`), `too-long` (the rendered text would be longer than a JavaScript string can be).
  */
 export type TemplateErrorReason = 'syntax' | 'forbidden' | 'missing' | 'not-scalar' | 'unreadable' | 'too-long'
+
+/** The most keys a TemplateError holds and its message lists. */
+export const maxListedKeys = 50
+/** Keys come from the input: a TemplateError holds, and its message quotes, each one up to this many characters. */
+export const maxQuotedKeyLength = 64
+
+/**
+ * A key as a TemplateError holds and quotes it: cut at {@link maxQuotedKeyLength} characters, marked by `…`, its
+ * secrets replaced before the cut, so that no part of one shows where the cut falls inside it.
+ */
+export function quotedKey(key: string): string {
+  return key.length > maxQuotedKeyLength ? redactAndCut(key, maxQuotedKeyLength) : key
+}
 
 /**
  * A prompt template could not be rendered. Names the placeholder and, for a missing variable, the keys that were
@@ -18,8 +33,13 @@ export class TemplateError extends TinyLLMError {
   readonly reason: TemplateErrorReason
   /** The placeholder as written, e.g. `applicant.name`; undefined for a syntax error outside any placeholder. */
   readonly placeholder: string | undefined
-  /** For `missing`: the own keys of the object the lookup reached (at most 50). */
+  /**
+   * For `missing`: the own keys of the object the lookup reached — the first 50, each cut at 64 characters (`…`
+   * marks a cut), however many and long the input's keys are.
+   */
   readonly availableKeys: ReadonlyArray<string> | undefined
+  /** For `missing`: how many of the keys {@link TemplateError.availableKeys} leaves out (0 when it holds them all). */
+  readonly availableKeysLeftOut: number | undefined
 
   constructor(options: {
     reason: TemplateErrorReason
@@ -30,15 +50,12 @@ export class TemplateError extends TinyLLMError {
     state?: string | undefined
     cause?: unknown
   }) {
-    super({
-      message: `${options.functionName === undefined ? '' : `${options.functionName}: `}${options.message}`,
-      functionName: options.functionName,
-      state: options.state,
-      cause: options.cause,
-    })
+    super(locatedError(options))
     this.reason = options.reason
     this.placeholder = options.placeholder
-    this.availableKeys = options.availableKeys
+    const keys = options.availableKeys
+    this.availableKeys = keys?.slice(0, maxListedKeys).map(quotedKey)
+    this.availableKeysLeftOut = keys === undefined ? undefined : Math.max(0, keys.length - maxListedKeys)
   }
 }
 brandError(TemplateError, 'TemplateError')

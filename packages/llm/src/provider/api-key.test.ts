@@ -23,6 +23,22 @@ describe('resolveApiKey', () => {
     expect((caught as Error).message).toContain('a server that needs no key')
   })
 
+  it('refuses a key that is not a string with a ConfigurationError naming its type, never showing it', () => {
+    for (const [apiKey, kind] of [
+      [5, 'a number'],
+      [{ key: 'sk-object-key-0123456789' }, 'an object'],
+    ] as const) {
+      let caught: unknown
+      try {
+        resolveApiKey({ apiKey: apiKey as never, variable, provider: 'Example' })
+      } catch (error) {
+        caught = error
+      }
+      expect(ConfigurationError.isInstance(caught), String(caught)).toBe(true)
+      expect((caught as Error).message).toBe(`resolveApiKey: apiKey must be a string, got ${kind}`)
+    }
+  })
+
   it('prefers the key passed, reads the variable otherwise, and registers the key for redaction', () => {
     process.env[variable] = 'from-the-environment-0123456789'
     expect(resolveApiKey({ apiKey: 'passed-key-0123456789', variable, provider: 'Example' })).toBe(

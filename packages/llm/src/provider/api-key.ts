@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
 import { registerClientSecrets } from './client-secrets.js'
+import { checkString } from './provider-chat-options.js'
 
 /** An environment variable, or `undefined` when it is unset or empty (or there is no `process`, as in a browser). */
 export function readEnvironment(name: string): string | undefined {
@@ -20,6 +21,8 @@ export function resolveApiKey(options: {
   readonly provider: string
   readonly owner?: object | undefined
 }): string {
+  // A key that is not a string (a number, an object) is refused by its type, never shown: it may still be the key.
+  checkString(options.apiKey, 'apiKey', 'resolveApiKey')
   const apiKey = options.apiKey ?? readEnvironment(options.variable)
   if (apiKey === undefined || apiKey.trim() === '') {
     throw new ConfigurationError({

@@ -36,6 +36,34 @@ describe('registerClientSecrets', () => {
     expect(redactString('token tenantbearerpart')).toBe('token tenantbearerpart')
   })
 
+  it('redacts the values of environment variables named like a credential or a password, not the working directory', () => {
+    const release = registerClientSecrets(
+      {},
+      {
+        env: {
+          MYSQL_PWD: 'mysql-pwd-value-3k9',
+          SMTP_PASS: 'smtp-pass-value-7q1',
+          PGPASSWD: 'pg-passwd-value-2x8',
+          GITHUB_TOKEN: 'github-token-value-5m4',
+          PASS: 'bare-pass-value-6n2',
+          PWD: '/home/ada/working-dir',
+          OLDPWD: '/home/ada/old-dir',
+          RECORDS_URL: 'records-url-value-1a1',
+        },
+      },
+    )
+    expect(
+      redactString(
+        'mysql-pwd-value-3k9 smtp-pass-value-7q1 pg-passwd-value-2x8 github-token-value-5m4 bare-pass-value-6n2',
+      ),
+    ).toBe('[REDACTED] [REDACTED] [REDACTED] [REDACTED] [REDACTED]')
+    expect(redactString('/home/ada/working-dir /home/ada/old-dir records-url-value-1a1')).toBe(
+      '/home/ada/working-dir /home/ada/old-dir records-url-value-1a1',
+    )
+    release()
+    expect(redactString('mysql-pwd-value-3k9')).toBe('mysql-pwd-value-3k9')
+  })
+
   it('lets the registry shrink back when 10,000 tenants’ clients are released', () => {
     const before = registeredSecretCount()
     const releases = Array.from({ length: 10_000 }, (_, tenant) =>

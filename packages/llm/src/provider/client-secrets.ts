@@ -1,4 +1,4 @@
-import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
+import { isSecretFieldName, isSecretStringField, registerSecret } from '@tinyllm/logger'
 import { urlSecrets } from './endpoint.js'
 
 /** The releases of what each owner registered, run when the owner is garbage-collected. */
@@ -17,6 +17,13 @@ export interface ClientSecrets {
    * `api-key`, `x-api-key`, a cookie) are secrets, and so is the credential after an authorization scheme (`Bearer …`).
    */
   readonly headers?: Readonly<Record<string, string>> | null | undefined
+  /**
+   * The environment given to a process the client starts (an MCP server over stdio): the values of the variables
+   * named like a credential, as headers are (`GITHUB_TOKEN`, `API_KEY`, `PGPASSWORD`, `PGPASSWD`), and of those a
+   * shell names a password by (`PASS`, `MYSQL_PWD`, `SMTP_PASS`) are secrets. `PWD` holding a path is the working
+   * directory, and stays.
+   */
+  readonly env?: Readonly<Record<string, string>> | null | undefined
 }
 
 /**
@@ -30,7 +37,7 @@ export interface ClientSecrets {
  * registerClientSecrets(this, { apiKey: options.apiKey, baseURL: options.baseURL, headers: options.headers })
  */
 export function registerClientSecrets(owner: object, secrets: ClientSecrets): () => void {
-  const values = [...urlSecrets(secrets.baseURL), ...headerSecrets(secrets.headers)]
+  const values = [...urlSecrets(secrets.baseURL), ...headerSecrets(secrets.headers), ...envSecrets(secrets.env)]
   if (typeof secrets.apiKey === 'string') values.push(secrets.apiKey)
   const releases = values.map((value) => registerSecret(value))
   if (releases.length === 0) return () => {}
@@ -62,6 +69,20 @@ function headerSecrets(headers: Readonly<Record<string, string>> | null | undefi
       const password = basicPassword(credential)
       if (password !== undefined) secrets.push(password)
     }
+  }
+  return secrets
+}
+
+/** A variable a shell or a client names a password by: `MYSQL_PWD`, `SMTP_PASS` (a bare `PWD` or `PASS` too). */
+const passwordVariable = /_(?:pwd|pass)$/i
+
+/** The values of the environment variables named like a credential, or like a password (`MYSQL_PWD`). */
+function envSecrets(env: Readonly<Record<string, string>> | null | undefined): string[] {
+  if (typeof env !== 'object' || env === null) return []
+  const secrets = headerSecrets(env)
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== 'string' || isSecretFieldName(name)) continue
+    if (passwordVariable.test(name) || isSecretStringField(name, value)) secrets.push(value)
   }
   return secrets
 }

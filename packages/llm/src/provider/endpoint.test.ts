@@ -29,6 +29,15 @@ describe('providerEndpoint', () => {
     )
   })
 
+  it('leaves out a fragment, which is never sent and may hold a token', () => {
+    expect(displayURL(new URL('http://127.0.0.1:8080/v1#access_token=fragment-token-123'))).toBe(
+      'http://127.0.0.1:8080/v1',
+    )
+    expect(providerEndpoint(openAI, 'http://127.0.0.1:8080/v1#token=fragment-token-123').description).toBe(
+      'POST http://127.0.0.1:8080/v1/chat/completions',
+    )
+  })
+
   it('hides every query parameter named like a credential: Azure API Management keys, S3 signatures', () => {
     const baseURL = 'https://apim.example/openai/v1?subscription-key=tenant7f3a&X-Amz-Signature=abc123&api-version=2'
     expect(providerEndpoint(openAI, baseURL).description).toBe(

@@ -32,11 +32,15 @@ export function providerEndpoint(profile: ProviderProfile, baseURL: string): Pro
   return { description: `POST ${displayURL(endpoint)}`, notFoundHint: notFoundHint(profile, base, basePath) }
 }
 
-/** A URL without its user information, with the values of query parameters named like credentials replaced. */
+/**
+ * A URL without its user information and its fragment (never sent, and free to hold a `#token=…`), with the values of
+ * query parameters named like credentials replaced.
+ */
 export function displayURL(url: URL): string {
   const shown = new URL(url.href)
   shown.username = ''
   shown.password = ''
+  shown.hash = ''
   for (const name of [...shown.searchParams.keys()]) {
     if (isSecretQueryName(name)) shown.searchParams.set(name, '[REDACTED]')
   }

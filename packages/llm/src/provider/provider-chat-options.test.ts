@@ -132,6 +132,21 @@ describe('toProviderLLMCallOptions', () => {
     }
   })
 
+  it('reads each option once, so the model the chat model gets is the model of the settings', () => {
+    let reads = 0
+    const options = {
+      get model() {
+        reads += 1
+        return reads === 1 ? 'model-a' : 'model-b'
+      },
+      temperature: 0,
+    }
+    const { callOptions, modelOptions } = split(options)
+    expect(reads).toBe(1)
+    expect(modelOptions?.model).toBe('model-a')
+    expect(callOptions.settings?.model).toBe('model-a')
+  })
+
   it('refuses options whose reading throws (a getter, a Proxy, a header getter) with a ConfigurationError naming the call', () => {
     const fail = (): never => {
       throw new Error('unreadable')

@@ -79,17 +79,20 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
     throw optionError('options', 'an object', options, definition.defaultName)
   }
   let name: string = definition.defaultName
-  // Each option read once, here: a getter or a Proxy that throws is a ConfigurationError naming the call.
+  // Each option read once, into one copy everything below reads: a getter cannot answer the model one value and the
+  // settings another, and a getter or a Proxy that throws is a ConfigurationError naming the call.
   try {
+    // The name first, so that an option whose reading throws is named after the call.
     name = options.name ?? name
-    checkKnownOptions(options, knownChatOptions(definition.connectionKeys), name)
-    const source = options as Record<string, unknown>
-    const modelOptions: Record<string, unknown> = { model: options.model }
+    const known = knownChatOptions(definition.connectionKeys)
+    const source = copyOptions(options, known)
+    checkKnownOptions(source, known, name)
+    const modelOptions: Record<string, unknown> = { model: source.model }
     for (const key of definition.connectionKeys) modelOptions[key] = source[key]
     checkConnectionOptions(modelOptions, definition.connectionKeys, name)
     const rest: Record<string, unknown> = {}
     for (const key of passedCallOptionKeys) if (source[key] !== undefined) rest[key] = source[key]
-    const settings: ChatSettings = { ...splitChatSettings(options).settings, model: options.model }
+    const settings: ChatSettings = { ...splitChatSettings(source).settings, model: source.model as string }
     return {
       ...(rest as Omit<LLMCallOptions<Mode, Schema>, 'name' | 'model' | 'settings'>),
       name,
@@ -140,7 +143,8 @@ export function checkConnectionOptions(
 }
 
 /** A string option, or absent; anything else is refused by its type alone, so a key given by mistake is never shown. */
-function checkString(value: unknown, option: string, owner: string): void {
+/** Throws a ConfigurationError naming `option` unless `value` is a string or absent; the value is named by its type only. */
+export function checkString(value: unknown, option: string, owner: string): void {
   if (value === undefined || typeof value === 'string') return
   throw new ConfigurationError({
     option,

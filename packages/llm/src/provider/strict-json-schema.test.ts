@@ -105,6 +105,31 @@ describe('toStrictJsonSchema', () => {
     })
   })
 
+  it('refuses a schema that is not an object, contains itself or nests past 1,000 levels, with a ConfigurationError', () => {
+    const cyclic: Record<string, unknown> = { type: 'object', properties: {} }
+    ;(cyclic.properties as Record<string, unknown>).self = cyclic
+    let deep: Record<string, unknown> = { type: 'string' }
+    for (let level = 0; level < 20_000; level++) deep = { type: 'object', properties: { a: deep } }
+    const shared = { type: 'string' }
+    for (const [schema, message] of [
+      [null, /^tools\[0\]\.parameters must be a JSON Schema \(an object\), got null$/],
+      [cyclic, /^tools\[0\]\.parameters: the schema at #\/properties\/self contains itself \(a cycle; /],
+      [deep, /^tools\[0\]\.parameters: the schema at #[a-z/]+… is nested more than 1000 levels deep$/],
+    ] as const) {
+      let caught: unknown
+      try {
+        toStrictJsonSchema(schema as never, 'tools[0].parameters')
+      } catch (error) {
+        caught = error
+      }
+      expect(ConfigurationError.isInstance(caught), String(caught)).toBe(true)
+      expect((caught as Error).message).toMatch(message)
+    }
+    // The same schema object in two places is no cycle.
+    const twice = { type: 'object', properties: { a: shared, b: shared }, required: ['a', 'b'] }
+    expect(toStrictJsonSchema(twice).schema).toMatchObject({ properties: { a: shared, b: shared } })
+  })
+
   it('is computed once per schema object, and leaves the input untouched', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } }
     const strict = toStrictJsonSchema(schema)

@@ -1,4 +1,5 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, optionError } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
 import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
 import type { JsonSchema } from '../json-schema.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -38,9 +39,10 @@ const cache = new WeakMap<object, StrictJsonSchema>()
  * @param option - names the schema in the error, e.g. `responseFormat.schema` or `tools[0].parameters`.
  */
 export function toStrictJsonSchema(schema: JsonSchema, option = 'schema'): StrictJsonSchema {
+  if (!isSchema(schema)) throw optionError(option, 'a JSON Schema (an object)', schema)
   const cached = cache.get(schema)
   if (cached !== undefined) return cached
-  const state = { restores: false, option }
+  const state: StrictState = { restores: false, option, ancestors: new Set() }
   const strict = strictNode(schema, '#', state) as JsonSchema
   const result: StrictJsonSchema = {
     schema: strict,
@@ -120,8 +122,44 @@ function restoreJson(text: string, schema: StrictJsonSchema): string {
   return restored === value ? text : JSON.stringify(restored)
 }
 
-function strictNode(node: unknown, path: string, state: { restores: boolean; readonly option: string }): unknown {
+/** What rewriting one schema keeps: whether an answer needs restoring, its name, and the schemas being rewritten. */
+interface StrictState {
+  restores: boolean
+  readonly option: string
+  /** The schemas from the root down to the one being rewritten: one among its own ancestors is a cycle. */
+  readonly ancestors: Set<object>
+}
+
+/** The deepest nesting rewritten: no schema a provider accepts comes near it (OpenAI allows 5 levels, say). */
+const maxSchemaDepth = 1_000
+
+/**
+ * A schema node rewritten for strict mode. A schema object that contains itself (JSON has no cycles: a `$ref` says
+ * that) or nests past {@link maxSchemaDepth} is a ConfigurationError naming where, not a stack overflow.
+ */
+function strictNode(node: unknown, path: string, state: StrictState): unknown {
   if (!isSchema(node)) return node
+  const problem = state.ancestors.has(node)
+    ? 'contains itself (a cycle; write a recursive schema with $ref)'
+    : state.ancestors.size >= maxSchemaDepth
+      ? `is nested more than ${maxSchemaDepth} levels deep`
+      : undefined
+  if (problem !== undefined) {
+    const where = redactAndCut(path, 200)
+    throw new ConfigurationError({
+      option: state.option,
+      message: `${state.option}: the schema at ${where} ${problem}`,
+    })
+  }
+  state.ancestors.add(node)
+  try {
+    return strictObject(node, path, state)
+  } finally {
+    state.ancestors.delete(node)
+  }
+}
+
+function strictObject(node: Schema, path: string, state: StrictState): unknown {
   const copy: Schema = { ...node }
   if (Array.isArray(copy.oneOf)) {
     copy.anyOf = [...(Array.isArray(copy.anyOf) ? copy.anyOf : []), ...copy.oneOf]

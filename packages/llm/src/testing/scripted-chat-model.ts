@@ -20,6 +20,7 @@ import type {
 } from '../chat-model.js'
 import { everyEntry } from '../every-entry.js'
 import { isError } from '../is-error.js'
+import { toolCallDeltas } from '../llm-stream.js'
 import { callSignal, readCallOptions } from '../provider/call-cancellation.js'
 import { ProviderCallError } from '../provider-errors.js'
 
@@ -293,16 +294,7 @@ function* streamParts(result: ChatResult): Generator<ChatStreamPart> {
       if (last >= 0xd800 && last <= 0xdbff) end += 1
       yield { type: 'text-delta', choiceIndex: choice.index, text: text.slice(start, end) }
     }
-    for (const [toolCallIndex, call] of (choice.message.toolCalls ?? []).entries()) {
-      yield {
-        type: 'tool-call-delta',
-        choiceIndex: choice.index,
-        toolCallIndex,
-        id: call.id,
-        name: call.name,
-        argumentsDelta: call.arguments,
-      }
-    }
+    yield* toolCallDeltas(choice)
   }
   yield { type: 'finish', result }
 }

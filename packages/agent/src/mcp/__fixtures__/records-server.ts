@@ -46,7 +46,7 @@ function recordsServer(): McpServer {
     'check_token',
     { description: 'Refuses the token it was started with, quoting it' },
     async () => ({
-      content: [{ type: 'text', text: `refused token ${process.env.RECORDS_TOKEN}` }],
+      content: [{ type: 'text', text: `refused token ${process.env[process.env.TOKEN_VARIABLE ?? 'RECORDS_TOKEN']}` }],
       isError: true,
     }),
   )
