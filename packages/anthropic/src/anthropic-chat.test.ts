@@ -395,9 +395,13 @@ describe('AnthropicChat', () => {
     expect(running.requests.map((request) => request.status)).toEqual([200, 200, 200, 200])
   })
 
-  it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', async () => {
-    // 40 thinking deltas 40 ms apart: the stream is never silent for long, though no text comes for over a second.
-    const thought = Array.from({ length: 40 }, (_, index) => `step${index}`).join(' ')
+  // Real time: 60 thinking deltas 40 ms apart, twice over, take about 5 s; the limit leaves a loaded machine room.
+  it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', {
+    timeout: 60_000,
+  }, async () => {
+    // The stream is never silent for long (40 ms against an idle limit 30 times that), though no text comes for over
+    // two seconds, longer than the idle limit.
+    const thought = Array.from({ length: 60 }, (_, index) => `step${index}`).join(' ')
     const running = await start({
       cycleReplies: true,
       replies: [{ thinking: [thought], text: 'Answer.' }],
@@ -408,7 +412,7 @@ describe('AnthropicChat', () => {
       apiKey: 'k',
       baseURL: running.baseURL,
       maxTokens: 4000,
-      idleTimeoutMs: 800,
+      idleTimeoutMs: 1_200,
       retry: { attempts: 1 },
       output: 'result',
       providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
