@@ -79,6 +79,27 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('names itself, not the toolkit, when it refuses a seed, latency or fault, and refuses an apiKey no request could present', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ seed: 2 ** 63 }, 'startAnthropicCompatibleServer: seed must be an integer ≥ 0 and ≤ 4294967295'],
+      [{ seed: 1.5 }, 'startAnthropicCompatibleServer: seed must be an integer'],
+      [{ latency: 'slow' }, 'startAnthropicCompatibleServer: latency must be'],
+      [{ faults: [{ kind: 'nope' }] }, 'startAnthropicCompatibleServer: faults[0] must be a fault of kind'],
+      [{ apiKey: '' }, 'startAnthropicCompatibleServer: apiKey must be a key a request can present in a header'],
+      [{ apiKey: ' sk-padded-secret-4242 ' }, '(got a string of 23 characters)'],
+      [
+        { apiKey: 'sk-broken-secret-4242\n' },
+        'startAnthropicCompatibleServer: apiKey must be a key a request can present',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const started = startAnthropicCompatibleServer(options as never)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+      await expect(started).rejects.not.toThrow(/secret-4242/)
+    }
+  })
+
   it('answers a message in Anthropic’s shape, with a request-id header; by default it echoes', async () => {
     const running = await start()
     const response = await post(running, ask)

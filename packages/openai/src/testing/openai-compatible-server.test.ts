@@ -73,6 +73,27 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     }
   })
 
+  it('names itself, not the toolkit, when it refuses a seed, latency or fault, and refuses an apiKey no request could present', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ seed: 2 ** 63 }, 'startOpenAICompatibleServer: seed must be an integer ≥ 0 and ≤ 4294967295'],
+      [{ seed: 1.5 }, 'startOpenAICompatibleServer: seed must be an integer'],
+      [{ latency: 'slow' }, 'startOpenAICompatibleServer: latency must be'],
+      [{ faults: [{ kind: 'nope' }] }, 'startOpenAICompatibleServer: faults[0] must be a fault of kind'],
+      [{ apiKey: '' }, 'startOpenAICompatibleServer: apiKey must be a key a request can present in a header'],
+      [{ apiKey: ' sk-padded-secret-4242 ' }, '(got a string of 23 characters)'],
+      [
+        { apiKey: 'sk-broken-secret-4242\n' },
+        'startOpenAICompatibleServer: apiKey must be a key a request can present',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const started = startOpenAICompatibleServer(options as never)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+      await expect(started).rejects.not.toThrow(/secret-4242/)
+    }
+  })
+
   it('answers a JSON chat completion by echoing the last user message, with estimated usage', async () => {
     const { client } = await start({ created: 1_700_000_000 })
     const completion = await client.chat.completions.create({
