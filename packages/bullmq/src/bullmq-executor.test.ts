@@ -713,7 +713,7 @@ describe('BullMQExecutor and serve', () => {
     const again = await count.invoke(undefined, { executor, runId: 'queued-late' }).catch((e: unknown) => e)
     expect(TimeoutError.isInstance(again)).toBe(true)
     expect(runs).toBe(0)
-  })
+  }, 60_000)
 
   it('cancels every run of a batch through one signal', async () => {
     const wait = defineFunction({
