@@ -7,6 +7,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
+import { refusedConstraint } from '../anthropic-schema.js'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -430,15 +431,6 @@ function strictToolProblem(tools: readonly unknown[]): string | undefined {
   return undefined
 }
 
-/** Keywords that bound a number, refused by Anthropic's structured outputs. */
-const numberBounds: ReadonlySet<string> = new Set([
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-])
-
 /**
  * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
  * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
@@ -449,12 +441,7 @@ const anthropicStrictRules: StrictSchemaRules = {
   everyPropertyRequired: false,
   objectRoot: false,
   unsupportedKeywords: [],
-  unsupportedConstraint: (type, keyword, value) => {
-    if (type === 'number' || type === 'integer') return numberBounds.has(keyword)
-    if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
-    if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
-    return false
-  },
+  unsupportedConstraint: refusedConstraint,
 }
 
 /** Anthropic's words for a schema its strict mode refuses, e.g. "For 'number' type, property 'minimum' is not supported". */
