@@ -138,6 +138,7 @@ describe('startLoopbackServer', () => {
   it('refuses a port, seed, fallback, formatError or cassette of the wrong type, before listening', async () => {
     const cases: Array<[object, string]> = [
       [{ fallback: { json: {} } }, 'startLoopbackServer: fallback must be a function, got an object'],
+      [{ routes: 5 }, "startLoopbackServer: routes must be an object of 'METHOD /path' handlers, got 5"],
       [{ port: 'abc' }, 'startLoopbackServer: port must be an integer ≥ 0 and ≤ 65535, got "abc"'],
       [{ port: -1 }, 'port must be an integer ≥ 0 and ≤ 65535, got -1'],
       [{ port: 70_000 }, 'port must be an integer ≥ 0 and ≤ 65535, got 70000'],
@@ -155,6 +156,15 @@ describe('startLoopbackServer', () => {
       await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
       await expect(started).rejects.toThrow(message)
     }
+  })
+
+  it('refuses a port another server holds with a ConfigurationError naming it, not a bare listen error', async () => {
+    const holder = await start()
+    const started = startLoopbackServer({ port: holder.port })
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(
+      `startLoopbackServer: port ${holder.port} cannot be listened on: listen EADDRINUSE`,
+    )
   })
 
   it('refuses an option whose getter or Proxy throws with a ConfigurationError, and reads a latency range once', async () => {

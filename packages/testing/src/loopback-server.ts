@@ -114,7 +114,17 @@ export async function startLoopbackServerAs(options: LoopbackServerOptions, owne
     // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
     throw unreadableOption(error, 'options', owner)
   }
-  await server.listen(port)
+  try {
+    await server.listen(port)
+  } catch (cause) {
+    // A port another process holds (EADDRINUSE) or one this process may not open (EACCES).
+    throw new ConfigurationError({
+      option: 'port',
+      message: `port ${port} cannot be listened on: ${cause instanceof Error ? cause.message : String(cause)}`,
+      functionName: owner,
+      cause,
+    })
+  }
   return server
 }
 
@@ -153,6 +163,9 @@ const maxSeed = 2 ** 32 - 1
  */
 function checkServerValues(options: LoopbackServerOptions, owner: string): void {
   checkNumber(options.port, 'port', { integer: true, min: 0, max: 65_535 }, owner)
+  const routes = options.routes
+  if (routes != null && typeof routes !== 'object')
+    throw optionError('routes', "an object of 'METHOD /path' handlers", routes, owner)
   checkNumber(options.seed, 'seed', { integer: true, min: 0, max: maxSeed }, owner)
   for (const name of ['fallback', 'formatError'] as const) {
     const value = options[name]
