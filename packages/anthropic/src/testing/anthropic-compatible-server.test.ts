@@ -264,6 +264,23 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('holds top_k to a whole number ≥ 0 and service_tier to auto or standard_only, as the API does', async () => {
+    const running = await start()
+    const legacy = { 'anthropic-version': '2023-06-01' }
+    for (const [setting, message] of [
+      [{ top_k: -1 }, 'top_k: Input should be greater than or equal to 0'],
+      [{ top_k: 1.5 }, 'top_k: Input should be a valid integer'],
+      [{ top_k: '5' }, 'top_k: Input should be a valid integer'],
+      [{ service_tier: 'priority' }, "service_tier: Input should be 'auto' or 'standard_only'"],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...setting }, legacy)
+      expect(refused.status, JSON.stringify(setting)).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, top_k: 0, service_tier: 'standard_only' }, legacy)).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
   it('holds temperature and top_p to 0–1 on API version 2023-06-01', async () => {
     const running = await start()
     const legacy = { 'anthropic-version': '2023-06-01' }

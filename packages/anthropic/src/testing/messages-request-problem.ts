@@ -29,6 +29,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
     metadataProblem(candidate.metadata) ??
+    serviceTierProblem(candidate.service_tier) ??
     stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
@@ -236,6 +237,12 @@ const knownParameters: ReadonlySet<string> = new Set(
 /** Sampling parameters that API versions before 2026-10-21 take, and that version rejects even at their defaults. */
 const removedIn20261021: ReadonlySet<string> = new Set(['temperature', 'top_p', 'top_k'])
 
+/** `service_tier` is the SDK's `'auto' | 'standard_only'`. */
+function serviceTierProblem(tier: unknown): string | undefined {
+  if (tier === undefined || tier === 'auto' || tier === 'standard_only') return undefined
+  return "service_tier: Input should be 'auto' or 'standard_only'"
+}
+
 /** A parameter the request's API version does not have (a misspelling, another provider's): "Extra inputs…". */
 function unknownParameterProblem(body: Record<string, unknown>, version: string): string | undefined {
   const unknown = Object.keys(body).find(
@@ -254,6 +261,13 @@ function samplingProblem(body: Record<string, unknown>, version: string): string
     if (typeof value !== 'number') return `${name}: Input should be a valid number`
     if (value < 0) return `${name}: Input should be greater than or equal to 0`
     if (value > 1) return `${name}: Input should be less than or equal to 1`
+  }
+  // top_k: "Required range: x >= 0", an integer (the SDK's `top_k?: number`, documented as "Only sample from the top K
+  // options").
+  const topK = body.top_k
+  if (topK !== undefined) {
+    if (typeof topK !== 'number' || !Number.isInteger(topK)) return 'top_k: Input should be a valid integer'
+    if (topK < 0) return 'top_k: Input should be greater than or equal to 0'
   }
   return thinkingSamplingProblem(body)
 }
