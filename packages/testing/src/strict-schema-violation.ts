@@ -112,66 +112,55 @@ function check(
   if (!isSchema(schema) || depth > 64 || tally.within.has(schema)) return undefined
   tally.within.add(schema)
   try {
-    return checkSchema(schema, path, rules, depth, levels, tally)
+    const keyword = rules.unsupportedKeywords.find((name) => name in schema)
+    if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
+    const constraint = constraintViolation(schema, path, rules)
+    if (constraint !== undefined) return constraint
+    if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
+    if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
+    let inner = levels
+    if (isObjectSchema(schema)) {
+      inner += 1
+      if (inner > tally.nestingLevels) tally.nestingLevels = inner
+      if (rules.closedObjects && schema.additionalProperties !== false) return { path, rule: 'additionalProperties' }
+      if (rules.everyPropertyRequired && isSchema(schema.properties)) {
+        const required = Array.isArray(schema.required) ? schema.required : []
+        const missing = Object.keys(schema.properties).find((name) => !required.includes(name))
+        if (missing !== undefined) return { path, rule: 'required', detail: missing }
+        // A required key no property names: no object could have it and be closed.
+        const extra = required.find(
+          (name) => typeof name !== 'string' || !Object.hasOwn(schema.properties as Schema, name),
+        )
+        if (extra !== undefined) return { path, rule: 'extraRequired', detail: String(extra) }
+      }
+    }
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === 'properties' || key === '$defs' || key === 'definitions') {
+        if (!isSchema(value)) continue
+        // A definition is counted from its own root: where it is used is not known here.
+        const childLevels = key === 'properties' ? inner : 0
+        for (const [name, child] of Object.entries(value)) {
+          const found = check(child, [...path, key, name], rules, depth + 1, childLevels, tally)
+          if (found !== undefined) return found
+        }
+      } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
+        const found = check(value, [...path, key], rules, depth + 1, inner, tally)
+        if (found !== undefined) return found
+      }
+      if (
+        Array.isArray(value) &&
+        (key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems' || key === 'items')
+      ) {
+        for (const [index, child] of value.entries()) {
+          const found = check(child, [...path, key, String(index)], rules, depth + 1, inner, tally)
+          if (found !== undefined) return found
+        }
+      }
+    }
+    return undefined
   } finally {
     tally.within.delete(schema)
   }
-}
-
-function checkSchema(
-  schema: Schema,
-  path: ReadonlyArray<string>,
-  rules: StrictSchemaRules,
-  depth: number,
-  levels: number,
-  tally: Tally,
-): StrictSchemaViolation | undefined {
-  const keyword = rules.unsupportedKeywords.find((name) => name in schema)
-  if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
-  const constraint = constraintViolation(schema, path, rules)
-  if (constraint !== undefined) return constraint
-  if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
-  if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
-  let inner = levels
-  if (isObjectSchema(schema)) {
-    inner += 1
-    if (inner > tally.nestingLevels) tally.nestingLevels = inner
-    if (rules.closedObjects && schema.additionalProperties !== false) return { path, rule: 'additionalProperties' }
-    if (rules.everyPropertyRequired && isSchema(schema.properties)) {
-      const required = Array.isArray(schema.required) ? schema.required : []
-      const missing = Object.keys(schema.properties).find((name) => !required.includes(name))
-      if (missing !== undefined) return { path, rule: 'required', detail: missing }
-      // A required key no property names: no object could have it and be closed.
-      const extra = required.find(
-        (name) => typeof name !== 'string' || !Object.hasOwn(schema.properties as Schema, name),
-      )
-      if (extra !== undefined) return { path, rule: 'extraRequired', detail: String(extra) }
-    }
-  }
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'properties' || key === '$defs' || key === 'definitions') {
-      if (!isSchema(value)) continue
-      // A definition is counted from its own root: where it is used is not known here.
-      const childLevels = key === 'properties' ? inner : 0
-      for (const [name, child] of Object.entries(value)) {
-        const found = check(child, [...path, key, name], rules, depth + 1, childLevels, tally)
-        if (found !== undefined) return found
-      }
-    } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
-      const found = check(value, [...path, key], rules, depth + 1, inner, tally)
-      if (found !== undefined) return found
-    }
-    if (
-      Array.isArray(value) &&
-      (key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems' || key === 'items')
-    ) {
-      for (const [index, child] of value.entries()) {
-        const found = check(child, [...path, key, String(index)], rules, depth + 1, inner, tally)
-        if (found !== undefined) return found
-      }
-    }
-  }
-  return undefined
 }
 
 /** The first type of `schema` (as listed in its `type`) with constraints `rules` refuse, naming all of them. */
