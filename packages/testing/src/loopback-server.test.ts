@@ -320,6 +320,27 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
+  it('answers a 500 saying why, instead of cutting the connection or sending null, when a handler answers no response', async () => {
+    const answers: Array<[unknown, string]> = [
+      [{ sse: 5 }, 'the handler answered sse that is not a list or an iterable of events'],
+      [{ sse: null }, 'the handler answered sse that is not a list or an iterable of events'],
+      [{ raw: 5 }, 'the handler answered raw that is neither a string nor bytes'],
+      [{ jsno: {} }, "the handler's answer must hold one of json, sse and raw; it holds none"],
+      [{ json: {}, sse: ['x'] }, "the handler's answer must hold one of json, sse and raw; it holds json and sse"],
+      [undefined, 'the handler answered undefined, not { json }, { sse } or { raw }'],
+      [null, 'the handler answered null, not { json }, { sse } or { raw }'],
+    ]
+    const running = await start({
+      routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
+    })
+    for (const [answer, message] of answers) {
+      const response = await fetch(`${running.url}/answer`)
+      expect(response.status, JSON.stringify(answer)).toBe(500)
+      expect(await response.json()).toMatchObject({ error: { message: `Loopback handler failed: ${message}` } })
+    }
+    expect(running.requests.map((request) => request.outcome)).toEqual(answers.map(() => 'completed'))
+  })
+
   it('answers a 500, and stays up, when a handler throws something no string can be made of', async () => {
     const messageless = new Error('hidden')
     Object.defineProperty(messageless, 'message', {
