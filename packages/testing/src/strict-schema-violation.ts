@@ -1,3 +1,5 @@
+import { optionError } from '@tinyllm/core'
+
 /** What a provider's strict mode demands of a JSON schema, for a loopback server to refuse what the real API refuses. */
 export interface StrictSchemaRules {
   /** Every object must say `additionalProperties: false` (OpenAI and Anthropic). */
@@ -74,7 +76,8 @@ type Schema = Record<string, unknown>
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
  * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. A schema
- * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends.
+ * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends. `rules` that
+ * are not {@link StrictSchemaRules} are a ConfigurationError.
  *
  * @example
  * findStrictSchemaViolation({ type: 'object', properties: { a: { type: 'string' } } }, openAIRules)
@@ -84,6 +87,7 @@ export function findStrictSchemaViolation(
   schema: unknown,
   rules: StrictSchemaRules,
 ): StrictSchemaViolation | undefined {
+  checkRules(rules)
   if (rules.objectRoot && !(isSchema(schema) && isObjectSchema(schema) && schema.anyOf === undefined)) {
     const type = isSchema(schema) ? schema.type : undefined
     return { path: [], rule: 'root', detail: typeof type === 'string' ? type : 'none' }
@@ -96,6 +100,22 @@ export function findStrictSchemaViolation(
     if (limit !== undefined && tally[rule] > limit) return { path: [], rule, count: tally[rule], limit }
   }
   return undefined
+}
+
+/** Rules a walk could not follow: missing, with keywords that are not a list, a constraint rule that is no function. */
+function checkRules(rules: StrictSchemaRules): void {
+  const owner = 'findStrictSchemaViolation'
+  if (typeof rules !== 'object' || rules === null) throw optionError('rules', 'StrictSchemaRules', rules, owner)
+  const { unsupportedKeywords, unsupportedConstraint, limits } = rules
+  if (!Array.isArray(unsupportedKeywords) || !unsupportedKeywords.every((keyword) => typeof keyword === 'string')) {
+    throw optionError('rules.unsupportedKeywords', 'a list of keywords', unsupportedKeywords, owner)
+  }
+  if (unsupportedConstraint !== undefined && typeof unsupportedConstraint !== 'function') {
+    throw optionError('rules.unsupportedConstraint', 'a function', unsupportedConstraint, owner)
+  }
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
+    throw optionError('rules.limits', 'an object of limits', limits, owner)
+  }
 }
 
 /** `levels`: the object schemas around this one. */
