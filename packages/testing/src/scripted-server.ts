@@ -219,7 +219,10 @@ type ErrorOf<Reply> = Extract<Reply, { readonly error: unknown }>['error']
  * request becomes an answer is the toolkit's.
  */
 export interface ScriptedApiDefinition<Request, Context, Reply, Own extends object, RequestsName extends string>
-  extends Pick<ScriptedRouteOptions<Request, Context, Reply>, 'requestName' | 'replyKeys' | 'echo' | 'context'> {
+  extends Pick<
+    ScriptedRouteOptions<Request, Context, Reply>,
+    'requestName' | 'replyKeys' | 'replyProblem' | 'echo' | 'context'
+  > {
   /** The function that starts the server, e.g. `startOpenAICompatibleServer`: its option errors name it. */
   readonly name: string
   /** The options the provider adds to {@link ScriptedServerOptions} (`models`, `apiKey`…). */
@@ -276,6 +279,7 @@ export async function startScriptedApiServer<Request, Context, Reply, Own extend
     cycleReplies: settings.cycleReplies,
     requestName: api.requestName,
     replyKeys: api.replyKeys,
+    replyProblem: api.replyProblem,
     echo: api.echo,
     context: api.context,
   })

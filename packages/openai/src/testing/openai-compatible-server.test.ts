@@ -145,6 +145,31 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     expect((snakeCase as BadRequestError).message).toMatch(/finish_reason.*finishReason/)
   })
 
+  it('answers a scripted reply whose fields have the wrong type with a 400 saying which, JSON and streamed', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ content: 5 }, 'content must be a string or null, got 5'],
+      [{ toolCalls: 'get_weather' }, 'toolCalls must be a list of { name, arguments }, got "get_weather"'],
+      [{ toolCalls: [{ arguments: '{}' }] }, 'toolCalls[0].name must be a string, got undefined'],
+      [{ toolCalls: [{ name: 'f', arguments: 5 }] }, 'toolCalls[0].arguments must be JSON text or an object, got 5'],
+      [{ content: 'x', finishReason: 'done' }, 'finishReason must be one of stop, length, tool_calls'],
+      [{ content: 'x', usage: { promptTokens: -1 } }, 'usage.promptTokens must be an integer ≥ 0, got -1'],
+      [{ choices: 5 }, 'choices must be a list of choices, got 5'],
+      [{ choices: [{ content: 'a' }, null] }, 'choices[1] must be an object, got null'],
+      [{ content: 'x', model: 5 }, 'model must be a string, got 5'],
+      [{ error: { status: 400 } }, 'error.message must be a string, got undefined'],
+    ]
+    const { client } = await start({ replies: cases.flatMap(([reply]) => [reply, reply]) as never })
+    for (const [reply, message] of cases) {
+      for (const stream of [false, true]) {
+        const answer = client.chat.completions.create({ model: 'm', messages: user('q'), stream })
+        const refused = await Promise.resolve(answer).catch((caught: unknown) => caught)
+        expect(refused, `${JSON.stringify(reply)} ${stream}`).toBeInstanceOf(BadRequestError)
+        expect((refused as BadRequestError).message).toContain(`scripted reply to chat request #`)
+        expect((refused as BadRequestError).message).toContain(message)
+      }
+    }
+  })
+
   it('cycles scripted replies when asked, and setReplies swaps the source mid-test', async () => {
     const { client, server } = await start({ replies: ['a', 'b'], cycleReplies: true })
     const ask = async () =>

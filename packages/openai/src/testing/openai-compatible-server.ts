@@ -19,6 +19,7 @@ import {
   type ReplyContext,
   type ReplySource,
   replyKeys,
+  replyProblem,
   type ScriptedReply,
 } from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
@@ -62,6 +63,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
   baseURLPath: '/v1',
   requestName: 'chat request',
   replyKeys,
+  replyProblem,
   echo,
   context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
   refusal: ({ request }, { apiKey }) => keyError(request.headers, apiKey) ?? validate(request.body),
