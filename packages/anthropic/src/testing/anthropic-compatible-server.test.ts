@@ -176,6 +176,32 @@ describe('startAnthropicCompatibleServer', () => {
     expect(snakeCase.error.message).toMatch(/tool_uses.*toolUses/)
   })
 
+  it('answers a scripted reply whose fields have the wrong type with a 400 saying which, JSON and streamed', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ text: 5 }, 'text must be a string or null, got 5'],
+      [{ toolUses: 'f' }, 'toolUses must be a list of { name, input }, got "f"'],
+      [{ toolUses: [{ input: {} }] }, 'toolUses[0].name must be a string, got undefined'],
+      [{ toolUses: [{ name: 'f', input: 5 }] }, 'toolUses[0].input must be an object or JSON text, got 5'],
+      [{ text: 'x', stopReason: 'done' }, 'stopReason must be one of end_turn, max_tokens'],
+      [{ text: 'x', thinking: 'hmm' }, 'thinking must be a list of thinking texts or { redactedData }, got "hmm"'],
+      [{ text: 'x', thinking: [5] }, 'thinking[0] must be a thinking text or { redactedData }, got 5'],
+      [{ text: 'x', usage: { outputTokens: 1.5 } }, 'usage.outputTokens must be an integer ≥ 0, got 1.5'],
+      [{ text: 'x', model: 5 }, 'model must be a string, got 5'],
+      [{ error: { status: 529 } }, 'error.message must be a string, got undefined'],
+    ]
+    const running = await start({ replies: cases.flatMap(([reply]) => [reply, reply]) as never })
+    for (const [reply, message] of cases) {
+      for (const stream of [false, true]) {
+        const refused = await post(running, { ...ask, stream })
+        expect(refused.status, `${JSON.stringify(reply)} ${stream}`).toBe(400)
+        const body = (await refused.json()) as { error: { type: string; message: string } }
+        expect(body.error.type).toBe('invalid_request_error')
+        expect(body.error.message).toContain('scripted reply to Messages request #')
+        expect(body.error.message).toContain(message)
+      }
+    }
+  })
+
   it('answers scripted errors in Anthropic’s shape with their headers', async () => {
     const running = await start({
       replies: [{ error: { status: 429, message: 'Too many', headers: { 'retry-after': '3' } } }],

@@ -5,7 +5,7 @@ import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.j
 import { toMessageEvents } from './message-events.js'
 import { messagesRequestProblem } from './messages-request-problem.js'
 import { resolveMessage } from './resolved-message.js'
-import { type ReplyContext, type ReplySource, replyKeys, type ScriptedReply } from './scripted-reply.js'
+import { type ReplyContext, type ReplySource, replyKeys, replyProblem, type ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -30,6 +30,7 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
   requestsName: 'messageRequests',
   requestName: 'Messages request',
   replyKeys,
+  replyProblem,
   echo,
   context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
   refusal: ({ request }, { apiKey }) => {
