@@ -44,6 +44,14 @@ describe('startLoopbackServer', () => {
       [{ faults: [null, { kind: 'reset-before-header' }] }, 'startLoopbackServer: faults[1] must be a fault of kind'],
       [{ faultRate: 0.5, faultMix: [{ fault: { kind: 'stall' } }] }, 'faultMix[0].fault must be a fault of kind'],
       [{ faultRate: Number.NaN }, 'startLoopbackServer: faultRate must be a number, got NaN'],
+      [
+        { faultRate: 0.5, faultMix: [] },
+        'faultMix must be a list with a fault of weight above 0 when faultRate is 0.5',
+      ],
+      [
+        { faultRate: 1, faultMix: [{ fault: { kind: 'reset-before-headers' }, weight: 0 }] },
+        'startLoopbackServer: faultMix must be a list with a fault of weight above 0 when faultRate is 1',
+      ],
       [{ latency: Number.NaN }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }, got NaN'],
       [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }'],
       [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
