@@ -88,6 +88,8 @@ export class ScriptedRoute<Request, Context, Reply> {
         const error = (reply as { readonly error?: unknown }).error
         if (typeof error === 'object' && error !== null) {
           checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
+          const message = (error as { readonly message?: unknown }).message
+          if (typeof message !== 'string') throw optionError('error.message', 'a string', message, owner)
         }
         const problem = this.#replyProblem?.(reply)
         if (problem !== undefined) return { error: { status: 400, message: `${owner}: ${problem}` } }

@@ -96,10 +96,8 @@ const stopReasons: ReadonlySet<unknown> = new Set(
  */
 export function replyProblem(reply: object): string | undefined {
   const fields = reply as Record<string, unknown>
-  if ('error' in fields) {
-    const message = (fields.error as { message?: unknown } | null)?.message
-    return typeof message === 'string' ? undefined : problem('error.message', 'a string', message)
-  }
+  // An error reply is the toolkit's to check (status, message).
+  if ('error' in fields) return undefined
   const { text, toolUses, thinking, stopReason, usage, model } = fields
   if (text !== undefined && text !== null && typeof text !== 'string') return problem('text', 'a string or null', text)
   if (model !== undefined && typeof model !== 'string') return problem('model', 'a string', model)

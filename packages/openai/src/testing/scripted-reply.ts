@@ -92,10 +92,8 @@ const finishReasons: ReadonlySet<unknown> = new Set(
  */
 export function replyProblem(reply: object): string | undefined {
   const fields = reply as Record<string, unknown>
-  if ('error' in fields) {
-    const message = (fields.error as { message?: unknown } | null)?.message
-    return typeof message === 'string' ? undefined : problem('error.message', 'a string', message)
-  }
+  // An error reply is the toolkit's to check (status, message).
+  if ('error' in fields) return undefined
   if (fields.model !== undefined && typeof fields.model !== 'string') return problem('model', 'a string', fields.model)
   const usage = fields.usage
   if (usage !== undefined && usage !== null) {
