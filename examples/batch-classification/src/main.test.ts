@@ -88,10 +88,17 @@ describe('the batch-classification example', () => {
     expect(readCommandLine(['--count', '1000000'])?.count).toBe(1_000_000)
   })
 
+  it('refuses a seed the loopback server cannot honour, above 32 bits', () => {
+    expect(() => readCommandLine(['--seed', '4294967296'])).toThrow(
+      new UsageError('--seed must be an integer from 0 to 4294967295, got "4294967296"'),
+    )
+    expect(readCommandLine(['--seed', '4294967295'])?.seed).toBe(4_294_967_295)
+  })
+
   it('refuses an option given no number (an empty value, blanks) instead of reading it as 0', async () => {
     for (const [args, reason] of [
-      [['--seed='], '--seed must be an integer ≥ 0, got ""'],
-      [['--seed', ' '], '--seed must be an integer ≥ 0, got " "'],
+      [['--seed='], '--seed must be an integer from 0 to 4294967295, got ""'],
+      [['--seed', ' '], '--seed must be an integer from 0 to 4294967295, got " "'],
       [['--fault-rate='], '--fault-rate must be between 0 and 1, got ""'],
       [['--fault-rate', '\t'], '--fault-rate must be between 0 and 1, got "\t"'],
     ] as const) {

@@ -340,6 +340,26 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
     })
   }
 
+  it('names the tool call whose arguments Anthropic cannot take, in its message', async () => {
+    const running = await start({ replies: ['never'] })
+    const model = modelFor(running)
+    for (const [text, problem] of [
+      ['{not json', 'is not valid JSON'],
+      ['[1, 2]', 'must be a JSON object: Anthropic takes tool input as an object'],
+    ]) {
+      const messages = [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, toolCalls: [{ id: 't', name: 'f', arguments: text }] },
+        { role: 'tool', toolCallId: 't', content: 'r' },
+      ] as const
+      const error = await model.doGenerate({ messages: messages as never }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^messages\[1\]\.toolCalls\[0\]\.arguments /)
+      expect((error as Error).message).toContain(problem)
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('names the unsupported choice count and what to do instead', async () => {
     const running = await start()
     const error = (await modelFor(running)

@@ -252,10 +252,17 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new ConfigurationError({ option, message: `is not valid JSON (${(error as Error).message})`, cause: error })
+    throw new ConfigurationError({
+      option,
+      message: `${option} is not valid JSON (${(error as Error).message})`,
+      cause: error,
+    })
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigurationError({ option, message: 'must be a JSON object: Anthropic takes tool input as an object' })
+    throw new ConfigurationError({
+      option,
+      message: `${option} must be a JSON object: Anthropic takes tool input as an object`,
+    })
   }
   return parsed as Record<string, unknown>
 }

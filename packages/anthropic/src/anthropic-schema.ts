@@ -9,8 +9,12 @@ const numberBounds: ReadonlySet<string> = new Set([
   'multipleOf',
 ])
 
-/** Whether Anthropic's structured outputs refuse `keyword` with `value` on a schema of `type`. */
-function refused(type: unknown, keyword: string, value: unknown): boolean {
+/**
+ * Whether Anthropic's structured outputs and strict tools refuse `keyword` with `value` on a schema of `type` (its
+ * "JSON Schema limitations"): bounds of a number, the length of a string, an array's `maxItems` or a `minItems`
+ * other than 0 or 1. The model moves such constraints into the description; the loopback server refuses them.
+ */
+export function refusedConstraint(type: unknown, keyword: string, value: unknown): boolean {
   if (type === 'number' || type === 'integer') return numberBounds.has(keyword)
   if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
   if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
@@ -45,7 +49,7 @@ function rewrite(schema: Schema, seen: Map<Schema, Schema>): Schema {
   const types = Array.isArray(schema.type) ? schema.type : [schema.type]
   const moved: string[] = []
   for (const [key, value] of Object.entries(schema)) {
-    if (types.some((type) => refused(type, key, value))) {
+    if (types.some((type) => refusedConstraint(type, key, value))) {
       moved.push(`${key}: ${JSON.stringify(value)}`)
     } else {
       result[key] = rewriteChild(key, value, seen)

@@ -535,6 +535,34 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('fails a job whose data is not JSON at once with a RunJobError, instead of leaving it active until the stalled check', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const connection = { host: '127.0.0.1', port: Number(new URL(redis.url).port) }
+    const foreign = new Queue(queue, { connection, prefix: 'tinyllm' })
+    const events = new QueueEvents(queue, { connection, prefix: 'tinyllm' })
+    await events.waitUntilReady()
+    try {
+      // Delayed, so that no worker takes it before its data is spoilt; promoted, it is taken at once.
+      const job = await foreign.add('double', { graph: 'double' } as never, { jobId: 'not-json', delay: 3_600_000 })
+      const admin = new Redis(redis.url)
+      await admin.hset(`tinyllm:${queue}:not-json`, 'data', '{"note":"sk-spoilt-secret-5678')
+      admin.disconnect()
+      await job.promote()
+      const failed = await job.waitUntilFinished(events, 60_000).catch((e: unknown) => e)
+      expect((failed as Error).message).toBe(
+        'run: the job of run not-json failed: its job in Redis holds a field that is not JSON (another program wrote it?)',
+      )
+      expect(await foreign.getJobState('not-json')).toBe('failed')
+      const submitted = await double.invoke(1, { executor, runId: 'not-json' }).catch((e: unknown) => e)
+      expect(RunJobError.isInstance(submitted)).toBe(true)
+      expect((submitted as Error).message).not.toContain('sk-spoilt')
+    } finally {
+      await events.close()
+      await foreign.close()
+    }
+  }, 60_000)
+
   it('result() answers a run whose job is not JSON, or another program’s value, with a RunJobError, as a submission does', async () => {
     const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
     const { executor, queue } = await setUp({ graphs: [double] })
@@ -685,7 +713,7 @@ describe('BullMQExecutor and serve', () => {
     const again = await count.invoke(undefined, { executor, runId: 'queued-late' }).catch((e: unknown) => e)
     expect(TimeoutError.isInstance(again)).toBe(true)
     expect(runs).toBe(0)
-  })
+  }, 60_000)
 
   it('cancels every run of a batch through one signal', async () => {
     const wait = defineFunction({

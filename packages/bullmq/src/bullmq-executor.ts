@@ -26,6 +26,7 @@ import { closeRedis, openRedis, type RedisConnection } from './redis-connection.
 import {
   checkOptionKeys,
   checkTimerMs,
+  notJsonProblem,
   type QueueLocation,
   type QueueNames,
   queueNames,
@@ -727,12 +728,7 @@ function runIdConflict(
 function rejected(runId: string, error: unknown, functionName: string | undefined): RunOutcome<never> {
   if (TinyLLMError.isInstance(error)) return { status: 'rejected', runId, error }
   // The parser's message quotes the text's first characters, cut where a secret may be: said, not quoted.
-  const reason =
-    error instanceof SyntaxError
-      ? 'its job in Redis holds a field that is not JSON (another program wrote it?)'
-      : error instanceof Error
-        ? error.message
-        : String(error)
+  const reason = error instanceof SyntaxError ? notJsonProblem : error instanceof Error ? error.message : String(error)
   return { status: 'rejected', runId, error: new RunJobError({ runId, reason, functionName }) }
 }
 

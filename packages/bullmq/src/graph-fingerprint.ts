@@ -18,6 +18,9 @@ export interface DescribedGraph {
  */
 export function graphFingerprint(graph: DescribedGraph, version?: string): string {
   checkVersion(version, 'graphFingerprint')
+  if (typeof graph !== 'object' || graph === null || typeof graph.describe !== 'function') {
+    throw optionError('graph', 'a tinyllm Function, which can describe() itself', graph, 'graphFingerprint')
+  }
   let structure: unknown
   try {
     structure = JSON.stringify(graph.describe())

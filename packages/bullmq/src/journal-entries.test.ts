@@ -135,6 +135,21 @@ describe('every journal keeps, refuses and replays the same entries', () => {
     }
   })
 
+  it('refuses a step key that is not a string, in reads and writes alike, with a ConfigurationError', async () => {
+    await journals[0]?.journal.write('123', entry)
+    await journals[1]?.journal.write('123', entry)
+    for (const { name, journal } of journals) {
+      for (const key of [123, undefined, null, { toString: () => '123' }]) {
+        for (const work of [() => journal.read(key as never), () => journal.write(key as never, entry)]) {
+          const { value, error } = await settle(work)
+          expect(value, `${name}: ${String(key)}`).toBeUndefined()
+          expect(ConfigurationError.isInstance(error), `${name}: ${String(error)}`).toBe(true)
+          expect((error as Error).message).toContain('key must be a string, got')
+        }
+      }
+    }
+  })
+
   it('a run resumed from a refused entry fails saying so, and runs nothing', async () => {
     let runs = 0
     const step = defineFunction({

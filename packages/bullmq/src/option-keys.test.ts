@@ -174,6 +174,11 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
         `BullMQExecutor: ${message}`,
       )
     }
+    for (const graph of [null, 5, { name: 'no-describe' }]) {
+      expect(refusal(() => graphFingerprint(graph as never)).message).toMatch(
+        /^graphFingerprint: graph must be a tinyllm Function, which can describe\(\) itself, got /,
+      )
+    }
     expect(refusal(() => graphFingerprint(graphs[0]!, 5 as never)).message).toBe(
       'graphFingerprint: version must be a string without a lone surrogate, got 5',
     )

@@ -4,6 +4,7 @@ import {
   checkNumber,
   type JournalEntry,
   journalEntryProblem,
+  optionError,
   type StepJournal,
   safeStringify,
 } from '@tinyllm/core'
@@ -139,6 +140,7 @@ export class RedisJournal implements StepJournal {
    * whose entry it would then replay.
    */
   private keyOf(key: string): string {
+    if (typeof key !== 'string') throw optionError('key', 'a string', key, 'RedisJournal')
     if (!key.isWellFormed()) {
       throw new ConfigurationError({
         option: 'key',

@@ -27,11 +27,19 @@ export interface RunJobData {
   readonly error?: Record<string, unknown>
 }
 
+/** Why a job whose data is not JSON is no run: said, not quoted (the parser's message quotes where a secret may be). */
+export const notJsonProblem = 'its job in Redis holds a field that is not JSON (another program wrote it?)'
+
+/** The data a worker gives a job whose data field is not JSON, so that the job fails as not a run's. */
+export const unparsableJobData: object = Object.freeze({})
+
 /**
  * What keeps a job's data from being a run's, or `undefined` when it is one: a job that another program queued, or
- * whose data was changed in Redis, may hold anything (`null`, a string, an object naming no graph).
+ * whose data was changed in Redis, may hold anything (`null`, a string, an object naming no graph, text that is not
+ * JSON).
  */
 export function runJobDataProblem(data: unknown): string | undefined {
+  if (data === unparsableJobData) return notJsonProblem
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return `its data is ${data === null ? 'null' : Array.isArray(data) ? 'a list' : `a ${typeof data}`}, not a run's`
   }

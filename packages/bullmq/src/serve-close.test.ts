@@ -104,5 +104,5 @@ describe('serve: close', () => {
       process.kill(redis.pid as number, 'SIGCONT')
       await redis.stop()
     }
-  })
+  }, 60_000)
 })

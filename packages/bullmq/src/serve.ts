@@ -12,7 +12,7 @@ import {
   TinyLLMError,
   type UsageTotals,
 } from '@tinyllm/core'
-import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { type Job, type JobJson, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
@@ -27,6 +27,7 @@ import {
   type RunJobData,
   type RunJobResult,
   runJobDataProblem,
+  unparsableJobData,
 } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 
@@ -248,7 +249,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     }
   }
 
-  const worker = new Worker<RunJobData, RunJobResult>(names.queue, processor, {
+  const worker = new RunWorker(names.queue, processor, {
     connection: client,
     prefix: names.prefix,
     concurrency,
@@ -312,6 +313,23 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     worker,
     fingerprints: Object.fromEntries([...graphs].map(([name, served]) => [name, served.fingerprint])),
     close: shutDown,
+  }
+}
+
+/**
+ * BullMQ's worker, but a job whose data is not JSON reaches the processor, which fails it at once as not a run's:
+ * BullMQ's own parse would throw with the job already active, and it would stay so until the stalled-job check.
+ */
+class RunWorker extends Worker<RunJobData, RunJobResult> {
+  protected override createJob(json: JobJson, jobId: string): Job<RunJobData, RunJobResult> {
+    try {
+      return super.createJob(json, jobId)
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error
+      const job = super.createJob({ ...json, data: '{}' }, jobId)
+      job.data = unparsableJobData as RunJobData
+      return job
+    }
   }
 }
 

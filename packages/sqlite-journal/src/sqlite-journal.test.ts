@@ -230,6 +230,19 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it('refuses a step key that is not a string with a ConfigurationError, instead of reading another key or none', () => {
+    const journal = new SqliteJournal(freshFile())
+    journal.write('123', entry('x'))
+    for (const key of [123, undefined, null]) {
+      const read = catching(() => journal.read(key as never))
+      expect(ConfigurationError.isInstance(read), String(read)).toBe(true)
+      expect((read as Error).message).toBe(`SqliteJournal: key must be a string, got ${String(key)}`)
+      expect(ConfigurationError.isInstance(catching(() => journal.write(key as never, entry('y'))))).toBe(true)
+    }
+    expect(journal.read('123')).toEqual(entry('x'))
+    journal.close()
+  })
+
   it('refuses bad options with a ConfigurationError naming the option', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ path: '' }, 'path', /path must be the path of a database file/],

@@ -212,6 +212,7 @@ export class SqliteJournal implements StepJournal {
    * in which every lone surrogate becomes U+FFFD, so the key would be another step's, and its entry replayed.
    */
   #checkKey(key: string): void {
+    if (typeof key !== 'string') throw optionError('key', 'a string', key, owner)
     if (!loneSurrogate.test(key)) return
     throw new ConfigurationError({
       option: 'key',

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from './canonical-json.js'
 
@@ -23,5 +24,28 @@ describe('canonicalJson', () => {
     const body = JSON.parse('{"b":1,"__proto__":{"x":1}}')
     expect(canonicalJson(body)).toBe('{"__proto__":{"x":1},"b":1}')
     expect(canonicalJson(body)).not.toBe(canonicalJson({ b: 1 }))
+  })
+
+  it('refuses a cycle, a BigInt, nesting deeper than the stack or a getter that throws with a ConfigurationError, secrets redacted', () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    let deep: unknown = 1
+    for (let level = 0; level < 100_000; level++) deep = [deep]
+    const throwing = {
+      get token() {
+        throw new Error('sk-proj-canonical0123456789abcdefghij leaked')
+      },
+    }
+    for (const value of [cyclic, { n: 1n }, deep, throwing]) {
+      let thrown: unknown
+      try {
+        canonicalJson(value)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toMatch(/^canonicalJson: the value is not one JSON can hold/)
+      expect((thrown as Error).message).not.toContain('canonical0123456789')
+    }
   })
 })

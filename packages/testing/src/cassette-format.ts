@@ -1,4 +1,5 @@
 import { CassetteFileError } from './cassette-file-error.js'
+import { isValidHeader } from './http-header.js'
 import { maxJsonDepth, nestsDeeperThan } from './json-depth.js'
 import { isSseFieldValue } from './sse.js'
 
@@ -87,6 +88,9 @@ function interactionProblem(interaction: unknown): string | undefined {
     if (!isRecord(headers)) return '.response.headers is not an object'
     for (const [name, header] of Object.entries(headers)) {
       if (typeof header !== 'string') return `.response.headers[${JSON.stringify(name)}] is not a string`
+      if (!isValidHeader(name, header)) {
+        return `.response.headers[${JSON.stringify(name)}] is not a header a response can carry (a name that is no HTTP token, a line break in the value)`
+      }
     }
   }
   const bodies = ['body', 'text', 'sse'].filter((key) => response[key] !== undefined)

@@ -464,6 +464,16 @@ describe('cassettes', () => {
         /\.response\.headers\["a"\] is not a string/,
       ],
       [
+        'header-name',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, headers: { 'x a': 'b' } })] }),
+        /\.response\.headers\["x a"\] is not a header a response can carry/,
+      ],
+      [
+        'header-value',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 200, headers: { 'x-a': 'b\nc' } })] }),
+        /\.response\.headers\["x-a"\] is not a header a response can carry/,
+      ],
+      [
         'text',
         JSON.stringify({ version: 1, interactions: [interaction({ status: 200, text: {} })] }),
         /\.response\.text is not a string/,

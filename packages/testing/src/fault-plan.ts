@@ -47,6 +47,10 @@ export class FaultPlan {
     }
     // Out of [0, 1] is clamped; NaN is no rate at all.
     const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
+    // A rate with nothing to draw from would inject no fault at all, whatever the rate says.
+    if (rate > 0 && mix.every((entry) => entry.weight === 0)) {
+      throw optionError('faultMix', `a list with a fault of weight above 0 when faultRate is ${rate}`, given, owner)
+    }
     this.#schedule = schedule
     this.#scheduleStart = nextRequestIndex
     this.#rate = Math.min(1, Math.max(0, rate))

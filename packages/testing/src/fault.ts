@@ -1,6 +1,6 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { NumberRule } from '@tinyllm/core'
 import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
+import { isValidHeader } from './http-header.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import { setOwn } from './set-own.js'
 
@@ -188,16 +188,6 @@ function readBody(body: unknown, option: string, owner: string): unknown {
   }
   if (text === undefined) throw optionError(option, 'a string or a JSON value', body, owner)
   return JSON.parse(text)
-}
-
-function isValidHeader(name: string, value: string): boolean {
-  try {
-    validateHeaderName(name)
-    validateHeaderValue(name, value)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /**

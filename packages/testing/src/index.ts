@@ -56,6 +56,7 @@ export { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 export { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
 export {
   readScriptedOptions,
+  readServerApiKey,
   type ScriptedApi,
   type ScriptedApiDefinition,
   type ScriptedApiServer,

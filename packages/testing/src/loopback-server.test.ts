@@ -44,6 +44,14 @@ describe('startLoopbackServer', () => {
       [{ faults: [null, { kind: 'reset-before-header' }] }, 'startLoopbackServer: faults[1] must be a fault of kind'],
       [{ faultRate: 0.5, faultMix: [{ fault: { kind: 'stall' } }] }, 'faultMix[0].fault must be a fault of kind'],
       [{ faultRate: Number.NaN }, 'startLoopbackServer: faultRate must be a number, got NaN'],
+      [
+        { faultRate: 0.5, faultMix: [] },
+        'faultMix must be a list with a fault of weight above 0 when faultRate is 0.5',
+      ],
+      [
+        { faultRate: 1, faultMix: [{ fault: { kind: 'reset-before-headers' }, weight: 0 }] },
+        'startLoopbackServer: faultMix must be a list with a fault of weight above 0 when faultRate is 1',
+      ],
       [{ latency: Number.NaN }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }, got NaN'],
       [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }'],
       [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
@@ -138,11 +146,16 @@ describe('startLoopbackServer', () => {
   it('refuses a port, seed, fallback, formatError or cassette of the wrong type, before listening', async () => {
     const cases: Array<[object, string]> = [
       [{ fallback: { json: {} } }, 'startLoopbackServer: fallback must be a function, got an object'],
+      [{ routes: 5 }, "startLoopbackServer: routes must be an object of 'METHOD /path' handlers, got 5"],
       [{ port: 'abc' }, 'startLoopbackServer: port must be an integer ≥ 0 and ≤ 65535, got "abc"'],
       [{ port: -1 }, 'port must be an integer ≥ 0 and ≤ 65535, got -1'],
       [{ port: 70_000 }, 'port must be an integer ≥ 0 and ≤ 65535, got 70000'],
-      [{ seed: 'abc', faultRate: 0.5 }, 'startLoopbackServer: seed must be a number, got "abc"'],
-      [{ seed: Number.NaN }, 'seed must be a number, got NaN'],
+      [{ seed: 'abc', faultRate: 0.5 }, 'startLoopbackServer: seed must be an integer ≥ 0 and ≤ 4294967295, got "abc"'],
+      [{ seed: Number.NaN }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got NaN'],
+      [{ seed: 2 ** 32 }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got 4294967296'],
+      [{ seed: 2 ** 63 }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got 9223372036854776000'],
+      [{ seed: 1.5 }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got 1.5'],
+      [{ seed: -1 }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got -1'],
       [{ formatError: 'openai' }, 'startLoopbackServer: formatError must be a function, got "openai"'],
       [{ cassette: { path: 'x.cassette.json' } }, 'cassette must be a cassette made with createCassette'],
     ]
@@ -151,6 +164,15 @@ describe('startLoopbackServer', () => {
       await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
       await expect(started).rejects.toThrow(message)
     }
+  })
+
+  it('refuses a port another server holds with a ConfigurationError naming it, not a bare listen error', async () => {
+    const holder = await start()
+    const started = startLoopbackServer({ port: holder.port })
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(
+      `startLoopbackServer: port ${holder.port} cannot be listened on: listen EADDRINUSE`,
+    )
   })
 
   it('refuses an option whose getter or Proxy throws with a ConfigurationError, and reads a latency range once', async () => {
@@ -304,6 +326,27 @@ describe('startLoopbackServer', () => {
     const response = await fetch(`${running.url}/boom`)
     expect(response.status).toBe(500)
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
+  })
+
+  it('answers a 500 saying why, instead of cutting the connection or sending null, when a handler answers no response', async () => {
+    const answers: Array<[unknown, string]> = [
+      [{ sse: 5 }, 'the handler answered sse that is not a list or an iterable of events'],
+      [{ sse: null }, 'the handler answered sse that is not a list or an iterable of events'],
+      [{ raw: 5 }, 'the handler answered raw that is neither a string nor bytes'],
+      [{ jsno: {} }, "the handler's answer must hold one of json, sse and raw; it holds none"],
+      [{ json: {}, sse: ['x'] }, "the handler's answer must hold one of json, sse and raw; it holds json and sse"],
+      [undefined, 'the handler answered undefined, not { json }, { sse } or { raw }'],
+      [null, 'the handler answered null, not { json }, { sse } or { raw }'],
+    ]
+    const running = await start({
+      routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
+    })
+    for (const [answer, message] of answers) {
+      const response = await fetch(`${running.url}/answer`)
+      expect(response.status, JSON.stringify(answer)).toBe(500)
+      expect(await response.json()).toMatchObject({ error: { message: `Loopback handler failed: ${message}` } })
+    }
+    expect(running.requests.map((request) => request.outcome)).toEqual(answers.map(() => 'completed'))
   })
 
   it('answers a 500, and stays up, when a handler throws something no string can be made of', async () => {

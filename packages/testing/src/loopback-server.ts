@@ -94,20 +94,37 @@ export interface LoopbackServer {
  * await fetch(`${server.url}/health`) // 429, then 200 for the next request
  * await server.close()
  */
-export async function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
-  const owner = 'startLoopbackServer'
+export function startLoopbackServer(options: LoopbackServerOptions = {}): Promise<LoopbackServer> {
+  return startLoopbackServerAs(options, 'startLoopbackServer')
+}
+
+/**
+ * {@link startLoopbackServer} on behalf of the function the caller called (`startOpenAICompatibleServer`…): an option
+ * it refuses is a ConfigurationError naming `owner`.
+ */
+export async function startLoopbackServerAs(options: LoopbackServerOptions, owner: string): Promise<LoopbackServer> {
   let server: LoopbackHttpServer
   let port: number
   try {
     checkServerOptions(options, loopbackServerOptionKeys, owner)
     checkServerValues(options, owner)
-    server = new LoopbackHttpServer(options)
+    server = new LoopbackHttpServer(options, owner)
     port = options.port ?? 0
   } catch (error) {
     // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
     throw unreadableOption(error, 'options', owner)
   }
-  await server.listen(port)
+  try {
+    await server.listen(port)
+  } catch (cause) {
+    // A port another process holds (EADDRINUSE) or one this process may not open (EACCES).
+    throw new ConfigurationError({
+      option: 'port',
+      message: `port ${port} cannot be listened on: ${cause instanceof Error ? cause.message : String(cause)}`,
+      functionName: owner,
+      cause,
+    })
+  }
   return server
 }
 
@@ -136,14 +153,20 @@ export function checkServerOptions(options: object, known: ReadonlyArray<string>
   checkKnownOptions(options, new Set(known), owner)
 }
 
+/** The largest seed: the generator keeps 32 bits, so a larger or fractional seed would roll as another one does. */
+const maxSeed = 2 ** 32 - 1
+
 /**
  * The options a server cannot do without checking their type: a port that is not a number would listen on a named
- * pipe (a string) or fail with a RangeError, a seed that is not a number gives every such seed the same rolls, and a
- * fallback, formatError or cassette that cannot be called would fail every request it should answer.
+ * pipe (a string) or fail with a RangeError, a seed that is not a whole number from 0 to 2^32 − 1 would give the rolls
+ * of another seed, and a fallback, formatError or cassette that cannot be called would fail every request it should answer.
  */
 function checkServerValues(options: LoopbackServerOptions, owner: string): void {
   checkNumber(options.port, 'port', { integer: true, min: 0, max: 65_535 }, owner)
-  checkNumber(options.seed, 'seed', {}, owner)
+  const routes = options.routes
+  if (routes != null && typeof routes !== 'object')
+    throw optionError('routes', "an object of 'METHOD /path' handlers", routes, owner)
+  checkNumber(options.seed, 'seed', { integer: true, min: 0, max: maxSeed }, owner)
   for (const name of ['fallback', 'formatError'] as const) {
     const value = options[name]
     if (value != null && typeof value !== 'function') throw optionError(name, 'a function', value, owner)
@@ -194,16 +217,16 @@ class LoopbackHttpServer implements LoopbackServer {
   #port = 0
   #closing: Promise<void> | undefined
 
-  constructor(options: LoopbackServerOptions) {
+  constructor(options: LoopbackServerOptions, owner: string) {
     for (const [route, handler] of Object.entries(options.routes ?? {})) this.setHandler(route, handler)
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
-    this.#latency = checkLatency(options.latency, 'startLoopbackServer')
+    this.#latency = checkLatency(options.latency, owner)
     const seed = options.seed ?? 1
     this.#latencyRandom = createSeededRandom(seed)
     this.#faultPlan = new FaultPlan(createSeededRandom(seed ^ 0x9e3779b9))
-    this.#faultPlan.configure(options, 0, 'startLoopbackServer')
+    this.#faultPlan.configure(options, 0, owner)
     this.#faultCounts = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>
     this.#server = createServer((request, response) => this.#onRequest(request, response))
     this.#server.on('connection', (socket) => {

@@ -28,6 +28,9 @@ export async function writeResponse(
   fault: Fault | undefined,
   signal: AbortSignal,
 ): Promise<void> {
+  const problem = answerProblem(answer)
+  // Thrown before any header goes out: the client gets a 500 that says what is wrong, not a connection cut.
+  if (problem !== undefined) throw new Error(problem)
   const headers = responseHeaders(answer, requestId)
   let status = answer.status ?? 200
   let chunks: AsyncIterable<Buffer>
@@ -74,6 +77,29 @@ export async function writeResponse(
   }
   if (cutAt !== undefined) return flushThenDestroy(response)
   response.end()
+}
+
+/** What makes a handler's answer one no response can be made of, or `undefined`. */
+function answerProblem(answer: unknown): string | undefined {
+  if (typeof answer !== 'object' || answer === null) {
+    return `the handler answered ${answer === null ? 'null' : typeof answer}, not { json }, { sse } or { raw }`
+  }
+  const bodies = ['json', 'sse', 'raw'].filter((key) => key in answer)
+  if (bodies.length !== 1) {
+    return `the handler's answer must hold one of json, sse and raw; it holds ${bodies.length === 0 ? 'none' : bodies.join(' and ')}`
+  }
+  const { sse, raw } = answer as { sse?: unknown; raw?: unknown }
+  if (bodies[0] === 'sse' && !isIterable(sse))
+    return 'the handler answered sse that is not a list or an iterable of events'
+  if (bodies[0] === 'raw' && typeof raw !== 'string' && !(raw instanceof Uint8Array)) {
+    return 'the handler answered raw that is neither a string nor bytes'
+  }
+  return undefined
+}
+
+function isIterable(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  return Symbol.iterator in value || Symbol.asyncIterator in value
 }
 
 /** Writes a chunk, waiting for the socket to drain when the client reads slowly. */

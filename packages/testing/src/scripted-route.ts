@@ -19,6 +19,11 @@ export interface ScriptedRouteOptions<Request, Context, Reply> {
    * answered with an HTTP 400 that names it and suggests the right one, instead of a reply that leaves it out.
    */
   readonly replyKeys?: ReadonlySet<string> | undefined
+  /**
+   * What is wrong with a reply object's fields (`content: 5`, tool calls that are not a list), or `undefined`: such a
+   * reply is answered with an HTTP 400 saying so, instead of an answer the API never gives or a 500 of the server's own.
+   */
+  readonly replyProblem?: ((reply: object) => string | undefined) | undefined
 }
 
 /** The reply of a route whose list of replies is used up (an HTTP 500), or that has a field it does not know (a 400). */
@@ -42,6 +47,7 @@ export class ScriptedRoute<Request, Context, Reply> {
   readonly #requestName: string
   readonly #context: (requestIndex: number, index: number) => Context
   readonly #replyKeys: ReadonlySet<string> | undefined
+  readonly #replyProblem: ((reply: object) => string | undefined) | undefined
   #faulted: (requestIndex: number) => boolean = () => false
 
   constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
@@ -49,6 +55,7 @@ export class ScriptedRoute<Request, Context, Reply> {
     this.#requestName = options.requestName
     this.#context = options.context
     this.#replyKeys = options.replyKeys
+    this.#replyProblem = options.replyProblem
   }
 
   /** Replaces where replies come from (a list starts from its first entry). */
@@ -81,7 +88,11 @@ export class ScriptedRoute<Request, Context, Reply> {
         const error = (reply as { readonly error?: unknown }).error
         if (typeof error === 'object' && error !== null) {
           checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
+          const message = (error as { readonly message?: unknown }).message
+          if (typeof message !== 'string') throw optionError('error.message', 'a string', message, owner)
         }
+        const problem = this.#replyProblem?.(reply)
+        if (problem !== undefined) return { error: { status: 400, message: `${owner}: ${problem}` } }
       } catch (error) {
         return { error: { status: 400, message: (error as Error).message } }
       }

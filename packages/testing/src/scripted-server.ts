@@ -1,4 +1,4 @@
-import { checkNumber, optionError, unreadableOption } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { DelegatingLoopbackServer } from './delegating-loopback-server.js'
 import type { LoopbackResponse, RouteContext, RouteHandler, RouteKey } from './loopback-response.js'
 import {
@@ -7,7 +7,7 @@ import {
   type LoopbackServer,
   type LoopbackServerOptions,
   loopbackServerOptionKeys,
-  startLoopbackServer,
+  startLoopbackServerAs,
 } from './loopback-server.js'
 import type { ReplyScriptSource } from './reply-script.js'
 import { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
@@ -74,6 +74,25 @@ export function readScriptedOptions<Options extends ScriptedServerOptions<unknow
   }
 }
 
+/**
+ * Reads a provider server's `apiKey` option. A key no request could present — not a string, empty, or with characters
+ * a header cannot carry or would trim (blanks at either end, a line break) — is a ConfigurationError naming `owner`
+ * that never quotes the key, instead of a server that answers every request 401.
+ *
+ * @example
+ * const apiKey = readServerApiKey(options.apiKey, 'startMyServer') // 'sk-test', or undefined: no key checked
+ */
+export function readServerApiKey(apiKey: unknown, owner: string): string | undefined {
+  if (apiKey === undefined) return undefined
+  if (typeof apiKey !== 'string') throw optionError('apiKey', 'a string', apiKey, owner)
+  if (/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(apiKey)) return apiKey
+  throw new ConfigurationError({
+    option: 'apiKey',
+    message: `apiKey must be a key a request can present in a header: not empty, printable ASCII, no blanks at either end (got ${apiKey.length === 0 ? 'an empty string' : `a string of ${apiKey.length} characters`})`,
+    functionName: owner,
+  })
+}
+
 /** A running provider loopback server that answers from a script. */
 export interface ScriptedServer<Source> extends LoopbackServer {
   /** What to give the provider's SDK as `baseURL`. */
@@ -116,11 +135,14 @@ export async function startScriptedLoopbackServer(
     throw unreadableOption(error, 'options', api.name)
   }
   const { cassette, routes } = toolkitOptions as LoopbackServerOptions
-  return startLoopbackServer({
-    ...(toolkitOptions as LoopbackServerOptions),
-    routes: cassette ? routes : { ...routes, ...api.routes },
-    formatError: api.formatError,
-  })
+  return startLoopbackServerAs(
+    {
+      ...(toolkitOptions as LoopbackServerOptions),
+      routes: cassette ? routes : { ...routes, ...api.routes },
+      formatError: api.formatError,
+    },
+    api.name,
+  )
 }
 
 /**
@@ -197,7 +219,10 @@ type ErrorOf<Reply> = Extract<Reply, { readonly error: unknown }>['error']
  * request becomes an answer is the toolkit's.
  */
 export interface ScriptedApiDefinition<Request, Context, Reply, Own extends object, RequestsName extends string>
-  extends Pick<ScriptedRouteOptions<Request, Context, Reply>, 'requestName' | 'replyKeys' | 'echo' | 'context'> {
+  extends Pick<
+    ScriptedRouteOptions<Request, Context, Reply>,
+    'requestName' | 'replyKeys' | 'replyProblem' | 'echo' | 'context'
+  > {
   /** The function that starts the server, e.g. `startOpenAICompatibleServer`: its option errors name it. */
   readonly name: string
   /** The options the provider adds to {@link ScriptedServerOptions} (`models`, `apiKey`…). */
@@ -254,6 +279,7 @@ export async function startScriptedApiServer<Request, Context, Reply, Own extend
     cycleReplies: settings.cycleReplies,
     requestName: api.requestName,
     replyKeys: api.replyKeys,
+    replyProblem: api.replyProblem,
     echo: api.echo,
     context: api.context,
   })

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { splitText } from './split-text.js'
 
@@ -14,5 +15,18 @@ describe('splitText', () => {
     expect(splitText('😀😀', 1, false)).toEqual(['😀', '😀'])
     // A lone surrogate in the text stays as it is, alone in its piece.
     expect(splitText('\ud800ab\udc00', 1, false)).toEqual(['\ud800', 'a', 'b', '\udc00'])
+  })
+
+  it('refuses a text that is not a string, or a chunkChars that is not a whole number ≥ 1, instead of losing the text', () => {
+    const cases: Array<[unknown, unknown, string]> = [
+      ['abc', Number.NaN, 'splitText: chunkChars must be an integer ≥ 1, got NaN'],
+      ['abc', 0, 'splitText: chunkChars must be an integer ≥ 1, got 0'],
+      ['abc', 1.5, 'splitText: chunkChars must be an integer ≥ 1, got 1.5'],
+      [5, 2, 'splitText: text must be a string, got 5'],
+    ]
+    for (const [text, chunkChars, message] of cases) {
+      expect(() => splitText(text as never, chunkChars as never, false)).toThrow(ConfigurationError)
+      expect(() => splitText(text as never, chunkChars as never, false)).toThrow(message)
+    }
   })
 })

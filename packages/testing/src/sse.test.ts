@@ -38,4 +38,13 @@ describe('server-sent events', () => {
       { event: 'a b:c', id: 'x y', data: 'z' },
     ])
   })
+
+  it('parseSseEvents refuses a body that is not a string with a ConfigurationError', () => {
+    for (const body of [5, null, undefined, { data: 'x' }]) {
+      expect(() => parseSseEvents(body as never)).toThrow(ConfigurationError)
+      expect(() => parseSseEvents(body as never)).toThrow(
+        /^parseSseEvents: text must be the body of a text\/event-stream/,
+      )
+    }
+  })
 })

@@ -83,8 +83,18 @@ export interface ParsedSseEvent {
   readonly data: string
 }
 
-/** Parses a complete `text/event-stream` body into its events (comments and `retry:` lines are dropped). */
+/**
+ * Parses a complete `text/event-stream` body into its events (comments and `retry:` lines are dropped); a body that is
+ * not a string is a ConfigurationError.
+ */
 export function parseSseEvents(text: string): ParsedSseEvent[] {
+  if (typeof text !== 'string') {
+    throw new ConfigurationError({
+      option: 'text',
+      message: `text must be the body of a text/event-stream, a string; got ${text === null ? 'null' : typeof text}`,
+      functionName: 'parseSseEvents',
+    })
+  }
   const events: ParsedSseEvent[] = []
   for (const block of text.replace(/\r\n?/g, '\n').split('\n\n')) {
     let event: string | undefined

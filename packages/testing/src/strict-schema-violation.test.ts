@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { findStrictSchemaViolation, type StrictSchemaRules } from './strict-schema-violation.js'
 
@@ -169,5 +170,22 @@ describe('findStrictSchemaViolation', () => {
     })
     // Rules without the predicate take every constraint.
     expect(findStrictSchemaViolation(closed({ n: { type: 'number', minimum: 0 } }), closedOnly)).toBeUndefined()
+  })
+
+  it('refuses rules it could not follow with a ConfigurationError, instead of a TypeError mid-walk', () => {
+    const schema = { type: 'object', properties: {} }
+    const cases: Array<[unknown, string]> = [
+      [undefined, 'findStrictSchemaViolation: rules must be StrictSchemaRules, got undefined'],
+      [
+        { ...openAI, unsupportedKeywords: 'allOf' },
+        'rules.unsupportedKeywords must be a list of keywords, got "allOf"',
+      ],
+      [{ ...openAI, unsupportedConstraint: true }, 'rules.unsupportedConstraint must be a function, got true'],
+      [{ ...openAI, limits: 5 }, 'rules.limits must be an object of limits, got 5'],
+    ]
+    for (const [rules, message] of cases) {
+      expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(ConfigurationError)
+      expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(message)
+    }
   })
 })

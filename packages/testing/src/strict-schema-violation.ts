@@ -1,3 +1,5 @@
+import { optionError } from '@tinyllm/core'
+
 /** What a provider's strict mode demands of a JSON schema, for a loopback server to refuse what the real API refuses. */
 export interface StrictSchemaRules {
   /** Every object must say `additionalProperties: false` (OpenAI and Anthropic). */
@@ -74,7 +76,8 @@ type Schema = Record<string, unknown>
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
  * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. A schema
- * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends.
+ * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends. `rules` that
+ * are not {@link StrictSchemaRules} are a ConfigurationError.
  *
  * @example
  * findStrictSchemaViolation({ type: 'object', properties: { a: { type: 'string' } } }, openAIRules)
@@ -84,6 +87,7 @@ export function findStrictSchemaViolation(
   schema: unknown,
   rules: StrictSchemaRules,
 ): StrictSchemaViolation | undefined {
+  checkRules(rules)
   if (rules.objectRoot && !(isSchema(schema) && isObjectSchema(schema) && schema.anyOf === undefined)) {
     const type = isSchema(schema) ? schema.type : undefined
     return { path: [], rule: 'root', detail: typeof type === 'string' ? type : 'none' }
@@ -96,6 +100,22 @@ export function findStrictSchemaViolation(
     if (limit !== undefined && tally[rule] > limit) return { path: [], rule, count: tally[rule], limit }
   }
   return undefined
+}
+
+/** Rules a walk could not follow: missing, with keywords that are not a list, a constraint rule that is no function. */
+function checkRules(rules: StrictSchemaRules): void {
+  const owner = 'findStrictSchemaViolation'
+  if (typeof rules !== 'object' || rules === null) throw optionError('rules', 'StrictSchemaRules', rules, owner)
+  const { unsupportedKeywords, unsupportedConstraint, limits } = rules
+  if (!Array.isArray(unsupportedKeywords) || !unsupportedKeywords.every((keyword) => typeof keyword === 'string')) {
+    throw optionError('rules.unsupportedKeywords', 'a list of keywords', unsupportedKeywords, owner)
+  }
+  if (unsupportedConstraint !== undefined && typeof unsupportedConstraint !== 'function') {
+    throw optionError('rules.unsupportedConstraint', 'a function', unsupportedConstraint, owner)
+  }
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
+    throw optionError('rules.limits', 'an object of limits', limits, owner)
+  }
 }
 
 /** `levels`: the object schemas around this one. */
@@ -112,66 +132,55 @@ function check(
   if (!isSchema(schema) || depth > 64 || tally.within.has(schema)) return undefined
   tally.within.add(schema)
   try {
-    return checkSchema(schema, path, rules, depth, levels, tally)
+    const keyword = rules.unsupportedKeywords.find((name) => name in schema)
+    if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
+    const constraint = constraintViolation(schema, path, rules)
+    if (constraint !== undefined) return constraint
+    if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
+    if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
+    let inner = levels
+    if (isObjectSchema(schema)) {
+      inner += 1
+      if (inner > tally.nestingLevels) tally.nestingLevels = inner
+      if (rules.closedObjects && schema.additionalProperties !== false) return { path, rule: 'additionalProperties' }
+      if (rules.everyPropertyRequired && isSchema(schema.properties)) {
+        const required = Array.isArray(schema.required) ? schema.required : []
+        const missing = Object.keys(schema.properties).find((name) => !required.includes(name))
+        if (missing !== undefined) return { path, rule: 'required', detail: missing }
+        // A required key no property names: no object could have it and be closed.
+        const extra = required.find(
+          (name) => typeof name !== 'string' || !Object.hasOwn(schema.properties as Schema, name),
+        )
+        if (extra !== undefined) return { path, rule: 'extraRequired', detail: String(extra) }
+      }
+    }
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === 'properties' || key === '$defs' || key === 'definitions') {
+        if (!isSchema(value)) continue
+        // A definition is counted from its own root: where it is used is not known here.
+        const childLevels = key === 'properties' ? inner : 0
+        for (const [name, child] of Object.entries(value)) {
+          const found = check(child, [...path, key, name], rules, depth + 1, childLevels, tally)
+          if (found !== undefined) return found
+        }
+      } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
+        const found = check(value, [...path, key], rules, depth + 1, inner, tally)
+        if (found !== undefined) return found
+      }
+      if (
+        Array.isArray(value) &&
+        (key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems' || key === 'items')
+      ) {
+        for (const [index, child] of value.entries()) {
+          const found = check(child, [...path, key, String(index)], rules, depth + 1, inner, tally)
+          if (found !== undefined) return found
+        }
+      }
+    }
+    return undefined
   } finally {
     tally.within.delete(schema)
   }
-}
-
-function checkSchema(
-  schema: Schema,
-  path: ReadonlyArray<string>,
-  rules: StrictSchemaRules,
-  depth: number,
-  levels: number,
-  tally: Tally,
-): StrictSchemaViolation | undefined {
-  const keyword = rules.unsupportedKeywords.find((name) => name in schema)
-  if (keyword !== undefined) return { path, rule: 'keyword', detail: keyword }
-  const constraint = constraintViolation(schema, path, rules)
-  if (constraint !== undefined) return constraint
-  if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
-  if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
-  let inner = levels
-  if (isObjectSchema(schema)) {
-    inner += 1
-    if (inner > tally.nestingLevels) tally.nestingLevels = inner
-    if (rules.closedObjects && schema.additionalProperties !== false) return { path, rule: 'additionalProperties' }
-    if (rules.everyPropertyRequired && isSchema(schema.properties)) {
-      const required = Array.isArray(schema.required) ? schema.required : []
-      const missing = Object.keys(schema.properties).find((name) => !required.includes(name))
-      if (missing !== undefined) return { path, rule: 'required', detail: missing }
-      // A required key no property names: no object could have it and be closed.
-      const extra = required.find(
-        (name) => typeof name !== 'string' || !Object.hasOwn(schema.properties as Schema, name),
-      )
-      if (extra !== undefined) return { path, rule: 'extraRequired', detail: String(extra) }
-    }
-  }
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'properties' || key === '$defs' || key === 'definitions') {
-      if (!isSchema(value)) continue
-      // A definition is counted from its own root: where it is used is not known here.
-      const childLevels = key === 'properties' ? inner : 0
-      for (const [name, child] of Object.entries(value)) {
-        const found = check(child, [...path, key, name], rules, depth + 1, childLevels, tally)
-        if (found !== undefined) return found
-      }
-    } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
-      const found = check(value, [...path, key], rules, depth + 1, inner, tally)
-      if (found !== undefined) return found
-    }
-    if (
-      Array.isArray(value) &&
-      (key === 'anyOf' || key === 'allOf' || key === 'oneOf' || key === 'prefixItems' || key === 'items')
-    ) {
-      for (const [index, child] of value.entries()) {
-        const found = check(child, [...path, key, String(index)], rules, depth + 1, inner, tally)
-        if (found !== undefined) return found
-      }
-    }
-  }
-  return undefined
 }
 
 /** The first type of `schema` (as listed in its `type`) with constraints `rules` refuse, naming all of them. */

@@ -79,6 +79,27 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('names itself, not the toolkit, when it refuses a seed, latency or fault, and refuses an apiKey no request could present', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ seed: 2 ** 63 }, 'startAnthropicCompatibleServer: seed must be an integer ≥ 0 and ≤ 4294967295'],
+      [{ seed: 1.5 }, 'startAnthropicCompatibleServer: seed must be an integer'],
+      [{ latency: 'slow' }, 'startAnthropicCompatibleServer: latency must be'],
+      [{ faults: [{ kind: 'nope' }] }, 'startAnthropicCompatibleServer: faults[0] must be a fault of kind'],
+      [{ apiKey: '' }, 'startAnthropicCompatibleServer: apiKey must be a key a request can present in a header'],
+      [{ apiKey: ' sk-padded-secret-4242 ' }, '(got a string of 23 characters)'],
+      [
+        { apiKey: 'sk-broken-secret-4242\n' },
+        'startAnthropicCompatibleServer: apiKey must be a key a request can present',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const started = startAnthropicCompatibleServer(options as never)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+      await expect(started).rejects.not.toThrow(/secret-4242/)
+    }
+  })
+
   it('answers a message in Anthropic’s shape, with a request-id header; by default it echoes', async () => {
     const running = await start()
     const response = await post(running, ask)
@@ -153,6 +174,32 @@ describe('startAnthropicCompatibleServer', () => {
     expect(body.error.message).toContain('toolCalls')
     const snakeCase = (await (await post(running, ask)).json()) as { error: { message: string } }
     expect(snakeCase.error.message).toMatch(/tool_uses.*toolUses/)
+  })
+
+  it('answers a scripted reply whose fields have the wrong type with a 400 saying which, JSON and streamed', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ text: 5 }, 'text must be a string or null, got 5'],
+      [{ toolUses: 'f' }, 'toolUses must be a list of { name, input }, got "f"'],
+      [{ toolUses: [{ input: {} }] }, 'toolUses[0].name must be a string, got undefined'],
+      [{ toolUses: [{ name: 'f', input: 5 }] }, 'toolUses[0].input must be an object or JSON text, got 5'],
+      [{ text: 'x', stopReason: 'done' }, 'stopReason must be one of end_turn, max_tokens'],
+      [{ text: 'x', thinking: 'hmm' }, 'thinking must be a list of thinking texts or { redactedData }, got "hmm"'],
+      [{ text: 'x', thinking: [5] }, 'thinking[0] must be a thinking text or { redactedData }, got 5'],
+      [{ text: 'x', usage: { outputTokens: 1.5 } }, 'usage.outputTokens must be an integer ≥ 0, got 1.5'],
+      [{ text: 'x', model: 5 }, 'model must be a string, got 5'],
+      [{ error: { status: 529 } }, 'error.message must be a string, got undefined'],
+    ]
+    const running = await start({ replies: cases.flatMap(([reply]) => [reply, reply]) as never })
+    for (const [reply, message] of cases) {
+      for (const stream of [false, true]) {
+        const refused = await post(running, { ...ask, stream })
+        expect(refused.status, `${JSON.stringify(reply)} ${stream}`).toBe(400)
+        const body = (await refused.json()) as { error: { type: string; message: string } }
+        expect(body.error.type).toBe('invalid_request_error')
+        expect(body.error.message).toContain('scripted reply to Messages request #')
+        expect(body.error.message).toContain(message)
+      }
+    }
   })
 
   it('answers scripted errors in Anthropic’s shape with their headers', async () => {
@@ -240,6 +287,23 @@ describe('startAnthropicCompatibleServer', () => {
       expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
     }
     expect((await post(running, { ...ask, max_tokens: 0 })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('holds top_k to a whole number ≥ 0 and service_tier to auto or standard_only, as the API does', async () => {
+    const running = await start()
+    const legacy = { 'anthropic-version': '2023-06-01' }
+    for (const [setting, message] of [
+      [{ top_k: -1 }, 'top_k: Input should be greater than or equal to 0'],
+      [{ top_k: 1.5 }, 'top_k: Input should be a valid integer'],
+      [{ top_k: '5' }, 'top_k: Input should be a valid integer'],
+      [{ service_tier: 'priority' }, "service_tier: Input should be 'auto' or 'standard_only'"],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...setting }, legacy)
+      expect(refused.status, JSON.stringify(setting)).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    expect((await post(running, { ...ask, top_k: 0, service_tier: 'standard_only' }, legacy)).status).toBe(200)
     expect(running.messageRequests).toHaveLength(1)
   })
 

@@ -1,12 +1,11 @@
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
-import { optionError } from '@tinyllm/core'
 import type { ScriptedApiDefinition, ScriptedApiServer, ScriptedServerOptions } from '@tinyllm/testing'
-import { startScriptedApiServer } from '@tinyllm/testing'
+import { readServerApiKey, startScriptedApiServer } from '@tinyllm/testing'
 import { anthropicErrorBody, anthropicErrorType } from './anthropic-error-body.js'
 import { toMessageEvents } from './message-events.js'
 import { messagesRequestProblem } from './messages-request-problem.js'
 import { resolveMessage } from './resolved-message.js'
-import { type ReplyContext, type ReplySource, replyKeys, type ScriptedReply } from './scripted-reply.js'
+import { type ReplyContext, type ReplySource, replyKeys, replyProblem, type ScriptedReply } from './scripted-reply.js'
 
 /** Options of {@link startAnthropicCompatibleServer}; latency, faults, seed and cassette work as in the core toolkit. */
 export interface AnthropicCompatibleServerOptions extends ScriptedServerOptions<ReplySource> {
@@ -31,6 +30,7 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
   requestsName: 'messageRequests',
   requestName: 'Messages request',
   replyKeys,
+  replyProblem,
   echo,
   context: (requestIndex, messageIndex) => ({ requestIndex, messageIndex }),
   refusal: ({ request }, { apiKey }) => {
@@ -96,13 +96,9 @@ export async function startAnthropicCompatibleServer(
 /** The options the Anthropic-compatible server adds to the toolkit's scripted server, as its route reads them. */
 type Own = Required<Omit<AnthropicCompatibleServerOptions, keyof ScriptedServerOptions<ReplySource>>>
 
-/** An `apiKey` that is not a string is one no request could present. */
+/** An `apiKey` no request could present is refused before the server starts. */
 function readOptions(options: Record<string, unknown>): Own {
-  const apiKey = options.apiKey
-  if (apiKey !== undefined && typeof apiKey !== 'string') {
-    throw optionError('apiKey', 'a string', apiKey, messagesApi.name)
-  }
-  return { apiKey }
+  return { apiKey: readServerApiKey(options.apiKey, messagesApi.name) }
 }
 
 function presentedKey(headers: Readonly<Record<string, string>>): string | undefined {

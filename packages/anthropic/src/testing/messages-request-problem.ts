@@ -7,6 +7,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
+import { refusedConstraint } from '../anthropic-schema.js'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -28,6 +29,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
     metadataProblem(candidate.metadata) ??
+    serviceTierProblem(candidate.service_tier) ??
     stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
@@ -235,6 +237,12 @@ const knownParameters: ReadonlySet<string> = new Set(
 /** Sampling parameters that API versions before 2026-10-21 take, and that version rejects even at their defaults. */
 const removedIn20261021: ReadonlySet<string> = new Set(['temperature', 'top_p', 'top_k'])
 
+/** `service_tier` is the SDK's `'auto' | 'standard_only'`. */
+function serviceTierProblem(tier: unknown): string | undefined {
+  if (tier === undefined || tier === 'auto' || tier === 'standard_only') return undefined
+  return "service_tier: Input should be 'auto' or 'standard_only'"
+}
+
 /** A parameter the request's API version does not have (a misspelling, another provider's): "Extra inputs…". */
 function unknownParameterProblem(body: Record<string, unknown>, version: string): string | undefined {
   const unknown = Object.keys(body).find(
@@ -253,6 +261,13 @@ function samplingProblem(body: Record<string, unknown>, version: string): string
     if (typeof value !== 'number') return `${name}: Input should be a valid number`
     if (value < 0) return `${name}: Input should be greater than or equal to 0`
     if (value > 1) return `${name}: Input should be less than or equal to 1`
+  }
+  // top_k: "Required range: x >= 0", an integer (the SDK's `top_k?: number`, documented as "Only sample from the top K
+  // options").
+  const topK = body.top_k
+  if (topK !== undefined) {
+    if (typeof topK !== 'number' || !Number.isInteger(topK)) return 'top_k: Input should be a valid integer'
+    if (topK < 0) return 'top_k: Input should be greater than or equal to 0'
   }
   return thinkingSamplingProblem(body)
 }
@@ -430,15 +445,6 @@ function strictToolProblem(tools: readonly unknown[]): string | undefined {
   return undefined
 }
 
-/** Keywords that bound a number, refused by Anthropic's structured outputs. */
-const numberBounds: ReadonlySet<string> = new Set([
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-])
-
 /**
  * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
  * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
@@ -449,12 +455,7 @@ const anthropicStrictRules: StrictSchemaRules = {
   everyPropertyRequired: false,
   objectRoot: false,
   unsupportedKeywords: [],
-  unsupportedConstraint: (type, keyword, value) => {
-    if (type === 'number' || type === 'integer') return numberBounds.has(keyword)
-    if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
-    if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
-    return false
-  },
+  unsupportedConstraint: refusedConstraint,
 }
 
 /** Anthropic's words for a schema its strict mode refuses, e.g. "For 'number' type, property 'minimum' is not supported". */

@@ -1,4 +1,5 @@
 import type { MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages'
+import { optionError } from '@tinyllm/core'
 import type { ReplyScriptSource } from '@tinyllm/testing'
 
 /** A `tool_use` block the server answers with. */
@@ -75,3 +76,64 @@ export const replyKeys: ReadonlySet<string> = new Set(
     0
   >),
 )
+
+const stopReasons: ReadonlySet<unknown> = new Set(
+  Object.keys({
+    end_turn: 0,
+    max_tokens: 0,
+    stop_sequence: 0,
+    tool_use: 0,
+    pause_turn: 0,
+    refusal: 0,
+    model_context_window_exceeded: 0,
+  } satisfies Record<StopReason, 0>),
+)
+
+/**
+ * What is wrong with a reply object's fields, as its types say them, or `undefined`: `text: 5`, tool uses that are not
+ * a list of `{ name, input }`, thinking that is not a list of texts or `{ redactedData }`, a stop reason Anthropic has
+ * not, usage counts that are not whole numbers ≥ 0.
+ */
+export function replyProblem(reply: object): string | undefined {
+  const fields = reply as Record<string, unknown>
+  // An error reply is the toolkit's to check (status, message).
+  if ('error' in fields) return undefined
+  const { text, toolUses, thinking, stopReason, usage, model } = fields
+  if (text !== undefined && text !== null && typeof text !== 'string') return problem('text', 'a string or null', text)
+  if (model !== undefined && typeof model !== 'string') return problem('model', 'a string', model)
+  if (stopReason !== undefined && !stopReasons.has(stopReason)) {
+    return problem('stopReason', `one of ${[...stopReasons].join(', ')}`, stopReason)
+  }
+  if (thinking !== undefined) {
+    if (!Array.isArray(thinking)) return problem('thinking', 'a list of thinking texts or { redactedData }', thinking)
+    for (const [index, block] of thinking.entries()) {
+      const redacted = (block as { redactedData?: unknown } | null)?.redactedData
+      if (typeof block !== 'string' && typeof redacted !== 'string') {
+        return problem(`thinking[${index}]`, 'a thinking text or { redactedData }', block)
+      }
+    }
+  }
+  if (usage !== undefined) {
+    if (typeof usage !== 'object' || usage === null) return problem('usage', 'an object of token counts', usage)
+    for (const [name, count] of Object.entries(usage)) {
+      if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0)) {
+        return problem(`usage.${name}`, 'an integer ≥ 0', count)
+      }
+    }
+  }
+  if (toolUses === undefined) return undefined
+  if (!Array.isArray(toolUses)) return problem('toolUses', 'a list of { name, input }', toolUses)
+  for (const [index, use] of toolUses.entries()) {
+    const { id, name, input } = (use ?? {}) as Record<string, unknown>
+    if (typeof name !== 'string') return problem(`toolUses[${index}].name`, 'a string', name)
+    if (id !== undefined && typeof id !== 'string') return problem(`toolUses[${index}].id`, 'a string', id)
+    if (typeof input !== 'string' && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+      return problem(`toolUses[${index}].input`, 'an object or JSON text', input)
+    }
+  }
+  return undefined
+}
+
+function problem(field: string, expected: string, value: unknown): string {
+  return optionError(field, expected, value).message
+}

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { checkNumber, optionError } from '@tinyllm/core'
+import { checkOptionKeys } from '../run-job.js'
 
 /** Options of {@link startRedisServer}. */
 export interface RedisServerOptions {
@@ -49,7 +51,19 @@ export interface RedisServer {
  * // …
  * await redis.stop()
  */
-export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+export async function startRedisServer(given: RedisServerOptions = {}): Promise<RedisServer> {
+  const options = checkOptionKeys(given, ['port', 'appendOnly', 'directory', 'binary'], owner)
+  checkNumber(options.port, 'port', { integer: true, min: 1, max: 65_535 }, owner)
+  const appendOnly = options.appendOnly
+  if (appendOnly !== undefined && typeof appendOnly !== 'boolean') {
+    throw optionError('appendOnly', 'true or false', appendOnly, owner)
+  }
+  for (const name of ['directory', 'binary'] as const) {
+    const value = options[name]
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw optionError(name, 'a non-empty string', value, owner)
+    }
+  }
   const ownDirectory = options.directory === undefined
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'tinyllm-redis-')))
   const server = new LocalRedisServer(
@@ -67,6 +81,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
   return server
 }
+
+const owner = 'startRedisServer'
 
 class LocalRedisServer implements RedisServer {
   readonly host = '127.0.0.1' as const

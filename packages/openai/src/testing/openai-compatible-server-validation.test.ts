@@ -126,6 +126,31 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'logprobs', code: 'invalid_type', message: 'expected a boolean' },
     ],
     [
+      'stream given as a string',
+      { stream: 'true' },
+      {
+        param: 'stream',
+        code: 'invalid_type',
+        message: "Invalid type for 'stream': expected a boolean, but got a string",
+      },
+    ],
+    [
+      'store given as a string',
+      { store: 'yes' },
+      { param: 'store', code: 'invalid_type', message: 'expected a boolean' },
+    ],
+    ['user given as a number', { user: 5 }, { param: 'user', code: 'invalid_type', message: 'expected a string' }],
+    [
+      'prompt_cache_key given as a number',
+      { prompt_cache_key: 5 },
+      { param: 'prompt_cache_key', code: 'invalid_type', message: 'expected a string' },
+    ],
+    [
+      'a verbosity the API does not have',
+      { verbosity: 'verbose' },
+      { param: 'verbosity', code: 'invalid_value', message: "Supported values are: 'low', 'medium', and 'high'." },
+    ],
+    [
       'presence_penalty above 2',
       { presence_penalty: 3 },
       { param: 'presence_penalty', code: 'decimal_above_max_value', message: 'Expected a value <= 2' },

@@ -73,6 +73,27 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     }
   })
 
+  it('names itself, not the toolkit, when it refuses a seed, latency or fault, and refuses an apiKey no request could present', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ seed: 2 ** 63 }, 'startOpenAICompatibleServer: seed must be an integer ≥ 0 and ≤ 4294967295'],
+      [{ seed: 1.5 }, 'startOpenAICompatibleServer: seed must be an integer'],
+      [{ latency: 'slow' }, 'startOpenAICompatibleServer: latency must be'],
+      [{ faults: [{ kind: 'nope' }] }, 'startOpenAICompatibleServer: faults[0] must be a fault of kind'],
+      [{ apiKey: '' }, 'startOpenAICompatibleServer: apiKey must be a key a request can present in a header'],
+      [{ apiKey: ' sk-padded-secret-4242 ' }, '(got a string of 23 characters)'],
+      [
+        { apiKey: 'sk-broken-secret-4242\n' },
+        'startOpenAICompatibleServer: apiKey must be a key a request can present',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const started = startOpenAICompatibleServer(options as never)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(message)
+      await expect(started).rejects.not.toThrow(/secret-4242/)
+    }
+  })
+
   it('answers a JSON chat completion by echoing the last user message, with estimated usage', async () => {
     const { client } = await start({ created: 1_700_000_000 })
     const completion = await client.chat.completions.create({
@@ -122,6 +143,31 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     expect((misspelt as BadRequestError).message).toContain('toolUses')
     const snakeCase = await ask().catch((caught: unknown) => caught)
     expect((snakeCase as BadRequestError).message).toMatch(/finish_reason.*finishReason/)
+  })
+
+  it('answers a scripted reply whose fields have the wrong type with a 400 saying which, JSON and streamed', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ content: 5 }, 'content must be a string or null, got 5'],
+      [{ toolCalls: 'get_weather' }, 'toolCalls must be a list of { name, arguments }, got "get_weather"'],
+      [{ toolCalls: [{ arguments: '{}' }] }, 'toolCalls[0].name must be a string, got undefined'],
+      [{ toolCalls: [{ name: 'f', arguments: 5 }] }, 'toolCalls[0].arguments must be JSON text or an object, got 5'],
+      [{ content: 'x', finishReason: 'done' }, 'finishReason must be one of stop, length, tool_calls'],
+      [{ content: 'x', usage: { promptTokens: -1 } }, 'usage.promptTokens must be an integer ≥ 0, got -1'],
+      [{ choices: 5 }, 'choices must be a list of choices, got 5'],
+      [{ choices: [{ content: 'a' }, null] }, 'choices[1] must be an object, got null'],
+      [{ content: 'x', model: 5 }, 'model must be a string, got 5'],
+      [{ error: { status: 400 } }, 'error.message must be a string, got undefined'],
+    ]
+    const { client } = await start({ replies: cases.flatMap(([reply]) => [reply, reply]) as never })
+    for (const [reply, message] of cases) {
+      for (const stream of [false, true]) {
+        const answer = client.chat.completions.create({ model: 'm', messages: user('q'), stream })
+        const refused = await Promise.resolve(answer).catch((caught: unknown) => caught)
+        expect(refused, `${JSON.stringify(reply)} ${stream}`).toBeInstanceOf(BadRequestError)
+        expect((refused as BadRequestError).message).toContain(`scripted reply to chat request #`)
+        expect((refused as BadRequestError).message).toContain(message)
+      }
+    }
   })
 
   it('cycles scripted replies when asked, and setReplies swaps the source mid-test', async () => {

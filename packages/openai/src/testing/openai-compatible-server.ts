@@ -5,7 +5,7 @@ import type {
   ScriptedApiServer,
   ScriptedServerOptions,
 } from '@tinyllm/testing'
-import { startScriptedApiServer } from '@tinyllm/testing'
+import { readServerApiKey, startScriptedApiServer } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import { toChatCompletion } from './chat-completion.js'
 import { toChatCompletionChunks } from './chat-completion-chunks.js'
@@ -19,6 +19,7 @@ import {
   type ReplyContext,
   type ReplySource,
   replyKeys,
+  replyProblem,
   type ScriptedReply,
 } from './scripted-reply.js'
 import { strictSchemaError } from './strict-schema-error.js'
@@ -62,6 +63,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
   baseURLPath: '/v1',
   requestName: 'chat request',
   replyKeys,
+  replyProblem,
   echo,
   context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }),
   refusal: ({ request }, { apiKey }) => keyError(request.headers, apiKey) ?? validate(request.body),
@@ -135,14 +137,10 @@ function readOptions(options: Record<string, unknown>): Own {
   if (!Array.isArray(models) || !models.every((model) => typeof model === 'string')) {
     throw optionError('models', 'a list of model ids', listed, chatCompletionsApi.name)
   }
-  const apiKey = options.apiKey
-  if (apiKey !== undefined && typeof apiKey !== 'string') {
-    throw optionError('apiKey', 'a string', apiKey, chatCompletionsApi.name)
-  }
   return {
     models,
     created: checkNumber(options.created, 'created', { integer: true, min: 0 }, chatCompletionsApi.name),
-    apiKey,
+    apiKey: readServerApiKey(options.apiKey, chatCompletionsApi.name),
   }
 }
 

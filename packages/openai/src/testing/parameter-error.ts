@@ -91,7 +91,7 @@ const logitBiasRange: Range = { min: -100, max: 100 }
  */
 const metadataLimits = { pairs: 16, keyLength: 64, valueLength: 512 }
 
-/** The values of the SDK's `ReasoningEffort`, `service_tier` and tool `type`: another is refused. */
+/** The values of the SDK's `ReasoningEffort`, `service_tier`, `verbosity` and tool `type`: another is refused. */
 const enumerations: Readonly<Record<string, ReadonlySet<unknown>>> = {
   reasoning_effort: new Set(
     Object.keys({ none: 0, minimal: 0, low: 0, medium: 0, high: 0, xhigh: 0, max: 0 } satisfies Record<
@@ -105,7 +105,24 @@ const enumerations: Readonly<Record<string, ReadonlySet<unknown>>> = {
       0
     >),
   ),
+  verbosity: new Set(
+    Object.keys({ low: 0, medium: 0, high: 0 } satisfies Record<
+      NonNullable<ChatCompletionCreateParamsBase['verbosity']>,
+      0
+    >),
+  ),
 }
+/**
+ * Parameters of one JSON type in the SDK's `ChatCompletionCreateParamsBase` (each `| null`): `stream` and `store` are
+ * booleans, `user` and `prompt_cache_key` strings. OpenAI refuses another type ("Invalid type for 'stream'…").
+ */
+const typedParameters: Readonly<Record<string, 'boolean' | 'string'>> = {
+  stream: 'boolean',
+  store: 'boolean',
+  user: 'string',
+  prompt_cache_key: 'string',
+}
+
 const toolTypes: ReadonlySet<unknown> = new Set(
   Object.keys({ function: 0, custom: 0 } satisfies Record<ChatCompletionTool['type'], 0>),
 )
@@ -132,7 +149,8 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
- * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs` that is not a boolean,
+ * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs`, `stream` or `store` that is not a boolean,
+ * a `user` or `prompt_cache_key` that is not a string, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
@@ -160,6 +178,10 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       const problem = rangeError(bias, `logit_bias.${token}`, logitBiasRange)
       if (problem !== undefined) return problem
     }
+  }
+  for (const [param, type] of Object.entries(typedParameters)) {
+    const value = fields[param]
+    if (value != null && typeof value !== type) return typeError(param, `a ${type}`, value)
   }
   // "Whether to return log probabilities of the output tokens or not": a boolean, not a count.
   if (body.logprobs != null && typeof body.logprobs !== 'boolean')

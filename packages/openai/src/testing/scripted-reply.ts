@@ -1,3 +1,4 @@
+import { optionError } from '@tinyllm/core'
 import type { ReplyScriptSource } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 
@@ -77,3 +78,64 @@ export const replyKeys: ReadonlySet<string> = new Set(
     0
   >),
 )
+
+const finishReasons: ReadonlySet<unknown> = new Set(
+  Object.keys({ stop: 0, length: 0, tool_calls: 0, content_filter: 0, function_call: 0 } satisfies Record<
+    FinishReason,
+    0
+  >),
+)
+
+/**
+ * What is wrong with a reply object's fields, as its types say them, or `undefined`: `content: 5`, tool calls that are
+ * not a list of `{ name, arguments }`, a finish reason OpenAI has not, usage counts that are not whole numbers ≥ 0.
+ */
+export function replyProblem(reply: object): string | undefined {
+  const fields = reply as Record<string, unknown>
+  // An error reply is the toolkit's to check (status, message).
+  if ('error' in fields) return undefined
+  if (fields.model !== undefined && typeof fields.model !== 'string') return problem('model', 'a string', fields.model)
+  const usage = fields.usage
+  if (usage !== undefined && usage !== null) {
+    if (typeof usage !== 'object') return problem('usage', '{ promptTokens, completionTokens } or null', usage)
+    for (const name of ['promptTokens', 'completionTokens'] as const) {
+      const count = (usage as Record<string, unknown>)[name]
+      if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0)) {
+        return problem(`usage.${name}`, 'an integer ≥ 0', count)
+      }
+    }
+  }
+  if (fields.choices === undefined) return choiceProblem(fields, '')
+  if (!Array.isArray(fields.choices)) return problem('choices', 'a list of choices', fields.choices)
+  for (const [index, choice] of fields.choices.entries()) {
+    if (typeof choice !== 'object' || choice === null) return problem(`choices[${index}]`, 'an object', choice)
+    const found = choiceProblem(choice as Record<string, unknown>, `choices[${index}].`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+function choiceProblem(choice: Record<string, unknown>, at: string): string | undefined {
+  const { content, toolCalls, finishReason } = choice
+  if (content !== undefined && content !== null && typeof content !== 'string') {
+    return problem(`${at}content`, 'a string or null', content)
+  }
+  if (finishReason !== undefined && !finishReasons.has(finishReason)) {
+    return problem(`${at}finishReason`, `one of ${[...finishReasons].join(', ')}`, finishReason)
+  }
+  if (toolCalls === undefined) return undefined
+  if (!Array.isArray(toolCalls)) return problem(`${at}toolCalls`, 'a list of { name, arguments }', toolCalls)
+  for (const [index, call] of toolCalls.entries()) {
+    const { id, name, arguments: args } = (call ?? {}) as Record<string, unknown>
+    if (typeof name !== 'string') return problem(`${at}toolCalls[${index}].name`, 'a string', name)
+    if (id !== undefined && typeof id !== 'string') return problem(`${at}toolCalls[${index}].id`, 'a string', id)
+    if (typeof args !== 'string' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      return problem(`${at}toolCalls[${index}].arguments`, 'JSON text or an object', args)
+    }
+  }
+  return undefined
+}
+
+function problem(field: string, expected: string, value: unknown): string {
+  return optionError(field, expected, value).message
+}
