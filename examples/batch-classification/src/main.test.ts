@@ -95,7 +95,10 @@ describe('the batch-classification example', () => {
     expect(readCommandLine(['--seed', '4294967295'])?.seed).toBe(4_294_967_295)
   })
 
-  it('refuses an option given no number (an empty value, blanks) instead of reading it as 0', async () => {
+  // Four processes started in turn: the limit leaves a loaded machine room.
+  it('refuses an option given no number (an empty value, blanks) instead of reading it as 0', {
+    timeout: 120_000,
+  }, async () => {
     for (const [args, reason] of [
       [['--seed='], '--seed must be an integer from 0 to 4294967295, got ""'],
       [['--seed', ' '], '--seed must be an integer from 0 to 4294967295, got " "'],
