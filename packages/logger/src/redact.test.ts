@@ -61,6 +61,44 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('drops the parameters of an Authorization: Digest credential, quoted or escaped into JSON, and keeps the scheme', () => {
+    const digest =
+      'username="ada", realm="api", nonce="dcd98b7102dd2f0e", uri="/v1", response="6629fae49393a05397450978507c4ef1"'
+    expect(redactString(`Authorization: Digest ${digest}`)).toBe(`Authorization: Digest ${REDACTED}`)
+    expect(redactString(`{"Proxy-Authorization":"Digest ${digest.replaceAll('"', '\\"')}"}`)).toBe(
+      `{"Proxy-Authorization":"Digest ${REDACTED}"}`,
+    )
+    expect(redactString('Authorization: Digest required')).toBe('Authorization: Digest required')
+  })
+
+  it('replaces the value of a Cookie or Set-Cookie header in free text, and keeps a cookie line that holds no cookie', () => {
+    expect(redactString('Cookie: session=abc; theme=dark\r\nHost: api')).toBe(`Cookie: ${REDACTED}\r\nHost: api`)
+    expect(redactString('Set-Cookie: sid=s%3Aabc.sig; Path=/; HttpOnly')).toBe(`Set-Cookie: ${REDACTED}`)
+    expect(redactString('{"cookie":"sid=x1","accept":"*/*"}')).toBe(`{"cookie":"${REDACTED}","accept":"*/*"}`)
+    expect(redactString('{\\"set-cookie\\": \\"a=b\\"}')).toBe(`{\\"set-cookie\\": \\"${REDACTED}\\"}`)
+    for (const text of ['cookie: none', 'the cookie: it was stale', 'cookies=3']) expect(redactString(text)).toBe(text)
+  })
+
+  it('replaces auth=, jwt=, sig=, signature= and credential= values outside a query string, in a message or a header', () => {
+    expect(redactString('retrying with auth=S3cr3tValue99 now')).toBe(`retrying with auth=${REDACTED} now`)
+    expect(redactString('X-Upstream: jwt=abcDEF123456789; sig=Zz0123456789abc')).toBe(
+      `X-Upstream: jwt=${REDACTED}; sig=${REDACTED}`,
+    )
+    expect(
+      redactString(
+        'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027',
+      ),
+    ).toBe(`AWS4-HMAC-SHA256 Credential=${REDACTED}, Signature=${REDACTED}`)
+    for (const text of [
+      'auth=none',
+      'auth=basic',
+      'the key=value pairs, monkey=Banana12345',
+      'exit code=ERR_TIMEOUT1',
+    ]) {
+      expect(redactString(text)).toBe(text)
+    }
+  })
+
   it('replaces the password of a connection string, Pwd=... or pwd=..., and keeps a working directory and the pwd command', () => {
     expect(redactString('Server=db;Uid=sa;Pwd=hunter2;')).toBe(`Server=db;Uid=sa;Pwd=${REDACTED};`)
     expect(redactString('Driver={ODBC};UID=sa;pwd=x')).toBe(`Driver={ODBC};UID=sa;pwd=${REDACTED}`)
@@ -441,6 +479,15 @@ describe('redactString on URLs', () => {
     expect(redactString(`open ${scheme}://user:pw@host`)).toBe(`open ${scheme}://${REDACTED}@host`)
   })
 
+  it('drops the values of jwt, authorization and X-Amz-Credential query parameters', () => {
+    expect(redactString('GET /v1?jwt=abcDEF123456789&authorization=Bearer%20abc123XYZ&x=1')).toBe(
+      `GET /v1?jwt=${REDACTED}&authorization=${REDACTED}&x=1`,
+    )
+    expect(redactString('GET https://b.s3.amazonaws.com/o?X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1')).toBe(
+      `GET https://b.s3.amazonaws.com/o?X-Amz-Credential=${REDACTED}`,
+    )
+  })
+
   it('drops the values of query parameters named like credentials: ending in key, sig, signature, token, secret', () => {
     const signature = '0123456789abcdef0123456789abcdef'
     expect(redactString(`GET https://b.s3.amazonaws.com/o?X-Amz-Date=20260101&X-Amz-Signature=${signature}`)).toBe(
@@ -482,9 +529,10 @@ describe('isSecretFieldName', () => {
 })
 
 describe('isSecretQueryName', () => {
-  it('takes names ending in key, sig, signature, token, secret or password, and auth and code, in any case', () => {
+  it('takes names ending in key, sig, signature, token, secret, password or credential, and auth, authorization, jwt and code, in any case', () => {
     const secret = ['key', 'api-key', 'subscription-key', 'x-goog-api-key', 'X-Amz-Signature', 'sig', 'access_token']
-    secret.push('client_secret', 'password', 'passwd', 'auth', 'code', 'API_KEY')
+    secret.push('client_secret', 'password', 'passwd', 'auth', 'code', 'API_KEY', 'authorization', 'jwt')
+    secret.push('X-Amz-Credential', 'X-Amz-Security-Token')
     for (const name of secret) expect(isSecretQueryName(name), name).toBe(true)
     for (const name of ['api-version', 'limit', 'model', 'keys', 'tokens', 'authority', 'codec', 'X-Amz-Date']) {
       expect(isSecretQueryName(name), name).toBe(false)

@@ -62,7 +62,8 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
 /**
  * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
  * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs, PEM private
- * keys), the credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`,
+ * keys), the credential of `Bearer <token>` and `Basic <credentials>` (and of `Authorization: Digest …`), the value of
+ * a `Cookie` or `Set-Cookie` header, the user and password of a URL (`https://user:pw@host`,
  * also with its slashes escaped or percent-encoded whole),
  * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
