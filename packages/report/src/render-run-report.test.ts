@@ -41,6 +41,15 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('marks a status that is not one of its own with a question mark, whatever its name', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    for (const status of ['constructor', 'toString', '__proto__', 'cancelled']) {
+      const html = renderRunReport({ ...record, status } as unknown as RunRecord)
+      expect(html, status).toContain('<span class="mark">?</span>')
+      expect(html, status).not.toMatch(/native code|\[object Object\]|class="mark">undefined/)
+    }
+  })
+
   it('cuts names of megabytes read back from storage at 1,000 characters: function, kind, run id, state, choice, title', async () => {
     const record = await new Chain({
       name: 'Chain',

@@ -29,7 +29,13 @@ export interface RunReportOptions {
 }
 
 const optionKeys: ReadonlySet<string> = new Set(['title', 'maxValueLength', 'maxRows'])
-const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', failed: '✖', running: '…' }
+const marks: ReadonlyMap<string, string> = new Map([
+  ['complete', '✔'],
+  ['failed', '✖'],
+  ['running', '…'],
+])
+/** The mark of a status that is not one of its own (a record read back from storage): `constructor` is not a key. */
+const unknownMark = '?'
 
 /**
  * Renders run records (one, or several: each root is drawn, and runs of the same Function fold together) as one
@@ -254,7 +260,7 @@ function renderRow(row: RunRow, index: number, origin: number, span: number): st
   const meta = [row.durationMs === undefined ? 'not finished' : formatDuration(row.durationMs)]
   if (row.attempts > 1) meta.push(`${row.attempts} attempts`)
   const tooltip = row.error === undefined ? '' : ` title="${escapeHtml(row.error.headline)}"`
-  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${escapeHtml(row.status)}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks[row.status]}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
+  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${escapeHtml(row.status)}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks.get(row.status) ?? unknownMark}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
 }
 
 function addUsage(sum: UsageTotals | undefined, usage: UsageTotals | undefined): UsageTotals | undefined {
