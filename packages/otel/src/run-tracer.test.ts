@@ -1080,6 +1080,26 @@ describe('RunTracer', () => {
     expect(eventNames(spanOf(finished, 'Slow'))).toEqual(happyPath)
   })
 
+  it('adds each event once to a tree it hears both through start() and in a listener given to invoke', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const heard: LifecycleEvent[] = []
+    const onEvent = (event: LifecycleEvent) => {
+      heard.push(event)
+      tracing.listener(event)
+    }
+    const stop = tracing.start()
+    try {
+      await defineFunction({ name: 'Step', run: () => 'done' }).invoke(undefined, { onEvent })
+    } finally {
+      stop()
+    }
+    expect(heard).toHaveLength(happyPath.length)
+    const finished = await spans()
+    expect(finished).toHaveLength(1)
+    expect(eventNames(spanOf(finished, 'Step'))).toEqual(happyPath)
+  })
+
   it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer()

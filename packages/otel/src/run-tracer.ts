@@ -58,6 +58,8 @@ interface OpenSpan {
   readonly recording: boolean
   /** Whether the run is an LLM call. */
   readonly llmCall: boolean
+  /** The last event heard: the same event heard again (through `start()` and `listener` both) is not added twice. */
+  lastEvent: LifecycleEvent
 }
 
 /** Kinds of annotation value an attribute takes. */
@@ -153,7 +155,8 @@ export class RunTracer {
       if (event.from !== 'init') return
       open = this.open(event)
       if (open === undefined) return
-    }
+    } else if (open.lastEvent === event) return
+    else open.lastEvent = event
     // A span that throws as an event is added (a tracer of another vendor's) still ends with its run.
     try {
       if (open.recording) {
@@ -205,6 +208,7 @@ export class RunTracer {
       tracer,
       recording: isRecording(span),
       llmCall: llmCall !== undefined,
+      lastEvent: event,
     }
     // Held before anything else is asked of the span, so that a span which throws then still ends with its run.
     if (this.spans.size === 0) holdRunWrapper(this.spans)
