@@ -107,6 +107,16 @@ describe('redactString', () => {
     }
   })
 
+  it('replaces the value of a name ending in password, secret or token in free text, as a field of that name', () => {
+    expect(redactString('{"dbPassword":"hunter2","user":"ada"}')).toBe(`{"dbPassword":"${REDACTED}","user":"ada"}`)
+    expect(redactString('adminPassword=hunter2 webhookSecret=whsec_abc')).toBe(
+      `adminPassword=${REDACTED} webhookSecret=${REDACTED}`,
+    )
+    expect(redactString('{\\"sessionToken\\":\\"AbC123def456\\"}')).toBe(`{\\"sessionToken\\":\\"${REDACTED}\\"}`)
+    const kept = ['csrfToken=none', 'max_tokens=4096 maxTokens: 16', 'sessionToken: short', 'cwd=/tmp mypwd=1']
+    for (const text of kept) expect(redactString(text)).toBe(text)
+  })
+
   it('replaces the password of a connection string, Pwd=... or pwd=..., and keeps a working directory and the pwd command', () => {
     expect(redactString('Server=db;Uid=sa;Pwd=hunter2;')).toBe(`Server=db;Uid=sa;Pwd=${REDACTED};`)
     expect(redactString('Driver={ODBC};UID=sa;pwd=x')).toBe(`Driver={ODBC};UID=sa;pwd=${REDACTED}`)
