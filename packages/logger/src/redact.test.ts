@@ -287,6 +287,17 @@ describe('registerSecret', () => {
     expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
   })
 
+  it('refuses a text that is not a string, and a maxLength that is not an integer ≥ 0, with a TypeError', () => {
+    for (const text of [123, undefined, null, { toString: () => OPENAI_KEY }] as never[]) {
+      expect(() => redactString(text)).toThrow(/redactString: text must be a string/)
+      expect(() => redactAndCut(text, 10)).toThrow(/redactAndCut: text must be a string/)
+    }
+    for (const maxLength of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, undefined, '10'] as never[]) {
+      expect(() => redactAndCut('abcdef', maxLength)).toThrow(/redactAndCut: maxLength must be an integer ≥ 0/)
+    }
+    expect(redactAndCut('abcdef', 0)).toBe('…')
+  })
+
   it('replaces a registered secret longer than 4,096 characters whole where a cut falls inside it, escaped or not', () => {
     const privateKey = `-----BEGIN PRIVATE KEY-----\n${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.repeat(190)}\n-----END PRIVATE KEY-----`
     unregister.push(registerSecret(privateKey))

@@ -1,3 +1,4 @@
+import { quoteGiven } from './known-options.js'
 import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
@@ -67,7 +68,7 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
  * also with its slashes escaped or percent-encoded whole),
  * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
- * Ordinary text is left alone.
+ * Ordinary text is left alone. A `text` that is not a string is a `TypeError`.
  *
  * @example
  * ```ts
@@ -75,6 +76,7 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
  * ```
  */
 export function redactString(text: string): string {
+  if (typeof text !== 'string') throw new TypeError(`redactString: text must be a string, got ${quoteGiven(text)}`)
   let result = replaceRegisteredSecrets(text, REDACTED)
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
@@ -99,7 +101,8 @@ function secretSpan(): number {
 /**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
  * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
- * only the head that can show is read, so a 10 MB string costs no more than a short one.
+ * only the head that can show is read, so a 10 MB string costs no more than a short one. A `text` that is not a string,
+ * or a `maxLength` that is not an integer ≥ 0, is a `TypeError`.
  *
  * @example
  * ```ts
@@ -107,6 +110,9 @@ function secretSpan(): number {
  * ```
  */
 export function redactAndCut(text: string, maxLength: number): string {
+  if (typeof text !== 'string') throw new TypeError(`redactAndCut: text must be a string, got ${quoteGiven(text)}`)
+  if (!Number.isSafeInteger(maxLength) || maxLength < 0)
+    throw new TypeError(`redactAndCut: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
   if (text.length <= maxLength) return redactString(text)
   const redacted = redactString(text.slice(0, maxLength + secretSpan()))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
