@@ -117,6 +117,16 @@ describe('redactString', () => {
     for (const text of kept) expect(redactString(text)).toBe(text)
   })
 
+  it('replaces a passphrase: the value of a field named so, and of passphrase=... in free text', () => {
+    expect(redact({ passphrase: 'correct horse', keyPassphrase: 'battery staple' })).toEqual({
+      passphrase: REDACTED,
+      keyPassphrase: REDACTED,
+    })
+    expect(redactString('sshPassphrase=hunter2 "passphrase": "correct horse"')).toBe(
+      `sshPassphrase=${REDACTED} "passphrase": "${REDACTED}"`,
+    )
+  })
+
   it('replaces the password of a connection string, Pwd=... or pwd=..., and keeps a working directory and the pwd command', () => {
     expect(redactString('Server=db;Uid=sa;Pwd=hunter2;')).toBe(`Server=db;Uid=sa;Pwd=${REDACTED};`)
     expect(redactString('Driver={ODBC};UID=sa;pwd=x')).toBe(`Driver={ODBC};UID=sa;pwd=${REDACTED}`)

@@ -9,7 +9,7 @@
  * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not.
  */
 export const SECRET_KEY_PATTERN =
-  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|secret|cookie|credential|private[-_]?key|token$/i
+  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|token$/i
 
 /**
  * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
@@ -133,19 +133,19 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
 /**
  * `api_key=...`, `"password": "..."`, `auth=...`, `?access_token=...`, `?subscription-key=...` (query names after `?`
  * or `&` only but for those of `SECRET_PAIR_NAME`, so that `monkey=` and a sentence's "key=value" stay; any name that
- * ends in `token`, `password`, `passwd` or `secret`, as a field's name is read: `dbPassword`, `sessionToken`) inside free
- * text such as a URL, an echoed request body or JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the
- * name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when quoted (see
- * `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to say.
+ * ends in `token`, `password`, `passwd`, `passphrase` or `secret`, as a field's name is read: `dbPassword`,
+ * `sessionToken`) inside free text such as a URL, an echoed request body or JSON escaped into a string
+ * (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up
+ * to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
 const STRONG_SECRET_NAME = new RegExp(
-  `(?:api[-_]?key|passw(?:or)?d|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
+  `(?:api[-_]?key|passw(?:or)?d|passphrase|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
   'i',
 )
 
@@ -178,7 +178,7 @@ const SHORTEST_WEAK_SECRET = 8
 
 /**
  * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
- * (`password`, `passwd`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
+ * (`password`, `passwd`, `passphrase`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
  * but a placeholder; under any other, one of at least 8 characters with a digit or a capital.
  */
 export function isSecretAssignment(name: string, value: string): boolean {
