@@ -61,6 +61,17 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('drops the credential of an Authorization header of scheme NTLM, Negotiate or ApiKey, and keeps the scheme', () => {
+    expect(redactString('Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAO0OAAAADw==')).toBe(
+      `Authorization: NTLM ${REDACTED}`,
+    )
+    expect(redactString('{"authorization":"Negotiate YIIFyQYGKwYBBQUCoIIFvTCC"}')).toBe(
+      `{"authorization":"Negotiate ${REDACTED}"}`,
+    )
+    expect(redactString('Authorization: ApiKey VnVhQ2ZHY0JDZGJr')).toBe(`Authorization: ApiKey ${REDACTED}`)
+    expect(redactString('Authorization: Negotiate failed')).toBe('Authorization: Negotiate failed')
+  })
+
   it('drops the parameters of an Authorization: Digest credential, quoted or escaped into JSON, and keeps the scheme', () => {
     const digest =
       'username="ada", realm="api", nonce="dcd98b7102dd2f0e", uri="/v1", response="6629fae49393a05397450978507c4ef1"'
