@@ -72,6 +72,16 @@ describe('redactString', () => {
     expect(redactString('Authorization: Negotiate failed')).toBe('Authorization: Negotiate failed')
   })
 
+  it('drops a bare credential after an Authorization header with no scheme, and credentials= or pass= values', () => {
+    expect(redactString('Authorization: Zq8vR2mK9xT4')).toBe(`Authorization: ${REDACTED}`)
+    expect(redactString('{"authorization":"Zq8vR2mK9xT4","accept":"*/*"}')).toBe(
+      `{"authorization":"${REDACTED}","accept":"*/*"}`,
+    )
+    expect(redactString('credentials=Zq8vR2mK9xT4 pass=Zq8vR2mK9xT4')).toBe(`credentials=${REDACTED} pass=${REDACTED}`)
+    const kept = ['Authorization: Forbidden', 'Authorization: required', '{"Authorization":"Token expired"}', 'pass=3']
+    for (const text of kept) expect(redactString(text)).toBe(text)
+  })
+
   it('drops the parameters of an Authorization: Digest credential, quoted or escaped into JSON, and keeps the scheme', () => {
     const digest =
       'username="ada", realm="api", nonce="dcd98b7102dd2f0e", uri="/v1", response="6629fae49393a05397450978507c4ef1"'

@@ -83,7 +83,7 @@ const SECRET_QUERY_NAME =
  * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
  * value): they name nothing else. A name merely ending in `key` (`monkey=`) or `code` (`exit code=…`) does not.
  */
-const SECRET_PAIR_NAME = String.raw`(?:auth|authori[sz]ation|jwt|sig|signature|credential)(?=\s*=)`
+const SECRET_PAIR_NAME = String.raw`(?:auth|jwt|sig|signature|pass)(?=\s*=)`
 
 const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
 
@@ -135,12 +135,13 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
  * `api_key=...`, `"password": "..."`, `auth=...`, `?access_token=...`, `?subscription-key=...` (query names after `?`
  * or `&` only but for those of `SECRET_PAIR_NAME`, so that `monkey=` and a sentence's "key=value" stay; any name that
  * ends in `token`, `password`, `passwd`, `passphrase` or `secret`, as a field's name is read: `dbPassword`,
- * `sessionToken`) inside free text such as a URL, an echoed request body or JSON escaped into a string
- * (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up
- * to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to say.
+ * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
+ * body or JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is
+ * the name and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter.
+ * Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
@@ -179,13 +180,26 @@ const SHORTEST_WEAK_SECRET = 8
 
 /**
  * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
- * (`password`, `passwd`, `passphrase`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
- * but a placeholder; under any other, one of at least 8 characters with a digit or a capital.
+ * (`password`, `passwd`, `passphrase`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`,
+ * `auth_token`) any value but a placeholder; under `authorization`, a bare credential (see `AUTHORIZATION_SCHEME`);
+ * under any other, one of at least 8 characters with a digit or a capital.
  */
 export function isSecretAssignment(name: string, value: string): boolean {
   if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value) && !isWorkingDirectory(name, value)
+  if (AUTHORIZATION_NAME.test(name)) {
+    return !AUTHORIZATION_SCHEME.test(value) && value.length >= SHORTEST_WEAK_SECRET && CREDENTIAL_LIKE.test(value)
+  }
   return value.length >= SHORTEST_WEAK_SECRET && SECRET_LIKE_VALUE.test(value)
 }
+
+/**
+ * Under `authorization`, a value that starts with a scheme is left to the patterns of `KEY_PATTERNS`, which keep the
+ * scheme ("Authorization: Bearer [REDACTED]"); any other is a bare credential when it looks like one: a digit, base64
+ * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
+ */
+const AUTHORIZATION_NAME = /authori[sz]ation$/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$)/i
+const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**
  * The user information of a URL (`https://user:password@host`, `https://token@host`): group 1, the scheme, is kept, and
