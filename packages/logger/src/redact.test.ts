@@ -645,6 +645,24 @@ describe('redact', () => {
     })
   })
 
+  it("replaces the value after a secret name in a list of pairs: Node's rawHeaders and header entries", () => {
+    const rawHeaders = ['Host', 'api.example', 'Cookie', 'sid=abc', 'Authorization', 'Bearer abc']
+    const entries = [
+      ['authorization', 'Bearer abc'],
+      ['x-api-key', 'k1'],
+      ['accept', '*/*'],
+    ]
+    expect(redact({ rawHeaders, entries })).toEqual({
+      rawHeaders: ['Host', 'api.example', 'Cookie', REDACTED, 'Authorization', REDACTED],
+      entries: [
+        ['authorization', REDACTED],
+        ['x-api-key', REDACTED],
+        ['accept', '*/*'],
+      ],
+    })
+    expect(redact(['password', 'reset', 'sent'])).toEqual(['password', 'reset', 'sent'])
+  })
+
   it('keeps token counts, authors and missing keys readable', () => {
     const input = {
       usage: { prompt_tokens: 10, completion_tokens: 5, totalTokens: 15, tokenCount: 3, maxTokens: 100 },

@@ -140,7 +140,9 @@ export function isSecretFieldName(name: string): boolean {
 /**
  * A deep, JSON-safe copy of `value` with secrets replaced by `"[REDACTED]"`: the whole value of every field whose name
  * looks secret (`apiKey`, `authorization`, `accessToken`, `password`, `secret`, `cookie`, ... — `null` and `undefined`
- * are kept, so a missing key stays visible), and secret-looking substrings of every string (see `redactString`).
+ * are kept, so a missing key stays visible), the string after such a name in a list of name and value pairs (Node's
+ * `rawHeaders`, a header entry `['cookie', 'sid=…']`), and secret-looking substrings of every string (see
+ * `redactString`).
  *
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
@@ -241,13 +243,18 @@ function keysLeftOut(target: Record<string, unknown>, count: number): void {
 function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (Array.isArray(value)) {
     const length = value.length
+    // A list of name and value pairs, as Node's `rawHeaders` and a header entry `['authorization', 'Bearer …']` are.
+    const pairs = length % 2 === 0
     const copy: unknown[] = []
     for (let index = 0; index < length; index++) {
       if (!mayCopy(walk, index)) {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      copy.push(copyValue(value[index], walk, depth))
+      const item = value[index]
+      copy.push(
+        pairs && index % 2 === 1 && isSecretPair(value[index - 1], item) ? REDACTED : copyValue(item, walk, depth),
+      )
     }
     return copy
   }
@@ -287,6 +294,11 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   return copy
+}
+
+/** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */
+function isSecretPair(name: unknown, value: unknown): boolean {
+  return typeof name === 'string' && typeof value === 'string' && isSecretFieldName(name)
 }
 
 /**
