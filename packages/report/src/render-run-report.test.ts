@@ -345,6 +345,15 @@ describe('renderRunReport', () => {
     }
   })
 
+  it('refuses children that are a sparse list of length 2³²−1 at its first hole, without reading the rest', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const sparse: RunRecord[] = []
+    sparse.length = 2 ** 32 - 1
+    sparse[0] = record
+    const stored = { ...record, children: sparse } as RunRecord
+    expect(() => renderRunReport(stored)).toThrow('records.children[1] with no run record')
+  })
+
   it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
     const record = await new Chain({
       name: 'Chain',

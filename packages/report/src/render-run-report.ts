@@ -189,13 +189,21 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
   // The runs on the path to the one read: a run among them again is a cycle, which the page would walk forever.
   const ancestors = new Set<unknown>()
   for (let root = 0; root < roots.length; root++) {
-    const pending: Array<{ record: unknown; path: string } | { leaving: unknown }> = [
-      { record: roots[root], path: isList ? `records[${root}]` : 'records' },
-    ]
+    // Children are read one at a time, as they come up: a list of 2³²−1 holes is refused at its first, not pushed whole.
+    const pending: Array<
+      { record: unknown; path: string } | { leaving: unknown } | { children: unknown[]; path: string; index: number }
+    > = [{ record: roots[root], path: isList ? `records[${root}]` : 'records' }]
     while (pending.length > 0) {
       const next = pending.pop()!
       if ('leaving' in next) {
         ancestors.delete(next.leaving)
+        continue
+      }
+      if ('children' in next) {
+        const { children, path, index } = next
+        if (index >= children.length) continue
+        pending.push({ children, path, index: index + 1 })
+        pending.push({ record: children[index], path: `${path}.children[${index}]` })
         continue
       }
       const { record, path } = next
@@ -212,8 +220,7 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
         if (!isErrorLike((entry as { error?: unknown }).error))
           return `${path}.states[${index}] with an error with no message`
       }
-      for (let index = children.length - 1; index >= 0; index--)
-        pending.push({ record: children[index], path: `${path}.children[${index}]` })
+      pending.push({ children, path, index: 0 })
     }
   }
   return undefined
