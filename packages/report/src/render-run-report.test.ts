@@ -354,6 +354,16 @@ describe('renderRunReport', () => {
     expect(() => renderRunReport(stored)).toThrow('records.children[1] with no run record')
   })
 
+  it('shows a validation error whose issues are a sparse list of length 2³²−1, reading 10,000 of them', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const issues: unknown[] = []
+    issues.length = 2 ** 32 - 1
+    issues[0] = { path: ['name'], message: 'expected a name' }
+    const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'input is not valid', issues })
+    const html = renderRunReport({ ...record, status: 'failed', error } as RunRecord)
+    expect((runData(html)[0]!.error as { headline: string }).headline).toContain('name: expected a name')
+  })
+
   it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
     const record = await new Chain({
       name: 'Chain',
