@@ -61,6 +61,93 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('drops the credential of an Authorization header of scheme NTLM, Negotiate or ApiKey, and keeps the scheme', () => {
+    expect(redactString('Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAO0OAAAADw==')).toBe(
+      `Authorization: NTLM ${REDACTED}`,
+    )
+    expect(redactString('{"authorization":"Negotiate YIIFyQYGKwYBBQUCoIIFvTCC"}')).toBe(
+      `{"authorization":"Negotiate ${REDACTED}"}`,
+    )
+    expect(redactString('Authorization: ApiKey VnVhQ2ZHY0JDZGJr')).toBe(`Authorization: ApiKey ${REDACTED}`)
+    expect(redactString('Authorization: Negotiate failed')).toBe('Authorization: Negotiate failed')
+  })
+
+  it('drops a bare credential after an Authorization header with no scheme, and credentials= or pass= values', () => {
+    expect(redactString('Authorization: Zq8vR2mK9xT4')).toBe(`Authorization: ${REDACTED}`)
+    expect(redactString('{"authorization":"Zq8vR2mK9xT4","accept":"*/*"}')).toBe(
+      `{"authorization":"${REDACTED}","accept":"*/*"}`,
+    )
+    expect(redactString('credentials=Zq8vR2mK9xT4 pass=Zq8vR2mK9xT4')).toBe(`credentials=${REDACTED} pass=${REDACTED}`)
+    const kept = ['Authorization: Forbidden', 'Authorization: required', '{"Authorization":"Token expired"}', 'pass=3']
+    for (const text of kept) expect(redactString(text)).toBe(text)
+  })
+
+  it('drops the parameters of an Authorization: Digest credential, quoted or escaped into JSON, and keeps the scheme', () => {
+    const digest =
+      'username="ada", realm="api", nonce="dcd98b7102dd2f0e", uri="/v1", response="6629fae49393a05397450978507c4ef1"'
+    expect(redactString(`Authorization: Digest ${digest}`)).toBe(`Authorization: Digest ${REDACTED}`)
+    expect(redactString(`{"Proxy-Authorization":"Digest ${digest.replaceAll('"', '\\"')}"}`)).toBe(
+      `{"Proxy-Authorization":"Digest ${REDACTED}"}`,
+    )
+    expect(redactString('Authorization: Digest required')).toBe('Authorization: Digest required')
+  })
+
+  it('replaces the value of a Cookie or Set-Cookie header in free text, and keeps a cookie line that holds no cookie', () => {
+    expect(redactString('Cookie: session=abc; theme=dark\r\nHost: api')).toBe(`Cookie: ${REDACTED}\r\nHost: api`)
+    expect(redactString('Set-Cookie: sid=s%3Aabc.sig; Path=/; HttpOnly')).toBe(`Set-Cookie: ${REDACTED}`)
+    expect(redactString('{"cookie":"sid=x1","accept":"*/*"}')).toBe(`{"cookie":"${REDACTED}","accept":"*/*"}`)
+    expect(redactString('{\\"set-cookie\\": \\"a=b\\"}')).toBe(`{\\"set-cookie\\": \\"${REDACTED}\\"}`)
+    for (const text of ['cookie: none', 'the cookie: it was stale', 'cookies=3']) expect(redactString(text)).toBe(text)
+  })
+
+  it('reads a long run of cookie: in time proportional to its length', () => {
+    // Each cookie: used to start a cookie name read to the run's end: minutes for this line.
+    const run = 'cookie:'.repeat(100_000)
+    const started = performance.now()
+    expect(redactString(run)).toBe(run)
+    expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  it('replaces auth=, jwt=, sig=, signature= and credential= values outside a query string, in a message or a header', () => {
+    expect(redactString('retrying with auth=S3cr3tValue99 now')).toBe(`retrying with auth=${REDACTED} now`)
+    expect(redactString('X-Upstream: jwt=abcDEF123456789; sig=Zz0123456789abc')).toBe(
+      `X-Upstream: jwt=${REDACTED}; sig=${REDACTED}`,
+    )
+    expect(
+      redactString(
+        'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027',
+      ),
+    ).toBe(`AWS4-HMAC-SHA256 Credential=${REDACTED}, Signature=${REDACTED}`)
+    for (const text of [
+      'auth=none',
+      'auth=basic',
+      'the key=value pairs, monkey=Banana12345',
+      'exit code=ERR_TIMEOUT1',
+    ]) {
+      expect(redactString(text)).toBe(text)
+    }
+  })
+
+  it('replaces the value of a name ending in password, secret or token in free text, as a field of that name', () => {
+    expect(redactString('{"dbPassword":"hunter2","user":"ada"}')).toBe(`{"dbPassword":"${REDACTED}","user":"ada"}`)
+    expect(redactString('adminPassword=hunter2 webhookSecret=whsec_abc')).toBe(
+      `adminPassword=${REDACTED} webhookSecret=${REDACTED}`,
+    )
+    expect(redactString('{\\"sessionToken\\":\\"AbC123def456\\"}')).toBe(`{\\"sessionToken\\":\\"${REDACTED}\\"}`)
+    const kept = ['csrfToken=none', 'max_tokens=4096 maxTokens: 16', 'sessionToken: short', 'cwd=/tmp mypwd=1']
+    for (const text of kept) expect(redactString(text)).toBe(text)
+  })
+
+  it('replaces a passphrase: the value of a field named so, and of passphrase=... in free text', () => {
+    expect(redact({ passphrase: 'correct horse', keyPassphrase: 'battery staple' })).toEqual({
+      passphrase: REDACTED,
+      keyPassphrase: REDACTED,
+    })
+    expect(redactString('sshPassphrase=hunter2 "passphrase": "correct horse"')).toBe(
+      `sshPassphrase=${REDACTED} "passphrase": "${REDACTED}"`,
+    )
+  })
+
   it('replaces the password of a connection string, Pwd=... or pwd=..., and keeps a working directory and the pwd command', () => {
     expect(redactString('Server=db;Uid=sa;Pwd=hunter2;')).toBe(`Server=db;Uid=sa;Pwd=${REDACTED};`)
     expect(redactString('Driver={ODBC};UID=sa;pwd=x')).toBe(`Driver={ODBC};UID=sa;pwd=${REDACTED}`)
@@ -229,6 +316,17 @@ describe('registerSecret', () => {
     }
     // A long string is read only as far as it can show.
     expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
+  })
+
+  it('refuses a text that is not a string, and a maxLength that is not an integer ≥ 0, with a TypeError', () => {
+    for (const text of [123, undefined, null, { toString: () => OPENAI_KEY }] as never[]) {
+      expect(() => redactString(text)).toThrow(/redactString: text must be a string/)
+      expect(() => redactAndCut(text, 10)).toThrow(/redactAndCut: text must be a string/)
+    }
+    for (const maxLength of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, undefined, '10'] as never[]) {
+      expect(() => redactAndCut('abcdef', maxLength)).toThrow(/redactAndCut: maxLength must be an integer ≥ 0/)
+    }
+    expect(redactAndCut('abcdef', 0)).toBe('…')
   })
 
   it('replaces a registered secret longer than 4,096 characters whole where a cut falls inside it, escaped or not', () => {
@@ -441,6 +539,15 @@ describe('redactString on URLs', () => {
     expect(redactString(`open ${scheme}://user:pw@host`)).toBe(`open ${scheme}://${REDACTED}@host`)
   })
 
+  it('drops the values of jwt, authorization and X-Amz-Credential query parameters', () => {
+    expect(redactString('GET /v1?jwt=abcDEF123456789&authorization=Bearer%20abc123XYZ&x=1')).toBe(
+      `GET /v1?jwt=${REDACTED}&authorization=${REDACTED}&x=1`,
+    )
+    expect(redactString('GET https://b.s3.amazonaws.com/o?X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1')).toBe(
+      `GET https://b.s3.amazonaws.com/o?X-Amz-Credential=${REDACTED}`,
+    )
+  })
+
   it('drops the values of query parameters named like credentials: ending in key, sig, signature, token, secret', () => {
     const signature = '0123456789abcdef0123456789abcdef'
     expect(redactString(`GET https://b.s3.amazonaws.com/o?X-Amz-Date=20260101&X-Amz-Signature=${signature}`)).toBe(
@@ -482,9 +589,10 @@ describe('isSecretFieldName', () => {
 })
 
 describe('isSecretQueryName', () => {
-  it('takes names ending in key, sig, signature, token, secret or password, and auth and code, in any case', () => {
+  it('takes names ending in key, sig, signature, token, secret, password or credential, and auth, authorization, jwt and code, in any case', () => {
     const secret = ['key', 'api-key', 'subscription-key', 'x-goog-api-key', 'X-Amz-Signature', 'sig', 'access_token']
-    secret.push('client_secret', 'password', 'passwd', 'auth', 'code', 'API_KEY')
+    secret.push('client_secret', 'password', 'passwd', 'auth', 'code', 'API_KEY', 'authorization', 'jwt')
+    secret.push('X-Amz-Credential', 'X-Amz-Security-Token')
     for (const name of secret) expect(isSecretQueryName(name), name).toBe(true)
     for (const name of ['api-version', 'limit', 'model', 'keys', 'tokens', 'authority', 'codec', 'X-Amz-Date']) {
       expect(isSecretQueryName(name), name).toBe(false)
@@ -535,6 +643,24 @@ describe('redact', () => {
       tests: { pass: 12, passes: 'all' },
       env: { PWD: '/home/ada' },
     })
+  })
+
+  it("replaces the value after a secret name in a list of pairs: Node's rawHeaders and header entries", () => {
+    const rawHeaders = ['Host', 'api.example', 'Cookie', 'sid=abc', 'Authorization', 'Bearer abc']
+    const entries = [
+      ['authorization', 'Bearer abc'],
+      ['x-api-key', 'k1'],
+      ['accept', '*/*'],
+    ]
+    expect(redact({ rawHeaders, entries })).toEqual({
+      rawHeaders: ['Host', 'api.example', 'Cookie', REDACTED, 'Authorization', REDACTED],
+      entries: [
+        ['authorization', REDACTED],
+        ['x-api-key', REDACTED],
+        ['accept', '*/*'],
+      ],
+    })
+    expect(redact(['password', 'reset', 'sent'])).toEqual(['password', 'reset', 'sent'])
   })
 
   it('keeps token counts, authors and missing keys readable', () => {

@@ -1,3 +1,4 @@
+import { quoteGiven } from './known-options.js'
 import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
@@ -62,11 +63,12 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
 /**
  * Replaces what looks like a secret inside a string: registered secrets (`registerSecret`, URL-encoded forms included),
  * API keys with a known shape (`sk-...`, `sk-proj-...`, `sk-ant-...`, `AKIA...`, `ghp_...`, `xox...`, JWTs, PEM private
- * keys), the credential of `Bearer <token>` and `Basic <credentials>`, the user and password of a URL (`https://user:pw@host`,
+ * keys), the credential of `Bearer <token>` and `Basic <credentials>` (and of `Authorization: Digest …`), the value of
+ * a `Cookie` or `Set-Cookie` header, the user and password of a URL (`https://user:pw@host`,
  * also with its slashes escaped or percent-encoded whole),
  * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
- * Ordinary text is left alone.
+ * Ordinary text is left alone. A `text` that is not a string is a `TypeError`.
  *
  * @example
  * ```ts
@@ -74,6 +76,7 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
  * ```
  */
 export function redactString(text: string): string {
+  if (typeof text !== 'string') throw new TypeError(`redactString: text must be a string, got ${quoteGiven(text)}`)
   let result = replaceRegisteredSecrets(text, REDACTED)
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
@@ -98,7 +101,8 @@ function secretSpan(): number {
 /**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
  * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
- * only the head that can show is read, so a 10 MB string costs no more than a short one.
+ * only the head that can show is read, so a 10 MB string costs no more than a short one. A `text` that is not a string,
+ * or a `maxLength` that is not an integer ≥ 0, is a `TypeError`.
  *
  * @example
  * ```ts
@@ -106,6 +110,9 @@ function secretSpan(): number {
  * ```
  */
 export function redactAndCut(text: string, maxLength: number): string {
+  if (typeof text !== 'string') throw new TypeError(`redactAndCut: text must be a string, got ${quoteGiven(text)}`)
+  if (!Number.isSafeInteger(maxLength) || maxLength < 0)
+    throw new TypeError(`redactAndCut: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
   if (text.length <= maxLength) return redactString(text)
   const redacted = redactString(text.slice(0, maxLength + secretSpan()))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
@@ -133,7 +140,9 @@ export function isSecretFieldName(name: string): boolean {
 /**
  * A deep, JSON-safe copy of `value` with secrets replaced by `"[REDACTED]"`: the whole value of every field whose name
  * looks secret (`apiKey`, `authorization`, `accessToken`, `password`, `secret`, `cookie`, ... — `null` and `undefined`
- * are kept, so a missing key stays visible), and secret-looking substrings of every string (see `redactString`).
+ * are kept, so a missing key stays visible), the string after such a name in a list of name and value pairs (Node's
+ * `rawHeaders`, a header entry `['cookie', 'sid=…']`), and secret-looking substrings of every string (see
+ * `redactString`).
  *
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
@@ -234,13 +243,18 @@ function keysLeftOut(target: Record<string, unknown>, count: number): void {
 function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (Array.isArray(value)) {
     const length = value.length
+    // A list of name and value pairs, as Node's `rawHeaders` and a header entry `['authorization', 'Bearer …']` are.
+    const pairs = length % 2 === 0
     const copy: unknown[] = []
     for (let index = 0; index < length; index++) {
       if (!mayCopy(walk, index)) {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      copy.push(copyValue(value[index], walk, depth))
+      const item = value[index]
+      copy.push(
+        pairs && index % 2 === 1 && isSecretPair(value[index - 1], item) ? REDACTED : copyValue(item, walk, depth),
+      )
     }
     return copy
   }
@@ -280,6 +294,11 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   return copy
+}
+
+/** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */
+function isSecretPair(name: unknown, value: unknown): boolean {
+  return typeof name === 'string' && typeof value === 'string' && isSecretFieldName(name)
 }
 
 /**

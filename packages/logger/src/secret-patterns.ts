@@ -9,7 +9,7 @@
  * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not.
  */
 export const SECRET_KEY_PATTERN =
-  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|secret|cookie|credential|private[-_]?key|token$/i
+  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|token$/i
 
 /**
  * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
@@ -17,15 +17,28 @@ export const SECRET_KEY_PATTERN =
  */
 const START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt]))'
 
+/** One parameter of a `Digest` credential: a name, `=` and a value, quoted (at any depth of escaping) or not. */
+const DIGEST_PARAMETER = String.raw`[A-Za-z0-9_-]+=(?:\\*"[^"\\\n]*\\*"|[^\s,"\\]*)`
+
+/** The parameters of a `Digest` credential, separated by commas. */
+const DIGEST_PARAMETERS = String.raw`${DIGEST_PARAMETER}(?:[ \t]*,[ \t]*${DIGEST_PARAMETER})*`
+
 /** What a credential holds and a word does not: a digit, base64 punctuation (`+/=_~`) or a capital after the first. */
 const CREDENTIAL_MARK = `[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
 
 const KEY_PATTERNS = [
-  // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic` and
-  // `Token` (as Django REST Framework spells it): `Authorization: Token 9944b0…`, `"Authorization":"Basic YTpi"`; but
+  // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic`,
+  // `Token` (as Django REST Framework spells it), `NTLM`, `Negotiate` (Kerberos) and `ApiKey` (Elasticsearch):
+  // `Authorization: Token 9944b0…`, `"Authorization":"Basic YTpi"`, `Authorization: NTLM TlRMTVNT…`; but
   // "Authorization: Token expired" stays. The lookbehind is bounded, so a long run of spaces or backslashes costs
   // linear time.
-  String.raw`(?<=\b[Aa]uthorization(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)([Bb]earer|[Bb]asic|[Tt]oken)[ \t]+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*`,
+  // Under `Digest` its parameters go whole (`username="ada", response="6629fa…"`), quoted as they are or escaped into
+  // JSON (`\"ada\"`); "Authorization: Digest required" stays.
+  String.raw`(?<=\b[Aa]uthorization(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)([Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest|NTLM|[Nn]egotiate|[Aa]pi[Kk]ey)[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
+  // The value of a `Cookie` or `Set-Cookie` header in free text, to the end of its line or quote: the name and value of
+  // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays.
+  // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
+  String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=[^\r\n"'\\]*`,
   // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
   // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
   // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
@@ -59,17 +72,25 @@ export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
  * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,
- * `secret`, `password` or `passwd` (`api-key`, `subscription-key`, `x-goog-api-key`, `X-Amz-Signature`,
- * `access_token`), and `auth` and `code` (an Azure Functions key, an OAuth code).
+ * `secret`, `password`, `passwd` or `credential` (`api-key`, `subscription-key`, `x-goog-api-key`, `X-Amz-Signature`,
+ * `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`, `authorization`, `jwt` and `code` (an
+ * Azure Functions key, an OAuth code).
  */
-const SECRET_QUERY_NAME = '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d)|auth|code'
+const SECRET_QUERY_NAME =
+  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|credential)|auth|authori[sz]ation|jwt|code'
+
+/**
+ * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
+ * value): they name nothing else. A name merely ending in `key` (`monkey=`) or `code` (`exit code=…`) does not.
+ */
+const SECRET_PAIR_NAME = String.raw`(?:auth|jwt|sig|signature|pass)(?=\s*=)`
 
 const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
 
 /**
  * Whether the values of a URL's query parameter with this name are credentials, case-insensitively: a name that ends
- * in `key`, `sig`, `signature`, `token`, `secret`, `password` or `passwd`, or is `auth` or `code`. `redactString` uses
- * the same rule for `?name=value` in free text.
+ * in `key`, `sig`, `signature`, `token`, `secret`, `password`, `passwd` or `credential`, or is `auth`, `authorization`,
+ * `jwt` or `code`. `redactString` uses the same rule for `?name=value` in free text.
  *
  * @example
  * ```ts
@@ -111,20 +132,22 @@ const QUOTED_VALUE = [
 const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|subscription|account|shared[-_]?access)[-_]?key`
 
 /**
- * `api_key=...`, `"password": "..."`, `?access_token=...`, `?subscription-key=...` (query names after `?` or `&`
- * only, so that `monkey=` and a sentence's "key=value" stay) inside free text such as a URL, an echoed request body or
- * JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is the name
- * and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the
- * value is a secret is for `isSecretAssignment` to say.
+ * `api_key=...`, `"password": "..."`, `auth=...`, `?access_token=...`, `?subscription-key=...` (query names after `?`
+ * or `&` only but for those of `SECRET_PAIR_NAME`, so that `monkey=` and a sentence's "key=value" stay; any name that
+ * ends in `token`, `password`, `passwd`, `passphrase` or `secret`, as a field's name is read: `dbPassword`,
+ * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
+ * body or JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is
+ * the name and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter.
+ * Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|token|passw(?:or)?d|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|secret)(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
 const STRONG_SECRET_NAME = new RegExp(
-  `(?:api[-_]?key|passw(?:or)?d|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
+  `(?:api[-_]?key|passw(?:or)?d|passphrase|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
   'i',
 )
 
@@ -157,13 +180,26 @@ const SHORTEST_WEAK_SECRET = 8
 
 /**
  * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
- * (`password`, `passwd`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value
- * but a placeholder; under any other, one of at least 8 characters with a digit or a capital.
+ * (`password`, `passwd`, `passphrase`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`,
+ * `auth_token`) any value but a placeholder; under `authorization`, a bare credential (see `AUTHORIZATION_SCHEME`);
+ * under any other, one of at least 8 characters with a digit or a capital.
  */
 export function isSecretAssignment(name: string, value: string): boolean {
   if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value) && !isWorkingDirectory(name, value)
+  if (AUTHORIZATION_NAME.test(name)) {
+    return !AUTHORIZATION_SCHEME.test(value) && value.length >= SHORTEST_WEAK_SECRET && CREDENTIAL_LIKE.test(value)
+  }
   return value.length >= SHORTEST_WEAK_SECRET && SECRET_LIKE_VALUE.test(value)
 }
+
+/**
+ * Under `authorization`, a value that starts with a scheme is left to the patterns of `KEY_PATTERNS`, which keep the
+ * scheme ("Authorization: Bearer [REDACTED]"); any other is a bare credential when it looks like one: a digit, base64
+ * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
+ */
+const AUTHORIZATION_NAME = /authori[sz]ation$/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$)/i
+const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**
  * The user information of a URL (`https://user:password@host`, `https://token@host`): group 1, the scheme, is kept, and

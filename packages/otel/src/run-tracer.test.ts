@@ -817,6 +817,40 @@ describe('RunTracer', () => {
     expect(logger.entries.some((entry) => entry.message.includes('listener threw'))).toBe(true)
   })
 
+  it('traces a run whose span throws when asked whether it records, ends its span and logs nothing', async () => {
+    const { provider, spans } = memoryTracing()
+    const throwing = {
+      getTracer(name: string, version?: string) {
+        const tracer = provider.getTracer(name, version)
+        return {
+          startSpan(...args: Parameters<typeof tracer.startSpan>) {
+            return Object.assign(tracer.startSpan(...args), {
+              isRecording(): boolean {
+                throw new Error('isRecording failed')
+              },
+            })
+          },
+          startActiveSpan: tracer.startActiveSpan.bind(tracer),
+        }
+      },
+    }
+    const tracing = new RunTracer({ tracerProvider: throwing })
+    const logger = createMemoryLogger()
+    const model = new ScriptedChatModel({ responses: ['good'] })
+
+    await expect(classifier(model).invoke('Steady income.', { onEvent: tracing.listener, logger })).resolves.toBe(
+      'approved',
+    )
+
+    expect(tracing.openSpans).toBe(0)
+    const finished = await spans()
+    expect(finished.map((span) => span.attributes['tinyllm.function']).sort()).toEqual(
+      ['Approve', 'Credit analysis', 'Label', 'Prompt', 'classify'].sort(),
+    )
+    expect(eventNames(spanOf(finished, 'Approve'))).toEqual(happyPath)
+    expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([])
+  })
+
   it('parents every branch of a Parallel fan-out to the Parallel', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -1004,6 +1038,66 @@ describe('RunTracer', () => {
 
     expect(tracing.openSpans).toBe(0)
     expect((await spans()).map((span) => span.name).sort()).toEqual(['Outer', 'Slow', 'Step'])
+  })
+
+  it('hears each event once when started twice, and keeps one subscription however often it is started and stopped', async () => {
+    const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('tinyllm.events.global')] as {
+      readonly subscribers: readonly unknown[]
+    }
+    const before = registry.subscribers.length
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started: () => void = () => {}
+    const slowStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineFunction({
+      name: 'Slow',
+      run: async () => {
+        started()
+        await gate
+        return 'slow'
+      },
+    })
+    const first = tracing.start()
+    const second = tracing.start()
+    const running = slow.invoke(undefined)
+    await slowStarted
+    for (let index = 0; index < 1_000; index++) tracing.start()()
+    expect(registry.subscribers.length).toBe(before + 1)
+    first()
+    second()
+    release()
+    await running
+
+    expect(registry.subscribers.length).toBe(before)
+    const finished = await spans()
+    expect(finished).toHaveLength(1)
+    expect(eventNames(spanOf(finished, 'Slow'))).toEqual(happyPath)
+  })
+
+  it('adds each event once to a tree it hears both through start() and in a listener given to invoke', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const heard: LifecycleEvent[] = []
+    const onEvent = (event: LifecycleEvent) => {
+      heard.push(event)
+      tracing.listener(event)
+    }
+    const stop = tracing.start()
+    try {
+      await defineFunction({ name: 'Step', run: () => 'done' }).invoke(undefined, { onEvent })
+    } finally {
+      stop()
+    }
+    expect(heard).toHaveLength(happyPath.length)
+    const finished = await spans()
+    expect(finished).toHaveLength(1)
+    expect(eventNames(spanOf(finished, 'Step'))).toEqual(happyPath)
   })
 
   it('with start(), hears only the run trees that start while a tracer provider is registered', async () => {

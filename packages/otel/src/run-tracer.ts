@@ -58,6 +58,8 @@ interface OpenSpan {
   readonly recording: boolean
   /** Whether the run is an LLM call. */
   readonly llmCall: boolean
+  /** The last event heard: the same event heard again (through `start()` and `listener` both) is not added twice. */
+  lastEvent: LifecycleEvent
 }
 
 /** Kinds of annotation value an attribute takes. */
@@ -94,8 +96,10 @@ export class RunTracer {
   private readonly captureContent: boolean
   private readonly maxContentLength: number
   private readonly spans = new Map<string, OpenSpan>()
-  /** What to do once no span is open: the subscriptions of `start()` stopped while runs they traced were in progress. */
-  private readonly afterLastSpan: Array<() => void> = []
+  /** How many calls of `start()` have not been stopped: new run trees are traced while there is one. */
+  private starts = 0
+  /** The tracer's one process-wide subscription, kept while it is started or traces a tree it heard so. */
+  private unsubscribe: (() => void) | undefined
 
   constructor(given: RunTracerOptions = {}) {
     checkKnownOptions(given, optionKeys, 'RunTracer')
@@ -111,16 +115,28 @@ export class RunTracer {
    * Traces every run tree of the process that starts while a tracer provider is registered (the one given, or the
    * global one as each tree starts); core builds no event for the others. Returns the function that stops it: no tree
    * that starts afterwards is traced, and the trees in progress are traced to their end, so that no span is left open.
+   * Started more than once, the tracer still hears each event once, through one subscription, and traces new trees
+   * until every `start()` was stopped.
    */
   start(): () => void {
+    this.starts++
+    this.unsubscribe ??= onLifecycleEvent(this.listener, {
+      accepts: () => this.starts > 0 && this.tracer() !== undefined,
+    })
     let stopped = false
-    const unsubscribe = onLifecycleEvent(this.listener, { accepts: () => !stopped && this.tracer() !== undefined })
     return () => {
       if (stopped) return
       stopped = true
-      if (this.spans.size === 0) unsubscribe()
-      else this.afterLastSpan.push(unsubscribe)
+      this.starts--
+      this.unsubscribeWhenIdle()
     }
+  }
+
+  /** Ends the subscription once the tracer is stopped and the trees it heard are traced to their end. */
+  private unsubscribeWhenIdle(): void {
+    if (this.starts > 0 || this.spans.size > 0 || this.unsubscribe === undefined) return
+    this.unsubscribe()
+    this.unsubscribe = undefined
   }
 
   /** Spans of runs in progress. */
@@ -139,7 +155,8 @@ export class RunTracer {
       if (event.from !== 'init') return
       open = this.open(event)
       if (open === undefined) return
-    }
+    } else if (open.lastEvent === event) return
+    else open.lastEvent = event
     // A span that throws as an event is added (a tracer of another vendor's) still ends with its run.
     try {
       if (open.recording) {
@@ -189,8 +206,9 @@ export class RunTracer {
       span,
       context: trace.setSpan(parentContext, span),
       tracer,
-      recording: span.isRecording(),
+      recording: isRecording(span),
       llmCall: llmCall !== undefined,
+      lastEvent: event,
     }
     // Held before anything else is asked of the span, so that a span which throws then still ends with its run.
     if (this.spans.size === 0) holdRunWrapper(this.spans)
@@ -208,7 +226,7 @@ export class RunTracer {
     this.spans.delete(event.runId)
     if (this.spans.size === 0) {
       releaseRunWrapper(this.spans)
-      for (const unsubscribe of this.afterLastSpan.splice(0)) unsubscribe()
+      this.unsubscribeWhenIdle()
     }
     const span = open.span
     // Whatever the run's output or error holds, its span ends: a span left open is never exported.
@@ -257,6 +275,18 @@ export class RunTracer {
     const proxy = provider as { getDelegateTracer?: (name: string, version?: string) => Tracer | undefined }
     if (typeof proxy.getDelegateTracer === 'function') return proxy.getDelegateTracer(tracerName, tracerVersion)
     return provider.getTracer(tracerName, tracerVersion)
+  }
+}
+
+/**
+ * Whether a span records. One whose `isRecording` throws (a tracer of another vendor's) is taken to record: what is
+ * written to it may still work, and its run is traced to its end, its span ended, either way.
+ */
+function isRecording(span: Span): boolean {
+  try {
+    return span.isRecording()
+  } catch {
+    return true
   }
 }
 

@@ -41,6 +41,15 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('marks a status that is not one of its own with a question mark, whatever its name', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    for (const status of ['constructor', 'toString', '__proto__', 'cancelled']) {
+      const html = renderRunReport({ ...record, status } as unknown as RunRecord)
+      expect(html, status).toContain('<span class="mark">?</span>')
+      expect(html, status).not.toMatch(/native code|\[object Object\]|class="mark">undefined/)
+    }
+  })
+
   it('cuts names of megabytes read back from storage at 1,000 characters: function, kind, run id, state, choice, title', async () => {
     const record = await new Chain({
       name: 'Chain',
@@ -334,6 +343,25 @@ describe('renderRunReport', () => {
       const html = renderRunReport({ ...record, status: 'failed', error } as RunRecord)
       expect((runData(html)[0]!.error as { headline: string }).headline).toContain(shown)
     }
+  })
+
+  it('refuses children that are a sparse list of length 2³²−1 at its first hole, without reading the rest', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const sparse: RunRecord[] = []
+    sparse.length = 2 ** 32 - 1
+    sparse[0] = record
+    const stored = { ...record, children: sparse } as RunRecord
+    expect(() => renderRunReport(stored)).toThrow('records.children[1] with no run record')
+  })
+
+  it('shows a validation error whose issues are a sparse list of length 2³²−1, reading 10,000 of them', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const issues: unknown[] = []
+    issues.length = 2 ** 32 - 1
+    issues[0] = { path: ['name'], message: 'expected a name' }
+    const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'input is not valid', issues })
+    const html = renderRunReport({ ...record, status: 'failed', error } as RunRecord)
+    expect((runData(html)[0]!.error as { headline: string }).headline).toContain('name: expected a name')
   })
 
   it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {

@@ -29,7 +29,13 @@ export interface RunReportOptions {
 }
 
 const optionKeys: ReadonlySet<string> = new Set(['title', 'maxValueLength', 'maxRows'])
-const marks: Readonly<Record<RunRecord['status'], string>> = { complete: '✔', failed: '✖', running: '…' }
+const marks: ReadonlyMap<string, string> = new Map([
+  ['complete', '✔'],
+  ['failed', '✖'],
+  ['running', '…'],
+])
+/** The mark of a status that is not one of its own (a record read back from storage): `constructor` is not a key. */
+const unknownMark = '?'
 
 /**
  * Renders run records (one, or several: each root is drawn, and runs of the same Function fold together) as one
@@ -183,13 +189,21 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
   // The runs on the path to the one read: a run among them again is a cycle, which the page would walk forever.
   const ancestors = new Set<unknown>()
   for (let root = 0; root < roots.length; root++) {
-    const pending: Array<{ record: unknown; path: string } | { leaving: unknown }> = [
-      { record: roots[root], path: isList ? `records[${root}]` : 'records' },
-    ]
+    // Children are read one at a time, as they come up: a list of 2³²−1 holes is refused at its first, not pushed whole.
+    const pending: Array<
+      { record: unknown; path: string } | { leaving: unknown } | { children: unknown[]; path: string; index: number }
+    > = [{ record: roots[root], path: isList ? `records[${root}]` : 'records' }]
     while (pending.length > 0) {
       const next = pending.pop()!
       if ('leaving' in next) {
         ancestors.delete(next.leaving)
+        continue
+      }
+      if ('children' in next) {
+        const { children, path, index } = next
+        if (index >= children.length) continue
+        pending.push({ children, path, index: index + 1 })
+        pending.push({ record: children[index], path: `${path}.children[${index}]` })
         continue
       }
       const { record, path } = next
@@ -206,8 +220,7 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
         if (!isErrorLike((entry as { error?: unknown }).error))
           return `${path}.states[${index}] with an error with no message`
       }
-      for (let index = children.length - 1; index >= 0; index--)
-        pending.push({ record: children[index], path: `${path}.children[${index}]` })
+      pending.push({ children, path, index: 0 })
     }
   }
   return undefined
@@ -254,7 +267,7 @@ function renderRow(row: RunRow, index: number, origin: number, span: number): st
   const meta = [row.durationMs === undefined ? 'not finished' : formatDuration(row.durationMs)]
   if (row.attempts > 1) meta.push(`${row.attempts} attempts`)
   const tooltip = row.error === undefined ? '' : ` title="${escapeHtml(row.error.headline)}"`
-  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${escapeHtml(row.status)}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks[row.status]}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
+  return `<div class="row" role="row" data-index="${index}" data-run-id="${escapeHtml(row.runId)}" data-shape="${row.shape}" data-status="${escapeHtml(row.status)}"${row.attempts > 1 ? ' data-retried=""' : ''} style="--depth:${row.depth}"${tooltip}><div class="label"><span class="mark">${marks.get(row.status) ?? unknownMark}</span> <span class="name">${escapeHtml(row.function)}</span> <span class="kind">${escapeHtml(row.kind)}</span></div><div class="meta">${meta.join(' · ')}</div><div class="lane"><div class="bar" style="left:${percent(row.startMs)};width:${percent(durationMs)}">${waits}</div></div></div>`
 }
 
 function addUsage(sum: UsageTotals | undefined, usage: UsageTotals | undefined): UsageTotals | undefined {

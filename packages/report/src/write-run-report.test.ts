@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,6 +50,19 @@ describe('writeRunReport', () => {
     )
     expect(await readdir(folder)).toEqual(['report.html'])
   })
+
+  // `mkdir` with `recursive` never settles under /proc, where no folder can be made though /proc exists.
+  it.skipIf(!existsSync('/proc/self'))(
+    'rejects with the error of the folder it cannot make under /proc, instead of never settling',
+    async () => {
+      const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+      await expect(writeRunReport(record, '/proc/tinyllm-report/runs/report.html')).rejects.toMatchObject({
+        code: 'ENOENT',
+        path: '/proc/tinyllm-report',
+      })
+      await expect(writeRunReport(record, '/proc/self/report.html')).rejects.toMatchObject({ code: 'ENOENT' })
+    },
+  )
 
   it('refuses a path that is not a string with a ConfigurationError', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
