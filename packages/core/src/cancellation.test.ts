@@ -15,7 +15,7 @@ describe('a scope is read-only to the code it is handed to', () => {
       name: 'poison',
       run: (_: number, context) => {
         const scope = context.cancelScope as unknown as Record<string, unknown>
-        for (const field of ['cancelled', 'reason', 'deadline'])
+        for (const field of ['cancelled', 'reason', 'deadline', 'cancellable', 'parent'])
           expect(() => {
             scope[field] = field === 'deadline' ? 0 : 'poisoned'
           }).toThrow(TypeError)

@@ -67,9 +67,9 @@ export interface CancelScopeOptions {
  * signal. Its `AbortSignal` is made only when asked, and a scope that nothing can cancel costs nothing.
  */
 export class CancelScope {
-  readonly parent: CancelScope | undefined
-  /** Whether anything can ever cancel this scope. */
-  readonly cancellable: boolean
+  // Read-only to code outside, as the fields below: a scope made not cancellable would outlive its timeout.
+  readonly #parent: CancelScope | undefined
+  readonly #cancellable: boolean
   // Read-only to code outside: one run's code must not cancel, or uncancel, a scope other runs share.
   #deadline: number | undefined = undefined
   #reason: unknown = undefined
@@ -94,7 +94,7 @@ export class CancelScope {
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
     if (parent !== undefined && !(parent instanceof CancelScope))
       throw optionError('parent', 'a CancelScope or undefined', parent, 'CancelScope')
-    this.parent = parent
+    this.#parent = parent
     if (options !== undefined) {
       // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
       for (const key in options)
@@ -108,7 +108,7 @@ export class CancelScope {
     const timeoutMs = checkNumber(options?.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
     const manual = checkBoolean(options?.manual, 'manual', 'CancelScope') === true
     this.timeoutReason = options?.timeoutReason
-    this.cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
+    this.#cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
     if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
     this.takeDeadline()
     if (!this.cancellable) return
@@ -133,6 +133,16 @@ export class CancelScope {
     if (this.deadlineOwner === this) this.armTimer()
   }
 
+  /** The scope whose cancellation cancels this one. */
+  get parent(): CancelScope | undefined {
+    return this.#parent
+  }
+
+  /** Whether anything can ever cancel this scope. */
+  get cancellable(): boolean {
+    return this.#cancellable
+  }
+
   /** Epoch ms by which the scope is cancelled for time: its own deadline or an ancestor's, whichever is sooner. */
   get deadline(): number | undefined {
     return this.#deadline
@@ -151,6 +161,14 @@ export class CancelScope {
   /** Whether `deadline` is this scope's own timeout, not an ancestor's. */
   get ownsDeadline(): boolean {
     return this.deadlineOwner === this
+  }
+
+  /**
+   * What this scope will be cancelled with when its deadline passes: the reason of the scope whose timeout it is (this
+   * one's, or an ancestor's); `undefined` without a deadline.
+   */
+  deadlineReason(): unknown {
+    return this.deadlineOwner?.timeReason()
   }
 
   /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
@@ -354,13 +372,16 @@ export class CancelScope {
 
   /** Cancels for time, with the reason `timeoutReason` makes — or what it threw: a timer must never throw. */
   private expire(): void {
-    let reason: unknown
+    this.cancel(this.timeReason())
+  }
+
+  /** The reason `timeoutReason` makes — or what it threw: a timer must never throw. */
+  private timeReason(): unknown {
     try {
-      reason = this.timeoutReason === undefined ? new Error('timed out') : this.timeoutReason()
+      return this.timeoutReason === undefined ? new Error('timed out') : this.timeoutReason()
     } catch (thrown) {
-      reason = thrown
+      return thrown
     }
-    this.cancel(reason)
   }
 }
 

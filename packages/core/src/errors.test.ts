@@ -341,6 +341,8 @@ describe('TinyLLMError.fromJSON', () => {
   it('are recognised only as errors: an object carrying the marker is not one, and a cause whose toJSON throws is shown', async () => {
     const marked = { [Symbol.for('tinyllm.error.TinyLLMError')]: true, message: 'not an error' }
     expect(TinyLLMError.isInstance(marked)).toBe(false)
+    // Dressed as an error, it is still none.
+    expect(TinyLLMError.isInstance({ ...marked, [Symbol.toStringTag]: 'Error' })).toBe(false)
     const f = defineFunction({
       name: 'f',
       run: () => {
@@ -416,6 +418,11 @@ describe('TinyLLMError.fromJSON', () => {
     const refused = await f.invoke(1, { timeoutMs: shared as never }).catch((thrown: unknown) => thrown)
     expect(ConfigurationError.isInstance(refused)).toBe(true)
     expect(reads).toBeLessThan(1_000)
+    // A key longer than the cut is not written: 150 levels of a megabyte key make no 150 MB text.
+    let nested: unknown = 1
+    for (let level = 0; level < 150; level++) nested = { ['k'.repeat(1_000_000)]: nested, a: level }
+    expect(safeStringify(nested, 40)).toBe('{}…')
+    expect(safeStringify({ a: 1, ['k'.repeat(100)]: 2 }, 40)).toBe('{"a":1}…')
     // A long string is cut before its secrets are looked for: a megabyte costs what the quote shows.
     expect(safeStringify(['y'.repeat(1_000_000), 'z'.repeat(1_000_000)], 20)).toBe(`["${'y'.repeat(18)}…`)
   })

@@ -179,16 +179,20 @@ function hasMarker(error: unknown, marker: symbol): boolean {
 const maxQuotedLength = 1_000
 const maxListedIssues = 20
 
+/** `Error.isError` where the runtime has it: true for an error of any realm, never for an object dressed as one. */
+const isNativeError = (Error as { isError?: (value: unknown) => boolean }).isError
+
 /**
  * Whether `value` is an error, of this realm or another (a `node:vm` context, a test runner's sandbox), where
- * `instanceof Error` is false; never throws for a hostile value (a Proxy whose traps throw).
+ * `instanceof Error` is false; never throws for a hostile value (a Proxy whose traps throw). An object that only says it
+ * is one (its `Symbol.toStringTag`) is not.
  */
 function isError(value: unknown): value is Error {
   try {
-    return (
-      value instanceof Error ||
-      (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]')
-    )
+    if (value instanceof Error) return true
+    if (typeof value !== 'object' || value === null) return false
+    if (isNativeError !== undefined) return isNativeError(value)
+    return Object.prototype.toString.call(value) === '[object Error]' && !(Symbol.toStringTag in value)
   } catch {
     return false
   }
@@ -548,9 +552,10 @@ function redactedForPrint(value: unknown, depth: number): unknown {
  */
 export function safeStringify(value: unknown, maxLength = 200): string {
   let text: string
-  // A lower bound of the characters let through so far: a string shows its quotes and itself, anything else that JSON
-  // prints at least a character.
+  // A lower bound of the characters let through so far: a key shows itself, its quotes and a colon, a string its
+  // quotes and itself, anything else JSON prints at least a character.
   let shown = 0
+  let stopped = false
   try {
     // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
     text =
@@ -558,16 +563,29 @@ export function safeStringify(value: unknown, maxLength = 200): string {
         ? `${value}n`
         : typeof value === 'function'
           ? String(value)
-          : (JSON.stringify(value, (_, item: unknown) => {
+          : (JSON.stringify(value, function (this: unknown, key: string, item: unknown) {
               // What would be let through past the cut is never shown: it is not read either.
-              if (shown > maxLength) return undefined
+              if (shown > maxLength) {
+                stopped = true
+                return undefined
+              }
+              const printed = item !== undefined && typeof item !== 'function' && typeof item !== 'symbol'
+              // A key of an object is written whole: one that alone passes the cut is not let through either.
+              if (printed && key !== '' && !Array.isArray(this)) {
+                if (key.length > maxLength) {
+                  shown = maxLength + 1
+                  stopped = true
+                  return undefined
+                }
+                shown += key.length + 3
+              }
               if (typeof item === 'string') {
                 // A string's secrets go before JSON escapes it: `\n` before a key would hide where the key starts.
                 const cut = redactAndCut(item, maxLength)
                 shown += cut.length + 2
                 return cut
               }
-              if (item !== undefined && typeof item !== 'function' && typeof item !== 'symbol') shown += 1
+              if (printed) shown += 1
               return Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item
             }) ?? String(value))
   } catch {
@@ -578,7 +596,9 @@ export function safeStringify(value: unknown, maxLength = 200): string {
       text = '[an unreadable value]'
     }
   }
-  return redactAndCut(text, maxLength)
+  const shownText = redactAndCut(text, maxLength)
+  // Something was left out though the text is short (a key longer than the cut): it says so, as a cut does.
+  return stopped && !shownText.endsWith('…') ? `${shownText}…` : shownText
 }
 
 /**

@@ -334,6 +334,27 @@ describe('a journal replays finished durable steps', () => {
 })
 
 describe('assertJsonSafe', () => {
+  it('refuses a limit that is not a count of bytes', () => {
+    for (const limit of [Number.NaN, -1, '16', 1.5])
+      expect(() => assertJsonSafe({ a: 1 }, { functionName: 'f', state: 's' }, limit as never)).toThrow(
+        ConfigurationError,
+      )
+  })
+
+  it('passes a value whose JSON is under 1 MiB however small its parts: 250,000 zeros, 100,000 small objects', async () => {
+    const zeros = new Array(250_000).fill(0)
+    const rows = Array.from({ length: 100_000 }, () => ({ a: 1 }))
+    expect(JSON.stringify(rows).length).toBeLessThan(1024 * 1024)
+    expect(() => assertJsonSafe(zeros, { functionName: 'f', state: 's' })).not.toThrow()
+    expect(() => assertJsonSafe(rows, { functionName: 'f', state: 's' })).not.toThrow()
+    // An entry such a step journaled is replayed, not refused as one no journal would keep.
+    const step = defineFunction({ name: 'zeros', durable: true, run: () => zeros })
+    const journal = new MemoryJournal()
+    await step.invoke('text', { runId: 'zeros', journal })
+    expect(journal.size).toBe(1)
+    expect(await step.invoke('text', { runId: 'zeros', journal })).toEqual(zeros)
+  })
+
   it('refuses a value whose parts are shared many times over once its JSON passes 1 MiB, without walking every path', () => {
     let reads = 0
     let shared: unknown = 'x'.repeat(1_000)
@@ -500,7 +521,9 @@ describe('a step replayed in the tree that ran it', () => {
     expect(record.status).toBe('complete')
     expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
     expect(record.output).toMatchObject({ treeTokens: 600 })
-    // Another run under the same id (a resumed job) did not pay for it: it counts the step's usage as the journal holds it.
+    // Another run under the same id (a resumed job) did not pay for it: it counts the step's usage as the journal holds it,
+    // once, though its parent replays it again in its retry.
+    attempts = 0
     const resumed = await step.trace('q', { journal, runId: 'job-1' })
     expect(paid).toBe(600)
     expect(resumed.usage).toMatchObject({ totalTokens: 600, calls: 1 })

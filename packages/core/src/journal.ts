@@ -1,4 +1,5 @@
 import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
+import { requireNumber } from './options.js'
 import { checkUsage, type UsageTotals } from './usage.js'
 
 /** What a journal keeps of one finished durable step. */
@@ -130,7 +131,9 @@ function fieldProblem(value: unknown): string | undefined {
     if (input !== undefined && typeof input !== 'string') return 'input is not a string'
     const issues: ValidationIssue[] = []
     collectJsonIssues(output, ['output'], new Set(), { issues, size: 0, limit: maxJsonBytes })
-    if (issues[0] !== undefined) return `${issues[0].path.join('.')}: ${issues[0].message}`
+    const first = issues[0]
+    if (first !== undefined)
+      return first.path.length === 0 ? first.message : `${first.path.join('.')}: ${first.message}`
     if (!Number.isFinite(at)) return 'at is not a finite number'
     if (usage !== undefined) {
       if (!isPlainObject(usage)) return 'usage is not a plain object'
@@ -164,6 +167,7 @@ export function assertJsonSafe(
   where: { readonly functionName: string; readonly state: string },
   maxBytes: number = maxJsonBytes,
 ): void {
+  requireNumber(maxBytes, 'maxBytes', { integer: true, min: 0, unit: 'bytes' }, 'assertJsonSafe')
   const walk: JsonWalk = { issues: [], size: 0, limit: maxBytes }
   const issues = walk.issues
   collectJsonIssues(value, [], new Set(), walk)
@@ -217,10 +221,11 @@ const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', func
 function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<object>, walk: JsonWalk): void {
   const issues = walk.issues
   if (issues.length >= maxJsonIssues || walk.size > walk.limit) return
-  // A key and its quotes, or a separator; the value's own text below.
+  // No more than JSON writes, so that nothing under the limit is refused: a key with its quotes and colon (the first
+  // has no comma before it), the value's own text — at least a character, so shared parts still add up.
   const key = path.at(-1)
-  walk.size += typeof key === 'string' ? key.length + 4 : 1
-  walk.size += typeof value === 'string' ? value.length + 2 : typeof value === 'object' ? 2 : 4
+  if (typeof key === 'string') walk.size += key.length + 3
+  walk.size += typeof value === 'string' ? value.length + 2 : typeof value === 'object' ? (value === null ? 4 : 2) : 1
   if (walk.size > walk.limit) {
     issues.push({ path: [], message: `its JSON is more than the ${walk.limit} bytes allowed` })
     return

@@ -76,6 +76,20 @@ describe("a child's retry wait and its parent's attempt time limit", () => {
     expect(await parent.invoke(1)).toBe('second attempt')
   })
 
+  it("a child's wait that outlasts its parent's time limit ends it at once, in the parent's timeout", async () => {
+    const busy = defineFunction({
+      name: 'busy',
+      retry: { attempts: 3, initialDelayMs: 600_000, maxDelayMs: 600_000, jitter: 0 },
+      run: (): number => {
+        throw new Error('busy')
+      },
+    })
+    const parent = defineFunction({ name: 'parent', run: (value: number) => busy.invoke(value) })
+    // Waited out, the parent's minute would pass first: the run ends now in the timeout it would end in then.
+    const error = await parent.invoke(1, { timeoutMs: 60_000 }).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error) && [error.kind, error.functionName]).toEqual(['total', 'parent'])
+  })
+
   it("a child's wait that outlasts its own time limit still ends it at once, in its own timeout", async () => {
     const flaky = defineFunction({
       name: 'flaky',

@@ -218,6 +218,18 @@ describe('validation never lets a value through unchecked', () => {
     ])
   })
 
+  it('names at most 5 branches of a union, reading no more of a list of them as long as 2³²−1', async () => {
+    const branches = new Array(2 ** 32 - 1)
+    branches[0] = { message: 'expected string' }
+    const f = defineFunction({
+      name: 'f',
+      input: schemaOf(() => ({ issues: [{ message: 'Invalid input', path: [], issues: branches }] })),
+      run: () => 1,
+    })
+    const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+    expect((error as ValidationError).issues).toEqual([{ path: [], message: 'Invalid input (expected string)' }])
+  })
+
   it('awaits a thenable, and a promise from another realm', async () => {
     const thenable = defineFunction({
       name: 'thenable',

@@ -681,9 +681,7 @@ class Run {
   private async retryAfter(error: TinyLLMError): Promise<void> {
     const scope = this.cancelScope
     if (scope.cancelled) throw this.abortError(scope.reason)
-    // Only the run's own limit ends it early: an ancestor's (its attempt's time limit, say) ends it in that ancestor's
-    // error, when it passes.
-    const remainingMs = scope.ownsDeadline ? (scope.deadline as number) - Date.now() : undefined
+    const remainingMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now()
     const decision = decideRetry(this.fn.retry, error, {
       attempt: this.attempt,
       streamedParts: this.streamedParts,
@@ -692,6 +690,9 @@ class Run {
     })
     if (!decision.retry) {
       if (decision.outOfTime !== true) throw error
+      // An ancestor's deadline (its time limit, or its attempt's) ends the run now in the error it will end it in: a
+      // parent's attempt that times out is retried as it would be when its timer fires.
+      if (!scope.ownsDeadline) throw this.abortError(scope.deadlineReason())
       const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
       throw new TimeoutError({
         timeoutMs: leftMs,
@@ -766,9 +767,11 @@ class Run {
     if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations))
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
-    // A step this tree ran itself is counted already: its usage is added again only when another run paid for it.
+    // A step this tree ran or replayed is counted already: its usage is added once, when another run paid for it.
     if (entry.usage !== undefined && this.tree.journaled?.has(this.idempotencyKey) !== true)
       this.addUsage(entry.usage, undefined)
+    this.tree.journaled ??= new Set()
+    this.tree.journaled.add(this.idempotencyKey)
     if (this.stream !== undefined) for (const part of fn.replayParts(entry.output)) this.stream(part)
     this.to('input_validation')
     this.attempt = 1

@@ -162,7 +162,11 @@ function toIssue(issue: unknown): ValidationIssue {
     issues?: unknown
   }
   const text = typeof message === 'string' ? message : safeStringify(message ?? issue, 200)
-  const branches = Array.isArray(errors) ? errors : Array.isArray(issues) ? issues.map((branch) => [branch]) : []
+  const branches = Array.isArray(errors)
+    ? errors
+    : Array.isArray(issues)
+      ? issues.slice(0, maxBranchesShown).map((branch) => [branch])
+      : []
   const found = branches
     .slice(0, maxBranchesShown)
     .map((branch) => (Array.isArray(branch) ? branch[0] : undefined)?.message)
