@@ -601,6 +601,34 @@ describe('isSecretQueryName', () => {
 })
 
 describe('redact', () => {
+  it('continues the copy in progress when a toJSON it calls redacts in turn, so an object held twice by its own JSON is copied once', () => {
+    // A run record's toJSON redacts its fields; a record whose output holds the record itself, twice, was copied
+    // again inside each copy of itself: 2 to the power of the depth.
+    let calls = 0
+    const record: { output: unknown; toJSON(): unknown } = {
+      output: undefined,
+      toJSON() {
+        calls += 1
+        if (calls > 1_000) throw new Error('copied again and again')
+        return { ...redact({ output: this.output }), kind: 'record' }
+      },
+    }
+    record.output = { first: record, second: record, apiKey: 'sk-live-123' }
+    const copy = redact({ record })
+    expect(copy).toEqual({
+      record: { output: { first: '[Circular]', second: '[Circular]', apiKey: REDACTED }, kind: 'record' },
+    })
+    expect(calls).toBe(1)
+    // Serialised on its own, the record is not yet being copied when its toJSON starts: it shows once inside itself.
+    calls = 0
+    const inner = { output: '[Circular]', kind: 'record' }
+    expect(JSON.parse(JSON.stringify(record))).toEqual({
+      output: { first: inner, second: inner, apiKey: REDACTED },
+      kind: 'record',
+    })
+    expect(calls).toBe(3)
+  })
+
   it('replaces the values of fields whose names look secret, at any depth and in any case', () => {
     const input = {
       apiKey: 'a',

@@ -33,7 +33,16 @@ const KEYS_LEFT_OUT = '…'
 interface Walk {
   readonly ancestors: object[]
   remaining: number
+  /** How deep the copy is: where a `redact` called during it (by a `toJSON`) goes on from. */
+  depth: number
 }
+
+/**
+ * The copy in progress. A `toJSON` it calls that redacts in turn (a run record's, an error's) continues it — its
+ * cycle check, depth and budget — rather than starting afresh: a value that holds the record twice is copied once, not
+ * again inside each copy.
+ */
+let activeWalk: Walk | undefined
 
 function replaceUrlCredentials(
   _match: string,
@@ -163,11 +172,18 @@ export function isSecretFieldName(name: string): boolean {
  * ```
  */
 export function redact<T>(value: T): T {
-  return copyValue(value, startWalk(), 0) as T
+  if (activeWalk !== undefined) return copyValue(value, activeWalk, activeWalk.depth) as T
+  const walk = startWalk()
+  activeWalk = walk
+  try {
+    return copyValue(value, walk, 0) as T
+  } finally {
+    activeWalk = undefined
+  }
 }
 
 function startWalk(): Walk {
-  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES }
+  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0 }
 }
 
 /**
@@ -176,9 +192,16 @@ function startWalk(): Walk {
  */
 export function mergeRedacted(bindings: readonly LogFields[], fields: LogFields | undefined): Record<string, unknown> {
   const merged: Record<string, unknown> = {}
+  // A line of its own, even when written during another copy (by a getter): the `toJSON`s it calls continue it.
+  const outer = activeWalk
   const walk = startWalk()
-  for (const source of bindings) copySource(merged, source, walk)
-  if (fields !== undefined) copySource(merged, fields, walk)
+  activeWalk = walk
+  try {
+    for (const source of bindings) copySource(merged, source, walk)
+    if (fields !== undefined) copySource(merged, fields, walk)
+  } finally {
+    activeWalk = outer
+  }
   return merged
 }
 
@@ -216,12 +239,15 @@ function copyObject(value: object, walk: Walk, depth: number): unknown {
   if (ancestors.includes(value)) return CIRCULAR
   if (depth >= MAX_DEPTH) return '[Truncated]'
   ancestors.push(value)
+  const outerDepth = walk.depth
+  walk.depth = depth + 1
   try {
     return copyObjectOf(value, walk, depth + 1)
   } catch {
     return '[Unserializable]'
   } finally {
     ancestors.pop()
+    walk.depth = outerDepth
   }
 }
 
