@@ -957,6 +957,41 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     expect(record.children.map((run) => [run.function, run.status])).toEqual([['left', 'failed']])
   })
 
+  it('cancels a Function invoked by code a cancelled run left running, after the run ended, instead of starting a tree', async () => {
+    let calls = 0
+    const model = defineFunction({
+      name: 'model',
+      run: () => {
+        calls += 1
+        return 'sent'
+      },
+    })
+    let release = () => {}
+    let invoked: (outcome: Promise<unknown>) => void = () => {}
+    const leftover = new Promise<unknown>((resolve) => {
+      invoked = resolve
+    })
+    const worker = defineFunction({
+      name: 'worker',
+      // Ignores its signal: it goes on after its run was cancelled, and invokes the model then.
+      run: () =>
+        new Promise<void>((resolve) => {
+          release = resolve
+        }).then(() => {
+          invoked(model.invoke('prompt').catch((error: unknown) => error))
+        }),
+    })
+    const job = defineFunction({ name: 'job', run: () => worker.invoke(undefined) })
+    const controller = new AbortController()
+    const failed = job.invoke(undefined, { signal: controller.signal, budget: { maxTokens: 1 } })
+    controller.abort('the user left')
+    expect(AbortError.isInstance(await failed.catch((error: unknown) => error))).toBe(true)
+    release()
+    const outcome = await leftover
+    expect(AbortError.isInstance(outcome)).toBe(true)
+    expect(calls).toBe(0)
+  })
+
   it('cancels what a failed run left running, for a run given a signal or a time limit, with its one attempt', async () => {
     for (const options of [{ signal: new AbortController().signal }, { timeoutMs: 60_000 }]) {
       let leftSignal: AbortSignal | undefined
@@ -1814,6 +1849,92 @@ describe('hooks for tracing bridges', () => {
     // The call kept for later is refused, the run having ended without it.
     expect(() => kept?.()).toThrow(/the run wrapper called the run after it had returned/)
     expect(ran).toBe(1)
+  })
+
+  it('a run wrapper that breaks its contract around an async run leaves no unhandled rejection behind', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    // The run rejects once the test lets it, after the run ended in the wrapper's error.
+    let release = () => {}
+    let threw = Promise.resolve()
+    const failing = defineFunction({
+      name: 'failing',
+      run: () => {
+        const gate = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const failed = gate.then(() => {
+          throw new Error('the run failed')
+        })
+        threw = failed.then(
+          () => {},
+          () => {},
+        )
+        return failed
+      },
+    })
+    const wrappers: Array<[RunWrapper, RegExp]> = [
+      // An async wrapper returns its own promise, never the run's.
+      [(async (_: unknown, call: () => unknown) => call()) as unknown as RunWrapper, /returned something else/],
+      // One that awaits first calls the run after it returned: its own promise rejects for that.
+      [
+        (async (_: unknown, call: () => unknown) => {
+          await undefined
+          return call()
+        }) as unknown as RunWrapper,
+        /returned without calling the run/,
+      ],
+      [
+        (_, call) => {
+          call()
+          throw new Error('the wrapper failed')
+        },
+        /the wrapper failed/,
+      ],
+    ]
+    try {
+      for (const [wrapper, message] of wrappers) {
+        const remove = setRunWrapper(wrapper)
+        try {
+          const record = await failing.trace(undefined)
+          expect(record.status).toBe('failed')
+          expect(record.error?.message).toMatch(message)
+        } finally {
+          remove()
+        }
+        release()
+        await threw
+        // Unhandled rejections are reported once the microtasks have run, before the next turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it("a Function a subscription's accepts invokes starts a tree of its own, also when the tree it is asked about starts inside a run", async () => {
+    const lookUp = defineFunction({ name: 'lookUp', run: (id: string) => id })
+    let asked: Promise<RunRecord> | undefined
+    const stop = onLifecycleEvent(() => {}, {
+      accepts: (root) => {
+        if (root.function === 'background') asked = lookUp.trace('allow-list')
+        return false
+      },
+    })
+    try {
+      const background = defineFunction({ name: 'background', run: () => 'done' })
+      const host = defineFunction({
+        name: 'host',
+        run: () => background.invoke(undefined, { parent: null }),
+      })
+      const record = await host.trace(undefined)
+      expect(record.children).toEqual([])
+      expect((await asked)?.parentRunId).toBeUndefined()
+    } finally {
+      stop()
+    }
   })
 
   it('a traced record keeps the input, redacted when serialised', async () => {

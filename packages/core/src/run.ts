@@ -113,6 +113,16 @@ function currentStep(): StepContext | undefined {
     : current
 }
 
+/**
+ * The cancellation of the code executing when its run has ended and the code was cancelled with it (its run failed or
+ * timed out while it ignored its signal): a Function it invokes joins no tree, but is cancelled all the same.
+ */
+function cancelledLeftover(): CancelScope | undefined {
+  if (listenersHearing !== 0) return undefined
+  const scope = runStorage?.getStore()?.cancelScope
+  return scope?.cancelled === true ? scope : undefined
+}
+
 /** Calls the Function's code with `context` as the current run of async context, where the runtime has one. */
 function callInContext(
   call: (fn: AnyFunction, value: unknown, context: StepContext) => unknown,
@@ -459,14 +469,22 @@ class Run {
       this.key = ''
       this.parentAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
+      // Code a cancelled run left running is cancelled itself: what it invokes without a parent does none of its work.
+      if (options?.parent === undefined) parentScope = cancelledLeftover() ?? uncancellable
       const registry = globalEventRegistry
       if (registry.listeners.length !== registry.subscribers.length) {
-        this.tree.subscribers = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
-          this.listenerFailed(
-            "a lifecycle subscription's accepts failed, so its listener does not hear this run",
-            error,
-          ),
-        )
+        // An `accepts` is no run's code, as a listener is not: a Function it invokes starts a tree of its own.
+        listenersHearing += 1
+        try {
+          this.tree.subscribers = listenersOf({ runId: this.runId, function: fn.name, kind: fn.kind }, (error) =>
+            this.listenerFailed(
+              "a lifecycle subscription's accepts failed, so its listener does not hear this run",
+              error,
+            ),
+          )
+        } finally {
+          listenersHearing -= 1
+        }
         this.tree.listeners = this.tree.subscribers.map((subscriber) => subscriber.listener)
       }
     }
@@ -743,13 +761,26 @@ class Run {
           }
           return output
         })
+      } catch (error) {
+        // The wrapper's own error ends the attempt: the run's promise, if it made one, is left with nobody to hear it.
+        if (threw === undefined) dropped(output)
+        throw error
       } finally {
         returned = true
       }
-      if (calls === 0) throw wrapperError('returned without calling the run')
       // A wrapper that caught what the run threw must not complete the run without it.
-      if (threw !== undefined) throw threw.error
-      if (result !== output) throw wrapperError('returned something else than what the run returned')
+      if (threw !== undefined) {
+        dropped(result)
+        throw threw.error
+      }
+      if (calls === 0 || result !== output) {
+        // What the run and the wrapper returned is not used: a rejection of either (an async wrapper's) is not unheard.
+        dropped(output)
+        dropped(result)
+        throw wrapperError(
+          calls === 0 ? 'returned without calling the run' : 'returned something else than what the run returned',
+        )
+      }
       return result
     } finally {
       listenersHearing = hearing
@@ -1128,6 +1159,15 @@ function errorJson(error: TinyLLMError): unknown {
     return error.toJSON()
   } catch {
     return redact(error)
+  }
+}
+
+/** A promise the run will not use: its rejection is handled, so it is no unhandled rejection that ends the process. */
+function dropped(value: unknown): void {
+  try {
+    if (isPromiseLike(value)) Promise.resolve(value).then(undefined, () => {})
+  } catch {
+    // A value whose `then` cannot be read is no promise that could reject.
   }
 }
 
