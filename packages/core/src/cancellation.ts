@@ -182,7 +182,10 @@ export class CancelScope {
     return this.controller.signal
   }
 
-  /** Cancels this scope and every scope under it with `reason`. Later calls do nothing. */
+  /**
+   * Cancels this scope and every scope under it with `reason`. Later calls do nothing, and so does a call on a scope
+   * nothing can cancel (made without a parent that can be, a signal, a timeout or `manual: true`).
+   */
   cancel(reason: unknown): void {
     if (this.cancelled || !this.cancellable) return
     this.#cancelled = true

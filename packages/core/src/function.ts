@@ -117,6 +117,8 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
       this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
       this.durable = checkBoolean(options.durable, 'durable', name) ?? false
+      // Immutable once built: what was checked here holds for every run (`fn.timeoutMs = -5` is a TypeError).
+      for (const key of checkedFields) Object.defineProperty(this, key, { writable: false, configurable: false })
     } catch (error) {
       // Options whose reading throws (a getter, a Proxy) are bad options too.
       throw unreadableOption(error, 'options', owner)
@@ -169,6 +171,20 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
     return { kind: this.kind, name: this.name }
   }
 }
+
+/** The fields a Function's constructor checks. */
+const checkedFields = [
+  'inputSchema',
+  'outputSchema',
+  'processedOutputSchema',
+  'inputValidator',
+  'outputValidator',
+  'processedOutputValidator',
+  'retry',
+  'timeoutMs',
+  'attemptTimeoutMs',
+  'durable',
+] as const
 
 function validatorOf(schema: StandardSchemaV1 | undefined, functionName: string, state: string): Validator | undefined {
   return schema === undefined ? undefined : new Validator(schema, { functionName, state })

@@ -1,10 +1,11 @@
+import { createMemoryLogger } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { sleep } from './cancellation.js'
 import { defineFunction } from './define-function.js'
-import { TimeoutError } from './errors.js'
+import { ConfigurationError, TimeoutError } from './errors.js'
 import { setRunWrapper } from './events.js'
 import { Function } from './function.js'
-import { MemoryJournal } from './journal.js'
+import { hashJson, MemoryJournal, type StepJournal } from './journal.js'
 import type { InvokeOptions, RunContext } from './run-context.js'
 
 // What a run leaves behind when it fails, and what it hands on: the work its code started ends with it; a wrapper, an
@@ -161,5 +162,93 @@ describe('an executor reached through context.invoke', () => {
     })
     await parent.invoke(1, { timeoutMs: 600_000 })
     expect(seen).toEqual([['deadline', 'signal']])
+  })
+})
+
+describe('methods used apart from their object', () => {
+  it('a context method destructured from the context works, and a detached invoke is a rejected ConfigurationError', async () => {
+    const child = defineFunction({ name: 'child', run: (value: number) => value + 1 })
+    const parent = defineFunction({ name: 'parent', run: (value: number, { invoke }) => invoke(child, value) })
+    expect(await parent.invoke(1)).toBe(2)
+    const detached = child.invoke
+    const outcome = (detached as (input: number) => Promise<number>)(1).catch((error: unknown) => error)
+    expect(ConfigurationError.isInstance(await outcome)).toBe(true)
+  })
+})
+
+describe('what a run is handed is checked where it is kept', () => {
+  it('an annotation is named by a non-empty string of at most 1,000 characters', async () => {
+    for (const key of ['', 'k'.repeat(1_001), Symbol('k'), { toString: () => 'k' }]) {
+      const f = defineFunction({
+        name: 'f',
+        run: (_: number, context) => {
+          context.annotate(key as string, 1)
+          return 1
+        },
+      })
+      const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+    }
+  })
+
+  it("a Function's checked options cannot be changed once it is built", () => {
+    const f = defineFunction({ name: 'f', timeoutMs: 1_000, run: () => 1 })
+    for (const [field, value] of [
+      ['timeoutMs', -5],
+      ['attemptTimeoutMs', -5],
+      ['durable', 'yes'],
+      ['retry', { attempts: 0 }],
+    ] as const)
+      expect(() => {
+        ;(f as unknown as Record<string, unknown>)[field] = value
+      }).toThrow(TypeError)
+    expect(f.timeoutMs).toBe(1_000)
+  })
+
+  it('a replayed step whose replayParts throws keeps its output; the failure is logged', async () => {
+    class Parts extends Function<number, number> {
+      override run(value: number): number {
+        return value * 2
+      }
+      override replayParts(): Iterable<unknown> {
+        throw new Error('no parts')
+      }
+    }
+    const step = new Parts({ name: 'parts', durable: true })
+    const entry = { function: 'parts', kind: 'function', input: hashJson(2), output: 4, at: 0 }
+    const journal: StepJournal = { read: () => entry, write: (_, given) => given }
+    const parts: unknown[] = []
+    const logger = createMemoryLogger()
+    expect(await step.invoke(2, { runId: 'r', journal, logger, stream: (part) => parts.push(part) })).toBe(4)
+    expect(parts).toEqual([])
+    expect(logger.entries.map((entry) => entry.message)).toEqual([
+      'replayParts threw, so the stream listener has not heard the replayed parts; the run goes on',
+    ])
+  })
+})
+
+describe("a run wrapper's own error", () => {
+  it('is a ConfigurationError naming the Function, never retried as the run', async () => {
+    let runs = 0
+    const off = setRunWrapper((_context, call) => {
+      call()
+      throw new Error('the tracer broke')
+    })
+    try {
+      const f = defineFunction({
+        name: 'f',
+        retry: { attempts: 3, initialDelayMs: 0 },
+        run: () => {
+          runs += 1
+          return 1
+        },
+      })
+      const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe('f: the run wrapper threw Error: the tracer broke')
+      expect(runs).toBe(1)
+    } finally {
+      off()
+    }
   })
 })

@@ -78,7 +78,7 @@ describe('formatRunTree', () => {
       name: 'wordy',
       run: (_: undefined, context) => {
         context.annotate('finishReasons', ['F'.repeat(1_000_000)])
-        context.annotate('K'.repeat(1_000_000), 'V'.repeat(1_000_000))
+        context.annotate('K'.repeat(1_000), 'V'.repeat(1_000_000))
         throw new TinyLLMError({ message: `wordy: ${'E'.repeat(1_000_000)}` })
       },
     }).trace(undefined)

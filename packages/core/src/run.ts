@@ -169,6 +169,14 @@ export function startRun(
   options: InvokeOptions | undefined,
   recording: boolean,
 ): Promise<unknown> {
+  // A detached method (`const { invoke } = fn`) has no Function to run: refused, never a TypeError thrown.
+  if (typeof fn !== 'object' || fn === null)
+    return Promise.reject(
+      new ConfigurationError({
+        option: 'this',
+        message: 'invoke and trace must be called on a Function (fn.invoke(input)), not detached from it',
+      }),
+    )
   let run: Run
   try {
     if (options !== undefined) checkInvokeOptions(options, fn.name)
@@ -279,6 +287,7 @@ class StepContext implements RunContext {
   private streamPart: StreamListener | undefined = undefined
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
+  private boundInvoke: RunContext['invoke'] | undefined = undefined
 
   constructor(run: Run, attempt: number, cancelScope: CancelScope) {
     this.run = run
@@ -342,7 +351,17 @@ class StepContext implements RunContext {
     return this.streamPart
   }
 
-  invoke<Input, Output>(fn: Invocable<Input, Output>, input: Input, options?: ChildInvokeOptions): Promise<Output> {
+  /** Bound on first use, once per context: `const { invoke } = context` works as `context.invoke` does. */
+  get invoke(): RunContext['invoke'] {
+    this.boundInvoke ??= this.invokeChild.bind(this) as RunContext['invoke']
+    return this.boundInvoke
+  }
+
+  private invokeChild<Input, Output>(
+    fn: Invocable<Input, Output>,
+    input: Input,
+    options?: ChildInvokeOptions,
+  ): Promise<Output> {
     let owner = this.run.fn.name
     let childOptions: InvokeOptions
     try {
@@ -580,6 +599,8 @@ class Run {
 
   annotate(key: string, value: unknown): void {
     this.refuseIfEnded('annotate')
+    // A fact's name is a name, as a step key is: records, journals and the run tree show it.
+    checkKey(key, this.fn.name, 'annotate key')
     // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations. A
     // string is kept as an error quotes one, cut at 1,000 characters: a server's 1 MB model name is no fact to keep.
     const fact = {
@@ -750,9 +771,9 @@ class Run {
       let threw: { readonly error: unknown } | undefined
       try {
         result = wrapper(context, () => {
-          if (returned) throw wrapperError('called the run after it had returned')
+          if (returned) throw wrapperError('called the run after it had returned', this.fn.name)
           calls += 1
-          if (calls > 1) throw wrapperError('called the run a second time')
+          if (calls > 1) throw wrapperError('called the run a second time', this.fn.name)
           try {
             output = callInContext(call, this.fn, value, context)
           } catch (error) {
@@ -764,7 +785,9 @@ class Run {
       } catch (error) {
         // The wrapper's own error ends the attempt: the run's promise, if it made one, is left with nobody to hear it.
         if (threw === undefined) dropped(output)
-        throw error
+        // What the run threw is the run's; what the wrapper threw is a fault of the wrapper, never retried as the run's.
+        if ((threw !== undefined && error === threw.error) || isWrapperError(error)) throw error
+        throw wrapperError('threw', this.fn.name, error)
       } finally {
         returned = true
       }
@@ -779,6 +802,7 @@ class Run {
         dropped(result)
         throw wrapperError(
           calls === 0 ? 'returned without calling the run' : 'returned something else than what the run returned',
+          this.fn.name,
         )
       }
       return result
@@ -803,7 +827,14 @@ class Run {
       this.addUsage(entry.usage, undefined)
     this.tree.journaled ??= new Set()
     this.tree.journaled.add(this.idempotencyKey)
-    if (this.stream !== undefined) for (const part of fn.replayParts(entry.output)) this.stream(part)
+    if (this.stream !== undefined) {
+      // The output stands; the parts are what the listener saw the first time. Code that cannot make them is logged.
+      try {
+        for (const part of fn.replayParts(entry.output)) this.stream(part)
+      } catch (error) {
+        this.listenerFailed('replayParts threw, so the stream listener has not heard the replayed parts', error)
+      }
+    }
     this.to('input_validation')
     this.attempt = 1
     this.to('running')
@@ -1172,11 +1203,20 @@ function dropped(value: unknown): void {
 }
 
 /** A run wrapper (`setRunWrapper`) that broke its contract: to call the run once, while it is called. */
-function wrapperError(what: string): ConfigurationError {
+function wrapperError(what: string, functionName: string, cause?: unknown): ConfigurationError {
   return new ConfigurationError({
     option: 'setRunWrapper',
-    message: `the run wrapper ${what}; it must call it exactly once, before it returns`,
+    message:
+      cause === undefined
+        ? `the run wrapper ${what}; it must call it exactly once, before it returns`
+        : `the run wrapper threw ${describeThrown(cause)}`,
+    functionName,
+    cause,
   })
+}
+
+function isWrapperError(error: unknown): boolean {
+  return ConfigurationError.isInstance(error) && error.option === 'setRunWrapper'
 }
 
 function hasRetryableFalse(error: unknown): boolean {
