@@ -79,6 +79,17 @@ describe('RedisRateLimiter', () => {
     expect((await limiter!.status()).tokens).toBe(95)
   })
 
+  it('refuses to settle or cool down for a count that is not a number ≥ 0, as the in-process limiter does', async () => {
+    const [limiter] = limiters(1, { tokensPerMinute: 100, windowMs: 60_000 })
+    const permit = await limiter!.acquire({ tokens: 10 })
+    for (const bad of [Number.NaN, -1, '5', Number.POSITIVE_INFINITY]) {
+      expect(() => limiter!.settle(permit, bad as never)).toThrow(ConfigurationError)
+      expect(() => limiter!.coolDown(bad as never)).toThrow(ConfigurationError)
+    }
+    expect(() => limiter!.coolDown(0)).not.toThrow()
+    expect((await limiter!.status()).coolDownMs).toBe(0)
+  })
+
   it('one cool-down pauses every limiter sharing the name', async () => {
     const [first, second] = limiters(2, { requestsPerMinute: 1_000, windowMs: 60_000 })
     await first!.acquire()

@@ -1,6 +1,6 @@
 import { AbortError, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
-import { checkLimits, checkSignal, RateLimitError, requestedTokens } from '@tinyllm/llm'
+import { checkLimits, checkSignal, RateLimitError, requestedTokens, requireCount } from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, checkKeyName, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
@@ -190,7 +190,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     if (!(permit instanceof RedisPermit) || permit.limiter !== this) {
       throw optionError('permit', 'a permit this limiter granted', permit, owner)
     }
-    if (typeof actualTokens !== 'number' || !Number.isFinite(actualTokens) || actualTokens < 0) return
+    requireCount(actualTokens, 'actualTokens', 'tokens', `${owner}.settle`)
     permit.tokens = actualTokens
     this.background(scripts.settle[0], [permit.id, permit.grantedAtMicros, actualTokens]).then(() => this.wake?.())
   }
@@ -200,7 +200,8 @@ export class RedisRateLimiter implements RateLimiterLike {
    * 429 with `retry-after`. Cool-downs overlap rather than add up. Reaches the server in the background.
    */
   coolDown(ms: number): void {
-    if (!(ms > 0)) return
+    requireCount(ms, 'ms', 'ms', `${owner}.coolDown`)
+    if (ms === 0) return
     this.background(scripts.coolDown[0], [Math.round(Math.min(ms, this.maxCoolDownMs) * 1000)])
   }
 

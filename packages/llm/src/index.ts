@@ -78,6 +78,7 @@ export {
   type RateLimitPermit,
   type RateLimitRequest,
   requestedTokens,
+  requireCount,
 } from './rate-limiter.js'
 export { estimateInputTokens } from './token-estimate.js'
 export { assertKnownTools, parseToolArguments, ToolCallError, type ToolCallErrorReason } from './tool-calls.js'

@@ -41,8 +41,11 @@ export interface RateLimitPermit {
   readonly grantedAt: number
 }
 
-/** Throws a ConfigurationError naming `option` unless `value` is a finite number ≥ 0 of `unit`. */
-function requireCount(value: unknown, option: string, unit: string, owner: string): void {
+/**
+ * Throws a ConfigurationError naming `option` unless `value` is a finite number ≥ 0 of `unit`: the check every rate
+ * limiter makes of the tokens it settles and the pause it cools down for.
+ */
+export function requireCount(value: unknown, option: string, unit: string, owner: string): void {
   if (checkNumber(value, option, { min: 0, unit }, owner) === undefined) {
     throw optionError(option, `a number of ${unit} ≥ 0`, value, owner)
   }
