@@ -117,8 +117,9 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
       this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
       this.durable = checkBoolean(options.durable, 'durable', name) ?? false
-      // Immutable once built: what was checked here holds for every run (`fn.timeoutMs = -5` is a TypeError).
-      for (const key of checkedFields) Object.defineProperty(this, key, { writable: false, configurable: false })
+      // Immutable once built: what was checked here holds for every run (`fn.timeoutMs = -5` is a TypeError). Still
+      // configurable, so that a subclass may define one as a class field of its own.
+      for (const key of checkedFields) Object.defineProperty(this, key, { writable: false })
     } catch (error) {
       // Options whose reading throws (a getter, a Proxy) are bad options too.
       throw unreadableOption(error, 'options', owner)

@@ -274,6 +274,12 @@ describe('a journal replays finished durable steps', () => {
         'usage.calls must be an integer ≥ 0 and ≤ 9007199254740991, got 1.5',
       ],
       [{ ...entry, usage: { ...usage, costUsd: -1 } }, 'usage.costUsd must be'],
+      [{ ...entry, annotations: { ['k'.repeat(1_001)]: 1 } }, 'annotations has a key annotate refuses'],
+      [{ ...entry, annotations: { '': 1 } }, 'annotations has a key annotate refuses'],
+      [
+        { ...entry, output: Array(300_000).fill(false) },
+        'output: its JSON is 1800001 bytes, more than the 1048576 allowed',
+      ],
     ] as const) {
       expect(() => journal.write('k', bad as never)).toThrow(ConfigurationError)
       expect(() => journal.write('k', bad as never)).toThrow(problem)

@@ -119,7 +119,13 @@ export function journalEntryProblem(value: unknown): string | undefined {
   } catch (cause) {
     return `JSON cannot hold it (${describeThrown(cause)})`
   }
-  return fieldProblem(kept)
+  const keptProblem = fieldProblem(kept)
+  if (keptProblem !== undefined) return keptProblem
+  // The walk counts no more than JSON writes: what it let through is measured once, as assertJsonSafe measures it.
+  const issues: ValidationIssue[] = []
+  return jsonSizeIssue((kept as { output: unknown }).output, maxJsonBytes, issues)
+    ? `output: ${issues[0]?.message}`
+    : undefined
 }
 
 function fieldProblem(value: unknown): string | undefined {
@@ -147,6 +153,11 @@ function fieldProblem(value: unknown): string | undefined {
       }
     }
     if (annotations !== undefined && !isPlainObject(annotations)) return 'annotations is not a plain object'
+    // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal keeps.
+    if (annotations !== undefined)
+      for (const key of Object.keys(annotations as object))
+        if (key === '' || key.length > 1_000 || !key.isWellFormed())
+          return `annotations has a key annotate refuses (${safeStringify(key, 40)})`
     return undefined
   } catch (cause) {
     return `it could not be read (${describeThrown(cause)})`
@@ -171,16 +182,7 @@ export function assertJsonSafe(
   const walk: JsonWalk = { issues: [], size: 0, limit: maxBytes }
   const issues = walk.issues
   collectJsonIssues(value, [], new Set(), walk)
-  if (issues.length === 0) {
-    try {
-      const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
-      if (bytes <= maxBytes) return
-      issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxBytes} allowed` })
-    } catch (cause) {
-      // A getter that answers another value when JSON reads it again (a BigInt, or a throw).
-      issues.push({ path: [], message: unreadable(cause) })
-    }
-  }
+  if (issues.length === 0 && !jsonSizeIssue(value, maxBytes, issues)) return
   throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
 }
 
@@ -282,6 +284,19 @@ function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<o
   } finally {
     ancestors.delete(value)
   }
+}
+
+/** Adds an issue when `value`'s JSON is larger than `maxBytes` (or cannot be written): whether it added one. */
+function jsonSizeIssue(value: unknown, maxBytes: number, issues: ValidationIssue[]): boolean {
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length
+    if (bytes <= maxBytes) return false
+    issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxBytes} allowed` })
+  } catch (cause) {
+    // A getter that answers another value when JSON reads it again (a BigInt, or a throw).
+    issues.push({ path: [], message: unreadable(cause) })
+  }
+  return true
 }
 
 function unreadable(cause: unknown): string {

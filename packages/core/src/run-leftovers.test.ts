@@ -77,7 +77,7 @@ describe("a child's retry wait and its parent's attempt time limit", () => {
     expect(await parent.invoke(1)).toBe('second attempt')
   })
 
-  it("a child's wait that outlasts its parent's time limit ends it at once, in the parent's timeout", async () => {
+  it("a child's wait that outlasts its parent's time limit ends it at once, in a timeout of its own naming the parent", async () => {
     const busy = defineFunction({
       name: 'busy',
       retry: { attempts: 3, initialDelayMs: 600_000, maxDelayMs: 600_000, jitter: 0 },
@@ -88,7 +88,12 @@ describe("a child's retry wait and its parent's attempt time limit", () => {
     const parent = defineFunction({ name: 'parent', run: (value: number) => busy.invoke(value) })
     // Waited out, the parent's minute would pass first: the run ends now in the timeout it would end in then.
     const error = await parent.invoke(1, { timeoutMs: 60_000 }).catch((thrown: unknown) => thrown)
-    expect(TimeoutError.isInstance(error) && [error.kind, error.functionName]).toEqual(['total', 'parent'])
+    expect(TimeoutError.isInstance(error) && [error.kind, error.functionName, error.retryable]).toEqual([
+      'total',
+      'busy',
+      false,
+    ])
+    expect((error as Error).message).toMatch(/before parent times out; it ends now \(last error: .*busy\)/)
   })
 
   it("a child's wait that outlasts its own time limit still ends it at once, in its own timeout", async () => {
@@ -168,8 +173,18 @@ describe('an executor reached through context.invoke', () => {
 describe('methods used apart from their object', () => {
   it('a context method destructured from the context works, and a detached invoke is a rejected ConfigurationError', async () => {
     const child = defineFunction({ name: 'child', run: (value: number) => value + 1 })
-    const parent = defineFunction({ name: 'parent', run: (value: number, { invoke }) => invoke(child, value) })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (value: number, { invoke, annotate, addUsage, reserveBudget }) => {
+        annotate('seen', value)
+        reserveBudget({ tokens: 1 })()
+        addUsage({ inputTokens: 1, outputTokens: 1, totalTokens: 2 }, 0)
+        return invoke(child, value)
+      },
+    })
     expect(await parent.invoke(1)).toBe(2)
+    const record = await parent.trace(1, { budget: { maxTokens: 10 } })
+    expect(record).toMatchObject({ status: 'complete', annotations: { seen: 1 }, usage: { totalTokens: 2 } })
     const detached = child.invoke
     const outcome = (detached as (input: number) => Promise<number>)(1).catch((error: unknown) => error)
     expect(ConfigurationError.isInstance(await outcome)).toBe(true)
@@ -203,6 +218,14 @@ describe('what a run is handed is checked where it is kept', () => {
         ;(f as unknown as Record<string, unknown>)[field] = value
       }).toThrow(TypeError)
     expect(f.timeoutMs).toBe(1_000)
+    // A subclass may still define one as a field of its own.
+    class Durable extends Function<number, number> {
+      override readonly durable = true
+      override run(value: number): number {
+        return value
+      }
+    }
+    expect(new Durable({ name: 'durable' }).durable).toBe(true)
   })
 
   it('a replayed step whose replayParts throws keeps its output; the failure is logged', async () => {

@@ -1776,6 +1776,16 @@ describe('hooks for tracing bridges', () => {
     )
   })
 
+  it('completes a run whose code returns NaN under a run wrapper that hands its output back', async () => {
+    const ratio = defineFunction({ name: 'ratio', run: (value: { a: number; b: number }) => value.a / value.b })
+    const remove = setRunWrapper((_run, call) => call())
+    try {
+      await expect(ratio.invoke({ a: 0, b: 0 })).resolves.toBeNaN()
+    } finally {
+      remove()
+    }
+  })
+
   it('setRunWrapper refuses a wrapper that is not a function, and runs go on as before', async () => {
     expect(() => setRunWrapper({ wrap: true } as never)).toThrow(
       'setRunWrapper: wrapper must be a function, or undefined, got an object',

@@ -288,6 +288,7 @@ class StepContext implements RunContext {
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
   private boundInvoke: RunContext['invoke'] | undefined = undefined
+  private bound: Pick<RunContext, 'addUsage' | 'reserveBudget' | 'annotate'> | undefined = undefined
 
   constructor(run: Run, attempt: number, cancelScope: CancelScope) {
     this.run = run
@@ -386,17 +387,20 @@ class StepContext implements RunContext {
     return handOver(undefined, fn, input, childOptions) as Promise<Output>
   }
 
-  addUsage(usage: Usage | UsageTotals, costUsd: number | undefined): void {
-    this.run.addUsage(usage, costUsd)
+  // Bound on first use, as `invoke` is: a method taken off the context works as one called on it.
+  get addUsage(): RunContext['addUsage'] {
+    this.bound ??= bindMethods(this)
+    return this.bound.addUsage
   }
 
-  reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void {
-    this.run.refuseIfEnded('reserveBudget')
-    return this.run.tree.ledger.reserve(request, this.run.fn.name)
+  get reserveBudget(): RunContext['reserveBudget'] {
+    this.bound ??= bindMethods(this)
+    return this.bound.reserveBudget
   }
 
-  annotate(key: string, value: unknown): void {
-    this.run.annotate(key, value)
+  get annotate(): RunContext['annotate'] {
+    this.bound ??= bindMethods(this)
+    return this.bound.annotate
   }
 
   /**
@@ -415,6 +419,19 @@ class StepContext implements RunContext {
     const count = (this.callCounts.get(name) ?? 0) + 1
     this.callCounts.set(name, count)
     return `${escapeKey(name)}#${count}`
+  }
+}
+
+/** A context's methods that record on its run, bound to it. */
+function bindMethods(context: StepContext): Pick<RunContext, 'addUsage' | 'reserveBudget' | 'annotate'> {
+  const run = context.run
+  return {
+    addUsage: (usage, costUsd) => run.addUsage(usage, costUsd),
+    reserveBudget: (request) => {
+      run.refuseIfEnded('reserveBudget')
+      return run.tree.ledger.reserve(request, run.fn.name)
+    },
+    annotate: (key, value) => run.annotate(key, value),
   }
 }
 
@@ -729,10 +746,19 @@ class Run {
     })
     if (!decision.retry) {
       if (decision.outOfTime !== true) throw error
-      // An ancestor's deadline (its time limit, or its attempt's) ends the run now in the error it will end it in: a
-      // parent's attempt that times out is retried as it would be when its timer fires.
-      if (!scope.ownsDeadline) throw this.abortError(scope.deadlineReason())
       const leftMs = Math.max(0, Math.round(remainingMs ?? 0))
+      // An ancestor's deadline (its time limit, or its attempt's) ends this run now, in a timeout of the same kind as
+      // the one that deadline will raise: a parent's attempt that would time out is retried as when its timer fires.
+      const limit = scope.ownsDeadline ? undefined : scope.deadlineReason()
+      if (limit !== undefined && !TimeoutError.isInstance(limit)) throw this.abortError(limit)
+      if (limit !== undefined)
+        throw new TimeoutError({
+          timeoutMs: leftMs,
+          kind: limit.kind,
+          functionName: this.fn.name,
+          state: this.state,
+          detail: `the wait before the next attempt would outlast the ${leftMs} ms left before ${limit.functionName ?? 'a run above it'} times out; it ends now (last error: ${error.message})`,
+        })
       throw new TimeoutError({
         timeoutMs: leftMs,
         kind: 'total',
@@ -796,7 +822,7 @@ class Run {
         dropped(result)
         throw threw.error
       }
-      if (calls === 0 || result !== output) {
+      if (calls === 0 || !Object.is(result, output)) {
         // What the run and the wrapper returned is not used: a rejection of either (an async wrapper's) is not unheard.
         dropped(output)
         dropped(result)
