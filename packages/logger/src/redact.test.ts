@@ -691,6 +691,17 @@ describe('redact', () => {
     expect(redact(['password', 'reset', 'sent'])).toEqual(['password', 'reset', 'sent'])
   })
 
+  it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {
+    let reads = 0
+    const flipping = ['accept', 'abc']
+    Object.defineProperty(flipping, 0, { get: () => (reads++ === 0 ? 'authorization' : 'accept'), enumerable: true })
+    expect(redact(flipping)).toEqual(['authorization', REDACTED])
+    expect(reads).toBe(1)
+    expect(redact([new String('cookie'), 'sid=1'])).toEqual(['cookie', REDACTED])
+    expect(redact(['x-api-key', new String('k1')])).toEqual(['x-api-key', REDACTED])
+    expect(redact(['accept', new String('*/*')])).toEqual(['accept', '*/*'])
+  })
+
   it('keeps token counts, authors and missing keys readable', () => {
     const input = {
       usage: { prompt_tokens: 10, completion_tokens: 5, totalTokens: 15, tokenCount: 3, maxTokens: 100 },
