@@ -72,6 +72,17 @@ describe('redactString', () => {
     expect(redactString('Authorization: Negotiate failed')).toBe('Authorization: Negotiate failed')
   })
 
+  it('drops the credential of an Authorization header whatever the case of its name and scheme, as HTTP reads them', () => {
+    expect(redactString('AUTHORIZATION: BEARER abc123def456')).toBe(`AUTHORIZATION: BEARER ${REDACTED}`)
+    expect(redactString('Authorization: TOKEN 9944b09199c6')).toBe(`Authorization: TOKEN ${REDACTED}`)
+    expect(redactString('authorization: ntlm TlRMTVNTUAAB')).toBe(`authorization: ntlm ${REDACTED}`)
+    expect(redactString('{"authorization":"BASIC YTpi"}')).toBe(`{"authorization":"BASIC ${REDACTED}"}`)
+    expect(redactString('Authorization: DIGEST username="ada", response="6629fa"')).toBe(
+      `Authorization: DIGEST ${REDACTED}`,
+    )
+    expect(redactString('AUTHORIZATION: NEGOTIATE failed')).toBe('AUTHORIZATION: NEGOTIATE failed')
+  })
+
   it('drops a bare credential after an Authorization header with no scheme, and credentials= or pass= values', () => {
     expect(redactString('Authorization: Zq8vR2mK9xT4')).toBe(`Authorization: ${REDACTED}`)
     expect(redactString('{"authorization":"Zq8vR2mK9xT4","accept":"*/*"}')).toBe(

@@ -26,15 +26,29 @@ const DIGEST_PARAMETERS = String.raw`${DIGEST_PARAMETER}(?:[ \t]*,[ \t]*${DIGEST
 /** What a credential holds and a word does not: a digit, base64 punctuation (`+/=_~`) or a capital after the first. */
 const CREDENTIAL_MARK = `[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
 
+/**
+ * `word` in any case (`[Bb][Ee]…`), as HTTP reads a header's name and an authorization scheme (`BEARER`, `ntlm`), for
+ * patterns joined into one without the `i` flag.
+ */
+function anyCase(word: string): string {
+  return word.replace(/[a-z]/g, (letter) => `[${letter.toUpperCase()}${letter}]`)
+}
+
+/** The schemes of an `Authorization` header whose credential goes, in any case: see `AUTHORIZATION_SCHEME`. */
+const AUTHORIZATION_SCHEMES = ['bearer', 'basic', 'token', 'digest', 'ntlm', 'negotiate', 'apikey']
+  .map(anyCase)
+  .join('|')
+
 const KEY_PATTERNS = [
   // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic`,
   // `Token` (as Django REST Framework spells it), `NTLM`, `Negotiate` (Kerberos) and `ApiKey` (Elasticsearch):
   // `Authorization: Token 9944b0…`, `"Authorization":"Basic YTpi"`, `Authorization: NTLM TlRMTVNT…`; but
-  // "Authorization: Token expired" stays. The lookbehind is bounded, so a long run of spaces or backslashes costs
-  // linear time.
+  // "Authorization: Token expired" stays. Header name and scheme are read in any case, as HTTP reads them
+  // (`AUTHORIZATION: BEARER …`, `authorization: ntlm …`). The lookbehind is bounded, so a long run of spaces or
+  // backslashes costs linear time.
   // Under `Digest` its parameters go whole (`username="ada", response="6629fa…"`), quoted as they are or escaped into
   // JSON (`\"ada\"`); "Authorization: Digest required" stays.
-  String.raw`(?<=\b[Aa]uthorization(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)([Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest|NTLM|[Nn]egotiate|[Aa]pi[Kk]ey)[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
+  String.raw`(?<=\b${anyCase('authorization')}(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)(${AUTHORIZATION_SCHEMES})[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
   // The value of a `Cookie` or `Set-Cookie` header in free text, to the end of its line or quote: the name and value of
   // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays.
   // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
