@@ -609,6 +609,15 @@ describe('isSecretQueryName', () => {
       expect(isSecretQueryName(name), name).toBe(false)
     }
   })
+
+  it('takes passphrase and credentials names, as redactString reads them in a query', () => {
+    for (const name of ['passphrase', 'keyPassphrase', 'credentials', 'X-Credentials']) {
+      expect(isSecretQueryName(name), name).toBe(true)
+      expect(redactString(`https://api.example/v1?${name}=Zq8vR2mK9xT4`), name).toBe(
+        `https://api.example/v1?${name}=${REDACTED}`,
+      )
+    }
+  })
 })
 
 describe('redact', () => {

@@ -86,12 +86,12 @@ export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
  * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,
- * `secret`, `password`, `passwd` or `credential` (`api-key`, `subscription-key`, `x-goog-api-key`, `X-Amz-Signature`,
- * `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`, `authorization`, `jwt` and `code` (an
- * Azure Functions key, an OAuth code).
+ * `secret`, `password`, `passwd`, `passphrase`, `credential` or `credentials` (`api-key`, `subscription-key`,
+ * `x-goog-api-key`, `X-Amz-Signature`, `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`,
+ * `authorization`, `jwt` and `code` (an Azure Functions key, an OAuth code): the names free text reads as secret too.
  */
 const SECRET_QUERY_NAME =
-  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|credential)|auth|authori[sz]ation|jwt|code'
+  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|passphrase|credentials?)|auth|authori[sz]ation|jwt|code'
 
 /**
  * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
@@ -103,8 +103,8 @@ const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
 
 /**
  * Whether the values of a URL's query parameter with this name are credentials, case-insensitively: a name that ends
- * in `key`, `sig`, `signature`, `token`, `secret`, `password`, `passwd` or `credential`, or is `auth`, `authorization`,
- * `jwt` or `code`. `redactString` uses the same rule for `?name=value` in free text.
+ * in `key`, `sig`, `signature`, `token`, `secret`, `password`, `passwd`, `passphrase`, `credential` or `credentials`,
+ * or is `auth`, `authorization`, `jwt` or `code`. `redactString` uses the same rule for `?name=value` in free text.
  *
  * @example
  * ```ts
