@@ -722,6 +722,23 @@ describe('redact', () => {
     expect(redact(['accept', new String('*/*')])).toEqual(['accept', '*/*'])
   })
 
+  it('replaces the values of fields named like the keys free text names: signing, encryption, account and shared access keys', () => {
+    const input = {
+      signingKey: 'k1',
+      encryption_key: 'k2',
+      AccountKey: 'k3',
+      SharedAccessKey: 'k4',
+      accountKeyword: 'x',
+    }
+    expect(redact(input)).toEqual({
+      signingKey: REDACTED,
+      encryption_key: REDACTED,
+      AccountKey: REDACTED,
+      SharedAccessKey: REDACTED,
+      accountKeyword: 'x',
+    })
+  })
+
   it('keeps token counts, authors and missing keys readable', () => {
     const input = {
       usage: { prompt_tokens: 10, completion_tokens: 5, totalTokens: 15, tokenCount: 3, maxTokens: 100 },

@@ -6,10 +6,12 @@
 
 /**
  * Field names whose values are secrets, case-insensitive. `token` must end the name so that `accessToken`,
- * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not.
+ * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not. The keys
+ * free text names (`signingKey`, `encryption_key`, Azure's `AccountKey` and `SharedAccessKey`) end the name too, so
+ * that `accountKeyword` stays.
  */
 export const SECRET_KEY_PATTERN =
-  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|token$/i
+  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|(?:signing|encryption|account|shared[-_]?access)[-_]?key$|token$/i
 
 /**
  * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
