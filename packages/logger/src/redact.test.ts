@@ -83,6 +83,13 @@ describe('redactString', () => {
     expect(redactString('AUTHORIZATION: NEGOTIATE failed')).toBe('AUTHORIZATION: NEGOTIATE failed')
   })
 
+  it('drops the value after => (a Ruby or PHP hash) and := as after = or :, not the separator', () => {
+    expect(redactString('{"password"=>"hunter2"}')).toBe(`{"password"=>"${REDACTED}"}`)
+    expect(redactString("'api_key' => 'k1'")).toBe(`'api_key' => '${REDACTED}'`)
+    expect(redactString('password := hunter2')).toBe(`password := ${REDACTED}`)
+    expect(redactString('token => undefined')).toBe('token => undefined')
+  })
+
   it('drops a bare credential after an Authorization header with no scheme, and credentials= or pass= values', () => {
     expect(redactString('Authorization: Zq8vR2mK9xT4')).toBe(`Authorization: ${REDACTED}`)
     expect(redactString('{"authorization":"Zq8vR2mK9xT4","accept":"*/*"}')).toBe(
