@@ -118,6 +118,16 @@ describe('redactString', () => {
     for (const text of ['cookie: none', 'the cookie: it was stale', 'cookies=3']) expect(redactString(text)).toBe(text)
   })
 
+  it('replaces a quoted cookie value whole, escaped into JSON or not, and cut before its closing quote', () => {
+    expect(redactString('Cookie: a=1; sid="abc123"; theme=dark')).toBe(`Cookie: ${REDACTED}`)
+    expect(redactString('Set-Cookie: sid="abc123"; Path=/')).toBe(`Set-Cookie: ${REDACTED}`)
+    expect(redactString("cookie: sid='abc123'")).toBe(`cookie: ${REDACTED}`)
+    expect(redactString('{"cookie":"sid=\\"abc123\\"; x=1","accept":"*/*"}')).toBe(
+      `{"cookie":"${REDACTED}","accept":"*/*"}`,
+    )
+    expect(redactString('Cookie: sid="abc123')).toBe(`Cookie: ${REDACTED}`)
+  })
+
   it('reads a long run of cookie: in time proportional to its length', () => {
     // Each cookie: used to start a cookie name read to the run's end: minutes for this line.
     const run = 'cookie:'.repeat(100_000)

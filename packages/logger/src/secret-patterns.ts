@@ -52,9 +52,11 @@ const KEY_PATTERNS = [
   // JSON (`\"ada\"`); "Authorization: Digest required" stays.
   String.raw`(?<=\b${anyCase('authorization')}(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)(${AUTHORIZATION_SCHEMES})[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
   // The value of a `Cookie` or `Set-Cookie` header in free text, to the end of its line or quote: the name and value of
-  // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays.
+  // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays. A
+  // quote right after an `=` opens a cookie's quoted value (`sid="…"`, escaped into JSON or not), read to its close or,
+  // cut before it, as far as it runs.
   // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
-  String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=[^\r\n"'\\]*`,
+  String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
   // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
   // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
   // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
