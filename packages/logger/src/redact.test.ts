@@ -72,6 +72,24 @@ describe('redactString', () => {
     expect(redactString('Authorization: Negotiate failed')).toBe('Authorization: Negotiate failed')
   })
 
+  it('drops the credential of an Authorization header whatever the case of its name and scheme, as HTTP reads them', () => {
+    expect(redactString('AUTHORIZATION: BEARER abc123def456')).toBe(`AUTHORIZATION: BEARER ${REDACTED}`)
+    expect(redactString('Authorization: TOKEN 9944b09199c6')).toBe(`Authorization: TOKEN ${REDACTED}`)
+    expect(redactString('authorization: ntlm TlRMTVNTUAAB')).toBe(`authorization: ntlm ${REDACTED}`)
+    expect(redactString('{"authorization":"BASIC YTpi"}')).toBe(`{"authorization":"BASIC ${REDACTED}"}`)
+    expect(redactString('Authorization: DIGEST username="ada", response="6629fa"')).toBe(
+      `Authorization: DIGEST ${REDACTED}`,
+    )
+    expect(redactString('AUTHORIZATION: NEGOTIATE failed')).toBe('AUTHORIZATION: NEGOTIATE failed')
+  })
+
+  it('drops the value after => (a Ruby or PHP hash) and := as after = or :, not the separator', () => {
+    expect(redactString('{"password"=>"hunter2"}')).toBe(`{"password"=>"${REDACTED}"}`)
+    expect(redactString("'api_key' => 'k1'")).toBe(`'api_key' => '${REDACTED}'`)
+    expect(redactString('password := hunter2')).toBe(`password := ${REDACTED}`)
+    expect(redactString('token => undefined')).toBe('token => undefined')
+  })
+
   it('drops a bare credential after an Authorization header with no scheme, and credentials= or pass= values', () => {
     expect(redactString('Authorization: Zq8vR2mK9xT4')).toBe(`Authorization: ${REDACTED}`)
     expect(redactString('{"authorization":"Zq8vR2mK9xT4","accept":"*/*"}')).toBe(
@@ -98,6 +116,16 @@ describe('redactString', () => {
     expect(redactString('{"cookie":"sid=x1","accept":"*/*"}')).toBe(`{"cookie":"${REDACTED}","accept":"*/*"}`)
     expect(redactString('{\\"set-cookie\\": \\"a=b\\"}')).toBe(`{\\"set-cookie\\": \\"${REDACTED}\\"}`)
     for (const text of ['cookie: none', 'the cookie: it was stale', 'cookies=3']) expect(redactString(text)).toBe(text)
+  })
+
+  it('replaces a quoted cookie value whole, escaped into JSON or not, and cut before its closing quote', () => {
+    expect(redactString('Cookie: a=1; sid="abc123"; theme=dark')).toBe(`Cookie: ${REDACTED}`)
+    expect(redactString('Set-Cookie: sid="abc123"; Path=/')).toBe(`Set-Cookie: ${REDACTED}`)
+    expect(redactString("cookie: sid='abc123'")).toBe(`cookie: ${REDACTED}`)
+    expect(redactString('{"cookie":"sid=\\"abc123\\"; x=1","accept":"*/*"}')).toBe(
+      `{"cookie":"${REDACTED}","accept":"*/*"}`,
+    )
+    expect(redactString('Cookie: sid="abc123')).toBe(`Cookie: ${REDACTED}`)
   })
 
   it('reads a long run of cookie: in time proportional to its length', () => {
@@ -598,6 +626,15 @@ describe('isSecretQueryName', () => {
       expect(isSecretQueryName(name), name).toBe(false)
     }
   })
+
+  it('takes passphrase and credentials names, as redactString reads them in a query', () => {
+    for (const name of ['passphrase', 'keyPassphrase', 'credentials', 'X-Credentials']) {
+      expect(isSecretQueryName(name), name).toBe(true)
+      expect(redactString(`https://api.example/v1?${name}=Zq8vR2mK9xT4`), name).toBe(
+        `https://api.example/v1?${name}=${REDACTED}`,
+      )
+    }
+  })
 })
 
 describe('redact', () => {
@@ -689,6 +726,34 @@ describe('redact', () => {
       ],
     })
     expect(redact(['password', 'reset', 'sent'])).toEqual(['password', 'reset', 'sent'])
+  })
+
+  it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {
+    let reads = 0
+    const flipping = ['accept', 'abc']
+    Object.defineProperty(flipping, 0, { get: () => (reads++ === 0 ? 'authorization' : 'accept'), enumerable: true })
+    expect(redact(flipping)).toEqual(['authorization', REDACTED])
+    expect(reads).toBe(1)
+    expect(redact([new String('cookie'), 'sid=1'])).toEqual(['cookie', REDACTED])
+    expect(redact(['x-api-key', new String('k1')])).toEqual(['x-api-key', REDACTED])
+    expect(redact(['accept', new String('*/*')])).toEqual(['accept', '*/*'])
+  })
+
+  it('replaces the values of fields named like the keys free text names: signing, encryption, account and shared access keys', () => {
+    const input = {
+      signingKey: 'k1',
+      encryption_key: 'k2',
+      AccountKey: 'k3',
+      SharedAccessKey: 'k4',
+      accountKeyword: 'x',
+    }
+    expect(redact(input)).toEqual({
+      signingKey: REDACTED,
+      encryption_key: REDACTED,
+      AccountKey: REDACTED,
+      SharedAccessKey: REDACTED,
+      accountKeyword: 'x',
+    })
   })
 
   it('keeps token counts, authors and missing keys readable', () => {

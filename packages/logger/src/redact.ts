@@ -277,10 +277,10 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      const item = value[index]
-      copy.push(
-        pairs && index % 2 === 1 && isSecretPair(value[index - 1], item) ? REDACTED : copyValue(item, walk, depth),
-      )
+      // Judged by the copies, each item read once: a getter cannot show one name and copy another, and a boxed name
+      // or value is its string.
+      const item = copyValue(value[index], walk, depth)
+      copy.push(pairs && index % 2 === 1 && isSecretPair(copy[index - 1], item) ? REDACTED : item)
     }
     return copy
   }

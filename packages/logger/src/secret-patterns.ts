@@ -6,10 +6,12 @@
 
 /**
  * Field names whose values are secrets, case-insensitive. `token` must end the name so that `accessToken`,
- * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not.
+ * `refresh_token` and `x-auth-token` match while `tokens`, `maxTokens` and `tokenCount` (LLM usage) do not. The keys
+ * free text names (`signingKey`, `encryption_key`, Azure's `AccountKey` and `SharedAccessKey`) end the name too, so
+ * that `accountKeyword` stays.
  */
 export const SECRET_KEY_PATTERN =
-  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|token$/i
+  /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|(?:signing|encryption|account|shared[-_]?access)[-_]?key$|token$/i
 
 /**
  * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
@@ -26,19 +28,35 @@ const DIGEST_PARAMETERS = String.raw`${DIGEST_PARAMETER}(?:[ \t]*,[ \t]*${DIGEST
 /** What a credential holds and a word does not: a digit, base64 punctuation (`+/=_~`) or a capital after the first. */
 const CREDENTIAL_MARK = `[A-Za-z0-9._~+/-]*[0-9_~+/=]|[A-Za-z0-9._~+/-]+[A-Z]`
 
+/**
+ * `word` in any case (`[Bb][Ee]…`), as HTTP reads a header's name and an authorization scheme (`BEARER`, `ntlm`), for
+ * patterns joined into one without the `i` flag.
+ */
+function anyCase(word: string): string {
+  return word.replace(/[a-z]/g, (letter) => `[${letter.toUpperCase()}${letter}]`)
+}
+
+/** The schemes of an `Authorization` header whose credential goes, in any case: see `AUTHORIZATION_SCHEME`. */
+const AUTHORIZATION_SCHEMES = ['bearer', 'basic', 'token', 'digest', 'ntlm', 'negotiate', 'apikey']
+  .map(anyCase)
+  .join('|')
+
 const KEY_PATTERNS = [
   // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic`,
   // `Token` (as Django REST Framework spells it), `NTLM`, `Negotiate` (Kerberos) and `ApiKey` (Elasticsearch):
   // `Authorization: Token 9944b0…`, `"Authorization":"Basic YTpi"`, `Authorization: NTLM TlRMTVNT…`; but
-  // "Authorization: Token expired" stays. The lookbehind is bounded, so a long run of spaces or backslashes costs
-  // linear time.
+  // "Authorization: Token expired" stays. Header name and scheme are read in any case, as HTTP reads them
+  // (`AUTHORIZATION: BEARER …`, `authorization: ntlm …`). The lookbehind is bounded, so a long run of spaces or
+  // backslashes costs linear time.
   // Under `Digest` its parameters go whole (`username="ada", response="6629fa…"`), quoted as they are or escaped into
   // JSON (`\"ada\"`); "Authorization: Digest required" stays.
-  String.raw`(?<=\b[Aa]uthorization(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)([Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest|NTLM|[Nn]egotiate|[Aa]pi[Kk]ey)[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
+  String.raw`(?<=\b${anyCase('authorization')}(?:\\{0,7}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,7}["'])?)(${AUTHORIZATION_SCHEMES})[ \t]+(?:${DIGEST_PARAMETERS}|(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]+=*)`,
   // The value of a `Cookie` or `Set-Cookie` header in free text, to the end of its line or quote: the name and value of
-  // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays.
+  // every cookie in it, and the attributes after them. A value is a cookie's `name=value`, so "cookie: none" stays. A
+  // quote right after an `=` opens a cookie's quoted value (`sid="…"`, escaped into JSON or not), read to its close or,
+  // cut before it, as far as it runs.
   // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
-  String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=[^\r\n"'\\]*`,
+  String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
   // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
   // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
   // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
@@ -72,12 +90,12 @@ export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
 /**
  * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,
- * `secret`, `password`, `passwd` or `credential` (`api-key`, `subscription-key`, `x-goog-api-key`, `X-Amz-Signature`,
- * `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`, `authorization`, `jwt` and `code` (an
- * Azure Functions key, an OAuth code).
+ * `secret`, `password`, `passwd`, `passphrase`, `credential` or `credentials` (`api-key`, `subscription-key`,
+ * `x-goog-api-key`, `X-Amz-Signature`, `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`,
+ * `authorization`, `jwt` and `code` (an Azure Functions key, an OAuth code): the names free text reads as secret too.
  */
 const SECRET_QUERY_NAME =
-  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|credential)|auth|authori[sz]ation|jwt|code'
+  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|passphrase|credentials?)|auth|authori[sz]ation|jwt|code'
 
 /**
  * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
@@ -89,8 +107,8 @@ const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
 
 /**
  * Whether the values of a URL's query parameter with this name are credentials, case-insensitively: a name that ends
- * in `key`, `sig`, `signature`, `token`, `secret`, `password`, `passwd` or `credential`, or is `auth`, `authorization`,
- * `jwt` or `code`. `redactString` uses the same rule for `?name=value` in free text.
+ * in `key`, `sig`, `signature`, `token`, `secret`, `password`, `passwd`, `passphrase`, `credential` or `credentials`,
+ * or is `auth`, `authorization`, `jwt` or `code`. `redactString` uses the same rule for `?name=value` in free text.
  *
  * @example
  * ```ts
@@ -136,12 +154,12 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
  * or `&` only but for those of `SECRET_PAIR_NAME`, so that `monkey=` and a sentence's "key=value" stay; any name that
  * ends in `token`, `password`, `passwd`, `passphrase` or `secret`, as a field's name is read: `dbPassword`,
  * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
- * body or JSON escaped into a string (`{\"password\":\"...\"}`). Group 1 (the name and separator) is kept, group 2 is
- * the name and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), else up to a delimiter.
- * Whether the value is a secret is for `isSecretAssignment` to say.
+ * body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or `:=`.
+ * Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when
+ * quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*[=:]\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 

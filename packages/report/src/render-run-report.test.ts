@@ -418,6 +418,29 @@ describe('renderRunReport', () => {
 })
 
 describe('foldRuns', () => {
+  it('refuses a record whose reading throws only once it was checked, with a ConfigurationError that names no secret', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    let reads = 0
+    const flaky = {
+      ...record,
+      get status() {
+        reads++
+        if (reads > 1) throw new Error('status store down, key sk-proj-Abc123Def456Ghi789Jkl012Mno345')
+        return 'complete'
+      },
+    }
+    let thrown: unknown
+    try {
+      renderRunReport(flaky as RunRecord)
+    } catch (error) {
+      thrown = error
+    }
+    expect(reads).toBeGreaterThan(1)
+    expect(thrown).toBeInstanceOf(ConfigurationError)
+    expect((thrown as Error).message).toContain('renderRunReport: records could not be read: Error: status store down')
+    expect((thrown as Error).message).not.toContain('Abc123Def456')
+  })
+
   it('connects children that ran one after another, not children that overlapped', async () => {
     const record = await new Chain({
       name: 'Chain',

@@ -76,8 +76,23 @@ export function renderRunReport(records: RunRecord | ReadonlyArray<RunRecord>, g
   const maxRows = checkNumber(options.maxRows, 'maxRows', { integer: true, min: 1 }, 'renderRunReport') ?? 20_000
   if (options.title !== undefined && typeof options.title !== 'string')
     throw optionError('title', 'a string', options.title, 'renderRunReport')
+  // A record that was read whole above may throw when read again (a getter that counts its reads): bad input still.
+  try {
+    return renderPage(roots, options.title, maxValueLength, maxRows)
+  } catch (error) {
+    throw unreadableOption(error, 'records', 'renderRunReport')
+  }
+}
+
+/** The page of checked records. */
+function renderPage(
+  roots: ReadonlyArray<RunRecord>,
+  givenTitle: string | undefined,
+  maxValueLength: number,
+  maxRows: number,
+): string {
   const title = nameText(
-    options.title ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
+    givenTitle ?? (roots.length === 1 ? roots[0]!.function : `${roots[0]!.function} and ${roots.length - 1} more`),
   )
 
   const shape = foldRuns(roots)
