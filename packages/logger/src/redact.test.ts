@@ -726,17 +726,20 @@ describe('redact', () => {
       ],
     })
     expect(redact(['password', 'reset', 'sent'])).toEqual(['password', 'reset', 'sent'])
+    // A list of names is no list of pairs: a schema's required fields, a CORS list of allowed headers.
+    const schema = { required: ['apiKey', 'model'], allowedHeaders: ['Authorization', 'Content-Type'] }
+    expect(redact(schema)).toEqual(schema)
   })
 
   it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {
     let reads = 0
     const flipping = ['accept', 'abc']
     Object.defineProperty(flipping, 0, { get: () => (reads++ === 0 ? 'authorization' : 'accept'), enumerable: true })
-    expect(redact(flipping)).toEqual(['authorization', REDACTED])
+    expect(redact({ rawHeaders: flipping })).toEqual({ rawHeaders: ['authorization', REDACTED] })
     expect(reads).toBe(1)
-    expect(redact([new String('cookie'), 'sid=1'])).toEqual(['cookie', REDACTED])
-    expect(redact(['x-api-key', new String('k1')])).toEqual(['x-api-key', REDACTED])
-    expect(redact(['accept', new String('*/*')])).toEqual(['accept', '*/*'])
+    expect(redact([[new String('cookie'), 'sid=1']])).toEqual([['cookie', REDACTED]])
+    expect(redact({ headers: ['x-api-key', new String('k1')] })).toEqual({ headers: ['x-api-key', REDACTED] })
+    expect(redact([['accept', new String('*/*')]])).toEqual([['accept', '*/*']])
   })
 
   it('replaces the values of fields named like the keys free text names: signing, encryption, account and shared access keys', () => {

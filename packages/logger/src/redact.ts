@@ -269,19 +269,19 @@ function keysLeftOut(target: Record<string, unknown>, count: number): void {
 function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (Array.isArray(value)) {
     const length = value.length
-    // A list of name and value pairs, as Node's `rawHeaders` and a header entry `['authorization', 'Bearer …']` are.
-    const pairs = length % 2 === 0
     const copy: unknown[] = []
     for (let index = 0; index < length; index++) {
       if (!mayCopy(walk, index)) {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      // Judged by the copies, each item read once: a getter cannot show one name and copy another, and a boxed name
-      // or value is its string.
-      const item = copyValue(value[index], walk, depth)
-      copy.push(pairs && index % 2 === 1 && isSecretPair(copy[index - 1], item) ? REDACTED : item)
+      copy.push(copyValue(value[index], walk, depth))
     }
+    // A list of name and value entries, as `Object.entries(headers)` and a `Headers`' entries are: a value after a
+    // secret name goes. Judged by the copies, each item read once: a getter cannot show one name and copy another, and
+    // a boxed name or value is its string.
+    if (copy.length > 0 && copy.every(isEntry))
+      for (const entry of copy as unknown[][]) if (isSecretPair(entry[0], entry[1])) entry[1] = REDACTED
     return copy
   }
   if (isError(value)) return copyError(value, walk, depth)
@@ -325,6 +325,21 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
 /** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */
 function isSecretPair(name: unknown, value: unknown): boolean {
   return typeof name === 'string' && typeof value === 'string' && isSecretFieldName(name)
+}
+
+function isEntry(item: unknown): boolean {
+  return Array.isArray(item) && item.length === 2
+}
+
+/**
+ * A field holding a flat list of header names and values, as Node's `rawHeaders`. Only there is a list read as pairs:
+ * elsewhere `['apiKey', 'model']` is a list of names (a schema's `required`), not a name and its value.
+ */
+const HEADER_LIST_FIELD = /^(?:raw)?(?:headers|trailers)$/i
+
+function redactFlatPairs(list: unknown[]): void {
+  for (let index = 1; index < list.length; index += 2)
+    if (isSecretPair(list[index - 1], list[index])) list[index] = REDACTED
 }
 
 /**
@@ -411,6 +426,7 @@ function setEntry(target: Record<string, unknown>, key: string, value: unknown, 
     value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
   // Read on the copy, so that a boxed string or a `toJSON` that gives one counts as a string.
   if (typeof safeValue === 'string' && isSecretStringField(key, safeValue)) safeValue = REDACTED
+  if (Array.isArray(safeValue) && HEADER_LIST_FIELD.test(key)) redactFlatPairs(safeValue)
   // Assigning `__proto__` would set the copy's prototype instead of copying the field.
   if (safeKey === '__proto__')
     Object.defineProperty(target, safeKey, { value: safeValue, enumerable: true, writable: true, configurable: true })
