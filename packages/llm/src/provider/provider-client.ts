@@ -54,17 +54,20 @@ export class ProviderClient<Client extends SdkClientShape> {
     create: (common: SdkClientOptions) => Client,
   ) {
     this.#profile = profile
-    this.#options = options
     this.#create = create
     this.#owner = `${profile.displayName}ChatModel`
     const client = options.client
     this.#client = client
+    // The headers as they are now are the ones registered and the ones sent: a key put into the object later (before
+    // the first call creates the client) would be sent and never registered.
+    const headers = options.headers
+    this.#options = typeof headers === 'object' && headers !== null ? { ...options, headers: { ...headers } } : options
     // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
     // base URL are registered.
     registerClientSecrets(this, {
       apiKey: client === undefined ? options.apiKey : client.apiKey,
       baseURL: client === undefined ? options.baseURL : client.baseURL,
-      headers: client === undefined ? options.headers : undefined,
+      headers: client === undefined ? this.#options.headers : undefined,
     })
   }
 
