@@ -619,6 +619,31 @@ describe('MCP tools over stdio', () => {
     }
   })
 
+  it('reads the env once: a variable whose getter answers a new key each time has the key the server got redacted', async () => {
+    let reads = 0
+    const env = Object.defineProperty({ TOKEN_VARIABLE: 'RECORDS_TOKEN' }, 'RECORDS_TOKEN', {
+      enumerable: true,
+      get: () => {
+        reads += 1
+        return `records-env-getter-${reads}-7q2w9e`
+      },
+    })
+    const records = await connectMCPServer({
+      name: 'records',
+      command: process.execPath,
+      args: [fixture, 'stdio'],
+      env,
+      stderr: 'ignore',
+    })
+    opened.push(records)
+    const error = await toolNamed(await records.tools(), 'check_token')
+      .invoke({})
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused token [REDACTED]')
+    expect(reads).toBe(1)
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',
