@@ -800,6 +800,30 @@ describe('MCP tools over streamable HTTP', () => {
     for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
   })
 
+  it('reads the headers once: a header whose getter answers a new key each time has the key the server got redacted', async () => {
+    const http = createServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'text/plain' })
+      response.end(`refused key ${request.headers['x-api-key']}`)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    let reads = 0
+    const headers = Object.defineProperty({}, 'x-api-key', {
+      enumerable: true,
+      get: () => {
+        reads += 1
+        return `mcp-header-getter-${reads}-5j2k9x`
+      },
+    })
+    const error = await connectMCPServer({ name: 'guarded', url: `http://127.0.0.1:${port}/mcp`, headers }).catch(
+      (caught: unknown) => caught,
+    )
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused key [REDACTED]')
+    expect(reads).toBe(1)
+  })
+
   it('credentials the server echoes in an answer or an error stay redacted in the run record after close()', async () => {
     const secret = 'mcp-echoed-key-3v8n6c'
     // A server that quotes the key it was sent: in a tool's result, and in a JSON-RPC error answering a call.
