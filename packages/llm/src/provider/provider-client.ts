@@ -47,6 +47,8 @@ export class ProviderClient<Client extends SdkClientShape> {
   readonly #owner: string
   #client: Client | undefined
   #endpoint: ProviderEndpoint | undefined
+  /** The key of a client passed in, as last registered. */
+  #registeredKey: string | null | undefined
 
   constructor(
     profile: ProviderProfile,
@@ -64,8 +66,9 @@ export class ProviderClient<Client extends SdkClientShape> {
     this.#options = typeof headers === 'object' && headers !== null ? { ...options, headers: { ...headers } } : options
     // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
     // base URL are registered.
+    this.#registeredKey = client?.apiKey
     registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : client.apiKey,
+      apiKey: client === undefined ? options.apiKey : this.#registeredKey,
       baseURL: client === undefined ? options.baseURL : client.baseURL,
       headers: client === undefined ? this.#options.headers : undefined,
     })
@@ -73,6 +76,16 @@ export class ProviderClient<Client extends SdkClientShape> {
 
   /** The SDK client: the one passed in, or one created now, at the first call. */
   get client(): Client {
+    const passed = this.#options.client
+    if (passed !== undefined) {
+      // A client passed in may be given a new key (`client.apiKey = …`) after the model was built: it sends that one.
+      const key = passed.apiKey
+      if (key !== this.#registeredKey) {
+        this.#registeredKey = key
+        registerClientSecrets(this, { apiKey: key })
+      }
+      return passed
+    }
     if (this.#client !== undefined) return this.#client
     const options = this.#options
     const client = this.#create(sdkClientOptions(this.#profile, this, options))
