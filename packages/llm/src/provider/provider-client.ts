@@ -18,10 +18,12 @@ export interface SdkRequestOptions {
 
 const noRetries: SdkRequestOptions = Object.freeze({ maxRetries: 0 })
 
-/** What the helper reads of an SDK client: both official SDKs' clients have these. */
+/** What the helper reads of an SDK client: both official SDKs' clients have these (`authToken`, Anthropic's only). */
 export interface SdkClientShape {
   readonly baseURL: string
   readonly apiKey?: string | null | undefined
+  /** A bearer token the client sends instead of, or beside, its key. */
+  readonly authToken?: string | null | undefined
 }
 
 /** A client passed in, or what creating one takes. */
@@ -47,8 +49,8 @@ export class ProviderClient<Client extends SdkClientShape> {
   readonly #owner: string
   #client: Client | undefined
   #endpoint: ProviderEndpoint | undefined
-  /** The key of a client passed in, as last registered. */
-  #registeredKey: string | null | undefined
+  /** The credentials of a client passed in, as last registered (its key and bearer token). */
+  #registeredCredentials = ''
 
   constructor(
     profile: ProviderProfile,
@@ -64,14 +66,14 @@ export class ProviderClient<Client extends SdkClientShape> {
     // the first call creates the client) would be sent and never registered.
     const headers = options.headers
     this.#options = typeof headers === 'object' && headers !== null ? { ...options, headers: { ...headers } } : options
-    // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
-    // base URL are registered.
-    this.#registeredKey = client?.apiKey
+    // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key,
+    // bearer token and base URL are registered.
     registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : this.#registeredKey,
+      apiKey: client === undefined ? options.apiKey : undefined,
       baseURL: client === undefined ? options.baseURL : client.baseURL,
       headers: client === undefined ? this.#options.headers : undefined,
     })
+    if (client !== undefined) this.registerCredentials(client)
   }
 
   /** The SDK client: the one passed in, or one created now, at the first call. */
@@ -79,11 +81,7 @@ export class ProviderClient<Client extends SdkClientShape> {
     const passed = this.#options.client
     if (passed !== undefined) {
       // A client passed in may be given a new key (`client.apiKey = …`) after the model was built: it sends that one.
-      const key = passed.apiKey
-      if (key !== this.#registeredKey) {
-        this.#registeredKey = key
-        registerClientSecrets(this, { apiKey: key })
-      }
+      this.registerCredentials(passed)
       return passed
     }
     if (this.#client !== undefined) return this.#client
@@ -99,6 +97,16 @@ export class ProviderClient<Client extends SdkClientShape> {
     }
     this.#client = client
     return client
+  }
+
+  /** Registers the key and bearer token a client passed in sends, when they changed since they last were. */
+  private registerCredentials(client: Client): void {
+    const { apiKey, authToken } = client
+    const credentials = JSON.stringify([apiKey, authToken])
+    if (credentials === this.#registeredCredentials) return
+    this.#registeredCredentials = credentials
+    registerClientSecrets(this, { apiKey })
+    registerClientSecrets(this, { apiKey: authToken })
   }
 
   /**
