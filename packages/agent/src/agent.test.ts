@@ -1259,6 +1259,20 @@ describe('Agent: configuration', () => {
     }
   })
 
+  it('refuses 100,000 wrong decisions with at most 20 issues, as it refuses messages', async () => {
+    const { llm } = scripted('unused')
+    const approvals: Record<string, unknown> = {}
+    for (let index = 0; index < 100_000; index++)
+      approvals[`call-${index}`] = { approved: 'yes', argument: {}, reason: 5 }
+    const error = await agentWith(llm)
+      .invoke({ messages: [{ role: 'user', content: 'hi' }], approvals } as never)
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    const { issues } = error as ValidationError
+    expect(issues[0]?.path).toEqual(['approvals', 'call-0', 'argument'])
+    expect(issues.length).toBeLessThanOrEqual(20)
+  })
+
   it('options that cannot be read are a ConfigurationError, for the agent and every way of making a tool', () => {
     const unreadable = (options: object, key: string): never =>
       Object.defineProperty({ ...options }, key, {
