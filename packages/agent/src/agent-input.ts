@@ -42,6 +42,8 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
           issues.push({ message: 'expected decisions by tool call id', path: ['approvals'] })
         } else {
           for (const [id, decision] of Object.entries(approvals)) {
+            // As the messages are: no more than the issues listed, however many decisions there are.
+            if (issues.length >= maxIssues) break
             // A misspelt key (`argument`, `args`) would run the call with the model's arguments, not the edited ones.
             const unknown =
               typeof decision === 'object' && decision !== null
@@ -79,7 +81,7 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       if (steps !== undefined && !(typeof steps === 'number' && Number.isInteger(steps) && steps >= 0)) {
         issues.push({ message: 'expected an integer ≥ 0', path: ['stepsTaken'] })
       }
-      return issues.length === 0 ? { value: value as AgentInput } : { issues }
+      return issues.length === 0 ? { value: value as AgentInput } : { issues: issues.slice(0, maxIssues) }
     },
   },
 }

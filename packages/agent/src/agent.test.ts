@@ -994,6 +994,32 @@ describe('Agent: streaming', () => {
     expect(outside.signal.aborted).toBe(false)
   })
 
+  it("leaving the loop on the run's last event cancels nothing: result is the paused or the complete outcome", async () => {
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays',
+      input: z.object({}),
+      needsApproval: true,
+      run: () => 'paid',
+    })
+    const cases = [
+      { last: 'approval-requested', reply: { toolCalls: [call('pay', {})] }, status: 'awaiting-approval' },
+      { last: 'step-finished', reply: 'Done.', status: 'complete' },
+    ] as const
+    for (const { last, reply, status } of cases) {
+      const { llm } = scripted(reply)
+      const stream = new Agent({ name: 'payer', model: llm, tools: [pay] }).stream('go')
+      const seen: string[] = []
+      for await (const event of stream) {
+        seen.push(event.type)
+        if (event.type === last) break
+      }
+      expect(seen.at(-1)).toBe(last)
+      const outcome = await stream.result.catch((caught: unknown) => caught)
+      expect((outcome as { status?: unknown }).status, String(outcome)).toBe(status)
+    }
+  })
+
   it('reading a stream to its end cancels nothing, and the signal given to stream still cancels the run', async () => {
     const { llm } = scripted('Done.')
     const stream = agentWith(llm).stream('Review A-17')
@@ -1231,6 +1257,20 @@ describe('Agent: configuration', () => {
       expect(issues[0]?.path).toEqual(path)
       expect(issues.length).toBeLessThanOrEqual(20)
     }
+  })
+
+  it('refuses 100,000 wrong decisions with at most 20 issues, as it refuses messages', async () => {
+    const { llm } = scripted('unused')
+    const approvals: Record<string, unknown> = {}
+    for (let index = 0; index < 100_000; index++)
+      approvals[`call-${index}`] = { approved: 'yes', argument: {}, reason: 5 }
+    const error = await agentWith(llm)
+      .invoke({ messages: [{ role: 'user', content: 'hi' }], approvals } as never)
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    const { issues } = error as ValidationError
+    expect(issues[0]?.path).toEqual(['approvals', 'call-0', 'argument'])
+    expect(issues.length).toBeLessThanOrEqual(20)
   })
 
   it('options that cannot be read are a ConfigurationError, for the agent and every way of making a tool', () => {

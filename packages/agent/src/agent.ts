@@ -297,14 +297,22 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
    * Runs the agent streaming its progress: iterate the result for {@link AgentEvent}s, await its `result` for the
    * outcome. The same run as `invoke`, events included. Leaving the loop before the run ended (a `break`, a `return`,
    * a throw in the loop's body) cancels the run: what it is doing stops, and `result` rejects with an `AbortError`.
+   * Leaving on the run's last event (`approval-requested`, or the `step-finished` of the turn that answered) cancels
+   * nothing: `result` is the outcome.
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
     let scope: CancelScope | undefined
+    // Set once the run has handed out its last event: a reader leaving after it stops nothing, the outcome follows.
+    let lastEventOut = false
     return streamRun(
       (push: (event: AgentEvent) => void) => {
+        const handOut = (event: AgentEvent): void => {
+          if (isLastEvent(event)) lastEventOut = true
+          push(event)
+        }
         let streaming: InvokeOptions
         try {
-          streaming = { ...options, stream: push as (part: unknown) => void }
+          streaming = { ...options, stream: handOut as (part: unknown) => void }
         } catch (error) {
           // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
           return Promise.reject(unreadableOption(error, 'options', this.name))
@@ -323,7 +331,9 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
         )
         return run
       },
-      () => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`)),
+      () => {
+        if (!lastEventOut) scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`))
+      },
     )
   }
 
@@ -964,4 +974,15 @@ function unansweredCalls(conversation: ReadonlyArray<ChatMessage>, index: number
     if (!answered.has(call.id)) unanswered.push(callIndex)
   })
   return unanswered
+}
+
+/**
+ * Whether nothing follows `event` in a run: a pause for approval, or the end of a turn that answered without calling a
+ * tool (a turn that called a tool that does not exist ends with `tool_calls` and no call, and the run goes on).
+ */
+function isLastEvent(event: AgentEvent): boolean {
+  return (
+    event.type === 'approval-requested' ||
+    (event.type === 'step-finished' && event.toolCalls === 0 && event.finishReason !== 'tool_calls')
+  )
 }

@@ -454,6 +454,27 @@ describe('AnthropicChatModel: results', () => {
     })
   })
 
+  it('never shows the bearer token of a client passed in, given when it was built or later', async () => {
+    const running = await start()
+    running.setHandler('POST /v1/messages', ({ request }) => ({
+      status: 401,
+      json: {
+        type: 'error',
+        error: { type: 'authentication_error', message: `invalid token ${request.headers.authorization?.slice(7)}` },
+      },
+    }))
+    const first = 'first-bearer-token-7Kq2m'
+    const rotated = 'rotated-bearer-token-4Vn8x'
+    const client = new Anthropic({ apiKey: null, authToken: first, baseURL: running.baseURL })
+    const model = new AnthropicChatModel({ model: modelId, client })
+    for (const token of [first, rotated]) {
+      client.authToken = token
+      const error = await model.doGenerate(hello).catch((caught: unknown) => caught)
+      expect((error as Error).message).toContain('invalid token [REDACTED]')
+      expect(JSON.stringify(error)).not.toContain(token)
+    }
+  })
+
   it('uses an existing client as it is, with its retries turned off for every call', async () => {
     const running = await start({ replies: [{ error: { status: 503, message: 'busy' } }, 'late'] })
     const client = new Anthropic({ apiKey: 'k', baseURL: running.baseURL, maxRetries: 5 })

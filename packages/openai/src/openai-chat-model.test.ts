@@ -516,6 +516,28 @@ describe('OpenAIChatModel errors', () => {
     expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ status: 503, retryable: false })
   })
 
+  it('never shows the key of a client passed in, even one given a new key after the model was built', async () => {
+    const started = await startOpenAICompatibleServer()
+    server = started
+    started.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: {
+          message: `invalid key ${request.headers.authorization?.slice('Bearer '.length)}`,
+          type: 'invalid_request_error',
+        },
+      },
+    }))
+    const rotated = 'rotated-client-key-6Yw2p9Qd'
+    const client = new OpenAI({ apiKey: 'first-client-key-3Hs8v1Lm', baseURL: started.baseURL, logLevel: 'off' })
+    const model = new OpenAIChatModel({ client, model: 'gpt-4o-mini' })
+    client.apiKey = rotated
+    const error = await rejection(model.doGenerate(ask('a')))
+    expect(started.requests).toHaveLength(1)
+    expect((error as Error).message).toContain('invalid key [REDACTED]')
+    expect(JSON.stringify(error)).not.toContain(rotated)
+  })
+
   it('never lets the SDK retry, even with a client built with its default retries', async () => {
     const started = await startOpenAICompatibleServer({
       faults: [{ kind: 'status', status: 503 }, { kind: 'reset-before-headers' }],

@@ -657,6 +657,30 @@ describe('OpenAIChat', () => {
     }
   })
 
+  it('sends the headers as they were at construction, so a key put into the object afterwards is neither sent nor shown', async () => {
+    const lateKey = 'late-subscription-key-9c1e7a40'
+    const server = await start()
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: { message: `invalid subscription key ${request.headers['api-key']}`, type: 'invalid_request_error' },
+      },
+    }))
+    const headers: Record<string, string> = { 'x-tenant': 'acme' }
+    const chat = new OpenAIChat({
+      model: 'gpt-4o-mini',
+      apiKey: 'unused-by-this-server',
+      baseURL: server.baseURL,
+      headers,
+    })
+    headers['api-key'] = lateKey
+    const record = await chat.trace(ask('hi'))
+    expect(server.requests).toHaveLength(1)
+    expect(server.requests[0]?.headers['x-tenant']).toBe('acme')
+    expect(server.requests[0]?.headers['api-key']).toBeUndefined()
+    expect(JSON.stringify(record)).not.toContain(lateKey)
+  })
+
   it("never shows the API key in the loopback server's request log, not even in an injected fault", async () => {
     const key = 'canary-key-7d1e40b2'
     const server = await start()

@@ -70,6 +70,16 @@ const isStringRecord = (value: unknown): value is Record<string, string> =>
   !(Symbol.iterator in value) &&
   Object.values(value).every((item) => typeof item === 'string')
 
+/**
+ * An object of values (`env`, `headers`) read once, into a copy: the values checked, registered as secrets and sent are
+ * then the same, where a getter could answer each reading its own (a key sent that was never registered). Anything
+ * else is handed back as it is, for the check to refuse.
+ */
+function ownCopy<Value>(value: Value): Value {
+  if (typeof value !== 'object' || value === null || Symbol.iterator in value) return value
+  return { ...value }
+}
+
 /** The name of the first of `headers` that fetch refuses to send, if one is: its name, or its value, is not valid. */
 function unsendableHeader(headers: Readonly<Record<string, string>>): string | undefined {
   for (const [key, value] of Object.entries(headers)) {
@@ -350,7 +360,8 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     if (given.command !== undefined) {
       checkKnownOptions(given, stdioOptionKeys, name)
-      const { command, args, env, cwd } = given
+      const { command, args, cwd } = given
+      const env = ownCopy(given.env)
       if (typeof command !== 'string' || command === '')
         throw optionError('command', 'a non-empty string', command, name)
       if (args !== undefined && !isStrings(args)) throw optionError('args', 'a list of strings', args, name)
@@ -402,7 +413,8 @@ export class MCPServerConnection implements MCPToolConnection {
       return transport
     }
     checkKnownOptions(given, httpOptionKeys, name)
-    const { url, headers } = given
+    const { url } = given
+    const headers = ownCopy(given.headers)
     const parsed =
       (typeof url === 'string' || url instanceof URL) && URL.canParse(String(url)) ? new URL(url) : undefined
     if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {

@@ -619,6 +619,31 @@ describe('MCP tools over stdio', () => {
     }
   })
 
+  it('reads the env once: a variable whose getter answers a new key each time has the key the server got redacted', async () => {
+    let reads = 0
+    const env = Object.defineProperty({ TOKEN_VARIABLE: 'RECORDS_TOKEN' }, 'RECORDS_TOKEN', {
+      enumerable: true,
+      get: () => {
+        reads += 1
+        return `records-env-getter-${reads}-7q2w9e`
+      },
+    })
+    const records = await connectMCPServer({
+      name: 'records',
+      command: process.execPath,
+      args: [fixture, 'stdio'],
+      env,
+      stderr: 'ignore',
+    })
+    opened.push(records)
+    const error = await toolNamed(await records.tools(), 'check_token')
+      .invoke({})
+      .catch((caught: unknown) => caught)
+    expect(MCPToolError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused token [REDACTED]')
+    expect(reads).toBe(1)
+  })
+
   it('a command that is not an MCP server is an MCPConnectionError', async () => {
     const error = await connectMCPServer({
       name: 'broken',
@@ -773,6 +798,30 @@ describe('MCP tools over streamable HTTP', () => {
     expect((error as Error).message).toContain('refused key [REDACTED], [REDACTED], /mcp?password=[REDACTED]')
     const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error)].join('\n')
     for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
+  })
+
+  it('reads the headers once: a header whose getter answers a new key each time has the key the server got redacted', async () => {
+    const http = createServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'text/plain' })
+      response.end(`refused key ${request.headers['x-api-key']}`)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void http.close() })
+    const { port } = http.address() as AddressInfo
+    let reads = 0
+    const headers = Object.defineProperty({}, 'x-api-key', {
+      enumerable: true,
+      get: () => {
+        reads += 1
+        return `mcp-header-getter-${reads}-5j2k9x`
+      },
+    })
+    const error = await connectMCPServer({ name: 'guarded', url: `http://127.0.0.1:${port}/mcp`, headers }).catch(
+      (caught: unknown) => caught,
+    )
+    expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('refused key [REDACTED]')
+    expect(reads).toBe(1)
   })
 
   it('credentials the server echoes in an answer or an error stay redacted in the run record after close()', async () => {

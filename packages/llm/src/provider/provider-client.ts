@@ -18,10 +18,12 @@ export interface SdkRequestOptions {
 
 const noRetries: SdkRequestOptions = Object.freeze({ maxRetries: 0 })
 
-/** What the helper reads of an SDK client: both official SDKs' clients have these. */
+/** What the helper reads of an SDK client: both official SDKs' clients have these (`authToken`, Anthropic's only). */
 export interface SdkClientShape {
   readonly baseURL: string
   readonly apiKey?: string | null | undefined
+  /** A bearer token the client sends instead of, or beside, its key. */
+  readonly authToken?: string | null | undefined
 }
 
 /** A client passed in, or what creating one takes. */
@@ -47,6 +49,8 @@ export class ProviderClient<Client extends SdkClientShape> {
   readonly #owner: string
   #client: Client | undefined
   #endpoint: ProviderEndpoint | undefined
+  /** The credentials of a client passed in, as last registered (its key and bearer token). */
+  #registeredCredentials = ''
 
   constructor(
     profile: ProviderProfile,
@@ -54,22 +58,32 @@ export class ProviderClient<Client extends SdkClientShape> {
     create: (common: SdkClientOptions) => Client,
   ) {
     this.#profile = profile
-    this.#options = options
     this.#create = create
     this.#owner = `${profile.displayName}ChatModel`
     const client = options.client
     this.#client = client
-    // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key and
-    // base URL are registered.
+    // The headers as they are now are the ones registered and the ones sent: a key put into the object later (before
+    // the first call creates the client) would be sent and never registered.
+    const headers = options.headers
+    this.#options = typeof headers === 'object' && headers !== null ? { ...options, headers: { ...headers } } : options
+    // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key,
+    // bearer token and base URL are registered.
     registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : client.apiKey,
+      apiKey: client === undefined ? options.apiKey : undefined,
       baseURL: client === undefined ? options.baseURL : client.baseURL,
-      headers: client === undefined ? options.headers : undefined,
+      headers: client === undefined ? this.#options.headers : undefined,
     })
+    if (client !== undefined) this.registerCredentials(client)
   }
 
   /** The SDK client: the one passed in, or one created now, at the first call. */
   get client(): Client {
+    const passed = this.#options.client
+    if (passed !== undefined) {
+      // A client passed in may be given a new key (`client.apiKey = …`) after the model was built: it sends that one.
+      this.registerCredentials(passed)
+      return passed
+    }
     if (this.#client !== undefined) return this.#client
     const options = this.#options
     const client = this.#create(sdkClientOptions(this.#profile, this, options))
@@ -83,6 +97,16 @@ export class ProviderClient<Client extends SdkClientShape> {
     }
     this.#client = client
     return client
+  }
+
+  /** Registers the key and bearer token a client passed in sends, when they changed since they last were. */
+  private registerCredentials(client: Client): void {
+    const { apiKey, authToken } = client
+    const credentials = JSON.stringify([apiKey, authToken])
+    if (credentials === this.#registeredCredentials) return
+    this.#registeredCredentials = credentials
+    registerClientSecrets(this, { apiKey })
+    registerClientSecrets(this, { apiKey: authToken })
   }
 
   /**

@@ -182,6 +182,32 @@ describe('toStrictJsonSchema', () => {
     expect(restored).toEqual({ name: 'root', children: [{ name: 'leaf' }] })
   })
 
+  it('restores along a schema whose branches lead back to it in steps linear in its size, not exponential', () => {
+    // Twelve definitions, each naming the next twice in its allOf: walked path by path, 4,096 walks of the last.
+    let reads = 0
+    const $defs: Record<string, object> = {}
+    for (let index = 0; index < 12; index++) {
+      const next = { $ref: `#/$defs/A${index + 1}` }
+      $defs[`A${index}`] = Object.defineProperty({ type: 'object', properties: { x: { type: 'string' } } }, 'allOf', {
+        enumerable: true,
+        get: () => {
+          reads += 1
+          return [next, next]
+        },
+      })
+    }
+    $defs.A12 = { type: 'object', properties: { x: { type: 'string' } } }
+    const chain = toStrictJsonSchema({ $defs, $ref: '#/$defs/A0' } as never)
+    reads = 0
+    expect(chain.restore({ x: null })).toEqual({})
+    expect(reads).toBeLessThan(100)
+    // A definition whose allOf names itself: walked once, where it was walked until the thread gave up.
+    const A = { type: 'object', properties: { x: { type: 'string' } }, allOf: [{ $ref: '#/$defs/A' }] }
+    A.allOf.push({ $ref: '#/$defs/A' })
+    const recursive = toStrictJsonSchema({ $defs: { A }, $ref: '#/$defs/A' } as never)
+    expect(recursive.restore({ x: null })).toEqual({})
+  })
+
   it('leaves as it is a value under a $ref that does not resolve, a malformed percent-escape included', () => {
     const note = { type: 'object', properties: { note: { type: 'string' } } }
     const schema = {

@@ -47,7 +47,7 @@ export function toStrictJsonSchema(schema: JsonSchema, option = 'schema'): Stric
   const result: StrictJsonSchema = {
     schema: strict,
     restores: state.restores,
-    restore: state.restores ? (value) => restoreValue(value, schema, schema, 0) : (value) => value,
+    restore: state.restores ? (value) => restoreValue(value, schema, { root: schema, steps: 0 }, 0) : (value) => value,
   }
   cache.set(schema, result)
   return result
@@ -242,12 +242,38 @@ function acceptsNull(schema: unknown): boolean {
   return false
 }
 
-/** Walks `value` along the original `schema`, dropping the `null`s the strict rewrite let in. */
-function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: number): unknown {
+/** One restoring of an answer: the schema its `$ref`s point into, and how many steps it has taken. */
+interface Walk {
+  readonly root: JsonSchema
+  steps: number
+}
+
+/**
+ * The most steps (a value walked along a schema) one answer is restored in. A schema whose branches lead back to
+ * itself, or to two schemas that each do, would otherwise take a number of steps exponential in its depth (seconds for
+ * 20 levels, forever for a recursive `$ref`), on the thread, after the answer came; past it, the rest of the answer is
+ * left as it is, for the caller's schema to judge.
+ */
+const maxRestoreSteps = 1_000_000
+
+/**
+ * Walks `value` along the original `schema`, dropping the `null`s the strict rewrite let in. `applied` holds the schemas
+ * already walked for this value (through `allOf`/`anyOf` branches): each is walked once, so a schema whose branches
+ * name it again (`allOf: [{ $ref: '#/$defs/A' }, …]` inside `A`) costs one walk, not one per path to it.
+ */
+function restoreValue(
+  value: unknown,
+  schema: unknown,
+  walk: Walk,
+  depth: number,
+  applied = new Set<Schema>(),
+): unknown {
   if (depth > 64 || !isSchema(schema) || value === null || typeof value !== 'object') return value
-  const target = schema.$ref === undefined ? schema : resolve(schema.$ref, root)
-  if (target === undefined) return value
-  if (Array.isArray(value)) return restoreItems(value, target, root, depth)
+  if (++walk.steps > maxRestoreSteps) return value
+  const target = schema.$ref === undefined ? schema : resolve(schema.$ref, walk.root)
+  if (target === undefined || applied.has(target)) return value
+  applied.add(target)
+  if (Array.isArray(value)) return restoreItems(value, target, walk, depth)
   let result = value as Record<string, unknown>
   const properties = target.properties
   if (isSchema(properties)) {
@@ -260,7 +286,7 @@ function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: 
         delete result[name]
         continue
       }
-      const restored = restoreValue(item, property, root, depth + 1)
+      const restored = restoreValue(item, property, walk, depth + 1)
       if (restored !== item) {
         if (result === value) result = { ...value }
         // Defined, not assigned: an answer's key `__proto__` is a key of its own, not the copy's prototype.
@@ -269,11 +295,11 @@ function restoreValue(value: unknown, schema: unknown, root: JsonSchema, depth: 
     }
   }
   for (const branch of matchingBranches(result, target))
-    result = restoreValue(result, branch, root, depth + 1) as typeof result
+    result = restoreValue(result, branch, walk, depth + 1, applied) as typeof result
   return result
 }
 
-function restoreItems(value: unknown[], schema: Schema, root: JsonSchema, depth: number): unknown[] {
+function restoreItems(value: unknown[], schema: Schema, walk: Walk, depth: number): unknown[] {
   const prefix = Array.isArray(schema.prefixItems)
     ? schema.prefixItems
     : Array.isArray(schema.items)
@@ -284,7 +310,7 @@ function restoreItems(value: unknown[], schema: Schema, root: JsonSchema, depth:
   for (let index = 0; index < value.length; index++) {
     const itemSchema = index < prefix.length ? prefix[index] : rest
     if (itemSchema === undefined) continue
-    const restored = restoreValue(value[index], itemSchema, root, depth + 1)
+    const restored = restoreValue(value[index], itemSchema, walk, depth + 1)
     if (restored !== value[index]) {
       if (result === value) result = [...value]
       result[index] = restored
