@@ -70,4 +70,18 @@ describe('ScriptedRoute', () => {
     const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow' } }] })
     expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow' } })
   })
+
+  it('answers a scripted error that is no object (null, a string, a number) with a 400 naming the field', async () => {
+    for (const error of [null, undefined, 'boom', 5]) {
+      const route = echoRoute({ replies: [{ error } as never] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: {
+          status: 400,
+          message: expect.stringContaining(
+            'scripted reply to echo request #0: error must be an object { status, message }',
+          ),
+        },
+      })
+    }
+  })
 })

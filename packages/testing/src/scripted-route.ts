@@ -85,8 +85,11 @@ export class ScriptedRoute<Request, Context, Reply> {
     if (reply !== undefined && typeof reply === 'object' && reply !== null) {
       try {
         if (this.#replyKeys !== undefined) checkKnownOptions(reply, this.#replyKeys, owner)
-        const error = (reply as { readonly error?: unknown }).error
-        if (typeof error === 'object' && error !== null) {
+        if ('error' in reply) {
+          const error = (reply as { readonly error?: unknown }).error
+          // The server answers any reply holding `error` as an error: one that is no object would be a 500 or a bare body.
+          if (typeof error !== 'object' || error === null)
+            throw optionError('error', 'an object { status, message }', error, owner)
           checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
           const message = (error as { readonly message?: unknown }).message
           if (typeof message !== 'string') throw optionError('error.message', 'a string', message, owner)
