@@ -71,6 +71,18 @@ describe('ScriptedRoute', () => {
     expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow' } })
   })
 
+  it('answers a scripted error with headers no response can carry with a 400 naming the header', async () => {
+    for (const headers of [5, { 'bad name': 'x' }, { 'retry-after': 'a\r\nb' }, { 'retry-after': 3 }]) {
+      const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow', headers } } as never] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: { status: 400, message: expect.stringContaining('scripted reply to echo request #0: error.headers') },
+      })
+    }
+    const headers = { 'retry-after': '3' }
+    const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow', headers } } as never] })
+    expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow', headers } })
+  })
+
   it('answers a scripted error that is no object (null, a string, a number) with a 400 naming the field', async () => {
     for (const error of [null, undefined, 'boom', 5]) {
       const route = echoRoute({ replies: [{ error } as never] })

@@ -1,5 +1,5 @@
 import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
-import { finalStatus } from './fault.js'
+import { finalStatus, readHeaders } from './fault.js'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
 /** Options of a {@link ScriptedRoute}. */
@@ -93,6 +93,7 @@ export class ScriptedRoute<Request, Context, Reply> {
           checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
           const message = (error as { readonly message?: unknown }).message
           if (typeof message !== 'string') throw optionError('error.message', 'a string', message, owner)
+          readHeaders((error as { readonly headers?: unknown }).headers, 'error.headers', owner)
         }
         const problem = this.#replyProblem?.(reply)
         if (problem !== undefined) return { error: { status: 400, message: `${owner}: ${problem}` } }
