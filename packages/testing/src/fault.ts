@@ -1,6 +1,6 @@
 import type { NumberRule } from '@tinyllm/core'
 import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
-import { isValidHeader } from './http-header.js'
+import { framingHeaders, isValidHeader } from './http-header.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import { setOwn } from './set-own.js'
 
@@ -144,9 +144,6 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
     throw unreadableOption(error, option, owner)
   }
 }
-
-/** The headers that frame a response's body, which the server sets from the body it sends. */
-const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding'])
 
 /**
  * A status fault's (or a scripted error's) headers, copied: names and values an HTTP response can carry, or each request would fail with a
