@@ -1,4 +1,4 @@
-import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
+import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
 import { finalStatus, readHeaders } from './fault.js'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
@@ -98,7 +98,8 @@ export class ScriptedRoute<Request, Context, Reply> {
         const problem = this.#replyProblem?.(reply)
         if (problem !== undefined) return { error: { status: 400, message: `${owner}: ${problem}` } }
       } catch (error) {
-        return { error: { status: 400, message: (error as Error).message } }
+        // A getter or Proxy of the reply that throws is named, its message redacted, as an unreadable option is.
+        return { error: { status: 400, message: unreadableOption(error, 'reply', owner).message } }
       }
     }
     if (reply !== undefined) return reply
