@@ -337,6 +337,9 @@ describe('startLoopbackServer', () => {
       [{ json: {}, sse: ['x'] }, "the handler's answer must hold one of json, sse and raw; it holds json and sse"],
       [undefined, 'the handler answered undefined, not { json }, { sse } or { raw }'],
       [null, 'the handler answered null, not { json }, { sse } or { raw }'],
+      [{ json: {}, status: 101 }, 'the handler answered status 101, not a final HTTP status from 200 to 999'],
+      [{ sse: [], status: 1000 }, 'the handler answered status 1000, not a final HTTP status from 200 to 999'],
+      [{ raw: 'x', status: '200' }, 'the handler answered status "200", not a final HTTP status from 200 to 999'],
     ]
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
