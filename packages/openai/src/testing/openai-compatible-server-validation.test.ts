@@ -146,6 +146,22 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'prompt_cache_key', code: 'invalid_type', message: 'expected a string' },
     ],
     [
+      'logit_bias given as a list',
+      { logit_bias: [] },
+      { param: 'logit_bias', code: 'invalid_type', message: "Invalid type for 'logit_bias': expected an object" },
+    ],
+    ['audio given as a number', { audio: 5 }, { param: 'audio', code: 'invalid_type', message: 'expected an object' }],
+    [
+      'prediction given as a string',
+      { prediction: 'x' },
+      { param: 'prediction', code: 'invalid_type', message: 'expected an object, but got a string' },
+    ],
+    [
+      'stream_options given as a number',
+      { stream: true, stream_options: 5 },
+      { param: 'stream_options', code: 'invalid_type', message: 'expected an object, but got an integer' },
+    ],
+    [
       'a verbosity the API does not have',
       { verbosity: 'verbose' },
       { param: 'verbosity', code: 'invalid_value', message: "Supported values are: 'low', 'medium', and 'high'." },
