@@ -456,6 +456,12 @@ describe('startAnthropicCompatibleServer', () => {
       [{ ...ask, thinking: 'enabled' }, 'thinking: Input should be a valid dictionary'],
       [{ ...ask, metadata: { user_id: 'u', session: 's' } }, 'metadata.session: Extra inputs are not permitted'],
       [{ ...ask, metadata: { user_id: ['u'] } }, 'metadata.user_id: Input should be a valid string'],
+      [
+        { ...ask, messages: [{ role: 'user', content: 'Hi', name: 'ann' }] },
+        'messages.0.name: Extra inputs are not permitted',
+      ],
+      [{ ...ask, tools: { name: 'lookup' } }, 'tools: Input should be a valid list'],
+      [{ ...ask, tools: 5 }, 'tools: Input should be a valid list'],
     ]
     for (const [body, message] of cases) {
       const refused = await post(running, body)
