@@ -235,6 +235,26 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'messages[0].role', code: 'invalid_value', message: "Invalid value: 'bogus'. Supported values are" },
     ],
     [
+      'a user message with tool_calls, a key only an assistant message has',
+      { messages: [{ role: 'user', content: 'x', tool_calls: [] }] },
+      {
+        param: null,
+        code: null,
+        message: "Additional properties are not allowed ('tool_calls' was unexpected) - 'messages.0'",
+      },
+    ],
+    [
+      'a tool message with a camelCase toolCallId',
+      {
+        messages: [
+          ...base.messages,
+          called({ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }),
+          { role: 'tool', content: 'r', tool_call_id: 'c', toolCallId: 'c' },
+        ],
+      },
+      { param: null, code: null, message: "('toolCallId' was unexpected) - 'messages.2'" },
+    ],
+    [
       'an assistant message with neither content nor tool_calls',
       { messages: [...base.messages, { role: 'assistant' }, { role: 'user', content: 'again' }] },
       {
