@@ -19,7 +19,7 @@ redis-server), offline against a loopback OpenAI-compatible server, and accounts
   --count <n>          applications to generate, at most 1000000 (default 10000)
   --workers <n>        worker processes, at most 64 (default 3)
   --concurrency <n>    runs in progress at once per worker (default 64)
-  --seed <n>           seed of the generator and the latency (default 42)
+  --seed <n>           seed of the generator and the latency, 0 to 4294967295 (default 42)
   --kill-a-worker      kill -9 the first worker at 30% and watch its runs resume on the others
   --rpm <n>            shared rate limiter: requests per minute, all workers together (default 100000)
   --tpm <n>            shared rate limiter: tokens per minute (default 20000000)
@@ -70,7 +70,8 @@ export function readCommandLine(argv: readonly string[]): DistributedOptions | u
     count: integer('count', values.count, 1, maxCount),
     workers,
     concurrency: integer('concurrency', values.concurrency, 1),
-    seed: integer('seed', values.seed, 0),
+    // The loopback server's generator keeps 32 bits: a larger seed is refused there.
+    seed: integer('seed', values.seed, 0, 4_294_967_295),
     killAWorker: values['kill-a-worker'],
     requestsPerMinute: integer('rpm', values.rpm, 1),
     tokensPerMinute: integer('tpm', values.tpm, 1),

@@ -87,7 +87,14 @@ describe('the distributed-batch example', () => {
   it('refuses an option given no number instead of reading it as 0', async () => {
     const error = await run(process.execPath, [main, '--seed=']).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 2 })
-    expect((error as { stderr: string }).stderr).toContain('--seed must be an integer ≥ 0, got ""')
+    expect((error as { stderr: string }).stderr).toContain('--seed must be an integer from 0 to 4294967295, got ""')
+  })
+
+  it('refuses a seed the loopback server cannot honour, above 32 bits', () => {
+    expect(() => readCommandLine(['--seed', '4294967296'])).toThrow(
+      new UsageError('--seed must be an integer from 0 to 4294967295, got "4294967296"'),
+    )
+    expect(readCommandLine(['--seed', '4294967295'])?.seed).toBe(4_294_967_295)
   })
 
   it('refuses more worker processes than it starts, before starting any', () => {

@@ -1,5 +1,5 @@
 import { CassetteFileError } from './cassette-file-error.js'
-import { isValidHeader } from './http-header.js'
+import { framingHeaders, isValidHeader } from './http-header.js'
 import { maxJsonDepth, nestsDeeperThan } from './json-depth.js'
 import { isSseFieldValue } from './sse.js'
 
@@ -90,6 +90,9 @@ function interactionProblem(interaction: unknown): string | undefined {
       if (typeof header !== 'string') return `.response.headers[${JSON.stringify(name)}] is not a string`
       if (!isValidHeader(name, header)) {
         return `.response.headers[${JSON.stringify(name)}] is not a header a response can carry (a name that is no HTTP token, a line break in the value)`
+      }
+      if (framingHeaders.has(name.toLowerCase())) {
+        return `.response.headers[${JSON.stringify(name)}] frames the body, which the server sets from the body it replays; remove it`
       }
     }
   }

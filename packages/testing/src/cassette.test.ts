@@ -474,6 +474,22 @@ describe('cassettes', () => {
         /\.response\.headers\["x-a"\] is not a header a response can carry/,
       ],
       [
+        'content-length',
+        JSON.stringify({
+          version: 1,
+          interactions: [interaction({ status: 200, headers: { 'Content-Length': '3' } })],
+        }),
+        /\.response\.headers\["Content-Length"\] frames the body/,
+      ],
+      [
+        'transfer-encoding',
+        JSON.stringify({
+          version: 1,
+          interactions: [interaction({ status: 200, headers: { 'transfer-encoding': 'chunked' } })],
+        }),
+        /\.response\.headers\["transfer-encoding"\] frames the body/,
+      ],
+      [
         'text',
         JSON.stringify({ version: 1, interactions: [interaction({ status: 200, text: {} })] }),
         /\.response\.text is not a string/,

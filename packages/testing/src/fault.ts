@@ -1,6 +1,6 @@
 import type { NumberRule } from '@tinyllm/core'
 import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
-import { isValidHeader } from './http-header.js'
+import { framingHeaders, isValidHeader } from './http-header.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import { setOwn } from './set-own.js'
 
@@ -145,15 +145,12 @@ export function readFault(fault: unknown, option: string, owner: string): Fault 
   }
 }
 
-/** The headers that frame a response's body, which the server sets from the body it sends. */
-const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding'])
-
 /**
- * A status fault's headers, copied: names and values an HTTP response can carry, or each request would fail with a
+ * A status fault's (or a scripted error's) headers, copied: names and values an HTTP response can carry, or each request would fail with a
  * 500, and none that frames the body: the server sets `content-length` from the body, so a given one would be
  * silently replaced, and a `transfer-encoding` beside it would make the answer one no client can read.
  */
-function readHeaders(headers: unknown, option: string, owner: string): Record<string, string> | undefined {
+export function readHeaders(headers: unknown, option: string, owner: string): Record<string, string> | undefined {
   if (headers === undefined) return undefined
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw optionError(option, 'an object of header names and string values', headers, owner)

@@ -10,3 +10,9 @@ export function isValidHeader(name: string, value: string): boolean {
     return false
   }
 }
+
+/**
+ * The headers that frame a response's body, which the server sets from the body it sends: a given `content-length`
+ * would cut a stream short, a `transfer-encoding` beside the server's `content-length` makes an answer no client reads.
+ */
+export const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding'])

@@ -328,6 +328,23 @@ describe('startLoopbackServer', () => {
     expect(await response.json()).toMatchObject({ error: { message: 'Loopback handler failed: kaput' } })
   })
 
+  it('cuts the message of a handler that throws to 1,000 characters, and never sends the key it quotes', async () => {
+    const secret = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd'
+    const running = await start({
+      routes: {
+        'GET /long': () => {
+          throw new Error(`${'x'.repeat(10_000_000)} ${secret}`)
+        },
+      },
+    })
+    const response = await fetch(`${running.url}/long`)
+    expect(response.status).toBe(500)
+    const text = await response.text()
+    expect(text.length).toBeLessThan(2_000)
+    expect(text).toContain('Loopback handler failed: xxx')
+    expect(text).not.toContain(secret)
+  })
+
   it('answers a 500 saying why, instead of cutting the connection or sending null, when a handler answers no response', async () => {
     const answers: Array<[unknown, string]> = [
       [{ sse: 5 }, 'the handler answered sse that is not a list or an iterable of events'],
@@ -337,6 +354,9 @@ describe('startLoopbackServer', () => {
       [{ json: {}, sse: ['x'] }, "the handler's answer must hold one of json, sse and raw; it holds json and sse"],
       [undefined, 'the handler answered undefined, not { json }, { sse } or { raw }'],
       [null, 'the handler answered null, not { json }, { sse } or { raw }'],
+      [{ json: {}, status: 101 }, 'the handler answered status 101, not a final HTTP status from 200 to 999'],
+      [{ sse: [], status: 1000 }, 'the handler answered status 1000, not a final HTTP status from 200 to 999'],
+      [{ raw: 'x', status: '200' }, 'the handler answered status "200", not a final HTTP status from 200 to 999'],
     ]
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },

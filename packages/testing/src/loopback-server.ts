@@ -9,7 +9,7 @@ import {
   safeStringify,
   unreadableOption,
 } from '@tinyllm/core'
-import { redact, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 import type { Cassette } from './cassette.js'
 import type { Fault, FaultKind, FaultOptions, FaultSchedule } from './fault.js'
 import { faultKinds, faultOptionKeys } from './fault.js'
@@ -375,8 +375,9 @@ class LoopbackHttpServer implements LoopbackServer {
           response.destroy()
           return
         }
-        // The thrown message may quote a request or a key: secrets are replaced as in the request log.
-        const message = redactString(thrownMessage(error))
+        // The thrown message may quote a request or a key: secrets are replaced as in the request log, and a message
+        // quoting a whole body is cut, as a tinyllm error's is.
+        const message = redactAndCut(thrownMessage(error), 1_000)
         this.#sendError(response, entry.requestId, 500, `Loopback handler failed: ${message}`)
       },
     )

@@ -88,7 +88,11 @@ function answerProblem(answer: unknown): string | undefined {
   if (bodies.length !== 1) {
     return `the handler's answer must hold one of json, sse and raw; it holds ${bodies.length === 0 ? 'none' : bodies.join(' and ')}`
   }
-  const { sse, raw } = answer as { sse?: unknown; raw?: unknown }
+  const { sse, raw, status } = answer as { sse?: unknown; raw?: unknown; status?: unknown }
+  // A 1xx is informational: a client given one as the answer waits for another, or fails.
+  if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 200 && (status as number) <= 999)) {
+    return `the handler answered status ${typeof status === 'string' ? JSON.stringify(status) : String(status)}, not a final HTTP status from 200 to 999`
+  }
   if (bodies[0] === 'sse' && !isIterable(sse))
     return 'the handler answered sse that is not a list or an iterable of events'
   if (bodies[0] === 'raw' && typeof raw !== 'string' && !(raw instanceof Uint8Array)) {

@@ -70,4 +70,44 @@ describe('ScriptedRoute', () => {
     const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow' } }] })
     expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow' } })
   })
+
+  it('answers a scripted error with headers no response can carry with a 400 naming the header', async () => {
+    for (const headers of [5, { 'bad name': 'x' }, { 'retry-after': 'a\r\nb' }, { 'retry-after': 3 }]) {
+      const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow', headers } } as never] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: { status: 400, message: expect.stringContaining('scripted reply to echo request #0: error.headers') },
+      })
+    }
+    const headers = { 'retry-after': '3' }
+    const route = echoRoute({ replies: [{ error: { status: 429, message: 'slow', headers } } as never] })
+    expect(await route.next({ text: 'a' }, 0)).toEqual({ error: { status: 429, message: 'slow', headers } })
+  })
+
+  it('answers a reply whose getter throws with a 400 naming the reply, the secret in its message redacted', async () => {
+    const secret = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd'
+    const reply = {
+      get error(): never {
+        throw new Error(`bad key ${secret}`)
+      },
+    }
+    const route = echoRoute({ replies: [reply] })
+    const answer = (await route.next({ text: 'a' }, 0)) as { error: { status: number; message: string } }
+    expect(answer.error.status).toBe(400)
+    expect(answer.error.message).toContain('scripted reply to echo request #0: reply could not be read: Error: bad key')
+    expect(answer.error.message).not.toContain(secret)
+  })
+
+  it('answers a scripted error that is no object (null, a string, a number) with a 400 naming the field', async () => {
+    for (const error of [null, undefined, 'boom', 5]) {
+      const route = echoRoute({ replies: [{ error } as never] })
+      expect(await route.next({ text: 'a' }, 0)).toEqual({
+        error: {
+          status: 400,
+          message: expect.stringContaining(
+            'scripted reply to echo request #0: error must be an object { status, message }',
+          ),
+        },
+      })
+    }
+  })
 })

@@ -1,5 +1,5 @@
-import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
-import { finalStatus } from './fault.js'
+import { checkKnownOptions, checkNumber, optionError, unreadableOption } from '@tinyllm/core'
+import { finalStatus, readHeaders } from './fault.js'
 import { ReplyScript, type ReplyScriptSource } from './reply-script.js'
 
 /** Options of a {@link ScriptedRoute}. */
@@ -85,16 +85,21 @@ export class ScriptedRoute<Request, Context, Reply> {
     if (reply !== undefined && typeof reply === 'object' && reply !== null) {
       try {
         if (this.#replyKeys !== undefined) checkKnownOptions(reply, this.#replyKeys, owner)
-        const error = (reply as { readonly error?: unknown }).error
-        if (typeof error === 'object' && error !== null) {
+        if ('error' in reply) {
+          const error = (reply as { readonly error?: unknown }).error
+          // The server answers any reply holding `error` as an error: one that is no object would be a 500 or a bare body.
+          if (typeof error !== 'object' || error === null)
+            throw optionError('error', 'an object { status, message }', error, owner)
           checkNumber((error as { readonly status?: unknown }).status, 'error.status', finalStatus, owner)
           const message = (error as { readonly message?: unknown }).message
           if (typeof message !== 'string') throw optionError('error.message', 'a string', message, owner)
+          readHeaders((error as { readonly headers?: unknown }).headers, 'error.headers', owner)
         }
         const problem = this.#replyProblem?.(reply)
         if (problem !== undefined) return { error: { status: 400, message: `${owner}: ${problem}` } }
       } catch (error) {
-        return { error: { status: 400, message: (error as Error).message } }
+        // A getter or Proxy of the reply that throws is named, its message redacted, as an unreadable option is.
+        return { error: { status: 400, message: unreadableOption(error, 'reply', owner).message } }
       }
     }
     if (reply !== undefined) return reply

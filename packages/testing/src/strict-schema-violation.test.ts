@@ -61,6 +61,41 @@ describe('findStrictSchemaViolation', () => {
     })
   })
 
+  it('walks a schema used under two properties at every level once per level, still counting each use', () => {
+    // 40 levels, each the one below under two names: walked once per use, 2^40 schemas. Its reads are counted, so a
+    // walk that doubles at every level fails the test at once instead of holding its thread.
+    let reads = 0
+    let schema: Record<string, unknown> = { type: 'string' }
+    for (let level = 0; level < 40; level++) {
+      const properties = { a: schema, b: schema }
+      schema = {
+        type: 'object',
+        get properties() {
+          reads += 1
+          if (reads > 10_000) throw new Error('the walk went through every use')
+          return properties
+        },
+        required: ['a', 'b'],
+        additionalProperties: false,
+      }
+    }
+    expect(findStrictSchemaViolation(schema, openAI)).toBeUndefined()
+    // Sent as JSON, each use is written out: 2 + 4 + … + 2^40 properties, 40 levels.
+    const limits = { nestingLevels: 100, objectProperties: 5_000 }
+    expect(findStrictSchemaViolation(schema, { ...openAI, limits })).toEqual({
+      path: [],
+      rule: 'objectProperties',
+      count: 2 ** 41 - 2,
+      limit: 5_000,
+    })
+    expect(findStrictSchemaViolation(schema, { ...openAI, limits: { nestingLevels: 39 } })).toEqual({
+      path: [],
+      rule: 'nestingLevels',
+      count: 40,
+      limit: 39,
+    })
+  })
+
   it('accepts a strict schema', () => {
     expect(findStrictSchemaViolation(strict, openAI)).toBeUndefined()
   })

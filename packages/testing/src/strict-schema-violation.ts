@@ -62,13 +62,20 @@ export interface StrictSchemaViolation {
   readonly limit?: number | undefined
 }
 
-/** What the walk counts for the limits, and the schemas it is inside of (a schema met inside itself is not entered). */
+/**
+ * What the walk counts for the limits, the schemas it is inside of (a schema met inside itself is not entered, and the
+ * walk is then `cut`), and what each schema walked whole added to the counts, by where it was met.
+ */
 interface Tally {
   nestingLevels: number
   objectProperties: number
   enumValues: number
+  cut: boolean
   readonly within: Set<object>
+  readonly walked: Map<object, Map<string, Counts>>
 }
+
+type Counts = Pick<Tally, 'nestingLevels' | 'objectProperties' | 'enumValues'>
 
 type Schema = Record<string, unknown>
 
@@ -76,7 +83,8 @@ type Schema = Record<string, unknown>
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
  * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. A schema
- * found inside itself (an object graph no JSON can hold) is not entered again, so the walk always ends. `rules` that
+ * found inside itself (an object graph no JSON can hold) is not entered again, and one object used in many places is
+ * walked once for each depth it is met at (and counted at every use), so the walk always ends, and soon. `rules` that
  * are not {@link StrictSchemaRules} are a ConfigurationError.
  *
  * @example
@@ -92,7 +100,14 @@ export function findStrictSchemaViolation(
     const type = isSchema(schema) ? schema.type : undefined
     return { path: [], rule: 'root', detail: typeof type === 'string' ? type : 'none' }
   }
-  const tally: Tally = { nestingLevels: 0, objectProperties: 0, enumValues: 0, within: new Set() }
+  const tally: Tally = {
+    nestingLevels: 0,
+    objectProperties: 0,
+    enumValues: 0,
+    cut: false,
+    within: new Set(),
+    walked: new Map(),
+  }
   const found = check(schema, [], rules, 0, 0, tally)
   if (found !== undefined || rules.limits === undefined) return found
   for (const rule of ['nestingLevels', 'objectProperties', 'enumValues'] as const) {
@@ -129,7 +144,24 @@ function check(
 ): StrictSchemaViolation | undefined {
   // A schema that contains itself is no JSON a provider could receive; walked, each branch back to it would multiply the
   // walk at every level, and a call would never return.
-  if (!isSchema(schema) || depth > 64 || tally.within.has(schema)) return undefined
+  if (!isSchema(schema) || depth > 64) return undefined
+  if (tally.within.has(schema)) {
+    tally.cut = true
+    return undefined
+  }
+  // A schema used in many places (one object under two properties, at every level) is walked once for each place and
+  // depth: walked again, the walk would double at every level. It counts again, as it is sent again in the JSON.
+  const place = `${levels}:${depth}`
+  const known = tally.walked.get(schema)?.get(place)
+  if (known !== undefined) {
+    tally.objectProperties += known.objectProperties
+    tally.enumValues += known.enumValues
+    tally.nestingLevels = Math.max(tally.nestingLevels, known.nestingLevels)
+    return undefined
+  }
+  const outer = { ...tally }
+  tally.nestingLevels = 0
+  tally.cut = false
   tally.within.add(schema)
   try {
     const keyword = rules.unsupportedKeywords.find((name) => name in schema)
@@ -180,6 +212,18 @@ function check(
     return undefined
   } finally {
     tally.within.delete(schema)
+    // A walk cut short by a schema inside itself depends on the way in: it is not kept. One that found a violation ends.
+    if (!tally.cut) {
+      const counts = {
+        nestingLevels: tally.nestingLevels,
+        objectProperties: tally.objectProperties - outer.objectProperties,
+        enumValues: tally.enumValues - outer.enumValues,
+      }
+      const places = tally.walked.get(schema) ?? new Map<string, Counts>()
+      tally.walked.set(schema, places.set(place, counts))
+    }
+    tally.nestingLevels = Math.max(outer.nestingLevels, tally.nestingLevels)
+    tally.cut ||= outer.cut
   }
 }
 

@@ -202,6 +202,28 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('answers a scripted tool input JSON cannot hold, or a usage count beyond 2^53, with a 400, not a 500', async () => {
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    const cases: Array<[string, unknown, string]> = [
+      [
+        'a BigInt',
+        { toolUses: [{ name: 'f', input: { a: 1n } }] },
+        'toolUses[0].input must be an object JSON can hold',
+      ],
+      ['a cycle', { toolUses: [{ name: 'f', input: cycle }] }, 'toolUses[0].input must be an object JSON can hold'],
+      ['1e300 tokens', { text: 'x', usage: { inputTokens: 1e300 } }, 'usage.inputTokens must be an integer ≥ 0'],
+    ]
+    const running = await start({ replies: cases.flatMap(([, reply]) => [reply, reply]) as never })
+    for (const [name, , message] of cases) {
+      for (const stream of [false, true]) {
+        const refused = await post(running, { ...ask, stream })
+        expect(refused.status, `${name} ${stream}`).toBe(400)
+        expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(message)
+      }
+    }
+  })
+
   it('answers scripted errors in Anthropic’s shape with their headers', async () => {
     const running = await start({
       replies: [{ error: { status: 429, message: 'Too many', headers: { 'retry-after': '3' } } }],
@@ -434,6 +456,12 @@ describe('startAnthropicCompatibleServer', () => {
       [{ ...ask, thinking: 'enabled' }, 'thinking: Input should be a valid dictionary'],
       [{ ...ask, metadata: { user_id: 'u', session: 's' } }, 'metadata.session: Extra inputs are not permitted'],
       [{ ...ask, metadata: { user_id: ['u'] } }, 'metadata.user_id: Input should be a valid string'],
+      [
+        { ...ask, messages: [{ role: 'user', content: 'Hi', name: 'ann' }] },
+        'messages.0.name: Extra inputs are not permitted',
+      ],
+      [{ ...ask, tools: { name: 'lookup' } }, 'tools: Input should be a valid list'],
+      [{ ...ask, tools: 5 }, 'tools: Input should be a valid list'],
     ]
     for (const [body, message] of cases) {
       const refused = await post(running, body)

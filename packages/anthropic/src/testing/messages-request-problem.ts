@@ -64,6 +64,9 @@ function messagesProblem(messages: unknown): string | undefined {
     if (!messageRoles.has(message.role)) {
       return `messages.${index}.role: Input should be 'user', 'assistant' or 'system'`
     }
+    // A `MessageParam` is `{ role, content }`: another key (`name`, `tool_call_id`, another provider's) is refused.
+    const extra = Object.keys(message).find((key) => key !== 'role' && key !== 'content')
+    if (extra !== undefined) return `messages.${index}.${extra}: Extra inputs are not permitted`
     const problem = contentProblem(message.content, `messages.${index}.content`)
     if (problem !== undefined) return problem
     const finalAssistant = index === messages.length - 1 && message.role === 'assistant'
@@ -380,7 +383,9 @@ const toolNamePattern = /^[a-zA-Z0-9_-]{1,128}$/
  * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema.
  */
 function toolsProblem(tools: unknown): string | undefined {
-  if (!Array.isArray(tools)) return undefined
+  if (tools === undefined || tools === null) return undefined
+  // The SDK's `tools?: Array<ToolUnion>`: another type is no list of tools.
+  if (!Array.isArray(tools)) return 'tools: Input should be a valid list'
   for (const [index, tool] of tools.entries()) {
     const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown } | null
     if (candidate?.type !== undefined && candidate.type !== null && candidate.type !== 'custom') continue

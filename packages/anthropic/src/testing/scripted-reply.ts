@@ -116,7 +116,7 @@ export function replyProblem(reply: object): string | undefined {
   if (usage !== undefined) {
     if (typeof usage !== 'object' || usage === null) return problem('usage', 'an object of token counts', usage)
     for (const [name, count] of Object.entries(usage)) {
-      if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0)) {
+      if (count !== undefined && !(Number.isSafeInteger(count) && (count as number) >= 0)) {
         return problem(`usage.${name}`, 'an integer ≥ 0', count)
       }
     }
@@ -130,8 +130,21 @@ export function replyProblem(reply: object): string | undefined {
     if (typeof input !== 'string' && (typeof input !== 'object' || input === null || Array.isArray(input))) {
       return problem(`toolUses[${index}].input`, 'an object or JSON text', input)
     }
+    if (typeof input === 'object' && !holdsJson(input)) {
+      return problem(`toolUses[${index}].input`, 'an object JSON can hold (no cycle, no BigInt)', input)
+    }
   }
   return undefined
+}
+
+/** Whether `JSON.stringify` can write `value`, as the server must to send it. */
+function holdsJson(value: object): boolean {
+  try {
+    JSON.stringify(value)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function problem(field: string, expected: string, value: unknown): string {

@@ -1,11 +1,41 @@
+import type {
+  ChatCompletionAssistantMessageParam,
+  ChatCompletionDeveloperMessageParam,
+  ChatCompletionFunctionMessageParam,
+  ChatCompletionSystemMessageParam,
+  ChatCompletionToolMessageParam,
+  ChatCompletionUserMessageParam,
+} from 'openai/resources/chat/completions'
 import type { ErrorReply } from './scripted-reply.js'
 
 /** The roles of `ChatCompletionMessageParam`, the union of the message types OpenAI's API reference lists. */
 const roles: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
 
+/** The keys each role's message type has in the SDK: OpenAI refuses another ("Additional properties are not allowed"). */
+const messageKeys: Readonly<Record<string, ReadonlySet<string>>> = {
+  system: keysOf({ role: 0, content: 0, name: 0 } satisfies Record<keyof ChatCompletionSystemMessageParam, 0>),
+  developer: keysOf({ role: 0, content: 0, name: 0 } satisfies Record<keyof ChatCompletionDeveloperMessageParam, 0>),
+  user: keysOf({ role: 0, content: 0, name: 0 } satisfies Record<keyof ChatCompletionUserMessageParam, 0>),
+  assistant: keysOf({
+    role: 0,
+    audio: 0,
+    content: 0,
+    function_call: 0,
+    name: 0,
+    refusal: 0,
+    tool_calls: 0,
+  } satisfies Record<keyof ChatCompletionAssistantMessageParam, 0>),
+  tool: keysOf({ role: 0, content: 0, tool_call_id: 0 } satisfies Record<keyof ChatCompletionToolMessageParam, 0>),
+  function: keysOf({ role: 0, content: 0, name: 0 } satisfies Record<keyof ChatCompletionFunctionMessageParam, 0>),
+}
+
+function keysOf(fields: object): ReadonlySet<string> {
+  return new Set(Object.keys(fields))
+}
+
 /**
  * What OpenAI answers a message it cannot take, worded as OpenAI words it, or `undefined`: a message that is not an
- * object, a role it does not know, `tool_calls` that are not a list of objects or are an empty list, another message without content or with
+ * object, a role it does not know, a key its role's message type does not have, `tool_calls` that are not a list of objects or are an empty list, another message without content or with
  * content that is neither a string nor a list of objects, or an assistant message without content, `tool_calls` or
  * `function_call` (its content is "Required unless `tool_calls` or `function_call` is specified").
  */
@@ -24,6 +54,15 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
         `Invalid value: '${String(role)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`,
         `messages[${index}].role`,
         'invalid_value',
+      )
+    }
+    // A key of another role (`tool_calls` on a user message) or of another provider: "…('x' was unexpected)".
+    const extra = Object.keys(message).find((key) => !messageKeys[role as string]?.has(key))
+    if (extra !== undefined) {
+      return invalid(
+        `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${index}'`,
+        null,
+        null,
       )
     }
     if (toolCalls !== undefined && toolCalls !== null) {
@@ -176,6 +215,6 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
-function invalid(message: string, param: string, code: string): ErrorReply['error'] {
+function invalid(message: string, param: string | null, code: string | null): ErrorReply['error'] {
   return { status: 400, message, type: 'invalid_request_error', param, code }
 }

@@ -146,6 +146,22 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'prompt_cache_key', code: 'invalid_type', message: 'expected a string' },
     ],
     [
+      'logit_bias given as a list',
+      { logit_bias: [] },
+      { param: 'logit_bias', code: 'invalid_type', message: "Invalid type for 'logit_bias': expected an object" },
+    ],
+    ['audio given as a number', { audio: 5 }, { param: 'audio', code: 'invalid_type', message: 'expected an object' }],
+    [
+      'prediction given as a string',
+      { prediction: 'x' },
+      { param: 'prediction', code: 'invalid_type', message: 'expected an object, but got a string' },
+    ],
+    [
+      'stream_options given as a number',
+      { stream: true, stream_options: 5 },
+      { param: 'stream_options', code: 'invalid_type', message: 'expected an object, but got an integer' },
+    ],
+    [
       'a verbosity the API does not have',
       { verbosity: 'verbose' },
       { param: 'verbosity', code: 'invalid_value', message: "Supported values are: 'low', 'medium', and 'high'." },
@@ -217,6 +233,26 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       'an unknown message role',
       { messages: [{ role: 'bogus', content: 'x' }] },
       { param: 'messages[0].role', code: 'invalid_value', message: "Invalid value: 'bogus'. Supported values are" },
+    ],
+    [
+      'a user message with tool_calls, a key only an assistant message has',
+      { messages: [{ role: 'user', content: 'x', tool_calls: [] }] },
+      {
+        param: null,
+        code: null,
+        message: "Additional properties are not allowed ('tool_calls' was unexpected) - 'messages.0'",
+      },
+    ],
+    [
+      'a tool message with a camelCase toolCallId',
+      {
+        messages: [
+          ...base.messages,
+          called({ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }),
+          { role: 'tool', content: 'r', tool_call_id: 'c', toolCallId: 'c' },
+        ],
+      },
+      { param: null, code: null, message: "('toolCallId' was unexpected) - 'messages.2'" },
     ],
     [
       'an assistant message with neither content nor tool_calls',

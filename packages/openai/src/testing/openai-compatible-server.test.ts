@@ -170,6 +170,29 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
     }
   })
 
+  it('answers scripted tool arguments JSON cannot hold, or a usage count beyond 2^53, with a 400, not a 500', async () => {
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    const cases: Array<[string, unknown, string]> = [
+      [
+        'a BigInt',
+        { toolCalls: [{ name: 'f', arguments: { a: 1n } }] },
+        'toolCalls[0].arguments must be an object JSON',
+      ],
+      ['a cycle', { toolCalls: [{ name: 'f', arguments: cycle }] }, 'toolCalls[0].arguments must be an object JSON'],
+      ['1e300 tokens', { content: 'x', usage: { promptTokens: 1e300 } }, 'usage.promptTokens must be an integer ≥ 0'],
+    ]
+    const { client } = await start({ replies: cases.flatMap(([, reply]) => [reply, reply]) as never })
+    for (const [name, , message] of cases) {
+      for (const stream of [false, true]) {
+        const answer = client.chat.completions.create({ model: 'm', messages: user('q'), stream })
+        const refused = await Promise.resolve(answer).catch((caught: unknown) => caught)
+        expect(refused, `${name} ${stream}`).toBeInstanceOf(BadRequestError)
+        expect((refused as BadRequestError).message).toContain(message)
+      }
+    }
+  })
+
   it('cycles scripted replies when asked, and setReplies swaps the source mid-test', async () => {
     const { client, server } = await start({ replies: ['a', 'b'], cycleReplies: true })
     const ask = async () =>

@@ -123,6 +123,18 @@ const typedParameters: Readonly<Record<string, 'boolean' | 'string'>> = {
   prompt_cache_key: 'string',
 }
 
+/**
+ * Parameters that are JSON objects in the SDK's `ChatCompletionCreateParamsBase` (each `| null`): `logit_bias`, `audio`,
+ * `prediction`, `web_search_options` and `stream_options`. OpenAI refuses another type ("Invalid type for 'audio'…").
+ */
+const objectParameters: ReadonlyArray<string> = [
+  'logit_bias',
+  'audio',
+  'prediction',
+  'web_search_options',
+  'stream_options',
+]
+
 const toolTypes: ReadonlySet<unknown> = new Set(
   Object.keys({ function: 0, custom: 0 } satisfies Record<ChatCompletionTool['type'], 0>),
 )
@@ -150,7 +162,8 @@ const maxNameLength = 64
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
  * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs`, `stream` or `store` that is not a boolean,
- * a `user` or `prompt_cache_key` that is not a string, a `verbosity` other than `low`, `medium` or `high`,
+ * a `user` or `prompt_cache_key` that is not a string, a `logit_bias`, `audio`, `prediction`, `web_search_options` or
+ * `stream_options` that is not an object, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
@@ -182,6 +195,10 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   for (const [param, type] of Object.entries(typedParameters)) {
     const value = fields[param]
     if (value != null && typeof value !== type) return typeError(param, `a ${type}`, value)
+  }
+  for (const param of objectParameters) {
+    const value = fields[param]
+    if (value != null && !isObject(value)) return typeError(param, 'an object', value)
   }
   // "Whether to return log probabilities of the output tokens or not": a boolean, not a count.
   if (body.logprobs != null && typeof body.logprobs !== 'boolean')

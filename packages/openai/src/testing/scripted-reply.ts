@@ -100,7 +100,7 @@ export function replyProblem(reply: object): string | undefined {
     if (typeof usage !== 'object') return problem('usage', '{ promptTokens, completionTokens } or null', usage)
     for (const name of ['promptTokens', 'completionTokens'] as const) {
       const count = (usage as Record<string, unknown>)[name]
-      if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0)) {
+      if (count !== undefined && !(Number.isSafeInteger(count) && (count as number) >= 0)) {
         return problem(`usage.${name}`, 'an integer ≥ 0', count)
       }
     }
@@ -132,8 +132,21 @@ function choiceProblem(choice: Record<string, unknown>, at: string): string | un
     if (typeof args !== 'string' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       return problem(`${at}toolCalls[${index}].arguments`, 'JSON text or an object', args)
     }
+    if (typeof args === 'object' && !holdsJson(args)) {
+      return problem(`${at}toolCalls[${index}].arguments`, 'an object JSON can hold (no cycle, no BigInt)', args)
+    }
   }
   return undefined
+}
+
+/** Whether `JSON.stringify` can write `value`, as the server must to send it. */
+function holdsJson(value: object): boolean {
+  try {
+    JSON.stringify(value)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function problem(field: string, expected: string, value: unknown): string {
