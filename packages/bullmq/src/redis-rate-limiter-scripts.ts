@@ -1,14 +1,25 @@
-// The Lua scripts of RedisRateLimiter. Every decision is taken inside one script, on the server's clock (TIME), so
-// workers on machines whose clocks disagree still share one window. Times are integer microseconds.
+// The Lua scripts of RedisRateLimiter. Every decision is taken inside one script, on the server's clock (TIME, kept
+// from going back: see `expire`), so workers on machines whose clocks disagree still share one window. Times are integer microseconds.
 //
 // KEYS[1] grants: sorted set, member = grant id, score = when it was granted
 // KEYS[2] tokens: hash, grant id → tokens it counts
-// KEYS[3] state:  hash, `tokens` (sum of KEYS[2]), `coolDownUntil`, `seq` (last grant id)
+// KEYS[3] state:  hash, `tokens` (sum of KEYS[2]), `coolDownUntil`, `seq` (last grant id), `offset` (see `expire`)
 
-/** Shared prologue: the server's time, and the grants that left the window dropped. */
+/**
+ * Shared prologue: the limiter's time, and the grants that left the window dropped. The limiter's clock is the server's
+ * plus `offset` (in KEYS[3]), and never goes back: a server clock set back (by NTP, or by hand) would leave the grants
+ * stamped before it in the future, counted until the clock caught up with them — every process stalled that long. It
+ * carries on from the newest grant instead, at the pace of the server's clock.
+ */
 const expire = `
 local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local offset = tonumber(redis.call('HGET', KEYS[3], 'offset') or '0')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2]) + offset
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #newest > 0 and tonumber(newest[2]) > now then
+  redis.call('HSET', KEYS[3], 'offset', offset + tonumber(newest[2]) - now)
+  now = tonumber(newest[2])
+end
 local window = tonumber(ARGV[1])
 local horizon = now - window
 while true do

@@ -90,6 +90,23 @@ describe('RedisRateLimiter', () => {
     expect((await limiter!.status()).coolDownMs).toBe(0)
   })
 
+  it('keeps granting when the server clock is set back an hour, and still holds the limit across the jump', async () => {
+    const windowMs = 1_000
+    const [limiter] = limiters(1, { requestsPerMinute: 2, windowMs })
+    // Two grants stamped an hour ahead of the server's clock: what the window holds once that clock is set back an hour.
+    const keys = `{tinyllm:limiter:${limiter!.name}}`
+    const stampedAt = Math.round((await serverTimeMs()) * 1000) + 3_600_000_000
+    await admin
+      .multi()
+      .zadd(`${keys}:grants`, stampedAt, '1', stampedAt, '2')
+      .hset(`${keys}:tokens`, '1', 0, '2', 0)
+      .hset(`${keys}:state`, 'seq', 2, 'tokens', 0)
+      .exec()
+    // Served within a window of its clock, not once the server's clock has caught up with the grants an hour later.
+    const permit = await limiter!.acquire()
+    expect(permit.grantedAt).toBeGreaterThanOrEqual(stampedAt / 1000 + windowMs)
+  }, 60_000)
+
   it('one cool-down pauses every limiter sharing the name', async () => {
     const [first, second] = limiters(2, { requestsPerMinute: 1_000, windowMs: 60_000 })
     await first!.acquire()

@@ -106,7 +106,9 @@ const longestSleepMs = 1_000
  * `requestsPerMinute` and the tokens granted never exceed `tokensPerMinute`, across all of them. Each grant is decided
  * in one Lua script on the server's clock (`TIME`): the grants of the last window are a sorted set, each one leaves
  * exactly one window after it was granted, and capacity comes back as they leave — never a fixed window that could
- * grant twice the limit across its edge. `coolDown(ms)` after a 429 pauses every process at once.
+ * grant twice the limit across its edge. When the server's clock is set back, the limiter's goes on from its newest
+ * grant instead of stalling every process until the server's catches up. `coolDown(ms)` after a 429 pauses every
+ * process at once.
  *
  * Within a process waiters are served in arrival order; across processes, whichever asks first once room frees.
  * Waiting is cancellable through the signal (the waiter leaves; a grant that arrives after it left is taken back).
