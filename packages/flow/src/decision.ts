@@ -31,8 +31,8 @@ function listChoices(choices: ReadonlyArray<string>): string {
 
 /**
  * A Decision produced a value that is not one of its declared choices. It holds, and its message lists, the first
- * {@link listedChoices} choices, each cut to {@link listedChoiceLength} characters, and how many more there are, so that
- * a decision of 100,000 choices or of long ones does not make every error it fails with, and its JSON, as long.
+ * 20 choices, each cut to 60 characters, and how many more there are, so that a decision of 100,000 choices or of long
+ * ones does not make every error it fails with, and its JSON, as long.
  */
 export class DecisionError extends TinyLLMError {
   override readonly name = 'DecisionError'
