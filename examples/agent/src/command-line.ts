@@ -93,6 +93,9 @@ export function readCommandLine(
   if (values.upstream !== undefined) checkUpstream(values.upstream, settings.keyVariable)
   if (values.approve && values.deny) throw new UsageError('--approve and --deny exclude each other')
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
+  if (values.model !== undefined && values.model.trim() === '') {
+    throw new UsageError(`--model must be a model id, got "${values.model}"`)
+  }
   // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
   const recordedModel = mode === 'offline' ? (readCassetteFacts(provider).model ?? settings.defaultModel) : undefined
   if (recordedModel !== undefined && values.model !== undefined && values.model !== recordedModel) {
@@ -101,6 +104,7 @@ export function readCommandLine(
     )
   }
   const model = recordedModel ?? values.model ?? (environment[settings.modelVariable] || settings.defaultModel)
+  if (model.trim() === '') throw new UsageError(`${settings.modelVariable} must be a model id, got "${model}"`)
   return {
     provider,
     mode,

@@ -46,3 +46,17 @@ it('prints the base URL it chats with without the api-key query value it carries
     await server.close()
   }
 })
+
+it('refuses a blank OPENAI_MODEL with a line saying so and exit status 2, not a stack', async () => {
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const refused = execFile(
+      process.execPath,
+      [main],
+      { env: { ...process.env, OPENAI_MODEL: ' ' } },
+      (_error, _out, err) => resolve({ code: refused.exitCode, stderr: err }),
+    )
+    refused.stdin?.end('Hi\n')
+  })
+  expect(code).toBe(2)
+  expect(stderr).toBe('OPENAI_MODEL must be a model id, got " "\n')
+})

@@ -10,6 +10,12 @@ import { redactString } from '@tinyllm/logger'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 
+// OPENAI_MODEL is read before anything starts: a blank one stops here, saying so (empty means the default).
+const model = process.env.OPENAI_MODEL || 'gpt-4o-mini'
+if (model.trim() === '') {
+  console.error(`OPENAI_MODEL must be a model id, got "${model}"`)
+  process.exit(2)
+}
 const live = (process.env.OPENAI_API_KEY ?? '') !== ''
 // Offline, the answer quotes the last message and counts the messages sent, so you can see the history grow.
 const server = live
@@ -25,7 +31,7 @@ const server = live
 
 const chat = new OpenAIChat({
   name: 'chat',
-  model: process.env.OPENAI_MODEL || 'gpt-4o-mini',
+  model,
   ...(server ? { baseURL: server.baseURL, apiKey: 'offline' } : {}),
 })
 const history: ChatMessage[] = [{ role: 'system', content: 'You are a helpful assistant. Answer in a few sentences.' }]

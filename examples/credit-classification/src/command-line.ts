@@ -94,6 +94,9 @@ export function readCommandLine(
   if (values.upstream !== undefined && !values.record) throw new UsageError('--upstream only applies with --record')
   if (values.upstream !== undefined) checkUpstream(values.upstream, settings.keyVariable)
   const mode: Mode = values.record ? 'record' : hasKey && !values.offline ? 'live' : 'offline'
+  if (values.model !== undefined && values.model.trim() === '') {
+    throw new UsageError(`--model must be a model id, got "${values.model}"`)
+  }
   // Offline, the cassette answers only the requests it recorded: same model, same prompt, same settings.
   const recordedModel = mode === 'offline' ? (readCassetteFacts(provider).model ?? settings.defaultModel) : undefined
   if (recordedModel !== undefined && values.model !== undefined && values.model !== recordedModel) {
@@ -102,6 +105,7 @@ export function readCommandLine(
     )
   }
   const model = recordedModel ?? values.model ?? (environment[settings.modelVariable] || settings.defaultModel)
+  if (model.trim() === '') throw new UsageError(`${settings.modelVariable} must be a model id, got "${model}"`)
   return {
     provider,
     mode,

@@ -203,6 +203,27 @@ describe('the credit-classification example', () => {
     }
   })
 
+  it('refuses an empty --model or OPENAI_MODEL with a line saying so, offline or live, instead of a stack', async () => {
+    for (const [args, extra, reason] of [
+      [['--model', ''], {}, '--model must be a model id, got ""'],
+      [
+        ['--model', ' '],
+        { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' },
+        '--model must be a model id, got " "',
+      ],
+      [
+        [],
+        { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', OPENAI_MODEL: ' ' },
+        'OPENAI_MODEL must be a model id, got " "',
+      ],
+    ] as const) {
+      const refused = await example([...args], { ...extra }).catch((caught: unknown) => caught)
+      expect(refused, reason).toMatchObject({ code: 2 })
+      const { stderr } = refused as { stderr: string }
+      expect(stderr.slice(0, stderr.indexOf('Usage: ') + 7), reason).toBe(`${reason}\n\nUsage: `)
+    }
+  })
+
   it('refuses an --upstream with a user or password in it, and never quotes them', async () => {
     for (const [upstream, reason] of [
       [

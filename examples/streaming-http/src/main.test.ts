@@ -75,6 +75,17 @@ it('refuses a PORT that is not a port number, saying so, before it starts anythi
   }
 })
 
+it('refuses a blank OPENAI_MODEL, saying so, before it starts anything', async () => {
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const env = { ...process.env, PORT: '0', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' }
+    const refused = execFile(process.execPath, [main], { env: { ...env, OPENAI_MODEL: ' ' } }, (_error, _out, err) =>
+      resolve({ code: refused.exitCode, stderr: err }),
+    )
+  })
+  expect(code).toBe(2)
+  expect(stderr).toBe('OPENAI_MODEL must be a model id, got " "\n')
+})
+
 it('says a PORT that is in use is in use, exits 2 and prints no stack', async () => {
   const taken = createServer().listen(0, '127.0.0.1')
   await once(taken, 'listening')

@@ -15,6 +15,12 @@ if (!(port <= 65_535)) {
   console.error(`PORT must be a port number, 0 to 65535 (0: any free port), got "${process.env.PORT}"`)
   process.exit(2)
 }
+// OPENAI_MODEL is read before anything starts: a blank one stops here, saying so (empty means the default).
+const model = process.env.OPENAI_MODEL || 'gpt-4o-mini'
+if (model.trim() === '') {
+  console.error(`OPENAI_MODEL must be a model id, got "${model}"`)
+  process.exit(2)
+}
 const live = (process.env.OPENAI_API_KEY ?? '') !== ''
 const upstream = live
   ? undefined
@@ -24,7 +30,7 @@ const upstream = live
     })
 const chat = new OpenAIChat({
   name: 'chat',
-  model: process.env.OPENAI_MODEL || 'gpt-4o-mini',
+  model,
   ...(upstream ? { baseURL: upstream.baseURL, apiKey: 'offline' } : {}),
 })
 

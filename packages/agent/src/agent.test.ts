@@ -1057,6 +1057,25 @@ describe('Agent: streaming', () => {
     }
   })
 
+  it('options that are not an object end the stream with the ConfigurationError invoke gives, and nothing is sent', async () => {
+    const { model, llm } = scripted('unused')
+    const agent = agentWith(llm)
+    for (const options of [5, true, null, [], () => {}]) {
+      const invoked = await agent.invoke('go', options as never).catch((caught: unknown) => caught)
+      const stream = agent.stream('go', options as never)
+      const iterated = await (async () => {
+        for await (const _event of stream) {
+        }
+      })().catch((caught: unknown) => caught)
+      const streamed = await stream.result.catch((caught: unknown) => caught)
+      for (const error of [invoked, iterated, streamed]) {
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toMatch(/^reviewer: options must be an object, got /)
+      }
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('a re-run replayed from the journal streams each turn’s text too, as one delta', async () => {
     const { model, llm } = scripted(
       { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] },

@@ -310,6 +310,11 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           if (isLastEvent(event)) lastEventOut = true
           push(event)
         }
+        // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
+        // they would have been read as no options at all.
+        if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+          return this.invoke(input, options)
+        }
         let streaming: InvokeOptions
         try {
           streaming = { ...options, stream: handOut as (part: unknown) => void }

@@ -1538,6 +1538,23 @@ describe('LLMCall streaming', () => {
     expect(model.calls).toBe(3)
   })
 
+  it('refuses options that are not an object, as invoke does, and sends nothing', async () => {
+    const model = new ScriptedChatModel({ responses: ['never sent'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    for (const options of [5, true, null, [], () => {}]) {
+      const stream = chat.stream(ask('x'), options as never)
+      const error = await stream.result.catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(options)).toBe(true)
+      expect((error as Error).message).toMatch(/^chat: options must be an object, got /)
+      await expect(
+        (async () => {
+          for await (const _ of stream);
+        })(),
+      ).rejects.toBe(error)
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('fails a stream that ends without a finish part', async () => {
     const model: ChatModel = {
       specificationVersion: 'v1',

@@ -73,11 +73,15 @@ export function streamRun<Part, Result>(
 }
 
 /**
- * `options` with `stream` set to `push`, as a streaming `invoke` takes them. Options that cannot be read (a getter or a
- * Proxy that throws) are handed on as options that fail to be read in the same way, so the run rejects with its typed
- * ConfigurationError, as `invoke` would, and the stream ends with it.
+ * `options` with `stream` set to `push`, as a streaming `invoke` takes them. Options that are not an object (`5`,
+ * `null`, a list), or that cannot be read (a getter or a Proxy that throws), are handed on as they are or as options
+ * that fail to be read in the same way, so the run rejects with its typed ConfigurationError, as `invoke` would, and
+ * the stream ends with it: spread, they would have been read as no options at all.
  */
 export function streamingOptions(options: InvokeOptions | undefined, push: (part: unknown) => void): InvokeOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    return options
+  }
   try {
     return { ...options, stream: push }
   } catch (error) {

@@ -71,7 +71,8 @@ const MAX_QUOTED_LENGTH = 64
 export function quoteGiven(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(redactAndCut(value, MAX_QUOTED_LENGTH))
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return value === null ? 'null' : `a ${typeof value}`
+  if (value === null || value === undefined) return String(value)
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`
 }
 
 /**

@@ -355,6 +355,19 @@ describe('registerSecret', () => {
       expect(() => redactAndCut('abcdef', maxLength)).toThrow(/redactAndCut: maxLength must be an integer ≥ 0/)
     }
     expect(redactAndCut('abcdef', 0)).toBe('…')
+    // What was given is named as a reader would say it.
+    for (const [text, given] of [
+      [undefined, 'undefined'],
+      [{}, 'an object'],
+      [[], 'an object'],
+      [() => {}, 'a function'],
+      [Symbol('s'), 'a symbol'],
+      [1n, 'a bigint'],
+    ] as const) {
+      expect(() => redactString(text as never)).toThrow(
+        new TypeError(`redactString: text must be a string, got ${given}`),
+      )
+    }
   })
 
   it('replaces a registered secret longer than 4,096 characters whole where a cut falls inside it, escaped or not', () => {

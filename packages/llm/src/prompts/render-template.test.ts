@@ -128,6 +128,14 @@ describe('renderTemplate', () => {
     expect(failure(() => parseTemplate('{a()}')).reason).toBe('syntax')
   })
 
+  it('refuses a template that is neither a string nor a parsed template with a TemplateError, not a TypeError', () => {
+    for (const template of [5, null, undefined, {}, { parts: 'x' }]) {
+      const error = failure(() => renderTemplate(template as never, {}))
+      expect(error.reason, String(template)).toBe('syntax')
+      expect(error.message).toMatch(/a template must be a string, got /)
+    }
+  })
+
   it('parses once and renders many times', () => {
     const parsed = parseTemplate('{greeting}, {person.name}')
     expect(parsed.placeholders).toEqual(['greeting', 'person.name'])

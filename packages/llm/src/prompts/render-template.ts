@@ -135,7 +135,11 @@ export function renderTemplate(
   variables: unknown,
   location?: TemplateLocation,
 ): string {
-  const parsed = typeof template === 'string' ? parseTemplate(template, location) : template
+  // Anything but a parsed template (a number, null, an object without parts) is parsed, which refuses it as not a string.
+  const parsed =
+    typeof template === 'object' && template !== null && Array.isArray(template.parts)
+      ? template
+      : parseTemplate(template as string, location)
   let output = ''
   for (const part of parsed.parts) {
     const text = typeof part === 'string' ? part : lookup(part, variables, location)
