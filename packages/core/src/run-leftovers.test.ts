@@ -185,6 +185,13 @@ describe('methods used apart from their object', () => {
     expect(await parent.invoke(1)).toBe(2)
     const record = await parent.trace(1, { budget: { maxTokens: 10 } })
     expect(record).toMatchObject({ status: 'complete', annotations: { seen: 1 }, usage: { totalTokens: 2 } })
+    // A list is no options, through the context as through invoke.
+    const listed = defineFunction({
+      name: 'listed',
+      run: (value: number, context) => context.invoke(child, value, [] as never),
+    })
+    const refused = await listed.invoke(1).catch((error: unknown) => error)
+    expect((refused as Error).message).toBe('child: options must be an object, got []')
     const detached = child.invoke
     const outcome = (detached as (input: number) => Promise<number>)(1).catch((error: unknown) => error)
     expect(ConfigurationError.isInstance(await outcome)).toBe(true)

@@ -370,7 +370,7 @@ class StepContext implements RunContext {
       owner = fn.name
       // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
       if (options === undefined) childOptions = this.childOptions ??= Object.freeze({ parent: this })
-      else if (typeof options === 'object' && options !== null) {
+      else if (typeof options === 'object' && options !== null && !Array.isArray(options)) {
         // `context.invoke` makes the child part of this run: a `parent` of another kind (from plain JavaScript) is refused.
         if ((options as InvokeOptions).parent !== undefined)
           throw new ConfigurationError({
