@@ -22,7 +22,10 @@ function codePointsBeyond(text: string, max: number): boolean {
   return false
 }
 
-/** Options every Function accepts. Immutable once the Function is built. */
+/**
+ * Options every Function accepts, read and checked once, when the Function is built: its fields are `readonly`, and no
+ * run changes them.
+ */
 export interface FunctionOptions {
   /** Shown in errors, logs, events, run trees and graphs. */
   readonly name: string
@@ -117,9 +120,6 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
       this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
       this.durable = checkBoolean(options.durable, 'durable', name) ?? false
-      // Immutable once built: what was checked here holds for every run (`fn.timeoutMs = -5` is a TypeError). Still
-      // configurable, so that a subclass may define one as a class field of its own.
-      for (const key of checkedFields) Object.defineProperty(this, key, { writable: false })
     } catch (error) {
       // Options whose reading throws (a getter, a Proxy) are bad options too.
       throw unreadableOption(error, 'options', owner)
@@ -172,20 +172,6 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
     return { kind: this.kind, name: this.name }
   }
 }
-
-/** The fields a Function's constructor checks. */
-const checkedFields = [
-  'inputSchema',
-  'outputSchema',
-  'processedOutputSchema',
-  'inputValidator',
-  'outputValidator',
-  'processedOutputValidator',
-  'retry',
-  'timeoutMs',
-  'attemptTimeoutMs',
-  'durable',
-] as const
 
 function validatorOf(schema: StandardSchemaV1 | undefined, functionName: string, state: string): Validator | undefined {
   return schema === undefined ? undefined : new Validator(schema, { functionName, state })
