@@ -67,6 +67,7 @@ export {
   startScriptedApiServer,
   startScriptedLoopbackServer,
 } from './scripted-server.js'
+export { scriptedToolCallsProblem } from './scripted-tool-calls.js'
 export { createSeededRandom, type RandomSource } from './seeded-random.js'
 export { splitText } from './split-text.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'

@@ -1,6 +1,6 @@
 import type { MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages'
 import { optionError } from '@tinyllm/core'
-import type { ReplyScriptSource } from '@tinyllm/testing'
+import { type ReplyScriptSource, scriptedToolCallsProblem } from '@tinyllm/testing'
 
 /** A `tool_use` block the server answers with. */
 export interface ScriptedToolUse {
@@ -122,29 +122,7 @@ export function replyProblem(reply: object): string | undefined {
     }
   }
   if (toolUses === undefined) return undefined
-  if (!Array.isArray(toolUses)) return problem('toolUses', 'a list of { name, input }', toolUses)
-  for (const [index, use] of toolUses.entries()) {
-    const { id, name, input } = (use ?? {}) as Record<string, unknown>
-    if (typeof name !== 'string') return problem(`toolUses[${index}].name`, 'a string', name)
-    if (id !== undefined && typeof id !== 'string') return problem(`toolUses[${index}].id`, 'a string', id)
-    if (typeof input !== 'string' && (typeof input !== 'object' || input === null || Array.isArray(input))) {
-      return problem(`toolUses[${index}].input`, 'an object or JSON text', input)
-    }
-    if (typeof input === 'object' && !holdsJson(input)) {
-      return problem(`toolUses[${index}].input`, 'an object JSON can hold (no cycle, no BigInt)', input)
-    }
-  }
-  return undefined
-}
-
-/** Whether `JSON.stringify` can write `value`, as the server must to send it. */
-function holdsJson(value: object): boolean {
-  try {
-    JSON.stringify(value)
-    return true
-  } catch {
-    return false
-  }
+  return scriptedToolCallsProblem(toolUses, 'toolUses', 'input')
 }
 
 function problem(field: string, expected: string, value: unknown): string {

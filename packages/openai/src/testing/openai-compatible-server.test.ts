@@ -150,7 +150,7 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
       [{ content: 5 }, 'content must be a string or null, got 5'],
       [{ toolCalls: 'get_weather' }, 'toolCalls must be a list of { name, arguments }, got "get_weather"'],
       [{ toolCalls: [{ arguments: '{}' }] }, 'toolCalls[0].name must be a string, got undefined'],
-      [{ toolCalls: [{ name: 'f', arguments: 5 }] }, 'toolCalls[0].arguments must be JSON text or an object, got 5'],
+      [{ toolCalls: [{ name: 'f', arguments: 5 }] }, 'toolCalls[0].arguments must be an object or JSON text, got 5'],
       [{ content: 'x', finishReason: 'done' }, 'finishReason must be one of stop, length, tool_calls'],
       [{ content: 'x', usage: { promptTokens: -1 } }, 'usage.promptTokens must be an integer ≥ 0, got -1'],
       [{ choices: 5 }, 'choices must be a list of choices, got 5'],

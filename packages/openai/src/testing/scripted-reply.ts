@@ -1,5 +1,5 @@
 import { optionError } from '@tinyllm/core'
-import type { ReplyScriptSource } from '@tinyllm/testing'
+import { type ReplyScriptSource, scriptedToolCallsProblem } from '@tinyllm/testing'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 
 /** Why a scripted choice stopped. */
@@ -124,29 +124,7 @@ function choiceProblem(choice: Record<string, unknown>, at: string): string | un
     return problem(`${at}finishReason`, `one of ${[...finishReasons].join(', ')}`, finishReason)
   }
   if (toolCalls === undefined) return undefined
-  if (!Array.isArray(toolCalls)) return problem(`${at}toolCalls`, 'a list of { name, arguments }', toolCalls)
-  for (const [index, call] of toolCalls.entries()) {
-    const { id, name, arguments: args } = (call ?? {}) as Record<string, unknown>
-    if (typeof name !== 'string') return problem(`${at}toolCalls[${index}].name`, 'a string', name)
-    if (id !== undefined && typeof id !== 'string') return problem(`${at}toolCalls[${index}].id`, 'a string', id)
-    if (typeof args !== 'string' && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      return problem(`${at}toolCalls[${index}].arguments`, 'JSON text or an object', args)
-    }
-    if (typeof args === 'object' && !holdsJson(args)) {
-      return problem(`${at}toolCalls[${index}].arguments`, 'an object JSON can hold (no cycle, no BigInt)', args)
-    }
-  }
-  return undefined
-}
-
-/** Whether `JSON.stringify` can write `value`, as the server must to send it. */
-function holdsJson(value: object): boolean {
-  try {
-    JSON.stringify(value)
-    return true
-  } catch {
-    return false
-  }
+  return scriptedToolCallsProblem(toolCalls, `${at}toolCalls`, 'arguments')
 }
 
 function problem(field: string, expected: string, value: unknown): string {
