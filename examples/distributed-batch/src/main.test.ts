@@ -25,7 +25,7 @@ describe('the distributed-batch example', () => {
     const { stdout, stderr } = await run(
       process.execPath,
       [main, '--count', '300', '--workers', '2', '--concurrency', '16', '--kill-a-worker'],
-      { encoding: 'utf8', timeout: 110_000 },
+      { encoding: 'utf8', timeout: 270_000 },
     ).catch((error: Error & { stdout?: string }) => {
       // The summary (stdout) says what went wrong; the error alone shows only the progress lines.
       throw new Error(`${error.message}\n--- stdout ---\n${error.stdout ?? ''}`)
@@ -38,7 +38,7 @@ describe('the distributed-batch example', () => {
     expect(stdout).toMatch(/^Cost: +\$\d+\.\d{4} for [\d,]+ tokens/m)
     expect(stderr).toContain('✖ kill -9 of worker 1')
     expect(stderr).toContain('progress: 300/300 done, 0 failed')
-  }, 120_000)
+  }, 300_000)
 
   it('refuses options it cannot run', async () => {
     const error = await run(process.execPath, [main, '--workers', '1', '--kill-a-worker']).catch(
