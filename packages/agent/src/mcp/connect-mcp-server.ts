@@ -53,6 +53,9 @@ export interface MCPHttpServerOptions {
 /** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
 const maxToolPages = 1_000
 
+/** Most tools offered from one server: as many as a model may be offered in one call (`LLMCall` refuses more). */
+const maxTools = 10_000
+
 const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args', 'env', 'cwd', 'stderr'])
 const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
 const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
@@ -190,7 +193,8 @@ export class MCPServerConnection implements MCPToolConnection {
 
   /**
    * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
-   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
+   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever; so is one that
+   * lists more than 10,000 tools (of those `only` names), more than a model can be offered.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     // Each option read once, into plain values: options whose reading throws (a getter, a Proxy) are bad options too.
@@ -211,6 +215,7 @@ export class MCPServerConnection implements MCPToolConnection {
     } catch (error) {
       throw unreadableOption(error, 'options', this.name)
     }
+    const { only } = chosen
     const listed: MCPToolInfo[] = []
     const cursors = new Set<string>()
     let cursor: string | undefined
@@ -227,7 +232,18 @@ export class MCPServerConnection implements MCPToolConnection {
           this.keepSecretsFor(error)
           throw error
         })
-      listed.push(...(page.tools as MCPToolInfo[]))
+      // One by one, those chosen only: a page of 150,000 tools spread into push would overflow the stack, and more
+      // than a model can be offered would take minutes to turn into tools that no call could send.
+      for (const tool of page.tools as MCPToolInfo[]) {
+        if (only !== undefined && !only.has(tool.name)) continue
+        if (listed.length === maxTools) {
+          throw new MCPConnectionError({
+            server: this.name,
+            message: `could not list tools: it lists more than ${maxTools}, more than a model can be offered; choose some with tools({ only: [...] })`,
+          })
+        }
+        listed.push(tool)
+      }
       cursor = page.nextCursor
       if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
         const why = cursors.has(cursor)
@@ -240,8 +256,7 @@ export class MCPServerConnection implements MCPToolConnection {
       }
       if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
-    const { only } = chosen
-    return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, chosen))
+    return listed.map((tool) => this.toolOf(tool, chosen))
   }
 
   /**

@@ -221,6 +221,24 @@ describe('MCP tools over stdio', () => {
     expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
   })
 
+  it('refuses a list of more tools than a model can be offered with an MCPConnectionError, and `only` picks from it', async () => {
+    const many = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'many'],
+      stderr: 'ignore',
+    })
+    opened.push(many)
+    // 160,001 tools over two pages, the first of 160,000: no stack overflow, and no tool built past the 10,000th.
+    const refused = await many.tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toBe(
+      'MCP server odd: could not list tools: it lists more than 10000, more than a model can be offered; choose some with tools({ only: [...] })',
+    )
+    const chosen = await many.tools({ only: ['t7', 'last'] })
+    expect(chosen.map((tool) => tool.name)).toEqual(['t7', 'last'])
+  }, 120_000)
+
   it('says what is wrong with a tool list the SDK refuses, and where', async () => {
     const odd = await connectMCPServer({
       name: 'odd',
