@@ -65,11 +65,12 @@ export function describeGraph(source: Describable | FunctionNode): FlowGraph {
   }
 }
 
-function tooDeep(): ConfigurationError {
+/** @internal The error of a graph nested past {@link maxGraphDepth}: described (`describeGraph`) or drawn (`toMermaid`). */
+export function tooDeep(functionName = 'describeGraph'): ConfigurationError {
   return new ConfigurationError({
     option: 'source',
     message: `source is nested more than ${maxGraphDepth} levels deep, deeper than a graph is drawn`,
-    functionName: 'describeGraph',
+    functionName,
   })
 }
 
@@ -98,7 +99,7 @@ type MutableGraphNode = { -readonly [Key in keyof GraphNode]: GraphNode[Key] }
  * The deepest nesting drawn. No composition a diagram can show is nested this deep; past it, a graph built by hand (or
  * by a loop) is refused with a ConfigurationError, before the stack runs out.
  */
-const maxGraphDepth = 1_000
+export const maxGraphDepth = 1_000
 
 class GraphBuilder {
   readonly nodes: GraphNode[] = []
