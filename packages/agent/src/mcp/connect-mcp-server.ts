@@ -605,6 +605,9 @@ export class MCPServerConnection implements MCPToolConnection {
    * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
    * leaves the call waiting for its deadline, unless the SDK read an event id on it to resume it from (it asks for the
    * rest of it then): without one, the request is answered with an error that says so.
+   *
+   * A message is held whole in memory: a body, or an event of an event stream — a request's, or the GET stream the SDK
+   * opens for the server's own messages — larger than the SDK reads over stdio is cut there, failing its request.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -635,8 +638,11 @@ export class MCPServerConnection implements MCPToolConnection {
     let received = 0
     let lineEmpty = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
-    const eventStream = id !== undefined && contentType === 'text/event-stream'
-    if (eventStream) this.unanswered.add(id)
+    const eventStream = contentType === 'text/event-stream'
+    // The stream a request's answer comes on; the others (the one the SDK opens with a GET for the server's own
+    // messages) answer nothing, but their events are held as they are read, and bounded alike.
+    const answering = eventStream && id !== undefined
+    if (answering) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -668,22 +674,25 @@ export class MCPServerConnection implements MCPToolConnection {
             } else if (byte !== CARRIAGE_RETURN) lineEmpty = false
           }
         }
-        if (id !== undefined && received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
-          // An answer is held whole in memory: one without end would take all of it. Its request fails and is closed.
+        if (received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+          // A message is held whole in memory: one without end would take all of it. Its request fails, and the
+          // response is closed (an event without end on the GET stream too, which the SDK opens again, at most twice).
           const why = `it is larger than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes the MCP SDK reads of an answer over stdio`
           done()
-          this.unanswered.delete(id)
-          this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+          if (id !== undefined) {
+            this.unanswered.delete(id)
+            this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+          }
           cancelled = true
           reader.cancel().catch(() => {})
-          controller.error(new Error(`the server's answer ${why}`))
+          controller.error(new Error(`the server's ${id === undefined ? 'message' : 'answer'} ${why}`))
           return
         }
         if (!chunk.done) controller.enqueue(chunk.value)
         else {
           done()
           controller.close()
-          if (eventStream) this.answerIfUnanswered(id)
+          if (answering) this.answerIfUnanswered(id)
         }
       },
       cancel: (reason) => {

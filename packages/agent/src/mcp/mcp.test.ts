@@ -1080,6 +1080,58 @@ describe('MCP tools over streamable HTTP', () => {
     expect(await toolNamed(await records.tools(), 'garble').invoke({ as: 'chatty-stream' })).toBe('chatted')
   }, 120_000)
 
+  it("an event without end on the stream the SDK opens for the server's own messages is cut past 10 MiB", async () => {
+    // The SDK opens a GET stream once connected; a server that writes one event there and never ends it would have it
+    // held in memory until none was left. Each response is cut at the limit (the SDK opens it again, at most twice).
+    const cutAt: number[] = []
+    const endless = 64 * 1024 * 1024
+    const server = createServer(async (request, response) => {
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        let sent = 0
+        response.on('close', () => cutAt.push(sent))
+        response.write('data: ')
+        const chunk = 'x'.repeat(65_536)
+        while (sent < endless && !response.destroyed) {
+          if (!response.write(chunk))
+            await new Promise((resolve) => response.once('drain', resolve).once('close', resolve))
+          sent += chunk.length
+        }
+        response.end()
+        return
+      }
+      let body = ''
+      for await (const part of request) body += String(part)
+      const message = request.method === 'POST' ? JSON.parse(body) : {}
+      if (message.id === undefined) {
+        response.writeHead(request.method === 'POST' ? 202 : 200).end()
+        return
+      }
+      const result =
+        message.method === 'initialize'
+          ? {
+              protocolVersion: message.params.protocolVersion,
+              capabilities: { tools: {} },
+              serverInfo: { name: 'x', version: '1' },
+            }
+          : { tools: [] }
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void server.close(() => {}) })
+    const endlessEvents = await connectMCPServer({
+      name: 'endless',
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    })
+    opened.push(endlessEvents)
+    while (cutAt.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    // What was in flight when it was cut comes on top of the 10 MiB, far below the 64 MiB the server would send.
+    expect(cutAt[0]).toBeLessThan(32 * 1024 * 1024)
+    expect(await endlessEvents.tools()).toEqual([])
+    server.closeAllConnections()
+  }, 120_000)
+
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
