@@ -53,6 +53,12 @@ export interface MCPHttpServerOptions {
 /** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
 const maxToolPages = 1_000
 
+/**
+ * Longest `tools/list` cursor taken, in characters. The cursor of every page is kept, to notice one that comes back:
+ * 1,000 cursors of 10 MiB each would hold 10 GB, and a server's cursor is an opaque token, not a page of data.
+ */
+const maxCursorLength = 16_384
+
 /** Most tools offered from one server: as many as a model may be offered in one call (`LLMCall` refuses more). */
 const maxTools = 10_000
 
@@ -194,7 +200,8 @@ export class MCPServerConnection implements MCPToolConnection {
   /**
    * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
    * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever; so is one that
-   * lists more than 10,000 tools (of those `only` names), more than a model can be offered.
+   * lists more than 10,000 tools (of those `only` names), more than a model can be offered, or gives a cursor longer
+   * than 16,384 characters.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     // Each option read once, into plain values: options whose reading throws (a getter, a Proxy) are bad options too.
@@ -245,6 +252,12 @@ export class MCPServerConnection implements MCPToolConnection {
         listed.push(tool)
       }
       cursor = page.nextCursor
+      if (cursor !== undefined && cursor.length > maxCursorLength) {
+        throw new MCPConnectionError({
+          server: this.name,
+          message: `could not list tools: its tools/list cursor is ${cursor.length} characters long, more than the ${maxCursorLength} a cursor may have`,
+        })
+      }
       if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
         const why = cursors.has(cursor)
           ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back`

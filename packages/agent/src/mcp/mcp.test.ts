@@ -219,6 +219,12 @@ describe('MCP tools over stdio', () => {
     const endless = await (await oddServer('endless')).tools().catch((caught: unknown) => caught)
     expect(MCPConnectionError.isInstance(endless), String(endless)).toBe(true)
     expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
+    // Every page's cursor is kept to notice one that comes back: 1,000 of 10 MiB would hold 10 GB.
+    const longCursor = await (await oddServer('long-cursor')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(longCursor), String(longCursor)).toBe(true)
+    expect((longCursor as Error).message).toBe(
+      'MCP server odd: could not list tools: its tools/list cursor is 100000 characters long, more than the 16384 a cursor may have',
+    )
   })
 
   it('refuses a list of more tools than a model can be offered with an MCPConnectionError, and `only` picks from it', async () => {
