@@ -641,7 +641,7 @@ describe('MCP tools over stdio', () => {
       const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
       for (const place of shown) expect(place.includes(secret), `${variable} in ${place}`).toBe(false)
     }
-  })
+  }, 120_000)
 
   it('reads the env once: a variable whose getter answers a new key each time has the key the server got redacted', async () => {
     let reads = 0
