@@ -169,7 +169,7 @@ describe('toMermaid', () => {
         name: 'c',
         kind: 'chain',
         group: index < depth - 1,
-        ...(index === 0 ? {} : { parent: `n${index - 1}` }),
+        parent: index === 0 ? undefined : `n${index - 1}`,
       })),
       edges: [],
     })
