@@ -165,7 +165,8 @@ class GraphBuilder {
       if (node === undefined) continue
       const ends = this.add(node, parent, `${path}.branches[${index}].node`)
       for (const entry of ends.entries) this.edges.push({ from: id, to: entry, label: choice })
-      exits.push(...ends.exits)
+      // One by one: a branch that is a Decision of 200,000 choices has as many exits, too many to spread into push.
+      for (const exit of ends.exits) exits.push(exit)
     }
     return { id, entries: [id], exits: exits.length === 0 ? [id] : exits }
   }
