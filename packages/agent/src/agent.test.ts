@@ -329,6 +329,22 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect(told.endsWith('; … and 5 more')).toBe(true)
   })
 
+  it('a turn of 150,000 tool calls gets a result for each, not a stack overflow', async () => {
+    const tags = defineTool({ name: 'tags', description: 'Stores tags', input: z.object({}), run: () => 'ok' })
+    // Arguments that are not JSON: each call is told so without running, so the turn costs no tool runs.
+    const toolCalls = Array.from({ length: 150_000 }, (_, index) => ({
+      id: `c${index}`,
+      name: 'tags',
+      arguments: `not json ${index}`,
+    }))
+    const { model, llm } = scripted({ toolCalls }, 'Sorry.')
+    const outcome = await agentWith(llm, { tools: [tags] }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Sorry.' })
+    const told = toolMessages(model, 1)
+    expect(told).toHaveLength(150_000)
+    expect(told.at(-1)?.toolCallId).toBe('c149999')
+  }, 120_000)
+
   it('a tool name or call id of a megabyte is quoted cut short in what the model is told and in the error', async () => {
     const huge = 'i'.repeat(1_000_000)
     const { model, llm } = scripted(

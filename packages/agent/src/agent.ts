@@ -698,8 +698,10 @@ class AgentRun {
     // A complete conversation answers each of its calls, the final answer's too, so it can be carried on: a provider
     // refuses a tool call without its result. A paused run leaves it unanswered, to be taken when the run goes on.
     if (pending.length === 0) {
-      for (const entry of answerCalls) entry.content = toolResultContent('answer received')
-      planned.push(...answerCalls)
+      for (const entry of answerCalls) {
+        entry.content = toolResultContent('answer received')
+        planned.push(entry)
+      }
     }
     this.addResults(messageIndex, planned)
     if (pending.length === 0) return answer === undefined ? undefined : this.complete(answer.value, 'final-answer')
@@ -730,7 +732,8 @@ class AgentRun {
     const order = new Map((message.toolCalls ?? []).map((call, index) => [call.id, index]))
     const position = (result: ToolMessage): number => order.get(result.toolCallId) ?? Number.POSITIVE_INFINITY
     results.sort((first, second) => position(first) - position(second))
-    conversation.push(...results)
+    // One by one: a turn of 150,000 calls has as many results, too many to spread into push.
+    for (const result of results) conversation.push(result)
   }
 
   /**

@@ -110,6 +110,19 @@ describe('BullMQExecutor and serve', () => {
     expect((remote as Error).message).toBe((local as Error).message)
   })
 
+  it("refuses the run id cancelled: its job's lock would be the key of run lock's cancel request", async () => {
+    const echo = defineFunction({ name: 'echo', run: (input: string) => input })
+    const { executor } = await setUp({ graphs: [echo] })
+    // Job `cancelled` keeps its lock at <prefix>:<queue>:cancelled:lock, where a cancel request for run `lock` is kept:
+    // run `lock`, started while job `cancelled` ran, read the lock's token as a cancel request and failed.
+    const refused = await echo.invoke('x', { executor, runId: 'cancelled' }).catch((error: unknown) => error)
+    expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toMatch(/own key names \(.*, cancelled\), got "cancelled"$/)
+    await expect(executor.result('cancelled')).rejects.toThrow(ConfigurationError)
+    await expect(executor.cancel('cancelled')).rejects.toThrow(ConfigurationError)
+    expect(await echo.invoke('free', { executor, runId: 'lock' })).toBe('free')
+  })
+
   it('refuses input that is not JSON-safe before anything is queued', async () => {
     const pipeline = chatPipeline()
     const { executor } = await setUp({ graphs: [pipeline] })

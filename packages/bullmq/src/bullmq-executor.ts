@@ -24,6 +24,7 @@ import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
+  cancelledKeySegment,
   checkOptionKeys,
   checkTimerMs,
   notJsonProblem,
@@ -732,7 +733,11 @@ function rejected(runId: string, error: unknown, functionName: string | undefine
   return { status: 'rejected', runId, error: new RunJobError({ runId, reason, functionName }) }
 }
 
-/** Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. */
+/**
+ * Names of the queue's own keys beside its jobs' (`<prefix>:<queue>:<name>`): a job id must not be one of them. Nor
+ * `cancelled`, under which cancel requests are kept (`<prefix>:<queue>:cancelled:<run id>`): the keys of job
+ * `cancelled` (its lock, its logs) would be those of the cancel requests of runs `lock` and `logs`.
+ */
 const queueKeyNames: ReadonlySet<string> = new Set([
   'active',
   'wait',
@@ -753,6 +758,7 @@ const queueKeyNames: ReadonlySet<string> = new Set([
   'marker',
   'de',
   'metrics',
+  cancelledKeySegment,
 ])
 
 /**

@@ -1,4 +1,18 @@
-import { brandError, TinyLLMError } from '@tinyllm/core'
+import { brandError, safeStringify, TinyLLMError } from '@tinyllm/core'
+
+/** The most graphs the message of a run refused for a graph the worker does not serve lists. */
+const listedGraphs = 20
+
+/**
+ * The graphs a worker serves, as a refusal lists them: the first {@link listedGraphs}, each quoted and cut, then how
+ * many more — a worker serving 1,000 graphs does not write them all into every refusal, its job and its logs.
+ */
+function listGraphs(names: readonly string[]): string {
+  const shown = names.slice(0, listedGraphs).map((name) => safeStringify(name, 100))
+  const more = names.length - shown.length
+  if (shown.length === 0) return 'none'
+  return more > 0 ? `${shown.join(', ')}, … ${more} more` : shown.join(', ')
+}
 
 /**
  * A worker refused a run it was not built to run: no graph of that name is registered on it, or its graph's
@@ -23,12 +37,14 @@ export class GraphMismatchError extends TinyLLMError {
     runId: string
     registered: readonly string[]
   }) {
+    // The graph's name comes from the job, which another program may have written: quoted cut, as what errors quote is.
+    const graph = safeStringify(options.graph, 200)
     const why =
       options.workerFingerprint === undefined
-        ? `no graph named "${options.graph}" is registered on this worker (it serves: ${options.registered.map((name) => `"${name}"`).join(', ') || 'none'})`
-        : `this worker's "${options.graph}" has fingerprint ${options.workerFingerprint}, the run was submitted for ${options.expectedFingerprint} (a different version of the graph)`
+        ? `no graph named ${graph} is registered on this worker (it serves: ${listGraphs(options.registered)})`
+        : `this worker's ${graph} has fingerprint ${options.workerFingerprint}, the run was submitted for ${safeStringify(options.expectedFingerprint, 100)} (a different version of the graph)`
     super({
-      message: `${options.graph}: run ${options.runId} refused: ${why}`,
+      message: `${options.graph.length <= 200 ? options.graph : `${options.graph.slice(0, 200)}…`}: run ${options.runId} refused: ${why}`,
       functionName: options.graph,
       state: 'init',
     })

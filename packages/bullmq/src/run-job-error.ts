@@ -1,4 +1,7 @@
-import { brandError, TinyLLMError } from '@tinyllm/core'
+import { brandError, safeStringify, TinyLLMError } from '@tinyllm/core'
+
+/** The longest reason a RunJobError's message quotes whole. */
+const maxReasonLength = 1_000
 
 /**
  * A run's job failed outside the run itself, so there is no typed error of the run to report: BullMQ gave up on it
@@ -15,7 +18,9 @@ export class RunJobError extends TinyLLMError {
 
   constructor(options: { runId: string; reason: string; functionName?: string | undefined }) {
     super({
-      message: `${options.functionName ?? 'run'}: the job of run ${options.runId} failed: ${options.reason}`,
+      // What BullMQ recorded may be anything another program wrote: quoted cut past 1,000 characters, its secrets
+      // replaced before the cut, as every tinyllm error keeps what it quotes short. `reason` keeps it whole.
+      message: `${options.functionName ?? 'run'}: the job of run ${options.runId} failed: ${options.reason.length <= maxReasonLength ? options.reason : safeStringify(options.reason, maxReasonLength)}`,
       functionName: options.functionName,
     })
     this.runId = options.runId

@@ -111,6 +111,9 @@ export interface QueueNames {
   cancelKey(runId: string): string
 }
 
+/** The third part of the key of a run's cancel request, `<prefix>:<queue>:cancelled:<run id>`: no run may have it as its id. */
+export const cancelledKeySegment = 'cancelled'
+
 /** The second part of every journal key, `<prefix>:journal:<idempotency key>`: no queue may have it as its name. */
 export const journalKeySegment = 'journal'
 
@@ -140,7 +143,7 @@ export function queueNames(location: QueueLocation, owner: string): QueueNames {
     queue,
     prefix,
     cancelChannel: `${prefix}:${queue}:cancel`,
-    cancelKey: (runId) => `${prefix}:${queue}:cancelled:${runId}`,
+    cancelKey: (runId) => `${prefix}:${queue}:${cancelledKeySegment}:${runId}`,
   }
 }
 

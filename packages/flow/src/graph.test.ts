@@ -214,6 +214,21 @@ describe('describeGraph and toMermaid on what is not a graph node', () => {
     )
   })
 
+  it('describe a Decision whose branch is a Decision of 200,000 choices: wide, not nested too deep', () => {
+    const leaf = step('leaf')
+    const choices = Array.from({ length: 200_000 }, (_, index) => `c${index}`)
+    const inner = new Decision({
+      name: 'inner',
+      decide: () => 'c0',
+      branches: Object.fromEntries(choices.map((choice) => [choice, leaf])),
+    })
+    const outer = new Decision({ name: 'outer', decide: () => 'a', branches: { a: inner, b: leaf } })
+    const graph = describeGraph(outer)
+    // outer, inner, inner's 200,000 leaves and outer's leaf b.
+    expect(graph.nodes).toHaveLength(200_003)
+    expect(graph.edges).toHaveLength(200_002)
+  })
+
   it('refuse a node nested deeper than 1,000 levels with a ConfigurationError saying so, not a stack overflow', () => {
     const nested = (depth: number): FunctionNode => {
       let node: FunctionNode = { kind: 'function', name: 'leaf' }

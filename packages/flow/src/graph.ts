@@ -65,11 +65,12 @@ export function describeGraph(source: Describable | FunctionNode): FlowGraph {
   }
 }
 
-function tooDeep(): ConfigurationError {
+/** @internal The error of a graph nested past {@link maxGraphDepth}: described (`describeGraph`) or drawn (`toMermaid`). */
+export function tooDeep(functionName = 'describeGraph'): ConfigurationError {
   return new ConfigurationError({
     option: 'source',
     message: `source is nested more than ${maxGraphDepth} levels deep, deeper than a graph is drawn`,
-    functionName: 'describeGraph',
+    functionName,
   })
 }
 
@@ -98,7 +99,7 @@ type MutableGraphNode = { -readonly [Key in keyof GraphNode]: GraphNode[Key] }
  * The deepest nesting drawn. No composition a diagram can show is nested this deep; past it, a graph built by hand (or
  * by a loop) is refused with a ConfigurationError, before the stack runs out.
  */
-const maxGraphDepth = 1_000
+export const maxGraphDepth = 1_000
 
 class GraphBuilder {
   readonly nodes: GraphNode[] = []
@@ -164,7 +165,8 @@ class GraphBuilder {
       if (node === undefined) continue
       const ends = this.add(node, parent, `${path}.branches[${index}].node`)
       for (const entry of ends.entries) this.edges.push({ from: id, to: entry, label: choice })
-      exits.push(...ends.exits)
+      // One by one: a branch that is a Decision of 200,000 choices has as many exits, too many to spread into push.
+      for (const exit of ends.exits) exits.push(exit)
     }
     return { id, entries: [id], exits: exits.length === 0 ? [id] : exits }
   }

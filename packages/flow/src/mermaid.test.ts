@@ -161,6 +161,32 @@ describe('toMermaid', () => {
     }
   })
 
+  it('refuses a given graph whose groups nest deeper than 1,000 levels with a ConfigurationError, not a stack overflow', () => {
+    const nested = (depth: number) => ({
+      root: 'n0',
+      nodes: Array.from({ length: depth }, (_, index) => ({
+        id: `n${index}`,
+        name: 'c',
+        kind: 'chain',
+        group: index < depth - 1,
+        parent: index === 0 ? undefined : `n${index - 1}`,
+      })),
+      edges: [],
+    })
+    let thrown: unknown
+    try {
+      toMermaid(nested(50_000))
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+    expect((thrown as Error).message).toBe(
+      'toMermaid: source is nested more than 1000 levels deep, deeper than a graph is drawn',
+    )
+    // As deep as describeGraph describes: 999 groups around a leaf.
+    expect(toMermaid(nested(1_000)).split('\n')).toHaveLength(1 + 999 + 1 + 999)
+  })
+
   it('draws what it checked: a getter cannot answer a plain id to the check and code to the diagram', () => {
     let reads = 0
     const node = {

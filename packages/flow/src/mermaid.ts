@@ -7,7 +7,15 @@ import {
   type RunRecord,
   unreadableOption,
 } from '@tinyllm/core'
-import { type Describable, describeGraph, type FlowGraph, type GraphEdge, type GraphNode } from './graph.js'
+import {
+  type Describable,
+  describeGraph,
+  type FlowGraph,
+  type GraphEdge,
+  type GraphNode,
+  maxGraphDepth,
+  tooDeep,
+} from './graph.js'
 
 /** Options of {@link toMermaid}. */
 export interface MermaidOptions {
@@ -22,7 +30,8 @@ const mermaidOptionNames: ReadonlySet<string> = new Set(['direction'])
  * Draws a composition as a Mermaid `flowchart`, by each node's `layout` (see {@link describeGraph}): a Function
  * without children is a box labelled with its name, a `choice` is a diamond with an edge per choice, a `sequence` or
  * a `group` is a group labelled with its name and kind. Node ids are unique even when names repeat, and labels are
- * escaped, so any name is safe to render.
+ * escaped, so any name is safe to render. A graph nested more than 1,000 levels deep, described or given, is a
+ * ConfigurationError.
  *
  * @example
  * console.log(toMermaid(pipeline))
@@ -50,17 +59,20 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
   }
   const routed = new Set<string>()
   for (const edge of graph.edges) if (edge.label !== undefined) routed.add(edge.from)
-  const draw = (node: GraphNode, indent: string): void => {
+  const draw = (node: GraphNode, indent: string, depth: number): void => {
     const text = escapeMermaid(label(node, routed.has(node.id)))
     if (!node.group) {
       lines.push(node.layout === 'choice' ? `${indent}${node.id}{"${text}"}` : `${indent}${node.id}["${text}"]`)
       return
     }
+    // A given graph's groups may nest as deep as its parents chain: refused as describeGraph refuses one, not drawn
+    // until the stack runs out.
+    if (depth >= maxGraphDepth) throw tooDeep('toMermaid')
     lines.push(`${indent}subgraph ${node.id}["${text}"]`)
-    for (const child of childrenOf.get(node.id) ?? []) draw(child, `${indent}  `)
+    for (const child of childrenOf.get(node.id) ?? []) draw(child, `${indent}  `, depth + 1)
     lines.push(`${indent}end`)
   }
-  for (const node of childrenOf.get(undefined) ?? []) draw(node, '  ')
+  for (const node of childrenOf.get(undefined) ?? []) draw(node, '  ', 1)
   for (const edge of graph.edges) {
     lines.push(
       edge.label === undefined

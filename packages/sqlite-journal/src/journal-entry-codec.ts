@@ -19,7 +19,7 @@ export function encodeJournalEntry(entry: JournalEntry): string {
 
 /** The entry stored as `text`, or what is wrong with it (see `journalEntryProblem`, the check every journal makes): a string. */
 export function decodeJournalEntry(text: unknown): JournalEntry | string {
-  if (typeof text !== 'string') return `it holds ${text === null ? 'null' : `a ${typeof text}`}, not JSON text`
+  if (typeof text !== 'string') return `it holds ${storedKind(text)}, not JSON text`
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -30,4 +30,10 @@ export function decodeJournalEntry(text: unknown): JournalEntry | string {
     return message === '' || message.includes('"') ? 'it is not JSON' : `it is not JSON (${message})`
   }
   return journalEntryProblem(value) ?? (value as JournalEntry)
+}
+
+/** What a row holds instead of text: `node:sqlite` reads a BLOB (bytes another program wrote) as a Uint8Array. */
+function storedKind(value: unknown): string {
+  if (value === null) return 'null'
+  return value instanceof Uint8Array ? 'a BLOB' : `a ${typeof value}`
 }

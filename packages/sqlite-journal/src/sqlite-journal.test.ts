@@ -87,9 +87,17 @@ describe('SqliteJournal', () => {
     insert.run('r/no-function', '{"kind":"llm-call","output":"x","at":1}')
     insert.run('r/bad-usage', JSON.stringify({ ...entry('x'), usage: { ...usage, costUsd: 'free' } }))
     insert.run('r/bad-annotations', JSON.stringify({ ...entry('x'), annotations: ['replayed'] }))
+    insert.run('r/blob', new TextEncoder().encode(JSON.stringify(entry('x'))))
     database.close()
     const problems: Record<string, string> = {}
-    for (const key of ['r/not-json', 'r/not-an-object', 'r/no-function', 'r/bad-usage', 'r/bad-annotations']) {
+    for (const key of [
+      'r/not-json',
+      'r/not-an-object',
+      'r/no-function',
+      'r/bad-usage',
+      'r/bad-annotations',
+      'r/blob',
+    ]) {
       const error = catching(() => journal.read(key))
       expect(CorruptJournalEntryError.isInstance(error)).toBe(true)
       expect(SqliteJournalError.isInstance(error)).toBe(true)
@@ -103,6 +111,8 @@ describe('SqliteJournal', () => {
       'r/no-function': 'function is not a string',
       'r/bad-usage': 'usage.costUsd is not a finite number',
       'r/bad-annotations': 'annotations is not a plain object',
+      // Written by another program as bytes: said so, not "a object".
+      'r/blob': 'it holds a BLOB, not JSON text',
     })
     // A write that loses to a corrupt row does not hand the corrupt row to the step either.
     expect(CorruptJournalEntryError.isInstance(catching(() => journal.write('r/no-function', entry('y'))))).toBe(true)

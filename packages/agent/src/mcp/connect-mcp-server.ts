@@ -53,6 +53,15 @@ export interface MCPHttpServerOptions {
 /** Most pages of `tools/list` read from one server: past that, its list is taken not to end. */
 const maxToolPages = 1_000
 
+/**
+ * Longest `tools/list` cursor taken, in characters. The cursor of every page is kept, to notice one that comes back:
+ * 1,000 cursors of 10 MiB each would hold 10 GB, and a server's cursor is an opaque token, not a page of data.
+ */
+const maxCursorLength = 16_384
+
+/** Most tools offered from one server: as many as a model may be offered in one call (`LLMCall` refuses more). */
+const maxTools = 10_000
+
 const stdioOptionKeys: ReadonlySet<string> = new Set(['name', 'command', 'args', 'env', 'cwd', 'stderr'])
 const httpOptionKeys: ReadonlySet<string> = new Set(['name', 'url', 'headers'])
 const toolsOptionKeys: ReadonlySet<string> = new Set(['only', 'prefix', 'needsApproval'])
@@ -190,7 +199,9 @@ export class MCPServerConnection implements MCPToolConnection {
 
   /**
    * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
-   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever.
+   * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever; so is one that
+   * lists more than 10,000 tools (of those `only` names), more than a model can be offered, or gives a cursor longer
+   * than 16,384 characters.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     // Each option read once, into plain values: options whose reading throws (a getter, a Proxy) are bad options too.
@@ -211,6 +222,7 @@ export class MCPServerConnection implements MCPToolConnection {
     } catch (error) {
       throw unreadableOption(error, 'options', this.name)
     }
+    const { only } = chosen
     const listed: MCPToolInfo[] = []
     const cursors = new Set<string>()
     let cursor: string | undefined
@@ -227,8 +239,25 @@ export class MCPServerConnection implements MCPToolConnection {
           this.keepSecretsFor(error)
           throw error
         })
-      listed.push(...(page.tools as MCPToolInfo[]))
+      // One by one, those chosen only: a page of 150,000 tools spread into push would overflow the stack, and more
+      // than a model can be offered would take minutes to turn into tools that no call could send.
+      for (const tool of page.tools as MCPToolInfo[]) {
+        if (only !== undefined && !only.has(tool.name)) continue
+        if (listed.length === maxTools) {
+          throw new MCPConnectionError({
+            server: this.name,
+            message: `could not list tools: it lists more than ${maxTools}, more than a model can be offered; choose some with tools({ only: [...] })`,
+          })
+        }
+        listed.push(tool)
+      }
       cursor = page.nextCursor
+      if (cursor !== undefined && cursor.length > maxCursorLength) {
+        throw new MCPConnectionError({
+          server: this.name,
+          message: `could not list tools: its tools/list cursor is ${cursor.length} characters long, more than the ${maxCursorLength} a cursor may have`,
+        })
+      }
       if (cursor !== undefined && (cursors.has(cursor) || cursors.size + 1 >= maxToolPages)) {
         const why = cursors.has(cursor)
           ? `the cursor ${JSON.stringify(cursor).slice(0, 100)} came back`
@@ -240,8 +269,7 @@ export class MCPServerConnection implements MCPToolConnection {
       }
       if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
-    const { only } = chosen
-    return listed.filter((tool) => only === undefined || only.has(tool.name)).map((tool) => this.toolOf(tool, chosen))
+    return listed.map((tool) => this.toolOf(tool, chosen))
   }
 
   /**
@@ -590,6 +618,9 @@ export class MCPServerConnection implements MCPToolConnection {
    * An event stream that ends without the answer to its request — none, or one the SDK cannot read, which it drops —
    * leaves the call waiting for its deadline, unless the SDK read an event id on it to resume it from (it asks for the
    * rest of it then): without one, the request is answered with an error that says so.
+   *
+   * A message is held whole in memory: a body, or an event of an event stream — a request's, or the GET stream the SDK
+   * opens for the server's own messages — larger than the SDK reads over stdio is cut there, failing its request.
    */
   private readonly watchedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const message = jsonRpcMessage(init?.body)
@@ -620,8 +651,11 @@ export class MCPServerConnection implements MCPToolConnection {
     let received = 0
     let lineEmpty = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
-    const eventStream = id !== undefined && contentType === 'text/event-stream'
-    if (eventStream) this.unanswered.add(id)
+    const eventStream = contentType === 'text/event-stream'
+    // The stream a request's answer comes on; the others (the one the SDK opens with a GET for the server's own
+    // messages) answer nothing, but their events are held as they are read, and bounded alike.
+    const answering = eventStream && id !== undefined
+    if (answering) this.unanswered.add(id)
     const watched = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Awaited<ReturnType<typeof reader.read>>
@@ -653,22 +687,25 @@ export class MCPServerConnection implements MCPToolConnection {
             } else if (byte !== CARRIAGE_RETURN) lineEmpty = false
           }
         }
-        if (id !== undefined && received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
-          // An answer is held whole in memory: one without end would take all of it. Its request fails and is closed.
+        if (received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+          // A message is held whole in memory: one without end would take all of it. Its request fails, and the
+          // response is closed (an event without end on the GET stream too, which the SDK opens again, at most twice).
           const why = `it is larger than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes the MCP SDK reads of an answer over stdio`
           done()
-          this.unanswered.delete(id)
-          this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+          if (id !== undefined) {
+            this.unanswered.delete(id)
+            this.answerWithError(id as string | number, ErrorCode.InternalError, why, new UnreadableAnswer(why))
+          }
           cancelled = true
           reader.cancel().catch(() => {})
-          controller.error(new Error(`the server's answer ${why}`))
+          controller.error(new Error(`the server's ${id === undefined ? 'message' : 'answer'} ${why}`))
           return
         }
         if (!chunk.done) controller.enqueue(chunk.value)
         else {
           done()
           controller.close()
-          if (eventStream) this.answerIfUnanswered(id)
+          if (answering) this.answerIfUnanswered(id)
         }
       },
       cancel: (reason) => {

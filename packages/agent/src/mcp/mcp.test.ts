@@ -219,7 +219,31 @@ describe('MCP tools over stdio', () => {
     const endless = await (await oddServer('endless')).tools().catch((caught: unknown) => caught)
     expect(MCPConnectionError.isInstance(endless), String(endless)).toBe(true)
     expect((endless as Error).message).toMatch(/its tools\/list pages do not end \(more than 1000 pages\)$/)
+    // Every page's cursor is kept to notice one that comes back: 1,000 of 10 MiB would hold 10 GB.
+    const longCursor = await (await oddServer('long-cursor')).tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(longCursor), String(longCursor)).toBe(true)
+    expect((longCursor as Error).message).toBe(
+      'MCP server odd: could not list tools: its tools/list cursor is 100000 characters long, more than the 16384 a cursor may have',
+    )
   })
+
+  it('refuses a list of more tools than a model can be offered with an MCPConnectionError, and `only` picks from it', async () => {
+    const many = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'many'],
+      stderr: 'ignore',
+    })
+    opened.push(many)
+    // 160,001 tools over two pages, the first of 160,000: no stack overflow, and no tool built past the 10,000th.
+    const refused = await many.tools().catch((caught: unknown) => caught)
+    expect(MCPConnectionError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toBe(
+      'MCP server odd: could not list tools: it lists more than 10000, more than a model can be offered; choose some with tools({ only: [...] })',
+    )
+    const chosen = await many.tools({ only: ['t7', 'last'] })
+    expect(chosen.map((tool) => tool.name)).toEqual(['t7', 'last'])
+  }, 120_000)
 
   it('says what is wrong with a tool list the SDK refuses, and where', async () => {
     const odd = await connectMCPServer({
@@ -617,7 +641,7 @@ describe('MCP tools over stdio', () => {
       const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
       for (const place of shown) expect(place.includes(secret), `${variable} in ${place}`).toBe(false)
     }
-  })
+  }, 120_000)
 
   it('reads the env once: a variable whose getter answers a new key each time has the key the server got redacted', async () => {
     let reads = 0
@@ -1060,6 +1084,58 @@ describe('MCP tools over streamable HTTP', () => {
     opened.push(records)
     // Only the event being read is held: 12 events of 1 MiB are not one answer of 12 MiB.
     expect(await toolNamed(await records.tools(), 'garble').invoke({ as: 'chatty-stream' })).toBe('chatted')
+  }, 120_000)
+
+  it("an event without end on the stream the SDK opens for the server's own messages is cut past 10 MiB", async () => {
+    // The SDK opens a GET stream once connected; a server that writes one event there and never ends it would have it
+    // held in memory until none was left. Each response is cut at the limit (the SDK opens it again, at most twice).
+    const cutAt: number[] = []
+    const endless = 64 * 1024 * 1024
+    const server = createServer(async (request, response) => {
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        let sent = 0
+        response.on('close', () => cutAt.push(sent))
+        response.write('data: ')
+        const chunk = 'x'.repeat(65_536)
+        while (sent < endless && !response.destroyed) {
+          if (!response.write(chunk))
+            await new Promise((resolve) => response.once('drain', resolve).once('close', resolve))
+          sent += chunk.length
+        }
+        response.end()
+        return
+      }
+      let body = ''
+      for await (const part of request) body += String(part)
+      const message = request.method === 'POST' ? JSON.parse(body) : {}
+      if (message.id === undefined) {
+        response.writeHead(request.method === 'POST' ? 202 : 200).end()
+        return
+      }
+      const result =
+        message.method === 'initialize'
+          ? {
+              protocolVersion: message.params.protocolVersion,
+              capabilities: { tools: {} },
+              serverInfo: { name: 'x', version: '1' },
+            }
+          : { tools: [] }
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void server.close(() => {}) })
+    const endlessEvents = await connectMCPServer({
+      name: 'endless',
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    })
+    opened.push(endlessEvents)
+    while (cutAt.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    // What was in flight when it was cut comes on top of the 10 MiB, far below the 64 MiB the server would send.
+    expect(cutAt[0]).toBeLessThan(32 * 1024 * 1024)
+    expect(await endlessEvents.tools()).toEqual([])
+    server.closeAllConnections()
   }, 120_000)
 
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {

@@ -1,7 +1,7 @@
 // A real MCP server over stdio, written with the SDK's low-level server API, that lists a tool whose input schema no
 // JSON Schema validator compiles (`type: 'nonsense'`) beside one that is fine: what a careless server can send.
 // `pages` lists its tools over pages: `paged` over two that end, `loop` over pages whose cursor comes back, `endless`
-// over pages with a new cursor each time; `not-object` lists a tool whose input schema is not an object's, which the
+// over pages with a new cursor each time, `many` 160,000 tools on one page, `long-cursor` a cursor of 100,000 characters; `not-object` lists a tool whose input schema is not an object's, which the
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
 // object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
@@ -94,6 +94,24 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
         },
       ],
     }
+  }
+  if (pages === 'many') {
+    // One page of 160,000 tools (8 MB, under the 10 MiB the client reads of a line) and the next with one more.
+    if (request.params?.cursor === undefined) {
+      const tools = Array.from({ length: 160_000 }, (_, index) => ({
+        name: `t${index}`,
+        inputSchema: { type: 'object' },
+      }))
+      return { tools, nextCursor: 'last' }
+    }
+    return { tools: [{ name: 'last', inputSchema: { type: 'object' } }] }
+  }
+  if (pages === 'long-cursor') {
+    // A cursor of 100,000 characters, then the last page.
+    if (request.params?.cursor === undefined) {
+      return { tools: [{ name: 'first', inputSchema: { type: 'object' } }], nextCursor: 'c'.repeat(100_000) }
+    }
+    return { tools: [{ name: 'second', inputSchema: { type: 'object' } }] }
   }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
