@@ -23,7 +23,7 @@ import {
   stillSubscribed,
 } from './events.js'
 import type { Function } from './function.js'
-import { assertJsonSafe, hashJson, type JournalEntry, journalEntryProblem, type StepJournal } from './journal.js'
+import { assertJsonSafe, hashJson, type JournalEntry, keptJournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -152,8 +152,11 @@ interface RunTree {
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
-  /** The keys of the durable steps this tree ran and journaled: replayed in it again (a retried parent), paid once. */
-  journaled: Set<string> | undefined
+  /**
+   * The durable steps this tree ran and journaled (or replayed), by key, with the run that counted its usage last:
+   * replayed in it again (a retried ancestor), paid once.
+   */
+  journaled: Map<string, Run> | undefined
   readonly maxConcurrentRuns: number
   /** Runs started and not yet ended. */
   live: number
@@ -598,13 +601,23 @@ class Run {
       })
   }
 
-  addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+  /**
+   * Adds usage to this run, every ancestor and the tree's ledger — or, `counted` by another run of this tree already (a
+   * durable step replayed in a retried ancestor), to this run and those of its ancestors that did not count it: the
+   * ones started since, which the ledger's total already holds.
+   */
+  addUsage(given: Usage | UsageTotals, costUsd: number | undefined, counted?: Run): void {
     this.refuseIfEnded('addUsage')
     const usage = checkUsage(given, costUsd, this.fn.name)
-    addUsageTo(this.tree.ledger.spent, usage, costUsd)
+    let countedBy: Set<Run> | undefined
+    if (counted === undefined) addUsageTo(this.tree.ledger.spent, usage, costUsd)
+    else {
+      countedBy = new Set()
+      for (let run: Run | undefined = counted; run !== undefined; run = run.parent) countedBy.add(run)
+    }
     // Each run's usage is its own subtree's: this run's and every ancestor's — but for one that ended, whose record was
     // handed out whole (a child it left running still spends: the tree's ledger and its budget count it).
-    for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
+    for (let run: Run | undefined = this; run !== undefined && countedBy?.has(run) !== true; run = run.parent) {
       if (run.state === 'complete' || run.state === 'failed') continue
       if (run.usage === undefined) {
         run.usage = emptyUsageTotals()
@@ -849,10 +862,10 @@ class Run {
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     // A step this tree ran or replayed is counted already: its usage is added once, when another run paid for it.
-    if (entry.usage !== undefined && this.tree.journaled?.has(this.idempotencyKey) !== true)
-      this.addUsage(entry.usage, undefined)
-    this.tree.journaled ??= new Set()
-    this.tree.journaled.add(this.idempotencyKey)
+    const counted = this.tree.journaled?.get(this.idempotencyKey)
+    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined, counted)
+    this.tree.journaled ??= new Map()
+    this.tree.journaled.set(this.idempotencyKey, this)
     if (this.stream !== undefined) {
       // The output stands; the parts are what the listener saw the first time. Code that cannot make them is logged.
       try {
@@ -883,10 +896,12 @@ class Run {
       annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
+    // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
+    // the same, and a retried parent that replays the entry the write left must not count it again.
+    this.tree.journaled ??= new Map()
+    this.tree.journaled.set(this.idempotencyKey, this)
     let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
     if (isPromiseLike(written)) written = await written
-    this.tree.journaled ??= new Set()
-    this.tree.journaled.add(this.idempotencyKey)
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
     this.assertWrittenHere(written as JournalEntry, entry.input as string)
     return (written as JournalEntry).output
@@ -918,9 +933,11 @@ class Run {
     const state = `journal (${this.idempotencyKey})`
     const entryOf = (answer: unknown): unknown => {
       if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) {
-        // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps.
-        const problem = answer === undefined ? undefined : journalEntryProblem(answer)
-        if (problem === undefined) return answer
+        // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps —
+        // the entry as its JSON keeps it, read once.
+        const kept = answer === undefined ? undefined : keptJournalEntry(answer)
+        if (typeof kept !== 'string') return kept
+        const problem = kept
         throw new ConfigurationError({
           option: 'journal',
           message: `journal.${operation} answered an entry no journal would keep: ${problem} (for ${this.idempotencyKey})`,
@@ -1048,8 +1065,9 @@ class Run {
     if (record !== undefined) record.transition(at, state, this.attempt, output, error)
     if (!heard) return
     this.emit(at, from, state, output, error)
-    // A listener that heard the state may have cancelled the run: then none of the state's work is done.
-    if (this.cancelScope.cancelled && state !== 'complete' && state !== 'failed') throw this.cancelScope.reason
+    // A listener that heard the state may have cancelled the run, or kept the thread busy past its deadline (no timer
+    // fires meanwhile): then none of the state's work is done.
+    if (state !== 'complete' && state !== 'failed' && this.cancelScope.cancellable) this.cancelScope.throwIfCancelled()
   }
 
   private emit(at: number, from: LifecycleState, to: LifecycleState, output: unknown, error?: TinyLLMError): void {
