@@ -503,7 +503,8 @@ export class NonDeterminismError extends TinyLLMError {
   constructor(options: { key: string; expected: string; found: string; functionName: string }) {
     super({
       functionName: options.functionName,
-      message: `${options.functionName}: the journal holds ${options.expected} at ${options.key}, but ${options.found} ran there; the graph changed since the run was journaled (run it under a new runId)`,
+      // What the journal holds is quoted as any value an error quotes: a journal may answer anything.
+      message: `${options.functionName}: the journal holds ${redactAndCut(String(options.expected), 400)} at ${redactAndCut(String(options.key), 400)}, but ${redactAndCut(String(options.found), 400)} ran there; the graph changed since the run was journaled (run it under a new runId)`,
       state: 'init',
     })
     this.key = options.key

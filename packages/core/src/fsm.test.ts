@@ -257,3 +257,51 @@ describe('FSM', () => {
     expect(functionLifecycle.canTransition('retrying', 'running')).toBe(true)
   })
 })
+
+describe('StateMachineDefinition on hostile tables', () => {
+  it('StateMachineDefinition.isTerminal answers for the states of its table only', () => {
+    const door = new StateMachineDefinition({
+      name: 'door',
+      initial: 'closed',
+      transitions: { closed: ['open'], open: ['closed'] },
+    })
+    // `toString` is no state of the door; answering true would call it terminal.
+    const answer = (state: string): unknown => {
+      try {
+        return door.isTerminal(state as 'open')
+      } catch (error) {
+        return error
+      }
+    }
+    expect(answer('toString')).not.toBe(true)
+    const unknown = answer('ajar')
+    expect(
+      unknown === false ||
+        ConfigurationError.isInstance(unknown) ||
+        (unknown as Error)?.name === 'InvalidTransitionError',
+    ).toBe(true)
+  })
+
+  it('a state machine config error quotes its states and name cut short, as every option error does', () => {
+    const long = 'x'.repeat(10_000_000)
+    const many: Record<string, string[]> = {}
+    for (let index = 0; index < 20_000; index++) many[`state-${index}`] = []
+    const configs = [
+      { name: 'door', initial: 'ajar', transitions: many },
+      { name: 'door', initial: 'a', transitions: { a: [], [long]: 'not a list' } },
+      { name: 'door', initial: 'a', transitions: { a: [], [long]: ['nope'] } },
+      { name: long, initial: 'ajar', transitions: { a: [] } },
+    ]
+    for (const config of configs) {
+      let message = ''
+      try {
+        new StateMachineDefinition(config as never)
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message).not.toBe('')
+      // "errors quoting it kept under 1,000 characters — an option key 10 MB long included"
+      expect(message.length).toBeLessThan(2_000)
+    }
+  })
+})

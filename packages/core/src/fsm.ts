@@ -1,4 +1,4 @@
-import { getDefaultLogger } from '@tinyllm/logger'
+import { getDefaultLogger, redactAndCut } from '@tinyllm/logger'
 import { InvalidTransitionError } from './errors.js'
 import { checkKnownOptions, optionError, unreadableOption } from './options.js'
 
@@ -49,9 +49,11 @@ export class StateMachineDefinition<S extends string> {
       checkKnownOptions(config, configKeys, owner)
       const { name, initial, transitions } = config
       if (typeof name !== 'string' || name === '') throw optionError('name', 'a non-empty string', name, owner)
+      // Errors quote the name, the states and a table key as an error quotes any value: cut short.
+      const named = quotedName(name)
       const expectedTable = 'an object listing, for each state, the states it may move to'
       if (typeof transitions !== 'object' || transitions === null || Array.isArray(transitions))
-        throw optionError('transitions', expectedTable, transitions, name)
+        throw optionError('transitions', expectedTable, transitions, named)
       const states = Object.freeze(Object.keys(transitions)) as S[]
       const isState = (value: unknown): value is S => typeof value === 'string' && Object.hasOwn(transitions, value)
       const allowed = new Map<S, ReadonlySet<S>>()
@@ -59,20 +61,21 @@ export class StateMachineDefinition<S extends string> {
       const copies: Array<[S, ReadonlyArray<S>]> = []
       for (const from of states) {
         const targets: unknown = transitions[from]
-        if (!Array.isArray(targets)) throw optionError(`transitions.${from}`, 'a list of states', targets, name)
+        if (!Array.isArray(targets))
+          throw optionError(`transitions.${quotedName(from)}`, 'a list of states', targets, named)
         // Read by index, each target checked as it is read: a sparse list as long as 2³²−1 is refused at its first
         // hole instead of being copied whole.
         const copy: S[] = []
         for (let index = 0; index < targets.length; index++) {
           const to: unknown = targets[index]
           if (!isState(to))
-            throw optionError(`transitions.${from}`, `a list of its states (${states.join(', ')})`, to, name)
+            throw optionError(`transitions.${quotedName(from)}`, `a list of its states (${listed(states)})`, to, named)
           copy.push(to)
         }
         allowed.set(from, new Set(copy))
         copies.push([from, Object.freeze(copy)])
       }
-      if (!isState(initial)) throw optionError('initial', `one of its states (${states.join(', ')})`, initial, name)
+      if (!isState(initial)) throw optionError('initial', `one of its states (${listed(states)})`, initial, named)
       this.name = name
       this.initial = initial
       this.states = states
@@ -97,9 +100,9 @@ export class StateMachineDefinition<S extends string> {
     throw new InvalidTransitionError({ machine: this.name, from, to, allowed })
   }
 
-  /** True for states with no way out. */
+  /** True for states of the table with no way out; false for anything else (a name inherited from `Object`, say). */
   isTerminal(state: S): boolean {
-    return this.transitions[state].length === 0
+    return this.allowed.get(state)?.size === 0
   }
 
   /** States and transitions, for diagrams. */
@@ -143,6 +146,17 @@ export class StateMachineDefinition<S extends string> {
 }
 
 const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions'])
+
+/** A name as a config error quotes it: at most 200 characters, secrets replaced. */
+function quotedName(name: string): string {
+  return redactAndCut(name, 200)
+}
+
+/** The first states of a table, as a config error lists them: at most 20, and how many more there are. */
+function listed(states: ReadonlyArray<string>): string {
+  const shown = states.slice(0, 20).map((state) => redactAndCut(state, 40))
+  return states.length > shown.length ? `${shown.join(', ')}, … ${states.length - shown.length} more` : shown.join(', ')
+}
 
 /** Words a Mermaid state diagram reads as its own: a state named so is drawn under an id. */
 const mermaidKeywords: ReadonlySet<string> = new Set([

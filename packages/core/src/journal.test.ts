@@ -4,7 +4,7 @@ import { defineFunction } from './define-function.js'
 import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import { Function } from './function.js'
-import { assertJsonSafe, MemoryJournal } from './journal.js'
+import { assertJsonSafe, hashJson, type JournalEntry, MemoryJournal, type StepJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
 
 /** A durable step that counts how often it really ran, and records one model call's usage. */
@@ -606,5 +606,168 @@ describe('a journal refuses to replay what no longer fits', () => {
       expect((error as Error).message).toBe(message)
     }
     expect(runs.count).toBe(2)
+  })
+})
+
+describe('journal replays: what is counted and handed out', () => {
+  it('a durable step re-run in a retried ancestor journals the usage of the durable child it replayed', async () => {
+    let paid = 0
+    const call = defineFunction({
+      name: 'call',
+      durable: true,
+      run: (input: string, context: RunContext) => {
+        paid += 600
+        context.addUsage({ inputTokens: 500, outputTokens: 100, totalTokens: 600 }, 0.01)
+        return `answer to ${input}`
+      },
+    })
+    let stepRuns = 0
+    const step = defineFunction({
+      name: 'step',
+      durable: true,
+      run: async (input: string, context: RunContext) => {
+        const answer = await context.invoke(call, input)
+        stepRuns += 1
+        if (stepRuns === 1) throw new Error('post-processing failed once')
+        return answer
+      },
+    })
+    const root = defineFunction({
+      name: 'root',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: (input: string, context: RunContext) => context.invoke(step, input),
+    })
+    const journal = new MemoryJournal()
+    const first = await root.trace('q', { journal, runId: 'job-1' })
+    expect(first.status).toBe('complete')
+    expect(paid).toBe(600)
+    expect(first.usage).toMatchObject({ totalTokens: 600 })
+    // The entry of `step` holds "tokens and cost of the step and everything under it".
+    const entry = journal.read('job-1/step#1')
+    expect(entry?.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+    // A resumed run of the same id replays `step` and counts what it cost.
+    const resumed = await root.trace('q', { journal, runId: 'job-1' })
+    expect(paid).toBe(600)
+    expect(resumed.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+  })
+
+  it('assertJsonSafe answers a deep list JSON writes whole the same wherever it is called, never as unreadable', () => {
+    let deep: unknown = 0
+    for (let level = 0; level < 10_000; level++) deep = [deep]
+    // JSON carries it: 20 KB of text.
+    expect(JSON.stringify(deep)).toHaveLength(20_001)
+    const outcome = (): string => {
+      try {
+        assertJsonSafe(deep, { functionName: 'step', state: 'input_validation' })
+        return 'passed'
+      } catch (error) {
+        return ValidationError.isInstance(error) ? error.issues.map((issue) => issue.message).join('; ') : String(error)
+      }
+    }
+    const nested = (frames: number): string => (frames === 0 ? outcome() : nested(frames - 1))
+    const atTop = outcome()
+    // Refused, if at all, for what the value is: not for a stack that ran out while it was walked.
+    expect(atTop).not.toMatch(/could not be read|RangeError|SyntaxError/)
+    // The same answer from code that is itself some frames deep (a step inside a nested run).
+    expect(nested(2_000)).toBe(atTop)
+  })
+
+  it('a journal entry is replayed as it was checked: a getter cannot answer the check one output and the replay another', async () => {
+    let reads = 0
+    const step = defineFunction({ name: 'step', durable: true, run: () => 'ran' })
+    // A journal of its own answering an entry whose output is JSON-safe while it is checked, and a function afterwards.
+    const hostile: StepJournal = {
+      read: () => {
+        const answer: Record<string, unknown> = {
+          function: 'step',
+          kind: 'function',
+          at: 1,
+          input: hashJson(undefined),
+        }
+        Object.defineProperty(answer, 'output', {
+          enumerable: true,
+          get: () => {
+            reads += 1
+            return reads <= 2 ? 'kept' : () => 'not JSON'
+          },
+        })
+        return answer as unknown as JournalEntry
+      },
+      write: (_key, written) => written,
+    }
+    const output = await step.invoke(undefined, { runId: 'r', journal: hostile }).catch((error: unknown) => error)
+    // Either the replay hands out what was checked, or the entry is refused: never a function as the step's output.
+    expect(typeof output).not.toBe('function')
+  })
+
+  it('a journal answering a 10 MB Function name or kind fails the run with an error of kilobytes', async () => {
+    const step = defineFunction({ name: 'step', durable: true, run: () => 'ran' })
+    const long = 'f'.repeat(10_000_000)
+    const answers = [
+      { function: long, kind: 'function', at: 1, input: hashJson(undefined), output: 1 },
+      { function: 'step', kind: long, at: 1, input: 'another digest', output: 1 },
+    ]
+    for (const answer of answers) {
+      const journal: StepJournal = { read: () => answer, write: (_key, entry) => entry }
+      const error = (await step.invoke(undefined, { runId: 'r', journal }).catch((thrown: unknown) => thrown)) as Error
+      expect(error.name).toBe('NonDeterminismError')
+      // "errors quoting it kept under 1,000 characters"
+      expect(error.message.length).toBeLessThan(2_000)
+      expect(JSON.stringify(error).length).toBeLessThan(10_000)
+    }
+  })
+
+  it('a durable step cancelled while its journal write was in flight is counted once when a retried parent replays it', async () => {
+    const entries = new Map<string, JournalEntry>()
+    let releaseWrites: () => void = () => {}
+    const writesReleased = new Promise<void>((resolve) => {
+      releaseWrites = resolve
+    })
+    let writeStarted: () => void = () => {}
+    const writing = new Promise<void>((resolve) => {
+      writeStarted = resolve
+    })
+    // A journal whose write lands at once and answers later, as a store across the network does.
+    const journal: StepJournal = {
+      read: (key) => entries.get(key),
+      write: async (key, entry) => {
+        if (!entries.has(key)) entries.set(key, JSON.parse(JSON.stringify(entry)))
+        writeStarted()
+        await writesReleased
+        return entries.get(key) as JournalEntry
+      },
+    }
+    let paid = 0
+    const call = defineFunction({
+      name: 'call',
+      durable: true,
+      run: (input: string, context: RunContext) => {
+        paid += 600
+        context.addUsage({ inputTokens: 500, outputTokens: 100, totalTokens: 600 }, 0.01)
+        return `answer to ${input}`
+      },
+    })
+    let attempts = 0
+    const step = defineFunction({
+      name: 'step',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: async (input: string, context: RunContext) => {
+        attempts += 1
+        if (attempts === 1) {
+          // The call is in its journal write when this attempt fails: the attempt's failure cancels it.
+          void context.invoke(call, input).catch(() => {})
+          await writing
+          throw new Error('attempt 1 failed')
+        }
+        releaseWrites()
+        return { answer: await context.invoke(call, input), treeTokens: context.treeUsage.totalTokens }
+      },
+    })
+    const record = await step.trace('q', { journal, runId: 'job-1' })
+    expect(record.status).toBe('complete')
+    expect(paid).toBe(600)
+    // "is paid once: a retried parent replaying its durable child does not count the child again"
+    expect(record.output).toMatchObject({ treeTokens: 600 })
+    expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
   })
 })

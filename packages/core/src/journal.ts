@@ -109,6 +109,15 @@ const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'cos
  * object of finite counts and `annotations` (when there) a plain object — as given, and as its JSON keeps it.
  */
 export function journalEntryProblem(value: unknown): string | undefined {
+  const read = keptJournalEntry(value)
+  return typeof read === 'string' ? read : undefined
+}
+
+/**
+ * @internal `value` as its JSON keeps it, checked as {@link journalEntryProblem} checks it — or the problem. What a run
+ * replays is this copy, read once: a getter that answered the check one value cannot hand the replay another.
+ */
+export function keptJournalEntry(value: unknown): JournalEntry | string {
   const problem = fieldProblem(value)
   if (problem !== undefined) return problem
   // As its JSON keeps it, which is what every journal stores: a BigInt or a cycle among the annotations, or a `toJSON`
@@ -125,7 +134,7 @@ export function journalEntryProblem(value: unknown): string | undefined {
   const issues: ValidationIssue[] = []
   return jsonSizeIssue((kept as { output: unknown }).output, maxJsonBytes, issues)
     ? `output: ${issues[0]?.message}`
-    : undefined
+    : (kept as JournalEntry)
 }
 
 function fieldProblem(value: unknown): string | undefined {
@@ -220,69 +229,129 @@ interface JsonWalk {
 /** What JSON cannot carry, by `typeof`; a number that is not finite is named by itself. */
 const unsafeTypes: Readonly<Record<string, string>> = { bigint: 'a BigInt', function: 'a function', symbol: 'a symbol' }
 
+/**
+ * A list or plain object the walk is inside of: its place (its parent and its key there, read back into a path only
+ * for an issue) and how far through its parts the walk is.
+ */
+interface JsonFrame {
+  readonly value: object
+  readonly parent: JsonFrame | undefined
+  readonly key: PropertyKey | undefined
+  /** An object's keys; `undefined` for a list. */
+  readonly keys: string[] | undefined
+  next: number
+}
+
+/**
+ * Walks `value` depth first with a stack of its own, not the call stack: however deep a value is nested, the walk
+ * neither runs out of stack nor copies its path at each level — it costs what the value holds.
+ */
 function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<object>, walk: JsonWalk): void {
   const issues = walk.issues
-  if (issues.length >= maxJsonIssues || walk.size > walk.limit) return
+  const stack: JsonFrame[] = []
+  const pathOf = (frame: JsonFrame | undefined, key?: PropertyKey): PropertyKey[] => {
+    const keys: PropertyKey[] = key === undefined ? [] : [key]
+    for (let at = frame; at?.key !== undefined; at = at.parent) keys.push(at.key)
+    return [...path, ...keys.reverse()]
+  }
+  const enter = (frame: JsonFrame | undefined, item: unknown, key: PropertyKey | undefined): void => {
+    const entered = jsonFrame(item, frame, key, ancestors, walk, () => pathOf(frame, key))
+    if (entered !== undefined) stack.push(entered)
+  }
+  enter(undefined, value, undefined)
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as JsonFrame
+    if (issues.length >= maxJsonIssues || walk.size > walk.limit) break
+    const parts = frame.value as Record<string, unknown> & unknown[]
+    try {
+      if (frame.keys === undefined) {
+        // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
+        if (frame.next < parts.length) {
+          const index = frame.next++
+          const item = parts[index]
+          if (item === undefined)
+            issues.push({ path: pathOf(frame, index), message: 'undefined in a list is not JSON-safe' })
+          else enter(frame, item, index)
+          continue
+        }
+      } else if (frame.next < frame.keys.length) {
+        const key = frame.keys[frame.next++] as string
+        let item: unknown
+        try {
+          item = parts[key]
+        } catch (cause) {
+          issues.push({ path: pathOf(frame, key), message: unreadable(cause) })
+          continue
+        }
+        if (item !== undefined) enter(frame, item, key)
+        continue
+      }
+    } catch (cause) {
+      // A list whose length or item cannot be read (a Proxy whose traps throw): JSON could not read it either.
+      issues.push({ path: pathOf(frame), message: unreadable(cause) })
+    }
+    ancestors.delete(frame.value)
+    stack.pop()
+  }
+  for (const frame of stack) ancestors.delete(frame.value)
+}
+
+/**
+ * Counts `value` into the walk and names what JSON could not carry of it; a list or plain object to walk into is
+ * returned as a frame (and is among the ancestors until the walk leaves it).
+ */
+function jsonFrame(
+  value: unknown,
+  parent: JsonFrame | undefined,
+  key: PropertyKey | undefined,
+  ancestors: Set<object>,
+  walk: JsonWalk,
+  pathOf: () => PropertyKey[],
+): JsonFrame | undefined {
+  const issues = walk.issues
+  if (issues.length >= maxJsonIssues || walk.size > walk.limit) return undefined
   // No more than JSON writes, so that nothing under the limit is refused: a key with its quotes and colon (the first
   // has no comma before it), the value's own text — at least a character, so shared parts still add up.
-  const key = path.at(-1)
   if (typeof key === 'string') walk.size += key.length + 3
   walk.size += typeof value === 'string' ? value.length + 2 : typeof value === 'object' ? (value === null ? 4 : 2) : 1
   if (walk.size > walk.limit) {
     issues.push({ path: [], message: `its JSON is more than the ${walk.limit} bytes allowed` })
-    return
+    return undefined
   }
   const problem =
     typeof value === 'number' ? (Number.isFinite(value) ? undefined : String(value)) : unsafeTypes[typeof value]
   if (problem !== undefined) {
-    issues.push({ path: [...path], message: `${problem} is not JSON-safe` })
-    return
+    issues.push({ path: pathOf(), message: `${problem} is not JSON-safe` })
+    return undefined
   }
-  if (typeof value !== 'object' || value === null) return
+  if (typeof value !== 'object' || value === null) return undefined
   if (ancestors.has(value)) {
-    issues.push({ path: [...path], message: 'a cycle is not JSON-safe' })
-    return
+    issues.push({ path: pathOf(), message: 'a cycle is not JSON-safe' })
+    return undefined
   }
   try {
-    if (!Array.isArray(value) && !isPlainPrototype(Object.getPrototypeOf(value))) {
+    const list = Array.isArray(value)
+    if (!list && !isPlainPrototype(Object.getPrototypeOf(value))) {
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name
       issues.push({
-        path: [...path],
+        path: pathOf(),
         message: `an instance of ${typeof name === 'string' ? name : 'a class'} is not JSON-safe`,
       })
-      return
+      return undefined
     }
     // JSON writes what a `toJSON` returns, not the value: two values that differ would share a digest. One a walk of
     // the keys does not see (not enumerable, or on a list) is refused as an enumerable one is.
     if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-      issues.push({ path: [...path, 'toJSON'], message: 'a function is not JSON-safe' })
-      return
+      issues.push({ path: [...pathOf(), 'toJSON'], message: 'a function is not JSON-safe' })
+      return undefined
     }
+    const frame: JsonFrame = { value, parent, key, keys: list ? undefined : Object.keys(value), next: 0 }
     ancestors.add(value)
-    if (Array.isArray(value)) {
-      // Stops at the last issue listed: a sparse list as long as 2³²−1 is 20 issues, not one per hole.
-      for (let index = 0; index < value.length && issues.length < maxJsonIssues; index++) {
-        if (value[index] === undefined)
-          issues.push({ path: [...path, index], message: 'undefined in a list is not JSON-safe' })
-        else collectJsonIssues(value[index], [...path, index], ancestors, walk)
-      }
-    } else {
-      for (const key of Object.keys(value)) {
-        let item: unknown
-        try {
-          item = (value as Record<string, unknown>)[key]
-        } catch (cause) {
-          issues.push({ path: [...path, key], message: unreadable(cause) })
-          continue
-        }
-        if (item !== undefined) collectJsonIssues(item, [...path, key], ancestors, walk)
-      }
-    }
+    return frame
   } catch (cause) {
     // A getter or a Proxy trap that throws: JSON could not read it either.
-    issues.push({ path: [...path], message: unreadable(cause) })
-  } finally {
-    ancestors.delete(value)
+    issues.push({ path: pathOf(), message: unreadable(cause) })
+    return undefined
   }
 }
 

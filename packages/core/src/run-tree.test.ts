@@ -183,3 +183,26 @@ describe('formatRunTree', () => {
     expect(formatRunTree(record, { colors: true })).toContain('\u001b[31m✖')
   })
 })
+
+describe('formatRunTree on hostile errors', () => {
+  it('formatRunTree prints a run that failed in an error whose state or message getter throws', async () => {
+    for (const field of ['state', 'message', 'name']) {
+      const step = defineFunction({
+        name: 'step',
+        run: () => {
+          const error = new TinyLLMError({ message: 'boom' })
+          Object.defineProperty(error, field, {
+            get: () => {
+              throw new Error(`${field} cannot be read`)
+            },
+          })
+          throw error
+        },
+      })
+      const record = await step.trace(undefined)
+      expect(record.status).toBe('failed')
+      // "Run records serialise whatever they hold"; the tree of a record is printed, never a throw.
+      expect(() => formatRunTree(record)).not.toThrow()
+    }
+  })
+})

@@ -102,14 +102,24 @@ function isRoutine(key: string, value: unknown): boolean {
  * anything in its fields (a 10 MB state, an object for a message): each is quoted as an error quotes a value.
  */
 function errorHeadline(error: TinyLLMError): string {
-  const where = error.state !== undefined ? ` in ${quote(error.state, 200)}` : ''
-  const name = quote(error.name, 200)
+  const state = field(error, 'state')
+  const where = state !== undefined ? ` in ${quote(state, 200)}` : ''
+  const name = quote(field(error, 'name'), 200)
   // A ValidationError read back from JSON that lost its issues is shown by its message.
-  const text =
-    ValidationError.isInstance(error) && Array.isArray(error.issues)
-      ? `${name}${where}: ${describeIssues(error.issues, 5).join('; ')}`
-      : `${name}${where}: ${firstLine(quote(error.message, maxShown * 2))}`
+  const issues = ValidationError.isInstance(error) ? field(error, 'issues') : undefined
+  const text = Array.isArray(issues)
+    ? `${name}${where}: ${describeIssues(issues, 5).join('; ')}`
+    : `${name}${where}: ${firstLine(quote(field(error, 'message'), maxShown * 2))}`
   return shown(redactAndCut(text, maxShown))
+}
+
+/** A field of an error, or a note that it could not be read: a getter a run's code put on it may throw. */
+function field(error: TinyLLMError, key: 'state' | 'name' | 'message' | 'issues'): unknown {
+  try {
+    return error[key as keyof TinyLLMError]
+  } catch {
+    return '[an unreadable value]'
+  }
 }
 
 function quote(value: unknown, maxLength: number): string {

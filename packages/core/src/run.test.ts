@@ -2052,3 +2052,64 @@ describe('timestamps of a run record', () => {
     expect(record.durationMs).toBeGreaterThanOrEqual(8)
   })
 })
+
+describe('runs on the edge: budgets, deadlines, copies of the package', () => {
+  it('a token budget counts the tokens of usage whose total is below its input and output', async () => {
+    const spend = defineFunction({
+      name: 'spend',
+      run: (_: undefined, context: RunContext) => {
+        // A server that reports 1,000 tokens used and a total of 0 (a proxy that drops total_tokens, say).
+        context.addUsage({ inputTokens: 600, outputTokens: 400, totalTokens: 0 }, undefined)
+        // The next call asks for 100 more within a budget of 500: 1,000 were spent already.
+        const release = context.reserveBudget({ tokens: 100 })
+        release()
+        return context.treeUsage
+      },
+    })
+    const outcome = await spend.invoke(undefined, { budget: { maxTokens: 500 } }).catch((error: unknown) => error)
+    expect((outcome as Error).name).toBe('BudgetExceededError')
+  })
+
+  it('a run whose deadline passed while a listener kept the thread busy does not start its work', async () => {
+    let ran = false
+    const step = defineFunction({
+      name: 'step',
+      run: () => {
+        ran = true
+        return 'sent a request after the deadline'
+      },
+    })
+    const started = Date.now()
+    const outcome = await step
+      .invoke(undefined, {
+        timeoutMs: 20,
+        onEvent: (event) => {
+          // A slow listener (a synchronous log write to a full pipe, say): the deadline passes while it runs.
+          if (event.to === 'running') while (Date.now() < started + 100) {}
+        },
+      })
+      .catch((error: unknown) => error)
+    expect((outcome as Error).name).toBe('TimeoutError')
+    // "A run whose deadline has already passed does none of its work … however fast that work would be"
+    expect(ran).toBe(false)
+  })
+
+  it('context.invoke refuses a Function of another copy of the package, saying so; a plain invoke starts a tree of its own', async () => {
+    // Two copies of core in one process (a package that brought its own): errors and listeners are shared, runs are not.
+    vi.resetModules()
+    const copy = (await import('./index.js')) as typeof import('./index.js')
+    expect(copy.Function).not.toBe(Function)
+    const child = copy.defineFunction({ name: 'child', run: (value: number) => value * 2 })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (value: number, context: RunContext) => context.invoke(child, value),
+    })
+    const refused = await parent.invoke(2).catch((error: unknown) => error)
+    expect(ConfigurationError.isInstance(refused)).toBe(true)
+    expect((refused as Error).message).toContain('belongs to another copy of @tinyllm/core in this process')
+    const alone = defineFunction({ name: 'alone', run: (value: number) => child.invoke(value) })
+    const record = await alone.trace(2)
+    expect(record.output).toBe(4)
+    expect(record.children).toHaveLength(0)
+  })
+})

@@ -23,7 +23,7 @@ import {
   stillSubscribed,
 } from './events.js'
 import type { Function } from './function.js'
-import { assertJsonSafe, hashJson, type JournalEntry, journalEntryProblem, type StepJournal } from './journal.js'
+import { assertJsonSafe, hashJson, type JournalEntry, keptJournalEntry, type StepJournal } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -152,8 +152,11 @@ interface RunTree {
   readonly logger: Logger | undefined
   readonly ledger: UsageLedger
   readonly journal: StepJournal | undefined
-  /** The keys of the durable steps this tree ran and journaled: replayed in it again (a retried parent), paid once. */
-  journaled: Set<string> | undefined
+  /**
+   * The durable steps this tree ran and journaled (or replayed), by key, with the runs that counted its usage last (the
+   * step's run and its ancestors, held weakly): replayed in it again (a retried ancestor), paid once.
+   */
+  journaled: Map<string, WeakSet<Run>> | undefined
   readonly maxConcurrentRuns: number
   /** Runs started and not yet ended. */
   live: number
@@ -221,8 +224,7 @@ function handOverWithCaller(
   // process cannot join it, so `parent` itself does not go along.
   const { parent, ...handed } = options
   const caller = parent === undefined ? currentStep() : parent instanceof StepContext ? parent : undefined
-  if (parent !== undefined && parent !== null && caller === undefined)
-    throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
+  if (parent !== undefined && parent !== null && caller === undefined) throw parentError(parent, fn.name)
   options = parent === null ? options : handed
   if (caller === undefined || !caller.cancelScope.cancellable) return handOver(executor, fn, input, options)
   const scope =
@@ -477,8 +479,7 @@ class Run {
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
       throw optionError('metadata', 'an object', metadata, fn.name)
     if (parent !== undefined && parent !== null) {
-      if (!(parent instanceof StepContext))
-        throw optionError('parent', 'the RunContext a run received, or null', parent, fn.name)
+      if (!(parent instanceof StepContext)) throw parentError(parent, fn.name)
       const parentRun = parent.run
       // A record that was handed out whole must not grow a child afterwards.
       if (parentRun.state === 'complete' || parentRun.state === 'failed')
@@ -598,13 +599,18 @@ class Run {
       })
   }
 
-  addUsage(given: Usage | UsageTotals, costUsd: number | undefined): void {
+  /**
+   * Adds usage to this run, every ancestor and the tree's ledger — or, counted by runs of this tree already (`countedBy`:
+   * a durable step replayed in a retried ancestor), to this run and those of its ancestors that did not count it, the
+   * ones started since; the ledger's total holds it already.
+   */
+  addUsage(given: Usage | UsageTotals, costUsd: number | undefined, countedBy?: WeakSet<Run>): void {
     this.refuseIfEnded('addUsage')
     const usage = checkUsage(given, costUsd, this.fn.name)
-    addUsageTo(this.tree.ledger.spent, usage, costUsd)
+    if (countedBy === undefined) addUsageTo(this.tree.ledger.spent, usage, costUsd)
     // Each run's usage is its own subtree's: this run's and every ancestor's — but for one that ended, whose record was
     // handed out whole (a child it left running still spends: the tree's ledger and its budget count it).
-    for (let run: Run | undefined = this; run !== undefined; run = run.parent) {
+    for (let run: Run | undefined = this; run !== undefined && countedBy?.has(run) !== true; run = run.parent) {
       if (run.state === 'complete' || run.state === 'failed') continue
       if (run.usage === undefined) {
         run.usage = emptyUsageTotals()
@@ -849,10 +855,8 @@ class Run {
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     // A step this tree ran or replayed is counted already: its usage is added once, when another run paid for it.
-    if (entry.usage !== undefined && this.tree.journaled?.has(this.idempotencyKey) !== true)
-      this.addUsage(entry.usage, undefined)
-    this.tree.journaled ??= new Set()
-    this.tree.journaled.add(this.idempotencyKey)
+    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined, this.tree.journaled?.get(this.idempotencyKey))
+    this.countedHere()
     if (this.stream !== undefined) {
       // The output stands; the parts are what the listener saw the first time. Code that cannot make them is logged.
       try {
@@ -883,10 +887,11 @@ class Run {
       annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
+    // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
+    // the same, and a retried parent that replays the entry the write left must not count it again.
+    this.countedHere()
     let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
     if (isPromiseLike(written)) written = await written
-    this.tree.journaled ??= new Set()
-    this.tree.journaled.add(this.idempotencyKey)
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
     this.assertWrittenHere(written as JournalEntry, entry.input as string)
     return (written as JournalEntry).output
@@ -914,13 +919,23 @@ class Run {
    * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
    * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
    */
+  /** Marks this durable step as counted by this run and its ancestors, which a later replay in the tree skips. */
+  private countedHere(): void {
+    const counted = new WeakSet<Run>()
+    for (let run: Run | undefined = this; run !== undefined; run = run.parent) counted.add(run)
+    this.tree.journaled ??= new Map()
+    this.tree.journaled.set(this.idempotencyKey, counted)
+  }
+
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.idempotencyKey})`
     const entryOf = (answer: unknown): unknown => {
       if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) {
-        // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps.
-        const problem = answer === undefined ? undefined : journalEntryProblem(answer)
-        if (problem === undefined) return answer
+        // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps —
+        // the entry as its JSON keeps it, read once.
+        const kept = answer === undefined ? undefined : keptJournalEntry(answer)
+        if (typeof kept !== 'string') return kept
+        const problem = kept
         throw new ConfigurationError({
           option: 'journal',
           message: `journal.${operation} answered an entry no journal would keep: ${problem} (for ${this.idempotencyKey})`,
@@ -1048,8 +1063,9 @@ class Run {
     if (record !== undefined) record.transition(at, state, this.attempt, output, error)
     if (!heard) return
     this.emit(at, from, state, output, error)
-    // A listener that heard the state may have cancelled the run: then none of the state's work is done.
-    if (this.cancelScope.cancelled && state !== 'complete' && state !== 'failed') throw this.cancelScope.reason
+    // A listener that heard the state may have cancelled the run, or kept the thread busy past its deadline (no timer
+    // fires meanwhile): then none of the state's work is done.
+    if (state !== 'complete' && state !== 'failed' && this.cancelScope.cancellable) this.cancelScope.throwIfCancelled()
   }
 
   private emit(at: number, from: LifecycleState, to: LifecycleState, output: unknown, error?: TinyLLMError): void {
@@ -1217,6 +1233,26 @@ function errorJson(error: TinyLLMError): unknown {
   } catch {
     return redact(error)
   }
+}
+
+/**
+ * A `parent` that is no RunContext of this copy of the package. One of another copy (a package that brought its own
+ * `@tinyllm/core`) is named as such: runs join only runs of their own copy.
+ */
+function parentError(parent: unknown, functionName: string): ConfigurationError {
+  let foreign = false
+  try {
+    foreign = typeof parent === 'object' && parent !== null && 'runId' in parent && 'signal' in parent
+  } catch {
+    // A Proxy whose `has` trap throws is no context of any copy.
+  }
+  if (!foreign) return optionError('parent', 'the RunContext a run received, or null', parent, functionName)
+  return new ConfigurationError({
+    option: 'parent',
+    message:
+      "the run it would join belongs to another copy of @tinyllm/core in this process: a run joins only runs of its own copy (give the process one copy, e.g. with your package manager's dedupe)",
+    functionName,
+  })
 }
 
 /** A promise the run will not use: its rejection is handled, so it is no unhandled rejection that ends the process. */

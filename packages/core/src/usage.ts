@@ -65,6 +65,10 @@ export function checkUsage(
     required('unpricedCalls', countRule)
     required('costUsd', spentCostRule)
   }
+  // A total below its parts (a server or proxy that drops or zeroes it) would hide the call from a token budget, which
+  // counts totals: a call used at least its input and output tokens.
+  const parts = (checked.inputTokens as number) + (checked.outputTokens as number)
+  if ((checked.totalTokens as number) < parts) checked.totalTokens = Math.min(parts, Number.MAX_SAFE_INTEGER)
   checkNumber(costUsd, 'costUsd', spentCostRule, owner)
   return checked as unknown as Usage | UsageTotals
 }
