@@ -771,3 +771,38 @@ describe('journal replays: what is counted and handed out', () => {
     expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
   })
 })
+
+describe('journal entries are bounded', () => {
+  it('a durable step whose annotations take more than 1 MiB of JSON is refused before any journal keeps it', async () => {
+    const journal = new MemoryJournal()
+    const step = defineFunction({
+      name: 'step',
+      durable: true,
+      run: (_: undefined, context: RunContext) => {
+        // Each string is under the 1,000 characters an annotation keeps; 5,000 of them are 4.5 MB.
+        context.annotate(
+          'pages',
+          Array.from({ length: 5_000 }, (_, index) => `${index}`.padEnd(900, '.')),
+        )
+        return 'done'
+      },
+    })
+    const error = await step.invoke(undefined, { runId: 'r', journal }).catch((thrown: unknown) => thrown)
+    expect((error as Error).message).toMatch(/annotations: its JSON is \d+ bytes, more than the 1048576 allowed/)
+    expect(journal.read('r')).toBeUndefined()
+    // Under the limit, the same step is journaled.
+    const small = defineFunction({
+      name: 'step',
+      durable: true,
+      run: (_: undefined, context: RunContext) => {
+        context.annotate(
+          'pages',
+          Array.from({ length: 1_000 }, (_, index) => `${index}`.padEnd(900, '.')),
+        )
+        return 'done'
+      },
+    })
+    await expect(small.invoke(undefined, { runId: 'r2', journal })).resolves.toBe('done')
+    expect(journal.read('r2')?.output).toBe('done')
+  })
+})

@@ -131,10 +131,11 @@ export function keptJournalEntry(value: unknown): JournalEntry | string {
   const keptProblem = fieldProblem(kept)
   if (keptProblem !== undefined) return keptProblem
   // The walk counts no more than JSON writes: what it let through is measured once, as assertJsonSafe measures it.
+  // The annotations too: a step's facts are kept whole in its record, but no journal row holds megabytes of them.
   const issues: ValidationIssue[] = []
-  return jsonSizeIssue((kept as { output: unknown }).output, maxJsonBytes, issues)
-    ? `output: ${issues[0]?.message}`
-    : (kept as JournalEntry)
+  for (const field of ['output', 'annotations'] as const)
+    if (jsonSizeIssue((kept as JournalEntry)[field], maxJsonBytes, issues)) return `${field}: ${issues[0]?.message}`
+  return kept as JournalEntry
 }
 
 function fieldProblem(value: unknown): string | undefined {
