@@ -2,6 +2,7 @@ import { BaseLogger } from './base-logger.js'
 import { readEnvironment } from './environment.js'
 import { formatJsonLine } from './json-line.js'
 import { checkKnownOptions, quoteGiven, unreadableOptions } from './known-options.js'
+import { reportFailure } from './leveled-logger.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
@@ -9,7 +10,8 @@ import { mergeRedacted, redactString } from './redact.js'
 
 /**
  * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
- * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr).
+ * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr), and so
+ * does a Node stream's `error` event, which the logger listens for.
  */
 export interface LogStream {
   write(line: string): unknown
@@ -92,9 +94,10 @@ class ConsoleLogger extends BaseLogger {
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const given = checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = given.stream ?? defaultStream()
-  const { write, isTTY } = readStream(stream)
+  const { write, isTTY, on } = readStream(stream)
   if (typeof write !== 'function')
     throw new TypeError(`createConsoleLogger: stream must have a write method, got ${quoteGiven(stream)}`)
+  if (typeof on === 'function') handleErrorEvents(stream, on as Parameters<typeof handleErrorEvents>[1])
   if (given.colors != null && typeof given.colors !== 'boolean')
     throw new TypeError(`createConsoleLogger: colors must be true or false, got ${quoteGiven(given.colors)}`)
   const format = given.format ?? 'auto'
@@ -112,10 +115,34 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
 }
 
-/** The stream's `write` and `isTTY`, as read once: a stream whose reading throws (a getter, a `Proxy`) is a `TypeError`. */
-function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown } {
+/**
+ * The stream's `write`, `isTTY` and `on` (a Node stream's), as read once: a stream whose reading throws (a getter, a
+ * `Proxy`) is a `TypeError`.
+ */
+function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown; on: unknown } {
   try {
-    return { write: stream?.write, isTTY: stream?.isTTY }
+    return { write: stream?.write, isTTY: stream?.isTTY, on: (stream as { on?: unknown } | null | undefined)?.on }
+  } catch (error) {
+    throw unreadableOptions('createConsoleLogger', error)
+  }
+}
+
+/** Streams whose `error` events a console logger listens to: one listener per stream, however many loggers share it. */
+const streamsHeard = new WeakSet<object>()
+
+/**
+ * A Node stream tells of a write that failed (a file it cannot open, a closed pipe, a write after its end) by an
+ * `error` event rather than by throwing, and an `error` event nobody listens to ends the process: the logger listens,
+ * and the line is dropped and the failure reported as for a `write` that throws.
+ */
+function handleErrorEvents(
+  stream: LogStream,
+  on: (event: string, listener: (error: unknown) => void) => unknown,
+): void {
+  if (streamsHeard.has(stream)) return
+  try {
+    on.call(stream, 'error', reportFailure)
+    streamsHeard.add(stream)
   } catch (error) {
     throw unreadableOptions('createConsoleLogger', error)
   }
