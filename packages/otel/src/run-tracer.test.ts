@@ -751,6 +751,32 @@ describe('RunTracer', () => {
     expect(spanOf(await spans(), 'Outer').status.code).toBe(SpanStatusCode.ERROR)
   })
 
+  it('cuts an error of megabytes at 1,000 characters in its status and exception, its stack keeping its frames', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
+    // A provider of one's own may quote a whole response body in its error, as a subclass of its own may.
+    // The cut at 1,000 characters falls inside the key.
+    const body = `upstream said: ${'x'.repeat(970)} ${key} ${'y'.repeat(2_000_000)}`
+    const call = defineFunction({
+      name: 'call',
+      run: (): string => {
+        throw new ProviderCallError({ provider: 'own', message: body, status: 502 })
+      },
+    })
+    await expect(call.invoke(undefined, { onEvent: tracing.listener })).rejects.toThrow(ProviderCallError)
+
+    const span = spanOf(await spans(), 'call')
+    const exception = span.events.find((event) => event.name === 'exception')!.attributes!
+    expect(span.status.message!.length).toBeLessThanOrEqual(1_001)
+    expect(span.status.message).toMatch(/^ProviderCallError: upstream said: x+/)
+    expect(String(exception['exception.message']).length).toBeLessThanOrEqual(1_001)
+    expect(exception['exception.message']).toMatch(/^upstream said: x+ \[REDACTED\] y+…$/)
+    expect(String(exception['exception.stacktrace']).length).toBeLessThan(10_000)
+    expect(String(exception['exception.stacktrace'])).toMatch(/\n\s+at /)
+    expect(JSON.stringify([span.attributes, span.events, span.status])).not.toContain('sk-proj-Abc')
+  })
+
   it('ends the spans of an aborted tree with an AbortError', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
