@@ -322,12 +322,28 @@ function redactedAttributes(attributes: Attributes): Attributes {
     const value = attributes[name]
     if (typeof value === 'string') attributes[name] = redactAndCut(value, maxAttributeLength)
     else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
-      attributes[name] = (value as ReadonlyArray<string | null | undefined>).map((item) =>
-        typeof item === 'string' ? redactAndCut(item, maxAttributeLength) : item,
-      )
+      attributes[name] = cutList(value as ReadonlyArray<string | null | undefined>)
     }
   }
   return attributes
+}
+
+/**
+ * A list attribute's strings, each redacted and cut as a string attribute is, kept while they hold
+ * {@link maxListLength} characters in all (the last one kept cut to fit, with its ellipsis): ten thousand stop
+ * sequences of a thousand characters would otherwise make a span of megabytes.
+ */
+function cutList(list: ReadonlyArray<string | null | undefined>): Array<string | null | undefined> {
+  const kept: Array<string | null | undefined> = []
+  let length = 0
+  for (const item of list) {
+    if (length >= maxListLength) break
+    const safe =
+      typeof item === 'string' ? redactAndCut(item, Math.min(maxAttributeLength, maxListLength - length)) : item
+    kept.push(safe)
+    length += safe?.length ?? 0
+  }
+  return kept
 }
 
 /**
@@ -336,6 +352,9 @@ function redactedAttributes(attributes: Attributes): Attributes {
  * the batch of other spans it is exported in.
  */
 const maxAttributeLength = 1_000
+
+/** The most characters a list attribute's strings hold in all (see {@link maxAttributeLength}). */
+const maxListLength = 10_000
 
 /**
  * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
