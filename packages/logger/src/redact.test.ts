@@ -1,5 +1,5 @@
 import { runInNewContext } from 'node:vm'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
@@ -529,6 +529,28 @@ describe('registerSecret', () => {
     for (const release of releases) release()
     expect(registeredSecretCount()).toBe(before)
     expect(redactString('a tenant-42-key')).toBe('a tenant-42-key')
+  })
+})
+
+describe('redaction among thousands of registered secrets', () => {
+  it('copies an error and cuts a string of kilobytes without reading every registered value: its cost stays flat', () => {
+    const releases = Array.from({ length: 1_000 }, (_, tenant) => registerSecret(`tenant-${tenant}-key-Qx7v9`))
+    // The registry is shared through globalThis; how often its values are listed is what grows with their number.
+    const registry = (globalThis as unknown as Record<symbol, { holders: Map<string, number> }>)[
+      Symbol.for('tinyllm.logger.secret-registry')
+    ]!
+    const listed = vi.spyOn(registry.holders, 'keys')
+    try {
+      const error = Object.assign(new TypeError('socket hang up tenant-7-key-Qx7v9', { cause: 'ECONNRESET' }), {
+        code: 'ECONNRESET',
+      })
+      expect(redact({ error })).toMatchObject({ error: { message: `socket hang up ${REDACTED}`, cause: 'ECONNRESET' } })
+      expect(redactAndCut(`${'x'.repeat(1_500)} tenant-8-key-Qx7v9`, 1_000)).toBe(`${'x'.repeat(1_000)}…`)
+      expect(listed).not.toHaveBeenCalled()
+    } finally {
+      listed.mockRestore()
+      for (const release of releases) release()
+    }
   })
 })
 

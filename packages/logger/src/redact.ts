@@ -108,6 +108,16 @@ function secretSpan(): number {
 }
 
 /**
+ * The head of `text` that can show once it is redacted and cut at `maxLength` (see {@link secretSpan}): a 10 MB string
+ * costs no more than a short one. The longest registered secret is looked up, which reads every registered value, only
+ * for a text longer than the least span past the cut: a text within it is read whole anyway, so redaction costs the same
+ * with ten thousand registered values as with a few.
+ */
+function headToRedact(text: string, maxLength: number): string {
+  return text.length <= maxLength + SECRET_SPAN ? text : text.slice(0, maxLength + secretSpan())
+}
+
+/**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
  * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
  * only the head that can show is read, so a 10 MB string costs no more than a short one. A `text` that is not a string,
@@ -123,7 +133,7 @@ export function redactAndCut(text: string, maxLength: number): string {
   if (!Number.isSafeInteger(maxLength) || maxLength < 0)
     throw new TypeError(`redactAndCut: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
   if (text.length <= maxLength) return redactString(text)
-  const redacted = redactString(text.slice(0, maxLength + secretSpan()))
+  const redacted = redactString(headToRedact(text, maxLength))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
 }
 
@@ -372,12 +382,11 @@ function copyError(error: Error, walk: Walk, depth: number): Record<string, unkn
   const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
   if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
   // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
-  const bound = MAX_ERROR_STRING + secretSpan()
-  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, bound)
+  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, MAX_ERROR_STRING)
   if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
   const cause = error.cause
   if (cause !== undefined)
-    copy.cause = copyValue(typeof cause === 'string' ? cause.slice(0, bound) : cause, walk, depth)
+    copy.cause = copyValue(typeof cause === 'string' ? headToRedact(cause, MAX_ERROR_STRING) : cause, walk, depth)
   for (const key of Object.keys(copy)) {
     const value = copy[key]
     if (key !== 'stack' && typeof value === 'string') copy[key] = cut(value)
@@ -400,13 +409,13 @@ function cutStack(stack: string, message: string, shown: string): string {
   return `${redactString(stack.slice(0, at))}${shown}${redactString(stack.slice(at + message.length))}`
 }
 
-/** Copies `source`'s own entries; with `bound`, a string is read no further than that many characters. */
+/** Copies `source`'s own entries; with `cutAt`, a string is read only as far as it can show cut there. */
 function copyEntries(
   target: Record<string, unknown>,
   source: Readonly<Record<string, unknown>>,
   walk: Walk,
   depth: number,
-  bound?: number,
+  cutAt?: number,
 ): void {
   const keys = Object.keys(source)
   for (let index = 0; index < keys.length; index++) {
@@ -416,7 +425,13 @@ function copyEntries(
     }
     const key = keys[index] as string
     const value = source[key]
-    setEntry(target, key, bound !== undefined && typeof value === 'string' ? value.slice(0, bound) : value, walk, depth)
+    setEntry(
+      target,
+      key,
+      cutAt !== undefined && typeof value === 'string' ? headToRedact(value, cutAt) : value,
+      walk,
+      depth,
+    )
   }
 }
 
