@@ -533,6 +533,38 @@ describe('registerSecret', () => {
 })
 
 describe('redaction among thousands of registered secrets', () => {
+  /** The comparisons of registered values with a text that repeats the prefix they share, with `tenants` registered. */
+  function comparisonsWith(tenants: number): { comparisons: number; redacted: string } {
+    // Every tenant's key starts as OpenAI project keys do, so all share their first characters.
+    const releases = Array.from({ length: tenants }, (_, tenant) =>
+      registerSecret(`sk-proj-${String(tenant).padStart(6, '0')}Qx7v9Lm2Zr8Tb4Wc`),
+    )
+    const registry = (globalThis as unknown as Record<symbol, { holders: Map<string, number> }>)[
+      Symbol.for('tinyllm.logger.secret-registry')
+    ]!
+    const compared = vi.spyOn(String.prototype, 'startsWith')
+    const looked = vi.spyOn(registry.holders, 'has')
+    try {
+      const text = `${'sk-proj-x '.repeat(200)}sk-proj-000007Qx7v9Lm2Zr8Tb4Wc`
+      const redacted = redactString(text)
+      return { comparisons: compared.mock.calls.length + looked.mock.calls.length, redacted }
+    } finally {
+      compared.mockRestore()
+      looked.mockRestore()
+      for (const release of releases) release()
+    }
+  }
+
+  it('compares a text with as many values for 2,000 tenants’ keys of one prefix as for 40', () => {
+    const few = comparisonsWith(40)
+    const many = comparisonsWith(2_000)
+    expect(few.redacted.endsWith(`sk-proj-x ${REDACTED}`)).toBe(true)
+    expect(many.redacted.endsWith(`sk-proj-x ${REDACTED}`)).toBe(true)
+    // Once per repeated prefix, not once per registered value: 201 places where the prefix starts.
+    expect(many.comparisons).toBeLessThanOrEqual(few.comparisons + 10)
+    expect(many.comparisons).toBeLessThan(1_000)
+  })
+
   it('copies an error and cuts a string of kilobytes without reading every registered value: its cost stays flat', () => {
     const releases = Array.from({ length: 1_000 }, (_, tenant) => registerSecret(`tenant-${tenant}-key-Qx7v9`))
     // The registry is shared through globalThis; how often its values are listed is what grows with their number.
