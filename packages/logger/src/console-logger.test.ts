@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
@@ -165,6 +166,21 @@ describe('createConsoleLogger levels', () => {
         /^createConsoleLogger: options could not be read: Error: no (write|tty) for \[REDACTED\]$/,
       )
     }
+  })
+
+  it('writes to a stream whose on is not an event emitter’s, and listens once to a stream many loggers share', () => {
+    const lines: string[] = []
+    const odd = {
+      write: (line: string) => lines.push(line),
+      on() {
+        throw new Error('not an emitter')
+      },
+    }
+    createConsoleLogger({ stream: odd, format: 'json' }).info('written')
+    expect(lines).toHaveLength(1)
+    const shared = new PassThrough()
+    for (let index = 0; index < 20; index++) createConsoleLogger({ stream: shared })
+    expect(shared.listenerCount('error')).toBe(1)
   })
 
   it('writes nothing at silent', () => {

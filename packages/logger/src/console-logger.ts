@@ -143,8 +143,8 @@ function handleErrorEvents(
   try {
     on.call(stream, 'error', reportFailure)
     streamsHeard.add(stream)
-  } catch (error) {
-    throw unreadableOptions('createConsoleLogger', error)
+  } catch {
+    // An `on` that is not an event emitter's: the stream is written to all the same.
   }
 }
 
