@@ -62,6 +62,15 @@ describe('renderRunReport', () => {
     expect(() => renderRunReport({ ...record, attempts: '2' } as unknown as RunRecord)).toThrow(ConfigurationError)
   })
 
+  it('refuses a state whose attempt is not a number, which the details and tooltips would show as it is', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
+    const states = record.states.map((entry, index) => (index === 1 ? { ...entry, attempt: key } : entry))
+    expect(() => renderRunReport({ ...record, states } as unknown as RunRecord)).toThrow(
+      'not records.states[1] with an attempt that is not a number',
+    )
+  })
+
   it('marks a status that is not one of its own with a question mark, whatever its name', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     for (const status of ['constructor', 'toString', '__proto__', 'cancelled']) {

@@ -233,6 +233,8 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
         const entry = states[index] as unknown
         if (typeof entry !== 'object' || entry === null || !isFiniteNumber(entry, 'at'))
           return `${path}.states[${index}] with no time`
+        if ((entry as { attempt?: unknown }).attempt !== undefined && !isFiniteNumber(entry, 'attempt'))
+          return `${path}.states[${index}] with an attempt that is not a number`
         if (!isErrorLike((entry as { error?: unknown }).error))
           return `${path}.states[${index}] with an error with no message`
       }
