@@ -1,5 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createMemoryLogger } from './memory-logger.js'
 import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
@@ -989,6 +990,34 @@ describe('redact', () => {
     expect(json).toContain('more items]')
   })
 
+  it('keeps the fields and items beside one whose reading throws, in a log line too', () => {
+    const entity = {
+      id: 7,
+      get owner(): never {
+        throw new Error('lazy relation not loaded')
+      },
+      status: 'open',
+    }
+    const list = new Proxy(['first', 'second', 'third'], {
+      get(target, key) {
+        if (key === '1') throw new Error('no second')
+        return Reflect.get(target, key)
+      },
+    })
+    expect(redact({ entity, list, after: 2 })).toEqual({
+      entity: { id: 7, owner: '[Unserializable]', status: 'open' },
+      list: ['first', '[Unserializable]', 'third'],
+      after: 2,
+    })
+    const logger = createMemoryLogger()
+    logger.child({ runId: 'r1' }).info('saved', entity)
+    logger.child(entity).info('saved', { tenant: 't7' })
+    expect(logger.entries.map((entry) => entry.fields)).toEqual([
+      { runId: 'r1', id: 7, owner: '[Unserializable]', status: 'open' },
+      { id: 7, owner: '[Unserializable]', status: 'open', tenant: 't7' },
+    ])
+  })
+
   it('does not throw on a throwing getter and copies __proto__ as a field', () => {
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,
@@ -997,7 +1026,7 @@ describe('redact', () => {
       },
     })
     const parsed = JSON.parse('{"__proto__": {"polluted": true}}') as object
-    expect(redact({ hostile })).toEqual({ hostile: '[Unserializable]' })
+    expect(redact({ hostile })).toEqual({ hostile: { boom: '[Unserializable]' } })
     const copy = redact(parsed)
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
     expect(Object.hasOwn(copy, '__proto__')).toBe(true)

@@ -17,6 +17,8 @@ import {
 export const REDACTED = '[REDACTED]'
 
 const CIRCULAR = '[Circular]'
+/** What stands for a value that cannot be read or copied (a getter or a `Proxy` that throws). */
+const UNSERIALIZABLE = '[Unserializable]'
 /** Deeper structures are cut rather than risk a stack overflow inside a log call. */
 const MAX_DEPTH = 64
 /**
@@ -166,7 +168,8 @@ export function isSecretFieldName(name: string): boolean {
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
  * too, and the message in the stack) cut at 1,000 characters and an ellipsis, as a tinyllm error's JSON; a bigint its
- * decimal string, a cycle `"[Circular]"`, a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
+ * decimal string, a cycle `"[Circular]"`, a field or item whose reading throws `"[Unserializable]"` (the ones beside it
+ * copied), a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
  * number or boolean its value, a symbol or a function its description (redacted too), and objects with `toJSON` (such
  * as `Date`) what `toJSON` returns.
  *
@@ -254,7 +257,7 @@ function copyObject(value: object, walk: Walk, depth: number): unknown {
   try {
     return copyObjectOf(value, walk, depth + 1)
   } catch {
-    return '[Unserializable]'
+    return UNSERIALIZABLE
   } finally {
     ancestors.pop()
     walk.depth = outerDepth
@@ -285,7 +288,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      copy.push(copyValue(value[index], walk, depth))
+      copy.push(copyValue(readEntry(value, index), walk, depth))
     }
     // A list of name and value entries, as `Object.entries(headers)` and a `Headers`' entries are: a value after a
     // secret name goes. Judged by the copies, each item read once: a getter cannot show one name and copy another, and
@@ -424,7 +427,7 @@ function copyEntries(
       return
     }
     const key = keys[index] as string
-    const value = source[key]
+    const value = readEntry(source, key)
     setEntry(
       target,
       key,
@@ -432,6 +435,18 @@ function copyEntries(
       walk,
       depth,
     )
+  }
+}
+
+/**
+ * `source[key]`, or `"[Unserializable]"` when reading it throws (a getter, a `Proxy`): the fields and items beside it
+ * are copied all the same.
+ */
+function readEntry(source: object, key: string | number): unknown {
+  try {
+    return (source as Record<string | number, unknown>)[key]
+  } catch {
+    return UNSERIALIZABLE
   }
 }
 

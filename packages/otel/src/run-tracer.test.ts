@@ -343,8 +343,10 @@ describe('RunTracer', () => {
     expect(tracing.openSpans).toBe(0)
     const [first, second] = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
     expect(first?.status.code).toBe(SpanStatusCode.ERROR)
+    // As a log line writes it: the field that cannot be read stands as "[Unserializable]".
     expect(JSON.parse(String(first?.attributes['gen_ai.input.messages']))).toEqual([
       { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+      { role: 'user', parts: [{ type: 'text', content: '[Unserializable]' }] },
     ])
     expect(second?.status.code).toBe(SpanStatusCode.ERROR)
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
