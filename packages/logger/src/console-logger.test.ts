@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream'
+import { PassThrough, Writable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
@@ -181,6 +181,32 @@ describe('createConsoleLogger levels', () => {
     const shared = new PassThrough()
     for (let index = 0; index < 20; index++) createConsoleLogger({ stream: shared })
     expect(shared.listenerCount('error')).toBe(1)
+  })
+
+  it('drops lines while its stream holds 16 MiB unwritten, and says how many once the stream drains', async () => {
+    const held: Array<() => void> = []
+    const written: string[] = []
+    // A reader that fell behind: nothing written completes until it catches up.
+    const behind = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written.push(chunk.toString())
+        held.push(done)
+      },
+    })
+    const logger = createConsoleLogger({ stream: behind, format: 'json' })
+    const page = 'x'.repeat(1024 * 1024)
+    for (let line = 0; line < 40; line++) logger.info(page, { line })
+    expect(behind.writableLength).toBeLessThan(20 * 1024 * 1024)
+    const drained = new Promise<void>((resolve) => behind.once('drain', () => setImmediate(resolve)))
+    while (held.length > 0) held.shift()!()
+    await drained
+    while (held.length > 0) held.shift()!()
+    const lines = written.map((text) => JSON.parse(text) as Record<string, unknown>)
+    const kept = lines.filter((line) => line.msg === page)
+    expect(kept.length).toBeGreaterThanOrEqual(16)
+    expect(kept.length).toBeLessThan(40)
+    expect(lines.at(-1)).toMatchObject({ level: 'warn', msg: 'log lines dropped while the stream was behind' })
+    expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
   })
 
   it('writes nothing at silent', () => {

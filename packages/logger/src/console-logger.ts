@@ -11,7 +11,8 @@ import { mergeRedacted, redactString } from './redact.js'
 /**
  * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
  * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr), and so
- * does a Node stream's `error` event, which the logger listens for.
+ * does a Node stream's `error` event, which the logger listens for. While a Node stream holds more than 16 MiB its
+ * reader has not taken, lines are dropped, and counted in one line once it drains.
  */
 export interface LogStream {
   write(line: string): unknown
@@ -49,6 +50,8 @@ interface ConsoleOutput {
   readonly stream: LogStream
   readonly pretty: boolean
   readonly colors: boolean
+  /** Lines dropped since the stream fell behind, said in one line once it drains. */
+  dropped: number
 }
 
 class ConsoleLogger extends BaseLogger {
@@ -65,15 +68,53 @@ class ConsoleLogger extends BaseLogger {
 
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
-    const time = new Date()
-    const safeMessage = redactString(String(message))
-    const safeFields = mergeRedacted(this.bindings, fields)
+    if (isBehind(output.stream)) return dropLine(output)
     return output.stream.write(
-      output.pretty
-        ? formatPrettyLine(time, level, safeMessage, safeFields, output.colors)
-        : formatJsonLine(time, level, safeMessage, safeFields),
+      formatLine(output, level, redactString(String(message)), mergeRedacted(this.bindings, fields)),
     )
   }
+}
+
+/** One line as the output writes them. `message` and `fields` must already be redacted. */
+function formatLine(
+  output: ConsoleOutput,
+  level: WritableLevel,
+  message: string,
+  fields: Record<string, unknown>,
+): string {
+  const time = new Date()
+  return output.pretty
+    ? formatPrettyLine(time, level, message, fields, output.colors)
+    : formatJsonLine(time, level, message, fields)
+}
+
+/**
+ * The most a stream may hold unwritten before lines are dropped: a Node stream takes every line it is given and holds
+ * what its reader has not taken yet (a file on a slow disk, a pipe nobody reads), without bound.
+ */
+const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024
+
+/** Whether a Node stream holds more than {@link MAX_UNWRITTEN_BYTES} unwritten, and will say when it has drained. */
+function isBehind(stream: LogStream): boolean {
+  const { writableLength, once } = stream as { writableLength?: unknown; once?: unknown }
+  return typeof writableLength === 'number' && writableLength > MAX_UNWRITTEN_BYTES && typeof once === 'function'
+}
+
+/** Counts a line dropped while the stream is behind; once it drains, one warning line says how many were dropped. */
+function dropLine(output: ConsoleOutput): undefined {
+  output.dropped++
+  if (output.dropped > 1) return undefined
+  const stream = output.stream as LogStream & { once(event: string, listener: () => void): unknown }
+  stream.once('drain', () => {
+    const dropped = output.dropped
+    output.dropped = 0
+    try {
+      stream.write(formatLine(output, 'warn', 'log lines dropped while the stream was behind', { dropped }))
+    } catch (error) {
+      reportFailure(error)
+    }
+  })
+  return undefined
 }
 
 /**
@@ -110,6 +151,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
     stream,
     pretty: format === 'pretty' || (format === 'auto' && isTerminal),
     colors: given.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
+    dropped: 0,
   }
   const bindings = given.bindings === undefined ? [] : [given.bindings]
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
