@@ -1009,6 +1009,13 @@ describe('redact', () => {
       list: ['first', '[Unserializable]', 'third'],
       after: 2,
     })
+    const unnamed = Object.defineProperty(() => {}, 'name', {
+      get() {
+        throw new Error('no name')
+      },
+    })
+    expect(redact(unnamed)).toBe('[Function]')
+    expect(redact({ handler: unnamed, id: 7 })).toEqual({ handler: '[Function]', id: 7 })
     const logger = createMemoryLogger()
     logger.child({ runId: 'r1' }).info('saved', entity)
     logger.child(entity).info('saved', { tenant: 't7' })

@@ -239,12 +239,18 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
     case 'symbol':
       return redactString(value.toString())
     case 'function':
-      return value.name === '' ? '[Function]' : `[Function: ${redactString(String(value.name))}]`
+      return functionText(value)
     case 'object':
       return value === null ? null : copyObject(value, walk, depth)
     default:
       return value
   }
+}
+
+/** `[Function: name]`, or `[Function]` for a function without a name or whose `name` cannot be read. */
+function functionText(value: { readonly name: unknown }): string {
+  const name = readEntry(value, 'name')
+  return name === '' || name === UNSERIALIZABLE ? '[Function]' : `[Function: ${redactString(String(name))}]`
 }
 
 function copyObject(value: object, walk: Walk, depth: number): unknown {
