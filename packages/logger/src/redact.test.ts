@@ -1015,6 +1015,14 @@ describe('redact', () => {
       },
     })
     expect(redact(unnamed)).toBe('[Function]')
+    const error = Object.defineProperty(new Error('lookup failed'), 'cause', {
+      get() {
+        throw new Error('cause not loaded')
+      },
+    })
+    expect(redact({ error })).toMatchObject({
+      error: { name: 'Error', message: 'lookup failed', cause: '[Unserializable]' },
+    })
     expect(redact({ handler: unnamed, id: 7 })).toEqual({ handler: '[Function]', id: 7 })
     const logger = createMemoryLogger()
     logger.child({ runId: 'r1' }).info('saved', entity)

@@ -386,14 +386,19 @@ function isError(value: object): value is Error {
  * cut as the message is.
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
-  const fullMessage = String(error.message)
+  // Each read once, as any field is: one whose getter throws is "[Unserializable]", and the rest is still copied.
+  const fullMessage = String(readEntry(error, 'message'))
   const message = redactAndCut(fullMessage, MAX_ERROR_STRING)
-  const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
-  if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
+  const copy: Record<string, unknown> = {
+    name: redactAndCut(String(readEntry(error, 'name')), MAX_ERROR_STRING),
+    message,
+  }
+  const stack = readEntry(error, 'stack')
+  if (typeof stack === 'string') copy.stack = cutStack(stack, fullMessage, message)
   // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
   copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, MAX_ERROR_STRING)
-  if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
-  const cause = error.cause
+  if (error instanceof AggregateError) copy.errors = copyValue(readEntry(error, 'errors'), walk, depth)
+  const cause = readEntry(error, 'cause')
   if (cause !== undefined)
     copy.cause = copyValue(typeof cause === 'string' ? headToRedact(cause, MAX_ERROR_STRING) : cause, walk, depth)
   for (const key of Object.keys(copy)) {
