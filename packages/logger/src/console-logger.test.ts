@@ -193,10 +193,12 @@ describe('createConsoleLogger levels', () => {
         held.push(done)
       },
     })
-    const logger = createConsoleLogger({ stream: behind, format: 'json' })
+    // Loggers made one per request, on one stream: one count and one listener for them all.
+    const loggers = Array.from({ length: 20 }, () => createConsoleLogger({ stream: behind, format: 'json' }))
     const page = 'x'.repeat(1024 * 1024)
-    for (let line = 0; line < 40; line++) logger.info(page, { line })
+    for (let line = 0; line < 40; line++) loggers[line % 20]!.info(page, { line })
     expect(behind.writableLength).toBeLessThan(20 * 1024 * 1024)
+    expect(behind.listenerCount('drain')).toBe(1)
     const drained = new Promise<void>((resolve) => behind.once('drain', () => setImmediate(resolve)))
     while (held.length > 0) held.shift()!()
     await drained

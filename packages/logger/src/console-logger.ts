@@ -50,8 +50,6 @@ interface ConsoleOutput {
   readonly stream: LogStream
   readonly pretty: boolean
   readonly colors: boolean
-  /** Lines dropped since the stream fell behind, said in one line once it drains. */
-  dropped: number
 }
 
 class ConsoleLogger extends BaseLogger {
@@ -100,14 +98,21 @@ function isBehind(stream: LogStream): boolean {
   return typeof writableLength === 'number' && writableLength > MAX_UNWRITTEN_BYTES && typeof once === 'function'
 }
 
+/**
+ * Lines dropped from each stream since it fell behind, by every logger writing to it: one count and one listener per
+ * stream, however many loggers share it.
+ */
+const droppedLines = new WeakMap<object, number>()
+
 /** Counts a line dropped while the stream is behind; once it drains, one warning line says how many were dropped. */
 function dropLine(output: ConsoleOutput): undefined {
-  output.dropped++
-  if (output.dropped > 1) return undefined
   const stream = output.stream as LogStream & { once(event: string, listener: () => void): unknown }
+  const count = (droppedLines.get(stream) ?? 0) + 1
+  droppedLines.set(stream, count)
+  if (count > 1) return undefined
   stream.once('drain', () => {
-    const dropped = output.dropped
-    output.dropped = 0
+    const dropped = droppedLines.get(stream) ?? 0
+    droppedLines.delete(stream)
     try {
       stream.write(formatLine(output, 'warn', 'log lines dropped while the stream was behind', { dropped }))
     } catch (error) {
@@ -151,7 +156,6 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
     stream,
     pretty: format === 'pretty' || (format === 'auto' && isTerminal),
     colors: given.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
-    dropped: 0,
   }
   const bindings = given.bindings === undefined ? [] : [given.bindings]
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
