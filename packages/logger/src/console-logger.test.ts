@@ -1,3 +1,4 @@
+import { PassThrough, Writable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { type ConsoleLoggerOptions, createConsoleLogger } from './console-logger.js'
@@ -165,6 +166,49 @@ describe('createConsoleLogger levels', () => {
         /^createConsoleLogger: options could not be read: Error: no (write|tty) for \[REDACTED\]$/,
       )
     }
+  })
+
+  it('writes to a stream whose on is not an event emitter’s, and listens once to a stream many loggers share', () => {
+    const lines: string[] = []
+    const odd = {
+      write: (line: string) => lines.push(line),
+      on() {
+        throw new Error('not an emitter')
+      },
+    }
+    createConsoleLogger({ stream: odd, format: 'json' }).info('written')
+    expect(lines).toHaveLength(1)
+    const shared = new PassThrough()
+    for (let index = 0; index < 20; index++) createConsoleLogger({ stream: shared })
+    expect(shared.listenerCount('error')).toBe(1)
+  })
+
+  it('drops lines while its stream holds 16 MiB unwritten, and says how many once the stream drains', async () => {
+    const held: Array<() => void> = []
+    const written: string[] = []
+    // A reader that fell behind: nothing written completes until it catches up.
+    const behind = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written.push(chunk.toString())
+        held.push(done)
+      },
+    })
+    // Loggers made one per request, on one stream: one count and one listener for them all.
+    const loggers = Array.from({ length: 20 }, () => createConsoleLogger({ stream: behind, format: 'json' }))
+    const page = 'x'.repeat(1024 * 1024)
+    for (let line = 0; line < 40; line++) loggers[line % 20]!.info(page, { line })
+    expect(behind.writableLength).toBeLessThan(20 * 1024 * 1024)
+    expect(behind.listenerCount('drain')).toBe(1)
+    const drained = new Promise<void>((resolve) => behind.once('drain', () => setImmediate(resolve)))
+    while (held.length > 0) held.shift()!()
+    await drained
+    while (held.length > 0) held.shift()!()
+    const lines = written.map((text) => JSON.parse(text) as Record<string, unknown>)
+    const kept = lines.filter((line) => line.msg === page)
+    expect(kept.length).toBeGreaterThanOrEqual(16)
+    expect(kept.length).toBeLessThan(40)
+    expect(lines.at(-1)).toMatchObject({ level: 'warn', msg: 'log lines dropped while the stream was behind' })
+    expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
   })
 
   it('writes nothing at silent', () => {

@@ -2,6 +2,7 @@ import { BaseLogger } from './base-logger.js'
 import { readEnvironment } from './environment.js'
 import { formatJsonLine } from './json-line.js'
 import { checkKnownOptions, quoteGiven, unreadableOptions } from './known-options.js'
+import { reportFailure } from './leveled-logger.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
@@ -9,7 +10,9 @@ import { mergeRedacted, redactString } from './redact.js'
 
 /**
  * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
- * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr).
+ * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr), and so
+ * does a Node stream's `error` event, which the logger listens for. While a Node stream holds more than 16 MiB its
+ * reader has not taken, lines are dropped, and counted in one line once it drains.
  */
 export interface LogStream {
   write(line: string): unknown
@@ -63,15 +66,60 @@ class ConsoleLogger extends BaseLogger {
 
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
-    const time = new Date()
-    const safeMessage = redactString(String(message))
-    const safeFields = mergeRedacted(this.bindings, fields)
+    if (isBehind(output.stream)) return dropLine(output)
     return output.stream.write(
-      output.pretty
-        ? formatPrettyLine(time, level, safeMessage, safeFields, output.colors)
-        : formatJsonLine(time, level, safeMessage, safeFields),
+      formatLine(output, level, redactString(String(message)), mergeRedacted(this.bindings, fields)),
     )
   }
+}
+
+/** One line as the output writes them. `message` and `fields` must already be redacted. */
+function formatLine(
+  output: ConsoleOutput,
+  level: WritableLevel,
+  message: string,
+  fields: Record<string, unknown>,
+): string {
+  const time = new Date()
+  return output.pretty
+    ? formatPrettyLine(time, level, message, fields, output.colors)
+    : formatJsonLine(time, level, message, fields)
+}
+
+/**
+ * The most a stream may hold unwritten before lines are dropped: a Node stream takes every line it is given and holds
+ * what its reader has not taken yet (a file on a slow disk, a pipe nobody reads), without bound.
+ */
+const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024
+
+/** Whether a Node stream holds more than {@link MAX_UNWRITTEN_BYTES} unwritten, and will say when it has drained. */
+function isBehind(stream: LogStream): boolean {
+  const { writableLength, once } = stream as { writableLength?: unknown; once?: unknown }
+  return typeof writableLength === 'number' && writableLength > MAX_UNWRITTEN_BYTES && typeof once === 'function'
+}
+
+/**
+ * Lines dropped from each stream since it fell behind, by every logger writing to it: one count and one listener per
+ * stream, however many loggers share it.
+ */
+const droppedLines = new WeakMap<object, number>()
+
+/** Counts a line dropped while the stream is behind; once it drains, one warning line says how many were dropped. */
+function dropLine(output: ConsoleOutput): undefined {
+  const stream = output.stream as LogStream & { once(event: string, listener: () => void): unknown }
+  const count = (droppedLines.get(stream) ?? 0) + 1
+  droppedLines.set(stream, count)
+  if (count > 1) return undefined
+  stream.once('drain', () => {
+    const dropped = droppedLines.get(stream) ?? 0
+    droppedLines.delete(stream)
+    try {
+      stream.write(formatLine(output, 'warn', 'log lines dropped while the stream was behind', { dropped }))
+    } catch (error) {
+      reportFailure(error)
+    }
+  })
+  return undefined
 }
 
 /**
@@ -92,9 +140,10 @@ class ConsoleLogger extends BaseLogger {
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const given = checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = given.stream ?? defaultStream()
-  const { write, isTTY } = readStream(stream)
+  const { write, isTTY, on } = readStream(stream)
   if (typeof write !== 'function')
     throw new TypeError(`createConsoleLogger: stream must have a write method, got ${quoteGiven(stream)}`)
+  if (typeof on === 'function') handleErrorEvents(stream, on as Parameters<typeof handleErrorEvents>[1])
   if (given.colors != null && typeof given.colors !== 'boolean')
     throw new TypeError(`createConsoleLogger: colors must be true or false, got ${quoteGiven(given.colors)}`)
   const format = given.format ?? 'auto'
@@ -112,12 +161,36 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
 }
 
-/** The stream's `write` and `isTTY`, as read once: a stream whose reading throws (a getter, a `Proxy`) is a `TypeError`. */
-function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown } {
+/**
+ * The stream's `write`, `isTTY` and `on` (a Node stream's), as read once: a stream whose reading throws (a getter, a
+ * `Proxy`) is a `TypeError`.
+ */
+function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown; on: unknown } {
   try {
-    return { write: stream?.write, isTTY: stream?.isTTY }
+    return { write: stream?.write, isTTY: stream?.isTTY, on: (stream as { on?: unknown } | null | undefined)?.on }
   } catch (error) {
     throw unreadableOptions('createConsoleLogger', error)
+  }
+}
+
+/** Streams whose `error` events a console logger listens to: one listener per stream, however many loggers share it. */
+const streamsHeard = new WeakSet<object>()
+
+/**
+ * A Node stream tells of a write that failed (a file it cannot open, a closed pipe, a write after its end) by an
+ * `error` event rather than by throwing, and an `error` event nobody listens to ends the process: the logger listens,
+ * and the line is dropped and the failure reported as for a `write` that throws.
+ */
+function handleErrorEvents(
+  stream: LogStream,
+  on: (event: string, listener: (error: unknown) => void) => unknown,
+): void {
+  if (streamsHeard.has(stream)) return
+  try {
+    on.call(stream, 'error', reportFailure)
+    streamsHeard.add(stream)
+  } catch {
+    // An `on` that is not an event emitter's: the stream is written to all the same.
   }
 }
 

@@ -1,5 +1,6 @@
 import { runInNewContext } from 'node:vm'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createMemoryLogger } from './memory-logger.js'
 import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
@@ -532,6 +533,60 @@ describe('registerSecret', () => {
   })
 })
 
+describe('redaction among thousands of registered secrets', () => {
+  /** The comparisons of registered values with a text that repeats the prefix they share, with `tenants` registered. */
+  function comparisonsWith(tenants: number): { comparisons: number; redacted: string } {
+    // Every tenant's key starts as OpenAI project keys do, so all share their first characters.
+    const releases = Array.from({ length: tenants }, (_, tenant) =>
+      registerSecret(`sk-proj-${String(tenant).padStart(6, '0')}Qx7v9Lm2Zr8Tb4Wc`),
+    )
+    const registry = (globalThis as unknown as Record<symbol, { holders: Map<string, number> }>)[
+      Symbol.for('tinyllm.logger.secret-registry')
+    ]!
+    const compared = vi.spyOn(String.prototype, 'startsWith')
+    const looked = vi.spyOn(registry.holders, 'has')
+    try {
+      const text = `${'sk-proj-x '.repeat(200)}sk-proj-000007Qx7v9Lm2Zr8Tb4Wc`
+      const redacted = redactString(text)
+      return { comparisons: compared.mock.calls.length + looked.mock.calls.length, redacted }
+    } finally {
+      compared.mockRestore()
+      looked.mockRestore()
+      for (const release of releases) release()
+    }
+  }
+
+  it('compares a text with as many values for 2,000 tenants’ keys of one prefix as for 40', () => {
+    const few = comparisonsWith(40)
+    const many = comparisonsWith(2_000)
+    expect(few.redacted.endsWith(`sk-proj-x ${REDACTED}`)).toBe(true)
+    expect(many.redacted.endsWith(`sk-proj-x ${REDACTED}`)).toBe(true)
+    // Once per repeated prefix, not once per registered value: 201 places where the prefix starts.
+    expect(many.comparisons).toBeLessThanOrEqual(few.comparisons + 10)
+    expect(many.comparisons).toBeLessThan(1_000)
+  })
+
+  it('copies an error and cuts a string of kilobytes without reading every registered value: its cost stays flat', () => {
+    const releases = Array.from({ length: 1_000 }, (_, tenant) => registerSecret(`tenant-${tenant}-key-Qx7v9`))
+    // The registry is shared through globalThis; how often its values are listed is what grows with their number.
+    const registry = (globalThis as unknown as Record<symbol, { holders: Map<string, number> }>)[
+      Symbol.for('tinyllm.logger.secret-registry')
+    ]!
+    const listed = vi.spyOn(registry.holders, 'keys')
+    try {
+      const error = Object.assign(new TypeError('socket hang up tenant-7-key-Qx7v9', { cause: 'ECONNRESET' }), {
+        code: 'ECONNRESET',
+      })
+      expect(redact({ error })).toMatchObject({ error: { message: `socket hang up ${REDACTED}`, cause: 'ECONNRESET' } })
+      expect(redactAndCut(`${'x'.repeat(1_500)} tenant-8-key-Qx7v9`, 1_000)).toBe(`${'x'.repeat(1_000)}…`)
+      expect(listed).not.toHaveBeenCalled()
+    } finally {
+      listed.mockRestore()
+      for (const release of releases) release()
+    }
+  })
+})
+
 describe('redactString on URLs', () => {
   it('drops the user information of a URL and keeps the rest', () => {
     expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
@@ -935,6 +990,49 @@ describe('redact', () => {
     expect(json).toContain('more items]')
   })
 
+  it('keeps the fields and items beside one whose reading throws, in a log line too', () => {
+    const entity = {
+      id: 7,
+      get owner(): never {
+        throw new Error('lazy relation not loaded')
+      },
+      status: 'open',
+    }
+    const list = new Proxy(['first', 'second', 'third'], {
+      get(target, key) {
+        if (key === '1') throw new Error('no second')
+        return Reflect.get(target, key)
+      },
+    })
+    expect(redact({ entity, list, after: 2 })).toEqual({
+      entity: { id: 7, owner: '[Unserializable]', status: 'open' },
+      list: ['first', '[Unserializable]', 'third'],
+      after: 2,
+    })
+    const unnamed = Object.defineProperty(() => {}, 'name', {
+      get() {
+        throw new Error('no name')
+      },
+    })
+    expect(redact(unnamed)).toBe('[Function]')
+    const error = Object.defineProperty(new Error('lookup failed'), 'cause', {
+      get() {
+        throw new Error('cause not loaded')
+      },
+    })
+    expect(redact({ error })).toMatchObject({
+      error: { name: 'Error', message: 'lookup failed', cause: '[Unserializable]' },
+    })
+    expect(redact({ handler: unnamed, id: 7 })).toEqual({ handler: '[Function]', id: 7 })
+    const logger = createMemoryLogger()
+    logger.child({ runId: 'r1' }).info('saved', entity)
+    logger.child(entity).info('saved', { tenant: 't7' })
+    expect(logger.entries.map((entry) => entry.fields)).toEqual([
+      { runId: 'r1', id: 7, owner: '[Unserializable]', status: 'open' },
+      { id: 7, owner: '[Unserializable]', status: 'open', tenant: 't7' },
+    ])
+  })
+
   it('does not throw on a throwing getter and copies __proto__ as a field', () => {
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,
@@ -943,7 +1041,7 @@ describe('redact', () => {
       },
     })
     const parsed = JSON.parse('{"__proto__": {"polluted": true}}') as object
-    expect(redact({ hostile })).toEqual({ hostile: '[Unserializable]' })
+    expect(redact({ hostile })).toEqual({ hostile: { boom: '[Unserializable]' } })
     const copy = redact(parsed)
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
     expect(Object.hasOwn(copy, '__proto__')).toBe(true)

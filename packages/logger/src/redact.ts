@@ -17,6 +17,8 @@ import {
 export const REDACTED = '[REDACTED]'
 
 const CIRCULAR = '[Circular]'
+/** What stands for a value that cannot be read or copied (a getter or a `Proxy` that throws). */
+const UNSERIALIZABLE = '[Unserializable]'
 /** Deeper structures are cut rather than risk a stack overflow inside a log call. */
 const MAX_DEPTH = 64
 /**
@@ -108,6 +110,16 @@ function secretSpan(): number {
 }
 
 /**
+ * The head of `text` that can show once it is redacted and cut at `maxLength` (see {@link secretSpan}): a 10 MB string
+ * costs no more than a short one. The longest registered secret is looked up, which reads every registered value, only
+ * for a text longer than the least span past the cut: a text within it is read whole anyway, so redaction costs the same
+ * with ten thousand registered values as with a few.
+ */
+function headToRedact(text: string, maxLength: number): string {
+  return text.length <= maxLength + SECRET_SPAN ? text : text.slice(0, maxLength + secretSpan())
+}
+
+/**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
  * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
  * only the head that can show is read, so a 10 MB string costs no more than a short one. A `text` that is not a string,
@@ -123,7 +135,7 @@ export function redactAndCut(text: string, maxLength: number): string {
   if (!Number.isSafeInteger(maxLength) || maxLength < 0)
     throw new TypeError(`redactAndCut: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
   if (text.length <= maxLength) return redactString(text)
-  const redacted = redactString(text.slice(0, maxLength + secretSpan()))
+  const redacted = redactString(headToRedact(text, maxLength))
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
 }
 
@@ -156,7 +168,8 @@ export function isSecretFieldName(name: string): boolean {
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
  * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
  * too, and the message in the stack) cut at 1,000 characters and an ellipsis, as a tinyllm error's JSON; a bigint its
- * decimal string, a cycle `"[Circular]"`, a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
+ * decimal string, a cycle `"[Circular]"`, a field or item whose reading throws `"[Unserializable]"` (the ones beside it
+ * copied), a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
  * number or boolean its value, a symbol or a function its description (redacted too), and objects with `toJSON` (such
  * as `Date`) what `toJSON` returns.
  *
@@ -226,12 +239,18 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
     case 'symbol':
       return redactString(value.toString())
     case 'function':
-      return value.name === '' ? '[Function]' : `[Function: ${redactString(String(value.name))}]`
+      return functionText(value)
     case 'object':
       return value === null ? null : copyObject(value, walk, depth)
     default:
       return value
   }
+}
+
+/** `[Function: name]`, or `[Function]` for a function without a name or whose `name` cannot be read. */
+function functionText(value: { readonly name: unknown }): string {
+  const name = readEntry(value, 'name')
+  return name === '' || name === UNSERIALIZABLE ? '[Function]' : `[Function: ${redactString(String(name))}]`
 }
 
 function copyObject(value: object, walk: Walk, depth: number): unknown {
@@ -244,7 +263,7 @@ function copyObject(value: object, walk: Walk, depth: number): unknown {
   try {
     return copyObjectOf(value, walk, depth + 1)
   } catch {
-    return '[Unserializable]'
+    return UNSERIALIZABLE
   } finally {
     ancestors.pop()
     walk.depth = outerDepth
@@ -275,7 +294,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
         copy.push(itemsLeftOut(length - index))
         break
       }
-      copy.push(copyValue(value[index], walk, depth))
+      copy.push(copyValue(readEntry(value, index), walk, depth))
     }
     // A list of name and value entries, as `Object.entries(headers)` and a `Headers`' entries are: a value after a
     // secret name goes. Judged by the copies, each item read once: a getter cannot show one name and copy another, and
@@ -367,17 +386,21 @@ function isError(value: object): value is Error {
  * cut as the message is.
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
-  const fullMessage = String(error.message)
+  // Each read once, as any field is: one whose getter throws is "[Unserializable]", and the rest is still copied.
+  const fullMessage = String(readEntry(error, 'message'))
   const message = redactAndCut(fullMessage, MAX_ERROR_STRING)
-  const copy: Record<string, unknown> = { name: redactAndCut(String(error.name), MAX_ERROR_STRING), message }
-  if (typeof error.stack === 'string') copy.stack = cutStack(error.stack, fullMessage, message)
+  const copy: Record<string, unknown> = {
+    name: redactAndCut(String(readEntry(error, 'name')), MAX_ERROR_STRING),
+    message,
+  }
+  const stack = readEntry(error, 'stack')
+  if (typeof stack === 'string') copy.stack = cutStack(stack, fullMessage, message)
   // Strings are read only as far as they can show (see redactAndCut): a 10 MB field costs no more than a short one.
-  const bound = MAX_ERROR_STRING + secretSpan()
-  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, bound)
-  if (error instanceof AggregateError) copy.errors = copyValue(error.errors, walk, depth)
-  const cause = error.cause
+  copyEntries(copy, error as unknown as Record<string, unknown>, walk, depth, MAX_ERROR_STRING)
+  if (error instanceof AggregateError) copy.errors = copyValue(readEntry(error, 'errors'), walk, depth)
+  const cause = readEntry(error, 'cause')
   if (cause !== undefined)
-    copy.cause = copyValue(typeof cause === 'string' ? cause.slice(0, bound) : cause, walk, depth)
+    copy.cause = copyValue(typeof cause === 'string' ? headToRedact(cause, MAX_ERROR_STRING) : cause, walk, depth)
   for (const key of Object.keys(copy)) {
     const value = copy[key]
     if (key !== 'stack' && typeof value === 'string') copy[key] = cut(value)
@@ -400,13 +423,13 @@ function cutStack(stack: string, message: string, shown: string): string {
   return `${redactString(stack.slice(0, at))}${shown}${redactString(stack.slice(at + message.length))}`
 }
 
-/** Copies `source`'s own entries; with `bound`, a string is read no further than that many characters. */
+/** Copies `source`'s own entries; with `cutAt`, a string is read only as far as it can show cut there. */
 function copyEntries(
   target: Record<string, unknown>,
   source: Readonly<Record<string, unknown>>,
   walk: Walk,
   depth: number,
-  bound?: number,
+  cutAt?: number,
 ): void {
   const keys = Object.keys(source)
   for (let index = 0; index < keys.length; index++) {
@@ -415,8 +438,26 @@ function copyEntries(
       return
     }
     const key = keys[index] as string
-    const value = source[key]
-    setEntry(target, key, bound !== undefined && typeof value === 'string' ? value.slice(0, bound) : value, walk, depth)
+    const value = readEntry(source, key)
+    setEntry(
+      target,
+      key,
+      cutAt !== undefined && typeof value === 'string' ? headToRedact(value, cutAt) : value,
+      walk,
+      depth,
+    )
+  }
+}
+
+/**
+ * `source[key]`, or `"[Unserializable]"` when reading it throws (a getter, a `Proxy`): the fields and items beside it
+ * are copied all the same.
+ */
+function readEntry(source: object, key: string | number): unknown {
+  try {
+    return (source as Record<string | number, unknown>)[key]
+  } catch {
+    return UNSERIALIZABLE
   }
 }
 

@@ -95,7 +95,7 @@ export function replaceRegisteredSecrets(text: string, replacement: string): str
   const { holders, buckets } = registry()
   if (holders.size === 0 || text.length < MINIMUM_SECRET_LENGTH) return text
   const find = (view: string): number[] | undefined =>
-    holders.size <= VALUE_BY_VALUE_LIMIT ? findEach(view, holders.keys()) : scan(view, buckets)
+    holders.size <= VALUE_BY_VALUE_LIMIT ? findEach(view, holders.keys()) : scan(view, buckets, holders)
   let ranges = find(text)
   const decoded = text.includes('%') ? percentDecoded(text) : undefined
   const found = decoded === undefined ? undefined : find(decoded.text)
@@ -260,22 +260,63 @@ function findEach(text: string, values: Iterable<string>): number[] | undefined 
   return ranges
 }
 
-/** One pass over the text: at each position, the values that start with its four characters, longest first. */
-function scan(text: string, buckets: ReadonlyMap<number, ReadonlyArray<string>>): number[] | undefined {
+/** One pass over the text: at each position, the longest value that starts with its four characters and is there. */
+function scan(
+  text: string,
+  buckets: ReadonlyMap<number, ReadonlyArray<string>>,
+  holders: ReadonlyMap<string, number>,
+): number[] | undefined {
   let ranges: number[] | undefined
   const last = text.length - MINIMUM_SECRET_LENGTH
   for (let at = 0; at <= last; at++) {
     const bucket = buckets.get(prefixKey(text, at))
     if (bucket === undefined) continue
-    for (const value of bucket) {
-      if (text.startsWith(value, at)) {
-        ranges ??= []
-        ranges.push(at, at + value.length)
-        break // a shorter value starting here lies inside this one
-      }
-    }
+    // A shorter value starting here lies inside the longest one.
+    const length = longestValueAt(text, at, bucket, holders)
+    if (length === 0) continue
+    ranges ??= []
+    ranges.push(at, at + length)
   }
   return ranges
+}
+
+/**
+ * The length of the longest value of `bucket` (values whose first four characters are the text's at `at`, longest
+ * first) that the text holds at `at`, or 0. Values are tried a length at a time: where several have one length (the
+ * keys of ten thousand tenants, all `sk-proj-…` of one size), the text's slice of that length is looked up among every
+ * value at once, so a text that repeats their shared prefix costs as much with ten thousand of them as with a few.
+ */
+function longestValueAt(
+  text: string,
+  at: number,
+  bucket: ReadonlyArray<string>,
+  holders: ReadonlyMap<string, number>,
+): number {
+  for (let from = 0; from < bucket.length; ) {
+    const length = (bucket[from] as string).length
+    const to = firstShorter(bucket, from, length)
+    if (at + length <= text.length) {
+      if (to - from > 2) {
+        if (holders.has(text.slice(at, at + length))) return length
+      } else {
+        for (let index = from; index < to; index++) if (text.startsWith(bucket[index] as string, at)) return length
+      }
+    }
+    from = to
+  }
+  return 0
+}
+
+/** The index of the first value after `from` shorter than `length`, in a bucket sorted longest first. */
+function firstShorter(bucket: ReadonlyArray<string>, from: number, length: number): number {
+  let low = from
+  let high = bucket.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if ((bucket[middle] as string).length >= length) low = middle + 1
+    else high = middle
+  }
+  return low
 }
 
 function replaceRanges(text: string, ranges: number[], replacement: string): string {

@@ -1,3 +1,7 @@
+import { createWriteStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough, Writable } from 'node:stream'
 import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
@@ -240,9 +244,9 @@ describe('a logger whose child or isLevelEnabled throws', () => {
 describe('a logger whose methods are async', () => {
   /**
    * Logs through `target` with a fresh copy of this package (its once-per-process report not spent yet) and returns
-   * what reached stderr and the unhandled rejections the process saw meanwhile.
+   * what reached stderr and the unhandled rejections the process saw meanwhile, once `settled` (an event) is.
    */
-  async function logThrough(target: LogMethods | LogStream, log: (logger: Logger) => void) {
+  async function logThrough(target: LogMethods | LogStream, log: (logger: Logger) => void, settled?: Promise<unknown>) {
     vi.resetModules()
     const fresh = await import('./index.js')
     const unhandled: unknown[] = []
@@ -260,6 +264,7 @@ describe('a logger whose methods are async', () => {
       expect(() => log(logger)).not.toThrow()
       // Unhandled rejections are detected once the microtask queue drains; a timer runs after that.
       await new Promise((resolve) => setTimeout(resolve, 20))
+      await settled
     } finally {
       process.stderr.write = write
       process.off('unhandledRejection', onUnhandledRejection)
@@ -299,6 +304,31 @@ describe('a logger whose methods are async', () => {
     })
     expect(unhandled).toEqual([])
     expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: disk full)\n')
+  })
+
+  it('does the same for a Node stream that fails by an error event: a file it cannot open, a write after its end', async () => {
+    const failing = new Writable({
+      write(_chunk, _encoding, done) {
+        done(new Error('disk full, key sk-proj-Abc123Def456Ghi789Jkl012Mno345'))
+      },
+    })
+    const { stderr, unhandled } = await logThrough(failing, (logger) => {
+      logger.info('one')
+      logger.child({ runId: 'r' }).warn('two')
+    })
+    expect(unhandled).toEqual([])
+    expect(stderr).toBe('tinyllm: a logger failed to write a line and dropped it (Error: disk full, key [REDACTED])\n')
+    expect(failing.destroyed).toBe(true)
+
+    const ended = new PassThrough()
+    ended.end()
+    const afterEnd = await logThrough(ended, (logger) => logger.info('late'))
+    expect(afterEnd.stderr).toContain('(Error: write after end)')
+
+    const unopened = createWriteStream(join(tmpdir(), `tinyllm-${process.pid}-missing`, 'missing', 'run.log'))
+    const closed = new Promise<void>((resolve) => unopened.once('close', () => resolve()))
+    const missing = await logThrough(unopened, (logger) => logger.info('lost'), closed)
+    expect(missing.stderr).toContain('ENOENT')
   })
 
   it('reports a failure that quotes the line it dropped cut, with no terminal escape and no line of its own', async () => {

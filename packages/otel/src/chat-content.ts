@@ -25,7 +25,8 @@ type MessagePart =
  * given, before the call validates them, as `redact` reads them (at most 10,000): what is not a message is left out.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
-  // Read once, as a log line reads its fields: a message whose reading throws is left out, not thrown into the run.
+  // Read once, as a log line reads its fields: a field whose reading throws is "[Unserializable]" (a message whose
+  // reading throws altogether is left out), never thrown into the run.
   const copy = redactedList(messages)
   return JSON.stringify(
     copy

@@ -244,6 +244,21 @@ describe('RunTracer', () => {
     expect(JSON.stringify([call.name, call.attributes])).not.toContain('Q7xv')
   })
 
+  it('keeps a list attribute to 10,000 characters in all: ten thousand long stop sequences make no span of megabytes', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({ name: 'many', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    const stop = Array.from({ length: 10_000 }, (_, index) => `${index}`.padEnd(1_000, 's'))
+    await chat
+      .invoke({ messages: [{ role: 'user', content: 'hi' }], stop }, { onEvent: tracing.listener })
+      .catch(() => {})
+    const call = spanOf(await spans(), 'many')
+    const recorded = call.attributes['gen_ai.request.stop_sequences'] as string[]
+    expect(recorded.slice(0, 2)).toEqual(stop.slice(0, 2))
+    expect(recorded.join('').length).toBeLessThanOrEqual(10_000)
+    expect(JSON.stringify(call.attributes).length).toBeLessThan(20_000)
+  })
+
   it('records JSON output for a call with structured output, whatever its input asks for', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -328,8 +343,10 @@ describe('RunTracer', () => {
     expect(tracing.openSpans).toBe(0)
     const [first, second] = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
     expect(first?.status.code).toBe(SpanStatusCode.ERROR)
+    // As a log line writes it: the field that cannot be read stands as "[Unserializable]".
     expect(JSON.parse(String(first?.attributes['gen_ai.input.messages']))).toEqual([
       { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+      { role: 'user', parts: [{ type: 'text', content: '[Unserializable]' }] },
     ])
     expect(second?.status.code).toBe(SpanStatusCode.ERROR)
     expect(second?.attributes['gen_ai.input.messages']).toBe('[]')
@@ -425,9 +442,10 @@ describe('RunTracer', () => {
     tracing.listener({ ...event, from: 'input_validation', to: 'complete', at: 2 })
 
     const sequences = spanOf(await spans(), 'chat').attributes['gen_ai.request.stop_sequences'] as string[]
-    expect(sequences).toHaveLength(10_001)
     expect(sequences[0]).toBe('END')
-    expect(sequences[10_000]).toBe('[4294957295 more items]')
+    // Its first 10,000 items read, and kept to 10,000 characters in all (and the ellipsis of the last one cut).
+    expect(sequences.length).toBeLessThan(10_001)
+    expect(sequences.join('').length).toBeLessThanOrEqual(10_001)
   })
 
   it('reads an annotated list of finish reasons as redact does, so a sparse list takes no time', async () => {
@@ -749,6 +767,32 @@ describe('RunTracer', () => {
     expect(exception.attributes?.['exception.type']).toBe('FunctionError')
     expect(JSON.stringify([broken.attributes, broken.events, broken.status])).not.toContain('hunter2hunter2hunter2')
     expect(spanOf(await spans(), 'Outer').status.code).toBe(SpanStatusCode.ERROR)
+  })
+
+  it('cuts an error of megabytes at 1,000 characters in its status and exception, its stack keeping its frames', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
+    // A provider of one's own may quote a whole response body in its error, as a subclass of its own may.
+    // The cut at 1,000 characters falls inside the key.
+    const body = `upstream said: ${'x'.repeat(970)} ${key} ${'y'.repeat(2_000_000)}`
+    const call = defineFunction({
+      name: 'call',
+      run: (): string => {
+        throw new ProviderCallError({ provider: 'own', message: body, status: 502 })
+      },
+    })
+    await expect(call.invoke(undefined, { onEvent: tracing.listener })).rejects.toThrow(ProviderCallError)
+
+    const span = spanOf(await spans(), 'call')
+    const exception = span.events.find((event) => event.name === 'exception')!.attributes!
+    expect(span.status.message!.length).toBeLessThanOrEqual(1_001)
+    expect(span.status.message).toMatch(/^ProviderCallError: upstream said: x+/)
+    expect(String(exception['exception.message']).length).toBeLessThanOrEqual(1_001)
+    expect(exception['exception.message']).toMatch(/^upstream said: x+ \[REDACTED\] y+…$/)
+    expect(String(exception['exception.stacktrace']).length).toBeLessThan(10_000)
+    expect(String(exception['exception.stacktrace'])).toMatch(/\n\s+at /)
+    expect(JSON.stringify([span.attributes, span.events, span.status])).not.toContain('sk-proj-Abc')
   })
 
   it('ends the spans of an aborted tree with an AbortError', async () => {

@@ -20,7 +20,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
-import { redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
@@ -252,15 +252,8 @@ export class RunTracer {
           span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
         }
         if (event.to === 'failed' && error !== undefined) {
-          span.recordException(
-            {
-              name: redactString(error.name),
-              message: redactString(error.message),
-              ...(error.stack === undefined ? {} : { stack: redactString(error.stack) }),
-            },
-            event.at,
-          )
-          span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(headline(error)) })
+          span.recordException(exceptionOf(error), event.at)
+          span.setStatus({ code: SpanStatusCode.ERROR, message: redactAndCut(headline(error), maxAttributeLength) })
         }
       }
     } finally {
@@ -329,12 +322,28 @@ function redactedAttributes(attributes: Attributes): Attributes {
     const value = attributes[name]
     if (typeof value === 'string') attributes[name] = redactAndCut(value, maxAttributeLength)
     else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
-      attributes[name] = (value as ReadonlyArray<string | null | undefined>).map((item) =>
-        typeof item === 'string' ? redactAndCut(item, maxAttributeLength) : item,
-      )
+      attributes[name] = cutList(value as ReadonlyArray<string | null | undefined>)
     }
   }
   return attributes
+}
+
+/**
+ * A list attribute's strings, each redacted and cut as a string attribute is, kept while they hold
+ * {@link maxListLength} characters in all (the last one kept cut to fit, with its ellipsis): ten thousand stop
+ * sequences of a thousand characters would otherwise make a span of megabytes.
+ */
+function cutList(list: ReadonlyArray<string | null | undefined>): Array<string | null | undefined> {
+  const kept: Array<string | null | undefined> = []
+  let length = 0
+  for (const item of list) {
+    if (length >= maxListLength) break
+    const safe =
+      typeof item === 'string' ? redactAndCut(item, Math.min(maxAttributeLength, maxListLength - length)) : item
+    kept.push(safe)
+    length += safe?.length ?? 0
+  }
+  return kept
 }
 
 /**
@@ -343,6 +352,9 @@ function redactedAttributes(attributes: Attributes): Attributes {
  * the batch of other spans it is exported in.
  */
 const maxAttributeLength = 1_000
+
+/** The most characters a list attribute's strings hold in all (see {@link maxAttributeLength}). */
+const maxListLength = 10_000
 
 /**
  * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
@@ -385,11 +397,22 @@ function usageAttributesOf(attributes: Attributes, usage: Readonly<UsageTotals>,
 }
 
 /**
- * `Name in state: first line of the message`, the message redacted whole before its first line is taken (the first
- * line of a secret that spans lines is not recognised alone); redact the rest before it reaches a span.
+ * The exception a failed run's span records: the error's name, message and stack as a log line writes them (see
+ * {@link redact}), secrets replaced and each cut at 1,000 characters, the stack keeping its frames with the message in
+ * it cut alike, so an error quoting megabytes (a response body) makes no span a collector would refuse.
+ */
+function exceptionOf(error: TinyLLMError): { name: string; message: string; stack?: string } {
+  const { name, message, stack } = redact(error) as unknown as { name: string; message: string; stack?: unknown }
+  return typeof stack === 'string' ? { name, message, stack } : { name, message }
+}
+
+/**
+ * `Name in state: first line of the message`, the message redacted before its first line is taken (the first line of a
+ * secret that spans lines is not recognised alone), and only its head that an attribute keeps read; redact the rest
+ * before it reaches a span.
  */
 function headline(error: TinyLLMError): string {
-  const text = redactString(error.message)
+  const text = redactAndCut(error.message, maxAttributeLength)
   const end = text.indexOf('\n')
   const message = end === -1 ? text : text.slice(0, end)
   return `${error.name}${error.state === undefined ? '' : ` in ${error.state}`}: ${message}`

@@ -41,6 +41,36 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-status="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"')
   })
 
+  it('redacts and cuts a status read back from storage as it does a name, in the summary, the row and the details', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
+    const html = renderRunReport({ ...record, status: `failed with ${key}` } as unknown as RunRecord)
+    expect(html).not.toContain(key)
+    expect(html).toContain('<b>failed with [REDACTED]</b>')
+    expect(runData(html)[0]!.status).toBe('failed with [REDACTED]')
+    const huge = renderRunReport({ ...record, status: 's'.repeat(1_000_000) } as unknown as RunRecord)
+    expect(huge.length).toBeLessThan(100_000)
+    expect(runData(huge)[0]!.status).toBe(`${'s'.repeat(1_000)}…`)
+  })
+
+  it('refuses attempts that are not a number, which the row would write as they are', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const attempts = { valueOf: () => 2, toString: () => '<img src=x onerror=alert(1)>' }
+    expect(() => renderRunReport({ ...record, attempts } as unknown as RunRecord)).toThrow(
+      'renderRunReport takes a run record or a list of them (what trace() resolves with), not records with attempts that are not a number',
+    )
+    expect(() => renderRunReport({ ...record, attempts: '2' } as unknown as RunRecord)).toThrow(ConfigurationError)
+  })
+
+  it('refuses a state whose attempt is not a number, which the details and tooltips would show as it is', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
+    const states = record.states.map((entry, index) => (index === 1 ? { ...entry, attempt: key } : entry))
+    expect(() => renderRunReport({ ...record, states } as unknown as RunRecord)).toThrow(
+      'not records.states[1] with an attempt that is not a number',
+    )
+  })
+
   it('marks a status that is not one of its own with a question mark, whatever its name', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     for (const status of ['constructor', 'toString', '__proto__', 'cancelled']) {

@@ -46,7 +46,8 @@ const unknownMark = '?'
  * more than 10 deep) gets a note in place of the graph; its timeline and details are complete.
  *
  * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
- * from storage) lacks what the page reads — its id, function name, status, children, states, annotations or times — or holds a run inside
+ * from storage) lacks what the page reads — its id, function name, status, children, states, annotations, times or a count
+ * of attempts — or holds a run inside
  * itself; the message says which run (`records[0].children[2] with no list of states`). Records whose reading throws
  * (a getter, a `Proxy`) are a ConfigurationError too.
  * @example
@@ -129,7 +130,7 @@ function renderPage(
   const failedRoots = roots.filter((root) => root.status === 'failed').length
   const retried = rows.filter((row) => row.attempts > 1).length
   const summary = [
-    `<span><b>${roots.length === 1 ? escapeHtml(roots[0]!.status) : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
+    `<span><b>${roots.length === 1 ? escapeHtml(nameText(roots[0]!.status)) : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
     `<span><b>${total.toLocaleString('en-US')}</b> runs</span>`,
     `<span><b>${formatDuration(end - origin)}</b> wall time</span>`,
     `<span><b>${retried.toLocaleString('en-US')}</b> retried</span>`,
@@ -230,8 +231,10 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
       const { children, states } = record as RunRecord
       for (let index = 0; index < states.length; index++) {
         const entry = states[index] as unknown
-        if (typeof entry !== 'object' || entry === null || !isTime(entry, 'at'))
+        if (typeof entry !== 'object' || entry === null || !isFiniteNumber(entry, 'at'))
           return `${path}.states[${index}] with no time`
+        if ((entry as { attempt?: unknown }).attempt !== undefined && !isFiniteNumber(entry, 'attempt'))
+          return `${path}.states[${index}] with an attempt that is not a number`
         if (!isErrorLike((entry as { error?: unknown }).error))
           return `${path}.states[${index}] with an error with no message`
       }
@@ -251,16 +254,19 @@ function lackingField(record: unknown): string | undefined {
   if (!Array.isArray(run.children)) return 'no list of children'
   if (!Array.isArray(run.states)) return 'no list of states'
   if (typeof run.annotations !== 'object' || run.annotations === null) return 'no annotations'
-  if (!isTime(run, 'startedAt')) return 'no start time'
-  if (run.endedAt !== undefined && !isTime(run, 'endedAt')) return 'an end time that is not a number'
-  if (run.durationMs !== undefined && !isTime(run, 'durationMs')) return 'a duration that is not a number'
+  if (!isFiniteNumber(run, 'startedAt')) return 'no start time'
+  if (run.endedAt !== undefined && !isFiniteNumber(run, 'endedAt')) return 'an end time that is not a number'
+  if (run.durationMs !== undefined && !isFiniteNumber(run, 'durationMs')) return 'a duration that is not a number'
+  // Written into the row's markup as it is: an object whose text is markup would be markup.
+  if (run.attempts !== undefined && !isFiniteNumber(run, 'attempts')) return 'attempts that are not a number'
   if (!isErrorLike(run.error)) return 'an error with no message'
   return undefined
 }
 
-function isTime(value: object, field: string): boolean {
-  const time = (value as Readonly<Record<string, unknown>>)[field]
-  return typeof time === 'number' && Number.isFinite(time)
+/** Whether a field (a time, a duration, a count of attempts) is a finite number. */
+function isFiniteNumber(value: object, field: string): boolean {
+  const number = (value as Readonly<Record<string, unknown>>)[field]
+  return typeof number === 'number' && Number.isFinite(number)
 }
 
 /** No error, or one whose message is text, as the page's headline reads it. */

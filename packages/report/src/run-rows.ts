@@ -9,7 +9,8 @@ export interface RunRow {
   readonly runId: string
   readonly function: string
   readonly kind: string
-  readonly status: RunRecord['status']
+  /** `complete`, `failed` or `running`; a record read back from storage may hold other text, redacted and cut. */
+  readonly status: string
   readonly depth: number
   /** The shape node this run is folded into. */
   readonly shape: string
@@ -69,7 +70,7 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     runId: nameText(record.runId),
     function: nameText(record.function),
     kind: nameText(record.kind),
-    status: record.status,
+    status: nameText(record.status),
     depth,
     shape,
     startMs: record.startedAt - origin,
