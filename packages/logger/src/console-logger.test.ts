@@ -475,3 +475,12 @@ describe('createConsoleLogger pretty lines', () => {
     expect(c1).toBe(String.raw`INFO  c1 "csi\u009b31m"="value\u009b31m" nested={"\u009b":"\u007f"}`)
   })
 })
+
+describe("the process's own streams", () => {
+  it('are not listened to for error events: a closed stdout or stderr pipe ends the process as without the logger', () => {
+    const before = [process.stdout.listenerCount('error'), process.stderr.listenerCount('error')]
+    createConsoleLogger({ stream: process.stdout })
+    createConsoleLogger()
+    expect([process.stdout.listenerCount('error'), process.stderr.listenerCount('error')]).toEqual(before)
+  })
+})

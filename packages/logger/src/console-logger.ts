@@ -185,7 +185,10 @@ function handleErrorEvents(
   stream: LogStream,
   on: (event: string, listener: (error: unknown) => void) => unknown,
 ): void {
-  if (streamsHeard.has(stream)) return
+  // The process's own stdout and stderr are left as Node leaves them: a closed pipe there ends the process as it would
+  // without tinyllm, not only tinyllm's lines.
+  const process = globalThis.process
+  if (streamsHeard.has(stream) || stream === process?.stdout || stream === process?.stderr) return
   try {
     on.call(stream, 'error', reportFailure)
     streamsHeard.add(stream)
