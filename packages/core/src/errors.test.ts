@@ -498,3 +498,20 @@ describe('TinyLLMError.fromJSON', () => {
     expect(JSON.stringify(chain).length).toBeLessThan(10_000)
   })
 })
+
+describe('an error made with a huge message', () => {
+  it('keeps 10,000 characters of it, secrets replaced first, so a record holding it stays small', async () => {
+    const huge = new TinyLLMError({
+      message: `${'x'.repeat(9_990)} sk-proj-Abc123Def456Ghi789Jkl012Mno345 ${'y'.repeat(5e6)}`,
+    })
+    expect(huge.message.length).toBeLessThanOrEqual(10_001)
+    expect(huge.message).not.toContain('Abc123Def456')
+    const record = await defineFunction({
+      name: 'call',
+      run: () => {
+        throw new TinyLLMError({ message: 'x'.repeat(5e6) })
+      },
+    }).trace(undefined)
+    expect(JSON.stringify(record).length).toBeLessThan(100_000)
+  })
+})

@@ -1,5 +1,8 @@
 import { redact, redactAndCut, redactString } from '@tinyllm/logger'
 
+/** The longest message an error keeps: one made of a 5 MB text would make every record and log line holding it 5 MB. */
+const maxMessageLength = 10_000
+
 /** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
 const errorClasses = new Map<string, { readonly prototype: TinyLLMError }>()
 /** The names of core's own error classes, once they are all branded: no other class may take one. */
@@ -36,11 +39,15 @@ export class TinyLLMError extends Error {
 
   constructor(options: TinyLLMErrorOptions) {
     // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
-    // trees and terminals: secrets are replaced as in a log line. An error made without options (from plain
+    // trees and terminals: secrets are replaced as in a log line, and a message is cut at 10,000 characters. An error made without options (from plain
     // JavaScript) is an error all the same, with an empty message.
     const message = options?.message
     super(
-      typeof message === 'string' ? redactString(message) : message === undefined ? '' : safeStringify(message, 1_000),
+      typeof message === 'string'
+        ? redactAndCut(message, maxMessageLength)
+        : message === undefined
+          ? ''
+          : safeStringify(message, 1_000),
       options?.cause === undefined ? undefined : { cause: options.cause },
     )
     this.functionName = options?.functionName
@@ -123,7 +130,7 @@ function rehydrate(json: unknown): TinyLLMError {
   // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
   // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
   define('name', typeof data.name === 'string' ? redactAndCut(data.name, 200) : name, true)
-  define('message', typeof data.message === 'string' ? redactString(data.message) : '', false)
+  define('message', typeof data.message === 'string' ? redactAndCut(data.message, maxMessageLength) : '', false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
   return error
