@@ -1188,6 +1188,33 @@ describe('Agent: configuration', () => {
     ).toBe(false)
   })
 
+  it('says what it got when the model or a tool is not one, as every option check does', () => {
+    const refusal = (options: unknown) => {
+      try {
+        new Agent(options as never)
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    for (const [model, got] of [
+      [undefined, 'undefined'],
+      [5, '5'],
+      [{ name: 'model' }, 'an object'],
+    ] as const) {
+      const error = refusal({ name: 'a', model })
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).message).toBe(
+        `a: model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result', got ${got}`,
+      )
+    }
+    const error = refusal({ name: 'a', model: llm, tools: [lookup, null] })
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ConfigurationError).message).toBe(
+      'a: tools[1] must be a tool: a Function with an input schema and a description (defineTool, asTool), got null',
+    )
+  })
+
   it('asTool refuses an option it does not know: a misspelt needsApproval does not run the tool unasked', () => {
     const pay = defineFunction({ name: 'pay', input: z.object({ amount: z.number() }), run: ({ amount }) => amount })
     const misspelt = () => asTool(pay, { description: 'Pays', neddsApproval: true } as never)
