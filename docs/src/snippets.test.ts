@@ -61,3 +61,43 @@ describe('console.log promises', () => {
     expect(firstBrokenPromise('first\nsecond\nend\n', promises)).toEqual({ line: 4, text: 'second … end' })
   })
 })
+
+describe('printed blocks', () => {
+  const code = [
+    'console.log(formatRunTree(record))', // 2
+    '// ✔ Pipeline (chain) …', // 3
+    '// └─ ✔ Report (function) …', // 4
+    '', // 5
+    '// a note, not output', // 6
+    'for (const span of spans) {', // 7
+    '  console.log(', // 8
+    '    span.name,', // 9
+    '  )', // 10
+    '}', // 11
+    '// Prompt', // 12
+    'console.log(done) // true', // 13
+    '// a note on the line above, which promised its own text', // 14
+    'const total = sum(values)', // 15
+    '// a note under a line that prints nothing', // 16
+  ].join('\n')
+  const [snippet] = extractSnippets(`\`\`\`ts\n${code}\n\`\`\`\n`, 'README.md')
+
+  it('are the `// ` lines right below a console.log, on one line or several, or a loop around one', () => {
+    expect(promisedOutput(snippet!)).toEqual([
+      { line: 3, text: '✔ Pipeline (chain) …' },
+      { line: 4, text: '└─ ✔ Report (function) …' },
+      { line: 12, text: 'Prompt' },
+      { line: 13, text: 'true' },
+    ])
+  })
+
+  it('are kept only when the output holds every line of them, in order', () => {
+    const promises = promisedOutput(snippet!)
+    const printed = '✔ Pipeline (chain) 3.1 ms\n└─ ✔ Report (function) 0.1 ms\nPrompt\ntrue\n'
+    expect(firstBrokenPromise(printed, promises)).toBeUndefined()
+    expect(firstBrokenPromise(printed.replace('Report', 'Summary'), promises)).toEqual({
+      line: 4,
+      text: '└─ ✔ Report (function) …',
+    })
+  })
+})

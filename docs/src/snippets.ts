@@ -73,15 +73,57 @@ function runnerOf(lines: readonly string[], fenceIndex: number, readme: string):
 }
 
 const promise = /^\s*console\.log\(.*\) \/\/ (.+)$/
+const comment = /^\s*\/\/ ?(.*)$/
 
-/** The `console.log(…) // text` lines of a snippet: each promises that `text` is printed. */
+/**
+ * What a snippet promises to print, in order: the text after each `console.log(…) // text` line, and each line of a
+ * block of `// ` comments right below a statement that prints without such a text of its own — a `console.log(…)` on
+ * one line or on several, or a loop around one — as a run tree, a Mermaid chart or a list of spans is shown:
+ *
+ * ```ts
+ * console.log(formatRunTree(record))
+ * // ✔ Pipeline (chain) … tokens=23
+ * // └─ ✔ Report (function) …
+ * ```
+ */
 export function promisedOutput(snippet: Snippet): PromisedOutput[] {
   const promises: PromisedOutput[] = []
-  snippet.code.split('\n').forEach((line, offset) => {
+  const lines = snippet.code.split('\n')
+  lines.forEach((line, offset) => {
     const text = promise.exec(line)?.[1]
     if (text !== undefined) promises.push({ line: snippet.line + offset, text: text.trim() })
+    else if (printsWithoutText(lines, offset)) {
+      for (let below = offset + 1; below < lines.length; below++) {
+        const shown = comment.exec(lines[below] as string)?.[1]
+        if (shown === undefined) break
+        promises.push({ line: snippet.line + below, text: shown.trim() })
+      }
+    }
   })
   return promises
+}
+
+/** Whether the statement that ends on line `end` calls `console.log` and has no `// text` promise of its own. */
+function printsWithoutText(lines: readonly string[], end: number): boolean {
+  const last = lines[end] as string
+  if (comment.test(last) || promise.test(last)) return false
+  let start = end
+  let open = bracketBalance(last)
+  while (open < 0 && start > 0) {
+    start -= 1
+    open += bracketBalance(lines[start] as string)
+  }
+  return lines.slice(start, end + 1).some((line) => line.includes('console.log('))
+}
+
+/** Opening minus closing brackets of a line of code, strings and comments included: a rough count is enough here. */
+function bracketBalance(line: string): number {
+  let balance = 0
+  for (const character of line) {
+    if (character === '(' || character === '{' || character === '[') balance += 1
+    else if (character === ')' || character === '}' || character === ']') balance -= 1
+  }
+  return balance
 }
 
 /**

@@ -399,6 +399,53 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
 })
 
 describe('Agent: stop conditions', () => {
+  it('holds the defaults its README gives: 10 model turns, 3 identical calls, 4 tool calls at once, 60 s per tool', async () => {
+    const turns = Array.from({ length: 11 }, (_, turn) => ({
+      toolCalls: [call('lookup_applicant', { applicantId: `A-${turn}` }, `c${turn}`)],
+    }))
+    const { model: looping, llm: loopingModel } = scripted(...turns, 'unused')
+    const stepError = await agentWith(loopingModel)
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(StepLimitError.isInstance(stepError)).toBe(true)
+    expect((stepError as Error).message).toContain('step limit of 10 model turns')
+    expect(looping.calls).toHaveLength(10)
+
+    const same = { toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }
+    const { model: repeating, llm: repeatingModel } = scripted(same, same, same, same, same, 'unused')
+    const repeatError = await agentWith(repeatingModel)
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(StepLimitError.isInstance(repeatError)).toBe(true)
+    expect(repeating.calls).toHaveLength(5)
+    expect(JSON.parse(toolMessages(repeating, 4).at(-1)?.content ?? '{}').error).toContain('already ran 3 times')
+
+    let running = 0
+    let most = 0
+    const waiting: Array<() => void> = []
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Takes its time',
+      input: z.object({ n: z.number() }),
+      run: async ({ n }) => {
+        running += 1
+        most = Math.max(most, running)
+        // Held until four calls are running, or until the last one has started: the bound decides `most`.
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve)
+          if (running === 4 || n === 6) for (const next of waiting.splice(0)) next()
+        })
+        running -= 1
+        return n
+      },
+    })
+    const fan = scripted({ toolCalls: [1, 2, 3, 4, 5, 6].map((n) => call('slow', { n }, `s${n}`)) }, 'done')
+    const agent = new Agent({ name: 'fan', model: fan.llm, tools: [slow] })
+    expect(await agent.invoke('go')).toMatchObject({ status: 'complete' })
+    expect(most).toBe(4)
+    expect(agent.toolTimeoutMs).toBe(60_000)
+  })
+
   it('a step limit: a StepLimitError once the model has taken maxSteps turns and still calls tools', async () => {
     const { llm } = scripted(
       { toolCalls: [call('lookup_applicant', { applicantId: 'A-1' }, 'a')] },
@@ -1202,6 +1249,33 @@ describe('Agent: configuration', () => {
         run: () => null,
       }).strict,
     ).toBe(false)
+  })
+
+  it('says what it got when the model or a tool is not one, as every option check does', () => {
+    const refusal = (options: unknown) => {
+      try {
+        new Agent(options as never)
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    for (const [model, got] of [
+      [undefined, 'undefined'],
+      [5, '5'],
+      [{ name: 'model' }, 'an object'],
+    ] as const) {
+      const error = refusal({ name: 'a', model })
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).message).toBe(
+        `a: model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result', got ${got}`,
+      )
+    }
+    const error = refusal({ name: 'a', model: llm, tools: [lookup, null] })
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ConfigurationError).message).toBe(
+      'a: tools[1] must be a tool: a Function with an input schema and a description (defineTool, asTool), got null',
+    )
   })
 
   it('asTool refuses an option it does not know: a misspelt needsApproval does not run the tool unasked', () => {

@@ -194,11 +194,7 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
       checkKnownOptions(options, agentOptionKeys, name)
       const model = options.model as Partial<LLMCall<'result', never>> | undefined
       if (typeof model?.invoke !== 'function' || model.outputMode === undefined) {
-        throw new ConfigurationError({
-          option: 'model',
-          message: "model must be an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'",
-          functionName: name,
-        })
+        throw optionError('model', "an LLMCall (OpenAIChat, AnthropicChat, …) with output: 'result'", model, name)
       }
       if (model.outputMode !== 'result' || model.structuredOutput !== undefined) {
         throw new ConfigurationError({
@@ -406,11 +402,12 @@ export function resumeInput(
 function toolDefinition(tool: AnyAgentTool, option: string, agentName: string): ToolDefinition {
   const candidate = tool as Partial<AgentTool<unknown, unknown>> | null
   if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
-    throw new ConfigurationError({
+    throw optionError(
       option,
-      message: `${option} must be a tool: a Function with an input schema and a description (defineTool, asTool)`,
-      functionName: agentName,
-    })
+      'a tool: a Function with an input schema and a description (defineTool, asTool)',
+      tool,
+      agentName,
+    )
   }
   if (tool instanceof Tool) {
     return { name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict }

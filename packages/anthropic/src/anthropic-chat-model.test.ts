@@ -153,6 +153,7 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
       model: modelId,
       max_tokens: defaultAnthropicMaxTokens,
     })
+    expect(defaultAnthropicMaxTokens).toBe(4096) // as the README says
     expect(running.requests[0]?.headers['anthropic-version']).toBe('2026-10-21')
     await modelFor(running, { model: 'claude-opus-4-7', maxTokens: 64 })
       .doGenerate(hello)

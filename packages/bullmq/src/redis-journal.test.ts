@@ -233,6 +233,20 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('keeps an entry for 7 days by default, under <prefix>:journal:<key>, as its README says', async () => {
+    await journal.write('kept/0', { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 })
+    const client = new Redis(redis.url)
+    try {
+      const left = await client.pttl('journal-test:journal:kept/0')
+      const week = 7 * 24 * 60 * 60 * 1000
+      // A generous margin below: the write and the read may be far apart on a loaded machine.
+      expect(left).toBeGreaterThan(week - 10 * 60 * 1000)
+      expect(left).toBeLessThanOrEqual(week)
+    } finally {
+      client.disconnect()
+    }
+  })
+
   it('expires entries after its ttl', async () => {
     const short = new RedisJournal({ connection: redis.url, prefix: 'journal-test', ttlMs: 50 })
     try {

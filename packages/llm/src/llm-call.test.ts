@@ -737,6 +737,23 @@ describe('LLMCall options', () => {
     expect(build).toThrow(ConfigurationError)
     expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
   })
+
+  it('says what structuredOutput.name it got when it refuses one, as every option check does', () => {
+    for (const [name, got] of [
+      ['a verdict', '"a verdict"'],
+      [7, '7'],
+      [undefined, 'undefined'],
+    ] as const) {
+      const build = () =>
+        new LLMCall({
+          name: 'verdict',
+          model: new ScriptedChatModel(),
+          structuredOutput: { name: name as never, schema: z.object({ verdict: z.string() }) },
+        })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(`verdict: structuredOutput.name must be 1–64 letters, digits, _ or -, got ${got}`)
+    }
+  })
 })
 
 describe('LLMCall usage, cost and budget', () => {

@@ -505,11 +505,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         }
         checkKnownOptions(structured, structuredOutputKeys, name)
         if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
-          throw new ConfigurationError({
-            option: 'structuredOutput.name',
-            message: `structuredOutput.name must be ${providerNameRule}`,
-            functionName: name,
-          })
+          throw optionError('structuredOutput.name', providerNameRule, structured.name, name)
         }
         const schema = toJsonSchema(structured.schema, {
           ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),

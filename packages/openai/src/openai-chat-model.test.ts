@@ -615,6 +615,20 @@ describe('OpenAIChatModel errors', () => {
     await server.whenIdle()
   })
 
+  it('refuses a response over 8 MiB when no maxResponseBytes is given, and reads one just under it', async () => {
+    const mebibyte = 1024 * 1024
+    const { server, model } = await start({
+      faults: [
+        { kind: 'oversized', bytes: 8 * mebibyte + 1 },
+        { kind: 'oversized', bytes: 8 * mebibyte - 1024 },
+      ],
+    })
+    expect(await rejection(model.doGenerate(ask('a')))).toMatchObject({ providerErrorType: 'response_too_large' })
+    // Read whole: not a completion, so malformed, but not too large.
+    expect(await rejection(model.doGenerate(ask('b')))).toMatchObject({ providerErrorType: 'malformed_response' })
+    await server.whenIdle()
+  })
+
   it('maps an error event inside a stream to a ProviderCallError', async () => {
     const { server, model } = await start()
     server.setHandler('POST /v1/chat/completions', () => ({

@@ -313,6 +313,16 @@ describe('renderRunReport', () => {
     expect(html).toContain('data-runs="30"')
   })
 
+  it('cuts a value at 2,000 characters and lists 20,000 runs by default, as its README says', async () => {
+    const record = await defineFunction({ name: 'Long', run: () => 'x'.repeat(5_000) }).trace(undefined)
+    const output = String(runData(renderRunReport(record))[0]!.output)
+    expect(output).toMatch(/^x{2000}… \(3000 more characters\)$/)
+    const batch = Array.from({ length: 20_003 }, (_, index) => ({ ...record, runId: `run-${index}`, output: 'ok' }))
+    const html = renderRunReport(batch)
+    expect(runData(html)).toHaveLength(20_000)
+    expect(html).toContain('3 more runs are not listed')
+  }, 120_000)
+
   it('renders a batch of 300,000 records, listing maxRows of them and counting them all', async () => {
     const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)
     const batch = Array.from({ length: 300_000 }, (_, index) => ({ ...record, runId: `run-${index}` }))
