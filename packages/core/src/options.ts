@@ -83,11 +83,18 @@ export function checkOneOf<const Allowed extends string>(
 }
 
 /** A {@link ConfigurationError} saying `<owner>: <option> must be <expected>, got <value>`. */
-export function optionError(option: string, expected: string, value: unknown, owner?: string): ConfigurationError {
+export function optionError(
+  option: string,
+  expected: string,
+  value: unknown,
+  owner?: string,
+  cause?: unknown,
+): ConfigurationError {
   return new ConfigurationError({
     option,
     message: `${option} must be ${expected}, got ${showValue(value)}`,
     functionName: owner,
+    cause,
   })
 }
 

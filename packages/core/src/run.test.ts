@@ -376,7 +376,11 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     ['timeoutMs: -1', { timeoutMs: -1 }, /f: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got -1/],
     ['timeoutMs: NaN', { timeoutMs: Number.NaN }, /timeoutMs must be/],
     ['timeoutMs: 3e10', { timeoutMs: 3e10 }, /≤ 2147483647/],
-    ['logger: {}', { logger: {} }, /f: logger must be/],
+    [
+      'logger: {}',
+      { logger: {} },
+      /^f: logger must be a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods, got an object$/,
+    ],
     [
       'budget NaN',
       { budget: { maxTokens: Number.NaN } },

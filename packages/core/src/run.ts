@@ -1335,13 +1335,13 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     try {
       logger = toLogger(options.logger)
     } catch (cause) {
-      throw new ConfigurationError({
-        option: 'logger',
-        message:
-          'logger must be a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods',
+      throw optionError(
+        'logger',
+        'a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods',
+        options.logger,
         functionName,
         cause,
-      })
+      )
     }
   }
   const onEvent = options?.onEvent
