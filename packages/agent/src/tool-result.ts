@@ -1,6 +1,9 @@
 import { AbortError, TimeoutError, type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
 import { ToolCallError } from '@tinyllm/llm'
 
+/** The most issues of a tool's validation error the model is told: enough to fix its arguments by. */
+const maxIssuesTold = 20
+
 /** What the model is told a tool returned: a string as it is, anything else as JSON. */
 export function toolResultContent(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value ?? null) as string)
@@ -21,11 +24,12 @@ export function describeToolFailure(error: TinyLLMError): string {
     if (error.reason === 'unknown-tool') return error.message
   }
   if (ValidationError.isInstance(error)) {
-    // The issues as the error's JSON gives them: registered secrets redacted, as they are in its message, and past
-    // 10,000 of them a count of the rest (`issuesLeftOut`).
+    // The issues as the error's JSON gives them (registered secrets redacted, as they are in its message), the first
+    // 20 of them and a count of the rest: the text goes back to the model, and is sent again at every later turn.
     const json = error.toJSON() as { issues: ReadonlyArray<ValidationIssue>; issuesLeftOut?: number }
-    const listed = json.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)
-    if (json.issuesLeftOut !== undefined) listed.push(`… and ${json.issuesLeftOut} more`)
+    const listed = json.issues.slice(0, maxIssuesTold).map((issue) => `${formatPath(issue.path)}: ${issue.message}`)
+    const leftOut = json.issues.length - listed.length + (json.issuesLeftOut ?? 0)
+    if (leftOut > 0) listed.push(`… and ${leftOut} more`)
     const issues = listed.join('; ')
     if (error.state === 'input_validation') return `invalid arguments: ${issues}`
     if (error.state === 'processing_output')
