@@ -10,7 +10,7 @@ import {
   toAssistantMessage,
 } from '@tinyllm/llm'
 import { openAIProfile } from './openai-profile.js'
-import { isRecord, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
+import { isRecord, isToolArgumentsText, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {
   /** Undefined until a delta carries one: a JSON response's tool call needs an id and a name (an empty one will do). */
@@ -141,9 +141,11 @@ export class ChatStreamAssembler {
       throw this.malformed(`a tool call index of ${toolCallIndex}`)
     }
     const fn = isRecord(rawCall.function) ? rawCall.function : {}
+    // Arguments arrive as pieces of JSON text: anything else would be lost from the assembled call.
+    if (!isToolArgumentsText(fn.arguments)) throw this.malformed('a tool call delta whose arguments are not text')
     const id = typeof rawCall.id === 'string' && rawCall.id !== '' ? rawCall.id : undefined
     const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : undefined
-    const argumentsDelta = typeof fn.arguments === 'string' ? fn.arguments : ''
+    const argumentsDelta = fn.arguments ?? ''
     let call = choice.toolCalls[toolCallIndex]
     if (call === undefined) {
       call = { id: undefined, name: undefined, arguments: '' }

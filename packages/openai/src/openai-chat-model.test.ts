@@ -686,6 +686,62 @@ describe('OpenAIChatModel errors', () => {
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
+  it('fails tool call arguments that are not JSON text (an object, a number) with a retryable malformed_response, streamed or not, rather than dropping them', async () => {
+    const { server, model } = await start()
+    const tools = [weatherTool]
+    for (const args of [{ city: 'Paris' }, 5]) {
+      const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } }
+      server.setHandler('POST /v1/chat/completions', () => ({
+        json: {
+          id: 'x',
+          object: 'chat.completion',
+          model: 'gpt-4o-mini',
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: null, tool_calls: [call] },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        },
+      }))
+      const generated = await rejection(model.doGenerate(ask('a', { tools })))
+      expect(generated).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((generated as Error).message).toContain('choice 0 has malformed tool_calls')
+      server.setHandler('POST /v1/chat/completions', () => ({
+        sse: [
+          {
+            id: 'x',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: 'tool_calls' }],
+          },
+          '[DONE]',
+        ],
+      }))
+      const streamed = await rejection(collect(model.doStream(ask('b', { tools }))))
+      expect(streamed).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((streamed as Error).message).toContain('a tool call delta whose arguments are not text')
+    }
+    // Arguments left out are none: a tool without parameters.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      json: {
+        id: 'x',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', function: { name: 'now' } }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
+    }))
+    const result = await model.doGenerate(ask('c'))
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: 'now', arguments: '' }])
+  })
+
   it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {
     const { server, model } = await start({
       replies: ['one two three four five'],
