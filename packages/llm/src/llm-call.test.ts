@@ -1313,6 +1313,17 @@ describe('LLMCall structured output', () => {
     expect((error as Error).message).toMatch(/raise maxTokens/)
   })
 
+  it('says the model refused, or its answer was filtered, when an answer that is not JSON stopped with content_filter', async () => {
+    const model = new ScriptedChatModel({ responses: [{ content: '', finishReason: 'content_filter' }] })
+    const error = await new LLMCall({ name: 'verdict', model, structuredOutput })
+      .invoke(ask('x'))
+      .catch((caught) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(
+      /the answer is empty; the model refused or its answer was filtered \(finish reason content_filter\)/,
+    )
+  })
+
   it('accepts JSON wrapped in a code fence, and parses every choice with texts / result', async () => {
     const fenced = '```json\n{"verdict":"bad","confidence":0.1}\n```'
     const model = new ScriptedChatModel({

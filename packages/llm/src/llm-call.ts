@@ -873,7 +873,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       if (text === '') throw new SyntaxError('the answer is empty')
       value = JSON.parse(text)
     } catch (cause) {
-      const truncated = choice?.finishReason === 'length' ? '; it was cut off at maxTokens, raise maxTokens' : ''
+      const truncated = stopHint(choice?.finishReason)
       throw new ValidationError({
         functionName: this.name,
         state: 'running',
@@ -903,6 +903,15 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       return located(error)
     }
   }
+}
+
+/** What the error of a structured answer that is not JSON says about why the model stopped, if anything. */
+function stopHint(finishReason: unknown): string {
+  if (finishReason === 'length') return '; it was cut off at maxTokens, raise maxTokens'
+  if (finishReason === 'content_filter') {
+    return '; the model refused or its answer was filtered (finish reason content_filter)'
+  }
+  return ''
 }
 
 /** Every option of {@link LLMCall}, for the classes that check options for unknown keys (a provider's `*Chat`). */

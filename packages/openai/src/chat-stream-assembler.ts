@@ -10,7 +10,7 @@ import {
   toAssistantMessage,
 } from '@tinyllm/llm'
 import { openAIProfile } from './openai-profile.js'
-import { isRecord, isToolArgumentsText, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
+import { isRecord, isToolArgumentsText, nonEmpty, refusedOr, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {
   /** Undefined until a delta carries one: a JSON response's tool call needs an id and a name (an empty one will do). */
@@ -23,8 +23,12 @@ interface ChoiceState {
   readonly index: number
   content: string
   hasContent: boolean
+  /** The model's refusal, from its `refusal` deltas (`null` until one carries text). */
+  refusal: string | null
   readonly toolCalls: ToolCallState[]
   finishReason: FinishReason | undefined
+  /** The finish reason as the server sent it, for `raw`. */
+  serverFinishReason: string | null
 }
 
 /**
@@ -74,11 +78,17 @@ export class ChatStreamAssembler {
             parts.push({ type: 'text-delta', choiceIndex: choice.index, text })
           }
         }
+        if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+          choice.refusal = (choice.refusal ?? '') + delta.refusal
+        }
         if (Array.isArray(delta.tool_calls)) {
           for (const rawCall of delta.tool_calls) this.addToolCallDelta(choice, rawCall, parts)
         }
       }
-      if (typeof rawChoice.finish_reason === 'string') choice.finishReason = toFinishReason(rawChoice.finish_reason)
+      if (typeof rawChoice.finish_reason === 'string') {
+        choice.finishReason = toFinishReason(rawChoice.finish_reason)
+        choice.serverFinishReason = rawChoice.finish_reason
+      }
     }
     return parts
   }
@@ -108,7 +118,7 @@ export class ChatStreamAssembler {
       choices.push({
         index: state.index,
         message: toAssistantMessage(state.hasContent ? state.content : null, toolCalls),
-        finishReason: state.finishReason,
+        finishReason: refusedOr(state.refusal, state.finishReason),
       })
     }
     const responseId = nonEmpty(this.id)
@@ -128,7 +138,15 @@ export class ChatStreamAssembler {
     if (!Number.isInteger(index) || index < 0 || index > 1024) throw this.malformed(`a choice index of ${index}`)
     let state = this.choices[index]
     if (state === undefined) {
-      state = { index, content: '', hasContent: false, toolCalls: [], finishReason: undefined }
+      state = {
+        index,
+        content: '',
+        hasContent: false,
+        refusal: null,
+        toolCalls: [],
+        finishReason: undefined,
+        serverFinishReason: null,
+      }
       this.choices[index] = state
     }
     return state
@@ -166,6 +184,7 @@ export class ChatStreamAssembler {
 
   /** The stream as one `chat.completion` object, for `ChatResult.raw`. */
   private rawCompletion(choices: ReadonlyArray<ChatChoice>): Record<string, unknown> {
+    const states = this.choices
     return {
       id: this.id,
       object: 'chat.completion',
@@ -177,6 +196,7 @@ export class ChatStreamAssembler {
         message: {
           role: 'assistant',
           content: choice.message.content,
+          refusal: states[choice.index]?.refusal ?? null,
           ...(choice.message.toolCalls === undefined
             ? {}
             : {
@@ -187,7 +207,7 @@ export class ChatStreamAssembler {
                 })),
               }),
         },
-        finish_reason: choice.finishReason,
+        finish_reason: states[choice.index]?.serverFinishReason ?? null,
       })),
       usage: this.usage ?? null,
     }

@@ -686,6 +686,44 @@ describe('OpenAIChatModel errors', () => {
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
+  it('reports a refusal as the content_filter finish reason, streamed or not, with the refusal kept in raw', async () => {
+    const { server, model } = await start()
+    const refusal = "I'm sorry, I can't help with that."
+    server.setHandler('POST /v1/chat/completions', () => ({
+      json: {
+        id: 'x',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: null, refusal }, finish_reason: 'stop' }],
+      },
+    }))
+    const generated = await model.doGenerate(ask('a'))
+    expect(generated.choices[0]).toMatchObject({ finishReason: 'content_filter', message: { content: '' } })
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        chunk({ role: 'assistant', content: null, refusal: '' }, null),
+        chunk({ refusal: "I'm sorry, " }, null),
+        chunk({ refusal: "I can't help with that." }, null),
+        chunk({}, 'stop'),
+        '[DONE]',
+      ],
+    }))
+    const { result } = await collect(model.doStream(ask('b')))
+    expect(result.choices[0]).toMatchObject({ finishReason: 'content_filter', message: { content: '' } })
+    expect(result.raw).toMatchObject({ choices: [{ message: { refusal }, finish_reason: 'stop' }] })
+    // No refusal (null, as OpenAI sends it beside an answer) leaves the finish reason as the server gave it.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk({ role: 'assistant', content: 'Hi', refusal: null }, null), chunk({}, 'stop'), '[DONE]'],
+    }))
+    expect((await collect(model.doStream(ask('c')))).result.choices[0]?.finishReason).toBe('stop')
+  })
+
   it('fails tool call arguments that are not JSON text (an object, a number) with a retryable malformed_response, streamed or not, rather than dropping them', async () => {
     const { server, model } = await start()
     const tools = [weatherTool]

@@ -70,7 +70,7 @@ export function toChatResult(body: unknown): ChatResult {
     choices.push({
       index,
       message: toAssistantMessage(content, toolCalls),
-      finishReason: toFinishReason(rawChoice.finish_reason),
+      finishReason: refusedOr(rawChoice.message.refusal, toFinishReason(rawChoice.finish_reason)),
     })
   }
   choices.sort((left, right) => left.index - right.index)
@@ -84,6 +84,16 @@ export function toChatResult(body: unknown): ChatResult {
     ...(responseId === undefined ? {} : { responseId }),
   }
   return requestId === undefined ? result : { ...result, requestId }
+}
+
+/**
+ * A choice's finish reason given its `refusal`: a model that refused (structured outputs' refusal, which comes with
+ * `finish_reason: 'stop'` and no content) stopped for the reason Anthropic's `refusal` stop reason maps to,
+ * `content_filter`, so that a refusal never reads as an empty answer that ended normally. The refusal's text stays in
+ * `raw`.
+ */
+export function refusedOr(refusal: unknown, finishReason: FinishReason): FinishReason {
+  return typeof refusal === 'string' && refusal !== '' ? 'content_filter' : finishReason
 }
 
 /**
