@@ -737,6 +737,18 @@ describe('LLMCall options', () => {
     expect(build).toThrow(ConfigurationError)
     expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
   })
+
+  it('refuses settings.responseFormat beside structuredOutput, which would silently replace it', () => {
+    const build = () =>
+      new LLMCall({
+        name: 'verdict',
+        model: new ScriptedChatModel(),
+        structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+        settings: { responseFormat: { type: 'json_object' } },
+      })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/settings\.responseFormat .*structuredOutput/)
+  })
 })
 
 describe('LLMCall usage, cost and budget', () => {

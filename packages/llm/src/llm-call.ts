@@ -531,7 +531,17 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const settings: Record<string, unknown> = { ...options.settings }
       checkKnownOptions(settings, settingKeySet, name)
       for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
-      if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
+      if (this.responseFormat !== undefined) {
+        // Two response formats for one call: the one given in settings would be replaced without a word.
+        if (settings.responseFormat !== undefined) {
+          throw new ConfigurationError({
+            option: 'settings.responseFormat',
+            message: `settings.responseFormat cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them`,
+            functionName: name,
+          })
+        }
+        settings.responseFormat = this.responseFormat
+      }
       this.settings = Object.freeze(settings) as ChatSettings
       this.model.checkSettings?.(this.settings, name)
     } catch (error) {
