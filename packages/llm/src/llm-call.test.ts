@@ -738,6 +738,24 @@ describe('LLMCall options', () => {
     expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
   })
 
+  it('refuses a responseFormat in the input of a call with structuredOutput, unsent and unretried, rather than replacing it', async () => {
+    const model = new ScriptedChatModel({ responses: ['{"verdict":"good"}'], whenExhausted: 'repeat-last' })
+    const verdict = new LLMCall({
+      name: 'verdict',
+      model,
+      structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+    })
+    const error = await verdict
+      .invoke({ ...ask('x'), responseFormat: { type: 'text' } })
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ option: 'responseFormat', retryable: false })
+    expect((error as Error).message).toMatch(/responseFormat .*structuredOutput/)
+    expect(model.calls).toHaveLength(0)
+    // The request a call sent, given back whole, carries the call's own format: that one is taken.
+    expect(await verdict.invoke(verdict.buildRequest(ask('y')))).toEqual({ verdict: 'good' })
+  })
+
   it('refuses settings.responseFormat beside structuredOutput, which would silently replace it', () => {
     const build = () =>
       new LLMCall({

@@ -536,7 +536,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         if (settings.responseFormat !== undefined) {
           throw new ConfigurationError({
             option: 'settings.responseFormat',
-            message: `settings.responseFormat cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them`,
+            message:
+              'settings.responseFormat cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them',
             functionName: name,
           })
         }
@@ -568,14 +569,25 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     return deltasOf(output, this.outputMode)
   }
 
-  /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */
+  /**
+   * The request one attempt sends: defaults, then the input's settings, then the input's messages. With structured
+   * output, a `responseFormat` in the input other than the call's own is a {@link ConfigurationError}.
+   */
   buildRequest(input: LLMCallInput): ChatRequest {
     const request: Record<string, unknown> = { ...this.settings }
     for (const key of chatSettingKeys) {
       const value = input[key]
       if (value !== undefined) request[key] = value
     }
-    if (this.responseFormat !== undefined) request.responseFormat = this.responseFormat
+    // With structured output its own format is sent: another given for this call would be dropped without a word.
+    if (this.responseFormat !== undefined && request.responseFormat !== this.responseFormat) {
+      throw new ConfigurationError({
+        option: 'responseFormat',
+        message:
+          'a responseFormat cannot be given to a call with structuredOutput, which sends its own (a json_schema format from its schema); leave it out of the input',
+        functionName: this.name,
+      })
+    }
     request.messages = input.messages
     return request as unknown as ChatRequest
   }
