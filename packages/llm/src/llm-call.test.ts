@@ -1226,6 +1226,35 @@ describe('LLMCall with a rate limiter', () => {
     expect(limiter.status().tokens).toBeLessThan(100_000)
   })
 
+  it('counts a total reported below its parts as their sum, in the limiter, the budget and the record', async () => {
+    // A model that reports input and output but a total of 0 (an adapter that leaves it out), or one below their sum.
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'partial-usage',
+      modelId: 'gpt-4o',
+      doGenerate: async () => ({
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' }],
+        usage: { inputTokens: 400, outputTokens: 400, totalTokens: 0 },
+        model: 'gpt-4o',
+      }),
+      doStream: async function* () {},
+    }
+    const limiter = new RateLimiter({ tokensPerMinute: 100_000 })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, settings: { maxTokens: 5 } })
+    const record = await chat.trace(ask('x'))
+    expect(record.usage).toMatchObject({ inputTokens: 400, outputTokens: 400, totalTokens: 800 })
+    expect(limiter.status().tokens).toBe(800)
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => {
+        await context.invoke(chat, ask('a'))
+        return context.invoke(chat, ask('b'))
+      },
+    })
+    const error = await pipeline.invoke({}, { budget: { maxTokens: 805 } }).catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error), String(error)).toBe(true)
+  })
+
   it('acquires before each attempt and settles with the real token usage', async () => {
     const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
     const model = new ScriptedChatModel({ responses: [{ content: 'x', usage: { inputTokens: 30, outputTokens: 12 } }] })

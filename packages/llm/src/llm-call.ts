@@ -827,11 +827,16 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   /**
    * The result, once its usage figures, if any, are known to be token counts: believed, 1e308 tokens would block a
    * shared rate limiter for its whole window and make every total Infinity. Otherwise a (retryable) malformed-response
-   * error.
+   * error. A total below its parts (0 from a model that leaves it out) is taken as their sum: the limiter and the budget
+   * count totals, and would otherwise pass tokens that were used.
    */
   private readonly credible = (result: ChatResult): ChatResult => {
-    const problem = result.usage === undefined ? undefined : usageProblem(result.usage)
-    if (problem === undefined) return result
+    const usage = result.usage
+    const problem = usage === undefined ? undefined : usageProblem(usage)
+    if (problem === undefined) {
+      if (usage === undefined || usage.totalTokens >= usage.inputTokens + usage.outputTokens) return result
+      return { ...result, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } }
+    }
     throw new ProviderCallError({
       provider: this.model.provider,
       message: `${this.name}: malformed response: its usage figures are not token counts (${problem})`,
