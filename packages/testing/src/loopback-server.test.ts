@@ -369,7 +369,7 @@ describe('startLoopbackServer', () => {
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
     })
-    for (const [answer, message] of answers) {
+    for (const [, message] of answers) {
       const response = await fetch(`${running.url}/answer`)
       expect(response.status, message).toBe(500)
       expect(await response.json()).toMatchObject({ error: { message: `Loopback handler failed: ${message}` } })
