@@ -182,6 +182,35 @@ describe('LLMCall basics', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it("names the right message field when a message spells one another library's way, instead of dropping it", async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        // OpenAI's wire spelling: the tool calls would be dropped, and the tool turn refused by the API.
+        {
+          role: 'assistant',
+          content: 'Looking it up.',
+          tool_calls: [{ id: 'c1', name: 'get_weather', arguments: '{}' }],
+        },
+        { role: 'tool', tool_call_id: 'c1', toolCallId: 'c1', content: '21 °C' },
+      ],
+    } as never)
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['messages', 1, 'tool_calls'], message: 'is not a message field; did you mean toolCalls?' },
+      { path: ['messages', 2, 'tool_call_id'], message: 'is not a message field; did you mean toolCallId?' },
+    ])
+    expect(model.calls).toHaveLength(0)
+    // Other fields pass, as they do beside the messages: a step before may hand over more.
+    const extra = [{ role: 'user', content: 'Hi', id: 'msg_1', createdAt: 1 }]
+    expect(
+      await new LLMCall({ name: 'extra', model: new ScriptedChatModel({ responses: ['ok'] }) }).invoke({
+        messages: extra,
+      } as never),
+    ).toBe('ok')
+  })
+
   it('checks its options at construction', () => {
     const model = new ScriptedChatModel()
     expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(ConfigurationError)

@@ -328,6 +328,22 @@ function reasoningIssue(reasoning: unknown): { message: string; path: Array<stri
   return undefined
 }
 
+/** Every field of a chat message, of any role. */
+const messageFieldSet: ReadonlySet<string> = new Set(['role', 'content', 'toolCalls', 'toolCallId', 'reasoning'])
+
+/**
+ * A field of `message` that is another spelling of a message field (`tool_calls`, `tool_call_id`), which would be
+ * dropped on the way to the provider, and the field meant; other extra fields pass, as they do beside the messages.
+ */
+function misspeltMessageField(message: object): { key: string; meant: string } | undefined {
+  for (const key in message) {
+    if (messageFieldSet.has(key) || !Object.hasOwn(message, key)) continue
+    const meant = knownSpelling(key, messageFieldSet)
+    if (meant !== undefined) return { key, meant }
+  }
+  return undefined
+}
+
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
 /** The keys an input is read for: one Set lookup per key on the common path. */
 const inputKeySet: ReadonlySet<string> = new Set([...chatSettingKeys, 'messages'])
@@ -371,6 +387,13 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
         if (message.role === 'assistant' && message.reasoning !== undefined) {
           const issue = reasoningIssue(message.reasoning)
           if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
+        }
+        const misspelt = misspeltMessageField(message)
+        if (misspelt !== undefined) {
+          issues.push({
+            message: `is not a message field; did you mean ${misspelt.meant}?`,
+            path: ['messages', index, misspelt.key],
+          })
         }
         if (message.content === null && message.role === 'assistant') {
           // Null content stands for "only tool calls"; without any, both providers refuse the message (HTTP 400).
