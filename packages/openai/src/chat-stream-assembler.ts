@@ -70,6 +70,10 @@ export class ChatStreamAssembler {
       const delta = rawChoice.delta
       if (isRecord(delta)) {
         const text = delta.content
+        // As in a JSON response, content is text or null: anything else would be lost from the answer.
+        if (text !== undefined && text !== null && typeof text !== 'string') {
+          throw this.malformed(`a content delta of choice ${choice.index} that is not text`)
+        }
         if (typeof text === 'string') {
           // An empty first delta still says "this choice has text" (null says it has none), as in a JSON response.
           choice.hasContent = true

@@ -686,6 +686,26 @@ describe('OpenAIChatModel errors', () => {
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
+  it('fails a stream whose content delta is not text (a number, a list of parts) with a retryable malformed_response, as a JSON answer does', async () => {
+    const { server, model } = await start()
+    for (const content of [5, [{ type: 'text', text: 'Hello' }]]) {
+      server.setHandler('POST /v1/chat/completions', () => ({
+        sse: [
+          {
+            id: 'x',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { role: 'assistant', content }, finish_reason: 'stop' }],
+          },
+          '[DONE]',
+        ],
+      }))
+      const error = await rejection(collect(model.doStream(ask('a'))))
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain('a content delta of choice 0 that is not text')
+    }
+  })
+
   it('reports a refusal as the content_filter finish reason, streamed or not, with the refusal kept in raw', async () => {
     const { server, model } = await start()
     const refusal = "I'm sorry, I can't help with that."
