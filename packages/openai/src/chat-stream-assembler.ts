@@ -85,8 +85,11 @@ export class ChatStreamAssembler {
         if (typeof delta.refusal === 'string' && delta.refusal !== '') {
           choice.refusal = (choice.refusal ?? '') + delta.refusal
         }
-        if (Array.isArray(delta.tool_calls)) {
-          for (const rawCall of delta.tool_calls) this.addToolCallDelta(choice, rawCall, parts)
+        const toolCalls = delta.tool_calls
+        if (Array.isArray(toolCalls)) {
+          for (const rawCall of toolCalls) this.addToolCallDelta(choice, rawCall, parts)
+        } else if (toolCalls !== undefined && toolCalls !== null) {
+          throw this.malformed(`tool calls of choice ${choice.index} that are not a list`)
         }
       }
       if (typeof rawChoice.finish_reason === 'string') {

@@ -686,7 +686,7 @@ describe('OpenAIChatModel errors', () => {
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
-  it('fails a stream whose content delta is not text (a number, a list of parts) with a retryable malformed_response, as a JSON answer does', async () => {
+  it('fails a stream whose content delta is not text (a number, a list of parts), or whose tool calls are not a list, with a retryable malformed_response, as a JSON answer does', async () => {
     const { server, model } = await start()
     for (const content of [5, [{ type: 'text', text: 'Hello' }]]) {
       server.setHandler('POST /v1/chat/completions', () => ({
@@ -704,6 +704,27 @@ describe('OpenAIChatModel errors', () => {
       expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
       expect((error as Error).message).toContain('a content delta of choice 0 that is not text')
     }
+    // Tool calls that are not a list (one call as an object) would be lost the same way.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        {
+          id: 'x',
+          object: 'chat.completion.chunk',
+          model: 'gpt-4o-mini',
+          choices: [
+            {
+              index: 0,
+              delta: { tool_calls: { index: 0, id: 'c1', function: { name: 'get_weather', arguments: '{}' } } },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        },
+        '[DONE]',
+      ],
+    }))
+    const error = await rejection(collect(model.doStream(ask('b', { tools: [weatherTool] }))))
+    expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+    expect((error as Error).message).toContain('tool calls of choice 0 that are not a list')
   })
 
   it('reports a refusal as the content_filter finish reason, streamed or not, with the refusal kept in raw', async () => {
