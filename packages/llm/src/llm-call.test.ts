@@ -211,6 +211,24 @@ describe('LLMCall basics', () => {
     ).toBe('ok')
   })
 
+  it("refuses providerOptions under another spelling of the model's provider, which it would never send, and passes other providers'", async () => {
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    expect(model.provider).toBe('scripted')
+    const build = () =>
+      new LLMCall({ name: 'x', model, settings: { providerOptions: { Scripted: { seed_mode: 'fixed' } } } })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/settings\.providerOptions\.Scripted .*did you mean settings\.providerOptions\.scripted\?/)
+    const chat = new LLMCall({ name: 'chat', model, settings: { providerOptions: { anthropic: { top_k: 5 } } } })
+    const error = await chat
+      .invoke({ ...ask('x'), providerOptions: { scriptd: { seed_mode: 'fixed' } } })
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ option: 'providerOptions.scriptd', retryable: false })
+    expect(model.calls).toHaveLength(0)
+    // Another provider's options, and the model's own, go through.
+    expect(await chat.invoke({ ...ask('y'), providerOptions: { scripted: { a: 1 }, openai: { b: 2 } } })).toBe('ok')
+  })
+
   it('checks its options at construction', () => {
     const model = new ScriptedChatModel()
     expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(ConfigurationError)

@@ -24,6 +24,7 @@ import {
   ValidationError,
   Validator,
 } from '@tinyllm/core'
+import { closestName } from '@tinyllm/logger'
 import {
   type ChatModel,
   type ChatRequest,
@@ -567,6 +568,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         settings.responseFormat = this.responseFormat
       }
       this.settings = Object.freeze(settings) as ChatSettings
+      checkProviderOptionKeys(this.settings.providerOptions, model.provider, 'settings.providerOptions', name)
       this.model.checkSettings?.(this.settings, name)
     } catch (error) {
       throw unreadableOption(error, 'options', name)
@@ -620,6 +622,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     // What the provider cannot honour is refused here, named after this call, before anything is sent. A check that
     // throws something else (a setting that throws when read, a Proxy) is not retried: it would throw again.
     try {
+      if (input.providerOptions !== undefined) {
+        checkProviderOptionKeys(input.providerOptions, this.model.provider, 'providerOptions', this.name)
+      }
       this.model.checkSettings?.(request, this.name)
     } catch (thrown) {
       throw this.typedModelError(thrown)
@@ -952,6 +957,28 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     } catch (error) {
       return located(error)
     }
+  }
+}
+
+/**
+ * Refuses a `providerOptions` key that is another spelling of the model's provider (`OpenAI` or `opneai` for
+ * `openai`): the model reads only its own name, so those options would be ignored without a word. Other providers' keys
+ * pass, so a request can carry options for several.
+ */
+function checkProviderOptionKeys(
+  providerOptions: ChatSettings['providerOptions'],
+  provider: string,
+  option: string,
+  functionName: string,
+): void {
+  if (providerOptions === undefined || typeof provider !== 'string') return
+  for (const key of Object.keys(providerOptions)) {
+    if (key === provider || closestName(key, [provider]) === undefined) continue
+    throw new ConfigurationError({
+      option: `${option}.${key}`,
+      message: `${option}.${key} is not the model's provider; did you mean ${option}.${provider}? The model sends only the options under its provider's name`,
+      functionName,
+    })
   }
 }
 
