@@ -799,8 +799,11 @@ describe('LLMCall options', () => {
     expect(error).toMatchObject({ option: 'responseFormat', retryable: false })
     expect((error as Error).message).toMatch(/responseFormat .*structuredOutput/)
     expect(model.calls).toHaveLength(0)
-    // The request a call sent, given back whole, carries the call's own format: that one is taken.
+    // The request a call sent, given back whole (as it is, or as JSON made it), carries the call's own format: taken.
     expect(await verdict.invoke(verdict.buildRequest(ask('y')))).toEqual({ verdict: 'good' })
+    expect(await verdict.invoke(JSON.parse(JSON.stringify(verdict.buildRequest(ask('z')))))).toEqual({
+      verdict: 'good',
+    })
   })
 
   it('refuses settings.responseFormat beside structuredOutput, which would silently replace it', () => {

@@ -605,7 +605,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       if (value !== undefined) request[key] = value
     }
     // With structured output its own format is sent: another given for this call would be dropped without a word.
-    if (this.responseFormat !== undefined && request.responseFormat !== this.responseFormat) {
+    if (this.responseFormat !== undefined && !this.isOwnResponseFormat(request.responseFormat)) {
       throw new ConfigurationError({
         option: 'responseFormat',
         message:
@@ -615,6 +615,16 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     }
     request.messages = input.messages
     return request as unknown as ChatRequest
+  }
+
+  /** Whether `format` is the structured-output format this call sends: the same object, or a copy of it (from JSON). */
+  private isOwnResponseFormat(format: unknown): boolean {
+    if (format === this.responseFormat) return true
+    try {
+      return JSON.stringify(format) === JSON.stringify(this.responseFormat)
+    } catch {
+      return false
+    }
   }
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
