@@ -303,6 +303,34 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
   })
 })
 
+describe('AnthropicChatModel: tool call ids another provider gave', () => {
+  it('sends an id Anthropic refuses (functions.get_weather:0, call_1|fc_1) as one it takes, paired with its result, two ids never made one', async () => {
+    const running = await start({ replies: ['done'] })
+    const ids = ['functions.get_weather:0', 'functions.get_weather.0', 'call_1|fc_1']
+    const answer = await modelFor(running).doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather in Paris, Rome and Oslo?' },
+        {
+          role: 'assistant',
+          content: null,
+          toolCalls: ids.map((id, index) => ({ id, name: 'get_weather', arguments: `{"city":${index}}` })),
+        },
+        ...ids.map((id) => ({ role: 'tool' as const, toolCallId: id, content: '20 °C' })),
+      ],
+    })
+    expect(resultText(answer)).toBe('done')
+    const [assistant, results] = (running.messageRequests[0]?.messages ?? []).slice(1) as Array<{
+      content: Array<{ id?: string; tool_use_id?: string }>
+    }>
+    const sent = assistant?.content.map((block) => block.id) ?? []
+    expect(sent.every((id) => /^[a-zA-Z0-9_-]+$/.test(id ?? ''))).toBe(true)
+    expect(new Set(sent).size).toBe(3)
+    expect(results?.content.map((block) => block.tool_use_id)).toEqual(sent)
+    // What can be kept of the id is: a log line of either provider reads the same call.
+    expect(sent[0]?.startsWith('functions_get_weather_0_')).toBe(true)
+  })
+})
+
 describe('AnthropicChatModel: settings Anthropic does not accept are typed errors, and nothing is sent', () => {
   const cases: ReadonlyArray<readonly [string, Partial<ChatRequest>]> = [
     ['n', { n: 3 }],

@@ -183,7 +183,7 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
       case 'tool': {
         const result: ToolResultBlockParam = {
           type: 'tool_result',
-          tool_use_id: message.toolCallId,
+          tool_use_id: toAnthropicToolId(message.toolCallId),
           content: message.content,
         }
         if (toolResultTurn !== undefined) toolResultTurn.push(result)
@@ -219,12 +219,35 @@ function assistantContent(
   for (const [callIndex, call] of toolCalls.entries()) {
     blocks.push({
       type: 'tool_use',
-      id: call.id,
+      id: toAnthropicToolId(call.id),
       name: call.name,
       input: parseToolArguments(call.arguments, `messages[${index}].toolCalls[${callIndex}].arguments`),
     })
   }
   return blocks
+}
+
+/** The tool call ids Anthropic takes ("tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"). */
+const anthropicToolId = /^[a-zA-Z0-9_-]+$/
+
+/**
+ * A tool call id as Anthropic takes it: one it takes as it is; another provider's (`functions.get_weather:0`,
+ * `call_1|fc_1`) with each other character replaced by `_` and a digest of the whole id appended, so that two ids never
+ * become one. The same for the call and for its result, which so stay paired.
+ */
+function toAnthropicToolId(id: string): string {
+  if (anthropicToolId.test(id)) return id
+  return `${id.replace(/[^a-zA-Z0-9_-]/g, '_')}_${fnv1a(id)}`
+}
+
+/** The 32-bit FNV-1a hash of a string's UTF-16 code units, as 8 hex digits: short, and stable across processes. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0')
 }
 
 /**
