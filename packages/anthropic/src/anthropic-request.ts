@@ -14,9 +14,11 @@ import {
   type ChatRequest,
   type ChatSettings,
   type ReasoningPart,
+  type ToolCallIdRule,
   type ToolChoice,
   type ToolDefinition,
   toolsToSend,
+  toProviderToolCallId,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
@@ -227,27 +229,14 @@ function assistantContent(
   return blocks
 }
 
-/** The tool call ids Anthropic takes ("tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"). */
-const anthropicToolId = /^[a-zA-Z0-9_-]+$/
-
 /**
- * A tool call id as Anthropic takes it: one it takes as it is; another provider's (`functions.get_weather:0`,
- * `call_1|fc_1`) with each other character replaced by `_` and a digest of the whole id appended, so that two ids never
- * become one. The same for the call and for its result, which so stay paired.
+ * The tool call ids Anthropic takes ("tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"): another provider's
+ * (`functions.get_weather:0`, `call_1|fc_1`) is sent with its other characters replaced and a digest appended.
  */
-function toAnthropicToolId(id: string): string {
-  if (anthropicToolId.test(id)) return id
-  return `${id.replace(/[^a-zA-Z0-9_-]/g, '_')}_${fnv1a(id)}`
-}
+const anthropicToolIds: ToolCallIdRule = { disallowed: /[^a-zA-Z0-9_-]/g }
 
-/** The 32-bit FNV-1a hash of a string's UTF-16 code units, as 8 hex digits: short, and stable across processes. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return (hash >>> 0).toString(16).padStart(8, '0')
+function toAnthropicToolId(id: string): string {
+  return toProviderToolCallId(id, anthropicToolIds)
 }
 
 /**

@@ -382,6 +382,32 @@ describe('OpenAIChatModel results', () => {
   })
 })
 
+describe('OpenAIChatModel tool call ids another provider gave', () => {
+  it('sends an id longer than OpenAI takes (40 characters) as one it takes, paired with its result, two ids never made one', async () => {
+    const { server, model } = await start({ replies: ['done'] })
+    const ids = [`call_${'a'.repeat(40)}|fc_1`, `call_${'a'.repeat(40)}|fc_2`, 'toolu_01A09q90qw90lq917835lq9']
+    const answer = await model.doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather in Paris, Rome and Oslo?' },
+        {
+          role: 'assistant',
+          content: null,
+          toolCalls: ids.map((id, index) => ({ id, name: 'get_weather', arguments: `{"city":${index}}` })),
+        },
+        ...ids.map((id) => ({ role: 'tool' as const, toolCallId: id, content: '20 °C' })),
+      ],
+    })
+    expect(answer.choices[0]?.message.content).toBe('done')
+    const body = server.requests[0]?.body as { messages: Array<Record<string, unknown>> } | undefined
+    const messages = body?.messages ?? []
+    const sent = ((messages[1]?.tool_calls ?? []) as Array<{ id: string }>).map((call) => call.id)
+    expect(sent.every((id) => id.length <= 40)).toBe(true)
+    expect(new Set(sent).size).toBe(3)
+    expect(sent[2]).toBe('toolu_01A09q90qw90lq917835lq9')
+    expect(messages.slice(2).map((message) => message.tool_call_id)).toEqual(sent)
+  })
+})
+
 describe('OpenAIChatModel errors', () => {
   it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
     const { server, model } = await start()
