@@ -304,6 +304,34 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
   })
 })
 
+describe('AnthropicChatModel: tool call ids another provider gave', () => {
+  it('sends an id Anthropic refuses (functions.get_weather:0, call_1|fc_1) as one it takes, paired with its result, two ids never made one', async () => {
+    const running = await start({ replies: ['done'] })
+    const ids = ['functions.get_weather:0', 'functions.get_weather.0', 'call_1|fc_1']
+    const answer = await modelFor(running).doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather in Paris, Rome and Oslo?' },
+        {
+          role: 'assistant',
+          content: null,
+          toolCalls: ids.map((id, index) => ({ id, name: 'get_weather', arguments: `{"city":${index}}` })),
+        },
+        ...ids.map((id) => ({ role: 'tool' as const, toolCallId: id, content: '20 °C' })),
+      ],
+    })
+    expect(resultText(answer)).toBe('done')
+    const [assistant, results] = (running.messageRequests[0]?.messages ?? []).slice(1) as Array<{
+      content: Array<{ id?: string; tool_use_id?: string }>
+    }>
+    const sent = assistant?.content.map((block) => block.id) ?? []
+    expect(sent.every((id) => /^[a-zA-Z0-9_-]+$/.test(id ?? ''))).toBe(true)
+    expect(new Set(sent).size).toBe(3)
+    expect(results?.content.map((block) => block.tool_use_id)).toEqual(sent)
+    // What can be kept of the id is: a log line of either provider reads the same call.
+    expect(sent[0]?.startsWith('functions_get_weather_0_')).toBe(true)
+  })
+})
+
 describe('AnthropicChatModel: settings Anthropic does not accept are typed errors, and nothing is sent', () => {
   const cases: ReadonlyArray<readonly [string, Partial<ChatRequest>]> = [
     ['n', { n: 3 }],
@@ -952,6 +980,59 @@ describe('AnthropicChatModel on the wire', () => {
       ],
     }))
     expect((await collect(modelFor(running).doStream(hello))).result.usage).toMatchObject({ inputTokens: 3 })
+  })
+
+  it('fails a stream whose deltas go to a block it never started, or to a block of another kind, or that starts a block twice, with a retryable malformed_response, never dropping them', async () => {
+    const running = await start()
+    const event = (data: Record<string, unknown>) => sseEvent({ event: data.type as string, data })
+    const opening = event({ type: 'message_start', message: messageStart() })
+    const end = [
+      event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+      event({ type: 'message_stop' }),
+    ]
+    const startBlock = (index: number, block: Record<string, unknown>) =>
+      event({ type: 'content_block_start', index, content_block: block })
+    const delta = (index: number, body: Record<string, unknown>) =>
+      event({ type: 'content_block_delta', index, delta: body })
+    const toolUse = (id: string) => ({ type: 'tool_use', id, name: 'get_weather', input: {} })
+    const streams = [
+      { sse: [opening, delta(0, { type: 'text_delta', text: 'Hello' })], problem: 'block 0, which never started' },
+      { sse: [opening, delta(1, { type: 'input_json_delta', partial_json: '{}' })], problem: 'block 1, which never' },
+      {
+        sse: [opening, startBlock(0, toolUse('t1')), delta(0, { type: 'text_delta', text: 'Hello' })],
+        problem: 'a text_delta for block 0, a tool_use block',
+      },
+      {
+        sse: [
+          opening,
+          startBlock(0, { type: 'text', text: '' }),
+          delta(0, { type: 'input_json_delta', partial_json: '{' }),
+        ],
+        problem: 'an input_json_delta for block 0, a text block',
+      },
+      { sse: [opening, startBlock(0, toolUse('t1')), startBlock(0, toolUse('t2'))], problem: 'block 0 started twice' },
+    ]
+    for (const { sse, problem } of streams) {
+      running.setHandler('POST /v1/messages', () => ({ sse: [...sse, ...end] }))
+      const error = await collect(modelFor(running).doStream(hello)).catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain(problem)
+    }
+    // A block of a kind the specification does not read (a server tool's) takes its deltas, which are left alone.
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        opening,
+        startBlock(0, { type: 'server_tool_use', id: 'srv_1', name: 'web_search', input: {} }),
+        delta(0, { type: 'input_json_delta', partial_json: '{"query":"tinyllm"}' }),
+        startBlock(1, { type: 'text', text: '' }),
+        delta(1, { type: 'text_delta', text: 'Found.' }),
+        delta(1, { type: 'citations_delta', citation: { type: 'web_search_result_location' } }),
+        ...end,
+      ],
+    }))
+    const { result } = await collect(modelFor(running).doStream(hello))
+    expect(result.choices[0]?.message).toEqual({ role: 'assistant', content: 'Found.' })
   })
 
   it('names the URL and the cause code of a connection failure, and a doubled /v1 on a 404', async () => {

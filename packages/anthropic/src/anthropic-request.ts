@@ -14,9 +14,11 @@ import {
   type ChatRequest,
   type ChatSettings,
   type ReasoningPart,
+  type ToolCallIdRule,
   type ToolChoice,
   type ToolDefinition,
   toolsToSend,
+  toProviderToolCallId,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
@@ -183,7 +185,7 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
       case 'tool': {
         const result: ToolResultBlockParam = {
           type: 'tool_result',
-          tool_use_id: message.toolCallId,
+          tool_use_id: toAnthropicToolId(message.toolCallId),
           content: message.content,
         }
         if (toolResultTurn !== undefined) toolResultTurn.push(result)
@@ -219,12 +221,22 @@ function assistantContent(
   for (const [callIndex, call] of toolCalls.entries()) {
     blocks.push({
       type: 'tool_use',
-      id: call.id,
+      id: toAnthropicToolId(call.id),
       name: call.name,
       input: parseToolArguments(call.arguments, `messages[${index}].toolCalls[${callIndex}].arguments`),
     })
   }
   return blocks
+}
+
+/**
+ * The tool call ids Anthropic takes ("tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"): another provider's
+ * (`functions.get_weather:0`, `call_1|fc_1`) is sent with its other characters replaced and a digest appended.
+ */
+const anthropicToolIds: ToolCallIdRule = { disallowed: /[^a-zA-Z0-9_-]/g }
+
+function toAnthropicToolId(id: string): string {
+  return toProviderToolCallId(id, anthropicToolIds)
 }
 
 /**

@@ -37,6 +37,13 @@ interface ToolCallInProgress {
   arguments: string
 }
 
+type AssembledBlock = TextInProgress | ThinkingInProgress | RedactedThinking | ToolCallInProgress
+
+/** `a` or `an`, as the name of a delta type reads. */
+function article(name: string): string {
+  return /^[aeiou]/.test(name) ? 'an' : 'a'
+}
+
 /**
  * Turns the events of a streamed Messages API response into stream parts, and assembles them into the result the
  * same call would have returned without streaming.
@@ -48,7 +55,9 @@ export class MessageStreamAssembler {
   #stopReason: Message['stop_reason'] = null
   #stopSequence: string | null = null
   /** Content blocks by their stream index (blocks of other kinds leave holes); tool calls also in their own order. */
-  readonly #blocks: Array<TextInProgress | ThinkingInProgress | RedactedThinking | ToolCallInProgress | undefined> = []
+  readonly #blocks: Array<AssembledBlock | undefined> = []
+  /** The indexes of every block started, of any kind. */
+  readonly #started = new Set<number>()
   readonly #toolCalls: ToolCallInProgress[] = []
   readonly #toolCallIndexOf = new Map<number, number>()
   readonly #requestId: string | undefined
@@ -75,26 +84,28 @@ export class MessageStreamAssembler {
         this.#usage = { ...event.message.usage }
         return []
       case 'content_block_start':
+        if (this.#started.has(event.index)) throw this.#malformed(`block ${event.index} started twice`)
+        this.#started.add(event.index)
         return this.#startBlock(event.index, event.content_block)
       case 'content_block_delta': {
         const delta = event.delta
         if (delta.type === 'text_delta') {
-          const block = this.#blocks[event.index]
-          if (delta.text === '' || block?.kind !== 'text') return []
+          const block = this.#deltaTarget(event.index, delta.type, 'text')
+          if (delta.text === '' || block === undefined) return []
           block.text += delta.text
           return [{ type: 'text-delta', choiceIndex: 0, text: delta.text }]
         }
         if (delta.type === 'input_json_delta') {
+          const call = this.#deltaTarget(event.index, delta.type, 'tool_use')
           const toolCallIndex = this.#toolCallIndexOf.get(event.index)
-          const call = toolCallIndex === undefined ? undefined : this.#toolCalls[toolCallIndex]
           if (call === undefined || toolCallIndex === undefined) return []
           call.arguments += delta.partial_json
           return [{ type: 'tool-call-delta', choiceIndex: 0, toolCallIndex, argumentsDelta: delta.partial_json }]
         }
         if (delta.type === 'thinking_delta' || delta.type === 'signature_delta') {
           // Reasoning goes into the assembled message, to be sent back; its text is streamed too, as the model's work.
-          const block = this.#blocks[event.index]
-          if (block?.kind !== 'thinking') return []
+          const block = this.#deltaTarget(event.index, delta.type, 'thinking')
+          if (block === undefined) return []
           if (delta.type === 'signature_delta') {
             block.signature = (block.signature ?? '') + delta.signature
             return []
@@ -102,7 +113,9 @@ export class MessageStreamAssembler {
           block.thinking += delta.thinking
           return delta.thinking === '' ? [] : [{ type: 'reasoning-delta', choiceIndex: 0, text: delta.thinking }]
         }
-        return [] // citation deltas are not part of the specification
+        // Citation deltas are not part of the specification; they still belong to a block that started.
+        if (!this.#started.has(event.index)) throw this.#deltaWithoutBlock(event.index, delta.type)
+        return []
       }
       case 'message_delta':
         this.#stopReason = event.delta.stop_reason
@@ -154,6 +167,29 @@ export class MessageStreamAssembler {
       usage: { ...start.usage, ...this.#usage },
     }
     return toChatResult(message, requestId)
+  }
+
+  /**
+   * The block a delta of `deltaType` adds to, when it is one of `kind`; `undefined` for a block of a kind the
+   * specification does not read (a server tool's, whose deltas are left alone). A delta for a block that never started,
+   * or for one of another kind, would be lost from the answer: the stream is malformed.
+   */
+  #deltaTarget<Kind extends AssembledBlock['kind']>(
+    index: number,
+    deltaType: string,
+    kind: Kind,
+  ): Extract<AssembledBlock, { kind: Kind }> | undefined {
+    if (!this.#started.has(index)) throw this.#deltaWithoutBlock(index, deltaType)
+    const block = this.#blocks[index]
+    if (block === undefined) return undefined
+    if (block.kind !== kind)
+      throw this.#malformed(`${article(deltaType)} ${deltaType} for block ${index}, a ${block.kind} block`)
+    return block as Extract<AssembledBlock, { kind: Kind }>
+  }
+
+  #deltaWithoutBlock(index: number, deltaType: unknown): ProviderCallError {
+    const type = typeof deltaType === 'string' ? deltaType : 'content_block_delta'
+    return this.#malformed(`${article(type)} ${type} for block ${index}, which never started`)
   }
 
   #malformed(what: string): ProviderCallError {

@@ -182,6 +182,53 @@ describe('LLMCall basics', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it("names the right message field when a message spells one another library's way, instead of dropping it", async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        // OpenAI's wire spelling: the tool calls would be dropped, and the tool turn refused by the API.
+        {
+          role: 'assistant',
+          content: 'Looking it up.',
+          tool_calls: [{ id: 'c1', name: 'get_weather', arguments: '{}' }],
+        },
+        { role: 'tool', tool_call_id: 'c1', toolCallId: 'c1', content: '21 °C' },
+      ],
+    } as never)
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['messages', 1, 'tool_calls'], message: 'is not a message field; did you mean toolCalls?' },
+      { path: ['messages', 2, 'tool_call_id'], message: 'is not a message field; did you mean toolCallId?' },
+    ])
+    expect(model.calls).toHaveLength(0)
+    // Other fields pass, as they do beside the messages: a step before may hand over more.
+    const extra = [{ role: 'user', content: 'Hi', id: 'msg_1', createdAt: 1 }]
+    expect(
+      await new LLMCall({ name: 'extra', model: new ScriptedChatModel({ responses: ['ok'] }) }).invoke({
+        messages: extra,
+      } as never),
+    ).toBe('ok')
+  })
+
+  it("refuses providerOptions under another spelling of the model's provider, which it would never send, and passes other providers'", async () => {
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    expect(model.provider).toBe('scripted')
+    const build = () =>
+      new LLMCall({ name: 'x', model, settings: { providerOptions: { Scripted: { seed_mode: 'fixed' } } } })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/settings\.providerOptions\.Scripted .*did you mean settings\.providerOptions\.scripted\?/)
+    const chat = new LLMCall({ name: 'chat', model, settings: { providerOptions: { anthropic: { top_k: 5 } } } })
+    const error = await chat
+      .invoke({ ...ask('x'), providerOptions: { scriptd: { seed_mode: 'fixed' } } })
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ option: 'providerOptions.scriptd', retryable: false })
+    expect(model.calls).toHaveLength(0)
+    // Another provider's options, and the model's own, go through.
+    expect(await chat.invoke({ ...ask('y'), providerOptions: { scripted: { a: 1 }, openai: { b: 2 } } })).toBe('ok')
+  })
+
   it('checks its options at construction', () => {
     const model = new ScriptedChatModel()
     expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(ConfigurationError)
@@ -754,6 +801,39 @@ describe('LLMCall options', () => {
       expect(build).toThrow(`verdict: structuredOutput.name must be 1–64 letters, digits, _ or -, got ${got}`)
     }
   })
+
+  it('refuses a responseFormat in the input of a call with structuredOutput, unsent and unretried, rather than replacing it', async () => {
+    const model = new ScriptedChatModel({ responses: ['{"verdict":"good"}'], whenExhausted: 'repeat-last' })
+    const verdict = new LLMCall({
+      name: 'verdict',
+      model,
+      structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+    })
+    const error = await verdict
+      .invoke({ ...ask('x'), responseFormat: { type: 'text' } })
+      .catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ option: 'responseFormat', retryable: false })
+    expect((error as Error).message).toMatch(/responseFormat .*structuredOutput/)
+    expect(model.calls).toHaveLength(0)
+    // The request a call sent, given back whole (as it is, or as JSON made it), carries the call's own format: taken.
+    expect(await verdict.invoke(verdict.buildRequest(ask('y')))).toEqual({ verdict: 'good' })
+    expect(await verdict.invoke(JSON.parse(JSON.stringify(verdict.buildRequest(ask('z')))))).toEqual({
+      verdict: 'good',
+    })
+  })
+
+  it('refuses settings.responseFormat beside structuredOutput, which would silently replace it', () => {
+    const build = () =>
+      new LLMCall({
+        name: 'verdict',
+        model: new ScriptedChatModel(),
+        structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+        settings: { responseFormat: { type: 'json_object' } },
+      })
+    expect(build).toThrow(ConfigurationError)
+    expect(build).toThrow(/settings\.responseFormat .*structuredOutput/)
+  })
 })
 
 describe('LLMCall usage, cost and budget', () => {
@@ -1213,6 +1293,35 @@ describe('LLMCall with a rate limiter', () => {
     expect(limiter.status().tokens).toBeLessThan(100_000)
   })
 
+  it('counts a total reported below its parts as their sum, in the limiter, the budget and the record', async () => {
+    // A model that reports input and output but a total of 0 (an adapter that leaves it out), or one below their sum.
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'partial-usage',
+      modelId: 'gpt-4o',
+      doGenerate: async () => ({
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' }],
+        usage: { inputTokens: 400, outputTokens: 400, totalTokens: 0 },
+        model: 'gpt-4o',
+      }),
+      doStream: async function* () {},
+    }
+    const limiter = new RateLimiter({ tokensPerMinute: 100_000 })
+    const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, settings: { maxTokens: 5 } })
+    const record = await chat.trace(ask('x'))
+    expect(record.usage).toMatchObject({ inputTokens: 400, outputTokens: 400, totalTokens: 800 })
+    expect(limiter.status().tokens).toBe(800)
+    const pipeline = defineFunction({
+      name: 'pipeline',
+      run: async (_input: unknown, context) => {
+        await context.invoke(chat, ask('a'))
+        return context.invoke(chat, ask('b'))
+      },
+    })
+    const error = await pipeline.invoke({}, { budget: { maxTokens: 805 } }).catch((caught: unknown) => caught)
+    expect(BudgetExceededError.isInstance(error), String(error)).toBe(true)
+  })
+
   it('acquires before each attempt and settles with the real token usage', async () => {
     const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
     const model = new ScriptedChatModel({ responses: [{ content: 'x', usage: { inputTokens: 30, outputTokens: 12 } }] })
@@ -1328,6 +1437,17 @@ describe('LLMCall structured output', () => {
     const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
     expect(ValidationError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/raise maxTokens/)
+  })
+
+  it('says the model refused, or its answer was filtered, when an answer that is not JSON stopped with content_filter', async () => {
+    const model = new ScriptedChatModel({ responses: [{ content: '', finishReason: 'content_filter' }] })
+    const error = await new LLMCall({ name: 'verdict', model, structuredOutput })
+      .invoke(ask('x'))
+      .catch((caught) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toMatch(
+      /the answer is empty; the model refused or its answer was filtered \(finish reason content_filter\)/,
+    )
   })
 
   it('accepts JSON wrapped in a code fence, and parses every choice with texts / result', async () => {

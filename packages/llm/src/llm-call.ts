@@ -24,6 +24,7 @@ import {
   ValidationError,
   Validator,
 } from '@tinyllm/core'
+import { closestName } from '@tinyllm/logger'
 import {
   type ChatModel,
   type ChatRequest,
@@ -328,6 +329,22 @@ function reasoningIssue(reasoning: unknown): { message: string; path: Array<stri
   return undefined
 }
 
+/** Every field of a chat message, of any role. */
+const messageFieldSet: ReadonlySet<string> = new Set(['role', 'content', 'toolCalls', 'toolCallId', 'reasoning'])
+
+/**
+ * A field of `message` that is another spelling of a message field (`tool_calls`, `tool_call_id`), which would be
+ * dropped on the way to the provider, and the field meant; other extra fields pass, as they do beside the messages.
+ */
+function misspeltMessageField(message: object): { key: string; meant: string } | undefined {
+  for (const key in message) {
+    if (messageFieldSet.has(key) || !Object.hasOwn(message, key)) continue
+    const meant = knownSpelling(key, messageFieldSet)
+    if (meant !== undefined) return { key, meant }
+  }
+  return undefined
+}
+
 const settingKeySet: ReadonlySet<string> = new Set(chatSettingKeys)
 /** The keys an input is read for: one Set lookup per key on the common path. */
 const inputKeySet: ReadonlySet<string> = new Set([...chatSettingKeys, 'messages'])
@@ -371,6 +388,13 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
         if (message.role === 'assistant' && message.reasoning !== undefined) {
           const issue = reasoningIssue(message.reasoning)
           if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
+        }
+        const misspelt = misspeltMessageField(message)
+        if (misspelt !== undefined) {
+          issues.push({
+            message: `is not a message field; did you mean ${misspelt.meant}?`,
+            path: ['messages', index, misspelt.key],
+          })
         }
         if (message.content === null && message.role === 'assistant') {
           // Null content stands for "only tool calls"; without any, both providers refuse the message (HTTP 400).
@@ -527,8 +551,20 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const settings: Record<string, unknown> = { ...options.settings }
       checkKnownOptions(settings, settingKeySet, name)
       for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
-      if (this.responseFormat !== undefined) settings.responseFormat = this.responseFormat
+      if (this.responseFormat !== undefined) {
+        // Two response formats for one call: the one given in settings would be replaced without a word.
+        if (settings.responseFormat !== undefined) {
+          throw new ConfigurationError({
+            option: 'settings.responseFormat',
+            message:
+              'settings.responseFormat cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them',
+            functionName: name,
+          })
+        }
+        settings.responseFormat = this.responseFormat
+      }
       this.settings = Object.freeze(settings) as ChatSettings
+      checkProviderOptionKeys(this.settings.providerOptions, model.provider, 'settings.providerOptions', name)
       this.model.checkSettings?.(this.settings, name)
     } catch (error) {
       throw unreadableOption(error, 'options', name)
@@ -554,16 +590,37 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     return deltasOf(output, this.outputMode)
   }
 
-  /** The request one attempt sends: defaults, then the input's settings, then the input's messages. */
+  /**
+   * The request one attempt sends: defaults, then the input's settings, then the input's messages. With structured
+   * output, a `responseFormat` in the input other than the call's own is a {@link ConfigurationError}.
+   */
   buildRequest(input: LLMCallInput): ChatRequest {
     const request: Record<string, unknown> = { ...this.settings }
     for (const key of chatSettingKeys) {
       const value = input[key]
       if (value !== undefined) request[key] = value
     }
-    if (this.responseFormat !== undefined) request.responseFormat = this.responseFormat
+    // With structured output its own format is sent: another given for this call would be dropped without a word.
+    if (this.responseFormat !== undefined && !this.isOwnResponseFormat(request.responseFormat)) {
+      throw new ConfigurationError({
+        option: 'responseFormat',
+        message:
+          'a responseFormat cannot be given to a call with structuredOutput, which sends its own (a json_schema format from its schema); leave it out of the input',
+        functionName: this.name,
+      })
+    }
     request.messages = input.messages
     return request as unknown as ChatRequest
+  }
+
+  /** Whether `format` is the structured-output format this call sends: the same object, or a copy of it (from JSON). */
+  private isOwnResponseFormat(format: unknown): boolean {
+    if (format === this.responseFormat) return true
+    try {
+      return JSON.stringify(format) === JSON.stringify(this.responseFormat)
+    } catch {
+      return false
+    }
   }
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
@@ -571,6 +628,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     // What the provider cannot honour is refused here, named after this call, before anything is sent. A check that
     // throws something else (a setting that throws when read, a Proxy) is not retried: it would throw again.
     try {
+      if (input.providerOptions !== undefined) {
+        checkProviderOptionKeys(input.providerOptions, this.model.provider, 'providerOptions', this.name)
+      }
       this.model.checkSettings?.(request, this.name)
     } catch (thrown) {
       throw this.typedModelError(thrown)
@@ -801,11 +861,16 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   /**
    * The result, once its usage figures, if any, are known to be token counts: believed, 1e308 tokens would block a
    * shared rate limiter for its whole window and make every total Infinity. Otherwise a (retryable) malformed-response
-   * error.
+   * error. A total below its parts (0 from a model that leaves it out) is taken as their sum: the limiter and the budget
+   * count totals, and would otherwise pass tokens that were used.
    */
   private readonly credible = (result: ChatResult): ChatResult => {
-    const problem = result.usage === undefined ? undefined : usageProblem(result.usage)
-    if (problem === undefined) return result
+    const usage = result.usage
+    const problem = usage === undefined ? undefined : usageProblem(usage)
+    if (problem === undefined) {
+      if (usage === undefined || usage.totalTokens >= usage.inputTokens + usage.outputTokens) return result
+      return { ...result, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } }
+    }
     throw new ProviderCallError({
       provider: this.model.provider,
       message: `${this.name}: malformed response: its usage figures are not token counts (${problem})`,
@@ -869,7 +934,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       if (text === '') throw new SyntaxError('the answer is empty')
       value = JSON.parse(text)
     } catch (cause) {
-      const truncated = choice?.finishReason === 'length' ? '; it was cut off at maxTokens, raise maxTokens' : ''
+      const truncated = stopHint(choice?.finishReason)
       throw new ValidationError({
         functionName: this.name,
         state: 'running',
@@ -899,6 +964,37 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       return located(error)
     }
   }
+}
+
+/**
+ * Refuses a `providerOptions` key that is another spelling of the model's provider (`OpenAI` or `opneai` for
+ * `openai`): the model reads only its own name, so those options would be ignored without a word. Other providers' keys
+ * pass, so a request can carry options for several.
+ */
+function checkProviderOptionKeys(
+  providerOptions: ChatSettings['providerOptions'],
+  provider: string,
+  option: string,
+  functionName: string,
+): void {
+  if (providerOptions === undefined || typeof provider !== 'string') return
+  for (const key of Object.keys(providerOptions)) {
+    if (key === provider || closestName(key, [provider]) === undefined) continue
+    throw new ConfigurationError({
+      option: `${option}.${key}`,
+      message: `${option}.${key} is not the model's provider; did you mean ${option}.${provider}? The model sends only the options under its provider's name`,
+      functionName,
+    })
+  }
+}
+
+/** What the error of a structured answer that is not JSON says about why the model stopped, if anything. */
+function stopHint(finishReason: unknown): string {
+  if (finishReason === 'length') return '; it was cut off at maxTokens, raise maxTokens'
+  if (finishReason === 'content_filter') {
+    return '; the model refused or its answer was filtered (finish reason content_filter)'
+  }
+  return ''
 }
 
 /** Every option of {@link LLMCall}, for the classes that check options for unknown keys (a provider's `*Chat`). */

@@ -10,7 +10,7 @@ import {
   toAssistantMessage,
 } from '@tinyllm/llm'
 import { openAIProfile } from './openai-profile.js'
-import { isRecord, nonEmpty, toFinishReason, toUsage } from './openai-response.js'
+import { isRecord, isToolArgumentsText, nonEmpty, refusedOr, toFinishReason, toUsage } from './openai-response.js'
 
 interface ToolCallState {
   /** Undefined until a delta carries one: a JSON response's tool call needs an id and a name (an empty one will do). */
@@ -23,8 +23,12 @@ interface ChoiceState {
   readonly index: number
   content: string
   hasContent: boolean
+  /** The model's refusal, from its `refusal` deltas (`null` until one carries text). */
+  refusal: string | null
   readonly toolCalls: ToolCallState[]
   finishReason: FinishReason | undefined
+  /** The finish reason as the server sent it, for `raw`. */
+  serverFinishReason: string | null
 }
 
 /**
@@ -66,6 +70,10 @@ export class ChatStreamAssembler {
       const delta = rawChoice.delta
       if (isRecord(delta)) {
         const text = delta.content
+        // As in a JSON response, content is text or null: anything else would be lost from the answer.
+        if (text !== undefined && text !== null && typeof text !== 'string') {
+          throw this.malformed(`a content delta of choice ${choice.index} that is not text`)
+        }
         if (typeof text === 'string') {
           // An empty first delta still says "this choice has text" (null says it has none), as in a JSON response.
           choice.hasContent = true
@@ -74,11 +82,20 @@ export class ChatStreamAssembler {
             parts.push({ type: 'text-delta', choiceIndex: choice.index, text })
           }
         }
-        if (Array.isArray(delta.tool_calls)) {
-          for (const rawCall of delta.tool_calls) this.addToolCallDelta(choice, rawCall, parts)
+        if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+          choice.refusal = (choice.refusal ?? '') + delta.refusal
+        }
+        const toolCalls = delta.tool_calls
+        if (Array.isArray(toolCalls)) {
+          for (const rawCall of toolCalls) this.addToolCallDelta(choice, rawCall, parts)
+        } else if (toolCalls !== undefined && toolCalls !== null) {
+          throw this.malformed(`tool calls of choice ${choice.index} that are not a list`)
         }
       }
-      if (typeof rawChoice.finish_reason === 'string') choice.finishReason = toFinishReason(rawChoice.finish_reason)
+      if (typeof rawChoice.finish_reason === 'string') {
+        choice.finishReason = toFinishReason(rawChoice.finish_reason)
+        choice.serverFinishReason = rawChoice.finish_reason
+      }
     }
     return parts
   }
@@ -108,7 +125,7 @@ export class ChatStreamAssembler {
       choices.push({
         index: state.index,
         message: toAssistantMessage(state.hasContent ? state.content : null, toolCalls),
-        finishReason: state.finishReason,
+        finishReason: refusedOr(state.refusal, state.finishReason),
       })
     }
     const responseId = nonEmpty(this.id)
@@ -128,7 +145,15 @@ export class ChatStreamAssembler {
     if (!Number.isInteger(index) || index < 0 || index > 1024) throw this.malformed(`a choice index of ${index}`)
     let state = this.choices[index]
     if (state === undefined) {
-      state = { index, content: '', hasContent: false, toolCalls: [], finishReason: undefined }
+      state = {
+        index,
+        content: '',
+        hasContent: false,
+        refusal: null,
+        toolCalls: [],
+        finishReason: undefined,
+        serverFinishReason: null,
+      }
       this.choices[index] = state
     }
     return state
@@ -141,9 +166,11 @@ export class ChatStreamAssembler {
       throw this.malformed(`a tool call index of ${toolCallIndex}`)
     }
     const fn = isRecord(rawCall.function) ? rawCall.function : {}
+    // Arguments arrive as pieces of JSON text: anything else would be lost from the assembled call.
+    if (!isToolArgumentsText(fn.arguments)) throw this.malformed('a tool call delta whose arguments are not text')
     const id = typeof rawCall.id === 'string' && rawCall.id !== '' ? rawCall.id : undefined
     const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : undefined
-    const argumentsDelta = typeof fn.arguments === 'string' ? fn.arguments : ''
+    const argumentsDelta = fn.arguments ?? ''
     let call = choice.toolCalls[toolCallIndex]
     if (call === undefined) {
       call = { id: undefined, name: undefined, arguments: '' }
@@ -164,6 +191,7 @@ export class ChatStreamAssembler {
 
   /** The stream as one `chat.completion` object, for `ChatResult.raw`. */
   private rawCompletion(choices: ReadonlyArray<ChatChoice>): Record<string, unknown> {
+    const states = this.choices
     return {
       id: this.id,
       object: 'chat.completion',
@@ -175,6 +203,7 @@ export class ChatStreamAssembler {
         message: {
           role: 'assistant',
           content: choice.message.content,
+          refusal: states[choice.index]?.refusal ?? null,
           ...(choice.message.toolCalls === undefined
             ? {}
             : {
@@ -185,7 +214,7 @@ export class ChatStreamAssembler {
                 })),
               }),
         },
-        finish_reason: choice.finishReason,
+        finish_reason: states[choice.index]?.serverFinishReason ?? null,
       })),
       usage: this.usage ?? null,
     }

@@ -382,6 +382,32 @@ describe('OpenAIChatModel results', () => {
   })
 })
 
+describe('OpenAIChatModel tool call ids another provider gave', () => {
+  it('sends an id longer than OpenAI takes (40 characters) as one it takes, paired with its result, two ids never made one', async () => {
+    const { server, model } = await start({ replies: ['done'] })
+    const ids = [`call_${'a'.repeat(40)}|fc_1`, `call_${'a'.repeat(40)}|fc_2`, 'toolu_01A09q90qw90lq917835lq9']
+    const answer = await model.doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather in Paris, Rome and Oslo?' },
+        {
+          role: 'assistant',
+          content: null,
+          toolCalls: ids.map((id, index) => ({ id, name: 'get_weather', arguments: `{"city":${index}}` })),
+        },
+        ...ids.map((id) => ({ role: 'tool' as const, toolCallId: id, content: '20 °C' })),
+      ],
+    })
+    expect(answer.choices[0]?.message.content).toBe('done')
+    const body = server.requests[0]?.body as { messages: Array<Record<string, unknown>> } | undefined
+    const messages = body?.messages ?? []
+    const sent = ((messages[1]?.tool_calls ?? []) as Array<{ id: string }>).map((call) => call.id)
+    expect(sent.every((id) => id.length <= 40)).toBe(true)
+    expect(new Set(sent).size).toBe(3)
+    expect(sent[2]).toBe('toolu_01A09q90qw90lq917835lq9')
+    expect(messages.slice(2).map((message) => message.tool_call_id)).toEqual(sent)
+  })
+})
+
 describe('OpenAIChatModel errors', () => {
   it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
     const { server, model } = await start()
@@ -698,6 +724,141 @@ describe('OpenAIChatModel errors', () => {
     }))
     const { result } = await collect(model.doStream(ask('a', { tools })))
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
+  })
+
+  it('fails a stream whose content delta is not text (a number, a list of parts), or whose tool calls are not a list, with a retryable malformed_response, as a JSON answer does', async () => {
+    const { server, model } = await start()
+    for (const content of [5, [{ type: 'text', text: 'Hello' }]]) {
+      server.setHandler('POST /v1/chat/completions', () => ({
+        sse: [
+          {
+            id: 'x',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { role: 'assistant', content }, finish_reason: 'stop' }],
+          },
+          '[DONE]',
+        ],
+      }))
+      const error = await rejection(collect(model.doStream(ask('a'))))
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain('a content delta of choice 0 that is not text')
+    }
+    // Tool calls that are not a list (one call as an object) would be lost the same way.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        {
+          id: 'x',
+          object: 'chat.completion.chunk',
+          model: 'gpt-4o-mini',
+          choices: [
+            {
+              index: 0,
+              delta: { tool_calls: { index: 0, id: 'c1', function: { name: 'get_weather', arguments: '{}' } } },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        },
+        '[DONE]',
+      ],
+    }))
+    const error = await rejection(collect(model.doStream(ask('b', { tools: [weatherTool] }))))
+    expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+    expect((error as Error).message).toContain('tool calls of choice 0 that are not a list')
+  })
+
+  it('reports a refusal as the content_filter finish reason, streamed or not, with the refusal kept in raw', async () => {
+    const { server, model } = await start()
+    const refusal = "I'm sorry, I can't help with that."
+    server.setHandler('POST /v1/chat/completions', () => ({
+      json: {
+        id: 'x',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: null, refusal }, finish_reason: 'stop' }],
+      },
+    }))
+    const generated = await model.doGenerate(ask('a'))
+    expect(generated.choices[0]).toMatchObject({ finishReason: 'content_filter', message: { content: '' } })
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        chunk({ role: 'assistant', content: null, refusal: '' }, null),
+        chunk({ refusal: "I'm sorry, " }, null),
+        chunk({ refusal: "I can't help with that." }, null),
+        chunk({}, 'stop'),
+        '[DONE]',
+      ],
+    }))
+    const { result } = await collect(model.doStream(ask('b')))
+    expect(result.choices[0]).toMatchObject({ finishReason: 'content_filter', message: { content: '' } })
+    expect(result.raw).toMatchObject({ choices: [{ message: { refusal }, finish_reason: 'stop' }] })
+    // No refusal (null, as OpenAI sends it beside an answer) leaves the finish reason as the server gave it.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk({ role: 'assistant', content: 'Hi', refusal: null }, null), chunk({}, 'stop'), '[DONE]'],
+    }))
+    expect((await collect(model.doStream(ask('c')))).result.choices[0]?.finishReason).toBe('stop')
+  })
+
+  it('fails tool call arguments that are not JSON text (an object, a number) with a retryable malformed_response, streamed or not, rather than dropping them', async () => {
+    const { server, model } = await start()
+    const tools = [weatherTool]
+    for (const args of [{ city: 'Paris' }, 5]) {
+      const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } }
+      server.setHandler('POST /v1/chat/completions', () => ({
+        json: {
+          id: 'x',
+          object: 'chat.completion',
+          model: 'gpt-4o-mini',
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: null, tool_calls: [call] },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        },
+      }))
+      const generated = await rejection(model.doGenerate(ask('a', { tools })))
+      expect(generated).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((generated as Error).message).toContain('choice 0 has malformed tool_calls')
+      server.setHandler('POST /v1/chat/completions', () => ({
+        sse: [
+          {
+            id: 'x',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: 'tool_calls' }],
+          },
+          '[DONE]',
+        ],
+      }))
+      const streamed = await rejection(collect(model.doStream(ask('b', { tools }))))
+      expect(streamed).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((streamed as Error).message).toContain('a tool call delta whose arguments are not text')
+    }
+    // Arguments left out are none: a tool without parameters.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      json: {
+        id: 'x',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', function: { name: 'now' } }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
+    }))
+    const result = await model.doGenerate(ask('c'))
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: 'now', arguments: '' }])
   })
 
   it('fails with an idle TimeoutError when a stream stalls, and closes the request', async () => {

@@ -4,9 +4,11 @@ import {
   type ChatRequest,
   type ChatSettings,
   type ResponseFormat,
+  type ToolCallIdRule,
   type ToolChoice,
   type ToolDefinition,
   toolsToSend,
+  toProviderToolCallId,
   toStopSequences,
   toStrictJsonSchema,
 } from '@tinyllm/llm'
@@ -126,7 +128,7 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
     case 'user':
       return { role: 'user', content: message.content }
     case 'tool':
-      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content }
+      return { role: 'tool', tool_call_id: toOpenAIToolCallId(message.toolCallId), content: message.content }
     case 'assistant': {
       const toolCalls = message.toolCalls
       if (toolCalls === undefined || toolCalls.length === 0) return { role: 'assistant', content: message.content }
@@ -134,7 +136,7 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
         role: 'assistant',
         content: message.content,
         tool_calls: toolCalls.map((call) => ({
-          id: call.id,
+          id: toOpenAIToolCallId(call.id),
           type: 'function' as const,
           function: { name: call.name, arguments: call.arguments },
         })),
@@ -146,6 +148,16 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
         message: `unknown message role ${JSON.stringify((message as { role?: unknown }).role)}`,
       })
   }
+}
+
+/**
+ * The tool call ids OpenAI takes in a conversation: at most 40 characters ("Invalid 'messages[2].tool_calls[0].id': string
+ * too long. Expected a string with maximum length 40"); another provider's longer id is cut short, a digest appended.
+ */
+const openAIToolCallIds: ToolCallIdRule = { maxLength: 40 }
+
+function toOpenAIToolCallId(id: string): string {
+  return toProviderToolCallId(id, openAIToolCallIds)
 }
 
 function toOpenAIResponseFormat(format: ResponseFormat): ChatCompletionCreateParamsBase['response_format'] {

@@ -70,7 +70,7 @@ export function toChatResult(body: unknown): ChatResult {
     choices.push({
       index,
       message: toAssistantMessage(content, toolCalls),
-      finishReason: toFinishReason(rawChoice.finish_reason),
+      finishReason: refusedOr(rawChoice.message.refusal, toFinishReason(rawChoice.finish_reason)),
     })
   }
   choices.sort((left, right) => left.index - right.index)
@@ -86,24 +86,38 @@ export function toChatResult(body: unknown): ChatResult {
   return requestId === undefined ? result : { ...result, requestId }
 }
 
-/** `undefined` when the list is malformed; an empty list when there are none. */
+/**
+ * A choice's finish reason given its `refusal`: a model that refused (structured outputs' refusal, which comes with
+ * `finish_reason: 'stop'` and no content) stopped for the reason Anthropic's `refusal` stop reason maps to,
+ * `content_filter`, so that a refusal never reads as an empty answer that ended normally. The refusal's text stays in
+ * `raw`.
+ */
+export function refusedOr(refusal: unknown, finishReason: FinishReason): FinishReason {
+  return typeof refusal === 'string' && refusal !== '' ? 'content_filter' : finishReason
+}
+
+/**
+ * `undefined` when the list is malformed; an empty list when there are none. A call's arguments (a custom tool's
+ * input) are JSON text: left out, they are none; anything else (an object, a number) is malformed, never dropped.
+ */
 function toToolCalls(value: unknown): ToolCall[] | undefined {
   if (value === undefined || value === null) return []
   if (!Array.isArray(value)) return undefined
   const calls: ToolCall[] = []
   for (const call of value) {
     if (!isRecord(call) || typeof call.id !== 'string') return undefined
-    if (isRecord(call.function) && typeof call.function.name === 'string') {
-      const args = call.function.arguments
-      calls.push({ id: call.id, name: call.function.name, arguments: typeof args === 'string' ? args : '' })
-    } else if (isRecord(call.custom) && typeof call.custom.name === 'string') {
-      const input = call.custom.input
-      calls.push({ id: call.id, name: call.custom.name, arguments: typeof input === 'string' ? input : '' })
-    } else {
-      return undefined
-    }
+    const definition = isRecord(call.function) ? call.function : isRecord(call.custom) ? call.custom : undefined
+    const name = definition?.name
+    const args = definition === call.function ? definition?.arguments : definition?.input
+    if (typeof name !== 'string' || !isToolArgumentsText(args)) return undefined
+    calls.push({ id: call.id, name, arguments: args ?? '' })
   }
   return calls
+}
+
+/** Whether a tool call's arguments, as the server sent them, are JSON text or left out (`null` too). */
+export function isToolArgumentsText(value: unknown): value is string | null | undefined {
+  return typeof value === 'string' || absent(value)
 }
 
 /** Whether a value is a plain JSON object (not null, not an array). */

@@ -176,6 +176,40 @@ describe('cassettes', () => {
     expect(await replayed.json()).toEqual({ next: '/v1/next?q=[REDACTED]' })
   })
 
+  it('never stores the credentials a recorded request carries in its headers, shaped like a key or not, when the upstream echoes them', async () => {
+    const credentials = {
+      authorization: 'Bearer plain-token-4417',
+      'x-api-key': 'anthropic-plain-8823',
+      'api-key': 'azure-plain-5590',
+      'proxy-authorization': `Basic ${btoa('proxy-user:proxy-pw-3306')}`,
+    }
+    const echoed = ['plain-token-4417', 'anthropic-plain-8823', 'azure-plain-5590', 'proxy-pw-3306']
+    const upstream = await serve({
+      routes: {
+        'POST /v1/echo': ({ request }) => ({
+          status: 401,
+          headers: { 'x-echo': String(request.headers['api-key']) },
+          json: { error: { message: `Incorrect API key provided: ${echoed.join(', ')}` } },
+        }),
+        'POST /v1/stream': () => ({ sse: echoed.map((text) => ({ text })) }),
+      },
+    })
+    const path = join(directory, 'request-credentials.cassette.json')
+    const before = registeredSecretCount()
+    const proxy = await serve({ cassette: createCassette({ path, mode: 'record', upstream: upstream.url }) })
+    for (const route of ['/v1/echo', '/v1/stream']) {
+      const answer = await fetch(`${proxy.url}${route}`, { method: 'POST', headers: credentials, body: '{}' })
+      // The client got the real answer.
+      expect((await answer.text()).includes('azure-plain-5590')).toBe(true)
+    }
+    await proxy.close()
+    await upstream.close()
+    expect(registeredSecretCount()).toBe(before)
+    const text = await readFile(path, 'utf8')
+    // Booleans, so a failure does not print the secret.
+    expect(echoed.map((secret) => text.includes(secret))).toEqual([false, false, false, false])
+  })
+
   it('redacts a secret a stream sends in pieces across its events, and keeps the rest of the stream as it came', async () => {
     const secret = 'tenant-Passphrase-7781'
     const path = join(directory, 'split-secret.cassette.json')

@@ -98,6 +98,43 @@ const hopHeaders = new Set(['connection', 'keep-alive', 'transfer-encoding', 'co
 const unstoredResponseHeaders = new Set(['date', 'set-cookie'])
 const unforwardedRequestHeaders = new Set(['host', 'accept-encoding', ...hopHeaders])
 
+/** `<scheme> <credential>`, as in an `Authorization` header. */
+const schemeAndCredential = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S+)\s*$/
+
+/**
+ * The credentials request headers carry, read as a provider model reads its `headers` option (`registerClientSecrets`
+ * of `@tinyllm/llm`, which this package cannot depend on): the value of each header named like a credential
+ * (`Authorization`, `api-key`, `x-api-key`, a cookie) — of `<scheme> <credential>` the credential, so an echo reads
+ * `Bearer [REDACTED]` — and the password of a `Basic` one.
+ */
+function headerCredentials(headers: Readonly<Record<string, string>>): string[] {
+  const credentials: string[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string' || !isSecretFieldName(name)) continue
+    const [, scheme, credential] = schemeAndCredential.exec(value) ?? []
+    if (credential === undefined) {
+      credentials.push(value)
+      continue
+    }
+    credentials.push(credential)
+    const password = scheme?.toLowerCase() === 'basic' ? basicPassword(credential) : undefined
+    if (password !== undefined) credentials.push(password)
+  }
+  return credentials
+}
+
+/** The password of a Basic credential (`base64(user:password)`), or `undefined` when it decodes to none. */
+function basicPassword(credential: string): string | undefined {
+  let decoded: string
+  try {
+    decoded = atob(credential)
+  } catch {
+    return undefined
+  }
+  const colon = decoded.indexOf(':')
+  return colon === -1 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1)
+}
+
 class FileCassette implements Cassette {
   readonly path: string
   readonly mode: CassetteMode
@@ -105,6 +142,8 @@ class FileCassette implements Cassette {
   readonly handle: RouteHandler = (context) => this.#handle(context)
   readonly #secrets: readonly string[]
   readonly #releaseSecrets: (() => void)[]
+  /** The request credentials registered so far (each once, however many requests carry it). */
+  readonly #credentials = new Set<string>()
   #saved: Promise<void> = Promise.resolve()
   readonly #upstream: string | undefined
   readonly #fetch: typeof globalThis.fetch
@@ -239,6 +278,7 @@ class FileCassette implements Cassette {
   async #record(context: RouteContext): Promise<LoopbackResponse> {
     const { request } = context
     const slot = this.#slots.push(undefined) - 1
+    this.#registerCredentials(request.headers)
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (!unforwardedRequestHeaders.has(name)) headers[name] = value
@@ -289,6 +329,18 @@ class FileCassette implements Cassette {
       },
     }
     return { status: upstreamResponse.status, headers: passedHeaders, raw: bytes }
+  }
+
+  /**
+   * Registers the credentials a forwarded request carries (see {@link headerCredentials}) until the cassette closes, as
+   * its literal `secrets` are: an upstream that echoes them (a 401 quoting the key) must not have them stored.
+   */
+  #registerCredentials(headers: Readonly<Record<string, string>>): void {
+    for (const credential of headerCredentials(headers)) {
+      if (this.#credentials.has(credential)) continue
+      this.#credentials.add(credential)
+      this.#releaseSecrets.push(registerSecret(credential))
+    }
   }
 
   #storedBody(text: string, contentType: string): Pick<CassetteResponse, 'body' | 'text' | 'sse'> {

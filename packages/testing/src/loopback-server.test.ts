@@ -357,13 +357,21 @@ describe('startLoopbackServer', () => {
       [{ json: {}, status: 101 }, 'the handler answered status 101, not a final HTTP status from 200 to 999'],
       [{ sse: [], status: 1000 }, 'the handler answered status 1000, not a final HTTP status from 200 to 999'],
       [{ raw: 'x', status: '200' }, 'the handler answered status "200", not a final HTTP status from 200 to 999'],
+      // An event no stream can carry: before, the headers went out and the connection was cut, saying nothing.
+      [{ sse: ['first', undefined] }, 'the handler answered sse whose item 1 cannot be sent as an event (undefined)'],
+      [{ sse: [() => 1] }, 'the handler answered sse whose item 0 cannot be sent as an event (a function)'],
+      [{ sse: ['a', 'b', 10n] }, 'the handler answered sse whose item 2 cannot be sent as an event (a bigint)'],
+      [
+        { sse: [sseEvent({ event: 'delta', data: undefined })] },
+        'the handler answered sse whose item 0 cannot be sent as an event (undefined)',
+      ],
     ]
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
     })
-    for (const [answer, message] of answers) {
+    for (const [, message] of answers) {
       const response = await fetch(`${running.url}/answer`)
-      expect(response.status, JSON.stringify(answer)).toBe(500)
+      expect(response.status, message).toBe(500)
       expect(await response.json()).toMatchObject({ error: { message: `Loopback handler failed: ${message}` } })
     }
     expect(running.requests.map((request) => request.outcome)).toEqual(answers.map(() => 'completed'))
@@ -760,7 +768,8 @@ describe('startLoopbackServer', () => {
             throw new Error('the event source broke')
           })(),
         }),
-        'GET /unencodable': () => ({ sse: [{ n: 1 }, undefined as unknown as object] }),
+        // An event JSON cannot write, found only as it is sent (an undefined one is a 500 before the headers).
+        'GET /unencodable': () => ({ sse: [{ n: 1 }, { n: 2n }] }),
       },
     })
     for (const path of ['/source-throws', '/unencodable']) {

@@ -95,10 +95,32 @@ function answerProblem(answer: unknown): string | undefined {
   }
   if (bodies[0] === 'sse' && !isIterable(sse))
     return 'the handler answered sse that is not a list or an iterable of events'
+  if (bodies[0] === 'sse' && Array.isArray(sse)) {
+    let index = 0
+    for (const item of sse) {
+      const problem = unsendable(item)
+      if (problem !== undefined) {
+        return `the handler answered sse whose item ${index} cannot be sent as an event (${problem})`
+      }
+      index++
+    }
+  }
   if (bodies[0] === 'raw' && typeof raw !== 'string' && !(raw instanceof Uint8Array)) {
     return 'the handler answered raw that is neither a string nor bytes'
   }
   return undefined
+}
+
+/**
+ * What an event of an `sse` list is that no stream can carry — `undefined`, a function, a symbol or a bigint, as itself
+ * or as an event's data — or `undefined`. Found before the headers go out, it is a 500 that says so, not a connection
+ * cut after them. (Only the type is looked at: an object JSON cannot write still fails as it is sent.)
+ */
+function unsendable(item: unknown): string | undefined {
+  const data = isSseEvent(item) ? item.data : item
+  if (data === undefined) return 'undefined'
+  const type = typeof data
+  return type === 'function' || type === 'symbol' || type === 'bigint' ? `a ${type}` : undefined
 }
 
 function isIterable(value: unknown): boolean {

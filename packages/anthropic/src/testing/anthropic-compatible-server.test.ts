@@ -829,6 +829,33 @@ describe('startAnthropicCompatibleServer', () => {
     expect(trimmed.status).toBe(200)
   })
 
+  it('refuses a tool_use id with characters other than letters, digits, _ and -, as Anthropic does', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    // Ids other providers give (Kimi's "functions.get_weather:0", a "call_1|fc_1" pair) are refused by Anthropic.
+    for (const id of ['functions.get_weather:0', 'call_1|fc_1', 'call 1']) {
+      const answered = await post(running, {
+        messages: [
+          asked,
+          { role: 'assistant', content: [{ type: 'tool_use', id, name: 'get_weather', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: '20 °C' }] },
+        ],
+      })
+      expect(answered.status, id).toBe(400)
+      expect(await answered.json()).toMatchObject({
+        error: { message: "messages.1.content.0.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'" },
+      })
+    }
+    const valid = await post(running, {
+      messages: [
+        asked,
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_A-1', name: 'get_weather', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_A-1', content: '20 °C' }] },
+      ],
+    })
+    expect(valid.status).toBe(200)
+  })
+
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
     const running = await start()
     const open = { type: 'object', properties: { city: { type: 'string' } } }

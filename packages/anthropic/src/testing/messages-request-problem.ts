@@ -37,6 +37,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
     thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
+    toolUseIdProblem(candidate.messages as Record<string, unknown>[]) ??
     toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
     thinkingToolProblem(candidate.thinking, candidate.tool_choice, candidate.messages as Record<string, unknown>[])
   )
@@ -331,6 +332,24 @@ function thinkingBlocksProblem(messages: readonly Record<string, unknown>[]): st
       if (block.signature.startsWith(signaturePrefix) && block.signature !== thinkingSignature(block.thinking)) {
         return `${path}: Invalid \`signature\` in \`thinking\` block`
       }
+    }
+  }
+  return undefined
+}
+
+/**
+ * The pattern Anthropic checks a `tool_use` block's id against, as its 400 quotes it
+ * (`messages.1.content.0.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'`): ids other providers give
+ * (`functions.get_weather:0`, `call_1|fc_1`) are refused.
+ */
+const toolUseIdPattern = /^[a-zA-Z0-9_-]+$/
+
+function toolUseIdProblem(messages: readonly Record<string, unknown>[]): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue
+    for (const [blockIndex, block] of (message.content as Record<string, unknown>[]).entries()) {
+      if (block.type !== 'tool_use' || toolUseIdPattern.test(String(block.id))) continue
+      return `messages.${index}.content.${blockIndex}.tool_use.id: String should match pattern '${toolUseIdPattern.source}'`
     }
   }
   return undefined

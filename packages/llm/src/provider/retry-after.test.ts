@@ -127,5 +127,23 @@ describe('retryAfterMs given headers it cannot read', () => {
       },
     }
     expect(() => retryAfterMs(throwing)).toThrow('retryAfterMs: headers could not be read: Error: unreadable header')
+    // Headers whose `get` itself cannot be read (a getter or a Proxy that throws) are unreadable headers too.
+    const noGet = Object.defineProperty({}, 'get', {
+      get(): never {
+        throw new Error('no get for you')
+      },
+    })
+    const proxy = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('revoked')
+        },
+      },
+    )
+    for (const headers of [noGet, proxy]) {
+      expect(() => retryAfterMs(headers as never)).toThrow(ConfigurationError)
+      expect(() => retryAfterMs(headers as never)).toThrow('retryAfterMs: headers could not be read')
+    }
   })
 })

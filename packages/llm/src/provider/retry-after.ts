@@ -25,12 +25,13 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  */
 export function retryAfterMs(headers: HeaderReader | undefined, now: number = Date.now()): number | undefined {
   if (headers === undefined || headers === null) return undefined
-  if (typeof (headers as Partial<HeaderReader>).get !== 'function') {
-    throw optionError('headers', 'headers with a get(name) method, such as a Headers', headers, 'retryAfterMs')
-  }
   let milliseconds: unknown
   let retryAfter: unknown
   try {
+    // Inside the try: headers whose `get` cannot be read (a getter or a Proxy that throws) are unreadable too.
+    if (typeof (headers as Partial<HeaderReader>).get !== 'function') {
+      throw optionError('headers', 'headers with a get(name) method, such as a Headers', headers, 'retryAfterMs')
+    }
     milliseconds = headers.get('retry-after-ms')
     retryAfter = headers.get('retry-after')
   } catch (error) {

@@ -279,6 +279,15 @@ describe('restoreStrictAnswers', () => {
     expect(restoreStrictAnswers(answered, request(false), {})).toBe(answered)
   })
 
+  it('leaves as it is an answer nested too deep to write back (a hostile model), for the caller to validate, never throwing', () => {
+    // A null to drop at the top, then 100,000 levels: JSON.parse reads it, JSON.stringify overflows the stack on it.
+    const deep = `{"city":"Paris","note":null,"nested":${'['.repeat(100_000)}${']'.repeat(100_000)}}`
+    const answered = result(deep, deep)
+    const restored = restoreStrictAnswers(answered, request(true), { strictResponseFormat: 'when-asked' })
+    expect(restored.choices[0]?.message.content).toBe(deep)
+    expect(restored.choices[0]?.message.toolCalls?.[0]?.arguments).toBe(deep)
+  })
+
   it('leaves an answer that is not JSON, or needs nothing, as it is', () => {
     for (const content of ['not json', '{"city":"Paris"}', null]) {
       const answered = result(content)

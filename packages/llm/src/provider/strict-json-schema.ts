@@ -56,7 +56,8 @@ export function toStrictJsonSchema(schema: JsonSchema, option = 'schema'): Stric
 /**
  * The result of a request sent with strict schemas, read back as the original schemas want it: for the JSON-schema
  * response format, each choice's JSON text; for strict tools, the arguments of their calls (see
- * {@link StrictJsonSchema.restore}). Text that is not JSON is left as it is, for the caller's validation to report.
+ * {@link StrictJsonSchema.restore}). Text that is not JSON, or nested too deep to be written back, is left as it is, for
+ * the caller's validation to report.
  * Returns the result itself when nothing needed restoring.
  *
  * @param provider - when the provider enforces a JSON-schema response format strictly (and was sent its strict schema),
@@ -111,15 +112,18 @@ function strictToolSchemas(request: ChatRequest): Map<string, StrictJsonSchema> 
   return schemas
 }
 
+/**
+ * `text` with its JSON restored; as it is when it is not JSON, or when the restored value cannot be written back (an
+ * answer nested deeper than the stack allows): the caller's validation then reports it, as it would without strict.
+ */
 function restoreJson(text: string, schema: StrictJsonSchema): string {
-  let value: unknown
   try {
-    value = JSON.parse(text)
+    const value: unknown = JSON.parse(text)
+    const restored = schema.restore(value)
+    return restored === value ? text : JSON.stringify(restored)
   } catch {
     return text
   }
-  const restored = schema.restore(value)
-  return restored === value ? text : JSON.stringify(restored)
 }
 
 /** What rewriting one schema keeps: whether an answer needs restoring, its name, and the schemas being rewritten. */

@@ -167,6 +167,12 @@ function partsError(parts: readonly unknown[], where: string): ErrorReply['error
 }
 
 /** A call an assistant made: an object with an `id`, `type: 'function'` and a `function` with `name` and `arguments` strings. */
+/**
+ * The longest tool call id OpenAI takes in a conversation, as its 400 says ("Invalid 'messages[2].tool_calls[0].id':
+ * string too long. Expected a string with maximum length 40, but got a string with length 46 instead.").
+ */
+const maxToolCallIdLength = 40
+
 function toolCallError(call: unknown, where: string): ErrorReply['error'] | undefined {
   if (!isObject(call)) {
     return invalid(
@@ -177,6 +183,15 @@ function toolCallError(call: unknown, where: string): ErrorReply['error'] | unde
   }
   const id = stringError(call.id, `${where}.id`)
   if (id !== undefined) return id
+  // Ids other providers give (an Anthropic or Gemini id, a `call_…|fc_…` pair) can be longer than OpenAI takes.
+  const length = (call.id as string).length
+  if (length > maxToolCallIdLength) {
+    return invalid(
+      `Invalid '${where}.id': string too long. Expected a string with maximum length ${maxToolCallIdLength}, but got a string with length ${length} instead.`,
+      `${where}.id`,
+      'string_above_max_length',
+    )
+  }
   if (call.type === 'custom') return undefined
   if (call.type !== 'function') {
     return invalid(

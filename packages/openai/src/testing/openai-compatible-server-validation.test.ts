@@ -92,6 +92,28 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { top_p: -0.1 },
       { param: 'top_p', code: 'decimal_below_min_value', message: 'Expected a value >= 0' },
     ],
+    [
+      'a tool call id longer than 40 characters (an id another provider gave)',
+      {
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: `call_${'x'.repeat(36)}`, type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: `call_${'x'.repeat(36)}`, content: '20 °C' },
+        ],
+      },
+      {
+        param: 'messages[1].tool_calls[0].id',
+        code: 'string_above_max_length',
+        message:
+          "Invalid 'messages[1].tool_calls[0].id': string too long. Expected a string with maximum length 40, but got a string with length 41 instead.",
+      },
+    ],
     ['n of 0', { n: 0 }, { param: 'n', code: 'integer_below_min_value', message: 'Expected a value >= 1' }],
     ['n above 128', { n: 129 }, { param: 'n', code: 'integer_above_max_value', message: 'Expected a value <= 128' }],
     ['n that is not a whole number', { n: 1.5 }, { param: 'n', code: 'invalid_type', message: 'expected an integer' }],
