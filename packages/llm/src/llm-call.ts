@@ -592,7 +592,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * The request one attempt sends: defaults, then the input's settings, then the input's messages. With structured
-   * output, a `responseFormat` in the input other than the call's own is a {@link ConfigurationError}.
+   * output, a `responseFormat` in the input other than the call's own is a `ConfigurationError`.
    */
   buildRequest(input: LLMCallInput): ChatRequest {
     const request: Record<string, unknown> = { ...this.settings }
