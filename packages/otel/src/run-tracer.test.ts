@@ -259,7 +259,7 @@ describe('RunTracer', () => {
     expect(JSON.stringify(call.attributes).length).toBeLessThan(20_000)
   })
 
-  it('records JSON output for a call with structured output, whatever its input asks for', async () => {
+  it('records JSON output for a call with structured output (an input asking for another format is refused)', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
     const anyValue: StandardSchemaV1<unknown> = {
@@ -270,11 +270,12 @@ describe('RunTracer', () => {
       model: new ScriptedChatModel({ responses: ['{"verdict":"good"}'] }),
       structuredOutput: { name: 'verdict', schema: anyValue, jsonSchema: { type: 'object' } },
     })
-    await chat.invoke(
-      { messages: [{ role: 'user', content: 'hi' }], responseFormat: { type: 'text' } },
-      { onEvent: tracing.listener },
-    )
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
     expect(spanOf(await spans(), 'structured').attributes['gen_ai.output.type']).toBe('json')
+    const refused = await chat
+      .invoke({ messages: [{ role: 'user', content: 'hi' }], responseFormat: { type: 'text' } })
+      .catch((error: unknown) => error)
+    expect((refused as Error).name).toBe('ConfigurationError')
   })
 
   it('records structured output redacted as a log line writes it, and ends the span of one JSON cannot hold', async () => {
