@@ -41,6 +41,22 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
+    const prose = [
+      'This is a basic 10-minute setup guide',
+      'basic HTTP/1.1 support only',
+      'a basic user/password login form',
+      'Basic authentication/authorization is supported',
+    ]
+    for (const text of prose) expect(redactString(text)).toBe(text)
+    // btoa('ada:correct horse'), and one whose password is not ASCII
+    expect(redactString('sent basic YWRhOmNvcnJlY3QgaG9yc2U= upstream')).toBe(`sent basic ${REDACTED} upstream`)
+    const encoded = btoa(String.fromCharCode(...new TextEncoder().encode('ada:pässwörd')))
+    expect(redactString(`Basic ${encoded}`)).toBe(`Basic ${REDACTED}`)
+    // base64 letters that are no user and password, but another key's shape
+    expect(redactString('basic AKIAIOSFODNN7EXAMPLE')).toBe(`basic ${REDACTED}`)
+  })
+
   it('drops any credential after an Authorization header of scheme Token, Basic or Bearer, and keeps plain words', () => {
     expect(redactString('Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b')).toBe(
       `Authorization: Token ${REDACTED}`,

@@ -2,6 +2,7 @@ import { quoteGiven } from './known-options.js'
 import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
+  isBasicCredentials,
   isSecretAssignment,
   isSecretStringField,
   mayHoldUrl,
@@ -56,8 +57,19 @@ function replaceUrlCredentials(
   return scheme === undefined ? `${encodedScheme}${REDACTED}${encodedAt}` : `${scheme}${REDACTED}${at}`
 }
 
-function replaceKnownValue(_match: string, headerScheme: string | undefined, scheme: string | undefined): string {
-  const kept = headerScheme ?? scheme
+function replaceKnownValue(
+  match: string,
+  headerScheme: string | undefined,
+  bearerScheme: string | undefined,
+  basicScheme: string | undefined,
+  basicCredentials: string | undefined,
+): string {
+  // Base64 after "basic" that is no user and password is prose, or another key's shape (`Basic AKIA…`): read on.
+  if (basicCredentials !== undefined && !isBasicCredentials(basicCredentials)) {
+    const head = match.slice(0, match.length - basicCredentials.length)
+    return `${head}${basicCredentials.replace(SECRET_VALUE_PATTERN, replaceKnownValue)}`
+  }
+  const kept = headerScheme ?? bearerScheme ?? basicScheme
   return kept === undefined ? REDACTED : `${kept} ${REDACTED}`
 }
 
