@@ -1049,6 +1049,24 @@ describe('redact', () => {
     ])
   })
 
+  it('copies a function or an error whose name or message is not text, and cannot be made text, beside the rest', () => {
+    // A name or message that reads fine but throws when made a string (an object without a prototype, a Proxy).
+    const untextable = Object.create(null) as object
+    const handler = Object.defineProperty(() => {}, 'name', { value: untextable })
+    expect(redact(handler)).toBe('[Function]')
+    expect(redact({ handler, id: 7 })).toEqual({ handler: '[Function]', id: 7 })
+    const misnamed = Object.defineProperty(new Error('lookup failed'), 'name', { value: untextable })
+    expect(redact({ error: misnamed, id: 7 })).toMatchObject({
+      error: { name: '[Unserializable]', message: 'lookup failed' },
+      id: 7,
+    })
+    const error = Object.defineProperty(new Error('x'), 'message', { value: untextable })
+    expect(redact({ error, id: 7 })).toMatchObject({ error: { name: 'Error', message: '[Unserializable]' }, id: 7 })
+    const logger = createMemoryLogger()
+    logger.info('saved', { handler, tenant: 't7' })
+    expect(logger.entries[0]?.fields).toEqual({ handler: '[Function]', tenant: 't7' })
+  })
+
   it('does not throw on a throwing getter and copies __proto__ as a field', () => {
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,
