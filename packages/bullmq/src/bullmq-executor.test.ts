@@ -797,6 +797,38 @@ describe('BullMQExecutor and serve', () => {
     expect(runs).toBe(0)
   })
 
+  it('cancelling a run that has finished keeps no request: once its job is gone, the same run id runs again', async () => {
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [count] })
+    expect(await count.invoke(undefined, { executor, runId: 'done-1' })).toBe(1)
+    await executor.cancel('done-1', 'too late')
+    const names = queueNames({ queue }, 'test')
+    const client = new Redis(redis.url)
+    try {
+      expect(await client.exists(names.cancelKey('done-1'))).toBe(0)
+    } finally {
+      client.disconnect()
+    }
+    // Its job removed, as it is after keepResultsSeconds: the run id is queued again, and runs.
+    const admin = new Queue(queue, {
+      connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) },
+      prefix: 'tinyllm',
+    })
+    try {
+      await admin.remove('done-1')
+    } finally {
+      await admin.close()
+    }
+    expect(await count.invoke(undefined, { executor, runId: 'done-1' })).toBe(2)
+  })
+
   it('refuses a cancel reason that is not a string, or is longer than 1,000 characters, with a ConfigurationError, keeping no request', async () => {
     const count = defineFunction({ name: 'count', run: () => 'ran' })
     const { executor } = await setUp({ graphs: [count] })

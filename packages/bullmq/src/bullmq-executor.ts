@@ -19,7 +19,7 @@ import {
 import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { forgetCancel, requestCancel } from './cancel-request.js'
+import { defineRequestCancel, forgetCancel, requestCancel } from './cancel-request.js'
 import { type ContextCarrier, injectContext } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
@@ -198,6 +198,7 @@ export class BullMQExecutor implements RunExecutor {
     this.context = options.context
     this.names = queueNames(options, owner)
     this.client = openRedis(options.connection, owner)
+    defineRequestCancel(this.client)
     this.eventsClient = openRedis(options.connection, owner)
     this.queue = new Queue<RunJobData, RunJobResult>(this.names.queue, {
       connection: this.client,
@@ -315,8 +316,9 @@ export class BullMQExecutor implements RunExecutor {
 
   /**
    * Cancels run `runId` wherever it runs: the worker holding it aborts it (it fails with an AbortError), and a worker
-   * that has not started it yet refuses it. An id no run can have, or a reason that is not a string, is a
-   * ConfigurationError, as it is for `invoke`.
+   * that has not started it yet refuses it. A run that has finished is left as it is, and no request is kept for it:
+   * once its job is gone, the same run id submitted again runs. An id no run can have, or a reason that is not a
+   * string, is a ConfigurationError, as it is for `invoke`.
    */
   async cancel(runId: string, reason = 'cancelled by the producer'): Promise<void> {
     checkRunId(runId, owner)
@@ -324,7 +326,7 @@ export class BullMQExecutor implements RunExecutor {
     if (typeof reason !== 'string' || reason.length > 1_000)
       throw optionError('reason', 'a string of at most 1,000 characters', reason, owner)
     this.checkOpen()
-    await requestCancel(this.client, this.names, runId, reason)
+    await requestCancel(this.client, this.names, runId, reason, this.queue.toKey(runId))
   }
 
   /**
@@ -493,7 +495,7 @@ export class BullMQExecutor implements RunExecutor {
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         this.settle(run, { status: 'rejected', runId: run.runId, error })
         if (cancelOnWorker && run.queued) {
-          requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
+          requestCancel(this.client, this.names, run.runId, error.message, this.queue.toKey(run.runId)).catch(ignore)
         }
       }
     }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { callScript } from './redis-connection.js'
 import { cancelMemoryMs, type QueueNames } from './run-job.js'
 
 /** A cancel request as published on the queue's cancel channel. */
@@ -7,13 +8,45 @@ interface CancelRequest {
   readonly reason: string
 }
 
+const requestCancelCommand = 'tinyllmRequestCancel'
+
+/**
+ * Keeps and publishes a cancel request, unless the run's job (KEYS[2]) has finished: there is nothing left to cancel
+ * then, and a request kept would refuse the next run of its id once the job is removed. One script, so the job cannot
+ * finish between the check and the request.
+ */
+const requestCancelScript = `
+if redis.call('HEXISTS', KEYS[2], 'finishedOn') == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`
+
+/** Defines on `client` the script {@link requestCancel} runs. */
+export function defineRequestCancel(client: Redis): void {
+  client.defineCommand(requestCancelCommand, { numberOfKeys: 2, lua: requestCancelScript })
+}
+
 /**
  * Asks whichever worker holds run `runId` to abort it, and remembers the request for a day so that a worker which
- * starts the run later refuses it instead.
+ * starts the run later refuses it instead. A run whose job (at `jobKey`) has finished is left as it is: no request is
+ * kept for it. `client` must have the script defined (see {@link defineRequestCancel}).
  */
-export async function requestCancel(client: Redis, names: QueueNames, runId: string, reason: string): Promise<void> {
-  await client.set(names.cancelKey(runId), reason, 'PX', cancelMemoryMs)
-  await client.publish(names.cancelChannel, JSON.stringify({ runId, reason } satisfies CancelRequest))
+export async function requestCancel(
+  client: Redis,
+  names: QueueNames,
+  runId: string,
+  reason: string,
+  jobKey: string,
+): Promise<void> {
+  await callScript(client, requestCancelCommand, [
+    names.cancelKey(runId),
+    jobKey,
+    reason,
+    cancelMemoryMs,
+    names.cancelChannel,
+    JSON.stringify({ runId, reason } satisfies CancelRequest),
+  ])
 }
 
 /** Forgets a cancel request, before a cancelled run is run again. */

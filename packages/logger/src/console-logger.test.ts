@@ -211,6 +211,30 @@ describe('createConsoleLogger levels', () => {
     expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
   })
 
+  it('writes to a stream whose own bound is above 16 MiB until that bound, which says when it drains: no line lost unsaid', async () => {
+    const held: Array<() => void> = []
+    const written: string[] = []
+    // A stream made to hold 64 MiB: it asks for no drain below that, so lines dropped past 16 MiB would never be counted.
+    const roomy = new Writable({
+      highWaterMark: 64 * 1024 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        written.push(chunk.toString())
+        held.push(done)
+      },
+    })
+    const logger = createConsoleLogger({ stream: roomy, format: 'json' })
+    const page = 'x'.repeat(1024 * 1024)
+    for (let line = 0; line < 40; line++) logger.info(page, { line })
+    while (held.length > 0) held.shift()!()
+    await new Promise((resolve) => setImmediate(resolve))
+    while (held.length > 0) held.shift()!()
+    const lines = written.map((text) => JSON.parse(text) as Record<string, unknown>)
+    const kept = lines.filter((line) => line.msg === page)
+    const dropped = lines.find((line) => line.msg === 'log lines dropped while the stream was behind')?.dropped ?? 0
+    expect(kept.length + Number(dropped)).toBe(40)
+    expect(kept).toHaveLength(40)
+  })
+
   it('writes nothing at silent', () => {
     const stream = captureStream()
     const logger = createConsoleLogger({ level: 'silent', stream })

@@ -12,7 +12,8 @@ import { mergeRedacted, redactString } from './redact.js'
  * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
  * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr), and so
  * does a Node stream's `error` event, which the logger listens for. While a Node stream holds more than 16 MiB its
- * reader has not taken, lines are dropped, and counted in one line once it drains.
+ * reader has not taken (or its own `highWaterMark`, when larger), lines are dropped, and counted in one line once it
+ * drains.
  */
 export interface LogStream {
   write(line: string): unknown
@@ -92,10 +93,23 @@ function formatLine(
  */
 const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024
 
-/** Whether a Node stream holds more than {@link MAX_UNWRITTEN_BYTES} unwritten, and will say when it has drained. */
+/**
+ * Whether a Node stream holds more than {@link MAX_UNWRITTEN_BYTES} unwritten, and will say when it has drained. A
+ * stream made to hold more (a `highWaterMark` above it) asks for no drain until it is full, so it is written to until
+ * then: lines dropped before would never be counted.
+ */
 function isBehind(stream: LogStream): boolean {
-  const { writableLength, once } = stream as { writableLength?: unknown; once?: unknown }
-  return typeof writableLength === 'number' && writableLength > MAX_UNWRITTEN_BYTES && typeof once === 'function'
+  const { writableLength, writableNeedDrain, once } = stream as {
+    writableLength?: unknown
+    writableNeedDrain?: unknown
+    once?: unknown
+  }
+  return (
+    typeof writableLength === 'number' &&
+    writableLength > MAX_UNWRITTEN_BYTES &&
+    writableNeedDrain !== false &&
+    typeof once === 'function'
+  )
 }
 
 /**

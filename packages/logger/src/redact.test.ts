@@ -41,6 +41,22 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
+    const prose = [
+      'This is a basic 10-minute setup guide',
+      'basic HTTP/1.1 support only',
+      'a basic user/password login form',
+      'Basic authentication/authorization is supported',
+    ]
+    for (const text of prose) expect(redactString(text)).toBe(text)
+    // btoa('ada:correct horse'), and one whose password is not ASCII
+    expect(redactString('sent basic YWRhOmNvcnJlY3QgaG9yc2U= upstream')).toBe(`sent basic ${REDACTED} upstream`)
+    const encoded = btoa(String.fromCharCode(...new TextEncoder().encode('ada:pässwörd')))
+    expect(redactString(`Basic ${encoded}`)).toBe(`Basic ${REDACTED}`)
+    // base64 letters that are no user and password, but another key's shape
+    expect(redactString('basic AKIAIOSFODNN7EXAMPLE')).toBe(`basic ${REDACTED}`)
+  })
+
   it('drops any credential after an Authorization header of scheme Token, Basic or Bearer, and keeps plain words', () => {
     expect(redactString('Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b')).toBe(
       `Authorization: Token ${REDACTED}`,
@@ -1031,6 +1047,24 @@ describe('redact', () => {
       { runId: 'r1', id: 7, owner: '[Unserializable]', status: 'open' },
       { id: 7, owner: '[Unserializable]', status: 'open', tenant: 't7' },
     ])
+  })
+
+  it('copies a function or an error whose name or message is not text, and cannot be made text, beside the rest', () => {
+    // A name or message that reads fine but throws when made a string (an object without a prototype, a Proxy).
+    const untextable = Object.create(null) as object
+    const handler = Object.defineProperty(() => {}, 'name', { value: untextable })
+    expect(redact(handler)).toBe('[Function]')
+    expect(redact({ handler, id: 7 })).toEqual({ handler: '[Function]', id: 7 })
+    const misnamed = Object.defineProperty(new Error('lookup failed'), 'name', { value: untextable })
+    expect(redact({ error: misnamed, id: 7 })).toMatchObject({
+      error: { name: '[Unserializable]', message: 'lookup failed' },
+      id: 7,
+    })
+    const error = Object.defineProperty(new Error('x'), 'message', { value: untextable })
+    expect(redact({ error, id: 7 })).toMatchObject({ error: { name: 'Error', message: '[Unserializable]' }, id: 7 })
+    const logger = createMemoryLogger()
+    logger.info('saved', { handler, tenant: 't7' })
+    expect(logger.entries[0]?.fields).toEqual({ handler: '[Function]', tenant: 't7' })
   })
 
   it('does not throw on a throwing getter and copies __proto__ as a field', () => {

@@ -2,6 +2,7 @@ import { quoteGiven } from './known-options.js'
 import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
+  isBasicCredentials,
   isSecretAssignment,
   isSecretStringField,
   mayHoldUrl,
@@ -56,8 +57,19 @@ function replaceUrlCredentials(
   return scheme === undefined ? `${encodedScheme}${REDACTED}${encodedAt}` : `${scheme}${REDACTED}${at}`
 }
 
-function replaceKnownValue(_match: string, headerScheme: string | undefined, scheme: string | undefined): string {
-  const kept = headerScheme ?? scheme
+function replaceKnownValue(
+  match: string,
+  headerScheme: string | undefined,
+  bearerScheme: string | undefined,
+  basicScheme: string | undefined,
+  basicCredentials: string | undefined,
+): string {
+  // Base64 after "basic" that is no user and password is prose, or another key's shape (`Basic AKIA…`): read on.
+  if (basicCredentials !== undefined && !isBasicCredentials(basicCredentials)) {
+    const head = match.slice(0, match.length - basicCredentials.length)
+    return `${head}${basicCredentials.replace(SECRET_VALUE_PATTERN, replaceKnownValue)}`
+  }
+  const kept = headerScheme ?? bearerScheme ?? basicScheme
   return kept === undefined ? REDACTED : `${kept} ${REDACTED}`
 }
 
@@ -247,10 +259,10 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
   }
 }
 
-/** `[Function: name]`, or `[Function]` for a function without a name or whose `name` cannot be read. */
+/** `[Function: name]`, or `[Function]` for a function without a name or whose `name` cannot be read as text. */
 function functionText(value: { readonly name: unknown }): string {
-  const name = readEntry(value, 'name')
-  return name === '' || name === UNSERIALIZABLE ? '[Function]' : `[Function: ${redactString(String(name))}]`
+  const name = readText(value, 'name')
+  return name === '' || name === UNSERIALIZABLE ? '[Function]' : `[Function: ${redactString(name)}]`
 }
 
 function copyObject(value: object, walk: Walk, depth: number): unknown {
@@ -387,10 +399,10 @@ function isError(value: object): value is Error {
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
   // Each read once, as any field is: one whose getter throws is "[Unserializable]", and the rest is still copied.
-  const fullMessage = String(readEntry(error, 'message'))
+  const fullMessage = readText(error, 'message')
   const message = redactAndCut(fullMessage, MAX_ERROR_STRING)
   const copy: Record<string, unknown> = {
-    name: redactAndCut(String(readEntry(error, 'name')), MAX_ERROR_STRING),
+    name: redactAndCut(readText(error, 'name'), MAX_ERROR_STRING),
     message,
   }
   const stack = readEntry(error, 'stack')
@@ -456,6 +468,18 @@ function copyEntries(
 function readEntry(source: object, key: string | number): unknown {
   try {
     return (source as Record<string | number, unknown>)[key]
+  } catch {
+    return UNSERIALIZABLE
+  }
+}
+
+/**
+ * `source[key]` as text, or `"[Unserializable]"` when reading it or making it text throws (an object without a
+ * prototype, a `Proxy`): a function's name or an error's message that is no string.
+ */
+function readText(source: object, key: string): string {
+  try {
+    return String(readEntry(source, key))
   } catch {
     return UNSERIALIZABLE
   }

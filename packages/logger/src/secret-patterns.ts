@@ -57,10 +57,14 @@ const KEY_PATTERNS = [
   // cut before it, as far as it runs.
   // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
   String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
-  // `Bearer <token>` and `Basic <credentials>`: the scheme is kept, the credential goes. At least 8 characters with a
-  // digit, base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication", "Basic
-  // Authentication", "Bearer token-based auth." and "basic responsibilities" stay readable.
-  String.raw`\b([Bb]earer|[Bb]asic)\s+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
+  // `Bearer <token>`: the scheme is kept, the token goes. At least 8 characters with a digit, base64 punctuation
+  // (`+/=_~`) or a capital after the first, so that "Bearer authentication" and "Bearer token-based auth." stay
+  // readable.
+  String.raw`\b([Bb]earer)\s+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
+  // `Basic <credentials>`: the scheme is kept, the credentials go when they are what the scheme sends, a user and
+  // password in base64 (group 4, see `isBasicCredentials`), so that "basic 10-minute setup", "basic HTTP/1.1" and
+  // "basic user/password login" stay readable.
+  String.raw`\b([Bb]asic)\s+((?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)(?![A-Za-z0-9._~+/=-])`,
   // OpenAI (sk-..., sk-proj-..., sk-svcacct-...) and Anthropic (sk-ant-api03-...). A digit or capital is required so
   // that "sk-learn-compatible-pipeline" stays.
   `${START}sk-(?=[A-Za-z0-9_-]*[0-9A-Z])[A-Za-z0-9_-]{20,}`,
@@ -85,8 +89,28 @@ const KEY_PATTERNS = [
   String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s\\:,]|-(?!----))*(?:-----END [A-Z ]*PRIVATE KEY-----)?`,
 ]
 
-/** Known key shapes anywhere in a string. Groups 1 and 2 are the authorization scheme, which is kept. */
+/**
+ * Known key shapes anywhere in a string. Groups 1, 2 and 3 are the authorization scheme, which is kept; group 4 the
+ * base64 after `Basic`, which goes only when {@link isBasicCredentials} says so.
+ */
 export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
+
+/** A user id (without a colon), a colon and a password, none of them holding a control character (RFC 7617). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a credential must hold none, so they are looked for.
+const USER_AND_PASSWORD = /^[^\x00-\x1F\x7F:]*:[^\x00-\x1F\x7F]*$/
+
+/**
+ * Whether `base64`, read after `Basic` in free text, is the credentials of the Basic scheme: a user and password
+ * joined by a colon, in base64. A word that merely uses base64's letters (`authentication/authorization`) decodes to
+ * no such text.
+ */
+export function isBasicCredentials(base64: string): boolean {
+  try {
+    return USER_AND_PASSWORD.test(atob(base64))
+  } catch {
+    return false
+  }
+}
 
 /**
  * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,

@@ -650,6 +650,7 @@ export class MCPServerConnection implements MCPToolConnection {
     // Bytes of the message being read: the whole body, or on an event stream the event since the last blank line.
     let received = 0
     let lineEmpty = false
+    let afterCarriageReturn = false
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
     const eventStream = contentType === 'text/event-stream'
     // The stream a request's answer comes on; the others (the one the SDK opens with a GET for the server's own
@@ -678,13 +679,16 @@ export class MCPServerConnection implements MCPToolConnection {
         if (!eventStream) received += chunk.done ? 0 : chunk.value.byteLength
         else if (!chunk.done) {
           // An event stream may carry any number of events before the answer (progress, logs, keep-alive comments):
-          // each is read and dropped as it ends, so only the event being read is held.
+          // each is read and dropped as it ends, so only the event being read is held. A line ends in CR LF, LF or CR
+          // alone, as the event stream format reads it; an empty line ends the event.
           for (const byte of chunk.value) {
             received++
-            if (byte === LINE_FEED) {
+            const endsLine = byte === CARRIAGE_RETURN || (byte === LINE_FEED && !afterCarriageReturn)
+            afterCarriageReturn = byte === CARRIAGE_RETURN
+            if (endsLine) {
               if (lineEmpty) received = 0
               lineEmpty = true
-            } else if (byte !== CARRIAGE_RETURN) lineEmpty = false
+            } else if (byte !== LINE_FEED) lineEmpty = false
           }
         }
         if (received > STDIO_DEFAULT_MAX_BUFFER_SIZE) {

@@ -1138,6 +1138,54 @@ describe('MCP tools over streamable HTTP', () => {
     server.closeAllConnections()
   }, 120_000)
 
+  it('events whose lines end in a carriage return alone, as the event stream format allows, are each bounded, not summed', async () => {
+    // 64 MiB of keep-alive comments, each its own event, on the stream the SDK opens for the server's own messages:
+    // lines may end in CR, LF or CR LF, so none of these events is larger than a few bytes, and the stream is read whole.
+    const ends: string[] = []
+    const server = createServer(async (request, response) => {
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        const chunk = ': keep-alive\r\r'.repeat(4_096)
+        let sent = 0
+        response.on('close', () => ends.push(sent < 64 * 1024 * 1024 ? 'cut' : 'whole'))
+        while (sent < 64 * 1024 * 1024 && !response.destroyed) {
+          if (!response.write(chunk))
+            await new Promise((resolve) => response.once('drain', resolve).once('close', resolve))
+          sent += chunk.length
+        }
+        response.end()
+        return
+      }
+      let body = ''
+      for await (const part of request) body += String(part)
+      const message = request.method === 'POST' ? JSON.parse(body) : {}
+      if (message.id === undefined) {
+        response.writeHead(request.method === 'POST' ? 202 : 200).end()
+        return
+      }
+      const result =
+        message.method === 'initialize'
+          ? {
+              protocolVersion: message.params.protocolVersion,
+              capabilities: { tools: {} },
+              serverInfo: { name: 'x', version: '1' },
+            }
+          : { tools: [] }
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    opened.push({ close: () => void server.close(() => {}) })
+    const keptAlive = await connectMCPServer({
+      name: 'kept-alive',
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    })
+    opened.push(keptAlive)
+    while (ends.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(ends[0]).toBe('whole')
+    server.closeAllConnections()
+  }, 120_000)
+
   it('a server process that dies mid-call: an MCPConnectionError at once, not at the deadline', async () => {
     const { url } = await httpServerProcess()
     const records = await connectMCPServer({ name: 'records', url })
