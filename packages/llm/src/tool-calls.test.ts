@@ -202,4 +202,16 @@ describe('tool-call errors quote what the model sent, within bounds', () => {
     const long = await failure(parseToolArguments(call('{"q":"a"}'), quoting))
     expect(long.message.length).toBeLessThan(500)
   })
+  it('refuses an answer or tools of the wrong type with a ConfigurationError, not a TypeError', () => {
+    for (const answer of [undefined, null, 5, {}, { choices: 'x' }]) {
+      expect(() => assertKnownTools(answer as never, undefined)).toThrow(ConfigurationError)
+      expect(() => assertKnownTools(answer as never, undefined)).toThrow(/^assertKnownTools: result must be /)
+    }
+    for (const tools of [null, 'lookup', { name: 'lookup' }]) {
+      const answer = { choices: [], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, model: 'm' }
+      expect(() => assertKnownTools(answer, tools as never)).toThrow(
+        /^assertKnownTools: tools must be a list of tool definitions or undefined, got /,
+      )
+    }
+  })
 })

@@ -141,13 +141,15 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
 
 /**
  * Throws {@link ToolCallError} (`unknown-tool`) when a choice of `result` calls a tool that `tools` does not offer.
- * LLMCall runs this on every answer.
+ * LLMCall runs this on every answer. A `result` without a list of choices, or `tools` that are not a list, is a
+ * `ConfigurationError`.
  */
 export function assertKnownTools(
   result: ChatResult,
   tools: ReadonlyArray<ToolDefinition> | undefined,
   location?: { readonly functionName?: string; readonly state?: string },
 ): void {
+  checkKnownToolsArguments(result, tools)
   // The names offered, read once when a call is to be checked: each call is then one lookup, not a walk of the tools.
   let offered: ReadonlySet<string> | undefined
   for (const choice of result.choices) {
@@ -166,6 +168,16 @@ export function assertKnownTools(
         ...location,
       })
     }
+  }
+}
+
+function checkKnownToolsArguments(result: unknown, tools: unknown): void {
+  const choices = typeof result === 'object' && result !== null ? (result as { choices?: unknown }).choices : undefined
+  if (!Array.isArray(choices)) {
+    throw optionError('result', 'a chat result with a list of choices', result, 'assertKnownTools')
+  }
+  if (tools !== undefined && !Array.isArray(tools)) {
+    throw optionError('tools', 'a list of tool definitions or undefined', tools, 'assertKnownTools')
   }
 }
 

@@ -1,6 +1,7 @@
 export type { ConsoleLogFormat, ConsoleLoggerOptions, LogStream } from './console-logger.js'
 export { createConsoleLogger } from './console-logger.js'
 export { getDefaultLogger, getLogger, setDefaultLogger } from './default-logger.js'
+export { headerCredentials } from './header-credentials.js'
 export { closestName } from './known-options.js'
 export type { LogFields, Logger, LogLevel } from './logger.js'
 export type { MemoryLogEntry, MemoryLogger, MemoryLoggerOptions } from './memory-logger.js'

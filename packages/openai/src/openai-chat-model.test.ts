@@ -207,6 +207,18 @@ describe('OpenAIChatModel settings', () => {
     expect(server.requests).toHaveLength(0)
   })
 
+  it('refuses tools in providerOptions, whose every call would fail as unknown-tool, at construction and per call', async () => {
+    const { server, model } = await start({ replies: [{ toolCalls: [{ name: 'get_weather', arguments: '{}' }] }] })
+    const wireTool = { type: 'function', function: { name: 'get_weather', parameters: weatherTool.parameters } }
+    const settings = { providerOptions: { openai: { tools: [wireTool] } } }
+    const expected = 'chat: providerOptions.openai.tools must be absent (set tools instead'
+    expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(expected)
+    const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('weather?', settings)))
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as Error).message).toContain(expected)
+    expect(server.requests).toHaveLength(0)
+  })
+
   it('refuses more than 128 tools, which OpenAI refuses, at construction and per call', async () => {
     const { server, model } = await start({ replies: ['ok'] })
     const tools = Array.from({ length: 129 }, (_, index) => ({ ...weatherTool, name: `tool_${index}` }))

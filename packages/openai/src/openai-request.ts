@@ -35,7 +35,8 @@ const maxTools = 128
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
  * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
- * count (the `n` setting is the number of choices), and a `max_tokens` there beside `maxTokens` (or
+ * count (the `n` setting is the number of choices), `tools` there, which the answer's tool calls are not checked
+ * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
  * `max_completion_tokens`), which OpenAI refuses together, more than 128 tools, an `n` above 128, and a `top_logprobs`
  * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`. `owner` names the
  * Function (or model) in the message.
@@ -61,6 +62,16 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
   const passedChoices = settings.providerOptions?.openai?.n
   if (passedChoices !== undefined) {
     throw optionError('providerOptions.openai.n', 'absent (set n instead)', passedChoices, owner)
+  }
+  // The tool calls of an answer are checked against the request's tools: one offered only here would be unknown.
+  const passedTools = settings.providerOptions?.openai?.tools
+  if (passedTools !== undefined) {
+    throw optionError(
+      'providerOptions.openai.tools',
+      "absent (set tools instead: the model's tool calls are checked against them, and every call of a tool given here would fail as unknown-tool)",
+      passedTools,
+      owner,
+    )
   }
   // maxTokens goes out as max_completion_tokens, and OpenAI answers a body with max_tokens too with a 400 ("Setting
   // 'max_tokens' and 'max_completion_tokens' at the same time is not supported.").

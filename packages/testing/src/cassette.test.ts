@@ -141,11 +141,12 @@ describe('cassettes', () => {
     // Replay serves what was stored: identical except where recording redacted the leaked credential.
     const redactedRecording = recorded.map((answer) => ({
       ...answer,
-      text: answer.text.replaceAll(canaryKey, '[REDACTED]'),
+      // The whole header value is a credential too: a passphrase with a space is no `<scheme> <credential>`.
+      text: answer.text.replaceAll(`Bearer ${canaryKey}`, '[REDACTED]').replaceAll(canaryKey, '[REDACTED]'),
     }))
     expect(replayed).toEqual(redactedRecording)
     expect(replayed[2]?.text).toBe(
-      'event: start\ndata: {"type":"start"}\n\ndata: {"delta":"stream me"}\n\ndata: {"delta":"seen Bearer [REDACTED]"}\n\ndata: [DONE]\n\n',
+      'event: start\ndata: {"type":"start"}\n\ndata: {"delta":"stream me"}\n\ndata: {"delta":"seen [REDACTED]"}\n\ndata: [DONE]\n\n',
     )
     expect(replayer.misses).toEqual([])
   })
@@ -182,8 +183,16 @@ describe('cassettes', () => {
       'x-api-key': 'anthropic-plain-8823',
       'api-key': 'azure-plain-5590',
       'proxy-authorization': `Basic ${btoa('proxy-user:proxy-pw-3306')}`,
+      // A passphrase with a space, not `<scheme> <credential>`: its first word is as secret as its second.
+      'x-auth-token': 'staple-7731 battery-5512',
     }
-    const echoed = ['plain-token-4417', 'anthropic-plain-8823', 'azure-plain-5590', 'proxy-pw-3306']
+    const echoed = [
+      'plain-token-4417',
+      'anthropic-plain-8823',
+      'azure-plain-5590',
+      'proxy-pw-3306',
+      'staple-7731 battery-5512',
+    ]
     const upstream = await serve({
       routes: {
         'POST /v1/echo': ({ request }) => ({
@@ -207,7 +216,8 @@ describe('cassettes', () => {
     expect(registeredSecretCount()).toBe(before)
     const text = await readFile(path, 'utf8')
     // Booleans, so a failure does not print the secret.
-    expect(echoed.map((secret) => text.includes(secret))).toEqual([false, false, false, false])
+    const stored = [...echoed.slice(0, 4), 'staple-7731'].map((secret) => text.includes(secret))
+    expect(stored).toEqual([false, false, false, false, false])
   })
 
   it('redacts a secret a stream sends in pieces across its events, and keeps the rest of the stream as it came', async () => {

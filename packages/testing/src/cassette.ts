@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { optionError, unreadableOption } from '@tinyllm/core'
-import { isSecretFieldName, registerSecret } from '@tinyllm/logger'
+import { headerCredentials, isSecretFieldName, registerSecret } from '@tinyllm/logger'
 import { canonicalJson } from './canonical-json.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteInteraction, CassetteRequest, CassetteResponse, CassetteSseEvent } from './cassette-format.js'
@@ -97,43 +97,6 @@ let temporaryFiles = 0
 const hopHeaders = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'])
 const unstoredResponseHeaders = new Set(['date', 'set-cookie'])
 const unforwardedRequestHeaders = new Set(['host', 'accept-encoding', ...hopHeaders])
-
-/** `<scheme> <credential>`, as in an `Authorization` header. */
-const schemeAndCredential = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S+)\s*$/
-
-/**
- * The credentials request headers carry, read as a provider model reads its `headers` option (`registerClientSecrets`
- * of `@tinyllm/llm`, which this package cannot depend on): the value of each header named like a credential
- * (`Authorization`, `api-key`, `x-api-key`, a cookie) — of `<scheme> <credential>` the credential, so an echo reads
- * `Bearer [REDACTED]` — and the password of a `Basic` one.
- */
-function headerCredentials(headers: Readonly<Record<string, string>>): string[] {
-  const credentials: string[] = []
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string' || !isSecretFieldName(name)) continue
-    const [, scheme, credential] = schemeAndCredential.exec(value) ?? []
-    if (credential === undefined) {
-      credentials.push(value)
-      continue
-    }
-    credentials.push(credential)
-    const password = scheme?.toLowerCase() === 'basic' ? basicPassword(credential) : undefined
-    if (password !== undefined) credentials.push(password)
-  }
-  return credentials
-}
-
-/** The password of a Basic credential (`base64(user:password)`), or `undefined` when it decodes to none. */
-function basicPassword(credential: string): string | undefined {
-  let decoded: string
-  try {
-    decoded = atob(credential)
-  } catch {
-    return undefined
-  }
-  const colon = decoded.indexOf(':')
-  return colon === -1 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1)
-}
 
 class FileCassette implements Cassette {
   readonly path: string

@@ -1,5 +1,7 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { type EchoContext, echoRoute } from './__fixtures__/echo-route.js'
+import { ScriptedRoute } from './scripted-route.js'
 
 describe('ScriptedRoute', () => {
   it('echoes without a script, and records every request in order', async () => {
@@ -109,5 +111,24 @@ describe('ScriptedRoute', () => {
         },
       })
     }
+  })
+  it('refuses options that are not an object, or lack their functions, with a ConfigurationError', () => {
+    const echo = (request: unknown) => request
+    const context = () => ({})
+    const bad: unknown[] = [
+      undefined,
+      null,
+      'echo',
+      { requestName: 'echo request', context },
+      { requestName: 'echo request', echo },
+      { requestName: 5, echo, context },
+    ]
+    for (const options of bad) {
+      expect(() => new ScriptedRoute(options as never)).toThrow(ConfigurationError)
+      expect(() => new ScriptedRoute(options as never)).toThrow(
+        /^ScriptedRoute: (options|requestName|echo|context) must be /,
+      )
+    }
+    expect(() => new ScriptedRoute({ requestName: 'echo request', echo, context })).not.toThrow()
   })
 })

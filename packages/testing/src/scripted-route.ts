@@ -34,7 +34,8 @@ export interface UsedUpReply {
 /**
  * The scripted side of a provider's API route, the same for every provider: the request bodies the route received, in
  * order, and the reply to each from its {@link ReplyScript}. The provider checks each request and writes its reply in
- * its API's wire format.
+ * its API's wire format. Options that are not an object, or lack a `requestName` string or the `echo` and `context`
+ * functions, are a `ConfigurationError` naming the first wrong one.
  *
  * @example
  * const chat = new ScriptedRoute({ ...options, requestName: 'chat request', echo, context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }) })
@@ -51,6 +52,7 @@ export class ScriptedRoute<Request, Context, Reply> {
   #faulted: (requestIndex: number) => boolean = () => false
 
   constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
+    checkRouteOptions(options)
     this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, options.echo)
     this.#requestName = options.requestName
     this.#context = options.context
@@ -110,4 +112,14 @@ export class ScriptedRoute<Request, Context, Reply> {
       },
     }
   }
+}
+
+/** Refuses options a route cannot be built on, naming the first wrong one, as every option check does. */
+function checkRouteOptions(options: unknown): void {
+  const owner = 'ScriptedRoute'
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
+  const { requestName, echo, context } = options as Record<string, unknown>
+  if (typeof requestName !== 'string') throw optionError('requestName', 'a string', requestName, owner)
+  if (typeof echo !== 'function') throw optionError('echo', 'a function', echo, owner)
+  if (typeof context !== 'function') throw optionError('context', 'a function', context, owner)
 }

@@ -47,4 +47,22 @@ describe('server-sent events', () => {
       )
     }
   })
+  it('reads a body as the SSE format says: a BOM dropped, an event without data not dispatched', () => {
+    expect(parseSseEvents('\uFEFFdata: a\n\n')).toEqual([{ data: 'a' }])
+    expect(parseSseEvents('event: ping\n\ndata: b\n\n')).toEqual([{ data: 'b' }])
+    expect(parseSseEvents('event: ping\ndata:\n\n')).toEqual([{ event: 'ping', data: '' }])
+  })
+
+  it('drops a last event the body ends before its blank line, as a client does', () => {
+    expect(parseSseEvents('data: a\n\ndata: cut')).toEqual([{ data: 'a' }])
+    expect(parseSseEvents('data: a\n\nevent: e\ndata: b\n')).toEqual([{ data: 'a' }])
+    expect(parseSseEvents('data: a\r\n\r\ndata: b\r\rdata: c\r')).toEqual([{ data: 'a' }, { data: 'b' }])
+  })
+
+  it('sseEvent refuses options that are not an object with a ConfigurationError', () => {
+    for (const options of [undefined, null, 'data']) {
+      expect(() => sseEvent(options as never)).toThrow(ConfigurationError)
+      expect(() => sseEvent(options as never)).toThrow(/^sseEvent: options must be an object, got /)
+    }
+  })
 })

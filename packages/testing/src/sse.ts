@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, optionError } from '@tinyllm/core'
 
 const sseEventMarker: unique symbol = Symbol.for('tinyllm.testing.sse-event')
 
@@ -22,13 +22,14 @@ export type SseItem = string | SseEvent | object
 
 /**
  * Makes a named server-sent event, as Anthropic-style streams need. An event name or id with a line break (CR or LF)
- * cannot be sent as one field, so it is a `ConfigurationError`.
+ * cannot be sent as one field, so it is a `ConfigurationError`, as are options that are not an object.
  *
  * @example
  * sseEvent({ event: 'message_stop', data: { type: 'message_stop' } })
  * // event: message_stop\ndata: {"type":"message_stop"}\n\n
  */
 export function sseEvent(options: { event?: string | undefined; data: unknown; id?: string | undefined }): SseEvent {
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, 'sseEvent')
   checkSseField('event', options.event)
   checkSseField('id', options.id)
   return { [sseEventMarker]: true, event: options.event, data: options.data, id: options.id }
@@ -84,8 +85,10 @@ export interface ParsedSseEvent {
 }
 
 /**
- * Parses a complete `text/event-stream` body into its events (comments and `retry:` lines are dropped); a body that is
- * not a string is a ConfigurationError.
+ * Parses a complete `text/event-stream` body into its events, as the SSE format says an event source reads them: a
+ * leading byte order mark is dropped, as are comments and `retry:` lines; an event is dispatched at its blank line and
+ * only if it has a `data:` line (an `event:` alone is not an event), and a last event the body ends before its blank
+ * line is incomplete and dropped. A body that is not a string is a ConfigurationError.
  */
 export function parseSseEvents(text: string): ParsedSseEvent[] {
   if (typeof text !== 'string') {
@@ -96,26 +99,48 @@ export function parseSseEvents(text: string): ParsedSseEvent[] {
     })
   }
   const events: ParsedSseEvent[] = []
-  for (const block of text.replace(/\r\n?/g, '\n').split('\n\n')) {
-    let event: string | undefined
-    let id: string | undefined
-    const data: string[] = []
-    for (const line of block.split('\n')) {
-      if (line === '' || line.startsWith(':')) continue
-      const colon = line.indexOf(':')
-      const field = colon === -1 ? line : line.slice(0, colon)
-      let value = colon === -1 ? '' : line.slice(colon + 1)
-      if (value.startsWith(' ')) value = value.slice(1)
-      if (field === 'data') data.push(value)
-      else if (field === 'event') event = value
-      else if (field === 'id') id = value
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+  // The text after the last line break is a line the body never ended: like the event it belongs to, it is dropped.
+  lines.pop()
+  let pending = newPendingEvent()
+  for (const line of lines) {
+    if (line === '') {
+      if (pending.data.length > 0) events.push(dispatched(pending))
+      pending = newPendingEvent()
+    } else if (!line.startsWith(':')) {
+      readField(pending, line)
     }
-    if (data.length === 0 && event === undefined) continue
-    events.push({
-      ...(event === undefined ? {} : { event }),
-      ...(id === undefined ? {} : { id }),
-      data: data.join('\n'),
-    })
   }
   return events
+}
+
+interface PendingSseEvent {
+  event: string | undefined
+  id: string | undefined
+  readonly data: string[]
+}
+
+function newPendingEvent(): PendingSseEvent {
+  return { event: undefined, id: undefined, data: [] }
+}
+
+function readField(pending: PendingSseEvent, line: string): void {
+  const colon = line.indexOf(':')
+  const field = colon === -1 ? line : line.slice(0, colon)
+  let value = colon === -1 ? '' : line.slice(colon + 1)
+  if (value.startsWith(' ')) value = value.slice(1)
+  if (field === 'data') pending.data.push(value)
+  else if (field === 'event') pending.event = value
+  else if (field === 'id') pending.id = value
+}
+
+function dispatched(pending: PendingSseEvent): ParsedSseEvent {
+  return {
+    ...(pending.event === undefined ? {} : { event: pending.event }),
+    ...(pending.id === undefined ? {} : { id: pending.id }),
+    data: pending.data.join('\n'),
+  }
 }

@@ -856,6 +856,29 @@ describe('startAnthropicCompatibleServer', () => {
     expect(valid.status).toBe(200)
   })
 
+  it('refuses a tool_use id that is not a string, or none, as Anthropic does, even with its result after it', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    const cases: Array<[unknown, string]> = [
+      [7, 'Input should be a valid string'],
+      [null, 'Input should be a valid string'],
+      [undefined, 'Field required'],
+    ]
+    for (const [id, problem] of cases) {
+      const answered = await post(running, {
+        messages: [
+          asked,
+          { role: 'assistant', content: [{ type: 'tool_use', id, name: 'get_weather', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: '20 °C' }] },
+        ],
+      })
+      expect(answered.status, String(id)).toBe(400)
+      expect(await answered.json()).toMatchObject({
+        error: { message: `messages.1.content.0.tool_use.id: ${problem}` },
+      })
+    }
+  })
+
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
     const running = await start()
     const open = { type: 'object', properties: { city: { type: 'string' } } }

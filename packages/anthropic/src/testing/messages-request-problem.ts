@@ -344,12 +344,20 @@ function thinkingBlocksProblem(messages: readonly Record<string, unknown>[]): st
  */
 const toolUseIdPattern = /^[a-zA-Z0-9_-]+$/
 
+/** What Anthropic says of a `tool_use` block's id: none, not a string (`7`, `null`), or not of its pattern. */
+function toolUseIdValueProblem(id: unknown): string | undefined {
+  if (id === undefined) return 'Field required'
+  if (typeof id !== 'string') return 'Input should be a valid string'
+  return toolUseIdPattern.test(id) ? undefined : `String should match pattern '${toolUseIdPattern.source}'`
+}
+
 function toolUseIdProblem(messages: readonly Record<string, unknown>[]): string | undefined {
   for (const [index, message] of messages.entries()) {
     if (message.role !== 'assistant' || !Array.isArray(message.content)) continue
     for (const [blockIndex, block] of (message.content as Record<string, unknown>[]).entries()) {
-      if (block.type !== 'tool_use' || toolUseIdPattern.test(String(block.id))) continue
-      return `messages.${index}.content.${blockIndex}.tool_use.id: String should match pattern '${toolUseIdPattern.source}'`
+      if (block.type !== 'tool_use') continue
+      const problem = toolUseIdValueProblem(block.id)
+      if (problem !== undefined) return `messages.${index}.content.${blockIndex}.tool_use.id: ${problem}`
     }
   }
   return undefined

@@ -1,4 +1,4 @@
-import { isSecretFieldName, isSecretStringField, registerSecret } from '@tinyllm/logger'
+import { headerCredentials, isSecretFieldName, isSecretStringField, registerSecret } from '@tinyllm/logger'
 import { urlSecrets } from './endpoint.js'
 
 /** The releases of what each owner registered, run when the owner is garbage-collected. */
@@ -37,7 +37,7 @@ export interface ClientSecrets {
  * registerClientSecrets(this, { apiKey: options.apiKey, baseURL: options.baseURL, headers: options.headers })
  */
 export function registerClientSecrets(owner: object, secrets: ClientSecrets): () => void {
-  const values = [...urlSecrets(secrets.baseURL), ...headerSecrets(secrets.headers), ...envSecrets(secrets.env)]
+  const values = [...urlSecrets(secrets.baseURL), ...headerCredentials(secrets.headers), ...envSecrets(secrets.env)]
   if (typeof secrets.apiKey === 'string') values.push(secrets.apiKey)
   const releases = values.map((value) => registerSecret(value))
   if (releases.length === 0) return () => {}
@@ -49,52 +49,16 @@ export function registerClientSecrets(owner: object, secrets: ClientSecrets): ()
   }
 }
 
-/** `<scheme> <credential>`, as in an `Authorization` header. */
-const schemeAndCredential = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S+)\s*$/
-
-/**
- * The values of the headers named like a credential; of `<scheme> <credential>`, the credential too, and of `Basic`
- * the password it encodes, as a base URL's password is registered.
- */
-function headerSecrets(headers: Readonly<Record<string, string>> | null | undefined): string[] {
-  if (typeof headers !== 'object' || headers === null) return []
-  const secrets: string[] = []
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string' || !isSecretFieldName(name)) continue
-    secrets.push(value)
-    const [, scheme, credential] = schemeAndCredential.exec(value) ?? []
-    if (credential === undefined) continue
-    secrets.push(credential)
-    if (scheme?.toLowerCase() === 'basic') {
-      const password = basicPassword(credential)
-      if (password !== undefined) secrets.push(password)
-    }
-  }
-  return secrets
-}
-
 /** A variable a shell or a client names a password by: `MYSQL_PWD`, `SMTP_PASS` (a bare `PWD` or `PASS` too). */
 const passwordVariable = /_(?:pwd|pass)$/i
 
 /** The values of the environment variables named like a credential, or like a password (`MYSQL_PWD`). */
 function envSecrets(env: Readonly<Record<string, string>> | null | undefined): string[] {
   if (typeof env !== 'object' || env === null) return []
-  const secrets = headerSecrets(env)
+  const secrets = headerCredentials(env)
   for (const [name, value] of Object.entries(env)) {
     if (typeof value !== 'string' || isSecretFieldName(name)) continue
     if (passwordVariable.test(name) || isSecretStringField(name, value)) secrets.push(value)
   }
   return secrets
-}
-
-/** The password of a Basic credential (`base64(user:password)`), or `undefined` when it decodes to none. */
-function basicPassword(credential: string): string | undefined {
-  let decoded: string
-  try {
-    decoded = atob(credential)
-  } catch {
-    return undefined
-  }
-  const colon = decoded.indexOf(':')
-  return colon === -1 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1)
 }

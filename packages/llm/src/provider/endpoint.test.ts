@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { redactString } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { displayURL, providerEndpoint, urlSecrets } from './endpoint.js'
@@ -75,5 +76,15 @@ describe('urlSecrets', () => {
     expect(urlSecrets('https://admin@host/v1')).toEqual([])
     expect(urlSecrets('not a url')).toEqual([])
     expect(urlSecrets(undefined)).toEqual([])
+  })
+})
+
+describe('displayURL', () => {
+  it('refuses what is not a URL with a ConfigurationError, not a TypeError', () => {
+    for (const url of [5, undefined, null, 'http://user:pw@127.0.0.1/v1', { href: 5 }]) {
+      expect(() => displayURL(url as never)).toThrow(ConfigurationError)
+      expect(() => displayURL(url as never)).toThrow(/^displayURL: url must be a URL object/)
+    }
+    expect(displayURL(new URL('http://user:pw@127.0.0.1/v1?key=k#t'))).toBe('http://127.0.0.1/v1?key=[REDACTED]')
   })
 })

@@ -34,9 +34,17 @@ export function providerEndpoint(profile: ProviderProfile, baseURL: string): Pro
 
 /**
  * A URL without its user information and its fragment (never sent, and free to hold a `#token=…`), with the values of
- * query parameters named like credentials replaced.
+ * query parameters named like credentials replaced. What is not a `URL` object (a string, say) is a
+ * `ConfigurationError`, never shown: it may hold a key.
  */
 export function displayURL(url: URL): string {
+  if (!(url instanceof URL)) {
+    throw new ConfigurationError({
+      option: 'url',
+      message: `url must be a URL object, got ${url === null ? 'null' : typeof url}`,
+      functionName: 'displayURL',
+    })
+  }
   const shown = new URL(url.href)
   shown.username = ''
   shown.password = ''

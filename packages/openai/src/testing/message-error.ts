@@ -166,13 +166,13 @@ function partsError(parts: readonly unknown[], where: string): ErrorReply['error
   return undefined
 }
 
-/** A call an assistant made: an object with an `id`, `type: 'function'` and a `function` with `name` and `arguments` strings. */
 /**
  * The longest tool call id OpenAI takes in a conversation, as its 400 says ("Invalid 'messages[2].tool_calls[0].id':
  * string too long. Expected a string with maximum length 40, but got a string with length 46 instead.").
  */
 const maxToolCallIdLength = 40
 
+/** A call an assistant made: an object with an `id`, `type: 'function'` and a `function` with `name` and `arguments` strings. */
 function toolCallError(call: unknown, where: string): ErrorReply['error'] | undefined {
   if (!isObject(call)) {
     return invalid(
