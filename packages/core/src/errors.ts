@@ -39,8 +39,8 @@ export class TinyLLMError extends Error {
 
   constructor(options: TinyLLMErrorOptions) {
     // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
-    // trees and terminals: secrets are replaced as in a log line, and a message is cut at 10,000 characters. An error made without options (from plain
-    // JavaScript) is an error all the same, with an empty message.
+    // trees and terminals: secrets are replaced as in a log line, and a message is cut at 10,000 characters. An error
+    // made without options (from plain JavaScript) is an error all the same, with an empty message.
     const message = options?.message
     super(
       typeof message === 'string'

@@ -22,7 +22,7 @@ export interface JournalEntry {
   readonly usage?: UsageTotals | undefined
   /**
    * What the step annotated about itself (an LLM call's `model`, `usageEstimated`…), as its record's JSON shows it:
-   * JSON-safe, secrets replaced. A replay annotates them again, beside `replayed: true`.
+   * JSON-safe, secrets replaced, at most 1 MiB of JSON. A replay annotates them again, beside `replayed: true`.
    */
   readonly annotations?: Readonly<Record<string, unknown>> | undefined
   /** Epoch ms the step finished. */
@@ -83,15 +83,10 @@ export class MemoryJournal implements StepJournal {
 
 /** The JSON a MemoryJournal keeps of `entry`, checked before and as it is kept; else a ConfigurationError. */
 function entryJson(key: string, entry: JournalEntry): string {
-  let problem = journalEntryProblem(entry)
-  if (problem === undefined) {
-    try {
-      return JSON.stringify(entry)
-    } catch (cause) {
-      // A getter that answers another value on its second read.
-      problem = `JSON cannot hold it (${describeThrown(cause)})`
-    }
-  }
+  // The copy that was checked, read once: a getter that answered the check one value cannot have another one kept.
+  const kept = keptJournalEntry(entry)
+  if (typeof kept !== 'string') return JSON.stringify(kept)
+  const problem = kept
   throw new ConfigurationError({
     option: 'entry',
     message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
@@ -106,7 +101,8 @@ const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'cos
  * an entry it is asked to write and of one it reads back, so that every journal keeps and replays the same entries. An
  * entry is a plain object whose `function` and `kind` are strings, `input` a string (an entry without one is kept but
  * never replayed), `output` JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain
- * object of finite counts and `annotations` (when there) a plain object — as given, and as its JSON keeps it.
+ * object of finite counts and `annotations` (when there) a plain object, output and annotations each at most 1 MiB of
+ * JSON — as given, and as its JSON keeps it.
  */
 export function journalEntryProblem(value: unknown): string | undefined {
   const read = keptJournalEntry(value)
@@ -124,7 +120,7 @@ export function keptJournalEntry(value: unknown): JournalEntry | string {
   // answering something else, is refused here alike, not as one journal's encoding error or a corrupt entry later.
   let kept: unknown
   try {
-    kept = JSON.parse(JSON.stringify(value))
+    kept = JSON.parse(JSON.stringify(entryFields(value as JournalEntry)))
   } catch (cause) {
     return `JSON cannot hold it (${describeThrown(cause)})`
   }
@@ -136,6 +132,21 @@ export function keptJournalEntry(value: unknown): JournalEntry | string {
   for (const field of ['output', 'annotations'] as const)
     if (jsonSizeIssue((kept as JournalEntry)[field], maxJsonBytes, issues)) return `${field}: ${issues[0]?.message}`
   return kept as JournalEntry
+}
+
+/**
+ * The fields of an entry, and of its usage, that a journal keeps: a field of another name (which no check measured, and
+ * whose parts may be shared many times over) is not written out.
+ */
+function entryFields(entry: JournalEntry): unknown {
+  // An entry with a `toJSON` is kept as JSON writes it, and checked so (JSON keeps what it answers).
+  if (typeof (entry as { toJSON?: unknown }).toJSON === 'function') return entry
+  const { function: name, kind, input, output, usage, annotations, at } = entry
+  const counts =
+    usage === undefined
+      ? undefined
+      : (Object.fromEntries(usageFields.map((field) => [field, usage[field]])) as unknown as UsageTotals)
+  return { function: name, kind, input, output, usage: counts, annotations, at }
 }
 
 function fieldProblem(value: unknown): string | undefined {
@@ -163,6 +174,13 @@ function fieldProblem(value: unknown): string | undefined {
       }
     }
     if (annotations !== undefined && !isPlainObject(annotations)) return 'annotations is not a plain object'
+    // Measured before JSON writes them, as the output is: annotations whose parts are shared are refused once their
+    // size passes the limit, not written out along each of their paths.
+    if (annotations !== undefined) {
+      const walk: JsonWalk = { issues: [], size: 0, limit: maxJsonBytes }
+      collectJsonIssues(annotations, ['annotations'], new Set(), walk)
+      if (walk.size > walk.limit) return `annotations: its JSON is more than the ${maxJsonBytes} bytes allowed`
+    }
     // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal keeps.
     if (annotations !== undefined)
       for (const key of Object.keys(annotations as object))

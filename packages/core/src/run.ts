@@ -887,13 +887,23 @@ class Run {
       annotations: this.annotations === undefined ? undefined : (redact(this.annotations) as Record<string, unknown>),
       at: Date.now(),
     }
+    // What no journal keeps (annotations of more than 1 MiB) fails the step here, named as its own: never handed to a
+    // journal that would keep it, after which every read of the key is refused.
+    // The journal is handed the checked copy, read once: a getter cannot give it a value the check did not see.
+    const kept = keptJournalEntry(entry)
+    if (typeof kept === 'string')
+      throw new ValidationError({
+        functionName: this.fn.name,
+        state: 'processing_output',
+        issues: [{ path: [], message: `its journal entry cannot be kept: ${kept}` }],
+      })
     // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
     // the same, and a retried parent that replays the entry the write left must not count it again.
     this.countedHere()
-    let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, entry)))
+    let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, kept)))
     if (isPromiseLike(written)) written = await written
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
-    this.assertWrittenHere(written as JournalEntry, entry.input as string)
+    this.assertWrittenHere(written as JournalEntry, kept.input as string)
     return (written as JournalEntry).output
   }
 
@@ -915,10 +925,6 @@ class Run {
     })
   }
 
-  /**
-   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
-   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
-   */
   /** Marks this durable step as counted by this run and its ancestors, which a later replay in the tree skips. */
   private countedHere(): void {
     const counted = new WeakSet<Run>()
@@ -927,6 +933,10 @@ class Run {
     this.tree.journaled.set(this.idempotencyKey, counted)
   }
 
+  /**
+   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
+   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
+   */
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.idempotencyKey})`
     const entryOf = (answer: unknown): unknown => {
@@ -1242,7 +1252,16 @@ function errorJson(error: TinyLLMError): unknown {
 function parentError(parent: unknown, functionName: string): ConfigurationError {
   let foreign = false
   try {
-    foreign = typeof parent === 'object' && parent !== null && 'runId' in parent && 'signal' in parent
+    // What every copy's RunContext has: a run id and signal, and the methods a run's code calls on it.
+    const context = parent as Partial<Record<'runId' | 'invoke' | 'annotate' | 'addUsage', unknown>>
+    foreign =
+      typeof parent === 'object' &&
+      parent !== null &&
+      'signal' in parent &&
+      typeof context.runId === 'string' &&
+      typeof context.invoke === 'function' &&
+      typeof context.annotate === 'function' &&
+      typeof context.addUsage === 'function'
   } catch {
     // A Proxy whose `has` trap throws is no context of any copy.
   }
