@@ -180,12 +180,12 @@ function fieldProblem(value: unknown): string | undefined {
       const walk: JsonWalk = { issues: [], size: 0, limit: maxJsonBytes }
       collectJsonIssues(annotations, ['annotations'], new Set(), walk)
       if (walk.size > walk.limit) return `annotations: its JSON is more than the ${maxJsonBytes} bytes allowed`
-    }
-    // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal keeps.
-    if (annotations !== undefined)
+      // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal
+      // keeps.
       for (const key of Object.keys(annotations as object))
         if (key === '' || key.length > 1_000 || !key.isWellFormed())
           return `annotations has a key annotate refuses (${safeStringify(key, 40)})`
+    }
     return undefined
   } catch (cause) {
     return `it could not be read (${describeThrown(cause)})`
@@ -268,13 +268,9 @@ interface JsonFrame {
 function collectJsonIssues(value: unknown, path: PropertyKey[], ancestors: Set<object>, walk: JsonWalk): void {
   const issues = walk.issues
   const stack: JsonFrame[] = []
-  const pathOf = (frame: JsonFrame | undefined, key?: PropertyKey): PropertyKey[] => {
-    const keys: PropertyKey[] = key === undefined ? [] : [key]
-    for (let at = frame; at?.key !== undefined; at = at.parent) keys.push(at.key)
-    return [...path, ...keys.reverse()]
-  }
+  const pathOf = (frame: JsonFrame | undefined, key?: PropertyKey): PropertyKey[] => framePath(path, frame, key)
   const enter = (frame: JsonFrame | undefined, item: unknown, key: PropertyKey | undefined): void => {
-    const entered = jsonFrame(item, frame, key, ancestors, walk, () => pathOf(frame, key))
+    const entered = jsonFrame(item, frame, key, ancestors, walk, path)
     if (entered !== undefined) stack.push(entered)
   }
   enter(undefined, value, undefined)
@@ -325,9 +321,11 @@ function jsonFrame(
   key: PropertyKey | undefined,
   ancestors: Set<object>,
   walk: JsonWalk,
-  pathOf: () => PropertyKey[],
+  path: PropertyKey[],
 ): JsonFrame | undefined {
   const issues = walk.issues
+  // Built only for an issue: a walk that finds none copies no path.
+  const pathOf = (): PropertyKey[] => framePath(path, parent, key)
   if (issues.length >= maxJsonIssues || walk.size > walk.limit) return undefined
   // No more than JSON writes, so that nothing under the limit is refused: a key with its quotes and colon (the first
   // has no comma before it), the value's own text — at least a character, so shared parts still add up.
@@ -372,6 +370,13 @@ function jsonFrame(
     issues.push({ path: pathOf(), message: unreadable(cause) })
     return undefined
   }
+}
+
+/** The path of `key` under `frame`, after the walk's own starting `path`. */
+function framePath(path: PropertyKey[], frame: JsonFrame | undefined, key?: PropertyKey): PropertyKey[] {
+  const keys: PropertyKey[] = key === undefined ? [] : [key]
+  for (let at = frame; at?.key !== undefined; at = at.parent) keys.push(at.key)
+  return [...path, ...keys.reverse()]
 }
 
 /** Adds an issue when `value`'s JSON is larger than `maxBytes` (or cannot be written): whether it added one. */
