@@ -4,6 +4,8 @@ import { BudgetExceededError, ConfigurationError, NonDeterminismError } from './
 import { FSM } from './fsm.js'
 import type { JournalEntry, StepJournal } from './journal.js'
 import type { RunContext } from './run-context.js'
+import type { RunRecord } from './run-record.js'
+import { formatRunTree } from './run-tree.js'
 
 /** A value as PostgreSQL's jsonb hands it back: the same JSON, its object keys ordered by length, then by bytes. */
 function asJsonb(value: unknown): unknown {
@@ -101,5 +103,22 @@ describe('promises of the engine, attacked', () => {
     }
     expect(ConfigurationError.isInstance(thrown)).toBe(true)
     expect((thrown as ConfigurationError).message).toBe('FSM: listener must be a function, got "open"')
+  })
+
+  it.fails('formatRunTree refuses what is not a run record (a trace not awaited, an output) with a ConfigurationError', async () => {
+    const assess = defineFunction({ name: 'Assess', run: (id: string) => `approve ${id}` })
+    const notRecords: unknown[] = [assess.trace('A-1'), await assess.invoke('A-1'), undefined]
+    for (const notRecord of notRecords) {
+      let thrown: unknown
+      try {
+        formatRunTree(notRecord as RunRecord)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+      expect((thrown as Error).message).toMatch(
+        /^formatRunTree: record must be a RunRecord \(what trace resolves with\)/,
+      )
+    }
   })
 })
