@@ -304,4 +304,16 @@ describe('StateMachineDefinition on hostile tables', () => {
       expect(message.length).toBeLessThan(2_000)
     }
   })
+
+  it('FSM.onTransition refuses a listener that is not a function with a ConfigurationError, when it is given', () => {
+    const machine = new FSM({ name: 'door', initial: 'closed', transitions: { closed: ['open'], open: ['closed'] } })
+    let thrown: unknown
+    try {
+      machine.onTransition('open' as never)
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown)).toBe(true)
+    expect((thrown as ConfigurationError).message).toBe('FSM: listener must be a function, got "open"')
+  })
 })

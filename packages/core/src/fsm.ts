@@ -248,8 +248,12 @@ export class FSM<S extends string> {
     return this.definition.isTerminal(this.current)
   }
 
-  /** Calls `listener` after every transition; returns a function that removes it. */
+  /**
+   * Calls `listener` after every transition; returns a function that removes it. A listener that is not a function is
+   * a ConfigurationError, as `onLifecycleEvent` refuses one.
+   */
   onTransition(listener: (change: StateChange<S>) => void): () => void {
+    if (typeof listener !== 'function') throw optionError('listener', 'a function', listener, 'FSM')
     // Copy on write: a listener that (un)subscribes while a change is handed out takes no other listener's turn.
     this.listeners = [...(this.listeners ?? []), listener]
     let removed = false

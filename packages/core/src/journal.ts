@@ -225,11 +225,21 @@ const createHash = (() => {
 
 /**
  * A digest of a value's JSON, to notice that a step's input changed: its SHA-256 (so that no two inputs, not even ones
- * made to collide, replay each other's output), or the JSON itself where the runtime has no `node:crypto`.
+ * made to collide, replay each other's output), or the JSON itself where the runtime has no `node:crypto`. Its objects'
+ * keys are taken in one order: a JSON object is unordered, and a journal may hand an output back with its keys in
+ * another order (PostgreSQL's jsonb does) — the step it is the input of is handed the same input all the same.
  */
 export function hashJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? 'undefined'
+  const text = JSON.stringify(value, withSortedKeys) ?? 'undefined'
   return createHash === undefined ? text : `sha256:${createHash('sha256').update(text).digest('base64url')}`
+}
+
+/** A JSON replacer that writes every plain object with its keys sorted (into an object without a prototype). */
+function withSortedKeys(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const sorted: Record<string, unknown> = Object.create(null)
+  for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key]
+  return sorted
 }
 
 /** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */

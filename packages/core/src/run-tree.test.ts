@@ -205,4 +205,21 @@ describe('formatRunTree on hostile errors', () => {
       expect(() => formatRunTree(record)).not.toThrow()
     }
   })
+
+  it('formatRunTree refuses what is not a run record (a trace not awaited, an output) with a ConfigurationError', async () => {
+    const assess = defineFunction({ name: 'Assess', run: (id: string) => `approve ${id}` })
+    const notRecords: unknown[] = [assess.trace('A-1'), await assess.invoke('A-1'), undefined]
+    for (const notRecord of notRecords) {
+      let thrown: unknown
+      try {
+        formatRunTree(notRecord as RunRecord)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+      expect((thrown as Error).message).toMatch(
+        /^formatRunTree: record must be a RunRecord \(what trace resolves with\)/,
+      )
+    }
+  })
 })

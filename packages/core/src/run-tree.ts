@@ -1,6 +1,7 @@
 import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { isPromiseLike } from './cancellation.js'
 import { describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, checkOneOf, unreadableOption } from './options.js'
+import { checkBoolean, checkKnownOptions, checkOneOf, optionError, unreadableOption } from './options.js'
 import type { RunRecord } from './run-record.js'
 
 /** How {@link formatRunTree} renders. */
@@ -54,6 +55,7 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
   const paint = (code: keyof typeof ansi, text: string): string =>
     colors === true ? `${ansi[code]}${text}${ansi.reset}` : text
   const visit = (node: RunRecord, prefix: string, childPrefix: string): void => {
+    checkRecord(node)
     const [colour, mark] = marks[node.status]
     const parts = [
       `${paint(colour, mark)} ${paint('bold', shown(node.function))}`,
@@ -89,6 +91,39 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
   }
   visit(record, '', '')
   return lines.join('\n')
+}
+
+/**
+ * Throws a ConfigurationError naming `record` unless `node` has what a run record shows (as `trace` resolves with it,
+ * or as its JSON reads back): a trace not awaited, or an output, is named so instead of failing with a TypeError.
+ */
+function checkRecord(node: unknown): void {
+  let shaped = false
+  let promise = false
+  try {
+    const record = node as Partial<Record<keyof RunRecord, unknown>>
+    promise = isPromiseLike(node)
+    shaped =
+      typeof node === 'object' &&
+      node !== null &&
+      typeof record.function === 'string' &&
+      typeof record.kind === 'string' &&
+      typeof record.status === 'string' &&
+      Object.hasOwn(marks, record.status) &&
+      Array.isArray(record.states) &&
+      Array.isArray(record.children) &&
+      typeof record.annotations === 'object' &&
+      record.annotations !== null
+  } catch {
+    // A record whose fields cannot be read (a getter, a Proxy) is none.
+  }
+  if (!shaped)
+    throw optionError(
+      'record',
+      `a RunRecord (what trace resolves with)${promise ? ' — this is a promise: await trace(…)' : ''}`,
+      node,
+      'formatRunTree',
+    )
 }
 
 /** Annotations that say nothing a reader of the tree needs: a response id, and the usual finish reason. */

@@ -2116,4 +2116,31 @@ describe('runs on the edge: budgets, deadlines, copies of the package', () => {
     expect(record.output).toBe(4)
     expect(record.children).toHaveLength(0)
   })
+
+  it('a cost budget stops a tree once it is spent, also for code that reserves its tokens without a cost', async () => {
+    // The README's own pattern for code that spends tokens of its own: reserve the tokens, record usage and cost.
+    const modelCall = defineFunction({
+      name: 'ModelCall',
+      run: (tokens: number, context: RunContext) => {
+        const release = context.reserveBudget({ tokens })
+        try {
+          context.addUsage({ inputTokens: tokens, outputTokens: 0, totalTokens: tokens }, tokens * 0.000001)
+        } finally {
+          release()
+        }
+        return tokens
+      },
+    })
+    const batch = defineFunction({
+      name: 'Batch',
+      run: async (sizes: number[], context: RunContext) => {
+        for (const size of sizes) await context.invoke(modelCall, size)
+        return context.treeUsage.costUsd
+      },
+    })
+    // $0.0004 a call against $0.0005: the second call starts with the budget not yet spent; the third finds it spent.
+    const error = await batch.invoke([400, 400, 400], { budget: { maxCostUsd: 0.0005 } }).catch((caught) => caught)
+    expect(BudgetExceededError.isInstance(error)).toBe(true)
+    expect((error as BudgetExceededError).limit).toBe('cost')
+  })
 })

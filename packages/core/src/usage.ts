@@ -120,12 +120,13 @@ export class UsageLedger {
       throw exceeded('tokens', budget.maxTokens, spentTokens, tokens)
     // Sums of USD carry binary rounding (0.1 + 0.2 is 0.30000000000000004, a released reservation leaves 1e-17 behind):
     // compared at 12 significant digits, a call that fits exactly fits.
-    if (
-      budget.maxCostUsd !== undefined &&
-      costUsd !== undefined &&
-      Number((spentCostUsd + costUsd).toPrecision(12)) > budget.maxCostUsd
-    )
-      throw exceeded('cost', budget.maxCostUsd, spentCostUsd, costUsd)
+    // A request that names no cost (code that reserves its tokens only) fits a cost limit while some of it is left:
+    // once the tree has spent it, nothing more is admitted, counted or not.
+    if (budget.maxCostUsd !== undefined) {
+      const total = Number((spentCostUsd + (costUsd ?? 0)).toPrecision(12))
+      if (costUsd === undefined ? total >= budget.maxCostUsd : total > budget.maxCostUsd)
+        throw exceeded('cost', budget.maxCostUsd, spentCostUsd, costUsd ?? 0)
+    }
     this.reservedTokens += tokens
     this.reservedCostUsd += costUsd ?? 0
     let released = false
