@@ -367,6 +367,12 @@ describe('a journal replays finished durable steps', () => {
 })
 
 describe('assertJsonSafe', () => {
+  it('names what JSON would not carry when called from plain JavaScript without saying where', () => {
+    const check = assertJsonSafe as (value: unknown) => void
+    expect(() => check({ id: 1n })).toThrow(ValidationError)
+    expect(() => check({ id: 1n })).toThrow(/id/)
+  })
+
   it('refuses a limit that is not a count of bytes', () => {
     for (const limit of [Number.NaN, -1, '16', 1.5])
       expect(() => assertJsonSafe({ a: 1 }, { functionName: 'f', state: 's' }, limit as never)).toThrow(

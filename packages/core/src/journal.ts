@@ -211,7 +211,8 @@ export function assertJsonSafe(
   const issues = walk.issues
   collectJsonIssues(value, [], new Set(), walk)
   if (issues.length === 0 && !jsonSizeIssue(value, maxBytes, issues)) return
-  throw new ValidationError({ functionName: where.functionName, state: where.state, issues })
+  // `where` may be missing from plain JavaScript: the issues are still the error.
+  throw new ValidationError({ functionName: where?.functionName, state: where?.state, issues })
 }
 
 /** `createHash` of `node:crypto`, where the runtime has it (Node, Bun, Deno). */
