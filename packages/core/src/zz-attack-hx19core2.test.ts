@@ -57,7 +57,7 @@ describe('CancelScope', () => {
 })
 
 describe('safeStringify', () => {
-  it.fails('renders a typed array as large as an embedding batch without reading past the cut', () => {
+  it.fails('renders a typed array of 100,000 elements without reading past the cut', () => {
     // No clock: what JSON is asked to hand over is counted. A list as long is cut at once; a typed array must be too.
     const stringify = JSON.stringify
     let handed = 0
@@ -77,10 +77,10 @@ describe('safeStringify', () => {
       })
     try {
       handed = 0
-      expect(safeStringify(new Array(1_000_000).fill(0), 60)).toMatch(/^\[0,0,.*…$/)
+      expect(safeStringify(new Array(100_000).fill(0), 60)).toMatch(/^\[0,0,.*…$/)
       expect(handed).toBeLessThan(1_000)
       handed = 0
-      expect(safeStringify(new Float32Array(1_000_000), 60)).toMatch(/…$/)
+      expect(safeStringify(new Float32Array(100_000), 60)).toMatch(/…$/)
       expect(handed).toBeLessThan(1_000)
     } finally {
       spy.mockRestore()
