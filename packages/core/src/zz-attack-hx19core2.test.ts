@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { CancelScope } from './cancellation.js'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError, safeStringify } from './errors.js'
-import { FSM } from './fsm.js'
+import { FSM, StateMachineDefinition } from './fsm.js'
 
 // Promises of core's building blocks, as a user calls them directly. A test marked `it.fails` shows a promise the
 // current code breaks: it passes once the defect is fixed, and then loses its mark.
@@ -92,6 +92,26 @@ describe('FSM', () => {
   it.fails('a listener that is not a function is a ConfigurationError when it subscribes', () => {
     const door = new FSM({ name: 'door', initial: 'closed', transitions: { closed: ['open'], open: ['closed'] } })
     expect(() => door.onTransition('log it' as never)).toThrow(ConfigurationError)
+  })
+})
+
+describe('FSM and another copy of the package', () => {
+  it.fails('an FSM runs on a definition made by another copy of the package', async () => {
+    // Two copies of core in one process (a package that brought its own): a shared definition, such as
+    // functionLifecycle, is a definition to either copy's FSM, not a config with unknown keys.
+    vi.resetModules()
+    const copy = (await import('./index.js')) as typeof import('./index.js')
+    expect(copy.StateMachineDefinition).not.toBe(StateMachineDefinition)
+    const door = new copy.StateMachineDefinition({
+      name: 'door',
+      initial: 'closed',
+      transitions: { closed: ['open'], open: ['closed'] },
+    })
+    const machine = new FSM(door)
+    expect(machine.definition).toBe(door)
+    machine.transition('open')
+    expect(machine.state).toBe('open')
+    expect(() => machine.transition('open')).toThrow(/illegal transition open → open/)
   })
 })
 
