@@ -126,12 +126,19 @@ describe('CancelScope', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
-  it('hands out the outside signal itself when that is its only source of cancellation', () => {
+  it('hands out a signal of its own, which aborts with the outside signal and when the scope is cancelled by hand', () => {
     const controller = new AbortController()
-    expect(new CancelScope(undefined, { signal: controller.signal }).signal).toBe(controller.signal)
-    expect(new CancelScope(undefined, { signal: controller.signal, timeoutMs: 1_000 }).signal).not.toBe(
-      controller.signal,
-    )
+    const linked = new CancelScope(undefined, { signal: controller.signal })
+    expect(linked.signal).not.toBe(controller.signal)
+    controller.abort('gone')
+    expect(linked.signal.aborted).toBe(true)
+    expect(linked.signal.reason).toBe('gone')
+    const other = new AbortController()
+    const byHand = new CancelScope(undefined, { signal: other.signal })
+    const signal = byHand.signal
+    byHand.cancel('done')
+    expect(signal.aborted).toBe(true)
+    expect(other.signal.aborted).toBe(false)
   })
 
   it('times out with the reason it is given, and its children with it', () => {
@@ -423,5 +430,52 @@ describe('isPromiseLike', () => {
     // biome-ignore lint/suspicious/noThenProperty: and so is a value whose `then` is not a function.
     expect(isPromiseLike({ then: 1 })).toBe(false)
     expect(isPromiseLike(null)).toBe(false)
+  })
+
+  it('the signal of a scope made with only an outside signal aborts when the scope is cancelled by hand', () => {
+    const controller = new AbortController()
+    const scope = new CancelScope(undefined, { signal: controller.signal })
+    const signal = scope.signal
+    scope.cancel('done with it')
+    expect(scope.cancelled).toBe(true)
+    // "An AbortSignal that aborts with this scope": code handed the signal must see the cancellation.
+    expect(signal.aborted).toBe(true)
+    expect(scope.signal.aborted).toBe(true)
+    expect(scope.signal.reason).toBe('done with it')
+    // The caller's own signal is the caller's: cancelling the scope does not abort it.
+    expect(controller.signal.aborted).toBe(false)
+  })
+
+  it('race rejects, never throws, for work whose then cannot be read', async () => {
+    const scope = new CancelScope(undefined, { manual: true })
+    const work = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable whose then cannot be read is the point of the test
+      get then(): never {
+        throw new Error('then is unreadable')
+      },
+    }
+    let raced: Promise<unknown> | undefined
+    expect(() => {
+      raced = scope.race(work as unknown as PromiseLike<unknown>)
+    }).not.toThrow()
+    await expect(raced).rejects.toThrow('then is unreadable')
+  })
+
+  it('options that are not an object, or cannot be read, are a ConfigurationError naming them', () => {
+    const unreadable = {
+      get signal(): never {
+        throw new Error('getter exploded')
+      },
+    }
+    for (const options of [null, unreadable]) {
+      let thrown: unknown
+      try {
+        new CancelScope(undefined, options as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown)).toBe(true)
+      expect((thrown as ConfigurationError).message).toMatch(/^CancelScope: /)
+    }
   })
 })

@@ -82,8 +82,6 @@ export class CancelScope {
   private children: Set<CancelScope> | undefined = undefined
   private listeners: Set<CancelListener> | undefined = undefined
   private controller: AbortController | undefined = undefined
-  /** A scope whose one source of cancellation is an outside signal hands out that signal itself. */
-  private passthrough: AbortSignal | undefined = undefined
   private link: SignalLink | undefined = undefined
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   /** The delay `timer` was armed with. */
@@ -95,19 +93,32 @@ export class CancelScope {
     if (parent !== undefined && !(parent instanceof CancelScope))
       throw optionError('parent', 'a CancelScope or undefined', parent, 'CancelScope')
     this.#parent = parent
+    let signal: AbortSignal | undefined
+    let timeoutMs: number | undefined
+    let manual = false
+    let timeoutReason: (() => unknown) | undefined
     if (options !== undefined) {
-      // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
-      for (const key in options)
-        if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
-      if (options.signal !== undefined && !isAbortSignal(options.signal))
-        throw optionError('signal', 'an AbortSignal', options.signal, 'CancelScope')
-      if (options.timeoutReason !== undefined && typeof options.timeoutReason !== 'function')
-        throw optionError('timeoutReason', 'a function', options.timeoutReason, 'CancelScope')
+      try {
+        if (typeof options !== 'object' || options === null)
+          throw optionError('options', '{ signal?, timeoutMs?, timeoutReason?, manual? }', options, 'CancelScope')
+        // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
+        for (const key in options)
+          if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
+        // Read once: what was checked is what is used.
+        signal = options.signal
+        timeoutReason = options.timeoutReason
+        if (signal !== undefined && !isAbortSignal(signal))
+          throw optionError('signal', 'an AbortSignal', signal, 'CancelScope')
+        if (timeoutReason !== undefined && typeof timeoutReason !== 'function')
+          throw optionError('timeoutReason', 'a function', timeoutReason, 'CancelScope')
+        timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
+        manual = checkBoolean(options.manual, 'manual', 'CancelScope') === true
+      } catch (error) {
+        // Options whose reading throws (a getter, a Proxy) are bad options too.
+        throw unreadableOption(error, 'options', 'CancelScope')
+      }
     }
-    const signal = options?.signal
-    const timeoutMs = checkNumber(options?.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
-    const manual = checkBoolean(options?.manual, 'manual', 'CancelScope') === true
-    this.timeoutReason = options?.timeoutReason
+    this.timeoutReason = timeoutReason
     this.#cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
     if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
     this.takeDeadline()
@@ -129,7 +140,7 @@ export class CancelScope {
     if (parent?.cancellable === true) {
       if (parent.children === undefined) parent.children = new Set()
       parent.children.add(this)
-    } else if (signal !== undefined && timeoutMs === undefined && !manual) this.passthrough = signal
+    }
     if (this.deadlineOwner === this) this.armTimer()
   }
 
@@ -171,9 +182,11 @@ export class CancelScope {
     return this.deadlineOwner?.timeReason()
   }
 
-  /** An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope. */
+  /**
+   * An `AbortSignal` that aborts with this scope, for code outside tinyllm. Made on first use, one per scope: never the
+   * outside signal itself, which a scope cancelled by hand could not abort.
+   */
   get signal(): AbortSignal {
-    if (this.passthrough !== undefined) return this.passthrough
     if (this.controller === undefined) {
       if (!this.cancellable) return neverAborted
       this.controller = new AbortController()
@@ -213,7 +226,14 @@ export class CancelScope {
    * settles after the deadline passed (its timer not yet run, because the work kept the thread busy) is refused too.
    */
   race<T>(work: PromiseLike<T>): Promise<T> {
-    if (!isPromiseLike(work)) return Promise.reject(optionError('work', 'a promise', work, 'CancelScope.race'))
+    let thenable: boolean
+    try {
+      thenable = isPromiseLike(work)
+    } catch (error) {
+      // A `then` that cannot be read (a getter that throws, a revoked Proxy): rejected with it, as `await` would be.
+      return Promise.reject(error)
+    }
+    if (!thenable) return Promise.reject(optionError('work', 'a promise', work, 'CancelScope.race'))
     if (this.cancelled) {
       silence(work)
       return Promise.reject(this.reason)
@@ -412,7 +432,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   )
 }
 
-/** True for a promise of any realm and for any other thenable: what `await` would wait for. */
+/**
+ * True for a promise of any realm and for any other thenable: what `await` would wait for. Throws what reading `then`
+ * throws (a getter, a revoked Proxy), where `await` would reject with it.
+ */
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&

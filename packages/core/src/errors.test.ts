@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { format, inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { registerSecret } from '@tinyllm/logger'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { defineFunction } from './define-function.js'
 import {
   AbortError,
@@ -513,5 +513,35 @@ describe('an error made with a huge message', () => {
       },
     }).trace(undefined)
     expect(JSON.stringify(record).length).toBeLessThan(100_000)
+  })
+
+  it('renders a typed array of 100,000 elements without reading past the cut', () => {
+    // No clock: what JSON is asked to hand over is counted. A list as long is cut at once; a typed array must be too.
+    const stringify = JSON.stringify
+    let handed = 0
+    type Replacer = (this: unknown, key: string, item: unknown) => unknown
+    const spy = vi
+      .spyOn(JSON, 'stringify')
+      .mockImplementation((value: unknown, replacer?: unknown, space?: string | number) => {
+        if (typeof replacer !== 'function') return stringify(value, replacer as never, space)
+        return stringify(
+          value,
+          function (this: unknown, key: string, item: unknown) {
+            handed += 1
+            return (replacer as Replacer).call(this, key, item)
+          },
+          space,
+        )
+      })
+    try {
+      handed = 0
+      expect(safeStringify(new Array(100_000).fill(0), 60)).toMatch(/^\[0,0,.*…$/)
+      expect(handed).toBeLessThan(1_000)
+      handed = 0
+      expect(safeStringify(new Float32Array(100_000), 60)).toMatch(/…$/)
+      expect(handed).toBeLessThan(1_000)
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

@@ -594,7 +594,12 @@ export function safeStringify(value: unknown, maxLength = 200): string {
                 return cut
               }
               if (printed) shown += 1
-              return Array.isArray(item) && item.length > maxLength ? item.slice(0, maxLength + 1) : item
+              if (Array.isArray(item)) return item.length > maxLength ? item.slice(0, maxLength + 1) : item
+              // A typed array (an embedding, a file's bytes) is a list too, JSON would write its every index as a key:
+              // shown as a list, it is cut as one, and nothing past the cut is read.
+              if (ArrayBuffer.isView(item) && typeof (item as { subarray?: unknown }).subarray === 'function')
+                return Array.from((item as Uint8Array).subarray(0, maxLength + 1))
+              return item
             }) ?? String(value))
   } catch {
     try {

@@ -1,5 +1,5 @@
 import { createMemoryLogger, setDefaultLogger } from '@tinyllm/logger'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ConfigurationError, InvalidTransitionError, TinyLLMError } from './errors.js'
 import { FSM, StateMachineDefinition } from './fsm.js'
 import { functionLifecycle } from './lifecycle.js'
@@ -315,5 +315,23 @@ describe('StateMachineDefinition on hostile tables', () => {
     }
     expect(ConfigurationError.isInstance(thrown)).toBe(true)
     expect((thrown as ConfigurationError).message).toBe('FSM: listener must be a function, got "open"')
+  })
+
+  it('an FSM runs on a definition made by another copy of the package', async () => {
+    // Two copies of core in one process (a package that brought its own): a shared definition, such as
+    // functionLifecycle, is a definition to either copy's FSM, not a config with unknown keys.
+    vi.resetModules()
+    const copy = (await import('./index.js')) as typeof import('./index.js')
+    expect(copy.StateMachineDefinition).not.toBe(StateMachineDefinition)
+    const door = new copy.StateMachineDefinition({
+      name: 'door',
+      initial: 'closed',
+      transitions: { closed: ['open'], open: ['closed'] },
+    })
+    const machine = new FSM(door)
+    expect(machine.definition).toBe(door)
+    machine.transition('open')
+    expect(machine.state).toBe('open')
+    expect(() => machine.transition('open')).toThrow(/illegal transition open → open/)
   })
 })

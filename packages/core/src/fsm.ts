@@ -147,6 +147,18 @@ export class StateMachineDefinition<S extends string> {
 
 const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions'])
 
+/** Marks a definition of any copy of the package, where `instanceof` fails: an FSM takes it as a definition. */
+const definitionBrand = Symbol.for('tinyllm.stateMachineDefinition')
+Object.defineProperty(StateMachineDefinition.prototype, definitionBrand, { value: true })
+
+/** Whether `value` is a StateMachineDefinition, of this copy of the package or another; throws what reading throws. */
+function isDefinition(value: unknown): boolean {
+  return (
+    value instanceof StateMachineDefinition ||
+    (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[definitionBrand] === true)
+  )
+}
+
 /** A name as a config error quotes it: at most 200 characters, secrets replaced. */
 function quotedName(name: string): string {
   return redactAndCut(name, 200)
@@ -200,9 +212,10 @@ export class FSM<S extends string> {
   constructor(config: StateMachineConfig<S> | StateMachineDefinition<S>) {
     let given: boolean
     try {
-      given = config instanceof StateMachineDefinition
+      // A definition made by another copy of the package (one that brought its own) is a definition too.
+      given = isDefinition(config)
     } catch (error) {
-      // A Proxy whose prototype cannot be read is a config that cannot be read.
+      // A Proxy whose prototype (or brand) cannot be read is a config that cannot be read.
       throw unreadableOption(error, 'config', 'FSM')
     }
     this.definition = given ? (config as StateMachineDefinition<S>) : new StateMachineDefinition(config)

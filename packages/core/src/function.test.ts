@@ -491,4 +491,18 @@ describe('Function lifecycle', () => {
     await runs
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
+
+  it('a schema option that is not a Standard Schema is a ConfigurationError naming that option', () => {
+    for (const option of ['input', 'output', 'processedOutput'] as const) {
+      let thrown: unknown
+      try {
+        defineFunction({ name: 'greet', [option]: { parse: () => 1 }, run: () => 1 } as never)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown)).toBe(true)
+      expect((thrown as ConfigurationError).option).toBe(option)
+      expect((thrown as ConfigurationError).message).toMatch(new RegExp(`^greet: ${option} must be a Standard Schema`))
+    }
+  })
 })

@@ -5,7 +5,7 @@ import { startRun } from './run.js'
 import type { Invocable, InvokeOptions, RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
-import { Validator } from './validator.js'
+import { isStandardSchema, Validator } from './validator.js'
 
 /** The longest Function name, in characters: errors, log lines and run trees quote it. */
 const maxNameLength = 200
@@ -113,9 +113,14 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
       this.inputSchema = options.input
       this.outputSchema = options.output
       this.processedOutputSchema = options.processedOutput
-      this.inputValidator = validatorOf(this.inputSchema, name, 'input_validation')
-      this.outputValidator = validatorOf(this.outputSchema, name, 'output_validation')
-      this.processedOutputValidator = validatorOf(this.processedOutputSchema, name, 'processing_output')
+      this.inputValidator = validatorOf(this.inputSchema, 'input', name, 'input_validation')
+      this.outputValidator = validatorOf(this.outputSchema, 'output', name, 'output_validation')
+      this.processedOutputValidator = validatorOf(
+        this.processedOutputSchema,
+        'processedOutput',
+        name,
+        'processing_output',
+      )
       this.retry = resolveRetryPolicy(options.retry, name)
       this.timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name)
       this.attemptTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
@@ -173,6 +178,15 @@ export abstract class Function<Input = unknown, Output = unknown, Processed = Ou
   }
 }
 
-function validatorOf(schema: StandardSchemaV1 | undefined, functionName: string, state: string): Validator | undefined {
-  return schema === undefined ? undefined : new Validator(schema, { functionName, state })
+/** The validator of a schema option; one that is no Standard Schema is refused under the option's own name. */
+function validatorOf(
+  schema: StandardSchemaV1 | undefined,
+  option: 'input' | 'output' | 'processedOutput',
+  functionName: string,
+  state: string,
+): Validator | undefined {
+  if (schema === undefined) return undefined
+  if (!isStandardSchema(schema))
+    throw optionError(option, 'a Standard Schema v1 object (zod 4, valibot, arktype, …)', schema, functionName)
+  return new Validator(schema, { functionName, state })
 }
