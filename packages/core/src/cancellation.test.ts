@@ -33,6 +33,18 @@ describe('a scope is read-only to the code it is handed to', () => {
 })
 
 describe('CancelScope', () => {
+  it('cancelled without a reason, it rejects and throws an AbortError, never undefined', async () => {
+    const scope = new CancelScope(undefined, { manual: true })
+    const raced = scope.race(new Promise(() => {}))
+    const slept = scope.sleep(60_000)
+    scope.cancel(undefined)
+    await expect(raced).rejects.toBeInstanceOf(AbortError)
+    await expect(slept).rejects.toBeInstanceOf(AbortError)
+    expect(() => scope.throwIfCancelled()).toThrow(AbortError)
+    expect(AbortError.isInstance(scope.reason)).toBe(true)
+    expect(AbortError.isInstance(scope.signal.reason)).toBe(true)
+  })
+
   it('costs nothing when nothing can cancel it: the work itself, a shared signal that never aborts', async () => {
     const scope = new CancelScope(undefined)
     expect(scope.cancellable).toBe(false)

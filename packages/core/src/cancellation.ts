@@ -197,10 +197,12 @@ export class CancelScope {
 
   /**
    * Cancels this scope and every scope under it with `reason`. Later calls do nothing, and so does a call on a scope
-   * nothing can cancel (made without a parent that can be, a signal, a timeout or `manual: true`).
+   * nothing can cancel (made without a parent that can be, a signal, a timeout or `manual: true`). Without a reason, the
+   * reason is an AbortError: what the scope's work rejects with is an error, never `undefined`.
    */
-  cancel(reason: unknown): void {
+  cancel(reason?: unknown): void {
     if (this.cancelled || !this.cancellable) return
+    if (reason === undefined) reason = abortErrorFor(undefined)
     this.#cancelled = true
     this.#reason = reason
     this.release()

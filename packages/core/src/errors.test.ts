@@ -229,6 +229,12 @@ describe('errors that are never retried', () => {
 })
 
 describe('TinyLLMError.fromJSON', () => {
+  it('keeps a name on one line, so JSON cannot forge lines of the stack it shows', () => {
+    const error = TinyLLMError.fromJSON({ name: 'QuotaError\n    at payments (/srv/pay.js:1:1)', message: 'over' })
+    expect(error.name).toBe('QuotaError\\n    at payments (/srv/pay.js:1:1)')
+    expect(error.stack?.split('\n')).toHaveLength(2)
+  })
+
   it('cuts a name of megabytes read back from JSON, as a name is cut, in the error and its stack', () => {
     const error = TinyLLMError.fromJSON({ name: 'N'.repeat(1_000_000), message: 'm' })
     expect(error.name.length).toBeLessThanOrEqual(201)

@@ -1,4 +1,4 @@
-import { redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
 
 /** The longest message an error keeps: one made of a 5 MB text would make every record and log line holding it 5 MB. */
 const maxMessageLength = 10_000
@@ -129,7 +129,8 @@ function rehydrate(json: unknown): TinyLLMError {
   for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
   // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
   // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
-  define('name', typeof data.name === 'string' ? redactAndCut(data.name, 200) : name, true)
+  // One line, control characters escaped: a name with a newline would forge a frame of the stack below.
+  define('name', typeof data.name === 'string' ? escapeControls(redactAndCut(data.name, 200), false) : name, true)
   define('message', typeof data.message === 'string' ? redactAndCut(data.message, maxMessageLength) : '', false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
