@@ -151,6 +151,8 @@ describe('errors', () => {
     const error = new FunctionError({ functionName: 'f', state: 'running', cause: 'x'.repeat(10_000_000) })
     expect(error.message.length).toBeLessThan(1_000)
     expect(JSON.stringify(error).length).toBeLessThan(2_000)
+    // The JSON's length alone would let a cut at 1,900 characters through.
+    expect((JSON.parse(JSON.stringify(error)) as { cause: string }).cause).toBe(`${'x'.repeat(1_000)}…`)
   })
 
   it('quote a 10 MB abort reason, in a message or in a field of their own, cut short', async () => {
