@@ -858,6 +858,8 @@ describe('BullMQExecutor and serve', () => {
       // No worker yet: the run waits in the queue, however long that takes.
       const waiting = count.invoke(undefined, { executor, runId: 'waits-1' }).catch((e: unknown) => e)
       await vi.waitFor(async () => expect(await client.exists(`tinyllm:${queue}:waits-1`)).toBe(1), { timeout: 30_000 })
+      // As a job back in the queue after the worker that started it was lost: started once, no worker holds it now.
+      await client.hset(`tinyllm:${queue}:waits-1`, 'processedOn', Date.now())
       await executor.cancel('waits-1', 'not wanted')
       // No expiry: a run that waits more than a day is refused all the same.
       expect(await client.pttl(names.cancelKey('waits-1'))).toBe(-1)
