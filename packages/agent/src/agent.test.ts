@@ -895,6 +895,30 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('edited arguments nested deeper than any tool reads are a ValidationError naming the path, not a stack overflow', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    // 150,000 levels: under the 1 MiB a JSON value may take, deeper than the stack of a walk that recurses.
+    let deep: Record<string, unknown> = {}
+    for (let level = 0; level < 150_000; level++) deep = { a: deep }
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: deep as never } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).state).toBe('input_validation')
+    expect((error as ValidationError).issues).toEqual([
+      {
+        path: ['approvals', 'mail', 'arguments'],
+        message: 'expected edited arguments nested at most 1000 levels deep',
+      },
+    ])
+    expect(sends).toEqual([])
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
     const { model, llm } = script()
     const agent = agentWith(llm, { tools: [lookup, send] })
