@@ -895,6 +895,30 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('edited arguments nested deeper than any tool reads are a ValidationError naming the path, not a stack overflow', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    // 150,000 levels: under the 1 MiB a JSON value may take, deeper than the stack of a walk that recurses.
+    let deep: Record<string, unknown> = {}
+    for (let level = 0; level < 150_000; level++) deep = { a: deep }
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: deep as never } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).state).toBe('input_validation')
+    expect((error as ValidationError).issues).toEqual([
+      {
+        path: ['approvals', 'mail', 'arguments'],
+        message: 'expected edited arguments nested at most 1000 levels deep',
+      },
+    ])
+    expect(sends).toEqual([])
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
     const { model, llm } = script()
     const agent = agentWith(llm, { tools: [lookup, send] })
@@ -987,6 +1011,54 @@ describe('Agent: approval', () => {
     const outcome = await new Agent({ name: 'payer', model: llm, tools: [pay] }).invoke('go')
     expect(outcome).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolCallId: 'p2' }] })
   })
+
+  it('edits the arguments of every call of a large turn copying its list of calls once, not once per edited call', async () => {
+    const count = 2_000
+    const stored: number[] = []
+    const store = defineTool({
+      name: 'store',
+      description: 'Stores a number',
+      input: z.object({ n: z.number() }),
+      needsApproval: true,
+      run: ({ n }) => {
+        stored.push(n)
+        return 'ok'
+      },
+    })
+    const toolCalls = Array.from({ length: count }, (_, index) => call('store', { n: -index }, `edit-${index}`))
+    const { model, llm } = scripted({ toolCalls }, 'Stored.')
+    const agent = new Agent({ name: 'storer', model: llm, tools: [store] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const decisions = Object.fromEntries(
+      toolCalls.map((_, index) => [`edit-${index}`, { approved: true, arguments: { n: index } }]),
+    )
+    // Each whole copy of the turn's list of calls walks it from its first call: counted where a list of them is walked.
+    const walk = Array.prototype[Symbol.iterator]
+    let walks = 0
+    Array.prototype[Symbol.iterator] = function (this: unknown[]) {
+      if (this.length === count && (this[0] as { id?: unknown } | undefined)?.id === 'edit-0') walks += 1
+      return walk.call(this)
+    } as typeof walk
+    let outcome: Awaited<ReturnType<typeof agent.resume>>
+    try {
+      outcome = await agent.resume(paused, decisions)
+    } finally {
+      Array.prototype[Symbol.iterator] = walk
+    }
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Stored.' })
+    expect(stored).toHaveLength(count)
+    expect(stored.at(-1)).toBe(count - 1)
+    const assistant = model.calls[1]?.messages.find((message) => message.role === 'assistant')
+    const sent = (assistant as unknown as { toolCalls: Array<{ arguments: string }> }).toolCalls
+    expect(sent.map((sentCall) => JSON.parse(sentCall.arguments).n)).toEqual(toolCalls.map((_, index) => index))
+    // The paused outcome the caller holds is left as it was.
+    const held = paused.messages.find((message) => message.role === 'assistant')
+    expect(
+      JSON.parse((held as unknown as { toolCalls: Array<{ arguments: string }> }).toolCalls[1]!.arguments),
+    ).toEqual({ n: -1 })
+    expect(walks).toBeLessThan(50)
+  }, 120_000)
 })
 
 describe('Agent: streaming', () => {

@@ -597,6 +597,7 @@ class AgentRun {
     /** The final-answer calls whose arguments are valid: answered in the conversation once the run completes. */
     const answerCalls: PlannedCall[] = []
     const running = new Set(indexes)
+    let editedCalls: ToolCall[] | undefined
     for (let index = 0; index < toolCalls.length; index++) {
       const call = toolCalls[index] as ToolCall
       const repeats = this.calls.add(callSignature(call))
@@ -687,7 +688,9 @@ class AgentRun {
       }
       if (decision.arguments !== undefined) {
         entry.arguments = decision.arguments
-        this.rewriteArguments(messageIndex, index, decision.arguments)
+        // The conversation shows the call as it ran, in a copy of the turn's calls made once for all its edits.
+        editedCalls ??= this.copyCalls(messageIndex)
+        editedCalls[index] = { ...call, arguments: JSON.stringify(decision.arguments) }
       }
       runnable.push(entry)
     }
@@ -903,13 +906,15 @@ class AgentRun {
     return { status: 'complete', output, finishedBy, messages: this.conversation, steps: this.step }
   }
 
-  /** A person edited a call's arguments: the conversation shows the call as it ran. */
-  private rewriteArguments(messageIndex: number, index: number, arguments_: unknown): void {
+  /**
+   * Puts in the conversation a copy of the assistant message at `messageIndex` and of its calls, and answers the copy's
+   * list of calls, for a person's edits: the message the caller handed in (a paused outcome's) is left as it was.
+   */
+  private copyCalls(messageIndex: number): ToolCall[] {
     const message = this.conversation[messageIndex] as AssistantMessage
     const toolCalls = [...(message.toolCalls ?? [])]
-    const call = toolCalls[index] as ToolCall
-    toolCalls[index] = { ...call, arguments: JSON.stringify(arguments_) }
     this.conversation[messageIndex] = { ...message, toolCalls }
+    return toolCalls
   }
 
   private emit(event: AgentEvent): void {

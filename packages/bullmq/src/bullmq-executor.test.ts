@@ -797,6 +797,84 @@ describe('BullMQExecutor and serve', () => {
     expect(runs).toBe(0)
   })
 
+  it('a cancel request a worker has acted on is not kept: once the job is gone, the same run id runs again', async () => {
+    let runs = 0
+    let started: () => void = () => {}
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const count = defineFunction({
+      name: 'count',
+      run: async (wait: boolean, context: RunContext) => {
+        runs += 1
+        if (!wait) return runs
+        started()
+        // Until it is cancelled.
+        await new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+        })
+        return runs
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [count] })
+    const names = queueNames({ queue }, 'test')
+    const client = new Redis(redis.url)
+    const admin = new Queue(queue, {
+      connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) },
+      prefix: 'tinyllm',
+    })
+    try {
+      // Refused by the worker that took it, before it started.
+      await executor.cancel('refused-1', 'changed my mind')
+      const refused = await count.invoke(false, { executor, runId: 'refused-1' }).catch((e: unknown) => e)
+      expect(AbortError.isInstance(refused)).toBe(true)
+      // Aborted while it ran.
+      const aborted = count.invoke(true, { executor, runId: 'aborted-1' }).catch((e: unknown) => e)
+      await running
+      await executor.cancel('aborted-1', 'stop it')
+      expect(AbortError.isInstance(await aborted)).toBe(true)
+      expect(runs).toBe(1)
+      // Their jobs removed, as they are after keepResultsSeconds: each run id is queued again, and runs.
+      for (const runId of ['refused-1', 'aborted-1']) {
+        await vi.waitFor(async () => expect(await client.exists(names.cancelKey(runId))).toBe(0), { timeout: 30_000 })
+        await admin.remove(runId)
+      }
+      expect(await count.invoke(false, { executor, runId: 'refused-1' })).toBe(2)
+      expect(await count.invoke(false, { executor, runId: 'aborted-1' })).toBe(3)
+    } finally {
+      client.disconnect()
+      await admin.close()
+    }
+  })
+
+  it('keeps the cancel request of a queued run for as long as the run waits, not a day', async () => {
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const names = queueNames({ queue }, 'test')
+    const count = defineFunction({ name: 'count', run: () => 1 })
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    const client = new Redis(redis.url)
+    try {
+      // No worker yet: the run waits in the queue, however long that takes.
+      const waiting = count.invoke(undefined, { executor, runId: 'waits-1' }).catch((e: unknown) => e)
+      await vi.waitFor(async () => expect(await client.exists(`tinyllm:${queue}:waits-1`)).toBe(1), { timeout: 30_000 })
+      // As a job back in the queue after the worker that started it was lost: started once, no worker holds it now.
+      await client.hset(`tinyllm:${queue}:waits-1`, 'processedOn', Date.now())
+      await executor.cancel('waits-1', 'not wanted')
+      // No expiry: a run that waits more than a day is refused all the same.
+      expect(await client.pttl(names.cancelKey('waits-1'))).toBe(-1)
+      const worker = await serve({ graphs: [count], connection: redis.url, queue })
+      closing.push(worker)
+      const error = await waiting
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/not wanted/)
+      // Acted on, and forgotten.
+      await vi.waitFor(async () => expect(await client.exists(names.cancelKey('waits-1'))).toBe(0), { timeout: 30_000 })
+    } finally {
+      client.disconnect()
+    }
+  })
+
   it('cancelling a run that has finished keeps no request: once its job is gone, the same run id runs again', async () => {
     let runs = 0
     const count = defineFunction({

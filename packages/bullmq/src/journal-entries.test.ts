@@ -124,7 +124,7 @@ describe('every journal keeps, refuses and replays the same entries', () => {
       for (const [index, [label, value, problem]] of [...table, ...notJson].entries()) {
         const { value: written, error } = await settle(() => journal.write(`write/${index}`, value as JournalEntry))
         if (problem === undefined) {
-          expect(written, `${name}: ${label}`).toBe(value)
+          expect(written, `${name}: ${label}`).toEqual(JSON.parse(JSON.stringify(value)))
           expect(await journal.read(`write/${index}`)).toEqual(JSON.parse(JSON.stringify(value)))
         } else {
           expect(ConfigurationError.isInstance(error), `${name}: ${label}: ${String(error)}`).toBe(true)

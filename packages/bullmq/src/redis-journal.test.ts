@@ -1,4 +1,11 @@
-import { AbortError, ConfigurationError, defineFunction, type RunContext } from '@tinyllm/core'
+import {
+  AbortError,
+  ConfigurationError,
+  defineFunction,
+  type JournalEntry,
+  journalEntryProblem,
+  type RunContext,
+} from '@tinyllm/core'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisJournal } from './redis-journal.js'
@@ -26,6 +33,44 @@ describe('RedisJournal', () => {
     const [a, b] = await Promise.all([journal.write('run-1/0', first), journal.write('run-1/0', second)])
     expect(a).toEqual(b)
     expect(await journal.read('run-1/0')).toEqual(a)
+  })
+
+  it('keeps what it checked: a getter answering another value on a later read is never written unchecked', async () => {
+    const usage = { calls: 1, inputTokens: 2, outputTokens: 1, totalTokens: 3, costUsd: 0, unpricedCalls: 0 }
+    for (let turn = 1; turn <= 8; turn++) {
+      let reads = 0
+      const output = {
+        get text() {
+          reads += 1
+          // Small for the first reads, 2 MB (more than any journal keeps) from read `turn` on.
+          return reads >= turn ? 'x'.repeat(2 * 1024 * 1024) : 'small'
+        },
+      }
+      const hostile = {
+        function: 'f',
+        kind: 'function',
+        input: 'sha256:x',
+        output,
+        at: 0,
+        usage: { ...usage, extra: 'x' },
+        extra: 'not an entry field',
+      }
+      const key = `checked/${turn}`
+      let written: JournalEntry | undefined
+      try {
+        written = await journal.write(key, hostile)
+      } catch (error) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        continue
+      }
+      // What it wrote and answers is an entry every journal replays: reading it back is not refused.
+      expect([turn, journalEntryProblem(written)]).toEqual([turn, undefined])
+      const read = await journal.read(key)
+      expect([turn, journalEntryProblem(read)]).toEqual([turn, undefined])
+      // The fields the check measured, and only those.
+      expect(read).not.toHaveProperty('extra')
+      expect(read?.usage).toEqual(usage)
+    }
   })
 
   it('is shared by every client of the server: a second journal replays what the first wrote', async () => {

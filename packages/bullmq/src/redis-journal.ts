@@ -85,17 +85,18 @@ export class RedisJournal implements StepJournal {
    */
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
     this.checkOpen()
-    const problem = journalEntryProblem(entry)
-    if (problem !== undefined) {
+    const encoded = encodeEntry(entry)
+    if (typeof encoded === 'string') {
       throw new ConfigurationError({
         option: 'entry',
-        message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+        message: `the entry for ${safeStringify(key)} is not a journal entry: ${encoded}`,
         functionName: 'RedisJournal',
       })
     }
-    const written = callScript(this.client, writeOnce, [this.keyOf(key), JSON.stringify(entry), this.ttlMs])
+    const written = callScript(this.client, writeOnce, [this.keyOf(key), encoded.text, this.ttlMs])
     const standing = (await written.catch(this.failed(key))) as string | null
-    return standing === null ? entry : parseEntry(standing, key)
+    // The copy that was checked and written, not `entry`, whose getters may answer otherwise now.
+    return standing === null ? encoded.kept : parseEntry(standing, key)
   }
 
   /**
@@ -150,6 +151,30 @@ export class RedisJournal implements StepJournal {
     }
     return `${this.prefix}:${journalKeySegment}:${key}`
   }
+}
+
+const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
+
+/**
+ * The text the journal stores for `entry` and the entry that text holds, or what is wrong with it (see
+ * `journalEntryProblem`). The entry is checked as given, its fields are read once into the text, and the text is
+ * checked again: a getter that answered the check one value cannot have another one stored. Only the fields of an entry
+ * and of its usage are kept, as every journal keeps them.
+ */
+function encodeEntry(entry: JournalEntry): { readonly text: string; readonly kept: JournalEntry } | string {
+  const problem = journalEntryProblem(entry)
+  if (problem !== undefined) return problem
+  let text: string
+  try {
+    const { function: name, kind, input, output, usage, annotations, at } = entry
+    const counts =
+      usage === undefined ? undefined : Object.fromEntries(usageFields.map((field) => [field, usage[field]]))
+    text = JSON.stringify({ function: name, kind, input, output, usage: counts, annotations, at })
+  } catch (cause) {
+    return `it could not be read (${cause instanceof Error ? cause.message : String(cause)})`
+  }
+  const kept: unknown = JSON.parse(text)
+  return journalEntryProblem(kept) ?? { text, kept: kept as JournalEntry }
 }
 
 /**

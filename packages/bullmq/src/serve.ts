@@ -20,6 +20,7 @@ import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, cutRedis, openRedis, type RedisConnection, settlesWithin } from './redis-connection.js'
 import { closeWithin, RedisJournal } from './redis-journal.js'
 import {
+  cancelMemoryMs,
   checkOptionKeys,
   checkTimerMs,
   type QueueLocation,
@@ -173,6 +174,8 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   const registered = [...graphs.keys()]
   /** The ids of the runs this worker is running. */
   const holding = new Set<string>()
+  /** The ids of the runs this worker holds, or held, that a cancel request reached. */
+  const heard = new Set<string>()
   /** Closes every connection of the worker, cutting those to a Redis that has not answered within `withinMs`. */
   const closeConnections = (withinMs: number) =>
     Promise.all([
@@ -203,6 +206,12 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     const runId = job.id ?? (problem === undefined ? data.runId : '')
     holding.add(runId)
     try {
+      const cancelled = await client.get(names.cancelKey(runId))
+      if (cancelled !== null) {
+        heard.add(runId)
+        // Kept while the job waited, for as long as it waited; from now on for a day at most, whatever ends the job.
+        await client.pexpire(names.cancelKey(runId), cancelMemoryMs)
+      }
       if (problem !== undefined) throw new RunJobError({ runId, reason: problem })
       const served = graphs.get(data.graph)
       if (served === undefined || served.fingerprint !== data.fingerprint) {
@@ -214,7 +223,6 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
           registered,
         })
       }
-      const cancelled = await client.get(names.cancelKey(runId))
       if (cancelled !== null) throw new AbortError({ reason: cancelled, functionName: data.graph, state: 'init' })
       const tally = new RunTally(runId)
       const graph = served.graph as Invocable<unknown, unknown>
@@ -260,9 +268,21 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     runRetryDelay: 1_000,
   })
   worker.on('error', onError)
+  // A request acted on is forgotten once its job has finished (not before: a worker that took the job over after this
+  // one died must still refuse it), so that once the job is gone its run id submitted again runs.
+  const forget = (job: Job | undefined): void => {
+    const runId = job?.id
+    if (runId === undefined || !heard.delete(runId)) return
+    // Failing, it is forgotten all the same within a day (see cancelMemoryMs).
+    client.del(names.cancelKey(runId)).catch(ignore)
+  }
+  worker.on('completed', forget)
+  worker.on('failed', forget)
   subscriber.on('message', (_channel: string, message: string) => {
     const request = parseCancelRequest(message)
-    if (request !== undefined) worker.cancelJob(request.runId, request.reason)
+    if (request === undefined) return
+    if (holding.has(request.runId)) heard.add(request.runId)
+    worker.cancelJob(request.runId, request.reason)
   })
   /**
    * Subscribes to cancel requests, then reads the request kept for each run this worker holds: one published while
@@ -275,7 +295,9 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     const reasons = await client.mget(held.map((runId) => names.cancelKey(runId)))
     held.forEach((runId, index) => {
       const reason = reasons[index]
-      if (reason !== null && reason !== undefined) worker.cancelJob(runId, reason)
+      if (reason === null || reason === undefined || !holding.has(runId)) return
+      heard.add(runId)
+      worker.cancelJob(runId, reason)
     })
   }
   try {

@@ -5,7 +5,14 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { DatabaseSync } from 'node:sqlite'
 import { promisify } from 'node:util'
-import { ConfigurationError, defineFunction, type JournalEntry, type RunContext, TinyLLMError } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  defineFunction,
+  type JournalEntry,
+  journalEntryProblem,
+  type RunContext,
+  TinyLLMError,
+} from '@tinyllm/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CorruptJournalEntryError, SqliteJournal, SqliteJournalError } from './index.js'
 
@@ -32,7 +39,7 @@ describe('SqliteJournal', () => {
       usage,
       annotations: { model: 'm-1', usageEstimated: true, finishReasons: ['stop'] },
     }
-    expect(journal.write('batch/1/classify', written)).toBe(written)
+    expect(journal.write('batch/1/classify', written)).toEqual(written)
     expect(journal.read('batch/1/classify')).toEqual(written)
     expect(journal.read('batch/2/classify')).toBeUndefined()
     // A step whose output is undefined (a side effect returning nothing) replays as undefined.
@@ -54,7 +61,7 @@ describe('SqliteJournal', () => {
     const first = new SqliteJournal(path)
     const second = new SqliteJournal(path)
     const winner = entry('good', 1)
-    expect(first.write('run/step', winner)).toBe(winner)
+    expect(first.write('run/step', winner)).toEqual(winner)
     expect(second.write('run/step', entry('bad', 2))).toEqual(winner)
     expect(first.write('run/step', entry('worse', 3))).toEqual(winner)
     expect(second.read('run/step')).toEqual(winner)
@@ -331,6 +338,35 @@ describe('SqliteJournal', () => {
     }
     expect((failures[2] as Error).message).toMatch(/^SqliteJournal: counting the entries on .* failed: /)
     journal.close()
+  })
+
+  it('keeps what it checked: a getter answering another value on a later read is never written unchecked', () => {
+    for (let turn = 1; turn <= 8; turn++) {
+      let reads = 0
+      const output = {
+        get text() {
+          reads += 1
+          // Small for the first reads, 2 MB (more than any journal keeps) from read `turn` on.
+          return reads >= turn ? 'x'.repeat(2 * 1024 * 1024) : 'small'
+        },
+      }
+      const journal = new SqliteJournal(freshFile())
+      const hostile = { ...entry(output), usage: { ...usage, extra: 'x'.repeat(10) } } as JournalEntry
+      let written: JournalEntry | undefined
+      try {
+        written = journal.write('k', hostile)
+      } catch (error) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        journal.close()
+        continue
+      }
+      // What it wrote and answers is an entry every journal replays: reading it back is not a corrupt row.
+      expect([turn, journalEntryProblem(written)]).toEqual([turn, undefined])
+      expect([turn, journalEntryProblem(journal.read('k'))]).toEqual([turn, undefined])
+      // The fields the check measured, and only those: a usage field of another name is not written out.
+      expect(journal.read('k')?.usage).toEqual(usage)
+      journal.close()
+    }
   })
 
   it('rehydrates its errors as the same classes from JSON', () => {

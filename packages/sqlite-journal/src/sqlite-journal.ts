@@ -5,7 +5,6 @@ import {
   checkNumber,
   checkOneOf,
   type JournalEntry,
-  journalEntryProblem,
   optionError,
   type StepJournal,
   safeStringify,
@@ -155,21 +154,22 @@ export class SqliteJournal implements StepJournal {
   write(key: string, entry: JournalEntry): JournalEntry {
     this.#assertOpen(key)
     this.#checkKey(key)
-    const problem = journalEntryProblem(entry)
-    if (problem !== undefined) {
+    const encoded = encodeJournalEntry(entry)
+    if (typeof encoded === 'string') {
       throw new ConfigurationError({
         option: 'entry',
-        message: `the entry for ${safeStringify(key)} is not a journal entry: ${problem}`,
+        message: `the entry for ${safeStringify(key)} is not a journal entry: ${encoded}`,
         functionName: owner,
       })
     }
     let inserted: boolean
     try {
-      inserted = this.#insert.run(key, encodeJournalEntry(entry)).changes > 0
+      inserted = this.#insert.run(key, encoded.text).changes > 0
     } catch (cause) {
       throw this.#failure('writing', key, cause)
     }
-    if (inserted) return entry
+    // The copy that was checked and written, not `entry`, whose getters may answer otherwise now.
+    if (inserted) return encoded.kept
     const standing = this.read(key)
     if (standing !== undefined) return standing
     throw new SqliteJournalError({

@@ -174,11 +174,6 @@ export class MCPServerConnection implements MCPToolConnection {
   /** @internal The reason of {@link lostReason}, without the server's name before it. */
   lostBecause: string | undefined = undefined
   private readonly inFlight = new Set<AbortController>()
-  /**
-   * The tools whose schemas, as the server listed them last, have a key named `__proto__`, by name: where it is. The
-   * SDK's client leaves such a key out when it reads the list — a property of that name would be dropped without a word.
-   */
-  private readonly protoKeys = new Map<string, string>()
   /** The HTTP request of each JSON-RPC request in flight (streamable HTTP), by its id: closed when it is cancelled. */
   private readonly requests = new Map<unknown, AbortController>()
   /** The requests (streamable HTTP) whose answer is awaited on an event stream, by id: deleted once it is read. */
@@ -295,8 +290,8 @@ export class MCPServerConnection implements MCPToolConnection {
       )
     }
     try {
-      const protoKey = this.protoKeys.get(tool.name)
-      if (protoKey !== undefined) {
+      const protoKey: unknown = tool.inputSchema[protoKeyMark]
+      if (typeof protoKey === 'string') {
         throw new Error(`its schema has a key named __proto__, at ${protoKey}, which the MCP SDK leaves out reading it`)
       }
       const offered = new MCPTool(this, tool, {
@@ -485,7 +480,8 @@ export class MCPServerConnection implements MCPToolConnection {
   /**
    * Reads each message of the server before the SDK's client does (which keeps the handler found on the transport),
    * for a key named `__proto__`, which the SDK leaves out: the tools a tool list holds with one in their schemas are
-   * noted; an answer with one in its `structuredContent` fails its call, rather than answer it without.
+   * marked so (see `protoKeyMark`); an answer with one in its `structuredContent` fails its call, rather than answer it
+   * without.
    */
   private watch(transport: Transport): void {
     transport.onmessage = (message: JSONRPCMessage) => {
@@ -506,11 +502,14 @@ export class MCPServerConnection implements MCPToolConnection {
       }
       const tools = result?.tools
       if (!Array.isArray(tools)) return
-      for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown; outputSchema?: unknown }>) {
-        if (typeof tool?.name !== 'string') continue
-        const at = protoKeyIn(tool.inputSchema, 'inputSchema') ?? protoKeyIn(tool.outputSchema, 'outputSchema')
-        if (at === undefined) this.protoKeys.delete(tool.name)
-        else this.protoKeys.set(tool.name, at)
+      // Told on the tool itself, in the message the SDK reads next (an input schema keeps keys of any name): nothing is
+      // kept about tools between messages, and a tool listed again on another page, or in another answer, has its own.
+      for (const tool of tools as Array<{ inputSchema?: unknown; outputSchema?: unknown } | null>) {
+        const schema = tool?.inputSchema
+        if (typeof schema !== 'object' || schema === null) continue
+        const at = protoKeyIn(schema, 'inputSchema') ?? protoKeyIn(tool?.outputSchema, 'outputSchema')
+        if (at !== undefined) (schema as Record<string, unknown>)[protoKeyMark] = at
+        else if (Object.hasOwn(schema, protoKeyMark)) delete (schema as Record<string, unknown>)[protoKeyMark]
       }
     }
   }
@@ -729,6 +728,13 @@ export class MCPServerConnection implements MCPToolConnection {
 
 const LINE_FEED = 0x0a
 const CARRIAGE_RETURN = 0x0d
+
+/**
+ * The key by which a listed tool's input schema tells where its schemas have a key named `__proto__` (see `watch`),
+ * which the SDK's client leaves out reading them: a property of that name would be dropped without a word. Set by the
+ * client alone: one the server sent is taken out.
+ */
+const protoKeyMark = 'tinyllm:protoKey'
 
 /**
  * Where `value` (read from JSON) has a key named `__proto__`, if it has one: its path from `name`, like

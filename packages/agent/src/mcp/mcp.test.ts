@@ -546,6 +546,43 @@ describe('MCP tools over stdio', () => {
     expect(({} as Record<string, unknown>).type).toBeUndefined()
   })
 
+  it('takes what a tool list says of a schema from the listing alone, not from a tools field in any other answer', async () => {
+    const odd = await connectMCPServer({ name: 'odd', command: process.execPath, args: [oddSchemaFixture] })
+    opened.push(odd)
+    const [echo] = await odd.tools({ only: ['echo'] })
+    // An answer to no request of the client's, carrying a "tools" field whose echo has a key __proto__ in its schema.
+    const stray = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 987_654,
+      result: { tools: [{ name: 'echo', inputSchema: JSON.parse('{"type":"object","properties":{"__proto__":{}}}') }] },
+    })
+    const controller = new AbortController()
+    const hanging = echo?.invoke({ stdout: stray }, { signal: controller.signal }).catch((caught: unknown) => caught)
+    // Answered after the stray line: by then the client has read it.
+    expect(await echo?.invoke({ text: 'after' })).toBe('after')
+    controller.abort()
+    expect(AbortError.isInstance(await hanging)).toBe(true)
+    // The server's listing of echo is as it was: echo is offered.
+    const again = await odd.tools({ only: ['echo'] })
+    expect(again.map((tool) => tool.name)).toEqual(['echo'])
+    expect(await again[0]?.invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it('refuses a listed tool whose schema has a key __proto__ even when a later page lists its name again without one', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'proto-then-plain'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const refused = await odd.tools().catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(refused), String(refused)).toBe(true)
+    expect((refused as Error).message).toContain(
+      'MCP server odd: its tool "twice" cannot be offered (its schema has a key named __proto__, at inputSchema.properties.__proto__,',
+    )
+  })
+
   it('arguments JSON cannot hold as they are (a cycle, a BigInt, NaN, a toJSON) are invalid input, not sent', async () => {
     const odd = await connectMCPServer({
       name: 'odd',

@@ -4,7 +4,8 @@
 // over pages with a new cursor each time, `many` 160,000 tools on one page, `long-cursor` a cursor of 100,000 characters; `not-object` lists a tool whose input schema is not an object's, which the
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
-// object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`; `banner` writes
+// object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`;
+// `proto-then-plain` one name over two pages, its schema with a key `__proto__` on the first only; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
 // its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
 // stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`.
@@ -24,6 +25,17 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     return { tools: [{ name: 'first', inputSchema: { type: 'object' } }], nextCursor: 'page-2' }
   }
   if (pages === 'paged') return { tools: [{ name: 'second', inputSchema: { type: 'object' } }] }
+  if (pages === 'proto-then-plain') {
+    // The same name on two pages: first with a key __proto__ in its schema, then without.
+    const inputSchema =
+      request.params?.cursor === undefined
+        ? JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}')
+        : { type: 'object' }
+    return {
+      tools: [{ name: 'twice', inputSchema }],
+      ...(request.params?.cursor === undefined ? { nextCursor: 'p2' } : {}),
+    }
+  }
   if (pages === 'loop') return { tools: [{ name: 'same', inputSchema: { type: 'object' } }], nextCursor: 'again' }
   if (pages === 'not-object') {
     return {
