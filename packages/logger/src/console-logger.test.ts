@@ -384,6 +384,19 @@ describe('createConsoleLogger JSON lines', () => {
     expect(bindings).toMatchObject({ msg: 'bindings', [evil]: 1 })
     expect(error).toMatchObject({ msg: 'error', error: { message: 'x', [evil]: 1 } })
   })
+  it('writes C1 control characters, DEL and line separators as escapes: an 8-bit CSI or NEL forges nothing', () => {
+    // U+009B is an 8-bit CSI that some terminals read as ESC [; U+0085 (NEL), U+2028 and U+2029 end a line for some
+    // readers. JSON.stringify writes all of them raw.
+    const evil = 'a\u009b2J\u0085FORGED\u2028b\u2029c\u007fd\u0080e\u009f'
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'json' })
+    logger.child({ [evil]: evil }).info(evil, { [evil]: evil, error: Object.assign(new Error(evil), { [evil]: evil }) })
+    const [line] = stream.lines
+    expect(line).not.toMatch(/[\u007f-\u009f\u2028\u2029]/)
+    expect(line).toContain(String.raw`a\u009b2J\u0085FORGED\u2028b\u2029c\u007fd\u0080e\u009f`)
+    const [parsed] = jsonLines(stream)
+    expect(parsed).toMatchObject({ msg: evil, [evil]: evil, error: { message: evil, [evil]: evil } })
+  })
 })
 
 describe('createConsoleLogger pretty lines', () => {
