@@ -8,7 +8,6 @@ const RESERVED_KEYS = ['time', 'level', 'msg'] as const
  * terminals read as `ESC [`, U+0085 a next-line), and U+2028 and U+2029, which end a line for some readers. C0 controls
  * it escapes itself.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const RAW_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g
 
 function escapeRawControl(character: string): string {
