@@ -815,6 +815,84 @@ describe('redact', () => {
     expect(redact(schema)).toEqual(schema)
   })
 
+  it('replaces the value of an object that names it: HAR headers, query strings and form params, environment lists', () => {
+    const har = {
+      log: {
+        entries: [
+          {
+            request: {
+              url: 'https://api.example/v1?key=Zq8vR2mKp4&model=m',
+              headers: [
+                { name: 'Authorization', value: 'Bearer abc' },
+                { name: 'X-Api-Key', value: 'k1' },
+                { name: 'Cookie', value: 'sid=1' },
+                { name: 'Accept', value: '*/*' },
+              ],
+              queryString: [
+                { name: 'key', value: 'Zq8vR2mKp4' },
+                { name: 'model', value: 'm' },
+                { name: 'code', value: 'short' },
+              ],
+              postData: {
+                mimeType: 'application/x-www-form-urlencoded',
+                params: [{ name: 'password', value: 'hunter2' }],
+              },
+            },
+            response: { headers: [{ name: 'Set-Cookie', value: 'sid=abc; Path=/', comment: '' }] },
+          },
+        ],
+      },
+    }
+    expect(redact(har)).toEqual({
+      log: {
+        entries: [
+          {
+            request: {
+              url: `https://api.example/v1?key=${REDACTED}&model=m`,
+              headers: [
+                { name: 'Authorization', value: REDACTED },
+                { name: 'X-Api-Key', value: REDACTED },
+                { name: 'Cookie', value: REDACTED },
+                { name: 'Accept', value: '*/*' },
+              ],
+              queryString: [
+                { name: 'key', value: REDACTED },
+                { name: 'model', value: 'm' },
+                // As in a URL: a name that only may be secret takes a value that looks like a credential.
+                { name: 'code', value: 'short' },
+              ],
+              postData: {
+                mimeType: 'application/x-www-form-urlencoded',
+                params: [{ name: 'password', value: REDACTED }],
+              },
+            },
+            response: { headers: [{ name: 'Set-Cookie', value: REDACTED, comment: '' }] },
+          },
+        ],
+      },
+    })
+    // A container's environment, a collection's headers, a cloud resource's tags.
+    expect(
+      redact({
+        env: [
+          { name: 'OPENAI_API_KEY', value: 'plain-value' },
+          { name: 'LOG_LEVEL', value: 'debug' },
+        ],
+        header: [{ key: 'Authorization', value: 'abc', type: 'text' }],
+        Tags: [{ Key: 'db-password', Value: 'hunter2' }],
+        unnamed: { value: 'kept', name: 42 },
+      }),
+    ).toEqual({
+      env: [
+        { name: 'OPENAI_API_KEY', value: REDACTED },
+        { name: 'LOG_LEVEL', value: 'debug' },
+      ],
+      header: [{ key: 'Authorization', value: REDACTED, type: 'text' }],
+      Tags: [{ Key: 'db-password', Value: REDACTED }],
+      unnamed: { value: 'kept', name: 42 },
+    })
+  })
+
   it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {
     let reads = 0
     const flipping = ['accept', 'abc']

@@ -4,6 +4,7 @@ import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-
 import {
   isBasicCredentials,
   isSecretAssignment,
+  isSecretQueryName,
   isSecretStringField,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
@@ -350,7 +351,43 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (typeof toJSON === 'function') return copyValue(toJSON.call(value), walk, depth)
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
+  redactNamedValue(copy)
   return copy
+}
+
+/**
+ * The keys under which an object names the value it holds: HAR's headers, query strings, cookies and form params and a
+ * container's environment (`{ name, value }`), a request collection's headers (`{ key, value }`), a cloud resource's
+ * tags (`{ Key, Value }`).
+ */
+const NAME_KEYS = ['name', 'Name', 'key', 'Key'] as const
+const VALUE_KEYS = ['value', 'Value'] as const
+
+/**
+ * Replaces the value of a copied object that names it with a secret name, as a field of that name would be
+ * (`{ name: 'Authorization', value: 'Bearer …' }`), or with a name a URL's query reads as secret and a value that looks
+ * like a credential (`{ name: 'key', value: 'Zq8vR2mKp4' }`), as in the URL the entry was read from. Judged by the
+ * copy, each field read once.
+ */
+function redactNamedValue(copy: Record<string, unknown>): void {
+  let name: unknown
+  for (const key of NAME_KEYS) {
+    name = copy[key]
+    if (typeof name === 'string') break
+  }
+  if (typeof name !== 'string') return
+  for (const key of VALUE_KEYS) {
+    const value = copy[key]
+    if (typeof value === 'string' && isSecretNamedValue(name, value)) copy[key] = REDACTED
+  }
+}
+
+function isSecretNamedValue(name: string, value: string): boolean {
+  return (
+    isSecretFieldName(name) ||
+    isSecretStringField(name, value) ||
+    (isSecretQueryName(name) && isSecretAssignment(name, value))
+  )
 }
 
 /** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */
