@@ -41,6 +41,19 @@ describe('redactString', () => {
     for (const text of prose) expect(redactString(text)).toBe(text)
   })
 
+  it('drops a JWT or a credential after Bearer when the space before it is percent-encoded or a JSON escape', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
+    expect(redactString(`GET /ws?header=Bearer%20${jwt}&v=1`)).toBe(`GET /ws?header=Bearer%20${REDACTED}&v=1`)
+    expect(redactString(`{"auth":"Bearer\\u0020${jwt}"}`)).toBe(`{"auth":"Bearer\\u0020${REDACTED}"}`)
+    expect(redactString('proxied Bearer%20Zq8vR2mKp4xY7wQ1')).toBe(`proxied Bearer%20${REDACTED}`)
+    // A JWT after any escaped character: a URL percent-encoded into another's query, a JSON escape.
+    expect(redactString(`?next=%2Fcallback%3Fid_token%3D${jwt}`)).toBe(`?next=%2Fcallback%3Fid_token%3D${REDACTED}`)
+    expect(redactString(`"note":"\\u003c${jwt}\\u003e"`)).toBe(`"note":"\\u003c${REDACTED}\\u003e"`)
+    // An unsecured JWT (alg none) has no signature: it is still a token.
+    expect(redactString('token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0. sent')).toBe(`token ${REDACTED} sent`)
+    expect(redactString('Bearer%20of bad news, 100%20percent')).toBe('Bearer%20of bad news, 100%20percent')
+  })
+
   it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
     const prose = [
       'This is a basic 10-minute setup guide',

@@ -70,7 +70,9 @@ function replaceKnownValue(
     const head = match.slice(0, match.length - basicCredentials.length)
     return `${head}${basicCredentials.replace(SECRET_VALUE_PATTERN, replaceKnownValue)}`
   }
-  const kept = headerScheme ?? bearerScheme ?? basicScheme
+  // The Bearer scheme is kept with the space after it, as it was written (`Bearer%20`).
+  if (bearerScheme !== undefined) return `${bearerScheme}${REDACTED}`
+  const kept = headerScheme ?? basicScheme
   return kept === undefined ? REDACTED : `${kept} ${REDACTED}`
 }
 
