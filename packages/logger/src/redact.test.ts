@@ -166,6 +166,36 @@ describe('redactString', () => {
     expect(performance.now() - started).toBeLessThan(5_000)
   })
 
+  it('replaces the value after a command-line flag named like a secret, in a command line and in an argument list', () => {
+    expect(redactString('spawned psql --password hunter2 --host db')).toBe(
+      `spawned psql --password ${REDACTED} --host db`,
+    )
+    expect(redactString('cli --api-key \'k 1\' --client-secret "s3" -v')).toBe(
+      `cli --api-key '${REDACTED}' --client-secret "${REDACTED}" -v`,
+    )
+    expect(redactString('deploy --github-token Ghx8vR2mKp4q --dry-run')).toBe(
+      `deploy --github-token ${REDACTED} --dry-run`,
+    )
+    // A flag with no value, a count and a weak name's plain word stay.
+    for (const text of [
+      'run --password --user ada',
+      'eval --max-tokens 100',
+      'login --token expired',
+      'a -- password x',
+    ])
+      expect(redactString(text)).toBe(text)
+    const argv = ['node', 'cli.js', '--password', 'hunter2', '--api_key', 'k1', '--token', 'Zq8vR2mKp4', '--port', '80']
+    expect(redact({ argv })).toEqual({
+      argv: ['node', 'cli.js', '--password', REDACTED, '--api_key', REDACTED, '--token', REDACTED, '--port', '80'],
+    })
+    expect(redact(['--token', 'expired', '--password', '--verbose'])).toEqual([
+      '--token',
+      'expired',
+      '--password',
+      '--verbose',
+    ])
+  })
+
   it('replaces auth=, jwt=, sig=, signature= and credential= values outside a query string, in a message or a header', () => {
     expect(redactString('retrying with auth=S3cr3tValue99 now')).toBe(`retrying with auth=${REDACTED} now`)
     expect(redactString('X-Upstream: jwt=abcDEF123456789; sig=Zz0123456789abc')).toBe(

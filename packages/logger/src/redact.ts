@@ -8,10 +8,12 @@ import {
   isSecretStringField,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
+  SECRET_FLAG_PATTERN,
   SECRET_KEY_PATTERN,
   SECRET_VALUE_PATTERN,
   SHORTEST_ASSIGNMENT_MATCH,
   SHORTEST_PATTERN_MATCH,
+  secretFlagName,
   URL_CREDENTIALS_PATTERN,
 } from './secret-patterns.js'
 
@@ -107,9 +109,11 @@ export function redactString(text: string): string {
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
   if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
-  return result
+  result = result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
+  // Most strings hold no flag: the test is cheaper than the pattern.
+  return result.includes('-') ? result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue) : result
 }
 
 /** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
@@ -316,6 +320,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     // a boxed name or value is its string.
     if (copy.length > 0 && copy.every(isEntry))
       for (const entry of copy as unknown[][]) if (isSecretPair(entry[0], entry[1])) entry[1] = REDACTED
+    redactFlagValues(copy)
     return copy
   }
   if (isError(value)) return copyError(value, walk, depth)
@@ -390,6 +395,20 @@ function isSecretNamedValue(name: string, value: string): boolean {
     isSecretStringField(name, value) ||
     (isSecretQueryName(name) && isSecretAssignment(name, value))
   )
+}
+
+/**
+ * In an argument list (`process.argv`, what a child process was spawned with), the argument after a flag named like a
+ * secret (`['--password', 'hunter2']`), judged as the value of `--password hunter2` on a command line is.
+ */
+function redactFlagValues(list: unknown[]): void {
+  for (let index = 1; index < list.length; index++) {
+    const flag = list[index - 1]
+    const value = list[index]
+    if (typeof flag !== 'string' || typeof value !== 'string' || value.startsWith('-')) continue
+    const name = secretFlagName(flag)
+    if (name !== undefined && isSecretAssignment(name, value)) list[index] = REDACTED
+  }
 }
 
 /** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */

@@ -190,6 +190,30 @@ export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
   'gi',
 )
 
+/**
+ * The name of a command-line flag whose value is a secret, as an assignment's name is read: `--password`, `--api-key`,
+ * `--client-secret`, `--github-token`, `--db-passphrase`, `--signing-key`; not `--max-tokens` or `--key`.
+ */
+const SECRET_FLAG_NAME = `(?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret)|credentials?)`
+
+/**
+ * A flag named like a secret and the value after it on a command line (`psql --password hunter2`, `--api-key 'k 1'`):
+ * group 1 (the flag and the space after it) is kept, group 2 is the name and group 3 the value, quoted or up to a space,
+ * never a flag of its own (`--password --user ada` holds no password). As for an assignment, `isSecretAssignment` says
+ * whether the value is a secret.
+ */
+export const SECRET_FLAG_PATTERN = new RegExp(
+  String.raw`(?<![A-Za-z0-9_-])(--?(${SECRET_FLAG_NAME})[ \t]+)(?!-)(${QUOTED_VALUE}|[^\s"'\\]+)`,
+  'gi',
+)
+
+const SECRET_FLAG = new RegExp(`^--?(${SECRET_FLAG_NAME})$`, 'i')
+
+/** The name of a flag named like a secret, as an argument list holds it (`'--password'`), or `undefined`. */
+export function secretFlagName(argument: string): string | undefined {
+  return argument.startsWith('-') ? SECRET_FLAG.exec(argument)?.[1] : undefined
+}
+
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
 const STRONG_SECRET_NAME = new RegExp(
   `(?:api[-_]?key|passw(?:or)?d|passphrase|pwd|secret|(?:access|refresh|auth)[-_]?token|${SECRET_KEY_NAME})$`,
