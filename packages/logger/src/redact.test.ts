@@ -49,6 +49,11 @@ describe('redactString', () => {
     // A JWT after any escaped character: a URL percent-encoded into another's query, a JSON escape.
     expect(redactString(`?next=%2Fcallback%3Fid_token%3D${jwt}`)).toBe(`?next=%2Fcallback%3Fid_token%3D${REDACTED}`)
     expect(redactString(`"note":"\\u003c${jwt}\\u003e"`)).toBe(`"note":"\\u003c${REDACTED}\\u003e"`)
+    // Text after a value already replaced is kept: the period that ends a sentence, say.
+    expect(redactString(`no recording of POST /v1?api_key=${REDACTED}.`)).toBe(
+      `no recording of POST /v1?api_key=${REDACTED}.`,
+    )
+    expect(redactString(`sent password=${REDACTED}, retrying`)).toBe(`sent password=${REDACTED}, retrying`)
     // An unsecured JWT (alg none) has no signature: it is still a token.
     expect(redactString('token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0. sent')).toBe(`token ${REDACTED} sent`)
     expect(redactString('Bearer%20of bad news, 100%20percent')).toBe('Bearer%20of bad news, 100%20percent')

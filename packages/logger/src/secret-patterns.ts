@@ -182,11 +182,12 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
  * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
  * body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or `:=`.
  * Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when
- * quoted (see `QUOTED_VALUE`), else up to a delimiter, a part already redacted included (`Bearer%20[REDACTED]`).
+ * quoted (see `QUOTED_VALUE`), else up to a delimiter, a part already redacted after its start included
+ * (`Bearer%20[REDACTED]`).
  * Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|(?:\[REDACTED\]|[^\s"'\\&,;()[\]{}<>])+)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+(?:\[REDACTED\][^\s"'\\&,;()[\]{}<>]*)*)`,
   'gi',
 )
 
