@@ -49,6 +49,11 @@ describe('redactString', () => {
     // A JWT after any escaped character: a URL percent-encoded into another's query, a JSON escape.
     expect(redactString(`?next=%2Fcallback%3Fid_token%3D${jwt}`)).toBe(`?next=%2Fcallback%3Fid_token%3D${REDACTED}`)
     expect(redactString(`"note":"\\u003c${jwt}\\u003e"`)).toBe(`"note":"\\u003c${REDACTED}\\u003e"`)
+    // The URL a credentials= names keeps its host once its user and password are replaced.
+    expect(redactString('includes credentials: http://user:pw-9f3k@127.0.0.1:80/v1')).toBe(
+      `includes credentials: http://${REDACTED}@127.0.0.1:80/v1`,
+    )
+    expect(redactString('GET /v1?authorization=Basic%20dXNlcjpwYXNz&x=1')).toBe(`GET /v1?authorization=${REDACTED}&x=1`)
     // Text after a value already replaced is kept: the period that ends a sentence, say.
     expect(redactString(`no recording of POST /v1?api_key=${REDACTED}.`)).toBe(
       `no recording of POST /v1?api_key=${REDACTED}.`,
@@ -701,7 +706,7 @@ describe('redactString on URLs', () => {
 
   it('drops the values of jwt, authorization and X-Amz-Credential query parameters', () => {
     expect(redactString('GET /v1?jwt=abcDEF123456789&authorization=Bearer%20abc123XYZ&x=1')).toBe(
-      `GET /v1?jwt=${REDACTED}&authorization=${REDACTED}&x=1`,
+      `GET /v1?jwt=${REDACTED}&authorization=Bearer%20${REDACTED}&x=1`,
     )
     expect(redactString('GET https://b.s3.amazonaws.com/o?X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1')).toBe(
       `GET https://b.s3.amazonaws.com/o?X-Amz-Credential=${REDACTED}`,

@@ -182,12 +182,11 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
  * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
  * body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or `:=`.
  * Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when
- * quoted (see `QUOTED_VALUE`), else up to a delimiter, a part already redacted after its start included
- * (`Bearer%20[REDACTED]`).
- * Whether the value is a secret is for `isSecretAssignment` to say.
+ * quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to
+ * say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+(?:\[REDACTED\][^\s"'\\&,;()[\]{}<>]*)*)`,
+  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
@@ -264,11 +263,12 @@ export function isSecretAssignment(name: string, value: string): boolean {
 
 /**
  * Under `authorization`, a value that starts with a scheme is left to the patterns of `KEY_PATTERNS`, which keep the
- * scheme ("Authorization: Bearer [REDACTED]"); any other is a bare credential when it looks like one: a digit, base64
+ * scheme ("Authorization: Bearer [REDACTED]"), and so is a scheme and an escaped space alone: what followed them was
+ * replaced already (`authorization=Bearer%20[REDACTED]`); any other is a bare credential when it looks like one: a digit, base64
  * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
  */
 const AUTHORIZATION_NAME = /authori[sz]ation$/i
-const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$)/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\\u0020)$)/i
 const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**
