@@ -18,9 +18,21 @@ describe('redactString', () => {
     ['Google API key', `AIza${'Sy1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV'}`],
     ['Stripe key', 'sk_live_51H8abcdEFGH1234ijkl'],
     ['JSON web token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+    ['npm token', `npm_${'a1B2c3D4e5F6'.repeat(3)}`],
+    ['Google OAuth access token', `ya29.a0${'AfB_byC1dE2fG3hI4'.repeat(3)}`],
+    ['PyPI token', `pypi-AgEIcHlwaS5vcmc${'CJGU3ZTFlMmQ0LWE'.repeat(4)}`],
+    ['Replicate token', `r8_${'Ab3dE5fG7hJ9kL1mN2p'.repeat(2)}`],
+    ['LangSmith key', `lsv2_pt_${'0123456789abcdef'.repeat(2)}_0123456789`],
+    ['Pinecone key', `pcsk_${'4aB2cD'.repeat(4)}_${'Ef3Gh4'.repeat(8)}`],
+    ['Databricks token', `dapi${'0123456789abcdef'.repeat(2)}`],
   ])('replaces a %s anywhere in a string', (_kind, key) => {
     const text = `request failed for "${key}", retrying`
     expect(redactString(text)).toBe(`request failed for "${REDACTED}", retrying`)
+  })
+
+  it("keeps npm's own variables, which share the npm token's prefix", () => {
+    for (const text of ['npm_config_cache=/tmp/npm', 'npm_package_version=1.0.0', 'npm_lifecycle_event=test'])
+      expect(redactString(text)).toBe(text)
   })
 
   it('keeps the scheme of an authorization header value and drops the credential', () => {
