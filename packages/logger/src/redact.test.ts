@@ -669,6 +669,26 @@ describe('redaction among thousands of registered secrets', () => {
 })
 
 describe('redactString on URLs', () => {
+  it('drops the secret path of a Slack or Discord webhook URL, which is its whole credential, and keeps the host', () => {
+    expect(
+      redactString(
+        'notify failed: POST https://hooks.slack.com/services/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 503',
+      ),
+    ).toBe(`notify failed: POST https://hooks.slack.com/services/${REDACTED} 503`)
+    expect(
+      redactString('{"url":"https://discord.com/api/webhooks/123456789012345678/Ab-3dE_5fG7hJ9kL1mN2pQ4rS6tU8vW0xY"}'),
+    ).toBe(`{"url":"https://discord.com/api/webhooks/123456789012345678/${REDACTED}"}`)
+    expect(redactString('https://discordapp.com/api/webhooks/1/x_Y-9')).toBe(
+      `https://discordapp.com/api/webhooks/1/${REDACTED}`,
+    )
+    // The documentation pages about them stay.
+    for (const text of [
+      'see https://api.slack.com/messaging/webhooks',
+      'https://discord.com/developers/docs/resources/webhook',
+    ])
+      expect(redactString(text)).toBe(text)
+  })
+
   it('drops the user information of a URL and keeps the rest', () => {
     expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
       `POST http://${REDACTED}@127.0.0.1:8080/v1 failed`,

@@ -81,6 +81,9 @@ const KEY_PATTERNS = [
   `${START}AIza[A-Za-z0-9_-]{30,}`,
   // Hugging Face, GitLab, Groq, xAI, Perplexity.
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
+  // The path of a Slack or Discord webhook URL, which is the whole of its credential: whoever has it can post. The host
+  // and the kind of hook are kept (`https://hooks.slack.com/services/[REDACTED]`).
+  String.raw`(?<=\bhooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/-]+|(?<=\bdiscord(?:app)?\.com/api/webhooks/[0-9]{1,25}/)[A-Za-z0-9_-]+`,
   // npm, PyPI, Replicate, LangSmith, Pinecone and Databricks tokens, and Google OAuth access tokens: prefixes no word
   // has, so that npm's own variables (`npm_config_cache`, `npm_package_version`) stay.
   `${START}(?:npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])|pypi-AgE[A-Za-z0-9_-]{50,}|r8_[A-Za-z0-9]{30,}|lsv2_(?:pt|sk)_[A-Za-z0-9_]{20,}|pcsk_[A-Za-z0-9_]{20,}|dapi[a-f0-9]{32}(?![A-Za-z0-9])|ya29\\.[A-Za-z0-9_-]{20,})`,
