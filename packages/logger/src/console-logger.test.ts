@@ -211,6 +211,47 @@ describe('createConsoleLogger levels', () => {
     expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
   })
 
+  it('says how many lines it dropped at a level its loggers write: error for loggers that write only errors', () => {
+    // A stream that holds 17 MiB its reader has not taken, as a Node stream says it, and drains when told.
+    const behindStream = () => {
+      const lines: string[] = []
+      const drains: Array<() => void> = []
+      const stream = {
+        writableLength: 17 * 1024 * 1024,
+        writableNeedDrain: true,
+        write(line: string) {
+          lines.push(line)
+        },
+        once(event: string, listener: () => void) {
+          if (event === 'drain') drains.push(listener)
+        },
+        on() {},
+      }
+      const drain = () => {
+        stream.writableLength = 0
+        stream.writableNeedDrain = false
+        for (const listener of drains.splice(0)) listener()
+        return lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      }
+      return { stream, drain }
+    }
+    const summary = 'log lines dropped while the stream was behind'
+
+    const quiet = behindStream()
+    const errorsOnly = createConsoleLogger({ stream: quiet.stream, format: 'json', level: 'error' })
+    for (let line = 0; line < 5; line++) errorsOnly.error('lost', { line })
+    expect(quiet.drain()).toEqual([expect.objectContaining({ level: 'error', msg: summary, dropped: 5 })])
+
+    // A logger that writes warnings beside it on the same stream: the summary is the warning it says.
+    const shared = behindStream()
+    const warns = createConsoleLogger({ stream: shared.stream, format: 'json', level: 'warn' })
+    const errors = createConsoleLogger({ stream: shared.stream, format: 'json', level: 'error' })
+    errors.error('lost')
+    warns.error('lost')
+    errors.error('lost')
+    expect(shared.drain()).toEqual([expect.objectContaining({ level: 'warn', msg: summary, dropped: 3 })])
+  })
+
   it('writes to a stream whose own bound is above 16 MiB until that bound, which says when it drains: no line lost unsaid', async () => {
     const held: Array<() => void> = []
     const written: string[] = []
@@ -383,6 +424,19 @@ describe('createConsoleLogger JSON lines', () => {
     expect(fields).toMatchObject({ msg: 'fields', [evil]: 1 })
     expect(bindings).toMatchObject({ msg: 'bindings', [evil]: 1 })
     expect(error).toMatchObject({ msg: 'error', error: { message: 'x', [evil]: 1 } })
+  })
+  it('writes C1 control characters, DEL and line separators as escapes: an 8-bit CSI or NEL forges nothing', () => {
+    // U+009B is an 8-bit CSI that some terminals read as ESC [; U+0085 (NEL), U+2028 and U+2029 end a line for some
+    // readers. JSON.stringify writes all of them raw.
+    const evil = 'a\u009b2J\u0085FORGED\u2028b\u2029c\u007fd\u0080e\u009f'
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'json' })
+    logger.child({ [evil]: evil }).info(evil, { [evil]: evil, error: Object.assign(new Error(evil), { [evil]: evil }) })
+    const [line] = stream.lines
+    expect(line).not.toMatch(/[\u007f-\u009f\u2028\u2029]/)
+    expect(line).toContain(String.raw`a\u009b2J\u0085FORGED\u2028b\u2029c\u007fd\u0080e\u009f`)
+    const [parsed] = jsonLines(stream)
+    expect(parsed).toMatchObject({ msg: evil, [evil]: evil, error: { message: evil, [evil]: evil } })
   })
 })
 

@@ -13,7 +13,7 @@ import { mergeRedacted, redactString } from './redact.js'
  * that throws, or returns a promise that rejects, drops the line (the first such failure is reported on stderr), and so
  * does a Node stream's `error` event, which the logger listens for. While a Node stream holds more than 16 MiB its
  * reader has not taken (or its own `highWaterMark`, when larger), lines are dropped, and counted in one line once it
- * drains.
+ * drains (a `warn`, or an `error` when the loggers that dropped lines write only errors).
  */
 export interface LogStream {
   write(line: string): unknown
@@ -67,7 +67,7 @@ class ConsoleLogger extends BaseLogger {
 
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
-    if (isBehind(output.stream)) return dropLine(output)
+    if (isBehind(output.stream)) return dropLine(output, this.isLevelEnabled('warn'))
     return output.stream.write(
       formatLine(output, level, redactString(String(message)), mergeRedacted(this.bindings, fields)),
     )
@@ -112,23 +112,37 @@ function isBehind(stream: LogStream): boolean {
   )
 }
 
+/** Lines dropped from one stream since it fell behind, and the level of the line that will say so. */
+interface DroppedLines {
+  count: number
+  /** `warn`, once a logger that writes warnings dropped a line; until then `error`, as the lines dropped were errors. */
+  level: 'warn' | 'error'
+}
+
 /**
  * Lines dropped from each stream since it fell behind, by every logger writing to it: one count and one listener per
  * stream, however many loggers share it.
  */
-const droppedLines = new WeakMap<object, number>()
+const droppedLines = new WeakMap<object, DroppedLines>()
 
-/** Counts a line dropped while the stream is behind; once it drains, one warning line says how many were dropped. */
-function dropLine(output: ConsoleOutput): undefined {
+/**
+ * Counts a line dropped while the stream is behind; once it drains, one line says how many were dropped: a warning, or
+ * an error when every logger that dropped a line writes only errors, so that no logger writes below its level.
+ */
+function dropLine(output: ConsoleOutput, warns: boolean): undefined {
   const stream = output.stream as LogStream & { once(event: string, listener: () => void): unknown }
-  const count = (droppedLines.get(stream) ?? 0) + 1
-  droppedLines.set(stream, count)
-  if (count > 1) return undefined
+  const dropped = droppedLines.get(stream)
+  if (dropped !== undefined) {
+    dropped.count++
+    if (warns) dropped.level = 'warn'
+    return undefined
+  }
+  droppedLines.set(stream, { count: 1, level: warns ? 'warn' : 'error' })
   stream.once('drain', () => {
-    const dropped = droppedLines.get(stream) ?? 0
+    const { count, level } = droppedLines.get(stream) ?? { count: 0, level: 'warn' }
     droppedLines.delete(stream)
     try {
-      stream.write(formatLine(output, 'warn', 'log lines dropped while the stream was behind', { dropped }))
+      stream.write(formatLine(output, level, 'log lines dropped while the stream was behind', { dropped: count }))
     } catch (error) {
       reportFailure(error)
     }

@@ -18,9 +18,21 @@ describe('redactString', () => {
     ['Google API key', `AIza${'Sy1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV'}`],
     ['Stripe key', 'sk_live_51H8abcdEFGH1234ijkl'],
     ['JSON web token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+    ['npm token', `npm_${'a1B2c3D4e5F6'.repeat(3)}`],
+    ['Google OAuth access token', `ya29.a0${'AfB_byC1dE2fG3hI4'.repeat(3)}`],
+    ['PyPI token', `pypi-AgEIcHlwaS5vcmc${'CJGU3ZTFlMmQ0LWE'.repeat(4)}`],
+    ['Replicate token', `r8_${'Ab3dE5fG7hJ9kL1mN2p'.repeat(2)}`],
+    ['LangSmith key', `lsv2_pt_${'0123456789abcdef'.repeat(2)}_0123456789`],
+    ['Pinecone key', `pcsk_${'4aB2cD'.repeat(4)}_${'Ef3Gh4'.repeat(8)}`],
+    ['Databricks token', `dapi${'0123456789abcdef'.repeat(2)}`],
   ])('replaces a %s anywhere in a string', (_kind, key) => {
     const text = `request failed for "${key}", retrying`
     expect(redactString(text)).toBe(`request failed for "${REDACTED}", retrying`)
+  })
+
+  it("keeps npm's own variables, which share the npm token's prefix", () => {
+    for (const text of ['npm_config_cache=/tmp/npm', 'npm_package_version=1.0.0', 'npm_lifecycle_event=test'])
+      expect(redactString(text)).toBe(text)
   })
 
   it('keeps the scheme of an authorization header value and drops the credential', () => {
@@ -39,6 +51,29 @@ describe('redactString', () => {
       'the basic responsibilities of a bearer authentication.',
     ]
     for (const text of prose) expect(redactString(text)).toBe(text)
+  })
+
+  it('drops a JWT or a credential after Bearer when the space before it is percent-encoded or a JSON escape', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
+    expect(redactString(`GET /ws?header=Bearer%20${jwt}&v=1`)).toBe(`GET /ws?header=Bearer%20${REDACTED}&v=1`)
+    expect(redactString(`{"auth":"Bearer\\u0020${jwt}"}`)).toBe(`{"auth":"Bearer\\u0020${REDACTED}"}`)
+    expect(redactString('proxied Bearer%20Zq8vR2mKp4xY7wQ1')).toBe(`proxied Bearer%20${REDACTED}`)
+    // A JWT after any escaped character: a URL percent-encoded into another's query, a JSON escape.
+    expect(redactString(`?next=%2Fcallback%3Fid_token%3D${jwt}`)).toBe(`?next=%2Fcallback%3Fid_token%3D${REDACTED}`)
+    expect(redactString(`"note":"\\u003c${jwt}\\u003e"`)).toBe(`"note":"\\u003c${REDACTED}\\u003e"`)
+    // The URL a credentials= names keeps its host once its user and password are replaced.
+    expect(redactString('includes credentials: http://user:pw-9f3k@127.0.0.1:80/v1')).toBe(
+      `includes credentials: http://${REDACTED}@127.0.0.1:80/v1`,
+    )
+    expect(redactString('GET /v1?authorization=Basic%20dXNlcjpwYXNz&x=1')).toBe(`GET /v1?authorization=${REDACTED}&x=1`)
+    // Text after a value already replaced is kept: the period that ends a sentence, say.
+    expect(redactString(`no recording of POST /v1?api_key=${REDACTED}.`)).toBe(
+      `no recording of POST /v1?api_key=${REDACTED}.`,
+    )
+    expect(redactString(`sent password=${REDACTED}, retrying`)).toBe(`sent password=${REDACTED}, retrying`)
+    // An unsecured JWT (alg none) has no signature: it is still a token.
+    expect(redactString('token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0. sent')).toBe(`token ${REDACTED} sent`)
+    expect(redactString('Bearer%20of bad news, 100%20percent')).toBe('Bearer%20of bad news, 100%20percent')
   })
 
   it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
@@ -151,6 +186,36 @@ describe('redactString', () => {
     const started = performance.now()
     expect(redactString(run)).toBe(run)
     expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  it('replaces the value after a command-line flag named like a secret, in a command line and in an argument list', () => {
+    expect(redactString('spawned psql --password hunter2 --host db')).toBe(
+      `spawned psql --password ${REDACTED} --host db`,
+    )
+    expect(redactString('cli --api-key \'k 1\' --client-secret "s3" -v')).toBe(
+      `cli --api-key '${REDACTED}' --client-secret "${REDACTED}" -v`,
+    )
+    expect(redactString('deploy --github-token Ghx8vR2mKp4q --dry-run')).toBe(
+      `deploy --github-token ${REDACTED} --dry-run`,
+    )
+    // A flag with no value, a count and a weak name's plain word stay.
+    for (const text of [
+      'run --password --user ada',
+      'eval --max-tokens 100',
+      'login --token expired',
+      'a -- password x',
+    ])
+      expect(redactString(text)).toBe(text)
+    const argv = ['node', 'cli.js', '--password', 'hunter2', '--api_key', 'k1', '--token', 'Zq8vR2mKp4', '--port', '80']
+    expect(redact({ argv })).toEqual({
+      argv: ['node', 'cli.js', '--password', REDACTED, '--api_key', REDACTED, '--token', REDACTED, '--port', '80'],
+    })
+    expect(redact(['--token', 'expired', '--password', '--verbose'])).toEqual([
+      '--token',
+      'expired',
+      '--password',
+      '--verbose',
+    ])
   })
 
   it('replaces auth=, jwt=, sig=, signature= and credential= values outside a query string, in a message or a header', () => {
@@ -604,6 +669,26 @@ describe('redaction among thousands of registered secrets', () => {
 })
 
 describe('redactString on URLs', () => {
+  it('drops the secret path of a Slack or Discord webhook URL, which is its whole credential, and keeps the host', () => {
+    expect(
+      redactString(
+        'notify failed: POST https://hooks.slack.com/services/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 503',
+      ),
+    ).toBe(`notify failed: POST https://hooks.slack.com/services/${REDACTED} 503`)
+    expect(
+      redactString('{"url":"https://discord.com/api/webhooks/123456789012345678/Ab-3dE_5fG7hJ9kL1mN2pQ4rS6tU8vW0xY"}'),
+    ).toBe(`{"url":"https://discord.com/api/webhooks/123456789012345678/${REDACTED}"}`)
+    expect(redactString('https://discordapp.com/api/webhooks/1/x_Y-9')).toBe(
+      `https://discordapp.com/api/webhooks/1/${REDACTED}`,
+    )
+    // The documentation pages about them stay.
+    for (const text of [
+      'see https://api.slack.com/messaging/webhooks',
+      'https://discord.com/developers/docs/resources/webhook',
+    ])
+      expect(redactString(text)).toBe(text)
+  })
+
   it('drops the user information of a URL and keeps the rest', () => {
     expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
       `POST http://${REDACTED}@127.0.0.1:8080/v1 failed`,
@@ -653,7 +738,7 @@ describe('redactString on URLs', () => {
 
   it('drops the values of jwt, authorization and X-Amz-Credential query parameters', () => {
     expect(redactString('GET /v1?jwt=abcDEF123456789&authorization=Bearer%20abc123XYZ&x=1')).toBe(
-      `GET /v1?jwt=${REDACTED}&authorization=${REDACTED}&x=1`,
+      `GET /v1?jwt=${REDACTED}&authorization=Bearer%20${REDACTED}&x=1`,
     )
     expect(redactString('GET https://b.s3.amazonaws.com/o?X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1')).toBe(
       `GET https://b.s3.amazonaws.com/o?X-Amz-Credential=${REDACTED}`,
@@ -813,6 +898,84 @@ describe('redact', () => {
     // A list of names is no list of pairs: a schema's required fields, a CORS list of allowed headers.
     const schema = { required: ['apiKey', 'model'], allowedHeaders: ['Authorization', 'Content-Type'] }
     expect(redact(schema)).toEqual(schema)
+  })
+
+  it('replaces the value of an object that names it: HAR headers, query strings and form params, environment lists', () => {
+    const har = {
+      log: {
+        entries: [
+          {
+            request: {
+              url: 'https://api.example/v1?key=Zq8vR2mKp4&model=m',
+              headers: [
+                { name: 'Authorization', value: 'Bearer abc' },
+                { name: 'X-Api-Key', value: 'k1' },
+                { name: 'Cookie', value: 'sid=1' },
+                { name: 'Accept', value: '*/*' },
+              ],
+              queryString: [
+                { name: 'key', value: 'Zq8vR2mKp4' },
+                { name: 'model', value: 'm' },
+                { name: 'code', value: 'short' },
+              ],
+              postData: {
+                mimeType: 'application/x-www-form-urlencoded',
+                params: [{ name: 'password', value: 'hunter2' }],
+              },
+            },
+            response: { headers: [{ name: 'Set-Cookie', value: 'sid=abc; Path=/', comment: '' }] },
+          },
+        ],
+      },
+    }
+    expect(redact(har)).toEqual({
+      log: {
+        entries: [
+          {
+            request: {
+              url: `https://api.example/v1?key=${REDACTED}&model=m`,
+              headers: [
+                { name: 'Authorization', value: REDACTED },
+                { name: 'X-Api-Key', value: REDACTED },
+                { name: 'Cookie', value: REDACTED },
+                { name: 'Accept', value: '*/*' },
+              ],
+              queryString: [
+                { name: 'key', value: REDACTED },
+                { name: 'model', value: 'm' },
+                // As in a URL: a name that only may be secret takes a value that looks like a credential.
+                { name: 'code', value: 'short' },
+              ],
+              postData: {
+                mimeType: 'application/x-www-form-urlencoded',
+                params: [{ name: 'password', value: REDACTED }],
+              },
+            },
+            response: { headers: [{ name: 'Set-Cookie', value: REDACTED, comment: '' }] },
+          },
+        ],
+      },
+    })
+    // A container's environment, a collection's headers, a cloud resource's tags.
+    expect(
+      redact({
+        env: [
+          { name: 'OPENAI_API_KEY', value: 'plain-value' },
+          { name: 'LOG_LEVEL', value: 'debug' },
+        ],
+        header: [{ key: 'Authorization', value: 'abc', type: 'text' }],
+        Tags: [{ Key: 'db-password', Value: 'hunter2' }],
+        unnamed: { value: 'kept', name: 42 },
+      }),
+    ).toEqual({
+      env: [
+        { name: 'OPENAI_API_KEY', value: REDACTED },
+        { name: 'LOG_LEVEL', value: 'debug' },
+      ],
+      header: [{ key: 'Authorization', value: REDACTED, type: 'text' }],
+      Tags: [{ Key: 'db-password', Value: REDACTED }],
+      unnamed: { value: 'kept', name: 42 },
+    })
   })
 
   it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {

@@ -4,13 +4,16 @@ import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-
 import {
   isBasicCredentials,
   isSecretAssignment,
+  isSecretQueryName,
   isSecretStringField,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
+  SECRET_FLAG_PATTERN,
   SECRET_KEY_PATTERN,
   SECRET_VALUE_PATTERN,
   SHORTEST_ASSIGNMENT_MATCH,
   SHORTEST_PATTERN_MATCH,
+  secretFlagName,
   URL_CREDENTIALS_PATTERN,
 } from './secret-patterns.js'
 
@@ -69,7 +72,9 @@ function replaceKnownValue(
     const head = match.slice(0, match.length - basicCredentials.length)
     return `${head}${basicCredentials.replace(SECRET_VALUE_PATTERN, replaceKnownValue)}`
   }
-  const kept = headerScheme ?? bearerScheme ?? basicScheme
+  // The Bearer scheme is kept with the space after it, as it was written (`Bearer%20`).
+  if (bearerScheme !== undefined) return `${bearerScheme}${REDACTED}`
+  const kept = headerScheme ?? basicScheme
   return kept === undefined ? REDACTED : `${kept} ${REDACTED}`
 }
 
@@ -104,9 +109,11 @@ export function redactString(text: string): string {
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
   if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
-  return result
+  result = result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
+  // Most strings hold no flag: the test is cheaper than the pattern.
+  return result.includes('-') ? result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue) : result
 }
 
 /** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
@@ -313,6 +320,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     // a boxed name or value is its string.
     if (copy.length > 0 && copy.every(isEntry))
       for (const entry of copy as unknown[][]) if (isSecretPair(entry[0], entry[1])) entry[1] = REDACTED
+    redactFlagValues(copy)
     return copy
   }
   if (isError(value)) return copyError(value, walk, depth)
@@ -350,7 +358,57 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   if (typeof toJSON === 'function') return copyValue(toJSON.call(value), walk, depth)
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
+  redactNamedValue(copy)
   return copy
+}
+
+/**
+ * The keys under which an object names the value it holds: HAR's headers, query strings, cookies and form params and a
+ * container's environment (`{ name, value }`), a request collection's headers (`{ key, value }`), a cloud resource's
+ * tags (`{ Key, Value }`).
+ */
+const NAME_KEYS = ['name', 'Name', 'key', 'Key'] as const
+const VALUE_KEYS = ['value', 'Value'] as const
+
+/**
+ * Replaces the value of a copied object that names it with a secret name, as a field of that name would be
+ * (`{ name: 'Authorization', value: 'Bearer …' }`), or with a name a URL's query reads as secret and a value that looks
+ * like a credential (`{ name: 'key', value: 'Zq8vR2mKp4' }`), as in the URL the entry was read from. Judged by the
+ * copy, each field read once.
+ */
+function redactNamedValue(copy: Record<string, unknown>): void {
+  let name: unknown
+  for (const key of NAME_KEYS) {
+    name = copy[key]
+    if (typeof name === 'string') break
+  }
+  if (typeof name !== 'string') return
+  for (const key of VALUE_KEYS) {
+    const value = copy[key]
+    if (typeof value === 'string' && isSecretNamedValue(name, value)) copy[key] = REDACTED
+  }
+}
+
+function isSecretNamedValue(name: string, value: string): boolean {
+  return (
+    isSecretFieldName(name) ||
+    isSecretStringField(name, value) ||
+    (isSecretQueryName(name) && isSecretAssignment(name, value))
+  )
+}
+
+/**
+ * In an argument list (`process.argv`, what a child process was spawned with), the argument after a flag named like a
+ * secret (`['--password', 'hunter2']`), judged as the value of `--password hunter2` on a command line is.
+ */
+function redactFlagValues(list: unknown[]): void {
+  for (let index = 1; index < list.length; index++) {
+    const flag = list[index - 1]
+    const value = list[index]
+    if (typeof flag !== 'string' || typeof value !== 'string' || value.startsWith('-')) continue
+    const name = secretFlagName(flag)
+    if (name !== undefined && isSecretAssignment(name, value)) list[index] = REDACTED
+  }
 }
 
 /** Whether `value` is a string that follows a field name that looks secret in a list of pairs (`['Cookie', 'sid=…']`). */

@@ -14,10 +14,11 @@ export const SECRET_KEY_PATTERN =
   /api[-_]?key|subscription[-_]?key|authori[sz]ation|passw(?:or)?d|passphrase|secret|cookie|credential|private[-_]?key|(?:signing|encryption|account|shared[-_]?access)[-_]?key$|token$/i
 
 /**
- * Not preceded by a character that would make the match the tail of a longer word — except the letter of an escape
- * (`\n`, `\t`…), as when text holding a line break and then a key was escaped into JSON.
+ * Not preceded by a character that would make the match the tail of a longer word — except the end of an escape: a
+ * letter (`\n`, `\t`…), as when text holding a line break and then a key was escaped into JSON, and the digits of a
+ * percent-encoded character (`%20`, `%3D` in a URL encoded into another's query) or of a JSON `\u0020`.
  */
-const START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt]))'
+const START = String.raw`(?:(?<![A-Za-z0-9_-])|(?<=\\[bfnrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))`
 
 /** One parameter of a `Digest` credential: a name, `=` and a value, quoted (at any depth of escaping) or not. */
 const DIGEST_PARAMETER = String.raw`[A-Za-z0-9_-]+=(?:\\*"[^"\\\n]*\\*"|[^\s,"\\]*)`
@@ -57,10 +58,10 @@ const KEY_PATTERNS = [
   // cut before it, as far as it runs.
   // The name stops at a colon, so that a long run of `cookie:` is read in linear time.
   String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
-  // `Bearer <token>`: the scheme is kept, the token goes. At least 8 characters with a digit, base64 punctuation
-  // (`+/=_~`) or a capital after the first, so that "Bearer authentication" and "Bearer token-based auth." stay
-  // readable.
-  String.raw`\b([Bb]earer)\s+(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
+  // `Bearer <token>`: the scheme and the space after it are kept, the token goes. At least 8 characters with a digit,
+  // base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication" and "Bearer token-based
+  // auth." stay readable. The space may be percent-encoded (`Bearer%20…` in a URL) or a JSON escape (`Bearer\u0020…`).
+  String.raw`\b([Bb]earer(?:\s|%20|\\u0020)+)(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
   // `Basic <credentials>`: the scheme is kept, the credentials go when they are what the scheme sends, a user and
   // password in base64 (group 4, see `isBasicCredentials`), so that "basic 10-minute setup", "basic HTTP/1.1" and
   // "basic user/password login" stay readable.
@@ -80,8 +81,14 @@ const KEY_PATTERNS = [
   `${START}AIza[A-Za-z0-9_-]{30,}`,
   // Hugging Face, GitLab, Groq, xAI, Perplexity.
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
-  // JSON Web Tokens.
-  String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
+  // The path of a Slack or Discord webhook URL, which is the whole of its credential: whoever has it can post. The host
+  // and the kind of hook are kept (`https://hooks.slack.com/services/[REDACTED]`).
+  String.raw`(?<=\bhooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/-]+|(?<=\bdiscord(?:app)?\.com/api/webhooks/[0-9]{1,25}/)[A-Za-z0-9_-]+`,
+  // npm, PyPI, Replicate, LangSmith, Pinecone and Databricks tokens, and Google OAuth access tokens: prefixes no word
+  // has, so that npm's own variables (`npm_config_cache`, `npm_package_version`) stay.
+  `${START}(?:npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])|pypi-AgE[A-Za-z0-9_-]{50,}|r8_[A-Za-z0-9]{30,}|lsv2_(?:pt|sk)_[A-Za-z0-9_]{20,}|pcsk_[A-Za-z0-9_]{20,}|dapi[a-f0-9]{32}(?![A-Za-z0-9])|ya29\\.[A-Za-z0-9_-]{20,})`,
+  // JSON Web Tokens, an unsecured one (`alg: none`) included, whose signature is empty.
+  String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`,
   // A PEM private key, its lines broken or escaped into JSON (`\n`), with the headers of an encrypted one
   // (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,…`), and without its END line when it was cut: from BEGIN as far
   // as base64 and headers run. A `-` is read only where it does not start the next armour line, so the search from
@@ -90,8 +97,9 @@ const KEY_PATTERNS = [
 ]
 
 /**
- * Known key shapes anywhere in a string. Groups 1, 2 and 3 are the authorization scheme, which is kept; group 4 the
- * base64 after `Basic`, which goes only when {@link isBasicCredentials} says so.
+ * Known key shapes anywhere in a string. Groups 1, 2 and 3 are the authorization scheme, which is kept (group 2, of
+ * `Bearer`, with the space after it); group 4 the base64 after `Basic`, which goes only when {@link isBasicCredentials}
+ * says so.
  */
 export const SECRET_VALUE_PATTERN = new RegExp(KEY_PATTERNS.join('|'), 'g')
 
@@ -180,12 +188,37 @@ const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|su
  * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
  * body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or `:=`.
  * Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when
- * quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to say.
+ * quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to
+ * say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
   String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
+
+/**
+ * The name of a command-line flag whose value is a secret, as an assignment's name is read: `--password`, `--api-key`,
+ * `--client-secret`, `--github-token`, `--db-passphrase`, `--signing-key`; not `--max-tokens` or `--key`.
+ */
+const SECRET_FLAG_NAME = `(?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret)|credentials?)`
+
+/**
+ * A flag named like a secret and the value after it on a command line (`psql --password hunter2`, `--api-key 'k 1'`):
+ * group 1 (the flag and the space after it) is kept, group 2 is the name and group 3 the value, quoted or up to a space,
+ * never a flag of its own (`--password --user ada` holds no password). As for an assignment, `isSecretAssignment` says
+ * whether the value is a secret.
+ */
+export const SECRET_FLAG_PATTERN = new RegExp(
+  String.raw`(?<![A-Za-z0-9_-])(--?(${SECRET_FLAG_NAME})[ \t]+)(?!-)(${QUOTED_VALUE}|[^\s"'\\]+)`,
+  'gi',
+)
+
+const SECRET_FLAG = new RegExp(`^--?(${SECRET_FLAG_NAME})$`, 'i')
+
+/** The name of a flag named like a secret, as an argument list holds it (`'--password'`), or `undefined`. */
+export function secretFlagName(argument: string): string | undefined {
+  return argument.startsWith('-') ? SECRET_FLAG.exec(argument)?.[1] : undefined
+}
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
 const STRONG_SECRET_NAME = new RegExp(
@@ -236,11 +269,12 @@ export function isSecretAssignment(name: string, value: string): boolean {
 
 /**
  * Under `authorization`, a value that starts with a scheme is left to the patterns of `KEY_PATTERNS`, which keep the
- * scheme ("Authorization: Bearer [REDACTED]"); any other is a bare credential when it looks like one: a digit, base64
+ * scheme ("Authorization: Bearer [REDACTED]"), and so is a scheme and an escaped space alone: what followed them was
+ * replaced already (`authorization=Bearer%20[REDACTED]`); any other is a bare credential when it looks like one: a digit, base64
  * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
  */
 const AUTHORIZATION_NAME = /authori[sz]ation$/i
-const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$)/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\\u0020)$)/i
 const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**

@@ -19,36 +19,65 @@ type MessagePart =
   | { type: 'tool_call'; id: string; name: string; arguments: string }
   | { type: 'tool_call_response'; id: string; response: string }
 
+/** How much captured text one attribute may hold: each string, and all of them together. */
+export interface ContentLimits {
+  /** The most characters of one string (a part's text, a tool call's id, name or arguments, a role). */
+  readonly maxLength: number
+  /** The most characters of all the strings of one attribute. */
+  readonly maxTotalLength: number
+}
+
+/**
+ * What one attribute may still record. Once a string is cut short of the total (`full`), nothing after it is
+ * recorded: the conversation is kept from its start, and the cut says where it ends.
+ */
+interface ContentBudget {
+  readonly maxLength: number
+  remaining: number
+  full: boolean
+}
+
+function budgetOf(limits: ContentLimits): ContentBudget {
+  return { maxLength: limits.maxLength, remaining: limits.maxTotalLength, full: false }
+}
+
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
- * redacted as in every log line and each text, once redacted, cut to `maxLength` characters. The messages are read as
+ * redacted as in every log line and each text, once redacted, cut to `maxLength` characters, and all of them to
+ * `maxTotalLength`: the messages after the string at which the total runs out are left out. The messages are read as
  * given, before the call validates them, as `redact` reads them (at most 10,000): what is not a message is left out.
  */
-export function inputMessagesJson(messages: ReadonlyArray<unknown>, maxLength: number): string {
+export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: ContentLimits): string {
   // Read once, as a log line reads its fields: a field whose reading throws is "[Unserializable]" (a message whose
   // reading throws altogether is left out), never thrown into the run.
   const copy = redactedList(messages)
-  return JSON.stringify(
-    copy
-      .filter(isMessage)
-      .map((message) => ({ role: redactedAndCut(message.role, maxLength), parts: messageParts(message, maxLength) })),
-  )
+  const budget = budgetOf(limits)
+  const recorded: Array<{ role: string; parts: MessagePart[] }> = []
+  for (const message of copy) {
+    if (budget.full) break
+    if (!isMessage(message)) continue
+    const role = redactedAndCut(message.role, budget)
+    recorded.push({ role, parts: budget.full ? [] : messageParts(message, budget) })
+  }
+  return JSON.stringify(recorded)
 }
 
 /**
  * The model's answers as `gen_ai.output.messages` JSON, redacted and cut like the input: an answer is its text, or the
  * message of a whole chat result, with its reasoning and tool calls.
  */
-export function outputMessagesJson(answers: ReadonlyArray<Answer>, maxLength: number): string {
-  return JSON.stringify(
-    redact(
-      answers.map((answer) => ({
-        role: 'assistant',
-        parts: messageParts({ ...answer.message, role: 'assistant' }, maxLength),
-        ...(answer.finishReason === undefined ? {} : { finish_reason: answer.finishReason }),
-      })),
-    ),
-  )
+export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: ContentLimits): string {
+  const budget = budgetOf(limits)
+  const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: unknown }> = []
+  for (const answer of answers) {
+    if (budget.full) break
+    recorded.push({
+      role: 'assistant',
+      parts: messageParts({ ...answer.message, role: 'assistant' }, budget),
+      ...(answer.finishReason === undefined ? {} : { finish_reason: answer.finishReason }),
+    })
+  }
+  return JSON.stringify(redact(recorded))
 }
 
 /**
@@ -56,33 +85,29 @@ export function outputMessagesJson(answers: ReadonlyArray<Answer>, maxLength: nu
  * part that has any; a signature or encrypted reasoning is not recorded), its text, then its tool calls — or, for a
  * tool message, the result. Every string recorded is redacted and cut, ids and names as well as texts.
  */
-function messageParts(message: ChatMessageLike, maxLength: number): MessagePart[] {
+function messageParts(message: ChatMessageLike, budget: ContentBudget): MessagePart[] {
   const parts: MessagePart[] = []
   if (message.role === 'tool') {
-    parts.push({
-      type: 'tool_call_response',
-      id: redactedAndCut(message.toolCallId, maxLength),
-      response: redactedAndCut(message.content, maxLength),
-    })
+    const id = redactedAndCut(message.toolCallId, budget)
+    parts.push({ type: 'tool_call_response', id, response: redactedAndCut(message.content, budget) })
   } else {
     for (const part of listOf(message.reasoning)) {
+      if (budget.full) return parts
       const text = (part as { text?: unknown } | null)?.text
       if (typeof text === 'string' && text !== '')
-        parts.push({ type: 'reasoning', content: redactedAndCut(text, maxLength) })
+        parts.push({ type: 'reasoning', content: redactedAndCut(text, budget) })
     }
-    if (typeof message.content === 'string') {
-      parts.push({ type: 'text', content: redactedAndCut(message.content, maxLength) })
+    if (typeof message.content === 'string' && !budget.full) {
+      parts.push({ type: 'text', content: redactedAndCut(message.content, budget) })
     }
   }
   for (const call of listOf(message.toolCalls)) {
+    if (budget.full) return parts
     if (typeof call !== 'object' || call === null) continue
     const { id, name, arguments: args } = call as Record<string, unknown>
-    parts.push({
-      type: 'tool_call',
-      id: redactedAndCut(id, maxLength),
-      name: redactedAndCut(name, maxLength),
-      arguments: redactedAndCut(args, maxLength),
-    })
+    const shownId = redactedAndCut(id, budget)
+    const shownName = redactedAndCut(name, budget)
+    parts.push({ type: 'tool_call', id: shownId, name: shownName, arguments: redactedAndCut(args, budget) })
   }
   return parts
 }
@@ -97,11 +122,20 @@ function isMessage(value: unknown): value is ChatMessageLike {
 }
 
 /**
- * The text redacted, then cut to `maxLength` characters: cut first, the part of a key left before the cut could be too
- * short for redaction to recognise (a registered key is found only whole). What is not text is recorded as `''`.
+ * The text redacted, then cut to the budget's `maxLength` characters or to what remains of its total, whichever is
+ * less: cut first, the part of a key left before the cut could be too short for redaction to recognise (a registered
+ * key is found only whole). What is not text is recorded as `''`, and once the total is spent every text as `''` with
+ * how many characters it had; a text cut short of the total marks the budget full.
  */
-function redactedAndCut(text: unknown, maxLength: number): string {
+function redactedAndCut(text: unknown, budget: ContentBudget): string {
   if (typeof text !== 'string') return ''
   const safe = redactString(text)
-  return safe.length <= maxLength ? safe : `${safe.slice(0, maxLength)}… (${safe.length - maxLength} more characters)`
+  const room = Math.min(budget.maxLength, budget.remaining)
+  if (safe.length <= room) {
+    budget.remaining -= safe.length
+    return safe
+  }
+  budget.remaining -= room
+  if (room < budget.maxLength) budget.full = true
+  return `${safe.slice(0, room)}… (${safe.length - room} more characters)`
 }

@@ -595,6 +595,65 @@ describe('RunTracer', () => {
     expect(output[0].parts).toEqual([{ type: 'tool_call', id: cut(long), name: 'lookup', arguments: cut(args) }])
   })
 
+  it('keeps the text of a captured conversation to maxContentTotalLength in all, whatever its length', async () => {
+    const { provider, spans } = memoryTracing()
+    // The defaults: 16,384 characters a part, 131,072 in all.
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const page = 'x'.repeat(10_000)
+    const long = Array.from({ length: 2_000 }, (_, index) => ({ role: 'user' as const, content: `${index} ${page}` }))
+    const answer = new LLMCall({ name: 'long conversation', model: new ScriptedChatModel({ responses: [page] }) })
+    await answer.invoke({ messages: long }, { onEvent: tracing.listener })
+    const input = String(spanOf(await spans(), 'long conversation').attributes['gen_ai.input.messages'])
+    // 20 MB of conversation: what is recorded stays near the bound, its JSON included.
+    expect(input.length).toBeLessThan(131_072 + 10_000)
+    const recorded = JSON.parse(input) as Array<{ role: string; parts: Array<{ content: string }> }>
+    expect(recorded[0]!.parts[0]!.content).toBe(`0 ${page}`)
+    const last = recorded.at(-1)!.parts.at(-1)!.content
+    expect(last).toMatch(/… \(\d+ more characters\)$/)
+
+    // Every string counts, roles and tool calls' ids, names and arguments included; what follows the cut is left out.
+    const small = memoryTracing()
+    const bounded = new RunTracer({
+      tracerProvider: small.provider,
+      captureContent: true,
+      maxContentLength: 9,
+      maxContentTotalLength: 20,
+    })
+    const chat = new LLMCall({
+      name: 'bounded',
+      model: new ScriptedChatModel({
+        responses: [{ content: 'abcdefghij', toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }] }],
+      }),
+      output: 'result',
+      settings: { tools: [{ name: 'f', parameters: { type: 'object', properties: {} } }] },
+    })
+    const messages = [
+      { role: 'user' as const, content: 'hello' },
+      { role: 'assistant' as const, content: null, toolCalls: [{ id: 'id', name: 'name', arguments: '{"q":1}' }] },
+      { role: 'tool' as const, toolCallId: 'id', content: 'never recorded' },
+    ]
+    await chat.invoke({ messages }, { onEvent: bounded.listener })
+    const call = spanOf(await small.spans(), 'bounded')
+    // user (4) + hello (5) + assistant (9) + id (2) = 20: the total is spent at 'name', and the tool message left out.
+    expect(JSON.parse(String(call.attributes['gen_ai.input.messages']))).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'hello' }] },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'id', name: '… (4 more characters)', arguments: '… (7 more characters)' }],
+      },
+    ])
+    expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'text', content: 'abcdefghi… (1 more characters)' },
+          { type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' },
+        ],
+        finish_reason: 'tool_calls',
+      },
+    ])
+  })
+
   it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {
     const key = 'tenant7-key-0f3a9c2e5b1d4e6f'
     const server = await startOpenAICompatibleServer()
@@ -1165,6 +1224,13 @@ describe('RunTracer', () => {
     expect(await spans()).toHaveLength(1)
   })
 
+  it('refuses a maxContentTotalLength that is not a whole number of at least 1', () => {
+    for (const maxContentTotalLength of [0, -1, 1.5, Number.NaN, '100'] as never[]) {
+      expect(() => new RunTracer({ maxContentTotalLength })).toThrow(ConfigurationError)
+    }
+    expect(() => new RunTracer({ maxContentTotalLength: 0 })).toThrow(/maxContentTotalLength/)
+  })
+
   it('refuses options it does not know', () => {
     expect(() => new RunTracer({ capture: true } as never)).toThrow(/capture/)
   })
@@ -1182,7 +1248,7 @@ describe('RunTracer', () => {
   })
 
   it('refuses options whose reading throws with a ConfigurationError', () => {
-    for (const key of ['tracerProvider', 'captureContent', 'maxContentLength']) {
+    for (const key of ['tracerProvider', 'captureContent', 'maxContentLength', 'maxContentTotalLength']) {
       const unreadable = Object.defineProperty({}, key, {
         enumerable: true,
         get() {

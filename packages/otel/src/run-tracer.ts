@@ -23,7 +23,7 @@ import {
 import { redact, redactAndCut } from '@tinyllm/logger'
 import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
-import { inputMessagesJson, outputMessagesJson } from './chat-content.js'
+import { type ContentLimits, inputMessagesJson, outputMessagesJson } from './chat-content.js'
 import { answersOf, isList, llmCallOf, messagesOf, requestAttributes } from './llm-call-facts.js'
 
 const tracerName = '@tinyllm/otel'
@@ -44,9 +44,21 @@ export interface RunTracerOptions {
    * arguments), in characters. Default 16,384.
    */
   readonly maxContentLength?: number
+  /**
+   * Most characters recorded in all of `gen_ai.input.messages`, and again of `gen_ai.output.messages`, when
+   * `captureContent` is on: every text, role, tool call id, name and arguments counts. The string at which the total
+   * runs out is cut, with how many characters it had left, and what follows it is left out, so a long conversation
+   * keeps its start. Default 131,072.
+   */
+  readonly maxContentTotalLength?: number
 }
 
-const optionKeys: ReadonlySet<string> = new Set(['tracerProvider', 'captureContent', 'maxContentLength'])
+const optionKeys: ReadonlySet<string> = new Set([
+  'tracerProvider',
+  'captureContent',
+  'maxContentLength',
+  'maxContentTotalLength',
+])
 
 /** The span of a run in progress. */
 interface OpenSpan {
@@ -94,7 +106,7 @@ export class RunTracer {
   readonly listener: LifecycleListener
   private readonly tracerProvider: TracerProvider | undefined
   private readonly captureContent: boolean
-  private readonly maxContentLength: number
+  private readonly contentLimits: ContentLimits
   private readonly spans = new Map<string, OpenSpan>()
   /** How many calls of `start()` have not been stopped: new run trees are traced while there is one. */
   private starts = 0
@@ -106,8 +118,13 @@ export class RunTracer {
     const options = readOptions(given)
     this.tracerProvider = checkTracerProvider(options.tracerProvider)
     this.captureContent = checkCaptureContent(options.captureContent)
-    this.maxContentLength =
-      checkNumber(options.maxContentLength, 'maxContentLength', { integer: true, min: 1 }, 'RunTracer') ?? 16_384
+    this.contentLimits = {
+      maxLength:
+        checkNumber(options.maxContentLength, 'maxContentLength', { integer: true, min: 1 }, 'RunTracer') ?? 16_384,
+      maxTotalLength:
+        checkNumber(options.maxContentTotalLength, 'maxContentTotalLength', { integer: true, min: 1 }, 'RunTracer') ??
+        131_072,
+    }
     this.listener = (event) => this.onEvent(event)
   }
 
@@ -216,7 +233,7 @@ export class RunTracer {
     if (open.llmCall && open.recording && this.captureContent) {
       const messages = messagesOf(event.input)
       if (messages !== undefined) {
-        span.setAttribute(attributeNames.inputMessages, inputMessagesJson(messages, this.maxContentLength))
+        span.setAttribute(attributeNames.inputMessages, inputMessagesJson(messages, this.contentLimits))
       }
     }
     return open
@@ -249,7 +266,7 @@ export class RunTracer {
         if (open.llmCall && this.captureContent && event.to === 'complete') {
           const finishReasons = event.annotations?.finishReasons
           const answers = answersOf(event.output, isList(finishReasons) ? finishReasons : undefined)
-          span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.maxContentLength))
+          span.setAttribute(attributeNames.outputMessages, outputMessagesJson(answers, this.contentLimits))
         }
         if (event.to === 'failed' && error !== undefined) {
           span.recordException(exceptionOf(error), event.at)
@@ -288,8 +305,8 @@ function readOptions(given: RunTracerOptions): {
   [Key in keyof RunTracerOptions]-?: RunTracerOptions[Key] | undefined
 } {
   try {
-    const { tracerProvider, captureContent, maxContentLength } = given
-    return { tracerProvider, captureContent, maxContentLength }
+    const { tracerProvider, captureContent, maxContentLength, maxContentTotalLength } = given
+    return { tracerProvider, captureContent, maxContentLength, maxContentTotalLength }
   } catch (error) {
     throw unreadableOption(error, 'options', 'RunTracer')
   }

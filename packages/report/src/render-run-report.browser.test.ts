@@ -199,6 +199,30 @@ describe('the run report in Chromium', () => {
     await page.close()
   })
 
+  it('lists the first and last states and retries of a run retried a thousand times, saying how many are between', async () => {
+    const record = await defineFunction({
+      name: 'Stubborn',
+      run: () => {
+        throw new Error('socket closed')
+      },
+      retry: { attempts: 1_000, initialDelayMs: 0, maxDelayMs: 0, jitter: 0, retryable: () => true },
+    }).trace(undefined)
+    const opened = await browser.open(renderRunReport(record), 'many-attempts')
+    const { page } = opened
+    const details = page.locator('.details-body')
+    expect(await details.locator('h2').textContent()).toBe('Stubborn')
+    const states = await details.locator('h3:text-is("States") + ol > li').allTextContents()
+    expect(states).toHaveLength(101)
+    expect(states[50]).toBe(`… ${record.states.length - 100} more states`)
+    expect(states.at(-1)).toMatch(/^failed \+/)
+    const retries = await details.locator('h3:text-is("Retries") + ol > li').allTextContents()
+    expect(retries).toHaveLength(51)
+    expect(retries[25]).toBe('… 949 more retries')
+    expect(retries.at(-1)).toMatch(/^attempt 999 failed/)
+    await expectNoNetwork(opened)
+    await page.close()
+  })
+
   it('notices a page that does make a request (the check above is not vacuous)', async () => {
     const opened = await browser.open('<!doctype html><img src="http://127.0.0.1:9/pixel.png">', 'leaky')
     expect(opened.requests).toContain('http://127.0.0.1:9/pixel.png')

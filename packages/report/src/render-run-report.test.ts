@@ -212,6 +212,35 @@ describe('renderRunReport', () => {
     expect(row.retries.map((retry) => retry.reason)).toEqual([row.error.headline, row.error.headline])
   })
 
+  it('keeps the first and last 50 states and 25 retries of a run retried a thousand times, and counts the rest', async () => {
+    const record = await defineFunction({
+      name: 'Stubborn',
+      run: () => {
+        throw new TinyLLMError({ message: `socket closed: ${'x'.repeat(200)}`, retryable: true })
+      },
+      retry: { attempts: 1_000, initialDelayMs: 0, maxDelayMs: 0, jitter: 0 },
+    }).trace(undefined)
+    expect(record.attempts).toBe(1_000)
+    const html = renderRunReport(record)
+    // Each state and retry repeats the headline: 1,000 of each would make a page of megabytes for one run.
+    expect(html.length).toBeLessThan(100_000)
+    const row = runData(html)[0] as {
+      states: Array<[string, number, number, string?]>
+      statesLeftOut: number
+      retries: Array<{ attempt: number }>
+      retriesLeftOut: number
+    }
+    expect(row.states).toHaveLength(100)
+    expect(row.statesLeftOut).toBe(record.states.length - 100)
+    expect(row.states[0]![0]).toBe(record.states[0]!.state)
+    expect(row.states.at(-1)![0]).toBe('failed')
+    expect(row.retries).toHaveLength(50)
+    expect(row.retriesLeftOut).toBe(999 - 50)
+    expect(row.retries.map((retry) => retry.attempt).slice(24, 26)).toEqual([25, 975])
+    // The bar draws the waits it keeps.
+    expect(html.match(/class="wait"/g)).toHaveLength(50)
+  })
+
   it('marks usage that is an estimate standing in for what the server did not report, on that call only', async () => {
     const call = defineFunction({
       name: 'call',

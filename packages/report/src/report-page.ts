@@ -87,12 +87,18 @@ export const reportScript = `
     if (run.retries.length > 0) {
       panel.append(element('h3', 'Retries'));
       const list = element('ol');
-      for (const retry of run.retries) list.append(element('li', 'attempt ' + retry.attempt + ' failed; waited ' + duration(retry.endMs - retry.startMs) + ': ' + retry.reason));
+      run.retries.forEach((retry, index) => {
+        if (run.retriesLeftOut && index === run.retries.length / 2) list.append(element('li', '… ' + run.retriesLeftOut + ' more retries', 'note'));
+        list.append(element('li', 'attempt ' + retry.attempt + ' failed; waited ' + duration(retry.endMs - retry.startMs) + ': ' + retry.reason));
+      });
       panel.append(list);
     }
     panel.append(element('h3', 'States'));
     const states = element('ol');
-    for (const [state, at, attempt, reason] of run.states) states.append(element('li', state + ' +' + duration(at) + (attempt > 0 ? ' (attempt ' + attempt + ')' : '') + (reason ? ' — ' + reason : '')));
+    run.states.forEach(([state, at, attempt, reason], index) => {
+      if (run.statesLeftOut && index === run.states.length / 2) states.append(element('li', '… ' + run.statesLeftOut + ' more states', 'note'));
+      states.append(element('li', state + ' +' + duration(at) + (attempt > 0 ? ' (attempt ' + attempt + ')' : '') + (reason ? ' — ' + reason : '')));
+    });
     panel.append(states);
     if (run.input !== undefined) panel.append(element('h3', 'Input'), element('pre', run.input));
     if (run.output !== undefined) panel.append(element('h3', 'Output'), element('pre', run.output));

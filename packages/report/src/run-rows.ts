@@ -19,15 +19,22 @@ export interface RunRow {
   /** `undefined` while it runs. */
   readonly durationMs: number | undefined
   readonly attempts: number
-  /** Every state visited: state, ms from the report's start, attempt, and the error that made it retry or fail. */
+  /**
+   * The states visited: state, ms from the report's start, attempt, and the error that made it retry or fail. The first
+   * and the last 50 of them; `statesLeftOut` counts those between.
+   */
   readonly states: ReadonlyArray<readonly [string, number, number, string?]>
-  /** The waits between attempts, with why the attempt before failed. */
+  /** States visited between the first and the last 50, which the page does not list. */
+  readonly statesLeftOut?: number
+  /** The waits between attempts, with why the attempt before failed: the first and the last 25. */
   readonly retries: ReadonlyArray<{
     readonly attempt: number
     readonly startMs: number
     readonly endMs: number
     readonly reason: string
   }>
+  /** Waits between the first and the last 25, which the page does not list. */
+  readonly retriesLeftOut?: number
   readonly output?: string
   readonly input?: string
   readonly usage?: RunRecord['usage']
@@ -49,22 +56,27 @@ export interface RowOptions {
 /** A run's row. `shape` is the id of the shape node it belongs to. */
 export function toRow(record: RunRecord, depth: number, shape: string, options: RowOptions): RunRow {
   const { origin, maxValueLength } = options
-  const states = record.states.map((entry) => {
+  const recorded = record.states
+  // Each state and wait may repeat an error's headline: a run retried thousands of times shows its first and last.
+  const states = headAndTail(recorded.length, maxListedStates).map((index) => {
+    const entry = recorded[index]!
     const at = entry.at - origin
     return entry.error === undefined
       ? ([nameText(entry.state), at, entry.attempt] as const)
       : ([nameText(entry.state), at, entry.attempt, headline(entry.error, maxValueLength)] as const)
   })
-  const retries: Array<{ attempt: number; startMs: number; endMs: number; reason: string }> = []
-  record.states.forEach((entry, index) => {
-    if (entry.state !== 'retrying') return
-    const next = record.states[index + 1]
-    retries.push({
+  const waits: number[] = []
+  for (let index = 0; index < recorded.length; index++) if (recorded[index]!.state === 'retrying') waits.push(index)
+  const retries = headAndTail(waits.length, maxListedRetries).map((wait) => {
+    const index = waits[wait]!
+    const entry = recorded[index]!
+    const next = recorded[index + 1]
+    return {
       attempt: entry.attempt,
       startMs: entry.at - origin,
       endMs: (next?.at ?? options.now) - origin,
       reason: entry.error === undefined ? 'no reason recorded' : headline(entry.error, maxValueLength),
-    })
+    }
   })
   const row: { -readonly [Key in keyof RunRow]: RunRow[Key] } = {
     runId: nameText(record.runId),
@@ -79,6 +91,8 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     states,
     retries,
   }
+  if (recorded.length > states.length) row.statesLeftOut = recorded.length - states.length
+  if (waits.length > retries.length) row.retriesLeftOut = waits.length - retries.length
   if ('output' in record && record.output !== undefined) row.output = preview(record.output, maxValueLength)
   // Core's records do not hold the input yet; a record that carries one shows it.
   const input = (record as { input?: unknown }).input
@@ -95,6 +109,22 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     }
   }
   return row
+}
+
+/** Most states a row lists, the first and the last half of them. */
+const maxListedStates = 100
+/** Most waits between attempts a row lists and draws, the first and the last half of them. */
+const maxListedRetries = 50
+
+/** The indices of a list of `length` items that a row keeps of it: all, or the first and the last `most / 2`. */
+function headAndTail(length: number, most: number): number[] {
+  const half = most / 2
+  const kept: number[] = []
+  for (let index = 0; index < length; index++) {
+    if (length > most && index === half) index = length - half
+    kept.push(index)
+  }
+  return kept
 }
 
 /** The usage fields, each a count or an amount the page writes as a number. */
