@@ -558,6 +558,44 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses a tool of no type Anthropic knows, a server tool under another name, and a tool that is no object', async () => {
+    const running = await start()
+    const custom = { name: 'ok', input_schema: { type: 'object', properties: {} } }
+    for (const [tool, message] of [
+      [
+        { type: 'web_search_2025', name: 'web_search' },
+        "tools.1: Input tag 'web_search_2025' found using 'type' does not match any of the expected tags:",
+      ],
+      [{ type: 'function', name: 'f', input_schema: {} }, "tools.1: Input tag 'function' found using 'type'"],
+      [{ type: 7, name: 'f' }, "tools.1: Input tag '7' found using 'type'"],
+      [
+        { type: 'web_search_20250305', name: 'search' },
+        "tools.1.web_search_20250305.name: Input should be 'web_search'",
+      ],
+      [{ type: 'web_search_20250305' }, "tools.1.web_search_20250305.name: Input should be 'web_search'"],
+      [{ type: 'bash_20250124', name: 'shell' }, "tools.1.bash_20250124.name: Input should be 'bash'"],
+      [null, 'tools.1: Input should be a valid dictionary or object to extract fields from'],
+      ['web_search', 'tools.1: Input should be a valid dictionary or object to extract fields from'],
+    ] as const) {
+      const refused = await post(running, { ...ask, tools: [custom, tool] })
+      expect(refused.status, JSON.stringify(tool)).toBe(400)
+      const body = (await refused.json()) as { error: { type: string; message: string } }
+      expect(body.error.type).toBe('invalid_request_error')
+      expect(body.error.message, JSON.stringify(tool)).toContain(message)
+    }
+    const accepted = [
+      custom,
+      { type: 'web_search_20250305', name: 'web_search', max_uses: 3 },
+      { type: 'web_fetch_20250910', name: 'web_fetch' },
+      { type: 'code_execution_20250825', name: 'code_execution' },
+      { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+      { type: 'tool_search_tool_regex', name: 'tool_search_tool_regex' },
+      { type: 'browser_toolset_20260801' },
+    ]
+    expect((await post(running, { ...ask, tools: accepted })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
   it('refuses a tool_choice naming a tool it was not offered, or sent without tools, through the SDK', async () => {
     const running = await start({ replies: ['ok'], cycleReplies: true })
     const client = new Anthropic({ apiKey: 'test', baseURL: running.baseURL, maxRetries: 0 })

@@ -406,16 +406,58 @@ function thinkingToolProblem(
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,128}$/
 
 /**
+ * The tools of the SDK's `ToolUnion` other than a custom `Tool`, by their `type` tag: each has the one `name` given
+ * here, or none (a toolset).
+ */
+const serverToolNames: ReadonlyMap<string, string | undefined> = new Map([
+  ['bash_20250124', 'bash'],
+  ['code_execution_20250522', 'code_execution'],
+  ['code_execution_20250825', 'code_execution'],
+  ['code_execution_20260120', 'code_execution'],
+  ['code_execution_20260521', 'code_execution'],
+  ['browser_toolset_20260801', undefined],
+  ['memory_20250818', 'memory'],
+  ['computer_toolset_20260801', undefined],
+  ['text_editor_20250124', 'str_replace_editor'],
+  ['text_editor_20250429', 'str_replace_based_edit_tool'],
+  ['text_editor_20250728', 'str_replace_based_edit_tool'],
+  ['web_search_20250305', 'web_search'],
+  ['web_fetch_20250910', 'web_fetch'],
+  ['web_search_20260209', 'web_search'],
+  ['web_fetch_20260209', 'web_fetch'],
+  ['web_fetch_20260309', 'web_fetch'],
+  ['web_search_20260318', 'web_search'],
+  ['web_fetch_20260318', 'web_fetch'],
+  ['tool_search_tool_bm25_20251119', 'tool_search_tool_bm25'],
+  ['tool_search_tool_bm25', 'tool_search_tool_bm25'],
+  ['tool_search_tool_regex_20251119', 'tool_search_tool_regex'],
+  ['tool_search_tool_regex', 'tool_search_tool_regex'],
+])
+
+/** Every tag a tool's `type` may have, quoted as a 400 lists them. */
+const toolTags = ['custom', ...serverToolNames.keys()].map((tag) => `'${tag}'`).join(', ')
+
+/**
  * A custom tool (the SDK's `Tool`, with `type` absent, null or `'custom'`) needs a valid name and an `input_schema`
- * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema.
+ * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema;
+ * a `type` of no tool the API knows (a misspelt version, another provider's `function`) is refused, never passed over.
  */
 function toolsProblem(tools: unknown): string | undefined {
   if (tools === undefined || tools === null) return undefined
   // The SDK's `tools?: Array<ToolUnion>`: another type is no list of tools.
   if (!Array.isArray(tools)) return 'tools: Input should be a valid list'
   for (const [index, tool] of tools.entries()) {
-    const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown } | null
-    if (candidate?.type !== undefined && candidate.type !== null && candidate.type !== 'custom') continue
+    if (!isObject(tool)) return `tools.${index}: ${notADictionary}`
+    const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown }
+    const { type } = candidate
+    if (type !== undefined && type !== null && type !== 'custom') {
+      if (typeof type !== 'string' || !serverToolNames.has(type)) {
+        return `tools.${index}: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: ${toolTags}`
+      }
+      const name = serverToolNames.get(type)
+      if (name !== undefined && candidate.name !== name) return `tools.${index}.${type}.name: Input should be '${name}'`
+      continue
+    }
     const path = `tools.${index}.custom`
     if (typeof candidate?.name !== 'string') return `${path}.name: Field required`
     if (!toolNamePattern.test(candidate.name)) {
