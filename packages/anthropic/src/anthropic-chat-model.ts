@@ -13,7 +13,7 @@ import {
 } from '@tinyllm/llm'
 import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { anthropicProfile } from './anthropic-profile.js'
-import { assertSupportedSettings, toMessageCreateParams } from './anthropic-request.js'
+import { assertSupportedSettings, providerToolNames, toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
 
@@ -85,6 +85,14 @@ export class AnthropicChatModel implements ChatModel {
    */
   addedInputTokens(request: ChatRequest): number {
     return request.tools !== undefined && request.tools.length > 0 ? toolUseSystemPromptTokens : 0
+  }
+
+  /**
+   * The tools `providerOptions.anthropic.tools` offers beside the request's own, so that a call of `bash` offered
+   * there is taken as a call of a tool offered. Called by the framework.
+   */
+  providerToolNames(request: ChatRequest): ReadonlyArray<string> {
+    return providerToolNames(request)
   }
 
   /**
