@@ -189,6 +189,11 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     expect(model.addedInputTokens({ ...hello, tools })).toBe(600)
     expect(model.addedInputTokens(hello)).toBe(0)
     expect(model.addedInputTokens({ ...hello, tools: [] })).toBe(0)
+    // Tools sent through providerOptions are tools all the same: the prompt is added for them too.
+    const bash = { anthropic: { tools: [{ type: 'bash_20250124', name: 'bash' }] } }
+    expect(model.addedInputTokens({ ...hello, providerOptions: bash })).toBe(600)
+    expect(model.addedInputTokens({ ...hello, tools, providerOptions: bash })).toBe(600)
+    expect(model.addedInputTokens({ ...hello, providerOptions: { anthropic: { tools: [] } } })).toBe(0)
   })
 
   it('passes providerOptions.anthropic through, merging output_config with the JSON-schema format', async () => {
