@@ -312,6 +312,37 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it("refuses max_tokens above the model's most output tokens, as the API does, and leaves a model it does not know alone", async () => {
+    const running = await start()
+    for (const [model, maxTokens, limit] of [
+      ['claude-haiku-4-5', 64_001, 64_000],
+      ['claude-haiku-4-5-20251001', 100_000, 64_000],
+      ['claude-sonnet-4-5', 64_001, 64_000],
+      ['claude-opus-4-1', 32_001, 32_000],
+      ['claude-3-5-haiku-latest', 8_193, 8_192],
+      ['claude-3-haiku-20240307', 8_000, 4_096],
+    ] as const) {
+      const refused = await post(running, { ...ask, model, max_tokens: maxTokens })
+      expect(refused.status, model).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: {
+          type: 'invalid_request_error',
+          message: `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`,
+        },
+      })
+    }
+    for (const [model, maxTokens] of [
+      ['claude-haiku-4-5', 64_000],
+      ['claude-opus-4-1-20250805', 32_000],
+      ['claude-3-haiku-20240307', 4_096],
+      ['claude-next-model', 500_000],
+    ] as const) {
+      expect((await post(running, { ...ask, model, max_tokens: maxTokens })).status, model).toBe(200)
+    }
+    expect(running.messageRequests).toHaveLength(4)
+  })
+
   it('holds top_k to a whole number ≥ 0 and service_tier to auto or standard_only, as the API does', async () => {
     const running = await start()
     const legacy = { 'anthropic-version': '2023-06-01' }

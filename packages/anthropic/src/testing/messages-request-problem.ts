@@ -25,7 +25,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
   if (typeof candidate.model !== 'string') return 'model: Field required'
   return (
     unknownParameterProblem(candidate, version) ??
-    maxTokensProblem(candidate.max_tokens) ??
+    maxTokensProblem(candidate.max_tokens, candidate.model) ??
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
     metadataProblem(candidate.metadata) ??
@@ -47,12 +47,38 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
  * `max_tokens` is a required integer. 0 is valid: the SDK's `MessageCreateParamsBase.max_tokens` says "Set to `0` to
  * populate the prompt cache without generating a response".
  */
-function maxTokensProblem(maxTokens: unknown): string | undefined {
+function maxTokensProblem(maxTokens: unknown, model: string): string | undefined {
   if (typeof maxTokens !== 'number') return 'max_tokens: Field required'
   if (!Number.isInteger(maxTokens)) return 'max_tokens: Input should be a valid integer'
   if (maxTokens < 0) return 'max_tokens: Input should be greater than or equal to 0'
+  const limit = maxOutputTokens.get(model.replace(/-(?:\d{8}|latest)$/, ''))
+  if (limit !== undefined && maxTokens > limit) {
+    return `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`
+  }
   return undefined
 }
+
+/**
+ * The most output tokens each model takes in `max_tokens`, by its id without a date (the "Max output" row of
+ * Anthropic's models overview); a request asking for more is refused with a 400 naming the limit. Claude 3.7 Sonnet
+ * takes 128,000 with a beta header and 64,000 without: the larger, so that no request the API takes is refused. A
+ * model missing here is not checked.
+ */
+const maxOutputTokens: ReadonlyMap<string, number> = new Map([
+  ['claude-opus-4-5', 64_000],
+  ['claude-opus-4-1', 32_000],
+  ['claude-opus-4-0', 32_000],
+  ['claude-opus-4', 32_000],
+  ['claude-sonnet-4-5', 64_000],
+  ['claude-sonnet-4-0', 64_000],
+  ['claude-sonnet-4', 64_000],
+  ['claude-haiku-4-5', 64_000],
+  ['claude-3-7-sonnet', 128_000],
+  ['claude-3-5-sonnet', 8_192],
+  ['claude-3-5-haiku', 8_192],
+  ['claude-3-haiku', 4_096],
+  ['claude-3-opus', 4_096],
+])
 
 /** The roles of the SDK's `MessageParam`: `UserMessageParam`, `AssistantMessageParam` and `SystemMessageParam`. */
 const messageRoles: ReadonlySet<unknown> = new Set(['user', 'assistant', 'system'])
