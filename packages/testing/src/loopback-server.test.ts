@@ -406,6 +406,13 @@ describe('startLoopbackServer', () => {
         { sse: [sseEvent({ event: 'delta', data: undefined })] },
         'the handler answered sse whose item 0 cannot be sent as an event (undefined)',
       ],
+      // A pause between events that is no number of ms ≥ 0 was taken as none, or a string as a timer's delay.
+      [{ sse: ['a', 'b'], sseEventDelayMs: -5 }, 'the handler answered sseEventDelayMs -5, not a number of ms ≥ 0'],
+      [
+        { sse: ['a', 'b'], sseEventDelayMs: Number.NaN },
+        'the handler answered sseEventDelayMs NaN, not a number of ms ≥ 0',
+      ],
+      [{ sse: ['a', 'b'], sseEventDelayMs: '30' }, 'the handler answered sseEventDelayMs "30", not a number of ms ≥ 0'],
     ]
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },
