@@ -627,6 +627,43 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses a tool_choice whose fields are not those of its type: a tool choice without a name, a flag that is not a boolean, an extra key', async () => {
+    const running = await start()
+    const tools = [
+      { name: 'lookup', input_schema: { type: 'object', properties: {} } },
+      { type: 'browser_toolset_20260801' },
+    ]
+    for (const [toolChoice, message] of [
+      [{ type: 'tool' }, 'tool_choice.tool.name: Field required'],
+      [{ type: 'tool', name: 7 }, 'tool_choice.tool.name: Input should be a valid string'],
+      [
+        { type: 'auto', disable_parallel_tool_use: 'yes' },
+        'tool_choice.auto.disable_parallel_tool_use: Input should be a valid boolean',
+      ],
+      [{ type: 'any', parallel: false }, 'tool_choice.any.parallel: Extra inputs are not permitted'],
+      [
+        { type: 'none', disable_parallel_tool_use: true },
+        'tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted',
+      ],
+      [{ type: 'auto', name: 'lookup' }, 'tool_choice.auto.name: Extra inputs are not permitted'],
+    ] as const) {
+      const refused = await post(running, { ...ask, tools, tool_choice: toolChoice })
+      expect(refused.status, JSON.stringify(toolChoice)).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    for (const toolChoice of [
+      { type: 'tool', name: 'lookup', disable_parallel_tool_use: true },
+      { type: 'any', disable_parallel_tool_use: false },
+      { type: 'auto' },
+      { type: 'none' },
+    ]) {
+      expect((await post(running, { ...ask, tools, tool_choice: toolChoice })).status, JSON.stringify(toolChoice)).toBe(
+        200,
+      )
+    }
+    expect(running.messageRequests).toHaveLength(4)
+  })
+
   it('refuses a tool_choice naming a tool it was not offered, or sent without tools, through the SDK', async () => {
     const running = await start({ replies: ['ok'], cycleReplies: true })
     const client = new Anthropic({ apiKey: 'test', baseURL: running.baseURL, maxRetries: 0 })

@@ -505,6 +505,17 @@ function toolsProblem(tools: unknown): string | undefined {
 }
 
 /**
+ * The fields besides `type` of each of the SDK's `ToolChoiceAuto`, `ToolChoiceAny`, `ToolChoiceTool` and
+ * `ToolChoiceNone`: another is refused ("Extra inputs are not permitted").
+ */
+const toolChoiceFields: Readonly<Record<string, readonly string[]>> = {
+  auto: ['disable_parallel_tool_use'],
+  any: ['disable_parallel_tool_use'],
+  tool: ['name', 'disable_parallel_tool_use'],
+  none: [],
+}
+
+/**
  * A `tool_choice` must choose among the tools sent: any but `none` needs `tools` ("tool_choice may only be specified
  * while providing tools."), and `{ type: 'tool', name }` a tool of that name.
  */
@@ -515,6 +526,16 @@ function toolChoiceProblem(toolChoice: unknown, tools: unknown): string | undefi
   const choice = toolChoice as { type?: unknown; name?: unknown }
   if (!toolChoiceTypes.has(choice.type))
     return `tool_choice: Input tag '${String(choice.type)}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'`
+  const path = `tool_choice.${String(choice.type)}`
+  const fields = toolChoiceFields[choice.type as string] ?? []
+  const extra = Object.keys(toolChoice).find((key) => key !== 'type' && !fields.includes(key))
+  if (extra !== undefined) return `${path}.${extra}: Extra inputs are not permitted`
+  const flag = (toolChoice as { disable_parallel_tool_use?: unknown }).disable_parallel_tool_use
+  if (flag !== undefined && typeof flag !== 'boolean') {
+    return `${path}.disable_parallel_tool_use: Input should be a valid boolean`
+  }
+  if (choice.type === 'tool' && choice.name === undefined) return `${path}.name: Field required`
+  if (choice.type === 'tool' && typeof choice.name !== 'string') return `${path}.name: Input should be a valid string`
   if (choice.type === 'none') return undefined
   const offered = Array.isArray(tools) ? (tools as ({ name?: unknown } | null)[]) : []
   if (offered.length === 0) return 'tool_choice may only be specified while providing tools.'
