@@ -189,6 +189,11 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     expect(model.addedInputTokens({ ...hello, tools })).toBe(600)
     expect(model.addedInputTokens(hello)).toBe(0)
     expect(model.addedInputTokens({ ...hello, tools: [] })).toBe(0)
+    // Tools sent through providerOptions are tools all the same: the prompt is added for them too.
+    const bash = { anthropic: { tools: [{ type: 'bash_20250124', name: 'bash' }] } }
+    expect(model.addedInputTokens({ ...hello, providerOptions: bash })).toBe(600)
+    expect(model.addedInputTokens({ ...hello, tools, providerOptions: bash })).toBe(600)
+    expect(model.addedInputTokens({ ...hello, providerOptions: { anthropic: { tools: [] } } })).toBe(0)
   })
 
   it('passes providerOptions.anthropic through, merging output_config with the JSON-schema format', async () => {
@@ -1033,6 +1038,45 @@ describe('AnthropicChatModel on the wire', () => {
     }))
     const { result } = await collect(modelFor(running).doStream(hello))
     expect(result.choices[0]?.message).toEqual({ role: 'assistant', content: 'Found.' })
+  })
+
+  it('fails a stream with a second message_start, or with content before its message_start, as malformed, streaming nothing of it', async () => {
+    const running = await start()
+    const event = (data: Record<string, unknown>) => sseEvent({ event: data.type as string, data })
+    const opening = event({ type: 'message_start', message: messageStart() })
+    const text = (index: number, value: string) => [
+      event({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }),
+      event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: value } }),
+      event({ type: 'content_block_stop', index }),
+    ]
+    const end = [
+      event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+      event({ type: 'message_stop' }),
+    ]
+    const streams = [
+      // A second message would be read as the first one's: its usage would replace the counts of the first.
+      { sse: [opening, ...text(0, 'Hello'), opening, ...text(1, ' again'), ...end], problem: 'a second message_start' },
+      { sse: [opening, opening, ...text(0, 'Hello'), ...end], problem: 'a second message_start' },
+      { sse: [...text(0, 'Hello'), opening, ...end], problem: 'a content_block_start before message_start' },
+      {
+        sse: [event({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: {} }), opening, ...end],
+        problem: 'a message_delta before message_start',
+      },
+    ]
+    for (const { sse, problem } of streams) {
+      running.setHandler('POST /v1/messages', () => ({ sse }))
+      const texts: string[] = []
+      const error = await (async () => {
+        for await (const part of modelFor(running).doStream(hello)) {
+          if (part.type === 'text-delta') texts.push(part.text)
+        }
+      })().catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error), `${problem}: ${String(error)}`).toBe(true)
+      expect(error).toMatchObject({ providerErrorType: 'malformed_response', retryable: true })
+      expect((error as Error).message).toContain(problem)
+      // Nothing after the fault reaches the caller: the second message's text is never streamed as the first one's.
+      expect(texts.join('')).not.toContain('again')
+    }
   })
 
   it('names the URL and the cause code of a connection failure, and a doubled /v1 on a 404', async () => {

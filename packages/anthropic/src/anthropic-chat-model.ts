@@ -13,7 +13,7 @@ import {
 } from '@tinyllm/llm'
 import { type AnthropicClientOptions, anthropicConnectionKeys } from './anthropic-client-options.js'
 import { anthropicProfile } from './anthropic-profile.js'
-import { assertSupportedSettings, toMessageCreateParams } from './anthropic-request.js'
+import { assertSupportedSettings, providerToolNames, toMessageCreateParams } from './anthropic-request.js'
 import { toChatResult } from './anthropic-response.js'
 import { MessageStreamAssembler } from './anthropic-stream.js'
 
@@ -80,11 +80,22 @@ export class AnthropicChatModel implements ChatModel {
   }
 
   /**
-   * The tool-use system prompt Anthropic adds to a request that sends tools, and bills as input: 159 to 530 tokens by
-   * model and tool choice in its documentation (tool use pricing), so 600 for any.
+   * The tool-use system prompt Anthropic adds to a request that sends tools (its own or through providerOptions), and
+   * bills as input: 159 to 530 tokens by model and tool choice in its documentation (tool use pricing), so 600 for any.
    */
   addedInputTokens(request: ChatRequest): number {
-    return request.tools !== undefined && request.tools.length > 0 ? toolUseSystemPromptTokens : 0
+    if (request.tools !== undefined && request.tools.length > 0) return toolUseSystemPromptTokens
+    // Tools sent through providerOptions (web search, bash…) bring the prompt all the same.
+    const extraTools = (request.providerOptions?.anthropic as { tools?: unknown } | undefined)?.tools
+    return Array.isArray(extraTools) && extraTools.length > 0 ? toolUseSystemPromptTokens : 0
+  }
+
+  /**
+   * The tools `providerOptions.anthropic.tools` offers beside the request's own, so that a call of `bash` offered
+   * there is taken as a call of a tool offered. Called by the framework.
+   */
+  providerToolNames(request: ChatRequest): ReadonlyArray<string> {
+    return providerToolNames(request)
   }
 
   /**

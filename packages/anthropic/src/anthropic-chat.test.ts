@@ -336,6 +336,47 @@ describe('AnthropicChat', () => {
     expect(await stream.result).toBe('streamed word by word')
   })
 
+  it('takes a call of a tool offered through providerOptions.anthropic.tools (an Anthropic-defined tool), and still refuses one never offered', async () => {
+    const running = await start({
+      replies: (body) => ({
+        toolUses: [
+          {
+            id: 'toolu_1',
+            name: String(body.messages[0]?.content) === 'edit' ? 'str_replace_based_edit_tool' : 'bash',
+            input: { command: 'ls' },
+          },
+        ],
+      }),
+      cycleReplies: true,
+    })
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      output: 'result',
+      providerOptions: { anthropic: { tools: [{ type: 'bash_20250124', name: 'bash' }] } },
+    })
+    for (const streamed of [false, true]) {
+      const input = ask('list files')
+      const result = await (streamed ? chat.stream(input).result : chat.invoke(input))
+      expect(result.choices[0]?.message.toolCalls, `streamed: ${streamed}`).toEqual([
+        { id: 'toolu_1', name: 'bash', arguments: '{"command":"ls"}' },
+      ])
+    }
+    const refused = await chat.invoke(ask('edit')).catch((caught: unknown) => caught)
+    expect(refused).toMatchObject({ name: 'ToolCallError', reason: 'unknown-tool', availableTools: ['bash'] })
+    // Beside tools of its own, the request sends both, never one instead of the other.
+    const lookup = { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }
+    const both = await chat.invoke({ ...ask('list files'), tools: [lookup] })
+    expect(both.choices[0]?.message.toolCalls?.[0]?.name).toBe('bash')
+    expect(running.messageRequests.at(-1)?.tools).toEqual([
+      { name: 'lookup', input_schema: lookup.parameters },
+      { type: 'bash_20250124', name: 'bash' },
+    ])
+    const unknown = await chat.invoke({ ...ask('edit'), tools: [lookup] }).catch((caught: unknown) => caught)
+    expect(unknown).toMatchObject({ reason: 'unknown-tool', availableTools: ['lookup', 'bash'] })
+  })
+
   it('carries extended thinking through a tool loop: the next turn sends it back unchanged and is accepted, streamed or not', async () => {
     const running = await start({
       replies: (body) =>

@@ -119,7 +119,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
  * is rejected with a {@link ConfigurationError} naming it, before anything is sent. A JSON-schema response format
  * (which Anthropic always enforces) and tools with `strict: true` are sent with their schemas made strict-mode valid
  * (see `toStrictJsonSchema`), the constraints Anthropic refuses moved into descriptions (see `withoutRefusedConstraints`). `providerOptions.anthropic` is merged in under the mapped fields (a field given both
- * ways is sent from the request), never with its `stream`.
+ * ways is sent from the request, but for `tools`: both lists are sent), never with its `stream`.
  */
 export function toMessageCreateParams(
   request: ChatRequest,
@@ -154,7 +154,26 @@ export function toMessageCreateParams(
   if (body.output_config !== undefined && typeof extras.output_config === 'object' && extras.output_config !== null) {
     merged.output_config = { ...(extras.output_config as object), ...body.output_config }
   }
+  // Tools given here (Anthropic's own: web search, bash…) go beside the request's, never dropped for them.
+  if (body.tools !== undefined && Array.isArray(extras.tools)) {
+    merged.tools = [...body.tools, ...(extras.tools as NonNullable<MessageCreateParamsNonStreaming['tools']>)]
+  }
   return merged
+}
+
+/**
+ * The names of the tools `providerOptions.anthropic.tools` sends beside the request's own (Anthropic's, such as
+ * `bash`, or custom ones).
+ */
+export function providerToolNames(request: ChatRequest): string[] {
+  const tools = (request.providerOptions?.anthropic as { tools?: unknown } | undefined)?.tools
+  if (!Array.isArray(tools)) return []
+  const names: string[] = []
+  for (const tool of tools) {
+    const name = (tool as { name?: unknown } | null)?.name
+    if (typeof name === 'string') names.push(name)
+  }
+  return names
 }
 
 /**

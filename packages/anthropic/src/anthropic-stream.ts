@@ -70,12 +70,20 @@ export class MessageStreamAssembler {
    * Reads one event; returns the parts it produces (often none). An event it cannot read (no type, a block or delta
    * that is not an object, text that is not a string) is a retryable `malformed_response` ProviderCallError. Events
    * after `message_stop` are not part of the message: they are ignored, as an OpenAI stream's data after `[DONE]` is.
+   * A second `message_start`, or a block or message event before the first, is malformed too.
    */
   add(event: RawMessageStreamEvent): ChatStreamPart[] {
     if (this.#stopped) return []
     const problem = eventProblem(event)
     if (problem !== undefined) {
       throw this.#malformed(`a ${typeof event?.type === 'string' ? `${event.type} ` : ''}event ${problem}`)
+    }
+    if (event.type === 'message_start') {
+      // One stream carries one message: a second start would be read as the first one's, its usage replacing theirs.
+      if (this.#message !== undefined) throw this.#malformed('a second message_start')
+    } else if (this.#message === undefined && messageEvents.has(event.type)) {
+      // What comes before the message starts belongs to no message: streamed, it could be nothing but lost or wrong.
+      throw this.#malformed(`${article(event.type)} ${event.type} before message_start`)
     }
     switch (event.type) {
       case 'message_start':
@@ -227,6 +235,15 @@ export class MessageStreamAssembler {
     return []
   }
 }
+
+/** The events that belong to a started message (a `ping` or an event of a type not read may come at any time). */
+const messageEvents: ReadonlySet<string> = new Set([
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+])
 
 /** Most content blocks one message is believed to hold: a block index past it is not a real one. */
 const maxBlockIndex = 1024

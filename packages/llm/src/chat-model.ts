@@ -194,6 +194,12 @@ export interface ChatModel {
    * count of the request itself sees. `LLMCall` adds them to its estimate, so that it stays an upper bound.
    */
   addedInputTokens?(request: ChatRequest): number
+  /**
+   * Names of the tools `request` offers beside `request.tools`, through the provider's own options (a tool Anthropic
+   * defines, such as `bash`, given in `providerOptions.anthropic.tools`): a call of one is a call of a tool the request
+   * offered. `LLMCall` asks only when an answer calls a tool that `request.tools` does not have.
+   */
+  providerToolNames?(request: ChatRequest): ReadonlyArray<string>
 }
 
 /**

@@ -851,7 +851,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         'finishReasons',
         answer.choices.map((choice) => choice.finishReason),
       )
-      assertKnownTools(answer, request.tools, { functionName: this.name, state: 'running' })
+      assertKnownTools(answer, request.tools, { functionName: this.name, state: 'running' }, () =>
+        this.model.providerToolNames === undefined ? [] : this.model.providerToolNames(request),
+      )
       return this.shapeOutput(answer) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
     } catch (thrown) {
       throw this.typedModelError(thrown)

@@ -409,6 +409,52 @@ describe('RateLimiter', () => {
     expect(limiter.status().waiting).toBe(0)
   })
 
+  it('looks at a waiting call a bounded number of grants, however many settle or give up while it waits', async () => {
+    const clock = new FakeClock()
+    const grants = 2_000
+    const limiter = new RateLimiter({ tokensPerMinute: grants, clock })
+    // Every step from one grant in the window to the next is a read of its `next`: count them.
+    let steps = 0
+    const permits: RateLimitPermit[] = []
+    for (let index = 0; index < grants; index++) {
+      clock.time = index
+      const permit = await limiter.acquire({ tokens: 1 })
+      let next: unknown = (permit as unknown as { next: unknown }).next
+      Object.defineProperty(permit, 'next', {
+        get: () => {
+          steps += 1
+          return next
+        },
+        set: (value: unknown) => {
+          next = value
+        },
+      })
+      permits.push(permit)
+    }
+    // A call as large as the whole limit waits for every grant to leave; small ones queue behind it and give up.
+    const large = limiter.acquire({ tokens: grants })
+    const controllers = Array.from({ length: grants }, () => new AbortController())
+    const small = controllers.map((controller) =>
+      limiter.acquire({ tokens: 1 }, controller.signal).catch(() => 'gave up'),
+    )
+    // Each call in flight settles for less than it asked, and each small waiter gives up: each frees room or a place.
+    for (const permit of permits) limiter.settle(permit, 0.5)
+    await flush()
+    const settling = steps
+    expect(settling).toBeLessThan(grants * 10)
+    for (const controller of controllers) controller.abort()
+    expect(await Promise.all(small)).toEqual(controllers.map(() => 'gave up'))
+    expect(steps - settling).toBeLessThan(grants * 10)
+    // It is still served when it fits, and not before: once the last grant has left the window.
+    let served: RateLimitPermit | undefined
+    void large.then((permit) => {
+      served = permit
+    })
+    while (served === undefined && (await clock.step())) {}
+    expect(served?.grantedAt).toBe(grants - 1 + minute)
+    expect(steps).toBeLessThan(grants * 20)
+  })
+
   it('refuses options that cannot be read, and a clock that is not one, with a ConfigurationError', () => {
     const unreadable = new Proxy(
       {},

@@ -392,7 +392,7 @@ export class RateLimiter implements RateLimiterLike {
     }
   }
 
-  /** Grants queued waiters in order while they fit; then sleeps until the head one can. */
+  /** Grants queued waiters in order while they fit; then sleeps until the head one can, or the oldest grant leaves. */
   private drain(): void {
     const now = this.clock.now()
     this.expire(now)
@@ -417,21 +417,12 @@ export class RateLimiter implements RateLimiterLike {
       // The window holds exactly `requestsPerMinute` grants; the oldest leaving makes room.
       wait = Math.max(wait, (this.oldest as Grant).grantedAt + windowMs - now)
     }
-    const capacity = this.tokenCapacity
-    const counted = this.count(tokens)
-    if (this.windowTokens + counted > capacity) {
-      // The window is empty once its newest grant leaves, and a request fits an empty window: should a sum ever round
-      // (past 2³³ tokens), the search below still ends at a wait, never at granting now.
-      let leaves = (this.newest as Grant).grantedAt
-      let left = this.windowTokens
-      for (let grant = this.oldest; grant !== undefined; grant = grant.next) {
-        left -= grant.counted
-        if (left + counted <= capacity) {
-          leaves = grant.grantedAt
-          break
-        }
-      }
-      wait = Math.max(wait, leaves + windowMs - now)
+    if (this.windowTokens + this.count(tokens) > this.tokenCapacity) {
+      // Room is looked for again each time the oldest grant leaves, never by walking the window: a walk per settle or
+      // per abort made a queue behind a large request cost the square of the grants in the window. The window holds a
+      // grant here (an empty one holds nothing, and a request never counts more than the capacity), and a wait ends at
+      // the first leaving that makes room, as a search would have found it.
+      wait = Math.max(wait, (this.oldest as Grant).grantedAt + windowMs - now)
     }
     return wait
   }

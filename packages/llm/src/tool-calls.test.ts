@@ -136,6 +136,29 @@ describe('assertKnownTools', () => {
     expect(() => assertKnownTools(result('lookup'), undefined)).toThrow(/offered: none/)
   })
 
+  it('accepts a tool the provider says it offered through its own options, asking only when a call needs it', () => {
+    const tools = [{ name: 'lookup', parameters: {} }]
+    let asked = 0
+    const providerTools = () => {
+      asked += 1
+      return ['bash']
+    }
+    expect(() => assertKnownTools(result('lookup'), tools, undefined, providerTools)).not.toThrow()
+    expect(asked).toBe(0)
+    expect(() => assertKnownTools(result('bash'), tools, undefined, providerTools)).not.toThrow()
+    expect(asked).toBe(1)
+    let refused: unknown
+    try {
+      assertKnownTools(result('other'), tools, undefined, providerTools)
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toMatchObject({ reason: 'unknown-tool', availableTools: ['lookup', 'bash'] })
+    expect((refused as Error).message).toContain('offered: lookup, bash')
+    // A hook that answers no list names no tool.
+    expect(() => assertKnownTools(result('bash'), tools, undefined, () => 'bash' as never)).toThrow(/offered: lookup\)/)
+  })
+
   it('names at most 20 offered tools in its message, and keeps them all in availableTools', () => {
     const tools = Array.from({ length: 10_000 }, (_, index) => ({
       name: `tool_${index}_${'x'.repeat(50)}`,

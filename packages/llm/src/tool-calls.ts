@@ -140,25 +140,33 @@ export async function parseToolArguments<Schema extends StandardSchemaV1 = Stand
 }
 
 /**
- * Throws {@link ToolCallError} (`unknown-tool`) when a choice of `result` calls a tool that `tools` does not offer.
- * LLMCall runs this on every answer. A `result` without a list of choices, or `tools` that are not a list, is a
- * `ConfigurationError`.
+ * Throws {@link ToolCallError} (`unknown-tool`) when a choice of `result` calls a tool that neither `tools` nor
+ * `providerToolNames` (the tools offered through a provider's own options, see `ChatModel.providerToolNames`, asked
+ * only when a call names a tool `tools` does not have) offers. LLMCall runs this on every answer. A `result` without
+ * a list of choices, or `tools` that are not a list, is a `ConfigurationError`.
  */
 export function assertKnownTools(
   result: ChatResult,
   tools: ReadonlyArray<ToolDefinition> | undefined,
   location?: { readonly functionName?: string; readonly state?: string },
+  providerToolNames?: () => ReadonlyArray<string>,
 ): void {
   checkKnownToolsArguments(result, tools)
   // The names offered, read once when a call is to be checked: each call is then one lookup, not a walk of the tools.
-  let offered: ReadonlySet<string> | undefined
+  let offered: Set<string> | undefined
+  let providerNames: ReadonlyArray<string> | undefined
   for (const choice of result.choices) {
     const calls = choice.message.toolCalls
     if (calls === undefined || calls.length === 0) continue
     offered ??= new Set((tools ?? []).map((tool) => tool.name))
     for (const call of calls) {
       if (offered.has(call.name)) continue
-      const availableTools = (tools ?? []).map((tool) => tool.name)
+      if (providerNames === undefined && providerToolNames !== undefined) {
+        providerNames = readProviderToolNames(providerToolNames)
+        for (const name of providerNames) offered.add(name)
+        if (offered.has(call.name)) continue
+      }
+      const availableTools = [...(tools ?? []).map((tool) => tool.name), ...(providerNames ?? [])]
       throw new ToolCallError({
         reason: 'unknown-tool',
         message: `the model called tool ${safeStringify(call.name, 100)}, which the request did not offer (offered: ${listed(availableTools)})`,
@@ -169,6 +177,13 @@ export function assertKnownTools(
       })
     }
   }
+}
+
+/** The names a provider says it offered, as a list of strings: a hook that answers anything else names none. */
+function readProviderToolNames(providerToolNames: () => ReadonlyArray<string>): ReadonlyArray<string> {
+  const names: unknown = providerToolNames()
+  if (!Array.isArray(names)) return []
+  return names.filter((name): name is string => typeof name === 'string')
 }
 
 function checkKnownToolsArguments(result: unknown, tools: unknown): void {

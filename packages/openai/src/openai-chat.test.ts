@@ -317,6 +317,37 @@ describe('OpenAIChat', () => {
     await server.whenIdle()
   })
 
+  it('sends a zod default inside a strict schema as OpenAI takes it, and fills it in when the model answers null', async () => {
+    // OpenAI's strict mode takes `default` beside the types it lists (its structured-outputs subset does not refuse the
+    // keyword); every property is sent as required, a defaulted one nullable, and the model's null reads as absent.
+    const server = await start({ replies: ['{"query":"fox","limit":null}', '{"query":"fox","limit":3}'] })
+    const chat = new OpenAIChat({
+      model: 'gpt-4o-mini',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      structuredOutput: {
+        name: 'search',
+        schema: z.object({ query: z.string(), limit: z.number().int().default(10) }),
+        strict: true,
+      },
+    })
+    expect(await chat.invoke(ask('search'))).toEqual({ query: 'fox', limit: 10 })
+    expect(await chat.invoke(ask('search'))).toEqual({ query: 'fox', limit: 3 })
+    const format = server.chatRequests[0]?.response_format
+    expect(format).toMatchObject({
+      json_schema: {
+        strict: true,
+        schema: {
+          type: 'object',
+          required: ['query', 'limit'],
+          additionalProperties: false,
+          properties: { limit: { default: 10 } },
+        },
+      },
+    })
+    expect(JSON.stringify(format)).toContain('"null"')
+  })
+
   it('asks for JSON from a zod schema, parses and validates it; a violation is a typed error', async () => {
     const server = await start({ replies: ['{"verdict":"good","confidence":0.9}', '{"verdict":"maybe"}', 'not json'] })
     const chat = new OpenAIChat({

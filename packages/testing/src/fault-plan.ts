@@ -26,7 +26,7 @@ export class FaultPlan {
 
   /**
    * Replaces the settings; a list schedule counts from `nextRequestIndex`. A fault of no known kind, in the list or the
-   * mix, or a `faultRate` that is not a number, is a ConfigurationError naming `owner`. The faults are read once, into
+   * mix, or a `faultRate` that is not a number from 0 to 1, is a ConfigurationError naming `owner`. The faults are read once, into
    * copies: what the caller's list or objects become afterwards is not what was checked, and changes nothing.
    */
   configure(options: FaultOptions, nextRequestIndex: number, owner: string): void {
@@ -45,15 +45,15 @@ export class FaultPlan {
       const weight = checkNumber(entry?.weight, `faultMix[${index}].weight`, { min: 0 }, owner)
       mix.push({ fault, weight })
     }
-    // Out of [0, 1] is clamped; NaN is no rate at all.
-    const rate = checkNumber(options.faultRate, 'faultRate', {}, owner) ?? 0
+    // A probability: 1.5 or -0.1 is a mistake to name, not a rate to clamp.
+    const rate = checkNumber(options.faultRate, 'faultRate', { min: 0, max: 1 }, owner) ?? 0
     // A rate with nothing to draw from would inject no fault at all, whatever the rate says.
     if (rate > 0 && mix.every((entry) => entry.weight === 0)) {
       throw optionError('faultMix', `a list with a fault of weight above 0 when faultRate is ${rate}`, given, owner)
     }
     this.#schedule = schedule
     this.#scheduleStart = nextRequestIndex
-    this.#rate = Math.min(1, Math.max(0, rate))
+    this.#rate = rate
     this.#mix = mix
     this.#owner = owner
   }

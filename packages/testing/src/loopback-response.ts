@@ -20,7 +20,7 @@ export interface JsonLoopbackResponse extends LoopbackResponseBase {
 /** A `text/event-stream` response, one event per item, optionally paced. */
 export interface SseLoopbackResponse extends LoopbackResponseBase {
   readonly sse: Iterable<SseItem> | AsyncIterable<SseItem>
-  /** Pause before each event after the first. */
+  /** Pause before each event after the first, in ms ≥ 0 (another value answers a 500 saying so). */
   readonly sseEventDelayMs?: number | undefined
 }
 

@@ -39,11 +39,49 @@ describe('startLoopbackServer', () => {
     )
   })
 
+  it('refuses a faultRate outside [0, 1] and a negative or inverted latency, instead of clamping them', async () => {
+    const cases: Array<[object, string]> = [
+      [{ faultRate: 1.5 }, 'startLoopbackServer: faultRate must be a number ≥ 0 and ≤ 1, got 1.5'],
+      [{ faultRate: -0.1 }, 'startLoopbackServer: faultRate must be a number ≥ 0 and ≤ 1, got -0.1'],
+      [{ faultRate: Number.POSITIVE_INFINITY }, 'startLoopbackServer: faultRate must be a number ≥ 0 and ≤ 1'],
+      [
+        { latency: -5 },
+        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs, got -5',
+      ],
+      [
+        { latency: { minMs: -1, maxMs: 5 } },
+        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+      ],
+      [
+        { latency: { minMs: 10, maxMs: 5 } },
+        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+      ],
+      [
+        { latency: { minMs: 0, maxMs: Number.POSITIVE_INFINITY } },
+        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+      ],
+    ]
+    for (const [options, message] of cases) {
+      const started = startLoopbackServer(options)
+      await expect(started, JSON.stringify(options)).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started, JSON.stringify(options)).rejects.toThrow(message)
+    }
+    const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
+    expect(() => running.injectFaults({ faultRate: 2 })).toThrow('injectFaults: faultRate must be a number ≥ 0 and ≤ 1')
+    expect(() => running.setLatency(-1)).toThrow('setLatency: latency must be a number of ms ≥ 0')
+    // The edges stay valid: a rate of 0 or 1, no latency, and a range of one value.
+    running.injectFaults({ faultRate: 0 })
+    running.injectFaults({ faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 } }] })
+    running.setLatency({ minMs: 0, maxMs: 0 })
+    running.setLatency(0)
+    expect((await fetch(`${running.url}/x`)).status).toBe(503)
+  })
+
   it('refuses a fault of no known kind, a NaN rate or latency, and a malformed route, instead of ignoring them', async () => {
     const cases: Array<[object, string]> = [
       [{ faults: [null, { kind: 'reset-before-header' }] }, 'startLoopbackServer: faults[1] must be a fault of kind'],
       [{ faultRate: 0.5, faultMix: [{ fault: { kind: 'stall' } }] }, 'faultMix[0].fault must be a fault of kind'],
-      [{ faultRate: Number.NaN }, 'startLoopbackServer: faultRate must be a number, got NaN'],
+      [{ faultRate: Number.NaN }, 'startLoopbackServer: faultRate must be a number ≥ 0 and ≤ 1, got NaN'],
       [
         { faultRate: 0.5, faultMix: [] },
         'faultMix must be a list with a fault of weight above 0 when faultRate is 0.5',
@@ -52,8 +90,11 @@ describe('startLoopbackServer', () => {
         { faultRate: 1, faultMix: [{ fault: { kind: 'reset-before-headers' }, weight: 0 }] },
         'startLoopbackServer: faultMix must be a list with a fault of weight above 0 when faultRate is 1',
       ],
-      [{ latency: Number.NaN }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }, got NaN'],
-      [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms or { minMs, maxMs }'],
+      [
+        { latency: Number.NaN },
+        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs, got NaN',
+      ],
+      [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }'],
       [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
     ]
     for (const [options, message] of cases) {
@@ -65,7 +106,7 @@ describe('startLoopbackServer', () => {
     expect(() => running.injectFaults([{ kind: 'timeout' } as never])).toThrow(
       'injectFaults: faults[0] must be a fault',
     )
-    expect(() => running.setLatency(Number.NaN)).toThrow('setLatency: latency must be a number of ms')
+    expect(() => running.setLatency(Number.NaN)).toThrow('setLatency: latency must be a number of ms ≥ 0')
     // A schedule function's fault is checked as it is used: the request fails with a 500 that says why.
     running.injectFaults(() => ({ kind: 'reset' }) as never)
     const answer = await fetch(`${running.url}/x`)
@@ -365,6 +406,13 @@ describe('startLoopbackServer', () => {
         { sse: [sseEvent({ event: 'delta', data: undefined })] },
         'the handler answered sse whose item 0 cannot be sent as an event (undefined)',
       ],
+      // A pause between events that is no number of ms ≥ 0 was taken as none, or a string as a timer's delay.
+      [{ sse: ['a', 'b'], sseEventDelayMs: -5 }, 'the handler answered sseEventDelayMs -5, not a number of ms ≥ 0'],
+      [
+        { sse: ['a', 'b'], sseEventDelayMs: Number.NaN },
+        'the handler answered sseEventDelayMs NaN, not a number of ms ≥ 0',
+      ],
+      [{ sse: ['a', 'b'], sseEventDelayMs: '30' }, 'the handler answered sseEventDelayMs "30", not a number of ms ≥ 0'],
     ]
     const running = await start({
       routes: { 'GET /answer': ({ requestIndex }) => answers[requestIndex]?.[0] as never },

@@ -88,10 +88,20 @@ function answerProblem(answer: unknown): string | undefined {
   if (bodies.length !== 1) {
     return `the handler's answer must hold one of json, sse and raw; it holds ${bodies.length === 0 ? 'none' : bodies.join(' and ')}`
   }
-  const { sse, raw, status } = answer as { sse?: unknown; raw?: unknown; status?: unknown }
+  const { sse, raw, status, sseEventDelayMs } = answer as {
+    sse?: unknown
+    raw?: unknown
+    status?: unknown
+    sseEventDelayMs?: unknown
+  }
   // A 1xx is informational: a client given one as the answer waits for another, or fails.
   if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 200 && (status as number) <= 999)) {
     return `the handler answered status ${typeof status === 'string' ? JSON.stringify(status) : String(status)}, not a final HTTP status from 200 to 999`
+  }
+  // A pause of NaN or -5 would be taken as none, and one of '30' handed to a timer as it is.
+  if (sseEventDelayMs !== undefined && !(typeof sseEventDelayMs === 'number' && sseEventDelayMs >= 0)) {
+    const shown = typeof sseEventDelayMs === 'string' ? JSON.stringify(sseEventDelayMs) : String(sseEventDelayMs)
+    return `the handler answered sseEventDelayMs ${shown}, not a number of ms ≥ 0`
   }
   if (bodies[0] === 'sse' && !isIterable(sse))
     return 'the handler answered sse that is not a list or an iterable of events'

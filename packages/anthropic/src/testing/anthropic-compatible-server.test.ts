@@ -312,6 +312,37 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it("refuses max_tokens above the model's most output tokens, as the API does, and leaves a model it does not know alone", async () => {
+    const running = await start()
+    for (const [model, maxTokens, limit] of [
+      ['claude-haiku-4-5', 64_001, 64_000],
+      ['claude-haiku-4-5-20251001', 100_000, 64_000],
+      ['claude-sonnet-4-5', 64_001, 64_000],
+      ['claude-opus-4-1', 32_001, 32_000],
+      ['claude-3-5-haiku-latest', 8_193, 8_192],
+      ['claude-3-haiku-20240307', 8_000, 4_096],
+    ] as const) {
+      const refused = await post(running, { ...ask, model, max_tokens: maxTokens })
+      expect(refused.status, model).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: {
+          type: 'invalid_request_error',
+          message: `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`,
+        },
+      })
+    }
+    for (const [model, maxTokens] of [
+      ['claude-haiku-4-5', 64_000],
+      ['claude-opus-4-1-20250805', 32_000],
+      ['claude-3-haiku-20240307', 4_096],
+      ['claude-next-model', 500_000],
+    ] as const) {
+      expect((await post(running, { ...ask, model, max_tokens: maxTokens })).status, model).toBe(200)
+    }
+    expect(running.messageRequests).toHaveLength(4)
+  })
+
   it('holds top_k to a whole number ≥ 0 and service_tier to auto or standard_only, as the API does', async () => {
     const running = await start()
     const legacy = { 'anthropic-version': '2023-06-01' }
@@ -556,6 +587,81 @@ describe('startAnthropicCompatibleServer', () => {
     ]
     expect((await post(running, { ...ask, tools: accepted })).status).toBe(200)
     expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses a tool of no type Anthropic knows, a server tool under another name, and a tool that is no object', async () => {
+    const running = await start()
+    const custom = { name: 'ok', input_schema: { type: 'object', properties: {} } }
+    for (const [tool, message] of [
+      [
+        { type: 'web_search_2025', name: 'web_search' },
+        "tools.1: Input tag 'web_search_2025' found using 'type' does not match any of the expected tags:",
+      ],
+      [{ type: 'function', name: 'f', input_schema: {} }, "tools.1: Input tag 'function' found using 'type'"],
+      [{ type: 7, name: 'f' }, "tools.1: Input tag '7' found using 'type'"],
+      [
+        { type: 'web_search_20250305', name: 'search' },
+        "tools.1.web_search_20250305.name: Input should be 'web_search'",
+      ],
+      [{ type: 'web_search_20250305' }, "tools.1.web_search_20250305.name: Input should be 'web_search'"],
+      [{ type: 'bash_20250124', name: 'shell' }, "tools.1.bash_20250124.name: Input should be 'bash'"],
+      [null, 'tools.1: Input should be a valid dictionary or object to extract fields from'],
+      ['web_search', 'tools.1: Input should be a valid dictionary or object to extract fields from'],
+    ] as const) {
+      const refused = await post(running, { ...ask, tools: [custom, tool] })
+      expect(refused.status, JSON.stringify(tool)).toBe(400)
+      const body = (await refused.json()) as { error: { type: string; message: string } }
+      expect(body.error.type).toBe('invalid_request_error')
+      expect(body.error.message, JSON.stringify(tool)).toContain(message)
+    }
+    const accepted = [
+      custom,
+      { type: 'web_search_20250305', name: 'web_search', max_uses: 3 },
+      { type: 'web_fetch_20250910', name: 'web_fetch' },
+      { type: 'code_execution_20250825', name: 'code_execution' },
+      { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+      { type: 'tool_search_tool_regex', name: 'tool_search_tool_regex' },
+      { type: 'browser_toolset_20260801' },
+    ]
+    expect((await post(running, { ...ask, tools: accepted })).status).toBe(200)
+    expect(running.messageRequests).toHaveLength(1)
+  })
+
+  it('refuses a tool_choice whose fields are not those of its type: a tool choice without a name, a flag that is not a boolean, an extra key', async () => {
+    const running = await start()
+    const tools = [
+      { name: 'lookup', input_schema: { type: 'object', properties: {} } },
+      { type: 'browser_toolset_20260801' },
+    ]
+    for (const [toolChoice, message] of [
+      [{ type: 'tool' }, 'tool_choice.tool.name: Field required'],
+      [{ type: 'tool', name: 7 }, 'tool_choice.tool.name: Input should be a valid string'],
+      [
+        { type: 'auto', disable_parallel_tool_use: 'yes' },
+        'tool_choice.auto.disable_parallel_tool_use: Input should be a valid boolean',
+      ],
+      [{ type: 'any', parallel: false }, 'tool_choice.any.parallel: Extra inputs are not permitted'],
+      [
+        { type: 'none', disable_parallel_tool_use: true },
+        'tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted',
+      ],
+      [{ type: 'auto', name: 'lookup' }, 'tool_choice.auto.name: Extra inputs are not permitted'],
+    ] as const) {
+      const refused = await post(running, { ...ask, tools, tool_choice: toolChoice })
+      expect(refused.status, JSON.stringify(toolChoice)).toBe(400)
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message } })
+    }
+    for (const toolChoice of [
+      { type: 'tool', name: 'lookup', disable_parallel_tool_use: true },
+      { type: 'any', disable_parallel_tool_use: false },
+      { type: 'auto' },
+      { type: 'none' },
+    ]) {
+      expect((await post(running, { ...ask, tools, tool_choice: toolChoice })).status, JSON.stringify(toolChoice)).toBe(
+        200,
+      )
+    }
+    expect(running.messageRequests).toHaveLength(4)
   })
 
   it('refuses a tool_choice naming a tool it was not offered, or sent without tools, through the SDK', async () => {

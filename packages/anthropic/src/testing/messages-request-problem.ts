@@ -25,7 +25,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
   if (typeof candidate.model !== 'string') return 'model: Field required'
   return (
     unknownParameterProblem(candidate, version) ??
-    maxTokensProblem(candidate.max_tokens) ??
+    maxTokensProblem(candidate.max_tokens, candidate.model) ??
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
     metadataProblem(candidate.metadata) ??
@@ -47,12 +47,38 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
  * `max_tokens` is a required integer. 0 is valid: the SDK's `MessageCreateParamsBase.max_tokens` says "Set to `0` to
  * populate the prompt cache without generating a response".
  */
-function maxTokensProblem(maxTokens: unknown): string | undefined {
+function maxTokensProblem(maxTokens: unknown, model: string): string | undefined {
   if (typeof maxTokens !== 'number') return 'max_tokens: Field required'
   if (!Number.isInteger(maxTokens)) return 'max_tokens: Input should be a valid integer'
   if (maxTokens < 0) return 'max_tokens: Input should be greater than or equal to 0'
+  const limit = maxOutputTokens.get(model.replace(/-(?:\d{8}|latest)$/, ''))
+  if (limit !== undefined && maxTokens > limit) {
+    return `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`
+  }
   return undefined
 }
+
+/**
+ * The most output tokens each model takes in `max_tokens`, by its id without a date (the "Max output" row of
+ * Anthropic's models overview); a request asking for more is refused with a 400 naming the limit. Claude 3.7 Sonnet
+ * takes 128,000 with a beta header and 64,000 without: the larger, so that no request the API takes is refused. A
+ * model missing here is not checked.
+ */
+const maxOutputTokens: ReadonlyMap<string, number> = new Map([
+  ['claude-opus-4-5', 64_000],
+  ['claude-opus-4-1', 32_000],
+  ['claude-opus-4-0', 32_000],
+  ['claude-opus-4', 32_000],
+  ['claude-sonnet-4-5', 64_000],
+  ['claude-sonnet-4-0', 64_000],
+  ['claude-sonnet-4', 64_000],
+  ['claude-haiku-4-5', 64_000],
+  ['claude-3-7-sonnet', 128_000],
+  ['claude-3-5-sonnet', 8_192],
+  ['claude-3-5-haiku', 8_192],
+  ['claude-3-haiku', 4_096],
+  ['claude-3-opus', 4_096],
+])
 
 /** The roles of the SDK's `MessageParam`: `UserMessageParam`, `AssistantMessageParam` and `SystemMessageParam`. */
 const messageRoles: ReadonlySet<unknown> = new Set(['user', 'assistant', 'system'])
@@ -406,16 +432,58 @@ function thinkingToolProblem(
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,128}$/
 
 /**
+ * The tools of the SDK's `ToolUnion` other than a custom `Tool`, by their `type` tag: each has the one `name` given
+ * here, or none (a toolset).
+ */
+const serverToolNames: ReadonlyMap<string, string | undefined> = new Map([
+  ['bash_20250124', 'bash'],
+  ['code_execution_20250522', 'code_execution'],
+  ['code_execution_20250825', 'code_execution'],
+  ['code_execution_20260120', 'code_execution'],
+  ['code_execution_20260521', 'code_execution'],
+  ['browser_toolset_20260801', undefined],
+  ['memory_20250818', 'memory'],
+  ['computer_toolset_20260801', undefined],
+  ['text_editor_20250124', 'str_replace_editor'],
+  ['text_editor_20250429', 'str_replace_based_edit_tool'],
+  ['text_editor_20250728', 'str_replace_based_edit_tool'],
+  ['web_search_20250305', 'web_search'],
+  ['web_fetch_20250910', 'web_fetch'],
+  ['web_search_20260209', 'web_search'],
+  ['web_fetch_20260209', 'web_fetch'],
+  ['web_fetch_20260309', 'web_fetch'],
+  ['web_search_20260318', 'web_search'],
+  ['web_fetch_20260318', 'web_fetch'],
+  ['tool_search_tool_bm25_20251119', 'tool_search_tool_bm25'],
+  ['tool_search_tool_bm25', 'tool_search_tool_bm25'],
+  ['tool_search_tool_regex_20251119', 'tool_search_tool_regex'],
+  ['tool_search_tool_regex', 'tool_search_tool_regex'],
+])
+
+/** Every tag a tool's `type` may have, quoted as a 400 lists them. */
+const toolTags = ['custom', ...serverToolNames.keys()].map((tag) => `'${tag}'`).join(', ')
+
+/**
  * A custom tool (the SDK's `Tool`, with `type` absent, null or `'custom'`) needs a valid name and an `input_schema`
- * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema.
+ * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema;
+ * a `type` of no tool the API knows (a misspelt version, another provider's `function`) is refused, never passed over.
  */
 function toolsProblem(tools: unknown): string | undefined {
   if (tools === undefined || tools === null) return undefined
   // The SDK's `tools?: Array<ToolUnion>`: another type is no list of tools.
   if (!Array.isArray(tools)) return 'tools: Input should be a valid list'
   for (const [index, tool] of tools.entries()) {
-    const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown } | null
-    if (candidate?.type !== undefined && candidate.type !== null && candidate.type !== 'custom') continue
+    if (!isObject(tool)) return `tools.${index}: ${notADictionary}`
+    const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown }
+    const { type } = candidate
+    if (type !== undefined && type !== null && type !== 'custom') {
+      if (typeof type !== 'string' || !serverToolNames.has(type)) {
+        return `tools.${index}: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: ${toolTags}`
+      }
+      const name = serverToolNames.get(type)
+      if (name !== undefined && candidate.name !== name) return `tools.${index}.${type}.name: Input should be '${name}'`
+      continue
+    }
     const path = `tools.${index}.custom`
     if (typeof candidate?.name !== 'string') return `${path}.name: Field required`
     if (!toolNamePattern.test(candidate.name)) {
@@ -437,6 +505,17 @@ function toolsProblem(tools: unknown): string | undefined {
 }
 
 /**
+ * The fields besides `type` of each of the SDK's `ToolChoiceAuto`, `ToolChoiceAny`, `ToolChoiceTool` and
+ * `ToolChoiceNone`: another is refused ("Extra inputs are not permitted").
+ */
+const toolChoiceFields: Readonly<Record<string, readonly string[]>> = {
+  auto: ['disable_parallel_tool_use'],
+  any: ['disable_parallel_tool_use'],
+  tool: ['name', 'disable_parallel_tool_use'],
+  none: [],
+}
+
+/**
  * A `tool_choice` must choose among the tools sent: any but `none` needs `tools` ("tool_choice may only be specified
  * while providing tools."), and `{ type: 'tool', name }` a tool of that name.
  */
@@ -447,6 +526,16 @@ function toolChoiceProblem(toolChoice: unknown, tools: unknown): string | undefi
   const choice = toolChoice as { type?: unknown; name?: unknown }
   if (!toolChoiceTypes.has(choice.type))
     return `tool_choice: Input tag '${String(choice.type)}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'`
+  const path = `tool_choice.${String(choice.type)}`
+  const fields = toolChoiceFields[choice.type as string] ?? []
+  const extra = Object.keys(toolChoice).find((key) => key !== 'type' && !fields.includes(key))
+  if (extra !== undefined) return `${path}.${extra}: Extra inputs are not permitted`
+  const flag = (toolChoice as { disable_parallel_tool_use?: unknown }).disable_parallel_tool_use
+  if (flag !== undefined && typeof flag !== 'boolean') {
+    return `${path}.disable_parallel_tool_use: Input should be a valid boolean`
+  }
+  if (choice.type === 'tool' && choice.name === undefined) return `${path}.name: Field required`
+  if (choice.type === 'tool' && typeof choice.name !== 'string') return `${path}.name: Input should be a valid string`
   if (choice.type === 'none') return undefined
   const offered = Array.isArray(tools) ? (tools as ({ name?: unknown } | null)[]) : []
   if (offered.length === 0) return 'tool_choice may only be specified while providing tools.'
