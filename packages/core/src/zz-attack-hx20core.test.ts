@@ -4,6 +4,7 @@ import { defineFunction } from './define-function.js'
 import { ConfigurationError, safeStringify, TinyLLMError } from './errors.js'
 import { FSM } from './fsm.js'
 import { MemoryJournal } from './journal.js'
+import { checkBudget } from './usage.js'
 
 describe('durable steps journaled before the digest took its keys in one order', () => {
   it.fails('replays a step whose entry kept the digest of its input as written, keys in the order given', async () => {
@@ -74,5 +75,25 @@ describe('FSM given a lookalike definition', () => {
       thrown = error
     }
     expect(ConfigurationError.isInstance(thrown)).toBe(true)
+  })
+})
+
+describe('checkBudget on a budget that cannot be read', () => {
+  it.fails('throws a ConfigurationError naming budget, as resolveRetryPolicy does for a retry policy', () => {
+    // Exported for code that checks a budget of its own (a queue that checks before it enqueues): a getter's raw Error
+    // escapes it, where every other options check of core names the option that could not be read.
+    const unreadable = {
+      get maxTokens(): never {
+        throw new Error('getter exploded')
+      },
+    }
+    let thrown: unknown
+    try {
+      checkBudget(unreadable as never, 'enqueue')
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('budget')
+    expect((thrown as Error).message).toMatch(/^enqueue: budget could not be read: Error: getter exploded/)
   })
 })
