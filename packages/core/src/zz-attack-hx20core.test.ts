@@ -4,6 +4,8 @@ import { defineFunction } from './define-function.js'
 import { ConfigurationError, safeStringify, TinyLLMError } from './errors.js'
 import { FSM } from './fsm.js'
 import { MemoryJournal } from './journal.js'
+import type { RunRecord } from './run-record.js'
+import { formatRunTree } from './run-tree.js'
 import { checkBudget } from './usage.js'
 
 describe('durable steps journaled before the digest took its keys in one order', () => {
@@ -95,5 +97,26 @@ describe('checkBudget on a budget that cannot be read', () => {
     }
     expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('budget')
     expect((thrown as Error).message).toMatch(/^enqueue: budget could not be read: Error: getter exploded/)
+  })
+})
+
+describe("formatRunTree on a record whose parts are not a record's", () => {
+  it.fails('refuses states or usage that no run record holds with a ConfigurationError naming record', () => {
+    // A record read back from JSON that was cut or edited: its top is shaped, what the tree reads below it is not, and
+    // each fails with a TypeError naming nothing (reading 'state' of null, calling toFixed of undefined).
+    const top = { function: 'Assess', kind: 'function', status: 'complete', children: [], annotations: {} }
+    const broken: unknown[] = [
+      { ...top, states: [null] },
+      { ...top, states: [{ state: 'init', at: 0, attempt: 1 }], usage: { totalTokens: 5 } },
+    ]
+    for (const record of broken) {
+      let thrown: unknown
+      try {
+        formatRunTree(record as RunRecord)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+    }
   })
 })
