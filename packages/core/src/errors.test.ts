@@ -552,4 +552,29 @@ describe('an error made with a huge message', () => {
       spy.mockRestore()
     }
   })
+
+  it('renders a Buffer without copying its every byte into a list first', () => {
+    // A Buffer is a typed array with a toJSON of its own, which JSON calls before any replacer sees the value: the
+    // typed-array cut never applies, and a 1 MB file's bytes become a list of a million numbers to print 60 characters.
+    const toJSON = Buffer.prototype.toJSON
+    let listed = 0
+    const spy = vi.spyOn(Buffer.prototype, 'toJSON').mockImplementation(function (this: Buffer) {
+      const json = toJSON.call(this)
+      listed += json.data.length
+      return json
+    })
+    try {
+      expect(safeStringify(Buffer.alloc(1_000_000), 60)).toMatch(/…$/)
+      expect(listed).toBeLessThan(1_000)
+    } finally {
+      spy.mockRestore()
+    }
+  })
+
+  it('keeps a name read back from JSON at 200 characters, also once its control characters are escaped', () => {
+    // Cut, then escaped: 300 control characters become 200 escapes of six characters each.
+    const error = TinyLLMError.fromJSON({ name: '\u0001'.repeat(300), message: 'm' })
+    expect(error.name.length).toBeLessThanOrEqual(201)
+    expect(error.stack?.split('\n')[0]?.length).toBeLessThan(300)
+  })
 })

@@ -129,8 +129,13 @@ function rehydrate(json: unknown): TinyLLMError {
   for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
   // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
   // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
-  // One line, control characters escaped: a name with a newline would forge a frame of the stack below.
-  define('name', typeof data.name === 'string' ? escapeControls(redactAndCut(data.name, 200), false) : name, true)
+  // One line, control characters escaped (and then cut, so the escapes do not take it past 200 characters): a name with
+  // a newline would forge a frame of the stack below.
+  define(
+    'name',
+    typeof data.name === 'string' ? redactAndCut(escapeControls(redactAndCut(data.name, 200), false), 200) : name,
+    true,
+  )
   define('message', typeof data.message === 'string' ? redactAndCut(data.message, maxMessageLength) : '', false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
@@ -566,6 +571,9 @@ export function safeStringify(value: unknown, maxLength = 200): string {
   let shown = 0
   let stopped = false
   try {
+    // A Buffer's own toJSON lists its every byte before a replacer sees it: bytes given whole are cut here, as a list.
+    if (ArrayBuffer.isView(value) && typeof (value as { subarray?: unknown }).subarray === 'function')
+      value = Array.from((value as Uint8Array).subarray(0, maxLength + 1))
     // JSON has no text for a symbol or `undefined`, and a function's would be its `toJSON`'s.
     text =
       typeof value === 'bigint'

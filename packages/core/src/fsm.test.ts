@@ -334,4 +334,16 @@ describe('StateMachineDefinition on hostile tables', () => {
     expect(machine.state).toBe('open')
     expect(() => machine.transition('open')).toThrow(/illegal transition open → open/)
   })
+
+  it('refuses an object that carries only the definition brand with a ConfigurationError, when it is given', () => {
+    // The brand lets another copy's definition in; a plain object carrying it is taken as one too, and fails on the
+    // first transition with a TypeError naming nothing.
+    let thrown: unknown
+    try {
+      new FSM({ [Symbol.for('tinyllm.stateMachineDefinition')]: true } as never)
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown)).toBe(true)
+  })
 })

@@ -151,11 +151,19 @@ const configKeys: ReadonlySet<string> = new Set(['name', 'initial', 'transitions
 const definitionBrand = Symbol.for('tinyllm.stateMachineDefinition')
 Object.defineProperty(StateMachineDefinition.prototype, definitionBrand, { value: true })
 
+/** What an FSM reads of its definition: another copy's must have it, or it is no definition (a forged brand). */
+const definitionMethods = ['canTransition', 'assertTransition', 'isTerminal', 'describe', 'toMermaid'] as const
+
 /** Whether `value` is a StateMachineDefinition, of this copy of the package or another; throws what reading throws. */
 function isDefinition(value: unknown): boolean {
+  if (value instanceof StateMachineDefinition) return true
+  if (typeof value !== 'object' || value === null) return false
+  const definition = value as Record<PropertyKey, unknown>
   return (
-    value instanceof StateMachineDefinition ||
-    (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[definitionBrand] === true)
+    definition[definitionBrand] === true &&
+    typeof definition.name === 'string' &&
+    typeof definition.initial === 'string' &&
+    definitionMethods.every((method) => typeof definition[method] === 'function')
   )
 }
 

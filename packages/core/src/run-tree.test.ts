@@ -222,4 +222,23 @@ describe('formatRunTree on hostile errors', () => {
       )
     }
   })
+
+  it('refuses states or usage that no run record holds with a ConfigurationError naming record', () => {
+    // A record read back from JSON that was cut or edited: its top is shaped, what the tree reads below it is not, and
+    // each fails with a TypeError naming nothing (reading 'state' of null, calling toFixed of undefined).
+    const top = { function: 'Assess', kind: 'function', status: 'complete', children: [], annotations: {} }
+    const broken: unknown[] = [
+      { ...top, states: [null] },
+      { ...top, states: [{ state: 'init', at: 0, attempt: 1 }], usage: { totalTokens: 5 } },
+    ]
+    for (const record of broken) {
+      let thrown: unknown
+      try {
+        formatRunTree(record as RunRecord)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+    }
+  })
 })

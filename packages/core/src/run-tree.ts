@@ -113,7 +113,11 @@ function checkRecord(node: unknown): void {
       Array.isArray(record.states) &&
       Array.isArray(record.children) &&
       typeof record.annotations === 'object' &&
-      record.annotations !== null
+      record.annotations !== null &&
+      // What the tree reads below the top: a record cut or edited in its JSON fails here, not with a TypeError.
+      (record.durationMs === undefined || typeof record.durationMs === 'number') &&
+      (record.usage === undefined || isUsageTotals(record.usage)) &&
+      record.states.every(isStateEntry)
   } catch {
     // A record whose fields cannot be read (a getter, a Proxy) is none.
   }
@@ -124,6 +128,21 @@ function checkRecord(node: unknown): void {
       node,
       'formatRunTree',
     )
+}
+
+function isStateEntry(entry: unknown): boolean {
+  return typeof entry === 'object' && entry !== null && typeof (entry as { state?: unknown }).state === 'string'
+}
+
+function isUsageTotals(usage: unknown): boolean {
+  if (typeof usage !== 'object' || usage === null) return false
+  const totals = usage as Partial<Record<'totalTokens' | 'costUsd' | 'calls' | 'unpricedCalls', unknown>>
+  return (
+    typeof totals.totalTokens === 'number' &&
+    typeof totals.costUsd === 'number' &&
+    typeof totals.calls === 'number' &&
+    typeof totals.unpricedCalls === 'number'
+  )
 }
 
 /** Annotations that say nothing a reader of the tree needs: a response id, and the usual finish reason. */

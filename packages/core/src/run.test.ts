@@ -23,6 +23,7 @@ import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import type { UsageTotals } from './usage.js'
+import { checkBudget } from './usage.js'
 
 /** A Standard Schema whose `validate` is the given function. */
 function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
@@ -2142,5 +2143,23 @@ describe('runs on the edge: budgets, deadlines, copies of the package', () => {
     const error = await batch.invoke([400, 400, 400], { budget: { maxCostUsd: 0.0005 } }).catch((caught) => caught)
     expect(BudgetExceededError.isInstance(error)).toBe(true)
     expect((error as BudgetExceededError).limit).toBe('cost')
+  })
+
+  it('throws a ConfigurationError naming budget, as resolveRetryPolicy does for a retry policy', () => {
+    // Exported for code that checks a budget of its own (a queue that checks before it enqueues): a getter's raw Error
+    // escapes it, where every other options check of core names the option that could not be read.
+    const unreadable = {
+      get maxTokens(): never {
+        throw new Error('getter exploded')
+      },
+    }
+    let thrown: unknown
+    try {
+      checkBudget(unreadable as never, 'enqueue')
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('budget')
+    expect((thrown as Error).message).toMatch(/^enqueue: budget could not be read: Error: getter exploded/)
   })
 })

@@ -1,5 +1,12 @@
 import { BudgetExceededError } from './errors.js'
-import { checkKnownOptions, checkNumber, type NumberRule, optionError, requireNumber } from './options.js'
+import {
+  checkKnownOptions,
+  checkNumber,
+  type NumberRule,
+  optionError,
+  requireNumber,
+  unreadableOption,
+} from './options.js'
 
 /** Tokens used by one model call. */
 export interface Usage {
@@ -149,11 +156,18 @@ const budgetKeys: ReadonlySet<string> = new Set(['maxTokens', 'maxCostUsd'])
  */
 export function checkBudget(budget: Budget | undefined, owner?: string): Budget | undefined {
   if (budget === undefined) return undefined
-  if (typeof budget !== 'object' || budget === null || Array.isArray(budget))
-    throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
-  checkKnownOptions(budget, budgetKeys, owner, 'budget')
-  const maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', tokenRule, owner)
-  const maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', costRule, owner)
+  let maxTokens: number | undefined
+  let maxCostUsd: number | undefined
+  try {
+    if (typeof budget !== 'object' || budget === null || Array.isArray(budget))
+      throw optionError('budget', '{ maxTokens?, maxCostUsd? }', budget, owner)
+    checkKnownOptions(budget, budgetKeys, owner, 'budget')
+    maxTokens = checkNumber(budget.maxTokens, 'budget.maxTokens', tokenRule, owner)
+    maxCostUsd = checkNumber(budget.maxCostUsd, 'budget.maxCostUsd', costRule, owner)
+  } catch (error) {
+    // A budget whose reading throws (a getter, a Proxy) is a bad budget too, named as one.
+    throw unreadableOption(error, 'budget', owner)
+  }
   const checked: { maxTokens?: number; maxCostUsd?: number } = {}
   if (maxTokens !== undefined) checked.maxTokens = maxTokens
   if (maxCostUsd !== undefined) checked.maxCostUsd = maxCostUsd
