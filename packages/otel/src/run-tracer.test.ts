@@ -595,16 +595,6 @@ describe('RunTracer', () => {
     expect(output[0].parts).toEqual([{ type: 'tool_call', id: cut(long), name: 'lookup', arguments: cut(args) }])
   })
 
-  it('cuts a captured text at 16,384 characters when given no maxContentLength, as the README says', async () => {
-    const { provider, spans } = memoryTracing()
-    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
-    const long = 'y'.repeat(20_000)
-    const chat = new LLMCall({ name: 'default-cut', model: new ScriptedChatModel({ responses: ['ok'] }) })
-    await chat.invoke({ messages: [{ role: 'user', content: long }] }, { onEvent: tracing.listener })
-    const input = JSON.parse(String(spanOf(await spans(), 'default-cut').attributes['gen_ai.input.messages']))
-    expect(input[0].parts).toEqual([{ type: 'text', content: `${long.slice(0, 16_384)}… (3616 more characters)` }])
-  })
-
   it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {
     const key = 'tenant7-key-0f3a9c2e5b1d4e6f'
     const server = await startOpenAICompatibleServer()
@@ -1020,6 +1010,16 @@ describe('RunTracer', () => {
     const calls = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'classify')
     expect(calls.map((span) => span.attributes['tinyllm.replayed'])).toEqual([undefined, true])
     expect(model.calls).toHaveLength(1)
+  })
+
+  it('cuts a captured text at 16,384 characters when given no maxContentLength', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const long = 'y'.repeat(20_000)
+    const chat = new LLMCall({ name: 'default-cut', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    await chat.invoke({ messages: [{ role: 'user', content: long }] }, { onEvent: tracing.listener })
+    const input = JSON.parse(String(spanOf(await spans(), 'default-cut').attributes['gen_ai.input.messages']))
+    expect(input[0].parts).toEqual([{ type: 'text', content: `${long.slice(0, 16_384)}… (3616 more characters)` }])
   })
 
   it('builds no span when no tracer provider is registered', async () => {
