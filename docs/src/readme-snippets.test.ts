@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { type AnthropicCompatibleServer, startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { describe, expect, it } from 'vitest'
+import { firstMissingLine, textBlocks } from './example-output.js'
 import { type Readme, readmes, type SnippetCheck } from './readmes.js'
 import { extractSnippets, firstBrokenPromise, promisedOutput, type Snippet } from './snippets.js'
 
@@ -136,6 +137,16 @@ describe('README snippets', () => {
               ).toBe(true)
             }
             for (const pattern of check?.prints ?? []) expect(stdout).toMatch(pattern)
+            if (check?.printsBlockAfter !== undefined) {
+              const text = readFileSync(join(repositoryRoot, readme.path), 'utf8')
+              const block = textBlocks(text).find((candidate) => candidate.after.includes(check.printsBlockAfter!))
+              expect(block, `${readme.path}: no \`\`\`text block after "${check.printsBlockAfter}"`).toBeDefined()
+              const missing = firstMissingLine(stdout, block!.lines)
+              expect(
+                missing,
+                `${readme.path}:${missing?.line}: the snippet did not print \`${missing?.text}\`; it printed:\n${stdout}`,
+              ).toBeUndefined()
+            }
             if (check?.openAIRequests !== undefined) {
               expect(servers.openAI?.chatRequests).toMatchObject(check.openAIRequests)
             }

@@ -17,6 +17,11 @@ export interface SnippetCheck {
   readonly anthropicServer?: AnthropicCompatibleServerOptions
   /** Lines the program's standard output must hold. */
   readonly prints?: readonly RegExp[]
+  /**
+   * A piece of the README's text right before a ```text block that shows what the snippet prints: every line of the
+   * block must be printed, in order, a duration standing for any duration (as an example's README is held to its run).
+   */
+  readonly printsBlockAfter?: string
   /** What the harness's OpenAI-compatible server must have received, matched as `toMatchObject` matches. */
   readonly openAIRequests?: readonly object[]
 }
@@ -40,6 +45,7 @@ export const readmes: readonly Readme[] = [
       {
         containing: 'class CreditClassifier extends Decision',
         openAIServer: { replies: ['Bad'] },
+        printsBlockAfter: 'answering `Bad`, it prints:',
         prints: [
           /^Credit classification: Bad$/m,
           /^✔ Credit analysis \(chain\) .* tokens=\d+ cost=\$\d+\.\d{6}$/m,

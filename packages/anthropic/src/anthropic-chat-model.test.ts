@@ -734,6 +734,16 @@ describe('AnthropicChatModel: errors', () => {
     expect(error).toMatchObject({ retryable: true, providerErrorType: 'timeout' })
   })
 
+  it('sends a long non-streamed request the SDK on its own would refuse: its request timeout is 10 minutes, set', async () => {
+    // Given no timeout, the SDK refuses a non-streamed request whose max_tokens could take over 10 minutes (64,000,
+    // the most claude-haiku-4-5 writes): tinyllm sets the SDK's timeout to the 10 minutes guarantees.md names, a last
+    // resort under attemptTimeoutMs and timeoutMs.
+    const running = await start({ replies: ['ok'] })
+    const result = await modelFor(running, { maxTokens: 64_000 }).doGenerate(hello)
+    expect(result.choices[0]?.message.content).toBe('ok')
+    expect(running.messageRequests).toMatchObject([{ max_tokens: 64_000 }])
+  })
+
   it('refuses a response larger than maxResponseBytes, JSON or streamed, and does not retry it', async () => {
     const running = await start({ replies: ['x'.repeat(4_000)], cycleReplies: true })
     const model = modelFor(running, { maxResponseBytes: 1_000 })

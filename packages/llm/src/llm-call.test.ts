@@ -648,6 +648,27 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('takes 10,000 stop sequences or tools, and refuses 10,001 at construction and per call, before sending', async () => {
+    const model = sent()
+    const entries = {
+      stop: (count: number) => Array.from({ length: count }, (_, index) => `END${index}`),
+      tools: (count: number) =>
+        Array.from({ length: count }, (_, index) => ({ name: `tool_${index}`, parameters: {} })),
+    }
+    for (const key of ['stop', 'tools'] as const) {
+      const over = entries[key](10_001)
+      expect(() => new LLMCall({ name: 'x', model, settings: { [key]: over } })).toThrow(
+        new RegExp(`^x: settings\\.${key} must be (a string or )?an array of at most 10,000`),
+      )
+      const refused = await new LLMCall({ name: 'chat', model }).trace({ ...ask('x'), [key]: over } as never)
+      expect((refused.error as ValidationError).issues.map((issue) => issue.path)).toEqual([[key]])
+      expect(model.calls).toHaveLength(0)
+      await new LLMCall({ name: 'x', model, settings: { [key]: entries[key](10_000) } }).invoke(ask('x'))
+      expect(model.calls.at(-1)?.[key]).toHaveLength(10_000)
+      model.calls.length = 0
+    }
+  })
+
   it('refuses a short list of stop sequences or tools with a hole in it, at construction and per call, as any bad entry', async () => {
     const model = sent()
     const tool = { name: 'search', parameters: {} }

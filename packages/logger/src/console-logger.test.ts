@@ -79,6 +79,20 @@ describe('createConsoleLogger levels', () => {
     expect(() => createConsoleLogger({ level: 20 as unknown as 'info' })).toThrow(/^Unknown log level 20;/)
   })
 
+  it('quotes 64 characters of what an option error was given, then an ellipsis', () => {
+    const quoted = `"${'x'.repeat(64)}…"`
+    expect(() => createConsoleLogger({ level: 'x'.repeat(1_000) as 'info' })).toThrow(`Unknown log level ${quoted};`)
+    expect(() => createConsoleLogger({ format: 'x'.repeat(1_000) as 'json' })).toThrow(`, got ${quoted}`)
+    const unreadable = {
+      get level(): 'info' {
+        throw new Error('z'.repeat(1_000))
+      },
+    }
+    expect(() => createMemoryLogger(unreadable)).toThrow(
+      new TypeError(`createMemoryLogger: options could not be read: Error: ${'z'.repeat(57)}…`),
+    )
+  })
+
   it('refuses an option it does not know, suggesting the one meant', () => {
     const stream = captureStream()
     const unknown = (options: object) => () => createConsoleLogger({ stream, ...options } as ConsoleLoggerOptions)

@@ -1128,6 +1128,31 @@ describe('redact', () => {
     expect(JSON.stringify(redact(root))).toContain('[Truncated]')
   })
 
+  it('keeps 64 levels of nesting, objects and arrays alike, and writes the 65th "[Truncated]"', () => {
+    /** How many objects (or arrays) deep the copy goes, and what stands where it stops. */
+    const levels = (copy: unknown, step: (level: never) => unknown): [number, unknown] => {
+      let count = 0
+      let level = copy
+      while (typeof level === 'object' && level !== null) {
+        level = step(level as never)
+        count += 1
+      }
+      return [count, level]
+    }
+    const objects: Record<string, unknown> = {}
+    const lists: unknown[] = []
+    let object = objects
+    let list = lists
+    for (let depth = 1; depth < 100; depth++) {
+      object.next = {}
+      object = object.next as Record<string, unknown>
+      list.push([])
+      list = list[0] as unknown[]
+    }
+    expect(levels(redact(objects), (level: Record<string, unknown>) => level.next)).toEqual([64, '[Truncated]'])
+    expect(levels(redact(lists), (level: unknown[]) => level[0])).toEqual([64, '[Truncated]'])
+  })
+
   it('copies a sparse array of length 2³²−1 in time proportional to 10,000 items, not to its length', () => {
     const sparse: number[] = []
     sparse[4_294_967_294] = 1

@@ -1071,6 +1071,16 @@ describe('RunTracer', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('cuts a captured text at 16,384 characters when given no maxContentLength', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const long = 'y'.repeat(20_000)
+    const chat = new LLMCall({ name: 'default-cut', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    await chat.invoke({ messages: [{ role: 'user', content: long }] }, { onEvent: tracing.listener })
+    const input = JSON.parse(String(spanOf(await spans(), 'default-cut').attributes['gen_ai.input.messages']))
+    expect(input[0].parts).toEqual([{ type: 'text', content: `${long.slice(0, 16_384)}… (3616 more characters)` }])
+  })
+
   it('builds no span when no tracer provider is registered', async () => {
     const tracing = new RunTracer()
     const seen: number[] = []

@@ -81,6 +81,14 @@ describe('requests and tokens per minute, on a fake clock', () => {
     const busiest = busiestWindow(grants)
     expect(busiest.requests).toBeLessThanOrEqual(requestsPerMinute)
     expect(busiest.tokens).toBeLessThanOrEqual(tokensPerMinute)
+    // A seeded simulation on a fake clock gives the same figures on every run: these are the ones guarantees.md
+    // quotes. A limiter that grants less than it may (a window it never fills) or serves cancelled waiters changes them.
+    expect({ grants: grants.length, aborted, minutes: Math.round(clock.now() / minute) }).toEqual({
+      grants: 2_709,
+      aborted: 291,
+      minutes: 45,
+    })
+    expect(busiest).toEqual({ requests: 60, tokens: 19_876 })
     figures.push(
       [
         'limiter simulated',

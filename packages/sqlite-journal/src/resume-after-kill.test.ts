@@ -241,6 +241,11 @@ it('resumes a batch killed with SIGKILL: finished calls are not sent again, side
   const uninterruptedTotal = total(uninterrupted.usages)
   expect(resumedTotal).toEqual(uninterruptedTotal)
   expect(resumedTotal.calls).toBe(runs * 2)
+  // The batch's prompts and the loopback server's counts are the same on every run: the figures the README gives.
+  expect(resumedTotal.totalTokens).toBe(9_967)
+  expect(resumedTotal.costUsd).toBeCloseTo(0.0027852, 9)
+  // Every one of the eight workers waited on a request or a ledger write when the kill came.
+  expect(heldCalls.length + heldWrites.length).toBe(concurrency)
 
   const figures = {
     runs,

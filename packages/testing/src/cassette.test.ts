@@ -409,6 +409,39 @@ describe('cassettes', () => {
     expect(miss.request.body).toMatchObject({ model: 'm1' })
   })
 
+  it('quotes 200 characters of a path, 300 of a body and 100 of each side of a difference, as the README says', async () => {
+    const path = join(directory, 'excerpt-lengths.cassette.json')
+    const longPath = `/v1/${'p'.repeat(1_000)}`
+    const recorded = { method: 'POST', path: longPath, body: chatRequest('a'.repeat(1_000)) }
+    const response = { status: 200, headers: {}, body: {} }
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [{ request: recorded, response }] }))
+    const cassette = createCassette({ path, mode: 'replay' })
+    const sent = chatRequest('b'.repeat(1_000))
+    const miss = (() => {
+      try {
+        cassette.match({ method: 'POST', path: longPath, body: sent })
+      } catch (error) {
+        return error as CassetteMissError
+      }
+      throw new Error('no miss')
+    })()
+    const { request, differences } = miss.toJSON() as {
+      request: { path: string; body: string }
+      differences: Array<{ path: string; expected: string; actual: string }>
+    }
+    expect(request.path).toBe(`${longPath.slice(0, 200)}…`)
+    expect(request.body).toBe(`${canonicalJson(sent).slice(0, 300)}…`)
+    expect(differences).toEqual([
+      {
+        path: '$.body.messages[0].content',
+        expected: `${JSON.stringify('a'.repeat(1_000)).slice(0, 100)}…`,
+        actual: `${JSON.stringify('b'.repeat(1_000)).slice(0, 100)}…`,
+      },
+    ])
+    expect(miss.message).toContain(`${request.path} body `)
+    expect(miss.message).toContain(`: ${differences[0]?.expected} → ${differences[0]?.actual}`)
+  })
+
   it('counts every difference of a miss, past the 50 it keeps: its message, JSON and 404 body say how many', async () => {
     const path = join(directory, 'many-differences.cassette.json')
     const numbers = (sign: number) =>
