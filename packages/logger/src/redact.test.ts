@@ -689,6 +689,25 @@ describe('redactString on URLs', () => {
       expect(redactString(text)).toBe(text)
   })
 
+  it("drops a webhook URL's path in Discord's versioned API, with its slashes escaped into JSON, and percent-encoded", () => {
+    const token = 'Ab-3dE_5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'
+    expect(redactString(`POST https://discord.com/api/v10/webhooks/123456789012345678/${token}?wait=true`)).toBe(
+      `POST https://discord.com/api/v10/webhooks/123456789012345678/${REDACTED}?wait=true`,
+    )
+    expect(
+      redactString(String.raw`{"url":"https:\/\/hooks.slack.com\/services\/T0123ABCD\/B0456EFGH\/aB3dE5fG7hJ9kL1"}`),
+    ).toBe(String.raw`{"url":"https:\/\/hooks.slack.com\/services\/${REDACTED}"}`)
+    expect(redactString(String.raw`"https:\/\/discord.com\/api\/webhooks\/123\/${token}"`)).toBe(
+      String.raw`"https:\/\/discord.com\/api\/webhooks\/123\/${REDACTED}"`,
+    )
+    expect(
+      redactString('?next=https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0123ABCD%2FB0456EFGH%2FaB3dE5fG7hJ9kL1&x=1'),
+    ).toBe(`?next=https%3A%2F%2Fhooks.slack.com%2Fservices%2F${REDACTED}&x=1`)
+    expect(redactString(`?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${token}&x=1`)).toBe(
+      `?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${REDACTED}&x=1`,
+    )
+  })
+
   it('drops the user information of a URL and keeps the rest', () => {
     expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
       `POST http://${REDACTED}@127.0.0.1:8080/v1 failed`,
