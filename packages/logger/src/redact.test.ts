@@ -76,6 +76,15 @@ describe('redactString', () => {
     expect(redactString('Bearer%20of bad news, 100%20percent')).toBe('Bearer%20of bad news, 100%20percent')
   })
 
+  it('drops the credential after Bearer when its space is a plus, as a form or URLSearchParams encodes a query', () => {
+    const query = new URLSearchParams({ header: 'Bearer Zq8vR2mKp4xY7wQ1', v: '1' }).toString()
+    expect(query).toBe('header=Bearer+Zq8vR2mKp4xY7wQ1&v=1')
+    expect(redactString(`GET /ws?${query}`)).toBe(`GET /ws?header=Bearer+${REDACTED}&v=1`)
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
+    expect(redactString(`GET /v1?authorization=Bearer+${jwt}&x=1`)).toBe(`GET /v1?authorization=Bearer+${REDACTED}&x=1`)
+    expect(redactString('a bearer+token-based auth')).toBe('a bearer+token-based auth')
+  })
+
   it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
     const prose = [
       'This is a basic 10-minute setup guide',

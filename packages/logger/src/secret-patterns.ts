@@ -63,8 +63,9 @@ const KEY_PATTERNS = [
   String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
   // `Bearer <token>`: the scheme and the space after it are kept, the token goes. At least 8 characters with a digit,
   // base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication" and "Bearer token-based
-  // auth." stay readable. The space may be percent-encoded (`Bearer%20…` in a URL) or a JSON escape (`Bearer\u0020…`).
-  String.raw`\b([Bb]earer(?:\s|%20|\\u0020)+)(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
+  // auth." stay readable. The space may be percent-encoded (`Bearer%20…` in a URL, `Bearer+…` in a form-encoded query)
+  // or a JSON escape (`Bearer\u0020…`).
+  String.raw`\b([Bb]earer(?:\s|\+|%20|\\u0020)+)(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
   // `Basic <credentials>`: the scheme is kept, the credentials go when they are what the scheme sends, a user and
   // password in base64 (group 4, see `isBasicCredentials`), so that "basic 10-minute setup", "basic HTTP/1.1" and
   // "basic user/password login" stay readable.
@@ -278,7 +279,7 @@ export function isSecretAssignment(name: string, value: string): boolean {
  * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
  */
 const AUTHORIZATION_NAME = /authori[sz]ation$/i
-const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\\u0020)$)/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\+|\\u0020)$)/i
 const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**
