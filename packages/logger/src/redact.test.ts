@@ -1006,6 +1006,28 @@ describe('redact', () => {
     })
   })
 
+  it('replaces the value of an object that names it with a secret name whatever its type, as a field of that name', () => {
+    const named = [
+      { name: 'password', value: 12345678 },
+      { name: 'pin_password', value: 1234n },
+      { Key: 'api_key', Value: ['sk-a', 'sk-b'] },
+      { name: 'Authorization', value: { scheme: 'Bearer', credentials: 'Zq8vR2mKp4' } },
+      { name: 'password', value: null },
+      { name: 'port', value: 5432 },
+    ]
+    expect(redact({ env: named })).toEqual({
+      env: [
+        { name: 'password', value: REDACTED },
+        { name: 'pin_password', value: REDACTED },
+        { Key: 'api_key', Value: REDACTED },
+        { name: 'Authorization', value: REDACTED },
+        { name: 'password', value: null },
+        { name: 'port', value: 5432 },
+      ],
+    })
+    expect(redact({ password: 12345678 })).toEqual({ password: REDACTED })
+  })
+
   it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {
     let reads = 0
     const flipping = ['accept', 'abc']
