@@ -116,6 +116,21 @@ export function redactString(text: string): string {
   return result.includes('-') ? result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue) : result
 }
 
+/**
+ * A log call's message as redacted text. What is not a string is made one as `String` makes it; one that cannot be (an
+ * object without a prototype, a `toString` that throws) is `"[Unserializable]"`, as a field whose reading throws, so
+ * that the line is still written with its fields.
+ */
+export function redactMessage(message: unknown): string {
+  let text: string
+  try {
+    text = String(message)
+  } catch {
+    return UNSERIALIZABLE
+  }
+  return redactString(text)
+}
+
 /** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
 const SECRET_SPAN = 4_096
 
