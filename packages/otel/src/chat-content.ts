@@ -1,4 +1,4 @@
-import { redact, redactString } from '@tinyllm/logger'
+import { redactString } from '@tinyllm/logger'
 import { type Answer, redactedList } from './llm-call-facts.js'
 
 /**
@@ -93,20 +93,22 @@ export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: Cont
 
 /**
  * The model's answers as `gen_ai.output.messages` JSON, redacted and cut like the input: an answer is its text, or the
- * message of a whole chat result, with its reasoning and tool calls.
+ * message of a whole chat result, with its reasoning and tool calls, and its finish reason, which counts as a text.
  */
 export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: ContentLimits): string {
   const budget = budgetOf(limits)
-  const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: unknown }> = []
+  const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: string }> = []
   for (const answer of answers) {
     if (!makeRoom(budget, messageCost)) break
-    recorded.push({
-      role: 'assistant',
-      parts: messageParts({ ...answer.message, role: 'assistant' }, budget),
-      ...(answer.finishReason === undefined ? {} : { finish_reason: answer.finishReason }),
-    })
+    const parts = messageParts({ ...answer.message, role: 'assistant' }, budget)
+    // A chat model of the user's own may answer any finish reason: it is redacted, cut and counted as a text is.
+    recorded.push(
+      answer.finishReason === undefined
+        ? { role: 'assistant', parts }
+        : { role: 'assistant', parts, finish_reason: redactedAndCut(answer.finishReason, budget) },
+    )
   }
-  return JSON.stringify(redact(recorded))
+  return JSON.stringify(recorded)
 }
 
 /**

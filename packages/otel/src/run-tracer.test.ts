@@ -651,7 +651,8 @@ describe('RunTracer', () => {
           { type: 'text', content: 'abcdefghi… (1 more characters)' },
           { type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' },
         ],
-        finish_reason: 'tool_calls',
+        // Cut as every string is, at maxContentLength.
+        finish_reason: 'tool_call… (1 more characters)',
       },
     ])
   })
@@ -671,6 +672,30 @@ describe('RunTracer', () => {
       { type: 'text', content: '' },
       { type: 'tool_call', id: '', name: '', arguments: '' },
     ])
+  })
+
+  it('cuts and counts a finish reason of the captured output as every string of it, whatever a model of its own says', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true, maxContentTotalLength: 1_000 })
+    const scripted = new ScriptedChatModel({ responses: ['ok', 'ok'] })
+    const reason = 'x'.repeat(1_000_000)
+    // A chat model written in plain JavaScript answers what it likes.
+    const model = {
+      specificationVersion: scripted.specificationVersion,
+      provider: scripted.provider,
+      modelId: scripted.modelId,
+      doGenerate: async (...args: Parameters<ScriptedChatModel['doGenerate']>) => {
+        const result = await scripted.doGenerate(...args)
+        return { ...result, choices: result.choices.map((choice) => ({ ...choice, finishReason: reason })) }
+      },
+      doStream: (...args: Parameters<ScriptedChatModel['doStream']>) => scripted.doStream(...args),
+    } as unknown as ScriptedChatModel
+    for (const output of ['text', 'result'] as const) {
+      const call = new LLMCall({ name: `reason ${output}`, model, output })
+      await call.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener }).catch(() => {})
+      const recorded = String(spanOf(await spans(), `reason ${output}`).attributes['gen_ai.output.messages'])
+      expect(recorded.length).toBeLessThanOrEqual(1_000 + 100)
+    }
   })
 
   it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {
