@@ -561,6 +561,16 @@ describe('createConsoleLogger pretty lines', () => {
     for (const line of rest) expect(line.startsWith('    ')).toBe(true)
   })
 
+  it('escapes the line and paragraph separators in pretty lines, as in JSON lines: an editor reads them as line ends', () => {
+    const stream = captureStream(false)
+    const forged = 'done\u202812:00:00.000 ERROR forged\u2029'
+    const error = new Error(`bad${forged}`)
+    createConsoleLogger({ stream, format: 'pretty', colors: false }).info(forged, { [forged]: forged, error })
+    const text = stream.text()
+    expect(text).not.toMatch(/[\u2028\u2029]/)
+    expect(text).toContain(String.raw`done\u202812:00:00.000 ERROR forged\u2029`)
+  })
+
   it('escapes and quotes keys as it does values: field, binding and error property keys forge nothing', () => {
     const evil = `${ESCAPE}[2J\r\nFORGED 12:00:00.000 INFO  admin logged in`
     const stream = captureStream(false)
