@@ -439,6 +439,40 @@ describe('createConsoleLogger JSON lines', () => {
     expect(bindings).toMatchObject({ msg: 'bindings', [evil]: 1 })
     expect(error).toMatchObject({ msg: 'error', error: { message: 'x', [evil]: 1 } })
   })
+  it('writes a line whose message cannot be made text with "[Unserializable]" for it and its fields kept', () => {
+    // A null-prototype object (what querystring.parse returns) and a toString that throws, as plain JavaScript may pass.
+    const unprintable = [
+      Object.create(null),
+      {
+        toString: () => {
+          throw new Error('no text')
+        },
+      },
+    ]
+    const stream = captureStream(false)
+    const logger = createConsoleLogger({ stream, format: 'json' })
+    const memory = createMemoryLogger()
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    try {
+      for (const message of unprintable) {
+        logger.info(message as never, { request: 7 })
+        memory.info(message as never, { request: 7 })
+      }
+    } finally {
+      stderr.mockRestore()
+    }
+    expect(jsonLines(stream)).toEqual([
+      expect.objectContaining({ msg: '[Unserializable]', request: 7 }),
+      expect.objectContaining({ msg: '[Unserializable]', request: 7 }),
+    ])
+    expect(memory.entries).toEqual([
+      { level: 'info', message: '[Unserializable]', fields: { request: 7 } },
+      { level: 'info', message: '[Unserializable]', fields: { request: 7 } },
+    ])
+    // Not a failure of the stream: the one report a process makes of a logger that cannot write is kept for one.
+    expect(stderr).not.toHaveBeenCalled()
+  })
+
   it('writes C1 control characters, DEL and line separators as escapes: an 8-bit CSI or NEL forges nothing', () => {
     // U+009B is an 8-bit CSI that some terminals read as ESC [; U+0085 (NEL), U+2028 and U+2029 end a line for some
     // readers. JSON.stringify writes all of them raw.
@@ -539,6 +573,16 @@ describe('createConsoleLogger pretty lines', () => {
     const [, ...rest] = text.trimEnd().split('\n')
     expect(rest.length).toBeGreaterThan(0)
     for (const line of rest) expect(line.startsWith('    ')).toBe(true)
+  })
+
+  it('escapes the line and paragraph separators in pretty lines, as in JSON lines: an editor reads them as line ends', () => {
+    const stream = captureStream(false)
+    const forged = 'done\u202812:00:00.000 ERROR forged\u2029'
+    const error = new Error(`bad${forged}`)
+    createConsoleLogger({ stream, format: 'pretty', colors: false }).info(forged, { [forged]: forged, error })
+    const text = stream.text()
+    expect(text).not.toMatch(/[\u2028\u2029]/)
+    expect(text).toContain(String.raw`done\u202812:00:00.000 ERROR forged\u2029`)
   })
 
   it('escapes and quotes keys as it does values: field, binding and error property keys forge nothing', () => {

@@ -6,7 +6,7 @@ import { reportFailure } from './leveled-logger.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
 import { formatPrettyLine } from './pretty-line.js'
-import { mergeRedacted, redactString } from './redact.js'
+import { mergeRedacted, redactMessage } from './redact.js'
 
 /**
  * Where a console logger writes: anything with `write(string)`, such as `process.stderr` or a file stream. A `write`
@@ -68,9 +68,7 @@ class ConsoleLogger extends BaseLogger {
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
     if (isBehind(output.stream)) return dropLine(output, this.isLevelEnabled('warn'))
-    return output.stream.write(
-      formatLine(output, level, redactString(String(message)), mergeRedacted(this.bindings, fields)),
-    )
+    return output.stream.write(formatLine(output, level, redactMessage(message), mergeRedacted(this.bindings, fields)))
   }
 }
 

@@ -2,7 +2,7 @@ import { BaseLogger } from './base-logger.js'
 import { checkKnownOptions } from './known-options.js'
 import { resolveLogLevel, type WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
-import { mergeRedacted, redactString } from './redact.js'
+import { mergeRedacted, redactMessage } from './redact.js'
 
 /** One line kept by a memory logger. */
 export interface MemoryLogEntry {
@@ -49,7 +49,7 @@ class InMemoryLogger extends BaseLogger implements MemoryLogger {
   }
 
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): void {
-    this.entries.push({ level, message: redactString(String(message)), fields: mergeRedacted(this.bindings, fields) })
+    this.entries.push({ level, message: redactMessage(message), fields: mergeRedacted(this.bindings, fields) })
   }
 }
 

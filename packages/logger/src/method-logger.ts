@@ -2,7 +2,7 @@ import { hasMethods } from './has-methods.js'
 import { LeveledLogger, reportFailure } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger, LogLevel } from './logger.js'
-import { mergeRedacted, redactString } from './redact.js'
+import { mergeRedacted, redactMessage } from './redact.js'
 
 /** A logging method that takes the message first, as `console.info` does. */
 export type LogMethod = (message: string, fields?: LogFields) => void
@@ -79,7 +79,7 @@ export class MethodLogger extends LeveledLogger {
     if (!this.isLevelEnabled(level)) return undefined
     const target = this.#target
     const method = target[level] ?? target.debug
-    const safeMessage = redactString(String(message))
+    const safeMessage = redactMessage(message)
     if (fields === undefined && this.#bindings.length === 0) return method.call(target, safeMessage)
     return method.call(target, safeMessage, mergeRedacted(this.#bindings, fields))
   }

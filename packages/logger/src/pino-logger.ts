@@ -2,7 +2,7 @@ import { hasMethods } from './has-methods.js'
 import { LeveledLogger, reportFailure } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger } from './logger.js'
-import { mergeRedacted, redactString } from './redact.js'
+import { mergeRedacted, redactMessage } from './redact.js'
 
 /** A pino logging method: fields first, then the message. */
 export type PinoLogMethod = (fields: Record<string, unknown>, message: string) => void
@@ -66,6 +66,6 @@ export class PinoLogger extends LeveledLogger {
 
   protected log(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     if (!this.isLevelEnabled(level)) return undefined
-    return this.#pino[level](mergeRedacted(this.#bindings, fields), redactString(String(message)))
+    return this.#pino[level](mergeRedacted(this.#bindings, fields), redactMessage(message))
   }
 }

@@ -91,11 +91,12 @@ function indent(text: string): string {
   return `    ${escapeControls(text, true).replaceAll('\n', '\n    ')}`
 }
 
-// C0 and C1 control characters: ESC starts terminal escape sequences, a newline starts what looks like a new log line.
+// C0 and C1 control characters: ESC starts terminal escape sequences, a newline starts what looks like a new log line;
+// so do U+2028 and U+2029 for an editor or a reader of the file, as JSON lines escape them too.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
-const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g
+const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
-const CONTROL_CHARACTERS_AND_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/g
+const CONTROL_CHARACTERS_AND_NEWLINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
 
 /** `text` with control characters written as escapes (`\n`, `\u001b`), newlines kept when they separate lines. */
 export function escapeControls(text: string, keepNewlines: boolean): string {

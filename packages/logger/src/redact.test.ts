@@ -76,6 +76,15 @@ describe('redactString', () => {
     expect(redactString('Bearer%20of bad news, 100%20percent')).toBe('Bearer%20of bad news, 100%20percent')
   })
 
+  it('drops the credential after Bearer when its space is a plus, as a form or URLSearchParams encodes a query', () => {
+    const query = new URLSearchParams({ header: 'Bearer Zq8vR2mKp4xY7wQ1', v: '1' }).toString()
+    expect(query).toBe('header=Bearer+Zq8vR2mKp4xY7wQ1&v=1')
+    expect(redactString(`GET /ws?${query}`)).toBe(`GET /ws?header=Bearer+${REDACTED}&v=1`)
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
+    expect(redactString(`GET /v1?authorization=Bearer+${jwt}&x=1`)).toBe(`GET /v1?authorization=Bearer+${REDACTED}&x=1`)
+    expect(redactString('a bearer+token-based auth')).toBe('a bearer+token-based auth')
+  })
+
   it('keeps the words after "basic" in prose that are no Basic credential, a base64 user:password', () => {
     const prose = [
       'This is a basic 10-minute setup guide',
@@ -689,6 +698,25 @@ describe('redactString on URLs', () => {
       expect(redactString(text)).toBe(text)
   })
 
+  it("drops a webhook URL's path in Discord's versioned API, with its slashes escaped into JSON, and percent-encoded", () => {
+    const token = 'Ab-3dE_5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'
+    expect(redactString(`POST https://discord.com/api/v10/webhooks/123456789012345678/${token}?wait=true`)).toBe(
+      `POST https://discord.com/api/v10/webhooks/123456789012345678/${REDACTED}?wait=true`,
+    )
+    expect(
+      redactString(String.raw`{"url":"https:\/\/hooks.slack.com\/services\/T0123ABCD\/B0456EFGH\/aB3dE5fG7hJ9kL1"}`),
+    ).toBe(String.raw`{"url":"https:\/\/hooks.slack.com\/services\/${REDACTED}"}`)
+    expect(redactString(String.raw`"https:\/\/discord.com\/api\/webhooks\/123\/${token}"`)).toBe(
+      String.raw`"https:\/\/discord.com\/api\/webhooks\/123\/${REDACTED}"`,
+    )
+    expect(
+      redactString('?next=https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0123ABCD%2FB0456EFGH%2FaB3dE5fG7hJ9kL1&x=1'),
+    ).toBe(`?next=https%3A%2F%2Fhooks.slack.com%2Fservices%2F${REDACTED}&x=1`)
+    expect(redactString(`?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${token}&x=1`)).toBe(
+      `?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${REDACTED}&x=1`,
+    )
+  })
+
   it('drops the user information of a URL and keeps the rest', () => {
     expect(redactString('POST http://tenant:pw-secret@127.0.0.1:8080/v1 failed')).toBe(
       `POST http://${REDACTED}@127.0.0.1:8080/v1 failed`,
@@ -976,6 +1004,28 @@ describe('redact', () => {
       Tags: [{ Key: 'db-password', Value: REDACTED }],
       unnamed: { value: 'kept', name: 42 },
     })
+  })
+
+  it('replaces the value of an object that names it with a secret name whatever its type, as a field of that name', () => {
+    const named = [
+      { name: 'password', value: 12345678 },
+      { name: 'pin_password', value: 1234n },
+      { Key: 'api_key', Value: ['sk-a', 'sk-b'] },
+      { name: 'Authorization', value: { scheme: 'Bearer', credentials: 'Zq8vR2mKp4' } },
+      { name: 'password', value: null },
+      { name: 'port', value: 5432 },
+    ]
+    expect(redact({ env: named })).toEqual({
+      env: [
+        { name: 'password', value: REDACTED },
+        { name: 'pin_password', value: REDACTED },
+        { Key: 'api_key', Value: REDACTED },
+        { name: 'Authorization', value: REDACTED },
+        { name: 'password', value: null },
+        { name: 'port', value: 5432 },
+      ],
+    })
+    expect(redact({ password: 12345678 })).toEqual({ password: REDACTED })
   })
 
   it('replaces the value after a secret name in a list of pairs however the name or value is given: boxed, or by a getter read once', () => {

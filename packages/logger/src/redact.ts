@@ -116,6 +116,21 @@ export function redactString(text: string): string {
   return result.includes('-') ? result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue) : result
 }
 
+/**
+ * A log call's message as redacted text. What is not a string is made one as `String` makes it; one that cannot be (an
+ * object without a prototype, a `toString` that throws) is `"[Unserializable]"`, as a field whose reading throws, so
+ * that the line is still written with its fields.
+ */
+export function redactMessage(message: unknown): string {
+  let text: string
+  try {
+    text = String(message)
+  } catch {
+    return UNSERIALIZABLE
+  }
+  return redactString(text)
+}
+
 /** The least {@link redactAndCut} reads past a cut: a secret starting before the cut and up to this long goes whole. */
 const SECRET_SPAN = 4_096
 
@@ -371,10 +386,11 @@ const NAME_KEYS = ['name', 'Name', 'key', 'Key'] as const
 const VALUE_KEYS = ['value', 'Value'] as const
 
 /**
- * Replaces the value of a copied object that names it with a secret name, as a field of that name would be
- * (`{ name: 'Authorization', value: 'Bearer …' }`), or with a name a URL's query reads as secret and a value that looks
- * like a credential (`{ name: 'key', value: 'Zq8vR2mKp4' }`), as in the URL the entry was read from. Judged by the
- * copy, each field read once.
+ * Replaces the value of a copied object that names it with a secret name, whatever its type, as a field of that name
+ * would be (`{ name: 'Authorization', value: 'Bearer …' }`, `{ name: 'password', value: 12345678 }`; `null` and
+ * `undefined` kept), or with a name a URL's query reads as secret and a value that looks like a credential
+ * (`{ name: 'key', value: 'Zq8vR2mKp4' }`), as in the URL the entry was read from. Judged by the copy, each field read
+ * once.
  */
 function redactNamedValue(copy: Record<string, unknown>): void {
   let name: unknown
@@ -385,15 +401,15 @@ function redactNamedValue(copy: Record<string, unknown>): void {
   if (typeof name !== 'string') return
   for (const key of VALUE_KEYS) {
     const value = copy[key]
-    if (typeof value === 'string' && isSecretNamedValue(name, value)) copy[key] = REDACTED
+    if (value !== null && value !== undefined && isSecretNamedValue(name, value)) copy[key] = REDACTED
   }
 }
 
-function isSecretNamedValue(name: string, value: string): boolean {
+function isSecretNamedValue(name: string, value: unknown): boolean {
+  if (isSecretFieldName(name)) return true
   return (
-    isSecretFieldName(name) ||
-    isSecretStringField(name, value) ||
-    (isSecretQueryName(name) && isSecretAssignment(name, value))
+    typeof value === 'string' &&
+    (isSecretStringField(name, value) || (isSecretQueryName(name) && isSecretAssignment(name, value)))
   )
 }
 

@@ -42,6 +42,9 @@ const AUTHORIZATION_SCHEMES = ['bearer', 'basic', 'token', 'digest', 'ntlm', 'ne
   .map(anyCase)
   .join('|')
 
+/** A slash of a URL as text may hold it: plain, escaped into JSON (at any depth, `\/`) or percent-encoded (`%2F`). */
+const URL_SLASH = String.raw`(?:\\{0,7}/|%2[Ff])`
+
 const KEY_PATTERNS = [
   // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic`,
   // `Token` (as Django REST Framework spells it), `NTLM`, `Negotiate` (Kerberos) and `ApiKey` (Elasticsearch):
@@ -60,8 +63,9 @@ const KEY_PATTERNS = [
   String.raw`(?<=\b[Cc][Oo][Oo][Kk][Ii][Ee](?:\\{0,7}["'])?[ \t]{0,8}:[ \t]{0,8}(?:\\{0,7}["'])?)[^\s=;,:"'\\]+=(?:(?<==)(?:\\*"[^"\\\r\n]*(?:\\*")?|'[^'\\\r\n]*'?)|[^\r\n"'\\])*`,
   // `Bearer <token>`: the scheme and the space after it are kept, the token goes. At least 8 characters with a digit,
   // base64 punctuation (`+/=_~`) or a capital after the first, so that "Bearer authentication" and "Bearer token-based
-  // auth." stay readable. The space may be percent-encoded (`Bearer%20…` in a URL) or a JSON escape (`Bearer\u0020…`).
-  String.raw`\b([Bb]earer(?:\s|%20|\\u0020)+)(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
+  // auth." stay readable. The space may be percent-encoded (`Bearer%20…` in a URL, `Bearer+…` in a form-encoded query)
+  // or a JSON escape (`Bearer\u0020…`).
+  String.raw`\b([Bb]earer(?:\s|\+|%20|\\u0020)+)(?=${CREDENTIAL_MARK})[A-Za-z0-9._~+/-]{8,}=*`,
   // `Basic <credentials>`: the scheme is kept, the credentials go when they are what the scheme sends, a user and
   // password in base64 (group 4, see `isBasicCredentials`), so that "basic 10-minute setup", "basic HTTP/1.1" and
   // "basic user/password login" stay readable.
@@ -82,8 +86,9 @@ const KEY_PATTERNS = [
   // Hugging Face, GitLab, Groq, xAI, Perplexity.
   `${START}(?:hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})`,
   // The path of a Slack or Discord webhook URL, which is the whole of its credential: whoever has it can post. The host
-  // and the kind of hook are kept (`https://hooks.slack.com/services/[REDACTED]`).
-  String.raw`(?<=\bhooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/-]+|(?<=\bdiscord(?:app)?\.com/api/webhooks/[0-9]{1,25}/)[A-Za-z0-9_-]+`,
+  // and the kind of hook are kept (`https://hooks.slack.com/services/[REDACTED]`), in Discord's versioned API too
+  // (`/api/v10/webhooks/…`), its slashes escaped into JSON (`\/`) or percent-encoded (`%2F`) as URLs are elsewhere.
+  String.raw`(?<=(?:\b|%2[Ff])hooks\.slack\.com${URL_SLASH}(?:services|workflows|triggers)${URL_SLASH})(?:[A-Za-z0-9_-]|${URL_SLASH})+|(?<=(?:\b|%2[Ff])discord(?:app)?\.com${URL_SLASH}api${URL_SLASH}(?:v[0-9]{1,3}${URL_SLASH})?webhooks${URL_SLASH}[0-9]{1,25}${URL_SLASH})[A-Za-z0-9_-]+`,
   // npm, PyPI, Replicate, LangSmith, Pinecone and Databricks tokens, and Google OAuth access tokens: prefixes no word
   // has, so that npm's own variables (`npm_config_cache`, `npm_package_version`) stay.
   `${START}(?:npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])|pypi-AgE[A-Za-z0-9_-]{50,}|r8_[A-Za-z0-9]{30,}|lsv2_(?:pt|sk)_[A-Za-z0-9_]{20,}|pcsk_[A-Za-z0-9_]{20,}|dapi[a-f0-9]{32}(?![A-Za-z0-9])|ya29\\.[A-Za-z0-9_-]{20,})`,
@@ -274,7 +279,7 @@ export function isSecretAssignment(name: string, value: string): boolean {
  * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
  */
 const AUTHORIZATION_NAME = /authori[sz]ation$/i
-const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\\u0020)$)/i
+const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\+|\\u0020)$)/i
 const CREDENTIAL_LIKE = new RegExp(CREDENTIAL_MARK)
 
 /**

@@ -70,6 +70,15 @@ describe('toLogger with pino', () => {
     toLogger(instance).info('100% done %s %d')
     expect(jsonLines(stream)[0]?.msg).toBe('100% done %s %d')
   })
+  it('gives pino and a logger of (message, fields) methods "[Unserializable]" for a message that cannot be made text', () => {
+    const { stream, pino: instance } = pinoWithCapture()
+    toLogger(instance).info(Object.create(null), { request: 7 })
+    expect(jsonLines(stream)[0]).toMatchObject({ msg: '[Unserializable]', request: 7 })
+    const calls: unknown[][] = []
+    const methods = { debug() {}, info: (...args: unknown[]) => calls.push(args), warn() {}, error() {} }
+    toLogger(methods).info(Object.create(null), { request: 7 })
+    expect(calls).toEqual([['[Unserializable]', { request: 7 }]])
+  })
 })
 
 describe('toLogger with other loggers', () => {

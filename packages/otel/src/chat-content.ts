@@ -1,4 +1,4 @@
-import { redact, redactString } from '@tinyllm/logger'
+import { redactString } from '@tinyllm/logger'
 import { type Answer, redactedList } from './llm-call-facts.js'
 
 /**
@@ -28,8 +28,9 @@ export interface ContentLimits {
 }
 
 /**
- * What one attribute may still record. Once a string is cut short of the total (`full`), nothing after it is
- * recorded: the conversation is kept from its start, and the cut says where it ends.
+ * What one attribute may still record. Once a string is cut short of the total, or a message or part finds no room
+ * for its own JSON (`full`), nothing after it is recorded: the conversation is kept from its start, and the cut says
+ * where it ends.
  */
 interface ContentBudget {
   readonly maxLength: number
@@ -41,11 +42,39 @@ function budgetOf(limits: ContentLimits): ContentBudget {
   return { maxLength: limits.maxLength, remaining: limits.maxTotalLength, full: false }
 }
 
+/** The characters a message or part adds to the JSON besides its strings, and the comma after it. */
+function structureCost(empty: object): number {
+  return JSON.stringify(empty).length + 1
+}
+
+/**
+ * What a message and each kind of part cost besides their strings: a part with no text (a tool call whose id, name and
+ * arguments are empty or no strings) still adds its keys, so a list of thousands of them counts against the total.
+ */
+const messageCost = structureCost({ role: '', parts: [] })
+const partCosts: Readonly<Record<MessagePart['type'], number>> = {
+  reasoning: structureCost({ type: 'reasoning', content: '' }),
+  text: structureCost({ type: 'text', content: '' }),
+  tool_call: structureCost({ type: 'tool_call', id: '', name: '', arguments: '' }),
+  tool_call_response: structureCost({ type: 'tool_call_response', id: '', response: '' }),
+}
+
+/** Spends `cost` of the budget on a message's or a part's own JSON; with too little left, marks it full instead. */
+function makeRoom(budget: ContentBudget, cost: number): boolean {
+  if (budget.full || budget.remaining < cost) {
+    budget.full = true
+    return false
+  }
+  budget.remaining -= cost
+  return true
+}
+
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
  * redacted as in every log line and each text, once redacted, cut to `maxLength` characters, and all of them to
- * `maxTotalLength`: the messages after the string at which the total runs out are left out. The messages are read as
- * given, before the call validates them, as `redact` reads them (at most 10,000): what is not a message is left out.
+ * `maxTotalLength`, the JSON of each message and part counted too: what follows the string or part at which the total
+ * runs out is left out. The messages are read as given, before the call validates them, as `redact` reads them (at
+ * most 10,000): what is not a message is left out.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: ContentLimits): string {
   // Read once, as a log line reads its fields: a field whose reading throws is "[Unserializable]" (a message whose
@@ -54,8 +83,8 @@ export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: Cont
   const budget = budgetOf(limits)
   const recorded: Array<{ role: string; parts: MessagePart[] }> = []
   for (const message of copy) {
-    if (budget.full) break
     if (!isMessage(message)) continue
+    if (!makeRoom(budget, messageCost)) break
     const role = redactedAndCut(message.role, budget)
     recorded.push({ role, parts: budget.full ? [] : messageParts(message, budget) })
   }
@@ -64,20 +93,22 @@ export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: Cont
 
 /**
  * The model's answers as `gen_ai.output.messages` JSON, redacted and cut like the input: an answer is its text, or the
- * message of a whole chat result, with its reasoning and tool calls.
+ * message of a whole chat result, with its reasoning and tool calls, and its finish reason, which counts as a text.
  */
 export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: ContentLimits): string {
   const budget = budgetOf(limits)
-  const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: unknown }> = []
+  const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: string }> = []
   for (const answer of answers) {
-    if (budget.full) break
-    recorded.push({
-      role: 'assistant',
-      parts: messageParts({ ...answer.message, role: 'assistant' }, budget),
-      ...(answer.finishReason === undefined ? {} : { finish_reason: answer.finishReason }),
-    })
+    if (!makeRoom(budget, messageCost)) break
+    const parts = messageParts({ ...answer.message, role: 'assistant' }, budget)
+    // A chat model of the user's own may answer any finish reason: it is redacted, cut and counted as a text is.
+    recorded.push(
+      answer.finishReason === undefined
+        ? { role: 'assistant', parts }
+        : { role: 'assistant', parts, finish_reason: redactedAndCut(answer.finishReason, budget) },
+    )
   }
-  return JSON.stringify(redact(recorded))
+  return JSON.stringify(recorded)
 }
 
 /**
@@ -88,22 +119,24 @@ export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: Conte
 function messageParts(message: ChatMessageLike, budget: ContentBudget): MessagePart[] {
   const parts: MessagePart[] = []
   if (message.role === 'tool') {
+    if (!makeRoom(budget, partCosts.tool_call_response)) return parts
     const id = redactedAndCut(message.toolCallId, budget)
     parts.push({ type: 'tool_call_response', id, response: redactedAndCut(message.content, budget) })
   } else {
     for (const part of listOf(message.reasoning)) {
-      if (budget.full) return parts
       const text = (part as { text?: unknown } | null)?.text
-      if (typeof text === 'string' && text !== '')
-        parts.push({ type: 'reasoning', content: redactedAndCut(text, budget) })
+      if (typeof text !== 'string' || text === '') continue
+      if (!makeRoom(budget, partCosts.reasoning)) return parts
+      parts.push({ type: 'reasoning', content: redactedAndCut(text, budget) })
     }
-    if (typeof message.content === 'string' && !budget.full) {
+    if (typeof message.content === 'string') {
+      if (!makeRoom(budget, partCosts.text)) return parts
       parts.push({ type: 'text', content: redactedAndCut(message.content, budget) })
     }
   }
   for (const call of listOf(message.toolCalls)) {
-    if (budget.full) return parts
     if (typeof call !== 'object' || call === null) continue
+    if (!makeRoom(budget, partCosts.tool_call)) return parts
     const { id, name, arguments: args } = call as Record<string, unknown>
     const shownId = redactedAndCut(id, budget)
     const shownName = redactedAndCut(name, budget)

@@ -611,13 +611,14 @@ describe('RunTracer', () => {
     const last = recorded.at(-1)!.parts.at(-1)!.content
     expect(last).toMatch(/… \(\d+ more characters\)$/)
 
-    // Every string counts, roles and tool calls' ids, names and arguments included; what follows the cut is left out.
+    // Every string counts, roles and tool calls' ids, names and arguments included, and each message's and part's own
+    // JSON; what follows the cut is left out.
     const small = memoryTracing()
     const bounded = new RunTracer({
       tracerProvider: small.provider,
       captureContent: true,
       maxContentLength: 9,
-      maxContentTotalLength: 20,
+      maxContentTotalLength: 149,
     })
     const chat = new LLMCall({
       name: 'bounded',
@@ -634,7 +635,8 @@ describe('RunTracer', () => {
     ]
     await chat.invoke({ messages }, { onEvent: bounded.listener })
     const call = spanOf(await small.spans(), 'bounded')
-    // user (4) + hello (5) + assistant (9) + id (2) = 20: the total is spent at 'name', and the tool message left out.
+    // A message's JSON is 23 characters, a text part's 29 and a tool call's 54: 23 + user (4) + 29 + hello (5) + 23 +
+    // assistant (9) + 54 + id (2) = 149, so the total is spent at 'name', and the tool message left out.
     expect(JSON.parse(String(call.attributes['gen_ai.input.messages']))).toEqual([
       { role: 'user', parts: [{ type: 'text', content: 'hello' }] },
       {
@@ -649,9 +651,51 @@ describe('RunTracer', () => {
           { type: 'text', content: 'abcdefghi… (1 more characters)' },
           { type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' },
         ],
-        finish_reason: 'tool_calls',
+        // Cut as every string is, at maxContentLength.
+        finish_reason: 'tool_call… (1 more characters)',
       },
     ])
+  })
+
+  it('keeps captured content near maxContentTotalLength when its parts hold no text: each part and message counts', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true, maxContentTotalLength: 1_000 })
+    // Tool calls with no id, name or arguments, and messages with empty text: each adds to the JSON, none to the text.
+    const calls = Array.from({ length: 1_000 }, () => ({}))
+    const messages = Array.from({ length: 20 }, () => ({ role: 'assistant', content: '', toolCalls: calls }))
+    const answer = new LLMCall({ name: 'empty parts', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    await answer.invoke({ messages } as never, { onEvent: tracing.listener }).catch(() => undefined)
+    const input = String(spanOf(await spans(), 'empty parts').attributes['gen_ai.input.messages'])
+    expect(input.length).toBeLessThanOrEqual(1_000 + 100)
+    const recorded = JSON.parse(input) as Array<{ role: string; parts: Array<{ type: string }> }>
+    expect(recorded[0]!.parts.slice(0, 2)).toEqual([
+      { type: 'text', content: '' },
+      { type: 'tool_call', id: '', name: '', arguments: '' },
+    ])
+  })
+
+  it('cuts and counts a finish reason of the captured output as every string of it, whatever a model of its own says', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true, maxContentTotalLength: 1_000 })
+    const scripted = new ScriptedChatModel({ responses: ['ok', 'ok'] })
+    const reason = 'x'.repeat(1_000_000)
+    // A chat model written in plain JavaScript answers what it likes.
+    const model = {
+      specificationVersion: scripted.specificationVersion,
+      provider: scripted.provider,
+      modelId: scripted.modelId,
+      doGenerate: async (...args: Parameters<ScriptedChatModel['doGenerate']>) => {
+        const result = await scripted.doGenerate(...args)
+        return { ...result, choices: result.choices.map((choice) => ({ ...choice, finishReason: reason })) }
+      },
+      doStream: (...args: Parameters<ScriptedChatModel['doStream']>) => scripted.doStream(...args),
+    } as unknown as ScriptedChatModel
+    for (const output of ['text', 'result'] as const) {
+      const call = new LLMCall({ name: `reason ${output}`, model, output })
+      await call.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener }).catch(() => {})
+      const recorded = String(spanOf(await spans(), `reason ${output}`).attributes['gen_ai.output.messages'])
+      expect(recorded.length).toBeLessThanOrEqual(1_000 + 100)
+    }
   })
 
   it('redacts what the server sent before it becomes an attribute: the answering model and the request id', async () => {

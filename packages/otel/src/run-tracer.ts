@@ -46,9 +46,10 @@ export interface RunTracerOptions {
   readonly maxContentLength?: number
   /**
    * Most characters recorded in all of `gen_ai.input.messages`, and again of `gen_ai.output.messages`, when
-   * `captureContent` is on: every text, role, tool call id, name and arguments counts. The string at which the total
-   * runs out is cut, with how many characters it had left, and what follows it is left out, so a long conversation
-   * keeps its start. Default 131,072.
+   * `captureContent` is on: every text, role, tool call id, name and arguments, and finish reason counts, and so does
+   * the JSON of each message and part around them (a tool call with no text still adds its keys). The string at which
+   * the total runs out is cut, with how many characters it had left, and what follows it is left out, so a long
+   * conversation keeps its start. Default 131,072.
    */
   readonly maxContentTotalLength?: number
 }
