@@ -1,11 +1,9 @@
 import { assertJsonSafe, type StandardSchemaV1, ValidationError } from '@tinyllm/core'
 import type { AgentInput } from './agent-outcome.js'
+import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 
 /** The most issues an agent's input is refused with: past them, looking further only costs time. */
 const maxIssues = 20
-
-/** The deepest edited arguments may nest: far past any tool's, short of what the walks reading them can recurse. */
-const maxArgumentsDepth = 1_000
 
 /** The keys of a decision on a call awaiting approval. */
 const decisionKeys: ReadonlySet<string> = new Set(['approved', 'arguments', 'reason'])
@@ -145,21 +143,4 @@ function checkJsonSafe(value: unknown, path: ReadonlyArray<PropertyKey>, issues:
     if (!ValidationError.isInstance(error)) throw error
     for (const issue of error.issues) issues.push({ message: issue.message, path: [...path, ...issue.path] })
   }
-}
-
-/** Whether `value` (JSON-safe, so without cycles) nests objects and lists more than `limit` levels; walked without recursion. */
-function deeperThan(value: unknown, limit: number): boolean {
-  const values: unknown[] = [value]
-  const depths: number[] = [1]
-  while (values.length > 0) {
-    const current = values.pop()
-    const depth = depths.pop() as number
-    if (typeof current !== 'object' || current === null) continue
-    if (depth > limit) return true
-    for (const item of Array.isArray(current) ? current : Object.values(current)) {
-      values.push(item)
-      depths.push(depth + 1)
-    }
-  }
-  return false
 }

@@ -919,6 +919,36 @@ describe('Agent: approval', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it("the model's arguments nested deeper than any tool reads are an invalid call told to the model, never paused on", async () => {
+    const held: unknown[] = []
+    const keep = defineTool({
+      name: 'keep',
+      description: 'Keeps a value',
+      input: z.object({ value: z.unknown() }),
+      needsApproval: true,
+      run: ({ value }) => {
+        held.push(value)
+        return 'kept'
+      },
+    })
+    // 150,000 levels: under the 1 MiB a JSON value may take, deeper than the stack of a walk that recurses (the
+    // journal's digest of the approval step's input, which holds them).
+    const deep = `{"value":${'['.repeat(150_000)}${']'.repeat(150_000)}}`
+    const { model, llm } = scripted({ toolCalls: [call('keep', deep, 'deep')] }, 'Gave up.')
+    const agent = new Agent({ name: 'keeper', model: llm, tools: [keep] })
+    const journal = new MemoryJournal()
+    let outcome = await agent.invoke('go', { journal, runId: 'deep-1' })
+    // Approved as it stands, it would fail the run with a stack overflow on a durable run.
+    if (outcome.status === 'awaiting-approval') {
+      outcome = await agent.resume(outcome, { deep: { approved: true } }, { journal, runId: 'deep-2' })
+    }
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Gave up.' })
+    expect(held).toEqual([])
+    const told = toolMessages(model, 1)
+    expect(told.map((message) => message.toolCallId)).toEqual(['deep'])
+    expect(String(told[0]?.content)).toContain('nested more than 1000 levels deep')
+  })
+
   it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
     const { model, llm } = script()
     const agent = agentWith(llm, { tools: [lookup, send] })

@@ -47,6 +47,7 @@ import type {
 } from './agent-outcome.js'
 import type { AgentStream } from './agent-stream.js'
 import { ApprovalStep, recordedDecision } from './approval-step.js'
+import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 import { CallCounter, callSignature } from './call-counter.js'
 import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
 import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
@@ -941,12 +942,17 @@ class AgentRun {
   }
 }
 
-/** The call's arguments, parsed; a ToolCallError (`invalid-json`) when they are not JSON. Empty counts as `{}`. */
+/**
+ * The call's arguments, parsed; a ToolCallError: `invalid-json` when they are not JSON, `invalid-arguments` when they
+ * nest deeper than {@link maxArgumentsDepth} (the walks that read them, the journal's digest among them, would overflow
+ * the stack). Empty counts as `{}`.
+ */
 function parseArguments(call: ToolCall, agentName: string): unknown {
   const text = typeof call.arguments === 'string' ? call.arguments.trim() : ''
   if (text === '') return {}
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (cause) {
     throw new ToolCallError({
       reason: 'invalid-json',
@@ -958,6 +964,17 @@ function parseArguments(call: ToolCall, agentName: string): unknown {
       cause,
     })
   }
+  if (deeperThan(value, maxArgumentsDepth)) {
+    throw new ToolCallError({
+      reason: 'invalid-arguments',
+      message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are nested more than ${maxArgumentsDepth} levels deep`,
+      toolName: call.name,
+      toolCallId: call.id,
+      functionName: agentName,
+      state: 'running',
+    })
+  }
+  return value
 }
 
 function lastAssistantIndex(conversation: ReadonlyArray<ChatMessage>): number {

@@ -875,6 +875,56 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('a cancel request for a run failed for stalling too often is forgotten too: once its job is gone, its id runs again', async () => {
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const names = queueNames({ queue }, 'test')
+    let runs = 0
+    const count = defineFunction({
+      name: 'count',
+      run: () => {
+        runs += 1
+        return runs
+      },
+    })
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    const client = new Redis(redis.url)
+    const admin = new Queue(queue, {
+      connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) },
+      prefix: 'tinyllm',
+    })
+    try {
+      const waiting = count.invoke(undefined, { executor, runId: 'stalled-1' }).catch((e: unknown) => e)
+      await vi.waitFor(async () => expect(await client.exists(`tinyllm:${queue}:stalled-1`)).toBe(1), {
+        timeout: 30_000,
+      })
+      // As BullMQ's stalled-job check leaves a run whose workers were lost more than maxStalledCount times: back in the
+      // queue, to be failed by the next worker that takes it, which does so without running it.
+      await client.hset(
+        `tinyllm:${queue}:stalled-1`,
+        'processedOn',
+        Date.now(),
+        'defa',
+        'job stalled more than allowable limit',
+      )
+      await executor.cancel('stalled-1', 'not wanted')
+      const worker = await serve({ graphs: [count], connection: redis.url, queue })
+      closing.push(worker)
+      const error = await waiting
+      expect(RunJobError.isInstance(error), String(error)).toBe(true)
+      expect(runs).toBe(0)
+      // The request was kept without expiry while the run waited: once its job has failed, it is forgotten.
+      await vi.waitFor(async () => expect(await client.exists(names.cancelKey('stalled-1'))).toBe(0), {
+        timeout: 30_000,
+      })
+      await admin.remove('stalled-1')
+      expect(await count.invoke(undefined, { executor, runId: 'stalled-1' })).toBe(1)
+    } finally {
+      client.disconnect()
+      await admin.close()
+    }
+  })
+
   it('cancelling a run that has finished keeps no request: once its job is gone, the same run id runs again', async () => {
     let runs = 0
     const count = defineFunction({

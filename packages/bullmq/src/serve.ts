@@ -269,15 +269,18 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   })
   worker.on('error', onError)
   // A request acted on is forgotten once its job has finished (not before: a worker that took the job over after this
-  // one died must still refuse it), so that once the job is gone its run id submitted again runs.
-  const forget = (job: Job | undefined): void => {
+  // one died must still refuse it), so that once the job is gone its run id submitted again runs. A failed job's is
+  // forgotten whether or not this worker heard of it: BullMQ fails a job its workers were lost with more than
+  // maxStalledCount times as the next worker takes it, without running it, and a request made while that job waited
+  // is kept without expiry.
+  const forget = (job: Job | undefined, failed: boolean): void => {
     const runId = job?.id
-    if (runId === undefined || !heard.delete(runId)) return
-    // Failing, it is forgotten all the same within a day (see cancelMemoryMs).
+    if (runId === undefined || (!heard.delete(runId) && !failed)) return
+    // Failing, a request acted on is forgotten all the same within a day (see cancelMemoryMs).
     client.del(names.cancelKey(runId)).catch(ignore)
   }
-  worker.on('completed', forget)
-  worker.on('failed', forget)
+  worker.on('completed', (job) => forget(job, false))
+  worker.on('failed', (job) => forget(job, true))
   subscriber.on('message', (_channel: string, message: string) => {
     const request = parseCancelRequest(message)
     if (request === undefined) return
