@@ -72,15 +72,16 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
                 path: ['approvals', id, 'arguments'],
               })
             } else if (edited !== undefined) {
-              // They go into the conversation as the call's JSON arguments.
-              const before = issues.length
-              checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
               // Read by walks that recurse (the tool's schema, the provider's JSON): deeper, they overflow the stack.
-              if (issues.length === before && deeperThan(edited, maxArgumentsDepth)) {
+              // Checked first: on a runtime whose own JSON recurses, a JSON-safety check could not write them either.
+              if (deeperThan(edited, maxArgumentsDepth)) {
                 issues.push({
                   message: `expected edited arguments nested at most ${maxArgumentsDepth} levels deep`,
                   path: ['approvals', id, 'arguments'],
                 })
+              } else {
+                // They go into the conversation as the call's JSON arguments.
+                checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
               }
             }
           }

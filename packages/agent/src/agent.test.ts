@@ -919,6 +919,25 @@ describe('Agent: approval', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('edited arguments holding a cycle are a ValidationError naming the cycle, not its depth', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const body: Record<string, unknown> = { text: 'hi' }
+    body.self = { again: body }
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: body as never } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).issues).toEqual([
+      { path: ['approvals', 'mail', 'arguments', 'body', 'self', 'again'], message: 'a cycle is not JSON-safe' },
+    ])
+    expect(sends).toEqual([])
+    expect(model.calls).toHaveLength(1)
+  })
+
   it("the model's arguments nested deeper than any tool reads are an invalid call told to the model, never paused on", async () => {
     const held: unknown[] = []
     const keep = defineTool({

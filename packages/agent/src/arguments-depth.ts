@@ -4,19 +4,35 @@
  */
 export const maxArgumentsDepth = 1_000
 
-/** Whether `value` (JSON-safe, so without cycles) nests objects and lists more than `limit` levels; walked without recursion. */
+/** The most values {@link deeperThan} looks at: a JSON value of 1 MiB holds fewer. */
+const maxVisits = 1_000_000
+
+/**
+ * Whether `value` nests objects and lists more than `limit` levels along a path, walked without recursion. A cycle, a
+ * value that cannot be read and one past a million parts answer false: what they are is for a JSON-safety check to name.
+ */
 export function deeperThan(value: unknown, limit: number): boolean {
-  const values: unknown[] = [value]
-  const depths: number[] = [1]
-  while (values.length > 0) {
-    const current = values.pop()
-    const depth = depths.pop() as number
-    if (typeof current !== 'object' || current === null) continue
-    if (depth > limit) return true
-    for (const item of Array.isArray(current) ? current : Object.values(current)) {
-      values.push(item)
-      depths.push(depth + 1)
+  const ancestors = new Set<object>()
+  const stack: Array<{ readonly value: object; readonly items: ArrayLike<unknown>; next: number }> = []
+  let visits = 0
+  try {
+    for (let current: unknown = value; ; ) {
+      if (typeof current === 'object' && current !== null) {
+        if (ancestors.has(current) || ++visits > maxVisits) return false
+        if (stack.length >= limit) return true
+        ancestors.add(current)
+        stack.push({ value: current, items: Array.isArray(current) ? current : Object.values(current), next: 0 })
+      }
+      let top = stack.at(-1)
+      while (top !== undefined && top.next >= top.items.length) {
+        ancestors.delete(top.value)
+        stack.pop()
+        top = stack.at(-1)
+      }
+      if (top === undefined) return false
+      current = top.items[top.next++]
     }
+  } catch {
+    return false
   }
-  return false
 }

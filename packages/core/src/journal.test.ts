@@ -705,6 +705,21 @@ describe('journal replays: what is counted and handed out', () => {
     expect(nested(2_000)).toBe(atTop)
   })
 
+  it('assertJsonSafe passes a list 150,000 levels deep, or refuses it as deeper than JSON is written here, never as unreadable', () => {
+    let deep: unknown = 0
+    // 300,000 bytes of JSON: Node 26 writes it; Node 22's JSON.stringify runs out of stack long before.
+    for (let level = 0; level < 150_000; level++) deep = [deep]
+    let message = 'passed'
+    try {
+      assertJsonSafe(deep, { functionName: 'step', state: 'input_validation' })
+    } catch (error) {
+      message = ValidationError.isInstance(error)
+        ? error.issues.map((issue) => issue.message).join('; ')
+        : String(error)
+    }
+    expect(['passed', 'it nests deeper than JSON is written on this runtime']).toContain(message)
+  })
+
   it('a journal entry is replayed as it was checked: a getter cannot answer the check one output and the replay another', async () => {
     let reads = 0
     const step = defineFunction({ name: 'step', durable: true, run: () => 'ran' })
@@ -868,5 +883,36 @@ describe('journal entries are bounded', () => {
     const resumed = await pipeline.invoke('1', { runId: 'job-1', journal }).catch((caught) => caught)
     expect(resumed).toBe('Hello, Ada 1')
     expect(runs).toBe(2)
+  })
+})
+
+describe("the digest of a durable step's input", () => {
+  it('digests an input nested 3,000 levels deep, its keys in any order, and replays it', async () => {
+    const nest = (order: 'ab' | 'ba'): unknown => {
+      let deep: unknown = 1
+      for (let level = 0; level < 3_000; level++)
+        deep = level % 2 === 0 ? [deep] : order === 'ab' ? { a: level, b: deep } : { b: deep, a: level }
+      return deep
+    }
+    let runs = 0
+    const step = defineFunction({ name: 'deep', durable: true, run: () => ++runs })
+    const journal = new MemoryJournal()
+    expect(await step.invoke(nest('ab'), { journal, runId: 'deep-2' })).toBe(1)
+    expect(await step.invoke(nest('ba'), { journal, runId: 'deep-2' })).toBe(1)
+    expect(runs).toBe(1)
+  })
+
+  it('digests an input nested 150,000 levels deep, or refuses it with a ValidationError, never a stack overflow', async () => {
+    // Under 1 MiB, and JSON-safe. Node 26 writes JSON this deep; where the runtime's JSON cannot, the input is refused.
+    let deep: unknown = 1
+    for (let level = 0; level < 150_000; level++) deep = level % 2 === 0 ? [deep] : { b: deep, a: level }
+    let runs = 0
+    const step = defineFunction({ name: 'deep', durable: true, run: () => ++runs })
+    const outcome = await step.invoke(deep, { journal: new MemoryJournal(), runId: 'deep-1' }).catch((caught) => caught)
+    if (outcome === 1) return
+    expect(ValidationError.isInstance(outcome), String(outcome)).toBe(true)
+    expect((outcome as ValidationError).state).toBe('input_validation')
+    expect((outcome as ValidationError).retryable).toBe(false)
+    expect(runs).toBe(0)
   })
 })

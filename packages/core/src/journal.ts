@@ -231,16 +231,33 @@ const createHash = (() => {
  * another order (PostgreSQL's jsonb does) — the step it is the input of is handed the same input all the same.
  */
 export function hashJson(value: unknown): string {
-  const text = JSON.stringify(value, withSortedKeys) ?? 'undefined'
+  const text = JSON.stringify(withSortedKeys(value)) ?? 'undefined'
   return createHash === undefined ? text : `sha256:${createHash('sha256').update(text).digest('base64url')}`
 }
 
-/** A JSON replacer that writes every plain object with its keys sorted (into an object without a prototype). */
-function withSortedKeys(_key: string, value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
-  const sorted: Record<string, unknown> = Object.create(null)
-  for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key]
-  return sorted
+/**
+ * A copy of JSON data with every object's keys in sorted order, made with a stack of its own: JSON writes it as deep as
+ * it writes the value itself (plain objects, which JSON writes on its fast path; `__proto__` defined as a key).
+ */
+function withSortedKeys(value: unknown): unknown {
+  const root: Record<string, unknown> = { value }
+  const work: Array<[holder: Record<PropertyKey, unknown>, key: PropertyKey, item: object]> = []
+  if (typeof value === 'object' && value !== null) work.push([root, 'value', value])
+  for (let next = work.pop(); next !== undefined; next = work.pop()) {
+    const [holder, key, item] = next
+    const list = Array.isArray(item)
+    const copy = (list ? new Array(item.length) : {}) as Record<PropertyKey, unknown>
+    if (key === '__proto__') Object.defineProperty(holder, key, { value: copy, enumerable: true, writable: true })
+    else holder[key] = copy
+    for (const part of list ? item.keys() : Object.keys(item).sort()) {
+      const child = (item as Record<PropertyKey, unknown>)[part]
+      // Set now, filled in later: a key keeps its place in the order.
+      if (part === '__proto__') Object.defineProperty(copy, part, { value: child, enumerable: true, writable: true })
+      else copy[part] = child
+      if (typeof child === 'object' && child !== null) work.push([copy, part, child])
+    }
+  }
+  return root.value
 }
 
 /** The most issues {@link assertJsonSafe} lists: past them, looking further only costs time. */
@@ -397,8 +414,13 @@ function jsonSizeIssue(value: unknown, maxBytes: number, issues: ValidationIssue
     if (bytes <= maxBytes) return false
     issues.push({ path: [], message: `its JSON is ${bytes} bytes, more than the ${maxBytes} allowed` })
   } catch (cause) {
-    // A getter that answers another value when JSON reads it again (a BigInt, or a throw).
-    issues.push({ path: [], message: unreadable(cause) })
+    // Nested deeper than the runtime's own JSON recurses (Node 22's, past about 4,000 levels), or a getter that answers
+    // another value when JSON reads it again (a BigInt, or a throw).
+    const tooDeep = cause instanceof RangeError && /call stack/i.test(cause.message)
+    issues.push({
+      path: [],
+      message: tooDeep ? 'it nests deeper than JSON is written on this runtime' : unreadable(cause),
+    })
   }
   return true
 }

@@ -658,7 +658,17 @@ class Run {
       if (journal !== undefined) {
         // Only its digest is kept: an input may be larger than what a journal keeps (a long prompt), up to 16 MiB.
         assertJsonSafe(this.input, { functionName: fn.name, state: 'input_validation' }, maxDigestedInputBytes)
-        inputDigest = hashJson(this.input)
+        try {
+          inputDigest = hashJson(this.input)
+        } catch (cause) {
+          // JSON-safe, yet nested deeper than the digest's walk can go: refused as the input it is, never retried.
+          throw new ValidationError({
+            functionName: fn.name,
+            state: 'input_validation',
+            issues: [{ path: [], message: `nests too deep to digest for the journal (${describeThrown(cause)})` }],
+            cause,
+          })
+        }
         const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry, inputDigest)
