@@ -246,6 +246,25 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
     expect(running.requests[0]?.headers['x-tenant']).toBe('acme')
   })
 
+  it('sends a beta tool given through providerOptions, which the server takes only with its anthropic-beta header', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const computer = { type: 'computer_20250124', name: 'computer', display_width_px: 1024, display_height_px: 768 }
+    const request = { ...hello, providerOptions: { anthropic: { tools: [computer] } } }
+    const plain = modelFor(running)
+    await expect(plain.doGenerate(request)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("tools.0: Input tag 'computer_20250124'"),
+    })
+    const beta = new AnthropicChatModel({
+      model: modelId,
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      headers: { 'anthropic-beta': 'computer-use-2025-01-24' },
+    })
+    expect(resultText(await beta.doGenerate(request))).toBe('ok')
+    expect(running.messageRequests.at(-1)?.tools).toEqual([computer])
+  })
+
   it('keeps leading system messages in the system field and a later one in place', async () => {
     const running = await start({ replies: ['ok'] })
     await modelFor(running).doGenerate({

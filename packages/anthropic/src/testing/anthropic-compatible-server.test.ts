@@ -627,6 +627,45 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('takes a beta tool type only with the anthropic-beta feature that turns it on, as the API does', async () => {
+    const running = await start()
+    for (const [tool, beta] of [
+      [
+        { type: 'computer_20250124', name: 'computer', display_width_px: 1024, display_height_px: 768 },
+        'computer-use-2025-01-24',
+      ],
+      [
+        { type: 'computer_20251124', name: 'computer', display_width_px: 1024, display_height_px: 768 },
+        'computer-use-2025-11-24',
+      ],
+      [
+        { type: 'computer_20241022', name: 'computer', display_width_px: 1024, display_height_px: 768 },
+        'computer-use-2024-10-22',
+      ],
+      [{ type: 'bash_20241022', name: 'bash' }, 'computer-use-2024-10-22'],
+      [{ type: 'text_editor_20241022', name: 'str_replace_editor' }, 'computer-use-2024-10-22'],
+      [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-5' }, 'advisor-tool-2026-03-01'],
+    ] as const) {
+      const tools = [{ name: 'lookup', input_schema: { type: 'object', properties: {} } }, tool]
+      for (const header of [{}, { 'anthropic-beta': 'output-128k-2025-02-19' }, { 'anthropic-beta': `${beta}-x` }]) {
+        const refused = await post(running, { ...ask, tools }, header)
+        expect(refused.status, `${tool.type} ${JSON.stringify(header)}`).toBe(400)
+        const { error } = (await refused.json()) as { error: { type: string; message: string } }
+        expect(error.type).toBe('invalid_request_error')
+        expect(error.message).toContain(`tools.1: Input tag '${tool.type}' found using 'type' does not match`)
+      }
+      for (const header of [beta, `interleaved-thinking-2025-05-14, ${beta}`, `${beta},output-128k-2025-02-19`]) {
+        const accepted = await post(running, { ...ask, tools }, { 'anthropic-beta': header })
+        expect(accepted.status, `${tool.type} ${header}`).toBe(200)
+      }
+      const misnamed = await post(running, { ...ask, tools: [{ ...tool, name: 'other' }] }, { 'anthropic-beta': beta })
+      expect(misnamed.status).toBe(400)
+      expect(((await misnamed.json()) as { error: { message: string } }).error.message).toBe(
+        `tools.0.${tool.type}.name: Input should be '${tool.name}'`,
+      )
+    }
+  })
+
   it('refuses a tool_choice whose fields are not those of its type: a tool choice without a name, a flag that is not a boolean, an extra key', async () => {
     const running = await start()
     const tools = [

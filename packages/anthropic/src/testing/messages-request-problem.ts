@@ -1,9 +1,11 @@
+import type { BetaToolUnion } from '@anthropic-ai/sdk/resources/beta/messages'
 import type {
   ContentBlockParam,
   MessageCreateParams,
   MessageCreateParamsBase,
   Metadata,
   ThinkingConfigParam,
+  ToolUnion,
 } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
@@ -14,9 +16,14 @@ import { toolResultProblem } from './tool-result-problem.js'
 /**
  * What Anthropic answers a Messages request it refuses with a 400 `invalid_request_error`, or `undefined`: the checks
  * a client is most likely to fail, each from the API reference (platform.claude.com/docs/en/api/messages) or the
- * types of `@anthropic-ai/sdk`. `version` is the request's `anthropic-version` header.
+ * types of `@anthropic-ai/sdk`. `version` is the request's `anthropic-version` header, `beta` its `anthropic-beta`
+ * header (a comma-separated list of beta features).
  */
-export function messagesRequestProblem(body: unknown, version: string | undefined): string | undefined {
+export function messagesRequestProblem(
+  body: unknown,
+  version: string | undefined,
+  beta?: string | undefined,
+): string | undefined {
   // "When making API requests, you must send an anthropic-version request header" (docs.anthropic.com/en/api/versioning);
   // the SDK always sends it, so a request without one comes from a client that builds its own.
   if (version === undefined) return 'anthropic-version: header is required'
@@ -33,7 +40,7 @@ export function messagesRequestProblem(body: unknown, version: string | undefine
     stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
-    toolsProblem(candidate.tools) ??
+    toolsProblem(candidate.tools, betaFeatures(beta)) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
     thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
@@ -460,16 +467,53 @@ const serverToolNames: ReadonlyMap<string, string | undefined> = new Map([
   ['tool_search_tool_regex', 'tool_search_tool_regex'],
 ])
 
-/** Every tag a tool's `type` may have, quoted as a 400 lists them. */
-const toolTags = ['custom', ...serverToolNames.keys()].map((tag) => `'${tag}'`).join(', ')
+/**
+ * The tools of the SDK's `BetaToolUnion` that its `ToolUnion` lacks, by their `type` tag, with their one `name` and
+ * the `anthropic-beta` feature that turns them on. Without that feature the API does not know their tag and refuses
+ * them as any unknown tool type (Anthropic's computer use guide: `computer_20250124` needs `computer-use-2025-01-24`,
+ * `computer_20251124` needs `computer-use-2025-11-24`, and the 2024-10-22 tools need `computer-use-2024-10-22`).
+ * `mcp_toolset` is left out: it needs `mcp_servers`, a parameter the API has only in its beta.
+ */
+const betaToolNames: ReadonlyMap<string, { readonly name: string; readonly beta: string }> = new Map(
+  Object.entries({
+    computer_20241022: { name: 'computer', beta: 'computer-use-2024-10-22' },
+    text_editor_20241022: { name: 'str_replace_editor', beta: 'computer-use-2024-10-22' },
+    bash_20241022: { name: 'bash', beta: 'computer-use-2024-10-22' },
+    computer_20250124: { name: 'computer', beta: 'computer-use-2025-01-24' },
+    computer_20251124: { name: 'computer', beta: 'computer-use-2025-11-24' },
+    advisor_20260301: { name: 'advisor', beta: 'advisor-tool-2026-03-01' },
+  } satisfies Record<
+    Exclude<NonNullable<BetaToolUnion['type']>, NonNullable<ToolUnion['type']> | 'mcp_toolset'>,
+    { name: string; beta: string }
+  >),
+)
+
+/** The beta features an `anthropic-beta` header turns on: the names it lists, separated by commas. */
+function betaFeatures(header: string | undefined): ReadonlySet<string> {
+  if (header === undefined) return new Set()
+  return new Set(header.split(',').map((feature) => feature.trim()))
+}
+
+/**
+ * The name each tool type the request may use must have (`undefined` for a toolset): the generally available ones,
+ * and the beta ones whose feature `betas` turns on.
+ */
+function toolNamesFor(betas: ReadonlySet<string>): ReadonlyMap<string, string | undefined> {
+  if (betas.size === 0) return serverToolNames
+  const names = new Map(serverToolNames)
+  for (const [type, { name, beta }] of betaToolNames) if (betas.has(beta)) names.set(type, name)
+  return names
+}
 
 /**
  * A custom tool (the SDK's `Tool`, with `type` absent, null or `'custom'`) needs a valid name and an `input_schema`
  * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema;
- * a `type` of no tool the API knows (a misspelt version, another provider's `function`) is refused, never passed over.
+ * a `type` of no tool the API knows (a misspelt version, another provider's `function`, a beta tool without its
+ * `anthropic-beta` feature) is refused, never passed over.
  */
-function toolsProblem(tools: unknown): string | undefined {
+function toolsProblem(tools: unknown, betas: ReadonlySet<string>): string | undefined {
   if (tools === undefined || tools === null) return undefined
+  const known = toolNamesFor(betas)
   // The SDK's `tools?: Array<ToolUnion>`: another type is no list of tools.
   if (!Array.isArray(tools)) return 'tools: Input should be a valid list'
   for (const [index, tool] of tools.entries()) {
@@ -477,10 +521,11 @@ function toolsProblem(tools: unknown): string | undefined {
     const candidate = tool as { type?: unknown; name?: unknown; input_schema?: unknown }
     const { type } = candidate
     if (type !== undefined && type !== null && type !== 'custom') {
-      if (typeof type !== 'string' || !serverToolNames.has(type)) {
-        return `tools.${index}: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: ${toolTags}`
+      if (typeof type !== 'string' || !known.has(type)) {
+        const tags = ['custom', ...known.keys()].map((tag) => `'${tag}'`).join(', ')
+        return `tools.${index}: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: ${tags}`
       }
-      const name = serverToolNames.get(type)
+      const name = known.get(type)
       if (name !== undefined && candidate.name !== name) return `tools.${index}.${type}.name: Input should be '${name}'`
       continue
     }
