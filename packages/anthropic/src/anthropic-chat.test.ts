@@ -636,6 +636,35 @@ describe('AnthropicChat', () => {
     expect(await chat.invoke({ ...ask('Hi'), toolChoice: 'auto' })).toBe('never')
   })
 
+  it('takes a toolChoice naming a tool sent through providerOptions, and refuses one naming no tool sent, before sending', async () => {
+    const running = await start({ replies: ['searched'], cycleReplies: true })
+    const webSearch = { type: 'web_search_20250305', name: 'web_search' }
+    const lookup = { name: 'lookup', parameters: { type: 'object', properties: {} } }
+    const options = { name: 'research', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    const providerOptions = { anthropic: { tools: [webSearch] } }
+    for (const tools of [undefined, [lookup]]) {
+      const chat = new AnthropicChat({ ...options, ...(tools && { tools }), providerOptions })
+      expect(await chat.invoke({ ...ask('Hi'), toolChoice: { name: 'web_search' } })).toBe('searched')
+      expect(running.messageRequests.at(-1)?.tool_choice).toEqual({ type: 'tool', name: 'web_search' })
+    }
+    const sentBefore = running.requests.length
+    for (const [settings, sent] of [
+      [{ providerOptions }, '"web_search"'],
+      [{ tools: [lookup], providerOptions }, '"lookup", "web_search"'],
+      [{ tools: [lookup] }, '"lookup"'],
+      [{}, 'none'],
+    ] as const) {
+      const chat = new AnthropicChat({ ...options, ...settings })
+      const record = await chat.trace({ ...ask('Hi'), toolChoice: { name: 'fetch_page' } })
+      expect(ConfigurationError.isInstance(record.error), JSON.stringify(settings)).toBe(true)
+      expect(record.error?.message).toContain(
+        `toolChoice names tool "fetch_page", which the request does not send (tools sent: ${sent})`,
+      )
+      expect(record.attempts).toBe(1)
+    }
+    expect(running.requests).toHaveLength(sentBefore)
+  })
+
   it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {
     const running = await start({ replies: ['never'] })
     const parameters = toJsonSchema(

@@ -146,7 +146,7 @@ export function toMessageCreateParams(
     body.output_config = { format: { type: 'json_schema', schema: { ...schema } } }
   }
   const extras = request.providerOptions?.anthropic
-  if (extras === undefined) return body
+  if (extras === undefined) return withChosenToolSent(body)
   // Extras go under what the request maps, so they cannot change its messages, model or maxTokens, nor make it stream.
   const merged = { ...extras, ...body } as MessageCreateParamsNonStreaming & { stream?: unknown }
   delete merged.stream
@@ -158,7 +158,25 @@ export function toMessageCreateParams(
   if (body.tools !== undefined && Array.isArray(extras.tools)) {
     merged.tools = [...body.tools, ...(extras.tools as NonNullable<MessageCreateParamsNonStreaming['tools']>)]
   }
-  return merged
+  return withChosenToolSent(merged)
+}
+
+/**
+ * `body`, once its `tool_choice` is known to name a tool it sends: the request's own or one of
+ * `providerOptions.anthropic.tools` (a server tool such as `web_search`). A choice of a tool sent neither way is a
+ * {@link ConfigurationError} naming the tools sent, where the API would answer 400 "Tool '…' not found in provided
+ * tools".
+ */
+function withChosenToolSent(body: MessageCreateParamsNonStreaming): MessageCreateParamsNonStreaming {
+  const choice = body.tool_choice
+  if (choice?.type !== 'tool') return body
+  const sent = Array.isArray(body.tools) ? body.tools.map((tool) => (tool as { name?: unknown } | null)?.name) : []
+  if (sent.includes(choice.name)) return body
+  const names = sent.filter((name): name is string => typeof name === 'string')
+  throw new ConfigurationError({
+    option: 'toolChoice',
+    message: `toolChoice names tool ${safeStringify(choice.name, 100)}, which the request does not send (tools sent: ${names.length === 0 ? 'none' : names.map((name) => safeStringify(name, 100)).join(', ')}); name one of tools or of providerOptions.anthropic.tools`,
+  })
 }
 
 /**
