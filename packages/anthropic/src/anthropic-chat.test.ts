@@ -377,6 +377,31 @@ describe('AnthropicChat', () => {
     expect(unknown).toMatchObject({ reason: 'unknown-tool', availableTools: ['lookup', 'bash'] })
   })
 
+  it('takes a call of a member of a toolset sent through providerOptions, but not of a member its configs turn off', async () => {
+    const running = await start({
+      replies: (body) => ({ toolUses: [{ id: 'toolu_1', name: String(body.messages[0]?.content), input: {} }] }),
+      cycleReplies: true,
+    })
+    const options = { model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL, output: 'result' as const }
+    const toolsets = [{ type: 'computer_toolset_20260801', configs: { zoom: { enabled: false } } }]
+    const chat = new AnthropicChat({ ...options, providerOptions: { anthropic: { tools: toolsets } } })
+    for (const streamed of [false, true]) {
+      const result = await (streamed ? chat.stream(ask('left_click')).result : chat.invoke(ask('left_click')))
+      expect(result.choices[0]?.message.toolCalls?.[0]?.name, `streamed: ${streamed}`).toBe('left_click')
+    }
+    for (const name of ['zoom', 'navigate']) {
+      const refused = await chat.invoke(ask(name)).catch((caught: unknown) => caught)
+      expect(refused, name).toMatchObject({ name: 'ToolCallError', reason: 'unknown-tool', toolName: name })
+      expect((refused as { availableTools: string[] }).availableTools).toContain('left_click')
+      expect((refused as { availableTools: string[] }).availableTools).not.toContain('zoom')
+    }
+    const browser = new AnthropicChat({
+      ...options,
+      providerOptions: { anthropic: { tools: [{ type: 'browser_toolset_20260801' }] } },
+    })
+    expect((await browser.invoke(ask('navigate'))).choices[0]?.message.toolCalls?.[0]?.name).toBe('navigate')
+  })
+
   it('carries extended thinking through a tool loop: the next turn sends it back unchanged and is accepted, streamed or not', async () => {
     const running = await start({
       replies: (body) =>

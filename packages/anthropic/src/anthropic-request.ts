@@ -24,6 +24,7 @@ import {
 } from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
 import { withoutRefusedConstraints } from './anthropic-schema.js'
+import { toolsetMemberNames } from './anthropic-toolsets.js'
 
 /** The defaults a request falls back on. */
 export interface RequestDefaults {
@@ -181,7 +182,7 @@ function withChosenToolSent(body: MessageCreateParamsNonStreaming): MessageCreat
 
 /**
  * The names of the tools `providerOptions.anthropic.tools` sends beside the request's own (Anthropic's, such as
- * `bash`, or custom ones).
+ * `bash`, or custom ones), and of the members of the toolsets it sends (`left_click` of `computer_toolset_20260801`).
  */
 export function providerToolNames(request: ChatRequest): string[] {
   const tools = (request.providerOptions?.anthropic as { tools?: unknown } | undefined)?.tools
@@ -190,6 +191,7 @@ export function providerToolNames(request: ChatRequest): string[] {
   for (const tool of tools) {
     const name = (tool as { name?: unknown } | null)?.name
     if (typeof name === 'string') names.push(name)
+    else names.push(...toolsetMemberNames(tool))
   }
   return names
 }
