@@ -625,6 +625,36 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     })
   })
 
+  it('refuses max_completion_tokens or max_tokens over the most output tokens of a model it knows, as OpenAI does', async () => {
+    for (const [model, limit] of [
+      ['gpt-4o', 16_384],
+      ['gpt-4o-2024-08-06', 16_384],
+      ['gpt-4o-2024-05-13', 4_096],
+      ['gpt-4o-mini', 16_384],
+      ['gpt-4.1', 32_768],
+      ['gpt-4.1-mini-2025-04-14', 32_768],
+      ['gpt-4.1-nano', 32_768],
+      ['o3', 100_000],
+      ['o4-mini', 100_000],
+    ] as const) {
+      for (const param of ['max_completion_tokens', 'max_tokens']) {
+        const over = limit + 1
+        expect(await send({ model, [param]: over }), `${model} ${param}`).toEqual({
+          status: 400,
+          error: {
+            type: 'invalid_request_error',
+            param,
+            code: 'invalid_value',
+            message: `${param} is too large: ${over}. This model supports at most ${limit} completion tokens, whereas you provided ${over}.`,
+          },
+        })
+        expect(await send({ model, [param]: limit }), `${model} ${param}`).toEqual({ status: 200 })
+      }
+    }
+    // A model it does not know (another provider's, behind an OpenAI-compatible API) is not held to any limit.
+    expect(await send({ model: 'llama-3.3-70b', max_completion_tokens: 1_000_000 })).toEqual({ status: 200 })
+  })
+
   it('accepts the same parameters at the edge of what is documented', async () => {
     const accepted = [
       { temperature: 0, presence_penalty: -2, frequency_penalty: 2 },

@@ -4,6 +4,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions'
 import type { ReasoningEffort } from 'openai/resources/shared'
+import { outputTokenLimitError } from './output-token-limit.js'
 import type { ErrorReply } from './scripted-reply.js'
 
 /**
@@ -165,7 +166,8 @@ const maxNameLength = 64
  * a `user` or `prompt_cache_key` that is not a string, a `logit_bias`, `audio`, `prediction`, `web_search_options` or
  * `stream_options` that is not an object, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
- * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
+ * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, either over the model's most output tokens
+ * (see `outputTokenLimitError`), `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects (or an empty list), and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -232,6 +234,8 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       'invalid_parameter_combination',
     )
   }
+  const overLimit = outputTokenLimitError(fields)
+  if (overLimit !== undefined) return overLimit
   // "Whether to enable parallel function calling during tool use": OpenAI refuses it when there are no tools.
   const tools = fields.tools
   if (body.parallel_tool_calls != null && !(Array.isArray(tools) && tools.length > 0)) {
