@@ -343,6 +343,35 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(4)
   })
 
+  it('holds Claude 3.7 Sonnet to 64,000 output tokens, and to 128,000 with the output-128k beta feature', async () => {
+    const running = await start()
+    for (const model of ['claude-3-7-sonnet-20250219', 'claude-3-7-sonnet-latest']) {
+      for (const [maxTokens, headers, limit] of [
+        [64_001, {}, 64_000],
+        [64_001, { 'anthropic-beta': 'computer-use-2025-01-24' }, 64_000],
+        [128_001, { 'anthropic-beta': 'output-128k-2025-02-19' }, 128_000],
+      ] as const) {
+        const refused = await post(running, { ...ask, model, max_tokens: maxTokens }, headers)
+        expect(refused.status, `${model} ${maxTokens}`).toBe(400)
+        expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+          `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`,
+        )
+      }
+      expect((await post(running, { ...ask, model, max_tokens: 64_000 })).status).toBe(200)
+      const beta = { 'anthropic-beta': 'interleaved-thinking-2025-05-14,output-128k-2025-02-19' }
+      expect((await post(running, { ...ask, model, max_tokens: 128_000 }, beta)).status).toBe(200)
+    }
+    // The beta feature raises no other model's limit.
+    const sonnet4 = await post(
+      running,
+      { ...ask, model: 'claude-sonnet-4', max_tokens: 64_001 },
+      {
+        'anthropic-beta': 'output-128k-2025-02-19',
+      },
+    )
+    expect(sonnet4.status).toBe(400)
+  })
+
   it('holds top_k to a whole number ≥ 0 and service_tier to auto or standard_only, as the API does', async () => {
     const running = await start()
     const legacy = { 'anthropic-version': '2023-06-01' }

@@ -66,7 +66,8 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * API refuses with a 400 `invalid_request_error`: no `anthropic-version` header; a top-level parameter the request's
  * API version does not have ("Extra inputs are not permitted", e.g. OpenAI's `max_completion_tokens`); no model or
  * messages; `max_tokens`
- * missing, negative or not an integer; a message role other than `user`, `assistant` or `system`; message content that
+ * missing, negative, not an integer, or over the most output tokens of a model it knows (Claude 3.7 Sonnet's 64,000,
+ * or 128,000 with the `output-128k-2025-02-19` beta feature); a message role other than `user`, `assistant` or `system`; message content that
  * is not a string or a list of blocks tagged by a block `type` the SDK has (a `text` block with its `text`), `metadata`
  * other than a string `user_id`, a `thinking` of a type the SDK does not have, a `system` that is not a string or text blocks, and
  * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one

@@ -30,9 +30,10 @@ export function messagesRequestProblem(
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body is not valid JSON.'
   const candidate = body as Record<string, unknown>
   if (typeof candidate.model !== 'string') return 'model: Field required'
+  const betas = betaFeatures(beta)
   return (
     unknownParameterProblem(candidate, version) ??
-    maxTokensProblem(candidate.max_tokens, candidate.model) ??
+    maxTokensProblem(candidate.max_tokens, candidate.model, betas) ??
     messagesProblem(candidate.messages) ??
     systemProblem(candidate.system) ??
     metadataProblem(candidate.metadata) ??
@@ -40,7 +41,7 @@ export function messagesRequestProblem(
     stopSequencesProblem(candidate.stop_sequences) ??
     samplingProblem(candidate, version) ??
     thinkingProblem(candidate.thinking, candidate.max_tokens as number) ??
-    toolsProblem(candidate.tools, betaFeatures(beta)) ??
+    toolsProblem(candidate.tools, betas) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
     thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
@@ -54,11 +55,13 @@ export function messagesRequestProblem(
  * `max_tokens` is a required integer. 0 is valid: the SDK's `MessageCreateParamsBase.max_tokens` says "Set to `0` to
  * populate the prompt cache without generating a response".
  */
-function maxTokensProblem(maxTokens: unknown, model: string): string | undefined {
+function maxTokensProblem(maxTokens: unknown, model: string, betas: ReadonlySet<string>): string | undefined {
   if (typeof maxTokens !== 'number') return 'max_tokens: Field required'
   if (!Number.isInteger(maxTokens)) return 'max_tokens: Input should be a valid integer'
   if (maxTokens < 0) return 'max_tokens: Input should be greater than or equal to 0'
-  const limit = maxOutputTokens.get(model.replace(/-(?:\d{8}|latest)$/, ''))
+  const id = model.replace(/-(?:\d{8}|latest)$/, '')
+  const extended = extendedMaxOutputTokens.get(id)
+  const limit = extended !== undefined && betas.has(extended.beta) ? extended.limit : maxOutputTokens.get(id)
   if (limit !== undefined && maxTokens > limit) {
     return `max_tokens: ${maxTokens} > ${limit}, which is the maximum allowed number of output tokens for ${model}`
   }
@@ -67,9 +70,8 @@ function maxTokensProblem(maxTokens: unknown, model: string): string | undefined
 
 /**
  * The most output tokens each model takes in `max_tokens`, by its id without a date (the "Max output" row of
- * Anthropic's models overview); a request asking for more is refused with a 400 naming the limit. Claude 3.7 Sonnet
- * takes 128,000 with a beta header and 64,000 without: the larger, so that no request the API takes is refused. A
- * model missing here is not checked.
+ * Anthropic's models overview); a request asking for more is refused with a 400 naming the limit. A model missing
+ * here is not checked.
  */
 const maxOutputTokens: ReadonlyMap<string, number> = new Map([
   ['claude-opus-4-5', 64_000],
@@ -80,11 +82,19 @@ const maxOutputTokens: ReadonlyMap<string, number> = new Map([
   ['claude-sonnet-4-0', 64_000],
   ['claude-sonnet-4', 64_000],
   ['claude-haiku-4-5', 64_000],
-  ['claude-3-7-sonnet', 128_000],
+  ['claude-3-7-sonnet', 64_000],
   ['claude-3-5-sonnet', 8_192],
   ['claude-3-5-haiku', 8_192],
   ['claude-3-haiku', 4_096],
   ['claude-3-opus', 4_096],
+])
+
+/**
+ * The larger limits an `anthropic-beta` feature gives, by model id without a date: Claude 3.7 Sonnet takes 128,000
+ * output tokens with `output-128k-2025-02-19`, and 64,000 without.
+ */
+const extendedMaxOutputTokens: ReadonlyMap<string, { readonly limit: number; readonly beta: string }> = new Map([
+  ['claude-3-7-sonnet', { limit: 128_000, beta: 'output-128k-2025-02-19' }],
 ])
 
 /** The roles of the SDK's `MessageParam`: `UserMessageParam`, `AssistantMessageParam` and `SystemMessageParam`. */
