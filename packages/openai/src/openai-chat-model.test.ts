@@ -420,6 +420,20 @@ describe('OpenAIChatModel tool call ids another provider gave', () => {
   })
 })
 
+/** A chat completion stream that sends two words, then nothing more until `signal` says the exchange ended. */
+async function* wordsUntilClosed(signal: AbortSignal): AsyncIterable<object> {
+  for (const word of ['one ', 'two ']) {
+    yield {
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { role: 'assistant', content: word }, finish_reason: null }],
+    }
+  }
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+}
+
 describe('OpenAIChatModel errors', () => {
   it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
     const { server, model } = await start()
@@ -936,7 +950,10 @@ describe('OpenAIChatModel errors', () => {
   })
 
   it('aborts a stream mid-way with an AbortError, and the server sees the request closed', async () => {
-    const { server, model } = await start({ replies: ['one two three four'], streamEventDelayMs: 30 })
+    // The stream stops after its first words until the client leaves, so it cannot end before the abort, however slow
+    // the machine.
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', ({ signal }) => ({ sse: wordsUntilClosed(signal) }))
     const streamController = new AbortController()
     const parts: ChatStreamPart[] = []
     const streamError = await rejection(
@@ -961,15 +978,21 @@ describe('OpenAIChatModel errors', () => {
   })
 
   it('keeps a TimeoutError that aborted the signal as the error', async () => {
-    const { model } = await start({ faults: [{ kind: 'stall-headers' }] })
+    const { server, model } = await start({ faults: [{ kind: 'stall-headers' }] })
     const controller = new AbortController()
     const timeout = new TimeoutError({ timeoutMs: 5, kind: 'attempt' })
-    setTimeout(() => controller.abort(timeout), 20)
-    expect(await rejection(model.doGenerate(ask('a'), { signal: controller.signal }))).toBe(timeout)
+    const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))
+    // Aborted once the request is in flight, not after a guessed delay that a slow machine may not have reached.
+    await vi.waitFor(() => expect(server.inFlight).toBe(1))
+    controller.abort(timeout)
+    expect(await pending).toBe(timeout)
   })
 
   it('closes a stream the consumer stops reading early', async () => {
-    const { server, model } = await start({ replies: ['one two three four five six seven'], streamEventDelayMs: 20 })
+    // The stream stops after its first words until the client leaves, so only the consumer's leaving can end it,
+    // however slow the machine.
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', ({ signal }) => ({ sse: wordsUntilClosed(signal) }))
     for await (const part of model.doStream(ask('a'))) {
       if (part.type === 'text-delta') break
     }
