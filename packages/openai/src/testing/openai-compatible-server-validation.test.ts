@@ -637,7 +637,9 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       ['o3', 100_000],
       ['o4-mini', 100_000],
     ] as const) {
-      for (const param of ['max_completion_tokens', 'max_tokens']) {
+      // A reasoning model takes no max_tokens at all (see below).
+      const params = /^o\d/.test(model) ? ['max_completion_tokens'] : ['max_completion_tokens', 'max_tokens']
+      for (const param of params) {
         const over = limit + 1
         expect(await send({ model, [param]: over }), `${model} ${param}`).toEqual({
           status: 400,
@@ -653,6 +655,51 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     }
     // A model it does not know (another provider's, behind an OpenAI-compatible API) is not held to any limit.
     expect(await send({ model: 'llama-3.3-70b', max_completion_tokens: 1_000_000 })).toEqual({ status: 200 })
+  })
+
+  it('refuses max_tokens, whatever its value, for a reasoning model, which takes only max_completion_tokens, as OpenAI does', async () => {
+    const unsupported = {
+      status: 400,
+      error: {
+        type: 'invalid_request_error',
+        param: 'max_tokens',
+        code: 'unsupported_parameter',
+        message:
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      },
+    }
+    for (const model of [
+      'o1',
+      'o1-mini',
+      'o3',
+      'o3-mini',
+      'o3-2025-04-16',
+      'o4-mini',
+      'gpt-5',
+      'gpt-5-mini',
+      'gpt-5-nano',
+      'gpt-5-2025-08-07',
+      'gpt-5.1',
+      'ft:o4-mini-2025-04-16:acme::abc123',
+    ]) {
+      expect(await send({ model, max_tokens: 100 }), model).toEqual(unsupported)
+      expect(await send({ model, max_tokens: 1 }), model).toEqual(unsupported)
+      // The parameter the model does not have is named, not the combination.
+      expect(await send({ model, max_tokens: 100, max_completion_tokens: 100 }), model).toEqual(unsupported)
+      expect(await send({ model, max_completion_tokens: 100 }), model).toEqual({ status: 200 })
+      expect(await send({ model, max_completion_tokens: 100, max_tokens: null }), model).toEqual({ status: 200 })
+    }
+    // The other models still take the deprecated name.
+    for (const model of [
+      'gpt-4o',
+      'gpt-4o-mini',
+      'gpt-4.1-mini',
+      'gpt-3.5-turbo',
+      'ft:gpt-4o-mini-2024-07-18:acme::abc123',
+      'llama-3.3-70b',
+    ]) {
+      expect(await send({ model, max_tokens: 100 }), model).toEqual({ status: 200 })
+    }
   })
 
   it('accepts the same parameters at the edge of what is documented', async () => {

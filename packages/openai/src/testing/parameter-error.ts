@@ -4,6 +4,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions'
 import type { ReasoningEffort } from 'openai/resources/shared'
+import { isOpenAIReasoningModel } from '../reasoning-model.js'
 import { outputTokenLimitError } from './output-token-limit.js'
 import type { ErrorReply } from './scripted-reply.js'
 
@@ -166,8 +167,9 @@ const maxNameLength = 64
  * a `user` or `prompt_cache_key` that is not a string, a `logit_bias`, `audio`, `prediction`, `web_search_options` or
  * `stream_options` that is not an object, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
- * more than 128 `tools`, `max_tokens` beside `max_completion_tokens`, either over the model's most output tokens
- * (see `outputTokenLimitError`), `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
+ * more than 128 `tools`, `max_tokens` for a reasoning model (the o-series, the gpt-5 family) or beside
+ * `max_completion_tokens`, either over the model's most output tokens (see `outputTokenLimitError`),
+ * `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects (or an empty list), and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -225,6 +227,15 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
   // "Options for streaming response. Only set this when you set `stream: true`."
   if (body.stream_options != null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null)
+  }
+  // The reasoning models never took the deprecated `max_tokens`, whatever its value (and beside
+  // `max_completion_tokens` too): it is the parameter they do not have that OpenAI names, not the combination.
+  if (body.max_tokens != null && isOpenAIReasoningModel(body.model)) {
+    return invalid(
+      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      'max_tokens',
+      'unsupported_parameter',
+    )
   }
   // `max_tokens` is the deprecated name of `max_completion_tokens`: OpenAI refuses a request that sets both.
   if (body.max_tokens != null && body.max_completion_tokens != null) {
