@@ -283,6 +283,35 @@ describe('OpenAIChatModel settings', () => {
     ])
   })
 
+  it('refuses max_tokens in providerOptions for a reasoning model, which OpenAI refuses, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true }, { model: 'o3' })
+    const settings = { providerOptions: { openai: { max_tokens: 50 } } }
+    const message = (id: string) =>
+      `chat: providerOptions.openai.max_tokens must be absent for ${id} (OpenAI's reasoning models refuse max_tokens; set maxTokens, sent as max_completion_tokens), got 50`
+    expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message('o3'))
+    // The model a request names, not the default, is the one that would refuse it.
+    const other = new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'test-key', baseURL: server.baseURL })
+    for (const [chatModel, request, id] of [
+      [model, ask('a', settings), 'o3'],
+      [other, ask('a', { ...settings, model: 'gpt-5-mini' }), 'gpt-5-mini'],
+    ] as const) {
+      const error = await rejection(new LLMCall({ name: 'chat', model: chatModel }).invoke(request))
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toBe(message(id))
+      expect(await rejection(chatModel.doGenerate(request))).toBeInstanceOf(ConfigurationError)
+    }
+    expect(server.requests).toHaveLength(0)
+    // maxTokens reaches a reasoning model as the parameter it takes, and another model still gets max_tokens as given.
+    await model.doGenerate(ask('a', { maxTokens: 100 }))
+    await collect(model.doStream(ask('a', { maxTokens: 100 })))
+    await other.doGenerate(ask('a', settings))
+    expect(server.chatRequests.map((body) => [body.model, body.max_tokens, body.max_completion_tokens])).toEqual([
+      ['o3', undefined, 100],
+      ['o3', undefined, 100],
+      ['gpt-4o-mini', 50, undefined],
+    ])
+  })
+
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
     const { server, model } = await start({ replies: ['streamed'] })
     await collect(

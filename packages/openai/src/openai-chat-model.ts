@@ -49,9 +49,12 @@ export class OpenAIChatModel implements ChatModel {
     )
   }
 
-  /** Refuses settings OpenAI does not accept (`temperature` above 2, more than 4 `stop` sequences), naming `owner`. */
+  /**
+   * Refuses settings OpenAI does not accept (`temperature` above 2, more than 4 `stop` sequences, `max_tokens` for a
+   * reasoning model), naming `owner`.
+   */
   checkSettings(settings: ChatSettings, owner: string): void {
-    assertSupportedSettings(settings, owner)
+    assertSupportedSettings(settings, owner, this.modelId)
   }
 
   /**

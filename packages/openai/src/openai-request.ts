@@ -18,6 +18,7 @@ import type {
   ChatCompletionTool,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions'
+import { isOpenAIReasoningModel } from './reasoning-model.js'
 
 /** The chat-completions body of a request, streaming or not (the caller sets `stream`). */
 export type OpenAIChatBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>
@@ -37,11 +38,12 @@ const maxTools = 128
  * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
  * count (the `n` setting is the number of choices), `tools` there, which the answer's tool calls are not checked
  * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
- * `max_completion_tokens`), which OpenAI refuses together, more than 128 tools, an `n` above 128, and a `top_logprobs`
+ * `max_completion_tokens`), which OpenAI refuses together, or for a reasoning model (the o-series, the gpt-5 family),
+ * which refuses it alone, more than 128 tools, an `n` above 128, and a `top_logprobs`
  * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`. `owner` names the
- * Function (or model) in the message.
+ * Function (or model) in the message; `defaultModel` is the model a request without a `model` setting goes to.
  */
-export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
+export function assertSupportedSettings(settings: ChatSettings, owner?: string, defaultModel?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
   // OpenAI's OpenAPI description of the request: `n` is an "integer, minimum: 1, maximum: 128".
   checkNumber(settings.n, 'n', { integer: true, min: 1, max: maxChoices }, owner)
@@ -87,6 +89,17 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
       owner,
     )
   }
+  // The reasoning models answer any max_tokens with a 400 ("Unsupported parameter: 'max_tokens' is not supported with
+  // this model. Use 'max_completion_tokens' instead."); maxTokens is sent as the one they take. `null` is OpenAI's absent.
+  const model = settings.model ?? defaultModel
+  if (legacyMaxTokens != null && isOpenAIReasoningModel(model)) {
+    throw optionError(
+      'providerOptions.openai.max_tokens',
+      `absent for ${model} (OpenAI's reasoning models refuse max_tokens; set maxTokens, sent as max_completion_tokens)`,
+      legacyMaxTokens,
+      owner,
+    )
+  }
   if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
     throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)
   }
@@ -107,7 +120,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
  * (see `toStrictJsonSchema`). Settings OpenAI refuses are a {@link ConfigurationError} (see `assertSupportedSettings`).
  */
 export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAIChatBody {
-  assertSupportedSettings(request)
+  assertSupportedSettings(request, undefined, defaultModel)
   const passthrough = request.providerOptions?.openai
   const model = request.model ?? defaultModel
   if (model === '') throw new ConfigurationError({ option: 'model', message: 'an OpenAI model id is required' })
