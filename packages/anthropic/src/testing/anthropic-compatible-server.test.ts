@@ -695,6 +695,41 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('refuses a beta tool without a field its type in the SDK requires, naming the field, as the API does', async () => {
+    const running = await start()
+    const screen = { display_width_px: 1024, display_height_px: 768 }
+    for (const [tool, beta, required] of [
+      [{ type: 'computer_20250124', name: 'computer', ...screen }, 'computer-use-2025-01-24', Object.keys(screen)],
+      [{ type: 'computer_20251124', name: 'computer', ...screen }, 'computer-use-2025-11-24', Object.keys(screen)],
+      [{ type: 'computer_20241022', name: 'computer', ...screen }, 'computer-use-2024-10-22', Object.keys(screen)],
+      [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-5' }, 'advisor-tool-2026-03-01', ['model']],
+      // The 2024-10-22 bash and text editor tools take nothing but their type and name.
+      [{ type: 'bash_20241022', name: 'bash' }, 'computer-use-2024-10-22', []],
+      [{ type: 'text_editor_20241022', name: 'str_replace_editor' }, 'computer-use-2024-10-22', []],
+    ] as const) {
+      const tools = (changed: Record<string, unknown>) => [
+        { name: 'lookup', input_schema: { type: 'object', properties: {} } },
+        changed,
+      ]
+      const headers = { 'anthropic-beta': beta }
+      expect((await post(running, { ...ask, tools: tools(tool) }, headers)).status, tool.type).toBe(200)
+      for (const field of required) {
+        const without = Object.fromEntries(Object.entries(tool).filter(([key]) => key !== field))
+        const refused = await post(running, { ...ask, tools: tools(without) }, headers)
+        expect(refused.status, `${tool.type} without ${field}`).toBe(400)
+        expect(((await refused.json()) as { error: unknown }).error).toEqual({
+          type: 'invalid_request_error',
+          message: `tools.1.${tool.type}.${field}: Field required`,
+        })
+      }
+    }
+    // Without the beta feature, the tool's type is what is refused, whatever fields it has.
+    const bare = await post(running, { ...ask, tools: [{ type: 'computer_20250124', name: 'computer' }] })
+    expect(((await bare.json()) as { error: { message: string } }).error.message).toContain(
+      "tools.0: Input tag 'computer_20250124' found using 'type' does not match",
+    )
+  })
+
   it('refuses a tool_choice whose fields are not those of its type: a tool choice without a name, a flag that is not a boolean, an extra key', async () => {
     const running = await start()
     const tools = [

@@ -477,25 +477,60 @@ const serverToolNames: ReadonlyMap<string, string | undefined> = new Map([
   ['tool_search_tool_regex', 'tool_search_tool_regex'],
 ])
 
+/** The SDK's beta tool whose `type` tag is `Type`. */
+type BetaTool<Type> = Extract<BetaToolUnion, { type: Type }>
+
+/** The fields the SDK's type `Tool` does not mark optional, but for its `type` and `name`. */
+type RequiredFields<Tool> = Exclude<
+  { [Field in keyof Tool]-?: Pick<Tool, Field> extends Required<Pick<Tool, Field>> ? Field : never }[keyof Tool],
+  'type' | 'name'
+>
+
+/** The tool types of the SDK's `BetaToolUnion` that its `ToolUnion` lacks, but `mcp_toolset` (see `betaTools`). */
+type BetaOnlyToolType = Exclude<NonNullable<BetaToolUnion['type']>, NonNullable<ToolUnion['type']> | 'mcp_toolset'>
+
+/** What the API asks of a beta tool: its one `name`, the `anthropic-beta` feature that turns it on, its other fields. */
+interface BetaToolRule<Type> {
+  readonly name: BetaTool<Type> extends { readonly name: infer Name } ? Name : never
+  readonly beta: string
+  /** Every field the SDK's type requires besides `type` and `name`. */
+  readonly required: Readonly<Record<RequiredFields<BetaTool<Type>>, 0>>
+}
+
 /**
- * The tools of the SDK's `BetaToolUnion` that its `ToolUnion` lacks, by their `type` tag, with their one `name` and
- * the `anthropic-beta` feature that turns them on. Without that feature the API does not know their tag and refuses
- * them as any unknown tool type (Anthropic's computer use guide: `computer_20250124` needs `computer-use-2025-01-24`,
- * `computer_20251124` needs `computer-use-2025-11-24`, and the 2024-10-22 tools need `computer-use-2024-10-22`).
- * `mcp_toolset` is left out: it needs `mcp_servers`, a parameter the API has only in its beta.
+ * The tools of the SDK's `BetaToolUnion` that its `ToolUnion` lacks, by their `type` tag, with what the API asks of
+ * each, read off the SDK's types (the type check fails when the SDK adds a tool, renames one, or requires another
+ * field): its one `name`, the `anthropic-beta` feature that turns it on, and the fields it must carry (a computer
+ * tool's `display_width_px` and `display_height_px`, the advisor's `model`). Without that feature the API does not
+ * know their tag and refuses them as any unknown tool type (Anthropic's computer use guide: `computer_20250124` needs
+ * `computer-use-2025-01-24`, `computer_20251124` needs `computer-use-2025-11-24`, and the 2024-10-22 tools need
+ * `computer-use-2024-10-22`). `mcp_toolset` is left out: it needs `mcp_servers`, a parameter the API has only in its
+ * beta.
  */
-const betaToolNames: ReadonlyMap<string, { readonly name: string; readonly beta: string }> = new Map(
-  Object.entries({
-    computer_20241022: { name: 'computer', beta: 'computer-use-2024-10-22' },
-    text_editor_20241022: { name: 'str_replace_editor', beta: 'computer-use-2024-10-22' },
-    bash_20241022: { name: 'bash', beta: 'computer-use-2024-10-22' },
-    computer_20250124: { name: 'computer', beta: 'computer-use-2025-01-24' },
-    computer_20251124: { name: 'computer', beta: 'computer-use-2025-11-24' },
-    advisor_20260301: { name: 'advisor', beta: 'advisor-tool-2026-03-01' },
-  } satisfies Record<
-    Exclude<NonNullable<BetaToolUnion['type']>, NonNullable<ToolUnion['type']> | 'mcp_toolset'>,
-    { name: string; beta: string }
-  >),
+const betaTools = {
+  computer_20241022: {
+    name: 'computer',
+    beta: 'computer-use-2024-10-22',
+    required: { display_height_px: 0, display_width_px: 0 },
+  },
+  text_editor_20241022: { name: 'str_replace_editor', beta: 'computer-use-2024-10-22', required: {} },
+  bash_20241022: { name: 'bash', beta: 'computer-use-2024-10-22', required: {} },
+  computer_20250124: {
+    name: 'computer',
+    beta: 'computer-use-2025-01-24',
+    required: { display_height_px: 0, display_width_px: 0 },
+  },
+  computer_20251124: {
+    name: 'computer',
+    beta: 'computer-use-2025-11-24',
+    required: { display_height_px: 0, display_width_px: 0 },
+  },
+  advisor_20260301: { name: 'advisor', beta: 'advisor-tool-2026-03-01', required: { model: 0 } },
+} satisfies { readonly [Type in BetaOnlyToolType]: BetaToolRule<Type> }
+
+/** The fields each beta tool type must carry besides `type` and `name`, in the order the SDK's types list them. */
+const betaRequiredFields: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries(betaTools).map(([type, { required }]) => [type, Object.keys(required)]),
 )
 
 /** The beta features an `anthropic-beta` header turns on: the names it lists, separated by commas. */
@@ -511,13 +546,14 @@ function betaFeatures(header: string | undefined): ReadonlySet<string> {
 function toolNamesFor(betas: ReadonlySet<string>): ReadonlyMap<string, string | undefined> {
   if (betas.size === 0) return serverToolNames
   const names = new Map(serverToolNames)
-  for (const [type, { name, beta }] of betaToolNames) if (betas.has(beta)) names.set(type, name)
+  for (const [type, { name, beta }] of Object.entries(betaTools)) if (betas.has(beta)) names.set(type, name)
   return names
 }
 
 /**
  * A custom tool (the SDK's `Tool`, with `type` absent, null or `'custom'`) needs a valid name and an `input_schema`
- * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema;
+ * whose type is `'object'` (`Tool.InputSchema`). Server tools (`web_search_20250305`…) have fixed names and no schema,
+ * and a beta tool the fields its SDK type requires (`display_width_px` and `display_height_px` of a computer tool);
  * a `type` of no tool the API knows (a misspelt version, another provider's `function`, a beta tool without its
  * `anthropic-beta` feature) is refused, never passed over.
  */
@@ -537,6 +573,8 @@ function toolsProblem(tools: unknown, betas: ReadonlySet<string>): string | unde
       }
       const name = known.get(type)
       if (name !== undefined && candidate.name !== name) return `tools.${index}.${type}.name: Input should be '${name}'`
+      const missing = betaRequiredFields.get(type)?.find((field) => tool[field] === undefined)
+      if (missing !== undefined) return `tools.${index}.${type}.${missing}: Field required`
       continue
     }
     const path = `tools.${index}.custom`
