@@ -915,4 +915,24 @@ describe("the digest of a durable step's input", () => {
     expect((outcome as ValidationError).retryable).toBe(false)
     expect(runs).toBe(0)
   })
+
+  it('a getter that throws only when the digest reads it is refused as unreadable, not as too deep', async () => {
+    let reads = 0
+    const input = {
+      get name() {
+        // The JSON-safety check reads it (its walk, then its size); the digest is the third read.
+        if (++reads > 2) throw new Error('the session expired')
+        return 'Ada'
+      },
+    }
+    let runs = 0
+    const step = defineFunction({ name: 'greet', durable: true, run: () => ++runs })
+    const outcome = await step.invoke(input, { journal: new MemoryJournal(), runId: 'getter-1' }).catch((e) => e)
+    expect(ValidationError.isInstance(outcome), String(outcome)).toBe(true)
+    expect(reads).toBe(3)
+    const [issue] = (outcome as ValidationError).issues
+    expect(issue?.message).toMatch(/^could not be read to digest for the journal \(.*the session expired/)
+    expect((outcome as ValidationError).retryable).toBe(false)
+    expect(runs).toBe(0)
+  })
 })

@@ -416,13 +416,17 @@ function jsonSizeIssue(value: unknown, maxBytes: number, issues: ValidationIssue
   } catch (cause) {
     // Nested deeper than the runtime's own JSON recurses (Node 22's, past about 4,000 levels), or a getter that answers
     // another value when JSON reads it again (a BigInt, or a throw).
-    const tooDeep = cause instanceof RangeError && /call stack/i.test(cause.message)
     issues.push({
       path: [],
-      message: tooDeep ? 'it nests deeper than JSON is written on this runtime' : unreadable(cause),
+      message: isStackOverflow(cause) ? 'it nests deeper than JSON is written on this runtime' : unreadable(cause),
     })
   }
   return true
+}
+
+/** Whether `cause` is the runtime running out of stack (a walk that recursed too deep), not a value that threw. */
+export function isStackOverflow(cause: unknown): boolean {
+  return cause instanceof RangeError && /call stack/i.test(cause.message)
 }
 
 function unreadable(cause: unknown): string {

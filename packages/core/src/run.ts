@@ -23,7 +23,14 @@ import {
   stillSubscribed,
 } from './events.js'
 import type { Function } from './function.js'
-import { assertJsonSafe, hashJson, type JournalEntry, keptJournalEntry, type StepJournal } from './journal.js'
+import {
+  assertJsonSafe,
+  hashJson,
+  isStackOverflow,
+  type JournalEntry,
+  keptJournalEntry,
+  type StepJournal,
+} from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, checkNumber, checkTimeout, optionError, unreadableOption } from './options.js'
 import { decideRetry } from './retry-policy.js'
@@ -661,11 +668,13 @@ class Run {
         try {
           inputDigest = hashJson(this.input)
         } catch (cause) {
-          // JSON-safe, yet nested deeper than the digest's walk can go: refused as the input it is, never retried.
+          // JSON-safe when checked, yet nested deeper than JSON is written here, or a getter that threw when read
+          // again: refused as the input it is, never retried.
+          const problem = isStackOverflow(cause) ? 'nests too deep' : 'could not be read'
           throw new ValidationError({
             functionName: fn.name,
             state: 'input_validation',
-            issues: [{ path: [], message: `nests too deep to digest for the journal (${describeThrown(cause)})` }],
+            issues: [{ path: [], message: `${problem} to digest for the journal (${describeThrown(cause)})` }],
             cause,
           })
         }
