@@ -968,6 +968,31 @@ describe('Agent: approval', () => {
     expect(String(told[0]?.content)).toContain('nested more than 1000 levels deep')
   })
 
+  it("the model's arguments are walked in full: a deep part behind a million empty objects is still an invalid call", async () => {
+    const held: unknown[] = []
+    const keep = defineTool({
+      name: 'keep',
+      description: 'Keeps a value',
+      input: z.object({ filler: z.array(z.unknown()), value: z.unknown() }),
+      run: ({ value }) => {
+        held.push(value)
+        return 'kept'
+      },
+    })
+    // 1,000,001 objects (3 MB of text) come first, so a walk that gives up after a million values never reaches the
+    // 2,000 levels that follow them.
+    const filler = Array.from({ length: 1_000_001 }, () => '{}').join(',')
+    const deep = `{"filler":[${filler}],"value":${'['.repeat(2_000)}${']'.repeat(2_000)}}`
+    const { model, llm } = scripted({ toolCalls: [call('keep', deep, 'wide')] }, 'Gave up.')
+    const agent = new Agent({ name: 'keeper', model: llm, tools: [keep] })
+    const outcome = await agent.invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Gave up.' })
+    expect(held).toEqual([])
+    const told = toolMessages(model, 1)
+    expect(told.map((message) => message.toolCallId)).toEqual(['wide'])
+    expect(String(told[0]?.content)).toContain('nested more than 1000 levels deep')
+  })
+
   it('a denial whose reason is not a string is a ValidationError naming the path, before anything runs', async () => {
     const { model, llm } = script()
     const agent = agentWith(llm, { tools: [lookup, send] })

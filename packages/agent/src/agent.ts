@@ -964,7 +964,8 @@ function parseArguments(call: ToolCall, agentName: string): unknown {
       cause,
     })
   }
-  if (deeperThan(value, maxArgumentsDepth)) {
+  // Parsed from text, so walked in full: past a cap, a deep part behind a million small ones would reach the tool.
+  if (deeperThan(value, maxArgumentsDepth, Number.POSITIVE_INFINITY)) {
     throw new ToolCallError({
       reason: 'invalid-arguments',
       message: `the arguments of tool call ${safeStringify(call.id, 100)} (${safeStringify(call.name, 100)}) are nested more than ${maxArgumentsDepth} levels deep`,

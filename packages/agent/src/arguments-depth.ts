@@ -4,21 +4,23 @@
  */
 export const maxArgumentsDepth = 1_000
 
-/** The most values {@link deeperThan} looks at: a JSON value of 1 MiB holds fewer. */
+/** The most values {@link deeperThan} looks at by default: a JSON value of 1 MiB holds fewer. */
 const maxVisits = 1_000_000
 
 /**
  * Whether `value` nests objects and lists more than `limit` levels along a path, walked without recursion. A cycle, a
- * value that cannot be read and one past a million parts answer false: what they are is for a JSON-safety check to name.
+ * value that cannot be read and one past `visitLimit` parts (a million) answer false: what they are is for a JSON-safety
+ * check to name. Parsed JSON, which has neither cycles nor getters and is only as large as its text, is walked in full
+ * (`visitLimit` of `Infinity`): a million empty objects must not hide a deep part after them.
  */
-export function deeperThan(value: unknown, limit: number): boolean {
+export function deeperThan(value: unknown, limit: number, visitLimit: number = maxVisits): boolean {
   const ancestors = new Set<object>()
   const stack: Array<{ readonly value: object; readonly items: ArrayLike<unknown>; next: number }> = []
   let visits = 0
   try {
     for (let current: unknown = value; ; ) {
       if (typeof current === 'object' && current !== null) {
-        if (ancestors.has(current) || ++visits > maxVisits) return false
+        if (ancestors.has(current) || ++visits > visitLimit) return false
         if (stack.length >= limit) return true
         ancestors.add(current)
         stack.push({ value: current, items: Array.isArray(current) ? current : Object.values(current), next: 0 })
