@@ -463,6 +463,22 @@ async function* wordsUntilClosed(signal: AbortSignal): AsyncIterable<object> {
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
 }
 
+/**
+ * Makes `server` answer chat completions with nothing until the client leaves; resolves when the next request has
+ * arrived. A test aborts on that event rather than after a wait a slow machine may not have reached.
+ */
+function holdUntilClosed(server: OpenAICompatibleServer): Promise<void> {
+  let arrived: () => void = () => {}
+  const arrival = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  server.setHandler('POST /v1/chat/completions', ({ signal }) => {
+    arrived()
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} }), { once: true }))
+  })
+  return arrival
+}
+
 describe('OpenAIChatModel errors', () => {
   it('a request it cannot read (a getter that throws, messages that are no list) fails with a tinyllm error, generated or streamed, unsent', async () => {
     const { server, model } = await start()
@@ -922,8 +938,9 @@ describe('OpenAIChatModel errors', () => {
       faults: [{ kind: 'stall-stream', afterEvents: 2 }],
     })
     // The idle timeout is LLMCall's: it cancels the call, whose signal closes the model's request. (Generous, so that a
-    // busy machine's own pause before the first chunks never reaches it: only the stall does.)
-    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 2_000, retry: { attempts: 1 } })
+    // loaded machine's own pause before the first chunks never reaches it: only the stall, which lasts until the client
+    // leaves, does.)
+    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 5_000, retry: { attempts: 1 } })
     const parts: unknown[] = []
     const error = await rejection(
       (async () => {
@@ -931,7 +948,7 @@ describe('OpenAIChatModel errors', () => {
       })(),
     )
     expect(TimeoutError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 2_000, retryable: true })
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 5_000, retryable: true })
     expect(parts.length).toBeGreaterThan(0)
     // The stall lasts until a side closes: the exchange ending means the client closed it.
     await server.whenIdle()
@@ -949,27 +966,26 @@ describe('OpenAIChatModel errors', () => {
 
   it('does not count the time the consumer spends between chunks as idle', async () => {
     const { model } = await start({ replies: ['one two three'] })
-    // The server answers at once; the reader is slower than the idle timeout between every part. (A generous idle
-    // timeout, so that a busy machine's own delays never reach it: only the reader's pauses could.)
-    const stream = new LLMCall({ name: 'idle', model, idleTimeoutMs: 1_000, retry: { attempts: 1 } }).stream(ask('hi'))
+    // The reader keeps its first part until the call has read the whole answer: it is away for as long as the model
+    // streams, however slow the machine. Were the stream to wait for its reader, the call could not finish while the
+    // reader is away, and would end in an idle TimeoutError. (The idle timeout is generous, so that a loaded machine's
+    // own pauses never reach it.)
+    const stream = new LLMCall({ name: 'idle', model, idleTimeoutMs: 5_000, retry: { attempts: 1 } }).stream(ask('hi'))
     const parts: unknown[] = []
     for await (const part of stream) {
       parts.push(part)
-      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      if (parts.length === 1) expect(await stream.result).toBe('one two three')
     }
     expect(parts.length).toBeGreaterThan(1)
-    expect(await stream.result).toBe('one two three')
   })
 
   it('aborts a call in flight with an AbortError, and the server sees the request closed', async () => {
     const { server, model } = await start()
-    server.setHandler('POST /v1/chat/completions', ({ signal }) => {
-      // Never answers on its own: only the client going away ends this exchange.
-      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} })))
-    })
+    // Never answers on its own: only the client going away ends this exchange.
+    const arrived = holdUntilClosed(server)
     const controller = new AbortController()
     const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))
-    await vi.waitFor(() => expect(server.inFlight).toBe(1))
+    await arrived
     controller.abort(new Error('user cancelled'))
     const error = await pending
     expect(AbortError.isInstance(error)).toBe(true)
@@ -1007,12 +1023,13 @@ describe('OpenAIChatModel errors', () => {
   })
 
   it('keeps a TimeoutError that aborted the signal as the error', async () => {
-    const { server, model } = await start({ faults: [{ kind: 'stall-headers' }] })
+    const { server, model } = await start()
+    const arrived = holdUntilClosed(server)
     const controller = new AbortController()
     const timeout = new TimeoutError({ timeoutMs: 5, kind: 'attempt' })
     const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))
-    // Aborted once the request is in flight, not after a guessed delay that a slow machine may not have reached.
-    await vi.waitFor(() => expect(server.inFlight).toBe(1))
+    // Aborted once the server holds the request, not after a guessed delay that a slow machine may not have reached.
+    await arrived
     controller.abort(timeout)
     expect(await pending).toBe(timeout)
   })

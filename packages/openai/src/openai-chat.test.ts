@@ -307,13 +307,14 @@ describe('OpenAIChat', () => {
       model: 'gpt-4o-mini',
       apiKey: 'k',
       baseURL: server.baseURL,
-      // Generous: a busy machine's pause before the first two events must not reach it (that would be retried).
-      idleTimeoutMs: 2_000,
+      // Generous: a loaded machine's pause before the first two events must not reach it (that would be retried); the
+      // stall, which lasts until the client leaves, does.
+      idleTimeoutMs: 5_000,
     })
     const stream = chat.stream(ask('hi'))
     const error = await rejection(stream.result)
     expect(TimeoutError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 2_000 })
+    expect(error).toMatchObject({ kind: 'idle', timeoutMs: 5_000 })
     await server.whenIdle()
   })
 
@@ -778,13 +779,15 @@ describe('seed names', () => {
 
 describe('time limits on the whole call', () => {
   it('attemptTimeoutMs bounds a stream that trickles forever, which no idle timeout or SDK timeout catches', async () => {
-    // A chunk every 50 ms never leaves the stream idle for long; only a limit on the whole call ends it.
+    // A chunk every 50 ms never leaves the stream idle for long; only a limit on the whole call ends it. (The limit is
+    // generous, so that the first chunks reach the reader before it on a loaded machine too: the stream, over 8 minutes
+    // long, always outlasts it.)
     const running = await start({ replies: ['word '.repeat(10_000)], chunkChars: 5, streamEventDelayMs: 50 })
     const chat = new OpenAIChat({
       model: 'gpt-4o-mini',
       apiKey: 'k',
       baseURL: running.baseURL,
-      attemptTimeoutMs: 500,
+      attemptTimeoutMs: 5_000,
       idleTimeoutMs: 60_000,
       retry: { attempts: 1 },
     })
