@@ -10,7 +10,7 @@ import {
   resultText,
 } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
-import { sseEvent } from '@tinyllm/testing'
+import { type SseItem, sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AnthropicChat } from './anthropic-chat.js'
 import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
@@ -51,10 +51,31 @@ async function collect(
   return { parts, result: last.result }
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 1000 && !condition(); attempt++)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  expect(condition()).toBe(true)
+/**
+ * Makes `running` answer messages with nothing until the client leaves; resolves when the next request has arrived. A
+ * test aborts on that event rather than after a wait a slow machine may not have reached.
+ */
+function holdUntilClosed(running: AnthropicCompatibleServer): Promise<void> {
+  let arrived: () => void = () => {}
+  const arrival = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  running.setHandler('POST /v1/messages', ({ signal }) => {
+    arrived()
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} }), { once: true }))
+  })
+  return arrival
+}
+
+/** A Messages stream that sends two words, then nothing more until `signal` says the exchange ended. */
+async function* wordsUntilClosed(signal: AbortSignal): AsyncIterable<SseItem> {
+  const event = (data: { type: string } & Record<string, unknown>) => sseEvent({ event: data.type, data })
+  yield event({ type: 'message_start', message: messageStart() })
+  yield event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+  for (const word of ['one ', 'two ']) {
+    yield event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: word } })
+  }
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
 }
 
 describe('AnthropicChatModel: API key', () => {
@@ -615,11 +636,15 @@ describe('AnthropicChatModel: streaming', () => {
   })
 
   it('a consumer that stops early closes the request', async () => {
-    const running = await start({ replies: ['many words that keep coming one after another'], streamEventDelayMs: 20 })
+    // The stream stops after its first words until the client leaves, so only the consumer's leaving can end it,
+    // however slow the machine.
+    const running = await start()
+    running.setHandler('POST /v1/messages', ({ signal }) => ({ sse: wordsUntilClosed(signal) }))
     for await (const part of modelFor(running).doStream(hello)) {
       if (part.type === 'text-delta') break
     }
-    await waitFor(() => running.requests[0]?.outcome === 'client-closed')
+    await running.whenIdle()
+    expect(running.requests[0]?.outcome).toBe('client-closed')
   })
 
   it('a rate limit while streaming is a RateLimitError with retry-after-ms', async () => {
@@ -788,15 +813,14 @@ describe('AnthropicChatModel: errors', () => {
 
   it('an abort whose reason is a tinyllm error (an attempt timeout) rejects with that error', async () => {
     const running = await start()
-    running.injectFaults([{ kind: 'stall-headers' }, { kind: 'stall-headers' }])
     for (const call of [
       (signal: AbortSignal) => modelFor(running).doGenerate(hello, { signal }),
       (signal: AbortSignal) => collect(modelFor(running).doStream(hello, { signal })),
     ]) {
+      const arrived = holdUntilClosed(running)
       const controller = new AbortController()
       const pending = call(controller.signal).catch((error: unknown) => error)
-      const arrived = running.requests.length + 1
-      await waitFor(() => running.requests.length === arrived)
+      await arrived
       const reason = new TimeoutError({ kind: 'attempt', timeoutMs: 10 })
       controller.abort(reason)
       expect(await pending).toBe(reason)
@@ -805,12 +829,12 @@ describe('AnthropicChatModel: errors', () => {
 
   it('an abort keeps the signal reason', async () => {
     const running = await start()
-    running.injectFaults([{ kind: 'stall-headers' }])
+    const arrived = holdUntilClosed(running)
     const controller = new AbortController()
     const pending = modelFor(running)
       .doGenerate(hello, { signal: controller.signal })
       .catch((error: unknown) => error)
-    await waitFor(() => running.requests.length === 1)
+    await arrived
     const reason = new Error('shutting down')
     controller.abort(reason)
     const error = await pending

@@ -461,27 +461,26 @@ describe('AnthropicChat', () => {
     expect(running.requests.map((request) => request.status)).toEqual([200, 200, 200, 200])
   })
 
-  // Real time: 60 thinking deltas 40 ms apart, twice over, take about 5 s; the limit leaves a loaded machine room.
+  // Real time: 60 thinking deltas 100 ms apart take over 6 s; the limit leaves a loaded machine room.
   it('streams thinking as reasoning-delta parts, so an idle timeout does not fire while the model thinks aloud', {
     timeout: 60_000,
   }, async () => {
-    // The stream is never silent for long (40 ms against an idle limit 30 times that), though no text comes for over
-    // two seconds, longer than the idle limit.
+    // The stream is never silent for long (100 ms against an idle limit 50 times that, so that a loaded machine's own
+    // pauses never reach it), though no text comes for over six seconds, longer than the idle limit: the server's
+    // pauses only lengthen that.
     const thought = Array.from({ length: 60 }, (_, index) => `step${index}`).join(' ')
-    const running = await start({
-      cycleReplies: true,
-      replies: [{ thinking: [thought], text: 'Answer.' }],
-      streamEventDelayMs: 40,
-    })
+    const reply = { thinking: [thought], text: 'Answer.' }
+    const thinking = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const running = await start({ replies: [reply], streamEventDelayMs: 100 })
     const chat = new AnthropicChat({
       model: 'claude-haiku-4-5',
       apiKey: 'k',
       baseURL: running.baseURL,
       maxTokens: 4000,
-      idleTimeoutMs: 1_200,
+      idleTimeoutMs: 5_000,
       retry: { attempts: 1 },
       output: 'result',
-      providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024 } } },
+      providerOptions: { anthropic: thinking },
     })
     const stream = chat.stream(ask('Think it through.'))
     const deltas: string[] = []
@@ -490,11 +489,13 @@ describe('AnthropicChat', () => {
     expect(new Set(deltas)).toEqual(new Set(['text-delta']))
     expect((await stream.result).choices[0]?.message.reasoning?.[0]?.text).toBe(thought)
     expect(running.requests).toHaveLength(1)
+    // The model itself streams the thinking as it comes; that needs no pauses, so a server without them shows it.
+    await running.close()
+    const unpaced = await start({ replies: [reply] })
+    const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: unpaced.baseURL })
     const parts: ChatStreamPart[] = []
-    // The model itself streams the thinking as it comes.
-    const thinking = { thinking: { type: 'enabled', budget_tokens: 1024 } }
     const request = { ...ask('Think it through.'), maxTokens: 4000, providerOptions: { anthropic: thinking } }
-    for await (const part of chat.model.doStream(request)) parts.push(part)
+    for await (const part of model.doStream(request)) parts.push(part)
     const reasoning = parts.flatMap((part) => (part.type === 'reasoning-delta' ? [part.text] : []))
     expect(reasoning.join('')).toBe(thought)
   })
