@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http'
+import { Agent, request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { ConfigurationError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
@@ -199,6 +199,8 @@ describe('startLoopbackServer', () => {
       [{ seed: -1 }, 'seed must be an integer ≥ 0 and ≤ 4294967295, got -1'],
       [{ formatError: 'openai' }, 'startLoopbackServer: formatError must be a function, got "openai"'],
       [{ cassette: { path: 'x.cassette.json' } }, 'cassette must be a cassette made with createCassette'],
+      [{ keepAliveTimeoutMs: 0 }, 'startLoopbackServer: keepAliveTimeoutMs must be an integer ≥ 1 and ≤ 2147483647'],
+      [{ keepAliveTimeoutMs: '60s' }, 'keepAliveTimeoutMs must be an integer ≥ 1 and ≤ 2147483647, got "60s"'],
     ]
     for (const [options, message] of cases) {
       const started = startLoopbackServer(options)
@@ -344,6 +346,27 @@ describe('startLoopbackServer', () => {
     expect(await text.text()).toBe('plain')
     expect(text.headers.get('x-custom')).toBe('yes')
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+  })
+
+  it('keeps an idle keep-alive connection for keepAliveTimeoutMs, and tells the client so (default: 5 s)', async () => {
+    const keepAliveOf = async (running: LoopbackServer): Promise<string | null> =>
+      (await fetch(`${running.url}/text`)).headers.get('keep-alive')
+    const routes = { 'GET /text': () => ({ raw: 'plain' }) }
+    expect(await keepAliveOf(await start({ routes }))).toBe('timeout=5')
+    await server?.close()
+    expect(await keepAliveOf(await start({ routes, keepAliveTimeoutMs: 120_000 }))).toBe('timeout=120')
+    await server?.close()
+    // A short one closes the idle connection on the server's side, on its own schedule.
+    const short = await start({ routes, keepAliveTimeoutMs: 50 })
+    await new Promise<void>((resolve, reject) =>
+      httpRequest(`${short.url}/text`, { agent: new Agent({ keepAlive: true }) }, (response) => {
+        response.resume().on('end', resolve)
+      })
+        .on('error', reject)
+        .end(),
+    )
+    await waitFor(() => short.openSockets === 0)
+    expect(short.openSockets).toBe(0)
   })
 
   it('answers an unknown route with a 404 JSON error in the configured shape', async () => {

@@ -49,6 +49,12 @@ export interface LoopbackServerOptions extends FaultOptions {
   readonly formatError?: ErrorBodyFormatter | undefined
   /** Port to listen on; default 0 (any free port). The host is always 127.0.0.1. */
   readonly port?: number | undefined
+  /**
+   * How long an idle keep-alive connection stays open, in ms (default Node's 5,000). A client may reuse a connection
+   * just as the server closes it and see `ECONNRESET`, as against a real API; a test that counts attempts or log lines,
+   * with pauses between calls on a busy machine, sets this longer than its run. `close()` ends idle connections anyway.
+   */
+  readonly keepAliveTimeoutMs?: number | undefined
 }
 
 /** A running loopback HTTP server: request log, counters and knobs to change its behaviour mid-test. */
@@ -138,6 +144,7 @@ export const loopbackServerOptionKeys = Object.freeze(
     seed: true,
     formatError: true,
     port: true,
+    keepAliveTimeoutMs: true,
     faults: true,
     faultRate: true,
     faultMix: true,
@@ -167,6 +174,13 @@ function checkServerValues(options: LoopbackServerOptions, owner: string): void 
   if (routes != null && typeof routes !== 'object')
     throw optionError('routes', "an object of 'METHOD /path' handlers", routes, owner)
   checkNumber(options.seed, 'seed', { integer: true, min: 0, max: maxSeed }, owner)
+  // Node's timers take at most 2^31 − 1 ms.
+  checkNumber(
+    options.keepAliveTimeoutMs,
+    'keepAliveTimeoutMs',
+    { integer: true, min: 1, max: 2 ** 31 - 1, unit: 'ms' },
+    owner,
+  )
   for (const name of ['fallback', 'formatError'] as const) {
     const value = options[name]
     if (value != null && typeof value !== 'function') throw optionError(name, 'a function', value, owner)
@@ -229,6 +243,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#faultPlan.configure(options, 0, owner)
     this.#faultCounts = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>
     this.#server = createServer((request, response) => this.#onRequest(request, response))
+    if (options.keepAliveTimeoutMs != null) this.#server.keepAliveTimeout = options.keepAliveTimeoutMs
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
       socket.once('close', () => {
