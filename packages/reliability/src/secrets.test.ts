@@ -94,6 +94,8 @@ const logger = tee(memory, json)
 const onEvent = (event: LifecycleEvent): void =>
   logger.debug(`${event.function}: ${event.from} → ${event.to}`, { event })
 
+/** How long the servers keep an idle connection: longer than the suite runs. */
+const idleConnectionMs = 600_000
 let server: OpenAICompatibleServer
 let previousKey: string | undefined
 let previousLogger: Logger
@@ -120,6 +122,9 @@ beforeAll(async () => {
     process.stderr.write = stderrWrite
   }
   server = await startOpenAICompatibleServer({
+    // Longer than the suite: a connection reused just as the server closed it would be reset and retried, two more
+    // log lines than the count below, whenever a busy machine paused long enough between two calls.
+    keepAliveTimeoutMs: idleConnectionMs,
     replies: ['fine'],
     cycleReplies: true,
     routes: {
@@ -166,13 +171,17 @@ function chatAt(route: string, options: Readonly<Record<string, unknown>> = {}):
     apiKey: canary,
     baseURL: `${server.url}${route}`,
     retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-    // Long enough that a busy machine does not turn an answer into a timeout; stalls still end in one.
-    attemptTimeoutMs: 1_500,
-    idleTimeoutMs: 1_000,
+    // Far longer than any answer takes, even on a busy machine: an answer turned into a timeout and retried would write
+    // log lines the counts below do not expect. Only a stall is meant to time out (see stallTimeouts).
+    attemptTimeoutMs: 60_000,
+    idleTimeoutMs: 30_000,
     maxResponseBytes: 64 * 1024,
     ...options,
   } as OpenAIChatOptions)
 }
+
+/** For the stall faults, which end only in a timeout: every attempt stalls, so every attempt times out, however slow. */
+const stallTimeouts = { attemptTimeoutMs: 1_500, idleTimeoutMs: 1_000 }
 
 const prompt = { messages: [{ role: 'user' as const, content: 'Hello' }] }
 /** The kinds of error the suite saw raised, and looked at: only what really was raised is counted. */
@@ -210,7 +219,8 @@ describe('with a canary key set as OPENAI_API_KEY and passed as apiKey, at debug
     for (const variant of faultVariants) {
       for (const stream of [false, true]) {
         server.injectFaults((_index, request) => variant.fault((request.body as { stream?: boolean }).stream === true))
-        await exercise(`${variant.label}${stream ? ' (stream)' : ''}`, chatAt('/v1'), stream)
+        const options = variant.label.startsWith('stalled') ? stallTimeouts : {}
+        await exercise(`${variant.label}${stream ? ' (stream)' : ''}`, chatAt('/v1', options), stream)
         server.clearFaults()
         await server.whenIdle()
       }
@@ -312,6 +322,7 @@ describe('with a canary key set as OPENAI_API_KEY and passed as apiKey, at debug
     try {
       // The front server records what the upstream (the echoing server, standing in for the real API) answers.
       const front = await startLoopbackServer({
+        keepAliveTimeoutMs: idleConnectionMs,
         cassette: createCassette({ path, mode: 'record', upstream: server.url }),
       })
       servers.push(front)
