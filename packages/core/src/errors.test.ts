@@ -11,6 +11,7 @@ import {
   ConfigurationError,
   FunctionError,
   formatIssuePath,
+  InvalidTransitionError,
   NonDeterminismError,
   StepLimitError,
   safeStringify,
@@ -391,6 +392,30 @@ describe('TinyLLMError.fromJSON', () => {
     expect(TinyLLMError.isInstance(error)).toBe(true)
     expect(error.message).toBe('an error that could not be read back: Error: no keys')
     expect(TinyLLMError.fromJSON(Symbol('s')).message).toBe('Symbol(s)')
+  })
+
+  it('of every class are made without their options, or with null, and say what they were not told', () => {
+    const made = (Class: new (options: never) => TinyLLMError, options: unknown): string => {
+      const error = new Class(options as never)
+      expect([Class.name, error instanceof Class, TinyLLMError.isInstance(error)]).toEqual([Class.name, true, true])
+      expect(JSON.parse(JSON.stringify(error)).name).toBe(Class.name)
+      return error.message
+    }
+    for (const options of [undefined, null, 'not an object']) {
+      expect(made(ValidationError, options)).toBe('operation: invalid value (no state given, 0 issues)\n')
+      expect(made(InvalidTransitionError, options)).toBe(
+        'state machine: illegal transition undefined → undefined (allowed from undefined: not given)',
+      )
+      expect(made(TimeoutError, options)).toBe('operation: run timed out')
+      expect(made(AbortError, options)).toBe('operation: aborted')
+      expect(made(BudgetExceededError, options)).toBe(
+        'call: budget of NaN USD would be exceeded (spent NaN USD, this call needs up to NaN USD); the call was not sent',
+      )
+      expect(made(ConfigurationError, options)).toBe('an invalid option')
+      expect(made(StepLimitError, options)).toBe('operation: step limit of NaN steps reached')
+      expect(made(FunctionError, options)).toBe('operation: a state not given threw undefined')
+      expect(made(NonDeterminismError, options)).toMatch(/^operation: the journal holds {2}at , but {2}ran there/)
+    }
   })
 
   it('quote a value whose parts are shared many times over by what they show: each part is read while text is shown', async () => {

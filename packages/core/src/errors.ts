@@ -309,6 +309,14 @@ function locationOf(options: ErrorLocation): ErrorLocation {
   return { functionName: options.functionName, state: options.state }
 }
 
+/**
+ * An error class's options, or none: like {@link TinyLLMError}, an error made from plain JavaScript without its options
+ * (or with `null`) is an error of its class all the same, its message saying what it was not told — never a TypeError.
+ */
+function given<Options extends object>(options: Options | undefined): Partial<Options> {
+  return typeof options === 'object' && options !== null ? options : {}
+}
+
 /** Input, output or processed output did not match its schema. Lists each issue with its path. */
 export class ValidationError extends TinyLLMError {
   override readonly name = 'ValidationError'
@@ -321,7 +329,7 @@ export class ValidationError extends TinyLLMError {
     issues: ReadonlyArray<ValidationIssue>
     cause?: unknown
   }) {
-    const state = options.state
+    const { functionName = 'operation', state, cause } = given(options)
     const what =
       state === 'input_validation'
         ? 'input'
@@ -329,12 +337,12 @@ export class ValidationError extends TinyLLMError {
           ? 'output'
           : 'value'
     // Issues read from plain JavaScript may be missing: none is listed then, never a TypeError.
-    const issues = Array.isArray(options.issues) ? options.issues : []
+    const issues = Array.isArray(options?.issues) ? options.issues : []
     const lines = describeIssues(issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
-      ...locationOf(options),
-      cause: options.cause,
-      message: `${options.functionName}: invalid ${what} (${options.state}, ${issues.length} issue${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
+      ...locationOf(given(options)),
+      cause,
+      message: `${functionName}: invalid ${what} (${state ?? 'no state given'}, ${issues.length} issue${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
     })
     this.issues = issues
   }
@@ -370,14 +378,19 @@ export class InvalidTransitionError extends TinyLLMError {
 
   /** `from` and `to` are quoted as given, cut at 200 characters: a caller may pass anything as a state. */
   constructor(options: { machine: string; from: unknown; to: unknown; allowed: ReadonlyArray<string> }) {
-    const from = quotedState(options.from)
-    const to = quotedState(options.to)
-    const allowed = options.allowed.length === 0 ? 'none (terminal state)' : options.allowed.map(quotedState).join(', ')
+    const { machine = 'state machine', allowed: next } = given(options)
+    const from = quotedState(options?.from)
+    const to = quotedState(options?.to)
+    const allowed = !Array.isArray(next)
+      ? 'not given'
+      : next.length === 0
+        ? 'none (terminal state)'
+        : next.map(quotedState).join(', ')
     super({
-      message: `${quotedState(options.machine)}: illegal transition ${from} → ${to} (allowed from ${from}: ${allowed})`,
+      message: `${quotedState(machine)}: illegal transition ${from} → ${to} (allowed from ${from}: ${allowed})`,
       state: from,
     })
-    this.machine = options.machine
+    this.machine = machine
     this.from = from
     this.to = to
   }
@@ -399,15 +412,16 @@ export class TimeoutError extends TinyLLMError {
   constructor(
     options: ErrorLocation & { timeoutMs: number; kind: 'total' | 'attempt' | 'idle'; detail?: string | undefined },
   ) {
-    const what = options.kind === 'total' ? 'run' : options.kind === 'attempt' ? 'attempt' : 'stream idle'
+    const { kind = 'total', timeoutMs = Number.NaN, detail, functionName = 'operation' } = given(options)
+    const what = kind === 'total' ? 'run' : kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
-      ...locationOf(options),
-      message: `${options.functionName ?? 'operation'}: ${options.detail ?? `${what} timed out after ${options.timeoutMs} ms`}`,
+      ...locationOf(given(options)),
+      message: `${functionName}: ${detail ?? `${what} timed out${Number.isNaN(timeoutMs) ? '' : ` after ${timeoutMs} ms`}`}`,
       // An attempt that timed out may succeed when tried again; a run out of total time may not.
-      retryable: options.kind !== 'total',
+      retryable: kind !== 'total',
     })
-    this.timeoutMs = options.timeoutMs
-    this.kind = options.kind
+    this.timeoutMs = timeoutMs
+    this.kind = kind
   }
 }
 brandError(TimeoutError, 'TimeoutError')
@@ -418,10 +432,10 @@ export class AbortError extends TinyLLMError {
   readonly reason: unknown
 
   constructor(options: ErrorLocation & { reason?: unknown }) {
-    const reason = options.reason
+    const { reason, functionName = 'operation', state } = given(options)
     super({
-      ...locationOf(options),
-      message: `${options.functionName ?? 'operation'}: aborted${options.state ? ` in ${options.state}` : ''}${describeReason(reason)}`,
+      ...locationOf(given(options)),
+      message: `${functionName}: aborted${state ? ` in ${state}` : ''}${describeReason(reason)}`,
       cause: reason,
     })
     this.reason = reason
@@ -438,15 +452,16 @@ export class BudgetExceededError extends TinyLLMError {
   readonly requested: number
 
   constructor(options: ErrorLocation & { limit: 'tokens' | 'cost'; budget: number; spent: number; requested: number }) {
-    const unit = options.limit === 'tokens' ? ' tokens' : ' USD'
+    const { limit = 'cost', budget = Number.NaN, spent = Number.NaN, requested = Number.NaN } = given(options)
+    const unit = limit === 'tokens' ? ' tokens' : ' USD'
     super({
-      ...locationOf(options),
-      message: `${options.functionName ?? 'call'}: budget of ${options.budget}${unit} would be exceeded (spent ${options.spent}${unit}, this call needs up to ${options.requested}${unit}); the call was not sent`,
+      ...locationOf(given(options)),
+      message: `${options?.functionName ?? 'call'}: budget of ${budget}${unit} would be exceeded (spent ${spent}${unit}, this call needs up to ${requested}${unit}); the call was not sent`,
     })
-    this.limit = options.limit
-    this.budget = options.budget
-    this.spent = options.spent
-    this.requested = options.requested
+    this.limit = limit
+    this.budget = budget
+    this.spent = spent
+    this.requested = requested
   }
 }
 brandError(BudgetExceededError, 'BudgetExceededError')
@@ -460,12 +475,9 @@ export class ConfigurationError extends TinyLLMError {
   readonly option: string
 
   constructor(options: { option: string; message: string; functionName?: string | undefined; cause?: unknown }) {
-    super({
-      functionName: options.functionName,
-      cause: options.cause,
-      message: `${options.functionName ? `${options.functionName}: ` : ''}${options.message}`,
-    })
-    this.option = options.option
+    const { option = 'options', message = 'an invalid option', functionName, cause } = given(options)
+    super({ functionName, cause, message: `${functionName ? `${functionName}: ` : ''}${message}` })
+    this.option = option
   }
 }
 brandError(ConfigurationError, 'ConfigurationError')
@@ -478,12 +490,9 @@ export class StepLimitError extends TinyLLMError {
   readonly what: string
 
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
-    const what = options.what ?? 'steps'
-    super({
-      ...locationOf(options),
-      message: `${options.functionName ?? 'operation'}: step limit of ${options.limit} ${what} reached`,
-    })
-    this.limit = options.limit
+    const { limit = Number.NaN, what = 'steps', functionName = 'operation' } = given(options)
+    super({ ...locationOf(given(options)), message: `${functionName}: step limit of ${limit} ${what} reached` })
+    this.limit = limit
     this.what = what
   }
 }
@@ -497,7 +506,8 @@ export class FunctionError extends TinyLLMError {
   declare static isInstance: (error: unknown) => error is FunctionError
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
-    super({ ...options, message: `${options.functionName}: ${options.state} threw ${describeThrown(options.cause)}` })
+    const { functionName = 'operation', state = 'a state not given', cause } = given(options)
+    super({ ...given(options), message: `${functionName}: ${state} threw ${describeThrown(cause)}` })
   }
 }
 brandError(FunctionError, 'FunctionError')
@@ -514,15 +524,16 @@ export class NonDeterminismError extends TinyLLMError {
   readonly found: string
 
   constructor(options: { key: string; expected: string; found: string; functionName: string }) {
+    const { key = '', expected = '', found = '', functionName = 'operation' } = given(options)
     super({
-      functionName: options.functionName,
+      functionName: options?.functionName,
       // What the journal holds is quoted as any value an error quotes: a journal may answer anything.
-      message: `${options.functionName}: the journal holds ${redactAndCut(String(options.expected), 400)} at ${redactAndCut(String(options.key), 400)}, but ${redactAndCut(String(options.found), 400)} ran there; the graph changed since the run was journaled (run it under a new runId)`,
+      message: `${functionName}: the journal holds ${redactAndCut(String(expected), 400)} at ${redactAndCut(String(key), 400)}, but ${redactAndCut(String(found), 400)} ran there; the graph changed since the run was journaled (run it under a new runId)`,
       state: 'init',
     })
-    this.key = options.key
-    this.expected = options.expected
-    this.found = options.found
+    this.key = key
+    this.expected = expected
+    this.found = found
   }
 }
 brandError(NonDeterminismError, 'NonDeterminismError')
