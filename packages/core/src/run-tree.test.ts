@@ -241,4 +241,52 @@ describe('formatRunTree on hostile errors', () => {
       expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
     }
   })
+
+  it('refuses a record that holds itself, and prints one nested deeper than the call stack goes, as JSON reads it back', () => {
+    const leaf = (name: string): RunRecord =>
+      JSON.parse(
+        JSON.stringify({
+          function: name,
+          kind: 'function',
+          status: 'complete',
+          states: ['init', 'input_validation', 'running', 'output_validation', 'processing_output', 'complete'].map(
+            (state) => ({ state, at: 0, attempt: 1 }),
+          ),
+          attempts: 1,
+          children: [],
+          annotations: {},
+        }),
+      )
+    const top = leaf('top')
+    const middle = leaf('middle')
+    top.children.push(middle, leaf('sibling'))
+    middle.children.push(top)
+    let thrown: unknown
+    try {
+      formatRunTree(top)
+    } catch (error) {
+      thrown = error
+    }
+    expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+    expect((thrown as Error).message).toBe(
+      'formatRunTree: record must be a tree of runs, got a record that holds itself (2 levels down)',
+    )
+
+    // The same record twice among its parent's children is a tree printed twice, not a cycle.
+    const shared = leaf('shared')
+    const twice = leaf('twice')
+    twice.children.push(shared, shared)
+    expect(formatRunTree(twice).split('\n').slice(1)).toEqual(['├─ ✔ shared (function)', '└─ ✔ shared (function)'])
+
+    let deep = leaf('step 0')
+    const root = deep
+    for (let index = 1; index < 5_000; index++) {
+      const child = leaf(`step ${index}`)
+      deep.children.push(child)
+      deep = child
+    }
+    const lines = formatRunTree(root).split('\n')
+    expect(lines).toHaveLength(5_000)
+    expect(lines.at(-1)).toBe(`${'   '.repeat(4_998)}└─ ✔ step 4999 (function)`)
+  })
 })

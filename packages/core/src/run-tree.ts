@@ -1,6 +1,6 @@
 import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
 import { isPromiseLike } from './cancellation.js'
-import { describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
+import { ConfigurationError, describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkOneOf, optionError, unreadableOption } from './options.js'
 import type { RunRecord } from './run-record.js'
 
@@ -84,12 +84,37 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
           detail + paint('yellow', `↻ attempt ${entry.attempt} failed, retrying: ${errorHeadline(entry.error)}`),
         )
     if (node.error !== undefined) lines.push(detail + paint('red', errorHeadline(node.error)))
-    node.children.forEach((child, index) => {
-      const last = index === node.children.length - 1
-      visit(child, `${childPrefix}${last ? '└─ ' : '├─ '}`, `${childPrefix}${last ? '   ' : '│  '}`)
-    })
   }
-  visit(record, '', '')
+  // Depth first with a stack of its own, not by recursion: a record read back from JSON may nest deeper than the call
+  // stack goes, or (edited by hand) hold itself, which would print forever; that is a ConfigurationError naming it.
+  const pending: Array<{ node: RunRecord; prefix: string; childPrefix: string; depth: number }> = [
+    { node: record, prefix: '', childPrefix: '', depth: 0 },
+  ]
+  const path: RunRecord[] = []
+  const onPath = new Set<RunRecord>()
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { node, prefix, childPrefix, depth } = next
+    for (const left of path.splice(depth)) onPath.delete(left)
+    if (onPath.has(node))
+      throw new ConfigurationError({
+        option: 'record',
+        message: `record must be a tree of runs, got a record that holds itself (${depth} levels down)`,
+        functionName: 'formatRunTree',
+      })
+    visit(node, prefix, childPrefix)
+    path.push(node)
+    onPath.add(node)
+    for (let index = node.children.length - 1; index >= 0; index--) {
+      const last = index === node.children.length - 1
+      const child = node.children[index] as RunRecord
+      pending.push({
+        node: child,
+        prefix: `${childPrefix}${last ? '└─ ' : '├─ '}`,
+        childPrefix: `${childPrefix}${last ? '   ' : '│  '}`,
+        depth: depth + 1,
+      })
+    }
+  }
   return lines.join('\n')
 }
 
