@@ -3,7 +3,7 @@ import {
   ConfigurationError,
   checkNumber,
   type JournalEntry,
-  journalEntryProblem,
+  keptJournalEntry,
   optionError,
   type StepJournal,
   safeStringify,
@@ -81,7 +81,7 @@ export class RedisJournal implements StepJournal {
 
   /**
    * Writes `entry` unless `key` already has one (the first writer wins); answers the entry that stands. An entry that no
-   * journal would replay (see `journalEntryProblem`) is a ConfigurationError, and is not written.
+   * journal would replay (see `keptJournalEntry`) is a ConfigurationError, and is not written.
    */
   async write(key: string, entry: JournalEntry): Promise<JournalEntry> {
     this.checkOpen()
@@ -153,45 +153,29 @@ export class RedisJournal implements StepJournal {
   }
 }
 
-const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
-
 /**
  * The text the journal stores for `entry` and the entry that text holds, or what is wrong with it (see
- * `journalEntryProblem`). The entry is checked as given, its fields are read once into the text, and the text is
- * checked again: a getter that answered the check one value cannot have another one stored. Only the fields of an entry
- * and of its usage are kept, as every journal keeps them.
+ * `keptJournalEntry`, the check every journal makes): what is stored is the checked copy, whose fields were read once.
  */
 function encodeEntry(entry: JournalEntry): { readonly text: string; readonly kept: JournalEntry } | string {
-  const problem = journalEntryProblem(entry)
-  if (problem !== undefined) return problem
-  let text: string
-  try {
-    const { function: name, kind, input, output, usage, annotations, at } = entry
-    const counts =
-      usage === undefined ? undefined : Object.fromEntries(usageFields.map((field) => [field, usage[field]]))
-    text = JSON.stringify({ function: name, kind, input, output, usage: counts, annotations, at })
-  } catch (cause) {
-    return `it could not be read (${cause instanceof Error ? cause.message : String(cause)})`
-  }
-  const kept: unknown = JSON.parse(text)
-  return journalEntryProblem(kept) ?? { text, kept: kept as JournalEntry }
+  const kept = keptJournalEntry(entry)
+  return typeof kept === 'string' ? kept : { text: JSON.stringify(kept), kept }
 }
 
 /**
- * The entry stored as `text`; text that is not one (see `journalEntryProblem`, the check every journal makes) is a
+ * The entry stored as `text`; text that is not one (see `keptJournalEntry`, the check every journal makes) is a
  * ConfigurationError saying what is wrong. Text that is not JSON is said to be so, not quoted: the parser's message
  * quotes its first characters, cut where a secret may be, too short for redaction.
  */
 function parseEntry(text: string, key: string): JournalEntry {
-  let entry: unknown
-  let problem: string | undefined
+  let kept: JournalEntry | string
   try {
-    entry = JSON.parse(text)
-    problem = journalEntryProblem(entry)
+    kept = keptJournalEntry(JSON.parse(text))
   } catch {
-    problem = 'it is not JSON'
+    kept = 'it is not JSON'
   }
-  if (problem === undefined) return entry as JournalEntry
+  if (typeof kept !== 'string') return kept
+  const problem = kept
   throw new ConfigurationError({
     option: 'journal',
     message: `the entry at ${safeStringify(key)} is not a journal entry: ${problem} (another program writes under this prefix?)`,

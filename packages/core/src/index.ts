@@ -40,7 +40,7 @@ export type * from './function-node.js'
 export {
   assertJsonSafe,
   type JournalEntry,
-  journalEntryProblem,
+  keptJournalEntry,
   MemoryJournal,
   type StepJournal,
 } from './journal.js'

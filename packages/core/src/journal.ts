@@ -60,7 +60,7 @@ export class MemoryJournal implements StepJournal {
   }
 
   /**
-   * Writes `entry` unless `key` has one; an entry no journal would replay (see {@link journalEntryProblem}), before or
+   * Writes `entry` unless `key` has one; an entry no journal would replay (see {@link keptJournalEntry}), before or
    * as its JSON keeps it (a BigInt or a cycle among its annotations, a `toJSON` that answers something else), is a
    * ConfigurationError.
    */
@@ -97,21 +97,19 @@ function entryJson(key: string, entry: JournalEntry): string {
 const usageFields = ['calls', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'unpricedCalls'] as const
 
 /**
- * What keeps `value` from being a {@link JournalEntry}, or `undefined` when it is one: the one check a journal makes of
- * an entry it is asked to write and of one it reads back, so that every journal keeps and replays the same entries. An
- * entry is a plain object whose `function` and `kind` are strings, `input` a string (an entry without one is kept but
- * never replayed), `output` JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain
- * object of finite counts and `annotations` (when there) a plain object, output and annotations each at most 1 MiB of
- * JSON — as given, and as its JSON keeps it.
- */
-export function journalEntryProblem(value: unknown): string | undefined {
-  const read = keptJournalEntry(value)
-  return typeof read === 'string' ? read : undefined
-}
-
-/**
- * @internal `value` as its JSON keeps it, checked as {@link journalEntryProblem} checks it — or the problem. What a run
- * replays is this copy, read once: a getter that answered the check one value cannot hand the replay another.
+ * `value` as a journal keeps it — a copy, as its JSON keeps it — or what keeps it from being a {@link JournalEntry}: a
+ * string. The one check a journal makes of an entry it is asked to write and of one it reads back, so that every journal
+ * keeps and replays the same entries; store the copy (`JSON.stringify(kept)`), never `value`: its fields were read once,
+ * so a getter that answered the check one value cannot have another one stored or replayed. An entry is a plain object
+ * whose `function` and `kind` are strings, `input` a string (an entry without one is kept but never replayed), `output`
+ * JSON-safe (see {@link assertJsonSafe}), `at` a finite number, `usage` (when there) a plain object of finite counts and
+ * `annotations` (when there) a plain object, output and annotations each at most 1 MiB of JSON — as given, and as its
+ * JSON keeps it. Only the fields of an entry and of its usage are kept.
+ *
+ * @example
+ * const kept = keptJournalEntry(entry)
+ * if (typeof kept === 'string') throw new Error(`not a journal entry: ${kept}`)
+ * await db.put(key, JSON.stringify(kept))
  */
 export function keptJournalEntry(value: unknown): JournalEntry | string {
   const problem = fieldProblem(value)

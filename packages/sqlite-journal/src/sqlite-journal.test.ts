@@ -9,7 +9,7 @@ import {
   ConfigurationError,
   defineFunction,
   type JournalEntry,
-  journalEntryProblem,
+  keptJournalEntry,
   type RunContext,
   TinyLLMError,
 } from '@tinyllm/core'
@@ -361,8 +361,8 @@ describe('SqliteJournal', () => {
         continue
       }
       // What it wrote and answers is an entry every journal replays: reading it back is not a corrupt row.
-      expect([turn, journalEntryProblem(written)]).toEqual([turn, undefined])
-      expect([turn, journalEntryProblem(journal.read('k'))]).toEqual([turn, undefined])
+      expect([turn, typeof keptJournalEntry(written)]).toEqual([turn, 'object'])
+      expect([turn, typeof keptJournalEntry(journal.read('k'))]).toEqual([turn, 'object'])
       // The fields the check measured, and only those: a usage field of another name is not written out.
       expect(journal.read('k')?.usage).toEqual(usage)
       journal.close()

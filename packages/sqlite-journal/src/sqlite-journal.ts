@@ -149,7 +149,7 @@ export class SqliteJournal implements StepJournal {
 
   /**
    * Writes `entry` unless `key` already has one (the first committed write wins); answers the entry that stands. An
-   * entry that no journal would replay (see `journalEntryProblem`) is a ConfigurationError, and is not written.
+   * entry that no journal would replay (see `keptJournalEntry`) is a ConfigurationError, and is not written.
    */
   write(key: string, entry: JournalEntry): JournalEntry {
     this.#assertOpen(key)
