@@ -227,6 +227,70 @@ describe('redactString', () => {
     ])
   })
 
+  it("replaces the user and password after curl's -u or --user, spaced, glued, after = and quoted, in a command line and in an argument list", () => {
+    expect(redactString('curl -u alice:hunter2secret https://api.example.com')).toBe(
+      `curl -u ${REDACTED} https://api.example.com`,
+    )
+    expect(redactString('curl --user alice:hunter2secret https://x')).toBe(`curl --user ${REDACTED} https://x`)
+    expect(redactString('curl --user=alice:hunter2secret https://x')).toBe(`curl --user=${REDACTED} https://x`)
+    expect(redactString('curl -ualice:hunter2secret https://x')).toBe(`curl -u${REDACTED} https://x`)
+    expect(redactString("curl -u 'alice:p w' https://x")).toBe(`curl -u '${REDACTED}' https://x`)
+    expect(redactString('curl -u "alice:pw" https://x')).toBe(`curl -u "${REDACTED}" https://x`)
+    expect(redactString('{"command":"curl -u \\"alice:pw\\" https://x"}')).toBe(
+      `{"command":"curl -u \\"${REDACTED}\\" https://x"}`,
+    )
+    // Short options run together, as curl reads them; a key as the user (Stripe's `-u sk_test_…:`), an empty user; and
+    // a proxy's user and password.
+    expect(redactString('curl -sSu alice:pw https://x')).toBe(`curl -sSu ${REDACTED} https://x`)
+    expect(redactString('curl -u key_Zq8vR2mKp4: https://x')).toBe(`curl -u ${REDACTED} https://x`)
+    expect(redactString('curl -u :token1 https://x')).toBe(`curl -u ${REDACTED} https://x`)
+    expect(redactString('curl -U proxy:pw --proxy-user proxy:pw2 x')).toBe(
+      `curl -U ${REDACTED} --proxy-user ${REDACTED} x`,
+    )
+    // A user alone, no value, and what follows -u in other commands: a path, a URL, a date format.
+    for (const text of [
+      'curl -u alice https://x',
+      'curl --user alice https://x',
+      'ls -u',
+      'run -u --user ada',
+      'git push -u origin main',
+      'python -u C:\\tools\\run.py',
+      'rsync -avu host:/srv/data /backup',
+      'ffuf -u https://example.com/FUZZ',
+      'date -u +%H:%M:%S',
+      'curl --user-agent a:b https://x',
+    ])
+      expect(redactString(text)).toBe(text)
+    const argv = ['curl', '-u', 'alice:hunter2', '--user', 'bob:pw', '--proxy-user', 'p:q', '-o', 'a:b', 'https://x']
+    expect(redact({ argv })).toEqual({
+      argv: ['curl', '-u', REDACTED, '--user', REDACTED, '--proxy-user', REDACTED, '-o', 'a:b', 'https://x'],
+    })
+    expect(redact(['curl', '--user=alice:pw', '-ualice:pw', '-u', 'alice', '-u', 'https://x'])).toEqual([
+      'curl',
+      `--user=${REDACTED}`,
+      `-u${REDACTED}`,
+      '-u',
+      'alice',
+      '-u',
+      'https://x',
+    ])
+  })
+
+  it('reads long runs of -u and --user in time proportional to their length', () => {
+    for (const run of [
+      '-u '.repeat(50_000),
+      '-u'.repeat(50_000),
+      '-u :'.repeat(50_000),
+      `-u "${'-u a:b '.repeat(20_000)}`,
+      `-u '${'x'.repeat(100_000)}`,
+      '--user='.repeat(30_000),
+    ]) {
+      const started = performance.now()
+      redactString(run)
+      expect(performance.now() - started).toBeLessThan(5_000)
+    }
+  })
+
   it('replaces auth=, jwt=, sig=, signature= and credential= values outside a query string, in a message or a header', () => {
     expect(redactString('retrying with auth=S3cr3tValue99 now')).toBe(`retrying with auth=${REDACTED} now`)
     expect(redactString('X-Upstream: jwt=abcDEF123456789; sig=Zz0123456789abc')).toBe(
@@ -715,6 +779,32 @@ describe('redactString on URLs', () => {
     expect(redactString(`?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${token}&x=1`)).toBe(
       `?to=https%3A%2F%2Fdiscord.com%2Fapi%2Fwebhooks%2F123%2F${REDACTED}&x=1`,
     )
+  })
+
+  it("drops a webhook URL's path whatever the case of its host, which DNS reads in any case, and of its path", () => {
+    expect(redactString('https://HOOKS.SLACK.COM/services/T000/B000/XXXXsecret')).toBe(
+      `https://HOOKS.SLACK.COM/services/${REDACTED}`,
+    )
+    expect(redactString('https://Hooks.Slack.com/Services/T000/B000/XXXXsecret')).toBe(
+      `https://Hooks.Slack.com/Services/${REDACTED}`,
+    )
+    expect(redactString('https://Discord.com/api/webhooks/123/abcSECRETtoken')).toBe(
+      `https://Discord.com/api/webhooks/123/${REDACTED}`,
+    )
+    expect(redactString('https://DISCORDAPP.COM/API/V10/WEBHOOKS/123/abcSECRETtoken?wait=true')).toBe(
+      `https://DISCORDAPP.COM/API/V10/WEBHOOKS/123/${REDACTED}?wait=true`,
+    )
+    expect(redactString(String.raw`"https:\/\/Hooks.SLACK.com\/workflows\/T0\/A0\/x1"`)).toBe(
+      String.raw`"https:\/\/Hooks.SLACK.com\/workflows\/${REDACTED}"`,
+    )
+    expect(redactString('?to=https%3A%2F%2FDISCORD.COM%2Fapi%2Fwebhooks%2F123%2FabcSECRET&x=1')).toBe(
+      `?to=https%3A%2F%2FDISCORD.COM%2Fapi%2Fwebhooks%2F123%2F${REDACTED}&x=1`,
+    )
+    for (const text of [
+      'see https://API.SLACK.COM/messaging/webhooks',
+      'https://DISCORD.COM/developers/docs/resources/webhook',
+    ])
+      expect(redactString(text)).toBe(text)
   })
 
   it('drops the user information of a URL and keeps the rest', () => {

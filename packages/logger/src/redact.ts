@@ -6,6 +6,8 @@ import {
   isSecretAssignment,
   isSecretQueryName,
   isSecretStringField,
+  isUserAndPassword,
+  isUserFlag,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_FLAG_PATTERN,
@@ -15,6 +17,7 @@ import {
   SHORTEST_PATTERN_MATCH,
   secretFlagName,
   URL_CREDENTIALS_PATTERN,
+  USER_FLAG_PATTERN,
 } from './secret-patterns.js'
 
 /** What a secret is replaced with. */
@@ -81,11 +84,22 @@ function replaceKnownValue(
 /** The opening quote of a quoted value, backslashes included when the quotes were escaped (`\"secret\"`). */
 const OPENING_QUOTE = /^\\*["']/
 
-function replaceAssignedValue(match: string, assignment: string, name: string, value: string): string {
+/** `value` with its quotes (see {@link OPENING_QUOTE}) and what is inside them. */
+function unquote(value: string): { quote: string; unquoted: string } {
   const quote = OPENING_QUOTE.exec(value)?.[0] ?? ''
-  const unquoted = quote === '' ? value : value.slice(quote.length, -quote.length)
+  return { quote, unquoted: quote === '' ? value : value.slice(quote.length, -quote.length) }
+}
+
+function replaceAssignedValue(match: string, assignment: string, name: string, value: string): string {
+  const { quote, unquoted } = unquote(value)
   if (!isSecretAssignment(name, unquoted)) return match
   return `${assignment}${quote}${REDACTED}${quote}`
+}
+
+/** The user and password after curl's `-u` or `--user` go, quotes kept; a user alone stays. */
+function replaceUserAndPassword(match: string, flag: string, value: string): string {
+  const { quote, unquoted } = unquote(value)
+  return isUserAndPassword(unquoted) ? `${flag}${quote}${REDACTED}${quote}` : match
 }
 
 /**
@@ -94,8 +108,10 @@ function replaceAssignedValue(match: string, assignment: string, name: string, v
  * keys), the credential of `Bearer <token>` and `Basic <credentials>` (and of `Authorization: Digest …`), the value of
  * a `Cookie` or `Set-Cookie` header, the user and password of a URL (`https://user:pw@host`,
  * also with its slashes escaped or percent-encoded whole),
- * the value in `api_key=...`-style assignments (JSON escaped into a string included), and the values of query
- * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`).
+ * the value in `api_key=...`-style assignments (JSON escaped into a string included), the values of query
+ * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`),
+ * the value after a command-line flag named like a secret (`--password hunter2`) and the user and password after
+ * curl's `-u` or `--user` (`-u alice:hunter2`).
  * Ordinary text is left alone. A `text` that is not a string is a `TypeError`.
  *
  * @example
@@ -112,8 +128,9 @@ export function redactString(text: string): string {
   result = result
     .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
     .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
-  // Most strings hold no flag: the test is cheaper than the pattern.
-  return result.includes('-') ? result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue) : result
+  // Most strings hold no flag: the test is cheaper than the patterns.
+  if (!result.includes('-')) return result
+  return result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue).replace(USER_FLAG_PATTERN, replaceUserAndPassword)
 }
 
 /**
@@ -415,7 +432,8 @@ function isSecretNamedValue(name: string, value: unknown): boolean {
 
 /**
  * In an argument list (`process.argv`, what a child process was spawned with), the argument after a flag named like a
- * secret (`['--password', 'hunter2']`), judged as the value of `--password hunter2` on a command line is.
+ * secret (`['--password', 'hunter2']`), judged as the value of `--password hunter2` on a command line is, and the user
+ * and password after curl's `-u` or `--user` (`['-u', 'alice:hunter2']`).
  */
 function redactFlagValues(list: unknown[]): void {
   for (let index = 1; index < list.length; index++) {
@@ -423,7 +441,8 @@ function redactFlagValues(list: unknown[]): void {
     const value = list[index]
     if (typeof flag !== 'string' || typeof value !== 'string' || value.startsWith('-')) continue
     const name = secretFlagName(flag)
-    if (name !== undefined && isSecretAssignment(name, value)) list[index] = REDACTED
+    if (name !== undefined ? isSecretAssignment(name, value) : isUserFlag(flag) && isUserAndPassword(value))
+      list[index] = REDACTED
   }
 }
 

@@ -45,6 +45,19 @@ const AUTHORIZATION_SCHEMES = ['bearer', 'basic', 'token', 'digest', 'ntlm', 'ne
 /** A slash of a URL as text may hold it: plain, escaped into JSON (at any depth, `\/`) or percent-encoded (`%2F`). */
 const URL_SLASH = String.raw`(?:\\{0,7}/|%2[Ff])`
 
+/** A Slack webhook URL's host and the kind of hook, in any case: `hooks.slack.com/services`. */
+const SLACK_HOOK_PATH = [
+  String.raw`${anyCase('hooks')}\.${anyCase('slack')}\.${anyCase('com')}`,
+  `(?:${['services', 'workflows', 'triggers'].map(anyCase).join('|')})`,
+].join(URL_SLASH)
+
+/** A Discord webhook URL's host and path up to the hook's id, in any case: `discord.com/api/v10/webhooks`. */
+const DISCORD_HOOK_PATH = [
+  String.raw`${anyCase('discord')}(?:${anyCase('app')})?\.${anyCase('com')}`,
+  anyCase('api'),
+  `(?:[Vv][0-9]{1,3}${URL_SLASH})?${anyCase('webhooks')}`,
+].join(URL_SLASH)
+
 const KEY_PATTERNS = [
   // The credential of an `Authorization` header in free text, however short, under the schemes `Bearer`, `Basic`,
   // `Token` (as Django REST Framework spells it), `NTLM`, `Negotiate` (Kerberos) and `ApiKey` (Elasticsearch):
@@ -88,7 +101,9 @@ const KEY_PATTERNS = [
   // The path of a Slack or Discord webhook URL, which is the whole of its credential: whoever has it can post. The host
   // and the kind of hook are kept (`https://hooks.slack.com/services/[REDACTED]`), in Discord's versioned API too
   // (`/api/v10/webhooks/…`), its slashes escaped into JSON (`\/`) or percent-encoded (`%2F`) as URLs are elsewhere.
-  String.raw`(?<=(?:\b|%2[Ff])hooks\.slack\.com${URL_SLASH}(?:services|workflows|triggers)${URL_SLASH})(?:[A-Za-z0-9_-]|${URL_SLASH})+|(?<=(?:\b|%2[Ff])discord(?:app)?\.com${URL_SLASH}api${URL_SLASH}(?:v[0-9]{1,3}${URL_SLASH})?webhooks${URL_SLASH}[0-9]{1,25}${URL_SLASH})[A-Za-z0-9_-]+`,
+  // The host is read in any case, as DNS reads it (`https://HOOKS.SLACK.COM/…`, `https://Discord.com/…`), and so is
+  // the path before the credential.
+  String.raw`(?<=(?:\b|%2[Ff])${SLACK_HOOK_PATH}${URL_SLASH})(?:[A-Za-z0-9_-]|${URL_SLASH})+|(?<=(?:\b|%2[Ff])${DISCORD_HOOK_PATH}${URL_SLASH}[0-9]{1,25}${URL_SLASH})[A-Za-z0-9_-]+`,
   // npm, PyPI, Replicate, LangSmith, Pinecone and Databricks tokens, and Google OAuth access tokens: prefixes no word
   // has, so that npm's own variables (`npm_config_cache`, `npm_package_version`) stay.
   `${START}(?:npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])|pypi-AgE[A-Za-z0-9_-]{50,}|r8_[A-Za-z0-9]{30,}|lsv2_(?:pt|sk)_[A-Za-z0-9_]{20,}|pcsk_[A-Za-z0-9_]{20,}|dapi[a-f0-9]{32}(?![A-Za-z0-9])|ya29\\.[A-Za-z0-9_-]{20,})`,
@@ -223,6 +238,48 @@ const SECRET_FLAG = new RegExp(`^--?(${SECRET_FLAG_NAME})$`, 'i')
 /** The name of a flag named like a secret, as an argument list holds it (`'--password'`), or `undefined`. */
 export function secretFlagName(argument: string): string | undefined {
   return argument.startsWith('-') ? SECRET_FLAG.exec(argument)?.[1] : undefined
+}
+
+/**
+ * curl's flags for a user and password: `-u` and `--user`, and `-U` and `--proxy-user` for a proxy; a short one also
+ * after other short options run together with it (`-sSu`), as curl reads them.
+ */
+const USER_FLAG = '-[A-Za-z]{0,8}[uU]|--(?:proxy-)?user'
+
+/**
+ * A user and password after curl's `-u` or `--user` (`curl -u alice:hunter2`), or `-U` or `--proxy-user`: after spaces,
+ * after `=` (`--user=alice:hunter2`) or glued to `-u` (`-ualice:hunter2`). Group 1 (the flag and what joins it to its
+ * value) is kept, group 2 is the value, quoted or up to a space, never a flag of its own (`-u --user ada` holds no
+ * password), nor a Windows path (`python -u C:\tools\run.py`), which an unquoted value, ending at a backslash, would
+ * otherwise cut to `C:`. Whether the value is a user and password is for `isUserAndPassword` to say. The whole value
+ * goes, the user too: a key is often sent as the user (`curl -u sk_test_…:`), as in a URL's user information.
+ */
+export const USER_FLAG_PATTERN = new RegExp(
+  String.raw`(?<![A-Za-z0-9_-])((?:${USER_FLAG})(?:[ \t]+|=)|-[uU])(?!-)(${QUOTED_VALUE}|(?![^\s"'\\:]*:\\)[^\s"'\\]+)`,
+  'g',
+)
+
+const USER_FLAG_ARGUMENT = new RegExp(`^(?:${USER_FLAG})$`)
+
+/** Whether an argument of an argument list (`'-u'`, `'--user'`) is one of curl's flags for a user and password. */
+export function isUserFlag(argument: string): boolean {
+  return USER_FLAG_ARGUMENT.test(argument)
+}
+
+/**
+ * How what follows the colon starts in a path or a URL (`host:/srv`, `host:~/src`, `C:\tools`, `https://…`, as after
+ * rsync's, Python's or a scanner's `-u`), where it is no password.
+ */
+const NOT_A_PASSWORD = /^(?:[\\/]|~\/)/
+
+/**
+ * Whether `value` (unquoted), after curl's `-u` or `--user`, is a user and password: a colon and anything beside it
+ * (`alice:hunter2`, a key as the user with no password, `sk_test_…:`, or a token with no user, `:token`). A user alone
+ * (`-u alice`), a path or a URL (see `NOT_A_PASSWORD`) and a date format (`date -u +%H:%M`) are not.
+ */
+export function isUserAndPassword(value: string): boolean {
+  const colon = value.indexOf(':')
+  return colon !== -1 && value.length > 1 && !value.startsWith('+') && !NOT_A_PASSWORD.test(value.slice(colon + 1))
 }
 
 /** Names whose value is a secret whatever it looks like, so that `password=correcthorsebatterystaple` goes. */
