@@ -289,4 +289,30 @@ describe('formatRunTree on hostile errors', () => {
     expect(lines).toHaveLength(5_000)
     expect(lines.at(-1)).toBe(`${'   '.repeat(4_998)}└─ ✔ step 4999 (function)`)
   })
+
+  it('tells an error once, where it happened: a run that failed with a child’s error names the child', async () => {
+    const parse = defineFunction({
+      name: 'parse',
+      run: (): number => {
+        throw new Error('unexpected token < in JSON')
+      },
+    })
+    const inner = defineFunction({ name: 'inner', run: (input: number, context) => context.invoke(parse, input) })
+    const outer = defineFunction({
+      name: 'outer',
+      run: async (input: number, context) => {
+        try {
+          return await context.invoke(inner, input)
+        } catch {
+          throw new Error('outer gave up')
+        }
+      },
+    })
+    const lines = formatRunTree(await outer.trace(1)).split('\n')
+    expect(lines.filter((line) => line.includes('Error'))).toEqual([
+      '│  FunctionError in running: outer: running threw Error: outer gave up',
+      '   │  FunctionError from parse (below)',
+      '         FunctionError in running: parse: running threw Error: unexpected token < in JSON',
+    ])
+  })
 })

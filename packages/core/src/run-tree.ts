@@ -27,7 +27,8 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
 /**
  * Renders a finished run and its children as a readable tree: status, Function and kind, duration, the state path,
  * attempts, annotations (such as a Decision's choice; a provider's response id, and finish reasons that are all
- * `stop`, are left out as noise), tokens, cost and the error. Secrets are replaced wherever they are (annotations,
+ * `stop`, are left out as noise), tokens, cost and the error — once, where it happened: a run that failed with a
+ * child's error names the child (`FunctionError from parse (below)`). Secrets are replaced wherever they are (annotations,
  * schema issues, a Function's or an error's name, an error's state), as in a log line, a line shows at most 1,000
  * characters of an annotation or an error message, and control characters (an ESC that would start a terminal escape,
  * a newline that would start a line of its own) are written as escapes. An option it does not know, or of the wrong
@@ -83,7 +84,7 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
         lines.push(
           detail + paint('yellow', `↻ attempt ${entry.attempt} failed, retrying: ${errorHeadline(entry.error)}`),
         )
-    if (node.error !== undefined) lines.push(detail + paint('red', errorHeadline(node.error)))
+    if (node.error !== undefined) lines.push(detail + paint('red', failure(node, node.error)))
   }
   // Depth first with a stack of its own, not by recursion: a record read back from JSON may nest deeper than the call
   // stack goes, or (edited by hand) hold itself, which would print forever; that is a ConfigurationError naming it.
@@ -190,6 +191,24 @@ function errorHeadline(error: TinyLLMError): string {
     ? `${name}${where}: ${describeIssues(issues, 5).join('; ')}`
     : `${name}${where}: ${firstLine(quote(field(error, 'message'), maxShown * 2))}`
   return shown(redactAndCut(text, maxShown))
+}
+
+/**
+ * The line of a failed run: its error's headline, or — when the error is a failed child's, handed up — the error's name
+ * and where it came from, so that a failure three levels down is told once, where it happened.
+ */
+function failure(node: RunRecord, error: TinyLLMError): string {
+  const headline = errorHeadline(error)
+  let from: string | undefined
+  try {
+    from = node.children.find(
+      (child) => child?.status === 'failed' && child.error !== undefined && errorHeadline(child.error) === headline,
+    )?.function
+  } catch {
+    // A child that cannot be read is refused when its turn comes; until then, the error is told here.
+  }
+  if (typeof from !== 'string') return headline
+  return shown(`${quote(field(error, 'name'), 200)} from ${redactAndCut(from, 200)} (below)`)
 }
 
 /** A field of an error, or a note that it could not be read: a getter a run's code put on it may throw. */

@@ -76,7 +76,7 @@ describe('Chain', () => {
       [
         '✖ calc (chain)',
         '│  init → input_validation → running → failed',
-        '│  ValidationError in output_validation: (root): Too small: expected number to be >0',
+        '│  ValidationError from positive (below)',
         '├─ ✔ parse (function)',
         '└─ ✖ positive (function)',
         '      init → input_validation → running → output_validation → failed',

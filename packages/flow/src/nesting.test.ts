@@ -120,10 +120,10 @@ describe('combinators nested three levels deep', () => {
       [
         '✖ Outer (chain)',
         '│  init → input_validation → running → failed',
-        '│  DecisionError in running: Inner: decision "perhaps" is not one of the choices [yes, no]',
+        '│  DecisionError from Middle (below)',
         '└─ ✖ Middle (parallel)',
         '   │  init → input_validation → running → failed',
-        '   │  DecisionError in running: Inner: decision "perhaps" is not one of the choices [yes, no]',
+        '   │  DecisionError from Inner (below)',
         '   └─ ✖ Inner (decision)',
         '         init → input_validation → running → failed',
         '         DecisionError in running: Inner: decision "perhaps" is not one of the choices [yes, no]',
