@@ -1,8 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { AbortError, ConfigurationError } from '@tinyllm/core'
-import { createSeededRandom } from '@tinyllm/testing'
+import { createSeededRandom, FakeClock } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, flush } from './__fixtures__/fake-clock.js'
 import { RateLimitError } from './provider-errors.js'
 import { checkLimits, RateLimiter, type RateLimitPermit } from './rate-limiter.js'
 
@@ -137,7 +136,7 @@ describe('RateLimiter', () => {
     await limiter.acquire({ tokens: 90 })
     const big = limiter.acquire({ tokens: 50 }).then(() => order.push('big'))
     const small = limiter.acquire({ tokens: 5 }).then(() => order.push('small'))
-    await flush()
+    await clock.flush()
     // `small` would fit now, but it arrived after `big`.
     expect(order).toEqual([])
     expect(limiter.status().waiting).toBe(2)
@@ -154,10 +153,10 @@ describe('RateLimiter', () => {
     void limiter.acquire({ tokens: 600 }).then(() => {
       granted = true
     })
-    await flush()
+    await clock.flush()
     expect(granted).toBe(false)
     limiter.settle(permit, 300)
-    await flush()
+    await clock.flush()
     expect(granted).toBe(true)
     expect(limiter.status()).toMatchObject({ requests: 2, tokens: 900, waiting: 0 })
     expect(clock.now()).toBe(0)
@@ -439,7 +438,7 @@ describe('RateLimiter', () => {
     )
     // Each call in flight settles for less than it asked, and each small waiter gives up: each frees room or a place.
     for (const permit of permits) limiter.settle(permit, 0.5)
-    await flush()
+    await clock.flush()
     const settling = steps
     expect(settling).toBeLessThan(grants * 10)
     for (const controller of controllers) controller.abort()

@@ -1,9 +1,8 @@
 import { RateLimiter, type RateLimitPermit } from '@tinyllm/llm'
 import { OpenAIChat } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
-import { createSeededRandom } from '@tinyllm/testing'
+import { createSeededRandom, FakeClock } from '@tinyllm/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FakeClock } from './__fixtures__/fake-clock.js'
 import { eventually } from './__fixtures__/resources.js'
 import { recordFigures } from './figures.js'
 

@@ -2,11 +2,10 @@ import { decideRetry, type LifecycleEvent, type ResolvedRetryPolicy, TinyLLMErro
 import { llmRetryDefaults, RateLimiter } from '@tinyllm/llm'
 import { OpenAIChat, OpenAIChatModel, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
-import type { Fault } from '@tinyllm/testing'
+import { FakeClock, type Fault } from '@tinyllm/testing'
 import { OpenAI } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { FakeClock } from './__fixtures__/fake-clock.js'
 import { recordFigures } from './figures.js'
 
 const prompt = { messages: [{ role: 'user' as const, content: 'Say something' }] }

@@ -17,6 +17,7 @@ export type {
 } from './cassette-miss-error.js'
 export { CassetteMissError } from './cassette-miss-error.js'
 export { DelegatingLoopbackServer } from './delegating-loopback-server.js'
+export { FakeClock } from './fake-clock.js'
 export type {
   CutStreamFault,
   Fault,

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { FakeClock } from './fake-clock.js'
+
+describe('FakeClock', () => {
+  it('fires timers in time order, those due together in the order they were set, only as time is moved', async () => {
+    const clock = new FakeClock()
+    const fired: string[] = []
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 20)
+    clock.setTimeout(() => fired.push(`a@${clock.now()}`), 10)
+    clock.setTimeout(() => fired.push(`c@${clock.now()}`), 20)
+    const cleared = clock.setTimeout(() => fired.push('cleared'), 5)
+    clock.clearTimeout(cleared)
+    expect(clock.pendingTimers).toBe(3)
+    await clock.advance(15)
+    expect([fired, clock.now()]).toEqual([['a@10'], 15])
+    await clock.advance(5)
+    expect([fired, clock.now(), clock.pendingTimers]).toEqual([['a@10', 'b@20', 'c@20'], 20, 0])
+  })
+
+  it('lets promise callbacks run after each timer, so a timer set by one fires in the same advance', async () => {
+    const clock = new FakeClock()
+    const fired: number[] = []
+    const wait = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms))
+    void (async () => {
+      for (let turn = 0; turn < 3; turn++) {
+        await wait(10)
+        fired.push(clock.now())
+      }
+    })()
+    await clock.advance(30)
+    expect(fired).toEqual([10, 20, 30])
+  })
+
+  it('steps to the next timer, runs every one left, and refuses a timer that sets itself forever', async () => {
+    const clock = new FakeClock()
+    clock.setTimeout(() => {}, 1_000)
+    expect([await clock.step(), clock.now(), await clock.step()]).toEqual([true, 1_000, false])
+    const again = (): void => {
+      clock.setTimeout(again, 1)
+    }
+    again()
+    await expect(clock.runAll(50)).rejects.toThrow('FakeClock.runAll: more than 50 timers fired')
+  })
+})

@@ -1,0 +1,88 @@
+interface FakeTimer {
+  readonly at: number
+  readonly order: number
+  readonly callback: () => void
+}
+
+/**
+ * A clock that moves only when the test says so, for a `RateLimiter`'s `clock` option (it has `now`, `setTimeout` and
+ * `clearTimeout`): a test of waits and cool-downs runs in no time and the same on a busy machine as on an idle one.
+ * Timers fire in time order, those due at the same time in the order they were set, and promise callbacks run after
+ * each; `time` starts at 0.
+ *
+ * @example
+ * const clock = new FakeClock()
+ * const limiter = new RateLimiter({ requestsPerMinute: 1, clock })
+ * await limiter.acquire()
+ * const second = limiter.acquire() // waits for the minute to pass
+ * await clock.advance(60_000)
+ * await second // clock.time is 60,000
+ */
+export class FakeClock {
+  /** The time now, in milliseconds. */
+  time = 0
+  readonly #timers = new Map<number, FakeTimer>()
+  #lastId = 0
+
+  /** The time now, in milliseconds (`time`). */
+  now(): number {
+    return this.time
+  }
+
+  /** Sets a timer to fire `ms` from now (a negative `ms` as 0); answers its handle for `clearTimeout`. */
+  setTimeout(callback: () => void, ms: number): unknown {
+    this.#lastId += 1
+    this.#timers.set(this.#lastId, { at: this.time + Math.max(0, ms), order: this.#lastId, callback })
+    return this.#lastId
+  }
+
+  /** Clears the timer of `handle`, if it has not fired. */
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number)
+  }
+
+  /** How many timers are set and not yet fired or cleared. */
+  get pendingTimers(): number {
+    return this.#timers.size
+  }
+
+  /** Fires the earliest timer (moving time to it) and lets promise callbacks run; false when none is left. */
+  async step(): Promise<boolean> {
+    return this.#fireFirst(Number.POSITIVE_INFINITY)
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way, and lets promise callbacks run after each. */
+  async advance(ms: number): Promise<void> {
+    const until = this.time + ms
+    while (await this.#fireFirst(until)) {}
+    this.time = until
+    await this.flush()
+  }
+
+  /** Fires timers until none is left; more than `limit` of them is an Error (a timer that sets itself again). */
+  async runAll(limit = 1_000_000): Promise<void> {
+    for (let fired = 0; fired < limit; fired++) if (!(await this.step())) return
+    throw new Error(`FakeClock.runAll: more than ${limit} timers fired`)
+  }
+
+  /** Lets every pending promise callback run. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve))
+  }
+
+  async #fireFirst(until: number): Promise<boolean> {
+    let first: [number, FakeTimer] | undefined
+    for (const entry of this.#timers) {
+      const timer = entry[1]
+      if (timer.at > until) continue
+      if (first === undefined || timer.at < first[1].at || (timer.at === first[1].at && timer.order < first[1].order))
+        first = entry
+    }
+    if (first === undefined) return false
+    this.#timers.delete(first[0])
+    this.time = Math.max(this.time, first[1].at)
+    first[1].callback()
+    await this.flush()
+    return true
+  }
+}
