@@ -10,7 +10,7 @@ import {
   resultText,
 } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
-import { type SseItem, sseEvent } from '@tinyllm/testing'
+import { holdUntilClosed, type SseItem, sseEvent } from '@tinyllm/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AnthropicChat } from './anthropic-chat.js'
 import { AnthropicChatModel, defaultAnthropicMaxTokens } from './anthropic-chat-model.js'
@@ -49,22 +49,6 @@ async function collect(
   const last = parts.at(-1)
   if (last?.type !== 'finish') throw new Error('no finish part')
   return { parts, result: last.result }
-}
-
-/**
- * Makes `running` answer messages with nothing until the client leaves; resolves when the next request has arrived. A
- * test aborts on that event rather than after a wait a slow machine may not have reached.
- */
-function holdUntilClosed(running: AnthropicCompatibleServer): Promise<void> {
-  let arrived: () => void = () => {}
-  const arrival = new Promise<void>((resolve) => {
-    arrived = resolve
-  })
-  running.setHandler('POST /v1/messages', ({ signal }) => {
-    arrived()
-    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} }), { once: true }))
-  })
-  return arrival
 }
 
 /** A Messages stream that sends two words, then nothing more until `signal` says the exchange ended. */
@@ -817,7 +801,7 @@ describe('AnthropicChatModel: errors', () => {
       (signal: AbortSignal) => modelFor(running).doGenerate(hello, { signal }),
       (signal: AbortSignal) => collect(modelFor(running).doStream(hello, { signal })),
     ]) {
-      const arrived = holdUntilClosed(running)
+      const arrived = holdUntilClosed(running, 'POST /v1/messages')
       const controller = new AbortController()
       const pending = call(controller.signal).catch((error: unknown) => error)
       await arrived
@@ -829,7 +813,7 @@ describe('AnthropicChatModel: errors', () => {
 
   it('an abort keeps the signal reason', async () => {
     const running = await start()
-    const arrived = holdUntilClosed(running)
+    const arrived = holdUntilClosed(running, 'POST /v1/messages')
     const controller = new AbortController()
     const pending = modelFor(running)
       .doGenerate(hello, { signal: controller.signal })

@@ -9,6 +9,7 @@ import {
   RateLimitError,
 } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
+import { holdUntilClosed } from '@tinyllm/testing'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { OpenAIChat } from './openai-chat.js'
@@ -461,22 +462,6 @@ async function* wordsUntilClosed(signal: AbortSignal): AsyncIterable<object> {
     }
   }
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-}
-
-/**
- * Makes `server` answer chat completions with nothing until the client leaves; resolves when the next request has
- * arrived. A test aborts on that event rather than after a wait a slow machine may not have reached.
- */
-function holdUntilClosed(server: OpenAICompatibleServer): Promise<void> {
-  let arrived: () => void = () => {}
-  const arrival = new Promise<void>((resolve) => {
-    arrived = resolve
-  })
-  server.setHandler('POST /v1/chat/completions', ({ signal }) => {
-    arrived()
-    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ json: {} }), { once: true }))
-  })
-  return arrival
 }
 
 describe('OpenAIChatModel errors', () => {
@@ -982,7 +967,7 @@ describe('OpenAIChatModel errors', () => {
   it('aborts a call in flight with an AbortError, and the server sees the request closed', async () => {
     const { server, model } = await start()
     // Never answers on its own: only the client going away ends this exchange.
-    const arrived = holdUntilClosed(server)
+    const arrived = holdUntilClosed(server, 'POST /v1/chat/completions')
     const controller = new AbortController()
     const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))
     await arrived
@@ -1024,7 +1009,7 @@ describe('OpenAIChatModel errors', () => {
 
   it('keeps a TimeoutError that aborted the signal as the error', async () => {
     const { server, model } = await start()
-    const arrived = holdUntilClosed(server)
+    const arrived = holdUntilClosed(server, 'POST /v1/chat/completions')
     const controller = new AbortController()
     const timeout = new TimeoutError({ timeoutMs: 5, kind: 'attempt' })
     const pending = rejection(model.doGenerate(ask('a'), { signal: controller.signal }))

@@ -34,6 +34,7 @@ export type {
   WeightedFault,
 } from './fault.js'
 export { defaultFaultMix, faultKinds } from './fault.js'
+export { holdUntilClosed } from './hold-until-closed.js'
 export type { JsonDifference } from './json-difference.js'
 export type { Latency } from './latency.js'
 export type { LoggedRequest, LoopbackRequest, RequestOutcome } from './loopback-request.js'
