@@ -156,7 +156,7 @@ function isMessage(value: unknown): value is ChatMessageLike {
 
 /**
  * The text redacted, then cut to the budget's `maxLength` characters or to what remains of its total, whichever is
- * less: cut first, the part of a key left before the cut could be too short for redaction to recognise (a registered
+ * less, counted as JSON writes them (see {@link jsonPrefix}): cut first, the part of a key left before the cut could be too short for redaction to recognise (a registered
  * key is found only whole). What is not text is recorded as `''`, and once the total is spent every text as `''` with
  * how many characters it had; a text cut short of the total marks the budget full.
  */
@@ -164,11 +164,40 @@ function redactedAndCut(text: unknown, budget: ContentBudget): string {
   if (typeof text !== 'string') return ''
   const safe = redactString(text)
   const room = Math.min(budget.maxLength, budget.remaining)
-  if (safe.length <= room) {
-    budget.remaining -= safe.length
+  const { end, length } = jsonPrefix(safe, room)
+  if (end === safe.length) {
+    budget.remaining -= length
     return safe
   }
   budget.remaining -= room
   if (room < budget.maxLength) budget.full = true
-  return `${safe.slice(0, room)}… (${safe.length - room} more characters)`
+  return `${safe.slice(0, end)}… (${safe.length - end} more characters)`
+}
+
+/** The characters JSON escapes in two (`\"`, `\\`, `\n`…); other control characters take six (`\u0001`). */
+const shortEscapes = new Set([0x22, 0x5c, 0x08, 0x0c, 0x0a, 0x0d, 0x09])
+
+/**
+ * How much of `text` fits in `room` characters of JSON, and how many it takes there: a character is counted as JSON
+ * writes it, so that a text of quotes or control characters (two or six characters each) cannot make an attribute
+ * several times the bound. A surrogate pair is kept whole or not at all; a lone surrogate takes six (`\ud800`).
+ */
+function jsonPrefix(text: string, room: number): { end: number; length: number } {
+  let length = 0
+  let end = 0
+  while (end < text.length) {
+    const code = text.charCodeAt(end)
+    let size = 1
+    let width = 1
+    if (code < 0x20 || code === 0x22 || code === 0x5c) size = shortEscapes.has(code) ? 2 : 6
+    else if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(end + 1)
+      if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) size = width = 2
+      else size = 6
+    }
+    if (length + size > room) break
+    length += size
+    end += width
+  }
+  return { end, length }
 }

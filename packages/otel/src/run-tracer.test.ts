@@ -592,7 +592,9 @@ describe('RunTracer', () => {
     expect(input[1].parts).toEqual([{ type: 'tool_call', id: cut(long), name: cut(long), arguments: '{}' }])
     expect(input[2].parts).toEqual([{ type: 'tool_call_response', id: cut(long), response: 'r' }])
     const output = JSON.parse(String(call.attributes['gen_ai.output.messages']))
-    expect(output[0].parts).toEqual([{ type: 'tool_call', id: cut(long), name: 'lookup', arguments: cut(args) }])
+    // Ten characters of JSON: `{\"q\":\"x`, the quotes escaped, two characters each.
+    const argumentsCut = `{"q":"x… (${args.length - 7} more characters)`
+    expect(output[0].parts).toEqual([{ type: 'tool_call', id: cut(long), name: 'lookup', arguments: argumentsCut }])
   })
 
   it('keeps the text of a captured conversation to maxContentTotalLength in all, whatever its length', async () => {
@@ -655,6 +657,33 @@ describe('RunTracer', () => {
         finish_reason: 'tool_call… (1 more characters)',
       },
     ])
+  })
+
+  it('counts each captured character as JSON writes it: quotes and control characters cannot multiply the bound', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({
+      tracerProvider: provider,
+      captureContent: true,
+      maxContentLength: 500,
+      maxContentTotalLength: 1_000,
+    })
+    // JSON writes a quote as two characters and \u0001 as six: counted as one each, 1,000 would record up to 6,000.
+    const texts = ['\u0001'.repeat(10_000), '"'.repeat(10_000), '\\\n'.repeat(5_000), `${'😀'.repeat(300)}\ud800`]
+    const messages = texts.map((content) => ({ role: 'user' as const, content }))
+    const answer = new LLMCall({
+      name: 'escaped',
+      model: new ScriptedChatModel({ responses: ['\u0002'.repeat(10_000)] }),
+    })
+    await answer.invoke({ messages }, { onEvent: tracing.listener })
+    const span = spanOf(await spans(), 'escaped')
+    const input = String(span.attributes['gen_ai.input.messages'])
+    const output = String(span.attributes['gen_ai.output.messages'])
+    expect([input.length <= 1_000 + 100, output.length <= 1_000 + 100]).toEqual([true, true])
+    const [first] = JSON.parse(input) as Array<{ parts: Array<{ content: string }> }>
+    // 500 characters of JSON hold 83 escaped control characters (498), then the count of the rest.
+    expect(first!.parts[0]!.content).toBe(`${'\u0001'.repeat(83)}… (${10_000 - 83} more characters)`)
+    const [answered] = JSON.parse(output) as Array<{ parts: Array<{ content: string }> }>
+    expect(answered!.parts[0]!.content).toBe(`${'\u0002'.repeat(83)}… (${10_000 - 83} more characters)`)
   })
 
   it('keeps captured content near maxContentTotalLength when its parts hold no text: each part and message counts', async () => {

@@ -41,13 +41,15 @@ export interface RunTracerOptions {
   readonly captureContent?: boolean
   /**
    * Longest text recorded per message part when `captureContent` is on (a tool call's id and name as well as its
-   * arguments), in characters. Default 16,384.
+   * arguments), in characters of the attribute's JSON (a quote or a newline counts two, another control character
+   * six). Default 16,384.
    */
   readonly maxContentLength?: number
   /**
    * Most characters recorded in all of `gen_ai.input.messages`, and again of `gen_ai.output.messages`, when
    * `captureContent` is on: every text, role, tool call id, name and arguments, and finish reason counts, and so does
-   * the JSON of each message and part around them (a tool call with no text still adds its keys). The string at which
+   * the JSON of each message and part around them (a tool call with no text still adds its keys), each character as
+   * JSON writes it. The string at which
    * the total runs out is cut, with how many characters it had left, and what follows it is left out, so a long
    * conversation keeps its start. Default 131,072.
    */
