@@ -43,12 +43,19 @@ export function assertFunction(value: unknown, option: string, functionName: str
  * The Functions of a list option, checked in order: anything else — a hole too — is a `ConfigurationError` naming its
  * index (`children[1] must be a Function, got undefined`).
  */
-export function checkFunctionList(list: ReadonlyArray<unknown>, option: string, functionName: string): AnyFunction[] {
+export function checkFunctionList(
+  list: ReadonlyArray<unknown>,
+  option: string,
+  functionName: string,
+  each?: (child: AnyFunction) => void,
+): AnyFunction[] {
   const functions: AnyFunction[] = []
   // An index loop: `map` and `forEach` skip holes, which would reach the run as missing children.
   for (let index = 0; index < list.length; index++) {
     const child = list[index]
     assertFunction(child, `${option}[${index}]`, functionName)
+    // A caller's own check of each child (a repeated name, say) fails where the child is, before the rest is read.
+    each?.(child as AnyFunction)
     functions.push(child as AnyFunction)
   }
   return functions

@@ -131,6 +131,29 @@ describe('Parallel over children', () => {
     })
   })
 
+  it('refuses a repeated name where it is, so a list as long as 2³²−1 answering one child at every index fails at once', () => {
+    const a = defineFunction({ name: 'a', run: () => 1 })
+    let reads = 0
+    const endless = new Proxy([a], {
+      get: (target, key) => {
+        if (key === 'length') return 2 ** 32 - 1
+        if (typeof key === 'string' && /^\d+$/.test(key)) {
+          reads += 1
+          // Far past the repeat: reading on this long means the whole list is being copied.
+          if (reads > 100) throw new Error('read far past the repeated name')
+          return a
+        }
+        return Reflect.get(target, key)
+      },
+    })
+    expect(configurationErrorOf(() => new Parallel({ name: 'p', children: endless }))).toEqual({
+      option: 'children',
+      message:
+        'p: children has two Functions named "a"; results are keyed by name, so names must be unique (or pass an object of children)',
+    })
+    expect(reads).toBe(2)
+  })
+
   it('refuses a hole in its children, and children that cannot be read, naming the option', () => {
     const a = defineFunction({ name: 'a', run: () => 1 })
     const b = defineFunction({ name: 'b', run: () => 2 })
@@ -193,7 +216,7 @@ describe('Parallel map form', () => {
     runs = events.filter((state) => state === 'running').length
     expect((error as TinyLLMError).name).toBe('ValidationError')
     expect((error as TinyLLMError).retryable).toBe(false)
-    expect((error as Error).message).toMatch(/^squares: invalid value \(running, 1 issue\)/)
+    expect((error as Error).message).toMatch(/^squares: invalid input \(input_validation, 1 issue\)/)
     expect((error as Error).message).toContain('the map form of Parallel runs over a list; got number')
     expect(runs).toBe(1)
   })
@@ -260,7 +283,7 @@ describe('Parallel map form', () => {
     expect(record.error?.name).toBe('ValidationError')
     expect(record.error?.functionName).toBe('squares')
     expect(record.error?.message).toBe(
-      'squares: invalid value (running, 1 issue)\n  - [1]: the item could not be read (a getter or a Proxy that throws)',
+      'squares: invalid input (input_validation, 1 issue)\n  - [1]: the item could not be read (a getter or a Proxy that throws)',
     )
     expect((record.error as Error).cause).toBe(thrown)
     expect(seen).toEqual([1])
@@ -309,6 +332,38 @@ describe('Parallel map form', () => {
       retry: { attempts: 3, initialDelayMs: 0, retryInvalidOutput: true },
     })
     expect((await retrying.trace(gapped)).attempts).toBe(1)
+  })
+
+  it('does not retry a list that is not one or cannot be read, nor an unreadable item, when invalid output is retried', async () => {
+    const id = defineFunction({ name: 'id', run: (x: unknown) => x })
+    const retrying = new Parallel({
+      name: 'all',
+      map: id,
+      retry: { attempts: 3, initialDelayMs: 0, retryInvalidOutput: true },
+    })
+    let itemReads = 0
+    const unreadableItem = [1, 2]
+    Object.defineProperty(unreadableItem, 1, {
+      get: () => {
+        itemReads += 1
+        throw new Error('item trap')
+      },
+    })
+    const revocable = Proxy.revocable([1, 2], {})
+    revocable.revoke()
+    // Each is a fault of the input: another attempt would be handed the same list and fail the same way.
+    for (const [input, issue] of [
+      [3, 'the map form of Parallel runs over a list; got number'],
+      [revocable.proxy, 'the map form of Parallel runs over a list; got one that throws when read'],
+      [unreadableItem, 'the item could not be read'],
+    ] as const) {
+      const record = await retrying.trace(input as never)
+      expect(record.status, issue).toBe('failed')
+      expect(record.error?.name, issue).toBe('ValidationError')
+      expect(record.error?.message, issue).toContain(issue)
+      expect(record.attempts, issue).toBe(1)
+    }
+    expect(itemReads).toBe(1)
   })
 })
 
@@ -524,6 +579,36 @@ describe('Parallel settle-all', () => {
       expect((settled.error as FunctionError).functionName).toBe(name)
     }
     expect((output as Record<string, { error: FunctionError }>).text?.error.cause).toBe('raw string')
+  })
+
+  it('settles, in either mode, when such a child’s name throws once it was invoked', async () => {
+    // The name reads as usual until the child runs, then throws: naming its error must not stop the Parallel.
+    const fickle = () => {
+      let invoked = false
+      return {
+        get name(): string {
+          if (invoked) throw new Error('name trap')
+          return 'fickle'
+        },
+        kind: 'function',
+        invoke: () => {
+          invoked = true
+          return Promise.reject('raw string')
+        },
+        describe: () => ({ kind: 'function', name: 'fickle' }),
+      } as never
+    }
+    const settled = await new Parallel({ name: 'p', children: { a: fickle() }, mode: 'settle-all' }).invoke(undefined)
+    expect(settled.a.status).toBe('rejected')
+    const error = (settled.a as { error: TinyLLMError }).error
+    expect(FunctionError.isInstance(error)).toBe(true)
+    expect((error as FunctionError).cause).toBe('raw string')
+    expect(error.functionName).toBe('p')
+
+    const record = await new Parallel({ name: 'p', map: fickle() }).trace([1] as never)
+    expect(record.status).toBe('failed')
+    expect(FunctionError.isInstance(record.error)).toBe(true)
+    expect((record.error as FunctionError).cause).toBe('raw string')
   })
 })
 

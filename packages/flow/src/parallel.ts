@@ -187,17 +187,6 @@ export class Parallel<
       if (entries.length === 0) {
         throw optionError('children', 'a non-empty list or object of Functions', children, name)
       }
-      const seen = new Set<string>()
-      for (const [key] of entries) {
-        if (seen.has(key)) {
-          throw new ConfigurationError({
-            option: 'children',
-            message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
-            functionName: name,
-          })
-        }
-        seen.add(key)
-      }
       this.children = Object.freeze(entries.map((entry) => entry[1]))
       this.keys = Object.freeze(entries.map((entry) => entry[0]))
     } catch (error) {
@@ -331,9 +320,21 @@ class BranchRun {
     return this.context.invoke(this.children[0]!, item, options)
   }
 
-  /** The name of the child branch `index` ran: its own in a list or object, the one child's in the map form. */
+  /**
+   * The name of the child branch `index` ran: its own in a list or object, the one child's in the map form. A child
+   * that only looks like a Function may have a name that is no string or throws when read (a getter, a Proxy): its
+   * error is then named after the Parallel, since a throw here would leave the branch counted as running and the
+   * Parallel unsettled.
+   */
   private branchName(index: number): string {
-    return (this.inputs === undefined ? this.children[index] : this.children[0])?.name ?? 'branch'
+    const child = this.inputs === undefined ? this.children[index] : this.children[0]
+    let name: unknown
+    try {
+      name = child?.name
+    } catch {
+      name = undefined
+    }
+    return typeof name === 'string' ? name : this.context.functionName
   }
 
   fulfilled(index: number, value: unknown): void {
@@ -406,7 +407,13 @@ function listLength(input: unknown, functionName: string): number {
     problem = 'the map form of Parallel runs over a list; got one that throws when read (a Proxy?)'
     cause = error
   }
-  throw new ValidationError({ functionName, state: 'running', issues: [{ path: [], message: problem }], cause })
+  // An input fault, named so: another attempt would be handed the same value (`retryInvalidOutput` retries none).
+  throw new ValidationError({
+    functionName,
+    state: 'input_validation',
+    issues: [{ path: [], message: problem }],
+    cause,
+  })
 }
 
 /**
@@ -419,7 +426,13 @@ function readItem(inputs: ReadonlyArray<unknown>, index: number, functionName: s
     return index in inputs ? inputs[index] : hole
   } catch (error) {
     const message = 'the item could not be read (a getter or a Proxy that throws)'
-    throw new ValidationError({ functionName, state: 'running', issues: [{ path: [index], message }], cause: error })
+    // An input fault too: another attempt would read the same item.
+    throw new ValidationError({
+      functionName,
+      state: 'input_validation',
+      issues: [{ path: [index], message }],
+      cause: error,
+    })
   }
 }
 
@@ -447,8 +460,7 @@ async function runBranch(run: BranchRun, index: number): Promise<void> {
  */
 function branchEntries(children: object, name: string): Array<[string, AnyFunction]> {
   try {
-    if (Array.isArray(children))
-      return checkFunctionList(children, 'children', name).map((child) => [child.name, child])
+    if (Array.isArray(children)) return namedEntries(children, name)
     return Object.entries(children).map(([key, child]) => {
       // A key is its branch's step key, which cannot be empty.
       if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
@@ -468,6 +480,29 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
   } catch (error) {
     throw unreadableOption(error, 'children', name)
   }
+}
+
+/**
+ * A list of children with their names, each read once and checked as it is read: a name is its branch's result key, so
+ * listed once. A repeat is refused where it is, so a list as long as 2³²−1 (a Proxy answering one child at every index)
+ * fails at once instead of being copied whole.
+ */
+function namedEntries(children: ReadonlyArray<unknown>, name: string): Array<[string, AnyFunction]> {
+  const entries: Array<[string, AnyFunction]> = []
+  const seen = new Set<string>()
+  checkFunctionList(children, 'children', name, (child) => {
+    const key = child.name
+    if (seen.has(key)) {
+      throw new ConfigurationError({
+        option: 'children',
+        message: `children has two Functions named "${key}"; results are keyed by name, so names must be unique (or pass an object of children)`,
+        functionName: name,
+      })
+    }
+    seen.add(key)
+    entries.push([key, child])
+  })
+  return entries
 }
 
 function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Record<string, unknown> {
