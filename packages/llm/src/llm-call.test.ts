@@ -182,6 +182,28 @@ describe('LLMCall basics', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('names the setting under settings when one is given beside the options, in any spelling', () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const cases: Array<[string, string]> = [
+      ['max_tokens', 'maxTokens'],
+      ['maxTokens', 'maxTokens'],
+      ['top_p', 'topP'],
+      ['temperature', 'temperature'],
+      ['maxOutputTokens', 'maxTokens'],
+      ['model_name', 'model'],
+      ['tools', 'tools'],
+    ]
+    for (const [key, setting] of cases) {
+      const build = () => new LLMCall({ name: 'x', model, [key]: 1 } as never)
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(`x: ${key} is not an option; did you mean settings.${setting}?`)
+    }
+    // A misspelt option of LLMCall's own is still named as one.
+    expect(() => new LLMCall({ name: 'x', model, rate_limiter: 1 } as never)).toThrow(
+      'x: rate_limiter is not an option; did you mean rateLimiter?',
+    )
+  })
+
   it("names the right message field when a message spells one another library's way, instead of dropping it", async () => {
     const model = new ScriptedChatModel({ responses: ['never'] })
     const chat = new LLMCall({ name: 'chat', model })

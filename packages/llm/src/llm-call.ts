@@ -484,6 +484,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const name = this.name
     // Options whose reading throws (a getter, a Proxy) are bad options too.
     try {
+      checkNoSettingBeside(options, name)
       checkKnownOptions(options, llmCallOptionKeySet, name)
       const model = options.model
       if (typeof model?.doGenerate !== 'function' || typeof model.doStream !== 'function') {
@@ -1032,6 +1033,25 @@ const structuredOutputKeys: ReadonlySet<string> = new Set(
     strict: true,
   } satisfies Record<keyof StructuredOutputOptions, true>),
 )
+
+/**
+ * Refuses a chat setting given beside LLMCall's options (`maxTokens`, `top_p`, `temperature`), where a provider's `*Chat`
+ * takes them but LLMCall does not, naming it under `settings`, where it belongs: the known-options check would only list
+ * LLMCall's own options, which none of them is close to.
+ */
+function checkNoSettingBeside(options: object, functionName: string): void {
+  if (typeof options !== 'object' || options === null) return
+  for (const key of Object.keys(options)) {
+    if (llmCallOptionKeySet.has(key) || key.length > 64) continue
+    const setting = knownSpelling(key, settingKeySet)
+    if (setting === undefined || (options as Record<string, unknown>)[key] === undefined) continue
+    throw new ConfigurationError({
+      option: key,
+      message: `${key} is not an option; did you mean settings.${setting}? (an LLMCall takes chat settings under settings)`,
+      functionName,
+    })
+  }
+}
 
 /** The refusal of a call whose model has no price, under a budget that limits cost. */
 function unpricedModelError(modelId: string, functionName: string): ConfigurationError {

@@ -408,6 +408,41 @@ describe('RateLimiter', () => {
     expect(limiter.status().waiting).toBe(0)
   })
 
+  it('rejects, never throws, when a signal that passed its check fails when listened to, and leaves the queue as it was', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock: new FakeClock() })
+    await limiter.acquire({ tokens: 1 })
+    const refusing = {
+      aborted: false,
+      addEventListener(): never {
+        throw new Error('no listeners here')
+      },
+      removeEventListener(): void {},
+    }
+    let reads = 0
+    const fickle = {
+      get aborted(): boolean {
+        reads += 1
+        if (reads > 1) throw new Error('aborted read twice')
+        return false
+      },
+      addEventListener(): void {},
+      removeEventListener(): void {},
+    }
+    for (const signal of [refusing, fickle]) {
+      let promise: Promise<unknown> | undefined
+      expect(() => {
+        promise = limiter.acquire({ tokens: 1 }, signal as never)
+      }).not.toThrow()
+      const error = await (promise as Promise<unknown>).then(
+        () => 'granted',
+        (caught: unknown) => caught,
+      )
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^RateLimiter: signal /)
+      expect(limiter.status().waiting).toBe(0)
+    }
+  })
+
   it('looks at a waiting call a bounded number of grants, however many settle or give up while it waits', async () => {
     const clock = new FakeClock()
     const grants = 2_000

@@ -172,6 +172,22 @@ export function checkSignal(signal: unknown, limiter: string = owner): AbortSign
   return signal as AbortSignal
 }
 
+/**
+ * The AbortError of a `signal` that has aborted, or `undefined`: its state read once, so a signal whose reading throws
+ * (a lookalike's getter) is a ConfigurationError, never a throw out of `acquire`.
+ */
+function abortedWith(signal: AbortSignal | undefined): AbortError | undefined {
+  if (signal === undefined) return undefined
+  let reason: unknown
+  try {
+    if (!signal.aborted) return undefined
+    reason = signal.reason
+  } catch (error) {
+    throw unreadableOption(error, 'signal', owner)
+  }
+  return new AbortError({ reason })
+}
+
 /** Checks a limiter's `clock` option: `undefined`, or an object with `now`, `setTimeout` and `clearTimeout`. */
 function checkClock(clock: unknown): RateLimiterClock | undefined {
   if (clock === undefined) return undefined
@@ -315,13 +331,14 @@ export class RateLimiter implements RateLimiterLike {
    */
   acquire(request?: RateLimitRequest, signal?: AbortSignal): Promise<RateLimitPermit> {
     let tokens: number
+    let aborted: AbortError | undefined
     try {
       tokens = requestedTokens(request, this.tokensPerMinute, owner)
-      checkSignal(signal)
+      aborted = abortedWith(checkSignal(signal))
     } catch (error) {
       return Promise.reject(error)
     }
-    if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
+    if (aborted !== undefined) return Promise.reject(aborted)
     if (this.head === undefined) {
       const now = this.clock.now()
       this.expire(now)
@@ -332,7 +349,14 @@ export class RateLimiter implements RateLimiterLike {
       waiter.resolve = resolve
       waiter.reject = reject
     })
-    signal?.addEventListener('abort', waiter, { once: true })
+    if (signal !== undefined) {
+      // Before the waiter joins the queue: a signal that cannot be listened to leaves nothing behind.
+      try {
+        signal.addEventListener('abort', waiter, { once: true })
+      } catch (error) {
+        return Promise.reject(optionError('signal', 'an AbortSignal that can be listened to', signal, owner, error))
+      }
+    }
     this.waiting += 1
     if (this.tail === undefined) {
       this.head = waiter

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { AbortError, TimeoutError } from '@tinyllm/core'
 import { registerSecret } from '@tinyllm/logger'
@@ -158,6 +159,26 @@ describe('toProviderError', () => {
       retryable: false,
       providerErrorType: 'invalid_request',
     })
+  })
+
+  it('maps a thrown value whose reading throws (a revoked Proxy, traps that throw) to a typed final error, never a TypeError', () => {
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const fail = (): never => {
+      throw new Error('trap')
+    }
+    const hostile = new Proxy({}, { get: fail, getPrototypeOf: fail, has: fail, ownKeys: fail })
+    for (const thrown of [revoked, hostile]) {
+      let error: unknown
+      expect(() => {
+        error = toProviderError(profile, thrown)
+      }).not.toThrow()
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ retryable: false, providerErrorType: 'invalid_request' })
+      expect((error as Error).message).toMatch(/^example: the request could not be sent: /)
+      expect(() => JSON.stringify(error)).not.toThrow()
+      expect(() => inspect(error)).not.toThrow()
+    }
   })
 
   it('quotes the server at most 500 characters, redacted, and scrubs the cause', () => {

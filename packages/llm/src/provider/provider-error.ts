@@ -48,6 +48,20 @@ export function toProviderError(
 ): TinyLLMError {
   const signal = call.signal
   if (signal?.aborted) return abortErrorFor(signal)
+  try {
+    return mapError(profile, error, call)
+  } catch {
+    // What was thrown cannot be read (a revoked Proxy, traps that throw): nothing says the request could ever be sent.
+    return providerError(profile, {
+      message: 'the request could not be sent: the SDK threw a value that cannot be read',
+      retryable: false,
+      providerErrorType: 'invalid_request',
+      cause: error,
+    })
+  }
+}
+
+function mapError(profile: ProviderProfile, error: unknown, call: ProviderCallContext): TinyLLMError {
   if (TinyLLMError.isInstance(error)) return error
   if (isError(error)) redactErrorInPlace(error)
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape

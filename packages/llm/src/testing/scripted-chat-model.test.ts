@@ -89,6 +89,42 @@ describe('ScriptedChatModel', () => {
     }
   })
 
+  it('refuses a reply that cannot be read (a getter or a Proxy that throws) in enqueue or from a responder with a ConfigurationError naming it', async () => {
+    const throwing = (): object => ({
+      get content(): never {
+        throw new Error('unreadable reply')
+      },
+    })
+    const revoked = (): object => {
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      return proxy
+    }
+    for (const reply of [throwing, revoked]) {
+      const enqueue = () => new ScriptedChatModel().enqueue('ok', reply() as never)
+      expect(enqueue).toThrow(ConfigurationError)
+      expect(enqueue).toThrow(/^ScriptedChatModel: replies\[1\] could not be read: /)
+      const scripted = new ScriptedChatModel({ responses: () => reply() as never })
+      const error = await scripted.doGenerate(ask('hi')).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^ScriptedChatModel: the reply to call #1 could not be read: /)
+    }
+  })
+
+  it('answers what it checked: a reply whose getters answer one value to the check and another later is read once', async () => {
+    let reads = 0
+    const fickle = {
+      get content(): unknown {
+        reads += 1
+        return reads === 1 ? 'checked' : 5
+      },
+    }
+    const model = new ScriptedChatModel({ responses: () => fickle as never })
+    const result = await model.doGenerate(ask('hi'))
+    expect(result.choices[0]?.message.content).toBe('checked')
+    expect(reads).toBe(1)
+  })
+
   it('refuses usage whose token counts are not whole numbers of at least 0, or whose keys are misspelt', async () => {
     const cases: Array<[unknown, string]> = [
       [{ inputTokens: '12', outputTokens: 3 }, 'responses[0].usage.inputTokens must be an integer'],

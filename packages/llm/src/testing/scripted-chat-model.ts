@@ -3,6 +3,7 @@ import {
   checkKnownOptions,
   checkNumber,
   checkOneOf,
+  isPromiseLike,
   optionError,
   sleep,
   unreadableOption,
@@ -18,7 +19,6 @@ import type {
   ReasoningPart,
   ToolCall,
 } from '../chat-model.js'
-import { everyEntry } from '../every-entry.js'
 import { isError } from '../is-error.js'
 import { toolCallDeltas } from '../llm-stream.js'
 import { callSignal, readCallOptions } from '../provider/call-cancellation.js'
@@ -94,9 +94,19 @@ const finishReasons = ['stop', 'length', 'tool_calls', 'content_filter', 'error'
 /**
  * `reply` when it is one — a string, an Error, a `{ content, toolCalls, reasoning, finishReason, usage, choices }` whose fields
  * have their types, or (where a responder may stand) a function — else a ConfigurationError naming `where` and what is
- * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used.
+ * wrong, with a suggestion for a misspelt key. What a responder returns is checked the same way when it is used. A reply
+ * object is read once, into the plain copy that is answered: one whose reading throws (a getter, a Proxy) is a
+ * ConfigurationError too, and a getter cannot answer one value to the check and another to the answer.
  */
 function checkReply(reply: unknown, where: string, responder = true): ScriptedReply | ScriptedResponder {
+  try {
+    return readReply(reply, where, responder)
+  } catch (error) {
+    throw unreadableOption(error, where, owner)
+  }
+}
+
+function readReply(reply: unknown, where: string, responder: boolean): ScriptedReply | ScriptedResponder {
   if (typeof reply === 'string' || isError(reply) || (responder && typeof reply === 'function')) {
     return reply as ScriptedReply | ScriptedResponder
   }
@@ -106,52 +116,97 @@ function checkReply(reply: unknown, where: string, responder = true): ScriptedRe
   }
   checkKnownOptions(reply, replyKeys, owner)
   const { content, toolCalls, reasoning, finishReason, usage, choices } = reply as Record<string, unknown>
+  const checked: Record<string, unknown> = {}
   if (content !== undefined && content !== null && typeof content !== 'string') {
     throw optionError(`${where}.content`, 'a string or null', content, owner)
   }
-  if (toolCalls !== undefined && !(Array.isArray(toolCalls) && everyEntry(toolCalls, isScriptedToolCall))) {
-    throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
+  if (content !== undefined) checked.content = content
+  if (toolCalls !== undefined) {
+    const calls = Array.isArray(toolCalls) ? copyEntries(toolCalls, readToolCall) : undefined
+    if (calls === undefined) {
+      throw optionError(`${where}.toolCalls`, 'a list of { id?, name, arguments } of strings', toolCalls, owner)
+    }
+    checked.toolCalls = calls
   }
-  if (reasoning !== undefined && !(Array.isArray(reasoning) && everyEntry(reasoning, isReasoningPart))) {
-    throw optionError(
-      `${where}.reasoning`,
-      'a list of { text, provider, signature?, redactedData? } of strings',
-      reasoning,
-      owner,
-    )
+  if (reasoning !== undefined) {
+    const parts = Array.isArray(reasoning) ? copyEntries(reasoning, readReasoningPart) : undefined
+    if (parts === undefined) {
+      throw optionError(
+        `${where}.reasoning`,
+        'a list of { text, provider, signature?, redactedData? } of strings',
+        reasoning,
+        owner,
+      )
+    }
+    checked.reasoning = parts
   }
-  checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
-  if (usage !== undefined && usage !== null) {
+  const finish = checkOneOf(finishReason, `${where}.finishReason`, finishReasons, owner)
+  if (finish !== undefined) checked.finishReason = finish
+  if (usage === null) checked.usage = null
+  else if (usage !== undefined) {
     if (typeof usage !== 'object' || Array.isArray(usage)) {
       throw optionError(`${where}.usage`, 'an object { inputTokens, outputTokens } or null', usage, owner)
     }
     checkKnownOptions(usage, usageKeys, owner)
+    const counts: Record<string, number> = {}
     for (const key of usageKeys) {
       const count = (usage as Record<string, unknown>)[key]
-      checkNumber(count, `${where}.usage.${key}`, { integer: true, min: 0, unit: 'tokens' }, owner)
+      const checkedCount = checkNumber(count, `${where}.usage.${key}`, { integer: true, min: 0, unit: 'tokens' }, owner)
+      if (checkedCount !== undefined) counts[key] = checkedCount
     }
+    checked.usage = counts
   }
-  if (choices !== undefined && !(Array.isArray(choices) && everyEntry(choices, (text) => typeof text === 'string'))) {
-    throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
+  if (choices !== undefined) {
+    const texts = Array.isArray(choices)
+      ? copyEntries(choices, (text) => (typeof text === 'string' ? text : undefined))
+      : undefined
+    if (texts === undefined) throw optionError(`${where}.choices`, 'a list of strings', choices, owner)
+    checked.choices = texts
   }
-  return reply as ScriptedReply
+  return checked as ScriptedReply
 }
 
-function isReasoningPart(part: unknown): boolean {
-  if (typeof part !== 'object' || part === null) return false
+/**
+ * The entries of `list`, each read once through `read`, or `undefined` when one is not accepted: a hole reads as
+ * `undefined`, where `map` would skip it (and a sparse list would go on with a tool call or a choice missing).
+ */
+function copyEntries<Entry>(
+  list: ReadonlyArray<unknown>,
+  read: (entry: unknown) => Entry | undefined,
+): Entry[] | undefined {
+  const copy: Entry[] = []
+  for (let index = 0; index < list.length; index++) {
+    const entry = read(list[index])
+    if (entry === undefined) return undefined
+    copy.push(entry)
+  }
+  return copy
+}
+
+function readReasoningPart(part: unknown): ReasoningPart | undefined {
+  if (typeof part !== 'object' || part === null) return undefined
   const { text, provider, signature, redactedData } = part as Record<string, unknown>
-  return (
-    typeof text === 'string' &&
-    typeof provider === 'string' &&
-    (signature === undefined || typeof signature === 'string') &&
-    (redactedData === undefined || typeof redactedData === 'string')
+  if (
+    typeof text !== 'string' ||
+    typeof provider !== 'string' ||
+    !(signature === undefined || typeof signature === 'string') ||
+    !(redactedData === undefined || typeof redactedData === 'string')
   )
+    return undefined
+  return {
+    text,
+    provider,
+    ...(signature === undefined ? {} : { signature }),
+    ...(redactedData === undefined ? {} : { redactedData }),
+  }
 }
 
-function isScriptedToolCall(call: unknown): boolean {
-  if (typeof call !== 'object' || call === null) return false
+function readToolCall(call: unknown): (Omit<ToolCall, 'id'> & { readonly id?: string }) | undefined {
+  if (typeof call !== 'object' || call === null) return undefined
   const { id, name, arguments: args } = call as Record<string, unknown>
-  return (id === undefined || typeof id === 'string') && typeof name === 'string' && typeof args === 'string'
+  if (!(id === undefined || typeof id === 'string') || typeof name !== 'string' || typeof args !== 'string')
+    return undefined
+  return id === undefined ? { name, arguments: args } : { id, name, arguments: args }
 }
 
 const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
@@ -236,8 +291,16 @@ export class ScriptedChatModel implements ChatModel {
     }
     this.last = entry
     if (typeof entry !== 'function') return entry
-    const reply = await entry(request, callIndex)
-    return checkReply(reply, `the reply to call #${callIndex + 1}`, false) as ScriptedReply
+    const where = `the reply to call #${callIndex + 1}`
+    const answered = entry(request, callIndex)
+    // Whether the answer is a promise is asked once, here: one that cannot be asked (a revoked Proxy) is no reply.
+    let pending: boolean
+    try {
+      pending = isPromiseLike(answered)
+    } catch (error) {
+      throw unreadableOption(error, where, owner)
+    }
+    return checkReply(pending ? await answered : answered, where, false) as ScriptedReply
   }
 
   private toResult(request: ChatRequest, reply: Exclude<ScriptedReply, Error>, callIndex: number): ChatResult {
