@@ -163,6 +163,41 @@ describe('RedisRateLimiter', () => {
     )
   })
 
+  it('rejects, never throws, when a signal that passed its check fails when read again or listened to', async () => {
+    const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 60_000 })
+    await limiter!.acquire()
+    const refusing = {
+      aborted: false,
+      addEventListener(): never {
+        throw new Error('no listeners here')
+      },
+      removeEventListener(): void {},
+    }
+    let reads = 0
+    const fickle = {
+      get aborted(): boolean {
+        reads += 1
+        if (reads > 1) throw new Error('aborted read twice')
+        return false
+      },
+      addEventListener(): void {},
+      removeEventListener(): void {},
+    }
+    for (const signal of [refusing, fickle]) {
+      let acquired: Promise<unknown> | undefined
+      expect(() => {
+        acquired = limiter!.acquire({}, signal as never)
+      }).not.toThrow()
+      const error = await (acquired as Promise<unknown>).then(
+        () => 'granted',
+        (thrown: unknown) => thrown,
+      )
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^RedisRateLimiter limiter-\w+: signal /)
+      expect((await limiter!.status()).waiting).toBe(0)
+    }
+  })
+
   it('refuses at once a call that could never fit, and bad options', async () => {
     const [limiter] = limiters(1, { tokensPerMinute: 100 })
     const error = await limiter!.acquire({ tokens: 101 }).catch((thrown: unknown) => thrown)

@@ -1,6 +1,14 @@
 import { AbortError, optionError } from '@tinyllm/core'
 import type { RateLimiterLike, RateLimitPermit, RateLimitRequest } from '@tinyllm/llm'
-import { checkLimits, checkSignal, RateLimitError, requestedTokens, requireCount } from '@tinyllm/llm'
+import {
+  abortedWith,
+  checkLimits,
+  checkSignal,
+  listenForAbort,
+  RateLimitError,
+  requestedTokens,
+  requireCount,
+} from '@tinyllm/llm'
 import type { Redis } from 'ioredis'
 import { callScript, checkKeyName, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
 import {
@@ -166,18 +174,26 @@ export class RedisRateLimiter implements RateLimiterLike {
    * {@link RateLimitError} when `tokens` exceeds `tokensPerMinute` (it could never be served).
    */
   acquire(request: RateLimitRequest = {}, signal?: AbortSignal): Promise<RateLimitPermit> {
+    const limiter = `${owner} ${this.name}`
     let tokens: number
+    let aborted: AbortError | undefined
     try {
-      tokens = requestedTokens(request, this.tokensPerMinute, `${owner} ${this.name}`)
-      checkSignal(signal, `${owner} ${this.name}`)
+      tokens = requestedTokens(request, this.tokensPerMinute, limiter)
+      aborted = abortedWith(checkSignal(signal, limiter), limiter)
     } catch (error) {
       return Promise.reject(error)
     }
-    if (signal?.aborted) return Promise.reject(new AbortError({ reason: signal.reason }))
+    if (aborted !== undefined) return Promise.reject(aborted)
     if (this.closed) return Promise.reject(closedError(this.name))
     return new Promise<RateLimitPermit>((resolve, reject) => {
       const waiter = new Waiter(this, tokens, signal, resolve, reject)
-      signal?.addEventListener('abort', waiter, { once: true })
+      // Before the waiter joins the queue: a signal that cannot be listened to leaves nothing behind.
+      try {
+        listenForAbort(signal, waiter, limiter)
+      } catch (error) {
+        reject(error)
+        return
+      }
       waiter.previous = this.last
       if (this.last === undefined) this.first = waiter
       else this.last.next = waiter

@@ -69,8 +69,10 @@ export { type ToolCallIdRule, toProviderToolCallId } from './provider/tool-call-
 export { toolsToSend } from './provider/tools-to-send.js'
 export { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from './provider-errors.js'
 export {
+  abortedWith,
   checkLimits,
   checkSignal,
+  listenForAbort,
   RateLimiter,
   type RateLimiterClock,
   type RateLimiterLike,

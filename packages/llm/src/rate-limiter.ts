@@ -174,18 +174,35 @@ export function checkSignal(signal: unknown, limiter: string = owner): AbortSign
 
 /**
  * The AbortError of a `signal` that has aborted, or `undefined`: its state read once, so a signal whose reading throws
- * (a lookalike's getter) is a ConfigurationError, never a throw out of `acquire`.
+ * (a lookalike's getter) is a ConfigurationError, never a throw out of `acquire`. Every limiter asks it.
  */
-function abortedWith(signal: AbortSignal | undefined): AbortError | undefined {
+export function abortedWith(signal: AbortSignal | undefined, limiter: string = owner): AbortError | undefined {
   if (signal === undefined) return undefined
   let reason: unknown
   try {
     if (!signal.aborted) return undefined
     reason = signal.reason
   } catch (error) {
-    throw unreadableOption(error, 'signal', owner)
+    throw unreadableOption(error, 'signal', limiter)
   }
   return new AbortError({ reason })
+}
+
+/**
+ * Has `listener` hear `signal`'s abort, once, before a waiter joins a limiter's queue: a signal that cannot be listened
+ * to (a lookalike whose `addEventListener` throws) is a ConfigurationError, and leaves nothing queued. Every limiter
+ * listens through it.
+ */
+export function listenForAbort(
+  signal: AbortSignal | undefined,
+  listener: EventListenerOrEventListenerObject,
+  limiter: string = owner,
+): void {
+  try {
+    signal?.addEventListener('abort', listener, { once: true })
+  } catch (error) {
+    throw optionError('signal', 'an AbortSignal that can be listened to', signal, limiter, error)
+  }
 }
 
 /** Checks a limiter's `clock` option: `undefined`, or an object with `now`, `setTimeout` and `clearTimeout`. */
@@ -349,13 +366,11 @@ export class RateLimiter implements RateLimiterLike {
       waiter.resolve = resolve
       waiter.reject = reject
     })
-    if (signal !== undefined) {
-      // Before the waiter joins the queue: a signal that cannot be listened to leaves nothing behind.
-      try {
-        signal.addEventListener('abort', waiter, { once: true })
-      } catch (error) {
-        return Promise.reject(optionError('signal', 'an AbortSignal that can be listened to', signal, owner, error))
-      }
+    // Before the waiter joins the queue: a signal that cannot be listened to leaves nothing behind.
+    try {
+      listenForAbort(signal, waiter)
+    } catch (error) {
+      return Promise.reject(error)
     }
     this.waiting += 1
     if (this.tail === undefined) {
