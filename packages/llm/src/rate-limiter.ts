@@ -195,7 +195,7 @@ export function abortedWith(signal: AbortSignal | undefined, limiter: string = o
  */
 export function listenForAbort(
   signal: AbortSignal | undefined,
-  listener: EventListenerOrEventListenerObject,
+  listener: Parameters<AbortSignal['addEventListener']>[1],
   limiter: string = owner,
 ): void {
   try {
