@@ -1,4 +1,4 @@
-import { ConfigurationError, optionError, safeStringify } from '@tinyllm/core'
+import { ConfigurationError, optionError, safeStringify, unreadableOption } from '@tinyllm/core'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -18,7 +18,13 @@ export type RedisConnection = string | RedisOptions | Redis
  * password), and leave no client behind.
  */
 export function openRedis(connection: RedisConnection, owner: string): Redis {
-  const kind = connection instanceof Redis ? 'client' : typeof connection === 'string' ? 'url' : 'options'
+  let kind: 'client' | 'url' | 'options'
+  try {
+    kind = connection instanceof Redis ? 'client' : typeof connection === 'string' ? 'url' : 'options'
+  } catch (error) {
+    // A revoked Proxy throws as soon as it is asked for its prototype.
+    throw unreadableOption(error, 'connection', owner)
+  }
   if (kind === 'options' && !isPlainObject(connection)) {
     throw optionError('connection', 'a redis:// URL, ioredis options or an ioredis client', connection, owner)
   }

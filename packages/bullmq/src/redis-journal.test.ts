@@ -7,7 +7,7 @@ import {
   type RunContext,
 } from '@tinyllm/core'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisJournal } from './redis-journal.js'
 import { RedisRateLimiter } from './redis-rate-limiter.js'
 import { type RedisServer, startRedisServer } from './testing/index.js'
@@ -70,6 +70,45 @@ describe('RedisJournal', () => {
       // The fields the check measured, and only those.
       expect(read).not.toHaveProperty('extra')
       expect(read?.usage).toEqual(usage)
+    }
+  })
+
+  it('writes only the fields of an entry whose toJSON answers more, and answers what a read gives back', async () => {
+    const usage = { calls: 1, inputTokens: 2, outputTokens: 1, totalTokens: 3, costUsd: 0, unpricedCalls: 0 }
+    const fields = { function: 'f', kind: 'function', input: 'sha256:x', output: 'good', at: 0, usage }
+    // JSON writes what toJSON answers: fields of other names, and megabytes of them, that no check measured.
+    const padded = {
+      ...fields,
+      toJSON: () => ({ ...fields, usage: { ...usage, extra: 'x' }, padding: 'x'.repeat(4 * 1024 * 1024) }),
+    }
+    const written = await journal.write('padded/0', padded as JournalEntry)
+    expect(written).toEqual(fields)
+    expect(await journal.read('padded/0')).toEqual(written)
+    const client = new Redis(redis.url)
+    try {
+      expect(await client.strlen('journal-test:journal:padded/0')).toBe(JSON.stringify(fields).length)
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it('refuses options or a connection that are a revoked Proxy with a ConfigurationError, not a TypeError', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    for (const [options, option] of [
+      [proxy, 'options'],
+      [{ connection: proxy }, 'connection'],
+    ] as const) {
+      const error = (() => {
+        try {
+          return new RedisJournal(options as never)
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ option })
+      expect((error as Error).message).toMatch(new RegExp(`^RedisJournal: ${option} could not be read: TypeError: `))
     }
   })
 
@@ -294,12 +333,15 @@ describe('RedisJournal', () => {
 
   it('expires entries after its ttl', async () => {
     const short = new RedisJournal({ connection: redis.url, prefix: 'journal-test', ttlMs: 50 })
+    const client = new Redis(redis.url)
     try {
       await short.write('brief/0', { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 })
-      expect(await short.read('brief/0')).toBeDefined()
-      await new Promise((resolve) => setTimeout(resolve, 150))
-      expect(await short.read('brief/0')).toBeUndefined()
+      // Written with a ttl of 50 ms: what is left of it, or gone already (-2) on a machine slow to ask.
+      const left = await client.pttl('journal-test:journal:brief/0')
+      expect(left === -2 || (left > 0 && left <= 50), String(left)).toBe(true)
+      await vi.waitFor(async () => expect(await short.read('brief/0')).toBeUndefined(), { timeout: 20_000 })
     } finally {
+      client.disconnect()
       await short.close()
     }
   })

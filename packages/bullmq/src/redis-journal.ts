@@ -155,7 +155,8 @@ export class RedisJournal implements StepJournal {
 
 /**
  * The text the journal stores for `entry` and the entry that text holds, or what is wrong with it (see
- * `keptJournalEntry`, the check every journal makes): what is stored is the checked copy, whose fields were read once.
+ * `keptJournalEntry`, the check every journal makes): what is stored is the checked copy, whose fields were read once,
+ * and only an entry's fields.
  */
 function encodeEntry(entry: JournalEntry): { readonly text: string; readonly kept: JournalEntry } | string {
   const kept = keptJournalEntry(entry)

@@ -336,6 +336,11 @@ describe('a journal replays finished durable steps', () => {
       )
     }
     expect(journal.size).toBe(0)
+    // An entry with a toJSON is kept as JSON writes it, and only the fields of an entry (and of its usage) of that.
+    const usage = { calls: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2, costUsd: 0, unpricedCalls: 0 }
+    const padded = { ...entry, toJSON: () => ({ ...entry, usage: { ...usage, extra: 1 }, padding: 'x'.repeat(1e6) }) }
+    expect(journal.write('padded', padded as never)).toEqual({ ...entry, usage })
+    expect(journal.read('padded')).toEqual({ ...entry, usage })
     // What JSON writes as null (NaN in an annotation, as a record's JSON shows it) is kept so.
     expect(journal.write('k', { ...entry, annotations: { score: Number.NaN } })).toEqual({
       ...entry,

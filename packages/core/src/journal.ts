@@ -136,9 +136,11 @@ export function keptJournalEntry(value: unknown): JournalEntry | string {
  * The fields of an entry, and of its usage, that a journal keeps: a field of another name (which no check measured, and
  * whose parts may be shared many times over) is not written out.
  */
-function entryFields(entry: JournalEntry): unknown {
-  // An entry with a `toJSON` is kept as JSON writes it, and checked so (JSON keeps what it answers).
-  if (typeof (entry as { toJSON?: unknown }).toJSON === 'function') return entry
+function entryFields(given: JournalEntry): unknown {
+  // An entry with a `toJSON` is kept as JSON writes it: what that answers, of which only an entry's fields are kept.
+  const toJSON = (given as { toJSON?: unknown }).toJSON
+  const entry = (typeof toJSON === 'function' ? toJSON.call(given, '') : given) as JournalEntry
+  if (typeof entry !== 'object' || entry === null) return entry
   const { function: name, kind, input, output, usage, annotations, at } = entry
   const counts =
     usage === undefined

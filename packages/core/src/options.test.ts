@@ -36,6 +36,11 @@ describe('knownSpelling', () => {
       expect(() => checkKnownOptions(options as unknown as object, settings, 'f')).toThrow(
         `f: options must be an object, ${shown}`,
       )
+    // A revoked Proxy throws as soon as it is asked whether it is a list: options that cannot be read.
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    expect(() => checkKnownOptions(proxy, settings, 'f')).toThrow(ConfigurationError)
+    expect(() => checkKnownOptions(proxy, settings, 'f')).toThrow(/^f: options could not be read: TypeError: /)
   })
 
   it('checkKnownOptions replaces a secret in an unknown key before it cuts the key short', () => {

@@ -123,13 +123,15 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
   // Named as the option holding them names theirs: `retry.attempts`, not `attempts`.
   const named = (key: string): string => (within === undefined ? key : `${within}.${key}`)
   // A string's characters or a list's entries are no options: the index of the first would be named as one.
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
+  if (typeof options !== 'object' || options === null)
     throw optionError(within ?? 'options', 'an object', options, owner)
   let keys: string[]
   try {
+    // Asked inside: a revoked Proxy throws as soon as it is asked whether it is a list.
+    if (Array.isArray(options)) throw optionError(within ?? 'options', 'an object', options, owner)
     keys = Object.keys(options)
   } catch (cause) {
-    throw unreadableOption(cause, 'options', owner)
+    throw unreadableOption(cause, within ?? 'options', owner)
   }
   for (const key of keys) {
     if (known.has(key)) continue

@@ -3,8 +3,8 @@ import { type JournalEntry, keptJournalEntry } from '@tinyllm/core'
 /**
  * The text a journal stores for `entry` and the entry that text holds, or what is wrong with it (see
  * `keptJournalEntry`, the check every journal makes): a string. What is stored is the checked copy, whose fields were
- * read once. An `input`, `output`, `usage` or `annotations` that is `undefined` is left out, and read back as
- * `undefined`. The input's digest is kept: without it, a step given another input would be replayed.
+ * read once, and only an entry's fields. An `input`, `output`, `usage` or `annotations` that is `undefined` is left
+ * out, and read back as `undefined`. The input's digest is kept: without it, a step given another input would be replayed.
  */
 export function encodeJournalEntry(
   entry: JournalEntry,

@@ -369,6 +369,34 @@ describe('SqliteJournal', () => {
     }
   })
 
+  it('writes only the fields of an entry whose toJSON answers more, and answers what a read gives back', () => {
+    const path = freshFile()
+    const journal = new SqliteJournal(path)
+    const fields = { ...entry('good'), usage }
+    // JSON writes what toJSON answers: fields of other names, and megabytes of them, that no check measured.
+    const padded = {
+      ...fields,
+      toJSON: () => ({ ...fields, usage: { ...usage, extra: 'x' }, padding: 'x'.repeat(4 * 1024 * 1024) }),
+    }
+    const written = journal.write('k', padded as JournalEntry)
+    expect(written).toEqual(fields)
+    expect(journal.read('k')).toEqual(written)
+    const database = new DatabaseSync(path)
+    const row = database.prepare('SELECT length(entry) AS length FROM tinyllm_journal WHERE key = ?').get('k')
+    database.close()
+    expect(row?.length).toBe(JSON.stringify(fields).length)
+    journal.close()
+  })
+
+  it('refuses options that are a revoked Proxy with a ConfigurationError, not a TypeError', () => {
+    const { proxy, revoke } = Proxy.revocable({ path: freshFile() }, {})
+    revoke()
+    const error = catching(() => new SqliteJournal(proxy))
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ option: 'options' })
+    expect((error as Error).message).toMatch(/^SqliteJournal: options could not be read: TypeError: /)
+  })
+
   it('rehydrates its errors as the same classes from JSON', () => {
     const error = new CorruptJournalEntryError({ path: 'runs.db', table: 't', key: 'k', problem: 'at is not a number' })
     const copy = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error)))
