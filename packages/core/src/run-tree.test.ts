@@ -242,7 +242,7 @@ describe('formatRunTree on hostile errors', () => {
     }
   })
 
-  it('refuses a record that holds itself, and prints one nested deeper than the call stack goes, as JSON reads it back', () => {
+  it('refuses a record that holds itself or one run at two places, and prints one nested deeper than the call stack goes', () => {
     const leaf = (name: string): RunRecord =>
       JSON.parse(
         JSON.stringify({
@@ -269,14 +269,23 @@ describe('formatRunTree on hostile errors', () => {
     }
     expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
     expect((thrown as Error).message).toBe(
-      'formatRunTree: record must be a tree of runs, got a record that holds itself (2 levels down)',
+      'formatRunTree: record must be a tree of runs, got a run met twice (2 levels down)',
     )
 
-    // The same record twice among its parent's children is a tree printed twice, not a cycle.
-    const shared = leaf('shared')
+    // Forty records that each hold the next twice would print 2⁴⁰ lines: one run at two places is refused too.
+    let shared = leaf('level 40')
+    for (let level = 39; level >= 0; level--) {
+      const parent = leaf(`level ${level}`)
+      parent.children.push(shared, shared)
+      shared = parent
+    }
+    expect(() => formatRunTree(shared)).toThrow(
+      'formatRunTree: record must be a tree of runs, got a run met twice (40 levels down)',
+    )
+    // Copies that share nothing print as any tree.
     const twice = leaf('twice')
-    twice.children.push(shared, shared)
-    expect(formatRunTree(twice).split('\n').slice(1)).toEqual(['├─ ✔ shared (function)', '└─ ✔ shared (function)'])
+    twice.children.push(leaf('copy'), leaf('copy'))
+    expect(formatRunTree(twice).split('\n').slice(1)).toEqual(['├─ ✔ copy (function)', '└─ ✔ copy (function)'])
 
     let deep = leaf('step 0')
     const root = deep

@@ -87,24 +87,22 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     if (node.error !== undefined) lines.push(detail + paint('red', failure(node, node.error)))
   }
   // Depth first with a stack of its own, not by recursion: a record read back from JSON may nest deeper than the call
-  // stack goes, or (edited by hand) hold itself, which would print forever; that is a ConfigurationError naming it.
+  // stack goes. A run met twice (edited by hand: inside itself, which would print forever, or at two places, which
+  // forty records that each hold the next twice would print 2⁴⁰ times) is a ConfigurationError naming it.
   const pending: Array<{ node: RunRecord; prefix: string; childPrefix: string; depth: number }> = [
     { node: record, prefix: '', childPrefix: '', depth: 0 },
   ]
-  const path: RunRecord[] = []
-  const onPath = new Set<RunRecord>()
+  const met = new Set<RunRecord>()
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { node, prefix, childPrefix, depth } = next
-    for (const left of path.splice(depth)) onPath.delete(left)
-    if (onPath.has(node))
+    if (met.has(node))
       throw new ConfigurationError({
         option: 'record',
-        message: `record must be a tree of runs, got a record that holds itself (${depth} levels down)`,
+        message: `record must be a tree of runs, got a run met twice (${depth} levels down)`,
         functionName: 'formatRunTree',
       })
     visit(node, prefix, childPrefix)
-    path.push(node)
-    onPath.add(node)
+    met.add(node)
     for (let index = node.children.length - 1; index >= 0; index--) {
       const last = index === node.children.length - 1
       const child = node.children[index] as RunRecord
