@@ -62,6 +62,36 @@ describe('renderRunReport', () => {
     expect(() => renderRunReport({ ...record, attempts: '2' } as unknown as RunRecord)).toThrow(ConfigurationError)
   })
 
+  it('refuses attempts or a duration that are markup when read again, as a getter or a Proxy may answer', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    // A number while the record is checked; then an object whose text (or fixed-point text) is markup.
+    const markup = {
+      valueOf: () => 5,
+      toString: () => '<img src=x onerror=alert(1)>',
+      toFixed: () => '<img src=x onerror=alert(2)>',
+    }
+    const answering = (field: 'attempts' | 'durationMs', first: number): RunRecord => {
+      let reads = 0
+      return new Proxy(record, {
+        get: (target, key, receiver) => {
+          if (key !== field) return Reflect.get(target, key, receiver)
+          reads++
+          return reads > 2 ? markup : first
+        },
+      })
+    }
+    for (const fickle of [answering('attempts', 1), answering('durationMs', 1)]) {
+      let html = ''
+      try {
+        html = renderRunReport(fickle)
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigurationError)
+        expect((error as Error).message).toContain('renderRunReport: records could not be read')
+      }
+      expect(html).not.toContain('<img')
+    }
+  })
+
   it('refuses a state whose attempt is not a number, which the details and tooltips would show as it is', async () => {
     const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
     const key = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345'
@@ -483,6 +513,22 @@ describe('renderRunReport', () => {
       'records.children[0].children[0], a run inside itself',
     )
     expect(renderRunReport(stored() as unknown as RunRecord)).toMatch(/^<!doctype html>/)
+  })
+
+  it('refuses a run met twice in one tree, which the page would walk once for every path to it', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    const shared = { ...record, runId: 'shared' }
+    expect(() => renderRunReport({ ...record, children: [shared, shared] } as RunRecord)).toThrow(
+      'not records.children[1], a run met twice in one tree',
+    )
+    // Forty records, each holding the next twice: 2⁴⁰ paths, refused at the first run met again.
+    let tree: RunRecord = { ...record, runId: 'leaf' }
+    for (let level = 0; level < 40; level++) tree = { ...record, runId: `level-${level}`, children: [tree, tree] }
+    expect(() => renderRunReport(tree)).toThrow(ConfigurationError)
+    // One record listed twice, or copies sharing their children, are runs of separate trees: each is drawn.
+    const parent = { ...record, children: [shared] }
+    const html = renderRunReport([parent, parent, { ...parent, runId: 'copy' }])
+    expect(html).toContain('<b>6</b> runs')
   })
 })
 

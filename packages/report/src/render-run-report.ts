@@ -48,8 +48,9 @@ const unknownMark = '?'
  * @throws ConfigurationError when `records` is not a run record or a list of them, or a run in them (a record read back
  * from storage) lacks what the page reads — its id, function name, status, children, states, annotations, times or a count
  * of attempts — or holds a run inside
- * itself; the message says which run (`records[0].children[2] with no list of states`). Records whose reading throws
- * (a getter, a `Proxy`) are a ConfigurationError too.
+ * itself, or one run at two places of one tree; the message says which run (`records[0].children[2] with no list of
+ * states`). Records whose reading throws (a getter, a `Proxy`), or answers otherwise when read again, are a
+ * ConfigurationError too.
  * @example
  * const record = await pipeline.trace(input)
  * await writeFile('run-report.html', renderRunReport(record))
@@ -197,14 +198,18 @@ function readOptions(given: RunReportOptions): {
 
 /**
  * Where the records, or a run below them, lack what the page reads of a run (a record read back from storage may hold
- * anything) or hold a run inside itself: `records[0].children[2] with no list of states`, say; `undefined` when every
- * run has what the page reads. Lists are read index by index, so a hole is refused where it is, where `every` would
- * skip it and walk all 2³²−1 indices of a sparse list first.
+ * anything) or hold a run inside itself, or one run twice in one tree: `records[0].children[2] with no list of states`,
+ * say; `undefined` when every run has what the page reads. Lists are read index by index, so a hole is refused where
+ * it is, where `every` would skip it and walk all 2³²−1 indices of a sparse list first.
  */
 function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string | undefined {
   // The runs on the path to the one read: a run among them again is a cycle, which the page would walk forever.
   const ancestors = new Set<unknown>()
   for (let root = 0; root < roots.length; root++) {
+    // The runs of this tree met so far: a run met again on another path is walked once for every path to it, and forty
+    // records that each hold the next twice make 2⁴⁰ paths. A record listed twice, or copies that share their
+    // children, are separate trees, each walked once.
+    const met = new Set<unknown>()
     // Children are read one at a time, as they come up: a list of 2³²−1 holes is refused at its first, not pushed whole.
     const pending: Array<
       { record: unknown; path: string } | { leaving: unknown } | { children: unknown[]; path: string; index: number }
@@ -226,7 +231,9 @@ function malformedRecord(roots: ReadonlyArray<unknown>, isList: boolean): string
       const lack = lackingField(record)
       if (lack !== undefined) return `${path} with ${lack}`
       if (ancestors.has(record)) return `${path}, a run inside itself`
+      if (met.has(record)) return `${path}, a run met twice in one tree`
       ancestors.add(record)
+      met.add(record)
       pending.push({ leaving: record })
       const { children, states } = record as RunRecord
       for (let index = 0; index < states.length; index++) {

@@ -86,8 +86,8 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     depth,
     shape,
     startMs: record.startedAt - origin,
-    durationMs: record.durationMs,
-    attempts: record.attempts,
+    durationMs: writtenNumber(record.durationMs, 'durationMs'),
+    attempts: writtenNumber(record.attempts, 'attempts'),
     states,
     retries,
   }
@@ -109,6 +109,16 @@ export function toRow(record: RunRecord, depth: number, shape: string, options: 
     }
   }
   return row
+}
+
+/**
+ * A duration or a count of attempts as the row writes it into its markup, neither escaped nor redacted: a number, or
+ * `undefined`. The record was checked before, but a getter or a `Proxy` may answer otherwise when read again (an object
+ * whose text is markup): such a record is refused, as one that held it from the start.
+ */
+function writtenNumber<Value extends number | undefined>(value: Value, field: string): Value {
+  if (value === undefined || (typeof value === 'number' && Number.isFinite(value))) return value
+  throw new TypeError(`${field} is no longer a number when read again`)
 }
 
 /** Most states a row lists, the first and the last half of them. */

@@ -70,4 +70,13 @@ describe('writeRunReport', () => {
       await expect(writeRunReport(record, path)).rejects.toThrow(ConfigurationError)
     }
   })
+
+  it('refuses a path holding a NUL character with a ConfigurationError, and makes no folder', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    for (const path of [join(folder, 'report\0.html'), join(folder, 'in\0side', 'report.html')]) {
+      await expect(writeRunReport(record, path)).rejects.toThrow(ConfigurationError)
+    }
+    expect(await readdir(folder)).toEqual([])
+  })
 })

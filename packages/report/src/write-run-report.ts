@@ -9,7 +9,8 @@ import { type RunReportOptions, renderRunReport } from './render-run-report.js'
  * file's absolute path, ready to print or open. The file is written whole and then moved into place, so a reader (or
  * another process writing the same report) never sees half of one; when that fails (`path` is a folder, the disk is
  * full), the partial file is removed; where the folder cannot be made (under `/proc`, say), it rejects with the
- * error of the folder it could not make. A `path` that is not a string is a `ConfigurationError`.
+ * error of the folder it could not make. A `path` that is not a string, or holds a NUL character, is a
+ * `ConfigurationError`.
  *
  * @example
  * const path = await writeRunReport(await pipeline.trace(input), 'reports/run.html')
@@ -20,7 +21,9 @@ export async function writeRunReport(
   path: string,
   options?: RunReportOptions,
 ): Promise<string> {
-  if (typeof path !== 'string' || path === '') throw optionError('path', 'a file path', path, 'writeRunReport')
+  // The file system takes no name holding a NUL character: Node would throw a TypeError naming the partial file.
+  if (typeof path !== 'string' || path === '' || path.includes('\0'))
+    throw optionError('path', 'a file path (without a NUL character)', path, 'writeRunReport')
   const html = renderRunReport(records, options)
   const absolute = resolve(path)
   await makeFolder(dirname(absolute))
