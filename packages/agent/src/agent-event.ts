@@ -39,6 +39,11 @@ export type AgentEvent =
       readonly toolCalls: number
       /** The tokens the model reported for this turn; `undefined` when it reported none. */
       readonly usage: Usage | undefined
+      /**
+       * `true` when the turn called the final-answer tool alone: the run ends with this answer unless it is refused
+       * (then the model is told, and the run goes on).
+       */
+      readonly finalAnswer?: true
     }
   /** The run pauses: these calls wait for a person. */
   | { readonly type: 'approval-requested'; readonly approvals: ReadonlyArray<PendingApproval> }

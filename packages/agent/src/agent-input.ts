@@ -1,5 +1,5 @@
 import { assertJsonSafe, type StandardSchemaV1, ValidationError } from '@tinyllm/core'
-import type { AgentInput } from './agent-outcome.js'
+import type { AgentInput, ApprovalDecision } from './agent-outcome.js'
 import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 
 /** The most issues an agent's input is refused with: past them, looking further only costs time. */
@@ -25,19 +25,20 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       if (typeof value !== 'object' || value === null) {
         return { issues: [{ message: 'expected a message (a string) or { messages: [...] }' }] }
       }
-      const input = value as Partial<Record<keyof AgentInput, unknown>>
+      // Each part read once: what the run acts on is what was checked, where a getter could answer each reading its own.
+      const { messages, approvals, stepsTaken: steps } = value as Partial<Record<keyof AgentInput, unknown>>
       const issues: StandardSchemaV1.Issue[] = []
-      if (!Array.isArray(input.messages)) issues.push({ message: 'expected an array', path: ['messages'] })
-      else if (input.messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
+      if (!Array.isArray(messages)) issues.push({ message: 'expected an array', path: ['messages'] })
+      else if (messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
       else {
         // Each index, holes too (a hole is no message), up to the last issue listed: a sparse list as long as 2³²−1
         // is refused at once, not walked hole by hole.
-        const messages: ReadonlyArray<unknown> = input.messages
         for (let index = 0; index < messages.length && issues.length < maxIssues; index++) {
           checkMessage(messages[index], ['messages', index], issues)
         }
       }
-      const approvals = input.approvals
+      // The decisions as they were read and checked, by tool call id (`fromEntries` keeps a `__proto__` id an id).
+      const decisions: Array<[string, ApprovalDecision]> = []
       if (approvals !== undefined) {
         if (typeof approvals !== 'object' || approvals === null || Array.isArray(approvals)) {
           issues.push({ message: 'expected decisions by tool call id', path: ['approvals'] })
@@ -56,16 +57,22 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
                 path: ['approvals', id, unknown],
               })
             }
-            const approved = (decision as { approved?: unknown } | null)?.approved
+            const {
+              approved,
+              reason,
+              arguments: edited,
+            } = (typeof decision === 'object' && decision !== null ? decision : {}) as {
+              approved?: unknown
+              reason?: unknown
+              arguments?: unknown
+            }
             if (typeof approved !== 'boolean') {
               issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
             }
-            const reason = (decision as { reason?: unknown } | null)?.reason
             if (reason !== undefined && typeof reason !== 'string') {
               // It goes to the model as part of the denial's text.
               issues.push({ message: 'expected the reason as a string', path: ['approvals', id, 'reason'] })
             }
-            const edited = (decision as { arguments?: unknown } | null)?.arguments
             if (edited !== undefined && (typeof edited !== 'object' || edited === null || Array.isArray(edited))) {
               issues.push({
                 message: 'expected the edited arguments as an object',
@@ -84,14 +91,28 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
                 checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
               }
             }
+            decisions.push([
+              id,
+              {
+                approved,
+                ...(reason === undefined ? {} : { reason }),
+                ...(edited === undefined ? {} : { arguments: edited }),
+              } as ApprovalDecision,
+            ])
           }
         }
       }
-      const steps = input.stepsTaken
       if (steps !== undefined && !(typeof steps === 'number' && Number.isInteger(steps) && steps >= 0)) {
         issues.push({ message: 'expected an integer ≥ 0', path: ['stepsTaken'] })
       }
-      return issues.length === 0 ? { value: value as AgentInput } : { issues: issues.slice(0, maxIssues) }
+      if (issues.length > 0) return { issues: issues.slice(0, maxIssues) }
+      return {
+        value: {
+          messages: messages as AgentInput['messages'],
+          ...(approvals === undefined ? {} : { approvals: Object.fromEntries(decisions) }),
+          ...(steps === undefined ? {} : { stepsTaken: steps as number }),
+        },
+      }
     },
   },
 }

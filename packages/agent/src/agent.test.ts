@@ -895,6 +895,33 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('reads each decision once: what it checked is what it acts on, whatever a getter answers later', async () => {
+    sends.length = 0
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    let reads = 0
+    const edited = { to: 'ada@example.com', body: 'Approved!' }
+    const decisions = {
+      get mail() {
+        reads += 1
+        return {
+          approved: true,
+          // Checked as edited arguments JSON can carry; read again, a value it cannot (a BigInt).
+          get arguments() {
+            reads += 1
+            return reads <= 2 ? edited : { ...edited, body: 10n }
+          },
+        }
+      },
+    }
+    const done = await agent.resume(paused, decisions as never).catch((caught: unknown) => caught)
+    expect((done as { status?: unknown }).status, String(done)).toBe('complete')
+    expect(sends).toEqual(['ada@example.com: Approved!'])
+    expect(reads).toBe(2)
+  })
+
   it('edited arguments nested deeper than any tool reads are a ValidationError naming the path, not a stack overflow', async () => {
     sends.length = 0
     const { model, llm } = script()
@@ -1284,6 +1311,40 @@ describe('Agent: streaming', () => {
       }
     }
     expect(model.calls).toHaveLength(0)
+  })
+
+  it('leaving on the step-finished of a turn that answered through the final-answer tool cancels nothing; a refused answer, the rest', async () => {
+    for (const decision of ['approve', 'maybe']) {
+      // The answer is checked once the reader has left: the run decides then whether anything follows.
+      let readerLeft: () => void = () => {}
+      const left = new Promise<void>((resolve) => {
+        readerLeft = resolve
+      })
+      const schema = z.object({
+        decision: z.enum(['approve', 'decline']).refine(async () => {
+          await left
+          return true
+        }),
+      })
+      const { model, llm } = scripted({ toolCalls: [call('final_answer', { decision })] }, 'unused')
+      const stream = new Agent({ name: 'decider', model: llm, finalAnswer: { schema } }).stream('Decide.')
+      const seen: string[] = []
+      for await (const event of stream) {
+        seen.push(event.type)
+        if (event.type === 'step-finished') break
+      }
+      readerLeft()
+      expect(seen).toEqual(['step-started', 'step-finished'])
+      const outcome = await stream.result.catch((caught: unknown) => caught)
+      if (decision === 'approve') {
+        expect((outcome as { status?: unknown }).status, String(outcome)).toBe('complete')
+        expect((outcome as { output?: unknown }).output).toEqual({ decision: 'approve' })
+      } else {
+        // The model is told its answer was refused and the run would go on: the reader left before its end.
+        expect(AbortError.isInstance(outcome), String(outcome)).toBe(true)
+        expect(model.calls).toHaveLength(1)
+      }
+    }
   })
 
   it('a re-run replayed from the journal streams each turn’s text too, as one delta', async () => {

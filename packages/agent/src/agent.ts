@@ -299,12 +299,20 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
    */
   stream(input: AgentInput | string, options?: InvokeOptions): AgentStream<AgentOutput<Schema>> {
     let scope: CancelScope | undefined
-    // Set once the run has handed out its last event: a reader leaving after it stops nothing, the outcome follows.
-    let lastEventOut = false
+    // Whether the last event handed out may be the run's last: a reader leaving after it stops nothing then, unless
+    // the run goes on to hand out another (a final answer it refused), which stops it.
+    let mayBeLast = false
+    let readerLeft = false
+    const leave = (): void => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`))
     return streamRun(
       (push: (event: AgentEvent) => void) => {
         const handOut = (event: AgentEvent): void => {
-          if (isLastEvent(event)) lastEventOut = true
+          if (readerLeft) {
+            leave()
+            return
+          }
+          // The end of a turn that offered a final answer ends the run, unless the answer is refused.
+          mayBeLast = isLastEvent(event) || (event.type === 'step-finished' && event.finalAnswer === true)
           push(event)
         }
         // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
@@ -334,7 +342,8 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
         return run
       },
       () => {
-        if (!lastEventOut) scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`))
+        readerLeft = true
+        if (!mayBeLast) leave()
       },
     )
   }
@@ -509,12 +518,17 @@ class AgentRun {
           ? { role: 'assistant', content: choice.message.content ?? '', ...reasoning }
           : { role: 'assistant', content: choice.message.content, toolCalls, ...reasoning }
       conversation.push(message)
+      // A turn that only calls the final-answer tool ends the run once its answer is taken: nothing follows then.
+      const finalAnswer = this.finalAnswer
+      const answering =
+        finalAnswer !== undefined && toolCalls.length > 0 && toolCalls.every((call) => call.name === finalAnswer.name)
       this.emit({
         type: 'step-finished',
         step,
         finishReason: choice.finishReason,
         toolCalls: toolCalls.length,
         usage: result.usage,
+        ...(answering ? { finalAnswer: true } : {}),
       })
       if (toolCalls.length === 0) return this.complete(await this.textAnswer(message.content ?? ''), 'answer')
       const outcome = await this.runCalls(
