@@ -1193,6 +1193,14 @@ describe('redact', () => {
     expect(copy.code).toBe('E1')
     expect(copy.message).toBe(`failed: ${'m'.repeat(992)}…`)
     expect(copy.stack).toMatch(/^Error: failed: m{992}…\n\s+at /)
+    // A name set after the error was made is quoted whole in its stack: the stack's first line is cut, its frames kept.
+    class Named extends Error {}
+    const named = new Named('short')
+    named.name = 'N'.repeat(2_000_000)
+    named.stack = `${named.name}: short ${OPENAI_KEY}\n    at first (file.js:1:1)\n    at second (file.js:2:2)`
+    const namedCopy = redact(named) as unknown as Record<string, string>
+    expect(namedCopy.name).toBe(`${'N'.repeat(1_000)}…`)
+    expect(namedCopy.stack).toBe(`${'N'.repeat(2_100)}…\n    at first (file.js:1:1)\n    at second (file.js:2:2)`)
     // The secret is redacted before the cut, so no part of it is left at the end of what is kept.
     const nearEnd = redact(new Error('x', { cause: `${'y'.repeat(989)} ${OPENAI_KEY}` })) as unknown as {
       cause: string

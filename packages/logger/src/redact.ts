@@ -521,11 +521,28 @@ function cut(text: string): string {
   return text.length > MAX_ERROR_STRING ? `${text.slice(0, MAX_ERROR_STRING)}…` : text
 }
 
-/** A stack with the message its first line quotes cut as the message is (`shown`), its frames kept, secrets replaced. */
+/**
+ * A stack with the message its first line quotes cut as the message is (`shown`), its frames kept, secrets replaced;
+ * what comes before the frames (the name and the message) at most {@link MAX_STACK_HEADER} characters, as a name set
+ * after the error was made (a megabyte of it) is quoted there whole.
+ */
 function cutStack(stack: string, message: string, shown: string): string {
   const at = message.length <= MAX_ERROR_STRING ? -1 : stack.indexOf(message)
-  if (at === -1) return message.length <= MAX_ERROR_STRING ? redactString(stack) : redactAndCut(stack, MAX_ERROR_STRING)
-  return `${redactString(stack.slice(0, at))}${shown}${redactString(stack.slice(at + message.length))}`
+  if (at === -1)
+    return cutHeader(message.length <= MAX_ERROR_STRING ? redactString(stack) : redactAndCut(stack, MAX_ERROR_STRING))
+  return cutHeader(`${redactString(stack.slice(0, at))}${shown}${redactString(stack.slice(at + message.length))}`)
+}
+
+/** The most characters a stack's copy keeps before its frames: a name and a message, each cut, and what joins them. */
+const MAX_STACK_HEADER = 2 * MAX_ERROR_STRING + 100
+
+/** `stack` (already redacted) with what comes before its first frame cut at {@link MAX_STACK_HEADER} characters. */
+function cutHeader(stack: string): string {
+  if (stack.length <= MAX_STACK_HEADER) return stack
+  const frames = stack.search(/\n[ \t]+at /)
+  const header = frames === -1 ? stack : stack.slice(0, frames)
+  if (header.length <= MAX_STACK_HEADER) return stack
+  return `${header.slice(0, MAX_STACK_HEADER)}…${frames === -1 ? '' : stack.slice(frames)}`
 }
 
 /** Copies `source`'s own entries; with `cutAt`, a string is read only as far as it can show cut there. */
