@@ -27,6 +27,7 @@ const request = (body: Record<string, unknown>, headers: Record<string, string> 
 })
 
 const ask = { messages: [{ role: 'user', content: 'Echo me' }] }
+const notADict = 'Input should be a valid dictionary or object to extract fields from'
 
 async function firstText(response: Response): Promise<string | undefined> {
   const body = (await response.json()) as { content: Array<{ text?: string }> }
@@ -1036,6 +1037,117 @@ describe('startAnthropicCompatibleServer', () => {
     }
     const trimmed = await post(running, { messages: [asked, { role: 'assistant', content: 'The answer is' }] })
     expect(trimmed.status).toBe(200)
+  })
+
+  it('refuses two tool_result blocks answering one tool_use, as Anthropic does', async () => {
+    // The API answers "each tool_use must have a single result. Found multiple `tool_result` blocks with id: …"
+    // (reported against the live API in QwenLM/qwen-code#8163 and sipeed/picoclaw#1793).
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    const assistant = {
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }],
+    }
+    const result = (content: string) => ({ type: 'tool_result', tool_use_id: 'toolu_1', content })
+    const twice = await post(running, {
+      messages: [asked, assistant, { role: 'user', content: [result('20 °C'), result('21 °C')] }],
+    })
+    expect(twice.status).toBe(400)
+    expect(await twice.json()).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        message:
+          'messages.2.content.1: each tool_use must have a single result. Found multiple `tool_result` blocks with id: toolu_1',
+      },
+    })
+    const once = await post(running, { messages: [asked, assistant, { role: 'user', content: [result('20 °C')] }] })
+    expect(once.status).toBe(200)
+  })
+
+  it('refuses a message whose only text is white space, string content included, and takes blank text beside real text', async () => {
+    // A string is shorthand for one text block (the SDK's MessageParam docs), and the API refuses a message whose
+    // text is only white space; a blank block beside one with text is taken (checked against the API in
+    // LibreChat-AI/agents#124: `[text:' ', text:'real']` accepted, `[text:' ']` refused).
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    const blank = 'messages: text content blocks must contain non-whitespace text'
+    for (const messages of [
+      [{ role: 'user', content: ' \n' }],
+      [asked, { role: 'assistant', content: '\n\n' }, asked],
+    ]) {
+      const refused = await post(running, { messages })
+      expect(refused.status, JSON.stringify(messages)).toBe(400)
+      expect(await refused.json()).toMatchObject({ error: { type: 'invalid_request_error', message: blank } })
+    }
+    const beside = await post(running, {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: ' ' },
+            { type: 'text', text: 'Echo me' },
+          ],
+        },
+      ],
+    })
+    expect(beside.status).toBe(200)
+  })
+
+  it('refuses an image block whose source is not one the SDK types have, or an image type the API does not read', async () => {
+    // The SDK's ImageBlockParam: `source` is a Base64ImageSource (`data`, `media_type` one of image/jpeg, image/png,
+    // image/gif, image/webp), a URLImageSource (`url`) or a FileImageSource (`file_id`); the API's 400 reads
+    // "messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', …" (anthropics/claude-code#8184),
+    // inside a tool_result too ("…tool_result.content.0.image.source.base64.media_type…", anthropics/claude-code#3073).
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const text = { type: 'text', text: 'What is this?' }
+    const mediaTypes = "Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"
+    const cases: Array<[unknown, string]> = [
+      [{ type: 'image' }, 'messages.0.content.0.image.source: Field required'],
+      [{ type: 'image', source: 'https://example.com/cat.png' }, `messages.0.content.0.image.source: ${notADict}`],
+      [
+        { type: 'image', source: { type: 'path', path: '/cat.png' } },
+        "messages.0.content.0.image.source: Input tag 'path' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'",
+      ],
+      [
+        { type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: 'Qk0=' } },
+        `messages.0.content.0.image.source.base64.media_type: ${mediaTypes}`,
+      ],
+      [
+        { type: 'image', source: { type: 'base64', media_type: 'image/png' } },
+        'messages.0.content.0.image.source.base64.data: Field required',
+      ],
+      [{ type: 'image', source: { type: 'url' } }, 'messages.0.content.0.image.source.url.url: Field required'],
+      [{ type: 'image', source: { type: 'file' } }, 'messages.0.content.0.image.source.file.file_id: Field required'],
+    ]
+    for (const [image, message] of cases) {
+      const refused = await post(running, { messages: [{ role: 'user', content: [image, text] }] })
+      expect(refused.status, JSON.stringify(image)).toBe(400)
+      expect(await refused.json()).toMatchObject({ error: { type: 'invalid_request_error', message } })
+    }
+    const screenshot = {
+      role: 'user',
+      content: [
+        {
+          type: 'tool_result',
+          tool_use_id: 'toolu_1',
+          content: [{ type: 'image', source: { type: 'base64', media_type: 'image/svg+xml', data: 'PHN2Zz4=' } }],
+        },
+      ],
+    }
+    const call = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'screenshot', input: {} }] }
+    const inResult = await post(running, { messages: [ask.messages[0], call, screenshot] })
+    expect(inResult.status).toBe(400)
+    expect(await inResult.json()).toMatchObject({
+      error: { message: `messages.2.content.0.tool_result.content.0.image.source.base64.media_type: ${mediaTypes}` },
+    })
+    for (const source of [
+      { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+      { type: 'url', url: 'https://example.com/cat.jpg' },
+      { type: 'file', file_id: 'file_011' },
+    ]) {
+      const taken = await post(running, { messages: [{ role: 'user', content: [{ type: 'image', source }, text] }] })
+      expect(taken.status, JSON.stringify(source)).toBe(200)
+    }
   })
 
   it('refuses a tool_use id with characters other than letters, digits, _ and -, as Anthropic does', async () => {

@@ -68,7 +68,9 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * messages; `max_tokens`
  * missing, negative, not an integer, or over the most output tokens of a model it knows (Claude 3.7 Sonnet's 64,000,
  * or 128,000 with the `output-128k-2025-02-19` beta feature); a message role other than `user`, `assistant` or `system`; message content that
- * is not a string or a list of blocks tagged by a block `type` the SDK has (a `text` block with its `text`), `metadata`
+ * is not a string or a list of blocks tagged by a block `type` the SDK has (a `text` block with its `text`, an `image`
+ * block with a base64 source of a format the API reads, a URL or a file id), a message whose text is only white space,
+ * `metadata`
  * other than a string `user_id`, a `thinking` of a type the SDK does not have, a `system` that is not a string or text blocks, and
  * `stop_sequences` that are not a list of strings (as the API's 400s, never a crash of the server's 500) or hold one
  * that is empty or only white space; sampling
@@ -79,7 +81,7 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * on or without a field its SDK type requires (a computer tool's `display_width_px` and `display_height_px`); a `tool_choice` other than `none` without `tools`, or one naming
  * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
- * answering no `tool_use`, two `tool_use` blocks with one id); a final assistant turn ending in white space; an output format or strict tool whose schema has an object without
+ * answering no `tool_use` or a second answering the same one, two `tool_use` blocks with one id); a final assistant turn ending in white space; an output format or strict tool whose schema has an object without
  * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or
  * `minItems` other than 0 or 1; a thinking block sent back changed (the signature it gives is a digest of the text); and
  * thinking (`enabled` or `adaptive`) with a `tool_choice` that forces tool use, or with a tool loop whose assistant turn

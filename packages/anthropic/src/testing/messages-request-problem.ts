@@ -1,6 +1,8 @@
 import type { BetaToolUnion } from '@anthropic-ai/sdk/resources/beta/messages'
 import type {
+  Base64ImageSource,
   ContentBlockParam,
+  ImageBlockParam,
   MessageCreateParams,
   MessageCreateParamsBase,
   Metadata,
@@ -133,16 +135,24 @@ function finalText(content: unknown): string {
 }
 
 /**
- * Every text block of every message must hold text, and more than white space: the API answers
- * "messages: text content blocks must be non-empty" and "…must contain non-whitespace text".
+ * Every text block of every message must hold text ("messages: text content blocks must be non-empty"), and a message
+ * whose text is only white space is refused ("…must contain non-whitespace text"); string content is shorthand for one
+ * text block. A blank block beside one with text is taken, as the API takes it.
  */
 function textBlocksProblem(messages: readonly Record<string, unknown>[]): string | undefined {
   for (const { content } of messages) {
-    if (!Array.isArray(content)) continue
-    for (const block of content as Record<string, unknown>[]) {
-      if (block.type !== 'text' || typeof block.text !== 'string') continue
-      if (block.text === '') return 'messages: text content blocks must be non-empty'
-      if (block.text.trim() === '') return 'messages: text content blocks must contain non-whitespace text'
+    // An empty string is no text block: only a final assistant message may be empty, which messagesProblem checks.
+    const texts =
+      typeof content === 'string'
+        ? content === ''
+          ? []
+          : [content]
+        : (content as Record<string, unknown>[])
+            .filter((block) => block.type === 'text' && typeof block.text === 'string')
+            .map((block) => block.text as string)
+    if (texts.includes('')) return 'messages: text content blocks must be non-empty'
+    if (texts.length > 0 && texts.every((text) => text.trim() === '')) {
+      return 'messages: text content blocks must contain non-whitespace text'
     }
   }
   return undefined
@@ -163,7 +173,60 @@ function contentProblem(content: unknown, path: string): string | undefined {
     if (block.type === 'text' && typeof block.text !== 'string') {
       return `${path}.${index}.text: ${block.text === undefined ? 'Field required' : 'Input should be a valid string'}`
     }
+    const problem =
+      block.type === 'image'
+        ? imageProblem(block.source, `${path}.${index}.image.source`)
+        : toolResultImagesProblem(block, `${path}.${index}.tool_result.content`)
+    if (problem !== undefined) return problem
   }
+  return undefined
+}
+
+/** The image blocks a `tool_result` carries (a screenshot), checked as a message's own. */
+function toolResultImagesProblem(block: Record<string, unknown>, path: string): string | undefined {
+  if (block.type !== 'tool_result' || !Array.isArray(block.content)) return undefined
+  for (const [index, part] of (block.content as unknown[]).entries()) {
+    if (!isObject(part) || part.type !== 'image') continue
+    const problem = imageProblem(part.source, `${path}.${index}.image.source`)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+/** The tags of the SDK's image sources: `Base64ImageSource`, `URLImageSource` and `FileImageSource`. */
+const imageSourceTypes: ReadonlySet<string> = new Set(
+  Object.keys({ base64: 0, url: 0, file: 0 } satisfies Record<ImageBlockParam['source']['type'], 0>),
+)
+
+/** The image formats the API reads: the SDK's `Base64ImageSource.media_type`. */
+const imageMediaTypes: ReadonlySet<unknown> = new Set(
+  Object.keys({ 'image/jpeg': 0, 'image/png': 0, 'image/gif': 0, 'image/webp': 0 } satisfies Record<
+    Base64ImageSource['media_type'],
+    0
+  >),
+)
+
+/** The field each image source must carry besides its `type` and `media_type`. */
+const imageSourceFields: Readonly<Record<string, string>> = { base64: 'data', url: 'url', file: 'file_id' }
+
+/**
+ * An image block's `source` is one of the SDK's image sources, tagged by its `type`: base64 `data` of a format the API
+ * reads ("…image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"),
+ * a `url`, or a `file_id`.
+ */
+function imageProblem(source: unknown, path: string): string | undefined {
+  if (source === undefined) return `${path}: Field required`
+  if (!isObject(source)) return `${path}: ${notADictionary}`
+  if (typeof source.type !== 'string') return `${path}: Unable to extract tag using discriminator 'type'`
+  if (!imageSourceTypes.has(source.type)) return tagProblem(path, source.type, imageSourceTypes)
+  const typed = `${path}.${source.type}`
+  if (source.type === 'base64' && !imageMediaTypes.has(source.media_type)) {
+    const formats = [...imageMediaTypes].map((format) => `'${String(format)}'`)
+    return `${typed}.media_type: Input should be ${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}`
+  }
+  const field = imageSourceFields[source.type] as string
+  if (source[field] === undefined) return `${typed}.${field}: Field required`
+  if (typeof source[field] !== 'string') return `${typed}.${field}: Input should be a valid string`
   return undefined
 }
 

@@ -4,7 +4,8 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
  * What Anthropic answers a conversation whose tool turns do not pair up, or `undefined`: an assistant message with
  * `tool_use` blocks must be followed by a user message that starts with a `tool_result` block for each id (its text
  * after them: "tool_result blocks must come FIRST in the content array"), and a `tool_result` must answer a `tool_use`
- * of the message before it; the `tool_use` ids of a message must differ. Multi-turn tool use (an agent) fails here the way it would against the
+ * of the message before it, and only once ("each tool_use must have a single result"); the `tool_use` ids of a message
+ * must differ. Multi-turn tool use (an agent) fails here the way it would against the
  * API.
  */
 export function toolResultProblem(messages: readonly MessageParam[]): string | undefined {
@@ -13,6 +14,8 @@ export function toolResultProblem(messages: readonly MessageParam[]): string | u
   for (const [index, message] of messages.entries()) {
     const blocks = typeof message.content === 'string' ? [] : message.content
     const answered = new Set<string>()
+    // Results after other content: they answer nothing, but a second result for their id is still one too many.
+    const seen = new Set<string>()
     // Results come first: one after other content (text before it) does not answer "immediately after".
     let leading = true
     for (const [blockIndex, block] of blocks.entries()) {
@@ -23,7 +26,12 @@ export function toolResultProblem(messages: readonly MessageParam[]): string | u
       if (message.role !== 'user' || !open.has(block.tool_use_id)) {
         return `messages.${index}.content.${blockIndex}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${block.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`
       }
+      // One call has one result: "each tool_use must have a single result".
+      if (answered.has(block.tool_use_id) || seen.has(block.tool_use_id)) {
+        return `messages.${index}.content.${blockIndex}: each tool_use must have a single result. Found multiple \`tool_result\` blocks with id: ${block.tool_use_id}`
+      }
       if (leading) answered.add(block.tool_use_id)
+      else seen.add(block.tool_use_id)
     }
     const missing = [...open].filter((id) => !answered.has(id))
     if (missing.length > 0) {
