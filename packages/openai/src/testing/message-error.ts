@@ -106,7 +106,7 @@ export function messageError(messages: readonly unknown[]): ErrorReply['error'] 
       }
     }
     if (Array.isArray(content)) {
-      const problem = partsError(content, `messages[${index}].content`)
+      const problem = partsError(content, `messages[${index}].content`, role as string, index)
       if (problem !== undefined) return problem
     }
     const name = (message as Record<string, unknown>).name
@@ -140,8 +140,16 @@ const participantName = /^[^\s<|\\/>]+$/
 /** The types of a content part, as `ChatCompletionContentPart` and its assistant's refusal list them. */
 const partTypes: ReadonlySet<unknown> = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal'])
 
-/** A list of content parts must hold one at least, each of a known type, and a text part its `text`. */
-function partsError(parts: readonly unknown[], where: string): ErrorReply['error'] | undefined {
+/**
+ * A list of content parts must hold one at least, each of a known type, and a text part its `text`; only a user
+ * message may carry an image (OpenAI's 400 for an image in an assistant message or a tool result says so).
+ */
+function partsError(
+  parts: readonly unknown[],
+  where: string,
+  role: string,
+  message: number,
+): ErrorReply['error'] | undefined {
   if (parts.length === 0) {
     return invalid(
       `Invalid '${where}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
@@ -156,6 +164,13 @@ function partsError(parts: readonly unknown[], where: string): ErrorReply['error
         `Invalid value: '${String(part.type)}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', and 'file'.`,
         `${where}[${index}].type`,
         'invalid_value',
+      )
+    }
+    if (part.type === 'image_url' && role !== 'user') {
+      return invalid(
+        `Invalid 'messages[${message}]'. Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`,
+        `messages[${message}]`,
+        null,
       )
     }
     if (part.type === 'text') {

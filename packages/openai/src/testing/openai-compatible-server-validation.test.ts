@@ -605,6 +605,107 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      // OpenAI's own error for an image in an assistant message (openai/openai-node#1030) and in a tool result
+      // (OpenHands/OpenHands#7700): only a user message may carry one.
+      'an image in a system message',
+      {
+        messages: [
+          { role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] },
+          ...base.messages,
+        ],
+      },
+      {
+        param: 'messages[0]',
+        code: null,
+        message:
+          "Invalid 'messages[0]'. Image URLs are only allowed for messages with role 'user', but this message with role 'system' contains an image URL.",
+      },
+    ],
+    [
+      'an image in an assistant message',
+      {
+        messages: [
+          ...base.messages,
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'Here it is.' },
+              { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+            ],
+          },
+          { role: 'user', content: 'Describe it.' },
+        ],
+      },
+      {
+        param: 'messages[1]',
+        code: null,
+        message:
+          "Invalid 'messages[1]'. Image URLs are only allowed for messages with role 'user', but this message with role 'assistant' contains an image URL.",
+      },
+    ],
+    [
+      'an image in a tool result',
+      {
+        messages: [
+          ...base.messages,
+          called({ id: 'call_1', type: 'function', function: { name: 'screenshot', arguments: '{}' } }),
+          {
+            role: 'tool',
+            tool_call_id: 'call_1',
+            content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }],
+          },
+        ],
+      },
+      {
+        param: 'messages[2]',
+        code: null,
+        message:
+          "Invalid 'messages[2]'. Image URLs are only allowed for messages with role 'user', but this message with role 'tool' contains an image URL.",
+      },
+    ],
+    [
+      // A tool_choice object of no shape the API has (Azure/azure-sdk-for-js#28325: `name` beside `type`, not in
+      // `function`; langchain-ai/langchain#16767): OpenAI answers that the parameter is invalid.
+      "a tool_choice of Anthropic's shape",
+      { tools: [tool('lookup')], tool_choice: { type: 'tool', name: 'lookup' } },
+      {
+        param: null,
+        code: null,
+        message:
+          "'$.tool_choice' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      },
+    ],
+    [
+      'a function tool_choice with its name beside the type',
+      { tools: [tool('lookup')], tool_choice: { type: 'function', name: 'lookup' } },
+      {
+        param: null,
+        code: null,
+        message:
+          "'$.tool_choice' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      },
+    ],
+    [
+      'a tool_choice that is neither a string nor an object',
+      { tools: [tool('lookup')], tool_choice: 1 },
+      {
+        param: null,
+        code: null,
+        message:
+          "'$.tool_choice' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      },
+    ],
+    [
+      // The deprecated function calling's own rule, as OpenAI words it (Azure-Samples/azure-search-openai-demo#1175).
+      'a function_call without functions',
+      { function_call: { name: 'lookup' } },
+      {
+        param: 'function_call',
+        code: null,
+        message: "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
+      },
+    ],
+    [
       "a parameter the API does not have (Anthropic's top_k)",
       { top_k: 40 },
       { param: null, code: null, message: 'Unrecognized request argument supplied: top_k' },
@@ -751,6 +852,23 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { response_format: { type: 'text' } },
       { response_format: null },
       { tool_choice: null },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in it?' },
+              { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+            ],
+          },
+        ],
+      },
+      {
+        tools: [tool('lookup')],
+        tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [tool('lookup')] } },
+      },
+      { tools: [tool('lookup')], tool_choice: { type: 'function', function: { name: 'lookup' } }, function_call: null },
+      { functions: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }], function_call: 'auto' },
       { tools: [tool('lookup')], parallel_tool_calls: false },
       { parallel_tool_calls: null },
       { tools: Array.from({ length: 128 }, (_, index) => tool(`t${index}`)) },

@@ -98,15 +98,16 @@ const chatCompletionsApi: ScriptedApiDefinition<
  * It refuses what the API reference says the API refuses, with a 400 `invalid_request_error`: a top-level parameter
  * the API does not have ("Unrecognized request argument supplied", e.g. Anthropic's `top_k`), no model (or an empty
  * one), no messages, a message role it does not know, an assistant message with neither content nor tool calls, any
- * other message without content or with content that is neither a string nor a list of objects,
+ * other message without content or with content that is neither a string nor a list of objects, an image in a
+ * message other than a user message,
  * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
  * true`), `max_tokens` for a reasoning model (`o1`, `o3`, `o4-mini`, the gpt-5 family…: "Unsupported parameter"), `max_tokens`
  * beside `max_completion_tokens`, `max_completion_tokens` or `max_tokens` over the most output
  * tokens of a model it knows (16,384 for `gpt-4o` and `gpt-4o-mini`, 32,768 for `gpt-4.1`, 100,000 for `o3`…; another
- * model is not checked), `parallel_tool_calls` without `tools`, a `response_format` type other than `text`, `json_object` and `json_schema`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
+ * model is not checked), `parallel_tool_calls` without `tools`, `function_call` without `functions`, a `response_format` type other than `text`, `json_object` and `json_schema`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
  * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects (or an empty list), more than 128 `tools`, a function or response-format
- * name that is not 1–64 letters, digits, `_` or `-`, a `tool_choice` string other than `none`, `auto` and `required`, any `tool_choice` (`'none'` too) without `tools`, a
+ * name that is not 1–64 letters, digits, `_` or `-`, a `tool_choice` string other than `none`, `auto` and `required`, a `tool_choice` object of no shape the API has (Anthropic's `{ type: 'tool', name }`), any `tool_choice` (`'none'` too) without `tools`, a
  * `tool_choice` naming a function that `tools` does not offer, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
  * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property

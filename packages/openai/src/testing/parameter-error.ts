@@ -169,7 +169,7 @@ const maxNameLength = 64
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
  * more than 128 `tools`, `max_tokens` for a reasoning model (the o-series, the gpt-5 family) or beside
  * `max_completion_tokens`, either over the model's most output tokens (see `outputTokenLimitError`),
- * `parallel_tool_calls` without `tools`, a `json_object` response format whose messages never say "json",
+ * `parallel_tool_calls` without `tools`, `function_call` without `functions`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
  * characters, `tools` that are not a list of objects (or an empty list), and a function or response-format name that is not 1–64
  * letters, digits, `_` or `-`.
@@ -253,6 +253,15 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
     return invalid(
       "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.",
       'parallel_tool_calls',
+      null,
+    )
+  }
+  // The deprecated `function_call` chooses among `functions`, as `tool_choice` among `tools`: OpenAI refuses it without them.
+  const functions = fields.functions
+  if (body.function_call != null && !(Array.isArray(functions) && functions.length > 0)) {
+    return invalid(
+      "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
+      'function_call',
       null,
     )
   }
