@@ -305,8 +305,8 @@ export function describeIssues(issues: ReadonlyArray<ValidationIssue>, max: numb
  * its options whole — a `retryable: true` or `retryAfterMs` among them would make an abort, a bad option or a budget
  * retried.
  */
-function locationOf(options: ErrorLocation): ErrorLocation {
-  return { functionName: options.functionName, state: options.state }
+function locationOf(options: ErrorLocation | undefined): ErrorLocation {
+  return { functionName: options?.functionName, state: options?.state }
 }
 
 /**
@@ -340,7 +340,7 @@ export class ValidationError extends TinyLLMError {
     const issues = Array.isArray(options?.issues) ? options.issues : []
     const lines = describeIssues(issues, maxListedIssues).map((line) => `  - ${line}`)
     super({
-      ...locationOf(given(options)),
+      ...locationOf(options),
       cause,
       message: `${functionName}: invalid ${what} (${state ?? 'no state given'}, ${issues.length} issue${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`,
     })
@@ -415,7 +415,7 @@ export class TimeoutError extends TinyLLMError {
     const { kind = 'total', timeoutMs = Number.NaN, detail, functionName = 'operation' } = given(options)
     const what = kind === 'total' ? 'run' : kind === 'attempt' ? 'attempt' : 'stream idle'
     super({
-      ...locationOf(given(options)),
+      ...locationOf(options),
       message: `${functionName}: ${detail ?? `${what} timed out${Number.isNaN(timeoutMs) ? '' : ` after ${timeoutMs} ms`}`}`,
       // An attempt that timed out may succeed when tried again; a run out of total time may not.
       retryable: kind !== 'total',
@@ -434,7 +434,7 @@ export class AbortError extends TinyLLMError {
   constructor(options: ErrorLocation & { reason?: unknown }) {
     const { reason, functionName = 'operation', state } = given(options)
     super({
-      ...locationOf(given(options)),
+      ...locationOf(options),
       message: `${functionName}: aborted${state ? ` in ${state}` : ''}${describeReason(reason)}`,
       cause: reason,
     })
@@ -455,7 +455,7 @@ export class BudgetExceededError extends TinyLLMError {
     const { limit = 'cost', budget = Number.NaN, spent = Number.NaN, requested = Number.NaN } = given(options)
     const unit = limit === 'tokens' ? ' tokens' : ' USD'
     super({
-      ...locationOf(given(options)),
+      ...locationOf(options),
       message: `${options?.functionName ?? 'call'}: budget of ${budget}${unit} would be exceeded (spent ${spent}${unit}, this call needs up to ${requested}${unit}); the call was not sent`,
     })
     this.limit = limit
@@ -491,7 +491,7 @@ export class StepLimitError extends TinyLLMError {
 
   constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
     const { limit = Number.NaN, what = 'steps', functionName = 'operation' } = given(options)
-    super({ ...locationOf(given(options)), message: `${functionName}: step limit of ${limit} ${what} reached` })
+    super({ ...locationOf(options), message: `${functionName}: step limit of ${limit} ${what} reached` })
     this.limit = limit
     this.what = what
   }
@@ -506,8 +506,9 @@ export class FunctionError extends TinyLLMError {
   declare static isInstance: (error: unknown) => error is FunctionError
 
   constructor(options: { functionName: string; state: string; cause: unknown; retryable?: boolean }) {
-    const { functionName = 'operation', state = 'a state not given', cause } = given(options)
-    super({ ...given(options), message: `${functionName}: ${state} threw ${describeThrown(cause)}` })
+    const read = given(options)
+    const { functionName = 'operation', state = 'a state not given', cause } = read
+    super({ ...read, message: `${functionName}: ${state} threw ${describeThrown(cause)}` })
   }
 }
 brandError(FunctionError, 'FunctionError')
