@@ -46,12 +46,18 @@ export class MethodLogger extends LeveledLogger {
     this.#bindings = bindings
   }
 
-  /** The target's own child when it has one; when it has none, or its `child` throws, bindings merged here. */
+  /**
+   * The target's own child when it has one; when it has none, or its `child` throws or returns no logger, bindings
+   * merged here.
+   */
   child(bindings: LogFields): Logger {
     const target = this.#target
     if (this.#bindings.length === 0 && isCompleteLogger(target)) {
       try {
-        return new MethodLogger(target.child(mergeRedacted([], bindings)), [])
+        const child: unknown = target.child(mergeRedacted([], bindings))
+        // A `child` that forgot its `return` would drop every line written through the child: not a logger to use.
+        if (!hasLogMethods(child)) throw new TypeError(`the logger's child() returned ${describeChild(child)}`)
+        return new MethodLogger(child, [])
       } catch (error) {
         reportFailure(error)
       }
@@ -83,4 +89,9 @@ export class MethodLogger extends LeveledLogger {
     if (fields === undefined && this.#bindings.length === 0) return method.call(target, safeMessage)
     return method.call(target, safeMessage, mergeRedacted(this.#bindings, fields))
   }
+}
+
+/** What a `child` returned instead of a logger, as a failure report names it: its type, which reading cannot throw. */
+export function describeChild(child: unknown): string {
+  return child === null || child === undefined ? String(child) : `${typeof child} without logging methods`
 }

@@ -2,6 +2,7 @@ import { hasMethods } from './has-methods.js'
 import { LeveledLogger, reportFailure } from './leveled-logger.js'
 import type { WritableLevel } from './log-level.js'
 import type { LogFields, Logger } from './logger.js'
+import { describeChild } from './method-logger.js'
 import { mergeRedacted, redactMessage } from './redact.js'
 
 /** A pino logging method: fields first, then the message. */
@@ -31,7 +32,7 @@ export function isPinoLike(candidate: unknown): candidate is PinoLike {
 
 /**
  * Logs through a pino instance: redacted fields and message in pino's order; bindings and levels are pino's own. Should
- * pino's `child` throw, the bindings are merged into each line's fields here instead.
+ * pino's `child` throw (or return no logger), the bindings are merged into each line's fields here instead.
  */
 export class PinoLogger extends LeveledLogger {
   readonly #pino: PinoLike
@@ -46,7 +47,10 @@ export class PinoLogger extends LeveledLogger {
   child(bindings: LogFields): Logger {
     if (this.#bindings.length === 0) {
       try {
-        return new PinoLogger(this.#pino.child(mergeRedacted(NO_BINDINGS, bindings)))
+        const child: unknown = this.#pino.child(mergeRedacted(NO_BINDINGS, bindings))
+        // A `child` that returns no pino logger would drop every line written through the child: not one to use.
+        if (!isPinoLike(child)) throw new TypeError(`the logger's child() returned ${describeChild(child)}`)
+        return new PinoLogger(child)
       } catch (error) {
         reportFailure(error)
       }

@@ -248,6 +248,46 @@ describe('a logger whose child or isLevelEnabled throws', () => {
     })
     expect(lines).toEqual([[{ runId: 'r1', step: 2, ms: 3 }, 'started']])
   })
+
+  it('does the same for a child that returns no logger (a `child` that forgot its `return`), pino-like or not', () => {
+    const lines: unknown[][] = []
+    const record =
+      (level: string) =>
+      (...args: unknown[]) =>
+        lines.push([level, ...args])
+    const forgetful = {
+      trace: record('trace'),
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      isLevelEnabled: () => true,
+      child() {},
+    }
+    const pinoLike = {
+      levels: { values: { info: 30 } },
+      bindings: () => ({}),
+      child: () => null,
+      isLevelEnabled: () => true,
+      trace: record('pino trace'),
+      debug: record('pino debug'),
+      info: record('pino info'),
+      warn: record('pino warn'),
+      error: record('pino error'),
+    }
+    quietly(() => {
+      toLogger(forgetful as never)
+        .child({ runId: 'r1' })
+        .info('started', { ms: 3 })
+      toLogger(pinoLike as never)
+        .child({ runId: 'r2' })
+        .warn('slow', { ms: 4 })
+    })
+    expect(lines).toEqual([
+      ['info', 'started', { runId: 'r1', ms: 3 }],
+      ['pino warn', { runId: 'r2', ms: 4 }, 'slow'],
+    ])
+  })
 })
 
 describe('a logger whose methods are async', () => {
