@@ -59,4 +59,32 @@ describe('createMemoryLogger', () => {
     expect(stored.error).toMatchObject({ name: 'Error', message: 'boom' })
     expect(stored.list).not.toBe(fields.list)
   })
+
+  it('keeps fields given as an error or as a lone value, redacted, instead of dropping them', () => {
+    const logger = createMemoryLogger()
+    const fieldsOf = (log: () => void): unknown => {
+      logger.clear()
+      log()
+      return logger.entries[0]?.fields
+    }
+    const error = Object.assign(new Error('socket hang up, key sk-proj-Abc123XyZ789Def456Gh'), { status: 502 })
+    // What plain JavaScript (or `catch (error: any)`) passes: an error has no enumerable key of its own but `status`.
+    expect(fieldsOf(() => logger.error('call failed', error as never))).toMatchObject({
+      error: { name: 'Error', message: 'socket hang up, key [REDACTED]', status: 502 },
+    })
+    expect(fieldsOf(() => logger.child({ runId: 'r1' }).info('retrying', 3 as never))).toEqual({
+      runId: 'r1',
+      fields: 3,
+    })
+    expect(fieldsOf(() => logger.warn('slow', 'password=hunter2' as never))).toEqual({ fields: 'password=[REDACTED]' })
+    expect(fieldsOf(() => logger.child('tenant-7' as never).info('ready', { ms: 1 }))).toEqual({
+      fields: 'tenant-7',
+      ms: 1,
+    })
+    // Nothing given stays nothing.
+    expect(fieldsOf(() => logger.info('done', null as never))).toEqual({})
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    expect(fieldsOf(() => logger.info('done', revoked.proxy))).toEqual({})
+  })
 })

@@ -270,14 +270,22 @@ export function mergeRedacted(bindings: readonly LogFields[], fields: LogFields 
 }
 
 function copySource(target: Record<string, unknown>, source: LogFields, walk: Walk): void {
-  if (typeof source !== 'object' || source === null) return
-  walk.ancestors.push(source)
+  if (source === null || source === undefined) return
   try {
-    copyEntries(target, source, walk, 1)
+    // Fields given as an error (`logger.error('failed', error)`, from plain JavaScript) or as a lone value have no
+    // enumerable keys to copy, so they would be lost: each is written as a field of its own, `error` or `fields`.
+    if (typeof source !== 'object' || isError(source)) {
+      setEntry(target, typeof source === 'object' ? 'error' : 'fields', source, walk, 1)
+      return
+    }
+    walk.ancestors.push(source)
+    try {
+      copyEntries(target, source, walk, 1)
+    } finally {
+      walk.ancestors.pop()
+    }
   } catch {
     // A throwing getter or proxy: keep what was copied so far.
-  } finally {
-    walk.ancestors.pop()
   }
 }
 
