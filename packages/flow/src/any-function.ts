@@ -50,8 +50,10 @@ export function checkFunctionList(
   each?: (child: AnyFunction) => void,
 ): AnyFunction[] {
   const functions: AnyFunction[] = []
-  // An index loop: `map` and `forEach` skip holes, which would reach the run as missing children.
-  for (let index = 0; index < list.length; index++) {
+  // An index loop: `map` and `forEach` skip holes, which would reach the run as missing children. The length is read
+  // once: a list (a Proxy) whose length grows each time it is read would keep the loop going without end.
+  const length = list.length
+  for (let index = 0; index < length; index++) {
     const child = list[index]
     assertFunction(child, `${option}[${index}]`, functionName)
     // A caller's own check of each child (a repeated name, say) fails where the child is, before the rest is read.

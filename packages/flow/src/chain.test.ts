@@ -10,7 +10,7 @@ import {
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { configurationErrorOf, deferred, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { configurationErrorOf, deferred, growingList, statesOf, withoutDurations } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 
 const parse = defineFunction({ name: 'parse', run: (text: string) => Number(text) })
@@ -128,6 +128,12 @@ describe('Chain', () => {
       option: 'children',
       message: 'trap: children could not be read: Error: trap',
     })
+  })
+
+  it('reads the length of its list once, so a list whose length grows as it is read cannot keep it building', () => {
+    // The first read says 2: without reading it once, construction would never end.
+    const chain = new Chain({ name: 'growing', children: growingList(() => double) as never })
+    expect(chain.children).toEqual([double, double])
   })
 
   it('refuses an option it does not know, and suggests the one meant', () => {

@@ -8,7 +8,7 @@ import {
   TinyLLMError,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { configurationErrorOf, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { configurationErrorOf, growingList, statesOf, withoutDurations } from './__fixtures__/helpers.js'
 import { Decision, type DecisionAnswer, DecisionError, type DecisionOptions } from './decision.js'
 
 interface Application {
@@ -474,6 +474,11 @@ describe('Decision configuration', () => {
       expect(configurationErrorOf(build)).toEqual({ option, message })
     })
   }
+
+  it('reads the length of its choices once, so a list whose length grows as it is read cannot keep it building', () => {
+    const decision = new Decision({ name: 'd', choices: growingList((index) => `c${index}`), decide: () => 'c0' })
+    expect(decision.choices).toEqual(['c0', 'c1'])
+  })
 
   it('leaves the options of a subclass to the subclass', () => {
     class Labelled extends Decision<unknown, 'yes'> {

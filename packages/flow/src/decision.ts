@@ -270,7 +270,9 @@ export class Decision<
  */
 function readChoices(list: ReadonlyArray<unknown>, name: string): string[] {
   const choices = new Set<string>()
-  for (let index = 0; index < list.length; index++) {
+  // The length read once, as a list of children's is: one that grows as it is read cannot keep the loop going.
+  const length = list.length
+  for (let index = 0; index < length; index++) {
     const choice = list[index]
     if (typeof choice !== 'string' || choice === '')
       throw optionError(`choices[${index}]`, 'a non-empty string', choice, name)

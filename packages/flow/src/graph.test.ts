@@ -1,10 +1,10 @@
 import { ConfigurationError, defineFunction, type FunctionNode } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { Pipeline } from './__fixtures__/helpers.js'
+import { growingList, Pipeline } from './__fixtures__/helpers.js'
 import { Chain } from './chain.js'
 import { Decision } from './decision.js'
 import { describeGraph } from './graph.js'
-import { toMermaid } from './mermaid.js'
+import { lifecycleToMermaid, toMermaid } from './mermaid.js'
 import { Parallel } from './parallel.js'
 
 const step = (name: string) => defineFunction({ name, run: (input: unknown) => input })
@@ -135,6 +135,34 @@ describe('describeGraph', () => {
     expect(empty.nodes).toEqual([
       { id: 'n0', name: 'empty', kind: 'pipeline', parent: undefined, layout: 'sequence', group: false },
     ])
+  })
+})
+
+describe('describeGraph and toMermaid on lists whose length grows as it is read', () => {
+  it('read each length once, so such a list cannot keep them drawing', () => {
+    const leaf = { kind: 'function', name: 'leaf' }
+    const group = { kind: 'parallel', name: 'g', layout: 'group', children: growingList(() => leaf) } as FunctionNode
+    expect(describeGraph(group).nodes.map((node) => node.name)).toEqual(['g', 'leaf', 'leaf'])
+    const sequence = { kind: 'chain', name: 's', layout: 'sequence', children: growingList(() => leaf) } as FunctionNode
+    expect(describeGraph(sequence).edges).toEqual([{ from: 'n1', to: 'n2' }])
+    const branches = growingList((index) => ({ choice: `c${index}`, node: leaf }))
+    const choice = { kind: 'decision', name: 'd', layout: 'choice', branches } as FunctionNode
+    expect(describeGraph(choice).edges.map((edge) => edge.label)).toEqual(['c0', 'c1'])
+
+    const graph = {
+      root: 'n0',
+      nodes: growingList((index) => ({ id: `n${index}`, name: `node ${index}`, kind: 'function', group: false })),
+      edges: growingList(() => ({ from: 'n0', to: 'n1' })),
+    }
+    expect(toMermaid(graph as never).split('\n')).toEqual([
+      'flowchart TD',
+      '  n0["node 0"]',
+      '  n1["node 1"]',
+      '  n0 --> n1',
+      '  n0 --> n1',
+    ])
+    const states = growingList(() => ({ state: 'running', at: 0, attempt: 1 }))
+    expect(lifecycleToMermaid({ status: 'succeeded', states } as never)).toContain('class running visited')
   })
 })
 

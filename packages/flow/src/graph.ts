@@ -124,41 +124,30 @@ class GraphBuilder {
   private addNode(node: FunctionNode, parent: string | undefined, path: string): Ends {
     const id = `n${this.nodes.length}`
     const children = Array.isArray(node.children) ? node.children : []
-    const layout = node.layout ?? (children.length > 0 ? 'group' : undefined)
-    const group = layout !== undefined && layout !== 'choice' && children.length > 0
+    // Each list's length read once: one (a Proxy) that grows each time it is read would keep a loop going without end.
+    const count = children.length
+    const layout = node.layout ?? (count > 0 ? 'group' : undefined)
+    const group = layout !== undefined && layout !== 'choice' && count > 0
     const drawn: MutableGraphNode = { id, name: node.name, kind: node.kind, parent, group }
     if (layout !== undefined) drawn.layout = layout
     this.nodes.push(drawn)
 
     if (layout === 'choice') {
-      const branches = Array.isArray(node.branches) ? node.branches : []
-      // An index loop: a hole of a sparse list as long as 2³²−1 is refused at once, where `map` would visit every index.
-      const choices: string[] = []
-      for (let index = 0; index < branches.length; index++) {
-        const branch = branches[index]
-        if (typeof branch?.choice !== 'string')
-          throw optionError(`${path}.branches[${index}]`, 'a branch { choice, node? }', branch, 'describeGraph')
-        choices.push(branch.choice)
-      }
-      drawn.choices = choices
+      const branches = checkBranches(Array.isArray(node.branches) ? node.branches : [], path)
+      drawn.choices = branches.map((branch) => branch.choice)
       return this.addChoice(id, branches, parent, path)
     }
     if (!group) return { id, entries: [id], exits: [id] }
     if (layout === 'group') {
       if (node.map === true) drawn.map = true
-      for (let index = 0; index < children.length; index++) this.add(children[index]!, id, `${path}.children[${index}]`)
+      for (let index = 0; index < count; index++) this.add(children[index]!, id, `${path}.children[${index}]`)
       return { id, entries: [id], exits: [id] }
     }
-    return this.addSequence(children, id, path)
+    return this.addSequence(children, count, id, path)
   }
 
   /** A diamond with an edge to each branch, labelled with its choice; the branches are drawn beside it. */
-  private addChoice(
-    id: string,
-    branches: NonNullable<FunctionNode['branches']>,
-    parent: string | undefined,
-    path: string,
-  ): Ends {
+  private addChoice(id: string, branches: ReadonlyArray<Branch>, parent: string | undefined, path: string): Ends {
     const exits: string[] = []
     for (let index = 0; index < branches.length; index++) {
       const { choice, node } = branches[index]!
@@ -172,10 +161,10 @@ class GraphBuilder {
   }
 
   /** The children inside the group `id`, each one's exits connected to the next one's entries. */
-  private addSequence(children: ReadonlyArray<FunctionNode>, id: string, path: string): Ends {
+  private addSequence(children: ReadonlyArray<FunctionNode>, count: number, id: string, path: string): Ends {
     let first: Ends | undefined
     let previous: Ends | undefined
-    for (let index = 0; index < children.length; index++) {
+    for (let index = 0; index < count; index++) {
       const ends = this.add(children[index]!, id, `${path}.children[${index}]`)
       if (previous === undefined) first = ends
       else for (const from of previous.exits) for (const to of ends.entries) this.edges.push({ from, to })
@@ -183,4 +172,28 @@ class GraphBuilder {
     }
     return { id, entries: first!.entries, exits: previous!.exits }
   }
+}
+
+/** A choice node's branch, as read once. */
+interface Branch {
+  readonly choice: string
+  readonly node: FunctionNode | undefined
+}
+
+/**
+ * A choice node's branches, each read once and checked as it is read: an index loop over a length read once, so a hole
+ * of a sparse list as long as 2³²−1 is refused at once (where `map` would visit every index), and a list whose length
+ * grows as it is read cannot keep it going.
+ */
+function checkBranches(branches: NonNullable<FunctionNode['branches']>, path: string): Branch[] {
+  const checked: Branch[] = []
+  const length = branches.length
+  for (let index = 0; index < length; index++) {
+    const branch = branches[index]
+    const choice: unknown = branch?.choice
+    if (typeof choice !== 'string')
+      throw optionError(`${path}.branches[${index}]`, 'a branch { choice, node? }', branch, 'describeGraph')
+    checked.push({ choice, node: branch!.node })
+  }
+  return checked
 }

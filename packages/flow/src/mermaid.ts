@@ -137,9 +137,11 @@ function checkGraph(graph: FlowGraph): FlowGraph {
     const checkedNodes: GraphNode[] = []
     const checkedEdges: GraphEdge[] = []
     // Index loops, each entry checked as it is read: a hole is refused where it is, so a sparse list as long as 2³²−1
-    // fails at once instead of being walked whole (`forEach` and `every` visit every index to skip the holes).
+    // fails at once instead of being walked whole (`forEach` and `every` visit every index to skip the holes). Each
+    // length is read once: a list (a Proxy) whose length grows each time it is read would keep a loop going without end.
     const { root, nodes, edges } = graph
-    for (let index = 0; index < nodes.length; index++) {
+    const nodeCount = nodes.length
+    for (let index = 0; index < nodeCount; index++) {
       const node = nodes[index] as GraphNode | undefined
       const id: unknown = node?.id
       if (!isNodeId(id))
@@ -154,7 +156,8 @@ function checkGraph(graph: FlowGraph): FlowGraph {
       if (choices !== undefined) {
         if (!Array.isArray(choices)) refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
         checkedChoices = []
-        for (let at = 0; at < (choices as unknown[]).length; at++) {
+        const choiceCount = (choices as unknown[]).length
+        for (let at = 0; at < choiceCount; at++) {
           const choice: unknown = (choices as unknown[])[at]
           if (typeof choice !== 'string') refuse(`source.nodes[${index}].choices`, 'a list of strings', choices)
           checkedChoices.push(choice as string)
@@ -172,7 +175,8 @@ function checkGraph(graph: FlowGraph): FlowGraph {
         ...(map === true ? { map } : {}),
       })
     }
-    for (let index = 0; index < edges.length; index++) {
+    const edgeCount = edges.length
+    for (let index = 0; index < edgeCount; index++) {
       const edge = edges[index] as GraphEdge | undefined
       const from: unknown = edge?.from
       const to: unknown = edge?.to
@@ -243,9 +247,11 @@ export function lifecycleToMermaid(record?: RunRecord): string {
     const states: unknown = (record as Partial<RunRecord> | null)?.states
     if (!Array.isArray(states)) throw optionError('record', 'a run record', record, 'lifecycleToMermaid')
     // Only the lifecycle's own states are drawn: a record read back from JSON may hold any text as a state. Read by
-    // index, an entry that is not one (a hole of a sparse list as long as 2³²−1) refused where it is.
+    // index, an entry that is not one (a hole of a sparse list as long as 2³²−1) refused where it is; the length read
+    // once, so a list whose length grows as it is read cannot keep the loop going.
     const seen = new Set<unknown>()
-    for (let index = 0; index < states.length; index++) {
+    const count = states.length
+    for (let index = 0; index < count; index++) {
       const entry: unknown = states[index]
       if (typeof entry !== 'object' || entry === null)
         throw optionError(

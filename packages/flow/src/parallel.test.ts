@@ -9,7 +9,15 @@ import {
   TinyLLMError,
 } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
-import { aborted, blocker, configurationErrorOf, deferred, tick, withoutDurations } from './__fixtures__/helpers.js'
+import {
+  aborted,
+  blocker,
+  configurationErrorOf,
+  deferred,
+  growingList,
+  tick,
+  withoutDurations,
+} from './__fixtures__/helpers.js'
 import { Parallel, unboundedConcurrency } from './parallel.js'
 
 /** Counts branches in flight and remembers the most seen at once. */
@@ -174,6 +182,38 @@ describe('Parallel over children', () => {
       /^p: children must be an object whose keys are at most 1,000 characters, got "k+/,
     )
     expect(() => new Parallel({ name: 'p', children: getter } as never)).toThrow(ConfigurationError)
+  })
+
+  it('reads the length of its list of children once, so a list whose length grows as it is read cannot keep it building', () => {
+    const child = (index: number) => defineFunction({ name: `f${index}`, run: () => index })
+    expect(new Parallel({ name: 'p', children: growingList(child) }).keys).toEqual(['f0', 'f1'])
+  })
+
+  it('refuses a listed child that only looks like a Function and whose name cannot be its result key', () => {
+    const duck = (name: unknown) =>
+      ({
+        name,
+        kind: 'function',
+        invoke: async () => name,
+        describe: () => ({ kind: 'function', name: 'duck' }),
+      }) as never
+    const refusal = (...children: unknown[]) =>
+      configurationErrorOf(() => new Parallel({ name: 'p', children } as never))
+    // `5` and `'5'` are one result key: one of the two results would be lost.
+    expect(refusal(duck(5), duck('5'))).toEqual({
+      option: 'children',
+      message: 'p: children must be a list of Functions whose names are strings, got 5',
+    })
+    expect(refusal(duck(undefined))?.message).toBe(
+      'p: children must be a list of Functions whose names are strings, got undefined',
+    )
+    expect(refusal(duck(''))?.message).toBe('p: children must be a list of Functions whose names are not empty, got ""')
+    expect(refusal(duck('\uD800'))?.message).toBe(
+      'p: children must be a list of Functions whose names are well-formed Unicode, without a lone surrogate, got "\\ud800"',
+    )
+    expect(refusal(duck('k'.repeat(1_001)))?.message).toMatch(
+      /^p: children must be a list of Functions whose names are at most 1,000 characters, got "k+/,
+    )
   })
 
   it('refuses an option it does not know, and suggests the one meant', () => {

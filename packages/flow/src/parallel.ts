@@ -462,18 +462,9 @@ function branchEntries(children: object, name: string): Array<[string, AnyFuncti
   try {
     if (Array.isArray(children)) return namedEntries(children, name)
     return Object.entries(children).map(([key, child]) => {
-      // A key is its branch's step key, which cannot be empty.
-      if (key === '') throw optionError('children', 'an object whose keys are not empty', children, name)
-      // A step key is at most 1,000 characters: refused here, not at every invocation.
-      if (key.length > 1_000)
-        throw optionError('children', 'an object whose keys are at most 1,000 characters', key, name)
-      if (!key.isWellFormed())
-        throw optionError(
-          'children',
-          'an object whose keys are well-formed Unicode, without a lone surrogate',
-          key,
-          name,
-        )
+      const problem = stepKeyProblem(key)
+      if (problem !== undefined)
+        throw optionError('children', `an object whose keys ${problem}`, key === '' ? children : key, name)
       assertFunction(child, `children.${key}`, name)
       return [key, child as AnyFunction]
     })
@@ -491,7 +482,11 @@ function namedEntries(children: ReadonlyArray<unknown>, name: string): Array<[st
   const entries: Array<[string, AnyFunction]> = []
   const seen = new Set<string>()
   checkFunctionList(children, 'children', name, (child) => {
-    const key = child.name
+    // Read once: a getter cannot answer the check one name and the results another.
+    const given: unknown = child.name
+    const problem = stepKeyProblem(given)
+    if (problem !== undefined) throw optionError('children', `a list of Functions whose names ${problem}`, given, name)
+    const key = given as string
     if (seen.has(key)) {
       throw new ConfigurationError({
         option: 'children',
@@ -503,6 +498,20 @@ function namedEntries(children: ReadonlyArray<unknown>, name: string): Array<[st
     entries.push([key, child])
   })
   return entries
+}
+
+/**
+ * What keeps `key` from being its branch's result and step key (`undefined` when nothing does): it must be a non-empty
+ * string of at most 1,000 characters of well-formed Unicode. Refused when the Parallel is built, not at every
+ * invocation; a child that only looks like a Function may have any name, and two names that are one key (`5` and
+ * `'5'`) would keep one result of the two.
+ */
+function stepKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string') return 'are strings'
+  if (key === '') return 'are not empty'
+  if (key.length > 1_000) return 'are at most 1,000 characters'
+  if (!key.isWellFormed()) return 'are well-formed Unicode, without a lone surrogate'
+  return undefined
 }
 
 function keyed(keys: ReadonlyArray<string>, values: ReadonlyArray<unknown>): Record<string, unknown> {

@@ -36,6 +36,25 @@ export function configurationErrorOf(build: () => unknown): { option: string; me
   throw new Error('expected a ConfigurationError, but nothing was thrown')
 }
 
+/**
+ * A list (a `Proxy`) answering `itemAt(index)` at every index, whose `length` is one more each time it is read: a loop
+ * that reads the length again at every step would never end, so past 100 reads it throws instead.
+ */
+export function growingList<T>(itemAt: (index: number) => T): T[] {
+  let length = 1
+  return new Proxy([] as T[], {
+    get: (target, key) => {
+      if (key === 'length') {
+        if (length > 100) throw new Error('length read again and again')
+        length += 1
+        return length
+      }
+      if (typeof key === 'string' && /^\d+$/.test(key)) return itemAt(Number(key))
+      return Reflect.get(target, key)
+    },
+  })
+}
+
 /** Lets every pending microtask and one macrotask turn run. */
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
