@@ -196,6 +196,24 @@ describe('methods used apart from their object', () => {
     const outcome = (detached as (input: number) => Promise<number>)(1).catch((error: unknown) => error)
     expect(ConfigurationError.isInstance(await outcome)).toBe(true)
   })
+
+  it('invoke and trace called on what is no Function (another object, a revoked Proxy) are a rejected ConfigurationError', async () => {
+    const child = defineFunction({ name: 'child', run: (value: number) => value + 1 })
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    for (const self of [{ name: 'lookalike' }, Object.create(null), proxy])
+      for (const method of [child.invoke, child.trace]) {
+        let outcome: unknown
+        try {
+          outcome = await (method as (this: unknown, input: number) => Promise<unknown>).call(self, 1).catch((e) => e)
+        } catch (thrown) {
+          outcome = { thrownSynchronously: thrown }
+        }
+        expect(ConfigurationError.isInstance(outcome) && outcome.option).toBe('this')
+      }
+    // A Function behind a Proxy (instrumentation, say) is a Function all the same.
+    expect(await new Proxy(child, {}).invoke(1)).toBe(2)
+  })
 })
 
 describe('what a run is handed is checked where it is kept', () => {

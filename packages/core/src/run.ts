@@ -22,7 +22,7 @@ import {
   type Subscriber,
   stillSubscribed,
 } from './events.js'
-import type { Function } from './function.js'
+import { Function } from './function.js'
 import {
   assertJsonSafe,
   hashJson,
@@ -179,12 +179,14 @@ export function startRun(
   options: InvokeOptions | undefined,
   recording: boolean,
 ): Promise<unknown> {
-  // A detached method (`const { invoke } = fn`) has no Function to run: refused, never a TypeError thrown.
-  if (typeof fn !== 'object' || fn === null)
+  // A detached method (`const { invoke } = fn`), or one called on what is no Function (`fn.invoke.call(other)`, a
+  // revoked Proxy), has no Function to run: refused, never a TypeError thrown, or blamed on a run that never was.
+  if (!isFunction(fn))
     return Promise.reject(
       new ConfigurationError({
         option: 'this',
-        message: 'invoke and trace must be called on a Function (fn.invoke(input)), not detached from it',
+        message:
+          'invoke and trace must be called on a Function (fn.invoke(input)), not detached from it or on another object',
       }),
     )
   let run: Run
@@ -1291,6 +1293,15 @@ function parentError(parent: unknown, functionName: string): ConfigurationError 
       "the run it would join belongs to another copy of @tinyllm/core in this process: a run joins only runs of its own copy (give the process one copy, e.g. with your package manager's dedupe)",
     functionName,
   })
+}
+
+/** Whether `value` is a Function of this copy of the package; false for a revoked Proxy, whose prototype is unreadable. */
+function isFunction(value: unknown): value is AnyFunction {
+  try {
+    return value instanceof Function
+  } catch {
+    return false
+  }
 }
 
 /** A promise the run will not use: its rejection is handled, so it is no unhandled rejection that ends the process. */
