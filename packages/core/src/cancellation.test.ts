@@ -54,6 +54,25 @@ describe('CancelScope', () => {
     expect(scope.signal.aborted).toBe(false)
   })
 
+  it('keeps no listener on the signal every run nothing can cancel shares: one added to it would stay for good', async () => {
+    const signals = new Set<AbortSignal>()
+    const run = defineFunction({
+      name: 'spawns',
+      run: (input: number, { signal }) => {
+        signals.add(signal)
+        // What code does with a signal it takes to be its own (a child process killed on abort, say).
+        signal.addEventListener('abort', () => input, { once: true })
+        signal.onabort = () => input
+        return input
+      },
+    })
+    for (let index = 0; index < 20; index++) await run.invoke(index)
+    expect(signals.size).toBe(1)
+    const [shared] = [...signals] as [AbortSignal]
+    expect(shared).toBe(new CancelScope(undefined).signal)
+    expect([getEventListeners(shared, 'abort').length, shared.onabort, shared.aborted]).toEqual([0, null, false])
+  })
+
   it('cancels its whole subtree with the reason, by direct calls', async () => {
     const controller = new AbortController()
     const root = new CancelScope(undefined, { signal: controller.signal })

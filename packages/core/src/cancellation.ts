@@ -10,8 +10,16 @@ import {
   unreadableOption,
 } from './options.js'
 
-/** A signal that never aborts: what a scope that nothing can cancel hands out. */
-const neverAborted: AbortSignal = new AbortController().signal
+/**
+ * A signal that never aborts: what a scope that nothing can cancel hands out — every run that cannot be cancelled hands
+ * it to its code. Shared by all of them, it keeps no listener: one its code adds (to kill a child process on abort,
+ * say) could never be called, and would stay for the life of the process instead of going with the run.
+ */
+const neverAborted: AbortSignal = Object.defineProperties(new AbortController().signal, {
+  addEventListener: { value: () => {} },
+  removeEventListener: { value: () => {} },
+  onabort: { get: () => null, set: () => {} },
+})
 
 type CancelListener = (reason: unknown) => void
 
