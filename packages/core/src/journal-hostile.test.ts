@@ -64,6 +64,37 @@ describe('journal entry annotations', () => {
     expect(reads.count).toBeLessThan(200_000)
   })
 
+  it('refuses within the limit annotations whose shared parts JSON reaches where no walk goes: class instances, a toJSON', () => {
+    class Pair {
+      readonly left: unknown
+      readonly right: unknown
+      constructor(part: unknown) {
+        this.left = part
+        this.right = part
+      }
+    }
+    const shapes: Array<(part: unknown) => unknown> = [
+      (part) => new Pair(part),
+      (part) => ({ toJSON: () => [part, part] }),
+      (part) => [new Pair(part)],
+    ]
+    for (const [index, shape] of shapes.entries()) {
+      const reads = { count: 0 }
+      let value: unknown = {
+        get v() {
+          reads.count += 1
+          return 1
+        },
+      }
+      // 2^21 leaves, about 16 MB of JSON; 2^30 of them would take JSON minutes to write.
+      for (let level = 0; level < 21; level++) value = shape(value)
+      const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0, annotations: { a: value } }
+      expect([index, keptJournalEntry(entry)]).toEqual([index, expect.stringMatching(/^annotations: its JSON is/)])
+      expect([index, reads.count]).toEqual([index, expect.any(Number)])
+      expect(reads.count).toBeLessThan(200_000)
+    }
+  })
+
   it('the output as a shared tree is refused within the limit (control)', () => {
     const { value, reads } = sharedTree(21)
     const entry = { function: 'f', kind: 'function', input: 'sha256:x', output: value, at: 0 }

@@ -118,8 +118,9 @@ export function keptJournalEntry(value: unknown): JournalEntry | string {
   // answering something else, is refused here alike, not as one journal's encoding error or a corrupt entry later.
   let kept: unknown
   try {
-    kept = JSON.parse(JSON.stringify(entryFields(value as JournalEntry)))
+    kept = JSON.parse(boundedJson(entryFields(value as JournalEntry)))
   } catch (cause) {
+    if (cause instanceof TooLarge) return `${cause.field}: its JSON is more than the ${maxJsonBytes} bytes allowed`
     return `JSON cannot hold it (${describeThrown(cause)})`
   }
   const keptProblem = fieldProblem(kept)
@@ -174,18 +175,12 @@ function fieldProblem(value: unknown): string | undefined {
       }
     }
     if (annotations !== undefined && !isPlainObject(annotations)) return 'annotations is not a plain object'
-    // Measured before JSON writes them, as the output is: annotations whose parts are shared are refused once their
-    // size passes the limit, not written out along each of their paths.
-    if (annotations !== undefined) {
-      const walk: JsonWalk = { issues: [], size: 0, limit: maxJsonBytes }
-      collectJsonIssues(annotations, ['annotations'], new Set(), walk)
-      if (walk.size > walk.limit) return `annotations: its JSON is more than the ${maxJsonBytes} bytes allowed`
-      // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal
-      // keeps.
+    // Replayed through annotate: a key it would refuse (empty, over 1,000 characters, a lone surrogate), no journal keeps.
+    // (Their size is measured as JSON writes them: see boundedJson.)
+    if (annotations !== undefined)
       for (const key of Object.keys(annotations as object))
         if (key === '' || key.length > 1_000 || !key.isWellFormed())
           return `annotations has a key annotate refuses (${safeStringify(key, 40)})`
-    }
     return undefined
   } catch (cause) {
     return `it could not be read (${describeThrown(cause)})`
@@ -194,6 +189,40 @@ function fieldProblem(value: unknown): string | undefined {
 
 /** The largest JSON a journal entry's output (or a value sent to another process) may take: 1 MiB. */
 const maxJsonBytes = 1024 * 1024
+
+/** What {@link boundedJson} throws when the JSON of an entry's output or annotations passes {@link maxJsonBytes}. */
+class TooLarge {
+  readonly field: string
+  constructor(field: string) {
+    this.field = field
+  }
+}
+
+/**
+ * The JSON of an entry's fields, stopped (with {@link TooLarge}) as soon as what it wrote of the output or of the
+ * annotations passes 1 MiB, whose parts are counted as JSON reaches them: annotations need not be JSON-safe, and what
+ * no walk of them measures — a class instance's fields, what a `toJSON` answers, the holes of a list, each part shared
+ * many times over — is never written out along each of its paths. A lower bound of what JSON writes is counted (a key,
+ * its quotes and colon; a string and its quotes; a character for anything else, `null` for a hole), so nothing under
+ * the limit is refused here; the exact size is checked afterwards.
+ */
+function boundedJson(fields: unknown): string {
+  let field: string | undefined
+  let size = 0
+  return JSON.stringify(fields, function (this: unknown, key: string, item: unknown) {
+    if (this === fields) {
+      field = key === 'output' || key === 'annotations' ? key : undefined
+      size = 0
+    }
+    if (field === undefined) return item
+    const written = item !== undefined && typeof item !== 'function' && typeof item !== 'symbol'
+    if (Array.isArray(this)) size += written ? 0 : 4
+    else if (written) size += key.length + 3
+    if (written) size += typeof item === 'string' ? item.length + 2 : 1
+    if (size > maxJsonBytes) throw new TooLarge(field)
+    return item
+  })
+}
 
 /**
  * Throws a {@link ValidationError} naming the path of every part of `value` that JSON would not carry to another
