@@ -13,6 +13,7 @@ import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BullMQExecutor } from './bullmq-executor.js'
+import { cancelField } from './cancel-request.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { queueNames } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
@@ -40,6 +41,13 @@ afterEach(async () => {
 /** A Proxy trap that throws, for lists whose reading throws. */
 function throwing(): never {
   throw new Error('no reading this list')
+}
+
+/** A list whose every reading throws: a revoked Proxy. */
+function revoked(): never {
+  const { proxy, revoke } = Proxy.revocable([], {})
+  revoke()
+  return proxy as never
 }
 
 /** A worker and an executor on a queue of their own. */
@@ -204,6 +212,11 @@ describe('BullMQExecutor and serve', () => {
       // Lists whose reading throws (a Proxy, a getter): a bad option, not an untyped rejection or a failed run.
       await executor.map(double, new Proxy([1], { get: throwing })).catch((e: unknown) => e),
       await executor.map(double, [1], { runIds: new Proxy(['bad-options'], { get: throwing }) }).catch((e) => e),
+      await executor.map(double, revoked()).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: revoked() }).catch((e: unknown) => e),
+      // More runs than one map submits: refused at once, not copied hole by hole for minutes.
+      await executor.map(double, new Array(2 ** 32 - 1)).catch((e: unknown) => e),
+      await executor.map(double, [1], { runIds: new Array(1_000_001) }).catch((e: unknown) => e),
     ]
     expect(mapped.map((error) => ConfigurationError.isInstance(error) && error.message)).toEqual([
       'double: signal must be an AbortSignal, got an object',
@@ -216,6 +229,10 @@ describe('BullMQExecutor and serve', () => {
       'BullMQExecutor: onProgress must be a function, got 5',
       'BullMQExecutor: inputs could not be read: Error: no reading this list',
       'BullMQExecutor: runIds could not be read: Error: no reading this list',
+      expect.stringMatching(/^BullMQExecutor: inputs could not be read: TypeError: .*revoked/),
+      expect.stringMatching(/^BullMQExecutor: runIds could not be read: TypeError: .*revoked/),
+      'BullMQExecutor: inputs has 4294967295 entries, more than the 1,000,000 runs one map submits; split the batch',
+      'BullMQExecutor: runIds has 1000001 entries, more than the 1,000,000 runs one map submits; split the batch',
     ])
     expect(await executor.result('bad-options')).toBeUndefined()
   })
@@ -399,6 +416,34 @@ describe('BullMQExecutor and serve', () => {
     closing.push(rerunning)
     expect(await order.invoke(undefined, { executor: rerunning, runId: 'order-1' })).toBe('shipped')
     expect(charges).toBe(1)
+  })
+
+  it('runs a run cancelled while it ran again with rerunFailed: the request it acted on does not refuse it', async () => {
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let runs = 0
+    const wait = defineFunction({
+      name: 'wait',
+      run: async (_: null, context: RunContext) => {
+        runs += 1
+        if (runs > 1) return 'ran'
+        started()
+        await new Promise((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+        })
+        return 'never'
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [wait] })
+    const cancelled = wait.invoke(null, { executor, runId: 'cancelled-rerun' }).catch((e: unknown) => e)
+    await running
+    await executor.cancel('cancelled-rerun', 'stop it')
+    expect(AbortError.isInstance(await cancelled)).toBe(true)
+    const rerunning = new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 })
+    closing.push(rerunning)
+    expect(await wait.invoke(null, { executor: rerunning, runId: 'cancelled-rerun' })).toBe('ran')
   })
 
   it('producers that submit one failed run id with rerunFailed at once all await the one run again', async () => {
@@ -861,17 +906,53 @@ describe('BullMQExecutor and serve', () => {
       // As a job back in the queue after the worker that started it was lost: started once, no worker holds it now.
       await client.hset(`tinyllm:${queue}:waits-1`, 'processedOn', Date.now())
       await executor.cancel('waits-1', 'not wanted')
-      // No expiry: a run that waits more than a day is refused all the same.
-      expect(await client.pttl(names.cancelKey('waits-1'))).toBe(-1)
+      // Kept in the job, with no expiry of its own: a run that waits more than a day is refused all the same.
+      expect(await client.hget(`tinyllm:${queue}:waits-1`, cancelField)).toBe('not wanted')
+      expect(await client.exists(names.cancelKey('waits-1'))).toBe(0)
       const worker = await serve({ graphs: [count], connection: redis.url, queue })
       closing.push(worker)
       const error = await waiting
       expect(AbortError.isInstance(error)).toBe(true)
       expect((error as Error).message).toMatch(/not wanted/)
-      // Acted on, and forgotten.
-      await vi.waitFor(async () => expect(await client.exists(names.cancelKey('waits-1'))).toBe(0), { timeout: 30_000 })
     } finally {
       client.disconnect()
+    }
+  })
+
+  it('a cancel request for a queued run goes with its job when an operator removes it: nothing is left, and its id runs again', async () => {
+    const queue = `q${Math.random().toString(36).slice(2)}`
+    const count = defineFunction({ name: 'count', run: () => 'ran' })
+    const executor = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(executor)
+    const client = new Redis(redis.url)
+    const admin = new Queue(queue, {
+      connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) },
+      prefix: 'tinyllm',
+    })
+    try {
+      // No worker: the runs wait in the queue, and are cancelled there.
+      const waiting = ['removed-1', 'removed-2'].map((runId) =>
+        count.invoke(undefined, { executor, runId }).catch((e: unknown) => e),
+      )
+      await vi.waitFor(async () => expect(await client.exists(`tinyllm:${queue}:removed-2`)).toBe(1), {
+        timeout: 30_000,
+      })
+      await executor.cancel('removed-1', 'not wanted')
+      await executor.cancel('removed-2', 'not wanted')
+      await executor.close()
+      await Promise.all(waiting)
+      // An operator empties the queue, one job or all of them: no request is left behind, with or without an expiry.
+      await admin.remove('removed-1')
+      await admin.obliterate({ force: true })
+      expect(await client.keys(`tinyllm:${queue}:*`)).toEqual([])
+      const worker = await serve({ graphs: [count], connection: redis.url, queue })
+      const again = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+      closing.push(worker, again)
+      expect(await count.invoke(undefined, { executor: again, runId: 'removed-1' })).toBe('ran')
+      expect(await count.invoke(undefined, { executor: again, runId: 'removed-2' })).toBe('ran')
+    } finally {
+      client.disconnect()
+      await admin.close()
     }
   })
 

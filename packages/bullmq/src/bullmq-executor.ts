@@ -237,14 +237,15 @@ export class BullMQExecutor implements RunExecutor {
     given: MapOptions<Input> = {},
   ): Promise<Array<RunOutcome<Output>>> {
     const options = checkOptionKeys(given, mapOptionKeys, owner)
-    if (!Array.isArray(inputs)) throw optionError('inputs', 'an array', inputs, owner)
+    if (!isList(inputs, 'inputs')) throw optionError('inputs', 'an array', inputs, owner)
     const ids = options.runIds
-    if (ids !== undefined && !Array.isArray(ids) && typeof ids !== 'function') {
+    const idList = ids !== undefined && isList(ids, 'runIds')
+    if (ids !== undefined && !idList && typeof ids !== 'function') {
       throw optionError('runIds', 'a list of run ids or a function of the input and its index', ids, owner)
     }
     // Both lists read once, before anything is queued: one whose reading throws is a bad option, not a failed run.
     const list = readList(inputs, 'inputs')
-    const runIds = Array.isArray(ids) ? readList(ids, 'runIds') : ids
+    const runIds = idList ? readList(ids as ReadonlyArray<string>, 'runIds') : ids
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw optionError('onProgress', 'a function', options.onProgress, owner)
     }
@@ -326,7 +327,7 @@ export class BullMQExecutor implements RunExecutor {
     if (typeof reason !== 'string' || reason.length > 1_000)
       throw optionError('reason', 'a string of at most 1,000 characters', reason, owner)
     this.checkOpen()
-    await requestCancel(this.client, this.names, runId, reason, this.queue.toKey(runId))
+    await requestCancel(this.client, this.names, runId, reason)
   }
 
   /**
@@ -495,7 +496,7 @@ export class BullMQExecutor implements RunExecutor {
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         this.settle(run, { status: 'rejected', runId: run.runId, error })
         if (cancelOnWorker && run.queued) {
-          requestCancel(this.client, this.names, run.runId, error.message, this.queue.toKey(run.runId)).catch(ignore)
+          requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
         }
       }
     }
@@ -787,10 +788,41 @@ function checkRunId(runId: unknown, functionName: string): string {
   )
 }
 
-/** A copy of a list option, read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
-function readList<Item>(list: ReadonlyArray<Item>, option: string): Item[] {
+/** Whether a list option is a list; one that cannot be asked (a revoked Proxy) is a ConfigurationError. */
+function isList(value: unknown, option: string): boolean {
   try {
-    return Array.from(list)
+    return Array.isArray(value)
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
+}
+
+/**
+ * The most runs one `map` submits: a longer list — a sparse one of 2³²−1 holes takes one line to make — would be copied
+ * entry by entry for minutes, the process frozen, before anything is queued.
+ */
+const maxMapRuns = 1_000_000
+
+/**
+ * A copy of a list option, its length and each entry read once: one whose reading throws (a getter, a `Proxy`) is a
+ * ConfigurationError, and so is one longer than {@link maxMapRuns}.
+ */
+function readList<Item>(list: ReadonlyArray<Item>, option: string): Item[] {
+  let length: number
+  try {
+    length = Number(list.length)
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
+  if (length > maxMapRuns) {
+    throw new ConfigurationError({
+      option,
+      message: `${option} has ${length} entries, more than the ${maxMapRuns.toLocaleString('en-US')} runs one map submits; split the batch`,
+      functionName: owner,
+    })
+  }
+  try {
+    return Array.from({ length }, (_, index) => list[index] as Item)
   } catch (error) {
     throw unreadableOption(error, option, owner)
   }

@@ -143,6 +143,11 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
         'queue must be a non-empty string without ":" or a lone surrogate, other than "journal", got "journal"',
       ],
       [{ prefix: '' }, 'prefix must be a non-empty string without a lone surrogate, got ""'],
+      // Its journal's keys, app:journal:journal:<key>, would be those of prefix app's journal.
+      [
+        { prefix: 'app:journal' },
+        'prefix must be a prefix without a ":journal" part, where the journal keys of a shorter prefix are (<prefix>:journal:<key>), got "app:journal"',
+      ],
       // Redis keeps keys as UTF-8, where a lone surrogate is U+FFFD: the queue of another prefix. Refused before the
       // worker opens its connections, which a refusal must not leave open.
       [{ prefix: 'tiny\uD800' }, 'prefix must be a non-empty string without a lone surrogate, got "tiny\\ud800"'],

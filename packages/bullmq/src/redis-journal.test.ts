@@ -317,6 +317,46 @@ describe('RedisJournal', () => {
     }
   })
 
+  it('refuses a prefix with a :journal part, whose keys would be the journal keys of a shorter prefix', async () => {
+    // Run `r` under `app:journal:x` would be run `x:journal:r` under `app`: one would replay the other's steps.
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number) => {
+        charges += 1
+        return amount
+      },
+    })
+    const app = new RedisJournal({ connection: redis.url, prefix: 'app' })
+    try {
+      for (const prefix of ['app:journal:x', 'app:journal']) {
+        let error: unknown
+        try {
+          const nested = new RedisJournal({ connection: redis.url, prefix })
+          await charge.invoke(40, { runId: 'r', journal: nested })
+          await nested.close()
+        } catch (caught) {
+          error = caught
+        }
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({
+          option: 'prefix',
+          message: `RedisJournal: prefix must be a prefix without a ":journal" part, where the journal keys of a shorter prefix are (<prefix>:journal:<key>), got "${prefix}"`,
+        })
+      }
+      await charge.invoke(40, { runId: 'x:journal:r', journal: app })
+      await charge.invoke(40, { runId: 'journal:r', journal: app })
+      expect(charges).toBe(2)
+      // Prefixes that only look alike are kept apart, and taken.
+      for (const prefix of ['app:journals', 'app:my-journal:x', 'journal', 'journal:app']) {
+        await new RedisJournal({ connection: redis.url, prefix }).close()
+      }
+    } finally {
+      await app.close()
+    }
+  })
+
   it('keeps an entry for 7 days by default, under <prefix>:journal:<key>, as its README says', async () => {
     await journal.write('kept/0', { function: 'f', kind: 'function', input: 'sha256:x', output: 1, at: 0 })
     const client = new Redis(redis.url)

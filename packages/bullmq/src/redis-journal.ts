@@ -9,21 +9,17 @@ import {
   safeStringify,
 } from '@tinyllm/core'
 import type { Redis } from 'ioredis'
-import {
-  callScript,
-  checkKeyName,
-  closeGraceMs,
-  closeRedis,
-  openRedis,
-  type RedisConnection,
-} from './redis-connection.js'
-import { checkOptionKeys, journalKeySegment } from './run-job.js'
+import { callScript, closeGraceMs, closeRedis, openRedis, type RedisConnection } from './redis-connection.js'
+import { checkOptionKeys, checkPrefix, journalKeySegment } from './run-job.js'
 
 /** Options of {@link RedisJournal}. */
 export interface RedisJournalOptions {
   /** Where Redis is. */
   readonly connection: RedisConnection
-  /** First part of every key; default `tinyllm`. Keys are `<prefix>:journal:<idempotency key>`. */
+  /**
+   * First part of every key; default `tinyllm`. Keys are `<prefix>:journal:<idempotency key>`, so a prefix with a
+   * `:journal` part (`app:journal`, `app:journal:x`), whose keys would be a shorter prefix's, is refused.
+   */
   readonly prefix?: string
   /** How long an entry is kept after it is written, in ms; default 7 days. A run re-run after that runs again. */
   readonly ttlMs?: number
@@ -61,7 +57,7 @@ export class RedisJournal implements StepJournal {
 
   constructor(given: RedisJournalOptions) {
     const options = checkOptionKeys(given, ['connection', 'prefix', 'ttlMs'], 'RedisJournal')
-    this.prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', 'RedisJournal')
+    this.prefix = checkPrefix(options.prefix ?? 'tinyllm', 'RedisJournal')
     this.ttlMs =
       checkNumber(
         options.ttlMs,

@@ -107,8 +107,10 @@ export interface QueueNames {
   readonly prefix: string
   /** Channel on which cancel requests are published (the run id is the message). */
   readonly cancelChannel: string
-  /** Key that marks a run as cancelled, for a worker that starts it later. */
+  /** Key that keeps the cancel request of a run that has no job yet, for a worker that starts it later. */
   cancelKey(runId: string): string
+  /** Key of a run's job, BullMQ's hash `<prefix>:<queue>:<run id>`. */
+  jobKey(runId: string): string
 }
 
 /** The third part of the key of a run's cancel request, `<prefix>:<queue>:cancelled:<run id>`: no run may have it as its id. */
@@ -118,13 +120,30 @@ export const cancelledKeySegment = 'cancelled'
 export const journalKeySegment = 'journal'
 
 /**
+ * A prefix of the keys of a queue and of its journal, checked: a name of keys (see `checkKeyName`) with no `:journal`
+ * part that ends with it or is followed by `:`. Journal keys are `<prefix>:journal:<key>`: those of such a prefix would
+ * also be the journal keys of a shorter one, and each would replay the other's entries (run `r` under `app:journal:x`
+ * is run `x:journal:r` under `app`).
+ */
+export function checkPrefix(value: unknown, owner: string): string {
+  const prefix = checkKeyName(value, 'prefix', owner)
+  if (!`${prefix}:`.includes(`:${journalKeySegment}:`)) return prefix
+  throw optionError(
+    'prefix',
+    `a prefix without a ":${journalKeySegment}" part, where the journal keys of a shorter prefix are (<prefix>:${journalKeySegment}:<key>)`,
+    prefix,
+    owner,
+  )
+}
+
+/**
  * The queue's names, checked before any connection is opened: a queue is a non-empty string without `:` (BullMQ's
  * rule) other than `journal` (its jobs' keys would be the journal's, `<prefix>:journal:<run id>`), a prefix a
  * non-empty string; neither holds a lone surrogate, which Redis would keep as U+FFFD, another queue's keys.
  */
 export function queueNames(location: QueueLocation, owner: string): QueueNames {
   const queue = location.queue ?? defaultQueue
-  const prefix = checkKeyName(location.prefix ?? defaultPrefix, 'prefix', owner)
+  const prefix = checkPrefix(location.prefix ?? defaultPrefix, owner)
   if (
     typeof queue !== 'string' ||
     queue === '' ||
@@ -144,8 +163,6 @@ export function queueNames(location: QueueLocation, owner: string): QueueNames {
     prefix,
     cancelChannel: `${prefix}:${queue}:cancel`,
     cancelKey: (runId) => `${prefix}:${queue}:${cancelledKeySegment}:${runId}`,
+    jobKey: (runId) => `${prefix}:${queue}:${runId}`,
   }
 }
-
-/** How long a cancel request is remembered for a run that has not started yet: a day. */
-export const cancelMemoryMs = 24 * 60 * 60 * 1000

@@ -13,14 +13,13 @@ import {
   type UsageTotals,
 } from '@tinyllm/core'
 import { type Job, type JobJson, UnrecoverableError, Worker } from 'bullmq'
-import { parseCancelRequest } from './cancel-request.js'
+import { parseCancelRequest, readCancelRequests } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
 import { checkVersion, type DescribedGraph, graphFingerprint } from './graph-fingerprint.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
 import { closeRedis, cutRedis, openRedis, type RedisConnection, settlesWithin } from './redis-connection.js'
 import { closeWithin, RedisJournal } from './redis-journal.js'
 import {
-  cancelMemoryMs,
   checkOptionKeys,
   checkTimerMs,
   type QueueLocation,
@@ -206,12 +205,8 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     const runId = job.id ?? (problem === undefined ? data.runId : '')
     holding.add(runId)
     try {
-      const cancelled = await client.get(names.cancelKey(runId))
-      if (cancelled !== null) {
-        heard.add(runId)
-        // Kept while the job waited, for as long as it waited; from now on for a day at most, whatever ends the job.
-        await client.pexpire(names.cancelKey(runId), cancelMemoryMs)
-      }
+      const [cancelled = null] = await readCancelRequests(client, names, [runId])
+      if (cancelled !== null) heard.add(runId)
       if (problem !== undefined) throw new RunJobError({ runId, reason: problem })
       const served = graphs.get(data.graph)
       if (served === undefined || served.fingerprint !== data.fingerprint) {
@@ -268,15 +263,15 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     runRetryDelay: 1_000,
   })
   worker.on('error', onError)
-  // A request acted on is forgotten once its job has finished (not before: a worker that took the job over after this
-  // one died must still refuse it), so that once the job is gone its run id submitted again runs. A failed job's is
-  // forgotten whether or not this worker heard of it: BullMQ fails a job its workers were lost with more than
-  // maxStalledCount times as the next worker takes it, without running it, and a request made while that job waited
-  // is kept without expiry.
+  // A request kept in the run's job goes with the job. One made before the job was there, kept beside the queue for a
+  // day, is forgotten once the job has finished (not before: a worker that took the job over after this one died must
+  // still refuse it), so that once the job is gone its run id submitted again runs, however soon it is removed. A
+  // failed job's is forgotten whether or not this worker heard of it: BullMQ fails a job its workers were lost with
+  // more than maxStalledCount times as the next worker takes it, without running it.
   const forget = (job: Job | undefined, failed: boolean): void => {
     const runId = job?.id
     if (runId === undefined || (!heard.delete(runId) && !failed)) return
-    // Failing, a request acted on is forgotten all the same within a day (see cancelMemoryMs).
+    // Failing, it is forgotten all the same within a day (see cancelMemoryMs).
     client.del(names.cancelKey(runId)).catch(ignore)
   }
   worker.on('completed', (job) => forget(job, false))
@@ -295,7 +290,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     await subscriber.subscribe(names.cancelChannel)
     const held = [...holding]
     if (held.length === 0) return
-    const reasons = await client.mget(held.map((runId) => names.cancelKey(runId)))
+    const reasons = await readCancelRequests(client, names, held)
     held.forEach((runId, index) => {
       const reason = reasons[index]
       if (reason === null || reason === undefined || !holding.has(runId)) return
