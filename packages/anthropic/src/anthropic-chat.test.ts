@@ -688,7 +688,16 @@ describe('AnthropicChat', () => {
       )
       expect(record.attempts).toBe(1)
     }
+    // 'required' (Anthropic's `any`) with no tool sent: "tool_choice may only be specified while providing tools."
+    const required = await new AnthropicChat(options).trace({ ...ask('Hi'), toolChoice: 'required' })
+    expect(ConfigurationError.isInstance(required.error)).toBe(true)
+    expect(required.error?.message).toContain(
+      'toolChoice "required" needs a tool to choose (tools sent: none); give tools or providerOptions.anthropic.tools',
+    )
     expect(running.requests).toHaveLength(sentBefore)
+    const chat = new AnthropicChat({ ...options, providerOptions })
+    expect(await chat.invoke({ ...ask('Hi'), toolChoice: 'required' })).toBe('searched')
+    expect(running.messageRequests.at(-1)?.tool_choice).toEqual({ type: 'any' })
   })
 
   it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {

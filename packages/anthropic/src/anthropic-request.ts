@@ -164,19 +164,27 @@ export function toMessageCreateParams(
 
 /**
  * `body`, once its `tool_choice` is known to name a tool it sends: the request's own or one of
- * `providerOptions.anthropic.tools` (a server tool such as `web_search`). A choice of a tool sent neither way is a
- * {@link ConfigurationError} naming the tools sent, where the API would answer 400 "Tool '…' not found in provided
- * tools".
+ * `providerOptions.anthropic.tools` (a server tool such as `web_search`). A choice of a tool sent neither way, or of
+ * `any` with no tool sent, is a {@link ConfigurationError} naming the tools sent, where the API would answer 400
+ * "Tool '…' not found in provided tools" or "tool_choice may only be specified while providing tools".
  */
 function withChosenToolSent(body: MessageCreateParamsNonStreaming): MessageCreateParamsNonStreaming {
   const choice = body.tool_choice
-  if (choice?.type !== 'tool') return body
   const sent = Array.isArray(body.tools) ? body.tools.map((tool) => (tool as { name?: unknown } | null)?.name) : []
-  if (sent.includes(choice.name)) return body
   const names = sent.filter((name): name is string => typeof name === 'string')
+  const listed = names.length === 0 ? 'none' : names.map((name) => safeStringify(name, 100)).join(', ')
+  // `any` ('required') with no tool at all: "tool_choice may only be specified while providing tools."
+  if (choice?.type === 'any' && sent.length === 0) {
+    throw new ConfigurationError({
+      option: 'toolChoice',
+      message:
+        'toolChoice "required" needs a tool to choose (tools sent: none); give tools or providerOptions.anthropic.tools',
+    })
+  }
+  if (choice?.type !== 'tool' || sent.includes(choice.name)) return body
   throw new ConfigurationError({
     option: 'toolChoice',
-    message: `toolChoice names tool ${safeStringify(choice.name, 100)}, which the request does not send (tools sent: ${names.length === 0 ? 'none' : names.map((name) => safeStringify(name, 100)).join(', ')}); name one of tools or of providerOptions.anthropic.tools`,
+    message: `toolChoice names tool ${safeStringify(choice.name, 100)}, which the request does not send (tools sent: ${listed}); name one of tools or of providerOptions.anthropic.tools`,
   })
 }
 

@@ -501,6 +501,37 @@ describe('startAnthropicCompatibleServer', () => {
     expect(running.messageRequests).toHaveLength(1)
   })
 
+  it('refuses more than 4 cache_control breakpoints, counted over tools, system and messages, as Anthropic does', async () => {
+    // The prompt-caching guide: "You can define up to 4 cache breakpoints"; the API answers a fifth with "A maximum of
+    // 4 blocks with cache_control may be provided. Found 5." (reported against the live API in tghamm/Anthropic.SDK#50).
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const cached = { type: 'ephemeral' }
+    const tool = (name: string) => ({ name, input_schema: { type: 'object' }, cache_control: cached })
+    const result = { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '20 °C' }] }
+    const body = (resultCache: object | null) => ({
+      tools: [tool('get_weather'), tool('get_time')],
+      system: [{ type: 'text', text: 'Be brief.', cache_control: cached }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather?', cache_control: cached }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+        {
+          role: 'user',
+          content: [{ ...result, content: [{ type: 'text', text: '20 °C', cache_control: resultCache }] }],
+        },
+      ],
+    })
+    const five = await post(running, body(cached))
+    expect(five.status).toBe(400)
+    expect(await five.json()).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        message: 'A maximum of 4 blocks with cache_control may be provided. Found 5.',
+      },
+    })
+    // `cache_control: null` sets no breakpoint.
+    expect((await post(running, body(null))).status).toBe(200)
+  })
+
   it('refuses a block, thinking or metadata the SDK types do not have, and a text block without its text', async () => {
     const running = await start()
     const cases: Array<[Record<string, unknown>, string]> = [

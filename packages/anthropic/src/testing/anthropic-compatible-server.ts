@@ -79,7 +79,8 @@ const messagesApi: ScriptedApiDefinition<MessageCreateParams, ReplyContext, Scri
  * `input_schema` is missing, not of type `object`, or has `oneOf`/`allOf`/`anyOf` at the top level; a tool of a type
  * the API does not know, or of a beta type (`computer_20250124`…) without the `anthropic-beta` feature that turns it
  * on or without a field its SDK type requires (a computer tool's `display_width_px` and `display_height_px`); a `tool_choice` other than `none` without `tools`, or one naming
- * no tool in `tools`; an output format that is not `json_schema` with a schema; tool
+ * no tool in `tools`; an output format that is not `json_schema` with a schema; more than 4 blocks with a
+ * `cache_control` (prompt-cache breakpoints, over tools, system and messages); tool
  * turns that do not pair up (`tool_use` blocks without a `tool_result` for each in the next message, a `tool_result`
  * answering no `tool_use` or a second answering the same one, two `tool_use` blocks with one id); a final assistant turn ending in white space; an output format or strict tool whose schema has an object without
  * `additionalProperties: false`, bounds on a number, a string's `minLength`/`maxLength`, or an array's `maxItems` or

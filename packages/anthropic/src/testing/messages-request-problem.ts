@@ -46,6 +46,7 @@ export function messagesRequestProblem(
     toolsProblem(candidate.tools, betas) ??
     toolChoiceProblem(candidate.tool_choice, candidate.tools) ??
     outputFormatProblem(candidate.output_config) ??
+    cacheBreakpointsProblem(candidate) ??
     thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
     toolUseIdProblem(candidate.messages as Record<string, unknown>[]) ??
     toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
@@ -697,6 +698,34 @@ function toolChoiceProblem(toolChoice: unknown, tools: unknown): string | undefi
   if (offered.length === 0) return 'tool_choice may only be specified while providing tools.'
   if (choice.type !== 'tool' || offered.some((tool) => tool?.name === choice.name)) return undefined
   return `Tool '${String(choice.name)}' not found in provided tools`
+}
+
+/** The prompt-caching guide: "You can define up to 4 cache breakpoints" in one request. */
+const maxCacheBreakpoints = 4
+
+/**
+ * A breakpoint is a block with a `cache_control` (`null` sets none): a tool, a system text block, a message's content
+ * block, or a block inside a `tool_result`. More than 4 are refused, in the API's words.
+ */
+function cacheBreakpointsProblem(body: Record<string, unknown>): string | undefined {
+  const blocks: unknown[] = [...listed(body.tools), ...listed(body.system)]
+  for (const message of listed(body.messages)) {
+    for (const block of listed((message as { content?: unknown }).content)) {
+      blocks.push(block)
+      if ((block as { type?: unknown }).type === 'tool_result')
+        blocks.push(...listed((block as { content?: unknown }).content))
+    }
+  }
+  const found = blocks.filter(
+    (block) => isObject(block) && block.cache_control !== undefined && block.cache_control !== null,
+  ).length
+  if (found <= maxCacheBreakpoints) return undefined
+  return `A maximum of ${maxCacheBreakpoints} blocks with cache_control may be provided. Found ${found}.`
+}
+
+/** `value` when it is a list (string content, an absent `system`: no blocks). */
+function listed(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : []
 }
 
 /**
