@@ -202,6 +202,35 @@ describe('OpenAIChat', () => {
     expect(server.chatRequests).toHaveLength(0)
   })
 
+  it('refuses a toolChoice that OpenAI would answer with a 400 before sending: a tool not sent, or required without tools', async () => {
+    // OpenAI's 400s: "no function named 'b' was specified in the 'tools' parameter", "'tool_choice' is only allowed
+    // when 'tools' are specified". A toolChoice given at construction may be met by tools given with the input.
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    const tool = { name: 'get_weather', parameters: { type: 'object', properties: {} } }
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL, retry: { attempts: 3 } }
+    const cases = [
+      [
+        { tools: [tool], toolChoice: { name: 'get_time' } },
+        'toolChoice names tool "get_time", which tools does not have (tools: "get_weather")',
+      ],
+      [
+        { toolChoice: { name: 'get_time' } },
+        'toolChoice names tool "get_time", which tools does not have (tools: none)',
+      ],
+      [{ toolChoice: 'required' }, 'toolChoice "required" needs tools to choose from (OpenAI refuses it without them)'],
+    ] as const
+    for (const [settings, message] of cases) {
+      const record = await new OpenAIChat(options).trace({ ...ask('Hi'), ...settings })
+      expect(ConfigurationError.isInstance(record.error), JSON.stringify(settings)).toBe(true)
+      expect(record.error?.message).toContain(message)
+      expect(record.attempts).toBe(1)
+    }
+    expect(server.chatRequests).toHaveLength(0)
+    const chosen = new OpenAIChat({ ...options, toolChoice: { name: 'get_weather' } })
+    expect(await chosen.invoke({ ...ask('Hi'), tools: [tool] })).toBe('ok')
+    expect(server.chatRequests[0]?.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } })
+  })
+
   it('retries 429 after its retry-after, and 5xx, with exactly one request per attempt at the server', async () => {
     const server = await start({
       replies: ['finally'],

@@ -1,4 +1,4 @@
-import { ConfigurationError, checkNumber, optionError } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
 import {
   type ChatMessage,
   type ChatRequest,
@@ -138,7 +138,7 @@ export function toOpenAIBody(request: ChatRequest, defaultModel: string): OpenAI
   if (request.responseFormat !== undefined) body.response_format = toOpenAIResponseFormat(request.responseFormat)
   const { tools, toolChoice } = toolsToSend(request)
   if (tools !== undefined) body.tools = tools.map(toOpenAITool)
-  if (toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(toolChoice)
+  if (toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(toolChoice, tools)
   if (request.user !== undefined) body.user = request.user
   delete body.stream
   delete body.stream_options
@@ -228,7 +228,27 @@ function strictObjectSchema(schema: Record<string, unknown>, option: string): Re
   })
 }
 
-function toOpenAIToolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {
-  if (typeof choice === 'string') return choice
-  return { type: 'function', function: { name: choice.name } }
+/**
+ * The wire `tool_choice`, once it chooses among the tools sent: a choice that OpenAI answers with a 400 ("no function
+ * named '…' was specified in the 'tools' parameter", "'tool_choice' is only allowed when 'tools' are specified") is a
+ * {@link ConfigurationError}, unsent. Checked per call, as tools given with the input may meet a constructor's choice.
+ */
+function toOpenAIToolChoice(
+  choice: ToolChoice,
+  tools: ReadonlyArray<ToolDefinition> | undefined,
+): ChatCompletionToolChoiceOption {
+  if (typeof choice === 'string') {
+    if (tools !== undefined) return choice
+    throw new ConfigurationError({
+      option: 'toolChoice',
+      message: `toolChoice ${safeStringify(choice, 100)} needs tools to choose from (OpenAI refuses it without them)`,
+    })
+  }
+  const names = (tools ?? []).map((tool) => tool.name)
+  if (names.includes(choice.name)) return { type: 'function', function: { name: choice.name } }
+  const listed = names.length === 0 ? 'none' : names.map((name) => safeStringify(name, 100)).join(', ')
+  throw new ConfigurationError({
+    option: 'toolChoice',
+    message: `toolChoice names tool ${safeStringify(choice.name, 100)}, which tools does not have (tools: ${listed})`,
+  })
 }

@@ -60,6 +60,8 @@ const tool = (name: string) => ({
   type: 'function',
   function: { name, parameters: { type: 'object', properties: {} } },
 })
+/** A custom tool, whose input is free text. */
+const customTool = (name: string) => ({ type: 'custom', custom: { name } })
 
 describe('startOpenAICompatibleServer refuses what the API reference says OpenAI refuses', () => {
   it.each<[string, Record<string, unknown>, { param: string | null; code: string | null; message: string }]>([
@@ -676,6 +678,37 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      // The custom tool's form of the rule above: a named tool must be one `tools` offers, of that type.
+      'a custom tool_choice naming no custom tool that tools offers',
+      { tools: [tool('lookup'), customTool('grammar')], tool_choice: { type: 'custom', custom: { name: 'lookup' } } },
+      {
+        param: 'tool_choice',
+        code: null,
+        message:
+          "Invalid value for 'tool_choice': no custom tool named 'lookup' was specified in the 'tools' parameter.",
+      },
+    ],
+    [
+      'a custom tool_choice with its name beside the type',
+      { tools: [customTool('grammar')], tool_choice: { type: 'custom', name: 'grammar' } },
+      {
+        param: null,
+        code: null,
+        message:
+          "'$.tool_choice' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      },
+    ],
+    [
+      'an allowed_tools tool_choice without its allowed_tools',
+      { tools: [tool('lookup')], tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [tool('lookup')] } },
+      {
+        param: null,
+        code: null,
+        message:
+          "'$.tool_choice' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      },
+    ],
+    [
       'a function tool_choice with its name beside the type',
       { tools: [tool('lookup')], tool_choice: { type: 'function', name: 'lookup' } },
       {
@@ -847,6 +880,7 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { tools: [tool('a'.repeat(64)), tool('get_weather-2')], ...strictFormat(closed({}), 'Out_put-1') },
       { tools: [tool('lookup'), tool('get_weather')], tool_choice: { type: 'function', function: { name: 'lookup' } } },
       { tools: [tool('lookup')], tool_choice: 'required' },
+      { tools: [tool('lookup'), customTool('grammar')], tool_choice: { type: 'custom', custom: { name: 'grammar' } } },
       { tools: [tool('lookup')], tool_choice: 'auto', stream: true },
       { tools: [tool('lookup')], tool_choice: 'none' },
       { response_format: { type: 'text' } },

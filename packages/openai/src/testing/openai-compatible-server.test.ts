@@ -364,6 +364,18 @@ describe('startOpenAICompatibleServer with the openai SDK', () => {
       .create({ model: 'm', messages: [asked, answer('call_9')] })
       .catch((caught: unknown) => caught)
     expect(stray).toMatchObject({ status: 400, param: 'messages.[1].role' })
+    // Two answers to one call: OpenAI names the duplicate and both messages (reported against the live API in
+    // agno-agi/agno#5116).
+    const twice = await client.chat.completions
+      .create({ model: 'm', messages: [asked, assistant, answer('call_1'), answer('call_2'), answer('call_1')] })
+      .catch((caught: unknown) => caught)
+    expect(twice).toMatchObject({
+      status: 400,
+      param: 'messages.[4].tool_call_id',
+      error: {
+        message: "Invalid parameter: Duplicate value for 'tool_call_id' of 'call_1', in messages[2] and messages[4].",
+      },
+    })
     const reply = await client.chat.completions.create({
       model: 'm',
       messages: [asked, assistant, answer('call_2'), answer('call_1'), { role: 'user', content: 'Thanks' }],

@@ -108,7 +108,7 @@ const chatCompletionsApi: ScriptedApiDefinition<
  * model is not checked), `parallel_tool_calls` without `tools`, `function_call` without `functions`, a `response_format` type other than `text`, `json_object` and `json_schema`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over
  * 128 characters, `tools` or a message's `tool_calls` that are not a list of objects (or an empty list), more than 128 `tools`, a function or response-format
  * name that is not 1–64 letters, digits, `_` or `-`, a `tool_choice` string other than `none`, `auto` and `required`, a `tool_choice` object of no shape the API has (Anthropic's `{ type: 'tool', name }`), any `tool_choice` (`'none'` too) without `tools`, a
- * `tool_choice` naming a function that `tools` does not offer, tool turns that do not
+ * `tool_choice` naming a function (or a custom tool) that `tools` does not offer, tool turns that do not
  * pair up (an assistant message's `tool_calls` without a `tool` message for each id, a `tool` message answering no
  * call), and a `strict` response format or tool whose schema strict mode does not accept (an open object, a property
  * missing from `required`, a root that is not an object, `oneOf`/`allOf`/`not`…, more than 10 levels of nesting,

@@ -7,9 +7,9 @@ const toolChoiceModes: ReadonlySet<unknown> = new Set(['none', 'auto', 'required
 /**
  * What OpenAI answers a `tool_choice` it cannot take, worded as OpenAI words it, or `undefined`: a string other than
  * `none`, `auto` or `required` (Anthropic's `any`, say), an object of no shape the API has (Anthropic's
- * `{ type: 'tool', name }`, a function's name beside its `type`), a `tool_choice` without `tools` (absent or empty), and a
- * function named in `{ type: 'function', function: { name } }` that no function tool in `tools` has (`none` too: any
- * `tool_choice`).
+ * `{ type: 'tool', name }`, a function's name beside its `type`), a `tool_choice` without `tools` (absent or empty; `none`
+ * too: any `tool_choice`), and a function named in `{ type: 'function', function: { name } }` (or a custom tool in
+ * `{ type: 'custom', custom: { name } }`) that no tool of that type in `tools` has.
  */
 export function toolChoiceError(body: ChatCompletionCreateParams): ErrorReply['error'] | undefined {
   const choice = body.tool_choice as unknown
@@ -22,11 +22,14 @@ export function toolChoiceError(body: ChatCompletionCreateParams): ErrorReply['e
   if (tools.length === 0) {
     return invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.")
   }
-  if (typeof choice !== 'object' || choice.type !== 'function') return undefined
-  const name = (choice.function as { name?: unknown }).name
-  if (tools.some((tool) => tool.type === 'function' && tool.function?.name === name)) return undefined
+  if (typeof choice !== 'object' || choice.type === 'allowed_tools') return undefined
+  // A named function or custom tool must be one `tools` offers, of that type.
+  const type = choice.type as 'function' | 'custom'
+  const name = nameIn(choice, type)
+  if (tools.some((tool) => tool.type === type && nameIn(tool, type) === name)) return undefined
+  const named = type === 'function' ? 'function' : 'custom tool'
   return invalid(
-    `Invalid value for 'tool_choice': no function named '${String(name)}' was specified in the 'tools' parameter.`,
+    `Invalid value for 'tool_choice': no ${named} named '${String(name)}' was specified in the 'tools' parameter.`,
   )
 }
 
@@ -39,14 +42,24 @@ const toolChoiceTypes: ReadonlySet<unknown> = new Set(
 )
 
 /**
- * Whether `choice` has the shape of one of the object forms: a known `type`, and a function choice names its function
- * in a `function` object (`{ type: 'function', name }` does not).
+ * Whether `choice` has the shape of one of the object forms: a known `type`, and the object its type is named after
+ * (`{ type: 'function', function: { name } }`, `{ type: 'custom', custom: { name } }`, `{ type: 'allowed_tools',
+ * allowed_tools: { mode, tools } }`); `{ type: 'function', name }` has not.
  */
 function isToolChoiceObject(choice: unknown): choice is Record<string, unknown> {
-  if (typeof choice !== 'object' || choice === null || Array.isArray(choice)) return false
-  const { type, function: named } = choice as Record<string, unknown>
-  if (!toolChoiceTypes.has(type)) return false
-  return type !== 'function' || (typeof named === 'object' && named !== null && !Array.isArray(named))
+  if (!isRecord(choice)) return false
+  const { type } = choice
+  return toolChoiceTypes.has(type) && isRecord(choice[type as string])
+}
+
+/** The `name` of the object `type` names in `choice` or a tool (`function.name`, `custom.name`). */
+function nameIn(value: unknown, type: string): unknown {
+  const named = isRecord(value) ? value[type] : undefined
+  return isRecord(named) ? named.name : undefined
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /**

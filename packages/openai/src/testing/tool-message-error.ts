@@ -4,12 +4,21 @@ import type { ErrorReply } from './scripted-reply.js'
 /**
  * What OpenAI answers a conversation whose tool turns do not pair up, or `undefined`: an assistant message with
  * `tool_calls` must be followed by a `tool` message for each call id, and a `tool` message must answer a call of the
- * assistant message before it. Multi-turn tool use (an agent) fails here the way it would against the API.
+ * assistant message before it, one not answered yet. Multi-turn tool use (an agent) fails here the way it would against the API.
  */
 export function toolMessageError(messages: readonly ChatCompletionMessageParam[]): ErrorReply['error'] | undefined {
   let open: Set<string> | undefined
+  // The calls of the open turn answered so far, and where: a second answer is a duplicate, not a stray.
+  const answered = new Map<string, number>()
   for (const [index, message] of messages.entries()) {
     if (message.role === 'tool') {
+      const first = answered.get(message.tool_call_id)
+      if (first !== undefined) {
+        return invalid(
+          `Invalid parameter: Duplicate value for 'tool_call_id' of '${message.tool_call_id}', in messages[${first}] and messages[${index}].`,
+          `messages.[${index}].tool_call_id`,
+        )
+      }
       if (open === undefined || !open.has(message.tool_call_id)) {
         return invalid(
           `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`,
@@ -17,10 +26,12 @@ export function toolMessageError(messages: readonly ChatCompletionMessageParam[]
         )
       }
       open.delete(message.tool_call_id)
+      answered.set(message.tool_call_id, index)
       continue
     }
     if (open !== undefined && open.size > 0) return unanswered(open)
     open = undefined
+    answered.clear()
     // `tool_calls: null` is no calls, as `messageError` reads it.
     if (message.role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
       open = new Set(message.tool_calls.map((call) => call.id))
