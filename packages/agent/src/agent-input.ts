@@ -1,4 +1,4 @@
-import { assertJsonSafe, type StandardSchemaV1, ValidationError } from '@tinyllm/core'
+import { assertJsonSafe, type StandardSchemaV1, unreadableOption, ValidationError } from '@tinyllm/core'
 import type { AgentInput, ApprovalDecision } from './agent-outcome.js'
 import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 
@@ -60,11 +60,22 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
             const {
               approved,
               reason,
-              arguments: edited,
+              arguments: given,
             } = (typeof decision === 'object' && decision !== null ? decision : {}) as {
               approved?: unknown
               reason?: unknown
               arguments?: unknown
+            }
+            let edited: unknown
+            try {
+              edited = readOnce(given)
+            } catch (error) {
+              const { cause, path } = error as Unreadable
+              issues.push({
+                message: unreadableOption(cause, 'the value').message,
+                path: ['approvals', id, 'arguments', ...path],
+              })
+              continue
             }
             if (typeof approved !== 'boolean') {
               issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
@@ -155,6 +166,58 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
     } else if (ids.has(id)) {
       issues.push({ message: 'another call of this message has the same id', path: [...at, 'id'] })
     } else ids.add(id)
+  }
+}
+
+/** The most values {@link readOnce} copies: more than a JSON-safe value (1 MiB) can hold, each taking a character. */
+const maxCopiedValues = 1024 * 1024
+
+/** A part of a value whose reading threw, and where it is. */
+class Unreadable {
+  constructor(
+    readonly cause: unknown,
+    readonly path: PropertyKey[],
+  ) {}
+}
+
+/**
+ * Edited arguments read once, into a copy that the checks and the run then share: a getter (or a `Proxy`) answering
+ * each reading its own cannot have one value checked and another run. Each object and list is copied with its own keys
+ * alone, as JSON reads them (`__proto__` a key like any other), and its prototype, so that the JSON-safety check still
+ * names a `Date` or a class instance; a cycle stays a cycle. What lies one level deeper than edited arguments may nest,
+ * or past as many values as a JSON-safe value holds, is kept as it is: it is refused whatever it holds. A part whose
+ * reading throws is an {@link Unreadable}.
+ */
+function readOnce(value: unknown): unknown {
+  const copies = new Map<object, unknown>()
+  const copy = (item: unknown, depth: number): unknown => {
+    if (typeof item !== 'object' || item === null || depth > maxArgumentsDepth || copies.size >= maxCopiedValues) {
+      return item
+    }
+    const known = copies.get(item)
+    if (known !== undefined) return known
+    // A list keeps its length and its holes (a sparse one costs its items, not its length).
+    const copied: object = Array.isArray(item)
+      ? new Array((item as unknown[]).length)
+      : Object.create(Object.getPrototypeOf(item))
+    copies.set(item, copied)
+    for (const key of Object.keys(item)) {
+      let part: unknown
+      try {
+        part = copy((item as Record<string, unknown>)[key], depth + 1)
+      } catch (error) {
+        if (!(error instanceof Unreadable)) throw new Unreadable(error, [key])
+        error.path.unshift(key)
+        throw error
+      }
+      Object.defineProperty(copied, key, { value: part, enumerable: true, writable: true, configurable: true })
+    }
+    return copied
+  }
+  try {
+    return copy(value, 0)
+  } catch (error) {
+    throw error instanceof Unreadable ? error : new Unreadable(error, [])
   }
 }
 

@@ -881,6 +881,39 @@ describe('Agent: approval', () => {
     ).toThrow(/needsApproval must be true, false, or a function of the arguments, got null/)
   })
 
+  it('a needsApproval rule that throws or rejects fails the run with a ConfigurationError naming it; the call does not run', async () => {
+    sends.length = 0
+    const rules: Array<[() => unknown, string]> = [
+      [
+        () => {
+          throw new Error('approvals service down')
+        },
+        'risky: needsApproval could not be read: Error: approvals service down',
+      ],
+      [() => Promise.reject(new Error('timed out')), 'risky: needsApproval could not be read: Error: timed out'],
+    ]
+    for (const [rule, message] of rules) {
+      const risky = defineTool({
+        name: 'risky',
+        description: 'Sends, unless someone says no',
+        input: z.object({}),
+        needsApproval: rule as () => boolean,
+        run: () => {
+          sends.push('risky')
+          return 'sent'
+        },
+      })
+      const { llm } = scripted({ toolCalls: [call('risky', {})] }, 'ok')
+      const error = await new Agent({ name: 'a', model: llm, tools: [risky] })
+        .invoke('go')
+        .catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe('needsApproval')
+      expect((error as Error).message).toBe(message)
+    }
+    expect(sends).toEqual([])
+  })
+
   it('edited arguments that JSON cannot carry are a ValidationError naming the path', async () => {
     const { llm } = script()
     const agent = agentWith(llm, { tools: [lookup, send] })
@@ -920,6 +953,72 @@ describe('Agent: approval', () => {
     expect((done as { status?: unknown }).status, String(done)).toBe('complete')
     expect(sends).toEqual(['ada@example.com: Approved!'])
     expect(reads).toBe(2)
+  })
+
+  it('reads edited arguments once: a getter in them cannot answer the check one value and the tool another', async () => {
+    sends.length = 0
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const answers: unknown[] = ['Approved!', () => 'a function JSON drops', Number.NaN, 10n]
+    let reads = 0
+    const edited = {
+      to: 'ada@example.com',
+      get body() {
+        return answers[Math.min(reads++, answers.length - 1)]
+      },
+    }
+    const done = await agent
+      .resume(paused, { mail: { approved: true, arguments: edited } })
+      .catch((caught: unknown) => caught)
+    expect((done as { status?: unknown }).status, String(done)).toBe('complete')
+    expect(reads).toBe(1)
+    expect(sends).toEqual(['ada@example.com: Approved!'])
+    // The conversation shows the call as it ran.
+    const sent = model.calls[1]?.messages.find((message) => message.role === 'assistant')
+    expect(sent?.role === 'assistant' && sent.toolCalls?.[1]?.arguments).toBe(
+      JSON.stringify({ body: 'Approved!', to: 'ada@example.com' }),
+    )
+  })
+
+  it('edited arguments holding a sparse list as long as 2³²−1 are refused at its first holes, not walked hole by hole', async () => {
+    sends.length = 0
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const holes: unknown[] = []
+    holes.length = 2 ** 32 - 1
+    // Walked hole by hole, this took minutes; the test's own timeout is far above what refusing it takes.
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: holes as never } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).issues[0]).toEqual({
+      path: ['approvals', 'mail', 'arguments', 'body', 0],
+      message: 'undefined in a list is not JSON-safe',
+    })
+    expect(sends).toEqual([])
+  })
+
+  it('edited arguments that cannot be read (a revoked Proxy) are a ValidationError naming the path', async () => {
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const error = await agent
+      .resume(paused, { mail: { approved: true, arguments: { to: 'ada@example.com', body: revocable.proxy } } })
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ValidationError).issues).toEqual([
+      {
+        path: ['approvals', 'mail', 'arguments', 'body'],
+        message: "the value could not be read: TypeError: Cannot perform 'IsArray' on a proxy that has been revoked",
+      },
+    ])
   })
 
   it('edited arguments nested deeper than any tool reads are a ValidationError naming the path, not a stack overflow', async () => {
@@ -1069,6 +1168,35 @@ describe('Agent: approval', () => {
       expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
       expect((error as Error).message).toContain(message)
     }
+  })
+
+  it('resume and stream detached from their agent are a rejected ConfigurationError, as invoke is, never a TypeError', async () => {
+    const { model, llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const { resume, stream } = agent
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    for (const self of [undefined, {}, revocable.proxy]) {
+      let resumed: Promise<unknown> | undefined
+      expect(() => {
+        resumed = resume.call(self as never, paused, { mail: { approved: true } })
+      }).not.toThrow()
+      const streamed = stream.call(self as never, 'go')
+      for (const run of [resumed, streamed.result]) {
+        const error = await run?.catch((caught: unknown) => caught)
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as ConfigurationError).option).toBe('this')
+      }
+      // The stream's reader gets the same error.
+      await expect(
+        (async () => {
+          for await (const _event of streamed) break
+        })(),
+      ).rejects.toSatisfy(ConfigurationError.isInstance)
+    }
+    expect(model.calls).toHaveLength(1)
   })
 
   it('a needsApproval function reads the arguments as the schema gives them; ones it refuses are told, not asked', async () => {

@@ -318,7 +318,7 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
         // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
         // they would have been read as no options at all.
         if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-          return this.invoke(input, options)
+          return super.invoke(input, options)
         }
         let streaming: InvokeOptions
         try {
@@ -334,7 +334,8 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
         } catch {
           // A signal that is not one: `invoke` refuses it with its typed error.
         }
-        const run = this.invoke(input, streaming)
+        // `super`'s, which refuses a method detached from its agent (`const { stream } = agent`) with a typed error.
+        const run = super.invoke(input, streaming)
         run.then(
           () => scope?.dispose(),
           () => scope?.dispose(),
@@ -367,9 +368,10 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
       input = resumeInput(paused, decisions)
     } catch (error) {
       // Like `invoke`, it never throws: what cannot be continued is a rejected, typed error.
-      return Promise.reject(unreadableOption(error, 'paused', this.name))
+      return Promise.reject(unreadableOption(error, 'paused', nameOf(this)))
     }
-    return this.invoke(input, options)
+    // `super`'s, which refuses a method detached from its agent (`const { resume } = agent`) with a typed error.
+    return super.invoke(input, options)
   }
 
   run(input: AgentInput, context: RunContext): Promise<AgentOutcome<AgentOutput<Schema>>> {
@@ -385,6 +387,16 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
       layout: 'group',
       children: [this.model.describe(), ...this.tools.map((tool) => tool.describe())],
     }
+  }
+}
+
+/** The name of the agent a method is called on, for its errors; `undefined` when it is called on none (detached). */
+function nameOf(agent: unknown): string | undefined {
+  try {
+    return agent instanceof Agent ? agent.name : undefined
+  } catch {
+    // A revoked Proxy, whose prototype cannot be read.
+    return undefined
   }
 }
 
@@ -869,7 +881,14 @@ class AgentRun {
         if (ValidationError.isInstance(error)) return false
         throw error
       }
-      answer = await rule(input, this.context)
+      try {
+        answer = await rule(input, this.context)
+      } catch (error) {
+        // A rule that throws gives no answer: a ConfigurationError naming it and the tool, as any answer but true or
+        // false is, and as an MCP server's rule that throws is. A cancelled run stays cancelled.
+        if (this.context.signal.aborted) throw error
+        throw unreadableOption(error, 'needsApproval', call.name)
+      }
     }
     if (typeof answer === 'boolean') return answer
     throw optionError(

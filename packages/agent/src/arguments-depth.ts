@@ -4,7 +4,7 @@
  */
 export const maxArgumentsDepth = 1_000
 
-/** The most values {@link deeperThan} looks at by default: a JSON value of 1 MiB holds fewer. */
+/** The most parts (values, and a list's holes) {@link deeperThan} looks at by default: a JSON value of 1 MiB holds fewer. */
 const maxVisits = 1_000_000
 
 /**
@@ -20,7 +20,7 @@ export function deeperThan(value: unknown, limit: number, visitLimit: number = m
   try {
     for (let current: unknown = value; ; ) {
       if (typeof current === 'object' && current !== null) {
-        if (ancestors.has(current) || ++visits > visitLimit) return false
+        if (ancestors.has(current)) return false
         if (stack.length >= limit) return true
         ancestors.add(current)
         stack.push({ value: current, items: Array.isArray(current) ? current : Object.values(current), next: 0 })
@@ -32,6 +32,8 @@ export function deeperThan(value: unknown, limit: number, visitLimit: number = m
         top = stack.at(-1)
       }
       if (top === undefined) return false
+      // Every part counts, a list's holes too: a sparse list as long as 2³²−1 passes the limit, not walked hole by hole.
+      if (++visits > visitLimit) return false
       current = top.items[top.next++]
     }
   } catch {

@@ -18,7 +18,8 @@ import { type JsonSchema, toJsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
  * Whether a call of a tool waits for a person's approval before it runs: always, never, or as a function of the call's
  * arguments (say, only for amounts above a limit). The function receives the arguments as the tool's input schema gives
  * them; arguments the schema refuses never reach it (the tool refuses them, and the model is told). It must answer
- * `true` or `false`: any other answer fails the run with a ConfigurationError, and the call does not run.
+ * `true` or `false`: any other answer, or none (a rule that throws), fails the run with a ConfigurationError, and the
+ * call does not run.
  */
 export type ApprovalRule<Input = unknown> =
   | boolean
