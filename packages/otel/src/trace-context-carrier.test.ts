@@ -188,6 +188,39 @@ describe('traceContextCarrier', () => {
     expect(model.chatRequests.length).toBe(before)
   })
 
+  it('carried values a propagator registered alone cannot read describe nothing: the call runs, without a parent', () => {
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const unreadable: unknown[] = [
+      null,
+      42,
+      revocable.proxy,
+      {
+        get traceparent(): string {
+          throw new Error('unreadable')
+        },
+      },
+      new Proxy({}, { get: () => 'not a string either', ownKeys: () => ['traceparent'] }),
+    ]
+    const throwing: TextMapPropagator = {
+      inject: () => undefined,
+      extract: () => {
+        throw new Error('broken propagator')
+      },
+      fields: () => ['traceparent'],
+    }
+    for (const propagator of [new W3CTraceContextPropagator(), throwing]) {
+      propagation.setGlobalPropagator(propagator)
+      for (const carried of unreadable) {
+        const seen = traceContextCarrier().extract(carried as Record<string, string>, () =>
+          trace.getSpanContext(context.active()),
+        )
+        expect(seen).toBeUndefined()
+      }
+      propagation.disable()
+    }
+  })
+
   it('has the shape of a ContextCarrier, and is active only around the call', () => {
     const carrier: ContextCarrier = traceContextCarrier()
     const span = producerTracer.startSpan('outer')

@@ -1,4 +1,4 @@
-import { context as contextApi, propagation } from '@opentelemetry/api'
+import { type Context, context as contextApi, propagation } from '@opentelemetry/api'
 import { extractTraceContext, injectTraceContext } from './w3c-trace-context.js'
 
 /**
@@ -30,11 +30,24 @@ const carrier: TraceContextCarrier = {
   },
   extract(carried, call) {
     const active = contextApi.active()
-    const extracted = propagatorRegistered()
-      ? propagation.extract(active, carried)
-      : extractTraceContext(active, carried)
+    const extracted = extractedContext(active, carried)
     return extracted === active ? call() : contextApi.with(extracted, call)
   },
+}
+
+/**
+ * `active` with the context `carried` describes; `active` itself when it describes none. What was carried comes from
+ * another process, through a queue, and may be anything (`null`, a `Proxy` whose traps throw): a propagator that throws
+ * reading it — one registered alone, which the API does not call inside a catch as the SDK's composite one does —
+ * describes nothing, so the run goes on without the remote parent rather than fail for its tracing.
+ */
+function extractedContext(active: Context, carried: Readonly<Record<string, string>>): Context {
+  if (!propagatorRegistered()) return extractTraceContext(active, carried)
+  try {
+    return propagation.extract(active, carried)
+  } catch {
+    return active
+  }
 }
 
 /**
