@@ -8,6 +8,7 @@ import {
   formatRunTree,
   type LifecycleEvent,
   MemoryJournal,
+  type StandardSchemaV1,
   TimeoutError,
   ValidationError,
 } from '@tinyllm/core'
@@ -33,6 +34,14 @@ const rateLimited = (retryAfterMs?: number) =>
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   })
 const fastRetry = { initialDelayMs: 1, maxDelayMs: 1 }
+/** A promise opened from outside, once. */
+const latch = () => {
+  let open = (): void => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { opened, open }
+}
 
 afterEach(() => {
   vi.useRealTimers()
@@ -300,6 +309,22 @@ describe('LLMCall bad input', () => {
       expect(reads).toBe(1)
       expect(model.calls).toHaveLength(0)
     }
+  })
+
+  it('sends the settings it checked: a getter that answers differently on each read cannot slip a bad one past validation', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    let reads = 0
+    const input = {
+      ...ask('x'),
+      get temperature() {
+        reads++
+        return reads === 1 ? 0.5 : Number.NaN
+      },
+    }
+    await expect(chat.invoke(input)).resolves.toBe('ok')
+    expect(model.calls[0]?.temperature).toBe(0.5)
+    expect(reads).toBe(1)
   })
 
   it('refuses an assistant message with null content and no tool calls, which both providers answer with 400', async () => {
@@ -1147,6 +1172,56 @@ describe('LLMCall budget guarantee', () => {
       expect(model.calls).toHaveLength(sent)
       expect(errors.filter((name) => name === 'BudgetExceededError')).toHaveLength(5 - sent)
     }
+  })
+
+  it('admits a call that fits the budget exactly, also while an answered call is still being validated', async () => {
+    // The first call is answered (37 tokens) and its structured output is still being checked when the second asks.
+    let answered = latch()
+    let checked = latch()
+    const slowSchema: StandardSchemaV1<unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => {
+          answered.open()
+          await checked.opened
+          return { value }
+        },
+      },
+    }
+    const model = new ScriptedChatModel({
+      responses: () => ({ content: '{}', usage: { inputTokens: 30, outputTokens: 7 } }),
+    })
+    const structured = new LLMCall({
+      name: 'structured',
+      model,
+      settings: { maxTokens: 10 },
+      structuredOutput: { name: 'answer', schema: slowSchema, jsonSchema: { type: 'object' } },
+    })
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 10 } })
+    const input = ask('hello')
+    const longer = ask('hello '.repeat(40))
+    const second = estimateInputTokens(longer) + 10
+    expect(estimateInputTokens(structured.buildRequest(input)) + 10).toBeLessThan(37 + second)
+    const both = defineFunction({
+      name: 'both',
+      run: async (_input: unknown, context) => {
+        answered = latch()
+        checked = latch()
+        const first = context.invoke(structured, input)
+        await answered.opened
+        const fits = await context.invoke(chat, longer).then(String, (error: Error) => error.message)
+        checked.open()
+        await first
+        return fits
+      },
+    })
+    expect(await both.invoke(undefined, { budget: { maxTokens: 37 + second } })).toBe('{}')
+    expect(model.calls).toHaveLength(2)
+    expect(await both.invoke(undefined, { budget: { maxTokens: 37 + second - 1 } })).toMatch(
+      /spent 37 tokens, this call needs up to \d+ tokens/,
+    )
+    expect(model.calls).toHaveLength(3)
   })
 
   it('with maxTokens set, a tree never spends past its token budget, even when every answer uses all it may', async () => {

@@ -407,21 +407,26 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           issues.push({ message: 'expected string content', path: ['messages', index, 'content'] })
         }
       }
+      // The call goes on with a copy of what was read here, each field read once: a getter that answers differently
+      // on each read cannot have one value checked and another sent.
+      const input: Record<string, unknown> = { ...value, messages }
       // Every setting is read here, checked or not, so one that cannot be read (a getter or a Proxy that throws) fails
       // validation once rather than every attempt.
       for (const key of chatSettingKeys) {
-        const setting = (value as Record<string, unknown>)[key]
+        const own = Object.hasOwn(input, key)
+        const setting = own ? input[key] : (value as Record<string, unknown>)[key]
+        if (!own && setting !== undefined) input[key] = setting
         const issue = checkedSettingSet.has(key) ? settingIssue(key as CheckedSetting, setting) : undefined
         if (issue !== undefined) issues.push(issue)
       }
-      for (const key of Object.keys(value)) {
-        if (inputKeySet.has(key) || (value as Record<string, unknown>)[key] === undefined) continue
+      for (const key of Object.keys(input)) {
+        if (inputKeySet.has(key) || input[key] === undefined) continue
         // Another library's spelling of a setting (`top_p`, `maxOutputTokens`) fails; other extra keys pass: in a
         // Chain, the step before may hand over more than the conversation.
         const meant = knownSpelling(key, settingKeySet)
         if (meant !== undefined) issues.push({ message: `is not a chat setting; did you mean ${meant}?`, path: [key] })
       }
-      return issues.length === 0 ? { value: value as LLMCallInput } : { issues }
+      return issues.length === 0 ? { value: input as unknown as LLMCallInput } : { issues }
     },
   },
 }
@@ -682,7 +687,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const options = scope.cancellable ? new CallCancellation(scope) : undefined
       try {
         return this.model.doGenerate(request, options).then(
-          (result) => this.complete(result, request, modelId, estimate, context),
+          (result) => this.complete(result, request, modelId, estimate, context, hold),
           hold === undefined
             ? this.rethrowTyped
             : (thrown: unknown) => {
@@ -762,7 +767,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         throw this.typedModelError(broken)
       }
     }
-    return this.complete(result, request, modelId, estimate, context)
+    return this.complete(result, request, modelId, estimate, context, hold)
   }
 
   /**
@@ -819,7 +824,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   /**
    * Records usage, cost, model and request id on the run, checks tool calls, and shapes the output. The request was
    * answered (and paid for): whatever throws here that is not a tinyllm error is not retryable, so it is not sent again
-   * — an answer that is no result at all (`null`, say) included.
+   * — an answer that is no result at all (`null`, say) included. The budget `hold` is released as soon as the usage
+   * is recorded: counted twice while the output is validated, it would refuse a concurrent call that fits.
    */
   private complete(
     result: ChatResult,
@@ -827,6 +833,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     modelId: string,
     estimate: Usage | undefined,
     context: RunContext,
+    hold: BudgetHold | undefined,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
     try {
       // Checked here for every path (a result through the limiter was checked before it settled: it passes again).
@@ -840,6 +847,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       // admitted under: a cost budget that admitted it must count what it spent.
       if (usage !== undefined)
         context.addUsage(usage, costOf(answeredBy, usage, this.prices) ?? costOf(modelId, usage, this.prices))
+      hold?.release()
       if (answer.usage === undefined) {
         if (estimate === undefined) context.annotate('usageReported', false)
         else context.annotate('usageEstimated', true)

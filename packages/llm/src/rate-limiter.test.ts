@@ -443,6 +443,34 @@ describe('RateLimiter', () => {
     }
   })
 
+  it('grants a waiter whose signal cannot stop listening, and its later abort leaves the queue behind it as it was', async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock })
+    await limiter.acquire()
+    const controller = new AbortController()
+    const clinging = {
+      get aborted(): boolean {
+        return controller.signal.aborted
+      },
+      get reason(): unknown {
+        return controller.signal.reason
+      },
+      addEventListener: controller.signal.addEventListener.bind(controller.signal),
+      removeEventListener(): never {
+        throw new Error('cannot stop listening')
+      },
+    }
+    const first = limiter.acquire({}, clinging as never)
+    const second = limiter.acquire()
+    await clock.advance(minute)
+    await expect(first).resolves.toMatchObject({ grantedAt: minute })
+    // Its abort, heard after the grant, must not take the waiter behind it out of the queue.
+    controller.abort()
+    expect(limiter.status().waiting).toBe(1)
+    await clock.advance(minute)
+    await expect(second).resolves.toMatchObject({ grantedAt: 2 * minute })
+  })
+
   it('looks at a waiting call a bounded number of grants, however many settle or give up while it waits', async () => {
     const clock = new FakeClock()
     const grants = 2_000

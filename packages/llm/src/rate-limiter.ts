@@ -260,6 +260,8 @@ class Waiter {
   reject: (error: unknown) => void = noop
   previous: Waiter | undefined = undefined
   next: Waiter | undefined = undefined
+  /** In the queue: an abort heard after the waiter left it (granted) changes nothing. */
+  queued = false
 
   constructor(cancel: (waiter: Waiter) => void, tokens: number, signal: AbortSignal | undefined) {
     this.cancel = cancel
@@ -268,11 +270,24 @@ class Waiter {
   }
 
   handleEvent(): void {
-    this.cancel(this)
+    if (this.queued) this.cancel(this)
   }
 }
 
 function noop(): void {}
+
+/**
+ * Removes a granted waiter's abort listener. A signal that behaves as one only until then (its `removeEventListener`
+ * throws) would otherwise throw out of the timer that grants it, leaving the waiter never answered; its listener stays,
+ * and finds the waiter out of the queue if it ever fires.
+ */
+function stopListening(waiter: Waiter): void {
+  try {
+    waiter.signal?.removeEventListener('abort', waiter)
+  } catch {
+    // The waiter is out of the queue: its abort, if it comes, does nothing (Waiter.handleEvent).
+  }
+}
 
 /**
  * Limits requests and tokens per minute for every call that shares it, across any number of concurrent runs.
@@ -373,6 +388,7 @@ export class RateLimiter implements RateLimiterLike {
       return Promise.reject(error)
     }
     this.waiting += 1
+    waiter.queued = true
     if (this.tail === undefined) {
       this.head = waiter
       this.tail = waiter
@@ -442,7 +458,7 @@ export class RateLimiter implements RateLimiterLike {
         return
       }
       this.unlink(waiter)
-      waiter.signal?.removeEventListener('abort', waiter)
+      stopListening(waiter)
       waiter.resolve(this.grant(waiter.tokens, now))
     }
     this.cancelTimer()
@@ -514,6 +530,7 @@ export class RateLimiter implements RateLimiterLike {
     else next.previous = previous
     waiter.previous = undefined
     waiter.next = undefined
+    waiter.queued = false
     this.waiting -= 1
   }
 

@@ -49,6 +49,27 @@ export function responseTooLarge(cap: ResponseSizeCap, status: number, headers: 
 }
 
 /**
+ * The error of an answer whose status is none HTTP gives a final response (`600`, say, from a broken proxy), or
+ * `undefined` for one in 200–599: a `Response` cannot hold any other, so the body is not read but closed, and the call
+ * fails as a malformed response does (retryable), never with a RangeError and a connection left open.
+ */
+export function unexpectedStatus(
+  cap: ResponseSizeCap,
+  status: number,
+  headers: Headers,
+): ProviderCallError | undefined {
+  if (status >= 200 && status <= 599) return undefined
+  return new ProviderCallError({
+    provider: cap.provider,
+    status,
+    requestId: requestIdOf(headers, cap.requestIdHeaders),
+    providerErrorType: 'malformed_response',
+    message: `${cap.provider}: malformed response: HTTP status ${status} is not one of an answer (200–599); the connection was closed`,
+    retryable: true,
+  })
+}
+
+/**
  * `body` as it is read, failing with `tooLarge()` once more than `maxBytes` have arrived (what the client decoded, so
  * an inflated body counts whole); `onEnd` runs once the body ends, fails or is cancelled.
  */
@@ -78,13 +99,20 @@ export function countedBody(
 
 /**
  * Caps one fetched response: passes it through untouched when its declared length settles the question
- * ({@link fitsUncounted}), fails a bigger declared length at once, and counts everything else as it is read.
+ * ({@link fitsUncounted}), fails a bigger declared length at once, and counts everything else as it is read. An
+ * answer of a status outside 200–599 fails at once ({@link unexpectedStatus}).
  * `onEnd` runs when a counted body ends; an uncounted one needs no watching.
  */
 export function capResponse(response: Response, cap: ResponseSizeCap, onEnd?: () => void): Response {
   const body = response.body
-  if (body === null) return response
   const headers = response.headers
+  const refused = unexpectedStatus(cap, response.status, headers)
+  if (refused !== undefined) {
+    void body?.cancel().catch(() => {})
+    onEnd?.()
+    throw refused
+  }
+  if (body === null) return response
   const declared = Number(headers.get('content-length') ?? Number.NaN)
   const encoding = headers.get('content-encoding')
   if (fitsUncounted(declared, encoding, cap.maxBytes)) return response

@@ -178,6 +178,28 @@ describe.each(Object.entries(transports))('the %s transport', (_name, transport)
     await expect(response.text()).rejects.toMatchObject({ providerErrorType: 'response_too_large', retryable: false })
   })
 
+  it('fails an answer of a status HTTP gives no response (600) as a malformed response, and closes it', async () => {
+    for (const type of ['text/event-stream', 'application/json']) {
+      let closed!: () => void
+      const whenClosed = new Promise<void>((resolve) => {
+        closed = resolve
+      })
+      const url = await serve((request, response) => {
+        request.on('close', closed)
+        response.writeHead(600, { 'content-type': type, 'x-request-id': 'r600' })
+        response.write(type === 'text/event-stream' ? 'data: {"a":1}\n\n' : '{"a":')
+      })
+      await expect(transport(url, { method: 'POST', body: '{}' }), type).rejects.toMatchObject({
+        name: 'ProviderCallError',
+        providerErrorType: 'malformed_response',
+        status: 600,
+        requestId: 'r600',
+        retryable: true,
+      })
+      await whenClosed
+    }
+  })
+
   it('closes the request when the call scope it was handed in fetchOptions is cancelled', async () => {
     let closed!: () => void
     const whenClosed = new Promise<void>((resolve) => {

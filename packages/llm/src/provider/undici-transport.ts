@@ -3,7 +3,13 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import * as zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
 import { type RequestCancellation, requestCancellation } from './fetch-transport.js'
-import { countedBody, type FetchFunction, type ResponseSizeCap, responseTooLarge } from './response-size-limit.js'
+import {
+  countedBody,
+  type FetchFunction,
+  type ResponseSizeCap,
+  responseTooLarge,
+  unexpectedStatus,
+} from './response-size-limit.js'
 
 type Undici = typeof import('undici')
 
@@ -30,7 +36,7 @@ export function loadUndici(): Promise<Undici> {
 
 /** Bodies up to this many compressed bytes are inflated synchronously (microseconds); bigger ones off the thread. */
 const syncInflateLimit = 64 * 1024
-const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
+const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
 
 /**
  * A `fetch` for an SDK on undici's `request` API over one keep-alive pool: the same requests, answers and failures as
@@ -111,6 +117,12 @@ function toResponse(
   }
   const init = { status, statusText: answer.statusText ?? '', headers }
   const body = answer.body
+  const refused = unexpectedStatus(cap, status, headers)
+  if (refused !== undefined) {
+    body.on('error', () => {}).destroy()
+    cancellation?.dispose()
+    throw refused
+  }
   if (nullBodyStatuses.has(status) || method === 'HEAD') {
     body.dump().catch(() => {})
     cancellation?.dispose()
