@@ -21,11 +21,18 @@ async function leftSince(before: Record<string, number>, boundMs = 10_000): Prom
   return more()
 }
 
+/**
+ * The workers' bound: `close()` must settle within twice this (the run's cancellation, then the connections), and the
+ * check allows 4 s more for a loaded machine's late timers, which is still far below what an unbounded close waits.
+ */
+const closeTimeoutMs = 2_000
+const closeBoundMs = 2 * closeTimeoutMs + 4_000
+
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'still waiting'> =>
   Promise.race([promise, new Promise<'still waiting'>((resolve) => setTimeout(resolve, ms, 'still waiting').unref())])
 
 describe('serve: close', () => {
-  it('settles within closeTimeoutMs when Redis went away under it, leaving no timer or socket, and no run failed', async () => {
+  it('settles within twice its closeTimeoutMs when Redis went away under it, leaving no timer or socket, and no run failed', async () => {
     const redis = await startRedisServer({ appendOnly: true })
     let started!: () => void
     const running = new Promise<void>((resolve) => {
@@ -45,7 +52,7 @@ describe('serve: close', () => {
         }),
     })
     const before = handles()
-    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs: 500 })
+    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs })
     const executor = new BullMQExecutor({ connection: redis.url })
     const submitted = wait.invoke(1, { executor, runId: 'in-progress' }).catch((error: unknown) => error)
     await running
@@ -54,7 +61,7 @@ describe('serve: close', () => {
     await redis.kill()
     try {
       // Without a bound, BullMQ's close waits for Redis for ever.
-      expect(await within(worker.close(), 20_000)).toBeUndefined()
+      expect(await within(worker.close(), closeBoundMs)).toBeUndefined()
       expect(cancelled).toBe(true)
       expect(await leftSince(before)).toEqual([])
       // The run's failure was not written: its job is still active, for another worker to take over once its lock
@@ -71,7 +78,7 @@ describe('serve: close', () => {
     }
   })
 
-  it('settles within closeTimeoutMs when Redis stops answering with its connections open, leaving no timer or socket', async () => {
+  it('settles within twice its closeTimeoutMs when Redis stops answering with its connections open, leaving no timer or socket', async () => {
     const redis = await startRedisServer()
     let started!: () => void
     const running = new Promise<void>((resolve) => {
@@ -86,7 +93,7 @@ describe('serve: close', () => {
         }),
     })
     const before = handles()
-    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs: 500 })
+    const worker = await serve({ graphs: [wait], connection: redis.url, closeTimeoutMs })
     const executor = new BullMQExecutor({ connection: redis.url })
     const submitted = wait.invoke(1, { executor, runId: 'frozen' }).catch((error: unknown) => error)
     await running
@@ -97,7 +104,7 @@ describe('serve: close', () => {
     try {
       // Long enough for BullMQ to give up on its blocking command and open its blocking connection again.
       await new Promise((resolve) => setTimeout(resolve, 6_000))
-      expect(await within(worker.close(), 20_000)).toBeUndefined()
+      expect(await within(worker.close(), closeBoundMs)).toBeUndefined()
       // ioredis's own guard destroys a socket it shut 2 s after; what BullMQ opened again meanwhile is cut too.
       expect(await leftSince(before, 5_000)).toEqual([])
     } finally {
