@@ -1323,41 +1323,56 @@ describe('Agent: streaming', () => {
     })
   })
 
-  it('leaving the loop before the run ended cancels the run: the tool running sees the abort', async () => {
-    let toolStarted: () => void = () => {}
-    const started = new Promise<void>((resolve) => {
-      toolStarted = resolve
-    })
-    let toolAborted = false
-    const slow = defineTool({
-      name: 'slow',
-      description: 'Waits until it is cancelled',
-      input: z.object({}),
-      run: (_arguments, context) =>
-        new Promise((_resolve, reject) => {
-          context.signal.addEventListener('abort', () => {
-            toolAborted = true
-            reject(context.signal.reason)
-          })
-          toolStarted()
-        }),
-    })
-    const { model, llm } = scripted({ toolCalls: [call('slow', {})] }, 'Never reached.')
-    const agent = new Agent({ name: 'reviewer', model: llm, tools: [slow] })
-    const outside = new AbortController()
-    const stream = agent.stream('go', { signal: outside.signal })
-    for await (const event of stream) {
-      if (event.type === 'tool-call-started') {
-        await started
-        break
-      }
-    }
-    const error = await stream.result.catch((caught: unknown) => caught)
-    expect(AbortError.isInstance(error), String(error)).toBe(true)
-    expect(toolAborted).toBe(true)
-    expect(model.calls).toHaveLength(1)
-    expect(outside.signal.aborted).toBe(false)
-  })
+  it.each(['break', 'return', 'throw'] as const)(
+    'leaving the loop before the run ended (a %s) cancels the run: the tool running sees the abort',
+    async (leave) => {
+      let toolStarted: () => void = () => {}
+      const started = new Promise<void>((resolve) => {
+        toolStarted = resolve
+      })
+      let toolAborted = false
+      const slow = defineTool({
+        name: 'slow',
+        description: 'Waits until it is cancelled',
+        input: z.object({}),
+        run: (_arguments, context) =>
+          new Promise((_resolve, reject) => {
+            context.signal.addEventListener('abort', () => {
+              toolAborted = true
+              reject(context.signal.reason)
+            })
+            toolStarted()
+          }),
+      })
+      const { model, llm } = scripted({ toolCalls: [call('slow', {})] }, 'Never reached.')
+      const agent = new Agent({ name: 'reviewer', model: llm, tools: [slow] })
+      const outside = new AbortController()
+      const stream = agent.stream('go', { signal: outside.signal })
+      const thrown = new Error('the reader stopped')
+      // Each way out of a for await loop calls the stream's return(): a break, a return from the function reading it, an
+      // exception.
+      const left = await (async (): Promise<unknown> => {
+        try {
+          for await (const event of stream) {
+            if (event.type !== 'tool-call-started') continue
+            await started
+            if (leave === 'break') break
+            if (leave === 'return') return 'returned'
+            throw thrown
+          }
+          return 'broke'
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(left).toBe(leave === 'break' ? 'broke' : leave === 'return' ? 'returned' : thrown)
+      const error = await stream.result.catch((caught: unknown) => caught)
+      expect(AbortError.isInstance(error), String(error)).toBe(true)
+      expect(toolAborted).toBe(true)
+      expect(model.calls).toHaveLength(1)
+      expect(outside.signal.aborted).toBe(false)
+    },
+  )
 
   it("leaving the loop on the run's last event cancels nothing: result is the paused or the complete outcome", async () => {
     const pay = defineTool({
