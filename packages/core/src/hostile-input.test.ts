@@ -889,6 +889,87 @@ describe('other options refused with the one message format', () => {
   })
 })
 
+describe('invoke reads each option once, and names the one it could not use', () => {
+  /** Options whose getters answer a valid value to the first read and `later` to every read after it. */
+  function fickle(valid: Record<string, unknown>, later: unknown): { options: object; reads: Map<string, number> } {
+    const reads = new Map<string, number>()
+    const options = {}
+    for (const [key, value] of Object.entries(valid))
+      Object.defineProperty(options, key, {
+        enumerable: true,
+        get: () => {
+          reads.set(key, (reads.get(key) ?? 0) + 1)
+          return reads.get(key) === 1 ? value : later
+        },
+      })
+    return { options, reads }
+  }
+
+  it('hands an executor the deadline and signal it checked, never a later answer of a getter', async () => {
+    const handed: Array<{ deadline?: unknown; signal?: unknown }> = []
+    const executor = {
+      invoke: async (_fn: unknown, _input: unknown, options: { deadline?: unknown; signal?: unknown }) => {
+        handed.push({ deadline: options.deadline, signal: options.signal })
+        return 1
+      },
+    }
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const deadline = Date.now() + 600_000
+    const signal = new AbortController().signal
+    const { options, reads } = fickle({ executor, deadline, signal }, 'garbage')
+    expect(await f.invoke(1, options as never)).toBe(1)
+    expect(handed).toEqual([{ deadline, signal }])
+    expect([...reads.values()].every((count) => count === 1)).toBe(true)
+  })
+
+  it('reads timeoutMs, signal, parent, key and runId once for a run in this process', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const { options, reads } = fickle(
+      { timeoutMs: 600_000, signal: new AbortController().signal, parent: null, key: 'k', runId: 'r' },
+      'garbage',
+    )
+    expect(await f.invoke(1, options as never)).toBe(1)
+    expect(Object.fromEntries(reads)).toEqual({ timeoutMs: 1, signal: 1, parent: 1, key: 1, runId: 1 })
+  })
+
+  it('names signal when a lookalike signal throws as it is read or listened to, in a run or handed to an executor', async () => {
+    const f = defineFunction({ name: 'f', run: (input: number) => input })
+    const listenerThrows = {
+      aborted: false,
+      addEventListener: () => {
+        throw new Error('no listeners here')
+      },
+      removeEventListener: () => {},
+    }
+    const abortedThrows = {
+      get aborted(): boolean {
+        throw new Error('aborted cannot be read')
+      },
+      addEventListener: () => {},
+      removeEventListener: () => {},
+    }
+    const executor = { invoke: async () => 1 }
+    const caller = defineFunction({
+      name: 'caller',
+      timeoutMs: 600_000,
+      run: (input: number, context) => context.invoke(f, input, { executor, signal: listenerThrows } as never),
+    })
+    const outcomes = [
+      await settle(f.invoke(1, { signal: listenerThrows as never })),
+      await settle(f.invoke(1, { signal: abortedThrows as never })),
+      await settle(f.invoke(1, { signal: listenerThrows as never, timeoutMs: 600_000 })),
+      await settle(caller.invoke(1)),
+    ]
+    expect(outcomes.map(({ error }) => (error as Error | undefined)?.message)).toEqual([
+      'f: signal could not be read: Error: no listeners here',
+      'f: signal could not be read: Error: aborted cannot be read',
+      'f: signal could not be read: Error: no listeners here',
+      'f: signal could not be read: Error: no listeners here',
+    ])
+    for (const { error } of outcomes) expect(ConfigurationError.isInstance(error) && error.option).toBe('signal')
+  })
+})
+
 function schemaOf(validate: (value: unknown) => unknown): StandardSchemaV1 {
   return {
     '~standard': { version: 1, vendor: 'test', validate: validate as StandardSchemaV1['~standard']['validate'] },

@@ -1,6 +1,6 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
 import { getDefaultLogger, type Logger, redact, redactAndCut, toLogger } from '@tinyllm/logger'
-import { CancelScope, isPromiseLike } from './cancellation.js'
+import { CancelScope, type CancelScopeOptions, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
   ConfigurationError,
@@ -191,7 +191,7 @@ export function startRun(
     )
   let run: Run
   try {
-    if (options !== undefined) checkInvokeOptions(options, fn.name)
+    if (options !== undefined) options = checkInvokeOptions(options, fn.name)
     const executor = options?.executor
     if (executor !== undefined) {
       if (recording)
@@ -237,7 +237,7 @@ function handOverWithCaller(
   options = parent === null ? options : handed
   if (caller === undefined || !caller.cancelScope.cancellable) return handOver(executor, fn, input, options)
   const scope =
-    options.signal === undefined ? undefined : new CancelScope(caller.cancelScope, { signal: options.signal })
+    options.signal === undefined ? undefined : linkedScope(caller.cancelScope, { signal: options.signal }, fn.name)
   const signal = scope === undefined ? caller.signal : scope.signal
   const deadline =
     caller.deadline === undefined || (options.deadline !== undefined && options.deadline <= caller.deadline)
@@ -292,8 +292,8 @@ class StepContext implements RunContext {
   readonly run: Run
   readonly attempt: number
   readonly cancelScope: CancelScope
-  /** What `invoke` passes a child invoked without options: made once, and known to hold no root-only option. */
-  childOptions: InvokeOptions | undefined = undefined
+  /** What `invoke` passes a child invoked without options: made once. */
+  private childOptions: InvokeOptions | undefined = undefined
   /** What `stream` hands this attempt's code, once asked. */
   private streamPart: StreamListener | undefined = undefined
   /** How many children of each name were invoked without a key: their `name#n` keys. */
@@ -497,7 +497,7 @@ class Run {
           message: `the run of "${parentRun.fn.name}" it would join has ended (${parentRun.state}); pass parent: null to start a tree of its own`,
           functionName: fn.name,
         })
-      if (options !== undefined && options !== parent.childOptions) rejectRootOptions(options, fn.name, parentRun)
+      if (options !== undefined) rejectRootOptions(options, fn.name, parentRun)
       this.parent = parentRun
       this.depth = parentRun.depth + 1
       this.tree = parentRun.tree
@@ -1025,27 +1025,31 @@ class Run {
     if (deadline !== undefined)
       timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
     if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
-    return new CancelScope(parentScope === uncancellable ? undefined : parentScope, {
-      signal,
-      timeoutMs,
-      // The run cancels its scope when it fails: its code gets a signal of its own, never the caller's, which only the
-      // caller can abort.
-      manual: true,
-      timeoutReason:
-        timeoutMs === undefined
-          ? undefined
-          : () =>
-              new TimeoutError({
-                timeoutMs,
-                kind: 'total',
-                functionName: this.fn.name,
-                state: this.state,
-                detail:
-                  timeoutMs === 0 && deadline !== undefined
-                    ? `its deadline (${new Date(deadline).toISOString()}) had passed before it started`
-                    : undefined,
-              }),
-    })
+    return linkedScope(
+      parentScope === uncancellable ? undefined : parentScope,
+      {
+        signal,
+        timeoutMs,
+        // The run cancels its scope when it fails: its code gets a signal of its own, never the caller's, which only the
+        // caller can abort.
+        manual: true,
+        timeoutReason:
+          timeoutMs === undefined
+            ? undefined
+            : () =>
+                new TimeoutError({
+                  timeoutMs,
+                  kind: 'total',
+                  functionName: this.fn.name,
+                  state: this.state,
+                  detail:
+                    timeoutMs === 0 && deadline !== undefined
+                      ? `its deadline (${new Date(deadline).toISOString()}) had passed before it started`
+                      : undefined,
+                }),
+      },
+      this.fn.name,
+    )
   }
 
   private openAttemptScope(timeoutMs: number | undefined): CancelScope {
@@ -1338,6 +1342,18 @@ function hasRetryableFalse(error: unknown): boolean {
   }
 }
 
+/**
+ * A scope linked to the `signal` of a run's options: a lookalike whose `aborted` or `addEventListener` throws is refused
+ * naming `signal`, as `sleep` refuses one, not as options that could not be read.
+ */
+function linkedScope(parent: CancelScope | undefined, options: CancelScopeOptions, functionName: string): CancelScope {
+  try {
+    return new CancelScope(parent, options)
+  } catch (error) {
+    throw unreadableOption(error, 'signal', functionName)
+  }
+}
+
 /** Checks the `signal` and `deadline` of a run's options, what its cancellation is made of; returns the deadline. */
 function checkCancellation(options: InvokeOptions | undefined, functionName: string): number | undefined {
   const signal = options?.signal
@@ -1346,12 +1362,20 @@ function checkCancellation(options: InvokeOptions | undefined, functionName: str
   return checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, functionName)
 }
 
-/** Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say). */
-function checkInvokeOptions(options: object, functionName: string): void {
+/**
+ * Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say); returns the
+ * options given, each read once: a getter (or a Proxy) cannot answer the checks one value and the run another.
+ */
+function checkInvokeOptions(options: object, functionName: string): InvokeOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
-  for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
+  const read: Record<string, unknown> = {}
+  for (const key in options) {
+    if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
+    else read[key] = (options as Record<string, unknown>)[key]
+  }
+  return read
 }
 
 /**
