@@ -351,6 +351,30 @@ describe('bad options', () => {
     expect(() => scope.listen(42 as never)).toThrow(ConfigurationError)
   })
 
+  it('race and sleep called apart from their scope (or on another object) reject typed, never throw', async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const scope = new CancelScope(undefined, { manual: true })
+    for (const self of [undefined, {}, proxy])
+      for (const [method, argument] of [
+        ['race', Promise.resolve(1)],
+        ['sleep', 1],
+      ] as const) {
+        let outcome: unknown
+        try {
+          outcome = await (scope[method] as (this: unknown, value: unknown) => Promise<unknown>)
+            .call(self, argument)
+            .catch((error: unknown) => error)
+        } catch (thrown) {
+          outcome = { thrownSynchronously: thrown }
+        }
+        expect(ConfigurationError.isInstance(outcome) && outcome.option).toBe('this')
+        expect((outcome as Error).message).toBe(
+          `CancelScope: ${method} must be called on a CancelScope (scope.${method}(…)), not detached from it or on another object`,
+        )
+      }
+  })
+
   it('a scope refuses a timeout that is not a number ≥ 0, and sleep rejects a bad delay or signal', async () => {
     for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
       expect(() => new CancelScope(undefined, { timeoutMs: timeoutMs as number })).toThrow(

@@ -1,5 +1,5 @@
 import { getDefaultLogger } from '@tinyllm/logger'
-import { abortErrorFor, isAbortSignal } from './errors.js'
+import { abortErrorFor, ConfigurationError, isAbortSignal } from './errors.js'
 import {
   checkBoolean,
   checkKnownOptions,
@@ -236,6 +236,7 @@ export class CancelScope {
    * settles after the deadline passed (its timer not yet run, because the work kept the thread busy) is refused too.
    */
   race<T>(work: PromiseLike<T>): Promise<T> {
+    if (!CancelScope.#isScope(this)) return detached('race')
     let thenable: boolean
     try {
       thenable = isPromiseLike(work)
@@ -278,6 +279,7 @@ export class CancelScope {
    * that is not a number ≥ 0 is a rejected ConfigurationError.
    */
   sleep(ms: number): Promise<void> {
+    if (!CancelScope.#isScope(this)) return detached('sleep')
     try {
       requireNumber(ms, 'ms', delayRule, 'CancelScope')
     } catch (error) {
@@ -302,6 +304,11 @@ export class CancelScope {
       }
       timer = setTimeout(wake, Math.min(Math.max(ms, 0), maxTimerDelayMs))
     })
+  }
+
+  /** Whether `value` is a scope of this class: never throws (for a Proxy, or a revoked one, it is false). */
+  static #isScope(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && #cancelled in value
   }
 
   /**
@@ -416,6 +423,20 @@ export class CancelScope {
       return thrown
     }
   }
+}
+
+/**
+ * What `race` and `sleep` reject with when called apart from their scope (`const { sleep } = scope`) or on another
+ * object: they are async, and refuse what they cannot do as every async entry point does, never with a TypeError thrown.
+ */
+function detached(method: 'race' | 'sleep'): Promise<never> {
+  return Promise.reject(
+    new ConfigurationError({
+      option: 'this',
+      message: `${method} must be called on a CancelScope (scope.${method}(…)), not detached from it or on another object`,
+      functionName: 'CancelScope',
+    }),
+  )
 }
 
 /**
