@@ -47,6 +47,40 @@ describe('formatRunTree', () => {
     expect(coloured).toContain('\u001b[1mname\\u001b[2J\u001b[0m')
   })
 
+  it('writes the states of a record edited in its JSON as escapes, and refuses attempts that are no number', async () => {
+    const record = await defineFunction({
+      name: 'flaky',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: (_: undefined, context) => {
+        if (context.attempt === 1) throw new Error('once')
+        return 1
+      },
+    }).trace(undefined)
+    const edited = JSON.parse(JSON.stringify(record))
+    edited.states[1].state = 'input_validation\n\u001b[2Jfake line'
+    const tree = formatRunTree(edited)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it checks.
+    expect(tree).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    expect(tree.split('\n')).toHaveLength(3)
+    expect(tree).toContain('init → input_validation\\n\\u001b[2Jfake line → running')
+    // A count printed as it is would write what it holds: `attempts=` followed by two new lines.
+    const retried = edited.states.findIndex((entry: { state: string }) => entry.state === 'retrying')
+    const broken = [
+      { ...edited, attempts: '\n\n5' },
+      { ...edited, attempts: { count: 5 } },
+      { ...edited, states: edited.states.with(retried, { ...edited.states[retried], attempt: '1\n\nfake line' }) },
+    ]
+    for (const attempts of broken) {
+      let thrown: unknown
+      try {
+        formatRunTree(attempts)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('record')
+    }
+  })
+
   it('replaces a secret in a Function’s name, an error’s name or state, as the record’s JSON does', async () => {
     const key = 'sk-proj-RunTreeNameCanary0123456789abcdef'
     const release = registerSecret(key)

@@ -140,6 +140,7 @@ function checkRecord(node: unknown): void {
       record.annotations !== null &&
       // What the tree reads below the top: a record cut or edited in its JSON fails here, not with a TypeError.
       (record.durationMs === undefined || typeof record.durationMs === 'number') &&
+      (record.attempts === undefined || typeof record.attempts === 'number') &&
       (record.usage === undefined || isUsageTotals(record.usage)) &&
       record.states.every(isStateEntry)
   } catch {
@@ -155,7 +156,9 @@ function checkRecord(node: unknown): void {
 }
 
 function isStateEntry(entry: unknown): boolean {
-  return typeof entry === 'object' && entry !== null && typeof (entry as { state?: unknown }).state === 'string'
+  if (typeof entry !== 'object' || entry === null) return false
+  const { state, attempt } = entry as { state?: unknown; attempt?: unknown }
+  return typeof state === 'string' && (attempt === undefined || typeof attempt === 'number')
 }
 
 function isUsageTotals(usage: unknown): boolean {
@@ -227,7 +230,8 @@ const happyPath = 'init>input_validation>running>output_validation>processing_ou
 function statePath(node: RunRecord, mode: 'full' | 'compact'): string | undefined {
   const states = node.states.map((entry) => entry.state)
   if (mode === 'compact' && states.join('>') === happyPath) return undefined
-  return states.join(' → ')
+  // A state is text like any other a record holds: one edited in its JSON may hold a newline, or a secret.
+  return shown(states.join(' → '))
 }
 
 function formatDuration(ms: number): string {
