@@ -119,7 +119,11 @@ describe('formatRunTree', () => {
     const lines = formatRunTree(record).split('\n')
     expect(lines[0]).toContain('finishReasons=["FFF')
     expect(lines[0]?.match(/ (K+…)=V+…/)?.[1]?.length).toBeLessThanOrEqual(101)
+    // Each value, and the error's message, cut at 1,000 characters (and the cut's mark).
+    expect(lines[0]?.match(/=(V+…)/)?.[1]?.length).toBeLessThanOrEqual(1_001)
+    expect(lines[0]?.match(/(\["F+…)/)?.[1]?.length).toBeLessThanOrEqual(1_001)
     expect(lines.at(-1)).toMatch(/^ {3}TinyLLMError: wordy: E+…$/)
+    expect(lines.at(-1)?.trimStart().length).toBeLessThanOrEqual(1_001)
     for (const line of lines) expect(line.length).toBeLessThan(2_300)
   })
 
