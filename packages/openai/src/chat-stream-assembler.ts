@@ -165,12 +165,14 @@ export class ChatStreamAssembler {
     if (!Number.isInteger(toolCallIndex) || toolCallIndex < 0 || toolCallIndex > 1024) {
       throw this.malformed(`a tool call index of ${toolCallIndex}`)
     }
-    const fn = isRecord(rawCall.function) ? rawCall.function : {}
+    // A function's call, or a custom tool's (its `input` the arguments), as a JSON response's tool calls are read.
+    const fn = isRecord(rawCall.function) ? rawCall.function : isRecord(rawCall.custom) ? rawCall.custom : {}
+    const args = fn === rawCall.custom ? fn.input : fn.arguments
     // Arguments arrive as pieces of JSON text: anything else would be lost from the assembled call.
-    if (!isToolArgumentsText(fn.arguments)) throw this.malformed('a tool call delta whose arguments are not text')
+    if (!isToolArgumentsText(args)) throw this.malformed('a tool call delta whose arguments are not text')
     const id = typeof rawCall.id === 'string' && rawCall.id !== '' ? rawCall.id : undefined
     const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : undefined
-    const argumentsDelta = fn.arguments ?? ''
+    const argumentsDelta = args ?? ''
     let call = choice.toolCalls[toolCallIndex]
     if (call === undefined) {
       call = { id: undefined, name: undefined, arguments: '' }

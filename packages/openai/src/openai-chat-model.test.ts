@@ -782,6 +782,46 @@ describe('OpenAIChatModel errors', () => {
     expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: '', arguments: '{}' }])
   })
 
+  it('reads a custom tool call (its name and input under `custom`) streamed as it reads one in a JSON response', async () => {
+    const { server, model } = await start()
+    const custom = { name: 'grammar', input: 'select 1' }
+    server.setHandler('POST /v1/chat/completions', () => ({
+      json: {
+        id: 'x',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
+    }))
+    const generated = await model.doGenerate(ask('a'))
+    const chunk = (toolCall: Record<string, unknown>, finishReason: string | null) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall }] }, finish_reason: finishReason }],
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        chunk({ id: 'call_1', type: 'custom', custom: { name: 'grammar', input: 'select' } }, null),
+        chunk({ custom: { input: ' 1' } }, 'tool_calls'),
+        '[DONE]',
+      ],
+    }))
+    const { parts, result } = await collect(model.doStream(ask('b')))
+    expect(result.choices[0]?.message.toolCalls).toEqual(generated.choices[0]?.message.toolCalls)
+    expect(result.choices[0]?.message.toolCalls).toEqual([{ id: 'call_1', name: 'grammar', arguments: 'select 1' }])
+    expect(parts.filter((part) => part.type === 'tool-call-delta').map((part) => part.argumentsDelta)).toEqual([
+      'select',
+      ' 1',
+    ])
+  })
+
   it('fails a stream whose content delta is not text (a number, a list of parts), or whose tool calls are not a list, with a retryable malformed_response, as a JSON answer does', async () => {
     const { server, model } = await start()
     for (const content of [5, [{ type: 'text', text: 'Hello' }]]) {
