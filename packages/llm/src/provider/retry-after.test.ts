@@ -78,6 +78,18 @@ describe('retryAfterMs', () => {
     expect(parse({ 'retry-after': '86400' })).toBe(86_400_000)
     expect(parse({ 'retry-after': '9'.repeat(400) })).toBeUndefined()
   })
+
+  it('never answers Infinity or NaN: seconds past the largest number of milliseconds are ignored, as larger numbers are', () => {
+    // 1e308 seconds is a number, but not as milliseconds: the policy would take Infinity for no hint at all.
+    expect(parse({ 'retry-after': '9'.repeat(308) })).toBeUndefined()
+    expect(parse({ 'retry-after-ms': '9'.repeat(308) })).toBe(Number('9'.repeat(308)))
+    // A clock that is no time cannot place a date: refused, never a NaN wait.
+    for (const clock of [Number.NaN, Number.POSITIVE_INFINITY, '0']) {
+      const refusal = () => retryAfterMs(headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), clock as never)
+      expect(refusal).toThrow(ConfigurationError)
+      expect(refusal).toThrow('retryAfterMs: now must be a time in epoch ms (a finite number), got')
+    }
+  })
 })
 
 describe('retryAfterMs (Anthropic cases)', () => {

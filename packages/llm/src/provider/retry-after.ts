@@ -14,8 +14,9 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  *
  * Values that are negative, empty, not a plain decimal number (`1e3`, `Infinity`, `soon`) or not an HTTP date in one
  * of the forms of RFC 9110 (IMF-fixdate, RFC 850, asctime; `Dec 12` is not one) are ignored: the result is
- * `undefined` and the caller falls back to its own backoff. A date in the past means "now" (0). Huge values are returned as they are;
- * the retry policy clamps them to its `maxRetryAfterMs`. No headers (`undefined`, `null`) is `undefined`; headers without a
+ * `undefined` and the caller falls back to its own backoff, as it does for a value past the largest number of
+ * milliseconds. A date in the past means "now" (0). Huge values are returned as they are; the retry policy clamps them
+ * to its `maxRetryAfterMs`. A `now` that is not a finite number is a ConfigurationError. No headers (`undefined`, `null`) is `undefined`; headers without a
  * `get` method, or whose reading throws, are a ConfigurationError.
  *
  * @param now - the current time in epoch ms, for HTTP dates (injectable for tests).
@@ -24,6 +25,10 @@ const decimalNumber = /^\d+(?:\.\d+)?$/
  * retryAfterMs(new Headers({ 'retry-after': '-1' })) // undefined
  */
 export function retryAfterMs(headers: HeaderReader | undefined, now: number = Date.now()): number | undefined {
+  // A clock that is no time would make every date's wait NaN, which reads as no hint at all.
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw optionError('now', 'a time in epoch ms (a finite number)', now, 'retryAfterMs')
+  }
   if (headers === undefined || headers === null) return undefined
   let milliseconds: unknown
   let retryAfter: unknown
@@ -43,7 +48,8 @@ export function retryAfterMs(headers: HeaderReader | undefined, now: number = Da
   const value = typeof retryAfter === 'string' ? retryAfter.trim() : ''
   if (value === '') return undefined
   const seconds = parseDecimal(value)
-  if (seconds !== undefined) return seconds * 1000
+  // Seconds past the largest number of milliseconds are ignored, as a number past the largest number is.
+  if (seconds !== undefined) return Number.isFinite(seconds * 1000) ? seconds * 1000 : undefined
   const at = parseHttpDate(value, now)
   return at === undefined ? undefined : Math.max(0, at - now)
 }
