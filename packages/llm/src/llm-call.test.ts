@@ -15,7 +15,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import type { ChatModel, ChatResult, ChatStreamPart } from './chat-model.js'
-import { LLMCall, type LLMCallInput } from './llm-call.js'
+import { LLMCall, type LLMCallInput, type LLMCallOptions } from './llm-call.js'
 import type { LLMStreamDelta } from './llm-stream.js'
 import { SystemMessageTemplate, UserMessageTemplate } from './prompts/message-template.js'
 import { PromptTemplate } from './prompts/prompt-template.js'
@@ -780,6 +780,42 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(1)
   })
 
+  it('names tools whose reading throws, and quotes what was thrown, at construction and per call', async () => {
+    const model = sent()
+    const tools = new Proxy([], {
+      get: () => {
+        throw new Error('tools are out of reach')
+      },
+    })
+    const record = await new LLMCall({ name: 'chat', model }).trace({ ...ask('x'), tools } as never)
+    expect(record.error?.state).toBe('input_validation')
+    expect((record.error as ValidationError).issues).toEqual([
+      { path: ['tools'], message: 'could not be read: Error: tools are out of reach' },
+    ])
+    // A tool whose name reads once as a string, then throws, when the names are checked.
+    let reads = 0
+    const fickle = {
+      parameters: {},
+      get name() {
+        reads += 1
+        if (reads > 1) throw new Error('name read again')
+        return 'search'
+      },
+    }
+    const built = (() => {
+      try {
+        return new LLMCall({ name: 'chat', model, settings: { tools: [fickle] } })
+      } catch (error) {
+        return error
+      }
+    })()
+    expect(ConfigurationError.isInstance(built) && [built.option, built.message]).toEqual([
+      'settings.tools',
+      'chat: settings.tools could not be read: Error: name read again',
+    ])
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('says what a model or retry option got, in the one message format', () => {
     const model = sent()
     expect(() => new LLMCall({ name: 'x', model: {} as ChatModel })).toThrow(
@@ -952,6 +988,37 @@ describe('LLMCall usage, cost and budget', () => {
     expect((error as BudgetExceededError).limit).toBe('tokens')
     expect((error as Error).message).toMatch(/not sent/)
     expect(model.calls).toHaveLength(0)
+  })
+
+  it('names maxTokens, n or outputTokenEstimate when the output they ask for is too large to count, before sending', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'], modelId: 'gpt-4o' })
+    const limiter = new RateLimiter({ requestsPerMinute: 10 })
+    const refusal = async (options: Partial<LLMCallOptions>, input: Partial<LLMCallInput>, budgeted: boolean) => {
+      const chat = new LLMCall({ name: 'chat', model, ...options })
+      const error = await chat
+        .invoke({ ...ask('x'), ...input }, budgeted ? { budget: { maxTokens: 1_000 } } : {})
+        .catch((caught: unknown) => caught)
+      return ConfigurationError.isInstance(error) ? [error.option, error.message] : error
+    }
+    const tooMany = (what: string) =>
+      `chat: ${what} asks for more output tokens than a budget or a rate limiter counts (at most 100,000,000 per call); lower it`
+    expect(await refusal({ settings: { maxTokens: 1e308, n: 2 } }, {}, true)).toEqual([
+      'maxTokens',
+      tooMany('maxTokens × n (1e+308 × 2)'),
+    ])
+    expect(await refusal({}, { maxTokens: 1e308 }, true)).toEqual(['maxTokens', tooMany('maxTokens (1e+308)')])
+    expect(await refusal({ rateLimiter: limiter }, { maxTokens: 1e308, n: 2 }, false)).toEqual([
+      'maxTokens',
+      tooMany('maxTokens × n (1e+308 × 2)'),
+    ])
+    expect(await refusal({ outputTokenEstimate: 1e308 }, { n: 2 }, true)).toEqual([
+      'outputTokenEstimate',
+      tooMany('outputTokenEstimate × n (1e+308 × 2)'),
+    ])
+    expect(model.calls).toHaveLength(0)
+    // What a real model can answer still goes to the budget, which refuses it as too large for itself.
+    const large = await refusal({ settings: { maxTokens: 100_000, n: 8 } }, {}, true)
+    expect(BudgetExceededError.isInstance(large)).toBe(true)
   })
 
   it('stops the call that would exceed the cost budget of its run tree, and is not retried', async () => {
@@ -1881,6 +1948,20 @@ describe('LLMCall streaming', () => {
       },
     ])
     expect((await stream.result).choices[0]?.message.toolCalls?.[0]?.name).toBe('lookup')
+  })
+
+  it('refuses a stream detached from its call with the same typed error as a detached invoke', async () => {
+    const model = new ScriptedChatModel({ responses: [answer] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const { stream, invoke } = chat
+    const detachedInvoke = await invoke(ask('x')).catch((caught: unknown) => caught)
+    for (const detached of [stream(ask('x')), chat.stream.call(undefined as never, ask('x'))]) {
+      const error = await detached.result.catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error) && error.option).toBe('this')
+      expect((error as Error).message).toBe((detachedInvoke as Error).message)
+      expect((await collect(detached)).error).toBe(error)
+    }
+    expect(model.calls).toHaveLength(0)
   })
 })
 

@@ -238,7 +238,8 @@ const checkedSettingSet: ReadonlySet<string> = new Set(checkedSettings)
 
 /**
  * Checks one setting, throwing `<owner>: <option> must be …, got …`; a tool whose name the providers refuse is named
- * by its index (`<option>[1].name`).
+ * by its index (`<option>[1].name`). A setting whose reading throws (a Proxy, a getter) is `<option> could not be
+ * read: <what it threw>`.
  */
 function checkSetting(key: CheckedSetting, value: unknown, option: string, owner?: string): void {
   if (value === undefined) return
@@ -246,7 +247,15 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
     checkNumber(value, option, numericSettingRules[key as keyof typeof numericSettingRules], owner)
     return
   }
-  const shape = settingShapes[key as keyof typeof settingShapes]
+  try {
+    checkShape(key as keyof typeof settingShapes, value, option, owner)
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
+}
+
+function checkShape(key: keyof typeof settingShapes, value: unknown, option: string, owner?: string): void {
+  const shape = settingShapes[key]
   if (!shape.accepts(value)) throw optionError(option, shape.expected, value, owner)
   if (key !== 'tools') return
   const tools = value as ReadonlyArray<{ readonly name: string }>
@@ -583,8 +592,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
    * from a journal streams its recorded answer (see {@link LLMCall.replayParts}).
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
+    // `super`'s, which refuses a method detached from its call (`const { stream } = chat`) with a typed error.
     return streamRun((push: (delta: LLMStreamDelta) => void) =>
-      this.invoke(input, streamingOptions(options, push as (part: unknown) => void)),
+      super.invoke(input, streamingOptions(options, push as (part: unknown) => void)),
     )
   }
 
@@ -648,7 +658,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const counted = countTokens(() => this.countInputTokens(request), this.name, 'estimateInputTokens')
     const added = countTokens(() => this.model.addedInputTokens?.(request) ?? 0, this.name, 'model.addedInputTokens')
     const estimatedInput = counted + added
-    const estimatedOutput = (request.maxTokens ?? this.outputTokenEstimate) * Math.max(1, request.n ?? 1)
+    const estimatedOutput = this.estimateOutputTokens(request)
     const estimate: Usage = {
       inputTokens: estimatedInput,
       outputTokens: estimatedOutput,
@@ -664,6 +674,25 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const hold: BudgetHold = { release: context.reserveBudget({ tokens: estimate.totalTokens, costUsd }), kept: false }
     return this.attempt(request, modelId, estimate, context, hold).finally(() => {
       if (!hold.kept) hold.release()
+    })
+  }
+
+  /**
+   * The output tokens a call may use: `maxTokens` (else `outputTokenEstimate`) per choice. More than a call is believed
+   * to use is a ConfigurationError naming the setting: as large as `1e308 × 2` it is Infinity, which no budget or
+   * limiter can count, and would be refused under the name of a figure the caller never gave.
+   */
+  private estimateOutputTokens(request: ChatRequest): number {
+    const option = request.maxTokens === undefined ? 'outputTokenEstimate' : 'maxTokens'
+    const perChoice = request.maxTokens ?? this.outputTokenEstimate
+    const choices = Math.max(1, request.n ?? 1)
+    const tokens = perChoice * choices
+    if (tokens <= maxCredibleTokens) return tokens
+    const asked = choices === 1 ? `${option} (${perChoice})` : `${option} × n (${perChoice} × ${choices})`
+    throw new ConfigurationError({
+      option,
+      message: `${asked} asks for more output tokens than a budget or a rate limiter counts (at most 100,000,000 per call); lower it`,
+      functionName: this.name,
     })
   }
 
