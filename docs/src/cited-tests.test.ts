@@ -66,6 +66,10 @@ function titlesOf(path: string): string[] {
   for (const match of source.matchAll(/\b(?:it|test|describe)(?:\.\w+)*\(\s*(['"`])((?:\\.|(?!\1)[^\\])*)\1/g)) {
     titles.push((match[2] as string).replace(/\\(.)/g, '$1'))
   }
+  // The title of `it.each([…])('title', …)`, after its table: `%s` and the like stand for the table's values.
+  for (const match of source.matchAll(/\](?:\s*as const)?\s*\)\(\s*(['"`])((?:\\.|(?!\1)[^\\])*)\1/g)) {
+    titles.push((match[2] as string).replace(/\\(.)/g, '$1'))
+  }
   return titles
 }
 

@@ -1241,6 +1241,74 @@ describe('LLMCall budget guarantee', () => {
     }
   })
 
+  it.each([
+    ['a stream cut after its first text', 'stays spent'],
+    ['an attempt that timed out', 'stays spent'],
+    ['a call aborted while the model worked on it', 'stays spent'],
+    ['a 5xx', 'stays spent'],
+    ['a 4xx refusal', 'is given back'],
+  ] as const)('after %s, the estimate %s in the budget and in the limiter window', async (kind, fate) => {
+    const kept = fate === 'stays spent'
+    const input = ask('the applicant missed three payments this year')
+    const called = latch()
+    const aborting = new AbortController()
+    const failing: ChatModel & { calls: number } = {
+      specificationVersion: 'v1',
+      provider: 'test',
+      modelId: 'm',
+      calls: 0,
+      doGenerate(_request, options) {
+        failing.calls += 1
+        called.open()
+        if (kind === 'a 5xx' || kind === 'a 4xx refusal') {
+          const status = kind === 'a 5xx' ? 500 : 400
+          return Promise.reject(new ProviderCallError({ provider: 'test', message: `HTTP ${status}`, status }))
+        }
+        // Worked on until it is cancelled: by the attempt's timeout, or by the caller's abort.
+        return new Promise((_resolve, reject) => {
+          const signal = options?.signal
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true })
+        })
+      },
+      async *doStream() {
+        failing.calls += 1
+        yield { type: 'text-delta', choiceIndex: 0, text: 'The appl' }
+        throw new ProviderCallError({ provider: 'test', message: 'the connection was cut', retryable: true })
+      },
+    }
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    const options = { settings: { maxTokens: 100 }, retry: { attempts: 1 }, rateLimiter: limiter }
+    const chat = new LLMCall({
+      name: 'chat',
+      model: failing,
+      ...options,
+      ...(kind === 'an attempt that timed out' ? { attemptTimeoutMs: 50 } : {}),
+    })
+    const next = new LLMCall({ name: 'next', model: new ScriptedChatModel({ responses: ['ok'] }), ...options })
+    const estimate = estimateInputTokens(chat.buildRequest(input)) + 100
+    const loop = defineFunction({
+      name: 'loop',
+      run: async (_input: unknown, context) => {
+        if (kind === 'a call aborted while the model worked on it') void called.opened.then(() => aborting.abort())
+        const first = await context
+          .invoke(chat, input, {
+            signal: aborting.signal,
+            ...(kind === 'a stream cut after its first text' ? { stream: () => {} } : {}),
+          })
+          .then(String, (error: Error) => error.name)
+        const window = limiter.status().tokens
+        // Room for one estimate and a half: the next call fits only if the first one's estimate was given back.
+        const second = await context.invoke(next, input).then(String, (error: Error) => error.name)
+        return { first, window, second }
+      },
+    })
+    const outcome = await loop.invoke(undefined, { budget: { maxTokens: Math.floor(estimate * 1.5) } })
+    expect(failing.calls).toBe(1)
+    expect(outcome.first).not.toBe('ok')
+    expect(outcome.window).toBe(kept ? estimate : 0)
+    expect(outcome.second).toBe(kept ? 'BudgetExceededError' : 'ok')
+  })
+
   it('admits a call that fits the budget exactly, also while an answered call is still being validated', async () => {
     // The first call is answered (37 tokens) and its structured output is still being checked when the second asks.
     let answered = latch()
