@@ -11,8 +11,9 @@ import {
   ValidationError,
 } from './errors.js'
 import type { LifecycleEvent } from './events.js'
+import { Function } from './function.js'
 import { hashJson, MemoryJournal, type StepJournal } from './journal.js'
-import type { RunContext } from './run-context.js'
+import type { InvokeOptions, RunContext } from './run-context.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { Validator } from './validator.js'
@@ -930,6 +931,41 @@ describe('invoke reads each option once, and names the one it could not use', ()
     )
     expect(await f.invoke(1, options as never)).toBe(1)
     expect(Object.fromEntries(reads)).toEqual({ timeoutMs: 1, signal: 1, parent: 1, key: 1, runId: 1 })
+  })
+
+  it("context.invoke reads a child's options once, refuses a misspelt one naming the child, and a copy made by the child is read again", async () => {
+    const seen: unknown[] = []
+    class Spreading extends Function<number, number> {
+      override invoke(input: number, options?: InvokeOptions): Promise<number> {
+        // A subclass that adds to what it was given: its copy is options like any other, checked again.
+        return super.invoke(input, { ...options, timeoutMs: 'soon' } as never)
+      }
+
+      run(input: number): number {
+        return input
+      }
+    }
+    const child = defineFunction({ name: 'child', run: (input: number) => input * 2 })
+    const spreading = new Spreading({ name: 'spreading' })
+    const { options, reads } = fickle({ key: 'k', timeoutMs: 600_000 }, 'garbage')
+    const parent = defineFunction({
+      name: 'parent',
+      run: async (input: number, context: RunContext) => {
+        seen.push(await context.invoke(child, input, options as never))
+        seen.push(await settle(context.invoke(child, input, { tiemoutMs: 5 } as never)))
+        seen.push(await settle(context.invoke(spreading, input, { key: 's' })))
+        return input
+      },
+    })
+    expect(await parent.invoke(2)).toBe(2)
+    expect(Object.fromEntries(reads)).toEqual({ key: 1, timeoutMs: 1 })
+    expect(seen[0]).toBe(4)
+    expect((seen[1] as { error: Error }).error.message).toMatch(
+      /^child: tiemoutMs is not an option; did you mean timeoutMs\?/,
+    )
+    expect((seen[2] as { error: Error }).error.message).toBe(
+      'spreading: timeoutMs must be a number of ms > 0 and ≤ 2147483647, got "soon"',
+    )
   })
 
   it('names signal when a lookalike signal throws as it is read or listened to, in a run or handed to an executor', async () => {

@@ -191,7 +191,8 @@ export function startRun(
     )
   let run: Run
   try {
-    if (options !== undefined) options = checkInvokeOptions(options, fn.name)
+    // Options `context.invoke` read are not read again.
+    if (options !== undefined && !(options instanceof ReadOptions)) options = checkInvokeOptions(options, fn.name)
     const executor = options?.executor
     if (executor !== undefined) {
       if (recording)
@@ -380,17 +381,20 @@ class StepContext implements RunContext {
       if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
       owner = fn.name
       // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
-      if (options === undefined) childOptions = this.childOptions ??= Object.freeze({ parent: this })
-      else if (typeof options === 'object' && options !== null && !Array.isArray(options)) {
+      if (options === undefined)
+        childOptions = this.childOptions ??= Object.freeze(Object.assign(new ReadOptions(), { parent: this }))
+      else {
+        // Read once, here: the child's `invoke` takes them as they are.
+        childOptions = checkInvokeOptions(options, owner)
         // `context.invoke` makes the child part of this run: a `parent` of another kind (from plain JavaScript) is refused.
-        if ((options as InvokeOptions).parent !== undefined)
+        if (childOptions.parent !== undefined)
           throw new ConfigurationError({
             option: 'parent',
             message: `parent cannot be given to context.invoke, whose child is part of this run; call ${owner}.invoke(input, { parent: null }) to start a tree of its own`,
             functionName: owner,
           })
-        childOptions = { ...options, parent: this }
-      } else throw optionError('options', 'an object', options, owner)
+        ;(childOptions as { parent: StepContext }).parent = this
+      }
     } catch (error) {
       // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
       return Promise.reject(unreadableOption(error, 'options', owner))
@@ -1362,6 +1366,9 @@ function checkCancellation(options: InvokeOptions | undefined, functionName: str
   return checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, functionName)
 }
 
+/** Options as {@link checkInvokeOptions} read them: made here only, so a copy (a spread) of them is read again. */
+class ReadOptions {}
+
 /**
  * Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say); returns the
  * options given, each read once: a getter (or a Proxy) cannot answer the checks one value and the run another.
@@ -1370,7 +1377,7 @@ function checkInvokeOptions(options: object, functionName: string): InvokeOption
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
-  const read: Record<string, unknown> = {}
+  const read = new ReadOptions() as Record<string, unknown>
   for (const key in options) {
     if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
     else read[key] = (options as Record<string, unknown>)[key]
