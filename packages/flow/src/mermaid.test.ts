@@ -161,6 +161,40 @@ describe('toMermaid', () => {
     }
   })
 
+  it('refuses a given graph that would lose a node or draw one it does not hold, naming where', () => {
+    const graph = JSON.parse(JSON.stringify(describeGraph(new Chain({ name: 'c', children: [step('a'), step('b')] }))))
+    // As described, every node is drawn once and every edge joins two of them.
+    expect(toMermaid(graph)).toBe(toMermaid(new Chain({ name: 'c', children: [step('a'), step('b')] })))
+    for (const [change, message] of [
+      // A parent that is no node of the graph: the node would be left out of the diagram.
+      [(copy: typeof graph) => (copy.nodes[2].parent = 'n9'), 'source.nodes[2].parent must be the id of a node'],
+      // A parent that is not a group: only groups are drawn around what they hold.
+      [(copy: typeof graph) => (copy.nodes[2].parent = 'n1'), 'source.nodes[2].parent must be the id of a group'],
+      // Groups inside each other in a ring: neither is under a root, so neither would be drawn.
+      [
+        (copy: typeof graph) => {
+          copy.nodes.push({ id: 'x', name: 'x', kind: 'chain', parent: 'y', group: true })
+          copy.nodes.push({ id: 'y', name: 'y', kind: 'chain', parent: 'x', group: true })
+        },
+        'source.nodes[3].parent must be a group under a node without a parent, not in a ring of groups',
+      ],
+      // An edge to an id no node has: Mermaid would draw a node the graph does not hold.
+      [(copy: typeof graph) => (copy.edges[0].to = 'n9'), 'source.edges[0].to must be the id of a node'],
+      [(copy: typeof graph) => (copy.edges[0].from = 'ghost'), 'source.edges[0].from must be the id of a node'],
+    ] as const) {
+      const copy = structuredClone(graph)
+      change(copy)
+      let thrown: unknown
+      try {
+        toMermaid(copy)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+      expect((thrown as Error).message).toContain(`toMermaid: ${message}`)
+    }
+  })
+
   it('refuses a given graph whose groups nest deeper than 1,000 levels with a ConfigurationError, not a stack overflow', () => {
     const nested = (depth: number) => ({
       root: 'n0',

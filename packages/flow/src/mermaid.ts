@@ -124,8 +124,10 @@ function isNodeId(value: unknown): value is string {
 /**
  * A graph given as it is (read back from JSON, say), checked where it is written into the diagram unescaped: ids must be
  * unique plain words that are no Mermaid keyword (`end` closes a subgraph), and names, choices and labels strings (they
- * are escaped). Anything else is a ConfigurationError naming where. What is drawn is a copy of what was checked, each
- * field read once: a getter cannot answer a checked value, then another.
+ * are escaped), every parent a group of the graph under a root and every edge's end a node of it (else a node would be
+ * left out, or Mermaid would draw one the graph does not hold). Anything else is a ConfigurationError naming where.
+ * What is drawn is a copy of what was checked, each field read once: a getter cannot answer a checked value, then
+ * another.
  */
 function checkGraph(graph: FlowGraph): FlowGraph {
   const refuse = (path: string, expected: string, value: unknown): never => {
@@ -175,6 +177,7 @@ function checkGraph(graph: FlowGraph): FlowGraph {
         ...(map === true ? { map } : {}),
       })
     }
+    checkParents(checkedNodes, refuse)
     const edgeCount = edges.length
     for (let index = 0; index < edgeCount; index++) {
       const edge = edges[index] as GraphEdge | undefined
@@ -182,6 +185,9 @@ function checkGraph(graph: FlowGraph): FlowGraph {
       const to: unknown = edge?.to
       if (!isNodeId(from)) refuse(`source.edges[${index}].from`, 'a node id', from)
       if (!isNodeId(to)) refuse(`source.edges[${index}].to`, 'a node id', to)
+      // Mermaid draws an edge's unknown end as a node of its own: one the graph does not hold.
+      if (!ids.has(from as string)) refuse(`source.edges[${index}].from`, 'the id of a node of the graph', from)
+      if (!ids.has(to as string)) refuse(`source.edges[${index}].to`, 'the id of a node of the graph', to)
       const edgeLabel: unknown = (edge as GraphEdge).label
       if (edgeLabel !== undefined && typeof edgeLabel !== 'string')
         refuse(`source.edges[${index}].label`, 'a string', edgeLabel)
@@ -194,6 +200,43 @@ function checkGraph(graph: FlowGraph): FlowGraph {
     return { root, nodes: checkedNodes, edges: checkedEdges }
   } catch (error) {
     throw unreadableOption(error, 'source', 'toMermaid')
+  }
+}
+
+/**
+ * Refuses a node the diagram would leave out: every node is drawn inside its parent, from the nodes without one down,
+ * so a parent that is no node of the graph, a node that is not a group (only groups are drawn around others), or groups
+ * inside each other in a ring would each drop nodes from the diagram without a word. Each node's chain of parents is
+ * walked once in all (a node known to be under a root ends the walk), so a chain 50,000 deep costs 50,000 steps.
+ */
+function checkParents(
+  nodes: ReadonlyArray<GraphNode>,
+  refuse: (path: string, expected: string, value: unknown) => never,
+): void {
+  const byId = new Map<string, GraphNode>()
+  for (const node of nodes) byId.set(node.id, node)
+  for (let index = 0; index < nodes.length; index++) {
+    const parent = nodes[index]!.parent
+    if (parent === undefined) continue
+    const holder = byId.get(parent)
+    if (holder === undefined) refuse(`source.nodes[${index}].parent`, 'the id of a node of the graph', parent)
+    if (!holder.group) refuse(`source.nodes[${index}].parent`, 'the id of a group (a node with group: true)', parent)
+  }
+  const underRoot = new Set<string>()
+  for (let index = 0; index < nodes.length; index++) {
+    const walked = new Set<string>()
+    let node: GraphNode | undefined = nodes[index]
+    while (node !== undefined && !underRoot.has(node.id)) {
+      if (walked.has(node.id))
+        refuse(
+          `source.nodes[${index}].parent`,
+          'a group under a node without a parent, not in a ring of groups',
+          nodes[index]!.parent,
+        )
+      walked.add(node.id)
+      node = node.parent === undefined ? undefined : byId.get(node.parent)
+    }
+    for (const id of walked) underRoot.add(id)
   }
 }
 
