@@ -1265,6 +1265,34 @@ describe('redact', () => {
     expect(() => JSON.stringify(output)).not.toThrow()
   })
 
+  it('copies URLSearchParams and FormData by their entries, every value of a repeated name kept, secrets replaced', () => {
+    const query = new URLSearchParams(
+      'q=loans&page=2&page=3&password=hunter2&code=Zq8vR2mKp4Lx&X-Amz-Signature=abcdef0123456789&next=later',
+    )
+    const form = new FormData()
+    form.append('user', 'ada')
+    form.append('api_key', 'k1')
+    form.append('note', `sent with ${OPENAI_KEY}`)
+    form.append('upload', new File(['0123456789'], 'statement.pdf'))
+    const output = redact({ query, form, blob: new Blob(['abc']) })
+    expect(output).toEqual({
+      query: {
+        q: 'loans',
+        page: ['2', '3'],
+        password: REDACTED,
+        // Named as a URL's query names a credential, and shaped like one: as in `?code=…` of a URL.
+        code: REDACTED,
+        'X-Amz-Signature': REDACTED,
+        next: 'later',
+      },
+      form: { user: 'ada', api_key: REDACTED, note: `sent with ${REDACTED}`, upload: '[File (10 bytes)]' },
+      blob: '[Blob (3 bytes)]',
+    })
+    const logger = createMemoryLogger()
+    logger.info('request', { query })
+    expect(logger.entries[0]?.fields).toEqual({ query: (output as { query: unknown }).query })
+  })
+
   it('cuts very deep structures instead of overflowing the stack', () => {
     let deep: Record<string, unknown> = {}
     const root = deep

@@ -220,7 +220,8 @@ export function isSecretFieldName(name: string): boolean {
  * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
  * too, and the message in the stack) cut at 1,000 characters and an ellipsis, as a tinyllm error's JSON; a bigint its
  * decimal string, a cycle `"[Circular]"`, a field or item whose reading throws `"[Unserializable]"` (the ones beside it
- * copied), a `Map` or fetch `Headers` an object, a `Set` an array, a boxed string,
+ * copied), a `Map`, fetch `Headers`, `URLSearchParams` or `FormData` an object (a name given more than once with the
+ * list of its values), a `Set` an array, a `Blob` its size, a boxed string,
  * number or boolean its value, a symbol or a function its description (redacted too), and objects with `toJSON` (such
  * as `Date`) what `toJSON` returns.
  *
@@ -378,6 +379,7 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
     keysLeftOut(copy, leftOut)
     return copy
   }
+  if (isFormEntries(value)) return copyFormEntries(value, walk, depth)
   if (value instanceof Set) {
     const copy: unknown[] = []
     for (const item of value) {
@@ -393,12 +395,46 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   const unbox = unboxers.get(Object.prototype.toString.call(value))
   if (unbox !== undefined) return copyValue(unbox.call(value), walk, depth)
   if (ArrayBuffer.isView(value)) return `[${value.constructor.name} (${value.byteLength} bytes)]`
+  // A Blob (a File of a form) keeps its bytes out of sight as well: its size stands for them, as a buffer's does.
+  if (typeof Blob === 'function' && value instanceof Blob) return `[${value.constructor.name} (${value.size} bytes)]`
   if (value instanceof RegExp) return redactString(value.toString())
   const toJSON = (value as { toJSON?: unknown }).toJSON
   if (typeof toJSON === 'function') return copyValue(toJSON.call(value), walk, depth)
   const copy: Record<string, unknown> = {}
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   redactNamedValue(copy)
+  return copy
+}
+
+/** A query (`URLSearchParams`) or a form (`FormData`): entries of a name and a value, kept out of sight like a Map's. */
+function isFormEntries(value: object): value is URLSearchParams | FormData {
+  return (
+    (typeof URLSearchParams === 'function' && value instanceof URLSearchParams) ||
+    (typeof FormData === 'function' && value instanceof FormData)
+  )
+}
+
+/**
+ * The copy of a query or a form: an object of its names, each with its value, or the list of its values when the name
+ * is given more than once (`page=2&page=3`). A value is replaced as a field of its name is, and as the value of a URL's
+ * query parameter of its name is (`code=…`, `X-Amz-Signature=…`): a query is what a URL's query is read into.
+ */
+function copyFormEntries(value: URLSearchParams | FormData, walk: Walk, depth: number): Record<string, unknown> {
+  const byName = new Map<string, unknown[]>()
+  let copied = 0
+  let leftOut = 0
+  for (const [name, item] of value) {
+    if (leftOut === 0 && mayCopy(walk, copied)) {
+      copied++
+      const values = byName.get(name)
+      const kept = typeof item === 'string' && isSecretNamedValue(name, item) ? REDACTED : item
+      if (values === undefined) byName.set(name, [kept])
+      else values.push(kept)
+    } else leftOut++
+  }
+  const copy: Record<string, unknown> = {}
+  for (const [name, values] of byName) setEntry(copy, name, values.length === 1 ? values[0] : values, walk, depth)
+  keysLeftOut(copy, leftOut)
   return copy
 }
 
