@@ -406,6 +406,30 @@ describe('renderRunReport', () => {
     expect(svg.length).toBeLessThan(5_000)
   })
 
+  it('puts each run in its own graph node when runs of another tree share its run id', async () => {
+    // One request id given to two pipelines: their runs, children included, have the same ids.
+    const pipeline = (name: string) =>
+      new Chain({ name, children: [defineFunction({ name: `${name} step`, run: () => 'done' })] })
+    const records = [
+      await pipeline('Pricing').trace(undefined, { runId: 'request-1' }),
+      await pipeline('Scoring').trace(undefined, { runId: 'request-1' }),
+    ]
+    const html = renderRunReport(records)
+    const shapeNamed = new Map<string, string>()
+    for (const [, shape, name] of html.matchAll(/data-shape="(s\d+)" data-name="([^"]*)"/g))
+      shapeNamed.set(name!, shape!)
+    expect(shapeNamed.size).toBe(4)
+    const rows = runData(html)
+    expect(rows.map((row) => [row.runId, row.function])).toEqual([
+      ['request-1', 'Pricing'],
+      ['request-1/0', 'Pricing step'],
+      ['request-1', 'Scoring'],
+      ['request-1/0', 'Scoring step'],
+    ])
+    // Selecting a node of the graph lists its own runs, not those of the other tree.
+    for (const row of rows) expect(row.shape, String(row.function)).toBe(shapeNamed.get(String(row.function)))
+  })
+
   it('refuses what is not a run record, and options it does not know', async () => {
     expect(() => renderRunReport({} as RunRecord)).toThrow(/run record/)
     expect(() => renderRunReport([])).toThrow(/run record/)

@@ -12,7 +12,7 @@ import { escapeHtml, formatDuration, scriptJson } from './html.js'
 import { outcomeColors } from './outcome-colors.js'
 import { reportScript, reportStyle } from './report-page.js'
 import { type RunRow, toRow, usageOf } from './run-rows.js'
-import { foldRuns, type ShapeNode } from './run-shape.js'
+import { foldRuns } from './run-shape.js'
 import { nameText } from './run-text.js'
 
 /** Options of {@link renderRunReport}. */
@@ -110,21 +110,10 @@ function renderPage(
 
   // Depth first, in start order, each run with the shape node it was folded into.
   const rows: RunRow[] = []
-  const shapeByRun = new Map<string, ShapeNode>()
-  for (const node of shape.nodes) for (const runId of node.runIds) shapeByRun.set(runId, node)
-  let total = 0
-  const stack: Array<{ record: RunRecord; depth: number }> = [...roots]
-    .reverse()
-    .map((record) => ({ record, depth: 0 }))
-  while (stack.length > 0) {
-    const { record, depth } = stack.pop()!
-    total++
-    if (rows.length < maxRows) {
-      rows.push(toRow(record, depth, shapeByRun.get(record.runId)?.id ?? '', { maxValueLength, origin, now }))
-    }
-    const children = [...record.children].sort((left, right) => left.startedAt - right.startedAt)
-    for (let index = children.length - 1; index >= 0; index--)
-      stack.push({ record: children[index]!, depth: depth + 1 })
+  const total = shape.runs.length
+  for (const { record, node } of shape.runs) {
+    if (rows.length === maxRows) break
+    rows.push(toRow(record, node.depth, node.id, { maxValueLength, origin, now }))
   }
 
   const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, usageOf(root)), undefined)

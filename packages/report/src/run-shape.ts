@@ -35,6 +35,11 @@ export interface RunShape {
   /** Every node, each after its parent. */
   readonly nodes: ShapeNode[]
   readonly edges: ReadonlyArray<{ readonly from: ShapeNode; readonly to: ShapeNode }>
+  /**
+   * Every run, depth first and its children in the order they started, with the node it is folded into: the runs of
+   * two trees may share their ids (one request id given to two pipelines), so a run's node is kept with the run itself.
+   */
+  readonly runs: ReadonlyArray<{ readonly record: RunRecord; readonly node: ShapeNode }>
 }
 
 /**
@@ -48,6 +53,7 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
   const byKey = new Map<string, ShapeNode>()
   const edgeKeys = new Set<string>()
   const edges: Array<{ from: ShapeNode; to: ShapeNode }> = []
+  const runs: Array<{ record: RunRecord; node: ShapeNode }> = []
 
   const shapeOf = (record: RunRecord, parent: ShapeNode | undefined): ShapeNode => {
     const key = `${parent?.id ?? ''}\u0000${record.function}\u0000${record.kind}`
@@ -90,6 +96,7 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
     const { record, parent } = stack.pop()!
     const node = shapeOf(record, parent)
     node.runIds.push(record.runId)
+    runs.push({ record, node })
     if (record.status === 'complete') node.complete++
     else if (record.status === 'failed') node.failed++
     else node.running++
@@ -121,7 +128,7 @@ export function foldRuns(records: ReadonlyArray<RunRecord>): RunShape {
       stack.push({ record: children[index]!, parent: node })
     }
   }
-  return { roots, nodes, edges }
+  return { roots, nodes, edges, runs }
 }
 
 /** How a shape node's runs ended, taken together. */
