@@ -1,4 +1,5 @@
 import { CassetteFileError } from './cassette-file-error.js'
+import { finalStatus } from './fault.js'
 import { framingHeaders, isValidHeader } from './http-header.js'
 import { maxJsonDepth, nestsDeeperThan } from './json-depth.js'
 import { isSseFieldValue } from './sse.js'
@@ -81,8 +82,10 @@ function interactionProblem(interaction: unknown): string | undefined {
   if (nestsDeeperThan(request.body)) return `.request.body nests more than ${maxJsonDepth} levels deep`
   if (!isRecord(response)) return '.response is not an object'
   const { status, headers, text, sse } = response
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
-    return '.response needs a numeric "status" from 100 to 999'
+  // A final status, as the server can answer with: a 1xx is informational, and would fail every replay with a 500.
+  const { min, max } = finalStatus as { min: number; max: number }
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < min || status > max) {
+    return `.response needs a numeric "status" from ${min} to ${max}`
   }
   if (headers !== undefined) {
     if (!isRecord(headers)) return '.response.headers is not an object'

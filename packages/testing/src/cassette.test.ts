@@ -579,7 +579,13 @@ describe('cassettes', () => {
       [
         'status',
         JSON.stringify({ version: 1, interactions: [interaction({ status: 42 })] }),
-        /numeric "status" from 100 to 999/,
+        /numeric "status" from 200 to 999/,
+      ],
+      [
+        // An informational status is no answer: replayed, every request would get a 500 instead.
+        'status-informational',
+        JSON.stringify({ version: 1, interactions: [interaction({ status: 101, body: {} })] }),
+        /interactions\[0\]\.response needs a numeric "status" from 200 to 999/,
       ],
       ['interaction', JSON.stringify({ version: 1, interactions: [null] }), /interactions\[0\] is not an object/],
     ]

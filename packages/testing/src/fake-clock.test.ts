@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from './fake-clock.js'
 
@@ -40,5 +41,31 @@ describe('FakeClock', () => {
     }
     again()
     await expect(clock.runAll(50)).rejects.toThrow('FakeClock.runAll: more than 50 timers fired')
+  })
+
+  it('refuses to move by NaN, a negative or an infinite time, and keeps its time a number', async () => {
+    const clock = new FakeClock()
+    const fired: number[] = []
+    clock.setTimeout(() => fired.push(clock.now()), 10)
+    for (const ms of [Number.NaN, -10, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      const moved = clock.advance(ms)
+      await expect(moved).rejects.toThrow(ConfigurationError)
+      await expect(moved).rejects.toThrow('FakeClock.advance')
+    }
+    expect([clock.now(), fired, clock.pendingTimers]).toEqual([0, [], 1])
+    // A delay that is no number of ms fires as one of 0 does, as a negative one does: time stays a number.
+    clock.setTimeout(() => fired.push(clock.now()), Number.NaN)
+    expect([await clock.step(), clock.now(), fired]).toEqual([true, 0, [0]])
+    await clock.advance(10)
+    expect([clock.now(), fired]).toEqual([10, [0, 10]])
+  })
+
+  it('refuses, rather than hangs on, a timer that sets itself again without moving time in an advance', async () => {
+    const clock = new FakeClock()
+    const again = (): void => {
+      clock.setTimeout(again, 0)
+    }
+    again()
+    await expect(clock.advance(10, 50)).rejects.toThrow('FakeClock.advance: more than 50 timers fired')
   })
 })

@@ -1,3 +1,5 @@
+import { checkNumber, optionError } from '@tinyllm/core'
+
 interface FakeTimer {
   readonly at: number
   readonly order: number
@@ -29,10 +31,14 @@ export class FakeClock {
     return this.time
   }
 
-  /** Sets a timer to fire `ms` from now (a negative `ms` as 0); answers its handle for `clearTimeout`. */
+  /**
+   * Sets a timer to fire `ms` from now (a negative `ms`, or one that is no number such as NaN, as 0: a timer at NaN
+   * would fire first and make the time NaN); answers its handle for `clearTimeout`.
+   */
   setTimeout(callback: () => void, ms: number): unknown {
     this.#lastId += 1
-    this.#timers.set(this.#lastId, { at: this.time + Math.max(0, ms), order: this.#lastId, callback })
+    const delay = typeof ms === 'number' && ms > 0 ? ms : 0
+    this.#timers.set(this.#lastId, { at: this.time + delay, order: this.#lastId, callback })
     return this.#lastId
   }
 
@@ -51,10 +57,18 @@ export class FakeClock {
     return this.#fireFirst(Number.POSITIVE_INFINITY)
   }
 
-  /** Moves time forward by `ms`, firing every timer due on the way, and lets promise callbacks run after each. */
-  async advance(ms: number): Promise<void> {
-    const until = this.time + ms
-    while (await this.#fireFirst(until)) {}
+  /**
+   * Moves time forward by `ms`, firing every timer due on the way, and lets promise callbacks run after each. An `ms`
+   * that is not a finite number ≥ 0 (NaN, negative, Infinity) is a ConfigurationError and moves nothing; more than
+   * `limit` timers fired on the way is an Error (a timer that sets itself again without moving time).
+   */
+  async advance(ms: number, limit = 1_000_000): Promise<void> {
+    // Checked before anything moves: NaN would fire every timer and leave the time NaN, a negative ms turn it back.
+    if (ms === undefined) throw optionError('ms', 'a number of ms ≥ 0', ms, 'FakeClock.advance')
+    const until = this.time + (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'FakeClock.advance') as number)
+    for (let fired = 0; await this.#fireFirst(until); fired++) {
+      if (fired >= limit) throw new Error(`FakeClock.advance: more than ${limit} timers fired`)
+    }
     this.time = until
     await this.flush()
   }

@@ -29,14 +29,20 @@ export interface StallHeadersFault {
   readonly ms?: number | undefined
 }
 
-/** Send headers and `afterEvents` whole events (or body chunks), then pause for `ms` or until closed, then go on. */
+/**
+ * Send headers and `afterEvents` whole events, then pause for `ms` or until closed, then go on. A plain body (JSON or
+ * raw) is one chunk, sent whole once it is sent: the pause comes before it, whatever `afterEvents` says.
+ */
 export interface StallStreamFault {
   readonly kind: 'stall-stream'
   readonly afterEvents: number
   readonly ms?: number | undefined
 }
 
-/** Send `afterEvents` whole events, then half of the next one, then destroy the connection. */
+/**
+ * Send `afterEvents` whole events, then half of the next one, then destroy the connection. A plain body (JSON or raw)
+ * is one chunk: half of it is sent, whatever `afterEvents` says, so the client never has the whole answer.
+ */
 export interface CutStreamFault {
   readonly kind: 'cut-stream'
   readonly afterEvents: number

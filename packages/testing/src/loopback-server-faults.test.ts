@@ -182,6 +182,33 @@ describe('loopback server faults', () => {
     expect(running.faultCounts['cut-stream']).toBe(1)
   })
 
+  it('cut-stream and stall-stream past the one chunk of a plain body still fail it: never a whole answer', async () => {
+    const running = await start({
+      keepAliveTimeoutMs: 60_000,
+      faults: [
+        { kind: 'cut-stream', afterEvents: 1 },
+        { kind: 'cut-stream', afterEvents: 5 },
+        { kind: 'stall-stream', afterEvents: 3 },
+      ],
+    })
+    const full = JSON.stringify(jsonAnswer().json)
+    for (const _cut of [1, 5]) {
+      const { text, error } = await readAll(await fetch(`${running.url}/json`))
+      expect(error).toBeDefined()
+      expect(text).toBe(full.slice(0, Math.floor(full.length / 2)))
+    }
+    // The stall holds the body back: the client waits for it until it gives up, and the request ends then.
+    const controller = new AbortController()
+    const response = await fetch(`${running.url}/json`, { signal: controller.signal })
+    const body = response.text()
+    while (running.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
+    await expect(body).rejects.toThrow()
+    await running.whenIdle()
+    expect(running.requests.map((request) => request.outcome)).toEqual(['fault', 'fault', 'fault'])
+    expect(running.inFlight).toBe(0)
+  })
+
   it('malformed-json: a 200 whose JSON body does not parse; for streams a broken first event', async () => {
     const running = await start({ faults: [{ kind: 'malformed-json' }, { kind: 'malformed-json' }] })
     const response = await fetch(`${running.url}/json`)

@@ -367,6 +367,19 @@ describe('startLoopbackServer', () => {
     })
   })
 
+  it('never quotes a key the path carries in the 404 of an unknown route, as its log does not', async () => {
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789'
+    const running = await start()
+    const response = await fetch(`${running.url}/v1/${key}/chat/completions`, { method: 'POST' })
+    expect(response.status).toBe(404)
+    const body = await response.text()
+    expect(body).not.toContain(key)
+    expect(JSON.parse(body)).toMatchObject({
+      error: { message: 'No loopback route for POST /v1/[REDACTED]/chat/completions', type: 'not_found_error' },
+    })
+    expect(running.requests[0]?.path).toBe('/v1/[REDACTED]/chat/completions')
+  })
+
   it('answers a throwing handler with a 500 error body naming the failure', async () => {
     const running = await start({
       routes: {

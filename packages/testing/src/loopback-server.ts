@@ -467,7 +467,8 @@ class LoopbackHttpServer implements LoopbackServer {
     const handler =
       this.#routes.get(`${request.method} ${request.path}`) ?? this.#fallback ?? this.#cassette?.handle ?? undefined
     if (!handler) {
-      const message = `No loopback route for ${request.method} ${request.path}`
+      // The path as the log holds it: a key the path carries (a misplaced one, say) is not sent back to be quoted.
+      const message = `No loopback route for ${entry.method} ${entry.path}`
       return { status: 404, json: this.#formatError({ status: 404, message, type: errorTypeOf(404) }) }
     }
     return handler({ request, requestIndex: entry.index, requestId: entry.requestId, signal, fault })

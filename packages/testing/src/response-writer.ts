@@ -49,8 +49,16 @@ export async function writeResponse(
   }
   response.writeHead(status, headers)
 
-  const cutAt = fault?.kind === 'cut-stream' ? fault.afterEvents : fault?.kind === 'reset-after-headers' ? 0 : undefined
-  let stallAt = fault?.kind === 'stall-stream' ? fault.afterEvents : undefined
+  // A plain body is one chunk, framed by its content-length: past it, a cut or a stall would come after the client had
+  // the whole answer. Whatever its `afterEvents`, the fault plays on that chunk: half of it, or a stall before it.
+  const eventsBefore = (afterEvents: number): number => ('sse' in answer ? afterEvents : 0)
+  const cutAt =
+    fault?.kind === 'cut-stream'
+      ? eventsBefore(fault.afterEvents)
+      : fault?.kind === 'reset-after-headers'
+        ? 0
+        : undefined
+  let stallAt = fault?.kind === 'stall-stream' ? eventsBefore(fault.afterEvents) : undefined
   const stallMs = fault?.kind === 'stall-stream' ? (fault.ms ?? Number.POSITIVE_INFINITY) : 0
   let index = 0
   for await (const chunk of chunks) {
