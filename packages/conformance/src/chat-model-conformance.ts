@@ -12,6 +12,7 @@ import {
 } from '@tinyllm/llm'
 import type { LoggedRequest, LoopbackServer } from '@tinyllm/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { checkAdapter } from './adapter-check.js'
 import { importAnotherCopy, importInstalled } from './another-copy.js'
 import type { ScriptedFinishReason, ScriptedTurn } from './scripted-turn.js'
 import { type StreamTampering, startStreamProxy } from './stream-proxy.js'
@@ -73,7 +74,9 @@ const waitLimitMs = 20_000
  * usage, request ids, error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
  * of the SDK when the adapter names it), connection failures (refused, reset, cut mid-answer, a stream ended early, a
  * malformed body), abort and idle timeout.
- * Call it at the top level of a provider package's test file.
+ * Call it at the top level of a provider package's test file. An adapter it cannot run on — a field misspelt or
+ * missing, a `multipleChoices` that is no boolean, a `chatPath` that is no path, a getter that throws — is a
+ * `ConfigurationError` naming the field, thrown before any test is declared.
  *
  * @example
  * // packages/<provider>/src/conformance.test.ts
@@ -83,6 +86,7 @@ const waitLimitMs = 20_000
 export function describeChatModelConformance<Server extends LoopbackServer>(
   adapter: ChatModelConformanceAdapter<Server>,
 ): void {
+  checkAdapter(adapter)
   describe(`${adapter.name}: chat-model conformance`, () => {
     let server: Server | undefined
 

@@ -65,8 +65,8 @@ export interface ResetTurn {
 }
 
 /**
- * Start answering with `text`, then drop the connection part-way: after `afterEvents` whole streamed events (a plain
- * body counts as one chunk, so the default `0` cuts it half-way), half of the next one, then a reset.
+ * Start answering with `text`, then drop the connection part-way: after `afterEvents` whole streamed events, half of the
+ * next one, then a reset. A plain body is one chunk: it is cut half-way, whatever `afterEvents` says.
  */
 export interface CutTurn {
   readonly type: 'cut'
