@@ -75,6 +75,20 @@ describe('renderTemplate', () => {
     expect(failure(() => renderTemplate('{a}', null)).message).toMatch(/input is not an object/)
   })
 
+  it('lists a typed array by its first indices without making a key of every element, however long it is', () => {
+    // 4 GiB of zeros, reserved and never touched: making its 2³² keys would take all the memory there is.
+    const data = new Uint8Array(2 ** 32)
+    const error = failure(() => renderTemplate('{file.text}', { file: data }))
+    expect(error.reason).toBe('missing')
+    expect(error.availableKeys).toEqual(Array.from({ length: 50 }, (_, index) => String(index)))
+    expect(error.availableKeysLeftOut).toBe(2 ** 32 - 50)
+    expect(error.message).toMatch(/'file' has keys: 0, 1, 2, .*, 49, … \(4294967296 in all\)$/)
+    const short = failure(() => renderTemplate('{file.text}', { file: Buffer.from('ab') }))
+    expect(short.availableKeys).toEqual(['0', '1'])
+    expect(short.availableKeysLeftOut).toBe(0)
+    expect(renderTemplate('{file.1}', { file: Buffer.from('ab') })).toBe('98')
+  })
+
   it('keeps the message and the error short when the input has huge keys, or a great many', () => {
     const huge = 'k'.repeat(1_000_000)
     const error = failure(() => renderTemplate('{message}', { [huge]: 'x', other: 'y' }))

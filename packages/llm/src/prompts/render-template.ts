@@ -175,7 +175,7 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
       Object.hasOwn(holder, segment) ? Object.getOwnPropertyDescriptor(holder, segment) : undefined,
     )
     if (descriptor === undefined || !('value' in descriptor) || descriptor.value === undefined) {
-      const keys = readVariable(placeholder, path, depth, location, () => Object.keys(holder))
+      const { keys, count } = readVariable(placeholder, path, depth, location, () => availableKeysOf(holder))
       const listed = keys.length > maxListedKeys ? keys.slice(0, maxListedKeys) : keys
       const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
       const reason =
@@ -185,10 +185,11 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
         message: `missing variable {${placeholder.source}}${reason}; ${where} has ${
           listed.length === 0
             ? 'no keys'
-            : `keys: ${listed.map(quotedKey).join(', ')}${keys.length > listed.length ? `, … (${keys.length} in all)` : ''}`
+            : `keys: ${listed.map(quotedKey).join(', ')}${count > listed.length ? `, … (${count} in all)` : ''}`
         }`,
         placeholder: placeholder.source,
         availableKeys: keys,
+        availableKeyCount: count,
         ...location,
       })
     }
@@ -210,6 +211,20 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
     placeholder: placeholder.source,
     ...location,
   })
+}
+
+/**
+ * The own keys of `holder` a missing variable's error lists, and how many it has. A typed array's keys are its indices:
+ * the first {@link maxListedKeys} are made, never one per element, which for a file's bytes would take far more memory
+ * than the bytes (and past 2³²−1 elements cannot be made at all).
+ */
+function availableKeysOf(holder: object): { keys: ReadonlyArray<string>; count: number } {
+  if (ArrayBuffer.isView(holder) && !(holder instanceof DataView)) {
+    const length = (holder as unknown as ArrayLike<unknown>).length
+    return { keys: Array.from({ length: Math.min(length, maxListedKeys) }, (_, index) => String(index)), count: length }
+  }
+  const keys = Object.keys(holder)
+  return { keys, count: keys.length }
 }
 
 /**

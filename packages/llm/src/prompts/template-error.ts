@@ -46,6 +46,8 @@ export class TemplateError extends TinyLLMError {
     message: string
     placeholder?: string | undefined
     availableKeys?: ReadonlyArray<string> | undefined
+    /** How many keys there are, when `availableKeys` holds only the first of them; default its length. */
+    availableKeyCount?: number | undefined
     functionName?: string | undefined
     state?: string | undefined
     cause?: unknown
@@ -53,9 +55,12 @@ export class TemplateError extends TinyLLMError {
     super(locatedError(options))
     this.reason = options.reason
     this.placeholder = options.placeholder
-    const keys = options.availableKeys
-    this.availableKeys = keys?.slice(0, maxListedKeys).map(quotedKey)
-    this.availableKeysLeftOut = keys === undefined ? undefined : Math.max(0, keys.length - maxListedKeys)
+    const keys = options.availableKeys?.slice(0, maxListedKeys).map(quotedKey)
+    this.availableKeys = keys
+    this.availableKeysLeftOut =
+      keys === undefined
+        ? undefined
+        : Math.max(0, (options.availableKeyCount ?? options.availableKeys?.length ?? 0) - keys.length)
   }
 }
 brandError(TemplateError, 'TemplateError')
