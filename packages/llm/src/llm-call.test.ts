@@ -292,6 +292,44 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses NaN, Infinity, a BigInt or a cycle in tools, a response schema or providerOptions, never sent as null', async () => {
+    const model = sent()
+    const nanTool = [
+      { name: 't', parameters: { type: 'object', properties: { a: { type: 'number', maximum: Number.NaN } } } },
+    ]
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    expect(() => new LLMCall({ name: 'x', model, settings: { tools: nanTool } })).toThrow(
+      'x: settings.tools[0].parameters.properties.a.maximum must be JSON (NaN is not JSON-safe)',
+    )
+    expect(
+      () => new LLMCall({ name: 'x', model, settings: { providerOptions: { scripted: { bias: Infinity } } } }),
+    ).toThrow('x: settings.providerOptions.scripted.bias must be JSON (Infinity is not JSON-safe)')
+    expect(
+      () =>
+        new LLMCall({
+          name: 'x',
+          model,
+          settings: { responseFormat: { type: 'json_schema', name: 'v', schema: { type: 'object', cycle } } },
+        }),
+    ).toThrow('x: settings.responseFormat.schema.cycle.self must be JSON (a cycle is not JSON-safe)')
+    const chat = new LLMCall({ name: 'chat', model, retry: fastRetry })
+    for (const [settings, path] of [
+      [{ tools: nanTool }, ['tools', 0, 'parameters', 'properties', 'a', 'maximum']],
+      [{ providerOptions: { scripted: { seed: 1n } } }, ['providerOptions', 'scripted', 'seed']],
+      [{ providerOptions: { scripted: cycle } }, ['providerOptions', 'scripted', 'self']],
+    ] as const) {
+      const record = await chat.trace({ ...ask('x'), ...settings } as never)
+      expect(record.error?.state).toBe('input_validation')
+      expect((record.error as ValidationError).issues).toEqual([
+        { path, message: expect.stringMatching(/^must be JSON \(/) },
+      ])
+    }
+    // What JSON drops is no loss: an option left undefined is not sent, as it is not given.
+    expect(await chat.invoke({ ...ask('x'), providerOptions: { scripted: { user: undefined } } })).toBe('ok')
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('refuses an input with a setting that throws when read in input_validation, not retried', async () => {
     for (const setting of ['responseFormat', 'toolChoice', 'user']) {
       const model = sent()
@@ -556,16 +594,13 @@ describe('LLMCall bad input', () => {
     })
     const chat = new LLMCall({ name: 'c', model, retry: { initialDelayMs: 0 } })
     const thrown = new Error('unreadable setting')
-    const input = {
-      ...ask('x'),
-      providerOptions: {
-        acme: {
-          get n(): number {
-            throw thrown
-          },
-        },
+    // Not enumerable: JSON (and so the check that the options are JSON) never reads it; the model's check does.
+    const acme = Object.defineProperty({}, 'n', {
+      get(): number {
+        throw thrown
       },
-    }
+    })
+    const input = { ...ask('x'), providerOptions: { acme } }
     const record = await chat.trace(input)
     expect(record.status).toBe('failed')
     expect(record.attempts).toBe(1)

@@ -1,4 +1,5 @@
 import {
+  assertJsonSafe,
   CancelScope,
   ConfigurationError,
   checkKnownOptions,
@@ -257,7 +258,10 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
 function checkShape(key: keyof typeof settingShapes, value: unknown, option: string, owner?: string): void {
   const shape = settingShapes[key]
   if (!shape.accepts(value)) throw optionError(option, shape.expected, value, owner)
-  if (key !== 'tools') return
+  if (key !== 'tools') {
+    if (jsonSettings.has(key)) checkJsonSetting(value, option, owner)
+    return
+  }
   const tools = value as ReadonlyArray<{ readonly name: string }>
   const index = tools.findIndex((tool) => !providerName.test(tool.name))
   if (index !== -1) throw optionError(`${option}[${index}].name`, providerNameRule, tools[index]?.name, owner)
@@ -268,6 +272,30 @@ function checkShape(key: keyof typeof settingShapes, value: unknown, option: str
     const name = (tools[at] as { readonly name: string }).name
     if (names.has(name)) throw optionError(`${option}[${at}].name`, 'a name no other tool has', name, owner)
     names.add(name)
+  }
+  checkJsonSetting(value, option, owner)
+}
+
+/** Settings sent as JSON whatever they hold: tool schemas, a response format's schema, provider options. */
+const jsonSettings: ReadonlySet<string> = new Set(['tools', 'responseFormat', 'providerOptions'])
+const jsonSettingSite = { functionName: 'LLMCall', state: 'input_validation' }
+
+/**
+ * Refuses a setting JSON cannot carry as it is, naming the first place: NaN or Infinity (which JSON sends as `null`),
+ * a BigInt, a cycle or a function — a schema bound computed as NaN would otherwise reach the provider as `null`.
+ */
+function checkJsonSetting(value: unknown, option: string, owner?: string): void {
+  try {
+    assertJsonSafe(value, jsonSettingSite, Number.MAX_SAFE_INTEGER)
+  } catch (error) {
+    const issue = ValidationError.isInstance(error) ? error.issues[0] : undefined
+    if (issue === undefined) throw error
+    const place = `${option}${issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')}`
+    throw new ConfigurationError({
+      option: place,
+      message: `${place} must be JSON (${issue.message})`,
+      functionName: owner,
+    })
   }
 }
 
