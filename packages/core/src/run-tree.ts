@@ -31,8 +31,8 @@ const formatOptionKeys: ReadonlySet<string> = new Set(['colors', 'states'])
  * child's error names the child (`FunctionError from parse (below)`). Secrets are replaced wherever they are (annotations,
  * schema issues, a Function's or an error's name, an error's state), as in a log line, a line shows at most 1,000
  * characters of an annotation or an error message, and control characters (an ESC that would start a terminal escape,
- * a newline that would start a line of its own) are written as escapes. An option it does not know, or of the wrong
- * kind, is a ConfigurationError.
+ * a newline that would start a line of its own) are written as escapes. A run more than 100 levels down is indented
+ * by its level's number, not by its guides. An option it does not know, or of the wrong kind, is a ConfigurationError.
  *
  * @example
  * const record = await pipeline.trace(input)
@@ -103,13 +103,16 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
       })
     visit(node, prefix, childPrefix)
     met.add(node)
+    // Past maxGuides levels the guides are folded into the level's number: a line's guides would grow with its depth,
+    // and the text of a record nested thousands of levels deep with the square of it.
+    const indent = depth < maxGuides ? childPrefix : `⋯${depth + 1} `
     for (let index = node.children.length - 1; index >= 0; index--) {
       const last = index === node.children.length - 1
       const child = node.children[index] as RunRecord
       pending.push({
         node: child,
-        prefix: `${childPrefix}${last ? '└─ ' : '├─ '}`,
-        childPrefix: `${childPrefix}${last ? '   ' : '│  '}`,
+        prefix: `${indent}${last ? '└─ ' : '├─ '}`,
+        childPrefix: `${indent}${last ? '   ' : '│  '}`,
         depth: depth + 1,
       })
     }
@@ -244,6 +247,8 @@ function formatDuration(ms: number): string {
 const maxShown = 1_000
 /** An annotation's key is a name: the line has room for its value after it. */
 const maxKeyShown = 100
+/** The most levels a line draws the tree's guides for; a run deeper down shows its level (`⋯101 └─ ✔ …`) instead. */
+const maxGuides = 100
 
 function formatValue(value: unknown): string {
   return shown(typeof value === 'string' ? redactAndCut(value, maxShown) : safeStringify(value, maxShown))
