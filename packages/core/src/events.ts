@@ -162,19 +162,21 @@ export function listenersOf(
   failed: (error: unknown) => void,
 ): readonly Subscriber[] {
   const hears = (subscriber: Subscriber): boolean => {
-    let answer: unknown
+    let shown: string
     try {
-      answer = subscriber.accepts?.(root) ?? true
+      const answer = subscriber.accepts?.(root) ?? true
+      if (typeof answer === 'boolean') return answer
+      // A promise (an async accepts) would be taken for a yes whatever it resolves to. An answer whose `then` throws
+      // when read is told as a throw of the accepts, never as the run's bad options.
+      shown = isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)
     } catch (error) {
       failed(error)
       return false
     }
-    if (typeof answer === 'boolean') return answer
-    // A promise (an async accepts) would be taken for a yes whatever it resolves to.
     failed(
       new ConfigurationError({
         option: 'accepts',
-        message: `accepts must answer true or false, got ${isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+        message: `accepts must answer true or false, got ${shown}`,
         functionName: 'onLifecycleEvent',
       }),
     )

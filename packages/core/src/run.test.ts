@@ -1771,6 +1771,29 @@ describe('hooks for tracing bridges', () => {
     }
   })
 
+  it('a subscriber whose accepts answers a value whose then cannot be read hears nothing, is logged, and every run goes on', async () => {
+    const heard: string[] = []
+    const stop = onLifecycleEvent((event) => heard.push(event.to), {
+      accepts: (() => ({
+        // biome-ignore lint/suspicious/noThenProperty: an answer whose then cannot be read is the point of the test
+        get then() {
+          throw new Error('then is not ready')
+        },
+      })) as never,
+    })
+    const logger = createMemoryLogger()
+    try {
+      expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+    } finally {
+      stop()
+    }
+    expect(heard).toEqual([])
+    expect(logger.entries.map((entry) => entry.message)).toEqual([
+      "a lifecycle subscription's accepts failed, so its listener does not hear this run; the run goes on",
+    ])
+    expect(String((logger.entries[0]?.fields?.error as Error | undefined)?.message)).toBe('then is not ready')
+  })
+
   it('onLifecycleEvent refuses a listener or an accepts that is not a function, before any run hears it', () => {
     expect(() => onLifecycleEvent('log' as never)).toThrow('onLifecycleEvent: listener must be a function, got "log"')
     expect(() => onLifecycleEvent(() => {}, { accepts: true as never })).toThrow(
