@@ -452,6 +452,50 @@ describe('a budget cannot be switched off by a bad count', () => {
     )
   })
 
+  it('usage or a reservation that cannot be read is a ConfigurationError naming it, and the budget still holds', async () => {
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const unreadable = {
+      inputTokens: 1,
+      outputTokens: 1,
+      get totalTokens(): number {
+        throw new Error('usage is not ready')
+      },
+    }
+    const thrown: unknown[] = []
+    const f = defineFunction({
+      name: 'f',
+      run: (_: unknown, context: RunContext) => {
+        for (const attempt of [
+          () => context.addUsage(unreadable, 0.1),
+          () => context.addUsage(revoked as never, undefined),
+          () =>
+            context.reserveBudget({
+              tokens: 1,
+              get costUsd(): number {
+                throw new Error('cost is not ready')
+              },
+            }),
+          () => context.reserveBudget(revoked as never),
+        ])
+          try {
+            attempt()
+          } catch (error) {
+            thrown.push(error)
+          }
+        context.reserveBudget({ tokens: 10 })
+        return context.treeUsage.totalTokens
+      },
+    })
+    expect(await f.invoke(undefined, { budget: { maxTokens: 10 } })).toBe(0)
+    expect(thrown.map((error) => ConfigurationError.isInstance(error) && [error.option, error.message])).toEqual([
+      ['usage', 'f: usage could not be read: Error: usage is not ready'],
+      ['usage', expect.stringMatching(/^f: usage could not be read: TypeError: .*revoked/)],
+      ['request', 'f: request could not be read: Error: cost is not ready'],
+      ['request', expect.stringMatching(/^f: request could not be read: TypeError: .*revoked/)],
+    ])
+  })
+
   it('usage too large to add up is refused, so the totals never reach Infinity (null in JSON)', async () => {
     const spends = (count: number) =>
       defineFunction({

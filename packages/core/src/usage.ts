@@ -66,11 +66,16 @@ export function checkUsage(
   const required = (field: keyof UsageTotals, rule: NumberRule): void => {
     checked[field] = requireNumber((usage as Partial<UsageTotals>)[field], `usage.${field}`, rule, owner)
   }
-  for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) required(field, spentTokenRule)
-  if ('calls' in usage) {
-    required('calls', countRule)
-    required('unpricedCalls', countRule)
-    required('costUsd', spentCostRule)
+  try {
+    for (const field of ['inputTokens', 'outputTokens', 'totalTokens'] as const) required(field, spentTokenRule)
+    if ('calls' in usage) {
+      required('calls', countRule)
+      required('unpricedCalls', countRule)
+      required('costUsd', spentCostRule)
+    }
+  } catch (error) {
+    // Usage whose reading throws (a getter, a revoked Proxy) is bad usage too, named as such.
+    throw unreadableOption(error, 'usage', owner)
   }
   // A total below its parts (a server or proxy that drops or zeroes it) would hide the call from a token budget, which
   // counts totals: a call used at least its input and output tokens.
@@ -115,8 +120,15 @@ export class UsageLedger {
     functionName: string,
   ): () => void {
     // A count that is NaN or absent would let every later call through: refused, like a negative one.
-    const tokens = requireNumber(request?.tokens, 'tokens', tokenRule, functionName)
-    const costUsd = checkNumber(request.costUsd, 'costUsd', costRule, functionName)
+    let tokens: number
+    let costUsd: number | undefined
+    try {
+      tokens = requireNumber(request?.tokens, 'tokens', tokenRule, functionName)
+      costUsd = checkNumber(request.costUsd, 'costUsd', costRule, functionName)
+    } catch (error) {
+      // A request whose reading throws (a getter, a revoked Proxy) is a bad request, named as one.
+      throw unreadableOption(error, 'request', functionName)
+    }
     const budget = this.budget
     if (budget === undefined) return releaseNothing
     const spentTokens = this.spent.totalTokens + this.reservedTokens
