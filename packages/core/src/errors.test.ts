@@ -394,6 +394,16 @@ describe('TinyLLMError.fromJSON', () => {
     expect(TinyLLMError.fromJSON(Symbol('s')).message).toBe('Symbol(s)')
   })
 
+  it('read back a message that is not a string as the constructor keeps one, never as an empty message', () => {
+    for (const message of [{ code: 'E_QUOTA', detail: 'over quota' }, 42, ['a', 'b'], null]) {
+      const made = new TinyLLMError({ message: message as never }).message
+      expect(made).not.toBe('')
+      expect(TinyLLMError.fromJSON({ name: 'QuotaError', message }).message).toBe(made)
+      expect(TinyLLMError.fromJSON({ name: 'TimeoutError', message }).message).toBe(made)
+    }
+    expect(TinyLLMError.fromJSON({ name: 'TimeoutError' }).message).toBe('')
+  })
+
   it('of every class are made without their options, or with null, and say what they were not told', () => {
     const made = (Class: new (options: never) => TinyLLMError, options: unknown): string => {
       const error = new Class(options as never)

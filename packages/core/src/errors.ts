@@ -38,18 +38,7 @@ export class TinyLLMError extends Error {
   readonly retryAfterMs: number | undefined
 
   constructor(options: TinyLLMErrorOptions) {
-    // Messages quote what they were given (a thrown error, an abort reason, a model's answer) and end up in logs, run
-    // trees and terminals: secrets are replaced as in a log line, and a message is cut at 10,000 characters. An error
-    // made without options (from plain JavaScript) is an error all the same, with an empty message.
-    const message = options?.message
-    super(
-      typeof message === 'string'
-        ? redactAndCut(message, maxMessageLength)
-        : message === undefined
-          ? ''
-          : safeStringify(message, 1_000),
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    )
+    super(keptMessage(options?.message), options?.cause === undefined ? undefined : { cause: options.cause })
     this.functionName = options?.functionName
     this.state = options?.state
     this.retryable = options?.retryable ?? false
@@ -118,6 +107,16 @@ export class TinyLLMError extends Error {
 }
 brandError(TinyLLMError, 'TinyLLMError')
 
+/**
+ * An error's message as it keeps it, made or read back from JSON. Messages quote what they were given (a thrown error,
+ * an abort reason, a model's answer) and end up in logs, run trees and terminals: secrets are replaced as in a log line,
+ * and a message is cut at 10,000 characters. One that is not a string is shown as a value is; none is an empty message.
+ */
+function keptMessage(message: unknown): string {
+  if (typeof message === 'string') return redactAndCut(message, maxMessageLength)
+  return message === undefined ? '' : safeStringify(message, 1_000)
+}
+
 /** The error {@link TinyLLMError.fromJSON} reads back from `json`; throws what reading it throws. */
 function rehydrate(json: unknown): TinyLLMError {
   const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<string, unknown>
@@ -136,7 +135,7 @@ function rehydrate(json: unknown): TinyLLMError {
     typeof data.name === 'string' ? redactAndCut(escapeControls(redactAndCut(data.name, 200), false), 200) : name,
     true,
   )
-  define('message', typeof data.message === 'string' ? redactAndCut(data.message, maxMessageLength) : '', false)
+  define('message', keptMessage(data.message), false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
   return error
