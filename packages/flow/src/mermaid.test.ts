@@ -77,6 +77,19 @@ describe('toMermaid', () => {
     expect(graph).toContain('n1["#37;#37; c"]')
   })
 
+  it('never writes a secret a name or label holds, as a run tree does not', () => {
+    const key = `sk-proj-${'a1B2c3D4'.repeat(6)}`
+    const graph = toMermaid(
+      new Decision({ name: `route ${key}`, decide: () => 'x', branches: { [`use ${key}`]: step(`call ${key}`) } }),
+    )
+    expect(graph).not.toContain(key)
+    expect(graph).not.toContain('a1B2c3D4')
+    expect(graph).toContain('n0{"route [REDACTED]"}')
+    expect(graph).toContain('n1["call [REDACTED]"]')
+    expect(graph).toContain('n0 -->|"use [REDACTED]"| n1')
+    expect(escapeMermaid(`token=${key}`)).not.toContain('a1B2c3D4')
+  })
+
   it('escapeMermaid refuses text that is not a string with a ConfigurationError, not a TypeError', () => {
     for (const text of [null, undefined, 5, { toString: () => 'x' }]) {
       expect(() => escapeMermaid(text as never)).toThrow(ConfigurationError)

@@ -7,6 +7,7 @@ import {
   type RunRecord,
   unreadableOption,
 } from '@tinyllm/core'
+import { redactString } from '@tinyllm/logger'
 import {
   type Describable,
   describeGraph,
@@ -265,11 +266,14 @@ const replacements: Readonly<Record<string, string>> = {
 /**
  * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
  * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
- * become spaces. Text that is not a string is a ConfigurationError.
+ * become spaces. Secrets (a key in a Function's name) are replaced first, as in a log line or a run tree. Text that is
+ * not a string is a ConfigurationError.
  */
 export function escapeMermaid(text: string): string {
   if (typeof text !== 'string') throw optionError('text', 'a string', text, 'escapeMermaid')
-  return text.replace(/[\r\n]+/g, ' ').replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
+  return redactString(text)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
 }
 
 /**
