@@ -59,6 +59,16 @@ const maxToolPages = 1_000
  */
 const maxCursorLength = 16_384
 
+/** Most tool names an error quotes. */
+const maxNamesQuoted = 20
+
+/** Names as an error quotes them: the first {@link maxNamesQuoted}, each cut short. */
+function quotedNames(names: ReadonlyArray<string>): string {
+  const quoted = names.slice(0, maxNamesQuoted).map((name) => safeStringify(name, 100))
+  if (names.length > maxNamesQuoted) quoted.push(`… ${names.length - maxNamesQuoted} more`)
+  return quoted.join(', ')
+}
+
 /** Most tools offered from one server: as many as a model may be offered in one call (`LLMCall` refuses more). */
 const maxTools = 10_000
 
@@ -106,7 +116,7 @@ export type MCPServerOptions = MCPStdioServerOptions | MCPHttpServerOptions
 
 /** Which tools of a server to offer, and how. */
 export interface MCPToolsOptions {
-  /** Only these tools (by their name on the server). Default all. */
+  /** Only these tools (by their name on the server); a name it does not list is a ConfigurationError. Default all. */
   readonly only?: ReadonlyArray<string>
   /** Put before each tool's name (`records_` → `records_lookup`), to keep the tools of several servers apart. */
   readonly prefix?: string
@@ -196,7 +206,9 @@ export class MCPServerConnection implements MCPToolConnection {
    * The server's tools (every page of `tools/list`), as tinyllm tools. A server whose pages never end — a cursor it
    * gave before, or more than 1,000 pages — is an MCPConnectionError, not a list that grows forever; so is one that
    * lists more than 10,000 tools (of those `only` names), more than a model can be offered, or gives a cursor longer
-   * than 16,384 characters.
+   * than 16,384 characters. A name in `only` that the server does not list is a ConfigurationError naming it; so are
+   * two tools offered under one name — names the server tells apart, alike once sanitised to the letters, digits, `_`
+   * and `-` a model accepts and cut to 64 characters — naming both.
    */
   async tools(options: MCPToolsOptions = {}): Promise<MCPTool[]> {
     // Each option read once, into plain values: options whose reading throws (a getter, a Proxy) are bad options too.
@@ -219,6 +231,10 @@ export class MCPServerConnection implements MCPToolConnection {
     }
     const { only } = chosen
     const listed: MCPToolInfo[] = []
+    // What the server lists, for an `only` naming a tool it does not: how many, and the first names, to say so.
+    const found = new Set<string>()
+    const firstNames: string[] = []
+    let count = 0
     const cursors = new Set<string>()
     let cursor: string | undefined
     do {
@@ -237,7 +253,10 @@ export class MCPServerConnection implements MCPToolConnection {
       // One by one, those chosen only: a page of 150,000 tools spread into push would overflow the stack, and more
       // than a model can be offered would take minutes to turn into tools that no call could send.
       for (const tool of page.tools as MCPToolInfo[]) {
+        count++
+        if (firstNames.length < maxNamesQuoted) firstNames.push(tool.name)
         if (only !== undefined && !only.has(tool.name)) continue
+        found.add(tool.name)
         if (listed.length === maxTools) {
           throw new MCPConnectionError({
             server: this.name,
@@ -264,7 +283,31 @@ export class MCPServerConnection implements MCPToolConnection {
       }
       if (cursor !== undefined) cursors.add(cursor)
     } while (cursor !== undefined)
-    return listed.map((tool) => this.toolOf(tool, chosen))
+    // A name that picks nothing (misspelt, or a tool the server no longer has) would leave the agent a tool short
+    // without a word.
+    if (only !== undefined && found.size < only.size) {
+      const missing = [...only].filter((name) => !found.has(name))
+      const more = count > firstNames.length ? `, … ${count - firstNames.length} more` : ''
+      throw new ConfigurationError({
+        option: 'only',
+        message: `MCP server ${this.name}: only names ${quotedNames(missing)}, which it does not list (its tools: ${count === 0 ? 'none' : quotedNames(firstNames)}${more})`,
+      })
+    }
+    // Offered by name, each to one tool: two the server tells apart may be alike once sanitised and cut.
+    const offered = new Map<string, MCPTool>()
+    for (const tool of listed) {
+      const made = this.toolOf(tool, chosen)
+      const other = offered.get(made.name)
+      if (other !== undefined) {
+        const which =
+          other.serverToolName === tool.name
+            ? `it lists its tool ${safeStringify(tool.name, 100)} twice, and a tool is called by its name; list the others with tools({ only: [...] })`
+            : `its tools ${safeStringify(other.serverToolName, 100)} and ${safeStringify(tool.name, 100)} would both be offered as ${safeStringify(made.name, 100)} (a tool's name is sent to the model as 1–64 letters, digits, _ and -); choose one with tools({ only: [...] }), or give them a prefix in separate calls`
+        throw new ConfigurationError({ option: 'only', message: `MCP server ${this.name}: ${which}` })
+      }
+      offered.set(made.name, made)
+    }
+    return [...offered.values()]
   }
 
   /**

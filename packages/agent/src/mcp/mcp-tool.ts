@@ -115,7 +115,9 @@ export class MCPTool extends Tool<Record<string, unknown>, unknown> {
     const parameters = withoutDialect(info.inputSchema)
     super({
       name: options.name,
-      description: info.description ?? info.title ?? `${info.name} (a tool of MCP server ${connection.name})`,
+      // The spec lets a server leave both out, or send them empty: a tool is offered with a description all the same.
+      description:
+        nonBlank(info.description) ?? nonBlank(info.title) ?? `${info.name} (a tool of MCP server ${connection.name})`,
       input: jsonSchemaValidator(parameters),
       parameters,
       strict: strictCapable(parameters),
@@ -269,6 +271,11 @@ function jsonSchemaValidator(schema: JsonSchema): StandardSchemaV1<Record<string
       },
     },
   }
+}
+
+/** `text`, unless it is absent or holds nothing but white space. */
+function nonBlank(text: string | undefined): string | undefined {
+  return typeof text === 'string' && text.trim() !== '' ? text : undefined
 }
 
 function textOf(content: unknown): string {

@@ -115,6 +115,17 @@ describe('MCP tools over stdio', () => {
     ])
   })
 
+  it('refuses an only naming a tool the server does not list (a misspelt name), rather than offer the agent fewer tools', async () => {
+    const records = await stdioServer()
+    const error = await records.tools({ only: ['add', 'lookup_aplicant', 'ad'] }).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toBe(
+      'MCP server records: only names "lookup_aplicant", "ad", which it does not list (its tools: "lookup_applicant", "add", "hang", "check_token", "crash", "block", "blocked", "release", "garble")',
+    )
+    const [add, ...others] = await records.tools({ only: ['add', 'add'] })
+    expect([add?.name, others]).toEqual(['add', []])
+  })
+
   it('a needsApproval rule that answers neither true nor false is a ConfigurationError, not "no approval"', async () => {
     const records = await stdioServer()
     const error = await records
@@ -178,6 +189,58 @@ describe('MCP tools over stdio', () => {
     const [echo, ...others] = await odd.tools({ only: ['echo'] })
     expect(others).toEqual([])
     expect(await echo?.invoke({ text: 'hi' })).toBe('hi')
+  })
+
+  it('offers a tool with an empty or blank description, as the MCP spec allows: its title, else a description of its own', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'names'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools({ only: ['blank', 'spaced'] })
+    expect(tools.map((tool) => [tool.name, tool.description])).toEqual([
+      ['blank', 'blank (a tool of MCP server odd)'],
+      ['spaced', 'Spaced out'],
+    ])
+    expect(await toolNamed(tools, 'blank').invoke({})).toBe('{}')
+  })
+
+  it('refuses two tools offered under one name once sanitised or cut to 64 characters, naming both; `only` picks one', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'names'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const long = `lookup_${'x'.repeat(60)}`
+    for (const [only, first, second, offered] of [
+      [['admin.get_user', 'admin_get_user'], 'admin.get_user', 'admin_get_user', 'admin_get_user'],
+      [[`${long}_1`, `${long}_2`], `${long}_1`, `${long}_2`, long.slice(0, 64)],
+    ] as const) {
+      const error = await odd.tools({ only }).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        `MCP server odd: its tools "${first}" and "${second}" would both be offered as "${offered}" (a tool's name is sent to the model as 1–64 letters, digits, _ and -); choose one with tools({ only: [...] }), or give them a prefix in separate calls`,
+      )
+    }
+    const [dotted, ...others] = await odd.tools({ only: ['admin.get_user'] })
+    expect(others).toEqual([])
+    expect([dotted?.name, dotted?.serverToolName]).toEqual(['admin_get_user', 'admin.get_user'])
+    const repeated = await connectMCPServer({
+      name: 'repeated',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'repeated'],
+      stderr: 'ignore',
+    })
+    opened.push(repeated)
+    const twice = await repeated.tools().catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(twice), String(twice)).toBe(true)
+    expect((twice as Error).message).toBe(
+      'MCP server repeated: it lists its tool "same" twice, and a tool is called by its name; list the others with tools({ only: [...] })',
+    )
   })
 
   it("checks each tool's arguments against its own schema, when two schemas declare the same $id", async () => {

@@ -5,7 +5,8 @@
 // SDK's client refuses in the whole list; `bad-output` lists a tool whose output schema does not compile; `same-id`
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
 // object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`;
-// `proto-then-plain` one name over two pages, its schema with a key `__proto__` on the first only; `banner` writes
+// `proto-then-plain` one name over two pages, its schema with a key `__proto__` on the first only; `names` tools
+// with blank descriptions and names alike once sanitised; `repeated` one tool on two pages; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
 // its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
 // stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`.
@@ -124,6 +125,26 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       return { tools: [{ name: 'first', inputSchema: { type: 'object' } }], nextCursor: 'c'.repeat(100_000) }
     }
     return { tools: [{ name: 'second', inputSchema: { type: 'object' } }] }
+  }
+  if (pages === 'repeated') {
+    // One tool listed on both of two pages.
+    const tools = [{ name: 'same', description: 'Listed twice', inputSchema: { type: 'object' } }]
+    return request.params?.cursor === undefined ? { tools, nextCursor: 'p2' } : { tools }
+  }
+  if (pages === 'names') {
+    // Names and descriptions as the MCP spec allows them: an empty or blank description, a title alone, names with a
+    // dot or longer than 64 characters, two of which are alike once only letters, digits, _ and - are kept.
+    const long = `lookup_${'x'.repeat(60)}`
+    return {
+      tools: [
+        { name: 'blank', description: '', inputSchema: { type: 'object' } },
+        { name: 'spaced', description: '  ', title: 'Spaced out', inputSchema: { type: 'object' } },
+        { name: 'admin.get_user', description: 'Dotted', inputSchema: { type: 'object' } },
+        { name: 'admin_get_user', description: 'Underscored', inputSchema: { type: 'object' } },
+        { name: `${long}_1`, description: 'Long, first', inputSchema: { type: 'object' } },
+        { name: `${long}_2`, description: 'Long, second', inputSchema: { type: 'object' } },
+      ],
+    }
   }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
