@@ -446,6 +446,39 @@ describe('BullMQExecutor and serve', () => {
     expect(await wait.invoke(null, { executor: rerunning, runId: 'cancelled-rerun' })).toBe('ran')
   })
 
+  it('runs a run that passed its deadline again with rerunFailed, under the deadline and metadata of the new submission', async () => {
+    let runs = 0
+    const slow = defineFunction({
+      name: 'slow',
+      run: async (_: null, context: RunContext) => {
+        runs += 1
+        if (runs === 1) {
+          await new Promise((_resolve, reject) => {
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+          })
+        }
+        return { deadline: context.deadline ?? null, metadata: context.metadata }
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [slow] })
+    const late = await slow
+      .invoke(null, { executor, runId: 'late-rerun', timeoutMs: 200, metadata: { pass: 1 } })
+      .catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(late)).toBe(true)
+    // Wait for the worker to have failed the job too: only a failed job is run again.
+    while ((await executor.result('late-rerun')) === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+    const rerunning = new BullMQExecutor({ connection: redis.url, queue, rerunFailed: true, pollIntervalMs: 200 })
+    closing.push(rerunning)
+    const deadline = Date.now() + 60_000
+    expect(
+      await slow.invoke(null, { executor: rerunning, runId: 'late-rerun', deadline, metadata: { pass: 2 } }),
+    ).toEqual({ deadline, metadata: { pass: 2 } })
+    expect(runs).toBe(2)
+    // The failure that stood is gone with it: the run's outcome is the new one.
+    const outcome = await rerunning.result('late-rerun')
+    expect(outcome?.status).toBe('fulfilled')
+  })
+
   it('producers that submit one failed run id with rerunFailed at once all await the one run again', async () => {
     let runs = 0
     let release!: () => void
@@ -801,6 +834,34 @@ describe('BullMQExecutor and serve', () => {
     } finally {
       process.off('warning', onWarning)
     }
+  })
+
+  it('a submission that attaches to a run this executor already awaits is cancelled by its own signal and deadline', async () => {
+    let started = 0
+    const wait = defineFunction({
+      name: 'wait',
+      run: (_: number, context: RunContext) => {
+        started += 1
+        return new Promise((_resolve, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+        )
+      },
+    })
+    const { executor } = await setUp({ graphs: [wait] })
+    // The first submission has no signal and no deadline: only the second one's can end the wait.
+    const first = wait.invoke(1, { executor, runId: 'shared-1' }).catch((e: unknown) => e)
+    while (started === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    const late = await wait.invoke(1, { executor, runId: 'shared-1', timeoutMs: 100 }).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(late)).toBe(true)
+    const controller = new AbortController()
+    const second = wait.invoke(1, { executor, runId: 'shared-1', signal: controller.signal }).catch((e: unknown) => e)
+    controller.abort('the caller left')
+    expect(AbortError.isInstance(await second)).toBe(true)
+    // The abort reached the run on its worker, as a submission's signal does: the first caller's wait ends with it.
+    const ended = await first
+    expect(AbortError.isInstance(ended)).toBe(true)
+    expect((ended as Error).message).toMatch(/the caller left/)
+    expect(started).toBe(1)
   })
 
   it('a run whose signal aborted before it was queued leaves nothing behind: its id runs when submitted again', async () => {

@@ -44,8 +44,9 @@ export interface BullMQExecutorOptions extends QueueLocation {
   /** Your version of the graphs, part of their fingerprint; give the workers the same. */
   readonly version?: string
   /**
-   * Run again a run id whose job had already failed when it is submitted (its journal replays what had finished);
-   * default false: the earlier failure is the answer, as for a finished run the earlier output is.
+   * Run again a run id whose job had already failed when it is submitted (its journal replays what had finished), under
+   * the deadline, metadata, budget and context of that submission; default false: the earlier failure is the answer,
+   * as for a finished run the earlier output is.
    */
   readonly rerunFailed?: boolean
   /** How long finished runs' jobs (and so their results) are kept in Redis, in seconds; default 7 days. */
@@ -128,6 +129,47 @@ class PendingRun {
     this.promise = new Promise((resolve) => {
       this.resolve = resolve
     })
+  }
+}
+
+/**
+ * A submission of a run id this executor already awaits (the same graph and input), given a signal or a deadline of
+ * its own: it settles with the run, or earlier when its own signal or deadline ends it.
+ */
+class AttachedRun {
+  readonly run: PendingRun
+  readonly promise: Promise<RunOutcome<unknown>>
+  resolve!: (outcome: RunOutcome<unknown>) => void
+  settled = false
+  /** Called once when it settles: lets go of its signal and deadline. */
+  cleanup: (() => void) | undefined = undefined
+
+  constructor(run: PendingRun) {
+    this.run = run
+    this.promise = new Promise((resolve) => {
+      this.resolve = resolve
+    })
+    run.promise.then((outcome) => this.settle(outcome))
+  }
+
+  get runId(): string {
+    return this.run.runId
+  }
+
+  get graph(): string {
+    return this.run.graph
+  }
+
+  /** Its run's job is in Redis, or being added. */
+  get queued(): boolean {
+    return this.run.queued
+  }
+
+  settle(outcome: RunOutcome<unknown>): void {
+    if (this.settled) return
+    this.settled = true
+    this.cleanup?.()
+    this.resolve(outcome)
   }
 }
 
@@ -380,6 +422,7 @@ export class BullMQExecutor implements RunExecutor {
     const common = this.commonData(fn, options)
     const promises: Array<Promise<RunOutcome<unknown>>> = []
     const fresh: PendingRun[] = []
+    const watched: Array<PendingRun | AttachedRun> = []
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]
       let runId: string
@@ -393,15 +436,23 @@ export class BullMQExecutor implements RunExecutor {
       const existing = this.pending.get(runId)
       if (existing !== undefined) {
         const conflict = runIdConflict(runId, existing.data, fn.name, { fingerprint, input })
-        promises.push(conflict === undefined ? existing.promise : Promise.resolve(conflict))
+        if (conflict !== undefined) promises.push(Promise.resolve(conflict))
+        else if (options.signal === undefined && common.deadline === undefined) promises.push(existing.promise)
+        else {
+          // Its own signal and deadline end this submission's wait, as they would a run of its own.
+          const attached = new AttachedRun(existing)
+          watched.push(attached)
+          promises.push(attached.promise)
+        }
         continue
       }
       const run = new PendingRun({ ...common, graph: fn.name, fingerprint, input, runId })
       this.pending.set(runId, run)
       fresh.push(run)
+      watched.push(run)
       promises.push(run.promise)
     }
-    this.watch(fresh, options)
+    this.watch(watched, options.signal, common.deadline)
     if (this.closed) {
       for (const run of fresh) this.settle(run, rejected(run.runId, abortErrorFor('the executor is closed'), fn.name))
     } else if (fresh.length > 0) {
@@ -481,27 +532,32 @@ export class BullMQExecutor implements RunExecutor {
 
   /**
    * Cancels the runs on their workers when the signal aborts, and fails them at their deadline, as runs here would.
-   * One listener and one timer for the whole submission, however many runs it has.
+   * One listener and one timer for the whole submission, however many runs it has. A submission attached to a run
+   * this executor already awaited stops waiting for it, and its signal cancels the run on its worker as well.
    */
-  private watch(runs: ReadonlyArray<PendingRun>, options: InvokeOptions): void {
-    const signal = options.signal
-    const deadline = runs[0]?.data.deadline
+  private watch(
+    runs: ReadonlyArray<PendingRun | AttachedRun>,
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+  ): void {
     if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
     // At the deadline the worker ends the run itself, in the same TimeoutError (the deadline travels in the job): only
     // an abort is sent to it. A run settled before it was queued never will be (`lookUp` skips it): a cancel request
-    // would only refuse the next submission of its id.
+    // would only refuse the next submission of its id; nor is a run cancelled by a signal that had aborted already.
     const stop = (reason: unknown, cancelOnWorker: boolean): void => {
       for (const run of runs) {
         if (run.settled) continue
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
-        this.settle(run, { status: 'rejected', runId: run.runId, error })
+        const outcome: RunOutcome<never> = { status: 'rejected', runId: run.runId, error }
+        if (run instanceof AttachedRun) run.settle(outcome)
+        else this.settle(run, outcome)
         if (cancelOnWorker && run.queued) {
           requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
         }
       }
     }
     if (signal?.aborted) {
-      queueMicrotask(() => stop(signal.reason, true))
+      queueMicrotask(() => stop(signal.reason, false))
       return
     }
     // Core's one scope for cancellation: cancelled by the signal, or at the deadline however far ahead it lies (its
@@ -651,7 +707,13 @@ export class BullMQExecutor implements RunExecutor {
       // either way the run is awaited as an unfinished one is, its job read again when it finishes.
       if ((await job.getState()) === 'failed') {
         await forgetCancel(this.client, this.names, run.runId)
-        await job.retry('failed').catch(ignore)
+        // It runs as this submission asks — its deadline, metadata, budget and context — not under the earlier one's
+        // (a deadline that has passed would fail it again at once), and without the failure that stood.
+        const updated = await job.updateData(run.data).then(
+          () => true,
+          () => false,
+        )
+        if (updated) await job.retry('failed').catch(ignore)
       }
       return
     }
