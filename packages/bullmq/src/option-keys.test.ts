@@ -107,6 +107,34 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('serve refuses graphs, a journal or a carrier that cannot be read (a revoked Proxy, a getter) with a ConfigurationError', async () => {
+    const revoked = (): never => {
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      return proxy as never
+    }
+    const graph = defineFunction({ name: 'graph', run: () => 1 })
+    const nameless = Object.create(graph, {
+      name: {
+        get() {
+          throw new Error('no reading this name')
+        },
+      },
+    })
+    const cases = [
+      [{ graphs: revoked() }, 'graphs'],
+      [{ graphs: [revoked()] }, 'graphs'],
+      [{ graphs: [nameless] }, 'graphs'],
+      [{ graphs: [graph], journal: revoked() }, 'journal'],
+      [{ graphs: [graph], context: revoked() }, 'context'],
+    ] as const
+    for (const [options, option] of cases) {
+      const error = await serve({ connection, ...(options as { graphs: never }) }).catch((caught: unknown) => caught)
+      expect([option, ConfigurationError.isInstance(error)]).toEqual([option, true])
+      expect((error as ConfigurationError).message).toMatch(new RegExp(`^serve: ${option} could not be read: `))
+    }
+  })
+
   it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
     const message =
       /connection has the keyPrefix "app:", which BullMQ refuses; name tinyllm's keys with the prefix option instead$/

@@ -32,6 +32,46 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'still waiting'
   Promise.race([promise, new Promise<'still waiting'>((resolve) => setTimeout(resolve, ms, 'still waiting').unref())])
 
 describe('serve: close', () => {
+  it('reports what an onError that throws, or rejects, did as a warning, never crashing the worker when Redis goes away', async () => {
+    const redis = await startRedisServer()
+    const graph = defineFunction({ name: 'graph', run: (value: number) => value })
+    let calls = 0
+    const worker = await serve({
+      graphs: [graph],
+      connection: redis.url,
+      closeTimeoutMs,
+      // A reporter that fails, as one may when the network that lost Redis is down: at once, then asynchronously.
+      onError: (error: Error) => {
+        calls += 1
+        if (calls === 1) throw new Error(`could not report ${error.name}`)
+        return Promise.reject(new Error(`could not report ${error.name} later`))
+      },
+    })
+    const warnings: Error[] = []
+    let heardBoth!: () => void
+    const both = new Promise<void>((resolve) => {
+      heardBoth = resolve
+    })
+    const onWarning = (warning: Error): void => {
+      if (!/^serve: onError threw/.test(warning.message)) return
+      warnings.push(warning)
+      if (warnings.length === 2) heardBoth()
+    }
+    process.on('warning', onWarning)
+    try {
+      await redis.kill()
+      expect(await within(both, 20_000)).toBeUndefined()
+      expect(warnings.map((warning) => warning.name)).toEqual(['FunctionError', 'FunctionError'])
+      expect(warnings[0]?.message).toMatch(/could not report/)
+      expect(warnings[1]?.message).toMatch(/could not report .* later/)
+    } finally {
+      process.off('warning', onWarning)
+      await redis.start()
+      await worker.close()
+      await redis.stop()
+    }
+  })
+
   it('settles within twice its closeTimeoutMs when Redis went away under it, leaving no timer or socket, and no run failed', async () => {
     const redis = await startRedisServer({ appendOnly: true })
     let started!: () => void

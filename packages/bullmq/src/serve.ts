@@ -6,11 +6,13 @@ import {
   FunctionError,
   type Invocable,
   type InvokeOptions,
+  isPromiseLike,
   type LifecycleEvent,
   optionError,
   type StepJournal,
   TinyLLMError,
   type UsageTotals,
+  unreadableOption,
 } from '@tinyllm/core'
 import { type Job, type JobJson, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest, readCancelRequests } from './cancel-request.js'
@@ -67,7 +69,10 @@ export interface ServeOptions extends QueueLocation {
   readonly closeTimeoutMs?: number
   /** Logger for the runs (a tinyllm Logger, pino…); default the process default. */
   readonly logger?: InvokeOptions['logger']
-  /** Receives connection and queue errors (the worker waits for Redis and goes on); default: nothing. */
+  /**
+   * Receives connection and queue errors (the worker waits for Redis and goes on); default: nothing. One that throws,
+   * or an async one that rejects, is reported as a process warning, and the worker goes on.
+   */
   readonly onError?: (error: Error) => void
   /**
    * Makes the context each run's producer carried (see `BullMQExecutor`'s `context`) active while the run executes:
@@ -128,48 +133,33 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   const stalledInterval = checkTimerMs(options.stalledIntervalMs, 'stalledIntervalMs', 100, owner) ?? 15_000
   const maxStalledCount = checkNumber(options.maxStalledCount, 'maxStalledCount', { integer: true, min: 1 }, owner) ?? 3
   const closeTimeoutMs = checkTimerMs(options.closeTimeoutMs, 'closeTimeoutMs', 0, owner) ?? 30_000
-  if (!Array.isArray(options.graphs) || options.graphs.length === 0) {
-    throw new ConfigurationError({
-      option: 'graphs',
-      message: 'graphs must list the Functions this worker runs',
-      functionName: owner,
-    })
-  }
   const version = checkVersion(options.version, owner)
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw optionError('onError', 'a function', options.onError, owner)
   }
   const journalOption = options.journal
-  if (
-    journalOption !== undefined &&
-    (typeof journalOption?.read !== 'function' || typeof journalOption.write !== 'function')
-  ) {
-    throw optionError('journal', 'a StepJournal (with read and write)', journalOption, owner)
-  }
   const carrier = options.context
-  if (carrier !== undefined && typeof carrier?.extract !== 'function') {
-    throw optionError('context', 'a ContextCarrier, with inject() and extract()', carrier, owner)
-  }
-  const graphs = new Map<string, { graph: ServedGraph; fingerprint: string }>()
-  for (const graph of options.graphs) {
-    if (typeof graph?.invoke !== 'function' || typeof graph.describe !== 'function') {
-      throw optionError('graphs', 'a list of tinyllm Functions', graph, owner)
+  // One whose reading throws (a getter, a revoked Proxy) is a bad option, refused as one, not a bare TypeError.
+  read('journal', () => {
+    if (
+      journalOption !== undefined &&
+      (typeof journalOption?.read !== 'function' || typeof journalOption.write !== 'function')
+    ) {
+      throw optionError('journal', 'a StepJournal (with read and write)', journalOption, owner)
     }
-    if (graphs.has(graph.name)) {
-      throw new ConfigurationError({
-        option: 'graphs',
-        message: `two graphs are named "${graph.name}"; a run finds its graph by name`,
-        functionName: owner,
-      })
+  })
+  read('context', () => {
+    if (carrier !== undefined && typeof carrier?.extract !== 'function') {
+      throw optionError('context', 'a ContextCarrier, with inject() and extract()', carrier, owner)
     }
-    graphs.set(graph.name, { graph, fingerprint: graphFingerprint(graph, version) })
-  }
+  })
+  const graphs = read('graphs', () => servedGraphs(options.graphs, version))
   const names = queueNames(options, owner)
   const client = openRedis(options.connection, owner)
   const subscriber = openRedis(options.connection, owner)
   const ownJournal = options.journal === undefined
   const journal = options.journal ?? new RedisJournal({ connection: options.connection, prefix: names.prefix })
-  const onError = options.onError ?? ignore
+  const onError = options.onError === undefined ? ignore : guarded(options.onError)
   const registered = [...graphs.keys()]
   /** The ids of the runs this worker is running. */
   const holding = new Set<string>()
@@ -334,6 +324,64 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
     fingerprints: Object.fromEntries([...graphs].map(([name, served]) => [name, served.fingerprint])),
     close: shutDown,
   }
+}
+
+/**
+ * `onError`, kept from failing the worker: what it throws, or an async one rejects with, is reported as a process
+ * warning (a FunctionError, its message redacted as every tinyllm error's is) instead of an uncaught exception or an
+ * unhandled rejection that would end the process — at a Redis blip, when every worker reports at once.
+ */
+function guarded(onError: (error: Error) => void): (error: Error) => void {
+  const report = (thrown: unknown): void => {
+    process.emitWarning(new FunctionError({ functionName: owner, state: 'onError', cause: thrown }))
+  }
+  return (error) => {
+    try {
+      const reported: unknown = onError(error)
+      if (isPromiseLike(reported)) Promise.resolve(reported).catch(report)
+    } catch (thrown) {
+      report(thrown)
+    }
+  }
+}
+
+/** Runs `check`, which reads option `option`: what a getter or a Proxy throws while it reads is a ConfigurationError. */
+function read<Result>(option: string, check: () => Result): Result {
+  try {
+    return check()
+  } catch (error) {
+    throw unreadableOption(error, option, owner)
+  }
+}
+
+/** The graphs a worker serves, by name, each with its fingerprint. */
+function servedGraphs(
+  list: ReadonlyArray<ServedGraph>,
+  version: string | undefined,
+): Map<string, { graph: ServedGraph; fingerprint: string }> {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigurationError({
+      option: 'graphs',
+      message: 'graphs must list the Functions this worker runs',
+      functionName: owner,
+    })
+  }
+  const graphs = new Map<string, { graph: ServedGraph; fingerprint: string }>()
+  for (const graph of list) {
+    if (typeof graph?.invoke !== 'function' || typeof graph.describe !== 'function') {
+      throw optionError('graphs', 'a list of tinyllm Functions', graph, owner)
+    }
+    const name = graph.name
+    if (graphs.has(name)) {
+      throw new ConfigurationError({
+        option: 'graphs',
+        message: `two graphs are named "${name}"; a run finds its graph by name`,
+        functionName: owner,
+      })
+    }
+    graphs.set(name, { graph, fingerprint: graphFingerprint(graph, version) })
+  }
+  return graphs
 }
 
 /**
