@@ -135,6 +135,19 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('serve refuses a logger that is none before any worker starts, rather than fail every run it takes', async () => {
+    const graph = defineFunction({ name: 'graph', run: () => 1 })
+    for (const logger of [{}, 5, { info: () => {} }]) {
+      const error = await serve({ connection, graphs: [graph], logger: logger as never }).catch(
+        (caught: unknown) => caught,
+      )
+      expect(ConfigurationError.isInstance(error) && error.option).toBe('logger')
+      expect((error as Error).message).toMatch(
+        /^serve: logger must be a tinyllm Logger, a pino logger, or an object with/,
+      )
+    }
+  })
+
   it('refuses a connection with ioredis’s keyPrefix, which BullMQ refuses, in every class alike', async () => {
     const message =
       /connection has the keyPrefix "app:", which BullMQ refuses; name tinyllm's keys with the prefix option instead$/

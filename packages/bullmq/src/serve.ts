@@ -14,6 +14,7 @@ import {
   type UsageTotals,
   unreadableOption,
 } from '@tinyllm/core'
+import { type Logger, type LoggerLike, toLogger } from '@tinyllm/logger'
 import { type Job, type JobJson, UnrecoverableError, Worker } from 'bullmq'
 import { parseCancelRequest, readCancelRequests } from './cancel-request.js'
 import type { ContextCarrier } from './context-carrier.js'
@@ -137,6 +138,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw optionError('onError', 'a function', options.onError, owner)
   }
+  const logger = options.logger === undefined ? undefined : checkLogger(options.logger)
   const journalOption = options.journal
   const carrier = options.context
   // One whose reading throws (a getter, a revoked Proxy) is a bad option, refused as one, not a bare TypeError.
@@ -219,7 +221,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
         ...(data.metadata === undefined ? {} : { metadata: data.metadata }),
         ...(data.budget === undefined ? {} : { budget: data.budget }),
         ...(data.maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns: data.maxConcurrentRuns }),
-        ...(options.logger === undefined ? {} : { logger: options.logger }),
+        ...(logger === undefined ? {} : { logger }),
         onEvent: tally.listener,
       }
       const output = await (carrier === undefined
@@ -419,3 +421,18 @@ class RunTally {
 }
 
 function ignore(): void {}
+
+/** The logger every run gets, made once: one that is no logger is refused before a worker starts, not at each run. */
+function checkLogger(given: LoggerLike): Logger {
+  try {
+    return toLogger(given)
+  } catch (cause) {
+    throw optionError(
+      'logger',
+      'a tinyllm Logger, a pino logger, or an object with debug, info, warn and error methods',
+      given,
+      owner,
+      cause,
+    )
+  }
+}
