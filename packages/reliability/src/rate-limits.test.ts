@@ -182,4 +182,38 @@ describe('a storm of 429s becomes one shared cool-down', () => {
     )
     recordFigures('Rate limits (fake clock)', 4, figures)
   })
+
+  it.each(['undici', 'fetch'] as const)(
+    'a 429 the server calls final (x-should-retry: false) still starts the cool-down its retry-after asks for (%s)',
+    async (transport) => {
+      const clock = new FakeClock()
+      const limiter = new RateLimiter({ requestsPerMinute: 1_000, clock })
+      const chat = new OpenAIChat({
+        name: 'final-429',
+        model: 'gpt-4o-mini',
+        apiKey: 'sk-test-final-429',
+        baseURL: server.baseURL,
+        transport,
+        rateLimiter: limiter,
+      })
+      const first = server.requests.length
+      server.injectFaults([
+        { kind: 'status', status: 429, headers: { 'retry-after': '20', 'x-should-retry': 'false' } },
+      ])
+      const error = await chat
+        .invoke({ messages: [{ role: 'user', content: 'hi' }] })
+        .catch((caught: unknown) => caught)
+      server.clearFaults()
+      // Not retried, as the server said; but the account is limited for 20 s, and every call sharing the limiter waits.
+      expect(error).toMatchObject({ name: 'RateLimitError', status: 429, retryable: false })
+      expect(server.requests.length - first).toBe(1)
+      expect(limiter.status().coolDownMs).toBe(20_000)
+      const next = chat.invoke({ messages: [{ role: 'user', content: 'hi' }] })
+      await clock.advance(19_999)
+      expect(server.requests.length - first).toBe(1)
+      await clock.advance(1)
+      expect(await next).toBe('fine')
+      expect(server.requests.length - first).toBe(2)
+    },
+  )
 })

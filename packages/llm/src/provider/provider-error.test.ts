@@ -62,6 +62,15 @@ describe('toProviderError', () => {
     }
   })
 
+  it('keeps the retry-after of a 429 the server calls final, for the shared rate limiter to cool down', () => {
+    const final = toProviderError(
+      profile,
+      apiError(429, { error: { type: 'rate_limit_error' } }, { 'retry-after': '20', 'x-should-retry': 'false' }),
+    )
+    expect(RateLimitError.isInstance(final)).toBe(true)
+    expect(final).toMatchObject({ status: 429, retryable: false, retryAfterMs: 20_000 })
+  })
+
   it('says the status, then the server’s words, or the SDK’s when the body has none', () => {
     const noBody = Object.assign(new Error('503 status code (no body)'), { status: 503, headers: new Headers() })
     expect(toProviderError(profile, noBody).message).toBe('example: 503 status code (no body)')

@@ -208,8 +208,10 @@ function fromHttpError(
     requestId,
     providerErrorType: type,
     retryable,
-    // A server may say when to come back on any retryable answer (503 with retry-after is plain HTTP).
-    retryAfterMs: retryable ? retryAfterMs(headers) : undefined,
+    // A server may say when to come back on any retryable answer (503 with retry-after is plain HTTP), and a 429 says
+    // how long the limit it reports holds even when this request is not to be sent again (`x-should-retry: false`):
+    // the shared rate limiter cools down for it all the same.
+    retryAfterMs: retryable || effectiveStatus === 429 ? retryAfterMs(headers) : undefined,
     cause,
   }
   return effectiveStatus === 429 ? new RateLimitError(options) : new ProviderCallError(options)
