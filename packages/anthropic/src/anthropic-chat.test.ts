@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree } from '@tinyllm/core'
+import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree, MemoryJournal } from '@tinyllm/core'
 import {
   type ChatMessage,
   type ChatStreamPart,
@@ -788,6 +788,55 @@ describe('AnthropicChat', () => {
     for (const text of [String(record.error?.message), JSON.stringify(record), formatRunTree(record)]) {
       expect(text).not.toContain(gatewayKey)
     }
+  })
+
+  it('never shows a credential the SDK reads from ANTHROPIC_CUSTOM_HEADERS when the server echoes it, on either transport, streamed or not', async () => {
+    const gatewayKey = 'gatewaykeyfromtheenvironment'
+    vi.stubEnv('ANTHROPIC_CUSTOM_HEADERS', `x-gateway-api-key: ${gatewayKey}`)
+    const running = await start()
+    running.setHandler('POST /v1/messages', ({ request }) => ({
+      status: 401,
+      json: {
+        type: 'error',
+        error: { type: 'authentication_error', message: `invalid key ${request.headers['x-gateway-api-key']}` },
+      },
+    }))
+    for (const transport of ['undici', 'fetch'] as const) {
+      const chat = new AnthropicChat({
+        model: 'claude-haiku-4-5',
+        apiKey: 'unused-by-this-server',
+        baseURL: running.baseURL,
+        transport,
+      })
+      for (const stream of [false, true]) {
+        const record = await chat.trace(ask('Hi'), stream ? { stream: () => {} } : {})
+        expect(record.error?.message).toContain('invalid key [REDACTED]')
+        for (const text of [String(record.error?.message), JSON.stringify(record), formatRunTree(record)]) {
+          expect(text).not.toContain(gatewayKey)
+        }
+      }
+    }
+    expect(running.requests).toHaveLength(4)
+    expect(JSON.stringify(running.requests)).not.toContain(gatewayKey)
+  })
+
+  it('never shows its ANTHROPIC_API_KEY in an answer replayed from the journal, though the key was never sent, like OpenAIChat', async () => {
+    const canary = 'envkeycanarywithoutashape'
+    // A server that echoed the key of the run that journaled the answer, in another process.
+    const running = await start({ replies: [`your key is ${canary}`] })
+    const options = { name: 'chat', model: 'claude-haiku-4-5', baseURL: running.baseURL }
+    const journal = new MemoryJournal()
+    const journaled = await new AnthropicChat({ ...options, apiKey: 'the-other-process-key' }).invoke(ask('Hi'), {
+      runId: 'resumed',
+      journal,
+    })
+    expect(journaled).toBe(`your key is ${canary}`)
+    vi.stubEnv('ANTHROPIC_API_KEY', canary)
+    const record = await new AnthropicChat(options).trace(ask('Hi'), { runId: 'resumed', journal })
+    expect(record.annotations.replayed).toBe(true)
+    expect(running.requests).toHaveLength(1)
+    expect(JSON.stringify(record)).toContain('your key is [REDACTED]')
+    for (const text of [JSON.stringify(record), formatRunTree(record)]) expect(text).not.toContain(canary)
   })
 
   it('builds its AnthropicChatModel from the connection options, or uses a client you pass', async () => {

@@ -6,6 +6,7 @@ export const anthropicProfile: ProviderProfile = {
   displayName: 'Anthropic',
   apiKeyVariable: 'ANTHROPIC_API_KEY',
   baseURLVariable: 'ANTHROPIC_BASE_URL',
+  headersVariable: 'ANTHROPIC_CUSTOM_HEADERS',
   logVariable: 'ANTHROPIC_LOG',
   requestIdHeaders: ['request-id', 'x-request-id'],
   chatPath: '/v1/messages',

@@ -4,6 +4,7 @@ import {
   defineFunction,
   formatRunTree,
   type LifecycleEvent,
+  MemoryJournal,
   TimeoutError,
   ValidationError,
 } from '@tinyllm/core'
@@ -716,6 +717,66 @@ describe('OpenAIChat', () => {
       expect(text).not.toContain(azureKey)
       expect(text).not.toContain(bearer)
     }
+  })
+
+  it('never shows a credential the SDK reads from OPENAI_CUSTOM_HEADERS when the server echoes it, on either transport, streamed or not', async () => {
+    const gatewayKey = 'gatewaykeyfromtheenvironment'
+    const bearer = 'bearerfromtheenvironment'
+    vi.stubEnv('OPENAI_CUSTOM_HEADERS', `x-gateway-api-key: ${gatewayKey}\nProxy-Authorization: Bearer ${bearer}`)
+    const server = await start()
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: {
+          message: `invalid key ${request.headers['x-gateway-api-key']} or token ${request.headers['proxy-authorization']?.slice('Bearer '.length)}`,
+          type: 'invalid_request_error',
+        },
+      },
+    }))
+    for (const transport of ['undici', 'fetch'] as const) {
+      const logger = createMemoryLogger({ level: 'trace' })
+      const chat = new OpenAIChat({
+        name: 'chat',
+        model: 'gpt-4o-mini',
+        apiKey: 'unused-by-this-server',
+        baseURL: server.baseURL,
+        transport,
+      })
+      for (const stream of [false, true]) {
+        const record = await chat.trace(ask('hi'), { logger, ...(stream ? { stream: () => {} } : {}) })
+        expect(record.error?.message).toContain('invalid key [REDACTED] or token [REDACTED]')
+        for (const text of [String(record.error?.message), JSON.stringify(record), formatRunTree(record)]) {
+          expect(text).not.toContain(gatewayKey)
+          expect(text).not.toContain(bearer)
+        }
+      }
+      expect(JSON.stringify(logger.entries)).not.toContain(gatewayKey)
+    }
+    expect(server.requests).toHaveLength(4)
+    expect(JSON.stringify(server.requests)).not.toContain(gatewayKey)
+  })
+
+  it('never shows its OPENAI_API_KEY in an answer replayed from the journal, though the key was never sent', async () => {
+    const canary = 'envkeycanarywithoutashape'
+    // A server that echoed the key of the run that journaled the answer, in another process.
+    const server = await start({ replies: [`your key is ${canary}`] })
+    const options = { name: 'chat', model: 'gpt-4o-mini', baseURL: server.baseURL }
+    const journal = new MemoryJournal()
+    const journaled = await new OpenAIChat({ ...options, apiKey: 'the-other-process-key' }).invoke(ask('hi'), {
+      runId: 'resumed',
+      journal,
+    })
+    expect(journaled).toBe(`your key is ${canary}`)
+    vi.stubEnv('OPENAI_API_KEY', canary)
+    const logger = createMemoryLogger({ level: 'trace' })
+    const chat = new OpenAIChat(options)
+    const record = await chat.trace(ask('hi'), { runId: 'resumed', journal, logger })
+    expect(record.status).toBe('complete')
+    expect(record.annotations.replayed).toBe(true)
+    expect(server.requests).toHaveLength(1)
+    const shown = [JSON.stringify(record), formatRunTree(record), JSON.stringify(logger.entries)]
+    expect(shown[0]).toContain('your key is [REDACTED]')
+    for (const text of shown) expect(text).not.toContain(canary)
   })
 
   it('sends the headers as they were at construction, so a key put into the object afterwards is neither sent nor shown', async () => {

@@ -6,6 +6,7 @@ export const openAIProfile: ProviderProfile = {
   displayName: 'OpenAI',
   apiKeyVariable: 'OPENAI_API_KEY',
   baseURLVariable: 'OPENAI_BASE_URL',
+  headersVariable: 'OPENAI_CUSTOM_HEADERS',
   logVariable: 'OPENAI_LOG',
   requestIdHeaders: ['x-request-id'],
   chatPath: '/chat/completions',

@@ -1,5 +1,6 @@
 import type { TinyLLMError } from '@tinyllm/core'
 import type { ChatCallOptions } from '../chat-model.js'
+import { readEnvironment } from './api-key.js'
 import { callSignal, cancellationError, cancelScopeField, readCallOptions } from './call-cancellation.js'
 import { registerClientSecrets } from './client-secrets.js'
 import { baseURLError, type ProviderEndpoint, providerEndpoint } from './endpoint.js'
@@ -35,8 +36,9 @@ export interface ProviderClientOptions<Client> extends ProviderConnectionOptions
  * The SDK client behind a provider's chat model, handled one way for every provider: the client passed in, or one
  * created at the first call (so a missing API key is an error of that call, not of the import) from
  * {@link sdkClientOptions} (key, base URL, headers, size cap, logs) and what `create` adds; the API key, the base
- * URL's credentials and those in the `headers` option registered for redaction for as long as this object — and so
- * the model holding it — lives; failures mapped by {@link toProviderError}, with the client's endpoint.
+ * URL's credentials and those in the `headers` option — given, or read from the environment by the SDK of a client
+ * created here (the profile's variables) — registered for redaction from construction for as long as this object —
+ * and so the model holding it — lives; failures mapped by {@link toProviderError}, with the client's endpoint.
  *
  * @example
  * this.#client = new ProviderClient(openAIProfile, options, (common) => new OpenAI({ ...common, project: options.project }))
@@ -67,12 +69,19 @@ export class ProviderClient<Client extends SdkClientShape> {
     const headers = options.headers
     this.#options = typeof headers === 'object' && headers !== null ? { ...options, headers: { ...headers } } : options
     // A client passed in keeps its default headers out of reach (the SDKs expose no way to read them): only its key,
-    // bearer token and base URL are registered.
+    // bearer token and base URL are registered. What a client built here will read from the environment (the key, the
+    // base URL, the headers of OPENAI_CUSTOM_HEADERS…) is registered now, as what is given is, though it is read at the
+    // first call: a run whose calls are all replayed from a journal makes none.
+    const baseURLVariable = profile.baseURLVariable
     registerClientSecrets(this, {
-      apiKey: client === undefined ? options.apiKey : undefined,
-      baseURL: client === undefined ? options.baseURL : client.baseURL,
+      apiKey: client === undefined ? (options.apiKey ?? readEnvironment(profile.apiKeyVariable)) : undefined,
+      baseURL:
+        client !== undefined
+          ? client.baseURL
+          : (options.baseURL ?? (baseURLVariable === undefined ? undefined : readEnvironment(baseURLVariable))),
       headers: client === undefined ? this.#options.headers : undefined,
     })
+    if (client === undefined) registerClientSecrets(this, { headers: environmentHeaders(profile.headersVariable) })
     if (client !== undefined) this.registerCredentials(client)
   }
 
@@ -87,6 +96,9 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (this.#client !== undefined) return this.#client
     const options = this.#options
     const client = this.#create(sdkClientOptions(this.#profile, this, options))
+    // The SDK adds the headers of its environment variable (OPENAI_CUSTOM_HEADERS…) to every request: the credentials
+    // among them are redacted, as those of the headers option are (again: the variable may have changed since).
+    registerClientSecrets(this, { headers: environmentHeaders(this.#profile.headersVariable) })
     // Without a baseURL option the SDK read one from the environment (OPENAI_BASE_URL…), credentials included: they are
     // redacted, and refused, as the option's are at construction.
     if (options.baseURL === undefined) {
@@ -153,4 +165,20 @@ export class ProviderClient<Client extends SdkClientShape> {
     if (client !== undefined) this.#endpoint ??= providerEndpoint(this.#profile, client.baseURL)
     return toProviderError(this.#profile, error, { signal, endpoint: this.#endpoint })
   }
+}
+
+/**
+ * The headers an SDK reads from `variable` and sends with every request of a client it builds, read as the SDKs read
+ * them: one `name: value` a line, both trimmed; a line without a colon is none.
+ */
+function environmentHeaders(variable: string | undefined): Record<string, string> | undefined {
+  const text = variable === undefined ? undefined : readEnvironment(variable)
+  if (text === undefined) return undefined
+  const headers: Array<[string, string]> = []
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':')
+    if (colon !== -1) headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()])
+  }
+  // Own keys whatever their names, `__proto__` included.
+  return Object.fromEntries(headers)
 }

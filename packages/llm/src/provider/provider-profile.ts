@@ -25,6 +25,11 @@ export interface ProviderProfile {
   readonly apiKeyVariable: string
   /** The environment variable the SDK reads the base URL from when none is passed, e.g. `OPENAI_BASE_URL`. */
   readonly baseURLVariable?: string | undefined
+  /**
+   * The environment variable the SDK reads headers to send with every request from, one `name: value` a line, e.g.
+   * `OPENAI_CUSTOM_HEADERS`: the credentials among them are registered for redaction as the `headers` option's are.
+   */
+  readonly headersVariable?: string | undefined
   /** The environment variable that turns the SDK's own logs on, e.g. `OPENAI_LOG`. */
   readonly logVariable: string
   /** Response headers carrying the request id, in order of preference. */
