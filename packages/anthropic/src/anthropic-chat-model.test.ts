@@ -5,6 +5,7 @@ import {
   type ChatRequest,
   type ChatResult,
   type ChatStreamPart,
+  LLMCall,
   ProviderCallError,
   RateLimitError,
   resultText,
@@ -416,6 +417,56 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
       expect((error as Error).message).toContain(problem)
     }
     expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses tool parameters that are not an object schema, which Anthropic refuses, at construction and per call, streamed or not, unsent', async () => {
+    const running = await start({ replies: ['ok'] })
+    const model = modelFor(running)
+    const cases = [
+      [{ type: 'array', items: { type: 'string' } }, "chat: tools[0].parameters.type must be 'object'"],
+      [{ type: ['object', 'null'], properties: {} }, "chat: tools[0].parameters.type must be 'object'"],
+      // A list would be sent as an object without properties, the schema lost.
+      [[{ type: 'string' }], 'chat: tools[0].parameters must be an object schema'],
+    ] as const
+    for (const [parameters, message] of cases) {
+      const tools = [{ name: 'lookup', parameters: parameters as unknown as Record<string, unknown> }]
+      expect(() => new LLMCall({ name: 'chat', model, settings: { tools } })).toThrow(message)
+      const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
+      const stream = call.stream({ ...hello, tools })
+      for (const error of [
+        await call.invoke({ ...hello, tools }).catch((caught: unknown) => caught),
+        await stream.result.catch((caught: unknown) => caught),
+      ]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toContain(message)
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses a client that is not an object at construction, naming the call or the model, never showing it', () => {
+    for (const client of [null, 'sk-ant-given-as-the-client', 5]) {
+      const refusals = [
+        () => new AnthropicChat({ name: 'chat', model: modelId, client: client as unknown as Anthropic }),
+        () => new AnthropicChatModel({ model: modelId, client: client as unknown as Anthropic }),
+      ]
+      for (const [index, refuse] of refusals.entries()) {
+        const error = (() => {
+          try {
+            refuse()
+          } catch (caught) {
+            return caught
+          }
+          return undefined
+        })()
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as ConfigurationError).option).toBe('client')
+        expect((error as Error).message).toMatch(
+          index === 0 ? /^chat: client must be/ : /^AnthropicChatModel: client must be/,
+        )
+        expect((error as Error).message).not.toContain('sk-ant-given')
+      }
+    }
   })
 
   it('names the unsupported choice count and what to do instead', async () => {

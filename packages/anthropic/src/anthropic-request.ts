@@ -7,7 +7,7 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import { ConfigurationError, checkNumber, safeStringify } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
 import {
   type AssistantMessage,
   type ChatMessage,
@@ -55,8 +55,9 @@ const topLevelUnions = ['anyOf', 'oneOf', 'allOf'] as const
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
  * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not a
- * positive integer, a `stop` sequence that is empty or only white space, or a tool whose parameters are a union
- * (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the Function (or model) in the message.
+ * positive integer, a `stop` sequence that is empty or only white space, or a tool whose parameters are a list, of a
+ * type other than `'object'`, or a union (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the Function (or
+ * model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -86,6 +87,26 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
   }
   // "input_schema does not support oneOf, allOf, or anyOf at the top level", strict or not.
   for (const [index, tool] of (settings.tools ?? []).entries()) {
+    // "input_schema.type: Input should be 'object'": one without a type is sent as an object, one of another type (or a
+    // list, which would be sent as an empty object) is refused here rather than with a 400.
+    const parameters: unknown = tool?.parameters
+    if (Array.isArray(parameters)) {
+      throw optionError(
+        `tools[${index}].parameters`,
+        "an object schema (Anthropic's input_schema is one)",
+        parameters,
+        owner,
+      )
+    }
+    const type = (parameters as { type?: unknown } | null | undefined)?.type
+    if (type !== undefined && type !== 'object') {
+      throw optionError(
+        `tools[${index}].parameters.type`,
+        "'object' (Anthropic's input_schema is an object; wrap the value in one)",
+        type,
+        owner,
+      )
+    }
     const union = topLevelUnions.find((keyword) => tool?.parameters?.[keyword] !== undefined)
     if (union !== undefined) {
       throw new ConfigurationError({

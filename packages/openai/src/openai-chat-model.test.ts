@@ -233,6 +233,84 @@ describe('OpenAIChatModel settings', () => {
     expect(server.chatRequests[0]?.tools).toHaveLength(128)
   })
 
+  it('refuses tool parameters that are not an object schema, which OpenAI refuses, at construction and per call, streamed or not, unsent; sends one without a type as an object', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const cases = [
+      [{ type: 'array', items: { type: 'string' } }, "chat: tools[0].parameters.type must be 'object'"],
+      [{ type: ['object', 'null'], properties: {} }, "chat: tools[0].parameters.type must be 'object'"],
+      [[], 'chat: tools[0].parameters must be an object schema'],
+    ] as const
+    for (const [parameters, message] of cases) {
+      const tools = [{ name: 'lookup', parameters: parameters as unknown as Record<string, unknown> }]
+      expect(() => new LLMCall({ name: 'chat', model, settings: { tools } })).toThrow(message)
+      const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
+      const stream = call.stream(ask('a', { tools }))
+      for (const error of [await rejection(call.invoke(ask('a', { tools }))), await rejection(stream.result)]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toContain(message)
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    const typeless = { properties: { city: { type: 'string' } } }
+    expect(
+      await new LLMCall({ name: 'chat', model }).invoke(
+        ask('a', { tools: [{ name: 'lookup', parameters: typeless }] }),
+      ),
+    ).toBe('ok')
+    expect(server.chatRequests[0]?.tools?.[0]).toEqual({
+      type: 'function',
+      function: { name: 'lookup', parameters: { type: 'object', ...typeless } },
+    })
+  })
+
+  it('refuses a response format name OpenAI refuses (a space, over 64 characters), at construction and per call, streamed or not, unsent', async () => {
+    const { server, model } = await start({ replies: ['{}'] })
+    const schema = { type: 'object', properties: {} }
+    for (const name of ['credit decision', 'a'.repeat(65), '']) {
+      const responseFormat = { type: 'json_schema', name, schema } as const
+      const message = 'chat: responseFormat.name must be 1–64 letters, digits, _ or -'
+      expect(() => new LLMCall({ name: 'chat', model, settings: { responseFormat } })).toThrow(message)
+      const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
+      const stream = call.stream(ask('a', { responseFormat }))
+      for (const error of [
+        await rejection(call.invoke(ask('a', { responseFormat }))),
+        await rejection(stream.result),
+      ]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toContain(message)
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    const longest = { type: 'json_schema', name: 'a'.repeat(64), schema } as const
+    await new LLMCall({ name: 'chat', model }).invoke(ask('a', { responseFormat: longest }))
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('refuses a client that is not an object at construction, naming the call or the model, never showing it', () => {
+    for (const client of [null, 'sk-given-as-the-client', 5]) {
+      const refusals = [
+        () => new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', client: client as unknown as OpenAI }),
+        () => new OpenAIChatModel({ model: 'gpt-4o-mini', client: client as unknown as OpenAI }),
+      ]
+      for (const [index, refuse] of refusals.entries()) {
+        const error = (() => {
+          try {
+            refuse()
+          } catch (caught) {
+            return caught
+          }
+          return undefined
+        })()
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as ConfigurationError).option).toBe('client')
+        expect((error as Error).message).toMatch(
+          index === 0 ? /^chat: client must be/ : /^OpenAIChatModel: client must be/,
+        )
+        expect((error as Error).message).not.toContain('sk-given')
+      }
+    }
+  })
+
   it('refuses an n above 128 and a top_logprobs outside 0-20 or without logprobs, which OpenAI refuses, before sending', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     const refused: Array<[Partial<ChatRequest>, string]> = [
@@ -1258,7 +1336,10 @@ describe('OpenAIChatModel on the wire', () => {
       ]) {
         const error = await rejection(model.doGenerate(request))
         expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
-        expect((error as Error).message).toContain("OpenAI's strict mode needs an object schema at the root")
+        // A tool's parameters of another type are refused as not an object, strict or not.
+        expect((error as Error).message).toMatch(
+          /OpenAI's strict mode needs an object schema at the root|^tools\[0\]\.parameters\.type must be 'object'/,
+        )
       }
     }
     expect(server.requests).toHaveLength(0)

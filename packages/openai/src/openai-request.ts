@@ -32,6 +32,9 @@ const maxChoices = 128
 /** The function-calling guide: "A max of 128 functions are supported." */
 const maxTools = 128
 
+/** OpenAI's rule for a response format's name: "a-z, A-Z, 0-9, or … underscores and dashes, with a maximum length of 64". */
+const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
+
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
@@ -40,8 +43,9 @@ const maxTools = 128
  * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
  * `max_completion_tokens`), which OpenAI refuses together, or for a reasoning model (the o-series, the gpt-5 family),
  * which refuses it alone, more than 128 tools, an `n` above 128, and a `top_logprobs`
- * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`. `owner` names the
- * Function (or model) in the message; `defaultModel` is the model a request without a `model` setting goes to.
+ * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`, a response format
+ * name that is not 1–64 letters, digits, `_` or `-`, and tool parameters that are a list or of a type other than
+ * `'object'`. `owner` names the Function (or model) in the message; `defaultModel` is the model a request without a `model` setting goes to.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string, defaultModel?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
@@ -109,6 +113,34 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string, 
       message: `tools must be at most ${maxTools} for OpenAI, got ${settings.tools.length}`,
       functionName: owner,
     })
+  }
+  // "Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of 64", as a tool's name is (which
+  // every call checks); Anthropic sends no name, so only OpenAI refuses it.
+  const format = settings.responseFormat
+  if (format?.type === 'json_schema' && !responseFormatName.test(format.name)) {
+    throw optionError('responseFormat.name', '1–64 letters, digits, _ or - (OpenAI refuses others)', format.name, owner)
+  }
+  // "schema must be a JSON Schema of 'type: "object"'": a function's parameters are an object; one without a type is
+  // sent as one (as Anthropic's input_schema is), one of another type is refused here rather than with a 400.
+  for (const [index, tool] of (Array.isArray(settings.tools) ? settings.tools : []).entries()) {
+    const parameters: unknown = tool?.parameters
+    if (Array.isArray(parameters)) {
+      throw optionError(
+        `tools[${index}].parameters`,
+        "an object schema (OpenAI takes a function's parameters as one)",
+        parameters,
+        owner,
+      )
+    }
+    const type = (parameters as { type?: unknown } | null | undefined)?.type
+    if (type !== undefined && type !== 'object') {
+      throw optionError(
+        `tools[${index}].parameters.type`,
+        "'object' (OpenAI takes a function's parameters as an object; wrap the value in one)",
+        type,
+        owner,
+      )
+    }
   }
 }
 
@@ -206,7 +238,7 @@ function toOpenAITool(tool: ToolDefinition, index: number): ChatCompletionTool {
       parameters:
         tool.strict === true
           ? strictObjectSchema(tool.parameters, `tools[${index}].parameters`)
-          : { ...tool.parameters },
+          : { type: 'object', ...tool.parameters },
       ...(tool.description === undefined ? {} : { description: tool.description }),
       ...(tool.strict === undefined ? {} : { strict: tool.strict }),
     },

@@ -196,6 +196,21 @@ describe('toProviderLLMCallOptions', () => {
     }
   })
 
+  it('refuses a client that is not an object at construction, by type, never showing it', () => {
+    for (const [client, type] of [
+      [null, 'null'],
+      ['sk-given-as-the-client', 'a string'],
+      [5, 'a number'],
+      [[], 'an array'],
+      [() => ({}), 'a function'],
+    ] as const) {
+      const refused = thrown(() => split({ name: 'c', model: 'm', client }))
+      expect(refused.option).toBe('client')
+      expect(refused.message).toBe(`c: client must be the provider's SDK client (an object), got ${type}`)
+    }
+    expect(() => split({ name: 'c', model: 'm', client: {} })).not.toThrow()
+  })
+
   it('refuses headers that are not an object of strings, by type, never showing a value', () => {
     const cases: Array<[unknown, string]> = [
       ['Bearer plain-secret-1', 'c: headers must be an object of header values, got a string'],

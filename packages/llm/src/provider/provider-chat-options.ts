@@ -105,9 +105,9 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
 }
 
 /**
- * Checks what every provider's chat model is built from, in one place: a model id, a `client` or connection options
- * (not both — the first clashing option is named), an `apiKey`, a `baseURL` and a provider's own connection options
- * (OpenAI's `organization` and `project`) that are strings, a `baseURL` that is an
+ * Checks what every provider's chat model is built from, in one place: a model id, a `client` (an object, never
+ * shown) or connection options (not both — the first clashing option is named), an `apiKey`, a `baseURL` and a
+ * provider's own connection options (OpenAI's `organization` and `project`) that are strings, a `baseURL` that is an
  * absolute http(s) URL without credentials in it (which `fetch` cannot send), a positive whole `maxResponseBytes`, and a
  * known `transport`.
  */
@@ -118,7 +118,16 @@ export function checkConnectionOptions(
 ): void {
   const model = options.model
   if (typeof model !== 'string' || model.trim() === '') throw optionError('model', 'a model id', model, owner)
-  if (options.client !== undefined) {
+  const client = options.client
+  // An SDK client is an object: anything else (null, a key given as the client) would fail every call as unsendable.
+  if (client !== undefined && (typeof client !== 'object' || client === null || Array.isArray(client))) {
+    throw new ConfigurationError({
+      option: 'client',
+      message: `client must be the provider's SDK client (an object), got ${typeName(client)}`,
+      functionName: owner,
+    })
+  }
+  if (client !== undefined) {
     const clash = connectionKeys.find((key) => key !== 'client' && options[key] !== undefined)
     if (clash !== undefined) {
       throw new ConfigurationError({
