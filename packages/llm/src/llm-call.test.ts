@@ -1468,6 +1468,37 @@ describe('LLMCall retries', () => {
     expect(model.calls).toHaveLength(3)
   })
 
+  it('keeps its defaults for retry keys given as undefined, as for absent ones: 3 attempts after 500 ms and 1,000 ms', async () => {
+    vi.useFakeTimers()
+    const serverError = () => new ProviderCallError({ provider: 'p', status: 503, message: 'down', retryable: true })
+    // As JavaScript, or options copied from a config with keys left unset, hand them.
+    const retry = {
+      attempts: undefined,
+      initialDelayMs: undefined,
+      maxDelayMs: undefined,
+      multiplier: undefined,
+      jitter: 0,
+      maxRetryAfterMs: undefined,
+      retryInvalidOutput: undefined,
+      retryable: undefined,
+    }
+    const model = new ScriptedChatModel({ responses: [serverError(), serverError(), 'ok'] })
+    const pending = new LLMCall({ name: 'chat', model, retry: retry as never }).trace(ask('x'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(model.calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(499)
+    expect(model.calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(model.calls).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(model.calls).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(1)
+    const record = await pending
+    expect(record.status).toBe('complete')
+    expect(record.attempts).toBe(3)
+    expect(model.calls).toHaveLength(3)
+  })
+
   it('retries 5xx and connection failures, not 4xx nor errors that are not tinyllm errors', async () => {
     const serverError = new ProviderCallError({ provider: 'p', status: 503, message: 'down', retryable: true })
     const retried = new ScriptedChatModel({ responses: [serverError, 'ok'] })
@@ -1703,6 +1734,34 @@ describe('LLMCall structured output', () => {
       required: ['verdict', 'confidence'],
     })
     expect(format?.type === 'json_schema' && '$schema' in format.schema).toBe(false)
+  })
+
+  it('asks again for an answer that is not JSON or fails its schema with retryInvalidOutput: running → retrying, not after a stream handed it out', async () => {
+    const retry = { initialDelayMs: 0, retryInvalidOutput: true }
+    for (const first of ['not JSON', '{"verdict":"maybe","confidence":2}']) {
+      const model = new ScriptedChatModel({ responses: [first, '{"verdict":"good","confidence":0.9}'] })
+      const record = await new LLMCall({ name: 'verdict', model, structuredOutput, retry }).trace(ask('x'))
+      expect(record.output).toEqual({ verdict: 'good', confidence: 0.9 })
+      expect(record.states.slice(0, 5).map((entry) => entry.state)).toEqual([
+        'init',
+        'input_validation',
+        'running',
+        'retrying',
+        'running',
+      ])
+      expect(record.states[3]?.error?.name).toBe('ValidationError')
+
+      const streamed = new ScriptedChatModel({ responses: [first, '{"verdict":"good","confidence":0.9}'] })
+      const stream = new LLMCall({ name: 'verdict', model: streamed, structuredOutput, retry }).stream(ask('x'))
+      const read = (async () => {
+        for await (const _ of stream) {
+          // Read to the end: the reader is handed the invalid answer.
+        }
+      })()
+      await expect(stream.result).rejects.toMatchObject({ name: 'ValidationError', state: 'running' })
+      await read.catch(() => undefined)
+      expect(streamed.calls).toHaveLength(1)
+    }
   })
 
   it('turns a schema violation into a ValidationError with the path of each issue', async () => {

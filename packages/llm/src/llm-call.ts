@@ -1182,10 +1182,16 @@ function baseOptions(options: LLMCallOptions<LLMCallOutputMode, StandardSchemaV1
   }
 }
 
-/** `retry` merged over {@link llmRetryDefaults}; a policy whose reading throws is a ConfigurationError naming it. */
+/**
+ * `retry` merged over {@link llmRetryDefaults}: a key given as `undefined` keeps its default, as an absent one does
+ * (spread over them, it would hand the base Function's defaults instead). A policy whose reading throws is a
+ * ConfigurationError naming it.
+ */
 function withRetryDefaults(retry: RetryPolicy, name: string | undefined): RetryPolicy {
   try {
-    return { ...llmRetryDefaults, ...retry }
+    const merged: Record<string, unknown> = { ...retry }
+    for (const [key, value] of Object.entries(llmRetryDefaults)) if (merged[key] === undefined) merged[key] = value
+    return merged
   } catch (error) {
     throw unreadableOption(error, 'retry', name)
   }
