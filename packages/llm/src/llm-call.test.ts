@@ -1276,6 +1276,51 @@ describe('LLMCall budget guarantee', () => {
     }
   })
 
+  it('keeps the estimate of a call answered with usage that is not token counts in the budget, streamed or not', async () => {
+    const input = ask('the applicant missed three payments this year')
+    const reserved = estimateInputTokens(input) + 100
+    const budget = { maxTokens: Math.floor(reserved * 2.5) }
+    for (const streamed of [false, true]) {
+      // The server answered (and worked) but reported usage no total can take: a malformed response, never counted.
+      const answer = (): ChatResult => ({
+        choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finishReason: 'stop' }],
+        usage: { inputTokens: -1, outputTokens: 3, totalTokens: 2 },
+        model: 'm',
+      })
+      const model: ChatModel & { calls: number } = {
+        specificationVersion: 'v1',
+        provider: 'test',
+        modelId: 'm',
+        calls: 0,
+        async doGenerate() {
+          model.calls += 1
+          return answer()
+        },
+        async *doStream() {
+          model.calls += 1
+          yield { type: 'finish', result: answer() }
+        },
+      }
+      const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 100 }, retry: { attempts: 1 } })
+      const loop = defineFunction({
+        name: 'loop',
+        run: async (_input: unknown, context) => {
+          const errors: string[] = []
+          for (let call = 0; call < 5; call++)
+            errors.push(
+              await context
+                .invoke(chat, input, streamed ? { stream: () => {} } : undefined)
+                .then(String, (error: Error) => error.name),
+            )
+          return errors
+        },
+      })
+      const errors = await loop.invoke(undefined, { budget })
+      expect([streamed, model.calls]).toEqual([streamed, 2])
+      expect(errors.filter((name) => name === 'BudgetExceededError')).toHaveLength(3)
+    }
+  })
+
   it.each([
     ['a stream cut after its first text', 'stays spent'],
     ['an attempt that timed out', 'stays spent'],

@@ -892,9 +892,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     context: RunContext,
     hold: BudgetHold | undefined,
   ): Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema> {
+    let answer: ChatResult | undefined
     try {
       // Checked here for every path (a result through the limiter was checked before it settled: it passes again).
-      const answer = this.credible(result)
+      answer = this.credible(result)
       const answeredBy = typeof answer.model === 'string' && answer.model !== '' ? answer.model : modelId
       // Usage the model did not report is not zero: the estimate stands for it (so a budget still fills), marked as
       // such; with no estimate made (no budget, no limiter) none is recorded, and the run says the server reported
@@ -922,6 +923,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       )
       return this.shapeOutput(answer) as Promise<LLMCallOutput<Mode, Schema>> | LLMCallOutput<Mode, Schema>
     } catch (thrown) {
+      // An answer whose usage no total can take was worked on all the same: its estimate stays spent, as after a 5xx.
+      if (answer === undefined && hold !== undefined) hold.kept = true
       throw this.typedModelError(thrown)
     }
   }
