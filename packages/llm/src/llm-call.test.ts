@@ -650,6 +650,8 @@ describe('LLMCall bad input', () => {
       ],
       [{ prices: { 'my-model': null } }, 'x: prices["my-model"].inputPerMillion must be a number ≥ 0'],
       [{ settings: { stop: 42 } }, 'x: settings.stop must be a string or an array of at most 10,000 strings, got 42'],
+      // Sent as it is, a user id that is not text is answered 400 by both providers.
+      [{ settings: { user: 5 } }, 'x: settings.user must be a string (an id of your end user), got 5'],
       [
         { settings: { stop: ['END', 1] } },
         'x: settings.stop must be a string or an array of at most 10,000 strings, got ["END",1]',

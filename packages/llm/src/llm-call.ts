@@ -177,6 +177,10 @@ const settingShapes = {
     expected: 'a non-empty string (a model id)',
     accepts: (value: unknown) => typeof value === 'string' && value !== '',
   },
+  user: {
+    expected: 'a string (an id of your end user)',
+    accepts: (value: unknown) => typeof value === 'string',
+  },
   // Lists are bounded before they are read: a sparse list of length 2³²−1 would take minutes to walk.
   stop: {
     expected: 'a string or an array of at most 10,000 strings',
