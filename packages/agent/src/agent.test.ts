@@ -11,7 +11,15 @@ import {
   ValidationError,
 } from '@tinyllm/core'
 import { Chain } from '@tinyllm/flow'
-import { type ChatRequest, LLMCall, ToolCallError, type ToolMessage } from '@tinyllm/llm'
+import {
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  LLMCall,
+  ProviderCallError,
+  ToolCallError,
+  type ToolMessage,
+} from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -1321,6 +1329,50 @@ describe('Agent: streaming', () => {
       status: 'ok',
       result: { income: 8000, debt: 2000 },
     })
+  })
+
+  it('retries a streamed turn cut while its tool call came in, as invoke does: the reader had been handed none of it', async () => {
+    const toolCall = call('lookup_applicant', { applicantId: 'A-17' })
+    const answer = (message: ChatResult['choices'][number]['message']): ChatResult => ({
+      choices: [{ index: 0, message, finishReason: message.toolCalls === undefined ? 'stop' : 'tool_calls' }],
+      model: 'flaky-model',
+      usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+    })
+    let streams = 0
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'flaky',
+      modelId: 'flaky-model',
+      doGenerate: () => Promise.reject(new Error('streamed only')),
+      async *doStream() {
+        streams += 1
+        if (streams > 2) {
+          yield { type: 'text-delta', choiceIndex: 0, text: 'Income is 8000.' }
+          yield { type: 'finish', result: answer({ role: 'assistant', content: 'Income is 8000.' }) }
+          return
+        }
+        yield {
+          type: 'tool-call-delta',
+          choiceIndex: 0,
+          toolCallIndex: 0,
+          id: toolCall.id,
+          name: toolCall.name,
+          argumentsDelta: '{"applicantId":',
+        }
+        if (streams === 1)
+          throw new ProviderCallError({ provider: 'flaky', message: 'the connection was cut', retryable: true })
+        yield { type: 'tool-call-delta', choiceIndex: 0, toolCallIndex: 0, argumentsDelta: '"A-17"}' }
+        yield { type: 'finish', result: answer({ role: 'assistant', content: null, toolCalls: [toolCall] }) }
+      },
+    }
+    const llm = new LLMCall({ name: 'model', model, output: 'result', retry: { initialDelayMs: 1, maxDelayMs: 1 } })
+    const stream = agentWith(llm).stream('Review A-17')
+    const events: AgentEvent[] = []
+    for await (const event of stream) events.push(event)
+    const outcome = await stream.result
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Income is 8000.' })
+    expect(streams).toBe(3)
+    expect(events.filter((event) => event.type === 'tool-call-finished')).toHaveLength(1)
   })
 
   it.each(['break', 'return', 'throw'] as const)(

@@ -576,8 +576,9 @@ class AgentRun {
               stream: (part: unknown) => {
                 const delta = part as LLMStreamDelta
                 // A turn replayed from the journal streams its recorded text too (LLMCall.replayParts).
-                if (delta.type === 'text-delta' && delta.choiceIndex === 0)
-                  stream({ type: 'text-delta', step, text: delta.text })
+                if (delta.type !== 'text-delta' || delta.choiceIndex !== 0) return false
+                stream({ type: 'text-delta', step, text: delta.text })
+                return true
               },
             }),
       })

@@ -44,7 +44,10 @@ export type RetryDecision =
 export interface AttemptFacts {
   /** The attempt number that failed, from 1. */
   readonly attempt: number
-  /** Parts the attempt already streamed to the caller: retrying would repeat what the reader has seen. */
+  /**
+   * Parts the attempt already streamed to the caller: retrying would repeat what the reader has seen. Parts its stream
+   * listener handed to no reader (it returned `false`) are not counted.
+   */
   readonly streamedParts: number
   /** Time left before the run's deadline, in ms, if it has one. */
   readonly remainingMs: number | undefined

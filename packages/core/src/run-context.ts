@@ -5,7 +5,11 @@ import type { FunctionNode } from './function-node.js'
 import type { StepJournal } from './journal.js'
 import type { Budget, Usage, UsageTotals } from './usage.js'
 
-/** Receives the parts a run streams to its caller (an LLM call's text deltas, say), as they are produced. */
+/**
+ * Receives the parts a run streams to its caller (an LLM call's text deltas, say), as they are produced. A part is
+ * taken as handed out, and a failed attempt that streamed it is not retried (its reader would see it twice), unless
+ * the listener returns `false`: it handed that part to no reader (a caller that shows only some kinds of parts).
+ */
 export type StreamListener = (part: unknown) => void
 
 /** Options of a child run, started from inside a parent's `run`. */

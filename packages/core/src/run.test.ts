@@ -673,6 +673,53 @@ describe('listeners and loggers cannot break a run or the process', () => {
     expect(logged).toHaveLength(3)
   })
 
+  it('retries an attempt whose streamed parts its listener handed to no reader (it answered false), and no other', async () => {
+    const streamsThenFails = () => {
+      let attempts = 0
+      return defineFunction({
+        name: 'streaming',
+        retry: { attempts: 2, initialDelayMs: 0 },
+        run: (_: unknown, context: RunContext) => {
+          attempts += 1
+          context.stream?.({ type: 'tool-call-delta', attempt: attempts })
+          // What a Function's own code throws is retryable.
+          if (attempts === 1) throw new Error('cut')
+          return `attempt ${attempts}`
+        },
+      })
+    }
+    // The reader drops what it does not show: the attempt that streamed only that may run again.
+    const dropped = streamsThenFails()
+    expect(await dropped.invoke(undefined, { stream: () => false })).toBe('attempt 2')
+    // Forwarded through a parent's stream, a part counts as that parent's reader takes it.
+    const forwarding = (child: ReturnType<typeof streamsThenFails>) =>
+      defineFunction({
+        name: 'parent',
+        run: (_: unknown, context: RunContext) => context.invoke(child, undefined, { stream: context.stream }),
+      })
+    expect(await forwarding(streamsThenFails()).invoke(undefined, { stream: () => false })).toBe('attempt 2')
+    const taken = await forwarding(streamsThenFails())
+      .invoke(undefined, { stream: () => undefined })
+      .catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(taken)).toBe(true)
+    // A part the listener took (it answered anything else, a promise or a throw included) stops the retry.
+    for (const listener of [() => undefined, () => true, async () => false, () => Promise.resolve(false)]) {
+      const handed = streamsThenFails()
+      const error = await handed.invoke(undefined, { stream: listener }).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ name: 'FunctionError', message: expect.stringContaining('cut') })
+    }
+    const throwing = streamsThenFails()
+    const thrown = await throwing
+      .invoke(undefined, {
+        logger: createMemoryLogger(),
+        stream: () => {
+          throw new Error('reader gone')
+        },
+      })
+      .catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(thrown)).toBe(true)
+  })
+
   it('an async stream listener that rejects is logged, and the run and the process go on', async () => {
     const logger = createMemoryLogger()
     const unhandled: unknown[] = []

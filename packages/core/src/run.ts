@@ -358,9 +358,12 @@ class StepContext implements RunContext {
     const stream = this.run.stream
     if (stream === undefined) return undefined
     const run = this.run
-    this.streamPart ??= (part) => {
-      if (!this.cancelScope.cancelled && run.state !== 'complete' && run.state !== 'failed') stream(part)
-    }
+    // Answers whether the part was handed out, so a parent that forwards it to its own reader answers as that does.
+    this.streamPart ??= (part) =>
+      !this.cancelScope.cancelled &&
+      run.state !== 'complete' &&
+      run.state !== 'failed' &&
+      (stream(part) as unknown) !== false
     return this.streamPart
   }
 
@@ -548,12 +551,15 @@ class Run {
       listener === undefined
         ? undefined
         : (part) => {
-            this.streamedParts += 1
             // The run's code that streamed the part never sees the listener's error; and, as a lifecycle listener, a
             // stream listener is no run's code: a Function it invokes starts a tree of its own.
             listenersHearing += 1
             try {
-              this.deliver(listener, part)
+              // A part the listener handed to no reader (it answered `false`) does not keep a failed attempt from
+              // being retried: nobody would see it twice.
+              if (this.deliver(listener, part) === false) return false
+              this.streamedParts += 1
+              return true
             } finally {
               listenersHearing -= 1
             }
@@ -1140,9 +1146,9 @@ class Run {
 
   /**
    * Hands a lifecycle listener its `event`, or a stream listener (without one) its part; what it throws (or rejects
-   * with, if it is async) is logged, and the run goes on.
+   * with, if it is async) is logged, and the run goes on. Answers what the listener returned (`undefined` when it threw).
    */
-  private deliver<Value>(listener: (value: Value) => unknown, value: Value, event?: LifecycleEvent): void {
+  private deliver<Value>(listener: (value: Value) => unknown, value: Value, event?: LifecycleEvent): unknown {
     try {
       const result: unknown = listener(value)
       if (isPromiseLike(result))
@@ -1153,8 +1159,10 @@ class Run {
             event,
           ),
         )
+      return result
     } catch (error) {
       this.listenerFailed(event === undefined ? 'stream listener threw' : 'lifecycle listener threw', error, event)
+      return undefined
     }
   }
 
