@@ -1,4 +1,11 @@
-import { ConfigurationError, defineFunction, type RunRecord, type StandardSchemaV1, TinyLLMError } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  defineFunction,
+  type RunContext,
+  type RunRecord,
+  type StandardSchemaV1,
+  TinyLLMError,
+} from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
@@ -381,6 +388,49 @@ describe('renderRunReport', () => {
     expect(runData(html)).toHaveLength(20_000)
     expect(html).toContain('3 more runs are not listed')
   }, 120_000)
+
+  it('draws the box of a retried run that has children dashed, as it draws a retried run without', async () => {
+    let calls = 0
+    const record = await defineFunction({
+      name: 'Outer',
+      run: async (input: number, context: RunContext) => {
+        const inner = await context.invoke(defineFunction({ name: 'Inner', run: (n: number) => n + 1 }), input)
+        if (++calls === 1) throw new TinyLLMError({ message: 'try again', retryable: true })
+        return inner
+      },
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+    }).trace(1)
+    expect(record.attempts).toBe(2)
+    const html = renderRunReport(record)
+    const box = (name: string): string =>
+      new RegExp(`<g [^>]*data-name="${name}"[^>]*>\\n(<rect [^>]*>)`).exec(html)![1]!
+    expect(box('Outer')).toContain('stroke-dasharray')
+    expect(box('Inner')).not.toContain('stroke-dasharray')
+  })
+
+  it('counts every retried run in its summary, those past maxRows too, as it counts every run', async () => {
+    const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)
+    const batch = Array.from({ length: 5 }, (_, index) => ({ ...record, runId: `run-${index}`, attempts: 2 }))
+    const html = renderRunReport(batch, { maxRows: 2 })
+    expect(runData(html)).toHaveLength(2)
+    expect(html).toContain('<b>5</b> runs')
+    expect(html).toContain('<b>5</b> retried')
+  })
+
+  it('counts only the roots that completed as complete in a batch summary, not one still running', async () => {
+    const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)
+    const { output: _output, ...finished } = record
+    const unfinished = {
+      ...finished,
+      runId: 'running',
+      status: 'running' as const,
+      endedAt: undefined,
+      durationMs: undefined,
+    }
+    const failed = { ...record, runId: 'failed', status: 'failed' as const, error: new TinyLLMError({ message: 'no' }) }
+    const html = renderRunReport([record, unfinished, failed])
+    expect(html).toContain('<b>1 of 3 complete</b>')
+  })
 
   it('renders a batch of 300,000 records, listing maxRows of them and counting them all', async () => {
     const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)

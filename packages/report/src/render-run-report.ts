@@ -117,10 +117,12 @@ function renderPage(
   }
 
   const usage = roots.reduce<UsageTotals | undefined>((sum, root) => addUsage(sum, usageOf(root)), undefined)
-  const failedRoots = roots.filter((root) => root.status === 'failed').length
-  const retried = rows.filter((row) => row.attempts > 1).length
+  // A root that failed or has not finished is not complete; retries are counted over every run, as the runs are,
+  // not over the rows that maxRows lists.
+  const completeRoots = roots.filter((root) => root.status === 'complete').length
+  const retried = shape.nodes.reduce((sum, node) => sum + node.retried, 0)
   const summary = [
-    `<span><b>${roots.length === 1 ? escapeHtml(nameText(roots[0]!.status)) : `${roots.length - failedRoots} of ${roots.length} complete`}</b></span>`,
+    `<span><b>${roots.length === 1 ? escapeHtml(nameText(roots[0]!.status)) : `${completeRoots} of ${roots.length} complete`}</b></span>`,
     `<span><b>${total.toLocaleString('en-US')}</b> runs</span>`,
     `<span><b>${formatDuration(end - origin)}</b> wall time</span>`,
     `<span><b>${retried.toLocaleString('en-US')}</b> retried</span>`,
