@@ -93,7 +93,7 @@ export function drawRunGraph(shape: RunShape): string {
     const top = box.y - box.height / 2
     parts.push(
       `<g class="group" ${dataAttributes(node)}>`,
-      `<rect x="${round(left)}" y="${round(top)}" width="${round(box.width)}" height="${round(box.height)}" rx="6" fill="${colors.groupFill}" stroke="${colors.stroke}" stroke-width="1.5"/>`,
+      `<rect x="${round(left)}" y="${round(top)}" width="${round(box.width)}" height="${round(box.height)}" rx="6" fill="${colors.groupFill}" stroke="${colors.stroke}" stroke-width="1.5"${dashedIfRetried(node)}/>`,
       `<rect class="swatch" x="${round(left)}" y="${round(top)}" width="${round(box.width)}" height="${round(header.y + header.height / 2 - top + 2)}" rx="6" fill="${colors.fill}"/>`,
       `<text x="${round(header.x)}" y="${round(header.y + 4)}" text-anchor="middle" font-weight="600" fill="#0f172a">${escapeHtml(groupTitle(node))}</text>`,
       '</g>',
@@ -121,7 +121,7 @@ export function drawRunGraph(shape: RunShape): string {
     const lines = nodeLines(node)
     parts.push(
       `<g class="node" ${dataAttributes(node)}>`,
-      `<rect class="swatch" x="${round(left)}" y="${round(top)}" width="${round(box.width)}" height="${round(box.height)}" rx="6" fill="${colors.fill}" stroke="${colors.stroke}" stroke-width="1.5"${node.retried > 0 ? ' stroke-dasharray="5 3"' : ''}/>`,
+      `<rect class="swatch" x="${round(left)}" y="${round(top)}" width="${round(box.width)}" height="${round(box.height)}" rx="6" fill="${colors.fill}" stroke="${colors.stroke}" stroke-width="1.5"${dashedIfRetried(node)}/>`,
       ...lines.map(
         (line, index) =>
           `<text x="${round(box.x)}" y="${round(top + nodePadding + 10 + index * lineHeight)}" text-anchor="middle"${index === 0 ? ' font-weight="600" fill="#0f172a"' : ' fill="#334155"'}>${escapeHtml(line)}</text>`,
@@ -142,6 +142,11 @@ function whyOmitted(shape: RunShape): string | undefined {
   const depth = shape.nodes.reduce((deepest, node) => Math.max(deepest, node.depth), 0)
   if (depth > maxGraphDepth) return `runs nested ${count(depth)} deep, more than ${count(maxGraphDepth)}`
   return undefined
+}
+
+/** The dash of the box of a node whose runs were retried, group or not, as the legend says. */
+function dashedIfRetried(node: ShapeNode): string {
+  return node.retried > 0 ? ' stroke-dasharray="5 3"' : ''
 }
 
 function dataAttributes(node: ShapeNode): string {
