@@ -33,6 +33,17 @@ describe('writeRunReport', () => {
     expect(await readdir(folder)).toEqual(['report.html'])
   })
 
+  it('writes to a file whose name is as long as the file system takes, leaving nothing else beside it', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    // 250 characters: a name the file system takes (255 at most), but not with 45 more added to it.
+    const name = `${'r'.repeat(245)}.html`
+    const path = await writeRunReport(record, join(folder, name))
+    expect(path).toBe(join(folder, name))
+    expect((await readFile(path, 'utf8')).length).toBe(renderRunReport(record).length)
+    expect(await readdir(folder)).toEqual([name])
+  })
+
   it('writes two reports to one path at the same moment, each whole, without a failure', async () => {
     folder = await mkdtemp(join(tmpdir(), 'tinyllm-report-'))
     const first = await defineFunction({ name: 'First', run: () => 'one' }).trace(undefined)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { optionError, type RunRecord } from '@tinyllm/core'
 import { type RunReportOptions, renderRunReport } from './render-run-report.js'
 
@@ -27,8 +27,10 @@ export async function writeRunReport(
   const html = renderRunReport(records, options)
   const absolute = resolve(path)
   await makeFolder(dirname(absolute))
-  // A name of its own for every write, even two of one process in the same millisecond: each moves its own file.
-  const partial = `${absolute}.${randomUUID()}.partial`
+  // A name of its own for every write, even two of one process in the same millisecond: each moves its own file. It is
+  // beside the report (a move stays on one file system) but not named after it: a report's name may be as long as the
+  // file system takes, and one with a suffix added would not be.
+  const partial = join(dirname(absolute), `.tinyllm-report-${randomUUID()}.partial`)
   try {
     await writeFile(partial, html, 'utf8')
     await rename(partial, absolute)
