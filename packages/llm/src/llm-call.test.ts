@@ -2252,4 +2252,28 @@ describe('LLMCall is durable by default', () => {
     const again = await collect(structured.stream(ask('x'), { runId: 'structured-1', journal }))
     expect(again.deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: '{"verdict":"good"}' }])
   })
+
+  it('streams a replayed structured answer that is a string as the JSON it was, quotes included, per choice', async () => {
+    const journal = new MemoryJournal()
+    const textOf = (deltas: LLMStreamDelta[], choiceIndex: number) =>
+      deltas
+        .map((delta) => (delta.type === 'text-delta' && delta.choiceIndex === choiceIndex ? delta.text : ''))
+        .join('')
+    for (const output of ['text', 'texts'] as const) {
+      const model = new ScriptedChatModel({ responses: [{ content: '"good"', choices: ['"bad"'] }] })
+      const verdict = new LLMCall({
+        name: `verdict-${output}`,
+        model,
+        output,
+        settings: { n: 2 },
+        structuredOutput: { name: 'verdict', schema: z.enum(['good', 'bad']) },
+      })
+      const first = await collect(verdict.stream(ask('x'), { runId: `string-${output}`, journal }))
+      const again = await collect(verdict.stream(ask('x'), { runId: `string-${output}`, journal }))
+      expect(model.calls).toHaveLength(1)
+      expect(textOf(first.deltas, 0)).toBe('"good"')
+      expect(textOf(again.deltas, 0)).toBe('"good"')
+      if (output === 'texts') expect(textOf(again.deltas, 1)).toBe('"bad"')
+    }
+  })
 })

@@ -632,10 +632,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * The deltas a call replayed from a journal streams: its recorded answer, per choice — the text (structured output as
-   * its JSON) and the tool calls — so a reader that puts the answer together from the deltas reads the same on a re-run.
+   * its JSON, a string one with its quotes, as the model sent it) and the tool calls — so a reader that puts the answer
+   * together from the deltas reads the same on a re-run.
    */
   override replayParts(output: LLMCallOutput<Mode, Schema>): LLMStreamDelta[] {
-    return deltasOf(output, this.outputMode)
+    return deltasOf(output, this.outputMode, this.structuredOutput !== undefined)
   }
 
   /**
@@ -1290,14 +1291,16 @@ function stripCodeFence(text: string): string {
 }
 
 /**
- * The deltas that stream `output`, a completed call's output in `mode`: its text (structured output as JSON) and tool
- * calls, per choice. An output a subclass made that JSON cannot write (a cycle) streams no text; `result` still has it.
+ * The deltas that stream `output`, a completed call's output in `mode`: its text and tool calls, per choice. A value
+ * of `structured` output (`text` and `texts` modes) streams as JSON, a string one with its quotes, as the model answered
+ * it; a `result`'s choices hold the answer's text as it came. An output a subclass made that JSON cannot write (a
+ * cycle) streams no text; `result` still has it.
  */
-function deltasOf(output: unknown, mode: LLMCallOutputMode): LLMStreamDelta[] {
-  const text = (choiceIndex: number, value: unknown): LLMStreamDelta[] => {
+function deltasOf(output: unknown, mode: LLMCallOutputMode, structured: boolean): LLMStreamDelta[] {
+  const text = (choiceIndex: number, value: unknown, asJson = structured): LLMStreamDelta[] => {
     let content = ''
     try {
-      content = typeof value === 'string' ? value : (JSON.stringify(value) ?? '')
+      content = typeof value === 'string' && !asJson ? value : (JSON.stringify(value) ?? '')
     } catch {
       // Nothing to hand out as text: the reader still has the output itself in `result`.
     }
@@ -1307,7 +1310,7 @@ function deltasOf(output: unknown, mode: LLMCallOutputMode): LLMStreamDelta[] {
   if (mode === 'texts') return Array.isArray(output) ? output.flatMap((value, index) => text(index, value)) : []
   const choices = (output as Partial<ChatResult> | undefined)?.choices ?? []
   return choices.flatMap((choice) => [
-    ...text(choice.index, choice.message.content ?? undefined),
+    ...text(choice.index, choice.message.content ?? undefined, false),
     ...toolCallDeltas(choice),
   ])
 }
