@@ -779,6 +779,27 @@ describe('OpenAIChat', () => {
     for (const text of shown) expect(text).not.toContain(canary)
   })
 
+  it('journals an answer of 600 KB as text, but not as a result, whose raw response body repeats the answer', async () => {
+    const answer = 'word '.repeat(120_000)
+    const server = await start({ replies: [answer, answer, answer] })
+    const options = { name: 'chat', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
+    const journal = new MemoryJournal()
+    const text = new OpenAIChat(options)
+    expect(await text.invoke(ask('hi'), { runId: 'as-text', journal })).toBe(answer)
+    expect(await text.invoke(ask('hi'), { runId: 'as-text', journal })).toBe(answer)
+    expect(server.requests).toHaveLength(1)
+    const result = new OpenAIChat({ ...options, output: 'result' })
+    const refused = await result.trace(ask('hi'), { runId: 'as-result', journal })
+    expect(refused.status).toBe('failed')
+    expect(ValidationError.isInstance(refused.error)).toBe(true)
+    expect(refused.error).toMatchObject({ state: 'processing_output' })
+    expect(refused.usage?.calls).toBe(1)
+    expect(journal.size).toBe(1)
+    // Paid for, and not kept: a re-run pays again.
+    await result.trace(ask('hi'), { runId: 'as-result', journal })
+    expect(server.requests).toHaveLength(3)
+  })
+
   it('sends the headers as they were at construction, so a key put into the object afterwards is neither sent nor shown', async () => {
     const lateKey = 'late-subscription-key-9c1e7a40'
     const server = await start()
