@@ -374,6 +374,34 @@ describe('Parallel map form', () => {
     expect((await retrying.trace(gapped)).attempts).toBe(1)
   })
 
+  it('fails at a hole at once in settle-all mode too: the branches still running are aborted, not waited for', async () => {
+    const seen: AbortSignal[] = []
+    const item = defineFunction({
+      name: 'item',
+      // Settles only when aborted: a Parallel that waited for it to run to its end would never settle.
+      run: async (value: string, context: RunContext) => {
+        if (value !== 'slow') return value
+        seen.push(context.signal)
+        await aborted(context.signal)
+        return 'finished anyway'
+      },
+    })
+    const gapped: string[] = ['slow']
+    gapped[2] = 'after'
+    for (const mode of ['fail-fast', 'settle-all'] as const) {
+      seen.length = 0
+      const record = await new Parallel({ name: 'all', map: item, mode }).trace(gapped)
+      expect(record.status, mode).toBe('failed')
+      expect(record.error?.message, mode).toMatch(/- \[1\]: the list has a hole here/)
+      expect(seen, mode).toHaveLength(1)
+      expect(seen[0]?.aborted, mode).toBe(true)
+      expect(record.children, mode).toHaveLength(1)
+      const slow = record.children[0]!
+      expect(slow.status, mode).toBe('failed')
+      expect(AbortError.isInstance(slow.error), mode).toBe(true)
+      expect((slow.error as AbortError).reason, mode).toBe(record.error)
+    }
+  })
   it('does not retry a list that is not one or cannot be read, nor an unreadable item, when invalid output is retried', async () => {
     const id = defineFunction({ name: 'id', run: (x: unknown) => x })
     const retrying = new Parallel({

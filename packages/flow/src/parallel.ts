@@ -253,7 +253,7 @@ class BranchRun {
   private readonly input: unknown
   private readonly inputs: ReadonlyArray<unknown> | undefined
   private readonly count: number
-  private readonly controller: AbortController | undefined
+  private readonly controller: AbortController
   /** Each child's result key, which is also its step key; empty in the map form (an item's key is its index). */
   private readonly keys: ReadonlyArray<string>
 
@@ -277,9 +277,10 @@ class BranchRun {
     this.inputs = inputs
     this.count = count
     this.results = new Array(this.count)
-    // Fail-fast siblings are aborted through one signal of their own. The parent's signal reaches every branch
-    // already: each child run links to it.
-    this.controller = settleAll ? undefined : new AbortController()
+    // Branches are aborted through one signal of their own when the Parallel fails (fail-fast: a branch failed; either
+    // mode: the map form's list has a hole), so a failure is not held up by branches whose results it throws away. The
+    // parent's signal reaches every branch already: each child run links to it.
+    this.controller = new AbortController()
     this.keys = keys
   }
 
@@ -298,7 +299,7 @@ class BranchRun {
   start(index: number): Promise<unknown> {
     const mapped = this.inputs !== undefined
     const key = mapped ? String(index) : this.keys[index]!
-    const options = this.controller === undefined ? { key } : { key, signal: this.controller.signal }
+    const options = { key, signal: this.controller.signal }
     if (!mapped) return this.context.invoke(this.children[index]!, this.input, options)
     const item = readItem(this.inputs as ReadonlyArray<unknown>, index, this.context.functionName)
     if (item === hole) {
@@ -311,10 +312,7 @@ class BranchRun {
         state: 'input_validation',
         issues: [{ path: [index], message }],
       })
-      if (this.failure === undefined) {
-        this.failure = error
-        this.controller?.abort(error)
-      }
+      this.fail(error)
       throw error
     }
     return this.context.invoke(this.children[0]!, item, options)
@@ -349,12 +347,19 @@ class BranchRun {
       ? thrown
       : new FunctionError({ functionName: this.branchName(index), state: 'running', cause: thrown })
     if (this.settleAll) this.results[index] = { status: 'rejected', error }
-    else if (this.failure === undefined) {
-      this.failure = error as TinyLLMError
-      this.controller!.abort(error)
-    }
+    else this.fail(error)
     this.running -= 1
     this.startMore()
+  }
+
+  /**
+   * Fails the Parallel with `error`, unless it failed already: no more branches start, and the ones running are aborted
+   * with it as their reason.
+   */
+  private fail(error: TinyLLMError): void {
+    if (this.failure !== undefined) return
+    this.failure = error
+    this.controller.abort(error)
   }
 
   private startMore(): void {
