@@ -7,8 +7,15 @@ import {
   type RunContext,
   TinyLLMError,
 } from '@tinyllm/core'
-import { describe, expect, it } from 'vitest'
-import { configurationErrorOf, growingList, statesOf, withoutDurations } from './__fixtures__/helpers.js'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  configurationErrorOf,
+  deferred,
+  growingList,
+  statesOf,
+  tick,
+  withoutDurations,
+} from './__fixtures__/helpers.js'
 import { Decision, type DecisionAnswer, DecisionError, type DecisionOptions } from './decision.js'
 
 interface Application {
@@ -201,6 +208,48 @@ describe('Decision with branches', () => {
     expect(record.status).toBe('complete')
     expect(record.attempts).toBe(2)
     expect(record.annotations).toEqual({ choice: 'good' })
+  })
+
+  it('records the choice of the attempt that routed: an attempt that timed out and answers late neither records its choice nor starts its branch', async () => {
+    const late = deferred<string>()
+    const badStarted = deferred()
+    const releaseBad = deferred()
+    const good = defineFunction({ name: 'Good', run: () => 'good branch' })
+    const bad = defineFunction({
+      name: 'Bad',
+      run: async () => {
+        badStarted.resolve()
+        await releaseBad.promise
+        return 'bad branch'
+      },
+    })
+    const decision = new Decision({
+      name: 'Classify',
+      attemptTimeoutMs: 1_000,
+      retry: { attempts: 2, initialDelayMs: 0, retryable: () => true },
+      // The first attempt's decide step ignores its signal and answers only once the second attempt is routing.
+      decide: (_: unknown, context: RunContext) => (context.attempt === 1 ? late.promise : 'bad'),
+      branches: { good, bad },
+    })
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      const tracing = decision.trace(undefined)
+      // The first attempt times out; the second one (after a retry delay of 0) decides and starts its branch.
+      await vi.advanceTimersByTimeAsync(1_000)
+      await vi.advanceTimersByTimeAsync(10)
+      await badStarted.promise
+      late.resolve('good')
+      for (let turn = 0; turn < 5; turn++) await tick()
+      releaseBad.resolve()
+      const record = await tracing
+      expect(record.status).toBe('complete')
+      expect(record.attempts).toBe(2)
+      expect(record.output).toBe('bad branch')
+      expect(record.annotations).toEqual({ choice: 'bad' })
+      expect(record.children.map((child) => child.function)).toEqual(['Bad'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('serves concurrent runs with different choices from one instance', async () => {
