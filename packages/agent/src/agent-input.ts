@@ -25,95 +25,108 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       if (typeof value !== 'object' || value === null) {
         return { issues: [{ message: 'expected a message (a string) or { messages: [...] }' }] }
       }
-      // Each part read once: what the run acts on is what was checked, where a getter could answer each reading its own.
-      const { messages, approvals, stepsTaken: steps } = value as Partial<Record<keyof AgentInput, unknown>>
       const issues: StandardSchemaV1.Issue[] = []
-      if (!Array.isArray(messages)) issues.push({ message: 'expected an array', path: ['messages'] })
-      else if (messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
-      else {
-        // Each index, holes too (a hole is no message), up to the last issue listed: a sparse list as long as 2³²−1
-        // is refused at once, not walked hole by hole.
-        for (let index = 0; index < messages.length && issues.length < maxIssues; index++) {
-          checkMessage(messages[index], ['messages', index], issues)
-        }
+      // Each part read once: what the run acts on is what was checked, where a getter could answer each reading its own.
+      // A part whose reading throws (a getter, a revoked Proxy) is an issue where it is, as a wrong one is.
+      const input = value as Partial<Record<keyof AgentInput, unknown>>
+      const messages = reading(issues, ['messages'], () => input.messages)
+      const approvals = reading(issues, ['approvals'], () => input.approvals)
+      const steps = reading(issues, ['stepsTaken'], () => input.stepsTaken)
+      if (messages !== unreadable) {
+        reading(issues, ['messages'], () => {
+          if (!Array.isArray(messages)) issues.push({ message: 'expected an array', path: ['messages'] })
+          else if (messages.length === 0) issues.push({ message: 'needs at least one message', path: ['messages'] })
+          else {
+            // Each index, holes too (a hole is no message), up to the last issue listed: a sparse list as long as 2³²−1
+            // is refused at once, not walked hole by hole.
+            for (let index = 0; index < messages.length && issues.length < maxIssues; index++) {
+              reading(issues, ['messages', index], () => checkMessage(messages[index], ['messages', index], issues))
+            }
+          }
+        })
       }
       // The decisions as they were read and checked, by tool call id (`fromEntries` keeps a `__proto__` id an id).
       const decisions: Array<[string, ApprovalDecision]> = []
-      if (approvals !== undefined) {
-        if (typeof approvals !== 'object' || approvals === null || Array.isArray(approvals)) {
+      if (approvals !== undefined && approvals !== unreadable) {
+        const ids = reading(issues, ['approvals'], () =>
+          typeof approvals !== 'object' || approvals === null || Array.isArray(approvals)
+            ? undefined
+            : Object.keys(approvals),
+        )
+        if (ids === undefined) {
           issues.push({ message: 'expected decisions by tool call id', path: ['approvals'] })
-        } else {
-          for (const [id, decision] of Object.entries(approvals)) {
-            // As the messages are: no more than the issues listed, however many decisions there are.
-            if (issues.length >= maxIssues) break
-            // A misspelt key (`argument`, `args`) would run the call with the model's arguments, not the edited ones.
-            const unknown =
-              typeof decision === 'object' && decision !== null
-                ? Object.keys(decision).find((key) => !decisionKeys.has(key))
-                : undefined
-            if (unknown !== undefined) {
+        }
+        for (const id of ids === undefined || ids === unreadable ? [] : ids) {
+          // As the messages are: no more than the issues listed, however many decisions there are.
+          if (issues.length >= maxIssues) break
+          // Its keys and parts read here, where what throws is an issue of this decision.
+          const decision = reading(issues, ['approvals', id], () => {
+            const given = (approvals as Record<string, unknown>)[id]
+            if (typeof given !== 'object' || given === null) return { keys: [] as string[] }
+            const { approved, reason, arguments: edited } = given as Record<string, unknown>
+            return { keys: Object.keys(given), approved, reason, edited }
+          })
+          if (decision === unreadable) continue
+          // A misspelt key (`argument`, `args`) would run the call with the model's arguments, not the edited ones.
+          const unknown = decision.keys.find((key) => !decisionKeys.has(key))
+          if (unknown !== undefined) {
+            issues.push({
+              message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
+              path: ['approvals', id, unknown],
+            })
+          }
+          const { approved, reason } = decision
+          let edited: unknown
+          try {
+            edited = readOnce(decision.edited)
+          } catch (error) {
+            const { cause, path } = error as Unreadable
+            issues.push({
+              message: unreadableOption(cause, 'the value').message,
+              path: ['approvals', id, 'arguments', ...path],
+            })
+            continue
+          }
+          if (typeof approved !== 'boolean') {
+            issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
+          }
+          if (reason !== undefined && typeof reason !== 'string') {
+            // It goes to the model as part of the denial's text.
+            issues.push({ message: 'expected the reason as a string', path: ['approvals', id, 'reason'] })
+          }
+          if (edited !== undefined && (typeof edited !== 'object' || edited === null || Array.isArray(edited))) {
+            issues.push({
+              message: 'expected the edited arguments as an object',
+              path: ['approvals', id, 'arguments'],
+            })
+          } else if (edited !== undefined) {
+            // Read by walks that recurse (the tool's schema, the provider's JSON): deeper, they overflow the stack.
+            // Checked first: on a runtime whose own JSON recurses, a JSON-safety check could not write them either.
+            if (deeperThan(edited, maxArgumentsDepth)) {
               issues.push({
-                message: 'not a key of a decision, which has approved, and arguments (approved) or reason (denied)',
-                path: ['approvals', id, unknown],
-              })
-            }
-            const {
-              approved,
-              reason,
-              arguments: given,
-            } = (typeof decision === 'object' && decision !== null ? decision : {}) as {
-              approved?: unknown
-              reason?: unknown
-              arguments?: unknown
-            }
-            let edited: unknown
-            try {
-              edited = readOnce(given)
-            } catch (error) {
-              const { cause, path } = error as Unreadable
-              issues.push({
-                message: unreadableOption(cause, 'the value').message,
-                path: ['approvals', id, 'arguments', ...path],
-              })
-              continue
-            }
-            if (typeof approved !== 'boolean') {
-              issues.push({ message: 'expected { approved: true | false, … }', path: ['approvals', id] })
-            }
-            if (reason !== undefined && typeof reason !== 'string') {
-              // It goes to the model as part of the denial's text.
-              issues.push({ message: 'expected the reason as a string', path: ['approvals', id, 'reason'] })
-            }
-            if (edited !== undefined && (typeof edited !== 'object' || edited === null || Array.isArray(edited))) {
-              issues.push({
-                message: 'expected the edited arguments as an object',
+                message: `expected edited arguments nested at most ${maxArgumentsDepth} levels deep`,
                 path: ['approvals', id, 'arguments'],
               })
-            } else if (edited !== undefined) {
-              // Read by walks that recurse (the tool's schema, the provider's JSON): deeper, they overflow the stack.
-              // Checked first: on a runtime whose own JSON recurses, a JSON-safety check could not write them either.
-              if (deeperThan(edited, maxArgumentsDepth)) {
-                issues.push({
-                  message: `expected edited arguments nested at most ${maxArgumentsDepth} levels deep`,
-                  path: ['approvals', id, 'arguments'],
-                })
-              } else {
-                // They go into the conversation as the call's JSON arguments.
-                checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
-              }
+            } else {
+              // They go into the conversation as the call's JSON arguments.
+              checkJsonSafe(edited, ['approvals', id, 'arguments'], issues)
             }
-            decisions.push([
-              id,
-              {
-                approved,
-                ...(reason === undefined ? {} : { reason }),
-                ...(edited === undefined ? {} : { arguments: edited }),
-              } as ApprovalDecision,
-            ])
           }
+          decisions.push([
+            id,
+            {
+              approved,
+              ...(reason === undefined ? {} : { reason }),
+              ...(edited === undefined ? {} : { arguments: edited }),
+            } as ApprovalDecision,
+          ])
         }
       }
-      if (steps !== undefined && !(typeof steps === 'number' && Number.isInteger(steps) && steps >= 0)) {
+      if (
+        steps !== undefined &&
+        steps !== unreadable &&
+        !(typeof steps === 'number' && Number.isInteger(steps) && steps >= 0)
+      ) {
         issues.push({ message: 'expected an integer ≥ 0', path: ['stepsTaken'] })
       }
       if (issues.length > 0) return { issues: issues.slice(0, maxIssues) }
@@ -126,6 +139,26 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
       }
     },
   },
+}
+
+/** What {@link reading} gives for a part whose reading threw: the issue saying so is listed. */
+const unreadable: unique symbol = Symbol('unreadable')
+
+/**
+ * What `read` returns; when it throws (a getter, a revoked Proxy), an issue at `path` saying what was thrown, and
+ * {@link unreadable}. An issue where the value is, as a wrong value gets, rather than a schema that threw at the root.
+ */
+function reading<T>(
+  issues: StandardSchemaV1.Issue[],
+  path: ReadonlyArray<PropertyKey>,
+  read: () => T,
+): T | typeof unreadable {
+  try {
+    return read()
+  } catch (error) {
+    issues.push({ message: unreadableOption(error, 'the value').message, path })
+    return unreadable
+  }
 }
 
 /** What the agent reads of a message before its LLMCall checks it: that it is one, and its tool calls and results. */
@@ -147,17 +180,22 @@ function checkMessage(value: unknown, path: ReadonlyArray<PropertyKey>, issues: 
   const calls: ReadonlyArray<unknown> = message.toolCalls
   // Holes too (a hole is no call), as the messages are.
   for (let index = 0; index < calls.length && issues.length < maxIssues; index++) {
-    const call = calls[index]
     const at = [...path, 'toolCalls', index]
-    const {
-      id,
-      name,
-      arguments: arguments_,
-    } = (typeof call === 'object' && call !== null ? call : {}) as {
-      id?: unknown
-      name?: unknown
-      arguments?: unknown
-    }
+    const read = reading(issues, at, () => {
+      const call = calls[index]
+      const {
+        id,
+        name,
+        arguments: arguments_,
+      } = (typeof call === 'object' && call !== null ? call : {}) as {
+        id?: unknown
+        name?: unknown
+        arguments?: unknown
+      }
+      return { id, name, arguments_ }
+    })
+    if (read === unreadable) continue
+    const { id, name, arguments_ } = read
     if (typeof id !== 'string' || typeof name !== 'string') {
       issues.push({ message: 'expected a tool call: { id, name, arguments }', path: at })
     } else if (typeof arguments_ !== 'string') {

@@ -57,6 +57,13 @@ const ratio = defineTool({
   run: ({ income, debt }) => ({ ratio: debt / income }),
 })
 
+/** A step a tool runs, whose input schema the tool's code (not the model) can get wrong. */
+const parseCents = defineFunction({
+  name: 'parse_cents',
+  input: z.object({ cents: z.number() }),
+  run: ({ cents }) => cents,
+})
+
 function agentWith(llm: LLMCall<'result', never>, options: Partial<AgentOptions> = {}): Agent {
   return new Agent({ name: 'reviewer', model: llm, tools: [lookup, ratio], ...options })
 }
@@ -248,6 +255,21 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
       failsWith: (error) => FunctionError.isInstance(error) && error.functionName === 'explode',
     },
     {
+      // The model's arguments were right: it is not told to fix them, nor pointed at a path they do not have.
+      what: 'a tool whose own step refuses the input the tool gave it',
+      reply: { toolCalls: [call('convert', { amount: '12' })] },
+      tools: [
+        defineTool({
+          name: 'convert',
+          description: 'Converts an amount',
+          input: z.object({ amount: z.string() }),
+          run: ({ amount }, context) => context.invoke(parseCents, { cents: amount } as never),
+        }),
+      ],
+      fedBack: /^the tool failed: parse_cents refused its input: cents: .*expected number/,
+      failsWith: (error) => ValidationError.isInstance(error) && error.functionName === 'parse_cents',
+    },
+    {
       what: 'a tool that hangs past its deadline',
       reply: { toolCalls: [call('hang', {})] },
       tools: [
@@ -404,6 +426,38 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect(model.calls).toHaveLength(5)
     // Runs 1–3 ran the tool; the 4th was refused and the model told so; the 5th failed the run.
     expect(JSON.parse(toolMessages(model, 4).at(-1)?.content ?? '{}').error).toContain('already ran 3 times')
+  })
+
+  it('counts calls whose arguments are blank however they are spaced as one call with {}: they run as one', async () => {
+    let runs = 0
+    const clock = defineTool({ name: 'clock', description: 'The time', input: z.object({}), run: () => ++runs })
+    // Each of these reaches the tool as `{}`: blank arguments count as no arguments.
+    const blanks = ['', '  ', '\n', '\t']
+    const { model, llm } = scripted(
+      { toolCalls: blanks.map((arguments_, index) => ({ id: `c${index}`, name: 'clock', arguments: arguments_ })) },
+      'Done.',
+    )
+    const outcome = await agentWith(llm, { tools: [clock], maxIdenticalCalls: 3 }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Done.' })
+    expect(runs).toBe(3)
+    expect(JSON.parse(toolMessages(model, 1).at(-1)?.content ?? '{}').error).toContain('already ran 3 times')
+
+    // One more, spaced otherwise again, fails the run, as the same call made a fifth time does.
+    const again = scripted(
+      {
+        toolCalls: [...blanks, ' \n '].map((arguments_, index) => ({
+          id: `c${index}`,
+          name: 'clock',
+          arguments: arguments_,
+        })),
+      },
+      'unused',
+    )
+    const error = await agentWith(again.llm, { tools: [clock], maxIdenticalCalls: 3 })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(StepLimitError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain('identical calls of clock')
   })
 })
 
@@ -1596,6 +1650,42 @@ describe('Agent: configuration', () => {
     expect(await agent.invoke('go')).toMatchObject({ status: 'complete', output: 'From the checked model.' })
   })
 
+  it('reads a tool’s needsApproval once: a getter that answers true first cannot let a call run unasked later', async () => {
+    let runs = 0
+    const pay = defineFunction({ name: 'pay', input: z.object({ amount: z.number() }), run: () => ++runs })
+    let reads = 0
+    const tool = Object.create(pay, {
+      description: { value: 'Pays an amount' },
+      needsApproval: {
+        get: () => {
+          reads += 1
+          return reads === 1
+        },
+      },
+    }) as typeof pay & { description: string }
+    const { model, llm } = scripted({ toolCalls: [call('pay', { amount: 900 })] }, 'Paid.')
+    const agent = agentWith(llm, { tools: [tool] })
+    expect(reads).toBe(1)
+    const outcome = await agent.invoke('Pay 900.')
+    expect(outcome).toMatchObject({ status: 'awaiting-approval', approvals: [{ toolName: 'pay' }] })
+    expect(runs).toBe(0)
+    expect(model.calls).toHaveLength(1)
+
+    // A tool made with defineTool reads its definition's needsApproval once too.
+    let definitionReads = 0
+    const defined = defineTool({
+      name: 'pay_defined',
+      description: 'Pays an amount',
+      input: z.object({ amount: z.number() }),
+      run: () => ++runs,
+      get needsApproval() {
+        definitionReads += 1
+        return definitionReads === 1
+      },
+    })
+    expect(defined.needsApproval).toBe(true)
+  })
+
   it('refuses what it cannot run, naming the option', () => {
     const text = new LLMCall({ name: 'text', model: new ScriptedChatModel() })
     expect(() => new Agent({ name: 'a', model: text as never })).toThrow(/output: 'result'/)
@@ -1741,6 +1831,43 @@ describe('Agent: configuration', () => {
       expect(ValidationError.isInstance(error), String(error)).toBe(true)
       expect((error as ValidationError).issues.map((issue) => issue.path)[0]).toEqual(path)
     }
+  })
+
+  it('refuses input whose parts cannot be read (a getter that throws, a revoked Proxy), naming where they are', async () => {
+    const { llm, model } = scripted('unused')
+    const agent = agentWith(llm)
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    const throws = (key: string, base: object = {}) =>
+      Object.defineProperty(base, key, {
+        enumerable: true,
+        get: () => {
+          throw new Error('unreadable part')
+        },
+      })
+    const user = { role: 'user', content: 'hi' }
+    const inputs: Array<[unknown, Array<PropertyKey>]> = [
+      [{ messages: [user], approvals: { mail: revoked.proxy } }, ['approvals', 'mail']],
+      [{ messages: [user], approvals: throws('mail') }, ['approvals', 'mail']],
+      [{ messages: [user], approvals: { mail: throws('approved') } }, ['approvals', 'mail']],
+      [{ messages: [user], approvals: revoked.proxy }, ['approvals']],
+      [throws('approvals', { messages: [user] }), ['approvals']],
+      [{ messages: revoked.proxy }, ['messages']],
+      [{ messages: [user, revoked.proxy] }, ['messages', 1]],
+      [{ messages: [user, throws('role')] }, ['messages', 1]],
+      [
+        { messages: [user, { role: 'assistant', content: null, toolCalls: [revoked.proxy] }] },
+        ['messages', 1, 'toolCalls', 0],
+      ],
+    ]
+    for (const [input, path] of inputs) {
+      const error = await agent.invoke(input as never).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      const { issues } = error as ValidationError
+      expect(issues.map((issue) => issue.path)).toEqual([path])
+      expect(issues[0]?.message).toMatch(/could not be read: .*(revoked|unreadable part)/)
+    }
+    expect(model.calls).toHaveLength(0)
   })
 
   it('refuses a sparse list of messages or tool calls at its first hole, however long the list', async () => {

@@ -226,24 +226,25 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
       const definitions: ToolDefinition[] = []
       for (const [index, tool] of tools.entries()) {
         const definition = toolDefinition(tool, `tools[${index}]`, name)
-        if (offered.has(definition.name)) {
+        if (offered.has(definition.offered.name)) {
           throw new ConfigurationError({
             option: 'tools',
-            message: `two tools are named "${definition.name}"; the model calls tools by name, so names must be unique`,
+            message: `two tools are named "${definition.offered.name}"; the model calls tools by name, so names must be unique`,
             functionName: name,
           })
         }
-        const needsApproval = (tool as AgentTool<unknown, unknown>).needsApproval ?? false
+        // The rule as it was read and checked for the definition, not read again.
+        const needsApproval = definition.needsApproval
         const inputSchema = typeof needsApproval === 'function' ? tool.inputSchema : undefined
-        offered.set(definition.name, {
+        offered.set(definition.offered.name, {
           tool,
           needsApproval,
           input:
             inputSchema === undefined
               ? undefined
-              : new Validator(inputSchema, { functionName: definition.name, state: 'input_validation' }),
+              : new Validator(inputSchema, { functionName: definition.offered.name, state: 'input_validation' }),
         })
-        definitions.push(definition)
+        definitions.push(definition.offered)
       }
       this.tools = Object.freeze([...tools])
       const finalAnswer = options.finalAnswer
@@ -420,8 +421,15 @@ export function resumeInput(
   return { messages: paused.messages, approvals: decisions, stepsTaken: paused.steps }
 }
 
-/** The definition a tool is offered with; throws a ConfigurationError naming what is missing. */
-function toolDefinition(tool: AnyAgentTool, option: string, agentName: string): ToolDefinition {
+/**
+ * The definition a tool is offered with, and its approval rule, each read once; throws a ConfigurationError naming what
+ * is missing.
+ */
+function toolDefinition(
+  tool: AnyAgentTool,
+  option: string,
+  agentName: string,
+): { readonly offered: ToolDefinition; readonly needsApproval: OfferedTool['needsApproval'] } {
   const candidate = tool as Partial<AgentTool<unknown, unknown>> | null
   if (typeof candidate?.invoke !== 'function' || typeof candidate.describe !== 'function') {
     throw optionError(
@@ -432,15 +440,21 @@ function toolDefinition(tool: AnyAgentTool, option: string, agentName: string): 
     )
   }
   if (tool instanceof Tool) {
-    return { name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict }
+    return {
+      offered: { name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict },
+      needsApproval: (tool as AgentTool<unknown, unknown>).needsApproval ?? false,
+    }
   }
   const name = String(candidate.name)
-  const { description, strict } = checkToolDescription(name, candidate as AgentTool<never, unknown>)
+  const { description, strict, needsApproval } = checkToolDescription(name, candidate as AgentTool<never, unknown>)
   return {
-    name,
-    description,
-    parameters: parametersOf(name, candidate.inputSchema, candidate.parameters, strict),
-    strict,
+    offered: {
+      name,
+      description,
+      parameters: parametersOf(name, candidate.inputSchema, candidate.parameters, strict),
+      strict,
+    },
+    needsApproval: needsApproval as OfferedTool['needsApproval'],
   }
 }
 
@@ -835,7 +849,7 @@ class AgentRun {
       // A child run rejects with a tinyllm error, and so does the JSON-safety check.
       const error = thrown as TinyLLMError
       if (this.context.signal.aborted || propagating(error) || this.agent.onToolError === 'fail') throw error
-      const message = describeToolFailure(error)
+      const message = describeToolFailure(error, tool.name)
       entry.content = toolErrorContent(message)
       this.emitFinished(entry, step, 'error', undefined, message)
       return

@@ -1,12 +1,17 @@
 import type { AssistantMessage, ChatMessage, ToolCall } from '@tinyllm/llm'
 
-/** A call's identity for loop detection: the tool and its arguments, whatever their key order or spacing. */
+/**
+ * A call's identity for loop detection: the tool and its arguments, whatever their key order or spacing. Arguments are
+ * read as the agent reads them to run the call: blank ones (`''`, `' '`, `'\n'`) are `{}`, so a model cannot make one call
+ * many by spacing its arguments differently.
+ */
 export function callSignature(call: ToolCall): string {
+  const text = typeof call.arguments === 'string' ? call.arguments.trim() : ''
   let canonical: string
   try {
-    canonical = stableJson(JSON.parse(call.arguments === '' ? '{}' : call.arguments))
+    canonical = stableJson(JSON.parse(text === '' ? '{}' : text))
   } catch {
-    canonical = call.arguments
+    canonical = text
   }
   return `${call.name}\u0000${canonical}`
 }

@@ -16,9 +16,11 @@ export function toolErrorContent(message: string): string {
 
 /**
  * Why a tool call failed, in words for the model: what to fix in its arguments, or what went wrong with the tool. The
- * tool's own error message is included (as it is redacted in every tinyllm error).
+ * tool's own error message is included (as it is redacted in every tinyllm error). Given the tool's name, a validation
+ * error of another Function — a step the tool ran, refusing what the tool gave it — is the tool's failure, not the
+ * model's arguments or the tool's result.
  */
-export function describeToolFailure(error: TinyLLMError): string {
+export function describeToolFailure(error: TinyLLMError, toolName?: string): string {
   if (ToolCallError.isInstance(error)) {
     if (error.reason === 'invalid-json') return `the arguments are not valid JSON: ${error.message}`
     if (error.reason === 'unknown-tool') return error.message
@@ -31,6 +33,10 @@ export function describeToolFailure(error: TinyLLMError): string {
     const leftOut = json.issues.length - listed.length + (json.issuesLeftOut ?? 0)
     if (leftOut > 0) listed.push(`… and ${leftOut} more`)
     const issues = listed.join('; ')
+    if (toolName !== undefined && error.functionName !== toolName) {
+      const what = error.state === 'input_validation' ? 'its input' : 'its result'
+      return `the tool failed: ${error.functionName ?? 'a step it ran'} refused ${what}: ${issues}`
+    }
     if (error.state === 'input_validation') return `invalid arguments: ${issues}`
     if (error.state === 'processing_output')
       return `the tool's result cannot be sent back (it is not JSON-safe): ${issues}`

@@ -164,7 +164,9 @@ export function checkToolDescription(
       functionName: name,
     })
   }
-  const needsApproval = options.needsApproval === undefined ? false : options.needsApproval
+  // Read once: a getter cannot answer the check one rule and the agent another.
+  const given = options.needsApproval
+  const needsApproval = given === undefined ? false : given
   if (typeof needsApproval !== 'boolean' && typeof needsApproval !== 'function') {
     throw optionError('needsApproval', 'true, false, or a function of the arguments', needsApproval, name)
   }
