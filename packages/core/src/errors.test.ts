@@ -170,6 +170,28 @@ describe('errors', () => {
     expect(direct.reason).toBe(reason)
   })
 
+  it('quote a long string inside an object they were given cut short too: an abort reason, a cause', async () => {
+    const big = 'z'.repeat(5_000_000)
+    const reason = { why: big, details: [big, { deeper: big }] }
+    const run = await defineFunction({ name: 'f', run: () => 1 })
+      .invoke(undefined, { signal: AbortSignal.abort(reason) })
+      .catch((thrown: unknown) => thrown)
+    const errors = [
+      new AbortError({ reason, functionName: 'f', state: 'running' }),
+      run,
+      new FunctionError({ functionName: 'f', state: 'running', cause: { body: big } }),
+      new TinyLLMError({ message: 'm', cause: [big] }),
+    ]
+    for (const error of errors) {
+      const json = JSON.stringify(error)
+      expect(json.length).toBeLessThan(20_000)
+      expect(json).toContain(`${'z'.repeat(1_000)}…`)
+      // Read back in another process, it is no longer than it was.
+      expect(JSON.stringify(TinyLLMError.fromJSON(JSON.parse(json))).length).toBeLessThan(20_000)
+    }
+    expect((errors[0] as AbortError).reason).toBe(reason)
+  })
+
   it('format issue paths readably', () => {
     expect(formatIssuePath([])).toBe('(root)')
     expect(formatIssuePath(['a', 0, 'b'])).toBe('a[0].b')

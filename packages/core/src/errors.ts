@@ -1,4 +1,4 @@
-import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { escapeControls, redact, redactAndCut, redactQuoted, redactString } from '@tinyllm/logger'
 
 /** The longest message an error keeps: one made of a 5 MB text would make every record and log line holding it 5 MB. */
 const maxMessageLength = 10_000
@@ -248,12 +248,13 @@ function errorSummary(error: Error): Record<string, unknown> {
 }
 
 /**
- * A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short, an error as its
- * summary.
+ * A value as an error's JSON quotes it: a string longer than {@link maxQuotedLength} cut short, wherever it is in the
+ * value (an abort reason `{ body: <5 MB> }`, a Decision's answer), an error as its summary.
  */
 function quoted(value: unknown): unknown {
   if (typeof value === 'string') return redactAndCut(value, maxQuotedLength)
-  return isError(value) ? errorSummary(value) : value
+  if (isError(value)) return errorSummary(value)
+  return typeof value === 'object' && value !== null ? redactQuoted(value) : value
 }
 
 /** One problem a schema found, with where it is. */

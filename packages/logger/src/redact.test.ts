@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryLogger } from './memory-logger.js'
-import { isSecretFieldName, REDACTED, redact, redactAndCut, redactString } from './redact.js'
+import { isSecretFieldName, REDACTED, redact, redactAndCut, redactQuoted, redactString } from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
 
@@ -1206,6 +1206,36 @@ describe('redact', () => {
       cause: string
     }
     expect(nearEnd.cause).toBe(`${'y'.repeat(989)} ${REDACTED}`)
+  }, 60_000)
+
+  it('redactQuoted copies a value as redact does, every string in it cut at 1,000 characters however deep', () => {
+    const long = 'z'.repeat(5_000_000)
+    const quoted = redactQuoted({
+      reason: { body: [long], token: 'sk-proj-abcdefghijklmnopqrstuvwxyz0123' },
+      short: 'ok',
+    })
+    expect(quoted).toEqual({ reason: { body: [`${'z'.repeat(1_000)}…`], token: REDACTED }, short: 'ok' })
+    // redact itself keeps a string whole outside an error.
+    expect((redact({ body: long }) as { body: string }).body).toHaveLength(5_000_000)
+  })
+
+  it('cuts the strings an error holds deeper down too: an SDK error whose parsed body holds megabytes', () => {
+    const huge = `${'x'.repeat(5_000_000)} ${OPENAI_KEY}`
+    // As an SDK's API error keeps the error body it parsed, under a provider error that it caused.
+    const sdkError = Object.assign(new Error('400 invalid request'), {
+      status: 400,
+      error: { message: huge, details: [huge, { more: huge }] },
+    })
+    const wrapped = new Error('openai: 400 invalid request', { cause: sdkError })
+    const aggregate = new AggregateError([sdkError], 'all failed')
+    for (const error of [sdkError, wrapped, aggregate]) {
+      const json = JSON.stringify(redact({ error }))
+      expect(json.length).toBeLessThan(30_000)
+      expect(json).toContain(`${'x'.repeat(1_000)}…`)
+      expect(json).not.toContain(OPENAI_KEY)
+    }
+    // A value that is no error keeps its strings whole, as before.
+    expect((redact({ body: { text: 'y'.repeat(5_000) } }).body as { text: string }).text).toHaveLength(5_000)
   }, 60_000)
 
   it('serialises an error made in another realm, such as a node:vm context, as it does one of its own', () => {

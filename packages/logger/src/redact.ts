@@ -44,6 +44,8 @@ interface Walk {
   remaining: number
   /** How deep the copy is: where a `redact` called during it (by a `toJSON`) goes on from. */
   depth: number
+  /** Inside an error's copy: every string below it is cut at {@link MAX_ERROR_STRING}, however deep. */
+  inError: boolean
 }
 
 /**
@@ -217,8 +219,9 @@ export function isSecretFieldName(name: string): boolean {
  * `redactString`).
  *
  * JSON data keeps its shape, within the bounds below. What JSON cannot hold is made safe: an `Error` becomes
- * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it (a thrown string that caused it
- * too, and the message in the stack) cut at 1,000 characters and an ellipsis, as a tinyllm error's JSON; a bigint its
+ * `{ name, message, stack, ...own enumerable properties, cause }`, each string of it, however deep (a thrown string
+ * that caused it too, a field of the body an SDK error parsed, and the message in the stack) cut at 1,000 characters
+ * and an ellipsis, as a tinyllm error's JSON; a bigint its
  * decimal string, a cycle `"[Circular]"`, a field or item whose reading throws `"[Unserializable]"` (the ones beside it
  * copied), a `Map`, fetch `Headers`, `URLSearchParams` or `FormData` an object (a name given more than once with the
  * list of its values), a `Set` an array, a `Blob` its size, a boxed string,
@@ -237,8 +240,34 @@ export function isSecretFieldName(name: string): boolean {
  * ```
  */
 export function redact<T>(value: T): T {
-  if (activeWalk !== undefined) return copyValue(value, activeWalk, activeWalk.depth) as T
+  return copyRedacted(value, false)
+}
+
+/**
+ * What an error quotes of a value it was given (an abort reason, a cause, an answer it received): a copy as
+ * {@link redact} makes it, with every string in it, however deep, cut at 1,000 characters and an ellipsis, as the
+ * strings an error holds are.
+ *
+ * @example
+ * redactQuoted({ body: 'x'.repeat(5_000_000) }) // { body: 'xxx…' } (1,000 characters and the ellipsis)
+ */
+export function redactQuoted<T>(value: T): T {
+  return copyRedacted(value, true)
+}
+
+function copyRedacted<T>(value: T, quoted: boolean): T {
+  const active = activeWalk
+  if (active !== undefined) {
+    const outer = active.inError
+    active.inError = outer || quoted
+    try {
+      return copyValue(value, active, active.depth) as T
+    } finally {
+      active.inError = outer
+    }
+  }
   const walk = startWalk()
+  walk.inError = quoted
   activeWalk = walk
   try {
     return copyValue(value, walk, 0) as T
@@ -248,7 +277,7 @@ export function redact<T>(value: T): T {
 }
 
 function startWalk(): Walk {
-  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0 }
+  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0, inError: false }
 }
 
 /**
@@ -293,7 +322,7 @@ function copySource(target: Record<string, unknown>, source: LogFields, walk: Wa
 function copyValue(value: unknown, walk: Walk, depth: number): unknown {
   switch (typeof value) {
     case 'string':
-      return redactString(value)
+      return walk.inError ? redactAndCut(value, MAX_ERROR_STRING) : redactString(value)
     case 'bigint':
       return value.toString()
     case 'symbol':
@@ -535,6 +564,18 @@ function isError(value: object): value is Error {
  * cut as the message is.
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
+  // What an error holds deeper down (an SDK error's parsed body, the errors of an AggregateError) is quoted as its own
+  // fields are: a string of it cut, as in a tinyllm error's JSON.
+  const outer = walk.inError
+  walk.inError = true
+  try {
+    return copyErrorFields(error, walk, depth)
+  } finally {
+    walk.inError = outer
+  }
+}
+
+function copyErrorFields(error: Error, walk: Walk, depth: number): Record<string, unknown> {
   // Each read once, as any field is: one whose getter throws is "[Unserializable]", and the rest is still copied.
   const fullMessage = readText(error, 'message')
   const message = redactAndCut(fullMessage, MAX_ERROR_STRING)
