@@ -225,6 +225,38 @@ describe('createConsoleLogger levels', () => {
     expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
   })
 
+  it('drops lines while an object-mode stream holds 16 MiB unwritten, though such a stream counts lines, not bytes', async () => {
+    const held: Array<() => void> = []
+    const written: string[] = []
+    // A stream that takes each line as an object (one that ships lines elsewhere), whose reader fell behind.
+    const behind = new Writable({
+      objectMode: true,
+      write(line: string, _encoding, done) {
+        written.push(line)
+        held.push(done)
+      },
+    })
+    const logger = createConsoleLogger({ stream: behind, format: 'json' })
+    const page = 'x'.repeat(1024 * 1024)
+    for (let line = 0; line < 40; line++) logger.info(page, { line })
+    expect(behind.listenerCount('drain')).toBe(1)
+    const drained = new Promise<void>((resolve) => behind.once('drain', () => setImmediate(resolve)))
+    while (held.length > 0) held.shift()!()
+    await drained
+    while (held.length > 0) held.shift()!()
+    const lines = written.map((text) => JSON.parse(text) as Record<string, unknown>)
+    const kept = lines.filter((line) => line.msg === page)
+    // What the stream held at once: 16 MiB and the line that passed it, not all 40 MiB.
+    expect(kept.length).toBeGreaterThanOrEqual(16)
+    expect(kept.length).toBeLessThanOrEqual(17)
+    expect(lines.at(-1)).toMatchObject({ level: 'warn', msg: 'log lines dropped while the stream was behind' })
+    expect(lines.at(-1)!.dropped).toBe(40 - kept.length)
+    // Once drained, it is written to again.
+    logger.info('after')
+    held.shift()?.()
+    expect(JSON.parse(written.at(-1)!)).toMatchObject({ msg: 'after' })
+  })
+
   it('says how many lines it dropped at a level its loggers write: error for loggers that write only errors', () => {
     // A stream that holds 17 MiB its reader has not taken, as a Node stream says it, and drains when told.
     const behindStream = () => {

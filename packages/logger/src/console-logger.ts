@@ -51,6 +51,8 @@ interface ConsoleOutput {
   readonly stream: LogStream
   readonly pretty: boolean
   readonly colors: boolean
+  /** A Node stream in object mode: it counts the lines it holds, not their bytes, so the logger counts those. */
+  readonly objectMode: boolean
 }
 
 class ConsoleLogger extends BaseLogger {
@@ -67,8 +69,37 @@ class ConsoleLogger extends BaseLogger {
 
   protected write(level: WritableLevel, message: string, fields: LogFields | undefined): unknown {
     const output = this.#output
-    if (isBehind(output.stream)) return dropLine(output, this.isLevelEnabled('warn'))
-    return output.stream.write(formatLine(output, level, redactMessage(message), mergeRedacted(this.bindings, fields)))
+    if (isBehind(output)) return dropLine(output, this.isLevelEnabled('warn'))
+    return writeLine(output, formatLine(output, level, redactMessage(message), mergeRedacted(this.bindings, fields)))
+  }
+}
+
+/**
+ * Characters written to each object-mode stream that its reader has not taken yet, by every logger writing to it: such
+ * a stream's `writableLength` counts lines, whatever their size.
+ */
+const unwrittenCharacters = new WeakMap<object, { count: number }>()
+
+/** Writes `line`; to an object-mode stream, counted until the stream has taken it. */
+function writeLine(output: ConsoleOutput, line: string): unknown {
+  const stream = output.stream
+  if (!output.objectMode) return stream.write(line)
+  let unwritten = unwrittenCharacters.get(stream)
+  if (unwritten === undefined) {
+    unwritten = { count: 0 }
+    unwrittenCharacters.set(stream, unwritten)
+  }
+  const counter = unwritten
+  const taken = (): void => {
+    counter.count -= line.length
+  }
+  counter.count += line.length
+  try {
+    // `taken` runs once the stream has taken the line, or failed to (its error is heard as an `error` event).
+    return (stream as LogStream & { write(line: string, done: () => void): unknown }).write(line, taken)
+  } catch (error) {
+    taken()
+    throw error
   }
 }
 
@@ -94,17 +125,19 @@ const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024
 /**
  * Whether a Node stream holds more than {@link MAX_UNWRITTEN_BYTES} unwritten, and will say when it has drained. A
  * stream made to hold more (a `highWaterMark` above it) asks for no drain until it is full, so it is written to until
- * then: lines dropped before would never be counted.
+ * then: lines dropped before would never be counted. What an object-mode stream holds is what the logger counted.
  */
-function isBehind(stream: LogStream): boolean {
+function isBehind(output: ConsoleOutput): boolean {
+  const stream = output.stream
   const { writableLength, writableNeedDrain, once } = stream as {
     writableLength?: unknown
     writableNeedDrain?: unknown
     once?: unknown
   }
+  const unwritten = output.objectMode ? unwrittenCharacters.get(stream)?.count : writableLength
   return (
-    typeof writableLength === 'number' &&
-    writableLength > MAX_UNWRITTEN_BYTES &&
+    typeof unwritten === 'number' &&
+    unwritten > MAX_UNWRITTEN_BYTES &&
     writableNeedDrain !== false &&
     typeof once === 'function'
   )
@@ -140,7 +173,7 @@ function dropLine(output: ConsoleOutput, warns: boolean): undefined {
     const { count, level } = droppedLines.get(stream) ?? { count: 0, level: 'warn' }
     droppedLines.delete(stream)
     try {
-      stream.write(formatLine(output, level, 'log lines dropped while the stream was behind', { dropped: count }))
+      writeLine(output, formatLine(output, level, 'log lines dropped while the stream was behind', { dropped: count }))
     } catch (error) {
       reportFailure(error)
     }
@@ -166,7 +199,7 @@ function dropLine(output: ConsoleOutput, warns: boolean): undefined {
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const given = checkKnownOptions(options, OPTION_NAMES, 'createConsoleLogger')
   const stream = given.stream ?? defaultStream()
-  const { write, isTTY, on } = readStream(stream)
+  const { write, isTTY, on, objectMode } = readStream(stream)
   if (typeof write !== 'function')
     throw new TypeError(`createConsoleLogger: stream must have a write method, got ${quoteGiven(stream)}`)
   if (typeof on === 'function') handleErrorEvents(stream, on as Parameters<typeof handleErrorEvents>[1])
@@ -182,18 +215,25 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
     stream,
     pretty: format === 'pretty' || (format === 'auto' && isTerminal),
     colors: given.colors ?? (isTerminal && !readEnvironment('NO_COLOR')),
+    objectMode: objectMode === true && typeof on === 'function',
   }
   const bindings = given.bindings === undefined ? [] : [given.bindings]
   return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
 }
 
 /**
- * The stream's `write`, `isTTY` and `on` (a Node stream's), as read once: a stream whose reading throws (a getter, a
- * `Proxy`) is a `TypeError`.
+ * The stream's `write`, `isTTY`, `on` and `writableObjectMode` (a Node stream's), as read once: a stream whose reading
+ * throws (a getter, a `Proxy`) is a `TypeError`.
  */
-function readStream(stream: LogStream | null | undefined): { write: unknown; isTTY: unknown; on: unknown } {
+function readStream(stream: LogStream | null | undefined): {
+  write: unknown
+  isTTY: unknown
+  on: unknown
+  objectMode: unknown
+} {
   try {
-    return { write: stream?.write, isTTY: stream?.isTTY, on: (stream as { on?: unknown } | null | undefined)?.on }
+    const node = stream as { on?: unknown; writableObjectMode?: unknown } | null | undefined
+    return { write: stream?.write, isTTY: stream?.isTTY, on: node?.on, objectMode: node?.writableObjectMode }
   } catch (error) {
     throw unreadableOptions('createConsoleLogger', error)
   }
