@@ -7,9 +7,10 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, safeStringify } from '@tinyllm/core'
 import {
   type AssistantMessage,
+  assertObjectParameters,
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
@@ -85,28 +86,11 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
       functionName: owner,
     })
   }
+  // "input_schema.type: Input should be 'object'": one without a type is sent as an object, one of another type (or a
+  // list, which would be sent as an empty object) is refused here rather than with a 400.
+  assertObjectParameters(settings.tools, "Anthropic's input_schema is an object", owner)
   // "input_schema does not support oneOf, allOf, or anyOf at the top level", strict or not.
   for (const [index, tool] of (settings.tools ?? []).entries()) {
-    // "input_schema.type: Input should be 'object'": one without a type is sent as an object, one of another type (or a
-    // list, which would be sent as an empty object) is refused here rather than with a 400.
-    const parameters: unknown = tool?.parameters
-    if (Array.isArray(parameters)) {
-      throw optionError(
-        `tools[${index}].parameters`,
-        "an object schema (Anthropic's input_schema is one)",
-        parameters,
-        owner,
-      )
-    }
-    const type = (parameters as { type?: unknown } | null | undefined)?.type
-    if (type !== undefined && type !== 'object') {
-      throw optionError(
-        `tools[${index}].parameters.type`,
-        "'object' (Anthropic's input_schema is an object; wrap the value in one)",
-        type,
-        owner,
-      )
-    }
     const union = topLevelUnions.find((keyword) => tool?.parameters?.[keyword] !== undefined)
     if (union !== undefined) {
       throw new ConfigurationError({

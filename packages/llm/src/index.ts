@@ -66,7 +66,7 @@ export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
 export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
 export { type ToolCallIdRule, toProviderToolCallId } from './provider/tool-call-id.js'
-export { toolsToSend } from './provider/tools-to-send.js'
+export { assertObjectParameters, toolsToSend } from './provider/tools-to-send.js'
 export { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from './provider-errors.js'
 export {
   abortedWith,

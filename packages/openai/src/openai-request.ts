@@ -1,5 +1,6 @@
 import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
 import {
+  assertObjectParameters,
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
@@ -122,26 +123,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string, 
   }
   // "schema must be a JSON Schema of 'type: "object"'": a function's parameters are an object; one without a type is
   // sent as one (as Anthropic's input_schema is), one of another type is refused here rather than with a 400.
-  for (const [index, tool] of (Array.isArray(settings.tools) ? settings.tools : []).entries()) {
-    const parameters: unknown = tool?.parameters
-    if (Array.isArray(parameters)) {
-      throw optionError(
-        `tools[${index}].parameters`,
-        "an object schema (OpenAI takes a function's parameters as one)",
-        parameters,
-        owner,
-      )
-    }
-    const type = (parameters as { type?: unknown } | null | undefined)?.type
-    if (type !== undefined && type !== 'object') {
-      throw optionError(
-        `tools[${index}].parameters.type`,
-        "'object' (OpenAI takes a function's parameters as an object; wrap the value in one)",
-        type,
-        owner,
-      )
-    }
-  }
+  assertObjectParameters(settings.tools, "OpenAI takes a function's parameters as an object", owner)
 }
 
 /**

@@ -20,3 +20,27 @@ export function toolsToSend(request: Pick<ChatRequest, 'tools' | 'toolChoice'>):
   const toolChoice = tools === undefined && (choice === 'auto' || choice === 'none') ? undefined : choice
   return { tools, toolChoice }
 }
+
+/**
+ * Refuses tools whose `parameters` are not an object schema, which the providers' APIs answer with a 400: a list, or a
+ * schema whose `type` is not `'object'` (`['object', 'null']` included). One without a `type` passes: a provider sends
+ * it as an object. `api` names how the provider takes them, for the message (`OpenAI takes a function's parameters`).
+ *
+ * @example
+ * assertObjectParameters(settings.tools, "Anthropic's input_schema is one", name)
+ */
+export function assertObjectParameters(
+  tools: ReadonlyArray<ToolDefinition> | undefined,
+  api: string,
+  owner: string | undefined,
+): void {
+  if (!Array.isArray(tools)) return
+  for (const [index, tool] of tools.entries()) {
+    const parameters: unknown = tool?.parameters
+    if (Array.isArray(parameters))
+      throw optionError(`tools[${index}].parameters`, `an object schema (${api})`, parameters, owner)
+    const type = (parameters as { type?: unknown } | null | undefined)?.type
+    if (type !== undefined && type !== 'object')
+      throw optionError(`tools[${index}].parameters.type`, `'object' (${api}; wrap the value in one)`, type, owner)
+  }
+}
