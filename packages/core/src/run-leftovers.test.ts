@@ -231,6 +231,34 @@ describe('what a run is handed is checked where it is kept', () => {
     }
   })
 
+  it('an attempt that ended cannot annotate the run: its code left running is refused, the next attempt is not', async () => {
+    let first: RunContext | undefined
+    let late: unknown
+    const f = defineFunction({
+      name: 'f',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: (_: number, context) => {
+        if (first === undefined) {
+          first = context
+          throw new Error('first attempt fails')
+        }
+        // The first attempt's code, still holding its context, records a fact after it ended.
+        try {
+          first.annotate('choice', 'stale')
+        } catch (error) {
+          late = error
+        }
+        context.annotate('choice', 'fresh')
+        return 1
+      },
+    })
+    const record = await f.trace(1)
+    expect(record).toMatchObject({ status: 'complete', annotations: { choice: 'fresh' } })
+    expect(ConfigurationError.isInstance(late) && late.message).toBe(
+      'f: annotate is refused: attempt 1 has ended; only code of the current attempt records facts on the run',
+    )
+  })
+
   it('a replayed step whose replayParts throws keeps its output; the failure is logged', async () => {
     class Parts extends Function<number, number> {
       override run(value: number): number {

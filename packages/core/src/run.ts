@@ -449,7 +449,16 @@ function bindMethods(context: StepContext): Pick<RunContext, 'addUsage' | 'reser
       run.refuseIfEnded('reserveBudget')
       return run.tree.ledger.reserve(request, run.fn.name)
     },
-    annotate: (key, value) => run.annotate(key, value),
+    annotate: (key, value) => {
+      // A fact is the current attempt's: code an ended attempt left running (it timed out, say) records none over it.
+      if (context.attempt !== run.attempt || context.cancelScope.cancelled)
+        throw new ConfigurationError({
+          option: 'annotate',
+          message: `annotate is refused: attempt ${context.attempt} has ended; only code of the current attempt records facts on the run`,
+          functionName: run.fn.name,
+        })
+      run.annotate(key, value)
+    },
   }
 }
 
