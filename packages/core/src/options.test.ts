@@ -1,7 +1,8 @@
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { ConfigurationError } from './errors.js'
-import { checkBoolean, checkKnownOptions, knownSpelling, optionError } from './options.js'
+import { checkBoolean, checkKnownOptions, checkNumber, knownSpelling, optionError } from './options.js'
+import { resolveRetryPolicy } from './retry-policy.js'
 
 describe('knownSpelling', () => {
   const settings: ReadonlySet<string> = new Set(['model', 'topP', 'maxTokens', 'stop', 'temperature'])
@@ -101,6 +102,20 @@ describe('optionError', () => {
     expect(error.message).toBe('report: title must be a string, got [an unreadable value]')
     expect(optionError('title', 'a string', { a: 1 }, 'report').message).toBe(
       'report: title must be a string, got an object',
+    )
+  })
+})
+
+describe('checkNumber', () => {
+  it('takes an integer only where a count can hold it exactly: a safe integer, never 1e300', () => {
+    expect(checkNumber(2 ** 53 - 1, 'n', { integer: true, min: 1 }, 'f')).toBe(2 ** 53 - 1)
+    for (const huge of [2 ** 53, 1e20, 1e300])
+      expect(() => checkNumber(huge, 'n', { integer: true, min: 1 }, 'f')).toThrow(
+        `f: n must be an integer ≥ 1 and ≤ 9007199254740991, got ${huge}`,
+      )
+    // Every integer option goes through it: a retry policy's attempts among them.
+    expect(() => resolveRetryPolicy({ attempts: 1e300 }, 'f')).toThrow(
+      'f: retry.attempts must be an integer ≥ 1 and ≤ 9007199254740991, got 1e+300',
     )
   })
 })

@@ -6,7 +6,7 @@ export const maxTimerDelayMs = 2_147_483_647
 
 /** What a numeric option must be, for {@link checkNumber}. */
 export interface NumberRule {
-  /** Whole numbers only. */
+  /** Whole numbers only, each one a number holds exactly (at most 2⁵³−1 in size). */
   readonly integer?: boolean
   /** Smallest allowed value (inclusive). */
   readonly min?: number
@@ -31,6 +31,12 @@ export function checkNumber(value: unknown, option: string, rule: NumberRule, ow
   if (value === undefined) return undefined
   if (typeof value === 'number' && !Number.isNaN(value)) {
     if (value === Number.POSITIVE_INFINITY ? rule.orInfinity === true : withinRule(value, rule)) return value
+    // An integer past 2⁵³ is no count a number holds exactly (1e300 attempts): the bound is said where it is broken.
+    if (rule.integer === true && Number.isInteger(value) && !Number.isSafeInteger(value))
+      rule =
+        value > 0
+          ? { ...rule, max: rule.max ?? Number.MAX_SAFE_INTEGER }
+          : { ...rule, min: rule.min ?? Number.MIN_SAFE_INTEGER }
   }
   throw optionError(option, describeRule(rule), value, owner)
 }
@@ -49,7 +55,7 @@ export function checkTimeout(value: unknown, option: string, owner?: string): nu
 
 function withinRule(value: number, rule: NumberRule): boolean {
   if (!Number.isFinite(value)) return false
-  if (rule.integer === true && !Number.isInteger(value)) return false
+  if (rule.integer === true && !Number.isSafeInteger(value)) return false
   if (rule.min !== undefined && value < rule.min) return false
   if (rule.above !== undefined && value <= rule.above) return false
   return rule.max === undefined || value <= rule.max
