@@ -259,6 +259,44 @@ describe('what a run is handed is checked where it is kept', () => {
     )
   })
 
+  it('code of an attempt that timed out cannot invoke through its context, not even what is no Function', async () => {
+    let release: (() => void) | undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let invoked = 0
+    let late: unknown
+    let settledLate: (() => void) | undefined
+    const lateSettled = new Promise<void>((resolve) => {
+      settledLate = resolve
+    })
+    // An Invocable of a user's own (a lookalike step), which is handed the parent but ignores its signal.
+    const lookalike = {
+      name: 'lookalike',
+      invoke: async (value: number) => {
+        invoked += 1
+        return value + 1
+      },
+    }
+    const f = defineFunction({
+      name: 'f',
+      timeoutMs: 50,
+      run: async (value: number, context) => {
+        // Ignores its signal: goes on once the gate opens, after its attempt timed out.
+        await gate
+        late = await context.invoke(lookalike, value).catch((error: unknown) => error)
+        settledLate?.()
+        return 0
+      },
+    })
+    const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+    expect(TimeoutError.isInstance(error)).toBe(true)
+    release?.()
+    await lateSettled
+    expect(invoked).toBe(0)
+    expect(late).toBe(error)
+  })
+
   it('a replayed step whose replayParts throws keeps its output; the failure is logged', async () => {
     class Parts extends Function<number, number> {
       override run(value: number): number {

@@ -402,6 +402,10 @@ class StepContext implements RunContext {
       // Refused as `invoke` refuses bad options (one whose reading throws: a getter, a Proxy): rejected, never thrown.
       return Promise.reject(unreadableOption(error, 'options', owner))
     }
+    // Code of an attempt that was cancelled (it timed out, failed, or its run did) starts nothing more: not even what is
+    // no Function and would ignore the cancelled signal it is handed. It is told what ended its attempt.
+    const scope = this.cancelScope
+    if (scope.cancelled) return Promise.reject(abortErrorFor(scope.reason, { functionName: owner, state: 'init' }))
     return handOver(undefined, fn, input, childOptions) as Promise<Output>
   }
 

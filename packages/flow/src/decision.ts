@@ -229,10 +229,9 @@ export class Decision<
   }
 
   private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
+    // An attempt that ended while its decide step ignored its signal records no choice and starts no branch: the run
+    // refuses both to code of an ended attempt.
     const answer = await this.decide(input, context)
-    // An attempt that ended (it timed out, or the run was aborted) while its decide step ignored its signal is over: its
-    // late answer would record a choice over the one a later attempt routed on, and start a branch nobody awaits.
-    context.signal.throwIfAborted()
     // An object without `decision` (a misspelt key, a list) is reported whole: its `decision` would read undefined.
     let choice: unknown
     try {
