@@ -19,7 +19,7 @@ export abstract class BaseLogger extends LeveledLogger {
     this.bindings = bindings
   }
 
-  isLevelEnabled(level: WritableLevel): boolean {
+  protected levelEnabled(level: WritableLevel): boolean {
     return LEVEL_VALUES[level] >= this.threshold
   }
 

@@ -67,7 +67,7 @@ class DefaultLoggerChild extends LeveledLogger {
     return new DefaultLoggerChild([...this.#bindings, bindings])
   }
 
-  isLevelEnabled(level: WritableLevel): boolean {
+  protected levelEnabled(level: WritableLevel): boolean {
     return this.#resolve().isLevelEnabled(level)
   }
 

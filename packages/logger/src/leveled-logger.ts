@@ -34,7 +34,16 @@ export abstract class LeveledLogger implements Logger {
 
   abstract child(bindings: LogFields): Logger
 
-  abstract isLevelEnabled(level: WritableLevel): boolean
+  /**
+   * Whether a line at `level` would be written. Nothing is ever written at `silent`, which JavaScript callers (or a
+   * `LogLevel` value) can still ask about: it is never enabled, whatever the logger underneath would answer.
+   */
+  isLevelEnabled(level: WritableLevel): boolean {
+    return (level as string) !== 'silent' && this.levelEnabled(level)
+  }
+
+  /** Whether a line at `level`, one of the five writable levels, would be written. */
+  protected abstract levelEnabled(level: WritableLevel): boolean
 
   /**
    * Writes one line at `level`, unless that level is disabled. Returns what the logger underneath returned, so that a

@@ -66,7 +66,7 @@ export class MethodLogger extends LeveledLogger {
   }
 
   /** The target's answer; every level counts as enabled when it has no `isLevelEnabled`, or when that throws. */
-  isLevelEnabled(level: WritableLevel): boolean {
+  protected levelEnabled(level: WritableLevel): boolean {
     const target = this.#target
     if (target.isLevelEnabled === undefined) return true
     try {

@@ -59,7 +59,7 @@ export class PinoLogger extends LeveledLogger {
   }
 
   /** Pino's answer; every level counts as enabled should that throw. */
-  isLevelEnabled(level: WritableLevel): boolean {
+  protected levelEnabled(level: WritableLevel): boolean {
     try {
       return this.#pino.isLevelEnabled(level)
     } catch (error) {

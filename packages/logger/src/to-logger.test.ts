@@ -6,6 +6,7 @@ import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { captureStream, jsonLines } from './__fixtures__/capture-stream.js'
 import { createConsoleLogger, type LogStream } from './console-logger.js'
+import { getLogger } from './default-logger.js'
 import type { LogFields, Logger } from './logger.js'
 import { createMemoryLogger } from './memory-logger.js'
 import type { LogMethods } from './method-logger.js'
@@ -421,5 +422,23 @@ describe('a logger whose methods are async', () => {
       expect(unhandled).toEqual([])
       expect(stderr).toContain(`(Error: ${reason})`)
     }
+  })
+})
+
+describe("isLevelEnabled('silent')", () => {
+  it('answers false for every logger of this package, at every level it runs at, nothing being written at silent', () => {
+    const loggers: Logger[] = []
+    for (const level of ['trace', 'info', 'error', 'silent'] as const) {
+      loggers.push(createConsoleLogger({ level, stream: captureStream() }), createMemoryLogger({ level }))
+      loggers.push(toLogger(pinoWithCapture(level).pino))
+    }
+    const everything = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, isLevelEnabled: () => true }
+    loggers.push(toLogger(everything), toLogger(console), createSilentLogger(), getLogger('named'))
+    loggers.push(...loggers.map((logger) => logger.child({ a: 1 })))
+    for (const logger of loggers) {
+      // JavaScript callers (and `LogLevel` values) can ask about 'silent', which the type leaves out.
+      expect(logger.isLevelEnabled('silent' as 'error')).toBe(false)
+    }
+    expect(loggers).toHaveLength(32)
   })
 })
