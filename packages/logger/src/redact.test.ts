@@ -501,6 +501,33 @@ describe('registerSecret', () => {
     expect(redactAndCut(`${'y'.repeat(10_000_000)}${secret}`, 1_000)).toBe(`${'y'.repeat(1_000)}…`)
   })
 
+  it("cuts at a code point, never inside an emoji: no lone surrogate is made (redactAndCut, an error's strings)", () => {
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+    const emoji = '\u{1F600}'
+    expect(redactAndCut(`a${emoji}b`, 2)).toBe('a…')
+    expect(redactAndCut(`a${emoji}b`, 3)).toBe(`a${emoji}…`)
+    for (const head of ['', 'x']) {
+      for (const length of [1, 2, 999, 1_000, 1_001, 5_000]) {
+        const text = `${head}${emoji.repeat(6_000)}`
+        const shown = redactAndCut(text, length)
+        expect(shown).not.toMatch(loneSurrogate)
+        expect(shown.length).toBeGreaterThanOrEqual(length)
+        expect(shown.length).toBeLessThanOrEqual(length + 1)
+      }
+      // A secret replaced in a long text's head leaves it shorter than the cut: it is still cut at a code point.
+      const secretFirst = `${OPENAI_KEY} ${head}${emoji.repeat(6_000)}`
+      expect(redactAndCut(secretFirst, 5_000)).not.toMatch(loneSurrogate)
+      const error = new Error(`${head}${emoji.repeat(3_000)}`)
+      error.name = `${head}${emoji.repeat(3_000)}`
+      Object.assign(error, { detail: `${head}${emoji.repeat(3_000)}` })
+      const copy = redact(error) as unknown as Record<string, string>
+      for (const field of ['name', 'message', 'stack', 'detail']) expect(copy[field]).not.toMatch(loneSurrogate)
+      expect(copy.message).toBe(head === '' ? `${emoji.repeat(500)}…` : `x${emoji.repeat(499)}…`)
+    }
+    // A lone surrogate the text holds is its own, and kept.
+    expect(redactAndCut('a\uD83Db', 10)).toBe('a\uD83Db')
+  })
+
   it('refuses a text that is not a string, and a maxLength that is not an integer ≥ 0, with a TypeError', () => {
     for (const text of [123, undefined, null, { toString: () => OPENAI_KEY }] as never[]) {
       expect(() => redactString(text)).toThrow(/redactString: text must be a string/)
@@ -1293,6 +1320,40 @@ describe('redact', () => {
       pattern: '/ab+c/i',
     })
     expect(() => JSON.stringify(output)).not.toThrow()
+  })
+
+  it('keeps every entry of a Map whose keys print alike, in a copy and in a logged line', () => {
+    const map = new Map<unknown, unknown>([
+      [{}, 'first'],
+      [{}, 'second'],
+      [1, 'number'],
+      ['1', 'string'],
+      ['[object Object] (2)', 'a key that reads like a renamed one'],
+      ['sk-proj-Abc123Def456Ghi789Jkl012', 'one key'],
+      ['sk-proj-Zyx987Wvu654Tsr321Qpo098', 'another key'],
+      ['password', 'hunter2'],
+    ])
+    const copy = redact(map) as unknown as Record<string, unknown>
+    expect(Object.values(copy).sort()).toEqual(
+      [
+        'first',
+        'second',
+        'number',
+        'string',
+        'a key that reads like a renamed one',
+        'one key',
+        'another key',
+        REDACTED,
+      ].sort(),
+    )
+    expect(copy['[object Object]']).toBe('first')
+    expect(JSON.stringify(copy)).not.toContain('Abc123')
+    const logger = createMemoryLogger()
+    logger.info('map', { map })
+    expect(Object.keys(logger.entries[0]?.fields.map as object)).toHaveLength(8)
+    const alike = redact(new Map(Array.from({ length: 10_000 }, (_, index) => [{}, index])))
+    expect(Object.values(alike)).toEqual(Array.from({ length: 10_000 }, (_, index) => index))
+    expect(Object.keys(alike).at(-1)).toBe('[object Object] (10000)')
   })
 
   it('copies URLSearchParams and FormData by their entries, every value of a repeated name kept, secrets replaced', () => {

@@ -169,14 +169,34 @@ function secretSpan(): number {
  * with ten thousand registered values as with a few.
  */
 function headToRedact(text: string, maxLength: number): string {
-  return text.length <= maxLength + SECRET_SPAN ? text : text.slice(0, maxLength + secretSpan())
+  return text.length <= maxLength + SECRET_SPAN ? text : headOf(text, maxLength + secretSpan())
+}
+
+/**
+ * The first `maxLength` UTF-16 code units of `text`, or one fewer where the cut would fall inside a surrogate pair (an
+ * emoji, a CJK extension character): every cut of this module is made here, so none leaves half a character, a lone
+ * surrogate that a strict UTF-8 encoder refuses or replaces. A lone surrogate `text` holds itself is kept.
+ */
+function headOf(text: string, maxLength: number): string {
+  const splitsPair =
+    maxLength > 0 && isHighSurrogate(text.charCodeAt(maxLength - 1)) && isLowSurrogate(text.charCodeAt(maxLength))
+  return text.slice(0, splitsPair ? maxLength - 1 : maxLength)
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
 }
 
 /**
  * `text` with its secrets replaced, then cut at `maxLength` characters and an ellipsis: what an error's message or JSON
  * quotes of a long string. Secrets are replaced before the cut, so none shows in part where the cut falls inside it;
- * only the head that can show is read, so a 10 MB string costs no more than a short one. A `text` that is not a string,
- * or a `maxLength` that is not an integer ≥ 0, is a `TypeError`.
+ * only the head that can show is read, so a 10 MB string costs no more than a short one. The cut never splits a
+ * surrogate pair: it keeps one character fewer rather than half an emoji. A `text` that is not a string, or a
+ * `maxLength` that is not an integer ≥ 0, is a `TypeError`.
  *
  * @example
  * ```ts
@@ -189,7 +209,7 @@ export function redactAndCut(text: string, maxLength: number): string {
     throw new TypeError(`redactAndCut: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
   if (text.length <= maxLength) return redactString(text)
   const redacted = redactString(headToRedact(text, maxLength))
-  return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted
+  return redacted.length > maxLength ? `${headOf(redacted, maxLength)}…` : redacted
 }
 
 /** Whether a short string may hold `secret=x`: the separator is cheaper to look for than the pattern. */
@@ -224,7 +244,8 @@ export function isSecretFieldName(name: string): boolean {
  * and an ellipsis, as a tinyllm error's JSON; a bigint its
  * decimal string, a cycle `"[Circular]"`, a field or item whose reading throws `"[Unserializable]"` (the ones beside it
  * copied), a `Map`, fetch `Headers`, `URLSearchParams` or `FormData` an object (a name given more than once with the
- * list of its values), a `Set` an array, a `Blob` its size, a boxed string,
+ * list of its values; a Map's key that prints like one before it, as two objects do, numbered:
+ * `"[object Object] (2)"`), a `Set` an array, a `Blob` its size, a boxed string,
  * number or boolean its value, a symbol or a function its description (redacted too), and objects with `toJSON` (such
  * as `Date`) what `toJSON` returns.
  *
@@ -397,11 +418,13 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   // fetch `Headers` (as on the errors of the OpenAI SDK) keep their entries out of sight, like a Map.
   if (value instanceof Map || (typeof Headers === 'function' && value instanceof Headers)) {
     const copy: Record<string, unknown> = {}
+    // Keys that print alike (two objects, `1` and `'1'`, two secrets) are told apart, so no entry is lost.
+    const renamed = new Map<string, number>()
     let copied = 0
     let leftOut = 0
     for (const [key, item] of value) {
       if (leftOut === 0 && mayCopy(walk, copied)) {
-        setEntry(copy, String(key), item, walk, depth)
+        setEntry(copy, String(key), item, walk, depth, renamed)
         copied++
       } else leftOut++
     }
@@ -603,7 +626,7 @@ const MAX_ERROR_STRING = 1_000
 
 /** `text`, or its first 1,000 characters and an ellipsis. */
 function cut(text: string): string {
-  return text.length > MAX_ERROR_STRING ? `${text.slice(0, MAX_ERROR_STRING)}…` : text
+  return text.length > MAX_ERROR_STRING ? `${headOf(text, MAX_ERROR_STRING)}…` : text
 }
 
 /**
@@ -627,7 +650,7 @@ function cutHeader(stack: string): string {
   const frames = stack.search(/\n[ \t]+at /)
   const header = frames === -1 ? stack : stack.slice(0, frames)
   if (header.length <= MAX_STACK_HEADER) return stack
-  return `${header.slice(0, MAX_STACK_HEADER)}…${frames === -1 ? '' : stack.slice(frames)}`
+  return `${headOf(header, MAX_STACK_HEADER)}…${frames === -1 ? '' : stack.slice(frames)}`
 }
 
 /** Copies `source`'s own entries; with `cutAt`, a string is read only as far as it can show cut there. */
@@ -680,8 +703,21 @@ function readText(source: object, key: string): string {
   }
 }
 
-function setEntry(target: Record<string, unknown>, key: string, value: unknown, walk: Walk, depth: number): void {
-  const safeKey = redactString(key)
+/**
+ * Sets the copy of `value` under `key`, redacted. With `renamed` (a Map's copy, whose keys can print alike), a key the
+ * copy holds already is written with the first free number after it (`"[object Object] (2)"`), and `renamed` keeps the
+ * last number given to each key, so a Map of 10,000 keys that print alike is copied in time proportional to 10,000.
+ */
+function setEntry(
+  target: Record<string, unknown>,
+  key: string,
+  value: unknown,
+  walk: Walk,
+  depth: number,
+  renamed?: Map<string, number>,
+): void {
+  let safeKey = redactString(key)
+  if (renamed !== undefined && Object.hasOwn(target, safeKey)) safeKey = freeKey(target, safeKey, renamed)
   let safeValue =
     value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
   // Read on the copy, so that a boxed string or a `toJSON` that gives one counts as a string.
@@ -691,4 +727,16 @@ function setEntry(target: Record<string, unknown>, key: string, value: unknown, 
   if (safeKey === '__proto__')
     Object.defineProperty(target, safeKey, { value: safeValue, enumerable: true, writable: true, configurable: true })
   else target[safeKey] = safeValue
+}
+
+/** `key (n)` for the first `n` from 2 (or after the last one given to `key`) that `target` does not hold yet. */
+function freeKey(target: Record<string, unknown>, key: string, renamed: Map<string, number>): string {
+  let number = renamed.get(key) ?? 1
+  let candidate: string
+  do {
+    number++
+    candidate = `${key} (${number})`
+  } while (Object.hasOwn(target, candidate))
+  renamed.set(key, number)
+  return candidate
 }
