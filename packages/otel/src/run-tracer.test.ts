@@ -236,12 +236,36 @@ describe('RunTracer', () => {
       { onEvent: tracing.listener },
     )
     const call = spanOf(await spans(), 'huge')
-    expect(call.name.length).toBeLessThanOrEqual(1_010)
+    expect(call.name.length).toBeLessThanOrEqual(206)
     expect(String(call.attributes['gen_ai.request.model']).length).toBeLessThanOrEqual(1_001)
     const stop = call.attributes['gen_ai.request.stop_sequences'] as string[]
     expect(stop[0]!.length).toBeLessThanOrEqual(1_001)
     expect(stop[1]).toBe('END')
     expect(JSON.stringify([call.name, call.attributes])).not.toContain('Q7xv')
+  })
+
+  it('names a span {operation} {model}, or by its Function, each part cut at 200 characters: no name of 1,000', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({ name: 'long model', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    const model = `gpt-${'4'.repeat(10_000)}`
+    await chat.invoke({ messages: [{ role: 'user', content: 'hi' }], model }, { onEvent: tracing.listener })
+    // A lifecycle event carries whatever name its sender gave (a run read back from storage, an event of its own).
+    const longName = 'f'.repeat(10_000)
+    const source = { name: longName, kind: 'function' }
+    const event = { runId: 'long-1', parentRunId: undefined, function: longName, kind: 'function', source, attempt: 1 }
+    tracing.listener({ ...event, from: 'init', to: 'input_validation', at: 1 } as unknown as LifecycleEvent)
+    tracing.listener({ ...event, from: 'input_validation', to: 'complete', at: 2 } as unknown as LifecycleEvent)
+
+    const finished = await spans()
+    const call = spanOf(finished, 'long model')
+    expect(call.name).toBe(`chat ${model.slice(0, 200)}…`)
+    // The attributes keep what they keep: the span's name is a short, low-cardinality summary of them.
+    expect(String(call.attributes['gen_ai.request.model'])).toBe(`${model.slice(0, 1_000)}…`)
+    const named = finished.find((span) => span.attributes['tinyllm.run_id'] === 'long-1')!
+    expect(named.name).toBe(`${'f'.repeat(200)}…`)
+    // The longest name a Function may have is kept whole.
+    expect(spanOf(finished, 'long model').attributes['tinyllm.function']).toBe('long model')
   })
 
   it('keeps a list attribute to 10,000 characters in all: ten thousand long stop sequences make no span of megabytes', async () => {

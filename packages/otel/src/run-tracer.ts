@@ -216,9 +216,7 @@ export class RunTracer {
     if (llmCall !== undefined) Object.assign(attributes, requestAttributes(llmCall, event.input))
     redactedAttributes(attributes)
     const span = tracer.startSpan(
-      llmCall === undefined
-        ? String(attributes[attributeNames.functionName])
-        : `chat ${String(attributes[attributeNames.requestModel])}`,
+      spanName(attributes, llmCall !== undefined),
       { kind: llmCall === undefined ? SpanKind.INTERNAL : SpanKind.CLIENT, startTime: event.at, attributes },
       parentContext,
     )
@@ -335,7 +333,7 @@ function checkCaptureContent(capture: unknown): boolean {
  * cutting) passes through here: any text in it may have come from a run — a model name or request id the server sent,
  * an annotation, a setting, an error's name — and so may hold a key, so each string, alone or in an array, is redacted
  * as in every log line, then cut at 1,000 characters. Redacts in place and returns `attributes`; a span's name is taken
- * from them once redacted.
+ * from them once redacted (see {@link spanName}).
  */
 function redactedAttributes(attributes: Attributes): Attributes {
   for (const name of Object.keys(attributes)) {
@@ -367,7 +365,23 @@ function cutList(list: ReadonlyArray<string | null | undefined>): Array<string |
 }
 
 /**
- * The longest text an attribute (or the span's name) keeps, as an error's message quotes what it was given: a model
+ * A span's name, from its attributes once redacted: `{operation} {model}` for an LLM call, as the GenAI conventions name
+ * it (`chat gpt-4o`), else the Function's name; each part cut at {@link maxSpanNamePart} characters. A name is what
+ * backends group and index spans by: a model or Function name of 1,000 characters would make a name of as many, when
+ * the attributes keep the whole (cut) text anyway.
+ */
+function spanName(attributes: Attributes, llmCall: boolean): string {
+  const part = (name: string): string => redactAndCut(String(attributes[name]), maxSpanNamePart)
+  return llmCall
+    ? `${part(attributeNames.operationName)} ${part(attributeNames.requestModel)}`
+    : part(attributeNames.functionName)
+}
+
+/** The longest part of a span's name: 200 characters, as many as a Function's name may have. */
+const maxSpanNamePart = 200
+
+/**
+ * The longest text an attribute keeps, as an error's message quotes what it was given: a model
  * name or stop sequence of megabytes from a run's input would otherwise make a span no collector accepts, and with it
  * the batch of other spans it is exported in.
  */
