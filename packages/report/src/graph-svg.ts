@@ -1,4 +1,5 @@
 import dagre from '@dagrejs/dagre'
+import { redactAndCut } from '@tinyllm/logger'
 import { escapeHtml } from './html.js'
 import { outcomeColors } from './outcome-colors.js'
 import { outcomeOf, type RunShape, type ShapeNode } from './run-shape.js'
@@ -155,7 +156,7 @@ function dataAttributes(node: ShapeNode): string {
 
 function groupTitle(node: ShapeNode): string {
   const choices = choiceSummary(node)
-  return `${clip(node.name)} (${node.kind})${countsSuffix(node)}${choices === undefined ? '' : ` · ${choices}`}`
+  return `${clip(node.name)} (${clip(node.kind)})${countsSuffix(node)}${choices === undefined ? '' : ` · ${choices}`}`
 }
 
 /**
@@ -174,7 +175,7 @@ function choiceSummary(node: ShapeNode): string | undefined {
 }
 
 function nodeLines(node: ShapeNode): string[] {
-  const lines = [clip(node.name), `${node.kind}${countsSuffix(node)}`]
+  const lines = [clip(node.name), `${clip(node.kind)}${countsSuffix(node)}`]
   const choices = choiceSummary(node)
   if (choices !== undefined) lines.push(choices)
   return lines
@@ -192,8 +193,12 @@ function countsSuffix(node: ShapeNode): string {
   return parts.length === 0 ? '' : ` · ${parts.join(', ')}`
 }
 
+/**
+ * A name, kind or choice as a label shows it: whole up to {@link maxLabelCharacters}, else cut to fit with an ellipsis,
+ * as `redactAndCut` cuts (never inside an emoji). Each is redacted already; redacting again changes nothing.
+ */
 function clip(text: string): string {
-  return text.length <= maxLabelCharacters ? text : `${text.slice(0, maxLabelCharacters - 1)}…`
+  return text.length <= maxLabelCharacters ? text : redactAndCut(text, maxLabelCharacters - 1)
 }
 
 function textWidth(text: string): number {

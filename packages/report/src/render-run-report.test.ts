@@ -389,6 +389,13 @@ describe('renderRunReport', () => {
     expect(html).toContain('3 more runs are not listed')
   }, 120_000)
 
+  it('cuts a value of emoji at a code point, counting what it left out', async () => {
+    const record = await defineFunction({ name: 'Emoji', run: () => `x${'\u{1F600}'.repeat(2_000)}` }).trace(undefined)
+    const output = String(runData(renderRunReport(record, { maxValueLength: 100 }))[0]!.output)
+    // 100 UTF-16 units would end inside the 50th emoji: it is left out whole.
+    expect(output).toBe(`x${'\u{1F600}'.repeat(49)}… (3902 more characters)`)
+  })
+
   it('draws the box of a retried run that has children dashed, as it draws a retried run without', async () => {
     let calls = 0
     const record = await defineFunction({
@@ -439,6 +446,25 @@ describe('renderRunReport', () => {
     expect(html).toContain('<b>300,000</b> runs')
     expect(runData(html)).toHaveLength(10)
   }, 120_000)
+
+  it("cuts a node's kind in the graph as it cuts its name, in a box and in a group's title, never inside an emoji", async () => {
+    const record = await new Chain({
+      name: 'Chain',
+      children: [defineFunction({ name: 'Step', run: () => 'done' })],
+    }).trace(undefined)
+    const stored = JSON.parse(JSON.stringify(record)) as RunRecord & { children: Array<Record<string, unknown>> }
+    const longKind = (tag: string) => `${tag}${'\u{1F600}'.repeat(5_000)}`
+    Object.assign(stored, { kind: longKind('g') })
+    Object.assign(stored.children[0]!, { kind: longKind('k') })
+    const html = renderRunReport(stored)
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'))
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) => match[1] ?? '')
+    expect(labels).toContain(`k${'\u{1F600}'.repeat(19)}…`)
+    expect(labels).toContain(`Chain (g${'\u{1F600}'.repeat(19)}…)`)
+    expect(Math.max(...labels.map((label) => label.length))).toBeLessThan(100)
+    expect(svg).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/)
+    expect(svg.length).toBeLessThan(5_000)
+  })
 
   it('lists five choices in a node label and counts the rest, so a choice per run keeps the graph small', async () => {
     const tag = defineFunction({

@@ -12,10 +12,16 @@ export function runText(value: unknown): string {
   return typeof safe === 'string' ? safe : (JSON.stringify(safe, null, 2) ?? String(safe))
 }
 
-/** A value as {@link runText} writes it, cut at `maxLength` characters with a count of the rest. */
+/**
+ * A value as {@link runText} writes it, cut at `maxLength` characters with a count of the rest. The cut is
+ * `redactAndCut`'s, which never splits an emoji (redacting the text again changes nothing).
+ */
 export function preview(value: unknown, maxLength: number): string {
   const text = runText(value)
-  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… (${text.length - maxLength} more characters)`
+  if (text.length <= maxLength) return text
+  const cut = redactAndCut(text, maxLength)
+  const shown = cut.endsWith('…') ? cut.slice(0, -1) : cut
+  return `${shown}… (${text.length - shown.length} more characters)`
 }
 
 /** The longest name the page shows (a function's, a kind, a run id, a state, a choice, the title), in characters. */
