@@ -855,6 +855,86 @@ describe('startLoopbackServer', () => {
     expect(running.requests.map((entry) => entry.outcome)).toEqual(['server-closed', 'server-closed'])
   })
 
+  it('answers 413 to a request body over maxRequestBytes, declared or sent, without reading it whole or calling the route', async () => {
+    let routed = 0
+    const routes = {
+      'POST /echo': ({ request }: { request: { rawBody: Buffer } }) => {
+        routed++
+        return { json: { bytes: request.rawBody.length } }
+      },
+    }
+    const running = await start({ routes, maxRequestBytes: 1_024 })
+    const post = (body: string) => fetch(`${running.url}/echo`, { method: 'POST', body })
+    expect(await (await post('x'.repeat(1_024))).json()).toEqual({ bytes: 1_024 })
+    const refused = await post('x'.repeat(1_025))
+    expect(refused.status).toBe(413)
+    expect(await refused.json()).toEqual({
+      error: {
+        message: 'Request body too large: more than 1,024 bytes (maxRequestBytes)',
+        type: 'request_too_large',
+        param: null,
+        code: null,
+      },
+    })
+    // A chunked body that says nothing of its length is refused once more than the bound has come, while it is sent.
+    const chunked = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const outgoing = httpRequest(`${running.url}/echo`, { method: 'POST' }, (incoming) => {
+        let text = ''
+        incoming.setEncoding('utf8')
+        incoming.on('data', (chunk: string) => {
+          text += chunk
+        })
+        incoming.on('end', () => {
+          outgoing.end()
+          resolve({ status: incoming.statusCode, body: text })
+        })
+      })
+      outgoing.on('error', reject)
+      // The request is never ended until the answer came: the server answers without waiting for the rest.
+      outgoing.write('y'.repeat(2_048))
+    })
+    expect(chunked.status).toBe(413)
+    expect(chunked.body).toContain('more than 1,024 bytes')
+    expect(routed).toBe(1)
+    await running.whenIdle()
+    expect(running.requests.map((entry) => [entry.status, entry.outcome, entry.body])).toEqual([
+      [200, 'completed', 'x'.repeat(1_024)],
+      [413, 'completed', undefined],
+      [413, 'completed', undefined],
+    ])
+    // The server is still up and answers the next request.
+    expect(await (await post('ok')).json()).toEqual({ bytes: 2 })
+  })
+
+  it('refuses a body declared longer than 32 MiB by default, before any of it comes', async () => {
+    const running = await start({ routes: { 'POST /echo': () => ({ json: {} }) } })
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(running.port, '127.0.0.1', () => {
+        socket.write(`POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${32 * 1024 * 1024 + 1}\r\n\r\n`)
+      })
+      let text = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => {
+        text += chunk
+        if (text.includes('request_too_large')) {
+          socket.destroy()
+          resolve(text)
+        }
+      })
+      socket.on('error', reject)
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+    expect(answer).toContain('more than 33,554,432 bytes')
+  })
+
+  it('refuses a maxRequestBytes that is not a whole number of bytes ≥ 1', async () => {
+    for (const maxRequestBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1024'] as never[]) {
+      const started = startLoopbackServer({ maxRequestBytes })
+      await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+      await expect(started).rejects.toThrow(/maxRequestBytes/)
+    }
+  })
+
   it('works with a plain node:http client', async () => {
     const running = await start({ routes: { 'PUT /raw': ({ request }) => ({ raw: Buffer.from(request.rawBody) }) } })
     const body = await new Promise<string>((resolve, reject) => {

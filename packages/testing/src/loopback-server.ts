@@ -55,7 +55,16 @@ export interface LoopbackServerOptions extends FaultOptions {
    * with pauses between calls on a busy machine, sets this longer than its run. `close()` ends idle connections anyway.
    */
   readonly keepAliveTimeoutMs?: number | undefined
+  /**
+   * The longest request body the server reads, in bytes (default 32 MiB): a longer one, whether its `content-length`
+   * says so or more than this has come, is answered 413 at once, as a real API answers, without reading it whole (the
+   * rest is read and dropped) and without a route, fault or latency.
+   */
+  readonly maxRequestBytes?: number | undefined
 }
+
+/** The longest request body a loopback server reads by default: 32 MiB. */
+const defaultMaxRequestBytes = 32 * 1024 * 1024
 
 /** A running loopback HTTP server: request log, counters and knobs to change its behaviour mid-test. */
 export interface LoopbackServer {
@@ -145,6 +154,7 @@ export const loopbackServerOptionKeys = Object.freeze(
     formatError: true,
     port: true,
     keepAliveTimeoutMs: true,
+    maxRequestBytes: true,
     faults: true,
     faultRate: true,
     faultMix: true,
@@ -181,6 +191,7 @@ function checkServerValues(options: LoopbackServerOptions, owner: string): void 
     { integer: true, min: 1, max: 2 ** 31 - 1, unit: 'ms' },
     owner,
   )
+  checkNumber(options.maxRequestBytes, 'maxRequestBytes', { integer: true, min: 1, unit: 'bytes' }, owner)
   for (const name of ['fallback', 'formatError'] as const) {
     const value = options[name]
     if (value != null && typeof value !== 'function') throw optionError(name, 'a function', value, owner)
@@ -200,6 +211,7 @@ const defaultErrorTypes: Readonly<Record<number, string>> = {
   404: 'not_found_error',
   408: 'timeout_error',
   409: 'conflict_error',
+  413: 'request_too_large',
   422: 'invalid_request_error',
   429: 'rate_limit_error',
 }
@@ -218,6 +230,7 @@ class LoopbackHttpServer implements LoopbackServer {
   readonly #fallback: RouteHandler | undefined
   readonly #cassette: Cassette | undefined
   readonly #formatError: ErrorBodyFormatter
+  readonly #maxRequestBytes: number
   readonly #faultPlan: FaultPlan
   readonly #latencyRandom
   readonly #log: LogEntry[] = []
@@ -236,6 +249,7 @@ class LoopbackHttpServer implements LoopbackServer {
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
+    this.#maxRequestBytes = options.maxRequestBytes ?? defaultMaxRequestBytes
     this.#latency = checkLatency(options.latency, owner)
     const seed = options.seed ?? 1
     this.#latencyRandom = createSeededRandom(seed)
@@ -415,11 +429,16 @@ class LoopbackHttpServer implements LoopbackServer {
     latencyMs: number,
     signal: AbortSignal,
   ): Promise<void> {
-    let rawBody: Buffer
+    let rawBody: Buffer | undefined
     try {
-      rawBody = await readBody(incoming)
+      rawBody = await readBody(incoming, this.#maxRequestBytes)
     } catch {
       return // The client went away while sending its body.
+    }
+    if (rawBody === undefined) {
+      const limit = this.#maxRequestBytes.toLocaleString('en-US')
+      const message = `Request body too large: more than ${limit} bytes (maxRequestBytes)`
+      return this.#sendError(response, entry.requestId, 413, message)
     }
     const request: LoopbackRequest = {
       method: entry.method,
@@ -568,10 +587,38 @@ function flattenHeaders(request: IncomingMessage): Record<string, string> {
   return headers
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of request) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+/**
+ * A request's body, or `undefined` when it is longer than `maxBytes`: its `content-length` says so (nothing of it is
+ * read), or more than that has come. Past the bound the rest is read and dropped, so the client, still sending, gets
+ * the answer and its connection stays usable. Rejects when the client goes away before the body ended.
+ */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  // A stream error with no listener left would end the process: one stays, whatever happens to the body.
+  request.on('error', () => {})
+  if (Number(request.headers['content-length']) > maxBytes) return Promise.resolve(undefined)
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let length = 0
+    const settle = (body: Buffer | undefined, error?: unknown): void => {
+      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+      if (error === undefined) resolve(body)
+      else reject(error)
+    }
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length
+      if (length <= maxBytes) chunks.push(chunk)
+      else {
+        chunks.length = 0
+        settle(undefined)
+        request.resume()
+      }
+    }
+    const onEnd = (): void => settle(Buffer.concat(chunks, length))
+    const onError = (error: unknown): void => settle(undefined, error)
+    // Closed before its end: the client went away while sending.
+    const onClose = (): void => settle(undefined, new Error('the request was closed before its body ended'))
+    request.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose)
+  })
 }
 
 function parseBody(rawBody: Buffer, contentType: string | undefined): unknown {
