@@ -24,7 +24,7 @@ import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool } from './index.js'
+import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool, NestedApprovalError } from './index.js'
 
 /** An LLMCall over a scripted model, as the agent's model. */
 function scripted(...replies: Array<ScriptedReply | ((request: ChatRequest) => ScriptedReply)>) {
@@ -214,6 +214,87 @@ describe('Agent: the loop', () => {
     expect(toolMessages(model, 1).map((message) => message.content)).toEqual(['hi', '8'])
     expect(record.children[2]).toMatchObject({ function: 'double', kind: 'tool' })
     expect(record.children[2]?.children[0]).toMatchObject({ function: 'double', kind: 'function' })
+  })
+
+  it("asTool keeps the Function's own timeoutMs: a longer one than toolTimeoutMs lets it finish, a shorter one stops it", async () => {
+    // The 20 ms limit fires before the 200 ms timer whatever the load: the call finishes only under its own limit.
+    const slow = defineFunction({
+      name: 'slow',
+      input: z.object({}),
+      timeoutMs: 30_000,
+      run: () => new Promise<string>((resolve) => setTimeout(() => resolve('finished'), 200)),
+    })
+    const hangs = defineFunction({
+      name: 'hangs',
+      input: z.object({}),
+      timeoutMs: 50,
+      run: () => new Promise<string>(() => {}),
+    })
+    const slowTool = asTool(slow, { description: 'Takes its time' })
+    const hangingTool = asTool(hangs, { description: 'Never answers' })
+    expect([slowTool.timeoutMs, hangingTool.timeoutMs]).toEqual([30_000, 50])
+    const { model, llm } = scripted({ toolCalls: [call('slow', {})] }, { toolCalls: [call('hangs', {})] }, 'ok')
+    const outcome = await new Agent({
+      name: 'a',
+      model: llm,
+      tools: [slowTool, hangingTool],
+      toolTimeoutMs: 20,
+    }).invoke('go')
+    expect(outcome.status).toBe('complete')
+    expect(toolMessages(model, 1).map((message) => message.content)).toEqual(['finished'])
+    expect(JSON.parse(toolMessages(model, 2)[1]?.content ?? '{}')).toEqual({
+      error: 'the tool did not finish in time (50 ms) and was stopped',
+    })
+  })
+
+  it('asTool of an agent that pauses for approval fails the call with a NestedApprovalError the model is told, running nothing unasked', async () => {
+    const paid: string[] = []
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays an invoice',
+      input: z.object({ invoice: z.string() }),
+      needsApproval: true,
+      run: ({ invoice }) => {
+        paid.push(invoice)
+        return 'paid'
+      },
+    })
+    // An agent's input is a conversation: its JSON Schema, given as the tool's parameters.
+    const conversation = { type: 'object', properties: { messages: { type: 'array' } }, required: ['messages'] }
+    const inner = scripted({ toolCalls: [call('pay', { invoice: 'I-9' }, 'p1')] }, 'unused')
+    const clerk = asTool(new Agent({ name: 'clerk', model: inner.llm, tools: [pay] }), {
+      name: 'clerk',
+      description: 'Settles invoices',
+      parameters: conversation,
+      strict: false,
+    })
+    const outer = scripted({ toolCalls: [call('clerk', { messages: [{ role: 'user', content: 'Pay I-9' }] })] }, 'ok')
+    const record = await new Agent({ name: 'boss', model: outer.llm, tools: [clerk] }).trace('go')
+    expect(record.output).toMatchObject({ status: 'complete', output: 'ok' })
+    expect(paid).toEqual([])
+    const told = JSON.parse(toolMessages(outer.model, 1)[0]?.content ?? '{}') as { error?: string }
+    expect(told.error).toBe(
+      `the tool failed: clerk: paused for a person's approval of pay (call "p1"), which a call made inside a tool cannot wait for, so it was not run; give needsApproval to the tool that offers the agent instead`,
+    )
+    const clerkRun = record.children.find((child) => child.function === 'clerk')
+    expect(NestedApprovalError.isInstance(clerkRun?.error)).toBe(true)
+    expect((clerkRun?.error as NestedApprovalError | undefined)?.approvals).toEqual([
+      { toolCallId: 'p1', toolName: 'pay' },
+    ])
+
+    const strict = scripted({ toolCalls: [call('clerk', { messages: [{ role: 'user', content: 'Pay I-9' }] })] })
+    const again = scripted({ toolCalls: [call('pay', { invoice: 'I-9' }, 'p1')] })
+    const strictClerk = asTool(new Agent({ name: 'clerk', model: again.llm, tools: [pay] }), {
+      name: 'clerk',
+      description: 'Settles invoices',
+      parameters: conversation,
+      strict: false,
+    })
+    const error = await new Agent({ name: 'boss', model: strict.llm, tools: [strictClerk], onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(NestedApprovalError.isInstance(error)).toBe(true)
+    expect(paid).toEqual([])
   })
 })
 
@@ -1504,6 +1585,17 @@ describe('Agent: streaming', () => {
       const outcome = await stream.result.catch((caught: unknown) => caught)
       expect((outcome as { status?: unknown }).status, String(outcome)).toBe(status)
     }
+  })
+
+  it('stream(input, { stream }) hands each event to the listener given as well as to the reader', async () => {
+    const { llm } = scripted({ toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }, 'Income is 8000.')
+    const heard: AgentEvent[] = []
+    const stream = agentWith(llm).stream('Review A-17', { stream: (event) => heard.push(event as AgentEvent) })
+    const read: AgentEvent[] = []
+    for await (const event of stream) read.push(event)
+    expect((await stream.result).status).toBe('complete')
+    expect(read.length).toBeGreaterThan(0)
+    expect(heard).toEqual(read)
   })
 
   it('reading a stream to its end cancels nothing, and the signal given to stream still cancels the run', async () => {

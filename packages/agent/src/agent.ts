@@ -307,15 +307,6 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     const leave = (): void => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`))
     return streamRun(
       (push: (event: AgentEvent) => void) => {
-        const handOut = (event: AgentEvent): void => {
-          if (readerLeft) {
-            leave()
-            return
-          }
-          // The end of a turn that offered a final answer ends the run, unless the answer is refused.
-          mayBeLast = isLastEvent(event) || (event.type === 'step-finished' && event.finalAnswer === true)
-          push(event)
-        }
         // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
         // they would have been read as no options at all.
         if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
@@ -323,6 +314,19 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
         }
         let streaming: InvokeOptions
         try {
+          // Read once: the caller's own listener hears every event too. One that is not a function is left in place
+          // for `invoke` to refuse with its typed error.
+          const listener = options?.stream
+          if (listener !== undefined && typeof listener !== 'function') return super.invoke(input, options)
+          const handOut = (event: AgentEvent): void => {
+            if (readerLeft) leave()
+            else {
+              // The end of a turn that offered a final answer ends the run, unless the answer is refused.
+              mayBeLast = isLastEvent(event) || (event.type === 'step-finished' && event.finalAnswer === true)
+              push(event)
+            }
+            listener?.(event)
+          }
           streaming = { ...options, stream: handOut as (part: unknown) => void }
         } catch (error) {
           // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.

@@ -6,12 +6,17 @@ import {
   type RunContext,
   type StandardSchemaV1,
 } from '@tinyllm/core'
+import { Agent } from './agent.js'
+import type { AgentOutcome } from './agent-outcome.js'
+import { NestedApprovalError } from './nested-approval-error.js'
 import { readingOptions, Tool, type ToolDescription } from './tool.js'
 
 /** A Function to offer as a tool, as {@link asTool} takes it. */
 export interface ToolTarget<Input, Output> extends Invocable<Input, Output> {
   readonly name: string
   readonly inputSchema: StandardSchemaV1 | undefined
+  /** The Function's own total limit: the tool's, so that an agent's `toolTimeoutMs` does not replace it. */
+  readonly timeoutMs?: number | undefined
   describe(): FunctionNode
 }
 
@@ -26,8 +31,11 @@ export interface AsToolOptions<Input> extends ToolDescription<Input> {
 }
 
 /**
- * Offers any Function — a Chain, a Decision, an LLMCall, one of your own — to a model as a tool. The tool is a run of
- * its own (kind `tool`) with the Function as its child, so the run tree shows both the call and what it ran.
+ * Offers any Function — a Chain, a Decision, an LLMCall, an Agent, one of your own — to a model as a tool. The tool is
+ * a run of its own (kind `tool`) with the Function as its child, so the run tree shows both the call and what it ran.
+ * The Function's own limits hold: its `timeoutMs` is the tool's (an agent's `toolTimeoutMs` applies to a Function
+ * without one). An agent that pauses for approval fails the call with a {@link NestedApprovalError}: a call made
+ * inside a tool cannot wait for a person.
  *
  * @example
  * const summarise = asTool(summaryChain, { description: 'Summarises a document given its text' })
@@ -68,6 +76,7 @@ class FunctionTool<Input, Output> extends Tool<Input, Output> {
           name: options.name ?? target.name,
           input: (options.input ?? target.inputSchema) as StandardSchemaV1,
           durable: options.durable ?? true,
+          ...(target.timeoutMs === undefined ? {} : { timeoutMs: target.timeoutMs }),
         }),
         'asTool',
       ),
@@ -75,8 +84,13 @@ class FunctionTool<Input, Output> extends Tool<Input, Output> {
     this.target = target
   }
 
-  run(arguments_: Input, context: RunContext): Promise<Output> {
-    return context.invoke(this.target, arguments_)
+  async run(arguments_: Input, context: RunContext): Promise<Output> {
+    const output = await context.invoke(this.target, arguments_)
+    // A paused outcome handed to the model as the call's result would read as an answer, and nothing would resume it.
+    const outcome = output as AgentOutcome<unknown>
+    if (this.target instanceof Agent && outcome.status === 'awaiting-approval')
+      throw new NestedApprovalError({ approvals: outcome.approvals, functionName: this.target.name })
+    return output
   }
 
   override describe(): FunctionNode {
