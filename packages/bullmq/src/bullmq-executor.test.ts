@@ -118,6 +118,33 @@ describe('BullMQExecutor and serve', () => {
     expect((remote as Error).message).toBe((local as Error).message)
   })
 
+  it('keeps the error a job stores under 1 MiB: a ValidationError of 10,000 long issues is read back typed, its issues cut with a count', async () => {
+    const issues = Array.from({ length: 10_000 }, (_, index) => ({ path: ['rows', index], message: 'x'.repeat(300) }))
+    const picky = defineFunction({
+      name: 'picky',
+      run: (_value: number): number => {
+        throw new ValidationError({ functionName: 'picky', state: 'output_validation', issues })
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [picky] })
+    const error = await picky.invoke(1, { executor, runId: 'picky-1' }).catch((thrown: unknown) => thrown)
+    expect(ValidationError.isInstance(error), String(error)).toBe(true)
+    const read = error as ValidationError & { issuesLeftOut: number }
+    expect(read).toMatchObject({ functionName: 'picky', state: 'output_validation' })
+    expect(read.message).toMatch(/^picky: invalid output \(output_validation, 10000 issues\)/)
+    expect(read.issues.length).toBeGreaterThan(0)
+    expect(read.issues.length + read.issuesLeftOut).toBe(10_000)
+    expect(read.issues[0]).toEqual({ path: ['rows', 0], message: 'x'.repeat(300) })
+    const client = new Redis(redis.url)
+    try {
+      const data = await client.hget(`tinyllm:${queue}:picky-1`, 'data')
+      expect(Buffer.byteLength(data ?? '')).toBeGreaterThan(100_000)
+      expect(Buffer.byteLength(data ?? '')).toBeLessThanOrEqual(1024 * 1024)
+    } finally {
+      client.disconnect()
+    }
+  })
+
   it("refuses the run id cancelled: its job's lock would be the key of run lock's cancel request", async () => {
     const echo = defineFunction({ name: 'echo', run: (input: string) => input })
     const { executor } = await setUp({ graphs: [echo] })
@@ -235,6 +262,39 @@ describe('BullMQExecutor and serve', () => {
       'BullMQExecutor: runIds has 1000001 entries, more than the 1,000,000 runs one map submits; split the batch',
     ])
     expect(await executor.result('bad-options')).toBeUndefined()
+  })
+
+  it('invoke given options that cannot be read (a revoked Proxy, a getter that throws) rejects with a ConfigurationError, never throws', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor, queue } = await setUp({ graphs: [double] })
+    const getter = Object.defineProperty({}, 'signal', { get: throwing, enumerable: true })
+    const here = await double.invoke(1, revoked()).catch((thrown: unknown) => thrown)
+    expect(ConfigurationError.isInstance(here)).toBe(true)
+    for (const options of [revoked(), getter]) {
+      let submitted: Promise<unknown> | undefined
+      expect(() => {
+        submitted = executor.invoke(double as never, 1, options)
+      }).not.toThrow()
+      const error = await submitted?.catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe('options')
+      expect((error as Error).message).toMatch(/^double: options could not be read: /)
+    }
+    for (const options of [null, [1]]) {
+      const error = await executor.invoke(double as never, 1, options as never).catch((thrown: unknown) => thrown)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^double: options must be an object, got /)
+    }
+    const admin = new Queue(queue, {
+      connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) },
+      prefix: 'tinyllm',
+    })
+    try {
+      expect(await admin.count()).toBe(0)
+      expect(await admin.getJobCounts('completed', 'failed', 'active')).toEqual({ completed: 0, failed: 0, active: 0 })
+    } finally {
+      await admin.close()
+    }
   })
 
   it('a worker without the graph refuses the run with a typed error, running nothing', async () => {

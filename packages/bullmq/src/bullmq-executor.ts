@@ -109,26 +109,49 @@ export interface MapOptions<Input> {
 /** A graph the executor submits: any tinyllm Function. */
 type SubmittedGraph = Invocable<never, unknown> & DescribedGraph
 
-/** One run awaited by this executor. */
-class PendingRun {
-  readonly runId: string
-  readonly graph: string
-  readonly data: RunJobData
+/**
+ * A submission awaiting a run's outcome: it settles once, and lets go of its signal and deadline then (`cleanup`).
+ * The executor's own {@link PendingRun}, or an {@link AttachedRun} that waits for one.
+ */
+abstract class AwaitedRun {
+  abstract readonly runId: string
+  abstract readonly graph: string
+  /** Its run's job is in Redis, or being added: cancelling it must reach Redis; before that, nothing is there to cancel. */
+  abstract readonly queued: boolean
   readonly promise: Promise<RunOutcome<unknown>>
-  resolve!: (outcome: RunOutcome<unknown>) => void
   settled = false
-  /** Its job is in Redis, or being added: cancelling it must reach Redis; before that, nothing is there to cancel. */
-  queued = false
-  /** Called once when the run settles: lets go of its signal and deadline. */
+  /** Called once when it settles: lets go of its signal and deadline. */
   cleanup: (() => void) | undefined = undefined
+  private resolve!: (outcome: RunOutcome<unknown>) => void
 
-  constructor(data: RunJobData) {
-    this.runId = data.runId
-    this.graph = data.graph
-    this.data = data
+  constructor() {
     this.promise = new Promise((resolve) => {
       this.resolve = resolve
     })
+  }
+
+  /** Settles it with `outcome`; `false` when it had settled already. */
+  settle(outcome: RunOutcome<unknown>): boolean {
+    if (this.settled) return false
+    this.settled = true
+    this.cleanup?.()
+    this.resolve(outcome)
+    return true
+  }
+}
+
+/** One run awaited by this executor. */
+class PendingRun extends AwaitedRun {
+  readonly runId: string
+  readonly graph: string
+  readonly data: RunJobData
+  queued = false
+
+  constructor(data: RunJobData) {
+    super()
+    this.runId = data.runId
+    this.graph = data.graph
+    this.data = data
   }
 }
 
@@ -136,19 +159,12 @@ class PendingRun {
  * A submission of a run id this executor already awaits (the same graph and input), given a signal or a deadline of
  * its own: it settles with the run, or earlier when its own signal or deadline ends it.
  */
-class AttachedRun {
+class AttachedRun extends AwaitedRun {
   readonly run: PendingRun
-  readonly promise: Promise<RunOutcome<unknown>>
-  resolve!: (outcome: RunOutcome<unknown>) => void
-  settled = false
-  /** Called once when it settles: lets go of its signal and deadline. */
-  cleanup: (() => void) | undefined = undefined
 
   constructor(run: PendingRun) {
+    super()
     this.run = run
-    this.promise = new Promise((resolve) => {
-      this.resolve = resolve
-    })
     run.promise.then((outcome) => this.settle(outcome))
   }
 
@@ -160,16 +176,8 @@ class AttachedRun {
     return this.run.graph
   }
 
-  /** Its run's job is in Redis, or being added. */
   get queued(): boolean {
     return this.run.queued
-  }
-
-  settle(outcome: RunOutcome<unknown>): void {
-    if (this.settled) return
-    this.settled = true
-    this.cleanup?.()
-    this.resolve(outcome)
   }
 }
 
@@ -263,7 +271,8 @@ export class BullMQExecutor implements RunExecutor {
    * travel a CarriedContextError, before anything is queued.
    */
   async invoke(fn: Invocable<unknown, unknown>, input: unknown, options: InvokeOptions = {}): Promise<unknown> {
-    const outcome = await this.submit(fn as SubmittedGraph, [input], () => options.runId ?? randomUUID(), options)[0]!
+    const read = readInvokeOptions(options, fn)
+    const outcome = await this.submit(fn as SubmittedGraph, [input], () => read.runId ?? randomUUID(), read)[0]!
     if (outcome.status === 'rejected') throw outcome.error
     return outcome.value
   }
@@ -422,7 +431,7 @@ export class BullMQExecutor implements RunExecutor {
     const common = this.commonData(fn, options)
     const promises: Array<Promise<RunOutcome<unknown>>> = []
     const fresh: PendingRun[] = []
-    const watched: Array<PendingRun | AttachedRun> = []
+    const watched: AwaitedRun[] = []
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]
       let runId: string
@@ -535,11 +544,7 @@ export class BullMQExecutor implements RunExecutor {
    * One listener and one timer for the whole submission, however many runs it has. A submission attached to a run
    * this executor already awaited stops waiting for it, and its signal cancels the run on its worker as well.
    */
-  private watch(
-    runs: ReadonlyArray<PendingRun | AttachedRun>,
-    signal: AbortSignal | undefined,
-    deadline: number | undefined,
-  ): void {
+  private watch(runs: ReadonlyArray<AwaitedRun>, signal: AbortSignal | undefined, deadline: number | undefined): void {
     if (runs.length === 0 || (signal === undefined && deadline === undefined)) return
     // At the deadline the worker ends the run itself, in the same TimeoutError (the deadline travels in the job): only
     // an abort is sent to it. A run settled before it was queued never will be (`lookUp` skips it): a cancel request
@@ -549,8 +554,7 @@ export class BullMQExecutor implements RunExecutor {
         if (run.settled) continue
         const error = abortErrorFor(reason, { functionName: run.graph, state: 'running' })
         const outcome: RunOutcome<never> = { status: 'rejected', runId: run.runId, error }
-        if (run instanceof AttachedRun) run.settle(outcome)
-        else this.settle(run, outcome)
+        this.settle(run, outcome)
         if (cancelOnWorker && run.queued) {
           requestCancel(this.client, this.names, run.runId, error.message).catch(ignore)
         }
@@ -721,12 +725,9 @@ export class BullMQExecutor implements RunExecutor {
     if (outcome !== undefined) this.settle(run, outcome)
   }
 
-  private settle(run: PendingRun, outcome: RunOutcome<unknown>): void {
-    if (run.settled) return
-    run.settled = true
-    run.cleanup?.()
-    if (this.pending.get(run.runId) === run) this.pending.delete(run.runId)
-    run.resolve(outcome)
+  /** Settles `run`, and forgets it once it is the executor's own: a submission of its id after this one runs again. */
+  private settle(run: AwaitedRun, outcome: RunOutcome<unknown>): void {
+    if (run.settle(outcome) && this.pending.get(run.runId) === run) this.pending.delete(run.runId)
   }
 }
 
@@ -848,6 +849,28 @@ function checkRunId(runId: unknown, functionName: string): string {
     runId,
     functionName,
   )
+}
+
+/**
+ * A copy of the options given to `invoke`, each read once (a getter cannot answer the checks one value and the run
+ * another); options that are not an object, or whose reading throws (a getter, a revoked Proxy), are a
+ * ConfigurationError naming them, as `invoke` in this process makes them.
+ */
+function readInvokeOptions(options: InvokeOptions, fn: Invocable<unknown, unknown>): InvokeOptions {
+  let name = owner
+  try {
+    if (typeof (fn as Partial<SubmittedGraph> | null)?.name === 'string') name = (fn as SubmittedGraph).name
+  } catch {
+    // A graph whose name cannot be read is refused later (fingerprintOf); its options are named for the executor.
+  }
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
+  try {
+    // Asking whether a revoked Proxy is a list throws, as reading it does.
+    if (Array.isArray(options)) throw optionError('options', 'an object', options, name)
+    return { ...options }
+  } catch (error) {
+    throw unreadableOption(error, 'options', name)
+  }
 }
 
 /** Whether a list option is a list; one that cannot be asked (a revoked Proxy) is a ConfigurationError. */

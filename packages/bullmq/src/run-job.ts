@@ -23,8 +23,66 @@ export interface RunJobData {
   readonly maxConcurrentRuns?: number
   /** The producer's context as its ContextCarrier injected it (a trace context): made active around the run. */
   readonly context?: Readonly<Record<string, string>>
-  /** Set by the worker when the run failed: the typed error's JSON (`TinyLLMError.fromJSON` reads it back). */
+  /**
+   * Set by the worker when the run failed: the typed error's JSON (`TinyLLMError.fromJSON` reads it back), at most
+   * 1 MiB of it (see {@link storedErrorJson}).
+   */
   readonly error?: Record<string, unknown>
+}
+
+/** The most JSON of a failed run's error its job keeps: what a journal entry or any value sent to a worker may take. */
+const maxErrorJsonBytes = 1024 * 1024
+
+/** The fields of an error's JSON kept first: what `TinyLLMError.fromJSON` needs to read it back typed and readable. */
+const essentialErrorFields = ['name', 'message', 'functionName', 'state', 'retryable', 'retryAfterMs'] as const
+
+/**
+ * The JSON of a failed run's error as its job keeps it: at most {@link maxErrorJsonBytes}, read back as the same typed
+ * error. Past the limit, each list in it (a ValidationError's issues) keeps the entries that fit, from the first, and
+ * `<list>LeftOut` counts the others (`issuesLeftOut`, as a ValidationError's JSON already counts what it left out);
+ * then the fields that fit stay, the name, message, location and retry fields first (each of them short), and a field
+ * too large in itself (a cause holding a large object) goes.
+ */
+export function storedErrorJson(json: Record<string, unknown>): Record<string, unknown> {
+  if (jsonBytes(json) <= maxErrorJsonBytes) return json
+  const kept: Record<string, unknown> = { ...json }
+  const lists = Object.keys(kept).filter((key) => Array.isArray(kept[key]))
+  for (const key of lists) kept[key] = []
+  // What the lists may take, shared in their order: the first list keeps as much as fits, the next what is left.
+  let room = maxErrorJsonBytes - jsonBytes(kept) - lists.length * 32
+  for (const key of lists) {
+    const list = json[key] as ReadonlyArray<unknown>
+    const fitting: unknown[] = []
+    for (const entry of list) {
+      const entrySize = jsonBytes(entry ?? null) + 1
+      if (entrySize > room) break
+      room -= entrySize
+      fitting.push(entry)
+    }
+    kept[key] = fitting
+    const leftOut = list.length - fitting.length
+    if (leftOut > 0) {
+      const counted = kept[`${key}LeftOut`]
+      kept[`${key}LeftOut`] = leftOut + (typeof counted === 'number' ? counted : 0)
+    }
+  }
+  if (jsonBytes(kept) <= maxErrorJsonBytes) return kept
+  // Fields too large in themselves (a cause holding a large object): those that fit stay, the essential ones first.
+  const fitted: Record<string, unknown> = {}
+  let used = 2
+  for (const key of [...essentialErrorFields, ...Object.keys(kept)]) {
+    if (Object.hasOwn(fitted, key) || kept[key] === undefined) continue
+    const fieldBytes = jsonBytes(key) + jsonBytes(kept[key]) + 2
+    if (used + fieldBytes > maxErrorJsonBytes) continue
+    fitted[key] = kept[key]
+    used += fieldBytes
+  }
+  return fitted
+}
+
+/** The bytes of `value`'s JSON. */
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null')
 }
 
 /** Why a job whose data is not JSON is no run: said, not quoted (the parser's message quotes where a secret may be). */

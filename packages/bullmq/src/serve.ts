@@ -30,6 +30,7 @@ import {
   type RunJobData,
   type RunJobResult,
   runJobDataProblem,
+  storedErrorJson,
   unparsableJobData,
 } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
@@ -237,7 +238,7 @@ export async function serve(given: ServeOptions): Promise<GraphWorker> {
         : new FunctionError({ functionName: data.graph, state: 'running', cause: thrown })
       // The typed error travels in the job (but in one whose data is not a run's, which a reader refuses as this run
       // did); the job fails at once, never retried by BullMQ.
-      if (problem === undefined) await job.updateData({ ...data, error: error.toJSON() })
+      if (problem === undefined) await job.updateData({ ...data, error: storedErrorJson(error.toJSON()) })
       throw new UnrecoverableError(error.message)
     } finally {
       holding.delete(runId)
