@@ -105,6 +105,16 @@ describe('Decision with branches', () => {
     expect(JSON.stringify(error).length).toBeLessThan(4_000)
   })
 
+  it('cuts a listed choice on a code point, never inside an emoji', async () => {
+    const long = `${'x'.repeat(59)}${'😀'.repeat(10)}`
+    const decision = new Decision({ name: 'Emoji', decide: () => 'none', branches: { [long]: approve } })
+    const error = (await decision
+      .invoke({ applicant: 'a', score: 1 })
+      .catch((caught: unknown) => caught)) as DecisionError
+    expect(error.choices).toEqual([`${'x'.repeat(59)}…`])
+    expect(error.message.isWellFormed()).toBe(true)
+  })
+
   it('gives a DecisionError that serialises whatever was received (BigInt, cycles) and rehydrates from JSON', () => {
     const circular: Record<string, unknown> = { choice: 'maybe' }
     circular.self = circular

@@ -8,6 +8,7 @@ import {
   TinyLLMError,
   unreadableOption,
 } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
 import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
@@ -17,9 +18,12 @@ const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decid
 const listedChoices = 20
 const listedChoiceLength = 60
 
-/** A choice as a DecisionError holds and lists it: cut at {@link listedChoiceLength} characters, marked by `…`. */
+/**
+ * A choice as a DecisionError holds and lists it: cut at {@link listedChoiceLength} characters, marked by `…`, as
+ * every quoted string is cut (on a code point, never inside an emoji).
+ */
 function quotedChoice(choice: string): string {
-  return choice.length > listedChoiceLength ? `${choice.slice(0, listedChoiceLength)}…` : choice
+  return choice.length > listedChoiceLength ? redactAndCut(choice, listedChoiceLength) : choice
 }
 
 /** The choices as a message lists them: the first {@link listedChoices}, each cut, then how many more. */
