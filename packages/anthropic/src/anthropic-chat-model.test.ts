@@ -499,6 +499,33 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
   })
 })
 
+describe('AnthropicChatModel: maxTokens has an upper bound', () => {
+  it('refuses a maxTokens above 100,000,000 (1e20), as its own option and per request, in the format of every option, unsent', async () => {
+    const running = await start({ replies: ['ok'] })
+    for (const maxTokens of [1e20, 100_000_001]) {
+      const expected = `must be an integer ≥ 1 and ≤ 100000000, got ${maxTokens}`
+      expect(() => modelFor(running, { maxTokens })).toThrow(`AnthropicChatModel: maxTokens ${expected}`)
+      const model = modelFor(running)
+      expect(() => model.checkSettings({ maxTokens }, 'chat')).toThrow(`chat: maxTokens ${expected}`)
+      const generated = await model.doGenerate({ ...hello, maxTokens }).catch((error: unknown) => error)
+      const streamed = await (async () => {
+        for await (const _part of model.doStream({ ...hello, maxTokens })) {
+          // No part comes: the request is refused before it is sent.
+        }
+      })().catch((error: unknown) => error)
+      for (const error of [generated, streamed]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toBe(`maxTokens ${expected}`)
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+    // The bound itself passes (the API then says what the model takes).
+    expect(() =>
+      modelFor(running, { maxTokens: 100_000_000 }).checkSettings({ maxTokens: 100_000_000 }, 'chat'),
+    ).not.toThrow()
+  })
+})
+
 describe('AnthropicChatModel: results', () => {
   it('maps stop reasons to finish reasons', async () => {
     const running = await start({

@@ -4,6 +4,7 @@ import { abortErrorFor, checkNumber } from '@tinyllm/core'
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResult, ChatSettings, ChatStreamPart } from '@tinyllm/llm'
 import {
   checkChatModelOptions,
+  maxTokensRule,
   type ProviderChatModelOptions,
   ProviderClient,
   prepareTransport,
@@ -56,15 +57,16 @@ export class AnthropicChatModel implements ChatModel {
   readonly specificationVersion = 'v1' as const
   readonly provider = 'anthropic'
   readonly modelId: string
-  readonly #maxTokens: number
+  /** `max_tokens` sent with a request that sets no `maxTokens`; LLMCall's estimate counts it. */
+  readonly defaultMaxTokens: number
   readonly #sdk: ProviderClient<Anthropic>
 
   constructor(options: AnthropicChatModelOptions) {
     options = checkChatModelOptions(options, anthropicConnectionKeys, owner, ['maxTokens'])
     prepareTransport(options)
     this.modelId = options.model
-    this.#maxTokens =
-      checkNumber(options.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner) ?? defaultAnthropicMaxTokens
+    this.defaultMaxTokens =
+      checkNumber(options.maxTokens, 'maxTokens', maxTokensRule, owner) ?? defaultAnthropicMaxTokens
     // An explicit timeout also skips the SDK's refusal of non-streamed calls with a large max_tokens: tinyllm's
     // timeouts decide how long a call may take.
     this.#sdk = new ProviderClient(
@@ -146,6 +148,6 @@ export class AnthropicChatModel implements ChatModel {
   }
 
   #body(request: ChatRequest): MessageCreateParamsNonStreaming {
-    return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.#maxTokens })
+    return toMessageCreateParams(request, { model: this.modelId, maxTokens: this.defaultMaxTokens })
   }
 }

@@ -3,6 +3,7 @@ import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree,
 import {
   type ChatMessage,
   type ChatStreamPart,
+  LLMCall,
   type LLMCallInput,
   RateLimiter,
   resultText,
@@ -187,6 +188,32 @@ describe('AnthropicChat', () => {
     const error = await chat.invoke(ask('Hi'), { budget: { maxTokens: 2_000 } }).catch((caught: unknown) => caught)
     expect(BudgetExceededError.isInstance(error)).toBe(true)
     expect(running.requests).toHaveLength(0)
+  })
+
+  it("reserves the max_tokens a request is sent with: the model's own default when the call sets none", async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const connection = { apiKey: 'k', baseURL: running.baseURL }
+    const requested = async (chat: LLMCall) => {
+      const error = await chat.invoke(ask('Hi'), { budget: { maxTokens: 1 } }).catch((caught: unknown) => caught)
+      expect(BudgetExceededError.isInstance(error)).toBe(true)
+      return (error as BudgetExceededError).requested
+    }
+    // 4,096 by default: the call is counted as one that sets it.
+    const byDefault = await requested(new AnthropicChat({ name: 'c', model: 'claude-haiku-4-5', ...connection }))
+    expect(byDefault).toBe(
+      await requested(new AnthropicChat({ name: 'c', model: 'claude-haiku-4-5', maxTokens: 4_096, ...connection })),
+    )
+    // The model's maxTokens option, under a plain LLMCall too; a call's own maxTokens still comes first.
+    const model = new AnthropicChatModel({ model: 'claude-haiku-4-5', maxTokens: 1_000, ...connection })
+    const ownDefault = await requested(new LLMCall({ name: 'c', model }))
+    expect(ownDefault).toBe(await requested(new LLMCall({ name: 'c', model, settings: { maxTokens: 1_000 } })))
+    expect(byDefault - ownDefault).toBe(3_096)
+    const ownSetting = await requested(new LLMCall({ name: 'c', model, settings: { maxTokens: 10 } }))
+    expect(ownDefault - ownSetting).toBe(990)
+    expect(running.requests).toHaveLength(0)
+    // A budget that holds the default admits the call.
+    const admitted = new AnthropicChat({ name: 'c', model: 'claude-haiku-4-5', ...connection })
+    expect(await admitted.invoke(ask('Hi'), { budget: { maxTokens: byDefault } })).toBe('ok')
   })
 
   it('counts an answer without usage from its estimate, streamed or not, so a budget fills', async () => {
@@ -700,6 +727,36 @@ describe('AnthropicChat', () => {
     expect(running.messageRequests.at(-1)?.tool_choice).toEqual({ type: 'any' })
   })
 
+  it('names the call in what it refuses while building the request (a tool not sent, a strict schema), invoked or streamed', async () => {
+    const running = await start({ replies: ['never'], cycleReplies: true })
+    const options = { name: 'research', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    const chat = new AnthropicChat(options)
+    const lookup = { name: 'lookup', parameters: { type: 'object', properties: {} } }
+    const cases = [
+      [{ tools: [lookup], toolChoice: { name: 'fetch_page' } }, 'toolChoice'],
+      [{ toolChoice: 'required' }, 'toolChoice'],
+      [{ responseFormat: { type: 'json_schema', name: 'free', schema: { type: 'object' } } }, 'responseFormat.schema'],
+      [{ tools: [{ name: 'note', parameters: { type: 'object' }, strict: true }] }, 'tools[0].parameters'],
+    ] as const
+    for (const [settings, option] of cases) {
+      const invoked = await chat.invoke({ ...ask('Hi'), ...settings }).catch((caught: unknown) => caught)
+      let streamed: unknown
+      try {
+        for await (const _delta of chat.stream({ ...ask('Hi'), ...settings })) {
+          // No delta comes: the request is refused before it is sent.
+        }
+      } catch (error) {
+        streamed = error
+      }
+      for (const error of [invoked, streamed]) {
+        expect(ConfigurationError.isInstance(error), JSON.stringify(settings)).toBe(true)
+        expect(error).toMatchObject({ functionName: 'research', option })
+        expect((error as Error).message).toMatch(/^research: /)
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('refuses a tool whose parameters are a union at the top level, which Anthropic refuses, strict or not', async () => {
     const running = await start({ replies: ['never'] })
     const parameters = toJsonSchema(
@@ -758,7 +815,8 @@ describe('AnthropicChat', () => {
       vi.stubEnv('ANTHROPIC_BASE_URL', withCredentials)
       const record = await new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', transport }).trace(ask('Hi'))
       expect(ConfigurationError.isInstance(record.error)).toBe(true)
-      expect(record.error?.message).toMatch(/^ANTHROPIC_BASE_URL has credentials in it/)
+      // Named after the call, as the refusal at construction is.
+      expect(record.error?.message).toMatch(/^AnthropicChat: ANTHROPIC_BASE_URL has credentials in it/)
       expect(record.error?.message).not.toContain('s3cret-pass')
       expect(record.attempts).toBe(1)
       vi.unstubAllEnvs()

@@ -14,6 +14,7 @@ import {
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
+  maxTokensRule,
   type ReasoningPart,
   type ToolCallIdRule,
   type ToolChoice,
@@ -55,10 +56,10 @@ const topLevelUnions = ['anyOf', 'oneOf', 'allOf'] as const
 
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
- * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not a
- * positive integer, a `stop` sequence that is empty or only white space, or a tool whose parameters are a list, of a
- * type other than `'object'`, or a union (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the Function (or
- * model) in the message.
+ * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not an
+ * integer from 1 to 100,000,000, a `stop` sequence that is empty or only white space, or a tool whose parameters are a
+ * list, of a type other than `'object'`, or a union (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the
+ * Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -73,7 +74,7 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
       throw new ConfigurationError({ option, message: `${option} is unsupported: ${reason}`, functionName: owner })
     }
   }
-  checkNumber(settings.maxTokens, 'maxTokens', { integer: true, min: 1 }, owner)
+  checkNumber(settings.maxTokens, 'maxTokens', maxTokensRule, owner)
   // The API answers 400 "each stop sequence must contain non-whitespace" (or "must be non-empty"), even to the '\n'
   // that OpenAI takes, so a prompt moved over from OpenAIChat fails here, not at every call.
   const blank = toStopSequences(settings.stop)?.find(

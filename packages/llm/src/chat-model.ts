@@ -127,7 +127,9 @@ export interface ChatResult {
   /**
    * The tokens the provider reports the call used; absent when it reported none (an OpenAI-compatible server without a
    * `usage` object, a stream without a usage chunk). A model never invents figures: LLMCall then counts the call from
-   * its estimate.
+   * its estimate. A figure the provider leaves out of a usage it sends is 0: a server that reports only a total gives
+   * `{ inputTokens: 0, outputTokens: 0, totalTokens }`, whose tokens `costOf` prices at the dearer of the model's
+   * two prices, so the call's cost is an upper bound, never 0.
    */
   readonly usage?: Usage | undefined
   /** The model that answered (may be more specific than the one requested). */
@@ -183,6 +185,12 @@ export interface ChatModel {
   readonly modelId: string
   doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult>
   doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart>
+  /**
+   * The `maxTokens` the model sends with a request that sets none, when it always sends one (Anthropic requires
+   * `max_tokens`: `AnthropicChatModel`'s `maxTokens` option, 4,096 by default). `LLMCall` counts it as the request's
+   * `maxTokens` in its estimate, so that a budget or a rate limiter reserves what the request may spend.
+   */
+  readonly defaultMaxTokens?: number
   /**
    * Refuses settings the provider cannot honour (OpenAI: `temperature` above 2; Anthropic: `n > 1`…) with a
    * `ConfigurationError` naming `owner`, the call's name. `LLMCall` calls it with its settings at construction and

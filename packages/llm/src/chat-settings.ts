@@ -18,6 +18,15 @@ export const chatSettingKeys = [
   'providerOptions',
 ] as const satisfies ReadonlyArray<keyof ChatSettings>
 
+/**
+ * What a `maxTokens` must be, as `checkNumber` takes it: an integer from 1 to 100,000,000. Far above what any model
+ * answers, and a count every budget and rate limiter holds exactly: `1e20` would otherwise be sent as it is.
+ *
+ * @example
+ * checkNumber(settings.maxTokens, 'maxTokens', maxTokensRule, owner)
+ */
+export const maxTokensRule = Object.freeze({ integer: true, min: 1, max: 100_000_000, unit: 'tokens' } as const)
+
 // Fails to compile when ChatSettings gains a key this list (and so every copy made with it) would drop.
 const everySettingIsListed: Exclude<keyof ChatSettings, (typeof chatSettingKeys)[number]> extends never ? true : never =
   true

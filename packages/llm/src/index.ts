@@ -1,5 +1,5 @@
 export * from './chat-model.js'
-export { chatSettingKeys, splitChatSettings } from './chat-settings.js'
+export { chatSettingKeys, maxTokensRule, splitChatSettings } from './chat-settings.js'
 export {
   type JsonSchema,
   type StandardJsonSchemaConverter,

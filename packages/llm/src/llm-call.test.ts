@@ -149,7 +149,7 @@ describe('LLMCall basics', () => {
     expect(record.error?.state).toBe('input_validation')
     expect((record.error as ValidationError).issues).toEqual([
       { path: ['temperature'], message: 'must be a number ≥ 0, got NaN' },
-      { path: ['maxTokens'], message: 'must be an integer ≥ 1, got Infinity' },
+      { path: ['maxTokens'], message: 'must be an integer ≥ 1 and ≤ 100000000, got Infinity' },
       { path: ['n'], message: 'must be an integer ≥ 1, got 2n' },
       { path: ['seed'], message: 'must be an integer, got "7"' },
     ])
@@ -166,7 +166,7 @@ describe('LLMCall basics', () => {
     )
     expect(() => new LLMCall({ name: 'x', model, settings: { n: 1.5 } })).toThrow('got 1.5')
     expect(() => new LLMCall({ name: 'x', model, settings: { maxTokens: -5 } })).toThrow(
-      'x: settings.maxTokens must be an integer ≥ 1, got -5',
+      'x: settings.maxTokens must be an integer ≥ 1 and ≤ 100000000, got -5',
     )
     const chat = new LLMCall({ name: 'chat', model })
     const record = await chat.trace({ ...ask('x'), n: 0 })
@@ -174,6 +174,24 @@ describe('LLMCall basics', () => {
       { path: ['n'], message: 'must be an integer ≥ 1, got 0' },
     ])
     expect(model.calls).toHaveLength(0)
+  })
+
+  it('refuses a maxTokens above 100,000,000 (1e20) at construction and per call, with or without a budget, unsent', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    expect(() => new LLMCall({ name: 'x', model, settings: { maxTokens: 1e20 } })).toThrow(
+      'x: settings.maxTokens must be an integer ≥ 1 and ≤ 100000000, got 100000000000000000000',
+    )
+    const chat = new LLMCall({ name: 'chat', model })
+    for (const maxTokens of [1e20, 100_000_001, Number.MAX_SAFE_INTEGER + 2]) {
+      const record = await chat.trace({ ...ask('x'), maxTokens })
+      expect(ValidationError.isInstance(record.error)).toBe(true)
+      expect((record.error as ValidationError).issues).toEqual([
+        { path: ['maxTokens'], message: `must be an integer ≥ 1 and ≤ 100000000, got ${maxTokens}` },
+      ])
+    }
+    expect(model.calls).toHaveLength(0)
+    const most = new LLMCall({ name: 'most', model: new ScriptedChatModel({ responses: ['ok'] }) })
+    expect(await most.invoke({ ...ask('x'), maxTokens: 100_000_000 })).toBe('ok')
   })
 
   it("names the right setting when given another library's spelling, as an option or in the input", async () => {
@@ -912,6 +930,34 @@ describe('LLMCall bad input', () => {
       expect((error as ConfigurationError).message).toBe(message)
     }
   })
+
+  it("names the call in a model's refusal of a request it cannot build, invoked or streamed, as its settings checks do", async () => {
+    // What a provider refuses while it builds the body (a toolChoice of a tool it does not send, a strict schema it
+    // cannot take) comes from the model, which does not know the call's name.
+    const refusal = () =>
+      new ConfigurationError({ option: 'toolChoice', message: 'toolChoice names tool "b", which tools does not have' })
+    const model = new ScriptedChatModel({ responses: [refusal(), refusal(), refusal()] })
+    const chat = new LLMCall({ name: 'classify', model })
+    const invoked = await chat.trace(ask('x'))
+    const streamed = await collect(chat.stream(ask('x')))
+    const parent = defineFunction({
+      name: 'parent',
+      run: (input: LLMCallInput, context) => context.invoke(chat, input),
+    })
+    const child = await parent.invoke(ask('x')).catch((caught: unknown) => caught)
+    for (const error of [invoked.error, streamed.error, child]) {
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ functionName: 'classify', option: 'toolChoice', retryable: false })
+      expect((error as Error).message).toBe('classify: toolChoice names tool "b", which tools does not have')
+    }
+    expect(invoked.attempts).toBe(1)
+    // A refusal that names its Function already is kept as it is.
+    const named = new ConfigurationError({ option: 'prices', message: 'no price', functionName: 'costOf' })
+    const kept = await new LLMCall({ name: 'c', model: new ScriptedChatModel({ responses: [named] }) })
+      .invoke(ask('x'))
+      .catch((caught: unknown) => caught)
+    expect(kept).toBe(named)
+  })
 })
 
 describe('LLMCall options', () => {
@@ -1027,6 +1073,26 @@ describe('LLMCall usage, cost and budget', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it("counts the model's defaultMaxTokens, the maxTokens a request without one is sent with, in place of outputTokenEstimate", async () => {
+    const scripted = new ScriptedChatModel({ responses: ['never'] })
+    const withDefault = (defaultMaxTokens: unknown): ChatModel =>
+      Object.assign(Object.create(scripted) as ChatModel, { defaultMaxTokens })
+    const requested = async (chat: LLMCall) => {
+      const error = await chat.invoke(ask('x'), { budget: { maxTokens: 1 } }).catch((caught: unknown) => caught)
+      expect(BudgetExceededError.isInstance(error)).toBe(true)
+      return (error as BudgetExceededError).requested
+    }
+    const model = withDefault(4_096)
+    const carried = await requested(new LLMCall({ name: 'c', model, outputTokenEstimate: 10 }))
+    expect(carried).toBe(await requested(new LLMCall({ name: 'c', model: scripted, settings: { maxTokens: 4_096 } })))
+    expect(await requested(new LLMCall({ name: 'c', model, settings: { maxTokens: 96 } }))).toBe(carried - 4_000)
+    expect(await requested(new LLMCall({ name: 'c', model: scripted, outputTokenEstimate: 96 }))).toBe(carried - 4_000)
+    expect(scripted.calls).toHaveLength(0)
+    expect(() => new LLMCall({ name: 'c', model: withDefault(1e20) })).toThrow(
+      'c: model.defaultMaxTokens must be an integer ≥ 1 and ≤ 100000000, got 100000000000000000000',
+    )
+  })
+
   it('names maxTokens, n or outputTokenEstimate when the output they ask for is too large to count, before sending', async () => {
     const model = new ScriptedChatModel({ responses: ['never'], modelId: 'gpt-4o' })
     const limiter = new RateLimiter({ requestsPerMinute: 10 })
@@ -1039,18 +1105,22 @@ describe('LLMCall usage, cost and budget', () => {
     }
     const tooMany = (what: string) =>
       `chat: ${what} asks for more output tokens than a budget or a rate limiter counts (at most 100,000,000 per call); lower it`
-    expect(await refusal({ settings: { maxTokens: 1e308, n: 2 } }, {}, true)).toEqual([
+    // A maxTokens above 100,000,000 is refused as a setting; its product with n, here.
+    expect(await refusal({ settings: { maxTokens: 100_000_000, n: 2 } }, {}, true)).toEqual([
       'maxTokens',
-      tooMany('maxTokens × n (1e+308 × 2)'),
+      tooMany('maxTokens × n (100000000 × 2)'),
     ])
-    expect(await refusal({}, { maxTokens: 1e308 }, true)).toEqual(['maxTokens', tooMany('maxTokens (1e+308)')])
-    expect(await refusal({ rateLimiter: limiter }, { maxTokens: 1e308, n: 2 }, false)).toEqual([
+    expect(await refusal({}, { maxTokens: 60_000_000, n: 2 }, true)).toEqual([
       'maxTokens',
-      tooMany('maxTokens × n (1e+308 × 2)'),
+      tooMany('maxTokens × n (60000000 × 2)'),
     ])
-    expect(await refusal({ outputTokenEstimate: 1e308 }, { n: 2 }, true)).toEqual([
+    expect(await refusal({ rateLimiter: limiter }, { maxTokens: 100_000_000, n: 2 }, false)).toEqual([
+      'maxTokens',
+      tooMany('maxTokens × n (100000000 × 2)'),
+    ])
+    expect(await refusal({ outputTokenEstimate: 60_000_000 }, { n: 2 }, true)).toEqual([
       'outputTokenEstimate',
-      tooMany('outputTokenEstimate × n (1e+308 × 2)'),
+      tooMany('outputTokenEstimate × n (60000000 × 2)'),
     ])
     expect(model.calls).toHaveLength(0)
     // What a real model can answer still goes to the budget, which refuses it as too large for itself.
@@ -1648,13 +1718,13 @@ describe('LLMCall with a rate limiter', () => {
   it('does not believe usage figures that are not token counts: the response is malformed, the limiter unharmed', async () => {
     const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
     const model = new ScriptedChatModel({
-      responses: [{ content: 'x', usage: { inputTokens: 1e308, outputTokens: 3 } }],
+      responses: [{ content: 'x', usage: { inputTokens: 1e15, outputTokens: 3 } }],
     })
     const chat = new LLMCall({ name: 'chat', model, rateLimiter: limiter, retry: { attempts: 1 } })
     const record = await chat.trace(ask('x'))
     expect(ProviderCallError.isInstance(record.error)).toBe(true)
     expect((record.error as ProviderCallError).providerErrorType).toBe('malformed_response')
-    expect(record.error?.message).toMatch(/usage figures are not token counts \(inputTokens: 1e\+308\)/)
+    expect(record.error?.message).toMatch(/usage figures are not token counts \(inputTokens: 1000000000000000\)/)
     expect(record.usage).toBeUndefined()
     expect(limiter.status().tokens).toBeLessThan(100_000)
   })
@@ -2251,6 +2321,36 @@ describe('LLMCall is durable by default', () => {
     await collect(structured.stream(ask('x'), { runId: 'structured-1', journal }))
     const again = await collect(structured.stream(ask('x'), { runId: 'structured-1', journal }))
     expect(again.deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: '{"verdict":"good"}' }])
+  })
+
+  it('streams a call in text mode with n > 1 as its output, choice 0, live and replayed alike', async () => {
+    // The output of text mode is the first choice's text, and the journal holds only that: a reader that puts the
+    // deltas together reads the output, on the first run and on a re-run.
+    const journal = new MemoryJournal()
+    const textOf = (deltas: LLMStreamDelta[]) =>
+      deltas.map((delta) => (delta.type === 'text-delta' ? delta.text : '')).join('')
+    for (const structured of [false, true]) {
+      const model = new ScriptedChatModel({
+        responses: [structured ? { content: '"good"', choices: ['"bad"'] } : { content: 'a b', choices: ['c d'] }],
+      })
+      const chat = new LLMCall({
+        name: `text-${structured}`,
+        model,
+        settings: { n: 2 },
+        ...(structured ? { structuredOutput: { name: 'verdict', schema: z.enum(['good', 'bad']) } } : {}),
+      })
+      const live = chat.stream(ask('x'), { runId: `text-n-${structured}`, journal })
+      const first = await collect(live)
+      const replayed = chat.stream(ask('x'), { runId: `text-n-${structured}`, journal })
+      const second = await collect(replayed)
+      expect(model.calls).toHaveLength(1)
+      expect(model.calls[0]?.n).toBe(2)
+      for (const { deltas } of [first, second]) {
+        expect(deltas.every((delta) => delta.choiceIndex === 0)).toBe(true)
+        expect(textOf(deltas)).toBe(structured ? '"good"' : 'a b')
+      }
+      expect(await replayed.result).toBe(await live.result)
+    }
   })
 
   it('streams a replayed structured answer that is a string as the JSON it was, quotes included, per choice', async () => {

@@ -35,7 +35,7 @@ import {
   type ResponseFormat,
   resultText,
 } from './chat-model.js'
-import { chatSettingKeys } from './chat-settings.js'
+import { chatSettingKeys, maxTokensRule } from './chat-settings.js'
 import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolCallDeltas } from './llm-stream.js'
@@ -119,8 +119,8 @@ export interface LLMCallOptions<Mode extends LLMCallOutputMode = 'text', Schema 
   /** Ask for JSON matching a schema, then parse and validate the answer. */
   readonly structuredOutput?: StructuredOutputOptions<Schema>
   /**
-   * Output tokens assumed per choice for budget checks and rate-limit reservations when `maxTokens` is not set.
-   * Default 512.
+   * Output tokens assumed per choice for budget checks and rate-limit reservations when the request carries no
+   * `maxTokens`: neither its own nor the model's `defaultMaxTokens` (which AnthropicChatModel always sends). Default 512.
    */
   readonly outputTokenEstimate?: number
   /** Counts a request's input tokens before it is sent. Default {@link estimateInputTokens} (no tokenizer). */
@@ -161,7 +161,7 @@ const providerNameRule = '1–64 letters, digits, _ or -'
 const numericSettingRules = {
   temperature: { min: 0 },
   topP: { min: 0, max: 1 },
-  maxTokens: { integer: true, min: 1, unit: 'tokens' },
+  maxTokens: maxTokensRule,
   n: { integer: true, min: 1 },
   seed: { integer: true },
   presencePenalty: { min: -2, max: 2 },
@@ -519,8 +519,10 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   readonly idleTimeoutMs: number | undefined
   /** The `attemptTimeoutMs` option: limit on each model call from when it is sent (enforced here, not by the base). */
   readonly callTimeoutMs: number | undefined
-  /** Output tokens assumed per choice when `maxTokens` is not set. */
+  /** Output tokens assumed per choice when the request carries no `maxTokens` (its own or the model's default). */
   readonly outputTokenEstimate: number
+  /** The model's `defaultMaxTokens`: the `maxTokens` a request that sets none is sent with, if the model sends one. */
+  private readonly modelMaxTokens: number | undefined
   private readonly countInputTokens: (request: ChatRequest) => number
   private readonly responseFormat: ResponseFormat | undefined
   private readonly structuredValidator: Validator | undefined
@@ -544,6 +546,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         })
       }
       this.model = model
+      this.modelMaxTokens = checkNumber(model.defaultMaxTokens, 'model.defaultMaxTokens', maxTokensRule, name)
       this.outputMode = checkOneOf(options.output, 'output', ['text', 'texts', 'result'], name) ?? 'text'
       this.idleTimeoutMs = checkTimeout(options.idleTimeoutMs, 'idleTimeoutMs', name)
       this.callTimeoutMs = checkTimeout(options.attemptTimeoutMs, 'attemptTimeoutMs', name)
@@ -620,8 +623,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * Runs the call streaming: iterate the returned object for deltas, await its `result` for the final output. Same
-   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`. A call replayed
-   * from a journal streams its recorded answer (see {@link LLMCall.replayParts}).
+   * lifecycle, retries (as long as no delta was handed out yet), accounting and validation as `invoke`. In `text` mode
+   * only the first choice streams, the one the output is (with `n > 1`, read every choice with `texts` or `result`). A
+   * call replayed from a journal streams its recorded answer (see {@link LLMCall.replayParts}).
    */
   stream(input: LLMCallInput, options?: InvokeOptions): LLMStream<LLMCallOutput<Mode, Schema>> {
     // `super`'s, which refuses a method detached from its call (`const { stream } = chat`) with a typed error.
@@ -711,13 +715,20 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /**
-   * The output tokens a call may use: `maxTokens` (else `outputTokenEstimate`) per choice. More than a call is believed
-   * to use is a ConfigurationError naming the setting: as large as `1e308 × 2` it is Infinity, which no budget or
-   * limiter can count, and would be refused under the name of a figure the caller never gave.
+   * The output tokens a call may use, per choice: the `maxTokens` the request will carry — its own, else the one the
+   * model sends for a request without one (Anthropic's 4,096) — else `outputTokenEstimate`. More than a call is
+   * believed to use is a ConfigurationError naming the setting: as large as `1e8 × 2` it is more than any budget or
+   * limiter counts, and would be refused under the name of a figure the caller never gave.
    */
   private estimateOutputTokens(request: ChatRequest): number {
-    const option = request.maxTokens === undefined ? 'outputTokenEstimate' : 'maxTokens'
-    const perChoice = request.maxTokens ?? this.outputTokenEstimate
+    const carried = request.maxTokens ?? this.modelMaxTokens
+    const option =
+      request.maxTokens !== undefined
+        ? 'maxTokens'
+        : carried !== undefined
+          ? 'model.defaultMaxTokens'
+          : 'outputTokenEstimate'
+    const perChoice = carried ?? this.outputTokenEstimate
     const choices = Math.max(1, request.n ?? 1)
     const tokens = perChoice * choices
     if (tokens <= maxCredibleTokens) return tokens
@@ -870,8 +881,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         }
         if (idleTimeoutMs !== undefined) scope.restartTimeout(idleTimeoutMs)
         // Reasoning shows the model at work, so it counts against the idle timeout, but it is not passed on: the reader
-        // has seen nothing of the answer yet, so a call that fails while the model thinks is still retried.
-        if (part.type !== 'reasoning-delta') stream(part)
+        // has seen nothing of the answer yet, so a call that fails while the model thinks is still retried. So do the
+        // other choices of text mode, whose output (and journal entry, which a re-run streams) is the first choice.
+        if (part.type !== 'reasoning-delta' && (part.choiceIndex === 0 || this.outputMode !== 'text')) stream(part)
       }
     } finally {
       if (!finished)
@@ -959,10 +971,20 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   /**
    * What a model threw, as a tinyllm error. A model must throw tinyllm errors (the specification says so); anything
    * else is a bug in it, which trying again will not fix, so it is not retryable. The same goes for what the
-   * accounting after an answer throws: sending the request again would pay for it again.
+   * accounting after an answer throws: sending the request again would pay for it again. A refusal the model made
+   * without a Function to name (a request it cannot build: a `toolChoice` of a tool it does not send, a strict schema
+   * it cannot take) is named after this call, as a refusal of its settings is.
    */
   private typedModelError(thrown: unknown): TinyLLMError {
-    if (TinyLLMError.isInstance(thrown)) return thrown
+    if (TinyLLMError.isInstance(thrown)) {
+      if (!ConfigurationError.isInstance(thrown) || thrown.functionName !== undefined) return thrown
+      return new ConfigurationError({
+        option: thrown.option,
+        message: thrown.message,
+        functionName: this.name,
+        cause: thrown.cause,
+      })
+    }
     return new FunctionError({ functionName: this.name, state: 'running', cause: thrown, retryable: false })
   }
 

@@ -11,6 +11,20 @@ describe('prices', () => {
     expect(costOf('claude-sonnet-4-5', usage)).toBe(18)
   })
 
+  it('prices tokens a usage does not split into input and output (only a total reported) at the dearer price, never 0', () => {
+    // gpt-4o: 2.5 USD per 1M input tokens, 10 per 1M output tokens.
+    expect(costOf('gpt-4o', { inputTokens: 0, outputTokens: 0, totalTokens: 1_000_000 })).toBe(10)
+    expect(costOf('gpt-4o', { inputTokens: 1_000_000, outputTokens: 0, totalTokens: 2_000_000 })).toBe(12.5)
+    const inputDearer = { x: { inputPerMillion: 3, outputPerMillion: 1 } }
+    expect(costOf('x', { inputTokens: 0, outputTokens: 0, totalTokens: 1_000_000 }, inputDearer)).toBe(3)
+    // A total that is the sum of its parts, or below it, adds nothing.
+    expect(costOf('gpt-4o', { ...usage, totalTokens: 2_000_000 })).toBe(12.5)
+    expect(costOf('gpt-4o', { ...usage, totalTokens: 0 })).toBe(12.5)
+    expect(() => costOf('gpt-4o', { ...usage, totalTokens: Number.NaN })).toThrow(
+      'costOf: usage.totalTokens must be a number of tokens ≥ 0, got NaN',
+    )
+  })
+
   it('matches dated snapshot ids to their base entry, and prefers an exact entry', () => {
     expect(findPrice('gpt-4o-2024-08-06')).toBe(defaultPrices['gpt-4o'])
     expect(findPrice('gpt-4o-mini-2024-07-18')).toBe(defaultPrices['gpt-4o-mini'])

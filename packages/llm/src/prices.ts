@@ -149,14 +149,17 @@ function ownPrice(prices: PriceTable, modelId: string, owner: string): ModelPric
 
 /**
  * What a call cost in USD, from its token usage and the model's price; `undefined` when the model's price is unknown
- * (it is never guessed, and never 0).
+ * (it is never guessed, and never 0). Tokens of a `totalTokens` that the input and output counts do not account for
+ * (a server that reports only a total) are priced at the dearer of the two prices: the cost is then an upper bound,
+ * never the 0 of an empty split.
  *
  * @example
  * costOf('gpt-4o-2024-08-06', { inputTokens: 1000, outputTokens: 200 }) // 0.0045
+ * costOf('gpt-4o', { inputTokens: 0, outputTokens: 0, totalTokens: 1000 }) // 0.01, as 1,000 output tokens
  */
 export function costOf(
   modelId: string,
-  usage: Pick<Usage, 'inputTokens' | 'outputTokens'>,
+  usage: Pick<Usage, 'inputTokens' | 'outputTokens'> & { readonly totalTokens?: number | undefined },
   prices: PriceTable = defaultPrices,
 ): number | undefined {
   const entry = lookUp(modelId, prices, 'costOf')
@@ -174,8 +177,9 @@ export function costOf(
   if (!isPrice(outputPerMillion)) throw priceError(`${option}.outputPerMillion`, outputPerMillion, 'costOf')
   let inputTokens: unknown
   let outputTokens: unknown
+  let totalTokens: unknown
   try {
-    ;({ inputTokens, outputTokens } = usage)
+    ;({ inputTokens, outputTokens, totalTokens } = usage)
   } catch (error) {
     throw unreadableOption(error, 'usage', 'costOf')
   }
@@ -183,5 +187,13 @@ export function costOf(
     throw optionError('usage.inputTokens', 'a number of tokens ≥ 0', inputTokens, 'costOf')
   if (!isTokenCount(outputTokens))
     throw optionError('usage.outputTokens', 'a number of tokens ≥ 0', outputTokens, 'costOf')
-  return (inputTokens * inputPerMillion + outputTokens * outputPerMillion) / 1_000_000
+  if (totalTokens !== undefined && !isTokenCount(totalTokens))
+    throw optionError('usage.totalTokens', 'a number of tokens ≥ 0', totalTokens, 'costOf')
+  const unsplit = totalTokens === undefined ? 0 : Math.max(0, totalTokens - inputTokens - outputTokens)
+  return (
+    (inputTokens * inputPerMillion +
+      outputTokens * outputPerMillion +
+      unsplit * Math.max(inputPerMillion, outputPerMillion)) /
+    1_000_000
+  )
 }

@@ -339,6 +339,24 @@ describe('OpenAIChatModel settings', () => {
     expect(server.chatRequests[0]).toMatchObject({ n: 128, logprobs: true, top_logprobs: 20 })
   })
 
+  it('refuses a maxTokens above 100,000,000 (1e20) in a request it is given directly, in the format of every option, unsent', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    for (const maxTokens of [1e20, 100_000_001]) {
+      const message = `chat: maxTokens must be an integer ≥ 1 and ≤ 100000000, got ${maxTokens}`
+      expect(() => model.checkSettings({ maxTokens }, 'chat')).toThrow(message)
+      const generated = await rejection(model.doGenerate(ask('a', { maxTokens })))
+      const streamed = await rejection(collect(model.doStream(ask('a', { maxTokens }))))
+      for (const error of [generated, streamed]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect(error).toMatchObject({ option: 'maxTokens' })
+        expect((error as Error).message).toBe(message.slice('chat: '.length))
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    // The bound itself passes (the API then says what the model takes).
+    expect(() => model.checkSettings({ maxTokens: 100_000_000 }, 'chat')).not.toThrow()
+  })
+
   it('refuses max_tokens in providerOptions beside maxTokens, which OpenAI refuses together, before sending', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     const message =

@@ -232,6 +232,37 @@ describe('OpenAIChat', () => {
     expect(server.chatRequests[0]?.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } })
   })
 
+  it('names the call in what it refuses while building the request (a tool not sent, a strict schema), invoked or streamed', async () => {
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    const chat = new OpenAIChat({ name: 'classify', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL })
+    const tool = { name: 'get_weather', parameters: { type: 'object', properties: {} } }
+    const cases = [
+      [{ tools: [tool], toolChoice: { name: 'get_time' } }, 'toolChoice'],
+      [
+        { responseFormat: { type: 'json_schema', name: 'list', schema: { type: 'array' }, strict: true } },
+        'responseFormat.schema',
+      ],
+      [{ tools: [{ name: 'note', parameters: { type: 'object' }, strict: true }] }, 'tools[0].parameters'],
+    ] as const
+    for (const [settings, option] of cases) {
+      const invoked = await rejection(chat.invoke({ ...ask('Hi'), ...settings }))
+      let streamed: unknown
+      try {
+        for await (const _delta of chat.stream({ ...ask('Hi'), ...settings })) {
+          // No delta comes: the request is refused before it is sent.
+        }
+      } catch (error) {
+        streamed = error
+      }
+      for (const error of [invoked, streamed]) {
+        expect(ConfigurationError.isInstance(error), JSON.stringify(settings)).toBe(true)
+        expect(error).toMatchObject({ functionName: 'classify', option })
+        expect((error as Error).message).toMatch(/^classify: /)
+      }
+    }
+    expect(server.chatRequests).toHaveLength(0)
+  })
+
   it('retries 429 after its retry-after, and 5xx, with exactly one request per attempt at the server', async () => {
     const server = await start({
       replies: ['finally'],
@@ -585,6 +616,40 @@ describe('OpenAIChat', () => {
     }
   })
 
+  it('prices a usage that reports only total_tokens at the dearer price, never 0, streamed or not', async () => {
+    const server = await start()
+    // A compatible server that reports no split: 1,000,000 tokens, of which neither part is known.
+    const usage = { total_tokens: 1_000_000 }
+    server.setHandler('POST /v1/chat/completions', ({ request }) =>
+      (request.body as { stream?: boolean }).stream === true
+        ? {
+            sse: [
+              { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'ok' } }] },
+              { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+              { id: 'c', object: 'chat.completion.chunk', choices: [], usage },
+              '[DONE]',
+            ],
+          }
+        : {
+            json: {
+              id: 'chatcmpl-1',
+              object: 'chat.completion',
+              model: 'gpt-4o-mini',
+              choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+              usage,
+            },
+          },
+    )
+    const chat = new OpenAIChat({ name: 'chat', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL })
+    for (const streamed of [false, true]) {
+      const record = streamed ? await chat.trace(ask('hi'), { stream: () => {} }) : await chat.trace(ask('hi'))
+      expect(record.output).toBe('ok')
+      expect(record.usage).toMatchObject({ calls: 1, totalTokens: 1_000_000, unpricedCalls: 0 })
+      // gpt-4o-mini: 0.15 USD per 1M input tokens, 0.6 per 1M output tokens; the tokens are priced as output.
+      expect(record.usage?.costUsd).toBeCloseTo(0.6, 12)
+    }
+  })
+
   it('refuses a base URL with credentials, which fetch cannot send, on either transport, and says what to do', async () => {
     const server = await start()
     const password = 's3cret-pass'
@@ -604,7 +669,8 @@ describe('OpenAIChat', () => {
       vi.stubEnv('OPENAI_BASE_URL', withCredentials)
       const record = await new OpenAIChat({ model: 'gpt-4o-mini', apiKey: 'k', transport }).trace(ask('hi'))
       expect(ConfigurationError.isInstance(record.error)).toBe(true)
-      expect(record.error?.message).toMatch(/^OPENAI_BASE_URL has credentials in it/)
+      // Named after the call, as the refusal at construction is.
+      expect(record.error?.message).toMatch(/^OpenAIChat: OPENAI_BASE_URL has credentials in it/)
       expect(record.attempts).toBe(1)
       vi.unstubAllEnvs()
     }

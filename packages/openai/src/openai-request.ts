@@ -4,6 +4,7 @@ import {
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
+  maxTokensRule,
   type ResponseFormat,
   type ToolCallIdRule,
   type ToolChoice,
@@ -39,7 +40,8 @@ const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
- * use, between 0 and 2") or more than 4 `stop` sequences, an `n` in `providerOptions.openai`, which a budget would not
+ * use, between 0 and 2"), a `maxTokens` that is not an integer from 1 to 100,000,000 (`1e20`), or more than 4 `stop`
+ * sequences, an `n` in `providerOptions.openai`, which a budget would not
  * count (the `n` setting is the number of choices), `tools` there, which the answer's tool calls are not checked
  * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
  * `max_completion_tokens`), which OpenAI refuses together, or for a reasoning model (the o-series, the gpt-5 family),
@@ -50,6 +52,7 @@ const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string, defaultModel?: string): void {
   checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
+  checkNumber(settings.maxTokens, 'maxTokens', maxTokensRule, owner)
   // OpenAI's OpenAPI description of the request: `n` is an "integer, minimum: 1, maximum: 128".
   checkNumber(settings.n, 'n', { integer: true, min: 1, max: maxChoices }, owner)
   // "An integer between 0 and 20 [...] `logprobs` must be set to `true` if this parameter is used."

@@ -28,7 +28,9 @@ export function toFinishReason(reason: unknown): FinishReason {
 /**
  * Token usage from an OpenAI `usage` object; `undefined` when a compatible server sends none (no object, or one with
  * no figure), so that the call is counted from its estimate rather than as 0 tokens. A figure that is there is passed
- * on as it is, even when it is not a count (`-5`, `"12"`): LLMCall refuses such usage as a malformed response.
+ * on as it is, even when it is not a count (`-5`, `"12"`): LLMCall refuses such usage as a malformed response. A part
+ * left out is 0: a server that reports only `total_tokens` gives a total no part accounts for, which `costOf` prices
+ * at the dearer of the model's prices rather than as 0.
  */
 export function toUsage(usage: unknown): Usage | undefined {
   if (!isRecord(usage)) return undefined
