@@ -503,6 +503,68 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
     expect(await parent.invoke(undefined)).toBe(cases.length)
   })
 
+  it('reads an option a class holds in a getter, or one defined as not enumerable, in invoke and context.invoke alike', async () => {
+    /** Options as a settings class holds them: `signal` is a getter of its prototype, which `for…in` never lists. */
+    class Settings {
+      readonly #controller: AbortController
+      constructor(controller: AbortController) {
+        this.#controller = controller
+      }
+      get signal(): AbortSignal {
+        return this.#controller.signal
+      }
+    }
+    const untilAborted = (signal: AbortSignal) =>
+      new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+    let started: () => void = () => {}
+    const waiting = defineFunction({
+      name: 'waiting',
+      run: async (_: unknown, context: RunContext) => {
+        started()
+        // A run given no signal cannot be cancelled: it would wait here for ever.
+        if (!context.cancelScope.cancellable) return 'given no signal'
+        await untilAborted(context.signal)
+        return 'ran to its end'
+      },
+    })
+    const controller = new AbortController()
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const pending = waiting.invoke(undefined, new Settings(controller) as InvokeOptions)
+    await running
+    controller.abort('the user left')
+    const error = await pending.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error)).toBe(true)
+    expect((error as AbortError).reason).toBe('the user left')
+
+    // Not enumerable: a known option is read by its name, as a Function's own options are.
+    const hidden = Object.defineProperty({}, 'timeoutMs', { value: 1, enumerable: false })
+    const slow = defineFunction({
+      name: 'slow',
+      run: (_: unknown, context: RunContext) =>
+        context.deadline === undefined ? 'given no time limit' : untilAborted(context.signal),
+    })
+    const timedOut = await slow.invoke(undefined, hidden).catch((caught: unknown) => caught)
+    expect(TimeoutError.isInstance(timedOut)).toBe(true)
+
+    const child = new AbortController()
+    const parent = defineFunction({
+      name: 'parent',
+      run: (_: unknown, context: RunContext) => {
+        const childRunning = new Promise<void>((resolve) => {
+          started = resolve
+        })
+        const run = context.invoke(waiting, undefined, new Settings(child) as InvokeOptions)
+        void childRunning.then(() => child.abort('the child is not needed'))
+        return run.catch((caught: unknown) => caught)
+      },
+    })
+    const childError = await parent.invoke(undefined)
+    expect(AbortError.isInstance(childError)).toBe(true)
+    expect((childError as AbortError).reason).toBe('the child is not needed')
+  })
+
   it('a stream option that is not a function fails before the run starts', async () => {
     let runs = 0
     const streaming = defineFunction({

@@ -1398,10 +1398,14 @@ function checkInvokeOptions(options: object, functionName: string): InvokeOption
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
+  for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
+  // Each known option read by its name, as a Function's own options are: one `for…in` does not list (a getter of a
+  // settings class, a property defined as not enumerable) is taken, never silently left out — a caller's `signal`
+  // among them.
   const read = new ReadOptions() as Record<string, unknown>
-  for (const key in options) {
-    if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
-    else read[key] = (options as Record<string, unknown>)[key]
+  for (const key of invokeOptionKeys) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) read[key] = value
   }
   return read
 }
