@@ -63,6 +63,18 @@ export function checkFunctionList(
   return functions
 }
 
+/**
+ * The entries of an object of Functions keyed by name — a Parallel's children, a Decision's branches — in order. A
+ * Symbol key, which `Object.entries` leaves out, is no result key or choice: refused naming the option, so its Function
+ * is never dropped without a word.
+ */
+export function namedFunctionEntries(object: object, option: string, functionName: string): Array<[string, unknown]> {
+  for (const key of Object.getOwnPropertySymbols(object))
+    if (Object.prototype.propertyIsEnumerable.call(object, key))
+      throw optionError(option, 'an object whose keys are strings', key, functionName)
+  return Object.entries(object)
+}
+
 /** A child's graph node; a named function, so combinators' `describe` allocates no closure. */
 export function describeFunction(child: AnyFunction): FunctionNode {
   return child.describe()

@@ -466,6 +466,12 @@ describe('Decision configuration', () => {
       'd: branches.bad is not one of the choices [good]',
     ],
     [
+      'a branch keyed by a Symbol, which no choice can be',
+      () => new Decision({ name: 'd', decide, branches: { good: approve, [Symbol('bad')]: review } as never }),
+      'branches',
+      'd: branches must be an object whose keys are strings, got Symbol(bad)',
+    ],
+    [
       'a branch that is not a Function',
       () => new Decision({ name: 'd', decide, branches: { good: (() => 1) as never } }),
       'branches.good',

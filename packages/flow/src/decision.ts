@@ -9,7 +9,13 @@ import {
   unreadableOption,
 } from '@tinyllm/core'
 import { redactAndCut } from '@tinyllm/logger'
-import { type Accepts, type AnyFunction, assertFunction, type FunctionOutput } from './any-function.js'
+import {
+  type Accepts,
+  type AnyFunction,
+  assertFunction,
+  type FunctionOutput,
+  namedFunctionEntries,
+} from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
 const decisionOptionNames = combinatorOptionNames(['choices', 'branches', 'decide'])
@@ -144,7 +150,7 @@ export class Decision<
       let ownBranches: Map<string, unknown> | undefined
       let choices: Choice[]
       try {
-        ownBranches = branches === undefined ? undefined : new Map(Object.entries(branches))
+        ownBranches = branches === undefined ? undefined : new Map(namedFunctionEntries(branches, 'branches', name))
         for (const [key, branch] of ownBranches ?? [])
           if (branch !== undefined) assertFunction(branch, `branches.${key}`, name)
       } catch (error) {
