@@ -99,6 +99,11 @@ describe('Parallel over children', () => {
       option: 'children',
       message: 'p: children must be an object whose keys are not empty, got an object',
     })
+    // A Symbol key is no result key at all: refused, where its branch would be left out without a word.
+    expect(refusal({ children: { a, [Symbol('audit')]: alsoA } })).toEqual({
+      option: 'children',
+      message: 'p: children must be an object whose keys are strings, got Symbol(audit)',
+    })
     // Nor can it hold a lone surrogate, which core refuses in a step key when the run starts: refused when it is built.
     expect(refusal({ children: { '\uD800': a, b: alsoA } })).toEqual({
       option: 'children',
@@ -567,6 +572,62 @@ describe('Parallel fail-fast', () => {
       expect((child.error as AbortError).reason).toBe(record.error)
     }
     expect(byName.get('failing')?.status).toBe('failed')
+  })
+
+  it('fails at the first failure, not waiting for a branch that ignores its signal (one that only looks like a Function)', async () => {
+    const order: string[] = []
+    /**
+     * A child of its own kind: handed a signal, it ignores it and answers when the test lets it — or, were the Parallel
+     * to wait for it, a second later, so that such a Parallel fails this test rather than hangs it.
+     */
+    const deafChild = () => {
+      const seen: AbortSignal[] = []
+      const answer = deferred<string>()
+      const child = {
+        name: 'deaf',
+        kind: 'remote',
+        describe: () => ({ kind: 'remote', name: 'deaf' }),
+        invoke: (_input: unknown, options?: { signal?: AbortSignal }) => {
+          seen.push(options?.signal as AbortSignal)
+          const late = setTimeout(() => answer.resolve('a second later'), 1_000)
+          return answer.promise.then((value) => {
+            clearTimeout(late)
+            order.push('deaf answered')
+            return value
+          })
+        },
+      }
+      return { child: child as never, seen, answer }
+    }
+    // It fails with no turn of the event loop in between, so the Parallel fails before any timer can fire.
+    const failing = defineFunction({
+      name: 'failing',
+      run: () => {
+        throw new Error('credit bureau unreachable')
+      },
+    })
+    const gapped: unknown[] = ['first']
+    gapped[2] = 'after the hole'
+    for (const mode of ['fail-fast', 'settle-all'] as const) {
+      order.length = 0
+      const { child, seen, answer } = deafChild()
+      // A failed branch fails a fail-fast Parallel; a hole in its list fails a map in either mode.
+      const parallel =
+        mode === 'fail-fast'
+          ? new Parallel({ name: 'analysis', children: [child, failing] })
+          : new Parallel({ name: 'analysis', map: child, mode })
+      const input = mode === 'fail-fast' ? undefined : gapped
+      const error = await parallel.invoke(input as never).catch((caught: unknown) => {
+        order.push('parallel failed')
+        return caught
+      })
+      answer.resolve('answered once the Parallel had failed')
+      await tick()
+      expect(TinyLLMError.isInstance(error), mode).toBe(true)
+      expect((error as Error).message, mode).toMatch(mode === 'fail-fast' ? /credit bureau unreachable/ : /a hole/)
+      expect(seen[0]?.aborted, mode).toBe(true)
+      expect(order, mode).toEqual(['parallel failed', 'deaf answered'])
+    }
   })
 
   it('starts no queued branch after the first failure', async () => {

@@ -11,7 +11,7 @@ import {
   ValidationError,
 } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
-import { assertFunction, checkFunctionList, describeFunction } from './any-function.js'
+import { assertFunction, checkFunctionList, describeFunction, namedFunctionEntries } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
@@ -284,7 +284,10 @@ class BranchRun {
     this.keys = keys
   }
 
-  /** Runs every branch; resolves once none is running and no more will start. */
+  /**
+   * Runs every branch; resolves once none is running and no more will start — or, once the Parallel failed, at once:
+   * what the aborted branches still running answer is thrown away.
+   */
   run(): Promise<void> {
     return new Promise((resolve) => {
       this.finish = resolve
@@ -377,7 +380,9 @@ class BranchRun {
       void runBranch(this, this.next++)
     }
     this.starting = false
-    if (this.running === 0 && !this.waitingForTurn) this.finish!()
+    // A failed Parallel fails now: the branches still running were aborted and their results are thrown away, so one
+    // that ignores its signal (a child that only looks like a Function) cannot hold the failure up.
+    if ((this.running === 0 || this.failure !== undefined) && !this.waitingForTurn) this.finish!()
   }
 
   /** Lets timers and I/O run (an abort among them), then starts more branches. */
@@ -466,7 +471,7 @@ async function runBranch(run: BranchRun, index: number): Promise<void> {
 function branchEntries(children: object, name: string): Array<[string, AnyFunction]> {
   try {
     if (Array.isArray(children)) return namedEntries(children, name)
-    return Object.entries(children).map(([key, child]) => {
+    return namedFunctionEntries(children, 'children', name).map(([key, child]) => {
       const problem = stepKeyProblem(key)
       if (problem !== undefined)
         throw optionError('children', `an object whose keys ${problem}`, key === '' ? children : key, name)
