@@ -205,9 +205,13 @@ export function startRun(
         throw optionError('executor', 'a RunExecutor (with invoke)', executor, fn.name)
       // Checked before they are merged with the caller's: a bad one is refused, not replaced by the caller's.
       checkCancellation(options, fn.name)
-      const { executor: _, ...rest } = options as InvokeOptions
-      return handOverWithCaller(executor, fn, input, rest)
+      // The executor is handed the options given, without itself: every option read has a field, given or not.
+      const rest: Record<string, unknown> = {}
+      for (const [key, value] of Object.entries(options as InvokeOptions))
+        if (value !== undefined && key !== 'executor') rest[key] = value
+      return handOverWithCaller(executor, fn, input, rest as InvokeOptions)
     }
+    if (shapeKeepers === undefined) keepShapes()
     run = new Run(fn, input, options, recording)
   } catch (error) {
     // Options whose reading throws (a getter, a Proxy) are bad options too.
@@ -385,7 +389,7 @@ class StepContext implements RunContext {
       owner = fn.name
       // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
       if (options === undefined)
-        childOptions = this.childOptions ??= Object.freeze(Object.assign(new ReadOptions(), { parent: this }))
+        childOptions = this.childOptions ??= Object.freeze(new ReadOptions({ parent: this })) as InvokeOptions
       else {
         // Read once, here: the child's `invoke` takes them as they are.
         childOptions = checkInvokeOptions(options, owner)
@@ -1387,8 +1391,75 @@ function checkCancellation(options: InvokeOptions | undefined, functionName: str
   return checkNumber(options?.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, functionName)
 }
 
-/** Options as {@link checkInvokeOptions} read them: made here only, so a copy (a spread) of them is read again. */
-class ReadOptions {}
+/**
+ * Options as {@link checkInvokeOptions} read them: made here only, so a copy (a spread) of them is read again. Each is
+ * read by its name, once, into a field of its own — one `for…in` does not list (a getter of a settings class, a property
+ * defined as not enumerable) included — and every option has its field, in one order, whatever was given: all options
+ * share one hidden class, the one the engine's code is optimized for.
+ */
+class ReadOptions {
+  logger: InvokeOptions['logger'] | undefined
+  onEvent: InvokeOptions['onEvent'] | undefined
+  budget: InvokeOptions['budget'] | undefined
+  maxConcurrentRuns: InvokeOptions['maxConcurrentRuns'] | undefined
+  runId: InvokeOptions['runId'] | undefined
+  journal: InvokeOptions['journal'] | undefined
+  executor: InvokeOptions['executor'] | undefined
+  signal: InvokeOptions['signal'] | undefined
+  timeoutMs: InvokeOptions['timeoutMs'] | undefined
+  metadata: InvokeOptions['metadata'] | undefined
+  stream: InvokeOptions['stream'] | undefined
+  key: InvokeOptions['key'] | undefined
+  deadline: InvokeOptions['deadline'] | undefined
+  parent: InvokeOptions['parent'] | undefined
+
+  constructor(given: InvokeOptions) {
+    this.logger = given.logger
+    this.onEvent = given.onEvent
+    this.budget = given.budget
+    this.maxConcurrentRuns = given.maxConcurrentRuns
+    this.runId = given.runId
+    this.journal = given.journal
+    this.executor = given.executor
+    this.signal = given.signal
+    this.timeoutMs = given.timeoutMs
+    this.metadata = given.metadata
+    this.stream = given.stream
+    this.key = given.key
+    this.deadline = given.deadline
+    this.parent = given.parent
+  }
+}
+
+/**
+ * The objects of one run that never runs, kept for the life of the process from the first run on. V8 keeps the hidden
+ * class of an object only while some object has it: a full collection while no run was in flight (an idle server's, or
+ * one forced between benchmark repetitions) dropped those of the run, its context, its record and the options a context
+ * hands a child, and with them the optimized code of the whole engine, so the next tens of thousands of steps ran 3–5×
+ * slower until it was optimized again. Each kept object has the shape every run's has.
+ */
+let shapeKeepers: readonly object[] | undefined
+
+function keepShapes(): void {
+  // Not while a lifecycle subscription listens: its `accepts` would be asked about a run that never runs.
+  if (globalEventRegistry.subscribers.length !== 0) return
+  const fn = new (class ShapeKeeper extends Function<unknown, unknown> {
+    override run(value: unknown): unknown {
+      return value
+    }
+  })({ name: 'shape-keeper' })
+  const run = new Run(fn, undefined, { parent: null }, false)
+  const context = new StepContext(run, 1, run.cancelScope)
+  // A record gains its output, error or usage once it has them: one record of each way a run ends.
+  const complete = new TracedRecord(run, 0)
+  complete.transition(0, 'complete', 1, undefined)
+  const failed = new TracedRecord(run, 0)
+  failed.transition(0, 'failed', 1, undefined, new StepLimitError({ limit: 0, what: 'shapes' }))
+  const paid = new TracedRecord(run, 0)
+  paid.usage = emptyUsageTotals()
+  paid.transition(0, 'complete', 1, undefined)
+  shapeKeepers = [run, context, complete, failed, paid, Object.freeze(new ReadOptions({ parent: context }))]
+}
 
 /**
  * Refuses options that are not an object, or that hold a key `invoke` does not know (a misspelling, say); returns the
@@ -1399,15 +1470,8 @@ function checkInvokeOptions(options: object, functionName: string): InvokeOption
     throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
   for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
-  // Each known option read by its name, as a Function's own options are: one `for…in` does not list (a getter of a
-  // settings class, a property defined as not enumerable) is taken, never silently left out — a caller's `signal`
-  // among them.
-  const read = new ReadOptions() as Record<string, unknown>
-  for (const key of invokeOptionKeys) {
-    const value = (options as Record<string, unknown>)[key]
-    if (value !== undefined) read[key] = value
-  }
-  return read
+  // Each known option read by its name, as a Function's own options are: never silently left out.
+  return new ReadOptions(options as InvokeOptions) as InvokeOptions
 }
 
 /**
