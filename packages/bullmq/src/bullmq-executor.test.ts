@@ -2,6 +2,7 @@ import {
   AbortError,
   ConfigurationError,
   defineFunction,
+  MemoryJournal,
   type RunContext,
   TimeoutError,
   ValidationError,
@@ -640,6 +641,37 @@ describe('BullMQExecutor and serve', () => {
       { charged: 1 },
     ])
     expect(charges).toBe(2)
+  })
+
+  it('answers a run id given the same input with its keys in another order with that run, as a journal replays it', async () => {
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (order: { amount: number; customer: { id: string; tier: string } }) => {
+        charges += 1
+        return { charged: order.amount, customer: order.customer.id }
+      },
+    })
+    const { executor } = await setUp({ graphs: [charge] })
+    const order = { amount: 40, customer: { id: 'c-1', tier: 'gold' } }
+    // The same order as a database that keeps JSON objects unordered (PostgreSQL's jsonb) hands it back.
+    const reordered = { customer: { tier: 'gold', id: 'c-1' }, amount: 40 }
+    expect(await charge.invoke(order, { executor, runId: 'order-9' })).toEqual({ charged: 40, customer: 'c-1' })
+    expect(await charge.invoke(reordered, { executor, runId: 'order-9' })).toEqual({ charged: 40, customer: 'c-1' })
+    // The same while the first run is still awaited, within one batch.
+    const outcomes = await executor.map(charge, [order, reordered], { runIds: ['order-10', 'order-10'] })
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : outcome.error.message))).toEqual(
+      [
+        { charged: 40, customer: 'c-1' },
+        { charged: 40, customer: 'c-1' },
+      ],
+    )
+    // In this process, a journal replays the step for the reordered input too.
+    const journal = new MemoryJournal()
+    await charge.invoke(order, { runId: 'order-11', journal })
+    expect(await charge.invoke(reordered, { runId: 'order-11', journal })).toEqual({ charged: 40, customer: 'c-1' })
+    expect(charges).toBe(3)
   })
 
   it('fails a run whose job key holds another program’s value with a RunJobError, instead of waiting forever', async () => {

@@ -783,13 +783,43 @@ function runIdConflict(
 ): RunOutcome<never> | undefined {
   const sameGraph =
     standing.graph === graph && (submitted === undefined || standing.fingerprint === submitted.fingerprint)
-  // Both inputs are JSON-safe, and the standing one came back from JSON: equal inputs have equal JSON.
-  if (sameGraph && (submitted === undefined || JSON.stringify(standing.input) === JSON.stringify(submitted.input)))
-    return undefined
+  if (sameGraph && (submitted === undefined || sameJson(standing.input, submitted.input))) return undefined
   const reason = sameGraph
     ? `run id ${runId} already names a run of graph "${graph}" given another input; give this run an id of its own`
     : `run id ${runId} already names a run of graph "${standing.graph}" (fingerprint ${standing.fingerprint}), not of this "${graph}" (${submitted?.fingerprint}); give this run an id of its own`
   return rejected(runId, new RunJobError({ runId, reason, functionName: graph }), graph)
+}
+
+/**
+ * Whether two JSON-safe values are the same JSON data, as a journal tells inputs apart: an object's keys are unordered
+ * (a database that keeps JSON, PostgreSQL's jsonb say, hands them back in another order), and a key holding `undefined`,
+ * which JSON leaves out, is not there. Walked with a stack of its own, so that no nesting JSON can carry overflows it.
+ */
+function sameJson(left: unknown, right: unknown): boolean {
+  const work: Array<readonly [unknown, unknown]> = [[left, right]]
+  for (let pair = work.pop(); pair !== undefined; pair = work.pop()) {
+    const [one, other] = pair
+    if (typeof one !== 'object' || one === null || typeof other !== 'object' || other === null) {
+      if (one !== other) return false
+      continue
+    }
+    if (Array.isArray(one) !== Array.isArray(other)) return false
+    if (Array.isArray(one)) {
+      const list = other as ReadonlyArray<unknown>
+      if (one.length !== list.length) return false
+      for (let index = 0; index < one.length; index++) work.push([one[index], list[index]])
+      continue
+    }
+    const fields = one as Record<string, unknown>
+    const others = other as Record<string, unknown>
+    const keys = Object.keys(fields).filter((key) => fields[key] !== undefined)
+    if (keys.length !== Object.keys(others).filter((key) => others[key] !== undefined).length) return false
+    for (const key of keys) {
+      if (!Object.hasOwn(others, key)) return false
+      work.push([fields[key], others[key]])
+    }
+  }
+  return true
 }
 
 function rejected(runId: string, error: unknown, functionName: string | undefined): RunOutcome<never> {
