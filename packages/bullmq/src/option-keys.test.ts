@@ -265,6 +265,65 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('refuses a connection whose db is no database number, which ioredis would select as db 0 or fail unhandled, never showing the URL', async () => {
+    const cases = [
+      ['redis://default:s3cret-pw@127.0.0.1:1/abc', 'NaN'],
+      ['redis://default:s3cret-pw@127.0.0.1:1/-1', '-1'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', db: Number.NaN }, 'NaN'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', db: 'x' }, 'NaN'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', db: 1.5 }, '1.5'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', db: -1 }, '-1'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', db: 2 ** 31 }, '2147483648'],
+    ] as const
+    for (const [connection, shown] of cases) {
+      const message = `connection.db must be a database number, a whole number from 0 to 2147483647, got ${shown}`
+      for (const [owner, build] of [
+        ['BullMQExecutor', () => new BullMQExecutor({ connection: connection as never })],
+        ['RedisJournal', () => new RedisJournal({ connection: connection as never })],
+        ['RedisRateLimiter', () => new RedisRateLimiter({ connection: connection as never, name: 'x' })],
+      ] as const) {
+        const error = refusal(build)
+        expect(ConfigurationError.isInstance(error) && error.option).toBe('connection.db')
+        expect(error.message).toBe(`${owner}: ${message}`)
+        expect(JSON.stringify(error) + String(error.stack)).not.toContain('s3cret-pw')
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+    // A database number, as a number or as the text of a URL's path, is taken.
+    for (const connection of ['redis://127.0.0.1:1/3', { host: '127.0.0.1', port: 1, db: 2 }, { port: 1, db: '4' }]) {
+      await new RedisJournal({ connection: connection as never }).close()
+    }
+  })
+
+  it('refuses a connectTimeout no socket takes, which ioredis would throw uncaught as it connects, never showing the URL', async () => {
+    const cases = [
+      ['redis://default:s3cret-pw@127.0.0.1:1?connectTimeout=soon', '"soon"'],
+      ['redis://default:s3cret-pw@127.0.0.1:1?connectTimeout=-1', '"-1"'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', connectTimeout: -1 }, '-1'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', connectTimeout: Number.POSITIVE_INFINITY }, 'Infinity'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', connectTimeout: 2 ** 31 }, '2147483648'],
+      [{ host: '127.0.0.1', port: 1, password: 's3cret-pw', connectTimeout: '5s' }, '"5s"'],
+    ] as const
+    for (const [connection, shown] of cases) {
+      const message = `connection.connectTimeout must be a whole number of ms from 0 to 2147483647, got ${shown}`
+      for (const [owner, build] of [
+        ['BullMQExecutor', () => new BullMQExecutor({ connection: connection as never })],
+        ['RedisJournal', () => new RedisJournal({ connection: connection as never })],
+        ['RedisRateLimiter', () => new RedisRateLimiter({ connection: connection as never, name: 'x' })],
+      ] as const) {
+        const error = refusal(build)
+        expect(ConfigurationError.isInstance(error) && error.option).toBe('connection.connectTimeout')
+        expect(error.message).toBe(`${owner}: ${message}`)
+        expect(JSON.stringify(error) + String(error.stack)).not.toContain('s3cret-pw')
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+  })
+
   it('refuses a graph that cannot describe itself as JSON with a ConfigurationError, in serve and in the executor', async () => {
     const throwing = defineFunction({ name: 'throwing', run: () => 1 })
     throwing.describe = () => {

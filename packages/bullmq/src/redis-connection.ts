@@ -10,12 +10,15 @@ import { Redis, type RedisOptions } from 'ioredis'
  */
 export type RedisConnection = string | RedisOptions | Redis
 
+/** The largest database number Redis takes (its `databases` setting is an int), and the longest timer Node holds. */
+const maxInt32 = 2_147_483_647
+
 /**
  * Opens a client of its own on `connection`; the caller closes it. A connection that is none of a URL, options (a plain
  * object) or a client — `undefined` or a Cluster included, which ioredis would take for 127.0.0.1:6379 — a URL ioredis
- * cannot read, and one with
- * ioredis's `keyPrefix` (which BullMQ refuses) are a ConfigurationError naming `owner` (never the URL, which may hold a
- * password), and leave no client behind.
+ * cannot read, settings no socket or server takes (see {@link checkedSettings}), and ioredis's `keyPrefix` (which
+ * BullMQ refuses) are a ConfigurationError naming `owner` (never the URL, which may hold a password), and leave no
+ * client behind.
  */
 export function openRedis(connection: RedisConnection, owner: string): Redis {
   let kind: 'client' | 'url' | 'options'
@@ -36,14 +39,20 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
     lazyConnect: false,
     replyMapping: 'legacy',
   } as const
-  let client: Redis
+  let resolved: RedisOptions
   try {
-    client =
-      kind === 'client'
-        ? new EndingRedis({ ...(connection as Redis).options, ...overrides })
-        : kind === 'url'
-          ? new EndingRedis(connection as string, overrides)
-          : new EndingRedis({ ...(connection as RedisOptions), ...overrides } as RedisOptions & typeof overrides)
+    if (kind === 'client') resolved = (connection as Redis).options
+    else {
+      // The options as ioredis reads them (a URL's path and query included), from a client that connects to nothing.
+      const reader =
+        kind === 'url'
+          ? new Redis(connection as string, { lazyConnect: true })
+          : new Redis({ ...(connection as RedisOptions), lazyConnect: true } as RedisOptions & {
+              replyMapping?: 'legacy'
+            })
+      reader.disconnect()
+      resolved = reader.options
+    }
   } catch (error) {
     throw new ConfigurationError({
       option: 'connection',
@@ -51,18 +60,47 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
       functionName: owner,
     })
   }
+  // From the options read, not from the URL again: ioredis lets what a URL's query says win over options given beside it.
+  const client: Redis = new EndingRedis({
+    ...resolved,
+    ...checkedSettings(resolved, owner),
+    ...overrides,
+  } as RedisOptions & typeof overrides)
   // A client without an error listener prints every failed reconnection; the commands themselves wait and retry.
   client.on('error', ignore)
-  const keyPrefix = client.options.keyPrefix
+  return client
+}
+
+/**
+ * The settings of `options` (as ioredis read them) that ioredis would use as they are, checked, and those it reads
+ * as text from a URL's query, as numbers. Refused: a `keyPrefix`; a `db` that is no database number — NaN (`/abc`)
+ * is selected again before every command sent while connecting, each failing unhandled, and a negative or fractional
+ * one fails on connecting, silently, leaving the client in database 0, another database's journal and queue; a
+ * `connectTimeout` that is no whole number of ms up to 2³¹−1 — the socket throws on it as it connects, uncaught, and
+ * ioredis keeps the one of a URL's query (`?connectTimeout=5000`) as text, which it throws on too.
+ */
+function checkedSettings(options: RedisOptions, owner: string): Partial<RedisOptions> {
+  const { db, keyPrefix } = options
+  if (db !== undefined && !(Number.isInteger(db) && db >= 0 && db <= maxInt32)) {
+    throw optionError('connection.db', `a database number, a whole number from 0 to ${maxInt32}`, db, owner)
+  }
+  const given: unknown = options.connectTimeout
+  const connectTimeout = typeof given === 'string' && /^\d+$/.test(given) ? Number(given) : given
+  if (
+    connectTimeout !== undefined &&
+    connectTimeout !== null &&
+    !(Number.isInteger(connectTimeout) && (connectTimeout as number) >= 0 && (connectTimeout as number) <= maxInt32)
+  ) {
+    throw optionError('connection.connectTimeout', `a whole number of ms from 0 to ${maxInt32}`, given, owner)
+  }
   if (keyPrefix) {
-    client.disconnect()
     throw new ConfigurationError({
       option: 'connection',
       message: `connection has the keyPrefix ${safeStringify(keyPrefix, 60)}, which BullMQ refuses; name tinyllm's keys with the prefix option instead`,
       functionName: owner,
     })
   }
-  return client
+  return typeof connectTimeout === 'number' ? { connectTimeout } : {}
 }
 
 /**

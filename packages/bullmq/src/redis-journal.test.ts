@@ -35,6 +35,14 @@ describe('RedisJournal', () => {
     expect(await journal.read('run-1/0')).toEqual(a)
   })
 
+  it('takes a connectTimeout given in the URL, where ioredis keeps it as text that its socket throws on uncaught', async () => {
+    const timed = new RedisJournal({ connection: `${redis.url}?connectTimeout=5000`, prefix: 'journal-timeout' })
+    const entry = { function: 'classify', kind: 'llm-call', input: 'sha256:x', output: 'good', at: 1 }
+    expect(await timed.write('run-timeout/0', entry)).toEqual(entry)
+    expect(await timed.read('run-timeout/0')).toEqual(entry)
+    await timed.close()
+  })
+
   it('keeps what it checked: a getter answering another value on a later read is never written unchecked', async () => {
     const usage = { calls: 1, inputTokens: 2, outputTokens: 1, totalTokens: 3, costUsd: 0, unpricedCalls: 0 }
     for (let turn = 1; turn <= 8; turn++) {
