@@ -265,6 +265,12 @@ describe('SqliteJournal', () => {
       [{ path: '' }, 'path', /path must be the path of a database file/],
       // Stored as UTF-8, tenant-\uD800.db and tenant-\uD801.db would both be tenant-\uFFFD.db: one tenant's journal.
       [{ path: join(tmpdir(), 'tenant-\uD800.db') }, 'path', /without a lone surrogate, got ".*tenant-\\ud800\.db"$/],
+      // The file system ends a name at a NUL: no file has one, and the message would carry the control character.
+      [
+        { path: join(tmpdir(), 'tenant\u0000.db') },
+        'path',
+        /without a NUL character and without a lone surrogate, got ".*tenant\\u0000\.db"$/,
+      ],
       [{ path: freshFile(), table: 'runs; DROP TABLE x' }, 'table', /table must be a name of letters, digits and _/],
       [{ path: freshFile(), table: 'sqlite_master' }, 'table', /not starting with sqlite_/],
       [{ path: freshFile(), busyTimeoutMs: -1 }, 'busyTimeoutMs', /busyTimeoutMs must be an integer ≥ 0/],

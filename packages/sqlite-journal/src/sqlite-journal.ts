@@ -18,7 +18,8 @@ import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-e
 export interface SqliteJournalOptions {
   /**
    * The database file, created when missing. `':memory:'` keeps the journal in this process's memory. A path holding a
-   * lone surrogate is refused: the file system would name the file with U+FFFD, another path's file.
+   * lone surrogate is refused: the file system would name the file with U+FFFD, another path's file; so is one holding a
+   * NUL character, which no file name has.
    */
   readonly path: string
   /**
@@ -90,9 +91,20 @@ export class SqliteJournal implements StepJournal {
     }
     checkKnownOptions(resolved, knownOptions, owner)
     const given = readOptions(resolved)
-    // The file system keeps names as UTF-8 too: paths that differ only in a lone surrogate would open one file.
-    if (typeof given.path !== 'string' || given.path === '' || loneSurrogate.test(given.path)) {
-      throw optionError('path', 'the path of a database file, without a lone surrogate', given.path, owner)
+    // The file system keeps names as UTF-8 too: paths that differ only in a lone surrogate would open one file. No
+    // name holds a NUL, which ends a name in C.
+    if (
+      typeof given.path !== 'string' ||
+      given.path === '' ||
+      given.path.includes('\0') ||
+      loneSurrogate.test(given.path)
+    ) {
+      throw optionError(
+        'path',
+        'the path of a database file, without a NUL character and without a lone surrogate',
+        given.path,
+        owner,
+      )
     }
     const table = given.table ?? 'tinyllm_journal'
     if (typeof table !== 'string' || !tableNamePattern.test(table)) {
