@@ -25,7 +25,8 @@ export interface RunJobData {
   readonly context?: Readonly<Record<string, string>>
   /**
    * Set by the worker when the run failed: the typed error's JSON (`TinyLLMError.fromJSON` reads it back), at most
-   * 1 MiB of it (see {@link storedErrorJson}).
+   * 1 MiB of it: past that, its lists keep the entries that fit (`issuesLeftOut` counts the others) and a field too
+   * large in itself goes, the name, message and retry fields kept first.
    */
   readonly error?: Record<string, unknown>
 }
