@@ -475,7 +475,8 @@ export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   )
 }
 
-function silence(work: PromiseLike<unknown>): void {
+/** Handles a promise nobody will await, so that its rejection is no unhandled rejection that ends the process. */
+export function silence(work: PromiseLike<unknown>): void {
   try {
     work.then(undefined, () => {})
   } catch {

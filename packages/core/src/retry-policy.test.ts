@@ -145,6 +145,36 @@ describe('retry policy', () => {
     expect(attempts).toBe(1)
   })
 
+  it('refuses an async retryable that rejects with a ConfigurationError, and its rejection ends no process', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const f = defineFunction({
+        name: 'f',
+        retry: {
+          attempts: 3,
+          initialDelayMs: 0,
+          retryable: (async () => {
+            throw new Error('rule that failed')
+          }) as never,
+        },
+        run: () => {
+          throw new Error('attempt failed')
+        },
+      })
+      const error = await f.invoke(undefined).catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        'f: retry.retryable must answer true or false, got a promise (it cannot be async)',
+      )
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('rejects a nonsensical policy in the one message format, and unknown keys with a suggestion', () => {
     expect(() => resolveRetryPolicy({ attempts: 0 }, 'f')).toThrow('f: retry.attempts must be an integer ≥ 1, got 0')
     expect(() => resolveRetryPolicy({ jitter: 2 }, 'f')).toThrow('f: retry.jitter must be a number ≥ 0 and ≤ 1, got 2')
@@ -152,5 +182,21 @@ describe('retry policy', () => {
     expect(() => resolveRetryPolicy({ atempts: 3 } as never, 'f')).toThrow(
       /^f: retry.atempts is not an option; did you mean retry.attempts\?/,
     )
+  })
+
+  it('fills what a policy leaves unset from the defaults it is given, each key read by name', () => {
+    const defaults = { attempts: 3, initialDelayMs: 500 }
+    class Policy {
+      get attempts(): number {
+        return 1
+      }
+    }
+    expect(resolveRetryPolicy(new Policy(), 'f', defaults)).toMatchObject({ attempts: 1, initialDelayMs: 500 })
+    expect(resolveRetryPolicy({ attempts: undefined } as never, 'f', defaults)).toMatchObject({
+      attempts: 3,
+      multiplier: 2,
+    })
+    expect(resolveRetryPolicy(undefined, 'f', defaults)).toMatchObject({ attempts: 3, initialDelayMs: 500 })
+    expect(() => resolveRetryPolicy({ attempts: 0 }, 'f', defaults)).toThrow('f: retry.attempts must be an integer ≥ 1')
   })
 })

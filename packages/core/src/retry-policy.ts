@@ -1,4 +1,4 @@
-import { isPromiseLike } from './cancellation.js'
+import { isPromiseLike, silence } from './cancellation.js'
 import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, optionError, unreadableOption } from './options.js'
 
@@ -92,9 +92,17 @@ function askRetryable(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: A
     })
   }
   if (typeof answer === 'boolean') return answer
+  let promise = false
+  try {
+    promise = isPromiseLike(answer)
+  } catch {
+    // A `then` that cannot be read: no promise, shown as the value it is.
+  }
+  // Refused, it is awaited by nobody: should it reject, that would be an unhandled rejection, which ends the process.
+  if (promise) silence(answer as PromiseLike<unknown>)
   throw new ConfigurationError({
     option: 'retry.retryable',
-    message: `retry.retryable must answer true or false, got ${isPromiseLike(answer) ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+    message: `retry.retryable must answer true or false, got ${promise ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
     functionName: facts.functionName,
   })
 }
@@ -141,19 +149,28 @@ export const noRetry: ResolvedRetryPolicy = Object.freeze({
 })
 const policyKeys: ReadonlySet<string> = new Set(Object.keys(noRetry))
 
-/** Checks a policy and fills in defaults; throws {@link ConfigurationError} on a nonsensical value or unknown key. */
-export function resolveRetryPolicy(policy: RetryPolicy | undefined, owner?: string): ResolvedRetryPolicy {
-  if (policy === undefined) return noRetry
+/**
+ * Checks a policy and fills in defaults: those of `defaults` (an LLM call's, say; itself checked the same way), else
+ * one attempt's. Each key is read by name, so a policy class's getters and methods count; a key whose value is
+ * `undefined` keeps its default. Throws {@link ConfigurationError} on a nonsensical value or unknown key.
+ */
+export function resolveRetryPolicy(
+  policy: RetryPolicy | undefined,
+  owner?: string,
+  defaults: RetryPolicy = noRetry,
+): ResolvedRetryPolicy {
+  const fallback = defaults === noRetry ? noRetry : resolveRetryPolicy(defaults, owner)
+  if (policy === undefined) return fallback
   try {
     if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
       throw optionError('retry', 'a retry policy ({ attempts, initialDelayMs, … })', policy, owner)
     checkKnownOptions(policy, policyKeys, owner, 'retry')
     const number = (key: keyof RetryPolicy, rule: Parameters<typeof checkNumber>[2]): number =>
-      checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (noRetry[key] as number)
-    const retryable = policy.retryable ?? noRetry.retryable
+      checkNumber(policy[key], `retry.${key}`, rule, owner) ?? (fallback[key] as number)
+    const retryable = policy.retryable ?? fallback.retryable
     if (typeof retryable !== 'function') throw optionError('retry.retryable', 'a function', retryable, owner)
     const retryInvalidOutput =
-      checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? noRetry.retryInvalidOutput
+      checkBoolean(policy.retryInvalidOutput, 'retry.retryInvalidOutput', owner) ?? fallback.retryInvalidOutput
     return Object.freeze({
       attempts: number('attempts', { integer: true, min: 1 }),
       initialDelayMs: number('initialDelayMs', { min: 0, unit: 'ms' }),

@@ -1880,6 +1880,29 @@ describe('hooks for tracing bridges', () => {
     }
   })
 
+  it('an async accepts that rejects is logged, and its rejection ends neither the run nor the process', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    const stop = onLifecycleEvent(() => {}, {
+      accepts: (async () => {
+        throw new Error('accepts that failed')
+      }) as never,
+    })
+    const logger = createMemoryLogger()
+    try {
+      expect(await defineFunction({ name: 'double', run: (n: number) => n * 2 }).invoke(21, { logger })).toBe(42)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+      expect(String((logger.entries[0]?.fields?.error as Error | undefined)?.message)).toBe(
+        'onLifecycleEvent: accepts must answer true or false, got a promise (it cannot be async)',
+      )
+    } finally {
+      stop()
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('a subscriber whose accepts answers a value whose then cannot be read hears nothing, is logged, and every run goes on', async () => {
     const heard: string[] = []
     const stop = onLifecycleEvent((event) => heard.push(event.to), {
