@@ -8,6 +8,7 @@ import {
   formatRunTree,
   type LifecycleEvent,
   MemoryJournal,
+  type RetryPolicy,
   type StandardSchemaV1,
   TimeoutError,
   ValidationError,
@@ -1614,6 +1615,30 @@ describe('LLMCall retries', () => {
     expect(record.status).toBe('complete')
     expect(record.attempts).toBe(3)
     expect(model.calls).toHaveLength(3)
+  })
+
+  it('reads a retry policy by name, as a plain Function does: a policy class’s getters and methods are kept', async () => {
+    const serverError = () => new ProviderCallError({ provider: 'p', status: 503, message: 'down', retryable: true })
+    class OneAttempt {
+      get attempts(): number {
+        return 1
+      }
+    }
+    class NothingRetried {
+      retryable(): boolean {
+        return false
+      }
+    }
+    const inherited = Object.create({ attempts: 1 }) as RetryPolicy
+    for (const retry of [new OneAttempt(), new NothingRetried(), inherited]) {
+      const model = new ScriptedChatModel({ responses: [serverError(), 'ok'] })
+      const chat = new LLMCall({ name: 'chat', model, retry: retry as RetryPolicy })
+      const error = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+      expect(ProviderCallError.isInstance(error)).toBe(true)
+      expect(model.calls).toHaveLength(1)
+      expect(chat.retry.multiplier).toBe(2)
+      expect(chat.retry.initialDelayMs).toBe(500)
+    }
   })
 
   it('retries 5xx and connection failures, not 4xx nor errors that are not tinyllm errors', async () => {

@@ -15,6 +15,7 @@ import {
   optionError,
   type RetryPolicy,
   type RunContext,
+  resolveRetryPolicy,
   type StandardSchemaV1,
   type StreamListener,
   safeStringify,
@@ -1191,39 +1192,22 @@ function estimateError(estimate: unknown, functionName: string, option = 'estima
 }
 
 /**
- * The options an LLMCall hands its base Function: its retry policy merged over {@link llmRetryDefaults}, and its
- * `attemptTimeoutMs` left out (enforced around the model call, so that queueing for the limiter does not eat it).
- * Options whose reading throws (a getter, a Proxy) are a ConfigurationError, as the base's are.
+ * The options an LLMCall hands its base Function: its retry policy, {@link llmRetryDefaults} filling what it leaves
+ * unset, and its `attemptTimeoutMs` left out (enforced around the model call, so that queueing for the limiter does not
+ * eat it). Options whose reading throws (a getter, a Proxy) are a ConfigurationError, as the base's are.
  */
 function baseOptions(options: LLMCallOptions<LLMCallOutputMode, StandardSchemaV1>): FunctionOptions {
   const name = nameOf(options)
   try {
-    const retry = options?.retry
     return {
       name: options?.name as string,
       input: inputSchema,
-      // A retry that is not an object goes to the base unspread, which refuses it as it is.
-      retry: isObject(retry) ? withRetryDefaults(retry, name) : retry === undefined ? llmRetryDefaults : retry,
+      retry: resolveRetryPolicy(options?.retry, name, llmRetryDefaults),
       ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       durable: options?.durable ?? true,
     }
   } catch (error) {
     throw unreadableOption(error, 'options', name)
-  }
-}
-
-/**
- * `retry` merged over {@link llmRetryDefaults}: a key given as `undefined` keeps its default, as an absent one does
- * (spread over them, it would hand the base Function's defaults instead). A policy whose reading throws is a
- * ConfigurationError naming it.
- */
-function withRetryDefaults(retry: RetryPolicy, name: string | undefined): RetryPolicy {
-  try {
-    const merged: Record<string, unknown> = { ...retry }
-    for (const [key, value] of Object.entries(llmRetryDefaults)) if (merged[key] === undefined) merged[key] = value
-    return merged
-  } catch (error) {
-    throw unreadableOption(error, 'retry', name)
   }
 }
 
