@@ -41,7 +41,9 @@ export class TinyLLMError extends Error {
     super(keptMessage(options?.message), options?.cause === undefined ? undefined : { cause: options.cause })
     this.functionName = options?.functionName
     this.state = options?.state
-    this.retryable = options?.retryable ?? false
+    // Only `true` makes an error retryable: from plain JavaScript, `'yes'` would otherwise pass for one and then be
+    // refused as the answer of the retry policy's `retryable`, blaming an option nobody set.
+    this.retryable = options?.retryable === true
     this.retryAfterMs = options?.retryAfterMs
   }
 

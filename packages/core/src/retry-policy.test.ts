@@ -75,6 +75,25 @@ describe('retry policy', () => {
     expect(decideRetry(policy, hinted, { ...facts, remainingMs: 4_000 })).toEqual({ retry: true, delayMs: 3_000 })
   })
 
+  it('takes an error whose retryable is not a boolean (set from plain JavaScript) for one that is not retryable', async () => {
+    const error = new TinyLLMError({ message: 'odd', retryable: 'yes' as unknown as boolean })
+    expect(error.retryable).toBe(false)
+    let calls = 0
+    const fn = defineFunction({
+      name: 'odd',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: () => {
+        calls++
+        throw new TinyLLMError({ message: 'odd', retryable: 'yes' as unknown as boolean })
+      },
+    })
+    const failure = await fn.invoke(1).catch((thrown: unknown) => thrown)
+    expect(failure).toBeInstanceOf(TinyLLMError)
+    expect(failure).not.toBeInstanceOf(ConfigurationError)
+    expect((failure as TinyLLMError).message).toBe('odd')
+    expect(calls).toBe(1)
+  })
+
   it('takes only true or false from retryable: an answer of another kind, or a throw, is a ConfigurationError', () => {
     const refused = new TinyLLMError({ message: 'bad request', retryable: false })
     const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0, functionName: 'f' }
