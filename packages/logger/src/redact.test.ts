@@ -1384,6 +1384,30 @@ describe('redact', () => {
     expect(logger.entries[0]?.fields).toEqual({ query: (output as { query: unknown }).query })
   })
 
+  it('replaces a secret in the name a buffer or a Blob is written with, as its class or constructor gives it', () => {
+    const secret = 'bufferclassnamesecret1234'
+    const release = registerSecret(secret)
+    try {
+      const bytes = new Uint8Array(4)
+      Object.defineProperty(bytes, 'constructor', { value: { name: `key ${secret}` } })
+      const Named = { [secret]: class extends Uint8Array {} }[secret] as typeof Uint8Array
+      const blob = new Blob(['abc'])
+      Object.defineProperty(blob, 'constructor', { value: { name: OPENAI_KEY } })
+      const output = redact({ bytes, named: new Named(2), blob })
+      expect(output).toEqual({
+        bytes: `[key ${REDACTED} (4 bytes)]`,
+        named: `[${REDACTED} (2 bytes)]`,
+        blob: `[${REDACTED} (3 bytes)]`,
+      })
+      const logger = createMemoryLogger()
+      logger.info('bytes', { bytes, named: new Named(2), blob })
+      expect(JSON.stringify(logger.entries)).not.toContain(secret)
+      expect(JSON.stringify(logger.entries)).not.toContain(OPENAI_KEY)
+    } finally {
+      release()
+    }
+  })
+
   it('cuts very deep structures instead of overflowing the stack', () => {
     let deep: Record<string, unknown> = {}
     const root = deep

@@ -446,9 +446,9 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   // A boxed primitive is its value, as in JSON: `new String(key)` would otherwise be copied one character per field.
   const unbox = unboxers.get(Object.prototype.toString.call(value))
   if (unbox !== undefined) return copyValue(unbox.call(value), walk, depth)
-  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} (${value.byteLength} bytes)]`
+  if (ArrayBuffer.isView(value)) return sizeText(value, value.byteLength)
   // A Blob (a File of a form) keeps its bytes out of sight as well: its size stands for them, as a buffer's does.
-  if (typeof Blob === 'function' && value instanceof Blob) return `[${value.constructor.name} (${value.size} bytes)]`
+  if (typeof Blob === 'function' && value instanceof Blob) return sizeText(value, value.size)
   if (value instanceof RegExp) return redactString(value.toString())
   const toJSON = (value as { toJSON?: unknown }).toJSON
   if (typeof toJSON === 'function') return copyValue(toJSON.call(value), walk, depth)
@@ -456,6 +456,14 @@ function copyObjectOf(value: object, walk: Walk, depth: number): unknown {
   copyEntries(copy, value as Record<string, unknown>, walk, depth)
   redactNamedValue(copy)
   return copy
+}
+
+/**
+ * `[Uint8Array (3 bytes)]`: what stands for bytes kept out of sight. The name is whatever the constructor gives (a
+ * class of the caller's, a `constructor` field), so it is redacted as any text is.
+ */
+function sizeText(value: object, size: number): string {
+  return redactString(`[${value.constructor.name} (${size} bytes)]`)
 }
 
 /** A query (`URLSearchParams`) or a form (`FormData`): entries of a name and a value, kept out of sight like a Map's. */
