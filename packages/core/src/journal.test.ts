@@ -823,6 +823,59 @@ describe('journal replays: what is counted and handed out', () => {
     expect(record.output).toMatchObject({ treeTokens: 600 })
     expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
   })
+  it('a retried parent waits for its durable child’s journal write still in flight, and replays it rather than paying again', async () => {
+    const entries = new Map<string, JournalEntry>()
+    let landWrites: () => void = () => {}
+    const writesLand = new Promise<void>((resolve) => {
+      landWrites = resolve
+    })
+    let writeStarted: () => void = () => {}
+    const writing = new Promise<void>((resolve) => {
+      writeStarted = resolve
+    })
+    // A journal whose write lands only when the store gets to it, as an insert across the network does.
+    const journal: StepJournal = {
+      read: (key) => entries.get(key),
+      write: async (key, entry) => {
+        writeStarted()
+        await writesLand
+        if (!entries.has(key)) entries.set(key, JSON.parse(JSON.stringify(entry)))
+        return entries.get(key) as JournalEntry
+      },
+    }
+    let calls = 0
+    const call = defineFunction({
+      name: 'call',
+      durable: true,
+      run: (input: string, context: RunContext) => {
+        calls += 1
+        context.addUsage({ inputTokens: 500, outputTokens: 100, totalTokens: 600 }, 0.01)
+        return `answer ${calls} to ${input}`
+      },
+    })
+    let attempts = 0
+    const step = defineFunction({
+      name: 'step',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: async (input: string, context: RunContext) => {
+        attempts += 1
+        if (attempts === 1) {
+          // The call finished and is in its journal write when this attempt fails: the failure cancels it.
+          void context.invoke(call, input).catch(() => {})
+          await writing
+          throw new Error('attempt 1 failed')
+        }
+        const answer = context.invoke(call, input)
+        landWrites()
+        return await answer
+      },
+    })
+    const record = await step.trace('q', { journal, runId: 'job-1' })
+    expect(record.status).toBe('complete')
+    expect(calls).toBe(1)
+    expect(record.output).toBe('answer 1 to q')
+    expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+  })
 })
 
 describe('journal entries are bounded', () => {

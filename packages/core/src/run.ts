@@ -164,6 +164,11 @@ interface RunTree {
    * step's run and its ancestors, held weakly): replayed in it again (a retried ancestor), paid once.
    */
   journaled: Map<string, WeakSet<Run>> | undefined
+  /**
+   * The journal writes of this tree still in flight, by key, settled (never rejected) when the write is: a retried
+   * ancestor that runs the step again waits for it, and replays what it wrote rather than paying for the step twice.
+   */
+  writing: Map<string, Promise<unknown>> | undefined
   readonly maxConcurrentRuns: number
   /** Runs started and not yet ended. */
   live: number
@@ -707,6 +712,9 @@ class Run {
             cause,
           })
         }
+        // A write of this step still in flight (a cancelled attempt of an ancestor finished it) lands before the read.
+        const writing = this.tree.writing?.get(this.idempotencyKey)
+        if (writing !== undefined) await this.settle(writing)
         const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry, inputDigest)
@@ -948,8 +956,22 @@ class Run {
     // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
     // the same, and a retried parent that replays the entry the write left must not count it again.
     this.countedHere()
-    let written = this.settle(this.journalCall('write', () => journal.write(this.idempotencyKey, kept)))
-    if (isPromiseLike(written)) written = await written
+    let written = this.journalCall('write', () => journal.write(this.idempotencyKey, kept))
+    if (isPromiseLike(written)) {
+      const key = this.idempotencyKey
+      this.tree.writing ??= new Map()
+      const writes = this.tree.writing
+      // Kept until the write settles, even when this run is cancelled meanwhile: the write goes on without it.
+      const landed: Promise<unknown> = Promise.resolve(written).then(
+        () => undefined,
+        () => undefined,
+      )
+      writes.set(key, landed)
+      void landed.then(() => {
+        if (writes.get(key) === landed) writes.delete(key)
+      })
+      written = await this.settle(written)
+    } else written = this.settle(written)
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
     this.assertWrittenHere(written as JournalEntry, kept.input as string)
     return (written as JournalEntry).output
@@ -1528,6 +1550,7 @@ function createTree(options: InvokeOptions | undefined, functionName: string): R
     ledger: new UsageLedger(checkBudget(options?.budget, functionName)),
     journal,
     journaled: undefined,
+    writing: undefined,
     maxConcurrentRuns:
       checkNumber(options?.maxConcurrentRuns, 'maxConcurrentRuns', { integer: true, min: 1 }, functionName) ??
       defaultMaxConcurrentRuns,
