@@ -539,4 +539,37 @@ describe('RateLimiter', () => {
     )
     expect(() => new RateLimiter({ clock: 5 as never })).toThrow(ConfigurationError)
   })
+
+  it('refuses a clock whose now() is not a finite number of ms, instead of granting past its limits', async () => {
+    for (const reading of [new Date(), Number.NaN, undefined, '5', 5n]) {
+      const clock = new FakeClock()
+      let now: unknown = 0
+      const limiter = new RateLimiter({
+        requestsPerMinute: 1,
+        clock: {
+          now: () => now as number,
+          setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+          clearTimeout: (handle) => clock.clearTimeout(handle),
+        },
+      })
+      await limiter.acquire()
+      // The clock goes wrong with a call queued, and before the next one: neither is granted.
+      const queued = limiter.acquire().then(
+        () => 'granted',
+        (error: unknown) => error,
+      )
+      now = reading
+      const next = limiter.acquire().then(
+        () => 'granted',
+        (error: unknown) => error,
+      )
+      await clock.advance(minute)
+      for (const outcome of [await queued, await next]) {
+        expect(outcome).toBeInstanceOf(ConfigurationError)
+        expect((outcome as Error).message).toMatch(/^RateLimiter: clock\.now\(\) must be a finite number of ms, got /)
+      }
+      expect(() => limiter.coolDown(10)).toThrow(ConfigurationError)
+      expect(clock.pendingTimers).toBe(0)
+    }
+  })
 })

@@ -372,7 +372,12 @@ export class RateLimiter implements RateLimiterLike {
     }
     if (aborted !== undefined) return Promise.reject(aborted)
     if (this.head === undefined) {
-      const now = this.clock.now()
+      let now: number
+      try {
+        now = this.now()
+      } catch (error) {
+        return Promise.reject(error)
+      }
       this.expire(now)
       if (this.waitFor(tokens, now) <= 0) return Promise.resolve(this.grant(tokens, now))
     }
@@ -429,7 +434,7 @@ export class RateLimiter implements RateLimiterLike {
   coolDown(ms: number): void {
     requireCount(ms, 'ms', 'ms', `${owner}.coolDown`)
     if (ms === 0) return
-    const until = this.clock.now() + Math.min(ms, this.maxCoolDownMs)
+    const until = this.now() + Math.min(ms, this.maxCoolDownMs)
     if (until <= this.coolDownUntil) return
     this.coolDownUntil = until
     if (this.head !== undefined) this.drain()
@@ -437,7 +442,7 @@ export class RateLimiter implements RateLimiterLike {
 
   /** Current window usage, queue length and cool-down, for logs and tests. */
   status(): RateLimiterStatus {
-    const now = this.clock.now()
+    const now = this.now()
     this.expire(now)
     return {
       requests: this.windowRequests,
@@ -449,7 +454,19 @@ export class RateLimiter implements RateLimiterLike {
 
   /** Grants queued waiters in order while they fit; then sleeps until the head one can, or the oldest grant leaves. */
   private drain(): void {
-    const now = this.clock.now()
+    let now: number
+    try {
+      now = this.now()
+    } catch (error) {
+      // Nothing can be granted without the time (drain may run in a timer, which must not throw): every waiter hears why.
+      this.cancelTimer()
+      for (let waiter = this.head; waiter !== undefined; waiter = this.head) {
+        this.unlink(waiter)
+        stopListening(waiter)
+        waiter.reject(error)
+      }
+      return
+    }
     this.expire(now)
     for (let waiter = this.head; waiter !== undefined; waiter = this.head) {
       const wait = this.waitFor(waiter.tokens, now)
@@ -462,6 +479,22 @@ export class RateLimiter implements RateLimiterLike {
       waiter.resolve(this.grant(waiter.tokens, now))
     }
     this.cancelTimer()
+  }
+
+  /**
+   * The clock's time, checked at each reading: one that is not a finite number (a `Date`, `NaN`) compares false with
+   * every grant, and would grant past every limit. Such a reading, or a `now()` that throws, is a ConfigurationError.
+   */
+  private now(): number {
+    let now: unknown
+    try {
+      now = this.clock.now()
+    } catch (error) {
+      throw unreadableOption(error, 'clock', owner)
+    }
+    if (typeof now !== 'number' || !Number.isFinite(now))
+      throw optionError('clock.now()', 'a finite number of ms', now, owner)
+    return now
   }
 
   /** Milliseconds until one request of `tokens` fits; ≤ 0 when it fits now. Assumes `expire(now)` ran. */
