@@ -41,8 +41,14 @@ describe('createConsoleLogger levels', () => {
     expect(logger.isLevelEnabled('debug')).toBe(false)
   })
 
-  it('rejects an unknown level option', () => {
-    expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(/Unknown log level "loud"/)
+  it('refuses an unknown level in the words of every option check: <function>: level must be …, got …', () => {
+    const levels = "'trace', 'debug', 'info', 'warn', 'error', 'silent'"
+    expect(() => createConsoleLogger({ level: 'loud' as 'info' })).toThrow(
+      `createConsoleLogger: level must be one of ${levels}, got "loud"`,
+    )
+    expect(() => createMemoryLogger({ level: 'verbose' as 'info' })).toThrow(
+      `createMemoryLogger: level must be one of ${levels}, got "verbose"`,
+    )
   })
 
   it('rejects an unknown format', () => {
@@ -76,12 +82,12 @@ describe('createConsoleLogger levels', () => {
       expect(error.message).not.toContain('Q7xv')
       expect(error.message.length).toBeLessThan(1_000)
     }
-    expect(() => createConsoleLogger({ level: 20 as unknown as 'info' })).toThrow(/^Unknown log level 20;/)
+    expect(() => createConsoleLogger({ level: 20 as unknown as 'info' })).toThrow(/, got 20$/)
   })
 
   it('quotes 64 characters of what an option error was given, then an ellipsis', () => {
     const quoted = `"${'x'.repeat(64)}…"`
-    expect(() => createConsoleLogger({ level: 'x'.repeat(1_000) as 'info' })).toThrow(`Unknown log level ${quoted};`)
+    expect(() => createConsoleLogger({ level: 'x'.repeat(1_000) as 'info' })).toThrow(`, got ${quoted}`)
     expect(() => createConsoleLogger({ format: 'x'.repeat(1_000) as 'json' })).toThrow(`, got ${quoted}`)
     const unreadable = {
       get level(): 'info' {

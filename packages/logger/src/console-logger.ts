@@ -218,7 +218,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
     objectMode: objectMode === true && typeof on === 'function',
   }
   const bindings = given.bindings === undefined ? [] : [given.bindings]
-  return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true), bindings)
+  return new ConsoleLogger(output, resolveLogLevel(given.level, 'info', true, 'createConsoleLogger'), bindings)
 }
 
 /**

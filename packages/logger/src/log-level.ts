@@ -24,7 +24,7 @@ export function isLogLevel(value: unknown): value is LogLevel {
 }
 
 /**
- * The level a logger runs at: the option when given (a wrong one throws, it is a programming error), else
+ * The level a logger runs at: the option when given (a wrong one throws, naming `owner`: it is a programming error), else
  * `TINYLLM_LOG_LEVEL` when it names a level (case-insensitive; a typo there must not crash an application), else
  * `fallback`.
  */
@@ -32,12 +32,13 @@ export function resolveLogLevel(
   option: LogLevel | undefined,
   fallback: LogLevel,
   readEnvironmentVariable: boolean,
+  owner: string,
 ): LogLevel {
   if (option !== undefined) {
     if (!isLogLevel(option)) {
-      throw new TypeError(
-        `Unknown log level ${quoteGiven(option)}; expected one of ${Object.keys(LEVEL_VALUES).join(', ')}`,
-      )
+      // In the words of every option check: `<owner>: <option> must be …, got …`.
+      const levels = Object.keys(LEVEL_VALUES).map((level) => `'${level}'`)
+      throw new TypeError(`${owner}: level must be one of ${levels.join(', ')}, got ${quoteGiven(option)}`)
     }
     return option
   }

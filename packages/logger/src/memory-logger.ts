@@ -68,5 +68,5 @@ class InMemoryLogger extends BaseLogger implements MemoryLogger {
 export function createMemoryLogger(options: MemoryLoggerOptions = {}): MemoryLogger {
   const given = checkKnownOptions(options, OPTION_NAMES, 'createMemoryLogger')
   const bindings = given.bindings === undefined ? [] : [given.bindings]
-  return new InMemoryLogger([], resolveLogLevel(given.level, 'trace', false), bindings)
+  return new InMemoryLogger([], resolveLogLevel(given.level, 'trace', false, 'createMemoryLogger'), bindings)
 }
