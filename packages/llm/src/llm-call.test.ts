@@ -384,6 +384,39 @@ describe('LLMCall bad input', () => {
     expect(reads).toBe(1)
   })
 
+  it('sends the messages it checked: a message field that answers differently on each read cannot slip a bad one past validation', async () => {
+    const model = sent()
+    const chat = new LLMCall({ name: 'chat', model })
+    const reads = { role: 0, content: 0, id: 0 }
+    const user = {
+      get role() {
+        reads.role++
+        return reads.role === 1 ? 'user' : 'bogus'
+      },
+      get content() {
+        reads.content++
+        return reads.content === 1 ? 'hi' : 42
+      },
+    }
+    const toolCall = {
+      get id() {
+        reads.id++
+        return reads.id === 1 ? 'call_1' : ''
+      },
+      name: 'look',
+      arguments: '{}',
+    }
+    const assistant = { role: 'assistant', content: null, toolCalls: [toolCall] }
+    const tool = { role: 'tool', toolCallId: 'call_1', content: 'found' }
+    await expect(chat.invoke({ messages: [user, assistant, tool] } as never)).resolves.toBe('ok')
+    expect(model.calls[0]?.messages).toEqual([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'call_1', name: 'look', arguments: '{}' }] },
+      tool,
+    ])
+    expect(reads).toEqual({ role: 1, content: 1, id: 1 })
+  })
+
   it('refuses an assistant message with null content and no tool calls, which both providers answer with 400', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })
@@ -1347,6 +1380,35 @@ describe('LLMCall budget guarantee', () => {
       expect(model.calls).toHaveLength(sent)
       expect(errors.filter((name) => name === 'BudgetExceededError')).toHaveLength(5 - sent)
     }
+  })
+
+  it('gives back the budget of a call cancelled while it waited for the rate limiter before its rejection is seen', async () => {
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    const limiter = new RateLimiter({ requestsPerMinute: 1 })
+    const limited = new LLMCall({ name: 'limited', model, settings: { maxTokens: 100 }, rateLimiter: limiter })
+    const fallback = new LLMCall({ name: 'fallback', model, settings: { maxTokens: 100 } })
+    const input = ask('hello')
+    const estimate = estimateInputTokens(input) + 100
+    // The limiter's one request of the minute is taken: the next call waits in its queue, unsent.
+    await limited.invoke(input)
+    const withFallback = defineFunction({
+      name: 'with-fallback',
+      run: async (_input: unknown, context) => {
+        const controller = new AbortController()
+        const queued = context.invoke(limited, input, { signal: controller.signal })
+        while (limiter.status().waiting === 0) await new Promise((resolve) => setImmediate(resolve))
+        controller.abort()
+        const first = await queued.then(String, (error: Error) => error.name)
+        // Nothing was sent for the cancelled call: the budget has room for the fallback at once.
+        const second = await context.invoke(fallback, input).then(String, (error: Error) => error.message)
+        return [first, second]
+      },
+    })
+    // Room for one call's estimate, and not two.
+    const budget = { maxTokens: Math.floor(estimate * 1.5) }
+    expect(await withFallback.invoke(undefined, { budget })).toEqual(['AbortError', 'ok'])
+    expect(model.calls).toHaveLength(2)
+    expect(limiter.status().waiting).toBe(0)
   })
 
   it('keeps the estimate of a call answered with usage that is not token counts in the budget, streamed or not', async () => {

@@ -371,6 +371,58 @@ function reasoningIssue(reasoning: unknown): { message: string; path: Array<stri
   return undefined
 }
 
+/** A chat message as the input check copied it: every field read once, a tool call and a reasoning part too. */
+interface CheckedMessage {
+  role?: unknown
+  content?: unknown
+  toolCalls?: unknown
+  toolCallId?: unknown
+  reasoning?: unknown
+}
+
+/**
+ * A copy of a message, made before it is checked: its own fields (read once, as a spread reads them) and the message
+ * fields it inherits (a class's getters), its tool calls and reasoning parts copied the same way, so that what is
+ * checked is what is sent.
+ */
+function copyMessage(given: object): CheckedMessage {
+  const message = copyFields(given, messageFieldSet)
+  if (Array.isArray(message.toolCalls)) message.toolCalls = copyEntries(message.toolCalls, toolCallFields)
+  if (Array.isArray(message.reasoning)) message.reasoning = copyEntries(message.reasoning, reasoningFields)
+  return message
+}
+
+const toolCallFields: ReadonlySet<string> = new Set(['id', 'name', 'arguments'])
+const reasoningFields: ReadonlySet<string> = new Set(['text', 'provider', 'signature', 'redactedData'])
+
+/** `given`'s own fields, as a spread copies them, and those of `fields` it inherits. */
+function copyFields(given: object, fields: ReadonlySet<string>): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...given }
+  for (const field of fields) {
+    if (Object.hasOwn(copy, field) || !(field in given)) continue
+    const value = (given as Record<string, unknown>)[field]
+    if (value !== undefined) copy[field] = value
+  }
+  return copy
+}
+
+/**
+ * A list's entries, each object copied by {@link copyFields}; an entry that is no object stays as it is, and a hole
+ * ends the copy as `undefined`, for the check to refuse there: a sparse list as long as 2³²−1 is not walked.
+ */
+function copyEntries(list: readonly unknown[], fields: ReadonlySet<string>): unknown[] {
+  const copy: unknown[] = []
+  for (let index = 0; index < list.length; index++) {
+    if (!(index in list)) {
+      copy.push(undefined)
+      break
+    }
+    const entry = list[index]
+    copy.push(typeof entry === 'object' && entry !== null ? copyFields(entry, fields) : entry)
+  }
+  return copy
+}
+
 /** Every field of a chat message, of any role. */
 const messageFieldSet: ReadonlySet<string> = new Set(['role', 'content', 'toolCalls', 'toolCallId', 'reasoning'])
 
@@ -402,15 +454,14 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
       if (!Array.isArray(messages)) return { issues: [{ message: 'expected an array', path: ['messages'] }] }
       if (messages.length === 0) return { issues: [{ message: 'needs at least one message', path: ['messages'] }] }
       const issues: StandardSchemaV1.Issue[] = []
+      const checked: Array<CheckedMessage | undefined> = []
       for (let index = 0; index < messages.length && issues.length < 20; index++) {
-        const message = messages[index] as {
-          role?: unknown
-          content?: unknown
-          toolCalls?: unknown
-          toolCallId?: unknown
-          reasoning?: unknown
-        } | null
-        if (typeof message !== 'object' || message === null || !roles.has(message.role)) {
+        const given: unknown = messages[index]
+        // Checked and sent as one copy, each field read once: a getter cannot answer the check one value and the
+        // request another.
+        const message = typeof given === 'object' && given !== null ? copyMessage(given) : undefined
+        checked.push(message)
+        if (message === undefined || !roles.has(message.role)) {
           issues.push({
             message: 'expected a chat message with role system, user, assistant or tool',
             path: ['messages', index],
@@ -431,7 +482,7 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
           const issue = reasoningIssue(message.reasoning)
           if (issue !== undefined) issues.push({ message: issue.message, path: ['messages', index, ...issue.path] })
         }
-        const misspelt = misspeltMessageField(message)
+        const misspelt = misspeltMessageField(given as object)
         if (misspelt !== undefined) {
           issues.push({
             message: `is not a message field; did you mean ${misspelt.meant}?`,
@@ -451,7 +502,7 @@ const inputSchema: StandardSchemaV1<LLMCallInput> = {
       }
       // The call goes on with a copy of what was read here, each field read once: a getter that answers differently
       // on each read cannot have one value checked and another sent.
-      const input: Record<string, unknown> = { ...value, messages }
+      const input: Record<string, unknown> = { ...value, messages: checked }
       // Every setting is read here, checked or not, so one that cannot be read (a getter or a Proxy that throws) fails
       // validation once rather than every attempt.
       for (const key of chatSettingKeys) {
@@ -793,7 +844,7 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     const permit =
       limiter === undefined
         ? undefined
-        : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope).catch(this.rethrowTyped)
+        : await acquire(limiter, (estimate as Usage).totalTokens, context.cancelScope, hold).catch(this.rethrowTyped)
     const timeoutMs = this.callTimeoutMs
     // The call's own scope under the run's: its deadline, and the one signal handed to the model.
     const scope = new CancelScope(context.cancelScope, {
@@ -1224,13 +1275,29 @@ function nameOf(options: unknown): string | undefined {
 /**
  * A permit of `limiter`, waited for in a scope of its own under the run's: the limiter listens to that scope's signal,
  * never to a caller's signal that any number of runs share (which then holds one listener however many calls queue).
+ * A call cancelled while it waits was never sent: its budget `hold` is given back as it is cancelled, before anyone
+ * awaiting the run hears of it, so the call they make next finds the room it left.
  */
-async function acquire(limiter: RateLimiterLike, tokens: number, runScope: CancelScope): Promise<RateLimitPermit> {
+async function acquire(
+  limiter: RateLimiterLike,
+  tokens: number,
+  runScope: CancelScope,
+  hold: BudgetHold | undefined,
+): Promise<RateLimitPermit> {
   if (!runScope.cancellable) return limiter.acquire({ tokens })
   const waiting = new CancelScope(runScope, { manual: true })
+  const giveBack = hold?.release
+  if (giveBack !== undefined) waiting.listen(giveBack)
   try {
-    return await limiter.acquire({ tokens }, waiting.signal)
+    const permit = await limiter.acquire({ tokens }, waiting.signal)
+    // Granted as the wait was cancelled: the call is not sent, and gives the permit back too.
+    if (waiting.cancelled) {
+      limiter.settle(permit, 0)
+      throw waiting.reason
+    }
+    return permit
   } finally {
+    if (giveBack !== undefined) waiting.unlisten(giveBack)
     waiting.dispose()
   }
 }
