@@ -1,5 +1,5 @@
 import { getDefaultLogger } from '@tinyllm/logger'
-import { abortErrorFor, ConfigurationError, isAbortSignal } from './errors.js'
+import { abortErrorFor, ConfigurationError, isAbortSignal, safeStringify } from './errors.js'
 import {
   checkBoolean,
   checkKnownOptions,
@@ -475,8 +475,19 @@ export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   )
 }
 
+/**
+ * A callback's answer that should have been true or false, as an error shows it. A promise (an async callback) is
+ * named so, and handled: awaited by nobody, its rejection would be an unhandled one, which ends the process. Throws
+ * what reading `then` throws.
+ */
+export function describeNonBoolean(answer: unknown): string {
+  if (!isPromiseLike(answer)) return safeStringify(answer, 60)
+  silence(answer)
+  return 'a promise (it cannot be async)'
+}
+
 /** Handles a promise nobody will await, so that its rejection is no unhandled rejection that ends the process. */
-export function silence(work: PromiseLike<unknown>): void {
+function silence(work: PromiseLike<unknown>): void {
   try {
     work.then(undefined, () => {})
   } catch {

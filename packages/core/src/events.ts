@@ -1,5 +1,5 @@
-import { isPromiseLike, silence } from './cancellation.js'
-import { ConfigurationError, safeStringify, type TinyLLMError } from './errors.js'
+import { describeNonBoolean } from './cancellation.js'
+import { ConfigurationError, type TinyLLMError } from './errors.js'
 import type { FunctionNode } from './function-node.js'
 import type { LifecycleState } from './lifecycle.js'
 import { checkKnownOptions, optionError, unreadableOption } from './options.js'
@@ -168,10 +168,7 @@ export function listenersOf(
       if (typeof answer === 'boolean') return answer
       // A promise (an async accepts) would be taken for a yes whatever it resolves to. An answer whose `then` throws
       // when read is told as a throw of the accepts, never as the run's bad options.
-      const promise = isPromiseLike(answer)
-      // Refused, it is awaited by nobody: should it reject, that would be an unhandled rejection, which ends the process.
-      if (promise) silence(answer)
-      shown = promise ? 'a promise (it cannot be async)' : safeStringify(answer, 60)
+      shown = describeNonBoolean(answer)
     } catch (error) {
       failed(error)
       return false

@@ -1,4 +1,4 @@
-import { isPromiseLike, silence } from './cancellation.js'
+import { describeNonBoolean } from './cancellation.js'
 import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, optionError, unreadableOption } from './options.js'
 
@@ -92,17 +92,15 @@ function askRetryable(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: A
     })
   }
   if (typeof answer === 'boolean') return answer
-  let promise = false
+  let shown: string
   try {
-    promise = isPromiseLike(answer)
+    shown = describeNonBoolean(answer)
   } catch {
-    // A `then` that cannot be read: no promise, shown as the value it is.
+    shown = safeStringify(answer, 60) // a `then` that cannot be read: no promise, shown as the value it is
   }
-  // Refused, it is awaited by nobody: should it reject, that would be an unhandled rejection, which ends the process.
-  if (promise) silence(answer as PromiseLike<unknown>)
   throw new ConfigurationError({
     option: 'retry.retryable',
-    message: `retry.retryable must answer true or false, got ${promise ? 'a promise (it cannot be async)' : safeStringify(answer, 60)}`,
+    message: `retry.retryable must answer true or false, got ${shown}`,
     functionName: facts.functionName,
   })
 }

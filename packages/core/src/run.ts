@@ -958,18 +958,15 @@ class Run {
     this.countedHere()
     let written = this.journalCall('write', () => journal.write(this.idempotencyKey, kept))
     if (isPromiseLike(written)) {
+      // Kept until the write settles, even when this run is cancelled meanwhile: the write goes on without it.
       const key = this.idempotencyKey
       this.tree.writing ??= new Map()
       const writes = this.tree.writing
-      // Kept until the write settles, even when this run is cancelled meanwhile: the write goes on without it.
-      const landed: Promise<unknown> = Promise.resolve(written).then(
-        () => undefined,
-        () => undefined,
-      )
-      writes.set(key, landed)
-      void landed.then(() => {
+      const forget = (): void => {
         if (writes.get(key) === landed) writes.delete(key)
-      })
+      }
+      const landed: Promise<void> = Promise.resolve(written).then(forget, forget)
+      writes.set(key, landed)
       written = await this.settle(written)
     } else written = this.settle(written)
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
