@@ -40,6 +40,7 @@ import { chatSettingKeys, maxTokensRule } from './chat-settings.js'
 import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolCallDeltas } from './llm-stream.js'
+import { copyOptions } from './options-copy.js'
 import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
@@ -381,44 +382,29 @@ interface CheckedMessage {
 }
 
 /**
- * A copy of a message, made before it is checked: its own fields (read once, as a spread reads them) and the message
- * fields it inherits (a class's getters), its tool calls and reasoning parts copied the same way, so that what is
- * checked is what is sent.
+ * A copy of a message, made before it is checked: its own fields and the message fields it inherits (a class's
+ * getters), each read once, its tool calls and reasoning parts copied the same way, so that what is checked is sent.
  */
 function copyMessage(given: object): CheckedMessage {
-  const message = copyFields(given, messageFieldSet)
+  const message: CheckedMessage = copyOptions(given, messageFieldSet)
   if (Array.isArray(message.toolCalls)) message.toolCalls = copyEntries(message.toolCalls, toolCallFields)
   if (Array.isArray(message.reasoning)) message.reasoning = copyEntries(message.reasoning, reasoningFields)
   return message
 }
 
-const toolCallFields: ReadonlySet<string> = new Set(['id', 'name', 'arguments'])
-const reasoningFields: ReadonlySet<string> = new Set(['text', 'provider', 'signature', 'redactedData'])
-
-/** `given`'s own fields, as a spread copies them, and those of `fields` it inherits. */
-function copyFields(given: object, fields: ReadonlySet<string>): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...given }
-  for (const field of fields) {
-    if (Object.hasOwn(copy, field) || !(field in given)) continue
-    const value = (given as Record<string, unknown>)[field]
-    if (value !== undefined) copy[field] = value
-  }
-  return copy
-}
+const toolCallFields = ['id', 'name', 'arguments']
+const reasoningFields = ['text', 'provider', 'signature', 'redactedData']
 
 /**
- * A list's entries, each object copied by {@link copyFields}; an entry that is no object stays as it is, and a hole
- * ends the copy as `undefined`, for the check to refuse there: a sparse list as long as 2³²−1 is not walked.
+ * A list's entries, each object copied by {@link copyOptions}. The copy ends at the first entry that is `undefined` (a
+ * hole included), which the check refuses there: a sparse list as long as 2³²−1 is not walked.
  */
-function copyEntries(list: readonly unknown[], fields: ReadonlySet<string>): unknown[] {
+function copyEntries(list: readonly unknown[], fields: readonly string[]): unknown[] {
   const copy: unknown[] = []
   for (let index = 0; index < list.length; index++) {
-    if (!(index in list)) {
-      copy.push(undefined)
-      break
-    }
     const entry = list[index]
-    copy.push(typeof entry === 'object' && entry !== null ? copyFields(entry, fields) : entry)
+    copy.push(typeof entry === 'object' && entry !== null ? copyOptions(entry, fields) : entry)
+    if (entry === undefined) break
   }
   return copy
 }
