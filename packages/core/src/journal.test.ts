@@ -163,6 +163,20 @@ describe('a journal replays finished durable steps', () => {
     expect(await step.invoke('a', { runId: 'r', journal })).toEqual({ items: ['a'] })
   })
 
+  it('tells a changed step by its name, kind and input only: a step that kept its name replays what the old one wrote', async () => {
+    const journal = new MemoryJournal()
+    const before = defineFunction({ name: 'classify', durable: true, run: (text: string) => `old model: ${text}` })
+    expect(await before.invoke('a', { runId: 'r', journal })).toBe('old model: a')
+    // Another body (another model, another prompt) under the same name: not told apart, its step replays.
+    const sameName = defineFunction({ name: 'classify', durable: true, run: (text: string) => `new model: ${text}` })
+    const replayed = await sameName.trace('a', { runId: 'r', journal })
+    expect([replayed.output, replayed.annotations.replayed]).toEqual(['old model: a', true])
+    // Another name is a NonDeterminismError, as is the same name given another input.
+    const renamed = defineFunction({ name: 'classify v2', durable: true, run: (text: string) => `new model: ${text}` })
+    await expect(renamed.invoke('a', { runId: 'r', journal })).rejects.toBeInstanceOf(NonDeterminismError)
+    await expect(sameName.invoke('b', { runId: 'r', journal })).rejects.toBeInstanceOf(NonDeterminismError)
+  })
+
   it('replays a step whose code changed its input (a chat history it appended to): the digest is of the input as given', async () => {
     let runs = 0
     const reply = defineFunction({
@@ -771,25 +785,8 @@ describe('journal replays: what is counted and handed out', () => {
   })
 
   it('a durable step cancelled while its journal write was in flight is counted once when a retried parent replays it', async () => {
-    const entries = new Map<string, JournalEntry>()
-    let releaseWrites: () => void = () => {}
-    const writesReleased = new Promise<void>((resolve) => {
-      releaseWrites = resolve
-    })
-    let writeStarted: () => void = () => {}
-    const writing = new Promise<void>((resolve) => {
-      writeStarted = resolve
-    })
     // A journal whose write lands at once and answers later, as a store across the network does.
-    const journal: StepJournal = {
-      read: (key) => entries.get(key),
-      write: async (key, entry) => {
-        if (!entries.has(key)) entries.set(key, JSON.parse(JSON.stringify(entry)))
-        writeStarted()
-        await writesReleased
-        return entries.get(key) as JournalEntry
-      },
-    }
+    const { journal, writing, release: releaseWrites } = slowJournal('answers late')
     let paid = 0
     const call = defineFunction({
       name: 'call',
@@ -824,25 +821,8 @@ describe('journal replays: what is counted and handed out', () => {
     expect(record.usage).toMatchObject({ totalTokens: 600, calls: 1 })
   })
   it('a retried parent waits for its durable child’s journal write still in flight, and replays it rather than paying again', async () => {
-    const entries = new Map<string, JournalEntry>()
-    let landWrites: () => void = () => {}
-    const writesLand = new Promise<void>((resolve) => {
-      landWrites = resolve
-    })
-    let writeStarted: () => void = () => {}
-    const writing = new Promise<void>((resolve) => {
-      writeStarted = resolve
-    })
     // A journal whose write lands only when the store gets to it, as an insert across the network does.
-    const journal: StepJournal = {
-      read: (key) => entries.get(key),
-      write: async (key, entry) => {
-        writeStarted()
-        await writesLand
-        if (!entries.has(key)) entries.set(key, JSON.parse(JSON.stringify(entry)))
-        return entries.get(key) as JournalEntry
-      },
-    }
+    const { journal, writing, release: landWrites } = slowJournal('lands late')
     let calls = 0
     const call = defineFunction({
       name: 'call',
@@ -994,3 +974,33 @@ describe("the digest of a durable step's input", () => {
     expect(runs).toBe(0)
   })
 })
+
+/**
+ * A journal kept in a Map whose writes wait for `release()`: one that `'lands late'` stores the entry only then, one that
+ * `'answers late'` stores it at once and answers then. `writing` settles when the first write starts.
+ */
+function slowJournal(kind: 'lands late' | 'answers late') {
+  const entries = new Map<string, JournalEntry>()
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let writeStarted: () => void = () => {}
+  const writing = new Promise<void>((resolve) => {
+    writeStarted = resolve
+  })
+  const store = (key: string, entry: JournalEntry): void => {
+    if (!entries.has(key)) entries.set(key, JSON.parse(JSON.stringify(entry)))
+  }
+  const journal: StepJournal = {
+    read: (key) => entries.get(key),
+    write: async (key, entry) => {
+      if (kind === 'answers late') store(key, entry)
+      writeStarted()
+      await released
+      if (kind === 'lands late') store(key, entry)
+      return entries.get(key) as JournalEntry
+    },
+  }
+  return { journal, writing, release }
+}
