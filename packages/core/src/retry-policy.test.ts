@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError, TinyLLMError, ValidationError } from './errors.js'
+import {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  NonDeterminismError,
+  StepLimitError,
+  TinyLLMError,
+  ValidationError,
+} from './errors.js'
 import { decideRetry, resolveRetryPolicy, retryDelay } from './retry-policy.js'
 
 describe('retry policy', () => {
@@ -41,6 +49,35 @@ describe('retry policy', () => {
     expect(decideRetry(policy, new TinyLLMError({ message: 'x' }), facts)).toEqual({ retry: false })
     expect(decideRetry(policy, retryable, { ...facts, streamedParts: 1 })).toEqual({ retry: false })
     expect(decideRetry(policy, retryable, { ...facts, attempt: 5 })).toEqual({ retry: false })
+  })
+
+  it('never retries what no attempt can mend, even when the policy calls every error retryable', async () => {
+    const errors = [
+      new ConfigurationError({ option: 'model', message: 'model must be a string' }),
+      new BudgetExceededError({ limit: 'tokens', budget: 10, spent: 10, requested: 5 }),
+      new AbortError({ reason: 'stopped' }),
+      new StepLimitError({ limit: 1000, what: 'nested runs' }),
+      new NonDeterminismError({ key: 'k', expected: 'a', found: 'b', functionName: 'f' }),
+    ]
+    const eager = resolveRetryPolicy({ attempts: 3, initialDelayMs: 0, retryable: () => true })
+    const facts = { attempt: 1, streamedParts: 0, remainingMs: undefined, random: () => 0 }
+    for (const error of errors) expect(decideRetry(eager, error, facts), error.name).toEqual({ retry: false })
+    // The same through a run: one attempt each, and the run ends in the error its code threw.
+    for (const error of errors) {
+      let attempts = 0
+      const fn = defineFunction({
+        name: 'eager',
+        retry: { attempts: 3, initialDelayMs: 0, retryable: () => true },
+        run: () => {
+          attempts += 1
+          throw error
+        },
+      })
+      await expect(fn.invoke(1)).rejects.toBe(error)
+      expect(attempts, error.name).toBe(1)
+    }
+    // What the policy may still decide on: an error of a Function's own code.
+    expect(decideRetry(eager, new TinyLLMError({ message: 'x' }), facts)).toEqual({ retry: true, delayMs: 0 })
   })
 
   it('retries invalid output only when the policy opts in', () => {

@@ -1,5 +1,15 @@
 import { describeNonBoolean } from './cancellation.js'
-import { ConfigurationError, describeThrown, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
+import {
+  AbortError,
+  BudgetExceededError,
+  ConfigurationError,
+  describeThrown,
+  NonDeterminismError,
+  StepLimitError,
+  safeStringify,
+  type TinyLLMError,
+  ValidationError,
+} from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, optionError, unreadableOption } from './options.js'
 
 /** How a Function retries a failed attempt. Retries happen in this one layer only. */
@@ -24,6 +34,8 @@ export interface RetryPolicy {
   /**
    * Decides whether an error is worth another attempt: `true` or `false` (anything else, a promise included, and a
    * throw are a {@link ConfigurationError} that ends the run). Default {@link isRetryableError}: the error's `retryable`.
+   * Not asked about what no attempt can mend, which is never retried: a configuration, budget, abort, step-limit or
+   * non-determinism error (and a validation failure, decided by `retryInvalidOutput`).
    */
   readonly retryable?: (error: TinyLLMError, attempt: number) => boolean
 }
@@ -60,9 +72,16 @@ export interface AttemptFacts {
 const dontRetry: RetryDecision = Object.freeze({ retry: false })
 
 /**
+ * Errors another attempt cannot mend, whatever a policy's `retryable` says: the same options, the same spent budget,
+ * the same cancelled signal, the same nesting and the same journal would end it the same way.
+ */
+const beyondRetry = [ConfigurationError, BudgetExceededError, AbortError, StepLimitError, NonDeterminismError]
+
+/**
  * The one place tinyllm decides whether a failed attempt is tried again, and after how long: not past the last
  * attempt, not after output was streamed, not a validation failure unless the policy opts in (and then only of an
- * output), only what the policy calls retryable (by default, what says so itself: `error.retryable`); then after the
+ * output), never what no attempt can mend (a configuration, budget, abort, step-limit or non-determinism error), only
+ * what the policy calls retryable (by default, what says so itself: `error.retryable`); then after the
  * server's `retry-after` hint (clamped to `maxRetryAfterMs`) or an exponential backoff with jitter — unless that wait
  * outlasts the deadline.
  */
@@ -72,7 +91,7 @@ export function decideRetry(policy: ResolvedRetryPolicy, error: TinyLLMError, fa
     // An output that fails its schema, when the policy opts in; never an input (a child's, thrown through this run's
     // code), which another attempt would hand over the same. `retryable` is not asked about validation failures.
     if (!policy.retryInvalidOutput || error.state === 'input_validation') return dontRetry
-  } else if (!askRetryable(policy, error, facts)) return dontRetry
+  } else if (beyondRetry.some((kind) => kind.isInstance(error)) || !askRetryable(policy, error, facts)) return dontRetry
   const delayMs = retryDelay(policy, facts.attempt, error, facts.random)
   if (facts.remainingMs !== undefined && delayMs >= facts.remainingMs) return { retry: false, outOfTime: true }
   return { retry: true, delayMs }
