@@ -298,6 +298,30 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it('invoke reads its options as invoke in this process does: a misspelt key is refused, and a signal or deadline given by a settings class is kept', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    // A misspelt timeout would leave the run without its limit.
+    const misspelt = await executor.invoke(double as never, 1, { timeoutMS: 5 } as never).catch((e: unknown) => e)
+    expect(ConfigurationError.isInstance(misspelt), String(misspelt)).toBe(true)
+    expect((misspelt as Error).message).toMatch(/^double: timeoutMS is not an option/)
+    class AbortedSettings {
+      get signal(): AbortSignal {
+        return AbortSignal.abort('the user left')
+      }
+    }
+    class PastDeadline {
+      get deadline(): number {
+        return Date.now() - 1_000
+      }
+    }
+    expect(await double.invoke(1, new AbortedSettings()).catch((e: unknown) => e)).toBeInstanceOf(AbortError)
+    const aborted = await executor.invoke(double as never, 1, new AbortedSettings()).catch((e: unknown) => e)
+    expect(AbortError.isInstance(aborted), String(aborted)).toBe(true)
+    const late = await executor.invoke(double as never, 1, new PastDeadline()).catch((e: unknown) => e)
+    expect(TimeoutError.isInstance(late), String(late)).toBe(true)
+  })
+
   it('a worker without the graph refuses the run with a typed error, running nothing', async () => {
     const pipeline = chatPipeline()
     const other = defineFunction({ name: 'other', run: () => 1 })

@@ -4,8 +4,8 @@ import {
   assertJsonSafe,
   CancelScope,
   ConfigurationError,
-  checkBudget,
   checkNumber,
+  checkRootOptions,
   checkTimeout,
   type Invocable,
   type InvokeOptions,
@@ -506,7 +506,7 @@ export class BullMQExecutor implements RunExecutor {
         throw optionError('metadata', 'an object', metadata, fn.name)
       assertJsonSafe(metadata, { functionName: fn.name, state: 'init' })
     }
-    const budget = checkBudget(options.budget, fn.name)
+    const budget = options.budget // checked as it was read
     const maxConcurrentRuns = checkNumber(
       options.maxConcurrentRuns,
       'maxConcurrentRuns',
@@ -883,8 +883,8 @@ function checkRunId(runId: unknown, functionName: string): string {
 
 /**
  * A copy of the options given to `invoke`, each read once (a getter cannot answer the checks one value and the run
- * another); options that are not an object, or whose reading throws (a getter, a revoked Proxy), are a
- * ConfigurationError naming them, as `invoke` in this process makes them.
+ * another); options that are not an object, that hold a key `invoke` does not know, or whose reading throws (a getter,
+ * a revoked Proxy), are a ConfigurationError naming them, as `invoke` in this process makes them.
  */
 function readInvokeOptions(options: InvokeOptions, fn: Invocable<unknown, unknown>): InvokeOptions {
   let name = owner
@@ -893,11 +893,11 @@ function readInvokeOptions(options: InvokeOptions, fn: Invocable<unknown, unknow
   } catch {
     // A graph whose name cannot be read is refused later (fingerprintOf); its options are named for the executor.
   }
-  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, name)
   try {
-    // Asking whether a revoked Proxy is a list throws, as reading it does.
-    if (Array.isArray(options)) throw optionError('options', 'an object', options, name)
-    return { ...options }
+    // Read as invoke in this process reads them: a misspelt key is refused, and a getter of a settings class counts
+    // (a spread would drop it, and with it the run's signal or deadline). Asking whether a revoked Proxy is a list
+    // throws, as reading it does.
+    return checkRootOptions(options, name)
   } catch (error) {
     throw unreadableOption(error, 'options', name)
   }

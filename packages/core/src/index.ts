@@ -64,9 +64,10 @@ export {
   type RetryPolicy,
   resolveRetryPolicy,
 } from './retry-policy.js'
+export { checkRootOptions } from './run.js'
 export type * from './run-context.js'
 export type * from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
-export { type Budget, checkBudget, type Usage, type UsageTotals } from './usage.js'
+export type { Budget, Usage, UsageTotals } from './usage.js'
 export { type InferSchemaInput, type InferSchemaOutput, type ValidationSite, Validator } from './validator.js'

@@ -1494,6 +1494,18 @@ function checkInvokeOptions(options: object, functionName: string): InvokeOption
 }
 
 /**
+ * The options of a run tree's `invoke`, read as `invoke` reads them — for a {@link RunExecutor}, whose `invoke` takes
+ * them as `invoke` does: options that are not an object or hold a key `invoke` does not know are a
+ * {@link ConfigurationError}, each option is read once by its name (a settings class's getter included) and the
+ * budget is checked and copied. The other options are checked where they are used.
+ */
+export function checkRootOptions(options: object, functionName: string): InvokeOptions {
+  const read = checkInvokeOptions(options, functionName) as ReadOptions
+  read.budget = checkBudget(read.budget, functionName)
+  return read as InvokeOptions
+}
+
+/**
  * A run id or step key: a non-empty string of well-formed Unicode. A lone surrogate (half of a UTF-16 pair) would turn
  * into U+FFFD in any store that keeps UTF-8 (SQLite, Redis, an outside API given the idempotency key), where two ids
  * that differ only there would be one.
