@@ -311,6 +311,28 @@ describe('SqliteJournal', () => {
     }
   })
 
+  it('refuses a file: URI as its path, whose parameters would keep its entries in memory or share the file unlocked', () => {
+    // SQLite reads a name starting with `file:` as a URI and obeys its parameters: `mode=memory` keeps nothing past the
+    // process (a resumed run would pay for every step again), `nolock=1` lets two processes write the file at once.
+    const uris = [`file:${freshFile()}?mode=memory`, `file:${freshFile()}?nolock=1`, 'file::memory:', 'file:runs.db']
+    for (const path of uris) {
+      const error = catching(() => new SqliteJournal(path))
+      expect(ConfigurationError.isInstance(error), `${path}: ${String(error)}`).toBe(true)
+      expect((error as ConfigurationError).option).toBe('path')
+      expect((error as Error).message).toMatch(
+        /^SqliteJournal: path must be the path of a database file, not a file: URI/,
+      )
+    }
+    // A name that only looks alike is a file's: SQLite reads a URI in `file:` alone, in lower case.
+    const folderLike = join(folder, 'FILE:journal.db')
+    const journal = new SqliteJournal(folderLike)
+    journal.write('k', entry('kept'))
+    journal.close()
+    const reopened = new SqliteJournal(folderLike)
+    expect(reopened.read('k')?.output).toBe('kept')
+    reopened.close()
+  })
+
   it('fails with a SqliteJournalError when the file is not a database, or the journal is closed', () => {
     const path = freshFile()
     writeFileSync(path, 'this is not a database, and it is long enough for SQLite to read a header from it')

@@ -19,7 +19,8 @@ export interface SqliteJournalOptions {
   /**
    * The database file, created when missing. `':memory:'` keeps the journal in this process's memory. A path holding a
    * lone surrogate is refused: the file system would name the file with U+FFFD, another path's file; so is one holding a
-   * NUL character, which no file name has.
+   * NUL character, which no file name has; so is a `file:` URI, whose parameters SQLite would obey (`mode=memory` keeps
+   * nothing past the process, `nolock=1` shares the file without locks).
    */
   readonly path: string
   /**
@@ -102,6 +103,16 @@ export class SqliteJournal implements StepJournal {
       throw optionError(
         'path',
         'the path of a database file, without a NUL character and without a lone surrogate',
+        given.path,
+        owner,
+      )
+    }
+    // SQLite reads a name starting with `file:` as a URI and obeys its parameters: `mode=memory` would keep nothing past
+    // the process, `nolock=1` would let processes write the file at once, and nothing would say so.
+    if (given.path.startsWith('file:')) {
+      throw optionError(
+        'path',
+        "the path of a database file, not a file: URI (SQLite would obey its parameters, such as mode=memory or nolock=1); give the file's path, or ':memory:'",
         given.path,
         owner,
       )
