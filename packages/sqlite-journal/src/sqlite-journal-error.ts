@@ -45,7 +45,7 @@ export class CorruptJournalEntryError extends SqliteJournalError {
 
   constructor(options: { path: string; table: string; key: string; problem: string }) {
     super({
-      message: `the entry at ${safeStringify(options.key)} in ${options.path} (table ${options.table}) is corrupt: ${options.problem}`,
+      message: `the entry at ${safeStringify(options.key)} in ${quotedPath(options.path)} (table ${options.table}) is corrupt: ${options.problem}`,
       path: options.path,
       table: options.table,
       key: options.key,
@@ -54,3 +54,11 @@ export class CorruptJournalEntryError extends SqliteJournalError {
   }
 }
 brandError(CorruptJournalEntryError, 'CorruptJournalEntryError')
+
+/**
+ * @internal A journal's file as its errors quote it: as a step key is quoted, cut at 1,000 characters (the whole path
+ * stays in the error's `path`), so a path of megabytes makes no message of as many.
+ */
+export function quotedPath(path: string): string {
+  return safeStringify(path, 1_000)
+}

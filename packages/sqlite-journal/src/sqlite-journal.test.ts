@@ -173,6 +173,26 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it('quotes a long path in its errors cut short, the whole path kept in the path field, and refuses a table name longer than 200 characters', () => {
+    const path = join(tmpdir(), 'p'.repeat(1_000_000))
+    const failed = catching(() => new SqliteJournal(path)) as SqliteJournalError
+    const corrupt = new CorruptJournalEntryError({ path, table: 't', key: 'k', problem: 'it is not JSON' })
+    for (const error of [failed, corrupt]) {
+      expect(SqliteJournalError.isInstance(error)).toBe(true)
+      expect(error.message).toMatch(/ppp/)
+      expect(error.message.length).toBeLessThan(1_500)
+      expect(error.path).toBe(path)
+    }
+    const long = catching(() => new SqliteJournal({ path: ':memory:', table: 't'.repeat(201) }))
+    expect(ConfigurationError.isInstance(long)).toBe(true)
+    expect((long as Error).message).toMatch(
+      /^SqliteJournal: table must be a name of .*, at most 200 characters long, got "ttt/,
+    )
+    const longest = new SqliteJournal({ path: ':memory:', table: 't'.repeat(200) })
+    expect(longest.size).toBe(0)
+    longest.close()
+  })
+
   it('fails a run whose durable step finds a corrupt row, instead of replaying it', async () => {
     const path = freshFile()
     const journal = new SqliteJournal(path)

@@ -12,7 +12,7 @@ import {
 } from '@tinyllm/core'
 import { decodeJournalEntry, encodeJournalEntry } from './journal-entry-codec.js'
 import { loadSqlite } from './load-sqlite.js'
-import { CorruptJournalEntryError, SqliteJournalError } from './sqlite-journal-error.js'
+import { CorruptJournalEntryError, quotedPath, SqliteJournalError } from './sqlite-journal-error.js'
 
 /** Options of a {@link SqliteJournal}. */
 export interface SqliteJournalOptions {
@@ -24,8 +24,9 @@ export interface SqliteJournalOptions {
    */
   readonly path: string
   /**
-   * The table of entries, created when missing: letters, digits and `_`. Default `tinyllm_journal`. As in SQL, case
-   * does not tell tables apart: `Runs` and `runs` are one table, whose entries both journals share.
+   * The table of entries, created when missing: letters, digits and `_`, at most 200 of them. Default
+   * `tinyllm_journal`. As in SQL, case does not tell tables apart: `Runs` and `runs` are one table, whose entries both
+   * journals share.
    */
   readonly table?: string
   /** How long a read or write waits for another process's write to end before it fails, in ms. Default 5000. */
@@ -41,6 +42,8 @@ export interface SqliteJournalOptions {
 const owner = 'SqliteJournal'
 const knownOptions: ReadonlySet<string> = new Set(['path', 'table', 'busyTimeoutMs', 'synchronous'])
 const tableNamePattern = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]*$/i
+/** A table's name is a name, as a Function's is: SQLite's own errors quote it whole (`no such table: …`). */
+const maxTableNameLength = 200
 /** SQLite keeps the busy timeout in a 32-bit int: a longer one reads back as 0, no wait at all. */
 const maxBusyTimeoutMs = 2_147_483_647
 /** SQLite's primary result codes for "another connection holds the lock". */
@@ -118,8 +121,13 @@ export class SqliteJournal implements StepJournal {
       )
     }
     const table = given.table ?? 'tinyllm_journal'
-    if (typeof table !== 'string' || !tableNamePattern.test(table)) {
-      throw optionError('table', 'a name of letters, digits and _ not starting with sqlite_', table, owner)
+    if (typeof table !== 'string' || table.length > maxTableNameLength || !tableNamePattern.test(table)) {
+      throw optionError(
+        'table',
+        `a name of letters, digits and _ not starting with sqlite_, at most ${maxTableNameLength} characters long`,
+        table,
+        owner,
+      )
     }
     const busyTimeoutMs =
       checkNumber(
@@ -196,7 +204,7 @@ export class SqliteJournal implements StepJournal {
     const standing = this.read(key)
     if (standing !== undefined) return standing
     throw new SqliteJournalError({
-      message: `writing ${safeStringify(key)} to ${this.path}: an entry was there, and is gone (rows deleted while runs were writing?)`,
+      message: `writing ${safeStringify(key)} to ${quotedPath(this.path)}: an entry was there, and is gone (rows deleted while runs were writing?)`,
       path: this.path,
       table: this.table,
       key,
@@ -223,7 +231,7 @@ export class SqliteJournal implements StepJournal {
   #assertOpen(key: string | undefined): void {
     if (this.#open) return
     throw new SqliteJournalError({
-      message: `the journal on ${this.path} is closed`,
+      message: `the journal on ${quotedPath(this.path)} is closed`,
       path: this.path,
       table: this.table,
       key,
@@ -239,7 +247,7 @@ export class SqliteJournal implements StepJournal {
     if (!loneSurrogate.test(key)) return
     throw new ConfigurationError({
       option: 'key',
-      message: `the step key ${safeStringify(key)} holds a lone surrogate, which ${this.path} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
+      message: `the step key ${safeStringify(key)} holds a lone surrogate, which ${quotedPath(this.path)} would store as U+FFFD, the key of other steps; give run ids and step keys whole characters`,
       functionName: owner,
     })
   }
@@ -249,7 +257,7 @@ export class SqliteJournal implements StepJournal {
     const primary = typeof code === 'number' ? code & 0xff : undefined
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new SqliteJournalError({
-      message: `${action}${key === undefined ? '' : ` ${safeStringify(key)}`} on ${this.path} failed: ${detail}`,
+      message: `${action}${key === undefined ? '' : ` ${safeStringify(key)}`} on ${quotedPath(this.path)} failed: ${detail}`,
       path: this.path,
       table: this.table,
       key,
