@@ -68,4 +68,25 @@ describe('FakeClock', () => {
     again()
     await expect(clock.advance(10, 50)).rejects.toThrow('FakeClock.advance: more than 50 timers fired')
   })
+
+  it('refuses a limit that is not a whole number ≥ 1, which would let a timer that sets itself again run forever', async () => {
+    const clock = new FakeClock()
+    let set = 0
+    // Sets itself again 2,000 times without moving time: a limit of NaN, never reached, would let it run on.
+    const again = (): void => {
+      if (++set < 2_000) clock.setTimeout(again, 0)
+    }
+    again()
+    for (const limit of [Number.NaN, -1, 0, 1.5, '50' as unknown as number]) {
+      const moved = clock.advance(10, limit)
+      await expect(moved).rejects.toThrow(ConfigurationError)
+      await expect(moved).rejects.toThrow('FakeClock.advance: limit must be')
+      const ran = clock.runAll(limit)
+      await expect(ran).rejects.toThrow(ConfigurationError)
+      await expect(ran).rejects.toThrow('FakeClock.runAll: limit must be')
+    }
+    expect([clock.now(), set, clock.pendingTimers]).toEqual([0, 1, 1])
+    await clock.runAll(Number.POSITIVE_INFINITY)
+    expect([set, clock.pendingTimers]).toEqual([2_000, 0])
+  })
 })

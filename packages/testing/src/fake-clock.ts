@@ -60,12 +60,15 @@ export class FakeClock {
   /**
    * Moves time forward by `ms`, firing every timer due on the way, and lets promise callbacks run after each. An `ms`
    * that is not a finite number ≥ 0 (NaN, negative, Infinity) is a ConfigurationError and moves nothing; more than
-   * `limit` timers fired on the way is an Error (a timer that sets itself again without moving time).
+   * `limit` timers fired on the way is an Error (a timer that sets itself again without moving time). A `limit` that
+   * is not a whole number ≥ 1 (or Infinity) is a ConfigurationError too: a NaN would never be reached, and a timer
+   * that sets itself again would hang the test.
    */
   async advance(ms: number, limit = 1_000_000): Promise<void> {
     // Checked before anything moves: NaN would fire every timer and leave the time NaN, a negative ms turn it back.
     if (ms === undefined) throw optionError('ms', 'a number of ms ≥ 0', ms, 'FakeClock.advance')
     const until = this.time + (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'FakeClock.advance') as number)
+    checkLimit(limit, 'FakeClock.advance')
     for (let fired = 0; await this.#fireFirst(until); fired++) {
       if (fired >= limit) throw new Error(`FakeClock.advance: more than ${limit} timers fired`)
     }
@@ -73,8 +76,12 @@ export class FakeClock {
     await this.flush()
   }
 
-  /** Fires timers until none is left; more than `limit` of them is an Error (a timer that sets itself again). */
+  /**
+   * Fires timers until none is left; more than `limit` of them is an Error (a timer that sets itself again). A `limit`
+   * that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError, and fires nothing.
+   */
   async runAll(limit = 1_000_000): Promise<void> {
+    checkLimit(limit, 'FakeClock.runAll')
     for (let fired = 0; fired < limit; fired++) if (!(await this.step())) return
     throw new Error(`FakeClock.runAll: more than ${limit} timers fired`)
   }
@@ -99,4 +106,9 @@ export class FakeClock {
     await this.flush()
     return true
   }
+}
+
+/** The most timers one `advance` or `runAll` fires: a whole number ≥ 1, or Infinity for no limit. */
+function checkLimit(limit: unknown, owner: string): void {
+  checkNumber(limit, 'limit', { integer: true, min: 1, orInfinity: true }, owner)
 }
