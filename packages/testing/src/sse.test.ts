@@ -65,4 +65,33 @@ describe('server-sent events', () => {
       expect(() => sseEvent(options as never)).toThrow(/^sseEvent: options must be an object, got /)
     }
   })
+
+  it('sseEvent refuses an event name or id that is not a string, options it cannot read or keys it does not know, with a ConfigurationError', () => {
+    const throwing = Object.defineProperty({ data: 'x' }, 'event', {
+      get() {
+        throw new Error('unreadable')
+      },
+      enumerable: true,
+    })
+    for (const options of [
+      { event: Symbol('e') as never, data: 'x' },
+      { event: 42 as never, data: 'x' },
+      { id: {} as never, data: 'x' },
+      throwing,
+      { evnt: 'e', data: 'x' } as never,
+    ]) {
+      expect(() => sseEvent(options)).toThrow(ConfigurationError)
+      expect(() => sseEvent(options)).toThrow(/^sseEvent: /)
+    }
+    expect(() => sseEvent({ evnt: 'e', data: 'x' } as never)).toThrow('evnt is not an option; did you mean event?')
+    // A value quoted in the message is cut, as an error quotes one: an event name of megabytes makes no message of as many.
+    let long: unknown
+    try {
+      sseEvent({ event: `${'e'.repeat(1_000_000)}\n`, data: 'x' })
+    } catch (error) {
+      long = error
+    }
+    expect(ConfigurationError.isInstance(long)).toBe(true)
+    expect((long as Error).message.length).toBeLessThan(1_500)
+  })
 })

@@ -1,4 +1,4 @@
-import { ConfigurationError, optionError } from '@tinyllm/core'
+import { ConfigurationError, checkKnownOptions, optionError, safeStringify, unreadableOption } from '@tinyllm/core'
 
 const sseEventMarker: unique symbol = Symbol.for('tinyllm.testing.sse-event')
 
@@ -22,7 +22,8 @@ export type SseItem = string | SseEvent | object
 
 /**
  * Makes a named server-sent event, as Anthropic-style streams need. An event name or id with a line break (CR or LF)
- * cannot be sent as one field, so it is a `ConfigurationError`, as are options that are not an object.
+ * cannot be sent as one field, so it is a `ConfigurationError`, as are one that is not a string, options that are not
+ * an object, whose reading throws (a getter, a `Proxy`) or with a key other than `event`, `data` and `id`.
  *
  * @example
  * sseEvent({ event: 'message_stop', data: { type: 'message_stop' } })
@@ -30,10 +31,24 @@ export type SseItem = string | SseEvent | object
  */
 export function sseEvent(options: { event?: string | undefined; data: unknown; id?: string | undefined }): SseEvent {
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, 'sseEvent')
-  checkSseField('event', options.event)
-  checkSseField('id', options.id)
-  return { [sseEventMarker]: true, event: options.event, data: options.data, id: options.id }
+  // Each part read once, into the event: a getter cannot answer the check one name and the event another.
+  let read: { event: unknown; data: unknown; id: unknown }
+  try {
+    checkKnownOptions(options, sseEventKeys, 'sseEvent')
+    const { event, data, id } = options as Record<string, unknown>
+    read = { event, data, id }
+  } catch (error) {
+    throw unreadableOption(error, 'options', 'sseEvent')
+  }
+  return {
+    [sseEventMarker]: true,
+    event: checkSseField('event', read.event),
+    data: read.data,
+    id: checkSseField('id', read.id),
+  }
 }
+
+const sseEventKeys: ReadonlySet<string> = new Set(['event', 'data', 'id'])
 
 const lineBreak = /[\r\n]/
 const dataLineEnd = /\r\n|\r|\n/
@@ -43,11 +58,14 @@ export function isSseFieldValue(value: string): boolean {
   return !lineBreak.test(value)
 }
 
-function checkSseField(field: 'event' | 'id', value: string | undefined): void {
-  if (value === undefined || isSseFieldValue(value)) return
+/** An `event:` or `id:` field, returned when it can be sent as one line: a string without CR or LF. */
+function checkSseField(field: 'event' | 'id', value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw optionError(field, 'a string', value, 'sseEvent')
+  if (isSseFieldValue(value)) return value
   throw new ConfigurationError({
     option: field,
-    message: `${field} must not hold a line break (CR or LF), which would end the field early; got ${JSON.stringify(value)}`,
+    message: `${field} must not hold a line break (CR or LF), which would end the field early; got ${safeStringify(value, 1_000)}`,
     functionName: 'sseEvent',
   })
 }
