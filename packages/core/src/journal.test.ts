@@ -101,6 +101,38 @@ describe('run identity and step keys', () => {
     ])
   })
 
+  it('refuses a key given to a second step of one attempt: two steps would share a run id and one journal entry', async () => {
+    const { fn: ask, runs } = counted('ask')
+    let attempt = 0
+    const root = defineFunction({
+      name: 'root',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: async (_: undefined, context: RunContext) => {
+        attempt += 1
+        const first = await context.invoke(ask, 'one', { key: 'ask' })
+        // The same key in the next attempt is that step again; in this attempt it would be another step under its id.
+        if (attempt === 1) throw new Error('try again')
+        const second = await context.invoke(ask, 'one', { key: 'ask' }).catch((error: unknown) => error)
+        const third = await context.invoke(ask, 'one', { key: 'ask again' })
+        return [first, second, third]
+      },
+    })
+    const [first, second, third] = (await root.invoke(undefined, { runId: 'keys', journal: new MemoryJournal() })) as [
+      string,
+      unknown,
+      string,
+    ]
+    expect(first).toBe('ask(one)')
+    expect(ConfigurationError.isInstance(second), String(second)).toBe(true)
+    expect((second as ConfigurationError).option).toBe('key')
+    expect((second as Error).message).toBe(
+      'ask: key "ask" was given to another step of this run of "root" (attempt 2); two steps would share one run id and one journal entry, so give each its own key',
+    )
+    expect(third).toBe('ask(one)')
+    // The first attempt ran the step, the second replayed it, the refused one ran nothing, the other key ran.
+    expect(runs.count).toBe(2)
+  })
+
   it('keeps a root whose run id holds "/" apart from another root’s nested step, on one journal', async () => {
     const keys: string[] = []
     const c = defineFunction({

@@ -26,7 +26,8 @@ export interface ChildInvokeOptions {
    * The step's key in its parent: what identifies it in the run id, the step path and the journal. Default: the
    * combinators' positions (a Chain's index, a Parallel's key or index, a Decision's choice), else `<name>#<n>`, the
    * n-th call of that Function's name in the parent's attempt (its `processOutput` counting on from its last attempt) —
-   * stable as long as the parent calls in the same order.
+   * stable as long as the parent calls in the same order. A key given to a second step of one attempt is a
+   * `ConfigurationError`: the two would share one run id and one journal entry.
    */
   readonly key?: string
   /**

@@ -308,6 +308,8 @@ class StepContext implements RunContext {
   private streamPart: StreamListener | undefined = undefined
   /** How many children of each name were invoked without a key: their `name#n` keys. */
   private callCounts: Map<string, number> | undefined = undefined
+  /** The keys children were given explicitly: no second child of the attempt may take one. */
+  private givenKeys: Set<string> | undefined = undefined
   private boundInvoke: RunContext['invoke'] | undefined = undefined
   private bound: Pick<RunContext, 'addUsage' | 'reserveBudget' | 'annotate'> | undefined = undefined
 
@@ -441,7 +443,24 @@ class StepContext implements RunContext {
   continued(cancelScope: CancelScope): StepContext {
     const next = new StepContext(this.run, this.attempt, cancelScope)
     next.callCounts = this.callCounts ??= new Map()
+    next.givenKeys = this.givenKeys ??= new Set()
     return next
+  }
+
+  /**
+   * A key given to a child (escaped), refused when another child of this attempt was given it: the two would be one
+   * run id in records and events, and one journal entry, so the second would replay the first's output.
+   */
+  claimKey(key: string, functionName: string): string {
+    this.givenKeys ??= new Set()
+    if (this.givenKeys.has(key))
+      throw new ConfigurationError({
+        option: 'key',
+        message: `key ${safeStringify(key, 200)} was given to another step of this run of "${this.run.fn.name}" (attempt ${this.attempt}); two steps would share one run id and one journal entry, so give each its own key`,
+        functionName,
+      })
+    this.givenKeys.add(key)
+    return key
   }
 
   /** The key of the next child invoked without one: `<name>#<n>`. */
@@ -531,7 +550,10 @@ class Run {
       this.depth = parentRun.depth + 1
       this.tree = parentRun.tree
       this.metadata = metadata === undefined ? parentRun.metadata : { ...parentRun.metadata, ...metadata }
-      this.key = options?.key === undefined ? parent.nextKey(fn.name) : escapeKey(checkKey(options.key, fn.name))
+      this.key =
+        options?.key === undefined
+          ? parent.nextKey(fn.name)
+          : parent.claimKey(escapeKey(checkKey(options.key, fn.name)), fn.name)
       this.parentAttempt = parent.attempt
       this.id = undefined
       parentScope = parent.cancelScope
