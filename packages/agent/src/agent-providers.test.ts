@@ -259,3 +259,35 @@ describe('Agent over HTTP: Anthropic with extended thinking', () => {
     })
   }
 })
+
+describe('Agent over HTTP: a streamed tool call cut off in its arguments', () => {
+  it('tells the model its arguments were not JSON and carries on, on Anthropic too, which takes a call only as an object', async () => {
+    // A turn cut by max_tokens inside a tool call: the streamed JSON text of its input ends half-way.
+    const server = await startAnthropicCompatibleServer({
+      replies: (request) =>
+        request.messages.length === 1
+          ? {
+              toolUses: [{ id: 'toolu_1', name: 'lookup_applicant', input: '{"applicantId": "A-' }],
+              stopReason: 'max_tokens',
+            }
+          : 'Your lookup was cut off; try again.',
+    })
+    running = server
+    const model = new AnthropicChat({
+      name: 'model',
+      model: 'claude-haiku-4-5',
+      baseURL: server.baseURL,
+      apiKey: 'sk-ant-test',
+      output: 'result',
+    })
+    const stream = new Agent({ name: 'loan-review', model, tools: [lookup] }).stream('Review applicant A-17')
+    for await (const _ of stream);
+    const outcome = await stream.result
+    expect(outcome).toMatchObject({ status: 'complete', output: 'Your lookup was cut off; try again.', steps: 2 })
+    const [, turn, result] = server.messageRequests[1]!.messages
+    expect(turn).toMatchObject({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', input: {} }] })
+    expect(result).toMatchObject({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] })
+    const told = (result!.content as Array<{ content?: unknown }>)[0]!.content
+    expect(String(told)).toContain('not valid JSON')
+  })
+})

@@ -479,6 +479,26 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
     expect((error as Error).message.length).toBeLessThan(2_000)
   })
 
+  it('records a call whose arguments are not JSON with {} in the conversation, a final answer too, and tells the model', async () => {
+    // Half-written arguments (a stream cut inside the call) would go back to the model with the next turn, and a
+    // provider that takes a call's input only as an object (Anthropic) refuses the whole conversation.
+    const { model, llm } = scripted(
+      {
+        toolCalls: [call('lookup_applicant', '{"applicantId": "A-'), call('final_answer', '{"decision": "appr', 'fa')],
+      },
+      { toolCalls: [call('final_answer', { decision: 'approve' }, 'fa2')] },
+    )
+    const finalAnswer = { schema: z.object({ decision: z.string() }) }
+    const outcome = await new Agent({ name: 'reviewer', model: llm, tools: [lookup], finalAnswer }).invoke('go')
+    expect(outcome).toMatchObject({ status: 'complete', output: { decision: 'approve' } })
+    const sent = model.calls[1]?.messages.find((message) => message.role === 'assistant')
+    expect(sent).toMatchObject({ toolCalls: [{ arguments: '{}' }, { arguments: '{}' }] })
+    expect(toolMessages(model, 1).map((message) => message.content)).toEqual([
+      expect.stringContaining('not valid JSON'),
+      expect.stringContaining('not valid JSON'),
+    ])
+  })
+
   it('an unknown tool: the model is told which tools exist and asked again; with fail, a ToolCallError', async () => {
     const { model, llm } = scripted({ toolCalls: [call('delete_everything', {})] }, 'Fine.')
     const record = await agentWith(llm).trace('go')

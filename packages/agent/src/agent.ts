@@ -652,8 +652,10 @@ class AgentRun {
       if (finalAnswer !== undefined && call.name === finalAnswer.name) {
         // Taken once the other calls of the turn have settled: those that need approval pause the run first.
         const tried = await this.tryFinalAnswer(call)
-        if (!tried.ok) planned.push(this.settled(index, call, step, undefined, tried.error))
-        else {
+        if (!tried.ok) {
+          if (isInvalidJson(tried.error)) editedCalls = this.withoutArguments(messageIndex, index, editedCalls)
+          planned.push(this.settled(index, call, step, undefined, tried.error))
+        } else {
           answer ??= tried
           answerCalls.push({
             index,
@@ -696,6 +698,7 @@ class AgentRun {
       try {
         arguments_ = parseArguments(call, this.agent.name)
       } catch (error) {
+        if (isInvalidJson(error)) editedCalls = this.withoutArguments(messageIndex, index, editedCalls)
         planned.push(this.settled(index, call, step, offered.tool, error as TinyLLMError))
         continue
       }
@@ -970,6 +973,17 @@ class AgentRun {
     return toolCalls
   }
 
+  /**
+   * Puts in the conversation the call at `index` of the message at `messageIndex` with `{}` for arguments that are not
+   * JSON (a streamed turn cut inside a call): the model is told they were not, and the next turn carries a call every
+   * provider takes — Anthropic takes a call's input only as an object, and would refuse the whole conversation.
+   */
+  private withoutArguments(messageIndex: number, index: number, editedCalls: ToolCall[] | undefined): ToolCall[] {
+    const calls = editedCalls ?? this.copyCalls(messageIndex)
+    calls[index] = { ...(calls[index] as ToolCall), arguments: '{}' }
+    return calls
+  }
+
   private emit(event: AgentEvent): void {
     this.stream?.(event)
   }
@@ -1028,6 +1042,10 @@ function parseArguments(call: ToolCall, agentName: string): unknown {
     })
   }
   return value
+}
+
+function isInvalidJson(error: unknown): boolean {
+  return ToolCallError.isInstance(error) && error.reason === 'invalid-json'
 }
 
 function lastAssistantIndex(conversation: ReadonlyArray<ChatMessage>): number {
