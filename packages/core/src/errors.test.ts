@@ -98,6 +98,15 @@ describe('errors', () => {
     expect(text).toContain("[cause]: '[an unreadable value]'")
   })
 
+  it('print a cause thrown with a message of megabytes in kilobytes: each string of an error cut at 20,000 characters', () => {
+    const cause = Object.assign(new Error('m'.repeat(10_000_000)), { body: 'b'.repeat(10_000_000) })
+    const text = inspect(new FunctionError({ functionName: 'fetch', state: 'running', cause }), { depth: null })
+    expect(text.length).toBeLessThan(70_000)
+    expect(text).toMatch(/^FunctionError: fetch: running threw Error: m+…/)
+    expect(text).toContain(`[cause]: [Error: ${'m'.repeat(100)}`)
+    expect(text).toContain(`body: '${'b'.repeat(100)}`)
+  })
+
   it('print a secret of the cause replaced when printing would escape or cut it: quotes, control characters, length', () => {
     for (const secret of [
       `q'uo"te\`s-secret-1234567`,

@@ -542,9 +542,13 @@ export class NonDeterminismError extends TinyLLMError {
 brandError(NonDeterminismError, 'NonDeterminismError')
 coreErrorNames = new Set(errorClasses.keys())
 
+/** The longest string of an error printed: a message at its cut, and the frames of its stack. */
+const maxPrintedString = 2 * maxMessageLength
+
 /**
- * `value` to print: an error as an error of its class whose own fields (its causes, eight deep) hold redacted copies;
- * anything else as {@link redact} copies it. What cannot be read is printed as it is, and redacted as text.
+ * `value` to print: an error as an error of its class whose own fields (its causes, eight deep) hold redacted copies,
+ * each string cut at 20,000 characters (a cause thrown with a message of megabytes prints in kilobytes); anything else
+ * as {@link redact} copies it. What cannot be read is printed as it is, and redacted as text.
  */
 function redactedForPrint(value: unknown, depth: number): unknown {
   try {
@@ -560,7 +564,7 @@ function redactedForPrint(value: unknown, depth: number): unknown {
       // Read, not copied as described: V8's `stack` is an accessor that reads nothing on another object.
       const field = Reflect.get(value, key)
       Object.defineProperty(shown, key, {
-        value: typeof field === 'string' ? redactString(field) : redactedForPrint(field, depth + 1),
+        value: typeof field === 'string' ? redactAndCut(field, maxPrintedString) : redactedForPrint(field, depth + 1),
         enumerable: Object.prototype.propertyIsEnumerable.call(value, key),
         writable: true,
         configurable: true,
