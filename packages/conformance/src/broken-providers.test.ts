@@ -35,3 +35,21 @@ it('fails a provider that streams only the first of several choices, n left off 
   )
   expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
 })
+
+it("fails a provider that leaves stop and maxTokens off, and sends another provider's reasoning, only when streaming", {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/streamed-request-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*stop sequences and max tokens reach the wire.*\(doStream\)/)
+  expect(output).toMatch(/× .*another provider's reasoning in an assistant turn is not sent.*\(doStream\)/)
+  expect(output).toMatch(/Tests +2 failed \| \d+ passed/)
+})
+
+it('fails a provider that puts its API key in the message of an error', { timeout: 660_000 }, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/key-in-error.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*an error never shows the key the model sent.*\(doGenerate\)/)
+  expect(output).toMatch(/× .*an error never shows the key the model sent.*\(doStream\)/)
+  expect(output).toMatch(/Tests +2 failed \| \d+ passed/)
+})

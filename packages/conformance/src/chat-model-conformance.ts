@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { inspect } from 'node:util'
 import { AbortError, ConfigurationError, TimeoutError, TinyLLMError } from '@tinyllm/core'
 import {
   type ChatMessage,
@@ -35,7 +37,7 @@ export interface ChatModelConformanceAdapter<Server extends LoopbackServer = Loo
   startServer(script: readonly ScriptedTurn[]): Promise<Server>
   /**
    * Builds the provider's chat model pointed at `server` (its `url`, or a URL built on it such as a `baseURL`), with a
-   * test key and no retries of the SDK's own.
+   * test key (sent in a header; the suite checks that no error shows it) and no retries of the SDK's own.
    */
   createModel(server: Server): ChatModel
   /** Reads a chat request body, as the server received it, into provider-neutral terms. */
@@ -67,13 +69,14 @@ const waitLimitMs = 20_000
 
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
- * multi-turn (another provider's reasoning in it left out), multiple choices (or a typed "unsupported"), stop sequences, strict JSON-schema output (the schema made
+ * multi-turn (another provider's reasoning in it left out, generated and streamed), multiple choices (or a typed
+ * "unsupported"), stop sequences and max tokens (generated and streamed), strict JSON-schema output (the schema made
  * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
  * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
  * result refused by the server as by the API), streaming that assembles to the non-streaming result, finish reasons,
  * usage, request ids, error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
- * of the SDK when the adapter names it), connection failures (refused, reset, cut mid-answer, a stream ended early, a
- * malformed body), abort and idle timeout.
+ * of the SDK when the adapter names it), errors that never show the key the model sent, connection failures (refused,
+ * reset, cut mid-answer, a stream ended early, a malformed body), abort and idle timeout.
  * Call it at the top level of a provider package's test file. An adapter it cannot run on — a field misspelt or
  * missing, a `multipleChoices` that is no boolean, a `chatPath` that is no path, a getter that throws — is a
  * `ConfigurationError` naming the field, thrown before any test is declared.
@@ -186,21 +189,25 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       ])
     })
 
-    it("another provider's reasoning in an assistant turn is not sent: the turn reaches the wire as without it", async () => {
-      const { server, model } = await start([{ type: 'text', text: 'Blue.' }])
-      const reasoning = [{ text: 'Reasoning made elsewhere.', provider: 'another-provider', signature: 'opaque-proof' }]
-      await model.doGenerate({
-        messages: [user('Hello.'), { role: 'assistant', content: 'Hello.', reasoning }, user('The sky?')],
+    for (const how of callKinds) {
+      it(`another provider's reasoning in an assistant turn is not sent: the turn reaches the wire as without it (${how.name})`, async () => {
+        const { server, model } = await start([{ type: 'text', text: 'Blue.' }])
+        const reasoning = [
+          { text: 'Reasoning made elsewhere.', provider: 'another-provider', signature: 'opaque-proof' },
+        ]
+        await how.call(model, {
+          messages: [user('Hello.'), { role: 'assistant', content: 'Hello.', reasoning }, user('The sky?')],
+        })
+        expect(wire(server).messages).toEqual([
+          { role: 'user', text: 'Hello.' },
+          { role: 'assistant', text: 'Hello.', toolCalls: [] },
+          { role: 'user', text: 'The sky?' },
+        ])
+        const body = JSON.stringify(chatRequests(server)[0]?.body)
+        expect(body).not.toContain('Reasoning made elsewhere.')
+        expect(body).not.toContain('opaque-proof')
       })
-      expect(wire(server).messages).toEqual([
-        { role: 'user', text: 'Hello.' },
-        { role: 'assistant', text: 'Hello.', toolCalls: [] },
-        { role: 'user', text: 'The sky?' },
-      ])
-      const body = JSON.stringify(chatRequests(server)[0]?.body)
-      expect(body).not.toContain('Reasoning made elsewhere.')
-      expect(body).not.toContain('opaque-proof')
-    })
+    }
 
     if (adapter.multipleChoices) {
       it('multiple choices: n reaches the wire and every choice comes back, indexed, streamed or not', async () => {
@@ -239,17 +246,20 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
     }
 
-    it('stop sequences and max tokens reach the wire; a single string is one stop sequence', async () => {
-      const { server, model } = await start([
-        { type: 'text', text: 'One, two' },
-        { type: 'text', text: 'One' },
-      ])
-      await model.doGenerate({ stop: ['END', '###'], maxTokens: 77, messages: [user('Count.')] })
-      expect(wire(server)).toMatchObject({ stop: ['END', '###'], maxTokens: 77 })
-      // Callers without types (and JSON inputs) pass a string, as the providers' own APIs allow.
-      await model.doGenerate({ stop: 'END' as unknown as string[], messages: [user('Count.')] })
-      expect(wire(server, 1).stop).toEqual(['END'])
-    })
+    for (const how of callKinds) {
+      it(`stop sequences and max tokens reach the wire; a single string is one stop sequence (${how.name})`, async () => {
+        const { server, model } = await start([
+          { type: 'text', text: 'One, two' },
+          { type: 'text', text: 'One' },
+        ])
+        const expectAnswered = (answer: unknown) => expect(answer, String(answer)).not.toBeInstanceOf(Error)
+        expectAnswered(await how.call(model, { stop: ['END', '###'], maxTokens: 77, messages: [user('Count.')] }))
+        expect(wire(server)).toMatchObject({ stop: ['END', '###'], maxTokens: 77 })
+        // Callers without types (and JSON inputs) pass a string, as the providers' own APIs allow.
+        expectAnswered(await how.call(model, { stop: 'END' as unknown as string[], messages: [user('Count.')] }))
+        expect(wire(server, 1).stop).toEqual(['END'])
+      })
+    }
 
     it('JSON-schema output with strict: the schema reaches the wire strict-mode valid, and the answer reads back', async () => {
       // An ordinary schema, as zod writes it: objects open, an optional property left out of `required`.
@@ -526,6 +536,26 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
         expect(chatRequests(server)).toHaveLength(1)
       })
 
+      it(`an error never shows the key the model sent: not in its message, stack, JSON or printed form (${how.name})`, async () => {
+        const { server } = await start([{ type: 'error', status: 401, message: 'invalid api key' }])
+        // The server's own log redacts credentials: a proxy in front of it sees the key as the model sent it.
+        const proxy = await startStreamProxy(server.url, 'none')
+        try {
+          const error = await how.call(adapter.createModel(proxy.redirect(server)), { messages: [user('Hi')] })
+          expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+          const credentials = credentialsSent(proxy.requestHeaders)
+          expect(credentials, 'the model sends its test key in a header').not.toEqual([])
+          const shown = { message: (error as Error).message, stack: (error as Error).stack ?? '' }
+          const printed = { ...shown, string: String(error), json: JSON.stringify(error), inspected: inspect(error) }
+          for (const [where, text] of Object.entries(printed)) {
+            for (const credential of credentials)
+              expect(text, `the key in the error's ${where}`).not.toContain(credential)
+          }
+        } finally {
+          await proxy.close()
+        }
+      })
+
       it(`429 → RateLimitError, retryable, with retryAfterMs from retry-after; sent once (${how.name})`, async () => {
         const { server, model } = await start([
           { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' },
@@ -754,6 +784,22 @@ async function collectUntilError(
     return { parts, error }
   }
   return { parts, error: undefined }
+}
+
+/** The credentials in the headers of the requests a model sent: the values of `authorization`, `x-api-key` and the like. */
+function credentialsSent(requests: readonly IncomingHttpHeaders[]): string[] {
+  const credentials = new Set<string>()
+  for (const headers of requests) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined || !/auth|key|token|secret|cookie/i.test(name)) continue
+      for (const item of Array.isArray(value) ? value : [value]) {
+        const credential = item.replace(/^(bearer|basic|token)\s+/i, '').trim()
+        // A shorter value is no key, and could appear in an error by chance.
+        if (credential.length >= 6) credentials.add(credential)
+      }
+    }
+  }
+  return [...credentials]
 }
 
 /** A failure of the connection or of the body: a typed, retryable `ProviderCallError`, never the transport's own. */

@@ -1,19 +1,31 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
- * What a {@link startStreamProxy} does to every stream of server-sent events it passes on: `end-half-way` sends the
- * first half of its events and ends the body cleanly, as a gateway that closes streams on its own timeout does (no byte
- * is malformed and the connection is not reset: only the provider's own end-of-stream events are missing);
+ * What a {@link startStreamProxy} does to every stream of server-sent events it passes on: `none` passes it on whole;
+ * `end-half-way` sends the first half of its events and ends the body cleanly, as a gateway that closes streams on its
+ * own timeout does (no byte is malformed and the connection is not reset: only the provider's own end-of-stream events
+ * are missing);
  * `garble-first-data` cuts the data of the first event that has data to half its length, keeping the event's name, so
  * an event the provider's format knows does not parse.
  */
-export type StreamTampering = 'end-half-way' | 'garble-first-data'
+export type StreamTampering = 'none' | 'end-half-way' | 'garble-first-data'
 
 /** A proxy in front of a loopback server that tampers with every stream it passes on. */
 export interface StreamProxy {
   /** The proxy's base URL, without a trailing slash. */
   readonly url: string
+  /**
+   * The headers of every request the proxy received, as the client sent them: the loopback server's own log redacts
+   * credentials, so this is where the suite reads the key a model sends.
+   */
+  readonly requestHeaders: readonly IncomingHttpHeaders[]
   /** `server` as a model should see it: every URL and the port of `target` point at the proxy instead. */
   redirect<Server extends object>(server: Server): Server
   close(): Promise<void>
@@ -25,12 +37,17 @@ export interface StreamProxy {
  */
 export async function startStreamProxy(target: string, tampering: StreamTampering): Promise<StreamProxy> {
   const upstream = new URL(target)
-  const server = createServer((incoming, outgoing) => forward(upstream, tampering, incoming, outgoing))
+  const requestHeaders: IncomingHttpHeaders[] = []
+  const server = createServer((incoming, outgoing) => {
+    requestHeaders.push(incoming.headers)
+    forward(upstream, tampering, incoming, outgoing)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   const url = `http://127.0.0.1:${port}`
   return {
     url,
+    requestHeaders,
     redirect: (running) =>
       new Proxy(running, {
         get(object, property) {
@@ -89,6 +106,7 @@ function forward(upstream: URL, tampering: StreamTampering, incoming: IncomingMe
 }
 
 function tamper(events: readonly string[], tampering: StreamTampering): readonly string[] {
+  if (tampering === 'none') return events
   if (tampering === 'end-half-way') return events.slice(0, Math.floor(events.length / 2))
   const first = events.findIndex((event) => /^data:/m.test(event))
   return events.map((event, index) =>

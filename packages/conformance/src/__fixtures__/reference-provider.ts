@@ -53,9 +53,11 @@ export class ReferenceChatModel implements ChatModel {
   readonly provider = 'reference'
   readonly modelId = 'reference-model'
   readonly #url: string
+  readonly #apiKey: string
 
-  constructor(baseURL: string) {
+  constructor(baseURL: string, apiKey = 'reference-test-key') {
     this.#url = `${baseURL}/v1/chat`
+    this.#apiKey = apiKey
   }
 
   async doGenerate(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResult> {
@@ -135,7 +137,7 @@ export class ReferenceChatModel implements ChatModel {
     try {
       response = await fetch(this.#url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#apiKey}` },
         body: JSON.stringify(body),
         signal: signal ?? null,
       })
