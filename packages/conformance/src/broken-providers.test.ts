@@ -43,7 +43,17 @@ it("fails a provider that leaves stop and maxTokens off, and sends another provi
   expect(code, output).not.toBe(0)
   expect(output).toMatch(/× .*stop sequences and max tokens reach the wire.*\(doStream\)/)
   expect(output).toMatch(/× .*another provider's reasoning in an assistant turn is not sent.*\(doStream\)/)
-  expect(output).toMatch(/Tests +2 failed \| \d+ passed/)
+  expect(output).toMatch(/× .*a streamed request reaches the wire as the same request generated does/)
+  expect(output).toMatch(/Tests +3 failed \| \d+ passed/)
+})
+
+it('fails a provider that leaves the system instructions and the request’s model off only its streamed requests', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/streamed-system-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*a streamed request reaches the wire as the same request generated does/)
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
 })
 
 it('fails a provider that puts its API key in the message of an error', { timeout: 660_000 }, async () => {

@@ -74,7 +74,7 @@ const waitLimitMs = 20_000
  * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
  * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
  * result refused by the server as by the API), streaming that assembles to the non-streaming result, finish reasons,
- * usage, request ids, error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
+ * usage, request ids, a streamed request sent as the generated one (apart from asking for a stream), error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
  * of the SDK when the adapter names it), errors that never show the key the model sent, connection failures (refused,
  * reset, cut mid-answer, a stream ended early, a malformed body), abort and idle timeout.
  * Call it at the top level of a provider package's test file. An adapter it cannot run on — a field misspelt or
@@ -286,6 +286,56 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris', population: 2102650 })
       // The null strict mode made the model write for the optional property reads back as an absent property.
       expect(JSON.parse(resultText(await model.doGenerate(request)))).toEqual({ city: 'Paris' })
+    })
+
+    it('a streamed request reaches the wire as the same request generated does, apart from asking for a stream', async () => {
+      const weather = {
+        name: 'get_weather',
+        description: 'Current weather of a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      }
+      const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
+      const requests: ChatRequest[] = [
+        {
+          model: 'conformance-model-override',
+          tools: [weather],
+          stop: ['END'],
+          maxTokens: 55,
+          messages: [
+            { role: 'system', content: 'You are terse. SYSTEM-MARKER-9' },
+            user('Weather in Paris?'),
+            {
+              role: 'assistant',
+              content: null,
+              toolCalls: [{ id: 'call_same_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+            },
+            { role: 'tool', toolCallId: 'call_same_1', content: '18 °C, clear' },
+            user('And now?'),
+          ],
+        },
+        {
+          responseFormat: { type: 'json_schema', name: 'city', schema, strict: true },
+          messages: [user('The largest city of France, as JSON.')],
+        },
+      ]
+      const { server, model } = await start(
+        requests.flatMap(() => [
+          { type: 'text', text: '{"city":"Paris"}' },
+          { type: 'text', text: '{"city":"Paris"}' },
+        ]),
+      )
+      // Every top-level field of the body but those that ask for a stream (`stream`, `stream_options`).
+      const withoutStream = (body: unknown): unknown =>
+        Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !key.startsWith('stream')))
+      for (const [index, request] of requests.entries()) {
+        await model.doGenerate(request)
+        await collect(model.doStream(request))
+        const [generated, streamed] = [wire(server, 2 * index), wire(server, 2 * index + 1)]
+        expect([generated.stream, streamed.stream]).toEqual([false, true])
+        expect({ ...streamed, stream: false }).toEqual(generated)
+        const bodies = chatRequests(server).slice(2 * index, 2 * index + 2)
+        expect(withoutStream(bodies[1]?.body)).toEqual(withoutStream(bodies[0]?.body))
+      }
     })
 
     it('an empty answer is the empty string, streamed or not', async () => {
