@@ -131,4 +131,38 @@ describe('ScriptedRoute', () => {
     }
     expect(() => new ScriptedRoute({ requestName: 'echo request', echo, context })).not.toThrow()
   })
+
+  it('refuses an unknown option key with a suggestion, and replies, cycleReplies, replyKeys or replyProblem of the wrong type', () => {
+    const given = { requestName: 'echo request', echo: (request: unknown) => request, context: () => ({}) }
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ replise: ['a'] }, /^ScriptedRoute: replise is not an option; did you mean replies\?/],
+      [{ replies: 5 }, /^ScriptedRoute: replies must be a list of replies or a function of the request, got 5/],
+      [{ replies: 'hello' }, /^ScriptedRoute: replies must be a list of replies or a function of the request/],
+      [{ cycleReplies: 'no' }, /^ScriptedRoute: cycleReplies must be a boolean, got "no"/],
+      [{ replyKeys: ['content'] }, /^ScriptedRoute: replyKeys must be a set of field names/],
+      [{ replyProblem: 'none' }, /^ScriptedRoute: replyProblem must be a function/],
+    ]
+    for (const [options, message] of refused) {
+      expect(() => new ScriptedRoute({ ...given, ...options } as never)).toThrow(ConfigurationError)
+      expect(() => new ScriptedRoute({ ...given, ...options } as never)).toThrow(message)
+    }
+    const throwing = Object.defineProperty({ ...given }, 'replies', {
+      enumerable: true,
+      get: () => {
+        throw new Error('unreadable')
+      },
+    })
+    expect(() => new ScriptedRoute(throwing as never)).toThrow(
+      /^ScriptedRoute: options could not be read: Error: unreadable/,
+    )
+    const route = new ScriptedRoute({
+      ...given,
+      replies: ['a'],
+      cycleReplies: true,
+      replyKeys: new Set(['text']),
+      replyProblem: () => undefined,
+      unused: undefined,
+    } as never)
+    expect(route.requests).toEqual([])
+  })
 })

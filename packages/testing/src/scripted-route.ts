@@ -34,8 +34,10 @@ export interface UsedUpReply {
 /**
  * The scripted side of a provider's API route, the same for every provider: the request bodies the route received, in
  * order, and the reply to each from its {@link ReplyScript}. The provider checks each request and writes its reply in
- * its API's wire format. Options that are not an object, or lack a `requestName` string or the `echo` and `context`
- * functions, are a `ConfigurationError` naming the first wrong one.
+ * its API's wire format. Options that are not an object, lack a `requestName` string or the `echo` and `context`
+ * functions, hold a key the route does not know (`replise`: a suggestion names `replies`) or a wrong `replies`,
+ * `cycleReplies`, `replyKeys` or `replyProblem`, or throw as they are read, are a `ConfigurationError` naming the first
+ * wrong one.
  *
  * @example
  * const chat = new ScriptedRoute({ ...options, requestName: 'chat request', echo, context: (requestIndex, chatIndex) => ({ requestIndex, chatIndex }) })
@@ -52,12 +54,12 @@ export class ScriptedRoute<Request, Context, Reply> {
   #faulted: (requestIndex: number) => boolean = () => false
 
   constructor(options: ScriptedRouteOptions<Request, Context, Reply>) {
-    checkRouteOptions(options)
-    this.#script = new ReplyScript(options.replies, options.cycleReplies ?? false, options.echo)
-    this.#requestName = options.requestName
-    this.#context = options.context
-    this.#replyKeys = options.replyKeys
-    this.#replyProblem = options.replyProblem
+    const read = readRouteOptions(options)
+    this.#script = new ReplyScript(read.replies, read.cycleReplies ?? false, read.echo)
+    this.#requestName = read.requestName
+    this.#context = read.context
+    this.#replyKeys = read.replyKeys
+    this.#replyProblem = read.replyProblem
   }
 
   /** Replaces where replies come from (a list starts from its first entry). */
@@ -114,12 +116,59 @@ export class ScriptedRoute<Request, Context, Reply> {
   }
 }
 
-/** Refuses options a route cannot be built on, naming the first wrong one, as every option check does. */
-function checkRouteOptions(options: unknown): void {
+const routeOptionKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    replies: 0,
+    cycleReplies: 0,
+    requestName: 0,
+    echo: 0,
+    context: 0,
+    replyKeys: 0,
+    replyProblem: 0,
+  } satisfies Record<keyof ScriptedRouteOptions<unknown, unknown, unknown>, 0>),
+)
+
+/**
+ * Reads the options a route is built on, each once (a getter cannot answer the check one value and the route another),
+ * refusing the first wrong one as every option check does: a key the route does not know (`replise`) with a
+ * suggestion, replies that are neither a list nor a function, a `cycleReplies` that is not a boolean, or an option
+ * whose reading throws.
+ */
+function readRouteOptions<Request, Context, Reply>(
+  options: ScriptedRouteOptions<Request, Context, Reply>,
+): ScriptedRouteOptions<Request, Context, Reply> {
   const owner = 'ScriptedRoute'
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
-  const { requestName, echo, context } = options as Record<string, unknown>
+  let read: Record<keyof ScriptedRouteOptions<Request, Context, Reply>, unknown>
+  try {
+    checkKnownOptions(options, routeOptionKeys, owner)
+    const { replies, cycleReplies, requestName, echo, context, replyKeys, replyProblem } = options
+    read = { replies, cycleReplies, requestName, echo, context, replyKeys, replyProblem }
+  } catch (error) {
+    throw unreadableOption(error, 'options', owner)
+  }
+  const { requestName, echo, context, cycleReplies, replyKeys, replyProblem } = read
   if (typeof requestName !== 'string') throw optionError('requestName', 'a string', requestName, owner)
   if (typeof echo !== 'function') throw optionError('echo', 'a function', echo, owner)
   if (typeof context !== 'function') throw optionError('context', 'a function', context, owner)
+  checkReplies(read.replies, owner)
+  if (cycleReplies !== undefined && typeof cycleReplies !== 'boolean') {
+    throw optionError('cycleReplies', 'a boolean', cycleReplies, owner)
+  }
+  if (replyKeys !== undefined && !(replyKeys instanceof Set)) {
+    throw optionError('replyKeys', 'a set of field names', replyKeys, owner)
+  }
+  if (replyProblem !== undefined && typeof replyProblem !== 'function') {
+    throw optionError('replyProblem', 'a function', replyProblem, owner)
+  }
+  return read as unknown as ScriptedRouteOptions<Request, Context, Reply>
+}
+
+/**
+ * Refuses `replies` that are neither a list nor a function (a single reply), which would be read letter by letter or
+ * not at all, naming `owner`.
+ */
+export function checkReplies(replies: unknown, owner: string): void {
+  if (replies === undefined || Array.isArray(replies) || typeof replies === 'function') return
+  throw optionError('replies', 'a list of replies or a function of the request', replies, owner)
 }

@@ -10,7 +10,7 @@ import {
   startLoopbackServerAs,
 } from './loopback-server.js'
 import type { ReplyScriptSource } from './reply-script.js'
-import { ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
+import { checkReplies, ScriptedRoute, type ScriptedRouteOptions, type UsedUpReply } from './scripted-route.js'
 
 /**
  * The options every provider's scripted loopback server takes, besides the toolkit's own (latency, faults, seed,
@@ -155,11 +155,6 @@ function checkScriptOptions(options: ScriptedServerOptions<unknown>, owner: stri
   checkNumber(options.streamEventDelayMs, 'streamEventDelayMs', { min: 0, unit: 'ms' }, owner)
   const cycle = options.cycleReplies
   if (cycle !== undefined && typeof cycle !== 'boolean') throw optionError('cycleReplies', 'a boolean', cycle, owner)
-}
-
-function checkReplies(replies: unknown, owner: string): void {
-  if (replies === undefined || Array.isArray(replies) || typeof replies === 'function') return
-  throw optionError('replies', 'a list of replies or a function of the request', replies, owner)
 }
 
 /**
