@@ -225,6 +225,37 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('answers a scripted tool input nested more than 1,000 levels, as an object or as JSON text, with a 400 streamed and not, never a 500', async () => {
+    const nested = (levels: number): Record<string, unknown> => {
+      let value: Record<string, unknown> = { leaf: 1 }
+      for (let level = 1; level < levels; level++) value = { a: value }
+      return value
+    }
+    const nestedText = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+    // A cycle through two keys: a walk of its levels that followed it would double at each one.
+    const cycle: Record<string, unknown> = {}
+    Object.assign(cycle, { left: cycle, right: cycle })
+    const refused = [nested(50_000), nestedText(50_000), nested(1_001), cycle]
+    const running = await start({
+      replies: refused.flatMap((input) => [{ toolUses: [{ name: 'f', input }] }, { toolUses: [{ name: 'f', input }] }]),
+    })
+    for (const [index] of refused.entries()) {
+      for (const stream of [false, true]) {
+        const response = await post(running, { ...ask, stream })
+        expect(response.status, `${index} ${stream}`).toBe(400)
+        expect(((await response.json()) as { error: { message: string } }).error.message).toContain(
+          'toolUses[0].input must be',
+        )
+      }
+    }
+    running.setReplies([{ toolUses: [{ name: 'f', input: nested(1_000) }] }])
+    const answered = await post(running, ask)
+    expect(answered.status).toBe(200)
+    expect(((await answered.json()) as { content: Array<{ input?: unknown }> }).content[0]?.input).toEqual(
+      nested(1_000),
+    )
+  })
+
   it('answers scripted errors in Anthropic’s shape with their headers', async () => {
     const running = await start({
       replies: [{ error: { status: 429, message: 'Too many', headers: { 'retry-after': '3' } } }],

@@ -122,7 +122,8 @@ export function replyProblem(reply: object): string | undefined {
     }
   }
   if (toolUses === undefined) return undefined
-  return scriptedToolCallsProblem(toolUses, 'toolUses', 'input')
+  // The server parses an input given as text: the message it answers carries it as an object.
+  return scriptedToolCallsProblem(toolUses, 'toolUses', 'input', true)
 }
 
 function problem(field: string, expected: string, value: unknown): string {
