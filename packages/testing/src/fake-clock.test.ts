@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, StepLimitError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from './fake-clock.js'
 
@@ -40,7 +40,9 @@ describe('FakeClock', () => {
       clock.setTimeout(again, 1)
     }
     again()
-    await expect(clock.runAll(50)).rejects.toThrow('FakeClock.runAll: more than 50 timers fired')
+    const ran = clock.runAll(50)
+    await expect(ran).rejects.toSatisfy(StepLimitError.isInstance)
+    await expect(ran).rejects.toThrow('FakeClock.runAll: step limit of 50 timers reached')
   })
 
   it('refuses to move by NaN, a negative or an infinite time, and keeps its time a number', async () => {
@@ -66,7 +68,22 @@ describe('FakeClock', () => {
       clock.setTimeout(again, 0)
     }
     again()
-    await expect(clock.advance(10, 50)).rejects.toThrow('FakeClock.advance: more than 50 timers fired')
+    const moved = clock.advance(10, 50)
+    await expect(moved).rejects.toSatisfy(StepLimitError.isInstance)
+    await expect(moved).rejects.toThrow('FakeClock.advance: step limit of 50 timers reached')
+  })
+
+  it('refuses a callback that is not a function when the timer is set, not with a TypeError when it fires', async () => {
+    const clock = new FakeClock()
+    for (const callback of [undefined, null, 5, 'tick', {}]) {
+      expect(() => clock.setTimeout(callback as never, 10)).toThrow(ConfigurationError)
+      expect(() => clock.setTimeout(callback as never, 10)).toThrow(
+        /^FakeClock.setTimeout: callback must be a function, got /,
+      )
+    }
+    expect(clock.pendingTimers).toBe(0)
+    await clock.advance(10)
+    expect(clock.now()).toBe(10)
   })
 
   it('refuses a limit that is not a whole number ≥ 1, which would let a timer that sets itself again run forever', async () => {

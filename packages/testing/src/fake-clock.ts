@@ -1,4 +1,4 @@
-import { checkNumber, optionError } from '@tinyllm/core'
+import { checkNumber, optionError, StepLimitError } from '@tinyllm/core'
 
 interface FakeTimer {
   readonly at: number
@@ -33,9 +33,11 @@ export class FakeClock {
 
   /**
    * Sets a timer to fire `ms` from now (a negative `ms`, or one that is no number such as NaN, as 0: a timer at NaN
-   * would fire first and make the time NaN); answers its handle for `clearTimeout`.
+   * would fire first and make the time NaN); answers its handle for `clearTimeout`. A `callback` that is not a function
+   * is a ConfigurationError here, not a TypeError of the `advance` that would fire it.
    */
   setTimeout(callback: () => void, ms: number): unknown {
+    if (typeof callback !== 'function') throw optionError('callback', 'a function', callback, 'FakeClock.setTimeout')
     this.#lastId += 1
     const delay = typeof ms === 'number' && ms > 0 ? ms : 0
     this.#timers.set(this.#lastId, { at: this.time + delay, order: this.#lastId, callback })
@@ -60,9 +62,9 @@ export class FakeClock {
   /**
    * Moves time forward by `ms`, firing every timer due on the way, and lets promise callbacks run after each. An `ms`
    * that is not a finite number ≥ 0 (NaN, negative, Infinity) is a ConfigurationError and moves nothing; more than
-   * `limit` timers fired on the way is an Error (a timer that sets itself again without moving time). A `limit` that
-   * is not a whole number ≥ 1 (or Infinity) is a ConfigurationError too: a NaN would never be reached, and a timer
-   * that sets itself again would hang the test.
+   * `limit` timers fired on the way is a StepLimitError (a timer that sets itself again without moving time). A
+   * `limit` that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError too: a NaN would never be reached, and
+   * a timer that sets itself again would hang the test.
    */
   async advance(ms: number, limit = 1_000_000): Promise<void> {
     // Checked before anything moves: NaN would fire every timer and leave the time NaN, a negative ms turn it back.
@@ -70,20 +72,20 @@ export class FakeClock {
     const until = this.time + (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'FakeClock.advance') as number)
     checkLimit(limit, 'FakeClock.advance')
     for (let fired = 0; await this.#fireFirst(until); fired++) {
-      if (fired >= limit) throw new Error(`FakeClock.advance: more than ${limit} timers fired`)
+      if (fired >= limit) throw timerLimit(limit, 'FakeClock.advance')
     }
     this.time = until
     await this.flush()
   }
 
   /**
-   * Fires timers until none is left; more than `limit` of them is an Error (a timer that sets itself again). A `limit`
-   * that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError, and fires nothing.
+   * Fires timers until none is left; more than `limit` of them is a StepLimitError (a timer that sets itself again). A
+   * `limit` that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError, and fires nothing.
    */
   async runAll(limit = 1_000_000): Promise<void> {
     checkLimit(limit, 'FakeClock.runAll')
     for (let fired = 0; fired < limit; fired++) if (!(await this.step())) return
-    throw new Error(`FakeClock.runAll: more than ${limit} timers fired`)
+    throw timerLimit(limit, 'FakeClock.runAll')
   }
 
   /** Lets every pending promise callback run. */
@@ -111,4 +113,9 @@ export class FakeClock {
 /** The most timers one `advance` or `runAll` fires: a whole number ≥ 1, or Infinity for no limit. */
 function checkLimit(limit: unknown, owner: string): void {
   checkNumber(limit, 'limit', { integer: true, min: 1, orInfinity: true }, owner)
+}
+
+/** More timers fired in one `advance` or `runAll` than its `limit`: a timer that sets itself again, most likely. */
+function timerLimit(limit: number, owner: string): StepLimitError {
+  return new StepLimitError({ limit, what: 'timers', functionName: owner })
 }
