@@ -1,8 +1,10 @@
-import { checkNumber, optionError } from '@tinyllm/core'
+import { checkKnownOptions, checkNumber, optionError } from '@tinyllm/core'
 import type { Fault, FaultOptions, FaultSchedule, WeightedFault } from './fault.js'
 import { defaultFaultMix, readFault } from './fault.js'
 import type { LoopbackRequest } from './loopback-request.js'
 import type { RandomSource } from './seeded-random.js'
+
+const mixEntryKeys: ReadonlySet<string> = new Set(['fault', 'weight'])
 
 /** The random numbers drawn for one request when it arrives, so results do not depend on body arrival order. */
 export interface FaultRoll {
@@ -26,7 +28,8 @@ export class FaultPlan {
 
   /**
    * Replaces the settings; a list schedule counts from `nextRequestIndex`. A fault of no known kind, in the list or the
-   * mix, or a `faultRate` that is not a number from 0 to 1, is a ConfigurationError naming `owner`. The faults are read once, into
+   * mix, a mix entry with a key other than `fault` and `weight`, or a `faultRate` that is not a number from 0 to 1, is a
+   * ConfigurationError naming `owner`. The faults are read once, into
    * copies: what the caller's list or objects become afterwards is not what was checked, and changes nothing.
    */
   configure(options: FaultOptions, nextRequestIndex: number, owner: string): void {
@@ -41,6 +44,8 @@ export class FaultPlan {
     const mix: WeightedFault[] = []
     for (let index = 0; index < given.length; index++) {
       const entry: WeightedFault | undefined = given[index]
+      // A misspelt `weight` would leave the default weight of 1 in place: a fault meant to be rare drawn as often.
+      checkKnownOptions(entry as object, mixEntryKeys, owner, `faultMix[${index}]`)
       const fault = readFault(entry?.fault, `faultMix[${index}].fault`, owner)
       const weight = checkNumber(entry?.weight, `faultMix[${index}].weight`, { min: 0 }, owner)
       mix.push({ fault, weight })

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { ConfigurationError } from '@tinyllm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Fault } from './fault.js'
 import type { RouteContext } from './loopback-response.js'
@@ -262,6 +263,23 @@ describe('loopback server faults', () => {
     running.injectFaults({ faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 418 } }] })
     expect((await fetch(`${running.url}/json`)).status).toBe(418)
     running.clearFaults()
+    expect((await fetch(`${running.url}/json`)).status).toBe(200)
+  })
+
+  it('refuses a fault mix entry with a key it does not know: a misspelt weight would be drawn at weight 1', async () => {
+    const running = await start({})
+    const misspelt = { faultRate: 0.5, faultMix: [{ fault: { kind: 'status', status: 503 }, wieght: 0 }] }
+    let error: unknown
+    try {
+      running.injectFaults(misspelt as never)
+    } catch (thrown) {
+      error = thrown
+    }
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toBe(
+      'injectFaults: faultMix[0].wieght is not an option; did you mean faultMix[0].weight? (known: fault, weight)',
+    )
+    // Nothing changed: the server answers as before.
     expect((await fetch(`${running.url}/json`)).status).toBe(200)
   })
 
