@@ -14,23 +14,27 @@ export function pickLatencyMs(latency: Latency | undefined, random: RandomSource
   return latency.minMs + random() * (latency.maxMs - latency.minMs)
 }
 
+/** The longest a timer waits: Node answers a longer delay after 1 ms. */
+const maxTimerDelayMs = 2_147_483_647
+
 /**
  * Returns `latency` as read once (a range copied), or throws a ConfigurationError naming `owner` when it is neither a
- * number of ms ≥ 0 (`Infinity` holds every request until it is closed) nor `{ minMs, maxMs }` of finite numbers with
- * `0 ≤ minMs ≤ maxMs` (a delay of NaN would hold every request forever; a negative one or an inverted range is a
- * mistake to name, not one to clamp), or cannot be read.
+ * number of ms from 0 to 2³¹−1 (`Infinity` holds every request until it is closed) nor `{ minMs, maxMs }` with
+ * `0 ≤ minMs ≤ maxMs ≤ 2³¹−1` (a delay of NaN would hold every request forever; one longer than a timer can wait would
+ * answer at once; a negative one or an inverted range is a mistake to name, not one to clamp), or cannot be read.
  */
 export function checkLatency(latency: unknown, owner: string): Latency | undefined {
   try {
     if (latency === undefined) return undefined
-    if (typeof latency === 'number' && latency >= 0) return latency
+    if (typeof latency === 'number' && latency >= 0 && (latency <= maxTimerDelayMs || latency === Infinity))
+      return latency
     if (typeof latency === 'object' && latency !== null) {
       // Read once: a getter is not asked again as each request draws its delay.
       const { minMs, maxMs } = latency as { minMs?: unknown; maxMs?: unknown }
       if (
         typeof minMs === 'number' &&
         typeof maxMs === 'number' &&
-        Number.isFinite(maxMs) &&
+        maxMs <= maxTimerDelayMs &&
         minMs >= 0 &&
         minMs <= maxMs
       ) {
@@ -40,5 +44,10 @@ export function checkLatency(latency: unknown, owner: string): Latency | undefin
   } catch (error) {
     throw unreadableOption(error, 'latency', owner)
   }
-  throw optionError('latency', 'a number of ms ≥ 0 or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs', latency, owner)
+  throw optionError(
+    'latency',
+    'a number of ms from 0 to 2147483647 (the longest a timer waits), Infinity, or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs ≤ 2147483647',
+    latency,
+    owner,
+  )
 }

@@ -46,19 +46,19 @@ describe('startLoopbackServer', () => {
       [{ faultRate: Number.POSITIVE_INFINITY }, 'startLoopbackServer: faultRate must be a number ≥ 0 and ≤ 1'],
       [
         { latency: -5 },
-        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs, got -5',
+        'startLoopbackServer: latency must be a number of ms from 0 to 2147483647 (the longest a timer waits), Infinity, or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs ≤ 2147483647, got -5',
       ],
       [
         { latency: { minMs: -1, maxMs: 5 } },
-        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+        'startLoopbackServer: latency must be a number of ms from 0 to 2147483647',
       ],
       [
         { latency: { minMs: 10, maxMs: 5 } },
-        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+        'startLoopbackServer: latency must be a number of ms from 0 to 2147483647',
       ],
       [
         { latency: { minMs: 0, maxMs: Number.POSITIVE_INFINITY } },
-        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }',
+        'startLoopbackServer: latency must be a number of ms from 0 to 2147483647',
       ],
     ]
     for (const [options, message] of cases) {
@@ -68,7 +68,12 @@ describe('startLoopbackServer', () => {
     }
     const running = await start({ routes: { 'GET /x': () => ({ json: { ok: true } }) } })
     expect(() => running.injectFaults({ faultRate: 2 })).toThrow('injectFaults: faultRate must be a number ≥ 0 and ≤ 1')
-    expect(() => running.setLatency(-1)).toThrow('setLatency: latency must be a number of ms ≥ 0')
+    expect(() => running.setLatency(-1)).toThrow('setLatency: latency must be a number of ms from 0 to 2147483647')
+    // Longer than a timer can wait, a delay would be answered after 1 ms: refused, as a single delay or a range's end.
+    expect(() => running.setLatency(2 ** 40)).toThrow('setLatency: latency must be a number of ms from 0 to 2147483647')
+    expect(() => running.setLatency({ minMs: 0, maxMs: 2 ** 31 })).toThrow(ConfigurationError)
+    running.setLatency(2_147_483_647)
+    running.setLatency(Number.POSITIVE_INFINITY)
     // The edges stay valid: a rate of 0 or 1, no latency, and a range of one value.
     running.injectFaults({ faultRate: 0 })
     running.injectFaults({ faultRate: 1, faultMix: [{ fault: { kind: 'status', status: 503 } }] })
@@ -92,9 +97,9 @@ describe('startLoopbackServer', () => {
       ],
       [
         { latency: Number.NaN },
-        'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs, got NaN',
+        'startLoopbackServer: latency must be a number of ms from 0 to 2147483647 (the longest a timer waits), Infinity, or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs ≤ 2147483647, got NaN',
       ],
-      [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms ≥ 0 or { minMs, maxMs }'],
+      [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms from 0 to 2147483647'],
       [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
     ]
     for (const [options, message] of cases) {
@@ -106,7 +111,9 @@ describe('startLoopbackServer', () => {
     expect(() => running.injectFaults([{ kind: 'timeout' } as never])).toThrow(
       'injectFaults: faults[0] must be a fault',
     )
-    expect(() => running.setLatency(Number.NaN)).toThrow('setLatency: latency must be a number of ms ≥ 0')
+    expect(() => running.setLatency(Number.NaN)).toThrow(
+      'setLatency: latency must be a number of ms from 0 to 2147483647',
+    )
     // A schedule function's fault is checked as it is used: the request fails with a 500 that says why.
     running.injectFaults(() => ({ kind: 'reset' }) as never)
     const answer = await fetch(`${running.url}/x`)
