@@ -1214,6 +1214,35 @@ describe('LLMCall usage, cost and budget', () => {
     expect(record.children[0]?.annotations.model).toBe('my-deployment')
   })
 
+  it('admits a call to an alias at the price of its dearest dated version, so concurrent answers by that version stay within a cost budget', async () => {
+    // gpt-4o-2024-05-13 costs twice gpt-4o's input price: a server may answer `gpt-4o` with it (the alias once meant it).
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'compatible',
+      modelId: 'gpt-4o',
+      doGenerate: async (request) => ({
+        choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finishReason: 'stop' }],
+        usage: { inputTokens: 5, outputTokens: request.maxTokens ?? 0, totalTokens: 5 + (request.maxTokens ?? 0) },
+        model: 'gpt-4o-2024-05-13',
+      }),
+      doStream: () => {
+        throw new Error('not streamed')
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model, settings: { maxTokens: 1_000 } })
+    const fanOut = defineFunction({
+      name: 'fan-out',
+      run: (_input: unknown, context) =>
+        Promise.allSettled(Array.from({ length: 20 }, () => context.invoke(chat, ask('hi')))),
+    })
+    const budget = 0.05
+    const record = await fanOut.trace(undefined, { budget: { maxCostUsd: budget } })
+    expect(record.usage?.calls).toBeGreaterThan(0)
+    expect(record.usage?.costUsd).toBeLessThanOrEqual(budget)
+    // Each answer is priced as the version that answered it.
+    expect(record.usage?.costUsd).toBeCloseTo(((record.usage?.calls ?? 0) * (5 * 5 + 1_000 * 15)) / 1e6, 12)
+  })
+
   it('refuses to send a call whose model has no price when the budget limits cost, and says how to give one', async () => {
     const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last', modelId: 'my-finetune' })
     const chat = new LLMCall({ name: 'chat', model, settings: { model: 'my-finetune', maxTokens: 10 } })
@@ -1285,9 +1314,9 @@ describe('LLMCall with a model that reports no usage', () => {
 
   it('counts the estimated cost against a cost budget', async () => {
     const model = silent()
-    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o', maxTokens: 100 } })
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o-mini', maxTokens: 100 } })
     const request = chat.buildRequest(input)
-    const cost = (estimateInputTokens(request) * 2.5 + 100 * 10) / 1_000_000
+    const cost = (estimateInputTokens(request) * 0.15 + 100 * 0.6) / 1_000_000
     const record = await loopOf(chat).trace(undefined, { budget: { maxCostUsd: 2.5 * cost } })
     expect(BudgetExceededError.isInstance(record.error)).toBe(true)
     expect(model.calls).toHaveLength(2)

@@ -41,7 +41,7 @@ import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolCallDeltas } from './llm-stream.js'
 import { copyOptions } from './options-copy.js'
-import { checkPriceTable, costOf, defaultPrices, type PriceTable } from './prices.js'
+import { checkPriceTable, costOf, defaultPrices, mostCostOf, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
@@ -741,7 +741,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     }
     const budget = context.budget
     if (budget === undefined) return this.attempt(request, modelId, estimate, context)
-    const costUsd = costOf(modelId, estimate, this.prices)
+    // Reserved at the dearest version that may answer: the call is priced as the one that does.
+    const costUsd = mostCostOf(modelId, estimate, this.prices)
     // A cost limit cannot admit a call whose cost would be unknown: it would be spent without being counted.
     if (costUsd === undefined && budget.maxCostUsd !== undefined) throw unpricedModelError(modelId, this.name)
     // Held until the real usage is recorded, so concurrent calls of one run tree cannot overshoot the budget together;

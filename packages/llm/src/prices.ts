@@ -148,6 +148,34 @@ function ownPrice(prices: PriceTable, modelId: string, owner: string): ModelPric
 }
 
 /**
+ * The most a call asking for `modelId` may cost for `usage`: its own price, or the dearest of the dated versions of it
+ * the table holds, when `modelId` names no date (`gpt-4o`, `claude-3-5-haiku-latest`). A server answers such a name
+ * with one of its dated versions, and the call is priced as the model that answered: `gpt-4o-2024-05-13` costs more
+ * than `gpt-4o`. A cost budget admits a call at this price, so that whichever version answers, the budget holds.
+ * `undefined` when `modelId` has no price.
+ */
+export function mostCostOf(
+  modelId: string,
+  usage: Pick<Usage, 'inputTokens' | 'outputTokens'> & { readonly totalTokens?: number | undefined },
+  prices: PriceTable = defaultPrices,
+): number | undefined {
+  let most = costOf(modelId, usage, prices)
+  if (most === undefined || dateSuffix.test(modelId)) return most
+  const alias = modelId.replace(/-latest$/, '')
+  let versions: string[]
+  try {
+    versions = Object.keys(prices)
+  } catch (error) {
+    throw unreadableOption(error, 'prices', 'costOf')
+  }
+  for (const version of versions) {
+    if (version === modelId || !dateSuffix.test(version) || version.replace(dateSuffix, '') !== alias) continue
+    most = Math.max(most, costOf(version, usage, prices) as number)
+  }
+  return most
+}
+
+/**
  * What a call cost in USD, from its token usage and the model's price; `undefined` when the model's price is unknown
  * (it is never guessed, and never 0). Tokens of a `totalTokens` that the input and output counts do not account for
  * (a server that reports only a total) are priced at the dearer of the two prices: the cost is then an upper bound,
