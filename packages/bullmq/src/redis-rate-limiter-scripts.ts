@@ -84,6 +84,12 @@ if tokenLimit > 0 and sum + tokens > tokenLimit then
     end
     start = start + 200
   end
+  if not found and #newest > 0 then
+    -- The running sum is kept by HINCRBYFLOAT, the walk adds in Lua: with fractional tokens the sum can stay a rounding
+    -- step above all of its parts, and no leaving seems to make room. The window is full until its newest grant leaves,
+    -- when it holds exactly nothing (never a grant on top of a full window, as not waiting at all would give).
+    wait = math.max(wait, tonumber(newest[2]) + window - now)
+  end
 end
 if wait > 0 then return {0, wait} end
 local id = redis.call('HINCRBY', KEYS[3], 'seq', 1)

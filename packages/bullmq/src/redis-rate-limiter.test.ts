@@ -69,6 +69,20 @@ describe('RedisRateLimiter', () => {
     expect(status.tokens).toBeLessThanOrEqual(100)
   })
 
+  it('never grants past tokensPerMinute when fractional grants leave the running sum above the sum of its parts', async () => {
+    const [limiter] = limiters(1, { tokensPerMinute: 10, windowMs: 60_000 })
+    // A hundred grants of 0.1 fill the window: Redis sums them to 10, the script adds them up to a hair below.
+    for (let index = 0; index < 100; index++) await limiter!.acquire({ tokens: 0.1 })
+    const controller = new AbortController()
+    const full = limiter!.acquire({ tokens: 10 }, controller.signal).catch((error: unknown) => error)
+    // Asked after the acquisition, on the same connection: answered after the server has decided it.
+    const status = await limiter!.status()
+    expect(status.requests).toBe(100)
+    expect(status.tokens).toBeLessThanOrEqual(10)
+    controller.abort()
+    expect(AbortError.isInstance(await full)).toBe(true)
+  })
+
   it('counts what a call really used once it is settled', async () => {
     const [limiter] = limiters(1, { tokensPerMinute: 100, windowMs: 60_000 })
     const permit = await limiter!.acquire({ tokens: 80 })
