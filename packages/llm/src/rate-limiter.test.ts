@@ -572,4 +572,48 @@ describe('RateLimiter', () => {
       expect(clock.pendingTimers).toBe(0)
     }
   })
+
+  it('rejects every waiter with a ConfigurationError when its clock cannot set a timer, never throws nor hangs', async () => {
+    const clock = new FakeClock()
+    let timers = true
+    const limiter = new RateLimiter({
+      requestsPerMinute: 1,
+      clock: {
+        now: () => clock.now(),
+        setTimeout: (callback, ms) => {
+          if (!timers) throw new Error('no timers left')
+          return clock.setTimeout(callback, ms)
+        },
+        clearTimeout: (handle) => clock.clearTimeout(handle),
+      },
+    })
+    await limiter.acquire()
+    timers = false
+    const outcome = (call: () => Promise<unknown>): Promise<unknown> => {
+      try {
+        return call().then(
+          () => 'granted',
+          (error: unknown) => error,
+        )
+      } catch (thrown) {
+        return Promise.resolve(`thrown: ${String(thrown)}`)
+      }
+    }
+    // The first waiter asks for a timer at once; one queued behind it when a cool-down asks again.
+    const first = outcome(() => limiter.acquire())
+    const second = outcome(() => limiter.acquire())
+    for (const result of [await first, await second]) {
+      expect(result).toBeInstanceOf(ConfigurationError)
+      expect((result as Error).message).toBe('RateLimiter: clock could not be read: Error: no timers left')
+    }
+    expect(limiter.status().waiting).toBe(0)
+    // The timer of a wait already under way fails as the clock's now() does: its waiters hear why.
+    timers = true
+    const queued = outcome(() => limiter.acquire())
+    timers = false
+    const behind = outcome(() => limiter.acquire())
+    expect(() => limiter.coolDown(10)).not.toThrow()
+    for (const result of [await queued, await behind]) expect(result).toBeInstanceOf(ConfigurationError)
+    expect(limiter.status().waiting).toBe(0)
+  })
 })

@@ -458,13 +458,7 @@ export class RateLimiter implements RateLimiterLike {
     try {
       now = this.now()
     } catch (error) {
-      // Nothing can be granted without the time (drain may run in a timer, which must not throw): every waiter hears why.
-      this.cancelTimer()
-      for (let waiter = this.head; waiter !== undefined; waiter = this.head) {
-        this.unlink(waiter)
-        stopListening(waiter)
-        waiter.reject(error)
-      }
+      this.failWaiters(error)
       return
     }
     this.expire(now)
@@ -567,15 +561,37 @@ export class RateLimiter implements RateLimiterLike {
     this.waiting -= 1
   }
 
+  /**
+   * Every queued waiter hears `error`: without the clock's time or a timer nothing can be granted, and drain, which may
+   * run in a timer or inside `acquire`, must not throw.
+   */
+  private failWaiters(error: unknown): void {
+    this.cancelTimer()
+    for (let waiter = this.head; waiter !== undefined; waiter = this.head) {
+      this.unlink(waiter)
+      stopListening(waiter)
+      waiter.reject(error)
+    }
+  }
+
   private schedule(wait: number): void {
     this.cancelTimer()
-    // A wait longer than a timer can hold is slept in steps (a timer given more fires at once, and would spin).
-    this.timer = this.clock.setTimeout(this.onTimer, Math.min(Math.max(1, Math.ceil(wait)), maxTimerDelayMs))
+    try {
+      // A wait longer than a timer can hold is slept in steps (a timer given more fires at once, and would spin).
+      this.timer = this.clock.setTimeout(this.onTimer, Math.min(Math.max(1, Math.ceil(wait)), maxTimerDelayMs))
+    } catch (error) {
+      this.failWaiters(unreadableOption(error, 'clock', owner))
+    }
   }
 
   private cancelTimer(): void {
-    if (this.timer === undefined) return
-    this.clock.clearTimeout(this.timer)
+    const timer = this.timer
+    if (timer === undefined) return
     this.timer = undefined
+    try {
+      this.clock.clearTimeout(timer)
+    } catch {
+      // A timer left running only wakes drain early: it grants what fits and sleeps again.
+    }
   }
 }
