@@ -1246,6 +1246,21 @@ describe('redact', () => {
     expect((redact({ body: long }) as { body: string }).body).toHaveLength(5_000_000)
   })
 
+  it('redactQuoted cuts every string at the length it is given, a secret across the cut replaced whole', () => {
+    const text = `${'z'.repeat(40)} sk-proj-abcdefghijklmnopqrstuvwxyz0123 ${'z'.repeat(1_000)}`
+    expect(redactQuoted({ pages: [text, text], nested: { text } }, 51)).toEqual({
+      pages: [`${'z'.repeat(40)} ${REDACTED}…`, `${'z'.repeat(40)} ${REDACTED}…`],
+      nested: { text: `${'z'.repeat(40)} ${REDACTED}…` },
+    })
+    // An error inside keeps the shorter of its own cut and the one given.
+    const error = redactQuoted({ error: new Error('failed', { cause: 'c'.repeat(500) }) }, 100) as {
+      error: { cause: string }
+    }
+    expect(error.error.cause).toBe(`${'c'.repeat(100)}…`)
+    for (const length of [-1, 1.5, Number.NaN, '50'])
+      expect(() => redactQuoted({}, length as number)).toThrow(/^redactQuoted: maxLength must be an integer ≥ 0, got/)
+  })
+
   it('cuts the strings an error holds deeper down too: an SDK error whose parsed body holds megabytes', () => {
     const huge = `${'x'.repeat(5_000_000)} ${OPENAI_KEY}`
     // As an SDK's API error keeps the error body it parsed, under a provider error that it caused.

@@ -44,8 +44,11 @@ interface Walk {
   remaining: number
   /** How deep the copy is: where a `redact` called during it (by a `toJSON`) goes on from. */
   depth: number
-  /** Inside an error's copy: every string below it is cut at {@link MAX_ERROR_STRING}, however deep. */
-  inError: boolean
+  /**
+   * Where every string below is cut, however deep: {@link MAX_ERROR_STRING} inside an error's copy, what
+   * `redactQuoted` was given, or `undefined` where strings are copied whole.
+   */
+  maxString: number | undefined
 }
 
 /**
@@ -261,34 +264,44 @@ export function isSecretFieldName(name: string): boolean {
  * ```
  */
 export function redact<T>(value: T): T {
-  return copyRedacted(value, false)
+  return copyRedacted(value, undefined)
 }
 
 /**
  * What an error quotes of a value it was given (an abort reason, a cause, an answer it received): a copy as
- * {@link redact} makes it, with every string in it, however deep, cut at 1,000 characters and an ellipsis, as the
- * strings an error holds are.
+ * {@link redact} makes it, with every string in it, however deep, cut at `maxLength` characters (default 1,000, as the
+ * strings an error holds are) and an ellipsis. Each string is read only as far as it can show (see
+ * {@link redactAndCut}), so a value that holds a 10 MB text, or one text many times, costs no more than a short one:
+ * what shows a value's head (a preview of its JSON) copies it with this, at the length it shows. A `maxLength` that is
+ * not an integer ≥ 0 is a `TypeError`.
  *
  * @example
  * redactQuoted({ body: 'x'.repeat(5_000_000) }) // { body: 'xxx…' } (1,000 characters and the ellipsis)
  */
-export function redactQuoted<T>(value: T): T {
-  return copyRedacted(value, true)
+export function redactQuoted<T>(value: T, maxLength = MAX_ERROR_STRING): T {
+  if (!Number.isSafeInteger(maxLength) || maxLength < 0)
+    throw new TypeError(`redactQuoted: maxLength must be an integer ≥ 0, got ${quoteGiven(maxLength)}`)
+  return copyRedacted(value, maxLength)
 }
 
-function copyRedacted<T>(value: T, quoted: boolean): T {
+/** The shorter of two cuts, `undefined` standing for none. */
+function shorterCut(left: number | undefined, right: number | undefined): number | undefined {
+  return left === undefined ? right : right === undefined ? left : Math.min(left, right)
+}
+
+function copyRedacted<T>(value: T, maxString: number | undefined): T {
   const active = activeWalk
   if (active !== undefined) {
-    const outer = active.inError
-    active.inError = outer || quoted
+    const outer = active.maxString
+    active.maxString = shorterCut(outer, maxString)
     try {
       return copyValue(value, active, active.depth) as T
     } finally {
-      active.inError = outer
+      active.maxString = outer
     }
   }
   const walk = startWalk()
-  walk.inError = quoted
+  walk.maxString = maxString
   activeWalk = walk
   try {
     return copyValue(value, walk, 0) as T
@@ -298,7 +311,7 @@ function copyRedacted<T>(value: T, quoted: boolean): T {
 }
 
 function startWalk(): Walk {
-  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0, inError: false }
+  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0, maxString: undefined }
 }
 
 /**
@@ -343,7 +356,7 @@ function copySource(target: Record<string, unknown>, source: LogFields, walk: Wa
 function copyValue(value: unknown, walk: Walk, depth: number): unknown {
   switch (typeof value) {
     case 'string':
-      return walk.inError ? redactAndCut(value, MAX_ERROR_STRING) : redactString(value)
+      return walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
     case 'bigint':
       return value.toString()
     case 'symbol':
@@ -597,12 +610,12 @@ function isError(value: object): value is Error {
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
   // What an error holds deeper down (an SDK error's parsed body, the errors of an AggregateError) is quoted as its own
   // fields are: a string of it cut, as in a tinyllm error's JSON.
-  const outer = walk.inError
-  walk.inError = true
+  const outer = walk.maxString
+  walk.maxString = shorterCut(outer, MAX_ERROR_STRING)
   try {
     return copyErrorFields(error, walk, depth)
   } finally {
-    walk.inError = outer
+    walk.maxString = outer
   }
 }
 

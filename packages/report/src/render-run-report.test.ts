@@ -389,6 +389,28 @@ describe('renderRunReport', () => {
     expect(html).toContain('3 more runs are not listed')
   }, 120_000)
 
+  it('reads a value only as far as it can show: a 10 MB text held 60 times renders in moments, redacted before the cut', async () => {
+    const key = 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'
+    // The key straddles the cut at 2,000 characters: it goes whole, never in part.
+    const document = `${'x'.repeat(1_989)} ${key}${' lorem ipsum'.repeat(900_000)}`
+    const record = await defineFunction({
+      name: 'Summarise',
+      run: (text: string, context: RunContext) => {
+        context.annotate('source', text)
+        return { pages: Array.from({ length: 60 }, () => text), summary: 'short' }
+      },
+    }).trace(document)
+    const started = performance.now()
+    const html = renderRunReport(record)
+    // Reading every copy whole takes minutes; what shows is a few kilobytes of each. A bound for the slowest machine.
+    expect(performance.now() - started).toBeLessThan(15_000)
+    expect(html).not.toContain(key.slice(0, 12))
+    const [row] = runData(html)
+    expect(row!.input).toMatch(/^x{1989} \[REDACTED\]… \(\d+ more characters\)$/)
+    expect(row!.output).toMatch(/^\{\n {2}"pages": \[\n {4}"x{1980}… \(\d+ more characters\)$/)
+    expect(String(row!.annotations).length).toBeLessThan(2_100)
+  }, 600_000)
+
   it('cuts a value of emoji at a code point, counting what it left out', async () => {
     const record = await defineFunction({ name: 'Emoji', run: () => `x${'\u{1F600}'.repeat(2_000)}` }).trace(undefined)
     const output = String(runData(renderRunReport(record, { maxValueLength: 100 }))[0]!.output)

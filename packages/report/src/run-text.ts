@@ -1,26 +1,30 @@
 import { type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
-import { redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { redact, redactAndCut, redactQuoted, redactString } from '@tinyllm/logger'
 
 /**
  * Run data as text on the page: strings as they are, anything else as indented JSON, with secrets redacted. Every name,
  * kind, choice, value and error message the report shows is made text here and nowhere else, and before any cut, so a
- * cut never leaves part of a secret on the page.
+ * cut never leaves part of a secret on the page. With `maxLength`, what is not a string is copied with each string in
+ * it read only as far as it can show there (see `redactQuoted`): no more of it can show once the text is cut at
+ * `maxLength`.
  */
-export function runText(value: unknown): string {
+export function runText(value: unknown, maxLength?: number): string {
   if (typeof value === 'string') return redactString(value)
-  const safe = redact(value)
+  const safe = maxLength === undefined ? redact(value) : redactQuoted(value, maxLength)
   return typeof safe === 'string' ? safe : (JSON.stringify(safe, null, 2) ?? String(safe))
 }
 
 /**
  * A value as {@link runText} writes it, cut at `maxLength` characters with a count of the rest. The cut is
- * `redactAndCut`'s, which never splits an emoji (redacting the text again changes nothing).
+ * `redactAndCut`'s, which never splits an emoji and reads a text only as far as it can show, secrets replaced before
+ * the cut: a value that holds a 10 MB text, or one text many times, costs no more than a short one. The count is of
+ * the characters the text had past the cut (of a value that is not a string, its JSON with each string in it cut).
  */
 export function preview(value: unknown, maxLength: number): string {
-  const text = runText(value)
-  if (text.length <= maxLength) return text
+  const text = typeof value === 'string' ? value : runText(value, maxLength)
   const cut = redactAndCut(text, maxLength)
-  const shown = cut.endsWith('…') ? cut.slice(0, -1) : cut
+  if (text.length <= maxLength || !cut.endsWith('…')) return cut
+  const shown = cut.slice(0, -1)
   return `${shown}… (${text.length - shown.length} more characters)`
 }
 
@@ -33,7 +37,7 @@ const maxNameLength = 1_000
  * as it can show (see `redactAndCut`), so such a name costs no more than a short one.
  */
 export function nameText(value: unknown): string {
-  return redactAndCut(typeof value === 'string' ? value : runText(value), maxNameLength)
+  return redactAndCut(typeof value === 'string' ? value : runText(value, maxNameLength), maxNameLength)
 }
 
 /**
