@@ -100,7 +100,7 @@ describe('startLoopbackServer', () => {
         'startLoopbackServer: latency must be a number of ms from 0 to 2147483647 (the longest a timer waits), Infinity, or { minMs, maxMs } with 0 ≤ minMs ≤ maxMs ≤ 2147483647, got NaN',
       ],
       [{ latency: { minMs: 1 } }, 'startLoopbackServer: latency must be a number of ms from 0 to 2147483647'],
-      [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'route "GET/x" must look like "METHOD /path"'],
+      [{ routes: { 'GET/x': () => ({ json: {} }) } }, 'routes must be an object whose keys look like "METHOD /path"'],
     ]
     for (const [options, message] of cases) {
       const started = startLoopbackServer(options)
@@ -314,18 +314,46 @@ describe('startLoopbackServer', () => {
     expect(reads).toBe(1)
   })
 
+  it('names its owner and the option when a route or handler is wrong, and refuses a method no request can have', async () => {
+    const started = startLoopbackServer({ routes: { 'GET/x': () => ({ json: {} }) } })
+    await expect(started).rejects.toSatisfy(ConfigurationError.isInstance)
+    await expect(started).rejects.toThrow(
+      /^startLoopbackServer: routes must be an object whose keys look like "METHOD \/path".*, got "GET\/x"$/,
+    )
+    const fetchRoute = startLoopbackServer({ routes: { 'FETCH /x': () => ({ json: {} }) } })
+    await expect(fetchRoute).rejects.toThrow(
+      /^startLoopbackServer: routes must be an object whose keys look like "METHOD \/path"/,
+    )
+    const answer = startLoopbackServer({ routes: { 'GET /x': { json: {} } as never } })
+    await expect(answer).rejects.toThrow(
+      /^startLoopbackServer: routes\["GET \/x"\] must be a route handler \(a function\), got an object$/,
+    )
+    const running = await start()
+    for (const route of [5, null, 'FETCH /x', 'GET/x']) {
+      expect(() => running.setHandler(route as never, () => ({ json: {} })), String(route)).toThrow(ConfigurationError)
+      expect(() => running.setHandler(route as never, () => ({ json: {} }))).toThrow(
+        /^setHandler: route must be a string like "METHOD \/path".*, got /,
+      )
+    }
+    expect(() => running.setHandler('GET /y', 'handler' as never)).toThrow(
+      /^setHandler: handler must be a route handler \(a function\), got "handler"$/,
+    )
+    running.setHandler('purge /x', () => ({ json: { purged: true } }))
+    expect(await (await fetch(`${running.url}/x`, { method: 'PURGE' })).json()).toEqual({ purged: true })
+  })
+
   it('refuses a route that could never match: no leading slash, a query string, white space, no method', async () => {
     for (const route of ['GET health', 'GET /x?y=1', 'GET /x#top', 'GET /a b', 'GET ', ' /x', 'G@T /x']) {
       const started = startLoopbackServer({ routes: { [route]: () => ({ json: {} }) } })
       await expect(started, route).rejects.toSatisfy(ConfigurationError.isInstance)
-      await expect(started).rejects.toThrow(`route ${JSON.stringify(route)} must look like "METHOD /path"`)
+      await expect(started).rejects.toThrow(`, got ${JSON.stringify(route)}`)
     }
     const answer = startLoopbackServer({ routes: { 'GET /x': { json: { ok: true } } as never } })
     await expect(answer).rejects.toSatisfy(ConfigurationError.isInstance)
     await expect(answer).rejects.toThrow('routes["GET /x"] must be a route handler (a function), got an object')
     const running = await start()
-    expect(() => running.setHandler('POST v1/chat', () => ({ json: {} }))).toThrow('must look like "METHOD /path"')
-    expect(() => running.setHandler('GET /y', 'handler' as never)).toThrow('routes["GET /y"] must be a route handler')
+    expect(() => running.setHandler('POST v1/chat', () => ({ json: {} }))).toThrow('like "METHOD /path"')
+    expect(() => running.setHandler('GET /y', 'handler' as never)).toThrow('handler must be a route handler')
     running.setHandler(' get  /x ', () => ({ json: { ok: true } }))
     expect(await (await fetch(`${running.url}/x?ignored=1`)).json()).toEqual({ ok: true })
   })

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createServer } from 'node:http'
+import { createServer, METHODS } from 'node:http'
 import type { Socket } from 'node:net'
 import {
   ConfigurationError,
@@ -81,7 +81,11 @@ export interface LoopbackServer {
   readonly faultCounts: Readonly<Record<FaultKind, number>>
   /** Replaces the latency for requests that arrive from now on. */
   setLatency(latency: Latency | undefined): void
-  /** Adds, replaces or (with `undefined`) removes the handler of a `'METHOD /path'` route. */
+  /**
+   * Adds, replaces or (with `undefined`) removes the handler of a `'METHOD /path'` route. A route of another shape or
+   * with a method Node's HTTP server never accepts (`FETCH /x`), or a handler that is not a function, is a
+   * `ConfigurationError` naming `setHandler`.
+   */
   setHandler(route: string, handler: RouteHandler | undefined): void
   /** Replaces the fault settings; a list schedule counts from the next request. */
   injectFaults(faults: FaultSchedule | FaultOptions): void
@@ -245,7 +249,7 @@ class LoopbackHttpServer implements LoopbackServer {
   #closing: Promise<void> | undefined
 
   constructor(options: LoopbackServerOptions, owner: string) {
-    for (const [route, handler] of Object.entries(options.routes ?? {})) this.setHandler(route, handler)
+    for (const [route, handler] of Object.entries(options.routes ?? {})) this.#setRoute(route, handler, owner, true)
     this.#fallback = options.fallback
     this.#cassette = options.cassette
     this.#formatError = options.formatError ?? defaultFormatError
@@ -308,11 +312,19 @@ class LoopbackHttpServer implements LoopbackServer {
   }
 
   setHandler(route: string, handler: RouteHandler | undefined): void {
-    const key = normaliseRoute(route)
+    this.#setRoute(route, handler, 'setHandler', false)
+  }
+
+  /** A route of `setHandler`, or of the `routes` option of `owner`, the function that started the server. */
+  #setRoute(route: string, handler: RouteHandler | undefined, owner: string, fromOption: boolean): void {
+    const key = normaliseRoute(route, fromOption, owner)
     if (handler === undefined || handler === null) this.#routes.delete(key)
     else if (typeof handler === 'function') this.#routes.set(key, handler)
     // An answer given where its handler belongs (`{ json }`) would fail every request with a 500.
-    else throw optionError(`routes[${JSON.stringify(route)}]`, 'a route handler (a function)', handler)
+    else {
+      const option = fromOption ? `routes[${JSON.stringify(route)}]` : 'handler'
+      throw optionError(option, 'a route handler (a function)', handler, owner)
+    }
   }
 
   injectFaults(faults: FaultSchedule | FaultOptions): void {
@@ -570,13 +582,18 @@ async function sendOversized(response: ServerResponse, requestId: string, bytes:
 // A method is an HTTP token; a path starts with `/` and holds no query, fragment or white space (routes match the path alone).
 const routePattern = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\/[^\s?#]*)$/
 
-function normaliseRoute(route: string): string {
+// Node's HTTP parser answers 400 to a request with any other method: a route for one (`FETCH /x`) would never run.
+const routeMethods: ReadonlySet<string> = new Set(METHODS)
+
+const routeShape = '"METHOD /path" (a method Node\'s HTTP server accepts, a path without query string)'
+
+/** `route` as the server matches it (`GET /x`), or a ConfigurationError naming the `routes` option or `route`. */
+function normaliseRoute(route: string, fromOption: boolean, owner: string): string {
   const match = typeof route === 'string' ? routePattern.exec(route.trim()) : null
-  if (!match) {
-    const message = `route ${JSON.stringify(route)} must look like "METHOD /path" (a path without query string)`
-    throw new ConfigurationError({ option: 'routes', message })
-  }
-  return `${match[1]!.toUpperCase()} ${match[2]}`
+  const method = match?.[1]?.toUpperCase()
+  if (match && method !== undefined && routeMethods.has(method)) return `${method} ${match[2]}`
+  if (fromOption) throw optionError('routes', `an object whose keys look like ${routeShape}`, route, owner)
+  throw optionError('route', `a string like ${routeShape}`, route, owner)
 }
 
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
