@@ -12,6 +12,29 @@ describe('server-sent events', () => {
     expect(encodeSseItem({ event: 'not-named', data: 1 })).toBe('data: {"event":"not-named","data":1}\n\n')
   })
 
+  it('encodeSseItem refuses an item JSON cannot write (a BigInt, a cycle, a throwing toJSON) with a ConfigurationError', () => {
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    const items: unknown[] = [
+      { count: 1n },
+      cycle,
+      sseEvent({ event: 'e', data: cycle }),
+      {
+        toJSON: () => {
+          throw new Error('boom')
+        },
+      },
+      undefined,
+      Symbol('s'),
+      () => 1,
+      sseEvent({ data: 2n }),
+    ]
+    for (const item of items) {
+      expect(() => encodeSseItem(item as never), String(typeof item)).toThrow(ConfigurationError)
+      expect(() => encodeSseItem(item as never)).toThrow(/^encodeSseItem: item must be /)
+    }
+  })
+
   it('recognises events made by sseEvent only', () => {
     expect(isSseEvent(sseEvent({ data: 1 }))).toBe(true)
     expect(isSseEvent({ event: 'x', data: 1 })).toBe(false)

@@ -75,16 +75,32 @@ export function isSseEvent(value: unknown): value is SseEvent {
   return typeof value === 'object' && value !== null && sseEventMarker in value
 }
 
-/** Encodes one item as the bytes of one server-sent event, blank line included. */
+/**
+ * Encodes one item as the bytes of one server-sent event, blank line included. An item (or an event's data) JSON cannot
+ * write — `undefined`, a function, a symbol, a BigInt, a cycle, a `toJSON` that throws — is a `ConfigurationError`.
+ */
 export function encodeSseItem(item: SseItem): string {
   if (typeof item === 'string') return dataLines(item)
   if (isSseEvent(item)) {
     let text = ''
     if (item.event !== undefined) text += `event: ${item.event}\n`
     if (item.id !== undefined) text += `id: ${item.id}\n`
-    return text + dataLines(typeof item.data === 'string' ? item.data : JSON.stringify(item.data))
+    return text + dataLines(typeof item.data === 'string' ? item.data : itemJson(item.data))
   }
-  return dataLines(JSON.stringify(item))
+  return dataLines(itemJson(item))
+}
+
+/** `value` as JSON, or a ConfigurationError: JSON.stringify's own TypeError names neither the function nor the item. */
+function itemJson(value: unknown): string {
+  let json: string | undefined
+  let cause: unknown
+  try {
+    json = JSON.stringify(value)
+  } catch (error) {
+    cause = error
+  }
+  if (typeof json === 'string') return json
+  throw optionError('item', 'a string, an sseEvent or a value JSON can write', value, 'encodeSseItem', cause)
 }
 
 function dataLines(data: string): string {
