@@ -1,3 +1,4 @@
+import { optionError, unreadableOption } from '@tinyllm/core'
 import type { FaultKind, FaultOptions, FaultSchedule } from './fault.js'
 import type { Latency } from './latency.js'
 import type { LoggedRequest } from './loopback-request.js'
@@ -11,7 +12,12 @@ import type { LoopbackServer } from './loopback-server.js'
 export class DelegatingLoopbackServer implements LoopbackServer {
   protected readonly server: LoopbackServer
 
+  /**
+   * A `server` that is not an object with the methods of a {@link LoopbackServer}, or whose reading throws (a getter, a
+   * `Proxy`), is a `ConfigurationError` here, not a TypeError at each later use.
+   */
   constructor(server: LoopbackServer) {
+    checkLoopbackServer(server)
     this.server = server
   }
 
@@ -62,4 +68,19 @@ export class DelegatingLoopbackServer implements LoopbackServer {
   close(): Promise<void> {
     return this.server.close()
   }
+}
+
+const owner = 'DelegatingLoopbackServer'
+const loopbackServerMethods = ['setLatency', 'setHandler', 'injectFaults', 'clearFaults', 'whenIdle', 'close'] as const
+
+function checkLoopbackServer(server: unknown): void {
+  const expected = 'a LoopbackServer (as startLoopbackServer resolves to)'
+  if (typeof server !== 'object' || server === null) throw optionError('server', expected, server, owner)
+  let missing: string | undefined
+  try {
+    missing = loopbackServerMethods.find((method) => typeof (server as Record<string, unknown>)[method] !== 'function')
+  } catch (cause) {
+    throw unreadableOption(cause, 'server', owner)
+  }
+  if (missing !== undefined) throw optionError('server', `${expected}, with a ${missing} method`, server, owner)
 }
