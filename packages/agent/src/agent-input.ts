@@ -63,8 +63,15 @@ export const agentInputSchema: StandardSchemaV1<AgentInput | string, AgentInput>
           const decision = reading(issues, ['approvals', id], () => {
             const given = (approvals as Record<string, unknown>)[id]
             if (typeof given !== 'object' || given === null) return { keys: [] as string[] }
-            const { approved, reason, arguments: edited } = given as Record<string, unknown>
-            return { keys: Object.keys(given), approved, reason, edited }
+            // Its own keys alone, as JSON has them: an `approved` or `arguments` its prototype holds is none of its.
+            const own = (key: string): unknown =>
+              Object.hasOwn(given, key) ? (given as Record<string, unknown>)[key] : undefined
+            return {
+              keys: Object.keys(given),
+              approved: own('approved'),
+              reason: own('reason'),
+              edited: own('arguments'),
+            }
           })
           if (decision === unreadable) continue
           // A misspelt key (`argument`, `args`) would run the call with the model's arguments, not the edited ones.

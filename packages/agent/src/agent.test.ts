@@ -837,6 +837,7 @@ describe('Agent: approval', () => {
     const replayed = (child: RunRecord) => child.annotations.replayed === true
     expect(record.children.map((child) => `${child.function}${replayed(child) ? ' (replayed)' : ''}`)).toEqual([
       'model (replayed)',
+      'approval-request (replayed)',
       'approval',
       'lookup_applicant (replayed)',
       'send_email',
@@ -850,6 +851,47 @@ describe('Agent: approval', () => {
       )
       .catch((caught: unknown) => caught)
     expect((changed as Error).name).toBe('NonDeterminismError')
+  })
+
+  it('a decision answers only a call a person was shown: a turn answered anew (no pause, another run id) pauses on its call', async () => {
+    sends.length = 0
+    // The model gives the id it gave the call the person approved to a call with other arguments, as servers that
+    // number their calls (`call_0`) do.
+    const { model, llm } = scripted(
+      { toolCalls: [call('send_email', { to: 'ada@example.com', body: 'Approved' }, 'mail')] },
+      { toolCalls: [call('send_email', { to: 'eve@example.com', body: 'Approved' }, 'mail')] },
+      { toolCalls: [call('send_email', { to: 'eve@example.com', body: 'Approved' }, 'mail')] },
+      'Done.',
+    )
+    const agent = agentWith(llm, { tools: [send] })
+    const journal = new MemoryJournal()
+    const input = { messages: [{ role: 'user' as const, content: 'Tell Ada' }] }
+    const first = await agent.invoke(input, { runId: 'loan-8', journal })
+    expect(first).toMatchObject({ status: 'awaiting-approval', approvals: [{ arguments: { to: 'ada@example.com' } }] })
+    // The decision on Ada's email, given under another run id: the model is asked anew, and its call is Eve's.
+    const elsewhere = await agent.invoke(
+      { ...input, approvals: { mail: { approved: true } } },
+      { runId: 'loan-9', journal },
+    )
+    expect(elsewhere).toMatchObject({
+      status: 'awaiting-approval',
+      approvals: [{ arguments: { to: 'eve@example.com' } }],
+    })
+    // Given to a run that never paused, without a journal: the same.
+    const unasked = await agent.invoke({ ...input, approvals: { mail: { approved: true } } })
+    expect(unasked).toMatchObject({
+      status: 'awaiting-approval',
+      approvals: [{ arguments: { to: 'eve@example.com' } }],
+    })
+    expect(sends).toEqual([])
+    // Under the run id that paused, the turn replays: the decision answers the call that was shown.
+    const resumed = await agent.invoke(
+      { ...input, approvals: { mail: { approved: true } } },
+      { runId: 'loan-8', journal },
+    )
+    expect(resumed).toMatchObject({ status: 'complete', output: 'Done.' })
+    expect(sends).toEqual(['ada@example.com: Approved'])
+    expect(model.calls).toHaveLength(4)
   })
 
   it('replays the same decision read back with its keys in another order (a JSON column), and refuses another', async () => {
@@ -1116,6 +1158,27 @@ describe('Agent: approval', () => {
     expect((done as { status?: unknown }).status, String(done)).toBe('complete')
     expect(sends).toEqual(['ada@example.com: Approved!'])
     expect(reads).toBe(2)
+  })
+
+  it('reads a decision by its own keys, as JSON has them: an approved or arguments its prototype holds is no decision', async () => {
+    sends.length = 0
+    const { llm } = script()
+    const agent = agentWith(llm, { tools: [lookup, send] })
+    const paused = await agent.invoke('go')
+    if (paused.status !== 'awaiting-approval') throw new Error('expected a pause')
+    const inherited = [
+      Object.create({ approved: true }),
+      Object.assign(Object.create({ arguments: { to: 'eve@example.com', body: 'Hi' } }), { approved: true }),
+    ]
+    const issues = []
+    for (const decision of inherited) {
+      const error = await agent.resume(paused, { mail: decision }).catch((caught: unknown) => caught)
+      if (ValidationError.isInstance(error)) issues.push(error.issues.map((issue) => issue.path.join('.')))
+      else issues.push((error as { status?: unknown }).status)
+    }
+    expect(issues).toEqual([['approvals.mail'], 'complete'])
+    // Approved with the model's arguments: the ones its prototype held are not edits.
+    expect(sends).toEqual(['ada@example.com: Approved'])
   })
 
   it('reads edited arguments once: a getter in them cannot answer the check one value and the tool another', async () => {

@@ -46,7 +46,7 @@ import type {
   PendingApproval,
 } from './agent-outcome.js'
 import type { AgentStream } from './agent-stream.js'
-import { ApprovalStep, recordedDecision } from './approval-step.js'
+import { ApprovalRequestStep, ApprovalStep, recordedDecision } from './approval-step.js'
 import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 import { CallCounter, callSignature } from './call-counter.js'
 import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
@@ -515,7 +515,7 @@ class AgentRun {
     const unanswered = last === -1 ? [] : unansweredCalls(conversation, last)
     this.calls.countMessages(conversation, unanswered.length > 0 ? last : conversation.length)
     if (unanswered.length > 0) {
-      const outcome = await this.runCalls(last, unanswered)
+      const outcome = await this.runCalls(last, unanswered, true)
       if (outcome !== undefined) return outcome
     }
     for (;;) {
@@ -564,6 +564,7 @@ class AgentRun {
       const outcome = await this.runCalls(
         conversation.length - 1,
         toolCalls.map((_, index) => index),
+        false,
       )
       if (outcome !== undefined) return outcome
     }
@@ -627,11 +628,13 @@ class AgentRun {
 
   /**
    * Runs calls `indexes` of the assistant message at `messageIndex`, and appends their results to the conversation.
-   * Returns the outcome when the run ends here (a final answer, or calls awaiting approval).
+   * Returns the outcome when the run ends here (a final answer, or calls awaiting approval). `inInput`: the message is
+   * the input's, whose calls awaiting approval the person deciding on them holds.
    */
   private async runCalls(
     messageIndex: number,
     indexes: ReadonlyArray<number>,
+    inInput: boolean,
   ): Promise<AgentOutcome<unknown> | undefined> {
     const message = this.conversation[messageIndex] as AssistantMessage
     const toolCalls = message.toolCalls ?? []
@@ -639,6 +642,8 @@ class AgentRun {
     const planned: PlannedCall[] = []
     const runnable: PlannedCall[] = []
     const pending: PendingApproval[] = []
+    /** The calls that need a person's decision, in the order of the turn. */
+    const awaiting: PlannedCall[] = []
     let answer: { readonly value: unknown } | undefined
     /** The final-answer calls whose arguments are valid: answered in the conversation once the run completes. */
     const answerCalls: PlannedCall[] = []
@@ -711,21 +716,27 @@ class AgentRun {
         content: undefined,
       }
       planned.push(entry)
-      if (!(await this.needsApproval(offered, call, arguments_))) {
-        runnable.push(entry)
-        continue
-      }
+      if (await this.needsApproval(offered, call, arguments_)) awaiting.push(entry)
+      else runnable.push(entry)
+    }
+    // A decision answers only a call a person was shown: one of the paused conversation handed in, or of a turn whose
+    // pause this run id journaled. A turn the model answered anew (another run id, no journal, a run that never
+    // paused) pauses, whatever decisions were given for its call ids: a model may give the same id to other arguments.
+    const shown = awaiting.length > 0 && (inInput || (await this.shownBefore(step, awaiting)))
+    for (const entry of awaiting) {
+      const { call, index } = entry
       const approvals = this.input.approvals
-      const given = approvals !== undefined && Object.hasOwn(approvals, call.id) ? approvals[call.id] : undefined
+      const given =
+        shown && approvals !== undefined && Object.hasOwn(approvals, call.id) ? approvals[call.id] : undefined
       if (given === undefined) {
-        pending.push({ toolCallId: call.id, toolName: call.name, arguments: arguments_, step })
+        pending.push({ toolCallId: call.id, toolName: call.name, arguments: entry.arguments, step })
         continue
       }
       // In one order wherever it came from: the approval step, the tool and the next turn are journaled with it.
       const decision = recordedDecision(given)
       await this.context.invoke(
         this.approval,
-        { toolCallId: call.id, toolName: call.name, arguments: arguments_, decision },
+        { toolCallId: call.id, toolName: call.name, arguments: entry.arguments, decision },
         { key: `${entry.key}-approval` },
       )
       if (!decision.approved) {
@@ -806,6 +817,28 @@ class AgentRun {
       ids.add(id)
       return id === call.id ? call : { ...call, id }
     })
+  }
+
+  /**
+   * Whether the calls of turn `step` that need a decision were shown to a person before: their pause was journaled under
+   * this run id (the step replays). Otherwise it is journaled now, as they are about to be shown.
+   */
+  private async shownBefore(step: number, awaiting: ReadonlyArray<PlannedCall>): Promise<boolean> {
+    let shownNow = false
+    await this.context.invoke(
+      new ApprovalRequestStep(() => {
+        shownNow = true
+      }),
+      {
+        calls: awaiting.map(({ call, arguments: arguments_ }) => ({
+          toolCallId: call.id,
+          toolName: call.name,
+          arguments: arguments_,
+        })),
+      },
+      { key: `turn-${step}-approval-request` },
+    )
+    return !shownNow
   }
 
   /** Runs the calls, at most `toolConcurrency` at once, each a child run; fills in each one's content. */

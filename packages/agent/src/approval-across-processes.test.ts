@@ -57,6 +57,7 @@ it('pauses in one process and resumes in another through a shared SQLite journal
     expect(resumed.output).toMatchObject({ status: 'complete', output: 'Approved; the applicant has been emailed.' })
     expect(resumed.steps).toEqual([
       { function: 'model', replayed: true },
+      { function: 'approval-request', replayed: true },
       { function: 'approval', replayed: false },
       { function: 'lookup_applicant', replayed: true },
       { function: 'send_decision_email', replayed: false },

@@ -29,6 +29,30 @@ export class ApprovalStep extends Function<ApprovalRecord, ApprovalDecision> {
   }
 }
 
+/** The calls of one turn that wait for a person's decision, as they were shown. */
+export interface ApprovalRequest {
+  readonly calls: ReadonlyArray<{ readonly toolCallId: string; readonly toolName: string; readonly arguments: unknown }>
+}
+
+/**
+ * @internal The step that records, when a run pauses, the calls of the turn a person is asked to decide on (kind
+ * `approval-request`): durable, so that a re-run of the same run id knows the calls it replays were shown, and takes
+ * the decisions given for them. It runs only where nothing was journaled: `onShown` hears that the calls are being
+ * shown for the first time, so a decision given under their ids was made for other calls, and does not answer them.
+ */
+export class ApprovalRequestStep extends Function<ApprovalRequest, number> {
+  override readonly kind: string = 'approval-request'
+
+  constructor(private readonly onShown: () => void) {
+    super({ name: 'approval-request', durable: true })
+  }
+
+  run(request: ApprovalRequest): number {
+    this.onShown()
+    return request.calls.length
+  }
+}
+
 /**
  * @internal A person's decision as the run records and acts on it: only what the agent reads, in one order, the keys
  * of edited arguments sorted. So the same decision read back from a store that orders keys its own way (a JSON column)
