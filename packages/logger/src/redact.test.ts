@@ -445,6 +445,73 @@ describe('redactString', () => {
     )
   })
 
+  it('replaces the value of a JSON member named like a secret in free text, as redact replaces the field', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    const body = {
+      model: 'gpt-4o',
+      apiKey: [secret, 'x]"{'],
+      secret: { value: secret, nested: [1, { bracket: ']' }] },
+      auth: secret,
+      headers: [
+        { name: 'x-api-key', value: secret },
+        { name: 'accept', value: 'application/json' },
+      ],
+      after: 'kept',
+    }
+    const redacted = {
+      model: 'gpt-4o',
+      apiKey: REDACTED,
+      secret: REDACTED,
+      auth: REDACTED,
+      headers: [
+        { name: 'x-api-key', value: REDACTED },
+        { name: 'accept', value: 'application/json' },
+      ],
+      after: 'kept',
+    }
+    let text = JSON.stringify(body)
+    let expected = JSON.stringify(redacted)
+    for (const depth of [0, 1, 2]) {
+      expect(redactString(text), `escaped ${depth} times`).toBe(expected)
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+    }
+    expect(redactString(JSON.stringify(body, null, 2))).toBe(JSON.stringify(redacted, null, 2))
+    expect(redactString(`400: {'pass': '${secret}', 'apiKey': ['${secret}']}`)).toBe(
+      `400: {'pass': '${REDACTED}', 'apiKey': '${REDACTED}'}`,
+    )
+    expect(redactString(`[{"key":"password","value":"${secret}"}]`)).toBe(`[{"key":"password","value":"${REDACTED}"}]`)
+    // Cut before its end, the value goes as far as it runs.
+    expect(redactString(`body: {"secret":{"value":"${secret}`)).toBe(`body: {"secret":"${REDACTED}"`)
+    // What is no secret stays: an auth object keeps its structure, as redact keeps it, and so do other names.
+    const kept = '{"pass": 3, "auth": {"type": "bearer"}, "pwd": "/home/ada", "keys": ["a", "b"], "note": "key: [x]"}'
+    expect(redactString(kept)).toBe(kept)
+  })
+
+  it('replaces the value of a percent-encoded assignment, as in a URL that is the value of another query parameter', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    expect(redactString(`GET /login?next=https%3A%2F%2Fapp.test%2Fcb%3Fapi_key%3D${secret}%26page%3D2`)).toBe(
+      `GET /login?next=https%3A%2F%2Fapp.test%2Fcb%3Fapi_key%3D${REDACTED}%26page%3D2`,
+    )
+    expect(redactString(`state=password%3d${secret}%23top`)).toBe(`state=password%3d${REDACTED}%23top`)
+    expect(redactString(`?next=%2Fcb%3Fpage%3D2%26sig%3D${secret}`)).toBe(`?next=%2Fcb%3Fpage%3D2%26sig%3D${REDACTED}`)
+    // A name that is no secret's, or a value that looks like none, stays.
+    for (const kept of ['?next=%2Fsearch%3Fq%3Dkey%26page%3DBanana12345', 'redirect=%2Fcb%3Fkey%3Dvalue'])
+      expect(redactString(kept)).toBe(kept)
+  })
+
+  it('replaces the text of an XML element named like a secret, as redact replaces the field', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    expect(redactString(`<auth><user>ada</user><password>${secret}</password></auth>`)).toBe(
+      `<auth><user>ada</user><password>${REDACTED}</password></auth>`,
+    )
+    expect(redactString(`fault: <soap:Body><ns:ApiKey type="x">${secret}</ns:ApiKey></soap:Body>`)).toBe(
+      `fault: <soap:Body><ns:ApiKey type="x">${REDACTED}</ns:ApiKey></soap:Body>`,
+    )
+    const kept = '<tokens>42</tokens><secret> </secret><note>password reset</note>'
+    expect(redactString(kept)).toBe(kept)
+  })
+
   it('replaces a key right after an escaped line break or tab, as in a message escaped into JSON', () => {
     const key = `sk-proj-${'A1b2C3d4'.repeat(4)}`
     for (const text of [`failed:\n${key}`, `a\t${key} b`, `x\r\n${key}`]) {

@@ -2,12 +2,14 @@ import { quoteGiven } from './known-options.js'
 import type { LogFields } from './logger.js'
 import { longestRegisteredSecret, replaceRegisteredSecrets } from './registered-secrets.js'
 import {
+  encodedValueEnd,
   isBasicCredentials,
   isSecretAssignment,
   isSecretQueryName,
   isSecretStringField,
   isUserAndPassword,
   isUserFlag,
+  JSON_MEMBER_PATTERN,
   mayHoldUrl,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_FLAG_PATTERN,
@@ -18,6 +20,7 @@ import {
   secretFlagName,
   URL_CREDENTIALS_PATTERN,
   USER_FLAG_PATTERN,
+  XML_ELEMENT_PATTERN,
 } from './secret-patterns.js'
 
 /** What a secret is replaced with. */
@@ -95,10 +98,25 @@ function unquote(value: string): { quote: string; unquoted: string } {
   return { quote, unquoted: quote === '' ? value : value.slice(quote.length, -quote.length) }
 }
 
-function replaceAssignedValue(match: string, assignment: string, name: string, value: string): string {
+function replaceAssignedValue(match: string, assignment: string, name: string, given: string): string {
+  // Percent-encoded, the value ends where the encoded URL's next parameter starts, which is kept.
+  const end = encodedValueEnd(assignment, given)
+  const value = given.slice(0, end)
   const { quote, unquoted } = unquote(value)
   if (!isSecretAssignment(name, unquoted)) return match
-  return `${assignment}${quote}${REDACTED}${quote}`
+  return `${assignment}${quote}${REDACTED}${quote}${given.slice(end)}`
+}
+
+/** The text of an XML element named like a secret goes (`<password>[REDACTED]</password>`); whitespace alone stays. */
+function replaceElementText(
+  match: string,
+  openingTag: string,
+  _qualifiedName: string,
+  name: string,
+  text: string,
+  closingTag: string,
+): string {
+  return text.trim() === '' || !isSecretFieldName(name) ? match : `${openingTag}${REDACTED}${closingTag}`
 }
 
 /** The user and password after curl's `-u` or `--user` go, quotes kept; a user alone stays. */
@@ -113,7 +131,9 @@ function replaceUserAndPassword(match: string, flag: string, value: string): str
  * keys), the credential of `Bearer <token>` and `Basic <credentials>` (and of `Authorization: Digest …`), the value of
  * a `Cookie` or `Set-Cookie` header, the user and password of a URL (`https://user:pw@host`,
  * also with its slashes escaped or percent-encoded whole),
- * the value in `api_key=...`-style assignments (JSON escaped into a string included), the values of query
+ * the value in `api_key=...`-style assignments (JSON escaped into a string and `api_key%3D…` percent-encoded included),
+ * the value of a JSON member named like a secret as `redact` replaces the field (`{"apiKey":["…"]}`, `{"auth":"…"}`,
+ * `[{"name":"apiKey","value":"…"}]`), the text of an XML element so named (`<password>…</password>`), the values of query
  * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`),
  * the value after a command-line flag named like a secret (`--password hunter2`) and the user and password after
  * curl's `-u` or `--user` (`-u alice:hunter2`).
@@ -130,12 +150,113 @@ export function redactString(text: string): string {
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
   if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
-  result = result
-    .replace(SECRET_VALUE_PATTERN, replaceKnownValue)
-    .replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue)
+  result = replaceSecretMembers(
+    result.replace(SECRET_VALUE_PATTERN, replaceKnownValue).replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue),
+  )
+  // Most strings hold no closing tag: the test is cheaper than the pattern.
+  if (result.includes('</')) result = result.replace(XML_ELEMENT_PATTERN, replaceElementText)
   // Most strings hold no flag: the test is cheaper than the patterns.
   if (!result.includes('-')) return result
   return result.replace(SECRET_FLAG_PATTERN, replaceAssignedValue).replace(USER_FLAG_PATTERN, replaceUserAndPassword)
+}
+
+/**
+ * JSON written in free text (a body an error quotes, a message holding `JSON.stringify(…)`, escaped into a string at
+ * any depth, or a Python or JavaScript literal in single quotes) with the value of each member named like a secret
+ * replaced whole, as `redact` replaces the field: a list or an object under such a name (`{"apiKey":["…"]}`,
+ * `{"secret":{"value":"…"}}`), a string under `auth`, `pass` or `pwd` (`{"auth":"…"}`), and the value of a name and
+ * value pair that names a secret (`[{"name":"apiKey","value":"…"}]`). Strings under other names are for the assignment
+ * pattern, which keeps an `Authorization`'s scheme and a placeholder; a string the patterns replaced a part of already
+ * (`"Bearer [REDACTED]"`) stays as they left it. A value cut before its end goes as far as it runs.
+ */
+function replaceSecretMembers(text: string): string {
+  if (!text.includes(':')) return text
+  let result = ''
+  let copiedTo = 0
+  JSON_MEMBER_PATTERN.lastIndex = 0
+  for (let match = JSON_MEMBER_PATTERN.exec(text); match !== null; match = JSON_MEMBER_PATTERN.exec(text)) {
+    const pair = match[3] !== undefined
+    const backslashes = (pair ? match[1] : match[4]) ?? ''
+    const quote = (pair ? match[2] : match[5]) ?? '"'
+    const name = (pair ? match[3] : match[6]) ?? ''
+    const start = JSON_MEMBER_PATTERN.lastIndex
+    const end = secretMemberValueEnd(text, start, backslashes.length, quote, name, pair)
+    if (end === -1) continue
+    result += `${text.slice(copiedTo, start)}${backslashes}${quote}${REDACTED}${backslashes}${quote}`
+    copiedTo = end
+    JSON_MEMBER_PATTERN.lastIndex = end
+  }
+  return copiedTo === 0 ? text : `${result}${text.slice(copiedTo)}`
+}
+
+/**
+ * Where the value of the member `name` that starts at `start` ends, when it is a secret; `-1` when it is not, or is
+ * no list, object or string. `depth` is the number of backslashes before the name's quote: none in JSON, one in JSON
+ * escaped into a string, three in JSON escaped twice.
+ */
+function secretMemberValueEnd(
+  text: string,
+  start: number,
+  depth: number,
+  quote: string,
+  name: string,
+  pair: boolean,
+): number {
+  const opening = text[start]
+  if (opening === '[' || opening === '{') return isSecretFieldName(name) ? compoundEnd(text, start, depth, quote) : -1
+  const quoteAtDepth = `${'\\'.repeat(depth)}${quote}`
+  if (!text.startsWith(quoteAtDepth, start)) return -1
+  const valueStart = start + quoteAtDepth.length
+  const { valueEnd, end } = stringEnd(text, valueStart, depth, quote)
+  const value = text.slice(valueStart, valueEnd)
+  // A value the patterns replaced already keeps what they kept: the scheme of `Bearer [REDACTED]`.
+  if (value.includes(REDACTED)) return -1
+  return (pair ? isSecretNamedValue(name, value) : isSecretStringField(name, value)) ? end : -1
+}
+
+/**
+ * Whether the run of `count` backslashes before a quote makes it a quote of the JSON whose quotes come after `depth`
+ * backslashes, opening or closing a string there: `depth` of them, after any number of escaped backslashes of that
+ * JSON (`2 * depth + 2` each).
+ */
+function isQuoteAtDepth(count: number, depth: number): boolean {
+  return count % (2 * depth + 2) === depth
+}
+
+/**
+ * Where the string whose content starts at `from` ends: `valueEnd` before its closing quote, `end` after it; a string
+ * without one runs to the end of its line.
+ */
+function stringEnd(text: string, from: number, depth: number, quote: string): { valueEnd: number; end: number } {
+  for (let index = from; index < text.length; ) {
+    const character = text[index]
+    if (character === '\n' || character === '\r') return { valueEnd: index, end: index }
+    let count = 0
+    while (text[index + count] === '\\') count++
+    if (text[index + count] === quote && isQuoteAtDepth(count, depth))
+      return { valueEnd: index, end: index + count + 1 }
+    index += count + 1
+  }
+  return { valueEnd: text.length, end: text.length }
+}
+
+/** Where the list or object that opens at `start` closes (after its bracket); one cut before its end runs to the end. */
+function compoundEnd(text: string, start: number, depth: number, quote: string): number {
+  let level = 0
+  let inString = false
+  for (let index = start; index < text.length; ) {
+    let count = 0
+    while (text[index + count] === '\\') count++
+    const character = text[index + count]
+    if (character === quote) {
+      if (isQuoteAtDepth(count, depth)) inString = !inString
+    } else if (count === 0 && !inString) {
+      if (character === '[' || character === '{') level++
+      else if ((character === ']' || character === '}') && --level === 0) return index + 1
+    }
+    index += count + 1
+  }
+  return text.length
 }
 
 /**
@@ -168,8 +289,8 @@ function secretSpan(): number {
 /**
  * The head of `text` that can show once it is redacted and cut at `maxLength` (see {@link secretSpan}): a 10 MB string
  * costs no more than a short one. The longest registered secret is looked up, which reads every registered value, only
- * for a text longer than the least span past the cut: a text within it is read whole anyway, so redaction costs the same
- * with ten thousand registered values as with a few.
+ * for a text longer than the least span past the cut: a text within it is read whole anyway, so redaction costs the
+ * same with ten thousand registered values as with a few.
  */
 function headToRedact(text: string, maxLength: number): string {
   return text.length <= maxLength + SECRET_SPAN ? text : headOf(text, maxLength + secretSpan())
@@ -585,8 +706,8 @@ function redactFlatPairs(list: unknown[]): void {
 
 /**
  * How a boxed string, number or boolean gives its value, by its tag: from this realm or another (a `node:vm` context),
- * where `instanceof String` is false. An object that only claims the tag (`Symbol.toStringTag`) throws when unboxed, and
- * is written `"[Unserializable]"`.
+ * where `instanceof String` is false. An object that only claims the tag (`Symbol.toStringTag`) throws when unboxed,
+ * and is written `"[Unserializable]"`.
  */
 const unboxers: ReadonlyMap<string, (this: unknown) => unknown> = new Map<string, (this: unknown) => unknown>([
   ['[object String]', String.prototype.valueOf],

@@ -153,7 +153,7 @@ const SECRET_QUERY_NAME =
  * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
  * value): they name nothing else. A name merely ending in `key` (`monkey=`) or `code` (`exit code=…`) does not.
  */
-const SECRET_PAIR_NAME = String.raw`(?:auth|jwt|sig|signature|pass)(?=\s*=)`
+const SECRET_PAIR_NAME = String.raw`(?:auth|jwt|sig|signature|pass)(?=\s*(?:=|%3[Dd]))`
 
 const SECRET_QUERY_NAME_PATTERN = new RegExp(`^(?:${SECRET_QUERY_NAME})$`, 'i')
 
@@ -201,20 +201,66 @@ const QUOTED_VALUE = [
  */
 const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|subscription|account|shared[-_]?access)[-_]?key`
 
+/** An `=` percent-encoded, as in a URL written into another's query. */
+const ENCODED_EQUALS = '%3[Dd]'
+
+const ENCODED_EQUALS_AT_END = /%3D$/i
+const ENCODED_VALUE_END = /%(?:26|23)/i
+
+/**
+ * Where the value of an assignment ends, when the assignment (its name and separator) was percent-encoded
+ * (`api_key%3D…`): at the encoded `&` or `#` after it (`%26`, `%23`), which start the next parameter or the fragment
+ * of the encoded URL; otherwise at the value's end.
+ */
+export function encodedValueEnd(assignment: string, value: string): number {
+  if (!ENCODED_EQUALS_AT_END.test(assignment)) return value.length
+  const end = value.search(ENCODED_VALUE_END)
+  return end === -1 ? value.length : end
+}
+
 /**
  * `api_key=...`, `"password": "..."`, `auth=...`, `?access_token=...`, `?subscription-key=...` (query names after `?`
  * or `&` only but for those of `SECRET_PAIR_NAME`, so that `monkey=` and a sentence's "key=value" stay; any name that
  * ends in `token`, `password`, `passwd`, `passphrase` or `secret`, as a field's name is read: `dbPassword`,
- * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed request
- * body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or `:=`.
- * Group 1 (the name and separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when
- * quoted (see `QUOTED_VALUE`), else up to a delimiter. Whether the value is a secret is for `isSecretAssignment` to
- * say.
+ * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed
+ * request body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or
+ * `:=`; and percent-encoded, as in a URL that is the value of another's query parameter
+ * (`?next=%2Fcallback%3Fapi_key%3D…`): after `%3D`, the query's names after `%3F` or `%26` too. Group 1 (the name and
+ * separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when quoted (see
+ * `QUOTED_VALUE`), else up to a delimiter (after `%3D`, up to the encoded `&` or `#` that ends it, see
+ * `encodedValueEnd`). Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(((?<=[?&])(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*=)|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:])\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-F]{2}))(((?<=[?&]|%3F|%26)(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*(?:=|%3D))|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:]|${ENCODED_EQUALS})\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
+
+/**
+ * A member of JSON (or of a Python or JavaScript literal, single-quoted) written in free text, up to its value: its
+ * name quoted (`"apiKey": `), or a name and value pair that names it (`{"name": "apiKey", "value": `, as HAR and a
+ * request collection write a header). The quotes are read at whatever depth JSON was escaped into strings
+ * (`\"apiKey\":`): group 1 is the backslashes before a quote, group 2 the quote, group 3 the name a pair gives, or
+ * groups 4, 5 and 6 the same of a member. The name comes before the value, on the same line or, as JSON is
+ * pretty-printed, on the line before. The value is read after the match, as far as it runs (see `redactString`). The
+ * name is at most 128 characters, and a run of backslashes is read from its start only, so the search is linear in the
+ * text.
+ */
+export const JSON_MEMBER_PATTERN = new RegExp(
+  [
+    String.raw`(?<!\\)(\\{0,15})(["'])(?:name|Name|key|Key)\1\2[ \t]{0,16}:[ \t]{0,16}\1\2([^"'\\\r\n]{1,128})\1\2\s{0,64},\s{0,64}\1\2(?:value|Value)\1\2[ \t]{0,16}:[ \t]{0,16}`,
+    String.raw`(?<!\\)(\\{0,15})(["'])([^"'\\\r\n]{1,128})\4\5[ \t]{0,16}:[ \t]{0,16}`,
+  ].join('|'),
+  'g',
+)
+
+/**
+ * An XML element in free text (a SOAP body, a config file an error quotes) and its text up to its closing tag:
+ * `<password>…</password>`, `<ns:ApiKey type="x">…</ns:ApiKey>`. Group 1 is the opening tag, group 2 the element's
+ * name, group 3 that name without its namespace prefix, group 4 the text, group 5 the closing tag. Whether the name is
+ * a secret's is for `isSecretFieldName` to say. The text runs to the next `<`, so the search is linear in the text.
+ */
+export const XML_ELEMENT_PATTERN =
+  /(<((?:[A-Za-z_][\w.-]{0,63}:)?([A-Za-z_][\w.-]{0,127}))(?:\s[^<>]{0,1024})?>)([^<]+)(<\/\2\s*>)/g
 
 /**
  * The name of a command-line flag whose value is a secret, as an assignment's name is read: `--password`, `--api-key`,
@@ -224,9 +270,9 @@ const SECRET_FLAG_NAME = `(?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|client[-_]?secret|
 
 /**
  * A flag named like a secret and the value after it on a command line (`psql --password hunter2`, `--api-key 'k 1'`):
- * group 1 (the flag and the space after it) is kept, group 2 is the name and group 3 the value, quoted or up to a space,
- * never a flag of its own (`--password --user ada` holds no password). As for an assignment, `isSecretAssignment` says
- * whether the value is a secret.
+ * group 1 (the flag and the space after it) is kept, group 2 is the name and group 3 the value, quoted or up to a
+ * space, never a flag of its own (`--password --user ada` holds no password). As for an assignment,
+ * `isSecretAssignment` says whether the value is a secret.
  */
 export const SECRET_FLAG_PATTERN = new RegExp(
   String.raw`(?<![A-Za-z0-9_-])(--?(${SECRET_FLAG_NAME})[ \t]+)(?!-)(${QUOTED_VALUE}|[^\s"'\\]+)`,
@@ -332,8 +378,8 @@ export function isSecretAssignment(name: string, value: string): boolean {
 /**
  * Under `authorization`, a value that starts with a scheme is left to the patterns of `KEY_PATTERNS`, which keep the
  * scheme ("Authorization: Bearer [REDACTED]"), and so is a scheme and an escaped space alone: what followed them was
- * replaced already (`authorization=Bearer%20[REDACTED]`); any other is a bare credential when it looks like one: a digit, base64
- * punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
+ * replaced already (`authorization=Bearer%20[REDACTED]`); any other is a bare credential when it looks like one: a
+ * digit, base64 punctuation or a capital after the first character, so that "Authorization: Forbidden" stays.
  */
 const AUTHORIZATION_NAME = /authori[sz]ation$/i
 const AUTHORIZATION_SCHEME = /^(?:bearer|basic|token|digest|ntlm|negotiate|apikey)(?:\s|$|(?:%20|\+|\\u0020)$)/i
