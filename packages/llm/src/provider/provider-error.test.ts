@@ -127,6 +127,35 @@ describe('toProviderError', () => {
     }
   })
 
+  it('maps a rate limit inside a stream to a RateLimitError with its hint on every provider, status table or not', () => {
+    const { streamErrorStatus: _, ...withoutTable } = profile
+    const bodies = [
+      { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null },
+      { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } },
+    ]
+    for (const body of bodies) {
+      const event = Object.assign(apiError(undefined, body, { 'retry-after-ms': '1500' }), {
+        code: (body as { code?: string }).code,
+      })
+      const limited = toProviderError(withoutTable, event)
+      expect(RateLimitError.isInstance(limited)).toBe(true)
+      expect(limited).toMatchObject({ status: undefined, retryable: true, retryAfterMs: 1500 })
+    }
+    // A type named like a property every object has stands for no status.
+    const odd = toProviderError(profile, apiError(undefined, { type: 'error', error: { type: 'constructor' } }))
+    expect(odd).toMatchObject({ name: 'ProviderCallError', retryable: false })
+  })
+
+  it('maps any failure that is no SDK error, once the server had answered, to a retryable read failure', () => {
+    const answered = toProviderError(profile, new Error('socket hang up'), { answered: true })
+    expect(answered).toMatchObject({ name: 'ProviderCallError', retryable: true })
+    expect(answered.message).toBe('example: connection failed while reading the response: socket hang up')
+    expect(toProviderError(profile, new Error('socket hang up'))).toMatchObject({
+      retryable: false,
+      providerErrorType: 'invalid_request',
+    })
+  })
+
   it('recognises SDK errors by name or constructor name, never by class', () => {
     const endpoint = providerEndpoint(profile, 'http://127.0.0.1:1/v1')
     const refused = named('APIConnectionError', {

@@ -14,12 +14,23 @@ const maxQuotedLength = 500
 /** Stream error types that say the server, not the request, failed (for types no status table knows). */
 const serverSideErrorType = /server_error|overloaded|rate_limit|timeout|api_error/i
 
+/**
+ * Stream error types that report a rate limit, whatever the provider calls it (OpenAI's `rate_limit_exceeded`,
+ * Anthropic's `rate_limit_error`): they stand for a 429 on every provider, status table or not.
+ */
+const rateLimitErrorType = /rate_limit/i
+
 /** What the mapping knows about the call that failed. */
 export interface ProviderCallContext {
   /** The signal the call was made with: once it aborted, its reason is the error. */
   readonly signal?: AbortSignal | undefined
   /** Where the call went, for connection failures and 404s. */
   readonly endpoint?: ProviderEndpoint | undefined
+  /**
+   * The server's answer (its status and headers) had arrived: what fails now and is no SDK error happened while its
+   * body was read, through whatever `fetch` the client has — the request was sent.
+   */
+  readonly answered?: boolean | undefined
 }
 
 /**
@@ -31,9 +42,11 @@ export interface ProviderCallContext {
  * - HTTP 429 → {@link RateLimitError} with `retryAfterMs` from `retry-after-ms` / `retry-after`;
  * - any other HTTP status → {@link ProviderCallError}, retryable for 408, 409 and 5xx; an `x-should-retry` header from
  *   the server overrides that; a retryable answer keeps its `retry-after` hint;
- * - an error event inside a stream → the same, its type standing for a status (`profile.streamErrorStatus`);
+ * - an error event inside a stream → the same, its type standing for a status (`profile.streamErrorStatus`; a rate
+ *   limit's type — `rate_limit_exceeded`, `rate_limit_error` — for a 429 on every provider);
  * - connection failures (named with the endpoint and the cause's code, e.g. `ECONNREFUSED`), the SDK's timeout, a
- *   connection cut mid-body → retryable {@link ProviderCallError};
+ *   connection cut mid-body (undici's `terminated`, or whatever a body read through a client's own `fetch` failed with
+ *   once the answer had arrived, `call.answered`) → retryable {@link ProviderCallError};
  * - a body that is not JSON (`SyntaxError`) → retryable {@link ProviderCallError} of type `malformed_response`;
  * - anything else — in practice a request the SDK could not build or send, such as a BigInt in `providerOptions` — →
  *   non-retryable {@link ProviderCallError} of type `invalid_request`: sending it again would fail the same way.
@@ -90,8 +103,9 @@ function mapError(profile: ProviderProfile, error: unknown, call: ProviderCallCo
   if (shape.name === 'SyntaxError') {
     return malformedResponse(profile, quote(String(shape.message)), { cause: error })
   }
-  // The connection dropped while the body was read (undici's "terminated", with the socket error as its cause).
-  if (isTransportFailure(shape)) {
+  // The connection dropped while the body was read (undici's "terminated", with the socket error as its cause; or any
+  // failure of a body read through a client's own `fetch`, once the answer had arrived).
+  if (call.answered === true || isTransportFailure(shape)) {
     return providerError(profile, {
       message: `connection failed while reading the response: ${where}${transportDetail(error)}`,
       retryable: true,
@@ -186,7 +200,7 @@ function fromHttpError(
   const type = errorType(shape)
   const requestId = nonEmpty(shape.requestID) ?? headerValue(headers, profile.requestIdHeaders)
   // A stream's error event has no HTTP status of its own; its type says which status it stands for.
-  const effectiveStatus = status ?? (type === undefined ? undefined : profile.streamErrorStatus?.[type])
+  const effectiveStatus = status ?? (type === undefined ? undefined : streamErrorStatus(profile, type))
   const shouldRetry = headers?.get('x-should-retry')
   const retryable =
     shouldRetry === 'true'
@@ -215,6 +229,14 @@ function fromHttpError(
     cause,
   }
   return effectiveStatus === 429 ? new RateLimitError(options) : new ProviderCallError(options)
+}
+
+/** The HTTP status a stream error event's type stands for: the profile's table, else 429 for a rate limit. */
+function streamErrorStatus(profile: ProviderProfile, type: string): number | undefined {
+  const table = profile.streamErrorStatus
+  const listed = table !== undefined && Object.hasOwn(table, type) ? table[type] : undefined
+  if (typeof listed === 'number') return listed
+  return rateLimitErrorType.test(type) ? 429 : undefined
 }
 
 /** The provider's error code or type: OpenAI's `code` (`rate_limit_exceeded`) before its `type`; Anthropic's `type`. */
