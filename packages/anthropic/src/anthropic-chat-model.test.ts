@@ -52,6 +52,28 @@ async function collect(
   return { parts, result: last.result }
 }
 
+/** A `fetch` of the caller's own whose body fails after its first bytes, with what a runtime's `fetch` may fail with. */
+function bodyFailingFetch(failure: unknown): typeof fetch {
+  return async (input, init) => {
+    const answer = await fetch(input, init)
+    const reader = (answer.body as ReadableStream<Uint8Array>).getReader()
+    let sent = false
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value } = await reader.read()
+        if (!sent && value !== undefined) {
+          sent = true
+          controller.enqueue(value.slice(0, 10))
+          return
+        }
+        reader.cancel().catch(() => {})
+        controller.error(failure)
+      },
+    })
+    return new Response(body, { status: answer.status, headers: answer.headers })
+  }
+}
+
 /** A Messages stream that sends two words, then nothing more until `signal` says the exchange ended. */
 async function* wordsUntilClosed(signal: AbortSignal): AsyncIterable<SseItem> {
   const event = (data: { type: string } & Record<string, unknown>) => sseEvent({ event: data.type, data })
@@ -717,6 +739,27 @@ describe('AnthropicChatModel: streaming', () => {
     expect(RateLimitError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ retryAfterMs: 1500, requestId: 'req_0', providerErrorType: 'rate_limit_error' })
   })
+})
+
+it('fails a body cut while read through a client’s own fetch as a retryable connection failure, streamed or not', async () => {
+  const running = await start({ replies: ['one two three'], cycleReplies: true })
+  for (const failure of [new Error('socket hang up'), new TypeError('network error')]) {
+    const client = new Anthropic({
+      apiKey: 'test-key',
+      baseURL: running.baseURL,
+      fetch: bodyFailingFetch(failure),
+      maxRetries: 0,
+    })
+    const model = new AnthropicChatModel({ model: modelId, client })
+    const failures = [
+      await model.doGenerate(hello).catch((caught: unknown) => caught),
+      await collect(model.doStream(hello)).catch((caught: unknown) => caught),
+    ]
+    for (const failed of failures) {
+      expect(failed).toMatchObject({ name: 'ProviderCallError', retryable: true })
+      expect((failed as Error).message).toContain('connection failed while reading the response')
+    }
+  }
 })
 
 describe('AnthropicChatModel: errors', () => {

@@ -109,16 +109,17 @@ export class AnthropicChatModel implements ChatModel {
     const sdk = this.#sdk
     const cancelled = sdk.cancellation(options)
     if (cancelled !== undefined) throw cancelled
+    let pending: unknown
     try {
       // Inside the try: a request that cannot be read (a getter that throws) fails as one that could not be sent.
       const body = this.#body(request)
-      const { data, request_id, response } = await sdk.client.messages
-        .create(body, sdk.requestOptions(options))
-        .withResponse()
+      const call = sdk.client.messages.create(body, sdk.requestOptions(options))
+      pending = call
+      const { data, request_id, response } = await call.withResponse()
       const result = toChatResult(data, request_id || response.headers.get('x-request-id') || undefined)
       return restoreStrictAnswers(result, request, anthropicProfile)
     } catch (error) {
-      throw sdk.callError(error, options)
+      return sdk.rejectCall(pending, error, options)
     }
   }
 
@@ -141,7 +142,7 @@ export class AnthropicChatModel implements ChatModel {
           requestId: request_id || response.headers.get('x-request-id') || undefined,
         }
       },
-      toError: (error, signal) => this.#sdk.toError(error, signal),
+      toError: (error, signal, answered) => this.#sdk.toError(error, signal, answered),
       createAssembler: (requestId) => new MessageStreamAssembler(requestId),
       complete: (result) => restoreStrictAnswers(result, request, anthropicProfile),
     })

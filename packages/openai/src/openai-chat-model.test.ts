@@ -50,6 +50,28 @@ async function collect(
   return { parts, result: last.result }
 }
 
+/** A `fetch` of the caller's own whose body fails after its first bytes, with what a runtime's `fetch` may fail with. */
+function bodyFailingFetch(failure: unknown): typeof fetch {
+  return async (input, init) => {
+    const answer = await fetch(input, init)
+    const reader = (answer.body as ReadableStream<Uint8Array>).getReader()
+    let sent = false
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value } = await reader.read()
+        if (!sent && value !== undefined) {
+          sent = true
+          controller.enqueue(value.slice(0, 10))
+          return
+        }
+        reader.cancel().catch(() => {})
+        controller.error(failure)
+      },
+    })
+    return new Response(body, { status: answer.status, headers: answer.headers })
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise
@@ -825,6 +847,37 @@ describe('OpenAIChatModel errors', () => {
       const failure = await rejection(collect(model.doStream(ask('b'))))
       expect(failure).toMatchObject({ name: 'ProviderCallError', status: undefined })
       expect((failure as Error).message).toMatch(/^openai: error in stream: The engine died/)
+    }
+  })
+
+  it('maps a rate limit inside a stream to a RateLimitError with its retry-after, as Anthropic’s is', async () => {
+    const { server, model } = await start()
+    server.setHandler('POST /v1/chat/completions', () => ({
+      headers: { 'retry-after-ms': '1500' },
+      sse: [{ error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }],
+    }))
+    const limited = await rejection(collect(model.doStream(ask('a'))))
+    expect(RateLimitError.isInstance(limited)).toBe(true)
+    expect(limited).toMatchObject({ retryable: true, retryAfterMs: 1500, providerErrorType: 'rate_limit_exceeded' })
+  })
+
+  it('fails a body cut while read through a client’s own fetch as a retryable connection failure, streamed or not', async () => {
+    const { server: running } = await start({ replies: ['one two three'], cycleReplies: true })
+    for (const failure of [new Error('socket hang up'), new TypeError('network error')]) {
+      const client = new OpenAI({
+        apiKey: 'test-key',
+        baseURL: running.baseURL,
+        fetch: bodyFailingFetch(failure),
+        maxRetries: 0,
+      })
+      const model = new OpenAIChatModel({ model: 'gpt-4o-mini', client })
+      for (const failed of [
+        await rejection(model.doGenerate(ask('a'))),
+        await rejection(collect(model.doStream(ask('b')))),
+      ]) {
+        expect(failed).toMatchObject({ name: 'ProviderCallError', retryable: true })
+        expect((failed as Error).message).toContain('connection failed while reading the response')
+      }
     }
   })
 

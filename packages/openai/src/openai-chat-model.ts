@@ -77,9 +77,7 @@ export class OpenAIChatModel implements ChatModel {
     }
     return pending.then(
       (completion) => restoreStrictAnswers(toChatResult(completion), request, openAIProfile),
-      (error: unknown) => {
-        throw sdk.callError(error, options)
-      },
+      (error: unknown) => sdk.rejectCall(pending, error, options),
     )
   }
 
@@ -107,7 +105,7 @@ export class OpenAIChatModel implements ChatModel {
           .withResponse()
         return { events: response.data[Symbol.asyncIterator](), requestId: response.request_id ?? undefined }
       },
-      toError: (error, signal) => this.#sdk.toError(error, signal),
+      toError: (error, signal, answered) => this.#sdk.toError(error, signal, answered),
       createAssembler: (requestId) => new ChatStreamAssembler(requestId),
       complete: (result) => restoreStrictAnswers(result, request, openAIProfile),
     })

@@ -142,9 +142,23 @@ export class ProviderClient<Client extends SdkClientShape> {
     return callSignal(readCallOptions(options, this.#owner))
   }
 
-  /** What one call threw, as a typed tinyllm error: the call's cancellation once it was cancelled, else {@link toError}. */
-  callError(error: unknown, options: ChatCallOptions | undefined): TinyLLMError {
-    return this.cancellation(options) ?? this.toError(error, undefined)
+  /**
+   * What one call threw, as a typed tinyllm error: the call's cancellation once it was cancelled, else {@link toError}
+   * (`answered`: the server's answer had arrived).
+   */
+  callError(error: unknown, options: ChatCallOptions | undefined, answered = false): TinyLLMError {
+    return this.cancellation(options) ?? this.toError(error, undefined, answered)
+  }
+
+  /**
+   * Rejects with the {@link callError} of what `pending`, the SDK's promise of one call, failed with, knowing whether
+   * the server had answered: a body that fails while it is read is a retryable connection failure, whatever `fetch`
+   * the client reads it through, never a request that could not be sent.
+   */
+  rejectCall(pending: unknown, error: unknown, options: ChatCallOptions | undefined): Promise<never> {
+    return answerArrived(pending).then((answered) => {
+      throw this.callError(error, options, answered)
+    })
   }
 
   /**
@@ -160,10 +174,28 @@ export class ProviderClient<Client extends SdkClientShape> {
   }
 
   /** Whatever a call through the client threw, as a typed tinyllm error naming the endpoint. */
-  toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError {
+  toError(error: unknown, signal: AbortSignal | undefined, answered = false): TinyLLMError {
     const client = this.#client
     if (client !== undefined) this.#endpoint ??= providerEndpoint(this.#profile, client.baseURL)
-    return toProviderError(this.#profile, error, { signal, endpoint: this.#endpoint })
+    return toProviderError(this.#profile, error, { signal, endpoint: this.#endpoint, answered })
+  }
+}
+
+/**
+ * Whether the server had answered a call that failed, read from the SDK's promise of it (both SDKs' `asResponse`
+ * resolves once the status and headers arrived, and rejects when they never did): a body that fails while it is read
+ * through a client's own `fetch` rejects with whatever that `fetch` failed with, which names no phase.
+ */
+function answerArrived(pending: unknown): Promise<boolean> {
+  try {
+    const asResponse = (pending as { asResponse?: unknown } | null | undefined)?.asResponse
+    if (typeof asResponse !== 'function') return Promise.resolve(false)
+    return Promise.resolve(asResponse.call(pending)).then(
+      () => true,
+      () => false,
+    )
+  } catch {
+    return Promise.resolve(false)
   }
 }
 

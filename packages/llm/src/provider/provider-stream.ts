@@ -17,8 +17,11 @@ export interface ProviderStreamOptions<Event> {
   open(
     signal: AbortSignal | undefined,
   ): Promise<{ readonly events: AsyncIterator<Event>; readonly requestId?: string | undefined }>
-  /** Maps whatever the SDK threw to a typed tinyllm error. */
-  toError(error: unknown, signal: AbortSignal | undefined): TinyLLMError
+  /**
+   * Maps whatever the SDK threw to a typed tinyllm error; `answered` once the stream was open (the server had
+   * answered): a failure then is one of reading the answer, never a request that could not be sent.
+   */
+  toError(error: unknown, signal: AbortSignal | undefined, answered: boolean): TinyLLMError
   /** A fresh assembler for this stream, once the request id is known. */
   createAssembler(requestId: string | undefined): StreamAssembler<Event>
   /** Applied to the assembled result before it is handed out (e.g. `restoreStrictAnswers`). */
@@ -45,14 +48,14 @@ export async function* streamProviderParts<Event>(
       events = opened.events
       assembler = options.createAssembler(opened.requestId)
     } catch (error) {
-      throw options.toError(error, signal)
+      throw options.toError(error, signal, false)
     }
     for (;;) {
       let next: IteratorResult<Event>
       try {
         next = await events.next()
       } catch (error) {
-        throw options.toError(error, signal)
+        throw options.toError(error, signal, true)
       }
       // SDKs end a stream quietly when its request is aborted: the signal tells why it ended.
       if (signal?.aborted) throw abortErrorFor(signal)
