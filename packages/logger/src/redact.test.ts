@@ -500,6 +500,90 @@ describe('redactString', () => {
       expect(redactString(kept)).toBe(kept)
   })
 
+  it('replaces the value of an assignment whose colon, or a character of whose name, is percent-encoded', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    expect(redactString(`GET /cb?next=%2Fcb%3Fapi_key%3A${secret}%26page%3D2`)).toBe(
+      `GET /cb?next=%2Fcb%3Fapi_key%3A${REDACTED}%26page%3D2`,
+    )
+    expect(redactString(`state=password%3a${secret}`)).toBe(`state=password%3a${REDACTED}`)
+    expect(redactString(`GET /v1?api%5Fkey=${secret}&page=2`)).toBe(`GET /v1?api%5Fkey=${REDACTED}&page=2`)
+    expect(redactString(`?subscription%2Dkey=${secret}`)).toBe(`?subscription%2Dkey=${REDACTED}`)
+    expect(redactString(`api%5fkey=short`)).toBe(`api%5fkey=${REDACTED}`)
+    expect(redactString(`secret%5Fkey%3D${secret}%26x%3D1`)).toBe(`secret%5Fkey%3D${REDACTED}%26x%3D1`)
+    // A name that is no secret's, or a value that looks like none, stays.
+    for (const kept of ['monkey%3A1', 'scope=token%3Aread', '?page%5Fsize=25', 'exit code%3D3', 'urn%3Aapi%3Akey'])
+      expect(redactString(kept)).toBe(kept)
+  })
+
+  it('replaces a YAML list under a secret name, written in brackets or as a block of items, whole', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    expect(redactString(`apiKey: [${secret}]`)).toBe(`apiKey: ${REDACTED}`)
+    // Cut before its end, the list goes as far as its line runs.
+    expect(redactString(`apiKey: [${secret}, sk`)).toBe(`apiKey: ${REDACTED}`)
+    expect(redactString(`password: ["${secret}", other]\nuser: ada`)).toBe(`password: ${REDACTED}\nuser: ada`)
+    expect(redactString(`config:\n  apiKey:\n    - ${secret}\n    - other\n  model: gpt-4o\n`)).toBe(
+      `config:\n  apiKey:\n    ${REDACTED}\n  model: gpt-4o\n`,
+    )
+    expect(redactString(`password:\n- ${secret}\n- other\nuser: ada`)).toBe(`password:\n${REDACTED}\nuser: ada`)
+    // The items of an outer list after the secret's own stay.
+    expect(redactString(`- name: a\n  password:\n  - ${secret}\n- name: b`)).toBe(
+      `- name: a\n  password:\n  ${REDACTED}\n- name: b`,
+    )
+    // JSON keeps its shape: a list under a quoted name is a string.
+    expect(redactString(`{"password": ["${secret}"]}`)).toBe(`{"password": "${REDACTED}"}`)
+    const kept = 'tokens: 42\nkeys: [a, b]\nsteps:\n  - monkey=1\n  - exit code=3\ntoken: []\npassword: [ ]'
+    expect(redactString(kept)).toBe(kept)
+  })
+
+  it('replaces the value of a name and value pair written value first, as a JSON member in free text', () => {
+    const secret = 'Zq8vR2mKp4xyzW9'
+    const headers = [
+      { value: secret, name: 'x-api-key' },
+      { value: 'application/json', name: 'accept' },
+      { Value: secret, Key: 'password' },
+    ]
+    const redacted = [
+      { value: REDACTED, name: 'x-api-key' },
+      { value: 'application/json', name: 'accept' },
+      { Value: REDACTED, Key: 'password' },
+    ]
+    let text = JSON.stringify(headers)
+    let expected = JSON.stringify(redacted)
+    for (const depth of [0, 1, 2]) {
+      expect(redactString(text), `escaped ${depth} times`).toBe(expected)
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+    }
+    expect(redactString(JSON.stringify(headers, null, 2))).toBe(JSON.stringify(redacted, null, 2))
+    expect(redactString(`{'value': '${secret}', 'name': 'Authorization'}`)).toBe(
+      `{'value': '${REDACTED}', 'name': 'Authorization'}`,
+    )
+    // A query name takes a value that looks like a credential, as name first; the scheme of a header is kept.
+    expect(redactString(`{"value":"${secret}","name":"code"}`)).toBe(`{"value":"${REDACTED}","name":"code"}`)
+    expect(redactString(`{"value":"Bearer ${secret}","name":"Authorization"}`)).toBe(
+      `{"value":"Bearer ${REDACTED}","name":"Authorization"}`,
+    )
+    const kept =
+      '[{"value":"Zq8vR2mKp4xyzW9","name":"model"},{"value":"12","name":"code"},{"value":"a","name":"tokens"}]'
+    expect(redactString(kept)).toBe(kept)
+  })
+
+  it('reads long runs of encoded names, YAML lists and value-first pairs in time proportional to their length', () => {
+    for (const run of [
+      'api%5Fkey%3A'.repeat(80_000),
+      '?a%5Fa%5F%2D'.repeat(80_000),
+      'apiKey: ['.repeat(100_000),
+      `password:\n${' '.repeat(1_000_000)}"`,
+      'password:\n  -'.repeat(70_000),
+      '"value":"x","name":"'.repeat(50_000),
+      '\\"value\\":\\"x\\",\\"name\\":'.repeat(40_000),
+    ]) {
+      const started = performance.now()
+      redactString(run)
+      expect(performance.now() - started).toBeLessThan(5_000)
+    }
+  })
+
   it('replaces the text of an XML element named like a secret, as redact replaces the field', () => {
     const secret = 'Zq8vR2mKp4xyzW9'
     expect(redactString(`<auth><user>ada</user><password>${secret}</password></auth>`)).toBe(

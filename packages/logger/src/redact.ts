@@ -11,6 +11,7 @@ import {
   isUserFlag,
   JSON_MEMBER_PATTERN,
   mayHoldUrl,
+  NAME_AFTER_VALUE_PATTERN,
   SECRET_ASSIGNMENT_PATTERN,
   SECRET_FLAG_PATTERN,
   SECRET_KEY_PATTERN,
@@ -21,6 +22,7 @@ import {
   URL_CREDENTIALS_PATTERN,
   USER_FLAG_PATTERN,
   XML_ELEMENT_PATTERN,
+  yamlListItems,
 } from './secret-patterns.js'
 
 /** What a secret is replaced with. */
@@ -102,7 +104,9 @@ function replaceAssignedValue(match: string, assignment: string, name: string, g
   // Percent-encoded, the value ends where the encoded URL's next parameter starts, which is kept.
   const end = encodedValueEnd(assignment, given)
   const value = given.slice(0, end)
-  const { quote, unquoted } = unquote(value)
+  // A YAML list goes whole, brackets and dashes too, as a list under a JSON member's name does.
+  const items = yamlListItems(value)
+  const { quote, unquoted } = items === undefined ? unquote(value) : { quote: '', unquoted: items }
   if (!isSecretAssignment(name, unquoted)) return match
   return `${assignment}${quote}${REDACTED}${quote}${given.slice(end)}`
 }
@@ -131,10 +135,11 @@ function replaceUserAndPassword(match: string, flag: string, value: string): str
  * keys), the credential of `Bearer <token>` and `Basic <credentials>` (and of `Authorization: Digest …`), the value of
  * a `Cookie` or `Set-Cookie` header, the user and password of a URL (`https://user:pw@host`,
  * also with its slashes escaped or percent-encoded whole),
- * the value in `api_key=...`-style assignments (JSON escaped into a string and `api_key%3D…` percent-encoded included),
- * the value of a JSON member named like a secret as `redact` replaces the field (`{"apiKey":["…"]}`, `{"auth":"…"}`,
- * `[{"name":"apiKey","value":"…"}]`), the text of an XML element so named (`<password>…</password>`), the values of query
- * parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`),
+ * the value in `api_key=...`-style assignments (JSON escaped into a string, `api_key%3D…` and `api%5Fkey%3A…`
+ * percent-encoded, and a YAML list, `apiKey: [ … ]` or a block of `- …` items, included), the value of a JSON member
+ * named like a secret as `redact` replaces the field (`{"apiKey":["…"]}`, `{"auth":"…"}`,
+ * `[{"name":"apiKey","value":"…"}]`, `[{"value":"…","name":"apiKey"}]`), the text of an XML element so named
+ * (`<password>…</password>`), the values of query parameters named like credentials (`?key=`, `&X-Amz-Signature=`, `?subscription-key=`; see `isSecretQueryName`),
  * the value after a command-line flag named like a secret (`--password hunter2`) and the user and password after
  * curl's `-u` or `--user` (`-u alice:hunter2`).
  * Ordinary text is left alone. A `text` that is not a string is a `TypeError`.
@@ -150,8 +155,11 @@ export function redactString(text: string): string {
   if (result.length < SHORTEST_PATTERN_MATCH && !mayHoldAssignment(result)) return result
   // Most strings hold no URL: the test is cheaper than the pattern.
   if (mayHoldUrl(result)) result = result.replace(URL_CREDENTIALS_PATTERN, replaceUrlCredentials)
-  result = replaceSecretMembers(
-    result.replace(SECRET_VALUE_PATTERN, replaceKnownValue).replace(SECRET_ASSIGNMENT_PATTERN, replaceAssignedValue),
+  // JSON members go before assignments, so that a list under a quoted name becomes a JSON string (`"[REDACTED]"`), not
+  // the YAML list an assignment would make of it.
+  result = replaceSecretMembers(result.replace(SECRET_VALUE_PATTERN, replaceKnownValue)).replace(
+    SECRET_ASSIGNMENT_PATTERN,
+    replaceAssignedValue,
   )
   // Most strings hold no closing tag: the test is cheaper than the pattern.
   if (result.includes('</')) result = result.replace(XML_ELEMENT_PATTERN, replaceElementText)
@@ -165,9 +173,10 @@ export function redactString(text: string): string {
  * any depth, or a Python or JavaScript literal in single quotes) with the value of each member named like a secret
  * replaced whole, as `redact` replaces the field: a list or an object under such a name (`{"apiKey":["…"]}`,
  * `{"secret":{"value":"…"}}`), a string under `auth`, `pass` or `pwd` (`{"auth":"…"}`), and the value of a name and
- * value pair that names a secret (`[{"name":"apiKey","value":"…"}]`). Strings under other names are for the assignment
- * pattern, which keeps an `Authorization`'s scheme and a placeholder; a string the patterns replaced a part of already
- * (`"Bearer [REDACTED]"`) stays as they left it. A value cut before its end goes as far as it runs.
+ * value pair that names a secret (`[{"name":"apiKey","value":"…"}]`; written value first, a string value:
+ * `[{"value":"…","name":"apiKey"}]`). Strings under other names are for the assignment pattern, which keeps an
+ * `Authorization`'s scheme and a placeholder; a string the patterns replaced a part of already (`"Bearer [REDACTED]"`)
+ * stays as they left it. A value cut before its end goes as far as it runs.
  */
 function replaceSecretMembers(text: string): string {
   if (!text.includes(':')) return text
@@ -211,7 +220,18 @@ function secretMemberValueEnd(
   const value = text.slice(valueStart, valueEnd)
   // A value the patterns replaced already keeps what they kept: the scheme of `Bearer [REDACTED]`.
   if (value.includes(REDACTED)) return -1
-  return (pair ? isSecretNamedValue(name, value) : isSecretStringField(name, value)) ? end : -1
+  if (pair) return isSecretNamedValue(name, value) ? end : -1
+  // A pair may name its value after it (`{"value": "…", "name": "apiKey"}`).
+  const namedAfter = name === 'value' || name === 'Value' ? nameAfterValue(text, end, depth, quote) : undefined
+  if (namedAfter !== undefined) return isSecretNamedValue(namedAfter, value) ? end : -1
+  return isSecretStringField(name, value) ? end : -1
+}
+
+/** The name a pair gives right after its value, which ends at `end`, quoted as the value is; or `undefined`. */
+function nameAfterValue(text: string, end: number, depth: number, quote: string): string | undefined {
+  NAME_AFTER_VALUE_PATTERN.lastIndex = end
+  const match = NAME_AFTER_VALUE_PATTERN.exec(text)
+  return match !== null && match[1]?.length === depth && match[2] === quote ? match[3] : undefined
 }
 
 /**

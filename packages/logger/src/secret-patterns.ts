@@ -141,13 +141,22 @@ export function isBasicCredentials(base64: string): boolean {
 }
 
 /**
+ * What joins the words of a secret's name (`api_key`, `api-key`), percent-encoded too (`api%5Fkey`, `api%2Dkey`), as
+ * an encoder that escapes every character but letters and digits writes it.
+ */
+const NAME_JOINER = '(?:[-_]|%5[Ff]|%2[Dd])'
+
+/** A joiner of a name written percent-encoded, which {@link isSecretAssignment} reads as the character it stands for. */
+const ENCODED_NAME_JOINER = /%(?:5F|2D)/gi
+
+/**
  * The names of query parameters whose values are credentials: names ending in `key`, `sig`, `signature`, `token`,
  * `secret`, `password`, `passwd`, `passphrase`, `credential` or `credentials` (`api-key`, `subscription-key`,
  * `x-goog-api-key`, `X-Amz-Signature`, `X-Amz-Security-Token`, `X-Amz-Credential`, `access_token`), and `auth`,
  * `authorization`, `jwt` and `code` (an Azure Functions key, an OAuth code): the names free text reads as secret too.
  */
 const SECRET_QUERY_NAME =
-  '[A-Za-z0-9_.-]*(?:key|sig|signature|token|secret|passw(?:or)?d|passphrase|credentials?)|auth|authori[sz]ation|jwt|code'
+  '(?:[A-Za-z0-9_.-]|%5[Ff]|%2[DdEe])*(?:key|sig|signature|token|secret|passw(?:or)?d|passphrase|credentials?)|auth|authori[sz]ation|jwt|code'
 
 /**
  * Of those, the names read as secret before `=` in free text too, wherever they stand (`auth=…` in a message, a header
@@ -199,21 +208,37 @@ const QUOTED_VALUE = [
  * them: `secret_key`, `aws_secret_access_key`, `secretKey`, `private_key`, `signing_key`, `encryption-key`,
  * `Ocp-Apim-Subscription-Key` (Azure API Management), `AccountKey` and `SharedAccessKey` (Azure connection strings).
  */
-const SECRET_KEY_NAME = `(?:secret(?:[-_]?access)?|private|signing|encryption|subscription|account|shared[-_]?access)[-_]?key`
+const SECRET_KEY_NAME = `(?:secret(?:${NAME_JOINER}?access)?|private|signing|encryption|subscription|account|shared${NAME_JOINER}?access)${NAME_JOINER}?key`
 
-/** An `=` percent-encoded, as in a URL written into another's query. */
-const ENCODED_EQUALS = '%3[Dd]'
+/**
+ * A YAML list, replaced whole under a secret's name: in brackets on one line (`apiKey: [k1, k2]`; cut before its `]`,
+ * as far as the line runs), or a block of items on the lines after the name, each at the indentation of the first
+ * (`apiKey:⏎  - k1⏎  - k2`), so that an outer list's next item stays. An item is read only where a `-` and a space
+ * stand, so the lookbehind to the line's start runs once per assignment and the search stays linear in the text.
+ */
+const YAML_LIST = String.raw`\[[^[\]\r\n]*\]?|(?=-[ \t])(?<=\n(?<indent>[ \t]*))-[ \t][^\r\n]*(?:\r?\n\k<indent>-[ \t][^\r\n]*)*`
 
-const ENCODED_EQUALS_AT_END = /%3D$/i
+/** The items of a {@link YAML_LIST}, without brackets or dashes, as {@link isSecretAssignment} judges them. */
+export function yamlListItems(list: string): string | undefined {
+  if (list.startsWith('[')) return list.slice(1, list.endsWith(']') ? -1 : undefined).trim()
+  return list.startsWith('- ') || list.startsWith('-\t') ? list.replace(YAML_ITEM_DASH, '').trim() : undefined
+}
+
+const YAML_ITEM_DASH = /^[ \t]*-[ \t]/gm
+
+/** An `=` or a `:` percent-encoded, as in a URL written into another's query. */
+const ENCODED_SEPARATOR = '%3[DdAa]'
+
+const ENCODED_SEPARATOR_AT_END = /%3[DA]$/i
 const ENCODED_VALUE_END = /%(?:26|23)/i
 
 /**
  * Where the value of an assignment ends, when the assignment (its name and separator) was percent-encoded
- * (`api_key%3D…`): at the encoded `&` or `#` after it (`%26`, `%23`), which start the next parameter or the fragment
- * of the encoded URL; otherwise at the value's end.
+ * (`api_key%3D…`, `api_key%3A…`): at the encoded `&` or `#` after it (`%26`, `%23`), which start the next parameter
+ * or the fragment of the encoded URL; otherwise at the value's end.
  */
 export function encodedValueEnd(assignment: string, value: string): number {
-  if (!ENCODED_EQUALS_AT_END.test(assignment)) return value.length
+  if (!ENCODED_SEPARATOR_AT_END.test(assignment)) return value.length
   const end = value.search(ENCODED_VALUE_END)
   return end === -1 ? value.length : end
 }
@@ -225,13 +250,14 @@ export function encodedValueEnd(assignment: string, value: string): number {
  * `sessionToken`; and `authorization`, `credential` and `credentials`) inside free text such as a URL, an echoed
  * request body or JSON escaped into a string (`{\"password\":\"...\"}`), after `=`, `:`, `=>` (a Ruby or PHP hash) or
  * `:=`; and percent-encoded, as in a URL that is the value of another's query parameter
- * (`?next=%2Fcallback%3Fapi_key%3D…`): after `%3D`, the query's names after `%3F` or `%26` too. Group 1 (the name and
- * separator) is kept, group 2 is the name and group 3 the value: up to the closing quote when quoted (see
- * `QUOTED_VALUE`), else up to a delimiter (after `%3D`, up to the encoded `&` or `#` that ends it, see
+ * (`?next=%2Fcallback%3Fapi_key%3D…`): after `%3D` or `%3A`, the query's names after `%3F` or `%26` too, and a name
+ * whose `_` or `-` is encoded (`?api%5Fkey=…`, see `NAME_JOINER`). Group 1 (the name and separator) is kept, group 2
+ * is the name and group 3 the value: up to the closing quote when quoted (see `QUOTED_VALUE`), a YAML list whole (see
+ * `YAML_LIST`), else up to a delimiter (after `%3D` or `%3A`, up to the encoded `&` or `#` that ends it, see
  * `encodedValueEnd`). Whether the value is a secret is for `isSecretAssignment` to say.
  */
 export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
-  String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-F]{2}))(((?<=[?&]|%3F|%26)(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api[-_]?key|(?:access|refresh|auth|id)[-_]?token|pwd(?=\s*(?:=|%3D))|client[-_]?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:]|${ENCODED_EQUALS})\s*)(${QUOTED_VALUE}|[^\s"'\\&,;()[\]{}<>]+)`,
+  String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-F]{2}))(((?<=[?&]|%3F|%26)(?:${SECRET_QUERY_NAME})|${SECRET_PAIR_NAME}|authori[sz]ation|credentials?|api${NAME_JOINER}?key|(?:access|refresh|auth|id)${NAME_JOINER}?token|pwd(?=\s*(?:=|%3D))|client${NAME_JOINER}?secret|${SECRET_KEY_NAME}|[A-Za-z0-9]*(?:token|passw(?:or)?d|passphrase|secret))(?:\\*["'])?\s*(?:=>|:=|[=:]|${ENCODED_SEPARATOR})\s*)(${QUOTED_VALUE}|${YAML_LIST}|[^\s"'\\&,;()[\]{}<>]+)`,
   'gi',
 )
 
@@ -241,9 +267,10 @@ export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
  * request collection write a header). The quotes are read at whatever depth JSON was escaped into strings
  * (`\"apiKey\":`): group 1 is the backslashes before a quote, group 2 the quote, group 3 the name a pair gives, or
  * groups 4, 5 and 6 the same of a member. The name comes before the value, on the same line or, as JSON is
- * pretty-printed, on the line before. The value is read after the match, as far as it runs (see `redactString`). The
- * name is at most 128 characters, and a run of backslashes is read from its start only, so the search is linear in the
- * text.
+ * pretty-printed, on the line before; a pair that names its value after it is a member named `value`, whose name is
+ * read after its value (see `NAME_AFTER_VALUE_PATTERN`). The value is read after the match, as far as it runs (see
+ * `redactString`). The name is at most 128 characters, and a run of backslashes is read from its start only, so the
+ * search is linear in the text.
  */
 export const JSON_MEMBER_PATTERN = new RegExp(
   [
@@ -252,6 +279,14 @@ export const JSON_MEMBER_PATTERN = new RegExp(
   ].join('|'),
   'g',
 )
+
+/**
+ * The name of a name and value pair written value first (`{"value": "…", "name": "apiKey"}`), read right after the
+ * value's closing quote: group 1 is the backslashes before its quotes, group 2 the quote, group 3 the name, at most 128
+ * characters, so the read is short whatever follows.
+ */
+export const NAME_AFTER_VALUE_PATTERN =
+  /\s{0,64},\s{0,64}(\\{0,15})(["'])(?:name|Name|key|Key)\1\2[ \t]{0,16}:[ \t]{0,16}\1\2([^"'\\\r\n]{1,128})\1\2/y
 
 /**
  * An XML element in free text (a SOAP body, a config file an error quotes) and its text up to its closing tag:
@@ -362,12 +397,15 @@ const SECRET_LIKE_VALUE = /[0-9A-Z]/
 const SHORTEST_WEAK_SECRET = 8
 
 /**
- * Whether `value` (unquoted), assigned to the field `name` in free text, is a secret: under a strong name
- * (`password`, `passwd`, `passphrase`, `pwd`, `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`,
- * `auth_token`) any value but a placeholder; under `authorization`, a bare credential (see `AUTHORIZATION_SCHEME`);
- * under any other, one of at least 8 characters with a digit or a capital.
+ * Whether `value` (unquoted, or the items of a YAML list), assigned to the field `writtenName` in free text (`api_key`,
+ * or `api%5Fkey` percent-encoded), is a secret: under a strong name (`password`, `passwd`, `passphrase`, `pwd`,
+ * `secret`, `client_secret`, `api_key`, `access_token`, `refresh_token`, `auth_token`) any value but a placeholder (an
+ * empty list too); under `authorization`, a bare credential (see `AUTHORIZATION_SCHEME`); under any other, one of at
+ * least 8 characters with a digit or a capital.
  */
-export function isSecretAssignment(name: string, value: string): boolean {
+export function isSecretAssignment(writtenName: string, value: string): boolean {
+  // Read as the name it encodes: `api%5Fkey` is `api_key`.
+  const name = writtenName.replace(ENCODED_NAME_JOINER, decodeURIComponent)
   if (STRONG_SECRET_NAME.test(name)) return !PLACEHOLDER_VALUE.test(value) && !isWorkingDirectory(name, value)
   if (AUTHORIZATION_NAME.test(name)) {
     return !AUTHORIZATION_SCHEME.test(value) && value.length >= SHORTEST_WEAK_SECRET && CREDENTIAL_LIKE.test(value)
