@@ -190,6 +190,30 @@ describe('Chain', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('lets a timer abort a long chain of synchronous steps, or a chain of short chains, instead of running every step first', async () => {
+    let ran = 0
+    const increment = defineFunction({
+      name: 'increment',
+      run: (value: number) => {
+        ran += 1
+        return value + 1
+      },
+    })
+    const long = new Chain({ name: 'long', children: Array.from({ length: 50_000 }, () => increment) })
+    // 50 chains of 1,000 steps each: no chain alone reaches the 1,024 steps after which a chain lets the loop turn.
+    const short = new Chain({ name: 'short', children: Array.from({ length: 1_000 }, () => increment) })
+    const nested = new Chain({ name: 'nested', children: Array.from({ length: 50 }, () => short) })
+    for (const chain of [long, nested]) {
+      ran = 0
+      const controller = new AbortController()
+      // An abort from the event loop (a timer, a closed socket): it can only run once the chain lets the loop turn.
+      setImmediate(() => controller.abort('user cancelled'))
+      const error = await chain.invoke(0, { signal: controller.signal }).catch((thrown: unknown) => thrown)
+      expect(AbortError.isInstance(error)).toBe(true)
+      expect(ran).toBeLessThan(50_000)
+    }
+  })
+
   it('describes itself with its children in order', () => {
     const chain = new Chain({ name: 'calc', children: [parse, new Chain({ name: 'inner', children: [double] })] })
     expect(chain.describe()).toEqual({

@@ -13,6 +13,7 @@ import {
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction, namedFunctionEntries } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
+import { nextTurn, startsPerTurn } from './event-loop-turn.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
@@ -70,18 +71,6 @@ export type ParallelOutput<
  * `concurrency` a number to hold more.
  */
 export const unboundedConcurrency = 1_024
-
-/**
- * Most branches one turn of the event loop starts. Branches that settle at once (a synchronous Function) start the next
- * within the same turn, so without a break a map over 100,000 of them would keep timers and I/O waiting until the last
- * one — a caller's `abort()` from a timer included, which could then never stop it. After this many starts the loop
- * lets the event loop run once before it starts more.
- */
-const startsPerTurn = 1_024
-
-/** The next turn of the event loop: `setImmediate` where the runtime has it (Node, Bun), else a timer. */
-const nextTurn: (callback: () => void) => void =
-  typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0)
 
 interface ParallelPolicy<Mode extends ParallelMode> extends FunctionOptions {
   /**
