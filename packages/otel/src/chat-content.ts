@@ -1,5 +1,5 @@
 import { redactString } from '@tinyllm/logger'
-import { type Answer, redactedList } from './llm-call-facts.js'
+import { type Answer, fieldOf, redactedList } from './llm-call-facts.js'
 
 /**
  * A chat message as LLM calls send them and models answer them (the provider-neutral specification's shape, read
@@ -36,10 +36,22 @@ interface ContentBudget {
   readonly maxLength: number
   remaining: number
   full: boolean
+  /** How far each string was read (see {@link readLength}): one that long was cut when it was copied. */
+  readonly readLength: number
+  /** What the strings were copied from, where a cut one's length is read (see {@link lengthGiven}). */
+  readonly given: unknown
 }
 
-function budgetOf(limits: ContentLimits): ContentBudget {
-  return { maxLength: limits.maxLength, remaining: limits.maxTotalLength, full: false }
+function budgetOf(limits: ContentLimits, readLength = Number.POSITIVE_INFINITY, given?: unknown): ContentBudget {
+  return { maxLength: limits.maxLength, remaining: limits.maxTotalLength, full: false, readLength, given }
+}
+
+/**
+ * How far each string of the messages is read: a character takes at least one of the attribute's JSON, so no more than
+ * `maxLength` of it can show. One more, so that a cut string's ellipsis falls past anything shown.
+ */
+function readLength(limits: ContentLimits): number {
+  return limits.maxLength + 1
 }
 
 /** The characters a message or part adds to the JSON besides its strings, and the comma after it. */
@@ -74,19 +86,20 @@ function makeRoom(budget: ContentBudget, cost: number): boolean {
  * redacted as in every log line and each text, once redacted, cut to `maxLength` characters, and all of them to
  * `maxTotalLength`, the JSON of each message and part counted too: what follows the string or part at which the total
  * runs out is left out. The messages are read as given, before the call validates them, as `redact` reads them (at
- * most 10,000): what is not a message is left out.
+ * most 10,000): what is not a message is left out. Each string is read only as far as it can show, so messages of
+ * megabytes cost what short ones do; a string cut so is counted from its length as given.
  */
 export function inputMessagesJson(messages: ReadonlyArray<unknown>, limits: ContentLimits): string {
   // Read once, as a log line reads its fields: a field whose reading throws is "[Unserializable]" (a message whose
   // reading throws altogether is left out), never thrown into the run.
-  const copy = redactedList(messages)
-  const budget = budgetOf(limits)
+  const copy = redactedList(messages, readLength(limits))
+  const budget = budgetOf(limits, readLength(limits), messages)
   const recorded: Array<{ role: string; parts: MessagePart[] }> = []
-  for (const message of copy) {
+  for (const [index, message] of copy.entries()) {
     if (!isMessage(message)) continue
     if (!makeRoom(budget, messageCost)) break
-    const role = redactedAndCut(message.role, budget)
-    recorded.push({ role, parts: budget.full ? [] : messageParts(message, budget) })
+    const role = redactedAndCut(message.role, budget, [index, 'role'])
+    recorded.push({ role, parts: budget.full ? [] : messageParts(message, budget, index) })
   }
   return JSON.stringify(recorded)
 }
@@ -116,33 +129,45 @@ export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: Conte
  * part that has any; a signature or encrypted reasoning is not recorded), its text, then its tool calls — or, for a
  * tool message, the result. Every string recorded is redacted and cut, ids and names as well as texts.
  */
-function messageParts(message: ChatMessageLike, budget: ContentBudget): MessagePart[] {
+function messageParts(message: ChatMessageLike, budget: ContentBudget, at?: number): MessagePart[] {
   const parts: MessagePart[] = []
   if (message.role === 'tool') {
     if (!makeRoom(budget, partCosts.tool_call_response)) return parts
-    const id = redactedAndCut(message.toolCallId, budget)
-    parts.push({ type: 'tool_call_response', id, response: redactedAndCut(message.content, budget) })
+    const id = redactedAndCut(message.toolCallId, budget, [at, 'toolCallId'])
+    parts.push({ type: 'tool_call_response', id, response: redactedAndCut(message.content, budget, [at, 'content']) })
   } else {
-    for (const part of listOf(message.reasoning)) {
+    for (const [index, part] of listOf(message.reasoning).entries()) {
       const text = (part as { text?: unknown } | null)?.text
       if (typeof text !== 'string' || text === '') continue
       if (!makeRoom(budget, partCosts.reasoning)) return parts
-      parts.push({ type: 'reasoning', content: redactedAndCut(text, budget) })
+      parts.push({ type: 'reasoning', content: redactedAndCut(text, budget, [at, 'reasoning', index, 'text']) })
     }
     if (typeof message.content === 'string') {
       if (!makeRoom(budget, partCosts.text)) return parts
-      parts.push({ type: 'text', content: redactedAndCut(message.content, budget) })
+      parts.push({ type: 'text', content: redactedAndCut(message.content, budget, [at, 'content']) })
     }
   }
-  for (const call of listOf(message.toolCalls)) {
+  for (const [index, call] of listOf(message.toolCalls).entries()) {
     if (typeof call !== 'object' || call === null) continue
     if (!makeRoom(budget, partCosts.tool_call)) return parts
     const { id, name, arguments: args } = call as Record<string, unknown>
-    const shownId = redactedAndCut(id, budget)
-    const shownName = redactedAndCut(name, budget)
-    parts.push({ type: 'tool_call', id: shownId, name: shownName, arguments: redactedAndCut(args, budget) })
+    const shownId = redactedAndCut(id, budget, [at, 'toolCalls', index, 'id'])
+    const shownName = redactedAndCut(name, budget, [at, 'toolCalls', index, 'name'])
+    const shownArguments = redactedAndCut(args, budget, [at, 'toolCalls', index, 'arguments'])
+    parts.push({ type: 'tool_call', id: shownId, name: shownName, arguments: shownArguments })
   }
   return parts
+}
+
+/**
+ * The length of the string at `path` in what the strings were copied from, read again (only for a string the copy cut),
+ * or `undefined` when it is no string there or cannot be read (a getter or a `Proxy` that throws): never thrown into
+ * the run.
+ */
+function lengthGiven(budget: ContentBudget, path: ReadonlyArray<PropertyKey | undefined>): number | undefined {
+  let value = budget.given
+  for (const key of path) value = key === undefined ? undefined : fieldOf(value, key)
+  return typeof value === 'string' ? value.length : undefined
 }
 
 /** A field of a redacted copy that should be a list, as a list (an empty one when it is not). */
@@ -158,9 +183,11 @@ function isMessage(value: unknown): value is ChatMessageLike {
  * The text redacted, then cut to the budget's `maxLength` characters or to what remains of its total, whichever is
  * less, counted as JSON writes them (see {@link jsonPrefix}): cut first, the part of a key left before the cut could be too short for redaction to recognise (a registered
  * key is found only whole). What is not text is recorded as `''`, and once the total is spent every text as `''` with
- * how many characters it had; a text cut short of the total marks the budget full.
+ * how many characters it had; a text cut short of the total marks the budget full. A text the copy cut (as long as
+ * the budget's `readLength`) is counted from the length of the string it was copied from, at `path`, or, when that
+ * cannot be read, said to have more characters without a number.
  */
-function redactedAndCut(text: unknown, budget: ContentBudget): string {
+function redactedAndCut(text: unknown, budget: ContentBudget, path?: ReadonlyArray<PropertyKey | undefined>): string {
   if (typeof text !== 'string') return ''
   const safe = redactString(text)
   const room = Math.min(budget.maxLength, budget.remaining)
@@ -171,7 +198,9 @@ function redactedAndCut(text: unknown, budget: ContentBudget): string {
   }
   budget.remaining -= room
   if (room < budget.maxLength) budget.full = true
-  return `${safe.slice(0, end)}… (${safe.length - end} more characters)`
+  const total = safe.length < budget.readLength ? safe.length : path && lengthGiven(budget, path)
+  const more = total !== undefined && total > end ? `${total - end} more` : 'more'
+  return `${safe.slice(0, end)}… (${more} characters)`
 }
 
 /** The characters JSON escapes in two (`\"`, `\\`, `\n`…); other control characters take six (`\u0001`). */

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api'
-import { redact } from '@tinyllm/logger'
+import { redact, redactQuoted } from '@tinyllm/logger'
 import { attributeNames } from './attributes.js'
 import type { ChatMessageLike } from './chat-content.js'
 
@@ -111,10 +111,11 @@ export function isList(value: unknown): value is ReadonlyArray<unknown> {
 /**
  * A list the run holds, read as a log line reads one (see {@link redact}): its first 10,000 items, redacted, so a sparse
  * list of 2³²−1 holes takes no time; empty when reading it throws (a `Proxy` whose `length` throws), never thrown into
- * the span that records it.
+ * the span that records it. Given `maxLength`, each string is read only that far and cut there (see
+ * {@link redactQuoted}).
  */
-export function redactedList(list: ReadonlyArray<unknown>): unknown[] {
-  const copy = redact(list)
+export function redactedList(list: ReadonlyArray<unknown>, maxLength?: number): unknown[] {
+  const copy = maxLength === undefined ? redact(list) : redactQuoted(list, maxLength)
   return Array.isArray(copy) ? copy : []
 }
 
@@ -122,10 +123,10 @@ export function redactedList(list: ReadonlyArray<unknown>): unknown[] {
  * A field of what an LLM call was given, or `undefined` when it cannot be read (a getter or a `Proxy` that throws): the
  * call refuses such an input, and its span records the failure like any other.
  */
-function fieldOf(value: unknown, key: string): unknown {
+export function fieldOf(value: unknown, key: PropertyKey): unknown {
   if (typeof value !== 'object' || value === null) return undefined
   try {
-    return (value as Record<string, unknown>)[key]
+    return (value as Record<PropertyKey, unknown>)[key]
   } catch {
     return undefined
   }

@@ -800,7 +800,8 @@ describe('RunTracer', () => {
       const call = spanOf(await spans(), 'cut')
       const input = JSON.parse(String(call.attributes['gen_ai.input.messages']))
       const output = JSON.parse(String(call.attributes['gen_ai.output.messages']))
-      expect(input[0].parts[0].content).toBe('my key: [REDACTED] a… (7 more characters)')
+      // A text longer than the span keeps is read no further, and counted from its length as given (45 characters).
+      expect(input[0].parts[0].content).toBe('my key: [REDACTED] a… (25 more characters)')
       expect(output[0].parts[0].content).toBe('yours: [REDACTED], k… (3 more characters)')
       expect(JSON.stringify(call.attributes)).not.toContain(key.slice(0, 8))
     } finally {
@@ -1167,6 +1168,29 @@ describe('RunTracer', () => {
     expect(calls.map((span) => span.attributes['tinyllm.replayed'])).toEqual([undefined, true])
     expect(model.calls).toHaveLength(1)
   })
+
+  it('reads each captured message only as far as its span keeps it: 40 messages of 13 MB are traced in moments, counted from their length', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider, captureContent: true })
+    const key = 'sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789'
+    // The key straddles the cut at 16,384 characters: it goes whole, never in part.
+    const text = `${'x'.repeat(16_370)} ${key}${' "a": "b",'.repeat(1_300_000)}`
+    // Under 512 MB in all, the longest string the call itself can make of them.
+    const messages = Array.from({ length: 40 }, () => ({ role: 'user' as const, content: text }))
+    const model = new ScriptedChatModel({ responses: [{ content: 'ok', usage: { inputTokens: 1, outputTokens: 1 } }] })
+    const chat = new LLMCall({ name: 'huge', model })
+    const started = performance.now()
+    await chat.invoke({ messages }, { onEvent: tracing.listener })
+    // Redacting every message whole takes most of a minute; what the span keeps is 131,072 characters. A bound for the
+    // slowest machine.
+    expect(performance.now() - started).toBeLessThan(10_000)
+    const input = String(spanOf(await spans(), 'huge').attributes['gen_ai.input.messages'])
+    expect(input).not.toContain(key.slice(0, 12))
+    const [first] = JSON.parse(input) as Array<{ parts: Array<{ content: string }> }>
+    // 16,384 characters of JSON, the quote escaped, and how many more the text as given had.
+    const shown = `${'x'.repeat(16_370)} [REDACTED] "`
+    expect(first!.parts[0]!.content).toBe(`${shown}… (${text.length - shown.length} more characters)`)
+  }, 600_000)
 
   it('cuts a captured text at 16,384 characters when given no maxContentLength', async () => {
     const { provider, spans } = memoryTracing()
