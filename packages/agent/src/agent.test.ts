@@ -366,7 +366,22 @@ describe('Agent: bad input from the model and bad tools (fed back by default, ty
       tools: [
         defineTool({ name: 'when', description: 'A date', input: z.object({}), run: () => ({ at: new Date(0) }) }),
       ],
-      fedBack: /not JSON-safe\): at: an instance of Date/,
+      fedBack: /^the tool's result cannot be sent back: at: an instance of Date is not JSON-safe$/,
+      failsWith: (error) => ValidationError.isInstance(error) && error.state === 'processing_output',
+    },
+    {
+      // JSON-safe, but larger than a result may be: the model is told that, not that it is not JSON-safe.
+      what: 'a tool result over 1 MiB of JSON',
+      reply: { toolCalls: [call('dump', {})] },
+      tools: [
+        defineTool({
+          name: 'dump',
+          description: 'Everything',
+          input: z.object({}),
+          run: () => ({ rows: Array.from({ length: 1_100 }, () => 'x'.repeat(1_000)) }),
+        }),
+      ],
+      fedBack: /^the tool's result cannot be sent back: \(root\): its JSON is more than the 1048576 bytes allowed$/,
       failsWith: (error) => ValidationError.isInstance(error) && error.state === 'processing_output',
     },
   ]
@@ -807,6 +822,35 @@ describe('Agent: approval', () => {
       to: 'ada@example.com',
       body: 'Approved, see attached terms',
     })
+  })
+
+  it('refuses a tool result over 1 MiB of JSON and journals it not: a run again under its run id runs the tool again', async () => {
+    let runs = 0
+    const dump = defineTool({
+      name: 'dump',
+      description: 'Everything',
+      input: z.object({}),
+      run: () => {
+        runs += 1
+        return { rows: Array.from({ length: 1_100 }, () => 'x'.repeat(1_000)) }
+      },
+    })
+    const journal = new MemoryJournal()
+    const told: string[] = []
+    for (const _ of [1, 2]) {
+      const { model, llm } = scripted({ toolCalls: [call('dump', {})] }, 'Too much.')
+      const outcome = await agentWith(llm, { tools: [dump] }).invoke('go', { runId: 'dump-1', journal })
+      expect(outcome).toMatchObject({ status: 'complete', output: 'Too much.' })
+      told.push(...toolMessages(model, 1).map((message) => message.content))
+    }
+    // The model turns replay from the journal (the second model is sent nothing); the tool, whose result was refused,
+    // runs again.
+    expect(runs).toBe(2)
+    expect(told).toEqual([
+      JSON.stringify({
+        error: "the tool's result cannot be sent back: (root): its JSON is more than the 1048576 bytes allowed",
+      }),
+    ])
   })
 
   it('with a journal, invoking again with the same run id and input plus approvals replays up to the pause', async () => {

@@ -38,8 +38,8 @@ export function describeToolFailure(error: TinyLLMError, toolName?: string): str
       return `the tool failed: ${error.functionName ?? 'a step it ran'} refused ${what}: ${issues}`
     }
     if (error.state === 'input_validation') return `invalid arguments: ${issues}`
-    if (error.state === 'processing_output')
-      return `the tool's result cannot be sent back (it is not JSON-safe): ${issues}`
+    // The issues say why: what JSON cannot carry, or that the result's JSON is larger than a result may be.
+    if (error.state === 'processing_output') return `the tool's result cannot be sent back: ${issues}`
     return `the tool's result is invalid: ${issues}`
   }
   if (TimeoutError.isInstance(error)) return `the tool did not finish in time (${error.timeoutMs} ms) and was stopped`
