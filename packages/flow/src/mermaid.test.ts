@@ -77,6 +77,21 @@ describe('toMermaid', () => {
     expect(graph).toContain('n1["#37;#37; c"]')
   })
 
+  it('writes the control characters a name holds as escapes, so a diagram printed to a terminal writes no escape', () => {
+    const graph = toMermaid(
+      new Chain({ name: 'c\u0000', children: [step('a\u001b[31mred\u0007'), step('b\u009b2J\u000b')] }),
+    )
+    // C0 and C1 controls (ESC, BEL, NUL, CSI, VT) are written as \uXXXX, as a run tree writes them.
+    const controls = [...graph].filter((character) => {
+      const code = character.charCodeAt(0)
+      return (code < 0x20 && character !== '\n') || (code >= 0x7f && code <= 0x9f)
+    })
+    expect(controls).toEqual([])
+    expect(graph).toContain('n1["a\\u001b[31mred\\u0007"]')
+    expect(graph).toContain('"c\\u0000 (chain)"')
+    expect(escapeMermaid('tab\there')).toBe('tab\\there')
+  })
+
   it('never writes a secret a name or label holds, as a run tree does not', () => {
     const key = `sk-proj-${'a1B2c3D4'.repeat(6)}`
     const graph = toMermaid(

@@ -7,7 +7,7 @@ import {
   type RunRecord,
   unreadableOption,
 } from '@tinyllm/core'
-import { redactString } from '@tinyllm/logger'
+import { escapeControls, redactString } from '@tinyllm/logger'
 import {
   type Describable,
   describeGraph,
@@ -265,15 +265,18 @@ const replacements: Readonly<Record<string, string>> = {
 
 /**
  * Makes any text safe inside a quoted Mermaid label: quotes, `#`, `%` (which starts a `%%` comment or a `%%{init}%%`
- * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, and line breaks
- * become spaces. Secrets (a key in a Function's name) are replaced first, as in a log line or a run tree. Text that is
+ * directive anywhere in a diagram), `&`, `<`, `>`, `|`, backticks and `;` become Mermaid entity codes, line breaks
+ * become spaces and other control characters escapes (`\u001b`), so a diagram printed to a terminal writes none. Secrets (a key in a Function's name) are replaced first, as in a log line or a run tree. Text that is
  * not a string is a ConfigurationError.
  */
 export function escapeMermaid(text: string): string {
   if (typeof text !== 'string') throw optionError('text', 'a string', text, 'escapeMermaid')
-  return redactString(text)
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/["#%&<>|`;]/g, (character) => replacements[character]!)
+  // Control characters other than line breaks are written as escapes (`\u001b`), as a run tree writes them: a diagram
+  // printed to a terminal writes no escape sequence of a name's.
+  return escapeControls(redactString(text).replace(/[\r\n]+/g, ' '), false).replace(
+    /["#%&<>|`;]/g,
+    (character) => replacements[character]!,
+  )
 }
 
 /**
