@@ -11,6 +11,19 @@ describe('ScriptedRoute', () => {
     expect(route.requests).toEqual([{ text: 'a' }, { text: 'b' }])
   })
 
+  it('setReplies refuses replies that are neither a list nor a function, and a cycle that is no boolean, when called', () => {
+    const route = echoRoute()
+    expect(() => route.setReplies(5 as never, false)).toThrow(ConfigurationError)
+    expect(() => route.setReplies(5 as never, false)).toThrow(
+      'ScriptedRoute.setReplies: replies must be a list of replies or a function of the request, got 5',
+    )
+    expect(() => route.setReplies(['a'], 'x' as never)).toThrow(
+      'ScriptedRoute.setReplies: cycle must be a boolean, got "x"',
+    )
+    route.setReplies(['a'], true)
+    route.setReplies(undefined, false)
+  })
+
   it('answers a list in order, then a 500 that names the request and how many replies were scripted', async () => {
     const route = echoRoute({ replies: ['one', 'two'] })
     expect([await route.next({ text: 'a' }, 0), await route.next({ text: 'b' }, 1)]).toEqual(['one', 'two'])

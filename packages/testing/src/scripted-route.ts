@@ -64,6 +64,9 @@ export class ScriptedRoute<Request, Context, Reply> {
 
   /** Replaces where replies come from (a list starts from its first entry). */
   setReplies(replies: ReplyScriptSource<Request, Context, Reply> | undefined, cycle: boolean): void {
+    // Checked here too: a route used on its own would answer its next request with a used-up 500, not say why.
+    checkReplies(replies, 'ScriptedRoute.setReplies')
+    if (typeof cycle !== 'boolean') throw optionError('cycle', 'a boolean', cycle, 'ScriptedRoute.setReplies')
     this.#script.set(replies, cycle)
   }
 
