@@ -51,6 +51,27 @@ const sqliteBusy = 5
 const sqliteLocked = 6
 const loneSurrogate = /\p{Surrogate}/u
 
+/** Whether SQLite failed because another connection holds the lock (`SQLITE_BUSY`, `SQLITE_LOCKED`, extended or not). */
+function isLockedError(cause: unknown): boolean {
+  const code = (cause as { errcode?: unknown } | null)?.errcode
+  const primary = typeof code === 'number' ? code & 0xff : undefined
+  return primary === sqliteBusy || primary === sqliteLocked
+}
+
+/** Runs `step`, again after 20 ms while SQLite answers that the file is locked, at most 50 times. */
+function whileLockedBriefly(step: () => void): void {
+  for (let tries = 1; ; tries++) {
+    try {
+      step()
+      return
+    } catch (cause) {
+      if (tries >= 50 || !isLockedError(cause)) throw cause
+      Atomics.wait(pause, 0, 0, 20)
+    }
+  }
+}
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
 /** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
 function readOptions(given: SqliteJournalOptions): {
   [Key in keyof SqliteJournalOptions]-?: SqliteJournalOptions[Key] | undefined
@@ -145,7 +166,9 @@ export class SqliteJournal implements StepJournal {
       database = new DatabaseSync(given.path)
       // The busy timeout first: switching to WAL and creating the table wait for other processes opening the file.
       database.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
-      database.exec('PRAGMA journal_mode = WAL')
+      // Switching to WAL needs the file to itself, and SQLite answers "locked" at once, without the busy timeout, when
+      // another process opening the file holds it a moment: asked again, up to a second, until one process has switched.
+      whileLockedBriefly(() => database?.exec('PRAGMA journal_mode = WAL'))
       database.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`)
       database.exec(
         `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID`,
