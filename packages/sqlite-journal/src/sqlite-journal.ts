@@ -58,6 +58,9 @@ function isLockedError(cause: unknown): boolean {
   return primary === sqliteBusy || primary === sqliteLocked
 }
 
+/** What `Atomics.wait` sleeps on between tries: nothing ever wakes it, so each wait lasts its timeout. */
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
 /** Runs `step`, again after 20 ms while SQLite answers that the file is locked, at most 50 times. */
 function whileLockedBriefly(step: () => void): void {
   for (let tries = 1; ; tries++) {
@@ -70,7 +73,6 @@ function whileLockedBriefly(step: () => void): void {
     }
   }
 }
-const pause = new Int32Array(new SharedArrayBuffer(4))
 
 /** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
 function readOptions(given: SqliteJournalOptions): {
@@ -276,8 +278,6 @@ export class SqliteJournal implements StepJournal {
   }
 
   #failure(action: string, key: string | undefined, cause: unknown): SqliteJournalError {
-    const code = (cause as { errcode?: unknown } | null)?.errcode
-    const primary = typeof code === 'number' ? code & 0xff : undefined
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new SqliteJournalError({
       message: `${action}${key === undefined ? '' : ` ${safeStringify(key)}`} on ${quotedPath(this.path)} failed: ${detail}`,
@@ -285,7 +285,7 @@ export class SqliteJournal implements StepJournal {
       table: this.table,
       key,
       cause,
-      retryable: primary === sqliteBusy || primary === sqliteLocked,
+      retryable: isLockedError(cause),
     })
   }
 }
