@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import {
   AbortError,
   ConfigurationError,
@@ -5,6 +6,7 @@ import {
   MemoryJournal,
   type RunContext,
   TimeoutError,
+  TinyLLMError,
   ValidationError,
 } from '@tinyllm/core'
 import { Chain } from '@tinyllm/flow'
@@ -16,6 +18,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { BullMQExecutor } from './bullmq-executor.js'
 import { cancelField } from './cancel-request.js'
 import { GraphMismatchError } from './graph-mismatch-error.js'
+import { RedisJournal } from './redis-journal.js'
+import { RedisRateLimiter } from './redis-rate-limiter.js'
 import { queueNames } from './run-job.js'
 import { RunJobError } from './run-job-error.js'
 import { serve } from './serve.js'
@@ -1288,6 +1292,36 @@ describe('BullMQExecutor and serve', () => {
         message: expect.stringMatching(/^serve: Redis refused this worker: WRONGPASS/),
       })
       expect(JSON.stringify(error) + String((error as Error).stack)).not.toContain('wrong-pass-7c1e')
+    } finally {
+      await guarded.stop()
+    }
+  })
+
+  it('never prints the password of its Redis connection in an error that Redis refused, its cause included', async () => {
+    const guarded = await startRedisServer()
+    try {
+      const admin = new Redis(guarded.url)
+      await admin.config('SET', 'requirepass', 'the-right-one')
+      admin.disconnect()
+      const password = 'wrong-pass-printed-4d2b'
+      const connection = `redis://default:${password}@127.0.0.1:${guarded.port}`
+      const graph = defineFunction({ name: 'graph', run: () => 1 })
+      const journal = new RedisJournal({ connection })
+      const limiter = new RedisRateLimiter({ connection, name: 'guarded', requestsPerMinute: 10 })
+      const errors = [
+        await serve({ graphs: [graph], connection }).catch((thrown: unknown) => thrown),
+        await journal.read('step').catch((thrown: unknown) => thrown),
+        await limiter.acquire({ tokens: 1 }).catch((thrown: unknown) => thrown),
+      ]
+      await journal.close()
+      await limiter.close()
+      for (const error of errors) {
+        expect(TinyLLMError.isInstance(error)).toBe(true)
+        // console.log(error) prints the cause too: ioredis's error keeps the command Redis refused, AUTH and its
+        // password.
+        expect(inspect(error, { depth: 10 })).toContain('WRONGPASS')
+        expect(inspect(error, { depth: 10 }) + JSON.stringify(error)).not.toContain(password)
+      }
     } finally {
       await guarded.stop()
     }

@@ -1,4 +1,5 @@
 import { ConfigurationError, optionError, safeStringify, unreadableOption } from '@tinyllm/core'
+import { registerClientSecrets } from '@tinyllm/llm'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -68,6 +69,9 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
   } as RedisOptions & typeof overrides)
   // A client without an error listener prints every failed reconnection; the commands themselves wait and retry.
   client.on('error', ignore)
+  // Its password is a secret for as long as it lives: ioredis's errors keep the command Redis refused (AUTH, HELLO)
+  // with its arguments, and a tinyllm error printed with such a cause would show it.
+  registerClientSecrets(client, { apiKey: resolved.password })
   return client
 }
 
