@@ -242,9 +242,14 @@ export class BullMQExecutor implements RunExecutor {
       checkNumber(options.keepResultsSeconds, 'keepResultsSeconds', { integer: true, min: 1 }, owner) ??
       7 * 24 * 60 * 60
     this.pollIntervalMs = checkTimerMs(options.pollIntervalMs, 'pollIntervalMs', 10, owner) ?? 5_000
-    if (options.context !== undefined && typeof options.context?.inject !== 'function') {
-      throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
+    let carrier: boolean
+    try {
+      carrier = options.context === undefined || typeof options.context?.inject === 'function'
+    } catch (error) {
+      // A getter or a revoked Proxy that throws as it is read: a bad option, as serve refuses it.
+      throw unreadableOption(error, 'context', owner)
     }
+    if (!carrier) throw optionError('context', 'a ContextCarrier, with inject() and extract()', options.context, owner)
     this.context = options.context
     this.names = queueNames(options, owner)
     this.client = openRedis(options.connection, owner)

@@ -135,6 +135,22 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('BullMQExecutor refuses a carrier that cannot be read (a revoked Proxy, a getter) with a ConfigurationError, as serve does', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const unreadable = {
+      get inject(): never {
+        throw new Error('no reading this carrier')
+      },
+      extract: <R>(_carried: unknown, call: () => R) => call(),
+    }
+    for (const context of [proxy, unreadable]) {
+      const error = refusal(() => new BullMQExecutor({ connection, context: context as never }))
+      expect(ConfigurationError.isInstance(error)).toBe(true)
+      expect(error.message).toMatch(/^BullMQExecutor: context could not be read: /)
+    }
+  })
+
   it('serve refuses a logger that is none before any worker starts, rather than fail every run it takes', async () => {
     const graph = defineFunction({ name: 'graph', run: () => 1 })
     for (const logger of [{}, 5, { info: () => {} }]) {
