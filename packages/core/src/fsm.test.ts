@@ -62,6 +62,24 @@ describe('FSM', () => {
     expect(heard).toEqual(['first:closed>open', 'second:closed>open', 'first:open>closed', 'second:open>closed'])
   })
 
+  it('hands out a change a listener makes, then throws nothing, when that listener (the last one) unsubscribes', () => {
+    const machine = door()
+    const heard: string[] = []
+    const stop = machine.onTransition((change) => {
+      heard.push(`${change.from}>${change.to}`)
+      if (change.to === 'open') {
+        machine.transition('closed')
+        stop()
+      }
+    })
+    expect(() => machine.transition('open')).not.toThrow()
+    expect(machine.state).toBe('closed')
+    // The listener was gone when the change it made was handed out: nobody hears it, and nothing throws.
+    expect(heard).toEqual(['closed>open'])
+    machine.transition('locked')
+    expect(heard).toEqual(['closed>open'])
+  })
+
   it('logs a listener that throws; the others still hear the change and transition throws nothing', () => {
     const logger = createMemoryLogger()
     setDefaultLogger(logger)

@@ -257,8 +257,9 @@ export class FSM<S extends string> {
     }
     this.pending = [change]
     try {
+      // The listeners of each change are those subscribed when it is handed out: none, once the last one unsubscribed.
       for (let index = 0; index < this.pending.length; index++)
-        for (const listener of this.listeners) hand(listener, this.pending[index] as StateChange<S>)
+        for (const listener of this.listeners ?? []) hand(listener, this.pending[index] as StateChange<S>)
     } finally {
       this.pending = undefined
     }
