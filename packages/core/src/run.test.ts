@@ -1134,6 +1134,39 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
     }
   })
 
+  it('cancels what processOutput left running when the run fails there, for a Function that may retry or has attemptTimeoutMs', async () => {
+    for (const limits of [{ retry: { attempts: 2 } }, { attemptTimeoutMs: 60_000 }]) {
+      let leftSignal: AbortSignal | undefined
+      const left = defineFunction({
+        name: 'left',
+        run: (_: undefined, context: RunContext) =>
+          new Promise((_resolve, reject) => {
+            leftSignal = context.signal
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+          }),
+      })
+      let leftRun: Promise<unknown> | undefined
+      let heldSignal: AbortSignal | undefined
+      const parent = defineFunction({
+        name: 'parent',
+        ...limits,
+        run: () => 'done',
+        processOutput: (_output: string, context: RunContext) => {
+          // Started and not awaited: processing fails, leaving it (and code holding its context) behind.
+          leftRun = context.invoke(left, undefined).catch((error: unknown) => error)
+          heldSignal = context.signal
+          throw new Error('processing fails')
+        },
+      })
+      const record = await parent.trace(undefined)
+      expect(record.status).toBe('failed')
+      expect(heldSignal?.aborted).toBe(true)
+      expect(leftSignal?.aborted).toBe(true)
+      const leftError = await leftRun
+      expect(AbortError.isInstance(leftError) && String(leftError.message)).toMatch(/processing fails/)
+    }
+  })
+
   it('cancels with the run what an attempt that succeeded left running, for a Function that may retry or has attemptTimeoutMs', async () => {
     for (const limits of [{ retry: { attempts: 2 } }, { attemptTimeoutMs: 60_000 }]) {
       const started: Array<() => void> = []

@@ -1092,7 +1092,16 @@ class Run {
     // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
     if (deadline !== undefined)
       timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
-    if (!parentScope.cancellable && signal === undefined && timeoutMs === undefined) return uncancellable
+    // A run that may make another attempt, or has an attempt time limit, can always be cancelled: when it fails, what
+    // its code left running (in an attempt or in `processOutput`) is cancelled with it.
+    if (
+      !parentScope.cancellable &&
+      signal === undefined &&
+      timeoutMs === undefined &&
+      this.fn.retry.attempts === 1 &&
+      this.fn.attemptTimeoutMs === undefined
+    )
+      return uncancellable
     return linkedScope(
       parentScope === uncancellable ? undefined : parentScope,
       {
