@@ -76,6 +76,36 @@ describe('run identity and step keys', () => {
     ])
   })
 
+  it('gives a root without a runId an id no other process gives, though their Math.random answers alike', async () => {
+    // Two processes sharing one journal on disk, each running a root without a runId: another copy of core stands for
+    // the other process, with Math.random answering as it did in the first.
+    const journal = new MemoryJournal()
+    const ids: string[] = []
+    let charged = 0
+    for (let copy = 0; copy < 2; copy++) {
+      vi.resetModules()
+      const random = vi.spyOn(Math, 'random').mockReturnValue(0.5)
+      try {
+        const { defineFunction: define } = await import('./define-function.js')
+        const charge = define({
+          name: 'charge',
+          durable: true,
+          run: (amount: number, context: RunContext) => {
+            ids.push(context.idempotencyKey)
+            charged += amount
+            return amount
+          },
+        })
+        await charge.invoke(40, { journal })
+      } finally {
+        random.mockRestore()
+      }
+    }
+    // Each process's charge ran, under a key of its own: neither replayed the other's.
+    expect(charged).toBe(80)
+    expect(ids[0]).not.toBe(ids[1])
+  })
+
   it('keeps idempotency keys across a parent’s retries, and gives the retried children ids of their own', async () => {
     const seen: Array<[string, string]> = []
     const leaf = defineFunction({

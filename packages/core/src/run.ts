@@ -90,9 +90,15 @@ const invokeOptionKeys: ReadonlySet<string> = new Set([
 let runCounter = 0
 /** How many lifecycle listeners are being handed an event right now (nested when one invokes a Function). */
 let listenersHearing = 0
-const runIdPrefix = Math.floor(Math.random() * 0xffffffff)
-  .toString(36)
-  .padStart(7, '0')
+/**
+ * What the ids of roots given no `runId` start with: drawn once per process from the runtime's secure random source,
+ * 122 bits, so that no other process starts its ids alike — a journal on disk, and the idempotency keys made of these
+ * ids, outlive the process, and a run of another process must not replay this one's steps. (32 bits of `Math.random`
+ * were shared by two processes in 65,536 at even odds, and by any two whose `Math.random` was seeded alike.)
+ */
+const runIdPrefix: string =
+  globalThis.crypto?.randomUUID?.().replaceAll('-', '') ??
+  Array.from({ length: 4 }, () => Math.floor(Math.random() * 0xffffffff).toString(36)).join('')
 
 /**
  * The context of the attempt (or `processOutput`) whose code is executing, where the runtime has async context
