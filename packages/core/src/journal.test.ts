@@ -1,5 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it, vi } from 'vitest'
+import { z } from 'zod'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
@@ -647,6 +648,44 @@ describe('a step replayed in the tree that ran it', () => {
     const resumed = await step.trace('q', { journal, runId: 'job-1' })
     expect(paid).toBe(600)
     expect(resumed.usage).toMatchObject({ totalTokens: 600, calls: 1 })
+  })
+
+  it('a retry for an output that failed its schema asks its durable child again, and a re-run replays each answer in turn', async () => {
+    const answers: number[] = []
+    const keys: string[] = []
+    const model = defineFunction({
+      name: 'model',
+      durable: true,
+      run: (_: string, context: RunContext) => {
+        answers.push(answers.length + 1)
+        keys.push(context.idempotencyKey)
+        context.addUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 15 }, 0.001)
+        return answers.length
+      },
+    })
+    const even = z.number().refine((value) => value % 2 === 0, 'not even')
+    const ask = defineFunction({
+      name: 'ask',
+      output: even,
+      retry: { attempts: 3, retryInvalidOutput: true, initialDelayMs: 0 },
+      run: (question: string, context: RunContext) => context.invoke(model, question),
+    })
+    const journal = new MemoryJournal()
+    const record = await ask.trace('q', { journal, runId: 'job-2' })
+    // The first answer failed the schema: the retry asked the model again instead of replaying it.
+    expect(record.status).toBe('complete')
+    expect(record.output).toBe(2)
+    expect(answers).toEqual([1, 2])
+    expect(record.usage).toMatchObject({ calls: 2, totalTokens: 30 })
+    // A re-run pays for nothing: it replays the answer that failed, retries, and replays the one that passed.
+    const resumed = await ask.trace('q', { journal, runId: 'job-2' })
+    expect(resumed.status).toBe('complete')
+    expect(resumed.output).toBe(2)
+    expect(answers).toEqual([1, 2])
+    expect(resumed.usage).toMatchObject({ calls: 2, totalTokens: 30 })
+    expect(resumed.children.map((child) => child.annotations.replayed)).toEqual([true, true])
+    // Journaled apart, yet the step's idempotency key (a side effect's) is its own on every attempt.
+    expect(keys).toEqual(['job-2/model#1', 'job-2/model#1'])
   })
 })
 

@@ -31,7 +31,9 @@ export interface JournalEntry {
 
 /**
  * Where finished durable steps are kept, by their idempotency key (`<root run id>/<step path>`, the root run id escaped
- * as a step key is: `batch-7/42` is `batch-7%2f42`, so no root's id can pass for another root's step). A run given a
+ * as a step key is: `batch-7/42` is `batch-7%2f42`, so no root's id can pass for another root's step) — save that a step
+ * started after its parent's output failed its schema (a retry with `retryInvalidOutput`) is kept under its key there
+ * with `@<attempt>` after it, so that the retry asks again instead of replaying the answer that failed. A run given a
  * journal reads each durable step's entry before running it — a step found there is replayed, not run — and writes
  * the entry of each one it finishes. Failures are never written. Reads and writes may be synchronous or return promises.
  */
@@ -45,7 +47,9 @@ export interface StepJournal {
 /**
  * A journal in memory: replays finished steps within the process (a retried batch, a resumed run) and is the model of
  * every other journal. It keeps each entry as JSON, as a journal in a database does: a replay hands out the output the
- * step produced, not an object its caller has changed since. It lives as long as the object does.
+ * step produced, not an object its caller has changed since. It lives as long as the object does, and keeps every entry
+ * it is given until then — one per durable step of every run id, with no limit: a long-lived process gives each batch a
+ * journal of its own, or keeps its entries on disk (`@tinyllm/sqlite-journal`).
  *
  * @example
  * const journal = new MemoryJournal()

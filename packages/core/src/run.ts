@@ -513,6 +513,14 @@ class Run {
   readonly key: string
   /** The parent's attempt this run was started in: a retried parent's children get ids of their own. */
   readonly parentAttempt: number
+  /** The parent's {@link Run.freshFrom} when this run started: past 1, part of its journal key. */
+  readonly keyAttempt: number
+  /**
+   * The attempt from which this run's children are asked afresh: the one after its output last failed its schema. A
+   * journal keeps their steps under keys of their own (`<key>@<attempt>`), so a retry for an invalid output asks the
+   * model again rather than replaying the answer that made it, and a re-run replays each attempt's answers in turn.
+   */
+  freshFrom = 1
   /** The run's cancellation; during an attempt with a time limit of its own, that attempt's scope. */
   cancelScope: CancelScope
   readonly stream: StreamListener | undefined
@@ -531,6 +539,7 @@ class Run {
   private at: number | undefined = undefined
   private id: string | undefined
   private path: string | undefined = undefined
+  private journalId: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
 
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
@@ -561,6 +570,7 @@ class Run {
           ? parent.nextKey(fn.name)
           : parent.claimKey(escapeKey(checkKey(options.key, fn.name)), fn.name)
       this.parentAttempt = parent.attempt
+      this.keyAttempt = parentRun.freshFrom
       this.id = undefined
       parentScope = parent.cancelScope
     } else {
@@ -571,6 +581,7 @@ class Run {
       if (options?.key !== undefined) checkKey(options.key, fn.name)
       this.key = ''
       this.parentAttempt = 0
+      this.keyAttempt = 0
       this.id = options?.runId === undefined ? undefined : checkKey(options.runId, fn.name, 'runId')
       // Code a cancelled run left running is cancelled itself: what it invokes without a parent does none of its work.
       if (options?.parent === undefined) parentScope = cancelledLeftover() ?? uncancellable
@@ -651,6 +662,19 @@ class Run {
     // The root's id is escaped as a step key is: root `a/b` cannot pass for step `b` under root `a`.
     const rootKey = escapeKey(root.runId)
     return this.parent === undefined ? rootKey : `${rootKey}/${this.stepPath}`
+  }
+
+  /**
+   * The key of this step's journal entry: its idempotency key, but for a step (or one under it) started after its
+   * parent's output failed its schema, whose key there ends in `@<attempt>` (see {@link Run.freshFrom}).
+   */
+  get journalKey(): string {
+    if (this.journalId === undefined) {
+      const parent = this.parent
+      if (parent === undefined) this.journalId = this.idempotencyKey
+      else this.journalId = `${parent.journalKey}/${this.key}${this.keyAttempt > 1 ? `@${this.keyAttempt}` : ''}`
+    }
+    return this.journalId
   }
 
   get logger(): Logger {
@@ -741,9 +765,9 @@ class Run {
           })
         }
         // A write of this step still in flight (a cancelled attempt of an ancestor finished it) lands before the read.
-        const writing = this.tree.writing?.get(this.idempotencyKey)
+        const writing = this.tree.writing?.get(this.journalKey)
         if (writing !== undefined) await this.settle(writing)
-        const read = this.settle(this.journalCall('read', () => journal.read(this.idempotencyKey)))
+        const read = this.settle(this.journalCall('read', () => journal.read(this.journalKey)))
         const entry = (isPromiseLike(read) ? await read : read) as JournalEntry | undefined
         if (entry !== undefined) return this.replay(entry, inputDigest)
       }
@@ -792,6 +816,8 @@ class Run {
         } finally {
           if (attemptScope !== undefined) this.cancelScope = scope
         }
+        // An output that failed its own schema is asked for afresh: not replayed from the answers that made it.
+        if (this.state === 'output_validation' && ValidationError.isInstance(error)) this.freshFrom = this.attempt + 1
         await this.retryAfter(error)
       }
       this.to('processing_output')
@@ -939,7 +965,7 @@ class Run {
       for (const key of Object.keys(annotations)) this.annotate(key, annotations[key])
     this.annotate('replayed', true)
     // A step this tree ran or replayed is counted already: its usage is added once, when another run paid for it.
-    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined, this.tree.journaled?.get(this.idempotencyKey))
+    if (entry.usage !== undefined) this.addUsage(entry.usage, undefined, this.tree.journaled?.get(this.journalKey))
     this.countedHere()
     if (this.stream !== undefined) {
       // The output stands; the parts are what the listener saw the first time. Code that cannot make them is logged.
@@ -984,10 +1010,10 @@ class Run {
     // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
     // the same, and a retried parent that replays the entry the write left must not count it again.
     this.countedHere()
-    let written = this.journalCall('write', () => journal.write(this.idempotencyKey, kept))
+    let written = this.journalCall('write', () => journal.write(this.journalKey, kept))
     if (isPromiseLike(written)) {
       // Kept until the write settles, even when this run is cancelled meanwhile: the write goes on without it.
-      const key = this.idempotencyKey
+      const key = this.journalKey
       this.tree.writing ??= new Map()
       const writes = this.tree.writing
       const forget = (): void => {
@@ -1013,7 +1039,7 @@ class Run {
           ? ' with another input'
           : ''
     throw new NonDeterminismError({
-      key: this.idempotencyKey,
+      key: this.journalKey,
       expected: `${entry.function} (${entry.kind})`,
       found: `${fn.name} (${fn.kind})${changed}`,
       functionName: fn.name,
@@ -1025,7 +1051,7 @@ class Run {
     const counted = new WeakSet<Run>()
     for (let run: Run | undefined = this; run !== undefined; run = run.parent) counted.add(run)
     this.tree.journaled ??= new Map()
-    this.tree.journaled.set(this.idempotencyKey, counted)
+    this.tree.journaled.set(this.journalKey, counted)
   }
 
   /**
@@ -1033,7 +1059,7 @@ class Run {
    * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
    */
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
-    const state = `journal (${this.idempotencyKey})`
+    const state = `journal (${this.journalKey})`
     const entryOf = (answer: unknown): unknown => {
       if (answer === undefined ? operation === 'read' : typeof answer === 'object' && answer !== null) {
         // What a journal answers is checked as it checks what it writes: a replay hands out nothing no journal keeps —
@@ -1043,13 +1069,13 @@ class Run {
         const problem = kept
         throw new ConfigurationError({
           option: 'journal',
-          message: `journal.${operation} answered an entry no journal would keep: ${problem} (for ${this.idempotencyKey})`,
+          message: `journal.${operation} answered an entry no journal would keep: ${problem} (for ${this.journalKey})`,
           functionName: this.fn.name,
         })
       }
       throw new ConfigurationError({
         option: 'journal',
-        message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.idempotencyKey})`,
+        message: `journal.${operation} must answer ${operation === 'read' ? 'an entry or undefined' : 'the entry that stands'}, got ${safeStringify(answer, 60)} (for ${this.journalKey})`,
         functionName: this.fn.name,
       })
     }
