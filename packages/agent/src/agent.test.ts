@@ -247,6 +247,34 @@ describe('Agent: the loop', () => {
     })
   })
 
+  it('a tool that is no Function and ignores its deadline and signal is stopped at toolTimeoutMs, and so are its siblings when one fails the run', async () => {
+    // An AgentTool of its own: an object with `invoke`, which never settles whatever it is handed.
+    const deaf = (name: string) => ({
+      name,
+      kind: 'tool',
+      description: 'Never answers',
+      inputSchema: z.object({}),
+      invoke: () => new Promise<never>(() => {}),
+      describe: () => ({ kind: 'tool', name }),
+    })
+    const { model, llm } = scripted({ toolCalls: [call('deaf', {})] }, 'ok')
+    const outcome = await new Agent({ name: 'a', model: llm, tools: [deaf('deaf')], toolTimeoutMs: 20 }).invoke('go')
+    expect(outcome.status).toBe('complete')
+    expect(JSON.parse(toolMessages(model, 1)[0]?.content ?? '{}')).toEqual({
+      error: 'the tool did not finish in time (20 ms) and was stopped',
+    })
+    const failing = scripted({ toolCalls: [call('deaf', {}), call('lookup_applicant', '{"applicantId": 7}')] })
+    const error = await new Agent({
+      name: 'b',
+      model: failing.llm,
+      tools: [deaf('deaf'), lookup],
+      onToolError: 'fail',
+    })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(ValidationError.isInstance(error)).toBe(true)
+  })
+
   it('asTool of an agent that pauses for approval fails the call with a NestedApprovalError the model is told, running nothing unasked', async () => {
     const paid: string[] = []
     const pay = defineTool({

@@ -184,6 +184,42 @@ describe('every phase honours cancellation and the deadline', () => {
     expect((error as Error).message).toMatch(/would outlast/)
     expect(attempts).toBe(1)
   })
+
+  it('context.invoke ends the call of an Invocable that is no Function at its timeoutMs, deadline or abort, even one that ignores them', async () => {
+    let calls = 0
+    const deaf = {
+      name: 'deaf',
+      invoke: (): Promise<never> => {
+        calls += 1
+        return new Promise<never>(() => {})
+      },
+    }
+    const controller = new AbortController()
+    const root = defineFunction({
+      name: 'root',
+      run: async (_: undefined, context: RunContext) => {
+        const settle = (options: InvokeOptions) => context.invoke(deaf, 'x', options).catch((error: unknown) => error)
+        const timedOut = await settle({ timeoutMs: 20 })
+        const pastDeadline = await settle({ deadline: Date.now() - 1 })
+        const aborting = settle({ signal: controller.signal })
+        controller.abort()
+        return { timedOut, pastDeadline, aborted: await aborting }
+      },
+    })
+    const { timedOut, pastDeadline, aborted } = await root.invoke(undefined)
+    expect(TimeoutError.isInstance(timedOut) && timedOut.message).toMatch(/^deaf: /)
+    expect(TimeoutError.isInstance(pastDeadline)).toBe(true)
+    expect(AbortError.isInstance(aborted)).toBe(true)
+    // The deadline had passed: nothing was started.
+    expect(calls).toBe(2)
+    // The run invoking it is cancelled: so is the call.
+    const parentTimeout = defineFunction({
+      name: 'parent',
+      timeoutMs: 20,
+      run: (_: undefined, context: RunContext) => context.invoke(deaf, 'x'),
+    })
+    expect(TimeoutError.isInstance(await parentTimeout.invoke(undefined).catch((error: unknown) => error))).toBe(true)
+  })
 })
 
 describe('validation never lets a value through unchecked', () => {

@@ -299,6 +299,52 @@ function handOver(
 }
 
 /**
+ * Hands a run to an Invocable that is no Function (an object with an `invoke` of its own) and settles as it does, or
+ * rejects as a Function would when its limits pass first — its `timeoutMs` or `deadline` (a TimeoutError; nothing is
+ * started past the deadline), its `signal` or the cancellation of the run invoking it (an AbortError): such an `invoke`
+ * may ignore the limits it is handed, and the run waiting for it would wait for ever.
+ */
+function invokeInvocable(
+  fn: Invocable<unknown, unknown>,
+  input: unknown,
+  options: InvokeOptions,
+  parent: CancelScope,
+): Promise<unknown> {
+  const { timeoutMs, deadline, signal } = options
+  const limit =
+    deadline === undefined
+      ? timeoutMs
+      : Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
+  const where = { functionName: fn.name, state: 'invoke' }
+  let scope: CancelScope
+  try {
+    scope = linkedScope(
+      parent === uncancellable ? undefined : parent,
+      {
+        signal,
+        timeoutMs: limit,
+        timeoutReason:
+          limit === undefined ? undefined : () => new TimeoutError({ timeoutMs: limit, kind: 'total', ...where }),
+      },
+      fn.name,
+    )
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  try {
+    scope.throwIfCancelled()
+  } catch (reason) {
+    return Promise.reject(abortErrorFor(reason, where))
+  }
+  return scope
+    .race(handOver(undefined, fn, input, options))
+    .catch((error: unknown) => {
+      throw scope.cancelled && error === scope.reason ? abortErrorFor(error, where) : error
+    })
+    .finally(() => scope.dispose())
+}
+
+/**
  * What a Function's code receives as its RunContext: its run as one attempt (or `processOutput`) sees it. The attempt's
  * number, cancellation and step keys stay with it, so code an attempt left running after it ended (it timed out, say)
  * cannot slip into the next one: a Function it invokes then is cancelled with its attempt, and takes no step key of the
@@ -423,7 +469,8 @@ class StepContext implements RunContext {
     // no Function and would ignore the cancelled signal it is handed. It is told what ended its attempt.
     const scope = this.cancelScope
     if (scope.cancelled) return Promise.reject(abortErrorFor(scope.reason, { functionName: owner, state: 'init' }))
-    return handOver(undefined, fn, input, childOptions) as Promise<Output>
+    if (isFunction(fn)) return handOver(undefined, fn, input, childOptions) as Promise<Output>
+    return invokeInvocable(fn, input, childOptions, scope) as Promise<Output>
   }
 
   // Bound on first use, as `invoke` is: a method taken off the context works as one called on it.
