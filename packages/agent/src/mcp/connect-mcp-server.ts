@@ -468,6 +468,7 @@ export class MCPServerConnection implements MCPToolConnection {
       // there is broken (an answer may be lost in it), and the connection is lost at once, the line in its reason.
       reportLinesOf(transport)
       this.watchStdoutEnd(transport)
+      this.watchStdin(transport)
       transport.onerror = (error) => {
         if (!(error instanceof NotAMessageError)) return
         const line = safeStringify(error.line, 200)
@@ -572,6 +573,26 @@ export class MCPServerConnection implements MCPToolConnection {
         this.lose('the server closed its stdout (did its process exit?)')
         this.client.close().catch(() => {})
       })
+    }
+  }
+
+  /**
+   * Loses the connection to a server that has stopped reading its stdin (it is stuck): what is written there waits in
+   * this process's memory until it is read, and every call that times out meanwhile would leave its request, and its
+   * cancellation, there for good. Past 10 MiB waiting — as much as the SDK reads of one message — nothing more is
+   * sent: the calls in flight, and every later one, fail with an MCPConnectionError saying so.
+   */
+  private watchStdin(transport: StdioClientTransport): void {
+    const send = transport.send.bind(transport)
+    transport.send = (message) => {
+      const stdin = (Reflect.get(transport, '_process') as ChildProcess | undefined)?.stdin
+      const waiting = stdin?.writableLength ?? 0
+      if (waiting <= STDIO_DEFAULT_MAX_BUFFER_SIZE) return send(message)
+      this.lose(
+        `it does not read its stdin: ${waiting} bytes written there wait to be read, more than the ${STDIO_DEFAULT_MAX_BUFFER_SIZE} a connection holds (is the server stuck?)`,
+      )
+      this.client.close().catch(() => {})
+      return Promise.reject(this.lostReason)
     }
   }
 

@@ -777,6 +777,40 @@ describe('MCP tools over stdio', () => {
     expect(MCPConnectionError.isInstance(error)).toBe(true)
     expect((error as Error).message).toContain('MCP server broken: could not connect')
   })
+
+  it('a server that stops reading its stdin loses the connection once 10 MiB wait there, rather than hold every later request', async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture],
+      stderr: 'pipe',
+    })
+    opened.push(odd)
+    let stderr = ''
+    const stalled = new Promise<void>((resolve) =>
+      odd.stderr?.on('data', (chunk) => {
+        stderr += String(chunk)
+        if (stderr.includes('stalled')) resolve()
+      }),
+    )
+    const echo = toolNamed(await odd.tools({ only: ['echo'] }), 'echo')
+    const stuck = echo.invoke({ stall: true }).catch((caught: unknown) => caught)
+    await stalled
+    // 60 calls of 512 KiB each, and their cancellations when they time out, would wait in memory for a reader for good.
+    const text = 'x'.repeat(512 * 1024)
+    const errors = await Promise.all(
+      Array.from({ length: 60 }, () => echo.invoke({ text }, { timeoutMs: 10_000 }).catch((caught: unknown) => caught)),
+    )
+    for (const error of errors) {
+      expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^MCP server odd: it does not read its stdin: \d+ bytes written there/)
+    }
+    expect(MCPConnectionError.isInstance(await echo.invoke({ text: 'later' }).catch((caught: unknown) => caught))).toBe(
+      true,
+    )
+    // The call in flight when the connection was lost fails with it.
+    expect(MCPConnectionError.isInstance(await stuck), String(await stuck)).toBe(true)
+  })
 })
 
 describe('MCP tools over streamable HTTP', () => {

@@ -9,7 +9,8 @@
 // with blank descriptions and names alike once sanitised; `repeated` one tool on two pages; `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
 // its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
-// stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`.
+// stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`. One with
+// `stall: true` stops reading its stdin, as a stuck server does, writes `stalled` to its stderr, and answers nothing.
 import { writeSync } from 'node:fs'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
@@ -181,6 +182,13 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
       }
     }
     return { content: [{ type: 'text', text: 'logged' }] }
+  }
+  if (request.params.arguments?.stall === true) {
+    // Paused, stdin no longer holds the process open: a timer does. Its stderr says when it has stopped reading.
+    process.stdin.pause()
+    setInterval(() => {}, 60_000)
+    writeSync(2, 'stalled\n')
+    return new Promise<never>(() => {})
   }
   if (request.params.arguments?.blank === true) process.stdout.write('\n \r\n\t\n')
   const stdout = request.params.arguments?.stdout
