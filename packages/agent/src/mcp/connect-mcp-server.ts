@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js'
@@ -153,8 +154,22 @@ export async function connectMCPServer(options: MCPServerOptions): Promise<MCPSe
   }
   const name = connection.name
   const connecting = connection.track(undefined)
+  // The SDK bounds the `initialize` request, not the notification it posts after it and waits on (over HTTP, until the
+  // server answers it): a handshake not done in the time a request is given is given up on, and closing the
+  // connection below ends the post still waiting.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const connected = connection.client.connect(transport, { signal: connecting.signal })
+  connected.catch(() => {})
   try {
-    await connection.client.connect(transport, { signal: connecting.signal })
+    await Promise.race([
+      connected,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the MCP handshake was not done in ${DEFAULT_REQUEST_TIMEOUT_MSEC} ms`)),
+          DEFAULT_REQUEST_TIMEOUT_MSEC,
+        )
+      }),
+    ])
   } catch (cause) {
     // A connection lost while connecting says why it was lost (a line on its stdout that is not a message, say).
     const lost = (cause as { data?: unknown } | null)?.data
@@ -169,6 +184,7 @@ export async function connectMCPServer(options: MCPServerOptions): Promise<MCPSe
     await connection.close().catch(() => {})
     throw error
   } finally {
+    clearTimeout(timer)
     connecting.done()
   }
   return connection

@@ -15,7 +15,7 @@ import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { Agent } from '../index.js'
 import {
@@ -895,6 +895,44 @@ describe('MCP tools over streamable HTTP', () => {
     expect(events).toEqual(['hang received', 'hang closed', 'hang received', 'hang closed'])
     // Closing them is no sign of a lost connection: the next call is answered.
     expect(await toolNamed(tools, 'echo').invoke({ text: 'still here' })).toBe('still here')
+  })
+
+  it('a server that answers initialize but never the notification after it fails connecting with an MCPConnectionError after 60 s', async () => {
+    let notified!: () => void
+    const initialized = new Promise<void>((resolve) => {
+      notified = resolve
+    })
+    const http = createServer(async (request, response) => {
+      let body = ''
+      for await (const chunk of request) body += String(chunk)
+      const message = body === '' ? undefined : JSON.parse(body)
+      // The SDK's client posts notifications/initialized and waits for the answer, which this server never gives.
+      if (message?.method === 'notifications/initialized') return notified()
+      const transport = new StreamableHTTPServerTransport({})
+      await new McpServer({ name: 'mute', version: '1.0.0' }).connect(transport)
+      await transport.handleRequest(request, response, message)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    opened.push({
+      close: () => {
+        http.closeAllConnections()
+        http.close()
+      },
+    })
+    const { port } = http.address() as AddressInfo
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const connecting = connectMCPServer({ name: 'mute', url: `http://127.0.0.1:${port}/mcp` }).catch(
+        (caught: unknown) => caught,
+      )
+      await initialized
+      await vi.advanceTimersByTimeAsync(60_000)
+      const error = await connecting
+      expect(MCPConnectionError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^MCP server mute: could not connect \(.*60000 ms/)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('close() ends the session of a server that keeps one: the server is told, with a DELETE', async () => {
