@@ -137,13 +137,16 @@ export class UserMessageTemplate extends MessageTemplate<UserChatMessage> {
         functionName: options.name,
       })
     }
-    const field = options.field ?? 'message'
+    // Only an absent option (or `undefined`) takes the default: a `null` content or field is refused, not read as
+    // `message`, which would render another input field than the one meant.
+    const field = options.field === undefined ? 'message' : options.field
     // Checked here: a field that is not a string would still make a template (`{5}`), reading the wrong input.
     if (typeof field !== 'string') throw optionError('field', 'the name of an input field', field, options.name)
     // A brace would make `{field}` a template of other text or other fields (`{{x` renders '{' and the field x).
     if (/[{}]/.test(field))
       throw optionError('field', 'the name of an input field, without braces', field, options.name)
-    super(options, 'user', options.content ?? `{${field}}`, options.content === undefined ? 'field' : 'content')
+    const content = options.content
+    super(options, 'user', content === undefined ? `{${field}}` : content, content === undefined ? 'field' : 'content')
   }
 }
 

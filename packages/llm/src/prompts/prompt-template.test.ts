@@ -113,6 +113,25 @@ describe('message templates', () => {
     }
   })
 
+  it('refuse a null content or field, which a user message template would have taken for its default', async () => {
+    // `null` is no absent option: it would have rendered the input's `message` instead of the content meant.
+    const cases: Array<[() => unknown, string]> = [
+      [() => new UserMessageTemplate({ name: 'u', content: null as never }), 'u: content must be a string, got null'],
+      [
+        () => new UserMessageTemplate({ name: 'u', field: null as never }),
+        'u: field must be the name of an input field, got null',
+      ],
+    ]
+    for (const [build, message] of cases) {
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+    }
+    expect(await new UserMessageTemplate({ name: 'u', content: undefined as never }).invoke({ message: 'm' })).toEqual({
+      role: 'user',
+      content: 'm',
+    })
+  })
+
   it('refuse options whose reading throws (a getter, a Proxy) with a ConfigurationError, not the thrown error', () => {
     const fail = (): never => {
       throw new Error('unreadable')
