@@ -89,6 +89,33 @@ describe('renderTemplate', () => {
     expect(renderTemplate('{file.1}', { file: Buffer.from('ab') })).toBe('98')
   })
 
+  it('lists a long list or String object by its first indices without making a key of every entry', () => {
+    // A list of numbers from a request body takes 8 bytes an entry, its keys some 50: making them all for an error
+    // would take far more memory than the input. The trap shows whether they were all made.
+    const long = new Proxy(new Array(1_000_000).fill(0), {
+      ownKeys() {
+        throw new Error('every key of the list was made')
+      },
+    })
+    const error = failure(() => renderTemplate('{document.title}', { document: long }))
+    expect(error.reason).toBe('missing')
+    expect(error.availableKeys).toEqual(Array.from({ length: 50 }, (_, index) => String(index)))
+    expect(error.availableKeysLeftOut).toBe(1_000_000 - 50)
+    expect(error.message).toMatch(/'document' has keys: 0, 1, 2, .*, 49, … \(1000000 in all\)$/)
+    const text = failure(() => renderTemplate('{letter.title}', { letter: new String('y'.repeat(1_000_000)) }))
+    expect(text.availableKeys).toHaveLength(50)
+    expect(text.availableKeysLeftOut).toBe(1_000_000 - 50)
+    // A short list, a sparse one included, lists its keys as they are.
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+    expect(failure(() => renderTemplate('{list.title}', { list: ['a', , 'c'] })).availableKeys).toEqual(['0', '2'])
+    // A long one is counted by its length, its holes included.
+    const sparse: string[] = []
+    sparse[4_000_000_000] = 'x'
+    const holes = failure(() => renderTemplate('{list.title}', { list: sparse }))
+    expect(holes.availableKeys).toEqual([])
+    expect(holes.message).toMatch(/'list' has keys: … \(4000000001 in all\)$/)
+  })
+
   it('keeps the message and the error short when the input has huge keys, or a great many', () => {
     const huge = 'k'.repeat(1_000_000)
     const error = failure(() => renderTemplate('{message}', { [huge]: 'x', other: 'y' }))

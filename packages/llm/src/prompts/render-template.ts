@@ -180,12 +180,12 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
       const where = depth === 0 ? 'the input' : `'${path.slice(0, depth).join('.')}'`
       const reason =
         descriptor !== undefined && !('value' in descriptor) ? ` ('${segment}' is a getter, which is never called)` : ''
+      const shown = listed.map(quotedKey)
+      if (count > listed.length) shown.push(`… (${count} in all)`)
       throw new TemplateError({
         reason: 'missing',
         message: `missing variable {${placeholder.source}}${reason}; ${where} has ${
-          listed.length === 0
-            ? 'no keys'
-            : `keys: ${listed.map(quotedKey).join(', ')}${count > listed.length ? `, … (${count} in all)` : ''}`
+          count === 0 ? 'no keys' : `keys: ${shown.join(', ')}`
         }`,
         placeholder: placeholder.source,
         availableKeys: keys,
@@ -214,17 +214,29 @@ function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: 
 }
 
 /**
- * The own keys of `holder` a missing variable's error lists, and how many it has. A typed array's keys are its indices:
- * the first {@link maxListedKeys} are made, never one per element, which for a file's bytes would take far more memory
- * than the bytes (and past 2³²−1 elements cannot be made at all).
+ * The own keys of `holder` a missing variable's error lists, and how many it has. The keys of a list — an array, a typed
+ * array, a String object — are its indices: of a list longer than {@link maxListedKeys}, those among the first of them
+ * are made and its length counted, never a key per entry, which would take far more memory than the entries (a number
+ * takes 8 bytes, a byte of a file 1, its key some 50; past 2³²−1 entries keys cannot be made at all).
  */
 function availableKeysOf(holder: object): { keys: ReadonlyArray<string>; count: number } {
-  if (ArrayBuffer.isView(holder) && !(holder instanceof DataView)) {
-    const length = (holder as unknown as ArrayLike<unknown>).length
-    return { keys: Array.from({ length: Math.min(length, maxListedKeys) }, (_, index) => String(index)), count: length }
+  const length = listLength(holder)
+  if (length !== undefined && length > maxListedKeys) {
+    const keys: string[] = []
+    for (let index = 0; index < maxListedKeys; index++) {
+      if (Object.hasOwn(holder, index)) keys.push(String(index))
+    }
+    return { keys, count: length }
   }
   const keys = Object.keys(holder)
   return { keys, count: keys.length }
+}
+
+function listLength(holder: object): number | undefined {
+  if (Array.isArray(holder) || holder instanceof String) return holder.length
+  if (ArrayBuffer.isView(holder) && !(holder instanceof DataView))
+    return (holder as unknown as ArrayLike<unknown>).length
+  return undefined
 }
 
 /**

@@ -38,7 +38,10 @@ export class TemplateError extends TinyLLMError {
    * marks a cut), however many and long the input's keys are.
    */
   readonly availableKeys: ReadonlyArray<string> | undefined
-  /** For `missing`: how many of the keys {@link TemplateError.availableKeys} leaves out (0 when it holds them all). */
+  /**
+   * For `missing`: how many of the keys {@link TemplateError.availableKeys} leaves out (0 when it holds them all). Of a
+   * list longer than 50 entries, counted from its length, holes included.
+   */
   readonly availableKeysLeftOut: number | undefined
 
   constructor(options: {
