@@ -177,6 +177,47 @@ describe('renderTemplate', () => {
     }
   })
 
+  it('refuses a parsed template whose parts parseTemplate would not make with a TemplateError, not a TypeError', () => {
+    // Built by hand or read back from storage: a part that is no text or placeholder, or a path parseTemplate refuses.
+    const forged = [
+      [null],
+      [42],
+      [{ source: 'a', path: 'abc' }],
+      [{ source: 'a', path: [] }],
+      [{ source: 'a', path: [5] }],
+      [{ source: 'a', path: ['a b'] }],
+    ]
+    for (const parts of forged) {
+      const error = failure(() =>
+        renderTemplate({ source: '', placeholders: [], parts } as never, { a: 'A', abc: 'C' }),
+      )
+      expect(error.reason, JSON.stringify(parts)).toBe('syntax')
+    }
+    const prototype = failure(() =>
+      renderTemplate({ source: '', placeholders: [], parts: [{ source: 'x', path: ['constructor'] }] }, {}),
+    )
+    expect(prototype.reason).toBe('forbidden')
+    // One whose reading throws is refused the same way, the thrown error its cause.
+    const thrown = new Error('unreadable part')
+    const unreadable = failure(() =>
+      renderTemplate(
+        {
+          source: '',
+          placeholders: [],
+          get parts(): never {
+            throw thrown
+          },
+        },
+        {},
+      ),
+    )
+    expect(unreadable.reason).toBe('syntax')
+    expect(unreadable.cause).toBe(thrown)
+    // One read back from JSON renders as the template it was parsed from.
+    const stored = JSON.parse(JSON.stringify(parseTemplate('Dear {person.name}, {{ok}}')))
+    expect(renderTemplate(stored, { person: { name: 'Ada' } })).toBe('Dear Ada, {ok}')
+  })
+
   it('parses once and renders many times', () => {
     const parsed = parseTemplate('{greeting}, {person.name}')
     expect(parsed.placeholders).toEqual(['greeting', 'person.name'])

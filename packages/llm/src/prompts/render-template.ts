@@ -25,6 +25,23 @@ export interface TemplateLocation {
   readonly state?: string
 }
 
+/**
+ * What {@link parseTemplate} makes, frozen: {@link renderTemplate} renders it without checking it again. A parsed
+ * template made any other way (by hand, read back from JSON) is checked part by part before it is rendered.
+ */
+class CheckedTemplate implements ParsedTemplate {
+  readonly source: string
+  readonly placeholders: ReadonlyArray<string>
+  readonly parts: ReadonlyArray<string | TemplatePlaceholder>
+
+  constructor(source: string, placeholders: string[], parts: Array<string | TemplatePlaceholder>) {
+    this.source = source
+    this.placeholders = Object.freeze(placeholders)
+    this.parts = Object.freeze(parts)
+    Object.freeze(this)
+  }
+}
+
 /** Path segments that would reach into prototypes; rejected wherever they appear. */
 const forbiddenSegments: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor'])
 const segmentPattern = /^[\p{L}\p{N}_$-]+$/u
@@ -89,7 +106,7 @@ export function parseTemplate(template: string, location?: TemplateLocation): Pa
     }
   }
   if (text !== '') parts.push(text)
-  return { source: template, placeholders, parts }
+  return new CheckedTemplate(template, placeholders, parts)
 }
 
 function parsePlaceholder(source: string, location: TemplateLocation | undefined): TemplatePlaceholder {
@@ -112,7 +129,7 @@ function parsePlaceholder(source: string, location: TemplateLocation | undefined
       })
     }
   }
-  return { source, path }
+  return Object.freeze({ source, path: Object.freeze(path) })
 }
 
 function syntaxError(message: string, location: TemplateLocation | undefined): TemplateError {
@@ -124,7 +141,8 @@ function syntaxError(message: string, location: TemplateLocation | undefined): T
  * `variables`. Nothing is evaluated, prototypes are never read, getters are never called. Values must be strings,
  * finite numbers, bigints or booleans. Throws {@link TemplateError}: `missing` (naming the placeholder and listing the
  * keys available there), `not-scalar`, `unreadable` (an object whose reading throws, such as a `Proxy`), `too-long` (the
- * text would be longer than a string can be), `forbidden` or `syntax`.
+ * text would be longer than a string can be), `forbidden` or `syntax` (also for a parsed template not made by
+ * {@link parseTemplate} with a part it would not make).
  *
  * @example
  * renderTemplate('Hello {user.name}!', { user: { name: 'Ada' } }) // 'Hello Ada!'
@@ -135,13 +153,9 @@ export function renderTemplate(
   variables: unknown,
   location?: TemplateLocation,
 ): string {
-  // Anything but a parsed template (a number, null, an object without parts) is parsed, which refuses it as not a string.
-  const parsed =
-    typeof template === 'object' && template !== null && Array.isArray(template.parts)
-      ? template
-      : parseTemplate(template as string, location)
+  const parts = template instanceof CheckedTemplate ? template.parts : partsOf(template, location)
   let output = ''
-  for (const part of parsed.parts) {
+  for (const part of parts) {
     const text = typeof part === 'string' ? part : lookup(part, variables, location)
     if (output.length + text.length > constants.MAX_STRING_LENGTH) {
       throw new TemplateError({
@@ -154,6 +168,44 @@ export function renderTemplate(
     output += text
   }
   return output
+}
+
+/**
+ * The parts of a template not made by {@link parseTemplate}: a string is parsed; a parsed template made otherwise has
+ * each placeholder's path checked as parseTemplate checks it (its `source` is made from the path, never quoted as
+ * given); anything else (a number, null, an object without parts) is refused as not a string.
+ */
+function partsOf(
+  template: unknown,
+  location: TemplateLocation | undefined,
+): ReadonlyArray<string | TemplatePlaceholder> {
+  if (typeof template !== 'object' || template === null) return parseTemplate(template as string, location).parts
+  try {
+    const parts: unknown = (template as { parts?: unknown }).parts
+    if (!Array.isArray(parts)) return parseTemplate(template as unknown as string, location).parts
+    const checked: Array<string | TemplatePlaceholder> = []
+    for (let index = 0; index < parts.length; index++) {
+      const part: unknown = parts[index]
+      if (typeof part === 'string') {
+        checked.push(part)
+        continue
+      }
+      const path: unknown = typeof part === 'object' && part !== null ? (part as { path?: unknown }).path : undefined
+      if (!Array.isArray(path) || !path.every((segment) => typeof segment === 'string')) {
+        throw syntaxError(`parts[${index}] is neither text nor a placeholder ({ source, path })`, location)
+      }
+      checked.push(parsePlaceholder(path.join('.'), location))
+    }
+    return checked
+  } catch (error) {
+    if (TemplateError.isInstance(error)) throw error
+    throw new TemplateError({
+      reason: 'syntax',
+      message: 'template syntax: the parsed template could not be read: reading its parts threw (a Proxy?)',
+      cause: error,
+      ...location,
+    })
+  }
 }
 
 function lookup(placeholder: TemplatePlaceholder, variables: unknown, location: TemplateLocation | undefined): string {
