@@ -220,6 +220,37 @@ describe('cassettes', () => {
     expect(stored).toEqual([false, false, false, false, false])
   })
 
+  it('replays a request whose header credential also sits in its query or body, never quoting the credential in a miss', async () => {
+    const credential = 'plain-credential-9931'
+    const upstream = await serve({
+      routes: {
+        'GET /v1/models': () => ({ json: { data: ['m1'] } }),
+        'POST /v1/chat': () => ({ json: { reply: 'ok' } }),
+      },
+    })
+    const path = join(directory, 'credential-in-query.cassette.json')
+    const headers = { 'x-api-key': credential, 'content-type': 'application/json' }
+    const ask = (url: string, user: string) => [
+      fetch(`${url}/v1/models?k=${user}`, { headers }),
+      fetch(`${url}/v1/chat`, { method: 'POST', headers, body: JSON.stringify({ user }) }),
+    ]
+    const recorder = await serve({ cassette: createCassette({ path, mode: 'record', upstream: upstream.url }) })
+    for (const answer of ask(recorder.url, credential)) await (await answer).text()
+    await recorder.close()
+    const cassette = createCassette({ path, mode: 'replay' })
+    const replay = await serve({ cassette })
+    const replayed = await Promise.all(ask(replay.url, credential).map(async (answer) => (await answer).status))
+    // Requests that were not recorded: their misses quote the query and body, with the credential replaced.
+    const missed = await Promise.all(ask(replay.url, `${credential}-other`).map(async (answer) => await answer))
+    const missTexts = await Promise.all(missed.map((answer) => answer.text()))
+    await replay.close()
+    expect(replayed).toEqual([200, 200])
+    expect(missed.map((answer) => answer.status)).toEqual([404, 404])
+    const printed = [...missTexts, ...cassette.misses.flatMap((miss) => [miss.message, JSON.stringify(miss)])]
+    // Booleans, so a failure does not print the credential.
+    expect(printed.map((text) => text.includes(credential))).toEqual(printed.map(() => false))
+  })
+
   it('redacts a secret a stream sends in pieces across its events, and keeps the rest of the stream as it came', async () => {
     const secret = 'tenant-Passphrase-7781'
     const path = join(directory, 'split-secret.cassette.json')

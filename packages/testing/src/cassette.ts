@@ -210,6 +210,8 @@ class FileCassette implements Cassette {
 
   #handle(context: RouteContext): Promise<LoopbackResponse> | LoopbackResponse {
     if (nestsDeeperThan(context.request.body)) return tooDeepResponse(this.mode)
+    // In both modes: replay must redact a request as record did, to match it and to quote it in a miss.
+    this.#registerCredentials(context.request.headers)
     if (this.mode === 'record') return this.#record(context)
     const request = this.#toCassetteRequest(context.request)
     try {
@@ -241,7 +243,6 @@ class FileCassette implements Cassette {
   async #record(context: RouteContext): Promise<LoopbackResponse> {
     const { request } = context
     const slot = this.#slots.push(undefined) - 1
-    this.#registerCredentials(request.headers)
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (!unforwardedRequestHeaders.has(name)) headers[name] = value
@@ -295,8 +296,9 @@ class FileCassette implements Cassette {
   }
 
   /**
-   * Registers the credentials a forwarded request carries (see {@link headerCredentials}) until the cassette closes, as
-   * its literal `secrets` are: an upstream that echoes them (a 401 quoting the key) must not have them stored.
+   * Registers the credentials a request carries (see {@link headerCredentials}) until the cassette closes, as its
+   * literal `secrets` are: an upstream that echoes them (a 401 quoting the key) must not have them stored, and a
+   * request that repeats one in its query or body is redacted, matched and quoted in a miss alike in both modes.
    */
   #registerCredentials(headers: Readonly<Record<string, string>>): void {
     for (const credential of headerCredentials(headers)) {
