@@ -1,8 +1,9 @@
 import { brandError, TinyLLMError } from '@tinyllm/core'
 
 /**
- * Raised when a cassette is opened for replay and its file cannot be used: missing or unreadable, not JSON (empty or
- * truncated), or not shaped like a cassette. The message names the file and the first problem found.
+ * Raised when a cassette is opened for replay and its file cannot be used: missing or unreadable, a directory, too
+ * large to read as text, not JSON (empty or truncated), or not shaped like a cassette. The message names the file and
+ * the first problem found.
  */
 export class CassetteFileError extends TinyLLMError {
   override readonly name = 'CassetteFileError'

@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError } from '@tinyllm/core'
 import { registeredSecretCount } from '@tinyllm/logger'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalJson } from './canonical-json.js'
+import type { CassetteOptions } from './cassette.js'
 import { createCassette } from './cassette.js'
 import { CassetteFileError } from './cassette-file-error.js'
 import type { CassetteFile } from './cassette-format.js'
@@ -543,6 +544,36 @@ describe('cassettes', () => {
     expect(() => createCassette(unreadable)).toThrow(ConfigurationError)
   })
 
+  it('reads each option once: a getter cannot pass the check with one value and open the cassette with another', async () => {
+    const path = join(directory, 'read-once.cassette.json')
+    await writeFile(path, JSON.stringify({ version: 1, interactions: [] }))
+    /** Options whose `key` reads as `checked` the first time and as `used` after. */
+    const changing = (base: object, key: string, checked: unknown, used: unknown): CassetteOptions => {
+      let reads = 0
+      return Object.defineProperty({ ...base }, key, {
+        enumerable: true,
+        get: () => (++reads === 1 ? checked : used),
+      }) as CassetteOptions
+    }
+    const opened = [
+      changing({ path }, 'mode', 'replay', 'recrod'),
+      changing({ mode: 'replay' }, 'path', path, ''),
+      changing({ path, mode: 'replay' }, 'secrets', ['hide-me-0123456789'], [42]),
+    ].map((options) => {
+      try {
+        const cassette = createCassette(options)
+        return { mode: cassette.mode, path: cassette.path }
+      } catch (error) {
+        return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      }
+    })
+    expect(opened).toEqual([
+      { mode: 'replay', path },
+      { mode: 'replay', path },
+      { mode: 'replay', path },
+    ])
+  })
+
   it('refuses a truncated, empty or misshapen file when it is opened, with a typed error naming the file', async () => {
     const interaction = (response: object) => ({ request: { method: 'GET', path: '/' }, response })
     const files: [string, string, RegExp][] = [
@@ -637,6 +668,27 @@ describe('cassettes', () => {
     }
     const absent = join(directory, 'absent.cassette.json')
     expect(() => createCassette({ path: absent, mode: 'replay' })).toThrow(CassetteFileError)
+  })
+
+  it('refuses a file too large to read as text, or a directory, with a typed error saying so, without reading it', async () => {
+    // Sparse: 3 GiB long, nothing written. Read, it would take seconds and gigabytes before failing.
+    const huge = join(directory, 'huge.cassette.json')
+    await writeFile(huge, '')
+    await truncate(huge, 3 * 1024 ** 3)
+    const folder = join(directory, 'folder.cassette.json')
+    await mkdir(folder)
+    const problems = [huge, folder].map((path) => {
+      try {
+        createCassette({ path, mode: 'replay' })
+      } catch (error) {
+        expect(CassetteFileError.isInstance(error)).toBe(true)
+        expect((error as CassetteFileError).cassettePath).toBe(path)
+        return (error as CassetteFileError).problem
+      }
+      return undefined
+    })
+    expect(problems[0]).toMatch(/^the file is 3221225472 bytes, more than the \d+ a cassette file can be read in/)
+    expect(problems[1]).toMatch(/^not a file/)
   })
 
   it('stores the value of every field named like a secret as [REDACTED], in both bodies and in event streams', async () => {

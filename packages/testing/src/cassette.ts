@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { constants } from 'node:buffer'
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { optionError, unreadableOption } from '@tinyllm/core'
@@ -71,11 +72,11 @@ export interface Cassette {
 }
 
 /**
- * Opens a cassette. Replay mode reads the file now and throws a {@link CassetteFileError} if it is missing, not JSON or
- * not shaped like a cassette; record mode starts empty and writes the file on `save()`/`close()`. Request headers are
- * never stored; in what is stored (paths, bodies, event streams, response headers) secrets are replaced with
- * `[REDACTED]` by `@tinyllm/logger`'s rules: the value of every field named like a secret, key-shaped strings, and the
- * literal `secrets` given.
+ * Opens a cassette. Replay mode reads the file now and throws a {@link CassetteFileError} if it is missing, a
+ * directory, too large to read as text, not JSON or not shaped like a cassette; record mode starts empty and writes the
+ * file on `save()`/`close()`. Request headers are never stored; in what is stored (paths, bodies, event streams,
+ * response headers) secrets are replaced with `[REDACTED]` by `@tinyllm/logger`'s rules: the value of every field named
+ * like a secret, key-shaped strings, and the literal `secrets` given.
  *
  * @example
  * const cassette = createCassette({ path: 'fixtures/chat.cassette.json', mode: 'replay' })
@@ -87,6 +88,41 @@ export function createCassette(options: CassetteOptions): Cassette {
   } catch (error) {
     // An option whose getter or Proxy throws as it is read is refused like one of the wrong type.
     throw unreadableOption(error, 'options', 'createCassette')
+  }
+}
+
+/** The longest file read as a cassette: a longer one could not be held as one string, whatever its content. */
+const maxCassetteBytes = constants.MAX_STRING_LENGTH
+
+/**
+ * The text of a cassette file, or a {@link CassetteFileError} saying why there is none. A directory or a file too large
+ * to hold as a string is refused from its size, before a byte of it is read.
+ */
+function readCassetteText(path: string): string {
+  const fail = (problem: string, cause?: unknown): never => {
+    throw new CassetteFileError({ cassettePath: path, problem, cause })
+  }
+  let descriptor: number
+  try {
+    descriptor = openSync(path, 'r')
+  } catch (cause) {
+    return fail("the file cannot be read; record it first with mode: 'record'", cause)
+  }
+  try {
+    const stats = fstatSync(descriptor)
+    if (!stats.isFile()) return fail('not a file; give the path of a cassette file')
+    if (stats.size > maxCassetteBytes) {
+      return fail(
+        `the file is ${stats.size} bytes, more than the ${maxCassetteBytes} a cassette file can be read in; ` +
+          'record fewer interactions per cassette',
+      )
+    }
+    return readFileSync(descriptor, 'utf8')
+  } catch (cause) {
+    if (CassetteFileError.isInstance(cause)) throw cause
+    return fail('the file cannot be read', cause)
+  } finally {
+    closeSync(descriptor)
   }
 }
 
@@ -117,27 +153,19 @@ class FileCassette implements Cassette {
   readonly #slots: (CassetteInteraction | undefined)[] = []
 
   constructor(options: CassetteOptions) {
-    checkCassetteOptions(options)
-    this.path = options.path
-    this.mode = options.mode
-    // A copy: what the caller's list becomes later is not what was checked.
-    this.#secrets = [...(options.secrets ?? [])]
-    this.#fetch = options.fetch ?? globalThis.fetch
-    this.#upstream = options.upstream?.replace(/\/+$/, '')
+    const checked = checkCassetteOptions(options)
+    this.path = checked.path
+    this.mode = checked.mode
+    this.#secrets = checked.secrets
+    this.#fetch = checked.fetch ?? globalThis.fetch
+    this.#upstream = checked.upstream?.replace(/\/+$/, '')
     if (this.mode === 'replay') this.#load()
     // Registered, the literal secrets are found URL-encoded too (a query string, a link in a body) until close().
     this.#releaseSecrets = this.#secrets.map((secret) => registerSecret(secret))
   }
 
   #load(): void {
-    let text: string
-    try {
-      text = readFileSync(this.path, 'utf8')
-    } catch (cause) {
-      const problem = "the file cannot be read; record it first with mode: 'record'"
-      throw new CassetteFileError({ cassettePath: this.path, problem, cause })
-    }
-    const file = parseCassetteFile(text, this.path)
+    const file = parseCassetteFile(readCassetteText(this.path), this.path)
     file.interactions.forEach((interaction, index) => {
       this.#recorded.push(interaction)
       const key = matchKey(interaction.request)
@@ -399,24 +427,25 @@ const cassetteOptionKeys: ReadonlySet<string> = new Set(
 /**
  * A misspelt option (`secret` for `secrets`), a mode that is neither `record` nor `replay`, or record mode without an
  * upstream URL is a ConfigurationError: ignored, each would replay instead of record or store a secret it was told to hide.
+ * Answers the options as checked, each read once (`secrets` copied): a getter read again could answer another value,
+ * and what the caller's list becomes later is not what was checked.
  */
-function checkCassetteOptions(options: CassetteOptions): void {
+function checkCassetteOptions(options: CassetteOptions): CassetteOptions & { readonly secrets: readonly string[] } {
   const owner = 'createCassette'
   checkServerOptions(options, [...cassetteOptionKeys], owner)
-  const { path, mode, upstream, secrets, fetch } = options
+  const { path, mode, upstream, fetch, secrets: given } = options
+  // Spread, a hole reads as `undefined`: `every` would skip it, and the hole would fail every redaction later.
+  const secrets: unknown = Array.isArray(given) ? [...given] : given
   if (typeof path !== 'string' || path === '') throw optionError('path', 'a file path', path, owner)
   if (mode !== 'record' && mode !== 'replay') throw optionError('mode', "'record' or 'replay'", mode, owner)
   if (mode === 'record' && (typeof upstream !== 'string' || !URL.canParse(upstream))) {
     throw optionError('upstream', 'a base URL (record mode needs an "upstream" to forward to)', upstream, owner)
   }
-  // Spread, a hole reads as `undefined`: `every` would skip it, and the hole would fail every redaction later.
-  if (
-    secrets !== undefined &&
-    !(Array.isArray(secrets) && [...secrets].every((secret) => typeof secret === 'string'))
-  ) {
-    throw optionError('secrets', 'a list of strings', secrets, owner)
+  if (secrets !== undefined && !(Array.isArray(secrets) && secrets.every((secret) => typeof secret === 'string'))) {
+    throw optionError('secrets', 'a list of strings', given, owner)
   }
   if (fetch !== undefined && typeof fetch !== 'function') throw optionError('fetch', 'a function', fetch, owner)
+  return { path, mode, upstream, fetch, secrets: (secrets as readonly string[] | undefined) ?? [] }
 }
 
 /** The answer to a request whose JSON body is too deep to redact, record or match. */
