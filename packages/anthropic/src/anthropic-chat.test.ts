@@ -269,6 +269,50 @@ describe('AnthropicChat', () => {
     }
   })
 
+  it('ends a stream at message_stop and closes its request, even when the server holds the connection open after it', async () => {
+    // A proxy that keeps the body open after the last event must not hold a finished answer: no time limit is set, so
+    // only message_stop can end the call.
+    const running = await start()
+    const message = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 3, output_tokens: 1 },
+    }
+    running.setHandler('POST /v1/messages', ({ signal }) => ({
+      sse: (async function* () {
+        yield sseEvent({ event: 'message_start', data: { type: 'message_start', message } })
+        yield sseEvent({
+          event: 'content_block_start',
+          data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'ok' } },
+        })
+        yield sseEvent({ event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } })
+        yield sseEvent({
+          event: 'message_delta',
+          data: {
+            type: 'message_delta',
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: 2 },
+          },
+        })
+        yield sseEvent({ event: 'message_stop', data: { type: 'message_stop' } })
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+      })(),
+    }))
+    const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
+    const stream = chat.stream(ask('Hi'))
+    let text = ''
+    for await (const delta of stream) if (delta.type === 'text-delta') text += delta.text
+    expect(text).toBe('ok')
+    expect(await stream.result).toBe('ok')
+    await running.whenIdle()
+    expect(running.requests.map((request) => request.outcome)).toEqual(['client-closed'])
+  })
+
   it('fails usage figures that are strings as a malformed response quoting them, not as concatenated text', async () => {
     const running = await start()
     running.setHandler('POST /v1/messages', () => ({

@@ -140,6 +140,11 @@ export class MessageStreamAssembler {
     }
   }
 
+  /** Whether `message_stop` arrived: the message is whole, whatever the server sends (or holds back) after it. */
+  get ended(): boolean {
+    return this.#stopped
+  }
+
   /** The assembled result; throws a retryable `incomplete_stream` ProviderCallError when the stream ended early. */
   finish(): ChatResult {
     const requestId = this.#requestId

@@ -5,6 +5,11 @@ import type { ChatResult, ChatStreamPart } from '../chat-model.js'
 export interface StreamAssembler<Event> {
   /** The parts one raw event yields (often none). */
   add(event: Event): Iterable<ChatStreamPart>
+  /**
+   * Whether the provider's last event arrived (Anthropic's `message_stop`), for a provider whose SDK reads on after it:
+   * the loop stops reading then, whether or not the server ends the body.
+   */
+  readonly ended?: boolean
   /** The whole result, once the stream ended; throws a typed error when the stream ended unfinished. */
   finish(): ChatResult
 }
@@ -39,7 +44,8 @@ export async function* streamProviderParts<Event>(
 ): AsyncIterable<ChatStreamPart> {
   const signal = options.signal
   if (signal?.aborted) throw abortErrorFor(signal)
-  let completed = false
+  // Whether the SDK's stream ran to its end: one that did not is returned, which closes its HTTP request.
+  let drained = false
   let events: AsyncIterator<Event> | undefined
   try {
     let assembler: StreamAssembler<Event>
@@ -59,16 +65,30 @@ export async function* streamProviderParts<Event>(
       }
       // SDKs end a stream quietly when its request is aborted: the signal tells why it ended.
       if (signal?.aborted) throw abortErrorFor(signal)
-      if (next.done === true) break
+      if (next.done === true) {
+        drained = true
+        break
+      }
       yield* assembler.add(next.value)
+      if (assembler.ended === true) {
+        // The answer is whole at its last event: a server (or proxy) that holds the body open after it must not hold
+        // the call. The SDK's stream is returned, which closes the request, before the result is handed out; awaited,
+        // as no read is pending on it, so that its cleanup (the listener it put on the caller's signal) is done too.
+        drained = true
+        try {
+          await events.return?.()
+        } catch {
+          // The answer is whole: how the SDK fared closing the request changes nothing.
+        }
+        break
+      }
     }
     const assembled = assembler.finish()
     const result = options.complete === undefined ? assembled : options.complete(assembled)
-    completed = true
     yield { type: 'finish', result }
   } finally {
     // Returning the SDK's stream early closes its HTTP request and lets it clean up; not awaited, as a stalled stream
     // would never answer.
-    if (!completed) events?.return?.().catch(() => {})
+    if (!drained) events?.return?.().catch(() => {})
   }
 }
