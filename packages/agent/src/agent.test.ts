@@ -1716,6 +1716,28 @@ describe('Agent: streaming', () => {
     },
   )
 
+  it('streams with its options read as invoke reads them: a signal held by a getter of a settings class cancels the run', async () => {
+    class RunSettings {
+      readonly #controller: AbortController
+      constructor(controller: AbortController) {
+        this.#controller = controller
+      }
+      get signal(): AbortSignal {
+        return this.#controller.signal
+      }
+    }
+    const { model, llm } = scripted('Never reached.', 'Never reached.')
+    const agent = agentWith(llm)
+    const controller = new AbortController()
+    controller.abort()
+    const settings = new RunSettings(controller)
+    expect(AbortError.isInstance(await agent.invoke('go', settings).catch((caught: unknown) => caught))).toBe(true)
+    const stream = agent.stream('go', settings)
+    const error = await stream.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(error), String(error)).toBe(true)
+    expect(model.calls).toHaveLength(0)
+  })
+
   it("leaving the loop on the run's last event cancels nothing: result is the paused or the complete outcome", async () => {
     const pay = defineTool({
       name: 'pay',

@@ -28,6 +28,7 @@ import {
   type LLMCall,
   type LLMStreamDelta,
   ProviderCallError,
+  streamingOptions,
   streamRun,
   type ToolCall,
   ToolCallError,
@@ -327,17 +328,18 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
             }
             listener?.(event)
           }
-          streaming = { ...options, stream: handOut as (part: unknown) => void }
+          // The caller's signal still cancels the run; leaving the loop does too.
+          const signal = options?.signal
+          try {
+            scope = new CancelScope(undefined, { signal, manual: true })
+          } catch {
+            // A signal that is not one: `invoke` refuses it with its typed error.
+          }
+          // Read as `invoke` reads them: a settings class's getter is not left out, as a spread would leave it.
+          streaming = streamingOptions(options, handOut as (part: unknown) => void, scope?.signal)
         } catch (error) {
           // Options that cannot be read (a getter or a Proxy that throws) fail as `invoke` fails them: a typed error.
           return Promise.reject(unreadableOption(error, 'options', this.name))
-        }
-        try {
-          // The caller's signal still cancels the run; leaving the loop does too.
-          scope = new CancelScope(undefined, { signal: streaming.signal, manual: true })
-          streaming = { ...streaming, signal: scope.signal }
-        } catch {
-          // A signal that is not one: `invoke` refuses it with its typed error.
         }
         // `super`'s, which refuses a method detached from its agent (`const { stream } = agent`) with a typed error.
         const run = super.invoke(input, streaming)

@@ -16,7 +16,7 @@ export {
   type StructuredChatResult,
   type StructuredOutputOptions,
 } from './llm-call.js'
-export { type LLMStream, type LLMStreamDelta, type ResultStream, streamRun } from './llm-stream.js'
+export { type LLMStream, type LLMStreamDelta, type ResultStream, streamingOptions, streamRun } from './llm-stream.js'
 export {
   costOf,
   defaultPrices,

@@ -2318,6 +2318,32 @@ describe('LLMCall streaming', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('reads its options as invoke does: a signal held by a getter of a settings class, or inherited, cancels the stream', async () => {
+    // A spread copies own enumerable properties only: a getter on a class's prototype would be lost, and with it the
+    // caller's cancellation.
+    class CallSettings {
+      readonly #controller: AbortController
+      constructor(controller: AbortController) {
+        this.#controller = controller
+      }
+      get signal(): AbortSignal {
+        return this.#controller.signal
+      }
+    }
+    const model = new ScriptedChatModel({ responses: [answer, answer, answer, answer] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const controller = new AbortController()
+    controller.abort()
+    for (const options of [new CallSettings(controller), Object.create({ signal: controller.signal })]) {
+      expect(AbortError.isInstance(await chat.invoke(ask('x'), options).catch((caught: unknown) => caught))).toBe(true)
+      const stream = chat.stream(ask('x'), options)
+      const { deltas, error } = await collect(stream)
+      expect(deltas).toEqual([])
+      expect(AbortError.isInstance(error), String(error)).toBe(true)
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('keeps running to its result when the reader stops early', async () => {
     const model = new ScriptedChatModel({ responses: [answer] })
     const stream = new LLMCall({ name: 'chat', model }).stream(ask('x'))

@@ -1,5 +1,6 @@
 import type { InvokeOptions } from '@tinyllm/core'
 import type { ChatChoice, ChatStreamPart } from './chat-model.js'
+import { copyOptions } from './options-copy.js'
 
 /** A piece of a streamed answer as an LLMCall hands it out: text or tool-call arguments, as they arrive. */
 export type LLMStreamDelta = Exclude<ChatStreamPart, { readonly type: 'finish' | 'reasoning-delta' }>
@@ -47,7 +48,7 @@ export function toolCallDeltas(
  *
  * @example
  * stream(input: Input, options?: InvokeOptions): ResultStream<string, Output> {
- *   return streamRun((push) => this.invoke(input, { ...options, stream: push }))
+ *   return streamRun((push) => this.invoke(input, streamingOptions(options, push)))
  * }
  */
 export function streamRun<Part, Result>(
@@ -72,18 +73,43 @@ export function streamRun<Part, Result>(
   return { result, [Symbol.asyncIterator]: () => channel }
 }
 
+/** Every option `invoke` reads by its name: all of them, or this does not compile. */
+const invokeOptionNames: ReadonlyArray<string> = Object.keys({
+  logger: true,
+  onEvent: true,
+  budget: true,
+  maxConcurrentRuns: true,
+  runId: true,
+  journal: true,
+  executor: true,
+  signal: true,
+  timeoutMs: true,
+  metadata: true,
+  stream: true,
+  key: true,
+  deadline: true,
+  parent: true,
+} satisfies Record<keyof InvokeOptions, true>)
+
 /**
- * `options` with `stream` set to `push`, as a streaming `invoke` takes them. Options that are not an object (`5`,
- * `null`, a list), or that cannot be read (a getter or a Proxy that throws), are handed on as they are or as options
- * that fail to be read in the same way, so the run rejects with its typed ConfigurationError, as `invoke` would, and
- * the stream ends with it: spread, they would have been read as no options at all.
+ * `options` with `stream` set to `push` (and `signal` to `signal`, when given), as a streaming `invoke` takes them: a
+ * copy that holds what `invoke` would read of them — their own keys, and each option they hold otherwise (a getter of
+ * a settings class, an inherited one), which a spread would leave out, and with it the caller's signal, deadline or
+ * budget. Options that are not an object (`5`, `null`, a list), or that cannot be read (a getter or a Proxy that
+ * throws), are handed on as they are or as options that fail to be read in the same way, so the run rejects with its
+ * typed ConfigurationError, as `invoke` would, and the stream ends with it.
  */
-export function streamingOptions(options: InvokeOptions | undefined, push: (part: unknown) => void): InvokeOptions {
+export function streamingOptions(
+  options: InvokeOptions | undefined,
+  push: (part: unknown) => void,
+  signal?: AbortSignal,
+): InvokeOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     return options
   }
+  let copy: Record<string, unknown>
   try {
-    return { ...options, stream: push }
+    copy = options === undefined ? {} : copyOptions(options, invokeOptionNames)
   } catch (error) {
     // The run's reading of its options is the one place their failure is typed; this makes it meet the same failure.
     const fail = (): never => {
@@ -91,6 +117,9 @@ export function streamingOptions(options: InvokeOptions | undefined, push: (part
     }
     return new Proxy({}, { get: fail, has: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, getPrototypeOf: fail })
   }
+  copy.stream = push
+  if (signal !== undefined) copy.signal = signal
+  return copy as InvokeOptions
 }
 
 const compactAfter = 1024
