@@ -32,10 +32,11 @@ interface ChoiceState {
 }
 
 /**
- * Turns the chunks of a streamed chat completion into tinyllm stream parts, and assembles them into the same
- * {@link ChatResult} a non-streamed call returns: text per choice, tool calls by index, finish reasons, the usage of
- * the final chunk (`stream_options.include_usage`; none when no chunk carries usage), and the request id (the header's, else the chunks' `id`).
- * A tool call whose deltas never gave it an id or a name is a malformed response, as it is in a JSON response.
+ * Turns the chunks of a streamed chat completion into tinyllm stream parts (an OpenAI-compatible server's reasoning as
+ * `reasoning-delta` parts), and assembles them into the same {@link ChatResult} a non-streamed call returns: text per
+ * choice, tool calls by index, finish reasons, the usage of the final chunk (`stream_options.include_usage`; none when
+ * no chunk carries usage), and the request id (the header's, else the chunks' `id`). A tool call whose deltas never
+ * gave it an id or a name is a malformed response, as it is in a JSON response.
  */
 export class ChatStreamAssembler {
   private readonly choices: ChoiceState[] = []
@@ -69,6 +70,13 @@ export class ChatStreamAssembler {
       const choice = this.choice(rawChoice.index)
       const delta = rawChoice.delta
       if (isRecord(delta)) {
+        // OpenAI-compatible servers stream a reasoning model's thinking as `reasoning_content` (DeepSeek, vLLM) or
+        // `reasoning` (OpenRouter, Ollama): not the answer, and not kept, but the model at work, which an idle timeout
+        // must not take for silence.
+        const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning
+        if (typeof reasoning === 'string' && reasoning !== '') {
+          parts.push({ type: 'reasoning-delta', choiceIndex: choice.index, text: reasoning })
+        }
         const text = delta.content
         // As in a JSON response, content is text or null: anything else would be lost from the answer.
         if (text !== undefined && text !== null && typeof text !== 'string') {

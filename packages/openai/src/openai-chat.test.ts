@@ -379,6 +379,44 @@ describe('OpenAIChat', () => {
     await server.whenIdle()
   })
 
+  it('does not call a model silent while it streams its reasoning (reasoning_content, reasoning): no idle timeout', async () => {
+    // OpenAI-compatible servers (DeepSeek, vLLM, Ollama, OpenRouter) stream a reasoning model's thinking before its
+    // answer: for longer than idleTimeoutMs here, in chunks far closer together than it.
+    const server = await start()
+    const chunk = (delta: object, finishReason: string | null = null) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'deepseek-reasoner',
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        chunk({ role: 'assistant', content: '' }),
+        ...Array.from({ length: 80 }, (_, index) =>
+          chunk(index % 2 === 0 ? { reasoning_content: 'Thinking… ' } : { reasoning: 'still thinking… ' }),
+        ),
+        chunk({ content: 'good' }),
+        chunk({}, 'stop'),
+        '[DONE]',
+      ],
+      sseEventDelayMs: 25,
+    }))
+    const chat = new OpenAIChat({
+      model: 'deepseek-reasoner',
+      apiKey: 'k',
+      baseURL: server.baseURL,
+      idleTimeoutMs: 1_500,
+      retry: { attempts: 1 },
+    })
+    const stream = chat.stream(ask('hi'))
+    const deltas: unknown[] = []
+    for await (const delta of stream) deltas.push(delta)
+    expect(await stream.result).toBe('good')
+    // The reasoning is not the answer: it is not handed out.
+    expect(deltas).toEqual([{ type: 'text-delta', choiceIndex: 0, text: 'good' }])
+  })
+
   it('sends a zod default inside a strict schema as OpenAI takes it, and fills it in when the model answers null', async () => {
     // OpenAI's strict mode takes `default` beside the types it lists (its structured-outputs subset does not refuse the
     // keyword); every property is sent as required, a defaulted one nullable, and the model's null reads as absent.
