@@ -105,6 +105,18 @@ describe('errors', () => {
     expect(text).toMatch(/^FunctionError: fetch: running threw Error: m+…/)
     expect(text).toContain(`[cause]: [Error: ${'m'.repeat(100)}`)
     expect(text).toContain(`body: '${'b'.repeat(100)}`)
+    // The cut is tinyllm's, at 20,000 characters, not Node's own 10,000 (which maxStringLength lifts) nor merely
+    // somewhere below the bound on the whole text: the longest run of each string printed is 20,000 characters at most.
+    const whole = inspect(new FunctionError({ functionName: 'fetch', state: 'running', cause }), {
+      depth: null,
+      maxStringLength: Number.POSITIVE_INFINITY,
+    })
+    const longestRun = (letter: string) =>
+      Math.max(...[...whole.matchAll(new RegExp(`${letter}+`, 'g'))].map(([run]) => run.length))
+    expect(longestRun('b')).toBe(20_000)
+    // The cause's stack, `Error: ` and its message, is one string of 20,000 characters.
+    expect(longestRun('m')).toBe(20_000 - 'Error: '.length)
+    expect(whole.length).toBeLessThan(70_000)
   })
 
   it('print a secret of the cause replaced when printing would escape or cut it: quotes, control characters, length', () => {

@@ -238,6 +238,18 @@ describe('a journal replays finished durable steps', () => {
     const renamed = defineFunction({ name: 'classify v2', durable: true, run: (text: string) => `new model: ${text}` })
     await expect(renamed.invoke('a', { runId: 'r', journal })).rejects.toBeInstanceOf(NonDeterminismError)
     await expect(sameName.invoke('b', { runId: 'r', journal })).rejects.toBeInstanceOf(NonDeterminismError)
+    // So is a Function of the same name and input but another kind (a tool where a function ran).
+    class ClassifyTool extends Function<string, string> {
+      override readonly kind = 'tool'
+      run(text: string): string {
+        return `tool: ${text}`
+      }
+    }
+    const otherKind = await new ClassifyTool({ name: 'classify', durable: true })
+      .invoke('a', { runId: 'r', journal })
+      .catch((thrown: unknown) => thrown)
+    expect(NonDeterminismError.isInstance(otherKind)).toBe(true)
+    expect((otherKind as Error).message).toMatch(/holds classify \(function\) at r, but classify \(tool\) ran there/)
   })
 
   it('replays a step whose code changed its input (a chat history it appended to): the digest is of the input as given', async () => {
@@ -717,11 +729,29 @@ describe('a journal refuses to replay what no longer fits', () => {
     const error = await second
     expect(NonDeterminismError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/with another input/)
-    // The same input racing is no conflict: both runs get the output that stands.
-    const again = [charge.invoke(5, { runId: 'order-8', journal }), charge.invoke(5, { runId: 'order-8', journal })]
-    await vi.waitFor(() => expect(gates.has('5')).toBe(true))
-    gates.get('5')?.()
-    expect(await Promise.race(again)).toEqual({ charged: 5 })
+    // The same input racing is no conflict: the first writer wins, and the run whose write loses gets the output that
+    // stands, not its own. Each run answers its own output, so taking its own instead is seen.
+    const started: Array<() => void> = []
+    let bothStarted: () => void = () => {}
+    const starting = new Promise<void>((resolve) => {
+      bothStarted = resolve
+    })
+    const quote = defineFunction({
+      name: 'quote',
+      durable: true,
+      run: (amount: number) =>
+        new Promise<{ quoted: number; by: number }>((resolve) => {
+          const by = started.length + 1
+          started.push(() => resolve({ quoted: amount, by }))
+          if (started.length === 2) bothStarted()
+        }),
+    })
+    const racing = [quote.invoke(5, { runId: 'order-8', journal }), quote.invoke(5, { runId: 'order-8', journal })]
+    await starting
+    started[0]?.()
+    expect(await racing[0]).toEqual({ quoted: 5, by: 1 })
+    started[1]?.()
+    expect(await racing[1]).toEqual({ quoted: 5, by: 1 })
   })
 
   it('a journal that throws fails the run with an error naming the step and its key', async () => {

@@ -209,7 +209,11 @@ describe('a storm of 429s becomes one shared cool-down', () => {
       expect(server.requests.length - first).toBe(1)
       expect(limiter.status().coolDownMs).toBe(20_000)
       const next = chat.invoke({ messages: [{ role: 'user', content: 'hi' }] })
+      // The next call waits at the limiter, unsent: seen as a waiter, not as a request that has not arrived yet.
+      expect(await eventually(() => limiter.status().waiting === 1, 10_000)).toBe(true)
       await clock.advance(19_999)
+      expect(limiter.status().waiting).toBe(1)
+      await server.whenIdle()
       expect(server.requests.length - first).toBe(1)
       await clock.advance(1)
       expect(await next).toBe('fine')
