@@ -992,6 +992,48 @@ describe('AnthropicChatModel on the wire', () => {
     expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris' })
   })
 
+  it('refuses a recursive schema for the output format or a strict tool before sending it, naming where, streamed or not', async () => {
+    const running = await start({ replies: ['ok'] })
+    // What z.toJSONSchema writes for a zod tree (a schema whose getter names itself): Anthropic's structured outputs
+    // and strict tools refuse recursive schemas with a 400.
+    const tree = {
+      type: 'object',
+      properties: { root: { $ref: '#/$defs/node' } },
+      required: ['root'],
+      $defs: {
+        node: {
+          type: 'object',
+          properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } },
+          required: ['name', 'children'],
+        },
+      },
+    }
+    const call = new LLMCall({ name: 'chat', model: modelFor(running), retry: { attempts: 3, initialDelayMs: 1 } })
+    for (const [settings, message] of [
+      [
+        { responseFormat: { type: 'json_schema', name: 'tree', schema: tree } },
+        'chat: responseFormat.schema: the $ref at "#/$defs/node/properties/children/items" refers to a schema it is inside of',
+      ],
+      [
+        { tools: [{ name: 'walk', parameters: tree, strict: true }] },
+        'chat: tools[0].parameters: the $ref at "#/$defs/node/properties/children/items" refers to a schema it is inside of',
+      ],
+    ] as const) {
+      const request = { ...hello, ...settings } as ChatRequest
+      for (const error of [
+        await call.invoke(request).catch((caught: unknown) => caught),
+        await call.stream(request).result.catch((caught: unknown) => caught),
+      ]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect((error as Error).message).toContain(message)
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+    // A tool that is not strict is sent as it is: Anthropic does not constrain its input to the schema.
+    await modelFor(running).doGenerate({ ...hello, tools: [{ name: 'walk', parameters: tree }] })
+    expect(running.messageRequests[0]?.tools).toEqual([{ name: 'walk', input_schema: tree }])
+  })
+
   it('sends a string stop as one stop sequence', async () => {
     const running = await start({ replies: ['ok'] })
     await modelFor(running).doGenerate({ ...hello, stop: 'END' as unknown as string[] })

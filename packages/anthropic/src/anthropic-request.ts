@@ -14,6 +14,7 @@ import {
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
+  type JsonSchema,
   maxTokensRule,
   type ReasoningPart,
   type ToolCallIdRule,
@@ -25,7 +26,7 @@ import {
   toStrictJsonSchema,
 } from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
-import { withoutRefusedConstraints } from './anthropic-schema.js'
+import { recursiveReference, withoutRefusedConstraints } from './anthropic-schema.js'
 import { toolsetMemberNames } from './anthropic-toolsets.js'
 
 /** The defaults a request falls back on. */
@@ -149,7 +150,7 @@ export function toMessageCreateParams(
   if (request.user !== undefined) body.metadata = { user_id: request.user }
   const format = request.responseFormat
   if (format?.type === 'json_schema') {
-    const schema = withoutRefusedConstraints(toStrictJsonSchema(format.schema, 'responseFormat.schema').schema)
+    const schema = toAnthropicStrictSchema(format.schema, 'responseFormat.schema')
     body.output_config = { format: { type: 'json_schema', schema: { ...schema } } }
   }
   const extras = request.providerOptions?.anthropic
@@ -332,11 +333,26 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
   return parsed as Record<string, unknown>
 }
 
+/**
+ * A schema as Anthropic's structured outputs and strict tools take it: made strict-mode valid (see
+ * `toStrictJsonSchema`), the constraints Anthropic refuses moved into descriptions (see `withoutRefusedConstraints`).
+ * A recursive schema, which they refuse with a 400, is a {@link ConfigurationError} naming its `$ref`.
+ */
+function toAnthropicStrictSchema(schema: JsonSchema, option: string): Record<string, unknown> {
+  const strict = toStrictJsonSchema(schema, option).schema
+  const recursive = recursiveReference(strict)
+  if (recursive !== undefined) {
+    throw new ConfigurationError({
+      option,
+      message: `${option}: the $ref at ${safeStringify(recursive)} refers to a schema it is inside of, and Anthropic's structured outputs and strict tools refuse recursive schemas; bound the depth (list each level's properties), or turn strict off for a tool`,
+    })
+  }
+  return withoutRefusedConstraints(strict)
+}
+
 function toAnthropicTool(tool: ToolDefinition, index: number): Tool {
   const parameters =
-    tool.strict === true
-      ? withoutRefusedConstraints(toStrictJsonSchema(tool.parameters, `tools[${index}].parameters`).schema)
-      : tool.parameters
+    tool.strict === true ? toAnthropicStrictSchema(tool.parameters, `tools[${index}].parameters`) : tool.parameters
   const definition: Tool = { name: tool.name, input_schema: { type: 'object', ...parameters } }
   if (tool.description !== undefined) definition.description = tool.description
   if (tool.strict !== undefined) definition.strict = tool.strict

@@ -1334,6 +1334,50 @@ describe('startAnthropicCompatibleServer', () => {
     expect((await post(running, { ...ask, tools: [loose] })).status).toBe(200)
   })
 
+  it('refuses a recursive schema in an output format or strict tool, as Anthropic does; a tool that is not strict may have one', async () => {
+    const running = await start({ cycleReplies: true, replies: ['{}'] })
+    // A tree, as z.toJSONSchema writes a zod schema that names itself: a definition whose items refer back to it.
+    const node = {
+      type: 'object',
+      properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } },
+      required: ['name', 'children'],
+      additionalProperties: false,
+    }
+    const tree = {
+      type: 'object',
+      properties: { root: { $ref: '#/$defs/node' } },
+      required: ['root'],
+      additionalProperties: false,
+      $defs: { node },
+    }
+    const format = (schema: object) => ({ output_config: { format: { type: 'json_schema', schema } } })
+    const strictTool = { name: 'walk', input_schema: tree, strict: true }
+    for (const [body, where] of [
+      [format(tree), 'output_config.format.schema'],
+      [
+        format({ type: 'object', properties: { self: { $ref: '#' } }, additionalProperties: false }),
+        'output_config.format.schema',
+      ],
+      [{ tools: [{ ...strictTool, name: 'loose', strict: false }, strictTool] }, 'tools.1.custom.input_schema'],
+    ] as const) {
+      const refused = await post(running, { ...ask, ...body })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: `${where}: Recursive schemas are not supported` },
+      })
+    }
+    // One definition used twice is no recursion; a tool that is not strict is not constrained.
+    const twice = {
+      ...tree,
+      properties: { a: { $ref: '#/$defs/leaf' }, b: { $ref: '#/$defs/leaf' } },
+      required: ['a', 'b'],
+    }
+    const leaf = { type: 'object', properties: { x: { type: 'string' } }, additionalProperties: false }
+    expect((await post(running, { ...ask, ...format({ ...twice, $defs: { leaf } }) })).status).toBe(200)
+    expect((await post(running, { ...ask, tools: [{ ...strictTool, strict: false }] })).status).toBe(200)
+  })
+
   it('checks the key when given one, from x-api-key or a bearer token', async () => {
     const running = await start({ apiKey: 'right' })
     expect((await post(running, ask, { 'x-api-key': 'wrong' })).status).toBe(401)

@@ -11,7 +11,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages'
 import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
 import { findStrictSchemaViolation } from '@tinyllm/testing'
-import { refusedConstraint } from '../anthropic-schema.js'
+import { recursiveReference, refusedConstraint } from '../anthropic-schema.js'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -738,23 +738,33 @@ function outputFormatProblem(outputConfig: unknown): string | undefined {
   const { type, schema } = format as { type?: unknown; schema?: unknown }
   if (type !== 'json_schema') return "output_config.format.type: Input should be 'json_schema'"
   if (schema === undefined) return 'output_config.format.schema: Field required'
-  const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
-  return violation === undefined ? undefined : `output_config.format.schema: ${strictProblem(violation)}`
+  const problem = strictSchemaProblem(schema)
+  return problem === undefined ? undefined : `output_config.format.schema: ${problem}`
 }
 
 function strictToolProblem(tools: readonly unknown[]): string | undefined {
   for (const [index, tool] of tools.entries()) {
     const { strict, input_schema } = tool as { strict?: unknown; input_schema?: unknown }
-    const violation = strict === true ? findStrictSchemaViolation(input_schema, anthropicStrictRules) : undefined
-    if (violation !== undefined) return `tools.${index}.custom.input_schema: ${strictProblem(violation)}`
+    const problem = strict === true ? strictSchemaProblem(input_schema) : undefined
+    if (problem !== undefined) return `tools.${index}.custom.input_schema: ${problem}`
   }
   return undefined
+}
+
+/** What Anthropic's strict mode refuses in a schema, in its words; `undefined` when it takes the schema. */
+function strictSchemaProblem(schema: unknown): string | undefined {
+  const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
+  if (violation !== undefined) return strictProblem(violation)
+  // "Recursive schemas" are not supported, whether a $ref names a definition it is in or the whole schema (`#`).
+  return isObject(schema) && recursiveReference(schema) !== undefined
+    ? 'Recursive schemas are not supported'
+    : undefined
 }
 
 /**
  * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
  * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
- * than 0 or 1.
+ * than 0 or 1. Recursive schemas, which they refuse too, are found by `recursiveReference`.
  */
 const anthropicStrictRules: StrictSchemaRules = {
   closedObjects: true,
