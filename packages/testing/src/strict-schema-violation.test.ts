@@ -173,6 +173,41 @@ describe('findStrictSchemaViolation', () => {
     })
   })
 
+  it('counts the characters of names, enum and const values, and of one long string enum, against the limits given', () => {
+    const limited: StrictSchemaRules = {
+      ...openAI,
+      limits: { stringLength: 20, enumStringLength: { values: 2, characters: 6 } },
+    }
+    const object = (properties: Record<string, unknown>) => ({
+      type: 'object',
+      properties,
+      required: Object.keys(properties),
+      additionalProperties: false,
+    })
+    // 'abc' + 'de' + 'fg' + 'hijk' (a definition's name) + 'x' + 'yz' + 'const' + 'ab': 21 characters; numbers are none.
+    const definition = object({ x: { type: 'string', enum: ['yz', 1, 2] } })
+    const text = object({ abc: { type: 'string', const: 'const' }, de: { enum: ['ab'] }, fg: { $ref: '#/$defs/hijk' } })
+    expect(findStrictSchemaViolation({ ...text, $defs: { hijk: definition } }, limited)).toEqual({
+      path: [],
+      rule: 'stringLength',
+      count: 21,
+      limit: 20,
+    })
+    expect(findStrictSchemaViolation({ ...text, $defs: { hij: definition } }, limited)).toBeUndefined()
+    // A schema used twice is counted twice, as it is sent twice.
+    const shared = { type: 'string', enum: ['0123456789'] }
+    expect(findStrictSchemaViolation(object({ a: shared, b: shared }), limited)).toMatchObject({ count: 22 })
+    // Of one enum: more than 2 string values, more than 6 characters together; at its path.
+    expect(findStrictSchemaViolation(object({ e: { enum: ['ab', 'cd', 'ef'] } }), limited)).toBeUndefined()
+    expect(findStrictSchemaViolation(object({ e: { enum: ['ab', 'cd', 'efg', 4] } }), limited)).toEqual({
+      path: ['properties', 'e'],
+      rule: 'enumStringLength',
+      count: 7,
+      limit: 6,
+    })
+    expect(findStrictSchemaViolation(object({ e: { enum: ['abcd', 'efg'] } }), limited)).toBeUndefined()
+  })
+
   it('finds constraints of a type that the rules refuse, naming every one of that schema', () => {
     const numeric = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf']
     const noBounds: StrictSchemaRules = {

@@ -19,7 +19,10 @@ export interface StrictSchemaRules {
   readonly unsupportedConstraint?: ((type: string, keyword: string, value: unknown) => boolean) | undefined
 }
 
-/** The size limits of a provider's strict mode (OpenAI: 10 levels, 5000 properties, 1000 enum values). */
+/**
+ * The size limits of a provider's strict mode (OpenAI: 10 levels, 5000 properties, 1000 enum values, 120,000 characters
+ * of names and values, 15,000 characters in an enum of more than 250 string values).
+ */
 export interface StrictSchemaLimits {
   /** Levels of object schemas nested in one another, the root object being the first; a definition starts anew. */
   readonly nestingLevels?: number | undefined
@@ -27,6 +30,12 @@ export interface StrictSchemaLimits {
   readonly objectProperties?: number | undefined
   /** Values of all `enum` lists together. */
   readonly enumValues?: number | undefined
+  /**
+   * Characters of all property names, definition names, string `enum` values and string `const` values together.
+   */
+  readonly stringLength?: number | undefined
+  /** Characters of the values of one `enum` that has more than `values` string values. */
+  readonly enumStringLength?: { readonly values: number; readonly characters: number } | undefined
 }
 
 /** The first thing in a schema that strict mode refuses. */
@@ -37,7 +46,7 @@ export interface StrictSchemaViolation {
    * `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required;
    * `extraRequired`: a required key that is no property (with `everyPropertyRequired`);
    * `keyword`: an unsupported keyword; `constraint`: constraints of a type that are refused (see `keywords`); the
-   * others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty).
+   * others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty, but for `enumStringLength`: the enum's).
    */
   readonly rule:
     | 'root'
@@ -49,6 +58,8 @@ export interface StrictSchemaViolation {
     | 'nestingLevels'
     | 'objectProperties'
     | 'enumValues'
+    | 'stringLength'
+    | 'enumStringLength'
   /**
    * The property missing from `required`, the required key that is no property, the unsupported keyword, the root's
    * type, or the constrained type.
@@ -70,12 +81,13 @@ interface Tally {
   nestingLevels: number
   objectProperties: number
   enumValues: number
+  stringLength: number
   cut: boolean
   readonly within: Set<object>
   readonly walked: Map<object, Map<string, Counts>>
 }
 
-type Counts = Pick<Tally, 'nestingLevels' | 'objectProperties' | 'enumValues'>
+type Counts = Pick<Tally, 'nestingLevels' | 'objectProperties' | 'enumValues' | 'stringLength'>
 
 type Schema = Record<string, unknown>
 
@@ -104,13 +116,14 @@ export function findStrictSchemaViolation(
     nestingLevels: 0,
     objectProperties: 0,
     enumValues: 0,
+    stringLength: 0,
     cut: false,
     within: new Set(),
     walked: new Map(),
   }
   const found = check(schema, [], rules, 0, 0, tally)
   if (found !== undefined || rules.limits === undefined) return found
-  for (const rule of ['nestingLevels', 'objectProperties', 'enumValues'] as const) {
+  for (const rule of ['nestingLevels', 'objectProperties', 'enumValues', 'stringLength'] as const) {
     const limit = rules.limits[rule]
     if (limit !== undefined && tally[rule] > limit) return { path: [], rule, count: tally[rule], limit }
   }
@@ -156,6 +169,7 @@ function check(
   if (known !== undefined) {
     tally.objectProperties += known.objectProperties
     tally.enumValues += known.enumValues
+    tally.stringLength += known.stringLength
     tally.nestingLevels = Math.max(tally.nestingLevels, known.nestingLevels)
     return undefined
   }
@@ -170,6 +184,8 @@ function check(
     if (constraint !== undefined) return constraint
     if (isSchema(schema.properties)) tally.objectProperties += Object.keys(schema.properties).length
     if (Array.isArray(schema.enum)) tally.enumValues += schema.enum.length
+    const enumTooLong = countStrings(schema, path, rules, tally)
+    if (enumTooLong !== undefined) return enumTooLong
     let inner = levels
     if (isObjectSchema(schema)) {
       inner += 1
@@ -218,6 +234,7 @@ function check(
         nestingLevels: tally.nestingLevels,
         objectProperties: tally.objectProperties - outer.objectProperties,
         enumValues: tally.enumValues - outer.enumValues,
+        stringLength: tally.stringLength - outer.stringLength,
       }
       const places = tally.walked.get(schema) ?? new Map<string, Counts>()
       tally.walked.set(schema, places.set(place, counts))
@@ -225,6 +242,36 @@ function check(
     tally.nestingLevels = Math.max(outer.nestingLevels, tally.nestingLevels)
     tally.cut ||= outer.cut
   }
+}
+
+/**
+ * Adds the characters of `schema`'s own property names, definition names, string `enum` values and string `const` to
+ * the tally; an `enum` of more string values than `rules` allow at length, whose values are too long together, is a
+ * violation at `path`.
+ */
+function countStrings(
+  schema: Schema,
+  path: ReadonlyArray<string>,
+  rules: StrictSchemaRules,
+  tally: Tally,
+): StrictSchemaViolation | undefined {
+  for (const key of ['properties', '$defs', 'definitions'] as const) {
+    const map = schema[key]
+    if (isSchema(map)) for (const name of Object.keys(map)) tally.stringLength += name.length
+  }
+  if (typeof schema.const === 'string') tally.stringLength += schema.const.length
+  if (!Array.isArray(schema.enum)) return undefined
+  let values = 0
+  let characters = 0
+  for (const value of schema.enum) {
+    if (typeof value !== 'string') continue
+    values += 1
+    characters += value.length
+  }
+  tally.stringLength += characters
+  const limit = rules.limits?.enumStringLength
+  if (limit === undefined || values <= limit.values || characters <= limit.characters) return undefined
+  return { path, rule: 'enumStringLength', count: characters, limit: limit.characters }
 }
 
 /** The first type of `schema` (as listed in its `type`) with constraints `rules` refuse, naming all of them. */

@@ -341,6 +341,32 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'response_format', code: null, message: '1001 enum values exceeds limit of 1000.' },
     ],
     [
+      // 200 values of 601 characters: fewer than 250 values, but 120,200 characters of enum values in all.
+      'a strict schema whose names, enum and const values add up to more than 120,000 characters',
+      strictFormat(
+        closed({ e: { type: 'string', enum: Array.from({ length: 200 }, (_, index) => `${index}`.padEnd(601, '.')) } }),
+      ),
+      {
+        param: 'response_format',
+        code: null,
+        message:
+          "Invalid schema for response_format 'out': 120201 characters of property names, definition names, enum values and const values exceeds limit of 120000.",
+      },
+    ],
+    [
+      // 251 values of 60 characters: 15,060 characters in one enum of more than 250 string values.
+      'a strict schema with one string enum of more than 250 values over 15,000 characters',
+      strictFormat(
+        closed({ e: { type: 'string', enum: Array.from({ length: 251 }, (_, index) => `${index}`.padEnd(60, '.')) } }),
+      ),
+      {
+        param: 'response_format',
+        code: null,
+        message:
+          "Invalid schema for response_format 'out': In context=('properties', 'e'), 15060 characters of enum values exceeds limit of 15000 for an enum of more than 250 string values.",
+      },
+    ],
+    [
       'a strict tool schema over a limit',
       { tools: [{ type: 'function', function: { name: 'deep', parameters: nested(11), strict: true } }] },
       {

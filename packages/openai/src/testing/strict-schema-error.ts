@@ -5,8 +5,11 @@ import type { ErrorReply } from './scripted-reply.js'
 /**
  * What OpenAI's strict mode refuses in a schema (its structured-outputs guide, "Supported schemas",
  * https://developers.openai.com/api/docs/guides/structured-outputs#supported-schemas). The limits are that guide's, not
- * the SDK's reference: "A schema may have up to 5000 object properties total, with up to 10 levels of nesting" and "A
- * schema may have up to 1000 enum values across all enum properties".
+ * the SDK's reference: "A schema may have up to 5000 object properties total, with up to 10 levels of nesting", "A
+ * schema may have up to 1000 enum values across all enum properties", the total string length of "all property names,
+ * definition names, enum values, and const values cannot exceed 120,000 characters", and "For a single enum property
+ * with string values, the total string length of all enum values cannot exceed 15,000 characters when there are more
+ * than 250 enum values".
  */
 const openAIStrictRules: StrictSchemaRules = {
   closedObjects: true,
@@ -25,7 +28,13 @@ const openAIStrictRules: StrictSchemaRules = {
     'unevaluatedProperties',
     'propertyNames',
   ],
-  limits: { nestingLevels: 10, objectProperties: 5000, enumValues: 1000 },
+  limits: {
+    nestingLevels: 10,
+    objectProperties: 5000,
+    enumValues: 1000,
+    stringLength: 120_000,
+    enumStringLength: { values: 250, characters: 15_000 },
+  },
 }
 
 /**
@@ -62,8 +71,9 @@ function invalidSchema(
   code: string | null,
 ): ErrorReply['error'] {
   const context = `In context=(${violation.path.map((key) => `'${key}'`).join(', ')}), `
-  // A limit belongs to the whole schema: OpenAI names no context, as in "… 6 levels of nesting exceeds limit of 5.".
-  const where = violation.limit === undefined ? context : ''
+  // A limit belongs to the whole schema: OpenAI names no context, as in "… 6 levels of nesting exceeds limit of 5.";
+  // the one of a single enum names the enum's.
+  const where = violation.limit === undefined || violation.path.length > 0 ? context : ''
   return {
     status: 400,
     type: 'invalid_request_error',
@@ -93,5 +103,9 @@ function reason(violation: StrictSchemaViolation): string {
       return `${violation.count} object properties exceeds limit of ${violation.limit}.`
     case 'enumValues':
       return `${violation.count} enum values exceeds limit of ${violation.limit}.`
+    case 'stringLength':
+      return `${violation.count} characters of property names, definition names, enum values and const values exceeds limit of ${violation.limit}.`
+    case 'enumStringLength':
+      return `${violation.count} characters of enum values exceeds limit of ${violation.limit} for an enum of more than ${openAIStrictRules.limits?.enumStringLength?.values} string values.`
   }
 }
