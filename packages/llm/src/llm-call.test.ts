@@ -764,7 +764,7 @@ describe('LLMCall bad input', () => {
       ],
       [
         { settings: { responseFormat: { type: 'json' } } },
-        `x: settings.responseFormat must be { type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema }, got an object`,
+        `x: settings.responseFormat must be { type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema, description?: string, strict?: boolean }, got an object`,
       ],
     ]
     for (const [options, message] of cases) {
@@ -1042,6 +1042,29 @@ describe('LLMCall options', () => {
     expect(await verdict.invoke(JSON.parse(JSON.stringify(verdict.buildRequest(ask('z')))))).toEqual({
       verdict: 'good',
     })
+  })
+
+  it('refuses a response format whose strict is not a boolean or whose description is not a string, as structuredOutput, a setting or per call, unsent', async () => {
+    // `strict: 1` was sent as it was, its schema not made strict-mode valid: a 400 from OpenAI ("expected a boolean").
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const schema = z.object({ verdict: z.string() })
+    expect(
+      () => new LLMCall({ name: 'x', model, structuredOutput: { name: 'v', schema, strict: 1 as never } }),
+    ).toThrow('x: structuredOutput.strict must be a boolean, got 1')
+    expect(
+      () => new LLMCall({ name: 'x', model, structuredOutput: { name: 'v', schema, description: 5 as never } }),
+    ).toThrow('x: structuredOutput.description must be a string, got 5')
+    const format = { type: 'json_schema', name: 'v', schema: { type: 'object' } } as const
+    expect(
+      () => new LLMCall({ name: 'x', model, settings: { responseFormat: { ...format, strict: 'yes' as never } } }),
+    ).toThrow(/^x: settings\.responseFormat must be .*strict\?: boolean.*, got/)
+    const chat = new LLMCall({ name: 'chat', model })
+    for (const bad of [{ strict: 1 }, { strict: null }, { description: ['a'] }]) {
+      const record = await chat.trace({ ...ask('x'), responseFormat: { ...format, ...bad } as never })
+      expect(ValidationError.isInstance(record.error)).toBe(true)
+      expect((record.error as ValidationError).issues[0]?.path).toEqual(['responseFormat'])
+    }
+    expect(model.calls).toHaveLength(0)
   })
 
   it('refuses settings.responseFormat beside structuredOutput, which would silently replace it', () => {

@@ -219,12 +219,26 @@ const settingShapes = {
       (isPlainObject(value) && typeof (value as { name?: unknown }).name === 'string'),
   },
   responseFormat: {
-    expected: "{ type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema }",
+    expected:
+      "{ type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema, description?: string, strict?: boolean }",
     accepts: (value: unknown) => {
       if (!isPlainObject(value)) return false
-      const format = value as { type?: unknown; name?: unknown; schema?: unknown }
+      const format = value as {
+        type?: unknown
+        name?: unknown
+        schema?: unknown
+        description?: unknown
+        strict?: unknown
+      }
       if (format.type === 'text' || format.type === 'json_object') return true
-      return format.type === 'json_schema' && typeof format.name === 'string' && isPlainObject(format.schema)
+      // Both are sent as they are: a `strict: 1` would go out with its schema not made strict-mode valid.
+      return (
+        format.type === 'json_schema' &&
+        typeof format.name === 'string' &&
+        isPlainObject(format.schema) &&
+        (format.description === undefined || typeof format.description === 'string') &&
+        (format.strict === undefined || typeof format.strict === 'boolean')
+      )
     },
   },
   providerOptions: {
@@ -619,6 +633,13 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
           throw optionError('structuredOutput.name', providerNameRule, structured.name, name)
         }
+        const { description, strict } = structured
+        if (description !== undefined && typeof description !== 'string') {
+          throw optionError('structuredOutput.description', 'a string', description, name)
+        }
+        if (strict !== undefined && typeof strict !== 'boolean') {
+          throw optionError('structuredOutput.strict', 'a boolean', strict, name)
+        }
         const schema = toJsonSchema(structured.schema, {
           ...(structured.jsonSchema === undefined ? {} : { jsonSchema: structured.jsonSchema }),
           option: 'structuredOutput.jsonSchema',
@@ -628,8 +649,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           type: 'json_schema',
           name: structured.name,
           schema,
-          ...(structured.description === undefined ? {} : { description: structured.description }),
-          ...(structured.strict === undefined ? {} : { strict: structured.strict }),
+          ...(description === undefined ? {} : { description }),
+          ...(strict === undefined ? {} : { strict }),
         }
         this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
       } else {

@@ -312,6 +312,25 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       { param: 'response_format.json_schema.name', code: 'invalid_value', message: 'does not match pattern' },
     ],
     [
+      'a response format whose strict is not a boolean',
+      { response_format: { type: 'json_schema', json_schema: { name: 'out', strict: 1, schema: closed({}) } } },
+      {
+        param: 'response_format.json_schema.strict',
+        code: 'invalid_type',
+        message:
+          "Invalid type for 'response_format.json_schema.strict': expected a boolean, but got an integer instead.",
+      },
+    ],
+    [
+      'a function whose strict is not a boolean',
+      { tools: [{ type: 'function', function: { name: 'lookup', parameters: closed({}), strict: 'true' } }] },
+      {
+        param: 'tools[0].function.strict',
+        code: 'invalid_type',
+        message: "Invalid type for 'tools[0].function.strict': expected a boolean, but got a string instead.",
+      },
+    ],
+    [
       'a strict schema with 11 levels of nesting',
       strictFormat(nested(11)),
       {

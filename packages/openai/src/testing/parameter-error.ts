@@ -316,8 +316,10 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
     if (!isObject(tool)) return typeError(`tools[${index}]`, 'an object', tool)
     if (!toolTypes.has(tool.type)) return valueError(`tools[${index}].type`, tool.type, toolTypes)
     if (tool.type !== 'function') continue
-    const definition = tool.function as { name?: unknown; parameters?: unknown } | undefined
-    const problem = nameError(definition?.name, `tools[${index}].function.name`)
+    const definition = tool.function as { name?: unknown; parameters?: unknown; strict?: unknown } | undefined
+    const problem =
+      nameError(definition?.name, `tools[${index}].function.name`) ??
+      booleanError(definition?.strict, `tools[${index}].function.strict`)
     if (problem !== undefined) return problem
     // "The parameters the functions accepts, described as a JSON Schema object": its root is an object schema.
     const parameters = definition?.parameters
@@ -335,8 +337,18 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
     if (problem !== undefined) return problem
   }
   const format = body.response_format
-  if (format?.type === 'json_schema') return nameError(format.json_schema?.name, 'response_format.json_schema.name')
-  return undefined
+  if (format?.type !== 'json_schema') return undefined
+  return (
+    nameError(format.json_schema?.name, 'response_format.json_schema.name') ??
+    booleanError(format.json_schema?.strict, 'response_format.json_schema.strict')
+  )
+}
+
+/** The SDK's `strict?: boolean | null` of a function and of a JSON-schema response format: another type is refused. */
+function booleanError(value: unknown, param: string): ErrorReply['error'] | undefined {
+  return value === undefined || value === null || typeof value === 'boolean'
+    ? undefined
+    : typeError(param, 'a boolean', value)
 }
 
 /** Whether some message's text (a string, or the text of its parts) says "json", in any case. */
