@@ -1,3 +1,4 @@
+import type { LifecycleEvent } from '@tinyllm/core'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import type { Fault } from '@tinyllm/testing'
@@ -68,33 +69,51 @@ describe('docs/guarantees.md › What is retried', () => {
   })
 
   it('validation, budget, abort and configuration errors and the total timeout are not retried', async () => {
-    const invalid = await requestsFor(undefined, () => chatWith().invoke({ messages: 'not a list' } as never))
-    expect(invalid).toMatchObject({ requests: 0, error: { name: 'ValidationError' } })
+    // Counted as attempts (the lifecycle's `running`), not only as requests: a budget or configuration error ends its
+    // attempt before the request is sent, so a retry of it would send no request either.
+    let attempts = 0
+    const onEvent = (event: LifecycleEvent): void => {
+      if (event.to === 'running') attempts += 1
+    }
+    const counted = async (call: () => Promise<unknown>, fault?: Fault) => {
+      attempts = 0
+      const { requests, error } = await requestsFor(fault, call)
+      return { requests, attempts, error }
+    }
 
-    const overBudget = await requestsFor(undefined, () =>
-      chatWith({ maxTokens: 100 }).invoke(prompt, { budget: { maxTokens: 10 } }),
-    )
-    expect(overBudget).toMatchObject({ requests: 0, error: { name: 'BudgetExceededError' } })
+    const invalid = await counted(() => chatWith().invoke({ messages: 'not a list' } as never, { onEvent }))
+    expect(invalid).toMatchObject({ requests: 0, attempts: 0, error: { name: 'ValidationError' } })
 
-    const unpriced = await requestsFor(undefined, () =>
-      chatWith({ model: 'a-model-with-no-price' }).invoke(prompt, { budget: { maxCostUsd: 1 } }),
+    const overBudget = await counted(() =>
+      chatWith({ maxTokens: 100 }).invoke(prompt, { budget: { maxTokens: 10 }, onEvent }),
     )
-    expect(unpriced).toMatchObject({ requests: 0, error: { name: 'ConfigurationError' } })
+    expect(overBudget).toMatchObject({ requests: 0, attempts: 1, error: { name: 'BudgetExceededError' } })
+
+    const unpriced = await counted(() =>
+      chatWith({ model: 'a-model-with-no-price' }).invoke(prompt, { budget: { maxCostUsd: 1 }, onEvent }),
+    )
+    expect(unpriced).toMatchObject({ requests: 0, attempts: 1, error: { name: 'ConfigurationError' } })
 
     // The request is held until the client goes away: the abort and the total timeout end it, and no other is sent.
     const controller = new AbortController()
-    const aborted = await requestsFor({ kind: 'stall-headers' }, async () => {
-      const call = chatWith().invoke(prompt, { signal: controller.signal })
-      await waitFor(() => server.inFlight === 1)
-      controller.abort()
-      return call
-    })
-    expect(aborted).toMatchObject({ requests: 1, error: { name: 'AbortError' } })
+    const aborted = await counted(
+      async () => {
+        const call = chatWith().invoke(prompt, { signal: controller.signal, onEvent })
+        await waitFor(() => server.inFlight === 1)
+        controller.abort()
+        return call
+      },
+      { kind: 'stall-headers' },
+    )
+    expect(aborted).toMatchObject({ requests: 1, attempts: 1, error: { name: 'AbortError' } })
 
     // On a loaded machine the deadline may pass before the request is out: at most one is sent, never a second.
-    const timedOut = await requestsFor({ kind: 'stall-headers' }, () => chatWith().invoke(prompt, { timeoutMs: 500 }))
+    const timedOut = await counted(() => chatWith().invoke(prompt, { timeoutMs: 500, onEvent }), {
+      kind: 'stall-headers',
+    })
     expect(timedOut.error).toMatchObject({ name: 'TimeoutError', kind: 'total' })
     expect(timedOut.requests).toBeLessThanOrEqual(1)
+    expect(timedOut.attempts).toBeLessThanOrEqual(1)
   })
 })
 

@@ -295,6 +295,40 @@ describe('what a run is handed is checked where it is kept', () => {
     await lateSettled
     expect(invoked).toBe(0)
     expect(late).toBe(error)
+
+    // The same while the run goes on: the first attempt ran out of its own time, and its code tries to start something
+    // while the next attempt is still running. Only the attempt ended, not the run.
+    let releaseFirst: (() => void) | undefined
+    const firstGate = new Promise<void>((resolve) => {
+      releaseFirst = resolve
+    })
+    let lateInRun: unknown
+    let settledInRun: (() => void) | undefined
+    const inRunSettled = new Promise<void>((resolve) => {
+      settledInRun = resolve
+    })
+    const retried = defineFunction({
+      name: 'retried',
+      attemptTimeoutMs: 50,
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: async (value: number, context) => {
+        if (context.attempt === 1) {
+          await firstGate
+          lateInRun = await context.invoke(lookalike, value).catch((thrown: unknown) => thrown)
+          settledInRun?.()
+          return 0
+        }
+        releaseFirst?.()
+        await inRunSettled
+        return 2
+      },
+    })
+    const record = await retried.trace(1)
+    expect(record.output).toBe(2)
+    expect(invoked).toBe(0)
+    const attemptTimeout = record.states.find((entry) => entry.state === 'retrying')?.error
+    expect(TimeoutError.isInstance(attemptTimeout) && attemptTimeout.kind).toBe('attempt')
+    expect(lateInRun).toBe(attemptTimeout)
   })
 
   it('a replayed step whose replayParts throws keeps its output; the failure is logged', async () => {

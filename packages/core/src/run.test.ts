@@ -1143,30 +1143,54 @@ describe('a Function invoked inside a run joins its tree (async context)', () =>
   })
 
   it('cancels what a failed run left running, for a run given a signal or a time limit, with its one attempt', async () => {
-    for (const options of [{ signal: new AbortController().signal }, { timeoutMs: 60_000 }]) {
-      let leftSignal: AbortSignal | undefined
-      const left = defineFunction({
-        name: 'left',
-        run: (_: undefined, context: RunContext) =>
-          new Promise((_resolve, reject) => {
-            leftSignal = context.signal
-            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
-          }),
-      })
-      let leftRun: Promise<unknown> | undefined
-      const parent = defineFunction({
-        name: 'parent',
-        run: (_: undefined, context: RunContext) => {
-          leftRun = context.invoke(left, undefined).catch((error: unknown) => error)
-          throw new Error('the run fails')
-        },
-      })
-      const record = await parent.trace(undefined, options)
-      expect(record.status).toBe('failed')
-      expect(leftSignal?.aborted).toBe(true)
-      const leftError = await leftRun
-      expect(AbortError.isInstance(leftError)).toBe(true)
-      expect(String((leftError as AbortError).message)).toMatch(/the run fails/)
+    const limits: ReadonlyArray<readonly [string, () => InvokeOptions]> = [
+      ['signal', () => ({ signal: new AbortController().signal })],
+      ['timeoutMs', () => ({ timeoutMs: 60_000 })],
+      ['deadline', () => ({ deadline: Date.now() + 3_600_000 })],
+    ]
+    for (const [limit, options] of limits) {
+      // The limit given to the failing run itself, or only to the run it is part of.
+      for (const whose of ['its own', "its parent's"] as const) {
+        const label = `${limit}, ${whose}`
+        let leftSignal: AbortSignal | undefined
+        const left = defineFunction({
+          name: 'left',
+          run: (_: undefined, context: RunContext) =>
+            new Promise((_resolve, reject) => {
+              leftSignal = context.signal
+              context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })
+            }),
+        })
+        let leftRun: Promise<unknown> | undefined
+        const parent = defineFunction({
+          name: 'parent',
+          run: (_: undefined, context: RunContext) => {
+            leftRun = context.invoke(left, undefined).catch((error: unknown) => error)
+            throw new Error('the run fails')
+          },
+        })
+        let cancelledWhenItFailed: boolean | undefined
+        if (whose === 'its own') {
+          const record = await parent.trace(undefined, options())
+          expect(record.status, label).toBe('failed')
+          cancelledWhenItFailed = leftSignal?.aborted
+        } else {
+          const outer = defineFunction({
+            name: 'outer',
+            run: async (_: undefined, context: RunContext) => {
+              const error = await context.invoke(parent, undefined).catch((thrown: unknown) => thrown)
+              // Read before the outer run ends: what the failed run left is cancelled by its failure, not by this end.
+              cancelledWhenItFailed = leftSignal?.aborted
+              return String(error)
+            },
+          })
+          expect(await outer.invoke(undefined, options()), label).toMatch(/the run fails/)
+        }
+        expect(cancelledWhenItFailed, label).toBe(true)
+        const leftError = await leftRun
+        expect(AbortError.isInstance(leftError), label).toBe(true)
+        expect(String((leftError as AbortError).message), label).toMatch(/the run fails/)
+      }
     }
   })
 
@@ -1584,16 +1608,23 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
 
   it('does none of the work of a run whose deadline has passed, however fast the work is', async () => {
     let effects = 0
+    // No schema is asked either, however quickly it would answer.
+    const counted = schemaOf((value) => {
+      effects += 1
+      return { value }
+    })
     const quickAsync = defineFunction({
       name: 'quick-async',
-      run: async (value: number) => {
+      input: counted,
+      run: async (value: unknown) => {
         effects += 1
         return value
       },
     })
     const quickSync = defineFunction({
       name: 'quick-sync',
-      run: (value: number) => {
+      input: counted,
+      run: (value: unknown) => {
         effects += 1
         return value
       },

@@ -52,19 +52,30 @@ const retriedOther: string[] = []
 const notRetriedOther: string[] = []
 
 describe('which failures are retried (3 attempts allowed, counted at the server)', () => {
+  // The table says "any 5xx" and "any other 4xx": statuses past the named ones are counted too.
   const statuses: ReadonlyArray<readonly [number, boolean]> = [
     [400, false],
     [401, false],
+    [402, false],
     [403, false],
     [404, false],
+    [405, false],
     [408, true],
     [409, true],
+    [410, false],
+    [418, false],
     [422, false],
     [429, true],
+    [451, false],
+    [499, false],
     [500, true],
+    [501, true],
     [502, true],
     [503, true],
     [504, true],
+    [505, true],
+    [529, true],
+    [599, true],
   ]
   it.each(statuses)('HTTP %i: retried = %s', async (status, retryable) => {
     const { requests, error } = await attemptsAtServer({ kind: 'status', status })
