@@ -99,7 +99,7 @@ export const readmes: readonly Readme[] = [
   },
   {
     path: 'packages/testing/README.md',
-    shows: ['startLoopbackServer(', 'createCassette(', 'injectFaults(', 'sseEvent(', 'findStrictSchemaViolation('],
+    shows: ['startLoopbackServer(', 'createCassette(', 'injectFaults(', 'sseEvent('],
   },
   {
     path: 'packages/logger/README.md',

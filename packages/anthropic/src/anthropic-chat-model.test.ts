@@ -1034,6 +1034,36 @@ describe('AnthropicChatModel on the wire', () => {
     expect(running.messageRequests[0]?.tools).toEqual([{ name: 'walk', input_schema: tree }])
   })
 
+  it('refuses a strict schema Anthropic would refuse that strict mode leaves as it is, before sending it', async () => {
+    const running = await start({ replies: ['ok'] })
+    // toStrictJsonSchema closes the objects a value may be, not the ones under `not`, which Anthropic refuses as open.
+    const schema = {
+      type: 'object',
+      properties: { note: { type: 'string', not: { type: 'object', properties: { at: { type: 'string' } } } } },
+      required: ['note'],
+    }
+    const model = modelFor(running)
+    const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
+    const problem =
+      "For 'object' type, 'additionalProperties' must be explicitly set to false at #/properties/note/not, which Anthropic's strict mode refuses"
+    for (const [settings, option] of [
+      [{ responseFormat: { type: 'json_schema', name: 'out', schema } }, 'responseFormat.schema'],
+      [{ tools: [{ name: 'lookup', parameters: schema, strict: true }] }, 'tools[0].parameters'],
+    ] as const) {
+      const request = { ...hello, ...settings } as ChatRequest
+      for (const error of [
+        await call.invoke(request).catch((caught: unknown) => caught),
+        await call.stream(request).result.catch((caught: unknown) => caught),
+        await model.doGenerate(request).catch((caught: unknown) => caught),
+        await collect(model.doStream(request)).catch((caught: unknown) => caught),
+      ]) {
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as Error).message).toContain(`${option}: ${problem}`)
+      }
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
   it('sends a string stop as one stop sequence', async () => {
     const running = await start({ replies: ['ok'] })
     await modelFor(running).doGenerate({ ...hello, stop: 'END' as unknown as string[] })

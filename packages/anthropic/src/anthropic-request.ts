@@ -11,6 +11,7 @@ import { ConfigurationError, checkNumber, safeStringify } from '@tinyllm/core'
 import {
   type AssistantMessage,
   assertObjectParameters,
+  assertStrictSchemaAccepted,
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
@@ -26,7 +27,12 @@ import {
   toStrictJsonSchema,
 } from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
-import { recursiveReference, withoutRefusedConstraints } from './anthropic-schema.js'
+import {
+  anthropicStrictRules,
+  anthropicStrictSchemaProblem,
+  recursiveReference,
+  withoutRefusedConstraints,
+} from './anthropic-schema.js'
 import { toolsetMemberNames } from './anthropic-toolsets.js'
 
 /** The defaults a request falls back on. */
@@ -336,7 +342,8 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
 /**
  * A schema as Anthropic's structured outputs and strict tools take it: made strict-mode valid (see
  * `toStrictJsonSchema`), the constraints Anthropic refuses moved into descriptions (see `withoutRefusedConstraints`).
- * A recursive schema, which they refuse with a 400, is a {@link ConfigurationError} naming its `$ref`.
+ * A recursive schema, which they refuse with a 400, is a {@link ConfigurationError} naming its `$ref`, as is one they
+ * refuse for what strict mode leaves as it is (an open object under `not`, see `anthropicStrictRules`).
  */
 function toAnthropicStrictSchema(schema: JsonSchema, option: string): Record<string, unknown> {
   const strict = toStrictJsonSchema(schema, option).schema
@@ -347,7 +354,13 @@ function toAnthropicStrictSchema(schema: JsonSchema, option: string): Record<str
       message: `${option}: the $ref at ${safeStringify(recursive)} refers to a schema it is inside of, and Anthropic's structured outputs and strict tools refuse recursive schemas; bound the depth (list each level's properties), or turn strict off for a tool`,
     })
   }
-  return withoutRefusedConstraints(strict)
+  const sent = withoutRefusedConstraints(strict)
+  assertStrictSchemaAccepted(sent, anthropicStrictRules, {
+    option,
+    provider: 'Anthropic',
+    describe: anthropicStrictSchemaProblem,
+  })
+  return sent
 }
 
 function toAnthropicTool(tool: ToolDefinition, index: number): Tool {

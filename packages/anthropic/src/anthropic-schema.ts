@@ -1,3 +1,5 @@
+import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/llm'
+
 type Schema = Record<string, unknown>
 
 /** Keywords that bound a number. */
@@ -19,6 +21,32 @@ export function refusedConstraint(type: unknown, keyword: string, value: unknown
   if (type === 'string') return keyword === 'minLength' || keyword === 'maxLength'
   if (type === 'array') return keyword === 'maxItems' || (keyword === 'minItems' && value !== 0 && value !== 1)
   return false
+}
+
+/**
+ * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
+ * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
+ * than 0 or 1. Recursive schemas, which they refuse too, are found by `recursiveReference`. The request builder refuses
+ * such a schema; the loopback server answers it with Anthropic's 400.
+ */
+export const anthropicStrictRules: StrictSchemaRules = {
+  closedObjects: true,
+  everyPropertyRequired: false,
+  objectRoot: false,
+  unsupportedKeywords: [],
+  unsupportedConstraint: refusedConstraint,
+}
+
+/**
+ * Anthropic's words for a schema its strict mode refuses ("For 'number' type, property 'minimum' is not supported").
+ */
+export function anthropicStrictSchemaProblem({ rule, detail: type, keywords = [] }: StrictSchemaViolation): string {
+  if (rule !== 'constraint') return "For 'object' type, 'additionalProperties' must be explicitly set to false"
+  if (type === 'array' && keywords.includes('minItems')) {
+    return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
+  }
+  if (keywords.length === 1) return `For '${type}' type, property '${keywords[0]}' is not supported`
+  return `For '${type}' type, properties ${keywords.join(', ')} are not supported`
 }
 
 /** Keys whose value is one schema, a list of schemas, or a map of schemas. */

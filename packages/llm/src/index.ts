@@ -65,6 +65,14 @@ export {
 export { type SdkLogger, sdkLogger } from './provider/sdk-logger.js'
 export { toStopSequences } from './provider/stop-sequences.js'
 export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from './provider/strict-json-schema.js'
+export {
+  assertStrictSchemaAccepted,
+  findStrictSchemaViolation,
+  type StrictSchemaLimits,
+  type StrictSchemaRefusal,
+  type StrictSchemaRules,
+  type StrictSchemaViolation,
+} from './provider/strict-schema-violation.js'
 export { type ToolCallIdRule, toProviderToolCallId } from './provider/tool-call-id.js'
 export { assertObjectParameters, toolsToSend } from './provider/tools-to-send.js'
 export { ProviderCallError, type ProviderCallErrorOptions, RateLimitError } from './provider-errors.js'

@@ -7,11 +7,13 @@ import {
   LLMCall,
   ProviderCallError,
   RateLimitError,
+  toJsonSchema,
 } from '@tinyllm/llm'
 import { createMemoryLogger, registeredSecretCount, setDefaultLogger } from '@tinyllm/logger'
 import { holdUntilClosed } from '@tinyllm/testing'
 import { OpenAI } from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { z } from 'zod'
 import { OpenAIChat } from './openai-chat.js'
 import { OpenAIChatModel, type OpenAIChatModelOptions } from './openai-chat-model.js'
 import type { OpenAICompatibleServer, OpenAICompatibleServerOptions } from './testing/index.js'
@@ -1417,6 +1419,57 @@ describe('OpenAIChatModel on the wire', () => {
     // Not strict: sent as it is, for the API to judge.
     const loose = ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema: roots[0] ?? {} } })
     await model.doGenerate(loose)
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('refuses a strict schema past the limits of strict mode before sending it, naming where, streamed or not', async () => {
+    const { server, model } = await start({ replies: ['ok'] })
+    const nested = (levels: number): Record<string, unknown> =>
+      levels === 0
+        ? { type: 'string' }
+        : { type: 'object', properties: { inner: nested(levels - 1) }, required: ['inner'] }
+    // One of 1,000 values, optional: strict mode lists null as the 1,001st.
+    const values = Array.from({ length: 1000 }, (_, index) => `v${index}`) as [string, ...string[]]
+    const choice = toJsonSchema(z.object({ pick: z.enum(values).optional() }))
+    // 121 property names of 1,000 characters each.
+    const names = Array.from({ length: 121 }, (_, index) => String(index).padEnd(1000, 'x'))
+    const wide = {
+      type: 'object',
+      properties: Object.fromEntries(names.map((name) => [name, { type: 'string' }])),
+      required: names,
+    }
+    const never = toJsonSchema(z.object({ gone: z.never().optional() }))
+    const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
+    for (const [schema, problem] of [
+      [nested(11), '11 levels of nesting exceeds limit of 10 at #'],
+      [choice, '1001 enum values exceeds limit of 1000 at #'],
+      [
+        wide,
+        '121000 characters of property names, definition names, enum values and const values exceeds limit of 120000 at #',
+      ],
+      [never, "'not' is not permitted at #/properties/gone/anyOf/0"],
+    ] as const) {
+      for (const [settings, option] of [
+        [{ responseFormat: { type: 'json_schema', name: 'out', schema, strict: true } }, 'responseFormat.schema'],
+        [{ tools: [{ name: 'lookup', parameters: schema, strict: true }] }, 'tools[0].parameters'],
+      ] as const) {
+        const request = ask('a', settings as Partial<ChatRequest>)
+        for (const error of [
+          await call.invoke(request).catch((caught: unknown) => caught),
+          await call.stream(request).result.catch((caught: unknown) => caught),
+          await rejection(model.doGenerate(request)),
+          await rejection(collect(model.doStream(request))),
+        ]) {
+          expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+          expect((error as Error).message).toContain(`${option}: ${problem}`)
+        }
+      }
+    }
+    expect(server.requests).toHaveLength(0)
+    // Within the limits: sent.
+    await model.doGenerate(
+      ask('a', { responseFormat: { type: 'json_schema', name: 'out', schema: nested(10), strict: true } }),
+    )
     expect(server.requests).toHaveLength(1)
   })
 

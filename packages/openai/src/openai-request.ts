@@ -1,6 +1,7 @@
 import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
 import {
   assertObjectParameters,
+  assertStrictSchemaAccepted,
   type ChatMessage,
   type ChatRequest,
   type ChatSettings,
@@ -20,6 +21,7 @@ import type {
   ChatCompletionTool,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions'
+import { openAIStrictRules, openAIStrictSchemaProblem } from './openai-schema.js'
 import { isOpenAIReasoningModel } from './reasoning-model.js'
 
 /** The chat-completions body of a request, streaming or not (the caller sets `stream`). */
@@ -233,16 +235,24 @@ function toOpenAITool(tool: ToolDefinition, index: number): ChatCompletionTool {
 /**
  * A schema made strict-mode valid for OpenAI, whose strict mode also wants an object schema at the root (not an array,
  * a string or an `anyOf` of objects): such a schema is a {@link ConfigurationError} before anything is sent, as an
- * object without listed properties is, instead of a 400 from the API.
+ * object without listed properties is, and one past its limits (`openAIStrictRules`: 10 levels of nesting, 1,000 enum
+ * values…) or with a keyword it refuses (`not`), instead of a 400 from the API.
  */
 function strictObjectSchema(schema: Record<string, unknown>, option: string): Record<string, unknown> {
   const strict = toStrictJsonSchema(schema, option).schema
-  if (strict.type === 'object' && strict.anyOf === undefined) return strict
-  const root = typeof strict.type === 'string' ? `type ${JSON.stringify(strict.type)}` : 'no object type'
-  throw new ConfigurationError({
+  if (strict.type !== 'object' || strict.anyOf !== undefined) {
+    const root = typeof strict.type === 'string' ? `type ${JSON.stringify(strict.type)}` : 'no object type'
+    throw new ConfigurationError({
+      option,
+      message: `${option}: OpenAI's strict mode needs an object schema at the root, and this one has ${root}; wrap the value in an object (z.object({ items: … })), or turn strict off`,
+    })
+  }
+  assertStrictSchemaAccepted(strict, openAIStrictRules, {
     option,
-    message: `${option}: OpenAI's strict mode needs an object schema at the root, and this one has ${root}; wrap the value in an object (z.object({ items: … })), or turn strict off`,
+    provider: 'OpenAI',
+    describe: openAIStrictSchemaProblem,
   })
+  return strict
 }
 
 /**

@@ -74,9 +74,3 @@ export { createSeededRandom, type RandomSource } from './seeded-random.js'
 export { splitText } from './split-text.js'
 export type { ParsedSseEvent, SseEvent, SseItem } from './sse.js'
 export { encodeSseItem, isSseEvent, parseSseEvents, sseEvent } from './sse.js'
-export {
-  findStrictSchemaViolation,
-  type StrictSchemaLimits,
-  type StrictSchemaRules,
-  type StrictSchemaViolation,
-} from './strict-schema-violation.js'

@@ -9,9 +9,8 @@ import type {
   ThinkingConfigParam,
   ToolUnion,
 } from '@anthropic-ai/sdk/resources/messages'
-import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/testing'
-import { findStrictSchemaViolation } from '@tinyllm/testing'
-import { recursiveReference, refusedConstraint } from '../anthropic-schema.js'
+import { findStrictSchemaViolation } from '@tinyllm/llm'
+import { anthropicStrictRules, anthropicStrictSchemaProblem, recursiveReference } from '../anthropic-schema.js'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -754,32 +753,9 @@ function strictToolProblem(tools: readonly unknown[]): string | undefined {
 /** What Anthropic's strict mode refuses in a schema, in its words; `undefined` when it takes the schema. */
 function strictSchemaProblem(schema: unknown): string | undefined {
   const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
-  if (violation !== undefined) return strictProblem(violation)
+  if (violation !== undefined) return anthropicStrictSchemaProblem(violation)
   // "Recursive schemas" are not supported, whether a $ref names a definition it is in or the whole schema (`#`).
   return isObject(schema) && recursiveReference(schema) !== undefined
     ? 'Recursive schemas are not supported'
     : undefined
-}
-
-/**
- * What Anthropic's structured outputs and strict tools refuse in a schema (its "JSON Schema limitations"): an object
- * that is not closed, bounds of a number, the length of a string, and an array's `maxItems` or a `minItems` other
- * than 0 or 1. Recursive schemas, which they refuse too, are found by `recursiveReference`.
- */
-const anthropicStrictRules: StrictSchemaRules = {
-  closedObjects: true,
-  everyPropertyRequired: false,
-  objectRoot: false,
-  unsupportedKeywords: [],
-  unsupportedConstraint: refusedConstraint,
-}
-
-/** Anthropic's words for a schema its strict mode refuses, e.g. "For 'number' type, property 'minimum' is not supported". */
-function strictProblem({ rule, detail: type, keywords = [] }: StrictSchemaViolation): string {
-  if (rule !== 'constraint') return "For 'object' type, 'additionalProperties' must be explicitly set to false"
-  if (type === 'array' && keywords.includes('minItems')) {
-    return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
-  }
-  if (keywords.length === 1) return `For '${type}' type, property '${keywords[0]}' is not supported`
-  return `For '${type}' type, properties ${keywords.join(', ')} are not supported`
 }

@@ -1,6 +1,11 @@
 import { ConfigurationError } from '@tinyllm/core'
-import { describe, expect, it } from 'vitest'
-import { findStrictSchemaViolation, type StrictSchemaRules } from './strict-schema-violation.js'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  assertStrictSchemaAccepted,
+  findStrictSchemaViolation,
+  type StrictSchemaRules,
+  type StrictSchemaViolation,
+} from './strict-schema-violation.js'
 
 const openAI: StrictSchemaRules = {
   closedObjects: true,
@@ -257,5 +262,24 @@ describe('findStrictSchemaViolation', () => {
       expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(ConfigurationError)
       expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(message)
     }
+  })
+})
+
+describe('assertStrictSchemaAccepted', () => {
+  it("throws a ConfigurationError naming the option, the provider's words and where, and walks a schema once", () => {
+    const words = vi.fn((violation: StrictSchemaViolation) => `'${violation.detail}' is not permitted.`)
+    const refusal = { option: 'tools[0].parameters', provider: 'OpenAI', describe: words }
+    const closed = { type: 'object', properties: {}, required: [], additionalProperties: false }
+    expect(() => assertStrictSchemaAccepted(closed, openAI, refusal)).not.toThrow()
+    const refused = { ...closed, properties: { a: { type: 'string', not: {} } }, required: ['a'] }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(() => assertStrictSchemaAccepted(refused, openAI, refusal)).toThrow(ConfigurationError)
+    }
+    expect(() => assertStrictSchemaAccepted(refused, openAI, refusal)).toThrow(
+      "tools[0].parameters: 'not' is not permitted at #/properties/a, which OpenAI's strict mode refuses",
+    )
+    // The verdict is kept (one violation, found by one walk) and described at every refusal.
+    expect(words).toHaveBeenCalledTimes(3)
+    expect(words.mock.calls.every(([violation]) => violation === words.mock.calls[0]?.[0])).toBe(true)
   })
 })

@@ -1,6 +1,10 @@
-import { optionError } from '@tinyllm/core'
+import { ConfigurationError, optionError } from '@tinyllm/core'
+import { redactAndCut } from '@tinyllm/logger'
 
-/** What a provider's strict mode demands of a JSON schema, for a loopback server to refuse what the real API refuses. */
+/**
+ * What a provider's strict mode demands of a JSON schema: its request builder refuses what breaks them before sending,
+ * and its loopback server refuses it as the real API does.
+ */
 export interface StrictSchemaRules {
   /** Every object must say `additionalProperties: false` (OpenAI and Anthropic). */
   readonly closedObjects: boolean
@@ -128,6 +132,64 @@ export function findStrictSchemaViolation(
     if (limit !== undefined && tally[rule] > limit) return { path: [], rule, count: tally[rule], limit }
   }
   return undefined
+}
+
+/** How {@link assertStrictSchemaAccepted} names a refused schema. */
+export interface StrictSchemaRefusal {
+  /** The setting the schema came from, e.g. `responseFormat.schema` or `tools[0].parameters`. */
+  readonly option: string
+  /** The provider whose strict mode refuses it, e.g. `OpenAI`. */
+  readonly provider: string
+  /** The provider's words for a violation, as its API (and its loopback server) would answer it. */
+  readonly describe: (violation: StrictSchemaViolation) => string
+}
+
+const verdicts = new WeakMap<StrictSchemaRules, WeakMap<object, StrictSchemaViolation | null>>()
+
+/**
+ * Throws a ConfigurationError when a provider's strict mode refuses `schema` under `rules` — a schema that
+ * `toStrictJsonSchema` made as valid as it could, but that is too deep, too large or uses a keyword the provider does
+ * not take — naming the option, the provider's words and where: `responseFormat.schema: 11 levels of nesting exceeds
+ * limit of 10 at #, …`. The verdict is cached per schema object and rules, so a schema sent with every call is walked
+ * once. A provider calls it on the schema it is about to send, with the rules its loopback server refuses by.
+ *
+ * @example
+ * assertStrictSchemaAccepted(toStrictJsonSchema(schema, 'responseFormat.schema').schema, openAIStrictRules, {
+ *   option: 'responseFormat.schema',
+ *   provider: 'OpenAI',
+ *   describe: (violation) => violation.rule,
+ * })
+ */
+export function assertStrictSchemaAccepted(
+  schema: object,
+  rules: StrictSchemaRules,
+  refusal: StrictSchemaRefusal,
+): void {
+  const violation = verdictOf(schema, rules)
+  if (violation === undefined) return
+  const { option, provider, describe } = refusal
+  const where = redactAndCut(['#', ...violation.path].join('/'), 200)
+  const what = describe(violation).replace(/\.$/, '')
+  throw new ConfigurationError({
+    option,
+    message: `${option}: ${what} at ${where}, which ${provider}'s strict mode refuses; simplify the schema, or turn strict off`,
+  })
+}
+
+/** {@link findStrictSchemaViolation}'s answer, kept for a schema object and rules that can key a WeakMap. */
+function verdictOf(schema: unknown, rules: StrictSchemaRules): StrictSchemaViolation | undefined {
+  if (!isSchema(schema) || typeof rules !== 'object' || rules === null) return findStrictSchemaViolation(schema, rules)
+  let known = verdicts.get(rules)
+  if (known === undefined) {
+    known = new WeakMap()
+    verdicts.set(rules, known)
+  }
+  let violation = known.get(schema)
+  if (violation === undefined) {
+    violation = findStrictSchemaViolation(schema, rules) ?? null
+    known.set(schema, violation)
+  }
+  return violation ?? undefined
 }
 
 /** Rules a walk could not follow: missing, with keywords that are not a list, a constraint rule that is no function. */
