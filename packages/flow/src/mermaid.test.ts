@@ -143,6 +143,16 @@ describe('toMermaid', () => {
     )
   })
 
+  it('draws a Function by its describe(), even one with nodes and edges fields of its own', () => {
+    /** A combinator of your own that keeps its steps as `nodes` and its links as `edges`: a Function, not a graph. */
+    class Graph extends Pipeline {
+      readonly nodes = this.steps
+      readonly edges: ReadonlyArray<readonly [number, number]> = [[0, 1]]
+    }
+    const steps = [step('a'), step('b')]
+    expect(toMermaid(new Graph('mine', steps))).toBe(toMermaid(new Pipeline('mine', steps)))
+  })
+
   it('draws diamonds and boxes by layout, whatever the kind', () => {
     const graph = toMermaid({
       kind: 'router',

@@ -85,9 +85,10 @@ export function toMermaid(source: Describable | FunctionNode | FlowGraph, option
 }
 
 function isGraph(source: Describable | FunctionNode | FlowGraph): source is FlowGraph {
-  const graph = source as Partial<FlowGraph> | null | undefined
+  const graph = source as (Partial<FlowGraph> & Partial<Describable>) | null | undefined
   try {
-    return Array.isArray(graph?.nodes) && Array.isArray(graph.edges)
+    // Something that describes itself is a Function, drawn by its describe(), even with `nodes` and `edges` of its own.
+    return typeof graph?.describe !== 'function' && Array.isArray(graph?.nodes) && Array.isArray(graph.edges)
   } catch (error) {
     // A source whose reading throws (a getter, a Proxy) is bad input, not a crash.
     throw unreadableOption(error, 'source', 'toMermaid')
