@@ -199,6 +199,38 @@ describe('describeGraph and toMermaid on what is not a graph node', () => {
     }
   })
 
+  it('refuse a node whose layout is none of sequence, choice and group, rather than draw its children in order', () => {
+    const children = [
+      { kind: 'function', name: 'a' },
+      { kind: 'function', name: 'b' },
+    ]
+    for (const [layout, got] of [
+      ['groups', '"groups"'],
+      ['Sequence', '"Sequence"'],
+      [42, '42'],
+      [null, 'null'],
+    ] as const) {
+      const fan = {
+        kind: 'chain',
+        name: 'outer',
+        layout: 'sequence',
+        children: [{ kind: 'fan', name: 'fan', layout, children }],
+      }
+      for (const draw of [describeGraph, toMermaid]) {
+        let thrown: unknown
+        try {
+          draw(fan as never)
+        } catch (error) {
+          thrown = error
+        }
+        expect(ConfigurationError.isInstance(thrown), String(thrown)).toBe(true)
+        expect((thrown as Error).message).toBe(
+          `describeGraph: source.children[0].layout must be one of 'sequence', 'choice', 'group', got ${got}`,
+        )
+      }
+    }
+  })
+
   it('refuse a node whose parts throw when read, at any depth, and a node that contains itself', () => {
     const unreadable = {
       kind: 'chain',

@@ -1,4 +1,11 @@
-import { ConfigurationError, type FunctionNode, type NodeLayout, optionError, unreadableOption } from '@tinyllm/core'
+import {
+  ConfigurationError,
+  checkOneOf,
+  type FunctionNode,
+  type NodeLayout,
+  optionError,
+  unreadableOption,
+} from '@tinyllm/core'
 
 /** One node of a {@link FlowGraph}: a Function, drawn as a box, a decision diamond, or a group around its children. */
 export interface GraphNode {
@@ -86,6 +93,9 @@ function checkNode(node: unknown, path: string): asserts node is FunctionNode {
   }
 }
 
+/** The layouts a node may have; any other is refused rather than drawn as one of these. */
+const nodeLayouts: ReadonlyArray<NodeLayout> = ['sequence', 'choice', 'group']
+
 /** Where edges enter and leave a drawn node. */
 interface Ends {
   readonly id: string
@@ -126,7 +136,9 @@ class GraphBuilder {
     const children = Array.isArray(node.children) ? node.children : []
     // Each list's length read once: one (a Proxy) that grows each time it is read would keep a loop going without end.
     const count = children.length
-    const layout = node.layout ?? (count > 0 ? 'group' : undefined)
+    // Read once and checked: a layout of another name (a typo of `group`, say) would be drawn as a sequence.
+    const layout =
+      checkOneOf(node.layout, `${path}.layout`, nodeLayouts, 'describeGraph') ?? (count > 0 ? 'group' : undefined)
     const group = layout !== undefined && layout !== 'choice' && count > 0
     const drawn: MutableGraphNode = { id, name: node.name, kind: node.kind, parent, group }
     if (layout !== undefined) drawn.layout = layout
