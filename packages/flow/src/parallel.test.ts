@@ -6,9 +6,10 @@ import {
   FunctionError,
   formatRunTree,
   type RunContext,
+  TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   aborted,
   blocker,
@@ -772,6 +773,36 @@ describe('Parallel abort', () => {
         expect(AbortError.isInstance(child.error)).toBe(true)
       }
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    })
+
+    it(`aborts every running branch and starts none of the queued ones when its timeout passes (${mode})`, async () => {
+      const seen: AbortSignal[] = []
+      const started = deferred()
+      const waiting = defineFunction({
+        name: 'waiting',
+        run: async (value: number, context: RunContext) => {
+          seen.push(context.signal)
+          if (seen.length === 3) started.resolve()
+          await aborted(context.signal)
+          return value
+        },
+      })
+      const parallel = new Parallel({ name: 'batch', map: waiting, concurrency: 3, mode, timeoutMs: 1_000 })
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      try {
+        const pending = parallel.trace([1, 2, 3, 4, 5, 6])
+        await started.promise
+        await vi.advanceTimersByTimeAsync(1_000)
+        const record = await pending
+        expect(record.status).toBe('failed')
+        expect(TimeoutError.isInstance(record.error)).toBe(true)
+        expect(seen).toHaveLength(3)
+        expect(seen.every((signal) => signal.aborted)).toBe(true)
+        expect(record.children).toHaveLength(3)
+        for (const child of record.children) expect(child.status).toBe('failed')
+      } finally {
+        vi.useRealTimers()
+      }
     })
 
     it(`stops a map of branches that settle at once when a timer aborts it (${mode})`, async () => {
