@@ -9,7 +9,17 @@ export { createMemoryLogger } from './memory-logger.js'
 export type { LogMethod, LogMethods } from './method-logger.js'
 export type { PinoLike, PinoLogMethod } from './pino-logger.js'
 export { escapeControls } from './pretty-line.js'
-export { isSecretFieldName, REDACTED, redact, redactAndCut, redactQuoted, redactString } from './redact.js'
+export {
+  createRedactBudget,
+  isSecretFieldName,
+  REDACTED,
+  type RedactBudget,
+  redact,
+  redactAndCut,
+  redactQuoted,
+  redactString,
+  redactWithin,
+} from './redact.js'
 export { registeredSecretCount, registerSecret } from './registered-secrets.js'
 export { isSecretQueryName, isSecretStringField } from './secret-patterns.js'
 export { createSilentLogger } from './silent-logger.js'

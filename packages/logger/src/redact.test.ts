@@ -1651,6 +1651,17 @@ describe('redact', () => {
     expect(json).toContain('more items]')
   })
 
+  it('copies at most 10,000,000 characters of text in all, however often a value shares long strings', () => {
+    // 10 MB in memory, shared twelve times: 120 MB of text written out, which a log line or a record must not become.
+    const page = new Array<string>(10_000).fill('x'.repeat(1_000))
+    const copy = redact({ label: 'pages', pages: new Array<string[]>(12).fill(page) })
+    const json = JSON.stringify(copy)
+    expect(json.length).toBeLessThan(10_100_000)
+    expect(copy.label).toBe('pages')
+    expect(copy.pages[0]?.[0]).toBe('x'.repeat(1_000))
+    expect(json).toContain('more items]')
+  })
+
   it('keeps the fields and items beside one whose reading throws, in a log line too', () => {
     const entity = {
       id: 7,

@@ -29,6 +29,8 @@ import {
 export const REDACTED = '[REDACTED]'
 
 const CIRCULAR = '[Circular]'
+/** What stands for a value nested too deep, or past what a copy may take. */
+const TRUNCATED = '[Truncated]'
 /** What stands for a value that cannot be read or copied (a getter or a `Proxy` that throws). */
 const UNSERIALIZABLE = '[Unserializable]'
 /** Deeper structures are cut rather than risk a stack overflow inside a log call. */
@@ -40,13 +42,19 @@ const MAX_DEPTH = 64
 const MAX_ENTRIES = 10_000
 /** Entries copied by one call in all: a value that shares one array in many places is a small value with a huge copy. */
 const MAX_TOTAL_ENTRIES = 1_000_000
+/**
+ * Characters of text (strings and keys) copied by one call in all, past which no entry is copied: a value that shares
+ * one list of long strings in many places is as small, and its copy would take seconds and outgrow a string.
+ */
+const MAX_TOTAL_CHARACTERS = 10_000_000
 /** Where a copied object keeps the count of its keys left out. */
 const KEYS_LEFT_OUT = '…'
 
 /** One copy in progress: the objects on the path to the current value (to find cycles), and the entries it may copy. */
 interface Walk {
   readonly ancestors: object[]
-  remaining: number
+  /** What it may still copy: its own, or one that several copies share (see {@link redactWithin}). */
+  readonly budget: RedactBudget
   /** How deep the copy is: where a `redact` called during it (by a `toJSON`) goes on from. */
   depth: number
   /**
@@ -395,8 +403,9 @@ export function isSecretFieldName(name: string): boolean {
  *
  * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
- * object or Map); one call copies at most 1,000,000 entries in all, and nesting deeper than 64 levels is written
- * `"[Truncated]"`. So a sparse array with a length of 2³²−1 is copied in time proportional to 10,000, not to its length.
+ * object or Map); one call copies at most 1,000,000 entries and 10,000,000 characters of text in all (an entry is
+ * copied whole or not at all), and nesting deeper than 64 levels is written `"[Truncated]"`. So a sparse array with a
+ * length of 2³²−1 is copied in time proportional to 10,000, not to its length.
  *
  * @example
  * ```ts
@@ -451,8 +460,39 @@ function copyRedacted<T>(value: T, maxString: number | undefined): T {
   }
 }
 
-function startWalk(): Walk {
-  return { ancestors: [], remaining: MAX_TOTAL_ENTRIES, depth: 0, maxString: undefined }
+function startWalk(budget: RedactBudget = createRedactBudget()): Walk {
+  return { ancestors: [], budget, depth: 0, maxString: undefined }
+}
+
+/**
+ * What copies may still take of the limits of one copy — 1,000,000 entries and 10,000,000 characters of text — when
+ * they share them (see {@link redactWithin}); the entry that takes one below zero is copied whole.
+ */
+export interface RedactBudget {
+  entries: number
+  characters: number
+}
+
+/** A fresh {@link RedactBudget}: the limits of one copy. */
+export function createRedactBudget(): RedactBudget {
+  return { entries: MAX_TOTAL_ENTRIES, characters: MAX_TOTAL_CHARACTERS }
+}
+
+/**
+ * A copy as {@link redact} makes it, drawing on `budget`, which other copies share: copies made one by one (each run of
+ * a run record's tree, whose JSON is written a run at a time) stay within the limits of one copy together: once it is
+ * spent, entries are counted rather than copied, and text is written `"[Truncated]"`. Inside another copy (a `toJSON`
+ * that copy calls), it goes on as part of that copy instead.
+ */
+export function redactWithin<T>(value: T, budget: RedactBudget): T {
+  if (activeWalk !== undefined) return copyRedacted(value, undefined)
+  const walk = startWalk(budget)
+  activeWalk = walk
+  try {
+    return copyValue(value, walk, 0) as T
+  } finally {
+    activeWalk = undefined
+  }
 }
 
 /**
@@ -496,8 +536,13 @@ function copySource(target: Record<string, unknown>, source: LogFields, walk: Wa
 
 function copyValue(value: unknown, walk: Walk, depth: number): unknown {
   switch (typeof value) {
-    case 'string':
-      return walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
+    case 'string': {
+      // Text met once the copy has taken all it may (a `toJSON`'s answer, a value on its own) is not copied either.
+      if (walk.budget.characters <= 0) return TRUNCATED
+      const copy = walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
+      walk.budget.characters -= copy.length
+      return copy
+    }
     case 'bigint':
       return value.toString()
     case 'symbol':
@@ -520,7 +565,7 @@ function functionText(value: { readonly name: unknown }): string {
 function copyObject(value: object, walk: Walk, depth: number): unknown {
   const ancestors = walk.ancestors
   if (ancestors.includes(value)) return CIRCULAR
-  if (depth >= MAX_DEPTH) return '[Truncated]'
+  if (depth >= MAX_DEPTH) return TRUNCATED
   ancestors.push(value)
   const outerDepth = walk.depth
   walk.depth = depth + 1
@@ -536,8 +581,9 @@ function copyObject(value: object, walk: Walk, depth: number): unknown {
 
 /** Whether a collection that has copied `copied` entries may copy one more; counts it against the walk when it may. */
 function mayCopy(walk: Walk, copied: number): boolean {
-  if (copied >= MAX_ENTRIES || walk.remaining <= 0) return false
-  walk.remaining--
+  const budget = walk.budget
+  if (copied >= MAX_ENTRIES || budget.entries <= 0 || budget.characters <= 0) return false
+  budget.entries--
   return true
 }
 
@@ -882,6 +928,8 @@ function setEntry(
   if (renamed !== undefined && Object.hasOwn(target, safeKey)) safeKey = freeKey(target, safeKey, renamed)
   let safeValue =
     value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
+  // Counted after its value, so that an entry is copied whole or not at all.
+  walk.budget.characters -= safeKey.length
   // Read on the copy, so that a boxed string or a `toJSON` that gives one counts as a string.
   if (typeof safeValue === 'string' && isSecretStringField(key, safeValue)) safeValue = REDACTED
   if (Array.isArray(safeValue) && HEADER_LIST_FIELD.test(key)) redactFlatPairs(safeValue)
