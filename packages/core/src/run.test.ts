@@ -1563,6 +1563,32 @@ describe('run records serialise, whatever the run held', () => {
     )
     expect(formatRunTree(record).length).toBeLessThan(5_000)
   })
+
+  it('serialises a tree whose runs share one long document within the limits of one copy, every run in it', async () => {
+    // 2,000 runs handed one 300 KB document: 600 MB of JSON written whole, more than a string can hold.
+    const policy = 'p'.repeat(300_000)
+    const ask = defineFunction({
+      name: 'Ask',
+      run: (input: { policy: string; question: number }) => input.question,
+    })
+    const batch = defineFunction({
+      name: 'Batch',
+      run: async (_: undefined, context: RunContext) => {
+        for (let question = 0; question < 2_000; question++) await context.invoke(ask, { policy, question })
+        return 'done'
+      },
+    })
+    const record = await batch.trace(undefined)
+    const json = JSON.stringify(record)
+    expect(json.length).toBeLessThan(12_000_000)
+    const parsed = JSON.parse(json)
+    expect(parsed.output).toBe('done')
+    expect(parsed.children).toHaveLength(2_000)
+    expect(parsed.children[0].input).toEqual({ policy, question: 0 })
+    expect(parsed.children[1_999]).toMatchObject({ function: 'Ask', status: 'complete', output: 1_999 })
+    expect(parsed.children[1_999].input).toEqual({ '…': '[2 more keys]' })
+    expect(formatRunTree(parsed).split('\n')).toHaveLength(2_001)
+  }, 120_000)
 })
 
 describe('a record printed in Node', () => {

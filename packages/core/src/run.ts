@@ -1,5 +1,14 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { getDefaultLogger, type Logger, redact, redactAndCut, toLogger } from '@tinyllm/logger'
+import {
+  createRedactBudget,
+  getDefaultLogger,
+  type Logger,
+  type RedactBudget,
+  redact,
+  redactAndCut,
+  redactWithin,
+  toLogger,
+} from '@tinyllm/logger'
 import { CancelScope, type CancelScopeOptions, isPromiseLike } from './cancellation.js'
 import {
   abortErrorFor,
@@ -1398,18 +1407,61 @@ class TracedRecord implements RunRecord {
   }
 
   toJSON(): unknown {
-    const { children, ...rest } = this
-    const fields: Record<string, unknown> = rest
-    // Errors as their own JSON shows them, with what they quote cut short: a 400 whose body holds megabytes of text
-    // makes a record of kilobytes.
-    fields.states = this.states.map((entry) =>
-      entry.error === undefined ? entry : { ...entry, error: errorJson(entry.error) },
-    )
-    if (this.error !== undefined) fields.error = errorJson(this.error)
-    return { ...redact(fields), children }
+    return recordJson(this, createRedactBudget())
   }
 
   /** What `console.log(record)` prints in Node: the record as its JSON shows it, secrets replaced. */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: { readonly depth?: number | null },
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return inspect(this.toJSON(), { ...options, depth: options.depth === null ? null : depth })
+  }
+}
+
+/** What a run of a record's tree holds of what it was handed: inputs, outputs and annotations, shared by many runs. */
+const handedFields: ReadonlySet<string> = new Set(['input', 'output', 'annotations'])
+
+/**
+ * A record as its JSON shows it. What its runs were handed (inputs, outputs, annotations) draws on one `budget` for the
+ * whole tree, written a run at a time: ten thousand runs sharing one long document make a record within the limits of
+ * one copy, not gigabytes JSON cannot write. The rest of each run (its id, states, error) is its own.
+ */
+function recordJson(record: TracedRecord, budget: RedactBudget): unknown {
+  const { children, ...rest } = record
+  const fields: Record<string, unknown> = rest
+  // Errors as their own JSON shows them, with what they quote cut short: a 400 whose body holds megabytes of text
+  // makes a record of kilobytes.
+  fields.states = record.states.map((entry) =>
+    entry.error === undefined ? entry : { ...entry, error: errorJson(entry.error) },
+  )
+  if (record.error !== undefined) fields.error = errorJson(record.error)
+  const own: Record<string, unknown> = {}
+  for (const key of Object.keys(fields)) if (!handedFields.has(key)) own[key] = fields[key]
+  const ownJson = redact(own)
+  const json: Record<string, unknown> = {}
+  for (const key of Object.keys(fields))
+    json[key] = handedFields.has(key) ? redactWithin(fields[key], budget) : ownJson[key]
+  json.children = children.map((child) => (child instanceof TracedRecord ? new ChildJson(child, budget) : child))
+  return json
+}
+
+/** A child of a record, written with the budget of the record being written, when its turn comes. */
+class ChildJson {
+  readonly #record: TracedRecord
+  readonly #budget: RedactBudget
+
+  constructor(record: TracedRecord, budget: RedactBudget) {
+    this.#record = record
+    this.#budget = budget
+  }
+
+  toJSON(): unknown {
+    return recordJson(this.#record, this.#budget)
+  }
+
+  /** As the record prints in Node: as its JSON shows it. */
   [Symbol.for('nodejs.util.inspect.custom')](
     depth: number,
     options: { readonly depth?: number | null },
