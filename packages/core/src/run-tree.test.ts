@@ -127,6 +127,32 @@ describe('formatRunTree', () => {
     for (const line of lines) expect(line.length).toBeLessThan(2_300)
   })
 
+  it('reads of an annotated object’s long text only what a line shows, however many runs hold it', async () => {
+    // 2,000 runs each annotated with a request holding one shared 1 MB text: a line shows 1,000 characters of it, and
+    // redacting all of it for every run would read 2 GB (over a minute); what a line shows takes well under a second.
+    const document = 'd'.repeat(1_000_000)
+    const ask = defineFunction({
+      name: 'Ask',
+      run: (question: number, context) => {
+        context.annotate('request', { document, question })
+        return question
+      },
+    })
+    const batch = defineFunction({
+      name: 'Batch',
+      run: async (_: undefined, context) => {
+        for (let question = 0; question < 2_000; question++) await context.invoke(ask, question)
+      },
+    })
+    const record = await batch.trace(undefined)
+    const started = performance.now()
+    const lines = formatRunTree(record).split('\n')
+    expect(performance.now() - started).toBeLessThan(20_000)
+    expect(lines).toHaveLength(2_001)
+    expect(lines[1]).toMatch(/request=\{"document":"d+…/)
+    for (const line of lines) expect(line.length).toBeLessThan(1_100)
+  }, 180_000)
+
   it('prints a ValidationError read back from JSON whose issues have another shape, never throwing', async () => {
     const record = await defineFunction({ name: 'f', run: () => 1 }).trace(undefined)
     const issues = [

@@ -1,4 +1,4 @@
-import { escapeControls, redact, redactAndCut, redactString } from '@tinyllm/logger'
+import { escapeControls, redactAndCut, redactQuoted, redactString } from '@tinyllm/logger'
 import { isPromiseLike } from './cancellation.js'
 import { ConfigurationError, describeIssues, safeStringify, type TinyLLMError, ValidationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkOneOf, optionError, unreadableOption } from './options.js'
@@ -65,7 +65,8 @@ export function formatRunTree(record: RunRecord, options: FormatRunTreeOptions =
     if (node.durationMs !== undefined) parts.push(formatDuration(node.durationMs))
     if (node.attempts > 1) parts.push(paint('yellow', `attempts=${node.attempts}`))
     // Annotations quote what a run was handed (a server's model name, a request id): secrets go, as in a log line.
-    for (const [key, value] of Object.entries(redact(node.annotations) as Record<string, unknown>))
+    // Each string is read only as far as a line shows it: ten thousand runs holding one 1 MB text print in no time.
+    for (const [key, value] of Object.entries(redactQuoted(node.annotations, maxShown) as Record<string, unknown>))
       if (!isRoutine(key, value)) parts.push(`${shown(redactAndCut(key, maxKeyShown))}=${formatValue(value)}`)
     if (node.usage !== undefined) {
       parts.push(`tokens=${node.usage.totalTokens}`)
