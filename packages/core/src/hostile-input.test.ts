@@ -925,6 +925,50 @@ describe('other options refused with the one message format', () => {
     )
   })
 
+  it('Validator reads its site once: a getter that throws is a ConfigurationError, one that changes later changes no error', () => {
+    const schema: StandardSchemaV1 = { '~standard': { version: 1, vendor: 'test', validate: () => ({ issues: [] }) } }
+    const throwing = {
+      get functionName(): string {
+        throw new Error('no name')
+      },
+      state: 'input_validation',
+    }
+    expect(() => new Validator(schema, throwing)).toThrow(ConfigurationError)
+    expect(() => new Validator(schema, throwing)).toThrow('Validator: site could not be read: Error: no name')
+    let reads = 0
+    const fickle = {
+      get functionName(): string {
+        reads += 1
+        if (reads > 1) throw new Error('read again')
+        return 'f'
+      },
+      state: 'input_validation',
+    }
+    const validator = new Validator(schema, fickle)
+    expect(() => validator.validate(1)).toThrow(ValidationError)
+    expect(() => validator.validate(1)).toThrow('f: invalid input (input_validation, 1 issue)')
+    expect(validator.site).toEqual({ functionName: 'f', state: 'input_validation' })
+  })
+
+  it('Validator refuses what is no Standard Schema v1 object as its schema option, in the words of every option check', () => {
+    const site = { functionName: 'Judge', state: 'running' }
+    const versionTwo = { '~standard': { version: 2, vendor: 'next', validate: () => ({ value: 1 }) } }
+    for (const schema of [versionTwo, { '~standard': { version: 1, vendor: 'x' } }, 5, null]) {
+      const thrown = (() => {
+        try {
+          return new Validator(schema as never, site)
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(ConfigurationError.isInstance(thrown)).toBe(true)
+      expect((thrown as ConfigurationError).option).toBe('schema')
+      expect((thrown as Error).message).toMatch(
+        /^Judge: schema must be a Standard Schema v1 object \(zod 4, valibot, arktype, …\), got /,
+      )
+    }
+  })
+
   it('an executor that answers a plain value still gives invoke a promise', async () => {
     const f = defineFunction({ name: 'f', run: (input: number) => input })
     const executor = { invoke: () => 5 as never }

@@ -1,6 +1,6 @@
 import { isPromiseLike } from './cancellation.js'
-import { ConfigurationError, describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
-import { optionError } from './options.js'
+import { describeThrown, safeStringify, ValidationError, type ValidationIssue } from './errors.js'
+import { optionError, unreadableOption } from './options.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** Infers the type a schema accepts; `unknown` when there is no schema. */
@@ -30,16 +30,20 @@ export class Validator<S extends StandardSchemaV1 = StandardSchemaV1> {
   readonly schema: S
   readonly site: ValidationSite
 
-  constructor(schema: S, site: ValidationSite = { functionName: 'value', state: 'validation' }) {
-    // The site names every error this validator raises: one it cannot read would fail only then, with a TypeError.
-    if (typeof site?.functionName !== 'string' || typeof site.state !== 'string')
-      throw optionError('site', '{ functionName, state }, both strings', site, 'Validator')
+  constructor(schema: S, given: ValidationSite = { functionName: 'value', state: 'validation' }) {
+    // The site names every error this validator raises: read once, here, so that one it cannot read (or that answers
+    // otherwise later, a getter) fails now as a bad option, never later in place of the ValidationError.
+    let site: ValidationSite
+    try {
+      site = Object.freeze({ functionName: given?.functionName, state: given?.state })
+    } catch (cause) {
+      throw unreadableOption(cause, 'site', 'Validator')
+    }
+    if (typeof site.functionName !== 'string' || typeof site.state !== 'string')
+      throw optionError('site', '{ functionName, state }, both strings', given, 'Validator')
+    // Named as the option it is, for whoever built this validator (an LLMCall's structured output, say).
     if (!isStandardSchema(schema))
-      throw new ConfigurationError({
-        option: 'schema',
-        message: `${site.state} schema must be a Standard Schema v1 object (zod 4, valibot, arktype, …), got ${safeStringify(schema, 40)}`,
-        functionName: site.functionName,
-      })
+      throw optionError('schema', 'a Standard Schema v1 object (zod 4, valibot, arktype, …)', schema, site.functionName)
     this.schema = schema
     this.site = site
   }
