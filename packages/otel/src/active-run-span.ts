@@ -1,8 +1,18 @@
-import { type Context, context as contextApi } from '@opentelemetry/api'
-import { type RunWrapper, setRunWrapper } from '@tinyllm/core'
+import { type Context, context as contextApi, type Span } from '@opentelemetry/api'
+import { type RunContext, type RunWrapper, setRunWrapper } from '@tinyllm/core'
+import { attributeNames } from './attributes.js'
 
-/** The spans one RunTracer has open, by run id: each with its context (the parent's, with the span in it). */
-export type OpenSpanContexts = ReadonlyMap<string, { readonly context: Context }>
+/** A span one RunTracer has open: its context (the parent's, with the span in it), and whether it is an LLM call's. */
+export interface OpenSpanContext {
+  readonly context: Context
+  readonly span: Span
+  /** Whether the span records: a sampled-out one is given nothing. */
+  readonly recording: boolean
+  readonly llmCall: boolean
+}
+
+/** The spans one RunTracer has open, by run id. */
+export type OpenSpanContexts = ReadonlyMap<string, OpenSpanContext>
 
 /**
  * The open spans of every RunTracer that has some. Core holds one run wrapper for the process, so the tracers share
@@ -11,13 +21,32 @@ export type OpenSpanContexts = ReadonlyMap<string, { readonly context: Context }
 let holders: ReadonlyArray<OpenSpanContexts> = []
 let removeWrapper: (() => void) | undefined
 
-/** Makes a traced run's span the active context while the run executes, so spans started inside it nest under it. */
+/**
+ * Makes a traced run's span the active context while the run executes, so spans started inside it nest under it; and,
+ * as an LLM call's attempt starts, marks its span `gen_ai.request.stream` when its caller streams it — which only the
+ * run's context tells, and which decides whether the call sends a streaming request.
+ */
 const activateRunSpan: RunWrapper = (run, call) => {
   for (let index = 0; index < holders.length; index++) {
     const open = holders[index]?.get(run.runId)
-    if (open !== undefined) return contextApi.with(open.context, call)
+    if (open === undefined) continue
+    if (open.llmCall && open.recording) markStreamed(open.span, run)
+    return contextApi.with(open.context, call)
   }
   return call()
+}
+
+/**
+ * Marks a streamed call's span: a span that throws as the attribute is set (a tracer of another vendor's) still has its
+ * run go on.
+ */
+function markStreamed(span: Span, run: RunContext): void {
+  if (run.stream === undefined) return
+  try {
+    span.setAttribute(attributeNames.requestStream, true)
+  } catch {
+    // The span records what it can; the run is not failed for its tracing.
+  }
 }
 
 /** Called as a tracer opens its first span: its runs' spans are made active from now on. */

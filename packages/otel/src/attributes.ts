@@ -16,6 +16,7 @@ export const attributeNames = {
   requestStopSequences: 'gen_ai.request.stop_sequences',
   requestFrequencyPenalty: 'gen_ai.request.frequency_penalty',
   requestPresencePenalty: 'gen_ai.request.presence_penalty',
+  requestStream: 'gen_ai.request.stream',
   outputType: 'gen_ai.output.type',
   responseModel: 'gen_ai.response.model',
   responseId: 'gen_ai.response.id',

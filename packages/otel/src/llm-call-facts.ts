@@ -9,7 +9,8 @@ import type { ChatMessageLike } from './chat-content.js'
  * the settings it sends with every call, and whether structured output fixes the response format.
  */
 export interface LLMCallLike {
-  readonly model: { readonly provider: string; readonly modelId: string }
+  /** Its chat model: the provider, the default model, and the `maxTokens` it sends when a request sets none. */
+  readonly model: { readonly provider: string; readonly modelId: string; readonly defaultMaxTokens?: unknown }
   readonly settings?: ChatSettingsLike
   readonly structuredOutput?: unknown
 }
@@ -52,22 +53,35 @@ const numericSettings: ReadonlyArray<readonly [keyof ChatSettingsLike, string]> 
   ['frequencyPenalty', attributeNames.requestFrequencyPenalty],
 ]
 
-/** The Function as an LLM call, if it is one: it has a chat model (`doGenerate`) that names its provider and model. */
+/**
+ * The Function as an LLM call, if it is one: it has a chat model (`doGenerate`) that names its provider and model.
+ * What the span needs is read once, here, each field as {@link fieldOf} reads it: a Function of the user's own whose
+ * `model` or `settings` is a getter that throws (or a chat model whose `provider` does) is still traced, never thrown
+ * into the run — as no LLM call, or as one without those settings.
+ */
 export function llmCallOf(source: object): LLMCallLike | undefined {
-  const model = (source as { model?: unknown }).model
-  if (typeof model !== 'object' || model === null) return undefined
-  const { provider, modelId, doGenerate } = model as { provider?: unknown; modelId?: unknown; doGenerate?: unknown }
-  const isChatModel = typeof doGenerate === 'function' && typeof provider === 'string' && typeof modelId === 'string'
-  return isChatModel ? (source as LLMCallLike) : undefined
+  const model = fieldOf(source, 'model')
+  const provider = fieldOf(model, 'provider')
+  const modelId = fieldOf(model, 'modelId')
+  const isChatModel =
+    typeof fieldOf(model, 'doGenerate') === 'function' && typeof provider === 'string' && typeof modelId === 'string'
+  if (!isChatModel) return undefined
+  const settings = fieldOf(source, 'settings')
+  return {
+    model: { provider, modelId, defaultMaxTokens: fieldOf(model, 'defaultMaxTokens') },
+    ...(typeof settings === 'object' && settings !== null ? { settings: settings as ChatSettingsLike } : {}),
+    structuredOutput: fieldOf(source, 'structuredOutput'),
+  }
 }
 
 /**
  * The GenAI attributes of an LLM call known when it starts: the operation, the provider, and the request's model and
- * settings — the call's own, overridden by those its input carries, as the call builds its request.
+ * settings — the call's own, overridden by those its input carries, as the call builds its request, and the chat
+ * model's token limit where they set none, as the model sends it.
  */
 export function requestAttributes(call: LLMCallLike, input: unknown): Attributes {
   const settings: ChatSettingsLike = call.settings ?? {}
-  const setting = (key: keyof ChatSettingsLike): unknown => fieldOf(input, key) ?? settings[key]
+  const setting = (key: keyof ChatSettingsLike): unknown => fieldOf(input, key) ?? fieldOf(settings, key)
   const model = setting('model')
   const attributes: Attributes = {
     [attributeNames.operationName]: 'chat',
@@ -75,7 +89,8 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
     [attributeNames.requestModel]: typeof model === 'string' ? model : call.model.modelId,
   }
   for (const [key, name] of numericSettings) {
-    const value = setting(key)
+    // A request that sets no token limit is sent with the chat model's own, when it has one (Anthropic's always does).
+    const value = key === 'maxTokens' ? (setting(key) ?? call.model.defaultMaxTokens) : setting(key)
     if (typeof value === 'number') attributes[name] = value
   }
   const choices = setting('n')
@@ -84,7 +99,7 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
   if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
   else if (isList(stop)) attributes[attributeNames.requestStopSequences] = redactedList(stop).map(String)
   // Structured output's format is sent whatever the input asks for.
-  const format = call.structuredOutput === undefined ? setting('responseFormat') : settings.responseFormat
+  const format = call.structuredOutput === undefined ? setting('responseFormat') : fieldOf(settings, 'responseFormat')
   const formatType = fieldOf(format, 'type')
   attributes[attributeNames.outputType] = formatType === 'json_schema' || formatType === 'json_object' ? 'json' : 'text'
   return attributes

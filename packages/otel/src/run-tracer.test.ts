@@ -225,6 +225,64 @@ describe('RunTracer', () => {
     })
   })
 
+  it('marks a streamed LLM call gen_ai.request.stream, alone or inside a Chain, and no call that is not streamed', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const server = await startOpenAICompatibleServer({ replies: ['good'], cycleReplies: true })
+    try {
+      const chat = new OpenAIChat({
+        name: 'chat',
+        model: 'gpt-4o-mini',
+        baseURL: server.baseURL,
+        apiKey: 'sk-loopback',
+      })
+      const input = { messages: [{ role: 'user' as const, content: 'hi' }] }
+      // A step that streams the call it makes to its own reader.
+      const parts: unknown[] = []
+      const relay = defineFunction({
+        name: 'Relay',
+        run: (text: string, runContext: RunContext) =>
+          runContext.invoke(
+            chat,
+            { messages: [{ role: 'user', content: text }] },
+            { stream: (part) => void parts.push(part) },
+          ),
+      })
+      const pipeline = new Chain({ name: 'Pipeline', children: [relay] })
+      const read = async (stream: AsyncIterable<unknown> & { result: Promise<unknown> }) => {
+        for await (const _delta of stream);
+        return stream.result
+      }
+      await expect(read(chat.stream(input, { onEvent: tracing.listener }))).resolves.toBe('good')
+      await expect(pipeline.invoke('hi', { onEvent: tracing.listener })).resolves.toBe('good')
+      expect(parts).not.toEqual([])
+      await expect(chat.invoke(input, { onEvent: tracing.listener })).resolves.toBe('good')
+    } finally {
+      await server.close()
+    }
+
+    const finished = await spans()
+    const calls = finished.filter((span) => span.attributes['tinyllm.function'] === 'chat')
+    expect(calls.map((span) => span.attributes['gen_ai.request.stream'])).toEqual([true, true, undefined])
+    expect(spanOf(finished, 'Relay').attributes['gen_ai.request.stream']).toBeUndefined()
+    expect(spanOf(finished, 'Pipeline').attributes['gen_ai.request.stream']).toBeUndefined()
+  })
+
+  it('records the maxTokens a chat model sends when neither the call nor its input sets one (its defaultMaxTokens)', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    // A chat model that always sends a token limit, as AnthropicChatModel does (the Messages API requires one).
+    const model = new ScriptedChatModel({ responses: ['a', 'b'] })
+    Object.defineProperty(model, 'defaultMaxTokens', { value: 4096 })
+    const chat = new LLMCall({ name: 'limited', model })
+    const input = { messages: [{ role: 'user' as const, content: 'hi' }] }
+    await chat.invoke(input, { onEvent: tracing.listener })
+    await chat.invoke({ ...input, maxTokens: 64 }, { onEvent: tracing.listener })
+
+    const calls = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'limited')
+    expect(calls.map((span) => span.attributes['gen_ai.request.max_tokens'])).toEqual([4096, 64])
+  })
+
   it('cuts a megabyte model name or stop sequence from the input at 1,000 characters, a key at the cut replaced whole', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -423,6 +481,60 @@ describe('RunTracer', () => {
     expect(tracing.openSpans).toBe(0)
     const failed = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'unreadable')
     expect(failed.map((span) => span.status.code)).toEqual(fields.map(() => SpanStatusCode.ERROR))
+  })
+
+  it('traces a Function whose model, chat model or settings throw when read, and the runs under it', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const throwing = () => {
+      throw new Error('not readable')
+    }
+    // A step of the user's own whose `model` is a getter that throws (not configured yet, say).
+    const lazy = defineFunction({ name: 'Lazy', run: (text: string) => text })
+    Object.defineProperty(lazy, 'model', { get: throwing })
+    // An LLM call whose chat model's provider, and one whose settings, throw when read once it is built.
+    const unnamed = new ScriptedChatModel({ responses: ['good'] })
+    const unnamedCall = new LLMCall({ name: 'Unnamed', model: unnamed })
+    Object.defineProperty(unnamed, 'provider', { get: throwing })
+    const unsettled = new LLMCall({ name: 'Unsettled', model: new ScriptedChatModel({ responses: ['good'] }) })
+    Object.defineProperty(unsettled, 'settings', { get: throwing })
+    // A combinator of the user's own with such a getter: the runs under it are traced too.
+    const inner = new Chain({
+      name: 'Inner',
+      children: [lazy, defineFunction({ name: 'Child', run: (text: string) => text })],
+    })
+    Object.defineProperty(inner, 'model', { get: throwing })
+    const pipeline = new Chain({
+      name: 'Outer',
+      children: [
+        inner,
+        defineFunction({
+          name: 'Prompt',
+          run: (text: string) => ({ messages: [{ role: 'user' as const, content: text }] }),
+        }),
+        unnamedCall,
+      ],
+    })
+    const logger = createMemoryLogger()
+    await expect(pipeline.invoke('hello', { onEvent: tracing.listener, logger })).resolves.toBe('good')
+    // The call fails, as it reads its settings to build its request: its span records that.
+    const input = { messages: [{ role: 'user' as const, content: 'hello' }] }
+    await expect(unsettled.invoke(input, { onEvent: tracing.listener, logger })).rejects.toThrow('not readable')
+
+    const finished = await spans()
+    for (const name of ['Outer', 'Inner', 'Lazy', 'Child', 'Prompt', 'Unnamed'])
+      expect(spanOf(finished, name).status.code).toBe(SpanStatusCode.UNSET)
+    expect(spanOf(finished, 'Unsettled').status.code).toBe(SpanStatusCode.ERROR)
+    expect(parentOf(finished, spanOf(finished, 'Lazy'))).toBe('Inner')
+    expect(parentOf(finished, spanOf(finished, 'Child'))).toBe('Inner')
+    expect(spanOf(finished, 'Lazy').kind).toBe(SpanKind.INTERNAL)
+    expect(spanOf(finished, 'Unsettled')).toMatchObject({
+      name: 'chat scripted-model',
+      kind: SpanKind.CLIENT,
+      attributes: { 'gen_ai.provider.name': 'scripted', 'gen_ai.request.model': 'scripted-model' },
+    })
+    expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([])
+    expect(tracing.openSpans).toBe(0)
   })
 
   it('records the failure of a run that holds a revoked Proxy where a list may be: messages, stop, finish reasons', async () => {

@@ -21,7 +21,7 @@ import {
   unreadableOption,
 } from '@tinyllm/core'
 import { redact, redactAndCut } from '@tinyllm/logger'
-import { holdRunWrapper, releaseRunWrapper } from './active-run-span.js'
+import { holdRunWrapper, type OpenSpanContext, releaseRunWrapper } from './active-run-span.js'
 import { attributeNames } from './attributes.js'
 import { type ContentLimits, inputMessagesJson, outputMessagesJson } from './chat-content.js'
 import { answersOf, isList, llmCallOf, messagesOf, requestAttributes } from './llm-call-facts.js'
@@ -63,16 +63,13 @@ const optionKeys: ReadonlySet<string> = new Set([
   'maxContentTotalLength',
 ])
 
-/** The span of a run in progress. */
-interface OpenSpan {
-  readonly span: Span
-  /** The parent's context with this span in it: the parent of its children's spans and of what runs inside it. */
-  readonly context: Context
+/**
+ * The span of a run in progress: its context (the parent's with this span in it, the parent of its children's spans
+ * and of what runs inside it), whether it records (a sampled-out span still carries the trace context, but nothing
+ * else is worth doing) and whether the run is an LLM call.
+ */
+interface OpenSpan extends OpenSpanContext {
   readonly tracer: Tracer
-  /** Whether the span records (a sampled-out span still carries the trace context, but nothing else is worth doing). */
-  readonly recording: boolean
-  /** Whether the run is an LLM call. */
-  readonly llmCall: boolean
   /** The last event heard: the same event heard again (through `start()` and `listener` both) is not added twice. */
   lastEvent: LifecycleEvent
 }
