@@ -223,6 +223,34 @@ describe('the run report in Chromium', () => {
     await page.close()
   })
 
+  it('opens a report of 10,000 runs: a row each, one node counting them, the failed filter and the node select theirs', async () => {
+    const step = defineFunction({
+      name: 'Step',
+      run: (value: number) => {
+        if (value % 1_000 === 7) throw new Error(`no ${value}`)
+        return value
+      },
+    })
+    const records = []
+    for (let index = 0; index < 10_000; index++) records.push(await step.trace(index))
+    const opened = await browser.open(renderRunReport(records), 'ten-thousand')
+    const { page } = opened
+
+    expect(await page.locator('header .summary').textContent()).toContain('10,000 runs')
+    const nodes = await graphNodes(page)
+    expect(nodes).toHaveLength(1)
+    expect(nodes[0]).toMatchObject({ name: 'Step', runs: 10_000, outcome: 'mixed' })
+    expect(await page.locator('.timeline .row').count()).toBe(10_000)
+    // The page opens on a failed run.
+    expect(await page.locator('.details-body .error').textContent()).toMatch(/^FunctionError in running: .*no 7/)
+    await page.locator('.toolbar button[data-filter="failed"]').click()
+    expect(await page.locator('.timeline .row:visible').count()).toBe(10)
+    await page.locator('.run-graph .node[data-name="Step"]').click()
+    expect(await page.locator('.timeline .row:visible').count()).toBe(10_000)
+    await expectNoNetwork(opened)
+    await page.close()
+  })
+
   it('notices a page that does make a request (the check above is not vacuous)', async () => {
     const opened = await browser.open('<!doctype html><img src="http://127.0.0.1:9/pixel.png">', 'leaky')
     expect(opened.requests).toContain('http://127.0.0.1:9/pixel.png')

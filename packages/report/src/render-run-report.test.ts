@@ -1,12 +1,15 @@
 import {
   ConfigurationError,
   defineFunction,
+  MemoryJournal,
   type RunContext,
   type RunRecord,
   type StandardSchemaV1,
   TinyLLMError,
 } from '@tinyllm/core'
 import { Chain, Parallel } from '@tinyllm/flow'
+import { LLMCall } from '@tinyllm/llm'
+import { ScriptedChatModel } from '@tinyllm/llm/testing'
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { maxGraphDepth, maxGraphNodes } from './graph-svg.js'
@@ -651,6 +654,77 @@ describe('renderRunReport', () => {
     const parent = { ...record, children: [shared] }
     const html = renderRunReport([parent, parent, { ...parent, runId: 'copy' }])
     expect(html).toContain('<b>6</b> runs')
+  })
+
+  it('refuses maxValueLength and maxRows that are not whole numbers of at least 1, naming the option', async () => {
+    const record = await defineFunction({ name: 'Step', run: () => 'done' }).trace(undefined)
+    for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null]) {
+      for (const option of ['maxValueLength', 'maxRows'] as const) {
+        expect(() => renderRunReport(record, { [option]: value } as never)).toThrow(ConfigurationError)
+        expect(() => renderRunReport(record, { [option]: value } as never)).toThrow(
+          new RegExp(`^renderRunReport: ${option} must be an integer ≥ 1`),
+        )
+      }
+    }
+    // An option inherited from a prototype is read, and checked, like an own one.
+    expect(() => renderRunReport(record, Object.create({ title: 5 }))).toThrow(
+      'renderRunReport: title must be a string, got 5',
+    )
+  })
+
+  it('reports an aborted run: the runs the abort reached failed with its AbortError, the run before them complete', async () => {
+    const controller = new AbortController()
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const pipeline = new Chain({
+      name: 'Pipeline',
+      children: [
+        defineFunction({ name: 'First', run: (value: number) => value }),
+        defineFunction({
+          name: 'Waits',
+          run: (_value: number, context: RunContext) =>
+            new Promise<number>((_resolve, reject) => {
+              context.signal.addEventListener('abort', () => reject(context.signal.reason))
+              started()
+            }),
+        }),
+      ],
+    })
+    const traced = pipeline.trace(1, { signal: controller.signal })
+    await running
+    controller.abort()
+    const html = renderRunReport(await traced)
+    const rows = runData(html)
+    expect(rows.map((row) => [row.function, row.status])).toEqual([
+      ['Pipeline', 'failed'],
+      ['First', 'complete'],
+      ['Waits', 'failed'],
+    ])
+    expect((rows[2]!.error as { headline: string }).headline).toMatch(/^AbortError in running: /)
+    expect(html).toContain('<b>failed</b>')
+  })
+
+  it('reports a replayed run: the output it replayed, its tokens and cost counted again, annotated as replayed', async () => {
+    const model = new ScriptedChatModel({
+      responses: () => ({ content: 'hello', usage: { inputTokens: 5, outputTokens: 2 } }),
+    })
+    const pipeline = new Chain({
+      name: 'Pipeline',
+      children: [new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o-mini' } })],
+    })
+    const journal = new MemoryJournal()
+    const input = { messages: [{ role: 'user' as const, content: 'hi' }] }
+    await pipeline.trace(input, { runId: 'replayed', journal })
+    const html = renderRunReport(await pipeline.trace(input, { runId: 'replayed', journal }))
+    const chat = runData(html).find((row) => row.function === 'chat')!
+    expect(chat.status).toBe('complete')
+    expect(chat.output).toBe('hello')
+    expect(chat.annotations).toContain('"replayed": true')
+    expect(chat.usage).toMatchObject({ calls: 1, totalTokens: 7 })
+    expect(html).toContain('<b>7</b> tokens')
+    expect(html).toContain('<b>$0.000002</b> cost')
   })
 })
 
