@@ -44,6 +44,12 @@ describe('knownSpelling', () => {
     expect(() => checkKnownOptions(proxy, settings, 'f')).toThrow(/^f: options could not be read: TypeError: /)
   })
 
+  it('checkKnownOptions refuses a String object as options, never naming its characters as options', () => {
+    const boxed = new String('runs.db') as unknown as object
+    expect(() => checkKnownOptions(boxed, settings, 'f')).toThrow(ConfigurationError)
+    expect(() => checkKnownOptions(boxed, settings, 'f')).toThrow('f: options must be an object, got "runs.db"')
+  })
+
   it('checkKnownOptions replaces a secret in an unknown key before it cuts the key short', () => {
     const secret = 'tenant-secret-Zq9xCanary7Hk2PabcdefghijklmnopQRST'
     const unregister = registerSecret(secret)

@@ -110,10 +110,27 @@ function showValue(value: unknown): string {
   return safeStringify(value, 60)
 }
 
-/** Not a list; false for a revoked Proxy too (`Array.isArray` throws for it), which safeStringify calls unreadable. */
+/**
+ * Not a list nor a String object; false for a revoked Proxy too (`Array.isArray` throws for it), which safeStringify
+ * calls unreadable.
+ */
 function isPlainObjectLike(value: object): boolean {
   try {
-    return !Array.isArray(value)
+    return !Array.isArray(value) && !isStringObject(value)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether `value` is a String object (`new String('…')`), whose characters `Object.keys` lists as keys. The tag is
+ * asked first, which throws for no plain object: the brand check that settles it throws for every other value.
+ */
+function isStringObject(value: object): boolean {
+  try {
+    if (Object.prototype.toString.call(value) !== '[object String]') return false
+    String.prototype.valueOf.call(value)
+    return true
   } catch {
     return false
   }
@@ -134,7 +151,8 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
   let keys: string[]
   try {
     // Asked inside: a revoked Proxy throws as soon as it is asked whether it is a list.
-    if (Array.isArray(options)) throw optionError(within ?? 'options', 'an object', options, owner)
+    if (Array.isArray(options) || isStringObject(options))
+      throw optionError(within ?? 'options', 'an object', options, owner)
     keys = Object.keys(options)
   } catch (cause) {
     throw unreadableOption(cause, within ?? 'options', owner)

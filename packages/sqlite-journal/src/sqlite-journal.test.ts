@@ -331,6 +331,13 @@ describe('SqliteJournal', () => {
     }
   })
 
+  it('refuses a String object as its options with a ConfigurationError, never naming its characters as options', () => {
+    const error = catching(() => new SqliteJournal(new String(freshFile()) as unknown as string))
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ConfigurationError).option).toBe('options')
+    expect((error as Error).message).toMatch(/^SqliteJournal: options must be an object, got "/)
+  })
+
   it('refuses a file: URI as its path, whose parameters would keep its entries in memory or share the file unlocked', () => {
     // SQLite reads a name starting with `file:` as a URI and obeys its parameters: `mode=memory` keeps nothing past the
     // process (a resumed run would pay for every step again), `nolock=1` lets two processes write the file at once.
