@@ -56,6 +56,19 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it("keeps a ':memory:' journal in that object alone: another made alike starts empty and shares nothing", () => {
+    const first = new SqliteJournal(':memory:')
+    const second = new SqliteJournal({ path: ':memory:' })
+    first.write('batch/1/classify', entry('good'))
+    expect(first.read('batch/1/classify')).toEqual(entry('good'))
+    expect(second.read('batch/1/classify')).toBeUndefined()
+    expect(second.size).toBe(0)
+    expect(second.write('batch/1/classify', entry('bad'))).toEqual(entry('bad'))
+    expect(first.read('batch/1/classify')).toEqual(entry('good'))
+    first.close()
+    second.close()
+  })
+
   it('lets the first writer win, between two journals on one file', () => {
     const path = freshFile()
     const first = new SqliteJournal(path)

@@ -17,10 +17,11 @@ import { CorruptJournalEntryError, quotedPath, SqliteJournalError } from './sqli
 /** Options of a {@link SqliteJournal}. */
 export interface SqliteJournalOptions {
   /**
-   * The database file, created when missing. `':memory:'` keeps the journal in this process's memory. A path holding a
-   * lone surrogate is refused: the file system would name the file with U+FFFD, another path's file; so is one holding a
-   * NUL character, which no file name has; so is a `file:` URI, whose parameters SQLite would obey (`mode=memory` keeps
-   * nothing past the process, `nolock=1` shares the file without locks).
+   * The database file, created when missing. `':memory:'` keeps the journal in this object's memory alone: each such
+   * journal is its own, empty when made, and two share nothing. A path holding a lone surrogate is refused: the file
+   * system would name the file with U+FFFD, another path's file; so is one holding a NUL character, which no file name
+   * has; so is a `file:` URI, whose parameters SQLite would obey (`mode=memory` keeps nothing past the process,
+   * `nolock=1` shares the file without locks).
    */
   readonly path: string
   /**
