@@ -308,6 +308,15 @@ function handOver(
 }
 
 /**
+ * The time a run has in all, from its `timeoutMs` and its `deadline`, whichever ends first: a deadline that has passed
+ * is a limit of 0, so the run fails before any of its work starts.
+ */
+function totalLimitMs(timeoutMs: number | undefined, deadline: number | undefined): number | undefined {
+  if (deadline === undefined) return timeoutMs
+  return Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
+}
+
+/**
  * Hands a run to an Invocable that is no Function (an object with an `invoke` of its own) and settles as it does, or
  * rejects as a Function would when its limits pass first — its `timeoutMs` or `deadline` (a TimeoutError; nothing is
  * started past the deadline), its `signal` or the cancellation of the run invoking it (an AbortError): such an `invoke`
@@ -320,10 +329,7 @@ function invokeInvocable(
   parent: CancelScope,
 ): Promise<unknown> {
   const { timeoutMs, deadline, signal } = options
-  const limit =
-    deadline === undefined
-      ? timeoutMs
-      : Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
+  const limit = totalLimitMs(timeoutMs, deadline)
   const where = { functionName: fn.name, state: 'invoke' }
   let scope: CancelScope
   try {
@@ -1175,11 +1181,10 @@ class Run {
   private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
     const deadline = checkCancellation(options, this.fn.name)
-    let timeoutMs =
-      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
-    // A deadline that has passed is a timeout of 0: the run fails before any of its work starts.
-    if (deadline !== undefined)
-      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - Date.now()))
+    const timeoutMs = totalLimitMs(
+      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name),
+      deadline,
+    )
     // A run that may make another attempt, or has an attempt time limit, can always be cancelled: when it fails, what
     // its code left running (in an attempt or in `processOutput`) is cancelled with it.
     if (
@@ -1411,12 +1416,8 @@ class TracedRecord implements RunRecord {
   }
 
   /** What `console.log(record)` prints in Node: the record as its JSON shows it, secrets replaced. */
-  [Symbol.for('nodejs.util.inspect.custom')](
-    depth: number,
-    options: { readonly depth?: number | null },
-    inspect: (value: unknown, options: object) => string,
-  ): string {
-    return inspect(this.toJSON(), { ...options, depth: options.depth === null ? null : depth })
+  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: InspectOptions, inspect: Inspect): string {
+    return inspectJson(this, depth, options, inspect)
   }
 }
 
@@ -1462,13 +1463,17 @@ class ChildJson {
   }
 
   /** As the record prints in Node: as its JSON shows it. */
-  [Symbol.for('nodejs.util.inspect.custom')](
-    depth: number,
-    options: { readonly depth?: number | null },
-    inspect: (value: unknown, options: object) => string,
-  ): string {
-    return inspect(this.toJSON(), { ...options, depth: options.depth === null ? null : depth })
+  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: InspectOptions, inspect: Inspect): string {
+    return inspectJson(this, depth, options, inspect)
   }
+}
+
+type InspectOptions = { readonly depth?: number | null }
+type Inspect = (value: unknown, options: object) => string
+
+/** How a record, and a child written with its tree's budget, print in Node: as their JSON shows them. */
+function inspectJson(value: { toJSON(): unknown }, depth: number, options: InspectOptions, inspect: Inspect): string {
+  return inspect(value.toJSON(), { ...options, depth: options.depth === null ? null : depth })
 }
 
 /** A record's error as its `toJSON` shows it; as a log line shows an error when that throws (a subclass's override). */
