@@ -231,6 +231,37 @@ describe('CancelScope', () => {
     other.dispose()
   })
 
+  it('is cancelled at its deadline option, which is its deadline as given; with a timeout, the sooner counts', () => {
+    vi.useFakeTimers()
+    const deadline = Date.now() + 100
+    const scope = new CancelScope(undefined, { deadline, timeoutReason: () => 'at the deadline' })
+    vi.advanceTimersByTime(5)
+    expect(scope.deadline).toBe(deadline)
+    expect(new CancelScope(scope).deadline).toBe(deadline)
+    vi.advanceTimersByTime(94)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(scope.reason).toBe('at the deadline')
+    const sooner = new CancelScope(undefined, { deadline: Date.now() + 1_000, timeoutMs: 10 })
+    expect(sooner.deadline).toBe(Date.now() + 10)
+    const later = new CancelScope(undefined, { deadline: Date.now() + 10, timeoutMs: 1_000 })
+    expect(later.deadline).toBe(Date.now() + 10)
+    // A restarted timeout never moves the scope past its deadline.
+    vi.advanceTimersByTime(5)
+    later.restartTimeout(1_000)
+    expect(later.deadline).toBe(Date.now() + 5)
+    vi.advanceTimersByTime(5)
+    expect(later.cancelled).toBe(true)
+    sooner.dispose()
+    expect(() => new CancelScope(undefined, { deadline: Number.NaN })).toThrow(
+      'CancelScope: deadline must be a number of epoch ms ≥ 0, got NaN',
+    )
+    // A deadline that has passed cancels the scope once its timer runs, as a timeout of 0 does.
+    const passed = new CancelScope(undefined, { deadline: Date.now() - 1 })
+    vi.advanceTimersByTime(0)
+    expect(passed.cancelled).toBe(true)
+  })
+
   it('restarts its own timeout with a shorter one, and refuses one that is not a number of ms', () => {
     vi.useFakeTimers()
     const scope = new CancelScope(undefined, { timeoutMs: 1_000 })

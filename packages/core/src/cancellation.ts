@@ -55,7 +55,7 @@ class SignalLink {
 const links = new WeakMap<AbortSignal, SignalLink>()
 /** A delay must be a number of ms ≥ 0: a string would be added to the clock as text, and `NaN` warn. */
 const delayRule = { min: 0, unit: 'ms' } as const
-const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'timeoutReason', 'manual'])
+const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'deadline', 'timeoutReason', 'manual'])
 
 /** Options of a {@link CancelScope}. */
 export interface CancelScopeOptions {
@@ -63,6 +63,11 @@ export interface CancelScopeOptions {
   readonly signal?: AbortSignal | undefined
   /** Cancels the scope after this many ms (re-armed past the 2³¹−1 ms limit of timers). */
   readonly timeoutMs?: number | undefined
+  /**
+   * Cancels the scope at this epoch ms (with `timeoutMs`, at whichever comes first); the scope's `deadline` is then this
+   * very number, not one worked out again from the time left.
+   */
+  readonly deadline?: number | undefined
   /** Makes the reason a timeout cancels with (what it throws, if it throws); default a plain `Error`. */
   readonly timeoutReason?: (() => unknown) | undefined
   /** Whether the scope will be cancelled by hand (`cancel()`) even without a signal or timeout. */
@@ -86,6 +91,8 @@ export class CancelScope {
   private deadlineOwner: CancelScope | undefined
   /** Epoch ms of this scope's own timeout, if it has one, whether or not an ancestor's deadline comes sooner. */
   private ownDeadline: number | undefined = undefined
+  /** The `deadline` option: epoch ms past which no restart of the timeout moves `ownDeadline`. */
+  private fixedDeadline: number | undefined = undefined
   private readonly timeoutReason: (() => unknown) | undefined
   private children: Set<CancelScope> | undefined = undefined
   private listeners: Set<CancelListener> | undefined = undefined
@@ -103,12 +110,13 @@ export class CancelScope {
     this.#parent = parent
     let signal: AbortSignal | undefined
     let timeoutMs: number | undefined
+    let deadline: number | undefined
     let manual = false
     let timeoutReason: (() => unknown) | undefined
     if (options !== undefined) {
       try {
         if (typeof options !== 'object' || options === null)
-          throw optionError('options', '{ signal?, timeoutMs?, timeoutReason?, manual? }', options, 'CancelScope')
+          throw optionError('options', '{ signal?, timeoutMs?, deadline?, timeoutReason?, manual? }', options, 'CancelScope')
         // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
         for (const key in options)
           if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
@@ -120,6 +128,7 @@ export class CancelScope {
         if (timeoutReason !== undefined && typeof timeoutReason !== 'function')
           throw optionError('timeoutReason', 'a function', timeoutReason, 'CancelScope')
         timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
+        deadline = checkNumber(options.deadline, 'deadline', { min: 0, unit: 'epoch ms' }, 'CancelScope')
         manual = checkBoolean(options.manual, 'manual', 'CancelScope') === true
       } catch (error) {
         // Options whose reading throws (a getter, a Proxy) are bad options too.
@@ -127,8 +136,10 @@ export class CancelScope {
       }
     }
     this.timeoutReason = timeoutReason
-    this.#cancellable = parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || manual
-    if (timeoutMs !== undefined) this.ownDeadline = Date.now() + timeoutMs
+    this.#cancellable =
+      parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || deadline !== undefined || manual
+    this.fixedDeadline = deadline
+    if (timeoutMs !== undefined || deadline !== undefined) this.ownDeadline = this.soonest(timeoutMs)
     this.takeDeadline()
     if (!this.cancellable) return
     if (parent?.cancelled === true) {
@@ -313,13 +324,14 @@ export class CancelScope {
 
   /**
    * Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life); the scopes
-   * under it see the new deadline. A scope without a timeout of its own has none to restart.
+   * under it see the new deadline, never one past the scope's `deadline` option. A scope without a timeout of its own
+   * has none to restart.
    */
   restartTimeout(timeoutMs: number): void {
     requireNumber(timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
     // A disposed scope's owner has ended: a timer armed now would cancel what it holds on for, later.
     if (this.cancelled || this.disposed || this.ownDeadline === undefined) return
-    this.ownDeadline = Date.now() + timeoutMs
+    this.ownDeadline = this.soonest(timeoutMs)
     this.refreshDeadline()
   }
 
@@ -387,6 +399,12 @@ export class CancelScope {
       this.timer = undefined
     }
     if (this.children !== undefined) for (const child of this.children) child.refreshDeadline()
+  }
+
+  /** The sooner of `timeoutMs` from now and the scope's `deadline` option (which a restart never moves). */
+  private soonest(timeoutMs: number | undefined): number {
+    const fromNow = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
+    return this.fixedDeadline !== undefined && this.fixedDeadline <= fromNow ? this.fixedDeadline : fromNow
   }
 
   /** Takes the sooner of its own deadline and its parent's, and the scope that owns it; true when its own is sooner. */

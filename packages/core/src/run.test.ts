@@ -1632,6 +1632,26 @@ describe('deadlines carried as data, and runs handed to an executor', () => {
     expect(TimeoutError.isInstance(passed)).toBe(true)
   })
 
+  it('hands its code the very deadline it was given, and its children too, however the clock ticks meanwhile', async () => {
+    // Every reading of the clock is a millisecond later: a deadline worked out again from the time left would drift.
+    let now = Date.now()
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => (now += 1))
+    try {
+      const deadline = now + 60_000
+      const leaf = defineFunction({ name: 'leaf', run: (_: null, context: RunContext) => context.deadline })
+      const root = defineFunction({
+        name: 'root',
+        run: async (_: null, context: RunContext) => [context.deadline, await context.invoke(leaf, null)],
+      })
+      expect(await root.invoke(null, { deadline })).toEqual([deadline, deadline])
+      // A time limit that ends sooner than the deadline is still the one that counts.
+      const [soon] = (await root.invoke(null, { deadline, timeoutMs: 1_000 })) as [number, number]
+      expect(soon).toBeLessThan(deadline)
+    } finally {
+      clock.mockRestore()
+    }
+  })
+
   it('does none of the work of a run whose deadline has passed, however fast the work is', async () => {
     let effects = 0
     // No schema is asked either, however quickly it would answer.

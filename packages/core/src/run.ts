@@ -337,7 +337,8 @@ function invokeInvocable(
       parent === uncancellable ? undefined : parent,
       {
         signal,
-        timeoutMs: limit,
+        timeoutMs,
+        deadline,
         timeoutReason:
           limit === undefined ? undefined : () => new TimeoutError({ timeoutMs: limit, kind: 'total', ...where }),
       },
@@ -1181,10 +1182,9 @@ class Run {
   private openScope(options: InvokeOptions | undefined, parentScope: CancelScope): CancelScope {
     const signal = options?.signal
     const deadline = checkCancellation(options, this.fn.name)
-    const timeoutMs = totalLimitMs(
-      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name),
-      deadline,
-    )
+    const ownTimeoutMs =
+      options?.timeoutMs === undefined ? this.fn.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs', this.fn.name)
+    const timeoutMs = totalLimitMs(ownTimeoutMs, deadline)
     // A run that may make another attempt, or has an attempt time limit, can always be cancelled: when it fails, what
     // its code left running (in an attempt or in `processOutput`) is cancelled with it.
     if (
@@ -1199,7 +1199,9 @@ class Run {
       parentScope === uncancellable ? undefined : parentScope,
       {
         signal,
-        timeoutMs,
+        // The deadline itself, not the time left to it: the run's `context.deadline` is the very number it was given.
+        timeoutMs: ownTimeoutMs,
+        deadline,
         // The run cancels its scope when it fails: its code gets a signal of its own, never the caller's, which only the
         // caller can abort.
         manual: true,
