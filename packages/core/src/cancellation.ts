@@ -116,7 +116,12 @@ export class CancelScope {
     if (options !== undefined) {
       try {
         if (typeof options !== 'object' || options === null)
-          throw optionError('options', '{ signal?, timeoutMs?, deadline?, timeoutReason?, manual? }', options, 'CancelScope')
+          throw optionError(
+            'options',
+            '{ signal?, timeoutMs?, deadline?, timeoutReason?, manual? }',
+            options,
+            'CancelScope',
+          )
         // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
         for (const key in options)
           if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
@@ -137,7 +142,11 @@ export class CancelScope {
     }
     this.timeoutReason = timeoutReason
     this.#cancellable =
-      parent?.cancellable === true || signal !== undefined || timeoutMs !== undefined || deadline !== undefined || manual
+      parent?.cancellable === true ||
+      signal !== undefined ||
+      timeoutMs !== undefined ||
+      deadline !== undefined ||
+      manual
     this.fixedDeadline = deadline
     if (timeoutMs !== undefined || deadline !== undefined) this.ownDeadline = this.soonest(timeoutMs)
     this.takeDeadline()
