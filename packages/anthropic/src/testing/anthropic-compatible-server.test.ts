@@ -1262,6 +1262,33 @@ describe('startAnthropicCompatibleServer', () => {
     }
   })
 
+  it('refuses a tool_use input that is not an object, or none, as Anthropic does', async () => {
+    const running = await start({ replies: ['ok'], cycleReplies: true })
+    const asked = ask.messages[0]
+    // The SDK's ToolUseBlockParam: `input: { [key: string]: unknown }`, required. Arguments kept as JSON text (another
+    // provider's `'{"city":"Paris"}'`), a list or a number are not a tool's input.
+    const cases: Array<[unknown, string]> = [
+      ['{"city":"Paris"}', 'Input should be a valid dictionary'],
+      [['Paris'], 'Input should be a valid dictionary'],
+      [7, 'Input should be a valid dictionary'],
+      [null, 'Input should be a valid dictionary'],
+      [undefined, 'Field required'],
+    ]
+    for (const [input, problem] of cases) {
+      const answered = await post(running, {
+        messages: [
+          asked,
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '20 °C' }] },
+        ],
+      })
+      expect(answered.status, JSON.stringify(input)).toBe(400)
+      expect(await answered.json()).toMatchObject({
+        error: { message: `messages.1.content.0.tool_use.input: ${problem}` },
+      })
+    }
+  })
+
   it('refuses an output format or strict tool whose schema has an open object, as Anthropic does', async () => {
     const running = await start()
     const open = { type: 'object', properties: { city: { type: 'string' } } }

@@ -47,7 +47,7 @@ export function messagesRequestProblem(
     outputFormatProblem(candidate.output_config) ??
     cacheBreakpointsProblem(candidate) ??
     thinkingBlocksProblem(candidate.messages as Record<string, unknown>[]) ??
-    toolUseIdProblem(candidate.messages as Record<string, unknown>[]) ??
+    toolUseProblem(candidate.messages as Record<string, unknown>[]) ??
     toolResultProblem(candidate.messages as MessageCreateParams['messages']) ??
     thinkingToolProblem(candidate.thinking, candidate.tool_choice, candidate.messages as Record<string, unknown>[])
   )
@@ -457,13 +457,26 @@ function toolUseIdValueProblem(id: unknown): string | undefined {
   return toolUseIdPattern.test(id) ? undefined : `String should match pattern '${toolUseIdPattern.source}'`
 }
 
-function toolUseIdProblem(messages: readonly Record<string, unknown>[]): string | undefined {
+/**
+ * What Anthropic says of a `tool_use` block's `input`, the SDK's `{ [key: string]: unknown }`: none, or not an object
+ * (arguments kept as JSON text, a list, `null`).
+ */
+function toolUseInputProblem(input: unknown): string | undefined {
+  if (input === undefined) return 'Field required'
+  return isObject(input) ? undefined : 'Input should be a valid dictionary'
+}
+
+/** A `tool_use` block of an assistant turn whose `id` or `input` Anthropic refuses. */
+function toolUseProblem(messages: readonly Record<string, unknown>[]): string | undefined {
   for (const [index, message] of messages.entries()) {
     if (message.role !== 'assistant' || !Array.isArray(message.content)) continue
     for (const [blockIndex, block] of (message.content as Record<string, unknown>[]).entries()) {
       if (block.type !== 'tool_use') continue
-      const problem = toolUseIdValueProblem(block.id)
-      if (problem !== undefined) return `messages.${index}.content.${blockIndex}.tool_use.id: ${problem}`
+      const where = `messages.${index}.content.${blockIndex}.tool_use`
+      const id = toolUseIdValueProblem(block.id)
+      if (id !== undefined) return `${where}.id: ${id}`
+      const input = toolUseInputProblem(block.input)
+      if (input !== undefined) return `${where}.input: ${input}`
     }
   }
   return undefined
