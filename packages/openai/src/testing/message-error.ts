@@ -141,8 +141,9 @@ const participantName = /^[^\s<|\\/>]+$/
 const partTypes: ReadonlySet<unknown> = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal'])
 
 /**
- * A list of content parts must hold one at least, each of a known type, and a text part its `text`; only a user
- * message may carry an image (OpenAI's 400 for an image in an assistant message or a tool result says so).
+ * A list of content parts must hold one at least, each of a known type, a text part its `text` and an image part its
+ * `image_url.url` (the SDK's `ChatCompletionContentPartImage`); only a user message may carry an image (OpenAI's 400
+ * for an image in an assistant message or a tool result says so).
  */
 function partsError(
   parts: readonly unknown[],
@@ -175,6 +176,13 @@ function partsError(
     }
     if (part.type === 'text') {
       const problem = stringError(part.text, `${where}[${index}].text`)
+      if (problem !== undefined) return problem
+    }
+    if (part.type === 'image_url') {
+      const image = part.image_url
+      const problem = isObject(image)
+        ? stringError(image.url, `${where}[${index}].image_url.url`)
+        : stringError(image, `${where}[${index}].image_url`, 'an object')
       if (problem !== undefined) return problem
     }
   }

@@ -784,6 +784,35 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
       },
     ],
     [
+      // `parallel_tool_calls` is a boolean in the SDK's ChatCompletionCreateParamsBase, as `stream` and `store` are.
+      'a parallel_tool_calls that is not a boolean',
+      { tools: [tool('lookup')], parallel_tool_calls: 'yes' },
+      {
+        param: 'parallel_tool_calls',
+        code: 'invalid_type',
+        message: "Invalid type for 'parallel_tool_calls': expected a boolean, but got a string instead.",
+      },
+    ],
+    [
+      // The SDK's ChatCompletionContentPartImage: `image_url: { url: string; detail? }`, both required.
+      'an image part without its image_url',
+      { messages: [{ role: 'user', content: [{ type: 'image_url' }] }] },
+      {
+        param: 'messages[0].content[0].image_url',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[0].content[0].image_url'.",
+      },
+    ],
+    [
+      'an image part whose image_url has no url',
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { detail: 'low' } }] }] },
+      {
+        param: 'messages[0].content[0].image_url.url',
+        code: 'missing_required_parameter',
+        message: "Missing required parameter: 'messages[0].content[0].image_url.url'.",
+      },
+    ],
+    [
       "a parameter the API does not have (Anthropic's top_k)",
       { top_k: 40 },
       { param: null, code: null, message: 'Unrecognized request argument supplied: top_k' },

@@ -115,12 +115,14 @@ const enumerations: Readonly<Record<string, ReadonlySet<unknown>>> = {
   ),
 }
 /**
- * Parameters of one JSON type in the SDK's `ChatCompletionCreateParamsBase` (each `| null`): `stream` and `store` are
- * booleans, `user` and `prompt_cache_key` strings. OpenAI refuses another type ("Invalid type for 'stream'…").
+ * Parameters of one JSON type in the SDK's `ChatCompletionCreateParamsBase` (each `| null`): `stream`, `store` and
+ * `parallel_tool_calls` are booleans, `user` and `prompt_cache_key` strings. OpenAI refuses another type ("Invalid
+ * type for 'stream'…").
  */
 const typedParameters: Readonly<Record<string, 'boolean' | 'string'>> = {
   stream: 'boolean',
   store: 'boolean',
+  parallel_tool_calls: 'boolean',
   user: 'string',
   prompt_cache_key: 'string',
 }
@@ -163,7 +165,7 @@ const maxNameLength = 64
 /**
  * What OpenAI answers a request whose parameters break its API reference, worded as OpenAI words it, or `undefined`:
  * a parameter the API does not have (a misspelling, another provider's), a number out of its documented range (`temperature`, `top_p`, `n`, the penalties, `logit_bias` values, `top_logprobs`),
- * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs`, `stream` or `store` that is not a boolean,
+ * `max_tokens` or `max_completion_tokens` that is not an integer ≥ 1, a `seed` that is not an integer, a `logprobs`, `stream`, `store` or `parallel_tool_calls` that is not a boolean,
  * a `user` or `prompt_cache_key` that is not a string, a `logit_bias`, `audio`, `prediction`, `web_search_options` or
  * `stream_options` that is not an object, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
