@@ -356,6 +356,43 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
   })
 })
 
+describe('AnthropicChatModel: a conversation holding an empty answer', () => {
+  it('sends a conversation with an empty or blank answer in it, which the API refuses anywhere but last, without that turn', async () => {
+    // Anthropic answers with no content at times (an empty answer, mapped to ''); the conversation is carried on.
+    const running = await start({ replies: ['one', 'two'] })
+    await modelFor(running).doGenerate({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'Anyone there?' },
+      ],
+    })
+    const { result } = await collect(
+      modelFor(running).doStream({
+        messages: [
+          { role: 'user', content: 'Look a up' },
+          { role: 'assistant', content: null, toolCalls: [{ id: 'toolu_a', name: 'lookup', arguments: '{}' }] },
+          { role: 'tool', toolCallId: 'toolu_a', content: 'A' },
+          { role: 'assistant', content: '\n\n' },
+          { role: 'user', content: 'And?' },
+        ],
+      }),
+    )
+    expect(resultText(result)).toBe('two')
+    expect(running.messageRequests[0]?.messages).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'user', content: 'Anyone there?' },
+    ])
+    expect(running.messageRequests[1]?.messages.at(-1)).toEqual({
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' },
+        { type: 'text', text: 'And?' },
+      ],
+    })
+  })
+})
+
 describe('AnthropicChatModel: tool call ids another provider gave', () => {
   it('sends an id Anthropic refuses (functions.get_weather:0, call_1|fc_1) as one it takes, paired with its result, two ids never made one', async () => {
     const running = await start({ replies: ['done'] })

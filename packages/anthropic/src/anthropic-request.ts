@@ -255,10 +255,16 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
         }
         break
       }
-      case 'assistant':
-        messages.push({ role: 'assistant', content: assistantContent(message, index) })
+      case 'assistant': {
+        const content = assistantContent(message, index)
+        // An answer with nothing in it (Anthropic's own empty answer, or blank text) is refused anywhere but last ("all
+        // messages must have non-empty content"): left out, the turns around it are one, as the API joins them.
+        if (index < chat.length - 1 && (typeof content === 'string' ? content.trim() === '' : content.length === 0))
+          break
+        messages.push({ role: 'assistant', content })
         toolResultTurn = undefined
         break
+      }
     }
   }
   return { system: system.length === 0 ? undefined : system.join('\n\n'), messages }
