@@ -671,6 +671,45 @@ describe('BullMQExecutor and serve', () => {
     expect(charges).toBe(2)
   })
 
+  it('refuses at once a run id that another producer’s unfinished run holds for another input, and its signal cancels nothing', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const charge = defineFunction({
+      name: 'charge',
+      run: async (order: { amount: number }) => {
+        started()
+        await released
+        return { charged: order.amount }
+      },
+    })
+    const { executor, queue } = await setUp({ graphs: [charge] })
+    const other = new BullMQExecutor({ connection: redis.url, queue, pollIntervalMs: 200 })
+    closing.push(other)
+    const first = charge.invoke({ amount: 40 }, { executor, runId: 'order-12' })
+    await running
+    // Another producer gives the run id another input, with a signal of its own: refused as it is once the run ends.
+    const controller = new AbortController()
+    const refusing = charge
+      .invoke({ amount: 99 }, { executor: other, runId: 'order-12', signal: controller.signal })
+      .catch((error: unknown) => error)
+    // One answer from Redis: 5 s is ample; the run it names waits for its release until then.
+    const refused = await Promise.race([refusing, new Promise((resolve) => setTimeout(resolve, 5_000, 'waiting'))])
+    controller.abort()
+    release()
+    expect(RunJobError.isInstance(refused)).toBe(true)
+    expect((refused as Error).message).toMatch(
+      /run id order-12 already names a run of graph "charge" given another input/,
+    )
+    // The run of the other input was not this submission's to cancel.
+    expect(await first).toEqual({ charged: 40 })
+  })
+
   it('answers a run id given the same input with its keys in another order with that run, as a journal replays it', async () => {
     let charges = 0
     const charge = defineFunction({

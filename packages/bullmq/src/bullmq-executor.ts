@@ -666,7 +666,10 @@ export class BullMQExecutor implements RunExecutor {
    */
   private async lookUp(runs: ReadonlyArray<PendingRun>, submitted: boolean): Promise<void> {
     const pipeline = this.client.pipeline()
-    for (const run of runs) pipeline.hmget(this.queue.toKey(run.runId), 'name', 'finishedOn')
+    // At submission, a job's data too: a run id another producer's unfinished run holds is refused now, not once that
+    // run has finished, and this submission's signal never cancels that run.
+    const fields = submitted ? ['name', 'finishedOn', 'data'] : ['name', 'finishedOn']
+    for (const run of runs) pipeline.hmget(this.queue.toKey(run.runId), ...fields)
     const replies = (await pipeline.exec()) ?? []
     const finished: PendingRun[] = []
     const missing: PendingRun[] = []
@@ -680,7 +683,12 @@ export class BullMQExecutor implements RunExecutor {
         this.settle(run, rejected(run.runId, error, run.graph))
         continue
       }
-      const [name, finishedOn] = value as [string | null, string | null]
+      const [name, finishedOn, data] = value as [string | null, string | null, string | null | undefined]
+      const conflict = finishedOn === null ? unfinishedConflict(run, data) : undefined
+      if (conflict !== undefined) {
+        this.settle(run, conflict)
+        continue
+      }
       run.queued = true
       if (name === null) missing.push(run)
       else if (finishedOn !== null) finished.push(run)
@@ -769,6 +777,23 @@ function outcomeOf(
     usage: result?.usage,
     replayedSteps: result?.replayedSteps ?? 0,
   }
+}
+
+/**
+ * The outcome of a submission whose run id an unfinished job holds (`data`, its JSON) for another graph or input, as
+ * {@link runIdConflict} gives it; `undefined` when there is no such job, or it is this run, or its data is no run's (a
+ * reader refuses it once it has finished).
+ */
+function unfinishedConflict(run: PendingRun, data: string | null | undefined): RunOutcome<never> | undefined {
+  if (typeof data !== 'string') return undefined
+  let standing: unknown
+  try {
+    standing = JSON.parse(data)
+  } catch {
+    return undefined
+  }
+  if (runJobDataProblem(standing) !== undefined) return undefined
+  return runIdConflict(run.runId, standing as RunJobData, run.graph, run.data)
 }
 
 /** What a submission asks for besides its graph: the graph's fingerprint, and the input. */
