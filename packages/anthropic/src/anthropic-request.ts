@@ -27,12 +27,7 @@ import {
   toStrictJsonSchema,
 } from '@tinyllm/llm'
 import { anthropicProfile } from './anthropic-profile.js'
-import {
-  anthropicStrictRules,
-  anthropicStrictSchemaProblem,
-  recursiveReference,
-  withoutRefusedConstraints,
-} from './anthropic-schema.js'
+import { anthropicStrictRules, anthropicStrictSchemaProblem, withoutRefusedConstraints } from './anthropic-schema.js'
 import { toolsetMemberNames } from './anthropic-toolsets.js'
 
 /** The defaults a request falls back on. */
@@ -352,15 +347,7 @@ function parseToolArguments(text: string, option: string): Record<string, unknow
  * refuse for what strict mode leaves as it is (an open object under `not`, see `anthropicStrictRules`).
  */
 function toAnthropicStrictSchema(schema: JsonSchema, option: string): Record<string, unknown> {
-  const strict = toStrictJsonSchema(schema, option).schema
-  const recursive = recursiveReference(strict)
-  if (recursive !== undefined) {
-    throw new ConfigurationError({
-      option,
-      message: `${option}: the $ref at ${safeStringify(recursive)} refers to a schema it is inside of, and Anthropic's structured outputs and strict tools refuse recursive schemas; bound the depth (list each level's properties), or turn strict off for a tool`,
-    })
-  }
-  const sent = withoutRefusedConstraints(strict)
+  const sent = withoutRefusedConstraints(toStrictJsonSchema(schema, option).schema)
   assertStrictSchemaAccepted(sent, anthropicStrictRules, {
     option,
     provider: 'Anthropic',

@@ -7,7 +7,8 @@ import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/llm'
  * schema may have up to 1000 enum values across all enum properties", the total string length of "all property names,
  * definition names, enum values, and const values cannot exceed 120,000 characters", and "For a single enum property
  * with string values, the total string length of all enum values cannot exceed 15,000 characters when there are more
- * than 250 enum values". The request builder refuses such a schema; the loopback server answers it with OpenAI's 400.
+ * than 250 enum values". Recursive schemas (a `$ref` to `#` or to a definition it is in) are supported. The request
+ * builder refuses such a schema; the loopback server answers it with OpenAI's 400.
  */
 export const openAIStrictRules: StrictSchemaRules = {
   closedObjects: true,
@@ -26,6 +27,7 @@ export const openAIStrictRules: StrictSchemaRules = {
     'unevaluatedProperties',
     'propertyNames',
   ],
+  recursion: true,
   limits: {
     nestingLevels: 10,
     objectProperties: 5000,
@@ -50,6 +52,8 @@ export function openAIStrictSchemaProblem(violation: StrictSchemaViolation): str
       return `'${violation.detail}' is not permitted.`
     case 'constraint': // OpenAI's rules refuse no constraint; worded as a keyword it does not permit
       return `'${violation.keywords?.[0]}' is not permitted.`
+    case 'recursion': // OpenAI's rules allow recursion; worded as a reference it does not permit
+      return `'$ref' to '${violation.detail}' is not permitted.`
     case 'nestingLevels':
       return `${violation.count} levels of nesting exceeds limit of ${violation.limit}.`
     case 'objectProperties':

@@ -10,7 +10,7 @@ import type {
   ToolUnion,
 } from '@anthropic-ai/sdk/resources/messages'
 import { findStrictSchemaViolation } from '@tinyllm/llm'
-import { anthropicStrictRules, anthropicStrictSchemaProblem, recursiveReference } from '../anthropic-schema.js'
+import { anthropicStrictRules, anthropicStrictSchemaProblem } from '../anthropic-schema.js'
 import { signaturePrefix, thinkingSignature } from './resolved-message.js'
 import { toolResultProblem } from './tool-result-problem.js'
 
@@ -766,9 +766,5 @@ function strictToolProblem(tools: readonly unknown[]): string | undefined {
 /** What Anthropic's strict mode refuses in a schema, in its words; `undefined` when it takes the schema. */
 function strictSchemaProblem(schema: unknown): string | undefined {
   const violation = findStrictSchemaViolation(schema, anthropicStrictRules)
-  if (violation !== undefined) return anthropicStrictSchemaProblem(violation)
-  // "Recursive schemas" are not supported, whether a $ref names a definition it is in or the whole schema (`#`).
-  return isObject(schema) && recursiveReference(schema) !== undefined
-    ? 'Recursive schemas are not supported'
-    : undefined
+  return violation === undefined ? undefined : anthropicStrictSchemaProblem(violation)
 }

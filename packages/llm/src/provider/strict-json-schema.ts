@@ -2,6 +2,7 @@ import { ConfigurationError, optionError } from '@tinyllm/core'
 import { redactAndCut } from '@tinyllm/logger'
 import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
 import type { JsonSchema } from '../json-schema.js'
+import { resolveLocalReference } from './local-reference.js'
 import type { ProviderProfile } from './provider-profile.js'
 
 /** A JSON schema rewritten for a provider's strict mode, and the way back for what a model answers under it. */
@@ -274,7 +275,7 @@ function restoreValue(
 ): unknown {
   if (depth > 64 || !isSchema(schema) || value === null || typeof value !== 'object') return value
   if (++walk.steps > maxRestoreSteps) return value
-  const target = schema.$ref === undefined ? schema : resolve(schema.$ref, walk.root)
+  const target = schema.$ref === undefined ? schema : resolveLocalReference(schema.$ref, walk.root)?.schema
   if (target === undefined || applied.has(target)) return value
   applied.add(target)
   if (Array.isArray(value)) return restoreItems(value, target, walk, depth)
@@ -337,32 +338,6 @@ function matchingBranches(value: Record<string, unknown>, schema: Schema): unkno
     if (match !== undefined) branches.push(match)
   }
   return branches
-}
-
-/**
- * A local `$ref`: `#`, `#/$defs/Name`, `#/definitions/Name` (JSON-pointer escapes included); `undefined` for any other,
- * and for one that does not resolve (a malformed percent-escape among them).
- */
-function resolve(ref: unknown, root: JsonSchema): Schema | undefined {
-  if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined
-  let target: unknown = root
-  for (const part of ref.slice(1).split('/').slice(1)) {
-    const name = pointerSegment(part)
-    if (!isSchema(target) || name === undefined) return undefined
-    target = target[name]
-  }
-  return isSchema(target) ? target : undefined
-}
-
-/** A segment of a JSON pointer in a URI fragment, decoded; `undefined` when its escapes are malformed (`50%`). */
-function pointerSegment(part: string): string | undefined {
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(part)
-  } catch {
-    return undefined
-  }
-  return decoded.replaceAll('~1', '/').replaceAll('~0', '~')
 }
 
 function isObjectSchema(schema: Schema): boolean {

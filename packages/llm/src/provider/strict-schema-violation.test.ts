@@ -257,11 +257,155 @@ describe('findStrictSchemaViolation', () => {
       ],
       [{ ...openAI, unsupportedConstraint: true }, 'rules.unsupportedConstraint must be a function, got true'],
       [{ ...openAI, limits: 5 }, 'rules.limits must be an object of limits, got 5'],
+      [{ ...openAI, recursion: 'no' }, 'rules.recursion must be a boolean, got "no"'],
     ]
     for (const [rules, message] of cases) {
       expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(ConfigurationError)
       expect(() => findStrictSchemaViolation(schema, rules as never)).toThrow(message)
     }
+  })
+})
+
+describe('findStrictSchemaViolation: recursion', () => {
+  const noRecursion: StrictSchemaRules = { ...closedOnly, recursion: false }
+  const closed = (properties: Record<string, unknown>, more: Record<string, unknown> = {}) => ({
+    type: 'object',
+    properties,
+    additionalProperties: false,
+    ...more,
+  })
+
+  it('refuses a $ref to the root or to a definition it is in, where the rules refuse recursion, naming the $ref', () => {
+    const list = closed({ value: { type: 'string' }, next: { anyOf: [{ $ref: '#' }, { type: 'null' }] } })
+    expect(findStrictSchemaViolation(list, noRecursion)).toEqual({
+      path: ['properties', 'next', 'anyOf', '0'],
+      rule: 'recursion',
+      detail: '#',
+    })
+    // What z.toJSONSchema writes for a tree: found at the $ref inside the definition, reached through the property.
+    const node = closed({ name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } })
+    const tree = closed({ root: { $ref: '#/$defs/node' } }, { $defs: { node } })
+    expect(findStrictSchemaViolation(tree, noRecursion)).toEqual({
+      path: ['$defs', 'node', 'properties', 'children', 'items'],
+      rule: 'recursion',
+      detail: '#/$defs/node',
+    })
+    // Rules that allow recursion (OpenAI's), or say nothing of it, take both.
+    for (const rules of [closedOnly, { ...closedOnly, recursion: true }]) {
+      expect(findStrictSchemaViolation(list, rules)).toBeUndefined()
+      expect(findStrictSchemaViolation(tree, rules)).toBeUndefined()
+    }
+  })
+
+  it('finds a chain of $refs through definitions that loops after two hops, names escaped or percent-encoded', () => {
+    const chain = closed(
+      { start: { $ref: '#/$defs/a~1b' } },
+      {
+        $defs: {
+          'a/b': closed({ on: { $ref: '#/definitions/c~0d' } }),
+          'e f': { type: 'string' },
+        },
+        definitions: { 'c~d': { anyOf: [{ $ref: '#/$defs/a%2Fb' }, { $ref: '#/$defs/e%20f' }] } },
+      },
+    )
+    expect(findStrictSchemaViolation(chain, noRecursion)).toEqual({
+      path: ['definitions', 'c~d', 'anyOf', '0'],
+      rule: 'recursion',
+      detail: '#/$defs/a%2Fb',
+    })
+    // One definition used in many places, and a chain that ends, are no recursion.
+    const leaf = closed({ x: { type: 'string' } })
+    const twice = closed(
+      { a: { $ref: '#/$defs/leaf' }, b: { $ref: '#/$defs/middle' } },
+      { $defs: { leaf, middle: { type: 'array', items: { $ref: '#/$defs/leaf' } } } },
+    )
+    expect(findStrictSchemaViolation(twice, noRecursion)).toBeUndefined()
+  })
+
+  it('leaves a $ref that points nowhere in the schema to the provider, and judges what the schema it points to holds', () => {
+    for (const ref of ['#/$defs/missing', '#/$defs/50%', '#/$defs/toString', '#/required', 'https://x.test/s.json']) {
+      const schema = closed({ a: { $ref: ref } }, { $defs: { real: { type: 'string' } }, required: ['a'] })
+      expect(findStrictSchemaViolation(schema, noRecursion)).toBeUndefined()
+    }
+    // A violation inside a definition is found where the definition is, whichever way the walk came to it.
+    const open = { type: 'object', properties: { x: { type: 'string' } } }
+    expect(
+      findStrictSchemaViolation(closed({ a: { $ref: '#/$defs/open' } }, { $defs: { open } }), noRecursion),
+    ).toEqual({
+      path: ['$defs', 'open'],
+      rule: 'additionalProperties',
+    })
+  })
+
+  it('counts a definition where it is defined, however many $refs it is followed through', () => {
+    const limited = (recursion: boolean): StrictSchemaRules => ({
+      ...openAI,
+      recursion,
+      limits: { objectProperties: 3, nestingLevels: 2, stringLength: 100 },
+    })
+    const pair = { type: 'object', properties: { x: { type: 'string' } }, required: ['x'], additionalProperties: false }
+    const schema = {
+      ...openAIShape({ a: { $ref: '#/$defs/pair' }, b: { $ref: '#/$defs/pair' } }),
+      additionalProperties: false,
+      $defs: { pair },
+    }
+    expect(findStrictSchemaViolation(schema, limited(false))).toBeUndefined()
+    expect(findStrictSchemaViolation(schema, limited(true))).toBeUndefined()
+    expect(findStrictSchemaViolation(schema, { ...limited(false), limits: { objectProperties: 2 } })).toEqual({
+      path: [],
+      rule: 'objectProperties',
+      count: 3,
+      limit: 2,
+    })
+  })
+
+  it('follows $refs that each name the next definition twice, 40 deep, once per depth', () => {
+    // Followed through every use, 2^40 schemas. The reads are counted, so a walk that doubles at every definition
+    // fails the test at once instead of holding its thread.
+    let reads = 0
+    const $defs: Record<string, unknown> = {}
+    for (let level = 0; level < 40; level++) {
+      const next = level === 39 ? { type: 'string' } : { $ref: `#/$defs/d${level + 1}` }
+      const properties = { a: next, b: next }
+      $defs[`d${level}`] = {
+        type: 'object',
+        get properties() {
+          reads += 1
+          if (reads > 100_000) throw new Error('the walk went through every use')
+          return properties
+        },
+        additionalProperties: false,
+      }
+    }
+    const schema = closed({ start: { $ref: '#/$defs/d0' } }, { $defs })
+    expect(findStrictSchemaViolation(schema, noRecursion)).toBeUndefined()
+    // The last one naming the one before it: found, as soon.
+    $defs.d39 = closed({ back: { $ref: '#/$defs/d38' } })
+    expect(findStrictSchemaViolation(schema, noRecursion)).toMatchObject({ rule: 'recursion', detail: '#/$defs/d38' })
+  })
+
+  it('does not look more than 64 schemas ($refs followed included) deep, for recursion as for every rule, and returns', () => {
+    const nested = (levels: number, innermost: unknown) => {
+      let schema = innermost
+      for (let level = 0; level < levels; level++) schema = { type: 'array', items: schema }
+      return closed({ deep: schema })
+    }
+    expect(findStrictSchemaViolation(nested(60, { $ref: '#' }), noRecursion)).toMatchObject({ rule: 'recursion' })
+    expect(findStrictSchemaViolation(nested(70, { $ref: '#' }), noRecursion)).toBeUndefined()
+    expect(findStrictSchemaViolation(nested(70, { type: 'object' }), noRecursion)).toBeUndefined()
+    // A loop of definitions: each $ref followed is a level, so a loop of 10 is found, one of 100 is too deep to see.
+    const loop = (length: number) =>
+      Object.fromEntries(
+        Array.from({ length }, (_, index) => [`d${index}`, { $ref: `#/$defs/d${(index + 1) % length}` }]),
+      )
+    expect(findStrictSchemaViolation(closed({}, { $defs: loop(10) }), noRecursion)).toEqual({
+      path: ['$defs', 'd9'],
+      rule: 'recursion',
+      detail: '#/$defs/d0',
+    })
+    expect(findStrictSchemaViolation(closed({}, { $defs: loop(100) }), noRecursion)).toBeUndefined()
+    // Deeper than any stack: an answer, not a RangeError.
+    expect(findStrictSchemaViolation(nested(100_000, { $ref: '#' }), noRecursion)).toBeUndefined()
   })
 })
 
@@ -281,5 +425,15 @@ describe('assertStrictSchemaAccepted', () => {
     // The verdict is kept (one violation, found by one walk) and described at every refusal.
     expect(words).toHaveBeenCalledTimes(3)
     expect(words.mock.calls.every(([violation]) => violation === words.mock.calls[0]?.[0])).toBe(true)
+  })
+
+  it('names a recursive $ref and the way out, where the rules refuse recursion', () => {
+    const refusal = { option: 'responseFormat.schema', provider: 'Anthropic', describe: () => 'Recursive' }
+    const list = { ...closedOnly, recursion: false }
+    const schema = { type: 'object', properties: { next: { $ref: '#' } }, additionalProperties: false }
+    expect(() => assertStrictSchemaAccepted(schema, list, refusal)).toThrow(
+      `responseFormat.schema: the $ref at "#/properties/next" refers to a schema it is inside of, and Anthropic's strict mode refuses recursive schemas; bound the depth (list each level's properties), or turn strict off`,
+    )
+    expect(() => assertStrictSchemaAccepted(schema, { ...list, recursion: true }, refusal)).not.toThrow()
   })
 })

@@ -1,5 +1,6 @@
 import { ConfigurationError, optionError } from '@tinyllm/core'
 import { redactAndCut } from '@tinyllm/logger'
+import { resolveLocalReference } from './local-reference.js'
 
 /**
  * What a provider's strict mode demands of a JSON schema: its request builder refuses what breaks them before sending,
@@ -21,6 +22,11 @@ export interface StrictSchemaRules {
    * array) is refused with that value; every such keyword is allowed where unset (Anthropic refuses most of them).
    */
   readonly unsupportedConstraint?: ((type: string, keyword: string, value: unknown) => boolean) | undefined
+  /**
+   * Whether a local `$ref` may refer to a schema it is inside of (a recursive schema, as z.toJSONSchema writes for a zod
+   * schema naming itself): OpenAI takes one, Anthropic refuses it. Allowed where unset.
+   */
+  readonly recursion?: boolean | undefined
 }
 
 /**
@@ -49,8 +55,9 @@ export interface StrictSchemaViolation {
   /**
    * `root`: not an object schema; `additionalProperties`: an open object; `required`: a property not required;
    * `extraRequired`: a required key that is no property (with `everyPropertyRequired`);
-   * `keyword`: an unsupported keyword; `constraint`: constraints of a type that are refused (see `keywords`); the
-   * others: a limit of {@link StrictSchemaLimits} exceeded (the path is empty, but for `enumStringLength`: the enum's).
+   * `keyword`: an unsupported keyword; `constraint`: constraints of a type that are refused (see `keywords`);
+   * `recursion`: a `$ref` to a schema it is inside of (with `recursion: false`); the others: a limit of
+   * {@link StrictSchemaLimits} exceeded (the path is empty, but for `enumStringLength`: the enum's).
    */
   readonly rule:
     | 'root'
@@ -59,6 +66,7 @@ export interface StrictSchemaViolation {
     | 'extraRequired'
     | 'keyword'
     | 'constraint'
+    | 'recursion'
     | 'nestingLevels'
     | 'objectProperties'
     | 'enumValues'
@@ -66,7 +74,7 @@ export interface StrictSchemaViolation {
     | 'enumStringLength'
   /**
    * The property missing from `required`, the required key that is no property, the unsupported keyword, the root's
-   * type, or the constrained type.
+   * type, the constrained type, or the recursive `$ref` as written.
    */
   readonly detail?: string | undefined
   /** For a refused constraint: every refused keyword of that schema and type, in alphabetical order. */
@@ -79,7 +87,8 @@ export interface StrictSchemaViolation {
 
 /**
  * What the walk counts for the limits, the schemas it is inside of (a schema met inside itself is not entered, and the
- * walk is then `cut`), and what each schema walked whole added to the counts, by where it was met.
+ * walk is then `cut`), what each schema walked whole added to the counts, by where it was met, and the schema local
+ * `$ref`s point into.
  */
 interface Tally {
   nestingLevels: number
@@ -89,6 +98,7 @@ interface Tally {
   cut: boolean
   readonly within: Set<object>
   readonly walked: Map<object, Map<string, Counts>>
+  readonly root: unknown
 }
 
 type Counts = Pick<Tally, 'nestingLevels' | 'objectProperties' | 'enumValues' | 'stringLength'>
@@ -98,10 +108,13 @@ type Schema = Record<string, unknown>
 /**
  * Finds the first part of `schema` that a provider's strict mode refuses under `rules`, depth first in the order of
  * the schema's keys, or `undefined` when strict mode accepts it. Nested objects, array items, `anyOf`/`allOf`/`oneOf`
- * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. A schema
- * found inside itself (an object graph no JSON can hold) is not entered again, and one object used in many places is
- * walked once for each depth it is met at (and counted at every use), so the walk always ends, and soon. `rules` that
- * are not {@link StrictSchemaRules} are a ConfigurationError.
+ * branches and `$defs`/`definitions` are all checked; the size limits, if any, once the whole schema passed. Where
+ * `rules` refuse recursion, a local `$ref` (`#`, `#/$defs/Name`, any JSON pointer into the schema) is followed to the
+ * schema it points to, and one pointing to a schema it is inside of is the violation; a `$ref` that points nowhere in
+ * the schema is left to the provider. A schema found inside itself (an object graph no JSON can hold) is not entered
+ * again, one object used in many places is walked once for each depth it is met at (and counted at every use), and
+ * what lies more than 64 schemas (or `$ref`s followed) deep is not looked at, so the walk always ends, and soon.
+ * `rules` that are not {@link StrictSchemaRules} are a ConfigurationError.
  *
  * @example
  * findStrictSchemaViolation({ type: 'object', properties: { a: { type: 'string' } } }, openAIRules)
@@ -124,6 +137,7 @@ export function findStrictSchemaViolation(
     cut: false,
     within: new Set(),
     walked: new Map(),
+    root: schema,
   }
   const found = check(schema, [], rules, 0, 0, tally)
   if (found !== undefined || rules.limits === undefined) return found
@@ -140,7 +154,10 @@ export interface StrictSchemaRefusal {
   readonly option: string
   /** The provider whose strict mode refuses it, e.g. `OpenAI`. */
   readonly provider: string
-  /** The provider's words for a violation, as its API (and its loopback server) would answer it. */
+  /**
+   * The provider's words for a violation, as its API (and its loopback server) would answer it; a recursive `$ref` is
+   * worded with the way out instead.
+   */
   readonly describe: (violation: StrictSchemaViolation) => string
 }
 
@@ -150,8 +167,9 @@ const verdicts = new WeakMap<StrictSchemaRules, WeakMap<object, StrictSchemaViol
  * Throws a ConfigurationError when a provider's strict mode refuses `schema` under `rules` — a schema that
  * `toStrictJsonSchema` made as valid as it could, but that is too deep, too large or uses a keyword the provider does
  * not take — naming the option, the provider's words and where: `responseFormat.schema: 11 levels of nesting exceeds
- * limit of 10 at #, …`. The verdict is cached per schema object and rules, so a schema sent with every call is walked
- * once. A provider calls it on the schema it is about to send, with the rules its loopback server refuses by.
+ * limit of 10 at #, …`, or for a recursive schema the `$ref` and how to bound it. The verdict is cached per schema
+ * object and rules, so a schema sent with every call is walked once. A provider calls it on the schema it is about to
+ * send, with the rules its loopback server refuses by.
  *
  * @example
  * assertStrictSchemaAccepted(toStrictJsonSchema(schema, 'responseFormat.schema').schema, openAIStrictRules, {
@@ -169,11 +187,11 @@ export function assertStrictSchemaAccepted(
   if (violation === undefined) return
   const { option, provider, describe } = refusal
   const where = redactAndCut(['#', ...violation.path].join('/'), 200)
-  const what = describe(violation).replace(/\.$/, '')
-  throw new ConfigurationError({
-    option,
-    message: `${option}: ${what} at ${where}, which ${provider}'s strict mode refuses; simplify the schema, or turn strict off`,
-  })
+  const message =
+    violation.rule === 'recursion'
+      ? `${option}: the $ref at "${where}" refers to a schema it is inside of, and ${provider}'s strict mode refuses recursive schemas; bound the depth (list each level's properties), or turn strict off`
+      : `${option}: ${describe(violation).replace(/\.$/, '')} at ${where}, which ${provider}'s strict mode refuses; simplify the schema, or turn strict off`
+  throw new ConfigurationError({ option, message })
 }
 
 /** {@link findStrictSchemaViolation}'s answer, kept for a schema object and rules that can key a WeakMap. */
@@ -192,11 +210,14 @@ function verdictOf(schema: unknown, rules: StrictSchemaRules): StrictSchemaViola
   return violation ?? undefined
 }
 
-/** Rules a walk could not follow: missing, with keywords that are not a list, a constraint rule that is no function. */
+/**
+ * Rules a walk could not follow: missing, with keywords that are not a list, a constraint rule that is no function, a
+ * recursion rule that is no boolean.
+ */
 function checkRules(rules: StrictSchemaRules): void {
   const owner = 'findStrictSchemaViolation'
   if (typeof rules !== 'object' || rules === null) throw optionError('rules', 'StrictSchemaRules', rules, owner)
-  const { unsupportedKeywords, unsupportedConstraint, limits } = rules
+  const { unsupportedKeywords, unsupportedConstraint, limits, recursion } = rules
   if (!Array.isArray(unsupportedKeywords) || !unsupportedKeywords.every((keyword) => typeof keyword === 'string')) {
     throw optionError('rules.unsupportedKeywords', 'a list of keywords', unsupportedKeywords, owner)
   }
@@ -205,6 +226,9 @@ function checkRules(rules: StrictSchemaRules): void {
   }
   if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
     throw optionError('rules.limits', 'an object of limits', limits, owner)
+  }
+  if (recursion !== undefined && typeof recursion !== 'boolean') {
+    throw optionError('rules.recursion', 'a boolean', recursion, owner)
   }
 }
 
@@ -276,6 +300,9 @@ function check(
       } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
         const found = check(value, [...path, key], rules, depth + 1, inner, tally)
         if (found !== undefined) return found
+      } else if (key === '$ref' && rules.recursion === false) {
+        const found = followReference(value, path, rules, depth, tally)
+        if (found !== undefined) return found
       }
       if (
         Array.isArray(value) &&
@@ -304,6 +331,27 @@ function check(
     tally.nestingLevels = Math.max(outer.nestingLevels, tally.nestingLevels)
     tally.cut ||= outer.cut
   }
+}
+
+/**
+ * Where `rules` refuse recursion: a `$ref` (at `path`) to a schema the walk is inside of is the violation; the schema
+ * any other local `$ref` points to is walked, at its own path, for what it refers to in turn. It is counted where it is
+ * defined, not here: what it adds to the tally is taken back. A `$ref` that points nowhere in the schema is not judged.
+ */
+function followReference(
+  ref: unknown,
+  path: ReadonlyArray<string>,
+  rules: StrictSchemaRules,
+  depth: number,
+  tally: Tally,
+): StrictSchemaViolation | undefined {
+  const target = resolveLocalReference(ref, tally.root)
+  if (target === undefined) return undefined
+  if (tally.within.has(target.schema)) return { path, rule: 'recursion', detail: String(ref) }
+  const { nestingLevels, objectProperties, enumValues, stringLength } = tally
+  const found = check(target.schema, target.path, rules, depth + 1, 0, tally)
+  Object.assign(tally, { nestingLevels, objectProperties, enumValues, stringLength })
+  return found
 }
 
 /**
