@@ -286,6 +286,35 @@ describe('LLMCall basics', () => {
     expect(() => new LLMCall({ name: 'x', model, idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs/)
     expect(() => new LLMCall({ name: 'x', model, retry: { attempts: 0 } })).toThrow(/retry.attempts/)
   })
+
+  it('sends settings a settings class or a prototype holds, and refuses settings that are not an object', async () => {
+    const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
+    class Careful {
+      get temperature() {
+        return 0.2
+      }
+    }
+    await new LLMCall({ name: 'x', model, settings: new Careful() as never }).invoke(ask('x'))
+    await new LLMCall({ name: 'x', model, settings: Object.create({ maxTokens: 64 }) }).invoke(ask('x'))
+    expect(model.calls.map((call) => [call.temperature, call.maxTokens])).toEqual([
+      [0.2, undefined],
+      [undefined, 64],
+    ])
+    // Checked as it is sent: an inherited setting out of range is refused like an own one.
+    expect(() => new LLMCall({ name: 'x', model, settings: Object.create({ topP: 5 }) })).toThrow(
+      'x: settings.topP must be',
+    )
+    for (const [settings, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      [[0.5], '[0.5]'],
+      ['abc', '"abc"'],
+    ] as const) {
+      expect(() => new LLMCall({ name: 'x', model, settings: settings as never })).toThrow(
+        `x: settings must be an object of chat settings, got ${shown}`,
+      )
+    }
+  })
 })
 
 describe('LLMCall bad input', () => {

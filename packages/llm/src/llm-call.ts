@@ -657,7 +657,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         this.responseFormat = undefined
         this.structuredValidator = undefined
       }
-      const settings: Record<string, unknown> = { ...options.settings }
+      // Read as invoke reads an input's settings: a settings class's getters and a prototype's settings are sent too.
+      const given: unknown = options.settings
+      if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given)))
+        throw optionError('settings', 'an object of chat settings', given, name)
+      const settings = given === undefined ? {} : copyOptions(given, chatSettingKeys)
       checkKnownOptions(settings, settingKeySet, name)
       for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
       if (this.responseFormat !== undefined) {
