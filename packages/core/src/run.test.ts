@@ -1589,6 +1589,19 @@ describe('run records serialise, whatever the run held', () => {
     expect(parsed.children[1_999].input).toEqual({ '…': '[2 more keys]' })
     expect(formatRunTree(parsed).split('\n')).toHaveLength(2_001)
   }, 120_000)
+
+  it('serialises a run handed one string longer than the limits of one copy, writing it "[Truncated]"', async () => {
+    // Copied whole, 300,000,000 newlines made JSON no string can hold ("Invalid string length"); 12 MB shows the same.
+    const document = 'd'.repeat(12_000_000)
+    const read = defineFunction({ name: 'Read', run: (text: string) => ({ text, length: text.length }) })
+    const record = await read.trace(document)
+    expect(record.output?.text).toBe(document)
+    const json = JSON.stringify(record)
+    expect(json.length).toBeLessThan(100_000)
+    const parsed = JSON.parse(json)
+    expect(parsed.input).toBe('[Truncated]')
+    expect(parsed).toMatchObject({ status: 'complete', output: { text: '[Truncated]', length: 12_000_000 } })
+  }, 60_000)
 })
 
 describe('a record printed in Node', () => {

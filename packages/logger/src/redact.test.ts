@@ -1662,6 +1662,11 @@ describe('redact', () => {
     expect(json).toContain('more items]')
   })
 
+  it('writes one string longer than 10,000,000 characters "[Truncated]" and copies what is beside it', () => {
+    const copy = redact({ document: 'x'.repeat(10_000_001), pages: 3, title: 'x'.repeat(10_000_000) })
+    expect(copy).toEqual({ document: '[Truncated]', pages: 3, title: 'x'.repeat(10_000_000) })
+  })
+
   it('keeps the fields and items beside one whose reading throws, in a log line too', () => {
     const entity = {
       id: 7,

@@ -404,7 +404,8 @@ export function isSecretFieldName(name: string): boolean {
  * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
  * object or Map); one call copies at most 1,000,000 entries and 10,000,000 characters of text in all (an entry is
- * copied whole or not at all), and nesting deeper than 64 levels is written `"[Truncated]"`. So a sparse array with a
+ * copied whole or not at all: a string longer than 10,000,000 characters is written `"[Truncated]"`), and nesting
+ * deeper than 64 levels is written `"[Truncated]"`. So a sparse array with a
  * length of 2³²−1 is copied in time proportional to 10,000, not to its length.
  *
  * @example
@@ -466,7 +467,8 @@ function startWalk(budget: RedactBudget = createRedactBudget()): Walk {
 
 /**
  * What copies may still take of the limits of one copy — 1,000,000 entries and 10,000,000 characters of text — when
- * they share them (see {@link redactWithin}); the entry that takes one below zero is copied whole.
+ * they share them (see {@link redactWithin}); the entry that takes one below zero is copied whole, unless it is text
+ * longer than a whole copy may take, which is written `"[Truncated]"`.
  */
 export interface RedactBudget {
   entries: number
@@ -539,6 +541,9 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
     case 'string': {
       // Text met once the copy has taken all it may (a `toJSON`'s answer, a value on its own) is not copied either.
       if (walk.budget.characters <= 0) return TRUNCATED
+      // Nor is text longer than a whole copy may take, which no copy is within its limits with: 300,000,000 newlines
+      // copied whole made JSON no string can hold. It takes nothing, so what comes after it is copied as before.
+      if (walk.maxString === undefined && value.length > MAX_TOTAL_CHARACTERS) return TRUNCATED
       const copy = walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
       walk.budget.characters -= copy.length
       return copy
