@@ -63,3 +63,29 @@ it('fails a provider that puts its API key in the message of an error', { timeou
   expect(output).toMatch(/× .*an error never shows the key the model sent.*\(doStream\)/)
   expect(output).toMatch(/Tests +2 failed \| \d+ passed/)
 })
+
+it('fails a provider whose stream ignores an abort until its first event has arrived', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/abort-before-first-event.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*abort before the first streamed event: rejects with AbortError/)
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})
+
+it('fails a provider that keeps its API key out of a 401’s error but puts it in a 429’s, a 500’s or a reset’s', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/key-in-other-errors.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*an error never shows the key the model sent.*\(doGenerate\)/)
+  expect(output).toMatch(/× .*an error never shows the key the model sent.*\(doStream\)/)
+  expect(output).toMatch(/Tests +2 failed \| \d+ passed/)
+})
+
+it('fails a provider that maps a 400 to a retryable error when streaming', { timeout: 660_000 }, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/bad-request-retryable-streamed.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*refuses a tool call left without a result.*\(doStream\)/)
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})

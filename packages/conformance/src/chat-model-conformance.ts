@@ -474,10 +474,10 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       ])
     })
 
-    it("the provider's server refuses a tool call left without a result, as the API does (400, not retried)", async () => {
-      const { server, model } = await start([{ type: 'text', text: 'unreachable' }])
-      const error = await model
-        .doGenerate({
+    for (const how of callKinds) {
+      it(`the provider's server refuses a tool call left without a result, as the API does (400, not retried) (${how.name})`, async () => {
+        const { server, model } = await start([{ type: 'text', text: 'unreachable' }])
+        const error = await how.call(model, {
           tools: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
           messages: [
             user('Look it up.'),
@@ -485,11 +485,11 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
             user('Never mind.'),
           ],
         })
-        .catch((caught: unknown) => caught)
-      expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
-      expect(error).toMatchObject({ status: 400, retryable: false })
-      expect(chatRequests(server)).toHaveLength(1)
-    })
+        expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
+        expect(error).toMatchObject({ status: 400, retryable: false })
+        expect(chatRequests(server)).toHaveLength(1)
+      })
+    }
 
     it('streaming text assembles to the non-streaming result', async () => {
       const text = 'Streaming, one delta at a time, should assemble to the very same answer.'
@@ -587,19 +587,29 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
 
       it(`an error never shows the key the model sent: not in its message, stack, JSON or printed form (${how.name})`, async () => {
-        const { server } = await start([{ type: 'error', status: 401, message: 'invalid api key' }])
+        // Every failure an application logs: refused, rate-limited, failed on the server, or cut off.
+        const failures: ReadonlyArray<{ readonly name: string; readonly turn: ScriptedTurn }> = [
+          { name: '401', turn: { type: 'error', status: 401, message: 'invalid api key' } },
+          { name: '429', turn: { type: 'error', status: 429, headers: { 'retry-after': '2' }, message: 'slow down' } },
+          { name: '500', turn: { type: 'error', status: 500, message: 'internal error' } },
+          { name: 'reset', turn: { type: 'reset' } },
+        ]
+        const { server } = await start(failures.map((failure) => failure.turn))
         // The server's own log redacts credentials: a proxy in front of it sees the key as the model sent it.
         const proxy = await startStreamProxy(server.url, 'none')
         try {
-          const error = await how.call(adapter.createModel(proxy.redirect(server)), { messages: [user('Hi')] })
-          expect(ProviderCallError.isInstance(error), String(error)).toBe(true)
-          const credentials = credentialsSent(proxy.requestHeaders)
-          expect(credentials, 'the model sends its test key in a header').not.toEqual([])
-          const shown = { message: (error as Error).message, stack: (error as Error).stack ?? '' }
-          const printed = { ...shown, string: String(error), json: JSON.stringify(error), inspected: inspect(error) }
-          for (const [where, text] of Object.entries(printed)) {
-            for (const credential of credentials)
-              expect(text, `the key in the error's ${where}`).not.toContain(credential)
+          const model = adapter.createModel(proxy.redirect(server))
+          for (const failure of failures) {
+            const error = await how.call(model, { messages: [user('Hi')] })
+            expect(ProviderCallError.isInstance(error), `${failure.name}: ${String(error)}`).toBe(true)
+            const credentials = credentialsSent(proxy.requestHeaders)
+            expect(credentials, 'the model sends its test key in a header').not.toEqual([])
+            const shown = { message: (error as Error).message, stack: (error as Error).stack ?? '' }
+            const printed = { ...shown, string: String(error), json: JSON.stringify(error), inspected: inspect(error) }
+            for (const [where, text] of Object.entries(printed)) {
+              for (const credential of credentials)
+                expect(text, `the key in the ${failure.name} error's ${where}`).not.toContain(credential)
+            }
           }
         } finally {
           await proxy.close()
@@ -744,6 +754,19 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       const controller = new AbortController()
       const pending = model.doGenerate({ messages: [user('Take your time.')] }, { signal: controller.signal })
       const settled = pending.catch((error: unknown) => error)
+      await waitFor(() => chatRequests(server).length === 1, 'the request to arrive')
+      controller.abort(new Error('user cancelled'))
+      expect(AbortError.isInstance(await settled)).toBe(true)
+      await waitFor(() => chatRequests(server)[0]?.outcome !== 'pending', 'the server to see the request closed')
+      expect(server.inFlight).toBe(0)
+    })
+
+    it('abort before the first streamed event: rejects with AbortError, and the server sees the request closed', async () => {
+      const { server, model } = await start([{ type: 'stall' }])
+      const controller = new AbortController()
+      const settled = collect(
+        model.doStream({ messages: [user('Take your time.')] }, { signal: controller.signal }),
+      ).catch((error: unknown) => error)
       await waitFor(() => chatRequests(server).length === 1, 'the request to arrive')
       controller.abort(new Error('user cancelled'))
       expect(AbortError.isInstance(await settled)).toBe(true)
