@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
 import Anthropic from '@anthropic-ai/sdk'
-import { AbortError, ConfigurationError, TimeoutError, type TinyLLMError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, TimeoutError, type TinyLLMError, ValidationError } from '@tinyllm/core'
 import {
   type ChatRequest,
   type ChatResult,
@@ -496,8 +496,9 @@ describe('AnthropicChatModel: settings Anthropic does not accept are typed error
         await call.invoke({ ...hello, tools }).catch((caught: unknown) => caught),
         await stream.result.catch((caught: unknown) => caught),
       ]) {
-        expect(ConfigurationError.isInstance(error)).toBe(true)
-        expect((error as Error).message).toContain(message)
+        // Given with the input, invalid input; the refusal, named after the call as at construction, is its cause.
+        expect(ValidationError.isInstance(error)).toBe(true)
+        expect(((error as ValidationError).cause as Error).message).toContain(message)
       }
     }
     expect(running.requests).toHaveLength(0)

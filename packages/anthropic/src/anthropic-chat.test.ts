@@ -1,5 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { BudgetExceededError, ConfigurationError, defineFunction, formatRunTree, MemoryJournal } from '@tinyllm/core'
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  defineFunction,
+  formatRunTree,
+  MemoryJournal,
+  ValidationError,
+} from '@tinyllm/core'
 import {
   type ChatMessage,
   type ChatStreamPart,
@@ -110,6 +117,57 @@ describe('AnthropicChat', () => {
     expect(() => new AnthropicChat({ model: 'claude-haiku-4-5', requestTimeoutMs: 5_000 } as never)).toThrow(
       'AnthropicChat: requestTimeoutMs is not an option; did you mean attemptTimeoutMs?',
     )
+  })
+
+  it('names a setting it refuses as its user wrote it (maxTokens, not settings.maxTokens), like OpenAIChat', () => {
+    const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k' }
+    const refused: Array<[Partial<AnthropicChatOptions>, string, string]> = [
+      [{ maxTokens: 0 }, 'maxTokens', 'c: maxTokens must be an integer ≥ 1 and ≤ 100000000, got 0'],
+      [{ user: 5 as unknown as string }, 'user', 'c: user must be a string (an id of your end user), got 5'],
+      [
+        { providerOptions: { anthropic: 'x' as unknown as Record<string, unknown> } },
+        'providerOptions',
+        'c: providerOptions must be an object of objects, keyed by provider name, got an object',
+      ],
+      [
+        { providerOptions: { antropic: { top_k: 5 } } },
+        'providerOptions.antropic',
+        "c: providerOptions.antropic is not the model's provider; did you mean providerOptions.anthropic?",
+      ],
+    ]
+    for (const [settings, option, message] of refused) {
+      let error: unknown
+      try {
+        new AnthropicChat({ ...options, ...settings } as AnthropicChatOptions)
+      } catch (thrown) {
+        error = thrown
+      }
+      expect(ConfigurationError.isInstance(error), JSON.stringify(settings)).toBe(true)
+      expect((error as ConfigurationError).option).toBe(option)
+      expect((error as Error).message).toContain(message)
+      expect((error as Error).message).not.toContain('settings.')
+    }
+  })
+
+  it('names structuredOutput, the option its user gave, when strict mode refuses its schema (a record), invoked or streamed, unsent', async () => {
+    const running = await start({ replies: ['{}'] })
+    const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
+    const cases = [
+      [{ schema: z.record(z.string(), z.string()) }, 'structuredOutput.schema'],
+      [{ schema: z.record(z.string(), z.string()), jsonSchema: { type: 'object' } }, 'structuredOutput.jsonSchema'],
+    ] as const
+    for (const [structured, option] of cases) {
+      const chat = new AnthropicChat({ ...options, structuredOutput: { name: 'answer', ...structured } })
+      const invoked = await chat.invoke(ask('x')).catch((caught: unknown) => caught)
+      const streamed = await chat.stream(ask('x')).result.catch((caught: unknown) => caught)
+      for (const error of [invoked, streamed]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect(error).toMatchObject({ functionName: 'c', option })
+        expect((error as Error).message).toContain(`c: ${option}: strict mode needs every object's properties listed`)
+        expect((error as Error).message).not.toContain('responseFormat')
+      }
+    }
+    expect(running.requests).toHaveLength(0)
   })
 
   it('refuses an apiKey that is not a string at construction, like OpenAIChat', () => {
@@ -670,7 +728,7 @@ describe('AnthropicChat', () => {
     })
   })
 
-  it('a setting Anthropic does not accept: a ConfigurationError at construction, or failing the run unretried', async () => {
+  it('a setting Anthropic does not accept: a ConfigurationError at construction, invalid input given with the input, unsent', async () => {
     const running = await start({ replies: ['never'] })
     const construct = (extra: object) => () =>
       new AnthropicChat({ name: 'classify', model: 'claude-haiku-4-5', apiKey: 'k', ...extra })
@@ -686,9 +744,10 @@ describe('AnthropicChat', () => {
     }
     const chat = new AnthropicChat({ model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL })
     const error = await chat.invoke({ ...ask('Hi'), temperature: 0 }).catch((caught: unknown) => caught)
-    expect(ConfigurationError.isInstance(error)).toBe(true)
-    // Named after the call, as at construction.
-    expect((error as ConfigurationError).message).toMatch(/^AnthropicChat: temperature is unsupported/)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues[0]?.path).toEqual(['temperature'])
+    // The refusal, named after the call as at construction, is its cause.
+    expect(((error as ValidationError).cause as Error).message).toMatch(/^AnthropicChat: temperature is unsupported/)
     expect(running.requests).toHaveLength(0)
   })
 
@@ -702,8 +761,8 @@ describe('AnthropicChat', () => {
     }
     const chat = new AnthropicChat(options)
     const record = await chat.trace({ ...ask('Hi'), stop: ['END', ' \t'] })
-    expect(ConfigurationError.isInstance(record.error)).toBe(true)
-    expect(record.error?.message).toContain('stop " \\t" is unsupported')
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.message).toContain('stop: " \\t" is unsupported')
     expect(record.attempts).toBe(1)
     expect(running.requests).toHaveLength(0)
     expect(await chat.invoke({ ...ask('Hi'), stop: [' END\n'] })).toBe('one\ntwo')
@@ -723,8 +782,8 @@ describe('AnthropicChat', () => {
     })
     for (const toolChoice of ['required', { name: 'lookup' }] as const) {
       const record = await chat.trace({ ...ask('Hi'), toolChoice })
-      expect(ConfigurationError.isInstance(record.error)).toBe(true)
-      expect(record.error?.message).toMatch(
+      expect(ValidationError.isInstance(record.error)).toBe(true)
+      expect(((record.error as ValidationError).cause as Error).message).toMatch(
         /^classify: toolChoice .* is unsupported with extended thinking: Anthropic's Messages API refuses a tool choice that forces tool use/,
       )
       expect(record.attempts).toBe(1)
@@ -822,8 +881,9 @@ describe('AnthropicChat', () => {
         { name: 'lookup', parameters },
       ],
     })
-    expect(ConfigurationError.isInstance(record.error)).toBe(true)
-    expect(record.error?.message).toContain('tools[1].parameters has oneOf at the top level')
+    expect(ValidationError.isInstance(record.error)).toBe(true)
+    expect((record.error as ValidationError).issues[0]?.path).toEqual(['tools', 1, 'parameters'])
+    expect(record.error?.message).toContain('tools[1].parameters: has oneOf at the top level')
     expect(running.requests).toHaveLength(0)
   })
 
@@ -832,7 +892,7 @@ describe('AnthropicChat', () => {
     const parameters = { type: 'object', properties: {} }
     const options = { name: 'c', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
     expect(() => new AnthropicChat({ ...options, tools: [{ name: 'get weather', parameters }] })).toThrow(
-      'c: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"',
+      'c: tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"',
     )
     const chat = new AnthropicChat(options)
     const error = await chat

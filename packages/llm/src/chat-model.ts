@@ -193,8 +193,9 @@ export interface ChatModel {
   readonly defaultMaxTokens?: number
   /**
    * Refuses settings the provider cannot honour (OpenAI: `temperature` above 2; Anthropic: `n > 1`…) with a
-   * `ConfigurationError` naming `owner`, the call's name. `LLMCall` calls it with its settings at construction and
-   * with each call's settings before anything is sent.
+   * `ConfigurationError` naming `owner`, the call's name. `LLMCall` calls it with its settings at construction, and
+   * with each call's settings before anything is sent, where what it refuses came with the input: `LLMCall` fails that
+   * call with a `ValidationError` whose cause is the refusal.
    */
   checkSettings?(settings: ChatSettings, owner: string): void
   /**

@@ -272,8 +272,9 @@ describe('LLMCall basics', () => {
     const error = await chat
       .invoke({ ...ask('x'), providerOptions: { scriptd: { seed_mode: 'fixed' } } })
       .catch((caught: unknown) => caught)
-    expect(ConfigurationError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ option: 'providerOptions.scriptd', retryable: false })
+    // Given with the input, it is invalid input.
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ issues: [{ path: ['providerOptions', 'scriptd'] }], retryable: false })
     expect(model.calls).toHaveLength(0)
     // Another provider's options, and the model's own, go through.
     expect(await chat.invoke({ ...ask('y'), providerOptions: { scripted: { a: 1 }, openai: { b: 2 } } })).toBe('ok')
@@ -2545,6 +2546,27 @@ describe('LLMCall is durable by default', () => {
       }
       expect(await replayed.result).toBe(await live.result)
     }
+  })
+
+  it('streams a replayed structured answer as the JSON of its parsed output, not as the model sent it; a text answer as sent', async () => {
+    // The journal keeps the parsed output only: a fence, whitespace and a key the schema strips are not replayed.
+    const journal = new MemoryJournal()
+    const textOf = (deltas: LLMStreamDelta[]) =>
+      deltas.map((delta) => (delta.type === 'text-delta' ? delta.text : '')).join('')
+    const sent = '```json\n{ "verdict": "good",  "extra": 1 }\n```'
+    const structured = new LLMCall({
+      name: 'verdict',
+      model: new ScriptedChatModel({ responses: [sent] }),
+      structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }) },
+    })
+    const live = await collect(structured.stream(ask('x'), { runId: 'structured-as-sent', journal }))
+    const replayed = await collect(structured.stream(ask('x'), { runId: 'structured-as-sent', journal }))
+    expect(textOf(live.deltas)).toBe(sent)
+    expect(textOf(replayed.deltas)).toBe('{"verdict":"good"}')
+    expect([live.error, replayed.error]).toEqual([undefined, undefined])
+    const text = new LLMCall({ name: 'text', model: new ScriptedChatModel({ responses: [sent] }) })
+    await collect(text.stream(ask('x'), { runId: 'text-as-sent', journal }))
+    expect(textOf((await collect(text.stream(ask('x'), { runId: 'text-as-sent', journal }))).deltas)).toBe(sent)
   })
 
   it('streams a replayed structured answer that is a string as the JSON it was, quotes included, per choice', async () => {

@@ -326,13 +326,20 @@ function settingIssue(key: CheckedSetting, value: unknown): StandardSchemaV1.Iss
     checkSetting(key, value, key)
     return undefined
   } catch (error) {
-    // `<option> must be …`: the issue's path names the option already.
-    const option = (error as ConfigurationError).option
-    const path = option.split(/[[\].]+/).filter((part) => part !== '')
-    return {
-      message: (error as Error).message.slice(option.length + 1),
-      path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
-    }
+    return optionIssue(error as ConfigurationError)
+  }
+}
+
+/** A refused setting of the input as an input issue: the setting's path, and the refusal's words after its name. */
+function optionIssue(refusal: ConfigurationError): { message: string; path: Array<string | number> } {
+  const option = refusal.option
+  const named = refusal.functionName === undefined ? '' : `${refusal.functionName}: `
+  const message = refusal.message.slice(named.length)
+  // `<option> must be …`: the issue's path names the option already.
+  const path = option.split(/[[\].]+/).filter((part) => part !== '')
+  return {
+    message: message.startsWith(`${option} `) ? message.slice(option.length + 1) : message,
+    path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
   }
 }
 
@@ -577,6 +584,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   private readonly modelMaxTokens: number | undefined
   private readonly countInputTokens: (request: ChatRequest) => number
   private readonly responseFormat: ResponseFormat | undefined
+  /** The option the structured-output schema was given as, which a model's refusal of the sent schema names. */
+  private readonly structuredSchemaOption: string | undefined
   private readonly structuredValidator: Validator | undefined
 
   constructor(options: LLMCallOptions<Mode, Schema>) {
@@ -652,9 +661,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
           ...(description === undefined ? {} : { description }),
           ...(strict === undefined ? {} : { strict }),
         }
+        this.structuredSchemaOption =
+          structured.jsonSchema === undefined ? 'structuredOutput.schema' : 'structuredOutput.jsonSchema'
         this.structuredValidator = new Validator(structured.schema, { functionName: name, state: 'running' })
       } else {
         this.responseFormat = undefined
+        this.structuredSchemaOption = undefined
         this.structuredValidator = undefined
       }
       // Read as invoke reads an input's settings: a settings class's getters and a prototype's settings are sent too.
@@ -663,25 +675,43 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         throw optionError('settings', 'an object of chat settings', given, name)
       const settings = given === undefined ? {} : copyOptions(given, chatSettingKeys)
       checkKnownOptions(settings, settingKeySet, name)
-      for (const key of checkedSettings) checkSetting(key, settings[key], `settings.${key}`, name)
+      for (const key of checkedSettings) checkSetting(key, settings[key], this.settingOption(key), name)
       if (this.responseFormat !== undefined) {
         // Two response formats for one call: the one given in settings would be replaced without a word.
         if (settings.responseFormat !== undefined) {
+          const option = this.settingOption('responseFormat')
           throw new ConfigurationError({
-            option: 'settings.responseFormat',
-            message:
-              'settings.responseFormat cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them',
+            option,
+            message: `${option} cannot be set beside structuredOutput, which sends its own (a json_schema format from its schema); drop one of them`,
             functionName: name,
           })
         }
         settings.responseFormat = this.responseFormat
       }
       this.settings = Object.freeze(settings) as ChatSettings
-      checkProviderOptionKeys(this.settings.providerOptions, model.provider, 'settings.providerOptions', name)
-      this.model.checkSettings?.(this.settings, name)
+      checkProviderOptionKeys(
+        this.settings.providerOptions,
+        model.provider,
+        this.settingOption('providerOptions'),
+        name,
+      )
+      try {
+        this.model.checkSettings?.(this.settings, name)
+      } catch (refused) {
+        throw ConfigurationError.isInstance(refused) ? this.namedAsGiven(refused) : refused
+      }
     } catch (error) {
       throw unreadableOption(error, 'options', name)
     }
+  }
+
+  /**
+   * The constructor option a chat setting was given as, which its errors name: `settings.maxTokens` for an LLMCall. A
+   * class that takes the settings at the top level of its options (a provider's `*Chat`) overrides it to name the
+   * setting as its user wrote it. Called by the constructor, before a subclass's fields are set.
+   */
+  protected settingOption(key: keyof ChatSettings): string {
+    return `settings.${key}`
   }
 
   /**
@@ -698,9 +728,12 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
   }
 
   /**
-   * The deltas a call replayed from a journal streams: its recorded answer, per choice — the text (structured output as
-   * its JSON, a string one with its quotes, as the model sent it) and the tool calls — so a reader that puts the answer
-   * together from the deltas reads the same on a re-run.
+   * The deltas a call replayed from a journal streams, made from the output the journal kept, per choice: the text and
+   * the tool calls. A text answer replays as the model sent it. The journal keeps only the parsed output of structured
+   * output, so a structured answer replays as the JSON of that output (`JSON.stringify`, a string one with its quotes),
+   * not as the model sent it: its whitespace, a Markdown code fence, keys the schema strips and strict mode's nulls are
+   * gone; in `result` mode, each choice's text as the result holds it. A reader that puts the answer together from the
+   * deltas reads the same text answer on a re-run, and a structured answer that parses to the same value.
    */
   override replayParts(output: LLMCallOutput<Mode, Schema>): LLMStreamDelta[] {
     return deltasOf(output, this.outputMode, this.structuredOutput !== undefined)
@@ -741,15 +774,23 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   run(input: LLMCallInput, context: RunContext): Promise<LLMCallOutput<Mode, Schema>> {
     const request = this.buildRequest(input)
-    // What the provider cannot honour is refused here, named after this call, before anything is sent. A check that
-    // throws something else (a setting that throws when read, a Proxy) is not retried: it would throw again.
+    // What the provider cannot honour is refused here, before anything is sent: the settings given at construction
+    // passed this check then, so what it refuses now came with the input, and is invalid input, as what the input
+    // schema refuses is. A check that throws something else (a setting that throws when read, a Proxy) is not
+    // retried: it would throw again.
     try {
       if (input.providerOptions !== undefined) {
         checkProviderOptionKeys(input.providerOptions, this.model.provider, 'providerOptions', this.name)
       }
       this.model.checkSettings?.(request, this.name)
     } catch (thrown) {
-      throw this.typedModelError(thrown)
+      if (!ConfigurationError.isInstance(thrown)) throw this.typedModelError(thrown)
+      throw new ValidationError({
+        functionName: this.name,
+        state: 'input_validation',
+        issues: [optionIssue(thrown)],
+        cause: thrown,
+      })
     }
     const modelId = request.model ?? this.model.modelId
     if (context.budget === undefined && this.rateLimiter === undefined)
@@ -1041,15 +1082,33 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
    */
   private typedModelError(thrown: unknown): TinyLLMError {
     if (TinyLLMError.isInstance(thrown)) {
-      if (!ConfigurationError.isInstance(thrown) || thrown.functionName !== undefined) return thrown
-      return new ConfigurationError({
-        option: thrown.option,
-        message: thrown.message,
-        functionName: this.name,
-        cause: thrown.cause,
-      })
+      return ConfigurationError.isInstance(thrown) ? this.namedAsGiven(thrown) : thrown
     }
     return new FunctionError({ functionName: this.name, state: 'running', cause: thrown, retryable: false })
+  }
+
+  /**
+   * A model's refusal of a request, named as this call's user gave what it refuses: after this call when it names no
+   * Function, and with structured output, the response format the model was sent (`responseFormat.schema`) named as
+   * the option it came from (`structuredOutput.schema`, or `structuredOutput.jsonSchema` when that was given).
+   */
+  private namedAsGiven(refusal: ConfigurationError): ConfigurationError {
+    const given = refusal.option
+    const option =
+      this.structuredSchemaOption === undefined || !/^responseFormat(?![A-Za-z0-9_])/.test(given)
+        ? given
+        : given.startsWith('responseFormat.schema')
+          ? this.structuredSchemaOption + given.slice('responseFormat.schema'.length)
+          : `structuredOutput${given.slice('responseFormat'.length)}`
+    if (refusal.functionName !== undefined && option === given) return refusal
+    const named = refusal.functionName === undefined ? '' : `${refusal.functionName}: `
+    const message = refusal.message.slice(named.length)
+    return new ConfigurationError({
+      option,
+      message: message.startsWith(given) ? option + message.slice(given.length) : message,
+      functionName: refusal.functionName ?? this.name,
+      cause: refusal.cause,
+    })
   }
 
   private readonly rethrowTyped = (thrown: unknown): never => {
@@ -1376,10 +1435,12 @@ function stripCodeFence(text: string): string {
 }
 
 /**
- * The deltas that stream `output`, a completed call's output in `mode`: its text and tool calls, per choice. A value
- * of `structured` output (`text` and `texts` modes) streams as JSON, a string one with its quotes, as the model answered
- * it; a `result`'s choices hold the answer's text as it came. An output a subclass made that JSON cannot write (a
- * cycle) streams no text; `result` still has it.
+ * The deltas that stream `output`, a completed call's output in `mode`: its text and tool calls, per choice. A text
+ * answer streams as the model sent it. A value of `structured` output (`text` and `texts` modes) streams as its JSON
+ * (`JSON.stringify`, a string one with its quotes), which is not the text the model sent: whitespace, a Markdown code
+ * fence, keys the schema stripped and strict mode's nulls are not in the value. A `result`'s choices stream their text
+ * as the result holds it (a strict structured answer with its nulls read back as absent, written again as JSON). An
+ * output a subclass made that JSON cannot write (a cycle) streams no text; `result` still has it.
  */
 function deltasOf(output: unknown, mode: LLMCallOutputMode, structured: boolean): LLMStreamDelta[] {
   const text = (choiceIndex: number, value: unknown, asJson = structured): LLMStreamDelta[] => {

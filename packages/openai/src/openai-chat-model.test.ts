@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events'
-import { AbortError, ConfigurationError, TimeoutError } from '@tinyllm/core'
+import { AbortError, ConfigurationError, TimeoutError, ValidationError } from '@tinyllm/core'
 import {
   type ChatRequest,
   type ChatResult,
@@ -72,6 +72,17 @@ function bodyFailingFetch(failure: unknown): typeof fetch {
     })
     return new Response(body, { status: answer.status, headers: answer.headers })
   }
+}
+
+/**
+ * The refusal of a setting given with a call's input: invalid input, whose cause is the provider's refusal, named after
+ * the call as at construction.
+ */
+function inputRefusal(error: unknown): ConfigurationError {
+  expect(ValidationError.isInstance(error), String(error)).toBe(true)
+  const cause = (error as ValidationError).cause
+  expect(ConfigurationError.isInstance(cause)).toBe(true)
+  return cause as ConfigurationError
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -227,8 +238,8 @@ describe('OpenAIChatModel settings', () => {
       'chat: providerOptions.openai.n must be absent (set n instead), got 8',
     )
     const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
-    expect(error).toBeInstanceOf(ConfigurationError)
-    expect((error as Error).message).toBe('chat: providerOptions.openai.n must be absent (set n instead), got 8')
+    const refusal = inputRefusal(error)
+    expect(refusal.message).toBe('chat: providerOptions.openai.n must be absent (set n instead), got 8')
     expect(server.requests).toHaveLength(0)
   })
 
@@ -239,8 +250,8 @@ describe('OpenAIChatModel settings', () => {
     const expected = 'chat: providerOptions.openai.tools must be absent (set tools instead'
     expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(expected)
     const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('weather?', settings)))
-    expect(error).toBeInstanceOf(ConfigurationError)
-    expect((error as Error).message).toContain(expected)
+    const refusal = inputRefusal(error)
+    expect(refusal.message).toContain(expected)
     expect(server.requests).toHaveLength(0)
   })
 
@@ -251,7 +262,7 @@ describe('OpenAIChatModel settings', () => {
       'chat: tools must be at most 128 for OpenAI, got 129',
     )
     const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', { tools })))
-    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(inputRefusal(error).option).toBe('tools')
     expect(server.requests).toHaveLength(0)
     await model.doGenerate(ask('a', { tools: tools.slice(0, 128) }))
     expect(server.chatRequests[0]?.tools).toHaveLength(128)
@@ -270,8 +281,8 @@ describe('OpenAIChatModel settings', () => {
       const call = new LLMCall({ name: 'chat', model, retry: { attempts: 3, initialDelayMs: 1 } })
       const stream = call.stream(ask('a', { tools }))
       for (const error of [await rejection(call.invoke(ask('a', { tools }))), await rejection(stream.result)]) {
-        expect(ConfigurationError.isInstance(error)).toBe(true)
-        expect((error as Error).message).toContain(message)
+        const refusal = inputRefusal(error)
+        expect(refusal.message).toContain(message)
       }
     }
     expect(server.requests).toHaveLength(0)
@@ -300,8 +311,8 @@ describe('OpenAIChatModel settings', () => {
         await rejection(call.invoke(ask('a', { responseFormat }))),
         await rejection(stream.result),
       ]) {
-        expect(ConfigurationError.isInstance(error)).toBe(true)
-        expect((error as Error).message).toContain(message)
+        const refusal = inputRefusal(error)
+        expect(refusal.message).toContain(message)
       }
     }
     expect(server.requests).toHaveLength(0)
@@ -355,8 +366,8 @@ describe('OpenAIChatModel settings', () => {
     for (const [settings, message] of refused) {
       expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
       const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
-      expect(error).toBeInstanceOf(ConfigurationError)
-      expect((error as Error).message).toBe(message)
+      const refusal = inputRefusal(error)
+      expect(refusal.message).toBe(message)
     }
     expect(server.requests).toHaveLength(0)
     await model.doGenerate(ask('a', { n: 128, providerOptions: { openai: { logprobs: true, top_logprobs: 20 } } }))
@@ -391,8 +402,8 @@ describe('OpenAIChatModel settings', () => {
     ]) {
       expect(() => new LLMCall({ name: 'chat', model, settings })).toThrow(message)
       const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
-      expect(error).toBeInstanceOf(ConfigurationError)
-      expect((error as Error).message).toBe(message)
+      const refusal = inputRefusal(error)
+      expect(refusal.message).toBe(message)
     }
     expect(server.requests).toHaveLength(0)
     // Either one alone still reaches the wire.
@@ -417,8 +428,8 @@ describe('OpenAIChatModel settings', () => {
       [other, ask('a', { ...settings, model: 'gpt-5-mini' }), 'gpt-5-mini'],
     ] as const) {
       const error = await rejection(new LLMCall({ name: 'chat', model: chatModel }).invoke(request))
-      expect(error).toBeInstanceOf(ConfigurationError)
-      expect((error as Error).message).toBe(message(id))
+      const refusal = inputRefusal(error)
+      expect(refusal.message).toBe(message(id))
       expect(await rejection(chatModel.doGenerate(request))).toBeInstanceOf(ConfigurationError)
     }
     expect(server.requests).toHaveLength(0)
@@ -1133,9 +1144,24 @@ describe('OpenAIChatModel errors', () => {
 
   it('times out on stalled headers too, when idleTimeoutMs is set', async () => {
     const { server, model } = await start({ faults: [{ kind: 'stall-headers' }] })
-    const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 100, retry: { attempts: 1 } })
-    const error = await rejection(call.stream(ask('hi')).result)
-    expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
+    // The call's clock stands still until the server holds its request: on a busy machine its 100 ms could otherwise
+    // pass before the request is out, and there would be no request to close (its timer, early by that clock, waits on).
+    const now = Date.now
+    let stoppedAt: number | undefined = now()
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => stoppedAt ?? now())
+    try {
+      const call = new LLMCall({ name: 'idle', model, idleTimeoutMs: 100, retry: { attempts: 1 } })
+      let ended = false
+      const settled = rejection(call.stream(ask('hi')).result).finally(() => {
+        ended = true
+      })
+      // Until the server holds the request, or the call ended without sending it (the assertions below then say so).
+      while (server.inFlight === 0 && !ended) await new Promise((resolve) => setTimeout(resolve, 5))
+      stoppedAt = undefined
+      expect(await settled).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
+    } finally {
+      clock.mockRestore()
+    }
     await server.whenIdle()
     expect(server.requests[0]?.endedAt).toBeDefined()
   })

@@ -179,14 +179,57 @@ describe('OpenAIChat', () => {
     const chat = new OpenAIChat({ ...options, temperature: 2, stop: ['a', 'b', 'c', 'd'] })
     expect(await chat.invoke(ask('x'))).toBe('ok')
     for (const [settings, message] of refused) {
+      // Given with the input, it is invalid input, in the same words, and the refusal is its cause.
       const error = await rejection(chat.invoke({ ...ask('x'), ...settings }))
-      expect(ConfigurationError.isInstance(error)).toBe(true)
-      // Per call, the message names the call as at construction: one format wherever an option is refused.
-      expect((error as ConfigurationError).message).toBe(message)
-      expect((error as ConfigurationError).functionName).toBe('c')
-      expect((error as ConfigurationError).option).toBe(Object.keys(settings)[0])
+      expect(ValidationError.isInstance(error)).toBe(true)
+      expect((error as ValidationError).functionName).toBe('c')
+      const issue = (error as ValidationError).issues[0]
+      expect(`c: ${String(issue?.path?.[0])} ${issue?.message}`).toBe(message)
+      expect(((error as ValidationError).cause as ConfigurationError).message).toBe(message)
     }
     expect(server.chatRequests).toHaveLength(1)
+  })
+
+  it('refuses a setting the API would answer with a 400 as invalid input when the input gives it, as a ConfigurationError when the constructor does, sending nothing, invoked or streamed', async () => {
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL, retry: { attempts: 3 } }
+    const parameters = { type: 'object', properties: {} }
+    const settings: Array<[Record<string, unknown>, ReadonlyArray<string | number>]> = [
+      [{ temperature: 3 }, ['temperature']],
+      [{ temperature: -1 }, ['temperature']],
+      [{ topP: 2 }, ['topP']],
+      [{ n: 0 }, ['n']],
+      [{ n: 129 }, ['n']],
+      [{ stop: ['a', 'b', 'c', 'd', 'e'] }, ['stop']],
+      [{ tools: Array.from({ length: 129 }, (_, index) => ({ name: `tool_${index}`, parameters })) }, ['tools']],
+      [{ tools: [{ name: 'get weather', parameters }] }, ['tools', 0, 'name']],
+      [
+        { providerOptions: { openai: { top_logprobs: 21, logprobs: true } } },
+        ['providerOptions', 'openai', 'top_logprobs'],
+      ],
+    ]
+    const chat = new OpenAIChat(options)
+    for (const [setting, path] of settings) {
+      const build = () => new OpenAIChat({ ...options, ...setting })
+      expect(build, JSON.stringify(setting).slice(0, 60)).toThrow(ConfigurationError)
+      const record = await chat.trace({ ...ask('x'), ...setting })
+      let streamed: unknown
+      try {
+        for await (const _delta of chat.stream({ ...ask('x'), ...setting })) {
+          // No delta comes: the input is refused before anything is sent.
+        }
+      } catch (error) {
+        streamed = error
+      }
+      for (const error of [record.error, streamed]) {
+        expect(ValidationError.isInstance(error), JSON.stringify(setting).slice(0, 60)).toBe(true)
+        expect((error as ValidationError).issues[0]?.path).toEqual(path)
+        expect((error as Error).message).toMatch(/^c: invalid input \(input_validation, 1 issue\)/)
+      }
+      // Never retried: the input schema refuses some before the first attempt, the provider's check in it.
+      expect(record.attempts).toBeLessThanOrEqual(1)
+    }
+    expect(server.chatRequests).toHaveLength(0)
   })
 
   it('refuses a tool name OpenAI refuses, at construction and per call, sending nothing', async () => {
@@ -195,12 +238,53 @@ describe('OpenAIChat', () => {
     const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
     const build = () => new OpenAIChat({ ...options, tools: [{ name: 'get weather', parameters }] })
     expect(build).toThrow(ConfigurationError)
-    expect(build).toThrow('c: settings.tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"')
+    expect(build).toThrow('c: tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"')
     const chat = new OpenAIChat(options)
     const error = await rejection(chat.invoke({ ...ask('x'), tools: [{ name: 'a'.repeat(65), parameters }] }))
     expect(ValidationError.isInstance(error)).toBe(true)
     expect((error as ValidationError).issues[0]?.path).toEqual(['tools', 0, 'name'])
     expect(server.chatRequests).toHaveLength(0)
+  })
+
+  it('names a setting it refuses as its user wrote it, at the top level (maxTokens), never as settings.maxTokens', () => {
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k' }
+    const verdict = { name: 'verdict', schema: z.object({ verdict: z.string() }) }
+    const refused: Array<[Partial<OpenAIChatOptions<'text', z.ZodType>>, string, string]> = [
+      [{ maxTokens: 0 }, 'maxTokens', 'c: maxTokens must be an integer ≥ 1 and ≤ 100000000, got 0'],
+      [{ user: 5 as unknown as string }, 'user', 'c: user must be a string (an id of your end user), got 5'],
+      [
+        { providerOptions: { openai: 'x' as unknown as Record<string, unknown> } },
+        'providerOptions',
+        'c: providerOptions must be an object of objects, keyed by provider name, got an object',
+      ],
+      [
+        { providerOptions: { opneai: { logprobs: true } } },
+        'providerOptions.opneai',
+        "c: providerOptions.opneai is not the model's provider; did you mean providerOptions.openai?",
+      ],
+      [
+        { tools: [{ name: 'get weather', parameters: { type: 'object' } }] },
+        'tools[0].name',
+        'c: tools[0].name must be 1–64 letters, digits, _ or -, got "get weather"',
+      ],
+      [
+        { responseFormat: { type: 'json_object' }, structuredOutput: verdict },
+        'responseFormat',
+        'c: responseFormat cannot be set beside structuredOutput',
+      ],
+    ]
+    for (const [settings, option, message] of refused) {
+      let error: unknown
+      try {
+        new OpenAIChat({ ...options, ...settings } as OpenAIChatOptions<'text', z.ZodType>)
+      } catch (thrown) {
+        error = thrown
+      }
+      expect(ConfigurationError.isInstance(error), JSON.stringify(settings)).toBe(true)
+      expect((error as ConfigurationError).option).toBe(option)
+      expect((error as Error).message).toContain(message)
+      expect((error as Error).message).not.toContain('settings.')
+    }
   })
 
   it('refuses a toolChoice that OpenAI would answer with a 400 before sending: a tool not sent, or required without tools', async () => {
@@ -258,6 +342,33 @@ describe('OpenAIChat', () => {
         expect(ConfigurationError.isInstance(error), JSON.stringify(settings)).toBe(true)
         expect(error).toMatchObject({ functionName: 'classify', option })
         expect((error as Error).message).toMatch(/^classify: /)
+      }
+    }
+    expect(server.chatRequests).toHaveLength(0)
+  })
+
+  it('names structuredOutput, the option its user gave, when strict mode refuses its schema (a record, an array root), invoked or streamed, unsent', async () => {
+    const server = await start({ replies: ['{}'], cycleReplies: true })
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
+    const cases = [
+      [{ schema: z.record(z.string(), z.string()) }, 'structuredOutput.schema', 'the object at # lists none'],
+      [{ schema: z.array(z.string()) }, 'structuredOutput.schema', 'needs an object schema at the root'],
+      [
+        { schema: z.array(z.string()), jsonSchema: { type: 'array', items: { type: 'string' } } },
+        'structuredOutput.jsonSchema',
+        'needs an object schema at the root',
+      ],
+    ] as const
+    for (const [structured, option, words] of cases) {
+      const chat = new OpenAIChat({ ...options, structuredOutput: { name: 'answer', strict: true, ...structured } })
+      const invoked = await rejection(chat.invoke(ask('x')))
+      const streamed = await rejection(chat.stream(ask('x')).result)
+      for (const error of [invoked, streamed]) {
+        expect(ConfigurationError.isInstance(error)).toBe(true)
+        expect(error).toMatchObject({ functionName: 'c', option })
+        expect((error as Error).message).toMatch(new RegExp(`^c: ${option.replace('.', '\\.')}: `))
+        expect((error as Error).message).toContain(words)
+        expect((error as Error).message).not.toContain('responseFormat')
       }
     }
     expect(server.chatRequests).toHaveLength(0)

@@ -30,7 +30,8 @@ const openAIChat: ProviderChatDefinition<OpenAIChatModelOptions, OpenAIChatModel
  * An LLMCall bound to OpenAI's chat completions through the official `openai` SDK: every setting you give it is
  * sent, retries (429 after its `retry-after`, 5xx, dropped connections) happen here and never in the SDK, usage and cost
  * are recorded on the run tree. Settings OpenAI refuses (`temperature` above 2, more than 4 `stop` sequences) are a
- * ConfigurationError here, at construction, and per call. Invoke it with `{ messages }`, which is what a prompt template returns.
+ * ConfigurationError at construction, and invalid input (a ValidationError) given with a call's input; neither is sent.
+ * Invoke it with `{ messages }`, which is what a prompt template returns.
  *
  * Pass `baseURL` (and `apiKey`) to use any OpenAI-compatible server — Azure, vLLM, Ollama, LM Studio, or the loopback
  * server of `@tinyllm/openai/testing` — or an SDK `client` you configured yourself. Without `apiKey`, the key is read

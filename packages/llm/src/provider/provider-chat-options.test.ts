@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@tinyllm/core'
+import { ConfigurationError, ValidationError } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
 import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { LLMCall } from '../llm-call.js'
@@ -44,7 +44,7 @@ function thrown(run: () => unknown): ConfigurationError {
 }
 
 describe("a model's checkSettings", () => {
-  it('refuses what the provider cannot honour, named after the call, at construction and per call, sending nothing', async () => {
+  it('refuses what the provider cannot honour, named after the call, at construction and (as invalid input) per call, sending nothing', async () => {
     const model = new OneChoiceModel()
     const construct = () => new LLMCall({ name: 'c', model, settings: { n: 2 } })
     expect(construct).toThrow(ConfigurationError)
@@ -53,9 +53,11 @@ describe("a model's checkSettings", () => {
     const error = await call
       .invoke({ messages: [{ role: 'user', content: 'hi' }], n: 3 })
       .catch((thrown: unknown) => thrown)
-    expect(ConfigurationError.isInstance(error)).toBe(true)
-    expect((error as ConfigurationError).message).toBe('c: n must be 1')
-    expect((error as ConfigurationError).functionName).toBe('c')
+    // Given with the input, it is invalid input; the provider's refusal, named after the call, is its cause.
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues).toEqual([{ path: ['n'], message: 'must be 1' }])
+    expect((error as ValidationError).functionName).toBe('c')
+    expect(((error as ValidationError).cause as ConfigurationError).message).toBe('c: n must be 1')
     expect(model.calls).toHaveLength(0)
     expect(await call.invoke({ messages: [{ role: 'user', content: 'hi' }], n: 1 })).toBe('ok')
   })

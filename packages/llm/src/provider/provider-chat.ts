@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@tinyllm/core'
-import type { ChatModel } from '../chat-model.js'
+import type { ChatModel, ChatSettings } from '../chat-model.js'
 import { LLMCall, type LLMCallOutputMode } from '../llm-call.js'
 import {
   type ProviderChatDefinition,
@@ -42,5 +42,10 @@ export class ProviderChat<
   // The definition's model options are the provider's own business: any `createModel` fits, whatever it takes.
   constructor(options: ProviderChatOptions<Mode, Schema, object>, definition: ProviderChatDefinition<never, Model>) {
     super(toProviderLLMCallOptions(options, definition))
+  }
+
+  /** A setting is an option of its own here (`maxTokens`), not one under `settings`: errors name it so. */
+  protected override settingOption(key: keyof ChatSettings): string {
+    return key
   }
 }
