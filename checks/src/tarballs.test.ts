@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { snippetsMissingPackages } from './readme-snippets.ts'
 import { type ConditionalExport, entryPoints, node22, publishedPackages, root, specifier } from './workspace.ts'
 
 // Packs every published package as `pnpm publish` would, looks inside the tarballs, installs them all into an empty
@@ -133,6 +134,13 @@ describe('an empty project with every tarball installed', () => {
     const deno = join(root, 'checks', 'node_modules', '.bin', 'deno')
     // Deno reads the project's package.json and node_modules; it needs no network here.
     expectCoreExample(run(deno, ['run', '--allow-read', '--allow-env', '--allow-sys', 'core-example.ts'], 120_000))
+  })
+
+  it('installs, with the install lines of each README, every package its snippets import or need', () => {
+    for (const { name } of packages) {
+      const readme = readFileSync(join(project, 'node_modules', name, 'README.md'), 'utf8')
+      expect(snippetsMissingPackages(readme, join(project, 'node_modules')), `${name}'s README`).toEqual([])
+    }
   })
 
   it('installs the LICENSE with every package', () => {
