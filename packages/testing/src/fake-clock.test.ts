@@ -62,6 +62,55 @@ describe('FakeClock', () => {
     expect([clock.now(), fired]).toEqual([10, [0, 10]])
   })
 
+  it('runs overlapping advances one after another: two of 100 and 50 ms move time by 150, never back', async () => {
+    const clock = new FakeClock()
+    const fired: string[] = []
+    clock.setTimeout(() => fired.push(`a@${clock.now()}`), 30)
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 120)
+    const done: string[] = []
+    await Promise.all([
+      clock.advance(100).then(() => done.push(`100@${clock.now()}`)),
+      clock.advance(50).then(() => done.push(`50@${clock.now()}`)),
+    ])
+    expect([clock.now(), fired, done]).toEqual([150, ['a@30', 'b@120'], ['100@100', '50@150']])
+    // A step or a runAll made while an advance runs waits for it too, rather than being walked back by its end.
+    clock.setTimeout(() => fired.push(`c@${clock.now()}`), 500)
+    await Promise.all([clock.advance(100), clock.step()])
+    expect([clock.now(), fired.at(-1)]).toEqual([650, 'c@650'])
+    clock.setTimeout(() => fired.push(`d@${clock.now()}`), 500)
+    await Promise.all([clock.advance(100), clock.runAll()])
+    expect([clock.now(), fired.at(-1)]).toEqual([1_150, 'd@1150'])
+  })
+
+  it('runs the advances queued behind one that fails, and refuses a bad one at once, not in its turn', async () => {
+    const clock = new FakeClock()
+    let set = 0
+    const again = (): void => {
+      if (++set < 20) clock.setTimeout(again, 0)
+    }
+    again()
+    const failed = clock.advance(10, 5)
+    const next = clock.advance(10)
+    const refused = clock.advance(Number.NaN)
+    await expect(refused).rejects.toThrow(ConfigurationError)
+    await expect(failed).rejects.toSatisfy(StepLimitError.isInstance)
+    await next
+    expect([clock.now(), set, clock.pendingTimers]).toEqual([10, 20, 0])
+  })
+
+  it('fires a timer set for longer than a timer can wait (2³¹−1 ms), Infinity included, as one set for 0', async () => {
+    // Node's own setTimeout fires such a timer at once (after 1 ms); a time of Infinity would never move again.
+    const clock = new FakeClock()
+    const fired: string[] = []
+    clock.setTimeout(() => fired.push(`longest@${clock.now()}`), 2_147_483_647)
+    clock.setTimeout(() => fired.push(`infinite@${clock.now()}`), Number.POSITIVE_INFINITY)
+    clock.setTimeout(() => fired.push(`too long@${clock.now()}`), 2_147_483_648)
+    await clock.runAll()
+    expect(fired).toEqual(['infinite@0', 'too long@0', 'longest@2147483647'])
+    await clock.advance(1)
+    expect(clock.now()).toBe(2_147_483_648)
+  })
+
   it('refuses, rather than hangs on, a timer that sets itself again without moving time in an advance', async () => {
     const clock = new FakeClock()
     const again = (): void => {

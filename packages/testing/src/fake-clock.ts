@@ -1,5 +1,8 @@
 import { checkNumber, optionError, StepLimitError } from '@tinyllm/core'
 
+/** The longest delay a timer can wait (2³¹−1 ms); Node's `setTimeout` fires a longer one at once, after 1 ms. */
+const maxTimerDelayMs = 2_147_483_647
+
 interface FakeTimer {
   readonly at: number
   readonly order: number
@@ -10,7 +13,9 @@ interface FakeTimer {
  * A clock that moves only when the test says so, for a `RateLimiter`'s `clock` option (it has `now`, `setTimeout` and
  * `clearTimeout`): a test of waits and cool-downs runs in no time and the same on a busy machine as on an idle one.
  * Timers fire in time order, those due at the same time in the order they were set, and promise callbacks run after
- * each; `time` starts at 0.
+ * each; `time` starts at 0 and never goes back. Calls that move time (`advance`, `step`, `runAll`) made while another
+ * is still running wait for it and then run in the order they were made, as if each had been awaited in turn: two
+ * overlapping advances of 100 and 50 ms move time by 150, the first resolving at 100 and the second at 150.
  *
  * @example
  * const clock = new FakeClock()
@@ -25,6 +30,8 @@ export class FakeClock {
   time = 0
   readonly #timers = new Map<number, FakeTimer>()
   #lastId = 0
+  /** Settles when the last call that moves time has finished: the next one starts then. */
+  #moving: Promise<unknown> = Promise.resolve()
 
   /** The time now, in milliseconds (`time`). */
   now(): number {
@@ -32,14 +39,16 @@ export class FakeClock {
   }
 
   /**
-   * Sets a timer to fire `ms` from now (a negative `ms`, or one that is no number such as NaN, as 0: a timer at NaN
-   * would fire first and make the time NaN); answers its handle for `clearTimeout`. A `callback` that is not a function
-   * is a ConfigurationError here, not a TypeError of the `advance` that would fire it.
+   * Sets a timer to fire `ms` from now; answers its handle for `clearTimeout`. An `ms` that is not a number of ms from 0
+   * to 2³¹−1 counts as 0: NaN or a negative one (a timer at NaN would fire first and make the time NaN), and Infinity
+   * or one longer than a timer can wait, which Node's own `setTimeout` fires at once (a timer at Infinity would move
+   * the time there for good). A `callback` that is not a function is a ConfigurationError here, not a TypeError of the
+   * `advance` that would fire it.
    */
   setTimeout(callback: () => void, ms: number): unknown {
     if (typeof callback !== 'function') throw optionError('callback', 'a function', callback, 'FakeClock.setTimeout')
     this.#lastId += 1
-    const delay = typeof ms === 'number' && ms > 0 ? ms : 0
+    const delay = typeof ms === 'number' && ms > 0 && ms <= maxTimerDelayMs ? ms : 0
     this.#timers.set(this.#lastId, { at: this.time + delay, order: this.#lastId, callback })
     return this.#lastId
   }
@@ -54,9 +63,12 @@ export class FakeClock {
     return this.#timers.size
   }
 
-  /** Fires the earliest timer (moving time to it) and lets promise callbacks run; false when none is left. */
-  async step(): Promise<boolean> {
-    return this.#fireFirst(Number.POSITIVE_INFINITY)
+  /**
+   * Fires the earliest timer (moving time to it) and lets promise callbacks run; false when none is left. Made while
+   * another call moves time, it waits for that call to finish.
+   */
+  step(): Promise<boolean> {
+    return this.#inTurn(() => this.#fireFirst(Number.POSITIVE_INFINITY))
   }
 
   /**
@@ -64,33 +76,52 @@ export class FakeClock {
    * that is not a finite number ≥ 0 (NaN, negative, Infinity) is a ConfigurationError and moves nothing; more than
    * `limit` timers fired on the way is a StepLimitError (a timer that sets itself again without moving time). A
    * `limit` that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError too: a NaN would never be reached, and
-   * a timer that sets itself again would hang the test.
+   * a timer that sets itself again would hang the test. Made while another call moves time, it waits for that call to
+   * finish and then moves `ms` from where that one left the time (a bad `ms` or `limit` is refused at once).
    */
   async advance(ms: number, limit = 1_000_000): Promise<void> {
     // Checked before anything moves: NaN would fire every timer and leave the time NaN, a negative ms turn it back.
     if (ms === undefined) throw optionError('ms', 'a number of ms ≥ 0', ms, 'FakeClock.advance')
-    const until = this.time + (checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'FakeClock.advance') as number)
+    const by = checkNumber(ms, 'ms', { min: 0, unit: 'ms' }, 'FakeClock.advance') as number
     checkLimit(limit, 'FakeClock.advance')
-    for (let fired = 0; await this.#fireFirst(until); fired++) {
-      if (fired >= limit) throw timerLimit(limit, 'FakeClock.advance')
-    }
-    this.time = until
-    await this.flush()
+    return this.#inTurn(async () => {
+      // Read in its turn, not when called: an advance that started from an earlier time would end by turning it back.
+      const until = this.time + by
+      for (let fired = 0; await this.#fireFirst(until); fired++) {
+        if (fired >= limit) throw timerLimit(limit, 'FakeClock.advance')
+      }
+      this.time = until
+      await this.flush()
+    })
   }
 
   /**
    * Fires timers until none is left; more than `limit` of them is a StepLimitError (a timer that sets itself again). A
-   * `limit` that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError, and fires nothing.
+   * `limit` that is not a whole number ≥ 1 (or Infinity) is a ConfigurationError, and fires nothing. Made while another
+   * call moves time, it waits for that call to finish.
    */
   async runAll(limit = 1_000_000): Promise<void> {
     checkLimit(limit, 'FakeClock.runAll')
-    for (let fired = 0; fired < limit; fired++) if (!(await this.step())) return
-    throw timerLimit(limit, 'FakeClock.runAll')
+    return this.#inTurn(async () => {
+      for (let fired = 0; fired < limit; fired++) if (!(await this.#fireFirst(Number.POSITIVE_INFINITY))) return
+      throw timerLimit(limit, 'FakeClock.runAll')
+    })
   }
 
   /** Lets every pending promise callback run. */
   flush(): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve))
+  }
+
+  /**
+   * Runs `move` once every call that moves time made before it has finished, failed or not, and the promise callbacks
+   * of whoever awaited that call have run: the code after `await clock.advance(100)` sees the time at 100.
+   */
+  #inTurn<T>(move: () => Promise<T>): Promise<T> {
+    const moved = this.#moving.then(move)
+    const settled = (): Promise<void> => this.flush()
+    this.#moving = moved.then(settled, settled)
+    return moved
   }
 
   async #fireFirst(until: number): Promise<boolean> {
