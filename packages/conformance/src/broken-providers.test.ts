@@ -31,7 +31,7 @@ it('fails a provider that streams only the first of several choices, n left off 
   const { code, output } = await runFixture('src/__fixtures__/streamed-choices-broken.fixture.ts')
   expect(code, output).not.toBe(0)
   expect(output).toMatch(
-    /× .*multiple choices: n reaches the wire and every choice comes back, indexed, streamed or not/,
+    /× .*multiple choices: n reaches the wire and every choice comes back, indexed, with its own finish reason, streamed or not/,
   )
   expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
 })
@@ -87,5 +87,27 @@ it('fails a provider that maps a 400 to a retryable error when streaming', { tim
   const { code, output } = await runFixture('src/__fixtures__/bad-request-retryable-streamed.fixture.ts')
   expect(code, output).not.toBe(0)
   expect(output).toMatch(/× .*refuses a tool call left without a result.*\(doStream\)/)
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})
+
+it('fails a provider that reports every streamed choice as finishing as the first did', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/streamed-choice-finish-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(
+    /× .*multiple choices: n reaches the wire and every choice comes back, indexed, with its own finish reason/,
+  )
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})
+
+it('fails a provider that reports no tokens used when the answer has tool calls, streamed or not', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/tool-call-usage-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(
+    /× .*usage: input and output tokens are reported on a tool-call turn too, the same when streaming/,
+  )
   expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
 })

@@ -69,12 +69,13 @@ const waitLimitMs = 20_000
 
 /**
  * Declares the chat-model conformance suite (vitest `describe`/`it`) for one provider: plain completion, system prompt,
- * multi-turn (another provider's reasoning in it left out, generated and streamed), multiple choices (or a typed
- * "unsupported"), stop sequences and max tokens (generated and streamed), strict JSON-schema output (the schema made
- * strict-mode valid on the wire, the model's nulls read back), empty answers, a tool-call round trip, multi-turn tool
- * use (parallel calls, results out of order, a second tool turn, a streamed turn sent back, and a call left without a
- * result refused by the server as by the API), streaming that assembles to the non-streaming result, finish reasons,
- * usage, request ids, a streamed request sent as the generated one (apart from asking for a stream), error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
+ * multi-turn (another provider's reasoning in it left out, generated and streamed), multiple choices (each with its
+ * own finish reason, generated and streamed; or a typed "unsupported"), stop sequences and max tokens (generated and
+ * streamed), strict JSON-schema output (the schema made strict-mode valid on the wire, the model's nulls read back),
+ * empty answers, a tool-call round trip, multi-turn tool use (parallel calls, results out of order, a second tool turn,
+ * a streamed turn sent back, and a call left without a result refused by the server as by the API), streaming that
+ * assembles to the non-streaming result, finish reasons,
+ * usage (of a text turn and of a tool-call turn, generated and streamed), request ids, a streamed request sent as the generated one (apart from asking for a stream), error mapping (401, 429, 5xx, generated and streamed, and the same for a client from another copy
  * of the SDK when the adapter names it), errors that never show the key the model sent, connection failures (refused,
  * reset, cut mid-answer, a stream ended early, a malformed body), abort and idle timeout.
  * Call it at the top level of a provider package's test file. An adapter it cannot run on — a field misspelt or
@@ -210,23 +211,26 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
     }
 
     if (adapter.multipleChoices) {
-      it('multiple choices: n reaches the wire and every choice comes back, indexed, streamed or not', async () => {
-        const texts = ['First.', 'Second.']
+      it('multiple choices: n reaches the wire and every choice comes back, indexed, with its own finish reason, streamed or not', async () => {
+        // Choices that stop for different reasons: a provider that reports one reason for all of them fails.
+        const texts = ['First.', 'Second, cut off at the']
+        const finishReasons: readonly ScriptedFinishReason[] = ['stop', 'length']
         const { server, model } = await start([
-          { type: 'choices', texts },
-          { type: 'choices', texts },
+          { type: 'choices', texts, finishReasons },
+          { type: 'choices', texts, finishReasons },
         ])
         const request: ChatRequest = { n: 2, messages: [user('Two answers, please.')] }
         const generated = await model.doGenerate(request)
         expect(wire(server).n).toBe(2)
-        const indexed = (result: ChatResult) => result.choices.map((choice) => [choice.index, choice.message.content])
-        expect(indexed(generated)).toEqual([
-          [0, 'First.'],
-          [1, 'Second.'],
+        const indexed = (result: ChatResult) =>
+          result.choices.map((choice) => [choice.index, choice.finishReason, choice.message.content])
+        expect(indexed(generated), 'generated').toEqual([
+          [0, 'stop', 'First.'],
+          [1, 'length', 'Second, cut off at the'],
         ])
         const { parts, result: streamed } = await collect(model.doStream(request))
         expect(wire(server, 1)).toMatchObject({ n: 2, stream: true })
-        expect(indexed(streamed)).toEqual(indexed(generated))
+        expect(indexed(streamed), 'streamed').toEqual(indexed(generated))
         // Each choice's deltas, by their choiceIndex, assemble to that choice's text.
         const assembled = ['', '']
         for (const part of parts) if (part.type === 'text-delta') assembled[part.choiceIndex] += part.text
@@ -554,6 +558,27 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       const expected = { inputTokens: 21, outputTokens: 8, totalTokens: 29 }
       expect((await model.doGenerate(request)).usage).toEqual(expected)
       expect((await collect(model.doStream(request))).result.usage).toEqual(expected)
+    })
+
+    it('usage: input and output tokens are reported on a tool-call turn too, the same when streaming', async () => {
+      const usage = { inputTokens: 34, outputTokens: 12 }
+      const turn: ScriptedTurn = {
+        type: 'tool-calls',
+        toolCalls: [{ id: 'call_usage_1', name: 'lookup', arguments: { query: 'tokens' } }],
+        usage,
+      }
+      const { model } = await start([turn, turn])
+      const request: ChatRequest = {
+        tools: [{ name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
+        messages: [user('Look up how many tokens this takes.')],
+      }
+      const expected = { inputTokens: 34, outputTokens: 12, totalTokens: 46 }
+      const generated = await model.doGenerate(request)
+      expect(generated.choices[0]?.finishReason).toBe('tool_calls')
+      expect(generated.usage, 'generated').toEqual(expected)
+      const { result: streamed } = await collect(model.doStream(request))
+      expect(streamed.choices[0]?.finishReason).toBe('tool_calls')
+      expect(streamed.usage, 'streamed').toEqual(expected)
     })
 
     it('finish reasons: length and content_filter are reported as the server gave them, streamed or not', async () => {

@@ -31,6 +31,11 @@ export interface TextTurn {
 export interface ChoicesTurn {
   readonly type: 'choices'
   readonly texts: readonly string[]
+  /**
+   * Why each choice stopped, by index, in the provider's own terms as for a `TextTurn`; `stop` for a choice it has no
+   * entry for, and for every choice when absent.
+   */
+  readonly finishReasons?: readonly ScriptedFinishReason[] | undefined
   readonly usage?: ScriptedUsage | undefined
 }
 

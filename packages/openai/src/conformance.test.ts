@@ -58,7 +58,10 @@ function toScriptedReply(turn: ReplyTurn): ScriptedReply {
     case 'text':
       return { content: turn.text, finishReason: turn.finishReason, usage }
     case 'choices':
-      return { choices: turn.texts.map((content) => ({ content })), usage }
+      return {
+        choices: turn.texts.map((content, index) => ({ content, finishReason: turn.finishReasons?.[index] })),
+        usage,
+      }
     case 'tool-calls':
       return {
         content: turn.text ?? null,

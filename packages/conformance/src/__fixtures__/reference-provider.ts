@@ -207,7 +207,7 @@ function answer(turn: ReplyTurn, request: ReferenceRequest): LoopbackResponse {
   }
   const choices: ReferenceChoice[] =
     turn.type === 'choices'
-      ? turn.texts.map((text) => ({ text, tool_calls: [], finish: 'stop' }))
+      ? turn.texts.map((text, index) => ({ text, tool_calls: [], finish: turn.finishReasons?.[index] ?? 'stop' }))
       : turn.type === 'tool-calls'
         ? [
             {
