@@ -360,7 +360,10 @@ describe('OpenAIChat', () => {
       ],
     ] as const
     for (const [structured, option, words] of cases) {
-      const chat = new OpenAIChat({ ...options, structuredOutput: { name: 'answer', strict: true, ...structured } })
+      const chat = new OpenAIChat({
+        ...options,
+        structuredOutput: { name: 'answer', strict: true, ...(structured as { schema: z.ZodType }) },
+      })
       const invoked = await rejection(chat.invoke(ask('x')))
       const streamed = await rejection(chat.stream(ask('x')).result)
       for (const error of [invoked, streamed]) {
