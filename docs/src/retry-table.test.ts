@@ -2,7 +2,7 @@ import type { LifecycleEvent } from '@tinyllm/core'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import type { Fault } from '@tinyllm/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 // The rows of the "What is retried" table in docs/guarantees.md that the reliability suite's `retry-rules.test.ts`
 // does not count: each failure is met by a call allowed 3 attempts, and the requests are counted at the server.
@@ -57,15 +57,35 @@ describe('docs/guarantees.md › What is retried', () => {
   })
 
   it('an idle stream that handed out no text is retried', async () => {
-    const { requests, error } = await requestsFor({ kind: 'stall-stream', afterEvents: 0 }, async () => {
-      const stream = chatWith({ idleTimeoutMs: 200 }).stream(prompt)
-      for await (const _delta of stream) {
-        // nothing comes
-      }
-      return stream.result
-    })
-    expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
-    expect(requests).toBe(3)
+    // Each attempt's clock stands still until the server holds its request: on a busy machine the attempt's 200 ms
+    // could otherwise pass before its request is out, and it would be retried with no request to count.
+    const now = Date.now
+    let stopped: { readonly at: number } | undefined
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => stopped?.at ?? now())
+    const onEvent = (event: LifecycleEvent): void => {
+      // An attempt that ends before its request is out (a failure of its own) lets the clock run on too.
+      if (event.from === 'running') stopped = undefined
+      if (event.to !== 'running') return
+      const sent = server.requests.length
+      const attempt = { at: now() }
+      stopped = attempt
+      void waitFor(() => stopped !== attempt || server.requests.length > sent).then(() => {
+        if (stopped === attempt) stopped = undefined
+      })
+    }
+    try {
+      const { requests, error } = await requestsFor({ kind: 'stall-stream', afterEvents: 0 }, async () => {
+        const stream = chatWith({ idleTimeoutMs: 200 }).stream(prompt, { onEvent })
+        for await (const _delta of stream) {
+          // nothing comes
+        }
+        return stream.result
+      })
+      expect(error).toMatchObject({ name: 'TimeoutError', kind: 'idle' })
+      expect(requests).toBe(3)
+    } finally {
+      clock.mockRestore()
+    }
   })
 
   it('validation, budget, abort and configuration errors and the total timeout are not retried', async () => {

@@ -5,7 +5,7 @@ import { RateLimiter } from '@tinyllm/llm'
 import { OpenAIChat, type OpenAIChatOptions } from '@tinyllm/openai'
 import { type OpenAICompatibleServer, startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import type { LoggedRequest } from '@tinyllm/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { withDeadline } from './__fixtures__/deadline.js'
 import { hangingRoutes } from './__fixtures__/hanging-routes.js'
 import { activeResources, eventually, resourceGrowth, timersIn } from './__fixtures__/resources.js'
@@ -251,15 +251,31 @@ describe('cancellation rejects promptly with an AbortError, and the server sees 
 
 describe('deadlines cancel like an abort, with a TimeoutError', () => {
   it('a total timeout closes the request and is not retried', async () => {
-    const chat = chatAt('hang/v1', { timeoutMs: 200 })
-    const { error, requests } = await cancel(
-      'total timeout (200 ms)',
-      (signal) => chat.invoke(prompt, { signal }),
-      () => true,
-      () => {},
-    )
-    expect(TimeoutError.isInstance(error) && error.kind).toBe('total')
-    expect(requests.map((request) => request.outcome)).toEqual(['client-closed'])
+    // The call's clock stands still until the server holds its request: on a busy machine its 200 ms could otherwise
+    // pass before the request is out, and there would be no request to close (its timer, early by that clock, waits on).
+    const now = Date.now
+    let stoppedAt: number | undefined = now()
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => stoppedAt ?? now())
+    try {
+      const chat = chatAt('hang/v1', { timeoutMs: 200 })
+      const { error, requests } = await cancel(
+        'total timeout (200 ms)',
+        (signal) => chat.invoke(prompt, { signal }),
+        async () => {
+          // Bounded by turns, not by the clock, which stands still meanwhile.
+          for (let turn = 0; turn < 250 && server.inFlight === 0; turn++) {
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
+          stoppedAt = undefined
+        },
+        () => {},
+        1,
+      )
+      expect(TimeoutError.isInstance(error) && error.kind).toBe('total')
+      expect(requests.map((request) => request.outcome)).toEqual(['client-closed'])
+    } finally {
+      clock.mockRestore()
+    }
   })
 
   it('an attempt timeout closes each request and retries', async () => {
