@@ -1590,9 +1590,9 @@ describe('run records serialise, whatever the run held', () => {
     expect(formatRunTree(parsed).split('\n')).toHaveLength(2_001)
   }, 120_000)
 
-  it('serialises a run handed one string longer than the limits of one copy, writing it "[Truncated]"', async () => {
-    // Copied whole, 300,000,000 newlines made JSON no string can hold ("Invalid string length"); 12 MB shows the same.
-    const document = 'd'.repeat(12_000_000)
+  it('serialises a run handed one string whose JSON no string could hold, writing it "[Truncated]"', async () => {
+    // Copied whole, 300,000,000 newlines made JSON no string can hold ("Invalid string length").
+    const document = '\n'.repeat(300_000_000)
     const read = defineFunction({ name: 'Read', run: (text: string) => ({ text, length: text.length }) })
     const record = await read.trace(document)
     expect(record.output?.text).toBe(document)
@@ -1600,7 +1600,7 @@ describe('run records serialise, whatever the run held', () => {
     expect(json.length).toBeLessThan(100_000)
     const parsed = JSON.parse(json)
     expect(parsed.input).toBe('[Truncated]')
-    expect(parsed).toMatchObject({ status: 'complete', output: { text: '[Truncated]', length: 12_000_000 } })
+    expect(parsed).toMatchObject({ status: 'complete', output: { text: '[Truncated]', length: 300_000_000 } })
   }, 60_000)
 })
 

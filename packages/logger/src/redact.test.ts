@@ -1662,9 +1662,11 @@ describe('redact', () => {
     expect(json).toContain('more items]')
   })
 
-  it('writes one string longer than 10,000,000 characters "[Truncated]" and copies what is beside it', () => {
-    const copy = redact({ document: 'x'.repeat(10_000_001), pages: 3, title: 'x'.repeat(10_000_000) })
-    expect(copy).toEqual({ document: '[Truncated]', pages: 3, title: 'x'.repeat(10_000_000) })
+  it('writes one string longer than 2²⁶ characters "[Truncated]" and copies what is beside it, a 10 MB string whole', () => {
+    const tenMegabytes = 'x'.repeat(10 * 1024 * 1024)
+    const copy = redact({ document: 'x'.repeat(2 ** 26 + 1), pages: 3, title: tenMegabytes })
+    expect(copy).toEqual({ document: '[Truncated]', pages: 3, title: tenMegabytes })
+    expect(redact('x'.repeat(2 ** 26))).toHaveLength(2 ** 26)
   })
 
   it('keeps the fields and items beside one whose reading throws, in a log line too', () => {

@@ -47,6 +47,11 @@ const MAX_TOTAL_ENTRIES = 1_000_000
  * one list of long strings in many places is as small, and its copy would take seconds and outgrow a string.
  */
 const MAX_TOTAL_CHARACTERS = 10_000_000
+/**
+ * The longest string a copy takes whole (2²⁶ characters): JSON writes a character as up to six (`\u0000`), and a
+ * string's JSON past 2²⁹−24 characters is longer than a string can be ("Invalid string length").
+ */
+const MAX_STRING_CHARACTERS = 2 ** 26
 /** Where a copied object keeps the count of its keys left out. */
 const KEYS_LEFT_OUT = '…'
 
@@ -404,9 +409,9 @@ export function isSecretFieldName(name: string): boolean {
  * The copy is bounded, whatever `value` is: an array, object, Map or Set keeps its first 10,000 entries, and says how
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
  * object or Map); one call copies at most 1,000,000 entries and 10,000,000 characters of text in all (an entry is
- * copied whole or not at all: a string longer than 10,000,000 characters is written `"[Truncated]"`), and nesting
- * deeper than 64 levels is written `"[Truncated]"`. So a sparse array with a
- * length of 2³²−1 is copied in time proportional to 10,000, not to its length.
+ * copied whole or not at all: a 10 MB string is copied whole, one longer than 2²⁶ characters, which JSON could not
+ * write, is written `"[Truncated]"`), and nesting deeper than 64 levels is written `"[Truncated]"`. So a sparse array
+ * with a length of 2³²−1 is copied in time proportional to 10,000, not to its length.
  *
  * @example
  * ```ts
@@ -468,7 +473,7 @@ function startWalk(budget: RedactBudget = createRedactBudget()): Walk {
 /**
  * What copies may still take of the limits of one copy — 1,000,000 entries and 10,000,000 characters of text — when
  * they share them (see {@link redactWithin}); the entry that takes one below zero is copied whole, unless it is text
- * longer than a whole copy may take, which is written `"[Truncated]"`.
+ * longer than 2²⁶ characters, which is written `"[Truncated]"`.
  */
 export interface RedactBudget {
   entries: number
@@ -541,9 +546,9 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
     case 'string': {
       // Text met once the copy has taken all it may (a `toJSON`'s answer, a value on its own) is not copied either.
       if (walk.budget.characters <= 0) return TRUNCATED
-      // Nor is text longer than a whole copy may take, which no copy is within its limits with: 300,000,000 newlines
-      // copied whole made JSON no string can hold. It takes nothing, so what comes after it is copied as before.
-      if (walk.maxString === undefined && value.length > MAX_TOTAL_CHARACTERS) return TRUNCATED
+      // Nor is text whose JSON could be longer than a string can be: 300,000,000 newlines copied whole made JSON that
+      // threw "Invalid string length". It takes nothing, so what comes after it is copied as before.
+      if (walk.maxString === undefined && value.length > MAX_STRING_CHARACTERS) return TRUNCATED
       const copy = walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
       walk.budget.characters -= copy.length
       return copy
