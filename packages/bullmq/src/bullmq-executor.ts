@@ -574,7 +574,7 @@ export class BullMQExecutor implements RunExecutor {
     let timedOut = false
     const scope = new CancelScope(undefined, {
       signal,
-      timeoutMs: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
+      deadline,
       timeoutReason: () => {
         timedOut = true
         return new TimeoutError({
