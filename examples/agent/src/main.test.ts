@@ -1,15 +1,17 @@
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createServer, request } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { OpenAIChat } from '@tinyllm/openai'
 import { startOpenAICompatibleServer } from '@tinyllm/openai/testing'
 import { parseSseEvents } from '@tinyllm/testing'
 import { describe, expect, it } from 'vitest'
+import { askInTerminal } from './approval-prompt.ts'
 import { connect } from './connection.ts'
 import { loanReviewAgent } from './loan-review.ts'
 import { createReviewServer } from './review-server.ts'
@@ -31,6 +33,28 @@ function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 async function example(args: string[], extra: Record<string, string> = {}) {
   return run(process.execPath, [main, ...args], { env: environment(extra), encoding: 'utf8' })
 }
+
+describe('the approval prompt', () => {
+  /** Asks as in a terminal, typing `keys` once the question is shown. */
+  async function ask(keys: string): Promise<boolean | undefined> {
+    const input = new PassThrough()
+    const output = new PassThrough()
+    output.once('data', () => input.write(keys))
+    return askInTerminal(input, output)
+  }
+
+  it('approves on y, denies on anything else', async () => {
+    expect(await ask('y\r')).toBe(true)
+    expect(await ask('Yes\r')).toBe(true)
+    expect(await ask('n\r')).toBe(false)
+    expect(await ask('\r')).toBe(false)
+  })
+
+  it('takes Ctrl-D, no answer, as the default N, and Ctrl-C as stopping, instead of throwing', async () => {
+    expect(await ask('\x04')).toBe(false)
+    expect(await ask('\x03')).toBeUndefined()
+  })
+})
 
 describe('the loan-review agent example', () => {
   it('replaces the cassette with a recording only when the run went through', async () => {
@@ -234,6 +258,63 @@ describe('the loan-review agent example', () => {
       await connection.close(true)
     }
   })
+  it('reads an approval body whose characters arrive split across packets whole', async () => {
+    const connection = await connect({
+      provider: 'openai',
+      mode: 'offline',
+      model: 'gpt-4o-mini',
+      upstream: '',
+      keyVariable: 'OPENAI_API_KEY',
+      approval: undefined,
+    })
+    const model = new OpenAIChat({
+      name: 'model',
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      output: 'result',
+      ...connection.client,
+    })
+    const server = createReviewServer(loanReviewAgent(model)).listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+      const paused = parseSseEvents(await (await fetch(`${base}/review?applicant=A-17`)).text())
+      const { runId } = JSON.parse(paused.at(-1)?.data ?? '{}') as { runId: string }
+      const message = 'Dear Zoë, your loan application A-17 is approved.'
+      const body = Buffer.from(
+        JSON.stringify({
+          call_email: { approved: true, arguments: { applicantId: 'A-17', decision: 'approve', message } },
+        }),
+      )
+      // The body is sent in two writes that split the two bytes of "ë".
+      const middle = body.indexOf(Buffer.from('ë')) + 1
+      const resumed = await new Promise<string>((resolve, reject) => {
+        const outgoing = request(
+          `${base}/approvals/${encodeURIComponent(runId)}`,
+          { method: 'POST', headers: { 'content-length': body.length } },
+          (response) => {
+            let text = ''
+            response.setEncoding('utf8')
+            response.on('data', (chunk: string) => {
+              text += chunk
+            })
+            response.once('end', () => resolve(text))
+          },
+        )
+        outgoing.once('error', reject)
+        outgoing.flushHeaders()
+        outgoing.write(body.subarray(0, middle), () => {
+          setTimeout(() => outgoing.end(body.subarray(middle)), 50)
+        })
+      })
+      const started = parseSseEvents(resumed).find((event) => event.event === 'tool-call-started')
+      expect(JSON.parse(started?.data ?? '{}')).toMatchObject({ arguments: { message } })
+    } finally {
+      server.close()
+      await connection.close(true)
+    }
+  })
+
   it('refuses an --upstream that is not an http or https URL, with the reason and the usage', async () => {
     for (const upstream of ['not a url', 'ftp://127.0.0.1:1']) {
       const refused = await example(['--record', '--upstream', upstream], { OPENAI_API_KEY: 'sk-test' }).catch(

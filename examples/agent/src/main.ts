@@ -4,13 +4,13 @@
 // tool needs a person's approval, so the run pauses, asks you, and resumes with your answer. It prints the agent's
 // progress as it streams and the run tree of both runs. Without an API key it runs offline against a loopback server
 // that replays a recorded cassette.
-import { createInterface } from 'node:readline/promises'
 import { type AgentEvent, type AgentOutcome, type ApprovalDecision, resumeInput } from '@tinyllm/agent'
 import { AnthropicChat } from '@tinyllm/anthropic'
 import { formatRunTree, type RunRecord } from '@tinyllm/core'
 import type { LLMCall } from '@tinyllm/llm'
 import { OpenAIChat } from '@tinyllm/openai'
 import type { z } from 'zod'
+import { askInTerminal } from './approval-prompt.ts'
 import { readOptions } from './command-line.ts'
 import { connect } from './connection.ts'
 import { loanReviewAgent, outbox, type verdict } from './loan-review.ts'
@@ -37,8 +37,15 @@ async function main(): Promise<number> {
     const paused = record.output
     console.log(`\nRun tree (paused):\n${tree(record)}`)
     const decisions: Record<string, ApprovalDecision> = {}
-    for (const pending of paused.approvals)
-      decisions[pending.toolCallId] = await askApproval(pending.toolName, pending.arguments)
+    for (const pending of paused.approvals) {
+      const decision = await askApproval(pending.toolName, pending.arguments)
+      if (decision === undefined) {
+        console.log('\nStopped at the approval: the run was not resumed.')
+        await connection.close(false)
+        return 130
+      }
+      decisions[pending.toolCallId] = decision
+    }
     console.log('\n── Resumed ──')
     record = (await agent.trace(resumeInput(paused, decisions), { runId, stream: printEvent })) as RunRecord<Outcome>
   }
@@ -84,14 +91,15 @@ function printEvent(part: unknown): void {
   }
 }
 
-async function askApproval(toolName: string, arguments_: unknown): Promise<ApprovalDecision> {
+/** The decision on one tool call; `undefined` when the person stopped the example (Ctrl-C) instead of answering. */
+async function askApproval(toolName: string, arguments_: unknown): Promise<ApprovalDecision | undefined> {
   console.log(`\n${toolName} wants to run with:\n${JSON.stringify(arguments_, null, 2)}`)
   let approve: boolean
   if (options.approval !== undefined) approve = options.approval === 'approve'
   else if (process.stdin.isTTY) {
-    const terminal = createInterface({ input: process.stdin, output: process.stdout })
-    approve = /^y/i.test(await terminal.question('Approve? [y/N] '))
-    terminal.close()
+    const answer = await askInTerminal(process.stdin, process.stdout)
+    if (answer === undefined) return undefined
+    approve = answer
   } else {
     console.log('(no terminal to ask: approving; pass --deny to deny)')
     approve = true

@@ -125,7 +125,9 @@ function readJson(text: string): unknown {
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
+  // Decoded as a stream: a character whose bytes arrive in two chunks stays one character.
+  request.setEncoding('utf8')
   let body = ''
-  for await (const chunk of request) body += String(chunk)
+  for await (const chunk of request) body += chunk as string
   return body
 }
