@@ -84,6 +84,23 @@ describe('the distributed-batch example', () => {
     // Generous: starting redis-server and a worker can take long on a busy machine.
   }, 300_000)
 
+  it('says redis-server must be installed, with no stack, when there is none on the PATH', async () => {
+    const emptyPath = mkdtempSync(join(tmpdir(), 'distributed-no-redis-'))
+    try {
+      const error = await run(process.execPath, [main, '--count', '3', '--workers', '1'], {
+        env: { ...process.env, PATH: emptyPath },
+      }).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ code: 2 })
+      expect((error as { stderr: string }).stderr).toBe(
+        'could not start redis-server: spawn redis-server ENOENT\n' +
+          'pnpm distributed starts a private redis-server on 127.0.0.1: install Redis 6.2 or later so that ' +
+          'redis-server is on the PATH (apt-get install redis-server, brew install redis).\n',
+      )
+    } finally {
+      rmSync(emptyPath, { recursive: true, force: true })
+    }
+  })
+
   it('refuses an option given no number instead of reading it as 0', async () => {
     const error = await run(process.execPath, [main, '--seed=']).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 2 })

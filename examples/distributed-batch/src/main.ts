@@ -19,7 +19,7 @@ const applications = generateApplications(options.count, options.seed)
 const number = (value: number) => value.toLocaleString('en-US')
 
 const workers: ChildProcess[] = []
-const redis = await startRedisServer()
+const redis = await startRedis()
 // Interrupted (Ctrl-C, kill, a closed terminal), it stops what it started as its end does: the workers, and
 // redis-server with its data directory.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -141,6 +141,20 @@ async function stopWorker(worker: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => worker.once('exit', resolve))
   worker.send({ type: 'stop' })
   await exited
+}
+
+/** Starts the private redis-server; without one to start, says what to install and exits 2, with no stack. */
+async function startRedis() {
+  try {
+    return await startRedisServer()
+  } catch (error) {
+    console.error(
+      `${error instanceof Error ? error.message : String(error)}\n` +
+        'pnpm distributed starts a private redis-server on 127.0.0.1: install Redis 6.2 or later so that ' +
+        'redis-server is on the PATH (apt-get install redis-server, brew install redis).',
+    )
+    process.exit(2)
+  }
 }
 
 function readOptions() {
