@@ -145,7 +145,8 @@ export interface RunContext {
   reserveBudget(request: { readonly tokens: number; readonly costUsd?: number | undefined }): () => void
   /**
    * Records a fact about this run on its run record (e.g. a Decision's choice). A string longer than 1,000 characters
-   * is kept cut, with an ellipsis, as an error quotes one.
+   * is kept cut, with an ellipsis, as an error quotes one. `undefined` withdraws the fact: the record no longer has
+   * the key.
    */
   annotate(key: string, value: unknown): void
 }

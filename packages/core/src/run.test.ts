@@ -1456,6 +1456,28 @@ describe('run records serialise, whatever the run held', () => {
     expect(JSON.parse(JSON.stringify(record)).annotations).toEqual(JSON.parse('{"__proto__":{"polluted":true}}'))
   })
 
+  it('withdraws a fact annotated undefined: the record, its events and its tree no longer show the key', async () => {
+    const events: LifecycleEvent[] = []
+    const noted = defineFunction({
+      name: 'noted',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      run: (_: undefined, context: RunContext) => {
+        if (context.attempt === 1) {
+          context.annotate('choice', 'a')
+          throw new Error('the branch failed')
+        }
+        context.annotate('choice', undefined)
+        context.annotate('kept', 1)
+        return 'ok'
+      },
+    })
+    const record = await noted.trace(undefined, { onEvent: (event) => events.push(event) })
+    expect(events.find((event) => event.to === 'retrying')?.annotations).toEqual({ choice: 'a' })
+    for (const annotations of [record.annotations, events.at(-1)?.annotations])
+      expect(Object.keys(annotations ?? {})).toEqual(['kept'])
+    expect(formatRunTree(record)).not.toContain('choice')
+  })
+
   it('stays as handed out: code holding the context of a run that ended can add no usage, annotation or reservation', async () => {
     let saved: RunContext | undefined
     const child = defineFunction({

@@ -462,6 +462,11 @@ class StepContext implements RunContext {
     try {
       if (typeof fn?.invoke !== 'function') throw optionError('fn', 'a Function (with invoke)', fn, owner)
       owner = fn.name
+    } catch (error) {
+      // An fn that cannot be read (a revoked Proxy) is a bad fn, named as such: never a retryable failure of the run.
+      return Promise.reject(unreadableOption(error, 'fn', owner))
+    }
+    try {
       // Frozen: shared by every child invoked without options, none of them can hand the others an option of its own.
       if (options === undefined)
         childOptions = this.childOptions ??= Object.freeze(new ReadOptions({ parent: this })) as InvokeOptions
@@ -780,6 +785,13 @@ class Run {
     this.refuseIfEnded('annotate')
     // A fact's name is a name, as a step key is: records, journals and the run tree show it.
     checkKey(key, this.fn.name, 'annotate key')
+    // `undefined` is no fact: it withdraws the key (as the record's JSON would drop it), so code whose fact no longer
+    // holds (a Decision retried after its choice's branch failed) leaves none behind.
+    if (value === undefined) {
+      if (this.annotations !== undefined) delete this.annotations[key]
+      if (this.record !== undefined) delete this.record.annotations[key]
+      return
+    }
     // Defined, not assigned: `__proto__` is a fact like any other, never the prototype of the run's annotations. A
     // string is kept as an error quotes one, cut at 1,000 characters: a server's 1 MB model name is no fact to keep.
     const fact = {

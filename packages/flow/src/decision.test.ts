@@ -262,6 +262,30 @@ describe('Decision with branches', () => {
     }
   })
 
+  it('records no choice when the attempt that stands made none: a retry after its branch failed, whose answer is no choice', async () => {
+    let branchRuns = 0
+    const flaky = defineFunction({
+      name: 'Flaky',
+      run: () => {
+        branchRuns += 1
+        throw new TinyLLMError({ message: 'no capacity', retryable: true })
+      },
+    })
+    const answers = ['good', 'Good.']
+    const decision = new Decision({
+      name: 'Classify',
+      retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+      decide: () => answers.shift()!,
+      branches: { good: flaky, bad: review },
+    })
+    const record = await decision.trace({ applicant: 'Ada', score: 900 })
+    expect([record.status, record.attempts, branchRuns]).toEqual(['failed', 2, 1])
+    expect(DecisionError.isInstance(record.error)).toBe(true)
+    expect(Object.keys(record.annotations)).toEqual([])
+    expect(JSON.parse(JSON.stringify(record)).annotations).toEqual({})
+    expect(withoutDurations(formatRunTree(record)).split('\n')[0]).not.toContain('choice')
+  })
+
   it('serves concurrent runs with different choices from one instance', async () => {
     const decision = new Decision({ name: 'Classify', decide: byScore, branches: { good: approve, bad: review } })
     const scores = [800, 100, 750, 300, 900]
@@ -539,6 +563,35 @@ describe('Decision configuration', () => {
       expect(configurationErrorOf(build)).toEqual({ option, message })
     })
   }
+
+  it('refuses a branch that is a revoked Proxy at construction, naming the option', () => {
+    const revoked = Proxy.revocable(approve, {})
+    revoked.revoke()
+    const build = () => new Decision({ name: 'd', decide, branches: { good: revoked.proxy } })
+    expect(configurationErrorOf(build)).toEqual({
+      option: 'branches',
+      message: "d: branches could not be read: TypeError: Cannot perform 'get' on a proxy that has been revoked",
+    })
+  })
+
+  it('fails once, with a ConfigurationError naming the branch, when its branch is revoked after construction', async () => {
+    const revoked = Proxy.revocable(approve, {})
+    const decision = new Decision({
+      name: 'd',
+      retry: { attempts: 3, initialDelayMs: 0, jitter: 0 },
+      decide,
+      branches: { good: revoked.proxy },
+    })
+    revoked.revoke()
+    const record = await decision.trace({ applicant: 'Ada', score: 900 })
+    expect(record.attempts).toBe(1)
+    expect(ConfigurationError.isInstance(record.error)).toBe(true)
+    expect(record.error?.retryable).toBe(false)
+    expect([(record.error as ConfigurationError).option, record.error?.message]).toEqual([
+      'fn',
+      "d: fn could not be read: TypeError: Cannot perform 'get' on a proxy that has been revoked",
+    ])
+  })
 
   it('reads the length of its choices once, so a list whose length grows as it is read cannot keep it building', () => {
     const decision = new Decision({ name: 'd', choices: growingList((index) => `c${index}`), decide: () => 'c0' })

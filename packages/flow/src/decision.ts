@@ -104,8 +104,9 @@ export interface DecisionOptions<Input, Choice extends string, Branches> extends
 /**
  * A decision point: a decide step produces a choice, the Decision checks that it is one of its `choices` (else a
  * {@link DecisionError} listing the choices and the value received), records it on the run (`choice`, shown by
- * `formatRunTree`) and, when it has `branches`, runs the chosen branch on its own input as a child run — the branch's
- * output is the Decision's output. Without branches it resolves with `{ decision }`.
+ * `formatRunTree`; a retry records its own, or none) and, when it has `branches`, runs the chosen branch on its own
+ * input as a child run — the branch's output is the Decision's output. Without branches it resolves with
+ * `{ decision }`.
  *
  * The decide step is, whichever is given: the `decide` option, an override of `decide`, or — the original Python tiny-llm's style — an
  * override of `run` that returns `{ decision }`. Deciding, checking and routing all happen in the Decision's `running`
@@ -239,6 +240,9 @@ export class Decision<
   }
 
   private async route(input: Input, context: RunContext): Promise<DecisionOutput<Choice, Branches>> {
+    // The choice on the run is the attempt that stands: a retry withdraws the one of the attempt that failed, which a
+    // retry answering no choice would otherwise leave beside its error.
+    if (context.attempt > 1) context.annotate('choice', undefined)
     // An attempt that ended while its decide step ignored its signal records no choice and starts no branch: the run
     // refuses both to code of an ended attempt.
     const answer = await this.decide(input, context)
