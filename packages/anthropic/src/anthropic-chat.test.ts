@@ -751,14 +751,20 @@ describe('AnthropicChat', () => {
     expect(running.requests).toHaveLength(0)
   })
 
-  it('refuses a stop sequence that is empty or only white space, which OpenAI takes and Anthropic does not', async () => {
+  it('refuses a stop sequence that is only white space, which OpenAI takes and Anthropic does not, and an empty one, as every provider does', async () => {
     const running = await start({ replies: ['one\ntwo'], cycleReplies: true })
     const options = { name: 'classify', model: 'claude-haiku-4-5', apiKey: 'k', baseURL: running.baseURL }
-    for (const stop of [['\n'], '\n\n', ['END', ''], ['\u3000']]) {
+    for (const stop of [['\n'], '\n\n', ['\u3000']]) {
       expect(() => new AnthropicChat({ ...options, stop })).toThrow(
         /^classify: stop "[^"]*" is unsupported: Anthropic's Messages API refuses a stop sequence that is empty or only white space/,
       )
     }
+    expect(() => new AnthropicChat({ ...options, stop: ['END', ''] })).toThrow(
+      'classify: stop[1] must be a non-empty string (an empty stop sequence marks no place to stop), got ""',
+    )
+    expect((await new AnthropicChat(options).trace({ ...ask('Hi'), stop: '' })).error?.message).toContain(
+      'stop: must be a non-empty string',
+    )
     const chat = new AnthropicChat(options)
     const record = await chat.trace({ ...ask('Hi'), stop: ['END', ' \t'] })
     expect(ValidationError.isInstance(record.error)).toBe(true)

@@ -92,7 +92,7 @@ export interface ChatSettings {
   readonly maxTokens?: number
   /** Number of choices to generate. */
   readonly n?: number
-  /** Where the model stops: one sequence or several (OpenAI takes at most 4). */
+  /** Where the model stops: one non-empty sequence or several (OpenAI takes at most 4). */
   readonly stop?: string | ReadonlyArray<string>
   readonly seed?: number
   readonly presencePenalty?: number

@@ -866,6 +866,21 @@ describe('LLMCall bad input', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('refuses an empty stop sequence, naming it, at construction and per call, for every provider alike', async () => {
+    const model = sent()
+    const expected = 'must be a non-empty string (an empty stop sequence marks no place to stop), got ""'
+    expect(() => new LLMCall({ name: 'x', model, settings: { stop: ['END', ''] } })).toThrow(
+      `x: settings.stop[1] ${expected}`,
+    )
+    expect(() => new LLMCall({ name: 'x', model, settings: { stop: '' } })).toThrow(`x: settings.stop ${expected}`)
+    const chat = new LLMCall({ name: 'chat', model })
+    const record = await chat.trace({ ...ask('x'), stop: [''] })
+    expect((record.error as ValidationError).issues).toEqual([{ path: ['stop', 0], message: expected }])
+    expect(model.calls).toHaveLength(0)
+    await chat.invoke({ ...ask('x'), stop: [' ', '\n'] })
+    expect(model.calls).toHaveLength(1)
+  })
+
   it('checks stop, tools and providerOptions per call too', async () => {
     const model = sent()
     const chat = new LLMCall({ name: 'chat', model })

@@ -278,6 +278,10 @@ function checkSetting(key: CheckedSetting, value: unknown, option: string, owner
 function checkShape(key: keyof typeof settingShapes, value: unknown, option: string, owner?: string): void {
   const shape = settingShapes[key]
   if (!shape.accepts(value)) throw optionError(option, shape.expected, value, owner)
+  if (key === 'stop') {
+    checkStopSequences(value as string | ReadonlyArray<string>, option, owner)
+    return
+  }
   if (key !== 'tools') {
     if (jsonSettings.has(key)) checkJsonSetting(value, option, owner)
     return
@@ -294,6 +298,21 @@ function checkShape(key: keyof typeof settingShapes, value: unknown, option: str
     names.add(name)
   }
   checkJsonSetting(value, option, owner)
+}
+
+/**
+ * Refuses an empty stop sequence, naming it (`stop[1]`): it marks no place to stop, Anthropic's Messages API refuses it
+ * and OpenAI's reference gives it no meaning, so every provider refuses it alike, at construction and per call (white
+ * space, which OpenAI takes, is left to each provider's own check).
+ */
+function checkStopSequences(stop: string | ReadonlyArray<string>, option: string, owner?: string): void {
+  const expected = 'a non-empty string (an empty stop sequence marks no place to stop)'
+  if (typeof stop === 'string') {
+    if (stop === '') throw optionError(option, expected, stop, owner)
+    return
+  }
+  const index = stop.indexOf('')
+  if (index !== -1) throw optionError(`${option}[${index}]`, expected, '', owner)
 }
 
 /** Settings sent as JSON whatever they hold: tool schemas, a response format's schema, provider options. */

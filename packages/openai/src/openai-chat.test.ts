@@ -232,6 +232,37 @@ describe('OpenAIChat', () => {
     expect(server.chatRequests).toHaveLength(0)
   })
 
+  it('refuses an empty stop sequence, at construction and per call, sending nothing, as AnthropicChat does', async () => {
+    const server = await start({ replies: ['ok'], cycleReplies: true })
+    const options = { name: 'c', model: 'gpt-4o-mini', apiKey: 'k', baseURL: server.baseURL }
+    const refused: Array<[string | string[], string, ReadonlyArray<string | number>]> = [
+      ['', 'c: stop must be a non-empty string (an empty stop sequence marks no place to stop), got ""', ['stop']],
+      [
+        [''],
+        'c: stop[0] must be a non-empty string (an empty stop sequence marks no place to stop), got ""',
+        ['stop', 0],
+      ],
+      [
+        ['END', ''],
+        'c: stop[1] must be a non-empty string (an empty stop sequence marks no place to stop), got ""',
+        ['stop', 1],
+      ],
+    ]
+    const chat = new OpenAIChat(options)
+    for (const [stop, message, path] of refused) {
+      const build = () => new OpenAIChat({ ...options, stop })
+      expect(build).toThrow(ConfigurationError)
+      expect(build).toThrow(message)
+      const record = await chat.trace({ ...ask('x'), stop })
+      expect(ValidationError.isInstance(record.error)).toBe(true)
+      expect((record.error as ValidationError).issues[0]?.path).toEqual(path)
+      expect(record.attempts).toBeLessThanOrEqual(1)
+    }
+    expect(server.chatRequests).toHaveLength(0)
+    // White space is a stop sequence OpenAI takes.
+    expect(await new OpenAIChat({ ...options, stop: ['\n', ' '] }).invoke(ask('x'))).toBe('ok')
+  })
+
   it('refuses a tool name OpenAI refuses, at construction and per call, sending nothing', async () => {
     const server = await start({ replies: ['ok'] })
     const parameters = { type: 'object', properties: {} }
