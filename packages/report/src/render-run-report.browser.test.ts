@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { defineFunction } from '@tinyllm/core'
-import { Chain } from '@tinyllm/flow'
+import { Chain, Parallel } from '@tinyllm/flow'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchReportBrowser, type ReportBrowser } from './__fixtures__/browser.js'
@@ -247,6 +247,36 @@ describe('the run report in Chromium', () => {
     expect(await page.locator('.timeline .row:visible').count()).toBe(10)
     await page.locator('.run-graph .node[data-name="Step"]').click()
     expect(await page.locator('.timeline .row:visible').count()).toBe(10_000)
+    await expectNoNetwork(opened)
+    await page.close()
+  })
+
+  it('says how many runs of a selected node maxRows left out of the timeline, all of them or some', async () => {
+    const record = await new Chain({
+      name: 'Pipeline',
+      children: [
+        new Parallel({ name: 'Many', map: defineFunction({ name: 'One', run: (n: number) => n }) }),
+        defineFunction({ name: 'Last', run: (list: number[]) => list.length }),
+      ],
+    }).trace(Array.from({ length: 30 }, (_, index) => index))
+    const opened = await browser.open(renderRunReport(record, { maxRows: 10 }), 'past-max-rows')
+    const { page } = opened
+    const note = page.locator('.timeline-section .shape-note')
+    expect(await note.isVisible()).toBe(false)
+    await page.locator('.run-graph [data-name="Last"]').click()
+    expect(await page.locator('.timeline .row:visible').count()).toBe(0)
+    expect(await note.textContent()).toBe('The 1 run of Last is past maxRows (10): the timeline lists none of it.')
+    await page.locator('.run-graph [data-name="One"]').click()
+    expect(await page.locator('.timeline .row:visible').count()).toBe(8)
+    expect(await note.textContent()).toBe('22 of the 30 runs of One are past maxRows (10): the timeline lists 8.')
+    // A group's corner: its middle is its children's.
+    await page.locator('.run-graph [data-name="Pipeline"]').click({ position: { x: 4, y: 4 } })
+    expect(await page.locator('.timeline .row:visible').count()).toBe(1)
+    expect(await note.isVisible()).toBe(false)
+    await page.locator('.run-graph [data-name="Last"]').click()
+    await page.locator('.toolbar button[data-filter="all"]').click()
+    expect(await note.isVisible()).toBe(false)
+    expect(await page.locator('.timeline .row:visible').count()).toBe(10)
     await expectNoNetwork(opened)
     await page.close()
   })

@@ -440,6 +440,34 @@ describe('renderRunReport', () => {
     expect(box('Inner')).not.toContain('stroke-dasharray')
   })
 
+  it('says "1 call" in its summary for a single model call, and "2 calls" for two', async () => {
+    const model = new ScriptedChatModel({
+      responses: () => ({ content: 'hello', usage: { inputTokens: 5, outputTokens: 2 } }),
+    })
+    const chat = new LLMCall({ name: 'chat', model, settings: { model: 'gpt-4o-mini' } })
+    const input = { messages: [{ role: 'user' as const, content: 'hi' }] }
+    const once = renderRunReport(await chat.trace(input))
+    expect(once).toContain('<b>7</b> tokens in 1 call</span>')
+    const twice = renderRunReport([await chat.trace(input), await chat.trace(input)])
+    expect(twice).toContain('<b>14</b> tokens in 2 calls</span>')
+  })
+
+  it("shows no stack in an error's details: neither its own nor its causes' (which hold the machine's paths)", async () => {
+    const inner = new Error('disk full', { cause: new AggregateError([new Error('sector 7')], 'write failed') })
+    const record = await defineFunction({
+      name: 'Save',
+      run: () => {
+        throw inner
+      },
+    }).trace(undefined)
+    expect(record.error?.cause).toBe(inner)
+    const detail = String((runData(renderRunReport(record))[0]!.error as { detail: string }).detail)
+    expect(detail).toContain('"message": "disk full"')
+    expect(detail).toContain('"message": "sector 7"')
+    expect(detail).not.toContain('"stack"')
+    expect(detail).not.toContain('render-run-report.test.ts:')
+  })
+
   it('counts every retried run in its summary, those past maxRows too, as it counts every run', async () => {
     const record = await defineFunction({ name: 'Classify', run: () => 'good' }).trace(undefined)
     const batch = Array.from({ length: 5 }, (_, index) => ({ ...record, runId: `run-${index}`, attempts: 2 }))

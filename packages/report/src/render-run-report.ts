@@ -129,7 +129,7 @@ function renderPage(
   ]
   if (usage !== undefined) {
     summary.push(
-      `<span><b>${usage.totalTokens.toLocaleString('en-US')}</b> tokens in ${usage.calls.toLocaleString('en-US')} calls</span>`,
+      `<span><b>${usage.totalTokens.toLocaleString('en-US')}</b> tokens in ${usage.calls.toLocaleString('en-US')} call${usage.calls === 1 ? '' : 's'}</span>`,
     )
     summary.push(
       `<span><b>${usage.unpricedCalls === usage.calls ? 'unknown' : `${usage.unpricedCalls > 0 ? '≥ ' : ''}$${usage.costUsd.toFixed(6)}`}</b> cost</span>`,
@@ -166,6 +166,7 @@ function renderPage(
 ${timelineRows}
 </div>
 ${omitted > 0 ? `<p class="note">${omitted.toLocaleString('en-US')} more runs are not listed (maxRows ${maxRows.toLocaleString('en-US')}); the graph counts them.</p>` : ''}
+<p class="note shape-note" data-max-rows="${maxRows}" hidden></p>
 </section>
 </main>
 <script type="application/json" id="run-data">${scriptJson(rows)}</script>

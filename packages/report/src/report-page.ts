@@ -106,7 +106,19 @@ export const reportScript = `
   }
   timeline.addEventListener('click', (event) => { const row = event.target.closest('.row'); if (row) show(Number(row.dataset.index)); });
   const buttons = document.querySelectorAll('.toolbar button');
-  const filter = (name) => { timeline.dataset.filter = name; for (const button of buttons) button.setAttribute('aria-pressed', String(button.dataset.filter === name)); };
+  const shapeNote = document.querySelector('.shape-note');
+  const filter = (name) => { timeline.dataset.filter = name; if (name !== 'shape') shapeNote.hidden = true; for (const button of buttons) button.setAttribute('aria-pressed', String(button.dataset.filter === name)); };
+  // A node's runs past maxRows are in no row: said, so a node whose runs are all past it does not empty the timeline without a word.
+  function noteUnlisted(node, listed) {
+    const runs = Number(node.dataset.runs);
+    const left = runs - listed;
+    const maxRows = 'maxRows (' + Number(shapeNote.dataset.maxRows).toLocaleString('en-US') + ')';
+    const count = (value) => value.toLocaleString('en-US');
+    shapeNote.hidden = left <= 0;
+    shapeNote.textContent = left <= 0 ? ''
+      : listed === 0 ? 'The ' + count(runs) + ' run' + (runs === 1 ? ' of ' + node.dataset.name + ' is' : 's of ' + node.dataset.name + ' are') + ' past ' + maxRows + ': the timeline lists none of ' + (runs === 1 ? 'it.' : 'them.')
+      : count(left) + ' of the ' + count(runs) + ' runs of ' + node.dataset.name + ' ' + (left === 1 ? 'is' : 'are') + ' past ' + maxRows + ': the timeline lists ' + count(listed) + '.';
+  }
   for (const button of buttons) button.addEventListener('click', () => filter(button.dataset.filter));
   for (const node of document.querySelectorAll('.run-graph [data-shape]')) {
     node.addEventListener('click', (event) => {
@@ -115,8 +127,10 @@ export const reportScript = `
       for (const other of document.querySelectorAll('.run-graph .selected')) other.classList.remove('selected');
       node.classList.add('selected');
       let first;
-      for (const row of rows) { const inShape = row.dataset.shape === shape; row.classList.toggle('in-shape', inShape); if (inShape && first === undefined) first = row; }
+      let listed = 0;
+      for (const row of rows) { const inShape = row.dataset.shape === shape; row.classList.toggle('in-shape', inShape); if (inShape) { listed++; if (first === undefined) first = row; } }
       filter('shape');
+      noteUnlisted(node, listed);
       if (first) { show(Number(first.dataset.index)); first.scrollIntoView({ block: 'nearest' }); }
     });
   }

@@ -61,12 +61,28 @@ export function headline(error: TinyLLMError, maxLength: number): string {
 }
 
 /**
- * An error's fields without its stack (which says where in tinyllm it was thrown rather than what went wrong), as
- * {@link preview} writes them.
+ * An error's fields without a stack — its own nor its causes' (an AggregateError's errors too) — as {@link preview}
+ * writes them: a stack says where code was when it threw, in the machine's own paths, rather than what went wrong.
  */
 export function errorDetail(error: TinyLLMError, maxLength: number): string {
-  const { stack: _stack, ...fields } = redact(error) as unknown as Record<string, unknown>
-  return preview(fields, maxLength)
+  return preview(withoutStacks(redact(error)), maxLength)
+}
+
+/** How deep a chain of causes {@link withoutStacks} follows: the rest is shown as `redact` wrote it. */
+const maxCauseDepth = 100
+
+/**
+ * A redacted error with `stack` left out of it and of every error it holds as its `cause` or among its `errors`; its
+ * other fields (an input received, validation issues) are data, kept as they are, whatever their keys.
+ */
+function withoutStacks(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > maxCauseDepth) return value
+  const { stack: _stack, cause, errors, ...fields } = value as Record<string, unknown>
+  const copy: Record<string, unknown> = fields
+  if (cause !== undefined) copy.cause = withoutStacks(cause, depth + 1)
+  if (errors !== undefined)
+    copy.errors = Array.isArray(errors) ? errors.map((each) => withoutStacks(each, depth + 1)) : errors
+  return copy
 }
 
 /** `path: message` of a validation issue (`(root)` for an empty path); an issue that is not one, as it is. */
