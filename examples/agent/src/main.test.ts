@@ -239,6 +239,9 @@ describe('the loan-review agent example', () => {
         '{"call_email":"yes"}',
         '{"call_email":{"approved":"yes"}}',
         '{"call_email":{"approved":true,"arguments":5}}',
+        '{}',
+        '{"call_other":{"approved":true}}',
+        '{"call_email":{"approved":true},"call_other":{"approved":false}}',
       ]) {
         const refused = await approve(`/approvals/${encodeURIComponent(runId)}`, body)
         expect(refused.status, body).toBe(400)

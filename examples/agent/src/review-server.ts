@@ -46,6 +46,15 @@ export function createReviewServer(agent: StreamingAgent): Server {
       if (typeof decisions !== 'object' || decisions === null || Array.isArray(decisions)) {
         return reply(response, 400, { error: expectedDecisions })
       }
+      // Decisions must be by the ids of the calls that wait: `{}`, or one naming no waiting call, decides nothing.
+      const waitingIds = waiting.approvals.map((approval) => approval.toolCallId)
+      const unknown = Object.keys(decisions).find((id) => !waitingIds.includes(id))
+      if (unknown !== undefined || Object.keys(decisions).length === 0) {
+        const named = unknown === undefined ? 'none' : `${JSON.stringify(unknown).slice(0, 80)}, which does not wait`
+        return reply(response, 400, {
+          error: `${expectedDecisions}; the calls waiting are ${waitingIds.join(', ')}, got ${named}`,
+        })
+      }
       // Decisions the agent would refuse (`{"call_email": "yes"}`) are refused here, by the agent's own input schema,
       // before the run stops waiting.
       const input = resumeInput(waiting, decisions as Record<string, ApprovalDecision>)
