@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { AbortError, TimeoutError } from '@tinyllm/core'
@@ -169,6 +171,37 @@ describe('toProviderError', () => {
     const byProperty = Object.assign(new Error('Request timed out.'), { name: 'APIConnectionTimeoutError' })
     expect(toProviderError(profile, byProperty)).toMatchObject({ retryable: true, providerErrorType: 'timeout' })
     expect(AbortError.isInstance(toProviderError(profile, named('APIUserAbortError')))).toBe(true)
+  })
+
+  it('maps a request the transport refused to send (a header value with a control character) to a final invalid_request, not a retryable connection failure', async () => {
+    const server = createServer((_request, response) => response.end('{}'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    let requests = 0
+    server.on('request', () => {
+      requests += 1
+    })
+    try {
+      const { port } = server.address() as AddressInfo
+      // What Node's fetch (undici) throws for an API key with a DEL in it: its Headers take the value, its dispatcher
+      // refuses it before connecting.
+      const thrown = await fetch(`http://127.0.0.1:${port}/v1/chat`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-key\x7f' },
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      const endpoint = providerEndpoint(profile, `http://127.0.0.1:${port}/v1`)
+      // As the SDKs wrap it, and as a client's own fetch may throw it.
+      for (const error of [named('APIConnectionError', { cause: thrown }), thrown]) {
+        const mapped = toProviderError(profile, error, { endpoint })
+        expect(mapped).toMatchObject({ retryable: false, providerErrorType: 'invalid_request' })
+        expect(mapped.message).toMatch(/^example: the request could not be sent: invalid .*header/)
+      }
+      expect(requests).toBe(0)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('keeps the abort reason of an aborted signal and passes tinyllm errors through', () => {

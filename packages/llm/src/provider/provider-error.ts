@@ -48,8 +48,9 @@ export interface ProviderCallContext {
  *   connection cut mid-body (undici's `terminated`, or whatever a body read through a client's own `fetch` failed with
  *   once the answer had arrived, `call.answered`) → retryable {@link ProviderCallError};
  * - a body that is not JSON (`SyntaxError`) → retryable {@link ProviderCallError} of type `malformed_response`;
- * - anything else — in practice a request the SDK could not build or send, such as a BigInt in `providerOptions` — →
- *   non-retryable {@link ProviderCallError} of type `invalid_request`: sending it again would fail the same way.
+ * - anything else — in practice a request the SDK could not build or send, such as a BigInt in `providerOptions`, or
+ *   one the transport refused before connecting, such as a header value with a control character — → non-retryable
+ *   {@link ProviderCallError} of type `invalid_request`: sending it again would fail the same way.
  *
  * Every error keeps `status`, `requestId` and the provider's error type, and the SDK's error as `cause`, scrubbed of
  * secrets in place. Messages quote the provider's text redacted and cut at 500 characters.
@@ -79,6 +80,17 @@ function mapError(profile: ProviderProfile, error: unknown, call: ProviderCallCo
   if (isError(error)) redactErrorInPlace(error)
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape
   const where = call.endpoint === undefined ? '' : `${call.endpoint.description}: `
+  // What the transport refused before connecting (undici's invalid argument: an API key or header value with a control
+  // character in it) was never sent, and would be refused again: no connection failure to retry.
+  const refused = refusedBeforeSending(error)
+  if (refused !== undefined) {
+    return providerError(profile, {
+      message: `the request could not be sent: ${quote(refused)}`,
+      retryable: false,
+      providerErrorType: 'invalid_request',
+      cause: error,
+    })
+  }
   switch (sdkErrorName(shape)) {
     case 'APIUserAbortError':
     case 'AbortError':
@@ -288,6 +300,18 @@ function transportDetail(error: unknown): string {
     current = (current as { cause?: unknown }).cause
   }
   return quote(describe(innermost))
+}
+
+/**
+ * The message of the undici error (`UND_ERR_INVALID_ARG`) in `error` or its causes, which undici throws for a request
+ * it refuses to send; `undefined` when there is none.
+ */
+function refusedBeforeSending(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 8; depth++) {
+    if ((current as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') return describe(current)
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 function isTransportFailure(shape: SdkErrorShape): boolean {
