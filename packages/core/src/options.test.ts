@@ -1,5 +1,6 @@
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
+import { defineFunction } from './define-function.js'
 import { ConfigurationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, knownSpelling, optionError } from './options.js'
 import { resolveRetryPolicy } from './retry-policy.js'
@@ -48,6 +49,26 @@ describe('knownSpelling', () => {
     const boxed = new String('runs.db') as unknown as object
     expect(() => checkKnownOptions(boxed, settings, 'f')).toThrow(ConfigurationError)
     expect(() => checkKnownOptions(boxed, settings, 'f')).toThrow('f: options must be an object, got "runs.db"')
+  })
+
+  it('refuses a Map or a Set as options, whose entries no check reads: a budget or a retry policy given as one is refused, not ignored', async () => {
+    expect(() => checkKnownOptions(new Map([['maxTokens', 5]]), settings, 'f')).toThrow(
+      'f: options must be an object, got a Map',
+    )
+    expect(() => checkKnownOptions(new Set(['maxTokens']), settings, 'f', 'budget')).toThrow(
+      'f: budget must be an object, got a Set',
+    )
+    const add = defineFunction({ name: 'add', run: (value: number) => value + 1 })
+    // Read as an empty object, the budget was none at all and the run completed.
+    const budget = new Map([['maxTokens', 0]]) as never
+    await expect(add.invoke(1, { budget })).rejects.toThrow('add: budget must be an object, got a Map')
+    const retry = new Map([['attempts', 5]]) as never
+    expect(() => defineFunction({ name: 'flaky', run: () => 1, retry })).toThrow(
+      'flaky: retry must be an object, got a Map',
+    )
+    // An object tagged as a Map is no Map: its properties are its options.
+    const tagged = { [Symbol.toStringTag]: 'Map', maxTokens: 5 }
+    expect(() => checkKnownOptions(tagged, settings, 'f')).not.toThrow()
   })
 
   it('checkKnownOptions replaces a secret in an unknown key before it cuts the key short', () => {

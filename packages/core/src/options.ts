@@ -106,8 +106,34 @@ export function optionError(
 
 function showValue(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
-  if (typeof value === 'object' && value !== null && isPlainObjectLike(value)) return 'an object'
+  if (typeof value === 'object' && value !== null) {
+    const collection = collectionOf(value)
+    if (collection !== undefined) return `a ${collection}`
+    if (isPlainObjectLike(value)) return 'an object'
+  }
   return safeStringify(value, 60)
+}
+
+/**
+ * `Map` or `Set` when `value` is one (of any realm), whose entries are no properties: options given as one would read as
+ * none. The tag is asked first, which costs a plain object next to nothing; the brand check settles it. `undefined`
+ * otherwise, and for a value that cannot be asked (a revoked Proxy).
+ */
+function collectionOf(value: object): 'Map' | 'Set' | undefined {
+  try {
+    const tag = Object.prototype.toString.call(value)
+    if (tag === '[object Map]') {
+      Map.prototype.has.call(value, undefined)
+      return 'Map'
+    }
+    if (tag === '[object Set]') {
+      Set.prototype.has.call(value, undefined)
+      return 'Set'
+    }
+  } catch {
+    // Tagged as one, and no Map or Set: its properties are its options.
+  }
+  return undefined
 }
 
 /**
@@ -137,22 +163,43 @@ function isStringObject(value: object): boolean {
 }
 
 /**
+ * Checks that `value` is an object whose properties are options: not a list or a String object (whose entries or
+ * characters would be read as options), nor a Map or a Set (whose entries no check reads: a budget or limits given as
+ * one would read as none). Anything else is a {@link ConfigurationError} saying `<option> must be <expected>, got …`;
+ * one that cannot be read (a revoked Proxy) too.
+ *
+ * @example
+ * checkOptionsObject(options.settings, 'settings', name, 'an object of chat settings')
+ */
+function checkOptionsObject(
+  value: unknown,
+  option: string,
+  owner?: string,
+  expected = 'an object',
+): asserts value is object {
+  if (typeof value !== 'object' || value === null) throw optionError(option, expected, value, owner)
+  try {
+    // A revoked Proxy throws as soon as it is asked whether it is a list.
+    if (Array.isArray(value) || isStringObject(value) || collectionOf(value) !== undefined)
+      throw optionError(option, expected, value, owner)
+  } catch (cause) {
+    throw unreadableOption(cause, option, owner)
+  }
+}
+
+/**
  * Rejects option keys nobody reads — a misspelling, or another library's name for a setting (`max_tokens`,
  * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
  * them. Keys whose value is `undefined` are ignored. `within` names the option that holds these (`retry`): its keys are
- * then named `retry.attempts`.
+ * then named `retry.attempts`. Options that are no object of options (see {@link checkOptionsObject}) are refused.
  */
 export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string, within?: string): void {
   // Named as the option holding them names theirs: `retry.attempts`, not `attempts`.
   const named = (key: string): string => (within === undefined ? key : `${within}.${key}`)
   // A string's characters or a list's entries are no options: the index of the first would be named as one.
-  if (typeof options !== 'object' || options === null)
-    throw optionError(within ?? 'options', 'an object', options, owner)
+  checkOptionsObject(options, within ?? 'options', owner)
   let keys: string[]
   try {
-    // Asked inside: a revoked Proxy throws as soon as it is asked whether it is a list.
-    if (Array.isArray(options) || isStringObject(options))
-      throw optionError(within ?? 'options', 'an object', options, owner)
     keys = Object.keys(options)
   } catch (cause) {
     throw unreadableOption(cause, within ?? 'options', owner)

@@ -198,7 +198,7 @@ describe('LLMCall basics', () => {
   it("names the right setting when given another library's spelling, as an option or in the input", async () => {
     const model = new ScriptedChatModel({ responses: ['never'] })
     expect(() => new LLMCall({ name: 'x', model, settings: { max_tokens: 5 } as never })).toThrow(
-      'x: max_tokens is not an option; did you mean maxTokens?',
+      'x: settings.max_tokens is not an option; did you mean settings.maxTokens?',
     )
     expect(() => new LLMCall({ name: 'x', model, temperature: 0 } as never)).toThrow(/temperature is not an option/)
     const chat = new LLMCall({ name: 'chat', model })
@@ -288,7 +288,7 @@ describe('LLMCall basics', () => {
     expect(() => new LLMCall({ name: 'x', model, retry: { attempts: 0 } })).toThrow(/retry.attempts/)
   })
 
-  it('sends settings a settings class or a prototype holds, and refuses settings that are not an object', async () => {
+  it('sends settings a settings class or a prototype holds, and refuses settings that are not an object of settings (a Map)', async () => {
     const model = new ScriptedChatModel({ responses: ['ok'], whenExhausted: 'repeat-last' })
     class Careful {
       get temperature() {
@@ -315,6 +315,11 @@ describe('LLMCall basics', () => {
         `x: settings must be an object of chat settings, got ${shown}`,
       )
     }
+    // A Map's entries are no properties: read as settings, it held none, and the call was sent without them.
+    const map = new Map([['temperature', 0]])
+    expect(() => new LLMCall({ name: 'x', model, settings: map as never })).toThrow(
+      'x: settings must be an object, got a Map',
+    )
   })
 })
 
@@ -631,7 +636,7 @@ describe('LLMCall bad input', () => {
         { path: [key], message: `is not a chat setting; did you mean ${meant}?` },
       ])
       expect(() => new LLMCall({ name: 'x', model, settings: { [key]: 5 } as never })).toThrow(
-        `x: ${key} is not an option; did you mean ${meant}?`,
+        `x: settings.${key} is not an option; did you mean settings.${meant}?`,
       )
     }
     expect(model.calls).toHaveLength(0)
@@ -990,7 +995,7 @@ describe('LLMCall bad input', () => {
         'x: retry could not be read: Error: boom',
       ],
       [() => new LLMCall({ name: 'x', model, retry: unreadable }), 'x: retry could not be read: Error: boom'],
-      [() => new LLMCall({ name: 'x', model, settings: unreadable }), 'x: options could not be read: Error: boom'],
+      [() => new LLMCall({ name: 'x', model, settings: unreadable }), 'x: settings could not be read: Error: boom'],
       [
         () =>
           new LLMCall({
@@ -1048,7 +1053,9 @@ describe('LLMCall options', () => {
         structuredOutput: { name: 'verdict', schema: z.object({ verdict: z.string() }), strcit: true } as never,
       })
     expect(build).toThrow(ConfigurationError)
-    expect(build).toThrow(/^verdict: strcit is not an option; did you mean strict\?/)
+    expect(build).toThrow(
+      /^verdict: structuredOutput\.strcit is not an option; did you mean structuredOutput\.strict\?/,
+    )
   })
 
   it('says what structuredOutput.name it got when it refuses one, as every option check does', () => {

@@ -657,7 +657,8 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
         if (typeof structured !== 'object' || structured === null) {
           throw optionError('structuredOutput', 'an object { name, schema }', structured, name)
         }
-        checkKnownOptions(structured, structuredOutputKeys, name)
+        // Refuses a list or a Map too, whose entries would be read as no options.
+        checkKnownOptions(structured, structuredOutputKeys, name, 'structuredOutput')
         if (typeof structured.name !== 'string' || !providerName.test(structured.name)) {
           throw optionError('structuredOutput.name', providerNameRule, structured.name, name)
         }
@@ -692,8 +693,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
       const given: unknown = options.settings
       if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given)))
         throw optionError('settings', 'an object of chat settings', given, name)
+      // Refuses a Map too, whose entries would be read as no settings at all, and none sent.
+      if (given !== undefined) checkKnownOptions(given, settingKeySet, name, 'settings')
       const settings = given === undefined ? {} : copyOptions(given, chatSettingKeys)
-      checkKnownOptions(settings, settingKeySet, name)
       for (const key of checkedSettings) checkSetting(key, settings[key], this.settingOption(key), name)
       if (this.responseFormat !== undefined) {
         // Two response formats for one call: the one given in settings would be replaced without a word.
