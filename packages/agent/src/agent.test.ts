@@ -1812,6 +1812,25 @@ describe('Agent: streaming', () => {
     }
   })
 
+  it('options that are a revoked Proxy end the stream with a ConfigurationError, never a TypeError, and nothing is sent', async () => {
+    const { model, llm } = scripted('unused')
+    const agent = agentWith(llm)
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const invoked = await agent.invoke('go', revocable.proxy).catch((caught: unknown) => caught)
+    const stream = agent.stream('go', revocable.proxy)
+    const iterated = await (async () => {
+      for await (const _event of stream) {
+      }
+    })().catch((caught: unknown) => caught)
+    const streamed = await stream.result.catch((caught: unknown) => caught)
+    for (const error of [invoked, iterated, streamed]) {
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^reviewer: options could not be read: TypeError: .*revoked/)
+    }
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('options that are not an object end the stream with the ConfigurationError invoke gives, and nothing is sent', async () => {
     const { model, llm } = scripted('unused')
     const agent = agentWith(llm)

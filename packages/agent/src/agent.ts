@@ -308,13 +308,14 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
     const leave = (): void => scope?.cancel(new Error(`${this.name}: the stream's reader left before the run ended`))
     return streamRun(
       (push: (event: AgentEvent) => void) => {
-        // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
-        // they would have been read as no options at all.
-        if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-          return super.invoke(input, options)
-        }
         let streaming: InvokeOptions
         try {
+          // Options that are not an object (`5`, `null`, a list) go to `invoke` as they are, which refuses them: spread,
+          // they would have been read as no options at all. (Asked inside the try: `Array.isArray` of a revoked Proxy
+          // throws.)
+          if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+            return super.invoke(input, options)
+          }
           // Read once: the caller's own listener hears every event too. One that is not a function is left in place
           // for `invoke` to refuse with its typed error.
           const listener = options?.stream

@@ -2393,6 +2393,22 @@ describe('LLMCall streaming', () => {
     expect(model.calls).toHaveLength(0)
   })
 
+  it('fails a stream given options that are a revoked Proxy with the ConfigurationError invoke fails with, never a TypeError', async () => {
+    const model = new ScriptedChatModel({ responses: ['never'] })
+    const chat = new LLMCall({ name: 'chat', model })
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    const invoked = await chat.invoke(ask('x'), revocable.proxy).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(invoked)).toBe(true)
+    const stream = chat.stream(ask('x'), revocable.proxy)
+    const { deltas, error } = await collect(stream)
+    expect(deltas).toEqual([])
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as ConfigurationError).message).toMatch(/^chat: options could not be read: TypeError: .*revoked/)
+    await expect(stream.result).rejects.toBe(error)
+    expect(model.calls).toHaveLength(0)
+  })
+
   it('reads its options as invoke does: a signal held by a getter of a settings class, or inherited, cancels the stream', async () => {
     // A spread copies own enumerable properties only: a getter on a class's prototype would be lost, and with it the
     // caller's cancellation.

@@ -104,11 +104,12 @@ export function streamingOptions(
   push: (part: unknown) => void,
   signal?: AbortSignal,
 ): InvokeOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    return options
-  }
   let copy: Record<string, unknown>
   try {
+    // Asked inside the try: `Array.isArray` of a revoked Proxy throws, as reading it does.
+    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+      return options
+    }
     copy = options === undefined ? {} : copyOptions(options, invokeOptionNames)
   } catch (error) {
     // The run's reading of its options is the one place their failure is typed; this makes it meet the same failure.
