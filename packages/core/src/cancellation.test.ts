@@ -262,6 +262,21 @@ describe('CancelScope', () => {
     expect(passed.cancelled).toBe(true)
   })
 
+  it('has no timeout to restart when given only a deadline: a restart neither shortens nor moves it', () => {
+    vi.useFakeTimers()
+    const deadline = Date.now() + 10_000
+    const scope = new CancelScope(undefined, { deadline, timeoutReason: () => 'at the deadline' })
+    const under = new CancelScope(scope)
+    scope.restartTimeout(100)
+    expect(scope.deadline).toBe(deadline)
+    expect(under.deadline).toBe(deadline)
+    vi.advanceTimersByTime(9_999)
+    expect(scope.cancelled).toBe(false)
+    vi.advanceTimersByTime(1)
+    expect(scope.reason).toBe('at the deadline')
+    expect(under.cancelled).toBe(true)
+  })
+
   it('restarts its own timeout with a shorter one, and refuses one that is not a number of ms', () => {
     vi.useFakeTimers()
     const scope = new CancelScope(undefined, { timeoutMs: 1_000 })

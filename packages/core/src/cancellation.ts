@@ -93,6 +93,8 @@ export class CancelScope {
   private ownDeadline: number | undefined = undefined
   /** The `deadline` option: epoch ms past which no restart of the timeout moves `ownDeadline`. */
   private fixedDeadline: number | undefined = undefined
+  /** Whether the scope was given a `timeoutMs`: a `deadline` alone is no timeout, and has nothing to restart. */
+  private readonly timed: boolean
   private readonly timeoutReason: (() => unknown) | undefined
   private children: Set<CancelScope> | undefined = undefined
   private listeners: Set<CancelListener> | undefined = undefined
@@ -148,6 +150,7 @@ export class CancelScope {
       deadline !== undefined ||
       manual
     this.fixedDeadline = deadline
+    this.timed = timeoutMs !== undefined
     if (timeoutMs !== undefined || deadline !== undefined) this.ownDeadline = this.soonest(timeoutMs)
     this.takeDeadline()
     if (!this.cancellable) return
@@ -334,12 +337,12 @@ export class CancelScope {
   /**
    * Restarts this scope's own timeout from now (an idle timeout, counted again after each sign of life); the scopes
    * under it see the new deadline, never one past the scope's `deadline` option. A scope without a timeout of its own
-   * has none to restart.
+   * (none, or only a `deadline`) has none to restart.
    */
   restartTimeout(timeoutMs: number): void {
     requireNumber(timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
     // A disposed scope's owner has ended: a timer armed now would cancel what it holds on for, later.
-    if (this.cancelled || this.disposed || this.ownDeadline === undefined) return
+    if (this.cancelled || this.disposed || !this.timed) return
     this.ownDeadline = this.soonest(timeoutMs)
     this.refreshDeadline()
   }
