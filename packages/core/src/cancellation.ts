@@ -117,7 +117,8 @@ export class CancelScope {
     let timeoutReason: (() => unknown) | undefined
     if (options !== undefined) {
       try {
-        if (typeof options !== 'object' || options === null)
+        // A Map's entries are no keys the loop below meets: its `timeoutMs` would be no timeout at all.
+        if (typeof options !== 'object' || options === null || options instanceof Map || options instanceof Set)
           throw optionError(
             'options',
             '{ signal?, timeoutMs?, deadline?, timeoutReason?, manual? }',

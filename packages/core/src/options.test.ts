@@ -1,5 +1,6 @@
 import { registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
+import { CancelScope } from './cancellation.js'
 import { defineFunction } from './define-function.js'
 import { ConfigurationError } from './errors.js'
 import { checkBoolean, checkKnownOptions, checkNumber, knownSpelling, optionError } from './options.js'
@@ -66,6 +67,11 @@ describe('knownSpelling', () => {
     expect(() => defineFunction({ name: 'flaky', run: () => 1, retry })).toThrow(
       'flaky: retry must be an object, got a Map',
     )
+    // The options of invoke and of a CancelScope too, whose keys are checked only when one is unknown.
+    const timed = new Map([['timeoutMs', 5]]) as never
+    await expect(add.invoke(1, timed)).rejects.toThrow('add: options must be an object, got a Map')
+    expect(() => new CancelScope(undefined, timed)).toThrow('CancelScope: options must be')
+    expect(() => new CancelScope(undefined, timed)).toThrow(/got a Map$/)
     // An object tagged as a Map is no Map: its properties are its options.
     const tagged = { [Symbol.toStringTag]: 'Map', maxTokens: 5 }
     expect(() => checkKnownOptions(tagged, settings, 'f')).not.toThrow()

@@ -1666,7 +1666,14 @@ function keepShapes(): void {
  * options given, each read once: a getter (or a Proxy) cannot answer the checks one value and the run another.
  */
 function checkInvokeOptions(options: object, functionName: string): InvokeOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
+  // A Map's entries are no keys the loop below meets: given as one, `timeoutMs` would be no time limit at all.
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    Array.isArray(options) ||
+    options instanceof Map ||
+    options instanceof Set
+  )
     throw optionError('options', 'an object', options, functionName)
   // One loop over the keys, on the hot path of every child invoked with options; the message is built only on a miss.
   for (const key in options) if (!invokeOptionKeys.has(key)) checkKnownOptions(options, invokeOptionKeys, functionName)
