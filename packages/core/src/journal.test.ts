@@ -699,6 +699,42 @@ describe('a step replayed in the tree that ran it', () => {
     // Journaled apart, yet the step's idempotency key (a side effect's) is its own on every attempt.
     expect(keys).toEqual(['job-2/model#1', 'job-2/model#1'])
   })
+
+  it('a retry for a child’s output that failed its schema asks the durable step before it again, as without a journal', async () => {
+    const answers: number[] = []
+    const model = defineFunction({
+      name: 'model',
+      durable: true,
+      run: (_: string) => {
+        answers.push(answers.length + 1)
+        return answers.length
+      },
+    })
+    // The answer is checked by a step of its own, whose ValidationError the attempt throws.
+    const parse = defineFunction({
+      name: 'parse',
+      output: z.number().refine((value) => value % 2 === 0, 'not even'),
+      run: (value: number) => value,
+    })
+    const ask = defineFunction({
+      name: 'ask',
+      retry: { attempts: 3, retryInvalidOutput: true, initialDelayMs: 0 },
+      run: async (question: string, context: RunContext) =>
+        context.invoke(parse, await context.invoke(model, question)),
+    })
+    const journal = new MemoryJournal()
+    const record = await ask.trace('q', { journal, runId: 'job-3' })
+    expect(record.status).toBe('complete')
+    expect(record.output).toBe(2)
+    expect(answers).toEqual([1, 2])
+    // A re-run replays the answer that failed, retries, and replays the one that passed: nothing is asked again.
+    const resumed = await ask.trace('q', { journal, runId: 'job-3' })
+    expect(resumed.output).toBe(2)
+    expect(answers).toEqual([1, 2])
+    expect(
+      resumed.children.filter((child) => child.function === 'model').map((child) => child.annotations.replayed),
+    ).toEqual([true, true])
+  })
 })
 
 describe('a journal refuses to replay what no longer fits', () => {

@@ -584,9 +584,10 @@ class Run {
   /** The parent's {@link Run.freshFrom} when this run started: past 1, part of its journal key. */
   readonly keyAttempt: number
   /**
-   * The attempt from which this run's children are asked afresh: the one after its output last failed its schema. A
-   * journal keeps their steps under keys of their own (`<key>@<attempt>`), so a retry for an invalid output asks the
-   * model again rather than replaying the answer that made it, and a re-run replays each attempt's answers in turn.
+   * The attempt from which this run's children are asked afresh: the one after an output last failed its schema (the
+   * run's own, or a child's that its attempt threw). A journal keeps their steps under keys of their own
+   * (`<key>@<attempt>`), so a retry for an invalid output asks the model again rather than replaying the answer that
+   * made it, and a re-run replays each attempt's answers in turn.
    */
   freshFrom = 1
   /** The run's cancellation; during an attempt with a time limit of its own, that attempt's scope. */
@@ -891,8 +892,9 @@ class Run {
         } finally {
           if (attemptScope !== undefined) this.cancelScope = scope
         }
-        // An output that failed its own schema is asked for afresh: not replayed from the answers that made it.
-        if (this.state === 'output_validation' && ValidationError.isInstance(error)) this.freshFrom = this.attempt + 1
+        // An output that failed a schema — its own, or a child's that the attempt threw — is asked for afresh: not
+        // replayed from the answers that made it. (A failed input is never retried: see decideRetry.)
+        if (ValidationError.isInstance(error)) this.freshFrom = this.attempt + 1
         await this.retryAfter(error)
       }
       this.to('processing_output')
