@@ -1,7 +1,16 @@
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryLogger } from './memory-logger.js'
-import { isSecretFieldName, REDACTED, redact, redactAndCut, redactQuoted, redactString } from './redact.js'
+import {
+  createRedactBudget,
+  isSecretFieldName,
+  REDACTED,
+  redact,
+  redactAndCut,
+  redactQuoted,
+  redactString,
+  redactWithin,
+} from './redact.js'
 import { registeredSecretCount, registerSecret } from './registered-secrets.js'
 import { isSecretQueryName } from './secret-patterns.js'
 
@@ -1386,6 +1395,24 @@ describe('redact', () => {
     expect(nearEnd.cause).toBe(`${'y'.repeat(989)} ${REDACTED}`)
   }, 60_000)
 
+  it('cuts the frames of an error’s stack at 20,000 characters, so that a value holding it can be written as JSON', () => {
+    // Each character of these frames is six in JSON: copied whole, the stack made a record or log line of an input
+    // holding the error that JSON.stringify could not write ("Invalid string length").
+    const frames = '\n    at first (file.js:1:1)\n    at '
+    const error = new Error('short')
+    error.stack = `Error: short${frames}${'\u0001'.repeat(2 ** 24)} ${OPENAI_KEY}`
+    const copy = redact({ error, after: 'kept' }) as unknown as { error: { stack: string }; after: string }
+    expect(copy.error.stack).toBe(`Error: short${frames}${'\u0001'.repeat(20_000 - frames.length)}…`)
+    expect(copy.after).toBe('kept')
+    // Each error's text counts against what one copy may take: a list of errors with such stacks is not copied whole.
+    const deep = new Error('short')
+    deep.stack = `Error: short${frames}${'\u0001'.repeat(100_000)}`
+    const many = redact(Array.from({ length: 2_000 }, () => deep)) as unknown as unknown[]
+    expect(JSON.stringify(many).length).toBeLessThan(100_000_000)
+    expect(many.length).toBeLessThan(1_000)
+    expect(many.at(-1)).toMatch(/^\[\d+ more items\]$/)
+  }, 60_000)
+
   it('redactQuoted copies a value as redact does, every string in it cut at 1,000 characters however deep', () => {
     const long = 'z'.repeat(5_000_000)
     const quoted = redactQuoted({
@@ -1668,6 +1695,25 @@ describe('redact', () => {
     expect(copy).toEqual({ document: '[Truncated]', pages: 3, title: tenMegabytes })
     expect(redact('x'.repeat(2 ** 26))).toHaveLength(2 ** 26)
   })
+
+  it('writes a key longer than 2²⁶ characters "[Truncated]", keeping its value, so that the copy’s JSON can be written', () => {
+    // Each character of this is six in JSON: a record or log line of such a key threw "Invalid string length".
+    const control = '\u0001'.repeat(2 ** 26)
+    const copy = redact({ [`${control}x`]: 1, [`${control}y`]: 2, pages: 3 })
+    expect(copy).toEqual({ '[Truncated]': 1, '[Truncated] (2)': 2, pages: 3 })
+    expect(redact(new Map([[`${control}z`, 1]]))).toEqual({ '[Truncated]': 1 })
+  })
+
+  it('writes "[Truncated]" a key beside a value that took the copy 2²⁶ characters past its limit, keeping the value', () => {
+    // A key and its value of 2²⁶ characters each, copied whole, made JSON no string can hold. Here the copy may take one
+    // character more, and the value and key take 2²⁶ + 2.
+    const budget = createRedactBudget()
+    budget.characters = 1
+    const half = 'x'.repeat(2 ** 25 + 1)
+    const copy = redactWithin({ [half]: half }, budget)
+    expect(Object.keys(copy)).toEqual(['[Truncated]'])
+    expect(copy['[Truncated]']).toBe(half)
+  }, 60_000)
 
   it('keeps the fields and items beside one whose reading throws, in a log line too', () => {
     const entity = {

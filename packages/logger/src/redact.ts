@@ -48,8 +48,9 @@ const MAX_TOTAL_ENTRIES = 1_000_000
  */
 const MAX_TOTAL_CHARACTERS = 10_000_000
 /**
- * The longest string a copy takes whole (2²⁶ characters): JSON writes a character as up to six (`\u0000`), and a
- * string's JSON past 2²⁹−24 characters is longer than a string can be ("Invalid string length").
+ * The longest string a copy takes whole (2²⁶ characters), and the most its text may take past
+ * {@link MAX_TOTAL_CHARACTERS} in all: JSON writes a character as up to six (`\u0000`), and a string's JSON past 2²⁹−24
+ * characters is longer than a string can be ("Invalid string length").
  */
 const MAX_STRING_CHARACTERS = 2 ** 26
 /** Where a copied object keeps the count of its keys left out. */
@@ -410,8 +411,9 @@ export function isSecretFieldName(name: string): boolean {
  * many it left out (`"[4294957295 more items]"` as the last item of an array or Set, `"…": "[12 more keys]"` in an
  * object or Map); one call copies at most 1,000,000 entries and 10,000,000 characters of text in all (an entry is
  * copied whole or not at all: a 10 MB string is copied whole, one longer than 2²⁶ characters, which JSON could not
- * write, is written `"[Truncated]"`), and nesting deeper than 64 levels is written `"[Truncated]"`. So a sparse array
- * with a length of 2³²−1 is copied in time proportional to 10,000, not to its length.
+ * write, is written `"[Truncated]"`, and so is a key, its value kept, as is a key beside a value that took the copy 2²⁶
+ * characters past its limit), and nesting deeper than 64 levels is written `"[Truncated]"`. So a sparse array with a
+ * length of 2³²−1 is copied in time proportional to 10,000, not to its length.
  *
  * @example
  * ```ts
@@ -548,7 +550,7 @@ function copyValue(value: unknown, walk: Walk, depth: number): unknown {
       if (walk.budget.characters <= 0) return TRUNCATED
       // Nor is text whose JSON could be longer than a string can be: 300,000,000 newlines copied whole made JSON that
       // threw "Invalid string length". It takes nothing, so what comes after it is copied as before.
-      if (walk.maxString === undefined && value.length > MAX_STRING_CHARACTERS) return TRUNCATED
+      if (walk.maxString === undefined && !fitsWhole(walk.budget, value.length)) return TRUNCATED
       const copy = walk.maxString === undefined ? redactString(value) : redactAndCut(value, walk.maxString)
       walk.budget.characters -= copy.length
       return copy
@@ -587,6 +589,14 @@ function copyObject(value: object, walk: Walk, depth: number): unknown {
     ancestors.pop()
     walk.depth = outerDepth
   }
+}
+
+/**
+ * Whether text of `length` characters (a string, or a key) is copied whole: at most 2²⁶ characters, and not taking the
+ * copy more than that past its limit of text in all, so that no copy makes JSON longer than a string can be.
+ */
+function fitsWhole(budget: RedactBudget, length: number): boolean {
+  return length <= MAX_STRING_CHARACTERS && budget.characters - length >= -MAX_STRING_CHARACTERS
 }
 
 /** Whether a collection that has copied `copied` entries may copy one more; counts it against the walk when it may. */
@@ -801,8 +811,8 @@ function isError(value: object): value is Error {
 
 /**
  * The copy of an error: its strings (name, message, own fields, a thrown string that caused it) redacted, then cut at
- * 1,000 characters, as a tinyllm error's JSON cuts what it quotes; its stack keeps its frames, with the message in it
- * cut as the message is.
+ * 1,000 characters, as a tinyllm error's JSON cuts what it quotes; its stack keeps its frames (their first 20,000
+ * characters), with the message in it cut as the message is.
  */
 function copyError(error: Error, walk: Walk, depth: number): Record<string, unknown> {
   // What an error holds deeper down (an SDK error's parsed body, the errors of an AggregateError) is quoted as its own
@@ -836,6 +846,8 @@ function copyErrorFields(error: Error, walk: Walk, depth: number): Record<string
     const value = copy[key]
     if (key !== 'stack' && typeof value === 'string') copy[key] = cut(value)
   }
+  // Its own text counts against the copy's limit as its fields' does: a list of a million errors is not copied whole.
+  walk.budget.characters -= message.length + (typeof copy.stack === 'string' ? copy.stack.length : 0)
   return copy
 }
 
@@ -861,14 +873,21 @@ function cutStack(stack: string, message: string, shown: string): string {
 
 /** The most characters a stack's copy keeps before its frames: a name and a message, each cut, and what joins them. */
 const MAX_STACK_HEADER = 2 * MAX_ERROR_STRING + 100
+/** The most characters a stack's copy keeps of its frames, as an error's printed form keeps of each of its strings. */
+const MAX_STACK_FRAMES = 20_000
 
-/** `stack` (already redacted) with what comes before its first frame cut at {@link MAX_STACK_HEADER} characters. */
+/**
+ * `stack` (already redacted) with what comes before its first frame cut at {@link MAX_STACK_HEADER} characters, and its
+ * frames at {@link MAX_STACK_FRAMES}: a stack set to megabytes is no longer than one of a deep recursion.
+ */
 function cutHeader(stack: string): string {
   if (stack.length <= MAX_STACK_HEADER) return stack
   const frames = stack.search(/\n[ \t]+at /)
   const header = frames === -1 ? stack : stack.slice(0, frames)
-  if (header.length <= MAX_STACK_HEADER) return stack
-  return `${headOf(header, MAX_STACK_HEADER)}…${frames === -1 ? '' : stack.slice(frames)}`
+  const keptHeader = header.length <= MAX_STACK_HEADER ? header : `${headOf(header, MAX_STACK_HEADER)}…`
+  if (frames === -1) return keptHeader
+  const rest = stack.slice(frames)
+  return `${keptHeader}${rest.length <= MAX_STACK_FRAMES ? rest : `${headOf(rest, MAX_STACK_FRAMES)}…`}`
 }
 
 /** Copies `source`'s own entries; with `cutAt`, a string is read only as far as it can show cut there. */
@@ -934,11 +953,15 @@ function setEntry(
   depth: number,
   renamed?: Map<string, number>,
 ): void {
-  let safeKey = redactString(key)
+  // A key is text as a value is: one longer than 2²⁶ characters is written "[Truncated]", its value kept.
+  let safeKey = key.length > MAX_STRING_CHARACTERS ? TRUNCATED : redactString(key)
   if (renamed !== undefined && Object.hasOwn(target, safeKey)) safeKey = freeKey(target, safeKey, renamed)
   let safeValue =
     value !== null && value !== undefined && isSecretFieldName(key) ? REDACTED : copyValue(value, walk, depth)
-  // Counted after its value, so that an entry is copied whole or not at all.
+  // Counted after its value, so that an entry is copied whole or not at all; but not beside a value that took the copy
+  // past its limit so far that the two would make JSON no string can hold: the key is "[Truncated]" then.
+  if (!fitsWhole(walk.budget, safeKey.length)) safeKey = TRUNCATED
+  if (safeKey === TRUNCATED && Object.hasOwn(target, safeKey)) safeKey = freeKey(target, safeKey, renamed ?? new Map())
   walk.budget.characters -= safeKey.length
   // Read on the copy, so that a boxed string or a `toJSON` that gives one counts as a string.
   if (typeof safeValue === 'string' && isSecretStringField(key, safeValue)) safeValue = REDACTED
