@@ -24,16 +24,18 @@ let removeWrapper: (() => void) | undefined
 /**
  * Makes a traced run's span the active context while the run executes, so spans started inside it nest under it; and,
  * as an LLM call's attempt starts, marks its span `gen_ai.request.stream` when its caller streams it — which only the
- * run's context tells, and which decides whether the call sends a streaming request.
+ * run's context tells, and which decides whether the call sends a streaming request. A run traced by several tracers
+ * (one per backend) has its span marked in each; one context is active at a time, the first tracer's.
  */
 const activateRunSpan: RunWrapper = (run, call) => {
+  let active: Context | undefined
   for (let index = 0; index < holders.length; index++) {
     const open = holders[index]?.get(run.runId)
     if (open === undefined) continue
     if (open.llmCall && open.recording) markStreamed(open.span, run)
-    return contextApi.with(open.context, call)
+    active ??= open.context
   }
-  return call()
+  return active === undefined ? call() : contextApi.with(active, call)
 }
 
 /**

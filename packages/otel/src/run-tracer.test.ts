@@ -268,6 +268,31 @@ describe('RunTracer', () => {
     expect(spanOf(finished, 'Pipeline').attributes['gen_ai.request.stream']).toBeUndefined()
   })
 
+  it('marks a streamed LLM call gen_ai.request.stream in every tracer that traces it, not only the first', async () => {
+    const first = memoryTracing()
+    const second = memoryTracing()
+    const tracers = [first, second].map(({ provider }) => new RunTracer({ tracerProvider: provider }))
+    const stops = tracers.map((tracer) => tracer.start())
+    const server = await startOpenAICompatibleServer({ replies: ['good'] })
+    try {
+      const chat = new OpenAIChat({
+        name: 'chat',
+        model: 'gpt-4o-mini',
+        baseURL: server.baseURL,
+        apiKey: 'sk-loopback',
+      })
+      const stream = chat.stream({ messages: [{ role: 'user', content: 'hi' }] })
+      for await (const _delta of stream);
+      await expect(stream.result).resolves.toBe('good')
+    } finally {
+      for (const stop of stops) stop()
+      await server.close()
+    }
+    for (const { spans } of [first, second]) {
+      expect((await spans()).map((span) => span.attributes['gen_ai.request.stream'])).toEqual([true])
+    }
+  })
+
   it('records the maxTokens a chat model sends when neither the call nor its input sets one (its defaultMaxTokens)', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
@@ -646,6 +671,39 @@ describe('RunTracer', () => {
     await chain.invoke({ messages: [{ role: 'user', content: 'hi' }] }, { onEvent: tracing.listener })
     expect(spanOf(await spans(), 'priced').attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
     expect(spanOf(await spans(), 'Outer').attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
+  })
+
+  it('keeps the error, usage and cost of a run that annotates hundreds of facts: the attribute limit drops its annotations first', async () => {
+    // The SDK's default span limits keep a span's first 128 attributes and drop the rest.
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const chat = new LLMCall({
+      name: 'priced',
+      model: new ScriptedChatModel({
+        responses: [{ content: 'ok', usage: { inputTokens: 1000, outputTokens: 1000 } }],
+      }),
+      settings: { model: 'gpt-4o-mini' },
+      prices: { 'gpt-4o-mini': { inputPerMillion: 1, outputPerMillion: 2 } },
+    })
+    const audit = defineFunction({
+      name: 'Audit',
+      run: async (items: number, runContext: RunContext) => {
+        await runContext.invoke(chat, { messages: [{ role: 'user', content: 'hi' }] })
+        for (let item = 0; item < items; item++) runContext.annotate(`item${item}`, 'checked')
+        throw new Error('one item failed')
+      },
+    })
+    await expect(audit.invoke(300, { onEvent: tracing.listener })).rejects.toThrow('one item failed')
+    const span = spanOf(await spans(), 'Audit')
+    expect(span.attributes).toMatchObject({
+      'error.type': 'FunctionError',
+      'tinyllm.error.state': 'running',
+      'tinyllm.attempt': 1,
+      'tinyllm.usage.calls': 1,
+      'tinyllm.usage.input_tokens': 1000,
+    })
+    expect(span.attributes['tinyllm.cost_usd']).toBeCloseTo(0.003, 10)
+    expect(span.attributes['tinyllm.annotation.item0']).toBe('checked')
   })
 
   it('records message content only when asked to, with secrets redacted', async () => {

@@ -248,7 +248,6 @@ export class RunTracer {
     try {
       if (open.recording) {
         const attributes: Attributes = { [attributeNames.attempt]: event.attempt }
-        if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
         if (event.usage !== undefined) {
           // The GenAI usage attributes are the provider's figures: an estimate standing in for usage it did not report
           // stays in tinyllm's own totals, annotated `usageEstimated`.
@@ -260,6 +259,9 @@ export class RunTracer {
           attributes[attributeNames.errorType] = error.name
           if (error.state !== undefined) attributes[attributeNames.errorState] = error.state
         }
+        // Last: a tracer provider keeps a span's first attributes (128, by the SDK's default limits), so a run that
+        // annotates hundreds of facts loses some of those, never its error, usage or cost.
+        if (event.annotations !== undefined) annotationAttributesOf(attributes, event.annotations)
         span.setAttributes(redactedAttributes(attributes))
         if (open.llmCall && this.captureContent && event.to === 'complete') {
           const finishReasons = event.annotations?.finishReasons
@@ -389,10 +391,11 @@ const maxListLength = 10_000
 
 /**
  * What the run recorded about itself, added to `attributes`: a Decision's choice, a replay, an LLM call's request and
- * response ids, the model that answered and the finish reasons under their own names; any other text, number or flag
- * under `tinyllm.annotation.<key>`.
+ * response ids, the model that answered and the finish reasons under their own names; then any other text, number or
+ * flag under `tinyllm.annotation.<key>`, after them, so that an attribute limit drops these first.
  */
 function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Record<string, unknown>>): void {
+  const others: Attributes = {}
   for (const key of Object.keys(annotations)) {
     const value = annotations[key]
     const known = annotationAttributes.get(key)
@@ -404,9 +407,10 @@ function annotationAttributesOf(attributes: Attributes, annotations: Readonly<Re
       // The key is text from the run too; and under a key named like a secret (`apiKey`, or `auth` for a string), the
       // value is one, as a log line's field is (its key redacted too, so the copy's one value is read, not its key).
       const [safe] = Object.values(redact({ [key]: value })) as [string | number | boolean]
-      attributes[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = safe
+      others[attributeNames.annotationPrefix + redactAndCut(key, maxAttributeLength)] = safe
     }
   }
+  Object.assign(attributes, others)
 }
 
 function isOfType(value: unknown, type: AnnotationType): value is string | boolean | string[] {
