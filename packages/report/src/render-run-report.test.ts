@@ -616,6 +616,29 @@ describe('renderRunReport', () => {
     expect((runData(html)[0]!.error as { headline: string }).headline).toContain('name: expected a name')
   })
 
+  it('shows an error read back from storage whose name or state is not text, as it shows any name', async () => {
+    const record = await defineFunction({
+      name: 'Step',
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      run: () => {
+        throw new Error('went wrong')
+      },
+    })
+      .trace(undefined)
+      .catch((error: unknown) => error)
+    // JSON holds anything: a name or state that is an object, even one whose own toString is no function.
+    const stored = JSON.parse(JSON.stringify(record))
+    stored.error.name = { toString: 'Broken' }
+    stored.error.state = ['running']
+    const retrying = stored.states.find((entry: { state: string }) => entry.state === 'retrying')
+    retrying.error.name = { code: 7 }
+    const html = renderRunReport(stored as RunRecord)
+    const [row] = runData(html)
+    expect(row!.error).toMatchObject({ headline: expect.stringContaining('"toString": "Broken"') })
+    expect(String((row!.error as { headline: string }).headline)).toContain('went wrong')
+    expect((row!.retries as Array<{ reason: string }>)[0]!.reason).toContain('"code": 7')
+  })
+
   it('refuses a record read back from storage that lacks what the page reads, anywhere in the tree, saying where', async () => {
     const record = await new Chain({
       name: 'Chain',

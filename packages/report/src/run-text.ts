@@ -46,18 +46,21 @@ export function nameText(value: unknown): string {
  * retry and in its states.
  */
 export function headline(error: TinyLLMError, maxLength: number): string {
-  const where = error.state === undefined ? '' : ` in ${error.state}`
+  // A name and a state are names like any other: read back from storage, either may be an object (even one whose
+  // `toString` is no function), which a template would throw on or write as `[object Object]`.
+  const name = nameText(error.name)
+  const where = error.state === undefined ? '' : ` in ${nameText(error.state)}`
   // Rebuilt from its JSON (a run in another process), the list ends past 10,000 issues with a count of the rest, and
   // may hold anything else JSON can: what is not a list of issues is left to the message. It is read as a log line
   // reads a list (its first 10,000 items and a count of the rest), so a sparse list of 2³²−1 holes takes no time.
   if (ValidationError.isInstance(error) && Array.isArray(error.issues)) {
     const issues = (redact(error.issues) as ReadonlyArray<unknown>).map(issueText)
-    return preview(`${error.name}${where}: ${issues.join('; ')}`, maxLength)
+    return preview(`${name}${where}: ${issues.join('; ')}`, maxLength)
   }
   // Redacted whole before its first line is taken: the first line of a secret that spans lines is not recognised alone.
   const message = redactString(error.message)
   const end = message.indexOf('\n')
-  return preview(`${error.name}${where}: ${end === -1 ? message : message.slice(0, end)}`, maxLength)
+  return preview(`${name}${where}: ${end === -1 ? message : message.slice(0, end)}`, maxLength)
 }
 
 /**
