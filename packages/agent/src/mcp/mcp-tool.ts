@@ -15,7 +15,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from '@tinyllm/core'
-import { type JsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
+import { findStrictSchemaViolation, type JsonSchema, type StrictSchemaRules, toStrictJsonSchema } from '@tinyllm/llm'
 import { Tool } from '../tool.js'
 import { MCPConnectionError, MCPToolError } from './mcp-errors.js'
 
@@ -95,8 +95,37 @@ export const outputValidators: ValidatorProvider = {
 const mcpErrorCodes = { requestTimeout: -32001 }
 /** The longest delay a timer holds. */
 const maxTimerDelayMs = 2_147_483_647
-/** Keywords some providers refuse in a strict schema: such a tool is offered without strict mode. */
-const strictUnsafeKeywords = new Set(['allOf', 'not', 'if', 'then', 'else', 'patternProperties', 'dependentSchemas'])
+/**
+ * What strict mode refuses with some provider — each rule its strictest provider's: OpenAI's keywords and limits,
+ * Anthropic's refusal of recursive schemas (the constraints Anthropic refuses, its request builder moves into the
+ * description). A server's schema any of them refuses is offered without strict mode.
+ */
+const everyProviderStrictRules: StrictSchemaRules = {
+  closedObjects: true,
+  everyPropertyRequired: true,
+  objectRoot: true,
+  unsupportedKeywords: [
+    'allOf',
+    'oneOf',
+    'not',
+    'if',
+    'then',
+    'else',
+    'dependentRequired',
+    'dependentSchemas',
+    'patternProperties',
+    'unevaluatedProperties',
+    'propertyNames',
+  ],
+  recursion: false,
+  limits: {
+    nestingLevels: 10,
+    objectProperties: 5000,
+    enumValues: 1000,
+    stringLength: 120_000,
+    enumStringLength: { values: 250, characters: 15_000 },
+  },
+}
 
 /**
  * A tool of an MCP server, as a tinyllm {@link Tool} (kind `mcp-tool`): its arguments are checked against the server's
@@ -291,29 +320,15 @@ function withoutDialect(schema: Readonly<Record<string, unknown>>): JsonSchema {
 }
 
 /**
- * Whether a server's schema can be sent in strict mode: strict mode can express it (every object lists its properties)
- * and it has no keyword a provider refuses there. Servers write schemas for any client, so one that cannot is offered
- * without strict mode rather than refused.
+ * Whether a server's schema can be sent in strict mode to every provider: strict mode can express it (every object
+ * lists its properties), and no provider's strict mode refuses what it becomes there (a keyword, a size, a recursive
+ * `$ref`). Servers write schemas for any client, so one that cannot is offered without strict mode rather than refused
+ * at every turn.
  */
 function strictCapable(schema: JsonSchema): boolean {
-  if (hasStrictUnsafeKeyword(schema)) return false
   try {
-    toStrictJsonSchema(schema)
-    return true
+    return findStrictSchemaViolation(toStrictJsonSchema(schema).schema, everyProviderStrictRules) === undefined
   } catch {
     return false
   }
-}
-
-function hasStrictUnsafeKeyword(node: unknown): boolean {
-  if (Array.isArray(node)) return node.some(hasStrictUnsafeKeyword)
-  if (typeof node !== 'object' || node === null) return false
-  for (const [key, value] of Object.entries(node)) {
-    if (strictUnsafeKeywords.has(key)) return true
-    // The keys of `properties` (and `$defs`) are names, not keywords: only their schemas are looked into.
-    const schemas = (key === 'properties' || key === '$defs' || key === 'definitions') && typeof value === 'object'
-    if (schemas && value !== null && Object.values(value).some(hasStrictUnsafeKeyword)) return true
-    if (!schemas && hasStrictUnsafeKeyword(value)) return true
-  }
-  return false
 }

@@ -10,6 +10,8 @@ import { inspect } from 'node:util'
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { AnthropicChat } from '@tinyllm/anthropic'
+import { startAnthropicCompatibleServer } from '@tinyllm/anthropic/testing'
 import { AbortError, ConfigurationError, formatRunTree, TimeoutError, ValidationError } from '@tinyllm/core'
 import { type ChatRequest, LLMCall, type ToolMessage } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
@@ -205,6 +207,50 @@ describe('MCP tools over stdio', () => {
       ['spaced', 'Spaced out'],
     ])
     expect(await toolNamed(tools, 'blank').invoke({})).toBe('{}')
+  })
+
+  it("offers a tool whose schema a provider's strict mode refuses without strict mode, so that every provider takes it", async () => {
+    const odd = await connectMCPServer({
+      name: 'odd',
+      command: process.execPath,
+      args: [oddSchemaFixture, 'strict-refused'],
+      stderr: 'ignore',
+    })
+    opened.push(odd)
+    const tools = await odd.tools()
+    expect(tools.map((tool) => [tool.name, tool.strict])).toEqual([
+      ['unevaluated', false],
+      ['dependent', false],
+      ['property_names', false],
+      ['nested', false],
+      ['many_values', false],
+      ['recursive', false],
+    ])
+    const openai = await startOpenAICompatibleServer({ replies: () => 'Nothing to do.' })
+    opened.push(openai)
+    const anthropic = await startAnthropicCompatibleServer({ replies: () => 'Nothing to do.' })
+    opened.push(anthropic)
+    const models = [
+      new OpenAIChat({
+        name: 'model',
+        model: 'gpt-4o-mini',
+        baseURL: openai.baseURL,
+        apiKey: 'sk-test',
+        output: 'result',
+      }),
+      new AnthropicChat({
+        name: 'model',
+        model: 'claude-sonnet-4-5',
+        maxTokens: 100,
+        baseURL: anthropic.baseURL,
+        apiKey: 'sk-test',
+        output: 'result',
+      }),
+    ]
+    for (const model of models) {
+      const outcome = await new Agent({ name: 'reviewer', model, tools }).invoke('Anything to do?')
+      expect(outcome).toMatchObject({ status: 'complete', output: 'Nothing to do.' })
+    }
   })
 
   it('refuses two tools offered under one name once sanitised or cut to 64 characters, naming both; `only` picks one', async () => {

@@ -6,7 +6,9 @@
 // two tools whose different input schemas declare the same `$id`; `own-keys` tools whose schemas name properties every
 // object inherits (`constructor`, `toString`, `valueOf`) and tools whose schemas have a key `__proto__`;
 // `proto-then-plain` one name over two pages, its schema with a key `__proto__` on the first only; `names` tools
-// with blank descriptions and names alike once sanitised; `repeated` one tool on two pages; `banner` writes
+// with blank descriptions and names alike once sanitised; `repeated` one tool on two pages; `strict-refused` tools
+// whose schemas a provider's strict mode refuses though every object lists its properties (a keyword OpenAI's strict
+// mode does not take, nesting or an enum past its limits, a recursive `$ref`, which Anthropic's refuses); `banner` writes
 // a line that is not a JSON-RPC message to its stdout before it starts. A call with a `stdout` argument writes that to
 // its stdout as a line (`repeat` times over), and answers nothing; one with a `stderr` argument writes that to its
 // stderr (`repeat` times over, at once, as a process that does not buffer it does), and answers `logged`. One with
@@ -146,6 +148,32 @@ server.setRequestHandler(ListToolsRequestSchema, async (request) => {
         { name: `${long}_2`, description: 'Long, second', inputSchema: { type: 'object' } },
       ],
     }
+  }
+  if (pages === 'strict-refused') {
+    let nested: Record<string, unknown> = { type: 'object', properties: { leaf: { type: 'string' } } }
+    for (let level = 0; level < 11; level++) nested = { type: 'object', properties: { inner: nested } }
+    const text = { type: 'string' }
+    const schemas: Record<string, Record<string, unknown>> = {
+      unevaluated: { type: 'object', properties: { a: text }, unevaluatedProperties: false },
+      dependent: { type: 'object', properties: { a: text, b: text }, dependentRequired: { a: ['b'] } },
+      property_names: { type: 'object', properties: { a: text }, propertyNames: { maxLength: 3 } },
+      nested,
+      many_values: {
+        type: 'object',
+        properties: { a: { type: 'string', enum: Array.from({ length: 1001 }, String) } },
+      },
+      recursive: {
+        type: 'object',
+        properties: { filter: { $ref: '#/$defs/filter' } },
+        $defs: {
+          filter: {
+            type: 'object',
+            properties: { field: text, and: { type: 'array', items: { $ref: '#/$defs/filter' } } },
+          },
+        },
+      },
+    }
+    return { tools: Object.entries(schemas).map(([name, inputSchema]) => ({ name, description: name, inputSchema })) }
   }
   if (pages === 'endless') {
     return { tools: [{ name: `tool_${listed}`, inputSchema: { type: 'object' } }], nextCursor: `page-${listed + 1}` }
