@@ -21,7 +21,7 @@ import {
   type ToolMessage,
 } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
-import { registerSecret } from '@tinyllm/logger'
+import { createMemoryLogger, registerSecret } from '@tinyllm/logger'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool, NestedApprovalError } from './index.js'
@@ -1775,6 +1775,22 @@ describe('Agent: streaming', () => {
     expect(heard).toEqual(read)
   })
 
+  it('stream(input, { stream }) with an async listener that rejects: reported in the log, the run goes on, no unhandled rejection', async () => {
+    const { llm } = scripted({ toolCalls: [call('lookup_applicant', { applicantId: 'A-17' })] }, 'Income is 8000.')
+    const logger = createMemoryLogger()
+    const stream = agentWith(llm).stream('Review A-17', {
+      logger,
+      stream: async (event) => {
+        if ((event as AgentEvent).type === 'tool-call-finished') throw new Error('the event store is down')
+      },
+    })
+    for await (const _event of stream) {
+    }
+    expect((await stream.result).status).toBe('complete')
+    // As a listener given to invoke is: its rejection is logged, not left unhandled (which ends a Node process).
+    expect(logger.entries.map((entry) => entry.message)).toContain('stream listener rejected; the run goes on')
+  })
+
   it('reading a stream to its end cancels nothing, and the signal given to stream still cancels the run', async () => {
     const { llm } = scripted('Done.')
     const stream = agentWith(llm).stream('Review A-17')
@@ -1848,6 +1864,21 @@ describe('Agent: streaming', () => {
       }
     }
     expect(model.calls).toHaveLength(0)
+  })
+
+  it('leaving on the step-finished of an answer whose finish reason is tool_calls, with no call (as some OpenAI-compatible servers send), cancels nothing', async () => {
+    const { llm } = scripted({ content: 'Done.', finishReason: 'tool_calls' })
+    const stream = agentWith(llm).stream('Review A-17')
+    for await (const event of stream) if (event.type === 'step-finished') break
+    const outcome = await stream.result.catch((caught: unknown) => caught)
+    expect(outcome, String(outcome)).toMatchObject({ status: 'complete', output: 'Done.' })
+    // A turn that called a tool that does not exist ends without a call too, and the run goes on: leaving there cancels it.
+    const unknown = scripted({ toolCalls: [call('no_such_tool', {})] }, 'unused')
+    const goingOn = agentWith(unknown.llm).stream('Review A-17')
+    for await (const event of goingOn) if (event.type === 'step-finished') break
+    const cancelled = await goingOn.result.catch((caught: unknown) => caught)
+    expect(AbortError.isInstance(cancelled), String(cancelled)).toBe(true)
+    expect(unknown.model.calls).toHaveLength(1)
   })
 
   it('leaving on the step-finished of a turn that answered through the final-answer tool cancels nothing; a refused answer, the rest', async () => {

@@ -10,6 +10,7 @@ import {
   Function,
   type FunctionNode,
   type InvokeOptions,
+  isPromiseLike,
   NonDeterminismError,
   optionError,
   type RunContext,
@@ -320,14 +321,18 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
           // for `invoke` to refuse with its typed error.
           const listener = options?.stream
           if (listener !== undefined && typeof listener !== 'function') return super.invoke(input, options)
-          const handOut = (event: AgentEvent): void => {
+          const handOut = (event: AgentEvent): unknown => {
             if (readerLeft) leave()
             else {
               // The end of a turn that offered a final answer ends the run, unless the answer is refused.
               mayBeLast = isLastEvent(event) || (event.type === 'step-finished' && event.finalAnswer === true)
               push(event)
             }
-            listener?.(event)
+            const heard: unknown = listener?.(event)
+            // An async listener's promise goes back to the run, which reports its rejection as it does for a listener
+            // given to `invoke`: dropped here, it would be an unhandled rejection, which ends a Node process. Any other
+            // answer (a `false`) is not the reader's, who was handed the event.
+            return isPromiseLike(heard) ? heard : undefined
           }
           // The caller's signal still cancels the run; leaving the loop does too.
           const signal = options?.signal
@@ -1111,12 +1116,11 @@ function unansweredCalls(conversation: ReadonlyArray<ChatMessage>, index: number
 }
 
 /**
- * Whether nothing follows `event` in a run: a pause for approval, or the end of a turn that answered without calling a
- * tool (a turn that called a tool that does not exist ends with `tool_calls` and no call, and the run goes on).
+ * Whether nothing may follow `event` in a run: a pause for approval, or the end of a turn without a call — whatever its
+ * finish reason says (some OpenAI-compatible servers answer `tool_calls` with no call). A turn that called a tool that
+ * does not exist ends without a call too, and the run goes on: the event it hands out at once after it (the call's
+ * `tool-call-finished`) is the one a reader who left is cancelled at, as for a refused final answer.
  */
 function isLastEvent(event: AgentEvent): boolean {
-  return (
-    event.type === 'approval-requested' ||
-    (event.type === 'step-finished' && event.toolCalls === 0 && event.finishReason !== 'tool_calls')
-  )
+  return event.type === 'approval-requested' || (event.type === 'step-finished' && event.toolCalls === 0)
 }
