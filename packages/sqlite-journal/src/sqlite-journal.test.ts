@@ -1,5 +1,5 @@
-import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -21,6 +21,17 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }))
 let files = 0
 const freshFile = (): string => join(folder, `journal-${++files}.db`)
 const fixture = (name: string): string => join(import.meta.dirname, '__fixtures__', name)
+/**
+ * Root may write any file, so a journal file nobody may write is opened as another user (nobody, 65534) there: possible
+ * only where that user can run this Node and read the fixtures (a checkout under a folder only root may enter is not).
+ */
+const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+const otherCanOpen =
+  process.platform !== 'win32' &&
+  spawnSync(process.execPath, ['-e', 'require("node:fs").accessSync(process.argv[1])', fixture('open-journal.ts')], {
+    ...asOther,
+    stdio: 'ignore',
+  }).status === 0
 
 const entry = (output: unknown, at = 1): JournalEntry => ({
   function: 'classify',
@@ -387,6 +398,42 @@ describe('SqliteJournal', () => {
     expect((closed as Error).message).toMatch(/is closed/)
   })
 
+  it('refuses a table of its name, made by another program, in which two step keys would share one entry', () => {
+    // Each would read a step's key as another's: `007` as `7`, `Batch-7` as `batch-7`, `batch-7 ` as `batch-7`.
+    const sharing = [
+      'key NUMERIC PRIMARY KEY, entry TEXT',
+      'key TEXT PRIMARY KEY COLLATE NOCASE, entry TEXT',
+      'key TEXT COLLATE RTRIM PRIMARY KEY, entry TEXT',
+    ]
+    for (const columns of sharing) {
+      const path = freshFile()
+      const database = new DatabaseSync(path)
+      database.exec(`CREATE TABLE tinyllm_journal (${columns})`)
+      database.close()
+      const error = catching(() => new SqliteJournal(path))
+      expect([columns, SqliteJournalError.isInstance(error)]).toEqual([columns, true])
+      expect((error as Error).message).toMatch(
+        /^SqliteJournal: opening the journal on .* failed: table tinyllm_journal would keep two step keys under one entry/,
+      )
+    }
+    // Made otherwise, but keeping every key apart (no declared type): it is used, and its rows are left as they were.
+    const path = freshFile()
+    const database = new DatabaseSync(path)
+    database.exec('CREATE TABLE tinyllm_journal (key PRIMARY KEY, entry)')
+    database.close()
+    const first = new SqliteJournal(path)
+    first.write('7', entry('seven'))
+    first.write('007', entry('double-o seven'))
+    first.close()
+    const reopened = new SqliteJournal(path)
+    expect([reopened.read('7')?.output, reopened.read('007')?.output, reopened.size]).toEqual([
+      'seven',
+      'double-o seven',
+      2,
+    ])
+    reopened.close()
+  })
+
   it('fails with a SqliteJournalError when the database refuses a read, a write or the count of its entries', () => {
     const path = freshFile()
     const journal = new SqliteJournal(path)
@@ -501,6 +548,35 @@ describe('SqliteJournal across processes', () => {
     }
     journal.close()
   }, 120_000)
+
+  it.skipIf(!otherCanOpen)(
+    'refuses a file it may not write when it opens, before a step runs and is paid for in vain',
+    async () => {
+      // A folder anyone may write, holding a journal file nobody may: SQLite opens such a file read-only, without a word.
+      const shared = mkdtempSync(join(tmpdir(), 'tinyllm-read-only-journal-'))
+      try {
+        chmodSync(shared, 0o777)
+        const path = join(shared, 'runs.db')
+        const journal = new SqliteJournal(path)
+        journal.write('k', entry('kept'))
+        journal.close()
+        chmodSync(path, 0o444)
+        const stdout = await new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, [fixture('open-journal.ts'), path], asOther, (error, out) =>
+            error === null ? resolve(out) : reject(error),
+          )
+        })
+        const result = JSON.parse(stdout) as { opened: boolean; error?: unknown }
+        expect(result.opened).toBe(false)
+        const error = TinyLLMError.fromJSON(result.error)
+        expect(SqliteJournalError.isInstance(error)).toBe(true)
+        expect(error.message).toMatch(/^SqliteJournal: opening the journal on .* failed: .*readonly/)
+      } finally {
+        rmSync(shared, { recursive: true, force: true })
+      }
+    },
+    60_000,
+  )
 
   it('is a ConfigurationError naming the requirement where Node.js has no node:sqlite', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [

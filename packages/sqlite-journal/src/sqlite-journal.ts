@@ -75,6 +75,26 @@ function whileLockedBriefly(step: () => void): void {
   }
 }
 
+/** Keys that a table keeping every key apart keeps apart, and that one made otherwise by another program may not. */
+const probeKeys = ['7', '007', 'a', 'A', 'a ']
+
+/**
+ * Whether `table` keeps each key to itself, as the table this journal makes does: a table of that name made by
+ * another program, with keys of a numeric type (`007` is `7`) or compared without case (NOCASE) or trailing spaces
+ * (RTRIM), would answer one step's entry for another's key. The probe keys are written as a write writes them, in a
+ * savepoint rolled back (rows that held them are back as they were), and each must have taken a row of its own. It is
+ * a write, too: SQLite opens a file it may not write (read-only, or its -wal beside it on a read-only disk) for
+ * reading without a word, and the journal's first write would fail only after its step ran and was paid for.
+ */
+function keepsKeysApart(database: DatabaseSync, table: string, insert: StatementSync): boolean {
+  database.exec('SAVEPOINT tinyllm_probe')
+  database.prepare(`DELETE FROM "${table}" WHERE key IN (${probeKeys.map(() => '?').join(', ')})`).run(...probeKeys)
+  let rows = 0
+  for (const key of probeKeys) rows += Number(insert.run(key, '{}').changes)
+  database.exec('ROLLBACK TO tinyllm_probe; RELEASE tinyllm_probe')
+  return rows === probeKeys.length
+}
+
 /** The options, each read once: one whose reading throws (a getter, a `Proxy`) is a ConfigurationError. */
 function readOptions(given: SqliteJournalOptions): {
   [Key in keyof SqliteJournalOptions]-?: SqliteJournalOptions[Key] | undefined
@@ -174,14 +194,22 @@ export class SqliteJournal implements StepJournal {
       whileLockedBriefly(() => database?.exec('PRAGMA journal_mode = WAL'))
       database.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`)
       database.exec(
-        `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID`,
+        `BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID`,
       )
       this.#select = database.prepare(`SELECT entry FROM "${table}" WHERE key = ?`)
       this.#insert = database.prepare(`INSERT INTO "${table}" (key, entry) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`)
       this.#count = database.prepare(`SELECT count(*) AS size FROM "${table}"`)
+      if (!keepsKeysApart(database, table, this.#insert)) {
+        throw new SqliteJournalError({
+          message: `opening the journal on ${quotedPath(given.path)} failed: table ${table} would keep two step keys under one entry (another program made it, with keys of another type or compared otherwise: 007 as 7, A as a, "a " as a); give the journal a table of its own`,
+          path: given.path,
+          table,
+        })
+      }
+      database.exec('COMMIT')
     } catch (cause) {
       database?.close()
-      throw this.#failure('opening the journal', undefined, cause)
+      throw SqliteJournalError.isInstance(cause) ? cause : this.#failure('opening the journal', undefined, cause)
     }
     this.#database = database
   }
