@@ -1337,6 +1337,43 @@ describe('BullMQExecutor and serve', () => {
     }
   })
 
+  it("never hands serve's onError the password of its Redis connection, when Redis refuses it after a restart (a rotated password)", async () => {
+    const guarded = await startRedisServer()
+    const admin = new Redis(guarded.url)
+    try {
+      const password = 'rotated-away-pass-5e1f'
+      await admin.config('SET', 'requirepass', password)
+      await admin.auth(password)
+      const connection = `redis://default:${password}@127.0.0.1:${guarded.port}`
+      const graph = defineFunction({ name: 'graph', run: () => 1 })
+      const printed: string[] = []
+      let refused!: () => void
+      const refusedOnce = new Promise<void>((resolve) => {
+        refused = resolve
+      })
+      const worker = await serve({
+        graphs: [graph],
+        connection,
+        onError: (error) => {
+          // What an onError that logs its error prints.
+          printed.push(inspect(error, { depth: 10 }))
+          if (error.message.includes('WRONGPASS')) refused()
+        },
+      })
+      await admin.config('SET', 'requirepass', 'the-new-one')
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+      await refusedOnce
+      // Rotated back, so that the worker closes as it would with its Redis there.
+      await admin.config('SET', 'requirepass', password)
+      await worker.close()
+      expect(printed.join('\n')).toContain('WRONGPASS')
+      expect(printed.join('\n')).not.toContain(password)
+    } finally {
+      admin.disconnect()
+      await guarded.stop()
+    }
+  })
+
   it('never prints the password of its Redis connection in an error that Redis refused, its cause included', async () => {
     const guarded = await startRedisServer()
     try {

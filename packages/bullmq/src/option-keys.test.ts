@@ -340,6 +340,42 @@ describe('the classes of @tinyllm/bullmq refuse options they do not know, with a
     }
   })
 
+  it('refuses a connection whose port is no port number, which failed every run as a RunJobError, never showing the URL', async () => {
+    const cases = [
+      ['redis://default:s3cret-pw@127.0.0.1/0?port=x', 'NaN'],
+      ['redis://default:s3cret-pw@127.0.0.1?port=70000', '70000'],
+      [{ host: '127.0.0.1', port: 'abc', password: 's3cret-pw' }, 'NaN'],
+      [{ host: '127.0.0.1', port: 99_999, password: 's3cret-pw' }, '99999'],
+      [{ host: '127.0.0.1', port: 0, password: 's3cret-pw' }, '0'],
+      [{ host: '127.0.0.1', port: 63.5, password: 's3cret-pw' }, '63.5'],
+    ] as const
+    for (const [connection, shown] of cases) {
+      const message = `connection.port must be a port number, a whole number from 1 to 65535, got ${shown}`
+      for (const [owner, build] of [
+        ['BullMQExecutor', () => new BullMQExecutor({ connection: connection as never })],
+        ['RedisJournal', () => new RedisJournal({ connection: connection as never })],
+        ['RedisRateLimiter', () => new RedisRateLimiter({ connection: connection as never, name: 'x' })],
+      ] as const) {
+        const error = refusal(build)
+        expect(ConfigurationError.isInstance(error) && error.option).toBe('connection.port')
+        expect(error.message).toBe(`${owner}: ${message}`)
+        expect(JSON.stringify(error) + String(error.stack)).not.toContain('s3cret-pw')
+      }
+      const graphs = [defineFunction({ name: 'graph', run: () => 1 })]
+      const error = await serve({ connection: connection as never, graphs }).catch((caught: unknown) => caught)
+      expect((error as Error).message).toBe(`serve: ${message}`)
+    }
+    // A port as a number or as the text of one is taken, and none is read beside a Unix socket's path.
+    for (const connection of [
+      'redis://127.0.0.1:1/3',
+      { host: '127.0.0.1', port: 1 },
+      { host: '127.0.0.1', port: '6380' },
+      { path: '/tmp/no-redis.sock', port: 'unused' },
+    ]) {
+      await new RedisJournal({ connection: connection as never }).close()
+    }
+  })
+
   it('refuses a graph that cannot describe itself as JSON with a ConfigurationError, in serve and in the executor', async () => {
     const throwing = defineFunction({ name: 'throwing', run: () => 1 })
     throwing.describe = () => {

@@ -1,5 +1,6 @@
 import { ConfigurationError, optionError, safeStringify, unreadableOption } from '@tinyllm/core'
 import { registerClientSecrets } from '@tinyllm/llm'
+import { REDACTED } from '@tinyllm/logger'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -81,7 +82,9 @@ export function openRedis(connection: RedisConnection, owner: string): Redis {
  * is selected again before every command sent while connecting, each failing unhandled, and a negative or fractional
  * one fails on connecting, silently, leaving the client in database 0, another database's journal and queue; a
  * `connectTimeout` that is no whole number of ms up to 2³¹−1 — the socket throws on it as it connects, uncaught, and
- * ioredis keeps the one of a URL's query (`?connectTimeout=5000`) as text, which it throws on too.
+ * ioredis keeps the one of a URL's query (`?connectTimeout=5000`) as text, which it throws on too; a `port` that is no
+ * port number (`'abc'`, `99999`, `?port=x`) — the socket refuses it at each connection, and every command fails with
+ * that, a run's job said to have failed, a limiter's Redis said to have answered with an error.
  */
 function checkedSettings(options: RedisOptions, owner: string): Partial<RedisOptions> {
   const { db, keyPrefix } = options
@@ -96,6 +99,11 @@ function checkedSettings(options: RedisOptions, owner: string): Partial<RedisOpt
     !(Number.isInteger(connectTimeout) && (connectTimeout as number) >= 0 && (connectTimeout as number) <= maxInt32)
   ) {
     throw optionError('connection.connectTimeout', `a whole number of ms from 0 to ${maxInt32}`, given, owner)
+  }
+  // ioredis reads it as a number (`'abc'` is NaN); the socket reads it only without a `path` (a Unix socket).
+  const port: unknown = options.path ? undefined : options.port
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65_535)) {
+    throw optionError('connection.port', 'a port number, a whole number from 1 to 65535', port, owner)
   }
   if (keyPrefix) {
     throw new ConfigurationError({
@@ -119,6 +127,12 @@ class EndingRedis extends Redis {
   private readonly duplicates: EndingRedis[] = []
   /** Cut: it never connects again, whoever asks (BullMQ reconnects its blocking connection while it closes). */
   private cut = false
+
+  constructor(options: RedisOptions & { replyMapping?: 'legacy' }) {
+    super(options)
+    // The first of its error listeners, before BullMQ's (which hands the error to a worker's `onError`) and any other.
+    this.on('error', (error: unknown) => hidePasswords(error, [options.password, options.sentinelPassword]))
+  }
 
   override connect(callback?: () => void): Promise<void> {
     if (this.cut) return Promise.reject(new Error('Connection is closed.'))
@@ -148,6 +162,22 @@ class EndingRedis extends Redis {
     const duplicate = new EndingRedis({ ...this.options, ...override } as RedisOptions & { replyMapping: 'legacy' })
     this.duplicates.push(duplicate)
     return duplicate
+  }
+}
+
+/**
+ * Hides the passwords in the command an ioredis error keeps (AUTH, HELLO … AUTH: the connection's password, when Redis
+ * refuses it — after a restart with another password, say): a listener that prints the error would show them. The
+ * command is replaced, not changed, as ioredis may send its arguments again.
+ */
+function hidePasswords(error: unknown, passwords: ReadonlyArray<string | undefined>): void {
+  const command = (error as { command?: { args?: unknown } } | null)?.command
+  if (typeof command !== 'object' || command === null || !Array.isArray(command.args)) return
+  const args: unknown[] = command.args
+  if (!args.some((arg) => typeof arg === 'string' && passwords.includes(arg))) return
+  ;(error as { command: unknown }).command = {
+    ...command,
+    args: args.map((arg) => (typeof arg === 'string' && passwords.includes(arg) ? REDACTED : arg)),
   }
 }
 
