@@ -254,7 +254,7 @@ describe('BullMQExecutor and serve', () => {
       'double: signal must be an AbortSignal, got an object',
       expect.stringMatching(/^BullMQExecutor: timeoutMs is not an option/),
       expect.stringMatching(/^BullMQExecutor: runId is not an option; did you mean runIds\?/),
-      'BullMQExecutor: inputs must be an array, got an object',
+      'BullMQExecutor: inputs must be an array, got a Set',
       'BullMQExecutor: inputs must be an array, got "ab"',
       'BullMQExecutor: inputs must be an array, got null',
       'BullMQExecutor: runIds must be a list of run ids or a function of the input and its index, got "ab"',
@@ -394,6 +394,30 @@ describe('BullMQExecutor and serve', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(outcomes[0]).toMatchObject({ value: 2 })
     expect(outcomes[1]?.status === 'rejected' && ValidationError.isInstance(outcomes[1].error)).toBe(true)
+  })
+
+  it('an input JSON cannot carry by the time its job is written fails its run alone, a ValidationError, and the runs beside it are queued', async () => {
+    const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
+    const { executor } = await setUp({ graphs: [double] })
+    // Readable while map checks it, and no longer when the job is written (a getter whose source went away; the same
+    // befalls input nested within a few frames of the deepest JSON this runtime writes).
+    let readable = true
+    const hostile = {
+      get value() {
+        if (!readable) throw new Error('the source of this field is closed')
+        return 1
+      },
+    }
+    const outcomes = executor.map(double as never, [1, hostile, 3], {
+      runIds: ['late-bad-1', 'late-bad-2', 'late-bad-3'],
+    })
+    readable = false
+    const settled = await outcomes
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(settled[2]).toMatchObject({ value: 6 })
+    expect(settled[1]?.status === 'rejected' && ValidationError.isInstance(settled[1].error)).toBe(true)
+    // Nothing was queued for it: the same id runs once given an input that JSON carries.
+    await expect(double.invoke(4 as never, { executor, runId: 'late-bad-2' })).resolves.toBe(8)
   })
 
   it('a cancel request reaches the run on its worker and aborts it', async () => {

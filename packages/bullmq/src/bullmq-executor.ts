@@ -15,6 +15,7 @@ import {
   TinyLLMError,
   type UsageTotals,
   unreadableOption,
+  ValidationError,
 } from '@tinyllm/core'
 import { checkSignal } from '@tinyllm/llm'
 import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq'
@@ -693,13 +694,41 @@ export class BullMQExecutor implements RunExecutor {
       if (name === null) missing.push(run)
       else if (finishedOn !== null) finished.push(run)
     }
-    if (missing.length > 0) {
-      // An id added meanwhile by another producer keeps its job: BullMQ never duplicates a job id.
-      await this.queue.addBulk(
-        missing.map((run) => ({ name: run.graph, data: run.data, opts: { ...this.jobOptions, jobId: run.runId } })),
-      )
-    }
+    if (missing.length > 0) await this.add(missing)
     await Promise.all(finished.map((run) => this.read(run, submitted)))
+  }
+
+  /**
+   * Adds the runs' jobs. An id added meanwhile by another producer keeps its job: BullMQ never duplicates a job id.
+   * BullMQ writes every job's JSON before it sends any: one it cannot write fails the whole bulk, nothing added. Each
+   * run is then added on its own, so that only a run whose job cannot be written fails — input that passed the check
+   * at submission and that JSON no longer carries now (a getter that throws once its source is gone, nesting within a
+   * few frames of the deepest JSON this runtime writes), a ValidationError, with nothing queued.
+   */
+  private async add(runs: ReadonlyArray<PendingRun>): Promise<void> {
+    const jobOf = (run: PendingRun) => ({
+      name: run.graph,
+      data: run.data,
+      opts: { ...this.jobOptions, jobId: run.runId },
+    })
+    try {
+      await this.queue.addBulk(runs.map(jobOf))
+      return
+    } catch (error) {
+      if (runs.length === 1) return this.refuseUnwritable(runs[0]!, error)
+    }
+    await Promise.all(
+      runs.map((run) =>
+        this.queue.addBulk([jobOf(run)]).then(undefined, (error: unknown) => this.refuseUnwritable(run, error)),
+      ),
+    )
+  }
+
+  /** Fails a run whose job BullMQ could not write with the ValidationError saying why; throws any other error. */
+  private refuseUnwritable(run: PendingRun, error: unknown): void {
+    const invalid = unwritableInput(run, error)
+    if (invalid === undefined) throw error
+    this.settle(run, rejected(run.runId, invalid, run.graph))
   }
 
   /** Settles a run from its finished job (or, with `rerunFailed` at submission, runs a failed one again). */
@@ -850,6 +879,29 @@ function sameJson(left: unknown, right: unknown): boolean {
     }
   }
   return true
+}
+
+/**
+ * Why BullMQ could not write run `run`'s job, when it is its JSON: what travels (its input, or its metadata) no longer
+ * passes the check it passed at submission, a ValidationError naming the path as `assertJsonSafe` does — or it nests
+ * deeper than JSON is written this far down the stack, though not where it was checked. `undefined` when the error is
+ * not about the job's JSON (Redis answered with an error, the executor was closed).
+ */
+function unwritableInput(run: PendingRun, error: unknown): ValidationError | undefined {
+  const where = { functionName: run.graph, state: 'input_validation' }
+  try {
+    assertJsonSafe(run.data.input, where)
+    if (run.data.metadata !== undefined) assertJsonSafe(run.data.metadata, where)
+  } catch (invalid) {
+    if (ValidationError.isInstance(invalid)) return invalid
+  }
+  // JSON's only RangeError on 1 MiB of checked JSON is running out of stack; Redis's errors are never one.
+  if (!(error instanceof RangeError)) return undefined
+  return new ValidationError({
+    ...where,
+    issues: [{ path: [], message: 'it nests deeper than JSON is written on this runtime' }],
+    cause: error,
+  })
 }
 
 function rejected(runId: string, error: unknown, functionName: string | undefined): RunOutcome<never> {
