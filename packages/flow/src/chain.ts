@@ -3,7 +3,7 @@ import { Function, optionError, unreadableOption } from '@tinyllm/core'
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { checkFunctionList, describeFunction } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
-import { mustWaitForTurn, waitForTurn } from './event-loop-turn.js'
+import { mustWaitForTurn, runTreeOf, waitForTurn } from './event-loop-turn.js'
 
 const chainOptionNames = combinatorOptionNames(['children'])
 
@@ -110,10 +110,12 @@ export class Chain<const Children extends readonly AnyFunction[] = readonly AnyF
     const children = this.children as unknown as ReadonlyArray<Function<unknown, unknown>>
     let value: unknown = input
     const steps = this.steps
+    const tree = runTreeOf(context)
     for (let index = 0; index < children.length; index++) {
-      // Steps that settle at once never let the event loop turn: past `startsPerTurn` of them (in any chain), wait for
-      // it, so that a timer's or a socket's abort can stop the chain (the next `invoke` is refused once it was aborted).
-      while (mustWaitForTurn()) await new Promise<void>(waitForTurn)
+      // Steps that settle at once never let the event loop turn: past `startsPerTurn` of them (in any combinator of the
+      // run tree), wait for it, so that a timer's or a socket's abort can stop the chain (the next `invoke` is refused
+      // once it was aborted).
+      while (mustWaitForTurn(tree)) await new Promise<void>(waitForTurn)
       value = await context.invoke(children[index]!, value, steps[index])
     }
     return value as ChainOutput<Children>

@@ -825,7 +825,43 @@ describe('Parallel abort', () => {
       expect(AbortError.isInstance(record.error)).toBe(true)
       expect(calls).toBeLessThan(100_000)
     })
+
+    it(`stops a map of maps of branches that settle at once when a timer aborts it: starts are counted across the Parallels of a run tree (${mode})`, async () => {
+      // Each inner map alone starts fewer branches than one turn allows; together they would start all 100,000 before
+      // the timer could run, unless the starts of every Parallel of the tree count against one budget per turn.
+      let calls = 0
+      const instant = defineFunction({
+        name: 'instant',
+        run: (value: number) => {
+          calls += 1
+          return value
+        },
+      })
+      const controller = new AbortController()
+      const inner = new Parallel({ name: 'row', map: instant, mode })
+      const outer = new Parallel({ name: 'rows', map: inner, mode })
+      const rows = Array.from({ length: 100 }, () => new Array<number>(1_000).fill(1))
+      const pending = outer.trace(rows, { signal: controller.signal })
+      setTimeout(() => controller.abort(new Error('shutting down')), 0)
+      const record = await pending
+      expect(record.status).toBe('failed')
+      expect(AbortError.isInstance(record.error)).toBe(true)
+      expect(calls).toBeLessThan(100_000)
+    })
   }
+
+  it('counts the starts of each run tree apart: a long map of one tree does not hold up a short one of another', async () => {
+    const instant = defineFunction({ name: 'instant', run: (value: number) => value })
+    const long = new Parallel({ name: 'long', map: instant })
+    const short = new Parallel({ name: 'short', map: instant })
+    const ended: string[] = []
+    const longRun = long.invoke(new Array<number>(200_000).fill(1)).then(() => ended.push('long'))
+    // The long map has used up its turn, and waits for the next one.
+    await new Promise((resolve) => setImmediate(resolve))
+    const shortRun = short.invoke(new Array<number>(3_000).fill(1)).then(() => ended.push('short'))
+    await Promise.all([longRun, shortRun])
+    expect(ended).toEqual(['short', 'long'])
+  })
 })
 
 describe('Parallel description', () => {

@@ -13,7 +13,7 @@ import {
 import type { AnyFunction, FunctionInput, FunctionOutput } from './any-function.js'
 import { assertFunction, checkFunctionList, describeFunction, namedFunctionEntries } from './any-function.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
-import { nextTurn, startsPerTurn } from './event-loop-turn.js'
+import { mustWaitForTurn, nextTurn, runTreeOf } from './event-loop-turn.js'
 
 const parallelOptionNames = combinatorOptionNames(['children', 'map', 'concurrency', 'mode'])
 const parallelModes: ReadonlyArray<ParallelMode> = ['fail-fast', 'settle-all']
@@ -229,8 +229,6 @@ class BranchRun {
   private next = 0
   private running = 0
   private starting = false
-  /** Branches started in this turn of the event loop; past {@link startsPerTurn}, the loop waits for the next turn. */
-  private startedThisTurn = 0
   /** Whether the loop is waiting for the next turn of the event loop to start more. */
   private waitingForTurn = false
   private finish: (() => void) | undefined = undefined
@@ -238,6 +236,8 @@ class BranchRun {
   private readonly settleAll: boolean
   private readonly limit: number
   private readonly context: RunContext
+  /** The run tree, whose combinators share one budget of starts per turn of the event loop. */
+  private readonly tree: string
   private readonly signal: AbortSignal
   private readonly input: unknown
   private readonly inputs: ReadonlyArray<unknown> | undefined
@@ -260,6 +260,7 @@ class BranchRun {
     this.settleAll = settleAll
     this.limit = limit
     this.context = context
+    this.tree = runTreeOf(context)
     // The signal of this attempt: a later attempt has a signal of its own, and this one's branches stop with it.
     this.signal = context.signal
     this.input = input
@@ -360,11 +361,12 @@ class BranchRun {
     if (this.starting || this.waitingForTurn) return
     this.starting = true
     while (this.running < this.limit && this.next < this.count && this.failure === undefined && !this.signal.aborted) {
-      if (this.startedThisTurn === startsPerTurn) {
+      // Counted with the starts of every other combinator of the run tree: the inner maps of a map of maps each start
+      // fewer than a turn allows, and together all of them.
+      if (mustWaitForTurn(this.tree)) {
         this.waitForTurn()
         break
       }
-      this.startedThisTurn += 1
       this.running += 1
       void runBranch(this, this.next++)
     }
@@ -379,7 +381,6 @@ class BranchRun {
     this.waitingForTurn = true
     nextTurn(() => {
       this.waitingForTurn = false
-      this.startedThisTurn = 0
       this.startMore()
     })
   }
