@@ -191,7 +191,8 @@ function checkOptionsObject(
  * Rejects option keys nobody reads — a misspelling, or another library's name for a setting (`max_tokens`,
  * `top_p`, `model_name`) — with a {@link ConfigurationError} that suggests the right name, instead of silently ignoring
  * them. Keys whose value is `undefined` are ignored. `within` names the option that holds these (`retry`): its keys are
- * then named `retry.attempts`. Options that are no object of options (see {@link checkOptionsObject}) are refused.
+ * then named `retry.attempts`. Options that are no object of options (a list, a String object, a Map or a Set) are
+ * refused.
  */
 export function checkKnownOptions(options: object, known: ReadonlySet<string>, owner?: string, within?: string): void {
   // Named as the option holding them names theirs: `retry.attempts`, not `attempts`.
