@@ -92,7 +92,7 @@ export class CancelScope {
   /** Epoch ms of this scope's own timeout, if it has one, whether or not an ancestor's deadline comes sooner. */
   private ownDeadline: number | undefined = undefined
   /** The `deadline` option: epoch ms past which no restart of the timeout moves `ownDeadline`. */
-  private fixedDeadline: number | undefined = undefined
+  private readonly fixedDeadline: number | undefined
   /** Whether the scope was given a `timeoutMs`: a `deadline` alone is no timeout, and has nothing to restart. */
   private readonly timed: boolean
   private readonly timeoutReason: (() => unknown) | undefined

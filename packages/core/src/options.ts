@@ -165,23 +165,15 @@ function isStringObject(value: object): boolean {
 /**
  * Checks that `value` is an object whose properties are options: not a list or a String object (whose entries or
  * characters would be read as options), nor a Map or a Set (whose entries no check reads: a budget or limits given as
- * one would read as none). Anything else is a {@link ConfigurationError} saying `<option> must be <expected>, got …`;
+ * one would read as none). Anything else is a {@link ConfigurationError} saying `<option> must be an object, got …`;
  * one that cannot be read (a revoked Proxy) too.
- *
- * @example
- * checkOptionsObject(options.settings, 'settings', name, 'an object of chat settings')
  */
-function checkOptionsObject(
-  value: unknown,
-  option: string,
-  owner?: string,
-  expected = 'an object',
-): asserts value is object {
-  if (typeof value !== 'object' || value === null) throw optionError(option, expected, value, owner)
+function checkOptionsObject(value: unknown, option: string, owner?: string): asserts value is object {
+  if (typeof value !== 'object' || value === null) throw optionError(option, 'an object', value, owner)
   try {
     // A revoked Proxy throws as soon as it is asked whether it is a list.
     if (Array.isArray(value) || isStringObject(value) || collectionOf(value) !== undefined)
-      throw optionError(option, expected, value, owner)
+      throw optionError(option, 'an object', value, owner)
   } catch (cause) {
     throw unreadableOption(cause, option, owner)
   }
