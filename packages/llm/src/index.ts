@@ -68,6 +68,7 @@ export { restoreStrictAnswers, type StrictJsonSchema, toStrictJsonSchema } from 
 export {
   assertStrictSchemaAccepted,
   findStrictSchemaViolation,
+  portableStrictRules,
   type StrictSchemaLimits,
   type StrictSchemaRefusal,
   type StrictSchemaRules,

@@ -1,4 +1,4 @@
-import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/llm'
+import { portableStrictRules, type StrictSchemaRules, type StrictSchemaViolation } from '@tinyllm/llm'
 
 /**
  * What OpenAI's strict mode refuses in a schema (its structured-outputs guide, "Supported schemas",
@@ -7,35 +7,11 @@ import type { StrictSchemaRules, StrictSchemaViolation } from '@tinyllm/llm'
  * schema may have up to 1000 enum values across all enum properties", the total string length of "all property names,
  * definition names, enum values, and const values cannot exceed 120,000 characters", and "For a single enum property
  * with string values, the total string length of all enum values cannot exceed 15,000 characters when there are more
- * than 250 enum values". Recursive schemas (a `$ref` to `#` or to a definition it is in) are supported. The request
- * builder refuses such a schema; the loopback server answers it with OpenAI's 400.
+ * than 250 enum values" — the keywords and limits of `portableStrictRules`. Recursive schemas (a `$ref` to `#` or to a
+ * definition it is in) are supported. The request builder refuses such a schema; the loopback server answers it with
+ * OpenAI's 400.
  */
-export const openAIStrictRules: StrictSchemaRules = {
-  closedObjects: true,
-  everyPropertyRequired: true,
-  objectRoot: true,
-  unsupportedKeywords: [
-    'allOf',
-    'oneOf',
-    'not',
-    'if',
-    'then',
-    'else',
-    'dependentRequired',
-    'dependentSchemas',
-    'patternProperties',
-    'unevaluatedProperties',
-    'propertyNames',
-  ],
-  recursion: true,
-  limits: {
-    nestingLevels: 10,
-    objectProperties: 5000,
-    enumValues: 1000,
-    stringLength: 120_000,
-    enumStringLength: { values: 250, characters: 15_000 },
-  },
-}
+export const openAIStrictRules: StrictSchemaRules = Object.freeze({ ...portableStrictRules, recursion: true })
 
 /** OpenAI's words for what its strict mode refuses, e.g. "11 levels of nesting exceeds limit of 10.". */
 export function openAIStrictSchemaProblem(violation: StrictSchemaViolation): string {

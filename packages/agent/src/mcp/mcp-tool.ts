@@ -15,7 +15,7 @@ import {
   TinyLLMError,
   ValidationError,
 } from '@tinyllm/core'
-import { findStrictSchemaViolation, type JsonSchema, type StrictSchemaRules, toStrictJsonSchema } from '@tinyllm/llm'
+import { findStrictSchemaViolation, type JsonSchema, portableStrictRules, toStrictJsonSchema } from '@tinyllm/llm'
 import { Tool } from '../tool.js'
 import { MCPConnectionError, MCPToolError } from './mcp-errors.js'
 
@@ -95,37 +95,6 @@ export const outputValidators: ValidatorProvider = {
 const mcpErrorCodes = { requestTimeout: -32001 }
 /** The longest delay a timer holds. */
 const maxTimerDelayMs = 2_147_483_647
-/**
- * What strict mode refuses with some provider — each rule its strictest provider's: OpenAI's keywords and limits,
- * Anthropic's refusal of recursive schemas (the constraints Anthropic refuses, its request builder moves into the
- * description). A server's schema any of them refuses is offered without strict mode.
- */
-const everyProviderStrictRules: StrictSchemaRules = {
-  closedObjects: true,
-  everyPropertyRequired: true,
-  objectRoot: true,
-  unsupportedKeywords: [
-    'allOf',
-    'oneOf',
-    'not',
-    'if',
-    'then',
-    'else',
-    'dependentRequired',
-    'dependentSchemas',
-    'patternProperties',
-    'unevaluatedProperties',
-    'propertyNames',
-  ],
-  recursion: false,
-  limits: {
-    nestingLevels: 10,
-    objectProperties: 5000,
-    enumValues: 1000,
-    stringLength: 120_000,
-    enumStringLength: { values: 250, characters: 15_000 },
-  },
-}
 
 /**
  * A tool of an MCP server, as a tinyllm {@link Tool} (kind `mcp-tool`): its arguments are checked against the server's
@@ -327,7 +296,7 @@ function withoutDialect(schema: Readonly<Record<string, unknown>>): JsonSchema {
  */
 function strictCapable(schema: JsonSchema): boolean {
   try {
-    return findStrictSchemaViolation(toStrictJsonSchema(schema).schema, everyProviderStrictRules) === undefined
+    return findStrictSchemaViolation(toStrictJsonSchema(schema).schema, portableStrictRules) === undefined
   } catch {
     return false
   }

@@ -48,6 +48,40 @@ export interface StrictSchemaLimits {
   readonly enumStringLength?: { readonly values: number; readonly characters: number } | undefined
 }
 
+/**
+ * What the strict mode of some shipped provider refuses, each rule its strictest provider's: OpenAI's unsupported
+ * keywords and limits (its structured-outputs guide), Anthropic's refusal of recursive schemas. A schema these rules
+ * accept is taken in strict mode by OpenAI and by Anthropic (whose request builder moves the constraints Anthropic
+ * refuses into the description). For code that decides on strict mode before it knows the provider, such as a tool of
+ * an MCP server; a provider's own rules start from these.
+ */
+export const portableStrictRules: StrictSchemaRules = Object.freeze({
+  closedObjects: true,
+  everyPropertyRequired: true,
+  objectRoot: true,
+  unsupportedKeywords: Object.freeze([
+    'allOf',
+    'oneOf',
+    'not',
+    'if',
+    'then',
+    'else',
+    'dependentRequired',
+    'dependentSchemas',
+    'patternProperties',
+    'unevaluatedProperties',
+    'propertyNames',
+  ]),
+  recursion: false,
+  limits: Object.freeze({
+    nestingLevels: 10,
+    objectProperties: 5000,
+    enumValues: 1000,
+    stringLength: 120_000,
+    enumStringLength: Object.freeze({ values: 250, characters: 15_000 }),
+  }),
+})
+
 /** The first thing in a schema that strict mode refuses. */
 export interface StrictSchemaViolation {
   /** The keys leading to the offending schema, e.g. `['properties', 'address']`; empty for the schema itself. */
