@@ -204,7 +204,7 @@ describe('the loan-review agent example', () => {
     }
   })
 
-  it('answers a bad approval request (a malformed escape, a body that is not decisions) and keeps the run waiting', async () => {
+  it('answers a bad approval request (a malformed escape, a body that is not decisions, one over 1 MiB) and keeps the run waiting', async () => {
     const connection = await connect({
       provider: 'openai',
       mode: 'offline',
@@ -247,6 +247,13 @@ describe('the loan-review agent example', () => {
         expect(refused.status, body).toBe(400)
         expect(await refused.json(), body).toEqual({ error: expect.stringContaining('expected the decisions') })
       }
+      // A body past 1 MiB is refused without being kept (a valid decision padded with spaces).
+      const padded = `${JSON.stringify({ call_email: { approved: true } })}${' '.repeat(1 << 20)}`
+      const oversized = await approve(`/approvals/${encodeURIComponent(runId)}`, padded)
+      expect([oversized.status, await oversized.json()]).toEqual([
+        413,
+        { error: 'an approval body is at most 1048576 bytes' },
+      ])
       // The run still waits; of two approvals sent at once, one resumes it and the other finds it gone.
       const decisions = JSON.stringify({ call_email: { approved: true } })
       const both = await Promise.all([0, 1].map(() => approve(`/approvals/${encodeURIComponent(runId)}`, decisions)))

@@ -35,6 +35,7 @@ export function createReviewServer(agent: StreamingAgent): Server {
       // A bad request is answered and leaves the paused run waiting; it never takes the server down.
       const body = await readBody(request).catch(() => undefined)
       if (body === undefined) return // the client went away while sending
+      if (body === tooLarge) return reply(response, 413, { error: `an approval body is at most ${maxBodyBytes} bytes` })
       const segment = approval[1] as string
       const runId = decodeRunId(segment)
       // Looked up after the body is read, so two requests for one run cannot both resume it.
@@ -133,10 +134,18 @@ function readJson(text: string): unknown {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  // Decoded as a stream: a character whose bytes arrive in two chunks stays one character.
-  request.setEncoding('utf8')
-  let body = ''
-  for await (const chunk of request) body += chunk as string
-  return body
+/** The most bytes of an approval body kept: decisions for a few calls take a few hundred. */
+const maxBodyBytes = 1 << 20
+const tooLarge = Symbol('too large')
+
+/** The body as text, or `tooLarge` past {@link maxBodyBytes}; the rest of a large body is read and dropped. */
+async function readBody(request: IncomingMessage): Promise<string | typeof tooLarge> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    bytes += chunk.length
+    if (bytes <= maxBodyBytes) chunks.push(chunk)
+  }
+  // Decoded whole: a character whose bytes arrive in two chunks stays one character.
+  return bytes > maxBodyBytes ? tooLarge : Buffer.concat(chunks).toString('utf8')
 }
