@@ -111,3 +111,12 @@ it('fails a provider that reports no tokens used when the answer has tool calls,
   )
   expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
 })
+
+it('fails a provider that leaves a strict answer’s nulls for optional properties in when streaming', {
+  timeout: 660_000,
+}, async () => {
+  const { code, output } = await runFixture('src/__fixtures__/strict-answer-streamed-broken.fixture.ts')
+  expect(code, output).not.toBe(0)
+  expect(output).toMatch(/× .*JSON-schema output with strict: .*the answer reads back, streamed or not/)
+  expect(output).toMatch(/Tests +1 failed \| \d+ passed/)
+})

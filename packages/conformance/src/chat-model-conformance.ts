@@ -265,7 +265,7 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       })
     }
 
-    it('JSON-schema output with strict: the schema reaches the wire strict-mode valid, and the answer reads back', async () => {
+    it('JSON-schema output with strict: the schema reaches the wire strict-mode valid, and the answer reads back, streamed or not', async () => {
       // An ordinary schema, as zod writes it: objects open, an optional property left out of `required`.
       const schema = {
         type: 'object',
@@ -274,6 +274,7 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       }
       const { server, model } = await start([
         { type: 'text', text: '{"city":"Paris","population":2102650}' },
+        { type: 'text', text: '{"city":"Paris","population":null}' },
         { type: 'text', text: '{"city":"Paris","population":null}' },
       ])
       const request: ChatRequest = {
@@ -290,6 +291,9 @@ export function describeChatModelConformance<Server extends LoopbackServer>(
       expect(JSON.parse(resultText(result))).toEqual({ city: 'Paris', population: 2102650 })
       // The null strict mode made the model write for the optional property reads back as an absent property.
       expect(JSON.parse(resultText(await model.doGenerate(request)))).toEqual({ city: 'Paris' })
+      // Streamed too: the finish part's answer is the one generating gives.
+      const { result: streamed } = await collect(model.doStream(request))
+      expect(JSON.parse(resultText(streamed)), 'streamed').toEqual({ city: 'Paris' })
     })
 
     it('a streamed request reaches the wire as the same request generated does, apart from asking for a stream', async () => {
