@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import type { ChatModel, ChatRequest, ChatStreamPart } from './chat-model.js'
+import { LLMCall } from './llm-call.js'
 import { streamRun } from './llm-stream.js'
+import { ProviderCallError } from './provider-errors.js'
 
 describe('streamRun', () => {
   it('never throws: a start that throws fails the stream’s result and its iteration with that error', async () => {
@@ -88,5 +91,29 @@ describe('streamRun', () => {
     fail(failure)
     expect(await Promise.all(asked)).toEqual([failure, { value: undefined, done: true }])
     expect(await iterator.next()).toEqual({ value: undefined, done: true })
+  })
+
+  it('answers a part it hands to no reader (the reader left) as not streamed: a call cut after it is retried', async () => {
+    let calls = 0
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'test',
+      modelId: 'test-1',
+      doGenerate: () => Promise.reject(new Error('not called')),
+      async *doStream(_request: ChatRequest): AsyncIterable<ChatStreamPart> {
+        calls += 1
+        const text = calls === 1 ? 'Hel' : 'ok'
+        yield { type: 'text-delta', choiceIndex: 0, text }
+        if (calls === 1) throw new ProviderCallError({ provider: 'test', message: 'cut', retryable: true })
+        const message = { role: 'assistant' as const, content: text }
+        yield { type: 'finish', result: { choices: [{ index: 0, message, finishReason: 'stop' }], model: 'test-1' } }
+      },
+    }
+    const call = new LLMCall({ name: 'left', model, retry: { initialDelayMs: 0 } })
+    const stream = call.stream({ messages: [{ role: 'user', content: 'hi' }] })
+    // The reader leaves before the first part came: no part of the first attempt reaches anyone.
+    await stream[Symbol.asyncIterator]().return?.()
+    expect(await stream.result).toBe('ok')
+    expect(calls).toBe(2)
   })
 })
