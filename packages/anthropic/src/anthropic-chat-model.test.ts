@@ -700,6 +700,31 @@ describe('AnthropicChatModel: streaming', () => {
     expect(running.messageRequests[0]?.stream).toBe(true)
   })
 
+  it('reports every event as activity, a server tool at work included, before the first part', async () => {
+    const running = await start()
+    const event = (data: { type: string } & Record<string, unknown>) => sseEvent({ event: data.type, data })
+    const search = { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} }
+    const events = [
+      event({ type: 'message_start', message: messageStart() }),
+      event({ type: 'content_block_start', index: 0, content_block: search }),
+      event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"query":' } }),
+      event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '"tinyllm"}' } }),
+      event({ type: 'content_block_stop', index: 0 }),
+      event({ type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } }),
+      event({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Found.' } }),
+      event({ type: 'content_block_stop', index: 1 }),
+      event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} }),
+      event({ type: 'message_stop' }),
+    ]
+    running.setHandler('POST /v1/messages', () => ({ sse: events }))
+    const heard: string[] = []
+    const stream = modelFor(running).doStream(hello, { onActivity: () => heard.push('activity') })
+    for await (const part of stream) heard.push(part.type)
+    // Seven events come before the text: each one shows the stream is alive, though none is a part.
+    expect(heard.indexOf('text-delta')).toBe(7)
+    expect(heard.filter((entry) => entry === 'activity')).toHaveLength(events.length)
+  })
+
   it('passes tool input that is not JSON on as the model wrote it', async () => {
     const running = await start({ replies: [{ toolUses: [{ id: 't', name: 'f', input: '{"broken": ' }] }] })
     const { result } = await collect(modelFor(running).doStream(hello))

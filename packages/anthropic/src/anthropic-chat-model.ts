@@ -125,13 +125,15 @@ export class AnthropicChatModel implements ChatModel {
 
   /**
    * Streams one Messages request: text and tool-call deltas, then one `finish` part with the assembled result, the same
-   * as the call would have returned without streaming. Called by the framework.
+   * as the call would have returned without streaming; `options.onActivity` hears of every event the SDK hands on (a
+   * server tool's progress included; it keeps `ping`s to itself). Called by the framework.
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const outer = this.#sdk.signal(options)
+    const { signal: outer, onActivity } = this.#sdk.streamOptions(options)
     if (outer?.aborted) throw abortErrorFor(outer)
     yield* streamProviderParts<RawMessageStreamEvent>({
       signal: outer,
+      onActivity,
       // The body is built here, so that a request that cannot be read fails as one that could not be sent.
       open: async (signal) => {
         const { data, request_id, response } = await this.#sdk.client.messages

@@ -167,6 +167,12 @@ export type ChatStreamPart =
 export interface ChatCallOptions {
   /** Aborts the call: close the HTTP request and reject with the signal's AbortError (or TimeoutError). */
   readonly signal?: AbortSignal
+  /**
+   * For `doStream`: called on every event the server sends, one that yields no part included (a server tool at work, a
+   * refusal's text): the stream is not silent, so LLMCall's idle timeout starts again. A model that never calls it is
+   * idle between its parts.
+   */
+  readonly onActivity?: () => void
 }
 
 /**

@@ -2286,6 +2286,30 @@ describe('LLMCall streaming', () => {
     expect(calls).toBe(2)
   })
 
+  it('restarts the idle timeout on activity the model reports without a part (a server tool at work)', async () => {
+    vi.useFakeTimers()
+    // Busy for 20 × 200 ms, far longer than the idle timeout, with no part to show for it: only its reports of activity.
+    const busy: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'busy',
+      modelId: 'busy',
+      doGenerate: () => Promise.reject(new Error('streams only')),
+      async *doStream(_request, options): AsyncIterable<ChatStreamPart> {
+        for (let index = 0; index < 20; index++) {
+          await new Promise((resolve) => setTimeout(resolve, 200))
+          options?.onActivity?.()
+        }
+        yield { type: 'text-delta', choiceIndex: 0, text: 'Found.' }
+        const message = { role: 'assistant' as const, content: 'Found.' }
+        yield { type: 'finish', result: { choices: [{ index: 0, message, finishReason: 'stop' }], model: 'busy' } }
+      },
+    }
+    const chat = new LLMCall({ name: 'chat', model: busy, idleTimeoutMs: 300, retry: { attempts: 1 } })
+    const result = chat.stream(ask('x')).result
+    await vi.advanceTimersByTimeAsync(4_000)
+    expect(await result).toBe('Found.')
+  })
+
   it('fails with an idle TimeoutError when a stream stalls after output, without retrying', async () => {
     const model = new StallingModel(2)
     // The deltas come at once; the idle timeout is generous so that a busy machine's pause between them never reaches it.

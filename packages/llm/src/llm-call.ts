@@ -28,6 +28,7 @@ import {
 } from '@tinyllm/core'
 import { closestName } from '@tinyllm/logger'
 import {
+  type ChatCallOptions,
   type ChatModel,
   type ChatRequest,
   type ChatResult,
@@ -971,8 +972,9 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
 
   /**
    * One streaming attempt: forwards each delta to the run's stream as it arrives (reasoning only restarts the idle
-   * timeout), fails with a (retryable) idle TimeoutError when the model stays silent for `idleTimeoutMs`, resolves
-   * with the finish part's result. A stalled
+   * timeout, as does any activity the model reports without a part: a server tool at work, a refusal), fails with a
+   * (retryable) idle TimeoutError when the model stays silent for `idleTimeoutMs`, resolves with the finish part's
+   * result. A stalled
    * read is abandoned, not awaited, so a model that ignores its signal cannot hang the run; leaving early for any
    * reason cancels the call's scope, which closes the request.
    */
@@ -990,7 +992,11 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
     let finished = false
     try {
       // Inside the try: a model that throws here (or returns no stream) still has its idle scope ended below.
-      iterator = this.model.doStream(request, { signal: scope.signal })[Symbol.asyncIterator]()
+      const options: ChatCallOptions =
+        idleTimeoutMs === undefined
+          ? { signal: scope.signal }
+          : { signal: scope.signal, onActivity: () => scope.restartTimeout(idleTimeoutMs) }
+      iterator = this.model.doStream(request, options)[Symbol.asyncIterator]()
       for (;;) {
         const step: IteratorResult<ChatStreamPart> = await scope.race(iterator.next())
         if (step.done === true) {

@@ -460,6 +460,27 @@ describe('OpenAIChatModel settings', () => {
 })
 
 describe('OpenAIChatModel results', () => {
+  it('reports every chunk of a stream as activity, a refusal streamed without text included', async () => {
+    const { server, model } = await start()
+    const chunk = (delta: object, finishReason: string | null = null) => ({
+      id: 'chatcmpl-refused',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    })
+    const refusal = ["I'm ", 'sorry, ', 'I ', 'cannot ', 'help.'].map((piece) => chunk({ refusal: piece }))
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk({ role: 'assistant', content: null }), ...refusal, chunk({}, 'stop'), '[DONE]'],
+    }))
+    let heard = 0
+    const { parts, result } = await collect(model.doStream(ask('hi'), { onActivity: () => (heard += 1) }))
+    // No part but the finish: without activity, a refusal that takes a while to stream would look like a silent stream.
+    expect(parts.map((part) => part.type)).toEqual(['finish'])
+    expect(heard).toBe(7)
+    expect(result.choices[0]?.finishReason).toBe('content_filter')
+  })
+
   it('returns text, usage, model and request id', async () => {
     const { model } = await start({
       replies: [{ content: 'Hello!', usage: { promptTokens: 11, completionTokens: 3 } }],
@@ -616,7 +637,7 @@ describe('OpenAIChatModel errors', () => {
     expect(server.requests).toHaveLength(0)
   })
 
-  it('call options it cannot read (a signal getter or Proxy that throws, a signal that is none) reject with a ConfigurationError, generated or streamed, unsent', async () => {
+  it('call options it cannot read (a signal getter or Proxy that throws, a signal that is none, an onActivity that is no function) reject with a ConfigurationError, generated or streamed, unsent', async () => {
     const { server, model } = await start()
     const throwingSignal = {
       get signal(): never {
@@ -631,7 +652,7 @@ describe('OpenAIChatModel errors', () => {
         },
       },
     )
-    for (const options of [throwingSignal, proxy, { signal: 'stop' }, 42]) {
+    for (const options of [throwingSignal, proxy, { signal: 'stop' }, { onActivity: 'tick' }, 42]) {
       let generated: Promise<ChatResult> | undefined
       expect(() => {
         generated = model.doGenerate(ask('hi'), options as never)
@@ -639,7 +660,9 @@ describe('OpenAIChatModel errors', () => {
       for (const call of [() => generated, () => collect(model.doStream(ask('hi'), options as never))]) {
         const error = await rejection(call() as Promise<unknown>)
         expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
-        expect((error as Error).message).toMatch(/^OpenAIChatModel: (options|signal)/)
+        expect((error as Error).message).toMatch(
+          /^OpenAIChatModel: (options|signal|options\.onActivity must be a function)/,
+        )
       }
     }
     expect(server.requests).toHaveLength(0)

@@ -84,14 +84,15 @@ export class OpenAIChatModel implements ChatModel {
   /**
    * Streams one chat completion (with `stream_options.include_usage`): text and tool-call deltas, then one `finish`
    * part with the assembled result. `options.signal` closes the request (LLMCall aborts it for its idle timeout and
-   * deadline). Called by the framework.
+   * deadline); `options.onActivity` hears of every chunk, one without text included. Called by the framework.
    */
   async *doStream(request: ChatRequest, options?: ChatCallOptions): AsyncIterable<ChatStreamPart> {
-    const outer = this.#sdk.signal(options)
+    const { signal: outer, onActivity } = this.#sdk.streamOptions(options)
     if (outer?.aborted) throw abortErrorFor(outer)
     const client = this.#sdk.client
     yield* streamProviderParts<unknown>({
       signal: outer,
+      onActivity,
       // The body is built here, so that a request that cannot be read fails as one that could not be sent.
       open: async (signal) => {
         const body = toOpenAIBody(request, this.modelId)

@@ -31,26 +31,36 @@ export class CallCancellation implements ScopedCallOptions {
   }
 }
 
-/** What a model reads of its call options: the caller's scope (tinyllm's callers), else its signal. */
+/**
+ * What a model reads of its call options: the caller's scope (tinyllm's callers), else its signal; and, for a stream,
+ * whom to tell of its activity.
+ */
 export interface ReadCallOptions {
   readonly scope?: CancelScope | undefined
   readonly signal?: AbortSignal | undefined
+  readonly onActivity?: (() => void) | undefined
 }
 
 /**
  * Reads `options` once, as every provider reads them: options that are not an object, a getter or Proxy that throws,
- * a `signal` that is not an AbortSignal, or a cancel scope that is not one, are a ConfigurationError naming `owner`, never a plain error or a sync throw
- * from the provider's call. A scope is taken as it is, and its signal (made only when read) left unread.
+ * a `signal` that is not an AbortSignal, a cancel scope that is not one, or an `onActivity` that is not a function, are a
+ * ConfigurationError naming `owner`, never a plain error or a sync throw from the provider's call. A scope is taken as
+ * it is, and its signal (made only when read) left unread.
  */
 export function readCallOptions(options: ChatCallOptions | undefined, owner: string): ReadCallOptions {
   if (options === undefined) return {}
   if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, owner)
   try {
+    const onActivity: unknown = options.onActivity
+    if (onActivity !== undefined && typeof onActivity !== 'function') {
+      throw optionError('options.onActivity', 'a function', onActivity, owner)
+    }
+    const told = onActivity as (() => void) | undefined
     const scope: unknown = (options as ScopedCallOptions)[cancelScopeField]
-    if (scope instanceof CancelScope) return { scope }
+    if (scope instanceof CancelScope) return { scope, onActivity: told }
     // The field's key is public (Symbol.for): anything but a scope there is refused, not read as one.
     if (scope !== undefined) throw optionError('options[cancelScope]', 'a CancelScope', scope, owner)
-    return { signal: checkSignal(options.signal, owner) }
+    return { signal: checkSignal(options.signal, owner), onActivity: told }
   } catch (error) {
     throw unreadableOption(error, 'options', owner)
   }

@@ -7,6 +7,7 @@ import { baseURLError, type ProviderEndpoint, providerEndpoint } from './endpoin
 import type { ProviderConnectionOptions } from './provider-connection-options.js'
 import { toProviderError } from './provider-error.js'
 import type { ProviderProfile } from './provider-profile.js'
+import type { ProviderStreamOptions } from './provider-stream.js'
 import { type SdkClientOptions, sdkClientOptions } from './sdk-client-options.js'
 
 /** What tinyllm passes an SDK with each request: no retries, and the call's cancellation one way or the other. */
@@ -140,6 +141,15 @@ export class ProviderClient<Client extends SdkClientShape> {
   /** The signal that cancels a call with `options` (a stream's); options that cannot be read are a ConfigurationError. */
   signal(options: ChatCallOptions | undefined): AbortSignal | undefined {
     return callSignal(readCallOptions(options, this.#owner))
+  }
+
+  /**
+   * What a stream reads of its call `options`, once: the signal that cancels it and whom to tell of each event (see
+   * {@link streamProviderParts}); options that cannot be read are a ConfigurationError.
+   */
+  streamOptions(options: ChatCallOptions | undefined): Pick<ProviderStreamOptions<unknown>, 'signal' | 'onActivity'> {
+    const read = readCallOptions(options, this.#owner)
+    return { signal: callSignal(read), onActivity: read.onActivity }
   }
 
   /**

@@ -18,6 +18,8 @@ export interface StreamAssembler<Event> {
 export interface ProviderStreamOptions<Event> {
   /** The caller's signal: it closes the request. */
   readonly signal?: AbortSignal | undefined
+  /** The caller's `onActivity` (see `ChatCallOptions`): told of every raw event, one that yields no part included. */
+  readonly onActivity?: (() => void) | undefined
   /** Sends the request with `signal` and returns the raw event iterator and the request id. */
   open(
     signal: AbortSignal | undefined,
@@ -36,13 +38,14 @@ export interface ProviderStreamOptions<Event> {
 /**
  * The streaming loop every provider needs, written once: it opens the request with the caller's signal (tinyllm adds no
  * signal of its own: the caller's cancellation, deadline and idle timeout are one scope, and its signal closes the
- * request), maps every failure to a typed error, and yields the assembled parts, ending with one `finish` part. When the
- * consumer stops early or something fails, the SDK's stream is returned, which closes the HTTP request.
+ * request), maps every failure to a typed error, and yields the assembled parts, ending with one `finish` part. Every
+ * raw event is reported to `onActivity` before its parts are yielded: a server tool's progress is no silence.
+ * When the consumer stops early or something fails, the SDK's stream is returned, which closes the HTTP request.
  */
 export async function* streamProviderParts<Event>(
   options: ProviderStreamOptions<Event>,
 ): AsyncIterable<ChatStreamPart> {
-  const signal = options.signal
+  const { signal, onActivity } = options
   if (signal?.aborted) throw abortErrorFor(signal)
   // Whether the SDK's stream ran to its end: one that did not is returned, which closes its HTTP request.
   let drained = false
@@ -69,6 +72,7 @@ export async function* streamProviderParts<Event>(
         drained = true
         break
       }
+      if (onActivity !== undefined) reportActivity(onActivity)
       yield* assembler.add(next.value)
       if (assembler.ended === true) {
         // The answer is whole at its last event: a server (or proxy) that holds the body open after it must not hold
@@ -90,5 +94,14 @@ export async function* streamProviderParts<Event>(
     // Returning the SDK's stream early closes its HTTP request and lets it clean up; not awaited, as a stalled stream
     // would never answer.
     if (!drained) events?.return?.().catch(() => {})
+  }
+}
+
+/** Tells `onActivity` of an event; what it throws is no failure of the stream, whose answer it does not change. */
+function reportActivity(onActivity: () => void): void {
+  try {
+    onActivity()
+  } catch {
+    // The caller's bookkeeping (its idle timer) failed; the stream is read on as it would be without it.
   }
 }
