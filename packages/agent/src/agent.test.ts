@@ -275,6 +275,30 @@ describe('Agent: the loop', () => {
     expect(ValidationError.isInstance(error)).toBe(true)
   })
 
+  it('a tool that is no Function rejecting with what is no Error (a string, undefined): the model is told, the run goes on', async () => {
+    const rejecting = (name: string, reason: unknown) => ({
+      name,
+      kind: 'tool',
+      description: 'Rejects',
+      inputSchema: z.object({}),
+      invoke: async () => Promise.reject(reason),
+      describe: () => ({ kind: 'tool', name }),
+    })
+    const tools = [rejecting('text', 'not ready'), rejecting('nothing', undefined)]
+    const { model, llm } = scripted({ toolCalls: [call('text', {}), call('nothing', {})] }, 'ok')
+    const outcome = await new Agent({ name: 'a', model: llm, tools }).invoke('go')
+    expect(outcome.status).toBe('complete')
+    expect(toolMessages(model, 1).map((message) => JSON.parse(message.content))).toEqual([
+      { error: 'the tool failed: text: invoke threw "not ready"' },
+      { error: 'the tool failed: nothing: invoke threw undefined' },
+    ])
+    const failing = scripted({ toolCalls: [call('nothing', {})] })
+    const error = await new Agent({ name: 'b', model: failing.llm, tools, onToolError: 'fail' })
+      .invoke('go')
+      .catch((caught: unknown) => caught)
+    expect(FunctionError.isInstance(error) && error.functionName).toBe('nothing')
+  })
+
   it('asTool of an agent that pauses for approval fails the call with a NestedApprovalError the model is told, running nothing unasked', async () => {
     const paid: string[] = []
     const pay = defineTool({

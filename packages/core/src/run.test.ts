@@ -655,6 +655,28 @@ describe('invoke never throws: bad options are a rejected, typed error', () => {
   })
 })
 
+it("context.invoke types what an Invocable's invoke rejects with, as what it throws: a string or undefined is a FunctionError", async () => {
+  const rejecting = (name: string, reason: unknown) => ({
+    name,
+    invoke: async (): Promise<string> => Promise.reject(reason),
+  })
+  const root = defineFunction({
+    name: 'root',
+    run: async (_: undefined, context: RunContext) =>
+      Promise.all(
+        [
+          rejecting('text', 'not ready'),
+          rejecting('nothing', undefined),
+          rejecting('timed', new TimeoutError({ timeoutMs: 5 })),
+        ].map((fn) => context.invoke(fn, 'x').catch((error: unknown) => error)),
+      ),
+  })
+  const [text, nothing, timed] = await root.invoke(undefined)
+  expect(FunctionError.isInstance(text) && text.message).toBe('text: invoke threw "not ready"')
+  expect(FunctionError.isInstance(nothing) && nothing.message).toMatch(/^nothing: invoke threw undefined/)
+  expect(TimeoutError.isInstance(timed)).toBe(true)
+})
+
 describe('listeners and loggers cannot break a run or the process', () => {
   it("rejects an aborted run, and cancels its child, when the run's own cancellation listener throws", async () => {
     const logger = createMemoryLogger()

@@ -289,13 +289,7 @@ function handOver(
   options: InvokeOptions,
 ): Promise<unknown> {
   const typed = (error: unknown): TinyLLMError =>
-    TinyLLMError.isInstance(error)
-      ? error
-      : new FunctionError({
-          functionName: fn.name,
-          state: executor === undefined ? 'invoke' : 'executor',
-          cause: error,
-        })
+    typedThrow(error, fn.name, executor === undefined ? 'invoke' : 'executor')
   try {
     if (executor === undefined) return Promise.resolve(fn.invoke(input, options))
     // An executor's rejection is typed as its throw is: it is another program's code, as a Function's run is.
@@ -305,6 +299,11 @@ function handOver(
   } catch (error) {
     return Promise.reject(typed(error))
   }
+}
+
+/** What another program's code threw or rejected with, as a tinyllm error: one as it is, anything else a FunctionError. */
+function typedThrow(error: unknown, functionName: string, state: string): TinyLLMError {
+  return TinyLLMError.isInstance(error) ? error : new FunctionError({ functionName, state, cause: error })
 }
 
 /**
@@ -355,7 +354,9 @@ function invokeInvocable(
   return scope
     .race(handOver(undefined, fn, input, options))
     .catch((error: unknown) => {
-      throw scope.cancelled && error === scope.reason ? abortErrorFor(error, where) : error
+      if (scope.cancelled && error === scope.reason) throw abortErrorFor(error, where)
+      // What its `invoke` rejects with is typed as what it throws is: a string or `undefined` is no error to read.
+      throw typedThrow(error, fn.name, 'invoke')
     })
     .finally(() => scope.dispose())
 }
