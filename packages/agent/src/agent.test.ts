@@ -905,6 +905,43 @@ describe('Agent: approval', () => {
     ])
   })
 
+  it('sends the result it checked: one changed after the check (a shared object, a getter) is never sent over 1 MiB', async () => {
+    const big = (): string[] => Array.from({ length: 1_100 }, () => 'x'.repeat(1_000))
+    // A tool returns an object it keeps, and fills it past 1 MiB once its run is complete (as a cache a sibling call
+    // fills would be): the model, the stream and the run tree get the result as it was checked.
+    const kept = { rows: ['a'] }
+    const cache = defineTool({ name: 'cache', description: 'The cached rows', input: z.object({}), run: () => kept })
+    // A Function of another kind returns a getter answering a small value to the first reads, a large one after.
+    let reads = 0
+    class Rows extends Function<Record<string, never>, { rows: string[] }> {
+      readonly description = 'The rows'
+      run() {
+        return Object.defineProperty({}, 'rows', {
+          enumerable: true,
+          get: () => (++reads <= 2 ? ['b'] : big()),
+        }) as { rows: string[] }
+      }
+    }
+    const rows = new Rows({ name: 'rows', input: z.object({}) })
+    const { model, llm } = scripted({ toolCalls: [call('cache', {}), call('rows', {})] }, 'Done.')
+    const finished: unknown[] = []
+    const outcome = await new Agent({ name: 'a', model: llm, tools: [cache, rows] }).invoke('go', {
+      onEvent: (event) => {
+        if (event.to === 'complete' && event.function === 'cache') kept.rows.push(...big())
+      },
+      stream: (event) => {
+        if ((event as AgentEvent).type === 'tool-call-finished') finished.push((event as { result?: unknown }).result)
+      },
+    })
+    expect(outcome.status).toBe('complete')
+    const told = toolMessages(model, 1).map((message) => message.content)
+    expect(told[0]).toBe(JSON.stringify({ rows: ['a'] }))
+    expect(finished[0]).toEqual({ rows: ['a'] })
+    // The getter's: what was checked, whichever answer that was — never more than 1 MiB.
+    expect(told[1]?.length).toBeLessThan(1024 * 1024)
+    expect(told[1]).toBe(finished[1] === undefined ? told[1] : JSON.stringify(finished[1]))
+  })
+
   it('with a journal, invoking again with the same run id and input plus approvals replays up to the pause', async () => {
     sends.length = 0
     let lookups = 0

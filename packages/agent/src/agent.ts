@@ -1,5 +1,4 @@
 import {
-  assertJsonSafe,
   BudgetExceededError,
   CancelScope,
   ConfigurationError,
@@ -52,7 +51,7 @@ import { ApprovalRequestStep, ApprovalStep, recordedDecision } from './approval-
 import { deeperThan, maxArgumentsDepth } from './arguments-depth.js'
 import { CallCounter, callSignature } from './call-counter.js'
 import { type AgentTool, checkToolDescription, parametersOf, readingOptions, Tool } from './tool.js'
-import { describeToolFailure, toolErrorContent, toolResultContent } from './tool-result.js'
+import { describeToolFailure, jsonSafeResult, toolErrorContent, toolResultContent } from './tool-result.js'
 
 /** Any tool, whatever its arguments and result. */
 export type AnyAgentTool = AgentTool<never, unknown>
@@ -891,8 +890,8 @@ class AgentRun {
         metadata: { toolCallId: entry.call.id },
         signal,
       })
-      // A Tool checks this itself; a Function of another kind is checked here.
-      if (!(tool instanceof Tool)) assertJsonSafe(result, { functionName: tool.name, state: 'processing_output' })
+      // A Tool checks this itself; a Function of another kind is checked here, and what was checked goes on.
+      if (!(tool instanceof Tool)) result = jsonSafeResult(result, tool.name)
     } catch (thrown) {
       // A child run rejects with a tinyllm error, and so does the JSON-safety check.
       const error = thrown as TinyLLMError

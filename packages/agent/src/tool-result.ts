@@ -1,8 +1,47 @@
-import { AbortError, TimeoutError, type TinyLLMError, ValidationError, type ValidationIssue } from '@tinyllm/core'
+import {
+  AbortError,
+  assertJsonSafe,
+  safeStringify,
+  TimeoutError,
+  type TinyLLMError,
+  ValidationError,
+  type ValidationIssue,
+} from '@tinyllm/core'
 import { ToolCallError } from '@tinyllm/llm'
 
 /** The most issues of a tool's validation error the model is told: enough to fix its arguments by. */
 const maxIssuesTold = 20
+
+/**
+ * A tool's result checked to be JSON-safe (at most 1 MiB of JSON), as the copy that was checked: it is what goes on to
+ * the journal, the stream and the model. Read into plain data once, a result cannot be checked as one value and sent
+ * as another — a getter answering each reading its own, or an object the tool keeps and fills after it returned.
+ * Throws a ValidationError (`processing_output`) naming the path.
+ */
+export function jsonSafeResult(value: unknown, functionName: string): unknown {
+  const where = { functionName, state: 'processing_output' }
+  // On the result itself first: a Date, a Map or a class instance is named where it is, not read as its JSON.
+  assertJsonSafe(value, where)
+  if (typeof value !== 'object' || value === null) return value
+  let copy: unknown
+  try {
+    copy = JSON.parse(JSON.stringify(value) ?? 'null')
+  } catch (cause) {
+    throw new ValidationError({
+      functionName,
+      state: 'processing_output',
+      issues: [
+        {
+          path: [],
+          message: `it could not be read again (${safeStringify(cause instanceof Error ? cause.message : cause, 200)}), so it is not JSON-safe`,
+        },
+      ],
+      cause,
+    })
+  }
+  assertJsonSafe(copy, where)
+  return copy
+}
 
 /** What the model is told a tool returned: a string as it is, anything else as JSON. */
 export function toolResultContent(value: unknown): string {

@@ -1,6 +1,5 @@
 import type { FunctionNode } from '@tinyllm/core'
 import {
-  assertJsonSafe,
   ConfigurationError,
   Function,
   type FunctionOptions,
@@ -13,6 +12,7 @@ import {
   ValidationError,
 } from '@tinyllm/core'
 import { type JsonSchema, toJsonSchema, toStrictJsonSchema } from '@tinyllm/llm'
+import { jsonSafeResult } from './tool-result.js'
 
 /**
  * Whether a call of a tool waits for a person's approval before it runs: always, never, or as a function of the call's
@@ -131,12 +131,12 @@ const jsonSafe: StandardSchemaV1 = {
     vendor: 'tinyllm',
     validate(value) {
       try {
-        assertJsonSafe(value, { functionName: 'tool', state: 'processing_output' })
+        // The copy that was checked goes on, to the journal and the model.
+        return { value: jsonSafeResult(value, 'tool') }
       } catch (error) {
         if (!ValidationError.isInstance(error)) throw error
         return { issues: error.issues.map((issue) => ({ message: issue.message, path: [...issue.path] })) }
       }
-      return { value }
     },
   },
 }
