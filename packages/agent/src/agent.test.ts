@@ -7,6 +7,7 @@ import {
   FunctionError,
   MemoryJournal,
   type RunRecord,
+  type StepJournal,
   StepLimitError,
   ValidationError,
 } from '@tinyllm/core'
@@ -903,6 +904,35 @@ describe('Agent: approval', () => {
         error: "the tool's result cannot be sent back: (root): its JSON is more than the 1048576 bytes allowed",
       }),
     ])
+  })
+
+  it('fails the run when a tool’s result cannot be journaled, instead of telling the model the tool failed', async () => {
+    let paid = 0
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays the invoice',
+      input: z.object({}),
+      run: () => {
+        paid += 1
+        return 'paid'
+      },
+    })
+    const memory = new MemoryJournal()
+    const journal: StepJournal = {
+      read: (key) => memory.read(key),
+      write: (key, entry) => {
+        if (entry.function === 'pay') throw new Error('disk full')
+        return memory.write(key, entry)
+      },
+    }
+    const { model, llm } = scripted({ toolCalls: [call('pay', {})] }, 'Paid.')
+    const error = await agentWith(llm, { tools: [pay] })
+      .invoke('go', { runId: 'pay-1', journal })
+      .catch((thrown: unknown) => thrown)
+    // The tool did its work: told it failed, the model would call it again and pay twice.
+    expect((error as Error).message).toMatch(/pay: journal \(pay-1\/[^)]*\) threw Error: disk full/)
+    expect(paid).toBe(1)
+    expect(model.calls).toHaveLength(1)
   })
 
   it('sends the result it checked: one changed after the check (a shared object, a getter) is never sent over 1 MiB', async () => {

@@ -480,11 +480,17 @@ interface PlannedCall {
   content: string | undefined
 }
 
+/**
+ * Whether a tool call's error fails the run whatever `onToolError` says: a budget, a step limit, a configuration error,
+ * and a journal that does not match or failed (core names a journal's failure by its state, `journal (<key>)`): a tool
+ * whose result could not be journaled did its work, and a model told it failed would call it again.
+ */
 const propagating = (error: TinyLLMError): boolean =>
   BudgetExceededError.isInstance(error) ||
   NonDeterminismError.isInstance(error) ||
   StepLimitError.isInstance(error) ||
-  ConfigurationError.isInstance(error)
+  ConfigurationError.isInstance(error) ||
+  (typeof error.state === 'string' && error.state.startsWith('journal ('))
 
 /** The state of one agent run: its conversation, turn count and identical-call counts. */
 class AgentRun {

@@ -805,6 +805,36 @@ describe('a journal refuses to replay what no longer fits', () => {
     expect((error as { retryable?: boolean }).retryable).toBe(true)
   })
 
+  it('a journal whose write throws fails the step unretried: a retrying run above it does not do its work again', async () => {
+    let paid = 0
+    const pay = defineFunction({
+      name: 'pay',
+      durable: true,
+      run: async () => {
+        paid += 1
+        return 'paid'
+      },
+    })
+    const order = defineFunction({
+      name: 'order',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: (_input: unknown, context: RunContext) => context.invoke(pay, undefined),
+    })
+    const journal = new MemoryJournal()
+    let failures = 1
+    const failingOnce: StepJournal = {
+      read: (key) => journal.read(key),
+      write: (key, entry) => {
+        if (failures-- > 0) throw new Error('disk full')
+        return journal.write(key, entry)
+      },
+    }
+    const error = await order.invoke(undefined, { runId: 'o', journal: failingOnce }).catch((thrown: unknown) => thrown)
+    expect((error as Error).message).toMatch(/pay: journal \(o\/pay#1\) threw Error: disk full/)
+    expect((error as { retryable?: boolean }).retryable).toBe(false)
+    expect(paid).toBe(1)
+  })
+
   it('a journal that answers something other than an entry fails the run saying so, and is never replayed', async () => {
     const { fn, runs } = counted('step')
     const answering = (read: unknown, write: unknown) => ({

@@ -1133,8 +1133,10 @@ class Run {
   }
 
   /**
-   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key; an answer that
-   * is not an entry (or, read, `undefined`) is a ConfigurationError saying so, never read as one.
+   * A journal's read or write. What it throws that is not a tinyllm error names this step and its key (state
+   * `journal (<key>)`), retryable for a read but not for a write: the step's work is done by then, and a retry of the
+   * step or of a run above it would do it again; an answer that is not an entry (or, read, `undefined`) is a
+   * ConfigurationError saying so, never read as one.
    */
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
     const state = `journal (${this.journalKey})`
@@ -1163,10 +1165,10 @@ class Run {
       return Promise.resolve(result)
         .then(entryOf)
         .catch((cause: unknown) => {
-          throw this.toError(cause, state)
+          throw this.toError(cause, state, operation === 'read')
         })
     } catch (cause) {
-      throw this.toError(cause, state)
+      throw this.toError(cause, state, operation === 'read')
     }
   }
 
@@ -1360,7 +1362,7 @@ class Run {
     return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
   }
 
-  private toError(thrown: unknown, state: string = this.state): TinyLLMError {
+  private toError(thrown: unknown, state: string = this.state, retryable = true): TinyLLMError {
     // A cancelled run ends in its cancellation, whatever the work threw on the way out — also when its deadline passed
     // while synchronous work kept the thread busy, and no timer could fire before the work threw.
     const scope = this.cancelScope
@@ -1377,7 +1379,7 @@ class Run {
       functionName: this.fn.name,
       state,
       cause: thrown,
-      retryable: !hasRetryableFalse(thrown),
+      retryable: retryable && !hasRetryableFalse(thrown),
     })
   }
 }
