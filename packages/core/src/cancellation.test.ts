@@ -157,6 +157,34 @@ describe('CancelScope', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('is cancelled with an AbortError when an outside signal whose reason cannot be read aborts, and throws nothing out of the abort', async () => {
+    const controller = new AbortController()
+    Object.defineProperty(controller.signal, 'reason', {
+      get() {
+        throw new Error('no reason for you')
+      },
+    })
+    const scope = new CancelScope(undefined, { signal: controller.signal })
+    const waiting = scope.race(new Promise(() => {}))
+    // A listener that throws is reported as an uncaught exception: the abort itself must not throw out of it.
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error)
+    }
+    process.on('uncaughtException', onUncaught)
+    try {
+      controller.abort()
+      const error = await waiting.catch((thrown: unknown) => thrown)
+      expect(scope.cancelled).toBe(true)
+      expect(AbortError.isInstance(error), String(error)).toBe(true)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(uncaught).toEqual([])
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+  })
+
   it('hands out a signal of its own, which aborts with the outside signal and when the scope is cancelled by hand', () => {
     const controller = new AbortController()
     const linked = new CancelScope(undefined, { signal: controller.signal })

@@ -39,7 +39,15 @@ class SignalLink {
 
   handleEvent(): void {
     links.delete(this.signal)
-    for (const scope of this.scopes) scope.cancel(this.signal.reason)
+    let reason: unknown
+    try {
+      reason = this.signal.reason
+    } catch {
+      // A reason that cannot be read (a getter that throws) still cancels, as a signal aborted without one: thrown from
+      // this listener, it would be an uncaught exception, and the scopes would wait for ever.
+      reason = undefined
+    }
+    for (const scope of this.scopes) scope.cancel(reason)
     this.scopes.clear()
   }
 
