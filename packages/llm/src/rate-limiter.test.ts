@@ -331,6 +331,41 @@ describe('RateLimiter', () => {
     expect(limiter.status().waiting).toBe(0)
   })
 
+  it("rejects a queued waiter with a typed AbortError, and throws nothing out of the abort, when its signal's reason cannot be read", async () => {
+    const clock = new FakeClock()
+    const limiter = new RateLimiter({ requestsPerMinute: 1, clock })
+    await limiter.acquire()
+    const controller = new AbortController()
+    Object.defineProperty(controller.signal, 'reason', {
+      get() {
+        throw new Error('no reason for you')
+      },
+    })
+    const queued = limiter.acquire({}, controller.signal)
+    const behind = limiter.acquire()
+    // A listener that throws is reported as an uncaught exception: the abort itself must not throw out of it.
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error)
+    }
+    process.on('uncaughtException', onUncaught)
+    try {
+      controller.abort()
+      const settled = await Promise.race([
+        queued.catch((thrown: unknown) => thrown),
+        clock.advance(0).then(() => 'still queued'),
+      ])
+      expect(AbortError.isInstance(settled), String(settled)).toBe(true)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(uncaught).toEqual([])
+      expect(limiter.status().waiting).toBe(1)
+      await clock.advance(minute)
+      await expect(behind).resolves.toMatchObject({ grantedAt: minute })
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+  })
+
   it('counts fractional tokens exactly: a window of fractions never makes room that is not there', async () => {
     const clock = new FakeClock()
     const limiter = new RateLimiter({ tokensPerMinute: 1, clock })

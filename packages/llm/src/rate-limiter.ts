@@ -328,7 +328,15 @@ export class RateLimiter implements RateLimiterLike {
   private readonly cancelWaiter = (waiter: Waiter): void => {
     const wasHead = waiter === this.head
     this.unlink(waiter)
-    waiter.reject(new AbortError({ reason: waiter.signal?.reason }))
+    let reason: unknown
+    try {
+      reason = waiter.signal?.reason
+    } catch {
+      // A reason that cannot be read (a getter that throws) still cancels, as a signal aborted without one: thrown from
+      // this abort listener, it would be an uncaught exception, and the waiter would never be answered.
+      reason = undefined
+    }
+    waiter.reject(new AbortError({ reason }))
     if (wasHead) this.drain()
   }
 
