@@ -667,7 +667,7 @@ it("context.invoke types what an Invocable's invoke rejects with, as what it thr
         [
           rejecting('text', 'not ready'),
           rejecting('nothing', undefined),
-          rejecting('timed', new TimeoutError({ timeoutMs: 5 })),
+          rejecting('timed', new TimeoutError({ timeoutMs: 5, kind: 'attempt' })),
         ].map((fn) => context.invoke(fn, 'x').catch((error: unknown) => error)),
       ),
   })

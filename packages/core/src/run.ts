@@ -356,7 +356,7 @@ function invokeInvocable(
     .catch((error: unknown) => {
       if (scope.cancelled && error === scope.reason) throw abortErrorFor(error, where)
       // What its `invoke` rejects with is typed as what it throws is: a string or `undefined` is no error to read.
-      throw typedThrow(error, fn.name, 'invoke')
+      throw typedThrow(error, where.functionName, 'invoke')
     })
     .finally(() => scope.dispose())
 }

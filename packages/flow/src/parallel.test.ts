@@ -733,7 +733,8 @@ describe('Parallel settle-all', () => {
     const error = (settled.a as { error: TinyLLMError }).error
     expect(FunctionError.isInstance(error)).toBe(true)
     expect((error as FunctionError).cause).toBe('raw string')
-    expect(error.functionName).toBe('p')
+    // Named as it was when it was invoked.
+    expect(error.functionName).toBe('fickle')
 
     const record = await new Parallel({ name: 'p', map: fickle() }).trace([1] as never)
     expect(record.status).toBe('failed')
