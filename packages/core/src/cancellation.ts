@@ -2,8 +2,8 @@ import { getDefaultLogger } from '@tinyllm/logger'
 import { abortErrorFor, ConfigurationError, isAbortSignal, safeStringify } from './errors.js'
 import {
   checkBoolean,
-  checkKnownOptions,
   checkNumber,
+  checkOptionKeys,
   maxTimerDelayMs,
   optionError,
   requireNumber,
@@ -133,9 +133,7 @@ export class CancelScope {
             options,
             'CancelScope',
           )
-        // One loop over the keys on the hot path; the message (with a suggestion) is built only on a miss.
-        for (const key in options)
-          if (!scopeOptionKeys.has(key)) checkKnownOptions(options, scopeOptionKeys, 'CancelScope')
+        checkOptionKeys(options, scopeOptionKeys, 'CancelScope')
         // Read once: what was checked is what is used.
         signal = options.signal
         timeoutReason = options.timeoutReason

@@ -77,6 +77,48 @@ describe('knownSpelling', () => {
     expect(() => checkKnownOptions(tagged, settings, 'f')).not.toThrow()
   })
 
+  it('refuses a key a settings class holds in a getter, or one inherited, as it refuses an own key: in a Function, its retry policy and invoke', async () => {
+    /** Options as a settings class holds them: its getters are read by name, so a misspelt one must not pass unseen. */
+    class Timing {
+      get timeoutMS(): number {
+        return 5
+      }
+    }
+    expect(() => checkKnownOptions(new Timing(), new Set(['timeoutMs']), 'f')).toThrow(
+      'f: timeoutMS is not an option; did you mean timeoutMs?',
+    )
+    class Policy {
+      get attempts(): number {
+        return 3
+      }
+      get intialDelayMs(): number {
+        return 0
+      }
+    }
+    expect(() => defineFunction({ name: 'flaky', run: () => 1, retry: new Policy() })).toThrow(
+      'flaky: retry.intialDelayMs is not an option; did you mean retry.initialDelayMs?',
+    )
+    const add = defineFunction({ name: 'add', run: (value: number) => value + 1 })
+    // Read as no time limit at all, the run completed.
+    await expect(add.invoke(1, new Timing() as never)).rejects.toThrow(
+      'add: timeoutMS is not an option; did you mean timeoutMs?',
+    )
+    await expect(add.invoke(1, Object.create({ timeoutMS: 5 }))).rejects.toThrow('add: timeoutMS is not an option')
+    // What a class holds that is spelt right passes, its constructor and methods are no options.
+    class Spelt {
+      get timeoutMs(): number {
+        return 1_000
+      }
+      describe(): string {
+        return 'a second'
+      }
+    }
+    expect(await add.invoke(1, new Spelt() as never)).toBe(2)
+    expect(() => new CancelScope(undefined, new Timing() as never)).toThrow(
+      'CancelScope: timeoutMS is not an option; did you mean timeoutMs?',
+    )
+  })
+
   it('checkKnownOptions replaces a secret in an unknown key before it cuts the key short', () => {
     const secret = 'tenant-secret-Zq9xCanary7Hk2PabcdefghijklmnopQRST'
     const unregister = registerSecret(secret)

@@ -193,7 +193,7 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
   checkOptionsObject(options, within ?? 'options', owner)
   let keys: string[]
   try {
-    keys = Object.keys(options)
+    keys = optionKeysOf(options)
   } catch (cause) {
     throw unreadableOption(cause, within ?? 'options', owner)
   }
@@ -217,6 +217,40 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
       functionName: owner,
     })
   }
+}
+
+/**
+ * {@link checkKnownOptions} for options checked on a hot path (those of every `invoke`, every CancelScope): a plain
+ * object whose keys are all known costs one loop over them, and the message is built only on a miss. Options of any
+ * other kind (a settings class, whose getters the loop does not list) are checked whole.
+ */
+export function checkOptionKeys(options: object, known: ReadonlySet<string>, owner: string): void {
+  let whole = Object.getPrototypeOf(options) !== Object.prototype
+  for (const key in options) if (!known.has(key)) whole = true
+  if (whole) checkKnownOptions(options, known, owner)
+}
+
+/**
+ * The keys of `options` that an option read by its name would find: its own enumerable ones, and those it inherits —
+ * enumerable, or a getter (a settings class's) — below the root of its prototype chain (`Object.prototype`, whose
+ * `__proto__` is no option). A typo a settings class holds in a getter (`get timeoutMS()`) is refused as an own key is,
+ * not silently ignored while the getters spelled right are read.
+ */
+function optionKeysOf(options: object): string[] {
+  const keys = Object.keys(options)
+  // A plain object's prototype is the root: one question, and no key to add. A Proxy may answer a new prototype each
+  // time it is asked: no class hierarchy is 100 levels deep.
+  let holder = Object.getPrototypeOf(options) as object | null
+  for (let depth = 0; holder !== null && depth < 100; depth++) {
+    const next = Object.getPrototypeOf(holder) as object | null
+    if (next === null) break
+    for (const key of Object.getOwnPropertyNames(holder)) {
+      const property = Object.getOwnPropertyDescriptor(holder, key)
+      if (property?.get !== undefined || property?.enumerable === true) keys.push(key)
+    }
+    holder = next
+  }
+  return keys
 }
 
 /**

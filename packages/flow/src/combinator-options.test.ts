@@ -1,5 +1,6 @@
 import { ConfigurationError, defineFunction } from '@tinyllm/core'
 import { describe, expect, it } from 'vitest'
+import { Chain } from './chain.js'
 import { checkCombinatorOptions, combinatorOptionNames } from './combinator-options.js'
 import { Decision } from './decision.js'
 import { Parallel } from './parallel.js'
@@ -18,6 +19,24 @@ describe('checkCombinatorOptions', () => {
     expect(() => checkCombinatorOptions(options, known, true)).toThrow(ConfigurationError)
     expect(() => checkCombinatorOptions(options, known, true)).toThrow(
       /c: chidren is not an option; did you mean children\?/,
+    )
+  })
+
+  it('rejects an option a settings class misspells in a getter, as it rejects an own key', () => {
+    const step = defineFunction({ name: 'step', run: (value: number) => value })
+    /** A combinator's options as a class holds them: its getters are read by name, the misspelt one too. */
+    class FanOut {
+      readonly name = 'fan'
+      readonly map = step
+      get concurency(): number {
+        return 2
+      }
+    }
+    expect(() => new Parallel(new FanOut() as never)).toThrow(
+      'fan: concurency is not an option; did you mean concurrency?',
+    )
+    expect(() => new Chain(Object.assign(Object.create({ timeoutMS: 5 }), { name: 'c', children: [step] }))).toThrow(
+      'c: timeoutMS is not an option; did you mean timeoutMs?',
     )
   })
 

@@ -197,6 +197,20 @@ describe('message templates', () => {
     expect(() => new PromptTemplate({ name: 'p', sections: [role], sectoins: [] } as never)).toThrow(
       /^p: sectoins is not an option; did you mean sections\?/,
     )
+    // Also one a settings class holds in a getter, which is read by its name as the ones spelt right are.
+    class Settings {
+      readonly name = 'p'
+      readonly sections = [role]
+      get inputt(): undefined {
+        return undefined
+      }
+      get sectoins(): [] {
+        return []
+      }
+    }
+    expect(() => new PromptTemplate(new Settings() as never)).toThrow(
+      /^p: sectoins is not an option; did you mean sections\?/,
+    )
     // A subclass may take options of its own, which only it knows.
     class Greeting extends SystemMessageTemplate {
       constructor(options: { name: string; greeting: string }) {

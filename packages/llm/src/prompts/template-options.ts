@@ -23,6 +23,7 @@ export function readTemplateOptions<Options>(
     throw unreadableOption(error, 'options', owner)
   }
   const name = copy.name
-  if (builtAsItself) checkKnownOptions(copy, known, typeof name === 'string' ? name : owner)
+  // The options as given, not the copy: a misspelt getter of a settings class is left out of the copy, not refused.
+  if (builtAsItself) checkKnownOptions(options, known, typeof name === 'string' ? name : owner)
   return copy as Options
 }

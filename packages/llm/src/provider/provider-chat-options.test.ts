@@ -95,6 +95,26 @@ describe('toProviderLLMCallOptions', () => {
     }
   })
 
+  it('rejects an option a settings class misspells in a getter, which its copy of the options leaves out', () => {
+    /** Options as a class holds them: the getters spelt right are read, so the misspelt one must not pass unseen. */
+    class Settings {
+      readonly model = 'example-1'
+      get temprature(): number {
+        return 0
+      }
+    }
+    const error = thrown(() => split(new Settings() as never))
+    expect(error.message).toContain('ExampleChat: temprature is not an option; did you mean temperature?')
+    class ModelSettings {
+      readonly model = 'm'
+      get baseUrl(): string {
+        return 'http://x'
+      }
+    }
+    const check = () => checkChatModelOptions(new ModelSettings(), connectionKeys, 'ExampleChatModel')
+    expect(thrown(check).message).toContain('ExampleChatModel: baseUrl is not an option; did you mean baseURL?')
+  })
+
   it('checks the connection options and the settings the provider rejects, naming the call', () => {
     expect(thrown(() => split({ name: 'c', model: '' })).message).toBe('c: model must be a model id, got ""')
     expect(thrown(() => split({ name: 'c', model: 'm', client: {}, baseURL: 'http://x' })).message).toBe(

@@ -86,7 +86,8 @@ export function toProviderLLMCallOptions<Mode extends LLMCallOutputMode, Schema 
     name = options.name ?? name
     const known = knownChatOptions(definition.connectionKeys)
     const source = copyOptions(options, known)
-    checkKnownOptions(source, known, name)
+    // The options as given, not the copy: a misspelt getter of a settings class is left out of the copy, not refused.
+    checkKnownOptions(options, known, name)
     const modelOptions: Record<string, unknown> = { model: source.model }
     for (const key of definition.connectionKeys) modelOptions[key] = source[key]
     checkConnectionOptions(modelOptions, definition.connectionKeys, name)
@@ -217,7 +218,8 @@ export function checkChatModelOptions<Options extends object>(
   } catch (error) {
     throw unreadableOption(error, 'options', owner)
   }
-  checkKnownOptions(copy, known, owner)
+  // The options as given, not the copy: a misspelt getter of a settings class is left out of the copy, not refused.
+  checkKnownOptions(options, known, owner)
   checkConnectionOptions(copy, connectionKeys, owner)
   return copy as Options
 }
