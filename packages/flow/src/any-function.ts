@@ -1,4 +1,4 @@
-import { type FunctionNode, type InvokeOptions, optionError } from '@tinyllm/core'
+import { ConfigurationError, type FunctionNode, type InvokeOptions, optionError } from '@tinyllm/core'
 
 /**
  * Any Function, whatever its input and output: the constraint of combinator children. It is structural and says
@@ -64,14 +64,28 @@ export function checkFunctionList(
 }
 
 /**
- * The entries of an object of Functions keyed by name — a Parallel's children, a Decision's branches — in order. A
- * Symbol key, which `Object.entries` leaves out, is no result key or choice: refused naming the option, so its Function
- * is never dropped without a word.
+ * The entries of an object of Functions keyed by name — a Parallel's children, a Decision's branches — in order. What
+ * `Object.entries` leaves out is refused naming the option, so its Function is never dropped without a word: a Symbol
+ * key (no result key or choice), and a key the object inherits, enumerable or a getter of its class.
  */
 export function namedFunctionEntries(object: object, option: string, functionName: string): Array<[string, unknown]> {
   for (const key of Object.getOwnPropertySymbols(object))
     if (Object.prototype.propertyIsEnumerable.call(object, key))
       throw optionError(option, 'an object whose keys are strings', key, functionName)
+  // Below the root of its prototype chain (`Object.prototype`, whose `__proto__` is no branch).
+  let holder = Object.getPrototypeOf(object) as object | null
+  for (let depth = 0; holder !== null && Object.getPrototypeOf(holder) !== null && depth < 100; depth++) {
+    for (const key of Object.getOwnPropertyNames(holder)) {
+      const property = Object.getOwnPropertyDescriptor(holder, key)
+      if (property?.get !== undefined || property?.enumerable === true)
+        throw new ConfigurationError({
+          option: `${option}.${key}`,
+          message: `${option}.${key} must be an own property of ${option}, got one it inherits`,
+          functionName,
+        })
+    }
+    holder = Object.getPrototypeOf(holder) as object | null
+  }
   return Object.entries(object)
 }
 

@@ -105,6 +105,21 @@ describe('Parallel over children', () => {
       option: 'children',
       message: 'p: children must be an object whose keys are strings, got Symbol(audit)',
     })
+    // Nor one it inherits, or holds in a getter of its class: its own keys alone would leave that branch out.
+    expect(refusal({ children: Object.assign(Object.create({ audit: alsoA }), { a }) })).toEqual({
+      option: 'children.audit',
+      message: 'p: children.audit must be an own property of children, got one it inherits',
+    })
+    class Branches {
+      readonly a = a
+      get audit() {
+        return alsoA
+      }
+    }
+    expect(refusal({ children: new Branches() })).toEqual({
+      option: 'children.audit',
+      message: 'p: children.audit must be an own property of children, got one it inherits',
+    })
     // Nor can it hold a lone surrogate, which core refuses in a step key when the run starts: refused when it is built.
     expect(refusal({ children: { '\uD800': a, b: alsoA } })).toEqual({
       option: 'children',
