@@ -123,8 +123,6 @@ export class CancelScope {
     let deadline: number | undefined
     let manual = false
     let timeoutReason: (() => unknown) | undefined
-    let aborted = false
-    let abortReason: unknown
     if (options !== undefined) {
       try {
         // A Map's entries are no keys the loop below meets: its `timeoutMs` would be no timeout at all.
@@ -141,9 +139,6 @@ export class CancelScope {
         timeoutReason = options.timeoutReason
         if (signal !== undefined && !isAbortSignal(signal))
           throw optionError('signal', 'an AbortSignal', signal, 'CancelScope')
-        // Read here, with the options: a signal whose `aborted` or `reason` throws is bad options, as in `invoke`.
-        aborted = signal?.aborted === true
-        if (aborted) abortReason = (signal as AbortSignal).reason
         if (timeoutReason !== undefined && typeof timeoutReason !== 'function')
           throw optionError('timeoutReason', 'a function', timeoutReason, 'CancelScope')
         timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', { min: 0, unit: 'ms' }, 'CancelScope')
@@ -172,8 +167,8 @@ export class CancelScope {
     }
     // The signal is linked before the scope joins its parent: a lookalike signal that throws leaves nothing behind.
     if (signal !== undefined && signal !== parent?.controller?.signal) {
-      if (aborted) {
-        this.cancel(abortReason)
+      if (signal.aborted) {
+        this.cancel(signal.reason)
         return
       }
       const link = links.get(signal) ?? new SignalLink(signal)
