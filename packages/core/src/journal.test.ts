@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { defineFunction } from './define-function.js'
-import { ConfigurationError, NonDeterminismError, ValidationError } from './errors.js'
+import { ConfigurationError, NonDeterminismError, TinyLLMError, ValidationError } from './errors.js'
 import type { LifecycleEvent } from './events.js'
 import { Function } from './function.js'
 import { assertJsonSafe, hashJson, type JournalEntry, MemoryJournal, type StepJournal } from './journal.js'
@@ -833,6 +833,37 @@ describe('a journal refuses to replay what no longer fits', () => {
     expect((error as Error).message).toMatch(/pay: journal \(o\/pay#1\) threw Error: disk full/)
     expect((error as { retryable?: boolean }).retryable).toBe(false)
     expect(paid).toBe(1)
+  })
+
+  it('a journal whose write throws a retryable tinyllm error (a database locked) fails the step unretried all the same', async () => {
+    let paid = 0
+    const pay = defineFunction({
+      name: 'pay',
+      durable: true,
+      run: async () => {
+        paid += 1
+        return 'paid'
+      },
+    })
+    const order = defineFunction({
+      name: 'order',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: (_input: unknown, context: RunContext) => context.invoke(pay, undefined),
+    })
+    const journal = new MemoryJournal()
+    let failures = 1
+    const lockedOnce: StepJournal = {
+      read: (key) => journal.read(key),
+      write: async (key, entry) => {
+        if (failures-- > 0) throw new TinyLLMError({ message: 'database is locked', retryable: true })
+        return journal.write(key, entry)
+      },
+    }
+    const error = await order.invoke(undefined, { runId: 'o', journal: lockedOnce }).catch((thrown: unknown) => thrown)
+    expect(paid).toBe(1)
+    expect(error).toMatchObject({ name: 'FunctionError', state: 'journal (o/pay#1)', retryable: false })
+    expect(TinyLLMError.isInstance((error as Error).cause)).toBe(true)
+    expect(((error as Error).cause as Error).message).toMatch(/database is locked/)
   })
 
   it('a journal that answers something other than an entry fails the run saying so, and is never replayed', async () => {

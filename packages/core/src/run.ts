@@ -1135,7 +1135,8 @@ class Run {
   /**
    * A journal's read or write. What it throws that is not a tinyllm error names this step and its key (state
    * `journal (<key>)`), retryable for a read but not for a write: the step's work is done by then, and a retry of the
-   * step or of a run above it would do it again; an answer that is not an entry (or, read, `undefined`) is a
+   * step or of a run above it would do it again — so a write's retryable tinyllm error (a database locked) is named so
+   * too, unretryable, with it as the cause; an answer that is not an entry (or, read, `undefined`) is a
    * ConfigurationError saying so, never read as one.
    */
   private journalCall(operation: 'read' | 'write', call: () => unknown): unknown {
@@ -1373,7 +1374,9 @@ class Run {
         return this.abortError(reason)
       }
     }
-    if (TinyLLMError.isInstance(thrown)) return thrown
+    // A tinyllm error stands as it is, but one that says to retry what must not be retried (a journal's write that found
+    // its database locked: the step's work is done, and a retry above it would do it again) is told as a failure here.
+    if (TinyLLMError.isInstance(thrown) && (retryable || !thrown.retryable)) return thrown
     // Code of the Function's own that threw may succeed when tried again, unless the error says otherwise.
     return new FunctionError({
       functionName: this.fn.name,

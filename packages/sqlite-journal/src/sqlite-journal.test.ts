@@ -455,6 +455,42 @@ describe('SqliteJournal', () => {
     journal.close()
   })
 
+  it('fails a step whose write finds the file locked unretried: a retrying run above it does not run the step again', async () => {
+    const path = freshFile()
+    const journal = new SqliteJournal({ path, busyTimeoutMs: 0 })
+    const other = new DatabaseSync(path)
+    let charges = 0
+    const charge = defineFunction({
+      name: 'charge',
+      durable: true,
+      run: (amount: number) => {
+        charges += 1
+        // Another connection takes the write lock as the step finishes: its entry cannot be written.
+        if (charges === 1) other.exec('BEGIN IMMEDIATE')
+        return { charged: amount }
+      },
+    })
+    const checkout = defineFunction({
+      name: 'checkout',
+      retry: { attempts: 3, initialDelayMs: 0 },
+      run: async (amount: number, context: RunContext) => {
+        try {
+          return await context.invoke(charge, amount)
+        } finally {
+          if (other.isTransaction) other.exec('ROLLBACK')
+        }
+      },
+    })
+    const error = await checkout.invoke(40, { runId: 'order-1', journal }).catch((thrown: unknown) => thrown)
+    other.close()
+    journal.close()
+    expect(charges).toBe(1)
+    expect(error).toMatchObject({ name: 'FunctionError', state: 'journal (order-1/charge#1)', retryable: false })
+    const cause = (error as Error).cause as SqliteJournalError
+    expect(SqliteJournalError.isInstance(cause)).toBe(true)
+    expect(cause.retryable).toBe(true)
+  })
+
   it('keeps what it checked: a getter answering another value on a later read is never written unchecked', () => {
     for (let turn = 1; turn <= 8; turn++) {
       let reads = 0
