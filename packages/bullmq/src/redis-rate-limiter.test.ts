@@ -133,6 +133,22 @@ describe('RedisRateLimiter', () => {
     expect(permit.grantedAt).toBeGreaterThanOrEqual(before + 300)
   })
 
+  it('shares a window only with limiters of its own prefix and name: a prefix with a ":limiter" part is refused', async () => {
+    // Keys are {<prefix>:limiter:<name>}: prefix "a" with name "b:limiter:c" and prefix "a:limiter:b" with name "c" would
+    // be one limiter, each counting the other's grants and pausing for its cool-downs.
+    for (const prefix of ['a:limiter:b', 'a:limiter', 'limiter:x:limiter']) {
+      expect(() => new RedisRateLimiter({ connection: redis.url, prefix, name: 'c', requestsPerMinute: 5 })).toThrow(
+        ConfigurationError,
+      )
+    }
+    expect(() => new RedisRateLimiter({ connection: redis.url, prefix: 'a:limiter:b', name: 'c' })).toThrow(
+      /^RedisRateLimiter: prefix must be a prefix without a ":limiter" part/,
+    )
+    const limiter = new RedisRateLimiter({ connection: redis.url, prefix: 'a:limiters', name: 'b:limiter:c' })
+    open.push(limiter)
+    expect(await limiter.status()).toMatchObject({ requests: 0 })
+  })
+
   it('a waiter whose signal aborts leaves at once, and the others are still served', async () => {
     const [limiter] = limiters(1, { requestsPerMinute: 1, windowMs: 500 })
     await limiter!.acquire()

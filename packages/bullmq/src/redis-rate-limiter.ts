@@ -18,7 +18,7 @@ import {
   settleScript,
   statusScript,
 } from './redis-rate-limiter-scripts.js'
-import { checkOptionKeys, checkTimerMs } from './run-job.js'
+import { checkOptionKeys, checkPrefix, checkTimerMs, limiterKeySegment } from './run-job.js'
 
 /** Options of {@link RedisRateLimiter}. Give at least one limit, or the limiter only enforces cool-downs. */
 export interface RedisRateLimiterOptions {
@@ -34,7 +34,10 @@ export interface RedisRateLimiterOptions {
   readonly windowMs?: number
   /** Longest cool-down one call of `coolDown` can impose, in ms. Default 60,000. */
   readonly maxCoolDownMs?: number
-  /** First part of the limiter's keys; default `tinyllm`. */
+  /**
+   * First part of the limiter's keys (`{<prefix>:limiter:<name>}`); default `tinyllm`. One with a `:limiter` part is
+   * refused: its keys would be those of a limiter of another name under a shorter prefix.
+   */
   readonly prefix?: string
 }
 
@@ -154,7 +157,8 @@ export class RedisRateLimiter implements RateLimiterLike {
     )
     // Redis keeps keys as UTF-8: names that differ only in a lone surrogate would share one window.
     this.name = checkKeyName(options.name, 'name', owner)
-    const prefix = checkKeyName(options.prefix ?? 'tinyllm', 'prefix', owner)
+    // One with a `:limiter` part would name the keys of another prefix's limiter of another name.
+    const prefix = checkPrefix(options.prefix ?? 'tinyllm', owner, limiterKeySegment)
     const limits = checkLimits(options, owner)
     this.requestsPerMinute = limits.requestsPerMinute
     this.tokensPerMinute = limits.tokensPerMinute
@@ -162,7 +166,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.maxCoolDownMs = checkTimerMs(options.maxCoolDownMs, 'maxCoolDownMs', 0, owner) ?? 60_000
     this.windowMicros = this.windowMs * 1000
     this.ttlMs = this.windowMs + this.maxCoolDownMs + 1_000
-    const base = `{${prefix}:limiter:${this.name}}`
+    const base = `{${prefix}:${limiterKeySegment}:${this.name}}`
     this.keys = [`${base}:grants`, `${base}:tokens`, `${base}:state`]
     this.client = openRedis(options.connection, owner)
     for (const [command, lua] of Object.values(scripts)) this.client.defineCommand(command, { numberOfKeys: 3, lua })

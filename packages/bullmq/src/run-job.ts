@@ -178,18 +178,24 @@ export const cancelledKeySegment = 'cancelled'
 /** The second part of every journal key, `<prefix>:journal:<idempotency key>`: no queue may have it as its name. */
 export const journalKeySegment = 'journal'
 
+/** The second part of a rate limiter's keys, `{<prefix>:limiter:<name>}:grants`. */
+export const limiterKeySegment = 'limiter'
+
 /**
- * A prefix of the keys of a queue and of its journal, checked: a name of keys (see `checkKeyName`) with no `:journal`
- * part that ends with it or is followed by `:`. Journal keys are `<prefix>:journal:<key>`: those of such a prefix would
- * also be the journal keys of a shorter one, and each would replay the other's entries (run `r` under `app:journal:x`
- * is run `x:journal:r` under `app`).
+ * A prefix of keys, checked: a name of keys (see `checkKeyName`) with no `:<segment>` part that ends with it or is
+ * followed by `:`, where `segment` follows the prefix in the keys it names (`journal` for a queue and its journal, the
+ * default; `limiter` for a rate limiter). Journal keys are `<prefix>:journal:<key>`: those of such a prefix would also
+ * be the journal keys of a shorter one, and each would replay the other's entries (run `r` under `app:journal:x` is run
+ * `x:journal:r` under `app`); so would a limiter's keys be another's, each counting the other's grants (`b:limiter:c`
+ * under `a` is `c` under `a:limiter:b`).
  */
-export function checkPrefix(value: unknown, owner: string): string {
+export function checkPrefix(value: unknown, owner: string, segment = journalKeySegment): string {
   const prefix = checkKeyName(value, 'prefix', owner)
-  if (!`${prefix}:`.includes(`:${journalKeySegment}:`)) return prefix
+  if (!`${prefix}:`.includes(`:${segment}:`)) return prefix
+  const keys = segment === journalKeySegment ? `<prefix>:${segment}:<key>` : `{<prefix>:${segment}:<name>}`
   throw optionError(
     'prefix',
-    `a prefix without a ":${journalKeySegment}" part, where the journal keys of a shorter prefix are (<prefix>:${journalKeySegment}:<key>)`,
+    `a prefix without a ":${segment}" part, where the ${segment} keys of a shorter prefix are (${keys})`,
     prefix,
     owner,
   )
