@@ -86,6 +86,18 @@ describe('CancelScope', () => {
     await expect(pending).rejects.toBe('stop')
   })
 
+  it('cancels the scopes under it before it calls its own listeners, the innermost first', () => {
+    const root = new CancelScope(undefined, { manual: true })
+    const child = new CancelScope(root)
+    const grandchild = new CancelScope(child)
+    const heard: string[] = []
+    root.listen(() => heard.push('root'))
+    child.listen(() => heard.push('child'))
+    grandchild.listen(() => heard.push('grandchild'))
+    root.cancel('stop')
+    expect(heard).toEqual(['grandchild', 'child', 'root'])
+  })
+
   it('calls a listener given after the scope was cancelled at once, with the reason; never, for a scope nothing cancels', () => {
     const scope = new CancelScope(undefined, { manual: true })
     scope.cancel('user left')

@@ -234,9 +234,10 @@ export class CancelScope {
   }
 
   /**
-   * Cancels this scope and every scope under it with `reason`. Later calls do nothing, and so does a call on a scope
-   * nothing can cancel (made without a parent that can be, a signal, a timeout or `manual: true`). Without a reason, the
-   * reason is an AbortError: what the scope's work rejects with is an error, never `undefined`.
+   * Cancels this scope and every scope under it with `reason`, the scopes under it first (so the runs nested in a run
+   * end before it). Later calls do nothing, and so does a call on a scope nothing can cancel (made without a parent that
+   * can be, a signal, a timeout or `manual: true`). Without a reason, the reason is an AbortError: what the scope's work
+   * rejects with is an error, never `undefined`.
    */
   cancel(reason?: unknown): void {
     if (this.cancelled || !this.cancellable) return
@@ -251,8 +252,10 @@ export class CancelScope {
     const children = this.children
     this.listeners = undefined
     this.children = undefined
-    if (listeners !== undefined) for (const listener of listeners) notify(listener, reason)
+    // The scopes under it first: the runs nested in this one end before it does, so a reader of lifecycle events or a
+    // run record never sees a run end while a run under it still goes on.
     if (children !== undefined) for (const child of children) child.cancel(reason)
+    if (listeners !== undefined) for (const listener of listeners) notify(listener, reason)
   }
 
   /** Throws the reason when the scope is cancelled, or when its deadline has passed (expiring it first). */

@@ -1937,6 +1937,37 @@ describe('events carry what a bridge needs when it happens', () => {
 })
 
 describe('hooks for tracing bridges', () => {
+  it('a run cancelled with children in flight ends after them: each child’s failed event comes before its parent’s', async () => {
+    const hangs = defineFunction({ name: 'hangs', run: () => never })
+    const middle = defineFunction({
+      name: 'middle',
+      run: (_: undefined, context: RunContext) => context.invoke(hangs, undefined),
+    })
+    const topRun = (_: undefined, context: RunContext) => context.invoke(middle, undefined)
+    const cases = {
+      aborted: defineFunction({ name: 'top', run: topRun }),
+      'timed out': defineFunction({ name: 'top', timeoutMs: 20, run: topRun }),
+      'its attempt timed out': defineFunction({ name: 'top', attemptTimeoutMs: 20, run: topRun }),
+    }
+    for (const [what, top] of Object.entries(cases)) {
+      const controller = new AbortController()
+      const ends: string[] = []
+      const record = await top.trace(undefined, {
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.to === 'failed') ends.push(event.function)
+          if (what === 'aborted' && event.function === 'hangs' && event.to === 'running')
+            setImmediate(() => controller.abort('the user left'))
+        },
+      })
+      expect([what, ...ends]).toEqual([what, 'hangs', 'middle', 'top'])
+      const child = record.children[0] as RunRecord
+      const grandchild = child.children[0] as RunRecord
+      expect(grandchild.endedAt).toBeLessThanOrEqual(child.endedAt as number)
+      expect(child.endedAt).toBeLessThanOrEqual(record.endedAt as number)
+    }
+  })
+
   it('events name the kind and the Function, carry the input leaving init and the output when complete', async () => {
     const events: LifecycleEvent[] = []
     const double = defineFunction({ name: 'double', run: (value: number) => value * 2 })
