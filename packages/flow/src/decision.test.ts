@@ -564,6 +564,14 @@ describe('Decision configuration', () => {
     })
   }
 
+  it('refuses branches given as a list at construction, whose indexes would otherwise be taken for the choices', () => {
+    const build = () => new Decision({ name: 'd', decide, branches: [approve, approve] as never })
+    expect(build).toThrow(ConfigurationError)
+    const { option, message } = configurationErrorOf(build)
+    expect(option).toBe('branches')
+    expect(message).toMatch(/^d: branches must be an object with a Function per choice, got \[/)
+  })
+
   it('refuses a branch that is a revoked Proxy at construction, naming the option', () => {
     const revoked = Proxy.revocable(approve, {})
     revoked.revoke()

@@ -140,7 +140,8 @@ export class Decision<
     try {
       checkCombinatorOptions(options, decisionOptionNames, new.target === Decision)
       const branches = options.branches as Readonly<Record<string, AnyFunction>> | undefined
-      if (branches !== undefined && (typeof branches !== 'object' || branches === null)) {
+      // A list is an object too, but its indexes would be taken for the choices ('0', '1', …): refused, not read so.
+      if (branches !== undefined && (typeof branches !== 'object' || branches === null || Array.isArray(branches))) {
         throw optionError('branches', 'an object with a Function per choice', branches, name)
       }
       const givenChoices: unknown = options.choices
