@@ -69,6 +69,9 @@ export function checkFunctionList(
  * key (no result key or choice), and a key the object inherits, enumerable or a getter of its class.
  */
 export function namedFunctionEntries(object: object, option: string, functionName: string): Array<[string, unknown]> {
+  // A Map's or a Set's entries are no keys: named as the wrong kind of object, not by a getter it inherits (`size`).
+  if (object instanceof Map || object instanceof Set || typeof object === 'function')
+    throw optionError(option, 'an object of Functions keyed by name', object, functionName)
   for (const key of Object.getOwnPropertySymbols(object))
     if (Object.prototype.propertyIsEnumerable.call(object, key))
       throw optionError(option, 'an object whose keys are strings', key, functionName)

@@ -120,6 +120,11 @@ describe('Parallel over children', () => {
       option: 'children.audit',
       message: 'p: children.audit must be an own property of children, got one it inherits',
     })
+    // A Map of children is no object of them: named as such, not by a getter a Map inherits (`size`).
+    expect(refusal({ children: new Map([['a', a]]) })).toEqual({
+      option: 'children',
+      message: 'p: children must be an object of Functions keyed by name, got a Map',
+    })
     // Nor can it hold a lone surrogate, which core refuses in a step key when the run starts: refused when it is built.
     expect(refusal({ children: { '\uD800': a, b: alsoA } })).toEqual({
       option: 'children',
