@@ -97,12 +97,21 @@ export function requestAttributes(call: LLMCallLike, input: unknown): Attributes
   if (typeof choices === 'number' && choices !== 1) attributes[attributeNames.requestChoiceCount] = choices
   const stop = setting('stop')
   if (typeof stop === 'string') attributes[attributeNames.requestStopSequences] = [stop]
-  else if (isList(stop)) attributes[attributeNames.requestStopSequences] = redactedList(stop).map(String)
+  else if (isList(stop)) attributes[attributeNames.requestStopSequences] = redactedList(stop).map(stopSequenceText)
   // Structured output's format is sent whatever the input asks for.
   const format = call.structuredOutput === undefined ? setting('responseFormat') : fieldOf(settings, 'responseFormat')
   const formatType = fieldOf(format, 'type')
   attributes[attributeNames.outputType] = formatType === 'json_schema' || formatType === 'json_object' ? 'json' : 'text'
   return attributes
+}
+
+/**
+ * A stop sequence of a redacted copy as text: a string as it is, anything else as its JSON (`String()` throws on an
+ * object whose `toString` is no function, such as `{"toString":"x"}` read back from a queue), so a call whose input
+ * holds one gets its span and records its failure.
+ */
+function stopSequenceText(item: unknown): string {
+  return typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item)
 }
 
 /** The messages an LLM call was given, if its input has them. */

@@ -508,6 +508,30 @@ describe('RunTracer', () => {
     expect(failed.map((span) => span.status.code)).toEqual(fields.map(() => SpanStatusCode.ERROR))
   })
 
+  it('records the failure of an LLM call whose stop sequences hold an object with no toString, as their JSON', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({ tracerProvider: provider })
+    const logger = createMemoryLogger()
+    const chat = new LLMCall({ name: 'odd stop', model: new ScriptedChatModel({ responses: [] }) })
+    const messages = [{ role: 'user', content: 'hi' }]
+    // `String()` throws on each: JSON read back from a queue can hold the first, `{"toString":"x"}`.
+    const stops = [[{ toString: 'x' }], ['END', { valueOf: 1, toString: null }]]
+    for (const stop of stops) {
+      await expect(chat.invoke({ messages, stop } as never, { onEvent: tracing.listener, logger })).rejects.toThrow(
+        ValidationError,
+      )
+    }
+
+    expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([])
+    expect(tracing.openSpans).toBe(0)
+    const calls = (await spans()).filter((span) => span.attributes['tinyllm.function'] === 'odd stop')
+    expect(calls.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR])
+    expect(calls.map((span) => span.attributes['gen_ai.request.stop_sequences'])).toEqual([
+      ['{"toString":"x"}'],
+      ['END', '{"valueOf":1,"toString":null}'],
+    ])
+  })
+
   it('traces a Function whose model, chat model or settings throw when read, and the runs under it', async () => {
     const { provider, spans } = memoryTracing()
     const tracing = new RunTracer({ tracerProvider: provider })
