@@ -81,6 +81,9 @@ function makeRoom(budget: ContentBudget, cost: number): boolean {
   return true
 }
 
+/** What an answer's finish reason adds to its message besides its text: `,"finish_reason":""`. */
+const finishReasonCost = structureCost({ finish_reason: '' }) - 2
+
 /**
  * A conversation as the GenAI conventions' `gen_ai.input.messages` JSON (`[{ role, parts: [...] }]`), with secrets
  * redacted as in every log line and each text, once redacted, cut to `maxLength` characters, and all of them to
@@ -112,11 +115,13 @@ export function outputMessagesJson(answers: ReadonlyArray<Answer>, limits: Conte
   const budget = budgetOf(limits)
   const recorded: Array<{ role: string; parts: MessagePart[]; finish_reason?: string }> = []
   for (const answer of answers) {
-    if (!makeRoom(budget, messageCost)) break
+    // Its role is written, and counts, as an input message's does.
+    if (!makeRoom(budget, messageCost + 'assistant'.length)) break
     const parts = messageParts({ ...answer.message, role: 'assistant' }, budget)
-    // A chat model of the user's own may answer any finish reason: it is redacted, cut and counted as a text is.
+    // A chat model of the user's own may answer any finish reason: it is redacted, cut and counted as a text is, its
+    // key with it.
     recorded.push(
-      answer.finishReason === undefined
+      answer.finishReason === undefined || !makeRoom(budget, finishReasonCost)
         ? { role: 'assistant', parts }
         : { role: 'assistant', parts, finish_reason: redactedAndCut(answer.finishReason, budget) },
     )
@@ -196,11 +201,14 @@ function redactedAndCut(text: unknown, budget: ContentBudget, path?: ReadonlyArr
     budget.remaining -= length
     return safe
   }
-  budget.remaining -= room
   if (room < budget.maxLength) budget.full = true
   const total = safe.length < budget.readLength ? safe.length : path && lengthGiven(budget, path)
   const more = total !== undefined && total > end ? `${total - end} more` : 'more'
-  return `${safe.slice(0, end)}… (${more} characters)`
+  // The note the cut adds is recorded too, and counts: a cut at a few characters adds some twenty, which would
+  // otherwise let short cuts record several times the total.
+  const note = `… (${more} characters)`
+  budget.remaining -= Math.max(room, 0) + note.length
+  return `${safe.slice(0, end)}${note}`
 }
 
 /** The characters JSON escapes in two (`\"`, `\\`, `\n`…); other control characters take six (`\u0001`). */

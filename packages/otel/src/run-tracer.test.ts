@@ -864,15 +864,15 @@ describe('RunTracer', () => {
         parts: [{ type: 'tool_call', id: 'id', name: '… (4 more characters)', arguments: '… (7 more characters)' }],
       },
     ])
+    // The answer: 23 + assistant (9) + 29 + abcdefghi (9) and the note its cut adds (21) + 54 + c1 (2) + f (1) = 148,
+    // so the total is spent at the arguments, and the finish reason left out.
     expect(JSON.parse(String(call.attributes['gen_ai.output.messages']))).toEqual([
       {
         role: 'assistant',
         parts: [
           { type: 'text', content: 'abcdefghi… (1 more characters)' },
-          { type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' },
+          { type: 'tool_call', id: 'c1', name: 'f', arguments: '{… (1 more characters)' },
         ],
-        // Cut as every string is, at maxContentLength.
-        finish_reason: 'tool_call… (1 more characters)',
       },
     ])
   })
@@ -919,6 +919,35 @@ describe('RunTracer', () => {
       { type: 'text', content: '' },
       { type: 'tool_call', id: '', name: '', arguments: '' },
     ])
+  })
+
+  it('counts what a cut adds and each finish reason’s key against maxContentTotalLength: short cuts cannot double it', async () => {
+    const { provider, spans } = memoryTracing()
+    const tracing = new RunTracer({
+      tracerProvider: provider,
+      captureContent: true,
+      maxContentLength: 1,
+      maxContentTotalLength: 10_000,
+    })
+    // Every text is cut at one character, and each cut adds `… (1 more characters)`: counted as one, 10,000 would
+    // record twice as many.
+    const call = { id: 'ab', name: 'ab', arguments: 'ab' }
+    const messages = Array.from({ length: 1_000 }, () => ({ role: 'assistant', content: 'ab', toolCalls: [call] }))
+    const chat = new LLMCall({
+      name: 'short cuts',
+      model: new ScriptedChatModel({
+        responses: [{ content: 'ab', choices: Array.from({ length: 999 }, () => 'ab') }],
+      }),
+      output: 'texts',
+    })
+    await chat.invoke({ messages, n: 1_000 } as never, { onEvent: tracing.listener })
+    const span = spanOf(await spans(), 'short cuts')
+    const input = String(span.attributes['gen_ai.input.messages'])
+    const output = String(span.attributes['gen_ai.output.messages'])
+    expect([input.length, output.length].map((length) => length <= 10_000 + 100)).toEqual([true, true])
+    const [first] = JSON.parse(input) as Array<{ role: string; parts: Array<{ content: string }> }>
+    // Each text is still cut at maxContentLength, with the count of the rest.
+    expect([first!.role, first!.parts[0]!.content]).toEqual(['a… (8 more characters)', 'a… (1 more characters)'])
   })
 
   it('cuts and counts a finish reason of the captured output as every string of it, whatever a model of its own says', async () => {
