@@ -331,14 +331,52 @@ function headToRedact(text: string, maxLength: number): string {
 }
 
 /**
- * The first `maxLength` UTF-16 code units of `text`, or one fewer where the cut would fall inside a surrogate pair (an
- * emoji, a CJK extension character): every cut of this module is made here, so none leaves half a character, a lone
- * surrogate that a strict UTF-8 encoder refuses or replaces. A lone surrogate `text` holds itself is kept.
+ * The first `maxLength` UTF-16 code units of `text`, or fewer where the cut would fall inside a character as people see
+ * it: a surrogate pair (an emoji, a CJK extension character), or an emoji of several code points (a flag, a family
+ * joined by ZWJs, a skin tone, a keycap) or a letter and its accents. Every cut of this module is made here, so none
+ * leaves half a character — a lone surrogate that a strict UTF-8 encoder refuses or replaces, or half a flag. A lone
+ * surrogate `text` holds itself is kept.
  */
 function headOf(text: string, maxLength: number): string {
-  const splitsPair =
-    maxLength > 0 && isHighSurrogate(text.charCodeAt(maxLength - 1)) && isLowSurrogate(text.charCodeAt(maxLength))
-  return text.slice(0, splitsPair ? maxLength - 1 : maxLength)
+  return text.slice(0, maxLength < text.length ? graphemeCut(text, maxLength) : maxLength)
+}
+
+/** How far back from a cut {@link graphemeCut} reads: longer than any emoji sequence (the longest take some 15 units). */
+const GRAPHEME_WINDOW = 64
+
+/** Made at the first cut that needs it: most text is cut beside a character that joins nothing. */
+let graphemes: Intl.Segmenter | undefined
+
+/**
+ * Where a cut at `maxLength` keeps whole graphemes: `maxLength` when one starts there, else the start of the one the
+ * cut falls inside. Only the characters near the cut are read; a grapheme longer than the window (a letter under
+ * dozens of marks) is cut at a code point.
+ */
+function graphemeCut(text: string, maxLength: number): number {
+  const next = text.charCodeAt(maxLength)
+  // Below U+0300 (the combining marks) no character joins the one before it: most cuts cost this comparison alone.
+  if (maxLength <= 0 || next < 0x300) return maxLength
+  let start = Math.max(0, maxLength - GRAPHEME_WINDOW)
+  if (start > 0 && isLowSurrogate(text.charCodeAt(start))) start--
+  // Regional indicators pair into flags from the start of their run: a window that starts inside a run starts at a flag.
+  if (isRegionalIndicator(text.codePointAt(start))) {
+    let runStart = start
+    while (runStart >= 2 && isRegionalIndicator(text.codePointAt(runStart - 2))) runStart -= 2
+    if ((start - runStart) % 4 !== 0) start -= 2
+  }
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+  let cut = start
+  // The code point at the cut is read whole: a skin tone's first half alone would read as a boundary before it.
+  for (const { index } of graphemes.segment(text.slice(start, maxLength + 2))) {
+    if (start + index > maxLength) break
+    cut = start + index
+  }
+  if (cut > start || start === 0) return cut
+  return isHighSurrogate(text.charCodeAt(maxLength - 1)) && isLowSurrogate(next) ? maxLength - 1 : maxLength
+}
+
+function isRegionalIndicator(code: number | undefined): boolean {
+  return code !== undefined && code >= 0x1f1e6 && code <= 0x1f1ff
 }
 
 function isHighSurrogate(code: number): boolean {

@@ -421,6 +421,22 @@ describe('renderRunReport', () => {
     expect(output).toBe(`x${'\u{1F600}'.repeat(49)}… (3902 more characters)`)
   })
 
+  it('never cuts an emoji of several code points in half: a flag, a family, a skin tone, a keycap', async () => {
+    // Each is one emoji of 2 to 8 code points; a cut inside one leaves half a flag (🇫), a man without his family or a
+    // thumb without its tone.
+    for (const emoji of ['🇫🇷', '👨‍👩‍👧', '👍🏽', '1️⃣']) {
+      const name = `${'x'.repeat(37)}${emoji.repeat(3)}`
+      const record = await defineFunction({ name, run: () => `y${emoji.repeat(2_000)}` }).trace(undefined)
+      const html = renderRunReport(record, { maxValueLength: 100 })
+      const label = /class="node"[\s\S]*?<text[^>]*>([^<]*)<\/text>/.exec(html)![1]!
+      const output = String(runData(html)[0]!.output)
+      // What a cut keeps ends with whole emoji: with the x's (or the y) taken away, the emoji repeated.
+      expect(label.replace(/^x+/, '').replace(/…$/, ''), `${emoji} label`).toMatch(new RegExp(`^(?:${emoji})*$`, 'u'))
+      const kept = output.replace(/^y/, '').replace(/… \(\d+ more characters\)$/, '')
+      expect(kept, `${emoji} output`).toMatch(new RegExp(`^(?:${emoji})+$`, 'u'))
+    }
+  })
+
   it('draws the box of a retried run that has children dashed, as it draws a retried run without', async () => {
     let calls = 0
     const record = await defineFunction({
