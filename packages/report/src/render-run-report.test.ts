@@ -605,6 +605,8 @@ describe('renderRunReport', () => {
       [{}, 'ValidationError: input is not valid'],
       [[null, 'kept as text'], 'ValidationError: null; kept as text'],
       [[{ path: 'a.b', message: 'not a path' }], '"message": "not a path"'],
+      // A segment that is no key: as its JSON (String() throws on it), or a Standard Schema segment's key.
+      [[{ path: [{ toString: 'x' }, { key: 'b' }, 2], message: 'bad' }], 'ValidationError: {"toString":"x"}.b.2: bad'],
     ]
     for (const [issues, shown] of cases) {
       const error = TinyLLMError.fromJSON({ name: 'ValidationError', message: 'input is not valid', issues })

@@ -93,5 +93,20 @@ function issueText(issue: unknown): string {
   if (typeof issue === 'string') return issue
   const { path, message } = (typeof issue === 'object' && issue !== null ? issue : {}) as Partial<ValidationIssue>
   if (!Array.isArray(path) || typeof message !== 'string') return runText(issue)
-  return `${path.map(String).join('.') || '(root)'}: ${message}`
+  return `${path.map(segmentText).join('.') || '(root)'}: ${message}`
+}
+
+/**
+ * A segment of an issue's path as text: a key as it is, a Standard Schema segment (`{ key }`) as its key, anything
+ * else a record read back from storage may hold as its JSON (`String()` throws on `{"toString":"x"}`).
+ */
+function segmentText(segment: unknown): string {
+  if (typeof segment !== 'object' || segment === null) return String(segment)
+  const key: unknown = (segment as { key?: unknown }).key
+  if (typeof key === 'string' || typeof key === 'number') return String(key)
+  try {
+    return JSON.stringify(segment) ?? '?'
+  } catch {
+    return '?'
+  }
 }
