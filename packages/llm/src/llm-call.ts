@@ -38,6 +38,7 @@ import {
   resultText,
 } from './chat-model.js'
 import { chatSettingKeys, maxTokensRule } from './chat-settings.js'
+import { stripCodeFence } from './code-fence.js'
 import { everyEntry } from './every-entry.js'
 import { type JsonSchema, toJsonSchema } from './json-schema.js'
 import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolCallDeltas } from './llm-stream.js'
@@ -1446,19 +1447,6 @@ function closeQuietly(iterator: AsyncIterator<unknown>): void {
   } catch {
     // An iterator whose return() throws has nothing left to clean up.
   }
-}
-
-/**
- * The answer inside a Markdown code fence (```` ```json ````, a newline, the answer, ```` ``` ````), else the answer
- * trimmed. Read by position, in one pass: a pattern that backtracked over the answer took seconds for one that opened a
- * fence and then sent tens of thousands of newlines, and the thread could not time out meanwhile.
- */
-function stripCodeFence(text: string): string {
-  const trimmed = text.trim()
-  if (!trimmed.startsWith('```') || !trimmed.endsWith('```')) return trimmed
-  const firstLineEnd = trimmed.indexOf('\n')
-  if (firstLineEnd === -1 || !/^[A-Za-z0-9_-]*$/.test(trimmed.slice(3, firstLineEnd).trimEnd())) return trimmed
-  return trimmed.slice(firstLineEnd + 1, -3).trim()
 }
 
 /**

@@ -208,6 +208,37 @@ describe('toStrictJsonSchema', () => {
     expect(recursive.restore({ x: null })).toEqual({})
   })
 
+  it("reads a union member's nulls back by the branch its discriminator names, not the first with the same keys", () => {
+    const item = z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('a'), note: z.string().optional() }),
+      z.object({ kind: z.literal('b'), note: z.string().nullable() }),
+    ])
+    const schema = z.object({ item })
+    const strict = toStrictJsonSchema(toJsonSchema(schema))
+    // Branch b takes a null note: it stays, where branch a's rule (optional, not nullable) dropped it.
+    const b = strict.restore({ item: { kind: 'b', note: null } })
+    expect(b).toEqual({ item: { kind: 'b', note: null } })
+    expect(schema.safeParse(b).success).toBe(true)
+    expect(strict.restore({ item: { kind: 'a', note: null } })).toEqual({ item: { kind: 'a' } })
+  })
+
+  it('reads back the nulls of a union member that is a $ref (a recursive schema in a union)', () => {
+    const Node: z.ZodType = z.object({
+      kind: z.literal('node'),
+      note: z.string().optional(),
+      get next() {
+        return Node.optional()
+      },
+    })
+    const schema = z.object({ item: z.union([Node, z.object({ kind: z.literal('leaf') })]) })
+    const strict = toStrictJsonSchema(toJsonSchema(schema))
+    const restored = strict.restore({
+      item: { kind: 'node', note: null, next: { kind: 'node', note: 'x', next: null } },
+    })
+    expect(restored).toEqual({ item: { kind: 'node', next: { kind: 'node', note: 'x' } } })
+    expect(schema.safeParse(restored).success).toBe(true)
+  })
+
   it('leaves as it is a value under a $ref that does not resolve, a malformed percent-escape included', () => {
     const note = { type: 'object', properties: { note: { type: 'string' } } }
     const schema = {
@@ -266,6 +297,12 @@ describe('restoreStrictAnswers', () => {
       toolCalls: [{ id: 't1', name: 'lookup', arguments: '{"city":"Oslo"}' }],
     })
     expect(restoreStrictAnswers(answered, request(false), { strictResponseFormat: 'when-asked' })).toBe(answered)
+  })
+
+  it('restores a JSON answer inside a Markdown code fence, which LLMCall reads as the JSON in it', () => {
+    const answered = result('```json\n{"city":"Paris","note":null}\n```')
+    const restored = restoreStrictAnswers(answered, request(true), { strictResponseFormat: 'when-asked' })
+    expect(JSON.parse(restored.choices[0]?.message.content ?? '')).toEqual({ city: 'Paris' })
   })
 
   it('restores every JSON answer for a provider whose format is always strict, as its profile says; only asked ones by default', () => {

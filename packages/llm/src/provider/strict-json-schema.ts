@@ -1,6 +1,7 @@
 import { ConfigurationError, optionError } from '@tinyllm/core'
 import { redactAndCut } from '@tinyllm/logger'
 import type { ChatChoice, ChatRequest, ChatResult, ToolCall } from '../chat-model.js'
+import { stripCodeFence } from '../code-fence.js'
 import type { JsonSchema } from '../json-schema.js'
 import { resolveLocalReference } from './local-reference.js'
 import type { ProviderProfile } from './provider-profile.js'
@@ -84,7 +85,9 @@ export function restoreStrictAnswers(
   const choices = result.choices.map((choice): ChatChoice => {
     const message = choice.message
     const content =
-      answer?.restores === true && message.content !== null ? restoreJson(message.content, answer) : message.content
+      answer?.restores === true && message.content !== null
+        ? restoreJson(message.content, answer, true)
+        : message.content
     let toolCalls = message.toolCalls
     if (tools !== undefined && toolCalls !== undefined) {
       const restoredCalls = toolCalls.map((call): ToolCall => {
@@ -114,12 +117,13 @@ function strictToolSchemas(request: ChatRequest): Map<string, StrictJsonSchema> 
 }
 
 /**
- * `text` with its JSON restored; as it is when it is not JSON, or when the restored value cannot be written back (an
+ * `text` with its JSON restored — for an `answer`, the JSON inside a Markdown code fence too, as LLMCall reads it, then
+ * written back without the fence; as it is when it is not JSON, or when the restored value cannot be written back (an
  * answer nested deeper than the stack allows): the caller's validation then reports it, as it would without strict.
  */
-function restoreJson(text: string, schema: StrictJsonSchema): string {
+function restoreJson(text: string, schema: StrictJsonSchema, answer = false): string {
   try {
-    const value: unknown = JSON.parse(text)
+    const value: unknown = JSON.parse(answer ? stripCodeFence(text) : text)
     const restored = schema.restore(value)
     return restored === value ? text : JSON.stringify(restored)
   } catch {
@@ -299,7 +303,7 @@ function restoreValue(
       }
     }
   }
-  for (const branch of matchingBranches(result, target))
+  for (const branch of matchingBranches(result, target, walk.root))
     result = restoreValue(result, branch, walk, depth + 1, applied) as typeof result
   return result
 }
@@ -324,20 +328,49 @@ function restoreItems(value: unknown[], schema: Schema, walk: Walk, depth: numbe
   return result
 }
 
-/** `allOf` branches all apply; of `anyOf`/`oneOf`, the first object branch that names every key of the value. */
-function matchingBranches(value: Record<string, unknown>, schema: Schema): unknown[] {
+/**
+ * `allOf` branches all apply; of `anyOf`/`oneOf`, the object branch (a `$ref` resolved) that names every key of the
+ * value and whose fixed values (`const`, `enum` — a union's discriminator) the value has, else the first that names
+ * every key: members of a union often share their keys, and only the one the answer is of says which nulls it takes.
+ */
+function matchingBranches(value: Record<string, unknown>, schema: Schema, root: JsonSchema): unknown[] {
   const branches = Array.isArray(schema.allOf) ? [...schema.allOf] : []
+  const keys = Object.keys(value)
   for (const key of ['anyOf', 'oneOf'] as const) {
     const options = schema[key]
     if (!Array.isArray(options)) continue
-    const keys = Object.keys(value)
-    const match = options.find(
-      (option) =>
-        isSchema(option) && isSchema(option.properties) && keys.every((name) => name in (option.properties as Schema)),
-    )
-    if (match !== undefined) branches.push(match)
+    let namesEveryKey: unknown
+    for (const option of options) {
+      const branch =
+        isSchema(option) && option.$ref !== undefined ? resolveLocalReference(option.$ref, root)?.schema : option
+      if (!isSchema(branch)) continue
+      const properties = branch.properties
+      if (!isSchema(properties) || !keys.every((name) => Object.hasOwn(properties, name))) continue
+      if (hasFixedValues(value, properties)) {
+        namesEveryKey = option
+        break
+      }
+      namesEveryKey ??= option
+    }
+    if (namesEveryKey !== undefined) branches.push(namesEveryKey)
   }
   return branches
+}
+
+/** Whether each property of `value` that `properties` fixes to a `const` or an `enum` of plain values holds one of them. */
+function hasFixedValues(value: Record<string, unknown>, properties: Schema): boolean {
+  for (const name of Object.keys(value)) {
+    const property = properties[name]
+    if (!isSchema(property)) continue
+    const item = value[name]
+    if (Object.hasOwn(property, 'const') && isPlain(property.const) && property.const !== item) return false
+    if (Array.isArray(property.enum) && property.enum.every(isPlain) && !property.enum.includes(item)) return false
+  }
+  return true
+}
+
+function isPlain(value: unknown): boolean {
+  return value === null || typeof value !== 'object'
 }
 
 function isObjectSchema(schema: Schema): boolean {
