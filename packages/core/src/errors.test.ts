@@ -300,6 +300,27 @@ describe('TinyLLMError.fromJSON', () => {
     expect(QuotaError.isInstance(TinyLLMError.fromJSON(JSON.parse(JSON.stringify(error))))).toBe(true)
   })
 
+  it('rehydrates a class branded through another copy of core as that class, and core’s own as its own', async () => {
+    // Two copies of core in one process: @tinyllm/llm brands ProviderCallError with the copy it brought, and the
+    // executor reading a job's error back uses the other.
+    vi.resetModules()
+    const copy = (await import('./index.js')) as typeof import('./index.js')
+    expect(copy.TinyLLMError).not.toBe(TinyLLMError)
+    class GatewayError extends copy.TinyLLMError {
+      override readonly name = 'GatewayError'
+      declare static isInstance: (error: unknown) => error is GatewayError
+    }
+    copy.brandError(GatewayError, 'GatewayError')
+    const json = JSON.parse(JSON.stringify(new GatewayError({ message: 'bad gateway', retryable: true })))
+    const read = TinyLLMError.fromJSON(json)
+    expect(GatewayError.isInstance(read)).toBe(true)
+    expect(read).toBeInstanceOf(GatewayError)
+    expect(read.retryable).toBe(true)
+    // Core's own classes are still read back as this copy's, so that `instanceof` holds in this copy.
+    expect(TinyLLMError.fromJSON({ name: 'TimeoutError', message: 'm' })).toBeInstanceOf(TimeoutError)
+    expect(copy.TinyLLMError.fromJSON({ name: 'TimeoutError', message: 'm' })).toBeInstanceOf(copy.TimeoutError)
+  })
+
   it('brandError refuses a class that is no tinyllm error, and a name of one of core’s own classes', () => {
     class QuotaError extends TinyLLMError {
       override readonly name = 'QuotaError'
@@ -360,6 +381,28 @@ describe('TinyLLMError.fromJSON', () => {
     const timeout = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(errors[0])))
     expect(TimeoutError.isInstance(timeout)).toBe(true)
     expect(timeout).toMatchObject({ timeoutMs: 500, kind: 'attempt', retryable: true })
+  })
+
+  it('rehydrates the cause an error kept as an error: a tinyllm error as its class, any other by name and message', () => {
+    const timeout = new TimeoutError({ timeoutMs: 50, kind: 'attempt', functionName: 'lookUp', state: 'running' })
+    const wrapped = new ConfigurationError({ option: 'retry', message: 'gave up', functionName: 'f', cause: timeout })
+    const read = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(wrapped)))
+    expect(TimeoutError.isInstance(read.cause)).toBe(true)
+    expect(read.cause).toBeInstanceOf(TimeoutError)
+    expect(read.cause).toMatchObject({ kind: 'attempt', timeoutMs: 50, retryable: true, message: timeout.message })
+    // A FunctionError's cause is what the code threw: still an error, with its name and message, once read back.
+    const thrown = new FunctionError({
+      functionName: 'f',
+      state: 'running',
+      cause: new TypeError('x is not a function'),
+    })
+    const cause = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(thrown))).cause
+    expect(cause).toBeInstanceOf(Error)
+    expect(String(cause)).toBe('TypeError: x is not a function')
+    expect(JSON.stringify(TinyLLMError.fromJSON(JSON.parse(JSON.stringify(thrown))))).toBe(JSON.stringify(thrown))
+    // A cause that was no error stays the value it was.
+    const reason = TinyLLMError.fromJSON(JSON.parse(JSON.stringify(new AbortError({ reason: { name: 'x' } })))).cause
+    expect(reason).toEqual({ name: 'x' })
   })
 
   it('never reaches a prototype, and falls back to TinyLLMError for an unknown name', () => {

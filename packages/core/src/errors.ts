@@ -3,8 +3,24 @@ import { escapeControls, redact, redactAndCut, redactQuoted, redactString } from
 /** The longest message an error keeps: one made of a 5 MB text would make every record and log line holding it 5 MB. */
 const maxMessageLength = 10_000
 
-/** Every branded error class by its `name`, for {@link TinyLLMError.fromJSON}. */
+/** Every error class this copy of core branded, by its `name`, for {@link TinyLLMError.fromJSON}. */
 const errorClasses = new Map<string, { readonly prototype: TinyLLMError }>()
+/**
+ * The error classes branded through any copy of core in the process (the first class of each name), on `globalThis`
+ * under a `Symbol.for` key: a package that brought its own copy brands its classes there, and `fromJSON` of this copy
+ * reads them back as those classes all the same.
+ */
+const processErrorClasses = sharedErrorClasses()
+
+function sharedErrorClasses(): Map<string, { readonly prototype: TinyLLMError }> {
+  const key = Symbol.for('tinyllm.errorClasses')
+  const store = globalThis as Record<symbol, unknown>
+  const shared = store[key]
+  if (shared instanceof Map) return shared
+  const created = new Map<string, { readonly prototype: TinyLLMError }>()
+  Object.defineProperty(store, key, { value: created, configurable: true })
+  return created
+}
 /** The names of core's own error classes, once they are all branded: no other class may take one. */
 let coreErrorNames: ReadonlySet<string> | undefined
 
@@ -119,28 +135,62 @@ function keptMessage(message: unknown): string {
   return message === undefined ? '' : safeStringify(message, 1_000)
 }
 
-/** The error {@link TinyLLMError.fromJSON} reads back from `json`; throws what reading it throws. */
-function rehydrate(json: unknown): TinyLLMError {
+/**
+ * The error {@link TinyLLMError.fromJSON} reads back from `json`, with the cause it kept read back as an error too,
+ * `depth` causes down; throws what reading it throws.
+ */
+function rehydrate(json: unknown, depth = 0): TinyLLMError {
   const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<string, unknown>
-  const name = typeof data.name === 'string' && errorClasses.has(data.name) ? data.name : 'TinyLLMError'
-  const error = Object.create((errorClasses.get(name) ?? TinyLLMError).prototype) as TinyLLMError
+  // This copy's own class of a name first: core's classes read back by this copy are this copy's.
+  const errorClass = typeof data.name === 'string' ? brandedClass(data.name) : undefined
+  const name = errorClass === undefined ? 'TinyLLMError' : (data.name as string)
+  const error = Object.create((errorClass ?? TinyLLMError).prototype) as TinyLLMError
   const define = (key: string, value: unknown, enumerable: boolean): void => {
     Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
   }
   for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
-  // What the constructor redacts, as it would: the JSON may come from a process that did not know this one's secrets.
-  // Cut as a name is (another process's JSON may carry any text here): it heads the message and the stack.
-  // One line, control characters escaped (and then cut, so the escapes do not take it past 200 characters): a name with
-  // a newline would forge a frame of the stack below.
-  define(
-    'name',
-    typeof data.name === 'string' ? redactAndCut(escapeControls(redactAndCut(data.name, 200), false), 200) : name,
-    true,
-  )
+  if (data.cause !== undefined) define('cause', rehydratedCause(data.cause, depth + 1), true)
+  define('name', typeof data.name === 'string' ? keptName(data.name) : name, true)
   define('message', keptMessage(data.message), false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
   return error
+}
+
+/** The class branded as `name`: this copy's own, else one another copy of core branded. */
+function brandedClass(name: string): { readonly prototype: TinyLLMError } | undefined {
+  return errorClasses.get(name) ?? processErrorClasses.get(name)
+}
+
+/**
+ * A name read back from JSON as the constructor would keep it: secrets replaced (the JSON may come from a process that
+ * did not know this one's secrets), cut at 200 characters, on one line with control characters escaped (and then cut,
+ * so the escapes do not take it past 200): a name with a newline would forge a frame of the stack below it.
+ */
+function keptName(name: string): string {
+  return redactAndCut(escapeControls(redactAndCut(name, 200), false), 200)
+}
+
+/**
+ * The cause an error's JSON shows, read back as what it was: a tinyllm error's JSON (a branded name, or `retryable`)
+ * as its class, an error's summary (`{ name, message }` alone) as an `Error`, anything else as it is. Causes deeper
+ * than an error's JSON shows whole are left as they are.
+ */
+function rehydratedCause(cause: unknown, depth: number): unknown {
+  if (depth > maxCauseDepth || typeof cause !== 'object' || cause === null) return cause
+  try {
+    const { name, message, retryable } = cause as Record<string, unknown>
+    if (typeof name !== 'string' || typeof message !== 'string') return cause
+    if (brandedClass(name) !== undefined || typeof retryable === 'boolean') return rehydrate(cause, depth)
+    if (Object.keys(cause).length !== 2) return cause
+    const error = new Error(keptMessage(message))
+    Object.defineProperty(error, 'name', { value: keptName(name), writable: true, configurable: true })
+    error.stack = `${error.name}: ${error.message}\n    (rehydrated from JSON)`
+    return error
+  } catch {
+    // A cause that cannot be read (a Proxy's traps throw) is kept as it was handed over.
+    return cause
+  }
 }
 /**
  * Gives an error class its own `isInstance`, recognised across duplicated copies of its package through a `Symbol.for`
@@ -176,6 +226,7 @@ export function brandError(target: { readonly prototype: TinyLLMError }, name: s
   Object.defineProperty(target.prototype, marker, { value: true })
   Object.defineProperty(target, 'isInstance', { value: (error: unknown) => hasMarker(error, marker), writable: true })
   errorClasses.set(name, target)
+  if (!processErrorClasses.has(name)) processErrorClasses.set(name, target)
 }
 
 function hasMarker(error: unknown, marker: symbol): boolean {
