@@ -800,6 +800,45 @@ describe('other options refused with the one message format', () => {
     )
   })
 
+  it('metadata given as a Map, a Set or a String object is refused, and metadata is read once, when the run starts', async () => {
+    // A Map's entries are no properties: its child would have seen none of them, merged over its parent's.
+    const child = defineFunction({ name: 'child', run: (_: undefined, context: RunContext) => context.metadata })
+    const parent = defineFunction({
+      name: 'parent',
+      run: (metadata: unknown, context: RunContext) =>
+        context.invoke(child, undefined, { metadata: metadata as never }),
+    })
+    for (const [metadata, shown] of [
+      [new Map([['tenant', 'acme']]), 'a Map'],
+      [new Set(['acme']), 'a Set'],
+      [new String('acme'), '"acme"'],
+    ] as const) {
+      await expect(child.invoke(undefined, { metadata: metadata as never })).rejects.toThrow(
+        `child: metadata must be an object, got ${shown}`,
+      )
+      await expect(parent.invoke(metadata)).rejects.toMatchObject({ name: 'ConfigurationError', option: 'metadata' })
+    }
+    // A getter that throws, or a Proxy whose keys cannot be listed, fails the invoke as a bad option, not the run's code.
+    const unreadable = {
+      get tenant(): string {
+        throw new Error('boom')
+      },
+    }
+    await expect(child.invoke(undefined, { metadata: unreadable })).rejects.toThrow(
+      'child: metadata could not be read: Error: boom',
+    )
+    // Read once: changing the object given afterwards changes no run.
+    const given: Record<string, unknown> = { tenant: 'acme' }
+    const reader = defineFunction({
+      name: 'reader',
+      run: async (_: undefined, context: RunContext) => {
+        given.tenant = 'other'
+        return context.metadata.tenant
+      },
+    })
+    expect(await reader.invoke(undefined, { metadata: given })).toBe('acme')
+  })
+
   it('an option whose getter throws is a ConfigurationError, even where no option of that name exists', () => {
     const definition = {
       name: 'f',

@@ -168,7 +168,7 @@ function isStringObject(value: object): boolean {
  * one would read as none). Anything else is a {@link ConfigurationError} saying `<option> must be an object, got …`;
  * one that cannot be read (a revoked Proxy) too.
  */
-function checkOptionsObject(value: unknown, option: string, owner?: string): asserts value is object {
+export function checkOptionsObject(value: unknown, option: string, owner?: string): asserts value is object {
   if (typeof value !== 'object' || value === null) throw optionError(option, 'an object', value, owner)
   try {
     // A revoked Proxy throws as soon as it is asked whether it is a list.

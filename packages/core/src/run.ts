@@ -41,7 +41,14 @@ import {
   type StepJournal,
 } from './journal.js'
 import { functionLifecycle, type LifecycleState } from './lifecycle.js'
-import { checkNumber, checkOptionKeys, checkTimeout, optionError, unreadableOption } from './options.js'
+import {
+  checkNumber,
+  checkOptionKeys,
+  checkOptionsObject,
+  checkTimeout,
+  optionError,
+  unreadableOption,
+} from './options.js'
 import { decideRetry } from './retry-policy.js'
 import type {
   ChildInvokeOptions,
@@ -78,6 +85,21 @@ const maxDigestedInputBytes = 16 * 1024 * 1024
 /** Runs of one tree in progress at once, by default; past it a graph is taken to be fanning out into itself. */
 const defaultMaxConcurrentRuns = 100_000
 const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/**
+ * The `metadata` option, read once when the run starts (a copy: changing the object given afterwards changes no run),
+ * or `undefined` when none was given. What has no properties to merge (a Map, a Set, a list, a String object) is a
+ * ConfigurationError, as one whose reading throws (a getter, a Proxy) is.
+ */
+function givenMetadata(metadata: unknown, owner: string): Readonly<Record<string, unknown>> | undefined {
+  if (metadata === undefined) return undefined
+  checkOptionsObject(metadata, 'metadata', owner)
+  try {
+    return { ...metadata }
+  } catch (cause) {
+    throw unreadableOption(cause, 'metadata', owner)
+  }
+}
 /** The scope of every run that nothing can cancel: it holds no state, so they all share it. */
 const uncancellable = new CancelScope(undefined)
 // The origin is read once (the getter computes it on every read); `now` is called bound, which skips the receiver check.
@@ -617,9 +639,7 @@ class Run {
     this.input = input
     const parent = options?.parent === undefined ? currentStep() : options.parent
     let parentScope = uncancellable
-    const metadata = options?.metadata
-    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)))
-      throw optionError('metadata', 'an object', metadata, fn.name)
+    const metadata = givenMetadata(options?.metadata, fn.name)
     if (parent !== undefined && parent !== null) {
       if (!(parent instanceof StepContext)) throw parentError(parent, fn.name)
       const parentRun = parent.run
