@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryLogger } from './memory-logger.js'
@@ -494,6 +495,34 @@ describe('redactString', () => {
     expect(redactString(`body: {"secret":{"value":"${secret}`)).toBe(`body: {"secret":"${REDACTED}"`)
     // What is no secret stays: an auth object keeps its structure, as redact keeps it, and so do other names.
     const kept = '{"pass": 3, "auth": {"type": "bearer"}, "pwd": "/home/ada", "keys": ["a", "b"], "note": "key: [x]"}'
+    expect(redactString(kept)).toBe(kept)
+  })
+
+  it('replaces the value of a header entry written in free text, as redact replaces it in a list of entries', () => {
+    const secret = '3f9a0c6e2b7d4a18b5c9e0f1a2b3c4d5'
+    const entries = [
+      ['x-api-key', secret],
+      ['AUTHORIZATION', `Token ${secret}`],
+      ['accept', 'application/json'],
+    ]
+    const redacted = [
+      ['x-api-key', REDACTED],
+      ['AUTHORIZATION', REDACTED],
+      ['accept', 'application/json'],
+    ]
+    let text = JSON.stringify({ headers: entries })
+    let expected = JSON.stringify({ headers: redacted })
+    for (const depth of [0, 1, 2]) {
+      expect(redactString(text), `escaped ${depth} times`).toBe(expected)
+      text = JSON.stringify(text)
+      expected = JSON.stringify(expected)
+    }
+    expect(redactString(JSON.stringify(entries, null, 2))).toBe(JSON.stringify(redacted, null, 2))
+    // As util.inspect prints them, and cut before the entry's end.
+    expect(redactString(inspect(entries))).toBe(inspect(redacted))
+    expect(redactString(`got [["x-api-key","${secret.slice(0, 20)}…`)).toBe(`got [["x-api-key","${REDACTED}"`)
+    // A list of names is no entry: a schema's `required` stays.
+    const kept = '{"required": ["apiKey", "model"], "pairs": [["model", "apiKey"]]}'
     expect(redactString(kept)).toBe(kept)
   })
 

@@ -188,22 +188,24 @@ export function redactString(text: string): string {
  * replaced whole, as `redact` replaces the field: a list or an object under such a name (`{"apiKey":["…"]}`,
  * `{"secret":{"value":"…"}}`), a string under `auth`, `pass` or `pwd` (`{"auth":"…"}`), and the value of a name and
  * value pair that names a secret (`[{"name":"apiKey","value":"…"}]`; written value first, a string value:
- * `[{"value":"…","name":"apiKey"}]`). Strings under other names are for the assignment pattern, which keeps an
+ * `[{"value":"…","name":"apiKey"}]`), and the string of an entry of a list that names a secret (`[["x-api-key","…"]]`). Strings under other names are for the assignment pattern, which keeps an
  * `Authorization`'s scheme and a placeholder; a string the patterns replaced a part of already (`"Bearer [REDACTED]"`)
  * stays as they left it. A value cut before its end goes as far as it runs.
  */
 function replaceSecretMembers(text: string): string {
-  if (!text.includes(':')) return text
+  if (!text.includes(':') && !text.includes('[')) return text
   let result = ''
   let copiedTo = 0
   JSON_MEMBER_PATTERN.lastIndex = 0
   for (let match = JSON_MEMBER_PATTERN.exec(text); match !== null; match = JSON_MEMBER_PATTERN.exec(text)) {
-    const pair = match[3] !== undefined
-    const backslashes = (pair ? match[1] : match[4]) ?? ''
-    const quote = (pair ? match[2] : match[5]) ?? '"'
-    const name = (pair ? match[3] : match[6]) ?? ''
+    // Groups 1–3 are a name and value pair, 4–6 a member, 7–9 an entry (see JSON_MEMBER_PATTERN).
+    const first = match[3] !== undefined ? 1 : match[6] !== undefined ? 4 : 7
+    const kind = first === 1 ? 'pair' : first === 4 ? 'member' : 'entry'
+    const backslashes = match[first] ?? ''
+    const quote = match[first + 1] ?? '"'
+    const name = match[first + 2] ?? ''
     const start = JSON_MEMBER_PATTERN.lastIndex
-    const end = secretMemberValueEnd(text, start, backslashes.length, quote, name, pair)
+    const end = secretMemberValueEnd(text, start, backslashes.length, quote, name, kind)
     if (end === -1) continue
     result += `${text.slice(copiedTo, start)}${backslashes}${quote}${REDACTED}${backslashes}${quote}`
     copiedTo = end
@@ -223,23 +225,30 @@ function secretMemberValueEnd(
   depth: number,
   quote: string,
   name: string,
-  pair: boolean,
+  kind: 'pair' | 'member' | 'entry',
 ): number {
   const opening = text[start]
-  if (opening === '[' || opening === '{') return isSecretFieldName(name) ? compoundEnd(text, start, depth, quote) : -1
+  if (opening === '[' || opening === '{')
+    return kind !== 'entry' && isSecretFieldName(name) ? compoundEnd(text, start, depth, quote) : -1
   const quoteAtDepth = `${'\\'.repeat(depth)}${quote}`
   if (!text.startsWith(quoteAtDepth, start)) return -1
   const valueStart = start + quoteAtDepth.length
   const { valueEnd, end } = stringEnd(text, valueStart, depth, quote)
   const value = text.slice(valueStart, valueEnd)
+  // An entry's string after a secret's name goes, as in a list of entries `redact` copies (see `isSecretPair`), and so
+  // does one cut before its end; a list of more than two items is a list of names (`["apiKey", "model", "n"]`).
+  if (kind === 'entry') return isSecretFieldName(name) && ENTRY_END.test(text.slice(end, end + 65)) ? end : -1
   // A value the patterns replaced already keeps what they kept: the scheme of `Bearer [REDACTED]`.
   if (value.includes(REDACTED)) return -1
-  if (pair) return isSecretNamedValue(name, value) ? end : -1
+  if (kind === 'pair') return isSecretNamedValue(name, value) ? end : -1
   // A pair may name its value after it (`{"value": "…", "name": "apiKey"}`).
   const namedAfter = name === 'value' || name === 'Value' ? nameAfterValue(text, end, depth, quote) : undefined
   if (namedAfter !== undefined) return isSecretNamedValue(namedAfter, value) ? end : -1
   return isSecretStringField(name, value) ? end : -1
 }
+
+/** What follows the value of an entry of a list: the list's closing bracket, or the end of a text cut there. */
+const ENTRY_END = /^(?:\s{0,64}\]|$)/
 
 /** The name a pair gives right after its value, which ends at `end`, quoted as the value is; or `undefined`. */
 function nameAfterValue(text: string, end: number, depth: number, quote: string): string | undefined {

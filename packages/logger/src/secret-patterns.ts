@@ -264,18 +264,20 @@ export const SECRET_ASSIGNMENT_PATTERN = new RegExp(
 /**
  * A member of JSON (or of a Python or JavaScript literal, single-quoted) written in free text, up to its value: its
  * name quoted (`"apiKey": `), or a name and value pair that names it (`{"name": "apiKey", "value": `, as HAR and a
- * request collection write a header). The quotes are read at whatever depth JSON was escaped into strings
- * (`\"apiKey\":`): group 1 is the backslashes before a quote, group 2 the quote, group 3 the name a pair gives, or
- * groups 4, 5 and 6 the same of a member. The name comes before the value, on the same line or, as JSON is
- * pretty-printed, on the line before; a pair that names its value after it is a member named `value`, whose name is
- * read after its value (see `NAME_AFTER_VALUE_PATTERN`). The value is read after the match, as far as it runs (see
- * `redactString`). The name is at most 128 characters, and a run of backslashes is read from its start only, so the
+ * request collection write a header), or an entry of a list of them (`[["x-api-key", `, as `Object.entries(headers)`
+ * and fetch's `HeadersInit` write headers: a list of two items, itself an item of a list). The quotes are read at
+ * whatever depth JSON was escaped into strings (`\"apiKey\":`): group 1 is the backslashes before a quote, group 2 the
+ * quote, group 3 the name a pair gives, groups 4, 5 and 6 the same of a member, or groups 7, 8 and 9 of an entry. The
+ * name comes before the value, on the same line or, as JSON is pretty-printed, on the line before; a pair that names
+ * its value after it is a member named `value`, whose name is read after its value (see `NAME_AFTER_VALUE_PATTERN`).
+ * The value is read after the match, as far as it runs (see `redactString`). The name is at most 128 characters, and a run of backslashes is read from its start only, so the
  * search is linear in the text.
  */
 export const JSON_MEMBER_PATTERN = new RegExp(
   [
     String.raw`(?<!\\)(\\{0,15})(["'])(?:name|Name|key|Key)\1\2[ \t]{0,16}:[ \t]{0,16}\1\2([^"'\\\r\n]{1,128})\1\2\s{0,64},\s{0,64}\1\2(?:value|Value)\1\2[ \t]{0,16}:[ \t]{0,16}`,
     String.raw`(?<!\\)(\\{0,15})(["'])([^"'\\\r\n]{1,128})\4\5[ \t]{0,16}:[ \t]{0,16}`,
+    String.raw`(?<=[[,]\s{0,64})\[\s{0,64}(\\{0,15})(["'])([^"'\\\r\n]{1,128})\7\8\s{0,64},\s{0,64}`,
   ].join('|'),
   'g',
 )

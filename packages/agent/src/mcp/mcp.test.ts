@@ -1042,6 +1042,24 @@ describe('MCP tools over streamable HTTP', () => {
     for (const secret of secrets) expect(shown.includes(secret)).toBe(false)
   })
 
+  it('refuses headers given as a list of entries without showing their credentials', async () => {
+    const secret = '3f9a0c6e2b7d4a18b5c9e0f1a2b3c4d5'
+    const error = await connectMCPServer({
+      name: 'listed',
+      url: 'http://127.0.0.1:1/mcp',
+      headers: [
+        ['x-api-key', secret],
+        ['Authorization', `Token ${secret}`],
+      ] as unknown as Record<string, string>,
+    }).catch((caught: unknown) => caught)
+    expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+    expect((error as Error).message).toContain(
+      'listed: headers must be an object of strings, got [["x-api-key","[REDACTED]"]',
+    )
+    const shown = [(error as Error).message, String((error as Error).stack), JSON.stringify(error), inspect(error)]
+    for (const text of shown) expect(text).not.toContain(secret.slice(0, 12))
+  })
+
   it('reads the headers once: a header whose getter answers a new key each time has the key the server got redacted', async () => {
     const http = createServer((request, response) => {
       response.writeHead(401, { 'content-type': 'text/plain' })
