@@ -98,6 +98,24 @@ describe('errors', () => {
     expect(text).toContain("[cause]: '[an unreadable value]'")
   })
 
+  it('print with secrets replaced when a field of the cause has a getter that throws, the fields beside it redacted', () => {
+    const secret = 'plainlowercasecredential'
+    const cause = Object.assign(new Error('request failed'), {
+      config: { headers: { AUTHORIZATION: secret, cookie: secret }, auth: { password: secret } },
+    })
+    Object.defineProperty(cause, 'response', {
+      enumerable: true,
+      get() {
+        throw new Error('socket gone')
+      },
+    })
+    const error = new FunctionError({ functionName: 'fetch', state: 'running', cause })
+    const text = inspect(error, { depth: null })
+    expect(text).not.toContain(secret)
+    expect(text).toContain("AUTHORIZATION: '[REDACTED]'")
+    expect(text).toContain("response: '[Unserializable]'")
+  })
+
   it('print a cause thrown with a message of megabytes in kilobytes: each string of an error cut at 20,000 characters', () => {
     const cause = Object.assign(new Error('m'.repeat(10_000_000)), { body: 'b'.repeat(10_000_000) })
     const text = inspect(new FunctionError({ functionName: 'fetch', state: 'running', cause }), { depth: null })

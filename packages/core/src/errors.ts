@@ -612,10 +612,8 @@ function redactedForPrint(value: unknown, depth: number): unknown {
   try {
     const shown = Object.create(Object.getPrototypeOf(value)) as Error
     for (const key of Reflect.ownKeys(value)) {
-      // Read, not copied as described: V8's `stack` is an accessor that reads nothing on another object.
-      const field = Reflect.get(value, key)
       Object.defineProperty(shown, key, {
-        value: typeof field === 'string' ? redactAndCut(field, maxPrintedString) : redactedForPrint(field, depth + 1),
+        value: printedField(value, key, depth),
         enumerable: Object.prototype.propertyIsEnumerable.call(value, key),
         writable: true,
         configurable: true,
@@ -623,8 +621,25 @@ function redactedForPrint(value: unknown, depth: number): unknown {
     }
     return shown
   } catch {
-    return value
+    // An error that cannot be rebuilt for printing (a Proxy's traps throw) is printed as `redact` copies it: printed as
+    // it is, its fields named like a secret would show.
+    return redact(value)
   }
+}
+
+/**
+ * The field `key` of `error`, to print: redacted, or `"[Unserializable]"` when reading it throws (a getter), as
+ * {@link redact} writes it, so that the fields beside it are still printed redacted.
+ */
+function printedField(error: Error, key: PropertyKey, depth: number): unknown {
+  let field: unknown
+  try {
+    // Read, not copied as described: V8's `stack` is an accessor that reads nothing on another object.
+    field = Reflect.get(error, key)
+  } catch {
+    return '[Unserializable]'
+  }
+  return typeof field === 'string' ? redactAndCut(field, maxPrintedString) : redactedForPrint(field, depth + 1)
 }
 
 /**
