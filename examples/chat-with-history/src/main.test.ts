@@ -60,3 +60,30 @@ it('refuses a blank OPENAI_MODEL with a line saying so and exit status 2, not a 
   expect(code).toBe(2)
   expect(stderr).toBe('OPENAI_MODEL must be a model id, got " "\n')
 })
+
+it('says why a turn failed, in one line and no stack, keeps the chat going and ends with exit status 1', async () => {
+  // Every call refused as a wrong key would be: the first turn fails, the next is answered.
+  const server = await startOpenAICompatibleServer({
+    faults: [{ kind: 'status', status: 401 }],
+    replies: (request) => `I was sent ${request.messages.length} messages.`,
+  })
+  try {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const env = { ...process.env, OPENAI_API_KEY: 'sk-test-chat', OPENAI_BASE_URL: server.baseURL }
+        const child = execFile(process.execPath, [main], { env, encoding: 'utf8' }, (_error, out, err) =>
+          resolve({ code: child.exitCode, stdout: out, stderr: err }),
+        )
+        child.stdin?.end('Hi\nAgain\n')
+      },
+    )
+    expect(stderr).toMatch(/^The call failed: ProviderCallError: openai: 401 .*\n$/)
+    expect(stderr).not.toContain('    at ')
+    // The failed turn is not kept: the next one is sent the system message and its own (2), not 3.
+    expect(stdout).toContain('assistant> I was sent 2 messages.')
+    expect(stdout).toContain('Bye: 1 turn.')
+    expect(code).toBe(1)
+  } finally {
+    await server.close()
+  }
+})

@@ -46,22 +46,21 @@ terminal.once('close', () => {
 })
 terminal.setPrompt('you> ')
 terminal.prompt()
+let failedTurns = 0
 try {
   // Lines typed (or piped in) while an answer streams wait their turn.
   for await (const line of terminal) {
     if (line.trim() === '') break
-    history.push({ role: 'user', content: line })
-    process.stdout.write('assistant> ')
-    const stream = chat.stream({ messages: history })
-    let answer = ''
-    for await (const delta of stream) {
-      if (delta.type !== 'text-delta') continue
-      answer += delta.text
-      process.stdout.write(delta.text)
+    try {
+      await reply(line)
+    } catch (error) {
+      // A failed call (a wrong key, a server out of reach) ends its turn, not the chat: one line says why, and the
+      // unanswered message leaves the history, so the next turn sends the conversation as it was.
+      history.pop()
+      failedTurns++
+      process.stdout.write('\n')
+      console.error(`The call failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`)
     }
-    await stream.result
-    process.stdout.write('\n')
-    history.push({ role: 'assistant', content: answer })
     if (inputOpen) terminal.prompt()
   }
 } finally {
@@ -70,3 +69,20 @@ try {
 }
 const turns = (history.length - 1) / 2
 console.log(`\nBye: ${turns} turn${turns === 1 ? '' : 's'}.`)
+process.exitCode = failedTurns === 0 ? 0 : 1
+
+/** One turn: the line joins the history, the answer streams in, and joins it once it is complete. */
+async function reply(line: string): Promise<void> {
+  history.push({ role: 'user', content: line })
+  process.stdout.write('assistant> ')
+  const stream = chat.stream({ messages: history })
+  let answer = ''
+  for await (const delta of stream) {
+    if (delta.type !== 'text-delta') continue
+    answer += delta.text
+    process.stdout.write(delta.text)
+  }
+  await stream.result
+  process.stdout.write('\n')
+  history.push({ role: 'assistant', content: answer })
+}
