@@ -116,6 +116,32 @@ describe('an empty project with every tarball installed', () => {
     expect(run(node22, ['same-module.mjs'], 60_000).trim()).toBe('true')
   })
 
+  it('type-checks every entry point from CommonJS and from ES modules for nodenext, node16 and bundler, libraries included', () => {
+    const importAll = specifiers.map((entry, index) => `import * as entry${index} from '${entry}'\n`).join('')
+    const requireAll = specifiers.map((entry, index) => `import entry${index} = require('${entry}')\n`).join('')
+    const use = specifiers.map((_, index) => `export const keys${index} = Object.keys(entry${index})\n`).join('')
+    writeFileSync(join(project, 'types-esm.mts'), importAll + use)
+    writeFileSync(join(project, 'types-cjs.cts'), requireAll + use)
+    const tsc = join(root, 'node_modules', '.bin', 'tsc')
+    const common = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2023', '--pretty', 'false']
+    // Node's types as a TypeScript user installs them: the testing entries' declarations name Buffer and node:http.
+    const nodeTypes = ['--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')]
+    for (const resolution of [['nodenext'], ['node16'], ['node18'], ['preserve', '--moduleResolution', 'bundler']]) {
+      let output = ''
+      try {
+        run(tsc, [...common, ...nodeTypes, '--module', ...resolution, 'types-esm.mts', 'types-cjs.cts'], 120_000)
+      } catch (error) {
+        output = String((error as { stdout?: unknown }).stdout)
+      }
+      const lines = output.split('\n').filter((line) => line !== '' && !line.startsWith(' '))
+      // Only errors in a file count as checked: any other output (a refused option, a crash) means nothing was.
+      expect(lines.filter((line) => !/^\S+\(\d+,\d+\): error TS\d+:/.test(line))).toEqual([])
+      // tinyllm's declarations and the user's files are held to it; a dependency's own declarations are not ours.
+      const ours = lines.filter((line) => /^(node_modules\/@tinyllm\/|types-)/.test(line))
+      expect(ours, `--module ${resolution.join(' ')}`).toEqual([])
+    }
+  })
+
   const coreExample = join(root, 'examples', 'core-only', 'src', 'main.ts')
   const expectCoreExample = (output: string) => {
     expect(output).toContain('risk band: medium')
