@@ -393,6 +393,34 @@ describe('AnthropicChatModel: a conversation holding an empty answer', () => {
   })
 })
 
+describe('AnthropicChatModel: a conversation holding an empty system message', () => {
+  it('leaves out an empty or blank system message, which the API refuses as a turn, leading or later, streamed or not', async () => {
+    // A prompt template may render an optional instruction as ''; OpenAI takes it, Anthropic answers 400 "all messages
+    // must have non-empty content" to it as a turn. It says nothing, so it is left out.
+    const running = await start({ replies: ['one', 'two'] })
+    const messages = [
+      { role: 'system', content: '' },
+      { role: 'system', content: 'Rule one.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'system', content: '' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'system', content: ' \n' },
+      { role: 'user', content: 'Again' },
+    ] as const
+    await modelFor(running).doGenerate({ messages })
+    const { result } = await collect(modelFor(running).doStream({ messages }))
+    expect(resultText(result)).toBe('two')
+    for (const body of running.messageRequests) {
+      expect(body.system).toBe('Rule one.')
+      expect(body.messages).toEqual([
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: 'Again' },
+      ])
+    }
+  })
+})
+
 describe('AnthropicChatModel: tool call ids another provider gave', () => {
   it('sends an id Anthropic refuses (functions.get_weather:0, call_1|fc_1) as one it takes, paired with its result, two ids never made one', async () => {
     const running = await start({ replies: ['done'] })
@@ -583,6 +611,58 @@ describe('AnthropicChatModel: maxTokens has an upper bound', () => {
     expect(() =>
       modelFor(running, { maxTokens: 100_000_000 }).checkSettings({ maxTokens: 100_000_000 }, 'chat'),
     ).not.toThrow()
+  })
+})
+
+describe('AnthropicChatModel: extended thinking and max_tokens', () => {
+  const thinking = (budget_tokens: unknown) => ({ anthropic: { thinking: { type: 'enabled', budget_tokens } } })
+  const refusals: ReadonlyArray<readonly [Partial<ChatRequest>, string]> = [
+    // "budget_tokens: Input should be greater than or equal to 1024".
+    [{ maxTokens: 8000, providerOptions: thinking(512) }, '≥ 1024'],
+    [{ providerOptions: thinking(1024.5) }, '≥ 1024'],
+    [{ maxTokens: 8000, providerOptions: thinking('2000') }, '≥ 1024'],
+  ]
+
+  it('refuses a thinking budget under 1024 or not an integer, streamed or not, unsent', async () => {
+    const running = await start({ replies: ['never'] })
+    const model = modelFor(running)
+    for (const [settings, expected] of refusals) {
+      for (const call of [
+        () => model.doGenerate({ ...hello, ...settings }),
+        () => collect(model.doStream({ ...hello, ...settings })),
+      ]) {
+        const error = await call().catch((caught: unknown) => caught)
+        expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+        expect((error as ConfigurationError).option).toBe('providerOptions.anthropic.thinking.budget_tokens')
+        expect((error as Error).message).toContain(expected)
+      }
+      expect(() => model.checkSettings(settings, 'chat')).toThrow(/^chat: providerOptions\.anthropic\.thinking\./)
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses them at construction of AnthropicChat, and given with the input as invalid input, unsent', async () => {
+    const running = await start({ replies: ['never'] })
+    const connection = { model: modelId, apiKey: 'test-key', baseURL: running.baseURL }
+    for (const [settings] of refusals) {
+      expect(() => new AnthropicChat({ ...connection, ...settings })).toThrow(ConfigurationError)
+      const chat = new AnthropicChat(connection)
+      const error = await chat.invoke({ ...hello, ...settings }).catch((caught: unknown) => caught)
+      expect(ValidationError.isInstance(error), String(error)).toBe(true)
+      expect(ConfigurationError.isInstance((error as ValidationError).cause)).toBe(true)
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('sends a thinking budget of 1024 or more as it is', async () => {
+    const running = await start({ replies: ['one', 'two'] })
+    const model = modelFor(running)
+    await model.doGenerate({ ...hello, providerOptions: thinking(1024) })
+    await model.doGenerate({ ...hello, maxTokens: 16_000, providerOptions: thinking(10_000) })
+    expect(running.messageRequests.map((body) => [body.max_tokens, body.thinking])).toEqual([
+      [defaultAnthropicMaxTokens, { type: 'enabled', budget_tokens: 1024 }],
+      [16_000, { type: 'enabled', budget_tokens: 10_000 }],
+    ])
   })
 })
 

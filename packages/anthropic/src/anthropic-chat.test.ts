@@ -798,6 +798,33 @@ describe('AnthropicChat', () => {
     expect(await chat.invoke({ ...ask('Hi'), toolChoice: 'auto' })).toBe('never')
   })
 
+  it('refuses a forcing tool_choice given through providerOptions while extended thinking is on, before anything is sent', async () => {
+    const running = await start({ replies: ['never'], cycleReplies: true })
+    const tools = [{ name: 'lookup', parameters: { type: 'object', properties: {} } }]
+    const options = { name: 'classify', model: 'claude-sonnet-4-5', apiKey: 'k', baseURL: running.baseURL, tools }
+    const thinking = { type: 'enabled', budget_tokens: 1_024 }
+    for (const tool_choice of [{ type: 'any' }, { type: 'tool', name: 'lookup' }]) {
+      const providerOptions = { anthropic: { thinking, tool_choice } }
+      expect(() => new AnthropicChat({ ...options, providerOptions })).toThrow(
+        /^classify: providerOptions\.anthropic\.tool_choice .* is unsupported with extended thinking/,
+      )
+      const record = await new AnthropicChat(options).trace({ ...ask('Hi'), providerOptions })
+      expect(ValidationError.isInstance(record.error), String(record.error)).toBe(true)
+      expect(((record.error as ValidationError).cause as ConfigurationError).option).toBe(
+        'providerOptions.anthropic.tool_choice',
+      )
+    }
+    expect(running.requests).toHaveLength(0)
+    // The request's own toolChoice is sent over it: 'auto' does not force tool use.
+    const chat = new AnthropicChat({
+      ...options,
+      providerOptions: { anthropic: { thinking, tool_choice: { type: 'any' } } },
+      toolChoice: 'auto',
+    })
+    expect(await chat.invoke(ask('Hi'))).toBe('never')
+    expect(running.messageRequests.at(-1)?.tool_choice).toEqual({ type: 'auto' })
+  })
+
   it('takes a toolChoice naming a tool sent through providerOptions, and refuses one naming no tool sent, before sending', async () => {
     const running = await start({ replies: ['searched'], cycleReplies: true })
     const webSearch = { type: 'web_search_20250305', name: 'web_search' }

@@ -7,7 +7,7 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import { ConfigurationError, checkNumber, safeStringify } from '@tinyllm/core'
+import { ConfigurationError, checkNumber, optionError, safeStringify } from '@tinyllm/core'
 import {
   type AssistantMessage,
   assertObjectParameters,
@@ -56,12 +56,17 @@ const unsupported: ReadonlyArray<readonly [keyof ChatSettings, string]> = [
 
 const topLevelUnions = ['anyOf', 'oneOf', 'allOf'] as const
 
+/** The smallest `thinking.budget_tokens` the Messages API takes. */
+const minThinkingBudgetTokens = 1024
+
 /**
  * Throws a {@link ConfigurationError} naming the first setting that Anthropic's Messages API cannot honour: `n > 1`,
  * `temperature`, `topP`, `seed`, the penalties, a `json_object` response format, a `maxTokens` that is not an
  * integer from 1 to 100,000,000, a `stop` sequence that is empty or only white space, or a tool whose parameters are a
- * list, of a type other than `'object'`, or a union (`anyOf`, `oneOf`, `allOf` at the top level). `owner` names the
- * Function (or model) in the message.
+ * list, of a type other than `'object'`, or a union (`anyOf`, `oneOf`, `allOf` at the top level), and with thinking
+ * on (`providerOptions.anthropic.thinking`) a `budget_tokens` that is not an integer of at least 1024, or a tool choice
+ * that forces tool use (`toolChoice`, else
+ * `providerOptions.anthropic.tool_choice`). `owner` names the Function (or model) in the message.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string): void {
   if (settings.n !== undefined && settings.n !== 1) {
@@ -103,13 +108,37 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
       })
     }
   }
-  // "Thinking may not be enabled when tool_choice forces tool use."
-  const thinking = (settings.providerOptions?.anthropic as { thinking?: { type?: unknown } } | undefined)?.thinking
-  const forced = settings.toolChoice === 'required' || typeof settings.toolChoice === 'object'
+  const extras = settings.providerOptions?.anthropic as
+    | { thinking?: { type?: unknown; budget_tokens?: unknown }; tool_choice?: { type?: unknown } | null }
+    | undefined
+  const thinking = extras?.thinking
+  // "budget_tokens: Input should be greater than or equal to 1024". (That it be under max_tokens holds only without
+  // interleaved thinking, a beta this request does not see: left to the API.)
+  if (thinking?.type === 'enabled') {
+    const budget = thinking.budget_tokens
+    if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < minThinkingBudgetTokens) {
+      throw optionError(
+        'providerOptions.anthropic.thinking.budget_tokens',
+        `an integer ≥ ${minThinkingBudgetTokens}`,
+        budget,
+        owner,
+      )
+    }
+  }
+  // "Thinking may not be enabled when tool_choice forces tool use." The tool choice sent is the request's, else (when
+  // it sends none) the one in providerOptions.anthropic.
+  const requested = toolsToSend(settings).toolChoice
+  const passed = extras?.tool_choice
+  const forced =
+    requested === undefined
+      ? passed?.type === 'any' || passed?.type === 'tool'
+      : requested === 'required' || typeof requested === 'object'
+  const [option, choice] =
+    requested === undefined ? ['providerOptions.anthropic.tool_choice', passed] : ['toolChoice', requested]
   if (forced && (thinking?.type === 'enabled' || thinking?.type === 'adaptive')) {
     throw new ConfigurationError({
-      option: 'toolChoice',
-      message: `toolChoice ${safeStringify(settings.toolChoice)} is unsupported with extended thinking: Anthropic's Messages API refuses a tool choice that forces tool use while thinking is on; use 'auto', or turn thinking off`,
+      option,
+      message: `${option} ${safeStringify(choice)} is unsupported with extended thinking: Anthropic's Messages API refuses a tool choice that forces tool use while thinking is on; use 'auto', or turn thinking off`,
       functionName: owner,
     })
   }
@@ -214,8 +243,8 @@ export function providerToolNames(request: ChatRequest): string[] {
 
 /**
  * Leading system messages become the `system` field (joined by a blank line); a system message later in the
- * conversation stays in place as a `system` turn. Tool results become `tool_result` blocks of a user turn, together
- * with the results and user text that follow them.
+ * conversation stays in place as a `system` turn; an empty or blank one is left out. Tool results become
+ * `tool_result` blocks of a user turn, together with the results and user text that follow them.
  */
 function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
   system: string | undefined
@@ -228,6 +257,9 @@ function toAnthropicMessages(chat: ReadonlyArray<ChatMessage>): {
   for (const [index, message] of chat.entries()) {
     switch (message.role) {
       case 'system':
+        // An empty or blank one says nothing, and as a turn the API refuses it ("all messages must have non-empty
+        // content"): left out, as a prompt template's empty optional instruction is on OpenAI in effect.
+        if (typeof message.content === 'string' && message.content.trim() === '') break
         if (messages.length === 0) system.push(message.content)
         else messages.push({ role: 'system', content: message.content })
         toolResultTurn = undefined
