@@ -63,6 +63,20 @@ describe('providerEndpoint', () => {
     expect(providerEndpoint(anthropic, 'http://127.0.0.1:8080/v1').notFoundHint).toContain('ends in /v1')
     expect(providerEndpoint(anthropic, 'http://127.0.0.1:8080').notFoundHint).toBeUndefined()
   })
+
+  it('suggests /v1 in the path, before the query, and never for an Azure deployment URL, which has none', () => {
+    expect(providerEndpoint(openAI, 'http://127.0.0.1:8080/prefix/?api-key=abc&x=1').notFoundHint).toBe(
+      'the base URL http://127.0.0.1:8080/prefix/?api-key=[REDACTED]&x=1 has no /v1: OpenAI-compatible servers serve the API under it (http://127.0.0.1:8080/prefix/v1?api-key=[REDACTED]&x=1)',
+    )
+    const azure = [
+      'http://127.0.0.1:8080/openai/deployments/gpt-4o?api-version=2024-10-21',
+      'https://tenant.openai.azure.com/openai/deployments/gpt-4o',
+      // The base URL of the SDK's AzureOpenAI client, which adds /deployments/<name> to each request's path.
+      'https://tenant.openai.azure.com/openai',
+      'https://tenant.cognitiveservices.azure.com/openai',
+    ]
+    for (const baseURL of azure) expect(providerEndpoint(openAI, baseURL).notFoundHint, baseURL).toBeUndefined()
+  })
 })
 
 describe('urlSecrets', () => {

@@ -25,11 +25,10 @@ export function providerEndpoint(profile: ProviderProfile, baseURL: string): Pro
   } catch {
     return { description: `POST ${profile.chatPath}`, notFoundHint: undefined }
   }
-  const base = displayURL(url)
   const basePath = url.pathname.replace(/\/+$/, '')
   const endpoint = new URL(url.href)
   endpoint.pathname = `${basePath}${profile.chatPath}`
-  return { description: `POST ${displayURL(endpoint)}`, notFoundHint: notFoundHint(profile, base, basePath) }
+  return { description: `POST ${displayURL(endpoint)}`, notFoundHint: notFoundHint(profile, url, basePath) }
 }
 
 /**
@@ -109,15 +108,31 @@ export function urlSecrets(baseURL: string | undefined | null): string[] {
   return secrets
 }
 
-function notFoundHint(profile: ProviderProfile, base: string, basePath: string): string | undefined {
+/**
+ * What to say of a 404 that the base URL's `/v1` explains: missing where the API is served under it (the suggested URL
+ * has it in its path, the query kept after it), or doubled where the SDK adds it. Azure's deployment URLs
+ * (`/openai/deployments/<name>?api-version=…`, or the `/openai` base of the SDK's `AzureOpenAI` client) have no `/v1`
+ * and need none: their 404 (a deployment that does not exist) gets no hint.
+ */
+function notFoundHint(profile: ProviderProfile, url: URL, basePath: string): string | undefined {
   const endsInVersion = /\/v\d+$/.test(basePath)
-  if (profile.baseURLVersion === 'included' && !/\/v\d+(?:\/|$)/.test(basePath)) {
-    return `the base URL ${base} has no /v1: ${profile.displayName}-compatible servers serve the API under it (${base}/v1)`
+  if (profile.baseURLVersion === 'included' && !/\/v\d+(?:\/|$)/.test(basePath) && !isAzureDeploymentURL(url)) {
+    const suggested = new URL(url.href)
+    suggested.pathname = `${basePath}/v1`
+    return `the base URL ${displayURL(url)} has no /v1: ${profile.displayName}-compatible servers serve the API under it (${displayURL(suggested)})`
   }
   if (profile.baseURLVersion === 'added-by-sdk' && endsInVersion) {
-    return `the base URL ${base} ends in /v1, but the SDK adds ${profile.chatPath} itself: leave /v1 out`
+    return `the base URL ${displayURL(url)} ends in /v1, but the SDK adds ${profile.chatPath} itself: leave /v1 out`
   }
   return undefined
+}
+
+/** Azure OpenAI's resource hosts, and the path and query of its deployment API, which take no `/v1`. */
+const azureHost = /\.(?:openai|cognitiveservices)\.azure\.com$/i
+const azureDeploymentPath = /^\/openai\/deployments(?:\/|$)/
+
+function isAzureDeploymentURL(url: URL): boolean {
+  return azureHost.test(url.hostname) || azureDeploymentPath.test(url.pathname) || url.searchParams.has('api-version')
 }
 
 function decode(text: string): string {
