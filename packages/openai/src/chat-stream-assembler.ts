@@ -29,6 +29,14 @@ interface ChoiceState {
   finishReason: FinishReason | undefined
   /** The finish reason as the server sent it, for `raw`. */
   serverFinishReason: string | null
+  /** The token log probabilities of its deltas (`logprobs: true`), joined, for `raw`; `null` until a chunk has some. */
+  logprobs: ChoiceLogprobs | null
+}
+
+/** A choice's `logprobs` as a chat completion has it: the entries of its content's tokens and of its refusal's. */
+interface ChoiceLogprobs {
+  content: unknown[] | null
+  refusal: unknown[] | null
 }
 
 /**
@@ -100,6 +108,7 @@ export class ChatStreamAssembler {
           throw this.malformed(`tool calls of choice ${choice.index} that are not a list`)
         }
       }
+      if (isRecord(rawChoice.logprobs)) addLogprobs(choice, rawChoice.logprobs)
       if (typeof rawChoice.finish_reason === 'string') {
         choice.finishReason = toFinishReason(rawChoice.finish_reason)
         choice.serverFinishReason = rawChoice.finish_reason
@@ -161,6 +170,7 @@ export class ChatStreamAssembler {
         toolCalls: [],
         finishReason: undefined,
         serverFinishReason: null,
+        logprobs: null,
       }
       this.choices[index] = state
     }
@@ -224,6 +234,7 @@ export class ChatStreamAssembler {
                 })),
               }),
         },
+        logprobs: states[choice.index]?.logprobs ?? null,
         finish_reason: states[choice.index]?.serverFinishReason ?? null,
       })),
       usage: this.usage ?? null,
@@ -236,5 +247,20 @@ export class ChatStreamAssembler {
 
   private incomplete(what: string): ProviderCallError {
     return incompleteStream(openAIProfile, what, this.resultRequestId)
+  }
+}
+
+/**
+ * Adds a chunk's log probabilities to its choice's: each chunk carries those of the tokens of its delta, so the whole
+ * answer's are every chunk's in order, as a JSON response gives them at once.
+ */
+function addLogprobs(choice: ChoiceState, logprobs: Record<string, unknown>): void {
+  choice.logprobs ??= { content: null, refusal: null }
+  const joined = choice.logprobs
+  for (const key of ['content', 'refusal'] as const) {
+    const entries = logprobs[key]
+    if (!Array.isArray(entries)) continue
+    joined[key] ??= []
+    for (const entry of entries) joined[key].push(entry)
   }
 }

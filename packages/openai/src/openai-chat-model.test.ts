@@ -374,6 +374,36 @@ describe('OpenAIChatModel settings', () => {
     expect(server.chatRequests[0]).toMatchObject({ n: 128, logprobs: true, top_logprobs: 20 })
   })
 
+  it('refuses a setting given under its wire name in providerOptions.openai (temperature, top_p…) outside the range OpenAI takes, as the typed setting is, unsent', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [{ temperature: 5 }, 'chat: providerOptions.openai.temperature must be a number ≥ 0 and ≤ 2, got 5'],
+      [{ top_p: 3 }, 'chat: providerOptions.openai.top_p must be a number ≥ 0 and ≤ 1, got 3'],
+      [{ presence_penalty: 9 }, 'chat: providerOptions.openai.presence_penalty must be a number ≥ -2 and ≤ 2, got 9'],
+      [
+        { frequency_penalty: -3 },
+        'chat: providerOptions.openai.frequency_penalty must be a number ≥ -2 and ≤ 2, got -3',
+      ],
+      [{ seed: 1.5 }, 'chat: providerOptions.openai.seed must be an integer, got 1.5'],
+      [
+        { max_completion_tokens: 0 },
+        'chat: providerOptions.openai.max_completion_tokens must be an integer ≥ 1 and ≤ 100000000, got 0',
+      ],
+      [{ max_tokens: 2.5 }, 'chat: providerOptions.openai.max_tokens must be an integer ≥ 1 and ≤ 100000000, got 2.5'],
+    ]
+    for (const [openai, message] of refused) {
+      const settings = { providerOptions: { openai } }
+      expect(() => new LLMCall({ name: 'chat', model, settings }), message).toThrow(message)
+      const error = await rejection(new LLMCall({ name: 'chat', model }).invoke(ask('a', settings)))
+      expect(inputRefusal(error).message).toBe(message)
+    }
+    expect(server.requests).toHaveLength(0)
+    // In range, or null (OpenAI's absent), they are sent as they are.
+    const accepted = { temperature: 2, top_p: 0, presence_penalty: -2, seed: null, max_completion_tokens: 10 }
+    await model.doGenerate(ask('a', { providerOptions: { openai: accepted } }))
+    expect(server.chatRequests[0]).toMatchObject(accepted)
+  })
+
   it('refuses a maxTokens above 100,000,000 (1e20) in a request it is given directly, in the format of every option, unsent', async () => {
     const { server, model } = await start({ replies: ['ok'], cycleReplies: true })
     for (const maxTokens of [1e20, 100_000_001]) {
@@ -1084,6 +1114,45 @@ describe('OpenAIChatModel errors', () => {
       sse: [chunk({ role: 'assistant', content: 'Hi', refusal: null }, null), chunk({}, 'stop'), '[DONE]'],
     }))
     expect((await collect(model.doStream(ask('c')))).result.choices[0]?.finishReason).toBe('stop')
+  })
+
+  it("keeps each choice's logprobs in a streamed result's raw, as a JSON result's raw has them", async () => {
+    const { server, model } = await start()
+    const token = (text: string, logprob: number) => ({
+      token: text,
+      logprob,
+      bytes: [...Buffer.from(text)],
+      top_logprobs: [],
+    })
+    const chunk = (index: number, delta: Record<string, unknown>, logprobs: unknown, finishReason: string | null) => ({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      choices: [{ index, delta, logprobs, finish_reason: finishReason }],
+    })
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [
+        chunk(0, { role: 'assistant', content: 'go' }, { content: [token('go', -0.1)], refusal: null }, null),
+        chunk(1, { role: 'assistant', content: 'bad' }, { content: [token('bad', -2)], refusal: null }, null),
+        chunk(0, { content: 'od' }, { content: [token('od', -0.2)], refusal: null }, 'stop'),
+        chunk(1, {}, null, 'stop'),
+        '[DONE]',
+      ],
+    }))
+    const { result } = await collect(
+      model.doStream(ask('a', { n: 2, providerOptions: { openai: { logprobs: true } } })),
+    )
+    expect(result.raw).toMatchObject({
+      choices: [
+        { index: 0, logprobs: { content: [token('go', -0.1), token('od', -0.2)], refusal: null } },
+        { index: 1, logprobs: { content: [token('bad', -2)], refusal: null } },
+      ],
+    })
+    // Without logprobs asked for, a choice's are null, as in a JSON response.
+    server.setHandler('POST /v1/chat/completions', () => ({
+      sse: [chunk(0, { content: 'Hi' }, null, 'stop'), '[DONE]'],
+    }))
+    expect((await collect(model.doStream(ask('b')))).result.raw).toMatchObject({ choices: [{ logprobs: null }] })
   })
 
   it('fails tool call arguments that are not JSON text (an object, a number) with a retryable malformed_response, streamed or not, rather than dropping them', async () => {
