@@ -36,13 +36,29 @@ const maxChoices = 128
 /** The function-calling guide: "A max of 128 functions are supported." */
 const maxTools = 128
 
+/**
+ * The ranges OpenAI's API reference gives the numeric fields of a request, by wire name: a typed setting is sent under
+ * one of them (`topP` as `top_p`, `maxTokens` as `max_completion_tokens`), and `providerOptions.openai` may give it
+ * there directly (`max_tokens` for servers that want it), where it is held to the same range.
+ */
+const wireNumberRules = {
+  temperature: { min: 0, max: 2 },
+  top_p: { min: 0, max: 1 },
+  presence_penalty: { min: -2, max: 2 },
+  frequency_penalty: { min: -2, max: 2 },
+  seed: { integer: true },
+  max_completion_tokens: maxTokensRule,
+  max_tokens: maxTokensRule,
+} as const satisfies Record<string, Parameters<typeof checkNumber>[2]>
+
 /** OpenAI's rule for a response format's name: "a-z, A-Z, 0-9, or … underscores and dashes, with a maximum length of 64". */
 const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * Throws a {@link ConfigurationError} naming the first setting that OpenAI's chat completions API refuses, going by
  * its API reference (the text bundled with the `openai` SDK): a `temperature` above 2 ("What sampling temperature to
- * use, between 0 and 2"), a `maxTokens` that is not an integer from 1 to 100,000,000 (`1e20`), or more than 4 `stop`
+ * use, between 0 and 2"), a `maxTokens` that is not an integer from 1 to 100,000,000 (`1e20`), a numeric field given
+ * under its wire name in `providerOptions.openai` (`temperature`, `top_p`, `max_tokens`…) outside the same range, or more than 4 `stop`
  * sequences, an `n` in `providerOptions.openai`, which a budget would not
  * count (the `n` setting is the number of choices), `tools` there, which the answer's tool calls are not checked
  * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
@@ -53,8 +69,15 @@ const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
  * `'object'`. `owner` names the Function (or model) in the message; `defaultModel` is the model a request without a `model` setting goes to.
  */
 export function assertSupportedSettings(settings: ChatSettings, owner?: string, defaultModel?: string): void {
-  checkNumber(settings.temperature, 'temperature', { min: 0, max: 2 }, owner)
+  checkNumber(settings.temperature, 'temperature', wireNumberRules.temperature, owner)
   checkNumber(settings.maxTokens, 'maxTokens', maxTokensRule, owner)
+  const passed = settings.providerOptions?.openai
+  if (passed !== undefined) {
+    // `null` is OpenAI's absent.
+    for (const [field, rule] of Object.entries(wireNumberRules)) {
+      checkNumber(passed[field] ?? undefined, `providerOptions.openai.${field}`, rule, owner)
+    }
+  }
   // OpenAI's OpenAPI description of the request: `n` is an "integer, minimum: 1, maximum: 128".
   checkNumber(settings.n, 'n', { integer: true, min: 1, max: maxChoices }, owner)
   // "An integer between 0 and 20 [...] `logprobs` must be set to `true` if this parameter is used."
