@@ -541,12 +541,19 @@ export class StepLimitError extends TinyLLMError {
   readonly limit: number
   /** What was counted (`nested runs`, `model turns`…): which limit this is. */
   readonly what: string
+  /**
+   * Whether the limit is the run tree's (its nesting depth, its runs in progress at once) rather than one run's own (an
+   * agent's model turns): reached in one branch, it is the whole graph's, so a `settle-all` Parallel fails with it
+   * instead of settling it as that branch's outcome.
+   */
+  readonly ofRunTree: boolean
 
-  constructor(options: { limit: number; functionName?: string; state?: string; what?: string }) {
-    const { limit = Number.NaN, what = 'steps', functionName = 'operation' } = given(options)
+  constructor(options: { limit: number; functionName?: string; state?: string; what?: string; ofRunTree?: boolean }) {
+    const { limit = Number.NaN, what = 'steps', functionName = 'operation', ofRunTree } = given(options)
     super({ ...locationOf(options), message: `${functionName}: step limit of ${limit} ${what} reached` })
     this.limit = limit
     this.what = what
+    this.ofRunTree = ofRunTree === true
   }
 }
 brandError(StepLimitError, 'StepLimitError')

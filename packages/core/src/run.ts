@@ -1277,13 +1277,20 @@ class Run {
     const scope = this.cancelScope
     if (scope.cancellable) scope.throwIfCancelled()
     if (this.depth > maxRunDepth)
-      throw new StepLimitError({ limit: maxRunDepth, what: 'nested runs', functionName: this.fn.name, state: 'init' })
+      throw new StepLimitError({
+        limit: maxRunDepth,
+        what: 'nested runs',
+        functionName: this.fn.name,
+        state: 'init',
+        ofRunTree: true,
+      })
     if (this.tree.live > this.tree.maxConcurrentRuns)
       throw new StepLimitError({
         limit: this.tree.maxConcurrentRuns,
         what: 'runs in progress at once in one run tree (maxConcurrentRuns; a graph that fans out into itself?)',
         functionName: this.fn.name,
         state: 'init',
+        ofRunTree: true,
       })
   }
 

@@ -3,9 +3,11 @@ import {
   AbortError,
   ConfigurationError,
   defineFunction,
+  type Function,
   FunctionError,
   formatRunTree,
   type RunContext,
+  StepLimitError,
   TimeoutError,
   TinyLLMError,
 } from '@tinyllm/core'
@@ -760,6 +762,47 @@ describe('Parallel settle-all', () => {
     expect(record.status).toBe('failed')
     expect(FunctionError.isInstance(record.error)).toBe(true)
     expect((record.error as FunctionError).cause).toBe('raw string')
+  })
+
+  it('fails with the run tree’s StepLimitError instead of settling it, so a Parallel that re-invokes itself ends', async () => {
+    // Each branch invokes the Parallel again: 1,000 levels down the tree's nesting limit is reached. Settled there, each
+    // level above would complete, and a Parallel of two such branches would fan out without end.
+    const again: Function<number, unknown> = defineFunction({
+      name: 'again',
+      run: (depth: number, context: RunContext) => context.invoke(recursive, depth + 1),
+    })
+    const recursive: Function<number, unknown> = new Parallel({
+      name: 'recursive',
+      children: [again],
+      mode: 'settle-all',
+    })
+    const nested = await recursive.invoke(0).catch((error: unknown) => error)
+    expect(StepLimitError.isInstance(nested)).toBe(true)
+    expect((nested as StepLimitError).what).toBe('nested runs')
+
+    // Past `maxConcurrentRuns` of the tree: the whole graph is over its limit, not one branch.
+    const seen: AbortSignal[] = []
+    const wide = new Parallel({
+      name: 'wide',
+      children: [blocker('a', seen), blocker('b', seen), blocker('c', seen)],
+      mode: 'settle-all',
+    })
+    const crowded = await wide.invoke(undefined, { maxConcurrentRuns: 2 }).catch((error: unknown) => error)
+    expect(StepLimitError.isInstance(crowded)).toBe(true)
+    expect(seen.every((signal) => signal.aborted)).toBe(true)
+  })
+
+  it('settles a StepLimitError of a branch’s own, such as an agent’s model turns', async () => {
+    const turns = defineFunction({
+      name: 'turns',
+      run: () => {
+        throw new StepLimitError({ limit: 3, what: 'model turns', functionName: 'turns', state: 'running' })
+      },
+    })
+    const ok = defineFunction({ name: 'ok', run: () => 'done' })
+    const output = await new Parallel({ name: 'mixed', children: { turns, ok }, mode: 'settle-all' }).invoke(undefined)
+    expect(output.turns.status).toBe('rejected')
+    expect(output.ok).toEqual({ status: 'fulfilled', value: 'done' })
   })
 })
 

@@ -6,6 +6,7 @@ import {
   Function,
   FunctionError,
   optionError,
+  StepLimitError,
   TinyLLMError,
   unreadableOption,
   ValidationError,
@@ -339,7 +340,10 @@ class BranchRun {
     const error = TinyLLMError.isInstance(thrown)
       ? thrown
       : new FunctionError({ functionName: this.branchName(index), state: 'running', cause: thrown })
-    if (this.settleAll) this.results[index] = { status: 'rejected', error }
+    // A limit of the run tree (nesting depth, runs in progress) is the whole graph's, not this branch's outcome: settled,
+    // each level above would complete, and a Parallel whose branches re-invoke it would fan out without end.
+    if (this.settleAll && !(StepLimitError.isInstance(error) && error.ofRunTree === true))
+      this.results[index] = { status: 'rejected', error }
     else this.fail(error)
     this.running -= 1
     this.startMore()

@@ -177,25 +177,29 @@ describe('every construct that can loop has a limit, with a typed error', () => 
   })
 
   it('a graph that fans out into itself fails with a StepLimitError, not by exhausting memory', async () => {
-    class Both extends Function<number, unknown> {
-      run(depth: number, context: RunContext): Promise<unknown> {
-        return context.invoke(fanOut as Function<number, unknown>, depth + 1)
+    // In settle-all mode too: the tree's limit is the graph's, not a branch's outcome to settle and fan out past.
+    for (const mode of ['fail-fast', 'settle-all'] as const) {
+      class Both extends Function<number, unknown> {
+        run(depth: number, context: RunContext): Promise<unknown> {
+          return context.invoke(fanOut as Function<number, unknown>, depth + 1)
+        }
       }
+      const fanOut = new Parallel({
+        name: 'fan out',
+        mode,
+        children: [new Both({ name: 'left' }), new Both({ name: 'right' })],
+      })
+      const settled = await withDeadline(fanOut.invoke(0), 60_000)
+      expect(settled.status, mode).toBe('rejected')
+      const error = (settled as { error: TinyLLMError }).error
+      expect(StepLimitError.isInstance(error), mode).toBe(true)
+      // Whichever limit of the tree it meets first: branch starts are paced per turn of the event loop across every
+      // Parallel of the tree, so the first branch of each level may reach 1,000 levels down before 100,000 runs are in
+      // progress (maxConcurrentRuns itself is core's run.test.ts's to pin).
+      const limit = /100000 runs in progress at once|1000 nested runs/.exec(error.message)?.[0]
+      expect(limit, mode).toBeDefined()
+      if (mode === 'fail-fast') figures.push(['a Parallel whose branches re-invoke it', `StepLimitError: ${limit}`])
     }
-    const fanOut = new Parallel({
-      name: 'fan out',
-      children: [new Both({ name: 'left' }), new Both({ name: 'right' })],
-    })
-    const settled = await withDeadline(fanOut.invoke(0), 60_000)
-    expect(settled.status).toBe('rejected')
-    const error = (settled as { error: TinyLLMError }).error
-    expect(StepLimitError.isInstance(error)).toBe(true)
-    // Whichever limit of the tree it meets first: branch starts are paced per turn of the event loop across every
-    // Parallel of the tree, so the first branch of each level may reach 1,000 levels down before 100,000 runs are in
-    // progress (maxConcurrentRuns itself is core's run.test.ts's to pin).
-    const limit = /100000 runs in progress at once|1000 nested runs/.exec(error.message)?.[0]
-    expect(limit).toBeDefined()
-    figures.push(['a Parallel whose branches re-invoke it', `StepLimitError: ${limit}`])
   })
 })
 
