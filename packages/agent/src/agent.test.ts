@@ -23,7 +23,7 @@ import {
 } from '@tinyllm/llm'
 import { ScriptedChatModel, type ScriptedReply } from '@tinyllm/llm/testing'
 import { createMemoryLogger, registerSecret } from '@tinyllm/logger'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { Agent, type AgentEvent, type AgentOptions, asTool, defineTool, NestedApprovalError } from './index.js'
 
@@ -933,6 +933,63 @@ describe('Agent: approval', () => {
     expect((error as Error).message).toMatch(/pay: journal \(pay-1\/[^)]*\) threw Error: disk full/)
     expect(paid).toBe(1)
     expect(model.calls).toHaveLength(1)
+  })
+
+  it('fails the run when a tool’s deadline passes while its result is being journaled, instead of telling the model it timed out', async () => {
+    let paid = 0
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays the invoice',
+      input: z.object({}),
+      timeoutMs: 60_000,
+      run: () => {
+        paid += 1
+        return 'paid'
+      },
+    })
+    // A journal whose write of the tool's result is slow (a store across the network): it lands when released.
+    const memory = new MemoryJournal()
+    let writeStarted: () => void = () => {}
+    const writing = new Promise<void>((resolve) => {
+      writeStarted = resolve
+    })
+    let land: () => void = () => {}
+    const landed = new Promise<void>((resolve) => {
+      land = resolve
+    })
+    let slow = true
+    const journal: StepJournal = {
+      read: (key) => memory.read(key),
+      write: async (key, entry) => {
+        if (entry.function !== 'pay' || !slow) return memory.write(key, entry)
+        slow = false
+        writeStarted()
+        await landed
+        return memory.write(key, entry)
+      },
+    }
+    const { model, llm } = scripted(
+      { toolCalls: [call('pay', {})] },
+      { toolCalls: [call('pay', {}, 'again')] },
+      'Paid.',
+    )
+    // A fake clock: the tool's deadline passes when the test says so, while the write is in flight.
+    vi.useFakeTimers()
+    try {
+      const outcome = agentWith(llm, { tools: [pay] })
+        .invoke('go', { runId: 'pay-2', journal })
+        .catch((thrown: unknown) => thrown)
+      await writing
+      vi.advanceTimersByTime(60_000)
+      const error = await outcome
+      // The tool did its work: told it timed out, the model would call it again and pay twice.
+      expect(error).toMatchObject({ name: 'TimeoutError', state: 'journal (pay-2/turn-1-0)' })
+      expect(paid).toBe(1)
+      expect(model.calls).toHaveLength(1)
+    } finally {
+      land()
+      vi.useRealTimers()
+    }
   })
 
   it('sends the result it checked: one changed after the check (a shared object, a getter) is never sent over 1 MiB', async () => {

@@ -866,6 +866,33 @@ describe('a journal refuses to replay what no longer fits', () => {
     expect(((error as Error).cause as Error).message).toMatch(/database is locked/)
   })
 
+  it('a step cancelled or out of time while its journal write is in flight fails naming the write: its work is done', async () => {
+    const pay = defineFunction({ name: 'pay', durable: true, timeoutMs: 60_000, run: () => 'paid' })
+    // Aborted by its caller while the write is in flight.
+    const aborted = slowJournal('lands late')
+    const controller = new AbortController()
+    const cancelled = pay.invoke(undefined, { runId: 'a', journal: aborted.journal, signal: controller.signal })
+    await aborted.writing
+    controller.abort(new Error('shutting down'))
+    expect(await cancelled.catch((thrown: unknown) => thrown)).toMatchObject({
+      name: 'AbortError',
+      state: 'journal (a)',
+    })
+    aborted.release()
+    // Out of its own time while the write is in flight (a fake clock: the deadline passes when the test says so).
+    vi.useFakeTimers()
+    try {
+      const late = slowJournal('lands late')
+      const timedOut = pay.invoke(undefined, { runId: 't', journal: late.journal }).catch((thrown: unknown) => thrown)
+      await late.writing
+      vi.advanceTimersByTime(60_000)
+      expect(await timedOut).toMatchObject({ name: 'TimeoutError', state: 'journal (t)', retryable: false })
+      late.release()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('a journal that answers something other than an entry fails the run saying so, and is never replayed', async () => {
     const { fn, runs } = counted('step')
     const answering = (read: unknown, write: unknown) => ({

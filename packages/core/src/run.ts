@@ -632,6 +632,13 @@ class Run {
   private id: string | undefined
   private path: string | undefined = undefined
   private journalId: string | undefined = undefined
+  /**
+   * While the step's journal entry is being written, the state its cancellation names (`journal (<key>)`), as a write
+   * that throws names it: the step's work is done, and a caller told it timed out or was aborted in
+   * `processing_output` would take it for undone and do it again (an agent telling its model a tool failed). Left set
+   * when the write is cancelled: the run fails naming it.
+   */
+  private writingJournal: string | undefined = undefined
   private boundLogger: Logger | undefined = undefined
 
   constructor(fn: AnyFunction, input: unknown, options: InvokeOptions | undefined, recording: boolean) {
@@ -1108,6 +1115,7 @@ class Run {
     // Counted before the write is asked for: a run cancelled while the write is in flight has paid for the step all
     // the same, and a retried parent that replays the entry the write left must not count it again.
     this.countedHere()
+    this.writingJournal = `journal (${this.journalKey})`
     let written = this.journalCall('write', () => journal.write(this.journalKey, kept))
     if (isPromiseLike(written)) {
       // Kept until the write settles, even when this run is cancelled meanwhile: the write goes on without it.
@@ -1121,6 +1129,7 @@ class Run {
       writes.set(key, landed)
       written = await this.settle(written)
     } else written = this.settle(written)
+    this.writingJournal = undefined
     // Another run under this run id may have written the step first, for another input: its output is not this one's.
     this.assertWrittenHere(written as JournalEntry, kept.input as string)
     return (written as JournalEntry).output
@@ -1251,7 +1260,7 @@ class Run {
                   timeoutMs,
                   kind: 'total',
                   functionName: this.fn.name,
-                  state: this.state,
+                  state: this.writingJournal ?? this.state,
                   detail:
                     timeoutMs === 0 && deadline !== undefined
                       ? `its deadline (${new Date(deadline).toISOString()}) had passed before it started`
@@ -1387,7 +1396,7 @@ class Run {
   // ---- errors --------------------------------------------------------------------------------------------------
 
   private abortError(reason: unknown): TinyLLMError {
-    return abortErrorFor(reason, { functionName: this.fn.name, state: this.state })
+    return abortErrorFor(reason, { functionName: this.fn.name, state: this.writingJournal ?? this.state })
   }
 
   private toError(thrown: unknown, state: string = this.state, retryable = true): TinyLLMError {
