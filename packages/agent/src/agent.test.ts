@@ -1136,6 +1136,28 @@ describe('Agent: approval', () => {
     expect((changed as Error).name).toBe('NonDeterminismError')
   })
 
+  it('journals a decision as large as one may be: edited arguments of nearly 1 MiB, a denial’s long reason', async () => {
+    sends.length = 0
+    // Edited arguments whose JSON is just under the 1 MiB a decision may hold.
+    const body = 'x'.repeat(1024 * 1024 - 50)
+    const decisions = [
+      { mail: { approved: true, arguments: { to: 'ada@example.com', body } } },
+      { mail: { approved: false, reason: 'r'.repeat(2 * 1024 * 1024) } },
+    ]
+    for (const [index, decision] of decisions.entries()) {
+      const { llm } = script()
+      const agent = agentWith(llm, { tools: [lookup, send] })
+      const journal = new MemoryJournal()
+      const messages = [{ role: 'user' as const, content: 'Review and tell Ada' }]
+      expect((await agent.invoke({ messages }, { runId: `big-${index}`, journal })).status).toBe('awaiting-approval')
+      const outcome = await agent
+        .invoke({ messages, approvals: decision }, { runId: `big-${index}`, journal })
+        .catch((thrown: unknown) => thrown)
+      expect(outcome).toMatchObject({ status: 'complete', output: 'Done.' })
+    }
+    expect(sends).toHaveLength(1)
+  })
+
   it('after a resume, the results go back in the order of the calls, whichever ran first', async () => {
     const { model, llm } = scripted(
       {

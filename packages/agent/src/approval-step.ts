@@ -13,19 +13,21 @@ export interface ApprovalRecord {
 /**
  * @internal The step that records a person's decision on one tool call, as a child run of the agent (kind
  * `approval`): durable, so a re-run of the same run id replays the decision — and refuses, with a NonDeterminismError,
- * a different decision on a call that was already decided.
+ * a different decision on a call that was already decided. The decision is its input, which a journal keeps as a
+ * digest however large it is; its output is only whether the call was approved, so that edited arguments or a reason
+ * as large as a decision may hold are journaled too (an output is kept whole, up to 1 MiB).
  */
-export class ApprovalStep extends Function<ApprovalRecord, ApprovalDecision> {
+export class ApprovalStep extends Function<ApprovalRecord, { readonly approved: boolean }> {
   override readonly kind: string = 'approval'
 
   constructor() {
     super({ name: 'approval', durable: true })
   }
 
-  run(record: ApprovalRecord, context: RunContext): ApprovalDecision {
+  run(record: ApprovalRecord, context: RunContext): { readonly approved: boolean } {
     context.annotate('tool', record.toolName)
     context.annotate('approved', record.decision.approved)
-    return record.decision
+    return { approved: record.decision.approved }
   }
 }
 
