@@ -45,6 +45,7 @@ import { type LLMStream, type LLMStreamDelta, streamingOptions, streamRun, toolC
 import { copyOptions } from './options-copy.js'
 import { checkPriceTable, costOf, defaultPrices, mostCostOf, type PriceTable } from './prices.js'
 import { CallCancellation } from './provider/call-cancellation.js'
+import { toolChoiceShape } from './provider/tools-to-send.js'
 import { ProviderCallError, RateLimitError } from './provider-errors.js'
 import type { RateLimiterLike, RateLimitPermit } from './rate-limiter.js'
 import { estimateInputTokens } from './token-estimate.js'
@@ -212,14 +213,7 @@ const settingShapes = {
           (tool.strict === undefined || typeof tool.strict === 'boolean'),
       ),
   },
-  toolChoice: {
-    expected: "'auto', 'none', 'required' or { name: string }",
-    accepts: (value: unknown) =>
-      value === 'auto' ||
-      value === 'none' ||
-      value === 'required' ||
-      (isPlainObject(value) && typeof (value as { name?: unknown }).name === 'string'),
-  },
+  toolChoice: toolChoiceShape,
   responseFormat: {
     expected:
       "{ type: 'text' }, { type: 'json_object' } or { type: 'json_schema', name, schema, description?: string, strict?: boolean }",

@@ -20,4 +20,14 @@ describe('toolsToSend', () => {
       /^toolsToSend: tools must be a list of tool definitions or undefined, got "lookup"/,
     )
   })
+
+  it('refuses a tool choice that is none of auto, none, required or { name }, before a provider builds on it', () => {
+    for (const toolChoice of [null, 'any', { type: 'tool' }, { name: 5 }, 3]) {
+      expect(() => toolsToSend({ tools: [tool], toolChoice: toolChoice as never })).toThrow(ConfigurationError)
+      expect(() => toolsToSend({ toolChoice: toolChoice as never })).toThrow(
+        /^toolsToSend: toolChoice must be 'auto', 'none', 'required' or \{ name: string \}, got /,
+      )
+    }
+    expect(toolsToSend({ tools: [tool], toolChoice: { name: 'lookup' } }).toolChoice).toEqual({ name: 'lookup' })
+  })
 })

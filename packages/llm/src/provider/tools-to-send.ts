@@ -1,11 +1,24 @@
 import { optionError } from '@tinyllm/core'
 import type { ChatRequest, ToolChoice, ToolDefinition } from '../chat-model.js'
 
+/** What a tool choice may be, for `LLMCall`'s settings and for every provider's request. */
+export const toolChoiceShape = {
+  expected: "'auto', 'none', 'required' or { name: string }",
+  accepts: (value: unknown): boolean =>
+    value === 'auto' ||
+    value === 'none' ||
+    value === 'required' ||
+    (typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof (value as { name?: unknown }).name === 'string'),
+} as const
+
 /**
  * The tools and tool choice a provider sends for `request`: the tools when there are any, and the tool choice with
  * them. Without tools, `auto` and `none` ask for nothing a model could do, and the APIs refuse a `tool_choice` then, so
  * it is left out; `required` or a tool's name is sent, for the provider to refuse as it does. A `request` that is not an
- * object, or `tools` that are not a list, is a `ConfigurationError`.
+ * object, `tools` that are not a list, or a `toolChoice` that is none of these, is a `ConfigurationError`.
  */
 export function toolsToSend(request: Pick<ChatRequest, 'tools' | 'toolChoice'>): {
   readonly tools: ReadonlyArray<ToolDefinition> | undefined
@@ -17,6 +30,10 @@ export function toolsToSend(request: Pick<ChatRequest, 'tools' | 'toolChoice'>):
   }
   const tools = request.tools !== undefined && request.tools.length > 0 ? request.tools : undefined
   const choice = request.toolChoice
+  // Read here, before a provider builds its request from it: `null` or `'any'` (Anthropic's word) would fail there as
+  // a request that could not be sent.
+  if (choice !== undefined && !toolChoiceShape.accepts(choice))
+    throw optionError('toolChoice', toolChoiceShape.expected, choice, 'toolsToSend')
   const toolChoice = tools === undefined && (choice === 'auto' || choice === 'none') ? undefined : choice
   return { tools, toolChoice }
 }
