@@ -125,8 +125,8 @@ export class CancelScope {
     let timeoutReason: (() => unknown) | undefined
     if (options !== undefined) {
       try {
-        // A Map's entries are no keys the loop below meets: its `timeoutMs` would be no timeout at all.
-        if (typeof options !== 'object' || options === null || options instanceof Map || options instanceof Set)
+        // A list, a Map or a Set (no plain object) is refused by the key check below.
+        if (typeof options !== 'object' || options === null)
           throw optionError(
             'options',
             '{ signal?, timeoutMs?, deadline?, timeoutReason?, manual? }',

@@ -222,7 +222,7 @@ export function checkKnownOptions(options: object, known: ReadonlySet<string>, o
 /**
  * {@link checkKnownOptions} for options checked on a hot path (those of every `invoke`, every CancelScope): a plain
  * object whose keys are all known costs one loop over them, and the message is built only on a miss. Options of any
- * other kind (a settings class, whose getters the loop does not list) are checked whole.
+ * other kind (a settings class, whose getters the loop does not list; a list, a Map or a Set, refused) are checked whole.
  */
 export function checkOptionKeys(options: object, known: ReadonlySet<string>, owner: string): void {
   let whole = Object.getPrototypeOf(options) !== Object.prototype

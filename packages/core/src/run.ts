@@ -1710,16 +1710,8 @@ function keepShapes(): void {
  * options given, each read once: a getter (or a Proxy) cannot answer the checks one value and the run another.
  */
 function checkInvokeOptions(options: object, functionName: string): InvokeOptions {
-  // A Map's entries are no keys the loop below meets: given as one, `timeoutMs` would be no time limit at all.
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    Array.isArray(options) ||
-    options instanceof Map ||
-    options instanceof Set
-  )
-    throw optionError('options', 'an object', options, functionName)
-  // On the hot path of every child invoked with options.
+  if (typeof options !== 'object' || options === null) throw optionError('options', 'an object', options, functionName)
+  // On the hot path of every child invoked with options; a list, a Map or a Set (no plain object) is refused there.
   checkOptionKeys(options, invokeOptionKeys, functionName)
   // Each known option read by its name, as a Function's own options are: never silently left out.
   return new ReadOptions(options as InvokeOptions) as InvokeOptions
