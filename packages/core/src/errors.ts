@@ -143,14 +143,13 @@ function rehydrate(json: unknown, depth = 0): TinyLLMError {
   const data = (typeof json === 'object' && json !== null ? json : { message: String(json) }) as Record<string, unknown>
   // This copy's own class of a name first: core's classes read back by this copy are this copy's.
   const errorClass = typeof data.name === 'string' ? brandedClass(data.name) : undefined
-  const name = errorClass === undefined ? 'TinyLLMError' : (data.name as string)
   const error = Object.create((errorClass ?? TinyLLMError).prototype) as TinyLLMError
   const define = (key: string, value: unknown, enumerable: boolean): void => {
     Object.defineProperty(error, key, { value, enumerable, writable: true, configurable: true })
   }
   for (const key of Object.keys(data)) if (!(key in error)) define(key, data[key], true)
   if (data.cause !== undefined) define('cause', rehydratedCause(data.cause, depth + 1), true)
-  define('name', typeof data.name === 'string' ? keptName(data.name) : name, true)
+  define('name', typeof data.name === 'string' ? keptName(data.name) : 'TinyLLMError', true)
   define('message', keptMessage(data.message), false)
   define('retryable', data.retryable === true, true)
   define('stack', `${error.name}: ${error.message}\n    (rehydrated from JSON)`, false)
