@@ -474,6 +474,43 @@ describe('OpenAIChatModel settings', () => {
     ])
   })
 
+  it('refuses a temperature or top_p other than 1 for a reasoning model, which OpenAI refuses, before sending', async () => {
+    const { server, model } = await start({ replies: ['ok'], cycleReplies: true }, { model: 'o3' })
+    const hint =
+      "OpenAI's reasoning models take only the default; or set providerOptions.openai.reasoning_effort to 'none'"
+    expect(() => new LLMCall({ name: 'chat', model, settings: { temperature: 0 } })).toThrow(
+      `chat: temperature must be 1 or absent for o3 (${hint}), got 0`,
+    )
+    const other = new OpenAIChatModel({ model: 'gpt-4o-mini', apiKey: 'test-key', baseURL: server.baseURL })
+    for (const [chatModel, request, message] of [
+      [model, ask('a', { topP: 0.5 }), `chat: topP must be 1 or absent for o3 (${hint}), got 0.5`],
+      [
+        model,
+        ask('a', { providerOptions: { openai: { temperature: 0.2 } } }),
+        `chat: providerOptions.openai.temperature must be 1 or absent for o3 (${hint}), got 0.2`,
+      ],
+      [
+        other,
+        ask('a', { model: 'gpt-5-mini', providerOptions: { openai: { top_p: 0 } } }),
+        `chat: providerOptions.openai.top_p must be 1 or absent for gpt-5-mini (${hint}), got 0`,
+      ],
+    ] as const) {
+      const error = await rejection(new LLMCall({ name: 'chat', model: chatModel }).invoke(request))
+      expect(inputRefusal(error).message).toBe(message)
+      expect(await rejection(chatModel.doGenerate(request))).toBeInstanceOf(ConfigurationError)
+    }
+    expect(server.requests).toHaveLength(0)
+    // The default 1 is taken, as are any values with the reasoning turned off, and any on another model.
+    await model.doGenerate(ask('a', { temperature: 1, topP: 1 }))
+    await model.doGenerate(ask('a', { temperature: 0, providerOptions: { openai: { reasoning_effort: 'none' } } }))
+    await other.doGenerate(ask('a', { temperature: 0, topP: 0.5 }))
+    expect(server.chatRequests.map((body) => [body.model, body.temperature, body.top_p])).toEqual([
+      ['o3', 1, 1],
+      ['o3', 0, undefined],
+      ['gpt-4o-mini', 0, 0.5],
+    ])
+  })
+
   it('streams with include_usage, keeping other stream_options passed through providerOptions', async () => {
     const { server, model } = await start({ replies: ['streamed'] })
     await collect(

@@ -63,7 +63,8 @@ const responseFormatName = /^[A-Za-z0-9_-]{1,64}$/
  * count (the `n` setting is the number of choices), `tools` there, which the answer's tool calls are not checked
  * against (set `tools`), and a `max_tokens` there beside `maxTokens` (or
  * `max_completion_tokens`), which OpenAI refuses together, or for a reasoning model (the o-series, the gpt-5 family),
- * which refuses it alone, more than 128 tools, an `n` above 128, and a `top_logprobs`
+ * which refuses it alone, a `temperature` or `topP` (or their wire names there) other than 1 for a reasoning model
+ * unless `reasoning_effort` there is `'none'`, more than 128 tools, an `n` above 128, and a `top_logprobs`
  * in `providerOptions.openai` that is not an integer from 0 to 20 or comes without `logprobs: true`, a response format
  * name that is not 1–64 letters, digits, `_` or `-`, and tool parameters that are a list or of a type other than
  * `'object'`. `owner` names the Function (or model) in the message; `defaultModel` is the model a request without a `model` setting goes to.
@@ -132,6 +133,26 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string, 
       legacyMaxTokens,
       owner,
     )
+  }
+  // They also sample at their own settings: OpenAI answers a temperature or top_p other than the default 1 with a 400
+  // ("Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported."),
+  // unless `reasoning_effort: 'none'` turns the reasoning off.
+  if (isOpenAIReasoningModel(model) && passed?.reasoning_effort !== 'none') {
+    const sampling = [
+      ['temperature', settings.temperature, 'providerOptions.openai.temperature', passed?.temperature],
+      ['topP', settings.topP, 'providerOptions.openai.top_p', passed?.top_p],
+    ] as const
+    for (const [name, value, wireName, wireValue] of sampling) {
+      const [option, given] = value !== undefined ? [name, value] : [wireName, wireValue]
+      if (given != null && given !== 1) {
+        throw optionError(
+          option,
+          `1 or absent for ${model} (OpenAI's reasoning models take only the default; or set providerOptions.openai.reasoning_effort to 'none')`,
+          given,
+          owner,
+        )
+      }
+    }
   }
   if (Array.isArray(settings.stop) && settings.stop.length > maxStopSequences) {
     throw optionError('stop', `at most ${maxStopSequences} sequences for OpenAI`, settings.stop, owner)

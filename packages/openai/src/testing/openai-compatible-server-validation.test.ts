@@ -865,6 +865,31 @@ describe('startOpenAICompatibleServer refuses what the API reference says OpenAI
     expect(await send({ model: 'llama-3.3-70b', max_completion_tokens: 1_000_000 })).toEqual({ status: 200 })
   })
 
+  it('refuses a temperature or top_p other than the default 1 for a reasoning model, as OpenAI does', async () => {
+    const unsupported = (param: string, value: number) => ({
+      status: 400,
+      error: {
+        type: 'invalid_request_error',
+        param,
+        code: 'unsupported_value',
+        message: `Unsupported value: '${param}' does not support ${value} with this model. Only the default (1) value is supported.`,
+      },
+    })
+    for (const model of ['o1', 'o3-mini', 'o4-mini', 'gpt-5', 'gpt-5.1', 'ft:o4-mini-2025-04-16:acme::abc123']) {
+      expect(await send({ model, temperature: 0 }), model).toEqual(unsupported('temperature', 0))
+      expect(await send({ model, temperature: 0.7 }), model).toEqual(unsupported('temperature', 0.7))
+      expect(await send({ model, top_p: 0.5 }), model).toEqual(unsupported('top_p', 0.5))
+      expect(await send({ model, temperature: 1, top_p: 1 }), model).toEqual({ status: 200 })
+      expect(await send({ model, temperature: null, top_p: null }), model).toEqual({ status: 200 })
+      // With the reasoning turned off, they sample as the other models do.
+      expect(await send({ model, temperature: 0, reasoning_effort: 'none' }), model).toEqual({ status: 200 })
+    }
+    // The range comes first: a temperature no model takes is named as out of range.
+    expect((await send({ model: 'o3', temperature: 3 })).error).toMatchObject({ code: 'decimal_above_max_value' })
+    for (const model of ['gpt-4o', 'gpt-4.1-mini', 'llama-3.3-70b'])
+      expect(await send({ model, temperature: 0, top_p: 0.5 }), model).toEqual({ status: 200 })
+  })
+
   it('refuses max_tokens, whatever its value, for a reasoning model, which takes only max_completion_tokens, as OpenAI does', async () => {
     const unsupported = {
       status: 400,

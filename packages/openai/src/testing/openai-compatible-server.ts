@@ -102,7 +102,8 @@ const chatCompletionsApi: ScriptedApiDefinition<
  * message other than a user message,
  * parameters out of their documented range (`temperature` 0–2, the penalties −2–2, `logit_bias` values −100–100,
  * `top_logprobs` 0–20 and only with `logprobs: true`, at most 4 `stop` sequences, `stream_options` only with `stream:
- * true`), `max_tokens` for a reasoning model (`o1`, `o3`, `o4-mini`, the gpt-5 family…: "Unsupported parameter"), `max_tokens`
+ * true`), `max_tokens` for a reasoning model (`o1`, `o3`, `o4-mini`, the gpt-5 family…: "Unsupported parameter"), a `temperature`
+ * or `top_p` other than 1 for one (unless `reasoning_effort` is `'none'`: "Unsupported value"), `max_tokens`
  * beside `max_completion_tokens`, `max_completion_tokens` or `max_tokens` over the most output
  * tokens of a model it knows (16,384 for `gpt-4o` and `gpt-4o-mini`, 32,768 for `gpt-4.1`, 100,000 for `o3`…; another
  * model is not checked), `parallel_tool_calls` without `tools`, `function_call` without `functions`, a `response_format` type other than `text`, `json_object` and `json_schema`, a `json_object` response format whose messages never say "json", `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over

@@ -169,7 +169,8 @@ const maxNameLength = 64
  * a `user` or `prompt_cache_key` that is not a string, a `logit_bias`, `audio`, `prediction`, `web_search_options` or
  * `stream_options` that is not an object, a `verbosity` other than `low`, `medium` or `high`,
  * `top_logprobs` without `logprobs: true`, a `response_format` of a type other than `text`, `json_object` or `json_schema`, more than 4 `stop` sequences or one that is not a string, `stream_options` without `stream: true`,
- * more than 128 `tools`, `max_tokens` for a reasoning model (the o-series, the gpt-5 family) or beside
+ * more than 128 `tools`, `max_tokens`, or a `temperature` or `top_p` other than 1, for a reasoning model (the o-series,
+ * the gpt-5 family; `temperature` and `top_p` are taken with `reasoning_effort: 'none'`), `max_tokens` beside
  * `max_completion_tokens`, either over the model's most output tokens (see `outputTokenLimitError`),
  * `parallel_tool_calls` without `tools`, `function_call` without `functions`, a `json_object` response format whose messages never say "json",
  * `metadata` beyond 16 pairs (keys up to 64 characters, string values up to 512), a `safety_identifier` over 128
@@ -238,6 +239,19 @@ export function parameterError(body: ChatCompletionCreateParams): ErrorReply['er
       'max_tokens',
       'unsupported_parameter',
     )
+  }
+  // The reasoning models sample at their own settings: a `temperature` or `top_p` other than the default 1 is refused
+  // (with `reasoning_effort: 'none'`, which turns reasoning off where a model has it, they are taken).
+  if (isOpenAIReasoningModel(body.model) && body.reasoning_effort !== 'none') {
+    for (const param of ['temperature', 'top_p'] as const) {
+      const value = body[param]
+      if (value != null && value !== 1)
+        return invalid(
+          `Unsupported value: '${param}' does not support ${value} with this model. Only the default (1) value is supported.`,
+          param,
+          'unsupported_value',
+        )
+    }
   }
   // `max_tokens` is the deprecated name of `max_completion_tokens`: OpenAI refuses a request that sets both.
   if (body.max_tokens != null && body.max_completion_tokens != null) {
