@@ -437,6 +437,34 @@ describe('bad options', () => {
     expect(() => scope.listen(42 as never)).toThrow(ConfigurationError)
   })
 
+  it('refuses as its parent an object that only looks like a scope (its prototype, a Proxy of one, a revoked Proxy), typed', () => {
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const lookalikes = [
+      Object.create(CancelScope.prototype),
+      new Proxy(new CancelScope(undefined, { manual: true }), {}),
+      new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('no prototype')
+          },
+        },
+      ),
+      revoked,
+    ]
+    for (const parent of lookalikes) {
+      let thrown: unknown
+      try {
+        new CancelScope(parent)
+      } catch (error) {
+        thrown = error
+      }
+      expect(ConfigurationError.isInstance(thrown) && thrown.option).toBe('parent')
+      expect((thrown as Error).message).toMatch(/^CancelScope: parent must be a CancelScope or undefined, got /)
+    }
+  })
+
   it('race and sleep called apart from their scope (or on another object) reject typed, never throw', async () => {
     const { proxy, revoke } = Proxy.revocable({}, {})
     revoke()

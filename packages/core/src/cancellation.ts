@@ -115,7 +115,9 @@ export class CancelScope {
   private disposed = false
 
   constructor(parent: CancelScope | undefined, options?: CancelScopeOptions) {
-    if (parent !== undefined && !(parent instanceof CancelScope))
+    // By its private state, not its prototype: a lookalike (a Proxy, `Object.create(CancelScope.prototype)`) would
+    // pass `instanceof`, or throw from it, and fail later as a TypeError.
+    if (parent !== undefined && !CancelScope.#isScope(parent))
       throw optionError('parent', 'a CancelScope or undefined', parent, 'CancelScope')
     this.#parent = parent
     let signal: AbortSignal | undefined
