@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events'
+import { Writable } from 'node:stream'
 import { inspect } from 'node:util'
 import { runInNewContext } from 'node:vm'
 import { createMemoryLogger, registerSecret, setDefaultLogger } from '@tinyllm/logger'
@@ -252,6 +253,39 @@ describe('validation never lets a value through unchecked', () => {
     expect((refused as ValidationError).issues).toEqual([
       { path: ['(item)'], message: 'bad item' },
       { path: ['{}'], message: 'bad key' },
+    ])
+  })
+
+  it('keeps every other issue when one of them, or a key of its path, cannot be read (a getter that throws)', async () => {
+    const unreadable = (what: string) => ({
+      get [what]() {
+        throw new Error(`no ${what}`)
+      },
+    })
+    const f = defineFunction({
+      name: 'f',
+      input: schemaOf(() => ({
+        issues: [
+          { message: 'bad key', path: ['a', unreadable('key'), 1] },
+          { message: 'bad income', path: ['income'] },
+          unreadable('message'),
+          {
+            message: 'bad path',
+            get path() {
+              throw new Error('no path')
+            },
+          },
+        ],
+      })),
+      run: () => 1,
+    })
+    const error = await f.invoke(1).catch((thrown: unknown) => thrown)
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect((error as ValidationError).issues).toEqual([
+      { path: ['a', '(unreadable key: Error: no key)', 1], message: 'bad key' },
+      { path: ['income'], message: 'bad income' },
+      { path: [], message: 'the schema reported an issue that could not be read: Error: no message' },
+      { path: [], message: 'the schema reported an issue that could not be read: Error: no path' },
     ])
   })
 
@@ -838,6 +872,36 @@ describe('listeners and loggers cannot break a run or the process', () => {
       })
       .catch((caught: unknown) => caught)
     expect(FunctionError.isInstance(thrown)).toBe(true)
+  })
+
+  it('does not retry an attempt whose part went to a listener that answered false, as a full Node stream\'s write does', async () => {
+    let attempts = 0
+    const streaming = defineFunction({
+      name: 'streaming',
+      retry: { attempts: 2, initialDelayMs: 0 },
+      run: (_: unknown, context: RunContext) => {
+        attempts += 1
+        context.stream?.(`part of attempt ${attempts}`)
+        // What a Function's own code throws is retryable.
+        if (attempts === 1) throw new Error('cut')
+        return `attempt ${attempts}`
+      },
+    })
+    // A slow reader: `write` keeps the part and answers false, asking the writer to wait for 'drain'.
+    const written: unknown[] = []
+    const slowReader = new Writable({
+      objectMode: true,
+      highWaterMark: 1,
+      write(part: unknown, _encoding, _done) {
+        written.push(part)
+      },
+    })
+    const error = await streaming
+      .invoke(undefined, { stream: (part) => slowReader.write(part) })
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ name: 'FunctionError', message: expect.stringContaining('cut') })
+    expect(attempts).toBe(1)
+    expect(written).toEqual(['part of attempt 1'])
   })
 
   it('an async stream listener that rejects is logged, and the run and the process go on', async () => {

@@ -142,15 +142,25 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
 
 /**
  * The issues a list holds, made safe to show. Its holes are no issues, and are never visited: a sparse list as long as
- * 2³²−1 costs what it holds, not its length.
+ * 2³²−1 costs what it holds, not its length. An issue that cannot be read (a getter that throws) is listed as such, so
+ * that the others are still shown.
  */
 function issuesIn(list: unknown[]): ValidationIssue[] {
   const issues: ValidationIssue[] = []
   for (const key of Object.keys(list)) {
     const index = Number(key)
-    if (Number.isInteger(index) && index >= 0 && String(index) === key) issues.push(toIssue(list[index]))
+    if (Number.isInteger(index) && index >= 0 && String(index) === key) issues.push(readIssue(list, index))
   }
   return issues
+}
+
+/** The issue at `index` of a list, or one saying it could not be read. */
+function readIssue(list: unknown[], index: number): ValidationIssue {
+  try {
+    return toIssue(list[index])
+  } catch (cause) {
+    return { path: [], message: `the schema reported an issue that could not be read: ${describeThrown(cause)}` }
+  }
 }
 
 /**
@@ -198,7 +208,13 @@ function pathKeys(path: unknown[]): PropertyKey[] {
 }
 
 function toPathKey(segment: unknown): PropertyKey {
-  const key = typeof segment === 'object' && segment !== null ? (segment as { key?: unknown }).key : segment
+  let key: unknown
+  try {
+    key = typeof segment === 'object' && segment !== null ? (segment as { key?: unknown }).key : segment
+  } catch (cause) {
+    // A segment whose `key` getter throws costs its issue no more than that segment.
+    return `(unreadable key: ${describeThrown(cause, 60)})`
+  }
   if (typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol') return key
   // An item of a set has no key (valibot says `null`); a map's key may be any value, an object without a prototype too.
   return key === null ? '(item)' : safeStringify(key, 60)
