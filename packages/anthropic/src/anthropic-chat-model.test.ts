@@ -239,10 +239,10 @@ describe('AnthropicChatModel: every setting reaches the wire', () => {
 
   it('never lets providerOptions change the messages, model or maxTokens, nor make doGenerate stream', async () => {
     const running = await start({ replies: ['ok'], cycleReplies: true })
+    // (max_tokens there is refused: see "refuses max_tokens in providerOptions".)
     const extras = {
       messages: [{ role: 'user', content: 'other' }],
       model: 'claude-opus-4-1',
-      max_tokens: 100_000,
       stream: true,
       service_tier: 'standard_only',
     }
@@ -650,6 +650,25 @@ describe('AnthropicChatModel: extended thinking and max_tokens', () => {
       const error = await chat.invoke({ ...hello, ...settings }).catch((caught: unknown) => caught)
       expect(ValidationError.isInstance(error), String(error)).toBe(true)
       expect(ConfigurationError.isInstance((error as ValidationError).cause)).toBe(true)
+    }
+    expect(running.requests).toHaveLength(0)
+  })
+
+  it('refuses max_tokens in providerOptions, which maxTokens (or the default) always overrides, unsent', async () => {
+    const running = await start({ replies: ['never'] })
+    const model = modelFor(running)
+    const settings = { maxTokens: 100, providerOptions: { anthropic: { max_tokens: 50 } } }
+    const message =
+      'chat: providerOptions.anthropic.max_tokens must be absent (set maxTokens, which is sent as max_tokens and which a budget counts), got 50'
+    expect(() => model.checkSettings(settings, 'chat')).toThrow(message)
+    expect(() => new AnthropicChat({ name: 'chat', model: modelId, apiKey: 'test-key', ...settings })).toThrow(message)
+    for (const call of [
+      () => model.doGenerate({ ...hello, providerOptions: settings.providerOptions }),
+      () => collect(model.doStream({ ...hello, providerOptions: settings.providerOptions })),
+    ]) {
+      const error = await call().catch((caught: unknown) => caught)
+      expect(ConfigurationError.isInstance(error), String(error)).toBe(true)
+      expect((error as ConfigurationError).option).toBe('providerOptions.anthropic.max_tokens')
     }
     expect(running.requests).toHaveLength(0)
   })

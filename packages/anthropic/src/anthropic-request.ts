@@ -111,6 +111,16 @@ export function assertSupportedSettings(settings: ChatSettings, owner?: string):
   const extras = settings.providerOptions?.anthropic as
     | { thinking?: { type?: unknown; budget_tokens?: unknown }; tool_choice?: { type?: unknown } | null }
     | undefined
+  // max_tokens is always sent, from maxTokens or the model's default: one given here would be dropped unseen.
+  const passedMaxTokens = (extras as { max_tokens?: unknown } | undefined)?.max_tokens
+  if (passedMaxTokens !== undefined) {
+    throw optionError(
+      'providerOptions.anthropic.max_tokens',
+      'absent (set maxTokens, which is sent as max_tokens and which a budget counts)',
+      passedMaxTokens,
+      owner,
+    )
+  }
   const thinking = extras?.thinking
   // "budget_tokens: Input should be greater than or equal to 1024". (That it be under max_tokens holds only without
   // interleaved thinking, a beta this request does not see: left to the API.)
