@@ -396,6 +396,52 @@ describe('AnthropicChat', () => {
     expect(record.error?.message).toContain('inputTokens: "5"')
   })
 
+  it('fails a streamed message_delta whose output_tokens is not a number as a malformed response, not as message_start’s count', async () => {
+    const running = await start()
+    const message = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 3, output_tokens: 1 },
+    }
+    running.setHandler('POST /v1/messages', () => ({
+      sse: [
+        sseEvent({ event: 'message_start', data: { type: 'message_start', message } }),
+        sseEvent({
+          event: 'content_block_start',
+          data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'ok' } },
+        }),
+        sseEvent({ event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } }),
+        sseEvent({
+          event: 'message_delta',
+          data: {
+            type: 'message_delta',
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: '500' },
+          },
+        }),
+        sseEvent({ event: 'message_stop', data: { type: 'message_stop' } }),
+      ],
+    }))
+    const chat = new AnthropicChat({
+      model: 'claude-haiku-4-5',
+      apiKey: 'k',
+      baseURL: running.baseURL,
+      retry: { attempts: 1 },
+    })
+    // Taken as message_start's 1 output token, 500 would pass a budget and a rate limiter uncounted.
+    const error = await chat.stream(ask('Hi')).result.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+    expect(error).toMatchObject({ name: 'ProviderCallError', providerErrorType: 'malformed_response' })
+    expect((error as Error).message).toContain('outputTokens: "500"')
+  })
+
   it('structured output: the zod schema reaches output_config.format and the answer is parsed and typed', async () => {
     const running = await start({ replies: ['{"verdict":"good","score":0.9}'] })
     const chat = new AnthropicChat({

@@ -128,8 +128,11 @@ export class MessageStreamAssembler {
       case 'message_delta':
         this.#stopReason = event.delta.stop_reason
         this.#stopSequence = event.delta.stop_sequence
-        for (const [key, value] of Object.entries(event.usage ?? {})) {
-          if (typeof value === 'number') (this.#usage as Record<string, number>)[key] = value
+        // A figure left out (or null) keeps message_start's; one that is there is kept as sent, a string too, so that
+        // LLMCall refuses it as usage that is not a count rather than counting message_start's 1 output token.
+        for (const key of tokenCountKeys) {
+          const value: unknown = event.usage?.[key]
+          if (value !== undefined && value !== null) (this.#usage as Record<string, unknown>)[key] = value
         }
         return []
       case 'message_stop':
@@ -252,6 +255,14 @@ const messageEvents: ReadonlySet<string> = new Set([
 
 /** Most content blocks one message is believed to hold: a block index past it is not a real one. */
 const maxBlockIndex = 1024
+
+/** The token counts a `message_delta`'s usage updates. */
+const tokenCountKeys = [
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_input_tokens',
+  'cache_read_input_tokens',
+] as const satisfies ReadonlyArray<keyof AnthropicTokenCounts>
 
 /** What makes a stream event unreadable, or `undefined`. Events of types it does not read are left alone. */
 function eventProblem(event: unknown): string | undefined {
