@@ -1920,6 +1920,41 @@ describe('LLMCall with a rate limiter', () => {
     expect(limiter.status().tokens).toBeLessThan(100_000)
   })
 
+  it('reads usage figures once: a getter that answers a count when checked and 1e300 after never reaches the limiter', async () => {
+    const limiter = new RateLimiter({ requestsPerMinute: 100, tokensPerMinute: 100_000 })
+    let reads = 0
+    const model: ChatModel = {
+      specificationVersion: 'v1',
+      provider: 'fickle-usage',
+      modelId: 'gpt-4o',
+      doGenerate: async () => ({
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' }],
+        usage: {
+          inputTokens: 5,
+          outputTokens: 5,
+          get totalTokens() {
+            reads += 1
+            return reads === 1 ? 10 : 1e300
+          },
+        },
+        model: 'gpt-4o',
+      }),
+      doStream: async function* () {},
+    }
+    const chat = new LLMCall({
+      name: 'chat',
+      model,
+      rateLimiter: limiter,
+      settings: { maxTokens: 5 },
+      retry: { attempts: 1 },
+    })
+    const record = await chat.trace(ask('x'))
+    expect(record.status).toBe('complete')
+    expect(record.usage).toMatchObject({ inputTokens: 5, outputTokens: 5, totalTokens: 10 })
+    expect(limiter.status().tokens).toBe(10)
+    expect(reads).toBe(1)
+  })
+
   it('counts a total reported below its parts as their sum, in the limiter, the budget and the record', async () => {
     // A model that reports input and output but a total of 0 (an adapter that leaves it out), or one below their sum.
     const model: ChatModel = {

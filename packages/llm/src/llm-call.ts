@@ -1081,14 +1081,13 @@ export class LLMCall<Mode extends LLMCallOutputMode = 'text', Schema extends Sta
    */
   private readonly credible = (result: ChatResult): ChatResult => {
     const usage = result.usage
-    const problem = usage === undefined ? undefined : usageProblem(usage)
-    if (problem === undefined) {
-      if (usage === undefined || usage.totalTokens >= usage.inputTokens + usage.outputTokens) return result
-      return { ...result, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } }
-    }
+    if (usage === undefined) return result
+    // Read once, into figures of its own: a getter that answered a count here cannot answer 1e300 to the limiter.
+    const counted = tokenCounts(usage)
+    if (typeof counted !== 'string') return { ...result, usage: counted }
     throw new ProviderCallError({
       provider: this.model.provider,
-      message: `${this.name}: malformed response: its usage figures are not token counts (${problem})`,
+      message: `${this.name}: malformed response: its usage figures are not token counts (${counted})`,
       providerErrorType: 'malformed_response',
       requestId: result.requestId,
       retryable: true,
@@ -1423,15 +1422,21 @@ function isObject(value: unknown): value is object {
 /** Most tokens one call is believed to have used; any real call is orders of magnitude below. */
 const maxCredibleTokens = 100_000_000
 
-/** What is wrong with a response's usage figures, or `undefined` when they are token counts. */
-function usageProblem(usage: Usage): string | undefined {
+/**
+ * A response's usage figures, each read once, when they are token counts (a total below its parts raised to their sum);
+ * otherwise what is wrong with them.
+ */
+function tokenCounts(usage: Usage): Usage | string {
   if (typeof usage !== 'object' || usage === null) return `usage is ${String(usage)}`
+  const figures = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
   for (const key of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
-    const value = usage[key]
-    if (typeof value === 'number' && value >= 0 && value <= maxCredibleTokens) continue
-    return `${key}: ${typeof value === 'number' ? String(value) : safeStringify(value, 40)}`
+    const value: unknown = usage[key]
+    if (typeof value !== 'number' || !(value >= 0 && value <= maxCredibleTokens))
+      return `${key}: ${typeof value === 'number' ? String(value) : safeStringify(value, 40)}`
+    figures[key] = value
   }
-  return undefined
+  figures.totalTokens = Math.max(figures.totalTokens, figures.inputTokens + figures.outputTokens)
+  return figures
 }
 
 function closeQuietly(iterator: AsyncIterator<unknown>): void {
