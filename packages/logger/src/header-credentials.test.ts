@@ -16,4 +16,17 @@ describe('headerCredentials', () => {
     expect(headerCredentials(undefined)).toEqual([])
     expect(headerCredentials(null)).toEqual([])
   })
+
+  it('reads the credential of a Bearer or Basic value under a header of any name, which the value names a credential', () => {
+    const basic = btoa('tenant:s3cret-pass')
+    expect(
+      headerCredentials({
+        'x-upstream-auth': 'Bearer upstreamtoken',
+        'x-gateway-pass-through': `basic ${basic}`,
+        'x-mode': 'Bearer on',
+        'x-plan': 'Basic plan',
+        'content-type': 'application/json',
+      }),
+    ).toEqual(['Bearer upstreamtoken', 'upstreamtoken', `basic ${basic}`, basic, 's3cret-pass'])
+  })
 })

@@ -968,6 +968,36 @@ describe('OpenAIChat', () => {
     }
   })
 
+  it('never shows a Bearer token given under a header of another name, on either transport, when the server echoes the token alone', async () => {
+    const token = 'gatewaytokenwithoutashape'
+    const server = await start()
+    server.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: {
+          message: `upstream rejected ${request.headers['x-upstream-auth']?.slice('Bearer '.length)}`,
+          type: 'invalid_request_error',
+        },
+      },
+    }))
+    for (const transport of ['undici', 'fetch'] as const) {
+      const logger = createMemoryLogger({ level: 'trace' })
+      const chat = new OpenAIChat({
+        model: 'gpt-4o-mini',
+        apiKey: 'unused-by-this-server',
+        baseURL: server.baseURL,
+        headers: { 'x-upstream-auth': `Bearer ${token}` },
+        transport,
+      })
+      const record = await chat.trace(ask('hi'), { logger })
+      expect(record.error?.message).toContain('upstream rejected [REDACTED]')
+      for (const text of [JSON.stringify(record), formatRunTree(record), JSON.stringify(logger.entries)]) {
+        expect(text).not.toContain(token)
+      }
+    }
+    expect(JSON.stringify(server.requests)).not.toContain(token)
+  })
+
   it('never shows a credential the SDK reads from OPENAI_CUSTOM_HEADERS when the server echoes it, on either transport, streamed or not', async () => {
     const gatewayKey = 'gatewaykeyfromtheenvironment'
     const bearer = 'bearerfromtheenvironment'
