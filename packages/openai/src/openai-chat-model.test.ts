@@ -841,6 +841,35 @@ describe('OpenAIChatModel errors', () => {
     expect(JSON.stringify(error)).not.toContain(rotated)
   })
 
+  it('never shows the key a client passed in reads from its apiKey function for each request, streamed or not', async () => {
+    const started = await startOpenAICompatibleServer()
+    server = started
+    started.setHandler('POST /v1/chat/completions', ({ request }) => ({
+      status: 401,
+      json: {
+        error: {
+          message: `invalid key ${request.headers.authorization?.slice('Bearer '.length)}`,
+          type: 'invalid_request_error',
+        },
+      },
+    }))
+    // The SDK's key rotation: a function it calls for each request's key.
+    const tokens = ['rotating-token-one-no-shape', 'rotating-token-two-no-shape']
+    let reads = 0
+    const client = new OpenAI({
+      apiKey: async () => tokens[reads++] ?? 'spent',
+      baseURL: started.baseURL,
+      logLevel: 'off',
+    })
+    const model = new OpenAIChatModel({ client, model: 'gpt-4o-mini' })
+    const errors = [await rejection(model.doGenerate(ask('a'))), await rejection(collect(model.doStream(ask('b'))))]
+    expect(started.requests).toHaveLength(2)
+    for (const error of errors) {
+      expect((error as Error).message).toContain('invalid key [REDACTED]')
+      for (const token of tokens) expect(JSON.stringify(error)).not.toContain(token)
+    }
+  })
+
   it('never lets the SDK retry, even with a client built with its default retries', async () => {
     const started = await startOpenAICompatibleServer({
       faults: [{ kind: 'status', status: 503 }, { kind: 'reset-before-headers' }],

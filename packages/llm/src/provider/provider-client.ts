@@ -185,6 +185,16 @@ export class ProviderClient<Client extends SdkClientShape> {
 
   /** Whatever a call through the client threw, as a typed tinyllm error naming the endpoint. */
   toError(error: unknown, signal: AbortSignal | undefined, answered = false): TinyLLMError {
+    // A client passed in whose key is a function (the OpenAI SDK's key rotation) reads a key for each request and
+    // keeps it as `client.apiKey` once read: registered now, before the failure that may quote it is shown.
+    const passed = this.#options.client
+    if (passed !== undefined) {
+      try {
+        this.registerCredentials(passed)
+      } catch {
+        // A key getter that throws: the call's failure is still mapped.
+      }
+    }
     const client = this.#client
     if (client !== undefined) this.#endpoint ??= providerEndpoint(this.#profile, client.baseURL)
     return toProviderError(this.#profile, error, { signal, endpoint: this.#endpoint, answered })
