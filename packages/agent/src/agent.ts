@@ -12,6 +12,7 @@ import {
   isPromiseLike,
   NonDeterminismError,
   optionError,
+  partNotHandedOut,
   type RunContext,
   type StandardSchemaV1,
   StepLimitError,
@@ -330,7 +331,7 @@ export class Agent<Schema extends StandardSchemaV1 = never> extends Function<
             const heard: unknown = listener?.(event)
             // An async listener's promise goes back to the run, which reports its rejection as it does for a listener
             // given to `invoke`: dropped here, it would be an unhandled rejection, which ends a Node process. Any other
-            // answer (a `false`) is not the reader's, who was handed the event.
+            // answer (a `partNotHandedOut`) is not the reader's, who was handed the event.
             return isPromiseLike(heard) ? heard : undefined
           }
           // The caller's signal still cancels the run; leaving the loop does too.
@@ -608,7 +609,7 @@ class AgentRun {
               stream: (part: unknown) => {
                 const delta = part as LLMStreamDelta
                 // A turn replayed from the journal streams its recorded text too (LLMCall.replayParts).
-                if (delta.type !== 'text-delta' || delta.choiceIndex !== 0) return false
+                if (delta.type !== 'text-delta' || delta.choiceIndex !== 0) return partNotHandedOut
                 stream({ type: 'text-delta', step, text: delta.text })
                 return true
               },

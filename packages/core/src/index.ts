@@ -66,6 +66,7 @@ export {
 } from './retry-policy.js'
 export { checkRootOptions } from './run.js'
 export type * from './run-context.js'
+export { partNotHandedOut } from './run-context.js'
 export type * from './run-record.js'
 export { type FormatRunTreeOptions, formatRunTree } from './run-tree.js'
 export type { StandardSchemaV1 } from './standard-schema.js'

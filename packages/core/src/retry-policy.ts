@@ -58,7 +58,7 @@ export interface AttemptFacts {
   readonly attempt: number
   /**
    * Parts the attempt already streamed to the caller: retrying would repeat what the reader has seen. Parts its stream
-   * listener handed to no reader (it returned `false`) are not counted.
+   * listener handed to no reader (it returned `partNotHandedOut`) are not counted.
    */
   readonly streamedParts: number
   /** Time left before the run's deadline, in ms, if it has one. */

@@ -8,9 +8,20 @@ import type { Budget, Usage, UsageTotals } from './usage.js'
 /**
  * Receives the parts a run streams to its caller (an LLM call's text deltas, say), as they are produced. A part is
  * taken as handed out, and a failed attempt that streamed it is not retried (its reader would see it twice), unless
- * the listener returns `false`: it handed that part to no reader (a caller that shows only some kinds of parts).
+ * the listener returns {@link partNotHandedOut}: it handed that part to no reader (a caller that shows only some kinds
+ * of parts).
  */
 export type StreamListener = (part: unknown) => void
+
+/**
+ * What a {@link StreamListener} returns for a part it handed to no reader: that part does not keep a failed attempt
+ * from being retried. Any other answer means the part was handed out — `false` included, which a Node stream's
+ * `write` answers when its buffer is full, having kept the part all the same.
+ *
+ * @example
+ * await chat.invoke(prompt, { stream: (part) => (shown(part) ? show(part) : partNotHandedOut) })
+ */
+export const partNotHandedOut: unique symbol = Symbol.for('tinyllm.partNotHandedOut')
 
 /** Options of a child run, started from inside a parent's `run`. */
 export interface ChildInvokeOptions {

@@ -19,7 +19,7 @@ import {
 import type { LifecycleEvent, RunWrapper } from './events.js'
 import { onLifecycleEvent, setRunWrapper } from './events.js'
 import { Function } from './function.js'
-import type { InvokeOptions, RunContext } from './run-context.js'
+import { type InvokeOptions, partNotHandedOut, type RunContext } from './run-context.js'
 import type { RunRecord } from './run-record.js'
 import { formatRunTree } from './run-tree.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
@@ -827,7 +827,7 @@ describe('listeners and loggers cannot break a run or the process', () => {
     expect(logged).toHaveLength(3)
   })
 
-  it('retries an attempt whose streamed parts its listener handed to no reader (it answered false), and no other', async () => {
+  it('retries an attempt whose streamed parts its listener handed to no reader (it answered partNotHandedOut), and no other', async () => {
     const streamsThenFails = () => {
       let attempts = 0
       return defineFunction({
@@ -844,20 +844,20 @@ describe('listeners and loggers cannot break a run or the process', () => {
     }
     // The reader drops what it does not show: the attempt that streamed only that may run again.
     const dropped = streamsThenFails()
-    expect(await dropped.invoke(undefined, { stream: () => false })).toBe('attempt 2')
+    expect(await dropped.invoke(undefined, { stream: () => partNotHandedOut })).toBe('attempt 2')
     // Forwarded through a parent's stream, a part counts as that parent's reader takes it.
     const forwarding = (child: ReturnType<typeof streamsThenFails>) =>
       defineFunction({
         name: 'parent',
         run: (_: unknown, context: RunContext) => context.invoke(child, undefined, { stream: context.stream }),
       })
-    expect(await forwarding(streamsThenFails()).invoke(undefined, { stream: () => false })).toBe('attempt 2')
+    expect(await forwarding(streamsThenFails()).invoke(undefined, { stream: () => partNotHandedOut })).toBe('attempt 2')
     const taken = await forwarding(streamsThenFails())
       .invoke(undefined, { stream: () => undefined })
       .catch((caught: unknown) => caught)
     expect(FunctionError.isInstance(taken)).toBe(true)
-    // A part the listener took (it answered anything else, a promise or a throw included) stops the retry.
-    for (const listener of [() => undefined, () => true, async () => false, () => Promise.resolve(false)]) {
+    // A part the listener took (it answered anything else, `false`, a promise or a throw included) stops the retry.
+    for (const listener of [() => undefined, () => true, () => false, async () => partNotHandedOut]) {
       const handed = streamsThenFails()
       const error = await handed.invoke(undefined, { stream: listener }).catch((caught: unknown) => caught)
       expect(error).toMatchObject({ name: 'FunctionError', message: expect.stringContaining('cut') })
@@ -874,7 +874,7 @@ describe('listeners and loggers cannot break a run or the process', () => {
     expect(FunctionError.isInstance(thrown)).toBe(true)
   })
 
-  it('does not retry an attempt whose part went to a listener that answered false, as a full Node stream\'s write does', async () => {
+  it("does not retry an attempt whose part went to a listener that answered false, as a full Node stream's write does", async () => {
     let attempts = 0
     const streaming = defineFunction({
       name: 'streaming',

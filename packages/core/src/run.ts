@@ -50,13 +50,14 @@ import {
   unreadableOption,
 } from './options.js'
 import { decideRetry } from './retry-policy.js'
-import type {
-  ChildInvokeOptions,
-  Invocable,
-  InvokeOptions,
-  RunContext,
-  RunExecutor,
-  StreamListener,
+import {
+  type ChildInvokeOptions,
+  type Invocable,
+  type InvokeOptions,
+  partNotHandedOut,
+  type RunContext,
+  type RunExecutor,
+  type StreamListener,
 } from './run-context.js'
 import type { RunRecord, RunStateEntry } from './run-record.js'
 import {
@@ -462,10 +463,9 @@ class StepContext implements RunContext {
     const run = this.run
     // Answers whether the part was handed out, so a parent that forwards it to its own reader answers as that does.
     this.streamPart ??= (part) =>
-      !this.cancelScope.cancelled &&
-      run.state !== 'complete' &&
-      run.state !== 'failed' &&
-      (stream(part) as unknown) !== false
+      this.cancelScope.cancelled || run.state === 'complete' || run.state === 'failed'
+        ? partNotHandedOut
+        : (stream(part) as unknown)
     return this.streamPart
   }
 
@@ -713,9 +713,10 @@ class Run {
             // stream listener is no run's code: a Function it invokes starts a tree of its own.
             listenersHearing += 1
             try {
-              // A part the listener handed to no reader (it answered `false`) does not keep a failed attempt from
-              // being retried: nobody would see it twice.
-              if (this.deliver(listener, part) === false) return false
+              // A part the listener handed to no reader (it answered `partNotHandedOut`) does not keep a failed attempt
+              // from being retried: nobody would see it twice. A `false` is no such answer: a Node stream's `write`
+              // answers it when its buffer is full, having kept the part.
+              if (this.deliver(listener, part) === partNotHandedOut) return partNotHandedOut
               this.streamedParts += 1
               return true
             } finally {

@@ -1,4 +1,4 @@
-import type { InvokeOptions } from '@tinyllm/core'
+import { type InvokeOptions, partNotHandedOut } from '@tinyllm/core'
 import type { ChatChoice, ChatStreamPart } from './chat-model.js'
 import { copyOptions } from './options-copy.js'
 
@@ -42,9 +42,9 @@ export function toolCallDeltas(
 
 /**
  * Streams a run: `start` starts it with a `push` to hand each part to the reader (a Function's `stream` option) and
- * returns the run's promise. `push` answers `false` for a part it hands to no one (the reader left, or the run ended),
- * which a run does not count as streamed: a failed attempt whose parts reached no reader may still be retried. How
- * `LLMCall.stream` and `Agent.stream` are built, for a Function of your own that streams.
+ * returns the run's promise. `push` answers `partNotHandedOut` for a part it hands to no one (the reader left, or the
+ * run ended), which a run does not count as streamed: a failed attempt whose parts reached no reader may still be
+ * retried. How `LLMCall.stream` and `Agent.stream` are built, for a Function of your own that streams.
  * `onLeave`, if given, is called once when the reader leaves the loop before the run ended (a `break`, a `return`, a
  * throw in the loop's body): to cancel the run, say.
  *
@@ -54,7 +54,7 @@ export function toolCallDeltas(
  * }
  */
 export function streamRun<Part, Result>(
-  start: (push: (part: Part) => boolean) => Promise<Result>,
+  start: (push: (part: Part) => true | typeof partNotHandedOut) => Promise<Result>,
   onLeave?: () => void,
 ): ResultStream<Part, Result> {
   const channel = new PartChannel<Part>(onLeave)
@@ -150,9 +150,9 @@ class PartChannel<Part> implements AsyncIterator<Part> {
 
   constructor(private readonly onLeave: (() => void) | undefined) {}
 
-  /** Hands `part` to the reader, now or when it asks; `false` when no reader will ever see it. */
-  readonly push = (part: Part): boolean => {
-    if (this.ended || this.detached) return false
+  /** Hands `part` to the reader, now or when it asks; `partNotHandedOut` when no reader will ever see it. */
+  readonly push = (part: Part): true | typeof partNotHandedOut => {
+    if (this.ended || this.detached) return partNotHandedOut
     const waiting = this.waiting.shift()
     if (waiting !== undefined) waiting.resolve({ value: part, done: false })
     else this.buffer.push(part)
