@@ -1,4 +1,4 @@
-import { defineFunction, FunctionError, isRetryableError } from '@tinyllm/core'
+import { defineFunction, FunctionError } from '@tinyllm/core'
 import { LLMCall } from '@tinyllm/llm'
 import { ScriptedChatModel } from '@tinyllm/llm/testing'
 import { describe, expect, it } from 'vitest'
@@ -16,7 +16,7 @@ describe('documented defaults', () => {
       jitter: 0.5,
       maxRetryAfterMs: 60_000,
       retryInvalidOutput: false,
-      retryable: isRetryableError,
+      retryable: expect.any(Function),
     })
     expect(defineFunction({ name: 'three', retry: { attempts: 3 }, run: () => 1 }).retry).toMatchObject({
       attempts: 3,
@@ -35,6 +35,12 @@ describe('documented defaults', () => {
     expect(FunctionError.isInstance(record.error)).toBe(true)
     expect(record.error?.retryable).toBe(true)
     expect([runs, record.attempts]).toEqual([1, 1])
+    // The default rule is the error's own `retryable`.
+    const refused = new FunctionError({ functionName: 'plain', state: 'running', cause: 'no', retryable: false })
+    expect([plain.retry.retryable(record.error as FunctionError, 1), plain.retry.retryable(refused, 1)]).toEqual([
+      true,
+      false,
+    ])
   })
 
   it('an LLMCall makes up to 3 attempts, backing off from 500 ms, ×2, up to 8 s (guarantees.md, llm README)', () => {

@@ -58,7 +58,6 @@ export {
 export {
   type AttemptFacts,
   decideRetry,
-  isRetryableError,
   type ResolvedRetryPolicy,
   type RetryDecision,
   type RetryPolicy,

@@ -33,7 +33,7 @@ export interface RetryPolicy {
   readonly retryInvalidOutput?: boolean
   /**
    * Decides whether an error is worth another attempt: `true` or `false` (anything else, a promise included, and a
-   * throw are a {@link ConfigurationError} that ends the run). Default {@link isRetryableError}: the error's `retryable`.
+   * throw are a {@link ConfigurationError} that ends the run). Default: the error's `retryable`.
    * Not asked about what no attempt can mend, which is never retried: a configuration, budget, abort, step-limit or
    * non-determinism error (and a validation failure, decided by `retryInvalidOutput`).
    */
@@ -129,7 +129,7 @@ function askRetryable(policy: ResolvedRetryPolicy, error: TinyLLMError, facts: A
  * attempt timeouts, errors thrown by a Function's own code unless they carry `retryable: false`); validation, abort,
  * budget and configuration errors never do.
  */
-export function isRetryableError(error: TinyLLMError): boolean {
+function isRetryableError(error: TinyLLMError): boolean {
   return error.retryable
 }
 
