@@ -197,6 +197,32 @@ describe('CancelScope', () => {
     }
   })
 
+  it('is cancelled, not refused, when an outside signal whose reason cannot be read has already aborted', async () => {
+    const controller = new AbortController()
+    controller.abort('the user left')
+    Object.defineProperty(controller.signal, 'reason', {
+      get() {
+        throw new Error('no reason for you')
+      },
+    })
+    const scope = new CancelScope(undefined, { signal: controller.signal })
+    expect(scope.cancelled).toBe(true)
+    expect(AbortError.isInstance(scope.reason)).toBe(true)
+    // The same signal reaching `sleep` and `invoke`: an AbortError, as when it aborts later, not a bad option.
+    const slept = await sleep(10, controller.signal).catch((thrown: unknown) => thrown)
+    expect(AbortError.isInstance(slept), String(slept)).toBe(true)
+    let ran = false
+    const never = defineFunction({
+      name: 'Never',
+      run: () => {
+        ran = true
+      },
+    })
+    const invoked = await never.invoke(undefined, { signal: controller.signal }).catch((thrown: unknown) => thrown)
+    expect(AbortError.isInstance(invoked), String(invoked)).toBe(true)
+    expect(ran).toBe(false)
+  })
+
   it('hands out a signal of its own, which aborts with the outside signal and when the scope is cancelled by hand', () => {
     const controller = new AbortController()
     const linked = new CancelScope(undefined, { signal: controller.signal })

@@ -39,14 +39,7 @@ class SignalLink {
 
   handleEvent(): void {
     links.delete(this.signal)
-    let reason: unknown
-    try {
-      reason = this.signal.reason
-    } catch {
-      // A reason that cannot be read (a getter that throws) still cancels, as a signal aborted without one: thrown from
-      // this listener, it would be an uncaught exception, and the scopes would wait for ever.
-      reason = undefined
-    }
+    const reason = reasonOf(this.signal)
     for (const scope of this.scopes) scope.cancel(reason)
     this.scopes.clear()
   }
@@ -61,6 +54,20 @@ class SignalLink {
 }
 
 const links = new WeakMap<AbortSignal, SignalLink>()
+
+/**
+ * An outside signal's reason. One that cannot be read (a getter that throws) still cancels, as a signal aborted without
+ * one, whether it aborted before the scope was made or after: thrown from the abort listener, it would be an uncaught
+ * exception and the scopes would wait for ever; thrown from the constructor, an aborted signal would be a bad option.
+ */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason
+  } catch {
+    return undefined
+  }
+}
+
 /** A delay must be a number of ms ≥ 0: a string would be added to the clock as text, and `NaN` warn. */
 const delayRule = { min: 0, unit: 'ms' } as const
 const scopeOptionKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'deadline', 'timeoutReason', 'manual'])
@@ -170,7 +177,7 @@ export class CancelScope {
     // The signal is linked before the scope joins its parent: a lookalike signal that throws leaves nothing behind.
     if (signal !== undefined && signal !== parent?.controller?.signal) {
       if (signal.aborted) {
-        this.cancel(signal.reason)
+        this.cancel(reasonOf(signal))
         return
       }
       const link = links.get(signal) ?? new SignalLink(signal)
