@@ -21,6 +21,32 @@ import {
 } from './errors.js'
 
 describe('errors', () => {
+  it('an AbortError of a run cancelled without a reason it can read names the Function and its state', async () => {
+    const unreadable = (controller: AbortController): AbortSignal =>
+      Object.defineProperty(controller.signal, 'reason', {
+        get() {
+          throw new Error('no reason for you')
+        },
+      })
+    const waits = defineFunction({
+      name: 'Waits',
+      run: (_: undefined, { signal }) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    })
+    const later = new AbortController()
+    const pending = waits.invoke(undefined, { signal: unreadable(later) }).catch((thrown: unknown) => thrown)
+    await new Promise((resolve) => setImmediate(resolve))
+    later.abort()
+    const inRun = await pending
+    expect(AbortError.isInstance(inRun)).toBe(true)
+    expect((inRun as AbortError).message).toBe('Waits: aborted in running')
+    expect((inRun as AbortError).functionName).toBe('Waits')
+    const before = new AbortController()
+    before.abort()
+    const atStart = await waits.invoke(undefined, { signal: unreadable(before) }).catch((thrown: unknown) => thrown)
+    expect((atStart as AbortError).message).toBe('Waits: aborted in init')
+  })
+
   it('are recognised across duplicated package copies through their Symbol.for marker', () => {
     // A structurally separate copy: an error whose prototype carries the same global symbols.
     const foreign = Object.create(
