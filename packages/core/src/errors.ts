@@ -728,19 +728,15 @@ export function describeThrown(value: unknown, maxLength = 200): string {
 
 /**
  * The tinyllm error for an operation cancelled with `reason` (an abort reason, or an aborted signal): the reason itself
- * when it already is an {@link AbortError} or a {@link TimeoutError} (but one that names no Function and carries no
- * reason — a scope cancelled without one — is made again naming `where`), else an AbortError carrying it.
+ * when it already is an {@link AbortError} or a {@link TimeoutError} (but an AbortError that names no Function — a
+ * scope cancelled without a reason, a Parallel aborting its branches — is made again naming `where`, with its reason),
+ * else an AbortError carrying it.
  */
 export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortError | TimeoutError {
   const cause = isAbortSignal(reason) ? reasonOf(reason) : reason
-  // What a scope cancelled without a reason is given names no Function: the run it ended names itself.
-  if (
-    AbortError.isInstance(cause) &&
-    where !== undefined &&
-    cause.functionName === undefined &&
-    cause.reason === undefined
-  )
-    return new AbortError({ functionName: where.functionName, state: where.state })
+  // An AbortError naming no Function was made for whoever it ends: the run it ended names itself.
+  if (AbortError.isInstance(cause) && where !== undefined && cause.functionName === undefined)
+    return new AbortError({ reason: cause.reason, functionName: where.functionName, state: where.state })
   if (AbortError.isInstance(cause) || TimeoutError.isInstance(cause)) return cause
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
 }

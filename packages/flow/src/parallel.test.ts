@@ -597,6 +597,34 @@ describe('Parallel fail-fast', () => {
     expect(byName.get('failing')?.status).toBe('failed')
   })
 
+  it('aborts the siblings with an AbortError naming each and carrying the first error, when that is an AbortError or TimeoutError of its own', async () => {
+    // A branch that fails with an abort or a timeout it met itself (a child given an aborted signal, an attempt that
+    // timed out): the siblings met neither; they are aborted because it failed.
+    const failures = [
+      new AbortError({ functionName: 'inner', state: 'init', reason: 'inner stop' }),
+      new TimeoutError({ functionName: 'inner', state: 'running', timeoutMs: 5, kind: 'attempt' }),
+    ]
+    for (const failure of failures) {
+      const seen: AbortSignal[] = []
+      const failing = defineFunction({
+        name: 'failing',
+        run: async () => {
+          await tick()
+          throw failure
+        },
+      })
+      const parallel = new Parallel({ name: 'analysis', children: [blocker('email', seen), failing] })
+      const record = await parallel.trace(undefined)
+      expect(record.error, failure.name).toBe(failure)
+      const email = record.children.find((child) => child.function === 'email')
+      expect(email?.status).toBe('failed')
+      expect(AbortError.isInstance(email?.error), failure.name).toBe(true)
+      expect(email?.error?.functionName).toBe('email')
+      expect((email?.error as AbortError).reason).toBe(failure)
+      expect(email?.error?.retryable).toBe(false)
+    }
+  })
+
   it('fails at the first failure, not waiting for a branch that ignores its signal (one that only looks like a Function)', async () => {
     const order: string[] = []
     /**

@@ -1,5 +1,6 @@
 import type { FunctionNode, FunctionOptions, RunContext } from '@tinyllm/core'
 import {
+  AbortError,
   ConfigurationError,
   checkNumber,
   checkOneOf,
@@ -351,12 +352,13 @@ class BranchRun {
 
   /**
    * Fails the Parallel with `error`, unless it failed already: no more branches start, and the ones running are aborted
-   * with it as their reason.
+   * with an AbortError whose reason is `error` — a branch's AbortError or TimeoutError too, which the siblings did not
+   * meet themselves.
    */
   private fail(error: TinyLLMError): void {
     if (this.failure !== undefined) return
     this.failure = error
-    this.controller.abort(error)
+    this.controller.abort(new AbortError({ reason: error }))
   }
 
   private startMore(): void {
