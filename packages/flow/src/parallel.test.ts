@@ -616,12 +616,12 @@ describe('Parallel fail-fast', () => {
       const parallel = new Parallel({ name: 'analysis', children: [blocker('email', seen), failing] })
       const record = await parallel.trace(undefined)
       expect(record.error, failure.name).toBe(failure)
-      const email = record.children.find((child) => child.function === 'email')
-      expect(email?.status).toBe('failed')
-      expect(AbortError.isInstance(email?.error), failure.name).toBe(true)
-      expect(email?.error?.functionName).toBe('email')
-      expect((email?.error as AbortError).reason).toBe(failure)
-      expect(email?.error?.retryable).toBe(false)
+      const email = record.children.find((child) => child.function === 'email')!
+      expect(email.status).toBe('failed')
+      expect(AbortError.isInstance(email.error), failure.name).toBe(true)
+      expect(email.error?.functionName).toBe('email')
+      expect((email.error as AbortError).reason).toBe(failure)
+      expect(email.error?.retryable).toBe(false)
     }
   })
 
