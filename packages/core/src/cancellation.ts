@@ -1,5 +1,5 @@
 import { getDefaultLogger } from '@tinyllm/logger'
-import { abortErrorFor, ConfigurationError, isAbortSignal, safeStringify } from './errors.js'
+import { abortErrorFor, ConfigurationError, isAbortSignal, reasonOf, safeStringify } from './errors.js'
 import {
   checkBoolean,
   checkNumber,
@@ -54,19 +54,6 @@ class SignalLink {
 }
 
 const links = new WeakMap<AbortSignal, SignalLink>()
-
-/**
- * An outside signal's reason. One that cannot be read (a getter that throws) still cancels, as a signal aborted without
- * one, whether it aborted before the scope was made or after: thrown from the abort listener, it would be an uncaught
- * exception and the scopes would wait for ever; thrown from the constructor, an aborted signal would be a bad option.
- */
-function reasonOf(signal: AbortSignal): unknown {
-  try {
-    return signal.reason
-  } catch {
-    return undefined
-  }
-}
 
 /** A delay must be a number of ms ≥ 0: a string would be added to the clock as text, and `NaN` warn. */
 const delayRule = { min: 0, unit: 'ms' } as const

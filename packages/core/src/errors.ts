@@ -741,12 +741,15 @@ export function abortErrorFor(reason: unknown, where?: ErrorLocation): AbortErro
   return new AbortError({ reason: cause, functionName: where?.functionName, state: where?.state })
 }
 
-/** A signal's `reason`; the signal itself when reading it throws (a lookalike whose getter throws). */
-function reasonOf(signal: AbortSignal): unknown {
+/**
+ * A signal's `reason`, or `undefined` when it cannot be read (a getter that throws): such a signal still cancels, as
+ * one aborted without a reason — thrown from an abort listener, the getter's error would be an uncaught exception.
+ */
+export function reasonOf(signal: AbortSignal): unknown {
   try {
     return signal.reason
   } catch {
-    return signal
+    return undefined
   }
 }
 
