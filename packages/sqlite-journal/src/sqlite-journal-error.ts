@@ -14,7 +14,8 @@ export interface SqliteJournalErrorOptions {
 
 /**
  * Reading or writing a SqliteJournal failed: the database refused (locked past the busy timeout, disk full, read-only,
- * not a database), or the journal was closed. `retryable` is true when another process held the lock.
+ * not a database), its file was deleted or moved while open, or the journal was closed. `retryable` is true when another
+ * process held the lock.
  */
 export class SqliteJournalError extends TinyLLMError {
   override readonly name: string = 'SqliteJournalError'

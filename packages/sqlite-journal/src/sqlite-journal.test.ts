@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -396,6 +396,34 @@ describe('SqliteJournal', () => {
     const closed = catching(() => journal.read('k'))
     expect(SqliteJournalError.isInstance(closed)).toBe(true)
     expect((closed as Error).message).toMatch(/is closed/)
+  })
+
+  it('refuses a write once its file or the -wal beside it was deleted or moved while open: the entry would vanish with the process', async () => {
+    for (const gone of ['-wal', '', 'moved'] as const) {
+      const path = freshFile()
+      const journal = new SqliteJournal(path)
+      journal.write('before', entry('kept'))
+      if (gone === 'moved') renameSync(path, `${path}.old`)
+      else rmSync(`${path}${gone}`)
+      const refused = catching(() => journal.write('after', entry('lost')))
+      expect(SqliteJournalError.isInstance(refused)).toBe(true)
+      expect(refused).toMatchObject({ path, key: 'after', retryable: false })
+      expect((refused as Error).message).toMatch(/is no longer the file the journal opened/)
+      // A durable step fails on the write, unretried, instead of running on with an entry no re-run would find.
+      let charges = 0
+      const charge = defineFunction({
+        name: 'charge',
+        durable: true,
+        run: () => {
+          charges += 1
+          return 'charged'
+        },
+      })
+      const failed = await charge.invoke(undefined, { runId: `gone${gone}`, journal }).catch((error: unknown) => error)
+      expect(TinyLLMError.isInstance(failed) && failed.retryable).toBe(false)
+      expect(charges).toBe(1)
+      journal.close()
+    }
   })
 
   it('refuses a table of its name, made by another program, in which two step keys would share one entry', () => {

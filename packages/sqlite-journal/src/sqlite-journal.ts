@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import {
   ConfigurationError,
@@ -75,6 +77,32 @@ function whileLockedBriefly(step: () => void): void {
   }
 }
 
+/** A file's identity (its device and inode), or `undefined` when it is not there (or cannot be asked). */
+function identityOf(path: string): string | undefined {
+  try {
+    const stats = statSync(path, { bigint: true, throwIfNoEntry: false })
+    // A file system without inode numbers (0) cannot tell one file from another.
+    return stats === undefined || stats.ino === 0n ? undefined : `${stats.dev}:${stats.ino}`
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The database file and its `-wal` beside it, each with the identity it had when the journal opened them (none for
+ * `':memory:'`). SQLite goes on writing to files it holds open after they were deleted or moved: every write then
+ * lands where no process will look, and is gone with this one.
+ */
+function openedFiles(path: string): ReadonlyArray<{ readonly path: string; readonly identity: string }> {
+  if (path === ':memory:') return []
+  // Absolute, as SQLite opened it: the process may change its working directory later.
+  const database = resolve(path)
+  return [database, `${database}-wal`].flatMap((file) => {
+    const identity = identityOf(file)
+    return identity === undefined ? [] : [{ path: file, identity }]
+  })
+}
+
 /** Keys that a table keeping every key apart keeps apart, and that one made otherwise by another program may not. */
 const probeKeys = ['7', '007', 'a', 'A', 'a ']
 
@@ -130,6 +158,8 @@ export class SqliteJournal implements StepJournal {
   readonly #select: StatementSync
   readonly #insert: StatementSync
   readonly #count: StatementSync
+  /** The files the journal opened, which each write checks are still at their paths. */
+  readonly #files: ReadonlyArray<{ readonly path: string; readonly identity: string }>
   #open = true
 
   constructor(options: string | SqliteJournalOptions) {
@@ -212,6 +242,7 @@ export class SqliteJournal implements StepJournal {
       throw SqliteJournalError.isInstance(cause) ? cause : this.#failure('opening the journal', undefined, cause)
     }
     this.#database = database
+    this.#files = openedFiles(given.path)
   }
 
   /** The entry written for `key`, if any; a row that is not an entry is a {@link CorruptJournalEntryError}. */
@@ -253,6 +284,7 @@ export class SqliteJournal implements StepJournal {
     } catch (cause) {
       throw this.#failure('writing', key, cause)
     }
+    this.#assertFilesInPlace(key)
     // The copy that was checked and written, not `entry`, whose getters may answer otherwise now.
     if (inserted) return encoded.kept
     const standing = this.read(key)
@@ -290,6 +322,23 @@ export class SqliteJournal implements StepJournal {
       table: this.table,
       key,
     })
+  }
+
+  /**
+   * Fails a write when the database file, or the `-wal` beside it, is no longer the one the journal opened (deleted,
+   * moved or replaced while open): SQLite wrote to the file it holds, which no process will find, so the entry would
+   * not survive this one, and a re-run would run and pay for its step again.
+   */
+  #assertFilesInPlace(key: string): void {
+    for (const file of this.#files) {
+      if (identityOf(file.path) === file.identity) continue
+      throw new SqliteJournalError({
+        message: `writing ${safeStringify(key)} to ${quotedPath(this.path)} failed: ${quotedPath(file.path)} is no longer the file the journal opened (deleted, moved or replaced while open), so the entry would be gone with this process; reopen the journal`,
+        path: this.path,
+        table: this.table,
+        key,
+      })
+    }
   }
 
   /**
